@@ -1,0 +1,26 @@
+"""The `cnnlab` command: a thin Typer app.
+
+Each command group lives in its own module and only parses arguments, calls the
+library and renders the result with rich.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from cnnlab.cli import bench, data, models
+
+app = typer.Typer(
+    name="cnnlab",
+    help="Classic and modern CNNs: build, inspect, train fast, compare, explore design spaces.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(data.app, name="data")
+app.add_typer(bench.app, name="bench")
+models.register(app)
+
+
+def main() -> None:
+    app()

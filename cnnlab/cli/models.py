@@ -1,0 +1,7 @@
+"""`cnnlab models` and `cnnlab summary`."""
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    pass

@@ -1,0 +1,40 @@
+"""Every network in the chapter, in the book's form and the standard form.
+
+Importing this package imports each family module, and each module registers its
+builders with :func:`register_model`.
+"""
+
+from cnnlab.models import (  # noqa: F401  (imported to register their models)
+    alexnet,
+    anynet,
+    densenet,
+    googlenet,
+    lenet,
+    nin,
+    notes_net,
+    preact_resnet,
+    regnet,
+    resnet,
+    vgg,
+)
+from cnnlab.models._base import Network
+from cnnlab.models._registry import (
+    BookRecipe,
+    ModelInfo,
+    UnknownModelError,
+    get_model,
+    list_models,
+    model_info,
+    register_model,
+)
+
+__all__ = [
+    "BookRecipe",
+    "ModelInfo",
+    "Network",
+    "UnknownModelError",
+    "get_model",
+    "list_models",
+    "model_info",
+    "register_model",
+]

@@ -1,0 +1,95 @@
+"""The interface every cnnlab model shares, and the initialisations builders use.
+
+Trainer, summary, CLI and tests only rely on these four members, so any network
+(book form, standard form, from-scratch ops) plugs into the same tools:
+
+- ``forward_features(x)``: the body, image batch -> feature map (or vector).
+- ``forward_head(x, pre_logits=False)``: feature map -> logits; with
+  ``pre_logits=True`` stop just before the final linear layer, returning
+  ``num_features`` values per sample (used for transfer learning and probes).
+- ``reset_classifier(num_classes)``: replace the final linear layer.
+- ``num_features``: the width of the vector the final linear layer reads.
+
+Module names are part of the checkpoint format (they become state_dict keys), so
+standard variants keep torchvision's names (``fc``, ``classifier``) and each family
+implements the head members around them.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class Network(nn.Module):
+    """Base class: subclasses implement ``forward_features`` and the head members."""
+
+    num_features: int
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        raise NotImplementedError
+
+    def get_classifier(self) -> nn.Module:
+        raise NotImplementedError
+
+    def reset_classifier(self, num_classes: int) -> None:
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_head(self.forward_features(x))
+
+
+def xavier_init(model: nn.Module) -> nn.Module:
+    """The book's ``init_cnn``: Xavier-uniform weights on every Conv2d and Linear.
+
+    Unlike the book (whose ``apply_init`` runs on still-lazy layers and so does
+    nothing until a forward pass), our layers are materialised, so this really
+    applies. Biases are left at PyTorch's default, as in the book.
+    """
+    for m in model.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            nn.init.xavier_uniform_(m.weight)
+    return model
+
+
+def kaiming_init(model: nn.Module, zero_init_last_bn: bool = False) -> nn.Module:
+    """He (fan-out) init for convs, BN to identity, small normal for linear layers.
+
+    The scheme torchvision's ResNet and pycls's AnyNet use. ``zero_init_last_bn``
+    zeroes the final BN gamma of each residual block (blocks mark it by setting
+    ``bn.is_last_bn = True``), which makes each block start as the identity.
+    """
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, std=0.01)
+            nn.init.zeros_(m.bias)
+    if zero_init_last_bn:
+        for m in model.modules():
+            if getattr(m, "is_last_bn", False):
+                nn.init.zeros_(m.weight)
+    return model
+
+
+@torch.no_grad()
+def probe_output_shape(module: nn.Module, input_shape: tuple[int, ...]) -> torch.Size:
+    """Output shape of ``module`` for one input of ``input_shape`` (C, H, W).
+
+    Book variants whose classifier flattens a feature map use this at construction
+    to size their first Linear layer, instead of the book's LazyLinear: the model is
+    then complete (parameter count, init) before it ever sees data.
+    """
+    was_training = module.training
+    module.eval()
+    out = module(torch.zeros(1, *input_shape))
+    module.train(was_training)
+    return out.shape[1:]

@@ -1,0 +1,189 @@
+"""The model registry: one dict from name to builder plus metadata.
+
+Builders are plain functions ``fn(num_classes, in_channels, **overrides) -> nn.Module``
+decorated with :func:`register_model`. Registration happens when the family module
+is imported; ``cnnlab.models`` imports every family, so importing it fills the
+registry. Nothing edits ``__all__`` or inspects stack frames.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from torch import nn
+
+
+@dataclass(frozen=True)
+class BookRecipe:
+    """How Dive into Deep Learning trains this model (ANCHORS §1).
+
+    ``init`` is "xavier" where the book calls ``apply_init`` and "default" where it
+    keeps PyTorch's initialisation; ``book_accuracy`` is the validation accuracy
+    read off the book's plot after ``epochs`` epochs.
+    """
+
+    lr: float
+    resize: int
+    book_accuracy: float
+    epochs: int = 10
+    batch_size: int = 128
+    init: str = "xavier"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Metadata carried by every registered model."""
+
+    name: str
+    builder: Callable[..., nn.Module] = field(repr=False)
+    family: str
+    paper: str
+    # (channels, height, width) the model is designed for; also the default input.
+    input_size: tuple[int, int, int]
+    num_classes: int
+    variant: str  # "book" (the d2l chapter's form), "standard" (torchvision/pycls), "cnnlab"
+    book_recipe: BookRecipe | None = None
+    # torchvision builder name whose weights and logits this model reproduces.
+    torchvision_name: str | None = None
+    # Maps a torchvision state_dict key to ours, where the names differ.
+    torchvision_key_map: Callable[[str], str] | None = field(default=None, repr=False)
+    # True when the classifier's input width depends on the image size (book nets
+    # that flatten a feature map): the builder then takes an ``image_size`` keyword.
+    sized_head: bool = False
+    # Smallest square input (pixels) the network accepts; tests build at this size.
+    min_input_size: int = 32
+    description: str = ""
+
+
+_REGISTRY: dict[str, ModelInfo] = {}
+
+
+def register_model(
+    *,
+    family: str,
+    paper: str,
+    input_size: tuple[int, int, int],
+    num_classes: int = 10,
+    variant: str = "cnnlab",
+    book_recipe: BookRecipe | None = None,
+    torchvision_name: str | None = None,
+    torchvision_key_map: Callable[[str], str] | None = None,
+    sized_head: bool = False,
+    min_input_size: int = 32,
+    name: str | None = None,
+) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
+    """Decorator: register ``fn`` under ``name`` (default: the function's name).
+
+    Refuses duplicate names, so two families can never silently shadow each other.
+    """
+    if variant not in ("book", "standard", "cnnlab"):
+        raise ValueError(f"variant must be 'book', 'standard' or 'cnnlab', not {variant!r}")
+
+    def decorate(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+        model_name = name or fn.__name__
+        if model_name in _REGISTRY:
+            raise ValueError(f"model {model_name!r} is already registered")
+        doc = (fn.__doc__ or "").strip().splitlines()
+        _REGISTRY[model_name] = ModelInfo(
+            name=model_name,
+            builder=fn,
+            family=family,
+            paper=paper,
+            input_size=tuple(input_size),
+            num_classes=num_classes,
+            variant=variant,
+            book_recipe=book_recipe,
+            torchvision_name=torchvision_name,
+            torchvision_key_map=torchvision_key_map,
+            sized_head=sized_head,
+            min_input_size=min_input_size,
+            description=doc[0] if doc else "",
+        )
+        return fn
+
+    return decorate
+
+
+class UnknownModelError(KeyError):
+    """Raised for a model name that is not registered; lists the closest names."""
+
+    def __init__(self, name: str, suggestions: list[str]):
+        self.name = name
+        self.suggestions = suggestions
+        hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
+        super().__init__(f"unknown model {name!r}.{hint} (`cnnlab models` lists them all)")
+
+    def __str__(self) -> str:  # KeyError would quote the whole message
+        return self.args[0]
+
+
+def closest_names(name: str, limit: int = 5) -> list[str]:
+    names = sorted(_REGISTRY)
+    close = difflib.get_close_matches(name, names, n=limit, cutoff=0.5)
+    # Prefix and substring matches catch "resnet" -> resnet18, resnet34, ...
+    extra = [n for n in names if n.startswith(name) or name in n]
+    out: list[str] = []
+    for n in close + extra:
+        if n not in out:
+            out.append(n)
+    return out[:limit]
+
+
+def model_info(name: str) -> ModelInfo:
+    _ensure_families_loaded()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise UnknownModelError(name, closest_names(name)) from None
+
+
+def list_models(pattern: str | None = None) -> list[str]:
+    """Registered names, sorted; ``pattern`` is a shell wildcard such as ``"resnet*"``.
+
+    A pattern without wildcards matches as a substring, so ``list_models("vgg")``
+    finds every VGG.
+    """
+    _ensure_families_loaded()
+    names = sorted(_REGISTRY)
+    if not pattern:
+        return names
+    if not any(ch in pattern for ch in "*?["):
+        pattern = f"*{pattern}*"
+    return [n for n in names if fnmatch.fnmatchcase(n, pattern)]
+
+
+def get_model(
+    name: str,
+    num_classes: int | None = None,
+    in_channels: int | None = None,
+    **overrides,
+) -> nn.Module:
+    """Build a registered model, fully materialised and initialised.
+
+    ``num_classes`` and ``in_channels`` default to the registry entry's values
+    (10 classes, 1 channel for the book's Fashion-MNIST models; 1000 and 3 for the
+    ImageNet-shaped standard variants). Remaining keyword arguments go to the
+    builder (``image_size=96``, ``memory_efficient=True``, ...).
+    """
+    info = model_info(name)
+    model = info.builder(
+        num_classes=info.num_classes if num_classes is None else num_classes,
+        in_channels=info.input_size[0] if in_channels is None else in_channels,
+        **overrides,
+    )
+    model.cnnlab_name = name  # lets checkpoints and reports say what was built
+    return model
+
+
+_families_loaded = False
+
+
+def _ensure_families_loaded() -> None:
+    # Importing cnnlab.models imports every family module, which registers them.
+    global _families_loaded
+    if not _families_loaded:
+        _families_loaded = True
+        import cnnlab.models  # noqa: F401
