@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from cnnlab.cli import bench, data, models
+from cnnlab.cli import bench, data, models, train
 
 app = typer.Typer(
     name="cnnlab",
@@ -20,6 +20,7 @@ app = typer.Typer(
 app.add_typer(data.app, name="data")
 app.add_typer(bench.app, name="bench")
 models.register(app)
+train.register(app)
 
 
 def main() -> None:

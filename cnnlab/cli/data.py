@@ -1,5 +1,207 @@
 """`cnnlab data ...`: where the data came from, what it looks like."""
 
+from __future__ import annotations
+
+import contextlib
+import math
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import torch
 import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from cnnlab.data import DataError, DatasetSplits, DataWarning, load_dataset, parse_spec
+from cnnlab.data import fashion_mnist as fm
 
 app = typer.Typer(help="Datasets: locate, download, inspect.", no_args_is_help=True)
+
+DATASET_HELP = '"fashion-mnist", "folder:PATH" (one folder of images per class) or "synthetic".'
+ROOT_HELP = "Fashion-MNIST: a directory to look in first (and to download into)."
+
+
+def _out() -> Console:
+    # Made per call, so output goes to whatever sys.stdout is now (tests swap it).
+    return Console(highlight=False)
+
+
+def _err() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def _print_warnings(caught: list[warnings.WarningMessage]) -> None:
+    for w in caught:
+        if issubclass(w.category, DataWarning):
+            _err().print(f"[yellow]warning:[/yellow] {escape(str(w.message))}")
+
+
+@contextlib.contextmanager
+def _user_errors() -> Iterator[None]:
+    """Show skipped-file warnings in yellow; print data errors in red and exit 1, no traceback."""
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DataWarning)
+            try:
+                yield
+            finally:
+                _print_warnings(caught)
+    except (DataError, OSError) as exc:
+        # OSError too: an unwritable --out or --root is the user's to fix, not a bug.
+        _err().print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from None
+
+
+def _load(dataset: str, root: Path | None, download: bool, **folder_options) -> DatasetSplits:
+    kind, _ = parse_spec(dataset)
+    if kind == "fashion-mnist":
+        return load_dataset(dataset, root, download=download)
+    if kind == "synthetic":
+        return load_dataset(dataset, root)
+    return load_dataset(dataset, root, **folder_options)
+
+
+def _require_fashion(dataset: str, command: str) -> None:
+    if parse_spec(dataset)[0] != "fashion-mnist":
+        raise DataError(f"`cnnlab data {command}` applies to fashion-mnist only, not {dataset!r}")
+
+
+def _split_row(name: str, split, data: DatasetSplits) -> list[str]:
+    c, h, w = data.channels, *data.image_size
+    mib = split.images.numel() / 2**20
+    return [name, f"{len(split):,}", f"{c} x {h} x {w}", "uint8", f"{mib:.1f} MiB"]
+
+
+@app.command()
+def info(
+    dataset: str = typer.Argument("fashion-mnist", help=DATASET_HELP),
+    root: Path | None = typer.Option(None, help=ROOT_HELP),
+    download: bool = typer.Option(True, help="Fashion-MNIST: download when not found."),
+    image_size: int = typer.Option(64, help="Folder: decode images to this square size."),
+    channels: int = typer.Option(3, help="Folder: 3 (RGB) or 1 (greyscale)."),
+    val_fraction: float = typer.Option(0.2, help="Folder: share of each class held out."),
+    seed: int = typer.Option(0, help="Folder: seed of the train/validation split."),
+) -> None:
+    """Where the data came from, its size, shapes and class balance."""
+    with _user_errors():
+        data = _load(
+            dataset, root, download, image_size=image_size, channels=channels,
+            val_fraction=val_fraction, seed=seed,
+        )  # fmt: skip
+    out = _out()
+    out.print(f"[bold]{escape(data.name)}[/bold]: {escape(data.source)}")
+    splits = Table("split", "images", "shape", "dtype", "memory")
+    test_name = "test (validation)" if data.name.startswith("folder:") else "test"
+    splits.add_row(*_split_row("train", data.train, data))
+    splits.add_row(*_split_row(test_name, data.test, data))
+    out.print(splits)
+    balance = Table("label", "class", "train", "test", title="Class balance")
+    train_counts = data.train.class_counts(data.num_classes)
+    test_counts = data.test.class_counts(data.num_classes)
+    for i, name in enumerate(data.classes):
+        balance.add_row(str(i), escape(name), f"{train_counts[i]:,}", f"{test_counts[i]:,}")
+    out.print(balance)
+
+
+def save_grid(
+    images: torch.Tensor, labels: torch.Tensor, classes: list[str], out: Path, title: str
+) -> None:
+    """Write uint8 (n, C, H, W) images as a labelled grid PNG."""
+    # The object API, not pyplot: no global figure state, no GUI backend.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    n = len(images)
+    cols = math.ceil(math.sqrt(n))
+    rows = math.ceil(n / cols)
+    fig = Figure(figsize=(1.3 * cols, 1.45 * rows + 0.4), layout="constrained")
+    FigureCanvasAgg(fig)
+    fig.suptitle(title, fontsize=10)
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax, image, label in zip(axes, images, labels, strict=False):
+        pixels = image.permute(1, 2, 0).numpy()
+        if pixels.shape[2] == 1:
+            ax.imshow(pixels[:, :, 0], cmap="gray", vmin=0, vmax=255)
+        else:
+            ax.imshow(pixels)
+        ax.set_title(classes[int(label)], fontsize=7)
+    for ax in axes:
+        ax.set_axis_off()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=100)
+
+
+@app.command()
+def show(
+    dataset: str = typer.Argument("fashion-mnist", help=DATASET_HELP),
+    out: Path = typer.Option(Path("grid.png"), "--out", "-o", help="PNG file to write."),
+    n: int = typer.Option(64, min=1, help="How many images."),
+    split: str = typer.Option("train", help='"train" or "test".'),
+    root: Path | None = typer.Option(None, help=ROOT_HELP),
+    download: bool = typer.Option(True, help="Fashion-MNIST: download when not found."),
+    image_size: int = typer.Option(64, help="Folder: decode images to this square size."),
+    channels: int = typer.Option(3, help="Folder: 3 (RGB) or 1 (greyscale)."),
+    seed: int = typer.Option(0, help="Seeds which images are shown (and a folder's split)."),
+) -> None:
+    """Write a grid of sample images, each titled with its class."""
+    with _user_errors():
+        if split not in ("train", "test"):
+            raise DataError(f'--split must be "train" or "test", got {split!r}')
+        data = _load(dataset, root, download, image_size=image_size, channels=channels, seed=seed)
+        part = data.train if split == "train" else data.test
+        if len(part) == 0:
+            raise DataError(f"{data.name}: the {split} split is empty")
+        generator = torch.Generator().manual_seed(seed)
+        pick = torch.randperm(len(part), generator=generator)[: min(n, len(part))]
+        title = f"{data.name} ({split}, {len(pick)} of {len(part):,})"
+        save_grid(part.images[pick], part.labels[pick], data.classes, out, title)
+    _out().print(f"wrote {escape(str(out))} ({len(pick)} images)")
+
+
+@app.command()
+def locate(
+    dataset: str = typer.Argument("fashion-mnist", help="Only fashion-mnist."),
+    root: Path | None = typer.Option(None, help=ROOT_HELP),
+) -> None:
+    """Print the directory holding the data; exit 1 when there is none (nothing is downloaded)."""
+    with _user_errors():
+        _require_fashion(dataset, "locate")
+        location = fm.locate(root)
+        if location is None:
+            raise fm.DatasetNotFoundError(fm.not_found_message(root))
+    # Plain print: scripts read this line, and rich might wrap a long path.
+    typer.echo(str(location.path))
+
+
+@app.command()
+def download(
+    dataset: str = typer.Argument("fashion-mnist", help="Only fashion-mnist."),
+    root: Path | None = typer.Option(None, help="Directory to download into (default: cache)."),
+    force: bool = typer.Option(False, help="Download again even when valid files are there."),
+) -> None:
+    """Download from the official mirrors, each file checked against its published md5."""
+    with _user_errors():
+        _require_fashion(dataset, "download")
+        target = fm.download(root, force=force)
+    _out().print(f"Fashion-MNIST is in {escape(str(target))} (md5 verified)")
+
+
+@app.command()
+def verify(
+    dataset: str = typer.Argument("fashion-mnist", help="Only fashion-mnist."),
+    root: Path | None = typer.Option(None, help=ROOT_HELP),
+) -> None:
+    """Check the md5 of each file's content against the published one; exit 1 on a mismatch."""
+    with _user_errors():
+        _require_fashion(dataset, "verify")
+        location, checks = fm.verify(root)
+    table = Table("file", "status", "detail", title=f"{location.path} ({location.origin})")
+    for check in checks:
+        status = "[green]ok[/green]" if check.ok else "[red]BAD[/red]"
+        table.add_row(escape(check.path.name if check.path else check.name), status, check.detail)
+    _out().print(table)
+    if not all(check.ok for check in checks):
+        _err().print("[red]error:[/red] some files do not match; delete them and download again")
+        raise typer.Exit(1)

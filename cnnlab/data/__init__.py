@@ -1,1 +1,100 @@
-"""cnnlab.data"""
+"""Datasets as uint8 tensors: Fashion-MNIST and a user's class-per-folder images.
+
+from cnnlab.data import load_dataset
+data = load_dataset("fashion-mnist")                      # found, or downloaded
+data = load_dataset("folder:~/photos", image_size=96, channels=3, seed=1)
+data.train.images   # uint8 (N, C, H, W); data.train.labels: int64 (N,)
+"""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+from cnnlab.data import fashion_mnist, folder
+from cnnlab.data.dataset import DataError, DatasetSplits, DataWarning, ImageData, cache_root
+from cnnlab.data.idx import IdxFormatError, read_idx, write_idx
+
+DATASET_SPECS = ("fashion-mnist", "folder:PATH", "synthetic")
+_FASHION_ALIASES = {"fashion-mnist", "fashion_mnist", "fashionmnist"}
+
+
+class UnknownDatasetError(DataError, ValueError):
+    """A dataset spec that names nothing cnnlab knows."""
+
+
+def _check_options(spec: str, function, options: dict, positional: int = 0) -> None:
+    # Name the bad option and the good ones, instead of Python's bare TypeError.
+    # The first ``positional`` parameters (a path) are not options.
+    allowed = list(inspect.signature(function).parameters)[positional:]
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise UnknownDatasetError(
+            f"{spec}: unknown option(s) {', '.join(unknown)}; accepted: {', '.join(allowed)}"
+        )
+
+
+def parse_spec(spec: str) -> tuple[str, str | None]:
+    """("fashion-mnist", None), ("folder", "PATH") or ("synthetic", None); raises otherwise."""
+    if spec.lower() in _FASHION_ALIASES:
+        return "fashion-mnist", None
+    if spec == "synthetic":
+        return "synthetic", None
+    if spec.startswith("folder:") and spec[len("folder:") :].strip():
+        return "folder", spec[len("folder:") :]
+    raise UnknownDatasetError(
+        f"unknown dataset {spec!r}; accepted: {', '.join(DATASET_SPECS)} "
+        "(PATH holds one folder of images per class)"
+    )
+
+
+def load_dataset(
+    spec: str = "fashion-mnist", root: str | Path | None = None, **options
+) -> DatasetSplits:
+    """Load a dataset by spec: "fashion-mnist" or "folder:PATH".
+
+    Args:
+        spec: which dataset; "synthetic" is a small generated set for smoke runs.
+        root: for Fashion-MNIST, a directory searched before ``$CNNLAB_DATA``, the
+            cache and the system copy (and downloaded into when none has it).
+            Folders carry their path in the spec, so ``root`` must be None there.
+        **options: Fashion-MNIST: ``download`` (default True), ``progress``.
+            Folder: ``image_size`` (int or (h, w), default 64), ``channels`` (1 or 3,
+            default 3), ``val_fraction`` (default 0.2), ``seed`` (default 0),
+            ``progress``, ``use_cache``. Synthetic: see ``cnnlab.data.synthetic.make_synthetic``.
+
+    Raises:
+        UnknownDatasetError: unknown spec or option.
+        DataError: the data cannot be found or read; the message says why and how to fix it.
+    """
+    kind, path = parse_spec(spec)
+    if kind == "fashion-mnist":
+        _check_options(spec, fashion_mnist.load, options, positional=1)
+        return fashion_mnist.load(root, **options)
+    if root is not None:
+        raise UnknownDatasetError(
+            f"{spec}: root applies to fashion-mnist only; a folder dataset's path is in its spec"
+        )
+    if kind == "synthetic":
+        from cnnlab.data.synthetic import make_synthetic  # only needed for this spec
+
+        _check_options(spec, make_synthetic, options)
+        return make_synthetic(**options)
+    _check_options(spec, folder.load_folder, options, positional=1)
+    return folder.load_folder(path, **options)
+
+
+__all__ = [
+    "DATASET_SPECS",
+    "DataError",
+    "DataWarning",
+    "DatasetSplits",
+    "IdxFormatError",
+    "ImageData",
+    "UnknownDatasetError",
+    "cache_root",
+    "load_dataset",
+    "parse_spec",
+    "read_idx",
+    "write_idx",
+]

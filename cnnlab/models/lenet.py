@@ -1,1 +1,231 @@
-"""(being written)"""
+"""LeNet-5 (LeCun et al., 1998) as Dive into Deep Learning builds it, plus a modern variant.
+
+Two convolutions (each: conv, optional norm, activation, pooling) feed a small
+MLP. The book's versions (sections 7.6 and 8.5):
+
+- ``lenet_d2l``: sigmoid activations, average pooling, first conv padded by 2,
+  Xavier init. 61,706 parameters at 28x28 with 10 classes.
+- ``lenet_bn_d2l``: batch norm after every conv and hidden linear layer, before
+  the sigmoid, using the from-scratch :class:`cnnlab.ops.norm.BatchNorm`. Note
+  the book drops the first conv's padding in this chapter (28 -> 24 -> 12 -> 8 -> 4).
+- ``lenet_bn``: the same network with ``nn.BatchNorm1d/2d`` (the book's concise
+  version); state_dict-compatible with ``lenet_bn_d2l``.
+- ``lenet_modern``: cnnlab's small 28x28 default: the LeNet layout widened, with
+  batch norm, ReLU and max pooling; it trains to ~90% in an epoch on a CPU.
+
+All LeNets flatten their last feature map, so their builders take ``image_size``
+and size the first hidden layer for it (the book's LazyLinear, but resolved at
+construction).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+import torch
+from torch import nn
+
+from cnnlab.models._base import Network, probe_output_shape, xavier_init
+from cnnlab.models._registry import BookRecipe, register_model
+from cnnlab.ops.norm import BatchNorm
+
+# A norm layer factory takes (num_features, num_dims): num_dims is 4 after a conv
+# and 2 after a linear layer, which is what the book's BatchNorm asks for.
+NormFactory = Callable[[int, int], nn.Module]
+
+
+def torch_batch_norm(num_features: int, num_dims: int, momentum: float = 0.1) -> nn.Module:
+    """``nn.BatchNorm2d`` after a conv, ``nn.BatchNorm1d`` after a linear layer."""
+    layer = nn.BatchNorm2d if num_dims == 4 else nn.BatchNorm1d
+    return layer(num_features, momentum=momentum)
+
+
+def scratch_batch_norm(num_features: int, num_dims: int, momentum: float = 0.1) -> nn.Module:
+    """cnnlab's from-scratch BatchNorm, told its input rank as in the book."""
+    return BatchNorm(num_features, num_dims=num_dims, momentum=momentum)
+
+
+@dataclass(frozen=True)
+class LeNetCfg:
+    channels: tuple[int, ...] = (6, 16)
+    paddings: tuple[int, ...] = (2, 0)  # one per conv; the book pads only the first
+    kernel_size: int = 5
+    hidden: tuple[int, ...] = (120, 84)
+    act_layer: Callable[[], nn.Module] = nn.Sigmoid
+    pool_layer: Callable[[], nn.Module] = partial(nn.AvgPool2d, kernel_size=2, stride=2)
+    norm_layer: NormFactory | None = None
+    init: str = "xavier"  # "xavier" (the book's init_cnn) or "default" (PyTorch's)
+
+
+def _conv_stage(in_ch: int, out_ch: int, padding: int, cfg: LeNetCfg) -> list[nn.Module]:
+    layers: list[nn.Module] = [nn.Conv2d(in_ch, out_ch, cfg.kernel_size, padding=padding)]
+    if cfg.norm_layer is not None:
+        layers.append(cfg.norm_layer(out_ch, 4))
+    return [*layers, cfg.act_layer(), cfg.pool_layer()]
+
+
+def _dense_stage(in_features: int, out_features: int, cfg: LeNetCfg) -> list[nn.Module]:
+    layers: list[nn.Module] = [nn.Linear(in_features, out_features)]
+    if cfg.norm_layer is not None:
+        layers.append(cfg.norm_layer(out_features, 2))
+    return [*layers, cfg.act_layer()]
+
+
+def _init_weights(module: nn.Module, init: str) -> None:
+    if init == "xavier":
+        xavier_init(module)
+    elif init != "default":
+        raise ValueError(f"LeNet init must be 'xavier' or 'default', not {init!r}")
+
+
+class LeNet(Network):
+    """Conv stages -> flatten -> hidden linear stages -> linear classifier.
+
+    Modules: ``features`` (the conv stages) and ``classifier`` (hidden stages, then
+    the final ``nn.Linear`` as its last element).
+    """
+
+    def __init__(
+        self,
+        cfg: LeNetCfg,
+        num_classes: int = 10,
+        in_channels: int = 1,
+        image_size: int | tuple[int, int] = 28,
+    ):
+        super().__init__()
+        if len(cfg.paddings) != len(cfg.channels):
+            raise ValueError(
+                f"LeNetCfg needs one padding per conv: channels={cfg.channels}, "
+                f"paddings={cfg.paddings}"
+            )
+        self.cfg = cfg
+        stages: list[nn.Module] = []
+        width = in_channels
+        for out_ch, pad in zip(cfg.channels, cfg.paddings, strict=True):
+            stages += _conv_stage(width, out_ch, pad, cfg)
+            width = out_ch
+        self.features = nn.Sequential(*stages)
+
+        height, width_px = (image_size, image_size) if isinstance(image_size, int) else image_size
+        flat = probe_output_shape(self.features, (in_channels, height, width_px)).numel()
+        dense: list[nn.Module] = []
+        for out_features in cfg.hidden:
+            dense += _dense_stage(flat, out_features, cfg)
+            flat = out_features
+        self.num_features = flat
+        self.classifier = nn.Sequential(*dense, _linear_head(flat, num_classes))
+        _init_weights(self, cfg.init)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x)
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        x = torch.flatten(x, 1)
+        return self.classifier[:-1](x) if pre_logits else self.classifier(x)
+
+    def get_classifier(self) -> nn.Module:
+        return self.classifier[-1]
+
+    def reset_classifier(self, num_classes: int) -> None:
+        head = _linear_head(self.num_features, num_classes)
+        _init_weights(head, self.cfg.init)
+        self.classifier[-1] = head
+
+
+def _linear_head(in_features: int, num_classes: int) -> nn.Module:
+    # num_classes=0 leaves the pre-logits features as the output (timm's convention).
+    if num_classes < 0:
+        raise ValueError(f"num_classes must be >= 0, got {num_classes}")
+    return nn.Linear(in_features, num_classes) if num_classes else nn.Identity()
+
+
+# --- the named variants -----------------------------------------------------------------
+
+LENET_CFGS = {
+    "lenet_d2l": LeNetCfg(),
+    "lenet_bn_d2l": LeNetCfg(paddings=(0, 0), norm_layer=scratch_batch_norm),
+    "lenet_bn": LeNetCfg(paddings=(0, 0), norm_layer=torch_batch_norm),
+    "lenet_modern": LeNetCfg(
+        channels=(32, 64),
+        paddings=(2, 2),
+        hidden=(256,),
+        act_layer=partial(nn.ReLU, inplace=True),
+        pool_layer=partial(nn.MaxPool2d, kernel_size=2, stride=2),
+        norm_layer=torch_batch_norm,
+        init="default",
+    ),
+}
+
+
+def _lenet(variant: str, num_classes: int, in_channels: int, image_size, overrides) -> LeNet:
+    cfg = dataclasses.replace(LENET_CFGS[variant], **overrides)
+    return LeNet(cfg, num_classes=num_classes, in_channels=in_channels, image_size=image_size)
+
+
+_LENET_PAPER = "LeCun et al., Gradient-based learning applied to document recognition, 1998"
+_BN_PAPER = "Ioffe & Szegedy, Batch Normalization, ICML 2015"
+
+
+@register_model(
+    family="lenet",
+    paper=_LENET_PAPER,
+    input_size=(1, 28, 28),
+    variant="book",
+    book_recipe=BookRecipe(lr=0.1, resize=28, book_accuracy=0.728),
+    sized_head=True,
+    min_input_size=12,
+)
+def lenet_d2l(num_classes=10, in_channels=1, image_size=28, **overrides) -> LeNet:
+    """LeNet-5 as in the book: sigmoid, average pooling, Xavier init."""
+    return _lenet("lenet_d2l", num_classes, in_channels, image_size, overrides)
+
+
+@register_model(
+    family="lenet",
+    paper=_BN_PAPER,
+    input_size=(1, 28, 28),
+    variant="book",
+    book_recipe=BookRecipe(lr=0.1, resize=28, book_accuracy=0.876),
+    sized_head=True,
+    min_input_size=16,
+)
+def lenet_bn_d2l(
+    num_classes=10, in_channels=1, image_size=28, bn_momentum=0.9, **overrides
+) -> LeNet:
+    """The book's BatchNorm LeNet with the from-scratch BatchNorm layer.
+
+    ``bn_momentum=0.9`` is what the book's code passes: its running statistics
+    are 90% the latest batch (PyTorch's default would be 0.1).
+    """
+    overrides.setdefault("norm_layer", partial(scratch_batch_norm, momentum=bn_momentum))
+    return _lenet("lenet_bn_d2l", num_classes, in_channels, image_size, overrides)
+
+
+@register_model(
+    family="lenet",
+    paper=_BN_PAPER,
+    input_size=(1, 28, 28),
+    variant="book",
+    book_recipe=BookRecipe(lr=0.1, resize=28, book_accuracy=0.868),
+    sized_head=True,
+    min_input_size=16,
+)
+def lenet_bn(num_classes=10, in_channels=1, image_size=28, **overrides) -> LeNet:
+    """The book's concise BatchNorm LeNet, with nn.BatchNorm1d/2d."""
+    return _lenet("lenet_bn", num_classes, in_channels, image_size, overrides)
+
+
+@register_model(
+    family="lenet",
+    paper=_LENET_PAPER,
+    input_size=(1, 28, 28),
+    variant="cnnlab",
+    sized_head=True,
+    min_input_size=4,
+)
+def lenet_modern(num_classes=10, in_channels=1, image_size=28, **overrides) -> LeNet:
+    """LeNet layout with BN, ReLU and max pooling, widened: cnnlab's small default."""
+    return _lenet("lenet_modern", num_classes, in_channels, image_size, overrides)

@@ -1,1 +1,180 @@
-"""(being written)"""
+"""VGG (Simonyan & Zisserman, 2015): blocks of 3x3 convs, each block closed by a 2x2 max-pool.
+
+An architecture is ``arch``: one ``(num_convs, out_channels)`` pair per block.
+Every block halves the resolution, so five blocks need at least 32x32 input.
+
+- ``vgg_d2l``: the book's small training network (section 8.2),
+  arch ((1, 16), (1, 32), (2, 64), (2, 128), (2, 128)), the last feature map
+  flattened straight into Linear(4096) -> ReLU -> Dropout, twice, then the
+  classifier; Xavier init; 1 channel, 224x224 by default.
+- ``vgg11/13/16/19`` and their ``_bn`` forms: torchvision's, with its module
+  names (``features.N``, ``avgpool``, ``classifier.N``), its adaptive 7x7 average
+  pool (so 1-channel or 32x32 input works too: the pool repeats small maps) and
+  its init, so torchvision's state_dicts load and the logits agree.
+
+Any builder accepts ``arch=...`` (and the other :class:`VGGCfg` fields) as an
+override, e.g. the book's VGG-11 is ``get_model("vgg_d2l", arch=VGG_ARCHS["vgg11"])``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from cnnlab.models._base import Network, kaiming_init, probe_output_shape, xavier_init
+from cnnlab.models._registry import BookRecipe, register_model
+
+Arch = tuple[tuple[int, int], ...]
+
+VGG_ARCHS: dict[str, Arch] = {
+    "d2l": ((1, 16), (1, 32), (2, 64), (2, 128), (2, 128)),
+    "vgg11": ((1, 64), (1, 128), (2, 256), (2, 512), (2, 512)),  # configuration A
+    "vgg13": ((2, 64), (2, 128), (2, 256), (2, 512), (2, 512)),  # B
+    "vgg16": ((2, 64), (2, 128), (3, 256), (3, 512), (3, 512)),  # D
+    "vgg19": ((2, 64), (2, 128), (4, 256), (4, 512), (4, 512)),  # E
+}
+
+
+@dataclass(frozen=True)
+class VGGCfg:
+    arch: Arch
+    batch_norm: bool = False
+    pool_size: int | None = 7  # adaptive average pool before the MLP; None: flatten as is
+    hidden: int = 4096
+    dropout: float = 0.5
+    init: str = "kaiming"  # "kaiming" (torchvision's scheme) or "xavier" (the book's)
+
+
+def vgg_block(num_convs: int, in_channels: int, out_channels: int, batch_norm: bool) -> list:
+    """Layers of one block: (conv3x3 [-> BN] -> ReLU) x num_convs, then max-pool 2x2.
+
+    Returned as a list, not a Sequential, so that ``features`` is one flat
+    Sequential whose indices match torchvision's state_dict keys.
+    """
+    layers: list[nn.Module] = []
+    for _ in range(num_convs):
+        layers.append(nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1))
+        if batch_norm:
+            layers.append(nn.BatchNorm2d(out_channels))
+        layers.append(nn.ReLU(inplace=True))
+        in_channels = out_channels
+    layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
+    return layers
+
+
+def _linear_head(in_features: int, num_classes: int) -> nn.Module:
+    # num_classes=0 leaves the pre-logits features as the output (timm's convention).
+    if num_classes < 0:
+        raise ValueError(f"num_classes must be >= 0, got {num_classes}")
+    return nn.Linear(in_features, num_classes) if num_classes else nn.Identity()
+
+
+def _init_weights(module: nn.Module, init: str) -> None:
+    if init == "kaiming":
+        kaiming_init(module)  # conv fan-out He normal, BN 1/0, Linear N(0, 0.01): torchvision's
+    elif init == "xavier":
+        xavier_init(module)
+    else:
+        raise ValueError(f"VGG init must be 'kaiming' or 'xavier', not {init!r}")
+
+
+class VGG(Network):
+    def __init__(
+        self,
+        cfg: VGGCfg,
+        num_classes: int = 10,
+        in_channels: int = 1,
+        image_size: int | tuple[int, int] = 224,
+    ):
+        super().__init__()
+        if not cfg.arch or any(n < 1 or c < 1 for n, c in cfg.arch):
+            raise ValueError(
+                f"VGG arch must be non-empty (num_convs, out_channels) pairs >= 1, got {cfg.arch}"
+            )
+        self.cfg = cfg
+        layers: list[nn.Module] = []
+        width = in_channels
+        for num_convs, out_channels in cfg.arch:
+            layers += vgg_block(num_convs, width, out_channels, cfg.batch_norm)
+            width = out_channels
+        self.features = nn.Sequential(*layers)
+        self.avgpool = nn.AdaptiveAvgPool2d(cfg.pool_size) if cfg.pool_size else nn.Identity()
+        if cfg.pool_size:
+            flat = width * cfg.pool_size**2
+        else:
+            size = (image_size, image_size) if isinstance(image_size, int) else image_size
+            flat = probe_output_shape(self.features, (in_channels, *size)).numel()
+        self.num_features = cfg.hidden
+        self.classifier = nn.Sequential(
+            nn.Linear(flat, cfg.hidden),
+            nn.ReLU(inplace=True),
+            nn.Dropout(p=cfg.dropout),
+            nn.Linear(cfg.hidden, cfg.hidden),
+            nn.ReLU(inplace=True),
+            nn.Dropout(p=cfg.dropout),
+            _linear_head(cfg.hidden, num_classes),
+        )
+        _init_weights(self, cfg.init)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x)
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        x = torch.flatten(self.avgpool(x), 1)
+        return self.classifier[:-1](x) if pre_logits else self.classifier(x)
+
+    def get_classifier(self) -> nn.Module:
+        return self.classifier[-1]
+
+    def reset_classifier(self, num_classes: int) -> None:
+        head = _linear_head(self.num_features, num_classes)
+        _init_weights(head, self.cfg.init)
+        self.classifier[-1] = head
+
+
+def _vgg(arch: str, batch_norm: bool, num_classes: int, in_channels: int, overrides) -> VGG:
+    cfg = dataclasses.replace(VGGCfg(arch=VGG_ARCHS[arch], batch_norm=batch_norm), **overrides)
+    return VGG(cfg, num_classes=num_classes, in_channels=in_channels)
+
+
+_PAPER = "Simonyan & Zisserman, Very Deep Convolutional Networks, ICLR 2015"
+_PAPER_BN = _PAPER + "; with batch norm (Ioffe & Szegedy, 2015) as in torchvision"
+
+
+@register_model(
+    family="vgg",
+    paper=_PAPER,
+    input_size=(1, 224, 224),
+    variant="book",
+    book_recipe=BookRecipe(lr=0.01, resize=224, book_accuracy=0.896),
+    sized_head=True,
+    min_input_size=32,
+)
+def vgg_d2l(num_classes=10, in_channels=1, image_size=224, **overrides) -> VGG:
+    """The book's VGG: arch ((1,16),(1,32),(2,64),(2,128),(2,128)), flatten, Xavier init."""
+    book = VGGCfg(arch=VGG_ARCHS["d2l"], pool_size=None, init="xavier")
+    cfg = dataclasses.replace(book, **overrides)
+    return VGG(cfg, num_classes=num_classes, in_channels=in_channels, image_size=image_size)
+
+
+def _standard(name: str, arch: str, batch_norm: bool):
+    @register_model(
+        name=name,
+        family="vgg",
+        paper=_PAPER_BN if batch_norm else _PAPER,
+        input_size=(3, 224, 224),
+        num_classes=1000,
+        variant="standard",
+        torchvision_name=name,
+        min_input_size=32,
+    )
+    def builder(num_classes=1000, in_channels=3, **overrides) -> VGG:
+        return _vgg(arch, batch_norm, num_classes, in_channels, overrides)
+
+    bn = " with batch norm" if batch_norm else ""
+    builder.__name__ = builder.__qualname__ = name
+    builder.__doc__ = f"torchvision's {name}: VGG {arch[3:]}-layer{bn}, same weights and logits."
+    return builder

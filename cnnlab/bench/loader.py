@@ -1,0 +1,194 @@
+"""Loader benchmark: DeviceLoader against the book's torchvision DataLoader.
+
+One epoch of the Fashion-MNIST training set at the book's ResNet/GoogLeNet setting
+(resize 28 -> 96, batch 128), no model: the time to produce every batch as float
+tensors ready for a forward pass. The baseline is exactly the book's pipeline:
+a PIL image per sample, ``transforms.Compose([Resize(96), ToTensor()])``, a
+``DataLoader`` with worker processes (ANCHORS §5: 3.98 s, 15,074 img/s with 2
+workers on this project's 2-core CPU machines).
+
+Rules that keep the comparison fair:
+
+* both run in the same process, on the same images, one after the other;
+* nothing float is cached between epochs; the DeviceLoader's one-off uint8 resize
+  cache is timed on its own ("setup") and reported, not hidden;
+* "epoch 1" is the first pass (the book's includes starting its workers, as every
+  one of its epochs does); later epochs show the steady state;
+* with ``repeats > 1`` each phase keeps its best time, the usual way to read
+  through noise from other processes on a shared machine.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+
+import numpy as np
+import torch
+from PIL import Image
+
+from cnnlab.data.augment import Augment
+from cnnlab.data.loader import DeviceLoader
+
+# ANCHORS §5: the book's loader on this project's CPU machines.
+BOOK_LOADER_SECONDS = 3.98
+BOOK_LOADER_IMAGES_PER_S = 15_074
+
+# (row key, column header) in display order, for a rich table.
+COLUMNS = (
+    ("pipeline", "pipeline"),
+    ("phase", "phase"),
+    ("seconds", "seconds"),
+    ("images_per_s", "images/s"),
+    ("speedup", "vs book"),
+)
+
+BOOK = "book: torchvision DataLoader, PIL Resize + ToTensor"
+
+
+class PILImages(torch.utils.data.Dataset):
+    """What ``torchvision.datasets.FashionMNIST`` does per item: a PIL image, then the
+    transform. Module level so worker processes can pickle it under any start method.
+    """
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor,
+                 transform: Callable[[Image.Image], torch.Tensor]) -> None:
+        array = images.permute(0, 2, 3, 1).numpy()  # N x H x W x C, as PIL wants
+        self.images = array[..., 0] if array.shape[-1] == 1 else array
+        self.labels = labels.numpy()
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        return self.transform(Image.fromarray(self.images[i])), int(self.labels[i])
+
+
+def book_loader(images: torch.Tensor, labels: torch.Tensor, resize: int, batch_size: int,
+                workers: int) -> torch.utils.data.DataLoader:
+    """The book's ``FashionMNIST(batch_size, resize).train_dataloader()``, rebuilt."""
+    from torchvision import transforms
+
+    transform = transforms.Compose([transforms.Resize(resize), transforms.ToTensor()])
+    return torch.utils.data.DataLoader(PILImages(images, labels, transform),
+                                       batch_size=batch_size, shuffle=True,
+                                       num_workers=workers)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _time_epoch(batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
+                device: torch.device) -> tuple[float, int]:
+    _sync(device)
+    start = time.perf_counter()
+    n = 0
+    for x, _ in batches:
+        n += x.shape[0]
+    _sync(device)  # GPU batches are only ready once the queued kernels have run
+    return time.perf_counter() - start, n
+
+
+def _measure(name: str, make: Callable[[], Iterable], epochs: int, repeats: int,
+             device: torch.device, setup_row: bool) -> list[dict]:
+    """Best-of-``repeats`` seconds for setup and for each epoch of a fresh loader."""
+    best: dict[str, tuple[float, int]] = {}
+    for _ in range(repeats):
+        _sync(device)
+        start = time.perf_counter()
+        loader = make()
+        _sync(device)
+        phases = {"setup": (time.perf_counter() - start, 0)}
+        for e in range(epochs):
+            phases[f"epoch {e + 1}"] = _time_epoch(loader, device)
+        for phase, (sec, n) in phases.items():
+            if phase not in best or sec < best[phase][0]:
+                best[phase] = (sec, n)
+        del loader
+    rows = []
+    for phase, (sec, n) in best.items():
+        if phase == "setup" and not setup_row:
+            continue
+        rows.append({"pipeline": name, "phase": phase, "seconds": sec, "images": n,
+                     "images_per_s": n / sec if n else None, "speedup": None})
+    return rows
+
+
+def _load_train(dataset: str) -> tuple[torch.Tensor, torch.Tensor]:
+    from cnnlab.data import load_dataset
+
+    train = load_dataset(dataset).train
+    return train.images, train.labels
+
+
+def run_loader_bench(resize: int = 96, batch_size: int = 128, workers: int = 2,
+                     epochs: int = 2, device: str = "cpu", repeats: int = 1,
+                     augment: bool = True, dataset: str = "fashion-mnist",
+                     data: tuple[torch.Tensor, torch.Tensor] | None = None) -> list[dict]:
+    """Time the book's loader and the DeviceLoader variants; one dict per (pipeline, phase).
+
+    Args:
+        resize: output side (the book uses 96 for ResNet-18/GoogLeNet, 224 for AlexNet).
+        batch_size: samples per batch.
+        workers: the book loader's worker processes.
+        epochs: timed epochs per pipeline (the first is the cold one).
+        device: where the DeviceLoader makes batches ("cpu", "cuda").
+        repeats: measure everything this many times and keep each phase's best.
+        augment: also time the DeviceLoader with per-sample crop (padding 2) + flip.
+        dataset: which dataset's training split to load (when ``data`` is None).
+        data: ``(images, labels)`` to use instead, uint8 N x C x H x W and int64 N.
+
+    Returns:
+        Rows with keys ``pipeline, phase, seconds, images, images_per_s, speedup``;
+        ``speedup`` is the book loader's time for the same phase divided by this
+        row's (None for setup rows and the book itself). See :data:`COLUMNS`.
+    """
+    images, labels = data if data is not None else _load_train(dataset)
+    dev = torch.device(device)
+    common = dict(device=dev, resize=resize)
+    variants: list[tuple[str, Callable[[], Iterable]]] = [
+        ("DeviceLoader (resident, resize cache)",
+         lambda: DeviceLoader(images, labels, batch_size, **common)),
+        ("DeviceLoader (resident, resize per batch)",
+         lambda: DeviceLoader(images, labels, batch_size, cache_resized=False, **common)),
+    ]
+    if augment:
+        aug = Augment(crop_padding=2, flip=True)
+        variants.append(("DeviceLoader + crop 2 + flip, per sample",
+                         lambda: DeviceLoader(images, labels, batch_size, augment=aug, **common)))
+
+    cpu = torch.device("cpu")
+    rows = _measure(BOOK, lambda: book_loader(images, labels, resize, batch_size, workers),
+                    epochs, repeats, cpu, setup_row=False)
+    for name, make in variants:
+        rows += _measure(name, make, epochs, repeats, dev, setup_row=True)
+
+    book_seconds = {r["phase"]: r["seconds"] for r in rows if r["pipeline"] == BOOK}
+    for r in rows:
+        if r["pipeline"] != BOOK and r["phase"] in book_seconds:
+            r["speedup"] = book_seconds[r["phase"]] / r["seconds"]
+    return rows
+
+
+def bench_environment(device: str = "cpu") -> dict:
+    """Machine facts to store beside the numbers (the load average shows contention)."""
+    env = {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "cpu": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        "numpy": np.__version__,
+        "device": device,
+    }
+    if torch.device(device).type == "cuda":
+        env["gpu"] = torch.cuda.get_device_name(torch.device(device))
+    return env

@@ -1,0 +1,183 @@
+"""`cnnlab train`, `resume`, `eval`, `predict`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+err = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _known_errors():
+    from cnnlab.data.dataset import DataError
+    from cnnlab.models import UnknownModelError
+    from cnnlab.models.interop import WeightsMismatchError
+    from cnnlab.train import ConfigError
+    from cnnlab.train.checkpoint import CheckpointError
+
+    return (UnknownModelError, ConfigError, WeightsMismatchError, CheckpointError,
+            DataError, FileNotFoundError)
+
+
+def train(
+    model: str = typer.Argument(..., help="Registered model name (see `cnnlab models`)."),
+    data: str = typer.Option(None, help="fashion-mnist (default), folder:PATH or synthetic."),
+    data_root: str = typer.Option(None, help="Folder holding the dataset files."),
+    preset: str = typer.Option(None, help="book (the book's recipe for MODEL) or fast."),
+    config: Path = typer.Option(None, "--config", help="YAML file of TrainConfig fields."),
+    epochs: int = typer.Option(None, help="Number of epochs."),
+    batch_size: int = typer.Option(None, help="Batch size."),
+    lr: float = typer.Option(None, help="Peak learning rate."),
+    optimizer: str = typer.Option(None, help="sgd, nesterov or adamw."),
+    momentum: float = typer.Option(None),
+    weight_decay: float = typer.Option(None, help="Not applied to norm and bias parameters."),
+    schedule: str = typer.Option(None, help="constant, onecycle or cosine."),
+    warmup_epochs: float = typer.Option(None),
+    label_smoothing: float = typer.Option(None),
+    ema_decay: float = typer.Option(None, help="Weight EMA decay (0 = off)."),
+    clip_grad_norm: float = typer.Option(None, help="Clip gradients to this norm (0 = off)."),
+    accum_steps: int = typer.Option(None, help="Gradient accumulation steps."),
+    resize: int = typer.Option(None, help="Square input size the model sees."),
+    crop_padding: int = typer.Option(None, help="Random translation by up to N pixels."),
+    flip: bool = typer.Option(None, "--flip/--no-flip", help="Random horizontal flips."),
+    erase_prob: float = typer.Option(None, help="Random erasing probability."),
+    normalize: bool = typer.Option(None, "--normalize/--no-normalize"),
+    tta_flip: bool = typer.Option(None, "--tta-flip/--no-tta-flip",
+                                  help="Evaluate on image + mirror."),
+    device: str = typer.Option(None, help="auto (CUDA, MPS, CPU), cpu, cuda, cuda:1, mps."),
+    amp: str = typer.Option(None, help="auto, off, bf16 or fp16."),
+    channels_last: bool = typer.Option(None, "--channels-last/--no-channels-last"),
+    compile: bool = typer.Option(None, "--compile/--no-compile", help="torch.compile the model."),
+    deterministic: bool = typer.Option(None, "--deterministic/--no-deterministic"),
+    seed: int = typer.Option(None),
+    max_time: float = typer.Option(None, help="Stop after this many seconds of training."),
+    log_every: int = typer.Option(None, help="Steps between progress updates."),
+    weights: str = typer.Option(None, help="Start from these weights (safetensors or .pth)."),
+    out_dir: str = typer.Option(None, help="Where run directories go (default runs/)."),
+    run_name: str = typer.Option(None, help="Run directory name (default <date>-<model>)."),
+    eval_subset: int = typer.Option(None, help="Evaluate on the first N test images only."),
+    quiet: bool = typer.Option(None, "--quiet/--no-quiet", help="Plain log lines, no bar."),
+) -> None:
+    """Train MODEL and write a run directory (config, metrics, checkpoints, report)."""
+    from cnnlab.train import resolve_config
+    from cnnlab.train import train as run_training
+
+    overrides = {k: v for k, v in locals().items()
+                 if k not in ("model", "config", "preset", "run_training", "resolve_config")}
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        cfg = resolve_config(model, preset=preset, config_file=config, overrides=overrides)
+        result = _guarded(lambda: run_training(cfg, console=err))
+    except _known_errors() as exc:
+        fail(str(exc))
+    _print_result(result)
+
+
+def _guarded(fn):
+    """Run training; divergence and interruption end with a message, not a traceback."""
+    from cnnlab.train import TrainingDiverged, TrainingInterrupted
+
+    try:
+        return fn()
+    except TrainingInterrupted as exc:
+        err.print(f"[yellow]{exc}[/]", highlight=False)
+        raise typer.Exit(130) from None
+    except TrainingDiverged as exc:
+        fail(str(exc), code=3)
+
+
+def _print_result(result) -> None:
+    import os
+
+    if int(os.environ.get("RANK", "0")) != 0:
+        return
+    table = Table(title="Result", show_header=False)
+    final = result.final
+    table.add_row("test accuracy", f"{100 * final.get('test_acc', 0):.2f}%")
+    table.add_row("best test accuracy", f"{100 * result.best_test_acc:.2f}%")
+    table.add_row("epochs", str(final.get("epoch")))
+    table.add_row("train time", f"{result.train_time_s:.1f} s")
+    table.add_row("images/s (last epoch)", f"{final.get('images_per_s', 0):,.0f}")
+    if result.stopped:
+        table.add_row("stopped", result.stopped)
+    if result.run_dir:
+        table.add_row("run", str(result.run_dir))
+        table.add_row("report", str(result.run_dir / "report.html"))
+    console.print(table)
+
+
+def resume(
+    run: Path = typer.Argument(..., help="Run directory to continue."),
+    epochs: int = typer.Option(None, help="Train this many epochs beyond the original plan."),
+) -> None:
+    """Continue a run exactly where its last checkpoint stopped."""
+    from cnnlab.train import resume as resume_run
+
+    try:
+        result = _guarded(lambda: resume_run(run, console=err, extra_epochs=epochs))
+    except _known_errors() as exc:
+        fail(str(exc))
+    _print_result(result)
+
+
+def evaluate(
+    run: Path = typer.Argument(..., help="Run directory."),
+    data: str = typer.Option(None, help="Dataset to evaluate on (default: the run's)."),
+    data_root: str = typer.Option(None),
+    which: str = typer.Option("best", help="best or last checkpoint."),
+    device: str = typer.Option("auto"),
+    tta_flip: bool = typer.Option(False, "--tta-flip/--no-tta-flip"),
+) -> None:
+    """Evaluate a trained run on its test split: accuracy and per-class accuracy."""
+    from cnnlab.train.predict import evaluate_run
+
+    try:
+        res, classes = evaluate_run(run, data, data_root, which, device, tta_flip)
+    except _known_errors() as exc:
+        fail(str(exc))
+    table = Table(title=f"{run}: test accuracy {100 * res.acc:.2f}% on {res.count:,} images")
+    table.add_column("class")
+    table.add_column("accuracy", justify="right")
+    for name, acc in zip(classes, res.per_class_acc, strict=True):
+        table.add_row(name, f"{100 * acc:.2f}%")
+    console.print(table)
+    console.print(f"loss {res.loss:.4f}")
+
+
+def predict(
+    run: Path = typer.Argument(..., help="Run directory."),
+    images: list[Path] = typer.Argument(..., help="PNG/JPEG files of any size or mode."),
+    top_k: int = typer.Option(3, help="How many classes to show per image."),
+    which: str = typer.Option("best", help="best or last checkpoint."),
+    invert: bool = typer.Option(False, help="Invert grey levels (dark drawing on white)."),
+) -> None:
+    """Classify images with a trained run; prints the top-k classes."""
+    from cnnlab.train.predict import predict_images
+
+    try:
+        results = predict_images(run, images, top_k, which, invert)
+    except (*_known_errors(), ValueError) as exc:
+        fail(str(exc))
+    for path, ranked in results:
+        table = Table(title=str(path))
+        table.add_column("class")
+        table.add_column("probability", justify="right")
+        for name, prob in ranked:
+            table.add_row(name, f"{100 * prob:.1f}%")
+        console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train")(train)
+    app.command("resume")(resume)
+    app.command("eval")(evaluate)
+    app.command("predict")(predict)

@@ -1,0 +1,373 @@
+"""Fashion-MNIST: find it, download it, verify it, load it.
+
+Where the four files are looked for, first match wins:
+
+1. the ``root`` argument (``--root`` on the command line);
+2. ``$CNNLAB_DATA``;
+3. the cache, ``~/.cache/cnnlab/fashion-mnist`` (see :func:`cache_root`);
+4. ``/usr/share/datasets/fashion-mnist`` (Debian's ``dataset-fashion-mnist``).
+
+A directory counts when it holds the four files, gzipped or not (also inside a
+torchvision-style ``FashionMNIST/raw`` subfolder). When none does, :func:`load`
+downloads them from the official mirrors, checking each against its published
+md5 before it is given its final name, so a failed or killed download never leaves
+a file that looks valid.
+
+Checksums come in two sets. The archive md5s are those the dataset's authors
+publish for the ``.gz`` files; they identify a download. Copies compressed again
+(Debian's drops the file name from the gzip header) differ there but not in
+content, so :func:`verify` checks the md5 of the decompressed bytes, published
+alongside by several mirrors and equal for every faithful copy.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import http.client
+import os
+import tempfile
+import urllib.request
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from cnnlab.data.dataset import DataError, DatasetSplits, ImageData, cache_root
+from cnnlab.data.idx import IdxFormatError, read_idx_pair
+
+NAME = "fashion-mnist"
+CLASSES = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)  # fmt: skip
+IMAGE_SHAPE = (28, 28)
+FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+# md5 of the published .gz archives (zalandoresearch/fashion-mnist README).
+ARCHIVE_MD5 = {
+    "train-images-idx3-ubyte": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+    "train-labels-idx1-ubyte": "25c81989df183df01b3e8a0aad5dffbe",
+    "t10k-images-idx3-ubyte": "bef4ecab320f06d8554ea6380940ec79",
+    "t10k-labels-idx1-ubyte": "bb300cfdad3c16e7a12a480ee83cd310",
+}
+# md5 of the decompressed IDX files: the same for every faithful copy, however compressed.
+CONTENT_MD5 = {
+    "train-images-idx3-ubyte": "f4a8712d7a061bf5bd6d2ca38dc4d50a",
+    "train-labels-idx1-ubyte": "9018921c3c673c538a1fc5bad174d6f9",
+    "t10k-images-idx3-ubyte": "8181f5470baa50b63fa0f6fddb340f0a",
+    "t10k-labels-idx1-ubyte": "15d484375f8d13e6eb1aabb0c3f46965",
+}
+MIRRORS = (
+    "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+    "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
+)
+ENV_VAR = "CNNLAB_DATA"
+SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
+DOWNLOAD_TIMEOUT_S = 30.0
+
+HOW_TO_GET = (
+    "Get it with one of:\n"
+    "  cnnlab data download fashion-mnist        (about 30 MB, md5-checked, into the cache)\n"
+    "  sudo apt-get install dataset-fashion-mnist (Debian and derivatives)\n"
+    f"  export {ENV_VAR}=/directory/holding/the/four/files"
+)
+
+
+class DatasetNotFoundError(DataError, FileNotFoundError):
+    """No location holds the dataset (and it was not, or could not be, downloaded)."""
+
+
+class DownloadError(DataError, OSError):
+    """Every mirror failed for some file."""
+
+
+class ChecksumError(DataError, ValueError):
+    """A file's md5 differs from the published one."""
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place the dataset may be, and why it is looked at."""
+
+    path: Path
+    origin: str  # "given path", "$CNNLAB_DATA", "cnnlab cache", "system copy", ...
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    """The verdict of :func:`verify` on one file."""
+
+    name: str
+    path: Path | None
+    ok: bool
+    detail: str
+
+
+def default_cache_dir() -> Path:
+    return cache_root() / NAME
+
+
+def candidates(root: str | Path | None = None) -> list[Location]:
+    """The places searched, in order; ``$CNNLAB_DATA`` is skipped when unset."""
+    places = []
+    if root is not None:
+        places.append(Location(Path(root).expanduser(), "given path"))
+    if os.environ.get(ENV_VAR):
+        places.append(Location(Path(os.environ[ENV_VAR]).expanduser(), f"${ENV_VAR}"))
+    places.append(Location(default_cache_dir(), "cnnlab cache"))
+    places.append(Location(SYSTEM_DIR, "system copy"))
+    return places
+
+
+def _file_in(directory: Path, name: str) -> Path | None:
+    # The raw file first: it loads without decompressing.
+    for candidate in (directory / name, directory / f"{name}.gz"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def find_files(directory: str | Path) -> dict[str, Path] | None:
+    """The four files in ``directory`` (or its ``FashionMNIST/raw``), or None if any is missing."""
+    directory = Path(directory)
+    for folder in (directory, directory / "FashionMNIST" / "raw"):
+        found = {name: _file_in(folder, name) for name in FILES}
+        if all(found.values()):
+            return found  # type: ignore[return-value]
+    return None
+
+
+def _why_not(location: Location) -> str:
+    if not location.path.is_dir():
+        return "does not exist" if not location.path.exists() else "not a directory"
+    missing = [n for n in FILES if _file_in(location.path, n) is None]
+    return "missing " + ", ".join(f"{n}[.gz]" for n in missing)
+
+
+def locate(root: str | Path | None = None) -> Location | None:
+    """The first location holding all four files, or None."""
+    for location in candidates(root):
+        if find_files(location.path) is not None:
+            return location
+    return None
+
+
+def not_found_message(root: str | Path | None = None) -> str:
+    lines = ["Fashion-MNIST not found. Looked in:"]
+    if not os.environ.get(ENV_VAR):
+        lines.append(f"  ${ENV_VAR}: not set")
+    lines += [f"  {loc.path} ({loc.origin}): {_why_not(loc)}" for loc in candidates(root)]
+    return "\n".join(lines) + "\n" + HOW_TO_GET
+
+
+def _md5(data: bytes) -> str:
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+# --------------------------------------------------------------------------- download
+
+
+def _open_url(url: str, timeout: float):
+    """The HTTP response for ``url``; tests replace this to serve bytes from memory."""
+    request = urllib.request.Request(url, headers={"User-Agent": "cnnlab"})
+    return urllib.request.urlopen(request, timeout=timeout)
+
+
+def _fsync_dir(directory: Path) -> None:
+    # Makes the rename itself durable; not possible on every platform, harmless to skip.
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _fetch(url: str, dest: Path, md5: str, progress: Progress) -> None:
+    """Stream ``url`` into ``dest`` atomically: temp file, md5 check, fsync, rename."""
+    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    tmp = Path(tmp_name)
+    try:
+        digest = hashlib.md5(usedforsecurity=False)
+        with os.fdopen(fd, "wb") as out, _open_url(url, DOWNLOAD_TIMEOUT_S) as response:
+            length = response.headers.get("Content-Length")
+            task = progress.add_task(dest.name, total=int(length) if length else None)
+            while chunk := response.read(1 << 16):
+                out.write(chunk)
+                digest.update(chunk)
+                progress.advance(task, len(chunk))
+            if digest.hexdigest() != md5:
+                raise ChecksumError(
+                    f"{url}: md5 {digest.hexdigest()} does not match the published {md5}"
+                )
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, dest)
+        _fsync_dir(dest.parent)
+    except BaseException:
+        # Also on KeyboardInterrupt: the partial file must not outlive us.
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _archive_is_valid(path: Path, name: str) -> bool:
+    return path.is_file() and _md5(path.read_bytes()) == ARCHIVE_MD5[name]
+
+
+def download(
+    root: str | Path | None = None,
+    *,
+    force: bool = False,
+    progress: bool = True,
+    mirrors: tuple[str, ...] | None = None,
+) -> Path:
+    """Download the four archives into ``root`` (default: the cache) and return it.
+
+    Files already there with the right md5 are kept unless ``force``. Each file is
+    tried on every mirror in turn (default :data:`MIRRORS`).
+
+    Raises:
+        DownloadError: some file could not be fetched intact from any mirror; the
+            message lists what each mirror answered.
+    """
+    target = Path(root).expanduser() if root is not None else default_cache_dir()
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DownloadError(
+            f"cannot create {target}: {exc}; choose another directory with --root"
+        ) from exc
+    columns = (
+        TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+        TransferSpeedColumn(), TimeRemainingColumn(),
+    )  # fmt: skip
+    with Progress(*columns, console=Console(stderr=True), disable=not progress) as bar:
+        for name in FILES:
+            dest = target / f"{name}.gz"
+            if not force and _archive_is_valid(dest, name):
+                continue
+            _fetch_from_mirrors(name, dest, mirrors or MIRRORS, bar)
+    return target
+
+
+def _fetch_from_mirrors(name: str, dest: Path, mirrors: tuple[str, ...], bar: Progress) -> None:
+    failures = []
+    for mirror in mirrors:
+        url = mirror + dest.name
+        try:
+            _fetch(url, dest, ARCHIVE_MD5[name], bar)
+            return
+        except (OSError, http.client.HTTPException, ChecksumError) as exc:
+            # URLError, HTTPError and timeouts are OSErrors; IncompleteRead is not.
+            failures.append(f"  {url}: {exc}")
+    raise DownloadError(
+        f"could not download {dest.name} intact from any mirror:\n"
+        + "\n".join(failures)
+        + f"\n{HOW_TO_GET}"
+    )
+
+
+# --------------------------------------------------------------------------- verify
+
+
+def _check_file(name: str, path: Path) -> FileCheck:
+    data = path.read_bytes()
+    archive_ok = path.suffix == ".gz" and _md5(data) == ARCHIVE_MD5[name]
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as exc:
+            return FileCheck(name, path, False, f"corrupt gzip stream: {exc}")
+    got = _md5(data)
+    if got != CONTENT_MD5[name]:
+        return FileCheck(name, path, False, f"md5 {got}, published {CONTENT_MD5[name]}")
+    kind = "the published archive" if archive_ok else "same content as published"
+    return FileCheck(name, path, True, f"md5 ok ({kind})")
+
+
+def verify(root: str | Path | None = None) -> tuple[Location, list[FileCheck]]:
+    """Check the md5 of the decompressed content of each file at the located place.
+
+    Raises:
+        DatasetNotFoundError: no location holds the files.
+    """
+    location = locate(root)
+    if location is None:
+        raise DatasetNotFoundError(not_found_message(root))
+    files = find_files(location.path)
+    assert files is not None  # locate() just found them
+    return location, [_check_file(name, files[name]) for name in FILES]
+
+
+# --------------------------------------------------------------------------- load
+
+
+def _load_split(files: dict[str, Path], prefix: str) -> ImageData:
+    images_path = files[f"{prefix}-images-idx3-ubyte"]
+    images, labels = read_idx_pair(
+        images_path, files[f"{prefix}-labels-idx1-ubyte"], num_classes=len(CLASSES)
+    )
+    if images.shape[1:] != IMAGE_SHAPE:
+        raise IdxFormatError(
+            f"{images_path}: images are {images.shape[1]}x{images.shape[2]}, "
+            f"Fashion-MNIST's are {IMAGE_SHAPE[0]}x{IMAGE_SHAPE[1]}"
+        )
+    return ImageData(torch.from_numpy(images).unsqueeze(1), torch.from_numpy(labels).long())
+
+
+def load(
+    root: str | Path | None = None, *, download: bool = True, progress: bool = True
+) -> DatasetSplits:
+    """Fashion-MNIST as uint8 (N, 1, 28, 28) images and int64 labels.
+
+    Args:
+        root: a directory to look in before the others (and to download into).
+        download: fetch the files when no location holds them.
+        progress: show a progress bar while downloading.
+
+    Raises:
+        DatasetNotFoundError: not found, and not downloaded (disabled or failed).
+        IdxFormatError: a file is damaged; the message names it.
+    """
+    location = locate(root)
+    if location is None:
+        if not download:
+            raise DatasetNotFoundError(not_found_message(root))
+        try:
+            target = _download_into(root, progress)
+        except DownloadError as exc:
+            raise DatasetNotFoundError(f"{not_found_message(root)}\n\n{exc}") from exc
+        location = Location(target, "downloaded from the official mirrors")
+    files = find_files(location.path)
+    assert files is not None
+    return DatasetSplits(
+        name=NAME,
+        train=_load_split(files, "train"),
+        test=_load_split(files, "t10k"),
+        classes=list(CLASSES),
+        source=f"{location.path} ({location.origin})",
+    )
+
+
+def _download_into(root: str | Path | None, progress: bool) -> Path:
+    # ``load`` has a parameter called ``download``; this keeps the function reachable.
+    return download(root, progress=progress)

@@ -1,0 +1,318 @@
+"""A user's own images, one folder per class: ``PATH/<class>/<image>``.
+
+Every image is decoded once with PIL, fitted to the requested size (scaled to
+cover it, then centre-cropped, so nothing is stretched) and stored as one uint8
+tensor in the cache: ``<cache>/folders/<key>.safetensors`` plus a JSON sidecar
+with the class names and what was skipped. The key hashes the absolute path, the
+size, the channels and every file's name, size and mtime, so adding, removing or
+editing an image rebuilds the cache, and nothing else does. The cache holds only
+tensors and JSON: loading it never runs code.
+
+Unreadable images and class folders without images are skipped with a
+:class:`DataWarning` that names a few of them; a tree without any image is an error.
+The train/validation split is drawn per class with a seeded generator, so each
+class keeps its share in both parts and the same seed gives the same split.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+from rich.console import Console
+from rich.progress import Progress
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from cnnlab.data.dataset import DataError, DatasetSplits, DataWarning, ImageData, cache_root
+
+IMAGE_EXTENSIONS = frozenset(
+    {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
+)
+CACHE_FORMAT = 1  # bump when the cached layout or the decoding changes
+_SHOW_AT_MOST = 5  # names listed in a warning
+
+
+class FolderDatasetError(DataError, ValueError):
+    """The folder cannot give a dataset (missing, no images, bad options)."""
+
+
+@dataclass(frozen=True)
+class _Decoded:
+    images: np.ndarray  # uint8 (N, C, H, W)
+    labels: np.ndarray  # int64 (N,)
+    classes: list[str]
+    skipped: list[tuple[str, str]]  # (relative path, reason)
+    empty_classes: list[str]
+
+
+def _as_size(image_size: int | Sequence[int]) -> tuple[int, int]:
+    size = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
+    if len(size) != 2 or not all(isinstance(s, int) and s > 0 for s in size):
+        raise FolderDatasetError(
+            f"image_size must be a positive int or (height, width), got {image_size!r}"
+        )
+    return size  # type: ignore[return-value]
+
+
+def _is_image(path: Path, base: Path) -> bool:
+    # Hidden files and folders (.DS_Store, .ipynb_checkpoints) are never data.
+    hidden = any(part.startswith(".") for part in path.relative_to(base).parts)
+    return path.suffix.lower() in IMAGE_EXTENSIONS and not hidden and path.is_file()
+
+
+def _scan(root: Path) -> tuple[dict[str, list[Path]], list[Path]]:
+    """Image files per class folder (sorted, searched recursively), and loose ones in ``root``."""
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    per_class = {f.name: sorted(p for p in f.rglob("*") if _is_image(p, f)) for f in folders}
+    loose = sorted(p for p in root.iterdir() if _is_image(p, root))
+    return per_class, loose
+
+
+def _cache_key(root: Path, size: tuple[int, int], channels: int, files: list[Path]) -> str:
+    h = hashlib.sha256()
+    h.update(json.dumps([CACHE_FORMAT, str(root), size, channels]).encode())
+    for path in files:
+        stat = path.stat()
+        h.update(f"\n{path.relative_to(root)}\0{stat.st_size}\0{stat.st_mtime_ns}".encode())
+    return h.hexdigest()[:32]
+
+
+def _to_mode(image: Image.Image, channels: int) -> Image.Image:
+    image = ImageOps.exif_transpose(image)  # phone photos store rotation in EXIF
+    if image.mode.startswith("I;16"):
+        # 16-bit greyscale: keep the top byte instead of letting PIL clip at 255.
+        array = np.asarray(image, dtype=np.uint16) >> 8
+        image = Image.fromarray(array.astype(np.uint8), "L")
+    has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+    if has_alpha:
+        # Transparent pixels become white, not whatever colour they happened to store.
+        rgba = image.convert("RGBA")
+        image = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
+    return image.convert("L" if channels == 1 else "RGB")
+
+
+def _decode(path: Path, size: tuple[int, int], channels: int) -> np.ndarray:
+    """(C, H, W) uint8, or an exception PIL raised for an unreadable file."""
+    with Image.open(path) as image:
+        image.load()  # decode now, so a truncated file fails here
+        fitted = ImageOps.fit(_to_mode(image, channels), (size[1], size[0]), Image.BICUBIC)
+    array = np.asarray(fitted, dtype=np.uint8)
+    return array[None] if channels == 1 else array.transpose(2, 0, 1)
+
+
+def _decode_tree(
+    root: Path,
+    per_class: dict[str, list[Path]],
+    size: tuple[int, int],
+    channels: int,
+    progress: bool,
+) -> _Decoded:
+    total = sum(len(files) for files in per_class.values())
+    images = np.empty((total, channels, *size), np.uint8)
+    class_of = np.empty(total, np.int64)
+    names, skipped, empty, n = [], [], [], 0
+    with Progress(console=Console(stderr=True), disable=not progress, transient=True) as bar:
+        task = bar.add_task(f"decoding {root.name}", total=total)
+        for class_name, files in per_class.items():
+            start = n
+            for path in files:
+                try:
+                    images[n] = _decode(path, size, channels)
+                except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+                    # PIL reports undecodable files through all of these.
+                    skipped.append((str(path.relative_to(root)), f"{type(exc).__name__}: {exc}"))
+                else:
+                    class_of[n] = len(names)
+                    n += 1
+                bar.advance(task)
+            if n > start:
+                names.append(class_name)
+            else:
+                empty.append(class_name)
+    return _Decoded(images[:n], class_of[:n], names, skipped, empty)
+
+
+def _write_atomic(path: Path, write) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _save_cache(stem: Path, decoded: _Decoded, meta: dict) -> None:
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    tensors = {
+        "images": torch.from_numpy(decoded.images),
+        "labels": torch.from_numpy(decoded.labels),
+    }
+    _write_atomic(stem.with_suffix(".safetensors"), lambda p: save_file(tensors, p))
+    sidecar = {
+        **meta,
+        "classes": decoded.classes,
+        "skipped": [{"file": f, "reason": r} for f, r in decoded.skipped],
+        "empty_classes": decoded.empty_classes,
+    }
+    # The sidecar is written last: its presence marks a complete cache entry.
+    text = json.dumps(sidecar, indent=1)
+    _write_atomic(stem.with_suffix(".json"), lambda p: Path(p).write_text(text))
+
+
+def _load_cache(stem: Path, shape: tuple[int, int, int]) -> _Decoded | None:
+    """The cached entry, or None when absent or not what ``stem`` should hold."""
+    try:
+        sidecar = json.loads(stem.with_suffix(".json").read_text())
+        tensors = load_file(stem.with_suffix(".safetensors"))
+        decoded = _Decoded(
+            tensors["images"].numpy(),
+            tensors["labels"].numpy(),
+            list(sidecar["classes"]),
+            [(s["file"], s["reason"]) for s in sidecar["skipped"]],
+            list(sidecar["empty_classes"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError, SafetensorError) as exc:
+        if stem.with_suffix(".json").exists():
+            warnings.warn(f"ignoring unreadable cache {stem}: {exc}", DataWarning, stacklevel=3)
+        return None
+    images, labels = decoded.images, decoded.labels
+    intact = (
+        images.dtype == np.uint8
+        and labels.dtype == np.int64
+        and images.shape[1:] == shape
+        and len(images) == len(labels)
+        and (len(labels) == 0 or int(labels.max()) < len(decoded.classes))
+    )
+    if not intact:
+        warnings.warn(f"ignoring inconsistent cache {stem}", DataWarning, stacklevel=3)
+        return None
+    return decoded
+
+
+def _report(root: Path, decoded: _Decoded, loose: list[Path]) -> None:
+    def some(names: list[str]) -> str:
+        more = len(names) - _SHOW_AT_MOST
+        return ", ".join(names[:_SHOW_AT_MOST]) + (f" and {more} more" if more > 0 else "")
+
+    if decoded.skipped:
+        warnings.warn(
+            f"{root}: skipped {len(decoded.skipped)} unreadable image(s): "
+            + some([f"{f} ({r})" for f, r in decoded.skipped]),
+            DataWarning,
+            stacklevel=3,
+        )
+    if decoded.empty_classes:
+        warnings.warn(
+            f"{root}: left out {len(decoded.empty_classes)} class folder(s) "
+            "without readable images: " + some(decoded.empty_classes),
+            DataWarning,
+            stacklevel=3,
+        )
+    if loose:
+        warnings.warn(
+            f"{root}: ignored {len(loose)} image(s) outside any class folder "
+            f"(expected {root}/<class>/<image>): " + some([p.name for p in loose]),
+            DataWarning,
+            stacklevel=3,
+        )
+
+
+def split_indices(
+    labels: np.ndarray, val_fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded, per-class (stratified) train/validation index split.
+
+    Each class gives ``round(count * val_fraction)`` samples to validation, but at
+    least one when it has two or more samples and the fraction is positive, and
+    never all of them. Both index arrays come back sorted.
+    """
+    if not 0.0 <= val_fraction < 1.0:
+        raise FolderDatasetError(f"val_fraction must be in [0, 1), got {val_fraction}")
+    rng = np.random.default_rng(seed)
+    train, val = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
+    for cls in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == cls))
+        n_val = round(len(members) * val_fraction)
+        if val_fraction > 0 and len(members) >= 2:
+            n_val = min(max(n_val, 1), len(members) - 1)
+        val.append(members[:n_val])
+        train.append(members[n_val:])
+    return np.sort(np.concatenate(train)), np.sort(np.concatenate(val))
+
+
+def load_folder(
+    path: str | Path,
+    *,
+    image_size: int | Sequence[int] = 64,
+    channels: int = 3,
+    val_fraction: float = 0.2,
+    seed: int = 0,
+    progress: bool = True,
+    use_cache: bool = True,
+) -> DatasetSplits:
+    """Load ``path/<class>/<image>`` as uint8 (N, C, H, W) tensors, split train/validation.
+
+    Args:
+        path: the root of the class-per-folder tree.
+        image_size: output size, an int for square images or (height, width).
+        channels: 3 for RGB, 1 for greyscale.
+        val_fraction: share of each class held out as the ``test`` split.
+        seed: seeds the split; the same seed gives the same split.
+        progress: show a progress bar while decoding.
+        use_cache: read and write the decoded cache under ``$CNNLAB_CACHE/folders``.
+
+    Raises:
+        FolderDatasetError: path missing, no images at all, or invalid options.
+    """
+    root = Path(path).expanduser().resolve()
+    size = _as_size(image_size)
+    if channels not in (1, 3):
+        raise FolderDatasetError(f"channels must be 1 (greyscale) or 3 (RGB), got {channels!r}")
+    if not root.is_dir():
+        raise FolderDatasetError(f"{root}: no such directory (expected {root}/<class>/<image>)")
+    per_class, loose = _scan(root)
+    files = [p for fs in per_class.values() for p in fs]
+    if not files:
+        exts = " ".join(sorted(IMAGE_EXTENSIONS))
+        raise FolderDatasetError(
+            f"{root}: no images found; expected one folder per class holding image files "
+            f"({exts}), e.g. {root}/cats/001.jpg"
+        )
+    stem = cache_root() / "folders" / _cache_key(root, size, channels, files)
+    decoded = _load_cache(stem, (channels, *size)) if use_cache else None
+    from_cache = decoded is not None
+    if decoded is None:
+        decoded = _decode_tree(root, per_class, size, channels, progress)
+        if len(decoded.labels) and use_cache:
+            meta = {"format": CACHE_FORMAT, "path": str(root), "size": size, "channels": channels}
+            try:
+                _save_cache(stem, decoded, meta)
+            except OSError as exc:  # a read-only or full cache only costs speed
+                warnings.warn(f"could not write the cache {stem}: {exc}", DataWarning, stacklevel=2)
+    _report(root, decoded, loose)
+    if not len(decoded.labels):
+        raise FolderDatasetError(f"{root}: none of the {len(files)} image files could be decoded")
+
+    train_idx, val_idx = split_indices(decoded.labels, val_fraction, seed)
+    images, labels = torch.from_numpy(decoded.images), torch.from_numpy(decoded.labels)
+    train_idx, val_idx = torch.from_numpy(train_idx), torch.from_numpy(val_idx)
+    how = f"decoded cache {stem}.safetensors" if from_cache else f"decoded {len(labels)} images"
+    return DatasetSplits(
+        name=f"folder:{root}",
+        train=ImageData(images[train_idx], labels[train_idx]),
+        test=ImageData(images[val_idx], labels[val_idx]),
+        classes=decoded.classes,
+        source=f"{root} ({how})",
+    )

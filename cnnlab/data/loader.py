@@ -1,0 +1,321 @@
+"""DeviceLoader: the whole dataset resident on the training device, batched by indexing.
+
+The book's loader decodes, resizes and converts every image in Python, per image,
+every epoch (ANCHORS §1: "per-image PIL resize on the CPU every epoch"). A small
+dataset like Fashion-MNIST (47 MB as uint8) fits on any device, so this loader keeps
+it there as uint8 and makes each batch with a handful of tensor ops:
+
+    permutation slice -> index_select (uint8) -> [crop + flip, one gather]
+    -> [resize] -> one float conversion with fused normalisation -> [erase]
+
+Where the work happens, and why:
+
+* **Resize cache.** Without random crop, the resize is the same every epoch, so it
+  is done once, into a resident uint8 cache at the target size; batches are then only
+  indexed. uint8 is also what the book's pipeline holds after ``Resize`` on a PIL
+  image, and on CPU the cache reproduces those pixels exactly (see
+  :func:`cnnlab.data.augment.resize`). 60,000 images at 96 x 96 take 553 MB.
+* **Crop and flip at native resolution, then resize.** ``crop_padding`` counts
+  pixels of the stored images (2 px on a 28 px Fashion-MNIST image), and cropping
+  28 x 28 windows is 12x cheaper than 96 x 96 ones. With random crop on there is no
+  cache: each batch is resized after cropping. A flip alone commutes with a
+  symmetric bilinear resize, so it is applied to cached images without losing the
+  cache.
+* **Erasing last**, on the normalised batch at output resolution, so the rectangle
+  is sharp and its fill value is in normalised units.
+
+Randomness is a pure function of ``(seed, epoch)`` (the order) and of
+``(seed, epoch, rank, batch)`` (the augmentation), so epoch k, or batch b of it, is
+reproduced without replaying anything before it: that is what exact resume needs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+
+import torch
+
+from cnnlab.data.augment import (
+    Augment,
+    apply_pixel_affine,
+    crop,
+    erase,
+    hflip,
+    pixel_affine,
+    resize,
+    sample_crop_offsets,
+    sample_erase_boxes,
+    sample_flips,
+)
+
+_MASK64 = (1 << 64) - 1
+# Stream tags keep the order and the augmentation draws independent.
+_ORDER_STREAM, _AUGMENT_STREAM = 0x6F72646572, 0x6175676D
+# Images per chunk when building the resize cache: bounds the temporary memory.
+_CACHE_CHUNK = 4096
+
+
+def mix_seed(*values: int) -> int:
+    """Hash integers into one 63-bit seed (SplitMix64 finaliser per value).
+
+    ``seed + epoch`` would make (seed 0, epoch 1) and (seed 1, epoch 0) the same
+    permutation, so runs with neighbouring seeds would share shifted orders.
+    """
+    h = 0x9E3779B97F4A7C15
+    for v in values:
+        h = (h ^ (int(v) & _MASK64)) & _MASK64
+        h = ((h ^ (h >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+        h = ((h ^ (h >> 27)) * 0x94D049BB133111EB) & _MASK64
+        h ^= h >> 31
+    return h & ((1 << 63) - 1)
+
+
+def _check_inputs(images: torch.Tensor, labels: torch.Tensor) -> None:
+    if not isinstance(images, torch.Tensor) or images.dtype != torch.uint8 or images.ndim != 4:
+        got = (f"{images.dtype} with shape {tuple(images.shape)}"
+               if isinstance(images, torch.Tensor) else type(images).__name__)
+        raise ValueError(
+            f"images must be a uint8 tensor N x C x H x W, got {got}; "
+            "add a channel dim with images.unsqueeze(1), and convert [0, 1] floats with "
+            "(x * 255).round().to(torch.uint8)")
+    if not isinstance(labels, torch.Tensor) or labels.ndim != 1:
+        raise ValueError("labels must be a 1-D integer tensor with one label per image")
+    if labels.dtype.is_floating_point or labels.dtype == torch.bool:
+        raise ValueError(f"labels must be integers (int64), got {labels.dtype}")
+    if labels.shape[0] != images.shape[0]:
+        raise ValueError(f"{images.shape[0]} images but {labels.shape[0]} labels")
+    if images.shape[0] == 0:
+        raise ValueError("the dataset is empty")
+
+
+def _size_pair(size: int | Sequence[int] | None, native: tuple[int, int]) -> tuple[int, int]:
+    if size is None:
+        return native
+    pair = (size, size) if isinstance(size, int) else tuple(int(s) for s in size)
+    if len(pair) != 2 or min(pair) < 1:
+        raise ValueError(f"resize must be a positive int or (height, width), got {size!r}")
+    return pair
+
+
+def resize_dataset(images: torch.Tensor, size: int | Sequence[int],
+                   chunk: int = _CACHE_CHUNK) -> torch.Tensor:
+    """Resize a whole uint8 dataset, chunk by chunk, into one uint8 tensor."""
+    out_h, out_w = _size_pair(size, tuple(images.shape[-2:]))
+    n, c = images.shape[:2]
+    out = torch.empty((n, c, out_h, out_w), dtype=torch.uint8, device=images.device)
+    for start in range(0, n, chunk):
+        out[start:start + chunk] = resize(images[start:start + chunk], (out_h, out_w))
+    return out
+
+
+class DeviceLoader:
+    """Batches ``(x, y)`` from a dataset held on ``device``; see the module docstring.
+
+    Args:
+        images: uint8 ``N x C x H x W`` (CPU or already on the device).
+        labels: integer ``N``; stored as int64.
+        batch_size: samples per batch (per rank).
+        device: where data lives and batches are made ("cpu", "cuda", "cuda:1", ...).
+        shuffle: a fresh seeded permutation each epoch; False gives the dataset order
+            (evaluation).
+        drop_last: drop each epoch's incomplete last batch; with ``world_size > 1``
+            also drop the permutation's tail that does not divide evenly among ranks
+            (instead of padding it, see below).
+        seed: the run's seed; order and augmentation derive from it.
+        augment: per-sample random augmentation, or None (evaluation).
+        resize: output size (int: square, or (height, width)); None keeps the size.
+        mean, std: per-channel normalisation in [0, 1] units (as torchvision's
+            ``Normalize``); None for both gives plain /255 scaling (as ``ToTensor``).
+        channels_last: return batches in ``torch.channels_last`` memory format.
+        dtype: floating dtype of ``x`` (float32, bfloat16, float16).
+        rank, world_size: this process's shard for distributed training. Every rank
+            uses the same epoch permutation and takes every ``world_size``-th entry
+            starting at ``rank``, so shards are disjoint. When N does not divide by
+            ``world_size``: with ``drop_last=False`` the permutation is padded by
+            wrapping around to its start (a few samples are seen twice per epoch,
+            as with PyTorch's ``DistributedSampler``); with ``drop_last=True`` the
+            tail is dropped (it changes each epoch, so nothing is always left out).
+            Either way every rank has the same number of batches.
+        cache_resized: keep a resized uint8 copy of the dataset when the resize is
+            deterministic (no random crop); False resizes every batch instead.
+
+    Iterating gives one epoch: ``x`` floating ``B x C x H' x W'`` and ``y`` int64 ``B``,
+    both on ``device``. Each ``iter()`` plays epoch :attr:`epoch` and then advances
+    it, so a plain ``for epoch in ...: for x, y in loader`` sees a new order each
+    epoch; call :meth:`set_epoch` to choose (resume, distributed runs).
+    """
+
+    def __init__(
+        self,
+        images: torch.Tensor,
+        labels: torch.Tensor,
+        batch_size: int,
+        *,
+        device: torch.device | str = "cpu",
+        shuffle: bool = True,
+        drop_last: bool = False,
+        seed: int = 0,
+        augment: Augment | None = None,
+        resize: int | Sequence[int] | None = None,
+        mean: float | Sequence[float] | None = None,
+        std: float | Sequence[float] | None = None,
+        channels_last: bool = False,
+        dtype: torch.dtype = torch.float32,
+        rank: int = 0,
+        world_size: int = 1,
+        cache_resized: bool = True,
+    ) -> None:
+        _check_inputs(images, labels)
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        if world_size < 1 or not 0 <= rank < world_size:
+            raise ValueError(f"need 0 <= rank < world_size, got rank={rank}, "
+                             f"world_size={world_size}")
+        if not dtype.is_floating_point:
+            raise TypeError(f"dtype must be floating (float32, bfloat16, ...), got {dtype}")
+        if augment is not None and not isinstance(augment, Augment):
+            raise TypeError(f"augment must be an Augment or None, got {type(augment).__name__}")
+        self.device = torch.device(device)
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.drop_last = drop_last
+        self.seed = int(seed)
+        self.augment = augment if augment is not None and augment.enabled else None
+        self.dtype = dtype
+        self.channels_last = channels_last
+        self.rank, self.world_size = rank, world_size
+        self.epoch = 0
+        self._start_batch = 0
+
+        n, c, h, w = images.shape
+        self.dataset_size = n
+        self.output_size = _size_pair(resize, (h, w))
+        crop_padding = self.augment.crop_padding if self.augment else 0
+        if self.augment and self.augment.pad_mode == "reflect" and crop_padding >= min(h, w):
+            raise ValueError(f"reflect padding {crop_padding} must be smaller than the images "
+                             f"({h} x {w}); use pad_mode='zeros' or less padding")
+        needs_resize = self.output_size != (h, w)
+        # The resize is deterministic unless a random crop precedes it (flip commutes).
+        self.cached_resize = needs_resize and cache_resized and crop_padding == 0
+        data = resize_dataset(images, self.output_size) if self.cached_resize else images
+        self._data = data.to(self.device)
+        self._batch_resize = needs_resize and not self.cached_resize
+        self._labels = labels.to(self.device, torch.int64)
+        self._scale, self._shift = pixel_affine(mean, std, c, self.device)
+        self._order_gen = torch.Generator(device=self.device)
+        self._augment_gen = torch.Generator(device=self.device)
+
+    # ------------------------------------------------------------------ sizes
+
+    @property
+    def num_samples(self) -> int:
+        """Samples this rank yields per epoch (after sharding and ``drop_last``)."""
+        per_rank = self._per_rank()
+        if self.drop_last:
+            return per_rank // self.batch_size * self.batch_size
+        return per_rank
+
+    def __len__(self) -> int:
+        """Batches per epoch for this rank."""
+        per_rank = self._per_rank()
+        if self.drop_last:
+            return per_rank // self.batch_size
+        return math.ceil(per_rank / self.batch_size)
+
+    def _per_rank(self) -> int:
+        if self.drop_last:
+            return self.dataset_size // self.world_size
+        return math.ceil(self.dataset_size / self.world_size)
+
+    # ------------------------------------------------------------------ order
+
+    def set_epoch(self, epoch: int, start_batch: int = 0) -> None:
+        """Make the next iteration play ``epoch``, starting at batch ``start_batch``.
+
+        Batches then are exactly those an uninterrupted run gives for that epoch, so a
+        run resumed from a checkpoint taken after ``start_batch`` batches continues
+        bit for bit (on the same device type and PyTorch version).
+        """
+        if epoch < 0 or not 0 <= start_batch <= len(self):
+            raise ValueError(f"need epoch >= 0 and 0 <= start_batch <= {len(self)}, "
+                             f"got epoch={epoch}, start_batch={start_batch}")
+        self.epoch, self._start_batch = int(epoch), int(start_batch)
+
+    def indices(self, epoch: int) -> torch.Tensor:
+        """This rank's sample indices for ``epoch``, in order (``num_samples`` of them)."""
+        n = self.dataset_size
+        if self.shuffle:
+            self._order_gen.manual_seed(mix_seed(self.seed, epoch, _ORDER_STREAM))
+            order = torch.randperm(n, generator=self._order_gen, device=self.device)
+        else:
+            order = torch.arange(n, device=self.device)
+        if self.world_size > 1:
+            total = self._per_rank() * self.world_size
+            if total > n:  # pad by wrapping; repeat() covers world_size > n as well
+                order = order.repeat(math.ceil(total / n))
+            order = order[:total][self.rank::self.world_size]
+        return order[:self.num_samples]
+
+    # ------------------------------------------------------------------ batches
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        epoch, start = self.epoch, self._start_batch
+        self.epoch, self._start_batch = epoch + 1, 0
+        return self._epoch_batches(epoch, start)
+
+    def _epoch_batches(self, epoch: int, start: int
+                       ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        order = self.indices(epoch)
+        contiguous = not self.shuffle and self.world_size == 1
+        for b in range(start, len(self)):
+            lo, hi = b * self.batch_size, min((b + 1) * self.batch_size, self.num_samples)
+            if contiguous:
+                # Evaluation order is the storage order: slice views, no gather. Safe
+                # because every later step writes into a new tensor.
+                x, y = self._data[lo:hi], self._labels[lo:hi]
+            else:
+                idx = order[lo:hi]
+                x, y = self._data.index_select(0, idx), self._labels.index_select(0, idx)
+            yield self._transform(x, epoch, b), y
+
+    def batch(self, epoch: int, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Batch ``index`` of ``epoch``, exactly as iteration would make it."""
+        if not 0 <= index < len(self):
+            raise IndexError(f"batch {index} out of range for {len(self)} batches")
+        return next(self._epoch_batches(epoch, index))
+
+    def _transform(self, x: torch.Tensor, epoch: int, batch: int) -> torch.Tensor:
+        aug = self.augment
+        gen = None
+        if aug is not None:
+            # Reseeded per batch: batch b's draws depend on nothing before it.
+            gen = self._augment_gen
+            gen.manual_seed(mix_seed(self.seed, epoch, self.rank, batch, _AUGMENT_STREAM))
+            n = x.shape[0]
+            flips = sample_flips(n, gen) if aug.flip else None
+            if aug.crop_padding > 0:
+                offsets = sample_crop_offsets(n, aug.crop_padding, gen)
+                x = crop(x, offsets, aug.crop_padding, pad_mode=aug.pad_mode, flip=flips)
+            elif flips is not None:
+                x = hflip(x, flips)
+        if self._batch_resize:
+            # uint8 on CPU (PIL-exact kernel); elsewhere resize the float pixels so the
+            # batch is still converted to float only once.
+            x = resize(x if x.device.type == "cpu" else x.float(), self.output_size)
+        x = apply_pixel_affine(x, self._scale, self._shift, dtype=self.dtype,
+                               channels_last=self.channels_last)
+        if aug is not None and aug.erase_prob > 0:
+            boxes = sample_erase_boxes(x.shape[0], x.shape[-2], x.shape[-1], gen,
+                                       p=aug.erase_prob, scale=aug.erase_scale,
+                                       ratio=aug.erase_ratio)
+            erase(x, boxes, aug.erase_value, inplace=True)
+        return x
+
+    def __repr__(self) -> str:
+        c = self._data.shape[1]
+        return (f"DeviceLoader(n={self.dataset_size}, batch_size={self.batch_size}, "
+                f"batches={len(self)}, out={c}x{self.output_size[0]}x{self.output_size[1]} "
+                f"{str(self.dtype).removeprefix('torch.')}, device={self.device}, "
+                f"shuffle={self.shuffle}, augment={self.augment}, "
+                f"rank={self.rank}/{self.world_size}, cached_resize={self.cached_resize})")

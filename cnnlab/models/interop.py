@@ -1,0 +1,162 @@
+"""Weights between cnnlab and torchvision, and checked loading of any state_dict.
+
+Standard variants keep torchvision's module names wherever possible, so most key
+maps are the identity; where a family's names differ, its registry entry carries a
+``torchvision_key_map`` (torchvision key -> cnnlab key) and everything here goes
+through it. Loading never unpickles code: safetensors, or ``torch.load`` with
+``weights_only=True`` for foreign ``.pth`` files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from cnnlab.models._registry import get_model, list_models, model_info
+
+
+class WeightsMismatchError(ValueError):
+    """A state_dict that does not fit a model; the message lists the keys that differ."""
+
+    def __init__(self, target: str, source: str, missing: list[str], unexpected: list[str],
+                 wrong_shape: list[tuple[str, tuple, tuple]]):
+        self.missing, self.unexpected, self.wrong_shape = missing, unexpected, wrong_shape
+        lines = [f"weights from {source} do not fit {target}:"]
+        lines += _listing("missing from the weights", missing)
+        lines += _listing("not in the model", unexpected)
+        lines += _listing(
+            "different shape (model vs weights)",
+            [f"{k}: {tuple(a)} vs {tuple(b)}" for k, a, b in wrong_shape],
+        )
+        lines.append("Were these weights saved from another architecture or number of classes?")
+        super().__init__("\n".join(lines))
+
+
+def _listing(title: str, items: list[str], limit: int = 8) -> list[str]:
+    if not items:
+        return []
+    shown = [f"  - {i}" for i in items[:limit]]
+    if len(items) > limit:
+        shown.append(f"  ... and {len(items) - limit} more")
+    return [f"{len(items)} key(s) {title}:", *shown]
+
+
+def load_state_dict_checked(
+    model: nn.Module, state_dict: Mapping[str, torch.Tensor], source: str = "the given weights"
+) -> nn.Module:
+    """``model.load_state_dict`` strictly, but with an error that says which keys differ."""
+    own = model.state_dict()
+    missing = [k for k in own if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in own]
+    wrong_shape = [
+        (k, own[k].shape, state_dict[k].shape)
+        for k in own
+        if k in state_dict and own[k].shape != state_dict[k].shape
+    ]
+    if missing or unexpected or wrong_shape:
+        target = getattr(model, "cnnlab_name", type(model).__name__)
+        raise WeightsMismatchError(target, source, missing, unexpected, wrong_shape)
+    model.load_state_dict(state_dict, strict=True)
+    return model
+
+
+def read_weights_file(path: str | Path) -> dict[str, torch.Tensor]:
+    """Tensors from a ``.safetensors`` file or a foreign ``.pth``/``.pt`` (weights only).
+
+    A ``.pth`` holding ``{"state_dict": ...}`` or ``{"model": ...}`` (common training
+    checkpoints) is unwrapped.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"weights file not found: {path}")
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        return load_file(str(path))
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # unpickling refused or corrupt file
+        raise ValueError(
+            f"{path}: cannot read as a weights file ({exc}). cnnlab reads .safetensors, or "
+            ".pth/.pt files holding only tensors (loaded with weights_only=True, never code)."
+        ) from exc
+    for wrapper in ("state_dict", "model", "model_state_dict"):
+        if isinstance(obj, dict) and isinstance(obj.get(wrapper), dict):
+            obj = obj[wrapper]
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise ValueError(f"{path}: expected a mapping of parameter names to tensors")
+    return obj
+
+
+def torchvision_builder_name(name: str) -> str:
+    info = model_info(name)
+    if info.torchvision_name is None:
+        have = [n for n in list_models() if model_info(n).torchvision_name]
+        raise ValueError(
+            f"{name!r} has no torchvision counterpart; models that do: {', '.join(have)}"
+        )
+    return info.torchvision_name
+
+
+def torchvision_to_cnnlab(name: str, state_dict: Mapping[str, torch.Tensor]) -> dict:
+    """Rename a torchvision state_dict's keys to those of cnnlab model ``name``."""
+    key_map = model_info(name).torchvision_key_map or (lambda k: k)
+    return {key_map(k): v for k, v in state_dict.items()}
+
+
+def cnnlab_to_torchvision(name: str, state_dict: Mapping[str, torch.Tensor]) -> dict:
+    """Inverse of :func:`torchvision_to_cnnlab`, derived from the forward map.
+
+    The inverse is computed from torchvision's own key list rather than written by
+    hand, so the two directions cannot drift apart.
+    """
+    import torchvision
+
+    info = model_info(name)
+    if info.torchvision_key_map is None:
+        return dict(state_dict)
+    with torch.device("meta"):
+        tv_keys = torchvision.models.get_model(torchvision_builder_name(name)).state_dict()
+    inverse = {info.torchvision_key_map(k): k for k in tv_keys}
+    return {inverse.get(k, k): v for k, v in state_dict.items()}
+
+
+def from_torchvision(
+    source: nn.Module | Mapping[str, torch.Tensor] | str | Path, name: str, **overrides
+) -> nn.Module:
+    """A cnnlab model ``name`` carrying torchvision weights.
+
+    ``source`` is a torchvision model, its state_dict, or a weights file saved from
+    one. The number of classes and input channels are read off the weights, so a
+    fine-tuned torchvision model with 10 outputs converts as it is.
+    """
+    if isinstance(source, nn.Module):
+        state = source.state_dict()
+        label = f"torchvision {type(source).__name__}"
+    elif isinstance(source, (str, Path)):
+        state = read_weights_file(source)
+        label = str(source)
+    else:
+        state = dict(source)
+        label = "the given state_dict"
+    state = torchvision_to_cnnlab(name, state)
+    probe = get_model(name, **overrides)
+    shapes = _classes_and_channels(probe, state)
+    model = get_model(name, **{**shapes, **overrides})
+    return load_state_dict_checked(model, state, source=label)
+
+
+def _classes_and_channels(model: nn.Module, state: Mapping[str, torch.Tensor]) -> dict:
+    """num_classes / in_channels implied by ``state`` for this architecture."""
+    out = {}
+    own = model.state_dict()
+    first_conv = next((k for k, v in own.items() if v.ndim == 4), None)
+    if first_conv and first_conv in state:
+        out["in_channels"] = state[first_conv].shape[1]
+    last_linear = [k for k, v in own.items() if k.endswith("weight") and v.ndim == 2]
+    if last_linear and last_linear[-1] in state:
+        out["num_classes"] = state[last_linear[-1]].shape[0]
+    return out

@@ -1,0 +1,215 @@
+"""Batch normalisation written from its definition, and a drop-in module around it.
+
+Ioffe & Szegedy (2015): for each channel, subtract the mini-batch mean and divide
+by the mini-batch standard deviation, then scale by ``gamma`` and shift by
+``beta``. At evaluation time the batch statistics are replaced by running
+estimates accumulated during training.
+
+The functional :func:`batch_norm` and the :class:`BatchNorm` module reproduce
+``torch.nn.functional.batch_norm`` / ``nn.BatchNorm1d`` / ``nn.BatchNorm2d``
+exactly (forward values, gradients, running statistics, state_dict keys), so a
+model built with one loads the other's weights. Gradients come from autograd
+through the plain formula; nothing is hand-derived.
+
+Differences from the Dive into Deep Learning chapter (v1.0.3), on purpose:
+
+- Momentum: PyTorch's convention, ``running = (1 - momentum) * running +
+  momentum * batch``, default 0.1. The book's code uses the same formula but
+  passes ``momentum=0.9``, so its running statistics are 90% the latest batch
+  (earlier editions, and d2l-zh, had the weights swapped, which with 0.9 equals
+  PyTorch's 0.1). Book-faithful models pass ``momentum=0.9`` explicitly.
+- Running variance: updated with the *unbiased* batch variance (divide by n - 1),
+  as PyTorch does; normalising always uses the biased one. The book uses the
+  biased variance for both.
+- Train/eval: decided by ``module.training``, not by ``torch.is_grad_enabled()``
+  as in the book, so a training step under ``no_grad`` still uses batch statistics
+  and an evaluation pass that needs gradients (saliency maps) leaves the running
+  statistics alone.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def batch_norm(
+    x: torch.Tensor,
+    gamma: torch.Tensor | None,
+    beta: torch.Tensor | None,
+    running_mean: torch.Tensor | None,
+    running_var: torch.Tensor | None,
+    training: bool,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> torch.Tensor:
+    """Normalise ``x`` per channel (dim 1) over the batch and any spatial dims.
+
+    Args:
+        x: (N, C) from a linear layer, or (N, C, H, W) from a convolution; (N, C, L)
+            and higher ranks work the same way (every dim but 1 is reduced).
+        gamma, beta: per-channel scale and shift, shape (C,); ``None`` means 1 and 0.
+        running_mean, running_var: per-channel estimates, shape (C,). In training
+            they are updated in place (without autograd); ``None`` means "not
+            tracked", and then batch statistics are used in evaluation too.
+        training: use batch statistics (True) or the running estimates (False).
+        momentum: weight of the current batch in the running-average update.
+        eps: added to the variance before the square root, for stability.
+
+    Returns:
+        A tensor shaped like ``x``.
+    """
+    if x.dim() < 2:
+        raise ValueError(f"batch_norm expects (N, C, ...) input, got shape {tuple(x.shape)}")
+    reduce_dims = [0, *range(2, x.dim())]
+    # Per-channel vectors broadcast against x once shaped (1, C, 1, 1, ...).
+    channel_shape = (1, x.shape[1]) + (1,) * (x.dim() - 2)
+    use_batch_stats = training or running_mean is None or running_var is None
+
+    if use_batch_stats:
+        count = x.numel() // x.shape[1]
+        if count < 2:
+            raise ValueError(
+                f"batch_norm needs more than one value per channel in training, got input "
+                f"of shape {tuple(x.shape)}; use a batch of at least 2 or call .eval()"
+            )
+        mean = x.mean(dim=reduce_dims, keepdim=True)
+        var = ((x - mean) ** 2).mean(dim=reduce_dims, keepdim=True)  # biased: divide by n
+        if training and running_mean is not None and running_var is not None:
+            _update_running_stats(running_mean, running_var, mean, var, count, momentum)
+    else:
+        mean = running_mean.reshape(channel_shape)
+        var = running_var.reshape(channel_shape)
+
+    y = (x - mean) / torch.sqrt(var + eps)
+    if gamma is not None:
+        y = y * gamma.reshape(channel_shape)
+    if beta is not None:
+        y = y + beta.reshape(channel_shape)
+    return y
+
+
+@torch.no_grad()
+def _update_running_stats(
+    running_mean: torch.Tensor,
+    running_var: torch.Tensor,
+    mean: torch.Tensor,
+    var: torch.Tensor,
+    count: int,
+    momentum: float,
+) -> None:
+    # The running variance estimates the population variance, so it takes the
+    # unbiased batch variance (Bessel's correction), as PyTorch does.
+    unbiased_var = var.flatten() * (count / (count - 1))
+    running_mean.mul_(1 - momentum).add_(mean.flatten(), alpha=momentum)
+    running_var.mul_(1 - momentum).add_(unbiased_var, alpha=momentum)
+
+
+class BatchNorm(nn.Module):
+    """Batch normalisation from :func:`batch_norm`; a drop-in for ``nn.BatchNorm1d/2d``.
+
+    Same parameters and buffers under the same names (``weight``, ``bias``,
+    ``running_mean``, ``running_var``, ``num_batches_tracked``), same defaults and
+    the same running statistics, so state_dicts load in both directions.
+
+    Args:
+        num_features: channels C (output width of the preceding layer).
+        num_dims: 2 to accept only (N, C) input (like ``BatchNorm1d`` after a
+            linear layer), 4 to accept only (N, C, H, W) (like ``BatchNorm2d``);
+            ``None`` accepts any rank >= 2. The book passes this explicitly.
+        eps: added to the variance for numerical stability.
+        momentum: weight of the current batch in the running averages (PyTorch's
+            convention); ``None`` gives the cumulative average over all batches.
+        affine: learn ``weight`` (gamma) and ``bias`` (beta).
+        track_running_stats: keep running estimates; without them evaluation also
+            uses batch statistics.
+    """
+
+    def __init__(
+        self,
+        num_features: int,
+        num_dims: int | None = None,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+    ):
+        super().__init__()
+        if num_dims not in (None, 2, 4):
+            raise ValueError(f"num_dims must be 2 (linear), 4 (conv) or None (any), not {num_dims}")
+        self.num_features = num_features
+        self.num_dims = num_dims
+        self.eps = eps
+        self.momentum = momentum
+        self.affine = affine
+        self.track_running_stats = track_running_stats
+        if affine:
+            self.weight = nn.Parameter(torch.ones(num_features))
+            self.bias = nn.Parameter(torch.zeros(num_features))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", torch.zeros(num_features))
+            self.register_buffer("running_var", torch.ones(num_features))
+            self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+
+    def reset_running_stats(self) -> None:
+        if self.track_running_stats:
+            self.running_mean.zero_()
+            self.running_var.fill_(1)
+            self.num_batches_tracked.zero_()
+
+    def reset_parameters(self) -> None:
+        self.reset_running_stats()
+        if self.affine:
+            nn.init.ones_(self.weight)
+            nn.init.zeros_(self.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self._check_input(x)
+        momentum = self._momentum_for_this_step()
+        return batch_norm(
+            x,
+            self.weight,
+            self.bias,
+            self.running_mean,
+            self.running_var,
+            training=self.training,
+            momentum=momentum,
+            eps=self.eps,
+        )
+
+    def _check_input(self, x: torch.Tensor) -> None:
+        if self.num_dims is not None and x.dim() != self.num_dims:
+            kind = "(N, C)" if self.num_dims == 2 else "(N, C, H, W)"
+            raise ValueError(
+                f"BatchNorm(num_dims={self.num_dims}) expects {kind} input, got shape "
+                f"{tuple(x.shape)}; build it with num_dims={x.dim() if x.dim() in (2, 4) else None}"
+            )
+        if x.dim() < 2 or x.shape[1] != self.num_features:
+            raise ValueError(
+                f"BatchNorm({self.num_features}) got input of shape {tuple(x.shape)}: dim 1 "
+                f"must have {self.num_features} channels"
+            )
+
+    def _momentum_for_this_step(self) -> float:
+        # Counting batches happens in training only, like nn.BatchNorm; with
+        # momentum=None the factor 1/n turns the update into a cumulative average.
+        if not (self.training and self.track_running_stats):
+            return 0.0 if self.momentum is None else self.momentum
+        self.num_batches_tracked.add_(1)
+        if self.momentum is None:
+            return 1.0 / float(self.num_batches_tracked)
+        return self.momentum
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.num_features}, num_dims={self.num_dims}, eps={self.eps}, "
+            f"momentum={self.momentum}, affine={self.affine}, "
+            f"track_running_stats={self.track_running_stats}"
+        )

@@ -1,0 +1,184 @@
+"""Checkpoints: one safetensors file per checkpoint, written atomically.
+
+Layout of ``checkpoints/<tag>.safetensors`` (tag is ``last`` or ``best``):
+
+- tensors ``model.*`` (the weights), ``ema.*`` (the weight EMA, if any),
+  ``optim.<param index>.<key>`` (optimizer state tensors) and ``rng.*`` (generator
+  states as uint8 tensors);
+- the header's metadata holds ``cnnlab_state``: JSON with the epoch, step, best
+  accuracy, optimizer hyper-parameters, scheduler state and Python/NumPy RNG states.
+
+A readable copy of that JSON is written beside it as ``<tag>.json``; loading only
+trusts the safetensors file. Nothing here unpickles: safetensors and JSON only.
+
+Atomicity: the file is written to a temporary name in the same directory, flushed
+and fsynced, then ``os.replace``d over the old one, and the directory is fsynced.
+A process killed at any moment leaves either the old checkpoint or the new one,
+never a half-written file under the real name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+STATE_KEY = "cnnlab_state"
+
+
+def atomic_write_bytes(path: Path, write) -> None:
+    """Call ``write(tmp_path)`` then move the result over ``path`` atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, lambda tmp: Path(tmp).write_text(text))
+
+
+# --- RNG state ---------------------------------------------------------------
+
+def capture_rng_state() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    tensors = {"rng.torch": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        for i, state in enumerate(torch.cuda.get_rng_state_all()):
+            tensors[f"rng.cuda.{i}"] = state
+    np_state = np.random.get_state()
+    plain = {
+        "python": _to_json(random.getstate()),
+        "numpy": [np_state[0], np_state[1].tolist(), *np_state[2:]],
+    }
+    return tensors, plain
+
+
+def restore_rng_state(tensors: dict[str, torch.Tensor], plain: dict[str, Any]) -> None:
+    torch.set_rng_state(tensors["rng.torch"])
+    cuda = sorted(k for k in tensors if k.startswith("rng.cuda."))
+    if cuda and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all([tensors[k] for k in cuda])
+    random.setstate(_from_json(plain["python"]))
+    kind, keys, *rest = plain["numpy"]
+    np.random.set_state((kind, np.array(keys, dtype=np.uint32), *rest))
+
+
+def _to_json(obj):
+    return [_to_json(o) for o in obj] if isinstance(obj, (tuple, list)) else obj
+
+
+def _from_json(obj):
+    return tuple(_from_json(o) for o in obj) if isinstance(obj, list) else obj
+
+
+# --- optimizer state -----------------------------------------------------------
+
+def split_optimizer_state(state_dict: dict) -> tuple[dict[str, torch.Tensor], dict]:
+    """Tensors of ``optimizer.state_dict()`` go to safetensors, the rest to JSON."""
+    tensors: dict[str, torch.Tensor] = {}
+    plain_state: dict[str, dict] = {}
+    for idx, pstate in state_dict["state"].items():
+        plain_state[str(idx)] = {}
+        for key, value in pstate.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"optim.{idx}.{key}"] = value
+            else:
+                plain_state[str(idx)][key] = value
+    return tensors, {"state": plain_state, "param_groups": state_dict["param_groups"]}
+
+
+def join_optimizer_state(tensors: dict[str, torch.Tensor], plain: dict) -> dict:
+    state: dict[int, dict] = {int(i): dict(v) for i, v in plain["state"].items()}
+    for name, value in tensors.items():
+        if name.startswith("optim."):
+            _, idx, key = name.split(".", 2)
+            state.setdefault(int(idx), {})[key] = value
+    return {"state": state, "param_groups": plain["param_groups"]}
+
+
+# --- save / load ---------------------------------------------------------------
+
+def save_checkpoint(
+    path: Path,
+    model_state: dict[str, torch.Tensor],
+    state: dict[str, Any],
+    optimizer_state: dict | None = None,
+    ema_state: dict[str, torch.Tensor] | None = None,
+) -> None:
+    """Write one checkpoint file (plus its readable JSON copy) atomically."""
+    tensors = {f"model.{k}": v for k, v in model_state.items()}
+    if ema_state is not None:
+        tensors.update({f"ema.{k}": v for k, v in ema_state.items()})
+    state = dict(state)
+    if optimizer_state is not None:
+        opt_tensors, opt_plain = split_optimizer_state(optimizer_state)
+        tensors.update(opt_tensors)
+        state["optimizer"] = opt_plain
+    rng_tensors, rng_plain = capture_rng_state()
+    tensors.update(rng_tensors)
+    state["rng"] = rng_plain
+    # safetensors refuses shared or non-contiguous storage; copies are cheap here.
+    tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
+    text = json.dumps(state)
+    atomic_write_bytes(path, lambda tmp: save_file(tensors, tmp, metadata={STATE_KEY: text}))
+    atomic_write_text(path.with_suffix(".json"), json.dumps(state, indent=1))
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file that cannot be read; the message names the file."""
+
+
+def load_checkpoint(path: Path) -> tuple[dict[str, dict[str, torch.Tensor]], dict[str, Any]]:
+    """Returns ({"model": ..., "ema": ..., "optim": ..., "rng": ...}, state)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint not found: {path}")
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt") as fh:
+            meta = fh.metadata() or {}
+        tensors = load_file(str(path))
+    except Exception as exc:
+        raise CheckpointError(f"{path}: not a readable safetensors checkpoint ({exc})") from exc
+    if STATE_KEY not in meta:
+        raise CheckpointError(f"{path}: a weights file, not a cnnlab training checkpoint")
+    state = json.loads(meta[STATE_KEY])
+    groups: dict[str, dict[str, torch.Tensor]] = {"model": {}, "ema": {}, "optim": {}, "rng": {}}
+    for name, value in tensors.items():
+        group, rest = name.split(".", 1)
+        if group in ("optim", "rng"):
+            groups[group][name] = value
+        else:
+            groups[group][rest] = value
+    return groups, state
+
+
+def read_model_weights(path: str | Path) -> dict[str, torch.Tensor]:
+    """Model weights from a cnnlab checkpoint, a plain safetensors file or a .pth file."""
+    from cnnlab.models.interop import read_weights_file
+
+    tensors = read_weights_file(path)
+    if any(k.startswith("model.") for k in tensors) and any(k.startswith("rng.") for k in tensors):
+        return {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+    return tensors

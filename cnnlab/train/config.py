@@ -1,0 +1,205 @@
+"""TrainConfig: every setting of a training run, and the named presets.
+
+A run's settings come from, in order of precedence (later wins):
+dataclass defaults < preset < ``--config FILE`` < command-line flags.
+The resolved config is written to ``config.yaml`` in the run directory, so a run
+can always be repeated or resumed from its own folder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+OPTIMIZERS = ("sgd", "nesterov", "adamw")
+SCHEDULES = ("constant", "onecycle", "cosine")
+AMP_MODES = ("auto", "off", "bf16", "fp16")
+PRESETS = ("book", "fast")
+
+
+class ConfigError(ValueError):
+    """An invalid configuration value; the message names the field and what is allowed."""
+
+
+@dataclass
+class TrainConfig:
+    # What to train on what
+    model: str = "lenet_modern"
+    data: str = "fashion-mnist"  # or "folder:PATH" or "synthetic"
+    data_root: str | None = None
+    preset: str | None = None
+    weights: str | None = None  # start from saved weights (safetensors / .pth)
+    model_overrides: dict[str, Any] = field(default_factory=dict)
+
+    # Optimisation
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 0.1
+    optimizer: str = "sgd"
+    momentum: float = 0.0
+    weight_decay: float = 0.0  # never applied to norm and bias parameters
+    schedule: str = "constant"
+    warmup_epochs: float = 0.0
+    label_smoothing: float = 0.0
+    ema_decay: float = 0.0  # 0 turns the weight EMA off
+    clip_grad_norm: float = 0.0  # 0 turns clipping off
+    accum_steps: int = 1
+
+    # Data pipeline (all on the training device)
+    resize: int | None = None  # None: the dataset's own size
+    crop_padding: int = 0  # random translation by up to this many pixels
+    flip: bool = False
+    erase_prob: float = 0.0
+    normalize: bool = False
+    tta_flip: bool = False  # evaluate on the image and its mirror, average logits
+
+    # Speed
+    device: str = "auto"
+    amp: str = "auto"  # auto: bf16 on CUDA, off elsewhere
+    channels_last: bool = False
+    compile: bool = False
+    deterministic: bool = False
+
+    # Bookkeeping
+    seed: int = 0
+    max_time: float | None = None  # seconds; stops at the end of the step that crosses it
+    log_every: int = 50  # steps between progress updates (each one syncs the device)
+    out_dir: str = "runs"
+    run_name: str | None = None
+    quiet: bool = False
+    eval_subset: int | None = None  # evaluate on the first N test images only (quick runs)
+
+    def validate(self) -> TrainConfig:
+        def bad(name: str, allowed: str) -> None:
+            raise ConfigError(
+                f"invalid value for {name}: {getattr(self, name)!r}; allowed: {allowed}"
+            )
+
+        if self.optimizer not in OPTIMIZERS:
+            bad("optimizer", ", ".join(OPTIMIZERS))
+        if self.schedule not in SCHEDULES:
+            bad("schedule", ", ".join(SCHEDULES))
+        if self.amp not in AMP_MODES:
+            bad("amp", ", ".join(AMP_MODES))
+        if self.preset is not None and self.preset not in PRESETS:
+            bad("preset", ", ".join(PRESETS))
+        for name in ("epochs", "batch_size", "accum_steps", "log_every"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                bad(name, "a whole number >= 1")
+        if not self.lr > 0:
+            bad("lr", "a number > 0")
+        for name in ("momentum", "label_smoothing", "erase_prob", "ema_decay"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                bad(name, "a number in [0, 1)")
+        for name in ("weight_decay", "warmup_epochs", "clip_grad_norm"):
+            if getattr(self, name) < 0:
+                bad(name, "a number >= 0")
+        if self.crop_padding < 0:
+            bad("crop_padding", "a whole number >= 0")
+        if self.resize is not None and self.resize < 8:
+            bad("resize", "a size in pixels >= 8, or None for the dataset's own size")
+        if self.max_time is not None and self.max_time <= 0:
+            bad("max_time", "seconds > 0")
+        return self
+
+    # YAML round trip -------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            import difflib
+
+            hints = [
+                f"{u} (did you mean {m[0]}?)" if (m := difflib.get_close_matches(u, known, 1)) else u
+                for u in unknown
+            ]
+            raise ConfigError(f"unknown config field(s): {', '.join(hints)}")
+        return cls(**values).validate()
+
+    @classmethod
+    def load(cls, path: str | Path) -> TrainConfig:
+        path = Path(path)
+        try:
+            values = yaml.safe_load(path.read_text()) or {}
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {path}") from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        if not isinstance(values, dict):
+            raise ConfigError(f"{path}: expected a mapping of field: value")
+        return cls.from_dict(values)
+
+
+def preset_values(preset: str, model: str) -> dict[str, Any]:
+    """The fields a preset sets for ``model``.
+
+    ``book``: Dive into Deep Learning's recipe for that model (its registry entry):
+    plain SGD, batch 128, 10 epochs, its lr and resize, no augmentation, no
+    normalisation, fp32. ``fast``: the modern recipe: SGD with Nesterov momentum, a
+    one-cycle schedule, label smoothing, weight decay off for norm and bias,
+    translation + flip augmentation, a weight EMA, bf16 and channels_last on GPU.
+    """
+    if preset == "book":
+        from cnnlab.models import model_info
+
+        recipe = model_info(model).book_recipe
+        if recipe is None:
+            raise ConfigError(
+                f"preset 'book': the book does not train {model!r}; models it trains: "
+                + ", ".join(_book_models())
+            )
+        return dict(
+            preset="book", optimizer="sgd", momentum=0.0, weight_decay=0.0, schedule="constant",
+            lr=recipe.lr, batch_size=recipe.batch_size, epochs=recipe.epochs,
+            resize=recipe.resize, crop_padding=0, flip=False, erase_prob=0.0, normalize=False,
+            label_smoothing=0.0, ema_decay=0.0, amp="off", channels_last=False,
+        )
+    if preset == "fast":
+        return dict(
+            preset="fast", optimizer="nesterov", momentum=0.9, weight_decay=5e-4,
+            schedule="onecycle", warmup_epochs=0.3, lr=0.1, batch_size=256, epochs=10,
+            crop_padding=2, flip=True, normalize=True, label_smoothing=0.1, ema_decay=0.999,
+            amp="auto", channels_last=True,
+        )
+    raise ConfigError(f"unknown preset {preset!r}; allowed: {', '.join(PRESETS)}")
+
+
+def _book_models() -> list[str]:
+    from cnnlab.models import list_models, model_info
+
+    return [n for n in list_models() if model_info(n).book_recipe is not None]
+
+
+def resolve_config(
+    model: str,
+    preset: str | None = None,
+    config_file: str | Path | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> TrainConfig:
+    """defaults < preset < config file < explicit overrides (``None`` values ignored)."""
+    values: dict[str, Any] = {}
+    file_values: dict[str, Any] = {}
+    if config_file is not None:
+        file_values = TrainConfig.load(config_file).to_dict()
+        # A config file only overrides what it actually sets.
+        raw = yaml.safe_load(Path(config_file).read_text()) or {}
+        file_values = {k: file_values[k] for k in raw}
+    preset = (overrides or {}).get("preset") or file_values.get("preset") or preset
+    model = (overrides or {}).get("model") or file_values.get("model") or model
+    if preset:
+        values.update(preset_values(preset, model))
+    values.update(file_values)
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    values["model"] = model
+    return TrainConfig.from_dict(values)

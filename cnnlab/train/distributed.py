@@ -1,0 +1,86 @@
+"""torchrun / DDP helpers.
+
+``torchrun --nproc_per_node=N -m cnnlab train ...`` sets RANK / WORLD_SIZE /
+LOCAL_RANK; the trainer then joins the process group (gloo on CPU, NCCL on GPU),
+reads its shard of the data, all-reduces its metrics, and only rank 0 writes.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+
+@dataclass(frozen=True)
+class DistInfo:
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def init_distributed(device_type: str) -> DistInfo:
+    """Join the process group when launched by torchrun; a no-op otherwise."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if world_size <= 1:
+        return DistInfo()
+    rank = int(os.environ["RANK"])
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    if not dist.is_initialized():
+        backend = "nccl" if device_type == "cuda" else "gloo"
+        if device_type == "cuda":
+            torch.cuda.set_device(local_rank)
+        dist.init_process_group(backend=backend)
+    return DistInfo(rank=rank, world_size=world_size, local_rank=local_rank)
+
+
+def all_reduce_sum(tensor: torch.Tensor, info: DistInfo) -> torch.Tensor:
+    """Sum a tensor over ranks (in place) when distributed."""
+    if info.enabled:
+        dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
+    return tensor
+
+
+@torch.no_grad()
+def average_buffers(model: torch.nn.Module, info: DistInfo) -> None:
+    """Average floating-point buffers (BN running statistics) over ranks.
+
+    DDP keeps parameters identical but each rank updates its BN running statistics
+    from its own shard; averaging them at the end of every epoch makes evaluation
+    and checkpoints the same on every rank (as timm's ``distribute_bn``).
+    """
+    if not info.enabled:
+        return
+    for buffer in model.buffers():
+        if buffer.dtype.is_floating_point:
+            dist.all_reduce(buffer, op=dist.ReduceOp.SUM)
+            buffer.div_(info.world_size)
+
+
+def any_rank(flag: bool, device: torch.device, info: DistInfo) -> bool:
+    """True on every rank if ``flag`` is True on any rank (stop/interrupt agreement)."""
+    if not info.enabled:
+        return flag
+    t = torch.tensor([1.0 if flag else 0.0], device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item())
+
+
+def barrier(info: DistInfo) -> None:
+    if info.enabled:
+        dist.barrier()
+
+
+def shutdown(info: DistInfo) -> None:
+    if info.enabled and dist.is_initialized():
+        dist.destroy_process_group()

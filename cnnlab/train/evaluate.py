@@ -1,0 +1,99 @@
+"""Evaluation (loss, accuracy, per-class accuracy, confusion) and the input pipeline spec.
+
+``Preprocess`` records how images are turned into model input during training, so
+evaluation, ``cnnlab eval`` and ``cnnlab predict`` feed the model exactly the same way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cnnlab.train.distributed import DistInfo, all_reduce_sum
+
+
+@dataclass
+class Preprocess:
+    channels: int
+    image_size: int  # square side the model sees
+    mean: list[float] | None  # per channel, on the 0..1 scale; None: no normalisation
+    std: list[float] | None
+    channels_last: bool = False
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> Preprocess:
+        return cls(**values)
+
+
+def channel_stats(images: torch.Tensor) -> tuple[list[float], list[float]]:
+    """Per-channel mean and std of uint8 images N x C x H x W, on the 0..1 scale."""
+    x = images.float().div_(255)
+    return x.mean(dim=(0, 2, 3)).tolist(), x.std(dim=(0, 2, 3)).tolist()
+
+
+def autocast_context(device: torch.device, amp: str):
+    if amp in ("bf16", "fp16"):
+        dtype = torch.bfloat16 if amp == "bf16" else torch.float16
+        return torch.autocast(device_type=device.type, dtype=dtype)
+    return contextlib.nullcontext()
+
+
+@dataclass
+class EvalResult:
+    loss: float
+    acc: float
+    per_class_acc: list[float]
+    confusion: list[list[int]]  # rows: true class, columns: predicted class
+    count: int
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module,
+    loader,
+    num_classes: int,
+    device: torch.device,
+    amp: str = "off",
+    tta_flip: bool = False,
+    dist_info: DistInfo | None = None,
+) -> EvalResult:
+    """One pass over ``loader`` in eval mode; sums are kept on the device until the end.
+
+    With ``tta_flip`` the logits of each image and its horizontal mirror are averaged.
+    Under DDP each rank evaluates its shard and the sums are all-reduced.
+    """
+    was_training = model.training
+    model.eval()
+    loss_sum = torch.zeros((), device=device, dtype=torch.float64)
+    confusion = torch.zeros(num_classes * num_classes, device=device, dtype=torch.int64)
+    for x, y in loader:
+        with autocast_context(device, amp):
+            logits = model(x)
+            if tta_flip:
+                logits = 0.5 * (logits + model(torch.flip(x, dims=(3,))))
+        logits = logits.float()
+        loss_sum += F.cross_entropy(logits, y, reduction="sum").double()
+        pred = logits.argmax(dim=1)
+        confusion += torch.bincount(y * num_classes + pred, minlength=num_classes**2)
+    model.train(was_training)
+    if dist_info is not None:
+        all_reduce_sum(loss_sum, dist_info)
+        all_reduce_sum(confusion, dist_info)
+    matrix = confusion.view(num_classes, num_classes).cpu()
+    count = int(matrix.sum())
+    correct = int(matrix.diag().sum())
+    per_class = (matrix.diag().double() / matrix.sum(dim=1).clamp(min=1)).tolist()
+    return EvalResult(
+        loss=float(loss_sum) / max(count, 1),
+        acc=correct / max(count, 1),
+        per_class_acc=per_class,
+        confusion=matrix.tolist(),
+        count=count,
+    )

@@ -1,0 +1,80 @@
+"""Using a finished run: evaluate it on a dataset, classify image files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from cnnlab.data.loader import DeviceLoader
+from cnnlab.train.evaluate import EvalResult, Preprocess, evaluate
+from cnnlab.train.run import load_run, load_training_data
+from cnnlab.train.trainer import select_device
+
+
+def evaluate_run(run_dir, data: str | None = None, data_root: str | None = None,
+                 which: str = "best", device: str = "auto",
+                 tta_flip: bool = False) -> tuple[EvalResult, list[str]]:
+    dev = select_device(device)
+    run = load_run(run_dir, which=which, device=str(dev))
+    cfg = run.config
+    if data:
+        cfg.data, cfg.data_root = data, data_root
+    elif data_root:
+        cfg.data_root = data_root
+    splits = load_training_data(cfg)
+    if len(splits.classes) != len(run.classes):
+        raise ValueError(
+            f"{cfg.data} has {len(splits.classes)} classes but the run was trained on "
+            f"{len(run.classes)} ({', '.join(run.classes)})"
+        )
+    pp = run.preprocess
+    test = splits.test
+    loader = DeviceLoader(
+        test.images, test.labels, 512, device=dev, shuffle=False,
+        resize=pp.image_size if pp.image_size != test.images.shape[2] else None,
+        mean=pp.mean, std=pp.std, channels_last=pp.channels_last,
+    )
+    return evaluate(run.model, loader, len(run.classes), dev, tta_flip=tta_flip), run.classes
+
+
+def image_to_tensor(path: Path, pp: Preprocess, invert: bool = False) -> torch.Tensor:
+    """Read an image file as the model's input: 1 x C x S x S, normalised like training."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            img.load()
+            img = img.convert("L" if pp.channels == 1 else "RGB")
+    except FileNotFoundError:
+        raise FileNotFoundError(f"image not found: {path}") from None
+    except (UnidentifiedImageError, OSError) as exc:
+        raise ValueError(f"{path}: not a readable image ({exc})") from None
+    x = torch.frombuffer(bytearray(img.tobytes()), dtype=torch.uint8)
+    x = x.view(img.height, img.width, pp.channels).permute(2, 0, 1).float().div(255)
+    if invert:
+        x = 1.0 - x
+    x = x.unsqueeze(0)
+    if x.shape[-2:] != (pp.image_size, pp.image_size):
+        shrinking = x.shape[-1] > pp.image_size or x.shape[-2] > pp.image_size
+        x = F.interpolate(x, size=(pp.image_size, pp.image_size), mode="bilinear",
+                          align_corners=False, antialias=shrinking)
+    if pp.mean is not None:
+        mean = torch.tensor(pp.mean).view(1, -1, 1, 1)
+        std = torch.tensor(pp.std).view(1, -1, 1, 1)
+        x = (x - mean) / std
+    return x
+
+
+@torch.no_grad()
+def predict_images(run_dir, paths: list[Path], top_k: int = 3, which: str = "best",
+                   invert: bool = False) -> list[tuple[Path, list[tuple[str, float]]]]:
+    run = load_run(run_dir, which=which, device="cpu")
+    results = []
+    for path in paths:
+        probs = run.model(image_to_tensor(Path(path), run.preprocess, invert)).softmax(dim=1)[0]
+        top = probs.topk(min(top_k, probs.numel()))
+        results.append((Path(path), [(run.classes[i], float(p))
+                                     for p, i in zip(top.values, top.indices, strict=True)]))
+    return results

@@ -1,0 +1,125 @@
+"""Plots and the one-page HTML report of a run."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; never needs a screen
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def plot_curves(rows: list[dict], out: Path) -> Path:
+    """Loss and accuracy per epoch, train and test side by side."""
+    epochs = [r["epoch"] for r in rows]
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
+    ax_loss.plot(epochs, [r["train_loss"] for r in rows], "o-", label="train")
+    ax_loss.plot(epochs, [r["test_loss"] for r in rows], "s-", label="test")
+    ax_loss.set(xlabel="epoch", ylabel="loss", title="Loss")
+    ax_acc.plot(epochs, [r["train_acc"] for r in rows], "o-", label="train")
+    ax_acc.plot(epochs, [r["test_acc"] for r in rows], "s-", label="test")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy", title="Accuracy")
+    for ax in (ax_loss, ax_acc):
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
+def plot_confusion(matrix: list[list[int]], classes: list[str], out: Path) -> Path:
+    """Row-normalised confusion matrix (true class per row), counts in the cells."""
+    import numpy as np
+
+    counts = np.asarray(matrix, dtype=float)
+    share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    size = max(5.0, 0.55 * len(classes) + 2)
+    fig, ax = plt.subplots(figsize=(size + 1, size))
+    im = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right")
+    ax.set_yticks(range(len(classes)), classes)
+    ax.set(xlabel="predicted", ylabel="true", title="Confusion matrix (test)")
+    if len(classes) <= 20:
+        for i in range(len(classes)):
+            for j in range(len(classes)):
+                ax.text(j, i, f"{int(counts[i, j])}", ha="center", va="center", fontsize=7,
+                        color="white" if share[i, j] > 0.5 else "black")
+    fig.colorbar(im, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
+def _img(path: Path) -> str:
+    data = base64.b64encode(Path(path).read_bytes()).decode()
+    return f'<img alt="{html.escape(Path(path).stem)}" src="data:image/png;base64,{data}">'
+
+
+def _table(headers: list[str], rows: list[list]) -> str:
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def write_report(run_dir: Path, summary: dict, model_summary: dict | None = None) -> Path:
+    """A self-contained report.html: numbers, plots (embedded) and the model's layers."""
+    run_dir = Path(run_dir)
+    final = summary.get("final", {})
+    headline = [
+        ["model", summary.get("model")],
+        ["preset", summary.get("config", {}).get("preset")],
+        ["epochs", final.get("epoch")],
+        ["test accuracy", _pct(final.get("test_acc"))],
+        ["best test accuracy", _pct(summary.get("best_test_acc"))],
+        ["parameters", f"{summary.get('parameters', 0):,}"],
+        ["train time", f"{summary.get('train_time_s', 0):.1f} s"],
+        ["images/s (train)", f"{final.get('images_per_s', 0):,.0f}"],
+        ["device", summary.get("device")],
+    ]
+    per_class = summary.get("per_class_acc") or {}
+    parts = [
+        f"<h1>cnnlab run: {html.escape(str(summary.get('model')))}</h1>",
+        f"<p class=muted>{html.escape(str(run_dir.resolve()))}</p>",
+        _table(["", ""], headline),
+    ]
+    for name in ("curves.png", "confusion.png"):
+        if (run_dir / "plots" / name).exists():
+            parts.append(_img(run_dir / "plots" / name))
+    if per_class:
+        parts.append("<h2>Per-class test accuracy</h2>")
+        parts.append(_table(["class", "accuracy"], [[k, _pct(v)] for k, v in per_class.items()]))
+    if model_summary:
+        parts.append("<h2>Model, layer by layer</h2>")
+        rows = model_summary.get("rows", [])
+        keys = [k for k in ("name", "type", "output_shape", "params", "macs") if rows and k in rows[0]]
+        parts.append(_table(keys, [[r.get(k, "") for k in keys] for r in rows]))
+        totals = model_summary.get("totals", {})
+        parts.append(_table(["total", "value"], [[k, v] for k, v in totals.items()]))
+    parts.append("<h2>Configuration</h2>")
+    parts.append(_table(["field", "value"], [[k, v] for k, v in summary.get("config", {}).items()]))
+    parts.append("<h2>Environment</h2>")
+    parts.append(f"<pre>{html.escape(json.dumps(summary.get('environment', {}), indent=1))}</pre>")
+    page = (
+        "<!doctype html><html><head><meta charset=utf-8><title>cnnlab report</title><style>"
+        "body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;color:#222}"
+        "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ddd;padding:3px 8px;"
+        "text-align:left;font-size:14px}img{max-width:100%}.muted{color:#777}"
+        "</style></head><body>" + "\n".join(parts) + "</body></html>"
+    )
+    out = run_dir / "report.html"
+    out.write_text(page)
+    return out
+
+
+def _pct(value) -> str:
+    return "" if value is None or value == "" else f"{100 * float(value):.2f}%"

@@ -1,0 +1,170 @@
+"""A run from start to report: ``train``, ``resume``, and reading a finished run back.
+
+``Trainer`` (trainer.py) is the loop; this module owns the run directory around it:
+config.yaml before the first step, summary.json, plots and report.html after the last.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from cnnlab.data import load_dataset
+from cnnlab.data.dataset import DatasetSplits
+from cnnlab.models import get_model, model_info
+from cnnlab.models.interop import load_state_dict_checked
+from cnnlab.train import checkpoint as ckpt
+from cnnlab.train.config import TrainConfig
+from cnnlab.train.evaluate import Preprocess
+from cnnlab.train.report import plot_confusion, plot_curves, write_report
+from cnnlab.train.runlog import environment_info, new_run_dir
+from cnnlab.train.trainer import Trainer, TrainResult
+
+
+def load_training_data(cfg: TrainConfig) -> DatasetSplits:
+    """The dataset named by ``cfg.data``; image folders decode at the model's size."""
+    if cfg.data.startswith("folder:"):
+        info = model_info(cfg.model)
+        size = cfg.resize or info.input_size[1]
+        return load_dataset(cfg.data, root=cfg.data_root, image_size=size,
+                            channels=info.input_size[0], seed=cfg.seed)
+    return load_dataset(cfg.data, root=cfg.data_root)
+
+
+def train(cfg: TrainConfig, data: DatasetSplits | None = None, console=None,
+          write_run_dir: bool = True) -> TrainResult:
+    """Train ``cfg.model`` and leave a complete run directory (unless told not to)."""
+    return train_with_trainer(cfg, data, console, write_run_dir)[1]
+
+
+def train_with_trainer(cfg: TrainConfig, data: DatasetSplits | None = None, console=None,
+                       write_run_dir: bool = True) -> tuple[Trainer, TrainResult]:
+    """As :func:`train`, also returning the Trainer (its model, optimizer, loaders)."""
+    cfg.validate()
+    data = data if data is not None else load_training_data(cfg)
+    import os
+
+    is_main = int(os.environ.get("RANK", "0")) == 0
+    run_dir = None
+    if write_run_dir:
+        run_dir = _shared_run_dir(cfg, is_main)
+    trainer = Trainer(cfg, data, run_dir=run_dir, console=console)
+    if run_dir is not None and is_main:
+        cfg.save(run_dir / "config.yaml")
+    result = trainer.fit()
+    if run_dir is not None and is_main:
+        write_run_outputs(trainer, result)
+    return trainer, result
+
+
+def _shared_run_dir(cfg: TrainConfig, is_main: bool) -> Path:
+    """Rank 0 picks the folder; under torchrun the others are told its name."""
+    import torch.distributed as dist
+
+    run_dir = new_run_dir(cfg.out_dir, cfg.model, cfg.run_name) if is_main else None
+    if dist.is_available() and dist.is_initialized():
+        box = [str(run_dir) if run_dir else None]
+        dist.broadcast_object_list(box, src=0)
+        run_dir = Path(box[0])
+    return run_dir
+
+
+def resume(run_dir: str | Path, console=None, extra_epochs: int | None = None) -> TrainResult:
+    """Continue a run from ``checkpoints/last.safetensors`` exactly where it stopped."""
+    run_dir = Path(run_dir)
+    cfg_path = run_dir / "config.yaml"
+    last = run_dir / "checkpoints" / "last.safetensors"
+    if not cfg_path.exists() or not last.exists():
+        raise FileNotFoundError(
+            f"{run_dir} is not a resumable run: it needs config.yaml and "
+            "checkpoints/last.safetensors (a run stopped before its first checkpoint "
+            "cannot be resumed; start it again)"
+        )
+    cfg = TrainConfig.load(cfg_path)
+    if extra_epochs:
+        cfg.epochs += extra_epochs
+    cfg.weights = None  # the checkpoint replaces any starting weights
+    data = load_training_data(cfg)
+    trainer = Trainer(cfg, data, run_dir=run_dir, console=console)
+    trainer.load_resume_state(last)
+    result = trainer.fit()
+    if trainer.dist.is_main:
+        write_run_outputs(trainer, result)
+    return result
+
+
+def write_run_outputs(trainer: Trainer, result: TrainResult) -> None:
+    """summary.json, plots/ and report.html for a finished (or time-boxed) run."""
+    run_dir = trainer.run_dir
+    env = environment_info()
+    env["device"] = str(trainer.device)
+    summary = {
+        "model": trainer.cfg.model,
+        "final": result.final,
+        "best_test_acc": result.best_test_acc,
+        "train_time_s": result.train_time_s,
+        "stopped": result.stopped,
+        "parameters": sum(p.numel() for p in trainer.model.parameters()),
+        "per_class_acc": result.per_class_acc,
+        "confusion": result.confusion,
+        "classes": trainer.classes,
+        "device": str(trainer.device),
+        "amp": trainer.amp,
+        "config": trainer.cfg.to_dict(),
+        "environment": env,
+    }
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=1))
+    if result.history:
+        plot_curves(result.history, run_dir / "plots" / "curves.png")
+    if result.confusion:
+        plot_confusion(result.confusion, trainer.classes, run_dir / "plots" / "confusion.png")
+    model_summary = None
+    try:
+        from cnnlab.inspect import summary as layer_summary
+
+        pp = trainer.preprocess
+        model_summary = layer_summary(
+            trainer.model, (pp.channels, pp.image_size, pp.image_size), device=trainer.device
+        ).to_dict()
+    except Exception:  # the report still renders without the layer table
+        model_summary = None
+    write_report(run_dir, summary, model_summary)
+
+
+@dataclass
+class LoadedRun:
+    """A trained model read back from a run directory, ready for eval or predict."""
+
+    run_dir: Path
+    config: TrainConfig
+    model: nn.Module
+    classes: list[str]
+    preprocess: Preprocess
+    checkpoint: Path
+
+
+def load_run(run_dir: str | Path, which: str = "best", device: str = "cpu") -> LoadedRun:
+    """Model and preprocessing of a run (``best`` checkpoint, else ``last``)."""
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.yaml").exists():
+        raise FileNotFoundError(f"{run_dir} is not a cnnlab run directory (no config.yaml)")
+    path = run_dir / "checkpoints" / f"{which}.safetensors"
+    if not path.exists():
+        path = run_dir / "checkpoints" / "last.safetensors"
+    groups, state = ckpt.load_checkpoint(path)
+    cfg = TrainConfig.load(run_dir / "config.yaml")
+    pp = Preprocess.from_dict(state["preprocess"])
+    overrides = dict(cfg.model_overrides)
+    if model_info(cfg.model).sized_head:
+        overrides.setdefault("image_size", pp.image_size)
+    model = get_model(cfg.model, num_classes=len(state["classes"]), in_channels=pp.channels,
+                      **overrides)
+    # A "last" checkpoint with an EMA evaluates the averaged weights, as training did.
+    weights = groups["ema"] if groups["ema"] else groups["model"]
+    load_state_dict_checked(model, weights, source=str(path))
+    model.to(torch.device(device)).eval()
+    return LoadedRun(run_dir, cfg, model, list(state["classes"]), pp, path)

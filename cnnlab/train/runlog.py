@@ -1,0 +1,208 @@
+"""What a run leaves for people to read: metrics.csv, TensorBoard events, progress.
+
+The run directory (``runs/<date>-<model>/``)::
+
+    config.yaml        the resolved TrainConfig
+    metrics.csv        one row per epoch (appended and flushed as each ends)
+    events.*           TensorBoard
+    plots/             curves and confusion matrix (cnnlab.train.report)
+    summary.json       final metrics, versions, command, machine
+    report.html        one self-contained page
+    checkpoints/       last.safetensors, best.safetensors (+ readable .json)
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+import platform
+import socket
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+# Columns of metrics.csv, in order. Per-class accuracy and the confusion matrix
+# go to summary.json and the plots, not to the CSV.
+METRIC_COLUMNS = [
+    "epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr",
+    "images_per_s", "epoch_time_s", "elapsed_s", "peak_memory_mb",
+]
+
+
+def new_run_dir(out_dir: str | Path, model: str, run_name: str | None = None) -> Path:
+    """``out_dir/<YYYYmmdd-HHMMSS>-<model>``, never reusing an existing folder."""
+    base = Path(out_dir)
+    name = run_name or f"{dt.datetime.now():%Y%m%d-%H%M%S}-{model.replace(':', '_')}"
+    path, n = base / name, 1
+    while path.exists():
+        n += 1
+        path = base / f"{name}-{n}"
+    path.mkdir(parents=True)
+    return path
+
+
+class MetricsLog:
+    """Appends one row per epoch to metrics.csv and mirrors it to TensorBoard."""
+
+    def __init__(self, run_dir: Path, tensorboard: bool = True):
+        self.path = Path(run_dir) / "metrics.csv"
+        self.rows: list[dict] = self.read(self.path) if self.path.exists() else []
+        self.writer = None
+        if tensorboard:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+
+                self.writer = SummaryWriter(log_dir=str(run_dir))
+            except ImportError:  # tensorboard is a dependency, but stay usable without
+                self.writer = None
+
+    @staticmethod
+    def read(path: Path) -> list[dict]:
+        with open(path, newline="") as fh:
+            return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(fh)]
+
+    def truncate_after(self, epoch: int) -> None:
+        """On resume: drop rows of epochs that the checkpoint does not include."""
+        self.rows = [r for r in self.rows if r["epoch"] <= epoch]
+        self._rewrite()
+
+    def _rewrite(self) -> None:
+        with open(self.path, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, METRIC_COLUMNS)
+            writer.writeheader()
+            writer.writerows(self.rows)
+
+    def append(self, row: dict) -> None:
+        row = {k: row.get(k, "") for k in METRIC_COLUMNS}
+        self.rows.append(row)
+        new_file = not self.path.exists()
+        with open(self.path, "a", newline="") as fh:
+            writer = csv.DictWriter(fh, METRIC_COLUMNS)
+            if new_file:
+                writer.writeheader()
+            writer.writerow(row)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if self.writer is not None:
+            step = int(row["epoch"])
+            for key in METRIC_COLUMNS[1:]:
+                if row[key] != "" and row[key] is not None:
+                    self.writer.add_scalar(key.replace("_", "/", 1), float(row[key]), step)
+            self.writer.flush()
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def _number(text: str):
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        return text
+    return int(value) if value.is_integer() and "." not in text else value
+
+
+class TrainProgress:
+    """A rich progress bar: epoch, step, loss, accuracy, images/s, ETA.
+
+    With ``quiet`` it prints one plain log line per epoch instead (for logs and CI).
+    """
+
+    def __init__(self, total_epochs: int, steps_per_epoch: int, quiet: bool = False,
+                 console: Console | None = None):
+        self.quiet = quiet
+        self.console = console or Console(stderr=True)
+        self.steps_per_epoch = steps_per_epoch
+        self.total_epochs = total_epochs
+        self.progress = None
+        if not quiet:
+            self.progress = Progress(
+                TextColumn("[bold]epoch {task.fields[epoch]}/{task.fields[epochs]}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("loss {task.fields[loss]:.4f}  acc {task.fields[acc]:.3f}"),
+                TextColumn("{task.fields[ips]:,.0f} img/s"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=self.console,
+                transient=False,
+            )
+            self.task = None
+
+    def __enter__(self):
+        if self.progress is not None:
+            self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self.progress is not None:
+            self.progress.__exit__(*exc)
+
+    def start_epoch(self, epoch: int, completed: int = 0) -> None:
+        if self.progress is None:
+            return
+        fields = dict(epoch=epoch, epochs=self.total_epochs, loss=float("nan"),
+                      acc=float("nan"), ips=0.0)
+        if self.task is not None:
+            self.progress.update(self.task, visible=False)
+        self.task = self.progress.add_task("train", total=self.steps_per_epoch,
+                                           completed=completed, **fields)
+
+    def update(self, step_in_epoch: int, loss: float, acc: float, ips: float) -> None:
+        if self.progress is not None:
+            self.progress.update(self.task, completed=step_in_epoch, loss=loss, acc=acc, ips=ips)
+
+    def end_epoch(self, row: dict) -> None:
+        line = (
+            f"epoch {row['epoch']}/{self.total_epochs}  train loss {row['train_loss']:.4f} "
+            f"acc {row['train_acc']:.4f}  test loss {row['test_loss']:.4f} "
+            f"acc {row['test_acc']:.4f}  {row['images_per_s']:,.0f} img/s  "
+            f"{row['epoch_time_s']:.1f} s"
+        )
+        if self.progress is not None:
+            self.progress.update(self.task, completed=self.steps_per_epoch)
+            self.progress.console.print(line)
+        else:
+            self.console.print(line, highlight=False)
+
+
+def environment_info() -> dict:
+    """Versions, machine and command: evidence that travels with every result."""
+    import numpy
+    import torch
+
+    info = {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "hostname": socket.gethostname(),
+        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        "date": dt.datetime.now().isoformat(timespec="seconds"),
+    }
+    try:
+        import torchvision
+
+        info["torchvision"] = torchvision.__version__
+    except ImportError:
+        pass
+    from cnnlab import __version__
+
+    info["cnnlab"] = __version__
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+        info["cuda"] = torch.version.cuda
+    return info

@@ -1,0 +1,406 @@
+"""The training loop.
+
+One ``Trainer`` owns one run: it builds the model and the device-resident loaders,
+steps, evaluates every epoch, logs, and checkpoints into the run directory. The
+step never waits for the device except every ``log_every`` steps (progress bar and
+NaN check) and at the end of an epoch: losses and correct counts are summed on
+the device.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cnnlab.data.dataset import DatasetSplits
+from cnnlab.data.loader import DeviceLoader
+from cnnlab.models import get_model, model_info
+from cnnlab.models.interop import load_state_dict_checked
+from cnnlab.train import checkpoint as ckpt
+from cnnlab.train.config import TrainConfig
+from cnnlab.train.distributed import (
+    DistInfo,
+    all_reduce_sum,
+    any_rank,
+    average_buffers,
+    init_distributed,
+)
+from cnnlab.train.evaluate import Preprocess, autocast_context, channel_stats, evaluate
+from cnnlab.train.optim import WeightEMA, build_optimizer, build_scheduler
+from cnnlab.train.runlog import MetricsLog, TrainProgress
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+class TrainingInterrupted(RuntimeError):
+    """SIGINT/SIGTERM: a checkpoint was saved and the run can be resumed."""
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path | None
+    history: list[dict]
+    final: dict
+    best_test_acc: float
+    train_time_s: float
+    per_class_acc: dict[str, float] = field(default_factory=dict)
+    confusion: list[list[int]] = field(default_factory=list)
+    stopped: str | None = None  # "max_time" when the time budget ended the run
+
+
+def select_device(name: str) -> torch.device:
+    if name != "auto":
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def resolve_amp(amp: str, device: torch.device) -> str:
+    if amp == "auto":
+        return "bf16" if device.type == "cuda" else "off"
+    return amp
+
+
+def peak_memory_mb(device: torch.device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+
+
+class Trainer:
+    def __init__(self, cfg: TrainConfig, data: DatasetSplits, run_dir: Path | None = None,
+                 console=None):
+        self.cfg = cfg.validate()
+        self.data = data
+        self.run_dir = Path(run_dir) if run_dir else None
+        self.console = console
+        self.device = select_device(cfg.device)
+        self.dist: DistInfo = init_distributed(self.device.type)
+        if self.dist.enabled and self.device.type == "cuda":
+            self.device = torch.device("cuda", self.dist.local_rank)
+        self.amp = resolve_amp(cfg.amp, self.device)
+        self.writes = self.run_dir is not None and self.dist.is_main
+        self._stop_signal: str | None = None
+        self._setup()
+
+    # --- construction ---------------------------------------------------------
+    def _setup(self) -> None:
+        cfg, data = self.cfg, self.data
+        torch.manual_seed(cfg.seed)
+        if cfg.deterministic:
+            torch.use_deterministic_algorithms(True, warn_only=True)
+            torch.backends.cudnn.benchmark = False
+        elif self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True  # autotune conv algorithms per shape
+        self.classes = list(data.classes)
+        channels, height = data.train.images.shape[1], data.train.images.shape[2]
+        image_size = cfg.resize or height
+        mean, std = channel_stats(data.train.images) if cfg.normalize else (None, None)
+        self.preprocess = Preprocess(channels, image_size, mean, std, cfg.channels_last)
+        self.model = self._build_model(channels, image_size).to(self.device)
+        if cfg.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.train_loader = self._loader(data.train.images, data.train.labels, train=True)
+        test_images, test_labels = data.test.images, data.test.labels
+        if cfg.eval_subset:
+            test_images, test_labels = test_images[: cfg.eval_subset], test_labels[: cfg.eval_subset]
+        if self.dist.enabled:  # each rank evaluates a disjoint slice; sums are all-reduced
+            sl = slice(self.dist.rank, None, self.dist.world_size)
+            test_images, test_labels = test_images[sl], test_labels[sl]
+        self.test_loader = self._loader(test_images, test_labels, train=False)
+        self.steps_per_epoch = len(self.train_loader)
+        self.optimizer = build_optimizer(self.model, cfg)
+        self.scheduler = build_scheduler(
+            self.optimizer, cfg, math.ceil(self.steps_per_epoch / cfg.accum_steps)
+        )
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp == "fp16")
+        self.ema = WeightEMA(self.model, cfg.ema_decay) if cfg.ema_decay > 0 else None
+        self.eval_model = copy.deepcopy(self.model) if self.ema else None
+        self.train_model: nn.Module = self.model
+        if self.dist.enabled:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.train_model = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
+        if cfg.compile:
+            self.train_model = torch.compile(self.train_model)
+        self.epoch = 0  # epochs completed
+        self.step_in_epoch = 0  # steps of the current epoch already done (mid-epoch resume)
+        self.partial = {"loss_sum": 0.0, "correct": 0.0, "seen": 0.0, "time": 0.0}
+        self.best_test_acc = -1.0
+        self.train_time = 0.0
+
+    def _build_model(self, channels: int, image_size: int) -> nn.Module:
+        cfg = self.cfg
+        overrides = dict(cfg.model_overrides)
+        if model_info(cfg.model).sized_head and "image_size" not in overrides:
+            overrides["image_size"] = image_size
+        model = get_model(cfg.model, num_classes=len(self.classes), in_channels=channels,
+                          **overrides)
+        if cfg.weights:
+            state = ckpt.read_model_weights(cfg.weights)
+            load_state_dict_checked(model, state, source=cfg.weights)
+        return model
+
+    def _loader(self, images, labels, train: bool) -> DeviceLoader:
+        cfg, pp = self.cfg, self.preprocess
+        augment = None
+        if train and (cfg.crop_padding or cfg.flip or cfg.erase_prob):
+            from cnnlab.data.augment import Augment
+
+            augment = Augment(crop_padding=cfg.crop_padding, flip=cfg.flip,
+                              erase_prob=cfg.erase_prob)
+        height = images.shape[2]
+        return DeviceLoader(
+            images, labels, cfg.batch_size if train else max(cfg.batch_size, 512),
+            device=self.device, shuffle=train, drop_last=False, seed=cfg.seed,
+            augment=augment, resize=pp.image_size if pp.image_size != height else None,
+            mean=pp.mean, std=pp.std, channels_last=cfg.channels_last,
+            rank=self.dist.rank if train else 0,
+            world_size=self.dist.world_size if train else 1,
+        )
+
+    # --- signals ----------------------------------------------------------------
+    def _on_signal(self, signum, _frame) -> None:
+        self._stop_signal = signal.Signals(signum).name
+
+    def _install_signal_handlers(self):
+        previous = {}
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                previous[sig] = signal.signal(sig, self._on_signal)
+            except ValueError:  # not the main thread: leave signals alone
+                pass
+        return previous
+
+    # --- the loop ---------------------------------------------------------------
+    def fit(self) -> TrainResult:
+        cfg = self.cfg
+        log = MetricsLog(self.run_dir, tensorboard=True) if self.writes else None
+        if log is not None and self.epoch < len(log.rows):
+            log.truncate_after(self.epoch)
+        history = list(log.rows) if log is not None else []
+        previous = self._install_signal_handlers()
+        stopped = None
+        quiet = cfg.quiet or not self.dist.is_main
+        result = None
+        try:
+            with TrainProgress(cfg.epochs, self.steps_per_epoch, quiet, self.console) as bar:
+                while self.epoch < cfg.epochs and stopped is None:
+                    row, stopped = self._train_epoch(bar)
+                    history.append(row)
+                    if log is not None:
+                        log.append(row)
+                    bar.end_epoch(row)
+            result = self._finish(history, stopped)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            if log is not None:
+                log.close()
+        return result
+
+    def _train_epoch(self, bar: TrainProgress) -> tuple[dict, str | None]:
+        cfg, device = self.cfg, self.device
+        epoch = self.epoch + 1
+        resumed_at, stopped = self.step_in_epoch, None
+        # Batch b of epoch e depends only on (seed, e, b): a mid-epoch resume replays
+        # the rest of the epoch exactly as the uninterrupted run would have.
+        self.train_loader.set_epoch(epoch, start_batch=resumed_at)
+        self.train_model.train()
+        loss_sum = torch.zeros((), device=device, dtype=torch.float64)
+        correct = torch.zeros((), device=device, dtype=torch.float64)
+        seen = torch.zeros((), device=device, dtype=torch.float64)
+        bar.start_epoch(epoch, completed=resumed_at)
+        if self.device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(device)
+        start = time.perf_counter()
+        train_time_before = self.train_time
+        step = -1
+        for step, (x, y) in enumerate(self.train_loader, start=resumed_at):
+            with autocast_context(device, self.amp):
+                logits = self.train_model(x)
+                loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
+            self.scaler.scale(loss / cfg.accum_steps).backward()
+            last_of_epoch = step + 1 == self.steps_per_epoch
+            if (step + 1) % cfg.accum_steps == 0 or last_of_epoch:
+                self._optimizer_step()
+            with torch.no_grad():
+                loss_sum += loss.detach().double() * y.numel()
+                correct += (logits.argmax(dim=1) == y).sum()
+                seen += y.numel()
+            self.step_in_epoch = step + 1
+            elapsed = time.perf_counter() - start
+            self.train_time = train_time_before + elapsed
+            if (step + 1) % cfg.log_every == 0 or last_of_epoch:
+                self._check_finite(loss_sum, epoch, step)
+                bar.update(step + 1, float(loss_sum / seen), float(correct / seen),
+                           float(seen) * self.dist.world_size / max(elapsed, 1e-9))
+            out_of_time = cfg.max_time is not None and self.train_time >= cfg.max_time
+            # Under DDP the ranks agree on stopping at log points only (it costs a sync).
+            at_log_point = (step + 1) % cfg.log_every == 0 or last_of_epoch
+            if (not self.dist.enabled or at_log_point) and any_rank(
+                self._stop_signal is not None, device, self.dist
+            ):
+                self._save_interrupted(loss_sum, correct, seen, elapsed)
+            if out_of_time:
+                stopped = "max_time"
+                break
+        self._check_finite(loss_sum, epoch, step)
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(device)
+        epoch_time = time.perf_counter() - start
+        # Sums of a resumed partial epoch carry over from the checkpoint.
+        sums = torch.stack([loss_sum, correct, seen]).double()
+        sums += torch.tensor([self.partial["loss_sum"], self.partial["correct"],
+                              self.partial["seen"]], dtype=torch.float64, device=device)
+        all_reduce_sum(sums, self.dist)
+        loss_total, correct_total, seen_total = sums.tolist()
+        epoch_time += self.partial["time"]
+        self.partial = {"loss_sum": 0.0, "correct": 0.0, "seen": 0.0, "time": 0.0}
+        average_buffers(self.model, self.dist)
+        ev = self._evaluate()
+        row = {
+            "epoch": epoch,
+            "train_loss": loss_total / max(seen_total, 1),
+            "train_acc": correct_total / max(seen_total, 1),
+            "test_loss": ev.loss,
+            "test_acc": ev.acc,
+            "lr": self.optimizer.param_groups[0]["lr"],
+            "images_per_s": seen_total / max(epoch_time, 1e-9),
+            "epoch_time_s": epoch_time,
+            "elapsed_s": self.train_time,
+            "peak_memory_mb": peak_memory_mb(device),
+        }
+        self.last_eval = ev
+        self.epoch, self.step_in_epoch = epoch, 0
+        if self.writes:
+            if ev.acc > self.best_test_acc:
+                self.best_test_acc = ev.acc
+                self._save("best", eval_weights=True)
+            self._save("last")
+        else:
+            self.best_test_acc = max(self.best_test_acc, ev.acc)
+        return row, stopped
+
+    def _optimizer_step(self) -> None:
+        if self.cfg.clip_grad_norm > 0:
+            self.scaler.unscale_(self.optimizer)
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.clip_grad_norm)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scheduler.step()
+        if self.ema is not None:
+            self.ema.update(self.model)
+
+    def _check_finite(self, loss_sum: torch.Tensor, epoch: int, step: int) -> None:
+        if not bool(torch.isfinite(loss_sum)):
+            where = f" ({self.run_dir / 'checkpoints' / 'last.safetensors'} is kept)" \
+                if self.writes and (self.run_dir / "checkpoints" / "last.safetensors").exists() \
+                else ""
+            raise TrainingDiverged(
+                f"the loss became NaN/inf at epoch {epoch}, step {step + 1}; stopping. "
+                f"The last good checkpoint stays{where}. Try a lower --lr (now {self.cfg.lr}), "
+                "gradient clipping (--clip-grad-norm 1.0), or --amp off."
+            )
+
+    def _evaluation_model(self) -> nn.Module:
+        if self.ema is None:
+            return self.model
+        self.eval_model.load_state_dict(self.ema.state_dict())
+        average_buffers(self.eval_model, self.dist)  # ranks' EMA BN statistics differ
+        return self.eval_model
+
+    def _evaluate(self):
+        return evaluate(self._evaluation_model(), self.test_loader, len(self.classes),
+                        self.device, self.amp, self.cfg.tta_flip, self.dist)
+
+    # --- checkpoints ----------------------------------------------------------------
+    def _state(self) -> dict:
+        return {
+            "model_name": self.cfg.model,
+            "epoch": self.epoch,
+            "step_in_epoch": self.step_in_epoch,
+            "partial": self.partial,
+            "best_test_acc": self.best_test_acc,
+            "train_time": self.train_time,
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "ema_updates": self.ema.updates if self.ema else 0,
+            "classes": self.classes,
+            "preprocess": self.preprocess.to_dict(),
+            "config": self.cfg.to_dict(),
+        }
+
+    def _save(self, tag: str, eval_weights: bool = False) -> None:
+        state = self._state()
+        path = self.run_dir / "checkpoints" / f"{tag}.safetensors"
+        if eval_weights:  # "best": the weights that were evaluated (the EMA when on)
+            state["weights"] = "ema" if self.ema else "model"
+            ckpt.save_checkpoint(path, self._evaluation_model().state_dict(), state)
+        else:
+            ckpt.save_checkpoint(
+                path, self.model.state_dict(), state, self.optimizer.state_dict(),
+                self.ema.state_dict() if self.ema else None,
+            )
+
+    def _save_interrupted(self, loss_sum, correct, seen, elapsed: float) -> None:
+        # Add to what an earlier interruption of this same epoch carried over.
+        carried = self.partial
+        self.partial = {
+            "loss_sum": carried["loss_sum"] + float(loss_sum),
+            "correct": carried["correct"] + float(correct),
+            "seen": carried["seen"] + float(seen),
+            "time": carried["time"] + elapsed,
+        }
+        if self.writes:
+            self._save("last")
+        raise TrainingInterrupted(
+            f"stopped by {self._stop_signal or 'a signal on another rank'} at epoch "
+            f"{self.epoch + 1}, step {self.step_in_epoch}; checkpoint saved"
+            + (f". Resume with: cnnlab resume {self.run_dir}" if self.run_dir else "")
+        )
+
+    def load_resume_state(self, path: Path) -> None:
+        """Restore everything from a ``last`` checkpoint for an exact continuation."""
+        groups, state = ckpt.load_checkpoint(path)
+        if state.get("model_name") != self.cfg.model:
+            raise ckpt.CheckpointError(
+                f"{path} was saved from {state.get('model_name')!r}, not {self.cfg.model!r}"
+            )
+        load_state_dict_checked(self.model, groups["model"], source=str(path))
+        opt_state = ckpt.join_optimizer_state(groups["optim"], state["optimizer"])
+        self.optimizer.load_state_dict(opt_state)
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.scaler.load_state_dict(state["scaler"])
+        if self.ema is not None and groups["ema"]:
+            self.ema.load_state_dict(groups["ema"], state["ema_updates"])
+        self.epoch = state["epoch"]
+        self.step_in_epoch = state["step_in_epoch"]
+        self.partial = state["partial"]
+        self.best_test_acc = state["best_test_acc"]
+        self.train_time = state["train_time"]
+        ckpt.restore_rng_state(groups["rng"], state["rng"])
+
+    def _finish(self, history: list[dict], stopped: str | None) -> TrainResult:
+        ev = getattr(self, "last_eval", None)
+        per_class = dict(zip(self.classes, ev.per_class_acc, strict=True)) if ev else {}
+        return TrainResult(
+            run_dir=self.run_dir, history=history, final=history[-1] if history else {},
+            best_test_acc=self.best_test_acc, train_time_s=self.train_time,
+            per_class_acc=per_class, confusion=ev.confusion if ev else [], stopped=stopped,
+        )

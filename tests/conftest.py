@@ -1,0 +1,76 @@
+"""Shared test setup, and fixtures for the data-layer tests (tiny IDX sets).
+
+Tests run PyTorch on one thread: their tensors are tiny, and on a small machine
+shared with other work, OpenMP threads waiting for a busy core make small ops
+tens of times slower. Subprocesses (torchrun, the CLI) inherit the setting.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from cnnlab.data import fashion_mnist as fm
+from cnnlab.data.idx import write_idx
+
+torch.set_num_threads(1)
+
+
+@dataclass
+class TinyFashion:
+    """What was written, to compare the loaded tensors against."""
+
+    directory: Path
+    train_images: np.ndarray
+    train_labels: np.ndarray
+    test_images: np.ndarray
+    test_labels: np.ndarray
+
+
+def write_tiny_fashion(
+    directory: Path, n_train: int = 20, n_test: int = 10, gz: bool = True, seed: int = 0
+) -> TinyFashion:
+    """Four Fashion-MNIST-shaped IDX files; labels cycle 0..9 so every class is present."""
+    rng = np.random.default_rng(seed)
+    directory.mkdir(parents=True, exist_ok=True)
+    arrays = {
+        "train-images-idx3-ubyte": rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
+        "train-labels-idx1-ubyte": (np.arange(n_train) % 10).astype(np.uint8),
+        "t10k-images-idx3-ubyte": rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
+        "t10k-labels-idx1-ubyte": (np.arange(n_test) % 10).astype(np.uint8),
+    }
+    for name, array in arrays.items():
+        write_idx(directory / (f"{name}.gz" if gz else name), array)
+    return TinyFashion(directory, *arrays.values())
+
+
+@pytest.fixture
+def data_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No $CNNLAB_DATA, cache under tmp_path, no system copy, and no network.
+
+    Returns tmp_path; the cache root is tmp_path / "cache".
+    """
+    monkeypatch.delenv(fm.ENV_VAR, raising=False)
+    monkeypatch.setenv("CNNLAB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(fm, "SYSTEM_DIR", tmp_path / "system")
+
+    def no_network(url: str, timeout: float):
+        raise OSError(f"tests must not use the network ({url})")
+
+    monkeypatch.setattr(fm, "_open_url", no_network)
+    return tmp_path
+
+
+@pytest.fixture
+def tiny_fashion(data_env: Path) -> Callable[..., TinyFashion]:
+    """Factory writing a tiny IDX set into a directory, inside the isolated environment."""
+    return write_tiny_fashion

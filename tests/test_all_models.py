@@ -1,0 +1,129 @@
+"""One contract test over every registered model, plus registry metadata checks.
+
+Whatever the families register is tested here with no per-model code: a non-default
+number of classes, 1 and 3 input channels, the smallest input the model declares, a
+gradient reaching every parameter, and the shared head interface (``forward_features``,
+``forward_head``, ``reset_classifier``, ``num_features``). Standard variants are checked
+against the parameter and MAC counts torchvision publishes for its weights.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torchvision
+from torch import nn
+from torch.nn.modules.lazy import LazyModuleMixin
+from torch.nn.parameter import UninitializedBuffer, UninitializedParameter
+
+from cnnlab.inspect import count_macs
+from cnnlab.models import UnknownModelError, get_model, list_models, model_info
+
+NAMES = list_models()
+NONE_REGISTERED = pytest.param(None, marks=pytest.mark.skip(reason="no models registered"))
+STANDARD = [n for n in NAMES if model_info(n).torchvision_name]
+
+# Parameters allowed to get no gradient in a plain training step, with the reason.
+# Keep empty unless a model truly has parameters outside its training forward pass.
+NO_GRAD_EXPECTED: dict[str, set[str]] = {}
+
+
+def build(name: str, in_channels: int, num_classes: int, side: int, **kw) -> nn.Module:
+    if model_info(name).sized_head:
+        kw["image_size"] = side
+    return get_model(name, num_classes=num_classes, in_channels=in_channels, **kw)
+
+
+@pytest.mark.parametrize("in_channels", [1, 3])
+@pytest.mark.parametrize("name", NAMES or [NONE_REGISTERED])
+def test_model_contract(name, in_channels):
+    info = model_info(name)
+    side = info.min_input_size
+    torch.manual_seed(0)
+    model = build(name, in_channels, num_classes=7, side=side)
+
+    # Complete at construction: no lazy layer waiting for data (ARCHITECTURE.md).
+    lazy = [n for n, m in model.named_modules() if isinstance(m, LazyModuleMixin)]
+    lazy += [n for n, t in (*model.named_parameters(), *model.named_buffers())
+             if isinstance(t, (UninitializedParameter, UninitializedBuffer))]
+    assert not lazy, f"{name}: uninitialised/lazy {lazy}"
+
+    # One training step at batch 2.
+    x = torch.randn(2, in_channels, side, side)
+    model.train()
+    out = model(x)
+    assert out.shape == (2, 7), f"{name}: output {tuple(out.shape)} for input {tuple(x.shape)}"
+    assert torch.isfinite(out).all(), f"{name}: non-finite output"
+    nn.functional.cross_entropy(out, torch.tensor([0, 6])).backward()
+    allowed = NO_GRAD_EXPECTED.get(name, set())
+    missing = [n for n, p in model.named_parameters()
+               if p.requires_grad and p.grad is None and n not in allowed]
+    assert not missing, f"{name}: no gradient reaches {missing}"
+    bad = [n for n, p in model.named_parameters()
+           if p.grad is not None and not torch.isfinite(p.grad).all()]
+    assert not bad, f"{name}: non-finite gradient in {bad}"
+
+    # The head interface, in eval mode so both paths compute the same function.
+    model.eval()
+    with torch.no_grad():
+        features = model.forward_features(x)
+        torch.testing.assert_close(model.forward_head(features), model(x))
+        pre_logits = model.forward_head(features, pre_logits=True)
+        assert pre_logits.shape == (2, model.num_features), (
+            f"{name}: pre-logits {tuple(pre_logits.shape)}, num_features {model.num_features}")
+        model.reset_classifier(3)
+        assert model(x).shape == (2, 3)
+        assert model.forward_head(features, pre_logits=True).shape[-1] == model.num_features
+
+
+def test_unknown_model_raises_with_suggestions():
+    if not NAMES:
+        pytest.skip("no models registered")
+    real = NAMES[0]
+    with pytest.raises(UnknownModelError) as err:
+        get_model(real + "z")
+    assert real in err.value.suggestions and real in str(err.value)
+    with pytest.raises(UnknownModelError):  # also a KeyError, for dict-style callers
+        model_info("definitely_not_a_model")
+
+
+def test_registry_metadata():
+    problems = []
+    for name in NAMES:
+        info = model_info(name)
+        if not (info.family and info.paper):
+            problems.append(f"{name}: family and paper must be set")
+        size = info.input_size
+        if len(size) != 3 or min(size) < 1:
+            problems.append(f"{name}: input_size {size} is not (C, H, W)")
+        elif not 1 <= info.min_input_size <= min(size[1:]):
+            problems.append(f"{name}: min_input_size {info.min_input_size} vs input {size}")
+        if info.variant not in ("book", "standard", "cnnlab"):
+            problems.append(f"{name}: variant {info.variant!r}")
+        if name.endswith("_d2l") and (info.variant != "book" or info.book_recipe is None):
+            problems.append(f"{name}: a book variant needs variant='book' and a book_recipe")
+        if info.torchvision_name and info.variant != "standard":
+            problems.append(f"{name}: has a torchvision_name but is not a standard variant")
+    assert not problems, "\n".join(problems)
+
+
+def _on_meta(name: str) -> nn.Module:
+    # Shapes only: parameter counts and MACs without memory or init cost.
+    info = model_info(name)
+    with torch.device("meta"):
+        return build(name, info.input_size[0], info.num_classes, info.input_size[1])
+
+
+@pytest.mark.parametrize("name", STANDARD or [NONE_REGISTERED])
+def test_standard_variant_matches_torchvision_complexity(name):
+    info = model_info(name)
+    assert info.input_size == (3, 224, 224) and info.num_classes == 1000, (
+        f"{name}: standard variants default to torchvision's ImageNet shape")
+    model = _on_meta(name)
+    params = sum(p.numel() for p in model.parameters())
+    # torchvision publishes num_params and GFLOPS (really multiply-adds, 3 decimals) with
+    # each weight; auxiliary heads are not in those numbers, as they are not in ours.
+    weights = torchvision.models.get_model_weights(info.torchvision_name).DEFAULT
+    assert params == weights.meta["num_params"]
+    macs = count_macs(model, info.input_size)
+    assert round(macs / 1e9, 3) == pytest.approx(weights.meta["_ops"], abs=1e-9)

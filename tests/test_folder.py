@@ -1,0 +1,201 @@
+"""A user's class-per-folder images: decoding, skipping, caching, splitting; `info` on them."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from cnnlab.cli.data import app as data_app
+from cnnlab.data import DataWarning, UnknownDatasetError, load_dataset
+from cnnlab.data import folder as folder_mod
+from cnnlab.data.folder import FolderDatasetError, load_folder, split_indices
+
+RED, BLUE, GREEN = (255, 0, 0), (0, 0, 255), (0, 255, 0)
+
+
+def solid(size: tuple[int, int], colour, mode: str = "RGB") -> Image.Image:
+    return Image.new("RGB", size, colour).convert(mode)
+
+
+@pytest.fixture
+def tree(data_env: Path) -> Path:
+    """cat: 4 good images (mixed sizes, modes, formats); dog: 3 good + 1 corrupt; empty: none."""
+    root = data_env / "pets"
+    cat, dog, empty = root / "cat", root / "dog", root / "empty"
+    for d in (cat, dog, empty):
+        d.mkdir(parents=True)
+    solid((30, 20), RED).save(cat / "a.png")
+    solid((8, 8), RED, "L").save(cat / "b.PNG")  # greyscale, upper-case extension
+    solid((50, 40), RED).save(cat / "c.jpg", quality=95)
+    (cat / "nested").mkdir()
+    Image.new("RGBA", (16, 16), (0, 0, 0, 0)).save(cat / "nested" / "clear.png")  # transparent
+    solid((20, 30), BLUE).save(dog / "a.png")
+    solid((12, 12), BLUE, "P").save(dog / "b.gif")
+    solid((64, 48), BLUE).save(dog / "c.jpeg", quality=95)
+    (dog / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
+    (dog / "notes.txt").write_text("not an image, ignored silently")
+    (empty / "README.txt").write_text("no images here")
+    return root
+
+
+def load(root: Path, **options):
+    options = {"image_size": 8, "progress": False, **options}
+    with pytest.warns(DataWarning) as caught:
+        data = load_folder(root, **options)
+    return data, " | ".join(str(w.message) for w in caught)
+
+
+def test_decodes_every_readable_image_and_reports_the_rest(tree: Path) -> None:
+    data, warned = load(tree, image_size=(6, 10), val_fraction=0.5)
+    assert data.classes == ["cat", "dog"]  # "empty" left out
+    assert data.name == f"folder:{tree}"
+    assert "skipped 1 unreadable image(s): " in warned and "broken.png" in warned
+    assert "left out 1 class folder(s) without readable images: empty" in warned
+    n = len(data.train) + len(data.test)
+    assert n == 7
+    assert data.train.images.shape[1:] == (3, 6, 10) and data.train.images.dtype == torch.uint8
+    assert data.test.labels.dtype == torch.int64
+    # Stratified: half of each class held out (at least one).
+    assert data.test.class_counts(2) == [2, 2] and data.train.class_counts(2) == [2, 1]
+
+
+def test_pixels_modes_and_transparency(tree: Path) -> None:
+    data, _ = load(tree, val_fraction=0.0)
+    images, labels = data.train.images, data.train.labels
+    cat = images[labels == 0].int()
+    dog = images[labels == 1].int()
+    # cat: a.png, b.PNG (greyscale red -> grey), c.jpg, nested/clear.png (transparent -> white)
+    assert torch.equal(cat[0], torch.tensor(RED).view(3, 1, 1).expand(3, 8, 8).int())
+    assert (cat[1] == 76).all()  # ITU-R 601 luma of pure red, replicated into RGB
+    assert (cat[2] - torch.tensor(RED).view(3, 1, 1)).abs().max() <= 3  # JPEG
+    assert (cat[3] == 255).all()
+    assert (dog[:, 2] > 250).all() and (dog[:, :2] < 5).all()  # every dog is blue
+
+
+def test_greyscale_output(tree: Path) -> None:
+    data, _ = load(tree, channels=1, val_fraction=0.0)
+    assert data.train.images.shape[1:] == (1, 8, 8)
+    red = data.train.images[0]
+    assert (red == 76).all()
+
+
+def test_fit_crops_instead_of_stretching(data_env: Path) -> None:
+    root = data_env / "stripes"
+    (root / "only").mkdir(parents=True)
+    image = Image.new("RGB", (40, 20), GREEN)
+    image.paste(Image.new("RGB", (20, 20), RED), (10, 0))  # green | red | green
+    image.save(root / "only" / "x.png")
+    for i in range(3):
+        solid((5, 5), RED).save(root / "only" / f"r{i}.png")
+    data = load_folder(root, image_size=10, val_fraction=0.0, progress=False)
+    first = data.train.images[0].int()
+    # Scaled to 20x10 and centre-cropped to 10x10: only the red middle remains.
+    assert (first[0] > 240).all() and (first[1] < 15).all()
+
+
+def test_cache_is_reused_and_invalidated(tree: Path, data_env: Path, monkeypatch) -> None:
+    first, _ = load(tree)
+    cache_dir = data_env / "cache" / "folders"
+    (tensors,) = cache_dir.glob("*.safetensors")
+    sidecar = json.loads(tensors.with_suffix(".json").read_text())
+    assert sidecar["classes"] == ["cat", "dog"] and sidecar["empty_classes"] == ["empty"]
+    assert [s["file"] for s in sidecar["skipped"]] == ["dog/broken.png"]
+
+    def must_not_decode(*args, **kwargs):
+        raise AssertionError("decoded again although the cache is valid")
+
+    with monkeypatch.context() as m:
+        m.setattr(folder_mod, "_decode", must_not_decode)
+        second, warned = load(tree)  # warnings are repeated from the sidecar
+    assert "broken.png" in warned and "cache" in second.source
+    assert torch.equal(first.train.images, second.train.images)
+    assert torch.equal(first.test.labels, second.test.labels)
+
+    # Editing an image (new mtime) or asking for another size makes a new entry.
+    os.utime(tree / "cat" / "a.png", ns=(1, 1))
+    load(tree)
+    load(tree, image_size=9)
+    assert len(list(cache_dir.glob("*.safetensors"))) == 3
+    assert not list(cache_dir.glob("*.part"))
+
+
+def test_damaged_cache_is_rebuilt(tree: Path, data_env: Path) -> None:
+    first, _ = load(tree)
+    (tensors,) = (data_env / "cache" / "folders").glob("*.safetensors")
+    tensors.write_bytes(b"garbage")
+    second, warned = load(tree)
+    assert "ignoring unreadable cache" in warned
+    assert torch.equal(first.train.images, second.train.images)
+
+
+def test_split_is_seeded_and_stratified() -> None:
+    labels = np.repeat(np.arange(3), [10, 5, 1])
+    train, val = split_indices(labels, 0.2, seed=0)
+    assert np.intersect1d(train, val).size == 0
+    assert np.array_equal(np.sort(np.concatenate([train, val])), np.arange(16))
+    assert np.bincount(labels[val], minlength=3).tolist() == [2, 1, 0]  # a lone sample trains
+    again = split_indices(labels, 0.2, seed=0)
+    assert all(np.array_equal(a, b) for a, b in zip((train, val), again, strict=True))
+    other = [split_indices(labels, 0.2, seed=s)[1] for s in range(1, 6)]
+    assert any(not np.array_equal(val, o) for o in other)
+    with pytest.raises(FolderDatasetError, match="val_fraction"):
+        split_indices(labels, 1.0, seed=0)
+
+
+def test_no_images_is_an_error(data_env: Path) -> None:
+    root = data_env / "nothing"
+    (root / "a").mkdir(parents=True)
+    (root / "a" / "x.txt").write_text("")
+    with pytest.raises(FolderDatasetError, match="no images found"):
+        load_folder(root, progress=False)
+    with pytest.raises(FolderDatasetError, match="no such directory"):
+        load_folder(data_env / "missing", progress=False)
+    (root / "a" / "bad.jpg").write_bytes(b"nope")
+    with pytest.warns(DataWarning), pytest.raises(FolderDatasetError, match="none of the 1"):
+        load_folder(root, progress=False)
+
+
+def test_loose_images_are_reported(tree: Path) -> None:
+    solid((4, 4), RED).save(tree / "stray.png")
+    _, warned = load(tree)
+    assert "ignored 1 image(s) outside any class folder" in warned and "stray.png" in warned
+
+
+def test_options_are_checked(tree: Path) -> None:
+    with pytest.raises(FolderDatasetError, match="channels must be 1"):
+        load_folder(tree, channels=2)
+    with pytest.raises(FolderDatasetError, match="image_size"):
+        load_folder(tree, image_size=(0, 4))
+    with pytest.raises(UnknownDatasetError, match="root applies to fashion-mnist"):
+        load_dataset(f"folder:{tree}", root="/tmp")
+    with pytest.raises(UnknownDatasetError, match="unknown option.*size"):
+        load_dataset(f"folder:{tree}", size=4)
+
+
+def test_load_dataset_folder_spec(tree: Path) -> None:
+    with pytest.warns(DataWarning):
+        data = load_dataset(f"folder:{tree}", image_size=5, channels=1, progress=False)
+    assert data.train.images.shape[1:] == (1, 5, 5) and data.classes == ["cat", "dog"]
+
+
+def test_cli_info_on_a_folder(tree: Path) -> None:
+    result = CliRunner().invoke(data_app, ["info", f"folder:{tree}", "--image-size", "8"])
+    assert result.exit_code == 0, result.output
+    assert "3 x 8 x 8" in result.stdout and "test (validation)" in result.stdout
+    assert "warning:" in result.stderr and "broken.png" in result.stderr
+
+
+def test_sixteen_bit_greyscale_keeps_its_range(data_env: Path) -> None:
+    root = data_env / "deep"
+    (root / "a").mkdir(parents=True)
+    Image.fromarray(np.full((6, 6), 0x8000, np.uint16)).save(root / "a" / "x.png")
+    Image.fromarray(np.full((6, 6), 0xFFFF, np.uint16)).save(root / "a" / "y.png")
+    data = load_folder(root, image_size=4, channels=1, val_fraction=0.0, progress=False)
+    assert data.train.images[:, 0, 0, 0].tolist() == [128, 255]  # not clipped to 255

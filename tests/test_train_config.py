@@ -1,0 +1,50 @@
+"""TrainConfig: YAML round trip, validation messages, presets and precedence."""
+
+import pytest
+
+from cnnlab.train.config import ConfigError, TrainConfig, preset_values, resolve_config
+
+
+def test_yaml_round_trip(tmp_path):
+    cfg = TrainConfig(model="lenet_d2l", epochs=3, lr=0.05, resize=32, flip=True)
+    cfg.save(tmp_path / "c.yaml")
+    assert TrainConfig.load(tmp_path / "c.yaml") == cfg
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "allowed"),
+    [("optimizer", "adam", "sgd, nesterov, adamw"), ("epochs", 0, ">= 1"),
+     ("momentum", 1.5, "[0, 1)"), ("amp", "fp8", "auto, off, bf16, fp16")],
+)
+def test_invalid_value_names_field_and_allowed(field, value, allowed):
+    with pytest.raises(ConfigError) as info:
+        TrainConfig(**{field: value}).validate()
+    assert field in str(info.value) and allowed in str(info.value)
+
+
+def test_unknown_field_suggests_closest(tmp_path):
+    (tmp_path / "c.yaml").write_text("epoch: 3\n")
+    with pytest.raises(ConfigError, match="did you mean epochs"):
+        TrainConfig.load(tmp_path / "c.yaml")
+
+
+def test_book_preset_takes_the_models_recipe():
+    values = preset_values("book", "lenet_d2l")
+    assert values["lr"] == 0.1 and values["resize"] == 28 and values["batch_size"] == 128
+    assert values["optimizer"] == "sgd" and values["momentum"] == 0.0
+    assert values["epochs"] == 10 and not values["flip"] and not values["normalize"]
+
+
+def test_book_preset_refuses_models_the_book_does_not_train():
+    with pytest.raises(ConfigError, match="does not train"):
+        preset_values("book", "resnet50")
+
+
+def test_precedence_preset_then_file_then_flags(tmp_path):
+    (tmp_path / "c.yaml").write_text("lr: 0.3\nepochs: 7\n")
+    cfg = resolve_config("lenet_d2l", preset="book", config_file=tmp_path / "c.yaml",
+                         overrides={"epochs": 2, "batch_size": None})
+    assert cfg.lr == 0.3  # the file beats the preset
+    assert cfg.epochs == 2  # a flag beats the file
+    assert cfg.batch_size == 128  # unset flags do not override
+    assert cfg.resize == 28  # from the preset

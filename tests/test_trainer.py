@@ -1,0 +1,132 @@
+"""The training loop: exact resume, interruption, divergence, run directory contents."""
+
+import pytest
+import torch
+
+from cnnlab.data.synthetic import make_synthetic
+from cnnlab.train import TrainConfig, TrainingDiverged, TrainingInterrupted, resume, train
+from cnnlab.train import checkpoint as ckpt
+from cnnlab.train.config import preset_values
+from cnnlab.train.trainer import Trainer
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_synthetic(num_train=320, num_test=96, seed=1)
+
+
+def fast_cfg(tmp_path, **kw) -> TrainConfig:
+    values = preset_values("fast", "lenet_modern")
+    values.update(model="lenet_modern", data="synthetic", epochs=4, batch_size=64,
+                  deterministic=True, device="cpu", out_dir=str(tmp_path), quiet=True,
+                  log_every=2, erase_prob=0.25)
+    values.update(kw)
+    return TrainConfig(**values)
+
+
+def final_weights(run_dir):
+    groups, _ = ckpt.load_checkpoint(run_dir / "checkpoints" / "last.safetensors")
+    return groups["model"], groups["ema"]
+
+
+def assert_same(a: dict, b: dict):
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
+def test_run_directory_has_everything(tmp_path, data):
+    result = train(fast_cfg(tmp_path, epochs=2, run_name="r"), data=data)
+    run = tmp_path / "r"
+    for name in ("config.yaml", "metrics.csv", "summary.json", "report.html",
+                 "plots/curves.png", "plots/confusion.png", "checkpoints/last.safetensors",
+                 "checkpoints/best.safetensors", "checkpoints/last.json"):
+        assert (run / name).exists(), name
+    assert any(p.name.startswith("events.out.tfevents") for p in run.iterdir())
+    assert [row["epoch"] for row in result.history] == [1, 2]
+    assert result.final["test_acc"] > 0.5  # synthetic classes are easy
+    assert len(result.confusion) == 10 and sum(map(sum, result.confusion)) == 96
+    html = (run / "report.html").read_text()
+    assert "data:image/png;base64" in html and "lenet_modern" in html
+
+
+def _interrupt_after(monkeypatch, n_steps: int):
+    """Make the loop see a SIGINT after n_steps optimizer steps in total."""
+    original = Trainer._optimizer_step
+    count = {"n": 0}
+
+    def step(self):
+        original(self)
+        count["n"] += 1
+        if count["n"] == n_steps:
+            self._stop_signal = "SIGINT"
+
+    monkeypatch.setattr(Trainer, "_optimizer_step", step)
+
+
+@pytest.mark.parametrize("stop_at_step", [10, 13], ids=["epoch-boundary", "mid-epoch"])
+def test_resume_is_exact(tmp_path, data, monkeypatch, stop_at_step):
+    # 320 samples / batch 64 = 5 steps per epoch: step 10 ends epoch 2, step 13 is inside 3.
+    straight = train(fast_cfg(tmp_path, run_name="straight"), data=data)
+    with monkeypatch.context() as m:
+        _interrupt_after(m, stop_at_step)
+        with pytest.raises(TrainingInterrupted, match="cnnlab resume"):
+            train(fast_cfg(tmp_path, run_name="split"), data=data)
+    import cnnlab.train.run as run_module
+
+    monkeypatch.setattr(run_module, "load_training_data", lambda cfg: data)
+    resumed = resume(tmp_path / "split")
+    model_a, ema_a = final_weights(tmp_path / "straight")
+    model_b, ema_b = final_weights(tmp_path / "split")
+    assert_same(model_a, model_b)
+    assert_same(ema_a, ema_b)
+    assert [r["epoch"] for r in resumed.history] == [1, 2, 3, 4]
+    assert resumed.final["test_acc"] == straight.final["test_acc"]
+    assert resumed.final["train_loss"] == pytest.approx(straight.final["train_loss"], rel=1e-9)
+
+
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, data):
+    cfg = fast_cfg(tmp_path, run_name="nan", epochs=3, ema_decay=0.0)
+    original = Trainer._train_epoch
+
+    def poisoned(self, bar):
+        if self.epoch == 1:  # after one good epoch, wreck the weights
+            with torch.no_grad():
+                for p in self.model.parameters():
+                    p.fill_(float("nan"))
+        return original(self, bar)
+
+    Trainer._train_epoch = poisoned
+    try:
+        with pytest.raises(TrainingDiverged, match="NaN/inf at epoch 2"):
+            train(cfg, data=data)
+    finally:
+        Trainer._train_epoch = original
+    groups, state = ckpt.load_checkpoint(tmp_path / "nan" / "checkpoints" / "last.safetensors")
+    assert state["epoch"] == 1
+    assert all(torch.isfinite(v).all() for v in groups["model"].values())
+
+
+def test_time_budget_stops_early(tmp_path, data):
+    result = train(fast_cfg(tmp_path, run_name="t", epochs=50, max_time=0.5), data=data)
+    assert result.stopped == "max_time"
+    assert len(result.history) < 50
+
+
+def test_weights_of_another_model_are_refused_with_the_keys(tmp_path, data):
+    from cnnlab.models.interop import WeightsMismatchError
+
+    train(fast_cfg(tmp_path, run_name="a", epochs=1), data=data)
+    cfg = fast_cfg(tmp_path, run_name="b", epochs=1, model="lenet_d2l",
+                   weights=str(tmp_path / "a" / "checkpoints" / "best.safetensors"))
+    with pytest.raises(WeightsMismatchError, match="key"):
+        train(cfg, data=data)
+
+
+def test_starting_weights_are_used(tmp_path, data):
+    first = train(fast_cfg(tmp_path, run_name="a", epochs=2), data=data)
+    cfg = fast_cfg(tmp_path, run_name="b", epochs=1, lr=1e-6,
+                   weights=str(tmp_path / "a" / "checkpoints" / "best.safetensors"))
+    second = train(cfg, data=data)
+    # With a negligible lr the fine-tuned model keeps (about) the first run's accuracy.
+    assert second.final["test_acc"] >= first.best_test_acc - 0.05
