@@ -152,6 +152,17 @@ def test_uint8_resize_reproduces_pil_when_enlarging(channels):
     assert (shrunk.float() - ref).abs().max() <= 1.0  # rounding only
 
 
+@pytest.mark.parametrize("n_in, n_out", [(28, 96), (28, 13), (10, 10), (7, 20)])
+def test_interpolation_matrix_is_the_same_filter(n_in, n_out):
+    m = A.interpolation_matrix(n_in, n_out)
+    assert m.shape == (n_out, n_in)
+    assert torch.allclose(m.sum(1), torch.ones(n_out), atol=1e-6)
+    x = torch.rand(3, 2, n_in, n_in + 3, generator=gen(9)) * 255
+    cols = A.interpolation_matrix(n_in + 3, n_out + 1)
+    out = A.resize_with_matrices(x, m, cols)
+    assert torch.allclose(out, A.resize(x, (n_out, n_out + 1)), atol=1e-3, rtol=0)
+
+
 def test_resize_same_size_is_a_no_op_and_rejects_bad_input():
     x = u8(2, 1, 6, 6)
     assert A.resize(x, 6) is x
@@ -171,7 +182,7 @@ def test_to_float_equals_totensor_then_normalize():
     ref = TF.normalize(x.float() / 255, list(mean), list(std))
     assert out.dtype == torch.float32 and torch.allclose(out, ref, atol=1e-5)
     assert torch.allclose(A.normalize(x.float() / 255, mean, std), ref, atol=1e-6)
-    assert torch.allclose(A.to_float(x), x.float() / 255, atol=1e-7)
+    assert torch.equal(A.to_float(x), x.float() / 255)  # bit for bit ToTensor
 
 
 def test_normalising_with_the_data_statistics_gives_zero_mean_unit_std():

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torchvision import transforms
 
-from cnnlab.bench.loader import BOOK, PILImages, run_loader_bench
+from cnnlab.bench.loader import BOOK, PILImages, pixel_difference, run_loader_bench
 from cnnlab.data.augment import Augment, resize, to_float
 from cnnlab.data.loader import DeviceLoader, mix_seed
 
@@ -162,16 +162,32 @@ def test_loader_crop_gives_each_sample_a_window_of_its_padded_image(pad_mode):
     assert len(shifts) > 5, "samples do not get their own offsets"
 
 
+# The cache holds uint8 pixels from PIL's fixed-point resize; per batch resizes floats.
+ONE_GREY = 1.001 / 255
+
+
+def close_batches(a, b, atol: float = ONE_GREY) -> bool:
+    if len(a) != len(b):
+        return False
+    pairs = zip(a, b, strict=True)
+    return all(torch.allclose(xa, xb, atol=atol, rtol=0) and torch.equal(ya, yb)
+               for (xa, ya), (xb, yb) in pairs)
+
+
 def test_flip_only_keeps_the_resize_cache_and_matches_flipping_first():
     images, labels = dataset(20, c=3)
     aug = Augment(flip=True)
     cached = DeviceLoader(images, labels, 20, seed=2, augment=aug, resize=17)
     direct = DeviceLoader(images, labels, 20, seed=2, augment=aug, resize=17, cache_resized=False)
     assert cached.cached_resize and not direct.cached_resize
-    (xa, ya), (xb, yb) = next(iter(cached)), next(iter(direct))
-    assert torch.equal(ya, yb) and torch.equal(xa, xb)  # flip commutes with the resize
-    plain = next(iter(DeviceLoader(images, labels, 20, seed=2, resize=17)))[0]
-    assert 0 < int((xa != plain).flatten(1).any(1).sum()) < 20  # some samples flipped
+    # Flipping after the resize (cache) equals flipping before it (per batch).
+    assert close_batches(all_batches(cached), all_batches(direct))
+    x, y = cached.batch(0, 0)
+    plain = next(iter(DeviceLoader(images, labels, 20, shuffle=False, resize=17)))[0][y]
+    flipped = (x != plain).flatten(1).any(1)
+    assert 0 < int(flipped.sum()) < 20
+    assert torch.equal(x[flipped], plain[flipped].flip(-1)) and torch.equal(x[~flipped],
+                                                                             plain[~flipped])
 
 
 def test_random_crop_turns_the_cache_off_and_resizes_after_cropping():
@@ -181,6 +197,17 @@ def test_random_crop_turns_the_cache_off_and_resizes_after_cropping():
     assert not loader.cached_resize
     x, _ = next(iter(loader))
     assert x.shape == (12, 1, 24, 24)
+    # Centre offsets only (padding 0 draws nothing): per-batch path equals the cache path.
+    for channels_last, dtype in [(False, torch.float32), (True, torch.bfloat16)]:
+        kw = dict(shuffle=False, resize=24, mean=0.3, std=0.2, channels_last=channels_last,
+                  dtype=dtype)
+        images3 = dataset(12, c=3, size=10)[0]
+        per_batch = next(iter(DeviceLoader(images3, labels, 12, cache_resized=False, **kw)))[0]
+        cached = next(iter(DeviceLoader(images3, labels, 12, **kw)))[0]
+        assert per_batch.dtype == dtype and per_batch.shape == (12, 3, 24, 24)
+        assert per_batch.is_contiguous(memory_format=torch.channels_last) == channels_last
+        tol = ONE_GREY / 0.2 if dtype == torch.float32 else 0.05
+        assert torch.allclose(per_batch.float(), cached.float(), atol=tol, rtol=0)
 
 
 def test_erasing_in_the_loader_fills_with_the_normalised_value():
@@ -198,7 +225,7 @@ def test_resize_cache_output_equals_resizing_each_batch():
     loader = DeviceLoader(images, labels, 7, seed=4, resize=(20, 14))
     no_cache = DeviceLoader(images, labels, 7, seed=4, resize=(20, 14), cache_resized=False)
     assert loader.cached_resize and loader.output_size == (20, 14)
-    assert same_batches(all_batches(loader), all_batches(no_cache))
+    assert close_batches(all_batches(loader), all_batches(no_cache))
     x, y = loader.batch(0, 0)
     assert torch.equal(x, to_float(resize(images[y], (20, 14))))
 
@@ -208,9 +235,10 @@ def test_loader_reproduces_the_books_pixels():
     images, labels = dataset(6, size=28)
     book = PILImages(images, labels, transforms.Compose([transforms.Resize(96),
                                                          transforms.ToTensor()]))
+    assert pixel_difference(images, labels, resize=96) == 0.0
     x, _ = next(iter(DeviceLoader(images, labels, 6, shuffle=False, resize=96)))
     ref = torch.stack([book[i][0] for i in range(6)])
-    assert torch.allclose(x, ref, atol=1e-6)
+    assert torch.equal(x, ref)  # bit for bit
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
@@ -265,7 +293,8 @@ def test_set_epoch_checks_its_range():
 
 
 def test_loader_bench_runs_on_tiny_data():
-    rows = run_loader_bench(resize=16, batch_size=32, workers=0, epochs=1,
+    threads_before = torch.get_num_threads()
+    rows = run_loader_bench(resize=16, batch_size=32, workers=0, epochs=1, threads=1,
                             data=dataset(64, size=8))
     pipelines = {r["pipeline"] for r in rows}
     assert BOOK in pipelines and len(pipelines) == 4
@@ -273,3 +302,4 @@ def test_loader_bench_runs_on_tiny_data():
         if r["phase"] == "epoch 1":
             assert r["images"] == 64 and r["images_per_s"] > 0
             assert (r["speedup"] is None) == (r["pipeline"] == BOOK)
+    assert torch.get_num_threads() == threads_before

@@ -130,3 +130,19 @@ def test_starting_weights_are_used(tmp_path, data):
     second = train(cfg, data=data)
     # With a negligible lr the fine-tuned model keeps (about) the first run's accuracy.
     assert second.final["test_acc"] >= first.best_test_acc - 0.05
+
+
+def test_gradient_accumulation_matches_the_large_batch(tmp_path, data):
+    # lenet_d2l has no batch norm, so 2 x 160 accumulated equals one batch of 320.
+    common = dict(model="lenet_d2l", epochs=1, optimizer="sgd", momentum=0.0, lr=0.1,
+                  schedule="constant", crop_padding=0, flip=False, erase_prob=0.0,
+                  ema_decay=0.0, label_smoothing=0.0, normalize=False, channels_last=False)
+    # One full-batch step per epoch against two accumulated half-batch steps.
+    full = fast_cfg(tmp_path, run_name="full", batch_size=320, **common)
+    accum = fast_cfg(tmp_path, run_name="accum", batch_size=160, accum_steps=2, **common)
+    train(full, data=data)
+    train(accum, data=data)
+    a, _ = final_weights(tmp_path / "full")
+    b, _ = final_weights(tmp_path / "accum")
+    for k in a:
+        assert torch.allclose(a[k], b[k], atol=1e-6), k

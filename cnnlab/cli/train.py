@@ -13,7 +13,7 @@ err = Console(stderr=True)
 
 
 def fail(message: str, code: int = 1) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -25,7 +25,7 @@ def _known_errors():
     from cnnlab.train.checkpoint import CheckpointError
 
     return (UnknownModelError, ConfigError, WeightsMismatchError, CheckpointError,
-            DataError, FileNotFoundError)
+            DataError, FileNotFoundError, ValueError)
 
 
 def train(
@@ -89,7 +89,7 @@ def _guarded(fn):
     try:
         return fn()
     except TrainingInterrupted as exc:
-        err.print(f"[yellow]{exc}[/]", highlight=False)
+        err.print(f"[yellow]{exc}[/]", highlight=False, soft_wrap=True)
         raise typer.Exit(130) from None
     except TrainingDiverged as exc:
         fail(str(exc), code=3)
@@ -165,7 +165,7 @@ def predict(
 
     try:
         results = predict_images(run, images, top_k, which, invert)
-    except (*_known_errors(), ValueError) as exc:
+    except _known_errors() as exc:
         fail(str(exc))
     for path, ranked in results:
         table = Table(title=str(path))

@@ -298,6 +298,40 @@ def resize(x: torch.Tensor, size: int | Sequence[int]) -> torch.Tensor:
                          antialias=shrinking)
 
 
+def interpolation_matrix(n_in: int, n_out: int, *,
+                         device: torch.device | str | None = None) -> torch.Tensor:
+    """``(n_out, n_in)`` float32: the linear map :func:`resize` applies along one axis.
+
+    Obtained by resizing the identity with ``F.interpolate`` itself, so it is the
+    same filter (bilinear, half-pixel centres, antialiased when shrinking) by
+    construction, not a second implementation of it. Rows sum to 1.
+    """
+    # Each basis image is a one-pixel-high row: its resize is one column of the map.
+    # (Along the height of a one-pixel-wide image, PyTorch 2.14's antialiased CPU
+    # kernel returns wrong weights, so the width axis it is.)
+    # Built on CPU (where the weights were checked) and moved: the map is tiny.
+    eye = torch.eye(n_in).view(n_in, 1, 1, n_in)
+    basis = F.interpolate(eye, size=(1, n_out), mode="bilinear", align_corners=False,
+                          antialias=n_out < n_in)
+    return basis[:, 0, 0, :].T.contiguous().to(device)
+
+
+def resize_with_matrices(x: torch.Tensor, rows: torch.Tensor,
+                         cols: torch.Tensor) -> torch.Tensor:
+    """Separable resize of a float batch as two matrix products, ``rows @ x @ cols.T``.
+
+    With matrices from :func:`interpolation_matrix` this equals :func:`resize` on
+    floats up to rounding (1e-6 relative), and ran 3x faster on CPU for
+    Fashion-MNIST's 28 -> 96: a small matmul beats the general interpolation kernel.
+    On GPU, matmuls follow ``torch.backends.cuda.matmul.allow_tf32``; with TF32 on,
+    expect errors near 1e-3 relative (a fraction of one grey level).
+    """
+    _check_batch(x)
+    if not x.is_floating_point():
+        raise TypeError(f"resize_with_matrices needs a float batch, got {x.dtype}")
+    return torch.matmul(torch.matmul(rows, x), cols.T)  # (N, C, H', W) -> (N, C, H', W')
+
+
 # --------------------------------------------------------------------------- normalise
 
 
@@ -322,9 +356,9 @@ def normalize(x: torch.Tensor, mean: float | Sequence[float],
 
 def pixel_affine(mean: float | Sequence[float] | None, std: float | Sequence[float] | None,
                  channels: int, device: torch.device | str = "cpu"
-                 ) -> tuple[torch.Tensor, torch.Tensor]:
+                 ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
     """``(scale, shift)``, each ``(1, C, 1, 1)`` float32, with ``pixel * scale + shift``
-    equal to ``(pixel / 255 - mean) / std``.
+    equal to ``(pixel / 255 - mean) / std``; ``(None, None)`` without normalisation.
 
     Folding ToTensor's /255 and Normalize into one multiply-add lets the loader make
     the float batch in a single conversion plus one fused pass. ``mean``/``std`` are in
@@ -333,24 +367,22 @@ def pixel_affine(mean: float | Sequence[float] | None, std: float | Sequence[flo
     if (mean is None) != (std is None):
         raise ValueError("give both mean and std, or neither (plain scaling to [0, 1])")
     if mean is None:
-        scale = torch.full((1, channels, 1, 1), 1.0 / 255.0)
-        shift = torch.zeros(1, channels, 1, 1)
-    else:
-        m = _per_channel(mean, channels, "mean").double()
-        s = _per_channel(std, channels, "std").double()
-        if (s <= 0).any():
-            raise ValueError(f"std must be positive, got {std}")
-        scale, shift = (1.0 / (255.0 * s)).float(), (-m / s).float()
-    return scale.to(device), shift.to(device)
+        return None, None
+    m = _per_channel(mean, channels, "mean").double()
+    s = _per_channel(std, channels, "std").double()
+    if (s <= 0).any():
+        raise ValueError(f"std must be positive, got {std}")
+    return (1.0 / (255.0 * s)).float().to(device), (-m / s).float().to(device)
 
 
-def apply_pixel_affine(x: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor, *,
-                       dtype: torch.dtype = torch.float32,
+def apply_pixel_affine(x: torch.Tensor, scale: torch.Tensor | None,
+                       shift: torch.Tensor | None, *, dtype: torch.dtype = torch.float32,
                        channels_last: bool = False) -> torch.Tensor:
     """0..255 pixels (uint8 or float) -> ``x * scale + shift`` as ``dtype``, a new tensor.
 
+    ``scale`` None means plain ``x / 255``, bit for bit what ``ToTensor`` gives.
     The memory format is fixed first, while the batch is still uint8 (a quarter of
-    the bytes of float32); the conversion and the in-place multiply-add preserve it.
+    the bytes of float32); the conversion and the in-place arithmetic preserve it.
     The arithmetic is float32, then one cast when ``dtype`` is narrower, so a bfloat16
     batch equals the float32 batch rounded once.
     """
@@ -362,7 +394,10 @@ def apply_pixel_affine(x: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor
     # A fresh float32 tensor; a float32 input would otherwise be returned as is and
     # the in-place ops below would write into the caller's data.
     y = x.to(torch.float32, copy=True)
-    y.mul_(scale).add_(shift)
+    if scale is None:
+        y.div_(255.0)
+    else:
+        y.mul_(scale).add_(shift)
     return y if dtype == torch.float32 else y.to(dtype)
 
 

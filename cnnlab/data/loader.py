@@ -6,7 +6,7 @@ dataset like Fashion-MNIST (47 MB as uint8) fits on any device, so this loader k
 it there as uint8 and makes each batch with a handful of tensor ops:
 
     permutation slice -> index_select (uint8) -> [crop + flip, one gather]
-    -> [resize] -> one float conversion with fused normalisation -> [erase]
+    -> one float conversion with fused normalisation -> [resize] -> [erase]
 
 Where the work happens, and why:
 
@@ -18,9 +18,12 @@ Where the work happens, and why:
 * **Crop and flip at native resolution, then resize.** ``crop_padding`` counts
   pixels of the stored images (2 px on a 28 px Fashion-MNIST image), and cropping
   28 x 28 windows is 12x cheaper than 96 x 96 ones. With random crop on there is no
-  cache: each batch is resized after cropping. A flip alone commutes with a
-  symmetric bilinear resize, so it is applied to cached images without losing the
-  cache.
+  cache: each batch is cropped, converted and normalised at native resolution, then
+  resized as floats by two small matrix products (same filter, but no fixed-point
+  arithmetic or rounding to uint8: values differ from the cached path by at most
+  one grey level). A flip
+  alone commutes with the symmetric bilinear resize, so it is applied to cached
+  images without losing the cache.
 * **Erasing last**, on the normalised batch at output resolution, so the rectangle
   is sharp and its fill value is in normalised units.
 
@@ -42,8 +45,10 @@ from cnnlab.data.augment import (
     crop,
     erase,
     hflip,
+    interpolation_matrix,
     pixel_affine,
     resize,
+    resize_with_matrices,
     sample_crop_offsets,
     sample_erase_boxes,
     sample_flips,
@@ -201,6 +206,9 @@ class DeviceLoader:
         data = resize_dataset(images, self.output_size) if self.cached_resize else images
         self._data = data.to(self.device)
         self._batch_resize = needs_resize and not self.cached_resize
+        if self._batch_resize:
+            self._resize_rows = interpolation_matrix(h, self.output_size[0], device=self.device)
+            self._resize_cols = interpolation_matrix(w, self.output_size[1], device=self.device)
         self._labels = labels.to(self.device, torch.int64)
         self._scale, self._shift = pixel_affine(mean, std, c, self.device)
         self._order_gen = torch.Generator(device=self.device)
@@ -300,11 +308,16 @@ class DeviceLoader:
             elif flips is not None:
                 x = hflip(x, flips)
         if self._batch_resize:
-            # uint8 on CPU (PIL-exact kernel); elsewhere resize the float pixels so the
-            # batch is still converted to float only once.
-            x = resize(x if x.device.type == "cpu" else x.float(), self.output_size)
-        x = apply_pixel_affine(x, self._scale, self._shift, dtype=self.dtype,
-                               channels_last=self.channels_last)
+            # Convert and normalise at the stored resolution (12x fewer pixels for
+            # 28 -> 96), then resize the floats: the filter's weights sum to 1, so the
+            # affine map commutes with it. No rounding back to uint8 here.
+            x = apply_pixel_affine(x, self._scale, self._shift)
+            x = resize_with_matrices(x, self._resize_rows, self._resize_cols)
+            layout = torch.channels_last if self.channels_last else torch.preserve_format
+            x = x.to(self.dtype, memory_format=layout)
+        else:
+            x = apply_pixel_affine(x, self._scale, self._shift, dtype=self.dtype,
+                                   channels_last=self.channels_last)
         if aug is not None and aug.erase_prob > 0:
             boxes = sample_erase_boxes(x.shape[0], x.shape[-2], x.shape[-1], gen,
                                        p=aug.erase_prob, scale=aug.erase_scale,

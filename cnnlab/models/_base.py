@@ -42,6 +42,14 @@ class Network(nn.Module):
         return self.forward_head(self.forward_features(x))
 
 
+def linear_head(in_features: int, num_classes: int) -> nn.Module:
+    """The final classifier layer; ``num_classes=0`` leaves the pre-logits features as
+    the output (timm's convention for a headless model)."""
+    if num_classes < 0:
+        raise ValueError(f"num_classes must be >= 0, got {num_classes}")
+    return nn.Linear(in_features, num_classes) if num_classes else nn.Identity()
+
+
 def xavier_init(model: nn.Module) -> nn.Module:
     """The book's ``init_cnn``: Xavier-uniform weights on every Conv2d and Linear.
 

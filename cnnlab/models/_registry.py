@@ -169,6 +169,13 @@ def get_model(
     builder (``image_size=96``, ``memory_efficient=True``, ...).
     """
     info = model_info(name)
+    size = overrides.get("image_size")
+    if size is not None and min(_pair(size)) < info.min_input_size:
+        raise ValueError(
+            f"{name} needs inputs of at least {info.min_input_size}x{info.min_input_size} "
+            f"pixels, got image_size={size}; resize the data (e.g. --resize "
+            f"{max(info.min_input_size, 32)}) or pick a model made for small inputs"
+        )
     model = info.builder(
         num_classes=info.num_classes if num_classes is None else num_classes,
         in_channels=info.input_size[0] if in_channels is None else in_channels,
@@ -176,6 +183,10 @@ def get_model(
     )
     model.cnnlab_name = name  # lets checkpoints and reports say what was built
     return model
+
+
+def _pair(size) -> tuple[int, int]:
+    return (size, size) if isinstance(size, int) else tuple(size)
 
 
 _families_loaded = False

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from cnnlab.models._base import Network, probe_output_shape
+from cnnlab.models._base import Network, linear_head, probe_output_shape
 from cnnlab.models._registry import BookRecipe, register_model
 
 
@@ -63,13 +63,6 @@ def _hidden_layer(in_features: int, cfg: AlexNetCfg) -> list[nn.Module]:
     return [drop, *linear] if cfg.dropout_first else [*linear, drop]
 
 
-def _linear_head(in_features: int, num_classes: int) -> nn.Module:
-    # num_classes=0 leaves the pre-logits features as the output (timm's convention).
-    if num_classes < 0:
-        raise ValueError(f"num_classes must be >= 0, got {num_classes}")
-    return nn.Linear(in_features, num_classes) if num_classes else nn.Identity()
-
-
 class AlexNet(Network):
     def __init__(
         self,
@@ -91,7 +84,7 @@ class AlexNet(Network):
         self.classifier = nn.Sequential(
             *_hidden_layer(flat, cfg),
             *_hidden_layer(cfg.hidden, cfg),
-            _linear_head(cfg.hidden, num_classes),
+            linear_head(cfg.hidden, num_classes),
         )
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
@@ -106,7 +99,7 @@ class AlexNet(Network):
 
     def reset_classifier(self, num_classes: int) -> None:
         # Both forms keep PyTorch's default Linear init, so a fresh layer matches.
-        self.classifier[-1] = _linear_head(self.num_features, num_classes)
+        self.classifier[-1] = linear_head(self.num_features, num_classes)
 
 
 ALEXNET_CFGS = {

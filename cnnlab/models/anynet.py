@@ -118,9 +118,9 @@ def _tuple(values, kind):
 class AnyNetConfig:
     """One AnyNet: stem width plus, per stage, depth, width, bottleneck ratio, group width.
 
-    ``bottleneck_ratios`` divide nothing: a stage's inner width is
-    ``round(width * ratio)`` (pycls's ``bm``; ratio 1 means no bottleneck, 0.25 the
-    classic ResNet 4x). ``group_widths`` are channels per group, not group counts.
+    A stage's inner (bottleneck) width is ``round(width * ratio)`` (pycls's ``bm``:
+    ratio 1 means no bottleneck, 0.25 the classic ResNet 4x squeeze). ``group_widths``
+    are channels per group, not group counts.
     ``conv_bias`` gives every conv a bias, as the book's code does (its layers keep
     PyTorch's default); pycls and torchvision have none before a norm.
     """
@@ -259,7 +259,7 @@ def anynet_complexity(cfg: AnyNetConfig, image_size: int = 224, in_channels: int
     numbers): conv flops = k*k*c_in*c_out*h_out*w_out/groups, plus one per output
     channel for a bias; norm layers add 2*c parameters and no flops; activations are
     the output elements of every conv and of the final linear layer (SE convs
-    included); the linear head counts as a 1x1 conv with bias. Pooling, activations
+    included); the linear head counts as a 1x1 conv with bias. Pooling, activation
     functions and residual additions cost nothing.
     """
     cx = {"h": image_size, "w": image_size, "flops": 0, "params": 0, "acts": 0}
@@ -269,6 +269,40 @@ def anynet_complexity(cfg: AnyNetConfig, image_size: int = 224, in_channels: int
         cx = _block_cx(cx, spec, cfg.conv_bias)
     cx = _conv_cx({**cx, "h": 1, "w": 1}, cfg.num_features, num_classes, 1, bias=True)
     return {key: cx[key] for key in ("flops", "params", "acts")}
+
+
+def hook_complexity(model: nn.Module, image_size: int, in_channels: int = 3) -> dict[str, int]:
+    """Measure flops/acts by running ``model`` once, with the conventions of
+    :func:`anynet_complexity` applied to every Conv2d and Linear actually executed.
+
+    An independent check on the analytic count (it sees the built modules, not the
+    config); useful for any model, not only AnyNets.
+    """
+    totals = {"flops": 0, "acts": 0}
+
+    def count(module, _inputs, out):
+        per_sample = out[0].numel()  # output elements of one image
+        if isinstance(module, nn.Conv2d):
+            fan_in = math.prod(module.kernel_size) * module.in_channels // module.groups
+        else:
+            fan_in = module.in_features
+        bias = 0 if module.bias is None else module.bias.numel()
+        totals["flops"] += per_sample * fan_in + bias
+        totals["acts"] += per_sample
+
+    handles = [m.register_forward_hook(count) for m in model.modules()
+               if isinstance(m, (nn.Conv2d, nn.Linear))]
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(torch.zeros(1, in_channels, image_size, image_size))
+    finally:
+        model.train(was_training)
+        for h in handles:
+            h.remove()
+    totals["params"] = sum(p.numel() for p in model.parameters())
+    return totals
 
 
 # ---------------------------------------------------------------- variants
@@ -307,38 +341,3 @@ def regnetx32_d2l(num_classes: int = 10, in_channels: int = 1, **overrides) -> n
     """The book's RegNetX32: AnyNet, stem 32, g=16, b=1, depths (4, 6), widths (32, 80)."""
     return build_from_config(BOOK_ANYNETS["regnetx32_d2l"], AnyNet, num_classes, in_channels,
                              **overrides)
-
-
-def hook_complexity(model: nn.Module, image_size: int, in_channels: int = 3) -> dict[str, int]:
-    """Measure flops/acts by running ``model`` once, with the conventions of
-    :func:`anynet_complexity` applied to every Conv2d and Linear actually executed.
-
-    An independent check on the analytic count (it sees the built modules, not the
-    config); useful for any model, not only AnyNets.
-    """
-    totals = {"flops": 0, "acts": 0}
-
-    def count(module, _inputs, out):
-        per_sample = out[0].numel()
-        if isinstance(module, nn.Conv2d):
-            k = math.prod(module.kernel_size)
-            macs = per_sample * k * module.in_channels // module.groups
-        else:
-            macs = per_sample * module.in_features
-        totals["flops"] += macs + (module.out_features if isinstance(module, nn.Linear)
-                                   else module.out_channels) * (module.bias is not None)
-        totals["acts"] += per_sample
-
-    handles = [m.register_forward_hook(count) for m in model.modules()
-               if isinstance(m, (nn.Conv2d, nn.Linear))]
-    was_training = model.training
-    try:
-        model.eval()
-        with torch.no_grad():
-            model(torch.zeros(1, in_channels, image_size, image_size))
-    finally:
-        model.train(was_training)
-        for h in handles:
-            h.remove()
-    totals["params"] = sum(p.numel() for p in model.parameters())
-    return totals

@@ -212,7 +212,6 @@ class DenseNet(Network):
 
     def reset_classifier(self, num_classes: int) -> None:
         self.classifier = nn.Linear(self.num_features, num_classes)
-        nn.init.zeros_(self.classifier.bias)
 
 
 def torchvision_init(model: nn.Module) -> nn.Module:

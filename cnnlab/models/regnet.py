@@ -1,9 +1,9 @@
 """RegNet: AnyNets whose stage widths and depths follow a quantised linear rule.
 
 Radosavovic et al., "Designing Network Design Spaces", CVPR 2020. The per-block
-width grows linearly, u_j = w0 + wa * j; each block snaps to the nearest power of
-wm above w0 in log space, w_j = w0 * wm^round(log(u_j / w0) / log(wm)), rounded to
-a multiple of ``quantum``; runs of equal widths become stages. :func:`generate_regnet`
+width grows linearly, u_j = w0 + wa * j; each block's width snaps to w0 times the
+power of wm nearest in log space, w_j = w0 * wm^round(log(u_j / w0) / log(wm)),
+rounded to a multiple of ``quantum``; runs of equal widths become stages. :func:`generate_regnet`
 is that rule, pure and separately tested; :class:`RegNetConfig` feeds its result to
 :class:`~cnnlab.models.anynet.AnyNet` (RegNet only supplies parameters, as in pycls).
 
@@ -16,6 +16,8 @@ numbers, so every variant says which one it follows:
 - ``"torchvision"``: the same step uses ``_make_divisible`` (ties round up, and a
   result more than 10% below the input goes up one more multiple). RegNetX-400MF's
   last stage is 392 wide before the step: pycls makes it 384, torchvision 400.
+  (torchvision also computes the block widths in float32, we in float64; for every
+  configuration it ships the widths agree, which the tests check.)
 """
 
 from __future__ import annotations

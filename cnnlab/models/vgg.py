@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from cnnlab.models._base import Network, kaiming_init, probe_output_shape, xavier_init
+from cnnlab.models._base import Network, kaiming_init, linear_head, probe_output_shape, xavier_init
 from cnnlab.models._registry import BookRecipe, register_model
 
 Arch = tuple[tuple[int, int], ...]
@@ -48,7 +48,9 @@ class VGGCfg:
     init: str = "kaiming"  # "kaiming" (torchvision's scheme) or "xavier" (the book's)
 
 
-def vgg_block(num_convs: int, in_channels: int, out_channels: int, batch_norm: bool) -> list:
+def vgg_block(
+    num_convs: int, in_channels: int, out_channels: int, batch_norm: bool
+) -> list[nn.Module]:
     """Layers of one block: (conv3x3 [-> BN] -> ReLU) x num_convs, then max-pool 2x2.
 
     Returned as a list, not a Sequential, so that ``features`` is one flat
@@ -63,13 +65,6 @@ def vgg_block(num_convs: int, in_channels: int, out_channels: int, batch_norm: b
         in_channels = out_channels
     layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
     return layers
-
-
-def _linear_head(in_features: int, num_classes: int) -> nn.Module:
-    # num_classes=0 leaves the pre-logits features as the output (timm's convention).
-    if num_classes < 0:
-        raise ValueError(f"num_classes must be >= 0, got {num_classes}")
-    return nn.Linear(in_features, num_classes) if num_classes else nn.Identity()
 
 
 def _init_weights(module: nn.Module, init: str) -> None:
@@ -115,7 +110,7 @@ class VGG(Network):
             nn.Linear(cfg.hidden, cfg.hidden),
             nn.ReLU(inplace=True),
             nn.Dropout(p=cfg.dropout),
-            _linear_head(cfg.hidden, num_classes),
+            linear_head(cfg.hidden, num_classes),
         )
         _init_weights(self, cfg.init)
 
@@ -130,7 +125,7 @@ class VGG(Network):
         return self.classifier[-1]
 
     def reset_classifier(self, num_classes: int) -> None:
-        head = _linear_head(self.num_features, num_classes)
+        head = linear_head(self.num_features, num_classes)
         _init_weights(head, self.cfg.init)
         self.classifier[-1] = head
 
@@ -160,21 +155,54 @@ def vgg_d2l(num_classes=10, in_channels=1, image_size=224, **overrides) -> VGG:
     return VGG(cfg, num_classes=num_classes, in_channels=in_channels, image_size=image_size)
 
 
-def _standard(name: str, arch: str, batch_norm: bool):
-    @register_model(
-        name=name,
-        family="vgg",
-        paper=_PAPER_BN if batch_norm else _PAPER,
-        input_size=(3, 224, 224),
-        num_classes=1000,
-        variant="standard",
-        torchvision_name=name,
-        min_input_size=32,
-    )
-    def builder(num_classes=1000, in_channels=3, **overrides) -> VGG:
-        return _vgg(arch, batch_norm, num_classes, in_channels, overrides)
+_STANDARD = dict(
+    family="vgg", input_size=(3, 224, 224), num_classes=1000, variant="standard", min_input_size=32
+)
 
-    bn = " with batch norm" if batch_norm else ""
-    builder.__name__ = builder.__qualname__ = name
-    builder.__doc__ = f"torchvision's {name}: VGG {arch[3:]}-layer{bn}, same weights and logits."
-    return builder
+
+@register_model(**_STANDARD, paper=_PAPER, torchvision_name="vgg11")
+def vgg11(num_classes=1000, in_channels=3, **overrides) -> VGG:
+    """torchvision's VGG-11 (configuration A)."""
+    return _vgg("vgg11", False, num_classes, in_channels, overrides)
+
+
+@register_model(**_STANDARD, paper=_PAPER_BN, torchvision_name="vgg11_bn")
+def vgg11_bn(num_classes=1000, in_channels=3, **overrides) -> VGG:
+    """torchvision's VGG-11 with batch norm."""
+    return _vgg("vgg11", True, num_classes, in_channels, overrides)
+
+
+@register_model(**_STANDARD, paper=_PAPER, torchvision_name="vgg13")
+def vgg13(num_classes=1000, in_channels=3, **overrides) -> VGG:
+    """torchvision's VGG-13 (configuration B)."""
+    return _vgg("vgg13", False, num_classes, in_channels, overrides)
+
+
+@register_model(**_STANDARD, paper=_PAPER_BN, torchvision_name="vgg13_bn")
+def vgg13_bn(num_classes=1000, in_channels=3, **overrides) -> VGG:
+    """torchvision's VGG-13 with batch norm."""
+    return _vgg("vgg13", True, num_classes, in_channels, overrides)
+
+
+@register_model(**_STANDARD, paper=_PAPER, torchvision_name="vgg16")
+def vgg16(num_classes=1000, in_channels=3, **overrides) -> VGG:
+    """torchvision's VGG-16 (configuration D)."""
+    return _vgg("vgg16", False, num_classes, in_channels, overrides)
+
+
+@register_model(**_STANDARD, paper=_PAPER_BN, torchvision_name="vgg16_bn")
+def vgg16_bn(num_classes=1000, in_channels=3, **overrides) -> VGG:
+    """torchvision's VGG-16 with batch norm."""
+    return _vgg("vgg16", True, num_classes, in_channels, overrides)
+
+
+@register_model(**_STANDARD, paper=_PAPER, torchvision_name="vgg19")
+def vgg19(num_classes=1000, in_channels=3, **overrides) -> VGG:
+    """torchvision's VGG-19 (configuration E)."""
+    return _vgg("vgg19", False, num_classes, in_channels, overrides)
+
+
+@register_model(**_STANDARD, paper=_PAPER_BN, torchvision_name="vgg19_bn")
+def vgg19_bn(num_classes=1000, in_channels=3, **overrides) -> VGG:
+    """torchvision's VGG-19 with batch norm."""
+    return _vgg("vgg19", True, num_classes, in_channels, overrides)

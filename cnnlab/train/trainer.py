@@ -146,7 +146,14 @@ class Trainer:
     def _build_model(self, channels: int, image_size: int) -> nn.Module:
         cfg = self.cfg
         overrides = dict(cfg.model_overrides)
-        if model_info(cfg.model).sized_head and "image_size" not in overrides:
+        info = model_info(cfg.model)
+        if image_size < info.min_input_size:
+            raise ValueError(
+                f"{cfg.model} needs inputs of at least {info.min_input_size} pixels; the data "
+                f"is {image_size}x{image_size}: pass --resize {info.input_size[1]} (its "
+                "default size) or larger"
+            )
+        if info.sized_head and "image_size" not in overrides:
             overrides["image_size"] = image_size
         model = get_model(cfg.model, num_classes=len(self.classes), in_channels=channels,
                           **overrides)
@@ -232,8 +239,7 @@ class Trainer:
         step = -1
         for step, (x, y) in enumerate(self.train_loader, start=resumed_at):
             with autocast_context(device, self.amp):
-                logits = self.train_model(x)
-                loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
+                logits, loss = self._forward_loss(x, y)
             self.scaler.scale(loss / cfg.accum_steps).backward()
             last_of_epoch = step + 1 == self.steps_per_epoch
             if (step + 1) % cfg.accum_steps == 0 or last_of_epoch:
@@ -295,6 +301,20 @@ class Trainer:
         else:
             self.best_test_acc = max(self.best_test_acc, ev.acc)
         return row, stopped
+
+    def _forward_loss(self, x: torch.Tensor, y: torch.Tensor):
+        out = self.train_model(x)
+        smoothing = self.cfg.label_smoothing
+        if isinstance(out, tuple):
+            # GoogLeNet with aux_logits: (logits, aux2, aux1); the paper weights each
+            # auxiliary classifier's loss by 0.3.
+            logits, *aux = out
+            loss = F.cross_entropy(logits, y, label_smoothing=smoothing)
+            for aux_logits in aux:
+                if aux_logits is not None:
+                    loss = loss + 0.3 * F.cross_entropy(aux_logits, y, label_smoothing=smoothing)
+            return logits, loss
+        return out, F.cross_entropy(out, y, label_smoothing=smoothing)
 
     def _optimizer_step(self) -> None:
         if self.cfg.clip_grad_norm > 0:

@@ -1,0 +1,115 @@
+"""`cnnlab train / resume / eval / predict` end to end on synthetic data."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from cnnlab.cli import app
+
+runner = CliRunner()
+TRAIN = ["train", "lenet_modern", "--data", "synthetic", "--device", "cpu", "--quiet",
+         "--batch-size", "64", "--log-every", "2"]
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs")
+    result = runner.invoke(app, [*TRAIN, "--epochs", "2", "--out-dir", str(out),
+                                 "--run-name", "demo", "--preset", "fast"])
+    assert result.exit_code == 0, result.output
+    assert "test accuracy" in result.output and "report.html" in result.output
+    return out / "demo"
+
+
+def test_eval_prints_accuracy_and_per_class(trained_run):
+    result = runner.invoke(app, ["eval", str(trained_run), "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert "test accuracy" in result.output and "class9" in result.output
+
+
+def test_predict_any_size_and_mode(trained_run, tmp_path):
+    rgb = tmp_path / "big.jpg"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (90, 70, 3), np.uint8)).save(rgb)
+    grey = tmp_path / "small.png"
+    Image.fromarray(np.zeros((20, 20), np.uint8)).save(grey)
+    result = runner.invoke(app, ["predict", str(trained_run), str(rgb), str(grey),
+                                 "--top-k", "2"])
+    assert result.exit_code == 0, result.output
+    assert "big.jpg" in result.output and "small.png" in result.output
+    assert result.output.count("%") == 4  # two classes for each of two images
+
+
+def test_predict_unreadable_image_names_the_file(trained_run, tmp_path):
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"not an image")
+    result = runner.invoke(app, ["predict", str(trained_run), str(bad)])
+    assert result.exit_code == 1
+    assert "broken.png" in result.output and "not a readable image" in result.output
+
+
+def test_unknown_model_suggests_names():
+    result = runner.invoke(app, ["train", "lenet_modrn", "--data", "synthetic"])
+    assert result.exit_code == 1
+    assert "lenet_modern" in result.output
+
+
+def test_invalid_config_value_names_the_field(tmp_path):
+    result = runner.invoke(app, [*TRAIN, "--optimizer", "adam", "--out-dir", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "optimizer" in result.output and "nesterov" in result.output
+
+
+def test_weights_of_another_model_list_the_keys(trained_run, tmp_path):
+    weights = trained_run / "checkpoints" / "best.safetensors"
+    result = runner.invoke(app, ["train", "lenet_d2l", "--data", "synthetic", "--quiet",
+                                 "--weights", str(weights), "--out-dir", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "do not fit lenet_d2l" in result.output and "key(s)" in result.output
+
+
+def test_missing_data_says_how_to_get_it(tmp_path, monkeypatch):
+    from cnnlab.data import fashion_mnist
+
+    monkeypatch.setattr(fashion_mnist, "SYSTEM_DIR", tmp_path / "none")
+    monkeypatch.setenv("CNNLAB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("CNNLAB_DATA", raising=False)
+    def offline(url, timeout):
+        raise OSError("network unreachable")
+
+    monkeypatch.setattr(fashion_mnist, "_open_url", offline)
+    result = runner.invoke(app, ["train", "lenet_modern", "--quiet", "--out-dir",
+                                 str(tmp_path)])
+    assert result.exit_code == 1
+    assert "cnnlab data download" in result.output or "apt-get" in result.output
+
+
+@pytest.mark.slow
+def test_sigint_saves_a_checkpoint_and_resume_finishes(tmp_path):
+    cmd = [sys.executable, "-m", "cnnlab", *TRAIN, "--epochs", "400", "--out-dir",
+           str(tmp_path), "--run-name", "long"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    last = tmp_path / "long" / "checkpoints" / "last.safetensors"
+    deadline = time.time() + 120
+    while not last.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    assert last.exists(), proc.stderr.read() if proc.poll() is not None else "no checkpoint"
+    os.kill(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "checkpoint saved" in stderr and "cnnlab resume" in stderr
+    from cnnlab.train import checkpoint as ckpt
+
+    _, state = ckpt.load_checkpoint(last)
+    assert state["epoch"] >= 1
+    # Finish the run quickly: shorten it, then resume.
+    cfg_path = tmp_path / "long" / "config.yaml"
+    cfg_path.write_text(cfg_path.read_text().replace("epochs: 400", f"epochs: {state['epoch'] + 1}"))
+    result = runner.invoke(app, ["resume", str(tmp_path / "long")])
+    assert result.exit_code == 0, result.output
