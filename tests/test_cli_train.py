@@ -110,6 +110,7 @@ def test_sigint_saves_a_checkpoint_and_resume_finishes(tmp_path):
     assert state["epoch"] >= 1
     # Finish the run quickly: shorten it, then resume.
     cfg_path = tmp_path / "long" / "config.yaml"
-    cfg_path.write_text(cfg_path.read_text().replace("epochs: 400", f"epochs: {state['epoch'] + 1}"))
+    shorter = cfg_path.read_text().replace("epochs: 400", f"epochs: {state['epoch'] + 1}")
+    cfg_path.write_text(shorter)
     result = runner.invoke(app, ["resume", str(tmp_path / "long")])
     assert result.exit_code == 0, result.output

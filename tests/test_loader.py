@@ -303,3 +303,14 @@ def test_loader_bench_runs_on_tiny_data():
             assert r["images"] == 64 and r["images_per_s"] > 0
             assert (r["speedup"] is None) == (r["pipeline"] == BOOK)
     assert torch.get_num_threads() == threads_before
+
+
+@pytest.mark.real_data
+def test_real_fashion_mnist_batches_match_the_books_pixels():
+    from cnnlab.data import DataError, load_dataset
+
+    try:
+        train = load_dataset("fashion-mnist", download=False).train
+    except DataError as exc:
+        pytest.skip(f"real Fashion-MNIST not available: {exc}")
+    assert pixel_difference(train.images, train.labels, resize=96, n=64) == 0.0

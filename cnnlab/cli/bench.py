@@ -61,3 +61,58 @@ def memory(
         f"(goal >= 40%), {100 * (eff['time_vs_plain'] - 1):+.0f}% time per step (goal <= +35%)"
     )
     _write_json(rows, out)
+
+
+@app.command("loader")
+def loader(
+    resize: int = typer.Option(96, help="Output side (the book: 96 for ResNet/GoogLeNet)."),
+    batch_size: int = typer.Option(128),
+    workers: int = typer.Option(2, help="Worker processes of the book's DataLoader."),
+    epochs: int = typer.Option(2, help="Timed epochs per pipeline (the first is cold)."),
+    device: str = typer.Option("cpu", help="Where the DeviceLoader makes batches."),
+    repeats: int = typer.Option(1, help="Repeat everything; each phase keeps its best."),
+    threads: int = typer.Option(None, help="torch threads for the DeviceLoader (1 is "
+                                           "steadiest on a shared CPU)."),
+    augment: bool = typer.Option(True, "--augment/--no-augment",
+                                 help="Also time per-sample crop + flip."),
+    data_root: str = typer.Option(None, help="Folder holding Fashion-MNIST."),
+    out: Path = typer.Option(None, help="Also write the rows as JSON here."),
+) -> None:
+    """One epoch of Fashion-MNIST: DeviceLoader vs the book's torchvision DataLoader."""
+    from cnnlab.bench.loader import (
+        COLUMNS,
+        bench_environment,
+        pixel_difference,
+        run_loader_bench,
+    )
+    from cnnlab.data import load_dataset
+
+    data = load_dataset("fashion-mnist", root=data_root)
+    images, labels = data.train.images, data.train.labels
+    with console.status("timing both loaders ..."):
+        rows = run_loader_bench(resize=resize, batch_size=batch_size, workers=workers,
+                                epochs=epochs, device=device, repeats=repeats,
+                                augment=augment, threads=threads, data=(images, labels))
+    table = Table(title=f"Fashion-MNIST train, {len(labels):,} images, resize {resize}, "
+                        f"batch {batch_size}")
+    for _, header in COLUMNS:
+        table.add_column(header, justify="left" if header in ("pipeline", "runs on",
+                                                              "phase") else "right")
+    for r in rows:
+        table.add_row(
+            r["pipeline"], r["parallelism"], r["phase"], f"{r['seconds']:.3f}",
+            f"{r['images_per_s']:,.0f}" if r["images_per_s"] else "",
+            f"{r['speedup']:.1f}x" if r["speedup"] else "",
+        )
+    console.print(table)
+    cached = [r for r in rows if r["pipeline"].startswith("DeviceLoader (resident, resize cache")
+              and r["speedup"]]
+    if cached:
+        best = max(r["speedup"] for r in cached)
+        console.print(f"DeviceLoader vs the book's loader: {best:.1f}x faster (goal >= 5x)")
+    if device == "cpu":
+        diff = pixel_difference(images, labels, resize)
+        console.print(f"max pixel difference to the book's batches: {diff:.2e}")
+    env = bench_environment(device)
+    console.print(f"[dim]{env}[/]")
+    _write_json(rows, out, {"bench_environment": env})

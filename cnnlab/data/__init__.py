@@ -12,8 +12,10 @@ import inspect
 from pathlib import Path
 
 from cnnlab.data import fashion_mnist, folder
+from cnnlab.data.augment import Augment
 from cnnlab.data.dataset import DataError, DatasetSplits, DataWarning, ImageData, cache_root
 from cnnlab.data.idx import IdxFormatError, read_idx, write_idx
+from cnnlab.data.loader import DeviceLoader
 
 DATASET_SPECS = ("fashion-mnist", "folder:PATH", "synthetic")
 _FASHION_ALIASES = {"fashion-mnist", "fashion_mnist", "fashionmnist"}
@@ -85,6 +87,8 @@ def load_dataset(
 
 
 __all__ = [
+    "Augment",
+    "DeviceLoader",
     "DATASET_SPECS",
     "DataError",
     "DataWarning",

@@ -98,10 +98,6 @@ def _check_generator(generator: torch.Generator, device: torch.device) -> None:
                          f"create it with torch.Generator(device={str(device)!r})")
 
 
-def _uniform(n: int, generator: torch.Generator, device: torch.device) -> torch.Tensor:
-    return torch.rand(n, generator=generator, device=device)
-
-
 def _pair(size: int | Sequence[int]) -> tuple[int, int]:
     if isinstance(size, int):
         pair = (size, size)
@@ -138,8 +134,8 @@ def crop(x: torch.Tensor, offsets: torch.Tensor, padding: int, *, pad_mode: str 
         flip: optional ``(N,)`` bool; samples marked True are also mirrored
             left-right, folded into the same gather so it costs nothing extra.
 
-    The padded batch is built once; one gather with per-sample index grids then
-    reads every window (no loop over samples).
+    The padded batch is built once; two gathers with per-sample row and column
+    indices then read every window (no loop over samples).
     """
     _check_batch(x)
     if pad_mode not in PAD_MODES:
@@ -178,7 +174,7 @@ def sample_flips(n: int, generator: torch.Generator, p: float = 0.5,
                  device: torch.device | str | None = None) -> torch.Tensor:
     """``(n,)`` bool: which samples to mirror, each independently with probability ``p``."""
     device = generator.device if device is None else torch.device(device)
-    return _uniform(n, generator, device) < p
+    return torch.rand(n, generator=generator, device=device) < p
 
 
 def hflip(x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:

@@ -120,10 +120,10 @@ class TrainConfig:
         if unknown:
             import difflib
 
-            hints = [
-                f"{u} (did you mean {m[0]}?)" if (m := difflib.get_close_matches(u, known, 1)) else u
-                for u in unknown
-            ]
+            hints = []
+            for u in unknown:
+                match = difflib.get_close_matches(u, known, 1)
+                hints.append(f"{u} (did you mean {match[0]}?)" if match else u)
             raise ConfigError(f"unknown config field(s): {', '.join(hints)}")
         return cls(**values).validate()
 

@@ -100,9 +100,15 @@ def write_report(run_dir: Path, summary: dict, model_summary: dict | None = None
         parts.append(_table(["class", "accuracy"], [[k, _pct(v)] for k, v in per_class.items()]))
     if model_summary:
         parts.append("<h2>Model, layer by layer</h2>")
-        rows = model_summary.get("rows", [])
-        keys = [k for k in ("name", "type", "output_shape", "params", "macs") if rows and k in rows[0]]
-        parts.append(_table(keys, [[r.get(k, "") for k in keys] for r in rows]))
+        if model_summary.get("flow_str"):
+            parts.append(f"<p><code>{html.escape(model_summary['flow_str'])}</code></p>")
+        layer_rows = [
+            [r["name"] or "(model)", r["type"],
+             ", ".join("x".join(map(str, shape[1:])) for shape in r.get("output_shapes", [])),
+             f"{r['params']:,}", f"{r['macs']:,}"]
+            for r in model_summary.get("rows", [])
+        ]
+        parts.append(_table(["layer", "type", "output", "params", "MACs"], layer_rows))
         totals = model_summary.get("totals", {})
         parts.append(_table(["total", "value"], [[k, v] for k, v in totals.items()]))
     parts.append("<h2>Configuration</h2>")

@@ -118,7 +118,8 @@ class Trainer:
         self.train_loader = self._loader(data.train.images, data.train.labels, train=True)
         test_images, test_labels = data.test.images, data.test.labels
         if cfg.eval_subset:
-            test_images, test_labels = test_images[: cfg.eval_subset], test_labels[: cfg.eval_subset]
+            test_images = test_images[: cfg.eval_subset]
+            test_labels = test_labels[: cfg.eval_subset]
         if self.dist.enabled:  # each rank evaluates a disjoint slice; sums are all-reduced
             sl = slice(self.dist.rank, None, self.dist.world_size)
             test_images, test_labels = test_images[sl], test_labels[sl]

@@ -1,0 +1,319 @@
+"""Two-dimensional cross-correlation ("convolution") from scratch.
+
+Two versions of the same operation live here:
+
+- :func:`corr2d` (and its multi-channel forms) is the readable reference, the
+  Dive into Deep Learning loop over output positions. It is slow and is kept as
+  the definition the fast version is tested against.
+- :func:`conv2d` is the vectorised version, a drop-in for
+  ``torch.nn.functional.conv2d``: batched, multi-channel, padding (int, pair,
+  ``"same"``, ``"valid"``), stride, dilation and groups. Gradients come from
+  autograd through plain tensor operations.
+
+How :func:`conv2d` turns the convolution into matrix products (``method``):
+
+- ``"shift"``: one matrix product per kernel tap. Tap (i, j) multiplies every
+  input pixel by the (C_in, C_out) matrix ``weight[:, :, i, j]``; the output is the
+  sum of those products, each read from the input shifted by (i, j). In a
+  channels-last buffer with the batch and the rows flattened into one axis, a
+  shift is just an offset along that axis, so each tap is a single contiguous
+  GEMM accumulated into the output, with no unfolded copy of the input. The
+  price is that outputs are computed on the whole padded grid and cropped (the
+  border costs a few percent for small kernels). A stride s is handled by
+  splitting the padded input into s x s phases (rows a::s, cols b::s): each tap
+  reads one phase at an offset, so no work is wasted on skipped positions.
+- ``"unfold"``: im2col. Every receptive field is copied into a row of a
+  (positions, k*k*C_in) matrix and one GEMM applies all taps at once. It copies
+  the input k*k times but computes only the real output positions, so it wins
+  for large kernels on small inputs and for few input channels.
+- ``"auto"`` picks between them from the shapes (see :func:`_choose_method`).
+
+Padding is described per side, as PyTorch does; :func:`conv_output_size` takes
+the *total* padding, as the chapter notes' formula does (see its docstring).
+"""
+
+from __future__ import annotations
+
+import torch
+
+IntPair = int | tuple[int, int]
+Padding = int | tuple[int, int] | str
+METHODS = ("auto", "shift", "unfold")
+
+
+# ---------------------------------------------------------------- sizes
+
+
+def conv_output_size(n: int, k: int, p: int = 0, s: int = 1, d: int = 1) -> int:
+    """Output length along one axis: ``floor((n - k_eff + p + s) / s)``.
+
+    This is the chapter notes' formula (``floor((n_h - k_h + p_h + s_h) / s_h)``)
+    generalised to dilation by the *effective* kernel size ``k_eff = d * (k - 1) + 1``,
+    the span one dilated kernel covers.
+
+    Args:
+        n: input length.
+        k: kernel length.
+        p: **total** padding added along this axis (both sides together), as in the
+            notes. PyTorch's ``padding=P`` pads P on *each* side, so pass ``2 * P``;
+            for ``padding="same"`` the total is ``d * (k - 1)``.
+        s: stride.
+        d: dilation.
+
+    Raises:
+        ValueError: for a non-positive size, stride or dilation, negative padding,
+            or a dilated kernel wider than the padded input (no output position).
+    """
+    if n < 1 or k < 1 or s < 1 or d < 1 or p < 0:
+        raise ValueError(
+            f"conv_output_size needs n, k, s, d >= 1 and p >= 0, got n={n}, k={k}, p={p}, "
+            f"s={s}, d={d}"
+        )
+    k_eff = d * (k - 1) + 1
+    if n + p < k_eff:
+        raise ValueError(
+            f"kernel spans {k_eff} (k={k}, dilation={d}) but the padded input is only "
+            f"{n + p} wide (n={n} + total padding {p}); pad more or use a smaller kernel"
+        )
+    return (n - k_eff + p + s) // s
+
+
+def _pair(value: IntPair, name: str) -> tuple[int, int]:
+    if isinstance(value, int):
+        return value, value
+    if isinstance(value, (tuple, list)) and len(value) == 2 and all(isinstance(v, int) for v in value):
+        return int(value[0]), int(value[1])
+    raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
+
+
+def resolve_padding(
+    padding: Padding, kernel: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int]
+) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Per-side padding ``((top, bottom), (left, right))`` from conv2d's ``padding`` argument.
+
+    ``"same"`` pads ``d * (k - 1)`` in total per axis; when that is odd the extra row
+    or column goes at the bottom/right, which is what PyTorch does.
+    """
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0, 0), (0, 0)
+        if padding != "same":
+            raise ValueError(f"padding must be an int, a pair, 'same' or 'valid', not {padding!r}")
+        if stride != (1, 1):
+            raise ValueError(f"padding='same' needs stride 1 (got stride={stride}), as in PyTorch")
+        sides = []
+        for k, d in zip(kernel, dilation):
+            total = d * (k - 1)
+            sides.append((total // 2, total - total // 2))
+        return sides[0], sides[1]
+    ph, pw = _pair(padding, "padding")
+    if ph < 0 or pw < 0:
+        raise ValueError(f"padding must be non-negative, got {padding!r}")
+    return (ph, ph), (pw, pw)
+
+
+# ---------------------------------------------------------------- the loop reference
+
+
+def corr2d(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
+    """Two-dimensional cross-correlation of one (h, w) array with one kernel, by loops.
+
+    ``Y[i, j] = sum(X[i:i + kh, j:j + kw] * K)`` with no padding and stride 1, the
+    definition the book starts from. Differentiable (autograd records each sum).
+    """
+    if X.dim() != 2 or K.dim() != 2:
+        raise ValueError(f"corr2d takes 2-D X and K, got shapes {tuple(X.shape)}, {tuple(K.shape)}")
+    h, w = K.shape
+    Y = X.new_zeros((conv_output_size(X.shape[0], h), conv_output_size(X.shape[1], w)))
+    for i in range(Y.shape[0]):
+        for j in range(Y.shape[1]):
+            Y[i, j] = (X[i : i + h, j : j + w] * K).sum()
+    return Y
+
+
+def corr2d_multi_in(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
+    """(C, h, w) input, (C, kh, kw) kernel: correlate each channel, then sum them."""
+    return sum(corr2d(x, k) for x, k in zip(X, K, strict=True))
+
+
+def corr2d_multi_in_out(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
+    """(C_in, h, w) input, (C_out, C_in, kh, kw) kernel: one multi-input result per output."""
+    return torch.stack([corr2d_multi_in(X, k) for k in K], 0)
+
+
+# ---------------------------------------------------------------- vectorised
+
+
+def conv2d(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    stride: IntPair = 1,
+    padding: Padding = 0,
+    dilation: IntPair = 1,
+    groups: int = 1,
+    method: str = "auto",
+) -> torch.Tensor:
+    """Cross-correlate a batch of images with a bank of kernels, like ``F.conv2d``.
+
+    Args:
+        x: (N, C_in, H, W), or (C_in, H, W) for a single image.
+        weight: (C_out, C_in / groups, kh, kw).
+        bias: (C_out,) or None.
+        stride, dilation: an int or an (h, w) pair.
+        padding: zeros added on *each* side, an int or an (h, w) pair; or
+            ``"same"`` (output as large as the input, stride 1 only) or ``"valid"`` (0).
+        groups: split input and output channels into this many independent
+            groups; ``groups == C_in`` with ``C_out = m * C_in`` is a depthwise conv.
+        method: ``"shift"``, ``"unfold"`` or ``"auto"`` (see the module docstring).
+
+    Returns:
+        (N, C_out, H_out, W_out) with ``H_out = conv_output_size(H, kh, top + bottom,
+        stride, dilation)``; it may be a strided view (channels-last in memory).
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, not {method!r}")
+    unbatched = x.dim() == 3
+    if unbatched:
+        x = x.unsqueeze(0)
+    geom = _Geometry.of(x, weight, bias, stride, padding, dilation, groups)
+    if method == "auto":
+        method = _choose_method(geom)
+    y = _conv_shift(x, weight, bias, geom) if method == "shift" else _conv_unfold(x, weight, bias, geom)
+    return y.squeeze(0) if unbatched else y
+
+
+class _Geometry:
+    """Validated shapes and hyperparameters of one conv2d call."""
+
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+
+    @classmethod
+    def of(cls, x, weight, bias, stride, padding, dilation, groups) -> _Geometry:
+        if x.dim() != 4:
+            raise ValueError(f"conv2d input must be (N, C, H, W) or (C, H, W), got {tuple(x.shape)}")
+        if weight.dim() != 4:
+            raise ValueError(f"conv2d weight must be (C_out, C_in/groups, kh, kw), got "
+                             f"{tuple(weight.shape)}")
+        n, c_in, h, w = x.shape
+        c_out, c_group, kh, kw = weight.shape
+        if groups < 1 or c_in % groups or c_out % groups:
+            raise ValueError(f"groups={groups} must divide both input channels ({c_in}) and "
+                             f"output channels ({c_out})")
+        if c_group * groups != c_in:
+            raise ValueError(f"weight expects {c_group} x groups={groups} = {c_group * groups} "
+                             f"input channels, but the input has {c_in}")
+        if bias is not None and bias.shape != (c_out,):
+            raise ValueError(f"bias must have shape ({c_out},), got {tuple(bias.shape)}")
+        stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
+        if min(stride) < 1 or min(dilation) < 1:
+            raise ValueError(f"stride and dilation must be >= 1, got {stride}, {dilation}")
+        (top, bottom), (left, right) = resolve_padding(padding, (kh, kw), stride, dilation)
+        h_out = conv_output_size(h, kh, top + bottom, stride[0], dilation[0])
+        w_out = conv_output_size(w, kw, left + right, stride[1], dilation[1])
+        return cls(n=n, c_in=c_in, h=h, w=w, c_out=c_out, kh=kh, kw=kw, groups=groups,
+                   stride=stride, dilation=dilation, pad=(top, bottom, left, right),
+                   h_out=h_out, w_out=w_out)
+
+    def phase_grid(self, stride: tuple[int, int]) -> tuple[int, int]:
+        """Rows and columns of each stride phase of the padded input (rounded up)."""
+        top, bottom, left, right = self.pad
+        return (-(-(self.h + top + bottom) // stride[0]), -(-(self.w + left + right) // stride[1]))
+
+
+def _choose_method(g: _Geometry) -> str:
+    # The shift method computes the whole phase grid; its waste is the grid's
+    # excess over the real output. Its per-tap GEMMs have only C_in/groups as inner
+    # dimension, which BLAS runs poorly below ~16 (then im2col's k*k*C_in is better).
+    hq, wq = g.phase_grid(g.stride)
+    waste = hq * wq / (g.h_out * g.w_out)
+    taps = g.kh * g.kw
+    if taps == 1 or waste > 1.5 or g.c_in // g.groups < 16:
+        return "unfold"
+    return "shift"
+
+
+def _phase_buffer(x: torch.Tensor, g: _Geometry, stride: tuple[int, int], tail: int):
+    """Zero-padded input as (s_h, s_w, groups, N*Hq*Wq + tail, C_in/groups), one copy.
+
+    Phase (a, b) holds padded rows a, a+s_h, ... and columns b, b+s_w, ... of every
+    image, channels last, with the batch and both spatial axes flattened into one;
+    ``tail`` extra zero rows let the last image's taps read past its end.
+    """
+    sh, sw = stride
+    hq, wq = g.phase_grid(stride)
+    top, _, left, _ = g.pad
+    cg = g.c_in // g.groups
+    rows = g.n * hq * wq
+    buf = x.new_zeros(sh, sw, g.groups, rows + tail, cg)
+    grid = buf[:, :, :, :rows].view(sh, sw, g.groups, g.n, hq, wq, cg)
+    src = x.view(g.n, g.groups, cg, g.h, g.w).permute(1, 0, 3, 4, 2)  # (G, N, H, W, Cg)
+    for a in range(sh):
+        r0 = (a - top) % sh  # first input row that lands in phase a
+        q0 = (r0 + top) // sh
+        for b in range(sw):
+            c0 = (b - left) % sw
+            p0 = (c0 + left) // sw
+            part = src[:, :, r0::sh, c0::sw]
+            grid[a, b, :, :, q0 : q0 + part.shape[2], p0 : p0 + part.shape[3]] = part
+    return buf, hq, wq
+
+
+def _grouped_weight(weight: torch.Tensor, groups: int) -> torch.Tensor:
+    """(C_out, Cg, kh, kw) -> (groups, kh, kw, Cg, C_out/groups): one matrix per group and tap."""
+    c_out, cg, kh, kw = weight.shape
+    return weight.view(groups, c_out // groups, cg, kh, kw).permute(0, 3, 4, 2, 1)
+
+
+def _conv_shift(x, weight, bias, g: _Geometry) -> torch.Tensor:
+    sh, sw = g.stride
+    dh, dw = g.dilation
+    # Tap (i, j) reads padded row h*s + i*d = (h + i*d // s) * s + i*d % s: phase
+    # (i*d % s) at a shift of (i*d // s) phase rows.
+    hq, wq = g.phase_grid(g.stride)
+    max_shift = ((g.kh - 1) * dh // sh) * wq + (g.kw - 1) * dw // sw
+    buf, hq, wq = _phase_buffer(x, g, g.stride, tail=max_shift)
+    rows = g.n * hq * wq
+    w = _grouped_weight(weight, g.groups)
+    out = None
+    for i in range(g.kh):
+        for j in range(g.kw):
+            shift = (i * dh // sh) * wq + j * dw // sw
+            tap = buf[i * dh % sh, j * dw % sw, :, shift : shift + rows]  # (G, rows, Cg)
+            if out is None:
+                out = _matmul_bias(tap, w[:, i, j], bias)  # (G, rows, C_out/G)
+            else:
+                out = out.baddbmm_(tap, w[:, i, j])
+    return _finish(out, g, hq, wq)
+
+
+def _conv_unfold(x, weight, bias, g: _Geometry) -> torch.Tensor:
+    sh, sw = g.stride
+    dh, dw = g.dilation
+    buf, hp, wp = _phase_buffer(x, g, (1, 1), tail=0)
+    img = buf[0, 0].view(g.groups, g.n, hp, wp, -1)
+    # Receptive fields as a view: unfold rows, then columns, then keep every d-th tap.
+    span_h, span_w = dh * (g.kh - 1) + 1, dw * (g.kw - 1) + 1
+    win = img.unfold(2, span_h, sh).unfold(3, span_w, sw)[..., ::dh, ::dw]
+    win = win[:, :, : g.h_out, : g.w_out]  # (G, N, Ho, Wo, Cg, kh, kw)
+    cols = win.permute(0, 1, 2, 3, 5, 6, 4).reshape(g.groups, -1, g.kh * g.kw * img.shape[-1])
+    w = _grouped_weight(weight, g.groups).reshape(g.groups, cols.shape[-1], -1)
+    return _finish(_matmul_bias(cols, w, bias), g, g.h_out, g.w_out)
+
+
+def _matmul_bias(a: torch.Tensor, b: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """Batched ``a @ b``, plus the bias in the same GEMM (it starts as the accumulator)."""
+    if bias is None:
+        return torch.bmm(a, b)
+    return torch.baddbmm(bias.view(b.shape[0], 1, b.shape[2]), a, b)
+
+
+def _finish(out: torch.Tensor, g: _Geometry, grid_h: int, grid_w: int) -> torch.Tensor:
+    """(G, N*grid_h*grid_w, C_out/G) -> (N, C_out, H_out, W_out), cropped."""
+    if g.groups == 1:
+        y = out.view(g.n, grid_h, grid_w, g.c_out)[:, : g.h_out, : g.w_out].permute(0, 3, 1, 2)
+    else:
+        y = out.view(g.groups, g.n, grid_h, grid_w, -1)[:, :, : g.h_out, : g.w_out]
+        y = y.permute(1, 0, 4, 2, 3).reshape(g.n, g.c_out, g.h_out, g.w_out)
+    return y
