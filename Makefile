@@ -24,7 +24,7 @@ data: setup
 	@sh scripts/get-data.sh $(PY)
 
 demo: setup data
-	$(VENV)/bin/cnnlab train $(DEMO_MODEL) --preset fast --epochs 3
+	$(VENV)/bin/cnnlab train $(DEMO_MODEL) --preset fast --epochs 10
 
 test: setup data
 	$(VENV)/bin/ruff check .

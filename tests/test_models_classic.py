@@ -263,14 +263,19 @@ def test_min_input_size_is_exact(name):
     channels, size = info.input_size[0], info.min_input_size
 
     def run(pixels: int):
+        # The builder itself, so the network (not get_model's size check) must fail.
         kwargs = {"image_size": pixels} if info.sized_head else {}
-        get_model(name, **kwargs)(torch.zeros(2, channels, pixels, pixels))
+        model = info.builder(num_classes=10, in_channels=channels, **kwargs)
+        model(torch.zeros(2, channels, pixels, pixels))
 
     with torch.device("meta"):
         run(size)
         if size > 1:
             with pytest.raises(RuntimeError):
                 run(size - 1)
+            if info.sized_head:  # get_model says what is wrong before building anything
+                with pytest.raises(ValueError, match=f"at least {size}x{size}"):
+                    get_model(name, image_size=size - 1)
 
 
 def test_sized_head_follows_image_size():

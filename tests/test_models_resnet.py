@@ -12,7 +12,7 @@ from torch import nn
 
 from cnnlab.models import get_model, model_info
 from cnnlab.models.preact_resnet import PreActBlock, wide_resnet_cfg
-from cnnlab.models.resnet import ResNeXtBlock
+from cnnlab.models.resnet_d2l import ResNeXtBlock
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -1,5 +1,7 @@
 """The training loop: exact resume, interruption, divergence, run directory contents."""
 
+import json
+
 import pytest
 import torch
 
@@ -40,7 +42,8 @@ def test_run_directory_has_everything(tmp_path, data):
     run = tmp_path / "r"
     for name in ("config.yaml", "metrics.csv", "summary.json", "report.html",
                  "plots/curves.png", "plots/confusion.png", "checkpoints/last.safetensors",
-                 "checkpoints/best.safetensors", "checkpoints/last.json"):
+                 "checkpoints/best.safetensors", "checkpoints/last.json",
+                 "class_metrics.jsonl"):
         assert (run / name).exists(), name
     assert any(p.name.startswith("events.out.tfevents") for p in run.iterdir())
     assert [row["epoch"] for row in result.history] == [1, 2]
@@ -72,7 +75,7 @@ def test_resume_is_exact(tmp_path, data, monkeypatch, stop_at_step):
         _interrupt_after(m, stop_at_step)
         with pytest.raises(TrainingInterrupted, match="cnnlab resume"):
             train(fast_cfg(tmp_path, run_name="split"), data=data)
-    import cnnlab.train.run as run_module
+    from cnnlab.train import run as run_module
 
     monkeypatch.setattr(run_module, "load_training_data", lambda cfg: data)
     resumed = resume(tmp_path / "split")
@@ -81,6 +84,8 @@ def test_resume_is_exact(tmp_path, data, monkeypatch, stop_at_step):
     assert_same(model_a, model_b)
     assert_same(ema_a, ema_b)
     assert [r["epoch"] for r in resumed.history] == [1, 2, 3, 4]
+    lines = (tmp_path / "split" / "class_metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in lines] == [1, 2, 3, 4]
     assert resumed.final["test_acc"] == straight.final["test_acc"]
     assert resumed.final["train_loss"] == pytest.approx(straight.final["train_loss"], rel=1e-9)
 

@@ -31,7 +31,7 @@ from rich.markup import escape
 from rich.table import Table
 
 import cnnlab.models
-from cnnlab.inspect.summary import SummaryError, count_macs, fmt_count, summary
+from cnnlab.inspect.summary import count_macs, fmt_count, summary
 from cnnlab.models import UnknownModelError, get_model, list_models, model_info
 
 VARIANTS = ("book", "standard", "cnnlab")
@@ -74,10 +74,10 @@ def summary_command(
     try:
         net = get_model(model, **kwargs)
         result = summary(net, size, depth=depth, batch_size=batch_size)
-    except (SummaryError, ValueError, TypeError) as e:
+    except (RuntimeError, ValueError, TypeError) as e:  # SummaryError is a RuntimeError
         _fail(err, f"cannot summarise {model} at input {'x'.join(map(str, size))}: {e}")
     if as_json:
-        out.print_json(json.dumps(result.to_dict()))
+        typer.echo(json.dumps(result.to_dict(), indent=2))  # never wrapped by rich
     else:
         out.print(result.renderable())
 
@@ -103,7 +103,8 @@ def models_command(
         families = sorted({model_info(n).family for n in list_models()})
         out.print(f"[yellow]No registered model matches.[/] Families: {', '.join(families)}")
         return
-    table = Table(title=f"{len(infos)} models", header_style="bold")
+    table = Table(title=f"{len(infos)} model{'s' if len(infos) > 1 else ''}",
+                  header_style="bold")
     for col, justify in (("Name", "left"), ("Family", "left"), ("Variant", "left"),
                          ("Params", "right"), ("MACs", "right"), ("Input", "left"),
                          ("Book acc.", "right")):
@@ -123,7 +124,7 @@ def models_command(
     cache.save()
     out.print(table)
     for line in failures:
-        err.print(f"[red]could not count {line}[/]")
+        err.print(f"[red]could not count {escape(line)}[/]")
 
 
 def _complexity(info) -> tuple[int, int]:

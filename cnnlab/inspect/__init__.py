@@ -6,7 +6,6 @@ from cnnlab.inspect.summary import (
     SummaryError,
     SummaryTotals,
     count_macs,
-    count_params,
     summary,
 )
 
@@ -16,6 +15,5 @@ __all__ = [
     "SummaryError",
     "SummaryTotals",
     "count_macs",
-    "count_params",
     "summary",
 ]

@@ -15,6 +15,9 @@
    no side effects. Where train mode cannot run (BatchNorm over a single value per channel at
    batch 1), the pass falls back to eval mode and says so.
 
+The passes, the roll-up into rows and the flow line live in :mod:`cnnlab.inspect._measure`;
+this module holds the public result types, :func:`summary` and the rendering.
+
 MACs follow torchvision's "GFLOPS" column and pycls (ANCHORS §3): one multiply-add per
 weight use in convolutions and matrix products; FlopCounterMode reports 2 FLOPs per MAC,
 and element-wise work (bias, BatchNorm, activations, pooling) is not counted.
@@ -24,17 +27,26 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import torch
 from rich import box
 from rich.console import Console, Group
 from rich.table import Table
 from torch import nn
-from torch.autograd.graph import saved_tensors_hooks
 from torch.utils.flop_counter import FlopCounterMode
 
-Shape = tuple[int, ...]
+from cnnlab.inspect._measure import (
+    ForwardFailed,
+    RowCounts,
+    Shape,
+    default_device_dtype,
+    flow,
+    random_input,
+    rolled_rows,
+    shape_pass,
+    training_memory,
+)
 
 
 class SummaryError(RuntimeError):
@@ -93,7 +105,7 @@ class ModelSummary:
     depth: int | None
     rows: list[LayerRow]
     totals: SummaryTotals
-    flow: list[Shape]  # per-sample shapes where the resolution changes (see _flow)
+    flow: list[Shape]  # per-sample shapes where the resolution changes (see _measure.flow)
 
     def flow_str(self) -> str:
         return " → ".join("x".join(map(str, s)) for s in self.flow)
@@ -196,10 +208,13 @@ def summary(
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, not {batch_size}")
     input_size = tuple(int(s) for s in input_size)
-    device, dtype = _default_device_dtype(model, device, dtype)
-    x = _random_input(input_size, batch_size, device, dtype)
+    device, dtype = default_device_dtype(model, device, dtype)
+    x = random_input(input_size, batch_size, device, dtype)
 
-    nodes, events, total_flops = _shape_pass(model, x)
+    try:
+        nodes, events, total_flops = shape_pass(model, x)
+    except ForwardFailed as failure:
+        raise SummaryError(_failure_message(x, failure)) from failure.__cause__
     leaf_bytes = sum(n.output_bytes for n in nodes if n.is_leaf)
     params = {id(p): p for p in model.parameters()}.values()
     totals = SummaryTotals(
@@ -213,28 +228,23 @@ def summary(
         training_pass_mode=None,
     )
     if x.device.type != "meta":  # meta tensors share no real storage to tell apart
-        totals.training_activation_bytes, totals.training_pass_mode = _training_memory(model, x)
+        totals.training_activation_bytes, totals.training_pass_mode = training_memory(model, x)
     return ModelSummary(
         model_name=getattr(model, "cnnlab_name", type(model).__name__),
         input_size=input_size,
         batch_size=batch_size,
         dtype=str(dtype).removeprefix("torch."),
         depth=depth,
-        rows=_build_rows(nodes, depth),
+        rows=[_layer_row(counts) for counts in rolled_rows(nodes, depth)],
         totals=totals,
-        flow=_flow(model, x, events),
+        flow=flow(model, x, events),
     )
-
-
-def count_params(model: nn.Module, trainable_only: bool = False) -> int:
-    """Parameters of ``model``, shared ones counted once (as ``model.parameters()`` yields)."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
 def count_macs(model: nn.Module, input_size: Sequence[int], batch_size: int = 1) -> int:
     """MACs of one eval-mode forward pass; cheap on a model built on the meta device."""
-    device, dtype = _default_device_dtype(model, None, None)
-    x = _random_input(tuple(input_size), batch_size, device, dtype)
+    device, dtype = default_device_dtype(model, None, None)
+    x = random_input(tuple(input_size), batch_size, device, dtype)
     was_training = model.training
     model.eval()
     try:
@@ -245,275 +255,19 @@ def count_macs(model: nn.Module, input_size: Sequence[int], batch_size: int = 1)
     return counter.get_total_flops() // 2
 
 
-# --------------------------------------------------------------------------- passes
+def _failure_message(x: torch.Tensor, failure: ForwardFailed) -> str:
+    where = failure.where
+    place = f" in module {where.name or '<model>'!r} ({type(where.module).__name__})" \
+        if where else ""
+    return f"forward pass on input {fmt_shape(x.shape[1:])} failed{place}: {failure.__cause__}"
 
 
-@dataclass(eq=False)
-class _Node:
-    """What the hooks learn about one module (shared modules appear once)."""
-
-    name: str
-    module: nn.Module
-    depth: int
-    is_leaf: bool
-    params: int = 0
-    trainable: int = 0
-    order: int | None = None  # rank of its first call
-    calls: int = 0
-    own_flops: int = 0
-    output_shapes: list[Shape] = field(default_factory=list)
-    output_bytes: int = 0
-
-
-def _default_device_dtype(model, device, dtype):
-    ref = next((t for t in (*model.parameters(), *model.buffers()) if t.is_floating_point()),
-               None)
-    if device is None:
-        device = ref.device if ref is not None else torch.device("cpu")
-    if dtype is None:
-        dtype = ref.dtype if ref is not None else torch.float32
-    return torch.device(device), dtype
-
-
-def _random_input(input_size, batch_size, device, dtype) -> torch.Tensor:
-    if not input_size or any(s < 1 for s in input_size):
-        raise ValueError(f"input_size must be positive sizes such as (1, 28, 28), "
-                         f"not {input_size}")
-    # A private generator leaves the global RNG stream untouched.
-    gen = torch.Generator().manual_seed(0)
-    return torch.randn(batch_size, *input_size, generator=gen).to(device=device, dtype=dtype)
-
-
-def _shape_pass(model: nn.Module, x: torch.Tensor):
-    nodes = _make_nodes(model)
-    stack: list[list] = []  # [node, flops at entry, flops taken by child calls, input shape]
-    events: list[tuple[_Node, Shape | None, Shape | None]] = []
-    counter = FlopCounterMode(display=False)
-
-    def pre_hook(node):
-        def hook(module, args, kwargs):
-            if node.order is None:
-                node.order = sum(n.order is not None for n in nodes)
-            shape = _first_shape((args, kwargs))
-            stack.append([node, counter.get_total_flops(), 0, shape])
-        return hook
-
-    def post_hook(node):
-        def hook(module, args, kwargs, output):
-            # Frames above ours belong to children that raised and were caught by the model;
-            # their ops stay inside our inclusive count and become our own.
-            while stack and stack[-1][0] is not node:
-                stack.pop()
-            _, start, children, in_shape = stack.pop()
-            inclusive = counter.get_total_flops() - start
-            node.own_flops += inclusive - children
-            if stack:
-                stack[-1][2] += inclusive
-            tensors = _tensors(output)
-            if node.calls == 0:
-                node.output_shapes = [tuple(t.shape) for t in tensors]
-            node.calls += 1
-            node.output_bytes += sum(t.numel() * t.element_size() for t in tensors)
-            events.append((node, in_shape, tuple(tensors[0].shape) if tensors else None))
-        return hook
-
-    handles = []
-    for node in nodes:
-        handles.append(node.module.register_forward_pre_hook(pre_hook(node), with_kwargs=True))
-        handles.append(node.module.register_forward_hook(post_hook(node), with_kwargs=True))
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad(), counter:
-            model(x)
-    except Exception as e:
-        where = stack[-1][0] if stack else None
-        place = f" in module {where.name or '<model>'!r} ({type(where.module).__name__})" \
-            if where else ""
-        raise SummaryError(f"forward pass on input {fmt_shape(x.shape[1:])} failed{place}: "
-                           f"{e}") from e
-    finally:
-        model.train(was_training)
-        for h in handles:
-            h.remove()
-    return nodes, events, counter.get_total_flops()
-
-
-def _make_nodes(model: nn.Module) -> list[_Node]:
-    nodes, seen_params = [], set()
-    for name, module in model.named_modules():
-        node = _Node(name, module, name.count(".") + 1 if name else 0,
-                     is_leaf=next(module.children(), None) is None)
-        # Each parameter belongs to the first module that holds it: tied weights count once.
-        for p in module.parameters(recurse=False):
-            if id(p) not in seen_params:
-                seen_params.add(id(p))
-                node.params += p.numel()
-                node.trainable += p.numel() if p.requires_grad else 0
-        nodes.append(node)
-    return nodes
-
-
-def _training_memory(model: nn.Module, x: torch.Tensor) -> tuple[int, str]:
-    """Bytes of the unique storages autograd saves for backward, and the mode used."""
-    exclude = {_storage_key(t) for t in (*model.parameters(), *model.buffers(), x)}
-    buffers = {k: b.detach().clone() for k, b in model.state_dict(keep_vars=True).items()
-               if not isinstance(b, nn.Parameter)}
-    was_training = model.training
-    devices = [x.device] if x.device.type == "cuda" else []
-    saved: dict[tuple, int] = {}
-
-    def pack(t: torch.Tensor) -> torch.Tensor:
-        key = _storage_key(t)
-        if key not in exclude:
-            saved[key] = t.untyped_storage().nbytes()
-        return t
-
-    try:
-        for mode in ("train", "eval"):
-            model.train(mode == "train")
-            saved.clear()
-            try:
-                with torch.random.fork_rng(devices=devices), torch.enable_grad(), \
-                        saved_tensors_hooks(pack, lambda t: t):
-                    model(x)
-            except ValueError:  # BatchNorm: "Expected more than 1 value per channel"
-                if mode == "eval":
-                    raise
-                continue
-            return sum(saved.values()), mode
-    finally:
-        model.train(was_training)
-        with torch.no_grad():  # undo running-statistics updates of the train-mode pass
-            for k, v in model.state_dict(keep_vars=True).items():
-                if k in buffers:
-                    v.copy_(buffers[k])
-    raise AssertionError("unreachable")
-
-
-def _storage_key(t: torch.Tensor) -> tuple:
-    return (t.device, t.untyped_storage().data_ptr())
-
-
-def _tensors(obj) -> list[torch.Tensor]:
-    """Tensors inside nested tuples / lists / dicts (models with several outputs)."""
-    if isinstance(obj, torch.Tensor):
-        return [obj]
-    if isinstance(obj, dict):
-        obj = list(obj.values())
-    if isinstance(obj, (tuple, list)):
-        return [t for item in obj for t in _tensors(item)]
-    return []
-
-
-def _first_shape(obj) -> Shape | None:
-    tensors = _tensors(obj)
-    return tuple(tensors[0].shape) if tensors else None
-
-
-# --------------------------------------------------------------------------- rows
-
-
-def _build_rows(nodes: list[_Node], depth: int | None) -> list[LayerRow]:
-    """Rows that partition the model, so every column sums to its total."""
-    limit = float("inf") if depth is None else depth
-    rolled = {n.name: [0, 0, 0, 0] for n in nodes}  # params, trainable, flops, leaf bytes
-    for n in nodes:
-        own = (n.params, n.trainable, n.own_flops, n.output_bytes if n.is_leaf else 0)
-        for anc in _self_and_ancestors(n.name):
-            rolled[anc] = [a + b for a, b in zip(rolled[anc], own, strict=True)]
-    rows = []
-    for key, n in zip(_sort_keys(nodes), nodes, strict=True):
-        if n.depth == limit or (n.is_leaf and n.depth < limit):
-            params, trainable, flops, nbytes = rolled[n.name]
-            rows.append((key, _row(n, params, trainable, flops, nbytes, own=False)))
-        elif n.depth < limit and (n.params or n.own_flops):
-            rows.append((key, _row(n, n.params, n.trainable, n.own_flops, 0, own=True)))
-    return [row for _, row in sorted(rows, key=lambda kr: kr[0])]
-
-
-def _row(n: _Node, params, trainable, flops, nbytes, own) -> LayerRow:
+def _layer_row(c: RowCounts) -> LayerRow:
+    n = c.node
     return LayerRow(name=n.name, type=type(n.module).__name__, depth=n.depth,
-                    output_shapes=list(n.output_shapes), params=params,
-                    trainable_params=trainable, macs=flops // 2, activation_bytes=nbytes,
-                    calls=n.calls, own=own)
-
-
-def _self_and_ancestors(name: str) -> list[str]:
-    parts = name.split(".") if name else []
-    return [".".join(parts[:i]) for i in range(len(parts), -1, -1)]
-
-
-def _sort_keys(nodes: list[_Node]) -> list[tuple[int, int, int]]:
-    # Execution order; a module never called (an unused auxiliary head) goes right after
-    # the called module registered before it.
-    keys, last = [], -1
-    for i, n in enumerate(nodes):
-        if n.order is not None:
-            last = n.order
-            keys.append((n.order, 0, i))
-        else:
-            keys.append((last, 1, i))
-    return keys
-
-
-# --------------------------------------------------------------------------- flow
-
-
-def _flow(model: nn.Module, x: torch.Tensor, events) -> list[Shape]:
-    """Per-sample shapes where the network changes resolution, e.g. for VGG-11 at 224:
-    1x224x224 → 64x112x112 → ... → 512x7x7 → 25088 → 4096 → 4096 → 10.
-
-    The network is read as a chain of *units*: the model's children, looking through plain
-    containers (``nn.Sequential`` with its stock forward, ``ModuleList``, ``ModuleDict``).
-    A residual or inception block is one unit, so the flow shows stage outputs, not the
-    inside of a bottleneck. Walking each unit's input and output, a shape is kept when its
-    spatial size (all but the channel dim) or its rank changes (a functional flatten shows up
-    as the next unit's input), and after every ``nn.Linear``.
-    """
-    units = _flow_units(model)
-    flow: list[Shape] = [tuple(x.shape[1:])]
-    for node, in_shape, out_shape in events:
-        if id(node.module) not in units:
-            continue
-        for shape, force in ((in_shape, False),
-                             (out_shape, isinstance(node.module, nn.Linear))):
-            if shape is not None and len(shape) > 1:
-                shape = shape[1:]
-                if force or _new_stage(flow[-1], shape):
-                    flow.append(shape)
-    final = events[-1][2] if events else None  # the model's own output comes last
-    if final is not None and tuple(final[1:]) != flow[-1]:
-        flow.append(tuple(final[1:]))
-    return flow
-
-
-def _flow_units(model: nn.Module) -> set[int]:
-    units, todo = set(), list(model.children())
-    while todo:
-        m = todo.pop()
-        plain_sequential = isinstance(m, nn.Sequential) and type(m).forward is nn.Sequential.forward
-        if plain_sequential or isinstance(m, (nn.ModuleList, nn.ModuleDict)):
-            todo.extend(m.children())
-        else:
-            units.add(id(m))
-    return units
-
-
-def _new_stage(a: Shape, b: Shape) -> bool:
-    a, b = _squeeze_tail(a), _squeeze_tail(b)
-    if len(a) != len(b):
-        return True
-    if len(b) == 1:
-        return a != b
-    return a[1:] != b[1:]
-
-
-def _squeeze_tail(s: Shape) -> Shape:
-    # 512x1x1 and its flattened 512 are the same stage.
-    while len(s) > 1 and s[-1] == 1:
-        s = s[:-1]
-    return s
+                    output_shapes=list(n.output_shapes), params=c.params,
+                    trainable_params=c.trainable, macs=c.flops // 2,
+                    activation_bytes=c.leaf_bytes, calls=n.calls, own=c.own)
 
 
 # --------------------------------------------------------------------------- formatting

@@ -15,6 +15,7 @@ from cnnlab.models import (  # noqa: F401  (imported to register their models)
     preact_resnet,
     regnet,
     resnet,
+    resnet_d2l,
     vgg,
 )
 from cnnlab.models._base import Network

@@ -118,8 +118,12 @@ def cnnlab_to_torchvision(name: str, state_dict: Mapping[str, torch.Tensor]) -> 
     info = model_info(name)
     if info.torchvision_key_map is None:
         return dict(state_dict)
-    with torch.device("meta"):
-        tv_keys = torchvision.models.get_model(torchvision_builder_name(name)).state_dict()
+    tv_name = torchvision_builder_name(name)
+    try:
+        with torch.device("meta"):  # keys only: no need to allocate or initialise weights
+            tv_keys = torchvision.models.get_model(tv_name).state_dict()
+    except NotImplementedError:  # a builder that computes with tensors while constructing
+        tv_keys = torchvision.models.get_model(tv_name).state_dict()
     inverse = {info.torchvision_key_map(k): k for k in tv_keys}
     return {inverse.get(k, k): v for k, v in state_dict.items()}
 

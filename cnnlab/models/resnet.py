@@ -1,22 +1,21 @@
-"""Residual networks: the book's ResNet-18 and ResNeXt block, and torchvision's ResNets.
+"""torchvision's residual networks, and their small-input forms.
 
-Read top-down: conv helpers; the book's blocks and network (``*_d2l``); torchvision's
-blocks and network (standard variants, whose module names equal torchvision's so its
-state_dicts load unchanged); the variant tables; the registered builders.
+Read top-down: conv helpers (shared with ``resnet_d2l.py`` and ``preact_resnet.py``);
+torchvision's blocks and network, whose module names equal torchvision's so its
+state_dicts load unchanged; the variant table; the registered builders.
 
-Three forms are registered:
+Two forms are registered here:
 
-- ``resnet18_d2l`` / ``resnext_d2l``: the Dive into Deep Learning chapter's networks
-  (biased convs, a 1x1 shortcut conv without BN in ``Residual``), 1x96x96 input.
 - ``resnet18`` ... ``wide_resnet101_2``: torchvision's ResNet "V1.5", 3x224x224 input.
 - ``*_small`` (``resnet18_small``, ...): the same networks with a 3x3 stride-1 stem and
   no max-pool, for 28-32 px images, where the 7x7/2 stem plus max-pool would shrink a
   28x28 image to 7x7 before the first residual block.
+
+The book's forms (``resnet18_d2l``, ``resnext_d2l``) live in ``resnet_d2l.py``.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from functools import partial
@@ -24,8 +23,8 @@ from functools import partial
 import torch
 from torch import nn
 
-from cnnlab.models._base import Network, kaiming_init, xavier_init
-from cnnlab.models._registry import BookRecipe, register_model
+from cnnlab.models._base import Network, kaiming_init
+from cnnlab.models._registry import register_model
 
 LayerFn = Callable[..., nn.Module]
 # torchvision applies ReLU in place; it saves one activation tensor per call.
@@ -54,141 +53,6 @@ def split_overrides(cfg, overrides: dict, model_args: tuple[str, ...]) -> tuple[
                         f"valid: {valid}")
     cfg = replace(cfg, **{k: v for k, v in overrides.items() if k in names})
     return cfg, {k: v for k, v in overrides.items() if k not in names}
-
-
-# ---------------------------------------------------------------------------
-# The book's blocks (d2l 8.6). Convs keep PyTorch's default bias, as the book's
-# LazyConv2d layers do.
-
-
-class Residual(nn.Module):
-    """The book's residual block: two 3x3 conv-BN, ReLU between and after the sum.
-
-    With ``use_1x1conv`` the shortcut is a biased 1x1 conv with the block's stride and
-    *no* BN (the book's ``conv3``), unlike torchvision's conv-BN ``downsample``.
-    """
-
-    def __init__(self, in_channels: int, num_channels: int, use_1x1conv: bool = False,
-                 stride: int = 1, norm_layer: LayerFn = nn.BatchNorm2d,
-                 act_layer: LayerFn = nn.ReLU):
-        super().__init__()
-        self.conv1 = conv3x3(in_channels, num_channels, stride, bias=True)
-        self.conv2 = conv3x3(num_channels, num_channels, bias=True)
-        self.conv3 = conv1x1(in_channels, num_channels, stride, bias=True) if use_1x1conv else None
-        self.bn1 = norm_layer(num_channels)
-        self.bn2 = norm_layer(num_channels)
-        self.act = act_layer()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.act(self.bn1(self.conv1(x)))
-        y = self.bn2(self.conv2(y))
-        shortcut = x if self.conv3 is None else self.conv3(x)
-        return self.act(y + shortcut)
-
-
-class ResNeXtBlock(nn.Module):
-    """The book's ResNeXt block: 1x1 -> grouped 3x3 -> 1x1, each with BN.
-
-    ``group_width`` is the channels per group of the 3x3 conv (the book calls it
-    ``groups``, but passes ``bot_channels // groups`` as the conv's group count). The
-    bottleneck has ``round(num_channels * bot_mul)`` channels. With ``use_1x1conv``
-    the shortcut is a 1x1 conv followed by BN (``conv4``, ``bn4``).
-    """
-
-    def __init__(self, in_channels: int, num_channels: int, group_width: int, bot_mul: float,
-                 use_1x1conv: bool = False, stride: int = 1,
-                 norm_layer: LayerFn = nn.BatchNorm2d, act_layer: LayerFn = nn.ReLU):
-        super().__init__()
-        bot_channels = int(round(num_channels * bot_mul))
-        if bot_channels % group_width:
-            raise ValueError(
-                f"ResNeXtBlock: bottleneck width {bot_channels} (= {num_channels} x bot_mul "
-                f"{bot_mul}) is not a multiple of group_width {group_width}; choose a "
-                "group_width that divides it"
-            )
-        self.conv1 = conv1x1(in_channels, bot_channels, bias=True)
-        self.conv2 = conv3x3(bot_channels, bot_channels, stride,
-                             groups=bot_channels // group_width, bias=True)
-        self.conv3 = conv1x1(bot_channels, num_channels, bias=True)
-        self.bn1 = norm_layer(bot_channels)
-        self.bn2 = norm_layer(bot_channels)
-        self.bn3 = norm_layer(num_channels)
-        if use_1x1conv:
-            self.conv4 = conv1x1(in_channels, num_channels, stride, bias=True)
-            self.bn4 = norm_layer(num_channels)
-        else:
-            self.conv4 = self.bn4 = None
-        self.act = act_layer()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.act(self.bn1(self.conv1(x)))
-        y = self.act(self.bn2(self.conv2(y)))
-        y = self.bn3(self.conv3(y))
-        shortcut = x if self.conv4 is None else self.bn4(self.conv4(x))
-        return self.act(y + shortcut)
-
-
-@dataclass(frozen=True)
-class BookResNetCfg:
-    """``arch``: (num_residuals, num_channels) per stage, as the book's ``ResNet(arch)``."""
-
-    arch: tuple[tuple[int, int], ...]
-    block: str = "residual"  # "residual" (Residual) or "resnext" (ResNeXtBlock)
-    group_width: int = 16  # ResNeXt only
-    bot_mul: float = 1.0  # ResNeXt only
-
-
-class BookResNet(Network):
-    """The book's ``ResNet``: b1 (7x7/2 conv, BN, ReLU, 3x3/2 max-pool), one stage per
-    ``arch`` entry (b2, b3, ...), then global average pool and a linear layer.
-
-    The first block of every stage but the first halves the resolution through a
-    strided 1x1 shortcut, as the book's ``block(..., first_block)`` does.
-    """
-
-    def __init__(self, cfg: BookResNetCfg, num_classes: int = 10, in_channels: int = 1,
-                 norm_layer: LayerFn = nn.BatchNorm2d, act_layer: LayerFn = nn.ReLU):
-        super().__init__()
-        if cfg.block == "residual":
-            block = Residual
-        elif cfg.block == "resnext":
-            block = partial(ResNeXtBlock, group_width=cfg.group_width, bot_mul=cfg.bot_mul)
-        else:
-            raise ValueError(f"BookResNetCfg.block must be 'residual' or 'resnext', "
-                             f"not {cfg.block!r}")
-        self.b1 = nn.Sequential(
-            nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3),
-            norm_layer(64), act_layer(), nn.MaxPool2d(kernel_size=3, stride=2, padding=1))
-        stages, width = OrderedDict(), 64
-        for i, (num_residuals, num_channels) in enumerate(cfg.arch):
-            blocks = []
-            for j in range(num_residuals):
-                downsample = j == 0 and i > 0
-                # The book's rule (1x1 conv only where it downsamples) would fail on a
-                # first stage wider than 64; adding the 1x1 there keeps the book's configs
-                # unchanged and makes the others work.
-                blocks.append(block(width, num_channels, stride=2 if downsample else 1,
-                                    use_1x1conv=downsample or width != num_channels,
-                                    norm_layer=norm_layer, act_layer=act_layer))
-                width = num_channels
-            stages[f"b{i + 2}"] = nn.Sequential(*blocks)
-        self.stages = nn.Sequential(stages)
-        self.num_features = width
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Linear(width, num_classes)
-
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.stages(self.b1(x))
-
-    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
-        x = torch.flatten(self.pool(x), 1)
-        return x if pre_logits else self.fc(x)
-
-    def get_classifier(self) -> nn.Module:
-        return self.fc
-
-    def reset_classifier(self, num_classes: int) -> None:
-        self.fc = nn.Linear(self.num_features, num_classes)
 
 
 # ---------------------------------------------------------------------------
@@ -335,16 +199,7 @@ class ResNet(Network):
 
 
 # ---------------------------------------------------------------------------
-# Variant tables.
-
-book_cfgs = dict(
-    resnet18_d2l=BookResNetCfg(arch=((2, 64), (2, 128), (2, 256), (2, 512))),
-    # The book defines ResNeXtBlock but builds no ResNeXt network. This one is the book's
-    # ResNet-18 with ResNeXt blocks of group width 16 and bottleneck multiplier 1: the
-    # block the book demonstrates (ResNeXtBlock(32, 16, 1)) and the values of its RegNetX32.
-    resnext_d2l=BookResNetCfg(arch=((2, 64), (2, 128), (2, 256), (2, 512)), block="resnext",
-                              group_width=16, bot_mul=1.0),
-)
+# Variant table.
 
 model_cfgs = dict(
     resnet18=ResNetCfg("basic", (2, 2, 2, 2)),
@@ -363,12 +218,6 @@ SMALL_VARIANTS = ("resnet18", "resnet34", "resnet50", "resnext50_32x4d")
 model_cfgs.update({f"{n}_small": replace(model_cfgs[n], stem="small") for n in SMALL_VARIANTS})
 
 
-def _book(variant: str, num_classes: int, in_channels: int, **overrides) -> BookResNet:
-    cfg, kwargs = split_overrides(book_cfgs[variant], overrides, ("norm_layer", "act_layer"))
-    # The book calls apply_init(..., init_cnn) for ResNet: Xavier-uniform weights.
-    return xavier_init(BookResNet(cfg, num_classes, in_channels, **kwargs))
-
-
 def _resnet(variant: str, num_classes: int, in_channels: int, **overrides) -> ResNet:
     cfg, kwargs = split_overrides(model_cfgs[variant], overrides,
                                   ("zero_init_residual", "norm_layer", "act_layer"))
@@ -378,8 +227,6 @@ def _resnet(variant: str, num_classes: int, in_channels: int, **overrides) -> Re
 # ---------------------------------------------------------------------------
 # Registered builders.
 
-_BOOK = dict(family="resnet", input_size=(1, 96, 96), variant="book", min_input_size=1,
-             paper="He et al. 2016, Deep Residual Learning (d2l 8.6)")
 _RESNET = "He et al. 2016, Deep Residual Learning for Image Recognition"
 _RESNEXT = "Xie et al. 2017, Aggregated Residual Transformations (ResNeXt)"
 _WIDE = "Zagoruyko & Komodakis 2016, Wide Residual Networks"
@@ -395,18 +242,6 @@ def _standard(paper: str, tv_name: str):
 def _small(paper: str):
     return register_model(family="resnet", paper=paper, input_size=(1, 28, 28),
                           num_classes=10, variant="cnnlab", min_input_size=1)
-
-
-@register_model(**_BOOK, book_recipe=BookRecipe(lr=0.01, resize=96, book_accuracy=0.903))
-def resnet18_d2l(num_classes: int, in_channels: int, **overrides) -> nn.Module:
-    """The book's ResNet-18: biased convs, 1x1 shortcut conv without BN."""
-    return _book("resnet18_d2l", num_classes, in_channels, **overrides)
-
-
-@register_model(**_BOOK)
-def resnext_d2l(num_classes: int, in_channels: int, **overrides) -> nn.Module:
-    """The book's ResNeXt block (group width 16, bot_mul 1) on ResNet-18's stages."""
-    return _book("resnext_d2l", num_classes, in_channels, **overrides)
 
 
 @_standard(_RESNET, "resnet18")

@@ -1,1 +1,51 @@
-"""cnnlab.ops"""
+"""From-scratch primitives of convolutional networks, each checked against PyTorch.
+
+Functional ops: :func:`corr2d` (the loop reference), :func:`conv2d`,
+:func:`fft_conv2d`, :func:`pool2d`, :func:`adaptive_avg_pool2d`,
+:func:`batch_norm`, and the size formulas :func:`conv_output_size` and
+:func:`pool_output_size`. Layers with ``torch.nn``-compatible parameters:
+:class:`Conv2d`, :class:`MaxPool2d` / :class:`AvgPool2d` (:class:`Pool2d`),
+:class:`AdaptiveAvgPool2d`, :class:`BatchNorm`; :func:`convert_to_scratch` puts
+them into any model.
+"""
+
+from cnnlab.ops.conv import (
+    conv2d,
+    conv_output_size,
+    corr2d,
+    corr2d_multi_in,
+    corr2d_multi_in_out,
+)
+from cnnlab.ops.fft import fft_conv2d
+from cnnlab.ops.modules import (
+    AdaptiveAvgPool2d,
+    AvgPool2d,
+    Conv2d,
+    MaxPool2d,
+    Pool2d,
+    convert_to_scratch,
+    unconverted_modules,
+)
+from cnnlab.ops.norm import BatchNorm, batch_norm
+from cnnlab.ops.pool import adaptive_avg_pool2d, pool2d, pool_output_size
+
+__all__ = [
+    "AdaptiveAvgPool2d",
+    "AvgPool2d",
+    "BatchNorm",
+    "Conv2d",
+    "MaxPool2d",
+    "Pool2d",
+    "adaptive_avg_pool2d",
+    "batch_norm",
+    "conv2d",
+    "conv_output_size",
+    "convert_to_scratch",
+    "corr2d",
+    "corr2d_multi_in",
+    "corr2d_multi_in_out",
+    "fft_conv2d",
+    "pool2d",
+    "pool_output_size",
+    "unconverted_modules",
+]

@@ -81,8 +81,9 @@ def conv_output_size(n: int, k: int, p: int = 0, s: int = 1, d: int = 1) -> int:
 def _pair(value: IntPair, name: str) -> tuple[int, int]:
     if isinstance(value, int):
         return value, value
-    if isinstance(value, (tuple, list)) and len(value) == 2 and all(isinstance(v, int) for v in value):
-        return int(value[0]), int(value[1])
+    if isinstance(value, (tuple, list)) and len(value) == 2:
+        if all(isinstance(v, int) for v in value):
+            return int(value[0]), int(value[1])
     raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
 
 
@@ -102,7 +103,7 @@ def resolve_padding(
         if stride != (1, 1):
             raise ValueError(f"padding='same' needs stride 1 (got stride={stride}), as in PyTorch")
         sides = []
-        for k, d in zip(kernel, dilation):
+        for k, d in zip(kernel, dilation, strict=True):
             total = d * (k - 1)
             sides.append((total // 2, total - total // 2))
         return sides[0], sides[1]
@@ -176,23 +177,29 @@ def conv2d(
     unbatched = x.dim() == 3
     if unbatched:
         x = x.unsqueeze(0)
-    geom = _Geometry.of(x, weight, bias, stride, padding, dilation, groups)
+    geom = ConvGeometry.of(x, weight, bias, stride, padding, dilation, groups)
     if method == "auto":
         method = _choose_method(geom)
-    y = _conv_shift(x, weight, bias, geom) if method == "shift" else _conv_unfold(x, weight, bias, geom)
+    conv = _conv_shift if method == "shift" else _conv_unfold
+    y = conv(x, weight, bias, geom)
     return y.squeeze(0) if unbatched else y
 
 
-class _Geometry:
-    """Validated shapes and hyperparameters of one conv2d call."""
+class ConvGeometry:
+    """Validated shapes and hyperparameters of one conv2d call (shared with fft_conv2d).
+
+    Attributes: n, c_in, h, w (input); c_out, kh, kw, groups (weight); stride,
+    dilation (pairs); pad = (top, bottom, left, right); h_out, w_out.
+    """
 
     def __init__(self, **kw):
         self.__dict__.update(kw)
 
     @classmethod
-    def of(cls, x, weight, bias, stride, padding, dilation, groups) -> _Geometry:
+    def of(cls, x, weight, bias, stride, padding, dilation, groups) -> ConvGeometry:
         if x.dim() != 4:
-            raise ValueError(f"conv2d input must be (N, C, H, W) or (C, H, W), got {tuple(x.shape)}")
+            raise ValueError(f"conv2d input must be (N, C, H, W) or (C, H, W), got "
+                             f"{tuple(x.shape)}")
         if weight.dim() != 4:
             raise ValueError(f"conv2d weight must be (C_out, C_in/groups, kh, kw), got "
                              f"{tuple(weight.shape)}")
@@ -222,7 +229,7 @@ class _Geometry:
         return (-(-(self.h + top + bottom) // stride[0]), -(-(self.w + left + right) // stride[1]))
 
 
-def _choose_method(g: _Geometry) -> str:
+def _choose_method(g: ConvGeometry) -> str:
     # The shift method computes the whole phase grid; its waste is the grid's
     # excess over the real output. Its per-tap GEMMs have only C_in/groups as inner
     # dimension, which BLAS runs poorly below ~16 (then im2col's k*k*C_in is better).
@@ -234,7 +241,7 @@ def _choose_method(g: _Geometry) -> str:
     return "shift"
 
 
-def _phase_buffer(x: torch.Tensor, g: _Geometry, stride: tuple[int, int], tail: int):
+def _phase_buffer(x: torch.Tensor, g: ConvGeometry, stride: tuple[int, int], tail: int):
     """Zero-padded input as (s_h, s_w, groups, N*Hq*Wq + tail, C_in/groups), one copy.
 
     Phase (a, b) holds padded rows a, a+s_h, ... and columns b, b+s_w, ... of every
@@ -266,51 +273,133 @@ def _grouped_weight(weight: torch.Tensor, groups: int) -> torch.Tensor:
     return weight.view(groups, c_out // groups, cg, kh, kw).permute(0, 3, 4, 2, 1)
 
 
-def _conv_shift(x, weight, bias, g: _Geometry) -> torch.Tensor:
+def _conv_shift(x, weight, bias, g: ConvGeometry) -> torch.Tensor:
     sh, sw = g.stride
     dh, dw = g.dilation
     # Tap (i, j) reads padded row h*s + i*d = (h + i*d // s) * s + i*d % s: phase
-    # (i*d % s) at a shift of (i*d // s) phase rows.
+    # (i*d % s) at a shift of (i*d // s) phase rows; the same for columns.
     hq, wq = g.phase_grid(g.stride)
-    max_shift = ((g.kh - 1) * dh // sh) * wq + (g.kw - 1) * dw // sw
-    buf, hq, wq = _phase_buffer(x, g, g.stride, tail=max_shift)
-    rows = g.n * hq * wq
+    taps = [(i, j, i * dh % sh, j * dw % sw, (i * dh // sh) * wq + j * dw // sw)
+            for i in range(g.kh) for j in range(g.kw)]
+    buf, hq, wq = _phase_buffer(x, g, g.stride, tail=max(t[-1] for t in taps))
     w = _grouped_weight(weight, g.groups)
-    out = None
-    for i in range(g.kh):
-        for j in range(g.kw):
-            shift = (i * dh // sh) * wq + j * dw // sw
-            tap = buf[i * dh % sh, j * dw % sw, :, shift : shift + rows]  # (G, rows, Cg)
-            if out is None:
-                out = _matmul_bias(tap, w[:, i, j], bias)  # (G, rows, C_out/G)
-            else:
-                out = out.baddbmm_(tap, w[:, i, j])
+    b = None if bias is None else bias.view(g.groups, 1, -1)
+    out = _ShiftConv.apply(buf, w, b, taps, g.n * hq * wq)
     return _finish(out, g, hq, wq)
 
 
-def _conv_unfold(x, weight, bias, g: _Geometry) -> torch.Tensor:
-    sh, sw = g.stride
-    dh, dw = g.dilation
-    buf, hp, wp = _phase_buffer(x, g, (1, 1), tail=0)
-    img = buf[0, 0].view(g.groups, g.n, hp, wp, -1)
-    # Receptive fields as a view: unfold rows, then columns, then keep every d-th tap.
-    span_h, span_w = dh * (g.kh - 1) + 1, dw * (g.kw - 1) + 1
-    win = img.unfold(2, span_h, sh).unfold(3, span_w, sw)[..., ::dh, ::dw]
-    win = win[:, :, : g.h_out, : g.w_out]  # (G, N, Ho, Wo, Cg, kh, kw)
-    cols = win.permute(0, 1, 2, 3, 5, 6, 4).reshape(g.groups, -1, g.kh * g.kw * img.shape[-1])
-    w = _grouped_weight(weight, g.groups).reshape(g.groups, cols.shape[-1], -1)
-    return _finish(_matmul_bias(cols, w, bias), g, g.h_out, g.w_out)
+class _ShiftConv(torch.autograd.Function):
+    """Sum over taps of ``shifted input @ weight[tap]``, with the matching backward.
+
+    Autograd could differentiate the forward loop by itself, but it would give
+    every tap's input gradient its own buffer-sized tensor of zeros and then add
+    them all up. Here the backward is the same loop transposed: each tap adds
+    ``grad @ weight[tap]^T`` into its slice of one gradient buffer, in place, and
+    its weight gradient is ``shifted input^T @ grad``.
+
+    Shapes: buf (s_h, s_w, G, rows + tail, Cg); w (G, kh, kw, Cg, Og); bias (G, 1, Og)
+    or None; each tap is (i, j, phase row, phase column, shift); out (G, rows, Og).
+    """
+
+    @staticmethod
+    def forward(ctx, buf, w, bias, taps, rows):
+        ctx.save_for_backward(buf, w)
+        ctx.taps, ctx.rows = taps, rows
+        out = None
+        for i, j, a, b, shift in taps:
+            tap = buf[a, b, :, shift : shift + rows]  # (G, rows, Cg), contiguous
+            if out is None:
+                out = _matmul_bias(tap, w[:, i, j], bias)
+            else:
+                out.baddbmm_(tap, w[:, i, j])
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        buf, w = ctx.saved_tensors
+        rows = ctx.rows
+        grad_buf = torch.zeros_like(buf) if ctx.needs_input_grad[0] else None
+        grad_w = w.new_empty(w.shape) if ctx.needs_input_grad[1] else None
+        for i, j, a, b, shift in ctx.taps:
+            window = (a, b, slice(None), slice(shift, shift + rows))
+            if grad_buf is not None:
+                grad_buf[window].baddbmm_(grad, w[:, i, j].transpose(1, 2))
+            if grad_w is not None:
+                grad_w[:, i, j] = torch.bmm(buf[window].transpose(1, 2), grad)
+        grad_bias = grad.sum(1, keepdim=True) if ctx.needs_input_grad[2] else None
+        return grad_buf, grad_w, grad_bias, None, None
+
+
+def _conv_unfold(x, weight, bias, g: ConvGeometry) -> torch.Tensor:
+    xp = pad_zeros(x, g.pad)
+    win = im2col(xp, (g.kh, g.kw), g.stride, g.dilation)  # (N, C, kh, kw, Ho, Wo)
+    k = g.c_in // g.groups * g.kh * g.kw
+    batches = g.n * g.groups
+    cols = win.view(batches, k, g.h_out * g.w_out)
+    # The same (C_out/G, K) weight matrix for every image: a stride-0 expand, copied
+    # only when there are several groups to interleave.
+    w = weight.reshape(1, g.groups, -1, k).expand(g.n, -1, -1, -1).reshape(batches, -1, k)
+    if bias is None:
+        out = torch.bmm(w, cols)
+    else:
+        b = bias.view(1, g.groups, -1, 1).expand(g.n, -1, -1, -1).reshape(batches, -1, 1)
+        out = torch.baddbmm(b, w, cols)
+    return out.view(g.n, g.c_out, g.h_out, g.w_out)
+
+
+def im2col(
+    xp: torch.Tensor, kernel: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int]
+) -> torch.Tensor:
+    """Every window of a (padded) (N, C, H, W) batch, copied out as (N, C, kh, kw, H_out, W_out).
+
+    Channels first, as in Caffe: the copied rows run along the image width, long
+    and contiguous, which copies much faster than channels-last rows of only
+    C_in / groups values when channels are few. Differentiable: the backward is
+    col2im, each tap's gradient added back onto the strided slice of pixels it
+    read (autograd's generic backward for ``Tensor.unfold`` is several times slower).
+    """
+    return _Im2col.apply(xp, kernel, stride, dilation)
+
+
+class _Im2col(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, xp, kernel, stride, dilation):
+        (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+        ctx.geometry = xp.shape, kernel, stride, dilation
+        win = xp.unfold(2, dh * (kh - 1) + 1, sh).unfold(3, dw * (kw - 1) + 1, sw)
+        return win[..., ::dh, ::dw].permute(0, 1, 4, 5, 2, 3).contiguous()
+
+    @staticmethod
+    def backward(ctx, grad):
+        shape, (kh, kw), (sh, sw), (dh, dw) = ctx.geometry
+        h_out, w_out = grad.shape[-2:]
+        grad_x = grad.new_zeros(shape)
+        for i in range(kh):
+            for j in range(kw):
+                rows = slice(i * dh, i * dh + (h_out - 1) * sh + 1, sh)
+                cols = slice(j * dw, j * dw + (w_out - 1) * sw + 1, sw)
+                grad_x[:, :, rows, cols] += grad[:, :, i, j]
+        return grad_x, None, None, None
+
+
+def pad_zeros(x: torch.Tensor, pad: tuple[int, int, int, int]) -> torch.Tensor:
+    """(N, C, H, W) inside a border of zeros, ``pad = (top, bottom, left, right)``."""
+    top, bottom, left, right = pad
+    if not any(pad):
+        return x
+    n, c, h, w = x.shape
+    xp = x.new_zeros((n, c, h + top + bottom, w + left + right))
+    xp[:, :, top : top + h, left : left + w] = x
+    return xp
 
 
 def _matmul_bias(a: torch.Tensor, b: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
-    """Batched ``a @ b``, plus the bias in the same GEMM (it starts as the accumulator)."""
-    if bias is None:
-        return torch.bmm(a, b)
-    return torch.baddbmm(bias.view(b.shape[0], 1, b.shape[2]), a, b)
+    """Batched ``a @ b``, plus a (G, 1, n) bias in the same GEMM (it starts as the accumulator)."""
+    return torch.bmm(a, b) if bias is None else torch.baddbmm(bias, a, b)
 
 
-def _finish(out: torch.Tensor, g: _Geometry, grid_h: int, grid_w: int) -> torch.Tensor:
-    """(G, N*grid_h*grid_w, C_out/G) -> (N, C_out, H_out, W_out), cropped."""
+def _finish(out: torch.Tensor, g: ConvGeometry, grid_h: int, grid_w: int) -> torch.Tensor:
+    """Shift method's (G, N*grid_h*grid_w, C_out/G) -> (N, C_out, H_out, W_out), cropped."""
     if g.groups == 1:
         y = out.view(g.n, grid_h, grid_w, g.c_out)[:, : g.h_out, : g.w_out].permute(0, 3, 1, 2)
     else:

@@ -4,6 +4,7 @@ The run directory (``runs/<date>-<model>/``)::
 
     config.yaml        the resolved TrainConfig
     metrics.csv        one row per epoch (appended and flushed as each ends)
+    class_metrics.jsonl  per-class accuracy and confusion matrix, one line per epoch
     events.*           TensorBoard
     plots/             curves and confusion matrix (cnnlab.train.report)
     summary.json       final metrics, versions, command, machine
@@ -75,6 +76,13 @@ class MetricsLog:
         """On resume: drop rows of epochs that the checkpoint does not include."""
         self.rows = [r for r in self.rows if r["epoch"] <= epoch]
         self._rewrite()
+        classes_path = self.path.with_name("class_metrics.jsonl")
+        if classes_path.exists():
+            import json
+
+            kept = [line for line in classes_path.read_text().splitlines()
+                    if line and json.loads(line)["epoch"] <= epoch]
+            classes_path.write_text("".join(f"{line}\n" for line in kept))
 
     def _rewrite(self) -> None:
         with open(self.path, "w", newline="") as fh:
@@ -99,6 +107,20 @@ class MetricsLog:
                 if row[key] != "" and row[key] is not None:
                     self.writer.add_scalar(key.replace("_", "/", 1), float(row[key]), step)
             self.writer.flush()
+
+    def append_class_metrics(self, epoch: int, classes: list[str], per_class_acc: list[float],
+                             confusion: list[list[int]]) -> None:
+        """Per-class accuracy and the confusion matrix of one epoch, as a JSON line
+        (``class_metrics.jsonl``), plus per-class accuracy curves in TensorBoard."""
+        import json
+
+        line = {"epoch": epoch, "per_class_acc": dict(zip(classes, per_class_acc, strict=True)),
+                "confusion": confusion}
+        with open(self.path.with_name("class_metrics.jsonl"), "a") as fh:
+            fh.write(json.dumps(line) + "\n")
+        if self.writer is not None:
+            for name, acc in zip(classes, per_class_acc, strict=True):
+                self.writer.add_scalar(f"class_acc/{name}", acc, epoch)
 
     def close(self) -> None:
         if self.writer is not None:

@@ -94,6 +94,8 @@ class Trainer:
         if self.dist.enabled and self.device.type == "cuda":
             self.device = torch.device("cuda", self.dist.local_rank)
         self.amp = resolve_amp(cfg.amp, self.device)
+        self.channels_last = (cfg.channels_last if cfg.channels_last is not None
+                              else self.device.type == "cuda")
         self.writes = self.run_dir is not None and self.dist.is_main
         self._stop_signal: str | None = None
         self._setup()
@@ -111,9 +113,9 @@ class Trainer:
         channels, height = data.train.images.shape[1], data.train.images.shape[2]
         image_size = cfg.resize or height
         mean, std = channel_stats(data.train.images) if cfg.normalize else (None, None)
-        self.preprocess = Preprocess(channels, image_size, mean, std, cfg.channels_last)
+        self.preprocess = Preprocess(channels, image_size, mean, std, self.channels_last)
         self.model = self._build_model(channels, image_size).to(self.device)
-        if cfg.channels_last:
+        if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.train_loader = self._loader(data.train.images, data.train.labels, train=True)
         test_images, test_labels = data.test.images, data.test.labels
@@ -176,7 +178,7 @@ class Trainer:
             images, labels, cfg.batch_size if train else max(cfg.batch_size, 512),
             device=self.device, shuffle=train, drop_last=False, seed=cfg.seed,
             augment=augment, resize=pp.image_size if pp.image_size != height else None,
-            mean=pp.mean, std=pp.std, channels_last=cfg.channels_last,
+            mean=pp.mean, std=pp.std, channels_last=self.channels_last,
             rank=self.dist.rank if train else 0,
             world_size=self.dist.world_size if train else 1,
         )
@@ -212,6 +214,9 @@ class Trainer:
                     history.append(row)
                     if log is not None:
                         log.append(row)
+                        ev = self.last_eval
+                        log.append_class_metrics(row["epoch"], self.classes, ev.per_class_acc,
+                                                 ev.confusion)
                     bar.end_epoch(row)
             result = self._finish(history, stopped)
         finally:

@@ -1,0 +1,270 @@
+"""Layers built on the from-scratch ops, and a switch that puts them into any model.
+
+:class:`Conv2d`, :class:`MaxPool2d`, :class:`AvgPool2d` (both :class:`Pool2d`),
+:class:`AdaptiveAvgPool2d` and :class:`~cnnlab.ops.norm.BatchNorm` take the same
+arguments and hold the same parameters and buffers, under the same names, as
+their ``torch.nn`` counterparts, so state_dicts load either way.
+
+:func:`convert_to_scratch` swaps those layers into an existing model in place,
+keeping every module name and the very same parameter and buffer tensors, so
+the state_dict (keys and values) and any optimizer built on the parameters are
+unchanged. Only exact ``torch.nn`` types are swapped: a subclass may override
+``forward`` (weight standardisation, say), and replacing it would change the
+model. What it cannot swap is reported by :func:`unconverted_modules`.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import torch
+from torch import nn
+from torch.nn.modules.batchnorm import _NormBase
+from torch.nn.modules.conv import _ConvNd
+from torch.nn.modules.pooling import (
+    _AdaptiveAvgPoolNd,
+    _AdaptiveMaxPoolNd,
+    _AvgPoolNd,
+    _LPPoolNd,
+    _MaxPoolNd,
+    _MaxUnpoolNd,
+)
+
+from cnnlab.ops.conv import IntPair, Padding, _pair, conv2d, resolve_padding
+from cnnlab.ops.fft import fft_conv2d
+from cnnlab.ops.norm import BatchNorm
+from cnnlab.ops.pool import adaptive_avg_pool2d, check_pool_args, pool2d
+
+
+class Conv2d(nn.Module):
+    """A 2-D convolution layer on :func:`~cnnlab.ops.conv2d` (or ``fft_conv2d``).
+
+    Arguments, parameters (``weight`` (C_out, C_in / groups, kh, kw), ``bias``
+    (C_out,)) and initialisation are those of ``nn.Conv2d``; with the same seed
+    both draw the same weights. ``fft=True`` computes it by the convolution theorem.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: IntPair,
+        stride: IntPair = 1,
+        padding: Padding = 0,
+        dilation: IntPair = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        fft: bool = False,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ):
+        super().__init__()
+        if padding_mode != "zeros":
+            raise ValueError(f"Conv2d supports padding_mode='zeros' only, not {padding_mode!r}")
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"groups={groups} must divide in_channels={in_channels} and "
+                             f"out_channels={out_channels}")
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size = _pair(kernel_size, "kernel_size")
+        self.stride, self.dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
+        self.padding = padding if isinstance(padding, str) else _pair(padding, "padding")
+        resolve_padding(self.padding, self.kernel_size, self.stride, self.dilation)  # fail now
+        self.groups, self.padding_mode, self.fft = groups, padding_mode, fft
+        factory = {"device": device, "dtype": dtype}
+        shape = (out_channels, in_channels // groups, *self.kernel_size)
+        self.weight = nn.Parameter(torch.empty(shape, **factory))
+        if bias:
+            self.bias = nn.Parameter(torch.empty(out_channels, **factory))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        # nn.Conv2d's scheme, in its order (weight first), so a seed gives equal weights:
+        # kaiming-uniform with a=sqrt(5), i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in = self.weight.shape[1] * self.kernel_size[0] * self.kernel_size[1]
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+            nn.init.uniform_(self.bias, -bound, bound)
+
+    @classmethod
+    def from_torch(cls, conv: nn.Conv2d, fft: bool = False) -> Conv2d:
+        """A Conv2d holding ``conv``'s own parameter tensors (not copies)."""
+        if conv.padding_mode != "zeros":
+            raise ValueError(f"cannot convert {conv}: padding_mode={conv.padding_mode!r}")
+        with torch.device("meta"):  # skip allocating and initialising throwaway weights
+            new = cls(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride,
+                      conv.padding, conv.dilation, conv.groups, conv.bias is not None, fft=fft)
+        new.weight = conv.weight
+        new.bias = conv.bias
+        return new.train(conv.training)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        op = fft_conv2d if self.fft else conv2d
+        return op(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+    def extra_repr(self) -> str:
+        text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding}")
+        if self.dilation != (1, 1):
+            text += f", dilation={self.dilation}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
+        if self.bias is None:
+            text += ", bias=False"
+        return text + (", fft=True" if self.fft else "")
+
+
+class Pool2d(nn.Module):
+    """Max or average pooling on :func:`~cnnlab.ops.pool2d`; no parameters."""
+
+    def __init__(
+        self,
+        kernel_size: IntPair,
+        stride: IntPair | None = None,
+        padding: IntPair = 0,
+        mode: str = "max",
+        dilation: IntPair = 1,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+    ):
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.mode, self.dilation, self.ceil_mode = mode, dilation, ceil_mode
+        self.count_include_pad = count_include_pad
+        check_pool_args(kernel_size, stride, padding, mode, dilation)  # fail now, not in forward
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return pool2d(x, self.kernel_size, self.stride, self.padding, self.mode, self.dilation,
+                      self.ceil_mode, self.count_include_pad)
+
+    def extra_repr(self) -> str:
+        return (f"mode={self.mode!r}, kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"padding={self.padding}, dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class MaxPool2d(Pool2d):
+    """``nn.MaxPool2d``'s arguments (without ``return_indices``), from scratch."""
+
+    def __init__(self, kernel_size: IntPair, stride: IntPair | None = None,
+                 padding: IntPair = 0, dilation: IntPair = 1, ceil_mode: bool = False):
+        super().__init__(kernel_size, stride, padding, "max", dilation, ceil_mode)
+
+
+class AvgPool2d(Pool2d):
+    """``nn.AvgPool2d``'s arguments (without ``divisor_override``), from scratch."""
+
+    def __init__(self, kernel_size: IntPair, stride: IntPair | None = None,
+                 padding: IntPair = 0, ceil_mode: bool = False, count_include_pad: bool = True):
+        super().__init__(kernel_size, stride, padding, "avg", 1, ceil_mode, count_include_pad)
+
+
+class AdaptiveAvgPool2d(nn.Module):
+    """``nn.AdaptiveAvgPool2d`` on :func:`~cnnlab.ops.pool.adaptive_avg_pool2d`."""
+
+    def __init__(self, output_size: int | tuple[int | None, int | None]):
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return adaptive_avg_pool2d(x, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+# ---------------------------------------------------------------- conversion
+
+
+def _pool_from_torch(pool: nn.Module) -> nn.Module | None:
+    if type(pool) is nn.MaxPool2d and not pool.return_indices:
+        return MaxPool2d(pool.kernel_size, pool.stride, pool.padding, pool.dilation,
+                         pool.ceil_mode)
+    if type(pool) is nn.AvgPool2d and pool.divisor_override is None:
+        return AvgPool2d(pool.kernel_size, pool.stride, pool.padding, pool.ceil_mode,
+                         pool.count_include_pad)
+    if type(pool) is nn.AdaptiveAvgPool2d:
+        return AdaptiveAvgPool2d(pool.output_size)
+    return None
+
+
+def _batch_norm_from_torch(bn: nn.Module) -> BatchNorm | None:
+    if type(bn) not in (nn.BatchNorm1d, nn.BatchNorm2d):
+        return None
+    # BatchNorm1d takes (N, C) and (N, C, L): leave the rank open (num_dims=None).
+    num_dims = 4 if type(bn) is nn.BatchNorm2d else None
+    new = BatchNorm(bn.num_features, num_dims=num_dims, eps=bn.eps, momentum=bn.momentum,
+                    affine=bn.affine, track_running_stats=bn.track_running_stats)
+    # Hand over the very same tensors (values, device, dtype and identity kept).
+    for name in ("weight", "bias", "running_mean", "running_var", "num_batches_tracked"):
+        setattr(new, name, getattr(bn, name))
+    return new.train(bn.training)
+
+
+def scratch_equivalent(module: nn.Module, fft: bool = False) -> nn.Module | None:
+    """The from-scratch replacement for one layer, sharing its tensors; None if there is none."""
+    if type(module) is nn.Conv2d and module.padding_mode == "zeros":
+        return Conv2d.from_torch(module, fft=fft)
+    return _pool_from_torch(module) or _batch_norm_from_torch(module)
+
+
+def convert_to_scratch(model: nn.Module, fft: bool = False, strict: bool = False) -> nn.Module:
+    """Replace, in place, every layer that has a from-scratch equivalent; returns ``model``.
+
+    Swaps ``nn.Conv2d`` (zero padding), ``nn.MaxPool2d`` (without indices),
+    ``nn.AvgPool2d`` (without divisor override), ``nn.AdaptiveAvgPool2d`` and
+    ``nn.BatchNorm1d/2d`` for the classes above, recursively, under the same names
+    and sharing the same parameter and buffer tensors. A module that appears twice
+    gets one replacement, still shared. Hooks registered on replaced modules are
+    not carried over.
+
+    Args:
+        model: converted in place (pass ``copy.deepcopy(model)`` to keep the original).
+        fft: make the convolutions (also those already from scratch) use
+            :func:`~cnnlab.ops.fft_conv2d`.
+        strict: raise instead of warning when a convolution, pooling or
+            normalisation layer is left as it is (see :func:`unconverted_modules`).
+    """
+    if scratch_equivalent(model, fft) is not None:
+        raise TypeError(f"convert_to_scratch converts a model's submodules in place, but the "
+                        f"model itself is a {type(model).__name__}; wrap it in nn.Sequential")
+    replaced: dict[int, nn.Module] = {}
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            if id(child) not in replaced:
+                replaced[id(child)] = scratch_equivalent(child, fft) or child
+            if replaced[id(child)] is not child:
+                setattr(parent, name, replaced[id(child)])
+    for module in model.modules():
+        if isinstance(module, Conv2d):  # converted now or earlier: all follow ``fft``
+            module.fft = fft
+    left = unconverted_modules(model)
+    if left:
+        listing = "; ".join(f"{kind}: {', '.join(names)}" for kind, names in left.items())
+        message = f"convert_to_scratch left these layers to PyTorch: {listing}"
+        if strict:
+            raise TypeError(message)
+        warnings.warn(message, stacklevel=2)
+    return model
+
+
+# Layer families a "from-scratch" model would be expected to implement itself.
+_SPATIAL_KINDS = (_ConvNd, _NormBase, nn.GroupNorm, nn.LayerNorm, nn.LocalResponseNorm,
+                  _MaxPoolNd, _AvgPoolNd, _AdaptiveAvgPoolNd, _AdaptiveMaxPoolNd, _LPPoolNd,
+                  _MaxUnpoolNd)
+
+
+def unconverted_modules(model: nn.Module) -> dict[str, list[str]]:
+    """Convolution, pooling and normalisation layers still run by PyTorch, by type name.
+
+    Only modules are seen: an op called functionally inside a ``forward`` (say
+    ``F.adaptive_avg_pool2d``) is invisible here and stays PyTorch's.
+    """
+    left: dict[str, list[str]] = {}
+    for name, module in model.named_modules():
+        if isinstance(module, _SPATIAL_KINDS):
+            left.setdefault(type(module).__name__, []).append(name or "<model>")
+    return left

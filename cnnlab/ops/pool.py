@@ -1,0 +1,208 @@
+"""Max and average pooling from scratch, and adaptive average pooling.
+
+:func:`pool2d` reproduces ``F.max_pool2d`` / ``F.avg_pool2d`` (values and
+gradients), including their less obvious rules:
+
+- Max pooling pads with -inf, so padding never wins a window; PyTorch allows at
+  most half the kernel size as padding, so every window sees a real pixel.
+- A tie sends the whole gradient to the *first* maximum in row-major window order
+  (as PyTorch's kernel does), not split among the tied entries as ``amax`` would.
+  This matters after a ReLU, where many windows are all zeros.
+- Both work tap by tap: each of the kh * kw window positions is one strided slice
+  of the padded input, combined by a running max or sum, so the windows are never
+  copied out.
+- Average pooling divides by the window size including the zero padding
+  (``count_include_pad=True``, the default) or by the real pixels only; a window
+  that ``ceil_mode`` lets hang over the padded input counts only the part inside it.
+- ``ceil_mode`` rounds the output size up, but drops a last window that would
+  start in the right/bottom padding.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from cnnlab.ops.conv import IntPair, _pair, conv_output_size
+
+MODES = ("max", "avg")
+
+
+def pool_output_size(
+    n: int, k: int, p: int = 0, s: int = 1, d: int = 1, ceil_mode: bool = False
+) -> int:
+    """Pooled length along one axis; ``p`` is the *total* padding, as in conv_output_size.
+
+    Without ``ceil_mode`` this is exactly :func:`conv_output_size`. With it, the
+    division rounds up, and a last window starting at or beyond ``n + p // 2`` (in
+    the trailing padding) is dropped, PyTorch's rule. Rounding up lets a window hang
+    over the end, so in ceil mode a kernel may even be longer than the padded input.
+    """
+    if not ceil_mode:
+        return conv_output_size(n, k, p, s, d)
+    if n < 1 or k < 1 or s < 1 or d < 1 or p < 0:
+        raise ValueError(f"pool_output_size needs n, k, s, d >= 1 and p >= 0, got n={n}, k={k}, "
+                         f"p={p}, s={s}, d={d}")
+    k_eff = d * (k - 1) + 1
+    size = -(-(n + p - k_eff) // s) + 1
+    if (size - 1) * s >= n + p // 2:
+        size -= 1
+    if size < 1:
+        raise ValueError(f"pooling window spans {k_eff} but the padded input is only {n + p} "
+                         f"wide; no window starts inside it")
+    return size
+
+
+def pool2d(
+    x: torch.Tensor,
+    kernel_size: IntPair,
+    stride: IntPair | None = None,
+    padding: IntPair = 0,
+    mode: str = "max",
+    dilation: IntPair = 1,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> torch.Tensor:
+    """Max or average over each (dilated) window, like ``F.max_pool2d`` / ``F.avg_pool2d``.
+
+    Args:
+        x: (N, C, H, W) or (C, H, W).
+        kernel_size: window size, an int or an (h, w) pair.
+        stride: step between windows; ``None`` means the kernel size (PyTorch's default).
+        padding: added on *each* side; at most half the kernel size.
+        mode: ``"max"`` or ``"avg"``.
+        dilation: spacing between window taps (max pooling only, as in PyTorch).
+        ceil_mode: round the output size up instead of down.
+        count_include_pad: average pooling only: count padded zeros in the divisor.
+
+    Returns:
+        (N, C, H_out, W_out), ``H_out = pool_output_size(H, kh, 2 * padding, stride,
+        dilation, ceil_mode)``.
+    """
+    unbatched = x.dim() == 3
+    if unbatched:
+        x = x.unsqueeze(0)
+    if x.dim() != 4:
+        raise ValueError(f"pool2d input must be (N, C, H, W) or (C, H, W), got {tuple(x.shape)}")
+    kernel, stride, pad, dil = check_pool_args(kernel_size, stride, padding, mode, dilation)
+    out_size = tuple(
+        pool_output_size(n, k, 2 * p, s, d, ceil_mode)
+        for n, k, p, s, d in zip(x.shape[2:], kernel, pad, stride, dil, strict=True)
+    )
+    fill = float("-inf") if mode == "max" else 0.0
+    xp = _pad(x, pad, kernel, stride, dil, out_size, fill)
+    if mode == "max":
+        y = _tap_max(xp, kernel, stride, dil, out_size)
+    else:
+        y = _tap_sum(xp, kernel, stride, out_size)
+        y = y / _divisor(x, kernel, stride, pad, out_size, count_include_pad)
+    return y.squeeze(0) if unbatched else y
+
+
+def check_pool_args(kernel_size, stride, padding, mode, dilation):
+    """Validated (kernel, stride, padding, dilation) pairs; stride None means the kernel."""
+    if mode not in MODES:
+        raise ValueError(f"pool2d mode must be one of {MODES}, not {mode!r}")
+    kernel = _pair(kernel_size, "kernel_size")
+    stride = kernel if stride is None else _pair(stride, "stride")
+    pad, dil = _pair(padding, "padding"), _pair(dilation, "dilation")
+    if min(kernel) < 1 or min(stride) < 1 or min(dil) < 1 or min(pad) < 0:
+        raise ValueError(f"pool2d needs kernel, stride, dilation >= 1 and padding >= 0, got "
+                         f"kernel={kernel}, stride={stride}, dilation={dil}, padding={pad}")
+    if mode == "avg" and dil != (1, 1):
+        raise ValueError(f"average pooling has no dilation (PyTorch's has none either), "
+                         f"got dilation={dil}")
+    for k, p in zip(kernel, pad, strict=True):
+        if p > k // 2:
+            raise ValueError(f"pool2d padding {p} exceeds half the kernel size {k}; a window "
+                             f"could then see only padding (PyTorch refuses it too)")
+    return kernel, stride, pad, dil
+
+
+def _pad(x, pad, kernel, stride, dil, out_size, fill) -> torch.Tensor:
+    """``x`` inside a border of ``fill``, widened at the bottom/right for ceil_mode windows."""
+    n, c, h, w = x.shape
+    size = []
+    for length, k, p, s, d, out in zip((h, w), kernel, pad, stride, dil, out_size,
+                                       strict=True):
+        needed = (out - 1) * s + d * (k - 1) + 1
+        size.append(max(length + 2 * p, needed))
+    xp = x.new_full((n, c, *size), fill)
+    xp[:, :, pad[0] : pad[0] + h, pad[1] : pad[1] + w] = x
+    return xp
+
+
+def _taps(xp, kernel, stride, dil, out_size):
+    """For each window tap (i, j) in row-major order, the (N, C, H_out, W_out) strided
+    slice of the pixels it sees in every window: no copy of the windows."""
+    for i in range(kernel[0]):
+        for j in range(kernel[1]):
+            yield xp[:, :, i * dil[0] : i * dil[0] + (out_size[0] - 1) * stride[0] + 1 : stride[0],
+                     j * dil[1] : j * dil[1] + (out_size[1] - 1) * stride[1] + 1 : stride[1]]
+
+
+def _tap_max(xp, kernel, stride, dil, out_size) -> torch.Tensor:
+    # A running maximum over the taps. The strict '>' keeps the earlier tap on a tie,
+    # so the gradient reaches the first maximum only, PyTorch's rule (amax would
+    # split it among the tied entries). A NaN wins, as in PyTorch.
+    best = None
+    for tap in _taps(xp, kernel, stride, dil, out_size):
+        best = tap if best is None else torch.where((tap > best) | tap.isnan(), tap, best)
+    return best
+
+
+def _tap_sum(xp, kernel, stride, out_size) -> torch.Tensor:
+    total = None
+    for tap in _taps(xp, kernel, stride, (1, 1), out_size):
+        total = tap if total is None else total + tap
+    return total
+
+
+def _divisor(x, kernel, stride, pad, out_size, count_include_pad) -> torch.Tensor | int:
+    """Average pooling's per-window divisor: the count of pixels it is told to include."""
+    h, w = x.shape[2:]
+    fits = [(o - 1) * s + k <= n + 2 * p
+            for o, s, k, n, p in zip(out_size, stride, kernel, (h, w), pad, strict=True)]
+    if count_include_pad and all(fits):
+        return kernel[0] * kernel[1]  # every window lies within the padded input
+    # Otherwise sum-pool a mask of the pixels that count.
+    mask = _pad(x.new_zeros((1, 1, h, w)), pad, kernel, stride, (1, 1), out_size, 0.0)
+    if count_include_pad:
+        mask[:, :, : h + 2 * pad[0], : w + 2 * pad[1]] = 1.0
+    else:
+        mask[:, :, pad[0] : pad[0] + h, pad[1] : pad[1] + w] = 1.0
+    return _tap_sum(mask, kernel, stride, out_size)
+
+
+def adaptive_avg_pool2d(x: torch.Tensor, output_size: int | tuple[int | None, int | None]):
+    """Average over PyTorch's adaptive bins, like ``F.adaptive_avg_pool2d``.
+
+    Output cell i along an axis of length n averages input positions
+    ``floor(i * n / out)`` up to ``ceil((i + 1) * n / out)``; the bins may overlap
+    and differ in size when ``out`` does not divide ``n``. Averaging over such bins
+    is linear and separable, so it is two matrix products: ``A_h @ x @ A_w^T`` with
+    ``A[i, j] = 1 / len(bin_i)`` for j in bin i. ``None`` keeps that axis's size.
+    """
+    unbatched = x.dim() == 3
+    if unbatched:
+        x = x.unsqueeze(0)
+    if x.dim() != 4:
+        raise ValueError(f"adaptive_avg_pool2d input must be (N, C, H, W) or (C, H, W), "
+                         f"got {tuple(x.shape)}")
+    if isinstance(output_size, int) or output_size is None:
+        output_size = (output_size, output_size)
+    h, w = x.shape[2:]
+    out_h = h if output_size[0] is None else output_size[0]
+    out_w = w if output_size[1] is None else output_size[1]
+    y = _bin_matrix(h, out_h, x) @ x @ _bin_matrix(w, out_w, x).T
+    return y.squeeze(0) if unbatched else y
+
+
+def _bin_matrix(n: int, out: int, like: torch.Tensor) -> torch.Tensor:
+    if out < 1:
+        raise ValueError(f"adaptive pooling output size must be >= 1, got {out}")
+    i = torch.arange(out, device=like.device)
+    start = (i * n) // out
+    end = -((-(i + 1) * n) // out)  # ceil((i + 1) * n / out)
+    j = torch.arange(n, device=like.device)
+    inside = (j >= start[:, None]) & (j < end[:, None])
+    return inside.to(like.dtype) / (end - start).to(like.dtype)[:, None]

@@ -1,0 +1,220 @@
+"""cnnlab.ops.conv against torch.nn.functional.conv2d: values and gradients.
+
+``assert_same_op`` is the one helper every op test uses (the fft, pool and module
+tests import it from here): it runs our op and PyTorch's on the same float64
+inputs and compares forward values and the gradients of every input.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cnnlab.ops import conv2d, conv_output_size, corr2d, corr2d_multi_in_out
+
+ATOL, RTOL = 1e-10, 1e-9
+
+# PyTorch itself warns about this case (an extra padded copy); we test it on purpose.
+pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
+
+
+def assert_same_op(ours, reference, *inputs: torch.Tensor | None, atol=ATOL, rtol=RTOL):
+    """Compare ``ours(*inputs)`` with ``reference(*inputs)``: output and input gradients.
+
+    Each op gets its own leaf copies of the inputs (None passes through), both
+    backpropagate the same random output gradient, and every input's gradient
+    must agree. Returns our output.
+    """
+    def leaves():
+        return [None if t is None else t.detach().clone().requires_grad_() for t in inputs]
+
+    ours_in, ref_in = leaves(), leaves()
+    out, expected = ours(*ours_in), reference(*ref_in)
+    assert out.shape == expected.shape, f"shape {tuple(out.shape)} != {tuple(expected.shape)}"
+    torch.testing.assert_close(out, expected, atol=atol, rtol=rtol)
+    upstream = torch.randn(expected.shape, dtype=expected.dtype,
+                           generator=torch.Generator().manual_seed(0))
+    out.backward(upstream)
+    expected.backward(upstream)
+    for k, (a, b) in enumerate(zip(ours_in, ref_in, strict=True)):
+        if a is not None:
+            torch.testing.assert_close(a.grad, b.grad, atol=atol, rtol=rtol,
+                                       msg=lambda m, k=k: f"gradient of input {k}: {m}")
+    return out
+
+
+def rand(*shape, seed=0):
+    return torch.randn(shape, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
+
+
+@st.composite
+def conv_cases(draw, allow_same=True):
+    """Shapes and hyperparameters F.conv2d accepts, edge cases included."""
+    groups = draw(st.integers(1, 3))
+    c_group, o_group = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    kernel = (draw(st.integers(1, 5)), draw(st.integers(1, 5)))
+    stride = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    dilation = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    if allow_same and stride == (1, 1) and draw(st.booleans()):
+        padding = draw(st.sampled_from(["same", "valid"]))
+        pads = [d * (k - 1) if padding == "same" else 0
+                for k, d in zip(kernel, dilation, strict=True)]
+    else:
+        padding = (draw(st.integers(0, 6)), draw(st.integers(0, 6)))  # up to beyond the kernel
+        pads = [2 * p for p in padding]
+    # Smallest input the dilated kernel fits in, plus a little: covers kernel == input.
+    size = [max(1, d * (k - 1) + 1 - p) + draw(st.integers(0, 6))
+            for k, d, p in zip(kernel, dilation, pads, strict=True)]
+    return dict(
+        x=(draw(st.integers(1, 3)), groups * c_group, *size),
+        weight=(groups * o_group, c_group, *kernel),
+        bias=draw(st.booleans()),
+        stride=stride, padding=padding, dilation=dilation, groups=groups,
+    )
+
+
+def check_conv(op, case: dict, **op_kwargs):
+    """One conv case through ``assert_same_op``, and its size against conv_output_size."""
+    x, w = rand(*case["x"], seed=1), rand(*case["weight"], seed=2)
+    b = rand(case["weight"][0], seed=3) if case["bias"] else None
+    hyper = {k: case[k] for k in ("stride", "padding", "dilation", "groups")}
+    out = assert_same_op(lambda *t: op(*t, **hyper, **op_kwargs),
+                         lambda *t: F.conv2d(*t, **hyper), x, w, b)
+    stride, dilation = case["stride"], case["dilation"]
+    for axis in range(2):
+        k = case["weight"][2 + axis]
+        if case["padding"] == "same":
+            total = dilation[axis] * (k - 1)
+        else:
+            total = 0 if case["padding"] == "valid" else 2 * case["padding"][axis]
+        expected = conv_output_size(case["x"][2 + axis], k, total, stride[axis], dilation[axis])
+        assert out.shape[2 + axis] == expected
+    return out
+
+
+# ---------------------------------------------------------------- conv_output_size
+
+
+def test_output_size_is_the_notes_formula():
+    # floor((n - k + p + s) / s) with p the total padding (notes section 1(2)).
+    assert conv_output_size(8, 3, p=2, s=2) == 4  # (8 - 3 + 2 + 2) // 2
+    assert conv_output_size(8, 3) == 6
+    assert conv_output_size(28, 5, p=4) == 28  # padding=2 on each side keeps the size
+    assert conv_output_size(7, 3, p=0, s=3) == 2
+
+
+def test_output_size_with_dilation_uses_the_effective_kernel():
+    # A 3-tap kernel at dilation 2 spans 5 pixels.
+    assert conv_output_size(9, 3, d=2) == conv_output_size(9, 5) == 5
+    assert conv_output_size(9, 3, p=4, d=2) == 9  # "same" needs d * (k - 1) in total
+
+
+@pytest.mark.parametrize(
+    "args, match",
+    [((3, 5), "padded input"), ((3, 3, 0, 0), "s, d >= 1"), ((3, 3, -1), "p >= 0")],
+)
+def test_output_size_rejects_impossible_geometry(args, match):
+    with pytest.raises(ValueError, match=match):
+        conv_output_size(*args)
+
+
+# ---------------------------------------------------------------- the loop reference
+
+
+def test_corr2d_reproduces_the_book_example():
+    X = torch.arange(9.0).reshape(3, 3)
+    K = torch.tensor([[0.0, 1.0], [2.0, 3.0]])
+    torch.testing.assert_close(corr2d(X, K), torch.tensor([[19.0, 25.0], [37.0, 43.0]]))
+
+
+@settings(max_examples=30, deadline=None)
+@given(h=st.integers(1, 7), w=st.integers(1, 7), kh=st.integers(1, 4), kw=st.integers(1, 4),
+       c_in=st.integers(1, 3), c_out=st.integers(1, 3))
+def test_corr2d_reference_agrees_with_vectorised_conv2d(h, w, kh, kw, c_in, c_out):
+    h, w = h + kh - 1, w + kw - 1
+    X, K = rand(c_in, h, w, seed=4), rand(c_out, c_in, kh, kw, seed=5)
+    expected = conv2d(X.unsqueeze(0), K)[0]
+    torch.testing.assert_close(corr2d_multi_in_out(X, K), expected, atol=ATOL, rtol=RTOL)
+    torch.testing.assert_close(corr2d(X[0], K[0, 0]), conv2d(X[:1], K[:1, :1])[0], atol=ATOL,
+                               rtol=RTOL)
+
+
+def test_corr2d_is_differentiable_and_matches_torch_gradients():
+    assert_same_op(lambda x, k: corr2d(x, k),
+                   lambda x, k: F.conv2d(x[None, None], k[None, None])[0, 0],
+                   rand(6, 5, seed=6), rand(3, 2, seed=7))
+
+
+# ---------------------------------------------------------------- conv2d
+
+
+@pytest.mark.parametrize("method", ["auto", "shift", "unfold"])
+@settings(max_examples=40, deadline=None)
+@given(case=conv_cases())
+def test_conv2d_matches_torch(method, case):
+    check_conv(conv2d, case, method=method)
+
+
+EDGE_CASES = {
+    "kernel as large as the input": dict(x=(2, 3, 5, 4), weight=(4, 3, 5, 4), padding=0),
+    "stride larger than the kernel": dict(x=(2, 3, 11, 9), weight=(4, 3, 2, 3), stride=(4, 5)),
+    "padding larger than the kernel": dict(x=(2, 3, 4, 5), weight=(2, 3, 2, 2), padding=(4, 3)),
+    "depthwise (groups = channels)": dict(x=(2, 6, 7, 7), weight=(6, 1, 3, 3), groups=6,
+                                          padding=1),
+    "depthwise with multiplier 2": dict(x=(2, 4, 6, 6), weight=(8, 1, 3, 3), groups=4,
+                                        stride=2, padding=1),
+    "same, even kernel, dilation": dict(x=(2, 3, 9, 8), weight=(4, 3, 4, 2), padding="same",
+                                        dilation=(2, 3)),
+    "1x1 with stride": dict(x=(2, 5, 7, 7), weight=(3, 5, 1, 1), stride=2),
+    "dilation and stride together": dict(x=(1, 2, 13, 12), weight=(3, 2, 3, 3), stride=3,
+                                         dilation=2, padding=2),
+}
+
+
+@pytest.mark.parametrize("method", ["auto", "shift", "unfold"])
+@pytest.mark.parametrize("name", EDGE_CASES)
+def test_conv2d_edge_cases(method, name):
+    case = dict(bias=True, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1)
+    case.update(EDGE_CASES[name])
+    for key in ("stride", "dilation", "padding"):
+        if isinstance(case[key], int):
+            case[key] = (case[key], case[key])
+    check_conv(conv2d, case, method=method)
+
+
+def test_conv2d_accepts_an_unbatched_image_and_channels_last_input():
+    x, w, b = rand(3, 8, 8, seed=8), rand(4, 3, 3, 3, seed=9), rand(4, seed=10)
+    torch.testing.assert_close(conv2d(x, w, b, padding=1), F.conv2d(x, w, b, padding=1))
+    x4 = rand(2, 3, 8, 8, seed=11).to(memory_format=torch.channels_last)
+    torch.testing.assert_close(conv2d(x4, w, b, stride=2), F.conv2d(x4, w, b, stride=2))
+
+
+@pytest.mark.parametrize("method", ["shift", "unfold"])
+def test_conv2d_float32_matches_at_float32_precision(method):
+    x = torch.randn(4, 16, 12, 12, generator=torch.Generator().manual_seed(0))
+    w = torch.randn(8, 16, 3, 3, generator=torch.Generator().manual_seed(1))
+    out = conv2d(x, w, padding=1, method=method)
+    torch.testing.assert_close(out, F.conv2d(x, w, padding=1), atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(weight=(4, 2, 3, 3)), "input has 3"),
+        (dict(weight=(4, 1, 3, 3), groups=2), "groups=2 must divide"),
+        (dict(padding="same", stride=2), "needs stride 1"),
+        (dict(padding="full"), "'same' or 'valid'"),
+        (dict(weight=(4, 3, 9, 9)), "padded input"),
+        (dict(method="winograd"), "method must be"),
+        (dict(bias=(3,)), r"bias must have shape \(4,\)"),
+    ],
+)
+def test_conv2d_errors_name_the_problem(kwargs, match):
+    x = rand(1, 3, 6, 6)
+    w = rand(*kwargs.pop("weight", (4, 3, 3, 3)))
+    b = rand(*kwargs.pop("bias")) if "bias" in kwargs else None
+    with pytest.raises(ValueError, match=match):
+        conv2d(x, w, b, **kwargs)

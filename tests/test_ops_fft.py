@@ -1,0 +1,60 @@
+"""fft_conv2d (convolution theorem) against F.conv2d and against our direct conv2d."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from hypothesis import given, settings
+from test_ops_conv import EDGE_CASES, assert_same_op, check_conv, conv_cases, rand
+
+from cnnlab.ops import conv2d, fft_conv2d
+from cnnlab.ops.fft import next_fast_len
+
+pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
+
+
+@settings(max_examples=50, deadline=None)
+@given(case=conv_cases())
+def test_fft_conv2d_matches_torch(case):
+    # Any padding, stride, dilation (zeros inserted in the kernel) and groups.
+    check_conv(fft_conv2d, case)
+
+
+@pytest.mark.parametrize("name", EDGE_CASES)
+def test_fft_conv2d_edge_cases(name):
+    case = dict(bias=True, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1)
+    case.update(EDGE_CASES[name])
+    for key in ("stride", "dilation", "padding"):
+        if isinstance(case[key], int):
+            case[key] = (case[key], case[key])
+    check_conv(fft_conv2d, case)
+
+
+def test_fft_conv2d_equals_direct_conv2d_with_a_large_kernel():
+    # The regime FFT convolution is for: a 13x13 kernel on a 29x31 image (31 = prime).
+    x, w, b = rand(2, 3, 29, 31, seed=1), rand(4, 3, 13, 13, seed=2), rand(4, seed=3)
+    assert_same_op(lambda *t: fft_conv2d(*t, padding=6), lambda *t: conv2d(*t, padding=6),
+                   x, w, b)
+
+
+def test_fft_conv2d_float32_is_close_to_direct():
+    g = torch.Generator().manual_seed(0)
+    x, w = torch.randn(2, 8, 20, 20, generator=g), torch.randn(8, 8, 7, 7, generator=g)
+    torch.testing.assert_close(fft_conv2d(x, w, padding=3), conv2d(x, w, padding=3),
+                               atol=2e-4, rtol=1e-4)
+
+
+def test_fft_conv2d_unbatched_input():
+    x, w = rand(3, 9, 9, seed=4), rand(2, 3, 3, 3, seed=5)
+    torch.testing.assert_close(fft_conv2d(x, w, stride=2), conv2d(x, w, stride=2))
+
+
+def test_fft_conv2d_validates_like_conv2d():
+    with pytest.raises(ValueError, match="input has 3"):
+        fft_conv2d(rand(1, 3, 6, 6), rand(4, 2, 3, 3))
+
+
+@pytest.mark.parametrize("n, expected", [(1, 1), (7, 8), (11, 12), (30, 30), (31, 32),
+                                         (97, 100), (121, 125)])
+def test_next_fast_len_has_only_small_prime_factors(n, expected):
+    assert next_fast_len(n) == expected

@@ -1,0 +1,131 @@
+"""pool2d and adaptive_avg_pool2d against torch.nn.functional: values and gradients."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_ops_conv import assert_same_op, rand
+
+from cnnlab.ops import adaptive_avg_pool2d, pool2d, pool_output_size
+
+
+@st.composite
+def pool_cases(draw):
+    """Hyperparameters F.max_pool2d / F.avg_pool2d accept, and an input they fit."""
+    mode = draw(st.sampled_from(["max", "avg"]))
+    kernel = (draw(st.integers(1, 5)), draw(st.integers(1, 5)))
+    stride = (draw(st.integers(1, 6)), draw(st.integers(1, 6)))  # larger than the kernel too
+    padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)  # PyTorch's limit
+    dilation = (1, 1) if mode == "avg" else (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    size = [max(1, d * (k - 1) + 1 - 2 * p) + draw(st.integers(0, 6))
+            for k, p, d in zip(kernel, padding, dilation, strict=True)]
+    return dict(
+        shape=(draw(st.integers(1, 2)), draw(st.integers(1, 3)), *size),
+        kernel_size=kernel, stride=stride, padding=padding, mode=mode, dilation=dilation,
+        ceil_mode=draw(st.booleans()), count_include_pad=draw(st.booleans()),
+    )
+
+
+def torch_pool(x, kernel_size, stride, padding, mode, dilation, ceil_mode, count_include_pad):
+    if mode == "max":
+        return F.max_pool2d(x, kernel_size, stride, padding, dilation, ceil_mode)
+    return F.avg_pool2d(x, kernel_size, stride, padding, ceil_mode, count_include_pad)
+
+
+@settings(max_examples=60, deadline=None)
+@given(case=pool_cases())
+def test_pool2d_matches_torch(case):
+    case = dict(case)
+    shape = case.pop("shape")
+    out = assert_same_op(lambda x: pool2d(x, **case), lambda x: torch_pool(x, **case),
+                         rand(*shape, seed=1))
+    for axis in range(2):
+        expected = pool_output_size(shape[2 + axis], case["kernel_size"][axis],
+                                    2 * case["padding"][axis], case["stride"][axis],
+                                    case["dilation"][axis], case["ceil_mode"])
+        assert out.shape[2 + axis] == expected
+
+
+@pytest.mark.parametrize("mode", ["max", "avg"])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(kernel_size=(5, 4), stride=1),  # window as large as the input
+        dict(kernel_size=2, stride=3),  # stride larger than the window
+        dict(kernel_size=3, stride=2, padding=1, ceil_mode=True),  # window hangs over the end
+        dict(kernel_size=3, stride=2, ceil_mode=True),  # GoogLeNet's pools
+    ],
+)
+def test_pool2d_edge_cases(mode, kwargs):
+    x = rand(2, 3, 5, 4, seed=2)
+    assert_same_op(lambda t: pool2d(t, mode=mode, **kwargs),
+                   lambda t: torch_pool(t, mode=mode, **_torch_defaults(kwargs)), x)
+
+
+def _torch_defaults(kwargs):
+    full = dict(stride=None, padding=0, dilation=1, ceil_mode=False, count_include_pad=True)
+    full.update(kwargs)
+    return full
+
+
+def test_max_pool_ties_send_the_gradient_to_the_first_maximum():
+    # After a ReLU whole windows are zero; PyTorch routes each window's gradient to
+    # its first element, where amax would split it four ways.
+    x = torch.zeros(1, 1, 4, 4, dtype=torch.float64)
+    assert_same_op(lambda t: pool2d(t, 2), lambda t: F.max_pool2d(t, 2), x)
+    x = torch.zeros(1, 1, 4, 4, requires_grad=True)
+    pool2d(x, 2).sum().backward()
+    assert x.grad[0, 0, ::2, ::2].eq(1).all() and x.grad.sum() == 4
+
+
+def test_max_pool_never_picks_the_padding():
+    x = -torch.rand(1, 2, 5, 5, dtype=torch.float64) - 1.0  # all negative: zero padding would win
+    torch.testing.assert_close(pool2d(x, 3, 1, 1), F.max_pool2d(x, 3, 1, 1))
+
+
+def test_pool2d_unbatched_input():
+    x = rand(3, 6, 6, seed=3)
+    torch.testing.assert_close(pool2d(x, 2, mode="avg"), F.avg_pool2d(x, 2))
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(kernel_size=2, padding=2), "exceeds half the kernel"),
+        (dict(kernel_size=2, mode="min"), "mode must be one of"),
+        (dict(kernel_size=2, mode="avg", dilation=2), "no dilation"),
+        (dict(kernel_size=9), "padded input"),
+        (dict(kernel_size=0), ">= 1"),
+    ],
+)
+def test_pool2d_errors_name_the_problem(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        pool2d(rand(1, 1, 6, 6), **kwargs)
+
+
+def test_pool_output_size_ceil_mode_rule():
+    assert pool_output_size(6, 3, 0, 2) == 2
+    assert pool_output_size(6, 3, 0, 2, ceil_mode=True) == 3  # a last, partial window
+    # ceil would give 4, but that window would start in the right padding: dropped.
+    assert pool_output_size(5, 2, 2, 2, ceil_mode=True) == 3
+    assert pool_output_size(1, 3, 0, 3, ceil_mode=True) == 1  # kernel longer than the input
+
+
+@settings(max_examples=40, deadline=None)
+@given(h=st.integers(1, 12), w=st.integers(1, 12), out_h=st.integers(1, 8),
+       out_w=st.integers(1, 8))
+def test_adaptive_avg_pool2d_matches_torch_for_any_sizes(h, w, out_h, out_w):
+    # Output sizes that do not divide the input (overlapping, unequal bins) included.
+    assert_same_op(lambda x: adaptive_avg_pool2d(x, (out_h, out_w)),
+                   lambda x: F.adaptive_avg_pool2d(x, (out_h, out_w)), rand(2, 3, h, w))
+
+
+def test_adaptive_avg_pool2d_global_and_none_sizes():
+    x = rand(2, 4, 7, 5)
+    torch.testing.assert_close(adaptive_avg_pool2d(x, 1), x.mean((2, 3), keepdim=True))
+    torch.testing.assert_close(adaptive_avg_pool2d(x, (None, 2)),
+                               F.adaptive_avg_pool2d(x, (None, 2)))
+    torch.testing.assert_close(adaptive_avg_pool2d(x[0], 3), F.adaptive_avg_pool2d(x[0], 3))

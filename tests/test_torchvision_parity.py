@@ -1,0 +1,39 @@
+"""Every standard variant with a torchvision counterpart: same parameters, its
+state_dict loads (through the family's key map), and the same logits."""
+
+import pytest
+import torch
+import torchvision
+
+from cnnlab.models import list_models, model_info
+from cnnlab.models.interop import cnnlab_to_torchvision, from_torchvision
+
+PAIRED = [n for n in list_models() if model_info(n).torchvision_name]
+# Over ~50M parameters, weight initialisation alone takes seconds on a small CPU.
+HEAVY = {"vgg11", "vgg13", "vgg16", "vgg19", "vgg11_bn", "vgg13_bn", "vgg16_bn", "vgg19_bn",
+         "alexnet", "resnet152", "resnext101_32x8d", "resnext101_64x4d", "wide_resnet50_2",
+         "wide_resnet101_2"}
+
+
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=pytest.mark.slow) if n in HEAVY else n for n in PAIRED]
+)
+def test_same_weights_same_logits_as_torchvision(name):
+    torch.manual_seed(0)
+    tv_name = model_info(name).torchvision_name
+    kwargs = {"aux_logits": False, "init_weights": False} if tv_name == "googlenet" else {}
+    tv = torchvision.models.get_model(tv_name, weights=None, **kwargs).eval()
+    ours = from_torchvision(tv, name).eval()
+    assert sum(p.numel() for p in ours.parameters()) == sum(p.numel() for p in tv.parameters())
+    size = max(model_info(name).min_input_size, 64)
+    x = torch.randn(2, 3, size, size)
+    with torch.no_grad():
+        diff = (ours(x) - tv(x)).abs().max().item()
+    assert diff < 1e-5, f"{name}: max |logit diff| {diff}"
+    # And back: our state_dict, renamed to torchvision's keys, loads strictly into it.
+    tv.load_state_dict(cnnlab_to_torchvision(name, ours.state_dict()), strict=True)
+
+
+def test_every_torchvision_classifier_family_is_covered():
+    families = {model_info(n).family for n in PAIRED}
+    assert {"alexnet", "vgg", "resnet", "googlenet", "densenet", "regnet"} <= families, families
