@@ -58,3 +58,33 @@ def test_fft_conv2d_validates_like_conv2d():
                                          (97, 100), (121, 125)])
 def test_next_fast_len_has_only_small_prime_factors(n, expected):
     assert next_fast_len(n) == expected
+
+
+# ---------------------------------------------------------------- the op benchmark
+
+
+def test_fft_crossover_is_where_fft_stays_ahead():
+    from cnnlab.bench.ops import fft_crossover
+
+    def row(k, fft, torch_ms, scratch):
+        return {"image": 28, "kernel": k, "fft_ms": fft, "torch_ms": torch_ms,
+                "scratch_ms": scratch}
+
+    rows = [row(3, 5, 1, 2), row(5, 5, 6, 4), row(7, 5, 4, 9), row(9, 5, 8, 12)]
+    # FFT beats torch at k=5, loses at 7, then wins again: it stays ahead from 9 on.
+    assert fft_crossover(rows) == [{"image": 28, "vs_torch": 9, "vs_scratch": 7}]
+    assert fft_crossover([row(3, 9, 1, 1)]) == [{"image": 28, "vs_torch": None,
+                                                 "vs_scratch": None}]
+
+
+def test_ops_bench_quick_run_gives_every_table():
+    from cnnlab.bench.ops import render_ops_bench, run_ops_bench
+
+    threads = torch.get_num_threads()
+    result = run_ops_bench(threads=1, quick=True)
+    assert torch.get_num_threads() == threads  # restored
+    assert {r["kernel"] for r in result["kernels"]} == {1, 3, 7}
+    assert [r["groups"] for r in result["groups"]] == [1, 2, 4]
+    assert result["groups"][0]["torch_speedup"] == 1.0
+    assert all(r["torch_ms"] > 0 and r["scratch_ms"] > 0 for r in result["target"])
+    assert len(render_ops_bench(result)) == 4

@@ -75,7 +75,7 @@ def test_resume_is_exact(tmp_path, data, monkeypatch, stop_at_step):
         _interrupt_after(m, stop_at_step)
         with pytest.raises(TrainingInterrupted, match="cnnlab resume"):
             train(fast_cfg(tmp_path, run_name="split"), data=data)
-    from cnnlab.train import run as run_module
+    import cnnlab.train.run as run_module
 
     monkeypatch.setattr(run_module, "load_training_data", lambda cfg: data)
     resumed = resume(tmp_path / "split")

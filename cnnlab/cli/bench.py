@@ -116,3 +116,99 @@ def loader(
     env = bench_environment(device)
     console.print(f"[dim]{env}[/]")
     _write_json(rows, out, {"bench_environment": env})
+
+
+@app.command("zoo")
+def zoo(
+    preset: str = typer.Option("book", help="book (each model's book recipe) or fast."),
+    models: str = typer.Option(None, help="Pattern of model names (default: every model "
+                                          "the book trains)."),
+    epochs: int = typer.Option(None, help="Epochs per model (default: the preset's)."),
+    device: str = typer.Option("auto"),
+    data: str = typer.Option("fashion-mnist", help="fashion-mnist, folder:PATH or synthetic."),
+    data_root: str = typer.Option(None),
+    batch_size: int = typer.Option(None, help="Override the preset's batch size."),
+    out: Path = typer.Option(Path("results"), help="Where the CSV, table and plots go."),
+) -> None:
+    """Train each model with one recipe; table and plots of accuracy beside cost.
+
+    Every finished model is stored at once in OUT/zoo-PRESET.csv; run the same command
+    again after an interruption and it continues where it stopped.
+    """
+    from cnnlab.bench.zoo import default_models, markdown_table, run_zoo
+    from cnnlab.models import list_models
+
+    names = list_models(models) if models else default_models(preset)
+    if not names:
+        console.print(f"[red]no model matches {models!r}[/] (see `cnnlab models`)")
+        raise typer.Exit(1)
+    console.print(f"{len(names)} model(s): {', '.join(names)}")
+
+    def report(row: dict) -> None:
+        if row["status"] == "done":
+            console.print(f"[green]{row['model']}[/]: {100 * float(row['test_acc']):.2f}% "
+                          f"in {float(row['wall_time_s']):.0f} s")
+        else:
+            console.print(f"[red]{row['model']} failed[/]: {row['error']}")
+
+    from cnnlab.train import TrainingInterrupted
+
+    overrides = {"batch_size": batch_size} if batch_size else None
+    try:
+        rows = run_zoo(names, preset=preset, epochs=epochs, device=device, out_dir=out,
+                       data_spec=data, data_root=data_root, overrides=overrides,
+                       on_result=report, quiet=False)
+    except (KeyboardInterrupt, TrainingInterrupted):
+        console.print("[yellow]interrupted[/]: finished models are stored; run the same "
+                      "command again to continue where it stopped")
+        raise typer.Exit(130) from None
+    console.print(markdown_table(rows))
+    console.print(f"results: {out}/zoo-{preset}.csv, .md and plots")
+
+
+@app.command("throughput")
+def throughput(
+    models: str = typer.Option("resnet18_d2l", help="Pattern of model names."),
+    batch_size: int = typer.Option(64, help="Start here; halved on out-of-memory."),
+    image_size: int = typer.Option(None, help="Input side (default: each model's own)."),
+    device: str = typer.Option("auto"),
+    amp: str = typer.Option("off", help="off, bf16 or fp16."),
+    channels_last: bool = typer.Option(False, "--channels-last/--no-channels-last"),
+    compile: bool = typer.Option(False, "--compile/--no-compile"),
+    steps: int = typer.Option(5, help="Timed steps (after 2 warm-up steps)."),
+    out: Path = typer.Option(None, help="Write rows here (.csv or .json)."),
+) -> None:
+    """Train and inference samples/s, step time and peak memory per model."""
+    from cnnlab.bench.throughput import benchmark
+    from cnnlab.models import list_models
+    from cnnlab.train.trainer import select_device
+
+    names = list_models(models)
+    if not names:
+        console.print(f"[red]no model matches {models!r}[/] (see `cnnlab models`)")
+        raise typer.Exit(1)
+    dev = str(select_device(device))
+    rows = benchmark(names, batch_size, image_size, device=dev, amp=amp,
+                     channels_last=channels_last, compile=compile, steps=steps)
+    table = Table(title=f"throughput on {dev} (amp {amp}, channels_last {channels_last}, "
+                        f"compile {compile})")
+    for col in ("model", "input", "batch", "train img/s", "train step", "infer img/s",
+                "peak MB", "note"):
+        table.add_column(col, justify="left" if col in ("model", "note") else "right")
+    for r in rows:
+        table.add_row(r["model"], r["input_size"], str(r["batch_size"]),
+                      f"{r['train_samples_per_s']:,.0f}", f"{r['train_step_ms']:.1f} ms",
+                      f"{r['infer_samples_per_s']:,.0f}", f"{r['peak_memory_mb']:,.0f}",
+                      r["note"])
+    console.print(table)
+    if out is not None and out.suffix == ".csv":
+        import csv
+
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with open(out, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        console.print(f"rows written to {out}")
+    else:
+        _write_json(rows, out)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 console = Console()
@@ -13,7 +14,8 @@ err = Console(stderr=True)
 
 
 def fail(message: str, code: int = 1) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    # escape: messages may hold brackets ("pip install 'cnnlab[onnx]'"), not markup
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -21,15 +23,17 @@ def _known_errors():
     from cnnlab.data.dataset import DataError
     from cnnlab.models import UnknownModelError
     from cnnlab.models.interop import WeightsMismatchError
+    from cnnlab.models.pretrained import MissingExtraError
     from cnnlab.train import ConfigError
     from cnnlab.train.checkpoint import CheckpointError
 
     return (UnknownModelError, ConfigError, WeightsMismatchError, CheckpointError,
-            DataError, FileNotFoundError, ValueError)
+            DataError, MissingExtraError, FileNotFoundError, ValueError)
 
 
 def train(
-    model: str = typer.Argument(..., help="Registered model name (see `cnnlab models`)."),
+    model: str = typer.Argument(..., help="Registered model name (see `cnnlab models`), "
+                                "or tv:NAME (torchvision) / timm:NAME (timm installed)."),
     data: str = typer.Option(None, help="fashion-mnist (default), folder:PATH or synthetic."),
     data_root: str = typer.Option(None, help="Folder holding the dataset files."),
     preset: str = typer.Option(None, help="book (the book's recipe for MODEL) or fast."),
@@ -61,7 +65,12 @@ def train(
     seed: int = typer.Option(None),
     max_time: float = typer.Option(None, help="Stop after this many seconds of training."),
     log_every: int = typer.Option(None, help="Steps between progress updates."),
-    weights: str = typer.Option(None, help="Start from these weights (safetensors or .pth)."),
+    weights: str = typer.Option(None, help="Start from these weights: a safetensors / .pth "
+                                "file, or a torchvision weights name (DEFAULT) to download."),
+    freeze_backbone: bool = typer.Option(None, "--freeze-backbone/--no-freeze-backbone",
+                                         help="Train the classifier only."),
+    backbone_lr_scale: float = typer.Option(None, help="Backbone lr = lr x this (e.g. 0.1); "
+                                            "the classifier gets lr."),
     out_dir: str = typer.Option(None, help="Where run directories go (default runs/)."),
     run_name: str = typer.Option(None, help="Run directory name (default <date>-<model>)."),
     eval_subset: int = typer.Option(None, help="Evaluate on the first N test images only."),
@@ -154,7 +163,7 @@ def evaluate(
 
 
 def predict(
-    run: Path = typer.Argument(..., help="Run directory."),
+    run: Path = typer.Argument(..., help="Run directory, or a .onnx file from `cnnlab export`."),
     images: list[Path] = typer.Argument(..., help="PNG/JPEG files of any size or mode."),
     top_k: int = typer.Option(3, help="How many classes to show per image."),
     which: str = typer.Option("best", help="best or last checkpoint."),

@@ -59,6 +59,8 @@ class ModelInfo:
 
 
 _REGISTRY: dict[str, ModelInfo] = {}
+# Names resolved outside the registry (cnnlab/models/pretrained.py).
+EXTERNAL_PREFIXES = ("tv:", "timm:")
 
 
 def register_model(
@@ -110,11 +112,12 @@ def register_model(
 class UnknownModelError(KeyError):
     """Raised for a model name that is not registered; lists the closest names."""
 
-    def __init__(self, name: str, suggestions: list[str]):
+    def __init__(self, name: str, suggestions: list[str],
+                 where: str = "`cnnlab models` lists them all"):
         self.name = name
         self.suggestions = suggestions
         hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
-        super().__init__(f"unknown model {name!r}.{hint} (`cnnlab models` lists them all)")
+        super().__init__(f"unknown model {name!r}.{hint} ({where})")
 
     def __str__(self) -> str:  # KeyError would quote the whole message
         return self.args[0]
@@ -133,6 +136,10 @@ def closest_names(name: str, limit: int = 5) -> list[str]:
 
 
 def model_info(name: str) -> ModelInfo:
+    if name.startswith(EXTERNAL_PREFIXES):
+        from cnnlab.models.pretrained import external_model_info
+
+        return external_model_info(name)
     _ensure_families_loaded()
     try:
         return _REGISTRY[name]
@@ -159,6 +166,8 @@ def get_model(
     name: str,
     num_classes: int | None = None,
     in_channels: int | None = None,
+    *,
+    weights=None,
     **overrides,
 ) -> nn.Module:
     """Build a registered model, fully materialised and initialised.
@@ -167,6 +176,13 @@ def get_model(
     (10 classes, 1 channel for the book's Fashion-MNIST models; 1000 and 3 for the
     ImageNet-shaped standard variants). Remaining keyword arguments go to the
     builder (``image_size=96``, ``memory_efficient=True``, ...).
+
+    ``name`` may also be ``"tv:NAME"`` (any torchvision classifier) or ``"timm:NAME"``
+    (when timm is installed). ``weights`` starts the model from pretrained weights: a
+    safetensors / ``.pth`` file, a state_dict, or a torchvision weights name such as
+    ``"DEFAULT"`` (downloaded). They are adapted to ``num_classes`` (a new classifier)
+    and ``in_channels`` (first-conv filters summed for grey input); see
+    :mod:`cnnlab.models.pretrained`.
     """
     info = model_info(name)
     size = overrides.get("image_size")
@@ -182,6 +198,10 @@ def get_model(
         **overrides,
     )
     model.cnnlab_name = name  # lets checkpoints and reports say what was built
+    if weights is not None:
+        from cnnlab.models.pretrained import load_pretrained
+
+        load_pretrained(model, weights, info)
     return model
 
 

@@ -67,7 +67,8 @@ def read_weights_file(path: str | Path) -> dict[str, torch.Tensor]:
     """Tensors from a ``.safetensors`` file or a foreign ``.pth``/``.pt`` (weights only).
 
     A ``.pth`` holding ``{"state_dict": ...}`` or ``{"model": ...}`` (common training
-    checkpoints) is unwrapped.
+    checkpoints) is unwrapped, and so is a cnnlab training checkpoint (its ``model.*``
+    tensors), so a finished run's checkpoint can start another run.
     """
     path = Path(path)
     if not path.is_file():
@@ -75,7 +76,13 @@ def read_weights_file(path: str | Path) -> dict[str, torch.Tensor]:
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
 
-        return load_file(str(path))
+        tensors = load_file(str(path))
+        # cnnlab checkpoints (train/checkpoint.py) also hold optimizer, EMA and RNG state.
+        if any(k.startswith("model.") for k in tensors) and any(
+            k.startswith("rng.") for k in tensors
+        ):
+            return {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+        return tensors
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # unpickling refused or corrupt file

@@ -1,35 +1,32 @@
 """Two-dimensional cross-correlation ("convolution") from scratch.
 
-Two versions of the same operation live here:
-
 - :func:`corr2d` (and its multi-channel forms) is the readable reference, the
-  Dive into Deep Learning loop over output positions. It is slow and is kept as
-  the definition the fast version is tested against.
-- :func:`conv2d` is the vectorised version, a drop-in for
-  ``torch.nn.functional.conv2d``: batched, multi-channel, padding (int, pair,
-  ``"same"``, ``"valid"``), stride, dilation and groups. Gradients come from
-  autograd through plain tensor operations.
+  Dive into Deep Learning loop over output positions; slow, and kept as the
+  definition the fast version is tested against.
+- :func:`conv2d` is the vectorised drop-in for ``torch.nn.functional.conv2d``:
+  batched, multi-channel, padding (int, pair, ``"same"``, ``"valid"``), stride,
+  dilation, groups.
 
-How :func:`conv2d` turns the convolution into matrix products (``method``):
+:func:`conv2d` turns the convolution into matrix products in one of two ways:
 
-- ``"shift"``: one matrix product per kernel tap. Tap (i, j) multiplies every
-  input pixel by the (C_in, C_out) matrix ``weight[:, :, i, j]``; the output is the
-  sum of those products, each read from the input shifted by (i, j). In a
-  channels-last buffer with the batch and the rows flattened into one axis, a
-  shift is just an offset along that axis, so each tap is a single contiguous
-  GEMM accumulated into the output, with no unfolded copy of the input. The
-  price is that outputs are computed on the whole padded grid and cropped (the
-  border costs a few percent for small kernels). A stride s is handled by
-  splitting the padded input into s x s phases (rows a::s, cols b::s): each tap
-  reads one phase at an offset, so no work is wasted on skipped positions.
-- ``"unfold"``: im2col. Every receptive field is copied into a row of a
-  (positions, k*k*C_in) matrix and one GEMM applies all taps at once. It copies
-  the input k*k times but computes only the real output positions, so it wins
-  for large kernels on small inputs and for few input channels.
-- ``"auto"`` picks between them from the shapes (see :func:`_choose_method`).
+- ``"shift"``: one GEMM per kernel tap. Tap (i, j) multiplies every input pixel
+  by the (C_in, C_out) matrix ``weight[:, :, i, j]``, read from the input shifted
+  by (i, j). With the input channels-last and batch and rows flattened into one
+  axis, a shift is an offset along that axis, so each tap is one contiguous GEMM
+  accumulated into the output: no unfolded copy of the input. Outputs are
+  computed on the whole padded grid, then cropped (a few percent for small
+  kernels). A stride s splits the padded input into s x s phases (rows a::s,
+  cols b::s); each tap reads one phase at an offset, wasting nothing.
+- ``"unfold"``: im2col. Every receptive field is copied into a column of a
+  (k*k*C_in, positions) matrix and one GEMM applies all taps at once: k*k copies
+  of the input, but only real output positions and one long inner dimension.
+- ``"auto"`` picks by :func:`choose_method`.
 
-Padding is described per side, as PyTorch does; :func:`conv_output_size` takes
-the *total* padding, as the chapter notes' formula does (see its docstring).
+Both hot paths have hand-written backward passes (convolution-shaped loops
+again, see ``_ShiftConv`` and ``_Im2col``), tested against PyTorch's gradients.
+
+Padding is per side, as in PyTorch; :func:`conv_output_size` takes the *total*
+padding, as the chapter notes' formula does.
 """
 
 from __future__ import annotations
@@ -78,7 +75,8 @@ def conv_output_size(n: int, k: int, p: int = 0, s: int = 1, d: int = 1) -> int:
     return (n - k_eff + p + s) // s
 
 
-def _pair(value: IntPair, name: str) -> tuple[int, int]:
+def as_pair(value: IntPair, name: str) -> tuple[int, int]:
+    """``3`` -> ``(3, 3)``; a pair stays a pair; anything else is a TypeError naming ``name``."""
     if isinstance(value, int):
         return value, value
     if isinstance(value, (tuple, list)) and len(value) == 2:
@@ -107,7 +105,7 @@ def resolve_padding(
             total = d * (k - 1)
             sides.append((total // 2, total - total // 2))
         return sides[0], sides[1]
-    ph, pw = _pair(padding, "padding")
+    ph, pw = as_pair(padding, "padding")
     if ph < 0 or pw < 0:
         raise ValueError(f"padding must be non-negative, got {padding!r}")
     return (ph, ph), (pw, pw)
@@ -179,7 +177,7 @@ def conv2d(
         x = x.unsqueeze(0)
     geom = ConvGeometry.of(x, weight, bias, stride, padding, dilation, groups)
     if method == "auto":
-        method = _choose_method(geom)
+        method = choose_method(geom)
     conv = _conv_shift if method == "shift" else _conv_unfold
     y = conv(x, weight, bias, geom)
     return y.squeeze(0) if unbatched else y
@@ -213,7 +211,7 @@ class ConvGeometry:
                              f"input channels, but the input has {c_in}")
         if bias is not None and bias.shape != (c_out,):
             raise ValueError(f"bias must have shape ({c_out},), got {tuple(bias.shape)}")
-        stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
+        stride, dilation = as_pair(stride, "stride"), as_pair(dilation, "dilation")
         if min(stride) < 1 or min(dilation) < 1:
             raise ValueError(f"stride and dilation must be >= 1, got {stride}, {dilation}")
         (top, bottom), (left, right) = resolve_padding(padding, (kh, kw), stride, dilation)
@@ -229,14 +227,22 @@ class ConvGeometry:
         return (-(-(self.h + top + bottom) // stride[0]), -(-(self.w + left + right) // stride[1]))
 
 
-def _choose_method(g: ConvGeometry) -> str:
-    # The shift method computes the whole phase grid; its waste is the grid's
-    # excess over the real output. Its per-tap GEMMs have only C_in/groups as inner
-    # dimension, which BLAS runs poorly below ~16 (then im2col's k*k*C_in is better).
+def choose_method(g: ConvGeometry) -> str:
+    """The faster method for this geometry, by rules read off ``cnnlab bench ops``.
+
+    - 1x1 kernels: im2col is a plain matrix product with nothing to waste.
+    - The shift method computes the whole phase grid; when that is over 4x the real
+      output (a kernel nearly as large as the padded input), im2col wins.
+    - Few input channels per group: the shift method's per-tap GEMMs have only
+      C_in / groups as inner dimension, which BLAS runs poorly (below 16 for a dense
+      conv, 8 for a grouped one, whose im2col GEMMs are thin too); im2col's one
+      GEMM per group has k*k times more.
+    - Otherwise shift, which copies the input once instead of k*k times.
+    """
     hq, wq = g.phase_grid(g.stride)
     waste = hq * wq / (g.h_out * g.w_out)
-    taps = g.kh * g.kw
-    if taps == 1 or waste > 1.5 or g.c_in // g.groups < 16:
+    thin = g.c_in // g.groups < (16 if g.groups == 1 else 8)
+    if g.kh * g.kw == 1 or waste > 4 or thin:
         return "unfold"
     return "shift"
 
@@ -282,7 +288,7 @@ def _conv_shift(x, weight, bias, g: ConvGeometry) -> torch.Tensor:
     taps = [(i, j, i * dh % sh, j * dw % sw, (i * dh // sh) * wq + j * dw // sw)
             for i in range(g.kh) for j in range(g.kw)]
     buf, hq, wq = _phase_buffer(x, g, g.stride, tail=max(t[-1] for t in taps))
-    w = _grouped_weight(weight, g.groups)
+    w = _grouped_weight(weight, g.groups).contiguous()  # each tap a contiguous matrix
     b = None if bias is None else bias.view(g.groups, 1, -1)
     out = _ShiftConv.apply(buf, w, b, taps, g.n * hq * wq)
     return _finish(out, g, hq, wq)
@@ -291,11 +297,12 @@ def _conv_shift(x, weight, bias, g: ConvGeometry) -> torch.Tensor:
 class _ShiftConv(torch.autograd.Function):
     """Sum over taps of ``shifted input @ weight[tap]``, with the matching backward.
 
-    Autograd could differentiate the forward loop by itself, but it would give
-    every tap's input gradient its own buffer-sized tensor of zeros and then add
-    them all up. Here the backward is the same loop transposed: each tap adds
-    ``grad @ weight[tap]^T`` into its slice of one gradient buffer, in place, and
-    its weight gradient is ``shifted input^T @ grad``.
+    Two things autograd alone would do slowly. The output is built in blocks of
+    rows small enough to stay in cache while all k*k taps accumulate into it
+    (one pass over memory instead of k*k). And the backward is the same loop
+    transposed: each tap adds ``grad @ weight[tap]^T`` into its slice of one input
+    gradient buffer, in place, and ``shifted input^T @ grad`` into its weight
+    gradient; autograd would give every tap a buffer-sized tensor of zeros.
 
     Shapes: buf (s_h, s_w, G, rows + tail, Cg); w (G, kh, kw, Cg, Og); bias (G, 1, Og)
     or None; each tap is (i, j, phase row, phase column, shift); out (G, rows, Og).
@@ -305,29 +312,42 @@ class _ShiftConv(torch.autograd.Function):
     def forward(ctx, buf, w, bias, taps, rows):
         ctx.save_for_backward(buf, w)
         ctx.taps, ctx.rows = taps, rows
-        out = None
-        for i, j, a, b, shift in taps:
-            tap = buf[a, b, :, shift : shift + rows]  # (G, rows, Cg), contiguous
-            if out is None:
-                out = _matmul_bias(tap, w[:, i, j], bias)
-            else:
-                out.baddbmm_(tap, w[:, i, j])
+        out = buf.new_empty(w.shape[0], rows, w.shape[-1])
+        for r0, r1 in _row_blocks(rows, w):
+            block = out[:, r0:r1]
+            if bias is not None:
+                block.copy_(bias.expand_as(block))
+            for n, (i, j, a, b, shift) in enumerate(taps):
+                tap = buf[a, b, :, r0 + shift : r1 + shift]  # (G, block rows, Cg)
+                # beta=0 on the first tap: the block is uninitialised memory.
+                block.baddbmm_(tap, w[:, i, j], beta=0 if n == 0 and bias is None else 1)
         return out
 
     @staticmethod
     def backward(ctx, grad):
         buf, w = ctx.saved_tensors
-        rows = ctx.rows
         grad_buf = torch.zeros_like(buf) if ctx.needs_input_grad[0] else None
-        grad_w = w.new_empty(w.shape) if ctx.needs_input_grad[1] else None
-        for i, j, a, b, shift in ctx.taps:
-            window = (a, b, slice(None), slice(shift, shift + rows))
-            if grad_buf is not None:
-                grad_buf[window].baddbmm_(grad, w[:, i, j].transpose(1, 2))
-            if grad_w is not None:
-                grad_w[:, i, j] = torch.bmm(buf[window].transpose(1, 2), grad)
+        grad_w = torch.zeros(w.shape, dtype=w.dtype, device=w.device)
+        for r0, r1 in _row_blocks(ctx.rows, w):
+            g = grad[:, r0:r1]
+            for i, j, a, b, shift in ctx.taps:
+                window = (a, b, slice(None), slice(r0 + shift, r1 + shift))
+                if grad_buf is not None:
+                    grad_buf[window].baddbmm_(g, w[:, i, j].transpose(1, 2))
+                if ctx.needs_input_grad[1]:
+                    grad_w[:, i, j].baddbmm_(buf[window].transpose(1, 2), g)
+        grad_w = grad_w if ctx.needs_input_grad[1] else None
         grad_bias = grad.sum(1, keepdim=True) if ctx.needs_input_grad[2] else None
         return grad_buf, grad_w, grad_bias, None, None
+
+
+def _row_blocks(rows: int, w: torch.Tensor):
+    """(start, end) row ranges of about 1 MiB of input + output (float32) per thread."""
+    groups, c_group, o_group = w.shape[0], w.shape[-2], w.shape[-1]
+    size = (2**18 * torch.get_num_threads()) // (groups * (c_group + o_group))
+    size = max(256, size)
+    for start in range(0, rows, size):
+        yield start, min(rows, start + size)
 
 
 def _conv_unfold(x, weight, bias, g: ConvGeometry) -> torch.Tensor:
@@ -391,11 +411,6 @@ def pad_zeros(x: torch.Tensor, pad: tuple[int, int, int, int]) -> torch.Tensor:
     xp = x.new_zeros((n, c, h + top + bottom, w + left + right))
     xp[:, :, top : top + h, left : left + w] = x
     return xp
-
-
-def _matmul_bias(a: torch.Tensor, b: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
-    """Batched ``a @ b``, plus a (G, 1, n) bias in the same GEMM (it starts as the accumulator)."""
-    return torch.bmm(a, b) if bias is None else torch.baddbmm(bias, a, b)
 
 
 def _finish(out: torch.Tensor, g: ConvGeometry, grid_h: int, grid_w: int) -> torch.Tensor:

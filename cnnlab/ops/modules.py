@@ -31,7 +31,7 @@ from torch.nn.modules.pooling import (
     _MaxUnpoolNd,
 )
 
-from cnnlab.ops.conv import IntPair, Padding, _pair, conv2d, resolve_padding
+from cnnlab.ops.conv import IntPair, Padding, as_pair, conv2d, resolve_padding
 from cnnlab.ops.fft import fft_conv2d
 from cnnlab.ops.norm import BatchNorm
 from cnnlab.ops.pool import adaptive_avg_pool2d, check_pool_args, pool2d
@@ -67,9 +67,9 @@ class Conv2d(nn.Module):
             raise ValueError(f"groups={groups} must divide in_channels={in_channels} and "
                              f"out_channels={out_channels}")
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size = _pair(kernel_size, "kernel_size")
-        self.stride, self.dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
-        self.padding = padding if isinstance(padding, str) else _pair(padding, "padding")
+        self.kernel_size = as_pair(kernel_size, "kernel_size")
+        self.stride, self.dilation = as_pair(stride, "stride"), as_pair(dilation, "dilation")
+        self.padding = padding if isinstance(padding, str) else as_pair(padding, "padding")
         resolve_padding(self.padding, self.kernel_size, self.stride, self.dilation)  # fail now
         self.groups, self.padding_mode, self.fft = groups, padding_mode, fft
         factory = {"device": device, "dtype": dtype}

@@ -8,21 +8,22 @@ gradients), including their less obvious rules:
 - A tie sends the whole gradient to the *first* maximum in row-major window order
   (as PyTorch's kernel does), not split among the tied entries as ``amax`` would.
   This matters after a ReLU, where many windows are all zeros.
-- Both work tap by tap: each of the kh * kw window positions is one strided slice
-  of the padded input, combined by a running max or sum, so the windows are never
-  copied out.
 - Average pooling divides by the window size including the zero padding
   (``count_include_pad=True``, the default) or by the real pixels only; a window
   that ``ceil_mode`` lets hang over the padded input counts only the part inside it.
 - ``ceil_mode`` rounds the output size up, but drops a last window that would
   start in the right/bottom padding.
+
+Both modes work tap by tap: each of the kh * kw window positions is one strided
+slice of the padded input, combined by a running max or sum, so the windows are
+never copied out.
 """
 
 from __future__ import annotations
 
 import torch
 
-from cnnlab.ops.conv import IntPair, _pair, conv_output_size
+from cnnlab.ops.conv import IntPair, as_pair, conv_output_size
 
 MODES = ("max", "avg")
 
@@ -102,9 +103,9 @@ def check_pool_args(kernel_size, stride, padding, mode, dilation):
     """Validated (kernel, stride, padding, dilation) pairs; stride None means the kernel."""
     if mode not in MODES:
         raise ValueError(f"pool2d mode must be one of {MODES}, not {mode!r}")
-    kernel = _pair(kernel_size, "kernel_size")
-    stride = kernel if stride is None else _pair(stride, "stride")
-    pad, dil = _pair(padding, "padding"), _pair(dilation, "dilation")
+    kernel = as_pair(kernel_size, "kernel_size")
+    stride = kernel if stride is None else as_pair(stride, "stride")
+    pad, dil = as_pair(padding, "padding"), as_pair(dilation, "dilation")
     if min(kernel) < 1 or min(stride) < 1 or min(dil) < 1 or min(pad) < 0:
         raise ValueError(f"pool2d needs kernel, stride, dilation >= 1 and padding >= 0, got "
                          f"kernel={kernel}, stride={stride}, dilation={dil}, padding={pad}")

@@ -32,8 +32,12 @@ class TrainConfig:
     data: str = "fashion-mnist"  # or "folder:PATH" or "synthetic"
     data_root: str | None = None
     preset: str | None = None
-    weights: str | None = None  # start from saved weights (safetensors / .pth)
+    # Start from these weights: safetensors / .pth file, or a torchvision weights name
+    # ("DEFAULT"); adapted to the data's classes and channels (models/pretrained.py).
+    weights: str | None = None
     model_overrides: dict[str, Any] = field(default_factory=dict)
+    freeze_backbone: bool = False  # train the classifier only (a linear probe)
+    backbone_lr_scale: float = 1.0  # backbone lr = lr x this; the classifier gets lr
 
     # Optimisation
     epochs: int = 10
@@ -106,6 +110,13 @@ class TrainConfig:
             bad("resize", "a size in pixels >= 8, or None for the dataset's own size")
         if self.max_time is not None and self.max_time <= 0:
             bad("max_time", "seconds > 0")
+        if not self.backbone_lr_scale > 0:
+            bad("backbone_lr_scale", "a number > 0 (e.g. 0.1: the backbone learns 10x slower)")
+        if self.freeze_backbone and self.backbone_lr_scale != 1.0:
+            raise ConfigError(
+                "freeze_backbone trains the classifier only, so backbone_lr_scale has nothing "
+                "to scale; use one or the other"
+            )
         return self
 
     # YAML round trip -------------------------------------------------------

@@ -7,18 +7,33 @@ import math
 import torch
 from torch import nn
 
+from cnnlab.models.pretrained import split_backbone_head
 from cnnlab.train.config import TrainConfig
 
 
-def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
+def parameter_groups(model: nn.Module, weight_decay: float,
+                     backbone_lr: float | None = None) -> list[dict]:
     """Weight decay on weights only; never on norm scales/shifts and biases.
 
     Decaying a BN gamma or a bias does not regularise the function the network
     computes (BN undoes weight scale anyway), it only fights the optimizer.
     One-dimensional parameters are exactly the norm and bias parameters.
+
+    With ``backbone_lr`` the classifier's groups come first (at the optimizer's lr,
+    so ``param_groups[0]`` logs the peak lr) and the backbone's groups run at
+    ``backbone_lr``: fine-tuning then moves pretrained features less than the new head.
     """
+    if backbone_lr is None:
+        return _decay_groups(model.parameters(), weight_decay)
+    backbone, head = split_backbone_head(model)
+    groups = _decay_groups(head, weight_decay)
+    groups += [{**g, "lr": backbone_lr} for g in _decay_groups(backbone, weight_decay)]
+    return [g for g in groups if g["params"]]
+
+
+def _decay_groups(params, weight_decay: float) -> list[dict]:
     decay, no_decay = [], []
-    for param in model.parameters():
+    for param in params:
         if not param.requires_grad:
             continue
         (no_decay if param.ndim <= 1 else decay).append(param)
@@ -29,7 +44,9 @@ def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
 
 
 def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
-    groups = parameter_groups(model, cfg.weight_decay)
+    scaled = cfg.backbone_lr_scale != 1.0
+    groups = parameter_groups(model, cfg.weight_decay,
+                              cfg.lr * cfg.backbone_lr_scale if scaled else None)
     if cfg.optimizer == "adamw":
         return torch.optim.AdamW(groups, lr=cfg.lr)
     nesterov = cfg.optimizer == "nesterov"

@@ -70,7 +70,13 @@ def image_to_tensor(path: Path, pp: Preprocess, invert: bool = False) -> torch.T
 @torch.no_grad()
 def predict_images(run_dir, paths: list[Path], top_k: int = 3, which: str = "best",
                    invert: bool = False) -> list[tuple[Path, list[tuple[str, float]]]]:
-    run = load_run(run_dir, which=which, device="cpu")
+    """Top-k classes per image, from a run directory or an exported ``.onnx`` file."""
+    if Path(run_dir).suffix == ".onnx":
+        from cnnlab.export import load_onnx
+
+        run = load_onnx(run_dir)  # its JSON sidecar holds the classes and preprocessing
+    else:
+        run = load_run(run_dir, which=which, device="cpu")
     results = []
     for path in paths:
         probs = run.model(image_to_tensor(Path(path), run.preprocess, invert)).softmax(dim=1)[0]

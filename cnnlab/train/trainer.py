@@ -24,6 +24,7 @@ from cnnlab.data.dataset import DatasetSplits
 from cnnlab.data.loader import DeviceLoader
 from cnnlab.models import get_model, model_info
 from cnnlab.models.interop import load_state_dict_checked
+from cnnlab.models.pretrained import freeze_backbone
 from cnnlab.train import checkpoint as ckpt
 from cnnlab.train.config import TrainConfig
 from cnnlab.train.distributed import (
@@ -158,11 +159,11 @@ class Trainer:
             )
         if info.sized_head and "image_size" not in overrides:
             overrides["image_size"] = image_size
+        # Weights load at their own shape, then the head and first conv are adapted.
         model = get_model(cfg.model, num_classes=len(self.classes), in_channels=channels,
-                          **overrides)
-        if cfg.weights:
-            state = ckpt.read_model_weights(cfg.weights)
-            load_state_dict_checked(model, state, source=cfg.weights)
+                          weights=cfg.weights or None, **overrides)
+        if cfg.freeze_backbone:
+            freeze_backbone(model)
         return model
 
     def _loader(self, images, labels, train: bool) -> DeviceLoader:

@@ -1,0 +1,125 @@
+"""Training and inference throughput per model, like timm's benchmark plus peak memory.
+
+Synthetic input on the device (no data loading), a few warm-up steps, then timed
+steps with the device synchronised only at the ends. On out-of-memory the batch is
+halved and the model retried, so one command sweeps models of any size.
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+
+from cnnlab.models import get_model, model_info
+from cnnlab.train.evaluate import autocast_context
+
+
+@dataclass
+class ThroughputRow:
+    model: str
+    input_size: str
+    batch_size: int
+    train_samples_per_s: float
+    train_step_ms: float
+    infer_samples_per_s: float
+    infer_step_ms: float
+    peak_memory_mb: float
+    amp: str
+    channels_last: bool
+    compile: bool
+    device: str
+    note: str = ""
+
+
+def _is_oom(exc: BaseException) -> bool:
+    return isinstance(exc, torch.OutOfMemoryError) or "out of memory" in str(exc).lower()
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _peak_mb(device: torch.device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # process peak RSS
+
+
+def measure(name: str, batch_size: int, image_size: int | None = None, *, device="cpu",
+            amp: str = "off", channels_last: bool = False, compile: bool = False,
+            warmup: int = 2, steps: int = 5, num_classes: int = 10) -> ThroughputRow:
+    """One model at one batch size (raises on out-of-memory; see :func:`benchmark`)."""
+    dev = torch.device(device)
+    info = model_info(name)
+    channels = info.input_size[0]
+    size = image_size or info.input_size[1]
+    kw = {"image_size": size} if info.sized_head else {}
+    model = get_model(name, num_classes=num_classes, **kw).to(dev)
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    model = model.to(memory_format=fmt)
+    step_model = torch.compile(model) if compile else model
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+    x = torch.randn(batch_size, channels, size, size, device=dev).to(memory_format=fmt)
+    y = torch.randint(0, num_classes, (batch_size,), device=dev)
+    if dev.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(dev)
+
+    def train_step():
+        with autocast_context(dev, amp):
+            out = step_model(x)
+            out = out[0] if isinstance(out, tuple) else out
+            loss = F.cross_entropy(out.float(), y)
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+
+    @torch.no_grad()
+    def infer_step():
+        with autocast_context(dev, amp):
+            step_model(x)
+
+    timings = {}
+    for label, fn, mode in (("train", train_step, True), ("infer", infer_step, False)):
+        model.train(mode)
+        for _ in range(warmup):
+            fn()
+        _sync(dev)
+        start = time.perf_counter()
+        for _ in range(steps):
+            fn()
+        _sync(dev)
+        timings[label] = (time.perf_counter() - start) / steps
+    return ThroughputRow(
+        model=name, input_size=f"{channels}x{size}x{size}", batch_size=batch_size,
+        train_samples_per_s=batch_size / timings["train"], train_step_ms=1000 * timings["train"],
+        infer_samples_per_s=batch_size / timings["infer"], infer_step_ms=1000 * timings["infer"],
+        peak_memory_mb=_peak_mb(dev), amp=amp, channels_last=channels_last, compile=compile,
+        device=str(dev),
+    )
+
+
+def benchmark(models: list[str], batch_size: int = 64, image_size: int | None = None,
+              **options) -> list[dict]:
+    """:func:`measure` for each model, halving the batch on out-of-memory."""
+    rows = []
+    for name in models:
+        bs, note = batch_size, ""
+        while True:
+            try:
+                row = measure(name, bs, image_size, **options)
+                row.note = note
+                rows.append(asdict(row))
+                break
+            except Exception as exc:
+                if not _is_oom(exc) or bs == 1:
+                    raise
+                if torch.cuda.is_available():
+                    torch.cuda.empty_cache()
+                note = f"out of memory at batch {bs}; halved"
+                bs //= 2
+    return rows

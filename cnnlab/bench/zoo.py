@@ -1,0 +1,222 @@
+"""The zoo benchmark: every selected model trained with one recipe, accuracy beside cost.
+
+``run_zoo`` trains each model with the Trainer and stores its row in
+``<out>/zoo-<preset>.csv`` the moment it finishes, so an interrupted bench resumes
+where it stopped: finished models are never trained again, and a model whose run
+was interrupted continues from its last checkpoint. After every model the Markdown
+table and the plots are rewritten from the CSV.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import platform
+from collections.abc import Callable
+from pathlib import Path
+
+from cnnlab.models import list_models, model_info
+from cnnlab.train.checkpoint import atomic_write_text
+from cnnlab.train.config import TrainConfig, resolve_config
+
+COLUMNS = [
+    "model", "family", "preset", "status", "test_acc", "best_test_acc", "book_acc",
+    "params", "macs", "input_size", "images_per_s", "peak_memory_mb", "wall_time_s",
+    "epochs", "device", "machine", "run_dir", "error",
+]
+
+
+def machine_name(device: str) -> str:
+    import torch
+
+    if device.startswith("cuda") and torch.cuda.is_available():
+        return torch.cuda.get_device_name(0)
+    return f"{platform.processor() or platform.machine()} x{os.cpu_count()} CPU"
+
+
+def default_models(preset: str) -> list[str]:
+    """The book's networks (every model the book trains) for either preset."""
+    return [n for n in list_models() if model_info(n).book_recipe is not None]
+
+
+def zoo_input_size(name: str, preset: str) -> int:
+    """The book's resize for models the book trains; otherwise the model's own size."""
+    info = model_info(name)
+    if info.book_recipe is not None:
+        return info.book_recipe.resize
+    return max(info.input_size[1], info.min_input_size)
+
+
+def read_rows(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def write_rows(path: Path, rows: list[dict]) -> None:
+    import io
+
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, COLUMNS)
+    writer.writeheader()
+    writer.writerows({k: r.get(k, "") for k in COLUMNS} for r in rows)
+    atomic_write_text(path, buf.getvalue())
+
+
+def run_zoo(
+    models: list[str],
+    preset: str = "book",
+    epochs: int | None = None,
+    device: str = "auto",
+    out_dir: str | Path = "results",
+    data=None,
+    data_spec: str = "fashion-mnist",
+    data_root: str | None = None,
+    overrides: dict | None = None,
+    on_result: Callable[[dict], None] | None = None,
+    quiet: bool = True,
+) -> list[dict]:
+    """Train every model in ``models`` (skipping finished ones); return all rows."""
+    from cnnlab.inspect import count_macs
+    from cnnlab.train import TrainingInterrupted, resume, train
+    from cnnlab.train.trainer import select_device
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    csv_path = out / f"zoo-{preset}.csv"
+    runs_dir = out / f"zoo-{preset}-runs"
+    rows = {r["model"]: r for r in read_rows(csv_path)}
+    dev = str(select_device(device))
+    for name in models:
+        if rows.get(name, {}).get("status") == "done":
+            continue  # stored as soon as it finished: never trained twice
+        info = model_info(name)
+        size = zoo_input_size(name, preset)
+        values = {"data": data_spec, "data_root": data_root, "device": device,
+                  "out_dir": str(runs_dir), "run_name": name, "quiet": quiet,
+                  "resize": size, "epochs": epochs, **(overrides or {})}
+        row = {"model": name, "family": info.family, "preset": preset, "device": dev,
+               "machine": machine_name(dev), "input_size": size,
+               "book_acc": info.book_recipe.book_accuracy if info.book_recipe else ""}
+        run_dir = runs_dir / name
+        try:
+            if (run_dir / "checkpoints" / "last.safetensors").exists():
+                result = resume(run_dir)  # interrupted mid-model: continue it
+            else:
+                if run_dir.exists():  # started but never checkpointed: start again
+                    import shutil
+
+                    shutil.rmtree(run_dir)
+                cfg = resolve_config(name, preset=preset if preset != "none" else None,
+                                     overrides=values)
+                result = train(cfg, data=data)
+            channels = data.channels if data is not None else info.input_size[0]
+            cfg_used = TrainConfig.load(run_dir / "config.yaml")
+            row.update(
+                status="done", test_acc=result.final["test_acc"],
+                best_test_acc=result.best_test_acc,
+                params=_params(name, channels, size, cfg_used),
+                macs=count_macs(_build(name, channels, size, cfg_used), (channels, size, size)),
+                images_per_s=result.final["images_per_s"],
+                peak_memory_mb=result.final["peak_memory_mb"],
+                wall_time_s=result.train_time_s, epochs=result.final["epoch"],
+                run_dir=str(run_dir), error="",
+            )
+        except (KeyboardInterrupt, TrainingInterrupted):
+            raise  # Ctrl-C: stop the bench; the next run resumes this model
+        except Exception as exc:  # one broken model must not sink the whole bench
+            row.update(status="failed", error=f"{type(exc).__name__}: {exc}"[:300])
+        rows[name] = row
+        write_rows(csv_path, list(rows.values()))
+        write_outputs(out, preset, list(rows.values()))
+        if on_result:
+            on_result(row)
+    return [rows[n] for n in models if n in rows]
+
+
+def _build(name: str, channels: int, size: int, cfg: TrainConfig):
+    from cnnlab.models import get_model
+
+    kw = dict(cfg.model_overrides)
+    if model_info(name).sized_head:
+        kw.setdefault("image_size", size)
+    import torch
+
+    with torch.device("meta"):
+        return get_model(name, num_classes=10, in_channels=channels, **kw)
+
+
+def _params(name: str, channels: int, size: int, cfg: TrainConfig) -> int:
+    return sum(p.numel() for p in _build(name, channels, size, cfg).parameters())
+
+
+def markdown_table(rows: list[dict]) -> str:
+    head = ("| model | test acc | book | params | MACs | input | train img/s | peak MB | "
+            "time | epochs | machine |")
+    lines = [head, "|" + "---|" * 11]
+    for r in rows:
+        if r.get("status") != "done":
+            lines.append(f"| {r['model']} | failed: {r.get('error', '')} |" + " |" * 9)
+            continue
+        book = f"{100 * float(r['book_acc']):.1f}%" if r.get("book_acc") else ""
+        lines.append(
+            f"| {r['model']} | {100 * float(r['test_acc']):.2f}% | {book} | "
+            f"{int(float(r['params'])):,} | {float(r['macs']) / 1e6:,.1f}M | "
+            f"{r['input_size']} | {float(r['images_per_s']):,.0f} | "
+            f"{float(r['peak_memory_mb']):,.0f} | {float(r['wall_time_s']):,.0f} s | "
+            f"{r['epochs']} | {r['machine']} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_outputs(out: Path, preset: str, rows: list[dict]) -> None:
+    """zoo-<preset>.md and the three plots, from the stored rows."""
+    atomic_write_text(out / f"zoo-{preset}.md", markdown_table(rows))
+    done = [r for r in rows if r.get("status") == "done"]
+    if done:
+        plot_zoo(done, out / f"zoo-{preset}")
+
+
+def plot_zoo(rows: list[dict], stem: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [r["model"] for r in rows]
+    acc = [100 * float(r["test_acc"]) for r in rows]
+    book = [100 * float(r["book_acc"]) if r.get("book_acc") else None for r in rows]
+    paths = []
+    fig, ax = plt.subplots(figsize=(max(6, 0.7 * len(rows) + 2), 4.5))
+    xs = range(len(rows))
+    ax.bar([x - 0.2 for x in xs], acc, width=0.4, label="cnnlab")
+    ax.bar([x + 0.2 for x in xs], [b or 0 for b in book], width=0.4, label="the book")
+    ax.set_xticks(list(xs), names, rotation=40, ha="right")
+    lo = min([a for a in acc + [b for b in book if b] if a > 0] or [0])
+    ax.set(ylabel="test accuracy (%)", ylim=(max(0, lo - 5), 100), title="Test accuracy")
+    ax.legend()
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    paths.append(_save(fig, Path(f"{stem}-accuracy.png")))
+    for key, label in (("macs", "MACs per image"), ("params", "parameters")):
+        fig, ax = plt.subplots(figsize=(7, 5))
+        times = [float(r["wall_time_s"]) for r in rows]
+        sizes = [40 + 400 * t / max(times) for t in times]
+        ax.scatter([float(r[key]) for r in rows], acc, s=sizes, alpha=0.6)
+        for r, a in zip(rows, acc, strict=True):
+            ax.annotate(r["model"], (float(r[key]), a), fontsize=8, xytext=(4, 4),
+                        textcoords="offset points")
+        ax.set(xscale="log", xlabel=f"{label} (log)", ylabel="test accuracy (%)",
+               title=f"Accuracy vs {label} (bubble: training time)")
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        paths.append(_save(fig, Path(f"{stem}-acc-vs-{key}.png")))
+    plt.close("all")
+    return paths
+
+
+def _save(fig, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    return path

@@ -1,0 +1,48 @@
+"""`cnnlab export`: a trained run as a file other runtimes load (ONNX), verified."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+console = Console()
+err = Console(stderr=True)
+
+
+def export(
+    run: Path = typer.Argument(..., help="Run directory written by `cnnlab train`."),
+    fmt: str = typer.Option("onnx", "--format", help="Export format: onnx."),
+    out: Path = typer.Option(None, help="Output file (default RUN/export/model.onnx)."),
+    which: str = typer.Option("best", help="best or last checkpoint."),
+    opset: int = typer.Option(None, help="ONNX opset (default: the exporter's choice)."),
+    atol: float = typer.Option(1e-4, help="Largest max |onnxruntime - PyTorch| accepted."),
+) -> None:
+    """Export a trained run (dynamic batch) and check it with onnxruntime against PyTorch."""
+    from cnnlab.export import ExportError, export_run
+    from cnnlab.models.pretrained import MissingExtraError
+    from cnnlab.train.checkpoint import CheckpointError
+
+    try:
+        with err.status(f"exporting {run} to {fmt} ..."):
+            res = export_run(run, fmt, out=out, which=which, atol=atol, opset=opset)
+    except (ExportError, MissingExtraError, CheckpointError, FileNotFoundError,
+            ValueError) as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    per_batch = ", ".join(f"batch {n}: {d:.1e}" for n, d in res.max_abs_diff.items())
+    c, s, _ = res.input_shape
+    for line in (
+        f"exported {res.path} ({res.exporter} exporter, opset {res.opset}, "
+        f"input batch x {c} x {s} x {s}, dynamic batch)",
+        f"verified with onnxruntime: max |diff| vs PyTorch {res.worst_diff:.2e} "
+        f"< {res.atol:g} ({per_batch})",
+        f"sidecar {res.sidecar} ({len(res.classes)} classes, preprocessing)",
+        f"predict with: cnnlab predict {res.path} IMAGE ...",
+    ):
+        console.print(line, highlight=False, soft_wrap=True)
+
+def register(app: typer.Typer) -> None:
+    app.command("export")(export)

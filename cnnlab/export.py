@@ -1,0 +1,264 @@
+"""Export a trained run for inference outside PyTorch: ONNX, checked with onnxruntime.
+
+:func:`export_onnx` reads a run directory (model, classes, preprocessing), exports
+the model with a dynamic batch axis, runs the file with onnxruntime on random
+batches and compares the logits with PyTorch's; a file that disagrees by more than
+``atol`` is deleted, so an unverified model is never left where ``predict`` would
+find it. A JSON sidecar beside ``model.onnx`` records the classes and the input
+preprocessing, so ``cnnlab predict model.onnx IMAGE`` needs nothing else.
+
+onnx, onnxruntime and onnxscript are the optional extra ``pip install 'cnnlab[onnx]'``.
+An ONNX file is a protobuf graph of operators and tensors: loading one runs no code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from cnnlab.models.pretrained import require_extra
+from cnnlab.train.evaluate import Preprocess
+
+FORMATS = ("onnx",)
+INPUT_NAME, OUTPUT_NAME = "images", "logits"
+SIDECAR_FORMAT = "cnnlab-onnx"
+SIDECAR_VERSION = 1
+# protobuf caps a single file at 2 GiB; bigger models keep their weights beside it.
+_EXTERNAL_DATA_BYTES = 1_800_000_000
+
+
+class ExportError(ValueError):
+    """The model could not be exported, or the exported file did not match PyTorch."""
+
+
+@dataclass
+class ExportResult:
+    path: Path
+    sidecar: Path
+    exporter: str  # "torch.export" (dynamo) or "torchscript"
+    opset: int | None
+    max_abs_diff: dict[int, float]  # batch size -> max |onnxruntime - PyTorch| over logits
+    atol: float
+    input_shape: tuple[int, int, int]
+    classes: list[str] = field(default_factory=list)
+
+    @property
+    def worst_diff(self) -> float:
+        return max(self.max_abs_diff.values())
+
+
+def export_run(run_dir: str | Path, fmt: str = "onnx", **options) -> ExportResult:
+    """Export a run in format ``fmt`` (only ``"onnx"`` so far); see :func:`export_onnx`."""
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown export format {fmt!r}; formats: {', '.join(FORMATS)}")
+    return export_onnx(run_dir, **options)
+
+
+def export_onnx(run_dir: str | Path, out: str | Path | None = None, which: str = "best",
+                atol: float = 1e-4, opset: int | None = None,
+                batch_sizes: tuple[int, ...] = (1, 2, 3)) -> ExportResult:
+    """Export a run's model to ONNX and verify it with onnxruntime.
+
+    Args:
+        run_dir: a run directory written by ``cnnlab train``.
+        out: the ``.onnx`` file to write (default ``run_dir/export/model.onnx``); the
+            sidecar is the same path with ``.json``.
+        which: ``"best"`` or ``"last"`` checkpoint.
+        atol: largest accepted max absolute logit difference (onnxruntime vs PyTorch).
+        opset: ONNX opset; None lets the exporter choose.
+        batch_sizes: random batches checked, each at a size other than the traced one
+            where possible, so a batch axis frozen by the exporter is caught.
+
+    Raises:
+        MissingExtraError: onnx / onnxruntime / onnxscript are not installed.
+        ExportError: export failed, or the file disagrees with PyTorch.
+    """
+    _require_onnx_extra()
+    from cnnlab.train.run import load_run
+
+    run = load_run(run_dir, which=which, device="cpu")
+    pp = run.preprocess
+    shape = (pp.channels, pp.image_size, pp.image_size)
+    path = Path(out) if out is not None else run.run_dir / "export" / "model.onnx"
+    if path.suffix != ".onnx":
+        raise ExportError(f"the output file should end in .onnx, got {path}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model = run.model.float().eval()
+    exporter = _export(model, shape, path, opset)
+    diffs = verify_onnx(path, model, shape, batch_sizes)
+    worst = max(diffs.values())
+    if not worst < atol:  # also catches NaN
+        _remove(path)
+        with torch.no_grad():
+            scale = float(model(torch.randn(2, *shape)).abs().max())
+        raise ExportError(
+            f"onnxruntime disagrees with PyTorch by up to {worst:.3g} (> {atol:g}) for "
+            f"{run.config.model}, whose logits reach {scale:.3g} (relative difference "
+            f"{worst / max(scale, 1e-30):.1e}); the file was deleted. A relative difference "
+            "near 1e-6 is float32 rounding: pass a looser --atol. Otherwise try another --opset"
+        )
+    result = ExportResult(path, path.with_suffix(".json"), exporter, _opset_of(path), diffs,
+                          atol, shape, list(run.classes))
+    _write_sidecar(result, run, pp)
+    return result
+
+
+def _require_onnx_extra() -> None:
+    for module in ("onnx", "onnxscript", "onnxruntime"):
+        require_extra(module, "onnx", "ONNX export")
+
+
+def _export(model: nn.Module, shape: tuple[int, int, int], path: Path,
+            opset: int | None) -> str:
+    """Write ``path``; the torch.export-based exporter first, TorchScript's if it fails."""
+    example = torch.randn(2, *shape)
+    size = sum(p.numel() * p.element_size() for p in model.parameters())
+    failures = []
+    try:
+        # The exporter reports progress on stdout; the CLI prints its own summary.
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                model, (example,), str(path), dynamo=True, input_names=[INPUT_NAME],
+                output_names=[OUTPUT_NAME], opset_version=opset, verbose=False,
+                dynamic_shapes=({0: torch.export.Dim("batch", min=1)},),
+                external_data=size > _EXTERNAL_DATA_BYTES,
+            )
+        return "torch.export"
+    except Exception as exc:  # any tracing / lowering failure: try the older exporter
+        failures.append(f"torch.export-based exporter: {_first_line(exc)}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # its deprecation notice
+            torch.onnx.export(
+                model, (example,), str(path), dynamo=False, input_names=[INPUT_NAME],
+                output_names=[OUTPUT_NAME], opset_version=opset,
+                dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+            )
+        return "torchscript"
+    except Exception as exc:
+        failures.append(f"TorchScript-based exporter: {_first_line(exc)}")
+    _remove(path)
+    raise ExportError("could not export to ONNX:\n  " + "\n  ".join(failures))
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
+
+
+def _remove(path: Path) -> None:
+    path.unlink(missing_ok=True)
+    path.with_name(path.name + ".data").unlink(missing_ok=True)  # external weights, if any
+
+
+def _opset_of(path: Path) -> int | None:
+    import onnx
+
+    proto = onnx.load(str(path), load_external_data=False)
+    return next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), None)
+
+
+def _session(path: Path):
+    ort = require_extra("onnxruntime", "onnx", "running an ONNX model")
+    return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+
+@torch.no_grad()
+def verify_onnx(path: str | Path, model: nn.Module, shape: tuple[int, int, int],
+                batch_sizes: tuple[int, ...] = (1, 2, 3), seed: int = 0) -> dict[int, float]:
+    """Max |onnxruntime - PyTorch| of the logits for a random batch of each size."""
+    session = _session(Path(path))
+    gen = torch.Generator().manual_seed(seed)
+    diffs = {}
+    for n in batch_sizes:
+        x = torch.randn(n, *shape, generator=gen)
+        expected = model(x)
+        got = torch.from_numpy(session.run([OUTPUT_NAME], {INPUT_NAME: x.numpy()})[0])
+        if got.shape != expected.shape:
+            raise ExportError(f"the ONNX model returned shape {tuple(got.shape)} for batch {n}; "
+                              f"PyTorch returns {tuple(expected.shape)}")
+        diffs[n] = float((got - expected).abs().max())
+    return diffs
+
+
+def _write_sidecar(result: ExportResult, run, pp: Preprocess) -> None:
+    c, s, _ = result.input_shape
+    meta = {
+        "format": SIDECAR_FORMAT,
+        "format_version": SIDECAR_VERSION,
+        "model": run.config.model,
+        "classes": result.classes,
+        "preprocess": {**pp.to_dict(), "channels_last": False},
+        "input": {
+            "name": INPUT_NAME, "shape": ["batch", c, s, s], "dtype": "float32",
+            "values": "pixels scaled to 0..1, then (x - mean) / std per channel when "
+                      "mean is set",
+        },
+        "output": {"name": OUTPUT_NAME, "shape": ["batch", len(result.classes)]},
+        "exporter": result.exporter,
+        "opset": result.opset,
+        "source": {"run": str(run.run_dir), "checkpoint": str(run.checkpoint)},
+        "verification": {
+            "runtime": "onnxruntime",
+            "max_abs_diff": {str(k): v for k, v in result.max_abs_diff.items()},
+            "atol": result.atol,
+        },
+        "torch": torch.__version__,
+    }
+    result.sidecar.write_text(json.dumps(meta, indent=1))
+
+
+# --- using an exported model ----------------------------------------------------------
+
+class OnnxModel:
+    """Calls an ONNX classifier like a module: float tensor N x C x H x W -> logits."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.session = _session(self.path)
+        self.input_name = self.session.get_inputs()[0].name
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        array = x.detach().to("cpu", torch.float32).contiguous().numpy()
+        return torch.from_numpy(self.session.run(None, {self.input_name: array})[0])
+
+
+@dataclass
+class OnnxRun:
+    """An exported model with what predict needs (the same fields as a loaded run)."""
+
+    path: Path
+    model: OnnxModel
+    classes: list[str]
+    preprocess: Preprocess
+    meta: dict
+
+
+def load_onnx(path: str | Path) -> OnnxRun:
+    """An exported ``.onnx`` file and its JSON sidecar (classes, preprocessing)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"ONNX file not found: {path}")
+    sidecar = path.with_suffix(".json")
+    if not sidecar.is_file():
+        raise FileNotFoundError(
+            f"{sidecar} is missing: cnnlab reads the classes and preprocessing of {path.name} "
+            "from it. Export with `cnnlab export RUN --format onnx`, which writes both"
+        )
+    try:
+        meta = json.loads(sidecar.read_text())
+        if meta.get("format") != SIDECAR_FORMAT:
+            raise ValueError(f"format is {meta.get('format')!r}, not {SIDECAR_FORMAT!r}")
+        pp = Preprocess.from_dict(meta["preprocess"])
+        classes = list(meta["classes"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ExportError(f"{sidecar}: not a cnnlab ONNX sidecar ({exc})") from None
+    return OnnxRun(path, OnnxModel(path), classes, pp, meta)

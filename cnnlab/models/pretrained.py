@@ -1,0 +1,416 @@
+"""Pretrained backbones and transfer learning.
+
+Two kinds of names reach outside cnnlab's own registry, without registering
+thousands of entries (``list_models()`` stays cnnlab's list):
+
+- ``tv:NAME``: any torchvision classifier (``torchvision.models.list_models``),
+  wrapped in :class:`TorchvisionNet` so it has cnnlab's interface;
+- ``timm:NAME``: any timm model when timm is installed (``pip install 'cnnlab[timm]'``);
+  timm models already have that interface and are returned as they are.
+
+``get_model(name, weights=...)`` starts any model from pretrained weights: a local
+file (safetensors, or ``.pth`` read with ``weights_only=True``), a state_dict, or a
+torchvision weights name such as ``"DEFAULT"`` (downloaded; offline, the error says
+how to get a file). Weights keep the shape they were saved with (ImageNet's 1000
+classes, RGB), so :func:`load_pretrained` adapts them to the model that was asked
+for: a new classifier where the class count differs, and the first convolution's
+filters summed over the colour channels for grey input.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import importlib
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from cnnlab.models._base import Network, linear_head
+from cnnlab.models._registry import EXTERNAL_PREFIXES, ModelInfo, UnknownModelError
+from cnnlab.models.interop import load_state_dict_checked, read_weights_file
+
+TORCHVISION_PREFIX, TIMM_PREFIX = EXTERNAL_PREFIXES  # "tv:", "timm:"
+_WEIGHT_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin", ".ckpt")
+
+
+class MissingExtraError(ImportError):
+    """An optional dependency is not installed; the message gives the pip command."""
+
+
+class WeightsUnavailableError(FileNotFoundError):
+    """Named pretrained weights could not be fetched (offline); pass a local file instead."""
+
+
+def require_extra(module: str, extra: str, purpose: str):
+    """Import ``module``, or say which cnnlab extra installs it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingExtraError(
+            f"{purpose} needs the optional package {module!r}: pip install 'cnnlab[{extra}]'"
+        ) from exc
+
+
+@functools.cache
+def external_model_info(name: str) -> ModelInfo:
+    """Registry metadata for ``tv:NAME`` / ``timm:NAME``, made on first use."""
+    if name.startswith(TORCHVISION_PREFIX):
+        return _torchvision_info(name[len(TORCHVISION_PREFIX):])
+    return _timm_info(name[len(TIMM_PREFIX):])
+
+
+# --- torchvision ----------------------------------------------------------------
+
+# Where each torchvision family keeps its final linear layer (a state_dict prefix).
+# SqueezeNet is absent: its classifier is a convolution followed by pooling.
+_TV_CLASSIFIERS = (
+    ("resnet", "fc"), ("resnext", "fc"), ("wide_resnet", "fc"), ("regnet_", "fc"),
+    ("googlenet", "fc"), ("inception_v3", "fc"), ("shufflenet_v2", "fc"),
+    ("densenet", "classifier"),
+    ("alexnet", "classifier.6"), ("vgg", "classifier.6"),
+    ("mobilenet_v2", "classifier.1"), ("mnasnet", "classifier.1"),
+    ("efficientnet", "classifier.1"), ("mobilenet_v3", "classifier.3"),
+    ("convnext", "classifier.2"), ("maxvit", "classifier.5"),
+    ("vit_", "heads.head"), ("swin", "head"),
+)
+# Auxiliary classifiers return a tuple in training mode; the adapter leaves them out,
+# and their keys in the released weights are skipped when loading.
+_TV_DEFAULTS = {
+    "googlenet": {"aux_logits": False, "init_weights": True},
+    "inception_v3": {"aux_logits": False, "init_weights": True},
+}
+_TV_AUX_KEYS = {"googlenet": ("aux1.", "aux2."), "inception_v3": ("AuxLogits.",)}
+
+
+def torchvision_classifier(arch: str) -> str | None:
+    return next((slot for prefix, slot in _TV_CLASSIFIERS if arch.startswith(prefix)), None)
+
+
+def _torchvision_info(arch: str) -> ModelInfo:
+    import torchvision
+
+    all_names = torchvision.models.list_models(module=torchvision.models)
+    names = [n for n in all_names if torchvision_classifier(n) is not None]
+    if arch in all_names and arch not in names:
+        raise ValueError(f"{TORCHVISION_PREFIX}{arch} is not supported: its classifier is not "
+                         "a final linear layer, so there is no head to replace")
+    if arch not in names:
+        close = difflib.get_close_matches(arch, names, n=5, cutoff=0.5)
+        raise UnknownModelError(f"{TORCHVISION_PREFIX}{arch}",
+                                [TORCHVISION_PREFIX + n for n in close],
+                                where="torchvision.models.list_models() lists them")
+    # The default weights' metadata (no download) gives the size and class count.
+    default = torchvision.models.get_model_weights(arch).DEFAULT
+    crop = default.transforms().crop_size[0]
+    return ModelInfo(
+        name=TORCHVISION_PREFIX + arch,
+        builder=functools.partial(TorchvisionNet, arch),
+        family="torchvision",
+        paper=f"torchvision.models.{arch} (recipe: {default.meta.get('recipe', 'n/a')})",
+        input_size=(3, crop, crop),
+        num_classes=len(default.meta["categories"]),
+        variant="standard",
+        torchvision_name=arch,
+        torchvision_key_map=functools.partial(_torchvision_key, torchvision_classifier(arch)),
+        min_input_size=max(default.meta.get("min_size", (32, 32))),
+        description=f"torchvision's {arch} behind cnnlab's interface",
+    )
+
+
+def _torchvision_key(classifier: str, key: str) -> str:
+    """torchvision state_dict key -> TorchvisionNet key (``head.*`` / ``body.*``)."""
+    if key.startswith(classifier + "."):
+        return "head." + key[len(classifier) + 1:]
+    return "body." + key
+
+
+class TorchvisionNet(Network):
+    """A torchvision classifier with cnnlab's interface.
+
+    ``body`` is the torchvision model with its final linear layer taken out (an
+    Identity holds its place) and ``head`` is that layer, so ``forward`` computes
+    exactly torchvision's function. ``forward_features`` returns what torchvision
+    feeds its classifier, a ``num_features`` vector per image (pooled, after any
+    dropout), so ``forward_head(x, pre_logits=True)`` returns it unchanged.
+    """
+
+    def __init__(self, arch: str, num_classes: int, in_channels: int, **overrides):
+        super().__init__()
+        import torchvision
+
+        slot = torchvision_classifier(arch)
+        if slot is None:
+            raise ValueError(f"torchvision's {arch} has no linear classifier cnnlab can adapt")
+        kwargs = {**_TV_DEFAULTS.get(arch, {}), **overrides}
+        if num_classes:  # torchvision initialises its own head for this count
+            kwargs["num_classes"] = num_classes
+        body = torchvision.models.get_model(arch, weights=None, **kwargs)
+        head = body.get_submodule(slot)
+        if not isinstance(head, nn.Linear):
+            raise TypeError(f"expected a Linear at {arch}.{slot}, found {type(head).__name__}; "
+                            "this torchvision version moved the classifier")
+        body.set_submodule(slot, nn.Identity())
+        self.arch = arch
+        self.body = body
+        self.num_features = head.in_features
+        self.head = head if num_classes else nn.Identity()
+        self.unused_weight_prefixes = tuple("body." + p for p in _TV_AUX_KEYS.get(arch, ()))
+        conv_name = first_conv_name(body)
+        conv = body.get_submodule(conv_name)
+        if conv.in_channels != in_channels:
+            # Random filters of the right shape: cyclic copies keep their distribution.
+            idx = torch.arange(in_channels) % conv.in_channels
+            body.set_submodule(conv_name, conv_with_weight(conv, conv.weight.detach()[:, idx]))
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        return x if pre_logits else self.head(x)
+
+    def get_classifier(self) -> nn.Module:
+        return self.head
+
+    def reset_classifier(self, num_classes: int) -> None:
+        self.head = linear_head(self.num_features, num_classes)
+
+
+# --- timm -------------------------------------------------------------------------
+
+def _timm_info(arch: str) -> ModelInfo:
+    timm = require_extra("timm", "timm", f"{TIMM_PREFIX}{arch}")
+    base, _tag = timm.models.split_model_name_tag(arch)
+    if not timm.is_model(base):
+        close = difflib.get_close_matches(base, timm.list_models(), n=5, cutoff=0.6)
+        raise UnknownModelError(f"{TIMM_PREFIX}{arch}", [TIMM_PREFIX + n for n in close],
+                                where="timm.list_models() lists them")
+    cfg = timm.models.get_pretrained_cfg(arch)
+    input_size = tuple(cfg.input_size) if cfg else (3, 224, 224)
+    min_size = 32
+    if cfg and cfg.min_input_size:
+        min_size = cfg.min_input_size[1]
+    elif cfg and cfg.fixed_input_size:
+        min_size = input_size[1]
+    return ModelInfo(
+        name=TIMM_PREFIX + arch,
+        builder=functools.partial(_build_timm, arch),
+        family="timm",
+        paper=(cfg.paper_ids or cfg.paper_name or f"timm {base}") if cfg else f"timm {base}",
+        input_size=input_size,
+        num_classes=(cfg.num_classes or 1000) if cfg else 1000,
+        variant="standard",
+        min_input_size=min_size,
+        description=f"timm's {arch}",
+    )
+
+
+def _build_timm(arch: str, num_classes: int, in_channels: int, **overrides) -> nn.Module:
+    timm = require_extra("timm", "timm", f"{TIMM_PREFIX}{arch}")
+    return timm.create_model(arch, pretrained=False, num_classes=num_classes,
+                             in_chans=in_channels, **overrides)
+
+
+# --- reading weights ---------------------------------------------------------------
+
+def read_pretrained(info: ModelInfo, weights) -> tuple[dict[str, torch.Tensor], str]:
+    """(state_dict, where it came from) for a file, a mapping or a weights name."""
+    if isinstance(weights, Mapping):
+        return dict(weights), "the given state_dict"
+    text = str(weights)
+    path = Path(weights).expanduser()
+    if path.exists() or "/" in text or "\\" in text or text.endswith(_WEIGHT_SUFFIXES):
+        return read_weights_file(path), str(path)
+    if info.family == "timm":
+        return _timm_weights(info, text)
+    return _torchvision_weights(info, text)
+
+
+def _torchvision_weights(info: ModelInfo, tag: str) -> tuple[dict, str]:
+    import torchvision
+
+    arch = info.torchvision_name
+    if arch is None:
+        raise ValueError(f"{info.name} has no torchvision weights to download; pass a weights "
+                         "file (.safetensors, or .pth holding tensors only)")
+    catalogue = torchvision.models.get_model_weights(arch)
+    member = tag.split(".")[-1]  # "ResNet18_Weights.IMAGENET1K_V1" or "IMAGENET1K_V1"
+    if member not in catalogue.__members__:
+        raise ValueError(f"{tag!r} is neither a file nor a weights name of {arch}; names: "
+                         f"{', '.join(catalogue.__members__)}")
+    entry = catalogue[member]
+    try:
+        state = torch.hub.load_state_dict_from_url(entry.url, progress=True, check_hash=True,
+                                                   weights_only=True)
+    except (OSError, RuntimeError) as exc:  # URLError, timeouts, bad hash
+        raise WeightsUnavailableError(
+            f"cannot fetch {entry} for {info.name} ({exc}). Offline? Pass a local file: on a "
+            f"machine with network save it with `python -c \"import torch, torchvision; "
+            f"torch.save(torchvision.models.{arch}(weights='{member}').state_dict(), "
+            f"'{arch}.pth')\"`, copy {arch}.pth here and pass weights='{arch}.pth' "
+            f"(--weights {arch}.pth)"
+        ) from exc
+    return state, f"torchvision {entry}"
+
+
+def _timm_weights(info: ModelInfo, tag: str) -> tuple[dict, str]:
+    timm = require_extra("timm", "timm", info.name)
+    arch = info.name[len(TIMM_PREFIX):]
+    base, _ = timm.models.split_model_name_tag(arch)
+    name = arch if tag.upper() == "DEFAULT" else f"{base}.{tag}"
+    try:
+        source = timm.create_model(name, pretrained=True)
+    except Exception as exc:  # hub, network and unknown-tag errors all mean "not here"
+        raise WeightsUnavailableError(
+            f"cannot fetch timm weights {name!r} ({exc}). Offline? On a machine with network "
+            f"save them with `timm.create_model({name!r}, pretrained=True)` and "
+            "safetensors.torch.save_file(model.state_dict(), 'weights.safetensors'), then "
+            "pass that file"
+        ) from exc
+    return source.state_dict(), f"timm {name}"
+
+
+# --- adapting and loading ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PretrainedLoad:
+    """What :func:`load_pretrained` did, for messages and tests."""
+
+    source: str
+    new_head: bool  # the weights' classifier had another shape; the model's own is kept
+    input_channels: tuple[int, int] | None  # (weights, model) when the first conv was adapted
+
+
+def load_pretrained(model: nn.Module, weights, info: ModelInfo) -> PretrainedLoad:
+    """Load ``weights`` into ``model`` (built at the shape it should end up with).
+
+    Keys are renamed through the registry's torchvision key map when that fits the
+    model better; the classifier is kept fresh where the weights' one has another
+    shape (a new class count); the first convolution is adapted where the channel
+    count differs (:func:`adapt_input_conv`). Anything else that does not fit is a
+    :class:`WeightsMismatchError` listing the keys.
+    """
+    state, source = read_pretrained(info, weights)
+    state = _to_model_keys(model, state, info)
+    unused = getattr(model, "unused_weight_prefixes", ())
+    state = {k: v for k, v in state.items() if not (unused and k.startswith(unused))}
+    own = model.state_dict()
+    new_head = _keep_fresh_head(model, own, state)
+    channels = None
+    key = f"{first_conv_name(model)}.weight"
+    if key in state and key in own and state[key].ndim == 4 \
+            and state[key].shape[1] != own[key].shape[1]:
+        channels = (state[key].shape[1], own[key].shape[1])
+        state[key] = adapt_input_conv(state[key], own[key].shape[1])
+    # Modules that version their state (torchvision's MNASNet) read the version from
+    # metadata, which safetensors files and renamed keys lose; the weights were saved
+    # by the same code, so the model's own versions apply.
+    state = OrderedDict(state)
+    state._metadata = getattr(own, "_metadata", None)
+    load_state_dict_checked(model, state, source=source)
+    return PretrainedLoad(source, new_head, channels)
+
+
+def _to_model_keys(model: nn.Module, state: dict, info: ModelInfo) -> dict:
+    if info.torchvision_key_map is None:
+        return state
+    own = model.state_dict().keys()
+    mapped = {info.torchvision_key_map(k): v for k, v in state.items()}
+    # A cnnlab checkpoint already uses the model's names; a torchvision file needs the map.
+    return mapped if sum(k in own for k in mapped) > sum(k in own for k in state) else state
+
+
+def _keep_fresh_head(model: nn.Module, own: dict, state: dict) -> bool:
+    """Replace the weights' classifier by the model's own where their shapes differ."""
+    prefix = classifier_name(model)
+    if prefix is None:
+        return False
+    prefix += "."
+    theirs = {k: v.shape for k, v in state.items() if k.startswith(prefix)}
+    ours = {k: v.shape for k, v in own.items() if k.startswith(prefix)}
+    if theirs == ours:
+        return False
+    for k in theirs:
+        del state[k]
+    state.update({k: own[k] for k in ours})
+    return True
+
+
+def adapt_input_conv(weight: torch.Tensor, in_channels: int) -> torch.Tensor:
+    """First-conv filters ``(out, c, kh, kw)`` remade for ``in_channels`` inputs.
+
+    One channel: the sum over the ``c`` channels, so a grey image gives exactly the
+    response the RGB-trained filters give to that grey copied into every channel.
+    Other counts: the channels repeated cyclically and scaled by ``c / in_channels``,
+    which keeps the response to an input whose channels are all equal.
+    """
+    if in_channels < 1:
+        raise ValueError(f"in_channels must be >= 1, got {in_channels}")
+    if in_channels == 1:
+        return weight.sum(dim=1, keepdim=True)
+    idx = torch.arange(in_channels) % weight.shape[1]
+    return weight[:, idx] * (weight.shape[1] / in_channels)
+
+
+def conv_with_weight(conv: nn.Conv2d, weight: torch.Tensor) -> nn.Conv2d:
+    """A copy of ``conv`` (stride, padding, bias ...) taking ``weight.shape[1]`` inputs."""
+    if conv.groups != 1:
+        raise ValueError("cannot change the input channels of a grouped first convolution")
+    new = nn.Conv2d(weight.shape[1], conv.out_channels, conv.kernel_size, conv.stride,
+                    conv.padding, conv.dilation, bias=conv.bias is not None,
+                    padding_mode=conv.padding_mode, device=weight.device, dtype=weight.dtype)
+    with torch.no_grad():
+        new.weight.copy_(weight)
+        if conv.bias is not None:
+            new.bias.copy_(conv.bias)
+    return new
+
+
+def first_conv_name(model: nn.Module) -> str | None:
+    """The convolution that reads the image (timm records it; else the first Conv2d)."""
+    named = getattr(model, "pretrained_cfg", None) or {}
+    first = named.get("first_conv") if isinstance(named, dict) else None
+    if isinstance(first, str):
+        return first
+    return next((n for n, m in model.named_modules() if isinstance(m, nn.Conv2d)), None)
+
+
+def classifier_name(model: nn.Module) -> str | None:
+    """Module name of ``model.get_classifier()``, or None when it has none."""
+    try:
+        head = model.get_classifier()
+    except (AttributeError, NotImplementedError):
+        return None
+    return next((n for n, m in model.named_modules() if m is head and n), None)
+
+
+# --- fine-tuning -------------------------------------------------------------------
+
+def split_backbone_head(model: nn.Module) -> tuple[list[nn.Parameter], list[nn.Parameter]]:
+    """(backbone parameters, classifier parameters), in ``model.parameters()`` order."""
+    prefix = classifier_name(model)
+    if prefix is None:
+        raise ValueError(f"cannot tell the classifier of {type(model).__name__} from its "
+                         "backbone (it has no get_classifier())")
+    head = {id(p) for p in model.get_submodule(prefix).parameters()}
+    if not head:
+        raise ValueError(f"{type(model).__name__} has no classifier parameters "
+                         "(built with num_classes=0?)")
+    params = list(model.parameters())
+    return [p for p in params if id(p) not in head], [p for p in params if id(p) in head]
+
+
+def freeze_backbone(model: nn.Module) -> int:
+    """Stop gradients everywhere but the classifier; returns how many values froze.
+
+    Norm layers still update their running statistics in training mode, which lets a
+    frozen ImageNet backbone adjust to the new data's statistics.
+    """
+    backbone, _ = split_backbone_head(model)
+    for p in backbone:
+        p.requires_grad_(False)
+    return sum(p.numel() for p in backbone)

@@ -1,0 +1,96 @@
+"""`cnnlab bench zoo` stores each model as it finishes and resumes without retraining;
+`cnnlab bench throughput` measures and halves the batch on out-of-memory."""
+
+import pytest
+import torch
+
+from cnnlab.bench import throughput as tp
+from cnnlab.bench import zoo
+from cnnlab.train import run as run_module
+
+MODELS = ["lenet_d2l", "lenet_bn_d2l"]
+
+
+def small_zoo(tmp_path, **kw):
+    return zoo.run_zoo(MODELS, preset="book", epochs=1, device="cpu", out_dir=tmp_path,
+                       data_spec="synthetic", overrides={"eval_subset": 64}, **kw)
+
+
+def test_rows_tables_and_plots(tmp_path):
+    rows = small_zoo(tmp_path)
+    assert [r["model"] for r in rows] == MODELS
+    assert all(r["status"] == "done" for r in rows), rows
+    assert int(rows[0]["params"]) == 61_706  # lenet_d2l at 28x28, 10 classes
+    assert float(rows[0]["macs"]) > 0 and float(rows[0]["book_acc"]) == 0.728
+    for name in ("zoo-book.csv", "zoo-book.md", "zoo-book-accuracy.png",
+                 "zoo-book-acc-vs-macs.png", "zoo-book-acc-vs-params.png"):
+        assert (tmp_path / name).exists(), name
+    assert "lenet_bn_d2l" in (tmp_path / "zoo-book.md").read_text()
+
+
+def test_interrupted_bench_resumes_without_retraining(tmp_path, monkeypatch):
+    calls = []
+    real_train = run_module.train
+
+    def train_then_interrupt(cfg, data=None, **kw):
+        calls.append(cfg.model)
+        if cfg.model == "lenet_bn_d2l":
+            raise KeyboardInterrupt  # Ctrl-C while the second model trains
+        return real_train(cfg, data=data, **kw)
+
+    monkeypatch.setattr("cnnlab.train.train", train_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        small_zoo(tmp_path)
+    stored = zoo.read_rows(tmp_path / "zoo-book.csv")
+    assert [r["model"] for r in stored] == ["lenet_d2l"]  # stored the moment it finished
+
+    calls.clear()
+    monkeypatch.setattr("cnnlab.train.train", lambda cfg, data=None, **kw: (
+        calls.append(cfg.model), real_train(cfg, data=data, **kw))[1])
+    rows = small_zoo(tmp_path)
+    assert calls == ["lenet_bn_d2l"]  # the finished model was not trained again
+    assert [r["status"] for r in rows] == ["done", "done"]
+
+
+def test_model_interrupted_mid_training_is_resumed(tmp_path, monkeypatch):
+    from cnnlab.train.trainer import Trainer, TrainingInterrupted
+
+    original = Trainer._train_epoch
+
+    def stop_after_first_epoch(self, bar):
+        row = original(self, bar)
+        if self.cfg.model == "lenet_d2l" and self.epoch == 1:
+            raise TrainingInterrupted("simulated")
+        return row
+
+    monkeypatch.setattr(Trainer, "_train_epoch", stop_after_first_epoch)
+    with pytest.raises(TrainingInterrupted):
+        zoo.run_zoo(["lenet_d2l"], preset="book", epochs=2, device="cpu", out_dir=tmp_path,
+                    data_spec="synthetic")
+    monkeypatch.setattr(Trainer, "_train_epoch", original)
+    resumed = []
+    real_resume = run_module.resume
+    monkeypatch.setattr("cnnlab.train.resume",
+                        lambda d, **kw: (resumed.append(d), real_resume(d, **kw))[1])
+    rows = zoo.run_zoo(["lenet_d2l"], preset="book", epochs=2, device="cpu",
+                       out_dir=tmp_path, data_spec="synthetic")
+    assert resumed and rows[0]["status"] == "done" and int(rows[0]["epochs"]) == 2
+
+
+def test_throughput_rows():
+    rows = tp.benchmark(["lenet_d2l"], batch_size=8, device="cpu", steps=2)
+    assert rows[0]["train_samples_per_s"] > 0 and rows[0]["infer_samples_per_s"] > 0
+    assert rows[0]["batch_size"] == 8
+
+
+def test_throughput_halves_the_batch_on_out_of_memory(monkeypatch):
+    real = tp.measure
+
+    def fake(name, batch_size, image_size=None, **kw):
+        if batch_size > 2:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate ...")
+        return real(name, batch_size, image_size, **kw)
+
+    monkeypatch.setattr(tp, "measure", fake)
+    rows = tp.benchmark(["lenet_d2l"], batch_size=8, device="cpu", steps=1)
+    assert rows[0]["batch_size"] == 2 and "halved" in rows[0]["note"]

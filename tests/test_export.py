@@ -1,0 +1,172 @@
+"""`cnnlab export RUN --format onnx`: dynamic batch, checked against PyTorch with
+onnxruntime as part of the command; `cnnlab predict` on the exported file.
+
+Tests that run ONNX need the optional extra (onnx, onnxruntime, onnxscript) and skip
+without it; the missing-extra error is tested everywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from cnnlab import export as export_mod
+from cnnlab.cli import app
+from cnnlab.export import ExportError, export_onnx, export_run, load_onnx
+from cnnlab.models.pretrained import MissingExtraError
+from cnnlab.train.predict import predict_images
+from cnnlab.train.run import load_run
+
+torch.set_num_threads(1)
+runner = CliRunner()
+
+
+def needs_onnx() -> None:
+    for module in ("onnx", "onnxruntime", "onnxscript"):
+        pytest.importorskip(module)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """A tiny trained run (LeNet on synthetic 28x28 data, normalised inputs)."""
+    out = tmp_path_factory.mktemp("runs")
+    result = runner.invoke(app, [
+        "train", "lenet_modern", "--data", "synthetic", "--device", "cpu", "--quiet",
+        "--epochs", "1", "--batch-size", "64", "--normalize", "--out-dir", str(out),
+        "--run-name", "lenet"])
+    assert result.exit_code == 0, result.output
+    return out / "lenet"
+
+
+@pytest.fixture(scope="module")
+def exported(run_dir):
+    needs_onnx()
+    result = runner.invoke(app, ["export", str(run_dir), "--format", "onnx"])
+    assert result.exit_code == 0, result.output
+    return run_dir / "export" / "model.onnx", result.output
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("images")
+    rng = np.random.default_rng(0)
+    paths = []
+    for i in range(2):
+        path = folder / f"img{i}.png"
+        Image.fromarray(rng.integers(0, 255, (40, 30), dtype=np.uint8)).save(path)
+        paths.append(path)
+    return paths
+
+
+def test_export_command_verifies_against_pytorch(exported, run_dir):
+    path, output = exported
+    diffs = [float(d) for d in re.findall(r"batch \d: ([0-9.e+-]+)", output)]
+    assert len(diffs) == 3 and max(diffs) < 1e-4, output
+    assert "verified with onnxruntime" in output
+    meta = json.loads(path.with_suffix(".json").read_text())
+    run = load_run(run_dir)
+    assert meta["classes"] == run.classes and meta["model"] == "lenet_modern"
+    assert meta["preprocess"]["mean"] == pytest.approx(run.preprocess.mean)
+    assert meta["input"]["shape"] == ["batch", 1, 28, 28]
+
+
+def test_exported_batch_axis_is_dynamic(exported, run_dir):
+    import onnxruntime as ort
+
+    path, _ = exported
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    assert session.get_inputs()[0].shape[0] == "batch"
+    model = load_run(run_dir).model
+    x = torch.randn(7, 1, 28, 28)  # a size the export never saw
+    got = session.run(None, {"images": x.numpy()})[0]
+    with torch.no_grad():
+        assert np.abs(got - model(x).numpy()).max() < 1e-4
+
+
+def test_predict_on_onnx_file_matches_the_run(exported, run_dir, images):
+    path, _ = exported
+    from_run = predict_images(run_dir, images, top_k=3)
+    from_onnx = predict_images(path, images, top_k=3)
+    for (p1, ranked1), (p2, ranked2) in zip(from_run, from_onnx, strict=True):
+        assert p1 == p2
+        assert [c for c, _ in ranked1] == [c for c, _ in ranked2]
+        assert [p for _, p in ranked1] == pytest.approx([p for _, p in ranked2], abs=1e-5)
+    result = runner.invoke(app, ["predict", str(path), str(images[0]), "--top-k", "2"])
+    assert result.exit_code == 0, result.output
+    assert from_run[0][1][0][0] in result.output
+
+
+def test_export_to_chosen_path_and_last_checkpoint(run_dir, tmp_path):
+    needs_onnx()
+    out = tmp_path / "lenet.onnx"
+    res = export_run(run_dir, "onnx", out=out, which="last", batch_sizes=(2, 3))
+    assert res.path == out and out.is_file() and res.sidecar == tmp_path / "lenet.json"
+    assert set(res.max_abs_diff) == {2, 3} and res.worst_diff < 1e-4
+    assert res.opset is not None and load_onnx(out).classes == res.classes
+
+
+def test_file_that_disagrees_with_pytorch_is_deleted(run_dir, tmp_path, monkeypatch):
+    needs_onnx()
+    monkeypatch.setattr(export_mod, "verify_onnx", lambda *a, **k: {2: 0.5, 3: 0.1})
+    out = tmp_path / "bad.onnx"
+    with pytest.raises(ExportError, match=r"disagrees with PyTorch by up to 0\.5 .*logits reach"):
+        export_onnx(run_dir, out=out)
+    assert not out.exists() and not out.with_suffix(".json").exists()
+
+
+def test_unknown_format_and_missing_sidecar_are_clear(run_dir, tmp_path):
+    with pytest.raises(ExportError, match="formats: onnx"):
+        export_run(run_dir, "tflite")
+    lonely = tmp_path / "model.onnx"
+    lonely.write_bytes(b"")
+    with pytest.raises(FileNotFoundError, match="cnnlab export RUN --format onnx"):
+        load_onnx(lonely)
+
+
+def test_missing_extra_names_the_pip_command(run_dir, monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import now raises ImportError
+    with pytest.raises(MissingExtraError, match=r"pip install 'cnnlab\[onnx\]'"):
+        export_onnx(run_dir)
+    result = runner.invoke(app, ["export", str(run_dir)])
+    assert result.exit_code == 1 and "cnnlab[onnx]" in result.output
+
+
+@pytest.mark.slow
+def test_fine_tuned_torchvision_run_exports_and_predicts(tmp_path, monkeypatch, images):
+    """The issue's path: tv weights file -> fine-tune on a folder -> ONNX -> predict."""
+    needs_onnx()
+    import torchvision
+
+    monkeypatch.setenv("CNNLAB_CACHE", str(tmp_path / "cache"))
+    rng = np.random.default_rng(0)
+    for name, level in (("dark", 60), ("light", 190)):
+        (tmp_path / "data" / name).mkdir(parents=True)
+        for i in range(4):
+            pixels = np.clip(level + rng.normal(0, 30, (20, 20, 3)), 0, 255).astype(np.uint8)
+            Image.fromarray(pixels).save(tmp_path / "data" / name / f"{i}.png")
+    torch.manual_seed(0)
+    weights = tmp_path / "resnet18.pth"
+    # Zero-init residuals keep an untrained ResNet's logits small, as trained weights do.
+    torch.save(torchvision.models.resnet18(zero_init_residual=True).state_dict(), weights)
+    result = runner.invoke(app, [
+        "train", "tv:resnet18", "--weights", str(weights), "--data",
+        f"folder:{tmp_path / 'data'}", "--resize", "32", "--epochs", "1", "--batch-size", "4",
+        "--lr", "0.01", "--backbone-lr-scale", "0.1", "--device", "cpu", "--quiet",
+        "--out-dir", str(tmp_path / "runs"), "--run-name", "ft"])
+    assert result.exit_code == 0, result.output
+    run = tmp_path / "runs" / "ft"
+    result = runner.invoke(app, ["export", str(run), "--format", "onnx"])
+    assert result.exit_code == 0, result.output
+    onnx_file = run / "export" / "model.onnx"
+    from_run = predict_images(run, images[:1], top_k=2)
+    from_onnx = predict_images(onnx_file, images[:1], top_k=2)
+    assert [c for c, _ in from_run[0][1]] == [c for c, _ in from_onnx[0][1]]
+    assert [p for _, p in from_run[0][1]] == pytest.approx([p for _, p in from_onnx[0][1]],
+                                                          abs=1e-5)
