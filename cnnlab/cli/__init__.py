@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from cnnlab.cli import bench, data, models, train
+from cnnlab.cli import bench, data, export, models, train
 
 app = typer.Typer(
     name="cnnlab",
@@ -21,6 +21,7 @@ app.add_typer(data.app, name="data")
 app.add_typer(bench.app, name="bench")
 models.register(app)
 train.register(app)
+export.register(app)
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from cnnlab.models import (  # noqa: F401  (imported to register their models)
     regnet,
     resnet,
     resnet_d2l,
+    speednet,
     vgg,
 )
 from cnnlab.models._base import Network

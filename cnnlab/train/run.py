@@ -45,6 +45,7 @@ def train_with_trainer(cfg: TrainConfig, data: DatasetSplits | None = None, cons
                        write_run_dir: bool = True) -> tuple[Trainer, TrainResult]:
     """As :func:`train`, also returning the Trainer (its model, optimizer, loaders)."""
     cfg.validate()
+    model_info(cfg.model)  # an unknown name fails here, before any folder is made
     data = data if data is not None else load_training_data(cfg)
     import os
 
@@ -52,7 +53,12 @@ def train_with_trainer(cfg: TrainConfig, data: DatasetSplits | None = None, cons
     run_dir = None
     if write_run_dir:
         run_dir = _shared_run_dir(cfg, is_main)
-    trainer = Trainer(cfg, data, run_dir=run_dir, console=console)
+    try:
+        trainer = Trainer(cfg, data, run_dir=run_dir, console=console)
+    except BaseException:
+        if run_dir is not None and is_main and not any(run_dir.iterdir()):
+            run_dir.rmdir()  # nothing was written: leave no empty run behind
+        raise
     if run_dir is not None and is_main:
         cfg.save(run_dir / "config.yaml")
     result = trainer.fit()

@@ -1,0 +1,96 @@
+"""SpeedNet: a small network built for the fastest route to high Fashion-MNIST accuracy.
+
+Three conv stages at 28 -> 14 -> 7 (-> 3) pixels, each ``conv3x3-BN-ReLU`` (the first
+stage a 5x5 conv on the one-channel input), max-pooling between stages, then global
+max+average pooling and one linear layer. No residuals: at this depth they do not
+pay for themselves. BN everywhere so a one-cycle schedule with a high peak learning
+rate is stable. The widths are a dataclass field, so the speedrun recipe can trade
+accuracy against time per machine (CPU: narrow; GPU: wide). See ``cnnlab speedrun``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from cnnlab.models._base import Network, kaiming_init, linear_head
+from cnnlab.models._registry import register_model
+
+
+@dataclass(frozen=True)
+class SpeedNetCfg:
+    widths: tuple[int, ...] = (24, 48, 96)
+    convs_per_stage: tuple[int, ...] = (1, 1, 1)
+    first_kernel: int = 5
+    dropout: float = 0.0
+
+
+def conv_bn_relu(cin: int, cout: int, kernel: int = 3) -> list[nn.Module]:
+    return [nn.Conv2d(cin, cout, kernel, padding=kernel // 2, bias=False),
+            nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+
+
+class SpeedNet(Network):
+    def __init__(self, cfg: SpeedNetCfg, num_classes: int = 10, in_channels: int = 1):
+        super().__init__()
+        if len(cfg.widths) != len(cfg.convs_per_stage):
+            raise ValueError("SpeedNetCfg: widths and convs_per_stage need the same length")
+        layers: list[nn.Module] = []
+        cin = in_channels
+        for i, (width, n) in enumerate(zip(cfg.widths, cfg.convs_per_stage, strict=True)):
+            if i > 0:
+                layers.append(nn.MaxPool2d(2))  # 28 -> 14 -> 7 -> 3
+            for j in range(n):
+                kernel = cfg.first_kernel if i == 0 and j == 0 else 3
+                layers += conv_bn_relu(cin, width, kernel)
+                cin = width
+        self.features = nn.Sequential(*layers)
+        # Max and average pooling side by side: max keeps "is there a heel anywhere",
+        # average keeps overall shape; concatenated they beat either alone.
+        self.num_features = 2 * cin
+        self.dropout = nn.Dropout(cfg.dropout)
+        self.fc = linear_head(self.num_features, num_classes)
+        kaiming_init(self)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x)
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        x = torch.cat([x.amax(dim=(2, 3)), x.mean(dim=(2, 3))], dim=1)  # (B, 2C)
+        x = self.dropout(x)
+        return x if pre_logits else self.fc(x)
+
+    def get_classifier(self) -> nn.Module:
+        return self.fc
+
+    def reset_classifier(self, num_classes: int) -> None:
+        self.fc = linear_head(self.num_features, num_classes)
+
+
+SPEEDNET_CFGS = {
+    "speednet": SpeedNetCfg(),
+    "speednet_wide": SpeedNetCfg(widths=(64, 128, 256), convs_per_stage=(1, 2, 2),
+                                 first_kernel=3, dropout=0.1),
+}
+
+
+def _speednet(variant: str, num_classes: int, in_channels: int, overrides) -> SpeedNet:
+    cfg = dataclasses.replace(SPEEDNET_CFGS[variant], **overrides)
+    return SpeedNet(cfg, num_classes=num_classes, in_channels=in_channels)
+
+
+@register_model(family="speednet", paper="cnnlab speedrun (this project)", input_size=(1, 28, 28),
+                min_input_size=4)
+def speednet(num_classes=10, in_channels=1, **overrides) -> SpeedNet:
+    """cnnlab's speedrun network for 28x28 images, narrow enough for a 2-core CPU."""
+    return _speednet("speednet", num_classes, in_channels, overrides)
+
+
+@register_model(family="speednet", paper="cnnlab speedrun (this project)", input_size=(1, 28, 28),
+                min_input_size=4)
+def speednet_wide(num_classes=10, in_channels=1, **overrides) -> SpeedNet:
+    """The speedrun network widened for a GPU (5 convs, 64-128-256 channels)."""
+    return _speednet("speednet_wide", num_classes, in_channels, overrides)
