@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from cnnlab.cli import bench, data, export, models, train
+from cnnlab.cli import bench, data, export, models, speedrun, train
 
 app = typer.Typer(
     name="cnnlab",
@@ -22,6 +22,7 @@ app.add_typer(bench.app, name="bench")
 models.register(app)
 train.register(app)
 export.register(app)
+speedrun.register(app)
 
 
 def main() -> None:

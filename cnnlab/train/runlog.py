@@ -36,7 +36,7 @@ from rich.progress import (
 # go to summary.json and the plots, not to the CSV.
 METRIC_COLUMNS = [
     "epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr",
-    "images_per_s", "epoch_time_s", "elapsed_s", "peak_memory_mb",
+    "images_per_s", "epoch_time_s", "elapsed_s", "eval_time_s", "wall_s", "peak_memory_mb",
 ]
 
 
