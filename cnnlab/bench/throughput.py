@@ -28,6 +28,9 @@ class ThroughputRow:
     infer_samples_per_s: float
     infer_step_ms: float
     peak_memory_mb: float
+    # Achieved training FLOP/s: 3 x forward MACs x 2 FLOPs per MAC per image (the
+    # usual estimate: backward costs twice the forward).
+    train_tflops: float
     amp: str
     channels_last: bool
     compile: bool
@@ -94,11 +97,16 @@ def measure(name: str, batch_size: int, image_size: int | None = None, *, device
             fn()
         _sync(dev)
         timings[label] = (time.perf_counter() - start) / steps
+    from cnnlab.inspect import count_macs
+
+    macs = count_macs(model, (channels, size, size))
+    train_rate = batch_size / timings["train"]
     return ThroughputRow(
         model=name, input_size=f"{channels}x{size}x{size}", batch_size=batch_size,
         train_samples_per_s=batch_size / timings["train"], train_step_ms=1000 * timings["train"],
         infer_samples_per_s=batch_size / timings["infer"], infer_step_ms=1000 * timings["infer"],
-        peak_memory_mb=_peak_mb(dev), amp=amp, channels_last=channels_last, compile=compile,
+        peak_memory_mb=_peak_mb(dev), train_tflops=6 * macs * train_rate / 1e12, amp=amp,
+        channels_last=channels_last, compile=compile,
         device=str(dev),
     )
 

@@ -192,13 +192,14 @@ def throughput(
                      channels_last=channels_last, compile=compile, steps=steps)
     table = Table(title=f"throughput on {dev} (amp {amp}, channels_last {channels_last}, "
                         f"compile {compile})")
-    for col in ("model", "input", "batch", "train img/s", "train step", "infer img/s",
-                "peak MB", "note"):
+    for col in ("model", "input", "batch", "train img/s", "train step", "train TFLOP/s",
+                "infer img/s", "peak MB", "note"):
         table.add_column(col, justify="left" if col in ("model", "note") else "right")
     for r in rows:
         table.add_row(r["model"], r["input_size"], str(r["batch_size"]),
                       f"{r['train_samples_per_s']:,.0f}", f"{r['train_step_ms']:.1f} ms",
-                      f"{r['infer_samples_per_s']:,.0f}", f"{r['peak_memory_mb']:,.0f}",
+                      f"{r['train_tflops']:.3f}", f"{r['infer_samples_per_s']:,.0f}",
+                      f"{r['peak_memory_mb']:,.0f}",
                       r["note"])
     console.print(table)
     if out is not None and out.suffix == ".csv":
