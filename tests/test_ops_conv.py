@@ -185,11 +185,49 @@ def test_conv2d_edge_cases(method, name):
     check_conv(conv2d, case, method=method)
 
 
+@pytest.mark.parametrize("block_elements", [40, 400, 4000])
+@pytest.mark.parametrize(
+    "case",
+    [
+        dict(x=(3, 4, 9, 11), weight=(6, 4, 3, 3), padding=(1, 1)),
+        dict(x=(2, 4, 12, 10), weight=(4, 2, 3, 2), stride=(2, 3), dilation=(2, 1), groups=2),
+        dict(x=(3, 2, 7, 7), weight=(2, 2, 2, 2), padding=(3, 0)),
+    ],
+)
+def test_conv2d_shift_blocks_of_any_size(monkeypatch, block_elements, case):
+    # Tiny blocks force the "grid rows within one image" walk used for large images;
+    # larger ones cover several whole images per block.
+    import cnnlab.ops.conv as conv_module
+
+    monkeypatch.setattr(conv_module, "BLOCK_ELEMENTS", block_elements)
+    full = dict(bias=True, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1) | case
+    check_conv(conv2d, full, method="shift")
+
+
+def test_conv2d_unfold_has_second_derivatives():
+    def double_backward(op):
+        x, w = rand(2, 3, 7, 7, seed=12).requires_grad_(), rand(4, 3, 3, 3, seed=13)
+        w.requires_grad_()
+        (gx,) = torch.autograd.grad(op(x, w).pow(2).sum(), x, create_graph=True)
+        return torch.autograd.grad(gx.pow(2).sum(), w)[0]
+
+    expected = double_backward(lambda x, w: F.conv2d(x, w, stride=2, padding=1))
+    ours = double_backward(lambda x, w: conv2d(x, w, stride=2, padding=1, method="unfold"))
+    torch.testing.assert_close(ours, expected, atol=ATOL, rtol=RTOL)
+
+
 def test_conv2d_accepts_an_unbatched_image_and_channels_last_input():
     x, w, b = rand(3, 8, 8, seed=8), rand(4, 3, 3, 3, seed=9), rand(4, seed=10)
     torch.testing.assert_close(conv2d(x, w, b, padding=1), F.conv2d(x, w, b, padding=1))
     x4 = rand(2, 3, 8, 8, seed=11).to(memory_format=torch.channels_last)
     torch.testing.assert_close(conv2d(x4, w, b, stride=2), F.conv2d(x4, w, b, stride=2))
+    # The shift method writes its output in the input's memory format, as F.conv2d does.
+    w16 = rand(16, 16, 3, 3, seed=14)
+    for fmt in (torch.contiguous_format, torch.channels_last):
+        x16 = rand(2, 16, 9, 9, seed=15).contiguous(memory_format=fmt)
+        out = conv2d(x16, w16, padding=1, method="shift")
+        assert out.is_contiguous(memory_format=fmt)
+        torch.testing.assert_close(out, F.conv2d(x16, w16, padding=1))
 
 
 @pytest.mark.parametrize("method", ["shift", "unfold"])

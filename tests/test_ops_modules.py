@@ -165,8 +165,8 @@ def test_lenet_bn_trains_to_the_same_accuracy_with_scratch_ops(tmp_path, monkeyp
     """Two epochs of LeNet-BN on all of Fashion-MNIST, PyTorch's layers vs ours.
 
     Same seed, so the same initial weights and batches; the runs differ only in
-    floating-point rounding and must end within 1 point. About 50 s on a 2-core CPU
-    (15 s PyTorch, 35 s from scratch).
+    floating-point rounding and must end within 1 point. About 45 s on a 2-core CPU
+    at one thread (PyTorch's run about 15 s, ours about 30 s).
     """
     from cnnlab.data import DataError, load_dataset
     from cnnlab.train import TrainConfig, train

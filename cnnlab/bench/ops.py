@@ -15,9 +15,10 @@ Three questions, one table each (``run_ops_bench`` returns the rows,
 3. **Target.** Ours vs PyTorch at the size the project's goal names: 3x3, batch
    64, 64 -> 64 channels, 28x28 and 32x32 (forward, and forward + backward).
 
-Timings are the best of ``repeats`` calls after one warm-up call (the least
-disturbed by other processes on a shared machine), under ``torch.no_grad`` for
-forward-only rows, float32, on the CPU with ``threads`` intra-op threads.
+Timings are the best of ``repeats`` calls after one warm-up call, the calls of
+all candidates interleaved round by round (see :func:`time_calls`), which is the
+least disturbed by other processes on a shared machine; forward-only rows run
+under ``torch.no_grad``; float32 on the CPU with ``threads`` intra-op threads.
 """
 
 from __future__ import annotations
@@ -53,14 +54,21 @@ def torch_threads(threads: int | None) -> Iterator[int]:
         torch.set_num_threads(previous)
 
 
-def time_call(fn: Callable[[], object], repeats: int = 5) -> float:
-    """Best wall time of ``repeats`` calls of ``fn``, in seconds, after one warm-up call."""
-    fn()
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
+def time_calls(calls: dict[str, Callable[[], object]], repeats: int = 5) -> dict[str, float]:
+    """Best wall time of each call, in seconds, over ``repeats`` interleaved rounds.
+
+    Each call runs once to warm up; then every round times each call once, in
+    turn, so a burst of load from another process slows one round of all of them
+    rather than every repeat of one of them.
+    """
+    for fn in calls.values():
         fn()
-        best = min(best, time.perf_counter() - start)
+    best = dict.fromkeys(calls, float("inf"))
+    for _ in range(repeats):
+        for name, fn in calls.items():
+            start = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - start)
     return best
 
 
@@ -75,16 +83,17 @@ def _forward_times(x, w, b, padding, groups, repeats) -> dict:
     """Forward ms for torch, our two methods, our auto choice, and FFT."""
     geom = ConvGeometry.of(x, w, b, 1, padding, 1, groups)
     cols_bytes = x.element_size() * geom.n * geom.c_in * geom.kh * geom.kw * geom.h_out * geom.w_out
-    ms = {}
+    calls = {
+        "torch": lambda: F.conv2d(x, w, b, 1, padding, 1, groups),
+        "shift": lambda: conv2d(x, w, b, 1, padding, 1, groups, method="shift"),
+        "unfold": lambda: conv2d(x, w, b, 1, padding, 1, groups, method="unfold"),
+        "fft": lambda: fft_conv2d(x, w, b, 1, padding, 1, groups),
+    }
+    if cols_bytes > MAX_UNFOLD_BYTES:
+        del calls["unfold"]
     with torch.no_grad():
-        ms["torch"] = 1e3 * time_call(lambda: F.conv2d(x, w, b, 1, padding, 1, groups), repeats)
-        for method in ("shift", "unfold"):
-            if method == "unfold" and cols_bytes > MAX_UNFOLD_BYTES:
-                ms[method] = None
-                continue
-            ms[method] = 1e3 * time_call(
-                lambda m=method: conv2d(x, w, b, 1, padding, 1, groups, method=m), repeats)
-        ms["fft"] = 1e3 * time_call(lambda: fft_conv2d(x, w, b, 1, padding, 1, groups), repeats)
+        ms = {name: 1e3 * s for name, s in time_calls(calls, repeats).items()}
+    ms.setdefault("unfold", None)
     auto = choose_method(geom)
     ms["auto_method"], ms["scratch"] = auto, ms[auto]
     return ms
@@ -161,8 +170,9 @@ def bench_target(batch: int = 64, channels: int = 64, image_sizes: Sequence[int]
     for size in image_sizes:
         x, w, b = _inputs(batch, channels, channels, size, 3)
         ms = _forward_times(x, w, b, 1, 1, repeats)
-        train = {name: 1e3 * time_call(_training_call(op, x, w, b), repeats)
+        calls = {name: _training_call(op, x, w, b)
                  for name, op in (("torch", F.conv2d), ("scratch", conv2d))}
+        train = {name: 1e3 * s for name, s in time_calls(calls, repeats).items()}
         rows.append({"image": size, "batch": batch, "channels": channels,
                      "torch_ms": ms["torch"], "scratch_ms": ms["scratch"],
                      "scratch_method": ms["auto_method"], "shift_ms": ms["shift"],

@@ -213,3 +213,20 @@ def throughput(
         console.print(f"rows written to {out}")
     else:
         _write_json(rows, out)
+
+
+@app.command("ops")
+def ops(
+    threads: int = typer.Option(2, help="torch threads (1 gives steadier numbers)."),
+    repeats: int = typer.Option(5, help="Calls are interleaved; each keeps its best time."),
+    quick: bool = typer.Option(False, help="Tiny cases: a smoke run, not numbers."),
+    out: Path = typer.Option(None, help="Also write the rows as JSON here."),
+) -> None:
+    """From-scratch conv2d (direct and FFT) vs PyTorch: kernel sizes, groups, 3x3 target."""
+    from cnnlab.bench.ops import render_ops_bench, run_ops_bench
+
+    with console.status("timing convolutions ..."):
+        result = run_ops_bench(threads=threads, quick=quick, repeats=repeats)
+    for table in render_ops_bench(result):
+        console.print(table)
+    _write_json(result, out)

@@ -62,6 +62,10 @@ def train(
     channels_last: bool = typer.Option(None, "--channels-last/--no-channels-last"),
     compile: bool = typer.Option(None, "--compile/--no-compile", help="torch.compile the model."),
     deterministic: bool = typer.Option(None, "--deterministic/--no-deterministic"),
+    threads: int = typer.Option(None, help="torch CPU threads (1 is steadiest on a busy "
+                                           "machine)."),
+    scratch_ops: str = typer.Option(None, help="Build the model from cnnlab's from-scratch "
+                                               "ops: 'on' or 'fft'."),
     seed: int = typer.Option(None),
     max_time: float = typer.Option(None, help="Stop after this many seconds of training."),
     log_every: int = typer.Option(None, help="Steps between progress updates."),
@@ -83,6 +87,10 @@ def train(
     overrides = {k: v for k, v in locals().items()
                  if k not in ("model", "config", "preset", "run_training", "resolve_config")}
     overrides = {k: v for k, v in overrides.items() if v is not None}
+    if "scratch_ops" in overrides:  # the flag's words to the config's values
+        words = {"on": True, "true": True, "fft": "fft", "off": False, "false": False}
+        overrides["scratch_ops"] = words.get(overrides["scratch_ops"].lower(),
+                                             overrides["scratch_ops"])
     try:
         cfg = resolve_config(model, preset=preset, config_file=config, overrides=overrides)
         result = _guarded(lambda: run_training(cfg, console=err))

@@ -168,6 +168,7 @@ def get_model(
     in_channels: int | None = None,
     *,
     weights=None,
+    scratch_ops: bool | str = False,
     **overrides,
 ) -> nn.Module:
     """Build a registered model, fully materialised and initialised.
@@ -183,6 +184,10 @@ def get_model(
     ``"DEFAULT"`` (downloaded). They are adapted to ``num_classes`` (a new classifier)
     and ``in_channels`` (first-conv filters summed for grey input); see
     :mod:`cnnlab.models.pretrained`.
+
+    ``scratch_ops=True`` builds the model with cnnlab's from-scratch convolution,
+    pooling and batch norm (:mod:`cnnlab.ops`) in place of PyTorch's layers, same
+    parameters and state_dict keys; ``scratch_ops="fft"`` uses FFT convolution.
     """
     info = model_info(name)
     size = overrides.get("image_size")
@@ -202,6 +207,10 @@ def get_model(
         from cnnlab.models.pretrained import load_pretrained
 
         load_pretrained(model, weights, info)
+    if scratch_ops:
+        from cnnlab.ops.modules import convert_to_scratch
+
+        convert_to_scratch(model, fft=scratch_ops == "fft")
     return model
 
 

@@ -32,10 +32,14 @@ padding, as the chapter notes' formula does.
 from __future__ import annotations
 
 import torch
+from torch.autograd.function import once_differentiable
 
 IntPair = int | tuple[int, int]
 Padding = int | tuple[int, int] | str
 METHODS = ("auto", "shift", "unfold")
+# Input + output values per thread in one block of the shift method: 1 MiB of
+# float32, about what a core's L2 cache holds.
+BLOCK_ELEMENTS = 2**18
 
 
 # ---------------------------------------------------------------- sizes
@@ -165,10 +169,13 @@ def conv2d(
         groups: split input and output channels into this many independent
             groups; ``groups == C_in`` with ``C_out = m * C_in`` is a depthwise conv.
         method: ``"shift"``, ``"unfold"`` or ``"auto"`` (see the module docstring).
+            Second derivatives (a gradient penalty, say) need ``"unfold"``: the
+            shift method's hand-written backward is not itself differentiable.
 
     Returns:
         (N, C_out, H_out, W_out) with ``H_out = conv_output_size(H, kh, top + bottom,
-        stride, dilation)``; it may be a strided view (channels-last in memory).
+        stride, dilation)``, contiguous in the input's memory format (NCHW, or
+        channels-last for a channels-last input), as ``F.conv2d`` returns it.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, not {method!r}")
@@ -290,64 +297,116 @@ def _conv_shift(x, weight, bias, g: ConvGeometry) -> torch.Tensor:
     buf, hq, wq = _phase_buffer(x, g, g.stride, tail=max(t[-1] for t in taps))
     w = _grouped_weight(weight, g.groups).contiguous()  # each tap a contiguous matrix
     b = None if bias is None else bias.view(g.groups, 1, -1)
-    out = _ShiftConv.apply(buf, w, b, taps, g.n * hq * wq)
-    return _finish(out, g, hq, wq)
+    channels_last = not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last)
+    return _ShiftConv.apply(buf, w, b, _ShiftPlan(g, taps, hq, wq, channels_last))
+
+
+class _ShiftPlan:
+    """How the shift method walks the output grid: in blocks, each stored as it is done.
+
+    A block is a run of whole images (small images) or of grid rows within one
+    image (large ones), about 1 MiB of input + output per thread, so that all k*k
+    taps accumulate into it while it stays in cache; it is then cropped and copied
+    straight into the final (N, C_out, H_out, W_out) output (no cropped copy of
+    the whole grid). Grid rows below the last output row are skipped when blocks
+    split images.
+    """
+
+    def __init__(self, g: ConvGeometry, taps, hq: int, wq: int, channels_last: bool):
+        self.g, self.taps, self.hq, self.wq = g, taps, hq, wq
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        c_group, o_group = g.c_in // g.groups, g.c_out // g.groups
+        target = BLOCK_ELEMENTS * torch.get_num_threads() // (g.groups * (c_group + o_group))
+        self.images = max(1, target // (hq * wq))  # images per block
+        self.grid_rows = min(hq, max(1, target // wq))  # grid rows per block, if one image
+        self.max_rows = self.images * hq * wq if self.images > 1 else self.grid_rows * wq
+
+    def blocks(self):
+        """(first image, images, first grid row, grid rows, first flat row, flat rows)."""
+        g, hq, wq = self.g, self.hq, self.wq
+        if self.images > 1:
+            for n0 in range(0, g.n, self.images):
+                m = min(self.images, g.n - n0)
+                yield n0, m, 0, hq, n0 * hq * wq, m * hq * wq
+        else:
+            for n in range(g.n):
+                for h0 in range(0, g.h_out, self.grid_rows):  # rows past h_out: padding
+                    rows = min(self.grid_rows, hq - h0)
+                    yield n, 1, h0, rows, (n * hq + h0) * wq, rows * wq
+
+    def _views(self, block, y, n0, m, h0, rows):
+        """The valid part of a (G, m*rows*wq, Og) block, and the output region it fills."""
+        g = self.g
+        valid = min(rows, g.h_out - h0)
+        grid = block.view(g.groups, m, rows, self.wq, -1)[:, :, :valid, : g.w_out]
+        region = y[n0 : n0 + m, :, h0 : h0 + valid].view(m, g.groups, -1, valid, g.w_out)
+        return grid, region.permute(1, 0, 3, 4, 2)  # both (G, m, valid, W_out, Og)
+
+    def store(self, block, y, n0, m, h0, rows) -> None:
+        grid, region = self._views(block, y, n0, m, h0, rows)
+        region.copy_(grid)
+
+    def load(self, grad_y, block, n0, m, h0, rows) -> None:
+        block.zero_()  # positions outside the real output get no gradient
+        grid, region = self._views(block, grad_y, n0, m, h0, rows)
+        grid.copy_(region)
 
 
 class _ShiftConv(torch.autograd.Function):
     """Sum over taps of ``shifted input @ weight[tap]``, with the matching backward.
 
-    Two things autograd alone would do slowly. The output is built in blocks of
-    rows small enough to stay in cache while all k*k taps accumulate into it
-    (one pass over memory instead of k*k). And the backward is the same loop
-    transposed: each tap adds ``grad @ weight[tap]^T`` into its slice of one input
-    gradient buffer, in place, and ``shifted input^T @ grad`` into its weight
-    gradient; autograd would give every tap a buffer-sized tensor of zeros.
+    Two things autograd alone would do slowly. The output is built block by block
+    (see :class:`_ShiftPlan`), all taps accumulating in cache, one pass over memory
+    instead of k*k. And the backward is the same loop transposed: each tap adds
+    ``grad @ weight[tap]^T`` into its slice of one input gradient buffer, in place,
+    and ``shifted input^T @ grad`` into its weight gradient; autograd would give
+    every tap a buffer-sized tensor of zeros.
 
-    Shapes: buf (s_h, s_w, G, rows + tail, Cg); w (G, kh, kw, Cg, Og); bias (G, 1, Og)
-    or None; each tap is (i, j, phase row, phase column, shift); out (G, rows, Og).
+    Shapes: buf (s_h, s_w, G, N*Hq*Wq + tail, Cg); w (G, kh, kw, Cg, Og); bias
+    (G, 1, Og) or None; taps (i, j, phase row, phase column, flat shift).
     """
 
     @staticmethod
-    def forward(ctx, buf, w, bias, taps, rows):
+    def forward(ctx, buf, w, bias, plan: _ShiftPlan):
         ctx.save_for_backward(buf, w)
-        ctx.taps, ctx.rows = taps, rows
-        out = buf.new_empty(w.shape[0], rows, w.shape[-1])
-        for r0, r1 in _row_blocks(rows, w):
-            block = out[:, r0:r1]
+        ctx.plan = plan
+        g = plan.g
+        y = torch.empty((g.n, g.c_out, g.h_out, g.w_out), dtype=buf.dtype, device=buf.device,
+                        memory_format=plan.memory_format)
+        scratch = buf.new_empty(g.groups, plan.max_rows, w.shape[-1])
+        for n0, m, h0, rows, r0, size in plan.blocks():
+            block = scratch[:, :size]
             if bias is not None:
                 block.copy_(bias.expand_as(block))
-            for n, (i, j, a, b, shift) in enumerate(taps):
-                tap = buf[a, b, :, r0 + shift : r1 + shift]  # (G, block rows, Cg)
-                # beta=0 on the first tap: the block is uninitialised memory.
-                block.baddbmm_(tap, w[:, i, j], beta=0 if n == 0 and bias is None else 1)
-        return out
+            for k, (i, j, a, b, shift) in enumerate(plan.taps):
+                tap = buf[a, b, :, r0 + shift : r0 + shift + size]  # (G, size, Cg)
+                # beta=0 on the first tap: the block holds garbage from the last one.
+                block.baddbmm_(tap, w[:, i, j], beta=0 if k == 0 and bias is None else 1)
+            plan.store(block, y, n0, m, h0, rows)
+        return y
 
     @staticmethod
-    def backward(ctx, grad):
+    @once_differentiable  # reuses one scratch block in place: no graph for a 2nd derivative
+    def backward(ctx, grad_y):
         buf, w = ctx.saved_tensors
-        grad_buf = torch.zeros_like(buf) if ctx.needs_input_grad[0] else None
-        grad_w = torch.zeros(w.shape, dtype=w.dtype, device=w.device)
-        for r0, r1 in _row_blocks(ctx.rows, w):
-            g = grad[:, r0:r1]
-            for i, j, a, b, shift in ctx.taps:
-                window = (a, b, slice(None), slice(r0 + shift, r1 + shift))
-                if grad_buf is not None:
-                    grad_buf[window].baddbmm_(g, w[:, i, j].transpose(1, 2))
-                if ctx.needs_input_grad[1]:
-                    grad_w[:, i, j].baddbmm_(buf[window].transpose(1, 2), g)
-        grad_w = grad_w if ctx.needs_input_grad[1] else None
-        grad_bias = grad.sum(1, keepdim=True) if ctx.needs_input_grad[2] else None
-        return grad_buf, grad_w, grad_bias, None, None
-
-
-def _row_blocks(rows: int, w: torch.Tensor):
-    """(start, end) row ranges of about 1 MiB of input + output (float32) per thread."""
-    groups, c_group, o_group = w.shape[0], w.shape[-2], w.shape[-1]
-    size = (2**18 * torch.get_num_threads()) // (groups * (c_group + o_group))
-    size = max(256, size)
-    for start in range(0, rows, size):
-        yield start, min(rows, start + size)
+        plan = ctx.plan
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        grad_buf = torch.zeros_like(buf) if need_x else None
+        grad_w = torch.zeros(w.shape, dtype=w.dtype, device=w.device) if need_w else None
+        grad_b = w.new_zeros(w.shape[0], 1, w.shape[-1]) if need_b else None
+        scratch = buf.new_empty(plan.g.groups, plan.max_rows, w.shape[-1])
+        for n0, m, h0, rows, r0, size in plan.blocks():
+            grad = scratch[:, :size]
+            plan.load(grad_y, grad, n0, m, h0, rows)
+            for i, j, a, b, shift in plan.taps:
+                window = (a, b, slice(None), slice(r0 + shift, r0 + shift + size))
+                if need_x:
+                    grad_buf[window].baddbmm_(grad, w[:, i, j].transpose(1, 2))
+                if need_w:
+                    grad_w[:, i, j].baddbmm_(buf[window].transpose(1, 2), grad)
+            if need_b:
+                grad_b += grad.sum(1, keepdim=True)
+        return grad_buf, grad_w, grad_b, None
 
 
 def _conv_unfold(x, weight, bias, g: ConvGeometry) -> torch.Tensor:
@@ -413,11 +472,3 @@ def pad_zeros(x: torch.Tensor, pad: tuple[int, int, int, int]) -> torch.Tensor:
     return xp
 
 
-def _finish(out: torch.Tensor, g: ConvGeometry, grid_h: int, grid_w: int) -> torch.Tensor:
-    """Shift method's (G, N*grid_h*grid_w, C_out/G) -> (N, C_out, H_out, W_out), cropped."""
-    if g.groups == 1:
-        y = out.view(g.n, grid_h, grid_w, g.c_out)[:, : g.h_out, : g.w_out].permute(0, 3, 1, 2)
-    else:
-        y = out.view(g.groups, g.n, grid_h, grid_w, -1)[:, :, : g.h_out, : g.w_out]
-        y = y.permute(1, 0, 4, 2, 3).reshape(g.n, g.c_out, g.h_out, g.w_out)
-    return y

@@ -36,6 +36,8 @@ class TrainConfig:
     # ("DEFAULT"); adapted to the data's classes and channels (models/pretrained.py).
     weights: str | None = None
     model_overrides: dict[str, Any] = field(default_factory=dict)
+    # Build the model with cnnlab's from-scratch ops (cnnlab.ops): False, True or "fft".
+    scratch_ops: bool | str = False
     freeze_backbone: bool = False  # train the classifier only (a linear probe)
     backbone_lr_scale: float = 1.0  # backbone lr = lr x this; the classifier gets lr
 
@@ -69,6 +71,7 @@ class TrainConfig:
     channels_last: bool | None = None
     compile: bool = False
     deterministic: bool = False
+    threads: int | None = None  # torch CPU threads (None: PyTorch's default, one per core)
 
     # Bookkeeping
     seed: int = 0
@@ -104,6 +107,10 @@ class TrainConfig:
         for name in ("weight_decay", "warmup_epochs", "clip_grad_norm"):
             if getattr(self, name) < 0:
                 bad(name, "a number >= 0")
+        if self.scratch_ops not in (False, True, "fft"):
+            bad("scratch_ops", "false, true or 'fft'")
+        if self.threads is not None and self.threads < 1:
+            bad("threads", "a whole number >= 1, or None")
         if self.crop_padding < 0:
             bad("crop_padding", "a whole number >= 0")
         if self.resize is not None and self.resize < 8:

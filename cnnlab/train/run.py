@@ -168,6 +168,7 @@ def load_run(run_dir: str | Path, which: str = "best", device: str = "cpu") -> L
     if model_info(cfg.model).sized_head:
         overrides.setdefault("image_size", pp.image_size)
     model = get_model(cfg.model, num_classes=len(state["classes"]), in_channels=pp.channels,
+                      scratch_ops=cfg.scratch_ops,
                       **overrides)
     # A "last" checkpoint with an EMA evaluates the averaged weights, as training did.
     weights = groups["ema"] if groups["ema"] else groups["model"]

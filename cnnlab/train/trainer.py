@@ -105,6 +105,8 @@ class Trainer:
     def _setup(self) -> None:
         cfg, data = self.cfg, self.data
         torch.manual_seed(cfg.seed)
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
         if cfg.deterministic:
             torch.use_deterministic_algorithms(True, warn_only=True)
             torch.backends.cudnn.benchmark = False
@@ -162,7 +164,7 @@ class Trainer:
             overrides["image_size"] = image_size
         # Weights load at their own shape, then the head and first conv are adapted.
         model = get_model(cfg.model, num_classes=len(self.classes), in_channels=channels,
-                          weights=cfg.weights or None, **overrides)
+                          weights=cfg.weights or None, scratch_ops=cfg.scratch_ops, **overrides)
         if cfg.freeze_backbone:
             freeze_backbone(model)
         return model

@@ -1,0 +1,205 @@
+"""`cnnlab design ...`: sample design spaces, run resumable sweeps, analyse them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+app = typer.Typer(help="Design-space exploration: AnyNetX A-E and RegNet sweeps, EDFs, "
+                       "KS tests.", no_args_is_help=True)
+console = Console()
+err = Console(stderr=True)
+
+SPACES_HELP = ("anynetx_a (free), _b (shared b), _c (shared g), _d (widths up), _e (depths up), "
+               "or regnetx.")
+
+
+def fail(message: str, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _known_errors():
+    from cnnlab.data.dataset import DataError
+    from cnnlab.design.spaces import DesignSpaceError
+    from cnnlab.design.store import SweepError
+    from cnnlab.train import ConfigError
+
+    return (DesignSpaceError, SweepError, ConfigError, DataError)
+
+
+def _parse_sets(items: list[str] | None) -> dict:
+    import yaml
+
+    values = {}
+    for item in items or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            fail(f"--set takes KEY=VALUE (a TrainConfig field), got {item!r}")
+        values[key.strip()] = yaml.safe_load(raw)  # numbers, booleans, null as such
+    return values
+
+
+@app.command("run")
+def run(
+    space: str = typer.Option(None, help=SPACES_HELP),
+    n: int = typer.Option(None, help="Trials in the sweep (default 100). With --resume, a "
+                                     "larger N extends the sweep."),
+    epochs: int = typer.Option(None, help="Epochs per trial (default 10, the paper's)."),
+    macs: str = typer.Option(None, help="Complexity band LOW-HIGH in multiply-adds at the "
+                                        "data's size, e.g. 5M-20M."),
+    data: str = typer.Option("fashion-mnist", help="fashion-mnist, folder:PATH or synthetic."),
+    data_root: str = typer.Option(None, help="Folder holding the dataset files."),
+    train_subset: int = typer.Option(None, help="Train on the first N training images only."),
+    out: Path = typer.Option(None, help="Sweep directory (holds trials.sqlite)."),
+    resume: Path = typer.Option(None, help="Finish the sweep in this directory."),
+    seed: int = typer.Option(0, help="Seeds the sampling; trial i trains with seed+i."),
+    lr: float = typer.Option(None, help="Learning rate (default 0.05, cosine)."),
+    batch_size: int = typer.Option(None, help="Batch size (default 128)."),
+    device: str = typer.Option(None, help="auto, cpu, cuda ..."),
+    set_: list[str] = typer.Option(None, "--set", help="Any TrainConfig field, KEY=VALUE "
+                                                       "(repeatable), e.g. --set eval_subset=2000"),
+    executor: str = typer.Option("local", help="local (worker processes) or ray."),
+    workers: int = typer.Option(None, help="Trials at once (default: one per GPU, else 1)."),
+    threads: int = typer.Option(None, help="torch threads per trial (default cores/workers)."),
+    address: str = typer.Option(None, help="Ray cluster address (default: start Ray here)."),
+) -> None:
+    """Train N networks drawn from a design space; every trial is stored as it finishes.
+
+    Killed at any moment, `cnnlab design run --resume DIR` finishes the sweep without
+    training a finished trial again. Running the same command again does the same.
+    """
+    from cnnlab.design.runner import SweepInterrupted, create_sweep, run_sweep
+    from cnnlab.design.spaces import parse_band
+    from cnnlab.design.store import SweepSpec, TrialStore
+
+    try:
+        if resume is not None:
+            given = {"--space": space, "--epochs": epochs, "--macs": macs, "--lr": lr,
+                     "--batch-size": batch_size, "--train-subset": train_subset,
+                     "--set": set_ or None, "--device": device}
+            extra = [k for k, v in given.items() if v is not None]
+            if extra:
+                fail(f"--resume continues the sweep as it was created; drop {', '.join(extra)}")
+            if out is not None and out != resume:
+                fail("give either --resume DIR or --out DIR, not both")
+            directory = resume
+            with TrialStore(directory) as store:
+                spec = store.spec()
+            if n is not None:
+                create_sweep(directory, spec, n)
+        else:
+            if space is None or out is None:
+                fail("a new sweep needs --space and --out (or --resume DIR)")
+            train = {k: v for k, v in (("epochs", epochs), ("lr", lr), ("batch_size", batch_size),
+                                       ("device", device)) if v is not None}
+            train.update(_parse_sets(set_))
+            spec = SweepSpec(space=space, seed=seed, macs=parse_band(macs), data=data,
+                             data_root=data_root, train_subset=train_subset, train=train)
+            with console.status("drawing trials ..."):
+                create_sweep(out, spec, n or 100)
+            directory = out
+        with TrialStore(directory) as store:
+            counts, total = store.counts(), store.count()
+        console.print(f"sweep {directory}: {total} trials, {counts['done']} done, "
+                      f"{counts['failed']} failed, {total - counts['done'] - counts['failed']} "
+                      f"to train ({executor})")
+        progress = {"finished": counts["done"] + counts["failed"]}
+
+        def report(row: dict) -> None:
+            progress["finished"] += 1
+            head = f"[{progress['finished']}/{total}] trial {row['id']}"
+            if row["status"] == "done":
+                console.print(f"{head}: error {row['error_pct']:.2f}% ({row['macs'] / 1e6:.2f}M "
+                              f"MACs, {row['train_time_s']:.1f} s)", highlight=False)
+            else:
+                console.print(f"{head}: [red]failed[/] {escape(row['message'] or '')}")
+
+        counts = run_sweep(directory, executor=executor, workers=workers, threads=threads,
+                           address=address, on_result=report)
+    except SweepInterrupted as exc:
+        err.print(f"[yellow]interrupted[/]: {escape(str(exc))}")
+        raise typer.Exit(130) from None
+    except _known_errors() as exc:
+        fail(str(exc))
+    console.print(f"{counts['done']} done, {counts['failed']} failed. Analyse with: "
+                  f"cnnlab design analyze {directory}")
+
+
+@app.command("analyze")
+def analyze(
+    directories: list[Path] = typer.Argument(..., help="Sweep directories to compare."),
+    out: Path = typer.Option(None, help="Report folder (default: DIR/analysis for one sweep, "
+                                        "./design-analysis for several)."),
+    bins: int = typer.Option(10, help="Log-spaced MACs bins of the normalised EDF."),
+    resamples: int = typer.Option(2000, help="Bootstrap resamples for the best error."),
+    seed: int = typer.Option(0, help="Seeds the bootstrap."),
+) -> None:
+    """EDFs of error, complexity-normalised EDFs, KS tests, best-of-n; PNG, HTML, Markdown."""
+    from cnnlab.design.report import analyze as run_analysis
+
+    if out is None:
+        out = directories[0] / "analysis" if len(directories) == 1 else Path("design-analysis")
+    try:
+        summary = run_analysis(directories, out, bins=bins, resamples=resamples, seed=seed)
+    except _known_errors() as exc:
+        fail(str(exc))
+    from cnnlab.design.report import markdown_summary
+
+    console.print(markdown_summary(summary), highlight=False, markup=False, soft_wrap=True)
+    console.print(f"report: {out / 'report.html'} (also summary.md, summary.json, plots)")
+
+
+@app.command("sample")
+def sample(
+    space: str = typer.Option(..., help=SPACES_HELP),
+    n: int = typer.Option(5, help="How many networks to draw."),
+    macs: str = typer.Option(None, help="Complexity band LOW-HIGH, e.g. 5M-20M."),
+    image_size: int = typer.Option(28, help="Input side the band refers to."),
+    in_channels: int = typer.Option(1),
+    num_classes: int = typer.Option(10),
+    seed: int = typer.Option(0),
+) -> None:
+    """Draw networks from a space and show their complexity, without training anything."""
+    from cnnlab.design.spaces import parse_band, sample_trial
+
+    table = Table(title=f"{space} at {image_size}x{image_size}")
+    for col in ("#", "depths", "widths", "bottleneck ratios", "group widths", "MACs", "params",
+                "acts"):
+        table.add_column(col, justify="right")
+    try:
+        band = parse_band(macs)
+        for i in range(n):
+            s = sample_trial(space, seed, i, image_size=image_size, in_channels=in_channels,
+                             num_classes=num_classes, macs=band)
+            c = s.config
+            table.add_row(str(i), str(list(c.depths)), str(list(c.widths)),
+                          str([round(b, 3) for b in c.bottleneck_ratios]),
+                          str(list(c.group_widths)), f"{s.macs / 1e6:.2f}M",
+                          f"{s.complexity['params'] / 1e6:.3f}M",
+                          f"{s.complexity['acts'] / 1e3:.1f}K")
+    except _known_errors() as exc:
+        fail(str(exc))
+    console.print(table)
+
+
+@app.command("status")
+def status(directory: Path = typer.Argument(..., help="A sweep directory.")) -> None:
+    """How far a sweep is: trials per status and the best error so far."""
+    from cnnlab.design.store import TrialStore
+
+    try:
+        with TrialStore(directory) as store:
+            spec, counts, done = store.spec(), store.counts(), store.trials("done")
+    except _known_errors() as exc:
+        fail(str(exc))
+    console.print(f"{spec.space}, seed {spec.seed}, band {spec.macs}, data {spec.data}: "
+                  + ", ".join(f"{v} {k}" for k, v in counts.items()))
+    if done:
+        best = min(done, key=lambda r: r["error_pct"])
+        console.print(f"best so far: trial {best['id']}, error {best['error_pct']:.2f}%, "
+                      f"{best['macs'] / 1e6:.2f}M MACs", highlight=False)
