@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 from hypothesis import given, settings
-from test_ops_conv import EDGE_CASES, assert_same_op, check_conv, conv_cases, rand
+from op_helpers import EDGE_CASES, assert_same_op, check_conv, conv_cases, rand
 
 from cnnlab.ops import conv2d, fft_conv2d
 from cnnlab.ops.fft import next_fast_len

@@ -6,7 +6,7 @@ import copy
 
 import pytest
 import torch
-from test_ops_conv import assert_same_op, rand
+from op_helpers import assert_same_op, rand
 from torch import nn
 
 from cnnlab.models import get_model

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_ops_conv import assert_same_op, rand
+from op_helpers import assert_same_op, rand
 
 from cnnlab.ops import adaptive_avg_pool2d, pool2d, pool_output_size
 
