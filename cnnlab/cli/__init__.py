@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from cnnlab.cli import bench, data, export, models, speedrun, train
+from cnnlab.cli import bench, data, design, export, models, speedrun, train
 
 app = typer.Typer(
     name="cnnlab",
@@ -19,6 +19,7 @@ app = typer.Typer(
 )
 app.add_typer(data.app, name="data")
 app.add_typer(bench.app, name="bench")
+app.add_typer(design.app, name="design")
 models.register(app)
 train.register(app)
 export.register(app)

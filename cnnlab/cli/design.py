@@ -11,8 +11,8 @@ from rich.table import Table
 
 app = typer.Typer(help="Design-space exploration: AnyNetX A-E and RegNet sweeps, EDFs, "
                        "KS tests.", no_args_is_help=True)
-console = Console()
-err = Console(stderr=True)
+console = Console(soft_wrap=True)  # long paths and log lines stay on one line
+err = Console(stderr=True, soft_wrap=True)
 
 SPACES_HELP = ("anynetx_a (free), _b (shared b), _c (shared g), _d (widths up), _e (depths up), "
                "or regnetx.")
@@ -89,9 +89,9 @@ def run(
                 fail("give either --resume DIR or --out DIR, not both")
             directory = resume
             with TrialStore(directory) as store:
-                spec = store.spec()
-            if n is not None:
-                create_sweep(directory, spec, n)
+                spec, planned = store.spec(), store.planned()
+            if max(n or 0, planned) >= 1:  # draws trials not drawn yet, or more with --n
+                create_sweep(directory, spec, max(n or 0, planned))
         else:
             if space is None or out is None:
                 fail("a new sweep needs --space and --out (or --resume DIR)")
@@ -190,15 +190,18 @@ def sample(
 @app.command("status")
 def status(directory: Path = typer.Argument(..., help="A sweep directory.")) -> None:
     """How far a sweep is: trials per status and the best error so far."""
-    from cnnlab.design.store import TrialStore
+    from cnnlab.design.spaces import format_band
+    from cnnlab.design.store import PAPER_RECIPE, TrialStore
 
     try:
         with TrialStore(directory) as store:
             spec, counts, done = store.spec(), store.counts(), store.trials("done")
     except _known_errors() as exc:
         fail(str(exc))
-    console.print(f"{spec.space}, seed {spec.seed}, band {spec.macs}, data {spec.data}: "
-                  + ", ".join(f"{v} {k}" for k, v in counts.items()))
+    epochs = {**PAPER_RECIPE, **spec.train}["epochs"]
+    console.print(f"{spec.space}, seed {spec.seed}, {format_band(spec.macs)} MACs at "
+                  f"{spec.image_size}x{spec.image_size}, {epochs} epoch(s), data {spec.data}: "
+                  + ", ".join(f"{v} {k}" for k, v in counts.items()), highlight=False)
     if done:
         best = min(done, key=lambda r: r["error_pct"])
         console.print(f"best so far: trial {best['id']}, error {best['error_pct']:.2f}%, "

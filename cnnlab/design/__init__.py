@@ -1,1 +1,43 @@
-"""cnnlab.design"""
+"""Design-space exploration, the way RegNet was found (Radosavovic et al., CVPR 2020).
+
+- :mod:`~cnnlab.design.spaces`: AnyNetX A..E and RegNet, seeded sampling under a
+  complexity band, analytic complexity, and the ``anynetx`` model trials train.
+- :mod:`~cnnlab.design.store`: a sweep on disk (SQLite), written as trials finish.
+- :mod:`~cnnlab.design.runner`: creating and running sweeps; local and Ray executors.
+- :mod:`~cnnlab.design.edf`: EDFs, complexity-normalised EDFs, KS tests, bootstrap.
+- :mod:`~cnnlab.design.report`: plots, one HTML report, a Markdown table.
+
+The ``edf`` function is not re-exported here: the name would hide the module.
+"""
+
+from cnnlab.design.edf import (
+    bootstrap_best,
+    complexity_bin_edges,
+    complexity_weights,
+    ks_test,
+    normalized_edf,
+)
+from cnnlab.design.report import analyze
+from cnnlab.design.runner import SweepInterrupted, create_sweep, run_sweep
+from cnnlab.design.spaces import SPACES, DesignSpaceError, SpaceRanges, parse_band, sample
+from cnnlab.design.store import SweepError, SweepSpec, TrialStore
+
+__all__ = [
+    "SPACES",
+    "DesignSpaceError",
+    "SpaceRanges",
+    "SweepError",
+    "SweepInterrupted",
+    "SweepSpec",
+    "TrialStore",
+    "analyze",
+    "bootstrap_best",
+    "complexity_bin_edges",
+    "complexity_weights",
+    "create_sweep",
+    "ks_test",
+    "normalized_edf",
+    "parse_band",
+    "run_sweep",
+    "sample",
+]

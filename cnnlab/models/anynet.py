@@ -23,7 +23,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from cnnlab.models._base import Network
+from cnnlab.models._base import Network, kaiming_init
 from cnnlab.models._registry import BookRecipe, register_model
 
 NormLayer = Callable[[int], nn.Module]
@@ -341,3 +341,19 @@ def regnetx32_d2l(num_classes: int = 10, in_channels: int = 1, **overrides) -> n
     """The book's RegNetX32: AnyNet, stem 32, g=16, b=1, depths (4, 6), widths (32, 80)."""
     return build_from_config(BOOK_ANYNETS["regnetx32_d2l"], AnyNet, num_classes, in_channels,
                              **overrides)
+
+
+# A default so that `get_model("anynetx")` alone builds something sensible; trials
+# always pass every field.
+DEFAULT_ANYNETX = AnyNetConfig(stem_width=32, depths=(1, 1, 2, 1), widths=(32, 64, 128, 256),
+                               bottleneck_ratios=(1.0,) * 4, group_widths=(8,) * 4)
+
+
+@register_model(family="anynet", paper="Radosavovic et al. 2020, Designing Network Design Spaces",
+                input_size=(1, 28, 28), variant="cnnlab",
+                min_input_size=1)
+def anynetx(num_classes: int = 10, in_channels: int = 1, **overrides) -> nn.Module:
+    """AnyNetX with any AnyNetConfig fields as overrides (design-space trials)."""
+    # pycls initialises every AnyNet this way (He fan-out, BN 1/0, fc N(0, 0.01)).
+    return kaiming_init(build_from_config(DEFAULT_ANYNETX, AnyNet, num_classes, in_channels,
+                                          **overrides))

@@ -61,7 +61,7 @@ def _round_to_multiple(v: float, m: int, convention: str) -> int:
     return new + m if new < 0.9 * v else new
 
 
-def _compatible(width: int, bottleneck: float, group_width: int,
+def compatible_width(width: int, bottleneck: float, group_width: int,
                 convention: str) -> tuple[int, int]:
     """(stage width, group width) adjusted so the bottleneck splits into whole groups."""
     wb = max(1, int(width * bottleneck)) if convention == "pycls" else int(width * bottleneck)
@@ -102,7 +102,7 @@ def generate_regnet(w0: int, wa: float, wm: float, depth: int, group_width: int,
         else:
             widths.append(w)
             depths.append(1)
-    adjusted = [_compatible(w, bottleneck, group_width, convention) for w in widths]
+    adjusted = [compatible_width(w, bottleneck, group_width, convention) for w in widths]
     return RegNetStages([w for w, _ in adjusted], depths, [g for _, g in adjusted])
 
 

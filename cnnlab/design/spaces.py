@@ -1,0 +1,321 @@
+"""Design spaces of Radosavovic et al. (CVPR 2020): AnyNetX A..E and RegNet, sampled.
+
+Every space produces :class:`~cnnlab.models.anynet.AnyNetConfig` objects: stem 3x3/2
+to 32 channels, four stages of X blocks, global pool + linear head. The spaces
+differ only in how a stage's depth d, width w, bottleneck ratio b and group width g
+are drawn (the paper's section 3):
+
+==========  ==========================================================================
+anynetx_a   every stage free: d, w, b, g drawn per stage
+anynetx_b   A with one b shared by all stages
+anynetx_c   B with one g shared too
+anynetx_d   C with non-decreasing widths, w_{i+1} >= w_i
+anynetx_e   D with non-decreasing depths, d_{i+1} >= d_i
+regnetx     six numbers d, w0, wa, wm, b, g expanded by the quantised linear rule
+            (:func:`cnnlab.models.regnet.generate_regnet`); four-stage results only
+==========  ==========================================================================
+
+The paper's b divides: a stage's inner width is w / b, b in {1, 2, 4}. AnyNetConfig
+stores the multiplier ``bottleneck_ratios = 1 / b`` (pycls's ``bm``). Sampling is
+log-uniform (depths, widths, RegNet's w0/wa/wm), uniform over {1, 2, 4} for b and
+over the powers of two {1..32} for g (log-uniform on a power-of-two grid).
+
+Scaling to the input: the paper samples widths up to 1024 at 224x224. At side s the
+top width here is ``1024 * (s / 224) ** (2/3)``, a multiple of 8: 256 at 28x28,
+1024 at 224. (Cost goes as width^2 x pixels; this keeps the largest networks of the
+space affordable at 28x28 without making every one of them tiny.) RegNet's w0 and wa
+upper limits (256 in the paper) scale by the same factor; depths, b and g do not.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from cnnlab.models.anynet import AnyNetConfig, anynet_complexity
+
+# pycls's group-width compatibility step (shared with generate_regnet, so AnyNetX and
+# RegNet samples are adjusted by one rule).
+from cnnlab.models.regnet import RegNetConfig
+from cnnlab.models.regnet import compatible_width as _compatible_width
+
+PAPER = "Radosavovic et al. 2020, Designing Network Design Spaces"
+ANYNET_SPACES = ("anynetx_a", "anynetx_b", "anynetx_c", "anynetx_d", "anynetx_e")
+SPACES = (*ANYNET_SPACES, "regnetx")
+
+
+class DesignSpaceError(ValueError):
+    """An unknown space, a malformed complexity band, or a band no sample reaches."""
+
+
+# ---------------------------------------------------------------- ranges
+
+
+def _multiple_of(value: float, quantum: int) -> int:
+    return max(quantum, int(round(value / quantum)) * quantum)
+
+
+@dataclass(frozen=True)
+class SpaceRanges:
+    """What each space samples from; :meth:`for_input` scales the paper's to a side."""
+
+    image_size: int = 224
+    stem_width: int = 32
+    num_stages: int = 4
+    max_depth: int = 16  # per stage (AnyNetX)
+    min_width: int = 8
+    max_width: int = 1024
+    width_quantum: int = 8
+    bottlenecks: tuple[int, ...] = (1, 2, 4)  # the paper's b: inner width = w / b
+    group_widths: tuple[int, ...] = (1, 2, 4, 8, 16, 32)
+    # RegNet: d < 64 blocks in all, w0 and wa < 256, 1.5 <= wm <= 3 (at 224x224).
+    regnet_depth: tuple[int, int] = (4, 63)  # four stages need at least four blocks
+    regnet_w0: tuple[int, int] = (8, 256)
+    regnet_wa: tuple[float, float] = (8.0, 256.0)
+    regnet_wm: tuple[float, float] = (1.5, 3.0)
+
+    @classmethod
+    def for_input(cls, image_size: int) -> SpaceRanges:
+        """The paper's ranges scaled to ``image_size`` (see the module docstring)."""
+        if image_size < 1:
+            raise DesignSpaceError(f"image_size must be >= 1, got {image_size}")
+        scale = (image_size / 224) ** (2 / 3)
+        return cls(
+            image_size=image_size,
+            max_width=min(1024, _multiple_of(1024 * scale, 8)),
+            regnet_w0=(8, min(256, _multiple_of(256 * scale, 8))),
+            regnet_wa=(8.0 * scale, 256.0 * scale),
+        )
+
+
+# ---------------------------------------------------------------- primitive samplers
+
+
+def log_uniform_pmf(low: int, high: int, quantum: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Values low, low+q, ..., high and their probabilities under log-uniform sampling.
+
+    A continuous log-uniform draw on (low - min(q, low/2), high] rounded *up* to the
+    grid (pycls's ``log_uniform``): each value owns the interval just below it, so the
+    small values, whose intervals are longest in log space, are the most likely.
+    """
+    if low < 1 or high < low or low % quantum or high % quantum:
+        raise DesignSpaceError(f"log-uniform grid needs 1 <= low <= high, multiples of "
+                               f"{quantum}; got low={low}, high={high}")
+    values = np.arange(low, high + 1, quantum, dtype=np.float64)
+    lower = values - quantum
+    lower[0] = low - min(quantum, low / 2)
+    mass = np.log(values / lower)
+    return values.astype(np.int64), mass / mass.sum()
+
+
+def _log_uniform_int(rng: np.random.Generator, low: int, high: int, quantum: int = 1) -> int:
+    values, p = log_uniform_pmf(low, high, quantum)
+    return int(rng.choice(values, p=p))
+
+
+def _log_uniform_float(rng: np.random.Generator, low: float, high: float,
+                       quantum: float) -> float:
+    value = math.exp(rng.uniform(math.log(low), math.log(high)))
+    return float(min(high, max(low, round(value / quantum) * quantum)))
+
+
+def _choice(rng: np.random.Generator, options: tuple[int, ...]) -> int:
+    return int(options[rng.integers(len(options))])
+
+
+# ---------------------------------------------------------------- the spaces
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One drawn network: the space's own numbers, the AnyNet they make, its cost.
+
+    ``params`` holds what the space samples (per-stage d/w/b/g, or RegNet's six
+    numbers) before the group-width adjustment; ``config`` is the network trained.
+    ``complexity`` is {"flops", "params", "acts"}; flops are multiply-adds (MACs).
+    """
+
+    space: str
+    params: dict
+    config: AnyNetConfig
+    complexity: dict = field(default_factory=dict)
+
+    @property
+    def macs(self) -> int:
+        return self.complexity["flops"]
+
+
+def _stage_params(rng: np.random.Generator, r: SpaceRanges, space: str) -> dict:
+    n = r.num_stages
+    depths = [_log_uniform_int(rng, 1, r.max_depth) for _ in range(n)]
+    widths = [_log_uniform_int(rng, r.min_width, r.max_width, r.width_quantum)
+              for _ in range(n)]
+    bs = [_choice(rng, r.bottlenecks) for _ in range(n)]
+    gs = [_choice(rng, r.group_widths) for _ in range(n)]
+    level = ANYNET_SPACES.index(space)  # each space adds one constraint to the previous
+    if level >= 1:  # B: one b for all stages
+        bs = [bs[0]] * n
+    if level >= 2:  # C: one g too
+        gs = [gs[0]] * n
+    # D, E: sorting i.i.d. draws samples them conditioned on being ordered (the paper's
+    # constraint), without rejecting 23 of every 24 draws.
+    if level >= 3:
+        widths = sorted(widths)
+    if level >= 4:
+        depths = sorted(depths)
+    return {"depths": depths, "widths": widths, "bottlenecks": bs, "group_widths": gs}
+
+
+def anynet_from_params(params: dict, stem_width: int = 32) -> AnyNetConfig:
+    """The AnyNetX a space's per-stage numbers describe, group widths made compatible.
+
+    As pycls does: g is capped at the inner width w/b, the inner width rounded to a
+    multiple of g, and w recomputed from it (so w can move by less than g).
+    """
+    widths, gs = [], []
+    for w, b, g in zip(params["widths"], params["bottlenecks"], params["group_widths"],
+                       strict=True):
+        w_adj, g_adj = _compatible_width(w, 1 / b, g, "pycls")
+        widths.append(w_adj)
+        gs.append(g_adj)
+    return AnyNetConfig(stem_width=stem_width, depths=params["depths"], widths=widths,
+                        bottleneck_ratios=[1 / b for b in params["bottlenecks"]],
+                        group_widths=gs)
+
+
+def _regnet_params(rng: np.random.Generator, r: SpaceRanges) -> dict:
+    return {
+        "depth": int(rng.integers(r.regnet_depth[0], r.regnet_depth[1] + 1)),
+        "w0": _log_uniform_int(rng, *r.regnet_w0, quantum=8),
+        "wa": _log_uniform_float(rng, *r.regnet_wa, quantum=0.1),
+        "wm": _log_uniform_float(rng, *r.regnet_wm, quantum=0.001),
+        "bottleneck": _choice(rng, r.bottlenecks),
+        "group_width": _choice(rng, r.group_widths),
+    }
+
+
+def regnet_from_params(params: dict, stem_width: int = 32) -> RegNetConfig:
+    return RegNetConfig(depth=params["depth"], w0=params["w0"], wa=params["wa"],
+                        wm=params["wm"], group_width=params["group_width"],
+                        bottleneck=1 / params["bottleneck"], stem_width=stem_width)
+
+
+def draw(space: str, rng: np.random.Generator, ranges: SpaceRanges) -> Sample | None:
+    """One unconstrained draw from ``space``; None when it breaks a structural rule
+    (a RegNet whose rule does not give exactly ``ranges.num_stages`` stages)."""
+    check_space(space)
+    if space == "regnetx":
+        params = _regnet_params(rng, ranges)
+        cfg = regnet_from_params(params, ranges.stem_width).to_anynet()
+        if len(cfg.depths) != ranges.num_stages:
+            return None
+        return Sample(space, params, cfg)
+    params = _stage_params(rng, ranges, space)
+    return Sample(space, params, anynet_from_params(params, ranges.stem_width))
+
+
+def check_space(space: str) -> str:
+    if space not in SPACES:
+        raise DesignSpaceError(f"unknown design space {space!r}; choose one of "
+                               f"{', '.join(SPACES)}")
+    return space
+
+
+# ---------------------------------------------------------------- complexity bands
+
+
+def parse_band(text: str | None) -> tuple[float, float] | None:
+    """'5M-20M' -> (5e6, 2e7). Suffixes K, M, G (x1e3, 1e6, 1e9); plain numbers too."""
+    if text is None or not str(text).strip():
+        return None
+
+    def number(part: str) -> float:
+        part = part.strip().upper()
+        scale = {"K": 1e3, "M": 1e6, "G": 1e9}.get(part[-1:], 1.0)
+        try:
+            return float(part[:-1] if scale != 1.0 else part) * scale
+        except ValueError:
+            raise DesignSpaceError(f"bad complexity band {text!r}: {part!r} is not a number "
+                                   "(write e.g. 5M-20M or 5e6-2e7)") from None
+
+    parts = str(text).replace(":", "-").split("-")
+    parts = _rejoin_exponents(parts)
+    if len(parts) != 2:
+        raise DesignSpaceError(f"bad complexity band {text!r}: write LOW-HIGH, e.g. 5M-20M")
+    low, high = number(parts[0]), number(parts[1])
+    if not 0 <= low < high:
+        raise DesignSpaceError(f"bad complexity band {text!r}: need 0 <= LOW < HIGH")
+    return low, high
+
+
+def format_band(band: tuple[float, float] | list | None) -> str:
+    """(5e6, 2e7) -> '5M-20M'; None -> 'any'."""
+    if not band:
+        return "any"
+    return "-".join(f"{v / 1e6:g}M" for v in band)
+
+
+def _rejoin_exponents(parts: list[str]) -> list[str]:
+    # '1e-3-2e-3' splits at the exponent signs too; glue 'e' + '3' back together.
+    out: list[str] = []
+    for part in parts:
+        if out and out[-1].upper().endswith("E"):
+            out[-1] += "-" + part
+        else:
+            out.append(part)
+    return out
+
+
+def sample(space: str, rng: np.random.Generator, *, image_size: int = 28,
+           in_channels: int = 1, num_classes: int = 10,
+           macs: tuple[float, float] | None = None, ranges: SpaceRanges | None = None,
+           max_tries: int = 20_000) -> Sample:
+    """A draw from ``space`` whose MACs at this input lie in ``macs`` (LOW, HIGH).
+
+    Rejection sampling: draws outside the band are discarded, as in the paper's
+    360-400 MF sweeps. Complexity is analytic (no model is built).
+    """
+    ranges = ranges or SpaceRanges.for_input(image_size)
+    seen: list[int] = []
+    for _ in range(max_tries):
+        s = draw(space, rng, ranges)
+        if s is None:
+            continue
+        cx = anynet_complexity(s.config, image_size, in_channels, num_classes)
+        if macs is None or macs[0] <= cx["flops"] <= macs[1]:
+            return Sample(s.space, s.params, s.config, cx)
+        seen.append(cx["flops"])
+    hint = ""
+    if seen:
+        q = np.percentile(seen, [10, 50, 90]) / 1e6
+        hint = (f"; this space's MACs at {image_size}x{image_size}: 10% {q[0]:.2f}M, "
+                f"median {q[1]:.2f}M, 90% {q[2]:.2f}M")
+    raise DesignSpaceError(f"no {space} network with MACs in [{macs[0]:.3g}, {macs[1]:.3g}] "
+                           f"after {max_tries} draws: widen the band{hint}")
+
+
+def trial_rng(seed: int, index: int, space: str) -> np.random.Generator:
+    """The generator of trial ``index``: depends on (seed, index, space) only, so a
+    sweep can be resumed or extended and every trial is drawn the same way again."""
+    return np.random.default_rng([seed, index, zlib.crc32(space.encode())])
+
+
+def sample_trial(space: str, seed: int, index: int, **kwargs) -> Sample:
+    """Trial ``index`` of a seeded sweep (keywords as for :func:`sample`)."""
+    return sample(space, trial_rng(seed, index, space), **kwargs)
+
+
+# ---------------------------------------------------------------- building
+
+
+def config_to_overrides(cfg: AnyNetConfig) -> dict:
+    """AnyNetConfig fields as plain lists/numbers: JSON- and YAML-safe model overrides."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(cfg).items()}
+
+
+def config_from_dict(values: dict) -> AnyNetConfig:
+    """The inverse of :func:`config_to_overrides` (lists become tuples again)."""
+    return AnyNetConfig(**values)
