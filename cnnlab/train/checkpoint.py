@@ -172,13 +172,3 @@ def load_checkpoint(path: Path) -> tuple[dict[str, dict[str, torch.Tensor]], dic
         else:
             groups[group][rest] = value
     return groups, state
-
-
-def read_model_weights(path: str | Path) -> dict[str, torch.Tensor]:
-    """Model weights from a cnnlab checkpoint, a plain safetensors file or a .pth file."""
-    from cnnlab.models.interop import read_weights_file
-
-    tensors = read_weights_file(path)
-    if any(k.startswith("model.") for k in tensors) and any(k.startswith("rng.") for k in tensors):
-        return {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
-    return tensors
