@@ -311,3 +311,14 @@ def test_cli_models_filters():
     assert result.exit_code == 1 and "--variant" in result.output
     result = runner.invoke(app, ["models", "no_such_model_anywhere"], env=WIDE)
     assert result.exit_code == 0 and "No registered model matches" in result.output
+
+
+def test_cli_summary_vgg11_shows_the_chapter_flow():
+    result = runner.invoke(app, ["summary", "vgg11", "--input", "1x224x224", "--depth", "1",
+                                 "--json"])
+    assert result.exit_code == 0, result.output
+    import json
+
+    flow = json.loads(result.output)["flow_str"]
+    assert flow == ("1x224x224 → 64x112x112 → 128x56x56 → 256x28x28 → 512x14x14 → "
+                    "512x7x7 → 25088 → 4096 → 4096 → 10")

@@ -53,8 +53,11 @@ def summary_command(
         None, "--depth", "-d", min=0,
         help="Show modules down to this depth, children rolled up (default: every leaf).",
     ),
-    num_classes: int | None = typer.Option(None, "--num-classes", min=1,
-                                           help="Default: the registry's."),
+    num_classes: int | None = typer.Option(
+        None, "--num-classes", min=1,
+        help="Default: the registry's; 10 (Fashion-MNIST) when --input is greyscale "
+             "for a model made for RGB.",
+    ),
     batch_size: int = typer.Option(1, "--batch-size", "-b", min=1),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
@@ -65,6 +68,10 @@ def summary_command(
     except UnknownModelError as e:
         _fail(err, str(e))
     size = _parse_input(input, info.input_size)
+    if num_classes is None and size[0] == 1 and info.input_size[0] == 3:
+        # A grey input on an ImageNet-shaped model means Fashion-MNIST-like data: show
+        # the network as the chapter does (vgg11 at 1x224x224 ends in 10, not 1000).
+        num_classes = 10
     kwargs = {"num_classes": num_classes, "in_channels": size[0]}
     if info.sized_head:
         if size[1] != size[2]:
