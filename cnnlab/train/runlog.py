@@ -142,13 +142,14 @@ class TrainProgress:
     """
 
     def __init__(self, total_epochs: int, steps_per_epoch: int, quiet: bool = False,
-                 console: Console | None = None):
-        self.quiet = quiet
+                 console: Console | None = None, silent: bool = False):
+        self.quiet = quiet or silent
+        self.silent = silent  # other DDP ranks: rank 0 alone reports
         self.console = console or Console(stderr=True)
         self.steps_per_epoch = steps_per_epoch
         self.total_epochs = total_epochs
         self.progress = None
-        if not quiet:
+        if not self.quiet:
             self.progress = Progress(
                 TextColumn("[bold]epoch {task.fields[epoch]}/{task.fields[epochs]}"),
                 BarColumn(),
@@ -192,6 +193,8 @@ class TrainProgress:
             f"acc {row['test_acc']:.4f}  {row['images_per_s']:,.0f} img/s  "
             f"{row['epoch_time_s']:.1f} s"
         )
+        if self.silent:
+            return
         if self.progress is not None:
             self.progress.update(self.task, completed=self.steps_per_epoch)
             self.progress.console.print(line)

@@ -209,10 +209,10 @@ class Trainer:
         history = list(log.rows) if log is not None else []
         previous = self._install_signal_handlers()
         stopped = None
-        quiet = cfg.quiet or not self.dist.is_main
         result = None
         try:
-            with TrainProgress(cfg.epochs, self.steps_per_epoch, quiet, self.console) as bar:
+            with TrainProgress(cfg.epochs, self.steps_per_epoch, cfg.quiet, self.console,
+                               silent=not self.dist.is_main) as bar:
                 while self.epoch < cfg.epochs and stopped is None:
                     row, stopped = self._train_epoch(bar)
                     history.append(row)
