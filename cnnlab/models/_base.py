@@ -42,6 +42,38 @@ class Network(nn.Module):
         return self.forward_head(self.forward_features(x))
 
 
+class FlattenClassifierNet(Network):
+    """``features`` -> optional ``avgpool`` -> flatten -> ``classifier``.
+
+    The layout of LeNet, AlexNet and VGG, in the book and in torchvision alike:
+    ``classifier`` is an ``nn.Sequential`` whose last layer is the final linear layer,
+    so the pre-logits output is everything before it. Subclasses set ``features``,
+    ``classifier`` and ``num_features`` (and ``avgpool`` if they pool before
+    flattening), and override :meth:`init_head` if a fresh head needs their init.
+    """
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x)
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        # getattr: a registered submodule lives in _modules, so a class-level default
+        # would shadow it.
+        avgpool = getattr(self, "avgpool", None)
+        if avgpool is not None:
+            x = avgpool(x)
+        x = torch.flatten(x, 1)
+        return self.classifier[:-1](x) if pre_logits else self.classifier(x)
+
+    def get_classifier(self) -> nn.Module:
+        return self.classifier[-1]
+
+    def init_head(self, head: nn.Module) -> nn.Module:
+        return head  # PyTorch's default Linear init
+
+    def reset_classifier(self, num_classes: int) -> None:
+        self.classifier[-1] = self.init_head(linear_head(self.num_features, num_classes))
+
+
 def linear_head(in_features: int, num_classes: int) -> nn.Module:
     """The final classifier layer; ``num_classes=0`` leaves the pre-logits features as
     the output (timm's convention for a headless model)."""

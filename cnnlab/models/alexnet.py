@@ -21,10 +21,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-import torch
 from torch import nn
 
-from cnnlab.models._base import Network, linear_head, probe_output_shape
+from cnnlab.models._base import FlattenClassifierNet, linear_head, probe_output_shape
 from cnnlab.models._registry import BookRecipe, register_model
 
 
@@ -63,7 +62,7 @@ def _hidden_layer(in_features: int, cfg: AlexNetCfg) -> list[nn.Module]:
     return [drop, *linear] if cfg.dropout_first else [*linear, drop]
 
 
-class AlexNet(Network):
+class AlexNet(FlattenClassifierNet):
     def __init__(
         self,
         cfg: AlexNetCfg,
@@ -87,19 +86,6 @@ class AlexNet(Network):
             linear_head(cfg.hidden, num_classes),
         )
 
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.features(x)
-
-    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
-        x = torch.flatten(self.avgpool(x), 1)
-        return self.classifier[:-1](x) if pre_logits else self.classifier(x)
-
-    def get_classifier(self) -> nn.Module:
-        return self.classifier[-1]
-
-    def reset_classifier(self, num_classes: int) -> None:
-        # Both forms keep PyTorch's default Linear init, so a fresh layer matches.
-        self.classifier[-1] = linear_head(self.num_features, num_classes)
 
 
 ALEXNET_CFGS = {

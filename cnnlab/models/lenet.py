@@ -28,10 +28,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
-import torch
 from torch import nn
 
-from cnnlab.models._base import Network, linear_head, probe_output_shape, xavier_init
+from cnnlab.models._base import FlattenClassifierNet, linear_head, probe_output_shape, xavier_init
 from cnnlab.models._registry import BookRecipe, register_model
 from cnnlab.ops.norm import BatchNorm
 
@@ -84,7 +83,7 @@ def _init_weights(module: nn.Module, init: str) -> None:
         raise ValueError(f"LeNet init must be 'xavier' or 'default', not {init!r}")
 
 
-class LeNet(Network):
+class LeNet(FlattenClassifierNet):
     """Conv stages -> flatten -> hidden linear stages -> linear classifier.
 
     Modules: ``features`` (the conv stages) and ``classifier`` (hidden stages, then
@@ -122,20 +121,9 @@ class LeNet(Network):
         self.classifier = nn.Sequential(*dense, linear_head(flat, num_classes))
         _init_weights(self, cfg.init)
 
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.features(x)
-
-    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
-        x = torch.flatten(x, 1)
-        return self.classifier[:-1](x) if pre_logits else self.classifier(x)
-
-    def get_classifier(self) -> nn.Module:
-        return self.classifier[-1]
-
-    def reset_classifier(self, num_classes: int) -> None:
-        head = linear_head(self.num_features, num_classes)
-        _init_weights(head, self.cfg.init)
-        self.classifier[-1] = head
+    def init_head(self, head: nn.Module) -> nn.Module:
+        _init_weights(head, self.cfg.init)  # a new head gets the variant's own init
+        return head
 
 
 # --- the named variants -----------------------------------------------------------------

@@ -23,10 +23,9 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import torch
 from torch import nn
 
-from cnnlab.models._base import Network, linear_head, probe_output_shape
+from cnnlab.models._base import FlattenClassifierNet, linear_head, probe_output_shape
 from cnnlab.models._registry import register_model
 
 
@@ -56,7 +55,7 @@ def _conv_layers(in_channels: int, cfg: NotesNetCfg) -> list[nn.Module]:
     return layers
 
 
-class NotesNet(Network):
+class NotesNet(FlattenClassifierNet):
     """``features`` (the conv stack) -> flatten -> ``classifier`` (final Linear last)."""
 
     def __init__(
@@ -82,18 +81,6 @@ class NotesNet(Network):
             linear_head(h2, num_classes),
         )
 
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.features(x)
-
-    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
-        x = torch.flatten(x, 1)
-        return self.classifier[:-1](x) if pre_logits else self.classifier(x)
-
-    def get_classifier(self) -> nn.Module:
-        return self.classifier[-1]
-
-    def reset_classifier(self, num_classes: int) -> None:
-        self.classifier[-1] = linear_head(self.num_features, num_classes)
 
 
 @register_model(

@@ -21,10 +21,15 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-import torch
 from torch import nn
 
-from cnnlab.models._base import Network, kaiming_init, linear_head, probe_output_shape, xavier_init
+from cnnlab.models._base import (
+    FlattenClassifierNet,
+    kaiming_init,
+    linear_head,
+    probe_output_shape,
+    xavier_init,
+)
 from cnnlab.models._registry import BookRecipe, register_model
 
 Arch = tuple[tuple[int, int], ...]
@@ -76,7 +81,7 @@ def _init_weights(module: nn.Module, init: str) -> None:
         raise ValueError(f"VGG init must be 'kaiming' or 'xavier', not {init!r}")
 
 
-class VGG(Network):
+class VGG(FlattenClassifierNet):
     def __init__(
         self,
         cfg: VGGCfg,
@@ -114,20 +119,9 @@ class VGG(Network):
         )
         _init_weights(self, cfg.init)
 
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.features(x)
-
-    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
-        x = torch.flatten(self.avgpool(x), 1)
-        return self.classifier[:-1](x) if pre_logits else self.classifier(x)
-
-    def get_classifier(self) -> nn.Module:
-        return self.classifier[-1]
-
-    def reset_classifier(self, num_classes: int) -> None:
-        head = linear_head(self.num_features, num_classes)
-        _init_weights(head, self.cfg.init)
-        self.classifier[-1] = head
+    def init_head(self, head: nn.Module) -> nn.Module:
+        _init_weights(head, self.cfg.init)  # a new head gets the variant's own init
+        return head
 
 
 def _vgg(arch: str, batch_norm: bool, num_classes: int, in_channels: int, overrides) -> VGG:
