@@ -12,16 +12,6 @@ from cnnlab.models import get_model, model_info
 from cnnlab.models.densenet import DenseNetConfig, torchvision_densenet_key
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Small convs gain nothing from a second thread, and on a loaded 2-core machine
-    # OpenMP threads waiting for each other make them many times slower.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def n_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 

@@ -13,16 +13,6 @@ from cnnlab.models import get_model, model_info
 from cnnlab.models.googlenet import GoogLeNetOutputs
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # On a small shared CPU, intra-op threads spin against other processes and make
-    # these tiny forwards tens of times slower; one thread is fastest here.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def n_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 

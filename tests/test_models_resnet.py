@@ -15,16 +15,6 @@ from cnnlab.models.preact_resnet import PreActBlock, wide_resnet_cfg
 from cnnlab.models.resnet_d2l import ResNeXtBlock
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # On a small shared CPU, intra-op threads spin against other processes and make
-    # these tiny forwards tens of times slower; one thread is fastest here.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def n_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 

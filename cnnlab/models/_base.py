@@ -42,6 +42,25 @@ class Network(nn.Module):
         return self.forward_head(self.forward_features(x))
 
 
+class PooledFcNet(Network):
+    """``avgpool`` (global average pooling) -> flatten -> ``fc``.
+
+    The head of ResNet, AnyNet/RegNet and GoogLeNet (book and torchvision forms);
+    ``num_features`` is the width of the pooled vector. Subclasses set ``avgpool``,
+    ``fc`` and ``num_features``; the names are torchvision's, so state_dicts match.
+    """
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        x = torch.flatten(self.avgpool(x), 1)
+        return x if pre_logits else self.fc(x)
+
+    def get_classifier(self) -> nn.Module:
+        return self.fc
+
+    def reset_classifier(self, num_classes: int) -> None:
+        self.fc = nn.Linear(self.num_features, num_classes)
+
+
 class FlattenClassifierNet(Network):
     """``features`` -> optional ``avgpool`` -> flatten -> ``classifier``.
 

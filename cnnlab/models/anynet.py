@@ -23,7 +23,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from cnnlab.models._base import Network, kaiming_init
+from cnnlab.models._base import PooledFcNet, kaiming_init
 from cnnlab.models._registry import BookRecipe, register_model
 
 NormLayer = Callable[[int], nn.Module]
@@ -182,7 +182,7 @@ def block_plan(cfg: AnyNetConfig) -> Iterator[tuple[int, BlockSpec]]:
         c_in = w
 
 
-class AnyNet(Network):
+class AnyNet(PooledFcNet):
     """Stem -> stages of X blocks -> global average pool -> linear (``fc``).
 
     Module names: ``stem``, ``stages.<stage>.<block>.{proj,a,b,se,c}``, ``fc``.
@@ -206,15 +206,6 @@ class AnyNet(Network):
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.stages(self.stem(x))
 
-    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
-        x = torch.flatten(self.avgpool(x), 1)
-        return x if pre_logits else self.fc(x)
-
-    def get_classifier(self) -> nn.Module:
-        return self.fc
-
-    def reset_classifier(self, num_classes: int) -> None:
-        self.fc = nn.Linear(self.num_features, num_classes)
 
 
 # ---------------------------------------------------------------- complexity

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from cnnlab.models._base import Network, xavier_init
+from cnnlab.models._base import Network, PooledFcNet, xavier_init
 from cnnlab.models._registry import BookRecipe, register_model
 
 LayerFn = Callable[..., nn.Module]
@@ -75,7 +75,7 @@ def _book_pool() -> nn.MaxPool2d:
     return nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
 
 
-class BookGoogLeNet(Network):
+class BookGoogLeNet(PooledFcNet):
     """The book's ``GoogleNet``: b1 (7x7/2 conv, pool), b2 (1x1 and 3x3 convs, pool),
     b3 (2 Inception, pool), b4 (5 Inception, pool), b5 (2 Inception), then global
     average pool and one linear layer. No auxiliary classifiers, no BN, no dropout.
@@ -97,21 +97,12 @@ class BookGoogLeNet(Network):
         self.b4 = nn.Sequential(*map(inception, ("4a", "4b", "4c", "4d", "4e")), _book_pool())
         self.b5 = nn.Sequential(*map(inception, ("5a", "5b")))
         self.num_features = NUM_FEATURES
-        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(NUM_FEATURES, num_classes)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.b5(self.b4(self.b3(self.b2(self.b1(x)))))
 
-    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
-        x = torch.flatten(self.pool(x), 1)
-        return x if pre_logits else self.fc(x)
-
-    def get_classifier(self) -> nn.Module:
-        return self.fc
-
-    def reset_classifier(self, num_classes: int) -> None:
-        self.fc = nn.Linear(self.num_features, num_classes)
 
 
 # ---------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from cnnlab.models._base import Network, kaiming_init
+from cnnlab.models._base import PooledFcNet, kaiming_init
 from cnnlab.models._registry import register_model
 from cnnlab.models.resnet import LayerFn, conv1x1, conv3x3, default_act, split_overrides
 
@@ -77,7 +77,7 @@ def wide_resnet_cfg(depth: int, widen_factor: int, drop_rate: float = 0.0) -> Pr
                      drop_rate=drop_rate)
 
 
-class PreActResNet(Network):
+class PreActResNet(PooledFcNet):
     """Pre-activation ResNet: 3x3 stem conv, stages of ``PreActBlock``, final BN-ReLU,
     global average pool, linear classifier.
 
@@ -115,15 +115,6 @@ class PreActResNet(Network):
             x = getattr(self, f"layer{i + 1}")(x)
         return self.act(self.bn(x))
 
-    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
-        x = torch.flatten(self.avgpool(x), 1)
-        return x if pre_logits else self.fc(x)
-
-    def get_classifier(self) -> nn.Module:
-        return self.fc
-
-    def reset_classifier(self, num_classes: int) -> None:
-        self.fc = nn.Linear(self.num_features, num_classes)
 
 
 model_cfgs = dict(

@@ -23,7 +23,7 @@ from functools import partial
 import torch
 from torch import nn
 
-from cnnlab.models._base import Network, kaiming_init
+from cnnlab.models._base import PooledFcNet, kaiming_init
 from cnnlab.models._registry import register_model
 
 LayerFn = Callable[..., nn.Module]
@@ -142,7 +142,7 @@ def make_stage(block: type[nn.Module], in_ch: int, planes: int, depth: int, stri
     return nn.Sequential(*layers)
 
 
-class ResNet(Network):
+class ResNet(PooledFcNet):
     """torchvision's ResNet / ResNeXt / Wide ResNet (same module names and init).
 
     Init: He (fan-out) convs, BN as identity, the classifier at PyTorch's default;
@@ -187,15 +187,6 @@ class ResNet(Network):
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         return self.layer4(self.layer3(self.layer2(self.layer1(x))))
 
-    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
-        x = torch.flatten(self.avgpool(x), 1)
-        return x if pre_logits else self.fc(x)
-
-    def get_classifier(self) -> nn.Module:
-        return self.fc
-
-    def reset_classifier(self, num_classes: int) -> None:
-        self.fc = nn.Linear(self.num_features, num_classes)
 
 
 # ---------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from functools import partial
 import torch
 from torch import nn
 
-from cnnlab.models._base import Network, xavier_init
+from cnnlab.models._base import PooledFcNet, xavier_init
 from cnnlab.models._registry import BookRecipe, register_model
 from cnnlab.models.resnet import LayerFn, conv1x1, conv3x3, split_overrides
 
@@ -104,7 +104,7 @@ class BookResNetCfg:
     bot_mul: float = 1.0  # ResNeXt only
 
 
-class BookResNet(Network):
+class BookResNet(PooledFcNet):
     """The book's ``ResNet``: b1 (7x7/2 conv, BN, ReLU, 3x3/2 max-pool), one stage per
     ``arch`` entry (b2, b3, ...), then global average pool and a linear layer.
 
@@ -140,21 +140,12 @@ class BookResNet(Network):
             stages[f"b{i + 2}"] = nn.Sequential(*blocks)
         self.stages = nn.Sequential(stages)
         self.num_features = width
-        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(width, num_classes)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.stages(self.b1(x))
 
-    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
-        x = torch.flatten(self.pool(x), 1)
-        return x if pre_logits else self.fc(x)
-
-    def get_classifier(self) -> nn.Module:
-        return self.fc
-
-    def reset_classifier(self, num_classes: int) -> None:
-        self.fc = nn.Linear(self.num_features, num_classes)
 
 
 # ---------------------------------------------------------------------------
