@@ -195,3 +195,26 @@ def test_anynetx_is_registered_and_trains():
     assert all(p.grad is not None for p in model.parameters())
     with pytest.raises(TypeError, match="depth"):
         get_model("anynetx", depth=3)
+
+
+def test_zero_init_starts_every_x_block_as_its_shortcut():
+    """With zero_init_last_bn each block's output at init is relu(shortcut), so a
+    40-block sample starts as a shallow network (what short sweeps need)."""
+    torch.manual_seed(0)
+    depths = (2, 3, 4, 5)
+    model = get_model("anynetx", zero_init_last_bn=True, depths=depths,
+                      widths=(8, 16, 16, 32), bottleneck_ratios=(1.0,) * 4,
+                      group_widths=(8,) * 4).eval()
+    blocks = [b for stage in model.stages for b in stage]
+    assert len(blocks) == sum(depths)
+    x = torch.randn(2, 32, 14, 14)
+    with torch.no_grad():
+        for block in blocks:
+            assert torch.all(block.c.norm.weight == 0)
+            shortcut = block.proj(x) if block.proj is not None else x
+            y = block(x)
+            torch.testing.assert_close(y, torch.relu(shortcut))
+            x = y
+    plain = get_model("anynetx", depths=depths, widths=(8, 16, 16, 32),
+                      bottleneck_ratios=(1.0,) * 4, group_widths=(8,) * 4)
+    assert all(torch.all(b.c.norm.weight == 1) for stage in plain.stages for b in stage)

@@ -76,6 +76,19 @@ def test_reopening_with_another_spec_names_the_difference(tmp_path):
             store.init_sweep(shaped_spec(seed=5), 2)
 
 
+def test_trials_zero_init_and_sweeps_stored_before_the_option_keep_their_init(tmp_path):
+    spec = shaped_spec()
+    assert spec.train_config({"depths": [1]}, 3)["model_overrides"] == {
+        "depths": [1], "zero_init_last_bn": True}
+    old = {k: v for k, v in spec.to_dict().items() if k != "zero_init_last_bn"}
+    assert SweepSpec.from_dict(old).zero_init_last_bn is False  # as it was trained
+    with TrialStore(tmp_path, create=True) as store:
+        store.set_meta({"spec": old, "created": {}, "n": 2})
+        store.init_sweep(store.spec(), 2)  # resuming an old sweep is not "a different sweep"
+        with pytest.raises(SweepError, match="zero_init_last_bn: stored False, asked True"):
+            store.init_sweep(spec, 2)
+
+
 def test_a_sweep_killed_while_drawing_draws_the_rest(tmp_path):
     spec = shaped_spec()
     with TrialStore(tmp_path, create=True) as store:

@@ -32,18 +32,6 @@ def _known_errors():
     return (DesignSpaceError, SweepError, ConfigError, DataError)
 
 
-def _parse_sets(items: list[str] | None) -> dict:
-    import yaml
-
-    values = {}
-    for item in items or []:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            fail(f"--set takes KEY=VALUE (a TrainConfig field), got {item!r}")
-        values[key.strip()] = yaml.safe_load(raw)  # numbers, booleans, null as such
-    return values
-
-
 @app.command("run")
 def run(
     space: str = typer.Option(None, help=SPACES_HELP),
@@ -63,6 +51,8 @@ def run(
     device: str = typer.Option(None, help="auto, cpu, cuda ..."),
     set_: list[str] = typer.Option(None, "--set", help="Any TrainConfig field, KEY=VALUE "
                                                        "(repeatable), e.g. --set eval_subset=2000"),
+    zero_init: bool = typer.Option(None, "--zero-init/--no-zero-init", help="Start each X block as the identity (zero "
+                                              "final BN gamma; default on): short sweeps need it."),
     executor: str = typer.Option("local", help="local (worker processes) or ray."),
     workers: int = typer.Option(None, help="Trials at once (default: one per GPU, else 1)."),
     threads: int = typer.Option(None, help="torch threads per trial (default cores/workers)."),
@@ -76,12 +66,14 @@ def run(
     from cnnlab.design.runner import SweepInterrupted, create_sweep, run_sweep
     from cnnlab.design.spaces import parse_band
     from cnnlab.design.store import SweepSpec, TrialStore
+    from cnnlab.train.config import parse_assignments
 
     try:
         if resume is not None:
             given = {"--space": space, "--epochs": epochs, "--macs": macs, "--lr": lr,
                      "--batch-size": batch_size, "--train-subset": train_subset,
-                     "--set": set_ or None, "--device": device}
+                     "--set": set_ or None, "--device": device,
+                     "--zero-init/--no-zero-init": zero_init}
             extra = [k for k, v in given.items() if v is not None]
             if extra:
                 fail(f"--resume continues the sweep as it was created; drop {', '.join(extra)}")
@@ -97,9 +89,10 @@ def run(
                 fail("a new sweep needs --space and --out (or --resume DIR)")
             train = {k: v for k, v in (("epochs", epochs), ("lr", lr), ("batch_size", batch_size),
                                        ("device", device)) if v is not None}
-            train.update(_parse_sets(set_))
+            train.update(parse_assignments(set_))
             spec = SweepSpec(space=space, seed=seed, macs=parse_band(macs), data=data,
-                             data_root=data_root, train_subset=train_subset, train=train)
+                             data_root=data_root, train_subset=train_subset, train=train,
+                             zero_init_last_bn=zero_init is not False)
             with console.status("drawing trials ..."):
                 create_sweep(out, spec, n or 100)
             directory = out

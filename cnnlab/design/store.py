@@ -88,6 +88,11 @@ class SweepSpec:
     data_root: str | None = None
     train_subset: int | None = None  # first N training images only (quick CPU sweeps)
     train: dict = field(default_factory=dict)
+    # Every trial's X blocks start as the identity (zero final BN gamma). pycls leaves
+    # this off for its 10-epoch ImageNet sweeps; at short budgets it decides the result:
+    # without it, samples of 30+ blocks ended at 84-89% error after one epoch on
+    # Fashion-MNIST, with it at 24-28% (BENCHMARKS.md, issue 8).
+    zero_init_last_bn: bool = True
     image_size: int | None = None
     in_channels: int | None = None
     num_classes: int | None = None
@@ -100,12 +105,14 @@ class SweepSpec:
     @classmethod
     def from_dict(cls, values: dict) -> SweepSpec:
         values = dict(values)
+        values.setdefault("zero_init_last_bn", False)  # sweeps created before the field
         if values.get("macs"):
             values["macs"] = tuple(values["macs"])
         return cls(**values)
 
     def train_config(self, overrides: dict, seed: int) -> dict:
         """The TrainConfig fields of one trial (plain values, validated by the worker)."""
+        overrides = {**overrides, "zero_init_last_bn": self.zero_init_last_bn}
         return {**PAPER_RECIPE, **self.train, "model": TRIAL_MODEL, "model_overrides": overrides,
                 "data": self.data, "data_root": self.data_root, "seed": seed, "quiet": True}
 
@@ -129,6 +136,7 @@ def plan_trials(spec: SweepSpec, start: int, stop: int) -> list[dict]:
 
 
 def _identity(spec: dict) -> dict:
+    spec = SweepSpec.from_dict(spec).to_dict()  # fields added since it was stored, filled in
     return {k: v for k, v in spec.items() if k != "data_root"}  # a moved dataset is the same
 
 
@@ -206,10 +214,9 @@ class TrialStore:
         if stored is None:
             self.set_meta({"spec": spec.to_dict(), "created": created or {}, "n": n})
         elif _identity(stored) != _identity(spec.to_dict()):
-            asked = spec.to_dict()
-            diffs = [f"{k}: stored {stored.get(k)!r}, asked {asked.get(k)!r}"
-                     for k in sorted(set(stored) | set(asked))
-                     if k != "data_root" and stored.get(k) != asked.get(k)]
+            was, asked = _identity(stored), _identity(spec.to_dict())
+            diffs = [f"{k}: stored {was.get(k)!r}, asked {asked.get(k)!r}"
+                     for k in sorted(set(was) | set(asked)) if was.get(k) != asked.get(k)]
             raise SweepError(f"{self.directory} holds a different sweep ({'; '.join(diffs)}); "
                              f"resume it with `cnnlab design run --resume {self.directory}` "
                              "or pick a new --out")

@@ -343,8 +343,14 @@ DEFAULT_ANYNETX = AnyNetConfig(stem_width=32, depths=(1, 1, 2, 1), widths=(32, 6
 @register_model(family="anynet", paper="Radosavovic et al. 2020, Designing Network Design Spaces",
                 input_size=(1, 28, 28), variant="cnnlab",
                 min_input_size=1)
-def anynetx(num_classes: int = 10, in_channels: int = 1, **overrides) -> nn.Module:
-    """AnyNetX with any AnyNetConfig fields as overrides (design-space trials)."""
+def anynetx(num_classes: int = 10, in_channels: int = 1, zero_init_last_bn: bool = False,
+            **overrides) -> nn.Module:
+    """AnyNetX with any AnyNetConfig fields as overrides (design-space trials).
+
+    ``zero_init_last_bn`` starts every X block as the identity (pycls's
+    ``BN.ZERO_INIT_FINAL_GAMMA``; off by default there and here). Design sweeps turn it
+    on: with one or two epochs, 30-40-block samples otherwise end near chance.
+    """
     # pycls initialises every AnyNet this way (He fan-out, BN 1/0, fc N(0, 0.01)).
     return kaiming_init(build_from_config(DEFAULT_ANYNETX, AnyNet, num_classes, in_channels,
-                                          **overrides))
+                                          **overrides), zero_init_last_bn=zero_init_last_bn)

@@ -195,6 +195,18 @@ def preset_values(preset: str, model: str) -> dict[str, Any]:
     raise ConfigError(f"unknown preset {preset!r}; allowed: {', '.join(PRESETS)}")
 
 
+def parse_assignments(items: list[str] | None) -> dict[str, Any]:
+    """``["lr=0.05", "flip=false"]`` -> ``{"lr": 0.05, "flip": False}`` (the ``--set``
+    flags). Values are read as YAML scalars; names are checked when the config is built."""
+    values: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set takes KEY=VALUE (a TrainConfig field), got {item!r}")
+        values[key.strip()] = yaml.safe_load(raw)  # numbers, booleans, null as such
+    return values
+
+
 def _book_models() -> list[str]:
     from cnnlab.models import list_models, model_info
 
