@@ -30,3 +30,46 @@ def test_speednet_is_registered_and_trainable():
     model = get_model("speednet")
     s = summary(model, (1, 28, 28))
     assert s.totals.params == sum(p.numel() for p in model.parameters())
+
+
+def test_every_ablation_changes_exactly_what_it_names():
+    from dataclasses import asdict
+
+    from cnnlab.bench.speedrun import ABLATIONS, FULL_RECIPE
+
+    full = asdict(speedrun_config("cpu", seed=0))
+    assert ABLATIONS[FULL_RECIPE] == {}
+    for name, change in ABLATIONS.items():
+        varied = asdict(speedrun_config("cpu", seed=0, **change))
+        differs = {k for k in full if full[k] != varied[k]}
+        # an ablation of something the recipe does not use would measure nothing
+        # (warmup goes with the schedule: the constant-lr variant drops it if present)
+        expected = {k for k in change if k != "warmup_epochs" or full[k]}
+        assert differs == expected and (differs or name == FULL_RECIPE), name
+
+
+def test_ablation_rows_compare_with_the_full_recipe():
+    from cnnlab.bench.speedrun import FULL_RECIPE, ablation_rows
+
+    base = summarize([SpeedrunResult(0, 10.0, 0.92, 0.92, 12.0, 5),
+                      SpeedrunResult(1, 12.0, 0.92, 0.92, 12.0, 5)], 0.91)
+    worse = summarize([SpeedrunResult(0, 15.0, 0.915, 0.915, 12.0, 5),
+                       SpeedrunResult(1, None, 0.905, 0.905, 12.0, 5)], 0.91)
+    faster = summarize([SpeedrunResult(0, 8.0, 0.921, 0.921, 9.0, 5),
+                        SpeedrunResult(1, 9.0, 0.923, 0.923, 9.0, 5)], 0.91)
+    rows = ablation_rows({FULL_RECIPE: base, "no EMA": worse, "no TTA": faster})
+    by = {r["variant"]: r for r in rows}
+    assert by[FULL_RECIPE]["delta_acc_points"] == 0 and by[FULL_RECIPE]["delta_time_s"] == 0
+    assert abs(by["no EMA"]["delta_acc_points"] + 1.0) < 1e-9
+    assert by["no EMA"]["delta_time_s"] is None  # one run never reached the target
+    assert abs(by["no TTA"]["delta_time_s"] + 2.5) < 1e-9
+
+
+def test_speedrun_cli_names_a_mistyped_setting():
+    from typer.testing import CliRunner
+
+    from cnnlab.cli import app
+
+    result = CliRunner().invoke(app, ["speedrun", "--device", "cpu", "--set", "ema_decy=0"])
+    assert result.exit_code == 2
+    assert "ema_decy" in result.output and "did you mean ema_decay" in result.output

@@ -26,6 +26,23 @@ RECIPES = {
 }
 
 
+# What each ingredient is worth: the recipe with one thing taken out, or swapped for
+# the plain choice. `cnnlab speedrun --ablate` trains every variant the same number of
+# seeded runs; BENCHMARKS.md records the answer instead of assuming it.
+FULL_RECIPE = "full recipe"
+ABLATIONS: dict[str, dict] = {
+    FULL_RECIPE: {},
+    "no weight EMA": {"ema_decay": 0.0},
+    "no flip TTA": {"tta_flip": False},
+    "no augmentation (crop, flip)": {"crop_padding": 0, "flip": False},
+    "no label smoothing": {"label_smoothing": 0.0},
+    "no input normalisation": {"normalize": False},
+    "constant lr, not one-cycle": {"schedule": "constant", "warmup_epochs": 0.0},
+    "heavy-ball momentum, not Nesterov": {"optimizer": "sgd"},
+    "no weight decay": {"weight_decay": 0.0},
+}
+
+
 @dataclass
 class SpeedrunResult:
     seed: int
@@ -42,7 +59,7 @@ def speedrun_config(device_kind: str, seed: int, **overrides) -> TrainConfig:
     values = preset_values("fast", recipe["model"])
     values.update(tta_flip=True, ema_decay=0.99, quiet=True, seed=seed)
     values.update(recipe)
-    return TrainConfig(**values).validate()
+    return TrainConfig.from_dict(values)  # unknown fields get a did-you-mean
 
 
 def run_once(cfg: TrainConfig, data, target: float) -> SpeedrunResult:
@@ -80,3 +97,42 @@ def summarize(results: list[SpeedrunResult], target: float) -> dict:
         "final_acc_std": mean_std([r.final_acc for r in results])[1],
         "total_time_mean_s": mean_std([r.total_time_s for r in results])[0],
     }
+
+
+def ablation_rows(summaries: dict[str, dict]) -> list[dict]:
+    """One row per variant with its change against the full recipe (accuracy in
+    points, time to target in seconds; None where either side never reached it)."""
+    base = summaries[FULL_RECIPE]
+    rows = []
+    for name, s in summaries.items():
+        both = s["reached"] == s["runs"] and base["reached"] == base["runs"]
+        rows.append({
+            "variant": name, **s,
+            "delta_acc_points": 100 * (s["final_acc_mean"] - base["final_acc_mean"]),
+            "delta_time_s": (s["time_to_target_mean_s"] - base["time_to_target_mean_s"]
+                             if both else None),
+        })
+    return rows
+
+
+def plot_ablation(rows: list[dict], path) -> None:
+    """Horizontal bars: each variant's final accuracy change (points, ± its run std)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in rows if r["variant"] != FULL_RECIPE]
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(rows) + 1.5))
+    deltas = [r["delta_acc_points"] for r in rows]
+    ax.barh([r["variant"] for r in rows], deltas,
+            xerr=[100 * r["final_acc_std"] for r in rows],
+            color=["tab:red" if d < 0 else "tab:green" for d in deltas], alpha=0.8)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.invert_yaxis()
+    ax.set(xlabel="final test accuracy vs the full recipe (points)",
+           title="What each speedrun ingredient is worth")
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

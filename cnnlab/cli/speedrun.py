@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 console = Console()
@@ -24,51 +25,110 @@ def speedrun(
     batch_size: int = typer.Option(None),
     lr: float = typer.Option(None),
     compile: bool = typer.Option(False, "--compile/--no-compile", help="torch.compile (GPU)."),
+    threads: int = typer.Option(None, help="torch CPU threads (default: one per core)."),
+    set_: list[str] = typer.Option(None, "--set", help="Any TrainConfig field, KEY=VALUE "
+                                                       "(repeatable), e.g. --set ema_decay=0"),
+    ablate: bool = typer.Option(False, "--ablate", help="Also run the recipe with each "
+                                "ingredient taken out, and show what each is worth."),
     data_root: str = typer.Option(None, help="Folder holding Fashion-MNIST."),
-    out: Path = typer.Option(None, help="Write every run and the summary as JSON here."),
+    out: Path = typer.Option(None, help="Write every run and the summary as JSON here (with "
+                                        "--ablate, also a PNG chart beside it)."),
 ) -> None:
     """Time to a target test accuracy on Fashion-MNIST, over N seeded runs.
 
     The clock covers everything after the data is loaded: model build, data to the
     device, training and every evaluation.
     """
-    from cnnlab.bench.speedrun import run_once, speedrun_config, summarize
+    from cnnlab.bench.speedrun import (
+        ABLATIONS,
+        FULL_RECIPE,
+        ablation_rows,
+        plot_ablation,
+        speedrun_config,
+        summarize,
+    )
     from cnnlab.data import load_dataset
+    from cnnlab.train import ConfigError
+    from cnnlab.train.config import parse_assignments
     from cnnlab.train.trainer import select_device
 
     dev = select_device(device)
     target = target if target is not None else (0.94 if dev.type == "cuda" else 0.92)
+    recipe = dict(model=model, epochs=epochs, batch_size=batch_size, lr=lr,
+                  max_time=time_budget, compile=compile or None, device=str(dev),
+                  threads=threads)
+    try:
+        recipe.update(parse_assignments(set_))
+        speedrun_config(dev.type, seed=0, **recipe)  # a bad --set fails before any training
+    except ConfigError as exc:
+        console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(2) from None
     data = load_dataset("fashion-mnist", root=data_root)
-    results = []
-    table = Table(title=f"speedrun to {100 * target:.1f}% on {dev}")
+    variants = ABLATIONS if ablate else {FULL_RECIPE: {}}
+    summaries, records = {}, {}
+    for name, change in variants.items():
+        results, cfg = _run_variant(name if ablate else None, {**recipe, **change}, runs,
+                                    dev.type, data, target)
+        summaries[name] = summarize(results, target)
+        records[name] = {"summary": summaries[name], "runs": [asdict(r) for r in results],
+                         "config": cfg.to_dict()}
+    if ablate:
+        rows = ablation_rows(summaries)
+        _print_ablation(rows, target, runs)
+    if out is not None:
+        from cnnlab.train.runlog import environment_info
+
+        out.parent.mkdir(parents=True, exist_ok=True)
+        body = ({"ablation": rows, "variants": records} if ablate else records[FULL_RECIPE])
+        out.write_text(json.dumps({**body, "environment": environment_info()}, indent=1))
+        console.print(f"written to {out}")
+        if ablate:
+            plot_ablation(rows, out.with_suffix(".png"))
+            console.print(f"chart: {out.with_suffix('.png')}")
+
+
+def _run_variant(name: str | None, overrides: dict, runs: int, device_kind: str, data,
+                 target: float):
+    """``runs`` seeded runs of the recipe with ``overrides``; prints each and a table."""
+    from cnnlab.bench.speedrun import run_once, speedrun_config, summarize
+
+    label = f"{name}: " if name else ""
+    table = Table(title=f"{label}speedrun to {100 * target:.1f}% on {device_kind}")
     for col in ("run", "seed", "time to target", "final acc", "best acc", "epochs", "total"):
         table.add_column(col, justify="right")
+    results = []
     for i in range(runs):
-        cfg = speedrun_config(dev.type, seed=i, model=model, epochs=epochs,
-                              batch_size=batch_size, lr=lr, max_time=time_budget,
-                              compile=compile or None, device=str(dev))
-        with console.status(f"run {i + 1}/{runs}: {cfg.model}, {cfg.epochs} epochs ..."):
+        cfg = speedrun_config(device_kind, seed=i, **overrides)
+        with console.status(f"{label}run {i + 1}/{runs}: {cfg.model}, {cfg.epochs} epochs ..."):
             r = run_once(cfg, data, target)
         results.append(r)
         ttt = "not reached" if r.time_to_target_s is None else f"{r.time_to_target_s:.1f} s"
-        console.print(f"run {i + 1}: {ttt}, final {100 * r.final_acc:.2f}%")
+        console.print(f"{label}run {i + 1}: {ttt}, final {100 * r.final_acc:.2f}%")
         table.add_row(str(i + 1), str(r.seed), ttt, f"{100 * r.final_acc:.2f}%",
                       f"{100 * r.best_acc:.2f}%", str(r.epochs), f"{r.total_time_s:.1f} s")
     console.print(table)
     s = summarize(results, target)
     console.print(
-        f"reached {s['reached']}/{s['runs']}; time to {100 * target:.1f}%: "
+        f"{label}reached {s['reached']}/{s['runs']}; time to {100 * target:.1f}%: "
         f"{s['time_to_target_mean_s']:.1f} ± {s['time_to_target_std_s']:.1f} s; "
         f"final accuracy {100 * s['final_acc_mean']:.2f} ± {100 * s['final_acc_std']:.2f}%"
     )
-    if out is not None:
-        from cnnlab.train.runlog import environment_info
+    return results, cfg
 
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps({"summary": s, "runs": [asdict(r) for r in results],
-                                   "config": cfg.to_dict(), "environment": environment_info()},
-                                  indent=1))
-        console.print(f"written to {out}")
+
+def _print_ablation(rows: list[dict], target: float, runs: int) -> None:
+    table = Table(title=f"What each ingredient is worth ({runs} run(s) each)")
+    for col in ("variant", "final acc", "Δ acc (points)", f"reached {100 * target:.1f}%",
+                "time to target", "Δ time"):
+        table.add_column(col, justify="left" if col == "variant" else "right")
+    for r in rows:
+        dt = "" if r["delta_time_s"] is None else f"{r['delta_time_s']:+.1f} s"
+        ttt = ("-" if not r["reached"] else
+               f"{r['time_to_target_mean_s']:.1f} ± {r['time_to_target_std_s']:.1f} s")
+        table.add_row(r["variant"],
+                      f"{100 * r['final_acc_mean']:.2f} ± {100 * r['final_acc_std']:.2f}%",
+                      f"{r['delta_acc_points']:+.2f}", f"{r['reached']}/{r['runs']}", ttt, dt)
+    console.print(table)
 
 
 def register(app: typer.Typer) -> None:
