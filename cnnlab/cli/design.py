@@ -51,8 +51,9 @@ def run(
     device: str = typer.Option(None, help="auto, cpu, cuda ..."),
     set_: list[str] = typer.Option(None, "--set", help="Any TrainConfig field, KEY=VALUE "
                                                        "(repeatable), e.g. --set eval_subset=2000"),
-    zero_init: bool = typer.Option(None, "--zero-init/--no-zero-init", help="Start each X block as the identity (zero "
-                                              "final BN gamma; default on): short sweeps need it."),
+    zero_init: bool = typer.Option(None, "--zero-init/--no-zero-init",
+                                   help="Start each X block as the identity (zero final BN "
+                                        "gamma; default on): short sweeps need it."),
     executor: str = typer.Option("local", help="local (worker processes) or ray."),
     workers: int = typer.Option(None, help="Trials at once (default: one per GPU, else 1)."),
     threads: int = typer.Option(None, help="torch threads per trial (default cores/workers)."),
