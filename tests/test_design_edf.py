@@ -14,6 +14,7 @@ from cnnlab.design.edf import (
     complexity_weights,
     edf,
     edf_curve,
+    edf_gaps,
     effective_size,
     kolmogorov_sf,
     ks_statistic,
@@ -91,6 +92,16 @@ def test_ks_statistic_is_the_supremum_on_a_fine_grid():
         grid = np.linspace(-6, 6, 12001) + 1e-9
         brute = np.max(np.abs(np.mean(a[:, None] <= grid, 0) - np.mean(b[:, None] <= grid, 0)))
         assert ks_statistic(a, b) == pytest.approx(brute)
+
+
+def test_one_sided_gaps_say_which_space_is_ahead():
+    low, high = [1, 2, 3], [4, 5, 6]  # every error of `low` beats every one of `high`
+    assert edf_gaps(low, high) == (1.0, 0.0) and edf_gaps(high, low) == (0.0, 1.0)
+    # crossing EDFs: a is ahead at small errors, b at large ones
+    a_ahead, b_ahead = edf_gaps([1, 5, 6, 7], [2, 3, 4, 8])
+    assert a_ahead == pytest.approx(0.25) and b_ahead == pytest.approx(0.5)
+    assert max(edf_gaps([1, 5, 6, 7], [2, 3, 4, 8])) == ks_statistic([1, 5, 6, 7], [2, 3, 4, 8])
+    assert edf_gaps([1, 2], [1.5], weights_a=[1, 9]) == (pytest.approx(0.1), pytest.approx(0.9))
 
 
 @pytest.mark.parametrize("x, p", [

@@ -118,11 +118,23 @@ def ks_statistic(a: Sequence[float], b: Sequence[float],
     of the pooled values (taken from either side; comparing at every pooled value
     with the right-continuous F(e) = P(E <= e) covers both).
     """
+    return max(edf_gaps(a, b, weights_a, weights_b))
+
+
+def edf_gaps(a: Sequence[float], b: Sequence[float],
+             weights_a: Sequence[float] | None = None,
+             weights_b: Sequence[float] | None = None) -> tuple[float, float]:
+    """The one-sided KS statistics: (sup_e F_a - F_b, sup_e F_b - F_a), each >= 0.
+
+    An EDF of *error* that lies higher means more models below each error level, so
+    the first number is how far ``a`` is ahead at its best point and the second how
+    far ``b`` is. "a dominates b" is a large first number and a second near 0.
+    """
     x, y = _array(a, "a"), _array(b, "b")
     pooled = np.concatenate([x, y])
-    fa = _cdf_le(x, _weights(weights_a, x.size), pooled)
-    fb = _cdf_le(y, _weights(weights_b, y.size), pooled)
-    return float(np.max(np.abs(fa - fb)))
+    diff = (_cdf_le(x, _weights(weights_a, x.size), pooled)
+            - _cdf_le(y, _weights(weights_b, y.size), pooled))
+    return max(0.0, float(np.max(diff))), max(0.0, float(np.max(-diff)))
 
 
 def _cdf_le(values: np.ndarray, weights: np.ndarray, points: np.ndarray) -> np.ndarray:

@@ -29,6 +29,7 @@ from cnnlab.design.edf import (
     complexity_bin_edges,
     complexity_weights,
     edf_curve,
+    edf_gaps,
     ks_test,
 )
 from cnnlab.design.spaces import format_band
@@ -92,13 +93,27 @@ def summarize(results: list[SpaceResult], bins: int = 10, resamples: int = 2000,
     pairs = []
     for a, b in itertools.combinations(usable, 2):
         plain = ks_test(a.errors, b.errors)
-        norm = ks_test(a.errors, b.errors, complexity_weights(a.macs, edges),
-                         complexity_weights(b.macs, edges))
+        weights = complexity_weights(a.macs, edges), complexity_weights(b.macs, edges)
+        norm = ks_test(a.errors, b.errors, *weights)
+        a_ahead, b_ahead = edf_gaps(a.errors, b.errors, *weights)
         pairs.append({"a": a.label, "b": b.label, "ks": plain.statistic, "p": plain.pvalue,
                       "ks_normalized": norm.statistic, "p_normalized": norm.pvalue,
-                      "n_eff_a": norm.n_a, "n_eff_b": norm.n_b})
+                      "n_eff_a": norm.n_a, "n_eff_b": norm.n_b,
+                      "a_ahead_normalized": a_ahead, "b_ahead_normalized": b_ahead,
+                      "verdict": _verdict(a.label, b.label, a_ahead, b_ahead,
+                                          norm.pvalue)})
     return {"spaces": spaces, "pairs": pairs, "bins": bins, "bin_edges": edges.tolist(),
             "resamples": resamples}
+
+
+def _verdict(a: str, b: str, a_ahead: float, b_ahead: float, p: float,
+             level: float = 0.05) -> str:
+    """Which space is better, judged on the complexity-normalised EDFs as the paper does."""
+    if p >= level:
+        return f"no significant difference (p >= {level:g})"
+    winner, ahead, behind = (a, a_ahead, b_ahead) if a_ahead >= b_ahead else (b, b_ahead, a_ahead)
+    where = "never below" if behind == 0 else f"below by up to {behind:.2f} elsewhere"
+    return f"{winner} better: its EDF is above by up to {ahead:.2f}, {where}"
 
 
 # ---------------------------------------------------------------- tables
@@ -123,11 +138,12 @@ def markdown_summary(summary: dict) -> str:
                      f"{s['macs_max'] / 1e6:.2f}M | {s['mean_train_time_s']:.1f} s |")
     out = "\n".join(lines) + "\n"
     if summary["pairs"]:
-        lines = ["", "| A | B | KS D | p | KS D (normalised) | p (normalised) |",
-                 "|" + "---|" * 6]
+        lines = ["", "| A | B | KS D | p | KS D (normalised) | p (normalised) | verdict |",
+                 "|" + "---|" * 7]
         for p in summary["pairs"]:
             lines.append(f"| {p['a']} | {p['b']} | {p['ks']:.3f} | {p['p']:.3g} | "
-                         f"{p['ks_normalized']:.3f} | {p['p_normalized']:.3g} |")
+                         f"{p['ks_normalized']:.3f} | {p['p_normalized']:.3g} | "
+                         f"{p['verdict']} |")
         out += "\n".join(lines) + "\n"
     return out
 
