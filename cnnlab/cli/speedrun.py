@@ -66,7 +66,11 @@ def speedrun(
     data = load_dataset("fashion-mnist", root=data_root)
     variants = ABLATIONS if ablate else {FULL_RECIPE: {}}
     summaries, records = {}, {}
+    full = speedrun_config(dev.type, seed=0, **recipe)
     for name, change in variants.items():
+        if change and speedrun_config(dev.type, seed=0, **{**recipe, **change}) == full:
+            console.print(f"{name}: skipped, the {dev.type} recipe already does this")
+            continue
         results, cfg = _run_variant(name if ablate else None, {**recipe, **change}, runs,
                                     dev.type, data, target)
         summaries[name] = summarize(results, target)

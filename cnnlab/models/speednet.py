@@ -4,8 +4,10 @@ Three conv stages at 28 -> 14 -> 7 (-> 3) pixels, each ``conv3x3-BN-ReLU`` (the 
 stage a 5x5 conv on the one-channel input), max-pooling between stages, then global
 max+average pooling and one linear layer. No residuals: at this depth they do not
 pay for themselves. BN everywhere so a one-cycle schedule with a high peak learning
-rate is stable. The widths are a dataclass field, so the speedrun recipe can trade
-accuracy against time per machine (CPU: narrow; GPU: wide). See ``cnnlab speedrun``.
+rate is stable. The widths are a dataclass field, so a recipe can trade accuracy
+against time. The GPU speedrun recipe uses ``speednet_wide``; on two CPU cores even
+the narrow form (4.5M MACs, ~2,300 training images/s) is too slow, and the CPU recipe
+uses ``lenet_modern`` (0.42M MACs, ~10,000 images/s). See ``cnnlab speedrun``.
 """
 
 from __future__ import annotations
@@ -85,7 +87,7 @@ def _speednet(variant: str, num_classes: int, in_channels: int, overrides) -> Sp
 @register_model(family="speednet", paper="cnnlab speedrun (this project)", input_size=(1, 28, 28),
                 min_input_size=4)
 def speednet(num_classes=10, in_channels=1, **overrides) -> SpeedNet:
-    """cnnlab's speedrun network for 28x28 images, narrow enough for a 2-core CPU."""
+    """cnnlab's speedrun network for 28x28 images, narrow form (24-48-96 channels)."""
     return _speednet("speednet", num_classes, in_channels, overrides)
 
 
