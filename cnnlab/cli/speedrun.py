@@ -59,14 +59,13 @@ def speedrun(
                   threads=threads)
     try:
         recipe.update(parse_assignments(set_))
-        speedrun_config(dev.type, seed=0, **recipe)  # a bad --set fails before any training
+        full = speedrun_config(dev.type, seed=0, **recipe)  # a bad --set fails here, early
     except ConfigError as exc:
         console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
     data = load_dataset("fashion-mnist", root=data_root)
     variants = ABLATIONS if ablate else {FULL_RECIPE: {}}
     summaries, records = {}, {}
-    full = speedrun_config(dev.type, seed=0, **recipe)
     for name, change in variants.items():
         if change and speedrun_config(dev.type, seed=0, **{**recipe, **change}) == full:
             console.print(f"{name}: skipped, the {dev.type} recipe already does this")
