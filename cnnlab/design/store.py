@@ -90,8 +90,9 @@ class SweepSpec:
     train: dict = field(default_factory=dict)
     # Every trial's X blocks start as the identity (zero final BN gamma). pycls leaves
     # this off for its 10-epoch ImageNet sweeps; at short budgets it decides the result:
-    # without it, samples of 30+ blocks ended at 84-89% error after one epoch on
-    # Fashion-MNIST, with it at 24-28% (BENCHMARKS.md, issue 8).
+    # without it, 14 of 64 AnyNetX_E samples (19-44 blocks) ended one epoch on
+    # Fashion-MNIST at 80-89% error; four of them retrained with it: 24-28%
+    # (BENCHMARKS.md, issue 8).
     zero_init_last_bn: bool = True
     image_size: int | None = None
     in_channels: int | None = None

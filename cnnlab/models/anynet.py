@@ -349,7 +349,7 @@ def anynetx(num_classes: int = 10, in_channels: int = 1, zero_init_last_bn: bool
 
     ``zero_init_last_bn`` starts every X block as the identity (pycls's
     ``BN.ZERO_INIT_FINAL_GAMMA``; off by default there and here). Design sweeps turn it
-    on: with one or two epochs, 30-40-block samples otherwise end near chance.
+    on: after one short epoch, deep samples (19-44 blocks) otherwise end near chance.
     """
     # pycls initialises every AnyNet this way (He fan-out, BN 1/0, fc N(0, 0.01)).
     return kaiming_init(build_from_config(DEFAULT_ANYNETX, AnyNet, num_classes, in_channels,
