@@ -76,3 +76,13 @@ def test_speedrun_cli_names_a_mistyped_setting():
     result = CliRunner().invoke(app, ["speedrun", "--device", "cpu", "--set", "ema_decy=0"])
     assert result.exit_code == 2
     assert "ema_decy" in result.output and "did you mean ema_decay" in result.output
+
+
+def test_ablation_chart_is_written(tmp_path):
+    from cnnlab.bench.speedrun import FULL_RECIPE, ablation_rows, plot_ablation
+
+    s = summarize([SpeedrunResult(0, 10.0, 0.92, 0.92, 12.0, 5)], 0.91)
+    worse = summarize([SpeedrunResult(0, 11.0, 0.915, 0.915, 12.0, 5)], 0.91)
+    path = tmp_path / "charts" / "ablate.png"
+    plot_ablation(ablation_rows({FULL_RECIPE: s, "no EMA": worse}), path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

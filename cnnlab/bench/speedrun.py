@@ -127,13 +127,10 @@ def ablation_rows(summaries: dict[str, dict]) -> list[dict]:
 
 def plot_ablation(rows: list[dict], path) -> None:
     """Horizontal bars: each variant's final accuracy change (points, ± its run std)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from cnnlab.figures import pyplot, save_figure
 
     rows = [r for r in rows if r["variant"] != FULL_RECIPE]
-    fig, ax = plt.subplots(figsize=(7, 0.45 * len(rows) + 1.5))
+    fig, ax = pyplot().subplots(figsize=(7, 0.45 * len(rows) + 1.5))
     deltas = [r["delta_acc_points"] for r in rows]
     ax.barh([r["variant"] for r in rows], deltas,
             xerr=[100 * r["final_acc_std"] for r in rows],
@@ -143,6 +140,4 @@ def plot_ablation(rows: list[dict], path) -> None:
     ax.set(xlabel="final test accuracy vs the full recipe (points)",
            title="What each speedrun ingredient is worth")
     ax.grid(axis="x", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)

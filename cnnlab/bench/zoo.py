@@ -179,10 +179,9 @@ def write_outputs(out: Path, preset: str, rows: list[dict]) -> None:
 
 
 def plot_zoo(rows: list[dict], stem: Path) -> list[Path]:
-    import matplotlib
+    from cnnlab.figures import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     names = [r["model"] for r in rows]
     acc = [100 * float(r["test_acc"]) for r in rows]
@@ -197,8 +196,7 @@ def plot_zoo(rows: list[dict], stem: Path) -> list[Path]:
     ax.set(ylabel="test accuracy (%)", ylim=(max(0, lo - 5), 100), title="Test accuracy")
     ax.legend()
     ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    paths.append(_save(fig, Path(f"{stem}-accuracy.png")))
+    paths.append(save_figure(fig, f"{stem}-accuracy.png"))
     for key, label in (("macs", "MACs per image"), ("params", "parameters")):
         fig, ax = plt.subplots(figsize=(7, 5))
         times = [float(r["wall_time_s"]) for r in rows]
@@ -210,13 +208,5 @@ def plot_zoo(rows: list[dict], stem: Path) -> list[Path]:
         ax.set(xscale="log", xlabel=f"{label} (log)", ylabel="test accuracy (%)",
                title=f"Accuracy vs {label} (bubble: training time)")
         ax.grid(alpha=0.3)
-        fig.tight_layout()
-        paths.append(_save(fig, Path(f"{stem}-acc-vs-{key}.png")))
-    plt.close("all")
+        paths.append(save_figure(fig, f"{stem}-acc-vs-{key}.png"))
     return paths
-
-
-def _save(fig, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    return path

@@ -15,7 +15,6 @@ Only trials with status 'done' enter the statistics; failed ones are counted.
 
 from __future__ import annotations
 
-import base64
 import html
 import itertools
 import json
@@ -34,6 +33,7 @@ from cnnlab.design.edf import (
 )
 from cnnlab.design.spaces import format_band
 from cnnlab.design.store import PAPER_RECIPE, TrialStore
+from cnnlab.figures import embed_png, pyplot, save_figure
 
 
 @dataclass
@@ -168,19 +168,9 @@ def _html_table(markdown: str) -> str:
 # ---------------------------------------------------------------- plots
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def plot_edfs(results: list[SpaceResult], edges, path: Path) -> Path:
     """EDF of error per space, plain (left) and complexity-normalised (right)."""
-    plt = _pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    fig, axes = pyplot().subplots(1, 2, figsize=(11, 4.2), sharey=True)
     for r in results:
         if not r.rows:
             continue
@@ -194,18 +184,13 @@ def plot_edfs(results: list[SpaceResult], edges, path: Path) -> Path:
     for ax in axes:
         ax.grid(alpha=0.3)
     axes[0].legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_error_vs_macs(results: list[SpaceResult], path: Path) -> Path:
-    plt = _pyplot()
     from matplotlib.ticker import FuncFormatter
 
-    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    fig, ax = pyplot().subplots(figsize=(6.5, 4.2))
     for r in results:
         if r.rows:
             ax.scatter(r.macs / 1e6, r.errors, s=12, alpha=0.7, label=r.label)
@@ -216,19 +201,10 @@ def plot_error_vs_macs(results: list[SpaceResult], path: Path) -> Path:
     ax.xaxis.set_minor_formatter(plain)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 # ---------------------------------------------------------------- the report
-
-
-def _image(path: Path) -> str:
-    data = base64.b64encode(path.read_bytes()).decode()
-    return f'<img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}">'
 
 
 def write_html(summary: dict, markdown: str, images: list[Path], path: Path) -> Path:
@@ -249,7 +225,7 @@ img{{max-width:100%}}</style></head><body>
 {summary["resamples"]} resamples. KS p-values: asymptotic Kolmogorov distribution; the
 normalised test weights each model by 1/(k m_j) over {summary["bins"]} log-spaced MACs bins
 (effective sample sizes for the p-value).</p>
-{"".join(_image(p) for p in images)}
+{"".join(embed_png(p) for p in images)}
 </body></html>
 """
     path.write_text(page)

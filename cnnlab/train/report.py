@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import base64
 import html
 import json
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only; never needs a screen
-import matplotlib.pyplot as plt  # noqa: E402
+from cnnlab.figures import embed_png, pyplot, save_figure
 
 
 def plot_curves(rows: list[dict], out: Path) -> Path:
     """Loss and accuracy per epoch, train and test side by side."""
     epochs = [r["epoch"] for r in rows]
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
+    fig, (ax_loss, ax_acc) = pyplot().subplots(1, 2, figsize=(10, 4))
     ax_loss.plot(epochs, [r["train_loss"] for r in rows], "o-", label="train")
     ax_loss.plot(epochs, [r["test_loss"] for r in rows], "s-", label="test")
     ax_loss.set(xlabel="epoch", ylabel="loss", title="Loss")
@@ -26,11 +22,7 @@ def plot_curves(rows: list[dict], out: Path) -> Path:
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)
         ax.legend()
-    fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)
 
 
 def plot_confusion(matrix: list[list[int]], classes: list[str], out: Path) -> Path:
@@ -40,7 +32,7 @@ def plot_confusion(matrix: list[list[int]], classes: list[str], out: Path) -> Pa
     counts = np.asarray(matrix, dtype=float)
     share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     size = max(5.0, 0.55 * len(classes) + 2)
-    fig, ax = plt.subplots(figsize=(size + 1, size))
+    fig, ax = pyplot().subplots(figsize=(size + 1, size))
     im = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
     ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right")
     ax.set_yticks(range(len(classes)), classes)
@@ -51,16 +43,7 @@ def plot_confusion(matrix: list[list[int]], classes: list[str], out: Path) -> Pa
                 ax.text(j, i, f"{int(counts[i, j])}", ha="center", va="center", fontsize=7,
                         color="white" if share[i, j] > 0.5 else "black")
     fig.colorbar(im, ax=ax, fraction=0.046)
-    fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
-
-
-def _img(path: Path) -> str:
-    data = base64.b64encode(Path(path).read_bytes()).decode()
-    return f'<img alt="{html.escape(Path(path).stem)}" src="data:image/png;base64,{data}">'
+    return save_figure(fig, out)
 
 
 def _table(headers: list[str], rows: list[list]) -> str:
@@ -94,7 +77,7 @@ def write_report(run_dir: Path, summary: dict, model_summary: dict | None = None
     ]
     for name in ("curves.png", "confusion.png"):
         if (run_dir / "plots" / name).exists():
-            parts.append(_img(run_dir / "plots" / name))
+            parts.append(embed_png(run_dir / "plots" / name))
     if per_class:
         parts.append("<h2>Per-class test accuracy</h2>")
         parts.append(_table(["class", "accuracy"], [[k, _pct(v)] for k, v in per_class.items()]))

@@ -1,0 +1,39 @@
+"""Figures for files and HTML reports: one place for the backend, the resolution and
+how a PNG is embedded, shared by run reports, the zoo, the speedrun and design sweeps.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+
+DPI = 110
+
+
+def pyplot():
+    """``matplotlib.pyplot`` on the Agg backend: files only, never a screen (imported
+    on first use, so commands that draw nothing never pay for matplotlib)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(fig, path: str | Path) -> Path:
+    """Lay out ``fig``, write it to ``path`` (folders made as needed), close it."""
+    path = Path(path)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=DPI)
+    pyplot().close(fig)
+    return path
+
+
+def embed_png(path: str | Path) -> str:
+    """An ``<img>`` carrying the PNG inline, so an HTML report is one self-contained file."""
+    path = Path(path)
+    data = base64.b64encode(path.read_bytes()).decode()
+    return f'<img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}">'
