@@ -184,3 +184,26 @@ def test_densenet_memory_efficient_with_scratch_bn_updates_stats_once():
     eff(x).sum().backward()
     for (k, a), b in zip(plain.state_dict().items(), eff.state_dict().values(), strict=True):
         assert torch.allclose(a, b, atol=1e-5), k
+
+
+def test_weight_ema_matches_the_per_tensor_definition():
+    """The fused update equals shadow.lerp(live, 1 - d) per float tensor (warmed-up
+    decay) and a copy of integer buffers, step after step."""
+    from cnnlab.train.optim import WeightEMA
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.BatchNorm2d(4))
+    ema = WeightEMA(model, decay=0.9)
+    expected = {k: v.clone() for k, v in model.state_dict().items()}
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    for step in range(1, 6):
+        model(torch.randn(2, 1, 5, 5)).square().mean().backward()
+        opt.step()
+        opt.zero_grad()
+        ema.update(model)
+        d = min(0.9, (1 + step) / (10 + step))
+        for k, v in model.state_dict().items():
+            expected[k] = expected[k].lerp(v, 1 - d) if v.dtype.is_floating_point else v.clone()
+    for k, v in expected.items():
+        torch.testing.assert_close(ema.state_dict()[k], v, msg=k)
+    assert int(ema.state_dict()["1.num_batches_tracked"]) == 5

@@ -96,17 +96,34 @@ class WeightEMA:
         self.decay = decay
         self.updates = 0
         self.shadow = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        self._pairs: tuple | None = None  # (model id, live tensors, their shadows) by kind
+
+    def _live_pairs(self, model: nn.Module):
+        # state_dict() tensors share storage with the live parameters and buffers, so
+        # they are collected once: rebuilding the dict every step costs more than the
+        # averaging itself on a GPU.
+        if self._pairs is None or self._pairs[0] != id(model):
+            floats, float_shadows, others, other_shadows = [], [], [], []
+            for name, value in model.state_dict().items():
+                if value.dtype.is_floating_point:
+                    floats.append(value)
+                    float_shadows.append(self.shadow[name])
+                else:
+                    others.append(value)
+                    other_shadows.append(self.shadow[name])
+            self._pairs = (id(model), floats, float_shadows, others, other_shadows)
+        return self._pairs[1:]
 
     @torch.no_grad()
     def update(self, model: nn.Module) -> None:
         self.updates += 1
         d = min(self.decay, (1 + self.updates) / (10 + self.updates))
-        for name, value in model.state_dict().items():
-            shadow = self.shadow[name]
-            if value.dtype.is_floating_point:
-                shadow.lerp_(value.detach(), 1.0 - d)
-            else:
-                shadow.copy_(value)
+        floats, float_shadows, others, other_shadows = self._live_pairs(model)
+        # One fused kernel per kind instead of one per tensor.
+        if floats:
+            torch._foreach_lerp_(float_shadows, floats, 1.0 - d)
+        if others:
+            torch._foreach_copy_(other_shadows, others)
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         return self.shadow
