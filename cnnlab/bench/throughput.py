@@ -70,6 +70,7 @@ def measure(name: str, batch_size: int, image_size: int | None = None, *, device
     x = torch.randn(batch_size, channels, size, size, device=dev).to(memory_format=fmt)
     y = torch.randint(0, num_classes, (batch_size,), device=dev)
     if dev.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # as the Trainer: autotuned in the warm-up
         torch.cuda.reset_peak_memory_stats(dev)
 
     def train_step():

@@ -115,7 +115,8 @@ class Trainer:
         self.classes = list(data.classes)
         channels, height = data.train.images.shape[1], data.train.images.shape[2]
         image_size = cfg.resize or height
-        mean, std = channel_stats(data.train.images) if cfg.normalize else (None, None)
+        mean, std = (channel_stats(data.train.images, self.device) if cfg.normalize
+                     else (None, None))
         self.preprocess = Preprocess(channels, image_size, mean, std, self.channels_last)
         self.model = self._build_model(channels, image_size).to(self.device)
         if self.channels_last:
