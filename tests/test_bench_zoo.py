@@ -94,3 +94,35 @@ def test_throughput_halves_the_batch_on_out_of_memory(monkeypatch):
     monkeypatch.setattr(tp, "measure", fake)
     rows = tp.benchmark(["lenet_d2l"], batch_size=8, device="cpu", steps=1)
     assert rows[0]["batch_size"] == 2 and "halved" in rows[0]["note"]
+
+
+def test_benches_sharing_a_folder_keep_each_others_rows(tmp_path, monkeypatch):
+    """A second process stores a row while this one trains: both rows survive."""
+    real_train = run_module.train
+
+    def train_while_another_bench_stores(cfg, data=None, **kw):
+        other = {"model": "lenet_bn", "status": "done", "test_acc": 0.5, "params": 1,
+                 "macs": 1, "images_per_s": 1, "peak_memory_mb": 1, "wall_time_s": 1,
+                 "epochs": 1, "input_size": 28, "machine": "another process"}
+        zoo.store_row(tmp_path, "book", other)
+        return real_train(cfg, data=data, **kw)
+
+    monkeypatch.setattr("cnnlab.train.train", train_while_another_bench_stores)
+    zoo.run_zoo(["lenet_d2l"], preset="book", epochs=1, device="cpu", out_dir=tmp_path,
+                data_spec="synthetic", overrides={"eval_subset": 64})
+    stored = {r["model"]: r["status"] for r in zoo.read_rows(tmp_path / "zoo-book.csv")}
+    assert stored == {"lenet_bn": "done", "lenet_d2l": "done"}
+    assert "lenet_bn" in (tmp_path / "zoo-book.md").read_text()
+
+
+def test_zoo_cli_takes_comma_separated_patterns(tmp_path):
+    from typer.testing import CliRunner
+
+    from cnnlab.cli import app
+
+    result = CliRunner().invoke(app, [
+        "bench", "zoo", "--models", "lenet_bn_d2l,lenet_d2l", "--epochs", "1",
+        "--device", "cpu", "--data", "synthetic", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert [r["model"] for r in zoo.read_rows(tmp_path / "zoo-book.csv")] == [
+        "lenet_bn_d2l", "lenet_d2l"]

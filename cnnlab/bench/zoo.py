@@ -5,6 +5,10 @@
 where it stopped: finished models are never trained again, and a model whose run
 was interrupted continues from its last checkpoint. After every model the Markdown
 table and the plots are rewritten from the CSV.
+
+Several benches may share one output folder at once (say, one process per group of
+models on one large GPU): a row is stored under a file lock, re-reading the CSV
+first, so no process overwrites another's rows.
 """
 
 from __future__ import annotations
@@ -127,12 +131,46 @@ def run_zoo(
             raise  # Ctrl-C: stop the bench; the next run resumes this model
         except Exception as exc:  # one broken model must not sink the whole bench
             row.update(status="failed", error=f"{type(exc).__name__}: {exc}"[:300])
-        rows[name] = row
-        write_rows(csv_path, list(rows.values()))
-        write_outputs(out, preset, list(rows.values()))
+        rows = store_row(out, preset, row)
         if on_result:
             on_result(row)
     return [rows[n] for n in models if n in rows]
+
+
+def store_row(out: Path, preset: str, row: dict) -> dict[str, dict]:
+    """Add or replace ``row`` in ``zoo-<preset>.csv`` and rewrite the table and plots;
+    returns every stored row by model. Other processes' rows written meanwhile are kept."""
+    csv_path = out / f"zoo-{preset}.csv"
+    with _file_lock(out / f".zoo-{preset}.lock"):
+        rows = {r["model"]: r for r in read_rows(csv_path)}
+        rows[row["model"]] = row
+        write_rows(csv_path, list(rows.values()))
+        write_outputs(out, preset, list(rows.values()))
+    return rows
+
+
+class _file_lock:
+    """An exclusive advisory lock on ``path`` (POSIX); a no-op where fcntl is missing."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __enter__(self):
+        try:
+            import fcntl
+        except ImportError:  # Windows: one bench per folder
+            self.handle = None
+            return self
+        self.handle = open(self.path, "a")  # noqa: SIM115 - closed in __exit__
+        fcntl.flock(self.handle, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc):
+        if self.handle is not None:
+            import fcntl
+
+            fcntl.flock(self.handle, fcntl.LOCK_UN)
+            self.handle.close()
 
 
 def _build(name: str, channels: int, size: int, cfg: TrainConfig):

@@ -121,8 +121,8 @@ def loader(
 @app.command("zoo")
 def zoo(
     preset: str = typer.Option("book", help="book (each model's book recipe) or fast."),
-    models: str = typer.Option(None, help="Pattern of model names (default: every model "
-                                          "the book trains)."),
+    models: str = typer.Option(None, help="Pattern of model names, or several separated by "
+                                          "commas (default: every model the book trains)."),
     epochs: int = typer.Option(None, help="Epochs per model (default: the preset's)."),
     device: str = typer.Option("auto"),
     data: str = typer.Option("fashion-mnist", help="fashion-mnist, folder:PATH or synthetic."),
@@ -138,7 +138,13 @@ def zoo(
     from cnnlab.bench.zoo import default_models, markdown_table, run_zoo
     from cnnlab.models import list_models
 
-    names = list_models(models) if models else default_models(preset)
+    names = default_models(preset)
+    if models:  # "alexnet_d2l,lenet*": each pattern's matches, in the order given; a
+        # full model name means that model only (not every name containing it)
+        known = set(list_models())
+        names = list(dict.fromkeys(
+            n for p in models.split(",") if p.strip()
+            for n in ([p.strip()] if p.strip() in known else list_models(p.strip()))))
     if not names:
         console.print(f"[red]no model matches {models!r}[/] (see `cnnlab models`)")
         raise typer.Exit(1)
