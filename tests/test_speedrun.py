@@ -86,3 +86,93 @@ def test_ablation_chart_is_written(tmp_path):
     path = tmp_path / "charts" / "ablate.png"
     plot_ablation(ablation_rows({FULL_RECIPE: s, "no EMA": worse}), path)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_pick_best_prefers_always_reaching_then_fastest():
+    from cnnlab.bench.speedrun import pick_best
+
+    fast_but_flaky = summarize([SpeedrunResult(0, 2.0, 0.95, 0.95, 3.0, 5),
+                                SpeedrunResult(1, None, 0.93, 0.93, 3.0, 5)], 0.94)
+    steady = summarize([SpeedrunResult(0, 4.0, 0.945, 0.945, 5.0, 5),
+                        SpeedrunResult(1, 5.0, 0.946, 0.946, 5.0, 5)], 0.94)
+    slow = summarize([SpeedrunResult(0, 9.0, 0.95, 0.95, 9.0, 5),
+                      SpeedrunResult(1, 9.0, 0.95, 0.95, 9.0, 5)], 0.94)
+    assert pick_best({"a": fast_but_flaky, "b": steady, "c": slow})[0] == "b"
+    # nobody reached it every time: the most accurate
+    assert pick_best({"a": fast_but_flaky})[0] == "a"
+
+
+def test_candidate_parsing_keeps_quoted_values_together():
+    from cnnlab.bench.speedrun import parse_candidate
+
+    assert parse_candidate("epochs=8 batch_size=1024 lr=0.4") == {
+        "epochs": 8, "batch_size": 1024, "lr": 0.4}
+    assert parse_candidate("'model_overrides={widths: [8, 16]}'") == {
+        "model_overrides": {"widths": [8, 16]}}
+    assert parse_candidate("") == {}
+
+
+def test_speedrun_cli_tries_candidates_then_confirms_the_best(tmp_path, monkeypatch):
+    import json
+
+    from typer.testing import CliRunner
+
+    import cnnlab.data
+    from cnnlab.cli import app
+
+    data = make_synthetic(num_train=256, num_test=64, seed=2)
+    monkeypatch.setattr(cnnlab.data, "load_dataset", lambda *a, **k: data)
+    out = tmp_path / "sweep.json"
+    result = CliRunner().invoke(app, [
+        "speedrun", "--device", "cpu", "--target", "0.5", "--runs", "1",
+        "--set", "batch_size=64", "--candidate", "epochs=1", "--candidate", "epochs=2",
+        "--confirm", "2", "--warmup", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    body = json.loads(out.read_text())
+    assert set(body["candidates"]) == {"epochs=1", "epochs=2"}
+    assert body["best"] in body["candidates"] and body["why"]
+    confirm = body["confirm"]
+    assert confirm["candidate"] == body["best"]
+    assert [r["seed"] for r in confirm["runs"]] == [1000, 1001]  # fresh seeds
+    assert confirm["config"]["epochs"] == body["candidates"][body["best"]]["config"]["epochs"]
+    assert "best candidate" in result.output
+
+
+def test_speedrun_cli_rejects_a_bad_candidate_before_training():
+    from typer.testing import CliRunner
+
+    from cnnlab.cli import app
+
+    result = CliRunner().invoke(app, ["speedrun", "--device", "cpu",
+                                      "--candidate", "epochs=2 lr_peak=3"])
+    assert result.exit_code == 2 and "lr_peak" in result.output
+
+
+def test_an_interrupted_speedrun_keeps_its_finished_runs(tmp_path, monkeypatch):
+    import json
+
+    from typer.testing import CliRunner
+
+    import cnnlab.bench.speedrun as sr
+    import cnnlab.data
+    from cnnlab.cli import app
+    from cnnlab.train import TrainingInterrupted
+
+    data = make_synthetic(num_train=128, num_test=32, seed=2)
+    monkeypatch.setattr(cnnlab.data, "load_dataset", lambda *a, **k: data)
+    real_run_once, calls = sr.run_once, []
+
+    def second_run_is_stopped(cfg, data, target):
+        calls.append(cfg.seed)
+        if len(calls) == 2:
+            raise TrainingInterrupted("stopped by SIGTERM")
+        return real_run_once(cfg, data, target)
+
+    monkeypatch.setattr(sr, "run_once", second_run_is_stopped)
+    out = tmp_path / "s.json"
+    result = CliRunner().invoke(app, ["speedrun", "--device", "cpu", "--runs", "3",
+                                      "--set", "batch_size=64", "--set", "epochs=1",
+                                      "--no-warmup", "--out", str(out)])
+    assert result.exit_code == 130, result.output
+    body = json.loads(out.read_text())
+    assert body["complete"] is False and [r["seed"] for r in body["runs"]] == [0]

@@ -109,6 +109,27 @@ def summarize(results: list[SpeedrunResult], target: float) -> dict:
     }
 
 
+def parse_candidate(text: str) -> dict:
+    """``"epochs=8 batch_size=1024 lr=0.4"`` -> the overrides of one candidate recipe
+    (``cnnlab speedrun --candidate``). Shell-style quoting groups a value with spaces."""
+    import shlex
+
+    from cnnlab.train.config import parse_assignments
+
+    return parse_assignments(shlex.split(text))
+
+
+def pick_best(summaries: dict[str, dict]) -> tuple[str, str]:
+    """The candidate to confirm, and why: the fastest mean time to target among those
+    that reached it in every run; if none did, the most accurate."""
+    always = {n: s for n, s in summaries.items() if s["runs"] and s["reached"] == s["runs"]}
+    if always:
+        name = min(always, key=lambda n: always[n]["time_to_target_mean_s"])
+        return name, "fastest to the target among candidates that reached it in every run"
+    name = max(summaries, key=lambda n: summaries[n]["final_acc_mean"])
+    return name, "no candidate reached the target in every run: the most accurate"
+
+
 def ablation_rows(summaries: dict[str, dict]) -> list[dict]:
     """One row per variant with its change against the full recipe (accuracy in
     points, time to target in seconds; None where either side never reached it)."""

@@ -30,6 +30,15 @@ def speedrun(
                                                        "(repeatable), e.g. --set ema_decay=0"),
     ablate: bool = typer.Option(False, "--ablate", help="Also run the recipe with each "
                                 "ingredient taken out, and show what each is worth."),
+    candidate: list[str] = typer.Option(None, "--candidate", help="A recipe to try, as "
+                                        "'KEY=VALUE KEY=VALUE' on top of the recipe "
+                                        "(repeatable; '' is the recipe itself). Each runs "
+                                        "--runs times; the best is reported."),
+    confirm: int = typer.Option(0, help="With --candidate: then run the best candidate this "
+                                        "many more times (fresh seeds) for the final numbers."),
+    warmup: bool = typer.Option(None, "--warmup/--no-warmup", help="One untimed 1-epoch run "
+                                "per recipe first, so CUDA start-up and cuDNN autotuning are "
+                                "not charged to run 1 (default: on for GPUs)."),
     data_root: str = typer.Option(None, help="Folder holding Fashion-MNIST."),
     out: Path = typer.Option(None, help="Write every run and the summary as JSON here (with "
                                         "--ablate, also a PNG chart beside it)."),
@@ -43,6 +52,8 @@ def speedrun(
         ABLATIONS,
         FULL_RECIPE,
         ablation_rows,
+        parse_candidate,
+        pick_best,
         plot_ablation,
         speedrun_config,
         summarize,
@@ -57,54 +68,111 @@ def speedrun(
     recipe = dict(model=model, epochs=epochs, batch_size=batch_size, lr=lr,
                   max_time=time_budget, compile=compile or None, device=str(dev),
                   threads=threads)
+    warm = warmup if warmup is not None else dev.type == "cuda"
     try:
+        if ablate and candidate:
+            raise ConfigError("--ablate and --candidate are two different studies: pick one")
         recipe.update(parse_assignments(set_))
         full = speedrun_config(dev.type, seed=0, **recipe)  # a bad --set fails here, early
+        if candidate:
+            variants = {c.strip() or "the recipe": parse_candidate(c) for c in candidate}
+            for change in variants.values():  # ... and so does a bad candidate
+                speedrun_config(dev.type, seed=0, **{**recipe, **change})
+        else:
+            variants = ABLATIONS if ablate else {FULL_RECIPE: {}}
     except ConfigError as exc:
         console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
     data = load_dataset("fashion-mnist", root=data_root)
-    variants = ABLATIONS if ablate else {FULL_RECIPE: {}}
-    summaries, records = {}, {}
-    for name, change in variants.items():
-        if change and speedrun_config(dev.type, seed=0, **{**recipe, **change}) == full:
-            console.print(f"{name}: skipped, the {dev.type} recipe already does this")
-            continue
-        results, cfg = _run_variant(name if ablate else None, {**recipe, **change}, runs,
-                                    dev.type, data, target)
-        summaries[name] = summarize(results, target)
-        records[name] = {"summary": summaries[name], "runs": [asdict(r) for r in results],
-                         "config": cfg.to_dict()}
-    if ablate:
-        rows = ablation_rows(summaries)
-        _print_ablation(rows, target, runs)
-    if out is not None:
-        from cnnlab.train.runlog import environment_info
+    from cnnlab.train import TrainingInterrupted
+    from cnnlab.train.runlog import environment_info
 
+    summaries, records, study = {}, {}, {}
+    environment = environment_info()
+
+    def save(complete: bool) -> None:
+        """The JSON so far: rewritten after every run, so a cut-off study keeps its runs."""
+        if out is None:
+            return
+        if candidate:
+            body = {"candidates": records, **study}
+        elif ablate:
+            body = {"ablation": study.get("ablation"), "variants": records}
+        else:
+            body = records.get(FULL_RECIPE, {})
         out.parent.mkdir(parents=True, exist_ok=True)
-        body = ({"ablation": rows, "variants": records} if ablate else records[FULL_RECIPE])
-        out.write_text(json.dumps({**body, "environment": environment_info()}, indent=1))
+        out.write_text(json.dumps({**body, "complete": complete, "environment": environment},
+                                  indent=1))
+
+    def record(key: str, name: str, results: list, cfg) -> None:
+        entry = {"summary": summarize(results, target), "runs": [asdict(r) for r in results],
+                 "config": cfg.to_dict()}
+        if key == "confirm":
+            study["confirm"] = {"candidate": name, **entry}
+        else:
+            records[name] = entry
+        save(complete=False)
+
+    labelled = ablate or bool(candidate)
+    try:
+        for name, change in variants.items():
+            if ablate and change and speedrun_config(dev.type, seed=0,
+                                                     **{**recipe, **change}) == full:
+                console.print(f"{name}: skipped, the {dev.type} recipe already does this")
+                continue
+            results, _ = _run_variant(
+                name if labelled else None, {**recipe, **change}, runs, dev.type, data,
+                target, warm, on_run=lambda rs, cfg, name=name: record("variant", name, rs, cfg))
+            summaries[name] = summarize(results, target)
+        if ablate:
+            study["ablation"] = ablation_rows(summaries)
+            _print_ablation(study["ablation"], target, runs)
+        if candidate:
+            _print_candidates(summaries, target, runs)
+            best, why = pick_best(summaries)
+            study.update(best=best, why=why, confirm=None)
+            console.print(f"best candidate: [bold]{escape(best)}[/] ({why})")
+            if confirm > 0:
+                # Fresh seeds, so the pick is not judged on the runs that picked it.
+                _run_variant(f"confirm {best}", {**recipe, **variants[best]}, confirm,
+                             dev.type, data, target, False, first_seed=1000,
+                             on_run=lambda rs, cfg: record("confirm", best, rs, cfg))
+    except (KeyboardInterrupt, TrainingInterrupted):
+        save(complete=False)
+        console.print("[yellow]interrupted[/]" + (f": the finished runs are in {out}"
+                                                  if out is not None else ""))
+        raise typer.Exit(130) from None
+    save(complete=True)
+    if out is not None:
         console.print(f"written to {out}")
         if ablate:
-            plot_ablation(rows, out.with_suffix(".png"))
+            plot_ablation(study["ablation"], out.with_suffix(".png"))
             console.print(f"chart: {out.with_suffix('.png')}")
 
 
 def _run_variant(name: str | None, overrides: dict, runs: int, device_kind: str, data,
-                 target: float):
-    """``runs`` seeded runs of the recipe with ``overrides``; prints each and a table."""
+                 target: float, warmup: bool = False, first_seed: int = 0, on_run=None):
+    """``runs`` seeded runs of the recipe with ``overrides``; prints each and a table.
+    ``on_run(results so far, config)`` is called after every run."""
     from cnnlab.bench.speedrun import run_once, speedrun_config, summarize
 
     label = f"{name}: " if name else ""
+    if warmup:
+        # Same shapes as the timed runs, so cuDNN's autotuning happens here, untimed.
+        cfg = speedrun_config(device_kind, seed=first_seed + 99_999, **{**overrides, "epochs": 1})
+        with console.status(f"{label}warm-up (1 epoch, untimed) ..."):
+            run_once(cfg, data, target)
     table = Table(title=f"{label}speedrun to {100 * target:.1f}% on {device_kind}")
     for col in ("run", "seed", "time to target", "final acc", "best acc", "epochs", "total"):
         table.add_column(col, justify="right")
     results = []
     for i in range(runs):
-        cfg = speedrun_config(device_kind, seed=i, **overrides)
+        cfg = speedrun_config(device_kind, seed=first_seed + i, **overrides)
         with console.status(f"{label}run {i + 1}/{runs}: {cfg.model}, {cfg.epochs} epochs ..."):
             r = run_once(cfg, data, target)
         results.append(r)
+        if on_run is not None:
+            on_run(results, cfg)
         ttt = "not reached" if r.time_to_target_s is None else f"{r.time_to_target_s:.1f} s"
         console.print(f"{label}run {i + 1}: {ttt}, final {100 * r.final_acc:.2f}%")
         table.add_row(str(i + 1), str(r.seed), ttt, f"{100 * r.final_acc:.2f}%",
@@ -117,6 +185,20 @@ def _run_variant(name: str | None, overrides: dict, runs: int, device_kind: str,
         f"final accuracy {100 * s['final_acc_mean']:.2f} ± {100 * s['final_acc_std']:.2f}%"
     )
     return results, cfg
+
+
+def _print_candidates(summaries: dict[str, dict], target: float, runs: int) -> None:
+    table = Table(title=f"Candidates ({runs} run(s) each)")
+    for col in ("candidate", f"reached {100 * target:.1f}%", "time to target", "final acc",
+                "total per run"):
+        table.add_column(col, justify="left" if col == "candidate" else "right")
+    for name, s in summaries.items():
+        ttt = ("-" if not s["reached"] else
+               f"{s['time_to_target_mean_s']:.2f} ± {s['time_to_target_std_s']:.2f} s")
+        table.add_row(escape(name), f"{s['reached']}/{s['runs']}", ttt,
+                      f"{100 * s['final_acc_mean']:.2f} ± {100 * s['final_acc_std']:.2f}%",
+                      f"{s['total_time_mean_s']:.1f} s")
+    console.print(table)
 
 
 def _print_ablation(rows: list[dict], target: float, runs: int) -> None:
