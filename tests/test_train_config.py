@@ -48,3 +48,14 @@ def test_precedence_preset_then_file_then_flags(tmp_path):
     assert cfg.epochs == 2  # a flag beats the file
     assert cfg.batch_size == 128  # unset flags do not override
     assert cfg.resize == 28  # from the preset
+
+
+def test_fast_preset_takes_the_models_own_changes_and_flags_still_win():
+    from cnnlab.train.config import preset_values, resolve_config
+
+    small = preset_values("fast", "lenet_bn_d2l")
+    assert (small["crop_padding"], small["lr"]) == (0, 0.2)  # the small LeNets' entry
+    big = preset_values("fast", "resnet18_d2l")
+    assert (big["crop_padding"], big["lr"]) == (2, 0.1)  # the preset itself
+    cfg = resolve_config("lenet_bn_d2l", preset="fast", overrides={"lr": 0.05})
+    assert cfg.lr == 0.05 and cfg.crop_padding == 0

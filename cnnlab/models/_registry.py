@@ -46,6 +46,8 @@ class ModelInfo:
     num_classes: int
     variant: str  # "book" (the d2l chapter's form), "standard" (torchvision/pycls), "cnnlab"
     book_recipe: BookRecipe | None = None
+    # What the `fast` preset changes for this model (measured; see BENCHMARKS.md).
+    fast_overrides: dict = field(default_factory=dict)
     # torchvision builder name whose weights and logits this model reproduces.
     torchvision_name: str | None = None
     # Maps a torchvision state_dict key to ours, where the names differ.
@@ -71,6 +73,7 @@ def register_model(
     num_classes: int = 10,
     variant: str = "cnnlab",
     book_recipe: BookRecipe | None = None,
+    fast_overrides: dict | None = None,
     torchvision_name: str | None = None,
     torchvision_key_map: Callable[[str], str] | None = None,
     sized_head: bool = False,
@@ -98,6 +101,7 @@ def register_model(
             num_classes=num_classes,
             variant=variant,
             book_recipe=book_recipe,
+            fast_overrides=dict(fast_overrides or {}),
             torchvision_name=torchvision_name,
             torchvision_key_map=torchvision_key_map,
             sized_head=sized_head,

@@ -168,7 +168,9 @@ def preset_values(preset: str, model: str) -> dict[str, Any]:
     plain SGD, batch 128, 10 epochs, its lr and resize, no augmentation, no
     normalisation, fp32. ``fast``: the modern recipe: SGD with Nesterov momentum, a
     one-cycle schedule, label smoothing, weight decay off for norm and bias,
-    translation + flip augmentation, a weight EMA, bf16 and channels_last on GPU.
+    translation + flip augmentation, a weight EMA, bf16 and channels_last on GPU; a
+    model's registry entry may change some of it (``fast_overrides``: the book's small
+    LeNets train without translation, at a higher learning rate).
     """
     if preset == "book":
         from cnnlab.models import model_info
@@ -186,12 +188,14 @@ def preset_values(preset: str, model: str) -> dict[str, Any]:
             label_smoothing=0.0, ema_decay=0.0, amp="off", channels_last=None,
         )
     if preset == "fast":
-        return dict(
+        values = dict(
             preset="fast", optimizer="nesterov", momentum=0.9, weight_decay=5e-4,
             schedule="onecycle", warmup_epochs=0.3, lr=0.1, batch_size=256, epochs=10,
             crop_padding=2, flip=True, normalize=True, label_smoothing=0.1, ema_decay=0.999,
             amp="auto", channels_last=None,
         )
+        values.update(_fast_overrides(model))
+        return values
     raise ConfigError(f"unknown preset {preset!r}; allowed: {', '.join(PRESETS)}")
 
 
@@ -205,6 +209,18 @@ def parse_assignments(items: list[str] | None) -> dict[str, Any]:
             raise ConfigError(f"--set takes KEY=VALUE (a TrainConfig field), got {item!r}")
         values[key.strip()] = yaml.safe_load(raw)  # numbers, booleans, null as such
     return values
+
+
+def _fast_overrides(model: str) -> dict[str, Any]:
+    """The registry's per-model changes to the fast preset (none for unknown names,
+    which fail later with a did-you-mean)."""
+    from cnnlab.models import model_info
+    from cnnlab.models._registry import UnknownModelError
+
+    try:
+        return dict(model_info(model).fast_overrides)
+    except UnknownModelError:
+        return {}
 
 
 def _book_models() -> list[str]:
