@@ -38,7 +38,6 @@ pack() {
         --exclude='events.out.tfevents*' . 2>/dev/null \
         && mv "$OUT/results-$PART.tar.gz.tmp" "$OUT/results-$PART.tar.gz"
 }
-cnnlab() { $PY -m cnnlab "$@"; }
 
 part_a() {
     step "machine"
