@@ -126,3 +126,18 @@ def test_zoo_cli_takes_comma_separated_patterns(tmp_path):
     assert result.exit_code == 0, result.output
     assert [r["model"] for r in zoo.read_rows(tmp_path / "zoo-book.csv")] == [
         "lenet_bn_d2l", "lenet_d2l"]
+
+
+def test_throughput_profile_names_where_the_step_time_goes(tmp_path):
+    from typer.testing import CliRunner
+
+    from cnnlab.cli import app
+
+    out = tmp_path / "tp.csv"
+    result = CliRunner().invoke(app, ["bench", "throughput", "--models", "lenet_modern",
+                                      "--batch-size", "4", "--steps", "1", "--profile", "1",
+                                      "--device", "cpu", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    table = (tmp_path / "tp-profile-lenet_modern.txt").read_text()
+    assert "convolution" in table and "batch_norm" in table
+    assert "profile" not in out.read_text().splitlines()[0]  # the CSV stays flat

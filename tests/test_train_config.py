@@ -59,3 +59,13 @@ def test_fast_preset_takes_the_models_own_changes_and_flags_still_win():
     assert (big["crop_padding"], big["lr"]) == (2, 0.1)  # the preset itself
     cfg = resolve_config("lenet_bn_d2l", preset="fast", overrides={"lr": 0.05})
     assert cfg.lr == 0.05 and cfg.crop_padding == 0
+
+
+def test_fast_preset_lowers_the_lr_for_networks_without_normalisation():
+    from cnnlab.train.config import UNNORMALISED_FAST_LR, preset_values
+
+    for name in ("alexnet_d2l", "vgg_d2l", "nin_d2l", "googlenet_d2l", "vgg16"):
+        assert preset_values("fast", name)["lr"] == UNNORMALISED_FAST_LR, name
+    for name in ("vgg16_bn", "googlenet", "densenet_d2l", "regnetx32_d2l"):
+        assert preset_values("fast", name)["lr"] == 0.1, name
+    assert preset_values("fast", "lenet_d2l")["lr"] == 0.2  # its own entry wins

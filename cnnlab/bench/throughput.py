@@ -36,6 +36,7 @@ class ThroughputRow:
     compile: bool
     device: str
     note: str = ""
+    profile: str = ""  # the profiler's table, when asked for (not written to CSV)
 
 
 def _is_oom(exc: BaseException) -> bool:
@@ -55,8 +56,14 @@ def _peak_mb(device: torch.device) -> float:
 
 def measure(name: str, batch_size: int, image_size: int | None = None, *, device="cpu",
             amp: str = "off", channels_last: bool = False, compile: bool = False,
-            warmup: int = 2, steps: int = 5, num_classes: int = 10) -> ThroughputRow:
-    """One model at one batch size (raises on out-of-memory; see :func:`benchmark`)."""
+            warmup: int = 2, steps: int = 5, num_classes: int = 10,
+            profile_steps: int = 0) -> ThroughputRow:
+    """One model at one batch size (raises on out-of-memory; see :func:`benchmark`).
+
+    With ``profile_steps``, that many more training steps run under the PyTorch
+    profiler, and ``row.profile`` holds its table of the operators that took the most
+    device time (CPU time on a CPU): where a step's time goes.
+    """
     dev = torch.device(device)
     info = model_info(name)
     channels = info.input_size[0]
@@ -98,6 +105,7 @@ def measure(name: str, batch_size: int, image_size: int | None = None, *, device
             fn()
         _sync(dev)
         timings[label] = (time.perf_counter() - start) / steps
+    profile = _profile(train_step, dev, profile_steps) if profile_steps > 0 else ""
     from cnnlab.inspect import count_macs
 
     macs = count_macs(model, (channels, size, size))
@@ -108,8 +116,22 @@ def measure(name: str, batch_size: int, image_size: int | None = None, *, device
         infer_samples_per_s=batch_size / timings["infer"], infer_step_ms=1000 * timings["infer"],
         peak_memory_mb=_peak_mb(dev), train_tflops=6 * macs * train_rate / 1e12, amp=amp,
         channels_last=channels_last, compile=compile,
-        device=str(dev),
+        device=str(dev), profile=profile,
     )
+
+
+def _profile(step, device: torch.device, steps: int, rows: int = 25) -> str:
+    from torch.profiler import ProfilerActivity, profile
+
+    activities = [ProfilerActivity.CPU]
+    if device.type == "cuda":
+        activities.append(ProfilerActivity.CUDA)
+    with profile(activities=activities) as prof:
+        for _ in range(steps):
+            step()
+        _sync(device)
+    key = "self_cuda_time_total" if device.type == "cuda" else "self_cpu_time_total"
+    return prof.key_averages().table(sort_by=key, row_limit=rows)
 
 
 def benchmark(models: list[str], batch_size: int = 64, image_size: int | None = None,

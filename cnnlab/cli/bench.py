@@ -182,6 +182,8 @@ def throughput(
     channels_last: bool = typer.Option(False, "--channels-last/--no-channels-last"),
     compile: bool = typer.Option(False, "--compile/--no-compile"),
     steps: int = typer.Option(5, help="Timed steps (after 2 warm-up steps)."),
+    profile: int = typer.Option(0, help="Then profile this many training steps and print "
+                                        "the operators that took the most time."),
     out: Path = typer.Option(None, help="Write rows here (.csv or .json)."),
 ) -> None:
     """Train and inference samples/s, step time and peak memory per model."""
@@ -195,7 +197,17 @@ def throughput(
         raise typer.Exit(1)
     dev = str(select_device(device))
     rows = benchmark(names, batch_size, image_size, device=dev, amp=amp,
-                     channels_last=channels_last, compile=compile, steps=steps)
+                     channels_last=channels_last, compile=compile, steps=steps,
+                     profile_steps=profile)
+    for r in rows:
+        if r["profile"]:
+            console.print(f"[bold]{r['model']}[/]: {profile} training steps, by device time")
+            console.print(r["profile"], markup=False, highlight=False, soft_wrap=True)
+        if r["profile"] and out is not None:
+            path = out.with_name(f"{out.stem}-profile-{r['model']}.txt")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(r["profile"])
+            console.print(f"profile written to {path}")
     table = Table(title=f"throughput on {dev} (amp {amp}, channels_last {channels_last}, "
                         f"compile {compile})")
     for col in ("model", "input", "batch", "train img/s", "train step", "train TFLOP/s",
@@ -213,7 +225,8 @@ def throughput(
 
         out.parent.mkdir(parents=True, exist_ok=True)
         with open(out, "w", newline="") as fh:
-            writer = csv.DictWriter(fh, list(rows[0]))
+            writer = csv.DictWriter(fh, [k for k in rows[0] if k != "profile"],
+                                    extrasaction="ignore")
             writer.writeheader()
             writer.writerows(rows)
         console.print(f"rows written to {out}")

@@ -9,6 +9,7 @@ can always be repeated or resumed from its own folder.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -211,16 +212,45 @@ def parse_assignments(items: list[str] | None) -> dict[str, Any]:
     return values
 
 
+# The fast preset's lr (0.1 with Nesterov momentum) presumes normalisation layers. On an
+# H100 it killed every book network without them at 10 epochs: AlexNet's loss went NaN
+# at step 100; NiN, VGG and GoogLeNet sat at chance from epoch 1 (BENCHMARKS.md).
+# 0.01 with momentum 0.9 is what AlexNet, VGG and GoogLeNet were trained with.
+UNNORMALISED_FAST_LR = 0.01
+
+
 def _fast_overrides(model: str) -> dict[str, Any]:
-    """The registry's per-model changes to the fast preset (none for unknown names,
-    which fail later with a did-you-mean)."""
+    """What the fast preset changes for ``model``: a lower lr for a network without
+    normalisation layers, then the registry entry's own ``fast_overrides`` (measured).
+    Names outside the registry get none (unknown ones fail later, with a did-you-mean)."""
     from cnnlab.models import model_info
     from cnnlab.models._registry import UnknownModelError
 
     try:
-        return dict(model_info(model).fast_overrides)
+        info = model_info(model)
     except UnknownModelError:
         return {}
+    values: dict[str, Any] = {}
+    if not _has_normalisation(model):
+        values["lr"] = UNNORMALISED_FAST_LR
+    values.update(info.fast_overrides)
+    return values
+
+
+@functools.cache
+def _has_normalisation(model: str) -> bool:
+    """Whether the registered network has any batch/group/layer norm (built on the meta
+    device: no memory, no initialisation cost)."""
+    import torch
+    from torch import nn
+
+    from cnnlab.models import get_model
+    from cnnlab.ops.norm import BatchNorm
+
+    norms = (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm, BatchNorm)
+    with torch.device("meta"):
+        net = get_model(model)
+    return any(isinstance(m, norms) for m in net.modules())
 
 
 def _book_models() -> list[str]:
