@@ -101,11 +101,48 @@ part_b() {
     pack
 }
 
+# Part C: the follow-up to part A's first run (2026-11-26, H100), in ~4 minutes: where
+# a training step's time goes, whether the fast preset's lr for networks without
+# normalisation trains them, and lower learning rates for the speedrun recipe.
+part_c() {
+    step "C1. profile: book ResNet-18 at 96 px (batch 1000) and speednet_wide (batch 512)"
+    timeout "$(limit 40)" $PY -m cnnlab bench throughput --models resnet18_d2l --image-size 96 \
+        --batch-size 1000 --amp bf16 --channels-last --steps 10 --profile 5 \
+        --out "$WORK/throughput-resnet18.json"
+    timeout "$(limit 30)" $PY -m cnnlab bench throughput --models speednet_wide \
+        --batch-size 512 --amp bf16 --channels-last --steps 10 --profile 5 \
+        --out "$WORK/throughput-speednet.json"
+    pack
+
+    step "C2. fast preset, 4 epochs, the four book networks without normalisation (lr 0.01)"
+    local pids=()
+    for model_size in alexnet_d2l:224 vgg_d2l:224 nin_d2l:224 googlenet_d2l:96; do
+        local model=${model_size%%:*}
+        timeout "$(limit 90)" $PY -m cnnlab train "$model" --preset fast --epochs 4 --quiet \
+            --resize "${model_size##*:}" --out-dir "$WORK/fast-check" --run-name "$model" \
+            > "$WORK/fast-check-$model.log" 2>&1 &
+        pids+=($!)
+    done
+    for pid in "${pids[@]}"; do wait "$pid"; done
+    for model in alexnet_d2l vgg_d2l nin_d2l googlenet_d2l; do
+        echo "$model: $(tail -n 30 "$WORK/fast-check-$model.log" | grep -E '^epoch|Error' | tail -n 2)"
+    done
+    pack
+
+    step "C3. speedrun recipe: learning rates and translation, 1 run each (94% target)"
+    timeout "$(limit 120)" $PY -m cnnlab speedrun --target 0.94 --runs 1 \
+        --candidate "lr=0.05" --candidate "lr=0.1" --candidate "lr=0.1 crop_padding=1" \
+        --candidate "lr=0.1 epochs=16" --candidate "lr=0.1 compile=true" \
+        --out "$WORK/speedrun-lr.json"
+    pack
+}
+
 {
     case "$PART" in
         A) part_a ;;
         B) part_b ;;
-        *) echo "usage: $0 A|B [budget seconds]"; exit 2 ;;
+        C) part_c ;;
+        *) echo "usage: $0 A|B|C [budget seconds]"; exit 2 ;;
     esac
     step "done"
 } 2>&1 | tee "$LOG"
