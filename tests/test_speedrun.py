@@ -176,3 +176,24 @@ def test_an_interrupted_speedrun_keeps_its_finished_runs(tmp_path, monkeypatch):
     assert result.exit_code == 130, result.output
     body = json.loads(out.read_text())
     assert body["complete"] is False and [r["seed"] for r in body["runs"]] == [0]
+
+
+def test_a_diverged_run_is_a_failed_result_not_a_crash(monkeypatch):
+    import math
+
+    import cnnlab.train.run
+    from cnnlab.bench.speedrun import pick_best
+    from cnnlab.train import TrainingDiverged
+
+    def diverge(cfg, data=None, **kw):
+        raise TrainingDiverged("the loss became NaN/inf at epoch 1, step 50")
+
+    monkeypatch.setattr(cnnlab.train.run, "train", diverge)
+    cfg = speedrun_config("cpu", seed=3, epochs=1)
+    r = run_once(cfg, data=None, target=0.9)
+    assert r.diverged and r.time_to_target_s is None and math.isnan(r.final_acc)
+    ok = SpeedrunResult(4, None, 0.91, 0.91, 5.0, 1)
+    s = summarize([r, ok], 0.9)
+    assert s["diverged"] == 1 and s["final_acc_mean"] == 0.91  # accuracy of runs that have one
+    only_diverged = summarize([r], 0.9)
+    assert pick_best({"wild": only_diverged, "tame": summarize([ok], 0.95)})[0] == "tame"

@@ -174,6 +174,8 @@ def _run_variant(name: str | None, overrides: dict, runs: int, device_kind: str,
         if on_run is not None:
             on_run(results, cfg)
         ttt = "not reached" if r.time_to_target_s is None else f"{r.time_to_target_s:.1f} s"
+        if r.diverged:
+            ttt = "diverged"
         console.print(f"{label}run {i + 1}: {ttt}, final {100 * r.final_acc:.2f}%")
         table.add_row(str(i + 1), str(r.seed), ttt, f"{100 * r.final_acc:.2f}%",
                       f"{100 * r.best_acc:.2f}%", str(r.epochs), f"{r.total_time_s:.1f} s")
