@@ -59,8 +59,9 @@ def speedrun(
         summarize,
     )
     from cnnlab.data import load_dataset
-    from cnnlab.train import ConfigError
+    from cnnlab.train import ConfigError, TrainingInterrupted
     from cnnlab.train.config import parse_assignments
+    from cnnlab.train.runlog import environment_info
     from cnnlab.train.trainer import select_device
 
     dev = select_device(device)
@@ -84,9 +85,6 @@ def speedrun(
         console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
     data = load_dataset("fashion-mnist", root=data_root)
-    from cnnlab.train import TrainingInterrupted
-    from cnnlab.train.runlog import environment_info
-
     summaries, records, study = {}, {}, {}
     environment = environment_info()
 
