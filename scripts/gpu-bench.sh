@@ -47,10 +47,12 @@ part_a() {
     nproc
 
     step "A1. speedrun to 94%: candidates (2 runs each), then the best 10 more times"
+    # 2026-11-26: speednet_wide topped out near 93% (BENCHMARKS.md); the candidates add
+    # a second conv at 28x28 (a VGG-like first stage, as the ANCHORS probe had).
     timeout "$(limit 150)" $PY -m cnnlab speedrun --target 0.94 --runs 2 --confirm 10 \
-        --candidate "epochs=8" --candidate "epochs=10" \
-        --candidate "epochs=10 batch_size=1024 lr=0.4" \
-        --candidate "epochs=10 batch_size=1024 lr=0.4 'model_overrides={widths: [48, 96, 192]}'" \
+        --candidate "" \
+        --candidate "'model_overrides={convs_per_stage: [2, 2, 2]}'" \
+        --candidate "epochs=16 'model_overrides={convs_per_stage: [2, 2, 2]}'" \
         --out "$WORK/speedrun-94.json"
     pack
 
@@ -87,7 +89,8 @@ zoo_all() {
 part_b() {
     step "B1. speedrun to 95%: candidates (2 runs each), then the best 10 more times"
     timeout "$(limit 170)" $PY -m cnnlab speedrun --target 0.95 --runs 2 --confirm 10 \
-        --candidate "epochs=24" --candidate "epochs=36" \
+        --candidate "epochs=24 'model_overrides={convs_per_stage: [2, 2, 2]}'" \
+        --candidate "epochs=36 'model_overrides={convs_per_stage: [2, 2, 2]}'" \
         --out "$WORK/speedrun-95.json"
     pack
 
