@@ -14,6 +14,11 @@
 #         left, the zoo resumed where part A's time ran out (same machine: its files are
 #         still there) and the isolated throughput of every zoo model.
 #
+# Part Z: the zoo alone, both presets, for a session that gives it all its device time
+#         (the book preset's fp32 batch-128 nets at 224 px take minutes each). Rows of an
+#         earlier session's zoo are kept when its zoo-*.csv files are carried in
+#         .zoo-carry/ (finished models are not trained again).
+#
 # Every step has its own time limit inside the part's budget (2nd argument, seconds),
 # and the results are packed after each step into $OUT/results-<part>.tar.gz (run
 # folders without checkpoints), so whatever finished comes back even if the call is cut.
@@ -71,6 +76,9 @@ part_a() {
 # finished models are skipped and interrupted ones resumed, so calling it again goes on.
 zoo_all() {
     local pids=()
+    if [[ -d .zoo-carry && ! -d "$WORK/zoo" ]]; then  # an earlier session's finished rows
+        mkdir -p "$WORK/zoo" && cp .zoo-carry/zoo-*.csv "$WORK/zoo/"
+    fi
     for preset in book fast; do
         for group in "alexnet_d2l,googlenet_d2l,lenet_d2l" \
                      "nin_d2l,densenet_d2l,regnetx32_d2l,lenet_bn_d2l,lenet_bn" \
@@ -146,7 +154,8 @@ part_c() {
         A) part_a ;;
         B) part_b ;;
         C) part_c ;;
-        *) echo "usage: $0 A|B|C [budget seconds]"; exit 2 ;;
+        Z) step "Z. the zoo, both presets, 10 epochs"; zoo_all "$(limit 100000)" ;;
+        *) echo "usage: $0 A|B|C|Z [budget seconds]"; exit 2 ;;
     esac
     step "done"
 } 2>&1 | tee "$LOG"
