@@ -13,6 +13,7 @@ first, so no process overwrites another's rows.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import platform
@@ -149,28 +150,20 @@ def store_row(out: Path, preset: str, row: dict) -> dict[str, dict]:
     return rows
 
 
-class _file_lock:
+@contextlib.contextmanager
+def _file_lock(path: Path):
     """An exclusive advisory lock on ``path`` (POSIX); a no-op where fcntl is missing."""
-
-    def __init__(self, path: Path):
-        self.path = path
-
-    def __enter__(self):
+    try:
+        import fcntl
+    except ImportError:  # Windows: one bench per folder
+        yield
+        return
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
         try:
-            import fcntl
-        except ImportError:  # Windows: one bench per folder
-            self.handle = None
-            return self
-        self.handle = open(self.path, "a")  # noqa: SIM115 - closed in __exit__
-        fcntl.flock(self.handle, fcntl.LOCK_EX)
-        return self
-
-    def __exit__(self, *exc):
-        if self.handle is not None:
-            import fcntl
-
-            fcntl.flock(self.handle, fcntl.LOCK_UN)
-            self.handle.close()
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _build(name: str, channels: int, size: int, cfg: TrainConfig):
