@@ -4,7 +4,10 @@
 #
 #   mkdir -p .data/fashion-mnist && cp /usr/share/datasets/fashion-mnist/*.gz .data/fashion-mnist/
 #   device run: command "bash scripts/gpu-bench.sh A 540", carry [".data"], timeout_s 570
-#   then at once (the machine stays warm 30 s): "bash scripts/gpu-bench.sh B 200"
+#
+# A session has 15 device-minutes, starts included: part A (540 s) left 5.6 minutes on
+# 2026-11-26, enough for a fresh machine and part C (240 s), not for part B. Plan one
+# long part and one short one per session.
 #
 # Part A: speedrun to 94% (candidates, then 10 confirming runs), the book's ResNet-18
 #         at 96 px for 10 epochs compiled (the throughput goal), then the whole zoo under
