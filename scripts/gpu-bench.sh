@@ -56,7 +56,7 @@ part_a() {
 
     step "A1. speedrun to 94%: candidates (2 runs each), then the best 10 more times"
     # 2026-11-26: speednet_wide topped out near 93% (BENCHMARKS.md); the candidates add
-    # a second conv at 28x28 (a VGG-like first stage, as the ANCHORS probe had).
+    # a second conv at 28x28 (VGG-like stages; the ANCHORS probe was "VGG-like").
     timeout "$(limit 150)" $PY -m cnnlab speedrun --target 0.94 --runs 2 --confirm 10 \
         --candidate "" \
         --candidate "'model_overrides={convs_per_stage: [2, 2, 2]}'" \
