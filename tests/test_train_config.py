@@ -69,3 +69,15 @@ def test_fast_preset_lowers_the_lr_for_networks_without_normalisation():
     for name in ("vgg16_bn", "googlenet", "densenet_d2l", "regnetx32_d2l"):
         assert preset_values("fast", name)["lr"] == 0.1, name
     assert preset_values("fast", "lenet_d2l")["lr"] == 0.2  # its own entry wins
+
+
+def test_amp_off_reads_as_off_from_yaml_and_set_flags(tmp_path):
+    # YAML 1.1 reads a bare `off` as false; `amp: off` still means fp32.
+    from cnnlab.train.config import parse_assignments
+
+    path = tmp_path / "c.yaml"
+    path.write_text("amp: off\n")
+    assert TrainConfig.load(path).amp == "off"
+    assert TrainConfig.from_dict(parse_assignments(["amp=off"])).amp == "off"
+    with pytest.raises(ConfigError, match="amp"):
+        TrainConfig.from_dict({"amp": True})

@@ -146,6 +146,8 @@ class TrainConfig:
                 match = difflib.get_close_matches(u, known, 1)
                 hints.append(f"{u} (did you mean {match[0]}?)" if match else u)
             raise ConfigError(f"unknown config field(s): {', '.join(hints)}")
+        if values.get("amp") is False:  # YAML 1.1 reads a bare `off` as false
+            values = {**values, "amp": "off"}
         return cls(**values).validate()
 
     @classmethod
