@@ -32,6 +32,27 @@ def test_speednet_is_registered_and_trainable():
     assert s.totals.params == sum(p.numel() for p in model.parameters())
 
 
+def test_speednet_head_pool_average_only_halves_the_classifier_input():
+    import pytest
+    import torch
+
+    from cnnlab import get_model
+
+    both = get_model("speednet")
+    avg = get_model("speednet", head_pool="avg")
+    assert avg.fc.in_features * 2 == both.fc.in_features == 2 * 96
+    # Same features, so "avg" equals the average half of "avgmax"'s pre-logits.
+    avg.load_state_dict({k: v for k, v in both.state_dict().items() if not k.startswith("fc")},
+                        strict=False)
+    x = torch.randn(3, 1, 28, 28)
+    both.eval(), avg.eval()
+    pooled = both.forward_head(both.forward_features(x), pre_logits=True)
+    torch.testing.assert_close(avg.forward_head(avg.forward_features(x), pre_logits=True),
+                               pooled[:, 96:])
+    with pytest.raises(ValueError, match="head_pool"):
+        get_model("speednet", head_pool="max")
+
+
 def test_every_ablation_changes_only_what_it_names_and_measures_something():
     from dataclasses import asdict
 
