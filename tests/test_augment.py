@@ -71,6 +71,28 @@ def test_crop_rejects_reflect_padding_larger_than_image():
         A.crop(u8(2, 1, 4, 4), torch.zeros(2, 2, dtype=torch.long), 4, pad_mode="reflect")
 
 
+@pytest.mark.parametrize("dy, dx", [(1, 1), (-1, -1), (2, -1), (0, 3), (-2, 0)])
+def test_translate_is_the_crop_at_one_fixed_offset(dy, dx):
+    x, p = u8(4, 3, 8, 9), 3
+    offsets = torch.tensor([[p - dy, p - dx]]).expand(4, 2)
+    assert torch.equal(A.translate(x, dy, dx), A.crop(x, offsets, p))
+
+
+def test_translate_of_normalised_images_fills_with_black_as_training_pads():
+    # Shifting after normalisation with the per-channel "black" value gives exactly what
+    # normalising the zero-padded uint8 shift gives: what a training crop produces.
+    x = u8(5, 3, 7, 7)
+    mean, std = [0.2, 0.5, 0.7], [0.3, 0.25, 0.2]
+    black = torch.tensor([-m / s for m, s in zip(mean, std, strict=True)]).view(1, 3, 1, 1)
+    shifted_then_normalised = A.to_float(A.translate(x, -2, 1), mean, std)
+    normalised_then_shifted = A.translate(A.to_float(x, mean, std), -2, 1, black)
+    torch.testing.assert_close(normalised_then_shifted, shifted_then_normalised)
+    cl = A.to_float(x, mean, std, channels_last=True)
+    assert A.translate(cl, 1, 1, black).is_contiguous(memory_format=torch.channels_last)
+    with pytest.raises(ValueError, match="leaves nothing"):
+        A.translate(x, 7, 0)
+
+
 # ----------------------------------------------------------------------------- flip
 
 

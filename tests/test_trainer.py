@@ -207,3 +207,54 @@ def test_weight_ema_matches_the_per_tensor_definition():
     for k, v in expected.items():
         torch.testing.assert_close(ema.state_dict()[k], v, msg=k)
     assert int(ema.state_dict()["1.num_batches_tracked"]) == 5
+
+
+def test_test_time_augmentation_averages_the_views_it_names():
+    from cnnlab.data.augment import translate
+    from cnnlab.data.loader import DeviceLoader
+    from cnnlab.train.evaluate import evaluate, tta_views
+
+    views = tta_views(flip=True, shift=1)
+    assert {(dy, dx, m) for dy, dx, m, _ in views} == {
+        (s, s, m) for s in (0, 1, -1) for m in (False, True)}
+    assert sum(w for *_, w in views) == 1.0
+    assert tta_views(flip=False) == [(0, 0, False, 1.0)]
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.ReLU(),
+                                torch.nn.Flatten(), torch.nn.Linear(4 * 6 * 6, 3))
+    images = torch.randint(0, 256, (40, 1, 8, 8), dtype=torch.uint8)
+    labels = torch.randint(0, 3, (40,))
+    mean, std = [0.4], [0.3]
+    loader = DeviceLoader(images, labels, 16, device="cpu", shuffle=False, mean=mean, std=std)
+    black = torch.tensor([-mean[0] / std[0]]).view(1, 1, 1, 1)
+    x = torch.cat([b for b, _ in loader])
+    with torch.no_grad():
+        expected = (0.25 * model(x) + 0.25 * model(x.flip(-1))
+                    + 0.125 * model(translate(x, 1, 1, black))
+                    + 0.125 * model(translate(x, 1, 1, black).flip(-1))
+                    + 0.125 * model(translate(x, -1, -1, black))
+                    + 0.125 * model(translate(x, -1, -1, black).flip(-1)))
+    res = evaluate(model, loader, 3, torch.device("cpu"), tta_flip=True, tta_shift=1,
+                   fill=[-mean[0] / std[0]])
+    want = torch.nn.functional.cross_entropy(expected, labels).item()
+    assert res.loss == pytest.approx(want, rel=1e-5)
+    assert res.acc == pytest.approx((expected.argmax(1) == labels).float().mean().item())
+    plain = evaluate(model, loader, 3, torch.device("cpu"))
+    assert plain.loss != pytest.approx(res.loss, rel=1e-3)  # the views do change it
+
+
+def test_compile_mode_reaches_torch_compile_and_marks_cuda_graph_steps(tmp_path, data,
+                                                                       monkeypatch):
+    from cnnlab.train.config import ConfigError
+
+    modes, marks = [], []
+    monkeypatch.setattr(torch, "compile", lambda module, mode=None: modes.append(mode) or module)
+    monkeypatch.setattr(torch.compiler, "cudagraph_mark_step_begin", lambda: marks.append(1))
+    cfg = fast_cfg(tmp_path, epochs=1, compile=True, compile_mode="reduce-overhead")
+    trainer = Trainer(cfg, data)
+    trainer.fit()
+    assert modes == ["reduce-overhead"]
+    assert len(marks) == trainer.steps_per_epoch  # replayed memory is released every step
+    with pytest.raises(ConfigError, match="compile_mode.*reduce-overhead"):
+        fast_cfg(tmp_path, compile=True, compile_mode="fastest").validate()

@@ -57,10 +57,14 @@ def train(
     normalize: bool = typer.Option(None, "--normalize/--no-normalize"),
     tta_flip: bool = typer.Option(None, "--tta-flip/--no-tta-flip",
                                   help="Evaluate on image + mirror."),
+    tta_shift: int = typer.Option(None, help="Also evaluate on copies shifted diagonally "
+                                             "by +-N pixels (0 = off)."),
     device: str = typer.Option(None, help="auto (CUDA, MPS, CPU), cpu, cuda, cuda:1, mps."),
     amp: str = typer.Option(None, help="auto, off, bf16 or fp16."),
     channels_last: bool = typer.Option(None, "--channels-last/--no-channels-last"),
     compile: bool = typer.Option(None, "--compile/--no-compile", help="torch.compile the model."),
+    compile_mode: str = typer.Option(None, help="default, reduce-overhead (CUDA graphs), "
+                                                "max-autotune or max-autotune-no-cudagraphs."),
     deterministic: bool = typer.Option(None, "--deterministic/--no-deterministic"),
     threads: int = typer.Option(None, help="torch CPU threads (1 is steadiest on a busy "
                                            "machine)."),
@@ -153,12 +157,14 @@ def evaluate(
     which: str = typer.Option("best", help="best or last checkpoint."),
     device: str = typer.Option("auto"),
     tta_flip: bool = typer.Option(False, "--tta-flip/--no-tta-flip"),
+    tta_shift: int = typer.Option(0, help="Also on copies shifted diagonally by +-N pixels."),
 ) -> None:
     """Evaluate a trained run on its test split: accuracy and per-class accuracy."""
     from cnnlab.train.predict import evaluate_run
 
     try:
-        res, classes = evaluate_run(run, data, data_root, which, device, tta_flip)
+        res, classes = evaluate_run(run, data, data_root, which, device, tta_flip,
+                                    tta_shift)
     except _known_errors() as exc:
         fail(str(exc))
     table = Table(title=f"{run}: test accuracy {100 * res.acc:.2f}% on {res.count:,} images")

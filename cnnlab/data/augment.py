@@ -158,6 +158,30 @@ def crop(x: torch.Tensor, offsets: torch.Tensor, padding: int, *, pad_mode: str 
     return x.gather(3, cols[:, None, None, :].expand(n, c, h, w))
 
 
+def translate(x: torch.Tensor, dy: int, dx: int,
+              fill: float | torch.Tensor = 0.0) -> torch.Tensor:
+    """Every image moved ``dy`` pixels down and ``dx`` right (negative: up, left).
+
+    The uncovered border takes ``fill``: a number, or one value per channel as a
+    ``(1, C, 1, 1)`` tensor (the normalised value of a black pixel, to match what
+    :func:`crop` pads a uint8 image with before normalisation). Pixel values are
+    copied, never recomputed, and the memory format is kept. Test-time augmentation
+    uses it (one shift for the whole batch); training uses :func:`crop`.
+    """
+    _check_batch(x)
+    h, w = x.shape[-2:]
+    if abs(dy) >= h or abs(dx) >= w:
+        raise ValueError(f"a shift of ({dy}, {dx}) leaves nothing of a {h} x {w} image")
+    out = torch.empty_like(x)
+    out.copy_(torch.as_tensor(fill, dtype=x.dtype, device=x.device).expand_as(x))
+    rows_to, rows_from = (slice(dy, h), slice(0, h - dy)) if dy >= 0 else \
+        (slice(0, h + dy), slice(-dy, h))
+    cols_to, cols_from = (slice(dx, w), slice(0, w - dx)) if dx >= 0 else \
+        (slice(0, w + dx), slice(-dx, w))
+    out[..., rows_to, cols_to] = x[..., rows_from, cols_from]
+    return out
+
+
 def random_crop(x: torch.Tensor, padding: int, generator: torch.Generator, *,
                 pad_mode: str = "zeros") -> torch.Tensor:
     """Random translation: pad by ``padding`` and crop back, each sample its own offset."""

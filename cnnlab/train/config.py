@@ -19,6 +19,9 @@ import yaml
 OPTIMIZERS = ("sgd", "nesterov", "adamw")
 SCHEDULES = ("constant", "onecycle", "cosine")
 AMP_MODES = ("auto", "off", "bf16", "fp16")
+# torch.compile's modes. The two with CUDA graphs replay each step's kernels as one
+# launch: for small networks on a GPU the CPU's kernel launches are the limit.
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 PRESETS = ("book", "fast")
 
 
@@ -63,6 +66,7 @@ class TrainConfig:
     erase_prob: float = 0.0
     normalize: bool = False
     tta_flip: bool = False  # evaluate on the image and its mirror, average logits
+    tta_shift: int = 0  # also on copies moved diagonally by +-N pixels (0: off)
 
     # Speed
     device: str = "auto"
@@ -71,6 +75,7 @@ class TrainConfig:
     # (lenet_modern, 2 cores, torch 2.14); on GPU tensor cores want it.
     channels_last: bool | None = None
     compile: bool = False
+    compile_mode: str = "default"  # with compile: one of COMPILE_MODES
     deterministic: bool = False
     threads: int | None = None  # torch CPU threads (None: PyTorch's default, one per core)
 
@@ -95,6 +100,8 @@ class TrainConfig:
             bad("schedule", ", ".join(SCHEDULES))
         if self.amp not in AMP_MODES:
             bad("amp", ", ".join(AMP_MODES))
+        if self.compile_mode not in COMPILE_MODES:
+            bad("compile_mode", ", ".join(COMPILE_MODES))
         if self.preset is not None and self.preset not in PRESETS:
             bad("preset", ", ".join(PRESETS))
         for name in ("epochs", "batch_size", "accum_steps", "log_every"):
@@ -112,8 +119,9 @@ class TrainConfig:
             bad("scratch_ops", "false, true or 'fft'")
         if self.threads is not None and self.threads < 1:
             bad("threads", "a whole number >= 1, or None")
-        if self.crop_padding < 0:
-            bad("crop_padding", "a whole number >= 0")
+        for name in ("crop_padding", "tta_shift"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
+                bad(name, "a whole number >= 0")
         if self.resize is not None and self.resize < 8:
             bad("resize", "a size in pixels >= 8, or None for the dataset's own size")
         if self.max_time is not None and self.max_time <= 0:

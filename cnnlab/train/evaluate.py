@@ -31,6 +31,13 @@ class Preprocess:
     def from_dict(cls, values: dict) -> Preprocess:
         return cls(**values)
 
+    def black_level(self) -> list[float]:
+        """Per channel, what a black (0) pixel becomes: what training's translation
+        pads with, so test-time shifts pad with the same."""
+        if self.mean is None:
+            return [0.0] * self.channels
+        return [-m / s for m, s in zip(self.mean, self.std, strict=True)]
+
 
 def channel_stats(images: torch.Tensor, device: torch.device | str | None = None
                   ) -> tuple[list[float], list[float]]:
@@ -46,6 +53,21 @@ def autocast_context(device: torch.device, amp: str):
         dtype = torch.bfloat16 if amp == "bf16" else torch.float16
         return torch.autocast(device_type=device.type, dtype=dtype)
     return contextlib.nullcontext()
+
+
+def tta_views(flip: bool, shift: int = 0) -> list[tuple[int, int, bool, float]]:
+    """``(dy, dx, mirrored, weight)`` of each view test-time augmentation averages.
+
+    With ``shift`` the image is also seen moved ``shift`` pixels down-right and
+    up-left (airbench's choice of two diagonal shifts): the unshifted view keeps half
+    the weight, each shifted one a quarter. ``flip`` adds each view's mirror image at
+    the same total weight. No flip and no shift: the image alone.
+    """
+    shifts = [(0, 0, 1.0)]
+    if shift:
+        shifts = [(0, 0, 0.5), (shift, shift, 0.25), (-shift, -shift, 0.25)]
+    mirrors = (False, True) if flip else (False,)
+    return [(dy, dx, m, w / len(mirrors)) for dy, dx, w in shifts for m in mirrors]
 
 
 @dataclass
@@ -66,22 +88,33 @@ def evaluate(
     amp: str = "off",
     tta_flip: bool = False,
     dist_info: DistInfo | None = None,
+    tta_shift: int = 0,
+    fill: list[float] | None = None,
 ) -> EvalResult:
     """One pass over ``loader`` in eval mode; sums are kept on the device until the end.
 
-    With ``tta_flip`` the logits of each image and its horizontal mirror are averaged.
+    Test-time augmentation averages the logits of several views of each image
+    (:func:`tta_views`): with ``tta_flip`` the image and its horizontal mirror, with
+    ``tta_shift`` also copies moved diagonally by that many pixels, their border
+    filled with ``fill`` (per channel; :meth:`Preprocess.black_level`, 0 if None).
     Under DDP each rank evaluates its shard and the sums are all-reduced.
     """
+    from cnnlab.data.augment import translate
+
+    views = tta_views(tta_flip, tta_shift)
     was_training = model.training
     model.eval()
     loss_sum = torch.zeros((), device=device, dtype=torch.float64)
     confusion = torch.zeros(num_classes * num_classes, device=device, dtype=torch.int64)
+    border = torch.tensor(fill if fill is not None else [0.0], device=device).view(1, -1, 1, 1)
     for x, y in loader:
+        logits = 0.0
         with autocast_context(device, amp):
-            logits = model(x)
-            if tta_flip:
-                logits = 0.5 * (logits + model(torch.flip(x, dims=(3,))))
-        logits = logits.float()
+            for dy, dx, mirrored, weight in views:
+                view = translate(x, dy, dx, border) if dy or dx else x
+                if mirrored:
+                    view = torch.flip(view, dims=(3,))
+                logits = logits + weight * model(view).float()
         loss_sum += F.cross_entropy(logits, y, reduction="sum").double()
         pred = logits.argmax(dim=1)
         confusion += torch.bincount(y * num_classes + pred, minlength=num_classes**2)

@@ -15,7 +15,7 @@ from cnnlab.train.trainer import select_device
 
 def evaluate_run(run_dir, data: str | None = None, data_root: str | None = None,
                  which: str = "best", device: str = "auto",
-                 tta_flip: bool = False) -> tuple[EvalResult, list[str]]:
+                 tta_flip: bool = False, tta_shift: int = 0) -> tuple[EvalResult, list[str]]:
     dev = select_device(device)
     run = load_run(run_dir, which=which, device=str(dev))
     cfg = run.config
@@ -36,7 +36,9 @@ def evaluate_run(run_dir, data: str | None = None, data_root: str | None = None,
         resize=pp.image_size if pp.image_size != test.images.shape[2] else None,
         mean=pp.mean, std=pp.std, channels_last=pp.channels_last,
     )
-    return evaluate(run.model, loader, len(run.classes), dev, tta_flip=tta_flip), run.classes
+    result = evaluate(run.model, loader, len(run.classes), dev, tta_flip=tta_flip,
+                      tta_shift=tta_shift, fill=pp.black_level())
+    return result, run.classes
 
 
 def image_to_tensor(path: Path, pp: Preprocess, invert: bool = False) -> torch.Tensor:

@@ -142,8 +142,10 @@ class Trainer:
         if self.dist.enabled:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.train_model = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
+        # CUDA graphs replay recorded memory: each step must be marked as a new one.
+        self.cuda_graphs = cfg.compile and cfg.compile_mode in ("reduce-overhead", "max-autotune")
         if cfg.compile:
-            self.train_model = torch.compile(self.train_model)
+            self.train_model = torch.compile(self.train_model, mode=cfg.compile_mode)
         self.epoch = 0  # epochs completed
         self.step_in_epoch = 0  # steps of the current epoch already done (mid-epoch resume)
         self.partial = {"loss_sum": 0.0, "correct": 0.0, "seen": 0.0, "time": 0.0}
@@ -249,6 +251,8 @@ class Trainer:
         train_time_before = self.train_time
         step = -1
         for step, (x, y) in enumerate(self.train_loader, start=resumed_at):
+            if self.cuda_graphs:
+                torch.compiler.cudagraph_mark_step_begin()
             with autocast_context(device, self.amp):
                 logits, loss = self._forward_loss(x, y)
             self.scaler.scale(loss / cfg.accum_steps).backward()
@@ -366,7 +370,8 @@ class Trainer:
 
     def _evaluate(self):
         return evaluate(self._evaluation_model(), self.test_loader, len(self.classes),
-                        self.device, self.amp, self.cfg.tta_flip, self.dist)
+                        self.device, self.amp, self.cfg.tta_flip, self.dist,
+                        tta_shift=self.cfg.tta_shift, fill=self.preprocess.black_level())
 
     # --- checkpoints ----------------------------------------------------------------
     def _state(self) -> dict:
