@@ -57,11 +57,12 @@ part_a() {
     step "A1. speedrun to 94%: candidates (2 runs each), then the best 10 more times"
     # 2026-11-26: speednet_wide topped out near 93% (BENCHMARKS.md); the candidates add
     # a second conv at 28x28 (VGG-like stages; the ANCHORS probe was "VGG-like"), and
-    # lr 0.2 (the narrow net on the CPU: 91.78% against 91.38% at lr 0.1, 12 epochs).
+    # lr 0.2 (the narrow net on the CPU: 91.78% against 91.38% at lr 0.1, 12 epochs), and
+    # the shifted TTA views (+0.15 points on the CPU; what they cost here is the question).
+    local vgg="'model_overrides={convs_per_stage: [2, 2, 2]}'"
     timeout "$(limit 150)" $PY -m cnnlab speedrun --target 0.94 --runs 2 --confirm 10 \
-        --candidate "lr=0.2 'model_overrides={convs_per_stage: [2, 2, 2]}'" \
-        --candidate "'model_overrides={convs_per_stage: [2, 2, 2]}'" \
-        --candidate "epochs=16 'model_overrides={convs_per_stage: [2, 2, 2]}'" \
+        --candidate "lr=0.2 $vgg" --candidate "lr=0.2 tta_shift=1 $vgg" \
+        --candidate "lr=0.2 epochs=16 $vgg" \
         --out "$WORK/speedrun-94.json"
     pack
 
@@ -154,25 +155,28 @@ part_c() {
 }
 
 # Part D: the next follow-up, in ~4 minutes (prepared 2026-11-27 without a device):
-# which layout and compile setting make the book's ResNet-18 fastest (the 100k img/s
-# goal; the compiled run's profile says what is left), and why the compiled speedrun
-# diverged on the H100 (on the CPU, fp32 and bf16, compiled, it does not: it shows the
-# same early loss spike as eager and recovers).
+# why the compiled speedrun diverged on the H100 (on the CPU, fp32 and bf16, compiled,
+# it does not: it shows the same early loss spike as eager and recovers), whether CUDA
+# graphs (compile_mode=reduce-overhead) lift the speedrun loop's kernel-launch limit
+# (~95k img/s against 144k for the bare step), and which layout and compile setting
+# make the book's ResNet-18 fastest (the 100k img/s goal; the profile says what is left).
 part_d() {
-    step "D1. book ResNet-18 at 96 px, batch 1000, bf16: NCHW vs channels_last, eager vs compiled"
+    step "D1. compiled speedrun: which of bf16 / channels_last goes with the divergence; CUDA graphs"
+    timeout "$(limit 130)" $PY -m cnnlab speedrun --target 0.94 --runs 1 \
+        --candidate "compile=true" --candidate "compile=true channels_last=false" \
+        --candidate "compile=true amp=off" \
+        --candidate "compile=true compile_mode=reduce-overhead" \
+        --out "$WORK/speedrun-compile.json"
+    pack
+
+    step "D2. book ResNet-18 at 96 px, batch 1000, bf16: NCHW vs channels_last, eager vs compiled"
     local rn="--models resnet18_d2l --image-size 96 --batch-size 1000 --amp bf16"
     timeout "$(limit 30)" $PY -m cnnlab bench throughput $rn --steps 10 \
         --out "$WORK/throughput-rn18-nchw-eager.json"
-    timeout "$(limit 90)" $PY -m cnnlab bench throughput $rn --compile --steps 20 \
+    timeout "$(limit 60)" $PY -m cnnlab bench throughput $rn --compile --steps 20 \
         --out "$WORK/throughput-rn18-nchw-compiled.json"
-    timeout "$(limit 90)" $PY -m cnnlab bench throughput $rn --channels-last --compile \
+    timeout "$(limit 60)" $PY -m cnnlab bench throughput $rn --channels-last --compile \
         --steps 20 --profile 5 --out "$WORK/throughput-rn18-cl-compiled.json"
-    pack
-
-    step "D2. compiled speedrun: which of bf16 / channels_last goes with the divergence"
-    timeout "$(limit 120)" $PY -m cnnlab speedrun --target 0.94 --runs 1 \
-        --candidate "compile=true" --candidate "compile=true channels_last=false" \
-        --candidate "compile=true amp=off" --out "$WORK/speedrun-compile.json"
     pack
 }
 
