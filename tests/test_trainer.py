@@ -53,6 +53,27 @@ def test_run_directory_has_everything(tmp_path, data):
     assert "data:image/png;base64" in html and "lenet_modern" in html
 
 
+def test_eval_every_skips_epochs_but_always_evaluates_the_last(tmp_path, data, capsys):
+    import math
+
+    from cnnlab.train.runlog import MetricsLog
+
+    result = train(fast_cfg(tmp_path, epochs=3, eval_every=2, run_name="r"), data=data)
+    run = tmp_path / "r"
+    acc = [row["test_acc"] for row in result.history]
+    assert math.isnan(acc[0]) and acc[1] > 0 and acc[2] > 0.5
+    assert result.history[0]["eval_time_s"] == 0.0 and result.history[1]["eval_time_s"] > 0
+    rows = MetricsLog.read(run / "metrics.csv")
+    assert math.isnan(rows[0]["test_acc"]) and rows[2]["test_acc"] == pytest.approx(acc[2])
+    lines = (run / "class_metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in lines] == [2, 3]
+    assert result.best_test_acc == max(acc[1:])
+    assert (run / "checkpoints" / "best.safetensors").exists()
+    assert (run / "plots" / "curves.png").exists()
+    with pytest.raises(Exception, match="eval_every"):
+        fast_cfg(tmp_path, eval_every=0).validate()
+
+
 def _interrupt_after(monkeypatch, n_steps: int):
     """Make the loop see a SIGINT after n_steps optimizer steps in total."""
     original = Trainer._optimizer_step

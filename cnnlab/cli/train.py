@@ -82,6 +82,7 @@ def train(
     out_dir: str = typer.Option(None, help="Where run directories go (default runs/)."),
     run_name: str = typer.Option(None, help="Run directory name (default <date>-<model>)."),
     eval_subset: int = typer.Option(None, help="Evaluate on the first N test images only."),
+    eval_every: int = typer.Option(None, help="Evaluate after every N-th epoch (and the last)."),
     quiet: bool = typer.Option(None, "--quiet/--no-quiet", help="Plain log lines, no bar."),
 ) -> None:
     """Train MODEL and write a run directory (config, metrics, checkpoints, report)."""

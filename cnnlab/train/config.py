@@ -87,6 +87,10 @@ class TrainConfig:
     run_name: str | None = None
     quiet: bool = False
     eval_subset: int | None = None  # evaluate on the first N test images only (quick runs)
+    # Evaluate after every N-th epoch and always after the last (and on an early stop);
+    # the other epochs' test columns are NaN. For short runs whose evaluation (with
+    # test-time augmentation) is a sizeable share of the time.
+    eval_every: int = 1
 
     def validate(self) -> TrainConfig:
         def bad(name: str, allowed: str) -> None:
@@ -104,7 +108,7 @@ class TrainConfig:
             bad("compile_mode", ", ".join(COMPILE_MODES))
         if self.preset is not None and self.preset not in PRESETS:
             bad("preset", ", ".join(PRESETS))
-        for name in ("epochs", "batch_size", "accum_steps", "log_every"):
+        for name in ("epochs", "batch_size", "accum_steps", "log_every", "eval_every"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 bad(name, "a whole number >= 1")
         if not self.lr > 0:

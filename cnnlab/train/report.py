@@ -12,12 +12,16 @@ from cnnlab.figures import embed_png, pyplot, save_figure
 def plot_curves(rows: list[dict], out: Path) -> Path:
     """Loss and accuracy per epoch, train and test side by side."""
     epochs = [r["epoch"] for r in rows]
+    # Epochs skipped by eval_every have NaN test values: the test line joins the others.
+    tested = [r for r in rows if r["test_acc"] == r["test_acc"]]
     fig, (ax_loss, ax_acc) = pyplot().subplots(1, 2, figsize=(10, 4))
     ax_loss.plot(epochs, [r["train_loss"] for r in rows], "o-", label="train")
-    ax_loss.plot(epochs, [r["test_loss"] for r in rows], "s-", label="test")
+    ax_loss.plot([r["epoch"] for r in tested], [r["test_loss"] for r in tested], "s-",
+                 label="test")
     ax_loss.set(xlabel="epoch", ylabel="loss", title="Loss")
     ax_acc.plot(epochs, [r["train_acc"] for r in rows], "o-", label="train")
-    ax_acc.plot(epochs, [r["test_acc"] for r in rows], "s-", label="test")
+    ax_acc.plot([r["epoch"] for r in tested], [r["test_acc"] for r in tested], "s-",
+                label="test")
     ax_acc.set(xlabel="epoch", ylabel="accuracy", title="Accuracy")
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)

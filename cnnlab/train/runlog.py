@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import math
 import os
 import platform
 import socket
@@ -104,7 +105,7 @@ class MetricsLog:
         if self.writer is not None:
             step = int(row["epoch"])
             for key in METRIC_COLUMNS[1:]:
-                if row[key] != "" and row[key] is not None:
+                if row[key] != "" and row[key] is not None and not math.isnan(float(row[key])):
                     self.writer.add_scalar(key.replace("_", "/", 1), float(row[key]), step)
             self.writer.flush()
 
@@ -187,10 +188,11 @@ class TrainProgress:
             self.progress.update(self.task, completed=step_in_epoch, loss=loss, acc=acc, ips=ips)
 
     def end_epoch(self, row: dict) -> None:
+        test = (f"test loss {row['test_loss']:.4f} acc {row['test_acc']:.4f}"
+                if not math.isnan(row["test_acc"]) else "test: not evaluated")
         line = (
             f"epoch {row['epoch']}/{self.total_epochs}  train loss {row['train_loss']:.4f} "
-            f"acc {row['train_acc']:.4f}  test loss {row['test_loss']:.4f} "
-            f"acc {row['test_acc']:.4f}  {row['images_per_s']:,.0f} img/s  "
+            f"acc {row['train_acc']:.4f}  {test}  {row['images_per_s']:,.0f} img/s  "
             f"{row['epoch_time_s']:.1f} s"
         )
         if self.silent:

@@ -221,9 +221,10 @@ class Trainer:
                     history.append(row)
                     if log is not None:
                         log.append(row)
-                        ev = self.last_eval
-                        log.append_class_metrics(row["epoch"], self.classes, ev.per_class_acc,
-                                                 ev.confusion)
+                        if not math.isnan(row["test_acc"]):
+                            ev = self.last_eval
+                            log.append_class_metrics(row["epoch"], self.classes,
+                                                     ev.per_class_acc, ev.confusion)
                     bar.end_epoch(row)
             result = self._finish(history, stopped)
         finally:
@@ -293,18 +294,20 @@ class Trainer:
         epoch_time += self.partial["time"]
         self.partial = {"loss_sum": 0.0, "correct": 0.0, "seen": 0.0, "time": 0.0}
         average_buffers(self.model, self.dist)
-        eval_start = time.perf_counter()
-        ev = self._evaluate()
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(device)
-        eval_time = time.perf_counter() - eval_start
+        ev, eval_time = None, 0.0
+        if epoch % cfg.eval_every == 0 or epoch == cfg.epochs or stopped is not None:
+            eval_start = time.perf_counter()
+            ev = self.last_eval = self._evaluate()
+            if self.device.type == "cuda":
+                torch.cuda.synchronize(device)
+            eval_time = time.perf_counter() - eval_start
         self.wall_time += epoch_time + eval_time
         row = {
             "epoch": epoch,
             "train_loss": loss_total / max(seen_total, 1),
             "train_acc": correct_total / max(seen_total, 1),
-            "test_loss": ev.loss,
-            "test_acc": ev.acc,
+            "test_loss": ev.loss if ev else math.nan,  # NaN: not evaluated (eval_every)
+            "test_acc": ev.acc if ev else math.nan,
             "lr": self.optimizer.param_groups[0]["lr"],
             "images_per_s": seen_total / max(epoch_time, 1e-9),
             "epoch_time_s": epoch_time,
@@ -314,15 +317,14 @@ class Trainer:
             "wall_s": self.wall_time,
             "peak_memory_mb": peak_memory_mb(device),
         }
-        self.last_eval = ev
         self.epoch, self.step_in_epoch = epoch, 0
+        improved = ev is not None and ev.acc > self.best_test_acc
+        if improved:
+            self.best_test_acc = ev.acc
         if self.writes:
-            if ev.acc > self.best_test_acc:
-                self.best_test_acc = ev.acc
+            if improved:
                 self._save("best", eval_weights=True)
             self._save("last")
-        else:
-            self.best_test_acc = max(self.best_test_acc, ev.acc)
         return row, stopped
 
     def _forward_loss(self, x: torch.Tensor, y: torch.Tensor):
