@@ -7,7 +7,8 @@
 #
 # A session has 15 device-minutes, starts included: part A (540 s) left 5.6 minutes on
 # 2026-11-26, enough for a fresh machine and part C (240 s), not for part B. Plan one
-# long part and one short one per session: next, A (540) and D (240).
+# long part and one short one per session: next, A (540), then D on the same warm
+# machine with what is left less 30 s (D's steps want 280 s; the last is cut first).
 #
 # Part A: speedrun to 94% (candidates, then 10 confirming runs), the book's ResNet-18
 #         at 96 px for 10 epochs compiled (the throughput goal), then the whole zoo under

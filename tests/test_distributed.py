@@ -8,15 +8,14 @@ import pytest
 from safetensors.torch import load_file
 
 
-@pytest.mark.slow
-def test_two_cpu_ranks_end_with_identical_weights(tmp_path):
+def _run_two_ranks(tmp_path, *args: str) -> None:
     if shutil.which("torchrun") is None and not _has_torch_run():
         pytest.skip("torch.distributed.run unavailable")
     script = tmp_path / "ddp_train.py"
     script.write_text(DDP_SCRIPT)
     proc = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone",
-         "--nproc_per_node=2", str(script), str(tmp_path)],
+         "--nproc_per_node=2", str(script), str(tmp_path), *args],
         capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -25,6 +24,11 @@ def test_two_cpu_ranks_end_with_identical_weights(tmp_path):
     assert w0.keys() == w1.keys()
     for k in w0:
         assert (w0[k] == w1[k]).all(), k
+
+
+@pytest.mark.slow
+def test_two_cpu_ranks_end_with_identical_weights(tmp_path):
+    _run_two_ranks(tmp_path)
     # Only rank 0 wrote a run directory, and it is complete.
     runs = [p for p in tmp_path.iterdir() if p.is_dir()]
     assert [p.name for p in runs] == ["ddp"]
@@ -34,6 +38,16 @@ def test_two_cpu_ranks_end_with_identical_weights(tmp_path):
 
     summary = json.loads((runs[0] / "summary.json").read_text())
     assert sum(map(sum, summary["confusion"])) == 64
+
+
+@pytest.mark.slow
+def test_a_time_budget_running_out_on_one_rank_stops_both_at_the_same_step(tmp_path):
+    # Each rank has its own clock. Here rank 0's budget is over at once and rank 1's
+    # never is: a rank stopping alone would leave the other in a collective that never
+    # completes (a hang); agreed at log points, both stop after the same step.
+    _run_two_ranks(tmp_path, "rank0-out-of-time")
+    stopped = (tmp_path / "stopped.txt").read_text().split()
+    assert stopped == ["max_time", "max_time"]
 
 
 def _has_torch_run() -> bool:
@@ -52,12 +66,22 @@ from cnnlab.data.synthetic import make_synthetic
 from cnnlab.train import TrainConfig
 from cnnlab.train.run import train_with_trainer
 
+import os
+
 out = sys.argv[1]
+budget = None
+if sys.argv[2:] == ["rank0-out-of-time"]:  # rank 0's budget is over at once, rank 1's never
+    budget = 1e-9 if os.environ["RANK"] == "0" else 1e9
 cfg = TrainConfig(model="lenet_modern", data="synthetic", epochs=2, batch_size=32, lr=0.05,
                   optimizer="nesterov", momentum=0.9, device="cpu", quiet=True, out_dir=out,
-                  run_name="ddp", log_every=2, crop_padding=2, flip=True)
+                  run_name="ddp", log_every=2, crop_padding=2, flip=True, max_time=budget)
 trainer, result = train_with_trainer(cfg, data=make_synthetic(num_train=256, num_test=64, seed=3))
 state = {k: v.detach().contiguous().clone() for k, v in trainer.model.state_dict().items()}
 save_file(state, f"{out}/rank{dist.get_rank()}.safetensors")
+stopped = [None, None]
+dist.all_gather_object(stopped, result.stopped)
+if dist.get_rank() == 0:
+    with open(f"{out}/stopped.txt", "w") as fh:
+        fh.write(" ".join(map(str, stopped)))
 dist.destroy_process_group()
 """

@@ -279,3 +279,28 @@ def test_compile_mode_reaches_torch_compile_and_marks_cuda_graph_steps(tmp_path,
     assert len(marks) == trainer.steps_per_epoch  # replayed memory is released every step
     with pytest.raises(ConfigError, match="compile_mode.*reduce-overhead"):
         fast_cfg(tmp_path, compile=True, compile_mode="fastest").validate()
+    with pytest.raises(ConfigError, match="needs compile=true"):
+        fast_cfg(tmp_path, compile_mode="reduce-overhead").validate()
+    with pytest.raises(ConfigError, match="cannot accumulate"):
+        fast_cfg(tmp_path, compile=True, compile_mode="max-autotune", accum_steps=2).validate()
+
+
+def test_trainer_evaluates_with_the_shift_and_the_black_border(tmp_path, data, monkeypatch):
+    import cnnlab.train.trainer as trainer_module
+    from cnnlab.train.config import ConfigError
+
+    seen = []
+    real = trainer_module.evaluate
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(trainer_module, "evaluate", spy)
+    trainer = Trainer(fast_cfg(tmp_path, epochs=1, tta_shift=2, normalize=True), data)
+    trainer.fit()
+    mean, std = trainer.preprocess.mean, trainer.preprocess.std
+    assert seen[-1]["tta_shift"] == 2
+    assert seen[-1]["fill"] == pytest.approx([-m / s for m, s in zip(mean, std, strict=True)])
+    with pytest.raises(ConfigError, match="tta_shift=28"):
+        Trainer(fast_cfg(tmp_path, tta_shift=28), data)

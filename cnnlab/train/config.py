@@ -22,6 +22,7 @@ AMP_MODES = ("auto", "off", "bf16", "fp16")
 # torch.compile's modes. The two with CUDA graphs replay each step's kernels as one
 # launch: for small networks on a GPU the CPU's kernel launches are the limit.
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+CUDA_GRAPH_MODES = ("reduce-overhead", "max-autotune")
 PRESETS = ("book", "fast")
 
 
@@ -66,7 +67,9 @@ class TrainConfig:
     erase_prob: float = 0.0
     normalize: bool = False
     tta_flip: bool = False  # evaluate on the image and its mirror, average logits
-    tta_shift: int = 0  # also on copies moved diagonally by +-N pixels (0: off)
+    # Also on copies moved diagonally by +-N pixels of the model's input (0: off); with
+    # resize, training translates before resizing, so match N to the scale.
+    tta_shift: int = 0
 
     # Speed
     device: str = "auto"
@@ -106,6 +109,15 @@ class TrainConfig:
             bad("amp", ", ".join(AMP_MODES))
         if self.compile_mode not in COMPILE_MODES:
             bad("compile_mode", ", ".join(COMPILE_MODES))
+        if self.compile_mode != "default" and not self.compile:
+            raise ConfigError(f"compile_mode={self.compile_mode} needs compile=true "
+                              "(--compile)")
+        if self.compile and self.compile_mode in CUDA_GRAPH_MODES and self.accum_steps > 1:
+            # A replayed graph reuses its gradient memory, so gradients cannot be
+            # accumulated over several steps in it (torch refuses at the second step).
+            raise ConfigError(f"compile_mode={self.compile_mode} (CUDA graphs) cannot "
+                              "accumulate gradients: use accum_steps=1 or "
+                              "compile_mode=max-autotune-no-cudagraphs")
         if self.preset is not None and self.preset not in PRESETS:
             bad("preset", ", ".join(PRESETS))
         for name in ("epochs", "batch_size", "accum_steps", "log_every", "eval_every"):

@@ -26,7 +26,7 @@ from cnnlab.models import get_model, model_info
 from cnnlab.models.interop import load_state_dict_checked
 from cnnlab.models.pretrained import freeze_backbone
 from cnnlab.train import checkpoint as ckpt
-from cnnlab.train.config import TrainConfig
+from cnnlab.train.config import CUDA_GRAPH_MODES, ConfigError, TrainConfig
 from cnnlab.train.distributed import (
     DistInfo,
     all_reduce_sum,
@@ -118,6 +118,9 @@ class Trainer:
         mean, std = (channel_stats(data.train.images, self.device) if cfg.normalize
                      else (None, None))
         self.preprocess = Preprocess(channels, image_size, mean, std, self.channels_last)
+        if cfg.tta_shift >= image_size:
+            raise ConfigError(f"tta_shift={cfg.tta_shift} would move the {image_size}-pixel "
+                              "images out of view: use a shift of a few pixels")
         self.model = self._build_model(channels, image_size).to(self.device)
         if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
@@ -143,7 +146,7 @@ class Trainer:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.train_model = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
         # CUDA graphs replay recorded memory: each step must be marked as a new one.
-        self.cuda_graphs = cfg.compile and cfg.compile_mode in ("reduce-overhead", "max-autotune")
+        self.cuda_graphs = cfg.compile and cfg.compile_mode in CUDA_GRAPH_MODES
         if cfg.compile:
             self.train_model = torch.compile(self.train_model, mode=cfg.compile_mode)
         self.epoch = 0  # epochs completed
@@ -272,8 +275,12 @@ class Trainer:
                 bar.update(step + 1, float(loss_sum / seen), float(correct / seen),
                            float(seen) * self.dist.world_size / max(elapsed, 1e-9))
             out_of_time = cfg.max_time is not None and self.train_time >= cfg.max_time
-            # Under DDP the ranks agree on stopping at log points only (it costs a sync).
+            # Under DDP the ranks agree on stopping at log points only (it costs a sync):
+            # each rank has its own clock, and a rank that stopped alone would leave the
+            # others waiting in the next gradient all-reduce.
             at_log_point = (step + 1) % cfg.log_every == 0 or last_of_epoch
+            if self.dist.enabled and cfg.max_time is not None:
+                out_of_time = at_log_point and any_rank(out_of_time, device, self.dist)
             if (not self.dist.enabled or at_log_point) and any_rank(
                 self._stop_signal is not None, device, self.dist
             ):
