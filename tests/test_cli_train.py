@@ -34,6 +34,19 @@ def test_eval_prints_accuracy_and_per_class(trained_run):
     assert "test accuracy" in result.output and "class9" in result.output
 
 
+def test_eval_with_shifted_views_and_a_shift_too_large(trained_run):
+    plain = runner.invoke(app, ["eval", str(trained_run), "--device", "cpu", "--tta-flip"])
+    shifted = runner.invoke(app, ["eval", str(trained_run), "--device", "cpu", "--tta-flip",
+                                  "--tta-shift", "1"])
+    assert shifted.exit_code == 0, shifted.output
+    loss = [line for line in shifted.output.splitlines() if line.startswith("loss")]
+    assert loss and loss != [line for line in plain.output.splitlines()
+                             if line.startswith("loss")]  # the views changed the logits
+    too_far = runner.invoke(app, ["eval", str(trained_run), "--device", "cpu",
+                                  "--tta-shift", "28"])
+    assert too_far.exit_code != 0 and "28-pixel input" in too_far.output
+
+
 def test_predict_any_size_and_mode(trained_run, tmp_path):
     rgb = tmp_path / "big.jpg"
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (90, 70, 3), np.uint8)).save(rgb)

@@ -30,6 +30,9 @@ def evaluate_run(run_dir, data: str | None = None, data_root: str | None = None,
             f"{len(run.classes)} ({', '.join(run.classes)})"
         )
     pp = run.preprocess
+    if not 0 <= tta_shift < pp.image_size:
+        raise ValueError(f"tta_shift {tta_shift} does not fit the model's {pp.image_size}-pixel "
+                         "input: use a shift of a few pixels (1 or 2), or 0 for none")
     test = splits.test
     loader = DeviceLoader(
         test.images, test.labels, 512, device=dev, shuffle=False,
