@@ -42,9 +42,9 @@ ABLATIONS: dict[str, dict] = {
     FULL_RECIPE: {},
     "no weight EMA": {"ema_decay": 0.0},
     "no flip TTA": {"tta_flip": False},
-    # Two more test-time views, moved diagonally (+-1 px), each with its mirror: +0.19,
-    # +0.15, +0.02 and -0.06 points on four CPU-trained 2-2-2 speednets (BENCHMARKS.md),
-    # at 3x the evaluation: not in a recipe until a run says it pays for its time.
+    # Two more test-time views, moved diagonally (+-1 px), each with its mirror: +0.06
+    # points on average over five CPU-trained 2-2-2 speednets (-0.06 to +0.19;
+    # BENCHMARKS.md), at 3x the evaluation: not in a recipe until a run says it pays.
     "shifted copies in the TTA (±1 px)": {"tta_shift": 1},
     # The recipe's own setting among these three is skipped when ablating.
     "no translation": {"crop_padding": 0},
