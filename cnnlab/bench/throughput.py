@@ -7,7 +7,6 @@ halved and the model retried, so one command sweeps models of any size.
 
 from __future__ import annotations
 
-import resource
 import time
 from dataclasses import asdict, dataclass
 
@@ -15,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from cnnlab.models import get_model, model_info
+from cnnlab.train.device import peak_memory_mb
 from cnnlab.train.evaluate import autocast_context
 
 
@@ -46,12 +46,6 @@ def _is_oom(exc: BaseException) -> bool:
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-
-
-def _peak_mb(device: torch.device) -> float:
-    if device.type == "cuda":
-        return torch.cuda.max_memory_allocated(device) / 2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # process peak RSS
 
 
 def measure(name: str, batch_size: int, image_size: int | None = None, *, device="cpu",
@@ -114,7 +108,7 @@ def measure(name: str, batch_size: int, image_size: int | None = None, *, device
         model=name, input_size=f"{channels}x{size}x{size}", batch_size=batch_size,
         train_samples_per_s=batch_size / timings["train"], train_step_ms=1000 * timings["train"],
         infer_samples_per_s=batch_size / timings["infer"], infer_step_ms=1000 * timings["infer"],
-        peak_memory_mb=_peak_mb(dev), train_tflops=6 * macs * train_rate / 1e12, amp=amp,
+        peak_memory_mb=peak_memory_mb(dev), train_tflops=6 * macs * train_rate / 1e12, amp=amp,
         channels_last=channels_last, compile=compile,
         device=str(dev), profile=profile,
     )

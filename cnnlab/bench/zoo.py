@@ -85,7 +85,7 @@ def run_zoo(
     """Train every model in ``models`` (skipping finished ones); return all rows."""
     from cnnlab.inspect import count_macs
     from cnnlab.train import TrainingInterrupted, resume, train
-    from cnnlab.train.trainer import select_device
+    from cnnlab.train.device import select_device
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

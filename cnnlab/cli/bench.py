@@ -189,7 +189,7 @@ def throughput(
     """Train and inference samples/s, step time and peak memory per model."""
     from cnnlab.bench.throughput import benchmark
     from cnnlab.models import list_models
-    from cnnlab.train.trainer import select_device
+    from cnnlab.train.device import select_device
 
     names = list_models(models)
     if not names:

@@ -61,8 +61,8 @@ def speedrun(
     from cnnlab.data import load_dataset
     from cnnlab.train import ConfigError, TrainingInterrupted
     from cnnlab.train.config import parse_assignments
+    from cnnlab.train.device import select_device
     from cnnlab.train.runlog import environment_info
-    from cnnlab.train.trainer import select_device
 
     dev = select_device(device)
     target = target if target is not None else (0.94 if dev.type == "cuda" else 0.92)

@@ -8,9 +8,9 @@ import torch
 import torch.nn.functional as F
 
 from cnnlab.data.loader import DeviceLoader
+from cnnlab.train.device import select_device
 from cnnlab.train.evaluate import EvalResult, Preprocess, evaluate
 from cnnlab.train.run import load_run, load_training_data
-from cnnlab.train.trainer import select_device
 
 
 def evaluate_run(run_dir, data: str | None = None, data_root: str | None = None,

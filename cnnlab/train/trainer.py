@@ -27,6 +27,7 @@ from cnnlab.models.interop import load_state_dict_checked
 from cnnlab.models.pretrained import freeze_backbone
 from cnnlab.train import checkpoint as ckpt
 from cnnlab.train.config import CUDA_GRAPH_MODES, ConfigError, TrainConfig
+from cnnlab.train.device import peak_memory_mb, resolve_amp, select_device
 from cnnlab.train.distributed import (
     DistInfo,
     all_reduce_sum,
@@ -57,30 +58,6 @@ class TrainResult:
     per_class_acc: dict[str, float] = field(default_factory=dict)
     confusion: list[list[int]] = field(default_factory=list)
     stopped: str | None = None  # "max_time" when the time budget ended the run
-
-
-def select_device(name: str) -> torch.device:
-    if name != "auto":
-        return torch.device(name)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
-
-
-def resolve_amp(amp: str, device: torch.device) -> str:
-    if amp == "auto":
-        return "bf16" if device.type == "cuda" else "off"
-    return amp
-
-
-def peak_memory_mb(device: torch.device) -> float:
-    if device.type == "cuda":
-        return torch.cuda.max_memory_allocated(device) / 2**20
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
 
 
 class Trainer:
