@@ -61,7 +61,7 @@ part_a() {
     # narrow 2-2-2 net on the CPU, 8 epochs (2026-11-27): batch 1024 lr 0.2 90.77%,
     # 512 lr 0.2 92.40%, 256 lr 0.1 92.94%: smaller batches learn more per epoch, and
     # whether that pays for their lower speed here is the question. The shifted TTA
-    # views gained +0.06 points on average there (3x the evaluation): evaluating every
+    # views gained +0.07 points on average there (3x the evaluation): evaluating every
     # 3rd epoch only pays for them 4 times in 12 epochs.
     local vgg="'model_overrides={convs_per_stage: [2, 2, 2]}'"
     timeout "$(limit 150)" $PY -m cnnlab speedrun --target 0.94 --runs 2 --confirm 10 \

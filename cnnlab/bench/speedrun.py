@@ -42,8 +42,8 @@ ABLATIONS: dict[str, dict] = {
     FULL_RECIPE: {},
     "no weight EMA": {"ema_decay": 0.0},
     "no flip TTA": {"tta_flip": False},
-    # Two more test-time views, moved diagonally (+-1 px), each with its mirror: +0.06
-    # points on average over five CPU-trained 2-2-2 speednets (-0.06 to +0.19;
+    # Two more test-time views, moved diagonally (+-1 px), each with its mirror: +0.07
+    # points on average over six CPU-trained 2-2-2 speednets (-0.06 to +0.19;
     # BENCHMARKS.md), at 3x the evaluation: not in a recipe until a run says it pays.
     "shifted copies in the TTA (±1 px)": {"tta_shift": 1},
     # The recipe's own setting among these three is skipped when ablating.
