@@ -53,7 +53,7 @@ def test_run_directory_has_everything(tmp_path, data):
     assert "data:image/png;base64" in html and "lenet_modern" in html
 
 
-def test_eval_every_skips_epochs_but_always_evaluates_the_last(tmp_path, data, capsys):
+def test_eval_every_skips_epochs_but_always_evaluates_the_last(tmp_path, data):
     import math
 
     from cnnlab.train.runlog import MetricsLog

@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cnnlab.data.augment import translate
+from cnnlab.train.config import ConfigError
 from cnnlab.train.distributed import DistInfo, all_reduce_sum
 
 
@@ -70,6 +72,14 @@ def tta_views(flip: bool, shift: int = 0) -> list[tuple[int, int, bool, float]]:
     return [(dy, dx, m, w / len(mirrors)) for dy, dx, w in shifts for m in mirrors]
 
 
+def check_tta_shift(shift: int, image_size: int) -> None:
+    """Refuse a test-time shift that is negative or moves the image out of view, before
+    any work is done (not at the first evaluation, which may be epochs away)."""
+    if not 0 <= shift < image_size:
+        raise ConfigError(f"tta_shift={shift} does not fit the model's {image_size}-pixel "
+                          "input: use a shift of a few pixels (1 or 2), or 0 for none")
+
+
 @dataclass
 class EvalResult:
     loss: float
@@ -99,8 +109,6 @@ def evaluate(
     filled with ``fill`` (per channel; :meth:`Preprocess.black_level`, 0 if None).
     Under DDP each rank evaluates its shard and the sums are all-reduced.
     """
-    from cnnlab.data.augment import translate
-
     views = tta_views(tta_flip, tta_shift)
     was_training = model.training
     model.eval()

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 from cnnlab.data.loader import DeviceLoader
 from cnnlab.train.device import select_device
-from cnnlab.train.evaluate import EvalResult, Preprocess, evaluate
+from cnnlab.train.evaluate import EvalResult, Preprocess, check_tta_shift, evaluate
 from cnnlab.train.run import load_run, load_training_data
 
 
@@ -30,9 +30,7 @@ def evaluate_run(run_dir, data: str | None = None, data_root: str | None = None,
             f"{len(run.classes)} ({', '.join(run.classes)})"
         )
     pp = run.preprocess
-    if not 0 <= tta_shift < pp.image_size:
-        raise ValueError(f"tta_shift {tta_shift} does not fit the model's {pp.image_size}-pixel "
-                         "input: use a shift of a few pixels (1 or 2), or 0 for none")
+    check_tta_shift(tta_shift, pp.image_size)
     test = splits.test
     loader = DeviceLoader(
         test.images, test.labels, 512, device=dev, shuffle=False,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 from pathlib import Path
 
 from cnnlab.figures import embed_png, pyplot, save_figure
@@ -13,7 +14,7 @@ def plot_curves(rows: list[dict], out: Path) -> Path:
     """Loss and accuracy per epoch, train and test side by side."""
     epochs = [r["epoch"] for r in rows]
     # Epochs skipped by eval_every have NaN test values: the test line joins the others.
-    tested = [r for r in rows if r["test_acc"] == r["test_acc"]]
+    tested = [r for r in rows if not math.isnan(r["test_acc"])]
     fig, (ax_loss, ax_acc) = pyplot().subplots(1, 2, figsize=(10, 4))
     ax_loss.plot(epochs, [r["train_loss"] for r in rows], "o-", label="train")
     ax_loss.plot([r["epoch"] for r in tested], [r["test_loss"] for r in tested], "s-",

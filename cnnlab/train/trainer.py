@@ -26,7 +26,7 @@ from cnnlab.models import get_model, model_info
 from cnnlab.models.interop import load_state_dict_checked
 from cnnlab.models.pretrained import freeze_backbone
 from cnnlab.train import checkpoint as ckpt
-from cnnlab.train.config import CUDA_GRAPH_MODES, ConfigError, TrainConfig
+from cnnlab.train.config import CUDA_GRAPH_MODES, TrainConfig
 from cnnlab.train.device import peak_memory_mb, resolve_amp, select_device
 from cnnlab.train.distributed import (
     DistInfo,
@@ -35,7 +35,13 @@ from cnnlab.train.distributed import (
     average_buffers,
     init_distributed,
 )
-from cnnlab.train.evaluate import Preprocess, autocast_context, channel_stats, evaluate
+from cnnlab.train.evaluate import (
+    Preprocess,
+    autocast_context,
+    channel_stats,
+    check_tta_shift,
+    evaluate,
+)
 from cnnlab.train.optim import WeightEMA, build_optimizer, build_scheduler
 from cnnlab.train.runlog import MetricsLog, TrainProgress
 
@@ -95,9 +101,7 @@ class Trainer:
         mean, std = (channel_stats(data.train.images, self.device) if cfg.normalize
                      else (None, None))
         self.preprocess = Preprocess(channels, image_size, mean, std, self.channels_last)
-        if cfg.tta_shift >= image_size:
-            raise ConfigError(f"tta_shift={cfg.tta_shift} would move the {image_size}-pixel "
-                              "images out of view: use a shift of a few pixels")
+        check_tta_shift(cfg.tta_shift, image_size)
         self.model = self._build_model(channels, image_size).to(self.device)
         if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
