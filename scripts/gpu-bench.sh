@@ -8,7 +8,7 @@
 # A session has 15 device-minutes, starts included: part A (540 s) left 5.6 minutes on
 # 2026-11-26, enough for a fresh machine and part C (240 s), not for part B. Plan one
 # long part and one short one per session: next, A (540), then D on the same warm
-# machine with what is left less 30 s (D's steps want 280 s; the last is cut first).
+# machine with what is left less 30 s (D's steps want 300 s; the last is cut first).
 #
 # Part A: speedrun to 94% (candidates, then 10 confirming runs), the book's ResNet-18
 #         at 96 px for 10 epochs compiled (the throughput goal), then the whole zoo under
@@ -167,7 +167,10 @@ part_c() {
 # make the book's ResNet-18 fastest (the 100k img/s goal; the profile says what is left).
 part_d() {
     step "D1. compiled speedrun: which of bf16 / channels_last goes with the divergence; CUDA graphs"
-    timeout "$(limit 130)" $PY -m cnnlab speedrun --target 0.94 --runs 1 \
+    # First the eager recipe with and without the fused optimizer update (one kernel per
+    # parameter group; same arithmetic, tested on the CPU): the per-run times compare.
+    timeout "$(limit 150)" $PY -m cnnlab speedrun --target 0.94 --runs 1 \
+        --candidate "fused_optimizer=false" --candidate "fused_optimizer=true" \
         --candidate "compile=true" --candidate "compile=true channels_last=false" \
         --candidate "compile=true amp=off" \
         --candidate "compile=true compile_mode=reduce-overhead" \

@@ -174,6 +174,21 @@ def test_gradient_accumulation_matches_the_large_batch(tmp_path, data):
         assert torch.allclose(a[k], b[k], atol=1e-6), k
 
 
+def test_fused_optimizer_takes_the_same_steps(tmp_path, data):
+    # Same arithmetic in one kernel per group: weights agree to rounding after a
+    # whole epoch of Nesterov SGD with weight decay on one group and none on the other.
+    common = dict(epochs=1, erase_prob=0.0, ema_decay=0.0)
+    plain = Trainer(fast_cfg(tmp_path, run_name="plain", **common), data)
+    fused = Trainer(fast_cfg(tmp_path, run_name="fused", fused_optimizer=True, **common), data)
+    assert not plain.optimizer.defaults["fused"] and fused.optimizer.defaults["fused"]
+    assert [g["weight_decay"] for g in fused.optimizer.param_groups] == [5e-4, 0.0]
+    plain.fit()
+    fused.fit()
+    a, b = plain.model.state_dict(), fused.model.state_dict()
+    for k in a:
+        assert torch.allclose(a[k].float(), b[k].float(), atol=1e-5, rtol=1e-4), k
+
+
 def test_scratch_ops_switch_trains_with_cnnlab_layers(tmp_path, data):
     from cnnlab.ops import Conv2d
 

@@ -65,6 +65,9 @@ def train(
     compile: bool = typer.Option(None, "--compile/--no-compile", help="torch.compile the model."),
     compile_mode: str = typer.Option(None, help="default, reduce-overhead (CUDA graphs), "
                                                 "max-autotune or max-autotune-no-cudagraphs."),
+    fused_optimizer: bool = typer.Option(None, "--fused-optimizer/--no-fused-optimizer",
+                                         help="One fused kernel per parameter group for "
+                                              "the optimizer's update."),
     deterministic: bool = typer.Option(None, "--deterministic/--no-deterministic"),
     threads: int = typer.Option(None, help="torch CPU threads (1 is steadiest on a busy "
                                            "machine)."),

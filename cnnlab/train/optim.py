@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from cnnlab.models.pretrained import split_backbone_head
-from cnnlab.train.config import TrainConfig
+from cnnlab.train.config import ConfigError, TrainConfig
 
 
 def parameter_groups(model: nn.Module, weight_decay: float,
@@ -47,11 +47,21 @@ def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer
     scaled = cfg.backbone_lr_scale != 1.0
     groups = parameter_groups(model, cfg.weight_decay,
                               cfg.lr * cfg.backbone_lr_scale if scaled else None)
-    if cfg.optimizer == "adamw":
-        return torch.optim.AdamW(groups, lr=cfg.lr)
-    nesterov = cfg.optimizer == "nesterov"
-    momentum = cfg.momentum if cfg.momentum > 0 or not nesterov else 0.9
-    return torch.optim.SGD(groups, lr=cfg.lr, momentum=momentum, nesterov=nesterov)
+    fused = True if cfg.fused_optimizer else None  # None: torch's default (foreach)
+    try:
+        if cfg.optimizer == "adamw":
+            return torch.optim.AdamW(groups, lr=cfg.lr, fused=fused)
+        nesterov = cfg.optimizer == "nesterov"
+        momentum = cfg.momentum if cfg.momentum > 0 or not nesterov else 0.9
+        return torch.optim.SGD(groups, lr=cfg.lr, momentum=momentum, nesterov=nesterov,
+                               fused=fused)
+    except (RuntimeError, TypeError) as exc:
+        if not cfg.fused_optimizer:
+            raise
+        # Older PyTorch lacks a fused kernel for some optimizer/device pairs.
+        raise ConfigError(f"fused_optimizer=true: this PyTorch ({torch.__version__}) has no "
+                          f"fused {cfg.optimizer} for these parameters ({exc}); "
+                          "drop --fused-optimizer") from exc
 
 
 def lr_factor(schedule: str, step: int, total_steps: int, warmup_steps: int) -> float:
