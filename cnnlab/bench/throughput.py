@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from cnnlab.models import get_model, model_info
+from cnnlab.models.padded_stem import pad_stem_channels
 from cnnlab.train.device import peak_memory_mb
 from cnnlab.train.evaluate import autocast_context
 
@@ -35,6 +36,7 @@ class ThroughputRow:
     channels_last: bool
     compile: bool
     device: str
+    pad_stem: int = 0
     note: str = ""
     profile: str = ""  # the profiler's table, when asked for (not written to CSV)
 
@@ -51,12 +53,13 @@ def _sync(device: torch.device) -> None:
 def measure(name: str, batch_size: int, image_size: int | None = None, *, device="cpu",
             amp: str = "off", channels_last: bool = False, compile: bool = False,
             warmup: int = 2, steps: int = 5, num_classes: int = 10,
-            profile_steps: int = 0) -> ThroughputRow:
+            profile_steps: int = 0, pad_stem: int = 0) -> ThroughputRow:
     """One model at one batch size (raises on out-of-memory; see :func:`benchmark`).
 
     With ``profile_steps``, that many more training steps run under the PyTorch
     profiler, and ``row.profile`` holds its table of the operators that took the most
-    device time (CPU time on a CPU): where a step's time goes.
+    device time (CPU time on a CPU): where a step's time goes. ``pad_stem``: compute
+    the first convolution on that many channels (:func:`pad_stem_channels`; 0 = off).
     """
     dev = torch.device(device)
     info = model_info(name)
@@ -66,6 +69,8 @@ def measure(name: str, batch_size: int, image_size: int | None = None, *, device
     model = get_model(name, num_classes=num_classes, **kw).to(dev)
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     model = model.to(memory_format=fmt)
+    if pad_stem:
+        pad_stem_channels(model, pad_stem, channels_last)
     step_model = torch.compile(model) if compile else model
     opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
     x = torch.randn(batch_size, channels, size, size, device=dev).to(memory_format=fmt)
@@ -110,7 +115,7 @@ def measure(name: str, batch_size: int, image_size: int | None = None, *, device
         infer_samples_per_s=batch_size / timings["infer"], infer_step_ms=1000 * timings["infer"],
         peak_memory_mb=peak_memory_mb(dev), train_tflops=6 * macs * train_rate / 1e12, amp=amp,
         channels_last=channels_last, compile=compile,
-        device=str(dev), profile=profile,
+        device=str(dev), pad_stem=pad_stem, profile=profile,
     )
 
 

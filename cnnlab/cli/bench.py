@@ -181,6 +181,8 @@ def throughput(
     amp: str = typer.Option("off", help="off, bf16 or fp16."),
     channels_last: bool = typer.Option(False, "--channels-last/--no-channels-last"),
     compile: bool = typer.Option(False, "--compile/--no-compile"),
+    pad_stem: int = typer.Option(0, help="Compute the first convolution on this many input "
+                                         "channels, zeros added (4: the fast kernels; 0 = off)."),
     steps: int = typer.Option(5, help="Timed steps (after 2 warm-up steps)."),
     profile: int = typer.Option(0, help="Then profile this many training steps and print "
                                         "the operators that took the most time."),
@@ -198,7 +200,7 @@ def throughput(
     dev = str(select_device(device))
     rows = benchmark(names, batch_size, image_size, device=dev, amp=amp,
                      channels_last=channels_last, compile=compile, steps=steps,
-                     profile_steps=profile)
+                     profile_steps=profile, pad_stem=pad_stem)
     for r in rows:
         if r["profile"]:
             console.print(f"[bold]{r['model']}[/]: {profile} training steps, by device time")
@@ -209,7 +211,8 @@ def throughput(
             path.write_text(r["profile"])
             console.print(f"profile written to {path}")
     table = Table(title=f"throughput on {dev} (amp {amp}, channels_last {channels_last}, "
-                        f"compile {compile})")
+                        f"compile {compile}"
+                        + (f", stem on {pad_stem} channels)" if pad_stem else ")"))
     for col in ("model", "input", "batch", "train img/s", "train step", "train TFLOP/s",
                 "infer img/s", "peak MB", "note"):
         table.add_column(col, justify="left" if col in ("model", "note") else "right")

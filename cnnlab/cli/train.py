@@ -68,6 +68,8 @@ def train(
     fused_optimizer: bool = typer.Option(None, "--fused-optimizer/--no-fused-optimizer",
                                          help="One fused kernel per parameter group for "
                                               "the optimizer's update."),
+    pad_stem_channels: int = typer.Option(None, help="Compute the first convolution on this "
+                                          "many channels, zeros added (4; 0 = off)."),
     deterministic: bool = typer.Option(None, "--deterministic/--no-deterministic"),
     threads: int = typer.Option(None, help="torch CPU threads (1 is steadiest on a busy "
                                            "machine)."),

@@ -83,6 +83,9 @@ class TrainConfig:
     # instead of the several multi-tensor kernels of its default: same arithmetic, fewer
     # launches, for short GPU steps where launches count.
     fused_optimizer: bool = False
+    # Compute the first convolution on this many input channels, zeros added to input
+    # and weight (0 = off): same outputs, same weights; cuDNN is slow on one channel.
+    pad_stem_channels: int = 0
     deterministic: bool = False
     threads: int | None = None  # torch CPU threads (None: PyTorch's default, one per core)
 
@@ -139,7 +142,7 @@ class TrainConfig:
             bad("scratch_ops", "false, true or 'fft'")
         if self.threads is not None and self.threads < 1:
             bad("threads", "a whole number >= 1, or None")
-        for name in ("crop_padding", "tta_shift"):
+        for name in ("crop_padding", "tta_shift", "pad_stem_channels"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
                 bad(name, "a whole number >= 0")
         if self.resize is not None and self.resize < 8:

@@ -24,9 +24,10 @@ from cnnlab.data.dataset import DatasetSplits
 from cnnlab.data.loader import DeviceLoader
 from cnnlab.models import get_model, model_info
 from cnnlab.models.interop import load_state_dict_checked
+from cnnlab.models.padded_stem import pad_stem_channels
 from cnnlab.models.pretrained import freeze_backbone
 from cnnlab.train import checkpoint as ckpt
-from cnnlab.train.config import CUDA_GRAPH_MODES, TrainConfig
+from cnnlab.train.config import CUDA_GRAPH_MODES, ConfigError, TrainConfig
 from cnnlab.train.device import peak_memory_mb, resolve_amp, select_device
 from cnnlab.train.distributed import (
     DistInfo,
@@ -105,6 +106,11 @@ class Trainer:
         self.model = self._build_model(channels, image_size).to(self.device)
         if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
+        if cfg.pad_stem_channels:
+            try:
+                pad_stem_channels(self.model, cfg.pad_stem_channels, self.channels_last)
+            except ValueError as exc:
+                raise ConfigError(f"pad_stem_channels={cfg.pad_stem_channels}: {exc}") from exc
         self.train_loader = self._loader(data.train.images, data.train.labels, train=True)
         test_images, test_labels = data.test.images, data.test.labels
         if cfg.eval_subset:

@@ -1,0 +1,72 @@
+"""The first convolution on one (or three) input channels, computed as one on four.
+
+Fashion-MNIST has one channel, and cuDNN's kernels for a convolution reading one
+channel are poor: on an H100 the book ResNet-18's 7x7 stem on 1x96x96 inputs took ~9%
+of a bf16 channels_last training step (BENCHMARKS.md, "GPU, first measurements").
+Convolution kernels are tuned for channel counts that are multiples of four (NVIDIA's
+ResNet-50 input pipelines pad RGB to four channels for this reason), so
+:func:`pad_stem_channels` makes the first convolution add zero channels to its input
+and zero slices to its weight before convolving. The sum over channels gains only
+zero terms, so the output is the same, the extra weights get no gradient (they are
+not parameters), and the state dict is unchanged: checkpoints, the EMA, export and
+evaluation see the ordinary model.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class ChannelPaddedConv2d(nn.Conv2d):
+    """``nn.Conv2d`` that zero-pads input and weight to ``padded_channels`` channels."""
+
+    padded_channels: int
+    # Layout of the padded input and weight. Not read from the input: with one channel
+    # NCHW and NHWC strides describe the same tensor, so the layout cannot be told.
+    padded_channels_last: bool
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        extra = self.padded_channels - x.shape[1]
+        x = F.pad(x, (0, 0, 0, 0, 0, extra))  # (W, H, C) pads, last dimension first
+        weight = F.pad(self.weight, (0, 0, 0, 0, 0, extra))
+        if self.padded_channels_last:  # the layout the rest of the network runs in
+            x = x.contiguous(memory_format=torch.channels_last)
+            weight = weight.contiguous(memory_format=torch.channels_last)
+        return self._conv_forward(x, weight, self.bias)
+
+    def extra_repr(self) -> str:
+        layout = ", channels_last" if self.padded_channels_last else ""
+        return f"{super().extra_repr()}, padded_channels={self.padded_channels}{layout}"
+
+
+def pad_stem_channels(model: nn.Module, channels: int = 4, channels_last: bool = False) -> str:
+    """Make the model's first convolution compute on ``channels`` input channels.
+
+    ``channels_last``: compute it in that layout (as the model's other convolutions,
+    when the model runs channels_last). Returns the name of the convolution changed.
+    Raises ``ValueError`` when the first convolution is not a plain ``nn.Conv2d`` with
+    fewer input channels.
+    """
+    # The first convolution of any kind (cnnlab's from-scratch Conv2d is not an
+    # nn.Conv2d but has the same attributes): never a later one by mistake.
+    name, conv = next(((n, m) for n, m in model.named_modules()
+                       if hasattr(m, "in_channels") and hasattr(m, "kernel_size")),
+                      (None, None))
+    if conv is None:
+        raise ValueError(f"{type(model).__name__} has no convolution to pad")
+    if type(conv) is not nn.Conv2d or conv.groups != 1:  # from-scratch, grouped, padded
+        kind = f"{type(conv).__module__}.{type(conv).__name__}"
+        raise ValueError(f"the first convolution ({name}) is {kind} with groups="
+                         f"{getattr(conv, 'groups', 1)}; only a plain nn.Conv2d (groups=1) "
+                         "can be padded")
+    if conv.in_channels >= channels:
+        raise ValueError(f"the first convolution ({name}) already reads {conv.in_channels} "
+                         f"channels; padding to {channels} would change nothing")
+    # The same module object with a forward that pads: parameters, their names and any
+    # optimizer or hook holding them stay as they were.
+    conv.__class__ = ChannelPaddedConv2d
+    conv.padded_channels = channels
+    conv.padded_channels_last = channels_last
+    return name
