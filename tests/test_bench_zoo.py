@@ -83,6 +83,17 @@ def test_throughput_rows():
     assert rows[0]["batch_size"] == 8
 
 
+def test_throughput_pads_the_stem_where_it_can_and_says_where_not():
+    rows = tp.benchmark(["lenet_d2l", "resnet18"], batch_size=2, image_size=32, device="cpu",
+                        steps=1, pad_stem=4)
+    assert rows[0]["pad_stem"] == 4 and rows[0]["note"] == ""
+    # torchvision's ResNet-18 reads 3 channels: padded to 4 as well.
+    assert rows[1]["pad_stem"] == 4
+    rows = tp.benchmark(["resnet18"], batch_size=2, image_size=32, device="cpu", steps=1,
+                        pad_stem=3)
+    assert rows[0]["pad_stem"] == 0 and "stem not padded" in rows[0]["note"]
+
+
 def test_throughput_halves_the_batch_on_out_of_memory(monkeypatch):
     real = tp.measure
 

@@ -69,8 +69,12 @@ def measure(name: str, batch_size: int, image_size: int | None = None, *, device
     model = get_model(name, num_classes=num_classes, **kw).to(dev)
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     model = model.to(memory_format=fmt)
+    note = ""
     if pad_stem:
-        pad_stem_channels(model, pad_stem, channels_last)
+        try:
+            pad_stem_channels(model, pad_stem, channels_last)
+        except ValueError as exc:  # one model of a sweep: measure it as it is, and say so
+            pad_stem, note = 0, f"stem not padded: {exc}"
     step_model = torch.compile(model) if compile else model
     opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
     x = torch.randn(batch_size, channels, size, size, device=dev).to(memory_format=fmt)
@@ -115,7 +119,7 @@ def measure(name: str, batch_size: int, image_size: int | None = None, *, device
         infer_samples_per_s=batch_size / timings["infer"], infer_step_ms=1000 * timings["infer"],
         peak_memory_mb=peak_memory_mb(dev), train_tflops=6 * macs * train_rate / 1e12, amp=amp,
         channels_last=channels_last, compile=compile,
-        device=str(dev), pad_stem=pad_stem, profile=profile,
+        device=str(dev), pad_stem=pad_stem, note=note, profile=profile,
     )
 
 
@@ -142,7 +146,7 @@ def benchmark(models: list[str], batch_size: int = 64, image_size: int | None = 
         while True:
             try:
                 row = measure(name, bs, image_size, **options)
-                row.note = note
+                row.note = "; ".join(n for n in (note, row.note) if n)
                 rows.append(asdict(row))
                 break
             except Exception as exc:
