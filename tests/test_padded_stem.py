@@ -51,7 +51,7 @@ def test_the_padded_convolution_reads_four_channels_in_the_layout_asked(monkeypa
 
 
 def test_padding_refuses_what_it_cannot_pad():
-    with pytest.raises(ValueError, match="already reads 4 channels"):
+    with pytest.raises(ValueError, match=r"reads 4 channel\(s\); padding needs more"):
         pad_stem_channels(get_model("resnet18", num_classes=10, in_channels=4))
     with pytest.raises(ValueError, match="no convolution"):
         pad_stem_channels(torch.nn.Sequential(torch.nn.Linear(2, 2)))
@@ -82,5 +82,27 @@ def test_trainer_pads_the_stem_and_saves_the_ordinary_weights(tmp_path):
     assert isinstance(trainer.eval_model.features[0], ChannelPaddedConv2d)
     assert trainer.model.state_dict()["features.0.weight"].shape[1] == 1
     bad = TrainConfig(model="lenet_modern", device="cpu", quiet=True, pad_stem_channels=1)
-    with pytest.raises(ConfigError, match="pad_stem_channels=1: .*already reads 1"):
+    with pytest.raises(ConfigError, match=r"pad_stem_channels=1: .*reads 1 channel\(s\)"):
         Trainer(bad, data)
+    with pytest.raises(ConfigError, match="pad_stem_channels"):
+        TrainConfig(model="lenet_modern", pad_stem_channels=True).validate()
+
+
+def test_costs_are_counted_without_the_zero_channels():
+    from cnnlab.inspect import count_macs
+    from cnnlab.models.padded_stem import plain_stems
+
+    plain = get_model("resnet18_d2l")
+    padded = copy.deepcopy(plain)
+    pad_stem_channels(padded)
+    assert count_macs(padded, (1, 96, 96)) > count_macs(plain, (1, 96, 96))  # the zeros
+    with plain_stems(padded) as model:
+        assert count_macs(model, (1, 96, 96)) == count_macs(plain, (1, 96, 96))
+    assert isinstance(padded.b1[0], ChannelPaddedConv2d)  # and padded again after
+
+
+def test_a_wrong_number_of_input_channels_is_named():
+    model = get_model("lenet_modern")
+    pad_stem_channels(model)
+    with pytest.raises(ValueError, match="expects 1 input channels .*got 2"):
+        model(torch.randn(1, 2, 28, 28))

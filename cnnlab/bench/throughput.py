@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from cnnlab.models import get_model, model_info
-from cnnlab.models.padded_stem import pad_stem_channels
+from cnnlab.models.padded_stem import pad_stem_channels, plain_stems
 from cnnlab.train.device import peak_memory_mb
 from cnnlab.train.evaluate import autocast_context
 
@@ -111,7 +111,8 @@ def measure(name: str, batch_size: int, image_size: int | None = None, *, device
     profile = _profile(train_step, dev, profile_steps) if profile_steps > 0 else ""
     from cnnlab.inspect import count_macs
 
-    macs = count_macs(model, (channels, size, size))
+    with plain_stems(model):  # the model's MACs, not the padded stem's zero channels
+        macs = count_macs(model, (channels, size, size))
     train_rate = batch_size / timings["train"]
     return ThroughputRow(
         model=name, input_size=f"{channels}x{size}x{size}", batch_size=batch_size,

@@ -143,7 +143,8 @@ class TrainConfig:
         if self.threads is not None and self.threads < 1:
             bad("threads", "a whole number >= 1, or None")
         for name in ("crop_padding", "tta_shift", "pad_stem_channels"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 bad(name, "a whole number >= 0")
         if self.resize is not None and self.resize < 8:
             bad("resize", "a size in pixels >= 8, or None for the dataset's own size")

@@ -131,11 +131,13 @@ def write_run_outputs(trainer: Trainer, result: TrainResult) -> None:
     model_summary = None
     try:
         from cnnlab.inspect import summary as layer_summary
+        from cnnlab.models.padded_stem import plain_stems
 
         pp = trainer.preprocess
-        model_summary = layer_summary(
-            trainer.model, (pp.channels, pp.image_size, pp.image_size), device=trainer.device
-        ).to_dict()
+        with plain_stems(trainer.model) as model:  # the model's cost, not the zero channels
+            model_summary = layer_summary(
+                model, (pp.channels, pp.image_size, pp.image_size), device=trainer.device
+            ).to_dict()
     except Exception:  # the report still renders without the layer table
         model_summary = None
     write_report(run_dir, summary, model_summary)
