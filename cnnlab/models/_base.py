@@ -139,6 +139,18 @@ def kaiming_init(model: nn.Module, zero_init_last_bn: bool = False) -> nn.Module
     return model
 
 
+def first_convolution(model: nn.Module) -> tuple[str, nn.Module]:
+    """The model's first convolution of any kind, in module order, and its name.
+
+    cnnlab's from-scratch Conv2d is not an ``nn.Conv2d`` but has the same attributes,
+    so it is matched by those: the caller then decides whether it can handle it.
+    """
+    for name, module in model.named_modules():
+        if hasattr(module, "in_channels") and hasattr(module, "kernel_size"):
+            return name, module
+    raise ValueError(f"{type(model).__name__} has no convolution")
+
+
 @torch.no_grad()
 def probe_output_shape(module: nn.Module, input_shape: tuple[int, ...]) -> torch.Size:
     """Output shape of ``module`` for one input of ``input_shape`` (C, H, W).

@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cnnlab.models._base import first_convolution
+
 
 class ChannelPaddedConv2d(nn.Conv2d):
     """``nn.Conv2d`` that zero-pads input and weight to ``padded_channels`` channels."""
@@ -55,13 +57,10 @@ def pad_stem_channels(model: nn.Module, channels: int = 4, channels_last: bool =
     Raises ``ValueError`` when the first convolution is not a plain ``nn.Conv2d`` with
     fewer input channels.
     """
-    # The first convolution of any kind (cnnlab's from-scratch Conv2d is not an
-    # nn.Conv2d but has the same attributes): never a later one by mistake.
-    name, conv = next(((n, m) for n, m in model.named_modules()
-                       if hasattr(m, "in_channels") and hasattr(m, "kernel_size")),
-                      (None, None))
-    if conv is None:
-        raise ValueError(f"{type(model).__name__} has no convolution to pad")
+    try:
+        name, conv = first_convolution(model)
+    except ValueError:
+        raise ValueError(f"{type(model).__name__} has no convolution to pad") from None
     if type(conv) is not nn.Conv2d or conv.groups != 1:  # from-scratch, grouped, padded
         kind = f"{type(conv).__module__}.{type(conv).__name__}"
         raise ValueError(f"the first convolution ({name}) is {kind} with groups="

@@ -45,6 +45,9 @@ class TrainConfig:
     scratch_ops: bool | str = False
     freeze_backbone: bool = False  # train the classifier only (a linear probe)
     backbone_lr_scale: float = 1.0  # backbone lr = lr x this; the classifier gets lr
+    # Set the first convolution to whiten the training images' patches, and freeze it
+    # (models/whitened_stem.py): the first epochs start from what they would learn.
+    whiten_stem: bool = False
 
     # Optimisation
     epochs: int = 10
@@ -152,6 +155,13 @@ class TrainConfig:
             bad("max_time", "seconds > 0")
         if not self.backbone_lr_scale > 0:
             bad("backbone_lr_scale", "a number > 0 (e.g. 0.1: the backbone learns 10x slower)")
+        if not isinstance(self.whiten_stem, bool):
+            bad("whiten_stem", "true or false")
+        if self.whiten_stem and self.weights:
+            raise ConfigError(
+                "whiten_stem would overwrite the first layer of the loaded weights; "
+                "use one or the other"
+            )
         if self.freeze_backbone and self.backbone_lr_scale != 1.0:
             raise ConfigError(
                 "freeze_backbone trains the classifier only, so backbone_lr_scale has nothing "

@@ -22,12 +22,9 @@ from torch import nn
 
 from cnnlab.data.dataset import DatasetSplits
 from cnnlab.data.loader import DeviceLoader
-from cnnlab.models import get_model, model_info
 from cnnlab.models.interop import load_state_dict_checked
-from cnnlab.models.padded_stem import pad_stem_channels
-from cnnlab.models.pretrained import freeze_backbone
 from cnnlab.train import checkpoint as ckpt
-from cnnlab.train.config import CUDA_GRAPH_MODES, ConfigError, TrainConfig
+from cnnlab.train.config import CUDA_GRAPH_MODES, TrainConfig
 from cnnlab.train.device import peak_memory_mb, resolve_amp, select_device
 from cnnlab.train.distributed import (
     DistInfo,
@@ -43,6 +40,7 @@ from cnnlab.train.evaluate import (
     check_tta_shift,
     evaluate,
 )
+from cnnlab.train.model_setup import WHITENING_IMAGES, adapt_stem, build_model
 from cnnlab.train.optim import WeightEMA, build_optimizer, build_scheduler
 from cnnlab.train.runlog import MetricsLog, TrainProgress
 
@@ -103,14 +101,12 @@ class Trainer:
                      else (None, None))
         self.preprocess = Preprocess(channels, image_size, mean, std, self.channels_last)
         check_tta_shift(cfg.tta_shift, image_size)
-        self.model = self._build_model(channels, image_size).to(self.device)
+        self.model = build_model(cfg, len(self.classes), channels, image_size).to(self.device)
         if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
-        if cfg.pad_stem_channels:
-            try:
-                pad_stem_channels(self.model, cfg.pad_stem_channels, self.channels_last)
-            except ValueError as exc:
-                raise ConfigError(f"pad_stem_channels={cfg.pad_stem_channels}: {exc}") from exc
+        n = min(WHITENING_IMAGES, len(data.train.images))
+        adapt_stem(self.model, cfg, self.channels_last, lambda: self._loader(
+            data.train.images[:n], data.train.labels[:n], train=False))
         self.train_loader = self._loader(data.train.images, data.train.labels, train=True)
         test_images, test_labels = data.test.images, data.test.labels
         if cfg.eval_subset:
@@ -142,25 +138,6 @@ class Trainer:
         self.best_test_acc = -1.0
         self.train_time = 0.0
         self.wall_time = 0.0
-
-    def _build_model(self, channels: int, image_size: int) -> nn.Module:
-        cfg = self.cfg
-        overrides = dict(cfg.model_overrides)
-        info = model_info(cfg.model)
-        if image_size < info.min_input_size:
-            raise ValueError(
-                f"{cfg.model} needs inputs of at least {info.min_input_size} pixels; the data "
-                f"is {image_size}x{image_size}: pass --resize {info.input_size[1]} (its "
-                "default size) or larger"
-            )
-        if info.sized_head and "image_size" not in overrides:
-            overrides["image_size"] = image_size
-        # Weights load at their own shape, then the head and first conv are adapted.
-        model = get_model(cfg.model, num_classes=len(self.classes), in_channels=channels,
-                          weights=cfg.weights or None, scratch_ops=cfg.scratch_ops, **overrides)
-        if cfg.freeze_backbone:
-            freeze_backbone(model)
-        return model
 
     def _loader(self, images, labels, train: bool) -> DeviceLoader:
         cfg, pp = self.cfg, self.preprocess

@@ -1,0 +1,58 @@
+"""The model as a run trains it: built for the data's size, classes and channels, then
+its first convolution adapted (whitened, padded) as the config asks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import torch
+from torch import nn
+
+from cnnlab.models import get_model, model_info
+from cnnlab.models.padded_stem import pad_stem_channels
+from cnnlab.models.pretrained import freeze_backbone
+from cnnlab.models.whitened_stem import whiten_stem
+from cnnlab.train.config import ConfigError, TrainConfig
+
+# Training images whose patches set a whitened stem: enough for a 7x7x3 patch
+# covariance (147 dimensions) from millions of patches, a few milliseconds on a GPU.
+WHITENING_IMAGES = 5000
+
+
+def build_model(cfg: TrainConfig, num_classes: int, channels: int, image_size: int) -> nn.Module:
+    """``cfg.model`` for ``num_classes`` classes and images of ``channels`` x ``image_size``."""
+    overrides = dict(cfg.model_overrides)
+    info = model_info(cfg.model)
+    if image_size < info.min_input_size:
+        raise ValueError(
+            f"{cfg.model} needs inputs of at least {info.min_input_size} pixels; the data "
+            f"is {image_size}x{image_size}: pass --resize {info.input_size[1]} (its "
+            "default size) or larger"
+        )
+    if info.sized_head and "image_size" not in overrides:
+        overrides["image_size"] = image_size
+    # Weights load at their own shape, then the head and first conv are adapted.
+    model = get_model(cfg.model, num_classes=num_classes, in_channels=channels,
+                      weights=cfg.weights or None, scratch_ops=cfg.scratch_ops, **overrides)
+    if cfg.freeze_backbone:
+        freeze_backbone(model)
+    return model
+
+
+def adapt_stem(model: nn.Module, cfg: TrainConfig, channels_last: bool,
+               sample_batches: Callable[[], Iterable[tuple[torch.Tensor, torch.Tensor]]]) -> None:
+    """Whiten, then pad, the first convolution as ``cfg`` asks.
+
+    ``sample_batches``: called only for whitening; (inputs, labels) batches of training
+    images prepared as the model sees them (scaled, resized, normalised), unaugmented.
+    """
+    if cfg.whiten_stem:
+        try:
+            whiten_stem(model, (x for x, _ in sample_batches()))
+        except ValueError as exc:
+            raise ConfigError(f"whiten_stem: {exc}") from exc
+    if cfg.pad_stem_channels:
+        try:
+            pad_stem_channels(model, cfg.pad_stem_channels, channels_last)
+        except ValueError as exc:
+            raise ConfigError(f"pad_stem_channels={cfg.pad_stem_channels}: {exc}") from exc
