@@ -85,8 +85,8 @@ def train(
     backbone_lr_scale: float = typer.Option(None, help="Backbone lr = lr x this (e.g. 0.1); "
                                             "the classifier gets lr."),
     whiten_stem: bool = typer.Option(None, "--whiten-stem/--no-whiten-stem",
-                                     help="Set the first convolution to whiten the training "
-                                          "images' patches, and freeze it."),
+                                     help="Set the first convolution's filters to whiten "
+                                          "the training images' patches, held fixed."),
     out_dir: str = typer.Option(None, help="Where run directories go (default runs/)."),
     run_name: str = typer.Option(None, help="Run directory name (default <date>-<model>)."),
     eval_subset: int = typer.Option(None, help="Evaluate on the first N test images only."),

@@ -7,10 +7,16 @@ directly. :func:`whiten_stem` computes the covariance of the k x k patches the f
 convolution sees, takes its eigenvectors, and sets each filter to one of them,
 scaled by one over the square root of its eigenvalue, so every output channel has
 unit variance and the channels are uncorrelated. Each eigenvector is used twice, as
-``+v`` and ``-v``: after the ReLU both signs of the projection survive. The filters
-are then frozen by default (``requires_grad=False``): the layer is an input
-transform, not a learned one. Keller Jordan's airbench (CIFAR-10) starts from the
-same idea; this module is written for any first ``nn.Conv2d`` with ``groups=1``.
+``+v`` and ``-v``: after the ReLU both signs of the projection survive. The whitened
+filters are then frozen by default: the layer is an input transform, not a learned
+one. Keller Jordan's airbench (CIFAR-10) starts from the same idea; this module is
+written for any first plain ``nn.Conv2d`` with ``groups=1``.
+
+The width decides how much is whitened. C input channels and a k x k kernel give
+C*k*k directions. A convolution with at least twice that many filters gets all of
+them, and its other filters keep their initialisation and keep training (only the
+whitened ones are held). One with fewer gets the leading ``out_channels // 2``: it
+then passes only the patches' main components (LeNet's six 5x5 filters: three of 25).
 
 Measured (Fashion-MNIST, BENCHMARKS.md "A whitened first layer"): the speedrun's
 net reaches after three epochs what it otherwise reaches after four.
@@ -29,26 +35,35 @@ from cnnlab.models._base import first_convolution
 # Eigenvalues below this share of the largest are raised to it before scaling: the
 # near-noise directions would otherwise be amplified hundreds of times.
 EIGENVALUE_FLOOR = 1e-2
+PATCH_CHUNK_ELEMENTS = 2**26  # 256 MB of float32 patches at a time
+
+
+def _patches_per_image(conv: nn.Conv2d, size) -> int:
+    out = [(n + 2 * p - d * (k - 1) - 1) // s + 1 for n, p, d, k, s in
+           zip(size, conv.padding, conv.dilation, conv.kernel_size, conv.stride, strict=True)]
+    return max(1, out[0] * out[1])
 
 
 def patch_covariance(batches: Iterable[torch.Tensor], conv: nn.Conv2d
                      ) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean and covariance (float64) of the patches ``conv`` reads from ``batches``.
 
-    Patches are taken with the convolution's own kernel, stride, padding and dilation,
-    one batch at a time, so the memory needed is one batch's patches.
+    Patches are taken with the convolution's own kernel, stride, padding and dilation.
     """
     dims = conv.in_channels * conv.kernel_size[0] * conv.kernel_size[1]
     total = torch.zeros(dims, dtype=torch.float64)
     outer = torch.zeros(dims, dims, dtype=torch.float64)
     count = 0
-    for x in batches:
-        patches = F.unfold(x.float(), conv.kernel_size, dilation=conv.dilation,
-                           padding=conv.padding, stride=conv.stride)  # (B, dims, L)
-        patches = patches.transpose(1, 2).reshape(-1, dims)
-        total += patches.sum(0).double().cpu()
-        outer += (patches.T @ patches).double().cpu()
-        count += len(patches)
+    for batch in batches:
+        # Unfolding a 512-image batch of 3x224x224 at 7x7 would take gigabytes: take it
+        # a few images at a time, at most PATCH_CHUNK_ELEMENTS patch values each.
+        for x in batch.split(max(1, PATCH_CHUNK_ELEMENTS // (dims * _patches_per_image(
+                conv, batch.shape[-2:])))):
+            patches = F.unfold(x.float(), conv.kernel_size, dilation=conv.dilation,
+                               padding=conv.padding, stride=conv.stride)  # (B, dims, L)
+            total += patches.sum(dim=(0, 2)).double().cpu()
+            outer += torch.bmm(patches, patches.transpose(1, 2)).sum(0).double().cpu()
+            count += patches.shape[0] * patches.shape[2]
     if count == 0:
         raise ValueError("no images to compute patch statistics from")
     mean = total / count
@@ -60,7 +75,10 @@ def whitening_filters(covariance: torch.Tensor, count: int) -> torch.Tensor:
     the square root of its eigenvalue (floored at EIGENVALUE_FLOOR of the largest)."""
     eigenvalues, eigenvectors = torch.linalg.eigh(covariance)  # ascending
     eigenvalues, eigenvectors = eigenvalues.flip(0), eigenvectors.flip(1)
-    floor = EIGENVALUE_FLOOR * eigenvalues[0].clamp_min(1e-12)
+    if not eigenvalues[0] > 1e-10:
+        raise ValueError(f"the images' patches do not vary (largest variance "
+                         f"{float(eigenvalues[0]):.3g}): there is nothing to whiten")
+    floor = EIGENVALUE_FLOOR * eigenvalues[0]
     scale = eigenvalues[:count].clamp_min(floor).rsqrt()
     return (eigenvectors[:, :count] * scale).T
 
@@ -70,19 +88,25 @@ def whiten_stem(model: nn.Module, batches: Iterable[torch.Tensor], freeze: bool 
     """Set the model's first convolution to whiten the patches of ``batches``.
 
     ``batches``: model inputs (already scaled and normalised as in training), e.g. a
-    few thousand training images. With C in-channels and a k x k kernel there are
-    C*k*k eigenvectors; the first ``min(out_channels // 2, C*k*k)`` fill the filters
-    in +/- pairs, the rest of the filters keep their initialisation. A bias, if any,
-    is set so each whitened channel has zero mean. ``freeze``: the weight and bias
-    get ``requires_grad=False`` (the optimizer then leaves them alone; they are still
-    in the state dict). Returns the convolution's name.
+    few thousand training images. The first ``min(out_channels // 2, C*k*k)``
+    eigenvectors fill the filters in +/- pairs (see the module's docstring). A bias, if
+    any, is set so each whitened channel has zero mean. ``freeze``: the whitened
+    filters stay as set. When they are all the filters, the weight and bias get
+    ``requires_grad=False`` (the optimizer leaves them out); otherwise a gradient hook
+    zeroes their rows and the parameters are marked for no weight decay, so the other
+    filters train (without weight decay: BN follows, it only scales them). Either way
+    the state dict is the usual one. Returns the convolution's name.
     """
     name, conv = first_convolution(model)
-    if not isinstance(conv, nn.Conv2d) or conv.groups != 1:
+    if type(conv) is not nn.Conv2d or conv.groups != 1:  # from-scratch, grouped, padded
         kind = f"{type(conv).__module__}.{type(conv).__name__}"
         raise ValueError(f"the first convolution ({name}) is {kind} with groups="
-                         f"{getattr(conv, 'groups', 1)}; only an nn.Conv2d with groups=1 "
-                         "can be whitened")
+                         f"{getattr(conv, 'groups', 1)}; only a plain nn.Conv2d with "
+                         "groups=1 can be whitened")
+    if isinstance(conv.padding, str) or conv.padding_mode != "zeros":
+        raise ValueError(f"the first convolution ({name}) pads with padding="
+                         f"{conv.padding!r}, padding_mode={conv.padding_mode!r}; whitening "
+                         "takes patches with numeric zero padding only")
     mean, covariance = patch_covariance(batches, conv)
     pairs = min(conv.out_channels // 2, len(covariance))
     filters = whitening_filters(covariance, pairs)  # (pairs, C*k*k)
@@ -92,6 +116,21 @@ def whiten_stem(model: nn.Module, batches: Iterable[torch.Tensor], freeze: bool 
     if conv.bias is not None:
         conv.bias[: 2 * pairs] = -(signed @ mean).to(conv.bias)
     if freeze:
-        for param in conv.parameters(recurse=False):
-            param.requires_grad_(False)
+        _hold_filters(conv, 2 * pairs)
     return name
+
+
+def _hold_filters(conv: nn.Conv2d, count: int) -> None:
+    """Keep the first ``count`` filters of ``conv`` (and their biases) as they are."""
+    params = list(conv.parameters(recurse=False))
+    if count == conv.out_channels:
+        for param in params:
+            param.requires_grad_(False)
+        return
+    keep = torch.ones(conv.out_channels, device=conv.weight.device)
+    keep[:count] = 0
+    for param in params:
+        mask = keep.view(-1, *[1] * (param.ndim - 1)).to(param.dtype)
+        param.register_hook(lambda grad, mask=mask: grad * mask)
+        # Decay would shrink the held filters too (cnnlab.train.optim reads this flag).
+        param.no_weight_decay = True

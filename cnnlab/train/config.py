@@ -45,8 +45,8 @@ class TrainConfig:
     scratch_ops: bool | str = False
     freeze_backbone: bool = False  # train the classifier only (a linear probe)
     backbone_lr_scale: float = 1.0  # backbone lr = lr x this; the classifier gets lr
-    # Set the first convolution to whiten the training images' patches, and freeze it
-    # (models/whitened_stem.py): the first epochs start from what they would learn.
+    # Set the first convolution's filters to whiten the training images' patches and
+    # hold them fixed (models/whitened_stem.py): early epochs start from what they learn.
     whiten_stem: bool = False
 
     # Optimisation

@@ -17,7 +17,9 @@ def parameter_groups(model: nn.Module, weight_decay: float,
 
     Decaying a BN gamma or a bias does not regularise the function the network
     computes (BN undoes weight scale anyway), it only fights the optimizer.
-    One-dimensional parameters are exactly the norm and bias parameters.
+    One-dimensional parameters are exactly the norm and bias parameters. A parameter
+    with ``no_weight_decay = True`` set on it is left undecayed too (a whitened stem's
+    held filters: models/whitened_stem.py).
 
     With ``backbone_lr`` the classifier's groups come first (at the optimizer's lr,
     so ``param_groups[0]`` logs the peak lr) and the backbone's groups run at
@@ -36,7 +38,8 @@ def _decay_groups(params, weight_decay: float) -> list[dict]:
     for param in params:
         if not param.requires_grad:
             continue
-        (no_decay if param.ndim <= 1 else decay).append(param)
+        undecayed = param.ndim <= 1 or getattr(param, "no_weight_decay", False)
+        (no_decay if undecayed else decay).append(param)
     groups = [{"params": decay, "weight_decay": weight_decay}]
     if no_decay:
         groups.append({"params": no_decay, "weight_decay": 0.0})

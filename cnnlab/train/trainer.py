@@ -104,9 +104,11 @@ class Trainer:
         self.model = build_model(cfg, len(self.classes), channels, image_size).to(self.device)
         if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
-        n = min(WHITENING_IMAGES, len(data.train.images))
+        # Every k-th image, not the first ones: a folder dataset is stored class by class.
+        every = max(1, len(data.train.images) // WHITENING_IMAGES)
         adapt_stem(self.model, cfg, self.channels_last, lambda: self._loader(
-            data.train.images[:n], data.train.labels[:n], train=False))
+            data.train.images[::every][:WHITENING_IMAGES],
+            data.train.labels[::every][:WHITENING_IMAGES], train=False))
         self.train_loader = self._loader(data.train.images, data.train.labels, train=True)
         test_images, test_labels = data.test.images, data.test.labels
         if cfg.eval_subset:
