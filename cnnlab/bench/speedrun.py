@@ -46,11 +46,11 @@ ABLATIONS: dict[str, dict] = {
     # points on average over six CPU-trained 2-2-2 speednets (-0.06 to +0.19;
     # BENCHMARKS.md), at 3x the evaluation: not in a recipe until a run says it pays.
     "shifted copies in the TTA (±1 px)": {"tta_shift": 1},
-    # The first conv set to whiten the training images' patches and frozen: on the CPU
-    # proxy (narrow 2-2-2 speednet) +0.4 points after a 4-epoch schedule, nothing after 6
-    # (BENCHMARKS.md "A whitened first layer"). A short-schedule ingredient, not yet in a
-    # recipe: a GPU run decides.
-    "whitened first layer (frozen)": {"whiten_stem": True},
+    # The first conv's filters set to whiten the training images' patches, held fixed.
+    # CPU proxy (narrow 2-2-2 speednet, BENCHMARKS.md "A whitened first layer"): +0.47
+    # points after a 4-epoch schedule (3 seeds; +0.18 without the flip TTA), nothing
+    # after 6. A short-schedule ingredient, in no recipe until a GPU run says it pays.
+    "whitened first layer (held)": {"whiten_stem": True},
     # The recipe's own setting among these three is skipped when ablating.
     "no translation": {"crop_padding": 0},
     "translation ±1 px": {"crop_padding": 1},

@@ -18,8 +18,9 @@ them, and its other filters keep their initialisation and keep training (only th
 whitened ones are held). One with fewer gets the leading ``out_channels // 2``: it
 then passes only the patches' main components (LeNet's six 5x5 filters: three of 25).
 
-Measured (Fashion-MNIST, BENCHMARKS.md "A whitened first layer"): the speedrun's
-net reaches after three epochs what it otherwise reaches after four.
+Measured (Fashion-MNIST, BENCHMARKS.md "A whitened first layer"): the narrow
+speednet reaches after three epochs what it otherwise reaches after four, and ends a
+4-epoch schedule 0.47 points higher (three seeds); by six epochs the others catch up.
 """
 
 from __future__ import annotations
