@@ -169,21 +169,20 @@ def test_lenet_bn_trains_to_the_same_accuracy_with_scratch_ops(tmp_path, monkeyp
     at one thread (PyTorch's run about 15 s, ours about 30 s).
     """
     from cnnlab.data import DataError, load_dataset
-    from cnnlab.train import TrainConfig, train
-    from cnnlab.train import trainer as trainer_module
+    from cnnlab.train import TrainConfig, model_setup, train
 
     try:
         data = load_dataset("fashion-mnist", download=False)
     except DataError as exc:
         pytest.skip(f"real Fashion-MNIST not available: {exc}")
-    build = trainer_module.get_model
+    build = model_setup.get_model
 
     def run(scratch: bool) -> float:
         cfg = TrainConfig(model="lenet_bn", preset=None, epochs=2, lr=0.1, batch_size=128,
                           device="cpu", quiet=True, deterministic=True, out_dir=str(tmp_path))
-        # The trainer builds its model itself; hand it the converted one.
+        # The trainer builds its model itself (model_setup); hand it the converted one.
         builder = (lambda *a, **k: convert_to_scratch(build(*a, **k))) if scratch else build
-        monkeypatch.setattr(trainer_module, "get_model", builder)
+        monkeypatch.setattr(model_setup, "get_model", builder)
         return train(cfg, data=data, write_run_dir=False).final["test_acc"]
 
     torch_acc, scratch_acc = run(False), run(True)
