@@ -8,9 +8,9 @@ convolution sees, takes its eigenvectors, and sets each filter to one of them,
 scaled by one over the square root of its eigenvalue, so every output channel has
 unit variance and the channels are uncorrelated. Each eigenvector is used twice, as
 ``+v`` and ``-v``: after the ReLU both signs of the projection survive. The whitened
-filters are then frozen by default: the layer is an input transform, not a learned
-one. Keller Jordan's airbench (CIFAR-10) starts from the same idea; this module is
-written for any first plain ``nn.Conv2d`` with ``groups=1``.
+filters are then held fixed by default: they are an input transform, not learned.
+Keller Jordan's airbench (CIFAR-10) starts from the same idea; this module is written
+for any first plain ``nn.Conv2d`` with ``groups=1``.
 
 The width decides how much is whitened. C input channels and a k x k kernel give
 C*k*k directions. A convolution with at least twice that many filters gets all of

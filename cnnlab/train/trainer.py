@@ -104,7 +104,8 @@ class Trainer:
         self.model = build_model(cfg, len(self.classes), channels, image_size).to(self.device)
         if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
-        # Every k-th image, not the first ones: a folder dataset is stored class by class.
+        # A whitened stem reads every k-th training image, not the first ones: a folder
+        # dataset is stored class by class.
         every = max(1, len(data.train.images) // WHITENING_IMAGES)
         adapt_stem(self.model, cfg, self.channels_last, lambda: self._loader(
             data.train.images[::every][:WHITENING_IMAGES],
