@@ -47,9 +47,10 @@ ABLATIONS: dict[str, dict] = {
     # BENCHMARKS.md), at 3x the evaluation: not in a recipe until a run says it pays.
     "shifted copies in the TTA (±1 px)": {"tta_shift": 1},
     # The first conv's filters set to whiten the training images' patches, held fixed.
-    # CPU proxy (narrow 2-2-2 speednet, BENCHMARKS.md "A whitened first layer"): +0.47
-    # points after a 4-epoch schedule (3 seeds; +0.18 without the flip TTA), nothing
-    # after 6. A short-schedule ingredient, in no recipe until a GPU run says it pays.
+    # CPU proxy (narrow 2-2-2 speednet, BENCHMARKS.md "A whitened first layer"): after
+    # a 4-epoch schedule +0.47 points with its 5x5 first conv, +0.22 with a 3x3 one
+    # (3 seeds each), nothing after 6. A short-schedule ingredient, in no recipe until
+    # a GPU run says it pays.
     "whitened first layer (held)": {"whiten_stem": True},
     # The recipe's own setting among these three is skipped when ablating.
     "no translation": {"crop_padding": 0},
