@@ -139,16 +139,24 @@ def kaiming_init(model: nn.Module, zero_init_last_bn: bool = False) -> nn.Module
     return model
 
 
-def first_convolution(model: nn.Module) -> tuple[str, nn.Module]:
-    """The model's first convolution of any kind, in module order, and its name.
+def plain_first_convolution(model: nn.Module, purpose: str) -> tuple[str, nn.Conv2d]:
+    """The model's first convolution and its name, if it is a plain ``nn.Conv2d`` with
+    ``groups=1``; otherwise a ``ValueError`` naming it and ``purpose`` ("padding").
 
-    cnnlab's from-scratch Conv2d is not an ``nn.Conv2d`` but has the same attributes,
-    so it is matched by those: the caller then decides whether it can handle it.
+    Any kind of convolution counts as the first one (cnnlab's from-scratch Conv2d is
+    not an ``nn.Conv2d`` but has the same attributes): never a later one by mistake.
     """
-    for name, module in model.named_modules():
-        if hasattr(module, "in_channels") and hasattr(module, "kernel_size"):
-            return name, module
-    raise ValueError(f"{type(model).__name__} has no convolution")
+    name, conv = next(((n, m) for n, m in model.named_modules()
+                       if hasattr(m, "in_channels") and hasattr(m, "kernel_size")),
+                      (None, None))
+    if conv is None:
+        raise ValueError(f"{type(model).__name__} has no convolution for {purpose}")
+    if type(conv) is not nn.Conv2d or conv.groups != 1:  # from-scratch, grouped, padded
+        kind = f"{type(conv).__module__}.{type(conv).__name__}"
+        raise ValueError(f"the first convolution ({name}) is {kind} with groups="
+                         f"{getattr(conv, 'groups', 1)}; only a plain nn.Conv2d with "
+                         f"groups=1 allows {purpose}")
+    return name, conv
 
 
 @torch.no_grad()

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnlab.models._base import first_convolution
+from cnnlab.models._base import plain_first_convolution
 
 
 class ChannelPaddedConv2d(nn.Conv2d):
@@ -57,15 +57,7 @@ def pad_stem_channels(model: nn.Module, channels: int = 4, channels_last: bool =
     Raises ``ValueError`` when the first convolution is not a plain ``nn.Conv2d`` with
     fewer input channels.
     """
-    try:
-        name, conv = first_convolution(model)
-    except ValueError:
-        raise ValueError(f"{type(model).__name__} has no convolution to pad") from None
-    if type(conv) is not nn.Conv2d or conv.groups != 1:  # from-scratch, grouped, padded
-        kind = f"{type(conv).__module__}.{type(conv).__name__}"
-        raise ValueError(f"the first convolution ({name}) is {kind} with groups="
-                         f"{getattr(conv, 'groups', 1)}; only a plain nn.Conv2d (groups=1) "
-                         "can be padded")
+    name, conv = plain_first_convolution(model, "padding")
     if conv.in_channels >= channels:
         raise ValueError(f"the first convolution ({name}) reads {conv.in_channels} "
                          f"channel(s); padding needs more than that (e.g. 4), got {channels}")

@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnlab.models._base import first_convolution
+from cnnlab.models._base import plain_first_convolution
 
 # Eigenvalues below this share of the largest are raised to it before scaling: the
 # near-noise directions would otherwise be amplified hundreds of times.
@@ -98,12 +98,7 @@ def whiten_stem(model: nn.Module, batches: Iterable[torch.Tensor], freeze: bool 
     filters train (without weight decay: BN follows, it only scales them). Either way
     the state dict is the usual one. Returns the convolution's name.
     """
-    name, conv = first_convolution(model)
-    if type(conv) is not nn.Conv2d or conv.groups != 1:  # from-scratch, grouped, padded
-        kind = f"{type(conv).__module__}.{type(conv).__name__}"
-        raise ValueError(f"the first convolution ({name}) is {kind} with groups="
-                         f"{getattr(conv, 'groups', 1)}; only a plain nn.Conv2d with "
-                         "groups=1 can be whitened")
+    name, conv = plain_first_convolution(model, "whitening")
     if isinstance(conv.padding, str) or conv.padding_mode != "zeros":
         raise ValueError(f"the first convolution ({name}) pads with padding="
                          f"{conv.padding!r}, padding_mode={conv.padding_mode!r}; whitening "

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 import torch
 from torch import nn
 
+from cnnlab.data.dataset import ImageData
 from cnnlab.models import get_model, model_info
 from cnnlab.models.padded_stem import pad_stem_channels
 from cnnlab.models.pretrained import freeze_backbone
@@ -39,16 +40,23 @@ def build_model(cfg: TrainConfig, num_classes: int, channels: int, image_size: i
     return model
 
 
-def adapt_stem(model: nn.Module, cfg: TrainConfig, channels_last: bool,
-               sample_batches: Callable[[], Iterable[tuple[torch.Tensor, torch.Tensor]]]) -> None:
+def adapt_stem(model: nn.Module, cfg: TrainConfig, channels_last: bool, train: ImageData,
+               unaugmented_batches: Callable[[torch.Tensor, torch.Tensor],
+                                             Iterable[tuple[torch.Tensor, torch.Tensor]]]) -> None:
     """Whiten, then pad, the first convolution as ``cfg`` asks.
 
-    ``sample_batches``: called only for whitening; (inputs, labels) batches of training
-    images prepared as the model sees them (scaled, resized, normalised), unaugmented.
+    ``unaugmented_batches(images, labels)``: (inputs, labels) batches of those images
+    prepared as the model sees them (scaled, resized, normalised), never augmented;
+    whitening reads WHITENING_IMAGES of the ``train`` split through it.
     """
     if cfg.whiten_stem:
+        # Every k-th training image, not the first ones: a folder dataset is stored
+        # class by class.
+        every = max(1, len(train.images) // WHITENING_IMAGES)
+        batches = unaugmented_batches(train.images[::every][:WHITENING_IMAGES],
+                                      train.labels[::every][:WHITENING_IMAGES])
         try:
-            whiten_stem(model, (x for x, _ in sample_batches()))
+            whiten_stem(model, (x for x, _ in batches))
         except ValueError as exc:
             raise ConfigError(f"whiten_stem: {exc}") from exc
     if cfg.pad_stem_channels:

@@ -40,7 +40,7 @@ from cnnlab.train.evaluate import (
     check_tta_shift,
     evaluate,
 )
-from cnnlab.train.model_setup import WHITENING_IMAGES, adapt_stem, build_model
+from cnnlab.train.model_setup import adapt_stem, build_model
 from cnnlab.train.optim import WeightEMA, build_optimizer, build_scheduler
 from cnnlab.train.runlog import MetricsLog, TrainProgress
 
@@ -104,12 +104,8 @@ class Trainer:
         self.model = build_model(cfg, len(self.classes), channels, image_size).to(self.device)
         if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
-        # A whitened stem reads every k-th training image, not the first ones: a folder
-        # dataset is stored class by class.
-        every = max(1, len(data.train.images) // WHITENING_IMAGES)
-        adapt_stem(self.model, cfg, self.channels_last, lambda: self._loader(
-            data.train.images[::every][:WHITENING_IMAGES],
-            data.train.labels[::every][:WHITENING_IMAGES], train=False))
+        adapt_stem(self.model, cfg, self.channels_last, data.train,
+                   lambda images, labels: self._loader(images, labels, train=False))
         self.train_loader = self._loader(data.train.images, data.train.labels, train=True)
         test_images, test_labels = data.test.images, data.test.labels
         if cfg.eval_subset:
