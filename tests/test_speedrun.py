@@ -169,6 +169,35 @@ def test_speedrun_cli_rejects_a_bad_candidate_before_training():
     assert result.exit_code == 2 and "lr_peak" in result.output
 
 
+def test_set_seed_is_the_first_runs_seed_and_candidates_cannot_set_one(tmp_path, monkeypatch):
+    import json
+
+    from typer.testing import CliRunner
+
+    import cnnlab.bench.speedrun as sr
+    import cnnlab.data
+    from cnnlab.cli import app
+
+    monkeypatch.setattr(cnnlab.data, "load_dataset", lambda *a, **k: None)
+    monkeypatch.setattr(sr, "run_once", lambda cfg, data, target: sr.SpeedrunResult(
+        seed=cfg.seed, time_to_target_s=1.0, final_acc=0.9, best_acc=0.9,
+        total_time_s=1.0, epochs=cfg.epochs))
+    out = tmp_path / "s.json"
+    runner = CliRunner()
+    result = runner.invoke(app, ["speedrun", "--device", "cpu", "--runs", "2", "--no-warmup",
+                                 "--set", "seed=5", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert [r["seed"] for r in json.loads(out.read_text())["runs"]] == [5, 6]
+    result = runner.invoke(app, ["speedrun", "--device", "cpu", "--runs", "1", "--no-warmup",
+                                 "--set", "seed=5", "--candidate", "epochs=1",
+                                 "--confirm", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert [r["seed"] for r in json.loads(out.read_text())["confirm"]["runs"]] == [1005]
+    for bad in (["--set", "seed=1.5"], ["--candidate", "seed=3"]):
+        result = runner.invoke(app, ["speedrun", "--device", "cpu", *bad])
+        assert result.exit_code == 2 and "seed" in result.output, result.output
+
+
 def test_an_interrupted_speedrun_keeps_its_finished_runs(tmp_path, monkeypatch):
     import json
 

@@ -17,7 +17,8 @@ console = Console()
 def speedrun(
     target: float = typer.Option(None, help="Test accuracy to reach (default: 0.94 on a "
                                             "GPU, 0.92 on a CPU)."),
-    runs: int = typer.Option(1, help="Seeded runs; mean and std are reported."),
+    runs: int = typer.Option(1, help="Seeded runs (seeds S, S+1, ... with --set seed=S, "
+                                     "default 0); mean and std are reported."),
     device: str = typer.Option("auto", help="auto, cpu, cuda, ..."),
     time_budget: float = typer.Option(None, help="Stop each run's training after S seconds."),
     model: str = typer.Option(None, help="Override the recipe's network."),
@@ -74,10 +75,18 @@ def speedrun(
         if ablate and candidate:
             raise ConfigError("--ablate and --candidate are two different studies: pick one")
         recipe.update(parse_assignments(set_))
+        # `--set seed=S` is the first run's seed; each run after it takes the next one.
+        first_seed = recipe.pop("seed", 0)
+        if not isinstance(first_seed, int) or isinstance(first_seed, bool):
+            raise ConfigError(f"seed must be a whole number (the first run's seed), "
+                              f"got {first_seed!r}")
         full = speedrun_config(dev.type, seed=0, **recipe)  # a bad --set fails here, early
         if candidate:
             variants = {c.strip() or "the recipe": parse_candidate(c) for c in candidate}
-            for change in variants.values():  # ... and so does a bad candidate
+            for name, change in variants.items():  # ... and so does a bad candidate
+                if "seed" in change:
+                    raise ConfigError(f"candidate {name!r} sets seed: every candidate runs "
+                                      "the same seeds, chosen with --set seed=S")
                 speedrun_config(dev.type, seed=0, **{**recipe, **change})
         else:
             variants = ABLATIONS if ablate else {FULL_RECIPE: {}}
@@ -120,7 +129,8 @@ def speedrun(
                 continue
             results, _ = _run_variant(
                 name if labelled else None, {**recipe, **change}, runs, dev.type, data,
-                target, warm, on_run=lambda rs, cfg, name=name: record("variant", name, rs, cfg))
+                target, warm, first_seed=first_seed,
+                on_run=lambda rs, cfg, name=name: record("variant", name, rs, cfg))
             summaries[name] = summarize(results, target)
         if ablate:
             study["ablation"] = ablation_rows(summaries)
@@ -133,7 +143,7 @@ def speedrun(
             if confirm > 0:
                 # Fresh seeds, so the pick is not judged on the runs that picked it.
                 _run_variant(f"confirm {best}", {**recipe, **variants[best]}, confirm,
-                             dev.type, data, target, False, first_seed=1000,
+                             dev.type, data, target, False, first_seed=first_seed + 1000,
                              on_run=lambda rs, cfg: record("confirm", best, rs, cfg))
     except (KeyboardInterrupt, TrainingInterrupted):
         save(complete=False)
