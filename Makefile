@@ -12,7 +12,11 @@ DEMO_MODEL ?= lenet_modern
 setup: $(STAMP)
 
 # Re-installs only when pyproject.toml changes.
+# PyTorch's wheels (a CUDA build on x86_64 Linux) take about 6 GB in the venv: say so
+# up front when the disk is short, since pip's own words for it are "Errno 28".
 $(STAMP): pyproject.toml
+	@free_kb=$$(df -Pk . | awk 'NR==2 {print $$4}'); [ "$$free_kb" -ge 7000000 ] || \
+	  echo "warning: $$((free_kb / 1024)) MB free on this disk; the venv with PyTorch needs about 6,000 MB" >&2
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
