@@ -1,5 +1,7 @@
 """TrainConfig: YAML round trip, validation messages, presets and precedence."""
 
+import re
+
 import pytest
 
 from cnnlab.train.config import ConfigError, TrainConfig, preset_values, resolve_config
@@ -81,3 +83,29 @@ def test_amp_off_reads_as_off_from_yaml_and_set_flags(tmp_path):
     assert TrainConfig.from_dict(parse_assignments(["amp=off"])).amp == "off"
     with pytest.raises(ConfigError, match="amp"):
         TrainConfig.from_dict({"amp": True})
+
+
+def test_the_command_lines_model_and_preset_beat_the_files(tmp_path):
+    # A run's own config.yaml reused for another network: MODEL and --preset are
+    # what the user typed, the file's other fields still beat the preset's.
+    (tmp_path / "c.yaml").write_text("model: lenet_modern\npreset: book\nlr: 0.3\n")
+    cfg = resolve_config("speednet", preset="fast", config_file=tmp_path / "c.yaml")
+    assert (cfg.model, cfg.preset, cfg.lr, cfg.optimizer) == ("speednet", "fast", 0.3, "nesterov")
+
+
+def test_wrong_types_and_bad_model_overrides_are_named_before_any_work():
+    from cnnlab.train.config import parse_assignments
+
+    for values, words in [({"lr": "abc"}, "lr: 'abc'; allowed: a number"),
+                          ({"flip": "fasle"}, "flip: 'fasle'; allowed: true or false"),
+                          ({"max_time": "1h"}, "max_time"),
+                          ({"model_overrides": "foo"}, "a mapping"),
+                          ({"eval_subset": 0}, "eval_subset"),
+                          ({"model": "speednet", "model_overrides": {"width": [8]}},
+                           "Did you mean: widths")]:
+        with pytest.raises(ConfigError, match=re.escape(words)):
+            TrainConfig.from_dict(values)
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        parse_assignments(["lr=[1"])
+    assert TrainConfig.from_dict({"lr": 1, "model": "speednet",
+                                  "model_overrides": {"widths": [8, 16, 32]}}).lr == 1

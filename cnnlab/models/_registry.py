@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import inspect
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -201,11 +203,18 @@ def get_model(
             f"pixels, got image_size={size}; resize the data (e.g. --resize "
             f"{max(info.min_input_size, 32)}) or pick a model made for small inputs"
         )
-    model = info.builder(
-        num_classes=info.num_classes if num_classes is None else num_classes,
-        in_channels=info.input_size[0] if in_channels is None else in_channels,
-        **overrides,
-    )
+    try:
+        model = info.builder(
+            num_classes=info.num_classes if num_classes is None else num_classes,
+            in_channels=info.input_size[0] if in_channels is None else in_channels,
+            **overrides,
+        )
+    except TypeError as exc:
+        unexpected = re.search(r"unexpected keyword argument '([^']+)'", str(exc))
+        if unexpected is None:
+            raise
+        raise ModelOptionError(name, unexpected.group(1), _builder_options(info, str(exc))) \
+            from None
     model.cnnlab_name = name  # lets checkpoints and reports say what was built
     if weights is not None:
         from cnnlab.models.pretrained import load_pretrained
@@ -216,6 +225,32 @@ def get_model(
 
         convert_to_scratch(model, fft=scratch_ops == "fft")
     return model
+
+
+class ModelOptionError(TypeError, ValueError):
+    """A keyword (``model_overrides``) that a model's builder does not take; lists the
+    closest of those it does. A TypeError, as Python's own is, and a ValueError, as a
+    bad setting is."""
+
+    def __init__(self, model: str, option: str, accepted: list[str]):
+        close = difflib.get_close_matches(option, accepted, n=3, cutoff=0.5)
+        hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        listed = f" It takes: {', '.join(accepted)}." if accepted else ""
+        super().__init__(f"{model} has no option {option!r}.{hint}{listed}")
+
+
+def _builder_options(info: ModelInfo, message: str) -> list[str]:
+    """The keywords a builder takes: its own parameters, and the fields of the config
+    dataclass it passes the rest to (named in the TypeError, e.g. 'LeNetCfg.__init__()')."""
+    own = [p.name for p in inspect.signature(info.builder).parameters.values()
+           if p.kind is p.KEYWORD_ONLY or (p.kind is p.POSITIONAL_OR_KEYWORD
+                                           and p.name not in ("num_classes", "in_channels"))]
+    fields: list[str] = []
+    named = re.match(r"(\w+)\.__init__\(\)", message)
+    cfg_class = getattr(info.builder, "__globals__", {}).get(named.group(1)) if named else None
+    if cfg_class is not None and hasattr(cfg_class, "__dataclass_fields__"):
+        fields = list(cfg_class.__dataclass_fields__)
+    return sorted(set(own) | set(fields))
 
 
 def _pair(size) -> tuple[int, int]:

@@ -111,6 +111,7 @@ class TrainConfig:
                 f"invalid value for {name}: {getattr(self, name)!r}; allowed: {allowed}"
             )
 
+        self._check_types()
         if self.optimizer not in OPTIMIZERS:
             bad("optimizer", ", ".join(OPTIMIZERS))
         if self.schedule not in SCHEDULES:
@@ -151,12 +152,16 @@ class TrainConfig:
                 bad(name, "a whole number >= 0")
         if self.resize is not None and self.resize < 8:
             bad("resize", "a size in pixels >= 8, or None for the dataset's own size")
+        if self.eval_subset is not None and self.eval_subset < 1:
+            bad("eval_subset", "a number of test images >= 1, or None for all of them")
         if self.max_time is not None and self.max_time <= 0:
             bad("max_time", "seconds > 0")
         if not self.backbone_lr_scale > 0:
             bad("backbone_lr_scale", "a number > 0 (e.g. 0.1: the backbone learns 10x slower)")
         if not isinstance(self.whiten_stem, bool):
             bad("whiten_stem", "true or false")
+        if self.model_overrides:
+            self._check_model_overrides()
         if self.whiten_stem and self.weights:
             raise ConfigError(
                 "whiten_stem would overwrite the first layer of the loaded weights; "
@@ -168,6 +173,39 @@ class TrainConfig:
                 "to scale; use one or the other"
             )
         return self
+
+    def _check_types(self) -> None:
+        """Each field's value against its annotation, so that ``lr: abc`` or ``flip: fasle``
+        (YAML reads both as text) is named here instead of failing a comparison later or
+        being read as true."""
+        for f in fields(self):
+            value = getattr(self, f.name)
+            kinds = [k.strip() for k in str(f.type).split("|")]
+            if value is None and "None" in kinds:
+                continue
+            ok = any(_has_kind(value, kind) for kind in kinds)
+            if not ok and all(k in _KIND_WORDS for k in kinds):
+                allowed = " or ".join(_KIND_WORDS[k] for k in kinds)
+                raise ConfigError(f"invalid value for {f.name}: {value!r}; allowed: {allowed}")
+
+    def _check_model_overrides(self) -> None:
+        """Build the model on the meta device (no memory, no initialisation), so that a
+        misspelled or impossible ``model_overrides`` fails now, naming the options,
+        not after the data has loaded."""
+        import torch
+
+        from cnnlab.models import get_model
+        from cnnlab.models._registry import UnknownModelError
+
+        try:
+            with torch.device("meta"):
+                get_model(self.model, **self.model_overrides)
+        except UnknownModelError:
+            return  # named where the model is built, with the closest names
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"model_overrides {self.model_overrides}: {exc}") from None
+        except Exception:  # noqa: BLE001 - a builder the meta device cannot run: build later
+            return
 
     # YAML round trip -------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -204,6 +242,20 @@ class TrainConfig:
         if not isinstance(values, dict):
             raise ConfigError(f"{path}: expected a mapping of field: value")
         return cls.from_dict(values)
+
+
+# What each annotation of a TrainConfig field accepts, in words for the error message.
+_KIND_WORDS = {"float": "a number", "int": "a whole number", "bool": "true or false",
+               "str": "text (quote it if YAML reads it as something else)",
+               "None": "null", "dict[str, Any]": "a mapping {key: value, ...}"}
+
+
+def _has_kind(value: Any, kind: str) -> bool:
+    if isinstance(value, bool):  # a bool is an int to Python, never a number here
+        return kind == "bool"
+    return {"float": isinstance(value, (int, float)), "int": isinstance(value, int),
+            "str": isinstance(value, str), "None": value is None,
+            "dict[str, Any]": isinstance(value, dict)}.get(kind, False)
 
 
 def preset_values(preset: str, model: str) -> dict[str, Any]:
@@ -253,7 +305,14 @@ def parse_assignments(items: list[str] | None) -> dict[str, Any]:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
             raise ConfigError(f"--set takes KEY=VALUE (a TrainConfig field), got {item!r}")
-        values[key.strip()] = yaml.safe_load(raw)  # numbers, booleans, null as such
+        try:
+            values[key.strip()] = yaml.safe_load(raw)  # numbers, booleans, null as such
+        except yaml.YAMLError as exc:
+            problem = getattr(exc, "problem", None) or "not valid YAML"
+            raise ConfigError(
+                f"{item!r}: the value is not valid YAML ({problem}); a value with spaces "
+                "must reach cnnlab whole, quoted, e.g. 'model_overrides={widths: [8, 16]}'"
+            ) from None
     return values
 
 
@@ -310,7 +369,11 @@ def resolve_config(
     config_file: str | Path | None = None,
     overrides: dict[str, Any] | None = None,
 ) -> TrainConfig:
-    """defaults < preset < config file < explicit overrides (``None`` values ignored)."""
+    """defaults < preset < config file < explicit overrides (``None`` values ignored).
+
+    ``model`` and ``preset`` are the caller's explicit choices (the command line's MODEL
+    and --preset), so they beat a ``model:`` or ``preset:`` in the file; the file's
+    other fields still beat the preset's."""
     values: dict[str, Any] = {}
     file_values: dict[str, Any] = {}
     if config_file is not None:
@@ -318,11 +381,11 @@ def resolve_config(
         # A config file only overrides what it actually sets.
         raw = yaml.safe_load(Path(config_file).read_text()) or {}
         file_values = {k: file_values[k] for k in raw}
-    preset = (overrides or {}).get("preset") or file_values.get("preset") or preset
-    model = (overrides or {}).get("model") or file_values.get("model") or model
+    preset = (overrides or {}).get("preset") or preset or file_values.get("preset")
+    model = (overrides or {}).get("model") or model or file_values.get("model")
     if preset:
         values.update(preset_values(preset, model))
     values.update(file_values)
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    values["model"] = model
+    values.update(model=model, preset=preset)
     return TrainConfig.from_dict(values)
