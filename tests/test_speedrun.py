@@ -1,5 +1,9 @@
 """Speedrun: time-to-target bookkeeping and the summary statistics."""
 
+from pathlib import Path
+
+import pytest
+
 from cnnlab.bench.speedrun import SpeedrunResult, run_once, speedrun_config, summarize
 from cnnlab.data.synthetic import make_synthetic
 
@@ -247,3 +251,27 @@ def test_a_diverged_run_is_a_failed_result_not_a_crash(monkeypatch):
     assert s["diverged"] == 1 and s["final_acc_mean"] == 0.91  # accuracy of runs that have one
     only_diverged = summarize([r], 0.9)
     assert pick_best({"wild": only_diverged, "tame": summarize([ok], 0.95)})[0] == "tame"
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--out", "."], "is a folder"),
+    (["--out", "pyproject.toml/s.json"], "is a file, not a folder"),
+    (["--runs", "0"], "--runs"),
+    (["--set", "data=synthetic"], "is on Fashion-MNIST"),
+    (["--set", "device=cuda"], "use --device"),
+    (["--device", "nosuch"], "unknown device 'nosuch'"),
+    (["--set", "model_overrides={bogus: 1}"], "has no option 'bogus'"),
+])
+def test_speedrun_refuses_what_would_fail_late_before_loading_data(args, words, monkeypatch):
+    from typer.testing import CliRunner
+
+    import cnnlab.data
+    from cnnlab.cli import app
+
+    def no_data(*a, **k):
+        raise AssertionError("the data was loaded before the options were checked")
+
+    monkeypatch.setattr(cnnlab.data, "load_dataset", no_data)
+    monkeypatch.chdir(Path(__file__).parents[1])
+    result = CliRunner().invoke(app, ["speedrun", "--device", "cpu", *args])
+    assert result.exit_code == 2 and words in " ".join(result.output.split()), result.output

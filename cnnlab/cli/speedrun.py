@@ -65,21 +65,34 @@ def speedrun(
     from cnnlab.train.device import select_device
     from cnnlab.train.runlog import environment_info
 
-    dev = select_device(device)
-    target = target if target is not None else (0.94 if dev.type == "cuda" else 0.92)
-    recipe = dict(model=model, epochs=epochs, batch_size=batch_size, lr=lr,
-                  max_time=time_budget, compile=compile or None, device=str(dev),
-                  threads=threads)
-    warm = warmup if warmup is not None else dev.type == "cuda"
+    from .paths import check_output_file
+
     try:
+        dev = select_device(device)
         if ablate and candidate:
             raise ConfigError("--ablate and --candidate are two different studies: pick one")
-        recipe.update(parse_assignments(set_))
+        if runs < 1 or confirm < 0:
+            raise ConfigError("--runs takes a number of runs >= 1, --confirm one >= 0")
+        if out is not None:
+            check_output_file(out, "--out")
+        recipe = dict(model=model, epochs=epochs, batch_size=batch_size, lr=lr,
+                      max_time=time_budget, compile=compile or None, device=str(dev),
+                      threads=threads)
+        assigned = parse_assignments(set_)
+        # The speedrun is Fashion-MNIST's; where its files lie and which device runs it
+        # have options of their own, so that the JSON records what really ran.
+        for fixed, instead in (("data", "the speedrun is on Fashion-MNIST"),
+                               ("data_root", "use --data-root"), ("device", "use --device")):
+            if fixed in assigned:
+                raise ConfigError(f"--set {fixed}=... is not for the speedrun: {instead}")
+        recipe.update(assigned)
         # `--set seed=S` is the first run's seed; each run after it takes the next one.
         first_seed = recipe.pop("seed", 0)
         if not isinstance(first_seed, int) or isinstance(first_seed, bool):
             raise ConfigError(f"seed must be a whole number (the first run's seed), "
                               f"got {first_seed!r}")
+        target = target if target is not None else (0.94 if dev.type == "cuda" else 0.92)
+        warm = warmup if warmup is not None else dev.type == "cuda"
         full = speedrun_config(dev.type, seed=0, **recipe)  # a bad --set fails here, early
         if candidate:
             variants = {c.strip() or "the recipe": parse_candidate(c) for c in candidate}

@@ -6,14 +6,39 @@ import torch
 
 
 def select_device(name: str) -> torch.device:
-    """``"auto"``: CUDA, then Apple's MPS, then the CPU; any other name as given."""
+    """``"auto"``: CUDA, then Apple's MPS, then the CPU; any other name as given, once
+    it is known to be a device this machine has (else a ConfigError that says which)."""
     if name != "auto":
-        return torch.device(name)
+        return _checked_device(name)
     if torch.cuda.is_available():
         return torch.device("cuda")
     if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def _checked_device(name: str) -> torch.device:
+    from cnnlab.train.config import ConfigError
+
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError, TypeError):
+        raise ConfigError(f"unknown device {name!r}; use auto, cpu, cuda, cuda:N or mps") \
+            from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise ConfigError(f"device {name!r}: this machine has no CUDA GPU that PyTorch "
+                              f"{torch.__version__} can use; use --device cpu (or auto)")
+        if device.index is not None and device.index >= count:
+            raise ConfigError(f"device {name!r}: this machine has {count} CUDA GPU(s), "
+                              f"cuda:0 to cuda:{count - 1}")
+    elif device.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if not (mps and mps.is_available()):
+            raise ConfigError(f"device {name!r}: Apple's MPS is not available here; "
+                              "use --device cpu (or auto)")
+    return device
 
 
 def resolve_amp(amp: str, device: torch.device) -> str:
