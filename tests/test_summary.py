@@ -322,3 +322,14 @@ def test_cli_summary_vgg11_shows_the_chapter_flow():
     flow = json.loads(result.output)["flow_str"]
     assert flow == ("1x224x224 → 64x112x112 → 128x56x56 → 256x28x28 → 512x14x14 → "
                     "512x7x7 → 25088 → 4096 → 4096 → 10")
+
+
+def test_cli_summary_names_a_missing_model_or_extra_without_a_traceback():
+    import importlib.util
+
+    result = runner.invoke(app, ["summary", "lenet"], env=WIDE)
+    assert result.exit_code != 0 and "lenet_modern" in result.output  # prefix matches first
+    if importlib.util.find_spec("timm") is None:
+        result = runner.invoke(app, ["summary", "timm:resnet18"], env=WIDE)
+        assert isinstance(result.exception, SystemExit), result.exception  # not a traceback
+        assert result.exit_code != 0 and "pip install" in result.output

@@ -33,6 +33,7 @@ from rich.table import Table
 import cnnlab.models
 from cnnlab.inspect.summary import count_macs, fmt_count, summary
 from cnnlab.models import UnknownModelError, get_model, list_models, model_info
+from cnnlab.models.pretrained import MissingExtraError
 
 VARIANTS = ("book", "standard", "cnnlab")
 
@@ -65,7 +66,7 @@ def summary_command(
     out, err = _console(), Console(stderr=True)
     try:
         info = model_info(model)
-    except UnknownModelError as e:
+    except (UnknownModelError, MissingExtraError) as e:
         _fail(err, str(e))
     size = _parse_input(input, info.input_size)
     if num_classes is None and size[0] == 1 and info.input_size[0] == 3:

@@ -132,10 +132,12 @@ class UnknownModelError(KeyError):
 def closest_names(name: str, limit: int = 5) -> list[str]:
     names = sorted(_REGISTRY)
     close = difflib.get_close_matches(name, names, n=limit, cutoff=0.5)
-    # Prefix and substring matches catch "resnet" -> resnet18, resnet34, ...
-    extra = [n for n in names if n.startswith(name) or name in n]
+    # Prefix matches first ("lenet" -> lenet, lenet_modern, ... before alexnet), then
+    # the spelling-close ones, then substrings ("bn" -> lenet_bn, vgg11_bn, ...).
+    prefix = [n for n in names if n.startswith(name)]
+    inside = [n for n in names if name in n]
     out: list[str] = []
-    for n in close + extra:
+    for n in prefix + close + inside:
         if n not in out:
             out.append(n)
     return out[:limit]
