@@ -2,9 +2,10 @@
 
 :func:`export_onnx` reads a run directory (model, classes, preprocessing), exports
 the model with a dynamic batch axis, runs the file with onnxruntime on random
-batches and compares the logits with PyTorch's; a file that disagrees by more than
-``atol`` is deleted, so an unverified model is never left where ``predict`` would
-find it. A JSON sidecar beside ``model.onnx`` records the classes and the input
+batches and compares the logits with PyTorch's. The file is written under a temporary
+name and replaces an earlier export only once it agrees within ``atol``, so an
+unverified model is never left where ``predict`` would find it, and a failed re-export
+keeps the previous one. A JSON sidecar beside ``model.onnx`` records the classes and the input
 preprocessing, so ``cnnlab predict model.onnx IMAGE`` needs nothing else.
 
 onnx, onnxruntime and onnxscript are the optional extra ``pip install 'cnnlab[onnx]'``.
@@ -16,6 +17,10 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import logging
+import os
+import shutil
+import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,34 +85,109 @@ def export_onnx(run_dir: str | Path, out: str | Path | None = None, which: str =
         MissingExtraError: onnx / onnxruntime / onnxscript are not installed.
         ExportError: export failed, or the file disagrees with PyTorch.
     """
-    _require_onnx_extra()
-    from cnnlab.train.run import load_run
+    from cnnlab.train.run import check_which, load_run
 
+    # Every option is checked before the (slow) export, and before anything is written.
+    check_which(which)
+    if not atol >= 0:  # also refuses NaN
+        raise ExportError(f"--atol {atol:g}: the tolerance is a max absolute difference, "
+                          "so it must be >= 0 (the default is 1e-4)")
+    path = Path(out) if out is not None else Path(run_dir) / "export" / "model.onnx"
+    _check_out(path)
+    _require_onnx_extra()
+    _check_opset(opset)
     run = load_run(run_dir, which=which, device="cpu")
     pp = run.preprocess
     shape = (pp.channels, pp.image_size, pp.image_size)
-    path = Path(out) if out is not None else run.run_dir / "export" / "model.onnx"
-    if path.suffix != ".onnx":
-        raise ExportError(f"the output file should end in .onnx, got {path}")
     path.parent.mkdir(parents=True, exist_ok=True)
     model = run.model.float().eval()
-    exporter = _export(model, shape, path, opset)
-    diffs = verify_onnx(path, model, shape, batch_sizes)
-    worst = max(diffs.values())
-    if not worst < atol:  # also catches NaN
-        _remove(path)
-        with torch.no_grad():
-            scale = float(model(torch.randn(2, *shape)).abs().max())
-        raise ExportError(
-            f"onnxruntime disagrees with PyTorch by up to {worst:.3g} (> {atol:g}) for "
-            f"{run.config.model}, whose logits reach {scale:.3g} (relative difference "
-            f"{worst / max(scale, 1e-30):.1e}); the file was deleted. A relative difference "
-            "near 1e-6 is float32 rounding: pass a looser --atol. Otherwise try another --opset"
-        )
-    result = ExportResult(path, path.with_suffix(".json"), exporter, _opset_of(path), diffs,
-                          atol, shape, list(run.classes))
-    _write_sidecar(result, run, pp)
+    # The new export is written and checked in a temporary folder beside the target, under
+    # the target's own name (an external-data file is referenced by name), and replaces an
+    # earlier export only once it has passed: a failed re-export leaves the old one intact.
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        staged = staging / path.name
+        exporter = _export(model, shape, staged, opset)
+        written = _opset_of(staged)
+        if opset is not None and written != opset:
+            raise ExportError(
+                f"the exporter could not convert {run.config.model} to opset {opset} (it "
+                f"produced opset {written}); {_kept(path)}. Choose a higher --opset, or "
+                "leave it out for the exporter's default"
+            )
+        diffs = verify_onnx(staged, model, shape, batch_sizes)
+        worst = max(diffs.values())
+        if not worst <= atol:  # also catches NaN
+            with torch.no_grad():
+                scale = float(model(torch.randn(2, *shape)).abs().max())
+            raise ExportError(
+                f"onnxruntime disagrees with PyTorch by up to {worst:.3g} (> {atol:g}) for "
+                f"{run.config.model}, whose logits reach {scale:.3g} (relative difference "
+                f"{worst / max(scale, 1e-30):.1e}); {_kept(path)}. A relative difference "
+                "near 1e-6 is float32 rounding: pass a looser --atol. Otherwise try another "
+                "--opset"
+            )
+        result = ExportResult(path, path.with_suffix(".json"), exporter, written, diffs,
+                              atol, shape, list(run.classes))
+        _write_sidecar(result, run, pp, staged.with_suffix(".json"))
+        _replace(staged, path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return result
+
+
+def _check_opset(opset: int | None) -> None:
+    """Refuse an opset the installed exporter does not support: asked for one, it may
+    log a traceback and fall back to its own (a file at another opset than requested)."""
+    if opset is None:
+        return
+    low, high = _opset_range()
+    if not low <= opset <= high:
+        raise ExportError(f"--opset {opset} is not supported by the installed exporter "
+                          f"(torch {torch.__version__}): choose an opset from {low} to {high}, "
+                          "or leave --opset out for its default")
+
+
+def _opset_range() -> tuple[int, int]:
+    try:  # torch's own bounds (a private module: absent from some versions)
+        from torch.onnx._constants import ONNX_MAX_OPSET, ONNX_MIN_OPSET
+
+        return ONNX_MIN_OPSET, ONNX_MAX_OPSET
+    except ImportError:
+        import onnx
+
+        return 7, onnx.defs.onnx_opset_version()
+
+
+def _check_out(path: Path) -> None:
+    """Refuse an output path that cannot be written, before the export."""
+    if path.suffix != ".onnx":
+        raise ExportError(f"the output file should end in .onnx, got {path}")
+    for target in (path, path.with_suffix(".json")):
+        if target.is_dir():
+            raise ExportError(f"{target} is a folder, so the export cannot be written there: "
+                              f"give --out a file path, e.g. --out {path / 'model.onnx'}")
+    blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise ExportError(f"cannot write {path}: {blocker} is a file, not a folder; "
+                          "give --out a path in a folder")
+
+
+def _kept(path: Path) -> str:
+    if path.exists():
+        return f"the new export was discarded and the previous {path} is untouched"
+    return "the new export was discarded"
+
+
+def _replace(staged: Path, path: Path) -> None:
+    """Move a checked export (file, sidecar, external weights) over the target's names."""
+    data = staged.with_name(staged.name + ".data")
+    if data.exists():
+        os.replace(data, path.with_name(path.name + ".data"))
+    else:  # weights of an earlier, larger export: no longer referenced
+        path.with_name(path.name + ".data").unlink(missing_ok=True)
+    os.replace(staged, path)
+    os.replace(staged.with_suffix(".json"), path.with_suffix(".json"))
 
 
 def _require_onnx_extra() -> None:
@@ -123,7 +203,8 @@ def _export(model: nn.Module, shape: tuple[int, int, int], path: Path,
     failures = []
     try:
         # The exporter reports progress on stdout; the CLI prints its own summary.
-        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(), \
+                _quiet_loggers():
             warnings.simplefilter("ignore")
             torch.onnx.export(
                 model, (example,), str(path), dynamo=True, input_names=[INPUT_NAME],
@@ -147,6 +228,21 @@ def _export(model: nn.Module, shape: tuple[int, int, int], path: Path,
         failures.append(f"TorchScript-based exporter: {_first_line(exc)}")
     _remove(path)
     raise ExportError("could not export to ONNX:\n  " + "\n  ".join(failures))
+
+
+@contextlib.contextmanager
+def _quiet_loggers():
+    """Hush the exporter's log records: a failed opset conversion is logged with a
+    traceback and the export goes on at another opset, which export_onnx reports itself."""
+    loggers = [logging.getLogger(name) for name in ("onnxscript", "torch.onnx")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
 
 
 def _first_line(exc: Exception) -> str:
@@ -189,7 +285,7 @@ def verify_onnx(path: str | Path, model: nn.Module, shape: tuple[int, int, int],
     return diffs
 
 
-def _write_sidecar(result: ExportResult, run, pp: Preprocess) -> None:
+def _write_sidecar(result: ExportResult, run, pp: Preprocess, dest: Path) -> None:
     c, s, _ = result.input_shape
     meta = {
         "format": SIDECAR_FORMAT,
@@ -213,7 +309,7 @@ def _write_sidecar(result: ExportResult, run, pp: Preprocess) -> None:
         },
         "torch": torch.__version__,
     }
-    result.sidecar.write_text(json.dumps(meta, indent=1))
+    dest.write_text(json.dumps(meta, indent=1))
 
 
 # --- using an exported model ----------------------------------------------------------

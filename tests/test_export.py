@@ -118,7 +118,70 @@ def test_file_that_disagrees_with_pytorch_is_deleted(run_dir, tmp_path, monkeypa
     out = tmp_path / "bad.onnx"
     with pytest.raises(ExportError, match=r"disagrees with PyTorch by up to 0\.5 .*logits reach"):
         export_onnx(run_dir, out=out)
-    assert not out.exists() and not out.with_suffix(".json").exists()
+    assert list(tmp_path.iterdir()) == []  # nothing left, not even temporary files
+
+
+def test_failed_re_export_keeps_the_previous_export(run_dir, tmp_path, monkeypatch):
+    needs_onnx()
+    out = tmp_path / "model.onnx"
+    export_onnx(run_dir, out=out, batch_sizes=(2,))
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert set(before) == {"model.onnx", "model.json"}
+    monkeypatch.setattr(export_mod, "verify_onnx", lambda *a, **k: {2: 0.5})
+    with pytest.raises(ExportError, match=r"previous .*model\.onnx is untouched"):
+        export_onnx(run_dir, out=out, atol=0)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    assert load_onnx(out).classes  # still usable by predict
+
+
+def test_negative_tolerance_is_refused(run_dir, tmp_path):
+    needs_onnx()
+    with pytest.raises(ExportError, match=r"--atol -1: .* must be >= 0"):
+        export_onnx(run_dir, out=tmp_path / "m.onnx", atol=-1)
+    assert list(tmp_path.iterdir()) == []
+
+
+def no_export(*args, **kwargs):
+    raise AssertionError("the export should have been refused before exporting")
+
+
+@pytest.mark.parametrize("opset", [3, 99])
+def test_opset_the_exporter_does_not_support_is_refused_up_front(run_dir, tmp_path,
+                                                                  monkeypatch, opset):
+    needs_onnx()
+    monkeypatch.setattr(export_mod, "_export", no_export)
+    with pytest.raises(ExportError, match=rf"--opset {opset} is not supported .*from \d+ to \d+"):
+        export_onnx(run_dir, out=tmp_path / "m.onnx", opset=opset)
+    result = runner.invoke(app, ["export", str(run_dir), "--opset", str(opset)])
+    assert result.exit_code == 1 and "choose an opset from" in result.output
+
+
+def test_export_at_another_opset_than_asked_is_refused(run_dir, tmp_path, monkeypatch):
+    """The exporter keeps its own opset when it cannot convert (it only logs that)."""
+    needs_onnx()
+    monkeypatch.setattr(export_mod, "_opset_of", lambda path: 18)
+    with pytest.raises(ExportError, match="could not convert lenet_modern to opset 17 .*18"):
+        export_onnx(run_dir, out=tmp_path / "m.onnx", opset=17, batch_sizes=(2,))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_output_path_that_cannot_be_a_file_is_refused_up_front(run_dir, tmp_path,
+                                                               monkeypatch):
+    needs_onnx()
+    monkeypatch.setattr(export_mod, "_export", no_export)
+    (tmp_path / "afile").write_text("keep me")
+    with pytest.raises(ExportError, match=r"afile is a file, not a folder"):
+        export_onnx(run_dir, out=tmp_path / "afile" / "x.onnx")
+    (tmp_path / "d.onnx").mkdir()
+    with pytest.raises(ExportError, match=r"d\.onnx is a folder.*--out .*model\.onnx"):
+        export_onnx(run_dir, out=tmp_path / "d.onnx")
+    (tmp_path / "m.json").mkdir()  # where the sidecar would go
+    with pytest.raises(ExportError, match=r"m\.json is a folder"):
+        export_onnx(run_dir, out=tmp_path / "m.onnx")
+    result = runner.invoke(app, ["export", str(run_dir), "--out",
+                                 str(tmp_path / "afile" / "x.onnx")])
+    assert result.exit_code == 1 and "is a file, not a folder" in result.output
+    assert (tmp_path / "afile").read_text() == "keep me"
 
 
 def test_unknown_format_and_missing_sidecar_are_clear(run_dir, tmp_path):

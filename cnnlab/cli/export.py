@@ -18,7 +18,8 @@ def export(
     out: Path = typer.Option(None, help="Output file (default RUN/export/model.onnx)."),
     which: str = typer.Option("best", help="best or last checkpoint."),
     opset: int = typer.Option(None, help="ONNX opset (default: the exporter's choice)."),
-    atol: float = typer.Option(1e-4, help="Largest max |onnxruntime - PyTorch| accepted."),
+    atol: float = typer.Option(1e-4, help="Largest max |onnxruntime - PyTorch| accepted "
+                                          "(>= 0)."),
 ) -> None:
     """Export a trained run (dynamic batch) and check it with onnxruntime against PyTorch."""
     from cnnlab.export import ExportError, export_run
@@ -38,7 +39,7 @@ def export(
         f"exported {res.path} ({res.exporter} exporter, opset {res.opset}, "
         f"input batch x {c} x {s} x {s}, dynamic batch)",
         f"verified with onnxruntime: max |diff| vs PyTorch {res.worst_diff:.2e} "
-        f"< {res.atol:g} ({per_batch})",
+        f"<= {res.atol:g} ({per_batch})",
         f"sidecar {res.sidecar} ({len(res.classes)} classes, preprocessing)",
         f"predict with: cnnlab predict {res.path} IMAGE ...",
     ):
