@@ -8,9 +8,10 @@ import torch
 import torch.nn.functional as F
 
 from cnnlab.data.loader import DeviceLoader
+from cnnlab.train.config import ConfigError
 from cnnlab.train.device import select_device
 from cnnlab.train.evaluate import EvalResult, Preprocess, check_tta_shift, evaluate
-from cnnlab.train.run import load_run, load_training_data
+from cnnlab.train.run import check_which, load_run, load_training_data
 
 
 def evaluate_run(run_dir, data: str | None = None, data_root: str | None = None,
@@ -73,7 +74,13 @@ def image_to_tensor(path: Path, pp: Preprocess, invert: bool = False) -> torch.T
 @torch.no_grad()
 def predict_images(run_dir, paths: list[Path], top_k: int = 3, which: str = "best",
                    invert: bool = False) -> list[tuple[Path, list[tuple[str, float]]]]:
-    """Top-k classes per image, from a run directory or an exported ``.onnx`` file."""
+    """Top-k classes per image, from a run directory or an exported ``.onnx`` file.
+
+    ``top_k`` above the number of classes shows them all.
+    """
+    if top_k < 1:
+        raise ConfigError(f"--top-k {top_k}: show at least 1 class per image")
+    check_which(which)  # an .onnx file has no checkpoints, but a typo is still refused
     if Path(run_dir).suffix == ".onnx":
         from cnnlab.export import load_onnx
 

@@ -18,7 +18,7 @@ from cnnlab.data.dataset import DatasetSplits
 from cnnlab.models import get_model, model_info
 from cnnlab.models.interop import load_state_dict_checked
 from cnnlab.train import checkpoint as ckpt
-from cnnlab.train.config import TrainConfig
+from cnnlab.train.config import ConfigError, TrainConfig
 from cnnlab.train.evaluate import Preprocess
 from cnnlab.train.report import plot_confusion, plot_curves, write_report
 from cnnlab.train.runlog import environment_info, new_run_dir
@@ -79,8 +79,16 @@ def _shared_run_dir(cfg: TrainConfig, is_main: bool) -> Path:
     return run_dir
 
 
-def resume(run_dir: str | Path, console=None, extra_epochs: int | None = None) -> TrainResult:
-    """Continue a run from ``checkpoints/last.safetensors`` exactly where it stopped."""
+def resume(run_dir: str | Path, console=None, extra_epochs: int | None = None,
+           max_time: float | None = None) -> TrainResult:
+    """Continue a run from ``checkpoints/last.safetensors`` exactly where it stopped.
+
+    Args:
+        extra_epochs: train this many epochs beyond the run's plan.
+        max_time: a new total training-time budget in seconds (0: none) in place of the
+            run's ``max_time``; None keeps the run's. A run whose budget is already
+            spent is refused unless this raises it.
+    """
     run_dir = Path(run_dir)
     cfg_path = run_dir / "config.yaml"
     last = run_dir / "checkpoints" / "last.safetensors"
@@ -93,6 +101,12 @@ def resume(run_dir: str | Path, console=None, extra_epochs: int | None = None) -
     cfg = TrainConfig.load(cfg_path)
     if extra_epochs:
         cfg.epochs += extra_epochs
+    if max_time is not None:
+        if not max_time >= 0:
+            raise ConfigError(f"--max-time {max_time:g}: give a total training time in "
+                              "seconds > 0, or 0 for no time limit")
+        cfg.max_time = max_time or None
+    _check_time_budget(cfg, last)
     cfg.weights = None  # the checkpoint replaces any starting weights
     data = load_training_data(cfg)
     trainer = Trainer(cfg, data, run_dir=run_dir, console=console)
@@ -101,6 +115,21 @@ def resume(run_dir: str | Path, console=None, extra_epochs: int | None = None) -
     if trainer.dist.is_main:
         write_run_outputs(trainer, result)
     return result
+
+
+def _check_time_budget(cfg: TrainConfig, last: Path) -> None:
+    """Refuse to resume a run whose training-time budget is already spent: the trainer
+    would stop after one step and record it as a whole epoch."""
+    if cfg.max_time is None:
+        return
+    _, state = ckpt.load_checkpoint(last)
+    spent = state["train_time"]
+    if spent >= cfg.max_time:
+        raise ConfigError(
+            f"this run has already trained for {spent:.3g} s of its {cfg.max_time:g} s "
+            "budget (max_time), so resuming would train nothing. Give it a larger total "
+            "budget with --max-time S (S above the time spent), or --max-time 0 for no limit"
+        )
 
 
 def write_run_outputs(trainer: Trainer, result: TrainResult) -> None:
@@ -155,8 +184,19 @@ class LoadedRun:
     checkpoint: Path
 
 
+CHECKPOINTS = ("best", "last")
+
+
+def check_which(which: str) -> None:
+    """Refuse a checkpoint name other than best / last (a typo once loaded ``last``)."""
+    if which not in CHECKPOINTS:
+        raise ConfigError(f"unknown checkpoint {which!r} (--which): choose best or last")
+
+
 def load_run(run_dir: str | Path, which: str = "best", device: str = "cpu") -> LoadedRun:
-    """Model and preprocessing of a run (``best`` checkpoint, else ``last``)."""
+    """Model and preprocessing of a run: its ``best`` checkpoint (``last`` when there is
+    no ``best`` yet) or its ``last``."""
+    check_which(which)
     run_dir = Path(run_dir)
     if not (run_dir / "config.yaml").exists():
         raise FileNotFoundError(f"{run_dir} is not a cnnlab run directory (no config.yaml)")

@@ -1,0 +1,41 @@
+"""`cnnlab predict`: the number of classes shown per image (--top-k)."""
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from cnnlab.cli import app
+from cnnlab.data.synthetic import make_synthetic
+from cnnlab.train import ConfigError, TrainConfig, train
+from cnnlab.train.predict import predict_images
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def run_and_image(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs")
+    cfg = TrainConfig(model="lenet_modern", data="synthetic", epochs=1, batch_size=32,
+                      device="cpu", quiet=True, out_dir=str(out), run_name="tiny")
+    train(cfg, data=make_synthetic(num_train=64, num_test=32))
+    image = out / "x.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (28, 28), dtype=np.uint8)
+                    ).save(image)
+    return out / "tiny", image
+
+
+@pytest.mark.parametrize("top_k", [0, -1])
+def test_top_k_below_one_is_refused(run_and_image, top_k):
+    run, image = run_and_image
+    with pytest.raises(ConfigError, match=rf"--top-k {top_k}: show at least 1"):
+        predict_images(run, [image], top_k=top_k)
+    result = runner.invoke(app, ["predict", str(run), str(image), "--top-k", str(top_k)])
+    assert result.exit_code == 1 and "show at least 1" in result.output, result.output
+
+
+def test_top_k_above_the_classes_shows_them_all(run_and_image):
+    run, image = run_and_image
+    [(_, ranked)] = predict_images(run, [image], top_k=50)
+    assert len(ranked) == 10
+    assert sum(p for _, p in ranked) == pytest.approx(1.0, abs=1e-5)

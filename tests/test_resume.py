@@ -1,0 +1,74 @@
+"""`cnnlab resume` of a run that stopped on its time budget (max_time): refused while the
+budget is spent, continued in full once --max-time raises or lifts it."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+import cnnlab.train.run as run_module
+from cnnlab.cli import app
+from cnnlab.data.synthetic import make_synthetic
+from cnnlab.train import ConfigError, TrainConfig, resume, train
+from cnnlab.train.trainer import Trainer
+
+runner = CliRunner()
+STEPS_PER_EPOCH = 4  # 128 images / batch 32
+
+
+@pytest.fixture
+def timed_out_run(tmp_path, monkeypatch):
+    """A 3-epoch run whose (tiny) budget ended it after one step of epoch 1."""
+    data = make_synthetic(num_train=128, num_test=32, seed=1)
+    monkeypatch.setattr(run_module, "load_training_data", lambda cfg: data)
+    cfg = TrainConfig(model="lenet_modern", data="synthetic", epochs=3, batch_size=32,
+                      device="cpu", deterministic=True, quiet=True, out_dir=str(tmp_path),
+                      run_name="mt", max_time=1e-6)
+    result = train(cfg, data=data)
+    assert result.stopped == "max_time" and len(result.history) == 1
+    return tmp_path / "mt"
+
+
+def count_steps(monkeypatch) -> dict:
+    original = Trainer._optimizer_step
+    count = {"n": 0}
+
+    def step(self):
+        original(self)
+        count["n"] += 1
+
+    monkeypatch.setattr(Trainer, "_optimizer_step", step)
+    return count
+
+
+def test_resume_with_the_budget_spent_is_refused(timed_out_run, monkeypatch):
+    steps = count_steps(monkeypatch)
+    with pytest.raises(ConfigError, match=r"of its 1e-06 s budget.*--max-time S.*--max-time 0"):
+        resume(timed_out_run)
+    with pytest.raises(ConfigError, match="budget"):  # a new budget below the time spent
+        resume(timed_out_run, max_time=1e-9)
+    with pytest.raises(ConfigError, match="--max-time -1"):
+        resume(timed_out_run, max_time=-1)
+    assert steps["n"] == 0
+    summary = json.loads((timed_out_run / "summary.json").read_text())
+    assert summary["final"]["epoch"] == 1  # nothing was recorded as trained
+
+
+def test_resume_with_the_budget_lifted_trains_the_remaining_epochs_in_full(timed_out_run,
+                                                                        monkeypatch):
+    steps = count_steps(monkeypatch)
+    result = resume(timed_out_run, max_time=0)
+    assert result.stopped is None
+    assert [r["epoch"] for r in result.history] == [1, 2, 3]
+    assert steps["n"] == 2 * STEPS_PER_EPOCH
+    summary = json.loads((timed_out_run / "summary.json").read_text())
+    assert summary["config"]["max_time"] is None and summary["stopped"] is None
+
+
+def test_resume_command_names_the_option(timed_out_run):
+    result = runner.invoke(app, ["resume", str(timed_out_run)])
+    assert result.exit_code == 1, result.output
+    assert "--max-time" in result.output and "Traceback" not in result.output
+    result = runner.invoke(app, ["resume", str(timed_out_run), "--max-time", "60"])
+    assert result.exit_code == 0, result.output
+    assert "stopped" not in result.output

@@ -1,0 +1,44 @@
+"""Reading a finished run back (load_run): the checkpoint choice is best or last, and
+anything else is refused by eval, predict and export alike."""
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from cnnlab.cli import app
+from cnnlab.data.synthetic import make_synthetic
+from cnnlab.train import ConfigError, TrainConfig, load_run, train
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs")
+    cfg = TrainConfig(model="lenet_modern", data="synthetic", epochs=1, batch_size=32,
+                      device="cpu", quiet=True, out_dir=str(out), run_name="tiny")
+    train(cfg, data=make_synthetic(num_train=64, num_test=32))
+    return out / "tiny"
+
+
+def test_best_and_last_load_their_own_checkpoint(run_dir):
+    for which in ("best", "last"):
+        assert load_run(run_dir, which=which).checkpoint.name == f"{which}.safetensors"
+
+
+def test_unknown_checkpoint_choice_is_refused(run_dir):
+    with pytest.raises(ConfigError, match="'nosuch' .*choose best or last"):
+        load_run(run_dir, which="nosuch")
+
+
+@pytest.mark.parametrize("command", ["eval", "predict", "export"])
+def test_every_command_refuses_an_unknown_checkpoint_choice(run_dir, tmp_path, command):
+    image = tmp_path / "x.png"
+    Image.fromarray(np.zeros((28, 28), dtype=np.uint8)).save(image)
+    args = {"eval": ["eval", str(run_dir), "--device", "cpu"],
+            "predict": ["predict", str(run_dir), str(image)],
+            "export": ["export", str(run_dir), "--out", str(tmp_path / "m.onnx")]}[command]
+    result = runner.invoke(app, [*args, "--which", "nosuch"])
+    assert result.exit_code == 1, result.output
+    assert "choose best or last" in result.output
