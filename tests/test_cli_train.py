@@ -79,6 +79,21 @@ def test_invalid_config_value_names_the_field(tmp_path):
     assert "optimizer" in result.output and "nesterov" in result.output
 
 
+def test_an_out_dir_that_is_a_file_and_one_class_data_fail_before_a_run_folder(tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    result = runner.invoke(app, [*TRAIN, "--out-dir", str(afile / "runs")])
+    assert result.exit_code == 1 and "is a file, not a folder" in result.output
+    root = tmp_path / "one"
+    (root / "only").mkdir(parents=True)
+    for i in range(4):
+        Image.new("L", (8, 8), 40 * i).save(root / "only" / f"{i}.png")
+    out = tmp_path / "runs"
+    result = runner.invoke(app, [*TRAIN, "--data", f"folder:{root}", "--out-dir", str(out)])
+    assert result.exit_code == 1 and "at least two" in result.output, result.output
+    assert not out.exists() or not any(out.iterdir())  # no run folder left behind
+
+
 def test_weights_of_another_model_list_the_keys(trained_run, tmp_path):
     weights = trained_run / "checkpoints" / "best.safetensors"
     result = runner.invoke(app, ["train", "lenet_d2l", "--data", "synthetic", "--quiet",

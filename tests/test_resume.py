@@ -72,3 +72,12 @@ def test_resume_command_names_the_option(timed_out_run):
     result = runner.invoke(app, ["resume", str(timed_out_run), "--max-time", "60"])
     assert result.exit_code == 0, result.output
     assert "stopped" not in result.output
+
+
+def test_resume_refuses_a_negative_number_of_extra_epochs(tmp_path):
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    TrainConfig(epochs=3).save(run / "config.yaml")
+    (run / "checkpoints" / "last.safetensors").write_bytes(b"")  # never read: refused first
+    with pytest.raises(ConfigError, match="adds epochs"):
+        resume(run, extra_epochs=-3)

@@ -109,3 +109,9 @@ def test_wrong_types_and_bad_model_overrides_are_named_before_any_work():
         parse_assignments(["lr=[1"])
     assert TrainConfig.from_dict({"lr": 1, "model": "speednet",
                                   "model_overrides": {"widths": [8, 16, 32]}}).lr == 1
+
+
+def test_a_folder_given_as_the_config_file_is_named(tmp_path):
+    (tmp_path / "config.yaml").write_text("lr: 0.3\n")
+    with pytest.raises(ConfigError, match="is a folder.*config.yaml"):
+        TrainConfig.load(tmp_path)

@@ -237,6 +237,10 @@ class TrainConfig:
             values = yaml.safe_load(path.read_text()) or {}
         except FileNotFoundError:
             raise ConfigError(f"config file not found: {path}") from None
+        except IsADirectoryError:
+            hint = f"; its config is {path / 'config.yaml'}" \
+                if (path / "config.yaml").exists() else ""
+            raise ConfigError(f"{path} is a folder, not a YAML config file{hint}") from None
         except yaml.YAMLError as exc:
             raise ConfigError(f"{path}: not valid YAML: {exc}") from None
         if not isinstance(values, dict):

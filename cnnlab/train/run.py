@@ -47,6 +47,9 @@ def train_with_trainer(cfg: TrainConfig, data: DatasetSplits | None = None, cons
     cfg.validate()
     model_info(cfg.model)  # an unknown name fails here, before any folder is made
     data = data if data is not None else load_training_data(cfg)
+    if len(data.classes) < 2:  # before any folder is made
+        raise ConfigError(f"{data.name} has {len(data.classes)} class ({', '.join(data.classes)})"
+                          "; a classifier needs at least two")
     import os
 
     is_main = int(os.environ.get("RANK", "0")) == 0
@@ -99,6 +102,9 @@ def resume(run_dir: str | Path, console=None, extra_epochs: int | None = None,
             "cannot be resumed; start it again)"
         )
     cfg = TrainConfig.load(cfg_path)
+    if extra_epochs is not None and extra_epochs < 1:
+        raise ConfigError(f"--epochs {extra_epochs}: resume adds epochs to the run's plan "
+                          f"({cfg.epochs}); give a number >= 1, or leave it out to finish it")
     if extra_epochs:
         cfg.epochs += extra_epochs
     if max_time is not None:

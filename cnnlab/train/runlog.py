@@ -44,6 +44,12 @@ METRIC_COLUMNS = [
 def new_run_dir(out_dir: str | Path, model: str, run_name: str | None = None) -> Path:
     """``out_dir/<YYYYmmdd-HHMMSS>-<model>``, never reusing an existing folder."""
     base = Path(out_dir)
+    blocker = next((p for p in (base, *base.parents) if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        from cnnlab.train.config import ConfigError
+
+        raise ConfigError(f"out_dir {base}: {blocker} is a file, not a folder; runs are "
+                          "written to folders under out_dir (--out-dir)")
     name = run_name or f"{dt.datetime.now():%Y%m%d-%H%M%S}-{model.replace(':', '_')}"
     path, n = base / name, 1
     while path.exists():
