@@ -35,22 +35,31 @@ def _known_errors():
 @app.command("run")
 def run(
     space: str = typer.Option(None, help=SPACES_HELP),
-    n: int = typer.Option(None, help="Trials in the sweep (default 100). With --resume, a "
-                                     "larger N extends the sweep."),
+    n: int = typer.Option(None, min=1, help="Trials in the sweep (default 100). With "
+                                            "--resume, a larger N extends the sweep."),
     epochs: int = typer.Option(None, help="Epochs per trial (default 10, the paper's)."),
     macs: str = typer.Option(None, help="Complexity band LOW-HIGH in multiply-adds at the "
                                         "data's size, e.g. 5M-20M."),
     data: str = typer.Option("fashion-mnist", help="fashion-mnist, folder:PATH or synthetic."),
     data_root: str = typer.Option(None, help="Folder holding the dataset files."),
-    train_subset: int = typer.Option(None, help="Train on the first N training images only."),
+    train_subset: int = typer.Option(None, min=1,
+                                     help="Train on the first N training images only."),
     out: Path = typer.Option(None, help="Sweep directory (holds trials.sqlite)."),
     resume: Path = typer.Option(None, help="Finish the sweep in this directory."),
     seed: int = typer.Option(0, help="Seeds the sampling; trial i trains with seed+i."),
     lr: float = typer.Option(None, help="Learning rate (default 0.05, cosine)."),
     batch_size: int = typer.Option(None, help="Batch size (default 128)."),
-    device: str = typer.Option(None, help="auto, cpu, cuda ..."),
-    set_: list[str] = typer.Option(None, "--set", help="Any TrainConfig field, KEY=VALUE "
-                                                       "(repeatable), e.g. --set eval_subset=2000"),
+    device: str = typer.Option(None, help="auto, cpu, cuda ... Checked before anything is "
+                                          "created. With --resume, the rest of the sweep "
+                                          "trains there."),
+    set_: list[str] = typer.Option(None, "--set", help="A TrainConfig field, KEY=VALUE "
+                                                       "(repeatable), e.g. --set eval_subset=2000"
+                                                       ". Fields the sweep sets itself (model, "
+                                                       "seed, data, ...) are refused."),
+    retry_failed: bool = typer.Option(False, "--retry-failed",
+                                      help="Train the sweep's failed trials again. Without "
+                                           "it they stay failed: a trial that failed on its "
+                                           "network would fail again."),
     zero_init: bool = typer.Option(None, "--zero-init/--no-zero-init",
                                    help="Start each X block as the identity (zero final BN "
                                         "gamma; default on): short sweeps need it."),
@@ -63,7 +72,11 @@ def run(
 
     Killed at any moment, `cnnlab design run --resume DIR` finishes the sweep without
     training a finished trial again. Running the same command again does the same.
+    Failed trials are kept as failed unless --retry-failed is given; --resume DIR
+    --device cpu moves a sweep whose device failed it.
     """
+    from dataclasses import replace
+
     from cnnlab.design.runner import SweepInterrupted, create_sweep, run_sweep
     from cnnlab.design.spaces import parse_band
     from cnnlab.design.store import SweepSpec, TrialStore
@@ -73,8 +86,7 @@ def run(
         if resume is not None:
             given = {"--space": space, "--epochs": epochs, "--macs": macs, "--lr": lr,
                      "--batch-size": batch_size, "--train-subset": train_subset,
-                     "--set": set_ or None, "--device": device,
-                     "--zero-init/--no-zero-init": zero_init}
+                     "--set": set_ or None, "--zero-init/--no-zero-init": zero_init}
             extra = [k for k, v in given.items() if v is not None]
             if extra:
                 fail(f"--resume continues the sweep as it was created; drop {', '.join(extra)}")
@@ -83,8 +95,10 @@ def run(
             directory = resume
             with TrialStore(directory) as store:
                 spec, planned = store.spec(), store.planned()
-            if max(n or 0, planned) >= 1:  # draws trials not drawn yet, or more with --n
-                create_sweep(directory, spec, max(n or 0, planned))
+            if device is not None:  # where it trains, not what: the sweep stays the same
+                spec = replace(spec, train={**spec.train, "device": device})
+            # Checks the device and draws trials not drawn yet, or more with --n.
+            create_sweep(directory, spec, max(n or 0, planned, 1))
         else:
             if space is None or out is None:
                 fail("a new sweep needs --space and --out (or --resume DIR)")
@@ -98,6 +112,8 @@ def run(
                 create_sweep(out, spec, n or 100)
             directory = out
         with TrialStore(directory) as store:
+            if retry_failed:
+                store.retry_failed()
             counts, total = store.counts(), store.count()
         console.print(f"sweep {directory}: {total} trials, {counts['done']} done, "
                       f"{counts['failed']} failed, {total - counts['done'] - counts['failed']} "
@@ -122,6 +138,9 @@ def run(
         fail(str(exc))
     console.print(f"{counts['done']} done, {counts['failed']} failed. Analyse with: "
                   f"cnnlab design analyze {directory}")
+    if counts["failed"]:
+        console.print(f"failed trials are kept as they are; train them again with: "
+                      f"cnnlab design run --resume {directory} --retry-failed")
 
 
 @app.command("analyze")
@@ -129,8 +148,8 @@ def analyze(
     directories: list[Path] = typer.Argument(..., help="Sweep directories to compare."),
     out: Path = typer.Option(None, help="Report folder (default: DIR/analysis for one sweep, "
                                         "./design-analysis for several)."),
-    bins: int = typer.Option(10, help="Log-spaced MACs bins of the normalised EDF."),
-    resamples: int = typer.Option(2000, help="Bootstrap resamples for the best error."),
+    bins: int = typer.Option(10, min=1, help="Log-spaced MACs bins of the normalised EDF."),
+    resamples: int = typer.Option(2000, min=1, help="Bootstrap resamples for the best error."),
     seed: int = typer.Option(0, help="Seeds the bootstrap."),
 ) -> None:
     """EDFs of error, complexity-normalised EDFs, KS tests, best-of-n; PNG, HTML, Markdown."""

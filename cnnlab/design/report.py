@@ -32,7 +32,7 @@ from cnnlab.design.edf import (
     ks_test,
 )
 from cnnlab.design.spaces import format_band
-from cnnlab.design.store import PAPER_RECIPE, TrialStore
+from cnnlab.design.store import PAPER_RECIPE, TrialStore, make_folder
 from cnnlab.figures import embed_png, pyplot, save_figure
 
 
@@ -236,8 +236,8 @@ def analyze(directories, out: str | Path, bins: int = 10, resamples: int = 2000,
             seed: int = 0) -> dict:
     """Write the report files for these sweeps into ``out``; return the summary."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    results = load_sweeps(directories)
+    results = load_sweeps(directories)  # first: a wrong folder is named before any is made
+    make_folder(out, "--out")
     summary = summarize(results, bins=bins, resamples=resamples, seed=seed)
     markdown = markdown_summary(summary)
     (out / "summary.md").write_text(markdown)

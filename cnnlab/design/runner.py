@@ -21,9 +21,17 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
 from cnnlab.design import spaces
-from cnnlab.design.store import TRIAL_MODEL, SweepError, SweepSpec, TrialStore
+from cnnlab.design.store import (
+    DB_NAME,
+    TRIAL_MODEL,
+    SweepError,
+    SweepSpec,
+    TrialStore,
+    check_train_fields,
+)
 from cnnlab.train.trainer import TrainingInterrupted
 
 MAX_ATTEMPTS = 2  # a trial whose worker process dies is retried once, then 'failed'
@@ -114,11 +122,25 @@ def fill_input_shape(spec: SweepSpec) -> SweepSpec:
                    num_classes=spec.num_classes or data.num_classes)
 
 
+def check_device(name: str) -> None:
+    """Refuse a device this machine cannot train on, naming it, before any trial is run:
+    otherwise every trial fails on it, one by one."""
+    from cnnlab.train import device
+
+    try:
+        device.select_device(name)
+    except (RuntimeError, ValueError) as exc:  # its ConfigError, or torch's own error
+        message = str(exc) if repr(name) in str(exc) else f"device {name!r}: {exc}"
+        raise SweepError(f"{message}. A sweep's device is set with --device (also with "
+                         "--resume)") from None
+
+
 def create_sweep(directory, spec: SweepSpec, n: int) -> dict[str, int]:
     """Create the sweep in ``directory`` (or reopen the same one) with at least ``n`` trials.
 
     Every trial is drawn and stored before training starts. Reopening with a different
-    spec is an error; a larger ``n`` draws the extra trials. Returns status counts.
+    spec is an error; a larger ``n`` draws the extra trials; another ``train["device"]``
+    or ``data_root`` moves the sweep there. Returns status counts.
     """
     from cnnlab.train import TrainConfig
     from cnnlab.train.runlog import environment_info
@@ -126,6 +148,13 @@ def create_sweep(directory, spec: SweepSpec, n: int) -> dict[str, int]:
     spaces.check_space(spec.space)
     if n < 1:
         raise SweepError(f"a sweep needs n >= 1 trials, got {n}")
+    if spec.train_subset is not None and spec.train_subset < 1:
+        raise SweepError(f"train_subset must be >= 1 training images (or None for all of "
+                         f"them), got {spec.train_subset}")
+    if not (Path(directory) / DB_NAME).exists():
+        # New sweeps only: one stored before this check can still be finished.
+        check_train_fields(spec.train)
+    check_device(spec.train.get("device", "auto"))
     spec = fill_input_shape(spec)
     TrainConfig.from_dict(spec.train_config({}, 0))  # bad --set values fail here, not later
     with TrialStore(directory, create=True) as store:
@@ -148,9 +177,10 @@ def run_sweep(directory, *, executor: str = "local", workers: int | None = None,
     """Train every pending trial of the sweep in ``directory``; return status counts.
 
     Trials left 'running' by a killed sweep start again; 'done' and 'failed' trials
-    are never repeated. Each result is committed to the store as it arrives, then
-    passed to ``on_result`` (the stored row). Raises :class:`SweepInterrupted` on
-    Ctrl-C, after putting unfinished trials back to 'pending'.
+    are not repeated (``TrialStore.retry_failed`` puts failed ones back). Each result is
+    committed to the store as it arrives, then passed to ``on_result`` (the stored row).
+    Raises :class:`SweepInterrupted` on Ctrl-C, after putting unfinished trials back to
+    'pending', and :class:`SweepError` for a device this machine cannot train on.
     """
     with TrialStore(directory) as store:
         spec = store.spec()
@@ -158,6 +188,7 @@ def run_sweep(directory, *, executor: str = "local", workers: int | None = None,
         todo = store.trials("pending")
         if not todo:
             return store.counts()
+        check_device(spec.train.get("device", "auto"))
         pool = make_executor(executor, workers=workers, threads=threads, address=address,
                              device=spec.train.get("device", "auto"))
         inflight: dict = {}

@@ -72,6 +72,41 @@ class SweepError(ValueError):
     """A sweep that cannot be created, opened or resumed as asked; the message says why."""
 
 
+# TrainConfig fields a sweep decides itself (train_config below, run_trial's silent
+# trainer without a run folder): a value given for one would be overridden without a
+# word, so a new sweep refuses it and says what to use instead.
+SWEEP_FIELDS = {
+    "model": "each trial's network is drawn from --space",
+    "model_overrides": "each trial's network is drawn from --space",
+    "seed": "trial i trains with seed + i: give the sweep's seed with --seed",
+    "data": "use --data",
+    "data_root": "use --data-root",
+    "preset": "a sweep trains with the paper's recipe; change its fields one by one",
+    "quiet": "trials always train silently",
+    "out_dir": "trials write no run folder; their results go to trials.sqlite",
+    "run_name": "trials write no run folder; their results go to trials.sqlite",
+}
+
+
+def check_train_fields(train: dict) -> None:
+    """Refuse TrainConfig fields a sweep sets itself (:data:`SWEEP_FIELDS`), naming each."""
+    owned = [k for k in train if k in SWEEP_FIELDS]
+    if owned:
+        raise SweepError("a sweep sets these training fields itself: "
+                         + "; ".join(f"{k} ({SWEEP_FIELDS[k]})" for k in owned))
+
+
+def make_folder(path: Path, option: str) -> None:
+    """``mkdir -p`` that names the path and the option to change instead of an OSError."""
+    if path.exists() and not path.is_dir():
+        raise SweepError(f"{path} is a file, not a folder: pick another {option}")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file further up, no permission, read-only disk
+        raise SweepError(f"cannot create the folder {path}: {exc.strerror or exc}; pick "
+                         f"another {option}") from None
+
+
 @dataclass
 class SweepSpec:
     """Everything that decides which networks a sweep trains and how.
@@ -138,7 +173,10 @@ def plan_trials(spec: SweepSpec, start: int, stop: int) -> list[dict]:
 
 def _identity(spec: dict) -> dict:
     spec = SweepSpec.from_dict(spec).to_dict()  # fields added since it was stored, filled in
-    return {k: v for k, v in spec.items() if k != "data_root"}  # a moved dataset is the same
+    # Where a sweep runs is not what it is: a moved dataset or another device (a sweep
+    # created on a device it could not use must be able to go on elsewhere) is the same.
+    train = {k: v for k, v in spec["train"].items() if k != "device"}
+    return {**{k: v for k, v in spec.items() if k != "data_root"}, "train": train}
 
 
 class TrialStore:
@@ -147,16 +185,26 @@ class TrialStore:
     def __init__(self, directory: str | Path, *, create: bool = False):
         self.directory = Path(directory)
         self.path = self.directory / DB_NAME
+        if self.directory.exists() and not self.directory.is_dir():
+            raise SweepError(f"{self.directory} is a file, not a folder: a sweep is a folder "
+                             f"holding {DB_NAME}")
         if not create and not self.path.exists():
             raise SweepError(f"{self.directory} is not a design sweep (no {DB_NAME}); start "
                              "one with `cnnlab design run --space ... --out DIR`")
-        self.directory.mkdir(parents=True, exist_ok=True)
+        make_folder(self.directory, "--out")
         # isolation_level=None: autocommit, with explicit BEGIN/COMMIT below, so a
         # write is on disk when the method returns.
         self.conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         self.conn.row_factory = sqlite3.Row
-        self.conn.executescript(_SCHEMA)
-        version = self.meta().get("schema_version")
+        try:
+            self.conn.executescript(_SCHEMA)
+            version = self.meta().get("schema_version")
+        except (sqlite3.DatabaseError, ValueError) as exc:  # ValueError: a value not JSON
+            self.conn.close()
+            # Never rewritten here: whatever it still holds is the user's to recover.
+            raise SweepError(f"{self.path} cannot be read as a sweep store ({exc}): it is "
+                             "damaged or not a cnnlab sweep. Restore it from a copy, or start "
+                             "a new sweep with another --out") from None
         if version is not None and version != SCHEMA_VERSION:
             raise SweepError(f"{self.path} has schema version {version}; this cnnlab reads "
                              f"{SCHEMA_VERSION}")
@@ -221,8 +269,14 @@ class TrialStore:
             raise SweepError(f"{self.directory} holds a different sweep ({'; '.join(diffs)}); "
                              f"resume it with `cnnlab design run --resume {self.directory}` "
                              "or pick a new --out")
-        elif stored.get("data_root") != spec.data_root and spec.data_root is not None:
-            self.set_meta({"spec": {**stored, "data_root": spec.data_root}})  # data moved
+        else:  # the same sweep; where its data lives and where it trains may change
+            moved = dict(stored)
+            if spec.data_root is not None:
+                moved["data_root"] = spec.data_root
+            if "device" in spec.train:
+                moved["train"] = {**stored["train"], "device": spec.train["device"]}
+            if moved != stored:
+                self.set_meta({"spec": moved})
         if n > self.planned():  # recorded first: a run killed while drawing can finish
             self.set_meta({"n": n})
         have = self.count()
@@ -278,6 +332,17 @@ class TrialStore:
     def mark_pending(self, trial_ids: Iterable[int]) -> None:
         self._write("UPDATE trials SET status = 'pending' WHERE id = ?",
                     [(i,) for i in trial_ids])
+
+    def retry_failed(self) -> list[int]:
+        """Failed trials go back to ``pending``, their last result and attempts cleared,
+        to be trained again (``--retry-failed``). Returns their ids."""
+        ids = [r[0] for r in self.conn.execute("SELECT id FROM trials WHERE status = 'failed'")]
+        if ids:
+            cleared = ", ".join(f"{c} = NULL" for c in _RESULT_COLUMNS)
+            self._write(f"UPDATE trials SET status = 'pending', {cleared}, attempts = 0, "
+                        "started_at = NULL, finished_at = NULL WHERE id = ?",
+                        [(i,) for i in ids])
+        return ids
 
     def reset_running(self) -> list[int]:
         """Trials left ``running`` by a sweep that was killed go back to ``pending``."""

@@ -1,0 +1,149 @@
+"""`cnnlab design` refuses bad input with a clear error, before creating or changing
+anything: unusable devices, fields a sweep sets itself, empty sweeps, files where
+folders belong, damaged stores. A sweep whose trials failed on a bad device can be
+moved to another one and its failed trials retried.
+
+Only one test trains (one tiny AnyNet, one epoch on 64 synthetic images).
+"""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from cnnlab.cli.design import app
+from cnnlab.design.runner import create_sweep, fill_input_shape, run_sweep
+from cnnlab.design.store import SweepError, SweepSpec, TrialStore
+
+COMMON = ["--space", "anynetx_a", "--epochs", "1", "--macs", "0.1M-1M", "--data", "synthetic",
+          "--threads", "1", "--set", "batch_size=32", "--set", "eval_subset=64"]
+TINY = [*COMMON, "--n", "1", "--train-subset", "64"]
+
+
+def invoke(*args: str):
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    # A clear error is an exit, never an exception escaping the command.
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result
+
+
+def test_an_unknown_device_is_refused_before_anything_is_created(tmp_path):
+    out = tmp_path / "sx8"
+    result = invoke("run", *TINY, "--device", "nosuch", "--out", out)
+    assert result.exit_code == 2 and "'nosuch'" in result.output and "--device" in result.output
+    assert not out.exists()
+
+
+def test_a_device_error_from_select_device_reaches_the_user(tmp_path, monkeypatch):
+    # select_device is to refuse devices that are missing here (cuda without CUDA);
+    # whatever it raises must come out as the CLI's error, naming the device.
+    import cnnlab.train.device as device
+
+    def no_cuda(name):
+        raise ValueError("CUDA is not available on this machine")
+
+    monkeypatch.setattr(device, "select_device", no_cuda)
+    result = invoke("run", *TINY, "--device", "cuda", "--out", tmp_path / "s")
+    assert result.exit_code == 2 and "'cuda'" in result.output
+    assert "CUDA is not available" in result.output and not (tmp_path / "s").exists()
+
+
+def _sweep_on_a_bad_device(directory, failed: bool = True) -> None:
+    """A sweep as the old code left it: created with --device nosuch, its trial failed."""
+    spec = SweepSpec(space="anynetx_a", macs=(1e5, 1e6), data="synthetic", train_subset=64,
+                     train={"epochs": 1, "batch_size": 32, "eval_subset": 64,
+                            "device": "nosuch"})
+    with TrialStore(directory, create=True) as store:
+        store.init_sweep(fill_input_shape(spec), 1)
+        if failed:
+            store.mark_running(0)
+            store.record(0, "failed", message="RuntimeError: Expected one of cpu, cuda ...")
+
+
+def test_run_sweep_refuses_a_bad_device_instead_of_failing_every_trial(tmp_path):
+    _sweep_on_a_bad_device(tmp_path, failed=False)
+    with pytest.raises(SweepError, match="'nosuch'"):
+        run_sweep(tmp_path)
+    with TrialStore(tmp_path) as store:
+        assert store.counts()["pending"] == 1
+
+
+def test_resume_moves_a_sweep_to_another_device_and_retries_failed_trials(tmp_path):
+    out = tmp_path / "sx8"
+    _sweep_on_a_bad_device(out)
+    result = invoke("run", "--resume", out)
+    assert result.exit_code == 2 and "'nosuch'" in result.output and "--device" in result.output
+    result = invoke("run", "--resume", out, "--device", "cpu", "--threads", "1")
+    assert result.exit_code == 0, result.output
+    assert "--retry-failed" in result.output  # the failed trial is kept, and it says how
+    with TrialStore(out) as store:
+        assert store.trial(0)["status"] == "failed"
+        assert store.spec().train["device"] == "cpu"  # the rest of the sweep runs there
+    result = invoke("run", "--resume", out, "--retry-failed", "--threads", "1")
+    assert result.exit_code == 0, result.output
+    with TrialStore(out) as store:
+        row = store.trial(0)
+    assert row["status"] == "done" and row["message"] is None and row["error_pct"] >= 0
+
+
+@pytest.mark.parametrize("field, hint", [("seed", "--seed"), ("model", "--space"),
+                                         ("model_overrides", "--space"), ("data", "--data")])
+def test_fields_the_sweep_sets_itself_are_refused(tmp_path, field, hint):
+    value = "{}" if field == "model_overrides" else "5"
+    result = invoke("run", *TINY, "--device", "cpu", "--set", f"{field}={value}",
+                    "--out", tmp_path / "s")
+    assert result.exit_code == 2 and field in result.output and hint in result.output
+    assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.parametrize("option, value", [("--n", "0"), ("--train-subset", "0"),
+                                           ("--train-subset", "-5")])
+def test_empty_sweeps_and_subsets_are_refused(tmp_path, option, value):
+    result = invoke("run", *COMMON, "--device", "cpu", option, value, "--out", tmp_path / "s")
+    assert result.exit_code == 2 and option in result.output
+    assert not (tmp_path / "s").exists()
+
+
+def test_the_library_refuses_an_empty_training_subset(tmp_path):
+    spec = SweepSpec(space="anynetx_a", data="synthetic", train_subset=0)
+    with pytest.raises(SweepError, match="train_subset"):
+        create_sweep(tmp_path / "s", spec, 1)
+    assert not (tmp_path / "s").exists()
+
+
+def test_a_file_where_a_sweep_folder_belongs_is_named(tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("notes")
+    result = invoke("analyze", afile)
+    assert result.exit_code == 2 and "afile" in result.output and "not a folder" in result.output
+    result = invoke("run", *TINY, "--device", "cpu", "--out", afile)
+    assert result.exit_code == 2 and "afile" in result.output and "not a folder" in result.output
+    assert afile.read_text() == "notes"
+
+
+def test_analyze_to_a_file_is_refused(tmp_path):
+    with TrialStore(tmp_path / "s", create=True) as store:
+        store.init_sweep(SweepSpec(space="anynetx_a", data="synthetic", image_size=28,
+                                   in_channels=1, num_classes=10), 1)
+    report = tmp_path / "report"
+    report.write_text("keep me")
+    result = invoke("analyze", tmp_path / "s", "--out", report)
+    assert result.exit_code == 2 and "report" in result.output and "--out" in result.output
+    assert report.read_text() == "keep me"
+
+
+@pytest.mark.parametrize("option", ["--bins", "--resamples"])
+def test_analyze_refuses_zero_bins_and_resamples(tmp_path, option):
+    result = invoke("analyze", tmp_path, option, "0")
+    assert result.exit_code == 2 and option in result.output
+
+
+def test_a_damaged_store_is_named_and_left_alone(tmp_path):
+    db = tmp_path / "trials.sqlite"
+    junk = b"not a database at all " * 100
+    db.write_bytes(junk)
+    for args in (["status", tmp_path], ["analyze", tmp_path], ["run", "--resume", tmp_path]):
+        result = invoke(*args)
+        assert result.exit_code == 2 and "trials.sqlite" in result.output, args
+        assert "damaged" in result.output
+    assert db.read_bytes() == junk
