@@ -11,11 +11,43 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 app = typer.Typer(help="Benchmarks: each prints a table and a ratio against a baseline.",
                   no_args_is_help=True)
 console = Console()
+err = Console(stderr=True)
+
+# The zoo's recipes: TrainConfig's presets (cnnlab.train.config.PRESETS, not imported
+# here: it would load torch for --help), plus "none" for TrainConfig's own defaults.
+ZOO_PRESETS = ("book", "fast", "none")
+THROUGHPUT_AMP = ("off", "bf16", "fp16")  # measure() casts with these; "auto" it does not
+
+
+def fail(message: str, code: int = 1) -> None:
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _one_of(*choices: str):
+    """An option callback refusing values outside ``choices``, as typer refuses a bad int."""
+    def check(value: str) -> str:
+        if value not in choices:
+            raise typer.BadParameter(f"{value!r} is not one of {', '.join(choices)}")
+        return value
+
+    return check
+
+
+def _device(name: str) -> str:
+    """The device ``name`` stands for here ("auto" resolved), or a clear error naming it."""
+    from cnnlab.train.device import select_device
+
+    try:
+        return str(select_device(name))
+    except (RuntimeError, ValueError) as exc:  # its ConfigError, or torch's own error
+        fail(str(exc) if repr(name) in str(exc) else f"device {name!r}: {exc}")
 
 
 def _write_json(rows, out: Path | None, extra: dict | None = None) -> None:
@@ -32,14 +64,24 @@ def _write_json(rows, out: Path | None, extra: dict | None = None) -> None:
 @app.command("memory")
 def memory(
     model: str = typer.Option("densenet121", help="A DenseNet with a memory_efficient option."),
-    batch_size: int = typer.Option(8),
-    image_size: int = typer.Option(64),
-    steps: int = typer.Option(5, help="Timed training steps per variant (median is shown)."),
-    threads: int = typer.Option(1, help="torch threads; 1 is steadiest on a shared CPU."),
+    batch_size: int = typer.Option(8, min=1),
+    image_size: int = typer.Option(64, min=1),
+    steps: int = typer.Option(5, min=1,
+                              help="Timed training steps per variant (median is shown)."),
+    threads: int = typer.Option(1, min=1, help="torch threads; 1 is steadiest on a shared CPU."),
     out: Path = typer.Option(None, help="Also write the rows as JSON here."),
 ) -> None:
     """Memory-efficient DenseNet: saved activation bytes and time per step vs plain."""
     from cnnlab.bench.memory import run_densenet_memory_bench
+    from cnnlab.models import UnknownModelError, list_models, model_info
+
+    try:
+        family = model_info(model).family
+    except UnknownModelError as exc:  # its message lists the closest names
+        fail(str(exc))
+    if family != "densenet":  # only DenseNets have the option this bench compares
+        fail(f"{model} has no memory_efficient option to compare; use a DenseNet: "
+             f"{', '.join(list_models('densenet*'))}")
 
     with console.status(f"training {model} both ways ..."):
         rows = run_densenet_memory_bench(model=model, batch_size=batch_size,
@@ -65,14 +107,15 @@ def memory(
 
 @app.command("loader")
 def loader(
-    resize: int = typer.Option(96, help="Output side (the book: 96 for ResNet/GoogLeNet)."),
-    batch_size: int = typer.Option(128),
-    workers: int = typer.Option(2, help="Worker processes of the book's DataLoader."),
-    epochs: int = typer.Option(2, help="Timed epochs per pipeline (the first is cold)."),
+    resize: int = typer.Option(96, min=1,
+                               help="Output side (the book: 96 for ResNet/GoogLeNet)."),
+    batch_size: int = typer.Option(128, min=1),
+    workers: int = typer.Option(2, min=0, help="Worker processes of the book's DataLoader."),
+    epochs: int = typer.Option(2, min=1, help="Timed epochs per pipeline (the first is cold)."),
     device: str = typer.Option("cpu", help="Where the DeviceLoader makes batches."),
-    repeats: int = typer.Option(1, help="Repeat everything; each phase keeps its best."),
-    threads: int = typer.Option(None, help="torch threads for the DeviceLoader (1 is "
-                                           "steadiest on a shared CPU)."),
+    repeats: int = typer.Option(1, min=1, help="Repeat everything; each phase keeps its best."),
+    threads: int = typer.Option(None, min=1, help="torch threads for the DeviceLoader (1 is "
+                                                  "steadiest on a shared CPU)."),
     augment: bool = typer.Option(True, "--augment/--no-augment",
                                  help="Also time per-sample crop + flip."),
     data_root: str = typer.Option(None, help="Folder holding Fashion-MNIST."),
@@ -85,9 +128,13 @@ def loader(
         pixel_difference,
         run_loader_bench,
     )
-    from cnnlab.data import load_dataset
+    from cnnlab.data import DataError, load_dataset
 
-    data = load_dataset("fashion-mnist", root=data_root)
+    device = _device(device)
+    try:
+        data = load_dataset("fashion-mnist", root=data_root)
+    except DataError as exc:  # not found, not downloadable, damaged: the message says
+        fail(str(exc))
     images, labels = data.train.images, data.train.labels
     with console.status("timing both loaders ..."):
         rows = run_loader_bench(resize=resize, batch_size=batch_size, workers=workers,
@@ -120,14 +167,16 @@ def loader(
 
 @app.command("zoo")
 def zoo(
-    preset: str = typer.Option("book", help="book (each model's book recipe) or fast."),
+    preset: str = typer.Option("book", callback=_one_of(*ZOO_PRESETS),
+                               help="book (each model's book recipe), fast, or none "
+                                    "(TrainConfig's defaults)."),
     models: str = typer.Option(None, help="Pattern of model names, or several separated by "
                                           "commas (default: every model the book trains)."),
-    epochs: int = typer.Option(None, help="Epochs per model (default: the preset's)."),
+    epochs: int = typer.Option(None, min=1, help="Epochs per model (default: the preset's)."),
     device: str = typer.Option("auto"),
     data: str = typer.Option("fashion-mnist", help="fashion-mnist, folder:PATH or synthetic."),
     data_root: str = typer.Option(None),
-    batch_size: int = typer.Option(None, help="Override the preset's batch size."),
+    batch_size: int = typer.Option(None, min=1, help="Override the preset's batch size."),
     out: Path = typer.Option(Path("results"), help="Where the CSV, table and plots go."),
 ) -> None:
     """Train each model with one recipe; table and plots of accuracy beside cost.
@@ -146,8 +195,8 @@ def zoo(
             n for p in models.split(",") if p.strip()
             for n in ([p.strip()] if p.strip() in known else list_models(p.strip()))))
     if not names:
-        console.print(f"[red]no model matches {models!r}[/] (see `cnnlab models`)")
-        raise typer.Exit(1)
+        fail(f"no model matches {models!r} (see `cnnlab models`)")
+    _device(device)  # before any folder is made: a bad device would fail every model
     console.print(f"{len(names)} model(s): {', '.join(names)}")
 
     def report(row: dict) -> None:
@@ -175,29 +224,29 @@ def zoo(
 @app.command("throughput")
 def throughput(
     models: str = typer.Option("resnet18_d2l", help="Pattern of model names."),
-    batch_size: int = typer.Option(64, help="Start here; halved on out-of-memory."),
-    image_size: int = typer.Option(None, help="Input side (default: each model's own)."),
+    batch_size: int = typer.Option(64, min=1, help="Start here; halved on out-of-memory."),
+    image_size: int = typer.Option(None, min=1, help="Input side (default: each model's own)."),
     device: str = typer.Option("auto"),
-    amp: str = typer.Option("off", help="off, bf16 or fp16."),
+    amp: str = typer.Option("off", callback=_one_of(*THROUGHPUT_AMP),
+                            help="off, bf16 or fp16."),
     channels_last: bool = typer.Option(False, "--channels-last/--no-channels-last"),
     compile: bool = typer.Option(False, "--compile/--no-compile"),
-    pad_stem: int = typer.Option(0, help="Compute the first convolution on this many input "
-                                         "channels, zeros added (4: the fast kernels; 0 = off)."),
-    steps: int = typer.Option(5, help="Timed steps (after 2 warm-up steps)."),
-    profile: int = typer.Option(0, help="Then profile this many training steps and print "
-                                        "the operators that took the most time."),
+    pad_stem: int = typer.Option(0, min=0, help="Compute the first convolution on this many "
+                                                "input channels, zeros added (4: the fast "
+                                                "kernels; 0 = off)."),
+    steps: int = typer.Option(5, min=1, help="Timed steps (after 2 warm-up steps)."),
+    profile: int = typer.Option(0, min=0, help="Then profile this many training steps and "
+                                               "print the operators that took the most time."),
     out: Path = typer.Option(None, help="Write rows here (.csv or .json)."),
 ) -> None:
     """Train and inference samples/s, step time and peak memory per model."""
     from cnnlab.bench.throughput import benchmark
     from cnnlab.models import list_models
-    from cnnlab.train.device import select_device
 
     names = list_models(models)
     if not names:
-        console.print(f"[red]no model matches {models!r}[/] (see `cnnlab models`)")
-        raise typer.Exit(1)
-    dev = str(select_device(device))
+        fail(f"no model matches {models!r} (see `cnnlab models`)")
+    dev = _device(device)
     rows = benchmark(names, batch_size, image_size, device=dev, amp=amp,
                      channels_last=channels_last, compile=compile, steps=steps,
                      profile_steps=profile, pad_stem=pad_stem)
@@ -239,8 +288,9 @@ def throughput(
 
 @app.command("ops")
 def ops(
-    threads: int = typer.Option(2, help="torch threads (1 gives steadier numbers)."),
-    repeats: int = typer.Option(5, help="Calls are interleaved; each keeps its best time."),
+    threads: int = typer.Option(2, min=1, help="torch threads (1 gives steadier numbers)."),
+    repeats: int = typer.Option(5, min=1,
+                                help="Calls are interleaved; each keeps its best time."),
     quick: bool = typer.Option(False, help="Tiny cases: a smoke run, not numbers."),
     out: Path = typer.Option(None, help="Also write the rows as JSON here."),
 ) -> None:

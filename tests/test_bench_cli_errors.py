@@ -1,0 +1,54 @@
+"""`cnnlab bench` refuses bad input up front with a clear error (never a traceback, never a
+run on nonsense values): unknown models and devices, zero steps, batches and threads,
+unknown AMP modes and presets. Nothing here measures or trains anything."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from cnnlab.cli import app
+
+
+def invoke(*args: str):
+    result = CliRunner().invoke(app, ["bench", *map(str, args)])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result
+
+
+def test_memory_names_the_closest_models():
+    result = invoke("memory", "--model", "densenet12")
+    assert result.exit_code == 1 and "unknown model 'densenet12'" in result.output
+    assert "densenet121" in result.output  # did you mean
+    result = invoke("memory", "--model", "lenet_d2l")  # no memory_efficient option
+    assert result.exit_code == 1 and "DenseNet" in result.output
+    assert "densenet121" in result.output
+
+
+@pytest.mark.parametrize("args, named", [
+    (["throughput", "--steps", "0"], "--steps"),
+    (["throughput", "--batch-size", "0"], "--batch-size"),
+    (["throughput", "--amp", "nosuch"], "--amp"),
+    (["ops", "--threads", "0"], "--threads"),
+    (["loader", "--batch-size", "0"], "--batch-size"),
+    (["zoo", "--preset", "nosuch"], "--preset"),
+])
+def test_values_that_cannot_run_are_refused(tmp_path, args, named):
+    result = invoke(*args, "--out", tmp_path / ("zoo" if args[0] == "zoo" else "rows.json"))
+    assert result.exit_code == 2 and named in result.output
+    assert not any(tmp_path.iterdir())  # zoo-nosuch.csv and friends are not written
+
+
+def test_an_unknown_device_is_named(tmp_path):
+    for command in ("throughput", "zoo"):
+        result = invoke(command, "--device", "nosuch", "--models", "lenet_d2l",
+                        "--out", tmp_path / command)
+        assert result.exit_code == 1 and "'nosuch'" in result.output, command
+    assert not any(tmp_path.iterdir())
+
+
+def test_zoo_presets_are_the_configs_presets_plus_none():
+    from cnnlab.cli.bench import ZOO_PRESETS
+    from cnnlab.train.config import PRESETS
+
+    assert set(ZOO_PRESETS) == {*PRESETS, "none"}

@@ -1,0 +1,28 @@
+"""`cnnlab data show` refuses what it cannot write, or not in reasonable time, up front."""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from cnnlab.cli import app
+from cnnlab.cli.data import GRID_SUFFIXES, MAX_GRID
+
+
+def show(*args: str):
+    result = CliRunner().invoke(app, ["data", "show", "synthetic", *map(str, args)])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result
+
+
+def test_show_refuses_a_file_type_it_cannot_write(tmp_path):
+    for name in ("g.txt", "grid"):
+        result = show("--out", tmp_path / name)
+        assert result.exit_code == 1 and name in result.output, result.output
+        assert all(suffix in result.output for suffix in GRID_SUFFIXES)
+    assert not any(tmp_path.iterdir())
+
+
+def test_show_caps_the_grid(tmp_path):
+    result = show("--n", "100000", "--out", tmp_path / "g.png")
+    assert result.exit_code == 2 and "--n" in result.output and str(MAX_GRID) in result.output
+    assert not any(tmp_path.iterdir())
