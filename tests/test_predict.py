@@ -6,23 +6,18 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from cnnlab.cli import app
-from cnnlab.data.synthetic import make_synthetic
-from cnnlab.train import ConfigError, TrainConfig, train
+from cnnlab.train import ConfigError
 from cnnlab.train.predict import predict_images
 
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def run_and_image(tmp_path_factory):
-    out = tmp_path_factory.mktemp("runs")
-    cfg = TrainConfig(model="lenet_modern", data="synthetic", epochs=1, batch_size=32,
-                      device="cpu", quiet=True, out_dir=str(out), run_name="tiny")
-    train(cfg, data=make_synthetic(num_train=64, num_test=32))
-    image = out / "x.png"
+def run_and_image(tiny_run, tmp_path_factory):
+    image = tmp_path_factory.mktemp("images") / "x.png"
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (28, 28), dtype=np.uint8)
                     ).save(image)
-    return out / "tiny", image
+    return tiny_run, image
 
 
 @pytest.mark.parametrize("top_k", [0, -1])

@@ -7,19 +7,14 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from cnnlab.cli import app
-from cnnlab.data.synthetic import make_synthetic
-from cnnlab.train import ConfigError, TrainConfig, load_run, train
+from cnnlab.train import ConfigError, load_run
 
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    out = tmp_path_factory.mktemp("runs")
-    cfg = TrainConfig(model="lenet_modern", data="synthetic", epochs=1, batch_size=32,
-                      device="cpu", quiet=True, out_dir=str(out), run_name="tiny")
-    train(cfg, data=make_synthetic(num_train=64, num_test=32))
-    return out / "tiny"
+@pytest.fixture
+def run_dir(tiny_run):
+    return tiny_run
 
 
 def test_best_and_last_load_their_own_checkpoint(run_dir):
