@@ -109,6 +109,9 @@ def test_wrong_types_and_bad_model_overrides_are_named_before_any_work():
         parse_assignments(["lr=[1"])
     assert TrainConfig.from_dict({"lr": 1, "model": "speednet",
                                   "model_overrides": {"widths": [8, 16, 32]}}).lr == 1
+    # YAML 1.1 reads 5e-4 as text: a number field still takes it
+    cfg = TrainConfig.from_dict(parse_assignments(["weight_decay=5e-4", "lr=1e-2"]))
+    assert (cfg.weight_decay, cfg.lr) == (5e-4, 1e-2)
 
 
 def test_a_folder_given_as_the_config_file_is_named(tmp_path):

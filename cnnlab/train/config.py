@@ -228,6 +228,9 @@ class TrainConfig:
             raise ConfigError(f"unknown config field(s): {', '.join(hints)}")
         if values.get("amp") is False:  # YAML 1.1 reads a bare `off` as false
             values = {**values, "amp": "off"}
+        # YAML 1.1 reads 5e-4 (no dot) as text; a number field takes it as the number.
+        numbers = {f.name for f in fields(cls) if "float" in str(f.type)}
+        values = {k: _as_number(v) if k in numbers else v for k, v in values.items()}
         return cls(**values).validate()
 
     @classmethod
@@ -252,6 +255,16 @@ class TrainConfig:
 _KIND_WORDS = {"float": "a number", "int": "a whole number", "bool": "true or false",
                "str": "text (quote it if YAML reads it as something else)",
                "None": "null", "dict[str, Any]": "a mapping {key: value, ...}"}
+
+
+def _as_number(value: Any) -> Any:
+    """``"5e-4"`` -> 5e-4; anything else as it is (a wrong type is named by validate)."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
 
 
 def _has_kind(value: Any, kind: str) -> bool:
