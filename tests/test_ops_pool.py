@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from op_helpers import assert_same_op, rand
 
@@ -22,11 +22,24 @@ def pool_cases(draw):
     dilation = (1, 1) if mode == "avg" else (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
     size = [max(1, d * (k - 1) + 1 - 2 * p) + draw(st.integers(0, 6))
             for k, p, d in zip(kernel, padding, dilation, strict=True)]
+    ceil_mode = draw(st.booleans())
+    # A dilated max window can fall wholly in the padding (kernel 2, dilation 3, padding 1
+    # on 2 pixels). PyTorch's max_pool2d backward then corrupts the heap (torch 2.14.1,
+    # CPU: "double free or corruption", the whole test run aborts), so such cases are not
+    # drawn: there is no PyTorch answer to compare with.
+    assume(all(_every_window_touches_the_input(n, k, s, p, d, ceil_mode)
+               for n, k, s, p, d in zip(size, kernel, stride, padding, dilation, strict=True)))
     return dict(
         shape=(draw(st.integers(1, 2)), draw(st.integers(1, 3)), *size),
         kernel_size=kernel, stride=stride, padding=padding, mode=mode, dilation=dilation,
-        ceil_mode=draw(st.booleans()), count_include_pad=draw(st.booleans()),
+        ceil_mode=ceil_mode, count_include_pad=draw(st.booleans()),
     )
+
+
+def _every_window_touches_the_input(size, kernel, stride, padding, dilation, ceil_mode):
+    windows = pool_output_size(size, kernel, 2 * padding, stride, dilation, ceil_mode)
+    return all(any(0 <= i * stride - padding + j * dilation < size for j in range(kernel))
+               for i in range(windows))
 
 
 def torch_pool(x, kernel_size, stride, padding, mode, dilation, ceil_mode, count_include_pad):
