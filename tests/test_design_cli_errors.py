@@ -34,18 +34,13 @@ def test_an_unknown_device_is_refused_before_anything_is_created(tmp_path):
     assert not out.exists()
 
 
-def test_a_device_error_from_select_device_reaches_the_user(tmp_path, monkeypatch):
-    # select_device is to refuse devices that are missing here (cuda without CUDA);
-    # whatever it raises must come out as the CLI's error, naming the device.
-    import cnnlab.train.device as device
+def test_a_missing_gpu_is_refused_before_anything_is_created(tmp_path, monkeypatch):
+    import torch
 
-    def no_cuda(name):
-        raise ValueError("CUDA is not available on this machine")
-
-    monkeypatch.setattr(device, "select_device", no_cuda)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # as on a CPU machine
     result = invoke("run", *TINY, "--device", "cuda", "--out", tmp_path / "s")
-    assert result.exit_code == 2 and "'cuda'" in result.output
-    assert "CUDA is not available" in result.output and not (tmp_path / "s").exists()
+    assert result.exit_code == 2 and "'cuda'" in result.output and "--device" in result.output
+    assert "no CUDA GPU" in " ".join(result.output.split()) and not (tmp_path / "s").exists()
 
 
 def _sweep_on_a_bad_device(directory, failed: bool = True) -> None:

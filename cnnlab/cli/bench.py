@@ -46,8 +46,8 @@ def _device(name: str) -> str:
 
     try:
         return str(select_device(name))
-    except (RuntimeError, ValueError) as exc:  # its ConfigError, or torch's own error
-        fail(str(exc) if repr(name) in str(exc) else f"device {name!r}: {exc}")
+    except ValueError as exc:  # select_device's ConfigError names the device
+        fail(str(exc))
 
 
 def _write_json(rows, out: Path | None, extra: dict | None = None) -> None:

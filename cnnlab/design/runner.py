@@ -129,9 +129,8 @@ def check_device(name: str) -> None:
 
     try:
         device.select_device(name)
-    except (RuntimeError, ValueError) as exc:  # its ConfigError, or torch's own error
-        message = str(exc) if repr(name) in str(exc) else f"device {name!r}: {exc}"
-        raise SweepError(f"{message}. A sweep's device is set with --device (also with "
+    except ValueError as exc:  # select_device's ConfigError names the device
+        raise SweepError(f"{exc}. A sweep's device is set with --device (also with "
                          "--resume)") from None
 
 
