@@ -26,7 +26,7 @@ from cnnlab.data.idx import write_idx
 torch.set_num_threads(1)
 
 # Property tests draw the same examples on every run ("default"), so a CI result does not
-# hang on the draw; `pytest --hypothesis-profile explore` draws new ones to look for more.
+# depend on the draw; `pytest --hypothesis-profile explore` draws new ones to look for more.
 settings.register_profile("default", derandomize=True, database=None)
 settings.register_profile("explore", derandomize=False)
 settings.load_profile("default")
