@@ -11,23 +11,18 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+
+from .train import fail  # the same "error: ..." on stderr, exit code 1, as `cnnlab train`
 
 app = typer.Typer(help="Benchmarks: each prints a table and a ratio against a baseline.",
                   no_args_is_help=True)
 console = Console()
-err = Console(stderr=True)
 
 # The zoo's recipes: TrainConfig's presets (cnnlab.train.config.PRESETS, not imported
 # here: it would load torch for --help), plus "none" for TrainConfig's own defaults.
 ZOO_PRESETS = ("book", "fast", "none")
 THROUGHPUT_AMP = ("off", "bf16", "fp16")  # measure() casts with these; "auto" it does not
-
-
-def fail(message: str, code: int = 1) -> None:
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
 
 
 def _one_of(*choices: str):
