@@ -94,6 +94,26 @@ def test_kill_9_during_writes_leaves_a_loadable_checkpoint(tmp_path):
     assert all(name.startswith((".last.safetensors.", ".last.json.")) for name in leftovers)
 
 
+def test_a_checkpoint_replaced_mid_read_is_read_whole(tmp_path, monkeypatch):
+    """The state and the weights come from the same write, even when the next write
+    replaces the file between the reader opening it and reading the tensors."""
+    path = tmp_path / "last.safetensors"
+    ckpt.save_checkpoint(path, {"w": torch.full((4,), 1.0)}, {"epoch": 1})
+    newer = tmp_path / "newer.safetensors"
+    ckpt.save_checkpoint(newer, {"w": torch.full((4,), 2.0)}, {"epoch": 2})
+    real_open = ckpt.safe_open
+
+    def open_then_replace(*args, **kwargs):
+        handle = real_open(*args, **kwargs)
+        os.replace(newer, path)  # the writer's os.replace lands right after the open
+        return handle
+
+    monkeypatch.setattr(ckpt, "safe_open", open_then_replace)
+    groups, state = ckpt.load_checkpoint(path)
+    assert state["epoch"] == 1
+    assert torch.all(groups["model"]["w"] == 1.0)
+
+
 def test_foreign_pth_loads_weights_only(tmp_path):
     from cnnlab.models.interop import read_weights_file
 

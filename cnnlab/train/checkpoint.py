@@ -28,7 +28,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors import safe_open
+from safetensors.torch import save_file
 
 STATE_KEY = "cnnlab_state"
 
@@ -154,11 +155,12 @@ def load_checkpoint(path: Path) -> tuple[dict[str, dict[str, torch.Tensor]], dic
     if not path.is_file():
         raise CheckpointError(f"checkpoint not found: {path}")
     try:
-        from safetensors import safe_open
-
+        # One open for both the state and the tensors: the file may be replaced by a new
+        # checkpoint at any moment, and opening it twice could pair one write's state
+        # with the next write's weights.
         with safe_open(str(path), framework="pt") as fh:
             meta = fh.metadata() or {}
-        tensors = load_file(str(path))
+            tensors = {name: fh.get_tensor(name) for name in fh.keys()}
     except Exception as exc:
         raise CheckpointError(f"{path}: not a readable safetensors checkpoint ({exc})") from exc
     if STATE_KEY not in meta:
