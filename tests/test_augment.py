@@ -26,6 +26,7 @@ def u8(*shape: int, seed: int = 0) -> torch.Tensor:
 @pytest.mark.parametrize("kwargs, word", [
     (dict(crop_padding=-1), "crop_padding"),
     (dict(pad_mode="edge"), "pad_mode"),
+    (dict(flip=True, flip_mode="sometimes"), "flip_mode"),
     (dict(erase_prob=1.5), "erase_prob"),
     (dict(erase_scale=(0.5, 0.1)), "erase_scale"),
     (dict(erase_ratio=(0.0, 1.0)), "erase_ratio"),

@@ -190,6 +190,38 @@ def test_flip_only_keeps_the_resize_cache_and_matches_flipping_first():
                                                                              plain[~flipped])
 
 
+def flipped_mask(loader: DeviceLoader, plain: torch.Tensor, epoch: int) -> torch.Tensor:
+    """Which dataset images epoch ``epoch`` of ``loader`` mirrored, indexed by image."""
+    mask = torch.zeros(len(plain), dtype=torch.bool)
+    loader.set_epoch(epoch)
+    for x, y in loader:
+        mask[y] = (x != plain[y]).flatten(1).any(1)
+    return mask
+
+
+def test_alternating_flips_mirror_each_image_every_other_epoch():
+    images, labels = dataset(64, c=3)
+    images[:, :, :, 0] = 0  # no image equals its own mirror
+    images[:, :, :, -1] = 255
+    plain = next(iter(DeviceLoader(images, labels, 64, shuffle=False)))[0]
+    loader = DeviceLoader(images, labels, 10, seed=3,
+                          augment=Augment(flip=True, flip_mode="alternate"))
+    masks = [flipped_mask(loader, plain, epoch) for epoch in range(4)]
+    assert 16 < int(masks[0].sum()) < 48  # a random half to start from
+    for epoch in range(3):  # every image, both ways, in any two consecutive epochs
+        assert torch.equal(masks[epoch + 1], ~masks[epoch])
+    # A function of (seed, epoch, image) alone: batch 3 of epoch 3 made directly
+    # (resume) is what iteration made, and another seed starts from another half.
+    x, y = loader.batch(3, 3)
+    assert torch.equal((x != plain[y]).flatten(1).any(1), masks[3][y])
+    other = DeviceLoader(images, labels, 10, seed=4,
+                         augment=Augment(flip=True, flip_mode="alternate"))
+    assert not torch.equal(flipped_mask(other, plain, 0), masks[0])
+    # Random flips, for contrast, do not alternate.
+    random = DeviceLoader(images, labels, 10, seed=3, augment=Augment(flip=True))
+    assert not torch.equal(flipped_mask(random, plain, 1), ~flipped_mask(random, plain, 0))
+
+
 def test_random_crop_turns_the_cache_off_and_resizes_after_cropping():
     images, labels = dataset(12, size=10)
     loader = DeviceLoader(images, labels, 12, shuffle=False, resize=24,

@@ -16,12 +16,19 @@ def test_yaml_round_trip(tmp_path):
 @pytest.mark.parametrize(
     ("field", "value", "allowed"),
     [("optimizer", "adam", "sgd, nesterov, adamw"), ("epochs", 0, ">= 1"),
-     ("momentum", 1.5, "[0, 1)"), ("amp", "fp8", "auto, off, bf16, fp16")],
+     ("momentum", 1.5, "[0, 1)"), ("amp", "fp8", "auto, off, bf16, fp16"),
+     ("flip_mode", "mirror", "random, alternate")],
 )
 def test_invalid_value_names_field_and_allowed(field, value, allowed):
     with pytest.raises(ConfigError) as info:
         TrainConfig(**{field: value}).validate()
     assert field in str(info.value) and allowed in str(info.value)
+
+
+def test_alternating_flips_need_flips():
+    with pytest.raises(ConfigError, match=r"flip_mode=alternate needs flip=true \(--flip\)"):
+        TrainConfig(flip_mode="alternate").validate()
+    assert TrainConfig(flip=True, flip_mode="alternate").validate().flip_mode == "alternate"
 
 
 def test_unknown_field_suggests_closest(tmp_path):

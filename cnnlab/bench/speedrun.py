@@ -52,6 +52,9 @@ ABLATIONS: dict[str, dict] = {
     # (3 seeds each), nothing after 6. A short-schedule ingredient, in no recipe until
     # a GPU run says it pays.
     "whitened first layer (held)": {"whiten_stem": True},
+    # Each image mirrored in every other epoch instead of at random (airbench): over any
+    # two epochs every image is seen both ways, which matters most on short schedules.
+    "alternating flips": {"flip_mode": "alternate"},
     # The recipe's own setting among these three is skipped when ablating.
     "no translation": {"crop_padding": 0},
     "translation ±1 px": {"crop_padding": 1},

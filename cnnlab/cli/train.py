@@ -53,6 +53,8 @@ def train(
     resize: int = typer.Option(None, help="Square input size the model sees."),
     crop_padding: int = typer.Option(None, help="Random translation by up to N pixels."),
     flip: bool = typer.Option(None, "--flip/--no-flip", help="Random horizontal flips."),
+    flip_mode: str = typer.Option(None, help="With --flip: random (each epoch anew) or "
+                                             "alternate (each image every other epoch)."),
     erase_prob: float = typer.Option(None, help="Random erasing probability."),
     normalize: bool = typer.Option(None, "--normalize/--no-normalize"),
     tta_flip: bool = typer.Option(None, "--tta-flip/--no-tta-flip",

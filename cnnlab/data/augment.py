@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 
 PAD_MODES = ("zeros", "reflect")
+FLIP_MODES = ("random", "alternate")
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,11 @@ class Augment:
         pad_mode: what fills the padding: "zeros" (black) or "reflect" (mirror the
             border, no new edges). "reflect" needs ``crop_padding`` < image size.
         flip: mirror left-right with probability 0.5.
+        flip_mode: with ``flip``, "random" draws each sample's flip anew every epoch;
+            "alternate" (airbench's "alternating flip") flips each image in every
+            other epoch, starting from a random half, so any two consecutive epochs
+            show every image both ways. Needs the samples' dataset indices, which
+            :class:`~cnnlab.data.loader.DeviceLoader` has.
         erase_prob: probability that a sample gets one rectangle erased (random
             erasing, Zhong et al. 2017). 0 turns it off.
         erase_scale: range of the rectangle's area, as a fraction of the image.
@@ -52,6 +58,7 @@ class Augment:
     crop_padding: int = 0
     pad_mode: str = "zeros"
     flip: bool = False
+    flip_mode: str = "random"
     erase_prob: float = 0.0
     erase_scale: tuple[float, float] = (0.02, 0.33)
     erase_ratio: tuple[float, float] = (0.3, 3.3)
@@ -62,6 +69,9 @@ class Augment:
             raise ValueError(f"Augment.crop_padding must be an int >= 0, got {self.crop_padding!r}")
         if self.pad_mode not in PAD_MODES:
             raise ValueError(f"Augment.pad_mode must be one of {PAD_MODES}, got {self.pad_mode!r}")
+        if self.flip_mode not in FLIP_MODES:
+            raise ValueError(f"Augment.flip_mode must be one of {FLIP_MODES}, "
+                             f"got {self.flip_mode!r}")
         if not 0.0 <= self.erase_prob <= 1.0:
             raise ValueError(f"Augment.erase_prob must be in [0, 1], got {self.erase_prob}")
         lo, hi = self.erase_scale

@@ -56,7 +56,7 @@ from cnnlab.data.augment import (
 
 _MASK64 = (1 << 64) - 1
 # Stream tags keep the order and the augmentation draws independent.
-_ORDER_STREAM, _AUGMENT_STREAM = 0x6F72646572, 0x6175676D
+_ORDER_STREAM, _AUGMENT_STREAM, _FLIP_STREAM = 0x6F72646572, 0x6175676D, 0x666C6970
 # Images per chunk when building the resize cache: bounds the temporary memory.
 _CACHE_CHUNK = 4096
 
@@ -213,6 +213,12 @@ class DeviceLoader:
         self._scale, self._shift = pixel_affine(mean, std, c, self.device)
         self._order_gen = torch.Generator(device=self.device)
         self._augment_gen = torch.Generator(device=self.device)
+        self._first_flips = None
+        if self.augment and self.augment.flip and self.augment.flip_mode == "alternate":
+            # Each image's flip in epoch 0, from the seed alone; later epochs invert it
+            # every other epoch (see _flips), so the flip of (image, epoch) needs no state.
+            self._augment_gen.manual_seed(mix_seed(self.seed, _FLIP_STREAM))
+            self._first_flips = sample_flips(n, self._augment_gen)
 
     # ------------------------------------------------------------------ sizes
 
@@ -278,14 +284,14 @@ class DeviceLoader:
         contiguous = not self.shuffle and self.world_size == 1
         for b in range(start, len(self)):
             lo, hi = b * self.batch_size, min((b + 1) * self.batch_size, self.num_samples)
+            idx = order[lo:hi]
             if contiguous:
                 # Evaluation order is the storage order: slice views, no gather. Safe
                 # because every later step writes into a new tensor.
                 x, y = self._data[lo:hi], self._labels[lo:hi]
             else:
-                idx = order[lo:hi]
                 x, y = self._data.index_select(0, idx), self._labels.index_select(0, idx)
-            yield self._transform(x, epoch, b), y
+            yield self._transform(x, epoch, b, idx), y
 
     def batch(self, epoch: int, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Batch ``index`` of ``epoch``, exactly as iteration would make it."""
@@ -293,7 +299,15 @@ class DeviceLoader:
             raise IndexError(f"batch {index} out of range for {len(self)} batches")
         return next(self._epoch_batches(epoch, index))
 
-    def _transform(self, x: torch.Tensor, epoch: int, batch: int) -> torch.Tensor:
+    def _flips(self, n: int, epoch: int, indices: torch.Tensor) -> torch.Tensor:
+        """Which of the batch's ``n`` samples to mirror (``self._augment_gen`` is seeded)."""
+        if self._first_flips is None:
+            return sample_flips(n, self._augment_gen)
+        first = self._first_flips.index_select(0, indices)
+        return first if epoch % 2 == 0 else ~first
+
+    def _transform(self, x: torch.Tensor, epoch: int, batch: int,
+                   indices: torch.Tensor) -> torch.Tensor:
         aug = self.augment
         gen = None
         if aug is not None:
@@ -301,7 +315,7 @@ class DeviceLoader:
             gen = self._augment_gen
             gen.manual_seed(mix_seed(self.seed, epoch, self.rank, batch, _AUGMENT_STREAM))
             n = x.shape[0]
-            flips = sample_flips(n, gen) if aug.flip else None
+            flips = self._flips(n, epoch, indices) if aug.flip else None
             if aug.crop_padding > 0:
                 offsets = sample_crop_offsets(n, aug.crop_padding, gen)
                 x = crop(x, offsets, aug.crop_padding, pad_mode=aug.pad_mode, flip=flips)

@@ -24,6 +24,7 @@ AMP_MODES = ("auto", "off", "bf16", "fp16")
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 CUDA_GRAPH_MODES = ("reduce-overhead", "max-autotune")
 PRESETS = ("book", "fast")
+FLIP_MODES = ("random", "alternate")  # as cnnlab.data.augment.FLIP_MODES
 
 
 class ConfigError(ValueError):
@@ -67,6 +68,9 @@ class TrainConfig:
     resize: int | None = None  # None: the dataset's own size
     crop_padding: int = 0  # random translation by up to this many pixels
     flip: bool = False
+    # With flip: "random" (each epoch anew) or "alternate" (each image flipped in every
+    # other epoch; airbench's alternating flip). See cnnlab.data.augment.Augment.
+    flip_mode: str = "random"
     erase_prob: float = 0.0
     normalize: bool = False
     tta_flip: bool = False  # evaluate on the image and its mirror, average logits
@@ -118,6 +122,10 @@ class TrainConfig:
             bad("schedule", ", ".join(SCHEDULES))
         if self.amp not in AMP_MODES:
             bad("amp", ", ".join(AMP_MODES))
+        if self.flip_mode not in FLIP_MODES:
+            bad("flip_mode", ", ".join(FLIP_MODES))
+        if self.flip_mode != "random" and not self.flip:
+            raise ConfigError(f"flip_mode={self.flip_mode} needs flip=true (--flip)")
         if self.compile_mode not in COMPILE_MODES:
             bad("compile_mode", ", ".join(COMPILE_MODES))
         if self.compile_mode != "default" and not self.compile:

@@ -145,6 +145,7 @@ class Trainer:
             from cnnlab.data.augment import Augment
 
             augment = Augment(crop_padding=cfg.crop_padding, flip=cfg.flip,
+                              flip_mode=cfg.flip_mode,
                               erase_prob=cfg.erase_prob)
         height = images.shape[2]
         return DeviceLoader(
