@@ -17,7 +17,8 @@ def test_yaml_round_trip(tmp_path):
     ("field", "value", "allowed"),
     [("optimizer", "adam", "sgd, nesterov, adamw"), ("epochs", 0, ">= 1"),
      ("momentum", 1.5, "[0, 1)"), ("amp", "fp8", "auto, off, bf16, fp16"),
-     ("flip_mode", "mirror", "random, alternate")],
+     ("flip_mode", "mirror", "random, alternate"), ("lookahead_alpha", 0.0, "(0, 1]"),
+     ("lookahead_steps", -1, ">= 0")],
 )
 def test_invalid_value_names_field_and_allowed(field, value, allowed):
     with pytest.raises(ConfigError) as info:

@@ -88,14 +88,18 @@ def _interrupt_after(monkeypatch, n_steps: int):
     monkeypatch.setattr(Trainer, "_optimizer_step", step)
 
 
-@pytest.mark.parametrize("stop_at_step", [10, 13], ids=["epoch-boundary", "mid-epoch"])
-def test_resume_is_exact(tmp_path, data, monkeypatch, stop_at_step):
-    # 320 samples / batch 64 = 5 steps per epoch: step 10 ends epoch 2, step 13 is inside 3.
-    straight = train(fast_cfg(tmp_path, run_name="straight"), data=data)
+@pytest.mark.parametrize(("stop_at_step", "extra"),
+                         [(10, {}), (13, {}),
+                          (13, {"lookahead_steps": 3, "flip_mode": "alternate"})],
+                         ids=["epoch-boundary", "mid-epoch", "mid-lookahead-cycle"])
+def test_resume_is_exact(tmp_path, data, monkeypatch, stop_at_step, extra):
+    # 320 samples / batch 64 = 5 steps per epoch: step 10 ends epoch 2, step 13 is inside 3
+    # (and one step into a 3-step lookahead cycle, whose slow weights the checkpoint keeps).
+    straight = train(fast_cfg(tmp_path, run_name="straight", **extra), data=data)
     with monkeypatch.context() as m:
         _interrupt_after(m, stop_at_step)
         with pytest.raises(TrainingInterrupted, match="cnnlab resume"):
-            train(fast_cfg(tmp_path, run_name="split"), data=data)
+            train(fast_cfg(tmp_path, run_name="split", **extra), data=data)
     import cnnlab.train.run as run_module
 
     monkeypatch.setattr(run_module, "load_training_data", lambda cfg: data)
@@ -220,6 +224,37 @@ def test_densenet_memory_efficient_with_scratch_bn_updates_stats_once():
     eff(x).sum().backward()
     for (k, a), b in zip(plain.state_dict().items(), eff.state_dict().values(), strict=True):
         assert torch.allclose(a, b, atol=1e-5), k
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adamw"])
+def test_lookahead_pulls_the_weights_back_alpha_of_the_way_every_k_steps(optimizer):
+    """Against the definition, applied by hand to a copy trained by a plain optimizer."""
+    from cnnlab.train.optim import Lookahead
+
+    def make(weights):
+        param = torch.nn.Parameter(weights.clone())
+        opt = (torch.optim.SGD([param], lr=0.1, momentum=0.9) if optimizer == "sgd"
+               else torch.optim.AdamW([param], lr=0.1))
+        return param, opt
+
+    torch.manual_seed(0)
+    start = torch.randn(6)
+    (live, opt), (by_hand, opt_by_hand) = make(start), make(start)
+    lookahead = Lookahead(opt, k=3, alpha=0.4)
+    slow = None
+    for step in range(1, 11):
+        for param, o in ((live, opt), (by_hand, opt_by_hand)):
+            param.sin().sum().backward()
+            o.step()
+            o.zero_grad()
+        lookahead.step()
+        slow = by_hand.detach().clone() if slow is None else slow
+        if step % 3 == 0:
+            slow = slow + 0.4 * (by_hand.detach() - slow)
+            by_hand.data.copy_(slow)
+        torch.testing.assert_close(live.detach(), by_hand.detach(), msg=f"step {step}")
+    assert opt.param_groups[0]["lookahead_step"] == 10  # in state_dict(): checkpoints keep it
+    assert "lookahead_slow" in opt.state_dict()["state"][0]
 
 
 def test_weight_ema_matches_the_per_tensor_definition():

@@ -55,6 +55,8 @@ ABLATIONS: dict[str, dict] = {
     # Each image mirrored in every other epoch instead of at random (airbench): over any
     # two epochs every image is seen both ways, which matters most on short schedules.
     "alternating flips": {"flip_mode": "alternate"},
+    # Lookahead (every 5 steps, halfway back to the slow weights), beside the EMA.
+    "lookahead (k 5, α 0.5)": {"lookahead_steps": 5},
     # The recipe's own setting among these three is skipped when ablating.
     "no translation": {"crop_padding": 0},
     "translation ±1 px": {"crop_padding": 1},

@@ -48,6 +48,10 @@ def train(
     warmup_epochs: float = typer.Option(None),
     label_smoothing: float = typer.Option(None),
     ema_decay: float = typer.Option(None, help="Weight EMA decay (0 = off)."),
+    lookahead_steps: int = typer.Option(None, help="Lookahead: every N steps, pull the "
+                                                   "weights back toward slow ones (0 = off)."),
+    lookahead_alpha: float = typer.Option(None, help="Lookahead: how far the slow weights "
+                                                     "move toward the live ones (0-1]."),
     clip_grad_norm: float = typer.Option(None, help="Clip gradients to this norm (0 = off)."),
     accum_steps: int = typer.Option(None, help="Gradient accumulation steps."),
     resize: int = typer.Option(None, help="Square input size the model sees."),

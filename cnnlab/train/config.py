@@ -61,6 +61,10 @@ class TrainConfig:
     warmup_epochs: float = 0.0
     label_smoothing: float = 0.0
     ema_decay: float = 0.0  # 0 turns the weight EMA off
+    # Lookahead: every N optimizer steps the slow weights move lookahead_alpha of the way
+    # to the live ones and training restarts from them (0 turns it off).
+    lookahead_steps: int = 0
+    lookahead_alpha: float = 0.5
     clip_grad_norm: float = 0.0  # 0 turns clipping off
     accum_steps: int = 1
 
@@ -154,7 +158,9 @@ class TrainConfig:
             bad("scratch_ops", "false, true or 'fft'")
         if self.threads is not None and self.threads < 1:
             bad("threads", "a whole number >= 1, or None")
-        for name in ("crop_padding", "tta_shift", "pad_stem_channels"):
+        if not 0.0 < self.lookahead_alpha <= 1.0:
+            bad("lookahead_alpha", "a number in (0, 1]")
+        for name in ("crop_padding", "tta_shift", "pad_stem_channels", "lookahead_steps"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 bad(name, "a whole number >= 0")

@@ -96,6 +96,44 @@ def build_scheduler(
     )
 
 
+class Lookahead:
+    """Lookahead (Zhang et al. 2019): every ``k`` optimizer steps, the slow weights move
+    ``alpha`` of the way to the live ("fast") ones, and the live weights restart there.
+
+    The fast weights explore ``k`` steps ahead and the slow weights average out their
+    noise, which the training itself then continues from: unlike the weight EMA, which
+    is only evaluated, this changes the path training takes.
+
+    The slow weights live in the optimizer's own per-parameter state (``lookahead_slow``)
+    and the step count in its parameter groups (``lookahead_step``), so a checkpoint of
+    the optimizer carries them and a resumed run continues exactly. They start from the
+    weights after the first step (an empty per-parameter state is how Adam knows a
+    parameter is new, so nothing is added before it has taken one step).
+    """
+
+    def __init__(self, optimizer: torch.optim.Optimizer, k: int, alpha: float):
+        if k < 1 or not 0.0 < alpha <= 1.0:
+            raise ValueError(f"Lookahead needs k >= 1 and 0 < alpha <= 1, got k={k}, "
+                             f"alpha={alpha}")
+        self.optimizer, self.k, self.alpha = optimizer, k, alpha
+
+    @torch.no_grad()
+    def step(self) -> None:
+        """Call after each ``optimizer.step()``."""
+        for group in self.optimizer.param_groups:
+            group["lookahead_step"] = group.get("lookahead_step", 0) + 1
+            params = [p for p in group["params"] if p.requires_grad]
+            states = [self.optimizer.state[p] for p in params]
+            for param, state in zip(params, states, strict=True):
+                if "lookahead_slow" not in state:
+                    state["lookahead_slow"] = param.detach().clone()
+            if group["lookahead_step"] % self.k:
+                continue
+            slow = [state["lookahead_slow"] for state in states]
+            torch._foreach_lerp_(slow, params, self.alpha)  # slow += alpha (fast - slow)
+            torch._foreach_copy_(params, slow)
+
+
 class WeightEMA:
     """Exponential moving average of the weights (and a copy of the buffers).
 

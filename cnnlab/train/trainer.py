@@ -41,7 +41,7 @@ from cnnlab.train.evaluate import (
     evaluate,
 )
 from cnnlab.train.model_setup import adapt_stem, build_model
-from cnnlab.train.optim import WeightEMA, build_optimizer, build_scheduler
+from cnnlab.train.optim import Lookahead, WeightEMA, build_optimizer, build_scheduler
 from cnnlab.train.runlog import MetricsLog, TrainProgress
 
 
@@ -121,6 +121,8 @@ class Trainer:
             self.optimizer, cfg, math.ceil(self.steps_per_epoch / cfg.accum_steps)
         )
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp == "fp16")
+        self.lookahead = (Lookahead(self.optimizer, cfg.lookahead_steps, cfg.lookahead_alpha)
+                          if cfg.lookahead_steps else None)
         self.ema = WeightEMA(self.model, cfg.ema_decay) if cfg.ema_decay > 0 else None
         self.eval_model = copy.deepcopy(self.model) if self.ema else None
         self.train_model: nn.Module = self.model
@@ -320,6 +322,8 @@ class Trainer:
         self.scaler.update()
         self.optimizer.zero_grad(set_to_none=True)
         self.scheduler.step()
+        if self.lookahead is not None:
+            self.lookahead.step()
         if self.ema is not None:
             self.ema.update(self.model)
 
