@@ -99,6 +99,7 @@ def export_onnx(run_dir: str | Path, out: str | Path | None = None, which: str =
     run = load_run(run_dir, which=which, device="cpu")
     pp = run.preprocess
     shape = (pp.channels, pp.image_size, pp.image_size)
+    made_folder = not path.parent.exists()
     path.parent.mkdir(parents=True, exist_ok=True)
     model = run.model.float().eval()
     # The new export is written and checked in a temporary folder beside the target, under
@@ -133,6 +134,8 @@ def export_onnx(run_dir: str | Path, out: str | Path | None = None, which: str =
         _replace(staged, path)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        if made_folder and not any(path.parent.iterdir()):
+            path.parent.rmdir()  # a failed first export leaves no empty folder behind
     return result
 
 

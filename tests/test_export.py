@@ -115,10 +115,11 @@ def test_export_to_chosen_path_and_last_checkpoint(run_dir, tmp_path):
 def test_file_that_disagrees_with_pytorch_is_deleted(run_dir, tmp_path, monkeypatch):
     needs_onnx()
     monkeypatch.setattr(export_mod, "verify_onnx", lambda *a, **k: {2: 0.5, 3: 0.1})
-    out = tmp_path / "bad.onnx"
+    out = tmp_path / "new" / "bad.onnx"
     with pytest.raises(ExportError, match=r"disagrees with PyTorch by up to 0\.5 .*logits reach"):
         export_onnx(run_dir, out=out)
-    assert list(tmp_path.iterdir()) == []  # nothing left, not even temporary files
+    # Nothing left, not even temporary files or the folder made for the export.
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_failed_re_export_keeps_the_previous_export(run_dir, tmp_path, monkeypatch):
