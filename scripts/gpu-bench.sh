@@ -69,9 +69,11 @@ part_a() {
     # the 12-epoch candidates drop it. A whitened first conv (whiten_stem; here its 18
     # whitened filters held, the other 46 trained) gained on the same proxy after 4
     # epochs 0.47 points with a 5x5 first conv and 0.22 with a 3x3 one (3 seeds each),
-    # none after 6: each batch size is tried with and without it.
+    # none after 6: each batch size is tried with it, batch 256 also without. Alternating
+    # flips (each image mirrored every other epoch) added 0.09-0.10 points there (9th
+    # session; BENCHMARKS.md "Alternating flips and lookahead"); lookahead lost 0.73.
     timeout "$(limit 150)" $PY -m cnnlab speedrun --target 0.94 --runs 2 --confirm 10 \
-        --candidate "lr=0.2 crop_padding=0 $vgg" \
+        --candidate "batch_size=256 lr=0.1 crop_padding=0 whiten_stem=true flip_mode=alternate $vgg" \
         --candidate "lr=0.2 crop_padding=0 whiten_stem=true $vgg" \
         --candidate "batch_size=256 lr=0.1 crop_padding=0 $vgg" \
         --candidate "batch_size=256 lr=0.1 crop_padding=0 whiten_stem=true $vgg" \
