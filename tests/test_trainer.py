@@ -90,8 +90,9 @@ def _interrupt_after(monkeypatch, n_steps: int):
 
 @pytest.mark.parametrize(("stop_at_step", "extra"),
                          [(10, {}), (13, {}),
-                          (13, {"lookahead_steps": 3, "flip_mode": "alternate"})],
-                         ids=["epoch-boundary", "mid-epoch", "mid-lookahead-cycle"])
+                          (13, {"lookahead_steps": 3, "flip_mode": "alternate"}),
+                          (13, {"optimizer": "muon"})],
+                         ids=["epoch-boundary", "mid-epoch", "mid-lookahead-cycle", "muon"])
 def test_resume_is_exact(tmp_path, data, monkeypatch, stop_at_step, extra):
     # 320 samples / batch 64 = 5 steps per epoch: step 10 ends epoch 2, step 13 is inside 3
     # (and one step into a 3-step lookahead cycle, whose slow weights the checkpoint keeps).
@@ -354,3 +355,75 @@ def test_trainer_evaluates_with_the_shift_and_the_black_border(tmp_path, data, m
     assert seen[-1]["fill"] == pytest.approx([-m / s for m, s in zip(mean, std, strict=True)])
     with pytest.raises(ConfigError, match="tta_shift=28"):
         Trainer(fast_cfg(tmp_path, tta_shift=28), data)
+
+
+def test_orthogonalize_flattens_the_spectrum_and_keeps_the_directions():
+    from cnnlab.train.optim import orthogonalize
+
+    torch.manual_seed(0)
+    for shape in [(24, 216), (96, 48), (10, 10)]:
+        # Singular values spread over three orders of magnitude.
+        u, _ = torch.linalg.qr(torch.randn(shape[0], shape[0]))
+        v, _ = torch.linalg.qr(torch.randn(shape[1], shape[1]))
+        k = min(shape)
+        s = torch.logspace(0, -3, k)
+        matrix = u[:, :k] @ torch.diag(s) @ v[:, :k].T
+        out = orthogonalize(matrix)
+        sv = torch.linalg.svdvals(out)
+        assert sv.max() < 1.25 and sv[: k // 2].min() > 0.65, shape  # the larger half near 1
+        # Same singular directions: U^T out V is (close to) diagonal and positive.
+        inner = u[:, :k].T @ out @ v[:, :k]
+        assert torch.all(inner.diagonal()[: k // 2] > 0.65)
+        off = inner - torch.diag(inner.diagonal())
+        assert off.abs().max() < 1e-3, shape
+
+
+
+def test_muon_orthogonalizes_filters_and_is_nesterov_sgd_elsewhere():
+    """Filters: decoupled decay, then the orthogonalised Nesterov step at muon_lr. The rest:
+    exactly torch's Nesterov SGD at lr (checked on a twin whose filters are kept in sync)."""
+    import copy
+
+    from cnnlab.train.config import TrainConfig
+    from cnnlab.train.optim import Muon, build_optimizer, orthogonalize
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.BatchNorm2d(8),
+                                torch.nn.Flatten(), torch.nn.Linear(128, 4))
+    twin = copy.deepcopy(model)
+    cfg = TrainConfig(optimizer="muon", lr=0.1, muon_lr=0.05, momentum=0.9, weight_decay=0.01)
+    opt = build_optimizer(model, cfg)
+    assert isinstance(opt, Muon)
+    conv = model[0].weight
+    kinds = {id(p): g["orthogonalize"] for g in opt.param_groups for p in g["params"]}
+    assert kinds[id(conv)] and not kinds[id(model[3].weight)] and not kinds[id(model[1].bias)]
+    reference = torch.optim.SGD(
+        [{"params": [twin[3].weight], "weight_decay": 0.01},
+         {"params": [twin[1].weight, twin[1].bias, twin[3].bias], "weight_decay": 0.0}],
+        lr=0.1, momentum=0.9, nesterov=True)
+    x = torch.randn(4, 3, 6, 6)
+    buf = None
+    for _ in range(3):
+        for net in (model, twin):
+            net(x).square().mean().backward()
+        grad, before = conv.grad.clone(), conv.detach().clone()
+        buf = grad.clone() if buf is None else 0.9 * buf + grad
+        opt.step()
+        reference.step()
+        opt.zero_grad()
+        reference.zero_grad()
+        twin[0].weight.grad = None
+        expected = before * (1 - 0.05 * 0.01) - 0.05 * orthogonalize(
+            (grad + 0.9 * buf).reshape(8, -1)).view_as(conv)
+        torch.testing.assert_close(conv.detach(), expected)
+        twin[0].weight.data.copy_(conv.detach())
+        for (name, mine), theirs in zip(model.named_parameters(), twin.parameters(),
+                                        strict=True):
+            torch.testing.assert_close(mine.detach(), theirs.detach(), msg=name)
+
+
+def test_muon_has_no_fused_kernel():
+    from cnnlab.train.config import ConfigError, TrainConfig
+
+    with pytest.raises(ConfigError, match="muon has no fused kernel"):
+        TrainConfig(optimizer="muon", fused_optimizer=True).validate()

@@ -75,12 +75,18 @@ def test_filters_beyond_the_patch_dimensions_keep_their_initialisation():
     assert model[0].weight.requires_grad  # freeze=False
 
 
-def test_only_the_whitened_filters_are_held_and_the_others_train():
+@pytest.mark.parametrize("optimizer", ["sgd", "muon"])
+def test_only_the_whitened_filters_are_held_and_the_others_train(optimizer):
+    from cnnlab.train.optim import Muon, muon_groups, parameter_groups
+
     conv = nn.Conv2d(1, 24, 3, bias=True)  # 18 whitened filters, 6 initialised ones
     whiten_stem(nn.Sequential(conv), [correlated_images()])
     assert conv.weight.requires_grad and conv.weight.no_weight_decay
     before = conv.weight.detach().clone()
-    opt = torch.optim.SGD(conv.parameters(), lr=0.1, momentum=0.9)
+    # Muon orthogonalises the whole filter bank's update: the held rows, zero in the
+    # gradient, must stay zero through it.
+    opt = (torch.optim.SGD(conv.parameters(), lr=0.1, momentum=0.9) if optimizer == "sgd"
+           else Muon(muon_groups(parameter_groups(conv, 5e-4), 0.05), lr=0.1))
     for _ in range(3):
         conv(correlated_images(n=8, seed=1)).square().mean().backward()
         opt.step()
@@ -88,8 +94,6 @@ def test_only_the_whitened_filters_are_held_and_the_others_train():
     torch.testing.assert_close(conv.weight[:18], before[:18], rtol=0, atol=0)
     assert (conv.weight[18:] - before[18:]).abs().amin(dim=(1, 2, 3)).gt(0).all()
     # The optimizer's groups leave the held parameters undecayed.
-    from cnnlab.train.optim import parameter_groups
-
     groups = parameter_groups(nn.Sequential(conv), weight_decay=5e-4)
     decayed = [p for g in groups if g["weight_decay"] > 0 for p in g["params"]]
     assert not any(p is conv.weight for p in decayed)

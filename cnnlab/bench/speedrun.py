@@ -60,6 +60,8 @@ ABLATIONS: dict[str, dict] = {
     # Lookahead (every 5 steps, halfway back to the slow weights), beside the EMA. Same
     # proxy: -0.73 points at lr 0.1 (two seeds), -0.07 at lr 0.2. In no recipe.
     "lookahead (k 5, α 0.5)": {"lookahead_steps": 5},
+    # Muon's orthogonalised momentum for the conv filters (the rest Nesterov SGD).
+    "Muon for the filters (lr 0.05)": {"optimizer": "muon", "muon_lr": 0.05},
     # The recipe's own setting among these three is skipped when ablating.
     "no translation": {"crop_padding": 0},
     "translation ±1 px": {"crop_padding": 1},

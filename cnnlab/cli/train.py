@@ -41,7 +41,9 @@ def train(
     epochs: int = typer.Option(None, help="Number of epochs."),
     batch_size: int = typer.Option(None, help="Batch size."),
     lr: float = typer.Option(None, help="Peak learning rate."),
-    optimizer: str = typer.Option(None, help="sgd, nesterov or adamw."),
+    optimizer: str = typer.Option(None, help="sgd, nesterov, adamw or muon (Muon for the "
+                                             "conv filters, Nesterov SGD for the rest)."),
+    muon_lr: float = typer.Option(None, help="With --optimizer muon: the filters' lr."),
     momentum: float = typer.Option(None),
     weight_decay: float = typer.Option(None, help="Not applied to norm and bias parameters."),
     schedule: str = typer.Option(None, help="constant, onecycle or cosine."),

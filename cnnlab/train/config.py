@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-OPTIMIZERS = ("sgd", "nesterov", "adamw")
+OPTIMIZERS = ("sgd", "nesterov", "adamw", "muon")
 SCHEDULES = ("constant", "onecycle", "cosine")
 AMP_MODES = ("auto", "off", "bf16", "fp16")
 # torch.compile's modes. The two with CUDA graphs replay each step's kernels as one
@@ -55,6 +55,9 @@ class TrainConfig:
     batch_size: int = 128
     lr: float = 0.1
     optimizer: str = "sgd"
+    # With optimizer=muon: the lr of the convolution filters (Muon's orthogonalised
+    # steps); every other parameter takes Nesterov SGD at ``lr``.
+    muon_lr: float = 0.05
     momentum: float = 0.0
     weight_decay: float = 0.0  # never applied to norm and bias parameters
     schedule: str = "constant"
@@ -148,6 +151,10 @@ class TrainConfig:
                 bad(name, "a whole number >= 1")
         if not self.lr > 0:
             bad("lr", "a number > 0")
+        if not self.muon_lr > 0:
+            bad("muon_lr", "a number > 0")
+        if self.optimizer == "muon" and self.fused_optimizer:
+            raise ConfigError("optimizer=muon has no fused kernel: drop --fused-optimizer")
         for name in ("momentum", "label_smoothing", "erase_prob", "ema_decay"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 bad(name, "a number in [0, 1)")
