@@ -422,6 +422,18 @@ def test_muon_orthogonalizes_filters_and_is_nesterov_sgd_elsewhere():
             torch.testing.assert_close(mine.detach(), theirs.detach(), msg=name)
 
 
+def test_muon_scales_a_fine_tuned_backbones_filters_like_its_other_parameters():
+    from cnnlab.train.optim import muon_groups
+
+    conv, norm = torch.nn.Conv2d(1, 4, 3), torch.nn.BatchNorm2d(4)
+    groups = [{"params": [torch.nn.Parameter(torch.zeros(2, 4))], "weight_decay": 0.0},
+              {"params": [conv.weight, norm.weight], "weight_decay": 0.0, "lr": 0.01}]
+    split = muon_groups(groups, muon_lr=0.08, lr=0.1)
+    lrs = {id(p): (g.get("lr"), g["orthogonalize"]) for g in split for p in g["params"]}
+    assert lrs[id(conv.weight)] == (pytest.approx(0.008), True)  # 0.08 x (0.01 / 0.1)
+    assert lrs[id(norm.weight)] == (0.01, False)
+
+
 def test_muon_has_no_fused_kernel():
     from cnnlab.train.config import ConfigError, TrainConfig
 

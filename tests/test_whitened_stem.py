@@ -86,7 +86,7 @@ def test_only_the_whitened_filters_are_held_and_the_others_train(optimizer):
     # Muon orthogonalises the whole filter bank's update: the held rows, zero in the
     # gradient, must stay zero through it.
     opt = (torch.optim.SGD(conv.parameters(), lr=0.1, momentum=0.9) if optimizer == "sgd"
-           else Muon(muon_groups(parameter_groups(conv, 5e-4), 0.05), lr=0.1))
+           else Muon(muon_groups(parameter_groups(conv, 5e-4), 0.05, 0.1), lr=0.1))
     for _ in range(3):
         conv(correlated_images(n=8, seed=1)).square().mean().backward()
         opt.step()

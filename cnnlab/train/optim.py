@@ -53,7 +53,7 @@ def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer
     fused = True if cfg.fused_optimizer else None  # None: torch's default (foreach)
     if cfg.optimizer == "muon":
         momentum = cfg.momentum if cfg.momentum > 0 else 0.9
-        return Muon(muon_groups(groups, cfg.muon_lr), lr=cfg.lr, momentum=momentum)
+        return Muon(muon_groups(groups, cfg.muon_lr, cfg.lr), lr=cfg.lr, momentum=momentum)
     try:
         if cfg.optimizer == "adamw":
             return torch.optim.AdamW(groups, lr=cfg.lr, fused=fused)
@@ -92,17 +92,19 @@ def orthogonalize(matrix: torch.Tensor, steps: int = 5) -> torch.Tensor:
     return x.T if tall else x
 
 
-def muon_groups(groups: list[dict], muon_lr: float) -> list[dict]:
+def muon_groups(groups: list[dict], muon_lr: float, lr: float) -> list[dict]:
     """Split parameter groups: convolution filters (4-D) get Muon's orthogonalised
     update at ``muon_lr``; everything else (norms, biases, the linear head) plain
     Nesterov SGD. Muon is meant for hidden layers' weight matrices; a conv filter bank is
-    one when flattened to (out channels, in channels x kernel area)."""
+    one when flattened to (out channels, in channels x kernel area). A group with its own
+    lr (a fine-tuned backbone's, below ``lr``) scales ``muon_lr`` by the same factor."""
     split = []
     for group in groups:
         filters = [p for p in group["params"] if p.ndim == 4]
         others = [p for p in group["params"] if p.ndim != 4]
         if filters:
-            split.append({**group, "params": filters, "lr": muon_lr, "orthogonalize": True})
+            scaled = muon_lr * group.get("lr", lr) / lr
+            split.append({**group, "params": filters, "lr": scaled, "orthogonalize": True})
         if others:
             split.append({**group, "params": others, "orthogonalize": False})
     return split
