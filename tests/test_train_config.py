@@ -32,6 +32,15 @@ def test_alternating_flips_need_flips():
     assert TrainConfig(flip=True, flip_mode="alternate").validate().flip_mode == "alternate"
 
 
+def test_the_configs_flip_modes_are_the_augmentations():
+    # config.py spells the list itself so that reading a config imports no torch;
+    # this keeps the two spellings from drifting apart.
+    from cnnlab.data import augment
+    from cnnlab.train import config
+
+    assert config.FLIP_MODES == augment.FLIP_MODES
+
+
 def test_unknown_field_suggests_closest(tmp_path):
     (tmp_path / "c.yaml").write_text("epoch: 3\n")
     with pytest.raises(ConfigError, match="did you mean epochs"):

@@ -24,7 +24,7 @@ AMP_MODES = ("auto", "off", "bf16", "fp16")
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 CUDA_GRAPH_MODES = ("reduce-overhead", "max-autotune")
 PRESETS = ("book", "fast")
-FLIP_MODES = ("random", "alternate")  # as cnnlab.data.augment.FLIP_MODES
+FLIP_MODES = ("random", "alternate")  # as cnnlab.data.augment.FLIP_MODES (a test checks)
 
 
 class ConfigError(ValueError):
