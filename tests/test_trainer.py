@@ -422,6 +422,72 @@ def test_muon_orthogonalizes_filters_and_is_nesterov_sgd_elsewhere():
             torch.testing.assert_close(mine.detach(), theirs.detach(), msg=name)
 
 
+def _plain_orthogonalize(matrix, steps=5):
+    """Muon's Newton-Schulz iteration written out, one matrix at a time (the spec)."""
+    a, b, c = 3.4445, -4.7750, 2.0315
+    tall = matrix.shape[0] > matrix.shape[1]
+    x = matrix.T if tall else matrix
+    x = x / (x.norm() + 1e-7)
+    for _ in range(steps):
+        gram = x @ x.T
+        x = a * x + (b * gram + c * gram @ gram) @ x
+    return x.T if tall else x
+
+
+def test_batched_orthogonalization_equals_one_matrix_at_a_time():
+    from cnnlab.train.optim import orthogonalize_many
+
+    torch.manual_seed(0)
+    shapes = [(16, 72), (16, 72), (72, 16), (16, 144), (8, 8), (16, 72), (3, 40)]
+    matrices = [torch.randn(*shape) for shape in shapes]
+    for matrix, out in zip(matrices, orthogonalize_many(matrices), strict=True):
+        assert out.shape == matrix.shape
+        torch.testing.assert_close(out, _plain_orthogonalize(matrix), rtol=1e-4, atol=1e-5)
+
+
+def test_muons_batched_step_equals_the_per_parameter_rule():
+    """Same-shaped filter banks (batched together), a tall one, a wide one, decay and
+    momentum over several steps: every parameter as the rule applied one at a time."""
+    from cnnlab.train.optim import Muon, muon_groups, parameter_groups
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 12, 3), torch.nn.BatchNorm2d(12), torch.nn.ReLU(),  # tall: 12 x 9
+        torch.nn.Conv2d(12, 12, 3), torch.nn.Conv2d(12, 12, 3),  # two of one shape
+        torch.nn.Conv2d(12, 20, 1), torch.nn.Flatten(), torch.nn.LazyLinear(3))
+    x = torch.randn(5, 1, 10, 10)
+    model(x)
+    params = dict(model.named_parameters())
+    expected = {n: p.detach().clone() for n, p in params.items()}
+    buffers: dict[str, torch.Tensor] = {}
+    opt = Muon(muon_groups(parameter_groups(model, 0.01), 0.05, 0.1), lr=0.1, momentum=0.9)
+    for step in range(4):
+        model.zero_grad()
+        model(x + step).square().mean().backward()
+        for name, p in params.items():  # the rule, parameter by parameter
+            grad, w = p.grad.clone(), expected[name]
+            filters = p.ndim == 4
+            decay = 0.0 if p.ndim == 1 else 0.01
+            if filters:
+                w.mul_(1 - 0.05 * decay)
+            else:
+                grad = grad + decay * w
+            buffers[name] = grad.clone() if step == 0 else 0.9 * buffers[name] + grad
+            update = grad + 0.9 * buffers[name]
+            if filters:
+                matrix = update.reshape(len(update), -1)
+                scale = max(1.0, matrix.shape[0] / matrix.shape[1]) ** 0.5
+                w.sub_(0.05 * scale * _plain_orthogonalize(matrix).view_as(p))
+            else:
+                w.sub_(0.1 * update)
+        opt.step()
+        for name, p in params.items():
+            torch.testing.assert_close(p.detach(), expected[name], rtol=1e-4, atol=1e-5,
+                                       msg=f"{name}, step {step}")
+        for name, p in params.items():  # carry on from the same point
+            expected[name] = p.detach().clone()
+
+
 def test_muon_scales_a_fine_tuned_backbones_filters_like_its_other_parameters():
     from cnnlab.train.optim import muon_groups
 

@@ -82,14 +82,36 @@ def orthogonalize(matrix: torch.Tensor, steps: int = 5) -> torch.Tensor:
     Five Newton-Schulz steps of matrix products, no SVD (cheap on a GPU). Works on the
     wider orientation so that ``X X^T`` is the small Gram matrix.
     """
+    return orthogonalize_many([matrix], steps)[0]
+
+
+def orthogonalize_many(matrices: list[torch.Tensor], steps: int = 5) -> list[torch.Tensor]:
+    """:func:`orthogonalize` for each matrix, same-shaped ones batched together.
+
+    One matrix at a time, written plainly, costs ~40 kernel launches; a ResNet's dozens of
+    filter banks would make Muon's step hundreds of launches, which on a GPU take longer
+    than the small products themselves. Here each step is three batched products
+    (``G = X X^T``, ``bG + cG^2``, ``aX + (.)X``) for all matrices of one shape at once.
+    Matrices of different shapes are not padded into one batch: on a CPU the padding's
+    extra products cost more than the launches they save (measured: BENCHMARKS.md).
+    """
     a, b, c = _NEWTON_SCHULZ
-    tall = matrix.shape[0] > matrix.shape[1]
-    x = matrix.T if tall else matrix
-    x = x / (x.norm() + 1e-7)  # spectral norm <= Frobenius norm <= 1: inside the basin
-    for _ in range(steps):
-        gram = x @ x.T
-        x = a * x + (b * gram + c * gram @ gram) @ x
-    return x.T if tall else x
+    wide = [m.T if m.shape[0] > m.shape[1] else m for m in matrices]
+    buckets: dict[tuple[int, int], list[int]] = {}
+    for index, m in enumerate(wide):
+        buckets.setdefault(tuple(m.shape), []).append(index)
+    out: list[torch.Tensor | None] = [None] * len(matrices)
+    for indices in buckets.values():
+        x = torch.stack([wide[i] for i in indices]) if len(indices) > 1 else wide[indices[0]][None]
+        # spectral norm <= Frobenius norm <= 1: inside the iteration's basin
+        x = x / (torch.linalg.matrix_norm(x, keepdim=True) + 1e-7)
+        for _ in range(steps):
+            gram = torch.bmm(x, x.mT)
+            poly = torch.baddbmm(gram, gram, gram, beta=b, alpha=c)  # b G + c G G
+            x = torch.baddbmm(x, poly, x, beta=a)  # a X + (b G + c G G) X
+        for row, i in enumerate(indices):
+            out[i] = x[row].T if wide[i] is not matrices[i] else x[row]
+    return out
 
 
 def muon_groups(groups: list[dict], muon_lr: float, lr: float) -> list[dict]:
@@ -133,29 +155,54 @@ class Muon(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
+        # Each group's parameters move together in list ("foreach") operations and its
+        # same-shaped filter banks are orthogonalised as one batch: a step is a few dozen
+        # kernel launches per group rather than several per parameter.
         for group in self.param_groups:
-            lr, momentum = group["lr"], group["momentum"]
-            for param in group["params"]:
-                if param.grad is None:
-                    continue
-                grad, decay = param.grad, group["weight_decay"]
-                if decay and group["orthogonalize"]:
-                    param.mul_(1.0 - lr * decay)  # decoupled: not part of the direction
-                elif decay:
-                    grad = grad.add(param, alpha=decay)  # as torch's SGD
-                state = self.state[param]
-                if "momentum_buffer" not in state:
-                    state["momentum_buffer"] = grad.clone()
-                else:
-                    state["momentum_buffer"].mul_(momentum).add_(grad)
-                update = grad.add(state["momentum_buffer"], alpha=momentum)  # Nesterov
-                if group["orthogonalize"]:
-                    matrix = update.reshape(len(update), -1)
-                    scale = max(1.0, matrix.shape[0] / matrix.shape[1]) ** 0.5
-                    update = orthogonalize(matrix.float(), group["ns_steps"]).view_as(param)
-                    update = update.to(param.dtype) * scale
-                param.add_(update, alpha=-lr)
+            params = [p for p in group["params"] if p.grad is not None]
+            if not params:
+                continue
+            lr, momentum, decay = group["lr"], group["momentum"], group["weight_decay"]
+            grads = [p.grad for p in params]
+            if decay and group["orthogonalize"]:
+                torch._foreach_mul_(params, 1.0 - lr * decay)  # decoupled: not in the direction
+            elif decay:
+                grads = torch._foreach_add(grads, params, alpha=decay)  # as torch's SGD
+            buffers = self._momentum_buffers(params, grads, momentum)
+            updates = torch._foreach_add(grads, buffers, alpha=momentum)  # Nesterov
+            if group["orthogonalize"]:
+                updates = self._orthogonalized(params, updates, group["ns_steps"])
+            torch._foreach_add_(params, updates, alpha=-lr)
         return loss
+
+    def _momentum_buffers(self, params, grads, momentum: float) -> list[torch.Tensor]:
+        """``buf = momentum * buf + grad``; a parameter's first buffer is its gradient."""
+        buffers, running, their_grads = [], [], []
+        for param, grad in zip(params, grads, strict=True):
+            state = self.state[param]
+            if "momentum_buffer" not in state:
+                state["momentum_buffer"] = grad.clone()
+            else:
+                running.append(state["momentum_buffer"])
+                their_grads.append(grad)
+            buffers.append(state["momentum_buffer"])
+        if running:
+            torch._foreach_mul_(running, momentum)
+            torch._foreach_add_(running, their_grads)
+        return buffers
+
+    @staticmethod
+    def _orthogonalized(params, updates, steps: int) -> list[torch.Tensor]:
+        """Each filter bank's update flattened to (out, in x kernel area), orthogonalised
+        and scaled by ``sqrt(max(1, rows / cols))``, in the parameter's shape and dtype."""
+        matrices = [u.reshape(len(u), -1).float() for u in updates]
+        results = []
+        for param, matrix, ortho in zip(params, matrices, orthogonalize_many(matrices, steps),
+                                        strict=True):
+            scale = max(1.0, matrix.shape[0] / matrix.shape[1]) ** 0.5
+            results.append((ortho * scale if scale != 1.0 else ortho)
+                           .reshape(param.shape).to(param.dtype))
+        return results
 
 
 def lr_factor(schedule: str, step: int, total_steps: int, warmup_steps: int) -> float:
