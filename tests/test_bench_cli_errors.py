@@ -29,6 +29,7 @@ def test_memory_names_the_closest_models():
     (["throughput", "--steps", "0"], "--steps"),
     (["throughput", "--batch-size", "0"], "--batch-size"),
     (["throughput", "--amp", "nosuch"], "--amp"),
+    (["throughput", "--optimizer", "sgd", "--optimizer", "adam"], "--optimizer"),
     (["ops", "--threads", "0"], "--threads"),
     (["loader", "--batch-size", "0"], "--batch-size"),
     (["zoo", "--preset", "nosuch"], "--preset"),
@@ -52,3 +53,10 @@ def test_zoo_presets_are_the_configs_presets_plus_none():
     from cnnlab.train.config import PRESETS
 
     assert set(ZOO_PRESETS) == {*PRESETS, "none"}
+
+
+def test_throughput_optimizers_are_the_configs():
+    from cnnlab.cli.bench import OPTIMIZERS as THROUGHPUT_OPTIMIZERS
+    from cnnlab.train.config import OPTIMIZERS
+
+    assert THROUGHPUT_OPTIMIZERS == OPTIMIZERS

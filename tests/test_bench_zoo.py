@@ -1,6 +1,9 @@
 """`cnnlab bench zoo` stores each model as it finishes and resumes without retraining;
 `cnnlab bench throughput` measures and halves the batch on out-of-memory."""
 
+import json
+import re
+
 import pytest
 import torch
 
@@ -152,3 +155,19 @@ def test_throughput_profile_names_where_the_step_time_goes(tmp_path):
     table = (tmp_path / "tp-profile-lenet_modern.txt").read_text()
     assert "convolution" in table and "batch_norm" in table
     assert "profile" not in out.read_text().splitlines()[0]  # the CSV stays flat
+
+
+def test_throughput_compares_optimizers_against_the_first(tmp_path):
+    from typer.testing import CliRunner
+
+    from cnnlab.cli import app
+
+    out = tmp_path / "tp.json"
+    result = CliRunner().invoke(app, ["bench", "throughput", "--models", "lenet_modern",
+                                      "--batch-size", "4", "--steps", "1", "--device", "cpu",
+                                      "--optimizer", "nesterov", "--optimizer", "muon",
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["optimizer"] for r in rows] == ["nesterov", "muon"]
+    assert rows[0]["note"] == "" and re.fullmatch(r"step \d+\.\d\dx nesterov's", rows[1]["note"])

@@ -15,8 +15,10 @@ import torch.nn.functional as F
 
 from cnnlab.models import get_model, model_info
 from cnnlab.models.padded_stem import pad_stem_channels, plain_stems
+from cnnlab.train.config import TrainConfig
 from cnnlab.train.device import peak_memory_mb
 from cnnlab.train.evaluate import autocast_context
+from cnnlab.train.optim import build_optimizer
 
 
 @dataclass
@@ -37,6 +39,7 @@ class ThroughputRow:
     compile: bool
     device: str
     pad_stem: int = 0
+    optimizer: str = "sgd"
     note: str = ""
     profile: str = ""  # the profiler's table, when asked for (not written to CSV)
 
@@ -53,13 +56,15 @@ def _sync(device: torch.device) -> None:
 def measure(name: str, batch_size: int, image_size: int | None = None, *, device="cpu",
             amp: str = "off", channels_last: bool = False, compile: bool = False,
             warmup: int = 2, steps: int = 5, num_classes: int = 10,
-            profile_steps: int = 0, pad_stem: int = 0) -> ThroughputRow:
+            profile_steps: int = 0, pad_stem: int = 0, optimizer: str = "sgd") -> ThroughputRow:
     """One model at one batch size (raises on out-of-memory; see :func:`benchmark`).
 
     With ``profile_steps``, that many more training steps run under the PyTorch
     profiler, and ``row.profile`` holds its table of the operators that took the most
     device time (CPU time on a CPU): where a step's time goes. ``pad_stem``: compute
     the first convolution on that many channels (:func:`pad_stem_channels`; 0 = off).
+    ``optimizer``: built as training builds it (momentum 0.9, weight decay 5e-4), so a
+    row shows what an optimizer's own step adds (Muon's orthogonalisation, say).
     """
     dev = torch.device(device)
     info = model_info(name)
@@ -76,7 +81,8 @@ def measure(name: str, batch_size: int, image_size: int | None = None, *, device
         except ValueError as exc:  # one model of a sweep: measure it as it is, and say so
             pad_stem, note = 0, f"stem not padded: {exc}"
     step_model = torch.compile(model) if compile else model
-    opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+    opt = build_optimizer(model, TrainConfig(optimizer=optimizer, lr=1e-3, momentum=0.9,
+                                             weight_decay=5e-4).validate())
     x = torch.randn(batch_size, channels, size, size, device=dev).to(memory_format=fmt)
     y = torch.randint(0, num_classes, (batch_size,), device=dev)
     if dev.type == "cuda":
@@ -120,7 +126,7 @@ def measure(name: str, batch_size: int, image_size: int | None = None, *, device
         infer_samples_per_s=batch_size / timings["infer"], infer_step_ms=1000 * timings["infer"],
         peak_memory_mb=peak_memory_mb(dev), train_tflops=6 * macs * train_rate / 1e12, amp=amp,
         channels_last=channels_last, compile=compile,
-        device=str(dev), pad_stem=pad_stem, note=note, profile=profile,
+        device=str(dev), pad_stem=pad_stem, optimizer=optimizer, note=note, profile=profile,
     )
 
 

@@ -23,13 +23,15 @@ console = Console()
 # here: it would load torch for --help), plus "none" for TrainConfig's own defaults.
 ZOO_PRESETS = ("book", "fast", "none")
 THROUGHPUT_AMP = ("off", "bf16", "fp16")  # measure() casts with these; "auto" it does not
+OPTIMIZERS = ("sgd", "nesterov", "adamw", "muon")  # as cnnlab.train.config's (a test checks)
 
 
 def _one_of(*choices: str):
     """An option callback refusing values outside ``choices``, as typer refuses a bad int."""
-    def check(value: str) -> str:
-        if value not in choices:
-            raise typer.BadParameter(f"{value!r} is not one of {', '.join(choices)}")
+    def check(value: str | list[str]) -> str | list[str]:
+        for one in [value] if isinstance(value, str) else value:
+            if one not in choices:
+                raise typer.BadParameter(f"{one!r} is not one of {', '.join(choices)}")
         return value
 
     return check
@@ -230,6 +232,11 @@ def throughput(
                                                 "input channels, zeros added (4: the fast "
                                                 "kernels; 0 = off)."),
     steps: int = typer.Option(5, min=1, help="Timed steps (after 2 warm-up steps)."),
+    optimizer: list[str] = typer.Option(
+        ["sgd"], callback=_one_of(*OPTIMIZERS),
+        help="Optimizer of the training step, built as training builds it; repeat to "
+             "compare (--optimizer nesterov --optimizer muon): each row's note gives its "
+             "step time against the first's."),
     profile: int = typer.Option(0, min=0, help="Then profile this many training steps and "
                                                "print the operators that took the most time."),
     out: Path = typer.Option(None, help="Write rows here (.csv or .json)."),
@@ -242,9 +249,17 @@ def throughput(
     if not names:
         fail(f"no model matches {models!r} (see `cnnlab models`)")
     dev = _device(device)
-    rows = benchmark(names, batch_size, image_size, device=dev, amp=amp,
-                     channels_last=channels_last, compile=compile, steps=steps,
-                     profile_steps=profile, pad_stem=pad_stem)
+    rows = []
+    for name in optimizer:
+        rows += benchmark(names, batch_size, image_size, device=dev, amp=amp,
+                          channels_last=channels_last, compile=compile, steps=steps,
+                          profile_steps=profile, pad_stem=pad_stem, optimizer=name)
+    first = {r["model"]: r for r in rows if r["optimizer"] == optimizer[0]}
+    for r in rows:
+        if r["optimizer"] != optimizer[0]:
+            ratio = r["train_step_ms"] / first[r["model"]]["train_step_ms"]
+            r["note"] = "; ".join(n for n in (r["note"], f"step {ratio:.2f}x {optimizer[0]}'s")
+                                  if n)
     for r in rows:
         if r["profile"]:
             console.print(f"[bold]{r['model']}[/]: {profile} training steps, by device time")
@@ -257,11 +272,12 @@ def throughput(
     table = Table(title=f"throughput on {dev} (amp {amp}, channels_last {channels_last}, "
                         f"compile {compile}"
                         + (f", stem on {pad_stem} channels)" if pad_stem else ")"))
-    for col in ("model", "input", "batch", "train img/s", "train step", "train TFLOP/s",
-                "infer img/s", "peak MB", "note"):
-        table.add_column(col, justify="left" if col in ("model", "note") else "right")
+    for col in ("model", "optimizer", "input", "batch", "train img/s", "train step",
+                "train TFLOP/s", "infer img/s", "peak MB", "note"):
+        table.add_column(col, justify="left" if col in ("model", "optimizer", "note")
+                         else "right")
     for r in rows:
-        table.add_row(r["model"], r["input_size"], str(r["batch_size"]),
+        table.add_row(r["model"], r["optimizer"], r["input_size"], str(r["batch_size"]),
                       f"{r['train_samples_per_s']:,.0f}", f"{r['train_step_ms']:.1f} ms",
                       f"{r['train_tflops']:.3f}", f"{r['infer_samples_per_s']:,.0f}",
                       f"{r['peak_memory_mb']:,.0f}",
