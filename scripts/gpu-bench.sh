@@ -8,7 +8,7 @@
 # A session has 15 device-minutes, starts included: part A (540 s) left 5.6 minutes on
 # 2026-11-26, enough for a fresh machine and part C (240 s), not for part B. Plan one
 # long part and one short one per session: next, A (540), then D on the same warm
-# machine with what is left less 30 s (D's steps want 360 s; the last is cut first).
+# machine with what is left less 30 s (D's steps want 400 s; the last is cut first).
 #
 # Part A: speedrun to 94% (candidates, then 10 confirming runs), the book's ResNet-18
 #         at 96 px for 10 epochs compiled (the throughput goal), then the whole zoo under
@@ -188,6 +188,15 @@ part_c() {
 # make the book's ResNet-18 fastest (the 100k img/s goal), with its one-channel stem
 # computed on four channels (pad_stem_channels); the profile says what is left.
 part_d() {
+    step "D0. what Muon's step costs on the card: speednet_wide, batch 256, Nesterov vs Muon"
+    # Muon's step was rewritten without a device (2026-12-04): list operations and batched
+    # Newton-Schulz, 2.2x fewer operations for this net; its cost against Nesterov SGD's is
+    # what decides between A1's Muon and SGD candidates at equal epochs.
+    timeout "$(limit 40)" $PY -m cnnlab bench throughput --models speednet_wide \
+        --batch-size 256 --amp bf16 --channels-last --steps 30 \
+        --optimizer nesterov --optimizer muon --out "$WORK/throughput-muon.json"
+    pack
+
     step "D1. compiled speedrun: which of bf16 / channels_last goes with the divergence; CUDA graphs"
     # First the eager recipe with and without the fused optimizer update (one kernel per
     # parameter group; same arithmetic, tested on the CPU): the per-run times compare.
