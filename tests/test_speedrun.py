@@ -275,3 +275,12 @@ def test_speedrun_refuses_what_would_fail_late_before_loading_data(args, words, 
     monkeypatch.chdir(Path(__file__).parents[1])
     result = CliRunner().invoke(app, ["speedrun", "--device", "cpu", *args])
     assert result.exit_code == 2 and words in " ".join(result.output.split()), result.output
+
+
+def test_another_network_does_not_inherit_the_recipes_network_options():
+    cfg = speedrun_config("cuda", seed=0)
+    assert cfg.model == "speednet_wide" and cfg.model_overrides == {"convs_per_stage": [2, 2, 2]}
+    other = speedrun_config("cuda", seed=0, model="lenet_modern")  # no convs_per_stage
+    assert other.model == "lenet_modern" and not other.model_overrides
+    mine = speedrun_config("cuda", seed=0, model="speednet", model_overrides={"dropout": 0.2})
+    assert mine.model_overrides == {"dropout": 0.2}
