@@ -113,15 +113,16 @@ zoo_all() {
 
 part_b() {
     step "B1. speedrun to 95%: candidates (2 runs each), then the best 10 more times"
-    # Muon (see A1) beside plain SGD; translation (+-1 px, the recipe's) only where the
-    # schedule is long enough for it to pay.
-    local vgg="'model_overrides={convs_per_stage: [2, 2, 2]}'"
-    local muon="batch_size=256 whiten_stem=true optimizer=muon muon_lr=0.08"
+    # On top of the GPU recipe (since 2026-12-04: wide 2-2-2 net, whitened stem, Muon,
+    # batch 256, no translation, 4 epochs): longer schedules, with +-1 px translation
+    # where the schedule is long enough for it to pay (at 8 epochs it cost the narrow net
+    # 0.4 points on the CPU; at 12 the 1-2-2 net gained from it on the H100). 15 s on an
+    # H100 allows roughly 12 epochs of this net.
     timeout "$(limit 170)" $PY -m cnnlab speedrun --target 0.95 --runs 2 --confirm 10 \
-        --candidate "epochs=16 crop_padding=0 $muon $vgg" \
-        --candidate "epochs=24 $muon $vgg" \
-        --candidate "epochs=24 $vgg" \
-        --candidate "epochs=36 $vgg" \
+        --candidate "epochs=8" \
+        --candidate "epochs=10" \
+        --candidate "epochs=12" \
+        --candidate "epochs=12 crop_padding=1" \
         --out "$WORK/speedrun-95.json"
     pack
 
@@ -172,8 +173,9 @@ part_c() {
     pack
 }
 
-# Part D: the next follow-up, in ~5-6 minutes (prepared 2026-11-27 without a device):
-# why the compiled speedrun diverged on the H100 (on the CPU, fp32 and bf16, compiled,
+# Part D: the next follow-up, in ~6-7 minutes (prepared 2026-11-27 and 2026-12-04
+# without a device): what Muon's step costs on the card, whether the compiled speedrun
+# still diverges as it did on the H100 with the old recipe (on the CPU, fp32 and bf16, compiled,
 # it does not: it shows the same early loss spike as eager and recovers), whether CUDA
 # graphs (compile_mode=reduce-overhead) lift the speedrun loop's kernel-launch limit
 # (~95k img/s against 144k for the bare step), and which layout and compile setting
@@ -189,13 +191,14 @@ part_d() {
         --optimizer nesterov --optimizer muon --out "$WORK/throughput-muon.json"
     pack
 
-    step "D1. compiled speedrun: which of bf16 / channels_last goes with the divergence; CUDA graphs"
-    # First the eager recipe with and without the fused optimizer update (one kernel per
-    # parameter group; same arithmetic, tested on the CPU): the per-run times compare.
+    step "D1. the speedrun eager and compiled (bf16, fp32, CUDA graphs); fused SGD beside Muon"
+    # First the eager recipe, then Nesterov SGD for the filters with and without the fused
+    # optimizer update (one kernel per parameter group; same arithmetic, tested on the
+    # CPU; Muon has no fused form): the per-run times compare. Then compiled.
     timeout "$(limit 150)" $PY -m cnnlab speedrun --target 0.94 --runs 1 \
-        --candidate "fused_optimizer=false" --candidate "fused_optimizer=true" \
-        --candidate "compile=true" --candidate "compile=true channels_last=false" \
-        --candidate "compile=true amp=off" \
+        --candidate "compile=false" --candidate "optimizer=nesterov" \
+        --candidate "optimizer=nesterov fused_optimizer=true" \
+        --candidate "compile=true" --candidate "compile=true amp=off" \
         --candidate "compile=true compile_mode=reduce-overhead" \
         --out "$WORK/speedrun-compile.json"
     pack

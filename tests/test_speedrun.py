@@ -284,3 +284,22 @@ def test_another_network_does_not_inherit_the_recipes_network_options():
     assert other.model == "lenet_modern" and not other.model_overrides
     mine = speedrun_config("cuda", seed=0, model="speednet", model_overrides={"dropout": 0.2})
     assert mine.model_overrides == {"dropout": 0.2}
+
+
+def test_the_prepared_gpu_scripts_candidates_are_valid_recipes():
+    """scripts/gpu-bench.sh runs unattended in a device session nobody can rerun cheaply:
+    a candidate the GPU recipe cannot take (say, a fused kernel Muon lacks) must fail
+    here, not there."""
+    import re
+    from pathlib import Path
+
+    from cnnlab.bench.speedrun import parse_candidate
+
+    script = (Path(__file__).parents[1] / "scripts" / "gpu-bench.sh").read_text()
+    variables = dict(re.findall(r'local (\w+)="([^"]*)"', script))
+    candidates = re.findall(r'--candidate "([^"]*)"', script)
+    assert len(candidates) >= 10
+    for text in candidates:
+        for _ in range(3):  # variables may name variables
+            text = re.sub(r"\$(\w+)", lambda m: variables[m.group(1)], text)
+        speedrun_config("cuda", seed=0, **parse_candidate(text)).validate()
