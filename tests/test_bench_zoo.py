@@ -166,8 +166,12 @@ def test_throughput_compares_optimizers_against_the_first(tmp_path):
     result = CliRunner().invoke(app, ["bench", "throughput", "--models", "lenet_modern",
                                       "--batch-size", "4", "--steps", "1", "--device", "cpu",
                                       "--optimizer", "nesterov", "--optimizer", "muon",
-                                      "--out", str(out)])
+                                      "--profile", "1", "--out", str(out)])
     assert result.exit_code == 0, result.output
     rows = json.loads(out.read_text())["rows"]
     assert [r["optimizer"] for r in rows] == ["nesterov", "muon"]
-    assert rows[0]["note"] == "" and re.fullmatch(r"step \d+\.\d\dx nesterov's", rows[1]["note"])
+    assert rows[0]["note"] == ""
+    assert re.fullmatch(r"time per image \d+\.\d\dx nesterov's", rows[1]["note"])
+    # one profile per optimizer, neither overwriting the other
+    assert "bmm" in (tmp_path / "tp-profile-lenet_modern-muon.txt").read_text()
+    assert "bmm" not in (tmp_path / "tp-profile-lenet_modern-nesterov.txt").read_text()

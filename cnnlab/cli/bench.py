@@ -236,7 +236,7 @@ def throughput(
         ["sgd"], callback=_one_of(*OPTIMIZERS),
         help="Optimizer of the training step, built as training builds it; repeat to "
              "compare (--optimizer nesterov --optimizer muon): each row's note gives its "
-             "step time against the first's."),
+             "training time per image against the first's."),
     profile: int = typer.Option(0, min=0, help="Then profile this many training steps and "
                                                "print the operators that took the most time."),
     out: Path = typer.Option(None, help="Write rows here (.csv or .json)."),
@@ -254,18 +254,20 @@ def throughput(
         rows += benchmark(names, batch_size, image_size, device=dev, amp=amp,
                           channels_last=channels_last, compile=compile, steps=steps,
                           profile_steps=profile, pad_stem=pad_stem, optimizer=name)
+    # Per image, not per step: an out-of-memory retry may have halved one row's batch.
     first = {r["model"]: r for r in rows if r["optimizer"] == optimizer[0]}
     for r in rows:
         if r["optimizer"] != optimizer[0]:
-            ratio = r["train_step_ms"] / first[r["model"]]["train_step_ms"]
-            r["note"] = "; ".join(n for n in (r["note"], f"step {ratio:.2f}x {optimizer[0]}'s")
-                                  if n)
+            ratio = first[r["model"]]["train_samples_per_s"] / r["train_samples_per_s"]
+            compared = f"time per image {ratio:.2f}x {optimizer[0]}'s"
+            r["note"] = "; ".join(n for n in (r["note"], compared) if n)
     for r in rows:
+        which = f"{r['model']}-{r['optimizer']}" if len(optimizer) > 1 else r["model"]
         if r["profile"]:
-            console.print(f"[bold]{r['model']}[/]: {profile} training steps, by device time")
+            console.print(f"[bold]{which}[/]: {profile} training steps, by device time")
             console.print(r["profile"], markup=False, highlight=False, soft_wrap=True)
         if r["profile"] and out is not None:
-            path = out.with_name(f"{out.stem}-profile-{r['model']}.txt")
+            path = out.with_name(f"{out.stem}-profile-{which}.txt")
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(r["profile"])
             console.print(f"profile written to {path}")
