@@ -175,12 +175,13 @@ part_c() {
 
 # Part D: the next follow-up, in ~6-7 minutes (prepared 2026-11-27 and 2026-12-04
 # without a device): what Muon's step costs on the card, whether the compiled speedrun
-# still diverges as it did on the H100 with the old recipe (on the CPU, fp32 and bf16, compiled,
-# it does not: it shows the same early loss spike as eager and recovers), whether CUDA
-# graphs (compile_mode=reduce-overhead) lift the speedrun loop's kernel-launch limit
-# (~95k img/s against 144k for the bare step), and which layout and compile setting
-# make the book's ResNet-18 fastest (the 100k img/s goal), with its one-channel stem
-# computed on four channels (pad_stem_channels); the profile says what is left.
+# still diverges as it did on the H100 with the old recipe (on the CPU, fp32 and bf16,
+# compiled, it does not: it shows the same early loss spike as eager and recovers),
+# whether CUDA graphs (compile_mode=reduce-overhead) lift the speedrun loop's
+# kernel-launch limit (~95k img/s against 144k for the bare step), and which layout and
+# compile setting make the book's ResNet-18 fastest (the 100k img/s goal), with its
+# one-channel stem computed on four channels (pad_stem_channels); the profile says what
+# is left.
 part_d() {
     step "D0. what Muon's step costs on the card: speednet_wide, batch 256, Nesterov vs Muon"
     # Muon's step was rewritten without a device (2026-12-04): list operations and batched
