@@ -16,6 +16,7 @@ parameter, label smoothing, weight EMA, flip test-time augmentation.
 
 from __future__ import annotations
 
+import copy
 import statistics
 import time
 from dataclasses import dataclass
@@ -59,8 +60,8 @@ ABLATIONS: dict[str, dict] = {
     # The first conv's filters set to whiten the training images' patches, held fixed.
     # CPU proxy (narrow 2-2-2 speednet, BENCHMARKS.md "A whitened first layer"): after
     # a 4-epoch schedule +0.47 points with its 5x5 first conv, +0.22 with a 3x3 one
-    # (3 seeds each), nothing after 6. A short-schedule ingredient, in no recipe until
-    # a GPU run says it pays. The GPU recipe has it: there the other entry measures it.
+    # (3 seeds each), nothing after 6. A short-schedule ingredient: the GPU recipe has it
+    # (with Muon, as measured on the CPU; the second entry takes it out), the CPU one not.
     "whitened first layer (held)": {"whiten_stem": True},
     "no whitened first layer": {"whiten_stem": False},
     # Each image mirrored in every other epoch instead of at random (airbench): over any
@@ -100,7 +101,8 @@ class SpeedrunResult:
 
 
 def speedrun_config(device_kind: str, seed: int, **overrides) -> TrainConfig:
-    recipe = dict(RECIPES["cuda" if device_kind == "cuda" else "cpu"])
+    # a deep copy: the config must not share the recipe's model_overrides dict
+    recipe = copy.deepcopy(RECIPES["cuda" if device_kind == "cuda" else "cpu"])
     given = {k: v for k, v in overrides.items() if v is not None}
     if given.get("model", recipe["model"]) != recipe["model"]:
         recipe.pop("model_overrides", None)  # they shape the recipe's own network only
