@@ -96,7 +96,8 @@ def orthogonalize_many(matrices: list[torch.Tensor], steps: int = 5) -> list[tor
     extra products cost more than the launches they save (measured: BENCHMARKS.md).
     """
     a, b, c = _NEWTON_SCHULZ
-    wide = [m.T if m.shape[0] > m.shape[1] else m for m in matrices]
+    tall = [m.shape[0] > m.shape[1] for m in matrices]
+    wide = [m.T if t else m for m, t in zip(matrices, tall, strict=True)]
     buckets: dict[tuple[int, int], list[int]] = {}
     for index, m in enumerate(wide):
         buckets.setdefault(tuple(m.shape), []).append(index)
@@ -110,7 +111,7 @@ def orthogonalize_many(matrices: list[torch.Tensor], steps: int = 5) -> list[tor
             poly = torch.baddbmm(gram, gram, gram, beta=b, alpha=c)  # b G + c G G
             x = torch.baddbmm(x, poly, x, beta=a)  # a X + (b G + c G G) X
         for row, i in enumerate(indices):
-            out[i] = x[row].T if wide[i] is not matrices[i] else x[row]
+            out[i] = x[row].T if tall[i] else x[row]
     return out
 
 
