@@ -50,6 +50,16 @@ def test_a_time_budget_running_out_on_one_rank_stops_both_at_the_same_step(tmp_p
     assert stopped == ["max_time", "max_time"]
 
 
+@pytest.mark.slow
+def test_the_weight_ema_under_two_ranks_saves_its_best_checkpoint(tmp_path):
+    # The "best" checkpoint holds the EMA weights whose BN buffers the ranks averaged
+    # for the evaluation. Rank 0 alone writes it: averaging them again there was a
+    # collective the other rank never joined, and the run hung.
+    _run_two_ranks(tmp_path, "ema")
+    best = load_file(tmp_path / "ddp" / "checkpoints" / "best.safetensors")
+    assert any(k.endswith("running_mean") for k in best)
+
+
 def _has_torch_run() -> bool:
     try:
         import torch.distributed.run  # noqa: F401
@@ -69,12 +79,15 @@ from cnnlab.train.run import train_with_trainer
 import os
 
 out = sys.argv[1]
-budget = None
+budget, ema_decay = None, 0.0
 if sys.argv[2:] == ["rank0-out-of-time"]:  # rank 0's budget is over at once, rank 1's never
     budget = 1e-9 if os.environ["RANK"] == "0" else 1e9
+if sys.argv[2:] == ["ema"]:
+    ema_decay = 0.9
 cfg = TrainConfig(model="lenet_modern", data="synthetic", epochs=2, batch_size=32, lr=0.05,
                   optimizer="nesterov", momentum=0.9, device="cpu", quiet=True, out_dir=out,
-                  run_name="ddp", log_every=2, crop_padding=2, flip=True, max_time=budget)
+                  run_name="ddp", log_every=2, crop_padding=2, flip=True, max_time=budget,
+                  ema_decay=ema_decay)
 trainer, result = train_with_trainer(cfg, data=make_synthetic(num_train=256, num_test=64, seed=3))
 state = {k: v.detach().contiguous().clone() for k, v in trainer.model.state_dict().items()}
 save_file(state, f"{out}/rank{dist.get_rank()}.safetensors")

@@ -346,7 +346,10 @@ class Trainer:
         return self.eval_model
 
     def _evaluate(self):
-        return evaluate(self._evaluation_model(), self.test_loader, len(self.classes),
+        # Kept for the "best" checkpoint: building the evaluation model again there would
+        # average its BN buffers again, a collective that only the writing rank would join.
+        self.evaluated_model = self._evaluation_model()
+        return evaluate(self.evaluated_model, self.test_loader, len(self.classes),
                         self.device, self.amp, self.cfg.tta_flip, self.dist,
                         tta_shift=self.cfg.tta_shift, fill=self.preprocess.black_level())
 
@@ -373,7 +376,7 @@ class Trainer:
         path = self.run_dir / "checkpoints" / f"{tag}.safetensors"
         if eval_weights:  # "best": the weights that were evaluated (the EMA when on)
             state["weights"] = "ema" if self.ema else "model"
-            ckpt.save_checkpoint(path, self._evaluation_model().state_dict(), state)
+            ckpt.save_checkpoint(path, self.evaluated_model.state_dict(), state)
         else:
             ckpt.save_checkpoint(
                 path, self.model.state_dict(), state, self.optimizer.state_dict(),
