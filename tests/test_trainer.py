@@ -74,6 +74,20 @@ def test_eval_every_skips_epochs_but_always_evaluates_the_last(tmp_path, data):
         fast_cfg(tmp_path, eval_every=0).validate()
 
 
+def test_an_empty_metrics_file_gets_its_header_back(tmp_path):
+    from cnnlab.train.runlog import METRIC_COLUMNS, MetricsLog
+
+    (tmp_path / "metrics.csv").write_text("")  # e.g. cut short by a crash
+    log = MetricsLog(tmp_path, tensorboard=False)
+    log.append({"epoch": 1, "test_acc": 0.5})
+    log.append({"epoch": 2, "test_acc": 0.75})
+    rows = MetricsLog.read(tmp_path / "metrics.csv")
+    assert list(rows[0]) == METRIC_COLUMNS
+    assert [(r["epoch"], r["test_acc"]) for r in rows] == [(1, 0.5), (2, 0.75)]
+    log.truncate_after(1)  # rewritten whole (atomically), header included
+    assert [r["epoch"] for r in MetricsLog.read(tmp_path / "metrics.csv")] == [1]
+
+
 def _interrupt_after(monkeypatch, n_steps: int):
     """Make the loop see a SIGINT after n_steps optimizer steps in total."""
     original = Trainer._optimizer_step

@@ -20,8 +20,8 @@ import platform
 from collections.abc import Callable
 from pathlib import Path
 
+from cnnlab.atomic import atomic_write_text
 from cnnlab.models import list_models, model_info
-from cnnlab.train.checkpoint import atomic_write_text
 from cnnlab.train.config import TrainConfig, resolve_config
 
 COLUMNS = [

@@ -11,18 +11,14 @@ Layout of ``checkpoints/<tag>.safetensors`` (tag is ``last`` or ``best``):
 A readable copy of that JSON is written beside it as ``<tag>.json``; loading only
 trusts the safetensors file. Nothing here unpickles: safetensors and JSON only.
 
-Atomicity: the file is written to a temporary name in the same directory, flushed
-and fsynced, then ``os.replace``d over the old one, and the directory is fsynced.
-A process killed at any moment leaves either the old checkpoint or the new one,
-never a half-written file under the real name.
+Atomicity (``cnnlab.atomic``): a process killed at any moment leaves either the old
+checkpoint or the new one, never a half-written file under the real name.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import random
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -31,32 +27,9 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
+from cnnlab.atomic import atomic_write_bytes, atomic_write_text
+
 STATE_KEY = "cnnlab_state"
-
-
-def atomic_write_bytes(path: Path, write) -> None:
-    """Call ``write(tmp_path)`` then move the result over ``path`` atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, lambda tmp: Path(tmp).write_text(text))
 
 
 # --- RNG state ---------------------------------------------------------------

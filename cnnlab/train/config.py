@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from cnnlab.atomic import atomic_write_text
+
 OPTIMIZERS = ("sgd", "nesterov", "adamw", "muon")
 SCHEDULES = ("constant", "onecycle", "cosine")
 AMP_MODES = ("auto", "off", "bf16", "fp16")
@@ -234,7 +236,7 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
+        atomic_write_text(Path(path), yaml.safe_dump(self.to_dict(), sort_keys=False))
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:

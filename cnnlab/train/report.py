@@ -7,6 +7,7 @@ import json
 import math
 from pathlib import Path
 
+from cnnlab.atomic import atomic_write_text
 from cnnlab.figures import embed_png, pyplot, save_figure
 
 
@@ -111,7 +112,7 @@ def write_report(run_dir: Path, summary: dict, model_summary: dict | None = None
         "</style></head><body>" + "\n".join(parts) + "</body></html>"
     )
     out = run_dir / "report.html"
-    out.write_text(page)
+    atomic_write_text(out, page)
     return out
 
 

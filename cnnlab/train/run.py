@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from cnnlab.atomic import atomic_write_text
 from cnnlab.data import load_dataset
 from cnnlab.data.dataset import DatasetSplits
 from cnnlab.models import get_model, model_info
@@ -158,7 +159,7 @@ def write_run_outputs(trainer: Trainer, result: TrainResult) -> None:
         "config": trainer.cfg.to_dict(),
         "environment": env,
     }
-    (run_dir / "summary.json").write_text(json.dumps(summary, indent=1))
+    atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=1))
     if result.history:
         plot_curves(result.history, run_dir / "plots" / "curves.png")
     if result.confusion:

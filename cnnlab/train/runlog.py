@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import math
 import os
 import platform
@@ -32,6 +33,8 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+
+from cnnlab.atomic import atomic_write_text
 
 # Columns of metrics.csv, in order. Per-class accuracy and the confusion matrix
 # go to summary.json and the plots, not to the CSV.
@@ -89,18 +92,21 @@ class MetricsLog:
 
             kept = [line for line in classes_path.read_text().splitlines()
                     if line and json.loads(line)["epoch"] <= epoch]
-            classes_path.write_text("".join(f"{line}\n" for line in kept))
+            atomic_write_text(classes_path, "".join(f"{line}\n" for line in kept))
 
     def _rewrite(self) -> None:
-        with open(self.path, "w", newline="") as fh:
-            writer = csv.DictWriter(fh, METRIC_COLUMNS)
-            writer.writeheader()
-            writer.writerows(self.rows)
+        # Atomic: a Ctrl-C here (before training installs its signal handlers) must not
+        # leave metrics.csv empty or cut short.
+        buf = io.StringIO(newline="")
+        writer = csv.DictWriter(buf, METRIC_COLUMNS)
+        writer.writeheader()
+        writer.writerows(self.rows)
+        atomic_write_text(self.path, buf.getvalue())
 
     def append(self, row: dict) -> None:
         row = {k: row.get(k, "") for k in METRIC_COLUMNS}
         self.rows.append(row)
-        new_file = not self.path.exists()
+        new_file = not self.path.exists() or self.path.stat().st_size == 0
         with open(self.path, "a", newline="") as fh:
             writer = csv.DictWriter(fh, METRIC_COLUMNS)
             if new_file:
