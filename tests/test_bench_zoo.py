@@ -55,6 +55,24 @@ def test_interrupted_bench_resumes_without_retraining(tmp_path, monkeypatch):
     assert [r["status"] for r in rows] == ["done", "done"]
 
 
+def test_a_model_trained_but_not_stored_is_read_back_not_retrained(tmp_path, monkeypatch):
+    # Killed after lenet_d2l's run finished, before its row reached the CSV.
+    first = zoo.run_zoo(["lenet_d2l"], preset="book", epochs=1, device="cpu",
+                        out_dir=tmp_path, data_spec="synthetic")
+    (tmp_path / "zoo-book.csv").unlink()
+    from cnnlab.train.trainer import Trainer
+
+    def no_training(self, bar):
+        raise AssertionError("trained again")
+
+    monkeypatch.setattr(Trainer, "_train_epoch", no_training)
+    rows = zoo.run_zoo(["lenet_d2l"], preset="book", epochs=1, device="cpu",
+                       out_dir=tmp_path, data_spec="synthetic")
+    assert rows[0]["status"] == "done", rows[0]["error"]
+    for key in ("test_acc", "best_test_acc", "epochs", "params"):
+        assert float(rows[0][key]) == pytest.approx(float(first[0][key])), key
+
+
 def test_model_interrupted_mid_training_is_resumed(tmp_path, monkeypatch):
     from cnnlab.train.trainer import Trainer, TrainingInterrupted
 

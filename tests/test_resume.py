@@ -81,3 +81,54 @@ def test_resume_refuses_a_negative_number_of_extra_epochs(tmp_path):
     (run / "checkpoints" / "last.safetensors").write_bytes(b"")  # never read: refused first
     with pytest.raises(ConfigError, match="adds epochs"):
         resume(run, extra_epochs=-3)
+
+
+@pytest.fixture
+def one_epoch_run(tmp_path, monkeypatch):
+    """A finished 1-epoch run (its plan: 1 epoch)."""
+    data = make_synthetic(num_train=128, num_test=32, seed=1)
+    monkeypatch.setattr(run_module, "load_training_data", lambda cfg: data)
+    cfg = TrainConfig(model="lenet_modern", data="synthetic", epochs=1, batch_size=32,
+                      device="cpu", deterministic=True, quiet=True, out_dir=str(tmp_path),
+                      run_name="one")
+    train(cfg, data=data)
+    return tmp_path / "one"
+
+
+def test_resuming_a_finished_run_is_refused_and_keeps_its_results(one_epoch_run, monkeypatch):
+    from cnnlab.train.run import RunFinished
+
+    before = (one_epoch_run / "summary.json").read_text()
+    steps = count_steps(monkeypatch)
+    with pytest.raises(RunFinished, match=r"all 1 epochs.*--epochs N.*cnnlab eval"):
+        resume(one_epoch_run)
+    assert steps["n"] == 0
+    assert (one_epoch_run / "summary.json").read_text() == before  # confusion matrix kept
+    result = runner.invoke(app, ["resume", str(one_epoch_run)])
+    assert result.exit_code == 1 and "--epochs" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_second_resume_keeps_the_epochs_the_first_added(one_epoch_run, monkeypatch):
+    # resume --epochs 2, interrupted inside epoch 2, then a plain resume: the plan is
+    # still 3 epochs (config.yaml says so), not the original 1.
+    from cnnlab.train import TrainingInterrupted
+
+    original = Trainer._optimizer_step
+    count = {"n": 0}
+
+    def interrupt_once(self):
+        original(self)
+        count["n"] += 1
+        if count["n"] == 1:
+            self._stop_signal = "SIGINT"
+
+    with monkeypatch.context() as m:
+        m.setattr(Trainer, "_optimizer_step", interrupt_once)
+        with pytest.raises(TrainingInterrupted):
+            resume(one_epoch_run, extra_epochs=2)
+    assert TrainConfig.load(one_epoch_run / "config.yaml").epochs == 3
+    steps = count_steps(monkeypatch)
+    result = resume(one_epoch_run)
+    assert [r["epoch"] for r in result.history] == [1, 2, 3]
+    assert steps["n"] == 2 * STEPS_PER_EPOCH - 1

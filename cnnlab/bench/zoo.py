@@ -86,6 +86,7 @@ def run_zoo(
     from cnnlab.inspect import count_macs
     from cnnlab.train import TrainingInterrupted, resume, train
     from cnnlab.train.device import select_device
+    from cnnlab.train.run import RunFinished, finished_run_result
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -107,7 +108,10 @@ def run_zoo(
         run_dir = runs_dir / name
         try:
             if (run_dir / "checkpoints" / "last.safetensors").exists():
-                result = resume(run_dir)  # interrupted mid-model: continue it
+                try:
+                    result = resume(run_dir)  # interrupted mid-model: continue it
+                except RunFinished:  # trained in full, stopped before its row was stored
+                    result = finished_run_result(run_dir)
             else:
                 if run_dir.exists():  # started but never checkpointed: start again
                     import shutil

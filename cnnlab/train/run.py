@@ -6,6 +6,7 @@ config.yaml before the first step, summary.json, plots and report.html after the
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ from cnnlab.train import checkpoint as ckpt
 from cnnlab.train.config import ConfigError, TrainConfig
 from cnnlab.train.evaluate import Preprocess
 from cnnlab.train.report import plot_confusion, plot_curves, write_report
-from cnnlab.train.runlog import environment_info, new_run_dir
+from cnnlab.train.runlog import MetricsLog, environment_info, new_run_dir
 from cnnlab.train.trainer import Trainer, TrainResult
 
 
@@ -83,6 +84,10 @@ def _shared_run_dir(cfg: TrainConfig, is_main: bool) -> Path:
     return run_dir
 
 
+class RunFinished(ConfigError):
+    """The run has trained every epoch of its plan: resuming it would train nothing."""
+
+
 def resume(run_dir: str | Path, console=None, extra_epochs: int | None = None,
            max_time: float | None = None) -> TrainResult:
     """Continue a run from ``checkpoints/last.safetensors`` exactly where it stopped.
@@ -113,23 +118,44 @@ def resume(run_dir: str | Path, console=None, extra_epochs: int | None = None,
             raise ConfigError(f"--max-time {max_time:g}: give a total training time in "
                               "seconds > 0, or 0 for no time limit")
         cfg.max_time = max_time or None
-    _check_time_budget(cfg, last)
+    _check_work_left(cfg, last, run_dir)
+    plan = dataclasses.replace(cfg)
     cfg.weights = None  # the checkpoint replaces any starting weights
     data = load_training_data(cfg)
     trainer = Trainer(cfg, data, run_dir=run_dir, console=console)
     trainer.load_resume_state(last)
+    if trainer.dist.is_main and (extra_epochs or max_time is not None):
+        plan.save(cfg_path)  # the new plan: a later `cnnlab resume` continues it, not the old
     result = trainer.fit()
     if trainer.dist.is_main:
         write_run_outputs(trainer, result)
     return result
 
 
-def _check_time_budget(cfg: TrainConfig, last: Path) -> None:
-    """Refuse to resume a run whose training-time budget is already spent: the trainer
-    would stop after one step and record it as a whole epoch."""
+def finished_run_result(run_dir: str | Path) -> TrainResult:
+    """What a finished run trained, read back from its metrics.csv and last checkpoint:
+    for a caller that lost the result (a bench killed after the run, before it stored
+    the row)."""
+    run_dir = Path(run_dir)
+    history = MetricsLog.read(run_dir / "metrics.csv")
+    _, state = ckpt.load_checkpoint(run_dir / "checkpoints" / "last.safetensors")
+    return TrainResult(run_dir=run_dir, history=history, final=history[-1] if history else {},
+                       best_test_acc=state["best_test_acc"], train_time_s=state["train_time"])
+
+
+def _check_work_left(cfg: TrainConfig, last: Path, run_dir: Path) -> None:
+    """Refuse to resume a run that would train nothing: one that has trained every
+    epoch of its plan (it would only rewrite its report), or whose training-time budget
+    is spent (the trainer would stop after one step and record it as a whole epoch)."""
+    _, state = ckpt.load_checkpoint(last)
+    if state["epoch"] >= cfg.epochs:
+        raise RunFinished(
+            f"{run_dir} has trained all {cfg.epochs} epochs of its plan, so resuming would "
+            f"train nothing. Train it for more with --epochs N (N more epochs), or look at "
+            f"it with: cnnlab eval {run_dir}"
+        )
     if cfg.max_time is None:
         return
-    _, state = ckpt.load_checkpoint(last)
     spent = state["train_time"]
     if spent >= cfg.max_time:
         raise ConfigError(
