@@ -110,6 +110,26 @@ def test_the_command_lines_model_and_preset_beat_the_files(tmp_path):
     assert (cfg.model, cfg.preset, cfg.lr, cfg.optimizer) == ("speednet", "fast", 0.3, "nesterov")
 
 
+@pytest.mark.parametrize(("file_text", "model", "preset", "flags", "check"), [
+    ("model_overrides: {widths: [8, 16, 32]}\n", "speednet", None, {},
+     lambda c: c.model_overrides == {"widths": [8, 16, 32]}),
+    ("flip_mode: alternate\n", "lenet_modern", "fast", {}, lambda c: c.flip_mode == "alternate"),
+    ("compile_mode: max-autotune-no-cudagraphs\n", "lenet_modern", None, {"compile": True},
+     lambda c: c.compile_mode == "max-autotune-no-cudagraphs"),
+], ids=["overrides-for-the-command-lines-model", "needs-the-presets-flip",
+        "needs-the-flags-compile"])
+def test_a_config_file_is_validated_with_what_it_is_combined_with(tmp_path, file_text, model,
+                                                                  preset, flags, check):
+    # Alone each file is invalid (lenet_modern has no `widths`; flip_mode without flip;
+    # compile_mode without compile); merged with MODEL, --preset and flags it is not.
+    (tmp_path / "c.yaml").write_text(file_text)
+    cfg = resolve_config(model, preset=preset, config_file=tmp_path / "c.yaml", overrides=flags)
+    assert check(cfg)
+    (tmp_path / "bad.yaml").write_text("epoch: 3\n")  # unknown fields still named at once
+    with pytest.raises(ConfigError, match="bad.yaml.*did you mean epochs"):
+        resolve_config(model, config_file=tmp_path / "bad.yaml")
+
+
 def test_wrong_types_and_bad_model_overrides_are_named_before_any_work():
     from cnnlab.train.config import parse_assignments
 

@@ -240,6 +240,12 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        return cls(**cls._normalise(values)).validate()
+
+    @classmethod
+    def _normalise(cls, values: dict[str, Any]) -> dict[str, Any]:
+        """Unknown fields refused (with the closest names); YAML's spellings of numbers
+        and of ``amp: off`` read as meant. No validation: see ``read_file``."""
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
@@ -254,11 +260,17 @@ class TrainConfig:
             values = {**values, "amp": "off"}
         # YAML 1.1 reads 5e-4 (no dot) as text; a number field takes it as the number.
         numbers = {f.name for f in fields(cls) if "float" in str(f.type)}
-        values = {k: _as_number(v) if k in numbers else v for k, v in values.items()}
-        return cls(**values).validate()
+        return {k: _as_number(v) if k in numbers else v for k, v in values.items()}
 
     @classmethod
     def load(cls, path: str | Path) -> TrainConfig:
+        return cls.from_dict(cls.read_file(path))
+
+    @classmethod
+    def read_file(cls, path: str | Path) -> dict[str, Any]:
+        """The fields a YAML file sets, normalised but not validated: a file meant to be
+        combined with a preset, a model and flags (``resolve_config``) may be incomplete
+        on its own (``flip_mode: alternate`` relies on a preset's ``flip: true``)."""
         path = Path(path)
         try:
             values = yaml.safe_load(path.read_text()) or {}
@@ -272,7 +284,10 @@ class TrainConfig:
             raise ConfigError(f"{path}: not valid YAML: {exc}") from None
         if not isinstance(values, dict):
             raise ConfigError(f"{path}: expected a mapping of field: value")
-        return cls.from_dict(values)
+        try:
+            return cls._normalise(values)
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
 
 
 # What each annotation of a TrainConfig field accepts, in words for the error message.
@@ -418,10 +433,8 @@ def resolve_config(
     values: dict[str, Any] = {}
     file_values: dict[str, Any] = {}
     if config_file is not None:
-        file_values = TrainConfig.load(config_file).to_dict()
-        # A config file only overrides what it actually sets.
-        raw = yaml.safe_load(Path(config_file).read_text()) or {}
-        file_values = {k: file_values[k] for k in raw}
+        # Only what the file sets, validated once everything is merged below.
+        file_values = TrainConfig.read_file(config_file)
     preset = (overrides or {}).get("preset") or preset or file_values.get("preset")
     model = (overrides or {}).get("model") or model or file_values.get("model")
     if preset:
