@@ -130,6 +130,37 @@ def test_resume_is_exact(tmp_path, data, monkeypatch, stop_at_step, extra):
     assert resumed.final["train_loss"] == pytest.approx(straight.final["train_loss"], rel=1e-9)
 
 
+def test_a_signal_between_accumulated_batches_waits_for_the_optimizer_step(tmp_path, data,
+                                                                         monkeypatch):
+    # accum_steps 2, 5 batches per epoch: the signal comes with epoch 2's first batch,
+    # whose gradients wait for the second. Stopping there would lose them (the checkpoint
+    # has weights, not pending gradients); the run stops after the step and resumes exactly.
+    extra = {"accum_steps": 2}
+    straight = train(fast_cfg(tmp_path, run_name="straight", **extra), data=data)
+    original = Trainer._forward_loss
+    batches = {"n": 0}
+
+    def signal_with_batch_6(self, x, y):
+        batches["n"] += 1
+        if batches["n"] == 6:
+            self._stop_signal = "SIGINT"
+        return original(self, x, y)
+
+    with monkeypatch.context() as m:
+        m.setattr(Trainer, "_forward_loss", signal_with_batch_6)
+        with pytest.raises(TrainingInterrupted, match="epoch 2, step 2"):
+            train(fast_cfg(tmp_path, run_name="split", **extra), data=data)
+    import cnnlab.train.run as run_module
+
+    monkeypatch.setattr(run_module, "load_training_data", lambda cfg: data)
+    resumed = resume(tmp_path / "split")
+    model_a, ema_a = final_weights(tmp_path / "straight")
+    model_b, ema_b = final_weights(tmp_path / "split")
+    assert_same(model_a, model_b)
+    assert_same(ema_a, ema_b)
+    assert resumed.final["test_acc"] == straight.final["test_acc"]
+
+
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, data):
     cfg = fast_cfg(tmp_path, run_name="nan", epochs=3, ema_decay=0.0)
     original = Trainer._train_epoch

@@ -227,7 +227,8 @@ class Trainer:
                 logits, loss = self._forward_loss(x, y)
             self.scaler.scale(loss / cfg.accum_steps).backward()
             last_of_epoch = step + 1 == self.steps_per_epoch
-            if (step + 1) % cfg.accum_steps == 0 or last_of_epoch:
+            stepped = (step + 1) % cfg.accum_steps == 0 or last_of_epoch
+            if stepped:
                 self._optimizer_step()
             with torch.no_grad():
                 loss_sum += loss.detach().double() * y.numel()
@@ -247,7 +248,9 @@ class Trainer:
             at_log_point = (step + 1) % cfg.log_every == 0 or last_of_epoch
             if self.dist.enabled and cfg.max_time is not None:
                 out_of_time = at_log_point and any_rank(out_of_time, device, self.dist)
-            if (not self.dist.enabled or at_log_point) and any_rank(
+            # A signal is honoured only after an optimizer step: gradients accumulated
+            # towards the next one are not in the checkpoint, and an exact resume needs them.
+            if stepped and (not self.dist.enabled or at_log_point) and any_rank(
                 self._stop_signal is not None, device, self.dist
             ):
                 self._save_interrupted(loss_sum, correct, seen, elapsed)
