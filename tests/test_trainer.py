@@ -161,6 +161,27 @@ def test_a_signal_between_accumulated_batches_waits_for_the_optimizer_step(tmp_p
     assert resumed.final["test_acc"] == straight.final["test_acc"]
 
 
+def test_lookahead_ignores_an_optimizer_step_that_fp16_overflow_skipped(tmp_path, data,
+                                                                        monkeypatch):
+    # The first step's loss overflows: GradScaler skips AdamW's step, whose state stays
+    # empty. Lookahead putting its slow weights there made AdamW's next step fail.
+    original = Trainer._forward_loss
+    calls = {"n": 0}
+
+    def overflow_first(self, x, y):
+        calls["n"] += 1
+        logits, loss = original(self, x, y)
+        return logits, loss * float("inf") if calls["n"] == 1 else loss
+
+    monkeypatch.setattr(Trainer, "_forward_loss", overflow_first)
+    trainer = Trainer(fast_cfg(tmp_path, run_name="fp16", epochs=1, optimizer="adamw",
+                               lr=1e-3, amp="fp16", lookahead_steps=2), data)
+    monkeypatch.setattr(Trainer, "_check_finite", lambda *a: None)  # the inf is the point
+    trainer.fit()
+    assert trainer.optimizer.param_groups[0]["lookahead_step"] == 5 - 1  # 5 steps, 1 skipped
+    assert all(torch.isfinite(p).all() for p in trainer.model.parameters())
+
+
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, data):
     cfg = fast_cfg(tmp_path, run_name="nan", epochs=3, ema_decay=0.0)
     original = Trainer._train_epoch

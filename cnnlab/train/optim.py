@@ -258,7 +258,7 @@ class Lookahead:
 
     @torch.no_grad()
     def step(self) -> None:
-        """Call after each ``optimizer.step()``."""
+        """Call after each ``optimizer.step()`` that was taken (not one GradScaler skipped)."""
         for group in self.optimizer.param_groups:
             group["lookahead_step"] = group.get("lookahead_step", 0) + 1
             params = [p for p in group["params"] if p.requires_grad]

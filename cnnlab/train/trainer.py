@@ -321,11 +321,17 @@ class Trainer:
         if self.cfg.clip_grad_norm > 0:
             self.scaler.unscale_(self.optimizer)
             nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.clip_grad_norm)
+        watch_skips = self.lookahead is not None and self.scaler.is_enabled()
+        scale = self.scaler.get_scale() if watch_skips else None  # a sync: fp16 only
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.optimizer.zero_grad(set_to_none=True)
         self.scheduler.step()
-        if self.lookahead is not None:
+        # fp16 overflow: the scaler skipped the step and lowered its scale. Lookahead
+        # must not count it (nor give Adam's untouched, empty state its slow weights:
+        # Adam takes an empty state for a new parameter).
+        skipped = watch_skips and self.scaler.get_scale() < scale
+        if self.lookahead is not None and not skipped:
             self.lookahead.step()
         if self.ema is not None:
             self.ema.update(self.model)
