@@ -182,6 +182,18 @@ def test_lookahead_ignores_an_optimizer_step_that_fp16_overflow_skipped(tmp_path
     assert all(torch.isfinite(p).all() for p in trainer.model.parameters())
 
 
+def test_the_lr_column_is_the_lr_of_each_epochs_last_step(tmp_path, data):
+    # Muon's filter group comes first in the optimizer (at muon_lr 0.5): the column is
+    # still --lr (0.1) under the schedule, as it stood for the epoch's last step.
+    from cnnlab.train.optim import lr_factor
+
+    result = train(fast_cfg(tmp_path, run_name="lr", epochs=2, optimizer="muon", lr=0.1,
+                            muon_lr=0.5, schedule="cosine", warmup_epochs=0), data=data)
+    for row in result.history:  # 5 steps per epoch
+        last_step = 5 * row["epoch"] - 1
+        assert row["lr"] == pytest.approx(0.1 * lr_factor("cosine", last_step, 10, 0)), row
+
+
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, data):
     cfg = fast_cfg(tmp_path, run_name="nan", epochs=3, ema_decay=0.0)
     original = Trainer._train_epoch

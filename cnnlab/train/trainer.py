@@ -137,6 +137,7 @@ class Trainer:
         self.step_in_epoch = 0  # steps of the current epoch already done (mid-epoch resume)
         self.partial = {"loss_sum": 0.0, "correct": 0.0, "seen": 0.0, "time": 0.0}
         self.best_test_acc = -1.0
+        self.last_lr = cfg.lr * self.scheduler.get_last_lr()[0] / self.scheduler.base_lrs[0]
         self.train_time = 0.0
         self.wall_time = 0.0
 
@@ -284,7 +285,7 @@ class Trainer:
             "train_acc": correct_total / max(seen_total, 1),
             "test_loss": ev.loss if ev else math.nan,  # NaN: not evaluated (eval_every)
             "test_acc": ev.acc if ev else math.nan,
-            "lr": self.optimizer.param_groups[0]["lr"],
+            "lr": self.last_lr,
             "images_per_s": seen_total / max(epoch_time, 1e-9),
             "epoch_time_s": epoch_time,
             "elapsed_s": self.train_time,
@@ -321,6 +322,9 @@ class Trainer:
         if self.cfg.clip_grad_norm > 0:
             self.scaler.unscale_(self.optimizer)
             nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.clip_grad_norm)
+        # The column of metrics.csv: cfg.lr scaled by the schedule at this step (group 0
+        # may be Muon's filters at muon_lr, or a backbone at a lower lr).
+        self.last_lr = self.cfg.lr * self.scheduler.get_last_lr()[0] / self.scheduler.base_lrs[0]
         watch_skips = self.lookahead is not None and self.scaler.is_enabled()
         scale = self.scaler.get_scale() if watch_skips else None  # a sync: fp16 only
         self.scaler.step(self.optimizer)
