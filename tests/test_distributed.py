@@ -8,7 +8,7 @@ import pytest
 from safetensors.torch import load_file
 
 
-def _run_two_ranks(tmp_path, *args: str) -> None:
+def _run_two_ranks(tmp_path, *args: str, same_weights: bool = True) -> None:
     if shutil.which("torchrun") is None and not _has_torch_run():
         pytest.skip("torch.distributed.run unavailable")
     script = tmp_path / "ddp_train.py"
@@ -19,6 +19,8 @@ def _run_two_ranks(tmp_path, *args: str) -> None:
         capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
+    if not same_weights:
+        return
     w0 = load_file(tmp_path / "rank0.safetensors")
     w1 = load_file(tmp_path / "rank1.safetensors")
     assert w0.keys() == w1.keys()
@@ -60,6 +62,22 @@ def test_the_weight_ema_under_two_ranks_saves_its_best_checkpoint(tmp_path):
     assert any(k.endswith("running_mean") for k in best)
 
 
+@pytest.mark.slow
+def test_train_metrics_of_an_epoch_resumed_under_two_ranks_count_every_image_once(tmp_path):
+    # Stopped mid-epoch (a signal on rank 0), resumed: the epoch's train loss and
+    # accuracy are those of the uninterrupted run. The carried-over sums are both
+    # ranks'; each rank adding them made the all-reduce count them twice.
+    import json
+
+    _run_two_ranks(tmp_path, "interrupt", same_weights=False)
+    metrics = json.loads((tmp_path / "train_metrics.json").read_text())
+    straight, resumed = metrics["straight"], metrics["resumed"]
+    assert [r["epoch"] for r in resumed] == [1, 2]
+    for a, b in zip(straight, resumed, strict=True):
+        assert b["train_acc"] == a["train_acc"]
+        assert b["train_loss"] == pytest.approx(a["train_loss"], rel=1e-9)
+
+
 def _has_torch_run() -> bool:
     try:
         import torch.distributed.run  # noqa: F401
@@ -88,7 +106,40 @@ cfg = TrainConfig(model="lenet_modern", data="synthetic", epochs=2, batch_size=3
                   optimizer="nesterov", momentum=0.9, device="cpu", quiet=True, out_dir=out,
                   run_name="ddp", log_every=2, crop_padding=2, flip=True, max_time=budget,
                   ema_decay=ema_decay)
-trainer, result = train_with_trainer(cfg, data=make_synthetic(num_train=256, num_test=64, seed=3))
+data = make_synthetic(num_train=256, num_test=64, seed=3)
+if sys.argv[2:] == ["interrupt"]:  # stopped mid-epoch 1 by a signal on rank 0, resumed
+    import dataclasses
+    import json
+
+    import cnnlab.train.run as run_module
+    from cnnlab.train import TrainingInterrupted, resume
+    from cnnlab.train.trainer import Trainer
+
+    cfg = dataclasses.replace(cfg, deterministic=True)
+    straight = train_with_trainer(dataclasses.replace(cfg, run_name="straight"), data=data)[1]
+    step = Trainer._optimizer_step
+
+    def signal_on_rank0(self):
+        step(self)
+        if dist.get_rank() == 0:
+            self._stop_signal = "SIGINT"
+
+    Trainer._optimizer_step = signal_on_rank0
+    try:
+        train_with_trainer(dataclasses.replace(cfg, run_name="split"), data=data)
+        raise AssertionError("not interrupted")
+    except TrainingInterrupted:
+        pass
+    Trainer._optimizer_step = step
+    dist.barrier()  # rank 0 has written the checkpoint (a real resume is a new launch)
+    run_module.load_training_data = lambda cfg: data
+    resumed = resume(f"{out}/split")
+    if dist.get_rank() == 0:
+        with open(f"{out}/train_metrics.json", "w") as fh:
+            json.dump({"straight": straight.history, "resumed": resumed.history}, fh)
+    dist.destroy_process_group()
+    sys.exit(0)
+trainer, result = train_with_trainer(cfg, data=data)
 state = {k: v.detach().contiguous().clone() for k, v in trainer.model.state_dict().items()}
 save_file(state, f"{out}/rank{dist.get_rank()}.safetensors")
 with open(f"{out}/stopped{dist.get_rank()}.txt", "w") as fh:  # files, not one more collective

@@ -262,10 +262,13 @@ class Trainer:
         if self.device.type == "cuda":
             torch.cuda.synchronize(device)
         epoch_time = time.perf_counter() - start
-        # Sums of a resumed partial epoch carry over from the checkpoint.
+        # Sums of a resumed partial epoch carry over from the checkpoint. They are all
+        # ranks' sums already: one rank adds them, or the all-reduce would count them
+        # world_size times.
         sums = torch.stack([loss_sum, correct, seen]).double()
-        sums += torch.tensor([self.partial["loss_sum"], self.partial["correct"],
-                              self.partial["seen"]], dtype=torch.float64, device=device)
+        if self.dist.is_main:
+            sums += torch.tensor([self.partial["loss_sum"], self.partial["correct"],
+                                  self.partial["seen"]], dtype=torch.float64, device=device)
         all_reduce_sum(sums, self.dist)
         loss_total, correct_total, seen_total = sums.tolist()
         epoch_time += self.partial["time"]
@@ -397,12 +400,16 @@ class Trainer:
             )
 
     def _save_interrupted(self, loss_sum, correct, seen, elapsed: float) -> None:
-        # Add to what an earlier interruption of this same epoch carried over.
+        # Every rank is here (they agreed to stop), so the checkpoint, written by rank 0,
+        # can hold all ranks' sums. Added to what an earlier interruption of this same
+        # epoch carried over.
+        sums = all_reduce_sum(torch.stack([loss_sum, correct, seen]).double(), self.dist)
+        loss_sum, correct, seen = sums.tolist()
         carried = self.partial
         self.partial = {
-            "loss_sum": carried["loss_sum"] + float(loss_sum),
-            "correct": carried["correct"] + float(correct),
-            "seen": carried["seen"] + float(seen),
+            "loss_sum": carried["loss_sum"] + loss_sum,
+            "correct": carried["correct"] + correct,
+            "seen": carried["seen"] + seen,
             "time": carried["time"] + elapsed,
         }
         if self.writes:
