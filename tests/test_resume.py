@@ -4,12 +4,14 @@ budget is spent, continued in full once --max-time raises or lifts it."""
 import json
 
 import pytest
+import torch
 from typer.testing import CliRunner
 
 import cnnlab.train.run as run_module
 from cnnlab.cli import app
 from cnnlab.data.synthetic import make_synthetic
 from cnnlab.train import ConfigError, TrainConfig, resume, train
+from cnnlab.train import checkpoint as ckpt
 from cnnlab.train.trainer import Trainer
 
 runner = CliRunner()
@@ -60,7 +62,20 @@ def test_resume_with_the_budget_lifted_trains_the_remaining_epochs_in_full(timed
     result = resume(timed_out_run, max_time=0)
     assert result.stopped is None
     assert [r["epoch"] for r in result.history] == [1, 2, 3]
-    assert steps["n"] == 2 * STEPS_PER_EPOCH
+    # The rest of epoch 1 (its first step was trained), then epochs 2 and 3.
+    assert steps["n"] == 3 * STEPS_PER_EPOCH - 1
+    assert result.history[0]["images_per_s"] > 0
+    # ... exactly as a run without a budget trains them.
+    straight_cfg = TrainConfig.load(timed_out_run / "config.yaml")
+    straight_cfg.run_name, straight_cfg.max_time = "straight", None
+    straight = train(straight_cfg, data=run_module.load_training_data(straight_cfg))
+    assert result.final["train_acc"] == straight.final["train_acc"]
+    assert result.history[0]["train_loss"] == pytest.approx(straight.history[0]["train_loss"])
+    a, _ = ckpt.load_checkpoint(timed_out_run / "checkpoints" / "last.safetensors")
+    b, _ = ckpt.load_checkpoint(timed_out_run.parent / "straight" / "checkpoints" /
+                                "last.safetensors")
+    for key, value in a["model"].items():
+        assert torch.equal(value, b["model"][key]), key
     summary = json.loads((timed_out_run / "summary.json").read_text())
     assert summary["config"]["max_time"] is None and summary["stopped"] is None
 

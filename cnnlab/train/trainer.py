@@ -297,7 +297,15 @@ class Trainer:
             "wall_s": self.wall_time,
             "peak_memory_mb": peak_memory_mb(device),
         }
-        self.epoch, self.step_in_epoch = epoch, 0
+        if stopped == "max_time" and self.step_in_epoch < self.steps_per_epoch:
+            # Out of time mid-epoch: the row reports the run as it stands, but the
+            # checkpoint keeps the epoch open, so a resume with a larger budget trains
+            # the rest of it (and replaces this row) instead of skipping it.
+            self.partial = {"loss_sum": loss_total, "correct": correct_total,
+                            "seen": seen_total, "time": epoch_time}
+            self.wall_time -= epoch_time  # counted again, from partial, when it completes
+        else:
+            self.epoch, self.step_in_epoch = epoch, 0
         improved = ev is not None and ev.acc > self.best_test_acc
         if improved:
             self.best_test_acc = ev.acc
