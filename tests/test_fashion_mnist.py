@@ -41,10 +41,17 @@ def test_search_order_explicit_env_cache_system(tiny_fashion, data_env, monkeypa
     assert fm.locate() is None
 
 
-def test_explicit_path_without_the_files_falls_through(tiny_fashion, data_env) -> None:
+def test_a_given_path_without_the_files_is_named_not_passed_over(tiny_fashion,
+                                                                 data_env) -> None:
+    # A mistyped --data-root must not quietly train on another copy (nor verify one).
     tiny_fashion(data_env / "system")
     (data_env / "empty").mkdir()
-    assert fm.locate(data_env / "empty").path == data_env / "system"
+    assert fm.locate(data_env / "empty") is None
+    assert fm.locate().path == data_env / "system"
+    with pytest.raises(fm.DatasetNotFoundError, match=r"empty \(given path\): missing"):
+        fm.verify(data_env / "empty")
+    with pytest.raises(fm.DatasetNotFoundError, match=r"typo \(given path\): does not exist"):
+        fm.load(data_env / "typo", download=False)
 
 
 def test_directory_counts_only_with_all_four_files(tiny_fashion, data_env) -> None:
@@ -91,10 +98,9 @@ def test_load_rejects_images_that_are_not_28x28(data_env) -> None:
 
 def test_not_found_says_where_it_looked_and_how_to_get_it(data_env) -> None:
     with pytest.raises(fm.DatasetNotFoundError) as info:
-        load_dataset("fashion-mnist", root=data_env / "nowhere", download=False)
+        load_dataset("fashion-mnist", download=False)
     message = str(info.value)
     for expected in (
-        f"{data_env / 'nowhere'} (given path): does not exist",
         "$CNNLAB_DATA: not set",
         str(data_env / "cache" / "fashion-mnist"),
         str(data_env / "system"),
@@ -103,6 +109,10 @@ def test_not_found_says_where_it_looked_and_how_to_get_it(data_env) -> None:
         "export CNNLAB_DATA=",
     ):
         assert expected in message
+    with pytest.raises(fm.DatasetNotFoundError) as info:  # a given folder is the only one
+        load_dataset("fashion-mnist", root=data_env / "nowhere", download=False)
+    assert f"{data_env / 'nowhere'} (given path): does not exist" in str(info.value)
+    assert "only there: it was given" in str(info.value)
 
 
 def test_unknown_spec_and_option_are_named() -> None:

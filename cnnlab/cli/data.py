@@ -26,7 +26,8 @@ GRID_SUFFIXES = (".png", ".jpg", ".jpeg", ".pdf", ".svg")
 MAX_GRID = 256
 
 DATASET_HELP = '"fashion-mnist", "folder:PATH" (one folder of images per class) or "synthetic".'
-ROOT_HELP = "Fashion-MNIST: a directory to look in first (and to download into)."
+ROOT_HELP = ("Fashion-MNIST: the directory holding the four files; the only place looked "
+             "in when given (default: $CNNLAB_DATA, the cache, the system copy).")
 
 
 def _out() -> Console:

@@ -2,7 +2,9 @@
 
 Where the four files are looked for, first match wins:
 
-1. the ``root`` argument (``--root`` on the command line);
+1. the ``root`` argument (``--root`` / ``--data-root`` on the command line): when given,
+   the only place looked in (and downloaded into), so a mistyped folder is an error
+   rather than a silent switch to another copy;
 2. ``$CNNLAB_DATA``;
 3. the cache, ``~/.cache/cnnlab/fashion-mnist`` (see :func:`cache_root`);
 4. ``/usr/share/datasets/fashion-mnist`` (Debian's ``dataset-fashion-mnist``).
@@ -123,10 +125,11 @@ def default_cache_dir() -> Path:
 
 
 def candidates(root: str | Path | None = None) -> list[Location]:
-    """The places searched, in order; ``$CNNLAB_DATA`` is skipped when unset."""
-    places = []
+    """The places searched, in order; ``$CNNLAB_DATA`` is skipped when unset. A given
+    ``root`` is the only one: the user named the folder they mean."""
     if root is not None:
-        places.append(Location(Path(root).expanduser(), "given path"))
+        return [Location(Path(root).expanduser(), "given path")]
+    places = []
     if os.environ.get(ENV_VAR):
         places.append(Location(Path(os.environ[ENV_VAR]).expanduser(), f"${ENV_VAR}"))
     places.append(Location(default_cache_dir(), "cnnlab cache"))
@@ -169,9 +172,12 @@ def locate(root: str | Path | None = None) -> Location | None:
 
 def not_found_message(root: str | Path | None = None) -> str:
     lines = ["Fashion-MNIST not found. Looked in:"]
-    if not os.environ.get(ENV_VAR):
+    if not os.environ.get(ENV_VAR) and root is None:
         lines.append(f"  ${ENV_VAR}: not set")
     lines += [f"  {loc.path} ({loc.origin}): {_why_not(loc)}" for loc in candidates(root)]
+    if root is not None:
+        lines.append("  (only there: it was given; without it cnnlab looks in "
+                     f"${ENV_VAR}, {default_cache_dir()} and {SYSTEM_DIR})")
     return "\n".join(lines) + "\n" + HOW_TO_GET
 
 
