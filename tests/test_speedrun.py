@@ -261,6 +261,10 @@ def test_a_diverged_run_is_a_failed_result_not_a_crash(monkeypatch):
     (["--set", "device=cuda"], "use --device"),
     (["--device", "nosuch"], "unknown device 'nosuch'"),
     (["--set", "model_overrides={bogus: 1}"], "has no option 'bogus'"),
+    (["--model", "speednet_wdie"], "unknown model 'speednet_wdie'. Did you mean: speednet_wide"),
+    (["--target", "92"], "fraction in (0, 1]; did you mean 0.92?"),
+    (["--target", "0"], "fraction in (0, 1]"),
+    (["--confirm", "3"], "--confirm N re-runs the best of the --candidate recipes"),
 ])
 def test_speedrun_refuses_what_would_fail_late_before_loading_data(args, words, monkeypatch):
     from typer.testing import CliRunner
@@ -275,6 +279,17 @@ def test_speedrun_refuses_what_would_fail_late_before_loading_data(args, words, 
     monkeypatch.chdir(Path(__file__).parents[1])
     result = CliRunner().invoke(app, ["speedrun", "--device", "cpu", *args])
     assert result.exit_code == 2 and words in " ".join(result.output.split()), result.output
+
+
+def test_speedrun_without_the_data_says_where_it_looked(data_env):
+    from typer.testing import CliRunner
+
+    from cnnlab.cli import app
+
+    result = CliRunner().invoke(app, ["speedrun", "--device", "cpu", "--data-root",
+                                      str(data_env / "nowhere")])
+    assert result.exit_code == 2 and "Fashion-MNIST not found" in result.output
+    assert "Traceback" not in result.output and result.exception.__class__ is SystemExit
 
 
 def test_another_network_does_not_inherit_the_recipes_network_options():

@@ -49,6 +49,7 @@ def speedrun(
     The clock covers everything after the data is loaded: model build, data to the
     device, training and every evaluation.
     """
+    from cnnlab.atomic import atomic_write_text
     from cnnlab.bench.speedrun import (
         ABLATIONS,
         FULL_RECIPE,
@@ -60,6 +61,8 @@ def speedrun(
         summarize,
     )
     from cnnlab.data import load_dataset
+    from cnnlab.data.dataset import DataError
+    from cnnlab.models import UnknownModelError, model_info
     from cnnlab.train import ConfigError, TrainingInterrupted
     from cnnlab.train.config import parse_assignments
     from cnnlab.train.device import select_device
@@ -73,6 +76,13 @@ def speedrun(
             raise ConfigError("--ablate and --candidate are two different studies: pick one")
         if runs < 1 or confirm < 0:
             raise ConfigError("--runs takes a number of runs >= 1, --confirm one >= 0")
+        if confirm and not candidate:
+            raise ConfigError("--confirm N re-runs the best of the --candidate recipes: "
+                              "give candidates, or use --runs N for more runs of the recipe")
+        if target is not None and not 0 < target <= 1:
+            hint = f"; did you mean {target / 100:g}?" if 1 < target <= 100 else ""
+            raise ConfigError(f"--target {target:g}: a test accuracy is a fraction in "
+                              f"(0, 1]{hint}")
         if out is not None:
             check_output_file(out, "--out")
         recipe = dict(model=model, epochs=epochs, batch_size=batch_size, lr=lr,
@@ -94,6 +104,7 @@ def speedrun(
         target = target if target is not None else (0.94 if dev.type == "cuda" else 0.92)
         warm = warmup if warmup is not None else dev.type == "cuda"
         full = speedrun_config(dev.type, seed=0, **recipe)  # a bad --set fails here, early
+        model_info(full.model)  # ... and an unknown --model, with the closest names
         if candidate:
             variants = {c.strip() or "the recipe": parse_candidate(c) for c in candidate}
             for name, change in variants.items():  # ... and so does a bad candidate
@@ -103,10 +114,10 @@ def speedrun(
                 speedrun_config(dev.type, seed=0, **{**recipe, **change})
         else:
             variants = ABLATIONS if ablate else {FULL_RECIPE: {}}
-    except ConfigError as exc:
+        data = load_dataset("fashion-mnist", root=data_root)
+    except (ConfigError, UnknownModelError, DataError) as exc:
         console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from None
-    data = load_dataset("fashion-mnist", root=data_root)
     summaries, records, study = {}, {}, {}
     environment = environment_info()
 
@@ -120,9 +131,8 @@ def speedrun(
             body = {"ablation": study.get("ablation"), "variants": records}
         else:
             body = records.get(FULL_RECIPE, {})
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps({**body, "complete": complete, "environment": environment},
-                                  indent=1))
+        atomic_write_text(out, json.dumps({**body, "complete": complete,
+                                           "environment": environment}, indent=1))
 
     def record(key: str, name: str, results: list, cfg) -> None:
         entry = {"summary": summarize(results, target), "runs": [asdict(r) for r in results],
