@@ -28,7 +28,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from cnnlab.models.pretrained import require_extra
+from cnnlab.models.pretrained import MissingExtraError, require_extra
 from cnnlab.train.evaluate import Preprocess
 
 FORMATS = ("onnx",)
@@ -360,4 +360,17 @@ def load_onnx(path: str | Path) -> OnnxRun:
         classes = list(meta["classes"])
     except (ValueError, KeyError, TypeError) as exc:
         raise ExportError(f"{sidecar}: not a cnnlab ONNX sidecar ({exc})") from None
-    return OnnxRun(path, OnnxModel(path), classes, pp, meta)
+    try:
+        model = OnnxModel(path)
+    except MissingExtraError:
+        raise
+    except Exception as exc:  # onnxruntime's own errors (InvalidProtobuf, Fail, ...)
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ExportError(f"{path}: onnxruntime cannot load it ({reason}). Is it a whole "
+                          "file from `cnnlab export`? Export the run again") from None
+    outputs = model.session.get_outputs()[0].shape[-1]
+    if isinstance(outputs, int) and outputs != len(classes):
+        raise ExportError(f"{path} gives {outputs} scores but its sidecar {sidecar.name} names "
+                          f"{len(classes)} classes: they come from different exports. "
+                          "Export the run again (it writes both)")
+    return OnnxRun(path, model, classes, pp, meta)

@@ -194,6 +194,28 @@ def test_unknown_format_and_missing_sidecar_are_clear(run_dir, tmp_path):
         load_onnx(lonely)
 
 
+def test_a_damaged_onnx_file_or_a_sidecar_of_another_export_is_named(exported, tmp_path,
+                                                                      images):
+    import shutil
+
+    model, _ = exported
+    damaged = tmp_path / "damaged.onnx"
+    damaged.write_bytes(model.read_bytes()[:200])  # cut short
+    shutil.copy(model.with_suffix(".json"), damaged.with_suffix(".json"))
+    with pytest.raises(ExportError, match=r"damaged.onnx: onnxruntime cannot load it"):
+        load_onnx(damaged)
+    mixed = tmp_path / "mixed.onnx"
+    shutil.copy(model, mixed)
+    meta = json.loads(model.with_suffix(".json").read_text())
+    meta["classes"] = meta["classes"][:2]  # the sidecar of a 2-class export
+    mixed.with_suffix(".json").write_text(json.dumps(meta))
+    with pytest.raises(ExportError, match=r"gives 10 scores but its sidecar mixed.json names 2"):
+        load_onnx(mixed)
+    result = runner.invoke(app, ["predict", str(damaged), str(images[0])])
+    assert result.exit_code == 1 and "onnxruntime cannot load it" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_missing_extra_names_the_pip_command(run_dir, monkeypatch):
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import now raises ImportError
     with pytest.raises(MissingExtraError, match=r"pip install 'cnnlab\[onnx\]'"):
