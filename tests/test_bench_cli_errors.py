@@ -40,6 +40,16 @@ def test_values_that_cannot_run_are_refused(tmp_path, args, named):
     assert not any(tmp_path.iterdir())  # zoo-nosuch.csv and friends are not written
 
 
+def test_an_image_size_too_small_for_a_model_is_named_before_timing(tmp_path):
+    result = invoke("throughput", "--models", "lenet*", "--image-size", "5",
+                    "--out", tmp_path / "rows.json")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "--image-size 5 is too small for lenet_bn (at least 16)," in " ".join(
+        result.output.split())
+    assert "lenet_d2l (at least 12)" in " ".join(result.output.split())
+    assert not any(tmp_path.iterdir())
+
+
 def test_an_unknown_device_is_named(tmp_path):
     for command in ("throughput", "zoo"):
         result = invoke(command, "--device", "nosuch", "--models", "lenet_d2l",

@@ -243,11 +243,17 @@ def throughput(
 ) -> None:
     """Train and inference samples/s, step time and peak memory per model."""
     from cnnlab.bench.throughput import benchmark
-    from cnnlab.models import list_models
+    from cnnlab.models import list_models, model_info
 
     names = list_models(models)
     if not names:
         fail(f"no model matches {models!r} (see `cnnlab models`)")
+    if image_size is not None:  # before any model is timed
+        too_small = [f"{n} (at least {model_info(n).min_input_size})" for n in names
+                     if image_size < model_info(n).min_input_size]
+        if too_small:
+            fail(f"--image-size {image_size} is too small for {', '.join(too_small)}; "
+                 "give a larger --image-size, or leave it out for each model's own size")
     dev = _device(device)
     rows = []
     for name in optimizer:
