@@ -37,3 +37,23 @@ def test_every_command_refuses_an_unknown_checkpoint_choice(run_dir, tmp_path, c
     result = runner.invoke(app, [*args, "--which", "nosuch"])
     assert result.exit_code == 1, result.output
     assert "choose best or last" in result.output
+
+
+@pytest.mark.parametrize("command", ["eval", "predict", "export"])
+def test_a_checkpoint_copied_from_another_run_is_named(run_dir, tmp_path, command):
+    import shutil
+
+    other = tmp_path / "other"
+    shutil.copytree(run_dir, other)
+    config = other / "config.yaml"
+    config.write_text(config.read_text().replace("model: lenet_modern", "model: lenet_d2l"))
+    image = tmp_path / "x.png"
+    Image.fromarray(np.zeros((28, 28), dtype=np.uint8)).save(image)
+    args = {"eval": ["eval", str(other), "--device", "cpu"],
+            "predict": ["predict", str(other), str(image)],
+            "export": ["export", str(other), "--out", str(tmp_path / "m.onnx")]}[command]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1, result.output
+    words = " ".join(result.output.split())
+    assert "best.safetensors was saved from 'lenet_modern', but this run trains 'lenet_d2l'" \
+        in words

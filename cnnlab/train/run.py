@@ -238,6 +238,11 @@ def load_run(run_dir: str | Path, which: str = "best", device: str = "cpu") -> L
         path = run_dir / "checkpoints" / "last.safetensors"
     groups, state = ckpt.load_checkpoint(path)
     cfg = TrainConfig.load(run_dir / "config.yaml")
+    if state.get("model_name") not in (None, cfg.model):
+        raise ckpt.CheckpointError(
+            f"{path} was saved from {state['model_name']!r}, but this run trains "
+            f"{cfg.model!r} (config.yaml): the file was copied from another run"
+        )
     pp = Preprocess.from_dict(state["preprocess"])
     overrides = dict(cfg.model_overrides)
     if model_info(cfg.model).sized_head:
