@@ -199,3 +199,15 @@ def test_sixteen_bit_greyscale_keeps_its_range(data_env: Path) -> None:
     Image.fromarray(np.full((6, 6), 0xFFFF, np.uint16)).save(root / "a" / "y.png")
     data = load_folder(root, image_size=4, channels=1, val_fraction=0.0, progress=False)
     assert data.train.images[:, 0, 0, 0].tolist() == [128, 255]  # not clipped to 255
+
+
+def test_training_on_a_folder_shows_its_warnings_as_one_line_each(tree: Path,
+                                                                  tmp_path: Path) -> None:
+    from cnnlab.cli import app
+
+    result = CliRunner().invoke(app, [
+        "train", "lenet_d2l", "--data", f"folder:{tree}", "--resize", "28", "--epochs", "1",
+        "--device", "cpu", "--quiet", "--out-dir", str(tmp_path / "runs")])
+    assert result.exit_code == 0, result.output
+    assert "warning: " in result.stderr and "broken.png" in result.stderr
+    assert "DataWarning" not in result.stderr and "return folder.load_folder" not in result.stderr

@@ -6,9 +6,13 @@ library and renders the result with rich.
 
 from __future__ import annotations
 
+import sys
+import warnings
+
 import typer
 
 from cnnlab.cli import bench, data, design, export, models, speedrun, train
+from cnnlab.data import DataWarning
 
 app = typer.Typer(
     name="cnnlab",
@@ -17,6 +21,25 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+_PYTHON_SHOWWARNING = warnings.showwarning
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    if issubclass(category, DataWarning):
+        print(f"warning: {message}", file=file or sys.stderr)
+    else:
+        _PYTHON_SHOWWARNING(message, category, filename, lineno, file, line)
+
+
+@app.callback()
+def _plain_data_warnings() -> None:
+    # Data warnings (skipped image files, class folders left out) are for the user: one
+    # line, not Python's file name, line number and source line.
+    warnings.showwarning = _show_warning
+
+
 app.add_typer(data.app, name="data")
 app.add_typer(bench.app, name="bench")
 app.add_typer(design.app, name="design")
