@@ -211,3 +211,20 @@ def test_training_on_a_folder_shows_its_warnings_as_one_line_each(tree: Path,
     assert result.exit_code == 0, result.output
     assert "warning: " in result.stderr and "broken.png" in result.stderr
     assert "DataWarning" not in result.stderr and "return folder.load_folder" not in result.stderr
+
+
+def test_a_folder_too_small_to_hold_out_a_test_image_is_named(data_env: Path,
+                                                               tmp_path: Path) -> None:
+    from cnnlab.cli import app
+
+    root = data_env / "one-each"
+    for name, colour in (("cat", RED), ("dog", BLUE)):
+        (root / name).mkdir(parents=True)
+        solid((8, 8), colour).save(root / name / "only.png")
+    result = CliRunner().invoke(app, [
+        "train", "lenet_d2l", "--data", f"folder:{root}", "--resize", "28", "--epochs", "1",
+        "--device", "cpu", "--quiet", "--out-dir", str(tmp_path / "runs")])
+    assert result.exit_code == 1, result.output
+    words = " ".join(result.output.split())
+    assert "the test split has no images; every class has a single image" in words
+    assert "at least 2 images" in words

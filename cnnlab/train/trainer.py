@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnlab.data.dataset import DatasetSplits
+from cnnlab.data.dataset import DataError, DatasetSplits
 from cnnlab.data.loader import DeviceLoader
 from cnnlab.models.interop import load_state_dict_checked
 from cnnlab.train import checkpoint as ckpt
@@ -65,6 +65,18 @@ class TrainResult:
     stopped: str | None = None  # "max_time" when the time budget ended the run
 
 
+def _check_splits(data: DatasetSplits) -> None:
+    """An empty split, named before anything is built (a loader would only say "empty")."""
+    for split, part in (("training", data.train), ("test", data.test)):
+        if len(part):
+            continue
+        hint = ""
+        if data.name.startswith("folder:") and split == "test":
+            hint = ("; every class has a single image, so none could be held out for "
+                    "validation: give each class at least 2 images")
+        raise DataError(f"{data.name}: the {split} split has no images{hint}")
+
+
 class Trainer:
     def __init__(self, cfg: TrainConfig, data: DatasetSplits, run_dir: Path | None = None,
                  console=None):
@@ -95,6 +107,7 @@ class Trainer:
         elif self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # autotune conv algorithms per shape
         self.classes = list(data.classes)
+        _check_splits(data)
         channels, height = data.train.images.shape[1], data.train.images.shape[2]
         image_size = cfg.resize or height
         mean, std = (channel_stats(data.train.images, self.device) if cfg.normalize
