@@ -48,6 +48,11 @@ def train_with_trainer(cfg: TrainConfig, data: DatasetSplits | None = None, cons
     """As :func:`train`, also returning the Trainer (its model, optimizer, loaders)."""
     cfg.validate()
     model_info(cfg.model)  # an unknown name fails here, before any folder is made
+    if cfg.freeze_backbone and not cfg.weights:
+        # Not in validate(): a resumed run drops its weights (the checkpoint has them).
+        raise ConfigError("freeze_backbone trains only the classifier on top of pretrained "
+                          "features; without --weights the frozen backbone is random. Give "
+                          "--weights FILE (or DEFAULT for a tv: model), or drop it")
     data = data if data is not None else load_training_data(cfg)
     if len(data.classes) < 2:  # before any folder is made
         raise ConfigError(f"{data.name} has {len(data.classes)} class ({', '.join(data.classes)})"
