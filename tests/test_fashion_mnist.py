@@ -256,6 +256,9 @@ def test_load_when_download_fails_explains(data_env) -> None:
     message = str(info.value)
     assert "Looked in" in message and "could not download" in message
     assert "tests must not use the network" in message
+    # What to do next, without recommending the download that just failed.
+    assert "apt-get install dataset-fashion-mnist" in message and "export CNNLAB_DATA" in message
+    assert "cnnlab data download" not in message
 
 
 # --------------------------------------------------------------------------- verify

@@ -90,6 +90,15 @@ HOW_TO_GET = (
 )
 
 
+# After a failed download, the ways that do not need the mirrors.
+HOW_TO_GET_WITHOUT_DOWNLOAD = (
+    "Without the mirrors, get it with one of:\n"
+    "  sudo apt-get install dataset-fashion-mnist (Debian and derivatives)\n"
+    "  copy the four .gz files from a machine that has them, then\n"
+    f"  export {ENV_VAR}=/directory/holding/the/four/files"
+)
+
+
 class DatasetNotFoundError(DataError, FileNotFoundError):
     """No location holds the dataset (and it was not, or could not be, downloaded)."""
 
@@ -170,7 +179,7 @@ def locate(root: str | Path | None = None) -> Location | None:
     return None
 
 
-def not_found_message(root: str | Path | None = None) -> str:
+def not_found_message(root: str | Path | None = None, how_to_get: bool = True) -> str:
     lines = ["Fashion-MNIST not found. Looked in:"]
     if not os.environ.get(ENV_VAR) and root is None:
         lines.append(f"  ${ENV_VAR}: not set")
@@ -178,7 +187,7 @@ def not_found_message(root: str | Path | None = None) -> str:
     if root is not None:
         lines.append("  (only there: it was given; without it cnnlab looks in "
                      f"${ENV_VAR}, {default_cache_dir()} and {SYSTEM_DIR})")
-    return "\n".join(lines) + "\n" + HOW_TO_GET
+    return "\n".join(lines) + ("\n" + HOW_TO_GET if how_to_get else "")
 
 
 def _md5(data: bytes) -> str:
@@ -288,7 +297,7 @@ def _fetch_from_mirrors(name: str, dest: Path, mirrors: tuple[str, ...], bar: Pr
     raise DownloadError(
         f"could not download {dest.name} intact from any mirror:\n"
         + "\n".join(failures)
-        + f"\n{HOW_TO_GET}"
+        + f"\n{HOW_TO_GET_WITHOUT_DOWNLOAD}"
     )
 
 
@@ -361,7 +370,9 @@ def load(
         try:
             target = _download_into(root, progress)
         except DownloadError as exc:
-            raise DatasetNotFoundError(f"{not_found_message(root)}\n\n{exc}") from exc
+            # The download's error ends with the ways that need no download.
+            raise DatasetNotFoundError(f"{not_found_message(root, how_to_get=False)}\n\n{exc}"
+                                       ) from exc
         location = Location(target, "downloaded from the official mirrors")
     files = find_files(location.path)
     assert files is not None
