@@ -34,3 +34,16 @@ def test_top_k_above_the_classes_shows_them_all(run_and_image):
     [(_, ranked)] = predict_images(run, [image], top_k=50)
     assert len(ranked) == 10
     assert sum(p for _, p in ranked) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_an_unreadable_image_is_named_and_the_others_still_classified(run_and_image, tmp_path):
+    run, image = run_and_image
+    fake = tmp_path / "fake.png"
+    fake.write_text("not an image")
+    result = runner.invoke(app, ["predict", str(run), str(image), str(fake), str(image),
+                                 str(tmp_path / "missing.png")])
+    assert result.exit_code == 1
+    assert result.stdout.count("probability") == 2  # both good images got their table
+    words = " ".join(result.output.split())
+    assert "fake.png: not a readable image" in words and "image not found" in words
+    assert "2 of 4 images could not be read" in words and "Traceback" not in result.output

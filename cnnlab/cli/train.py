@@ -205,19 +205,29 @@ def predict(
     invert: bool = typer.Option(False, help="Invert grey levels (dark drawing on white)."),
 ) -> None:
     """Classify images with a trained run; prints the top-k classes."""
-    from cnnlab.train.predict import predict_images
+    from cnnlab.train.predict import check_top_k, open_for_prediction, predict_image
 
     try:
-        results = predict_images(run, images, top_k, which, invert)
+        check_top_k(top_k)
+        model = open_for_prediction(run, which)
     except _known_errors() as exc:
         fail(str(exc))
-    for path, ranked in results:
+    unreadable = 0
+    for path in images:
+        try:  # one unreadable file must not cost the others their answer
+            ranked = predict_image(model, path, top_k, invert)
+        except (FileNotFoundError, ValueError) as exc:
+            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            unreadable += 1
+            continue
         table = Table(title=str(path))
         table.add_column("class")
         table.add_column("probability", justify="right")
         for name, prob in ranked:
             table.add_row(name, f"{100 * prob:.1f}%")
         console.print(table)
+    if unreadable:
+        fail(f"{unreadable} of {len(images)} images could not be read (above)")
 
 
 def register(app: typer.Typer) -> None:

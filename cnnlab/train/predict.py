@@ -71,26 +71,37 @@ def image_to_tensor(path: Path, pp: Preprocess, invert: bool = False) -> torch.T
     return x
 
 
+def open_for_prediction(run_dir, which: str = "best"):
+    """A run directory's model (its ``which`` checkpoint) or an exported ``.onnx`` file,
+    with its classes and preprocessing."""
+    check_which(which)  # an .onnx file has no checkpoints, but a typo is still refused
+    if Path(run_dir).suffix == ".onnx":
+        from cnnlab.export import load_onnx
+
+        return load_onnx(run_dir)  # its JSON sidecar holds the classes and preprocessing
+    return load_run(run_dir, which=which, device="cpu")
+
+
 @torch.no_grad()
+def predict_image(run, path: Path, top_k: int = 3,
+                  invert: bool = False) -> list[tuple[str, float]]:
+    """Top-k (class, probability) of one image file for a run from ``open_for_prediction``."""
+    probs = run.model(image_to_tensor(Path(path), run.preprocess, invert)).softmax(dim=1)[0]
+    top = probs.topk(min(top_k, probs.numel()))
+    return [(run.classes[i], float(p)) for p, i in zip(top.values, top.indices, strict=True)]
+
+
 def predict_images(run_dir, paths: list[Path], top_k: int = 3, which: str = "best",
                    invert: bool = False) -> list[tuple[Path, list[tuple[str, float]]]]:
     """Top-k classes per image, from a run directory or an exported ``.onnx`` file.
 
     ``top_k`` above the number of classes shows them all.
     """
+    check_top_k(top_k)
+    run = open_for_prediction(run_dir, which)
+    return [(Path(path), predict_image(run, path, top_k, invert)) for path in paths]
+
+
+def check_top_k(top_k: int) -> None:
     if top_k < 1:
         raise ConfigError(f"--top-k {top_k}: show at least 1 class per image")
-    check_which(which)  # an .onnx file has no checkpoints, but a typo is still refused
-    if Path(run_dir).suffix == ".onnx":
-        from cnnlab.export import load_onnx
-
-        run = load_onnx(run_dir)  # its JSON sidecar holds the classes and preprocessing
-    else:
-        run = load_run(run_dir, which=which, device="cpu")
-    results = []
-    for path in paths:
-        probs = run.model(image_to_tensor(Path(path), run.preprocess, invert)).softmax(dim=1)[0]
-        top = probs.topk(min(top_k, probs.numel()))
-        results.append((Path(path), [(run.classes[i], float(p))
-                                     for p, i in zip(top.values, top.indices, strict=True)]))
-    return results
