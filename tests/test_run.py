@@ -57,3 +57,20 @@ def test_a_checkpoint_copied_from_another_run_is_named(run_dir, tmp_path, comman
     words = " ".join(result.output.split())
     assert "best.safetensors was saved from 'lenet_modern', but this run trains 'lenet_d2l'" \
         in words
+
+
+def test_eval_on_data_with_other_classes_is_refused(run_dir, tmp_path, monkeypatch):
+    # Ten classes like the run's, but not its: the scores would be reported under the
+    # run's class names.
+    monkeypatch.setenv("CNNLAB_CACHE", str(tmp_path / "cache"))
+    for i in range(10):
+        (tmp_path / "digits" / f"digit{i}").mkdir(parents=True)
+        for j in range(2):
+            Image.fromarray(np.full((28, 28), 20 * i + j, dtype=np.uint8)).save(
+                tmp_path / "digits" / f"digit{i}" / f"{j}.png")
+    result = runner.invoke(app, ["eval", str(run_dir), "--device", "cpu",
+                                 "--data", f"folder:{tmp_path / 'digits'}"])
+    assert result.exit_code == 1, result.output
+    words = " ".join(result.output.split())
+    assert "has the classes [digit0, digit1" in words and "trained on [class0, class1" in words
+    assert "(10 in all)" in words

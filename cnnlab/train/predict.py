@@ -25,10 +25,13 @@ def evaluate_run(run_dir, data: str | None = None, data_root: str | None = None,
     elif data_root:
         cfg.data_root = data_root
     splits = load_training_data(cfg)
-    if len(splits.classes) != len(run.classes):
+    if list(splits.classes) != list(run.classes):
+        # Same count is not enough: scores for another dataset's classes, reported under
+        # the run's names, would be meaningless.
         raise ValueError(
-            f"{cfg.data} has {len(splits.classes)} classes but the run was trained on "
-            f"{len(run.classes)} ({', '.join(run.classes)})"
+            f"{cfg.data} has the classes {_listed(splits.classes)}, but the run was trained "
+            f"on {_listed(run.classes)}; evaluate it on data with the same classes, in "
+            "the same order"
         )
     pp = run.preprocess
     check_tta_shift(tta_shift, pp.image_size)
@@ -41,6 +44,11 @@ def evaluate_run(run_dir, data: str | None = None, data_root: str | None = None,
     result = evaluate(run.model, loader, len(run.classes), dev, tta_flip=tta_flip,
                       tta_shift=tta_shift, fill=pp.black_level())
     return result, run.classes
+
+
+def _listed(names: list[str], most: int = 5) -> str:
+    shown = ", ".join(names[:most]) + (f", ... ({len(names)} in all)" if len(names) > most else "")
+    return f"[{shown}]"
 
 
 def image_to_tensor(path: Path, pp: Preprocess, invert: bool = False) -> torch.Tensor:
