@@ -147,3 +147,7 @@ def test_a_second_resume_keeps_the_epochs_the_first_added(one_epoch_run, monkeyp
     result = resume(one_epoch_run)
     assert [r["epoch"] for r in result.history] == [1, 2, 3]
     assert steps["n"] == 2 * STEPS_PER_EPOCH - 1
+    # summary.json keeps the command that began the run beside the resumes.
+    summary = json.loads((one_epoch_run / "summary.json").read_text())
+    assert len(summary["commands"]) == 2  # train, this resume (an interrupted one writes none)
+    assert summary["commands"][-1]["command"] == summary["environment"]["command"]
