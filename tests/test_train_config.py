@@ -130,6 +130,13 @@ def test_a_config_file_is_validated_with_what_it_is_combined_with(tmp_path, file
         resolve_config(model, config_file=tmp_path / "bad.yaml")
 
 
+@pytest.mark.parametrize("name", ["../../escape", "/tmp/abs", "a/b", "..", ".", " "])
+def test_a_run_name_must_stay_under_out_dir(name):
+    with pytest.raises(ConfigError, match="run_name.*without '/' or '..'"):
+        TrainConfig(run_name=name).validate()
+    assert TrainConfig(run_name="lenet-lr0.1").validate().run_name == "lenet-lr0.1"
+
+
 def test_wrong_types_and_bad_model_overrides_are_named_before_any_work():
     from cnnlab.train.config import parse_assignments
 

@@ -178,6 +178,12 @@ class TrainConfig:
             bad("resize", "a size in pixels >= 8, or None for the dataset's own size")
         if self.eval_subset is not None and self.eval_subset < 1:
             bad("eval_subset", "a number of test images >= 1, or None for all of them")
+        if self.run_name is not None and (
+            not self.run_name.strip() or Path(self.run_name).name != self.run_name
+            or self.run_name in (".", "..")
+        ):
+            bad("run_name", "a folder name under out_dir, without '/' or '..' (e.g. "
+                "lenet-lr0.1)")
         if self.max_time is not None and self.max_time <= 0:
             bad("max_time", "seconds > 0")
         if not self.backbone_lr_scale > 0:
