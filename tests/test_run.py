@@ -74,3 +74,15 @@ def test_eval_on_data_with_other_classes_is_refused(run_dir, tmp_path, monkeypat
     words = " ".join(result.output.split())
     assert "has the classes [digit0, digit1" in words and "trained on [class0, class1" in words
     assert "(10 in all)" in words
+
+
+def test_a_run_without_a_best_checkpoint_says_it_uses_last(run_dir, tmp_path):
+    import shutil
+
+    early = tmp_path / "early"
+    shutil.copytree(run_dir, early)
+    (early / "checkpoints" / "best.safetensors").unlink()
+    result = runner.invoke(app, ["eval", str(early), "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert "warning: " in result.stderr and "no best checkpoint yet" in result.stderr
+    assert "CheckpointWarning" not in result.stderr

@@ -13,6 +13,7 @@ import typer
 
 from cnnlab.cli import bench, data, design, export, models, speedrun, train
 from cnnlab.data import DataWarning
+from cnnlab.train.run import CheckpointWarning
 
 app = typer.Typer(
     name="cnnlab",
@@ -27,7 +28,7 @@ _PYTHON_SHOWWARNING = warnings.showwarning
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
-    if issubclass(category, DataWarning):
+    if issubclass(category, (DataWarning, CheckpointWarning)):
         print(f"warning: {message}", file=file or sys.stderr)
     else:
         _PYTHON_SHOWWARNING(message, category, filename, lineno, file, line)
@@ -35,8 +36,9 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
 
 @app.callback()
 def _plain_data_warnings() -> None:
-    # Data warnings (skipped image files, class folders left out) are for the user: one
-    # line, not Python's file name, line number and source line.
+    # Data and checkpoint warnings (skipped image files, class folders left out, "last"
+    # used for lack of "best") are for the user: one line, not Python's file name, line
+    # number and source line.
     warnings.showwarning = _show_warning
 
 

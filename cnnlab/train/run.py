@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -241,6 +242,10 @@ class LoadedRun:
 CHECKPOINTS = ("best", "last")
 
 
+class CheckpointWarning(UserWarning):
+    """Another checkpoint than the one asked for is used (and why)."""
+
+
 def check_which(which: str) -> None:
     """Refuse a checkpoint name other than best / last (a typo once loaded ``last``)."""
     if which not in CHECKPOINTS:
@@ -257,6 +262,9 @@ def load_run(run_dir: str | Path, which: str = "best", device: str = "cpu") -> L
     path = run_dir / "checkpoints" / f"{which}.safetensors"
     if not path.exists():
         path = run_dir / "checkpoints" / "last.safetensors"
+        if path.exists():
+            warnings.warn(f"{run_dir} has no best checkpoint yet (stopped before its first "
+                          "evaluation): using last", CheckpointWarning, stacklevel=2)
     groups, state = ckpt.load_checkpoint(path)
     cfg = TrainConfig.load(run_dir / "config.yaml")
     if state.get("model_name") not in (None, cfg.model):
