@@ -133,6 +133,12 @@ def test_analyze_refuses_zero_bins_and_resamples(tmp_path, option):
     assert result.exit_code == 2 and option in result.output
 
 
+@pytest.mark.parametrize("n", ["0", "-3"])
+def test_sample_refuses_drawing_no_networks(n):
+    result = invoke("sample", "--space", "anynetx_a", "--n", n)
+    assert result.exit_code == 2 and "--n" in result.output
+
+
 def test_a_damaged_store_is_named_and_left_alone(tmp_path):
     db = tmp_path / "trials.sqlite"
     junk = b"not a database at all " * 100

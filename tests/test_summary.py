@@ -310,7 +310,11 @@ def test_cli_models_filters():
     result = runner.invoke(app, ["models", "--variant", "nonsense"], env=WIDE)
     assert result.exit_code == 1 and "--variant" in result.output
     result = runner.invoke(app, ["models", "no_such_model_anywhere"], env=WIDE)
-    assert result.exit_code == 0 and "No registered model matches" in result.output
+    assert result.exit_code == 1 and "no registered model matches" in result.output
+    result = runner.invoke(app, ["models", "resnt18"], env=WIDE)
+    assert result.exit_code == 1 and "Did you mean: resnet18" in result.output
+    result = runner.invoke(app, ["models", "--family", "resnt"], env=WIDE)
+    assert result.exit_code == 1 and "Did you mean --family resnet?" in result.output
 
 
 def test_cli_summary_vgg11_shows_the_chapter_flow():

@@ -170,7 +170,7 @@ def analyze(
 @app.command("sample")
 def sample(
     space: str = typer.Option(..., help=SPACES_HELP),
-    n: int = typer.Option(5, help="How many networks to draw."),
+    n: int = typer.Option(5, min=1, help="How many networks to draw."),
     macs: str = typer.Option(None, help="Complexity band LOW-HIGH, e.g. 5M-20M."),
     image_size: int = typer.Option(28, help="Input side the band refers to."),
     in_channels: int = typer.Option(1),

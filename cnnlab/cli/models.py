@@ -108,9 +108,21 @@ def models_command(
     if variant is not None:
         infos = [i for i in infos if i.variant == variant]
     if not infos:
+        import difflib
+
+        from cnnlab.models._registry import closest_names
+
         families = sorted({model_info(n).family for n in list_models()})
-        out.print(f"[yellow]No registered model matches.[/] Families: {', '.join(families)}")
-        return
+        hints = []
+        if pattern is not None and not list_models(pattern):
+            close = closest_names(pattern)
+            hints.append(f"Did you mean: {', '.join(close)}?" if close else "")
+        if family is not None and family.lower() not in {f.lower() for f in families}:
+            close = difflib.get_close_matches(family, families, n=3, cutoff=0.5)
+            hints.append(f"Did you mean --family {close[0]}?" if close else "")
+        hint = " ".join(h for h in hints if h)
+        _fail(err, f"no registered model matches.{' ' + hint if hint else ''} "
+                   f"Families: {', '.join(families)}")
     table = Table(title=f"{len(infos)} model{'s' if len(infos) > 1 else ''}",
                   header_style="bold")
     for col, justify in (("Name", "left"), ("Family", "left"), ("Variant", "left"),
