@@ -79,6 +79,14 @@ def test_invalid_config_value_names_the_field(tmp_path):
     assert "optimizer" in result.output and "nesterov" in result.output
 
 
+def test_scratch_ops_takes_the_words_its_help_gives(tmp_path):
+    result = runner.invoke(app, [*TRAIN, "--scratch-ops", "yes", "--out-dir", str(tmp_path)])
+    assert result.exit_code == 2 and "choose on, fft or off" in result.output
+    assert not any(tmp_path.iterdir())
+    result = runner.invoke(app, ["train", "--help"], env={"COLUMNS": "200"})
+    assert "on, fft (FFT convolution) or off" in result.output
+
+
 def test_an_out_dir_that_is_a_file_and_one_class_data_fail_before_a_run_folder(tmp_path):
     afile = tmp_path / "afile"
     afile.write_text("")

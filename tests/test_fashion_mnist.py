@@ -313,6 +313,9 @@ def test_cli_locate(tiny_fashion, data_env, monkeypatch) -> None:
     monkeypatch.setenv(fm.ENV_VAR, str(tiny.directory))
     result = runner.invoke(data_app, ["locate", "fashion-mnist"])
     assert result.exit_code == 0 and result.stdout.strip() == str(tiny.directory)
+    # --data-root (as train and eval spell it) is --root here too, and the only place.
+    result = runner.invoke(data_app, ["locate", "--data-root", str(data_env / "typo")])
+    assert result.exit_code == 1 and "typo (given path): does not exist" in result.stderr
 
 
 def test_cli_errors_are_one_red_line_not_a_traceback(data_env) -> None:

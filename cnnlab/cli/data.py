@@ -84,7 +84,7 @@ def _split_row(name: str, split, data: DatasetSplits) -> list[str]:
 @app.command()
 def info(
     dataset: str = typer.Argument("fashion-mnist", help=DATASET_HELP),
-    root: Path | None = typer.Option(None, help=ROOT_HELP),
+    root: Path | None = typer.Option(None, "--root", "--data-root", help=ROOT_HELP),
     download: bool = typer.Option(True, help="Fashion-MNIST: download when not found."),
     image_size: int = typer.Option(64, help="Folder: decode images to this square size."),
     channels: int = typer.Option(3, help="Folder: 3 (RGB) or 1 (greyscale)."),
@@ -148,7 +148,7 @@ def show(
     n: int = typer.Option(64, min=1, max=MAX_GRID,
                           help=f"How many images (at most {MAX_GRID}: a 16 x 16 grid)."),
     split: str = typer.Option("train", help='"train" or "test".'),
-    root: Path | None = typer.Option(None, help=ROOT_HELP),
+    root: Path | None = typer.Option(None, "--root", "--data-root", help=ROOT_HELP),
     download: bool = typer.Option(True, help="Fashion-MNIST: download when not found."),
     image_size: int = typer.Option(64, help="Folder: decode images to this square size."),
     channels: int = typer.Option(3, help="Folder: 3 (RGB) or 1 (greyscale)."),
@@ -176,7 +176,7 @@ def show(
 @app.command()
 def locate(
     dataset: str = typer.Argument("fashion-mnist", help="Only fashion-mnist."),
-    root: Path | None = typer.Option(None, help=ROOT_HELP),
+    root: Path | None = typer.Option(None, "--root", "--data-root", help=ROOT_HELP),
 ) -> None:
     """Print the directory holding the data; exit 1 when there is none (nothing is downloaded)."""
     with _user_errors():
@@ -191,7 +191,8 @@ def locate(
 @app.command()
 def download(
     dataset: str = typer.Argument("fashion-mnist", help="Only fashion-mnist."),
-    root: Path | None = typer.Option(None, help="Directory to download into (default: cache)."),
+    root: Path | None = typer.Option(None, "--root", "--data-root",
+                                     help="Directory to download into (default: cache)."),
     force: bool = typer.Option(False, help="Download again even when valid files are there."),
 ) -> None:
     """Download from the official mirrors, each file checked against its published md5."""
@@ -204,7 +205,7 @@ def download(
 @app.command()
 def verify(
     dataset: str = typer.Argument("fashion-mnist", help="Only fashion-mnist."),
-    root: Path | None = typer.Option(None, help=ROOT_HELP),
+    root: Path | None = typer.Option(None, "--root", "--data-root", help=ROOT_HELP),
 ) -> None:
     """Check the md5 of each file's content against the published one; exit 1 on a mismatch."""
     with _user_errors():

@@ -82,7 +82,7 @@ def train(
     threads: int = typer.Option(None, help="torch CPU threads (1 is steadiest on a busy "
                                            "machine)."),
     scratch_ops: str = typer.Option(None, help="Build the model from cnnlab's from-scratch "
-                                               "ops: 'on' or 'fft'."),
+                                               "ops: on, fft (FFT convolution) or off."),
     seed: int = typer.Option(None),
     max_time: float = typer.Option(None, help="Stop after this many seconds of training."),
     log_every: int = typer.Option(None, help="Steps between progress updates."),
@@ -110,8 +110,9 @@ def train(
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if "scratch_ops" in overrides:  # the flag's words to the config's values
         words = {"on": True, "true": True, "fft": "fft", "off": False, "false": False}
-        overrides["scratch_ops"] = words.get(overrides["scratch_ops"].lower(),
-                                             overrides["scratch_ops"])
+        if overrides["scratch_ops"].lower() not in words:
+            fail(f"--scratch-ops {overrides['scratch_ops']}: choose on, fft or off", code=2)
+        overrides["scratch_ops"] = words[overrides["scratch_ops"].lower()]
     try:
         cfg = resolve_config(model, preset=preset, config_file=config, overrides=overrides)
         result = _guarded(lambda: run_training(cfg, console=err))
