@@ -315,7 +315,8 @@ def test_cli_locate(tiny_fashion, data_env, monkeypatch) -> None:
     assert result.exit_code == 0 and result.stdout.strip() == str(tiny.directory)
     # --data-root (as train and eval spell it) is --root here too, and the only place.
     result = runner.invoke(data_app, ["locate", "--data-root", str(data_env / "typo")])
-    assert result.exit_code == 1 and "typo (given path): does not exist" in result.stderr
+    assert result.exit_code == 1
+    assert "typo (given path): does not exist" in " ".join(result.stderr.split())
 
 
 def test_cli_errors_are_one_red_line_not_a_traceback(data_env) -> None:
