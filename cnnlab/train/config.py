@@ -279,7 +279,7 @@ class TrainConfig:
         on its own (``flip_mode: alternate`` relies on a preset's ``flip: true``)."""
         path = Path(path)
         try:
-            values = yaml.safe_load(path.read_text()) or {}
+            values = yaml.load(path.read_text(), Loader=_NoDuplicateKeysLoader) or {}
         except FileNotFoundError:
             raise ConfigError(f"config file not found: {path}") from None
         except IsADirectoryError:
@@ -294,6 +294,21 @@ class TrainConfig:
             return cls._normalise(values)
         except ConfigError as exc:
             raise ConfigError(f"{path}: {exc}") from None
+
+
+class _NoDuplicateKeysLoader(yaml.SafeLoader):
+    """safe_load, except that a key given twice is an error: plain YAML keeps the last
+    one silently, and `epochs: 1` ... `epochs: 20` in one file is a mistake."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"{key!r} is set twice (keep one)", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
 
 
 # What each annotation of a TrainConfig field accepts, in words for the error message.
