@@ -160,7 +160,7 @@ def test_wrong_types_and_bad_model_overrides_are_named_before_any_work():
 
 def test_a_field_set_twice_in_a_config_file_is_named(tmp_path):
     (tmp_path / "c.yaml").write_text("epochs: 1\nlr: 0.1\nepochs: 20\n")
-    with pytest.raises(ConfigError, match=r"c.yaml.*'epochs' is set twice.*line 3"):
+    with pytest.raises(ConfigError, match=r"(?s)c.yaml.*'epochs' is set twice.*line 3"):
         TrainConfig.load(tmp_path / "c.yaml")
     (tmp_path / "ok.yaml").write_text("model_overrides: {widths: [8, 16]}\nlr: 0.1\n")
     assert TrainConfig.read_file(tmp_path / "ok.yaml")["lr"] == 0.1
