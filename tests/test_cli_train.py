@@ -79,6 +79,18 @@ def test_invalid_config_value_names_the_field(tmp_path):
     assert "optimizer" in result.output and "nesterov" in result.output
 
 
+def test_a_book_network_without_a_preset_is_pointed_at_its_recipe(tmp_path):
+    args = ["train", "lenet_d2l", "--data", "synthetic", "--device", "cpu", "--quiet",
+            "--epochs", "1", "--out-dir", str(tmp_path)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    words = " ".join(result.stderr.split())
+    assert "note: no --preset" in words
+    assert "--preset book is the book's recipe (lr 0.1, 28x28, xavier init, 10 epochs)" in words
+    result = runner.invoke(app, [*args, "--preset", "book"])
+    assert result.exit_code == 0 and "note: no --preset" not in result.stderr
+
+
 def test_scratch_ops_takes_the_words_its_help_gives(tmp_path):
     result = runner.invoke(app, [*TRAIN, "--scratch-ops", "yes", "--out-dir", str(tmp_path)])
     assert result.exit_code == 2 and "choose on, fft or off" in result.output

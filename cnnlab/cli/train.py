@@ -115,10 +115,25 @@ def train(
         overrides["scratch_ops"] = words[overrides["scratch_ops"].lower()]
     try:
         cfg = resolve_config(model, preset=preset, config_file=config, overrides=overrides)
+        _hint_at_the_book_recipe(cfg, config)
         result = _guarded(lambda: run_training(cfg, console=err))
     except _known_errors() as exc:
         fail(str(exc))
     _print_result(result)
+
+
+def _hint_at_the_book_recipe(cfg, config_file) -> None:
+    """A book network trained with no preset gets cnnlab's plain defaults, not the book's
+    recipe (its lr, input size, initialisation): say where that recipe is."""
+    from cnnlab.models import model_info
+
+    recipe = model_info(cfg.model).book_recipe
+    if cfg.preset is None and config_file is None and recipe is not None:
+        err.print(f"note: no --preset, so {cfg.model} trains with the plain defaults (lr "
+                  f"{cfg.lr:g}); --preset book is the book's recipe (lr {recipe.lr:g}, "
+                  f"{recipe.resize}x{recipe.resize}, {recipe.init} init, {recipe.epochs} "
+                  "epochs), --preset fast cnnlab's modern one", highlight=False,
+                  soft_wrap=True)
 
 
 def _guarded(fn):
