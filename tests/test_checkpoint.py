@@ -122,7 +122,13 @@ def test_foreign_pth_loads_weights_only(tmp_path):
             return (os.system, ("echo pwned",))
 
     torch.save({"w": torch.ones(2), "evil": Evil()}, tmp_path / "evil.pth")
-    with pytest.raises(ValueError, match="weights_only"):
+    with pytest.raises(ValueError, match="weights_only") as info:
         read_weights_file(tmp_path / "evil.pth")
+    assert "holds more than tensors (" in str(info.value) and "GLOBAL" in str(info.value)
+    # torch's own advice (weights_only=False: run the file's code) is never passed on.
+    assert "weights_only` set to `False`" not in str(info.value)
     torch.save({"state_dict": {"w": torch.ones(2)}}, tmp_path / "ok.pth")
     assert torch.equal(read_weights_file(tmp_path / "ok.pth")["w"], torch.ones(2))
+    (tmp_path / "config.pth").write_text("model: lenet_modern\nlr: 0.1\n")
+    with pytest.raises(ValueError, match="it is not a PyTorch file"):
+        read_weights_file(tmp_path / "config.pth")

@@ -87,15 +87,36 @@ def read_weights_file(path: str | Path) -> dict[str, torch.Tensor]:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # unpickling refused or corrupt file
         raise ValueError(
-            f"{path}: cannot read as a weights file ({exc}). cnnlab reads .safetensors, or "
-            ".pth/.pt files holding only tensors (loaded with weights_only=True, never code)."
-        ) from exc
+            f"{path}: cannot read as a weights file: {_why_torch_load_failed(exc)}. cnnlab "
+            "reads .safetensors, or .pth/.pt files holding only tensors (loaded with "
+            "weights_only=True, never code)."
+        ) from None
     for wrapper in ("state_dict", "model", "model_state_dict"):
         if isinstance(obj, dict) and isinstance(obj.get(wrapper), dict):
             obj = obj[wrapper]
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise ValueError(f"{path}: expected a mapping of parameter names to tensors")
     return obj
+
+
+def _why_torch_load_failed(exc: Exception) -> str:
+    """torch.load's reason in a few words. Its own message advises weights_only=False,
+    which would run whatever code the file holds: never repeated here."""
+    text = str(exc)
+    if "Weights only load failed" not in text:
+        first = text.strip().splitlines()[0] if text.strip() else ""
+        return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    # The reason follows "WeightsUnpickler error:" (on its line or the next), or is a
+    # line of its own between torch's numbered advice and its pointer to the docs.
+    after = text.split("WeightsUnpickler error:", 1)[1] if "WeightsUnpickler error:" in text \
+        else "\n".join(text.splitlines()[1:])
+    advice = ("Weights only load failed", "(1)", "(2)", "Please file", "Check the ")
+    reasons = [line.strip() for line in after.splitlines()
+               if line.strip() and not line.strip().startswith(advice)]
+    reason = reasons[0].split(" was not an allowed")[0] if reasons else ""
+    if not reason or reason.startswith("Unsupported operand") or "invalid load key" in reason:
+        return "it is not a PyTorch file (damaged, or another kind of file)"
+    return f"it holds more than tensors ({reason})"
 
 
 def torchvision_builder_name(name: str) -> str:
