@@ -65,19 +65,33 @@ def test_resume_with_the_budget_lifted_trains_the_remaining_epochs_in_full(timed
     # The rest of epoch 1 (its first step was trained), then epochs 2 and 3.
     assert steps["n"] == 3 * STEPS_PER_EPOCH - 1
     assert result.history[0]["images_per_s"] > 0
-    # ... exactly as a run without a budget trains them.
-    straight_cfg = TrainConfig.load(timed_out_run / "config.yaml")
-    straight_cfg.run_name, straight_cfg.max_time = "straight", None
-    straight = train(straight_cfg, data=run_module.load_training_data(straight_cfg))
-    assert result.final["train_acc"] == straight.final["train_acc"]
-    assert result.history[0]["train_loss"] == pytest.approx(straight.history[0]["train_loss"])
-    a, _ = ckpt.load_checkpoint(timed_out_run / "checkpoints" / "last.safetensors")
-    b, _ = ckpt.load_checkpoint(timed_out_run.parent / "straight" / "checkpoints" /
-                                "last.safetensors")
-    for key, value in a["model"].items():
-        assert torch.equal(value, b["model"][key]), key
     summary = json.loads((timed_out_run / "summary.json").read_text())
     assert summary["config"]["max_time"] is None and summary["stopped"] is None
+
+
+@pytest.mark.parametrize("accum_steps", [1, 2])
+def test_a_budgeted_run_resumed_trains_as_one_without_a_budget(tmp_path, monkeypatch,
+                                                              accum_steps):
+    # Out of time inside epoch 1 (after its first optimizer step, which with accum_steps 2
+    # is its second batch), resumed with the budget lifted: the same weights and train
+    # metrics as a run that never had a budget.
+    data = make_synthetic(num_train=128, num_test=32, seed=1)
+    monkeypatch.setattr(run_module, "load_training_data", lambda cfg: data)
+    common = dict(model="lenet_modern", data="synthetic", epochs=2, batch_size=16,
+                  accum_steps=accum_steps, device="cpu", deterministic=True, quiet=True,
+                  out_dir=str(tmp_path))
+    straight = train(TrainConfig(**common, run_name="straight"), data=data)
+    budgeted = train(TrainConfig(**common, run_name="budget", max_time=1e-6), data=data)
+    assert budgeted.stopped == "max_time"
+    resumed = resume(tmp_path / "budget", max_time=0)
+    assert [r["epoch"] for r in resumed.history] == [1, 2]
+    for a, b in zip(straight.history, resumed.history, strict=True):
+        assert b["train_acc"] == a["train_acc"]
+        assert b["train_loss"] == pytest.approx(a["train_loss"], rel=1e-9)
+    a, _ = ckpt.load_checkpoint(tmp_path / "straight" / "checkpoints" / "last.safetensors")
+    b, _ = ckpt.load_checkpoint(tmp_path / "budget" / "checkpoints" / "last.safetensors")
+    for key, value in a["model"].items():
+        assert torch.equal(value, b["model"][key]), key
 
 
 def test_resume_command_names_the_option(timed_out_run):

@@ -152,7 +152,7 @@ def finished_run_result(run_dir: str | Path) -> TrainResult:
 def _check_work_left(cfg: TrainConfig, last: Path, run_dir: Path) -> None:
     """Refuse to resume a run that would train nothing: one that has trained every
     epoch of its plan (it would only rewrite its report), or whose training-time budget
-    is spent (the trainer would stop after one step and record it as a whole epoch)."""
+    is spent (the trainer would stop again after one step)."""
     _, state = ckpt.load_checkpoint(last)
     if state["epoch"] >= cfg.epochs:
         raise RunFinished(

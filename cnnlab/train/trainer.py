@@ -255,18 +255,18 @@ class Trainer:
                 self._check_finite(loss_sum, epoch, step)
                 bar.update(step + 1, float(loss_sum / seen), float(correct / seen),
                            float(seen) * self.dist.world_size / max(elapsed, 1e-9))
-            out_of_time = cfg.max_time is not None and self.train_time >= cfg.max_time
-            # Under DDP the ranks agree on stopping at log points only (it costs a sync):
-            # each rank has its own clock, and a rank that stopped alone would leave the
-            # others waiting in the next gradient all-reduce.
+            # The run stops (time budget, signal) only after an optimizer step: gradients
+            # accumulated towards the next one are not in the checkpoint, and an exact
+            # resume needs them. Under DDP the ranks also agree at log points only (it
+            # costs a sync): each rank has its own clock, and a rank that stopped alone
+            # would leave the others waiting in the next gradient all-reduce.
             at_log_point = (step + 1) % cfg.log_every == 0 or last_of_epoch
-            if self.dist.enabled and cfg.max_time is not None:
-                out_of_time = at_log_point and any_rank(out_of_time, device, self.dist)
-            # A signal is honoured only after an optimizer step: gradients accumulated
-            # towards the next one are not in the checkpoint, and an exact resume needs them.
-            if stepped and (not self.dist.enabled or at_log_point) and any_rank(
-                self._stop_signal is not None, device, self.dist
-            ):
+            may_stop = stepped and (not self.dist.enabled or at_log_point)
+            out_of_time = (may_stop and cfg.max_time is not None
+                           and self.train_time >= cfg.max_time)
+            if self.dist.enabled and cfg.max_time is not None and may_stop:
+                out_of_time = any_rank(out_of_time, device, self.dist)
+            if may_stop and any_rank(self._stop_signal is not None, device, self.dist):
                 self._save_interrupted(loss_sum, correct, seen, elapsed)
             if out_of_time:
                 stopped = "max_time"
