@@ -52,6 +52,20 @@ def test_a_given_path_without_the_files_is_named_not_passed_over(tiny_fashion,
         fm.verify(data_env / "empty")
     with pytest.raises(fm.DatasetNotFoundError, match=r"typo \(given path\): does not exist"):
         fm.load(data_env / "typo", download=False)
+    # Nor is a mistyped folder created and downloaded into: it is named, with what to do.
+    with pytest.raises(fm.DatasetNotFoundError) as info:
+        fm.load(data_env / "typo", progress=False)
+    assert not (data_env / "typo").exists()
+    message = str(info.value)
+    assert "typo (given path): does not exist" in message
+    assert "Put the four files there" in message and "leave out --data-root" in message
+    assert "export CNNLAB_DATA" not in message  # ignored while a folder is given
+    # An existing, empty one is downloaded into; offline, the advice needs no mirror.
+    with pytest.raises(fm.DatasetNotFoundError) as info:
+        fm.load(data_env / "empty", progress=False)
+    message = str(info.value)
+    assert "empty (given path): missing" in message and "could not download" in message
+    assert "cnnlab data download" not in message and "copy the four .gz files" in message
 
 
 def test_directory_counts_only_with_all_four_files(tiny_fashion, data_env) -> None:

@@ -157,9 +157,11 @@ def test_a_second_resume_keeps_the_epochs_the_first_added(one_epoch_run, monkeyp
         with pytest.raises(TrainingInterrupted):
             resume(one_epoch_run, extra_epochs=2)
     assert TrainConfig.load(one_epoch_run / "config.yaml").epochs == 3
+    resume_data_root = one_epoch_run.parent / "data-moved-here"
     steps = count_steps(monkeypatch)
-    result = resume(one_epoch_run)
+    result = resume(one_epoch_run, data_root=str(resume_data_root))  # the data moved
     assert [r["epoch"] for r in result.history] == [1, 2, 3]
+    assert TrainConfig.load(one_epoch_run / "config.yaml").data_root == str(resume_data_root)
     assert steps["n"] == 2 * STEPS_PER_EPOCH - 1
     # summary.json keeps the command that began the run beside the resumes.
     summary = json.loads((one_epoch_run / "summary.json").read_text())

@@ -171,17 +171,20 @@ def _print_result(result) -> None:
 
 def resume(
     run: Path = typer.Argument(..., help="Run directory to continue."),
-    epochs: int = typer.Option(None, help="Train this many epochs beyond the original plan."),
+    epochs: int = typer.Option(None, help="Train this many epochs beyond the run's plan "
+                                          "(config.yaml, which earlier resumes updated)."),
     max_time: float = typer.Option(None, help="New total training-time budget in seconds, "
                                               "time already trained included (0 = none); "
                                               "default: the run's own."),
+    data_root: str = typer.Option(None, help="Where the dataset files are now, if they "
+                                             "moved since the run began."),
 ) -> None:
     """Continue a run exactly where its last checkpoint stopped."""
     from cnnlab.train import resume as resume_run
 
     try:
         result = _guarded(lambda: resume_run(run, console=err, extra_epochs=epochs,
-                                             max_time=max_time))
+                                             max_time=max_time, data_root=data_root))
     except _known_errors() as exc:
         fail(str(exc))
     _print_result(result)

@@ -57,8 +57,9 @@ def load_dataset(
 
     Args:
         spec: which dataset; "synthetic" is a small generated set for smoke runs.
-        root: for Fashion-MNIST, a directory searched before ``$CNNLAB_DATA``, the
-            cache and the system copy (and downloaded into when none has it).
+        root: for Fashion-MNIST, the only directory looked in when given (in place of
+            ``$CNNLAB_DATA``, the cache and the system copy; downloaded into when it
+            exists without the files).
             Folders carry their path in the spec, so ``root`` must be None there.
         **options: Fashion-MNIST: ``download`` (default True), ``progress``.
             Folder: ``image_size`` (int or (h, w), default 64), ``channels`` (1 or 3,

@@ -90,13 +90,24 @@ HOW_TO_GET = (
 )
 
 
-# After a failed download, the ways that do not need the mirrors.
-HOW_TO_GET_WITHOUT_DOWNLOAD = (
-    "Without the mirrors, get it with one of:\n"
-    "  sudo apt-get install dataset-fashion-mnist (Debian and derivatives)\n"
-    "  copy the four .gz files from a machine that has them, then\n"
-    f"  export {ENV_VAR}=/directory/holding/the/four/files"
-)
+def how_to_get(root: str | Path | None = None, downloaded: bool = False) -> str:
+    """What to do when the data is missing; ``downloaded``: a download just failed, so
+    only ways that need no mirror. With a given ``root``, ways that fill that folder
+    (the environment and the system copy are not looked at while it is given)."""
+    if root is not None:
+        root = Path(root).expanduser()
+        fetch = "" if downloaded else (
+            f"  cnnlab data download --root {root}  (about 30 MB, md5-checked)\n")
+        return ("Put the four files there:\n" + fetch
+                + "  or copy the four .gz files into it from a machine that has them\n"
+                "or leave out --data-root (--root) to use $CNNLAB_DATA, the cache or "
+                f"{SYSTEM_DIR}")
+    if not downloaded:
+        return HOW_TO_GET
+    return ("Without the mirrors, get it with one of:\n"
+            "  sudo apt-get install dataset-fashion-mnist (Debian and derivatives)\n"
+            "  copy the four .gz files from a machine that has them, then\n"
+            f"  export {ENV_VAR}=/directory/holding/the/four/files")
 
 
 class DatasetNotFoundError(DataError, FileNotFoundError):
@@ -179,7 +190,7 @@ def locate(root: str | Path | None = None) -> Location | None:
     return None
 
 
-def not_found_message(root: str | Path | None = None, how_to_get: bool = True) -> str:
+def not_found_message(root: str | Path | None = None, advice: bool = True) -> str:
     lines = ["Fashion-MNIST not found. Looked in:"]
     if not os.environ.get(ENV_VAR) and root is None:
         lines.append(f"  ${ENV_VAR}: not set")
@@ -187,7 +198,7 @@ def not_found_message(root: str | Path | None = None, how_to_get: bool = True) -
     if root is not None:
         lines.append("  (only there: it was given; without it cnnlab looks in "
                      f"${ENV_VAR}, {default_cache_dir()} and {SYSTEM_DIR})")
-    return "\n".join(lines) + ("\n" + HOW_TO_GET if how_to_get else "")
+    return "\n".join(lines) + ("\n" + how_to_get(root) if advice else "")
 
 
 def _md5(data: bytes) -> str:
@@ -280,7 +291,10 @@ def download(
             dest = target / f"{name}.gz"
             if not force and _archive_is_valid(dest, name):
                 continue
-            _fetch_from_mirrors(name, dest, mirrors or MIRRORS, bar)
+            try:
+                _fetch_from_mirrors(name, dest, mirrors or MIRRORS, bar)
+            except DownloadError as exc:
+                raise DownloadError(f"{exc}\n{how_to_get(root, downloaded=True)}") from None
     return target
 
 
@@ -295,9 +309,7 @@ def _fetch_from_mirrors(name: str, dest: Path, mirrors: tuple[str, ...], bar: Pr
             # URLError, HTTPError and timeouts are OSErrors; IncompleteRead is not.
             failures.append(f"  {url}: {exc}")
     raise DownloadError(
-        f"could not download {dest.name} intact from any mirror:\n"
-        + "\n".join(failures)
-        + f"\n{HOW_TO_GET_WITHOUT_DOWNLOAD}"
+        f"could not download {dest.name} intact from any mirror:\n" + "\n".join(failures)
     )
 
 
@@ -355,7 +367,8 @@ def load(
     """Fashion-MNIST as uint8 (N, 1, 28, 28) images and int64 labels.
 
     Args:
-        root: a directory to look in before the others (and to download into).
+        root: the only directory to look in when given (downloaded into if it exists
+            but lacks the files); otherwise the usual places, in order.
         download: fetch the files when no location holds them.
         progress: show a progress bar while downloading.
 
@@ -365,14 +378,17 @@ def load(
     """
     location = locate(root)
     if location is None:
-        if not download:
+        # A given folder that does not exist is a typo more often than a wish to
+        # download there: named, not created (`cnnlab data download --root` creates it).
+        missing_root = root is not None and not Path(root).expanduser().exists()
+        if not download or missing_root:
             raise DatasetNotFoundError(not_found_message(root))
+        searched = not_found_message(root, advice=False)  # before the download writes
         try:
             target = _download_into(root, progress)
         except DownloadError as exc:
             # The download's error ends with the ways that need no download.
-            raise DatasetNotFoundError(f"{not_found_message(root, how_to_get=False)}\n\n{exc}"
-                                       ) from exc
+            raise DatasetNotFoundError(f"{searched}\n\n{exc}") from exc
         location = Location(target, "downloaded from the official mirrors")
     files = find_files(location.path)
     assert files is not None

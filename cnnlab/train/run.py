@@ -95,7 +95,7 @@ class RunFinished(ConfigError):
 
 
 def resume(run_dir: str | Path, console=None, extra_epochs: int | None = None,
-           max_time: float | None = None) -> TrainResult:
+           max_time: float | None = None, data_root: str | None = None) -> TrainResult:
     """Continue a run from ``checkpoints/last.safetensors`` exactly where it stopped.
 
     Args:
@@ -103,6 +103,8 @@ def resume(run_dir: str | Path, console=None, extra_epochs: int | None = None,
         max_time: a new total training-time budget in seconds (0: none) in place of the
             run's ``max_time``; None keeps the run's. A run whose budget is already
             spent is refused unless this raises it.
+        data_root: where the dataset's files are now, in place of the run's
+            ``data_root`` (kept in config.yaml for later resumes).
     """
     run_dir = Path(run_dir)
     cfg_path = run_dir / "config.yaml"
@@ -124,13 +126,15 @@ def resume(run_dir: str | Path, console=None, extra_epochs: int | None = None,
             raise ConfigError(f"--max-time {max_time:g}: give a total training time in "
                               "seconds > 0, or 0 for no time limit")
         cfg.max_time = max_time or None
+    if data_root is not None:
+        cfg.data_root = data_root
     _check_work_left(cfg, last, run_dir)
     plan = dataclasses.replace(cfg)
     cfg.weights = None  # the checkpoint replaces any starting weights
     data = load_training_data(cfg)
     trainer = Trainer(cfg, data, run_dir=run_dir, console=console)
     trainer.load_resume_state(last)
-    if trainer.dist.is_main and (extra_epochs or max_time is not None):
+    if trainer.dist.is_main and (extra_epochs or max_time is not None or data_root is not None):
         plan.save(cfg_path)  # the new plan: a later `cnnlab resume` continues it, not the old
     result = trainer.fit()
     if trainer.dist.is_main:
