@@ -12,6 +12,9 @@ import os
 import tempfile
 from pathlib import Path
 
+_UMASK = os.umask(0)  # read once (it can only be read by setting it) ...
+os.umask(_UMASK)  # ... and put back at once
+
 
 def atomic_write_bytes(path: Path, write) -> None:
     """Call ``write(tmp_path)`` then move the result over ``path`` atomically."""
@@ -21,6 +24,9 @@ def atomic_write_bytes(path: Path, write) -> None:
     os.close(fd)
     try:
         write(tmp)
+        # mkstemp makes the file private (0600); the result should have the mode a plain
+        # write gives (or the replaced file's), so shared run folders stay readable.
+        os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_UMASK)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)

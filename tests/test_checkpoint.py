@@ -132,3 +132,16 @@ def test_foreign_pth_loads_weights_only(tmp_path):
     (tmp_path / "config.pth").write_text("model: lenet_modern\nlr: 0.1\n")
     with pytest.raises(ValueError, match="it is not a PyTorch file"):
         read_weights_file(tmp_path / "config.pth")
+
+
+def test_atomic_writes_have_the_mode_a_plain_write_gives(tmp_path):
+    # mkstemp's temporary file is private (0600); the file it becomes must not be.
+    from cnnlab.atomic import atomic_write_text
+
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    atomic_write_text(tmp_path / "new.txt", "x")
+    assert (tmp_path / "new.txt").stat().st_mode == plain.stat().st_mode
+    os.chmod(plain, 0o640)  # a file replaced keeps its own mode
+    atomic_write_text(plain, "y")
+    assert plain.stat().st_mode & 0o777 == 0o640 and plain.read_text() == "y"
