@@ -164,6 +164,14 @@ def test_a_field_set_twice_in_a_config_file_is_named(tmp_path):
         TrainConfig.load(tmp_path / "c.yaml")
     (tmp_path / "ok.yaml").write_text("model_overrides: {widths: [8, 16]}\nlr: 0.1\n")
     assert TrainConfig.read_file(tmp_path / "ok.yaml")["lr"] == 0.1
+    # A YAML merge whose keys the mapping overrides is not a duplicate.
+    (tmp_path / "merge.yaml").write_text(
+        "model_overrides:\n  <<: {widths: [8, 16], depths: [1, 1]}\n  widths: [4, 8]\n")
+    merged = TrainConfig.read_file(tmp_path / "merge.yaml")["model_overrides"]
+    assert merged == {"widths": [4, 8], "depths": [1, 1]}
+    (tmp_path / "odd.yaml").write_text("? [a, b]\n: 1\n")  # YAML's own error, no traceback
+    with pytest.raises(ConfigError, match="odd.yaml"):
+        TrainConfig.read_file(tmp_path / "odd.yaml")
 
 
 def test_a_folder_given_as_the_config_file_is_named(tmp_path):

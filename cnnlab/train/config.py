@@ -301,13 +301,17 @@ class _NoDuplicateKeysLoader(yaml.SafeLoader):
     one silently, and `epochs: 1` ... `epochs: 20` in one file is a mistake."""
 
     def construct_mapping(self, node, deep=False):
+        # The mapping's own plain keys, as written (before `<<:` merges bring theirs in,
+        # which its own keys may override); other kinds of key are left to YAML.
         seen = set()
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
+                continue
+            if key_node.value in seen:
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"{key!r} is set twice (keep one)", key_node.start_mark)
-            seen.add(key)
+                    None, None, f"{key_node.value!r} is set twice (keep one)",
+                    key_node.start_mark)
+            seen.add(key_node.value)
         return super().construct_mapping(node, deep)
 
 
