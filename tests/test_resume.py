@@ -165,5 +165,5 @@ def test_a_second_resume_keeps_the_epochs_the_first_added(one_epoch_run, monkeyp
     assert steps["n"] == 2 * STEPS_PER_EPOCH - 1
     # summary.json keeps the command that began the run beside the resumes.
     summary = json.loads((one_epoch_run / "summary.json").read_text())
-    assert len(summary["commands"]) == 2  # train, this resume (an interrupted one writes none)
+    assert len(summary["commands"]) == 3  # train, the interrupted resume, this resume
     assert summary["commands"][-1]["command"] == summary["environment"]["command"]

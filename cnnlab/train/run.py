@@ -180,8 +180,6 @@ def write_run_outputs(trainer: Trainer, result: TrainResult) -> None:
     run_dir = trainer.run_dir
     env = environment_info()
     env["device"] = str(trainer.device)
-    commands = [*_earlier_commands(run_dir / "summary.json"),
-                {k: env[k] for k in ("command", "date", "hostname")}]
     summary = {
         "model": trainer.cfg.model,
         "final": result.final,
@@ -196,9 +194,9 @@ def write_run_outputs(trainer: Trainer, result: TrainResult) -> None:
         "amp": trainer.amp,
         "config": trainer.cfg.to_dict(),
         "environment": env,
-        # Each command that ended this run's training, first to last: `environment` is the last
-        # one's, and a resume must not erase how the run began.
-        "commands": commands,
+        # Every command that trained this run, first to last (interrupted ones too):
+        # `environment` is the last one's, and a resume must not erase how the run began.
+        "commands": trainer.commands,
     }
     atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=1))
     if result.history:
@@ -218,17 +216,6 @@ def write_run_outputs(trainer: Trainer, result: TrainResult) -> None:
     except Exception:  # the report still renders without the layer table
         model_summary = None
     write_report(run_dir, summary, model_summary)
-
-
-def _earlier_commands(summary_path: Path) -> list[dict]:
-    try:
-        earlier = json.loads(summary_path.read_text())
-    except (OSError, ValueError):  # first write, or a damaged file: nothing to keep
-        return []
-    if "commands" in earlier:
-        return list(earlier["commands"])
-    env = earlier.get("environment", {})
-    return [{k: env.get(k) for k in ("command", "date", "hostname")}] if env else []
 
 
 @dataclass

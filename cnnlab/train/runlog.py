@@ -216,6 +216,13 @@ class TrainProgress:
             self.console.print(line, highlight=False)
 
 
+def command_entry() -> dict:
+    """This process's command line, when and where it ran: one entry of a run's history."""
+    return {"command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+            "date": dt.datetime.now().isoformat(timespec="seconds"),
+            "hostname": socket.gethostname()}
+
+
 def environment_info() -> dict:
     """Versions, machine and command: evidence that travels with every result."""
     import numpy
@@ -228,9 +235,7 @@ def environment_info() -> dict:
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
         "cpu_count": os.cpu_count(),
-        "hostname": socket.gethostname(),
-        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
-        "date": dt.datetime.now().isoformat(timespec="seconds"),
+        **command_entry(),
     }
     try:
         import torchvision

@@ -42,7 +42,7 @@ from cnnlab.train.evaluate import (
 )
 from cnnlab.train.model_setup import adapt_stem, build_model
 from cnnlab.train.optim import Lookahead, WeightEMA, build_optimizer, build_scheduler
-from cnnlab.train.runlog import MetricsLog, TrainProgress
+from cnnlab.train.runlog import MetricsLog, TrainProgress, command_entry
 
 
 class TrainingDiverged(RuntimeError):
@@ -150,6 +150,9 @@ class Trainer:
         self.step_in_epoch = 0  # steps of the current epoch already done (mid-epoch resume)
         self.partial = {"loss_sum": 0.0, "correct": 0.0, "seen": 0.0, "time": 0.0}
         self.best_test_acc = -1.0
+        # Every command that trained this run, first to last (a resume adds itself to
+        # the checkpoint's list): how the run began survives any number of resumes.
+        self.commands = [command_entry()]
         self.last_lr = cfg.lr * self.scheduler.get_last_lr()[0] / self.scheduler.base_lrs[0]
         self.train_time = 0.0
         self.wall_time = 0.0
@@ -406,6 +409,8 @@ class Trainer:
             "classes": self.classes,
             "preprocess": self.preprocess.to_dict(),
             "config": self.cfg.to_dict(),
+            "commands": self.commands,
+            "last_lr": self.last_lr,
         }
 
     def _save(self, tag: str, eval_weights: bool = False) -> None:
@@ -461,6 +466,8 @@ class Trainer:
         self.best_test_acc = state["best_test_acc"]
         self.train_time = state["train_time"]
         self.wall_time = state.get("wall_time", self.train_time)
+        self.commands = [*state.get("commands", []), *self.commands]
+        self.last_lr = state.get("last_lr", self.last_lr)
         ckpt.restore_rng_state(groups["rng"], state["rng"])
 
     def _finish(self, history: list[dict], stopped: str | None) -> TrainResult:
