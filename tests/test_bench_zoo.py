@@ -60,6 +60,8 @@ def test_a_model_trained_but_not_stored_is_read_back_not_retrained(tmp_path, mon
     first = zoo.run_zoo(["lenet_d2l"], preset="book", epochs=1, device="cpu",
                         out_dir=tmp_path, data_spec="synthetic")
     (tmp_path / "zoo-book.csv").unlink()
+    summary = tmp_path / "zoo-book-runs" / "lenet_d2l" / "summary.json"
+    before = summary.read_text()
     from cnnlab.train.trainer import Trainer
 
     def no_training(self, bar):
@@ -69,6 +71,7 @@ def test_a_model_trained_but_not_stored_is_read_back_not_retrained(tmp_path, mon
     rows = zoo.run_zoo(["lenet_d2l"], preset="book", epochs=1, device="cpu",
                        out_dir=tmp_path, data_spec="synthetic")
     assert rows[0]["status"] == "done", rows[0]["error"]
+    assert summary.read_text() == before  # its report and confusion matrix untouched
     for key in ("test_acc", "best_test_acc", "epochs", "params"):
         assert float(rows[0][key]) == pytest.approx(float(first[0][key])), key
 

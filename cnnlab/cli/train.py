@@ -125,12 +125,16 @@ def train(
 def _hint_at_the_book_recipe(cfg, config_file) -> None:
     """A book network trained with no preset gets cnnlab's plain defaults, not the book's
     recipe (its lr, input size, initialisation): say where that recipe is."""
+    import os
+
     from cnnlab.models import model_info
 
     recipe = model_info(cfg.model).book_recipe
+    if int(os.environ.get("RANK", "0")) != 0:  # once, not once per torchrun process
+        return
     if cfg.preset is None and config_file is None and recipe is not None:
-        err.print(f"note: no --preset, so {cfg.model} trains with the plain defaults (lr "
-                  f"{cfg.lr:g}); --preset book is the book's recipe (lr {recipe.lr:g}, "
+        err.print(f"note: no --preset, so {cfg.model} trains with the defaults and the flags "
+                  f"given (lr {cfg.lr:g}); --preset book is the book's recipe (lr {recipe.lr:g}, "
                   f"{recipe.resize}x{recipe.resize}, {recipe.init} init, {recipe.epochs} "
                   "epochs), --preset fast cnnlab's modern one", highlight=False,
                   soft_wrap=True)
