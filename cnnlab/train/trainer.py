@@ -13,6 +13,7 @@ import copy
 import math
 import signal
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -134,6 +135,10 @@ class Trainer:
             self.optimizer, cfg, math.ceil(self.steps_per_epoch / cfg.accum_steps)
         )
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp == "fp16")
+        if self.scaler.is_enabled():
+            # The scaler skips the first steps while it finds its scale; the schedule still
+            # advances (a step of the plan), which PyTorch reports as a misordered call.
+            warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler\.step\(\)`")
         self.lookahead = (Lookahead(self.optimizer, cfg.lookahead_steps, cfg.lookahead_alpha)
                           if cfg.lookahead_steps else None)
         self.ema = WeightEMA(self.model, cfg.ema_decay) if cfg.ema_decay > 0 else None
