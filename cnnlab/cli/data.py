@@ -71,7 +71,11 @@ def _load(dataset: str, root: Path | None, download: bool, **folder_options) -> 
 
 
 def _require_fashion(dataset: str, command: str) -> None:
-    if parse_spec(dataset)[0] != "fashion-mnist":
+    try:
+        kind = parse_spec(dataset)[0]
+    except DataError:  # its list of every dataset is not what this command accepts
+        kind = None
+    if kind != "fashion-mnist":
         raise DataError(f"`cnnlab data {command}` applies to fashion-mnist only, not {dataset!r}")
 
 
