@@ -288,7 +288,7 @@ def test_cli_models_lists_and_caches(tmp_path, monkeypatch):
     name = small_registered_model()
     if name is None:
         pytest.skip("no small model registered yet")
-    monkeypatch.setenv("CNNLAB_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("CNNLAB_CACHE", str(tmp_path))
     result = runner.invoke(app, ["models", name], env=WIDE)
     assert result.exit_code == 0, result.output
     info = model_info(name)

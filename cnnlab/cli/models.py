@@ -8,9 +8,10 @@ needs real values while it builds (widths computed with tensor ops and read back
 ``.tolist()``) cannot run on meta; that model is built on the CPU instead.
 
 Even on meta a forward pass costs about a millisecond per op (DenseNet-201: ~1 s), so the
-counts are also cached in ``~/.cache/cnnlab/complexity.json`` (``$CNNLAB_CACHE_DIR`` or
-``$XDG_CACHE_HOME`` move it). The cache is keyed by a hash of the torch version and every
-source file of ``cnnlab.models``, so editing a model recounts everything; a missing or
+counts are also cached in ``~/.cache/cnnlab/complexity.json`` (``$CNNLAB_CACHE`` or
+``$XDG_CACHE_HOME`` move it, as they move every cache of cnnlab). The cache is keyed by a
+hash of the torch version and every source file of ``cnnlab.models``, so editing a model
+recounts everything; a missing or
 unreadable cache only costs time. The first listing of the whole zoo takes ~10-30 s on a
 small CPU, later ones well under a second on top of the imports.
 """
@@ -198,9 +199,9 @@ class _ComplexityCache:
 
 
 def _cache_dir() -> Path:
-    if os.environ.get("CNNLAB_CACHE_DIR"):
-        return Path(os.environ["CNNLAB_CACHE_DIR"])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cnnlab"
+    from cnnlab.data.dataset import cache_root  # one cache folder for all of cnnlab
+
+    return cache_root()
 
 
 def _models_fingerprint() -> str:

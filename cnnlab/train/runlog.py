@@ -7,7 +7,7 @@ The run directory (``runs/<date>-<model>/``)::
     class_metrics.jsonl  per-class accuracy and confusion matrix, one line per epoch
     events.*           TensorBoard
     plots/             curves and confusion matrix (cnnlab.train.report)
-    summary.json       final metrics, versions, command, machine
+    summary.json       final metrics, versions, machine, every command that trained it
     report.html        one self-contained page
     checkpoints/       last.safetensors, best.safetensors (+ readable .json)
 """
