@@ -70,3 +70,17 @@ def test_throughput_optimizers_are_the_configs():
     from cnnlab.train.config import OPTIMIZERS
 
     assert THROUGHPUT_OPTIMIZERS == OPTIMIZERS
+
+
+def test_the_book_preset_leaves_out_what_the_book_does_not_train(tmp_path, monkeypatch):
+    import cnnlab.bench.zoo as zoo
+
+    asked = []
+    monkeypatch.setattr(zoo, "run_zoo", lambda names, **kw: asked.extend(names) or [])
+    result = invoke("zoo", "--preset", "book", "--models", "lenet*", "--out", tmp_path)
+    assert result.exit_code == 0, result.output
+    assert asked == ["lenet_bn", "lenet_bn_d2l", "lenet_d2l"]
+    assert "left out" in result.output and "lenet_modern" in result.output
+    result = invoke("zoo", "--preset", "book", "--models", "lenet_modern,speednet",
+                    "--out", tmp_path)
+    assert result.exit_code == 1 and "the book trains none of" in result.output

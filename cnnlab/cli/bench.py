@@ -193,6 +193,17 @@ def zoo(
             for n in ([p.strip()] if p.strip() in known else list_models(p.strip()))))
     if not names:
         fail(f"no model matches {models!r} (see `cnnlab models`)")
+    if preset == "book":  # a pattern ("lenet*") may catch networks the book never trains
+        from cnnlab.models import model_info
+
+        untrained = [n for n in names if model_info(n).book_recipe is None]
+        names = [n for n in names if n not in untrained]
+        if untrained:
+            console.print(f"left out (the book does not train them, so --preset book has no "
+                          f"recipe): {', '.join(untrained)}", highlight=False)
+        if not names:
+            fail(f"the book trains none of {models!r}; `cnnlab models --variant book` lists "
+                 "those it does")
     _device(device)  # before any folder is made: a bad device would fail every model
     console.print(f"{len(names)} model(s): {', '.join(names)}")
 
