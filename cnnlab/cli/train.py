@@ -167,10 +167,11 @@ def _print_result(result) -> None:
     table.add_row("images/s (last epoch)", f"{final.get('images_per_s', 0):,.0f}")
     if result.stopped:
         table.add_row("stopped", result.stopped)
-    if result.run_dir:
-        table.add_row("run", str(result.run_dir))
-        table.add_row("report", str(result.run_dir / "report.html"))
     console.print(table)
+    if result.run_dir:  # below the table, on lines of their own: whole, ready to copy
+        console.print(f"run:    {escape(str(result.run_dir))}", soft_wrap=True, highlight=False)
+        console.print(f"report: {escape(str(result.run_dir / 'report.html'))}", soft_wrap=True,
+                      highlight=False)
 
 
 def resume(
