@@ -4,7 +4,8 @@ import re
 
 import pytest
 
-from cnnlab.train.config import ConfigError, TrainConfig, preset_values, resolve_config
+from cnnlab.train.config import ConfigError, TrainConfig
+from cnnlab.train.presets import preset_values, resolve_config
 
 
 def test_yaml_round_trip(tmp_path):
@@ -70,7 +71,7 @@ def test_precedence_preset_then_file_then_flags(tmp_path):
 
 
 def test_fast_preset_takes_the_models_own_changes_and_flags_still_win():
-    from cnnlab.train.config import preset_values, resolve_config
+    from cnnlab.train.presets import preset_values, resolve_config
 
     small = preset_values("fast", "lenet_bn_d2l")
     assert (small["crop_padding"], small["lr"]) == (0, 0.2)  # the small LeNets' entry
@@ -81,7 +82,7 @@ def test_fast_preset_takes_the_models_own_changes_and_flags_still_win():
 
 
 def test_fast_preset_lowers_the_lr_for_networks_without_normalisation():
-    from cnnlab.train.config import UNNORMALISED_FAST_LR, preset_values
+    from cnnlab.train.presets import UNNORMALISED_FAST_LR, preset_values
 
     for name in ("alexnet_d2l", "vgg_d2l", "nin_d2l", "googlenet_d2l", "vgg16"):
         assert preset_values("fast", name)["lr"] == UNNORMALISED_FAST_LR, name

@@ -8,7 +8,7 @@ import torch
 from cnnlab.data.synthetic import make_synthetic
 from cnnlab.train import TrainConfig, TrainingDiverged, TrainingInterrupted, resume, train
 from cnnlab.train import checkpoint as ckpt
-from cnnlab.train.config import preset_values
+from cnnlab.train.presets import preset_values
 from cnnlab.train.trainer import Trainer
 
 

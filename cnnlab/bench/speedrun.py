@@ -21,7 +21,8 @@ import statistics
 import time
 from dataclasses import dataclass
 
-from cnnlab.train.config import TrainConfig, preset_values
+from cnnlab.train.config import TrainConfig
+from cnnlab.train.presets import preset_values
 
 RECIPES = {
     # No translation (the fast preset's is 2 pixels): this 62k-parameter net is short

@@ -22,7 +22,8 @@ from pathlib import Path
 
 from cnnlab.atomic import atomic_write_text
 from cnnlab.models import list_models, model_info
-from cnnlab.train.config import TrainConfig, resolve_config
+from cnnlab.train.config import TrainConfig
+from cnnlab.train.presets import resolve_config
 
 COLUMNS = [
     "model", "family", "preset", "status", "test_acc", "best_test_acc", "book_acc",

@@ -1,6 +1,7 @@
 """Training: config and presets, the loop, checkpoints, run directories."""
 
-from cnnlab.train.config import ConfigError, TrainConfig, resolve_config
+from cnnlab.train.config import ConfigError, TrainConfig
+from cnnlab.train.presets import resolve_config
 from cnnlab.train.run import LoadedRun, load_run, resume, train
 from cnnlab.train.trainer import Trainer, TrainingDiverged, TrainingInterrupted, TrainResult
 

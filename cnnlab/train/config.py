@@ -1,7 +1,7 @@
-"""TrainConfig: every setting of a training run, and the named presets.
+"""TrainConfig: every setting of a training run, validated, and its YAML file.
 
 A run's settings come from, in order of precedence (later wins):
-dataclass defaults < preset < ``--config FILE`` < command-line flags.
+dataclass defaults < preset < ``--config FILE`` < command-line flags (``cnnlab.train.presets``).
 The resolved config is written to ``config.yaml`` in the run directory, so a run
 can always be repeated or resumed from its own folder.
 """
@@ -9,7 +9,6 @@ can always be repeated or resumed from its own folder.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -339,45 +338,6 @@ def _has_kind(value: Any, kind: str) -> bool:
             "dict[str, Any]": isinstance(value, dict)}.get(kind, False)
 
 
-def preset_values(preset: str, model: str) -> dict[str, Any]:
-    """The fields a preset sets for ``model``.
-
-    ``book``: Dive into Deep Learning's recipe for that model (its registry entry):
-    plain SGD, batch 128, 10 epochs, its lr and resize, no augmentation, no
-    normalisation, fp32. ``fast``: the modern recipe: SGD with Nesterov momentum, a
-    one-cycle schedule, label smoothing, weight decay off for norm and bias,
-    translation + flip augmentation, a weight EMA, bf16 and channels_last on GPU. Two
-    measured adaptations: a network without normalisation layers trains at lr 0.01,
-    and a registry entry's ``fast_overrides`` apply last (the book's small LeNets
-    train without translation, at lr 0.2).
-    """
-    if preset == "book":
-        from cnnlab.models import model_info
-
-        recipe = model_info(model).book_recipe
-        if recipe is None:
-            raise ConfigError(
-                f"preset 'book': the book does not train {model!r}; models it trains: "
-                + ", ".join(_book_models())
-            )
-        return dict(
-            preset="book", optimizer="sgd", momentum=0.0, weight_decay=0.0, schedule="constant",
-            lr=recipe.lr, batch_size=recipe.batch_size, epochs=recipe.epochs,
-            resize=recipe.resize, crop_padding=0, flip=False, erase_prob=0.0, normalize=False,
-            label_smoothing=0.0, ema_decay=0.0, amp="off", channels_last=None,
-        )
-    if preset == "fast":
-        values = dict(
-            preset="fast", optimizer="nesterov", momentum=0.9, weight_decay=5e-4,
-            schedule="onecycle", warmup_epochs=0.3, lr=0.1, batch_size=256, epochs=10,
-            crop_padding=2, flip=True, normalize=True, label_smoothing=0.1, ema_decay=0.999,
-            amp="auto", channels_last=None,
-        )
-        values.update(_fast_overrides(model))
-        return values
-    raise ConfigError(f"unknown preset {preset!r}; allowed: {', '.join(PRESETS)}")
-
-
 def parse_assignments(items: list[str] | None) -> dict[str, Any]:
     """``["lr=0.05", "flip=false"]`` -> ``{"lr": 0.05, "flip": False}`` (the ``--set``
     flags). Values are read as YAML scalars; names are checked when the config is built."""
@@ -395,76 +355,3 @@ def parse_assignments(items: list[str] | None) -> dict[str, Any]:
                 "must reach cnnlab whole, quoted, e.g. 'model_overrides={widths: [8, 16]}'"
             ) from None
     return values
-
-
-# The fast preset's lr (0.1 with Nesterov momentum) presumes normalisation layers. On an
-# H100 it killed every book network without them at 10 epochs: AlexNet's loss went NaN
-# at step 100; NiN, VGG and GoogLeNet sat at chance from epoch 1 (BENCHMARKS.md).
-# 0.01 with momentum 0.9 is what AlexNet, VGG and GoogLeNet were trained with.
-UNNORMALISED_FAST_LR = 0.01
-
-
-def _fast_overrides(model: str) -> dict[str, Any]:
-    """What the fast preset changes for ``model``: a lower lr for a network without
-    normalisation layers, then the registry entry's own ``fast_overrides`` (measured).
-    Names outside the registry get none (unknown ones fail later, with a did-you-mean)."""
-    from cnnlab.models import model_info
-    from cnnlab.models._registry import UnknownModelError
-
-    try:
-        info = model_info(model)
-    except UnknownModelError:
-        return {}
-    values: dict[str, Any] = {}
-    if not _has_normalisation(model):
-        values["lr"] = UNNORMALISED_FAST_LR
-    values.update(info.fast_overrides)
-    return values
-
-
-@functools.cache
-def _has_normalisation(model: str) -> bool:
-    """Whether the registered network has any batch/group/layer norm (built on the meta
-    device: no memory, no initialisation cost)."""
-    import torch
-    from torch import nn
-
-    from cnnlab.models import get_model
-    from cnnlab.ops.norm import BatchNorm
-
-    norms = (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm, BatchNorm)
-    with torch.device("meta"):
-        net = get_model(model)
-    return any(isinstance(m, norms) for m in net.modules())
-
-
-def _book_models() -> list[str]:
-    from cnnlab.models import list_models, model_info
-
-    return [n for n in list_models() if model_info(n).book_recipe is not None]
-
-
-def resolve_config(
-    model: str,
-    preset: str | None = None,
-    config_file: str | Path | None = None,
-    overrides: dict[str, Any] | None = None,
-) -> TrainConfig:
-    """defaults < preset < config file < explicit overrides (``None`` values ignored).
-
-    ``model`` and ``preset`` are the caller's explicit choices (the command line's MODEL
-    and --preset), so they beat a ``model:`` or ``preset:`` in the file; the file's
-    other fields still beat the preset's."""
-    values: dict[str, Any] = {}
-    file_values: dict[str, Any] = {}
-    if config_file is not None:
-        # Only what the file sets, validated once everything is merged below.
-        file_values = TrainConfig.read_file(config_file)
-    preset = (overrides or {}).get("preset") or preset or file_values.get("preset")
-    model = (overrides or {}).get("model") or model or file_values.get("model")
-    if preset:
-        values.update(preset_values(preset, model))
-    values.update(file_values)
-    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    values.update(model=model, preset=preset)
-    return TrainConfig.from_dict(values)
