@@ -23,8 +23,6 @@ from torch import nn
 
 from cnnlab.data.dataset import DataError, DatasetSplits
 from cnnlab.data.loader import DeviceLoader
-from cnnlab.models.interop import load_state_dict_checked
-from cnnlab.train import checkpoint as ckpt
 from cnnlab.train.config import CUDA_GRAPH_MODES, TrainConfig
 from cnnlab.train.device import peak_memory_mb, resolve_amp, select_device
 from cnnlab.train.distributed import (
@@ -43,6 +41,7 @@ from cnnlab.train.evaluate import (
 )
 from cnnlab.train.model_setup import adapt_stem, build_model
 from cnnlab.train.optim import Lookahead, WeightEMA, build_optimizer, build_scheduler
+from cnnlab.train.resumable import Resumable
 from cnnlab.train.runlog import MetricsLog, TrainProgress, command_entry
 
 
@@ -78,7 +77,7 @@ def _check_splits(data: DatasetSplits) -> None:
         raise DataError(f"{data.name}: the {split} split has no images{hint}")
 
 
-class Trainer:
+class Trainer(Resumable):
     def __init__(self, cfg: TrainConfig, data: DatasetSplits, run_dir: Path | None = None,
                  console=None):
         self.cfg = cfg.validate()
@@ -398,38 +397,6 @@ class Trainer:
                         self.device, self.amp, self.cfg.tta_flip, self.dist,
                         tta_shift=self.cfg.tta_shift, fill=self.preprocess.black_level())
 
-    # --- checkpoints ----------------------------------------------------------------
-    def _state(self) -> dict:
-        return {
-            "model_name": self.cfg.model,
-            "epoch": self.epoch,
-            "step_in_epoch": self.step_in_epoch,
-            "partial": self.partial,
-            "best_test_acc": self.best_test_acc,
-            "train_time": self.train_time,
-            "wall_time": self.wall_time,
-            "scheduler": self.scheduler.state_dict(),
-            "scaler": self.scaler.state_dict(),
-            "ema_updates": self.ema.updates if self.ema else 0,
-            "classes": self.classes,
-            "preprocess": self.preprocess.to_dict(),
-            "config": self.cfg.to_dict(),
-            "commands": self.commands,
-            "last_lr": self.last_lr,
-        }
-
-    def _save(self, tag: str, eval_weights: bool = False) -> None:
-        state = self._state()
-        path = self.run_dir / "checkpoints" / f"{tag}.safetensors"
-        if eval_weights:  # "best": the weights that were evaluated (the EMA when on)
-            state["weights"] = "ema" if self.ema else "model"
-            ckpt.save_checkpoint(path, self.evaluated_model.state_dict(), state)
-        else:
-            ckpt.save_checkpoint(
-                path, self.model.state_dict(), state, self.optimizer.state_dict(),
-                self.ema.state_dict() if self.ema else None,
-            )
-
     def _save_interrupted(self, loss_sum, correct, seen, elapsed: float) -> None:
         # Every rank is here (they agreed to stop), so the checkpoint, written by rank 0,
         # can hold all ranks' sums. Added to what an earlier interruption of this same
@@ -450,30 +417,6 @@ class Trainer:
             f"{self.epoch + 1}, step {self.step_in_epoch}; checkpoint saved"
             + (f". Resume with: cnnlab resume {self.run_dir}" if self.run_dir else "")
         )
-
-    def load_resume_state(self, path: Path) -> None:
-        """Restore everything from a ``last`` checkpoint for an exact continuation."""
-        groups, state = ckpt.load_checkpoint(path)
-        if state.get("model_name") != self.cfg.model:
-            raise ckpt.CheckpointError(
-                f"{path} was saved from {state.get('model_name')!r}, not {self.cfg.model!r}"
-            )
-        load_state_dict_checked(self.model, groups["model"], source=str(path))
-        opt_state = ckpt.join_optimizer_state(groups["optim"], state["optimizer"])
-        self.optimizer.load_state_dict(opt_state)
-        self.scheduler.load_state_dict(state["scheduler"])
-        self.scaler.load_state_dict(state["scaler"])
-        if self.ema is not None and groups["ema"]:
-            self.ema.load_state_dict(groups["ema"], state["ema_updates"])
-        self.epoch = state["epoch"]
-        self.step_in_epoch = state["step_in_epoch"]
-        self.partial = state["partial"]
-        self.best_test_acc = state["best_test_acc"]
-        self.train_time = state["train_time"]
-        self.wall_time = state.get("wall_time", self.train_time)
-        self.commands = [*state.get("commands", []), *self.commands]
-        self.last_lr = state.get("last_lr", self.last_lr)
-        ckpt.restore_rng_state(groups["rng"], state["rng"])
 
     def _finish(self, history: list[dict], stopped: str | None) -> TrainResult:
         ev = getattr(self, "last_eval", None)

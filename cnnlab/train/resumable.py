@@ -1,0 +1,75 @@
+"""What a Trainer's checkpoint holds, and how a Trainer is restored from one.
+
+``last`` holds everything an exact continuation needs: weights, optimizer, EMA, the
+scheduler and gradient scaler, the epoch and step reached, the sums of a partial
+epoch, the clocks, RNG states, and every command that trained the run. ``best`` holds
+the weights that were evaluated (the EMA when on). The file format is
+:mod:`cnnlab.train.checkpoint`'s.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cnnlab.models.interop import load_state_dict_checked
+from cnnlab.train import checkpoint as ckpt
+
+
+class Resumable:
+    """The checkpoint half of :class:`cnnlab.train.trainer.Trainer`, which sets every
+    attribute used here."""
+
+    def _state(self) -> dict:
+        return {
+            "model_name": self.cfg.model,
+            "epoch": self.epoch,
+            "step_in_epoch": self.step_in_epoch,
+            "partial": self.partial,
+            "best_test_acc": self.best_test_acc,
+            "train_time": self.train_time,
+            "wall_time": self.wall_time,
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "ema_updates": self.ema.updates if self.ema else 0,
+            "classes": self.classes,
+            "preprocess": self.preprocess.to_dict(),
+            "config": self.cfg.to_dict(),
+            "commands": self.commands,
+            "last_lr": self.last_lr,
+        }
+
+    def _save(self, tag: str, eval_weights: bool = False) -> None:
+        state = self._state()
+        path = self.run_dir / "checkpoints" / f"{tag}.safetensors"
+        if eval_weights:  # "best": the weights that were evaluated (the EMA when on)
+            state["weights"] = "ema" if self.ema else "model"
+            ckpt.save_checkpoint(path, self.evaluated_model.state_dict(), state)
+        else:
+            ckpt.save_checkpoint(
+                path, self.model.state_dict(), state, self.optimizer.state_dict(),
+                self.ema.state_dict() if self.ema else None,
+            )
+
+    def load_resume_state(self, path: Path) -> None:
+        """Restore everything from a ``last`` checkpoint for an exact continuation."""
+        groups, state = ckpt.load_checkpoint(path)
+        if state.get("model_name") != self.cfg.model:
+            raise ckpt.CheckpointError(
+                f"{path} was saved from {state.get('model_name')!r}, not {self.cfg.model!r}"
+            )
+        load_state_dict_checked(self.model, groups["model"], source=str(path))
+        opt_state = ckpt.join_optimizer_state(groups["optim"], state["optimizer"])
+        self.optimizer.load_state_dict(opt_state)
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.scaler.load_state_dict(state["scaler"])
+        if self.ema is not None and groups["ema"]:
+            self.ema.load_state_dict(groups["ema"], state["ema_updates"])
+        self.epoch = state["epoch"]
+        self.step_in_epoch = state["step_in_epoch"]
+        self.partial = state["partial"]
+        self.best_test_acc = state["best_test_acc"]
+        self.train_time = state["train_time"]
+        self.wall_time = state.get("wall_time", self.train_time)
+        self.commands = [*state.get("commands", []), *self.commands]
+        self.last_lr = state.get("last_lr", self.last_lr)
+        ckpt.restore_rng_state(groups["rng"], state["rng"])
