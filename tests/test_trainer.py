@@ -102,6 +102,20 @@ def _interrupt_after(monkeypatch, n_steps: int):
     monkeypatch.setattr(Trainer, "_optimizer_step", step)
 
 
+def resume_split_and_compare(tmp_path, data, monkeypatch, straight):
+    """Resume the interrupted run "split"; it must end exactly as "straight" did."""
+    import cnnlab.train.run as run_module
+
+    monkeypatch.setattr(run_module, "load_training_data", lambda cfg: data)
+    resumed = resume(tmp_path / "split")
+    model_a, ema_a = final_weights(tmp_path / "straight")
+    model_b, ema_b = final_weights(tmp_path / "split")
+    assert_same(model_a, model_b)
+    assert_same(ema_a, ema_b)
+    assert resumed.final["test_acc"] == straight.final["test_acc"]
+    return resumed
+
+
 @pytest.mark.parametrize(("stop_at_step", "extra"),
                          [(10, {}), (13, {}),
                           (13, {"lookahead_steps": 3, "flip_mode": "alternate"}),
@@ -115,18 +129,10 @@ def test_resume_is_exact(tmp_path, data, monkeypatch, stop_at_step, extra):
         _interrupt_after(m, stop_at_step)
         with pytest.raises(TrainingInterrupted, match="cnnlab resume"):
             train(fast_cfg(tmp_path, run_name="split", **extra), data=data)
-    import cnnlab.train.run as run_module
-
-    monkeypatch.setattr(run_module, "load_training_data", lambda cfg: data)
-    resumed = resume(tmp_path / "split")
-    model_a, ema_a = final_weights(tmp_path / "straight")
-    model_b, ema_b = final_weights(tmp_path / "split")
-    assert_same(model_a, model_b)
-    assert_same(ema_a, ema_b)
+    resumed = resume_split_and_compare(tmp_path, data, monkeypatch, straight)
     assert [r["epoch"] for r in resumed.history] == [1, 2, 3, 4]
     lines = (tmp_path / "split" / "class_metrics.jsonl").read_text().splitlines()
     assert [json.loads(line)["epoch"] for line in lines] == [1, 2, 3, 4]
-    assert resumed.final["test_acc"] == straight.final["test_acc"]
     assert resumed.final["train_loss"] == pytest.approx(straight.final["train_loss"], rel=1e-9)
 
 
@@ -150,15 +156,7 @@ def test_a_signal_between_accumulated_batches_waits_for_the_optimizer_step(tmp_p
         m.setattr(Trainer, "_forward_loss", signal_with_batch_6)
         with pytest.raises(TrainingInterrupted, match="epoch 2, step 2"):
             train(fast_cfg(tmp_path, run_name="split", **extra), data=data)
-    import cnnlab.train.run as run_module
-
-    monkeypatch.setattr(run_module, "load_training_data", lambda cfg: data)
-    resumed = resume(tmp_path / "split")
-    model_a, ema_a = final_weights(tmp_path / "straight")
-    model_b, ema_b = final_weights(tmp_path / "split")
-    assert_same(model_a, model_b)
-    assert_same(ema_a, ema_b)
-    assert resumed.final["test_acc"] == straight.final["test_acc"]
+    resume_split_and_compare(tmp_path, data, monkeypatch, straight)
 
 
 def test_lookahead_ignores_an_optimizer_step_that_fp16_overflow_skipped(tmp_path, data,
