@@ -18,15 +18,19 @@ runner = CliRunner()
 STEPS_PER_EPOCH = 4  # 128 images / batch 32
 
 
+def small_run(tmp_path, monkeypatch, **fields):
+    """Train lenet_modern on 128 synthetic images (a resume reads the same ones)."""
+    data = make_synthetic(num_train=128, num_test=32, seed=1)
+    monkeypatch.setattr(run_module, "load_training_data", lambda cfg: data)
+    values = dict(model="lenet_modern", data="synthetic", batch_size=32, device="cpu",
+                  deterministic=True, quiet=True, out_dir=str(tmp_path))
+    return train(TrainConfig(**{**values, **fields}), data=data)
+
+
 @pytest.fixture
 def timed_out_run(tmp_path, monkeypatch):
     """A 3-epoch run whose (tiny) budget ended it after one step of epoch 1."""
-    data = make_synthetic(num_train=128, num_test=32, seed=1)
-    monkeypatch.setattr(run_module, "load_training_data", lambda cfg: data)
-    cfg = TrainConfig(model="lenet_modern", data="synthetic", epochs=3, batch_size=32,
-                      device="cpu", deterministic=True, quiet=True, out_dir=str(tmp_path),
-                      run_name="mt", max_time=1e-6)
-    result = train(cfg, data=data)
+    result = small_run(tmp_path, monkeypatch, epochs=3, run_name="mt", max_time=1e-6)
     assert result.stopped == "max_time" and len(result.history) == 1
     return tmp_path / "mt"
 
@@ -75,13 +79,9 @@ def test_a_budgeted_run_resumed_trains_as_one_without_a_budget(tmp_path, monkeyp
     # Out of time inside epoch 1 (after its first optimizer step, which with accum_steps 2
     # is its second batch), resumed with the budget lifted: the same weights and train
     # metrics as a run that never had a budget.
-    data = make_synthetic(num_train=128, num_test=32, seed=1)
-    monkeypatch.setattr(run_module, "load_training_data", lambda cfg: data)
-    common = dict(model="lenet_modern", data="synthetic", epochs=2, batch_size=16,
-                  accum_steps=accum_steps, device="cpu", deterministic=True, quiet=True,
-                  out_dir=str(tmp_path))
-    straight = train(TrainConfig(**common, run_name="straight"), data=data)
-    budgeted = train(TrainConfig(**common, run_name="budget", max_time=1e-6), data=data)
+    common = dict(epochs=2, batch_size=16, accum_steps=accum_steps)
+    straight = small_run(tmp_path, monkeypatch, **common, run_name="straight")
+    budgeted = small_run(tmp_path, monkeypatch, **common, run_name="budget", max_time=1e-6)
     assert budgeted.stopped == "max_time"
     resumed = resume(tmp_path / "budget", max_time=0)
     assert [r["epoch"] for r in resumed.history] == [1, 2]
@@ -115,12 +115,7 @@ def test_resume_refuses_a_negative_number_of_extra_epochs(tmp_path):
 @pytest.fixture
 def one_epoch_run(tmp_path, monkeypatch):
     """A finished 1-epoch run (its plan: 1 epoch)."""
-    data = make_synthetic(num_train=128, num_test=32, seed=1)
-    monkeypatch.setattr(run_module, "load_training_data", lambda cfg: data)
-    cfg = TrainConfig(model="lenet_modern", data="synthetic", epochs=1, batch_size=32,
-                      device="cpu", deterministic=True, quiet=True, out_dir=str(tmp_path),
-                      run_name="one")
-    train(cfg, data=data)
+    small_run(tmp_path, monkeypatch, epochs=1, run_name="one")
     return tmp_path / "one"
 
 
