@@ -13,9 +13,13 @@ console = Console()
 err = Console(stderr=True)
 
 
-def fail(message: str, code: int = 1) -> None:
+def error(message: str) -> None:
     # escape: messages may hold brackets ("pip install 'cnnlab[onnx]'"), not markup
     err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
+def fail(message: str, code: int = 1) -> None:
+    error(message)
     raise typer.Exit(code)
 
 
@@ -241,7 +245,7 @@ def predict(
         try:  # one unreadable file must not cost the others their answer
             ranked = predict_image(model, path, top_k, invert)
         except (FileNotFoundError, ValueError) as exc:
-            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            error(str(exc))
             unreadable += 1
             continue
         table = Table(title=str(path))

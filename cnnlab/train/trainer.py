@@ -157,7 +157,7 @@ class Trainer(Resumable):
         # Every command that trained this run, first to last (a resume adds itself to
         # the checkpoint's list): how the run began survives any number of resumes.
         self.commands = [command_entry()]
-        self.last_lr = cfg.lr * self.scheduler.get_last_lr()[0] / self.scheduler.base_lrs[0]
+        self.last_lr = self._scheduled_lr()
         self.train_time = 0.0
         self.wall_time = 0.0
 
@@ -353,9 +353,7 @@ class Trainer(Resumable):
         if self.cfg.clip_grad_norm > 0:
             self.scaler.unscale_(self.optimizer)
             nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.clip_grad_norm)
-        # The column of metrics.csv: cfg.lr scaled by the schedule at this step (group 0
-        # may be Muon's filters at muon_lr, or a backbone at a lower lr).
-        self.last_lr = self.cfg.lr * self.scheduler.get_last_lr()[0] / self.scheduler.base_lrs[0]
+        self.last_lr = self._scheduled_lr()
         watch_skips = self.lookahead is not None and self.scaler.is_enabled()
         scale = self.scaler.get_scale() if watch_skips else None  # a sync: fp16 only
         self.scaler.step(self.optimizer)
@@ -370,6 +368,11 @@ class Trainer(Resumable):
             self.lookahead.step()
         if self.ema is not None:
             self.ema.update(self.model)
+
+    def _scheduled_lr(self) -> float:
+        """metrics.csv's lr: cfg.lr scaled by the schedule at the coming step (group 0 may
+        be Muon's filters at muon_lr, or a backbone at a lower lr)."""
+        return self.cfg.lr * self.scheduler.get_last_lr()[0] / self.scheduler.base_lrs[0]
 
     def _check_finite(self, loss_sum: torch.Tensor, epoch: int, step: int) -> None:
         if not bool(torch.isfinite(loss_sum)):
