@@ -288,7 +288,7 @@ def test_speedrun_without_the_data_says_where_it_looked(data_env):
 
     result = CliRunner().invoke(app, ["speedrun", "--device", "cpu", "--data-root",
                                       str(data_env / "nowhere")])
-    assert result.exit_code == 2 and "nowhere (given path): does not exist" in " ".join(
+    assert result.exit_code == 1 and "nowhere (given path): does not exist" in " ".join(
         result.output.split())
     assert not (data_env / "nowhere").exists()
     assert "Traceback" not in result.output and result.exception.__class__ is SystemExit

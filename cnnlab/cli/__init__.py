@@ -6,14 +6,11 @@ library and renders the result with rich.
 
 from __future__ import annotations
 
-import sys
 import warnings
 
 import typer
 
-from cnnlab.cli import bench, data, design, export, models, speedrun, train
-from cnnlab.data import DataWarning
-from cnnlab.train.run import CheckpointWarning
+from cnnlab.cli import bench, data, design, export, messages, models, speedrun, train
 
 app = typer.Typer(
     name="cnnlab",
@@ -24,22 +21,12 @@ app = typer.Typer(
 )
 
 
-_PYTHON_SHOWWARNING = warnings.showwarning
-
-
-def _show_warning(message, category, filename, lineno, file=None, line=None):
-    if issubclass(category, (DataWarning, CheckpointWarning)):
-        print(f"warning: {message}", file=file or sys.stderr)
-    else:
-        _PYTHON_SHOWWARNING(message, category, filename, lineno, file, line)
-
-
 @app.callback()
 def _plain_data_warnings() -> None:
     # Data and checkpoint warnings (skipped image files, class folders left out, "last"
     # used for lack of "best") are for the user: one line, not Python's file name, line
     # number and source line.
-    warnings.showwarning = _show_warning
+    warnings.showwarning = messages.show_warning
 
 
 app.add_typer(data.app, name="data")

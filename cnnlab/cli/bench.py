@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .train import fail  # the same "error: ..." on stderr, exit code 1, as `cnnlab train`
+from .messages import fail
 
 app = typer.Typer(help="Benchmarks: each prints a table and a ratio against a baseline.",
                   no_args_is_help=True)

@@ -17,6 +17,8 @@ from rich.table import Table
 from cnnlab.data import DataError, DatasetSplits, DataWarning, load_dataset, parse_spec
 from cnnlab.data import fashion_mnist as fm
 
+from .messages import fail, show_warning
+
 app = typer.Typer(help="Datasets: locate, download, inspect.", no_args_is_help=True)
 
 # What `data show` writes: formats matplotlib saves without extra software (not pgf or
@@ -35,30 +37,18 @@ def _out() -> Console:
     return Console(highlight=False)
 
 
-def _err() -> Console:
-    return Console(stderr=True, highlight=False)
-
-
-def _print_warnings(caught: list[warnings.WarningMessage]) -> None:
-    for w in caught:
-        if issubclass(w.category, DataWarning):
-            _err().print(f"[yellow]warning:[/yellow] {escape(str(w.message))}")
-
-
 @contextlib.contextmanager
 def _user_errors() -> Iterator[None]:
-    """Show skipped-file warnings in yellow; print data errors in red and exit 1, no traceback."""
+    """Data errors end the command with one line and exit 1, no traceback. Every skipped
+    file is named (the CLI prints data warnings as "warning:" lines)."""
     try:
-        with warnings.catch_warnings(record=True) as caught:
+        with warnings.catch_warnings():
             warnings.simplefilter("always", DataWarning)
-            try:
-                yield
-            finally:
-                _print_warnings(caught)
+            warnings.showwarning = show_warning  # also when this app runs on its own
+            yield
     except (DataError, OSError) as exc:
         # OSError too: an unwritable --out or --root is the user's to fix, not a bug.
-        _err().print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(1) from None
+        fail(str(exc))
 
 
 def _load(dataset: str, root: Path | None, download: bool, **folder_options) -> DatasetSplits:
@@ -221,5 +211,4 @@ def verify(
         table.add_row(escape(check.path.name if check.path else check.name), status, check.detail)
     _out().print(table)
     if not all(check.ok for check in checks):
-        _err().print("[red]error:[/red] some files do not match; delete them and download again")
-        raise typer.Exit(1)
+        fail("some files do not match; delete them and download again")

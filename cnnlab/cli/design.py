@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from . import messages
+from .messages import err
+
 app = typer.Typer(help="Design-space exploration: AnyNetX A-E and RegNet sweeps, EDFs, "
                        "KS tests.", no_args_is_help=True)
 console = Console(soft_wrap=True)  # long paths and log lines stay on one line
-err = Console(stderr=True, soft_wrap=True)
 
 SPACES_HELP = ("anynetx_a (free), _b (shared b), _c (shared g), _d (widths up), _e (depths up), "
                "or regnetx.")
 
 
-def fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
+def fail(message: str) -> NoReturn:
+    # Exit 2 for every refusal, as the design commands always had (scripts may test it).
+    messages.fail(message, code=2)
 
 
 def _known_errors():

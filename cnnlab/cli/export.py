@@ -6,10 +6,10 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.markup import escape
+
+from .messages import err, fail
 
 console = Console()
-err = Console(stderr=True)
 
 
 def export(
@@ -31,8 +31,7 @@ def export(
             res = export_run(run, fmt, out=out, which=which, atol=atol, opset=opset)
     except (ExportError, MissingExtraError, CheckpointError, FileNotFoundError,
             ValueError) as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
+        fail(str(exc))
     per_batch = ", ".join(f"batch {n}: {d:.1e}" for n, d in res.max_abs_diff.items())
     c, s, _ = res.input_shape
     for line in (

@@ -23,18 +23,18 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import NoReturn
 
 import torch
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 import cnnlab.models
 from cnnlab.inspect.summary import count_macs, fmt_count, summary
 from cnnlab.models import UnknownModelError, get_model, list_models, model_info
 from cnnlab.models.pretrained import MissingExtraError
+
+from .messages import error, fail
 
 VARIANTS = ("book", "standard", "cnnlab")
 
@@ -64,11 +64,11 @@ def summary_command(
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Per-layer output shape, parameters, MACs and activation memory of one model."""
-    out, err = _console(), Console(stderr=True)
+    out = _console()
     try:
         info = model_info(model)
     except (UnknownModelError, MissingExtraError) as e:
-        _fail(err, str(e))
+        fail(str(e))
     size = _parse_input(input, info.input_size)
     if num_classes is None and size[0] == 1 and info.input_size[0] == 3:
         # A grey input on an ImageNet-shaped model means Fashion-MNIST-like data: show
@@ -77,14 +77,14 @@ def summary_command(
     kwargs = {"num_classes": num_classes, "in_channels": size[0]}
     if info.sized_head:
         if size[1] != size[2]:
-            _fail(err, f"{model} sizes its classifier for square images; "
-                       f"use --input {size[0]}x{size[1]}x{size[1]}")
+            fail(f"{model} sizes its classifier for square images; "
+                 f"use --input {size[0]}x{size[1]}x{size[1]}")
         kwargs["image_size"] = size[1]
     try:
         net = get_model(model, **kwargs)
         result = summary(net, size, depth=depth, batch_size=batch_size)
     except (RuntimeError, ValueError, TypeError) as e:  # SummaryError is a RuntimeError
-        _fail(err, f"cannot summarise {model} at input {'x'.join(map(str, size))}: {e}")
+        fail(f"cannot summarise {model} at input {'x'.join(map(str, size))}: {e}")
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))  # never wrapped by rich
     else:
@@ -100,9 +100,9 @@ def models_command(
                                 "pycls), or cnnlab."),
 ) -> None:
     """List registered models with parameters and MACs at their default input size."""
-    out, err = _console(), Console(stderr=True)
+    out = _console()
     if variant is not None and variant not in VARIANTS:
-        _fail(err, f"--variant must be one of {', '.join(VARIANTS)}, not {variant!r}")
+        fail(f"--variant must be one of {', '.join(VARIANTS)}, not {variant!r}")
     infos = [model_info(n) for n in list_models(pattern)]
     if family is not None:
         infos = [i for i in infos if i.family.lower() == family.lower()]
@@ -122,8 +122,8 @@ def models_command(
             close = difflib.get_close_matches(family, families, n=3, cutoff=0.5)
             hints.append(f"Did you mean --family {close[0]}?" if close else "")
         hint = " ".join(h for h in hints if h)
-        _fail(err, f"no registered model matches.{' ' + hint if hint else ''} "
-                   f"Families: {', '.join(families)}")
+        fail(f"no registered model matches.{' ' + hint if hint else ''} "
+             f"Families: {', '.join(families)}")
     table = Table(title=f"{len(infos)} model{'s' if len(infos) > 1 else ''}",
                   header_style="bold")
     for col, justify in (("Name", "left"), ("Family", "left"), ("Variant", "left"),
@@ -145,7 +145,7 @@ def models_command(
     cache.save()
     out.print(table)
     for line in failures:
-        err.print(f"[red]could not count {escape(line)}[/]")
+        error(f"could not count {line}")
 
 
 def _complexity(info) -> tuple[int, int]:
@@ -233,6 +233,3 @@ def _console() -> Console:
     return console
 
 
-def _fail(console: Console, message: str) -> NoReturn:
-    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
-    raise typer.Exit(1)

@@ -11,6 +11,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from .messages import fail
+
 console = Console()
 
 
@@ -115,9 +117,10 @@ def speedrun(
         else:
             variants = ABLATIONS if ablate else {FULL_RECIPE: {}}
         data = load_dataset("fashion-mnist", root=data_root)
-    except (ConfigError, UnknownModelError, DataError) as exc:
-        console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
-        raise typer.Exit(2) from None
+    except (ConfigError, UnknownModelError) as exc:
+        fail(str(exc), code=2)  # asked for something invalid
+    except DataError as exc:
+        fail(str(exc))  # the data is missing or damaged, as `cnnlab train` says it
     summaries, records, study = {}, {}, {}
     environment = environment_info()
 

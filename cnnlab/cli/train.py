@@ -9,18 +9,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from .messages import err, error, fail
+
 console = Console()
-err = Console(stderr=True)
-
-
-def error(message: str) -> None:
-    # escape: messages may hold brackets ("pip install 'cnnlab[onnx]'"), not markup
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-
-
-def fail(message: str, code: int = 1) -> None:
-    error(message)
-    raise typer.Exit(code)
+training_log = Console(stderr=True)  # the trainer's progress bar and epoch lines
 
 
 def _known_errors():
@@ -120,7 +112,7 @@ def train(
     try:
         cfg = resolve_config(model, preset=preset, config_file=config, overrides=overrides)
         _hint_at_the_book_recipe(cfg, config)
-        result = _guarded(lambda: run_training(cfg, console=err))
+        result = _guarded(lambda: run_training(cfg, console=training_log))
     except _known_errors() as exc:
         fail(str(exc))
     _print_result(result)
@@ -140,8 +132,7 @@ def _hint_at_the_book_recipe(cfg, config_file) -> None:
         err.print(f"note: no --preset, so {cfg.model} trains with the defaults and the flags "
                   f"given (lr {cfg.lr:g}); --preset book is the book's recipe (lr {recipe.lr:g}, "
                   f"{recipe.resize}x{recipe.resize}, {recipe.init} init, {recipe.epochs} "
-                  "epochs), --preset fast cnnlab's modern one", highlight=False,
-                  soft_wrap=True)
+                  "epochs), --preset fast cnnlab's modern one")
 
 
 def _guarded(fn):
@@ -151,7 +142,7 @@ def _guarded(fn):
     try:
         return fn()
     except TrainingInterrupted as exc:
-        err.print(f"[yellow]{exc}[/]", highlight=False, soft_wrap=True)
+        err.print(f"[yellow]{exc}[/]")
         raise typer.Exit(130) from None
     except TrainingDiverged as exc:
         fail(str(exc), code=3)
@@ -192,7 +183,7 @@ def resume(
     from cnnlab.train import resume as resume_run
 
     try:
-        result = _guarded(lambda: resume_run(run, console=err, extra_epochs=epochs,
+        result = _guarded(lambda: resume_run(run, console=training_log, extra_epochs=epochs,
                                              max_time=max_time, data_root=data_root))
     except _known_errors() as exc:
         fail(str(exc))
