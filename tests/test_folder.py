@@ -112,7 +112,7 @@ def test_cache_is_reused_and_invalidated(tree: Path, data_env: Path, monkeypatch
         raise AssertionError("decoded again although the cache is valid")
 
     with monkeypatch.context() as m:
-        m.setattr(folder_mod, "_decode", must_not_decode)
+        m.setattr(folder_mod, "decode_image", must_not_decode)
         second, warned = load(tree)  # warnings are repeated from the sidecar
     assert "broken.png" in warned and "cache" in second.source
     assert torch.equal(first.train.images, second.train.images)

@@ -1,8 +1,8 @@
 """A user's own images, one folder per class: ``PATH/<class>/<image>``.
 
-Every image is decoded once with PIL, fitted to the requested size (scaled to
-cover it, then centre-cropped, so nothing is stretched) and stored as one uint8
-tensor in the cache: ``<cache>/folders/<key>.safetensors`` plus a JSON sidecar
+Every image is decoded once (``cnnlab.data.image_file``, as ``cnnlab predict`` decodes
+files: upright, scaled to cover the requested size, then centre-cropped) and stored as
+one uint8 tensor in the cache: ``<cache>/folders/<key>.safetensors`` plus a JSON sidecar
 with the class names and what was skipped. The key hashes the absolute path, the
 size, the channels and every file's name, size and mtime, so adding, removing or
 editing an image rebuilds the cache, and nothing else does. The cache holds only
@@ -27,18 +27,18 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps
 from rich.console import Console
 from rich.progress import Progress
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from cnnlab.data.dataset import DataError, DatasetSplits, DataWarning, ImageData, cache_root
+from cnnlab.data.image_file import ImageFileError, decode_image
 
 IMAGE_EXTENSIONS = frozenset(
     {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
 )
-CACHE_FORMAT = 1  # bump when the cached layout or the decoding changes
+CACHE_FORMAT = 2  # bump when the cached layout or the decoding changes (2: 32-bit, float)
 _SHOW_AT_MOST = 5  # names listed in a warning
 
 
@@ -87,29 +87,6 @@ def _cache_key(root: Path, size: tuple[int, int], channels: int, files: list[Pat
     return h.hexdigest()[:32]
 
 
-def _to_mode(image: Image.Image, channels: int) -> Image.Image:
-    image = ImageOps.exif_transpose(image)  # phone photos store rotation in EXIF
-    if image.mode.startswith("I;16"):
-        # 16-bit greyscale: keep the top byte instead of letting PIL clip at 255.
-        array = np.asarray(image, dtype=np.uint16) >> 8
-        image = Image.fromarray(array.astype(np.uint8), "L")
-    has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
-    if has_alpha:
-        # Transparent pixels become white, not whatever colour they happened to store.
-        rgba = image.convert("RGBA")
-        image = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
-    return image.convert("L" if channels == 1 else "RGB")
-
-
-def _decode(path: Path, size: tuple[int, int], channels: int) -> np.ndarray:
-    """(C, H, W) uint8, or an exception PIL raised for an unreadable file."""
-    with Image.open(path) as image:
-        image.load()  # decode now, so a truncated file fails here
-        fitted = ImageOps.fit(_to_mode(image, channels), (size[1], size[0]), Image.BICUBIC)
-    array = np.asarray(fitted, dtype=np.uint8)
-    return array[None] if channels == 1 else array.transpose(2, 0, 1)
-
-
 def _decode_tree(
     root: Path,
     per_class: dict[str, list[Path]],
@@ -127,10 +104,10 @@ def _decode_tree(
             start = n
             for path in files:
                 try:
-                    images[n] = _decode(path, size, channels)
-                except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-                    # PIL reports undecodable files through all of these.
-                    skipped.append((str(path.relative_to(root)), f"{type(exc).__name__}: {exc}"))
+                    images[n] = decode_image(path, size, channels)
+                except (ImageFileError, OSError) as exc:  # OSError: gone since the scan
+                    reason = exc.reason if isinstance(exc, ImageFileError) else str(exc)
+                    skipped.append((str(path.relative_to(root)), reason))
                 else:
                     class_of[n] = len(names)
                     n += 1

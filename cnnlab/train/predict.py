@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
+from cnnlab.data.augment import resize
+from cnnlab.data.image_file import centre_square, read_image
 from cnnlab.data.loader import DeviceLoader
 from cnnlab.train.config import ConfigError
 from cnnlab.train.device import select_device
@@ -52,26 +53,19 @@ def _listed(names: list[str], most: int = 5) -> str:
 
 
 def image_to_tensor(path: Path, pp: Preprocess, invert: bool = False) -> torch.Tensor:
-    """Read an image file as the model's input: 1 x C x S x S, normalised like training."""
-    from PIL import Image, UnidentifiedImageError
+    """Read an image file as the model's input: 1 x C x S x S, normalised like training.
 
-    try:
-        with Image.open(path) as img:
-            img.load()
-            img = img.convert("L" if pp.channels == 1 else "RGB")
-    except FileNotFoundError:
-        raise FileNotFoundError(f"image not found: {path}") from None
-    except (UnidentifiedImageError, OSError) as exc:
-        raise ValueError(f"{path}: not a readable image ({exc})") from None
-    x = torch.frombuffer(bytearray(img.tobytes()), dtype=torch.uint8)
-    x = x.view(img.height, img.width, pp.channels).permute(2, 0, 1).float().div(255)
+    Decoded as a folder dataset's images are (``cnnlab.data.image_file``: upright, deep
+    greyscale and transparency handled), cut to its centre square, then resized the way
+    the training loader resizes (so a 28x28 image reaches a 96-pixel model exactly as
+    Fashion-MNIST's did).
+    """
+    image = centre_square(read_image(path, pp.channels))
+    x = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8)
+    x = x.view(1, image.height, image.width, pp.channels).permute(0, 3, 1, 2)
+    x = resize(x.contiguous(), pp.image_size).float().div(255)
     if invert:
         x = 1.0 - x
-    x = x.unsqueeze(0)
-    if x.shape[-2:] != (pp.image_size, pp.image_size):
-        shrinking = x.shape[-1] > pp.image_size or x.shape[-2] > pp.image_size
-        x = F.interpolate(x, size=(pp.image_size, pp.image_size), mode="bilinear",
-                          align_corners=False, antialias=shrinking)
     if pp.mean is not None:
         mean = torch.tensor(pp.mean).view(1, -1, 1, 1)
         std = torch.tensor(pp.std).view(1, -1, 1, 1)

@@ -1,0 +1,95 @@
+"""One image file as a network's input pixels: the single decoder training and prediction share.
+
+A folder dataset is decoded here once (``cnnlab.data.folder``), and ``cnnlab predict``
+reads each file it is given here too, so a photo is seen the same way in both: turned
+upright by its EXIF orientation, deep greyscale (16-bit, 32-bit, float) brought to 0..255
+instead of clipped, transparent pixels on white, and cropped to the centre, never
+stretched.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+
+class ImageFileError(ValueError):
+    """The file is not an image cnnlab can read; the message names it and says why."""
+
+    def __init__(self, path: Path, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.path, self.reason = path, reason
+
+
+def _grey_to_8_bit(image: Image.Image) -> Image.Image:
+    """16-bit, 32-bit and float greyscale as 8-bit "L", keeping the range (PIL's own
+    convert("L") clips every value above 255, which makes a 16-bit photo a silhouette)."""
+    if image.mode.startswith("I;16"):
+        array = np.asarray(image, dtype=np.uint16) >> 8  # the top byte
+    elif image.mode == "I":
+        # 32-bit integers: 16-bit PNGs and TIFFs often open this way; values past 16 bits
+        # are clipped (a 32-bit range would leave a 16-bit image black).
+        array = np.clip(np.asarray(image, dtype=np.int64), 0, 0xFFFF) >> 8
+    else:  # "F": floats on 0..1 (the usual convention) or, if any value is above 1, 0..255
+        array = np.nan_to_num(np.asarray(image, dtype=np.float64))
+        scale = 255.0 if array.max(initial=0.0) <= 1.0 else 1.0
+        array = np.clip(np.rint(array * scale), 0, 255)
+    return Image.fromarray(array.astype(np.uint8), "L")
+
+
+def to_mode(image: Image.Image, channels: int) -> Image.Image:
+    """``image`` upright, as "L" (``channels`` 1) or "RGB" (3)."""
+    image = ImageOps.exif_transpose(image)  # phone photos store rotation in EXIF
+    if image.mode.startswith("I") or image.mode == "F":
+        image = _grey_to_8_bit(image)
+    has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+    if has_alpha:
+        # Transparent pixels become white, not whatever colour they happened to store.
+        rgba = image.convert("RGBA")
+        image = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
+    return image.convert("L" if channels == 1 else "RGB")
+
+
+def read_image(path: str | Path, channels: int) -> Image.Image:
+    """The image at ``path``, decoded, upright, as "L" (``channels`` 1) or "RGB" (3).
+
+    Raises:
+        FileNotFoundError: there is no such file.
+        ImageFileError: the file is not a readable image (a folder, a damaged file, a
+            format PIL does not know, or more pixels than PIL's safety limit).
+    """
+    path = Path(path)
+    try:
+        with Image.open(path) as image:
+            image.load()  # decode now, so a truncated file fails here
+            return to_mode(image, channels)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"image not found: {path}") from None
+    except IsADirectoryError:
+        raise ImageFileError(path, f"a folder, not an image file; pass the image files "
+                                   f"(e.g. {path}/*.png)") from None
+    except Image.DecompressionBombError as exc:
+        # Not an OSError: PIL refuses images this large (over ~179 megapixels) outright.
+        raise ImageFileError(path, f"too large to decode safely ({exc}); scale it down "
+                                   "first") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        # PIL reports undecodable files through all of these.
+        raise ImageFileError(path, f"not a readable image ({type(exc).__name__}: "
+                                   f"{exc})") from None
+
+
+def centre_square(image: Image.Image) -> Image.Image:
+    """The largest centred square of ``image``, cut out without resampling."""
+    side = min(image.size)
+    left, top = (image.width - side) // 2, (image.height - side) // 2
+    return image.crop((left, top, left + side, top + side))
+
+
+def decode_image(path: str | Path, size: tuple[int, int], channels: int) -> np.ndarray:
+    """The image at ``path`` as uint8 (C, H, W) with (H, W) = ``size``: scaled to cover
+    it, then centre-cropped (bicubic). Raises as :func:`read_image`."""
+    fitted = ImageOps.fit(read_image(path, channels), (size[1], size[0]), Image.BICUBIC)
+    array = np.asarray(fitted, dtype=np.uint8)
+    return array[None] if channels == 1 else array.transpose(2, 0, 1)

@@ -1,0 +1,90 @@
+"""One image file, read the same way for a folder dataset and for `cnnlab predict`."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from cnnlab.data.image_file import ImageFileError, decode_image, read_image
+from cnnlab.train.evaluate import Preprocess
+from cnnlab.train.predict import image_to_tensor
+
+SIZE = 8
+GREY = Preprocess(channels=1, image_size=SIZE, mean=None, std=None)
+
+
+def gradient(height: int = SIZE, width: int = SIZE) -> np.ndarray:
+    """A uint8 image whose every pixel differs from its neighbours (catches rotations)."""
+    return (np.arange(height * width).reshape(height, width) * 3 % 256).astype(np.uint8)
+
+
+def write_variants(folder: Path) -> dict[str, np.ndarray]:
+    """The same picture as several kinds of file, with the 8-bit pixels each should give."""
+    base = gradient()
+    files = {"plain.png": base}
+    Image.fromarray(base).save(folder / "plain.png")
+    Image.fromarray(base.astype(np.uint16) << 8).save(folder / "deep16.png")
+    files["deep16.png"] = base
+    Image.fromarray(base.astype(np.int32) << 8, "I").save(folder / "deep32.tif")
+    files["deep32.tif"] = base
+    Image.fromarray(base.astype(np.float32) / 255, "F").save(folder / "float.tif")
+    files["float.tif"] = base
+    # Stored rotated, with EXIF orientation 8 ("rotate 90 clockwise to view").
+    rotated = Image.fromarray(np.rot90(base, k=-1).copy())
+    exif = Image.Exif()
+    exif[0x0112] = 8
+    rotated.save(folder / "exif.png", exif=exif)
+    files["exif.png"] = base
+    # Transparent pixels hide black under them; they must come out white.
+    rgba = np.zeros((SIZE, SIZE, 4), np.uint8)
+    rgba[..., :3] = base[..., None]
+    rgba[..., 3] = 255
+    rgba[:2, :, 3] = 0
+    rgba[:2, :, :3] = 0
+    Image.fromarray(rgba, "RGBA").save(folder / "alpha.png")
+    files["alpha.png"] = np.where(np.arange(SIZE)[:, None] < 2, 255, base).astype(np.uint8)
+    # Wider than tall: the centre square, not the whole picture squeezed.
+    wide = np.zeros((SIZE, SIZE + 4), np.uint8)
+    wide[:, 2:-2] = base
+    Image.fromarray(wide).save(folder / "wide.png")
+    files["wide.png"] = base
+    return files
+
+
+def test_every_kind_of_file_gives_the_picture_and_predict_sees_what_training_sees(tmp_path):
+    for name, expected in write_variants(tmp_path).items():
+        decoded = decode_image(tmp_path / name, (SIZE, SIZE), channels=1)
+        assert np.array_equal(decoded[0], expected), name
+        seen_by_predict = image_to_tensor(tmp_path / name, GREY)
+        assert seen_by_predict.shape == (1, 1, SIZE, SIZE)
+        assert torch.equal(seen_by_predict[0, 0], torch.from_numpy(expected).float() / 255), name
+
+
+def test_predict_resizes_as_the_training_loader_does(tmp_path):
+    from cnnlab.data.augment import resize
+
+    Image.fromarray(gradient()).save(tmp_path / "small.png")
+    big = Preprocess(channels=1, image_size=20, mean=[0.5], std=[0.25])
+    expected = resize(torch.from_numpy(gradient())[None, None], 20).float() / 255
+    assert torch.allclose(image_to_tensor(tmp_path / "small.png", big), (expected - 0.5) / 0.25)
+
+
+def test_float_images_above_one_are_taken_as_0_to_255(tmp_path):
+    Image.fromarray(gradient().astype(np.float32), "F").save(tmp_path / "f255.tif")
+    assert np.array_equal(np.asarray(read_image(tmp_path / "f255.tif", 1)), gradient())
+
+
+def test_files_that_are_not_images_are_named_with_the_reason(tmp_path, monkeypatch):
+    (tmp_path / "notes.png").write_text("not an image")
+    with pytest.raises(ImageFileError, match="notes.png: not a readable image"):
+        read_image(tmp_path / "notes.png", 1)
+    with pytest.raises(ImageFileError, match="a folder, not an image file"):
+        read_image(tmp_path, 1)
+    with pytest.raises(FileNotFoundError, match="image not found"):
+        read_image(tmp_path / "missing.png", 1)
+    Image.fromarray(gradient()).save(tmp_path / "huge.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10)  # PIL refuses at twice this
+    with pytest.raises(ImageFileError, match="huge.png: too large to decode safely"):
+        read_image(tmp_path / "huge.png", 1)
