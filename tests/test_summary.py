@@ -337,3 +337,6 @@ def test_cli_summary_names_a_missing_model_or_extra_without_a_traceback():
         result = runner.invoke(app, ["summary", "timm:resnet18"], env=WIDE)
         assert isinstance(result.exception, SystemExit), result.exception  # not a traceback
         assert result.exit_code != 0 and "pip install" in result.output
+    result = runner.invoke(app, ["summary", "tv:squeezenet1_0"], env=WIDE)
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert "not a final linear layer" in result.output

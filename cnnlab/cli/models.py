@@ -67,8 +67,8 @@ def summary_command(
     out = _console()
     try:
         info = model_info(model)
-    except (UnknownModelError, MissingExtraError) as e:
-        fail(str(e))
+    except (UnknownModelError, MissingExtraError, ValueError) as e:  # ValueError: a tv:
+        fail(str(e))  # model cnnlab cannot adapt
     size = _parse_input(input, info.input_size)
     if num_classes is None and size[0] == 1 and info.input_size[0] == 3:
         # A grey input on an ImageNet-shaped model means Fashion-MNIST-like data: show
