@@ -34,7 +34,7 @@ from cnnlab.train.evaluate import Preprocess
 FORMATS = ("onnx",)
 INPUT_NAME, OUTPUT_NAME = "images", "logits"
 SIDECAR_FORMAT = "cnnlab-onnx"
-SIDECAR_VERSION = 1
+SIDECAR_VERSION = 2  # 2: test-time augmentation (absent in 1: none)
 # protobuf caps a single file at 2 GiB; bigger models keep their weights beside it.
 _EXTERNAL_DATA_BYTES = 1_800_000_000
 
@@ -296,6 +296,8 @@ def _write_sidecar(result: ExportResult, run, pp: Preprocess, dest: Path) -> Non
         "model": run.config.model,
         "classes": result.classes,
         "preprocess": {**pp.to_dict(), "channels_last": False},
+        # The views the run's accuracy averaged; `cnnlab predict` averages them too.
+        "tta": {"flip": run.config.tta_flip, "shift": run.config.tta_shift},
         "input": {
             "name": INPUT_NAME, "shape": ["batch", c, s, s], "dtype": "float32",
             "values": "pixels scaled to 0..1, then (x - mean) / std per channel when "
@@ -339,6 +341,12 @@ class OnnxRun:
     classes: list[str]
     preprocess: Preprocess
     meta: dict
+
+    @property
+    def tta(self) -> tuple[bool, int]:
+        """(flip, shift) of the run it was exported from (none for older exports)."""
+        views = self.meta.get("tta") or {}
+        return bool(views.get("flip", False)), int(views.get("shift", 0))
 
 
 def load_onnx(path: str | Path) -> OnnxRun:

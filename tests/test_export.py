@@ -35,12 +35,13 @@ def needs_onnx() -> None:
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
-    """A tiny trained run (LeNet on synthetic 28x28 data, normalised inputs)."""
+    """A tiny trained run (LeNet on synthetic 28x28 data, normalised inputs, evaluated
+    with test-time mirror and shift views, which predict on the export must repeat)."""
     out = tmp_path_factory.mktemp("runs")
     result = runner.invoke(app, [
         "train", "lenet_modern", "--data", "synthetic", "--device", "cpu", "--quiet",
-        "--epochs", "1", "--batch-size", "64", "--normalize", "--out-dir", str(out),
-        "--run-name", "lenet"])
+        "--epochs", "1", "--batch-size", "64", "--normalize", "--tta-flip", "--tta-shift", "1",
+        "--out-dir", str(out), "--run-name", "lenet"])
     assert result.exit_code == 0, result.output
     return out / "lenet"
 
@@ -75,6 +76,7 @@ def test_export_command_verifies_against_pytorch(exported, run_dir):
     assert meta["classes"] == run.classes and meta["model"] == "lenet_modern"
     assert meta["preprocess"]["mean"] == pytest.approx(run.preprocess.mean)
     assert meta["input"]["shape"] == ["batch", 1, 28, 28]
+    assert meta["tta"] == {"flip": True, "shift": 1}
 
 
 def test_exported_batch_axis_is_dynamic(exported, run_dir):
@@ -101,6 +103,8 @@ def test_predict_on_onnx_file_matches_the_run(exported, run_dir, images):
     result = runner.invoke(app, ["predict", str(path), str(images[0]), "--top-k", "2"])
     assert result.exit_code == 0, result.output
     assert from_run[0][1][0][0] in result.output
+    assert "test-time augmentation as the run evaluated: mirror + shifts of 1 px" in " ".join(
+        result.output.split())
 
 
 def test_export_to_chosen_path_and_last_checkpoint(run_dir, tmp_path):

@@ -47,3 +47,57 @@ def test_an_unreadable_image_is_named_and_the_others_still_classified(run_and_im
     words = " ".join(result.output.split())
     assert "fake.png: not a readable image" in words and "image not found" in words
     assert "2 of 4 images could not be read" in words and "Traceback" not in result.output
+
+
+@pytest.fixture(scope="module")
+def tta_run(tiny_run, tmp_path_factory):
+    """tiny_run as if trained with test-time mirror and shift views."""
+    import shutil
+
+    import yaml
+
+    run = tmp_path_factory.mktemp("tta") / "tiny"
+    shutil.copytree(tiny_run, run)
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    (run / "config.yaml").write_text(yaml.safe_dump({**config, "tta_flip": True,
+                                                     "tta_shift": 1}))
+    return run
+
+
+def test_eval_uses_the_runs_test_time_views_unless_told(tta_run):
+    from cnnlab.train.predict import evaluate_run
+
+    own, _, views = evaluate_run(tta_run, device="cpu")
+    explicit, _, _ = evaluate_run(tta_run, device="cpu", tta_flip=True, tta_shift=1)
+    plain, _, plain_views = evaluate_run(tta_run, device="cpu", tta_flip=False, tta_shift=0)
+    assert views == (True, 1) and plain_views == (False, 0)
+    assert own.loss == explicit.loss and own.loss != plain.loss
+    result = runner.invoke(app, ["eval", str(tta_run), "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert "test-time augmentation: mirror + shifts of 1 px" in " ".join(result.output.split())
+
+
+def test_predict_averages_the_runs_test_time_views(tta_run, run_and_image):
+    import torch
+
+    from cnnlab.train.predict import image_to_tensor, open_for_prediction, predict_image
+
+    _, image = run_and_image
+    run = open_for_prediction(tta_run)
+    x = image_to_tensor(image, run.preprocess)
+    black = torch.tensor(run.preprocess.black_level()).view(1, -1, 1, 1)
+    with torch.no_grad():
+        views = [x, x.flip(3)]
+        for d in (1, -1):
+            moved = black.expand_as(x).clone()  # moved d pixels down and right
+            if d > 0:
+                moved[..., d:, d:] = x[..., :-d, :-d]
+            else:
+                moved[..., :d, :d] = x[..., -d:, -d:]
+            views += [moved, moved.flip(3)]
+        weights = [0.25, 0.25, 0.125, 0.125, 0.125, 0.125]
+        logits = sum(w * run.model(v) for w, v in zip(weights, views, strict=True))
+    expected = logits.softmax(dim=1)[0].sort(descending=True).values[:3].tolist()
+    got = [p for _, p in predict_image(run, image, top_k=3)]
+    alone = [p for _, p in predict_image(run, image, top_k=3, tta=False)]
+    assert got == pytest.approx(expected, abs=1e-6) and alone != pytest.approx(got, abs=1e-6)

@@ -196,18 +196,22 @@ def evaluate(
     data_root: str = typer.Option(None),
     which: str = typer.Option("best", help="best or last checkpoint."),
     device: str = typer.Option("auto"),
-    tta_flip: bool = typer.Option(False, "--tta-flip/--no-tta-flip"),
-    tta_shift: int = typer.Option(0, help="Also on copies shifted diagonally by +-N pixels."),
+    tta_flip: bool = typer.Option(None, "--tta-flip/--no-tta-flip", help="Also on the "
+                                  "mirror image (default: as the run evaluated)."),
+    tta_shift: int = typer.Option(None, help="Also on copies shifted diagonally by +-N "
+                                             "pixels; 0: none (default: as the run evaluated)."),
 ) -> None:
     """Evaluate a trained run on its test split: accuracy and per-class accuracy."""
+    from cnnlab.train.evaluate import describe_tta
     from cnnlab.train.predict import evaluate_run
 
     try:
-        res, classes = evaluate_run(run, data, data_root, which, device, tta_flip,
-                                    tta_shift)
+        res, classes, views = evaluate_run(run, data, data_root, which, device, tta_flip,
+                                           tta_shift)
     except _known_errors() as exc:
         fail(str(exc))
-    table = Table(title=f"{run}: test accuracy {100 * res.acc:.2f}% on {res.count:,} images")
+    table = Table(title=f"{run}: test accuracy {100 * res.acc:.2f}% on {res.count:,} images "
+                        f"(test-time augmentation: {describe_tta(*views)})")
     table.add_column("class")
     table.add_column("accuracy", justify="right")
     for name, acc in zip(classes, res.per_class_acc, strict=True):
@@ -222,8 +226,12 @@ def predict(
     top_k: int = typer.Option(3, help="How many classes to show per image."),
     which: str = typer.Option("best", help="best or last checkpoint."),
     invert: bool = typer.Option(False, help="Invert grey levels (dark drawing on white)."),
+    tta: bool = typer.Option(True, "--tta/--no-tta", help="Average over the test-time views "
+                             "the run evaluated with (its tta_flip, tta_shift), as its "
+                             "accuracy did; --no-tta: the image alone."),
 ) -> None:
     """Classify images with a trained run; prints the top-k classes."""
+    from cnnlab.train.evaluate import describe_tta
     from cnnlab.train.predict import check_top_k, open_for_prediction, predict_image
 
     try:
@@ -231,10 +239,13 @@ def predict(
         model = open_for_prediction(run, which)
     except _known_errors() as exc:
         fail(str(exc))
+    if tta and any(model.tta):
+        err.print(f"test-time augmentation as the run evaluated: {describe_tta(*model.tta)} "
+                  "(--no-tta for the image alone)")
     unreadable = 0
     for path in images:
         try:  # one unreadable file must not cost the others their answer
-            ranked = predict_image(model, path, top_k, invert)
+            ranked = predict_image(model, path, top_k, invert, tta)
         except (FileNotFoundError, ValueError) as exc:
             error(str(exc))
             unreadable += 1

@@ -72,6 +72,25 @@ def tta_views(flip: bool, shift: int = 0) -> list[tuple[int, int, bool, float]]:
     return [(dy, dx, m, w / len(mirrors)) for dy, dx, w in shifts for m in mirrors]
 
 
+def tta_logits(model, x: torch.Tensor, views: list[tuple[int, int, bool, float]],
+               border: torch.Tensor) -> torch.Tensor:
+    """The weighted average of ``model``'s float logits over ``views`` of the batch ``x``
+    (:func:`tta_views`); shifted views are padded with ``border`` (1, C, 1, 1)."""
+    logits = 0.0
+    for dy, dx, mirrored, weight in views:
+        view = translate(x, dy, dx, border) if dy or dx else x
+        if mirrored:
+            view = torch.flip(view, dims=(3,))
+        logits = logits + weight * model(view).float()
+    return logits
+
+
+def describe_tta(flip: bool, shift: int) -> str:
+    """How a person reads a test-time augmentation setting."""
+    parts = (["mirror"] if flip else []) + ([f"shifts of {shift} px"] if shift else [])
+    return " + ".join(parts) if parts else "none"
+
+
 def check_tta_shift(shift: int, image_size: int) -> None:
     """Refuse a test-time shift that is negative or moves the image out of view, before
     any work is done (not at the first evaluation, which may be epochs away)."""
@@ -116,13 +135,8 @@ def evaluate(
     confusion = torch.zeros(num_classes * num_classes, device=device, dtype=torch.int64)
     border = torch.tensor(fill if fill is not None else [0.0], device=device).view(1, -1, 1, 1)
     for x, y in loader:
-        logits = 0.0
         with autocast_context(device, amp):
-            for dy, dx, mirrored, weight in views:
-                view = translate(x, dy, dx, border) if dy or dx else x
-                if mirrored:
-                    view = torch.flip(view, dims=(3,))
-                logits = logits + weight * model(view).float()
+            logits = tta_logits(model, x, views, border)
         loss_sum += F.cross_entropy(logits, y, reduction="sum").double()
         pred = logits.argmax(dim=1)
         confusion += torch.bincount(y * num_classes + pred, minlength=num_classes**2)

@@ -11,16 +11,29 @@ from cnnlab.data.image_file import centre_square, read_image
 from cnnlab.data.loader import DeviceLoader
 from cnnlab.train.config import ConfigError
 from cnnlab.train.device import select_device
-from cnnlab.train.evaluate import EvalResult, Preprocess, check_tta_shift, evaluate
+from cnnlab.train.evaluate import (
+    EvalResult,
+    Preprocess,
+    check_tta_shift,
+    evaluate,
+    tta_logits,
+    tta_views,
+)
 from cnnlab.train.run import check_which, load_run, load_training_data
 
 
 def evaluate_run(run_dir, data: str | None = None, data_root: str | None = None,
-                 which: str = "best", device: str = "auto",
-                 tta_flip: bool = False, tta_shift: int = 0) -> tuple[EvalResult, list[str]]:
+                 which: str = "best", device: str = "auto", tta_flip: bool | None = None,
+                 tta_shift: int | None = None
+                 ) -> tuple[EvalResult, list[str], tuple[bool, int]]:
+    """A run's model on the test split of its data (or of ``data``): the result, the
+    class names, and the (flip, shift) test-time views used. ``tta_flip`` and
+    ``tta_shift`` default to the run's own, so the accuracy is the one it reported."""
     dev = select_device(device)
     run = load_run(run_dir, which=which, device=str(dev))
     cfg = run.config
+    tta_flip = cfg.tta_flip if tta_flip is None else tta_flip
+    tta_shift = cfg.tta_shift if tta_shift is None else tta_shift
     if data:
         cfg.data, cfg.data_root = data, data_root
     elif data_root:
@@ -44,7 +57,7 @@ def evaluate_run(run_dir, data: str | None = None, data_root: str | None = None,
     )
     result = evaluate(run.model, loader, len(run.classes), dev, tta_flip=tta_flip,
                       tta_shift=tta_shift, fill=pp.black_level())
-    return result, run.classes
+    return result, run.classes, (tta_flip, tta_shift)
 
 
 def _listed(names: list[str], most: int = 5) -> str:
@@ -85,23 +98,33 @@ def open_for_prediction(run_dir, which: str = "best"):
 
 
 @torch.no_grad()
-def predict_image(run, path: Path, top_k: int = 3,
-                  invert: bool = False) -> list[tuple[str, float]]:
-    """Top-k (class, probability) of one image file for a run from ``open_for_prediction``."""
-    probs = run.model(image_to_tensor(Path(path), run.preprocess, invert)).softmax(dim=1)[0]
+def predict_image(run, path: Path, top_k: int = 3, invert: bool = False,
+                  tta: bool = True) -> list[tuple[str, float]]:
+    """Top-k (class, probability) of one image file for a run from ``open_for_prediction``.
+
+    With ``tta`` the logits are averaged over the test-time views the run evaluated with
+    (``run.tta``), as its reported accuracy was; without, the image alone.
+    """
+    pp = run.preprocess
+    x = image_to_tensor(Path(path), pp, invert)
+    views = tta_views(*run.tta) if tta else tta_views(False)
+    border = torch.tensor(pp.black_level()).view(1, -1, 1, 1)
+    probs = tta_logits(run.model, x, views, border).softmax(dim=1)[0]
     top = probs.topk(min(top_k, probs.numel()))
     return [(run.classes[i], float(p)) for p, i in zip(top.values, top.indices, strict=True)]
 
 
 def predict_images(run_dir, paths: list[Path], top_k: int = 3, which: str = "best",
-                   invert: bool = False) -> list[tuple[Path, list[tuple[str, float]]]]:
+                   invert: bool = False, tta: bool = True
+                   ) -> list[tuple[Path, list[tuple[str, float]]]]:
     """Top-k classes per image, from a run directory or an exported ``.onnx`` file.
 
-    ``top_k`` above the number of classes shows them all.
+    ``top_k`` above the number of classes shows them all; ``tta`` as in
+    :func:`predict_image`.
     """
     check_top_k(top_k)
     run = open_for_prediction(run_dir, which)
-    return [(Path(path), predict_image(run, path, top_k, invert)) for path in paths]
+    return [(Path(path), predict_image(run, path, top_k, invert, tta)) for path in paths]
 
 
 def check_top_k(top_k: int) -> None:

@@ -229,6 +229,11 @@ class LoadedRun:
     preprocess: Preprocess
     checkpoint: Path
 
+    @property
+    def tta(self) -> tuple[bool, int]:
+        """(flip, shift): the test-time views the run's reported accuracy averaged."""
+        return self.config.tta_flip, self.config.tta_shift
+
 
 CHECKPOINTS = ("best", "last")
 
