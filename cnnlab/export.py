@@ -19,6 +19,7 @@ import io
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import warnings
@@ -200,7 +201,8 @@ def _require_onnx_extra() -> None:
 
 def _export(model: nn.Module, shape: tuple[int, int, int], path: Path,
             opset: int | None) -> str:
-    """Write ``path``; the torch.export-based exporter first, TorchScript's if it fails."""
+    """Write ``path``; the torch.export-based exporter first, TorchScript's if it fails or
+    misses the asked opset."""
     example = torch.randn(2, *shape)
     size = sum(p.numel() * p.element_size() for p in model.parameters())
     failures = []
@@ -215,7 +217,12 @@ def _export(model: nn.Module, shape: tuple[int, int, int], path: Path,
                 dynamic_shapes=({0: torch.export.Dim("batch", min=1)},),
                 external_data=size > _EXTERNAL_DATA_BYTES,
             )
-        return "torch.export"
+        written = _opset_of(path)
+        if opset is None or written == opset:
+            return "torch.export"
+        # It converts down only as far as its op library allows, and then keeps its own
+        # opset (it only logs that); TorchScript's exporter writes older opsets directly.
+        failures.append(f"torch.export-based exporter: wrote opset {written}, not {opset}")
     except Exception as exc:  # any tracing / lowering failure: try the older exporter
         failures.append(f"torch.export-based exporter: {_first_line(exc)}")
     try:
@@ -249,7 +256,7 @@ def _quiet_loggers():
 
 
 def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip()  # the exporter's terminal colours
     return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
 
 

@@ -260,3 +260,12 @@ def test_fine_tuned_torchvision_run_exports_and_predicts(tmp_path, monkeypatch, 
     assert [c for c, _ in from_run[0][1]] == [c for c, _ in from_onnx[0][1]]
     assert [p for _, p in from_run[0][1]] == pytest.approx([p for _, p in from_onnx[0][1]],
                                                           abs=1e-5)
+
+
+def test_an_opset_below_what_torch_export_writes_comes_from_the_torchscript_exporter(
+        run_dir, tmp_path):
+    """torch.export's exporter keeps opset 18 when asked for 13; the older one writes 13."""
+    needs_onnx()
+    result = export_onnx(run_dir, out=tmp_path / "m13.onnx", opset=13, batch_sizes=(2,))
+    assert result.opset == 13 and max(result.max_abs_diff.values()) < 1e-4
+    assert export_mod._opset_of(tmp_path / "m13.onnx") == 13
