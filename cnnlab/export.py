@@ -97,7 +97,9 @@ def export_onnx(run_dir: str | Path, out: str | Path | None = None, which: str =
     _check_out(path)
     _require_onnx_extra()
     _check_opset(opset)
-    run = load_run(run_dir, which=which, device="cpu")
+    # From-scratch layers (FFT convolution's complex numbers above all) do not lower to
+    # ONNX; PyTorch's layers hold the same weights and compute the same function.
+    run = load_run(run_dir, which=which, device="cpu", pytorch_ops=True)
     pp = run.preprocess
     shape = (pp.channels, pp.image_size, pp.image_size)
     made_folder = not path.parent.exists()

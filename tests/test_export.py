@@ -269,3 +269,23 @@ def test_an_opset_below_what_torch_export_writes_comes_from_the_torchscript_expo
     result = export_onnx(run_dir, out=tmp_path / "m13.onnx", opset=13, batch_sizes=(2,))
     assert result.opset == 13 and max(result.max_abs_diff.values()) < 1e-4
     assert export_mod._opset_of(tmp_path / "m13.onnx") == 13
+
+
+def test_a_run_on_from_scratch_fft_layers_exports_as_standard_layers(tmp_path):
+    """FFT convolution does not lower to ONNX; the same weights in PyTorch's layers do."""
+    needs_onnx()
+    result = runner.invoke(app, [
+        "train", "lenet_d2l", "--data", "synthetic", "--device", "cpu", "--quiet",
+        "--epochs", "1", "--batch-size", "64", "--scratch-ops", "fft",
+        "--out-dir", str(tmp_path), "--run-name", "fft"])
+    assert result.exit_code == 0, result.output
+    res = export_run(tmp_path / "fft", "onnx", batch_sizes=(2,))
+    assert max(res.max_abs_diff.values()) < 1e-4
+    trained_on = load_run(tmp_path / "fft")  # its own FFT layers
+    x = torch.randn(3, 1, 28, 28)
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(res.path), providers=["CPUExecutionProvider"])
+    with torch.no_grad():
+        expected = trained_on.model(x).numpy()
+    assert np.abs(session.run(None, {"images": x.numpy()})[0] - expected).max() < 1e-4

@@ -248,9 +248,15 @@ def check_which(which: str) -> None:
         raise ConfigError(f"unknown checkpoint {which!r} (--which): choose best or last")
 
 
-def load_run(run_dir: str | Path, which: str = "best", device: str = "cpu") -> LoadedRun:
+def load_run(run_dir: str | Path, which: str = "best", device: str = "cpu",
+             pytorch_ops: bool = False) -> LoadedRun:
     """Model and preprocessing of a run: its ``best`` checkpoint (``last`` when there is
-    no ``best`` yet) or its ``last``."""
+    no ``best`` yet) or its ``last``.
+
+    ``pytorch_ops`` builds the network from PyTorch's own layers even when the run
+    trained on cnnlab's from-scratch ones (``scratch_ops``: the same weights under the
+    same names), for what needs standard layers, such as ONNX export.
+    """
     check_which(which)
     run_dir = Path(run_dir)
     if not (run_dir / "config.yaml").exists():
@@ -273,8 +279,7 @@ def load_run(run_dir: str | Path, which: str = "best", device: str = "cpu") -> L
     if model_info(cfg.model).sized_head:
         overrides.setdefault("image_size", pp.image_size)
     model = get_model(cfg.model, num_classes=len(state["classes"]), in_channels=pp.channels,
-                      scratch_ops=cfg.scratch_ops,
-                      **overrides)
+                      scratch_ops=False if pytorch_ops else cfg.scratch_ops, **overrides)
     # A "last" checkpoint with an EMA evaluates the averaged weights, as training did.
     weights = groups["ema"] if groups["ema"] else groups["model"]
     load_state_dict_checked(model, weights, source=str(path))
