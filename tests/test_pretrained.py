@@ -390,3 +390,28 @@ def test_timm_weights_name_offline_says_to_pass_a_file(monkeypatch):
     monkeypatch.setattr(timm, "create_model", offline_create)
     with pytest.raises(WeightsUnavailableError, match=r"resnet10t\.a1_in1k.*pass that file"):
         get_model("timm:resnet10t", num_classes=3, weights="a1_in1k")
+
+
+def test_torchvisions_googlenet_release_loads_as_torchvision_loads_it(tmp_path):
+    """The release carries the auxiliary heads and expects transform_input, which
+    torchvision's googlenet(weights=...) turns on; cnnlab's both forms do the same."""
+    source = torchvision_model("googlenet", aux_logits=True, init_weights=True)
+    for m in source.modules():  # its own init (std 0.01) makes the logits ignore the input
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            nn.init.kaiming_normal_(m.weight)
+    path = tmp_path / "googlenet.pth"
+    torch.save(source.state_dict(), path)
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        untransformed = source(x)
+        source.transform_input = True  # what torchvision builds for its pretrained weights
+        expected = source(x)
+        assert not torch.allclose(untransformed, expected, atol=1e-3)  # the test can fail
+        for name in ("googlenet", "tv:googlenet"):
+            model = get_model(name, weights=path).eval()
+            assert torch.allclose(model(x), expected, atol=1e-5), name
+        # Fine-tuning with the auxiliary heads: all three classifiers renewed for 10 classes.
+        with_aux = get_model("googlenet", num_classes=10, aux_logits=True, weights=path)
+        assert with_aux.aux1.fc2.out_features == 10 and with_aux.transform_input
+        # A grey model sums the RGB filters and so cannot re-map channels apiece.
+        assert not get_model("googlenet", in_channels=1, weights=path).transform_input

@@ -212,6 +212,11 @@ class GoogLeNet(Network):
             self.aux2 = InceptionAux(528, num_classes, conv_block, dropout_aux)
         else:
             self.aux1 = self.aux2 = None
+        # For loading pretrained weights (cnnlab.models.pretrained): torchvision's release
+        # carries the auxiliary heads, which a model without them leaves out; a model with
+        # them renews their classifiers, like the main one, for another class count.
+        self.unused_weight_prefixes = () if aux_logits else ("aux1.", "aux2.")
+        self.auxiliary_heads = ("aux1.fc2", "aux2.fc2") if aux_logits else ()
         self.num_features = NUM_FEATURES
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(dropout)

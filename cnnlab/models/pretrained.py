@@ -283,6 +283,7 @@ class PretrainedLoad:
     source: str
     new_head: bool  # the weights' classifier had another shape; the model's own is kept
     input_channels: tuple[int, int] | None  # (weights, model) when the first conv was adapted
+    transform_input: bool = False  # torchvision's GoogLeNet/Inception input re-mapping set on
 
 
 def load_pretrained(model: nn.Module, weights, info: ModelInfo) -> PretrainedLoad:
@@ -296,6 +297,7 @@ def load_pretrained(model: nn.Module, weights, info: ModelInfo) -> PretrainedLoa
     """
     state, source = read_pretrained(info, weights)
     state = _to_model_keys(model, state, info)
+    given_keys = list(state)
     unused = getattr(model, "unused_weight_prefixes", ())
     state = {k: v for k, v in state.items() if not (unused and k.startswith(unused))}
     own = model.state_dict()
@@ -312,7 +314,27 @@ def load_pretrained(model: nn.Module, weights, info: ModelInfo) -> PretrainedLoa
     state = OrderedDict(state)
     state._metadata = getattr(own, "_metadata", None)
     load_state_dict_checked(model, state, source=source)
-    return PretrainedLoad(source, new_head, channels)
+    transform = _transform_input_as_torchvision(model, info, given_keys)
+    return PretrainedLoad(source, new_head, channels, transform)
+
+
+def _transform_input_as_torchvision(model: nn.Module, info: ModelInfo, keys: list[str]
+                                    ) -> bool:
+    """torchvision's released GoogLeNet and Inception-v3 weights expect its
+    ``transform_input`` (ImageNet-normalised input re-mapped to the [-1, 1] scale they
+    were trained on), which torchvision turns on whenever it loads them. cnnlab does the
+    same for a 3-channel model given that release, recognised by the auxiliary heads
+    saved in it (a grey model's summed first filters cannot re-map channels apiece)."""
+    target = model.body if isinstance(model, TorchvisionNet) else model
+    if info.torchvision_name not in _TV_AUX_KEYS or not hasattr(target, "transform_input"):
+        return False
+    conv = model.get_submodule(first_conv_name(model))
+    aux = _TV_AUX_KEYS[info.torchvision_name]
+    if conv.in_channels != 3 or not any(k.startswith(aux) or k.startswith(tuple(
+            "body." + p for p in aux)) for k in keys):
+        return False
+    target.transform_input = True
+    return True
 
 
 def _to_model_keys(model: nn.Module, state: dict, info: ModelInfo) -> dict:
@@ -325,19 +347,21 @@ def _to_model_keys(model: nn.Module, state: dict, info: ModelInfo) -> dict:
 
 
 def _keep_fresh_head(model: nn.Module, own: dict, state: dict) -> bool:
-    """Replace the weights' classifier by the model's own where their shapes differ."""
-    prefix = classifier_name(model)
-    if prefix is None:
-        return False
-    prefix += "."
-    theirs = {k: v.shape for k, v in state.items() if k.startswith(prefix)}
-    ours = {k: v.shape for k, v in own.items() if k.startswith(prefix)}
-    if theirs == ours:
-        return False
-    for k in theirs:
-        del state[k]
-    state.update({k: own[k] for k in ours})
-    return True
+    """Replace the weights' classifier by the model's own where their shapes differ (and
+    so the auxiliary classifiers a model lists in ``auxiliary_heads``)."""
+    renewed = False
+    main = classifier_name(model)
+    for head in ([main] if main is not None else []) + list(getattr(model, "auxiliary_heads", ())):
+        prefix = head + "."
+        theirs = {k: v.shape for k, v in state.items() if k.startswith(prefix)}
+        ours = {k: v.shape for k, v in own.items() if k.startswith(prefix)}
+        if theirs == ours:
+            continue
+        for k in theirs:
+            del state[k]
+        state.update({k: own[k] for k in ours})
+        renewed = True
+    return renewed
 
 
 def adapt_input_conv(weight: torch.Tensor, in_channels: int) -> torch.Tensor:
