@@ -379,3 +379,16 @@ def test_trainer_evaluates_with_the_shift_and_the_black_border(tmp_path, data, m
     assert seen[-1]["fill"] == pytest.approx([-m / s for m, s in zip(mean, std, strict=True)])
     with pytest.raises(ConfigError, match="tta_shift=28"):
         Trainer(fast_cfg(tmp_path, tta_shift=28), data)
+
+
+def test_a_last_batch_of_one_image_is_dropped_so_batchnorm1d_trains(tmp_path):
+    """lenet_bn normalises its linear layers' outputs (BatchNorm1d), which one image
+    cannot give statistics for; 65 images at batch 32 left one over each epoch."""
+    odd = make_synthetic(num_train=65, num_test=32, seed=1)
+    result = train(TrainConfig(model="lenet_bn", data="synthetic", epochs=1, batch_size=32,
+                               device="cpu", out_dir=str(tmp_path), quiet=True), data=odd)
+    assert result.history[0]["train_loss"] == result.history[0]["train_loss"]  # not NaN
+    trainer_loader = Trainer(TrainConfig(model="lenet_bn", data="synthetic", batch_size=32,
+                                         device="cpu", out_dir=str(tmp_path), quiet=True),
+                             data=odd).train_loader
+    assert len(trainer_loader) == 2 and trainer_loader.num_samples == 64

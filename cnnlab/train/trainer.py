@@ -171,9 +171,14 @@ class Trainer(Resumable):
                               flip_mode=cfg.flip_mode,
                               erase_prob=cfg.erase_prob)
         height = images.shape[2]
+        # A last training batch of a single image is dropped (a different one each epoch):
+        # batch norm cannot normalise one value per channel (BatchNorm1d raises), and one
+        # image's gradient at the full lr is mostly noise. Every other batch size is kept.
+        per_rank = math.ceil(len(labels) / self.dist.world_size)
+        drop_last = train and per_rank % cfg.batch_size == 1
         return DeviceLoader(
             images, labels, cfg.batch_size if train else max(cfg.batch_size, 512),
-            device=self.device, shuffle=train, drop_last=False, seed=cfg.seed,
+            device=self.device, shuffle=train, drop_last=drop_last, seed=cfg.seed,
             augment=augment, resize=pp.image_size if pp.image_size != height else None,
             mean=pp.mean, std=pp.std, channels_last=self.channels_last,
             rank=self.dist.rank if train else 0,
