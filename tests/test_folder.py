@@ -234,3 +234,26 @@ def test_a_folder_too_small_to_hold_out_a_test_image_is_named(data_env: Path,
     words = " ".join(result.output.split())
     assert "the test split has no images; every class has a single image" in words
     assert "at least 2 images" in words
+
+
+def test_a_tree_already_split_into_train_and_val_is_used_as_split(data_env: Path) -> None:
+    root = data_env / "presplit"
+    for split, counts in (("train", {"cat": 3, "dog": 2}), ("val", {"dog": 1})):
+        for name, n in counts.items():
+            (root / split / name).mkdir(parents=True)
+            for i in range(n):
+                solid((6, 6), RED if name == "cat" else BLUE).save(root / split / name / f"{i}.png")
+    data = load_folder(root, image_size=4, progress=False)
+    assert data.classes == ["cat", "dog"]  # not ["train", "val"]
+    assert len(data.train.labels) == 5 and data.test.labels.tolist() == [1]  # dog
+    assert (data.test.images[0, 2] > 250).all()  # the val image is the blue one
+    assert "train from train/" in data.source and "test from val/" in data.source
+    (root / "val" / "bird").mkdir()
+    solid((6, 6), GREEN).save(root / "val" / "bird" / "0.png")
+    with pytest.raises(FolderDatasetError, match="class folder.*lacks: bird"):
+        load_folder(root, image_size=4, progress=False)
+    lonely = data_env / "only-train"
+    (lonely / "train" / "cat").mkdir(parents=True)
+    solid((6, 6), RED).save(lonely / "train" / "cat" / "0.png")
+    with pytest.raises(FolderDatasetError, match="only the split folder.*folder:.*train"):
+        load_folder(lonely, image_size=4, progress=False)

@@ -231,36 +231,33 @@ def split_indices(
     return rng.permutation(np.concatenate(train)), rng.permutation(np.concatenate(val))
 
 
-def load_folder(
-    path: str | Path,
-    *,
-    image_size: int | Sequence[int] = 64,
-    channels: int = 3,
-    val_fraction: float = 0.2,
-    seed: int = 0,
-    progress: bool = True,
-    use_cache: bool = True,
-) -> DatasetSplits:
-    """Load ``path/<class>/<image>`` as uint8 (N, C, H, W) tensors, split train/validation.
+# Top-level folder names that mean "a split", not "a class" (compared in lower case).
+TRAIN_NAMES = ("train", "training")
+HELD_OUT_NAMES = ("val", "valid", "validation", "test", "testing")  # in order of preference
 
-    Args:
-        path: the root of the class-per-folder tree.
-        image_size: output size, an int for square images or (height, width).
-        channels: 3 for RGB, 1 for greyscale.
-        val_fraction: share of each class held out as the ``test`` split.
-        seed: seeds the split; the same seed gives the same split.
-        progress: show a progress bar while decoding.
-        use_cache: read and write the decoded cache under ``$CNNLAB_CACHE/folders``.
 
-    Raises:
-        FolderDatasetError: path missing, no images at all, or invalid options.
-    """
-    root = Path(path).expanduser().resolve()
-    size = _as_size(image_size)
-    if channels not in (1, 3):
-        raise FolderDatasetError(f"channels must be 1 (greyscale) or 3 (RGB), got {channels!r}")
-    if not root.is_dir():
-        raise FolderDatasetError(f"{root}: no such directory (expected {root}/<class>/<image>)")
+def _presplit(root: Path) -> tuple[Path, Path] | None:
+    """(train folder, held-out folder) when ``root`` holds splits, not classes: its folders
+    are all split names, one of them a training one and one a held-out one."""
+    folders = {p.name.lower(): p for p in root.iterdir()
+               if p.is_dir() and not p.name.startswith(".")}
+    if not folders or not set(folders) <= set(TRAIN_NAMES + HELD_OUT_NAMES):
+        return None
+    train = next((folders[n] for n in TRAIN_NAMES if n in folders), None)
+    held_out = next((folders[n] for n in HELD_OUT_NAMES if n in folders), None)
+    if train is None or held_out is None:
+        only = ", ".join(sorted(p.name for p in folders.values()))
+        raise FolderDatasetError(
+            f"{root} holds only the split folder(s) {only}, not one folder per class: give "
+            f"the split as the dataset (folder:{next(iter(folders.values()))}), or add a "
+            f"{'train' if train is None else 'val or test'} folder beside it")
+    return train, held_out
+
+
+def _decoded_tree(root: Path, size: tuple[int, int], channels: int, progress: bool,
+                  use_cache: bool) -> tuple[_Decoded, str]:
+    """Every image under ``root/<class>/``, decoded (or read from the cache), with what
+    was skipped reported; and where it came from, in words."""
     per_class, loose = _scan(root)
     files = [p for fs in per_class.values() for p in fs]
     if not files:
@@ -279,19 +276,88 @@ def load_folder(
             try:
                 _save_cache(stem, decoded, meta)
             except OSError as exc:  # a read-only or full cache only costs speed
-                warnings.warn(f"could not write the cache {stem}: {exc}", DataWarning, stacklevel=2)
+                warnings.warn(f"could not write the cache {stem}: {exc}", DataWarning,
+                              stacklevel=3)
     _report(root, decoded, loose)
     if not len(decoded.labels):
         raise FolderDatasetError(f"{root}: none of the {len(files)} image files could be decoded")
+    count = len(decoded.labels)
+    how = f"decoded cache {stem}.safetensors" if from_cache else f"decoded {count} images"
+    return decoded, how
 
+
+def load_folder(
+    path: str | Path,
+    *,
+    image_size: int | Sequence[int] = 64,
+    channels: int = 3,
+    val_fraction: float = 0.2,
+    seed: int = 0,
+    progress: bool = True,
+    use_cache: bool = True,
+) -> DatasetSplits:
+    """Load ``path/<class>/<image>`` as uint8 (N, C, H, W) tensors, split train/validation.
+
+    A tree already split, ``path/train/<class>/<image>`` beside ``path/val/...`` (or
+    ``valid``, ``validation``, ``test``, ``testing``; ``training`` for train), is used as
+    split: the train folder trains, the held-out one (val first, if both it and test are
+    there) is the ``test`` split, ``val_fraction`` is not used, and the classes are the
+    train folder's (a held-out class missing from it is an error).
+
+    Args:
+        path: the root of the class-per-folder tree.
+        image_size: output size, an int for square images or (height, width).
+        channels: 3 for RGB, 1 for greyscale.
+        val_fraction: share of each class held out as the ``test`` split.
+        seed: seeds the split and the order of both splits' images.
+        progress: show a progress bar while decoding.
+        use_cache: read and write the decoded cache under ``$CNNLAB_CACHE/folders``.
+
+    Raises:
+        FolderDatasetError: path missing, no images at all, or invalid options.
+    """
+    root = Path(path).expanduser().resolve()
+    size = _as_size(image_size)
+    if channels not in (1, 3):
+        raise FolderDatasetError(f"channels must be 1 (greyscale) or 3 (RGB), got {channels!r}")
+    if not root.is_dir():
+        raise FolderDatasetError(f"{root}: no such directory (expected {root}/<class>/<image>)")
+    presplit = _presplit(root)
+    if presplit is not None:
+        return _load_presplit(root, *presplit, size, channels, seed, progress, use_cache)
+    decoded, how = _decoded_tree(root, size, channels, progress, use_cache)
     train_idx, val_idx = split_indices(decoded.labels, val_fraction, seed)
     images, labels = torch.from_numpy(decoded.images), torch.from_numpy(decoded.labels)
     train_idx, val_idx = torch.from_numpy(train_idx), torch.from_numpy(val_idx)
-    how = f"decoded cache {stem}.safetensors" if from_cache else f"decoded {len(labels)} images"
     return DatasetSplits(
         name=f"folder:{root}",
         train=ImageData(images[train_idx], labels[train_idx]),
         test=ImageData(images[val_idx], labels[val_idx]),
         classes=decoded.classes,
         source=f"{root} ({how})",
+    )
+
+
+def _load_presplit(root: Path, train_dir: Path, held_dir: Path, size: tuple[int, int],
+                   channels: int, seed: int, progress: bool, use_cache: bool) -> DatasetSplits:
+    train, train_how = _decoded_tree(train_dir, size, channels, progress, use_cache)
+    held, held_how = _decoded_tree(held_dir, size, channels, progress, use_cache)
+    unknown = [c for c in held.classes if c not in train.classes]
+    if unknown:
+        raise FolderDatasetError(
+            f"{held_dir} has class folder(s) that {train_dir} lacks: {', '.join(unknown)}; "
+            "a model cannot be scored on classes it never trained on")
+    # The held-out labels as indices into the training classes.
+    to_train = np.array([train.classes.index(c) for c in held.classes], np.int64)
+    rng = np.random.default_rng(seed)  # shuffled as a split's images are (split_indices)
+    order = [torch.from_numpy(rng.permutation(len(d.labels))) for d in (train, held)]
+    return DatasetSplits(
+        name=f"folder:{root}",
+        train=ImageData(torch.from_numpy(train.images)[order[0]],
+                        torch.from_numpy(train.labels)[order[0]]),
+        test=ImageData(torch.from_numpy(held.images)[order[1]],
+                       torch.from_numpy(to_train[held.labels])[order[1]]),
+        classes=train.classes,
+        source=f"{root}: train from {train_dir.name}/ ({train_how}), test from "
+               f"{held_dir.name}/ ({held_how})",
     )
