@@ -368,3 +368,23 @@ def test_real_fashion_mnist() -> None:
     assert data.test.class_counts(10) == [1000] * 10
     _, checks = fm.verify()
     assert all(c.ok for c in checks), checks
+
+
+def test_a_damaged_file_says_how_to_mend_it_and_download_removes_a_bad_raw_copy(
+        data_env, archives, monkeypatch) -> None:
+    import gzip
+
+    monkeypatch.setattr(fm, "CONTENT_MD5", {n[:-3]: hashlib.md5(gzip.decompress(b)).hexdigest()
+                                            for n, b in archives.items()})
+    serve(monkeypatch, lambda url: FakeResponse(archives[url.rsplit("/", 1)[1]]))
+    target = fm.download(data_env / "fm", progress=False)
+    # An uncompressed copy, cut short, beside its good .gz: it is the one read.
+    raw = target / "t10k-images-idx3-ubyte"
+    raw.write_bytes(gzip.decompress(archives["t10k-images-idx3-ubyte.gz"])[:-100])
+    with pytest.raises(fm.IdxFormatError) as info:
+        fm.load(target, download=False)
+    words = " ".join(str(info.value).split())
+    assert "t10k-images-idx3-ubyte" in words and f"cnnlab data verify --root {target}" in words
+    assert f"cnnlab data download --force --root {target}" in words
+    fm.download(target, progress=False)  # the archives are valid: only the raw copy goes
+    assert not raw.exists() and len(fm.load(target, download=False).test.labels) == 6

@@ -289,6 +289,7 @@ def download(
     with Progress(*columns, console=Console(stderr=True), disable=not progress) as bar:
         for name in FILES:
             dest = target / f"{name}.gz"
+            _remove_damaged_raw_copy(target / name)
             if not force and _archive_is_valid(dest, name):
                 continue
             try:
@@ -296,6 +297,13 @@ def download(
             except DownloadError as exc:
                 raise DownloadError(f"{exc}\n{how_to_get(root, downloaded=True)}") from None
     return target
+
+
+def _remove_damaged_raw_copy(raw: Path) -> None:
+    """An uncompressed copy is read before the .gz beside it (it loads faster), so a
+    damaged one would make a good download fail to load: delete it."""
+    if raw.is_file() and _md5(raw.read_bytes()) != CONTENT_MD5[raw.name]:
+        raw.unlink()
 
 
 def _fetch_from_mirrors(name: str, dest: Path, mirrors: tuple[str, ...], bar: Progress) -> None:
@@ -392,13 +400,23 @@ def load(
         location = Location(target, "downloaded from the official mirrors")
     files = find_files(location.path)
     assert files is not None
-    return DatasetSplits(
-        name=NAME,
-        train=_load_split(files, "train"),
-        test=_load_split(files, "t10k"),
-        classes=list(CLASSES),
-        source=f"{location.path} ({location.origin})",
-    )
+    try:
+        train, test = _load_split(files, "train"), _load_split(files, "t10k")
+    except IdxFormatError as exc:
+        raise IdxFormatError(f"{exc}\n{_how_to_mend(location)}") from None
+    return DatasetSplits(name=NAME, train=train, test=test, classes=list(CLASSES),
+                         source=f"{location.path} ({location.origin})")
+
+
+def _how_to_mend(location: Location) -> str:
+    """What to do about a damaged file at ``location``."""
+    if location.path == SYSTEM_DIR:
+        return ("The system copy is damaged: reinstall it (sudo apt-get install --reinstall "
+                "dataset-fashion-mnist), or `cnnlab data download` a copy into the cache")
+    return (f"`cnnlab data verify --root {location.path}` checks all four files; "
+            f"`cnnlab data download --force --root {location.path}` fetches them again "
+            "(an uncompressed copy beside a .gz is read first: delete it if it is the "
+            "damaged one)")
 
 
 def _download_into(root: str | Path | None, progress: bool) -> Path:
