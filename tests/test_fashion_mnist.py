@@ -372,7 +372,6 @@ def test_real_fashion_mnist() -> None:
 
 def test_a_damaged_file_says_how_to_mend_it_and_download_removes_a_bad_raw_copy(
         data_env, archives, monkeypatch) -> None:
-    import gzip
 
     monkeypatch.setattr(fm, "CONTENT_MD5", {n[:-3]: hashlib.md5(gzip.decompress(b)).hexdigest()
                                             for n, b in archives.items()})

@@ -257,3 +257,12 @@ def test_a_tree_already_split_into_train_and_val_is_used_as_split(data_env: Path
     solid((6, 6), RED).save(lonely / "train" / "cat" / "0.png")
     with pytest.raises(FolderDatasetError, match="only the split folder.*folder:.*train"):
         load_folder(lonely, image_size=4, progress=False)
+
+
+def test_runs_with_different_seeds_are_scored_on_the_same_held_out_images(tree: Path) -> None:
+    from cnnlab.train import TrainConfig
+    from cnnlab.train.run import load_training_data
+
+    splits = [load_training_data(TrainConfig(model="lenet_d2l", data=f"folder:{tree}",
+                                             resize=28, seed=seed)) for seed in (0, 7)]
+    assert torch.equal(splits[0].test.images, splits[1].test.images)
