@@ -139,7 +139,7 @@ def show(
     dataset: str = typer.Argument("fashion-mnist", help=DATASET_HELP),
     out: Path = typer.Option(Path("grid.png"), "--out", "-o",
                              help="Image file to write: .png, .jpg, .pdf or .svg."),
-    n: int = typer.Option(64, min=1, max=MAX_GRID,
+    n: int = typer.Option(64, "--n", "-n", min=1, max=MAX_GRID,
                           help=f"How many images (at most {MAX_GRID}: a 16 x 16 grid)."),
     split: str = typer.Option("train", help='"train" or "test".'),
     root: Path | None = typer.Option(None, "--root", "--data-root", help=ROOT_HELP),

@@ -38,7 +38,7 @@ def _known_errors():
 @app.command("run")
 def run(
     space: str = typer.Option(None, help=SPACES_HELP),
-    n: int = typer.Option(None, min=1, help="Trials in the sweep (default 100). With "
+    n: int = typer.Option(None, "--n", "-n", min=1, help="Trials in the sweep (default 100). With "
                                             "--resume, a larger N extends the sweep."),
     epochs: int = typer.Option(None, help="Epochs per trial (default 10, the paper's)."),
     macs: str = typer.Option(None, help="Complexity band LOW-HIGH in multiply-adds at the "
@@ -173,7 +173,7 @@ def analyze(
 @app.command("sample")
 def sample(
     space: str = typer.Option(..., help=SPACES_HELP),
-    n: int = typer.Option(5, min=1, help="How many networks to draw."),
+    n: int = typer.Option(5, "--n", "-n", min=1, help="How many networks to draw."),
     macs: str = typer.Option(None, help="Complexity band LOW-HIGH, e.g. 5M-20M."),
     image_size: int = typer.Option(28, help="Input side the band refers to."),
     in_channels: int = typer.Option(1),
