@@ -9,6 +9,8 @@ against the parameter and MAC counts torchvision publishes for its weights.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 import torchvision
@@ -102,6 +104,13 @@ def test_model_contract(name, in_channels):
         assert model(x).shape == (2, 3)
         assert model.forward_head(features, pre_logits=True).shape[-1] == model.num_features
 
+    # num_classes=0 is a headless model whose output is the pre-logits features (timm's
+    # convention), in every family alike.
+    headless = build(name, in_channels, num_classes=0, side=tiny).eval()
+    with torch.no_grad():
+        out = headless(torch.randn(2, in_channels, tiny, tiny))
+    assert out.shape == (2, headless.num_features), f"{name}: headless {tuple(out.shape)}"
+
 
 def test_unknown_model_raises_with_suggestions():
     if not NAMES:
@@ -157,3 +166,14 @@ def test_standard_variant_matches_torchvision_complexity(name):
     assert params == weights.meta["num_params"]
     macs = count_macs(model, info.input_size)
     assert round(macs / 1e9, 3) == pytest.approx(weights.meta["_ops"], abs=1e-9)
+
+
+@pytest.mark.parametrize("kwargs,words", [
+    ({"num_classes": "10"}, "num_classes must be a whole number >= 0, got '10'"),
+    ({"num_classes": -1}, "num_classes must be a whole number >= 0"),
+    ({"in_channels": 0}, "in_channels must be a whole number >= 1, got 0"),
+    ({"scratch_ops": "fftt"}, "scratch_ops must be False, True or 'fft', got 'fftt'"),
+])
+def test_bad_build_arguments_are_named_before_torch_sees_them(kwargs, words):
+    with pytest.raises(ValueError, match=re.escape(words)):
+        get_model("resnet18", **kwargs)

@@ -58,7 +58,7 @@ class PooledFcNet(Network):
         return self.fc
 
     def reset_classifier(self, num_classes: int) -> None:
-        self.fc = nn.Linear(self.num_features, num_classes)
+        self.fc = linear_head(self.num_features, num_classes)
 
 
 class FlattenClassifierNet(Network):

@@ -198,12 +198,20 @@ def get_model(
     parameters and state_dict keys; ``scratch_ops="fft"`` uses FFT convolution.
     """
     info = model_info(name)
+    for arg, value, least in (("num_classes", num_classes, 0), ("in_channels", in_channels, 1)):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                                  or value < least):
+            raise ValueError(f"{arg} must be a whole number >= {least}, got {value!r}"
+                             + (" (0: no classifier, the pre-logits features out)"
+                                if arg == "num_classes" else ""))
+    if scratch_ops not in (False, True, "fft"):
+        raise ValueError(f"scratch_ops must be False, True or 'fft', got {scratch_ops!r}")
     size = overrides.get("image_size")
     if size is not None and min(_pair(size)) < info.min_input_size:
         raise ValueError(
             f"{name} needs inputs of at least {info.min_input_size}x{info.min_input_size} "
-            f"pixels, got image_size={size}; resize the data (e.g. --resize "
-            f"{max(info.min_input_size, 32)}) or pick a model made for small inputs"
+            f"pixels, got image_size={size}; resize the data (--resize "
+            f"{info.min_input_size} or more) or pick a model made for small inputs"
         )
     try:
         model = info.builder(

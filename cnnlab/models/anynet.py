@@ -23,7 +23,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from cnnlab.models._base import PooledFcNet, kaiming_init
+from cnnlab.models._base import PooledFcNet, kaiming_init, linear_head
 from cnnlab.models._registry import BookRecipe, register_model
 
 NormLayer = Callable[[int], nn.Module]
@@ -201,7 +201,7 @@ class AnyNet(PooledFcNet):
         self.stages = nn.Sequential(*stages)
         self.num_features = cfg.num_features
         self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Linear(self.num_features, num_classes)
+        self.fc = linear_head(self.num_features, num_classes)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.stages(self.stem(x))

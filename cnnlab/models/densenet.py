@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from cnnlab.models._base import Network
+from cnnlab.models._base import Network, linear_head
 from cnnlab.models._registry import BookRecipe, register_model
 from cnnlab.models.anynet import build_from_config
 
@@ -203,7 +203,7 @@ class DenseNet(Network):
         self.features.add_module("relu5", act_layer())  # torchvision applies it in forward()
         self.num_features = c
         self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Linear(c, num_classes)
+        self.classifier = linear_head(c, num_classes)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.features(x)
@@ -216,7 +216,7 @@ class DenseNet(Network):
         return self.classifier
 
     def reset_classifier(self, num_classes: int) -> None:
-        self.classifier = nn.Linear(self.num_features, num_classes)
+        self.classifier = linear_head(self.num_features, num_classes)
 
 
 def torchvision_init(model: nn.Module) -> nn.Module:

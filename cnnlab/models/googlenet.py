@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from cnnlab.models._base import Network, PooledFcNet, xavier_init
+from cnnlab.models._base import Network, PooledFcNet, linear_head, xavier_init
 from cnnlab.models._registry import BookRecipe, register_model
 
 LayerFn = Callable[..., nn.Module]
@@ -98,7 +98,7 @@ class BookGoogLeNet(PooledFcNet):
         self.b5 = nn.Sequential(*map(inception, ("5a", "5b")))
         self.num_features = NUM_FEATURES
         self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Linear(NUM_FEATURES, num_classes)
+        self.fc = linear_head(NUM_FEATURES, num_classes)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.b5(self.b4(self.b3(self.b2(self.b1(x)))))
@@ -220,7 +220,7 @@ class GoogLeNet(Network):
         self.num_features = NUM_FEATURES
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(dropout)
-        self.fc = nn.Linear(NUM_FEATURES, num_classes)
+        self.fc = linear_head(NUM_FEATURES, num_classes)
         self._init_weights()
 
     def _init_weights(self) -> None:
@@ -270,7 +270,7 @@ class GoogLeNet(Network):
 
     def reset_classifier(self, num_classes: int) -> None:
         """Replace the classifier, and the auxiliary ones too so their classes agree."""
-        self.fc = nn.Linear(self.num_features, num_classes)
+        self.fc = linear_head(self.num_features, num_classes)
         for aux in (self.aux1, self.aux2):
             if aux is not None:
                 aux.fc2 = nn.Linear(aux.fc2.in_features, num_classes)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from cnnlab.models._base import PooledFcNet, kaiming_init
+from cnnlab.models._base import PooledFcNet, kaiming_init, linear_head
 from cnnlab.models._registry import register_model
 from cnnlab.models.resnet import LayerFn, conv1x1, conv3x3, default_act, split_overrides
 
@@ -106,7 +106,7 @@ class PreActResNet(PooledFcNet):
         self.act = act_layer()
         self.num_features = in_ch
         self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Linear(in_ch, num_classes)
+        self.fc = linear_head(in_ch, num_classes)
         kaiming_init(self)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:

@@ -23,7 +23,7 @@ from functools import partial
 import torch
 from torch import nn
 
-from cnnlab.models._base import PooledFcNet, kaiming_init
+from cnnlab.models._base import PooledFcNet, kaiming_init, linear_head
 from cnnlab.models._registry import register_model
 
 LayerFn = Callable[..., nn.Module]
@@ -179,9 +179,10 @@ class ResNet(PooledFcNet):
             in_ch = planes * block.expansion
         self.num_features = in_ch
         self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Linear(in_ch, num_classes)
+        self.fc = linear_head(in_ch, num_classes)
         kaiming_init(self, zero_init_last_bn=zero_init_residual)
-        self.fc.reset_parameters()  # torchvision leaves the classifier at PyTorch's default
+        if num_classes:  # torchvision leaves the classifier at PyTorch's default
+            self.fc.reset_parameters()
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))

@@ -18,7 +18,7 @@ from functools import partial
 import torch
 from torch import nn
 
-from cnnlab.models._base import PooledFcNet, xavier_init
+from cnnlab.models._base import PooledFcNet, linear_head, xavier_init
 from cnnlab.models._registry import BookRecipe, register_model
 from cnnlab.models.resnet import LayerFn, conv1x1, conv3x3, split_overrides
 
@@ -141,7 +141,7 @@ class BookResNet(PooledFcNet):
         self.stages = nn.Sequential(stages)
         self.num_features = width
         self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Linear(width, num_classes)
+        self.fc = linear_head(width, num_classes)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.stages(self.b1(x))
