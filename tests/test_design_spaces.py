@@ -96,6 +96,31 @@ def test_each_space_keeps_its_constraints():
                    for s in draws("anynetx_d", 40))
 
 
+def test_ordered_spaces_are_the_previous_space_restricted_not_sorted():
+    """AnyNetX_D is C's distribution restricted to non-decreasing widths (the paper's
+    constraint): with the same random stream, D gives C's draw where its widths are in
+    order, and no network otherwise. Sorting C's draws would give other networks."""
+    ranges = S.SpaceRanges.for_input(28)
+    rejected = 0
+    for k in range(300):
+        c = S.draw("anynetx_c", np.random.default_rng(k), ranges)
+        d = S.draw("anynetx_d", np.random.default_rng(k), ranges)
+        if c.params["widths"] == sorted(c.params["widths"]):
+            assert d is not None and d.params == c.params
+        else:
+            assert d is None
+            rejected += 1
+    assert 0 < rejected < 300
+
+
+def test_regnet_samples_skip_no_stage_index_as_pycls_requires():
+    from cnnlab.models.regnet import regnet_stage_count
+
+    for s in draws("regnetx", 60):
+        p = s.params
+        assert regnet_stage_count(p["w0"], p["wa"], p["wm"], p["depth"]) == 4
+
+
 def test_group_widths_are_made_compatible_as_pycls_does():
     for s in draws("anynetx_a", 200):
         cfg = s.config

@@ -54,6 +54,13 @@ def _block_widths(w0: int, wa: float, wm: float, depth: int, quantum: int) -> li
     return widths
 
 
+def regnet_stage_count(w0: int, wa: float, wm: float, depth: int) -> int:
+    """The number of stages the linear rule's log-space stage index spans (the last
+    block's index + 1): pycls's ``total_stages``, which a design-space sample must match
+    as well as its count of distinct widths."""
+    return round(math.log((w0 + wa * (depth - 1)) / w0) / math.log(wm)) + 1
+
+
 def _round_to_multiple(v: float, m: int, convention: str) -> int:
     if convention == "pycls":
         return max(m, int(round(v / m) * m))
