@@ -43,13 +43,15 @@ def run(
     epochs: int = typer.Option(None, help="Epochs per trial (default 10, the paper's)."),
     macs: str = typer.Option(None, help="Complexity band LOW-HIGH in multiply-adds at the "
                                         "data's size, e.g. 5M-20M."),
-    data: str = typer.Option("fashion-mnist", help="fashion-mnist, folder:PATH or synthetic."),
-    data_root: str = typer.Option(None, help="Folder holding the dataset files."),
+    data: str = typer.Option(None, help="fashion-mnist (default), folder:PATH or synthetic."),
+    data_root: str = typer.Option(None, help="Folder holding the dataset files (with --resume: "
+                                             "where they are now)."),
     train_subset: int = typer.Option(None, min=1,
                                      help="Train on the first N training images only."),
     out: Path = typer.Option(None, help="Sweep directory (holds trials.sqlite)."),
     resume: Path = typer.Option(None, help="Finish the sweep in this directory."),
-    seed: int = typer.Option(0, help="Seeds the sampling; trial i trains with seed+i."),
+    seed: int = typer.Option(None, help="Seeds the sampling; trial i trains with seed+i "
+                                        "(default 0)."),
     lr: float = typer.Option(None, help="Learning rate (default 0.05, cosine)."),
     batch_size: int = typer.Option(None, help="Batch size (default 128)."),
     device: str = typer.Option(None, help="auto, cpu, cuda ... Checked before anything is "
@@ -67,8 +69,10 @@ def run(
                                    help="Start each X block as the identity (zero final BN "
                                         "gamma; default on): short sweeps need it."),
     executor: str = typer.Option("local", help="local (worker processes) or ray."),
-    workers: int = typer.Option(None, help="Trials at once (default: one per GPU, else 1)."),
-    threads: int = typer.Option(None, help="torch threads per trial (default cores/workers)."),
+    workers: int = typer.Option(None, min=1, help="Trials at once (default: one per GPU, "
+                                                   "else 1)."),
+    threads: int = typer.Option(None, min=1, help="torch threads per trial (default "
+                                                   "cores/workers)."),
     address: str = typer.Option(None, help="Ray cluster address (default: start Ray here)."),
 ) -> None:
     """Train N networks drawn from a design space; every trial is stored as it finishes.
@@ -89,7 +93,8 @@ def run(
         if resume is not None:
             given = {"--space": space, "--epochs": epochs, "--macs": macs, "--lr": lr,
                      "--batch-size": batch_size, "--train-subset": train_subset,
-                     "--set": set_ or None, "--zero-init/--no-zero-init": zero_init}
+                     "--set": set_ or None, "--zero-init/--no-zero-init": zero_init,
+                     "--data": data, "--seed": seed}
             extra = [k for k, v in given.items() if v is not None]
             if extra:
                 fail(f"--resume continues the sweep as it was created; drop {', '.join(extra)}")
@@ -100,6 +105,8 @@ def run(
                 spec, planned = store.spec(), store.planned()
             if device is not None:  # where it trains, not what: the sweep stays the same
                 spec = replace(spec, train={**spec.train, "device": device})
+            if data_root is not None:  # where its data is now
+                spec = replace(spec, data_root=data_root)
             # Checks the device and draws trials not drawn yet, or more with --n.
             create_sweep(directory, spec, max(n or 0, planned, 1))
         else:
@@ -108,7 +115,8 @@ def run(
             train = {k: v for k, v in (("epochs", epochs), ("lr", lr), ("batch_size", batch_size),
                                        ("device", device)) if v is not None}
             train.update(parse_assignments(set_))
-            spec = SweepSpec(space=space, seed=seed, macs=parse_band(macs), data=data,
+            spec = SweepSpec(space=space, seed=seed or 0, macs=parse_band(macs),
+                             data=data or "fashion-mnist",
                              data_root=data_root, train_subset=train_subset, train=train,
                              zero_init_last_bn=zero_init is not False)
             with console.status("drawing trials ..."):

@@ -11,8 +11,11 @@
 - :func:`ks_test`: the Kolmogorov-Smirnov statistic D = sup_e |F_1(e) - F_2(e)| and
   its asymptotic p-value (the Kolmogorov distribution; weighted EDFs use Kish's
   effective sample size n_eff = (sum w)^2 / sum w^2).
-- :func:`bootstrap_best`: the best error with an empirical-bootstrap confidence
-  interval (resample n errors with replacement, take the minimum, repeat).
+- :func:`bootstrap_best`: the best error and the bootstrap range of the best of n
+  (resample n errors with replacement, take the minimum, repeat). Not a confidence
+  interval for the space's true best: the minimum is an extreme, which the plain
+  bootstrap cannot go past (its lower end is the observed best); it shows how much the
+  best of n owes to which models were drawn.
 
 Plain numpy; no scipy needed.
 """
@@ -197,7 +200,7 @@ def ks_test(a: Sequence[float], b: Sequence[float],
 @dataclass(frozen=True)
 class BestEstimate:
     best: float  # the smallest observed error
-    low: float  # confidence interval of the best of ``sample_size`` models
+    low: float  # bootstrap range of the best of ``sample_size`` models (not a CI)
     high: float
     level: float
     sample_size: int
@@ -206,7 +209,7 @@ class BestEstimate:
 
 def bootstrap_best(errors: Sequence[float], *, sample_size: int | None = None,
                    resamples: int = 2000, level: float = 0.95, seed: int = 0) -> BestEstimate:
-    """The best error and a bootstrap ``level`` interval for the best of ``sample_size``.
+    """The best error and the bootstrap ``level`` range of the best of ``sample_size``.
 
     Each resample draws ``sample_size`` errors (default: all n) with replacement and
     keeps the minimum; the interval is the central ``level`` fraction of those minima.

@@ -32,7 +32,7 @@ from cnnlab.design.edf import (
     ks_test,
 )
 from cnnlab.design.spaces import format_band
-from cnnlab.design.store import PAPER_RECIPE, TrialStore, make_folder
+from cnnlab.design.store import PAPER_RECIPE, TrialStore, make_folder, sweep_identity
 from cnnlab.figures import embed_png, pyplot, save_figure
 
 
@@ -60,7 +60,7 @@ def load_sweeps(directories) -> list[SpaceResult]:
     results = []
     for d in directories:
         with TrialStore(d) as store:
-            spec = store.meta()["spec"]
+            spec = store.spec().to_dict()  # one whose creation was cut off: named
             results.append(SpaceResult(spec["space"], str(d), spec, store.counts(),
                                        store.trials("done")))
     names = [r.label for r in results]
@@ -96,14 +96,31 @@ def summarize(results: list[SpaceResult], bins: int = 10, resamples: int = 2000,
         weights = complexity_weights(a.macs, edges), complexity_weights(b.macs, edges)
         norm = ks_test(a.errors, b.errors, *weights)
         a_ahead, b_ahead = edf_gaps(a.errors, b.errors, *weights)
+        differences = setup_differences(a.spec, b.spec)
+        verdict = (_verdict(a.label, b.label, a_ahead, b_ahead, norm.pvalue) if not differences
+                   else "not comparable, trained or sampled differently: "
+                        + "; ".join(differences))
         pairs.append({"a": a.label, "b": b.label, "ks": plain.statistic, "p": plain.pvalue,
                       "ks_normalized": norm.statistic, "p_normalized": norm.pvalue,
                       "n_eff_a": norm.n_a, "n_eff_b": norm.n_b,
                       "a_ahead_normalized": a_ahead, "b_ahead_normalized": b_ahead,
-                      "verdict": _verdict(a.label, b.label, a_ahead, b_ahead,
-                                          norm.pvalue)})
+                      "differences": differences, "verdict": verdict})
     return {"spaces": spaces, "pairs": pairs, "bins": bins, "bin_edges": edges.tolist(),
             "resamples": resamples}
+
+
+def setup_differences(a: dict, b: dict) -> list[str]:
+    """How two sweeps' setups differ beyond their space and sampling seed (training
+    recipe, data, input, complexity band): EDFs of sweeps trained or banded differently
+    say nothing about their spaces. Where each ran (data folder, device) does not count."""
+    a, b = sweep_identity(a), sweep_identity(b)
+    train_a, train_b = a.pop("train"), b.pop("train")
+    keys = sorted((set(a) | set(b)) - {"space", "seed"})
+    out = [f"{k} {a.get(k)!r} vs {b.get(k)!r}" for k in keys if a.get(k) != b.get(k)]
+    recipe_a, recipe_b = {**PAPER_RECIPE, **train_a}, {**PAPER_RECIPE, **train_b}
+    out += [f"{k} {recipe_a.get(k)!r} vs {recipe_b.get(k)!r}"
+            for k in sorted(set(recipe_a) | set(recipe_b)) if recipe_a.get(k) != recipe_b.get(k)]
+    return out
 
 
 def _verdict(a: str, b: str, a_ahead: float, b_ahead: float, p: float,
@@ -125,8 +142,8 @@ def _f(value, fmt: str = ".2f") -> str:
 
 def markdown_summary(summary: dict) -> str:
     """Two Markdown tables: one row per space, one row per pair of spaces."""
-    lines = ["| space | done | failed | best error % | best-of-n CI % | median error % | "
-             "MACs range | mean train time |", "|" + "---|" * 8]
+    lines = ["| space | done | failed | best error % | best of n, bootstrap range % | "
+             "median error % | MACs range | mean train time |", "|" + "---|" * 8]
     for s in summary["spaces"]:
         if "best_error" not in s:
             lines.append(f"| {s['label']} | {s['done']} | {s['failed']} | no finished trial "

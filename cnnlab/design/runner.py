@@ -15,11 +15,12 @@ returns 'done', 'failed' (with the error message) or 'interrupted'.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -163,11 +164,47 @@ def create_sweep(directory, spec: SweepSpec, n: int) -> dict[str, int]:
 # ---------------------------------------------------------------- running a sweep
 
 
+def _data_args(spec: SweepSpec) -> dict:
+    return {"data": spec.data, "data_root": spec.data_root,
+            "train_subset": spec.train_subset, "resize": spec.train.get("resize")}
+
+
 def _task(trial: dict, spec: SweepSpec, threads: int | None) -> dict:
     return {"id": trial["id"], "threads": threads,
             "train": spec.train_config(trial["config"], trial["seed"]),
-            "data": {"data": spec.data, "data_root": spec.data_root,
-                     "train_subset": spec.train_subset, "resize": spec.train.get("resize")}}
+            "data": _data_args(spec)}
+
+
+LOCK_NAME = ".lock"
+
+
+@contextlib.contextmanager
+def _only_driver(directory) -> Iterator[None]:
+    """Hold the sweep's lock while training it: a second driver would take the same
+    pending trials and reset the first one's running ones, training them twice."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX (Windows): no lock, as before
+        yield
+        return
+    path = Path(directory) / LOCK_NAME
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise SweepError(f"{directory} is being trained by {holder}: one `cnnlab design "
+                             "run` per sweep (wait for it, or stop it; then run this again "
+                             "to finish the sweep)") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{worker_name()} (pid {os.getpid()})\n")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def run_sweep(directory, *, executor: str = "local", workers: int | None = None,
@@ -181,13 +218,18 @@ def run_sweep(directory, *, executor: str = "local", workers: int | None = None,
     Raises :class:`SweepInterrupted` on Ctrl-C, after putting unfinished trials back to
     'pending', and :class:`SweepError` for a device this machine cannot train on.
     """
-    with TrialStore(directory) as store:
+    with TrialStore(directory) as store, _only_driver(directory):
         spec = store.spec()
         store.reset_running()
         todo = store.trials("pending")
         if not todo:
             return store.counts()
         check_device(spec.train.get("device", "auto"))
+        if executor == "local" or address is None:
+            # The data the trials train on loads here first: missing, every trial would
+            # fail on it one by one (a remote cluster's nodes may hold it where this
+            # machine does not).
+            trial_data(**_data_args(spec))
         pool = make_executor(executor, workers=workers, threads=threads, address=address,
                              device=spec.train.get("device", "auto"))
         inflight: dict = {}
@@ -371,6 +413,8 @@ class RayExecutor:
             options = {"include_dashboard": False, "log_to_driver": False}
             if address is None:  # a local instance sized to the sweep
                 options["num_cpus"] = (workers or os.cpu_count() or 1) * self.threads
+            else:
+                _check_reachable(address)
             ray.init(address=address, **options)
         resources = ray.cluster_resources()
         gpus = int(resources.get("GPU", 0)) if device != "cpu" else 0
@@ -405,6 +449,19 @@ class RayExecutor:
         self._outstanding.clear()
         if self._owned and self._ray.is_initialized():
             self._ray.shutdown()
+
+
+def _check_reachable(address: str, timeout_s: float = 10.0) -> None:
+    """Ray retries an unreachable HOST:PORT for minutes, saying little; try it first."""
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit():
+        return  # "auto" and the like: Ray's to resolve
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise SweepError(f"cannot reach the Ray cluster at {address} ({exc}): is its head "
+                         "node running (ray start --head) and this address its GCS or "
+                         "client port? Or leave out --address to start Ray here") from None
 
 
 EXECUTORS = ("local", "ray")

@@ -171,7 +171,7 @@ def plan_trials(spec: SweepSpec, start: int, stop: int) -> list[dict]:
     return rows
 
 
-def _identity(spec: dict) -> dict:
+def sweep_identity(spec: dict) -> dict:
     spec = SweepSpec.from_dict(spec).to_dict()  # fields added since it was stored, filled in
     # Where a sweep runs is not what it is: a moved dataset or another device (a sweep
     # created on a device it could not use must be able to go on elsewhere) is the same.
@@ -199,6 +199,14 @@ class TrialStore:
         try:
             self.conn.executescript(_SCHEMA)
             version = self.meta().get("schema_version")
+        except sqlite3.OperationalError as exc:
+            self.conn.close()
+            if "locked" not in str(exc):
+                raise SweepError(f"{self.path} cannot be read as a sweep store ({exc}): it is "
+                                 "damaged or not a cnnlab sweep. Restore it from a copy, or "
+                                 "start a new sweep with another --out") from None
+            raise SweepError(f"{self.path} is locked by another process writing it (a sweep "
+                             "or analysis still running?); try again when it is done") from None
         except (sqlite3.DatabaseError, ValueError) as exc:  # ValueError: a value not JSON
             self.conn.close()
             # Never rewritten here: whatever it still holds is the user's to recover.
@@ -261,9 +269,14 @@ class TrialStore:
         """
         stored = self.meta().get("spec")
         if stored is None:
+            # Drawn before anything is stored: a band no network of the space falls in
+            # must leave no sweep behind that a wider band would then be refused as.
+            first = plan_trials(spec, 0, n)
             self.set_meta({"spec": spec.to_dict(), "created": created or {}, "n": n})
-        elif _identity(stored) != _identity(spec.to_dict()):
-            was, asked = _identity(stored), _identity(spec.to_dict())
+            self.add_trials(first)
+            return self.counts()
+        elif sweep_identity(stored) != sweep_identity(spec.to_dict()):
+            was, asked = sweep_identity(stored), sweep_identity(spec.to_dict())
             diffs = [f"{k}: stored {was.get(k)!r}, asked {asked.get(k)!r}"
                      for k in sorted(set(was) | set(asked)) if was.get(k) != asked.get(k)]
             raise SweepError(f"{self.directory} holds a different sweep ({'; '.join(diffs)}); "
