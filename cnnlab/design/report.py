@@ -4,7 +4,7 @@
 writes, into ``out``:
 
 - ``summary.json`` and ``summary.md``: per space the finished and failed trials, the
-  best error with its bootstrap interval, median error, MACs range; per pair of
+  best error with the bootstrap range of the best of n, median error, MACs range; per pair of
   spaces the KS statistic and p-value of the plain and complexity-normalised EDFs;
 - ``edf.png``: the EDFs of error overlaid, plain and complexity-normalised;
 - ``error_vs_macs.png``: every trial's error against its MACs;
@@ -238,10 +238,12 @@ img{{max-width:100%}}</style></head><body>
 <h1>Design-space report</h1>
 <ul>{"".join(setup)}</ul>
 {_html_table(markdown)}
-<p>Error: top-1 test error after the last epoch. Best-of-n interval: empirical bootstrap,
-{summary["resamples"]} resamples. KS p-values: asymptotic Kolmogorov distribution; the
-normalised test weights each model by 1/(k m_j) over {summary["bins"]} log-spaced MACs bins
-(effective sample sizes for the p-value).</p>
+<p>Error: top-1 test error after the last epoch. Best of n: the range of the best of n
+models resampled with replacement ({summary["resamples"]} resamples), which shows how much
+the best owes to the models drawn; not a confidence interval (its lower end is the
+observed best). KS p-values: asymptotic Kolmogorov distribution; the normalised test
+weights each model by 1/(k m_j), m_j the models in its bin and k the bins holding any, of
+{summary["bins"]} log-spaced MACs bins (effective sample sizes for the p-value).</p>
 {"".join(embed_png(p) for p in images)}
 </body></html>
 """
