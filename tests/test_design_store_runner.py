@@ -433,3 +433,45 @@ def test_an_unreachable_ray_address_is_named_at_once():
     with pytest.raises(SweepError, match=f"cannot reach the Ray cluster at 127.0.0.1:{port}"):
         _check_reachable(f"127.0.0.1:{port}", timeout_s=2)
     _check_reachable("auto")  # Ray's own words, left to Ray
+
+
+class _BreakingPool:
+    """A 2-slot local pool whose first batch dies together, as one killed worker process
+    breaks a ProcessPoolExecutor; after that every trial finishes."""
+
+    capacity, threads, name = 2, 1, "fake x2"
+
+    def __init__(self):
+        self.broken_once, self.batches = False, []
+
+    def submit(self, task):
+        return task["id"]
+
+    def wait(self, handles):
+        from concurrent.futures.process import BrokenProcessPool
+
+        self.batches.append(sorted(handles))
+        if not self.broken_once and len(handles) == 2:
+            self.broken_once = True
+            return [(h, BrokenProcessPool("a child process terminated abruptly")) for h in handles]
+        h = handles[0]
+        return [(h, {"id": h, "status": "done", "error_pct": 50.0, "test_acc": 0.5,
+                     "best_test_acc": 0.5, "train_time_s": 1.0, "epochs": 1})]
+
+    def close(self, cancel=False):
+        pass
+
+
+def test_one_dead_worker_charges_no_trial_and_the_suspects_run_alone(tmp_path, monkeypatch):
+    import cnnlab.design.runner as runner_mod
+
+    pool = _BreakingPool()
+    monkeypatch.setattr(runner_mod, "make_executor", lambda *a, **k: pool)
+    monkeypatch.setattr(runner_mod, "trial_data", lambda **k: None)
+    with TrialStore(tmp_path, create=True) as store:
+        store.init_sweep(shaped_spec(), 3)
+    assert run_sweep(tmp_path)["done"] == 3
+    assert pool.batches[0] == [0, 1]  # broke together
+    assert pool.batches[1:3] == [[0], [1]]  # then each by itself
+    with TrialStore(tmp_path) as store:
+        assert [t["attempts"] for t in store.trials()] == [1, 1, 1]

@@ -21,6 +21,7 @@ import socket
 import time
 import traceback
 from collections.abc import Callable, Iterator
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from pathlib import Path
 
@@ -233,14 +234,32 @@ def run_sweep(directory, *, executor: str = "local", workers: int | None = None,
         pool = make_executor(executor, workers=workers, threads=threads, address=address,
                              device=spec.train.get("device", "auto"))
         inflight: dict = {}
+        alone: set[int] = set()  # trials to run with nothing beside them (see below)
         interrupted = False
         try:
             while inflight or (todo and not interrupted):
                 while todo and not interrupted and len(inflight) < pool.capacity:
+                    if alone & set(inflight.values()) or (todo[0]["id"] in alone and inflight):
+                        break  # a suspect runs by itself, so its death is its own
                     trial = todo.pop(0)
                     store.mark_running(trial["id"], pool.name)
                     inflight[pool.submit(_task(trial, spec, pool.threads))] = trial["id"]
-                for handle, outcome in pool.wait(list(inflight)):
+                finished = pool.wait(list(inflight))
+                lost = [inflight[h] for h, o in finished if isinstance(o, BrokenProcessPool)]
+                if len(lost) > 1:
+                    # One dead worker process breaks the local pool and loses every trial
+                    # in it: which one killed it is unknown. None is charged an attempt;
+                    # each runs again by itself, where a death is its own.
+                    store.uncount_attempt(lost)
+                    store.mark_pending(lost)
+                    alone.update(lost)
+                    todo[:0] = [store.trial(i) for i in lost]
+                    for handle, _ in finished:
+                        if inflight[handle] in lost:
+                            del inflight[handle]
+                for handle, outcome in finished:
+                    if handle not in inflight:
+                        continue
                     trial_id = inflight.pop(handle)
                     retry, stop = _store_outcome(store, trial_id, outcome, on_result)
                     interrupted = interrupted or stop
@@ -249,7 +268,8 @@ def run_sweep(directory, *, executor: str = "local", workers: int | None = None,
         except KeyboardInterrupt:
             interrupted = True
         finally:
-            if inflight:  # the next run trains them again, from the start
+            if inflight:  # the next run trains them again, from the start, uncharged
+                store.uncount_attempt(list(inflight.values()))
                 store.mark_pending(list(inflight.values()))
             pool.close(cancel=bool(inflight) or interrupted)
         if interrupted:
@@ -269,6 +289,7 @@ def _store_outcome(store: TrialStore, trial_id: int, outcome,
         store.record(trial_id, "failed", message=f"worker process died {attempts} times "
                      f"(out of memory?): {type(outcome).__name__}: {outcome}"[:2000])
     elif outcome["status"] == "interrupted":
+        store.uncount_attempt([trial_id])  # stopped, not failed
         store.mark_pending([trial_id])
         return False, True
     else:
@@ -360,7 +381,6 @@ class LocalExecutor:
         """(handle, result dict or the exception that lost it) for each finished one."""
         from concurrent.futures import FIRST_COMPLETED
         from concurrent.futures import wait as wait_futures
-        from concurrent.futures.process import BrokenProcessPool
 
         done, _ = wait_futures(handles, return_when=FIRST_COMPLETED)
         out = [(f, f.exception() or f.result()) for f in done]

@@ -342,6 +342,12 @@ class TrialStore:
         self._write("UPDATE trials SET status = 'running', worker = ?, started_at = ?, "
                     "attempts = attempts + 1 WHERE id = ?", (worker, time.time(), trial_id))
 
+    def uncount_attempt(self, trial_ids: Iterable[int]) -> None:
+        """Take back the attempt ``mark_running`` counted, for trials stopped through no
+        fault of their own (the sweep interrupted; another trial's worker died)."""
+        self._write("UPDATE trials SET attempts = MAX(attempts - 1, 0) WHERE id = ?",
+                    [(i,) for i in trial_ids])
+
     def mark_pending(self, trial_ids: Iterable[int]) -> None:
         self._write("UPDATE trials SET status = 'pending' WHERE id = ?",
                     [(i,) for i in trial_ids])
