@@ -10,9 +10,9 @@ needs real values while it builds (widths computed with tensor ops and read back
 Even on meta a forward pass costs about a millisecond per op (DenseNet-201: ~1 s), so the
 counts are also cached in ``~/.cache/cnnlab/complexity.json`` (``$CNNLAB_CACHE`` or
 ``$XDG_CACHE_HOME`` move it, as they move every cache of cnnlab). The cache is keyed by a
-hash of the torch version and every source file of ``cnnlab.models``, so editing a model
-recounts everything; a missing or
-unreadable cache only costs time. The first listing of the whole zoo takes ~10-30 s on a
+hash of the torch version and every source file of ``cnnlab.models``, ``cnnlab.ops`` and
+``cnnlab.inspect``, so editing a model, a layer or the counter recounts everything; a
+missing or unreadable cache only costs time. The first listing of the whole zoo takes ~10-30 s on a
 small CPU, later ones well under a second on top of the imports.
 """
 
@@ -205,9 +205,13 @@ def _cache_dir() -> Path:
 
 
 def _models_fingerprint() -> str:
+    # The counts depend on the models, the from-scratch layers some of them build with
+    # (lenet_bn_d2l) and the counter itself.
     digest = hashlib.sha256(torch.__version__.encode())
-    for path in sorted(Path(cnnlab.models.__file__).parent.glob("*.py")):
-        digest.update(path.name.encode() + path.read_bytes())
+    package = Path(cnnlab.models.__file__).parent.parent
+    for folder in ("models", "ops", "inspect"):
+        for path in sorted((package / folder).glob("*.py")):
+            digest.update(f"{folder}/{path.name}".encode() + path.read_bytes())
     return digest.hexdigest()[:16]
 
 
