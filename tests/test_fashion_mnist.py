@@ -60,6 +60,9 @@ def test_a_given_path_without_the_files_is_named_not_passed_over(tiny_fashion,
     assert "typo (given path): does not exist" in message
     assert "Put the four files there" in message and "leave out --data-root" in message
     assert "export CNNLAB_DATA" not in message  # ignored while a folder is given
+    (data_env / "a-file").write_text("not a folder")  # nor is a file downloaded into
+    with pytest.raises(fm.DatasetNotFoundError, match=r"a-file \(given path\): not a directory"):
+        fm.load(data_env / "a-file", progress=False)
     # An existing, empty one is downloaded into; offline, the advice needs no mirror.
     with pytest.raises(fm.DatasetNotFoundError) as info:
         fm.load(data_env / "empty", progress=False)

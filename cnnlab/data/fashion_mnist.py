@@ -386,9 +386,10 @@ def load(
     """
     location = locate(root)
     if location is None:
-        # A given folder that does not exist is a typo more often than a wish to
-        # download there: named, not created (`cnnlab data download --root` creates it).
-        missing_root = root is not None and not Path(root).expanduser().exists()
+        # A given folder that does not exist (or is a file) is a typo more often than a
+        # wish to download there: named, not created (`cnnlab data download --root`
+        # creates it).
+        missing_root = root is not None and not Path(root).expanduser().is_dir()
         if not download or missing_root:
             raise DatasetNotFoundError(not_found_message(root))
         searched = not_found_message(root, advice=False)  # before the download writes
