@@ -148,3 +148,14 @@ def test_a_damaged_store_is_named_and_left_alone(tmp_path):
         assert result.exit_code == 2 and "trials.sqlite" in result.output, args
         assert "damaged" in result.output
     assert db.read_bytes() == junk
+
+
+def test_running_a_sweep_again_without_n_keeps_its_size(tmp_path):
+    out = tmp_path / "s"
+    assert invoke("run", *TINY, "--out", out).exit_code == 0
+    again = invoke("run", *COMMON, "--train-subset", "64", "--out", out)
+    assert again.exit_code == 0, again.output
+    assert "1 trials" in again.output and "1 done" in again.output  # not extended to 100
+    other = invoke("run", *TINY, "--macs", "0.2M-1M", "--out", out)
+    words = " ".join(other.output.split())
+    assert other.exit_code == 2 and "macs: stored 100K-1M, asked 200K-1M" in words

@@ -243,3 +243,11 @@ def test_zero_init_starts_every_x_block_as_its_shortcut():
     plain = get_model("anynetx", depths=depths, widths=(8, 16, 16, 32),
                       bottleneck_ratios=(1.0,) * 4, group_widths=(8,) * 4)
     assert all(torch.all(b.c.norm.weight == 1) for stage in plain.stages for b in stage)
+
+
+@pytest.mark.parametrize("band,text", [((5e6, 2e7), "5M-20M"), ((5e5, 5e9), "500K-5G"),
+                                       ((1e6, 4.5e6), "1M-4.5M"), (None, "any")])
+def test_format_band_reads_back_with_parse_band(band, text):
+    assert S.format_band(band) == text
+    if band:
+        assert S.parse_band(text) == pytest.approx(band)

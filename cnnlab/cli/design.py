@@ -35,6 +35,16 @@ def _known_errors():
     return (DesignSpaceError, SweepError, ConfigError, DataError)
 
 
+def _planned(directory: Path) -> int:
+    """How many trials the sweep in ``directory`` plans; 0 when there is none."""
+    from cnnlab.design.store import DB_NAME, TrialStore
+
+    if not (directory / DB_NAME).is_file():
+        return 0
+    with TrialStore(directory) as store:
+        return store.planned()
+
+
 @app.command("run")
 def run(
     space: str = typer.Option(None, help=SPACES_HELP),
@@ -120,7 +130,8 @@ def run(
                              data_root=data_root, train_subset=train_subset, train=train,
                              zero_init_last_bn=zero_init is not False)
             with console.status("drawing trials ..."):
-                create_sweep(out, spec, n or 100)
+                # Run again without --n, an existing sweep keeps its size (not 100).
+                create_sweep(out, spec, n or _planned(out) or 100)
             directory = out
         with TrialStore(directory) as store:
             if retry_failed:
@@ -184,8 +195,8 @@ def sample(
     n: int = typer.Option(5, "--n", "-n", min=1, help="How many networks to draw."),
     macs: str = typer.Option(None, help="Complexity band LOW-HIGH, e.g. 5M-20M."),
     image_size: int = typer.Option(28, help="Input side the band refers to."),
-    in_channels: int = typer.Option(1),
-    num_classes: int = typer.Option(10),
+    in_channels: int = typer.Option(1, min=1),
+    num_classes: int = typer.Option(10, min=1),
     seed: int = typer.Option(0),
 ) -> None:
     """Draw networks from a space and show their complexity, without training anything."""

@@ -260,10 +260,17 @@ def parse_band(text: str | None) -> tuple[float, float] | None:
 
 
 def format_band(band: tuple[float, float] | list | None) -> str:
-    """(5e6, 2e7) -> '5M-20M'; None -> 'any'."""
+    """(5e6, 2e7) -> '5M-20M', (5e5, 5e9) -> '500K-5G' (as parse_band reads it); None ->
+    'any'."""
     if not band:
         return "any"
-    return "-".join(f"{v / 1e6:g}M" for v in band)
+
+    def short(v: float) -> str:
+        scale, suffix = next(((x, u) for x, u in ((1e9, "G"), (1e6, "M"), (1e3, "K"))
+                              if abs(v) >= x), (1.0, ""))
+        return f"{v / scale:g}{suffix}"
+
+    return "-".join(short(float(v)) for v in band)
 
 
 def _rejoin_exponents(parts: list[str]) -> list[str]:

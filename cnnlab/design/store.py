@@ -277,7 +277,10 @@ class TrialStore:
             return self.counts()
         elif sweep_identity(stored) != sweep_identity(spec.to_dict()):
             was, asked = sweep_identity(stored), sweep_identity(spec.to_dict())
-            diffs = [f"{k}: stored {was.get(k)!r}, asked {asked.get(k)!r}"
+            def shown(key: str, value) -> str:
+                return spaces.format_band(value) if key == "macs" and value else repr(value)
+
+            diffs = [f"{k}: stored {shown(k, was.get(k))}, asked {shown(k, asked.get(k))}"
                      for k in sorted(set(was) | set(asked)) if was.get(k) != asked.get(k)]
             raise SweepError(f"{self.directory} holds a different sweep ({'; '.join(diffs)}); "
                              f"resume it with `cnnlab design run --resume {self.directory}` "
