@@ -88,3 +88,19 @@ def test_ops_bench_quick_run_gives_every_table():
     assert result["groups"][0]["torch_speedup"] == 1.0
     assert all(r["torch_ms"] > 0 and r["scratch_ms"] > 0 for r in result["target"])
     assert len(render_ops_bench(result)) == 4
+
+
+def test_an_empty_batch_and_a_strided_output_behave_as_f_conv2d():
+    import torch.nn.functional as F
+
+    w = rand(4, 3, 3, 3, seed=1).requires_grad_()
+    b = rand(4, seed=2).requires_grad_()
+    empty = rand(0, 3, 8, 8, seed=3)
+    for name, conv in (("fft", fft_conv2d),
+                       ("unfold", lambda *a, **k: conv2d(*a, method="unfold", **k)),
+                       ("shift", lambda *a, **k: conv2d(*a, method="shift", **k))):
+        y = conv(empty, w, b, padding=1)
+        assert y.shape == F.conv2d(empty, w, b, padding=1).shape == (0, 4, 8, 8), name
+        y.sum().backward()  # a training step over no images runs
+    strided = fft_conv2d(rand(2, 3, 9, 9, seed=4), w, None, stride=2)
+    assert strided.is_contiguous()  # as the docstring says

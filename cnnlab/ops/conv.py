@@ -176,11 +176,21 @@ def conv2d(
     if unbatched:
         x = x.unsqueeze(0)
     geom = ConvGeometry.of(x, weight, bias, stride, padding, dilation, groups)
+    if geom.n == 0:  # an empty batch (F.conv2d returns an empty result too)
+        return empty_output(x, weight, bias, geom)
     if method == "auto":
         method = choose_method(geom)
     conv = conv_shift if method == "shift" else _conv_unfold
     y = conv(x, weight, bias, geom)
     return y.squeeze(0) if unbatched else y
+
+
+def empty_output(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
+                 g: ConvGeometry) -> torch.Tensor:
+    """The (0, C_out, H_out, W_out) result of a convolution over no images, connected to
+    the parameters so that a backward pass through it runs (giving zero gradients)."""
+    out = x.new_zeros((0, g.c_out, g.h_out, g.w_out)) + weight.sum() * 0
+    return out + bias.sum() * 0 if bias is not None else out
 
 
 class ConvGeometry:

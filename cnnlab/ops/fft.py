@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import torch
 
-from cnnlab.ops.conv import ConvGeometry, IntPair, Padding, pad_zeros
+from cnnlab.ops.conv import ConvGeometry, IntPair, Padding, empty_output, pad_zeros
 
 
 def fft_conv2d(
@@ -52,6 +52,8 @@ def fft_conv2d(
     if unbatched:
         x = x.unsqueeze(0)
     g = ConvGeometry.of(x, weight, bias, stride, padding, dilation, groups)
+    if g.n == 0:
+        return empty_output(x, weight, bias, g)
     xp = pad_zeros(x, g.pad)
     kernel = _dilate(weight, g.dilation)
     size = (next_fast_len(xp.shape[2]), next_fast_len(xp.shape[3]))
@@ -66,8 +68,7 @@ def fft_conv2d(
 
     sh, sw = g.stride
     y = y[:, :, : (g.h_out - 1) * sh + 1 : sh, : (g.w_out - 1) * sw + 1 : sw]
-    if bias is not None:
-        y = y + bias.view(1, -1, 1, 1)
+    y = y + bias.view(1, -1, 1, 1) if bias is not None else y.contiguous()  # strided view
     return y.squeeze(0) if unbatched else y
 
 
