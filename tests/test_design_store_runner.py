@@ -475,3 +475,18 @@ def test_one_dead_worker_charges_no_trial_and_the_suspects_run_alone(tmp_path, m
     assert pool.batches[1:3] == [[0], [1]]  # then each by itself
     with TrialStore(tmp_path) as store:
         assert [t["attempts"] for t in store.trials()] == [1, 1, 1]
+
+
+def test_a_broken_pool_is_reported_whole_though_its_futures_fail_one_by_one():
+    import threading
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    from cnnlab.design.runner import LocalExecutor
+
+    first, second = Future(), Future()
+    first.set_exception(BrokenProcessPool("a child process terminated abruptly"))
+    threading.Timer(0.2, second.set_exception, [BrokenProcessPool("same pool")]).start()
+    out = LocalExecutor(workers=2, threads=1).wait([first, second])
+    assert {f for f, _ in out} == {first, second}
+    assert all(isinstance(o, BrokenProcessPool) for _, o in out)

@@ -268,8 +268,9 @@ def run_sweep(directory, *, executor: str = "local", workers: int | None = None,
         except KeyboardInterrupt:
             interrupted = True
         finally:
-            if inflight:  # the next run trains them again, from the start, uncharged
-                store.uncount_attempt(list(inflight.values()))
+            if inflight:  # the next run trains them again, from the start
+                if interrupted:  # stopped, not failed: uncharged
+                    store.uncount_attempt(list(inflight.values()))
                 store.mark_pending(list(inflight.values()))
             pool.close(cancel=bool(inflight) or interrupted)
         if interrupted:
@@ -375,7 +376,12 @@ class LocalExecutor:
             return future
         if self._pool is None:
             self._pool = self._start()
-        return self._pool.submit(run_trial, task)
+        try:
+            return self._pool.submit(run_trial, task)
+        except BrokenProcessPool:  # it broke since the last wait: a fresh one
+            self.close(cancel=True)
+            self._pool = self._start()
+            return self._pool.submit(run_trial, task)
 
     def wait(self, handles: list) -> list[tuple]:
         """(handle, result dict or the exception that lost it) for each finished one."""
@@ -383,10 +389,12 @@ class LocalExecutor:
         from concurrent.futures import wait as wait_futures
 
         done, _ = wait_futures(handles, return_when=FIRST_COMPLETED)
-        out = [(f, f.exception() or f.result()) for f in done]
-        if any(isinstance(o, BrokenProcessPool) for _, o in out):
-            self.close(cancel=True)  # a dead worker breaks the pool: start a fresh one
-        return out
+        if any(isinstance(f.exception(), BrokenProcessPool) for f in done):
+            # A dead worker breaks the pool and fails every future in it, though not all
+            # at the same instant: collect them all, so the sweep sees the whole loss.
+            done, _ = wait_futures(handles)
+            self.close(cancel=True)  # and start a fresh pool for what follows
+        return [(f, f.exception() or f.result()) for f in done]
 
     def close(self, cancel: bool = False) -> None:
         if self._pool is None:
