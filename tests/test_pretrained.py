@@ -415,3 +415,14 @@ def test_torchvisions_googlenet_release_loads_as_torchvision_loads_it(tmp_path):
         assert with_aux.aux1.fc2.out_features == 10 and with_aux.transform_input
         # A grey model sums the RGB filters and so cannot re-map channels apiece.
         assert not get_model("googlenet", in_channels=1, weights=path).transform_input
+        # Asked for explicitly, the caller's choice stays.
+        assert not get_model("googlenet", weights=path, transform_input=False).transform_input
+    # A run started from the release keeps the transform in its config, so the model it
+    # is rebuilt as (eval, predict, export, resume) computes the same function.
+    from cnnlab.train import TrainConfig
+    from cnnlab.train.model_setup import build_model
+
+    cfg = TrainConfig(model="googlenet", weights=str(path), data="synthetic")
+    build_model(cfg, num_classes=10, channels=3, image_size=64)
+    assert cfg.model_overrides == {"transform_input": True}
+    assert get_model("googlenet", num_classes=10, **cfg.model_overrides).transform_input

@@ -229,7 +229,10 @@ def get_model(
     if weights is not None:
         from cnnlab.models.pretrained import load_pretrained
 
-        load_pretrained(model, weights, info)
+        # What was done (a new head, adapted channels, an input transform turned on),
+        # for the caller to record: a run keeps it in its config.
+        model.pretrained_load = load_pretrained(
+            model, weights, info, auto_transform_input="transform_input" not in overrides)
     if scratch_ops:
         from cnnlab.ops.modules import convert_to_scratch
 

@@ -286,7 +286,8 @@ class PretrainedLoad:
     transform_input: bool = False  # torchvision's GoogLeNet/Inception input re-mapping set on
 
 
-def load_pretrained(model: nn.Module, weights, info: ModelInfo) -> PretrainedLoad:
+def load_pretrained(model: nn.Module, weights, info: ModelInfo,
+                    auto_transform_input: bool = True) -> PretrainedLoad:
     """Load ``weights`` into ``model`` (built at the shape it should end up with).
 
     Keys are renamed through the registry's torchvision key map when that fits the
@@ -314,7 +315,9 @@ def load_pretrained(model: nn.Module, weights, info: ModelInfo) -> PretrainedLoa
     state = OrderedDict(state)
     state._metadata = getattr(own, "_metadata", None)
     load_state_dict_checked(model, state, source=source)
-    transform = _transform_input_as_torchvision(model, info, given_keys)
+    # ``auto_transform_input=False``: the caller chose transform_input; it stays.
+    transform = auto_transform_input and _transform_input_as_torchvision(model, info,
+                                                                         given_keys)
     return PretrainedLoad(source, new_head, channels, transform)
 
 

@@ -35,6 +35,11 @@ def build_model(cfg: TrainConfig, num_classes: int, channels: int, image_size: i
     # Weights load at their own shape, then the head and first conv are adapted.
     model = get_model(cfg.model, num_classes=num_classes, in_channels=channels,
                       weights=cfg.weights or None, scratch_ops=cfg.scratch_ops, **overrides)
+    loaded = getattr(model, "pretrained_load", None)
+    if loaded is not None and loaded.transform_input:
+        # torchvision's GoogLeNet/Inception release turned the input transform on: the
+        # run's config keeps it, so eval, predict, export and resume build the same net.
+        cfg.model_overrides = {**cfg.model_overrides, "transform_input": True}
     if cfg.freeze_backbone:
         freeze_backbone(model)
     return model
