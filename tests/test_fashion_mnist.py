@@ -396,5 +396,13 @@ def test_a_damaged_file_says_how_to_mend_it_and_download_removes_a_bad_raw_copy(
     words = " ".join(str(info.value).split())
     assert "t10k-images-idx3-ubyte" in words and f"cnnlab data verify --root {target}" in words
     assert f"cnnlab data download --force --root {target}" in words
-    fm.download(target, progress=False)  # the archives are valid: only the raw copy goes
+    with pytest.warns(fm.DataWarning, match="deleted .*t10k-images-idx3-ubyte: a damaged"):
+        fm.download(target, progress=False)  # the archives are valid: only the raw copy goes
     assert not raw.exists() and len(fm.load(target, download=False).test.labels) == 6
+    # A .gz a browser saved decompressed: verify fails it (the loader would), download
+    # fetches it again.
+    gz = target / "t10k-labels-idx1-ubyte.gz"
+    gz.write_bytes(gzip.decompress(archives[gz.name]))
+    assert "not gzip data" in fm._check_file("t10k-labels-idx1-ubyte", gz).detail
+    fm.download(target, progress=False)
+    assert gz.read_bytes() == archives[gz.name]

@@ -88,3 +88,8 @@ def test_files_that_are_not_images_are_named_with_the_reason(tmp_path, monkeypat
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10)  # PIL refuses at twice this
     with pytest.raises(ImageFileError, match="huge.png: too large to decode safely"):
         read_image(tmp_path / "huge.png", 1)
+
+
+def test_32_bit_images_holding_8_bit_values_keep_them(tmp_path):
+    Image.fromarray(gradient().astype(np.int32), "I").save(tmp_path / "eight.tif")
+    assert np.array_equal(np.asarray(read_image(tmp_path / "eight.tif", 1)), gradient())

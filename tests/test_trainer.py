@@ -392,3 +392,7 @@ def test_a_last_batch_of_one_image_is_dropped_so_batchnorm1d_trains(tmp_path):
                                          device="cpu", out_dir=str(tmp_path), quiet=True),
                              data=odd).train_loader
     assert len(trainer_loader) == 2 and trainer_loader.num_samples == 64
+    lone = Trainer(TrainConfig(model="lenet_modern", data="synthetic", batch_size=32,
+                               device="cpu", out_dir=str(tmp_path), quiet=True),
+                   data=make_synthetic(num_train=1, num_test=32, seed=1)).train_loader
+    assert len(lone) == 1  # a lone image that is the whole epoch still trains

@@ -30,6 +30,7 @@ import http.client
 import os
 import tempfile
 import urllib.request
+import warnings
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,7 +46,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from cnnlab.data.dataset import DataError, DatasetSplits, ImageData, cache_root
+from cnnlab.data.dataset import DataError, DatasetSplits, DataWarning, ImageData, cache_root
 from cnnlab.data.idx import IdxFormatError, read_idx_pair
 
 NAME = "fashion-mnist"
@@ -306,6 +307,8 @@ def _remove_damaged_raw_copy(raw: Path) -> None:
     damaged one would make a good download fail to load: delete it."""
     if raw.is_file() and _md5(raw.read_bytes()) != CONTENT_MD5[raw.name]:
         raw.unlink()
+        warnings.warn(f"deleted {raw}: a damaged uncompressed copy, read before the .gz "
+                      "beside it", DataWarning, stacklevel=3)
 
 
 def _fetch_from_mirrors(name: str, dest: Path, mirrors: tuple[str, ...], bar: Progress) -> None:
@@ -329,6 +332,10 @@ def _fetch_from_mirrors(name: str, dest: Path, mirrors: tuple[str, ...], bar: Pr
 def _check_file(name: str, path: Path) -> FileCheck:
     data = path.read_bytes()
     archive_ok = path.suffix == ".gz" and _md5(data) == ARCHIVE_MD5[name]
+    if path.suffix == ".gz" and data[:2] != b"\x1f\x8b":
+        # The loader decompresses every .gz (a browser may have saved it decompressed).
+        return FileCheck(name, path, False, "named .gz but not gzip data; rename it "
+                                            f"to {path.stem} or download it again")
     if data[:2] == b"\x1f\x8b":
         try:
             data = gzip.decompress(data)

@@ -29,9 +29,11 @@ def _grey_to_8_bit(image: Image.Image) -> Image.Image:
     if image.mode.startswith("I;16"):
         array = np.asarray(image, dtype=np.uint16) >> 8  # the top byte
     elif image.mode == "I":
-        # 32-bit integers: 16-bit PNGs and TIFFs often open this way; values past 16 bits
-        # are clipped (a 32-bit range would leave a 16-bit image black).
-        array = np.clip(np.asarray(image, dtype=np.int64), 0, 0xFFFF) >> 8
+        # 32-bit integers: 16-bit PNGs and TIFFs often open this way, some 8-bit ones too.
+        # The range is read off the values (8 or 16 bits); past 16 bits they are clipped.
+        array = np.clip(np.asarray(image, dtype=np.int64), 0, 0xFFFF)
+        if array.max(initial=0) > 0xFF:
+            array >>= 8
     else:  # "F": floats on 0..1 (the usual convention) or, if any value is above 1, 0..255
         array = np.nan_to_num(np.asarray(image, dtype=np.float64))
         scale = 255.0 if array.max(initial=0.0) <= 1.0 else 1.0

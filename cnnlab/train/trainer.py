@@ -173,9 +173,10 @@ class Trainer(Resumable):
         height = images.shape[2]
         # A last training batch of a single image is dropped (a different one each epoch):
         # batch norm cannot normalise one value per channel (BatchNorm1d raises), and one
-        # image's gradient at the full lr is mostly noise. Every other batch size is kept.
+        # image's gradient at the full lr is mostly noise. Every other batch size is kept,
+        # and so is a lone image that is the whole epoch.
         per_rank = math.ceil(len(labels) / self.dist.world_size)
-        drop_last = train and per_rank % cfg.batch_size == 1
+        drop_last = train and per_rank % cfg.batch_size == 1 and per_rank > cfg.batch_size
         return DeviceLoader(
             images, labels, cfg.batch_size if train else max(cfg.batch_size, 512),
             device=self.device, shuffle=train, drop_last=drop_last, seed=cfg.seed,
