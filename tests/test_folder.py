@@ -266,3 +266,17 @@ def test_runs_with_different_seeds_are_scored_on_the_same_held_out_images(tree: 
     splits = [load_training_data(TrainConfig(model="lenet_d2l", data=f"folder:{tree}",
                                              resize=28, seed=seed)) for seed in (0, 7)]
     assert torch.equal(splits[0].test.images, splits[1].test.images)
+
+
+def test_a_run_written_before_split_seed_keeps_the_split_it_trained_on(tmp_path: Path) -> None:
+    import yaml
+
+    from cnnlab.train import TrainConfig
+
+    old = TrainConfig(model="lenet_d2l", data="folder:x", seed=7).to_dict()
+    del old["split_seed"]  # as config.yaml files written before the field
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(old))
+    assert TrainConfig.load(tmp_path / "config.yaml").split_seed == 7
+    new = TrainConfig(model="lenet_d2l", data="folder:x", seed=7)
+    new.save(tmp_path / "new.yaml")
+    assert TrainConfig.load(tmp_path / "new.yaml").split_seed == 0

@@ -107,6 +107,10 @@ class TrainConfig:
 
     # Bookkeeping
     seed: int = 0
+    # Seeds a folder dataset's held-out split, apart from ``seed`` so that runs differing
+    # in their seed are scored on the same images. (A run directory written before this
+    # field existed drew it with its ``seed``, and ``load`` reads it back that way.)
+    split_seed: int = 0
     max_time: float | None = None  # seconds; stops at the end of the step that crosses it
     log_every: int = 50  # steps between progress updates (each one syncs the device)
     out_dir: str = "runs"
@@ -269,7 +273,10 @@ class TrainConfig:
 
     @classmethod
     def load(cls, path: str | Path) -> TrainConfig:
-        return cls.from_dict(cls.read_file(path))
+        """A run directory's config.yaml."""
+        values = cls.read_file(path)
+        values.setdefault("split_seed", values.get("seed", 0))  # see split_seed
+        return cls.from_dict(values)
 
     @classmethod
     def read_file(cls, path: str | Path) -> dict[str, Any]:

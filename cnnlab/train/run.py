@@ -31,15 +31,15 @@ from cnnlab.train.trainer import Trainer, TrainResult
 def load_training_data(cfg: TrainConfig) -> DatasetSplits:
     """The dataset named by ``cfg.data``; image folders decode at the model's size.
 
-    A folder's held-out split is drawn with seed 0 whatever ``cfg.seed`` is, so runs that
-    differ in their seed are scored on the same images (``cfg.seed`` still orders the
-    batches and draws the augmentation).
+    A folder's held-out split is drawn with ``cfg.split_seed`` (0 unless set), not
+    ``cfg.seed``, so runs that differ in their seed are scored on the same images
+    (``cfg.seed`` still orders the batches and draws the augmentation).
     """
     if cfg.data.startswith("folder:"):
         info = model_info(cfg.model)
         size = cfg.resize or info.input_size[1]
         return load_dataset(cfg.data, root=cfg.data_root, image_size=size,
-                            channels=info.input_size[0], seed=0)
+                            channels=info.input_size[0], seed=cfg.split_seed)
     return load_dataset(cfg.data, root=cfg.data_root)
 
 
