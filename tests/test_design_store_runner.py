@@ -379,6 +379,12 @@ def test_sweeps_set_up_differently_get_no_verdict(tmp_path):
     assert pair["differences"] == ["epochs 1 vs 2"]
 
 
+def test_a_band_no_network_falls_in_leaves_no_file_behind(tmp_path):
+    with pytest.raises(DesignSpaceError, match="widen the band"):
+        create_sweep(tmp_path / "s", replace(tiny_spec(), macs=(1.0, 2.0)), 2)
+    assert not (tmp_path / "s").exists()
+
+
 def test_a_band_no_network_falls_in_leaves_no_sweep_behind(tmp_path):
     impossible = replace(shaped_spec(), macs=(1.0, 2.0))
     with TrialStore(tmp_path, create=True) as store:
@@ -416,7 +422,8 @@ def test_resume_with_the_datas_new_folder_uses_it_and_missing_data_fails_once(
         assert store.counts()["failed"] == 0 and store.counts()["pending"] == 2
     result = CliRunner().invoke(app, ["run", "--resume", str(tmp_path / "s"),
                                              "--data-root", str(tmp_path / "here"), "-n", "2"])
-    assert "here" in result.output  # the new folder is where it looked
+    assert f"{tmp_path / 'here'} (given path): does not exist" in " ".join(
+        result.output.split())  # the new folder is where it looked
     with TrialStore(tmp_path / "s") as store:
         assert store.spec().data_root == str(tmp_path / "here")
     result = CliRunner().invoke(app, ["run", "--resume", str(tmp_path / "s"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import NoReturn
 
@@ -94,12 +95,17 @@ def run(
     """
     from dataclasses import replace
 
-    from cnnlab.design.runner import SweepInterrupted, create_sweep, run_sweep
+    from cnnlab.design.runner import SweepInterrupted, create_sweep, run_sweep, sweep_lock
     from cnnlab.design.spaces import parse_band
     from cnnlab.design.store import SweepSpec, TrialStore
     from cnnlab.train.config import parse_assignments
 
+    lock = contextlib.ExitStack()
     try:
+        if resume is not None or out is not None:
+            # One driver per sweep, from reopening it (which may move its device or put
+            # its failed trials back) to its last trial.
+            lock.enter_context(sweep_lock(resume if resume is not None else out))
         if resume is not None:
             given = {"--space": space, "--epochs": epochs, "--macs": macs, "--lr": lr,
                      "--batch-size": batch_size, "--train-subset": train_subset,
@@ -158,6 +164,8 @@ def run(
         raise typer.Exit(130) from None
     except _known_errors() as exc:
         fail(str(exc))
+    finally:
+        lock.close()
     console.print(f"{counts['done']} done, {counts['failed']} failed. Analyse with: "
                   f"cnnlab design analyze {directory}")
     if counts["failed"]:

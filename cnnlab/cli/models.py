@@ -34,7 +34,7 @@ from cnnlab.inspect.summary import count_macs, fmt_count, summary
 from cnnlab.models import UnknownModelError, get_model, list_models, model_info
 from cnnlab.models.pretrained import MissingExtraError
 
-from .messages import error, fail
+from .messages import fail, warning
 
 VARIANTS = ("book", "standard", "cnnlab")
 
@@ -145,7 +145,7 @@ def models_command(
     cache.save()
     out.print(table)
     for line in failures:
-        error(f"could not count {line}")
+        warning(f"could not count {line}")
 
 
 def _complexity(info) -> tuple[int, int]:

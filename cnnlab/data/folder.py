@@ -64,6 +64,11 @@ def _as_size(image_size: int | Sequence[int]) -> tuple[int, int]:
     return size  # type: ignore[return-value]
 
 
+def _is_data_folder(path: Path) -> bool:
+    # Hidden folders and the __MACOSX folder macOS puts in every zip hold no data.
+    return path.is_dir() and not path.name.startswith(".") and path.name != "__MACOSX"
+
+
 def _is_image(path: Path, base: Path) -> bool:
     # Hidden files and folders (.DS_Store, .ipynb_checkpoints) are never data.
     hidden = any(part.startswith(".") for part in path.relative_to(base).parts)
@@ -72,7 +77,7 @@ def _is_image(path: Path, base: Path) -> bool:
 
 def _scan(root: Path) -> tuple[dict[str, list[Path]], list[Path]]:
     """Image files per class folder (sorted, searched recursively), and loose ones in ``root``."""
-    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    folders = sorted(p for p in root.iterdir() if _is_data_folder(p))
     per_class = {f.name: sorted(p for p in f.rglob("*") if _is_image(p, f)) for f in folders}
     loose = sorted(p for p in root.iterdir() if _is_image(p, root))
     return per_class, loose
@@ -239,8 +244,7 @@ HELD_OUT_NAMES = ("val", "valid", "validation", "test", "testing")  # in order o
 def _presplit(root: Path) -> tuple[Path, Path] | None:
     """(train folder, held-out folder) when ``root`` holds splits, not classes: its folders
     are all split names, one of them a training one and one a held-out one."""
-    folders = {p.name.lower(): p for p in root.iterdir()
-               if p.is_dir() and not p.name.startswith(".")}
+    folders = {p.name.lower(): p for p in root.iterdir() if _is_data_folder(p)}
     if not folders or not set(folders) <= set(TRAIN_NAMES + HELD_OUT_NAMES):
         return None
     train = next((folders[n] for n in TRAIN_NAMES if n in folders), None)

@@ -33,6 +33,7 @@ from cnnlab.design.store import (
     SweepSpec,
     TrialStore,
     check_train_fields,
+    plan_trials,
 )
 from cnnlab.train.trainer import TrainingInterrupted
 
@@ -158,6 +159,8 @@ def create_sweep(directory, spec: SweepSpec, n: int) -> dict[str, int]:
     check_device(spec.train.get("device", "auto"))
     spec = fill_input_shape(spec)
     TrainConfig.from_dict(spec.train_config({}, 0))  # bad --set values fail here, not later
+    if not (Path(directory) / DB_NAME).exists():
+        plan_trials(spec, 0, 1)  # a band no network falls in: refused before any file is made
     with TrialStore(directory, create=True) as store:
         return store.init_sweep(spec, n, created=environment_info())
 
@@ -179,16 +182,31 @@ def _task(trial: dict, spec: SweepSpec, threads: int | None) -> dict:
 LOCK_NAME = ".lock"
 
 
+_HELD: dict[Path, int] = {}  # sweep folders this process holds the lock of (re-entrant)
+
+
 @contextlib.contextmanager
-def _only_driver(directory) -> Iterator[None]:
-    """Hold the sweep's lock while training it: a second driver would take the same
-    pending trials and reset the first one's running ones, training them twice."""
+def sweep_lock(directory) -> Iterator[None]:
+    """Hold the sweep's lock: one driver per sweep. A second one would take the same
+    pending trials and reset the first one's running ones, training them twice; so it is
+    refused, naming the holder. Re-entrant within a process (the CLI holds it around
+    reopening and running the sweep; :func:`run_sweep` takes it too)."""
+    path = Path(directory).resolve() / LOCK_NAME
+    if path in _HELD:
+        _HELD[path] += 1
+        try:
+            yield
+        finally:
+            _HELD[path] -= 1
+        return
     try:
         import fcntl
-    except ImportError:  # not POSIX (Windows): no lock, as before
+    except ImportError:  # not POSIX (Windows): no lock
         yield
         return
-    path = Path(directory) / LOCK_NAME
+    if not path.parent.is_dir():  # no sweep yet: nothing to guard (nor to create here)
+        yield
+        return
     with open(path, "a+") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -200,11 +218,13 @@ def _only_driver(directory) -> Iterator[None]:
                              "to finish the sweep)") from None
         handle.seek(0)
         handle.truncate()
-        handle.write(f"{worker_name()} (pid {os.getpid()})\n")
+        handle.write(f"{worker_name()}\n")  # host:pid
         handle.flush()
+        _HELD[path] = 1
         try:
             yield
         finally:
+            del _HELD[path]
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
@@ -219,7 +239,7 @@ def run_sweep(directory, *, executor: str = "local", workers: int | None = None,
     Raises :class:`SweepInterrupted` on Ctrl-C, after putting unfinished trials back to
     'pending', and :class:`SweepError` for a device this machine cannot train on.
     """
-    with TrialStore(directory) as store, _only_driver(directory):
+    with sweep_lock(directory), TrialStore(directory) as store:
         spec = store.spec()
         store.reset_running()
         todo = store.trials("pending")

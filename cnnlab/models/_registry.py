@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import inspect
+import numbers
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -199,8 +200,8 @@ def get_model(
     """
     info = model_info(name)
     for arg, value, least in (("num_classes", num_classes, 0), ("in_channels", in_channels, 1)):
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool)
-                                  or value < least):
+        if value is not None and (not isinstance(value, numbers.Integral)
+                                  or isinstance(value, bool) or value < least):
             raise ValueError(f"{arg} must be a whole number >= {least}, got {value!r}"
                              + (" (0: no classifier, the pre-logits features out)"
                                 if arg == "num_classes" else ""))

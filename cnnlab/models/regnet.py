@@ -45,20 +45,22 @@ class RegNetStages(NamedTuple):
     group_widths: list[int]
 
 
+def _stage_index(w0: int, wa: float, wm: float, block: int) -> int:
+    """The stage of block ``block``: its continuous linear width w0 + wa * block, in
+    log space with base wm, rounded."""
+    return round(math.log((w0 + wa * block) / w0) / math.log(wm))
+
+
 def _block_widths(w0: int, wa: float, wm: float, depth: int, quantum: int) -> list[int]:
-    widths = []
-    for j in range(depth):
-        u = w0 + wa * j  # the continuous linear width
-        s = round(math.log(u / w0) / math.log(wm))  # its stage index in log space
-        widths.append(round(w0 * wm**s / quantum) * quantum)
-    return widths
+    return [round(w0 * wm ** _stage_index(w0, wa, wm, j) / quantum) * quantum
+            for j in range(depth)]
 
 
 def regnet_stage_count(w0: int, wa: float, wm: float, depth: int) -> int:
     """The number of stages the linear rule's log-space stage index spans (the last
     block's index + 1): pycls's ``total_stages``, which a design-space sample must match
     as well as its count of distinct widths."""
-    return round(math.log((w0 + wa * (depth - 1)) / w0) / math.log(wm)) + 1
+    return _stage_index(w0, wa, wm, depth - 1) + 1  # the widths grow: the last is largest
 
 
 def _round_to_multiple(v: float, m: int, convention: str) -> int:
