@@ -307,6 +307,7 @@ def _write_sidecar(result: ExportResult, run, pp: Preprocess, dest: Path) -> Non
         "preprocess": {**pp.to_dict(), "channels_last": False},
         # The views the run's accuracy averaged; `cnnlab predict` averages them too.
         "tta": {"flip": run.config.tta_flip, "shift": run.config.tta_shift},
+        "data": run.config.data,  # folder data: predict fits images as they were decoded
         "input": {
             "name": INPUT_NAME, "shape": ["batch", c, s, s], "dtype": "float32",
             "values": "pixels scaled to 0..1, then (x - mean) / std per channel when "
@@ -356,6 +357,11 @@ class OnnxRun:
         """(flip, shift) of the run it was exported from (none for older exports)."""
         views = self.meta.get("tta") or {}
         return bool(views.get("flip", False)), int(views.get("shift", 0))
+
+    @property
+    def data(self) -> str:
+        """The dataset of the run it was exported from ("" for older exports)."""
+        return str(self.meta.get("data", ""))
 
 
 def load_onnx(path: str | Path) -> OnnxRun:

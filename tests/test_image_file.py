@@ -93,3 +93,29 @@ def test_files_that_are_not_images_are_named_with_the_reason(tmp_path, monkeypat
 def test_32_bit_images_holding_8_bit_values_keep_them(tmp_path):
     Image.fromarray(gradient().astype(np.int32), "I").save(tmp_path / "eight.tif")
     assert np.array_equal(np.asarray(read_image(tmp_path / "eight.tif", 1)), gradient())
+
+
+def test_predict_fits_images_for_a_run_trained_on_a_folder(tmp_path):
+    """A folder run's images were decoded by a bicubic fit at the model's size: predict
+    does the same for it, and the loader's resize for a Fashion-MNIST run."""
+    from cnnlab.train.predict import predict_image
+
+    photo = (np.arange(30 * 40).reshape(30, 40) % 251).astype(np.uint8)  # not square
+    Image.fromarray(photo).save(tmp_path / "photo.png")
+    seen = []
+
+    class Run:
+        preprocess, tta, classes = GREY, (False, 0), ["a", "b"]
+
+        def __init__(self, data):
+            self.data = data
+
+        def model(self, x):
+            seen.append(x)
+            return torch.zeros(len(x), 2)
+
+    predict_image(Run("folder:/photos"), tmp_path / "photo.png")
+    predict_image(Run("fashion-mnist"), tmp_path / "photo.png")
+    fitted = torch.from_numpy(decode_image(tmp_path / "photo.png", (SIZE, SIZE), 1)) / 255
+    assert torch.equal(seen[0][0], fitted.float())
+    assert not torch.equal(seen[1][0], fitted.float())  # the loader's resize, not a fit

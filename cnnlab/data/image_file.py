@@ -4,7 +4,9 @@ A folder dataset is decoded here once (``cnnlab.data.folder``), and ``cnnlab pre
 reads each file it is given here too, so a photo is seen the same way in both: turned
 upright by its EXIF orientation, deep greyscale (16-bit, 32-bit, float) brought to 0..255
 instead of clipped, transparent pixels on white, and cropped to the centre, never
-stretched.
+stretched. For a run trained on a folder, predict also fits the image to size with the
+same bicubic filter (:func:`decode_image`); for Fashion-MNIST runs it resizes as the
+training loader does.
 """
 
 from __future__ import annotations
@@ -93,5 +95,5 @@ def decode_image(path: str | Path, size: tuple[int, int], channels: int) -> np.n
     """The image at ``path`` as uint8 (C, H, W) with (H, W) = ``size``: scaled to cover
     it, then centre-cropped (bicubic). Raises as :func:`read_image`."""
     fitted = ImageOps.fit(read_image(path, channels), (size[1], size[0]), Image.BICUBIC)
-    array = np.asarray(fitted, dtype=np.uint8)
+    array = np.array(fitted, dtype=np.uint8)  # writable (torch.from_numpy wants one)
     return array[None] if channels == 1 else array.transpose(2, 0, 1)

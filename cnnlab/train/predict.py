@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 
 from cnnlab.data.augment import resize
-from cnnlab.data.image_file import centre_square, read_image
+from cnnlab.data.image_file import centre_square, decode_image, read_image
 from cnnlab.data.loader import DeviceLoader
 from cnnlab.train.config import ConfigError
 from cnnlab.train.device import select_device
@@ -65,18 +65,25 @@ def _listed(names: list[str], most: int = 5) -> str:
     return f"[{shown}]"
 
 
-def image_to_tensor(path: Path, pp: Preprocess, invert: bool = False) -> torch.Tensor:
+def image_to_tensor(path: Path, pp: Preprocess, invert: bool = False,
+                    fit: bool = False) -> torch.Tensor:
     """Read an image file as the model's input: 1 x C x S x S, normalised like training.
 
     Decoded as a folder dataset's images are (``cnnlab.data.image_file``: upright, deep
-    greyscale and transparency handled), cut to its centre square, then resized the way
-    the training loader resizes (so a 28x28 image reaches a 96-pixel model exactly as
-    Fashion-MNIST's did).
+    greyscale and transparency handled). ``fit``: then scaled to cover S x S and centre-
+    cropped with PIL's bicubic filter, exactly as a folder dataset was decoded for the
+    run; otherwise cut to its centre square and resized the way the training loader
+    resizes (so a 28x28 image reaches a 96-pixel model exactly as Fashion-MNIST's did).
     """
-    image = centre_square(read_image(path, pp.channels))
-    x = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8)
-    x = x.view(1, image.height, image.width, pp.channels).permute(0, 3, 1, 2)
-    x = resize(x.contiguous(), pp.image_size).float().div(255)
+    size = pp.image_size
+    if fit:
+        x = torch.from_numpy(decode_image(path, (size, size), pp.channels)).unsqueeze(0)
+    else:
+        image = centre_square(read_image(path, pp.channels))
+        x = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8)
+        x = x.view(1, image.height, image.width, pp.channels).permute(0, 3, 1, 2)
+        x = resize(x.contiguous(), size)
+    x = x.float().div(255)
     if invert:
         x = 1.0 - x
     if pp.mean is not None:
@@ -106,7 +113,7 @@ def predict_image(run, path: Path, top_k: int = 3, invert: bool = False,
     (``run.tta``), as its reported accuracy was; without, the image alone.
     """
     pp = run.preprocess
-    x = image_to_tensor(Path(path), pp, invert)
+    x = image_to_tensor(Path(path), pp, invert, fit=run.data.startswith("folder:"))
     views = tta_views(*run.tta) if tta else tta_views(False)
     border = torch.tensor(pp.black_level()).view(1, -1, 1, 1)
     probs = tta_logits(run.model, x, views, border).softmax(dim=1)[0]

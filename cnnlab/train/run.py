@@ -239,6 +239,11 @@ class LoadedRun:
         """(flip, shift): the test-time views the run's reported accuracy averaged."""
         return self.config.tta_flip, self.config.tta_shift
 
+    @property
+    def data(self) -> str:
+        """The dataset the run trained on (``folder:...`` images were decoded by fitting)."""
+        return self.config.data
+
 
 CHECKPOINTS = ("best", "last")
 
