@@ -253,6 +253,8 @@ def run_sweep(directory, *, executor: str = "local", workers: int | None = None,
             trial_data(**_data_args(spec))
         pool = make_executor(executor, workers=workers, threads=threads, address=address,
                              device=spec.train.get("device", "auto"))
+        if not (executor == "local" and pool.capacity == 1):
+            _DATA_CACHE.clear()  # trials load it in their own processes: not kept here
         inflight: dict = {}
         alone: set[int] = set()  # trials to run with nothing beside them (see below)
         interrupted = False
