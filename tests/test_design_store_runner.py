@@ -22,13 +22,13 @@ from typer.testing import CliRunner
 import cnnlab.train.run as train_run
 from cnnlab.cli.design import app
 from cnnlab.design.edf import kolmogorov_sf
+from cnnlab.design.executors import make_executor
 from cnnlab.design.report import _verdict, analyze
 from cnnlab.design.runner import (
     MAX_ATTEMPTS,
     SweepInterrupted,
     _store_outcome,
     create_sweep,
-    make_executor,
     run_sweep,
 )
 from cnnlab.design.spaces import DesignSpaceError
@@ -432,7 +432,7 @@ def test_resume_with_the_datas_new_folder_uses_it_and_missing_data_fails_once(
 
 
 def test_an_unreachable_ray_address_is_named_at_once():
-    from cnnlab.design.runner import _check_reachable
+    from cnnlab.design.executors import _check_reachable
 
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
@@ -489,7 +489,7 @@ def test_a_broken_pool_is_reported_whole_though_its_futures_fail_one_by_one():
     from concurrent.futures import Future
     from concurrent.futures.process import BrokenProcessPool
 
-    from cnnlab.design.runner import LocalExecutor
+    from cnnlab.design.executors import LocalExecutor
 
     first, second = Future(), Future()
     first.set_exception(BrokenProcessPool("a child process terminated abruptly"))

@@ -3,7 +3,9 @@
 - :mod:`~cnnlab.design.spaces`: AnyNetX A..E and RegNet, seeded sampling under a
   complexity band, analytic complexity, and the ``anynetx`` model trials train.
 - :mod:`~cnnlab.design.store`: a sweep on disk (SQLite), written as trials finish.
-- :mod:`~cnnlab.design.runner`: creating and running sweeps; local and Ray executors.
+- :mod:`~cnnlab.design.runner`: creating and running sweeps (the driver);
+  :mod:`~cnnlab.design.executors` runs their trials (:mod:`~cnnlab.design.trial`) in
+  local processes or on Ray.
 - :mod:`~cnnlab.design.edf`: EDFs, complexity-normalised EDFs, KS tests, bootstrap.
 - :mod:`~cnnlab.design.report`: plots, one HTML report, a Markdown table.
 

@@ -9,107 +9,35 @@
 Trial ``i`` is drawn from its own generator (seed, i, space) and trained with seed
 ``seed + i``, so a killed sweep resumes with exactly the trials it planned, a sweep
 can be extended to more trials, and every executor gives the same results. Both
-executors (local processes, Ray) call :func:`run_trial`, which never raises: it
-returns 'done', 'failed' (with the error message) or 'interrupted'.
+executors (:mod:`cnnlab.design.executors`: local processes, Ray) run
+:func:`cnnlab.design.trial.run_trial`; this module is the driver.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import socket
-import time
-import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from pathlib import Path
 
 from cnnlab.design import spaces
+from cnnlab.design.executors import make_executor
 from cnnlab.design.store import (
     DB_NAME,
-    TRIAL_MODEL,
     SweepError,
     SweepSpec,
     TrialStore,
     check_train_fields,
     plan_trials,
 )
-from cnnlab.train.trainer import TrainingInterrupted
+from cnnlab.design.trial import forget_data, trial_data, worker_name
 
 MAX_ATTEMPTS = 2  # a trial whose worker process dies is retried once, then 'failed'
 
 
 class SweepInterrupted(RuntimeError):
     """Ctrl-C stopped the sweep; finished trials are stored, unfinished ones pending."""
-
-
-# ---------------------------------------------------------------- data
-
-
-_DATA_CACHE: dict = {}  # one dataset per process, loaded by its first trial
-
-
-def trial_data(data: str, data_root: str | None, train_subset: int | None,
-               resize: int | None = None):
-    """The sweep's dataset, loaded once per process and cut to ``train_subset``."""
-    key = (data, data_root, train_subset, resize)
-    if key not in _DATA_CACHE:
-        from cnnlab.data import DatasetSplits, ImageData
-        from cnnlab.train import TrainConfig
-        from cnnlab.train.run import load_training_data
-
-        cfg = TrainConfig(model=TRIAL_MODEL, data=data, data_root=data_root, resize=resize)
-        splits = load_training_data(cfg)
-        if train_subset:
-            train = ImageData(splits.train.images[:train_subset],
-                              splits.train.labels[:train_subset])
-            splits = DatasetSplits(splits.name, train, splits.test, splits.classes,
-                                   f"{splits.source} (first {len(train)} training images)")
-        _DATA_CACHE[key] = splits
-    return _DATA_CACHE[key]
-
-
-# ---------------------------------------------------------------- one trial
-
-
-def worker_name() -> str:
-    gpu = os.environ.get("CUDA_VISIBLE_DEVICES")
-    return f"{socket.gethostname()}:{os.getpid()}" + (f":gpu{gpu}" if gpu else "")
-
-
-def run_trial(task: dict) -> dict:
-    """Train one trial; never raises. ``task``: id, train (TrainConfig fields), data
-    (trial_data arguments), threads. Returns the row fields for the store."""
-    start = time.perf_counter()
-    out = {"id": task["id"], "worker": worker_name()}
-    try:
-        import torch
-
-        if task.get("threads"):
-            torch.set_num_threads(int(task["threads"]))
-        from rich.console import Console
-
-        from cnnlab.train import TrainConfig
-        from cnnlab.train.run import train
-
-        cfg = TrainConfig.from_dict(task["train"])
-        data = trial_data(**task["data"])
-        # Silent: with K workers, K interleaved per-epoch logs help nobody; the store
-        # and the sweep's own progress line say what finished.
-        result = train(cfg, data=data, console=Console(quiet=True), write_run_dir=False)
-        acc = float(result.final["test_acc"])
-        out.update(status="done", error_pct=100.0 * (1.0 - acc), test_acc=acc,
-                   best_test_acc=float(result.best_test_acc),
-                   train_time_s=float(result.train_time_s), epochs=int(result.final["epoch"]))
-    except (KeyboardInterrupt, TrainingInterrupted):  # Ctrl-C reached this worker too
-        out.update(status="interrupted")
-    except Exception as exc:  # a broken trial is a result, not the end of the sweep
-        where = traceback.extract_tb(exc.__traceback__)[-1]
-        out.update(status="failed", message=f"{type(exc).__name__}: {exc} "
-                   f"({os.path.basename(where.filename)}:{where.lineno})"[:2000])
-    out["wall_time_s"] = time.perf_counter() - start
-    return out
 
 
 # ---------------------------------------------------------------- creating a sweep
@@ -254,7 +182,7 @@ def run_sweep(directory, *, executor: str = "local", workers: int | None = None,
         pool = make_executor(executor, workers=workers, threads=threads, address=address,
                              device=spec.train.get("device", "auto"))
         if not (executor == "local" and pool.capacity == 1):
-            _DATA_CACHE.clear()  # trials load it in their own processes: not kept here
+            forget_data()  # trials load it in their own processes: not kept here
         inflight: dict = {}
         alone: set[int] = set()  # trials to run with nothing beside them (see below)
         interrupted = False
@@ -321,208 +249,3 @@ def _store_outcome(store: TrialStore, trial_id: int, outcome,
     if on_result is not None:
         on_result(store.trial(trial_id))
     return False, False
-
-
-# ---------------------------------------------------------------- executors
-
-
-def _gpu_count(device: str) -> int:
-    import torch
-
-    if device not in ("auto", "cuda") and not device.startswith("cuda"):
-        return 0
-    return torch.cuda.device_count() if torch.cuda.is_available() else 0
-
-
-def _init_worker(threads: int, gpu_queue) -> None:
-    # Runs first in every worker process, before any CUDA call: pin one GPU, size the
-    # thread pool, and make sure a worker never outlives its sweep.
-    if gpu_queue is not None:
-        os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu_queue.get())
-    import threading
-
-    import torch
-
-    torch.set_num_threads(threads)
-    threading.Thread(target=_exit_with_parent, daemon=True).start()
-
-
-def _exit_with_parent() -> None:
-    # A killed sweep (SIGKILL, OOM killer) cannot stop its workers; they notice here.
-    import multiprocessing
-    import multiprocessing.connection
-
-    parent = multiprocessing.parent_process()
-    if parent is not None:
-        multiprocessing.connection.wait([parent.sentinel])
-        os._exit(1)
-
-
-class LocalExecutor:
-    """K worker processes (``spawn``), one per GPU or CPU slot; K = 1 trains in-process.
-
-    Each worker loads the dataset once (the first trial it runs) and uses
-    ``threads`` torch threads (default: cores / K); with GPUs, worker k owns GPU
-    k mod (number of GPUs) through CUDA_VISIBLE_DEVICES.
-    """
-
-    def __init__(self, workers: int | None = None, threads: int | None = None,
-                 device: str = "auto"):
-        self.gpus = _gpu_count(device)
-        self.capacity = workers or max(1, self.gpus)
-        if self.capacity < 1:
-            raise SweepError(f"--workers must be >= 1, got {workers}")
-        self.threads = threads or max(1, (os.cpu_count() or 1) // self.capacity)
-        self.name = f"local x{self.capacity}"
-        self._pool = None
-
-    def _start(self):
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        ctx = multiprocessing.get_context("spawn")  # fork after torch threads is unsafe
-        queue = None
-        if self.gpus:
-            queue = ctx.Queue()
-            for k in range(self.capacity):
-                queue.put(k % self.gpus)
-        return ProcessPoolExecutor(self.capacity, mp_context=ctx, initializer=_init_worker,
-                                   initargs=(self.threads, queue))
-
-    def submit(self, task: dict):
-        from concurrent.futures import Future
-
-        if self.capacity == 1:  # no process to start, nothing to pickle
-            future: Future = Future()
-            future.set_result(run_trial(task))
-            return future
-        if self._pool is None:
-            self._pool = self._start()
-        try:
-            return self._pool.submit(run_trial, task)
-        except BrokenProcessPool:  # it broke since the last wait: a fresh one
-            self.close(cancel=True)
-            self._pool = self._start()
-            return self._pool.submit(run_trial, task)
-
-    def wait(self, handles: list) -> list[tuple]:
-        """(handle, result dict or the exception that lost it) for each finished one."""
-        from concurrent.futures import FIRST_COMPLETED
-        from concurrent.futures import wait as wait_futures
-
-        done, _ = wait_futures(handles, return_when=FIRST_COMPLETED)
-        if any(isinstance(f.exception(), BrokenProcessPool) for f in done):
-            # A dead worker breaks the pool and fails every future in it, though not all
-            # at the same instant: collect them all, so the sweep sees the whole loss.
-            done, _ = wait_futures(handles)
-            self.close(cancel=True)  # and start a fresh pool for what follows
-        return [(f, f.exception() or f.result()) for f in done]
-
-    def close(self, cancel: bool = False) -> None:
-        if self._pool is None:
-            return
-        # ProcessPoolExecutor cannot stop running tasks; terminating its processes
-        # (SIGTERM: the Trainer stops at the end of its step) is the only way.
-        processes = list((getattr(self._pool, "_processes", None) or {}).values())
-        self._pool.shutdown(wait=not cancel, cancel_futures=cancel)
-        if cancel:
-            for p in processes:
-                p.terminate()
-            for p in processes:
-                p.join(timeout=10)
-        self._pool = None
-
-
-RAY_MISSING = ("the Ray executor needs Ray, which is not installed: pip install 'cnnlab[ray]' "
-               "(or pip install 'ray[default]'), or use --executor local")
-
-
-def _import_ray():
-    try:
-        import ray
-    except ImportError:
-        raise SweepError(RAY_MISSING) from None
-    return ray
-
-
-class RayExecutor:
-    """Trials as Ray tasks: on the cluster at ``address``, or a local Ray started here.
-
-    Each task asks for ``threads`` CPUs and, when the cluster has GPUs (and the device
-    is not cpu), one GPU. Ray does not retry tasks itself: a lost worker comes back
-    as an exception and the sweep decides (retry once, then 'failed'). Every node
-    needs cnnlab installed.
-    """
-
-    def __init__(self, address: str | None = None, workers: int | None = None,
-                 threads: int | None = None, device: str = "auto"):
-        ray = self._ray = _import_ray()
-        self.threads = threads or 1
-        self._owned = not ray.is_initialized()
-        if self._owned:
-            options = {"include_dashboard": False, "log_to_driver": False}
-            if address is None:  # a local instance sized to the sweep
-                options["num_cpus"] = (workers or os.cpu_count() or 1) * self.threads
-            else:
-                _check_reachable(address)
-            ray.init(address=address, **options)
-        resources = ray.cluster_resources()
-        gpus = int(resources.get("GPU", 0)) if device != "cpu" else 0
-        slots = gpus or max(1, int(resources.get("CPU", 1) // self.threads))
-        self.capacity = workers or slots
-        self.name = f"ray {address or 'local'}"
-        self._remote = ray.remote(num_cpus=self.threads, num_gpus=1 if gpus else 0,
-                                  max_retries=0)(run_trial)
-        self._outstanding: set = set()
-
-    def submit(self, task: dict):
-        ref = self._remote.remote(task)
-        self._outstanding.add(ref)
-        return ref
-
-    def wait(self, handles: list) -> list[tuple]:
-        ray = self._ray
-        ready, _ = ray.wait(handles, num_returns=1)
-        out = []
-        for ref in ready:
-            self._outstanding.discard(ref)
-            try:
-                out.append((ref, ray.get(ref)))
-            except ray.exceptions.RayError as exc:  # worker or node lost
-                out.append((ref, exc))
-        return out
-
-    def close(self, cancel: bool = False) -> None:
-        if cancel:
-            for ref in self._outstanding:
-                self._ray.cancel(ref, force=True)
-        self._outstanding.clear()
-        if self._owned and self._ray.is_initialized():
-            self._ray.shutdown()
-
-
-def _check_reachable(address: str, timeout_s: float = 10.0) -> None:
-    """Ray retries an unreachable HOST:PORT for minutes, saying little; try it first."""
-    host, sep, port = address.removeprefix("ray://").rpartition(":")
-    if not sep or not port.isdigit():
-        return  # "auto" and the like: Ray's to resolve
-    try:
-        socket.create_connection((host, int(port)), timeout=timeout_s).close()
-    except OSError as exc:
-        raise SweepError(f"cannot reach the Ray cluster at {address} ({exc}): is its head "
-                         "node running (ray start --head) and this address its GCS or "
-                         "client port? Or leave out --address to start Ray here") from None
-
-
-EXECUTORS = ("local", "ray")
-
-
-def make_executor(kind: str, *, workers: int | None = None, threads: int | None = None,
-                  address: str | None = None, device: str = "auto"):
-    if kind == "local":
-        if address:
-            raise SweepError("--address names a Ray cluster: use it with --executor ray")
-        return LocalExecutor(workers, threads, device)
-    if kind == "ray":
-        return RayExecutor(address, workers, threads, device)
-    raise SweepError(f"unknown executor {kind!r}; choose one of {', '.join(EXECUTORS)}")

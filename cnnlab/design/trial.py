@@ -1,0 +1,84 @@
+"""One trial of a sweep: its data (loaded once per process) and its training.
+
+Both executors (:mod:`cnnlab.design.executors`) run :func:`run_trial` in their worker
+processes, so it lives apart from the driver (:mod:`cnnlab.design.runner`). It never
+raises: it returns 'done', 'failed' (with the error message) or 'interrupted'.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import traceback
+
+from cnnlab.design.store import TRIAL_MODEL
+from cnnlab.train.trainer import TrainingInterrupted
+
+_DATA_CACHE: dict = {}  # one dataset per process, loaded by its first trial
+
+
+def forget_data() -> None:
+    """Let go of the datasets this process holds (the driver's, once checked)."""
+    _DATA_CACHE.clear()
+
+
+def trial_data(data: str, data_root: str | None, train_subset: int | None,
+               resize: int | None = None):
+    """The sweep's dataset, loaded once per process and cut to ``train_subset``."""
+    key = (data, data_root, train_subset, resize)
+    if key not in _DATA_CACHE:
+        from cnnlab.data import DatasetSplits, ImageData
+        from cnnlab.train import TrainConfig
+        from cnnlab.train.run import load_training_data
+
+        cfg = TrainConfig(model=TRIAL_MODEL, data=data, data_root=data_root, resize=resize)
+        splits = load_training_data(cfg)
+        if train_subset:
+            train = ImageData(splits.train.images[:train_subset],
+                              splits.train.labels[:train_subset])
+            splits = DatasetSplits(splits.name, train, splits.test, splits.classes,
+                                   f"{splits.source} (first {len(train)} training images)")
+        _DATA_CACHE[key] = splits
+    return _DATA_CACHE[key]
+
+
+def worker_name() -> str:
+    gpu = os.environ.get("CUDA_VISIBLE_DEVICES")
+    return f"{socket.gethostname()}:{os.getpid()}" + (f":gpu{gpu}" if gpu else "")
+
+
+def run_trial(task: dict) -> dict:
+    """Train one trial; never raises. ``task``: id, train (TrainConfig fields), data
+    (trial_data arguments), threads. Returns the row fields for the store."""
+    start = time.perf_counter()
+    out = {"id": task["id"], "worker": worker_name()}
+    try:
+        import torch
+
+        if task.get("threads"):
+            torch.set_num_threads(int(task["threads"]))
+        from rich.console import Console
+
+        from cnnlab.train import TrainConfig
+        from cnnlab.train.run import train
+
+        cfg = TrainConfig.from_dict(task["train"])
+        data = trial_data(**task["data"])
+        # Silent: with K workers, K interleaved per-epoch logs help nobody; the store
+        # and the sweep's own progress line say what finished.
+        result = train(cfg, data=data, console=Console(quiet=True), write_run_dir=False)
+        acc = float(result.final["test_acc"])
+        out.update(status="done", error_pct=100.0 * (1.0 - acc), test_acc=acc,
+                   best_test_acc=float(result.best_test_acc),
+                   train_time_s=float(result.train_time_s), epochs=int(result.final["epoch"]))
+    except (KeyboardInterrupt, TrainingInterrupted):  # Ctrl-C reached this worker too
+        out.update(status="interrupted")
+    except Exception as exc:  # a broken trial is a result, not the end of the sweep
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        out.update(status="failed", message=f"{type(exc).__name__}: {exc} "
+                   f"({os.path.basename(where.filename)}:{where.lineno})"[:2000])
+    out["wall_time_s"] = time.perf_counter() - start
+    return out
+
+
