@@ -1,0 +1,153 @@
+"""A sweep under stress: a second driver, a dead worker process, a moved dataset, an
+impossible band, an unreachable Ray cluster, sweeps set up differently. Each must end in
+a clear state (nothing trained twice, nothing charged wrongly, no dead-end folder) or a
+clear error, never a traceback or a wrong verdict.
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import replace
+
+import pytest
+from design_helpers import shaped_spec, tiny_spec
+from typer.testing import CliRunner
+
+from cnnlab.cli.design import app
+from cnnlab.design.report import analyze
+from cnnlab.design.runner import create_sweep, run_sweep
+from cnnlab.design.spaces import DesignSpaceError
+from cnnlab.design.store import SweepError, TrialStore
+
+
+def test_sweeps_set_up_differently_get_no_verdict(tmp_path):
+    for name, epochs in (("one", 1), ("two", 2)):
+        with TrialStore(tmp_path / name, create=True) as store:
+            store.init_sweep(shaped_spec(train={"epochs": epochs}), 30)
+            for i in range(30):  # 'two' is far better: a verdict would be given
+                store.record(i, "done", error_pct=10.0 + i + (0 if epochs == 2 else 40),
+                             test_acc=0.5, train_time_s=1.0)
+    [pair] = analyze([tmp_path / "one", tmp_path / "two"], tmp_path / "r",
+                     resamples=50)["pairs"]
+    assert pair["verdict"] == "not comparable, trained or sampled differently: epochs 1 vs 2"
+    assert pair["differences"] == ["epochs 1 vs 2"]
+
+
+def test_a_band_no_network_falls_in_leaves_no_file_behind(tmp_path):
+    with pytest.raises(DesignSpaceError, match="widen the band"):
+        create_sweep(tmp_path / "s", replace(tiny_spec(), macs=(1.0, 2.0)), 2)
+    assert not (tmp_path / "s").exists()
+
+
+def test_a_band_no_network_falls_in_leaves_no_sweep_behind(tmp_path):
+    impossible = replace(shaped_spec(), macs=(1.0, 2.0))
+    with TrialStore(tmp_path, create=True) as store:
+        with pytest.raises(DesignSpaceError, match="widen the band"):
+            store.init_sweep(impossible, 2)
+        assert store.meta().get("spec") is None
+        store.init_sweep(shaped_spec(), 2)  # a wider band is a new sweep, not "different"
+        assert store.count() == 2
+
+
+def test_a_second_driver_is_refused_while_one_trains(tmp_path):
+    import fcntl
+
+    create_sweep(tmp_path, tiny_spec(), 1)
+    with open(tmp_path / ".lock", "a+") as held:  # as a running driver holds it
+        fcntl.flock(held, fcntl.LOCK_EX)
+        held.write("host:123 (pid 123)\n")
+        held.flush()
+        with pytest.raises(SweepError, match="being trained by host:123 .* one `cnnlab design"):
+            run_sweep(tmp_path)
+    assert run_sweep(tmp_path)["done"] == 1  # released: it trains
+
+
+def test_resume_with_the_datas_new_folder_uses_it_and_missing_data_fails_once(
+        tmp_path, monkeypatch):
+    from cnnlab.data import DataError
+
+    spec = replace(tiny_spec(), data="fashion-mnist", data_root=str(tmp_path / "gone"),
+                   image_size=28, in_channels=1, num_classes=10)
+    with TrialStore(tmp_path / "s", create=True) as store:
+        store.init_sweep(spec, 2)
+    with pytest.raises(DataError, match="gone"):  # before any trial: none stored failed
+        run_sweep(tmp_path / "s")
+    with TrialStore(tmp_path / "s") as store:
+        assert store.counts()["failed"] == 0 and store.counts()["pending"] == 2
+    result = CliRunner().invoke(app, ["run", "--resume", str(tmp_path / "s"),
+                                             "--data-root", str(tmp_path / "here"), "-n", "2"])
+    assert f"{tmp_path / 'here'} (given path): does not exist" in " ".join(
+        result.output.split())  # the new folder is where it looked
+    with TrialStore(tmp_path / "s") as store:
+        assert store.spec().data_root == str(tmp_path / "here")
+    result = CliRunner().invoke(app, ["run", "--resume", str(tmp_path / "s"),
+                                             "--seed", "3"])
+    assert result.exit_code == 2 and "drop --seed" in result.output
+
+
+def test_an_unreachable_ray_address_is_named_at_once():
+    from cnnlab.design.executors import _check_reachable
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(SweepError, match=f"cannot reach the Ray cluster at 127.0.0.1:{port}"):
+        _check_reachable(f"127.0.0.1:{port}", timeout_s=2)
+    _check_reachable("auto")  # Ray's own words, left to Ray
+
+
+class _BreakingPool:
+    """A 2-slot local pool whose first batch dies together, as one killed worker process
+    breaks a ProcessPoolExecutor; after that every trial finishes."""
+
+    capacity, threads, name = 2, 1, "fake x2"
+
+    def __init__(self):
+        self.broken_once, self.batches = False, []
+
+    def submit(self, task):
+        return task["id"]
+
+    def wait(self, handles):
+        from concurrent.futures.process import BrokenProcessPool
+
+        self.batches.append(sorted(handles))
+        if not self.broken_once and len(handles) == 2:
+            self.broken_once = True
+            return [(h, BrokenProcessPool("a child process terminated abruptly")) for h in handles]
+        h = handles[0]
+        return [(h, {"id": h, "status": "done", "error_pct": 50.0, "test_acc": 0.5,
+                     "best_test_acc": 0.5, "train_time_s": 1.0, "epochs": 1})]
+
+    def close(self, cancel=False):
+        pass
+
+
+def test_one_dead_worker_charges_no_trial_and_the_suspects_run_alone(tmp_path, monkeypatch):
+    import cnnlab.design.runner as runner_mod
+
+    pool = _BreakingPool()
+    monkeypatch.setattr(runner_mod, "make_executor", lambda *a, **k: pool)
+    monkeypatch.setattr(runner_mod, "trial_data", lambda **k: None)
+    with TrialStore(tmp_path, create=True) as store:
+        store.init_sweep(shaped_spec(), 3)
+    assert run_sweep(tmp_path)["done"] == 3
+    assert pool.batches[0] == [0, 1]  # broke together
+    assert pool.batches[1:3] == [[0], [1]]  # then each by itself
+    with TrialStore(tmp_path) as store:
+        assert [t["attempts"] for t in store.trials()] == [1, 1, 1]
+
+
+def test_a_broken_pool_is_reported_whole_though_its_futures_fail_one_by_one():
+    import threading
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    from cnnlab.design.executors import LocalExecutor
+
+    first, second = Future(), Future()
+    first.set_exception(BrokenProcessPool("a child process terminated abruptly"))
+    threading.Timer(0.2, second.set_exception, [BrokenProcessPool("same pool")]).start()
+    out = LocalExecutor(workers=2, threads=1).wait([first, second])
+    assert {f for f, _ in out} == {first, second}
+    assert all(isinstance(o, BrokenProcessPool) for _, o in out)
