@@ -333,8 +333,8 @@ def _transform_input_as_torchvision(model: nn.Module, info: ModelInfo, keys: lis
         return False
     conv = model.get_submodule(first_conv_name(model))
     aux = _TV_AUX_KEYS[info.torchvision_name]
-    if conv.in_channels != 3 or not any(k.startswith(aux) or k.startswith(tuple(
-            "body." + p for p in aux)) for k in keys):
+    # Keys as torchvision names them, or behind TorchvisionNet's "body.".
+    if conv.in_channels != 3 or not any(k.removeprefix("body.").startswith(aux) for k in keys):
         return False
     target.transform_input = True
     return True
