@@ -194,8 +194,8 @@ def run_sweep(directory, *, executor: str = "local", workers: int | None = None,
                     trial = todo.pop(0)
                     store.mark_running(trial["id"], pool.name)
                     inflight[pool.submit(_task(trial, spec, pool.threads))] = trial["id"]
-                finished = pool.wait(list(inflight))
-                lost = [inflight[h] for h, o in finished if isinstance(o, BrokenProcessPool)]
+                finished = [(inflight.pop(h), o) for h, o in pool.wait(list(inflight))]
+                lost = [i for i, o in finished if isinstance(o, BrokenProcessPool)]
                 if len(lost) > 1:
                     # One dead worker process breaks the local pool and loses every trial
                     # in it: which one killed it is unknown. None is charged an attempt;
@@ -204,13 +204,8 @@ def run_sweep(directory, *, executor: str = "local", workers: int | None = None,
                     store.mark_pending(lost)
                     alone.update(lost)
                     todo[:0] = [store.trial(i) for i in lost]
-                    for handle, _ in finished:
-                        if inflight[handle] in lost:
-                            del inflight[handle]
-                for handle, outcome in finished:
-                    if handle not in inflight:
-                        continue
-                    trial_id = inflight.pop(handle)
+                    finished = [(i, o) for i, o in finished if i not in lost]
+                for trial_id, outcome in finished:
                     retry, stop = _store_outcome(store, trial_id, outcome, on_result)
                     interrupted = interrupted or stop
                     if retry:
