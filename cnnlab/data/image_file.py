@@ -91,9 +91,14 @@ def centre_square(image: Image.Image) -> Image.Image:
     return image.crop((left, top, left + side, top + side))
 
 
+def chw_array(image: Image.Image) -> np.ndarray:
+    """An "L" or "RGB" image as a writable uint8 (C, H, W) array (torch.from_numpy takes it)."""
+    array = np.array(image, dtype=np.uint8)
+    return array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
+
+
 def decode_image(path: str | Path, size: tuple[int, int], channels: int) -> np.ndarray:
     """The image at ``path`` as uint8 (C, H, W) with (H, W) = ``size``: scaled to cover
     it, then centre-cropped (bicubic). Raises as :func:`read_image`."""
     fitted = ImageOps.fit(read_image(path, channels), (size[1], size[0]), Image.BICUBIC)
-    array = np.array(fitted, dtype=np.uint8)  # writable (torch.from_numpy wants one)
-    return array[None] if channels == 1 else array.transpose(2, 0, 1)
+    return chw_array(fitted)

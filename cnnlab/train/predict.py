@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 
 from cnnlab.data.augment import resize
-from cnnlab.data.image_file import centre_square, decode_image, read_image
+from cnnlab.data.image_file import centre_square, chw_array, decode_image, read_image
 from cnnlab.data.loader import DeviceLoader
 from cnnlab.train.config import ConfigError
 from cnnlab.train.device import select_device
@@ -79,10 +79,8 @@ def image_to_tensor(path: Path, pp: Preprocess, invert: bool = False,
     if fit:
         x = torch.from_numpy(decode_image(path, (size, size), pp.channels)).unsqueeze(0)
     else:
-        image = centre_square(read_image(path, pp.channels))
-        x = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8)
-        x = x.view(1, image.height, image.width, pp.channels).permute(0, 3, 1, 2)
-        x = resize(x.contiguous(), size)
+        square = centre_square(read_image(path, pp.channels))
+        x = resize(torch.from_numpy(chw_array(square)).unsqueeze(0), size)
     x = x.float().div(255)
     if invert:
         x = 1.0 - x
