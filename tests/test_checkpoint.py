@@ -101,14 +101,14 @@ def test_a_checkpoint_replaced_mid_read_is_read_whole(tmp_path, monkeypatch):
     ckpt.save_checkpoint(path, {"w": torch.full((4,), 1.0)}, {"epoch": 1})
     newer = tmp_path / "newer.safetensors"
     ckpt.save_checkpoint(newer, {"w": torch.full((4,), 2.0)}, {"epoch": 2})
-    real_open = ckpt.safe_open
+    real_open = ckpt._open_checkpoint
 
     def open_then_replace(*args, **kwargs):
         handle = real_open(*args, **kwargs)
         os.replace(newer, path)  # the writer's os.replace lands right after the open
         return handle
 
-    monkeypatch.setattr(ckpt, "safe_open", open_then_replace)
+    monkeypatch.setattr(ckpt, "_open_checkpoint", open_then_replace)
     groups, state = ckpt.load_checkpoint(path)
     assert state["epoch"] == 1
     assert torch.all(groups["model"]["w"] == 1.0)

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from safetensors import safe_open
+from safetensors.torch import load as safetensors_load
 from safetensors.torch import save_file
 
 from cnnlab.atomic import atomic_write_bytes, atomic_write_text
@@ -118,6 +118,19 @@ def save_checkpoint(
     atomic_write_text(path.with_suffix(".json"), json.dumps(state, indent=1))
 
 
+def _open_checkpoint(path: Path):
+    return open(path, "rb")
+
+
+def _safetensors_metadata(data: bytes) -> dict[str, str]:
+    """The ``__metadata__`` of a safetensors file's bytes: an 8-byte little-endian header
+    length, then the JSON header."""
+    size = int.from_bytes(data[:8], "little")
+    if len(data) < 8 or size > len(data) - 8:
+        raise ValueError("truncated safetensors header")
+    return json.loads(data[8:8 + size]).get("__metadata__") or {}
+
+
 class CheckpointError(ValueError):
     """A checkpoint file that cannot be read; the message names the file."""
 
@@ -128,12 +141,15 @@ def load_checkpoint(path: Path) -> tuple[dict[str, dict[str, torch.Tensor]], dic
     if not path.is_file():
         raise CheckpointError(f"checkpoint not found: {path}")
     try:
-        # One open for both the state and the tensors: the file may be replaced by a new
-        # checkpoint at any moment, and opening it twice could pair one write's state
-        # with the next write's weights.
-        with safe_open(str(path), framework="pt") as fh:
-            meta = fh.metadata() or {}
-            tensors = {name: fh.get_tensor(name) for name in fh.keys()}
+        # One read of one open file for both the state and the tensors: the file may be
+        # replaced by a new checkpoint at any moment, and opening it twice could pair one
+        # write's state with the next write's weights. (safetensors' safe_open does open
+        # it twice: its header, then torch's from_file by name; a kill -9 test caught a
+        # torn read there once.)
+        with _open_checkpoint(path) as fh:
+            data = fh.read()
+        meta = _safetensors_metadata(data)
+        tensors = safetensors_load(data)
     except Exception as exc:
         raise CheckpointError(f"{path}: not a readable safetensors checkpoint ({exc})") from exc
     if STATE_KEY not in meta:
