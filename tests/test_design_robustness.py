@@ -78,6 +78,7 @@ def test_resume_with_the_datas_new_folder_uses_it_and_missing_data_fails_once(
                                              "--data-root", str(tmp_path / "here"), "-n", "2"])
     assert f"{tmp_path / 'here'} (given path): does not exist" in " ".join(
         result.output.split())  # the new folder is where it looked
+    assert result.exit_code == 1  # could not do its work, as train and speedrun say it
     with TrialStore(tmp_path / "s") as store:
         assert store.spec().data_root == str(tmp_path / "here")
     result = CliRunner().invoke(app, ["run", "--resume", str(tmp_path / "s"),

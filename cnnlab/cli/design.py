@@ -22,9 +22,16 @@ SPACES_HELP = ("anynetx_a (free), _b (shared b), _c (shared g), _d (widths up), 
                "or regnetx.")
 
 
-def fail(message: str) -> NoReturn:
-    # Exit 2 for every refusal, as the design commands always had (scripts may test it).
-    messages.fail(message, code=2)
+def fail(message: str, code: int = 2) -> NoReturn:
+    # Exit 2 for every refusal, as the design commands always had (scripts may test it);
+    # 1, as train and speedrun say it, when the data is missing or damaged.
+    messages.fail(message, code=code)
+
+
+def _fail_known(exc: Exception) -> NoReturn:
+    from cnnlab.data.dataset import DataError
+
+    fail(str(exc), code=1 if isinstance(exc, DataError) else 2)
 
 
 def _known_errors():
@@ -163,7 +170,7 @@ def run(
         err.print(f"[yellow]interrupted[/]: {escape(str(exc))}")
         raise typer.Exit(130) from None
     except _known_errors() as exc:
-        fail(str(exc))
+        _fail_known(exc)
     finally:
         lock.close()
     console.print(f"{counts['done']} done, {counts['failed']} failed. Analyse with: "
@@ -190,7 +197,7 @@ def analyze(
     try:
         summary = run_analysis(directories, out, bins=bins, resamples=resamples, seed=seed)
     except _known_errors() as exc:
-        fail(str(exc))
+        _fail_known(exc)
     from cnnlab.design.report import markdown_summary
 
     console.print(markdown_summary(summary), highlight=False, markup=False, soft_wrap=True)
@@ -226,7 +233,7 @@ def sample(
                           f"{s.complexity['params'] / 1e6:.3f}M",
                           f"{s.complexity['acts'] / 1e3:.1f}K")
     except _known_errors() as exc:
-        fail(str(exc))
+        _fail_known(exc)
     console.print(table)
 
 
@@ -240,7 +247,7 @@ def status(directory: Path = typer.Argument(..., help="A sweep directory.")) -> 
         with TrialStore(directory) as store:
             spec, counts, done = store.spec(), store.counts(), store.trials("done")
     except _known_errors() as exc:
-        fail(str(exc))
+        _fail_known(exc)
     epochs = {**PAPER_RECIPE, **spec.train}["epochs"]
     console.print(f"{spec.space}, seed {spec.seed}, {format_band(spec.macs)} MACs at "
                   f"{spec.image_size}x{spec.image_size}, {epochs} epoch(s), data {spec.data}: "
