@@ -159,3 +159,27 @@ def test_running_a_sweep_again_without_n_keeps_its_size(tmp_path):
     other = invoke("run", *TINY, "--macs", "0.2M-1M", "--out", out)
     words = " ".join(other.output.split())
     assert other.exit_code == 2 and "macs: stored 100K-1M, asked 200K-1M" in words
+
+
+def test_a_store_that_cannot_be_written_is_not_called_damaged(tmp_path, monkeypatch):
+    import sqlite3
+
+    import cnnlab.design.store as store_module
+
+    assert invoke("run", *TINY, "--out", tmp_path).exit_code == 0
+    before = (tmp_path / "trials.sqlite").read_bytes()
+    connect = sqlite3.connect
+
+    def read_only(path, *args, **kwargs):
+        # As root, permissions never stop a write; a read-only connection stands in for them.
+        if str(path).endswith("trials.sqlite"):
+            return connect(f"file:{path}?mode=ro", uri=True, timeout=1)
+        return connect(path, *args, **kwargs)
+
+    monkeypatch.setattr(store_module.sqlite3, "connect", read_only)
+    assert invoke("status", tmp_path).exit_code == 0  # reading it is fine
+    result = invoke("run", "--resume", tmp_path, "-n", "2")  # draws one more trial
+    words = " ".join(result.output.split())
+    assert result.exit_code == 2 and "trials.sqlite cannot be opened for writing" in words
+    assert "permissions" in words and "damaged" not in words
+    assert (tmp_path / "trials.sqlite").read_bytes() == before

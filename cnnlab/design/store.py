@@ -179,6 +179,10 @@ def sweep_identity(spec: dict) -> dict:
     return {**{k: v for k, v in spec.items() if k != "data_root"}, "train": train}
 
 
+def _unwritable(exc: sqlite3.OperationalError) -> bool:
+    return "readonly" in str(exc) or "unable to open" in str(exc)
+
+
 class TrialStore:
     """A sweep's SQLite database. Use as a context manager, or call :meth:`close`."""
 
@@ -201,6 +205,8 @@ class TrialStore:
             version = self.meta().get("schema_version")
         except sqlite3.OperationalError as exc:
             self.conn.close()
+            if _unwritable(exc):
+                raise self._unwritable_error(exc) from None
             if "locked" not in str(exc):
                 raise SweepError(f"{self.path} cannot be read as a sweep store ({exc}): it is "
                                  "damaged or not a cnnlab sweep. Restore it from a copy, or "
@@ -227,17 +233,28 @@ class TrialStore:
     def close(self) -> None:
         self.conn.close()
 
+    def _unwritable_error(self, exc: sqlite3.OperationalError) -> SweepError:
+        # Permissions or a read-only disk: the store may well be whole, so not "damaged".
+        return SweepError(f"{self.path} cannot be opened for writing ({exc}): check that you "
+                          "may write it and its folder (permissions, a read-only disk), or "
+                          "copy the sweep somewhere you can")
+
     def _write(self, sql: str, rows: Iterable[tuple] | tuple = ()) -> None:
         rows = list(rows) if not isinstance(rows, tuple) else [rows]
-        self.conn.execute("BEGIN IMMEDIATE")
         try:
-            if len(rows) == 1:
-                self.conn.execute(sql, rows[0])
-            else:
-                self.conn.executemany(sql, rows)
-            self.conn.execute("COMMIT")
-        except BaseException:
-            self.conn.execute("ROLLBACK")
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                if len(rows) == 1:
+                    self.conn.execute(sql, rows[0])
+                else:
+                    self.conn.executemany(sql, rows)
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+        except sqlite3.OperationalError as exc:
+            if _unwritable(exc):
+                raise self._unwritable_error(exc) from None
             raise
 
     # meta ----------------------------------------------------------------------
