@@ -249,6 +249,12 @@ def test_a_tree_already_split_into_train_and_val_is_used_as_split(data_env: Path
     assert len(data.train.labels) == 5 and data.test.labels.tolist() == [1]  # dog
     assert (data.test.images[0, 2] > 250).all()  # the val image is the blue one
     assert "train from train/" in data.source and "test from val/" in data.source
+    solid((6, 6), RED).save(root / "stray.png")  # beside the splits, in no class
+    data, warned = load(root, image_size=4, val_fraction=0.3)
+    assert len(data.train.labels) == 5 and len(data.test.labels) == 1  # its own split
+    assert "already split into train/ and val/: val_fraction 0.3 is not used" in warned
+    assert "ignored 1 image(s) outside any class folder" in warned and "stray.png" in warned
+    (root / "stray.png").unlink()
     (root / "val" / "bird").mkdir()
     solid((6, 6), GREEN).save(root / "val" / "bird" / "0.png")
     with pytest.raises(FolderDatasetError, match="class folder.*lacks: bird"):

@@ -183,31 +183,36 @@ def _load_cache(stem: Path, shape: tuple[int, int, int]) -> _Decoded | None:
     return decoded
 
 
-def _report(root: Path, decoded: _Decoded, loose: list[Path]) -> None:
-    def some(names: list[str]) -> str:
-        more = len(names) - _SHOW_AT_MOST
-        return ", ".join(names[:_SHOW_AT_MOST]) + (f" and {more} more" if more > 0 else "")
+def _some(names: list[str]) -> str:
+    more = len(names) - _SHOW_AT_MOST
+    return ", ".join(names[:_SHOW_AT_MOST]) + (f" and {more} more" if more > 0 else "")
 
+
+def _report(root: Path, decoded: _Decoded, loose: list[Path]) -> None:
     if decoded.skipped:
         warnings.warn(
             f"{root}: skipped {len(decoded.skipped)} unreadable image(s): "
-            + some([f"{f} ({r})" for f, r in decoded.skipped]),
+            + _some([f"{f} ({r})" for f, r in decoded.skipped]),
             DataWarning,
             stacklevel=3,
         )
     if decoded.empty_classes:
         warnings.warn(
             f"{root}: left out {len(decoded.empty_classes)} class folder(s) "
-            "without readable images: " + some(decoded.empty_classes),
+            "without readable images: " + _some(decoded.empty_classes),
             DataWarning,
             stacklevel=3,
         )
+    _report_loose(root, loose, f"{root}/<class>/<image>")
+
+
+def _report_loose(root: Path, loose: list[Path], expected: str) -> None:
     if loose:
         warnings.warn(
             f"{root}: ignored {len(loose)} image(s) outside any class folder "
-            f"(expected {root}/<class>/<image>): " + some([p.name for p in loose]),
+            f"(expected {expected}): " + _some([p.name for p in loose]),
             DataWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
 
 
@@ -295,7 +300,7 @@ def load_folder(
     *,
     image_size: int | Sequence[int] = 64,
     channels: int = 3,
-    val_fraction: float = 0.2,
+    val_fraction: float | None = None,
     seed: int = 0,
     progress: bool = True,
     use_cache: bool = True,
@@ -312,7 +317,8 @@ def load_folder(
         path: the root of the class-per-folder tree.
         image_size: output size, an int for square images or (height, width).
         channels: 3 for RGB, 1 for greyscale.
-        val_fraction: share of each class held out as the ``test`` split.
+        val_fraction: share of each class held out as the ``test`` split (default 0.2);
+            a tree already split has its own, and giving one there is warned about.
         seed: seeds the split and the order of both splits' images.
         progress: show a progress bar while decoding.
         use_cache: read and write the decoded cache under ``$CNNLAB_CACHE/folders``.
@@ -328,9 +334,14 @@ def load_folder(
         raise FolderDatasetError(f"{root}: no such directory (expected {root}/<class>/<image>)")
     presplit = _presplit(root)
     if presplit is not None:
+        if val_fraction is not None:
+            warnings.warn(f"{root} is already split into {presplit[0].name}/ and "
+                          f"{presplit[1].name}/: val_fraction {val_fraction} is not used",
+                          DataWarning, stacklevel=2)
         return _load_presplit(root, *presplit, size, channels, seed, progress, use_cache)
     decoded, how = _decoded_tree(root, size, channels, progress, use_cache)
-    train_idx, val_idx = split_indices(decoded.labels, val_fraction, seed)
+    train_idx, val_idx = split_indices(decoded.labels, 0.2 if val_fraction is None
+                                       else val_fraction, seed)
     images, labels = torch.from_numpy(decoded.images), torch.from_numpy(decoded.labels)
     train_idx, val_idx = torch.from_numpy(train_idx), torch.from_numpy(val_idx)
     return DatasetSplits(
@@ -344,6 +355,8 @@ def load_folder(
 
 def _load_presplit(root: Path, train_dir: Path, held_dir: Path, size: tuple[int, int],
                    channels: int, seed: int, progress: bool, use_cache: bool) -> DatasetSplits:
+    _report_loose(root, sorted(p for p in root.iterdir() if _is_image(p, root)),
+                  f"{train_dir}/<class>/<image>")
     train, train_how = _decoded_tree(train_dir, size, channels, progress, use_cache)
     held, held_how = _decoded_tree(held_dir, size, channels, progress, use_cache)
     unknown = [c for c in held.classes if c not in train.classes]
