@@ -54,6 +54,10 @@ def test_aux_heads_match_torchvision_in_training_and_vanish_in_eval():
     ours.reset_classifier(5)
     assert ours.aux1.fc2.out_features == ours.aux2.fc2.out_features == 5
     assert all(t.shape == (2, 5) for t in ours.train()(x))
+    ours.reset_classifier(0)  # headless: features out, in training too, no 0-wide aux heads
+    assert ours.aux1 is None and ours.train()(x).shape == (2, 1024)
+    with pytest.raises(ValueError, match="headless GoogLeNet.*aux_logits=False"):
+        get_model("googlenet", num_classes=0, aux_logits=True)
 
 
 def test_transform_input_matches_torchvision_and_needs_rgb():

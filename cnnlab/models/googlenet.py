@@ -188,6 +188,9 @@ class GoogLeNet(Network):
         if transform_input and in_channels != 3:
             raise ValueError("transform_input re-maps 3 ImageNet-normalised channels; use "
                              f"transform_input=False for in_channels={in_channels}")
+        if aux_logits and num_classes == 0:
+            raise ValueError("aux_logits adds two classifiers, which a headless GoogLeNet "
+                             "(num_classes=0) has no classes for; use aux_logits=False")
         self.aux_logits = aux_logits
         self.transform_input = transform_input
         conv_block = partial(BasicConv2d, norm_layer=norm_layer, act_layer=act_layer)
@@ -269,8 +272,13 @@ class GoogLeNet(Network):
         return self.fc
 
     def reset_classifier(self, num_classes: int) -> None:
-        """Replace the classifier, and the auxiliary ones too so their classes agree."""
+        """Replace the classifier, and the auxiliary ones too so their classes agree (a
+        headless model, ``num_classes=0``, keeps no auxiliary classifiers)."""
         self.fc = linear_head(self.num_features, num_classes)
+        if num_classes == 0:
+            self.aux1 = self.aux2 = None
+            self.aux_logits = False
+            self.unused_weight_prefixes, self.auxiliary_heads = ("aux1.", "aux2."), ()
         for aux in (self.aux1, self.aux2):
             if aux is not None:
                 aux.fc2 = nn.Linear(aux.fc2.in_features, num_classes)
