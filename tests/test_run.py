@@ -86,3 +86,23 @@ def test_a_run_without_a_best_checkpoint_says_it_uses_last(run_dir, tmp_path):
     assert result.exit_code == 0, result.output
     assert "warning: " in result.stderr and "no best checkpoint yet" in result.stderr
     assert "CheckpointWarning" not in result.stderr
+
+
+def test_eval_reads_fashion_mnists_test_split_alone(tmp_path, tiny_fashion):
+    # A damaged training file must not stop an evaluation, which needs only t10k.
+    from cnnlab.data import fashion_mnist as fm
+    from cnnlab.train import TrainConfig, train
+
+    root = tiny_fashion(tmp_path / "fashion", n_train=40, n_test=20).directory
+    cfg = TrainConfig(model="lenet_modern", data="fashion-mnist", data_root=str(root),
+                      epochs=1, batch_size=16, device="cpu", quiet=True,
+                      out_dir=str(tmp_path / "runs"), run_name="f")
+    train(cfg)
+    (root / "train-images-idx3-ubyte.gz").write_bytes(b"damaged")
+    with pytest.raises(fm.IdxFormatError, match="train-images"):
+        fm.load(root)  # training would be stopped, and told how to mend it
+    only_test = fm.load(root, test_only=True)
+    assert len(only_test.train) == 0 and len(only_test.test) == 20
+    result = runner.invoke(app, ["eval", str(tmp_path / "runs" / "f"), "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert "on 20 images" in " ".join(result.output.split())

@@ -379,7 +379,8 @@ def _load_split(files: dict[str, Path], prefix: str) -> ImageData:
 
 
 def load(
-    root: str | Path | None = None, *, download: bool = True, progress: bool = True
+    root: str | Path | None = None, *, download: bool = True, progress: bool = True,
+    test_only: bool = False,
 ) -> DatasetSplits:
     """Fashion-MNIST as uint8 (N, 1, 28, 28) images and int64 labels.
 
@@ -388,6 +389,8 @@ def load(
             but lacks the files); otherwise the usual places, in order.
         download: fetch the files when no location holds them.
         progress: show a progress bar while downloading.
+        test_only: read the test split alone (the train split comes back empty), for
+            evaluation: a damaged training file then does not stop it.
 
     Raises:
         DatasetNotFoundError: not found, and not downloaded (disabled or failed).
@@ -411,11 +414,17 @@ def load(
     files = find_files(location.path)
     assert files is not None
     try:
-        train, test = _load_split(files, "train"), _load_split(files, "t10k")
+        test = _load_split(files, "t10k")
+        train = _empty_split() if test_only else _load_split(files, "train")
     except IdxFormatError as exc:
         raise IdxFormatError(f"{exc}\n{_how_to_mend(location)}") from None
     return DatasetSplits(name=NAME, train=train, test=test, classes=list(CLASSES),
                          source=f"{location.path} ({location.origin})")
+
+
+def _empty_split() -> ImageData:
+    return ImageData(torch.empty((0, 1, *IMAGE_SHAPE), dtype=torch.uint8),
+                     torch.empty(0, dtype=torch.long))
 
 
 def _how_to_mend(location: Location) -> str:

@@ -38,7 +38,7 @@ def evaluate_run(run_dir, data: str | None = None, data_root: str | None = None,
         cfg.data, cfg.data_root = data, data_root
     elif data_root:
         cfg.data_root = data_root
-    splits = load_training_data(cfg)
+    splits = load_training_data(cfg, test_only=True)
     if list(splits.classes) != list(run.classes):
         # Same count is not enough: scores for another dataset's classes, reported under
         # the run's names, would be meaningless.

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from cnnlab.atomic import atomic_write_text
-from cnnlab.data import load_dataset
+from cnnlab.data import load_dataset, parse_spec
 from cnnlab.data.dataset import DatasetSplits
 from cnnlab.models import get_model, model_info
 from cnnlab.models.interop import load_state_dict_checked
@@ -28,18 +28,21 @@ from cnnlab.train.runlog import MetricsLog, environment_info, new_run_dir
 from cnnlab.train.trainer import Trainer, TrainResult
 
 
-def load_training_data(cfg: TrainConfig) -> DatasetSplits:
+def load_training_data(cfg: TrainConfig, test_only: bool = False) -> DatasetSplits:
     """The dataset named by ``cfg.data``; image folders decode at the model's size.
 
     A folder's held-out split is drawn with ``cfg.split_seed`` (0 unless set), not
     ``cfg.seed``, so runs that differ in their seed are scored on the same images
-    (``cfg.seed`` still orders the batches and draws the augmentation).
+    (``cfg.seed`` still orders the batches and draws the augmentation). ``test_only``:
+    Fashion-MNIST's train split is not read (it comes back empty), for evaluation.
     """
     if cfg.data.startswith("folder:"):
         info = model_info(cfg.model)
         size = cfg.resize or info.input_size[1]
         return load_dataset(cfg.data, root=cfg.data_root, image_size=size,
                             channels=info.input_size[0], seed=cfg.split_seed)
+    if test_only and parse_spec(cfg.data)[0] == "fashion-mnist":
+        return load_dataset(cfg.data, root=cfg.data_root, test_only=True)
     return load_dataset(cfg.data, root=cfg.data_root)
 
 
