@@ -22,6 +22,13 @@ def pyplot():
     return plt
 
 
+def literal(text: str) -> str:
+    """``text`` drawn as written: matplotlib reads what lies between two ``$`` as a formula
+    (a class folder named ``$5 bill $10`` would be typeset, or stop the figure with a
+    parse error), so user-given names go through here."""
+    return str(text).replace("$", r"\$")
+
+
 def save_figure(fig, path: str | Path) -> Path:
     """Lay out ``fig``, write it to ``path`` (folders made as needed), close it."""
     path = Path(path)

@@ -116,12 +116,14 @@ def save_grid(
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    from cnnlab.figures import literal
+
     n = len(images)
     cols = math.ceil(math.sqrt(n))
     rows = math.ceil(n / cols)
     fig = Figure(figsize=(1.3 * cols, 1.45 * rows + 0.4), layout="constrained")
     FigureCanvasAgg(fig)
-    fig.suptitle(title, fontsize=10)
+    fig.suptitle(literal(title), fontsize=10)
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     for ax, image, label in zip(axes, images, labels, strict=False):
         pixels = image.permute(1, 2, 0).numpy()
@@ -129,7 +131,7 @@ def save_grid(
             ax.imshow(pixels[:, :, 0], cmap="gray", vmin=0, vmax=255)
         else:
             ax.imshow(pixels)
-        ax.set_title(classes[int(label)], fontsize=7)
+        ax.set_title(literal(classes[int(label)]), fontsize=7)
     for ax in axes:
         ax.set_axis_off()
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -33,7 +33,7 @@ from cnnlab.design.edf import (
 )
 from cnnlab.design.spaces import format_band
 from cnnlab.design.store import PAPER_RECIPE, TrialStore, make_folder, sweep_identity
-from cnnlab.figures import embed_png, pyplot, save_figure
+from cnnlab.figures import embed_png, literal, pyplot, save_figure
 
 
 @dataclass
@@ -192,10 +192,10 @@ def plot_edfs(results: list[SpaceResult], edges, path: Path) -> Path:
         if not r.rows:
             continue
         x, y = edf_curve(r.errors)
-        axes[0].step(np.r_[x[0], x], np.r_[0.0, y], where="post", label=f"{r.label} "
-                     f"(n={len(r.rows)})")
+        axes[0].step(np.r_[x[0], x], np.r_[0.0, y], where="post",
+                     label=literal(f"{r.label} (n={len(r.rows)})"))
         x, y = edf_curve(r.errors, complexity_weights(r.macs, edges))
-        axes[1].step(np.r_[x[0], x], np.r_[0.0, y], where="post", label=r.label)
+        axes[1].step(np.r_[x[0], x], np.r_[0.0, y], where="post", label=literal(r.label))
     axes[0].set(xlabel="error (%)", ylabel="cumulative probability", title="EDF of error")
     axes[1].set(xlabel="error (%)", title=f"complexity-normalised EDF ({len(edges) - 1} bins)")
     for ax in axes:
@@ -210,7 +210,7 @@ def plot_error_vs_macs(results: list[SpaceResult], path: Path) -> Path:
     fig, ax = pyplot().subplots(figsize=(6.5, 4.2))
     for r in results:
         if r.rows:
-            ax.scatter(r.macs / 1e6, r.errors, s=12, alpha=0.7, label=r.label)
+            ax.scatter(r.macs / 1e6, r.errors, s=12, alpha=0.7, label=literal(r.label))
     ax.set(xscale="log", xlabel="MACs (millions, log scale)", ylabel="error (%)",
            title="error against complexity")
     plain = FuncFormatter(lambda v, _: f"{v:g}")  # 6, 10, 20 rather than 6x10^0

@@ -8,7 +8,7 @@ import math
 from pathlib import Path
 
 from cnnlab.atomic import atomic_write_text
-from cnnlab.figures import embed_png, pyplot, save_figure
+from cnnlab.figures import embed_png, literal, pyplot, save_figure
 
 
 def plot_curves(rows: list[dict], out: Path) -> Path:
@@ -40,8 +40,9 @@ def plot_confusion(matrix: list[list[int]], classes: list[str], out: Path) -> Pa
     size = max(5.0, 0.55 * len(classes) + 2)
     fig, ax = pyplot().subplots(figsize=(size + 1, size))
     im = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
-    ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right")
-    ax.set_yticks(range(len(classes)), classes)
+    names = [literal(c) for c in classes]  # folder names, drawn as written
+    ax.set_xticks(range(len(classes)), names, rotation=45, ha="right")
+    ax.set_yticks(range(len(classes)), names)
     ax.set(xlabel="predicted", ylabel="true", title="Confusion matrix (test)")
     if len(classes) <= 20:
         for i in range(len(classes)):

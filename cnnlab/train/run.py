@@ -207,10 +207,12 @@ def write_run_outputs(trainer: Trainer, result: TrainResult) -> None:
         "commands": trainer.commands,
     }
     atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=1))
+    # A figure that cannot be drawn costs that figure, never the report of a trained run.
     if result.history:
-        plot_curves(result.history, run_dir / "plots" / "curves.png")
+        _draw(plot_curves, result.history, run_dir / "plots" / "curves.png")
     if result.confusion:
-        plot_confusion(result.confusion, trainer.classes, run_dir / "plots" / "confusion.png")
+        _draw(plot_confusion, result.confusion, trainer.classes,
+              run_dir / "plots" / "confusion.png")
     model_summary = None
     try:
         from cnnlab.inspect import summary as layer_summary
@@ -224,6 +226,14 @@ def write_run_outputs(trainer: Trainer, result: TrainResult) -> None:
     except Exception:  # the report still renders without the layer table
         model_summary = None
     write_report(run_dir, summary, model_summary)
+
+
+def _draw(plot, *args) -> None:
+    try:
+        plot(*args)
+    except Exception as exc:
+        warnings.warn(f"could not draw {args[-1]} ({type(exc).__name__}: {exc}); the report "
+                      "is written without it", RuntimeWarning, stacklevel=3)
 
 
 @dataclass

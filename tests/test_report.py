@@ -1,0 +1,55 @@
+"""A run's report: its figures draw user-given names as written, and a figure that cannot
+be drawn never costs the report of a trained run."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from cnnlab.data.synthetic import make_synthetic
+from cnnlab.train import TrainConfig, train
+
+
+def tiny_cfg(tmp_path, **kw) -> TrainConfig:
+    return TrainConfig(model="lenet_modern", data="synthetic", epochs=1, batch_size=32,
+                       device="cpu", quiet=True, out_dir=str(tmp_path), run_name="r", **kw)
+
+
+def test_class_names_with_dollar_signs_are_drawn_as_written(tmp_path, monkeypatch):
+    from cnnlab.train import report
+
+    data = make_synthetic(num_train=64, num_test=32, num_classes=2)
+    # Between two $ matplotlib reads a formula: this one does not parse, $5_bill$ would
+    # be typeset with a subscript.
+    data = dataclasses.replace(data, classes=["$5_bill$", r"price $\foo$"])
+    drawn = []
+    original = report.plot_confusion
+
+    def spy(matrix, classes, out):
+        path = original(matrix, classes, out)
+        drawn.append(out)
+        return path
+
+    monkeypatch.setattr("cnnlab.train.run.plot_confusion", spy)
+    train(tiny_cfg(tmp_path), data=data)
+    assert drawn and (tmp_path / "r" / "plots" / "confusion.png").exists()
+    from cnnlab.figures import literal, pyplot
+
+    fig = pyplot().figure()
+    text = fig.text(0, 0, literal("$5_bill$"))
+    assert text._preprocess_math(text.get_text()) == ("$5_bill$", False)  # drawn, not math
+    pyplot().close(fig)
+    assert "price $\\foo$" in (tmp_path / "r" / "report.html").read_text()
+
+
+def test_a_figure_that_fails_costs_only_that_figure(tmp_path, monkeypatch):
+    def broken(*args):
+        raise ValueError("no such font")
+
+    monkeypatch.setattr("cnnlab.train.run.plot_curves", broken)
+    with pytest.warns(RuntimeWarning, match="could not draw .*curves.png .*no such font"):
+        train(tiny_cfg(tmp_path), data=make_synthetic(num_train=64, num_test=32))
+    run = tmp_path / "r"
+    assert (run / "report.html").exists() and (run / "plots" / "confusion.png").exists()
+    assert not (run / "plots" / "curves.png").exists()
