@@ -293,7 +293,7 @@ def test_scratch_and_torch_batchnorm_lenets_compute_the_same_function():
     # float64: a conv bias in front of BN gets a zero gradient in exact arithmetic, and
     # float32 rounding noise there would swamp any relative tolerance.
     torch.manual_seed(0)
-    scratch = get_model("lenet_bn_d2l", bn_momentum=0.1).double()
+    scratch = get_model("lenet_bn_d2l").double()
     concise = get_model("lenet_bn").double()
     assert any(isinstance(m, BatchNorm) for m in scratch.modules())
     assert any(isinstance(m, nn.BatchNorm1d) for m in concise.modules())
@@ -313,14 +313,16 @@ def test_scratch_and_torch_batchnorm_lenets_compute_the_same_function():
 
 
 def test_lenet_bn_d2l_keeps_the_books_running_average_weight():
-    # The book's code passes momentum=0.9: the running mean becomes 90% the last batch.
+    # The book's code (since d2l-en PR #2213) passes momentum=0.1 with PyTorch's rule:
+    # the running mean takes 10% of the last batch's.
     model = get_model("lenet_bn_d2l")
     bn = model.features[1]
-    assert isinstance(bn, BatchNorm) and bn.momentum == 0.9 and bn.num_dims == 4
+    assert isinstance(bn, BatchNorm) and bn.momentum == 0.1 and bn.num_dims == 4
     x = torch.randn(8, 1, 28, 28)
     batch_mean = model.features[0](x).mean(dim=(0, 2, 3))
     model(x)
-    torch.testing.assert_close(bn.running_mean, 0.9 * batch_mean.detach())
+    torch.testing.assert_close(bn.running_mean, 0.1 * batch_mean.detach())
+    assert get_model("lenet_bn_d2l", bn_momentum=0.3).features[1].momentum == 0.3
 
 
 def test_norm_factories_pick_the_layer_for_the_input_rank():

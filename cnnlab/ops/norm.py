@@ -11,13 +11,12 @@ exactly (forward values, gradients, running statistics, state_dict keys), so a
 model built with one loads the other's weights. Gradients come from autograd
 through the plain formula; nothing is hand-derived.
 
-Differences from the Dive into Deep Learning chapter (v1.0.3), on purpose:
+Momentum follows PyTorch's convention, ``running = (1 - momentum) * running +
+momentum * batch``, default 0.1, as the book's PyTorch code has it since d2l-en PR
+#2213 (2022; earlier editions, and d2l-zh, swap the weights and pass 0.9: the same
+10% for the latest batch). Differences from the Dive into Deep Learning chapter
+(v1.0.3), on purpose:
 
-- Momentum: PyTorch's convention, ``running = (1 - momentum) * running +
-  momentum * batch``, default 0.1. The book's code uses the same formula but
-  passes ``momentum=0.9``, so its running statistics are 90% the latest batch
-  (earlier editions, and d2l-zh, had the weights swapped, which with 0.9 equals
-  PyTorch's 0.1). Book-faithful models pass ``momentum=0.9`` explicitly.
 - Running variance: updated with the *unbiased* batch variance (divide by n - 1),
   as PyTorch does; normalising always uses the biased one. The book uses the
   biased variance for both.
