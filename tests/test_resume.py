@@ -162,3 +162,19 @@ def test_a_second_resume_keeps_the_epochs_the_first_added(one_epoch_run, monkeyp
     summary = json.loads((one_epoch_run / "summary.json").read_text())
     assert len(summary["commands"]) == 3  # train, the interrupted resume, this resume
     assert summary["commands"][-1]["command"] == summary["environment"]["command"]
+
+
+def test_more_epochs_on_a_decaying_schedule_say_the_lr_jumps_back_up(tmp_path, monkeypatch):
+    import warnings
+
+    from cnnlab.train.run import CheckpointWarning
+
+    small_run(tmp_path, monkeypatch, epochs=2, run_name="oc", schedule="onecycle", lr=0.1)
+    # onecycle over 8 steps ended at 0; over 12 steps, step 8 is a third of the peak
+    with pytest.warns(CheckpointWarning, match=r"onecycle schedule now spans 3 epochs, so the "
+                      r"learning rate goes from 0 back up to 0\.0333 here"):
+        resume(tmp_path / "oc", extra_epochs=1)
+    small_run(tmp_path, monkeypatch, epochs=1, run_name="c", schedule="constant")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CheckpointWarning)  # a constant lr does not jump
+        resume(tmp_path / "c", extra_epochs=1)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from cnnlab.models.interop import load_state_dict_checked
 from cnnlab.train import checkpoint as ckpt
 from cnnlab.train.config import ConfigError, TrainConfig
 from cnnlab.train.evaluate import Preprocess
+from cnnlab.train.optim import lr_factor
 from cnnlab.train.report import plot_confusion, plot_curves, write_report
 from cnnlab.train.runlog import MetricsLog, environment_info, new_run_dir
 from cnnlab.train.trainer import Trainer, TrainResult
@@ -142,12 +144,30 @@ def resume(run_dir: str | Path, console=None, extra_epochs: int | None = None,
     data = load_training_data(cfg)
     trainer = Trainer(cfg, data, run_dir=run_dir, console=console)
     trainer.load_resume_state(last)
+    if extra_epochs and trainer.dist.is_main:
+        _warn_if_the_schedule_restarts(trainer, extra_epochs)
     if trainer.dist.is_main and (extra_epochs or max_time is not None or data_root is not None):
         plan.save(cfg_path)  # the new plan: a later `cnnlab resume` continues it, not the old
     result = trainer.fit()
     if trainer.dist.is_main:
         write_run_outputs(trainer, result)
     return result
+
+
+def _warn_if_the_schedule_restarts(trainer: Trainer, extra_epochs: int) -> None:
+    """A decaying schedule spans the plan, so more epochs stretch it: at the resume point
+    the learning rate jumps back up. Intended (an annealed lr would train nothing more),
+    but the user should know."""
+    cfg = trainer.cfg
+    steps = math.ceil(trainer.steps_per_epoch / cfg.accum_steps)
+    step, warmup = trainer.scheduler.last_epoch, int(round(cfg.warmup_epochs * steps))
+    before = cfg.lr * lr_factor(cfg.schedule, step, (cfg.epochs - extra_epochs) * steps, warmup)
+    after = cfg.lr * lr_factor(cfg.schedule, step, cfg.epochs * steps, warmup)
+    if after > before * 1.01:
+        warnings.warn(f"--epochs {extra_epochs}: the {cfg.schedule} schedule now spans "
+                      f"{cfg.epochs} epochs, so the learning rate goes from {before:.3g} back "
+                      f"up to {after:.3g} here and decays again to epoch {cfg.epochs}",
+                      CheckpointWarning, stacklevel=3)
 
 
 def finished_run_result(run_dir: str | Path) -> TrainResult:
