@@ -12,8 +12,9 @@ from cnnlab.train import TrainConfig, train
 
 
 def tiny_cfg(tmp_path, **kw) -> TrainConfig:
-    return TrainConfig(model="lenet_modern", data="synthetic", epochs=1, batch_size=32,
-                       device="cpu", quiet=True, out_dir=str(tmp_path), run_name="r", **kw)
+    values = dict(model="lenet_modern", data="synthetic", epochs=1, batch_size=32,
+                  device="cpu", quiet=True, out_dir=str(tmp_path), run_name="r")
+    return TrainConfig(**{**values, **kw})
 
 
 def test_class_names_with_dollar_signs_are_drawn_as_written(tmp_path, monkeypatch):
@@ -53,3 +54,19 @@ def test_a_figure_that_fails_costs_only_that_figure(tmp_path, monkeypatch):
     run = tmp_path / "r"
     assert (run / "report.html").exists() and (run / "plots" / "confusion.png").exists()
     assert not (run / "plots" / "curves.png").exists()
+
+
+def test_the_train_loss_curve_says_what_it_adds_to_the_test_loss(tmp_path, monkeypatch):
+    # With label smoothing the train loss cannot fall below ~0.5 on 10 classes while the
+    # test loss (plain cross-entropy) can: the legend says so.
+    from cnnlab.train import report
+
+    seen = []
+    monkeypatch.setattr(report.pyplot().Axes, "legend",
+                        lambda ax, *a, **k: seen.extend(t.get_label() for t in ax.lines))
+    train(tiny_cfg(tmp_path, label_smoothing=0.1), data=make_synthetic(num_train=64,
+                                                                       num_test=32))
+    assert "train (with label smoothing 0.1)" in seen and "test" in seen
+    seen.clear()
+    train(tiny_cfg(tmp_path, run_name="plain"), data=make_synthetic(num_train=64, num_test=32))
+    assert "train" in seen

@@ -11,13 +11,16 @@ from cnnlab.atomic import atomic_write_text
 from cnnlab.figures import embed_png, literal, pyplot, save_figure
 
 
-def plot_curves(rows: list[dict], out: Path) -> Path:
-    """Loss and accuracy per epoch, train and test side by side."""
+def plot_curves(rows: list[dict], out: Path, train_objective: str = "") -> Path:
+    """Loss and accuracy per epoch, train and test side by side. ``train_objective`` says
+    what the train loss holds besides the cross-entropy the test loss is ("label
+    smoothing 0.1"), so a train curve above the test one is not read as underfitting."""
     epochs = [r["epoch"] for r in rows]
     # Epochs skipped by eval_every have NaN test values: the test line joins the others.
     tested = [r for r in rows if not math.isnan(r["test_acc"])]
     fig, (ax_loss, ax_acc) = pyplot().subplots(1, 2, figsize=(10, 4))
-    ax_loss.plot(epochs, [r["train_loss"] for r in rows], "o-", label="train")
+    ax_loss.plot(epochs, [r["train_loss"] for r in rows], "o-",
+                 label=f"train (with {train_objective})" if train_objective else "train")
     ax_loss.plot([r["epoch"] for r in tested], [r["test_loss"] for r in tested], "s-",
                  label="test")
     ax_loss.set(xlabel="epoch", ylabel="loss", title="Loss")

@@ -229,7 +229,8 @@ def write_run_outputs(trainer: Trainer, result: TrainResult) -> None:
     atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=1))
     # A figure that cannot be drawn costs that figure, never the report of a trained run.
     if result.history:
-        _draw(plot_curves, result.history, run_dir / "plots" / "curves.png")
+        _draw(plot_curves, result.history, run_dir / "plots" / "curves.png",
+              train_objective(trainer))
     if result.confusion:
         _draw(plot_confusion, result.confusion, trainer.classes,
               run_dir / "plots" / "confusion.png")
@@ -248,11 +249,22 @@ def write_run_outputs(trainer: Trainer, result: TrainResult) -> None:
     write_report(run_dir, summary, model_summary)
 
 
+def train_objective(trainer: Trainer) -> str:
+    """What the train loss adds to the test loss's plain cross-entropy, in words."""
+    terms = []
+    if trainer.cfg.label_smoothing:
+        terms.append(f"label smoothing {trainer.cfg.label_smoothing:g}")
+    if getattr(trainer.model, "aux_logits", False):
+        terms.append("0.3 x each auxiliary loss")
+    return ", ".join(terms)
+
+
 def _draw(plot, *args) -> None:
     try:
         plot(*args)
     except Exception as exc:
-        warnings.warn(f"could not draw {args[-1]} ({type(exc).__name__}: {exc}); the report "
+        out = next(a for a in args if isinstance(a, Path))
+        warnings.warn(f"could not draw {out} ({type(exc).__name__}: {exc}); the report "
                       "is written without it", RuntimeWarning, stacklevel=3)
 
 
