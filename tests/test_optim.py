@@ -25,15 +25,40 @@ def test_lookahead_pulls_the_weights_back_alpha_of_the_way_every_k_steps(optimiz
         for param, o in ((live, opt), (by_hand, opt_by_hand)):
             param.sin().sum().backward()
             o.step()
-            o.zero_grad()
-        lookahead.step()
+        lookahead.step()  # as the trainer calls it: after the step, before zero_grad
+        opt.zero_grad()
+        opt_by_hand.zero_grad()
         slow = by_hand.detach().clone() if slow is None else slow
         if step % 3 == 0:
             slow = slow + 0.4 * (by_hand.detach() - slow)
             by_hand.data.copy_(slow)
         torch.testing.assert_close(live.detach(), by_hand.detach(), msg=f"step {step}")
+        evaluated = slow + 0.4 * (by_hand.detach() - slow)  # where the next sync puts it
+        module = torch.nn.Module()
+        module.w = live
+        target = torch.nn.Module()
+        target.w = torch.nn.Parameter(torch.zeros(6))
+        lookahead.evaluated_weights(module, target)
+        torch.testing.assert_close(target.w.detach(), evaluated, msg=f"step {step}")
     assert opt.param_groups[0]["lookahead_step"] == 10  # in state_dict(): checkpoints keep it
     assert "lookahead_slow" in opt.state_dict()["state"][0]
+
+
+def test_lookahead_leaves_a_parameter_the_optimizer_has_not_stepped_alone():
+    # AdamW takes an empty state for a new parameter: a slow copy put there before its
+    # first gradient made its first step fail (KeyError 'exp_avg').
+    from cnnlab.train.optim import Lookahead
+
+    used, unused = torch.nn.Parameter(torch.ones(3)), torch.nn.Parameter(torch.ones(3))
+    opt = torch.optim.AdamW([used, unused], lr=0.1)
+    lookahead = Lookahead(opt, k=2, alpha=0.5)
+    for step in range(4):
+        loss = used.square().sum() + (unused.square().sum() if step >= 1 else 0)
+        loss.backward()
+        opt.step()
+        lookahead.step()
+        opt.zero_grad()
+    assert "exp_avg" in opt.state[unused] and "lookahead_slow" in opt.state[unused]
 
 
 def test_weight_ema_matches_the_per_tensor_definition():

@@ -180,6 +180,23 @@ def test_lookahead_ignores_an_optimizer_step_that_fp16_overflow_skipped(tmp_path
     assert all(torch.isfinite(p).all() for p in trainer.model.parameters())
 
 
+def test_lookahead_runs_are_evaluated_where_the_next_sync_would_put_the_weights(tmp_path,
+                                                                               data):
+    # 5 steps an epoch, a sync every 3: at the evaluation the live weights are 2 steps
+    # past the slow ones. The evaluated (and best-saved) weights are slow + alpha (live -
+    # slow), Lookahead's output; the live ones train on untouched.
+    cfg = fast_cfg(tmp_path, run_name="la", epochs=1, ema_decay=0.0, lookahead_steps=3,
+                   lookahead_alpha=0.5)
+    trainer = Trainer(cfg, data, run_dir=tmp_path / "la")
+    trainer.fit()
+    weight = "features.0.weight"
+    live = trainer.model.state_dict()[weight]
+    slow = trainer.optimizer.state[trainer.model.get_parameter(weight)]["lookahead_slow"]
+    assert not torch.equal(live, slow)
+    best, _ = ckpt.load_checkpoint(tmp_path / "la" / "checkpoints" / "best.safetensors")
+    torch.testing.assert_close(best["model"][weight], slow + 0.5 * (live - slow))
+
+
 def test_the_lr_column_is_the_lr_of_each_epochs_last_step(tmp_path, data):
     # Muon's filter group comes first in the optimizer (at muon_lr 0.5): the column is
     # still --lr (0.1) under the schedule, as it stood for the epoch's last step.

@@ -246,8 +246,13 @@ class Lookahead:
     The slow weights live in the optimizer's own per-parameter state (``lookahead_slow``)
     and the step count in its parameter groups (``lookahead_step``), so a checkpoint of
     the optimizer carries them and a resumed run continues exactly. They start from the
-    weights after the first step (an empty per-parameter state is how Adam knows a
-    parameter is new, so nothing is added before it has taken one step).
+    weights after a parameter's first step (an empty per-parameter state is how Adam
+    knows a parameter is new, so nothing is added before the optimizer has stepped it:
+    a parameter without a gradient, which optimizers skip, gets none yet).
+
+    What is evaluated is where the next sync would put the weights,
+    ``slow + alpha (fast - slow)`` (:meth:`evaluated_weights`): the slow weights are
+    Lookahead's output, and the fast ones stand up to ``k - 1`` noisy steps past them.
     """
 
     def __init__(self, optimizer: torch.optim.Optimizer, k: int, alpha: float):
@@ -258,19 +263,35 @@ class Lookahead:
 
     @torch.no_grad()
     def step(self) -> None:
-        """Call after each ``optimizer.step()`` that was taken (not one GradScaler skipped)."""
+        """Call after each ``optimizer.step()`` that was taken (not one GradScaler skipped),
+        before the gradients are zeroed (they say which parameters it stepped)."""
         for group in self.optimizer.param_groups:
             group["lookahead_step"] = group.get("lookahead_step", 0) + 1
-            params = [p for p in group["params"] if p.requires_grad]
-            states = [self.optimizer.state[p] for p in params]
-            for param, state in zip(params, states, strict=True):
-                if "lookahead_slow" not in state:
+            for param in group["params"]:
+                state = self.optimizer.state[param]
+                if "lookahead_slow" not in state and param.grad is not None:
                     state["lookahead_slow"] = param.detach().clone()
             if group["lookahead_step"] % self.k:
                 continue
-            slow = [state["lookahead_slow"] for state in states]
+            params, slow = self._with_slow(group)
             torch._foreach_lerp_(slow, params, self.alpha)  # slow += alpha (fast - slow)
             torch._foreach_copy_(params, slow)
+
+    def _with_slow(self, group: dict) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        params = [p for p in group["params"] if "lookahead_slow" in self.optimizer.state.get(p, {})]
+        return params, [self.optimizer.state[p]["lookahead_slow"] for p in params]
+
+    @torch.no_grad()
+    def evaluated_weights(self, model: nn.Module, target: nn.Module) -> nn.Module:
+        """``target`` (a copy of ``model``) set to ``model``'s state with each parameter
+        where the next sync would put it; the live weights are left as they are."""
+        target.load_state_dict(model.state_dict())
+        slow_of = {id(p): s for group in self.optimizer.param_groups
+                   for p, s in zip(*self._with_slow(group), strict=True)}
+        for live, copied in zip(model.parameters(), target.parameters(), strict=True):
+            if id(live) in slow_of:
+                copied.copy_(torch.lerp(slow_of[id(live)], live, self.alpha))
+        return target
 
 
 class WeightEMA:

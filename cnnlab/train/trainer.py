@@ -141,7 +141,9 @@ class Trainer(Resumable):
         self.lookahead = (Lookahead(self.optimizer, cfg.lookahead_steps, cfg.lookahead_alpha)
                           if cfg.lookahead_steps else None)
         self.ema = WeightEMA(self.model, cfg.ema_decay) if cfg.ema_decay > 0 else None
-        self.eval_model = copy.deepcopy(self.model) if self.ema else None
+        # Evaluated apart from the live weights: the EMA's, or where Lookahead's next sync
+        # would put them.
+        self.eval_model = copy.deepcopy(self.model) if self.ema or self.lookahead else None
         self.train_model: nn.Module = self.model
         if self.dist.enabled:
             ids = [self.device.index] if self.device.type == "cuda" else None
@@ -364,14 +366,14 @@ class Trainer(Resumable):
         scale = self.scaler.get_scale() if watch_skips else None  # a sync: fp16 only
         self.scaler.step(self.optimizer)
         self.scaler.update()
-        self.optimizer.zero_grad(set_to_none=True)
         self.scheduler.step()
         # fp16 overflow: the scaler skipped the step and lowered its scale. Lookahead
         # must not count it (nor give Adam's untouched, empty state its slow weights:
         # Adam takes an empty state for a new parameter).
         skipped = watch_skips and self.scaler.get_scale() < scale
         if self.lookahead is not None and not skipped:
-            self.lookahead.step()
+            self.lookahead.step()  # before zero_grad: the gradients say what was stepped
+        self.optimizer.zero_grad(set_to_none=True)
         if self.ema is not None:
             self.ema.update(self.model)
 
@@ -392,6 +394,8 @@ class Trainer(Resumable):
             )
 
     def _evaluation_model(self) -> nn.Module:
+        if self.ema is None and self.lookahead is not None:
+            return self.lookahead.evaluated_weights(self.model, self.eval_model)
         if self.ema is None:
             return self.model
         self.eval_model.load_state_dict(self.ema.state_dict())
