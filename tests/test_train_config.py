@@ -19,7 +19,10 @@ def test_yaml_round_trip(tmp_path):
     [("optimizer", "adam", "sgd, nesterov, adamw"), ("epochs", 0, ">= 1"),
      ("momentum", 1.5, "[0, 1)"), ("amp", "fp8", "auto, off, bf16, fp16"),
      ("flip_mode", "mirror", "random, alternate"), ("lookahead_alpha", 0.0, "(0, 1]"),
-     ("lookahead_steps", -1, ">= 0")],
+     ("lookahead_steps", -1, ">= 0"), ("weight_decay", float("nan"), "a finite number"),
+     ("max_time", float("nan"), "a finite number"), ("lr", float("inf"), "a finite number"),
+     ("clip_grad_norm", float("nan"), "a finite number"),
+     ("warmup_epochs", 10.0, "fewer than the 10 epochs")],
 )
 def test_invalid_value_names_field_and_allowed(field, value, allowed):
     with pytest.raises(ConfigError) as info:

@@ -413,3 +413,10 @@ def test_a_last_batch_of_one_image_is_dropped_so_batchnorm1d_trains(tmp_path):
                                device="cpu", out_dir=str(tmp_path), quiet=True),
                    data=make_synthetic(num_train=1, num_test=32, seed=1)).train_loader
     assert len(lone) == 1  # a lone image that is the whole epoch still trains
+
+
+def test_a_crop_padding_as_large_as_the_images_is_refused_before_training(tmp_path, data):
+    from cnnlab.train import ConfigError
+
+    with pytest.raises(ConfigError, match="crop_padding=28 does not fit the data's 28x28"):
+        Trainer(fast_cfg(tmp_path, crop_padding=28), data)

@@ -9,6 +9,7 @@ can always be repeated or resumed from its own folder.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -167,6 +168,9 @@ class TrainConfig:
         for name in ("weight_decay", "warmup_epochs", "clip_grad_norm"):
             if getattr(self, name) < 0:
                 bad(name, "a number >= 0")
+        if self.warmup_epochs and self.warmup_epochs >= self.epochs:
+            bad("warmup_epochs", f"fewer than the {self.epochs} epochs of the run (the peak "
+                "lr would never be reached, nor the decay begun)")
         if self.scratch_ops not in (False, True, "fft"):
             bad("scratch_ops", "false, true or 'fft'")
         if self.threads is not None and self.threads < 1:
@@ -220,6 +224,11 @@ class TrainConfig:
             if not ok and all(k in _KIND_WORDS for k in kinds):
                 allowed = " or ".join(_KIND_WORDS[k] for k in kinds)
                 raise ConfigError(f"invalid value for {f.name}: {value!r}; allowed: {allowed}")
+            # YAML reads .nan and .inf as numbers: NaN passes every `<` check (a NaN
+            # max_time never stops, a NaN clip norm clips nothing), inf diverges.
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"invalid value for {f.name}: {value!r}; allowed: a finite "
+                                  "number")
 
     def _check_model_overrides(self) -> None:
         """Build the model on the meta device (no memory, no initialisation), so that a

@@ -23,7 +23,7 @@ from torch import nn
 
 from cnnlab.data.dataset import DataError, DatasetSplits
 from cnnlab.data.loader import DeviceLoader
-from cnnlab.train.config import CUDA_GRAPH_MODES, TrainConfig
+from cnnlab.train.config import CUDA_GRAPH_MODES, ConfigError, TrainConfig
 from cnnlab.train.device import peak_memory_mb, resolve_amp, select_device
 from cnnlab.train.distributed import (
     DistInfo,
@@ -114,6 +114,12 @@ class Trainer(Resumable):
                      else (None, None))
         self.preprocess = Preprocess(channels, image_size, mean, std, self.channels_last)
         check_tta_shift(cfg.tta_shift, image_size)
+        if cfg.crop_padding >= min(data.train.images.shape[2:]):
+            # Crops are cut from the images as stored: more padding than the image
+            # leaves crops of padding alone (black), not translated images.
+            raise ConfigError(f"crop_padding={cfg.crop_padding} does not fit the data's "
+                              f"{height}x{data.train.images.shape[3]} images: translate by "
+                              "a few pixels (1 to 4), or 0 for none")
         self.model = build_model(cfg, len(self.classes), channels, image_size).to(self.device)
         if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
