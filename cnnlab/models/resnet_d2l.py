@@ -146,6 +146,9 @@ class BookResNet(PooledFcNet):
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.stages(self.b1(x))
 
+    def init_head(self, head: nn.Module) -> nn.Module:
+        return xavier_init(head)  # as the book initialises the whole network
+
 
 
 # ---------------------------------------------------------------------------
@@ -182,5 +185,7 @@ def resnet18_d2l(num_classes: int, in_channels: int, **overrides) -> nn.Module:
 
 @register_model(**_BOOK)
 def resnext_d2l(num_classes: int, in_channels: int, **overrides) -> nn.Module:
-    """The book's ResNeXt block (group width 16, bot_mul 1) on ResNet-18's stages."""
+    """The book's ResNeXt block (group width 16, bot_mul 1) on the book's ResNet-18 stages,
+    with their Xavier init: built from the book's parts, but the book itself defines and
+    demonstrates the block and builds no ResNeXt network (so it has no book recipe)."""
     return _book("resnext_d2l", num_classes, in_channels, **overrides)
