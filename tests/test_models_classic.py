@@ -230,12 +230,20 @@ def test_book_initialisation(name, overrides, scheme):
     assert any(not 0.75 < r < 1.33 for r in other.values()), other
 
 
-def test_reset_classifier_keeps_the_models_init_scheme():
+@pytest.mark.parametrize("name", ["lenet_d2l", "vgg_d2l", "nin_d2l", "resnet18_d2l",
+                                  "resnext_d2l", "googlenet_d2l"])
+def test_reset_classifier_keeps_the_books_xavier_init(name):
+    # Every book network the book Xavier-initialises gets a Xavier head when replaced.
     torch.manual_seed(0)
-    model = get_model("lenet_d2l")
+    with torch.device("meta"):  # the head is rebuilt on the CPU below: no big weights
+        model = get_model(name)
     model.reset_classifier(50)
-    head = model.get_classifier()
-    assert head.weight.std().item() == pytest.approx(math.sqrt(2 / (84 + 50)), rel=0.15)
+    # the new layer (NiN's classifier is a block ending in a 1x1 conv, ReLU and pool)
+    head = [m for m in model.get_classifier().modules() if isinstance(m, (nn.Conv2d,
+                                                                         nn.Linear))][-1]
+    fan_in = head.weight[0].numel()
+    xavier_std = math.sqrt(2 / (fan_in + 50 * head.weight[0, 0].numel()))
+    assert head.weight.std().item() == pytest.approx(xavier_std, rel=0.15), name
 
 
 # --- the shared interface ----------------------------------------------------------------

@@ -48,6 +48,7 @@ class PooledFcNet(Network):
     The head of ResNet, AnyNet/RegNet and GoogLeNet (book and torchvision forms);
     ``num_features`` is the width of the pooled vector. Subclasses set ``avgpool``,
     ``fc`` and ``num_features``; the names are torchvision's, so state_dicts match.
+    They override :meth:`init_head` if a fresh head needs their init.
     """
 
     def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
@@ -57,8 +58,11 @@ class PooledFcNet(Network):
     def get_classifier(self) -> nn.Module:
         return self.fc
 
+    def init_head(self, head: nn.Module) -> nn.Module:
+        return head  # PyTorch's default Linear init
+
     def reset_classifier(self, num_classes: int) -> None:
-        self.fc = linear_head(self.num_features, num_classes)
+        self.fc = self.init_head(linear_head(self.num_features, num_classes))
 
 
 class FlattenClassifierNet(Network):
@@ -104,9 +108,11 @@ def linear_head(in_features: int, num_classes: int) -> nn.Module:
 def xavier_init(model: nn.Module) -> nn.Module:
     """The book's ``init_cnn``: Xavier-uniform weights on every Conv2d and Linear.
 
-    Unlike the book (whose ``apply_init`` runs on still-lazy layers and so does
-    nothing until a forward pass), our layers are materialised, so this really
-    applies. Biases are left at PyTorch's default, as in the book.
+    The book gets it from ``apply_init``, which runs a forward pass first to
+    materialise its lazy layers (the ``net.apply(init_cnn)`` in some of its
+    constructors meets still-lazy layers and does nothing); our layers are built
+    materialised, so this applies at once. Biases keep PyTorch's default, as in the
+    book.
     """
     for m in model.modules():
         if isinstance(m, (nn.Conv2d, nn.Linear)):

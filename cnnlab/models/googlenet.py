@@ -103,6 +103,9 @@ class BookGoogLeNet(PooledFcNet):
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.b5(self.b4(self.b3(self.b2(self.b1(x)))))
 
+    def init_head(self, head: nn.Module) -> nn.Module:
+        return xavier_init(head)  # as googlenet_d2l initialises the whole network
+
 
 
 # ---------------------------------------------------------------------------
