@@ -196,3 +196,38 @@ def test_throughput_compares_optimizers_against_the_first(tmp_path):
     # one profile per optimizer, neither overwriting the other
     assert "bmm" in (tmp_path / "tp-profile-lenet_modern-muon.txt").read_text()
     assert "bmm" not in (tmp_path / "tp-profile-lenet_modern-nesterov.txt").read_text()
+
+
+def test_a_throughput_sweep_cut_short_keeps_every_measured_row(tmp_path, monkeypatch):
+    # `timeout` on a rented GPU sends SIGTERM: the rows measured so far are in the file
+    # (each stored as it came), and a model that fails is a row, not the end of the sweep.
+    import os
+    import signal
+
+    from typer.testing import CliRunner
+
+    from cnnlab.cli import app
+
+    real, calls = tp.measure, []
+
+    def measure(name, *args, **kw):
+        calls.append(name)
+        if name == "lenet_d2l":
+            raise RuntimeError("cuDNN error: CUDNN_STATUS_INTERNAL_ERROR\n(a second line)")
+        if name == "lenet_modern":
+            os.kill(os.getpid(), signal.SIGTERM)
+        return real(name, *args, **kw)
+
+    monkeypatch.setattr(tp, "measure", measure)
+    out = tmp_path / "tp.csv"
+    args = ["bench", "throughput", "--models", "lenet_bn,lenet_d2l,lenet_modern,nin_d2l",
+            "--batch-size", "2", "--steps", "1", "--device", "cpu", "--out", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 130, result.output
+    assert calls == ["lenet_bn", "lenet_d2l", "lenet_modern"]  # stopped at the signal
+    rows = out.read_text().splitlines()
+    assert len(rows) == 3 and rows[1].startswith("lenet_bn,") and float(rows[1].split(",")[3])
+    assert "failed: RuntimeError: cuDNN error: CUDNN_STATUS_INTERNAL_ERROR (a second line)" \
+        in rows[2]
+    assert "2 of 4 rows measured" in result.output
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # put back as it was

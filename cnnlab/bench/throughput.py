@@ -8,6 +8,7 @@ halved and the model retried, so one command sweeps models of any size.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
 import torch
@@ -147,20 +148,45 @@ def _profile(step, device: torch.device, steps: int, rows: int = 25) -> str:
 def benchmark(models: list[str], batch_size: int = 64, image_size: int | None = None,
               **options) -> list[dict]:
     """:func:`measure` for each model, halving the batch on out-of-memory."""
-    rows = []
+    return list(benchmark_rows(models, batch_size, image_size, **options))
+
+
+def benchmark_rows(models: list[str], batch_size: int = 64, image_size: int | None = None,
+                   **options) -> Iterator[dict]:
+    """Each model's row as soon as it is measured (a caller can store it before the next
+    model starts). On out-of-memory the batch is halved and the model tried again; a
+    model that fails otherwise gives a row with NaN numbers and the error in its note,
+    and the sweep goes on."""
     for name in models:
         bs, note = batch_size, ""
         while True:
             try:
                 row = measure(name, bs, image_size, **options)
                 row.note = "; ".join(n for n in (note, row.note) if n)
-                rows.append(asdict(row))
+                yield asdict(row)
                 break
             except Exception as exc:
-                if not _is_oom(exc) or bs == 1:
-                    raise
-                if torch.cuda.is_available():
-                    torch.cuda.empty_cache()
-                note = f"out of memory at batch {bs}; halved"
-                bs //= 2
-    return rows
+                if _is_oom(exc) and bs > 1:
+                    if torch.cuda.is_available():
+                        torch.cuda.empty_cache()
+                    note = f"out of memory at batch {bs}; halved"
+                    bs //= 2
+                    continue
+                yield _failed_row(name, bs, image_size, exc, options)
+                break
+
+
+def _failed_row(name: str, batch_size: int, image_size: int | None, exc: Exception,
+                options: dict) -> dict:
+    info = model_info(name)
+    size = image_size or info.input_size[1]
+    nan = float("nan")
+    error = " ".join(f"{type(exc).__name__}: {exc}".split())  # one line in a table
+    return asdict(ThroughputRow(
+        model=name, input_size=f"{info.input_size[0]}x{size}x{size}", batch_size=batch_size,
+        train_samples_per_s=nan, train_step_ms=nan, infer_samples_per_s=nan,
+        infer_step_ms=nan, peak_memory_mb=nan, train_tflops=nan,
+        amp=options.get("amp", "off"), channels_last=options.get("channels_last", False),
+        compile=options.get("compile", False), device=str(options.get("device", "cpu")),
+        pad_stem=options.get("pad_stem", 0), optimizer=options.get("optimizer", "sgd"),
+        note=f"failed: {error[:300]}"))

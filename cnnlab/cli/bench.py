@@ -6,12 +6,16 @@ write its rows as JSON for BENCHMARKS.md.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from cnnlab.atomic import atomic_write_text
 
 from .messages import fail
 
@@ -37,6 +41,20 @@ def _one_of(*choices: str):
     return check
 
 
+def _model_names(models: str) -> list[str]:
+    """"alexnet_d2l,lenet*": each pattern's matches, in the order given; a full model name
+    means that model only (not every name containing it). None matching is an error."""
+    from cnnlab.models import list_models
+
+    known = set(list_models())
+    names = list(dict.fromkeys(
+        n for p in models.split(",") if p.strip()
+        for n in ([p.strip()] if p.strip() in known else list_models(p.strip()))))
+    if not names:
+        fail(f"no model matches {models!r} (see `cnnlab models`)")
+    return names
+
+
 def _device(name: str) -> str:
     """The device ``name`` stands for here ("auto" resolved), or a clear error naming it."""
     from cnnlab.train.device import select_device
@@ -47,15 +65,17 @@ def _device(name: str) -> str:
         fail(str(exc))
 
 
-def _write_json(rows, out: Path | None, extra: dict | None = None) -> None:
+def _write_json(rows, out: Path | None, extra: dict | None = None,
+                quiet: bool = False) -> None:
     if out is None:
         return
     from cnnlab.train.runlog import environment_info
 
     payload = {"rows": rows, "environment": environment_info(), **(extra or {})}
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(payload, indent=1, default=str))
-    console.print(f"rows written to {out}")
+    atomic_write_text(out, json.dumps(payload, indent=1, default=str))
+    if not quiet:
+        console.print(f"rows written to {out}")
 
 
 @app.command("memory")
@@ -182,17 +202,8 @@ def zoo(
     again after an interruption and it continues where it stopped.
     """
     from cnnlab.bench.zoo import default_models, markdown_table, run_zoo
-    from cnnlab.models import list_models
 
-    names = default_models(preset)
-    if models:  # "alexnet_d2l,lenet*": each pattern's matches, in the order given; a
-        # full model name means that model only (not every name containing it)
-        known = set(list_models())
-        names = list(dict.fromkeys(
-            n for p in models.split(",") if p.strip()
-            for n in ([p.strip()] if p.strip() in known else list_models(p.strip()))))
-    if not names:
-        fail(f"no model matches {models!r} (see `cnnlab models`)")
+    names = _model_names(models) if models else default_models(preset)
     if preset == "book":  # a pattern ("lenet*") may catch networks the book never trains
         from cnnlab.models import model_info
 
@@ -231,7 +242,8 @@ def zoo(
 
 @app.command("throughput")
 def throughput(
-    models: str = typer.Option("resnet18_d2l", help="Pattern of model names."),
+    models: str = typer.Option("resnet18_d2l", help="Pattern of model names, or several "
+                                                    "separated by commas."),
     batch_size: int = typer.Option(64, min=1, help="Start here; halved on out-of-memory."),
     image_size: int = typer.Option(None, min=1, help="Input side (default: each model's own)."),
     device: str = typer.Option("auto"),
@@ -253,12 +265,10 @@ def throughput(
     out: Path = typer.Option(None, help="Write rows here (.csv or .json)."),
 ) -> None:
     """Train and inference samples/s, step time and peak memory per model."""
-    from cnnlab.bench.throughput import benchmark
-    from cnnlab.models import list_models, model_info
+    from cnnlab.bench.throughput import benchmark_rows
+    from cnnlab.models import model_info
 
-    names = list_models(models)
-    if not names:
-        fail(f"no model matches {models!r} (see `cnnlab models`)")
+    names = _model_names(models)
     if image_size is not None:  # before any model is timed
         too_small = [f"{n} (at least {model_info(n).min_input_size})" for n in names
                      if image_size < model_info(n).min_input_size]
@@ -266,28 +276,26 @@ def throughput(
             fail(f"--image-size {image_size} is too small for {', '.join(too_small)}; "
                  "give a larger --image-size, or leave it out for each model's own size")
     dev = _device(device)
-    rows = []
-    for name in optimizer:
-        rows += benchmark(names, batch_size, image_size, device=dev, amp=amp,
-                          channels_last=channels_last, compile=compile, steps=steps,
-                          profile_steps=profile, pad_stem=pad_stem, optimizer=name)
-    # Per image, not per step: an out-of-memory retry may have halved one row's batch.
-    first = {r["model"]: r for r in rows if r["optimizer"] == optimizer[0]}
-    for r in rows:
-        if r["optimizer"] != optimizer[0]:
-            ratio = first[r["model"]]["train_samples_per_s"] / r["train_samples_per_s"]
-            compared = f"time per image {ratio:.2f}x {optimizer[0]}'s"
-            r["note"] = "; ".join(n for n in (r["note"], compared) if n)
-    for r in rows:
-        which = f"{r['model']}-{r['optimizer']}" if len(optimizer) > 1 else r["model"]
-        if r["profile"]:
-            console.print(f"[bold]{which}[/]: {profile} training steps, by device time")
-            console.print(r["profile"], markup=False, highlight=False, soft_wrap=True)
-        if r["profile"] and out is not None:
-            path = out.with_name(f"{out.stem}-profile-{which}.txt")
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(r["profile"])
-            console.print(f"profile written to {path}")
+    rows: list[dict] = []
+    total, interrupted = len(names) * len(optimizer), False
+    try:
+        # Each row is printed and stored as soon as it is measured: a sweep cut short
+        # (Ctrl-C, or `timeout`'s SIGTERM on a rented GPU) keeps every finished model.
+        with _sigterm_as_interrupt():
+            for name in optimizer:
+                for r in benchmark_rows(names, batch_size, image_size, device=dev, amp=amp,
+                                        channels_last=channels_last, compile=compile,
+                                        steps=steps, profile_steps=profile,
+                                        pad_stem=pad_stem, optimizer=name):
+                    _compare_to_first_optimizer(r, rows, optimizer[0])
+                    rows.append(r)
+                    _report_throughput_row(r, len(rows), total, len(optimizer) > 1, profile,
+                                           out)
+                    _write_throughput_rows(rows, out, quiet=True)
+    except KeyboardInterrupt:
+        interrupted = True
+    if not rows:
+        fail("interrupted before the first model was measured")
     table = Table(title=f"throughput on {dev} (amp {amp}, channels_last {channels_last}, "
                         f"compile {compile}"
                         + (f", stem on {pad_stem} channels)" if pad_stem else ")"))
@@ -295,25 +303,89 @@ def throughput(
                 "train TFLOP/s", "infer img/s", "peak MB", "note"):
         table.add_column(col, justify="left" if col in ("model", "optimizer", "note")
                          else "right")
+    on_cpu = dev == "cpu"  # the process's lifetime peak RSS: the same for every row
     for r in rows:
         table.add_row(r["model"], r["optimizer"], r["input_size"], str(r["batch_size"]),
                       f"{r['train_samples_per_s']:,.0f}", f"{r['train_step_ms']:.1f} ms",
                       f"{r['train_tflops']:.3f}", f"{r['infer_samples_per_s']:,.0f}",
-                      f"{r['peak_memory_mb']:,.0f}",
-                      r["note"])
+                      "-" if on_cpu else f"{r['peak_memory_mb']:,.0f}",
+                      r["note"], style="red" if r["note"].startswith("failed") else None)
     console.print(table)
-    if out is not None and out.suffix == ".csv":
-        import csv
-
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with open(out, "w", newline="") as fh:
-            writer = csv.DictWriter(fh, [k for k in rows[0] if k != "profile"],
-                                    extrasaction="ignore")
-            writer.writeheader()
-            writer.writerows(rows)
+    if out is not None:
         console.print(f"rows written to {out}")
+    failed = [r["model"] for r in rows if r["note"].startswith("failed")]
+    if interrupted:
+        console.print(f"[yellow]interrupted[/]: {len(rows)} of {total} rows measured "
+                      "(stored as they came)")
+        raise typer.Exit(130)
+    if failed:
+        fail(f"{len(failed)} of {total} rows failed ({', '.join(failed)}): see their notes")
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM (what `timeout` sends) raises KeyboardInterrupt, as Ctrl-C does, so the
+    rows measured so far are shown and kept instead of the process just ending."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: signals stay as they are
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _compare_to_first_optimizer(row: dict, rows: list[dict], first: str) -> None:
+    # Per image, not per step: an out-of-memory retry may have halved one row's batch.
+    if row["optimizer"] == first:
+        return
+    base = next((r for r in rows if r["optimizer"] == first and r["model"] == row["model"]),
+                None)
+    if base is not None:
+        ratio = base["train_samples_per_s"] / row["train_samples_per_s"]
+        row["note"] = "; ".join(n for n in (row["note"], f"time per image {ratio:.2f}x "
+                                                         f"{first}'s") if n)
+
+
+def _report_throughput_row(r: dict, done: int, total: int, several_optimizers: bool,
+                           profile: int, out: Path | None) -> None:
+    which = f"{r['model']}-{r['optimizer']}" if several_optimizers else r["model"]
+    console.print(f"[{done}/{total}] {which}: train {r['train_samples_per_s']:,.0f} img/s, "
+                  f"infer {r['infer_samples_per_s']:,.0f} img/s at batch {r['batch_size']}"
+                  + (f" ({r['note']})" if r["note"] else ""), highlight=False, markup=False)
+    if r["profile"]:
+        console.print(f"[bold]{which}[/]: {profile} training steps, by device time")
+        console.print(r["profile"], markup=False, highlight=False, soft_wrap=True)
+        if out is not None:
+            path = out.with_name(f"{out.stem}-profile-{which}.txt")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(path, r["profile"])
+            console.print(f"profile written to {path}")
+
+
+def _write_throughput_rows(rows: list[dict], out: Path | None, quiet: bool = False) -> None:
+    """All rows so far, replacing the file (atomically: a kill mid-write leaves the last
+    whole version): CSV by suffix, JSON with the environment otherwise."""
+    if out is None:
+        return
+    if out.suffix == ".csv":
+        import csv
+        import io
+
+        text = io.StringIO()
+        writer = csv.DictWriter(text, [k for k in rows[0] if k != "profile"],
+                                extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(out, text.getvalue())
     else:
-        _write_json(rows, out)
+        _write_json(rows, out, quiet=quiet)
 
 
 @app.command("ops")
