@@ -92,6 +92,9 @@ def test_model_interrupted_mid_training_is_resumed(tmp_path, monkeypatch):
         zoo.run_zoo(["lenet_d2l"], preset="book", epochs=2, device="cpu", out_dir=tmp_path,
                     data_spec="synthetic")
     monkeypatch.setattr(Trainer, "_train_epoch", original)
+    with pytest.raises(zoo.ZooSetupError, match="epochs 2 vs 3"):  # its plan was 2 epochs
+        zoo.run_zoo(["lenet_d2l"], preset="book", epochs=3, device="cpu", out_dir=tmp_path,
+                    data_spec="synthetic")
     resumed = []
     real_resume = run_module.resume
     monkeypatch.setattr("cnnlab.train.resume",
@@ -99,6 +102,32 @@ def test_model_interrupted_mid_training_is_resumed(tmp_path, monkeypatch):
     rows = zoo.run_zoo(["lenet_d2l"], preset="book", epochs=2, device="cpu",
                        out_dir=tmp_path, data_spec="synthetic")
     assert resumed and rows[0]["status"] == "done" and int(rows[0]["epochs"]) == 2
+
+
+def test_a_zoo_folder_holds_one_setup(tmp_path, monkeypatch):
+    # Rows of a 1-epoch synthetic smoke test must never stand beside real ones.
+    small_zoo(tmp_path)
+    before = (tmp_path / "zoo-book.csv").read_text()
+    monkeypatch.setattr("cnnlab.train.train", lambda *a, **k: pytest.fail("trained"))
+    with pytest.raises(zoo.ZooSetupError, match=r'"epochs": 1.*asks for .*"epochs": 3.*--out'):
+        zoo.run_zoo(MODELS, preset="book", epochs=3, device="cpu", out_dir=tmp_path,
+                    data_spec="synthetic", overrides={"eval_subset": 64})
+    assert (tmp_path / "zoo-book.csv").read_text() == before
+
+
+def test_zoo_on_missing_data_is_one_error_before_any_model(tmp_path):
+    from typer.testing import CliRunner
+
+    from cnnlab.cli import app
+
+    for data, words in (("synth", "unknown dataset 'synth'"), ("fashion-mnist", "empty")):
+        result = CliRunner().invoke(app, [
+            "bench", "zoo", "--models", "lenet_d2l,lenet_bn_d2l", "--epochs", "1",
+            "--device", "cpu", "--data", data, "--data-root", str(tmp_path / "empty"),
+            "--out", str(tmp_path / "z")])
+        assert result.exit_code == 1, result.output
+        assert words in result.output and "lenet_d2l failed" not in result.output
+        assert not (tmp_path / "z").exists()
 
 
 def test_throughput_rows():

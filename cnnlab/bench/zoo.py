@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import json
 import os
 import platform
 from collections.abc import Callable
@@ -28,8 +29,45 @@ from cnnlab.train.presets import resolve_config
 COLUMNS = [
     "model", "family", "preset", "status", "test_acc", "best_test_acc", "book_acc",
     "params", "macs", "input_size", "images_per_s", "peak_memory_mb", "wall_time_s",
-    "epochs", "device", "machine", "run_dir", "error",
+    "epochs", "device", "machine", "run_dir", "error", "setup",
 ]
+
+
+class ZooSetupError(ValueError):
+    """The output folder holds a zoo trained otherwise (other data, epochs or settings):
+    its rows would be shown beside the new ones as if comparable."""
+
+
+def zoo_setup(data_spec: str, epochs: int | None, overrides: dict | None) -> str:
+    """What makes rows comparable, as stored in each row: the data and the command's
+    settings (where the data lives, and the device, may change)."""
+    return json.dumps({"data": data_spec, "epochs": epochs, **(overrides or {})},
+                      sort_keys=True)
+
+
+def _check_setup(rows: dict[str, dict], setup: str, csv_path: Path) -> None:
+    # Rows written before the column existed (or carried from another session) have none.
+    others = sorted({r["setup"] for r in rows.values()
+                     if r.get("setup") and r.get("status") == "done"} - {setup})
+    if others:
+        raise ZooSetupError(
+            f"{csv_path} holds models trained with {others[0]}, but this command asks for "
+            f"{setup}: give another --out (or run it as it was), so the table compares "
+            "like with like")
+
+
+def _check_run_plan(run_dir: Path, data_spec: str, epochs: int | None,
+                    overrides: dict | None) -> None:
+    """An interrupted model resumes its own plan: refuse it if this command asks for
+    another (resuming would store a row that says the new settings)."""
+    cfg = TrainConfig.load(run_dir / "config.yaml")
+    asked = {"data": data_spec, "epochs": epochs, **(overrides or {})}
+    differs = [f"{k} {getattr(cfg, k)!r} vs {v!r}" for k, v in asked.items()
+               if v is not None and getattr(cfg, k, v) != v]
+    if differs:
+        raise ZooSetupError(
+            f"{run_dir} (interrupted) was started with other settings ({', '.join(differs)} "
+            "asked): give another --out, run it as it was, or delete that folder")
 
 
 def machine_name(device: str) -> str:
@@ -94,6 +132,12 @@ def run_zoo(
     csv_path = out / f"zoo-{preset}.csv"
     runs_dir = out / f"zoo-{preset}-runs"
     rows = {r["model"]: r for r in read_rows(csv_path)}
+    setup = zoo_setup(data_spec, epochs, overrides)
+    _check_setup(rows, setup, csv_path)
+    for name in models:  # before any model trains: refused whole, not halfway
+        if rows.get(name, {}).get("status") != "done" \
+                and (runs_dir / name / "config.yaml").exists():
+            _check_run_plan(runs_dir / name, data_spec, epochs, overrides)
     dev = str(select_device(device))
     for name in models:
         if rows.get(name, {}).get("status") == "done":
@@ -104,7 +148,7 @@ def run_zoo(
                   "out_dir": str(runs_dir), "run_name": name, "quiet": quiet,
                   "resize": size, "epochs": epochs, **(overrides or {})}
         row = {"model": name, "family": info.family, "preset": preset, "device": dev,
-               "machine": machine_name(dev), "input_size": size,
+               "machine": machine_name(dev), "input_size": size, "setup": setup,
                "book_acc": info.book_recipe.book_accuracy if info.book_recipe else ""}
         run_dir = runs_dir / name
         try:
@@ -136,7 +180,8 @@ def run_zoo(
         except (KeyboardInterrupt, TrainingInterrupted):
             raise  # Ctrl-C: stop the bench; the next run resumes this model
         except Exception as exc:  # one broken model must not sink the whole bench
-            row.update(status="failed", error=f"{type(exc).__name__}: {exc}"[:300])
+            error = " ".join(f"{type(exc).__name__}: {exc}".split())  # one table line
+            row.update(status="failed", error=error[:300])
         rows = store_row(out, preset, row)
         if on_result:
             on_result(row)

@@ -201,7 +201,7 @@ def zoo(
     Every finished model is stored at once in OUT/zoo-PRESET.csv; run the same command
     again after an interruption and it continues where it stopped.
     """
-    from cnnlab.bench.zoo import default_models, markdown_table, run_zoo
+    from cnnlab.bench.zoo import ZooSetupError, default_models, markdown_table, read_rows, run_zoo
 
     names = _model_names(models) if models else default_models(preset)
     if preset == "book":  # a pattern ("lenet*") may catch networks the book never trains
@@ -216,7 +216,13 @@ def zoo(
             fail(f"the book trains none of {models!r}; `cnnlab models --variant book` lists "
                  "those it does")
     _device(device)  # before any folder is made: a bad device would fail every model
+    loaded = _zoo_data(data, data_root)
     console.print(f"{len(names)} model(s): {', '.join(names)}")
+    done = [r["model"] for r in read_rows(out / f"zoo-{preset}.csv")
+            if r.get("status") == "done" and r["model"] in names]
+    if done:
+        console.print(f"already done in {out} (kept, not trained again): {', '.join(done)}",
+                      highlight=False)
 
     def report(row: dict) -> None:
         if row["status"] == "done":
@@ -230,14 +236,35 @@ def zoo(
     overrides = {"batch_size": batch_size} if batch_size else None
     try:
         rows = run_zoo(names, preset=preset, epochs=epochs, device=device, out_dir=out,
-                       data_spec=data, data_root=data_root, overrides=overrides,
-                       on_result=report, quiet=False)
+                       data=loaded, data_spec=data, data_root=data_root,
+                       overrides=overrides, on_result=report, quiet=False)
     except (KeyboardInterrupt, TrainingInterrupted):
         console.print("[yellow]interrupted[/]: finished models are stored; run the same "
                       "command again to continue where it stopped")
         raise typer.Exit(130) from None
+    except ZooSetupError as exc:
+        fail(str(exc), code=2)
     console.print(markdown_table(rows))
     console.print(f"results: {out}/zoo-{preset}.csv, .md and plots")
+    failed = [r["model"] for r in rows if r.get("status") != "done"]
+    if failed:
+        fail(f"{len(failed)} of {len(rows)} models failed ({', '.join(failed)}): see the "
+             "table; run the same command again to retry them")
+
+
+def _zoo_data(spec: str, root: str | None):
+    """Fashion-MNIST (or the synthetic set) loaded once for every model, so missing or
+    damaged data is one error before any model, not one failure per model. A folder is
+    decoded per model, at its input size, as training does (None here)."""
+    from cnnlab.data import DataError, load_dataset, parse_spec
+
+    try:
+        kind, _ = parse_spec(spec)
+        if kind == "folder":
+            return None
+        return load_dataset(spec, root=root)
+    except DataError as exc:
+        fail(str(exc))
 
 
 @app.command("throughput")
