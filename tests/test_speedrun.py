@@ -265,6 +265,8 @@ def test_a_diverged_run_is_a_failed_result_not_a_crash(monkeypatch):
     (["--target", "92"], "fraction in (0, 1]; did you mean 0.92?"),
     (["--target", "0"], "fraction in (0, 1]"),
     (["--confirm", "3"], "--confirm N re-runs the best of the --candidate recipes"),
+    (["--candidate", "epochs=1", "--candidate", " epochs=1 "],
+     "--candidate 'epochs=1' is given twice"),
 ])
 def test_speedrun_refuses_what_would_fail_late_before_loading_data(args, words, monkeypatch):
     from typer.testing import CliRunner
@@ -320,3 +322,19 @@ def test_the_prepared_gpu_scripts_candidates_are_valid_recipes():
         for _ in range(3):  # variables may name variables
             text = re.sub(r"\$(\w+)", lambda m: variables[m.group(1)], text)
         speedrun_config("cuda", seed=0, **parse_candidate(text)).validate()
+
+
+def test_a_target_never_reached_is_said_in_words(monkeypatch):
+    from typer.testing import CliRunner
+
+    import cnnlab.data
+    from cnnlab.cli import app
+
+    data = make_synthetic(num_train=128, num_test=32, seed=2)
+    monkeypatch.setattr(cnnlab.data, "load_dataset", lambda *a, **k: data)
+    result = CliRunner().invoke(app, ["speedrun", "--device", "cpu", "--target", "1.0",
+                                      "--runs", "1", "--set", "epochs=1",
+                                      "--set", "batch_size=64"])
+    assert result.exit_code == 0, result.output
+    words = " ".join(result.output.split())
+    assert "reached 0/1; time to 100.0%: not reached;" in words and "nan" not in words

@@ -108,6 +108,11 @@ def speedrun(
         full = speedrun_config(dev.type, seed=0, **recipe)  # a bad --set fails here, early
         model_info(full.model)  # ... and an unknown --model, with the closest names
         if candidate:
+            names = [c.strip() or "the recipe" for c in candidate]
+            twice = sorted({n for n in names if names.count(n) > 1})
+            if twice:  # one would silently replace the other
+                raise ConfigError(f"--candidate {twice[0]!r} is given twice; give each "
+                                  "once (--runs sets how often each runs)")
             variants = {c.strip() or "the recipe": parse_candidate(c) for c in candidate}
             for name, change in variants.items():  # ... and so does a bad candidate
                 if "seed" in change:
@@ -215,9 +220,11 @@ def _run_variant(name: str | None, overrides: dict, runs: int, device_kind: str,
                       f"{100 * r.best_acc:.2f}%", str(r.epochs), f"{r.total_time_s:.1f} s")
     console.print(table)
     s = summarize(results, target)
+    time_to_target = (f"{s['time_to_target_mean_s']:.1f} ± {s['time_to_target_std_s']:.1f} s"
+                      if s["reached"] else "not reached")
     console.print(
         f"{label}reached {s['reached']}/{s['runs']}; time to {100 * target:.1f}%: "
-        f"{s['time_to_target_mean_s']:.1f} ± {s['time_to_target_std_s']:.1f} s; "
+        f"{time_to_target}; "
         f"final accuracy {100 * s['final_acc_mean']:.2f} ± {100 * s['final_acc_std']:.2f}%"
     )
     return results, cfg
