@@ -234,7 +234,7 @@ def _params(name: str, channels: int, size: int, cfg: TrainConfig) -> int:
 
 def markdown_table(rows: list[dict]) -> str:
     head = ("| model | test acc | book | params | MACs | input | train img/s | peak MB | "
-            "time | epochs | machine |")
+            "train time | epochs | machine |")
     lines = [head, "|" + "---|" * 11]
     for r in rows:
         if r.get("status") != "done":
