@@ -15,15 +15,18 @@
 #         both presets (six benches sharing the GPU: accuracy is the point there; the
 #         clean per-model speeds come from `bench throughput` in part B).
 # Part B: speedrun to 95% (candidates, then 10 confirming runs); then, in what time is
-#         left, the zoo resumed where part A's time ran out (same machine: its files are
-#         still there) and the isolated throughput of every zoo model.
+#         left, the zoo resumed where part A's time ran out (only on the same warm
+#         machine, started within its idle window: a fresh one keeps nothing but rows
+#         carried in .zoo-carry/) and the isolated throughput of every zoo model.
 #
 # Part Z: the zoo alone, both presets, for a session that gives it all its device time
 #         (the book preset's fp32 batch-128 nets at 224 px take minutes each). Rows of an
 #         earlier session's zoo are kept when its zoo-*.csv files are carried in
 #         .zoo-carry/ (finished models are not trained again).
 #
-# Every step has its own time limit inside the part's budget (2nd argument, seconds),
+# Every step has its own time limit inside the part's budget (2nd argument, seconds;
+# `timeout -k 20`: a step that does not stop on SIGTERM, say inside a cold compile, is
+# killed 20 s later, within the slack between the budget and the device call's limit),
 # and the results are packed after each step into $OUT/results-<part>.tar.gz (run
 # folders without checkpoints), so whatever finished comes back even if the call is cut.
 set -uo pipefail
@@ -69,7 +72,7 @@ part_a() {
     local base="crop_padding=0 whiten_stem=true $vgg"
     local b256="batch_size=256 lr=0.1 optimizer=muon muon_lr=0.08"
     local b512="batch_size=512 lr=0.2 optimizer=muon muon_lr=0.15"
-    timeout "$(limit 200)" $PY -m cnnlab speedrun --target 0.94 --runs 2 --confirm 10 \
+    timeout -k 20 "$(limit 200)" $PY -m cnnlab speedrun --target 0.94 --runs 2 --confirm 10 \
         --candidate "epochs=3 $b256 $base" \
         --candidate "epochs=4 $b256 $base" \
         --candidate "epochs=4 $b256 $base flip_mode=alternate" \
@@ -80,7 +83,7 @@ part_a() {
 
     # lr 0.4 (2026-11-26) made epoch 1's loss rise to 2.86 and ended at 89.4% < 90.3%.
     step "A2. book ResNet-18 at 96 px, fast preset, compiled, batch 1000, 10 epochs"
-    timeout "$(limit 150)" $PY -m cnnlab train resnet18_d2l --preset fast --resize 96 \
+    timeout -k 20 "$(limit 150)" $PY -m cnnlab train resnet18_d2l --preset fast --resize 96 \
         --epochs 10 --batch-size 1000 --lr 0.2 --compile --quiet \
         --out-dir "$WORK/runs" --run-name resnet18-fast-compiled
     pack
@@ -100,7 +103,7 @@ zoo_all() {
         for group in "alexnet_d2l,googlenet_d2l,lenet_d2l" \
                      "nin_d2l,densenet_d2l,regnetx32_d2l,lenet_bn_d2l,lenet_bn" \
                      "vgg_d2l,resnet18_d2l"; do
-            timeout "$1" $PY -m cnnlab bench zoo --preset "$preset" --models "$group" \
+            timeout -k 20 "$1" $PY -m cnnlab bench zoo --preset "$preset" --models "$group" \
                 --epochs 10 --out "$WORK/zoo" >> "$WORK/zoo-$preset-${group%%,*}.log" 2>&1 &
             pids+=($!)
         done
@@ -119,7 +122,7 @@ part_b() {
     # training set fitted to 99.2%: past ~6 epochs this net wants translation back (+-1 px
     # helped the 1-2-2 net at 12 epochs on the H100). 15 s on an H100 allows roughly
     # 12 epochs of this net.
-    timeout "$(limit 170)" $PY -m cnnlab speedrun --target 0.95 --runs 2 --confirm 10 \
+    timeout -k 20 "$(limit 170)" $PY -m cnnlab speedrun --target 0.95 --runs 2 --confirm 10 \
         --candidate "epochs=8 crop_padding=1" \
         --candidate "epochs=10 crop_padding=1" \
         --candidate "epochs=12 crop_padding=1" \
@@ -131,10 +134,11 @@ part_b() {
     zoo_all "$(limit 150)"
 
     step "B3. throughput of every zoo model alone: the book's fp32 batch 128, then bf16 256"
-    timeout "$(limit 40)" $PY -m cnnlab bench throughput --models "*_d2l" --batch-size 128 \
+    timeout -k 20 "$(limit 40)" $PY -m cnnlab bench throughput --models "*_d2l" --batch-size 128 \
         --steps 10 --out "$WORK/throughput-fp32-b128.json"
-    timeout "$(limit 40)" $PY -m cnnlab bench throughput --models "*_d2l" --batch-size 256 \
-        --amp bf16 --channels-last --steps 10 --out "$WORK/throughput-bf16-b256.json"
+    timeout -k 20 "$(limit 40)" $PY -m cnnlab bench throughput --models "*_d2l" --batch-size 256 \
+        --amp bf16 --channels-last --steps 10 --no-baseline \
+        --out "$WORK/throughput-bf16-b256.json"  # its baseline: the fp32 sweep just before
     pack
 }
 
@@ -143,10 +147,10 @@ part_b() {
 # normalisation trains them, and lower learning rates for the speedrun recipe.
 part_c() {
     step "C1. profile: book ResNet-18 at 96 px (batch 1000) and speednet_wide (batch 512)"
-    timeout "$(limit 40)" $PY -m cnnlab bench throughput --models resnet18_d2l --image-size 96 \
+    timeout -k 20 "$(limit 40)" $PY -m cnnlab bench throughput --models resnet18_d2l --image-size 96 \
         --batch-size 1000 --amp bf16 --channels-last --steps 10 --profile 5 \
         --out "$WORK/throughput-resnet18.json"
-    timeout "$(limit 30)" $PY -m cnnlab bench throughput --models speednet_wide \
+    timeout -k 20 "$(limit 30)" $PY -m cnnlab bench throughput --models speednet_wide \
         --batch-size 512 --amp bf16 --channels-last --steps 10 --profile 5 \
         --out "$WORK/throughput-speednet.json"
     pack
@@ -155,7 +159,7 @@ part_c() {
     local pids=()
     for model_size in alexnet_d2l:224 vgg_d2l:224 nin_d2l:224 googlenet_d2l:96; do
         local model=${model_size%%:*}
-        timeout "$(limit 90)" $PY -m cnnlab train "$model" --preset fast --epochs 4 --quiet \
+        timeout -k 20 "$(limit 90)" $PY -m cnnlab train "$model" --preset fast --epochs 4 --quiet \
             --resize "${model_size##*:}" --out-dir "$WORK/fast-check" --run-name "$model" \
             > "$WORK/fast-check-$model.log" 2>&1 &
         pids+=($!)
@@ -167,7 +171,7 @@ part_c() {
     pack
 
     step "C3. speedrun recipe: learning rates and translation, 1 run each (94% target)"
-    timeout "$(limit 120)" $PY -m cnnlab speedrun --target 0.94 --runs 1 \
+    timeout -k 20 "$(limit 120)" $PY -m cnnlab speedrun --target 0.94 --runs 1 \
         --candidate "lr=0.05" --candidate "lr=0.1" --candidate "lr=0.1 crop_padding=1" \
         --candidate "lr=0.1 epochs=16" --candidate "lr=0.1 compile=true" \
         --out "$WORK/speedrun-lr.json"
@@ -188,16 +192,16 @@ part_d() {
     # Muon's step was rewritten without a device (2026-12-04): list operations and batched
     # Newton-Schulz, 2.2x fewer operations for this net; its cost against Nesterov SGD's is
     # what decides between A1's Muon and SGD candidates at equal epochs.
-    timeout "$(limit 40)" $PY -m cnnlab bench throughput --models speednet_wide \
+    timeout -k 20 "$(limit 40)" $PY -m cnnlab bench throughput --models speednet_wide \
         --batch-size 256 --amp bf16 --channels-last --steps 30 \
-        --optimizer nesterov --optimizer muon --out "$WORK/throughput-muon.json"
+        --optimizer nesterov --optimizer muon --no-baseline --out "$WORK/throughput-muon.json"
     pack
 
     step "D1. the speedrun eager and compiled (bf16, fp32, CUDA graphs); fused SGD beside Muon"
     # First the eager recipe, then Nesterov SGD for the filters with and without the fused
     # optimizer update (one kernel per parameter group; same arithmetic, tested on the
     # CPU; Muon has no fused form): the per-run times compare. Then compiled.
-    timeout "$(limit 150)" $PY -m cnnlab speedrun --target 0.94 --runs 1 \
+    timeout -k 20 "$(limit 150)" $PY -m cnnlab speedrun --target 0.94 --runs 1 \
         --candidate "compile=false" --candidate "optimizer=nesterov" \
         --candidate "optimizer=nesterov fused_optimizer=true" \
         --candidate "compile=true" --candidate "compile=true amp=off" \
@@ -209,14 +213,17 @@ part_d() {
     # A2's setting (channels_last, compiled) first, then the same with the 1-channel 7x7
     # stem computed on 4 channels (~9% of the eager step on the H100; same outputs).
     local rn="--models resnet18_d2l --image-size 96 --batch-size 1000 --amp bf16"
-    timeout "$(limit 60)" $PY -m cnnlab bench throughput $rn --channels-last --compile \
-        --steps 20 --out "$WORK/throughput-rn18-cl-compiled.json"
-    timeout "$(limit 60)" $PY -m cnnlab bench throughput $rn --channels-last --compile \
-        --pad-stem 4 --steps 20 --profile 5 --out "$WORK/throughput-rn18-cl-compiled-pad4.json"
+    # The last command also times the plain fp32 eager step (its baseline, as the book's
+    # loop runs); the others leave it out for time.
+    timeout -k 20 "$(limit 60)" $PY -m cnnlab bench throughput $rn --channels-last --compile \
+        --steps 20 --no-baseline --out "$WORK/throughput-rn18-cl-compiled.json"
+    timeout -k 20 "$(limit 60)" $PY -m cnnlab bench throughput $rn --channels-last --compile \
+        --pad-stem 4 --steps 20 --profile 5 --no-baseline \
+        --out "$WORK/throughput-rn18-cl-compiled-pad4.json"
     pack
-    timeout "$(limit 60)" $PY -m cnnlab bench throughput $rn --compile --steps 20 \
-        --out "$WORK/throughput-rn18-nchw-compiled.json"
-    timeout "$(limit 30)" $PY -m cnnlab bench throughput $rn --steps 10 \
+    timeout -k 20 "$(limit 60)" $PY -m cnnlab bench throughput $rn --compile --steps 20 \
+        --no-baseline --out "$WORK/throughput-rn18-nchw-compiled.json"
+    timeout -k 20 "$(limit 45)" $PY -m cnnlab bench throughput $rn --steps 10 \
         --out "$WORK/throughput-rn18-nchw-eager.json"
     pack
 }

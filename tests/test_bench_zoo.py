@@ -260,3 +260,23 @@ def test_a_throughput_sweep_cut_short_keeps_every_measured_row(tmp_path, monkeyp
         in rows[2]
     assert "2 of 4 rows measured" in result.output
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # put back as it was
+
+
+def test_throughput_measures_the_plain_step_as_its_baseline_in_the_same_run(tmp_path):
+    from typer.testing import CliRunner
+
+    from cnnlab.cli import app
+
+    out = tmp_path / "tp.json"
+    args = ["bench", "throughput", "--models", "lenet_modern", "--batch-size", "4",
+            "--steps", "1", "--device", "cpu", "--channels-last", "--out", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    base, row = json.loads(out.read_text())["rows"]
+    assert base["baseline"] and not base["channels_last"] and base["amp"] == "off"
+    assert not row["baseline"] and row["channels_last"]
+    ratio = row["train_samples_per_s"] / base["train_samples_per_s"]
+    assert row["note"] == f"train {ratio:.2f}x the baseline's img/s"
+    assert base["note"] == "baseline: fp32, NCHW, eager"
+    assert CliRunner().invoke(app, [*args, "--no-baseline"]).exit_code == 0
+    assert len(json.loads(out.read_text())["rows"]) == 1

@@ -338,3 +338,34 @@ def test_a_target_never_reached_is_said_in_words(monkeypatch):
     assert result.exit_code == 0, result.output
     words = " ".join(result.output.split())
     assert "reached 0/1; time to 100.0%: not reached;" in words and "nan" not in words
+
+
+def test_every_flag_the_prepared_gpu_script_passes_exists():
+    """Each `cnnlab ...` command in scripts/gpu-bench.sh, its variables expanded: every
+    --flag must be one its command takes (a typo there would cost a device session)."""
+    import re
+
+    import typer
+
+    from cnnlab.cli import app
+
+    script = (Path(__file__).parents[1] / "scripts" / "gpu-bench.sh").read_text()
+    variables = dict(re.findall(r'local (\w+)="([^"]*)"', script))
+    lines = script.replace("\\\n", " ").splitlines()  # continuation lines joined
+    root = typer.main.get_command(app)
+    checked = 0
+    for line in lines:
+        match = re.search(r"\$PY -m cnnlab (\w+)(?: (\w+))?(.*)", line.split("#")[0])
+        if not match:
+            continue
+        rest = re.sub(r"\$(\w+)", lambda m: variables.get(m.group(1), ""), match.group(3))
+        command = root.commands[match.group(1)]
+        if hasattr(command, "commands"):  # a group (bench): its subcommand
+            command = command.commands[match.group(2)]
+        else:
+            rest = f"{match.group(2) or ''} {rest}"
+        accepted = {opt for p in command.params for opt in (*p.opts, *p.secondary_opts)}
+        flags = re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*)", rest)
+        assert set(flags) <= accepted, (line.strip(), set(flags) - accepted)
+        checked += 1
+    assert checked >= 15

@@ -1,7 +1,9 @@
 """`cnnlab bench ...`: benchmarks that print a table and a ratio against a baseline.
 
-Each command measures the baseline in the same run, on the same machine, and can
-write its rows as JSON for BENCHMARKS.md.
+The baselines are measured in the same run, on the same machine: the book's
+DataLoader (loader), the plain DenseNet (memory), PyTorch's convolution (ops), each
+model's plain fp32 eager step (throughput). The zoo sets its accuracies beside the
+book's published ones. Each can write its rows as JSON (or CSV) for BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -289,9 +291,15 @@ def throughput(
              "training time per image against the first's."),
     profile: int = typer.Option(0, min=0, help="Then profile this many training steps and "
                                                "print the operators that took the most time."),
+    baseline: bool = typer.Option(
+        True, "--baseline/--no-baseline",
+        help="With --amp, --channels-last, --compile or --pad-stem: also time each model's "
+             "plain step (fp32, NCHW, eager, same batch and optimizer) first, and give "
+             "each row's training speed as a multiple of it."),
     out: Path = typer.Option(None, help="Write rows here (.csv or .json)."),
 ) -> None:
-    """Train and inference samples/s, step time and peak memory per model."""
+    """Train and inference samples/s, step time and peak memory per model, against the
+    plain fp32 eager step measured in the same run."""
     from cnnlab.bench.throughput import benchmark_rows
     from cnnlab.models import model_info
 
@@ -303,18 +311,24 @@ def throughput(
             fail(f"--image-size {image_size} is too small for {', '.join(too_small)}; "
                  "give a larger --image-size, or leave it out for each model's own size")
     dev = _device(device)
+    plain = amp == "off" and not channels_last and not compile and not pad_stem
+    with_baseline = baseline and not plain  # a plain sweep is its own baseline
     rows: list[dict] = []
-    total, interrupted = len(names) * len(optimizer), False
+    total, interrupted = len(names) * (len(optimizer) + with_baseline), False
+    common = dict(device=dev, steps=steps)
+    asked = dict(amp=amp, channels_last=channels_last, compile=compile, pad_stem=pad_stem,
+                 profile_steps=profile)
     try:
         # Each row is printed and stored as soon as it is measured: a sweep cut short
         # (Ctrl-C, or `timeout`'s SIGTERM on a rented GPU) keeps every finished model.
         with _sigterm_as_interrupt():
-            for name in optimizer:
-                for r in benchmark_rows(names, batch_size, image_size, device=dev, amp=amp,
-                                        channels_last=channels_last, compile=compile,
-                                        steps=steps, profile_steps=profile,
-                                        pad_stem=pad_stem, optimizer=name):
-                    _compare_to_first_optimizer(r, rows, optimizer[0])
+            for name in names:
+                runs = [(optimizer[0], True)] if with_baseline else []
+                for opt, is_baseline in runs + [(o, False) for o in optimizer]:
+                    options = {"optimizer": opt, **common, **({} if is_baseline else asked)}
+                    [r] = benchmark_rows([name], batch_size, image_size, **options)
+                    r["baseline"] = is_baseline
+                    _compare(r, rows, optimizer[0])
                     rows.append(r)
                     _report_throughput_row(r, len(rows), total, len(optimizer) > 1, profile,
                                            out)
@@ -367,16 +381,27 @@ def _sigterm_as_interrupt():
         signal.signal(signal.SIGTERM, previous)
 
 
-def _compare_to_first_optimizer(row: dict, rows: list[dict], first: str) -> None:
-    # Per image, not per step: an out-of-memory retry may have halved one row's batch.
-    if row["optimizer"] == first:
-        return
-    base = next((r for r in rows if r["optimizer"] == first and r["model"] == row["model"]),
-                None)
-    if base is not None:
-        ratio = base["train_samples_per_s"] / row["train_samples_per_s"]
-        row["note"] = "; ".join(n for n in (row["note"], f"time per image {ratio:.2f}x "
-                                                         f"{first}'s") if n)
+def _compare(row: dict, rows: list[dict], first: str) -> None:
+    """The row's note against the same model's baseline row (its training speed as a
+    multiple of the plain step's) and, for a later optimizer, against the first one's
+    row (time per image). Per image, not per step: an out-of-memory retry may have
+    halved one row's batch."""
+    def same_model(r: dict) -> bool:
+        return r["model"] == row["model"] and r["optimizer"] == first
+
+    notes = [row["note"]]
+    if row["baseline"]:
+        notes.append("baseline: fp32, NCHW, eager")
+    else:
+        base = next((r for r in rows if same_model(r) and r["baseline"]), None)
+        if base is not None and row["optimizer"] == first:
+            speedup = row["train_samples_per_s"] / base["train_samples_per_s"]
+            notes.append(f"train {speedup:.2f}x the baseline's img/s")
+        ahead = next((r for r in rows if same_model(r) and not r["baseline"]), None)
+        if ahead is not None and row["optimizer"] != first:
+            ratio = ahead["train_samples_per_s"] / row["train_samples_per_s"]
+            notes.append(f"time per image {ratio:.2f}x {first}'s")
+    row["note"] = "; ".join(n for n in notes if n)
 
 
 def _report_throughput_row(r: dict, done: int, total: int, several_optimizers: bool,
