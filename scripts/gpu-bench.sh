@@ -188,12 +188,13 @@ part_c() {
 # one-channel stem computed on four channels (pad_stem_channels); the profile says what
 # is left.
 part_d() {
-    step "D0. what Muon's step costs on the card: speednet_wide, batch 256, Nesterov vs Muon"
+    step "D0. what Muon's step costs on the card: A1's net, batch 256, Nesterov vs Muon"
     # Muon's step was rewritten without a device (2026-12-04): list operations and batched
     # Newton-Schulz, 2.2x fewer operations for this net; its cost against Nesterov SGD's is
     # what decides between A1's Muon and SGD candidates at equal epochs.
     timeout -k 20 "$(limit 40)" $PY -m cnnlab bench throughput --models speednet_wide \
-        --batch-size 256 --amp bf16 --channels-last --steps 30 \
+        --override "convs_per_stage=[2, 2, 2]" --batch-size 256 --amp bf16 --channels-last \
+        --steps 30 \
         --optimizer nesterov --optimizer muon --no-baseline --out "$WORK/throughput-muon.json"
     pack
 

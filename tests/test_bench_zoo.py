@@ -280,3 +280,23 @@ def test_throughput_measures_the_plain_step_as_its_baseline_in_the_same_run(tmp_
     assert base["note"] == "baseline: fp32, NCHW, eager"
     assert CliRunner().invoke(app, [*args, "--no-baseline"]).exit_code == 0
     assert len(json.loads(out.read_text())["rows"]) == 1
+
+
+def test_throughput_times_a_model_with_its_options(tmp_path):
+    from typer.testing import CliRunner
+
+    from cnnlab.cli import app
+
+    out = tmp_path / "tp.json"
+    args = ["bench", "throughput", "--models", "speednet_wide", "--batch-size", "2",
+            "--steps", "1", "--device", "cpu", "--out", str(out)]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    plain = json.loads(out.read_text())["rows"][0]
+    result = CliRunner().invoke(app, [*args, "--override", "convs_per_stage=[2, 2, 2]"])
+    assert result.exit_code == 0, result.output
+    deeper = json.loads(out.read_text())["rows"][0]
+    assert json.loads(deeper["model_overrides"]) == {"convs_per_stage": [2, 2, 2]}
+    assert deeper["train_tflops"] / deeper["train_samples_per_s"] > \
+        plain["train_tflops"] / plain["train_samples_per_s"]  # more MACs per image
+    typo = CliRunner().invoke(app, [*args, "--override", "conv_per_stage=[2, 2, 2]"])
+    assert typo.exit_code == 2 and "Did you mean: convs_per_stage" in typo.output

@@ -7,6 +7,7 @@ halved and the model retried, so one command sweeps models of any size.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -41,6 +42,7 @@ class ThroughputRow:
     device: str
     pad_stem: int = 0
     optimizer: str = "sgd"
+    model_overrides: str = ""  # the model's options, as JSON ("" = its defaults)
     note: str = ""
     profile: str = ""  # the profiler's table, when asked for (not written to CSV)
 
@@ -57,7 +59,8 @@ def _sync(device: torch.device) -> None:
 def measure(name: str, batch_size: int, image_size: int | None = None, *, device="cpu",
             amp: str = "off", channels_last: bool = False, compile: bool = False,
             warmup: int = 2, steps: int = 5, num_classes: int = 10,
-            profile_steps: int = 0, pad_stem: int = 0, optimizer: str = "sgd") -> ThroughputRow:
+            profile_steps: int = 0, pad_stem: int = 0, optimizer: str = "sgd",
+            model_overrides: dict | None = None) -> ThroughputRow:
     """One model at one batch size (raises on out-of-memory; see :func:`benchmark`).
 
     With ``profile_steps``, that many more training steps run under the PyTorch
@@ -66,12 +69,13 @@ def measure(name: str, batch_size: int, image_size: int | None = None, *, device
     the first convolution on that many channels (:func:`pad_stem_channels`; 0 = off).
     ``optimizer``: built as training builds it (momentum 0.9, weight decay 5e-4), so a
     row shows what an optimizer's own step adds (Muon's orthogonalisation, say).
+    ``model_overrides``: the model's options, as training's ``model_overrides``.
     """
     dev = torch.device(device)
     info = model_info(name)
     channels = info.input_size[0]
     size = image_size or info.input_size[1]
-    kw = {"image_size": size} if info.sized_head else {}
+    kw = {**({"image_size": size} if info.sized_head else {}), **(model_overrides or {})}
     model = get_model(name, num_classes=num_classes, **kw).to(dev)
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     model = model.to(memory_format=fmt)
@@ -127,7 +131,9 @@ def measure(name: str, batch_size: int, image_size: int | None = None, *, device
         infer_samples_per_s=batch_size / timings["infer"], infer_step_ms=1000 * timings["infer"],
         peak_memory_mb=peak_memory_mb(dev), train_tflops=6 * macs * train_rate / 1e12, amp=amp,
         channels_last=channels_last, compile=compile,
-        device=str(dev), pad_stem=pad_stem, optimizer=optimizer, note=note, profile=profile,
+        device=str(dev), pad_stem=pad_stem, optimizer=optimizer,
+        model_overrides=json.dumps(model_overrides) if model_overrides else "", note=note,
+        profile=profile,
     )
 
 

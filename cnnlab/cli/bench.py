@@ -57,6 +57,26 @@ def _model_names(models: str) -> list[str]:
     return names
 
 
+def _model_overrides(names: list[str], items: list[str] | None) -> dict:
+    """``--override`` values read as training reads ``model_overrides``, each checked
+    against every model before any is timed (a typo names the closest options)."""
+    if not items:
+        return {}
+    import torch
+
+    from cnnlab.models import get_model
+    from cnnlab.train.config import ConfigError, parse_assignments
+
+    try:
+        overrides = parse_assignments(items)
+        for name in names:
+            with torch.device("meta"):
+                get_model(name, **overrides)
+    except (ConfigError, TypeError, ValueError) as exc:
+        fail(f"--override: {exc}", code=2)
+    return overrides
+
+
 def _device(name: str) -> str:
     """The device ``name`` stands for here ("auto" resolved), or a clear error naming it."""
     from cnnlab.train.device import select_device
@@ -291,6 +311,9 @@ def throughput(
              "training time per image against the first's."),
     profile: int = typer.Option(0, min=0, help="Then profile this many training steps and "
                                                "print the operators that took the most time."),
+    override: list[str] = typer.Option(
+        None, help="A model option KEY=VALUE (training's model_overrides), repeatable: "
+                   "'convs_per_stage=[2, 2, 2]' times the speedrun's GPU net."),
     baseline: bool = typer.Option(
         True, "--baseline/--no-baseline",
         help="With --amp, --channels-last, --compile or --pad-stem: also time each model's "
@@ -310,12 +333,13 @@ def throughput(
         if too_small:
             fail(f"--image-size {image_size} is too small for {', '.join(too_small)}; "
                  "give a larger --image-size, or leave it out for each model's own size")
+    overrides = _model_overrides(names, override)
     dev = _device(device)
     plain = amp == "off" and not channels_last and not compile and not pad_stem
     with_baseline = baseline and not plain  # a plain sweep is its own baseline
     rows: list[dict] = []
     total, interrupted = len(names) * (len(optimizer) + with_baseline), False
-    common = dict(device=dev, steps=steps)
+    common = dict(device=dev, steps=steps, model_overrides=overrides)
     asked = dict(amp=amp, channels_last=channels_last, compile=compile, pad_stem=pad_stem,
                  profile_steps=profile)
     try:
