@@ -119,8 +119,11 @@ def muon_groups(groups: list[dict], muon_lr: float, lr: float) -> list[dict]:
     """Split parameter groups: convolution filters (4-D) get Muon's orthogonalised
     update at ``muon_lr``; everything else (norms, biases, the linear head) plain
     Nesterov SGD. Muon is meant for hidden layers' weight matrices; a conv filter bank is
-    one when flattened to (out channels, in channels x kernel area). A group with its own
-    lr (a fine-tuned backbone's, below ``lr``) scales ``muon_lr`` by the same factor."""
+    one when flattened to (out channels, in channels x kernel area). The rule is by shape,
+    for the convolutional nets it was measured on: a classifier made of convolutions
+    (NiN's) is stepped by Muon, hidden fully connected layers (VGG's, AlexNet's) are not.
+    A group with its own lr (a fine-tuned backbone's, below ``lr``) scales ``muon_lr`` by
+    the same factor."""
     split = []
     for group in groups:
         filters = [p for p in group["params"] if p.ndim == 4]
