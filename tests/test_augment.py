@@ -242,3 +242,14 @@ def test_pixel_affine_errors(mean, std, word):
         A.pixel_affine(mean, std, channels=3)
     with pytest.raises(TypeError, match="floating"):
         A.to_float(u8(1, 1, 2, 2), dtype=torch.int32)
+
+
+@pytest.mark.parametrize("pad_mode", ["zeros", "reflect"])
+def test_crop_keeps_the_memory_format_and_the_pixels(pad_mode):
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(4, 3, 8, 8, generator=g)
+    offsets = A.sample_crop_offsets(4, 2, g, x.device)
+    plain = A.crop(x, offsets, 2, pad_mode=pad_mode)
+    cl = A.crop(x.contiguous(memory_format=torch.channels_last), offsets, 2, pad_mode=pad_mode)
+    assert cl.is_contiguous(memory_format=torch.channels_last) and plain.is_contiguous()
+    assert torch.equal(cl, plain)
