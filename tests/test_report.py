@@ -70,3 +70,13 @@ def test_the_train_loss_curve_says_what_it_adds_to_the_test_loss(tmp_path, monke
     seen.clear()
     train(tiny_cfg(tmp_path, run_name="plain"), data=make_synthetic(num_train=64, num_test=32))
     assert "train" in seen
+
+
+def test_the_report_says_why_training_stopped(tmp_path):
+    data = make_synthetic(num_train=64, num_test=32)
+    train(tiny_cfg(tmp_path, epochs=2, max_time=1e-6), data=data)
+    page = (tmp_path / "r" / "report.html").read_text()
+    assert "at its time budget (max_time), possibly mid-epoch" in page
+    assert "images/s (train, last epoch)" in page
+    train(tiny_cfg(tmp_path, run_name="whole"), data=data)
+    assert "after every planned epoch" in (tmp_path / "whole" / "report.html").read_text()

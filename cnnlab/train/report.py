@@ -72,11 +72,12 @@ def write_report(run_dir: Path, summary: dict, model_summary: dict | None = None
         ["model", summary.get("model")],
         ["preset", summary.get("config", {}).get("preset")],
         ["epochs", final.get("epoch")],
+        ["stopped", _stopped_words(summary.get("stopped"))],
         ["test accuracy", _pct(final.get("test_acc"))],
         ["best test accuracy", _pct(summary.get("best_test_acc"))],
         ["parameters", f"{summary.get('parameters', 0):,}"],
         ["train time", f"{summary.get('train_time_s', 0):.1f} s"],
-        ["images/s (train)", f"{final.get('images_per_s', 0):,.0f}"],
+        ["images/s (train, last epoch)", f"{final.get('images_per_s', 0):,.0f}"],
         ["device", summary.get("device")],
     ]
     per_class = summary.get("per_class_acc") or {}
@@ -118,6 +119,13 @@ def write_report(run_dir: Path, summary: dict, model_summary: dict | None = None
     out = run_dir / "report.html"
     atomic_write_text(out, page)
     return out
+
+
+def _stopped_words(stopped: str | None) -> str:
+    """Why training ended: its plan, or what cut it short (an epoch may be unfinished)."""
+    return {None: "after every planned epoch",
+            "max_time": "at its time budget (max_time), possibly mid-epoch"}.get(
+        stopped, str(stopped))
 
 
 def _pct(value) -> str:
