@@ -332,9 +332,10 @@ def test_a_target_never_reached_is_said_in_words(monkeypatch):
 
     data = make_synthetic(num_train=128, num_test=32, seed=2)
     monkeypatch.setattr(cnnlab.data, "load_dataset", lambda *a, **k: data)
+    # --warmup: its one-epoch run must not keep a warm-up of a whole epoch
     result = CliRunner().invoke(app, ["speedrun", "--device", "cpu", "--target", "1.0",
-                                      "--runs", "1", "--set", "epochs=1",
-                                      "--set", "batch_size=64"])
+                                      "--runs", "1", "--set", "epochs=2", "--warmup",
+                                      "--set", "warmup_epochs=1", "--set", "batch_size=64"])
     assert result.exit_code == 0, result.output
     words = " ".join(result.output.split())
     assert "reached 0/1; time to 100.0%: not reached;" in words and "nan" not in words

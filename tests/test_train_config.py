@@ -21,8 +21,7 @@ def test_yaml_round_trip(tmp_path):
      ("flip_mode", "mirror", "random, alternate"), ("lookahead_alpha", 0.0, "(0, 1]"),
      ("lookahead_steps", -1, ">= 0"), ("weight_decay", float("nan"), "a finite number"),
      ("max_time", float("nan"), "a finite number"), ("lr", float("inf"), "a finite number"),
-     ("clip_grad_norm", float("nan"), "a finite number"),
-     ("warmup_epochs", 10.0, "fewer than the 10 epochs")],
+     ("clip_grad_norm", float("nan"), "a finite number")],
 )
 def test_invalid_value_names_field_and_allowed(field, value, allowed):
     with pytest.raises(ConfigError) as info:
@@ -182,3 +181,10 @@ def test_a_folder_given_as_the_config_file_is_named(tmp_path):
     (tmp_path / "config.yaml").write_text("lr: 0.3\n")
     with pytest.raises(ConfigError, match="is a folder.*config.yaml"):
         TrainConfig.load(tmp_path)
+
+
+def test_a_new_run_needs_a_warm_up_shorter_than_itself_but_old_runs_still_load(tmp_path):
+    with pytest.raises(ConfigError, match="warmup_epochs: 10.0; allowed: fewer than the 10"):
+        resolve_config("lenet_modern", preset="fast", overrides={"warmup_epochs": 10.0})
+    TrainConfig(epochs=1, warmup_epochs=1.0).save(tmp_path / "config.yaml")  # written before
+    assert TrainConfig.load(tmp_path / "config.yaml").warmup_epochs == 1.0  # eval/resume ok

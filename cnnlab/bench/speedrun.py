@@ -111,7 +111,8 @@ def speedrun_config(device_kind: str, seed: int, **overrides) -> TrainConfig:
     values = preset_values("fast", recipe["model"])
     values.update(tta_flip=True, ema_decay=0.99, quiet=True, seed=seed)
     values.update(recipe)
-    return TrainConfig.from_dict(values)  # unknown fields get a did-you-mean
+    # unknown fields get a did-you-mean
+    return TrainConfig.from_dict(values).check_new_run()
 
 
 def run_once(cfg: TrainConfig, data, target: float) -> SpeedrunResult:

@@ -198,7 +198,9 @@ def _run_variant(name: str | None, overrides: dict, runs: int, device_kind: str,
     label = f"{name}: " if name else ""
     if warmup:
         # Same shapes as the timed runs, so cuDNN's autotuning happens here, untimed.
-        cfg = speedrun_config(device_kind, seed=first_seed + 99_999, **{**overrides, "epochs": 1})
+        # One epoch, no warm-up: it only compiles and tunes the kernels for the shapes.
+        cfg = speedrun_config(device_kind, seed=first_seed + 99_999,
+                              **{**overrides, "epochs": 1, "warmup_epochs": 0.0})
         with console.status(f"{label}warm-up (1 epoch, untimed) ..."):
             run_once(cfg, data, target)
     table = Table(title=f"{label}speedrun to {100 * target:.1f}% on {device_kind}")

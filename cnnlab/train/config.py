@@ -168,9 +168,6 @@ class TrainConfig:
         for name in ("weight_decay", "warmup_epochs", "clip_grad_norm"):
             if getattr(self, name) < 0:
                 bad(name, "a number >= 0")
-        if self.warmup_epochs and self.warmup_epochs >= self.epochs:
-            bad("warmup_epochs", f"fewer than the {self.epochs} epochs of the run (the peak "
-                "lr would never be reached, nor the decay begun)")
         if self.scratch_ops not in (False, True, "fft"):
             bad("scratch_ops", "false, true or 'fft'")
         if self.threads is not None and self.threads < 1:
@@ -209,6 +206,16 @@ class TrainConfig:
                 "freeze_backbone trains the classifier only, so backbone_lr_scale has nothing "
                 "to scale; use one or the other"
             )
+        return self
+
+    def check_new_run(self) -> TrainConfig:
+        """What a new run's plan must also hold, beyond :meth:`validate` (which reads
+        back every run ever written, so it stays as lenient as they were)."""
+        if self.warmup_epochs and self.warmup_epochs >= self.epochs:
+            raise ConfigError(
+                f"invalid value for warmup_epochs: {self.warmup_epochs!r}; allowed: fewer "
+                f"than the {self.epochs} epochs of the run (the warm-up would take all of "
+                "it, and the learning rate never decay)")
         return self
 
     def _check_types(self) -> None:

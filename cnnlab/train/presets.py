@@ -123,4 +123,4 @@ def resolve_config(
     values.update(file_values)
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
     values.update(model=model, preset=preset)
-    return TrainConfig.from_dict(values)
+    return TrainConfig.from_dict(values).check_new_run()
