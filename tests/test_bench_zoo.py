@@ -92,9 +92,10 @@ def test_model_interrupted_mid_training_is_resumed(tmp_path, monkeypatch):
         zoo.run_zoo(["lenet_d2l"], preset="book", epochs=2, device="cpu", out_dir=tmp_path,
                     data_spec="synthetic")
     monkeypatch.setattr(Trainer, "_train_epoch", original)
-    with pytest.raises(zoo.ZooSetupError, match="epochs 2 vs 3"):  # its plan was 2 epochs
-        zoo.run_zoo(["lenet_d2l"], preset="book", epochs=3, device="cpu", out_dir=tmp_path,
-                    data_spec="synthetic")
+    for other in (3, None):  # its plan was 2 epochs; None: the book's 10
+        with pytest.raises(zoo.ZooSetupError, match=f"epochs 2 vs {other or 10}"):
+            zoo.run_zoo(["lenet_d2l"], preset="book", epochs=other, device="cpu",
+                        out_dir=tmp_path, data_spec="synthetic")
     resumed = []
     real_resume = run_module.resume
     monkeypatch.setattr("cnnlab.train.resume",
@@ -109,10 +110,28 @@ def test_a_zoo_folder_holds_one_setup(tmp_path, monkeypatch):
     small_zoo(tmp_path)
     before = (tmp_path / "zoo-book.csv").read_text()
     monkeypatch.setattr("cnnlab.train.train", lambda *a, **k: pytest.fail("trained"))
-    with pytest.raises(zoo.ZooSetupError, match=r'"epochs": 1.*asks for .*"epochs": 3.*--out'):
+    with pytest.raises(zoo.ZooSetupError, match=r"lenet_d2l trained with other settings "
+                       r"\(epochs 1 vs 3 asked\): give another --out"):
         zoo.run_zoo(MODELS, preset="book", epochs=3, device="cpu", out_dir=tmp_path,
                     data_spec="synthetic", overrides={"eval_subset": 64})
     assert (tmp_path / "zoo-book.csv").read_text() == before
+    # The same setup said otherwise is the same: nothing to train, nothing refused.
+    again = zoo.run_zoo(MODELS, preset="book", epochs=1, device="cpu", out_dir=tmp_path,
+                        data_spec="synthetic", overrides={"eval_subset": 64})
+    assert [r["status"] for r in again] == ["done", "done"]
+
+
+def test_the_presets_epochs_asked_for_or_left_out_are_one_setup(tmp_path):
+    # The book trains lenet_d2l 10 epochs: --epochs 10 and no --epochs are the same plan;
+    # fashion_mnist and fashion-mnist the same data.
+    from cnnlab.train.presets import resolve_config
+
+    ten = resolve_config("lenet_d2l", preset="book", overrides={"data": "fashion_mnist"})
+    assert ten.epochs == 10
+    left_out = zoo.zoo_setup(ten, None)
+    asked = zoo.zoo_setup(resolve_config("lenet_d2l", preset="book",
+                                         overrides={"epochs": 10}), None)
+    assert left_out == asked == {"data": "fashion-mnist", "batch_size": 128, "epochs": 10}
 
 
 def test_zoo_on_missing_data_is_one_error_before_any_model(tmp_path):
@@ -120,13 +139,15 @@ def test_zoo_on_missing_data_is_one_error_before_any_model(tmp_path):
 
     from cnnlab.cli import app
 
-    for data, words in (("synth", "unknown dataset 'synth'"), ("fashion-mnist", "empty")):
+    for data, words in (("synth", "unknown dataset 'synth'"),
+                        ("fashion-mnist", "(given path): does not exist")):
         result = CliRunner().invoke(app, [
             "bench", "zoo", "--models", "lenet_d2l,lenet_bn_d2l", "--epochs", "1",
-            "--device", "cpu", "--data", data, "--data-root", str(tmp_path / "empty"),
+            "--device", "cpu", "--data", data, "--data-root", str(tmp_path / "nowhere"),
             "--out", str(tmp_path / "z")])
         assert result.exit_code == 1, result.output
-        assert words in result.output and "lenet_d2l failed" not in result.output
+        output = " ".join(result.output.split())
+        assert words in output and "lenet_d2l failed" not in output
         assert not (tmp_path / "z").exists()
 
 

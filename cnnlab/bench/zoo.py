@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from cnnlab.atomic import atomic_write_text
+from cnnlab.data import parse_spec
 from cnnlab.models import list_models, model_info
 from cnnlab.train.config import TrainConfig
 from cnnlab.train.presets import resolve_config
@@ -38,32 +39,47 @@ class ZooSetupError(ValueError):
     its rows would be shown beside the new ones as if comparable."""
 
 
-def zoo_setup(data_spec: str, epochs: int | None, overrides: dict | None) -> str:
-    """What makes rows comparable, as stored in each row: the data and the command's
-    settings (where the data lives, and the device, may change)."""
-    return json.dumps({"data": data_spec, "epochs": epochs, **(overrides or {})},
-                      sort_keys=True)
+def zoo_setup(cfg: TrainConfig, overrides: dict | None) -> dict:
+    """What makes a model's row comparable with the others, from the config that trains
+    it (the preset's epochs when none were asked for, so both say 10): the data, the
+    epochs, the batch size and any other setting the command gave. Where the data lives,
+    and the device, may change."""
+    kind, path = parse_spec(cfg.data)  # fashion_mnist and fashion-mnist are one dataset
+    data = f"folder:{Path(path).expanduser().resolve()}" if kind == "folder" else kind
+    fields = {"epochs", "batch_size", *(overrides or {})}
+    return {"data": data, **{k: getattr(cfg, k) for k in sorted(fields)}}
 
 
-def _check_setup(rows: dict[str, dict], setup: str, csv_path: Path) -> None:
-    # Rows written before the column existed (or carried from another session) have none.
-    others = sorted({r["setup"] for r in rows.values()
-                     if r.get("setup") and r.get("status") == "done"} - {setup})
-    if others:
-        raise ZooSetupError(
-            f"{csv_path} holds models trained with {others[0]}, but this command asks for "
-            f"{setup}: give another --out (or run it as it was), so the table compares "
-            "like with like")
+def _differences(stored: dict, asked: dict) -> list[str]:
+    return [f"{k} {stored.get(k)!r} vs {asked.get(k)!r}"
+            for k in sorted(set(stored) | set(asked)) if stored.get(k) != asked.get(k)]
 
 
-def _check_run_plan(run_dir: Path, data_spec: str, epochs: int | None,
-                    overrides: dict | None) -> None:
+def _check_setup(rows: dict[str, dict], setup_of: Callable[[str], dict],
+                 csv_path: Path) -> None:
+    """Each finished row against what this command would train its model with. Rows
+    written before the column existed (or carried from another session) have none."""
+    for row in rows.values():
+        if not row.get("setup") or row.get("status") != "done":
+            continue
+        try:
+            asked = setup_of(row["model"])
+        except Exception:  # a model this cnnlab lacks, or the preset cannot train: kept
+            continue
+        differs = _differences(json.loads(row["setup"]), asked)
+        if differs:
+            raise ZooSetupError(
+                f"{csv_path} holds {row['model']} trained with other settings "
+                f"({', '.join(differs)} asked): give another --out (or run it as it "
+                "was), so the table compares like with like")
+
+
+def _check_run_plan(run_dir: Path, asked: dict) -> None:
     """An interrupted model resumes its own plan: refuse it if this command asks for
     another (resuming would store a row that says the new settings)."""
-    cfg = TrainConfig.load(run_dir / "config.yaml")
-    asked = {"data": data_spec, "epochs": epochs, **(overrides or {})}
-    differs = [f"{k} {getattr(cfg, k)!r} vs {v!r}" for k, v in asked.items()
-               if v is not None and getattr(cfg, k, v) != v]
+    stored = zoo_setup(TrainConfig.load(run_dir / "config.yaml"),
+                       {k: None for k in asked if k not in ("data",)})
+    differs = _differences(stored, asked)
     if differs:
         raise ZooSetupError(
             f"{run_dir} (interrupted) was started with other settings ({', '.join(differs)} "
@@ -132,23 +148,33 @@ def run_zoo(
     csv_path = out / f"zoo-{preset}.csv"
     runs_dir = out / f"zoo-{preset}-runs"
     rows = {r["model"]: r for r in read_rows(csv_path)}
-    setup = zoo_setup(data_spec, epochs, overrides)
-    _check_setup(rows, setup, csv_path)
+
+    def values_for(name: str) -> dict:
+        return {"data": data_spec, "data_root": data_root, "device": device,
+                "out_dir": str(runs_dir), "run_name": name, "quiet": quiet,
+                "resize": zoo_input_size(name, preset), "epochs": epochs,
+                **(overrides or {})}
+
+    def planned(name: str) -> TrainConfig:
+        return resolve_config(name, preset=preset if preset != "none" else None,
+                              overrides=values_for(name))
+
+    def setup_of(name: str) -> dict:
+        return zoo_setup(planned(name), overrides)
+
+    _check_setup(rows, setup_of, csv_path)
     for name in models:  # before any model trains: refused whole, not halfway
         if rows.get(name, {}).get("status") != "done" \
-                and (runs_dir / name / "config.yaml").exists():
-            _check_run_plan(runs_dir / name, data_spec, epochs, overrides)
+                and (runs_dir / name / "checkpoints" / "last.safetensors").exists():
+            _check_run_plan(runs_dir / name, setup_of(name))
     dev = str(select_device(device))
     for name in models:
         if rows.get(name, {}).get("status") == "done":
             continue  # stored as soon as it finished: never trained twice
         info = model_info(name)
         size = zoo_input_size(name, preset)
-        values = {"data": data_spec, "data_root": data_root, "device": device,
-                  "out_dir": str(runs_dir), "run_name": name, "quiet": quiet,
-                  "resize": size, "epochs": epochs, **(overrides or {})}
         row = {"model": name, "family": info.family, "preset": preset, "device": dev,
-               "machine": machine_name(dev), "input_size": size, "setup": setup,
+               "machine": machine_name(dev), "input_size": size,
                "book_acc": info.book_recipe.book_accuracy if info.book_recipe else ""}
         run_dir = runs_dir / name
         try:
@@ -162,9 +188,7 @@ def run_zoo(
                     import shutil
 
                     shutil.rmtree(run_dir)
-                cfg = resolve_config(name, preset=preset if preset != "none" else None,
-                                     overrides=values)
-                result = train(cfg, data=data)
+                result = train(planned(name), data=data)
             channels = data.channels if data is not None else info.input_size[0]
             cfg_used = TrainConfig.load(run_dir / "config.yaml")
             row.update(
@@ -176,6 +200,7 @@ def run_zoo(
                 peak_memory_mb=result.final["peak_memory_mb"],
                 wall_time_s=result.train_time_s, epochs=result.final["epoch"],
                 run_dir=str(run_dir), error="",
+                setup=json.dumps(zoo_setup(cfg_used, overrides)),  # what it really trained
             )
         except (KeyboardInterrupt, TrainingInterrupted):
             raise  # Ctrl-C: stop the bench; the next run resumes this model
