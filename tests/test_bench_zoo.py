@@ -321,3 +321,47 @@ def test_throughput_times_a_model_with_its_options(tmp_path):
         plain["train_tflops"] / plain["train_samples_per_s"]  # more MACs per image
     typo = CliRunner().invoke(app, [*args, "--override", "conv_per_stage=[2, 2, 2]"])
     assert typo.exit_code == 2 and "Did you mean: convs_per_stage" in typo.output
+
+
+def test_a_failed_baseline_leaves_no_nan_ratio_and_the_json_stays_strict(tmp_path,
+                                                                          monkeypatch):
+    from typer.testing import CliRunner
+
+    from cnnlab.cli import app
+
+    real = tp.measure
+
+    def measure(name, *args, **kw):
+        if not kw.get("channels_last"):  # the baseline (plain) step fails
+            raise RuntimeError("no kernel for this")
+        return real(name, *args, **kw)
+
+    monkeypatch.setattr(tp, "measure", measure)
+    out = tmp_path / "tp.json"
+    result = CliRunner().invoke(app, [
+        "bench", "throughput", "--models", "speednet_wide", "--batch-size", "2", "--steps",
+        "1", "--device", "cpu", "--channels-last", "--override", "widths=[8, 16, 32]",
+        "--out", str(out)])
+    assert result.exit_code == 1, result.output  # a failed row fails the command
+
+    def refuse(constant):
+        raise ValueError(f"not JSON: {constant}")
+
+    base, row = json.loads(out.read_text(), parse_constant=refuse)["rows"]
+    assert base["train_samples_per_s"] is None and base["note"].startswith("failed")
+    assert json.loads(base["model_overrides"]) == {"widths": [8, 16, 32]}
+    assert row["train_samples_per_s"] > 0 and "nan" not in row["note"]
+
+
+def test_throughput_interrupted_before_any_row_exits_130(monkeypatch):
+    from typer.testing import CliRunner
+
+    from cnnlab.cli import app
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tp, "measure", interrupted)
+    result = CliRunner().invoke(app, ["bench", "throughput", "--models", "lenet_d2l",
+                                      "--device", "cpu"])
+    assert result.exit_code == 130 and "before the first model" in result.output

@@ -195,4 +195,6 @@ def _failed_row(name: str, batch_size: int, image_size: int | None, exc: Excepti
         amp=options.get("amp", "off"), channels_last=options.get("channels_last", False),
         compile=options.get("compile", False), device=str(options.get("device", "cpu")),
         pad_stem=options.get("pad_stem", 0), optimizer=options.get("optimizer", "sgd"),
+        model_overrides=json.dumps(options["model_overrides"])
+        if options.get("model_overrides") else "",
         note=f"failed: {error[:300]}"))

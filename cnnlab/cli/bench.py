@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import signal
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from rich.table import Table
 
 from cnnlab.atomic import atomic_write_text
 
-from .messages import fail
+from .messages import err, fail
 
 app = typer.Typer(help="Benchmarks: each prints a table and a ratio against a baseline.",
                   no_args_is_help=True)
@@ -69,6 +70,9 @@ def _model_overrides(names: list[str], items: list[str] | None) -> dict:
 
     try:
         overrides = parse_assignments(items)
+    except ConfigError as exc:  # its words name --set, the option it was written for
+        fail(f"--override takes KEY=VALUE (a model option), got: {exc}", code=2)
+    try:
         for name in names:
             with torch.device("meta"):
                 get_model(name, **overrides)
@@ -87,15 +91,27 @@ def _device(name: str) -> str:
         fail(str(exc))
 
 
+def _finite(value):
+    """NaN and infinities as null: JSON has no such numbers (Python writes NaN, which
+    strict readers refuse)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
 def _write_json(rows, out: Path | None, extra: dict | None = None,
                 quiet: bool = False) -> None:
     if out is None:
         return
     from cnnlab.train.runlog import environment_info
 
-    payload = {"rows": rows, "environment": environment_info(), **(extra or {})}
+    payload = {"rows": _finite(rows), "environment": environment_info(), **(extra or {})}
     out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out, json.dumps(payload, indent=1, default=str))
+    atomic_write_text(out, json.dumps(payload, indent=1, default=str, allow_nan=False))
     if not quiet:
         console.print(f"rows written to {out}")
 
@@ -360,7 +376,9 @@ def throughput(
     except KeyboardInterrupt:
         interrupted = True
     if not rows:
-        fail("interrupted before the first model was measured")
+        err.print("[yellow]interrupted[/] before the first model was measured")
+        raise typer.Exit(130)
+    _write_throughput_rows(rows, out, quiet=True)  # a signal may have cut the last write
     table = Table(title=f"throughput on {dev} (amp {amp}, channels_last {channels_last}, "
                         f"compile {compile}"
                         + (f", stem on {pad_stem} channels)" if pad_stem else ")"))
@@ -417,12 +435,15 @@ def _compare(row: dict, rows: list[dict], first: str) -> None:
     if row["baseline"]:
         notes.append("baseline: fp32, NCHW, eager")
     else:
+        def measured(r: dict | None) -> bool:  # a failed row's numbers are NaN
+            return r is not None and math.isfinite(r["train_samples_per_s"])
+
         base = next((r for r in rows if same_model(r) and r["baseline"]), None)
-        if base is not None and row["optimizer"] == first:
+        if measured(base) and measured(row) and row["optimizer"] == first:
             speedup = row["train_samples_per_s"] / base["train_samples_per_s"]
             notes.append(f"train {speedup:.2f}x the baseline's img/s")
         ahead = next((r for r in rows if same_model(r) and not r["baseline"]), None)
-        if ahead is not None and row["optimizer"] != first:
+        if measured(ahead) and measured(row) and row["optimizer"] != first:
             ratio = ahead["train_samples_per_s"] / row["train_samples_per_s"]
             notes.append(f"time per image {ratio:.2f}x {first}'s")
     row["note"] = "; ".join(n for n in notes if n)
