@@ -188,6 +188,7 @@ def test_lookahead_runs_are_evaluated_where_the_next_sync_would_put_the_weights(
     cfg = fast_cfg(tmp_path, run_name="la", epochs=1, ema_decay=0.0, lookahead_steps=3,
                    lookahead_alpha=0.5)
     trainer = Trainer(cfg, data, run_dir=tmp_path / "la")
+    cfg.save(tmp_path / "la" / "config.yaml")  # as train() leaves it, for load_run
     trainer.fit()
     weight = "features.0.weight"
     live = trainer.model.state_dict()[weight]
@@ -195,6 +196,10 @@ def test_lookahead_runs_are_evaluated_where_the_next_sync_would_put_the_weights(
     assert not torch.equal(live, slow)
     best, _ = ckpt.load_checkpoint(tmp_path / "la" / "checkpoints" / "best.safetensors")
     torch.testing.assert_close(best["model"][weight], slow + 0.5 * (live - slow))
+    from cnnlab.train import load_run
+
+    last = load_run(tmp_path / "la", which="last").model  # eval/predict/export of "last"
+    torch.testing.assert_close(last.state_dict()[weight], slow + 0.5 * (live - slow))
 
 
 def test_the_lr_column_is_the_lr_of_each_epochs_last_step(tmp_path, data):

@@ -286,8 +286,9 @@ class Lookahead:
 
     @torch.no_grad()
     def evaluated_weights(self, model: nn.Module, target: nn.Module) -> nn.Module:
-        """``target`` (a copy of ``model``) set to ``model``'s state with each parameter
-        where the next sync would put it; the live weights are left as they are."""
+        """``target`` (a copy of ``model``, or ``model`` itself) set to ``model``'s state
+        with each parameter where the next sync would put it (the live weights are left
+        as they are unless ``target`` is ``model``)."""
         target.load_state_dict(model.state_dict())
         slow_of = {id(p): s for group in self.optimizer.param_groups
                    for p, s in zip(*self._with_slow(group), strict=True)}
