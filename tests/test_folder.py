@@ -288,3 +288,18 @@ def test_a_run_written_before_split_seed_keeps_the_split_it_trained_on(tmp_path:
     new = TrainConfig(model="lenet_d2l", data="folder:x", seed=7)
     new.save(tmp_path / "new.yaml")
     assert TrainConfig.load(tmp_path / "new.yaml").split_seed == 0
+
+
+def test_symlinked_folders_inside_a_class_are_followed_once(data_env: Path) -> None:
+    elsewhere = data_env / "photos" / "cats-2024"
+    elsewhere.mkdir(parents=True)
+    solid((6, 6), RED).save(elsewhere / "x.png")
+    root = data_env / "linked"
+    for name in ("cat", "dog"):
+        (root / name).mkdir(parents=True)
+        solid((6, 6), RED if name == "cat" else BLUE).save(root / name / "0.png")
+        solid((6, 6), RED if name == "cat" else BLUE).save(root / name / "1.png")
+    (root / "cat" / "2024").symlink_to(elsewhere, target_is_directory=True)
+    (root / "cat" / "loop").symlink_to(root / "cat", target_is_directory=True)  # a cycle
+    data = load_folder(root, image_size=4, val_fraction=0.0, progress=False)
+    assert data.train.labels.bincount().tolist() == [3, 2]  # x.png once, nothing twice

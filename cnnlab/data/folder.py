@@ -75,10 +75,26 @@ def _is_image(path: Path, base: Path) -> bool:
     return path.suffix.lower() in IMAGE_EXTENSIONS and not hidden and path.is_file()
 
 
+def _files_under(folder: Path) -> list[Path]:
+    """Every file below ``folder``, following symlinked folders (a class assembled from
+    links to where the images live; Path.rglob does not follow them), each real folder
+    once (a link back up the tree would loop)."""
+    seen, files = set(), []
+    for here, dirs, names in os.walk(folder, followlinks=True):
+        real = os.path.realpath(here)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        files += [Path(here) / name for name in names]
+    return files
+
+
 def _scan(root: Path) -> tuple[dict[str, list[Path]], list[Path]]:
     """Image files per class folder (sorted, searched recursively), and loose ones in ``root``."""
     folders = sorted(p for p in root.iterdir() if _is_data_folder(p))
-    per_class = {f.name: sorted(p for p in f.rglob("*") if _is_image(p, f)) for f in folders}
+    per_class = {f.name: sorted(p for p in _files_under(f) if _is_image(p, f))
+                 for f in folders}
     loose = sorted(p for p in root.iterdir() if _is_image(p, root))
     return per_class, loose
 
