@@ -95,6 +95,16 @@ def test_an_unreachable_ray_address_is_named_at_once():
     with pytest.raises(SweepError, match=f"cannot reach the Ray cluster at 127.0.0.1:{port}"):
         _check_reachable(f"127.0.0.1:{port}", timeout_s=2)
     _check_reachable("auto")  # Ray's own words, left to Ray
+    if socket.has_ipv6:
+        try:
+            listening = socket.socket(socket.AF_INET6)
+            listening.bind(("::1", 0))
+        except OSError:  # no IPv6 loopback on this machine
+            return
+        with listening:
+            listening.listen()
+            # A reachable IPv6 head is reachable: "[::1]" was resolved brackets and all.
+            _check_reachable(f"[::1]:{listening.getsockname()[1]}", timeout_s=2)
 
 
 class _BreakingPool:

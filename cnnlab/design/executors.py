@@ -195,6 +195,8 @@ def _check_reachable(address: str, timeout_s: float = 10.0) -> None:
     host, sep, port = address.removeprefix("ray://").rpartition(":")
     if not sep or not port.isdigit():
         return  # "auto" and the like: Ray's to resolve
+    if host.startswith("[") and host.endswith("]"):  # IPv6, [::1]:6379
+        host = host[1:-1]
     try:
         socket.create_connection((host, int(port)), timeout=timeout_s).close()
     except OSError as exc:
