@@ -119,3 +119,18 @@ def test_predict_fits_images_for_a_run_trained_on_a_folder(tmp_path):
     fitted = torch.from_numpy(decode_image(tmp_path / "photo.png", (SIZE, SIZE), 1)) / 255
     assert torch.equal(seen[0][0], fitted.float())
     assert not torch.equal(seen[1][0], fitted.float())  # the loader's resize, not a fit
+
+
+def test_a_file_holding_another_format_never_reaches_its_plugin(tmp_path):
+    # PIL picks its decoder by content: PostScript named .png would go to the EPS plugin,
+    # which runs Ghostscript. Only the formats of the image extensions are tried.
+    from PIL import Image
+
+    from cnnlab.data.image_file import ImageFileError, read_image
+
+    fake = tmp_path / "photo.png"
+    fake.write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 28 28\nshowpage\n")
+    with Image.open(fake) as sniffed:
+        assert sniffed.format == "EPS"  # what an unrestricted open would decode it as
+    with pytest.raises(ImageFileError, match="photo.png: not a readable image"):
+        read_image(fake, 1)

@@ -56,6 +56,12 @@ def to_mode(image: Image.Image, channels: int) -> Image.Image:
     return image.convert("L" if channels == 1 else "RGB")
 
 
+# The formats the image extensions cnnlab reads stand for. PIL picks a decoder by the
+# file's bytes, not its name: without this list a ".png" holding PostScript would be
+# handed to Ghostscript, a program, by PIL's EPS plugin.
+PIL_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP", "TIFF", "PPM")
+
+
 def read_image(path: str | Path, channels: int) -> Image.Image:
     """The image at ``path``, decoded, upright, as "L" (``channels`` 1) or "RGB" (3).
 
@@ -66,7 +72,7 @@ def read_image(path: str | Path, channels: int) -> Image.Image:
     """
     path = Path(path)
     try:
-        with Image.open(path) as image:
+        with Image.open(path, formats=PIL_FORMATS) as image:
             image.load()  # decode now, so a truncated file fails here
             return to_mode(image, channels)
     except FileNotFoundError:
