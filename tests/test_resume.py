@@ -12,6 +12,7 @@ from cnnlab.cli import app
 from cnnlab.data.synthetic import make_synthetic
 from cnnlab.train import ConfigError, TrainConfig, resume, train
 from cnnlab.train import checkpoint as ckpt
+from cnnlab.train.runlog import MetricsLog
 from cnnlab.train.trainer import Trainer
 
 runner = CliRunner()
@@ -178,3 +179,35 @@ def test_more_epochs_on_a_decaying_schedule_say_the_lr_jumps_back_up(tmp_path, m
     with warnings.catch_warnings():
         warnings.simplefilter("error", CheckpointWarning)  # a constant lr does not jump
         resume(tmp_path / "c", extra_epochs=1)
+
+
+def test_a_row_torn_by_a_kill_is_not_glued_to_the_next_one(tmp_path, monkeypatch):
+    # Killed mid-append: the files end in half a line. The resume's rows must start on a
+    # line of their own, not continue it (a 230% test accuracy, a jsonl that does not parse).
+    small_run(tmp_path, monkeypatch, epochs=1, run_name="torn")
+    run = tmp_path / "torn"
+    with open(run / "metrics.csv", "a") as fh:
+        fh.write("2,2.42")
+    with open(run / "class_metrics.jsonl", "a") as fh:
+        fh.write('{"epoch": 2, "per_class_acc": {"cl')
+    resume(run, extra_epochs=1)
+    rows = MetricsLog.read(run / "metrics.csv")
+    assert [r["epoch"] for r in rows] == [1, 2] and all(r["test_acc"] <= 1 for r in rows)
+    lines = (run / "class_metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in lines] == [1, 2]
+
+
+def test_each_epochs_row_is_written_before_its_checkpoint(tmp_path, monkeypatch):
+    # A kill between the two must not lose the row of an epoch the checkpoint has.
+    from cnnlab.train import resumable
+
+    seen = []
+    real_save = resumable.Resumable._save
+
+    def save(self, tag, eval_weights=False):
+        seen.append((tag, len(MetricsLog.read(self.run_dir / "metrics.csv"))))
+        real_save(self, tag, eval_weights)
+
+    monkeypatch.setattr(resumable.Resumable, "_save", save)
+    small_run(tmp_path, monkeypatch, epochs=2, run_name="order")
+    assert [n for tag, n in seen if tag == "last"] == [1, 2]

@@ -34,7 +34,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from cnnlab.atomic import atomic_write_text
+from cnnlab.atomic import atomic_write_bytes, atomic_write_text
 
 # Columns of metrics.csv, in order. Per-class accuracy and the confusion matrix
 # go to summary.json and the plots, not to the CSV.
@@ -67,6 +67,8 @@ class MetricsLog:
 
     def __init__(self, run_dir: Path, tensorboard: bool = True):
         self.path = Path(run_dir) / "metrics.csv"
+        for path in (self.path, self.path.with_name("class_metrics.jsonl")):
+            _drop_torn_tail(path)
         self.rows: list[dict] = self.read(self.path) if self.path.exists() else []
         self.writer = None
         if tensorboard:
@@ -88,10 +90,8 @@ class MetricsLog:
         self._rewrite()
         classes_path = self.path.with_name("class_metrics.jsonl")
         if classes_path.exists():
-            import json
-
             kept = [line for line in classes_path.read_text().splitlines()
-                    if line and json.loads(line)["epoch"] <= epoch]
+                    if _epoch_of(line, classes_path) <= epoch]
             atomic_write_text(classes_path, "".join(f"{line}\n" for line in kept))
 
     def _rewrite(self) -> None:
@@ -131,6 +131,8 @@ class MetricsLog:
                 "confusion": confusion}
         with open(self.path.with_name("class_metrics.jsonl"), "a") as fh:
             fh.write(json.dumps(line) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
         if self.writer is not None:
             for name, acc in zip(classes, per_class_acc, strict=True):
                 self.writer.add_scalar(f"class_acc/{name}", acc, epoch)
@@ -138,6 +140,32 @@ class MetricsLog:
     def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
+
+
+def _epoch_of(line: str, path: Path) -> float:
+    """A class_metrics.jsonl line's epoch; a line that is not one (edited by hand) is
+    dropped with a warning rather than making the run impossible to resume."""
+    import json
+    import warnings
+
+    try:
+        return json.loads(line)["epoch"] if line else math.inf
+    except (ValueError, KeyError, TypeError):
+        warnings.warn(f"{path}: dropped a line that is not a JSON record with an epoch: "
+                      f"{line[:60]!r}", stacklevel=3)
+        return math.inf
+
+
+def _drop_torn_tail(path: Path) -> None:
+    """Cut a line that a kill (or a full disk) left half-written at the end of an
+    append-only log: the next append would otherwise continue it, gluing two rows into
+    one that parses as wrong numbers (or not at all)."""
+    if not path.is_file():
+        return
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        whole = data[: data.rfind(b"\n") + 1]
+        atomic_write_bytes(path, lambda tmp: Path(tmp).write_bytes(whole))
 
 
 def _number(text: str):

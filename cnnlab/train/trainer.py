@@ -214,6 +214,7 @@ class Trainer(Resumable):
         if log is not None and self.epoch < len(log.rows):
             log.truncate_after(self.epoch)
         history = list(log.rows) if log is not None else []
+        self.metrics_log = log  # each epoch's row goes in before its checkpoint
         previous = self._install_signal_handlers()
         stopped = None
         result = None
@@ -223,12 +224,6 @@ class Trainer(Resumable):
                 while self.epoch < cfg.epochs and stopped is None:
                     row, stopped = self._train_epoch(bar)
                     history.append(row)
-                    if log is not None:
-                        log.append(row)
-                        if not math.isnan(row["test_acc"]):
-                            ev = self.last_eval
-                            log.append_class_metrics(row["epoch"], self.classes,
-                                                     ev.per_class_acc, ev.confusion)
                     bar.end_epoch(row)
             result = self._finish(history, stopped)
         finally:
@@ -343,11 +338,24 @@ class Trainer(Resumable):
         improved = ev is not None and ev.acc > self.best_test_acc
         if improved:
             self.best_test_acc = ev.acc
+        # The row first, then the checkpoint: killed in between, the resume drops a row
+        # its checkpoint does not reach (truncate_after); the other way round, the row of
+        # a checkpointed epoch would be lost for good.
+        self._log_epoch(row, ev)
         if self.writes:
             if improved:
                 self._save("best", eval_weights=True)
             self._save("last")
         return row, stopped
+
+    def _log_epoch(self, row: dict, ev) -> None:
+        log = getattr(self, "metrics_log", None)  # None: another rank, or not writing
+        if log is None:
+            return
+        log.append(row)
+        if ev is not None:  # evaluated this epoch (eval_every)
+            log.append_class_metrics(row["epoch"], self.classes, ev.per_class_acc,
+                                     ev.confusion)
 
     def _forward_loss(self, x: torch.Tensor, y: torch.Tensor):
         out = self.train_model(x)
