@@ -396,9 +396,11 @@ def test_a_damaged_file_says_how_to_mend_it_and_download_removes_a_bad_raw_copy(
     words = " ".join(str(info.value).split())
     assert "t10k-images-idx3-ubyte" in words and f"cnnlab data verify --root {target}" in words
     assert f"cnnlab data download --force --root {target}" in words
-    with pytest.warns(fm.DataWarning, match="deleted .*t10k-images-idx3-ubyte: a damaged"):
-        fm.download(target, progress=False)  # the archives are valid: only the raw copy goes
+    with pytest.warns(fm.DataWarning, match="moved .*t10k-images-idx3-ubyte to "
+                      "t10k-images-idx3-ubyte.damaged"):
+        fm.download(target, progress=False)  # the archives are valid: the raw copy moves
     assert not raw.exists() and len(fm.load(target, download=False).test.labels) == 6
+    assert (target / "t10k-images-idx3-ubyte.damaged").exists()  # kept, not deleted
     # A .gz a browser saved decompressed: verify fails it (the loader would), download
     # fetches it again.
     gz = target / "t10k-labels-idx1-ubyte.gz"
@@ -406,3 +408,11 @@ def test_a_damaged_file_says_how_to_mend_it_and_download_removes_a_bad_raw_copy(
     assert "not gzip data" in fm._check_file("t10k-labels-idx1-ubyte", gz).detail
     fm.download(target, progress=False)
     assert gz.read_bytes() == archives[gz.name]
+    # A raw file with no .gz to replace it, and no network: nothing is touched.
+    lone = data_env / "lone"
+    lone.mkdir()
+    (lone / "train-images-idx3-ubyte").write_text("my own variant")
+    serve(monkeypatch, lambda url: (_ for _ in ()).throw(OSError("offline")))
+    with pytest.raises(fm.DownloadError):
+        fm.download(lone, progress=False)
+    assert (lone / "train-images-idx3-ubyte").read_text() == "my own variant"

@@ -292,23 +292,26 @@ def download(
     with Progress(*columns, console=Console(stderr=True), disable=not progress) as bar:
         for name in FILES:
             dest = target / f"{name}.gz"
-            _remove_damaged_raw_copy(target / name)
-            if not force and _archive_is_valid(dest, name):
-                continue
-            try:
-                _fetch_from_mirrors(name, dest, mirrors or MIRRORS, bar)
-            except DownloadError as exc:
-                raise DownloadError(f"{exc}\n{how_to_get(root, downloaded=True)}") from None
+            if force or not _archive_is_valid(dest, name):
+                try:
+                    _fetch_from_mirrors(name, dest, mirrors or MIRRORS, bar)
+                except DownloadError as exc:
+                    raise DownloadError(
+                        f"{exc}\n{how_to_get(root, downloaded=True)}") from None
+            _move_aside_damaged_raw_copy(target / name)  # once a good .gz is there
     return target
 
 
-def _remove_damaged_raw_copy(raw: Path) -> None:
+def _move_aside_damaged_raw_copy(raw: Path) -> None:
     """An uncompressed copy is read before the .gz beside it (it loads faster), so a
-    damaged one would make a good download fail to load: delete it."""
+    damaged one would make a good download fail to load. It is renamed, not deleted
+    (it may be someone's own variant), and only once the good .gz is in place."""
     if raw.is_file() and _md5(raw.read_bytes()) != CONTENT_MD5[raw.name]:
-        raw.unlink()
-        warnings.warn(f"deleted {raw}: a damaged uncompressed copy, read before the .gz "
-                      "beside it", DataWarning, stacklevel=3)
+        aside = raw.with_name(f"{raw.name}.damaged")
+        os.replace(raw, aside)
+        warnings.warn(f"moved {raw} to {aside.name}: an uncompressed copy that is not "
+                      "Fashion-MNIST's (damaged?), read before the good .gz beside it",
+                      DataWarning, stacklevel=3)
 
 
 def _fetch_from_mirrors(name: str, dest: Path, mirrors: tuple[str, ...], bar: Progress) -> None:
@@ -434,8 +437,8 @@ def _how_to_mend(location: Location) -> str:
                 "dataset-fashion-mnist), or `cnnlab data download` a copy into the cache")
     return (f"`cnnlab data verify --root {location.path}` checks all four files; "
             f"`cnnlab data download --force --root {location.path}` fetches them again "
-            "(an uncompressed copy beside a .gz is read first: delete it if it is the "
-            "damaged one)")
+            "(an uncompressed copy beside a .gz is read first: a damaged one is moved "
+            "aside once its good .gz is there)")
 
 
 def _download_into(root: str | Path | None, progress: bool) -> Path:
