@@ -8,6 +8,8 @@ import base64
 import html
 from pathlib import Path
 
+from cnnlab.atomic import atomic_write_bytes
+
 DPI = 110
 
 
@@ -29,12 +31,14 @@ def literal(text: str) -> str:
     return str(text).replace("$", r"\$")
 
 
-def save_figure(fig, path: str | Path) -> Path:
-    """Lay out ``fig``, write it to ``path`` (folders made as needed), close it."""
+def save_figure(fig, path: str | Path, dpi: int = DPI, layout: bool = True) -> Path:
+    """Lay out ``fig``, write it to ``path`` (folders made as needed, atomically: a kill
+    mid-draw leaves the previous figure, not half of one), close it."""
     path = Path(path)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=DPI)
+    if layout:
+        fig.tight_layout()
+    fmt = path.suffix.lstrip(".").lower() or "png"  # the temporary name ends in .tmp
+    atomic_write_bytes(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format=fmt))
     pyplot().close(fig)
     return path
 

@@ -80,3 +80,26 @@ def test_the_report_says_why_training_stopped(tmp_path):
     assert "images/s (train, last epoch)" in page
     train(tiny_cfg(tmp_path, run_name="whole"), data=data)
     assert "after every planned epoch" in (tmp_path / "whole" / "report.html").read_text()
+
+
+def test_a_figure_cut_short_leaves_the_previous_one_whole(tmp_path, monkeypatch):
+    from matplotlib.figure import Figure
+
+    from cnnlab.figures import pyplot, save_figure
+
+    fig = pyplot().figure()
+    fig.gca().plot([0, 1], [1, 0])
+    path = save_figure(fig, tmp_path / "curves.png")
+    before = path.read_bytes()
+    real = Figure.savefig
+
+    def killed_mid_draw(self, fname, **kw):
+        real(self, fname, **kw)
+        with open(fname, "r+b") as fh:
+            fh.truncate(100)  # half a file on disk ...
+        raise KeyboardInterrupt  # ... when the kill comes
+
+    monkeypatch.setattr(Figure, "savefig", killed_mid_draw)
+    with pytest.raises(KeyboardInterrupt):
+        save_figure(pyplot().figure(), path)
+    assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == [path.name]

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from cnnlab.atomic import atomic_write_bytes
 from cnnlab.data import DataError, DatasetSplits, DataWarning, load_dataset, parse_spec
 from cnnlab.data import fashion_mnist as fm
 
@@ -134,8 +135,8 @@ def save_grid(
         ax.set_title(literal(classes[int(label)]), fontsize=7)
     for ax in axes:
         ax.set_axis_off()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=100)
+    fmt = out.suffix.lstrip(".").lower() or "png"  # atomic: the old grid or the new one
+    atomic_write_bytes(out, lambda tmp: fig.savefig(tmp, dpi=100, format=fmt))
 
 
 @app.command()

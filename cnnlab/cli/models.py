@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import torch
@@ -30,6 +28,7 @@ from rich.console import Console
 from rich.table import Table
 
 import cnnlab.models
+from cnnlab.atomic import atomic_write_text
 from cnnlab.inspect.summary import count_macs, fmt_count, summary
 from cnnlab.models import UnknownModelError, get_model, list_models, model_info
 from cnnlab.models.pretrained import MissingExtraError
@@ -188,12 +187,8 @@ class _ComplexityCache:
         if not self.dirty:
             return
         data = json.dumps({"fingerprint": self.fingerprint, "entries": self.entries})
-        try:  # write-then-rename, so a crash never leaves half a file
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp")
-            with os.fdopen(fd, "w") as f:
-                f.write(data)
-            os.replace(tmp, self.path)
+        try:  # a crash never leaves half a file, nor its temporary one
+            atomic_write_text(self.path, data)
         except OSError:
             pass  # a read-only home only loses the speed-up
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from rich.progress import Progress
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from cnnlab.atomic import atomic_write_bytes, atomic_write_text
 from cnnlab.data.dataset import DataError, DatasetSplits, DataWarning, ImageData, cache_root
 from cnnlab.data.image_file import ImageFileError, decode_image
 
@@ -140,24 +140,13 @@ def _decode_tree(
     return _Decoded(images[:n], class_of[:n], names, skipped, empty)
 
 
-def _write_atomic(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _save_cache(stem: Path, decoded: _Decoded, meta: dict) -> None:
     stem.parent.mkdir(parents=True, exist_ok=True)
     tensors = {
         "images": torch.from_numpy(decoded.images),
         "labels": torch.from_numpy(decoded.labels),
     }
-    _write_atomic(stem.with_suffix(".safetensors"), lambda p: save_file(tensors, p))
+    atomic_write_bytes(stem.with_suffix(".safetensors"), lambda p: save_file(tensors, p))
     sidecar = {
         **meta,
         "classes": decoded.classes,
@@ -166,7 +155,7 @@ def _save_cache(stem: Path, decoded: _Decoded, meta: dict) -> None:
     }
     # The sidecar is written last: its presence marks a complete cache entry.
     text = json.dumps(sidecar, indent=1)
-    _write_atomic(stem.with_suffix(".json"), lambda p: Path(p).write_text(text))
+    atomic_write_text(stem.with_suffix(".json"), text)
 
 
 def _load_cache(stem: Path, shape: tuple[int, int, int]) -> _Decoded | None:

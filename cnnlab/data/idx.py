@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cnnlab.atomic import atomic_write_bytes
 from cnnlab.data.dataset import DataError
 
 # Data-type codes defined by the format; multi-byte values are big-endian.
@@ -191,4 +192,4 @@ def write_idx(path: str | Path, array: np.ndarray) -> None:
     if path.suffix == ".gz":
         # mtime=0 keeps the output byte-identical for identical input.
         data = gzip.compress(data, mtime=0)
-    path.write_bytes(data)
+    atomic_write_bytes(path, lambda tmp: Path(tmp).write_bytes(data))

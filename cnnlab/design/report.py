@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cnnlab.atomic import atomic_write_text
 from cnnlab.design.edf import (
     bootstrap_best,
     complexity_bin_edges,
@@ -247,7 +248,7 @@ weights each model by 1/(k m_j), m_j the models in its bin and k the bins holdin
 {"".join(embed_png(p) for p in images)}
 </body></html>
 """
-    path.write_text(page)
+    atomic_write_text(path, page)
     return path
 
 
@@ -259,8 +260,8 @@ def analyze(directories, out: str | Path, bins: int = 10, resamples: int = 2000,
     make_folder(out, "--out")
     summary = summarize(results, bins=bins, resamples=resamples, seed=seed)
     markdown = markdown_summary(summary)
-    (out / "summary.md").write_text(markdown)
-    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    atomic_write_text(out / "summary.md", markdown)
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=1))
     images = []
     if any(r.rows for r in results):
         images = [plot_edfs(results, np.array(summary["bin_edges"]), out / "edf.png"),

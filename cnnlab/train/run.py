@@ -284,8 +284,10 @@ def _draw(plot, *args) -> None:
         plot(*args)
     except Exception as exc:
         out = next(a for a in args if isinstance(a, Path))
-        warnings.warn(f"could not draw {out} ({type(exc).__name__}: {exc}); the report "
-                      "is written without it", RuntimeWarning, stacklevel=3)
+        kept = ("the previous one is kept, and shown in the report" if out.exists()
+                else "the report is written without it")
+        warnings.warn(f"could not draw {out} ({type(exc).__name__}: {exc}); {kept}",
+                      RuntimeWarning, stacklevel=3)
 
 
 @dataclass
