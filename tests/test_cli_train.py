@@ -122,6 +122,17 @@ def test_weights_of_another_model_list_the_keys(trained_run, tmp_path):
     assert "do not fit lenet_d2l" in result.output and "key(s)" in result.output
 
 
+@pytest.mark.parametrize("content", [b"", b"\x08\x00\x00\x00\x00\x00\x00\x00{",
+                                     b"PK\x03\x04 a zip"])
+def test_a_damaged_safetensors_weights_file_is_one_error_line(tmp_path, content):
+    weights = tmp_path / "w.safetensors"
+    weights.write_bytes(content)
+    result = runner.invoke(app, ["train", "lenet_d2l", "--data", "synthetic", "--quiet",
+                                 "--weights", str(weights), "--out-dir", str(tmp_path / "r")])
+    assert result.exit_code == 1 and result.exception.__class__ is SystemExit, result.output
+    assert "w.safetensors: not a readable .safetensors file" in " ".join(result.output.split())
+
+
 def test_missing_data_says_how_to_get_it(tmp_path, monkeypatch):
     from cnnlab.data import fashion_mnist
 

@@ -76,7 +76,12 @@ def read_weights_file(path: str | Path) -> dict[str, torch.Tensor]:
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
 
-        tensors = load_file(str(path))
+        try:
+            tensors = load_file(str(path))
+        except Exception as exc:  # SafetensorError is not a ValueError: name the file
+            raise ValueError(
+                f"{path}: not a readable .safetensors file ({exc}); a damaged or "
+                "truncated copy, or another format named .safetensors") from None
         # cnnlab checkpoints (train/checkpoint.py) also hold optimizer, EMA and RNG state.
         if any(k.startswith("model.") for k in tensors) and any(
             k.startswith("rng.") for k in tensors
