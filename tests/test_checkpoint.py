@@ -145,3 +145,40 @@ def test_atomic_writes_have_the_mode_a_plain_write_gives(tmp_path):
     os.chmod(plain, 0o640)  # a file replaced keeps its own mode
     atomic_write_text(plain, "y")
     assert plain.stat().st_mode & 0o777 == 0o640 and plain.read_text() == "y"
+
+
+@pytest.mark.parametrize("state, tensors, words", [
+    ("{not json", {"model.w": torch.ones(1)}, "not a cnnlab training checkpoint (Expecting"),
+    ("[1]", {"model.w": torch.ones(1)}, "its training state is not a JSON object"),
+    ("{}", {"weird": torch.ones(1)}, "a tensor named 'weird' is in none of its parts"),
+    ("{}", {"foo.w": torch.ones(1)}, "a tensor named 'foo.w' is in none of its parts"),
+])
+def test_a_hand_made_or_damaged_checkpoint_is_named(tmp_path, state, tensors, words):
+    path = tmp_path / "best.safetensors"
+    save_file(tensors, str(path), metadata={ckpt.STATE_KEY: state})
+    with pytest.raises(ckpt.CheckpointError) as info:
+        ckpt.load_checkpoint(path)
+    assert str(info.value).startswith(str(path)) and words in str(info.value)
+
+
+def test_a_checkpoint_without_the_state_its_reader_needs_is_named(tmp_path):
+    from cnnlab.train import load_run
+
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    from cnnlab.train import TrainConfig
+
+    TrainConfig(model="lenet_d2l").save(run / "config.yaml")
+    save_file({"model.w": torch.ones(1)}, str(run / "checkpoints" / "best.safetensors"),
+              metadata={ckpt.STATE_KEY: json.dumps({"classes": ["a", "b"]})})
+    with pytest.raises(ckpt.CheckpointError, match="best.safetensors: its training state "
+                                                   "lacks preprocess"):
+        load_run(run)
+    (run / "checkpoints" / "best.safetensors").unlink()
+    (run / "checkpoints" / "best.safetensors").mkdir()
+    with pytest.raises(ckpt.CheckpointError, match="is a folder, not a checkpoint file"):
+        ckpt.load_checkpoint(run / "checkpoints" / "best.safetensors")
+    zip_file = tmp_path / "zip.safetensors"
+    zip_file.write_bytes(b"PK\x03\x04" + b"\x00" * 200)
+    with pytest.raises(ckpt.CheckpointError, match="header is longer than the file"):
+        ckpt.load_checkpoint(zip_file)

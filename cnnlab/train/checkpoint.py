@@ -127,7 +127,8 @@ def _safetensors_metadata(data: bytes) -> dict[str, str]:
     length, then the JSON header."""
     size = int.from_bytes(data[:8], "little")
     if len(data) < 8 or size > len(data) - 8:
-        raise ValueError("truncated safetensors header")
+        raise ValueError("its header is longer than the file: truncated, or not a "
+                         "safetensors file at all")
     return json.loads(data[8:8 + size]).get("__metadata__") or {}
 
 
@@ -138,6 +139,8 @@ class CheckpointError(ValueError):
 def load_checkpoint(path: Path) -> tuple[dict[str, dict[str, torch.Tensor]], dict[str, Any]]:
     """Returns ({"model": ..., "ema": ..., "optim": ..., "rng": ...}, state)."""
     path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"{path} is a folder, not a checkpoint file")
     if not path.is_file():
         raise CheckpointError(f"checkpoint not found: {path}")
     try:
@@ -154,12 +157,26 @@ def load_checkpoint(path: Path) -> tuple[dict[str, dict[str, torch.Tensor]], dic
         raise CheckpointError(f"{path}: not a readable safetensors checkpoint ({exc})") from exc
     if STATE_KEY not in meta:
         raise CheckpointError(f"{path}: a weights file, not a cnnlab training checkpoint")
-    state = json.loads(meta[STATE_KEY])
     groups: dict[str, dict[str, torch.Tensor]] = {"model": {}, "ema": {}, "optim": {}, "rng": {}}
-    for name, value in tensors.items():
-        group, rest = name.split(".", 1)
-        if group in ("optim", "rng"):
-            groups[group][name] = value
-        else:
-            groups[group][rest] = value
+    try:
+        state = json.loads(meta[STATE_KEY])
+        if not isinstance(state, dict):
+            raise ValueError("its training state is not a JSON object")
+        for name, value in tensors.items():
+            group, dot, rest = name.partition(".")
+            if group not in groups or not dot:
+                raise ValueError(f"a tensor named {name!r} is in none of its parts "
+                                 f"({', '.join(g + '.' for g in groups)})")
+            groups[group][name if group in ("optim", "rng") else rest] = value
+    except ValueError as exc:  # json's errors are ValueErrors too
+        raise CheckpointError(f"{path}: not a cnnlab training checkpoint ({exc}); a "
+                              "damaged or hand-made file") from None
     return groups, state
+
+
+def require_state(state: dict, keys: tuple[str, ...], path: Path) -> None:
+    """A checkpoint's state holds ``keys`` (what the caller reads), or a clear error."""
+    missing = [k for k in keys if k not in state]
+    if missing:
+        raise CheckpointError(f"{path}: its training state lacks {', '.join(missing)}; a "
+                              "damaged or hand-made checkpoint")

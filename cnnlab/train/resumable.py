@@ -53,6 +53,9 @@ class Resumable:
     def load_resume_state(self, path: Path) -> None:
         """Restore everything from a ``last`` checkpoint for an exact continuation."""
         groups, state = ckpt.load_checkpoint(path)
+        ckpt.require_state(state, ("optimizer", "scheduler", "scaler", "epoch",
+                                   "step_in_epoch", "partial", "best_test_acc",
+                                   "train_time", "rng"), path)
         if state.get("model_name") != self.cfg.model:
             raise ckpt.CheckpointError(
                 f"{path} was saved from {state.get('model_name')!r}, not {self.cfg.model!r}"

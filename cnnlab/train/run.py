@@ -345,6 +345,7 @@ def load_run(run_dir: str | Path, which: str = "best", device: str = "cpu",
             warnings.warn(f"{run_dir} has no best checkpoint yet (stopped before its first "
                           "evaluation): using last", CheckpointWarning, stacklevel=2)
     groups, state = ckpt.load_checkpoint(path)
+    ckpt.require_state(state, ("classes", "preprocess"), path)
     cfg = TrainConfig.load(run_dir / "config.yaml")
     if state.get("model_name") not in (None, cfg.model):
         raise ckpt.CheckpointError(
