@@ -377,11 +377,17 @@ def load_onnx(path: str | Path) -> OnnxRun:
         )
     try:
         meta = json.loads(sidecar.read_text())
+        if not isinstance(meta, dict):
+            raise ValueError("not a JSON object")
         if meta.get("format") != SIDECAR_FORMAT:
             raise ValueError(f"format is {meta.get('format')!r}, not {SIDECAR_FORMAT!r}")
         pp = Preprocess.from_dict(meta["preprocess"])
         classes = list(meta["classes"])
-    except (ValueError, KeyError, TypeError) as exc:
+        views = meta.get("tta") or {}
+        if not isinstance(views, dict) or not isinstance(views.get("flip", False), bool) \
+                or type(views.get("shift", 0)) is not int:
+            raise ValueError(f"tta is {views!r}, not {{'flip': true/false, 'shift': N}}")
+    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
         raise ExportError(f"{sidecar}: not a cnnlab ONNX sidecar ({exc})") from None
     try:
         model = OnnxModel(path)

@@ -218,6 +218,13 @@ def test_a_damaged_onnx_file_or_a_sidecar_of_another_export_is_named(exported, t
     result = runner.invoke(app, ["predict", str(damaged), str(images[0])])
     assert result.exit_code == 1 and "onnxruntime cannot load it" in result.output
     assert "Traceback" not in result.output
+    for bad, words in (([1, 2], "not a JSON object"), ({**meta, "tta": {"shift": None}},
+                                                          "tta is {'shift': None}")):
+        mixed.with_suffix(".json").write_text(json.dumps(bad))
+        with pytest.raises(ExportError, match=r"mixed.json: not a cnnlab ONNX sidecar"):
+            load_onnx(mixed)
+        result = runner.invoke(app, ["predict", str(mixed), str(images[0])])
+        assert result.exit_code == 1 and words in result.output, result.output
 
 
 def test_missing_extra_names_the_pip_command(run_dir, monkeypatch):
