@@ -365,3 +365,27 @@ def test_throughput_interrupted_before_any_row_exits_130(monkeypatch):
     result = CliRunner().invoke(app, ["bench", "throughput", "--models", "lenet_d2l",
                                       "--device", "cpu"])
     assert result.exit_code == 130 and "before the first model" in result.output
+
+
+@pytest.mark.parametrize("content, words", [
+    ("name,acc\nlenet_d2l,0.9\n", "has no model column: not a zoo table"),
+    ('model,status,setup\nlenet_d2l,done,{"epochs": 1\n', "setup column is not JSON"),
+])
+def test_a_zoo_table_that_cannot_be_read_is_refused_and_kept(tmp_path, content, words):
+    table = tmp_path / "zoo-book.csv"
+    table.write_text(content)
+    with pytest.raises(zoo.ZooSetupError, match=words):
+        small_zoo(tmp_path)
+    assert table.read_text() == content  # not rewritten
+
+
+def test_zoo_cli_names_a_table_that_is_a_folder(tmp_path):
+    from typer.testing import CliRunner
+
+    from cnnlab.cli import app
+
+    (tmp_path / "zoo-book.csv").mkdir()
+    result = CliRunner().invoke(app, ["bench", "zoo", "--models", "lenet_d2l", "--epochs", "1",
+                                      "--device", "cpu", "--data", "synthetic",
+                                      "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "cannot be read as a zoo table" in result.output

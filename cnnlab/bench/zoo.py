@@ -66,7 +66,12 @@ def _check_setup(rows: dict[str, dict], setup_of: Callable[[str], dict],
             asked = setup_of(row["model"])
         except Exception:  # a model this cnnlab lacks, or the preset cannot train: kept
             continue
-        differs = _differences(json.loads(row["setup"]), asked)
+        try:
+            stored = json.loads(row["setup"])
+        except ValueError:
+            raise ZooSetupError(f"{csv_path}: {row['model']}'s setup column is not JSON "
+                                f"({row['setup'][:40]!r}); was the table edited?") from None
+        differs = _differences(stored, asked)
         if differs:
             raise ZooSetupError(
                 f"{csv_path} holds {row['model']} trained with other settings "
@@ -77,8 +82,14 @@ def _check_setup(rows: dict[str, dict], setup_of: Callable[[str], dict],
 def _check_run_plan(run_dir: Path, asked: dict) -> None:
     """An interrupted model resumes its own plan: refuse it if this command asks for
     another (resuming would store a row that says the new settings)."""
-    stored = zoo_setup(TrainConfig.load(run_dir / "config.yaml"),
-                       {k: None for k in asked if k not in ("data",)})
+    from cnnlab.train.config import ConfigError
+
+    try:
+        run_cfg = TrainConfig.load(run_dir / "config.yaml")
+    except ConfigError as exc:
+        raise ZooSetupError(f"{run_dir} (interrupted) cannot be resumed: {exc}. Delete that "
+                            "folder to train the model again") from None
+    stored = zoo_setup(run_cfg, {k: None for k in asked if k not in ("data",)})
     differs = _differences(stored, asked)
     if differs:
         raise ZooSetupError(
@@ -108,10 +119,20 @@ def zoo_input_size(name: str, preset: str) -> int:
 
 
 def read_rows(path: Path) -> list[dict]:
+    """The stored rows of a zoo table; one that cannot be read is refused, never
+    rewritten (it is the user's to look at)."""
     if not path.exists():
         return []
-    with open(path, newline="") as fh:
-        return list(csv.DictReader(fh))
+    try:
+        with open(path, newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ZooSetupError(f"{path} cannot be read as a zoo table ({exc}): move it away, "
+                            "or give another --out") from None
+    if rows and "model" not in rows[0]:
+        raise ZooSetupError(f"{path} has no model column: not a zoo table. Move it away, or "
+                            "give another --out")
+    return rows
 
 
 def write_rows(path: Path, rows: list[dict]) -> None:

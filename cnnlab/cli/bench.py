@@ -256,8 +256,11 @@ def zoo(
     _device(device)  # before any folder is made: a bad device would fail every model
     loaded = _zoo_data(data, data_root)
     console.print(f"{len(names)} model(s): {', '.join(names)}")
-    done = [r["model"] for r in read_rows(out / f"zoo-{preset}.csv")
-            if r.get("status") == "done" and r["model"] in names]
+    try:
+        done = [r["model"] for r in read_rows(out / f"zoo-{preset}.csv")
+                if r.get("status") == "done" and r["model"] in names]
+    except ZooSetupError as exc:
+        fail(str(exc), code=2)
     if done:
         console.print(f"already done in {out} (kept, not trained again): {', '.join(done)}",
                       highlight=False)
