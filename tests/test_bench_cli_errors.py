@@ -84,3 +84,16 @@ def test_the_book_preset_leaves_out_what_the_book_does_not_train(tmp_path, monke
     result = invoke("zoo", "--preset", "book", "--models", "lenet_modern,speednet",
                     "--out", tmp_path)
     assert result.exit_code == 1 and "the book trains none of" in result.output
+
+
+@pytest.mark.parametrize("command", ["throughput", "memory", "loader", "ops", "zoo"])
+def test_an_out_that_cannot_be_written_is_refused_before_measuring(tmp_path, command,
+                                                                   monkeypatch):
+    import cnnlab.bench.throughput as tp
+
+    monkeypatch.setattr(tp, "measure", lambda *a, **k: pytest.fail("measured first"))
+    (tmp_path / "afile").write_text("keep me")
+    out = tmp_path / "afile" if command == "zoo" else tmp_path
+    result = invoke(command, "--out", out)
+    assert result.exit_code == 2 and "--out" in result.output, result.output
+    assert (tmp_path / "afile").read_text() == "keep me"

@@ -44,6 +44,26 @@ def _one_of(*choices: str):
     return check
 
 
+def _output_file(path: Path | None) -> Path | None:
+    """--out checked before anything is measured (it was refused only at the end)."""
+    from cnnlab.train import ConfigError
+
+    from .paths import check_output_file
+
+    if path is not None:
+        try:
+            check_output_file(path, "--out")
+        except ConfigError as exc:
+            raise typer.BadParameter(str(exc).removeprefix("--out ")) from None
+    return path
+
+
+def _output_folder(path: Path) -> Path:
+    if path.exists() and not path.is_dir():
+        raise typer.BadParameter(f"{path} is a file; the zoo writes a folder of results")
+    return path
+
+
 def _model_names(models: str) -> list[str]:
     """"alexnet_d2l,lenet*": each pattern's matches, in the order given; a full model name
     means that model only (not every name containing it). None matching is an error."""
@@ -124,7 +144,8 @@ def memory(
     steps: int = typer.Option(5, min=1,
                               help="Timed training steps per variant (median is shown)."),
     threads: int = typer.Option(1, min=1, help="torch threads; 1 is steadiest on a shared CPU."),
-    out: Path = typer.Option(None, help="Also write the rows as JSON here."),
+    out: Path = typer.Option(None, help="Also write the rows as JSON here.",
+                             callback=_output_file),
 ) -> None:
     """Memory-efficient DenseNet: saved activation bytes and time per step vs plain."""
     from cnnlab.bench.memory import run_densenet_memory_bench
@@ -174,7 +195,8 @@ def loader(
     augment: bool = typer.Option(True, "--augment/--no-augment",
                                  help="Also time per-sample crop + flip."),
     data_root: str = typer.Option(None, help="Folder holding Fashion-MNIST."),
-    out: Path = typer.Option(None, help="Also write the rows as JSON here."),
+    out: Path = typer.Option(None, help="Also write the rows as JSON here.",
+                             callback=_output_file),
 ) -> None:
     """One epoch of Fashion-MNIST: DeviceLoader vs the book's torchvision DataLoader."""
     from cnnlab.bench.loader import (
@@ -232,7 +254,8 @@ def zoo(
     data: str = typer.Option("fashion-mnist", help="fashion-mnist, folder:PATH or synthetic."),
     data_root: str = typer.Option(None),
     batch_size: int = typer.Option(None, min=1, help="Override the preset's batch size."),
-    out: Path = typer.Option(Path("results"), help="Where the CSV, table and plots go."),
+    out: Path = typer.Option(Path("results"), help="Where the CSV, table and plots go.",
+                             callback=_output_folder),
 ) -> None:
     """Train each model with one recipe; table and plots of accuracy beside cost.
 
@@ -338,7 +361,8 @@ def throughput(
         help="With --amp, --channels-last, --compile or --pad-stem: also time each model's "
              "plain step (fp32, NCHW, eager, same batch and optimizer) first, and give "
              "each row's training speed as a multiple of it."),
-    out: Path = typer.Option(None, help="Write rows here (.csv or .json)."),
+    out: Path = typer.Option(None, help="Write rows here (.csv or .json).",
+                             callback=_output_file),
 ) -> None:
     """Train and inference samples/s, step time and peak memory per model, against the
     plain fp32 eager step measured in the same run."""
@@ -494,7 +518,8 @@ def ops(
     repeats: int = typer.Option(5, min=1,
                                 help="Calls are interleaved; each keeps its best time."),
     quick: bool = typer.Option(False, help="Tiny cases: a smoke run, not numbers."),
-    out: Path = typer.Option(None, help="Also write the rows as JSON here."),
+    out: Path = typer.Option(None, help="Also write the rows as JSON here.",
+                             callback=_output_file),
 ) -> None:
     """From-scratch conv2d (direct and FFT) vs PyTorch: kernel sizes, groups, 3x3 target."""
     from cnnlab.bench.ops import render_ops_bench, run_ops_bench
