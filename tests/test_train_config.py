@@ -98,7 +98,7 @@ def test_amp_off_reads_as_off_from_yaml_and_set_flags(tmp_path):
     from cnnlab.train.config import parse_assignments
 
     path = tmp_path / "c.yaml"
-    path.write_text("amp: off\n")
+    path.write_text("model: lenet_d2l\namp: off\n")
     assert TrainConfig.load(path).amp == "off"
     assert TrainConfig.from_dict(parse_assignments(["amp=off"])).amp == "off"
     with pytest.raises(ConfigError, match="amp"):
@@ -188,3 +188,17 @@ def test_a_new_run_needs_a_warm_up_shorter_than_itself_but_old_runs_still_load(t
         resolve_config("lenet_modern", preset="fast", overrides={"warmup_epochs": 10.0})
     TrainConfig(epochs=1, warmup_epochs=1.0).save(tmp_path / "config.yaml")  # written before
     assert TrainConfig.load(tmp_path / "config.yaml").warmup_epochs == 1.0  # eval/resume ok
+
+
+@pytest.mark.parametrize("content, words", [
+    (b"", "names no model: it is empty or incomplete"),
+    (b"epochs: 3\n", "names no model"),
+    (b"\xff\xfe\x00model", "not a text file"),
+])
+def test_a_runs_config_that_is_empty_or_not_text_is_named(tmp_path, content, words):
+    # An empty config.yaml read as every default (lenet_modern) blamed the checkpoint.
+    path = tmp_path / "config.yaml"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError, match=words) as info:
+        TrainConfig.load(path)
+    assert str(path) in str(info.value)

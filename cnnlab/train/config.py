@@ -291,6 +291,9 @@ class TrainConfig:
     def load(cls, path: str | Path) -> TrainConfig:
         """A run directory's config.yaml."""
         values = cls.read_file(path)
+        if "model" not in values:  # an empty file would become every default, lenet_modern
+            raise ConfigError(f"{path} names no model: it is empty or incomplete, not the "
+                              "config.yaml a run writes")
         values.setdefault("split_seed", values.get("seed", 0))  # see split_seed
         return cls.from_dict(values)
 
@@ -310,6 +313,11 @@ class TrainConfig:
             raise ConfigError(f"{path} is a folder, not a YAML config file{hint}") from None
         except yaml.YAMLError as exc:
             raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{path}: not a text file ({exc.reason} at byte "
+                              f"{exc.start})") from None
+        except OSError as exc:  # no permission, an I/O error
+            raise ConfigError(f"{path}: cannot be read ({exc.strerror or exc})") from None
         if not isinstance(values, dict):
             raise ConfigError(f"{path}: expected a mapping of field: value")
         try:
