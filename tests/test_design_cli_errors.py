@@ -183,3 +183,14 @@ def test_a_store_that_cannot_be_written_is_not_called_damaged(tmp_path, monkeypa
     assert result.exit_code == 2 and "trials.sqlite cannot be opened for writing" in words
     assert "permissions" in words and "damaged" not in words
     assert (tmp_path / "trials.sqlite").read_bytes() == before
+
+
+def test_a_store_that_is_a_folder_or_empty_is_named_and_left_alone(tmp_path):
+    (tmp_path / "a" / "trials.sqlite").mkdir(parents=True)
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "trials.sqlite").write_bytes(b"")
+    for folder, words in (("a", "is not a file"), ("b", "is empty: not a sweep")):
+        for args in (["status", tmp_path / folder], ["analyze", tmp_path / folder]):
+            result = invoke(*args)
+            assert result.exit_code == 2 and words in result.output, (args, result.output)
+    assert (tmp_path / "b" / "trials.sqlite").read_bytes() == b""  # no schema written in

@@ -195,6 +195,12 @@ class TrialStore:
         if not create and not self.path.exists():
             raise SweepError(f"{self.directory} is not a design sweep (no {DB_NAME}); start "
                              "one with `cnnlab design run --space ... --out DIR`")
+        if self.path.exists() and not self.path.is_file():
+            raise SweepError(f"{self.path} is not a file: a sweep's store is one SQLite file; "
+                             "move that away")
+        if not create and self.path.stat().st_size == 0:  # never given a schema here
+            raise SweepError(f"{self.path} is empty: not a sweep (a copy cut short?). "
+                             "Restore it from a copy, or start a new sweep with another --out")
         make_folder(self.directory, "--out")
         # isolation_level=None: autocommit, with explicit BEGIN/COMMIT below, so a
         # write is on disk when the method returns.
