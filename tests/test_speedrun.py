@@ -267,6 +267,7 @@ def test_a_diverged_run_is_a_failed_result_not_a_crash(monkeypatch):
     (["--confirm", "3"], "--confirm N re-runs the best of the --candidate recipes"),
     (["--candidate", "epochs=1", "--candidate", " epochs=1 "],
      "--candidate 'epochs=1' is given twice"),
+    (["--ablate", "--out", "study.png"], "give study.json"),
 ])
 def test_speedrun_refuses_what_would_fail_late_before_loading_data(args, words, monkeypatch):
     from typer.testing import CliRunner
