@@ -15,6 +15,7 @@ An ONNX file is a protobuf graph of operators and tensors: loading one runs no c
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import json
 import logging
@@ -133,7 +134,7 @@ def export_onnx(run_dir: str | Path, out: str | Path | None = None, which: str =
             )
         result = ExportResult(path, path.with_suffix(".json"), exporter, written, diffs,
                               atol, shape, list(run.classes))
-        _write_sidecar(result, run, pp, staged.with_suffix(".json"))
+        _write_sidecar(result, run, pp, staged)
         _replace(staged, path)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -297,9 +298,12 @@ def verify_onnx(path: str | Path, model: nn.Module, shape: tuple[int, int, int],
     return diffs
 
 
-def _write_sidecar(result: ExportResult, run, pp: Preprocess, dest: Path) -> None:
+def _write_sidecar(result: ExportResult, run, pp: Preprocess, onnx_file: Path) -> None:
     c, s, _ = result.input_shape
     meta = {
+        # The graph file this sidecar belongs to: the two are replaced by two renames,
+        # and a crash between them would pair a new model with an old sidecar.
+        "onnx_sha256": _sha256(onnx_file),
         "format": SIDECAR_FORMAT,
         "format_version": SIDECAR_VERSION,
         "model": run.config.model,
@@ -324,7 +328,15 @@ def _write_sidecar(result: ExportResult, run, pp: Preprocess, dest: Path) -> Non
         },
         "torch": torch.__version__,
     }
-    dest.write_text(json.dumps(meta, indent=1))
+    onnx_file.with_suffix(".json").write_text(json.dumps(meta, indent=1))  # staged
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 # --- using an exported model ----------------------------------------------------------
@@ -389,6 +401,10 @@ def load_onnx(path: str | Path) -> OnnxRun:
             raise ValueError(f"tta is {views!r}, not {{'flip': true/false, 'shift': N}}")
     except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
         raise ExportError(f"{sidecar}: not a cnnlab ONNX sidecar ({exc})") from None
+    if meta.get("onnx_sha256") not in (None, _sha256(path)):  # exports before: unchecked
+        raise ExportError(f"{path} does not match its sidecar {sidecar.name} (the checksum "
+                          "differs): the file is damaged, or the two come from different "
+                          "exports. Export the run again (it writes both)")
     try:
         model = OnnxModel(path)
     except MissingExtraError:

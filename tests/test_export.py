@@ -206,15 +206,29 @@ def test_a_damaged_onnx_file_or_a_sidecar_of_another_export_is_named(exported, t
     damaged = tmp_path / "damaged.onnx"
     damaged.write_bytes(model.read_bytes()[:200])  # cut short
     shutil.copy(model.with_suffix(".json"), damaged.with_suffix(".json"))
+    with pytest.raises(ExportError, match=r"damaged.onnx does not match its sidecar "
+                                          r"damaged.json \(the checksum differs\)"):
+        load_onnx(damaged)
+    unchecked = json.loads(damaged.with_suffix(".json").read_text())
+    unchecked.pop("onnx_sha256")  # an export made before the checksum: onnxruntime says
+    damaged.with_suffix(".json").write_text(json.dumps(unchecked))
     with pytest.raises(ExportError, match=r"damaged.onnx: onnxruntime cannot load it"):
         load_onnx(damaged)
     mixed = tmp_path / "mixed.onnx"
     shutil.copy(model, mixed)
     meta = json.loads(model.with_suffix(".json").read_text())
     meta["classes"] = meta["classes"][:2]  # the sidecar of a 2-class export
+    meta.pop("onnx_sha256")  # as an export made before the checksum
     mixed.with_suffix(".json").write_text(json.dumps(meta))
     with pytest.raises(ExportError, match=r"gives 10 scores but its sidecar mixed.json names 2"):
         load_onnx(mixed)
+    # Same classes, another graph (a crash between the two renames of a re-export):
+    other = json.loads(model.with_suffix(".json").read_text())
+    mixed.write_bytes(model.read_bytes() + b"\x00")  # not the graph its sidecar was made for
+    mixed.with_suffix(".json").write_text(json.dumps(other))
+    with pytest.raises(ExportError, match=r"mixed.onnx does not match its sidecar"):
+        load_onnx(mixed)
+    shutil.copy(model, mixed)
     result = runner.invoke(app, ["predict", str(damaged), str(images[0])])
     assert result.exit_code == 1 and "onnxruntime cannot load it" in result.output
     assert "Traceback" not in result.output
