@@ -54,12 +54,15 @@ def new_run_dir(out_dir: str | Path, model: str, run_name: str | None = None) ->
         raise ConfigError(f"out_dir {base}: {blocker} is a file, not a folder; runs are "
                           "written to folders under out_dir (--out-dir)")
     name = run_name or f"{dt.datetime.now():%Y%m%d-%H%M%S}-{model.replace(':', '_')}"
+    base.mkdir(parents=True, exist_ok=True)
     path, n = base / name, 1
-    while path.exists():
-        n += 1
-        path = base / f"{name}-{n}"
-    path.mkdir(parents=True)
-    return path
+    while True:
+        try:
+            path.mkdir()  # the claim itself: two runs starting at once get two folders
+            return path
+        except FileExistsError:
+            n += 1
+            path = base / f"{name}-{n}"
 
 
 class MetricsLog:
