@@ -426,3 +426,20 @@ def test_torchvisions_googlenet_release_loads_as_torchvision_loads_it(tmp_path):
     build_model(cfg, num_classes=10, channels=3, image_size=64)
     assert cfg.model_overrides == {"transform_input": True}
     assert get_model("googlenet", num_classes=10, **cfg.model_overrides).transform_input
+
+
+def test_timm_weights_by_name_need_a_torch_whose_load_runs_no_code(monkeypatch):
+    # Before torch 2.6, torch.load unpickles by default; timm may call it on a hub file.
+    from types import SimpleNamespace
+
+    from cnnlab.models import pretrained
+
+    fake_timm = SimpleNamespace(models=SimpleNamespace(
+        split_model_name_tag=lambda name: (name, "")),
+        create_model=lambda *a, **k: pytest.fail("fetched with an unsafe torch.load"))
+    monkeypatch.setattr(pretrained, "require_extra", lambda *a: fake_timm)
+    monkeypatch.setattr(torch, "__version__", "2.5.1+cu121")
+    with pytest.raises(WeightsUnavailableError, match=r"needs torch >= 2.6 \(this is 2.5.1"):
+        pretrained._timm_weights(SimpleNamespace(name="timm:resnet10t"), "DEFAULT")
+    monkeypatch.setattr(torch, "__version__", "2.10.0")
+    assert pretrained._torch_release() == (2, 10)

@@ -257,11 +257,23 @@ def _torchvision_weights(info: ModelInfo, tag: str) -> tuple[dict, str]:
     return state, f"torchvision {entry}"
 
 
+def _torch_release() -> tuple[int, int]:
+    major, minor = torch.__version__.split(".")[:2]
+    return int(major), int("".join(c for c in minor if c.isdigit()) or 0)
+
+
 def _timm_weights(info: ModelInfo, tag: str) -> tuple[dict, str]:
     timm = require_extra("timm", "timm", info.name)
     arch = info.name[len(TIMM_PREFIX):]
     base, _ = timm.models.split_model_name_tag(arch)
     name = arch if tag.upper() == "DEFAULT" else f"{base}.{tag}"
+    if _torch_release() < (2, 6):
+        # timm reads a hub repo without a safetensors file with torch.load, and older
+        # timm without weights_only: before torch 2.6 that default unpickles (runs code).
+        raise WeightsUnavailableError(
+            f"fetching timm weights by name needs torch >= 2.6 (this is "
+            f"{torch.__version__}), whose torch.load never runs code a file holds; upgrade "
+            "torch, or pass a weights file (.safetensors, or a .pth read weights-only)")
     try:
         source = timm.create_model(name, pretrained=True)
     except Exception as exc:  # hub, network and unknown-tag errors all mean "not here"
