@@ -331,6 +331,29 @@ def _write_sidecar(result: ExportResult, run, pp: Preprocess, onnx_file: Path) -
     onnx_file.with_suffix(".json").write_text(json.dumps(meta, indent=1))  # staged
 
 
+def _check_external_data(path: Path) -> None:
+    """Weights kept beside the graph must lie in its folder: a location that is absolute
+    or climbs out (``../``) would read another file (onnxruntime refuses these in recent
+    releases; this does not depend on which one is installed)."""
+    try:
+        import onnx
+    except ImportError:  # predict needs onnxruntime only; it checks what it can
+        return
+    try:
+        graph = onnx.load(str(path), load_external_data=False).graph
+    except Exception:  # not a model: onnxruntime says so next, in its words
+        return
+    folder = path.parent.resolve()
+    for tensor in graph.initializer:
+        if tensor.data_location != onnx.TensorProto.EXTERNAL:
+            continue
+        location = {e.key: e.value for e in tensor.external_data}.get("location", "")
+        target = (folder / location).resolve()
+        if Path(location).is_absolute() or not target.is_relative_to(folder):
+            raise ExportError(f"{path}: its weights {tensor.name!r} point outside its folder "
+                              f"({location!r}); cnnlab reads only files beside the model")
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -405,6 +428,7 @@ def load_onnx(path: str | Path) -> OnnxRun:
         raise ExportError(f"{path} does not match its sidecar {sidecar.name} (the checksum "
                           "differs): the file is damaged, or the two come from different "
                           "exports. Export the run again (it writes both)")
+    _check_external_data(path)
     try:
         model = OnnxModel(path)
     except MissingExtraError:

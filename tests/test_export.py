@@ -310,3 +310,29 @@ def test_a_run_on_from_scratch_fft_layers_exports_as_standard_layers(tmp_path):
     with torch.no_grad():
         expected = trained_on.model(x).numpy()
     assert np.abs(session.run(None, {"images": x.numpy()})[0] - expected).max() < 1e-4
+
+
+def test_weights_kept_outside_the_models_folder_are_refused(tmp_path):
+    onnx = pytest.importorskip("onnx")
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    weight = numpy_helper.from_array(np.ones((2, 2), np.float32), "w")
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"])], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2])], [weight])
+    model = tmp_path / "m.onnx"
+    onnx.save_model(helper.make_model(graph), str(model), save_as_external_data=True,
+                    location="m.onnx.data", size_threshold=0)
+    proto = onnx.load(str(model), load_external_data=False)
+    for entry in proto.graph.initializer[0].external_data:
+        if entry.key == "location":
+            entry.value = "../secret.bin"  # another file of the machine's
+    onnx.save(proto, str(model))
+    model.with_suffix(".json").write_text(json.dumps({"format": "cnnlab-onnx"}))
+    from cnnlab.export import _check_external_data
+
+    with pytest.raises(ExportError, match=r"m.onnx: its weights 'w' point outside its "
+                                          r"folder \('../secret.bin'\)"):
+        _check_external_data(model)
