@@ -98,11 +98,16 @@ def save_checkpoint(
     state: dict[str, Any],
     optimizer_state: dict | None = None,
     ema_state: dict[str, torch.Tensor] | None = None,
+    eval_state: dict[str, torch.Tensor] | None = None,
 ) -> None:
-    """Write one checkpoint file (plus its readable JSON copy) atomically."""
+    """Write one checkpoint file (plus its readable JSON copy) atomically. ``eval_state``:
+    the weights evaluation uses when they are neither the live ones nor the EMA's
+    (Lookahead's), so reading the checkpoint back needs no optimizer."""
     tensors = {f"model.{k}": v for k, v in model_state.items()}
     if ema_state is not None:
         tensors.update({f"ema.{k}": v for k, v in ema_state.items()})
+    if eval_state is not None:
+        tensors.update({f"eval.{k}": v for k, v in eval_state.items()})
     state = dict(state)
     if optimizer_state is not None:
         opt_tensors, opt_plain = split_optimizer_state(optimizer_state)
@@ -137,7 +142,7 @@ class CheckpointError(ValueError):
 
 
 def load_checkpoint(path: Path) -> tuple[dict[str, dict[str, torch.Tensor]], dict[str, Any]]:
-    """Returns ({"model": ..., "ema": ..., "optim": ..., "rng": ...}, state)."""
+    """Returns ({"model": ..., "ema": ..., "eval": ..., "optim": ..., "rng": ...}, state)."""
     path = Path(path)
     if path.is_dir():
         raise CheckpointError(f"{path} is a folder, not a checkpoint file")
@@ -157,7 +162,8 @@ def load_checkpoint(path: Path) -> tuple[dict[str, dict[str, torch.Tensor]], dic
         raise CheckpointError(f"{path}: not a readable safetensors checkpoint ({exc})") from exc
     if STATE_KEY not in meta:
         raise CheckpointError(f"{path}: a weights file, not a cnnlab training checkpoint")
-    groups: dict[str, dict[str, torch.Tensor]] = {"model": {}, "ema": {}, "optim": {}, "rng": {}}
+    groups: dict[str, dict[str, torch.Tensor]] = {"model": {}, "ema": {}, "eval": {},
+                                                  "optim": {}, "rng": {}}
     try:
         state = json.loads(meta[STATE_KEY])
         if not isinstance(state, dict):

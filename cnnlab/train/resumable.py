@@ -45,9 +45,13 @@ class Resumable:
             state["weights"] = "ema" if self.ema else "model"
             ckpt.save_checkpoint(path, self.evaluated_model.state_dict(), state)
         else:
+            # Without an EMA, Lookahead's run is evaluated where its next sync would put
+            # the weights: kept beside the live ones, so eval/predict of "last" use them.
+            looked_ahead = (self.lookahead.evaluated_weights(self.model, self.eval_model)
+                            .state_dict() if self.lookahead and not self.ema else None)
             ckpt.save_checkpoint(
                 path, self.model.state_dict(), state, self.optimizer.state_dict(),
-                self.ema.state_dict() if self.ema else None,
+                self.ema.state_dict() if self.ema else None, looked_ahead,
             )
 
     def load_resume_state(self, path: Path) -> None:

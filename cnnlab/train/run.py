@@ -170,26 +170,6 @@ def _warn_if_the_schedule_restarts(trainer: Trainer, extra_epochs: int) -> None:
                       CheckpointWarning, stacklevel=3)
 
 
-def _lookahead_evaluated(model: nn.Module, cfg: TrainConfig, groups: dict, state: dict,
-                         path: Path) -> None:
-    """A Lookahead run's "last" checkpoint holds the live weights and, in the optimizer
-    state, the slow ones: training evaluated where the next sync would put them (``best``
-    holds those already), so ``model`` is moved there too."""
-    from cnnlab.train.optim import Lookahead, build_optimizer
-
-    try:
-        # Built as training built it, the optimizer maps its saved state to parameters.
-        optimizer = build_optimizer(model, cfg)
-        optimizer.load_state_dict(ckpt.join_optimizer_state(groups["optim"],
-                                                            state["optimizer"]))
-        Lookahead(optimizer, cfg.lookahead_steps, cfg.lookahead_alpha).evaluated_weights(
-            model, model)
-    except Exception as exc:
-        warnings.warn(f"{path}: could not rebuild Lookahead's slow weights ({exc}); the live "
-                      "weights are used, not the ones training evaluated", CheckpointWarning,
-                      stacklevel=3)
-
-
 def finished_run_result(run_dir: str | Path) -> TrainResult:
     """What a finished run trained, read back from its metrics.csv and last checkpoint:
     for a caller that lost the result (a bench killed after the run, before it stored
@@ -358,10 +338,9 @@ def load_run(run_dir: str | Path, which: str = "best", device: str = "cpu",
         overrides.setdefault("image_size", pp.image_size)
     model = get_model(cfg.model, num_classes=len(state["classes"]), in_channels=pp.channels,
                       scratch_ops=False if pytorch_ops else cfg.scratch_ops, **overrides)
-    # A "last" checkpoint with an EMA evaluates the averaged weights, as training did.
-    weights = groups["ema"] if groups["ema"] else groups["model"]
+    # A "last" checkpoint evaluates the weights training evaluated: the EMA's, or
+    # Lookahead's (slow + alpha (fast - slow)), kept beside the live ones.
+    weights = groups["ema"] or groups["eval"] or groups["model"]
     load_state_dict_checked(model, weights, source=str(path))
-    if not groups["ema"] and groups["optim"] and cfg.lookahead_steps:
-        _lookahead_evaluated(model, cfg, groups, state, path)  # ... and so does Lookahead
     model.to(torch.device(device)).eval()
     return LoadedRun(run_dir, cfg, model, list(state["classes"]), pp, path)
