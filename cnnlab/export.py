@@ -188,11 +188,11 @@ def _kept(path: Path) -> str:
 
 def _replace(staged: Path, path: Path) -> None:
     """Move a checked export (file, sidecar, external weights) over the target's names."""
-    data = staged.with_name(staged.name + ".data")
+    data = _data_file(staged)
     if data.exists():
-        os.replace(data, path.with_name(path.name + ".data"))
+        os.replace(data, _data_file(path))
     else:  # weights of an earlier, larger export: no longer referenced
-        path.with_name(path.name + ".data").unlink(missing_ok=True)
+        _data_file(path).unlink(missing_ok=True)
     os.replace(staged, path)
     os.replace(staged.with_suffix(".json"), path.with_suffix(".json"))
 
@@ -265,7 +265,7 @@ def _first_line(exc: Exception) -> str:
 
 def _remove(path: Path) -> None:
     path.unlink(missing_ok=True)
-    path.with_name(path.name + ".data").unlink(missing_ok=True)  # external weights, if any
+    _data_file(path).unlink(missing_ok=True)  # external weights, if any
 
 
 def _opset_of(path: Path) -> int | None:
@@ -304,6 +304,8 @@ def _write_sidecar(result: ExportResult, run, pp: Preprocess, onnx_file: Path) -
         # The graph file this sidecar belongs to: the two are replaced by two renames,
         # and a crash between them would pair a new model with an old sidecar.
         "onnx_sha256": _sha256(onnx_file),
+        **({"onnx_data_sha256": _sha256(_data_file(onnx_file))}
+           if _data_file(onnx_file).exists() else {}),  # the weights kept beside it
         "format": SIDECAR_FORMAT,
         "format_version": SIDECAR_VERSION,
         "model": run.config.model,
@@ -343,15 +345,35 @@ def _check_external_data(path: Path) -> None:
         graph = onnx.load(str(path), load_external_data=False).graph
     except Exception:  # not a model: onnxruntime says so next, in its words
         return
-    folder = path.parent.resolve()
-    for tensor in graph.initializer:
+    for tensor in _all_tensors(graph):
         if tensor.data_location != onnx.TensorProto.EXTERNAL:
             continue
         location = {e.key: e.value for e in tensor.external_data}.get("location", "")
-        target = (folder / location).resolve()
-        if Path(location).is_absolute() or not target.is_relative_to(folder):
+        # Judged by the name, not by where symlinks lead: a model kept in a store of
+        # linked blobs (DVC, git-annex, a hub cache) has its weights beside it by name.
+        normal = os.path.normpath(location)
+        if os.path.isabs(location) or normal == ".." or normal.startswith(".." + os.sep):
             raise ExportError(f"{path}: its weights {tensor.name!r} point outside its folder "
                               f"({location!r}); cnnlab reads only files beside the model")
+
+
+def _all_tensors(graph):
+    """Every tensor a graph holds: initializers, and the tensors of node attributes
+    (Constant values), in subgraphs too (If, Loop, Scan bodies)."""
+    yield from graph.initializer
+    for node in graph.node:
+        for attribute in node.attribute:
+            if attribute.HasField("t"):
+                yield attribute.t
+            yield from attribute.tensors
+            if attribute.HasField("g"):
+                yield from _all_tensors(attribute.g)
+            for subgraph in attribute.graphs:
+                yield from _all_tensors(subgraph)
+
+
+def _data_file(onnx_file: Path) -> Path:
+    return onnx_file.with_name(onnx_file.name + ".data")
 
 
 def _sha256(path: Path) -> str:
@@ -424,7 +446,11 @@ def load_onnx(path: str | Path) -> OnnxRun:
             raise ValueError(f"tta is {views!r}, not {{'flip': true/false, 'shift': N}}")
     except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
         raise ExportError(f"{sidecar}: not a cnnlab ONNX sidecar ({exc})") from None
-    if meta.get("onnx_sha256") not in (None, _sha256(path)):  # exports before: unchecked
+    data_sum = meta.get("onnx_data_sha256")
+    data_differs = data_sum is not None and (not _data_file(path).is_file()
+                                             or data_sum != _sha256(_data_file(path)))
+    if meta.get("onnx_sha256") not in (None, _sha256(path)) or data_differs:
+        # (exports made before the checksums carry none, and are not checked)
         raise ExportError(f"{path} does not match its sidecar {sidecar.name} (the checksum "
                           "differs): the file is damaged, or the two come from different "
                           "exports. Export the run again (it writes both)")

@@ -312,27 +312,68 @@ def test_a_run_on_from_scratch_fft_layers_exports_as_standard_layers(tmp_path):
     assert np.abs(session.run(None, {"images": x.numpy()})[0] - expected).max() < 1e-4
 
 
-def test_weights_kept_outside_the_models_folder_are_refused(tmp_path):
-    onnx = pytest.importorskip("onnx")
+def _tiny_graph(external_location: str | None, constant: bool = False):
+    """y = x @ w, w a 2x2 initializer (or a Constant node's value), optionally marked as
+    kept in an external file at ``external_location``."""
     import numpy as np
     from onnx import TensorProto, helper, numpy_helper
 
     weight = numpy_helper.from_array(np.ones((2, 2), np.float32), "w")
+    nodes = [helper.make_node("MatMul", ["x", "w"], ["y"])]
+    if constant:
+        nodes.insert(0, helper.make_node("Constant", [], ["w"], value=weight))
     graph = helper.make_graph(
-        [helper.make_node("MatMul", ["x", "w"], ["y"])], "g",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2])], [weight])
-    model = tmp_path / "m.onnx"
-    onnx.save_model(helper.make_model(graph), str(model), save_as_external_data=True,
-                    location="m.onnx.data", size_threshold=0)
-    proto = onnx.load(str(model), load_external_data=False)
-    for entry in proto.graph.initializer[0].external_data:
-        if entry.key == "location":
-            entry.value = "../secret.bin"  # another file of the machine's
-    onnx.save(proto, str(model))
-    model.with_suffix(".json").write_text(json.dumps({"format": "cnnlab-onnx"}))
+        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2])],
+        [] if constant else [weight])
+    model = helper.make_model(graph)
+    if external_location is not None:
+        tensor = model.graph.node[0].attribute[0].t if constant else model.graph.initializer[0]
+        tensor.data_location, tensor.raw_data = TensorProto.EXTERNAL, b""
+        entry = tensor.external_data.add()
+        entry.key, entry.value = "location", external_location
+    return model
+
+
+@pytest.mark.parametrize("constant", [False, True])
+def test_weights_kept_outside_the_models_folder_are_refused(tmp_path, constant):
+    pytest.importorskip("onnx")
     from cnnlab.export import _check_external_data
 
+    model = tmp_path / "m.onnx"
+    # Written as bytes: onnx.save itself refuses to write such a location.
+    model.write_bytes(_tiny_graph("../secret.bin", constant).SerializeToString())
     with pytest.raises(ExportError, match=r"m.onnx: its weights 'w' point outside its "
                                           r"folder \('../secret.bin'\)"):
         _check_external_data(model)
+
+
+def test_weights_beside_the_model_by_a_symlink_are_accepted(tmp_path):
+    # A store of linked blobs (DVC, git-annex, a hub cache): beside it by name.
+    pytest.importorskip("onnx")
+    from cnnlab.export import _check_external_data
+
+    (tmp_path / "blobs").mkdir()
+    (tmp_path / "blobs" / "123").write_bytes(b"\x00" * 16)
+    (tmp_path / "snap").mkdir()
+    (tmp_path / "snap" / "m.onnx.data").symlink_to(tmp_path / "blobs" / "123")
+    model = tmp_path / "snap" / "m.onnx"
+    model.write_bytes(_tiny_graph("m.onnx.data").SerializeToString())
+    _check_external_data(model)
+
+
+def test_weights_kept_beside_an_export_are_checked_too(run_dir, tmp_path, monkeypatch):
+    # A crash between the renames of a re-export could pair old graph and sidecar with
+    # new weights: the sidecar's checksum of the weights file names it.
+    needs_onnx()
+    import cnnlab.export as export
+
+    monkeypatch.setattr(export, "_EXTERNAL_DATA_BYTES", 0)  # weights beside the graph
+    out = tmp_path / "big.onnx"
+    export.export_onnx(run_dir, out=out)
+    data = out.with_name("big.onnx.data")
+    assert data.is_file() and "onnx_data_sha256" in json.loads(out.with_suffix(".json").read_text())
+    load_onnx(out)
+    data.write_bytes(data.read_bytes()[:-4] + b"\x00\x00\x80\x3f")
+    with pytest.raises(ExportError, match=r"big.onnx does not match its sidecar"):
+        load_onnx(out)
