@@ -194,3 +194,9 @@ def test_a_store_that_is_a_folder_or_empty_is_named_and_left_alone(tmp_path):
             result = invoke(*args)
             assert result.exit_code == 2 and words in result.output, (args, result.output)
     assert (tmp_path / "b" / "trials.sqlite").read_bytes() == b""  # no schema written in
+
+
+def test_a_new_sweep_whose_warm_up_outlasts_its_epochs_is_refused(tmp_path):
+    result = invoke("run", *TINY, "--set", "warmup_epochs=5", "--out", tmp_path / "s")
+    assert result.exit_code == 2 and "warmup_epochs" in result.output, result.output
+    assert not (tmp_path / "s").exists()

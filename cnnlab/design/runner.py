@@ -86,8 +86,9 @@ def create_sweep(directory, spec: SweepSpec, n: int) -> dict[str, int]:
         check_train_fields(spec.train)
     check_device(spec.train.get("device", "auto"))
     spec = fill_input_shape(spec)
-    TrainConfig.from_dict(spec.train_config({}, 0))  # bad --set values fail here, not later
+    trial = TrainConfig.from_dict(spec.train_config({}, 0))  # bad --set values fail here
     if not (Path(directory) / DB_NAME).exists():
+        trial.check_new_run()  # what a new run's plan must hold (warm-up < epochs)
         plan_trials(spec, 0, 1)  # a band no network falls in: refused before any file is made
     with TrialStore(directory, create=True) as store:
         return store.init_sweep(spec, n, created=environment_info())
