@@ -132,5 +132,10 @@ def test_a_file_holding_another_format_never_reaches_its_plugin(tmp_path):
     fake.write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 28 28\nshowpage\n")
     with Image.open(fake) as sniffed:
         assert sniffed.format == "EPS"  # what an unrestricted open would decode it as
-    with pytest.raises(ImageFileError, match="photo.png: not a readable image"):
+    with pytest.raises(ImageFileError, match="photo.png: not a readable image in a format "
+                                             "cnnlab decodes .*convert it to PNG"):
         read_image(fake, 1)
+    for suffix in (".ico", ".tga", ".pcx", ".jp2"):  # safe formats predict is given too
+        other = tmp_path / f"icon{suffix}"
+        Image.new("RGB", (16, 16), (200, 10, 10)).save(other)
+        assert read_image(other, 3).getpixel((8, 8)) == (200, 10, 10)

@@ -56,10 +56,12 @@ def to_mode(image: Image.Image, channels: int) -> Image.Image:
     return image.convert("L" if channels == 1 else "RGB")
 
 
-# The formats the image extensions cnnlab reads stand for. PIL picks a decoder by the
-# file's bytes, not its name: without this list a ".png" holding PostScript would be
-# handed to Ghostscript, a program, by PIL's EPS plugin.
-PIL_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP", "TIFF", "PPM")
+# The image formats cnnlab decodes: those of a folder dataset's extensions, and a few
+# more predict is given (icons, Targa, PCX, JPEG 2000, AVIF where this Pillow has it).
+# PIL picks a decoder by the file's bytes, not its name: without this list a ".png"
+# holding PostScript would be handed to Ghostscript, a program, by PIL's EPS plugin.
+PIL_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP", "TIFF", "PPM", "ICO", "TGA", "PCX",
+               "JPEG2000", "AVIF")
 
 
 def read_image(path: str | Path, channels: int) -> Image.Image:
@@ -84,7 +86,11 @@ def read_image(path: str | Path, channels: int) -> Image.Image:
         # Not an OSError: PIL refuses images this large (over ~179 megapixels) outright.
         raise ImageFileError(path, f"too large to decode safely ({exc}); scale it down "
                                    "first") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except UnidentifiedImageError:
+        raise ImageFileError(path, "not a readable image in a format cnnlab decodes ("
+                                   f"{', '.join(PIL_FORMATS)}): damaged, or another format "
+                                   "(convert it to PNG)") from None
+    except (OSError, SyntaxError, ValueError) as exc:
         # PIL reports undecodable files through all of these.
         raise ImageFileError(path, f"not a readable image ({type(exc).__name__}: "
                                    f"{exc})") from None
