@@ -182,3 +182,16 @@ def test_a_checkpoint_without_the_state_its_reader_needs_is_named(tmp_path):
     zip_file.write_bytes(b"PK\x03\x04" + b"\x00" * 200)
     with pytest.raises(ckpt.CheckpointError, match="header is longer than the file"):
         ckpt.load_checkpoint(zip_file)
+
+
+def test_resuming_a_checkpoint_whose_state_lacks_its_epoch_is_named(tmp_path):
+    from cnnlab.train import TrainConfig, resume
+
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    TrainConfig(model="lenet_d2l").save(run / "config.yaml")
+    save_file({"model.w": torch.ones(1)}, str(run / "checkpoints" / "last.safetensors"),
+              metadata={ckpt.STATE_KEY: json.dumps({"classes": ["a"]})})
+    with pytest.raises(ckpt.CheckpointError, match="last.safetensors: its training state "
+                                                   "lacks epoch, train_time"):
+        resume(run, extra_epochs=1)

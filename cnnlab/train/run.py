@@ -176,7 +176,9 @@ def finished_run_result(run_dir: str | Path) -> TrainResult:
     the row)."""
     run_dir = Path(run_dir)
     history = MetricsLog.read(run_dir / "metrics.csv")
-    _, state = ckpt.load_checkpoint(run_dir / "checkpoints" / "last.safetensors")
+    last = run_dir / "checkpoints" / "last.safetensors"
+    _, state = ckpt.load_checkpoint(last)
+    ckpt.require_state(state, ("best_test_acc", "train_time"), last)
     return TrainResult(run_dir=run_dir, history=history, final=history[-1] if history else {},
                        best_test_acc=state["best_test_acc"], train_time_s=state["train_time"])
 
@@ -186,6 +188,7 @@ def _check_work_left(cfg: TrainConfig, last: Path, run_dir: Path) -> None:
     epoch of its plan (it would only rewrite its report), or whose training-time budget
     is spent (the trainer would stop again after one step)."""
     _, state = ckpt.load_checkpoint(last)
+    ckpt.require_state(state, ("epoch", "train_time"), last)
     if state["epoch"] >= cfg.epochs:
         raise RunFinished(
             f"{run_dir} has trained all {cfg.epochs} epochs of its plan, so resuming would "
