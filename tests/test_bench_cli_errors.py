@@ -93,7 +93,12 @@ def test_an_out_that_cannot_be_written_is_refused_before_measuring(tmp_path, com
 
     monkeypatch.setattr(tp, "measure", lambda *a, **k: pytest.fail("measured first"))
     (tmp_path / "afile").write_text("keep me")
-    out = tmp_path / "afile" if command == "zoo" else tmp_path
-    result = invoke(command, "--out", out)
-    assert result.exit_code == 2 and "--out" in result.output, result.output
+    outs = [tmp_path / "afile", tmp_path / "afile" / "sub"] if command == "zoo" \
+        else [tmp_path, tmp_path / "afile" / "rows.json"]
+    for out in outs:
+        result = invoke(command, "--out", out)
+        assert result.exit_code == 2 and "--out" in result.output, result.output
     assert (tmp_path / "afile").read_text() == "keep me"
+    override = invoke("throughput", "--override", "abc")
+    assert override.exit_code == 2 and "--override takes KEY=VALUE (a model option), got " \
+        "'abc'" in override.output and "--set" not in override.output

@@ -59,8 +59,9 @@ def _output_file(path: Path | None) -> Path | None:
 
 
 def _output_folder(path: Path) -> Path:
-    if path.exists() and not path.is_dir():
-        raise typer.BadParameter(f"{path} is a file; the zoo writes a folder of results")
+    blocker = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise typer.BadParameter(f"{blocker} is a file; the zoo writes a folder of results")
     return path
 
 
@@ -89,9 +90,10 @@ def _model_overrides(names: list[str], items: list[str] | None) -> dict:
     from cnnlab.train.config import ConfigError, parse_assignments
 
     try:
-        overrides = parse_assignments(items)
-    except ConfigError as exc:  # its words name --set, the option it was written for
-        fail(f"--override takes KEY=VALUE (a model option), got: {exc}", code=2)
+        overrides = parse_assignments(items, "--override", "a model option",
+                                      "'widths=[8, 16, 32]'")
+    except ConfigError as exc:
+        fail(str(exc), code=2)
     try:
         for name in names:
             with torch.device("meta"):

@@ -369,20 +369,24 @@ def _has_kind(value: Any, kind: str) -> bool:
             "dict[str, Any]": isinstance(value, dict)}.get(kind, False)
 
 
-def parse_assignments(items: list[str] | None) -> dict[str, Any]:
+def parse_assignments(items: list[str] | None, option: str = "--set",
+                      what: str = "a TrainConfig field",
+                      example: str = "'model_overrides={widths: [8, 16]}'") -> dict[str, Any]:
     """``["lr=0.05", "flip=false"]`` -> ``{"lr": 0.05, "flip": False}`` (the ``--set``
-    flags). Values are read as YAML scalars; names are checked when the config is built."""
+    flags, or another ``option`` of KEY=VALUE pairs: ``what`` the keys are, ``example``
+    a quoted value with spaces, for the messages). Values are read as YAML scalars;
+    names are checked when the config is built."""
     values: dict[str, Any] = {}
     for item in items or []:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
-            raise ConfigError(f"--set takes KEY=VALUE (a TrainConfig field), got {item!r}")
+            raise ConfigError(f"{option} takes KEY=VALUE ({what}), got {item!r}")
         try:
             values[key.strip()] = yaml.safe_load(raw)  # numbers, booleans, null as such
         except yaml.YAMLError as exc:
             problem = getattr(exc, "problem", None) or "not valid YAML"
             raise ConfigError(
                 f"{item!r}: the value is not valid YAML ({problem}); a value with spaces "
-                "must reach cnnlab whole, quoted, e.g. 'model_overrides={widths: [8, 16]}'"
+                f"must reach cnnlab whole, quoted, e.g. {example}"
             ) from None
     return values
