@@ -16,8 +16,9 @@ _UMASK = os.umask(0)  # read once (it can only be read by setting it) ...
 os.umask(_UMASK)  # ... and put back at once
 
 
-def atomic_write_bytes(path: Path, write) -> None:
-    """Call ``write(tmp_path)`` then move the result over ``path`` atomically."""
+def atomic_write_bytes(path: Path, write, mode: int | None = None) -> None:
+    """Call ``write(tmp_path)`` then move the result over ``path`` atomically. ``mode``:
+    the file's permissions (default: what a plain write would give, or the old file's)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -26,7 +27,9 @@ def atomic_write_bytes(path: Path, write) -> None:
         write(tmp)
         # mkstemp makes the file private (0600); the result should have the mode a plain
         # write gives (or the replaced file's), so shared run folders stay readable.
-        os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_UMASK)
+        if mode is None:
+            mode = path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_UMASK
+        os.chmod(tmp, mode)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -40,5 +43,5 @@ def atomic_write_bytes(path: Path, write) -> None:
         os.close(dir_fd)
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, lambda tmp: Path(tmp).write_text(text))
+def atomic_write_text(path: Path, text: str, mode: int | None = None) -> None:
+    atomic_write_bytes(path, lambda tmp: Path(tmp).write_text(text), mode)

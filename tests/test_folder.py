@@ -109,6 +109,9 @@ def test_cache_is_reused_and_invalidated(tree: Path, data_env: Path, monkeypatch
     sidecar = json.loads(tensors.with_suffix(".json").read_text())
     assert sidecar["classes"] == ["cat", "dog"] and sidecar["empty_classes"] == ["empty"]
     assert [s["file"] for s in sidecar["skipped"]] == ["dog/broken.png"]
+    # decoded copies of someone's images: private, as before the writes became atomic
+    assert tensors.stat().st_mode & 0o777 == tensors.with_suffix(".json").stat().st_mode \
+        & 0o777 == 0o600
 
     def must_not_decode(*args, **kwargs):
         raise AssertionError("decoded again although the cache is valid")
@@ -125,7 +128,7 @@ def test_cache_is_reused_and_invalidated(tree: Path, data_env: Path, monkeypatch
     load(tree)
     load(tree, image_size=9)
     assert len(list(cache_dir.glob("*.safetensors"))) == 3
-    assert not list(cache_dir.glob("*.part"))
+    assert not list(cache_dir.glob("*.tmp"))  # no temporary file left
 
 
 def test_damaged_cache_is_rebuilt(tree: Path, data_env: Path) -> None:

@@ -146,7 +146,9 @@ def _save_cache(stem: Path, decoded: _Decoded, meta: dict) -> None:
         "images": torch.from_numpy(decoded.images),
         "labels": torch.from_numpy(decoded.labels),
     }
-    atomic_write_bytes(stem.with_suffix(".safetensors"), lambda p: save_file(tensors, p))
+    # Private (0600): decoded copies of someone's own images, in a shared home's cache.
+    atomic_write_bytes(stem.with_suffix(".safetensors"), lambda p: save_file(tensors, p),
+                       mode=0o600)
     sidecar = {
         **meta,
         "classes": decoded.classes,
@@ -155,7 +157,7 @@ def _save_cache(stem: Path, decoded: _Decoded, meta: dict) -> None:
     }
     # The sidecar is written last: its presence marks a complete cache entry.
     text = json.dumps(sidecar, indent=1)
-    atomic_write_text(stem.with_suffix(".json"), text)
+    atomic_write_text(stem.with_suffix(".json"), text, mode=0o600)
 
 
 def _load_cache(stem: Path, shape: tuple[int, int, int]) -> _Decoded | None:
