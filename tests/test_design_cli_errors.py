@@ -190,7 +190,8 @@ def test_a_store_that_is_a_folder_or_empty_is_named_and_left_alone(tmp_path):
     (tmp_path / "b").mkdir()
     (tmp_path / "b" / "trials.sqlite").write_bytes(b"")
     for folder, words in (("a", "is not a file"), ("b", "is empty: not a sweep")):
-        for args in (["status", tmp_path / folder], ["analyze", tmp_path / folder]):
+        for args in (["status", tmp_path / folder], ["analyze", tmp_path / folder],
+                     ["run", *TINY, "--out", tmp_path / folder]):  # not a new sweep either
             result = invoke(*args)
             assert result.exit_code == 2 and words in result.output, (args, result.output)
     assert (tmp_path / "b" / "trials.sqlite").read_bytes() == b""  # no schema written in

@@ -87,7 +87,7 @@ def speedrun(
                               f"(0, 1]{hint}")
         if out is not None:
             check_output_file(out, "--out")
-            if out.suffix.lower() == ".png":  # the chart's name: it would replace the JSON
+            if ablate and out.suffix.lower() == ".png":  # the chart's own name
                 raise ConfigError(f"--out {out} is the JSON of the runs; the --ablate chart "
                                   f"goes beside it as {out.stem}.png: give {out.stem}.json")
         recipe = dict(model=model, epochs=epochs, batch_size=batch_size, lr=lr,

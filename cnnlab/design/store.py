@@ -198,7 +198,7 @@ class TrialStore:
         if self.path.exists() and not self.path.is_file():
             raise SweepError(f"{self.path} is not a file: a sweep's store is one SQLite file; "
                              "move that away")
-        if not create and self.path.stat().st_size == 0:  # never given a schema here
+        if self.path.exists() and self.path.stat().st_size == 0:  # never given a schema here
             raise SweepError(f"{self.path} is empty: not a sweep (a copy cut short?). "
                              "Restore it from a copy, or start a new sweep with another --out")
         make_folder(self.directory, "--out")
