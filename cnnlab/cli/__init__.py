@@ -10,7 +10,7 @@ import warnings
 
 import typer
 
-from cnnlab.cli import bench, data, design, export, messages, models, speedrun, train
+from cnnlab.cli import bench, data, design, export, messages, models, speedrun, throughput, train
 
 app = typer.Typer(
     name="cnnlab",
@@ -30,6 +30,7 @@ def _plain_data_warnings() -> None:
 
 
 app.add_typer(data.app, name="data")
+throughput.register(bench.app)  # `cnnlab bench throughput`, in a module of its own
 app.add_typer(bench.app, name="bench")
 app.add_typer(design.app, name="design")
 models.register(app)

@@ -1,0 +1,236 @@
+"""`cnnlab bench throughput`: training and inference speed per model, each row printed
+and stored as it is measured, against the plain fp32 eager step timed in the same run.
+Registered on the `cnnlab bench` group (cnnlab/cli/bench.py holds the other benches and
+the options they share)."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import signal
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from cnnlab.atomic import atomic_write_text
+
+from .bench import (
+    OPTIMIZERS,
+    THROUGHPUT_AMP,
+    console,
+    model_names,
+    one_of,
+    output_file,
+    resolve_device,
+    write_json,
+)
+from .messages import err, fail
+
+
+def register(bench_app: typer.Typer) -> None:
+    bench_app.command("throughput")(throughput)
+
+
+def throughput(
+    models: str = typer.Option("resnet18_d2l", help="Pattern of model names, or several "
+                                                    "separated by commas."),
+    batch_size: int = typer.Option(64, min=1, help="Start here; halved on out-of-memory."),
+    image_size: int = typer.Option(None, min=1, help="Input side (default: each model's own)."),
+    device: str = typer.Option("auto"),
+    amp: str = typer.Option("off", callback=one_of(*THROUGHPUT_AMP),
+                            help="off, bf16 or fp16."),
+    channels_last: bool = typer.Option(False, "--channels-last/--no-channels-last"),
+    compile: bool = typer.Option(False, "--compile/--no-compile"),
+    pad_stem: int = typer.Option(0, min=0, help="Compute the first convolution on this many "
+                                                "input channels, zeros added (4: the fast "
+                                                "kernels; 0 = off)."),
+    steps: int = typer.Option(5, min=1, help="Timed steps (after 2 warm-up steps)."),
+    optimizer: list[str] = typer.Option(
+        ["sgd"], callback=one_of(*OPTIMIZERS),
+        help="Optimizer of the training step, built as training builds it; repeat to "
+             "compare (--optimizer nesterov --optimizer muon): each row's note gives its "
+             "training time per image against the first's."),
+    profile: int = typer.Option(0, min=0, help="Then profile this many training steps and "
+                                               "print the operators that took the most time."),
+    override: list[str] = typer.Option(
+        None, help="A model option KEY=VALUE (training's model_overrides), repeatable: "
+                   "'convs_per_stage=[2, 2, 2]' times the speedrun's GPU net."),
+    baseline: bool = typer.Option(
+        True, "--baseline/--no-baseline",
+        help="With --amp, --channels-last, --compile or --pad-stem: also time each model's "
+             "plain step (fp32, NCHW, eager, same batch and optimizer) first, and give "
+             "each row's training speed as a multiple of it."),
+    out: Path = typer.Option(None, help="Write rows here (.csv or .json).",
+                             callback=output_file),
+) -> None:
+    """Train and inference samples/s, step time and peak memory per model, against the
+    plain fp32 eager step measured in the same run."""
+    from cnnlab.bench.throughput import benchmark_rows
+    from cnnlab.models import model_info
+
+    names = model_names(models)
+    if image_size is not None:  # before any model is timed
+        too_small = [f"{n} (at least {model_info(n).min_input_size})" for n in names
+                     if image_size < model_info(n).min_input_size]
+        if too_small:
+            fail(f"--image-size {image_size} is too small for {', '.join(too_small)}; "
+                 "give a larger --image-size, or leave it out for each model's own size")
+    overrides = _model_overrides(names, override)
+    dev = resolve_device(device)
+    plain = amp == "off" and not channels_last and not compile and not pad_stem
+    with_baseline = baseline and not plain  # a plain sweep is its own baseline
+    rows: list[dict] = []
+    total, interrupted = len(names) * (len(optimizer) + with_baseline), False
+    common = dict(device=dev, steps=steps, model_overrides=overrides)
+    asked = dict(amp=amp, channels_last=channels_last, compile=compile, pad_stem=pad_stem,
+                 profile_steps=profile)
+    try:
+        # Each row is printed and stored as soon as it is measured: a sweep cut short
+        # (Ctrl-C, or `timeout`'s SIGTERM on a rented GPU) keeps every finished model.
+        with _sigterm_as_interrupt():
+            for name in names:
+                runs = [(optimizer[0], True)] if with_baseline else []
+                for opt, is_baseline in runs + [(o, False) for o in optimizer]:
+                    options = {"optimizer": opt, **common, **({} if is_baseline else asked)}
+                    [r] = benchmark_rows([name], batch_size, image_size, **options)
+                    r["baseline"] = is_baseline
+                    _compare(r, rows, optimizer[0])
+                    rows.append(r)
+                    _report_throughput_row(r, len(rows), total, len(optimizer) > 1, profile,
+                                           out)
+                    _write_throughput_rows(rows, out, quiet=True)
+    except KeyboardInterrupt:
+        interrupted = True
+    if not rows:
+        err.print("[yellow]interrupted[/] before the first model was measured")
+        raise typer.Exit(130)
+    _write_throughput_rows(rows, out, quiet=True)  # a signal may have cut the last write
+    table = Table(title=f"throughput on {dev} (amp {amp}, channels_last {channels_last}, "
+                        f"compile {compile}"
+                        + (f", stem on {pad_stem} channels)" if pad_stem else ")"))
+    for col in ("model", "optimizer", "input", "batch", "train img/s", "train step",
+                "train TFLOP/s", "infer img/s", "peak MB", "note"):
+        table.add_column(col, justify="left" if col in ("model", "optimizer", "note")
+                         else "right")
+    on_cpu = dev == "cpu"  # the process's lifetime peak RSS: the same for every row
+    for r in rows:
+        table.add_row(r["model"], r["optimizer"], r["input_size"], str(r["batch_size"]),
+                      f"{r['train_samples_per_s']:,.0f}", f"{r['train_step_ms']:.1f} ms",
+                      f"{r['train_tflops']:.3f}", f"{r['infer_samples_per_s']:,.0f}",
+                      "-" if on_cpu else f"{r['peak_memory_mb']:,.0f}",
+                      r["note"], style="red" if r["note"].startswith("failed") else None)
+    console.print(table)
+    if out is not None:
+        console.print(f"rows written to {out}")
+    failed = [r["model"] for r in rows if r["note"].startswith("failed")]
+    if interrupted:
+        console.print(f"[yellow]interrupted[/]: {len(rows)} of {total} rows measured "
+                      "(stored as they came)")
+        raise typer.Exit(130)
+    if failed:
+        fail(f"{len(failed)} of {total} rows failed ({', '.join(failed)}): see their notes")
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM (what `timeout` sends) raises KeyboardInterrupt, as Ctrl-C does, so the
+    rows measured so far are shown and kept instead of the process just ending."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: signals stay as they are
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _compare(row: dict, rows: list[dict], first: str) -> None:
+    """The row's note against the same model's baseline row (its training speed as a
+    multiple of the plain step's) and, for a later optimizer, against the first one's
+    row (time per image). Per image, not per step: an out-of-memory retry may have
+    halved one row's batch."""
+    def same_model(r: dict) -> bool:
+        return r["model"] == row["model"] and r["optimizer"] == first
+
+    notes = [row["note"]]
+    if row["baseline"]:
+        notes.append("baseline: fp32, NCHW, eager")
+    else:
+        def measured(r: dict | None) -> bool:  # a failed row's numbers are NaN
+            return r is not None and math.isfinite(r["train_samples_per_s"])
+
+        base = next((r for r in rows if same_model(r) and r["baseline"]), None)
+        if measured(base) and measured(row) and row["optimizer"] == first:
+            speedup = row["train_samples_per_s"] / base["train_samples_per_s"]
+            notes.append(f"train {speedup:.2f}x the baseline's img/s")
+        ahead = next((r for r in rows if same_model(r) and not r["baseline"]), None)
+        if measured(ahead) and measured(row) and row["optimizer"] != first:
+            ratio = ahead["train_samples_per_s"] / row["train_samples_per_s"]
+            notes.append(f"time per image {ratio:.2f}x {first}'s")
+    row["note"] = "; ".join(n for n in notes if n)
+
+
+def _report_throughput_row(r: dict, done: int, total: int, several_optimizers: bool,
+                           profile: int, out: Path | None) -> None:
+    which = f"{r['model']}-{r['optimizer']}" if several_optimizers else r["model"]
+    console.print(f"[{done}/{total}] {which}: train {r['train_samples_per_s']:,.0f} img/s, "
+                  f"infer {r['infer_samples_per_s']:,.0f} img/s at batch {r['batch_size']}"
+                  + (f" ({r['note']})" if r["note"] else ""), highlight=False, markup=False)
+    if r["profile"]:
+        console.print(f"[bold]{which}[/]: {profile} training steps, by device time")
+        console.print(r["profile"], markup=False, highlight=False, soft_wrap=True)
+        if out is not None:
+            path = out.with_name(f"{out.stem}-profile-{which}.txt")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(path, r["profile"])
+            console.print(f"profile written to {path}")
+
+
+def _write_throughput_rows(rows: list[dict], out: Path | None, quiet: bool = False) -> None:
+    """All rows so far, replacing the file (atomically: a kill mid-write leaves the last
+    whole version): CSV by suffix, JSON with the environment otherwise."""
+    if out is None:
+        return
+    if out.suffix == ".csv":
+        import csv
+        import io
+
+        text = io.StringIO()
+        writer = csv.DictWriter(text, [k for k in rows[0] if k != "profile"],
+                                extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(out, text.getvalue())
+    else:
+        write_json(rows, out, quiet=quiet)
+
+
+def _model_overrides(names: list[str], items: list[str] | None) -> dict:
+    """``--override`` values read as training reads ``model_overrides``, each checked
+    against every model before any is timed (a typo names the closest options)."""
+    if not items:
+        return {}
+    import torch
+
+    from cnnlab.models import get_model
+    from cnnlab.train.config import ConfigError, parse_assignments
+
+    try:
+        overrides = parse_assignments(items, "--override", "a model option",
+                                      "'widths=[8, 16, 32]'")
+    except ConfigError as exc:
+        fail(str(exc), code=2)
+    try:
+        for name in names:
+            with torch.device("meta"):
+                get_model(name, **overrides)
+    except (ConfigError, TypeError, ValueError) as exc:
+        fail(f"--override: {exc}", code=2)
+    return overrides
