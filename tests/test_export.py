@@ -19,8 +19,9 @@ from typer.testing import CliRunner
 
 from cnnlab import export as export_mod
 from cnnlab.cli import app
-from cnnlab.export import ExportError, export_onnx, export_run, load_onnx
+from cnnlab.export import ExportError, export_onnx, export_run
 from cnnlab.models.pretrained import MissingExtraError
+from cnnlab.onnx_run import load_onnx
 from cnnlab.train.predict import predict_images
 from cnnlab.train.run import load_run
 
@@ -338,7 +339,7 @@ def _tiny_graph(external_location: str | None, constant: bool = False):
 @pytest.mark.parametrize("constant", [False, True])
 def test_weights_kept_outside_the_models_folder_are_refused(tmp_path, constant):
     pytest.importorskip("onnx")
-    from cnnlab.export import _check_external_data
+    from cnnlab.onnx_run import _check_external_data
 
     model = tmp_path / "m.onnx"
     # Written as bytes: onnx.save itself refuses to write such a location.
@@ -351,7 +352,7 @@ def test_weights_kept_outside_the_models_folder_are_refused(tmp_path, constant):
 def test_weights_beside_the_model_by_a_symlink_are_accepted(tmp_path):
     # A store of linked blobs (DVC, git-annex, a hub cache): beside it by name.
     pytest.importorskip("onnx")
-    from cnnlab.export import _check_external_data
+    from cnnlab.onnx_run import _check_external_data
 
     (tmp_path / "blobs").mkdir()
     (tmp_path / "blobs" / "123").write_bytes(b"\x00" * 16)

@@ -96,7 +96,7 @@ def open_for_prediction(run_dir, which: str = "best"):
     with its classes and preprocessing."""
     check_which(which)  # an .onnx file has no checkpoints, but a typo is still refused
     if Path(run_dir).suffix == ".onnx":
-        from cnnlab.export import load_onnx
+        from cnnlab.onnx_run import load_onnx
 
         return load_onnx(run_dir)  # its JSON sidecar holds the classes and preprocessing
     return load_run(run_dir, which=which, device="cpu")

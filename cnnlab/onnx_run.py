@@ -1,0 +1,142 @@
+"""An exported ONNX model read back, for ``cnnlab predict``: the graph checked against
+its sidecar (checksums, weights kept beside it), run by onnxruntime, with the classes,
+preprocessing and test-time views of the run it came from. Writing one is
+:mod:`cnnlab.export`'s.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from cnnlab.export import SIDECAR_FORMAT, ExportError, _data_file, _session, _sha256
+from cnnlab.models.pretrained import MissingExtraError
+from cnnlab.train.evaluate import Preprocess
+
+
+class OnnxModel:
+    """Calls an ONNX classifier like a module: float tensor N x C x H x W -> logits."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.session = _session(self.path)
+        self.input_name = self.session.get_inputs()[0].name
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        array = x.detach().to("cpu", torch.float32).contiguous().numpy()
+        return torch.from_numpy(self.session.run(None, {self.input_name: array})[0])
+
+
+@dataclass
+class OnnxRun:
+    """An exported model with what predict needs (the same fields as a loaded run)."""
+
+    path: Path
+    model: OnnxModel
+    classes: list[str]
+    preprocess: Preprocess
+    meta: dict
+
+    @property
+    def tta(self) -> tuple[bool, int]:
+        """(flip, shift) of the run it was exported from (none for older exports)."""
+        views = self.meta.get("tta") or {}
+        return bool(views.get("flip", False)), int(views.get("shift", 0))
+
+    @property
+    def data(self) -> str:
+        """The dataset of the run it was exported from ("" for older exports)."""
+        return str(self.meta.get("data", ""))
+
+
+def load_onnx(path: str | Path) -> OnnxRun:
+    """An exported ``.onnx`` file and its JSON sidecar (classes, preprocessing)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"ONNX file not found: {path}")
+    sidecar = path.with_suffix(".json")
+    if not sidecar.is_file():
+        raise FileNotFoundError(
+            f"{sidecar} is missing: cnnlab reads the classes and preprocessing of {path.name} "
+            "from it. Export with `cnnlab export RUN --format onnx`, which writes both"
+        )
+    try:
+        meta = json.loads(sidecar.read_text())
+        if not isinstance(meta, dict):
+            raise ValueError("not a JSON object")
+        if meta.get("format") != SIDECAR_FORMAT:
+            raise ValueError(f"format is {meta.get('format')!r}, not {SIDECAR_FORMAT!r}")
+        pp = Preprocess.from_dict(meta["preprocess"])
+        classes = list(meta["classes"])
+        views = meta.get("tta") or {}
+        if not isinstance(views, dict) or not isinstance(views.get("flip", False), bool) \
+                or type(views.get("shift", 0)) is not int:
+            raise ValueError(f"tta is {views!r}, not {{'flip': true/false, 'shift': N}}")
+    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
+        raise ExportError(f"{sidecar}: not a cnnlab ONNX sidecar ({exc})") from None
+    data_sum = meta.get("onnx_data_sha256")
+    data_differs = data_sum is not None and (not _data_file(path).is_file()
+                                             or data_sum != _sha256(_data_file(path)))
+    if meta.get("onnx_sha256") not in (None, _sha256(path)) or data_differs:
+        # (exports made before the checksums carry none, and are not checked)
+        raise ExportError(f"{path} does not match its sidecar {sidecar.name} (the checksum "
+                          "differs): the file is damaged, or the two come from different "
+                          "exports. Export the run again (it writes both)")
+    _check_external_data(path)
+    try:
+        model = OnnxModel(path)
+    except MissingExtraError:
+        raise
+    except Exception as exc:  # onnxruntime's own errors (InvalidProtobuf, Fail, ...)
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ExportError(f"{path}: onnxruntime cannot load it ({reason}). Is it a whole "
+                          "file from `cnnlab export`? Export the run again") from None
+    outputs = model.session.get_outputs()[0].shape[-1]
+    if isinstance(outputs, int) and outputs != len(classes):
+        raise ExportError(f"{path} gives {outputs} scores but its sidecar {sidecar.name} names "
+                          f"{len(classes)} classes: they come from different exports. "
+                          "Export the run again (it writes both)")
+    return OnnxRun(path, model, classes, pp, meta)
+
+
+def _check_external_data(path: Path) -> None:
+    """Weights kept beside the graph must lie in its folder: a location that is absolute
+    or climbs out (``../``) would read another file (onnxruntime refuses these in recent
+    releases; this does not depend on which one is installed)."""
+    try:
+        import onnx
+    except ImportError:  # predict needs onnxruntime only; it checks what it can
+        return
+    try:
+        graph = onnx.load(str(path), load_external_data=False).graph
+    except Exception:  # not a model: onnxruntime says so next, in its words
+        return
+    for tensor in _all_tensors(graph):
+        if tensor.data_location != onnx.TensorProto.EXTERNAL:
+            continue
+        location = {e.key: e.value for e in tensor.external_data}.get("location", "")
+        # Judged by the name, not by where symlinks lead: a model kept in a store of
+        # linked blobs (DVC, git-annex, a hub cache) has its weights beside it by name.
+        normal = os.path.normpath(location)
+        if os.path.isabs(location) or normal == ".." or normal.startswith(".." + os.sep):
+            raise ExportError(f"{path}: its weights {tensor.name!r} point outside its folder "
+                              f"({location!r}); cnnlab reads only files beside the model")
+
+
+def _all_tensors(graph):
+    """Every tensor a graph holds: initializers, and the tensors of node attributes
+    (Constant values), in subgraphs too (If, Loop, Scan bodies)."""
+    yield from graph.initializer
+    for node in graph.node:
+        for attribute in node.attribute:
+            if attribute.HasField("t"):
+                yield attribute.t
+            yield from attribute.tensors
+            if attribute.HasField("g"):
+                yield from _all_tensors(attribute.g)
+            for subgraph in attribute.graphs:
+                yield from _all_tensors(subgraph)
