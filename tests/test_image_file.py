@@ -139,3 +139,14 @@ def test_a_file_holding_another_format_never_reaches_its_plugin(tmp_path):
         other = tmp_path / f"icon{suffix}"
         Image.new("RGB", (16, 16), (200, 10, 10)).save(other)
         assert read_image(other, 3).getpixel((8, 8)) == (200, 10, 10)
+
+
+def test_the_format_list_keeps_only_what_this_pillow_has(monkeypatch):
+    # AVIF came with Pillow 11.2; naming a format PIL lacks made Image.open raise KeyError.
+    from PIL import Image
+
+    from cnnlab.data.image_file import formats_pillow_has
+
+    Image.init()
+    monkeypatch.delitem(Image.OPEN, "AVIF", raising=False)  # as an older Pillow
+    assert formats_pillow_has(("PNG", "AVIF")) == ("PNG",)

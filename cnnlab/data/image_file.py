@@ -60,8 +60,15 @@ def to_mode(image: Image.Image, channels: int) -> Image.Image:
 # more predict is given (icons, Targa, PCX, JPEG 2000, AVIF where this Pillow has it).
 # PIL picks a decoder by the file's bytes, not its name: without this list a ".png"
 # holding PostScript would be handed to Ghostscript, a program, by PIL's EPS plugin.
-PIL_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP", "TIFF", "PPM", "ICO", "TGA", "PCX",
-               "JPEG2000", "AVIF")
+def formats_pillow_has(names: tuple[str, ...]) -> tuple[str, ...]:
+    """Those of ``names`` this Pillow decodes (AVIF came with 11.2): a name it lacks
+    would make ``Image.open(..., formats=...)`` raise KeyError."""
+    Image.init()  # registers every plugin
+    return tuple(name for name in names if name in Image.OPEN)
+
+
+PIL_FORMATS = formats_pillow_has(("PNG", "JPEG", "BMP", "GIF", "WEBP", "TIFF", "PPM", "ICO",
+                                  "TGA", "PCX", "JPEG2000", "AVIF"))
 
 
 def read_image(path: str | Path, channels: int) -> Image.Image:
