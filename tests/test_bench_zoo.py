@@ -121,16 +121,6 @@ def test_a_zoo_folder_holds_one_setup(tmp_path, monkeypatch):
     assert [r["status"] for r in again] == ["done", "done"]
 
 
-def test_a_row_of_the_setup_columns_first_form_is_not_compared(tmp_path):
-    zoo.write_rows(tmp_path / "zoo-book.csv", [
-        {"model": "lenet_d2l", "status": "done", "setup": '{"data": "synthetic", "epochs": 1}',
-         "test_acc": 0.5, "params": 1, "macs": 1, "images_per_s": 1, "peak_memory_mb": 1,
-         "wall_time_s": 1, "epochs": 1, "input_size": 28}])
-    rows = zoo.run_zoo(["lenet_d2l"], preset="book", epochs=1, device="cpu",
-                       out_dir=tmp_path, data_spec="synthetic")
-    assert rows[0]["status"] == "done"  # kept, not refused
-
-
 def test_the_presets_epochs_asked_for_or_left_out_are_one_setup(tmp_path):
     # The book trains lenet_d2l 10 epochs: --epochs 10 and no --epochs are the same plan;
     # fashion_mnist and fashion-mnist the same data.

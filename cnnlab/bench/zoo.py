@@ -71,8 +71,6 @@ def _check_setup(rows: dict[str, dict], setup_of: Callable[[str], dict],
         except ValueError:
             raise ZooSetupError(f"{csv_path}: {row['model']}'s setup column is not JSON "
                                 f"({row['setup'][:40]!r}); was the table edited?") from None
-        if not isinstance(stored, dict) or "batch_size" not in stored:
-            continue  # the first form of the column (no batch size): cannot be compared
         differs = _differences(stored, asked)
         if differs:
             raise ZooSetupError(
