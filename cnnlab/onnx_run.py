@@ -93,6 +93,10 @@ def load_onnx(path: str | Path) -> OnnxRun:
         raise
     except Exception as exc:  # onnxruntime's own errors (InvalidProtobuf, Fail, ...)
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "escapes model directory" in str(exc):  # recent onnxruntime follows symlinks
+            raise ExportError(f"{path}: onnxruntime refuses its weights file, which resolves "
+                              f"outside the model's folder ({reason}); a symlink into a blob "
+                              "store? Copy the weights beside the model") from None
         raise ExportError(f"{path}: onnxruntime cannot load it ({reason}). Is it a whole "
                           "file from `cnnlab export`? Export the run again") from None
     outputs = model.session.get_outputs()[0].shape[-1]
@@ -112,15 +116,16 @@ def _check_external_data(path: Path) -> None:
     except ImportError:  # predict needs onnxruntime only; it checks what it can
         return
     try:
-        graph = onnx.load(str(path), load_external_data=False).graph
+        model = onnx.load(str(path), load_external_data=False)
     except Exception:  # not a model: onnxruntime says so next, in its words
         return
-    for tensor in _all_tensors(graph):
+    graphs = [model.graph, *model.functions]  # a local function's body is a node list too
+    for tensor in (t for graph in graphs for t in _all_tensors(graph)):
         if tensor.data_location != onnx.TensorProto.EXTERNAL:
             continue
         location = {e.key: e.value for e in tensor.external_data}.get("location", "")
-        # Judged by the name, not by where symlinks lead: a model kept in a store of
-        # linked blobs (DVC, git-annex, a hub cache) has its weights beside it by name.
+        # Judged by the name (onnxruntime, in recent releases, also resolves symlinks and
+        # refuses weights that lead elsewhere; load_onnx names that case).
         normal = os.path.normpath(location)
         if os.path.isabs(location) or normal == ".." or normal.startswith(".." + os.sep):
             raise ExportError(f"{path}: its weights {tensor.name!r} point outside its folder "
@@ -128,14 +133,21 @@ def _check_external_data(path: Path) -> None:
 
 
 def _all_tensors(graph):
-    """Every tensor a graph holds: initializers, and the tensors of node attributes
-    (Constant values), in subgraphs too (If, Loop, Scan bodies)."""
-    yield from graph.initializer
+    """Every tensor a graph (or a function) holds: initializers, sparse ones' values and
+    indices, and the tensors of node attributes (Constant values), in subgraphs too
+    (If, Loop, Scan bodies)."""
+    yield from getattr(graph, "initializer", ())  # a FunctionProto has none
+    for sparse in getattr(graph, "sparse_initializer", ()):
+        yield from (sparse.values, sparse.indices)
     for node in graph.node:
         for attribute in node.attribute:
             if attribute.HasField("t"):
                 yield attribute.t
             yield from attribute.tensors
+            if attribute.HasField("sparse_tensor"):
+                yield from (attribute.sparse_tensor.values, attribute.sparse_tensor.indices)
+            for sparse in attribute.sparse_tensors:
+                yield from (sparse.values, sparse.indices)
             if attribute.HasField("g"):
                 yield from _all_tensors(attribute.g)
             for subgraph in attribute.graphs:
