@@ -2,7 +2,8 @@
 
 Layout of ``checkpoints/<tag>.safetensors`` (tag is ``last`` or ``best``):
 
-- tensors ``model.*`` (the weights), ``ema.*`` (the weight EMA, if any),
+- tensors ``model.*`` (the weights), ``ema.*`` (the weight EMA, if any), ``eval.*``
+  (the weights evaluation uses when neither of those: Lookahead's, in ``last``),
   ``optim.<param index>.<key>`` (optimizer state tensors) and ``rng.*`` (generator
   states as uint8 tensors);
 - the header's metadata holds ``cnnlab_state``: JSON with the epoch, step, best
