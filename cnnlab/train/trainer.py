@@ -21,9 +21,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnlab.data.dataset import DataError, DatasetSplits
+from cnnlab.data.dataset import DatasetSplits
 from cnnlab.data.loader import DeviceLoader
-from cnnlab.train.config import CUDA_GRAPH_MODES, ConfigError, TrainConfig
+from cnnlab.train.config import CUDA_GRAPH_MODES, TrainConfig
 from cnnlab.train.device import peak_memory_mb, resolve_amp, select_device
 from cnnlab.train.distributed import (
     DistInfo,
@@ -42,6 +42,7 @@ from cnnlab.train.evaluate import (
 from cnnlab.train.model_setup import adapt_stem, build_model
 from cnnlab.train.optim import Lookahead, WeightEMA, build_optimizer, build_scheduler
 from cnnlab.train.resumable import Resumable
+from cnnlab.train.run_data import check_data, make_loader
 from cnnlab.train.runlog import MetricsLog, TrainProgress, command_entry
 
 
@@ -63,18 +64,6 @@ class TrainResult:
     per_class_acc: dict[str, float] = field(default_factory=dict)
     confusion: list[list[int]] = field(default_factory=list)
     stopped: str | None = None  # "max_time" when the time budget ended the run
-
-
-def _check_splits(data: DatasetSplits) -> None:
-    """An empty split, named before anything is built (a loader would only say "empty")."""
-    for split, part in (("training", data.train), ("test", data.test)):
-        if len(part):
-            continue
-        hint = ""
-        if data.name.startswith("folder:") and split == "test":
-            hint = ("; every class has a single image, so none could be held out for "
-                    "validation: give each class at least 2 images")
-        raise DataError(f"{data.name}: the {split} split has no images{hint}")
 
 
 class Trainer(Resumable):
@@ -107,19 +96,13 @@ class Trainer(Resumable):
         elif self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # autotune conv algorithms per shape
         self.classes = list(data.classes)
-        _check_splits(data)
+        check_data(cfg, data)
         channels, height = data.train.images.shape[1], data.train.images.shape[2]
         image_size = cfg.resize or height
         mean, std = (channel_stats(data.train.images, self.device) if cfg.normalize
                      else (None, None))
         self.preprocess = Preprocess(channels, image_size, mean, std, self.channels_last)
         check_tta_shift(cfg.tta_shift, image_size)
-        if cfg.crop_padding >= min(data.train.images.shape[2:]):
-            # Crops are cut from the images as stored: more padding than the image
-            # leaves crops of padding alone (black), not translated images.
-            raise ConfigError(f"crop_padding={cfg.crop_padding} does not fit the data's "
-                              f"{height}x{data.train.images.shape[3]} images: translate by "
-                              "a few pixels (1 to 4), or 0 for none")
         self.model = build_model(cfg, len(self.classes), channels, image_size).to(self.device)
         if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
@@ -170,29 +153,8 @@ class Trainer(Resumable):
         self.wall_time = 0.0
 
     def _loader(self, images, labels, train: bool) -> DeviceLoader:
-        cfg, pp = self.cfg, self.preprocess
-        augment = None
-        if train and (cfg.crop_padding or cfg.flip or cfg.erase_prob):
-            from cnnlab.data.augment import Augment
-
-            augment = Augment(crop_padding=cfg.crop_padding, flip=cfg.flip,
-                              flip_mode=cfg.flip_mode,
-                              erase_prob=cfg.erase_prob)
-        height = images.shape[2]
-        # A last training batch of a single image is dropped (a different one each epoch):
-        # batch norm cannot normalise one value per channel (BatchNorm1d raises), and one
-        # image's gradient at the full lr is mostly noise. Every other batch size is kept,
-        # and so is a lone image that is the whole epoch.
-        per_rank = math.ceil(len(labels) / self.dist.world_size)
-        drop_last = train and per_rank % cfg.batch_size == 1 and per_rank > cfg.batch_size
-        return DeviceLoader(
-            images, labels, cfg.batch_size if train else max(cfg.batch_size, 512),
-            device=self.device, shuffle=train, drop_last=drop_last, seed=cfg.seed,
-            augment=augment, resize=pp.image_size if pp.image_size != height else None,
-            mean=pp.mean, std=pp.std, channels_last=self.channels_last,
-            rank=self.dist.rank if train else 0,
-            world_size=self.dist.world_size if train else 1,
-        )
+        return make_loader(self.cfg, self.preprocess, images, labels, train, self.device,
+                           self.dist)
 
     # --- signals ----------------------------------------------------------------
     def _on_signal(self, signum, _frame) -> None:
