@@ -28,11 +28,9 @@ from cnnlab.models.pretrained import (
     MissingExtraError,
     TorchvisionNet,
     WeightsUnavailableError,
-    adapt_input_conv,
     external_model_info,
-    freeze_backbone,
-    load_pretrained,
 )
+from cnnlab.models.transfer import adapt_input_conv, freeze_backbone, load_pretrained
 from cnnlab.train import ConfigError, TrainConfig
 from cnnlab.train import checkpoint as ckpt
 from cnnlab.train.optim import build_optimizer, build_scheduler, parameter_groups

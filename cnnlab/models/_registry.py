@@ -228,7 +228,7 @@ def get_model(
             from None
     model.cnnlab_name = name  # lets checkpoints and reports say what was built
     if weights is not None:
-        from cnnlab.models.pretrained import load_pretrained
+        from cnnlab.models.transfer import load_pretrained
 
         # What was done (a new head, adapted channels, an input transform turned on),
         # for the caller to record: a run keeps it in its config.

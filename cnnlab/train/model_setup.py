@@ -11,7 +11,7 @@ from torch import nn
 from cnnlab.data.dataset import ImageData
 from cnnlab.models import get_model, model_info
 from cnnlab.models.padded_stem import pad_stem_channels
-from cnnlab.models.pretrained import freeze_backbone
+from cnnlab.models.transfer import freeze_backbone
 from cnnlab.models.whitened_stem import whiten_stem
 from cnnlab.train.config import ConfigError, TrainConfig
 

@@ -7,7 +7,7 @@ import math
 import torch
 from torch import nn
 
-from cnnlab.models.pretrained import split_backbone_head
+from cnnlab.models.transfer import split_backbone_head
 from cnnlab.train.config import ConfigError, TrainConfig
 
 
