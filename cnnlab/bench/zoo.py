@@ -46,7 +46,7 @@ def zoo_setup(cfg: TrainConfig, overrides: dict | None) -> dict:
     and the device, may change."""
     kind, path = parse_spec(cfg.data)  # fashion_mnist and fashion-mnist are one dataset
     data = f"folder:{Path(path).expanduser().resolve()}" if kind == "folder" else kind
-    fields = {"epochs", "batch_size", *(overrides or {})}
+    fields = {"epochs", "batch_size", *(overrides or {})} - {"data"}  # data: normalised
     return {"data": data, **{k: getattr(cfg, k) for k in sorted(fields)}}
 
 
@@ -89,7 +89,7 @@ def _check_run_plan(run_dir: Path, asked: dict) -> None:
     except ConfigError as exc:
         raise ZooSetupError(f"{run_dir} (interrupted) cannot be resumed: {exc}. Delete that "
                             "folder to train the model again") from None
-    stored = zoo_setup(run_cfg, {k: None for k in asked if k not in ("data",)})
+    stored = zoo_setup(run_cfg, asked)  # the same settings, as that run has them
     differs = _differences(stored, asked)
     if differs:
         raise ZooSetupError(
