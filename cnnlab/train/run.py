@@ -232,11 +232,11 @@ def write_run_outputs(trainer: Trainer, result: TrainResult) -> None:
     atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=1))
     # A figure that cannot be drawn costs that figure, never the report of a trained run.
     if result.history:
-        _draw(plot_curves, result.history, run_dir / "plots" / "curves.png",
-              train_objective(trainer))
+        curves = run_dir / "plots" / "curves.png"
+        _draw(curves, lambda: plot_curves(result.history, curves, train_objective(trainer)))
     if result.confusion:
-        _draw(plot_confusion, result.confusion, trainer.classes,
-              run_dir / "plots" / "confusion.png")
+        confusion = run_dir / "plots" / "confusion.png"
+        _draw(confusion, lambda: plot_confusion(result.confusion, trainer.classes, confusion))
     model_summary = None
     try:
         from cnnlab.inspect import summary as layer_summary
@@ -262,11 +262,11 @@ def train_objective(trainer: Trainer) -> str:
     return ", ".join(terms)
 
 
-def _draw(plot, *args) -> None:
+def _draw(out: Path, draw) -> None:
+    """``draw()`` writes ``out``; if it fails, a warning says so and the run goes on."""
     try:
-        plot(*args)
+        draw()
     except Exception as exc:
-        out = next(a for a in args if isinstance(a, Path))
         kept = ("the previous one is kept, and shown in the report" if out.exists()
                 else "the report is written without it")
         warnings.warn(f"could not draw {out} ({type(exc).__name__}: {exc}); {kept}",
