@@ -173,3 +173,21 @@ def test_sigint_saves_a_checkpoint_and_resume_finishes(tmp_path):
     cfg_path.write_text(shorter)
     result = runner.invoke(app, ["resume", str(tmp_path / "long")])
     assert result.exit_code == 0, result.output
+
+
+def test_settings_the_run_will_not_use_are_named(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("lookahead_alpha: 0.8\n")
+    args = [*TRAIN, "--epochs", "1", "--out-dir", str(tmp_path / "runs")]
+    result = runner.invoke(app, [*args, "--muon-lr", "0.05", "--optimizer", "nesterov",
+                                 "--momentum", "0", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    words = " ".join(result.stderr.split())
+    assert "muon_lr is used only by optimizer=muon; this run's optimizer is nesterov" in words
+    assert "lookahead_alpha has no effect without lookahead_steps >= 1" in words
+    assert "momentum 0 with optimizer=nesterov means 0.9" in words
+    # The same values left at their defaults, or used, draw nothing.
+    result = runner.invoke(app, [*args, "--optimizer", "muon", "--muon-lr", "0.05",
+                                 "--lookahead-steps", "5", "--lookahead-alpha", "0.8"])
+    assert result.exit_code == 0, result.output
+    assert "warning" not in result.stderr

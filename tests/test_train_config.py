@@ -202,3 +202,15 @@ def test_a_runs_config_that_is_empty_or_not_text_is_named(tmp_path, content, wor
     with pytest.raises(ConfigError, match=words) as info:
         TrainConfig.load(path)
     assert str(path) in str(info.value)
+
+
+def test_settings_without_effect_names_only_what_was_given():
+    from cnnlab.train.config import settings_without_effect
+
+    adamw = TrainConfig(optimizer="adamw", momentum=0.9)
+    assert settings_without_effect(adamw, set()) == []
+    [note] = settings_without_effect(adamw, {"momentum"})
+    assert "momentum has no effect with optimizer=adamw" in note
+    assert settings_without_effect(TrainConfig(optimizer="sgd"), {"momentum"}) == []
+    muon = TrainConfig(optimizer="muon", momentum=0.0)
+    assert "means 0.9" in settings_without_effect(muon, {"momentum", "muon_lr"})[0]

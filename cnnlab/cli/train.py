@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .messages import err, error, fail
+from .messages import err, error, fail, warning
 
 console = Console()
 training_log = Console(stderr=True)  # the trainer's progress bar and epoch lines
@@ -40,11 +40,14 @@ def train(
     optimizer: str = typer.Option(None, help="sgd, nesterov, adamw or muon (Muon for the "
                                              "conv filters, Nesterov SGD for the rest)."),
     muon_lr: float = typer.Option(None, help="With --optimizer muon: the filters' lr."),
-    momentum: float = typer.Option(None),
+    momentum: float = typer.Option(None, help="SGD momentum (nesterov and muon: 0 means "
+                                              "0.9)."),
     weight_decay: float = typer.Option(None, help="Not applied to norm and bias parameters."),
     schedule: str = typer.Option(None, help="constant, onecycle or cosine."),
-    warmup_epochs: float = typer.Option(None),
-    label_smoothing: float = typer.Option(None),
+    warmup_epochs: float = typer.Option(None, help="Epochs of linear lr warm-up (fractions "
+                                                   "allowed)."),
+    label_smoothing: float = typer.Option(None, help="Share of each target spread over all "
+                                                     "classes (0 = off)."),
     ema_decay: float = typer.Option(None, help="Weight EMA decay (0 = off)."),
     lookahead_steps: int = typer.Option(None, help="Lookahead: every N steps, pull the "
                                                    "weights back toward slow ones (0 = off)."),
@@ -112,6 +115,7 @@ def train(
     try:
         cfg = resolve_config(model, preset=preset, config_file=config, overrides=overrides)
         _hint_at_the_book_recipe(cfg, config)
+        _warn_about_settings_without_effect(cfg, overrides, config)
         result = _guarded(lambda: run_training(cfg, console=training_log))
     except _known_errors() as exc:
         fail(str(exc))
@@ -133,6 +137,21 @@ def _hint_at_the_book_recipe(cfg, config_file) -> None:
                   f"given (lr {cfg.lr:g}); --preset book is the book's recipe (lr {recipe.lr:g}, "
                   f"{recipe.resize}x{recipe.resize}, {recipe.init} init, {recipe.epochs} "
                   "epochs), --preset fast cnnlab's modern one")
+
+
+def _warn_about_settings_without_effect(cfg, overrides: dict, config_file) -> None:
+    import os
+
+    from cnnlab.train import TrainConfig
+    from cnnlab.train.config import settings_without_effect
+
+    if int(os.environ.get("RANK", "0")) != 0:
+        return
+    given = set(overrides)
+    if config_file is not None:
+        given |= set(TrainConfig.read_file(config_file))
+    for note in settings_without_effect(cfg, given):
+        warning(note)
 
 
 def _guarded(fn):

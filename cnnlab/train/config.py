@@ -351,6 +351,28 @@ _KIND_WORDS = {"float": "a number", "int": "a whole number", "bool": "true or fa
                "None": "null", "dict[str, Any]": "a mapping {key: value, ...}"}
 
 
+def settings_without_effect(cfg: TrainConfig, given: set[str]) -> list[str]:
+    """What the settings named in ``given`` (flags, a config file's keys) will not do in
+    this run, one sentence each. :meth:`TrainConfig.validate` cannot say it, since a field's
+    default cannot be told from the same value given, so this is for the command line,
+    which knows what the user wrote."""
+    notes = []
+    if "muon_lr" in given and cfg.optimizer != "muon":
+        notes.append(f"muon_lr is used only by optimizer=muon; this run's optimizer is "
+                     f"{cfg.optimizer}, so it has no effect")
+    if "lookahead_alpha" in given and cfg.lookahead_steps == 0:
+        notes.append("lookahead_alpha has no effect without lookahead_steps >= 1 "
+                     "(--lookahead-steps)")
+    if "momentum" in given:
+        if cfg.optimizer == "adamw":
+            notes.append("momentum has no effect with optimizer=adamw (its betas are "
+                         "PyTorch's, 0.9 and 0.999)")
+        elif cfg.optimizer in ("nesterov", "muon") and cfg.momentum == 0:
+            notes.append(f"momentum 0 with optimizer={cfg.optimizer} means 0.9 (Nesterov's "
+                         "step needs momentum); for SGD without momentum use optimizer=sgd")
+    return notes
+
+
 def _as_number(value: Any) -> Any:
     """``"5e-4"`` -> 5e-4; anything else as it is (a wrong type is named by validate)."""
     if isinstance(value, str):
