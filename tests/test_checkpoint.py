@@ -132,6 +132,13 @@ def test_foreign_pth_loads_weights_only(tmp_path):
     (tmp_path / "config.pth").write_text("model: lenet_modern\nlr: 0.1\n")
     with pytest.raises(ValueError, match="it is not a PyTorch file"):
         read_weights_file(tmp_path / "config.pth")
+    # Text beginning with "c" is pickle's GLOBAL opcode to torch.load ("GLOBAL lass ...").
+    (tmp_path / "notes.pth").write_text("class Net: pass\n")
+    with pytest.raises(ValueError, match="it is not a PyTorch file") as info:
+        read_weights_file(tmp_path / "notes.pth")
+    assert "b'clas'" in str(info.value) and "GLOBAL" not in str(info.value)
+    torch.save({"w": torch.ones(2)}, tmp_path / "legacy.pth", _use_new_zipfile_serialization=False)
+    assert torch.equal(read_weights_file(tmp_path / "legacy.pth")["w"], torch.ones(2))
 
 
 def test_atomic_writes_have_the_mode_a_plain_write_gives(tmp_path):

@@ -88,6 +88,16 @@ def read_weights_file(path: str | Path) -> dict[str, torch.Tensor]:
         ):
             return {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
         return tensors
+    with path.open("rb") as f:
+        head = f.read(4)
+    # torch.save writes a zip archive (or, before PyTorch 1.6, a protocol-2 pickle, which
+    # begins with 0x80). Anything else is named here: torch.load reads text as pickle
+    # opcodes and names the first letters as a refused global ("GLOBAL lass ...").
+    if not (head.startswith(b"PK\x03\x04") or head.startswith(b"\x80")):
+        raise ValueError(
+            f"{path}: cannot read as a weights file: it is not a PyTorch file (it begins "
+            f"with {head!r}, neither a zip archive nor a pickle). cnnlab reads .safetensors, "
+            "or .pth/.pt files written by torch.save.")
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # unpickling refused or corrupt file
