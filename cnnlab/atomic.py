@@ -30,13 +30,23 @@ def atomic_write_bytes(path: Path, write, mode: int | None = None) -> None:
         if mode is None:
             mode = path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_UMASK
         os.chmod(tmp, mode)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
+        fsync_file(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
+    fsync_folder(path.parent)
+
+
+def fsync_file(path: Path | str) -> None:
+    """Put a file's content on disk (before it is renamed into place)."""
+    with open(path, "rb+") as fh:
+        os.fsync(fh.fileno())
+
+
+def fsync_folder(folder: Path | str) -> None:
+    """Put a folder's entries on disk (after renames into it)."""
+    dir_fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
     finally:

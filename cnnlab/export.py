@@ -31,6 +31,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from cnnlab.atomic import fsync_file, fsync_folder
 from cnnlab.models.pretrained import require_extra
 from cnnlab.train.evaluate import Preprocess
 
@@ -188,14 +189,20 @@ def _kept(path: Path) -> str:
 
 
 def _replace(staged: Path, path: Path) -> None:
-    """Move a checked export (file, sidecar, external weights) over the target's names."""
+    """Move a checked export (file, sidecar, external weights) over the target's names.
+    Each file is on disk before its rename, so a crash leaves whole files (the sidecar's
+    checksums name a pair from two exports)."""
     data = _data_file(staged)
+    for staged_file in (data, staged, staged.with_suffix(".json")):
+        if staged_file.exists():
+            fsync_file(staged_file)
     if data.exists():
         os.replace(data, _data_file(path))
     else:  # weights of an earlier, larger export: no longer referenced
         _data_file(path).unlink(missing_ok=True)
     os.replace(staged, path)
     os.replace(staged.with_suffix(".json"), path.with_suffix(".json"))
+    fsync_folder(path.parent)
 
 
 def _require_onnx_extra() -> None:
