@@ -49,7 +49,17 @@ def test_a_time_budget_running_out_on_one_rank_stops_both_at_the_same_step(tmp_p
     # completes (a hang); agreed at log points, both stop after the same step.
     _run_two_ranks(tmp_path, "rank0-out-of-time")
     stopped = [(tmp_path / f"stopped{rank}.txt").read_text() for rank in (0, 1)]
-    assert stopped == ["max_time", "max_time"]
+    assert stopped == ["max_time at step 2", "max_time at step 2"]  # the first log point
+
+
+@pytest.mark.slow
+def test_accumulating_ranks_agree_to_stop_at_the_first_optimizer_step_after_a_log_point(
+        tmp_path):
+    # Log points every 5 batches, optimizer steps every 3: the ranks agree at step 6. At
+    # log points alone that are also optimizer steps, the first chance was step 15.
+    _run_two_ranks(tmp_path, "accumulating")
+    stopped = [(tmp_path / f"stopped{rank}.txt").read_text() for rank in (0, 1)]
+    assert stopped == ["max_time at step 6", "max_time at step 6"]
 
 
 @pytest.mark.slow
@@ -63,19 +73,23 @@ def test_the_weight_ema_under_two_ranks_saves_its_best_checkpoint(tmp_path):
 
 
 @pytest.mark.slow
-def test_train_metrics_of_an_epoch_resumed_under_two_ranks_count_every_image_once(tmp_path):
-    # Stopped mid-epoch (a signal on rank 0), resumed: the epoch's train loss and
-    # accuracy are those of the uninterrupted run. The carried-over sums are both
-    # ranks'; each rank adding them made the all-reduce count them twice.
+@pytest.mark.parametrize("stop", ["interrupt", "out-of-time"])
+def test_a_run_stopped_mid_epoch_under_two_ranks_resumes_bit_for_bit(tmp_path, stop):
+    # Stopped mid-epoch 1 (a signal on rank 0, or the time budget), resumed: every
+    # metric and the final weights, EMA included, are the uninterrupted run's. The
+    # carried-over sums are both ranks' (each rank adding them counted them twice), and
+    # the BN statistics at the stop are rank 0's, as the checkpoint restores them on every
+    # rank (averaged over ranks, evaluation and the resumed run drifted from the straight).
     import json
 
-    _run_two_ranks(tmp_path, "interrupt", same_weights=False)
+    _run_two_ranks(tmp_path, stop, same_weights=False)
     metrics = json.loads((tmp_path / "train_metrics.json").read_text())
     straight, resumed = metrics["straight"], metrics["resumed"]
     assert [r["epoch"] for r in resumed] == [1, 2]
     for a, b in zip(straight, resumed, strict=True):
-        assert b["train_acc"] == a["train_acc"]
-        assert b["train_loss"] == pytest.approx(a["train_loss"], rel=1e-9)
+        for key in ("train_acc", "train_loss", "test_acc", "test_loss"):
+            assert b[key] == a[key], key
+    assert metrics["differing_tensors"] == {"model": [], "ema": []}
 
 
 def _has_torch_run() -> bool:
@@ -97,52 +111,66 @@ from cnnlab.train.run import train_with_trainer
 import os
 
 out = sys.argv[1]
-budget, ema_decay = None, 0.0
-if sys.argv[2:] == ["rank0-out-of-time"]:  # rank 0's budget is over at once, rank 1's never
-    budget = 1e-9 if os.environ["RANK"] == "0" else 1e9
+budget, ema_decay, batch, accum, log_every = None, 0.0, 32, 1, 2
+if sys.argv[2] in ("rank0-out-of-time", "accumulating"):
+    budget = 1e-9 if os.environ["RANK"] == "0" else 1e9  # over at once on rank 0 only
+if sys.argv[2] == "accumulating":  # log points (every 5 batches) are not optimizer steps
+    batch, accum, log_every = 8, 3, 5
 if sys.argv[2:] == ["ema"]:
     ema_decay = 0.9
-cfg = TrainConfig(model="lenet_modern", data="synthetic", epochs=2, batch_size=32, lr=0.05,
+cfg = TrainConfig(model="lenet_modern", data="synthetic", epochs=2, batch_size=batch, lr=0.05,
                   optimizer="nesterov", momentum=0.9, device="cpu", quiet=True, out_dir=out,
-                  run_name="ddp", log_every=2, crop_padding=2, flip=True, max_time=budget,
-                  ema_decay=ema_decay)
+                  run_name="ddp", log_every=log_every, crop_padding=2, flip=True,
+                  max_time=budget, ema_decay=ema_decay, accum_steps=accum)
 data = make_synthetic(num_train=256, num_test=64, seed=3)
-if sys.argv[2:] == ["interrupt"]:  # stopped mid-epoch 1 by a signal on rank 0, resumed
+if sys.argv[2:] in (["interrupt"], ["out-of-time"]):  # stopped mid-epoch 1, then resumed
     import dataclasses
     import json
 
+    import torch
+
     import cnnlab.train.run as run_module
     from cnnlab.train import TrainingInterrupted, resume
+    from cnnlab.train.checkpoint import load_checkpoint
     from cnnlab.train.trainer import Trainer
 
-    cfg = dataclasses.replace(cfg, deterministic=True)
+    cfg = dataclasses.replace(cfg, deterministic=True, ema_decay=0.9)
     straight = train_with_trainer(dataclasses.replace(cfg, run_name="straight"), data=data)[1]
-    step = Trainer._optimizer_step
+    split = dataclasses.replace(cfg, run_name="split")
+    if sys.argv[2] == "out-of-time":  # stops at the first point the ranks agree
+        train_with_trainer(dataclasses.replace(split, max_time=1e-9), data=data)
+    else:  # a signal on rank 0 after the first optimizer step
+        step = Trainer._optimizer_step
 
-    def signal_on_rank0(self):
-        step(self)
-        if dist.get_rank() == 0:
-            self._stop_signal = "SIGINT"
+        def signal_on_rank0(self):
+            step(self)
+            if dist.get_rank() == 0:
+                self._stop_signal = "SIGINT"
 
-    Trainer._optimizer_step = signal_on_rank0
-    try:
-        train_with_trainer(dataclasses.replace(cfg, run_name="split"), data=data)
-        raise AssertionError("not interrupted")
-    except TrainingInterrupted:
-        pass
-    Trainer._optimizer_step = step
+        Trainer._optimizer_step = signal_on_rank0
+        try:
+            train_with_trainer(split, data=data)
+            raise AssertionError("not interrupted")
+        except TrainingInterrupted:
+            pass
+        Trainer._optimizer_step = step
     dist.barrier()  # rank 0 has written the checkpoint (a real resume is a new launch)
     run_module.load_training_data = lambda cfg: data
-    resumed = resume(f"{out}/split")
+    resumed = resume(f"{out}/split", max_time=0)
     if dist.get_rank() == 0:
+        a, _ = load_checkpoint(f"{out}/straight/checkpoints/last.safetensors")
+        b, _ = load_checkpoint(f"{out}/split/checkpoints/last.safetensors")
+        differing = {group: [k for k in a[group] if not torch.equal(a[group][k], b[group][k])]
+                     for group in ("model", "ema")}
         with open(f"{out}/train_metrics.json", "w") as fh:
-            json.dump({"straight": straight.history, "resumed": resumed.history}, fh)
+            json.dump({"straight": straight.history, "resumed": resumed.history,
+                       "differing_tensors": differing}, fh)
     dist.destroy_process_group()
     sys.exit(0)
 trainer, result = train_with_trainer(cfg, data=data)
 state = {k: v.detach().contiguous().clone() for k, v in trainer.model.state_dict().items()}
 save_file(state, f"{out}/rank{dist.get_rank()}.safetensors")
 with open(f"{out}/stopped{dist.get_rank()}.txt", "w") as fh:  # files, not one more collective
-    fh.write(str(result.stopped))
+    fh.write(f"{result.stopped} at step {trainer.step_in_epoch}")
 dist.destroy_process_group()
 """

@@ -52,19 +52,20 @@ def all_reduce_sum(tensor: torch.Tensor, info: DistInfo) -> torch.Tensor:
 
 
 @torch.no_grad()
-def average_buffers(model: torch.nn.Module, info: DistInfo) -> None:
-    """Average floating-point buffers (BN running statistics) over ranks.
+def share_rank0_buffers(model: torch.nn.Module, info: DistInfo) -> None:
+    """Give every rank rank 0's floating-point buffers (BN running statistics).
 
-    DDP keeps parameters identical but each rank updates its BN running statistics
-    from its own shard; averaging them at the end of every epoch makes evaluation
-    and checkpoints the same on every rank (as timm's ``distribute_bn``).
+    DDP keeps parameters identical and, at each training forward, broadcasts rank 0's
+    buffers, so the ranks' BN statistics differ only by their own last batch. Evaluation
+    and checkpoints use rank 0's: the ranks then evaluate the same model, and a resumed
+    run (which restores rank 0's checkpoint on every rank) continues bit for bit as the
+    uninterrupted one. An average over ranks would be a model no checkpoint holds.
     """
     if not info.enabled:
         return
     for buffer in model.buffers():
         if buffer.dtype.is_floating_point:
-            dist.all_reduce(buffer, op=dist.ReduceOp.SUM)
-            buffer.div_(info.world_size)
+            dist.broadcast(buffer, src=0)
 
 
 def any_rank(flag: bool, device: torch.device, info: DistInfo) -> bool:

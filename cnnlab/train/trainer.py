@@ -29,8 +29,8 @@ from cnnlab.train.distributed import (
     DistInfo,
     all_reduce_sum,
     any_rank,
-    average_buffers,
     init_distributed,
+    share_rank0_buffers,
 )
 from cnnlab.train.evaluate import (
     Preprocess,
@@ -212,6 +212,7 @@ class Trainer(Resumable):
         start = time.perf_counter()
         train_time_before = self.train_time
         step = -1
+        agree_due = False  # under DDP: a log point passed since the ranks last agreed
         for step, (x, y) in enumerate(self.train_loader, start=resumed_at):
             if self.cuda_graphs:
                 torch.compiler.cudagraph_mark_step_begin()
@@ -235,11 +236,15 @@ class Trainer(Resumable):
                            float(seen) * self.dist.world_size / max(elapsed, 1e-9))
             # The run stops (time budget, signal) only after an optimizer step: gradients
             # accumulated towards the next one are not in the checkpoint, and an exact
-            # resume needs them. Under DDP the ranks also agree at log points only (it
-            # costs a sync): each rank has its own clock, and a rank that stopped alone
-            # would leave the others waiting in the next gradient all-reduce.
-            at_log_point = (step + 1) % cfg.log_every == 0 or last_of_epoch
-            may_stop = stepped and (not self.dist.enabled or at_log_point)
+            # resume needs them. Under DDP the ranks also agree, at the first optimizer
+            # step at or after each log point (it costs a sync): each rank has its own
+            # clock, and a rank that stopped alone would leave the others waiting in the
+            # next gradient all-reduce. (Log points that are not optimizer steps, with
+            # accumulation, would otherwise leave agreement to the lcm of the two.)
+            agree_due = agree_due or (step + 1) % cfg.log_every == 0 or last_of_epoch
+            may_stop = stepped and (not self.dist.enabled or agree_due)
+            if may_stop:
+                agree_due = False
             out_of_time = (may_stop and cfg.max_time is not None
                            and self.train_time >= cfg.max_time)
             if self.dist.enabled and cfg.max_time is not None and may_stop:
@@ -264,7 +269,7 @@ class Trainer(Resumable):
         loss_total, correct_total, seen_total = sums.tolist()
         epoch_time += self.partial["time"]
         self.partial = {"loss_sum": 0.0, "correct": 0.0, "seen": 0.0, "time": 0.0}
-        average_buffers(self.model, self.dist)
+        share_rank0_buffers(self.model, self.dist)
         ev, eval_time = None, 0.0
         if epoch % cfg.eval_every == 0 or epoch == cfg.epochs or stopped is not None:
             eval_start = time.perf_counter()
@@ -375,12 +380,12 @@ class Trainer(Resumable):
         if self.ema is None:
             return self.model
         self.eval_model.load_state_dict(self.ema.state_dict())
-        average_buffers(self.eval_model, self.dist)  # ranks' EMA BN statistics differ
+        share_rank0_buffers(self.eval_model, self.dist)  # ranks' EMA BN statistics differ
         return self.eval_model
 
     def _evaluate(self):
         # Kept for the "best" checkpoint: building the evaluation model again there would
-        # average its BN buffers again, a collective that only the writing rank would join.
+        # share its BN buffers again, a collective that only the writing rank would join.
         self.evaluated_model = self._evaluation_model()
         return evaluate(self.evaluated_model, self.test_loader, len(self.classes),
                         self.device, self.amp, self.cfg.tta_flip, self.dist,
