@@ -103,3 +103,13 @@ def test_a_figure_cut_short_leaves_the_previous_one_whole(tmp_path, monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         save_figure(pyplot().figure(), path)
     assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+def test_the_report_of_a_torchrun_run_gives_its_processes_and_their_batch(tmp_path):
+    from cnnlab.train.report import write_report
+
+    summary = {"model": "m", "world_size": 2, "config": {"batch_size": 64}}
+    page = write_report(tmp_path, summary).read_text()
+    assert "processes (torchrun)</td><td>2, batch 64 each (128 a step)" in page
+    page = write_report(tmp_path, {**summary, "world_size": 1}).read_text()
+    assert "processes (torchrun)" not in page

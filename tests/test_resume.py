@@ -211,3 +211,19 @@ def test_each_epochs_row_is_written_before_its_checkpoint(tmp_path, monkeypatch)
     monkeypatch.setattr(resumable.Resumable, "_save", save)
     small_run(tmp_path, monkeypatch, epochs=2, run_name="order")
     assert [n for tag, n in seen if tag == "last"] == [1, 2]
+
+
+def test_a_run_is_resumed_on_as_many_processes_as_trained_it(timed_out_run, monkeypatch):
+    # Batches and the schedule are per process: 2 processes resuming a 1-process run
+    # would take steps twice as large, and repeat images of the interrupted epoch.
+    from cnnlab.train.distributed import launch_command
+
+    steps = count_steps(monkeypatch)
+    monkeypatch.setattr(run_module, "launched_world_size", lambda: 2)
+    with pytest.raises(ConfigError, match=r"trained on 1 process \(batch 32 each, 32 a step\)"
+                                          r".*runs on 2.*as it was trained: cnnlab resume"):
+        resume(timed_out_run, max_time=0)
+    assert steps["n"] == 0
+    assert json.loads((timed_out_run / "summary.json").read_text())["world_size"] == 1
+    assert launch_command("resume runs/x", 4) == (
+        "torchrun --nproc_per_node=4 -m cnnlab resume runs/x")

@@ -35,7 +35,7 @@ def train(
     preset: str = typer.Option(None, help="book (the book's recipe for MODEL) or fast."),
     config: Path = typer.Option(None, "--config", help="YAML file of TrainConfig fields."),
     epochs: int = typer.Option(None, help="Number of epochs."),
-    batch_size: int = typer.Option(None, help="Batch size."),
+    batch_size: int = typer.Option(None, help="Batch size (per process under torchrun)."),
     lr: float = typer.Option(None, help="Peak learning rate."),
     optimizer: str = typer.Option(None, help="sgd, nesterov, adamw or muon (Muon for the "
                                              "conv filters, Nesterov SGD for the rest)."),

@@ -31,7 +31,7 @@ class DistInfo:
 
 def init_distributed(device_type: str) -> DistInfo:
     """Join the process group when launched by torchrun; a no-op otherwise."""
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    world_size = launched_world_size()
     if world_size <= 1:
         return DistInfo()
     rank = int(os.environ["RANK"])
@@ -75,6 +75,19 @@ def any_rank(flag: bool, device: torch.device, info: DistInfo) -> bool:
     t = torch.tensor([1.0 if flag else 0.0], device=device)
     dist.all_reduce(t, op=dist.ReduceOp.MAX)
     return bool(t.item())
+
+
+def launch_command(command: str, world_size: int) -> str:
+    """How to run a cnnlab command (e.g. ``resume RUN``) on ``world_size`` processes."""
+    if world_size > 1:
+        return f"torchrun --nproc_per_node={world_size} -m cnnlab {command}"
+    return f"cnnlab {command}"
+
+
+def launched_world_size() -> int:
+    """The number of processes torchrun started this one among (1 without torchrun),
+    read before the process group is joined."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
 
 
 def barrier(info: DistInfo) -> None:

@@ -80,6 +80,12 @@ def write_report(run_dir: Path, summary: dict, model_summary: dict | None = None
         ["images/s (train, last epoch)", f"{final.get('images_per_s', 0):,.0f}"],
         ["device", summary.get("device")],
     ]
+    world_size = summary.get("world_size") or 1
+    if world_size > 1:
+        batch = summary.get("config", {}).get("batch_size")
+        headline.append(["processes (torchrun)",
+                         f"{world_size}, batch {batch} each ({batch * world_size} a step)"
+                         if isinstance(batch, int) else str(world_size)])
     per_class = summary.get("per_class_acc") or {}
     parts = [
         f"<h1>cnnlab run: {html.escape(str(summary.get('model')))}</h1>",

@@ -36,6 +36,8 @@ class Resumable:
             "config": self.cfg.to_dict(),
             "commands": self.commands,
             "last_lr": self.last_lr,
+            # Batches, steps and the schedule are per process: a resume needs as many.
+            "world_size": self.dist.world_size,
         }
 
     def _save(self, tag: str, eval_weights: bool = False) -> None:

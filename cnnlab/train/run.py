@@ -23,6 +23,7 @@ from cnnlab.models import get_model, model_info
 from cnnlab.models.interop import load_state_dict_checked
 from cnnlab.train import checkpoint as ckpt
 from cnnlab.train.config import ConfigError, TrainConfig
+from cnnlab.train.distributed import launch_command, launched_world_size
 from cnnlab.train.evaluate import Preprocess
 from cnnlab.train.optim import lr_factor
 from cnnlab.train.report import plot_confusion, plot_curves, write_report
@@ -195,6 +196,15 @@ def _check_work_left(cfg: TrainConfig, last: Path, run_dir: Path) -> None:
             f"train nothing. Train it for more with --epochs N (N more epochs), or look at "
             f"it with: cnnlab eval {run_dir}"
         )
+    trained_on, now = state.get("world_size"), launched_world_size()
+    if trained_on is not None and trained_on != now:  # None: saved before cnnlab recorded it
+        raise ConfigError(
+            f"{run_dir} was trained on {trained_on} process{'es' if trained_on > 1 else ''} "
+            f"(batch {cfg.batch_size} each, {cfg.batch_size * trained_on} a step), and this "
+            f"resume runs on {now}: the batch, the steps per epoch and the schedule would "
+            "change mid-run (and a mid-epoch resume would repeat images). Resume it as it "
+            f"was trained: {launch_command(f'resume {run_dir}', trained_on)}"
+        )
     if cfg.max_time is None:
         return
     spent = state["train_time"]
@@ -222,6 +232,8 @@ def write_run_outputs(trainer: Trainer, result: TrainResult) -> None:
         "confusion": result.confusion,
         "classes": trainer.classes,
         "device": str(trainer.device),
+        # Processes that trained it (torchrun), each with cfg.batch_size images a step.
+        "world_size": trainer.dist.world_size,
         "amp": trainer.amp,
         "config": trainer.cfg.to_dict(),
         "environment": env,

@@ -30,6 +30,7 @@ from cnnlab.train.distributed import (
     all_reduce_sum,
     any_rank,
     init_distributed,
+    launch_command,
     share_rank0_buffers,
 )
 from cnnlab.train.evaluate import (
@@ -409,7 +410,8 @@ class Trainer(Resumable):
         raise TrainingInterrupted(
             f"stopped by {self._stop_signal or 'a signal on another rank'} at epoch "
             f"{self.epoch + 1}, step {self.step_in_epoch}; checkpoint saved"
-            + (f". Resume with: cnnlab resume {self.run_dir}" if self.run_dir else "")
+            + (f". Resume with: {launch_command(f'resume {self.run_dir}', self.dist.world_size)}"
+               if self.run_dir else "")
         )
 
     def _finish(self, history: list[dict], stopped: str | None) -> TrainResult:
