@@ -15,9 +15,10 @@ from cnnlab.train.distributed import DistInfo
 from cnnlab.train.evaluate import Preprocess
 
 
-def check_data(cfg: TrainConfig, data: DatasetSplits) -> None:
+def check_data(cfg: TrainConfig, data: DatasetSplits, world_size: int = 1) -> None:
     """Refuse, before anything is built, data the run cannot use: an empty split (a
-    loader would only say "empty"), or a crop padding as large as the images."""
+    loader would only say "empty"), fewer test images than processes (each evaluates its
+    own share), or a crop padding as large as the images."""
     for split, part in (("training", data.train), ("test", data.test)):
         if len(part):
             continue
@@ -26,6 +27,13 @@ def check_data(cfg: TrainConfig, data: DatasetSplits) -> None:
             hint = ("; every class has a single image, so none could be held out for "
                     "validation: give each class at least 2 images")
         raise DataError(f"{data.name}: the {split} split has no images{hint}")
+    evaluated = min(len(data.test), cfg.eval_subset or len(data.test))
+    if evaluated < world_size:  # every rank checks this alike, before any collective
+        subset = " (eval_subset)" if cfg.eval_subset and cfg.eval_subset < len(data.test) else ""
+        raise DataError(
+            f"{data.name}: {evaluated} test image{'s' if evaluated > 1 else ''}{subset} for "
+            f"{world_size} processes, and each process evaluates its own share: evaluate "
+            f"on at least {world_size} (--eval-subset {world_size}), or run fewer processes")
     height, width = data.train.images.shape[2:]
     if cfg.crop_padding >= min(height, width):
         # Crops are cut from the images as stored: more padding than the image leaves

@@ -97,7 +97,7 @@ class Trainer(Resumable):
         elif self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # autotune conv algorithms per shape
         self.classes = list(data.classes)
-        check_data(cfg, data)
+        check_data(cfg, data, self.dist.world_size)
         channels, height = data.train.images.shape[1], data.train.images.shape[2]
         image_size = cfg.resize or height
         mean, std = (channel_stats(data.train.images, self.device) if cfg.normalize
