@@ -111,19 +111,20 @@ from cnnlab.train.run import train_with_trainer
 import os
 
 out = sys.argv[1]
+mode = sys.argv[2] if len(sys.argv) > 2 else "plain"
 budget, ema_decay, batch, accum, log_every = None, 0.0, 32, 1, 2
-if sys.argv[2] in ("rank0-out-of-time", "accumulating"):
+if mode in ("rank0-out-of-time", "accumulating"):
     budget = 1e-9 if os.environ["RANK"] == "0" else 1e9  # over at once on rank 0 only
-if sys.argv[2] == "accumulating":  # log points (every 5 batches) are not optimizer steps
+if mode == "accumulating":  # log points (every 5 batches) are not optimizer steps
     batch, accum, log_every = 8, 3, 5
-if sys.argv[2:] == ["ema"]:
+if mode == "ema":
     ema_decay = 0.9
 cfg = TrainConfig(model="lenet_modern", data="synthetic", epochs=2, batch_size=batch, lr=0.05,
                   optimizer="nesterov", momentum=0.9, device="cpu", quiet=True, out_dir=out,
                   run_name="ddp", log_every=log_every, crop_padding=2, flip=True,
                   max_time=budget, ema_decay=ema_decay, accum_steps=accum)
 data = make_synthetic(num_train=256, num_test=64, seed=3)
-if sys.argv[2:] in (["interrupt"], ["out-of-time"]):  # stopped mid-epoch 1, then resumed
+if mode in ("interrupt", "out-of-time"):  # stopped mid-epoch 1, then resumed
     import dataclasses
     import json
 
@@ -137,7 +138,7 @@ if sys.argv[2:] in (["interrupt"], ["out-of-time"]):  # stopped mid-epoch 1, the
     cfg = dataclasses.replace(cfg, deterministic=True, ema_decay=0.9)
     straight = train_with_trainer(dataclasses.replace(cfg, run_name="straight"), data=data)[1]
     split = dataclasses.replace(cfg, run_name="split")
-    if sys.argv[2] == "out-of-time":  # stops at the first point the ranks agree
+    if mode == "out-of-time":  # stops at the first point the ranks agree
         train_with_trainer(dataclasses.replace(split, max_time=1e-9), data=data)
     else:  # a signal on rank 0 after the first optimizer step
         step = Trainer._optimizer_step
