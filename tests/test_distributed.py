@@ -92,6 +92,14 @@ def test_a_run_stopped_mid_epoch_under_two_ranks_resumes_bit_for_bit(tmp_path, s
     assert metrics["differing_tensors"] == {"model": [], "ema": []}
 
 
+@pytest.mark.slow
+def test_accumulated_batches_skip_the_gradient_all_reduce(tmp_path):
+    # 16 batches a rank and epoch, an optimizer step every 3 (and at the epoch's end):
+    # 6 steps, so 6 all-reduces an epoch, not 16; the ranks still end identical.
+    _run_two_ranks(tmp_path, "accumulating-reductions")
+    assert [(tmp_path / f"reductions{rank}.txt").read_text() for rank in (0, 1)] == ["12"] * 2
+
+
 def _has_torch_run() -> bool:
     try:
         import torch.distributed.run  # noqa: F401
@@ -119,6 +127,23 @@ if mode == "accumulating":  # log points (every 5 batches) are not optimizer ste
     batch, accum, log_every = 8, 3, 5
 if mode == "ema":
     ema_decay = 0.9
+reductions = []  # the gradient all-reduces DDP ran (one bucket: this net is small)
+if mode == "accumulating-reductions":  # 256 images / 2 ranks / batch 8: 16 batches a rank
+    batch, accum = 8, 3
+    import torch.nn as nn
+
+    class CountingDDP(nn.parallel.DistributedDataParallel):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+
+            def hook(state, bucket):
+                reductions.append(1)
+                return dist.all_reduce(bucket.buffer(), async_op=True).get_future().then(
+                    lambda fut: fut.value()[0] / dist.get_world_size())
+
+            self.register_comm_hook(None, hook)
+
+    nn.parallel.DistributedDataParallel = CountingDDP
 cfg = TrainConfig(model="lenet_modern", data="synthetic", epochs=2, batch_size=batch, lr=0.05,
                   optimizer="nesterov", momentum=0.9, device="cpu", quiet=True, out_dir=out,
                   run_name="ddp", log_every=log_every, crop_padding=2, flip=True,
@@ -173,5 +198,7 @@ state = {k: v.detach().contiguous().clone() for k, v in trainer.model.state_dict
 save_file(state, f"{out}/rank{dist.get_rank()}.safetensors")
 with open(f"{out}/stopped{dist.get_rank()}.txt", "w") as fh:  # files, not one more collective
     fh.write(f"{result.stopped} at step {trainer.step_in_epoch}")
+with open(f"{out}/reductions{dist.get_rank()}.txt", "w") as fh:
+    fh.write(str(len(reductions)))
 dist.destroy_process_group()
 """

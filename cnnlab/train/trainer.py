@@ -9,6 +9,7 @@ the device.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import signal
@@ -135,9 +136,11 @@ class Trainer(Resumable):
         # would put them.
         self.eval_model = copy.deepcopy(self.model) if self.ema or self.lookahead else None
         self.train_model: nn.Module = self.model
+        self.ddp_model: nn.parallel.DistributedDataParallel | None = None
         if self.dist.enabled:
             ids = [self.device.index] if self.device.type == "cuda" else None
-            self.train_model = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
+            self.ddp_model = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
+            self.train_model = self.ddp_model
         # CUDA graphs replay recorded memory: each step must be marked as a new one.
         self.cuda_graphs = cfg.compile and cfg.compile_mode in CUDA_GRAPH_MODES
         if cfg.compile:
@@ -217,11 +220,15 @@ class Trainer(Resumable):
         for step, (x, y) in enumerate(self.train_loader, start=resumed_at):
             if self.cuda_graphs:
                 torch.compiler.cudagraph_mark_step_begin()
-            with autocast_context(device, self.amp):
-                logits, loss = self._forward_loss(x, y)
-            self.scaler.scale(loss / cfg.accum_steps).backward()
             last_of_epoch = step + 1 == self.steps_per_epoch
             stepped = (step + 1) % cfg.accum_steps == 0 or last_of_epoch
+            # Under DDP, a batch whose gradients only accumulate skips the all-reduce
+            # (the step's last batch reduces the sum); no_sync covers forward and backward.
+            with self._gradient_sync(stepped):
+                with autocast_context(device, self.amp):
+                    logits, loss = self._forward_loss(x, y)
+                accumulated = loss / cfg.accum_steps if cfg.accum_steps > 1 else loss
+                self.scaler.scale(accumulated).backward()
             if stepped:
                 self._optimizer_step()
             with torch.no_grad():
@@ -363,6 +370,11 @@ class Trainer(Resumable):
         """metrics.csv's lr: cfg.lr scaled by the schedule at the coming step (group 0 may
         be Muon's filters at muon_lr, or a backbone at a lower lr)."""
         return self.cfg.lr * self.scheduler.get_last_lr()[0] / self.scheduler.base_lrs[0]
+
+    def _gradient_sync(self, stepped: bool):
+        if self.ddp_model is None or stepped:
+            return contextlib.nullcontext()
+        return self.ddp_model.no_sync()
 
     def _check_finite(self, loss_sum: torch.Tensor, epoch: int, step: int) -> None:
         if not bool(torch.isfinite(loss_sum)):
