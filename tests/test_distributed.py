@@ -73,13 +73,14 @@ def test_the_weight_ema_under_two_ranks_saves_its_best_checkpoint(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("stop", ["interrupt", "out-of-time"])
+@pytest.mark.parametrize("stop", ["interrupt", "out-of-time", "interrupt-dropout"])
 def test_a_run_stopped_mid_epoch_under_two_ranks_resumes_bit_for_bit(tmp_path, stop):
     # Stopped mid-epoch 1 (a signal on rank 0, or the time budget), resumed: every
     # metric and the final weights, EMA included, are the uninterrupted run's. The
     # carried-over sums are both ranks' (each rank adding them counted them twice), and
     # the BN statistics at the stop are rank 0's, as the checkpoint restores them on every
     # rank (averaged over ranks, evaluation and the resumed run drifted from the straight).
+    # With dropout, each rank's own RNG state is in the checkpoint too.
     import json
 
     _run_two_ranks(tmp_path, stop, same_weights=False)
@@ -90,6 +91,9 @@ def test_a_run_stopped_mid_epoch_under_two_ranks_resumes_bit_for_bit(tmp_path, s
         for key in ("train_acc", "train_loss", "test_acc", "test_loss"):
             assert b[key] == a[key], key
     assert metrics["differing_tensors"] == {"model": [], "ema": []}
+    if stop == "interrupt-dropout":  # the ranks draw their own masks
+        masks = [(tmp_path / f"mask{rank}.txt").read_text() for rank in (0, 1)]
+        assert masks[0] != masks[1] and "0" in masks[0] and "1" in masks[0]
 
 
 @pytest.mark.slow
@@ -149,11 +153,27 @@ cfg = TrainConfig(model="lenet_modern", data="synthetic", epochs=2, batch_size=b
                   run_name="ddp", log_every=log_every, crop_padding=2, flip=True,
                   max_time=budget, ema_decay=ema_decay, accum_steps=accum)
 data = make_synthetic(num_train=256, num_test=64, seed=3)
-if mode in ("interrupt", "out-of-time"):  # stopped mid-epoch 1, then resumed
+if mode in ("interrupt", "out-of-time", "interrupt-dropout"):  # stopped mid-epoch 1, resumed
     import dataclasses
     import json
 
     import torch
+
+    if mode == "interrupt-dropout":
+        cfg = dataclasses.replace(cfg, model="speednet", model_overrides={"dropout": 0.5})
+        forward = torch.nn.Dropout.forward
+
+        def recording(self, x):  # the first training mask this rank draws, as 0/1
+            out = forward(self, x)
+            mask = f"{out.detach().flatten()[:64].ne(0).int().tolist()}"
+            name = f"{out_dir}/mask{dist.get_rank()}.txt"
+            if self.training and not os.path.exists(name):
+                with open(name, "w") as fh:
+                    fh.write(mask)
+            return out
+
+        out_dir = out
+        torch.nn.Dropout.forward = recording
 
     import cnnlab.train.run as run_module
     from cnnlab.train import TrainingInterrupted, resume

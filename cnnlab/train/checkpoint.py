@@ -100,10 +100,12 @@ def save_checkpoint(
     optimizer_state: dict | None = None,
     ema_state: dict[str, torch.Tensor] | None = None,
     eval_state: dict[str, torch.Tensor] | None = None,
+    other_ranks_rng: dict[str, torch.Tensor] | None = None,
 ) -> None:
     """Write one checkpoint file (plus its readable JSON copy) atomically. ``eval_state``:
     the weights evaluation uses when they are neither the live ones nor the EMA's
-    (Lookahead's), so reading the checkpoint back needs no optimizer."""
+    (Lookahead's), so reading the checkpoint back needs no optimizer. ``other_ranks_rng``:
+    under torchrun, the other ranks' RNG states (``rng.rank<r>.*``)."""
     tensors = {f"model.{k}": v for k, v in model_state.items()}
     if ema_state is not None:
         tensors.update({f"ema.{k}": v for k, v in ema_state.items()})
@@ -116,6 +118,7 @@ def save_checkpoint(
         state["optimizer"] = opt_plain
     rng_tensors, rng_plain = capture_rng_state()
     tensors.update(rng_tensors)
+    tensors.update(other_ranks_rng or {})
     state["rng"] = rng_plain
     # safetensors refuses shared or non-contiguous storage; copies are cheap here.
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}

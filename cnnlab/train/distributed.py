@@ -77,6 +77,31 @@ def any_rank(flag: bool, device: torch.device, info: DistInfo) -> bool:
     return bool(t.item())
 
 
+def rank_rng_states(info: DistInfo) -> dict[str, torch.Tensor]:
+    """Every other rank's global RNG state (dropout's masks), gathered on every rank: the
+    checkpoint rank 0 writes must hold them for an exact resume. A collective."""
+    if not info.enabled:
+        return {}
+    own = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        own["cuda"] = torch.cuda.get_rng_state()
+    gathered: list = [None] * info.world_size
+    dist.all_gather_object(gathered, own)
+    return {f"rng.rank{rank}.{kind}": state for rank, states in enumerate(gathered)
+            if rank != 0 for kind, state in states.items()}
+
+
+def restore_rank_rng_state(tensors: dict[str, torch.Tensor], info: DistInfo) -> None:
+    """This rank's RNG state from a checkpoint's ``rng.rank<r>.*`` tensors (rank 0's is the
+    checkpoint's own; a checkpoint from before they were kept leaves rank 0's)."""
+    if not info.enabled or info.rank == 0:
+        return
+    if f"rng.rank{info.rank}.torch" in tensors:
+        torch.set_rng_state(tensors[f"rng.rank{info.rank}.torch"])
+    if f"rng.rank{info.rank}.cuda" in tensors and torch.cuda.is_available():
+        torch.cuda.set_rng_state(tensors[f"rng.rank{info.rank}.cuda"])
+
+
 def launch_command(command: str, world_size: int) -> str:
     """How to run a cnnlab command (e.g. ``resume RUN``) on ``world_size`` processes."""
     if world_size > 1:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from cnnlab.models.interop import load_state_dict_checked
 from cnnlab.train import checkpoint as ckpt
+from cnnlab.train.distributed import restore_rank_rng_state
 
 
 class Resumable:
@@ -54,6 +55,7 @@ class Resumable:
             ckpt.save_checkpoint(
                 path, self.model.state_dict(), state, self.optimizer.state_dict(),
                 self.ema.state_dict() if self.ema else None, looked_ahead,
+                other_ranks_rng=self.other_ranks_rng,
             )
 
     def load_resume_state(self, path: Path) -> None:
@@ -82,3 +84,4 @@ class Resumable:
         self.commands = [*state.get("commands", []), *self.commands]
         self.last_lr = state.get("last_lr", self.last_lr)
         ckpt.restore_rng_state(groups["rng"], state["rng"])
+        restore_rank_rng_state(groups["rng"], self.dist)

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnlab.data.dataset import DatasetSplits
-from cnnlab.data.loader import DeviceLoader
+from cnnlab.data.loader import DeviceLoader, mix_seed
 from cnnlab.train.config import CUDA_GRAPH_MODES, TrainConfig
 from cnnlab.train.device import peak_memory_mb, resolve_amp, select_device
 from cnnlab.train.distributed import (
@@ -32,6 +32,7 @@ from cnnlab.train.distributed import (
     any_rank,
     init_distributed,
     launch_command,
+    rank_rng_states,
     share_rank0_buffers,
 )
 from cnnlab.train.evaluate import (
@@ -46,6 +47,8 @@ from cnnlab.train.optim import Lookahead, WeightEMA, build_optimizer, build_sche
 from cnnlab.train.resumable import Resumable
 from cnnlab.train.run_data import check_data, make_loader
 from cnnlab.train.runlog import MetricsLog, TrainProgress, command_entry
+
+_DROPOUT_STREAM = 0x64726F70  # "drop": the ranks' dropout seeds, apart from the loader's
 
 
 class TrainingDiverged(RuntimeError):
@@ -141,6 +144,11 @@ class Trainer(Resumable):
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.ddp_model = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
             self.train_model = self.ddp_model
+        if self.dist.enabled:
+            # Built alike from one seed, the ranks now draw their own dropout masks (the
+            # global generator's use in training; the loader has its own generators).
+            torch.manual_seed(mix_seed(cfg.seed, self.dist.rank, _DROPOUT_STREAM))
+        self.other_ranks_rng: dict[str, torch.Tensor] = {}  # for the next "last" checkpoint
         # CUDA graphs replay recorded memory: each step must be marked as a new one.
         self.cuda_graphs = cfg.compile and cfg.compile_mode in CUDA_GRAPH_MODES
         if cfg.compile:
@@ -317,6 +325,7 @@ class Trainer(Resumable):
         # its checkpoint does not reach (truncate_after); the other way round, the row of
         # a checkpointed epoch would be lost for good.
         self._log_epoch(row, ev)
+        self.other_ranks_rng = rank_rng_states(self.dist)  # every rank: a collective
         if self.writes:
             if improved:
                 self._save("best", eval_weights=True)
@@ -417,6 +426,7 @@ class Trainer(Resumable):
             "seen": carried["seen"] + seen,
             "time": carried["time"] + elapsed,
         }
+        self.other_ranks_rng = rank_rng_states(self.dist)  # every rank: a collective
         if self.writes:
             self._save("last")
         raise TrainingInterrupted(
