@@ -24,6 +24,13 @@ def test_summary_mean_and_std():
             SpeedrunResult(2, None, 0.90, 0.90, 15.0, 5)]
     s = summarize(runs, 0.92)
     assert s["reached"] == 2 and s["time_to_target_mean_s"] == 12.0
+    # A mean over the runs that got there is not a mean over all: said so.
+    from cnnlab.cli.speedrun import time_to_target_words
+
+    assert not s["all_reached"] and time_to_target_words(s) == (
+        "12.0 ± 2.8 s over the 2 runs that reached it (no mean over all 3: 1 never did)")
+    whole = summarize(runs[:2], 0.92)
+    assert whole["all_reached"] and time_to_target_words(whole) == "12.0 ± 2.8 s"
     assert abs(s["time_to_target_std_s"] - 2.8284271) < 1e-6
     assert abs(s["final_acc_mean"] - 0.92) < 1e-12
 

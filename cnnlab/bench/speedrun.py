@@ -154,6 +154,9 @@ def summarize(results: list[SpeedrunResult], target: float) -> dict:
         "runs": len(results),
         "target": target,
         "reached": len(times),
+        # Over the runs that reached the target only: a mean "over all runs" exists only
+        # when all_reached (a run that never got there has no time to average).
+        "all_reached": len(times) == len(results) > 0,
         "time_to_target_mean_s": mean_std(times)[0],
         "time_to_target_std_s": mean_std(times)[1],
         "final_acc_mean": mean_std([r.final_acc for r in finished])[0],
