@@ -340,3 +340,15 @@ def test_cli_summary_names_a_missing_model_or_extra_without_a_traceback():
     result = runner.invoke(app, ["summary", "tv:squeezenet1_0"], env=WIDE)
     assert isinstance(result.exception, SystemExit), result.exception
     assert "not a final linear layer" in result.output
+
+
+def test_summary_help_says_what_it_counts_in_lines_the_terminal_wraps():
+    from typer.testing import CliRunner
+
+    from cnnlab.cli import app
+
+    result = CliRunner().invoke(app, ["summary", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    # One line at 200 columns: the docstring's own wrapping is not kept.
+    assert ("MACs count one multiply-add per weight use in convolutions and linear layers "
+            "(as torchvision's GFLOPS column); BatchNorm") in result.output

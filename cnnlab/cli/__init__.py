@@ -6,6 +6,7 @@ library and renders the result with rich.
 
 from __future__ import annotations
 
+import inspect
 import warnings
 
 import typer
@@ -37,6 +38,24 @@ models.register(app)
 train.register(app)
 export.register(app)
 speedrun.register(app)
+
+
+def _reflowed(doc: str) -> str:
+    """A docstring as help text: paragraphs kept, each one's line breaks (the source's
+    wrapping) joined, so the terminal wraps them to its own width."""
+    paragraphs = inspect.cleandoc(doc).split("\n\n")
+    return "\n\n".join(" ".join(p.split()) for p in paragraphs)
+
+
+def _reflow_command_help(group: typer.Typer) -> None:
+    for command in group.registered_commands:
+        if command.help is None and command.callback is not None and command.callback.__doc__:
+            command.help = _reflowed(command.callback.__doc__)
+    for sub in group.registered_groups:
+        _reflow_command_help(sub.typer_instance)
+
+
+_reflow_command_help(app)
 
 
 def main() -> None:

@@ -62,7 +62,13 @@ def summary_command(
     batch_size: int = typer.Option(1, "--batch-size", "-b", min=1),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
-    """Per-layer output shape, parameters, MACs and activation memory of one model."""
+    """Per-layer output shape, parameters, MACs and activation memory of one model.
+
+    MACs count one multiply-add per weight use in convolutions and linear layers (as
+    torchvision's GFLOPS column); BatchNorm, bias, activation and pooling work is not
+    counted. Activations are each layer's output size, summed (views and in-place
+    outputs included, as torchinfo counts them); "Training activations" is what autograd
+    really keeps, measured."""
     out = _console()
     try:
         info = model_info(model)
