@@ -15,6 +15,33 @@ HEAVY = {"vgg11", "vgg13", "vgg16", "vgg19", "vgg11_bn", "vgg13_bn", "vgg16_bn",
          "wide_resnet101_2"}
 
 
+def _randomise_norms_and_biases(model: torch.nn.Module) -> None:
+    """Freshly built, every BatchNorm is the identity up to sqrt(1 + eps) in eval mode, so a
+    misplaced or misconfigured one gives the same logits: give them (and every bias)
+    values that tell them apart."""
+    gen = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+                module.weight.copy_(torch.rand(module.weight.shape, generator=gen) + 0.5)
+                module.running_mean.copy_(0.2 * torch.randn(module.running_mean.shape,
+                                                            generator=gen))
+                module.running_var.copy_(torch.rand(module.running_var.shape, generator=gen)
+                                         + 0.5)
+            bias = getattr(module, "bias", None)
+            if isinstance(bias, torch.nn.Parameter):
+                bias.copy_(0.1 * torch.randn(bias.shape, generator=gen))
+
+
+def _no_dropout(model: torch.nn.Module) -> torch.nn.Module:
+    for module in model.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = 0.0
+        if hasattr(module, "drop_rate"):  # torchvision's DenseNet layers (functional dropout)
+            module.drop_rate = 0.0
+    return model
+
+
 @pytest.mark.parametrize(
     "name", [pytest.param(n, marks=pytest.mark.slow) if n in HEAVY else n for n in PAIRED]
 )
@@ -23,15 +50,25 @@ def test_same_weights_same_logits_as_torchvision(name):
     tv_name = model_info(name).torchvision_name
     kwargs = {"aux_logits": False, "init_weights": False} if tv_name == "googlenet" else {}
     tv = torchvision.models.get_model(tv_name, weights=None, **kwargs).eval()
+    _randomise_norms_and_biases(tv)
     ours = from_torchvision(tv, name).eval()
     assert sum(p.numel() for p in ours.parameters()) == sum(p.numel() for p in tv.parameters())
     size = max(model_info(name).min_input_size, 64)
-    x = torch.randn(2, 3, size, size)
+    x = torch.randn(2, 3, size, size + 16)  # not square: height and width kept apart
     with torch.no_grad():
         diff = (ours(x) - tv(x)).abs().max().item()
     assert diff < 1e-5, f"{name}: max |logit diff| {diff}"
+    # Train mode: batch statistics, and the running statistics they update, alike.
+    _no_dropout(tv).train()
+    _no_dropout(ours).train()
+    with torch.no_grad():
+        diff = (ours(x) - tv(x)).abs().max().item()
+    assert diff < 1e-4, f"{name}: max |logit diff| in train mode {diff}"
+    renamed = cnnlab_to_torchvision(name, ours.state_dict())
+    for key, value in tv.state_dict().items():
+        assert torch.allclose(renamed[key].float(), value.float(), atol=1e-6), key
     # And back: our state_dict, renamed to torchvision's keys, loads strictly into it.
-    tv.load_state_dict(cnnlab_to_torchvision(name, ours.state_dict()), strict=True)
+    tv.load_state_dict(renamed, strict=True)
 
 
 def test_every_torchvision_classifier_family_is_covered():
