@@ -391,3 +391,27 @@ def test_notes_net_layout():
     assert [type(m) for m in model.features].count(nn.LeakyReLU) == 5
     assert model.classifier[0].in_features == 256 * 14 * 14
     assert isinstance(model.classifier[1], nn.Dropout) and model.classifier[1].p == 0.3
+
+
+@pytest.mark.parametrize("name, std, zero_bias", [
+    ("regnet_y_400mf", 0.01, True), ("regnetx_200mf", 0.01, True), ("anynetx", 0.01, True),
+    ("densenet121", None, True), ("googlenet", 0.01, False), ("resnet18", None, False)])
+def test_reset_classifier_gives_the_head_the_builder_gives(name, std, zero_bias):
+    # RegNet/AnyNet (pycls, torchvision): fc N(0, 0.01), zero bias; DenseNet: a zero bias;
+    # torchvision's GoogLeNet: N(0, 0.01) weights; ResNet: PyTorch's default throughout.
+    torch.manual_seed(0)
+    with torch.device("meta"):
+        model = get_model(name)
+    model.reset_classifier(500)
+    head = model.get_classifier()
+    default_std = 1 / math.sqrt(3 * head.in_features)  # PyTorch's uniform(+-1/sqrt(fan_in))
+    assert head.weight.std().item() == pytest.approx(std or default_std, rel=0.1), name
+    assert (head.bias.abs().max().item() == 0) == zero_bias, name
+
+
+def test_regnet_squeeze_excitation_biases_keep_pytorchs_default():
+    # pycls and torchvision initialise conv weights only: the SE convs' biases stay at
+    # PyTorch's uniform default (they were zeroed).
+    model = get_model("regnet_y_400mf")
+    se_biases = [m.bias for m in model.modules() if isinstance(m, nn.Conv2d) and m.bias is not None]
+    assert se_biases and all(b.abs().max() > 0 for b in se_biases)

@@ -38,6 +38,15 @@ class Network(nn.Module):
     def reset_classifier(self, num_classes: int) -> None:
         raise NotImplementedError
 
+    # The initialisation the builder gave the whole network (kaiming_init, ...), applied
+    # to a new head by init_head, so reset_classifier gives the head the builder would
+    # have; None: PyTorch's default Linear init. Set by builders, per instance.
+    head_init = None
+
+    def init_head(self, head: nn.Module) -> nn.Module:
+        """A fresh classifier initialised as the builder initialised this network's."""
+        return head if self.head_init is None else self.head_init(head)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_head(self.forward_features(x))
 
@@ -48,7 +57,7 @@ class PooledFcNet(Network):
     The head of ResNet, AnyNet/RegNet and GoogLeNet (book and torchvision forms);
     ``num_features`` is the width of the pooled vector. Subclasses set ``avgpool``,
     ``fc`` and ``num_features``; the names are torchvision's, so state_dicts match.
-    They override :meth:`init_head` if a fresh head needs their init.
+    A fresh head gets the builder's init (:meth:`Network.init_head`).
     """
 
     def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
@@ -57,9 +66,6 @@ class PooledFcNet(Network):
 
     def get_classifier(self) -> nn.Module:
         return self.fc
-
-    def init_head(self, head: nn.Module) -> nn.Module:
-        return head  # PyTorch's default Linear init
 
     def reset_classifier(self, num_classes: int) -> None:
         self.fc = self.init_head(linear_head(self.num_features, num_classes))
@@ -72,7 +78,7 @@ class FlattenClassifierNet(Network):
     ``classifier`` is an ``nn.Sequential`` whose last layer is the final linear layer,
     so the pre-logits output is everything before it. Subclasses set ``features``,
     ``classifier`` and ``num_features`` (and ``avgpool`` if they pool before
-    flattening), and override :meth:`init_head` if a fresh head needs their init.
+    flattening); a fresh head gets the builder's init (:meth:`Network.init_head`).
     """
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
@@ -89,9 +95,6 @@ class FlattenClassifierNet(Network):
 
     def get_classifier(self) -> nn.Module:
         return self.classifier[-1]
-
-    def init_head(self, head: nn.Module) -> nn.Module:
-        return head  # PyTorch's default Linear init
 
     def reset_classifier(self, num_classes: int) -> None:
         self.classifier[-1] = self.init_head(linear_head(self.num_features, num_classes))
@@ -120,17 +123,20 @@ def xavier_init(model: nn.Module) -> nn.Module:
     return model
 
 
-def kaiming_init(model: nn.Module, zero_init_last_bn: bool = False) -> nn.Module:
+def kaiming_init(model: nn.Module, zero_init_last_bn: bool = False,
+                 zero_conv_bias: bool = True) -> nn.Module:
     """He (fan-out) init for convs, BN to identity, small normal for linear layers.
 
-    The scheme torchvision's ResNet and pycls's AnyNet use. ``zero_init_last_bn``
+    The scheme torchvision's ResNet and VGG and pycls's AnyNet use. ``zero_init_last_bn``
     zeroes the final BN gamma of each residual block (blocks mark it by setting
     ``bn.is_last_bn = True``), which makes each block start as the identity.
+    ``zero_conv_bias=False`` keeps PyTorch's default conv biases (torchvision's and
+    pycls's RegNet leave their squeeze-excitation biases so; VGG zeroes its).
     """
     for m in model.modules():
         if isinstance(m, nn.Conv2d):
             nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            if m.bias is not None:
+            if m.bias is not None and zero_conv_bias:
                 nn.init.zeros_(m.bias)
         elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
             nn.init.ones_(m.weight)

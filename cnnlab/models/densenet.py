@@ -216,7 +216,7 @@ class DenseNet(Network):
         return self.classifier
 
     def reset_classifier(self, num_classes: int) -> None:
-        self.classifier = linear_head(self.num_features, num_classes)
+        self.classifier = self.init_head(linear_head(self.num_features, num_classes))
 
 
 def torchvision_init(model: nn.Module) -> nn.Module:
@@ -230,6 +230,11 @@ def torchvision_init(model: nn.Module) -> nn.Module:
         elif isinstance(m, nn.Linear):
             nn.init.zeros_(m.bias)
     return model
+
+
+def _torchvision_form(model: DenseNet) -> DenseNet:
+    model.head_init = torchvision_init  # reset_classifier: a zero bias again
+    return torchvision_init(model)
 
 
 # Old torchvision checkpoints (the LuaTorch ports) name layer parts "norm.1",
@@ -282,19 +287,19 @@ def densenet_d2l(num_classes: int = 10, in_channels: int = 1, **overrides) -> nn
 @_standard("densenet121")
 def densenet121(num_classes: int = 1000, in_channels: int = 3, **overrides) -> nn.Module:
     """DenseNet-121 (BC, k=32, blocks 6-12-24-16); ``memory_efficient=True`` checkpoints."""
-    return torchvision_init(build_from_config(DENSENETS["densenet121"], DenseNet, num_classes,
+    return _torchvision_form(build_from_config(DENSENETS["densenet121"], DenseNet, num_classes,
                                               in_channels, **overrides))
 
 
 @_standard("densenet169")
 def densenet169(num_classes: int = 1000, in_channels: int = 3, **overrides) -> nn.Module:
     """DenseNet-169 (BC, k=32, blocks 6-12-32-32)."""
-    return torchvision_init(build_from_config(DENSENETS["densenet169"], DenseNet, num_classes,
+    return _torchvision_form(build_from_config(DENSENETS["densenet169"], DenseNet, num_classes,
                                               in_channels, **overrides))
 
 
 @_standard("densenet201")
 def densenet201(num_classes: int = 1000, in_channels: int = 3, **overrides) -> nn.Module:
     """DenseNet-201 (BC, k=32, blocks 6-12-48-32)."""
-    return torchvision_init(build_from_config(DENSENETS["densenet201"], DenseNet, num_classes,
+    return _torchvision_form(build_from_config(DENSENETS["densenet201"], DenseNet, num_classes,
                                               in_channels, **overrides))

@@ -229,10 +229,10 @@ class GoogLeNet(Network):
         self.fc = linear_head(NUM_FEATURES, num_classes)
         self._init_weights()
 
-    def _init_weights(self) -> None:
+    def _init_weights(self, module: nn.Module | None = None) -> None:
         # torchvision's: N(0, 0.01) truncated at +-2 (i.e. +-200 std: effectively a
         # plain normal) for conv and linear weights; linear biases stay at default.
-        for m in self.modules():
+        for m in (self if module is None else module).modules():
             if isinstance(m, (nn.Conv2d, nn.Linear)):
                 nn.init.trunc_normal_(m.weight, mean=0.0, std=0.01, a=-2, b=2)
             elif isinstance(m, nn.BatchNorm2d):
@@ -274,17 +274,21 @@ class GoogLeNet(Network):
     def get_classifier(self) -> nn.Module:
         return self.fc
 
+    def init_head(self, head: nn.Module) -> nn.Module:
+        self._init_weights(head)
+        return head
+
     def reset_classifier(self, num_classes: int) -> None:
         """Replace the classifier, and the auxiliary ones too so their classes agree (a
         headless model, ``num_classes=0``, keeps no auxiliary classifiers)."""
-        self.fc = linear_head(self.num_features, num_classes)
+        self.fc = self.init_head(linear_head(self.num_features, num_classes))
         if num_classes == 0:
             self.aux1 = self.aux2 = None
             self.aux_logits = False
             self.unused_weight_prefixes, self.auxiliary_heads = ("aux1.", "aux2."), ()
         for aux in (self.aux1, self.aux2):
             if aux is not None:
-                aux.fc2 = nn.Linear(aux.fc2.in_features, num_classes)
+                aux.fc2 = self.init_head(nn.Linear(aux.fc2.in_features, num_classes))
 
 
 # ---------------------------------------------------------------------------

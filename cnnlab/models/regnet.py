@@ -199,8 +199,12 @@ def torchvision_regnet_key(key: str) -> str:
 
 
 def _build(cfg: RegNetConfig, num_classes: int, in_channels: int, **overrides) -> nn.Module:
-    # pycls and torchvision both initialise this way (He fan-out, BN 1/0, fc N(0, 0.01)).
-    return kaiming_init(build_from_config(cfg, RegNet, num_classes, in_channels, **overrides))
+    # pycls and torchvision both initialise this way (He fan-out, BN 1/0, fc N(0, 0.01));
+    # the squeeze-excitation convs keep PyTorch's default bias, as in both.
+    model = kaiming_init(build_from_config(cfg, RegNet, num_classes, in_channels, **overrides),
+                         zero_conv_bias=False)
+    model.head_init = kaiming_init  # reset_classifier: fc N(0, 0.01) again
+    return model
 
 
 def _standard(tv_name: str | None = None):
