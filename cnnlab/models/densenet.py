@@ -258,6 +258,8 @@ DENSENETS = {
                                    num_init_features=64, bn_size=None, conv_bias=True),
     # Huang et al. Table 1 (DenseNet-BC, k=32), as torchvision builds them.
     "densenet121": DenseNetConfig(block_config=(6, 12, 24, 16)),
+    "densenet161": DenseNetConfig(growth_rate=48, block_config=(6, 12, 36, 24),
+                                  num_init_features=96),
     "densenet169": DenseNetConfig(block_config=(6, 12, 32, 32)),
     "densenet201": DenseNetConfig(block_config=(6, 12, 48, 32)),
 }
@@ -289,6 +291,13 @@ def densenet121(num_classes: int = 1000, in_channels: int = 3, **overrides) -> n
     """DenseNet-121 (BC, k=32, blocks 6-12-24-16); ``memory_efficient=True`` checkpoints."""
     return _torchvision_form(build_from_config(DENSENETS["densenet121"], DenseNet, num_classes,
                                               in_channels, **overrides))
+
+
+@_standard("densenet161")
+def densenet161(num_classes: int = 1000, in_channels: int = 3, **overrides) -> nn.Module:
+    """DenseNet-161 (growth 48, stem 96), torchvision's weights and init."""
+    return _torchvision_form(build_from_config(DENSENETS["densenet161"], DenseNet, num_classes,
+                                               in_channels, **overrides))
 
 
 @_standard("densenet169")

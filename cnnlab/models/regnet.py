@@ -171,8 +171,24 @@ TORCHVISION_REGNETS = {
                              ("regnet_x_1_6gf", "regnetx_1_6gf"),
                              ("regnet_y_400mf", "regnety_400mf")]
 }
-TORCHVISION_REGNETS["regnet_y_800mf"] = RegNetConfig(
-    depth=14, w0=56, wa=38.84, wm=2.4, group_width=16, se_ratio=0.25, convention="torchvision")
+# torchvision's larger RegNets (its builders' numbers; no pycls model of the same name).
+TORCHVISION_REGNETS.update({
+    name: RegNetConfig(depth=depth, w0=w0, wa=wa, wm=wm, group_width=group_width,
+                       se_ratio=se_ratio, convention="torchvision")
+    for name, depth, w0, wa, wm, group_width, se_ratio in [
+        ("regnet_y_800mf", 14, 56, 38.84, 2.4, 16, 0.25),
+        ("regnet_y_1_6gf", 27, 48, 20.71, 2.65, 24, 0.25),
+        ("regnet_y_3_2gf", 21, 80, 42.63, 2.66, 24, 0.25),
+        ("regnet_y_8gf", 17, 192, 76.82, 2.19, 56, 0.25),
+        ("regnet_y_16gf", 18, 200, 106.23, 2.48, 112, 0.25),
+        ("regnet_y_32gf", 20, 232, 115.89, 2.53, 232, 0.25),
+        ("regnet_y_128gf", 27, 456, 160.83, 2.52, 264, 0.25),
+        ("regnet_x_3_2gf", 25, 88, 26.31, 2.25, 48, 0.0),
+        ("regnet_x_8gf", 23, 80, 49.56, 2.88, 120, 0.0),
+        ("regnet_x_16gf", 22, 216, 55.59, 2.1, 128, 0.0),
+        ("regnet_x_32gf", 23, 320, 69.86, 2.0, 168, 0.0),
+    ]
+})
 
 _TV_KEY_RULES = [
     (re.compile(r"^stem\.0\."), "stem.conv."),
@@ -278,3 +294,63 @@ def regnet_y_400mf(num_classes: int = 1000, in_channels: int = 3, **overrides) -
 def regnet_y_800mf(num_classes: int = 1000, in_channels: int = 3, **overrides) -> nn.Module:
     """RegNetY-800MF (SE 0.25), torchvision widths."""
     return _build(TORCHVISION_REGNETS["regnet_y_800mf"], num_classes, in_channels, **overrides)
+
+
+@_standard("regnet_y_1_6gf")
+def regnet_y_1_6gf(num_classes: int = 1000, in_channels: int = 3, **overrides) -> nn.Module:
+    """RegNetY-1.6GF (SE 0.25), torchvision widths."""
+    return _build(TORCHVISION_REGNETS["regnet_y_1_6gf"], num_classes, in_channels, **overrides)
+
+
+@_standard("regnet_y_3_2gf")
+def regnet_y_3_2gf(num_classes: int = 1000, in_channels: int = 3, **overrides) -> nn.Module:
+    """RegNetY-3.2GF (SE 0.25), torchvision widths."""
+    return _build(TORCHVISION_REGNETS["regnet_y_3_2gf"], num_classes, in_channels, **overrides)
+
+
+@_standard("regnet_y_8gf")
+def regnet_y_8gf(num_classes: int = 1000, in_channels: int = 3, **overrides) -> nn.Module:
+    """RegNetY-8GF (SE 0.25), torchvision widths."""
+    return _build(TORCHVISION_REGNETS["regnet_y_8gf"], num_classes, in_channels, **overrides)
+
+
+@_standard("regnet_y_16gf")
+def regnet_y_16gf(num_classes: int = 1000, in_channels: int = 3, **overrides) -> nn.Module:
+    """RegNetY-16GF (SE 0.25), torchvision widths."""
+    return _build(TORCHVISION_REGNETS["regnet_y_16gf"], num_classes, in_channels, **overrides)
+
+
+@_standard("regnet_y_32gf")
+def regnet_y_32gf(num_classes: int = 1000, in_channels: int = 3, **overrides) -> nn.Module:
+    """RegNetY-32GF (SE 0.25), torchvision widths."""
+    return _build(TORCHVISION_REGNETS["regnet_y_32gf"], num_classes, in_channels, **overrides)
+
+
+@_standard("regnet_y_128gf")
+def regnet_y_128gf(num_classes: int = 1000, in_channels: int = 3, **overrides) -> nn.Module:
+    """RegNetY-128GF (SE 0.25), torchvision widths (644 M params)."""
+    return _build(TORCHVISION_REGNETS["regnet_y_128gf"], num_classes, in_channels, **overrides)
+
+
+@_standard("regnet_x_3_2gf")
+def regnet_x_3_2gf(num_classes: int = 1000, in_channels: int = 3, **overrides) -> nn.Module:
+    """RegNetX-3.2GF, torchvision widths."""
+    return _build(TORCHVISION_REGNETS["regnet_x_3_2gf"], num_classes, in_channels, **overrides)
+
+
+@_standard("regnet_x_8gf")
+def regnet_x_8gf(num_classes: int = 1000, in_channels: int = 3, **overrides) -> nn.Module:
+    """RegNetX-8GF, torchvision widths."""
+    return _build(TORCHVISION_REGNETS["regnet_x_8gf"], num_classes, in_channels, **overrides)
+
+
+@_standard("regnet_x_16gf")
+def regnet_x_16gf(num_classes: int = 1000, in_channels: int = 3, **overrides) -> nn.Module:
+    """RegNetX-16GF, torchvision widths."""
+    return _build(TORCHVISION_REGNETS["regnet_x_16gf"], num_classes, in_channels, **overrides)
+
+
+@_standard("regnet_x_32gf")
+def regnet_x_32gf(num_classes: int = 1000, in_channels: int = 3, **overrides) -> nn.Module:
+    """RegNetX-32GF, torchvision widths."""
+    return _build(TORCHVISION_REGNETS["regnet_x_32gf"], num_classes, in_channels, **overrides)
