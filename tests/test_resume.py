@@ -227,3 +227,24 @@ def test_a_run_is_resumed_on_as_many_processes_as_trained_it(timed_out_run, monk
     assert json.loads((timed_out_run / "summary.json").read_text())["world_size"] == 1
     assert launch_command("resume runs/x", 4) == (
         "torchrun --nproc_per_node=4 -m cnnlab resume runs/x")
+
+
+def test_a_run_still_training_is_not_resumed_alongside(timed_out_run, monkeypatch):
+    # Two processes training one run appended the same epochs twice to metrics.csv. The
+    # run's lock is an OS lock: held here by this process, as a live `train` holds it.
+    from cnnlab.train.runlog import RunInUse, run_lock
+
+    steps = count_steps(monkeypatch)
+    with run_lock(timed_out_run):
+        with pytest.raises(RunInUse, match=r"being trained by another process now \(pid \d+\)"
+                                           r".*kill -TERM \d+"):
+            resume(timed_out_run, max_time=0)
+        # Before its first checkpoint too: not "stopped before its first checkpoint".
+        (timed_out_run / "checkpoints" / "last.safetensors").rename(timed_out_run / "x")
+        result = runner.invoke(app, ["resume", str(timed_out_run)])
+        assert result.exit_code == 1 and "being trained by another process" in result.output
+        (timed_out_run / "x").rename(timed_out_run / "checkpoints" / "last.safetensors")
+    assert steps["n"] == 0
+    assert not (timed_out_run / ".lock").exists()  # released, and no file left behind
+    resume(timed_out_run, max_time=0)
+    assert not (timed_out_run / ".lock").exists()

@@ -22,9 +22,10 @@ def _known_errors():
     from cnnlab.models.pretrained import MissingExtraError
     from cnnlab.train import ConfigError
     from cnnlab.train.checkpoint import CheckpointError
+    from cnnlab.train.runlog import RunInUse
 
     return (UnknownModelError, ConfigError, WeightsMismatchError, CheckpointError,
-            DataError, MissingExtraError, FileNotFoundError, ValueError)
+            DataError, MissingExtraError, FileNotFoundError, ValueError, RunInUse)
 
 
 def train(

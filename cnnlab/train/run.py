@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,7 @@ from cnnlab.train.distributed import launch_command, launched_world_size
 from cnnlab.train.evaluate import Preprocess
 from cnnlab.train.optim import lr_factor
 from cnnlab.train.report import plot_confusion, plot_curves, write_report
-from cnnlab.train.runlog import MetricsLog, environment_info, new_run_dir
+from cnnlab.train.runlog import MetricsLog, environment_info, new_run_dir, run_lock
 from cnnlab.train.trainer import Trainer, TrainResult
 
 
@@ -69,8 +70,6 @@ def train_with_trainer(cfg: TrainConfig, data: DatasetSplits | None = None, cons
     if len(data.classes) < 2:  # before any folder is made
         raise ConfigError(f"{data.name} has {len(data.classes)} class ({', '.join(data.classes)})"
                           "; a classifier needs at least two")
-    import os
-
     is_main = int(os.environ.get("RANK", "0")) == 0
     run_dir = None
     if write_run_dir:
@@ -81,11 +80,12 @@ def train_with_trainer(cfg: TrainConfig, data: DatasetSplits | None = None, cons
         if run_dir is not None and is_main and not any(run_dir.iterdir()):
             run_dir.rmdir()  # nothing was written: leave no empty run behind
         raise
-    if run_dir is not None and is_main:
-        cfg.save(run_dir / "config.yaml")
-    result = trainer.fit()
-    if run_dir is not None and is_main:
-        write_run_outputs(trainer, result)
+    with run_lock(run_dir if is_main else None):  # `resume` of it meanwhile is refused
+        if run_dir is not None and is_main:
+            cfg.save(run_dir / "config.yaml")
+        result = trainer.fit()
+        if run_dir is not None and is_main:
+            write_run_outputs(trainer, result)
     return trainer, result
 
 
@@ -118,6 +118,15 @@ def resume(run_dir: str | Path, console=None, extra_epochs: int | None = None,
             ``data_root`` (kept in config.yaml for later resumes).
     """
     run_dir = Path(run_dir)
+    is_main = int(os.environ.get("RANK", "0")) == 0
+    # Held from the first look at the run to its last file: a run still training (even
+    # one that has not written its first checkpoint yet) is named as such.
+    with run_lock(run_dir if is_main and run_dir.is_dir() else None):
+        return _resume(run_dir, console, extra_epochs, max_time, data_root)
+
+
+def _resume(run_dir: Path, console, extra_epochs: int | None, max_time: float | None,
+            data_root: str | None) -> TrainResult:
     cfg_path = run_dir / "config.yaml"
     last = run_dir / "checkpoints" / "last.safetensors"
     if not cfg_path.exists() or not last.exists():

@@ -14,6 +14,7 @@ The run directory (``runs/<date>-<model>/``)::
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -24,6 +25,10 @@ import socket
 import sys
 from pathlib import Path
 
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -63,6 +68,39 @@ def new_run_dir(out_dir: str | Path, model: str, run_name: str | None = None) ->
         except FileExistsError:
             n += 1
             path = base / f"{name}-{n}"
+
+
+class RunInUse(RuntimeError):
+    """Another process is training this run directory now."""
+
+
+@contextlib.contextmanager
+def run_lock(run_dir: Path | None):
+    """Hold ``run_dir/.lock`` while training it, so a second ``resume`` of a run still
+    training is refused (both would append the same epochs). An OS lock (flock): a
+    process that dies, however it dies, releases it. Where flock is missing (Windows)
+    nothing is locked."""
+    if run_dir is None or fcntl is None:
+        yield
+        return
+    path = Path(run_dir) / ".lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
+        os.close(fd)
+        raise RunInUse(
+            f"{run_dir} is being trained by another process now (pid {holder}): let it "
+            f"finish, or stop it (Ctrl-C there, or kill -TERM {holder}: it saves a "
+            "checkpoint) and resume then") from None
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        yield
+    finally:
+        path.unlink(missing_ok=True)  # still held: no other process is using it
+        os.close(fd)
 
 
 class MetricsLog:
