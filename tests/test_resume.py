@@ -248,3 +248,16 @@ def test_a_run_still_training_is_not_resumed_alongside(timed_out_run, monkeypatc
     assert not (timed_out_run / ".lock").exists()  # released, and no file left behind
     resume(timed_out_run, max_time=0)
     assert not (timed_out_run / ".lock").exists()
+
+
+def test_a_run_begun_on_another_device_is_resumed_with_device(timed_out_run, monkeypatch):
+    # A run begun on a GPU, resumed where there is none: config.yaml says cuda, and the
+    # way out the error gives (--device cpu) exists for resume too.
+    config = timed_out_run / "config.yaml"
+    config.write_text(config.read_text().replace("device: cpu", "device: cuda:7"))
+    result = runner.invoke(app, ["resume", str(timed_out_run), "--max-time", "0"])
+    assert result.exit_code == 1 and "--device cpu" in result.output
+    result = runner.invoke(app, ["resume", str(timed_out_run), "--max-time", "0",
+                                 "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert TrainConfig.load(config).device == "cpu"  # later resumes stay on it

@@ -198,13 +198,16 @@ def resume(
                                               "default: the run's own."),
     data_root: str = typer.Option(None, help="Where the dataset files are now, if they "
                                              "moved since the run began."),
+    device: str = typer.Option(None, help="Train on this device from here on (e.g. cpu for "
+                                          "a run begun on a GPU); default: the run's own."),
 ) -> None:
     """Continue a run exactly where its last checkpoint stopped."""
     from cnnlab.train import resume as resume_run
 
     try:
         result = _guarded(lambda: resume_run(run, console=training_log, extra_epochs=epochs,
-                                             max_time=max_time, data_root=data_root))
+                                             max_time=max_time, data_root=data_root,
+                                             device=device))
     except _known_errors() as exc:
         fail(str(exc))
     _print_result(result)

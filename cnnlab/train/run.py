@@ -106,7 +106,8 @@ class RunFinished(ConfigError):
 
 
 def resume(run_dir: str | Path, console=None, extra_epochs: int | None = None,
-           max_time: float | None = None, data_root: str | None = None) -> TrainResult:
+           max_time: float | None = None, data_root: str | None = None,
+           device: str | None = None) -> TrainResult:
     """Continue a run from ``checkpoints/last.safetensors`` exactly where it stopped.
 
     Args:
@@ -116,17 +117,20 @@ def resume(run_dir: str | Path, console=None, extra_epochs: int | None = None,
             spent is refused unless this raises it.
         data_root: where the dataset's files are now, in place of the run's
             ``data_root`` (kept in config.yaml for later resumes).
+        device: train on this device from here on (a run begun on a GPU, continued on
+            a machine without one); kept in config.yaml. The continuation is exact on
+            the same kind of device, and close (not bit for bit) on another.
     """
     run_dir = Path(run_dir)
     is_main = int(os.environ.get("RANK", "0")) == 0
     # Held from the first look at the run to its last file: a run still training (even
     # one that has not written its first checkpoint yet) is named as such.
     with run_lock(run_dir if is_main and run_dir.is_dir() else None):
-        return _resume(run_dir, console, extra_epochs, max_time, data_root)
+        return _resume(run_dir, console, extra_epochs, max_time, data_root, device)
 
 
 def _resume(run_dir: Path, console, extra_epochs: int | None, max_time: float | None,
-            data_root: str | None) -> TrainResult:
+            data_root: str | None, device: str | None) -> TrainResult:
     cfg_path = run_dir / "config.yaml"
     last = run_dir / "checkpoints" / "last.safetensors"
     if not cfg_path.exists() or not last.exists():
@@ -148,6 +152,8 @@ def _resume(run_dir: Path, console, extra_epochs: int | None, max_time: float | 
         cfg.max_time = max_time or None
     if data_root is not None:
         cfg.data_root = data_root
+    if device is not None:
+        cfg.device = device
     _check_work_left(cfg, last, run_dir)
     plan = dataclasses.replace(cfg)
     cfg.weights = None  # the checkpoint replaces any starting weights
@@ -156,7 +162,8 @@ def _resume(run_dir: Path, console, extra_epochs: int | None, max_time: float | 
     trainer.load_resume_state(last)
     if extra_epochs and trainer.dist.is_main:
         _warn_if_the_schedule_restarts(trainer, extra_epochs)
-    if trainer.dist.is_main and (extra_epochs or max_time is not None or data_root is not None):
+    changed = extra_epochs or any(v is not None for v in (max_time, data_root, device))
+    if trainer.dist.is_main and changed:
         plan.save(cfg_path)  # the new plan: a later `cnnlab resume` continues it, not the old
     result = trainer.fit()
     if trainer.dist.is_main:
