@@ -462,3 +462,26 @@ def test_fewer_test_images_than_processes_are_refused_before_anything_is_built()
     check_data(TrainConfig(data="synthetic", eval_subset=2), data, world_size=2)
     with pytest.raises(DataError, match=r"4 test images for 8 processes"):
         check_data(TrainConfig(data="synthetic"), data, world_size=8)
+
+
+def test_the_progress_shows_where_an_epoch_really_ended():
+    # A budget that ends epoch 1 at step 5 of 469: the line says so (the bar was filled and
+    # the line read as a whole epoch), and before any measurement the bar shows dashes.
+    import io
+
+    from rich.console import Console
+
+    from cnnlab.train.runlog import TrainProgress
+
+    out = io.StringIO()
+    row = {"epoch": 1, "train_loss": 1.0, "train_acc": 0.5, "test_loss": 1.1, "test_acc": 0.4,
+           "images_per_s": 1000.0, "epoch_time_s": 2.0}
+    with TrainProgress(3, 469, console=Console(file=out, width=200)) as bar:
+        bar.start_epoch(1)
+        assert bar.progress.tasks[0].fields["loss"] == "-"
+        bar.end_epoch(row, steps_done=5)
+        assert bar.progress.tasks[0].completed == 5
+    assert "epoch 1/3 (stopped at step 5 of 469)  train loss 1.0000" in out.getvalue()
+    quiet = io.StringIO()
+    TrainProgress(3, 469, quiet=True, console=Console(file=quiet, width=200)).end_epoch(row)
+    assert "epoch 1/3  train loss" in quiet.getvalue()

@@ -236,8 +236,8 @@ class TrainProgress:
                 TextColumn("[bold]epoch {task.fields[epoch]}/{task.fields[epochs]}"),
                 BarColumn(),
                 MofNCompleteColumn(),
-                TextColumn("loss {task.fields[loss]:.4f}  acc {task.fields[acc]:.3f}"),
-                TextColumn("{task.fields[ips]:,.0f} img/s"),
+                TextColumn("loss {task.fields[loss]}  acc {task.fields[acc]}"),
+                TextColumn("{task.fields[ips]} img/s"),
                 TimeElapsedColumn(),
                 TimeRemainingColumn(),
                 console=self.console,
@@ -257,8 +257,9 @@ class TrainProgress:
     def start_epoch(self, epoch: int, completed: int = 0) -> None:
         if self.progress is None:
             return
-        fields = dict(epoch=epoch, epochs=self.total_epochs, loss=float("nan"),
-                      acc=float("nan"), ips=0.0)
+        # Nothing measured yet (the first update comes after log_every steps): a dash,
+        # not "nan", which reads as a diverged run.
+        fields = dict(epoch=epoch, epochs=self.total_epochs, loss="-", acc="-", ips="-")
         if self.task is not None:
             self.progress.update(self.task, visible=False)
         self.task = self.progress.add_task("train", total=self.steps_per_epoch,
@@ -266,20 +267,25 @@ class TrainProgress:
 
     def update(self, step_in_epoch: int, loss: float, acc: float, ips: float) -> None:
         if self.progress is not None:
-            self.progress.update(self.task, completed=step_in_epoch, loss=loss, acc=acc, ips=ips)
+            self.progress.update(self.task, completed=step_in_epoch, loss=f"{loss:.4f}",
+                                 acc=f"{acc:.3f}", ips=f"{ips:,.0f}")
 
-    def end_epoch(self, row: dict) -> None:
+    def end_epoch(self, row: dict, steps_done: int | None = None) -> None:
+        """``steps_done``: where the epoch ended, when short of its end (a time budget)."""
         test = (f"test loss {row['test_loss']:.4f} acc {row['test_acc']:.4f}"
                 if not math.isnan(row["test_acc"]) else "test: not evaluated")
+        steps_done = self.steps_per_epoch if steps_done is None else steps_done
+        partial = (f" (stopped at step {steps_done:,} of {self.steps_per_epoch:,})"
+                   if steps_done < self.steps_per_epoch else "")
         line = (
-            f"epoch {row['epoch']}/{self.total_epochs}  train loss {row['train_loss']:.4f} "
-            f"acc {row['train_acc']:.4f}  {test}  {row['images_per_s']:,.0f} img/s  "
-            f"{row['epoch_time_s']:.1f} s"
+            f"epoch {row['epoch']}/{self.total_epochs}{partial}  train loss "
+            f"{row['train_loss']:.4f} acc {row['train_acc']:.4f}  {test}  "
+            f"{row['images_per_s']:,.0f} img/s  {row['epoch_time_s']:.1f} s"
         )
         if self.silent:
             return
         if self.progress is not None:
-            self.progress.update(self.task, completed=self.steps_per_epoch)
+            self.progress.update(self.task, completed=steps_done)
             self.progress.console.print(line)
         else:
             self.console.print(line, highlight=False)

@@ -198,7 +198,7 @@ class Trainer(Resumable):
                 while self.epoch < cfg.epochs and stopped is None:
                     row, stopped = self._train_epoch(bar)
                     history.append(row)
-                    bar.end_epoch(row)
+                    bar.end_epoch(row, self.step_in_epoch or self.steps_per_epoch)
             result = self._finish(history, stopped)
         finally:
             for sig, handler in previous.items():
