@@ -1,5 +1,6 @@
 """`cnnlab train / resume / eval / predict` end to end on synthetic data."""
 
+import json
 import os
 import signal
 import subprocess
@@ -191,3 +192,19 @@ def test_settings_the_run_will_not_use_are_named(tmp_path):
                                  "--lookahead-steps", "5", "--lookahead-alpha", "0.8"])
     assert result.exit_code == 0, result.output
     assert "warning" not in result.stderr
+
+
+def test_an_accuracy_measured_on_part_of_the_test_split_says_which_part(tmp_path):
+    out = tmp_path / "runs"
+    result = runner.invoke(app, [*TRAIN, "--epochs", "1", "--eval-subset", "40", "--out-dir",
+                                 str(out), "--run-name", "sub"])
+    assert result.exit_code == 0, result.output
+    words = " ".join(result.output.split())
+    assert "test accuracy (first 40 of " in words
+    summary = json.loads((out / "sub" / "summary.json").read_text())
+    assert summary["eval_scope"].startswith("first 40 of ")
+    assert "best test accuracy (first 40 of" in (out / "sub" / "report.html").read_text()
+    result = runner.invoke(app, ["eval", str(out / "sub"), "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    words = " ".join(result.output.split())
+    assert "the run itself measured its accuracy on its first 40 test images" in words

@@ -175,8 +175,9 @@ def _print_result(result) -> None:
         return
     table = Table(title="Result", show_header=False)
     final = result.final
-    table.add_row("test accuracy", f"{100 * final.get('test_acc', 0):.2f}%")
-    table.add_row("best test accuracy", f"{100 * result.best_test_acc:.2f}%")
+    scope = f" ({result.eval_scope})" if result.eval_scope else ""
+    table.add_row("test accuracy" + scope, f"{100 * final.get('test_acc', 0):.2f}%")
+    table.add_row("best test accuracy" + scope, f"{100 * result.best_test_acc:.2f}%")
     table.add_row("epochs", str(final.get("epoch")))
     table.add_row("train time", f"{result.train_time_s:.1f} s")
     table.add_row("images/s (last epoch)", f"{final.get('images_per_s', 0):,.0f}")
@@ -233,14 +234,29 @@ def evaluate(
                                            tta_shift)
     except _known_errors() as exc:
         fail(str(exc))
-    table = Table(title=f"{run}: test accuracy {100 * res.acc:.2f}% on {res.count:,} images "
-                        f"(test-time augmentation: {describe_tta(*views)})")
+    console.print(f"test accuracy {100 * res.acc:.2f}% on {res.count:,} images (test-time "
+                  f"augmentation: {describe_tta(*views)})", highlight=False)
+    subset = _run_eval_subset(run)
+    if subset is not None and subset < res.count:
+        console.print(f"note: the run itself measured its accuracy on its first {subset:,} "
+                      "test images (eval_subset), so its numbers differ from these",
+                      highlight=False)
+    table = Table()
     table.add_column("class")
     table.add_column("accuracy", justify="right")
     for name, acc in zip(classes, res.per_class_acc, strict=True):
         table.add_row(name, f"{100 * acc:.2f}%")
     console.print(table)
     console.print(f"loss {res.loss:.4f}")
+
+
+def _run_eval_subset(run: Path) -> int | None:
+    from cnnlab.train import TrainConfig
+
+    try:
+        return TrainConfig.load(Path(run) / "config.yaml").eval_subset
+    except Exception:  # noqa: BLE001 - an ONNX file or a bare checkpoint folder: no note
+        return None
 
 
 def predict(

@@ -64,6 +64,11 @@ def _table(headers: list[str], rows: list[list]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def _scope(summary: dict) -> str:
+    scope = summary.get("eval_scope")
+    return f" ({scope})" if scope else ""
+
+
 def write_report(run_dir: Path, summary: dict, model_summary: dict | None = None) -> Path:
     """A self-contained report.html: numbers, plots (embedded) and the model's layers."""
     run_dir = Path(run_dir)
@@ -73,8 +78,8 @@ def write_report(run_dir: Path, summary: dict, model_summary: dict | None = None
         ["preset", summary.get("config", {}).get("preset")],
         ["epochs", final.get("epoch")],
         ["stopped", _stopped_words(summary.get("stopped"))],
-        ["test accuracy", _pct(final.get("test_acc"))],
-        ["best test accuracy", _pct(summary.get("best_test_acc"))],
+        ["test accuracy" + _scope(summary), _pct(final.get("test_acc"))],
+        ["best test accuracy" + _scope(summary), _pct(summary.get("best_test_acc"))],
         ["parameters", f"{summary.get('parameters', 0):,}"],
         ["train time", f"{summary.get('train_time_s', 0):.1f} s"],
         ["images/s (train, last epoch)", f"{final.get('images_per_s', 0):,.0f}"],

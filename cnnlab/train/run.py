@@ -243,6 +243,7 @@ def write_run_outputs(trainer: Trainer, result: TrainResult) -> None:
         "best_test_acc": result.best_test_acc,
         "train_time_s": result.train_time_s,
         "stopped": result.stopped,
+        "eval_scope": result.eval_scope,  # "": the whole test split (else: eval_subset's)
         "parameters": sum(p.numel() for p in trainer.model.parameters()),
         "per_class_acc": result.per_class_acc,
         "confusion": result.confusion,

@@ -69,6 +69,16 @@ class TrainResult:
     per_class_acc: dict[str, float] = field(default_factory=dict)
     confusion: list[list[int]] = field(default_factory=list)
     stopped: str | None = None  # "max_time" when the time budget ended the run
+    # Test images the accuracies were measured on, and in the test split (eval_subset).
+    eval_images: int | None = None
+    test_images: int | None = None
+
+    @property
+    def eval_scope(self) -> str:
+        """'' when the whole test split was evaluated, else which part of it."""
+        if self.eval_images is None or self.eval_images == self.test_images:
+            return ""
+        return f"first {self.eval_images:,} of {self.test_images:,} test images"
 
 
 class Trainer(Resumable):
@@ -118,6 +128,7 @@ class Trainer(Resumable):
         if cfg.eval_subset:
             test_images = test_images[: cfg.eval_subset]
             test_labels = test_labels[: cfg.eval_subset]
+        self.eval_images = len(test_labels)
         if self.dist.enabled:  # each rank evaluates a disjoint slice; sums are all-reduced
             sl = slice(self.dist.rank, None, self.dist.world_size)
             test_images, test_labels = test_images[sl], test_labels[sl]
@@ -443,4 +454,5 @@ class Trainer(Resumable):
             run_dir=self.run_dir, history=history, final=history[-1] if history else {},
             best_test_acc=self.best_test_acc, train_time_s=self.train_time,
             per_class_acc=per_class, confusion=ev.confusion if ev else [], stopped=stopped,
+            eval_images=self.eval_images, test_images=len(self.data.test),
         )
