@@ -208,3 +208,15 @@ def test_an_accuracy_measured_on_part_of_the_test_split_says_which_part(tmp_path
     assert result.exit_code == 0, result.output
     words = " ".join(result.output.split())
     assert "the run itself measured its accuracy on its first 40 test images" in words
+
+
+def test_eval_of_a_run_without_any_checkpoint_says_why(trained_run, tmp_path):
+    import shutil
+
+    young = tmp_path / "young"
+    young.mkdir()
+    shutil.copy(trained_run / "config.yaml", young / "config.yaml")
+    result = runner.invoke(app, ["eval", str(young)])
+    assert result.exit_code == 1
+    assert "has no checkpoint yet: the first is written at the end of its first epoch" in \
+        " ".join(result.output.split())

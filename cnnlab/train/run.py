@@ -356,6 +356,12 @@ def load_run(run_dir: str | Path, which: str = "best", device: str = "cpu",
         if path.exists():
             warnings.warn(f"{run_dir} has no best checkpoint yet (stopped before its first "
                           "evaluation): using last", CheckpointWarning, stacklevel=2)
+        elif not (run_dir / "checkpoints").is_dir() or not any(
+                (run_dir / "checkpoints").glob("*.safetensors")):
+            raise ckpt.CheckpointError(
+                f"{run_dir} has no checkpoint yet: the first is written at the end of its "
+                "first epoch, so it is still in that epoch, or was stopped before it (then "
+                "start it again)")
     groups, state = ckpt.load_checkpoint(path)
     ckpt.require_state(state, ("classes", "preprocess"), path)
     cfg = TrainConfig.load(run_dir / "config.yaml")
