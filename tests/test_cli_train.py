@@ -220,3 +220,11 @@ def test_eval_of_a_run_without_any_checkpoint_says_why(trained_run, tmp_path):
     assert result.exit_code == 1
     assert "has no checkpoint yet: the first is written at the end of its first epoch" in \
         " ".join(result.output.split())
+
+
+def test_train_help_gives_each_settings_default():
+    result = runner.invoke(app, ["train", "--help"], env={"COLUMNS": "200"})
+    words = " ".join(result.output.split())
+    assert "Peak learning rate. (default: 0.1)" in words
+    assert "Number of epochs. (default: 10)" in words
+    assert "Random horizontal flips. (default: false)" in words

@@ -31,9 +31,10 @@ def _known_errors():
 def train(
     model: str = typer.Argument(..., help="Registered model name (see `cnnlab models`), "
                                 "or tv:NAME (torchvision) / timm:NAME (timm installed)."),
-    data: str = typer.Option(None, help="fashion-mnist (default), folder:PATH or synthetic."),
+    data: str = typer.Option(None, help="fashion-mnist, folder:PATH or synthetic."),
     data_root: str = typer.Option(None, help="Folder holding the dataset files."),
-    preset: str = typer.Option(None, help="book (the book's recipe for MODEL) or fast."),
+    preset: str = typer.Option(None, help="book (the book's recipe for MODEL) or fast; none: "
+                                          "the defaults shown below."),
     config: Path = typer.Option(None, "--config", help="YAML file of TrainConfig fields."),
     epochs: int = typer.Option(None, help="Number of epochs."),
     batch_size: int = typer.Option(None, help="Batch size (per process under torchrun)."),
@@ -77,7 +78,7 @@ def train(
                                          help="One fused kernel per parameter group for "
                                               "the optimizer's update."),
     pad_stem_channels: int = typer.Option(None, help="Compute the first convolution on this "
-                                          "many channels, zeros added (4; 0 = off)."),
+                                          "many channels, zeros added (e.g. 4; 0 = off)."),
     deterministic: bool = typer.Option(None, "--deterministic/--no-deterministic"),
     threads: int = typer.Option(None, help="torch CPU threads (1 is steadiest on a busy "
                                            "machine)."),
@@ -297,6 +298,30 @@ def predict(
         console.print(table)
     if unreadable:
         fail(f"{unreadable} of {len(images)} images could not be read (above)")
+
+
+def _show_config_defaults(command) -> None:
+    """Each train option that sets a TrainConfig field says that field's default in its
+    help (the options default to None, "not given", so typer can show none): what a run
+    without --preset or --config gets."""
+    import dataclasses
+    import inspect
+
+    from cnnlab.train.config import TrainConfig
+
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)
+                if f.default is not dataclasses.MISSING}
+    for name, parameter in inspect.signature(command).parameters.items():
+        option = parameter.default
+        if not isinstance(option, typer.models.OptionInfo) or name not in defaults:
+            continue
+        value = defaults[name]
+        shown = ("none" if value is None else str(value).lower() if isinstance(value, bool)
+                 else f"{value:g}" if isinstance(value, float) else str(value))
+        option.help = f"{option.help or ''} (default: {shown})".strip()
+
+
+_show_config_defaults(train)
 
 
 def register(app: typer.Typer) -> None:
