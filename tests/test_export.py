@@ -106,6 +106,13 @@ def test_predict_on_onnx_file_matches_the_run(exported, run_dir, images):
     assert from_run[0][1][0][0] in result.output
     assert "test-time augmentation as the run evaluated: mirror + shifts of 1 px" in " ".join(
         result.output.split())
+    assert "has no effect" not in result.output
+    # --which picks a checkpoint of a run; an .onnx file holds one already: said, not ignored.
+    result = runner.invoke(app, ["predict", str(path), str(images[0]), "--which", "last"])
+    assert result.exit_code == 0, result.output
+    words = " ".join(result.output.split())
+    assert "--which last has no effect on an .onnx file: it holds" in words
+    assert "best.safetensors" in words
 
 
 def test_export_to_chosen_path_and_last_checkpoint(run_dir, tmp_path):

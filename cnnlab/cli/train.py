@@ -264,7 +264,8 @@ def predict(
     run: Path = typer.Argument(..., help="Run directory, or a .onnx file from `cnnlab export`."),
     images: list[Path] = typer.Argument(..., help="PNG/JPEG files of any size or mode."),
     top_k: int = typer.Option(3, help="How many classes to show per image."),
-    which: str = typer.Option("best", help="best or last checkpoint."),
+    which: str = typer.Option(None, help="best or last checkpoint (default: best; an .onnx "
+                                         "file holds the one it was exported from)."),
     invert: bool = typer.Option(False, help="Invert grey levels (dark drawing on white)."),
     tta: bool = typer.Option(True, "--tta/--no-tta", help="Average over the test-time views "
                              "the run evaluated with (its tta_flip, tta_shift), as its "
@@ -276,9 +277,14 @@ def predict(
 
     try:
         check_top_k(top_k)
-        model = open_for_prediction(run, which)
+        model = open_for_prediction(run, which or "best")
     except _known_errors() as exc:
         fail(str(exc))
+    if which is not None and Path(run).suffix == ".onnx":
+        source = (model.meta.get("source") or {}).get("checkpoint") or (
+            "the checkpoint it was exported from")
+        warning(f"--which {which} has no effect on an .onnx file: it holds {source} (export "
+                f"another with cnnlab export RUN --which {which})")
     if tta and any(model.tta):
         err.print(f"test-time augmentation as the run evaluated: {describe_tta(*model.tta)} "
                   "(--no-tta for the image alone)")
