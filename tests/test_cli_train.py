@@ -228,3 +228,17 @@ def test_train_help_gives_each_settings_default():
     assert "Peak learning rate. (default: 0.1)" in words
     assert "Number of epochs. (default: 10)" in words
     assert "Random horizontal flips. (default: false)" in words
+
+
+def test_a_224_pixel_network_on_28_pixel_images_is_pointed_at_a_small_one(tmp_path):
+    args = ["train", "resnet18", "--data", "synthetic", "--device", "cpu", "--quiet",
+            "--epochs", "1", "--max-time", "0.5", "--out-dir", str(tmp_path)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    words = " ".join(result.stderr.split())
+    assert "warning: resnet18 was designed for 224x224 inputs and sees 28x28 here" in words
+    assert "Use resnet18_small" in words
+    result = runner.invoke(app, ["train", "vgg11", "--data", "synthetic", "--device", "cpu",
+                                 "--out-dir", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "pass --resize 32 or more (224 is its design size)" in " ".join(result.output.split())
