@@ -142,3 +142,12 @@ def test_adaptive_avg_pool2d_global_and_none_sizes():
     torch.testing.assert_close(adaptive_avg_pool2d(x, (None, 2)),
                                F.adaptive_avg_pool2d(x, (None, 2)))
     torch.testing.assert_close(adaptive_avg_pool2d(x[0], 3), F.adaptive_avg_pool2d(x[0], 3))
+
+
+def test_the_readme_call_gives_the_books_pooling_example():
+    # d2l 7.5: pool2d(X, (2, 2)) and pool2d(X, (2, 2), 'avg') with the book's stride 1.
+    from cnnlab.ops import pool2d
+
+    X = torch.arange(9.0).reshape(1, 3, 3)
+    assert pool2d(X, 2, stride=1).tolist() == [[[4.0, 5.0], [7.0, 8.0]]]
+    assert pool2d(X, 2, stride=1, mode="avg").tolist() == [[[2.0, 3.0], [5.0, 6.0]]]
