@@ -116,9 +116,18 @@ def test_a_zoo_folder_holds_one_setup(tmp_path, monkeypatch):
                     data_spec="synthetic", overrides={"eval_subset": 64})
     assert (tmp_path / "zoo-book.csv").read_text() == before
     # The same setup said otherwise is the same: nothing to train, nothing refused.
+    kept = []
     again = zoo.run_zoo(MODELS, preset="book", epochs=1, device="cpu", out_dir=tmp_path,
-                        data_spec="synthetic", overrides={"eval_subset": 64})
-    assert [r["status"] for r in again] == ["done", "done"]
+                        data_spec="synthetic", overrides={"eval_subset": 64},
+                        on_checked=kept.append)
+    assert [r["status"] for r in again] == ["done", "done"] and kept == [MODELS]
+    # "kept" is said only once the setups match: a refused command said it first.
+    kept.clear()
+    with pytest.raises(zoo.ZooSetupError):
+        zoo.run_zoo(MODELS, preset="book", epochs=3, device="cpu", out_dir=tmp_path,
+                    data_spec="synthetic", overrides={"eval_subset": 64},
+                    on_checked=kept.append)
+    assert kept == []
 
 
 def test_the_presets_epochs_asked_for_or_left_out_are_one_setup(tmp_path):

@@ -157,8 +157,11 @@ def run_zoo(
     overrides: dict | None = None,
     on_result: Callable[[dict], None] | None = None,
     quiet: bool = True,
+    on_checked: Callable[[list[str]], None] | None = None,
 ) -> list[dict]:
-    """Train every model in ``models`` (skipping finished ones); return all rows."""
+    """Train every model in ``models`` (skipping finished ones); return all rows.
+    ``on_checked`` is given the finished models kept, once the stored rows' setups are
+    known to match this command's (before that, "kept" could turn out false)."""
     from cnnlab.inspect import count_macs
     from cnnlab.train import TrainingInterrupted, resume, train
     from cnnlab.train.device import select_device
@@ -188,6 +191,8 @@ def run_zoo(
         if rows.get(name, {}).get("status") != "done" \
                 and (runs_dir / name / "checkpoints" / "last.safetensors").exists():
             _check_run_plan(runs_dir / name, setup_of(name))
+    if on_checked:
+        on_checked([n for n in models if rows.get(n, {}).get("status") == "done"])
     dev = str(select_device(device))
     for name in models:
         if rows.get(name, {}).get("status") == "done":

@@ -238,7 +238,7 @@ def zoo(
     Every finished model is stored at once in OUT/zoo-PRESET.csv; run the same command
     again after an interruption and it continues where it stopped.
     """
-    from cnnlab.bench.zoo import ZooSetupError, default_models, markdown_table, read_rows, run_zoo
+    from cnnlab.bench.zoo import ZooSetupError, default_models, markdown_table, run_zoo
 
     names = model_names(models) if models else default_models(preset)
     if preset == "book":  # a pattern ("lenet*") may catch networks the book never trains
@@ -255,14 +255,11 @@ def zoo(
     resolve_device(device)  # before any folder is made: a bad device would fail every model
     loaded = _zoo_data(data, data_root)
     console.print(f"{len(names)} model(s): {', '.join(names)}")
-    try:
-        done = [r["model"] for r in read_rows(out / f"zoo-{preset}.csv")
-                if r.get("status") == "done" and r["model"] in names]
-    except ZooSetupError as exc:
-        fail(str(exc), code=2)
-    if done:
-        console.print(f"already done in {out} (kept, not trained again): {', '.join(done)}",
-                      highlight=False)
+
+    def kept(done: list[str]) -> None:
+        if done:
+            console.print(f"already done in {out} (kept, not trained again): "
+                          f"{', '.join(done)}", highlight=False)
 
     def report(row: dict) -> None:
         if row["status"] == "done":
@@ -277,7 +274,8 @@ def zoo(
     try:
         rows = run_zoo(names, preset=preset, epochs=epochs, device=device, out_dir=out,
                        data=loaded, data_spec=data, data_root=data_root,
-                       overrides=overrides, on_result=report, quiet=False)
+                       overrides=overrides, on_result=report, quiet=False,
+                       on_checked=kept)
     except (KeyboardInterrupt, TrainingInterrupted):
         console.print("[yellow]interrupted[/]: finished models are stored; run the same "
                       "command again to continue where it stopped")
