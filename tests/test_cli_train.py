@@ -242,3 +242,10 @@ def test_a_224_pixel_network_on_28_pixel_images_is_pointed_at_a_small_one(tmp_pa
                                  "--out-dir", str(tmp_path)])
     assert result.exit_code == 1
     assert "pass --resize 32 or more (224 is its design size)" in " ".join(result.output.split())
+
+
+def test_version():
+    from cnnlab import __version__
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output.strip() == f"cnnlab {__version__}"

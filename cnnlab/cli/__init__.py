@@ -22,8 +22,19 @@ app = typer.Typer(
 )
 
 
+def _print_version(asked: bool) -> None:
+    if asked:
+        from cnnlab import __version__
+
+        typer.echo(f"cnnlab {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _plain_data_warnings() -> None:
+def _plain_data_warnings(
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                 help="Print cnnlab's version and exit."),
+) -> None:
     # Data and checkpoint warnings (skipped image files, class folders left out, "last"
     # used for lack of "best") are for the user: one line, not Python's file name, line
     # number and source line.
