@@ -416,3 +416,17 @@ def test_a_damaged_file_says_how_to_mend_it_and_download_removes_a_bad_raw_copy(
     with pytest.raises(fm.DownloadError):
         fm.download(lone, progress=False)
     assert (lone / "train-images-idx3-ubyte").read_text() == "my own variant"
+
+
+def test_a_failed_download_where_the_system_copy_is_installed_says_none_is_needed(
+        tmp_path, monkeypatch) -> None:
+    system = tmp_path / "system"
+    system.mkdir()
+    for name in fm.FILES:
+        (system / f"{name}.gz").write_bytes(b"")
+    monkeypatch.setattr(fm, "SYSTEM_DIR", system)
+    words = fm.how_to_get(downloaded=True)
+    assert f"No download is needed here: Debian's dataset-fashion-mnist is installed in {system}" \
+        in words and "apt-get" not in words
+    monkeypatch.setattr(fm, "SYSTEM_DIR", tmp_path / "absent")
+    assert "sudo apt-get install dataset-fashion-mnist" in fm.how_to_get(downloaded=True)

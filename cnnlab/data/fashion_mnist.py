@@ -105,6 +105,10 @@ def how_to_get(root: str | Path | None = None, downloaded: bool = False) -> str:
                 f"{SYSTEM_DIR}")
     if not downloaded:
         return HOW_TO_GET
+    if all((SYSTEM_DIR / f"{name}.gz").is_file() for name in FILES):
+        return (f"No download is needed here: Debian's dataset-fashion-mnist is installed in "
+                f"{SYSTEM_DIR}, and every command reads it as it is (`cnnlab data info "
+                "fashion-mnist` shows where the data comes from)")
     return ("Without the mirrors, get it with one of:\n"
             "  sudo apt-get install dataset-fashion-mnist (Debian and derivatives)\n"
             "  copy the four .gz files from a machine that has them, then\n"
