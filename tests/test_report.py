@@ -113,3 +113,12 @@ def test_the_report_of_a_torchrun_run_gives_its_processes_and_their_batch(tmp_pa
     assert "processes (torchrun)</td><td>2, batch 64 each (128 a step)" in page
     page = write_report(tmp_path, {**summary, "world_size": 1}).read_text()
     assert "processes (torchrun)" not in page
+
+
+def test_the_report_shows_totals_in_words_and_a_missing_preset_as_none(tmp_path):
+    data = make_synthetic(num_train=64, num_test=32)
+    train(tiny_cfg(tmp_path), data=data)
+    page = (tmp_path / "r" / "report.html").read_text()
+    assert "<td>Parameters</td>" in page and "trainable)" in page
+    assert "param_mb" not in page and "training_pass_mode" not in page
+    assert "<td>preset</td><td>none (the defaults)</td>" in page

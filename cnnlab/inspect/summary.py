@@ -140,22 +140,29 @@ class ModelSummary:
             table.add_row(*cells)
         return table
 
-    def totals_table(self) -> Table:
+    def totals_lines(self) -> list[tuple[str, str]]:
+        """The totals as (label, words), as the terminal and a run's report show them."""
         t = self.totals
+        return [
+            ("Parameters", f"{t.params:,} ({t.trainable_params:,} trainable)"),
+            ("MACs", f"{fmt_count(t.macs)} ({t.macs:,}) at batch {self.batch_size}"),
+            ("Parameter size", fmt_bytes(t.param_bytes)),
+            ("Input size", fmt_bytes(t.input_bytes)),
+            ("Forward activations",
+             f"{fmt_bytes(t.forward_activation_bytes)} (sum of layer outputs)"),
+            ("Training activations", "not measured on the meta device"
+             if t.training_activation_bytes is None else
+             f"{fmt_bytes(t.training_activation_bytes)} "
+             f"(saved for backward, {t.training_pass_mode} mode)"),
+            ("Flow", self.flow_str()),
+        ]
+
+    def totals_table(self) -> Table:
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="bold")
         grid.add_column()
-        grid.add_row("Parameters", f"{t.params:,} ({t.trainable_params:,} trainable)")
-        grid.add_row("MACs", f"{fmt_count(t.macs)} ({t.macs:,}) at batch {self.batch_size}")
-        grid.add_row("Parameter size", fmt_bytes(t.param_bytes))
-        grid.add_row("Input size", fmt_bytes(t.input_bytes))
-        grid.add_row("Forward activations",
-                     f"{fmt_bytes(t.forward_activation_bytes)} (sum of layer outputs)")
-        grid.add_row("Training activations", "not measured on the meta device"
-                     if t.training_activation_bytes is None else
-                     f"{fmt_bytes(t.training_activation_bytes)} "
-                     f"(saved for backward, {t.training_pass_mode} mode)")
-        grid.add_row("Flow", self.flow_str())
+        for label, words in self.totals_lines():
+            grid.add_row(label, words)
         return grid
 
     def renderable(self) -> Group:
@@ -181,6 +188,7 @@ class ModelSummary:
             "rows": [asdict(r) | {"output_shapes": [list(s) for s in r.output_shapes]}
                      for r in self.rows],
             "totals": totals,
+            "totals_lines": [list(line) for line in self.totals_lines()],
         }
 
 

@@ -28,7 +28,10 @@ def plot_curves(rows: list[dict], out: Path, train_objective: str = "") -> Path:
     ax_acc.plot([r["epoch"] for r in tested], [r["test_acc"] for r in tested], "s-",
                 label="test")
     ax_acc.set(xlabel="epoch", ylabel="accuracy", title="Accuracy")
+    from matplotlib.ticker import MaxNLocator
+
     for ax in (ax_loss, ax_acc):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs: no 1.25
         ax.grid(alpha=0.3)
         ax.legend()
     return save_figure(fig, out)
@@ -75,7 +78,7 @@ def write_report(run_dir: Path, summary: dict, model_summary: dict | None = None
     final = summary.get("final", {})
     headline = [
         ["model", summary.get("model")],
-        ["preset", summary.get("config", {}).get("preset")],
+        ["preset", summary.get("config", {}).get("preset") or "none (the defaults)"],
         ["epochs", final.get("epoch")],
         ["stopped", _stopped_words(summary.get("stopped"))],
         ["test accuracy" + _scope(summary), _pct(final.get("test_acc"))],
@@ -114,8 +117,9 @@ def write_report(run_dir: Path, summary: dict, model_summary: dict | None = None
             for r in model_summary.get("rows", [])
         ]
         parts.append(_table(["layer", "type", "output", "params", "MACs"], layer_rows))
-        totals = model_summary.get("totals", {})
-        parts.append(_table(["total", "value"], [[k, v] for k, v in totals.items()]))
+        lines = model_summary.get("totals_lines") or [
+            [k, v] for k, v in model_summary.get("totals", {}).items()]
+        parts.append(_table(["total", "value"], lines))
     parts.append("<h2>Configuration</h2>")
     parts.append(_table(["field", "value"], [[k, v] for k, v in summary.get("config", {}).items()]))
     parts.append("<h2>Environment</h2>")
