@@ -249,3 +249,23 @@ def test_version():
 
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0 and result.output.strip() == f"cnnlab {__version__}"
+
+
+def test_a_light_background_on_a_fashion_mnist_model_suggests_invert(trained_run, tmp_path):
+    from cnnlab.train.predict import open_for_prediction, predict_image
+
+    white = np.full((40, 40), 250, np.uint8)
+    white[10:30, 10:30] = 30  # a dark garment on white paper
+    Image.fromarray(white).save(tmp_path / "paper.png")
+    black = 255 - white
+    Image.fromarray(black).save(tmp_path / "dark.png")
+    run = open_for_prediction(trained_run)
+    run.config.data = "fashion-mnist"  # as if trained on it (the fixture's is synthetic)
+    with pytest.warns(UserWarning, match=r"paper.png has a light background.*try --invert"):
+        predict_image(run, tmp_path / "paper.png")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        predict_image(run, tmp_path / "dark.png")
+        predict_image(run, tmp_path / "paper.png", invert=True)

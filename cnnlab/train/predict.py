@@ -112,11 +112,38 @@ def predict_image(run, path: Path, top_k: int = 3, invert: bool = False,
     """
     pp = run.preprocess
     x = image_to_tensor(Path(path), pp, invert, fit=run.data.startswith("folder:"))
+    if not invert and _light_on_dark_data(run.data) and _border_level(x, pp) > 0.6:
+        import warnings
+
+        from cnnlab.data import DataWarning
+
+        warnings.warn(f"{Path(path).name} has a light background, and {run.data}'s images are "
+                      "light on black: if the classes look wrong, try --invert",
+                      DataWarning, stacklevel=2)
     views = tta_views(*run.tta) if tta else tta_views(False)
     border = torch.tensor(pp.black_level()).view(1, -1, 1, 1)
     probs = tta_logits(run.model, x, views, border).softmax(dim=1)[0]
     top = probs.topk(min(top_k, probs.numel()))
     return [(run.classes[i], float(p)) for p, i in zip(top.values, top.indices, strict=True)]
+
+
+def _light_on_dark_data(spec: str) -> bool:
+    """Data whose images are drawn light on a black background (Fashion-MNIST)."""
+    from cnnlab.data import parse_spec
+
+    try:
+        return parse_spec(spec)[0] == "fashion-mnist"
+    except Exception:  # noqa: BLE001 - an older export's empty or unknown spec: no hint
+        return False
+
+
+def _border_level(x: torch.Tensor, pp: Preprocess) -> float:
+    """Mean grey level (0 black .. 1 white) of the image's one-pixel border, before the
+    run's normalisation: a photo of a garment on a light background reads near 1."""
+    if pp.mean is not None:
+        x = x * torch.tensor(pp.std).view(1, -1, 1, 1) + torch.tensor(pp.mean).view(1, -1, 1, 1)
+    edge = torch.cat([x[..., 0, :], x[..., -1, :], x[..., :, 0], x[..., :, -1]], dim=-1)
+    return float(edge.mean())
 
 
 def predict_images(run_dir, paths: list[Path], top_k: int = 3, which: str = "best",
