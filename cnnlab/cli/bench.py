@@ -228,9 +228,9 @@ def zoo(
     models: str = typer.Option(None, help="Pattern of model names, or several separated by "
                                           "commas (default: every model the book trains)."),
     epochs: int = typer.Option(None, min=1, help="Epochs per model (default: the preset's)."),
-    device: str = typer.Option("auto"),
+    device: str = typer.Option("auto", help="auto (CUDA, MPS, CPU), cpu, cuda, cuda:1, mps."),
     data: str = typer.Option("fashion-mnist", help="fashion-mnist, folder:PATH or synthetic."),
-    data_root: str = typer.Option(None),
+    data_root: str = typer.Option(None, help="Folder holding the dataset files."),
     batch_size: int = typer.Option(None, min=1, help="Override the preset's batch size."),
     out: Path = typer.Option(Path("results"), help="Where the CSV, table and plots go.",
                              callback=_output_folder),

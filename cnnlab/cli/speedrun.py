@@ -25,8 +25,8 @@ def speedrun(
     time_budget: float = typer.Option(None, help="Stop each run's training after S seconds."),
     model: str = typer.Option(None, help="Override the recipe's network."),
     epochs: int = typer.Option(None, help="Override the recipe's epochs."),
-    batch_size: int = typer.Option(None),
-    lr: float = typer.Option(None),
+    batch_size: int = typer.Option(None, help="Override the recipe's batch size."),
+    lr: float = typer.Option(None, help="Override the recipe's peak learning rate."),
     compile: bool = typer.Option(False, "--compile/--no-compile", help="torch.compile (GPU)."),
     threads: int = typer.Option(None, help="torch CPU threads (default: one per core)."),
     set_: list[str] = typer.Option(None, "--set", help="Any TrainConfig field, KEY=VALUE "

@@ -37,7 +37,7 @@ def throughput(
                                                     "separated by commas."),
     batch_size: int = typer.Option(64, min=1, help="Start here; halved on out-of-memory."),
     image_size: int = typer.Option(None, min=1, help="Input side (default: each model's own)."),
-    device: str = typer.Option("auto"),
+    device: str = typer.Option("auto", help="auto (CUDA, MPS, CPU), cpu, cuda, cuda:1, mps."),
     amp: str = typer.Option("off", callback=one_of(*THROUGHPUT_AMP),
                             help="off, bf16 or fp16."),
     channels_last: bool = typer.Option(False, "--channels-last/--no-channels-last"),

@@ -84,7 +84,8 @@ def train(
                                            "machine)."),
     scratch_ops: str = typer.Option(None, help="Build the model from cnnlab's from-scratch "
                                                "ops: on, fft (FFT convolution) or off."),
-    seed: int = typer.Option(None),
+    seed: int = typer.Option(None, help="Seed of the initial weights, data order and "
+                                          "augmentation."),
     max_time: float = typer.Option(None, help="Stop after this many seconds of training."),
     log_every: int = typer.Option(None, help="Steps between progress updates."),
     weights: str = typer.Option(None, help="Start from these weights: a safetensors / .pth "
@@ -218,9 +219,9 @@ def resume(
 def evaluate(
     run: Path = typer.Argument(..., help="Run directory."),
     data: str = typer.Option(None, help="Dataset to evaluate on (default: the run's)."),
-    data_root: str = typer.Option(None),
+    data_root: str = typer.Option(None, help="Folder holding the dataset files."),
     which: str = typer.Option("best", help="best or last checkpoint."),
-    device: str = typer.Option("auto"),
+    device: str = typer.Option("auto", help="auto (CUDA, MPS, CPU), cpu, cuda, cuda:1, mps."),
     tta_flip: bool = typer.Option(None, "--tta-flip/--no-tta-flip", help="Also on the "
                                   "mirror image (default: as the run evaluated)."),
     tta_shift: int = typer.Option(None, help="Also on copies shifted diagonally by +-N "
