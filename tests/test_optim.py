@@ -232,3 +232,20 @@ def test_muon_has_no_fused_kernel():
 
     with pytest.raises(ConfigError, match="muon has no fused kernel"):
         TrainConfig(optimizer="muon", fused_optimizer=True).validate()
+
+
+def test_muon_updates_channels_last_filters_in_their_own_layout():
+    # Flattened in memory order, a channels_last bank's update is a view and comes back
+    # with the parameter's strides (a copy per filter bank before, and no fused add);
+    # the orthogonalisation is the same up to float rounding.
+    from cnnlab.train.optim import Muon
+
+    torch.manual_seed(0)
+    plain = torch.nn.Parameter(torch.randn(48, 24, 3, 3))
+    last = torch.nn.Parameter(plain.detach().clone().contiguous(memory_format=torch.channels_last))
+    grad = torch.randn(48, 24, 3, 3)
+    [u_plain] = Muon._orthogonalized([plain], [grad], 5)
+    [u_last] = Muon._orthogonalized([last], [grad.contiguous(memory_format=torch.channels_last)],
+                                    5)
+    assert u_last.stride() == last.stride() and u_plain.stride() == plain.stride()
+    torch.testing.assert_close(u_last, u_plain, atol=2e-6, rtol=0)

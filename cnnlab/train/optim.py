@@ -198,14 +198,27 @@ class Muon(torch.optim.Optimizer):
     @staticmethod
     def _orthogonalized(params, updates, steps: int) -> list[torch.Tensor]:
         """Each filter bank's update flattened to (out, in x kernel area), orthogonalised
-        and scaled by ``sqrt(max(1, rows / cols))``, in the parameter's shape and dtype."""
-        matrices = [u.reshape(len(u), -1).float() for u in updates]
+        and scaled by ``sqrt(max(1, rows / cols))``, in the parameter's shape, dtype and
+        memory layout.
+
+        A channels_last filter bank is flattened in its own memory order (kernel area,
+        then input channels): a view, not a copy, and the result comes back with the
+        parameter's strides, so the update is added in one fused kernel. The order of a
+        matrix's columns does not change its orthogonalisation (it permutes with them)."""
+        channels_last = [p.dim() == 4 and not p.is_contiguous()
+                         and p.is_contiguous(memory_format=torch.channels_last) for p in params]
+        matrices = [(u.permute(0, 2, 3, 1) if last else u).reshape(len(u), -1).float()
+                    for u, last in zip(updates, channels_last, strict=True)]
         results = []
-        for param, matrix, ortho in zip(params, matrices, orthogonalize_many(matrices, steps),
-                                        strict=True):
+        for param, matrix, ortho, last in zip(params, matrices,
+                                              orthogonalize_many(matrices, steps),
+                                              channels_last, strict=True):
             scale = max(1.0, matrix.shape[0] / matrix.shape[1]) ** 0.5
-            results.append((ortho * scale if scale != 1.0 else ortho)
-                           .reshape(param.shape).to(param.dtype))
+            ortho = (ortho * scale if scale != 1.0 else ortho).to(param.dtype)
+            if last:
+                out, channels, height, width = param.shape
+                ortho = ortho.reshape(out, height, width, channels).permute(0, 3, 1, 2)
+            results.append(ortho.reshape(param.shape))
         return results
 
 
