@@ -134,12 +134,17 @@ def evaluate(
     loss_sum = torch.zeros((), device=device, dtype=torch.float64)
     confusion = torch.zeros(num_classes * num_classes, device=device, dtype=torch.int64)
     border = torch.tensor(fill if fill is not None else [0.0], device=device).view(1, -1, 1, 1)
+    ones = torch.ones(0, device=device, dtype=torch.int64)
     for x, y in loader:
         with autocast_context(device, amp):
             logits = tta_logits(model, x, views, border)
         loss_sum += F.cross_entropy(logits, y, reduction="sum").double()
         pred = logits.argmax(dim=1)
-        confusion += torch.bincount(y * num_classes + pred, minlength=num_classes**2)
+        # index_add_ into the fixed-size matrix: bincount on a GPU reads its input's
+        # maximum back to the host (a sync per batch) to size its output.
+        if len(ones) < len(y):  # once, at the first (largest) batch
+            ones = torch.ones(len(y), device=device, dtype=torch.int64)
+        confusion.index_add_(0, y * num_classes + pred, ones[: len(y)])
     model.train(was_training)
     if dist_info is not None:
         all_reduce_sum(loss_sum, dist_info)
