@@ -398,3 +398,19 @@ def test_zoo_cli_names_a_table_that_is_a_folder(tmp_path):
                                       "--device", "cpu", "--data", "synthetic",
                                       "--out", str(tmp_path)])
     assert result.exit_code == 2 and "cannot be read as a zoo table" in result.output
+
+
+def test_throughput_can_time_training_alone(tmp_path):
+    # A training-speed goal needs no inference: compiled, it is a second compilation.
+    from typer.testing import CliRunner
+
+    from cnnlab.cli import app
+
+    out = tmp_path / "tp.json"
+    result = CliRunner().invoke(app, ["bench", "throughput", "--models", "lenet_modern",
+                                      "--batch-size", "4", "--steps", "1", "--device", "cpu",
+                                      "--no-infer", "--out", str(out)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    [row] = json.loads(out.read_text())["rows"]
+    assert row["train_samples_per_s"] > 0 and row["infer_samples_per_s"] is None
+    assert "infer - img/s" in result.output

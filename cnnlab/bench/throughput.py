@@ -60,7 +60,7 @@ def measure(name: str, batch_size: int, image_size: int | None = None, *, device
             amp: str = "off", channels_last: bool = False, compile: bool = False,
             warmup: int = 2, steps: int = 5, num_classes: int = 10,
             profile_steps: int = 0, pad_stem: int = 0, optimizer: str = "sgd",
-            model_overrides: dict | None = None) -> ThroughputRow:
+            model_overrides: dict | None = None, infer: bool = True) -> ThroughputRow:
     """One model at one batch size (raises on out-of-memory; see :func:`benchmark`).
 
     With ``profile_steps``, that many more training steps run under the PyTorch
@@ -70,6 +70,8 @@ def measure(name: str, batch_size: int, image_size: int | None = None, *, device
     ``optimizer``: built as training builds it (momentum 0.9, weight decay 5e-4), so a
     row shows what an optimizer's own step adds (Muon's orthogonalisation, say).
     ``model_overrides``: the model's options, as training's ``model_overrides``.
+    ``infer=False`` times training alone (inference NaN): compiled, the eval-mode graph
+    is a second compilation, which a training-speed goal does not need.
     """
     dev = torch.device(device)
     info = model_info(name)
@@ -108,8 +110,9 @@ def measure(name: str, batch_size: int, image_size: int | None = None, *, device
         with autocast_context(dev, amp):
             step_model(x)
 
-    timings = {}
-    for label, fn, mode in (("train", train_step, True), ("infer", infer_step, False)):
+    timings = {"infer": float("nan")}
+    phases = [("train", train_step, True)] + ([("infer", infer_step, False)] if infer else [])
+    for label, fn, mode in phases:
         model.train(mode)
         for _ in range(warmup):
             fn()

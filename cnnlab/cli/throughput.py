@@ -46,6 +46,8 @@ def throughput(
                                                 "input channels, zeros added (4: the fast "
                                                 "kernels; 0 = off)."),
     steps: int = typer.Option(5, min=1, help="Timed steps (after 2 warm-up steps)."),
+    infer: bool = typer.Option(True, "--infer/--no-infer",
+                               help="Also time inference (compiled: a second compilation)."),
     optimizer: list[str] = typer.Option(
         ["sgd"], callback=one_of(*OPTIMIZERS),
         help="Optimizer of the training step, built as training builds it; repeat to "
@@ -82,7 +84,7 @@ def throughput(
     with_baseline = baseline and not plain  # a plain sweep is its own baseline
     rows: list[dict] = []
     total, interrupted = len(names) * (len(optimizer) + with_baseline), False
-    common = dict(device=dev, steps=steps, model_overrides=overrides)
+    common = dict(device=dev, steps=steps, model_overrides=overrides, infer=infer)
     asked = dict(amp=amp, channels_last=channels_last, compile=compile, pad_stem=pad_stem,
                  profile_steps=profile)
     try:
@@ -117,7 +119,7 @@ def throughput(
     for r in rows:
         table.add_row(r["model"], r["optimizer"], r["input_size"], str(r["batch_size"]),
                       f"{r['train_samples_per_s']:,.0f}", f"{r['train_step_ms']:.1f} ms",
-                      f"{r['train_tflops']:.3f}", f"{r['infer_samples_per_s']:,.0f}",
+                      f"{r['train_tflops']:.3f}", _rate(r["infer_samples_per_s"]),
                       "-" if on_cpu else f"{r['peak_memory_mb']:,.0f}",
                       r["note"], style="red" if r["note"].startswith("failed") else None)
     console.print(table)
@@ -176,11 +178,16 @@ def _compare(row: dict, rows: list[dict], first: str) -> None:
     row["note"] = "; ".join(n for n in notes if n)
 
 
+def _rate(images_per_s: float) -> str:
+    """Images/s for a table: '-' for one not measured (NaN: --no-infer, a failed model)."""
+    return "-" if images_per_s != images_per_s else f"{images_per_s:,.0f}"
+
+
 def _report_throughput_row(r: dict, done: int, total: int, several_optimizers: bool,
                            profile: int, out: Path | None) -> None:
     which = f"{r['model']}-{r['optimizer']}" if several_optimizers else r["model"]
-    console.print(f"[{done}/{total}] {which}: train {r['train_samples_per_s']:,.0f} img/s, "
-                  f"infer {r['infer_samples_per_s']:,.0f} img/s at batch {r['batch_size']}"
+    console.print(f"[{done}/{total}] {which}: train {_rate(r['train_samples_per_s'])} img/s, "
+                  f"infer {_rate(r['infer_samples_per_s'])} img/s at batch {r['batch_size']}"
                   + (f" ({r['note']})" if r["note"] else ""), highlight=False, markup=False)
     if r["profile"]:
         console.print(f"[bold]{which}[/]: {profile} training steps, by device time")
