@@ -245,6 +245,11 @@ class TrainProgress:
             )
             self.task = None
 
+    @property
+    def shows_steps(self) -> bool:
+        """Whether :meth:`update` shows anything (not with ``quiet``, nor on other ranks)."""
+        return self.progress is not None
+
     def __enter__(self):
         if self.progress is not None:
             self.progress.__enter__()

@@ -259,8 +259,9 @@ class Trainer(Resumable):
             self.train_time = train_time_before + elapsed
             if (step + 1) % cfg.log_every == 0 or last_of_epoch:
                 self._check_finite(loss_sum, epoch, step)
-                bar.update(step + 1, float(loss_sum / seen), float(correct / seen),
-                           float(seen) * self.dist.world_size / max(elapsed, 1e-9))
+                if bar.shows_steps:  # three more device reads, for the bar alone
+                    bar.update(step + 1, float(loss_sum / seen), float(correct / seen),
+                               float(seen) * self.dist.world_size / max(elapsed, 1e-9))
             # The run stops (time budget, signal) only after an optimizer step: gradients
             # accumulated towards the next one are not in the checkpoint, and an exact
             # resume needs them. Under DDP the ranks also agree, at the first optimizer
