@@ -292,3 +292,43 @@ def test_every_parameter_gets_a_gradient():
     model = get_model("regnety_400mf", num_classes=5).train()
     F.cross_entropy(model(torch.randn(2, 3, 32, 32)), torch.tensor([0, 4])).backward()
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
+
+
+def _pycls_name(key: str) -> str:
+    """Our key as pycls's AnyNet names it (its anynet.py: s<i>.b<j>, f.a / f.a_bn, the
+    shortcut's proj / bn, f.se.f_ex.0 / .2, head.fc), written from pycls's module tree."""
+    import re
+
+    key = re.sub(r"^stages\.(\d+)\.(\d+)\.", lambda m: f"s{int(m[1]) + 1}.b{int(m[2]) + 1}.", key)
+    key = key.replace("stem.norm.", "stem.bn.").replace(".proj.conv.", ".proj.")
+    key = key.replace(".proj.norm.", ".bn.").replace(".se.fc1.", ".f.se.f_ex.0.")
+    key = key.replace(".se.fc2.", ".f.se.f_ex.2.")
+    key = re.sub(r"\.([abc])\.conv\.", r".f.\1.", key)
+    key = re.sub(r"\.([abc])\.norm\.", r".f.\1_bn.", key)
+    return re.sub(r"^fc\.", "head.fc.", key)
+
+
+@pytest.mark.parametrize("name", ["regnetx_200mf", "regnety_400mf"])
+def test_pycls_model_zoo_checkpoints_load(name, tmp_path):
+    # pycls saves {"epoch": ..., "model_state": state_dict} in .pyth files, under its own
+    # module names: the weights of its model zoo load into the pycls forms as they are.
+    torch.manual_seed(0)
+    source = get_model(name).eval()
+    checkpoint = tmp_path / "model.pyth"
+    torch.save({"epoch": 100, "model_state": {_pycls_name(k): v for k, v in
+                                              source.state_dict().items()}}, checkpoint)
+    loaded = get_model(name, weights=str(checkpoint)).eval()
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.equal(loaded(x), source(x))
+
+
+def test_pycls_key_map_examples():
+    from cnnlab.models.regnet import pycls_regnet_key
+
+    assert pycls_regnet_key("s1.b1.f.b_bn.weight") == "stages.0.0.b.norm.weight"
+    assert pycls_regnet_key("s2.b1.bn.running_var") == "stages.1.0.proj.norm.running_var"
+    assert pycls_regnet_key("s2.b1.proj.weight") == "stages.1.0.proj.conv.weight"
+    assert pycls_regnet_key("s4.b3.f.se.f_ex.2.bias") == "stages.3.2.se.fc2.bias"
+    assert pycls_regnet_key("stem.bn.weight") == "stem.norm.weight"
+    assert pycls_regnet_key("head.fc.weight") == "fc.weight"

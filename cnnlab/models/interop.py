@@ -106,7 +106,7 @@ def read_weights_file(path: str | Path) -> dict[str, torch.Tensor]:
             "reads .safetensors, or .pth/.pt files holding only tensors (loaded with "
             "weights_only=True, never code)."
         ) from None
-    for wrapper in ("state_dict", "model", "model_state_dict"):
+    for wrapper in ("state_dict", "model", "model_state_dict", "model_state"):  # last: pycls
         if isinstance(obj, dict) and isinstance(obj.get(wrapper), dict):
             obj = obj[wrapper]
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):

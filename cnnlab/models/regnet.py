@@ -214,6 +214,32 @@ def torchvision_regnet_key(key: str) -> str:
     return key
 
 
+# pycls's module names (its model zoo's checkpoints): s<stage>.b<block> with the
+# transform under "f", the shortcut's BN as "bn", the SE's convs in "f_ex", "head.fc".
+_PYCLS_KEY_RULES = [
+    (re.compile(r"^stem\.bn\."), "stem.norm."),
+    (re.compile(r"^s(\d+)\.b(\d+)\."), lambda m: f"stages.{int(m[1]) - 1}.{int(m[2]) - 1}."),
+    (re.compile(r"\.proj\.(weight)$"), r".proj.conv.\1"),
+    (re.compile(r"^(stages\.\d+\.\d+)\.bn\."), r"\1.proj.norm."),
+    (re.compile(r"\.f\.([abc])\."), r".\1.conv."),
+    (re.compile(r"\.f\.([abc])_bn\."), r".\1.norm."),
+    (re.compile(r"\.f\.se\.f_ex\.0\."), ".se.fc1."),
+    (re.compile(r"\.f\.se\.f_ex\.2\."), ".se.fc2."),
+    (re.compile(r"^head\.fc\."), "fc."),
+]
+
+
+def pycls_regnet_key(key: str) -> str:
+    """Map a pycls AnyNet/RegNet state_dict key to ours (its published model-zoo weights).
+
+    ``s1.b1.f.b_bn.weight`` -> ``stages.0.0.b.norm.weight``; ``s2.b1.bn.weight`` ->
+    ``stages.1.0.proj.norm.weight``; ``head.fc.weight`` -> ``fc.weight``.
+    """
+    for pattern, repl in _PYCLS_KEY_RULES:
+        key = pattern.sub(repl, key)
+    return key
+
+
 def _build(cfg: RegNetConfig, num_classes: int, in_channels: int, **overrides) -> nn.Module:
     # pycls and torchvision both initialise this way (He fan-out, BN 1/0, fc N(0, 0.01));
     # the squeeze-excitation convs keep PyTorch's default bias, as in both.

@@ -93,12 +93,20 @@ def _transform_input_as_torchvision(model: nn.Module, info: ModelInfo, keys: lis
 
 
 def _to_model_keys(model: nn.Module, state: dict, info: ModelInfo) -> dict:
-    if info.torchvision_key_map is None:
-        return state
+    """The weights under the model's names: as they are (a cnnlab checkpoint), or through
+    whichever key map (torchvision's, pycls's for RegNets) names more of them."""
+    maps = [info.torchvision_key_map] if info.torchvision_key_map else []
+    if info.family in ("regnet", "anynet"):
+        from cnnlab.models.regnet import pycls_regnet_key
+
+        maps.append(pycls_regnet_key)
     own = model.state_dict().keys()
-    mapped = {info.torchvision_key_map(k): v for k, v in state.items()}
-    # A cnnlab checkpoint already uses the model's names; a torchvision file needs the map.
-    return mapped if sum(k in own for k in mapped) > sum(k in own for k in state) else state
+    best, matched = state, sum(k in own for k in state)
+    for key_map in maps:
+        mapped = {key_map(k): v for k, v in state.items()}
+        if sum(k in own for k in mapped) > matched:
+            best, matched = mapped, sum(k in own for k in mapped)
+    return best
 
 
 def _keep_fresh_head(model: nn.Module, own: dict, state: dict) -> bool:
