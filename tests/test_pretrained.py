@@ -411,8 +411,9 @@ def test_torchvisions_googlenet_release_loads_as_torchvision_loads_it(tmp_path):
         # Fine-tuning with the auxiliary heads: all three classifiers renewed for 10 classes.
         with_aux = get_model("googlenet", num_classes=10, aux_logits=True, weights=path)
         assert with_aux.aux1.fc2.out_features == 10 and with_aux.transform_input
-        # A grey model sums the RGB filters and so cannot re-map channels apiece.
-        assert not get_model("googlenet", in_channels=1, weights=path).transform_input
+        # A grey model sums the RGB filters and so cannot re-map channels apiece: said.
+        with pytest.warns(UserWarning, match="expect its transform_input.*cannot apply"):
+            assert not get_model("googlenet", in_channels=1, weights=path).transform_input
         # Asked for explicitly, the caller's choice stays.
         assert not get_model("googlenet", weights=path, transform_input=False).transform_input
     # A run started from the release keeps the transform in its config, so the model it

@@ -86,7 +86,19 @@ def _transform_input_as_torchvision(model: nn.Module, info: ModelInfo, keys: lis
     conv = model.get_submodule(first_conv_name(model))
     aux = _TV_AUX_KEYS[info.torchvision_name]
     # Keys as torchvision names them, or behind TorchvisionNet's "body.".
-    if conv.in_channels != 3 or not any(k.removeprefix("body.").startswith(aux) for k in keys):
+    if not any(k.removeprefix("body.").startswith(aux) for k in keys):
+        return False
+    if conv.in_channels != 3:
+        import warnings
+
+        from cnnlab.data.dataset import DataWarning
+
+        warnings.warn(
+            f"{info.name}: torchvision's released weights expect its transform_input (each "
+            "RGB channel re-mapped apart), which a model of "
+            f"{conv.in_channels} input channel(s) cannot apply: it starts from a function "
+            "near, not equal to, torchvision's on the same image (training adapts it)",
+            DataWarning, stacklevel=4)
         return False
     target.transform_input = True
     return True
