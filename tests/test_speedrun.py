@@ -31,6 +31,8 @@ def test_summary_mean_and_std():
         "12.0 ± 2.8 s over the 2 runs that reached it (no mean over all 3: 1 never did)")
     whole = summarize(runs[:2], 0.92)
     assert whole["all_reached"] and time_to_target_words(whole) == "12.0 ± 2.8 s"
+    one = summarize(runs[:1], 0.92)  # one run has no spread to show
+    assert time_to_target_words(one) == "10.0 s"
     assert abs(s["time_to_target_std_s"] - 2.8284271) < 1e-6
     assert abs(s["final_acc_mean"] - 0.92) < 1e-12
 

@@ -230,9 +230,15 @@ def _run_variant(name: str | None, overrides: dict, runs: int, device_kind: str,
     console.print(
         f"{label}reached {s['reached']}/{s['runs']}; time to {100 * target:.1f}%: "
         f"{time_to_target}; "
-        f"final accuracy {100 * s['final_acc_mean']:.2f} ± {100 * s['final_acc_std']:.2f}%"
+        f"final accuracy {_mean_std(s['final_acc_mean'], s['final_acc_std'], s['runs'])}"
     )
     return results, cfg
+
+
+def _mean_std(mean: float, std: float, runs: int) -> str:
+    """An accuracy over runs, in percent: a spread only where there are two runs or more
+    (one run's "± 0.00" reads as a measured spread of zero)."""
+    return f"{100 * mean:.2f}%" if runs < 2 else f"{100 * mean:.2f} ± {100 * std:.2f}%"
 
 
 def time_to_target_words(s: dict) -> str:
@@ -240,7 +246,8 @@ def time_to_target_words(s: dict) -> str:
     partial success says how many those were."""
     if not s["reached"]:
         return "not reached"
-    words = f"{s['time_to_target_mean_s']:.1f} ± {s['time_to_target_std_s']:.1f} s"
+    words = (f"{s['time_to_target_mean_s']:.1f} s" if s["reached"] < 2 else
+             f"{s['time_to_target_mean_s']:.1f} ± {s['time_to_target_std_s']:.1f} s")
     if s["reached"] < s["runs"]:
         words += (f" over the {s['reached']} runs that reached it (no mean over all "
                   f"{s['runs']}: {s['runs'] - s['reached']} never did)")
@@ -257,7 +264,7 @@ def _print_candidates(summaries: dict[str, dict], target: float, runs: int) -> N
                f"{s['time_to_target_mean_s']:.2f} ± {s['time_to_target_std_s']:.2f} s"
                + ("" if s["reached"] == s["runs"] else " (reached runs)"))
         table.add_row(escape(name), f"{s['reached']}/{s['runs']}", ttt,
-                      f"{100 * s['final_acc_mean']:.2f} ± {100 * s['final_acc_std']:.2f}%",
+                      _mean_std(s["final_acc_mean"], s["final_acc_std"], s["runs"]),
                       f"{s['total_time_mean_s']:.1f} s")
     console.print(table)
 
@@ -273,7 +280,7 @@ def _print_ablation(rows: list[dict], target: float, runs: int) -> None:
                f"{r['time_to_target_mean_s']:.1f} ± {r['time_to_target_std_s']:.1f} s"
                + ("" if r["reached"] == r["runs"] else " (reached runs)"))
         table.add_row(r["variant"],
-                      f"{100 * r['final_acc_mean']:.2f} ± {100 * r['final_acc_std']:.2f}%",
+                      _mean_std(r["final_acc_mean"], r["final_acc_std"], r["runs"]),
                       f"{r['delta_acc_points']:+.2f}", f"{r['reached']}/{r['runs']}", ttt, dt)
     console.print(table)
 
