@@ -261,3 +261,34 @@ def test_a_run_begun_on_another_device_is_resumed_with_device(timed_out_run, mon
                                  "--device", "cpu"])
     assert result.exit_code == 0, result.output
     assert TrainConfig.load(config).device == "cpu"  # later resumes stay on it
+
+
+def test_the_run_lock_is_never_held_twice_and_never_stops_a_run_for_want_of_locks(
+        tmp_path, monkeypatch):
+    import errno
+    import fcntl
+    import os
+
+    import cnnlab.train.runlog as runlog
+    from cnnlab.train.runlog import RunInUse, run_lock
+
+    # A process that opened the lock file just before its holder finished (and removed
+    # it) locks a file no longer at that name: it must start again on the new one, or a
+    # third process would hold the lock beside it.
+    with run_lock(tmp_path):
+        stale = os.open(tmp_path / ".lock", os.O_RDWR)
+    real_open, first = os.open, [stale]
+    monkeypatch.setattr(runlog.os, "open",
+                        lambda *a, **k: first.pop() if first else real_open(*a, **k))
+    with run_lock(tmp_path):  # given the stale file first, it takes the new one
+        monkeypatch.setattr(runlog.os, "open", real_open)
+        with pytest.raises(RunInUse):
+            with run_lock(tmp_path):
+                pass
+    # A mount that refuses locks (ENOLCK): the run goes on without one, as on Windows.
+    def no_locks(fd, operation):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    with run_lock(tmp_path):
+        pass

@@ -78,29 +78,49 @@ class RunInUse(RuntimeError):
 def run_lock(run_dir: Path | None):
     """Hold ``run_dir/.lock`` while training it, so a second ``resume`` of a run still
     training is refused (both would append the same epochs). An OS lock (flock): a
-    process that dies, however it dies, releases it. Where flock is missing (Windows)
-    nothing is locked."""
-    if run_dir is None or fcntl is None:
-        yield
-        return
-    path = Path(run_dir) / ".lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    process that dies, however it dies, releases it. Where there is no flock (Windows)
+    or the file system refuses locks (some network mounts), nothing is locked."""
+    fd = _take_run_lock(Path(run_dir) / ".lock", run_dir) if run_dir is not None else None
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
-        os.close(fd)
-        raise RunInUse(
-            f"{run_dir} is being trained by another process now (pid {holder}): let it "
-            f"finish, or stop it (Ctrl-C there, or kill -TERM {holder}: it saves a "
-            "checkpoint) and resume then") from None
-    try:
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
         yield
     finally:
-        path.unlink(missing_ok=True)  # still held: no other process is using it
-        os.close(fd)
+        if fd is not None:
+            # Still held: a process that opened the file meanwhile finds, once it holds
+            # the lock, that it is no longer the file at this name, and starts again.
+            (Path(run_dir) / ".lock").unlink(missing_ok=True)
+            os.close(fd)
+
+
+def _take_run_lock(path: Path, run_dir) -> int | None:
+    """The lock file's descriptor, locked; None where locking is not possible here."""
+    if fcntl is None:
+        return None
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError:
+            return None  # a read-only folder, say: the run's own writes will say so
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise RunInUse(
+                f"{run_dir} is being trained by another process now (pid {holder}): let it "
+                f"finish, or stop it (Ctrl-C there, or kill -TERM {holder}: it saves a "
+                "checkpoint) and resume then") from None
+        except OSError:  # ENOLCK, ENOSYS, EOPNOTSUPP: a mount without locks
+            os.close(fd)
+            return None
+        try:
+            same = os.fstat(fd).st_ino == os.stat(path).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+            return fd
+        os.close(fd)  # locked a file its holder removed on finishing: take the new one
 
 
 class MetricsLog:
