@@ -192,6 +192,13 @@ def test_settings_the_run_will_not_use_are_named(tmp_path):
                                  "--lookahead-steps", "5", "--lookahead-alpha", "0.8"])
     assert result.exit_code == 0, result.output
     assert "warning" not in result.stderr
+    # A run's own config.yaml, reused, names every field: its defaults were not chosen.
+    from cnnlab.train import TrainConfig
+
+    TrainConfig(model="lenet_modern", data="synthetic", optimizer="nesterov").save(config)
+    result = runner.invoke(app, [*args, "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "warning" not in result.stderr
 
 
 def test_an_accuracy_measured_on_part_of_the_test_split_says_which_part(tmp_path):

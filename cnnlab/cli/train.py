@@ -152,7 +152,11 @@ def _warn_about_settings_without_effect(cfg, overrides: dict, config_file) -> No
         return
     given = set(overrides)
     if config_file is not None:
-        given |= set(TrainConfig.read_file(config_file))
+        # A run's own config.yaml names every field: only values other than the
+        # defaults were chosen.
+        defaults = TrainConfig().to_dict()
+        given |= {k for k, v in TrainConfig.read_file(config_file).items()
+                  if k not in defaults or v != defaults[k]}
     for note in settings_without_effect(cfg, given):
         warning(note)
 
