@@ -137,6 +137,15 @@ def test_foreign_pth_loads_weights_only(tmp_path):
     with pytest.raises(ValueError, match="it is not a PyTorch file") as info:
         read_weights_file(tmp_path / "notes.pth")
     assert "b'clas'" in str(info.value) and "GLOBAL" not in str(info.value)
+    # A file that cannot be opened is named as such (root reads any file: simulated).
+    def refuse(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(type(tmp_path), "open", refuse)
+        with pytest.raises(ValueError, match="notes.pth: cannot read as a weights file: "
+                                             "Permission denied"):
+            read_weights_file(tmp_path / "notes.pth")
     torch.save({"w": torch.ones(2)}, tmp_path / "legacy.pth", _use_new_zipfile_serialization=False)
     assert torch.equal(read_weights_file(tmp_path / "legacy.pth")["w"], torch.ones(2))
 

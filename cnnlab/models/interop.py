@@ -88,8 +88,12 @@ def read_weights_file(path: str | Path) -> dict[str, torch.Tensor]:
         ):
             return {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
         return tensors
-    with path.open("rb") as f:
-        head = f.read(4)
+    try:
+        with path.open("rb") as f:
+            head = f.read(4)
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read as a weights file: {exc.strerror or exc}") \
+            from None
     # torch.save writes a zip archive (or, before PyTorch 1.6, a protocol-2 pickle, which
     # begins with 0x80). Anything else is named here: torch.load reads text as pickle
     # opcodes and names the first letters as a refused global ("GLOBAL lass ...").
