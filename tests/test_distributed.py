@@ -1,8 +1,10 @@
 """DDP through torchrun: 2 CPU processes (gloo) end with identical weights."""
 
+import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from safetensors.torch import load_file
@@ -13,10 +15,15 @@ def _run_two_ranks(tmp_path, *args: str, same_weights: bool = True) -> None:
         pytest.skip("torch.distributed.run unavailable")
     script = tmp_path / "ddp_train.py"
     script.write_text(DDP_SCRIPT)
+    # The script runs from tmp_path: it must import this checkout's cnnlab, not whichever
+    # one the environment has installed.
+    repo = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [repo, *filter(None, [os.environ.get("PYTHONPATH")])])}
     proc = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone",
          "--nproc_per_node=2", str(script), str(tmp_path), *args],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True, text=True, timeout=300, env=env,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     if not same_weights:
