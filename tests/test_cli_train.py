@@ -235,6 +235,17 @@ def test_train_help_gives_each_settings_default():
     assert "Peak learning rate. (default: 0.1)" in words
     assert "Number of epochs. (default: 10)" in words
     assert "Random horizontal flips. (default: false)" in words
+    # None or False in words where the value alone would not say what happens, and no
+    # option that states its default twice.
+    assert "--no-channels-last <bool> (default: on for CUDA, off elsewhere)" in words
+    assert "or off. (default: off)" in words  # scratch_ops, in the flag's own word
+    assert "(default runs/). (default" not in words
+    from dataclasses import fields
+
+    from cnnlab.cli.train import _DEFAULT_IN_WORDS
+    from cnnlab.train import TrainConfig
+
+    assert set(_DEFAULT_IN_WORDS) <= {f.name for f in fields(TrainConfig)}
 
 
 def test_a_224_pixel_network_on_28_pixel_images_is_pointed_at_a_small_one(tmp_path):

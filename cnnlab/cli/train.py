@@ -33,8 +33,8 @@ def train(
                                 "or tv:NAME (torchvision) / timm:NAME (timm installed)."),
     data: str = typer.Option(None, help="fashion-mnist, folder:PATH or synthetic."),
     data_root: str = typer.Option(None, help="Folder holding the dataset files."),
-    preset: str = typer.Option(None, help="book (the book's recipe for MODEL) or fast; none: "
-                                          "the defaults shown below."),
+    preset: str = typer.Option(None, help="book (the book's recipe for MODEL) or fast "
+                                          "(default: none, the defaults shown below)."),
     config: Path = typer.Option(None, "--config", help="YAML file of TrainConfig fields."),
     epochs: int = typer.Option(None, help="Number of epochs."),
     batch_size: int = typer.Option(None, help="Batch size (per process under torchrun)."),
@@ -324,12 +324,28 @@ def _show_config_defaults(command) -> None:
                 if f.default is not dataclasses.MISSING}
     for name, parameter in inspect.signature(command).parameters.items():
         option = parameter.default
-        if not isinstance(option, typer.models.OptionInfo) or name not in defaults:
+        if not isinstance(option, typer.models.OptionInfo) or name not in defaults \
+                or "default" in (option.help or ""):  # its help says it already
             continue
         value = defaults[name]
-        shown = ("none" if value is None else str(value).lower() if isinstance(value, bool)
-                 else f"{value:g}" if isinstance(value, float) else str(value))
+        shown = _DEFAULT_IN_WORDS.get(name) or (
+            str(value).lower() if isinstance(value, bool)
+            else f"{value:g}" if isinstance(value, float) else str(value))
         option.help = f"{option.help or ''} (default: {shown})".strip()
+
+
+# Defaults whose value (None, False) would not say what happens.
+_DEFAULT_IN_WORDS = {
+    "data_root": "$CNNLAB_DATA, the cache, then the system copy",
+    "resize": "the data's own size",
+    "amp": "auto: bf16 on CUDA, off elsewhere",
+    "channels_last": "on for CUDA, off elsewhere",
+    "threads": "torch's own, one per core",
+    "scratch_ops": "off",
+    "max_time": "no limit",
+    "weights": "none: randomly initialised",
+    "eval_subset": "all of them",
+}
 
 
 _show_config_defaults(train)
