@@ -250,12 +250,16 @@ def test_train_help_gives_each_settings_default():
 
 def test_a_224_pixel_network_on_28_pixel_images_is_pointed_at_a_small_one(tmp_path):
     args = ["train", "resnet18", "--data", "synthetic", "--device", "cpu", "--quiet",
-            "--epochs", "1", "--max-time", "0.5", "--out-dir", str(tmp_path)]
+            "--epochs", "2", "--max-time", "0.3", "--out-dir", str(tmp_path)]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     words = " ".join(result.stderr.split())
     assert "warning: resnet18 was designed for 224x224 inputs and sees 28x28 here" in words
     assert "Use resnet18_small" in words
+    [run] = [p for p in tmp_path.iterdir() if p.is_dir()]  # once per run: not on resume
+    result = runner.invoke(app, ["resume", str(run), "--max-time", "0.6"])
+    assert result.exit_code == 0, result.output
+    assert "designed for" not in result.stderr
     result = runner.invoke(app, ["train", "vgg11", "--data", "synthetic", "--device", "cpu",
                                  "--out-dir", str(tmp_path)])
     assert result.exit_code == 1

@@ -30,8 +30,6 @@ def build_model(cfg: TrainConfig, num_classes: int, channels: int, image_size: i
             f"is {image_size}x{image_size}: pass --resize {info.min_input_size} or more "
             f"({info.input_size[1]} is its design size)"
         )
-    if info.variant == "standard" and image_size * 4 <= info.input_size[1]:
-        _warn_of_a_small_input(cfg.model, info.input_size[1], image_size)
     if info.sized_head and "image_size" not in overrides:
         overrides["image_size"] = image_size
     # Weights load at their own shape, then the head and first conv are adapted.
@@ -47,13 +45,18 @@ def build_model(cfg: TrainConfig, num_classes: int, channels: int, image_size: i
     return model
 
 
-def _warn_of_a_small_input(name: str, design: int, image_size: int) -> None:
+def warn_of_a_small_input(name: str, image_size: int) -> None:
     """A 224-pixel ImageNet network trains on 28x28 images, but its stem (stride 2, then
-    a max-pool) leaves it a 7x7 map at once: it trains, poorly, without a word."""
+    a max-pool) leaves it a 7x7 map at once: it trains, poorly, without a word. Said
+    when a run starts (not again on resume, nor once per torchrun process)."""
     import warnings
 
     from cnnlab.data import DataWarning
     from cnnlab.models import list_models
+
+    design = model_info(name).input_size[1]
+    if model_info(name).variant != "standard" or image_size * 4 > design:
+        return
 
     small = f"{name}_small"
     instead = (f"{small} (the same network with a stem for small images)"
@@ -61,7 +64,7 @@ def _warn_of_a_small_input(name: str, design: int, image_size: int) -> None:
                "the *_d2l networks, speednet)")
     warnings.warn(f"{name} was designed for {design}x{design} inputs and sees "
                   f"{image_size}x{image_size} here: its stem shrinks them at once. Use "
-                  f"{instead}, or --resize {design} (slow)", DataWarning, stacklevel=3)
+                  f"{instead}, or --resize {design} (slow)", DataWarning, stacklevel=2)
 
 
 def adapt_stem(model: nn.Module, cfg: TrainConfig, channels_last: bool, train: ImageData,

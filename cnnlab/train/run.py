@@ -26,6 +26,7 @@ from cnnlab.train import checkpoint as ckpt
 from cnnlab.train.config import ConfigError, TrainConfig
 from cnnlab.train.distributed import launch_command, launched_world_size
 from cnnlab.train.evaluate import Preprocess
+from cnnlab.train.model_setup import warn_of_a_small_input
 from cnnlab.train.optim import lr_factor
 from cnnlab.train.report import plot_confusion, plot_curves, write_report
 from cnnlab.train.runlog import MetricsLog, environment_info, new_run_dir, run_lock
@@ -71,6 +72,8 @@ def train_with_trainer(cfg: TrainConfig, data: DatasetSplits | None = None, cons
         raise ConfigError(f"{data.name} has {len(data.classes)} class ({', '.join(data.classes)})"
                           "; a classifier needs at least two")
     is_main = int(os.environ.get("RANK", "0")) == 0
+    if is_main:
+        warn_of_a_small_input(cfg.model, cfg.resize or data.train.images.shape[2])
     run_dir = None
     if write_run_dir:
         run_dir = _shared_run_dir(cfg, is_main)
