@@ -68,13 +68,13 @@ def load_pretrained(model: nn.Module, weights, info: ModelInfo,
     state._metadata = getattr(own, "_metadata", None)
     load_state_dict_checked(model, state, source=source)
     # ``auto_transform_input=False``: the caller chose transform_input; it stays.
-    transform = auto_transform_input and _transform_input_as_torchvision(model, info,
-                                                                         given_keys)
+    transform = auto_transform_input and _transform_input_as_torchvision(
+        model, info, given_keys, from_rgb=channels is not None and channels[0] == 3)
     return PretrainedLoad(source, new_head, channels, transform)
 
 
-def _transform_input_as_torchvision(model: nn.Module, info: ModelInfo, keys: list[str]
-                                    ) -> bool:
+def _transform_input_as_torchvision(model: nn.Module, info: ModelInfo, keys: list[str],
+                                    from_rgb: bool = False) -> bool:
     """torchvision's released GoogLeNet and Inception-v3 weights expect its
     ``transform_input`` (ImageNet-normalised input re-mapped to the [-1, 1] scale they
     were trained on), which torchvision turns on whenever it loads them. cnnlab does the
@@ -89,6 +89,8 @@ def _transform_input_as_torchvision(model: nn.Module, info: ModelInfo, keys: lis
     if not any(k.removeprefix("body.").startswith(aux) for k in keys):
         return False
     if conv.in_channels != 3:
+        if not from_rgb:  # weights of another model of these channels (a cnnlab run's)
+            return False
         import warnings
 
         from cnnlab.data.dataset import DataWarning
