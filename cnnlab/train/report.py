@@ -78,7 +78,7 @@ def write_report(run_dir: Path, summary: dict, model_summary: dict | None = None
     final = summary.get("final", {})
     headline = [
         ["model", summary.get("model")],
-        ["preset", summary.get("config", {}).get("preset") or "none (the defaults)"],
+        ["preset", summary.get("config", {}).get("preset") or "none"],
         ["epochs", final.get("epoch")],
         ["stopped", _stopped_words(summary.get("stopped"))],
         ["test accuracy" + _scope(summary), _pct(final.get("test_acc"))],
