@@ -291,3 +291,21 @@ def test_a_light_background_on_a_fashion_mnist_model_suggests_invert(trained_run
         warnings.simplefilter("error")
         predict_image(run, tmp_path / "dark.png")
         predict_image(run, tmp_path / "paper.png", invert=True)
+
+
+def test_a_busy_cpu_suggests_one_thread(tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.setattr(os, "getloadavg", lambda: (9.0, 9.0, 9.0))
+    args = [*TRAIN, "--epochs", "1", "--out-dir", str(tmp_path)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "this CPU is busy (load 9.0" in " ".join(result.stderr.split())
+    import torch
+
+    threads = torch.get_num_threads()
+    result = runner.invoke(app, [*args, "--threads", "1"])
+    torch.set_num_threads(threads)  # the run set the process's pool: the next tests use all
+    assert "this CPU is busy" not in result.stderr
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.1, 0.1, 0.1))
+    assert "this CPU is busy" not in runner.invoke(app, args).stderr
