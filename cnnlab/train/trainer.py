@@ -15,7 +15,6 @@ import math
 import signal
 import time
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -44,41 +43,12 @@ from cnnlab.train.evaluate import (
 )
 from cnnlab.train.model_setup import adapt_stem, build_model
 from cnnlab.train.optim import Lookahead, WeightEMA, build_optimizer, build_scheduler
+from cnnlab.train.outcome import TrainingDiverged, TrainingInterrupted, TrainResult
 from cnnlab.train.resumable import Resumable
 from cnnlab.train.run_data import check_data, make_loader
 from cnnlab.train.runlog import MetricsLog, TrainProgress, command_entry
 
 _DROPOUT_STREAM = 0x64726F70  # "drop": the ranks' dropout seeds, apart from the loader's
-
-
-class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite; the last good checkpoint is kept."""
-
-
-class TrainingInterrupted(RuntimeError):
-    """SIGINT/SIGTERM: a checkpoint was saved and the run can be resumed."""
-
-
-@dataclass
-class TrainResult:
-    run_dir: Path | None
-    history: list[dict]
-    final: dict
-    best_test_acc: float
-    train_time_s: float
-    per_class_acc: dict[str, float] = field(default_factory=dict)
-    confusion: list[list[int]] = field(default_factory=list)
-    stopped: str | None = None  # "max_time" when the time budget ended the run
-    # Test images the accuracies were measured on, and in the test split (eval_subset).
-    eval_images: int | None = None
-    test_images: int | None = None
-
-    @property
-    def eval_scope(self) -> str:
-        """'' when the whole test split was evaluated, else which part of it."""
-        if self.eval_images is None or self.eval_images == self.test_images:
-            return ""
-        return f"first {self.eval_images:,} of {self.test_images:,} test images"
 
 
 class Trainer(Resumable):
