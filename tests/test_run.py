@@ -22,6 +22,30 @@ def test_best_and_last_load_their_own_checkpoint(run_dir):
         assert load_run(run_dir, which=which).checkpoint.name == f"{which}.safetensors"
 
 
+def test_best_and_last_give_their_own_weights(run_dir, tmp_path):
+    # In a one-epoch run best and last hold the same weights, so loading the wrong file
+    # went unnoticed: here best's are made different first.
+    import shutil
+
+    import torch
+
+    from cnnlab.train import checkpoint as ckpt
+
+    run = tmp_path / "run"
+    shutil.copytree(run_dir, run)
+    best = run / "checkpoints" / "best.safetensors"
+    groups, state = ckpt.load_checkpoint(best)
+    ckpt.save_checkpoint(best, {k: v * 2 if v.is_floating_point() else v
+                                for k, v in groups["model"].items()}, state)
+    for which in ("best", "last"):
+        groups, _ = ckpt.load_checkpoint(run / "checkpoints" / f"{which}.safetensors")
+        saved = groups["eval"] or groups["ema"] or groups["model"]  # what evaluation uses
+        loaded = load_run(run, which=which).model.state_dict()
+        assert all(torch.equal(loaded[k], v) for k, v in saved.items()), which
+    assert not torch.equal(load_run(run, which="best").model.state_dict()["classifier.6.weight"],
+                           load_run(run, which="last").model.state_dict()["classifier.6.weight"])
+
+
 def test_unknown_checkpoint_choice_is_refused(run_dir):
     with pytest.raises(ConfigError, match="'nosuch' .*choose best or last"):
         load_run(run_dir, which="nosuch")
