@@ -1,6 +1,8 @@
 """DenseNet: the book's form against a transcription of its code, the standard forms
 against torchvision, and the memory-efficient (checkpointed) form against the plain one."""
 
+import json
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -195,3 +197,21 @@ def test_drop_rate_applies_in_training_only():
     assert not torch.equal(model(x), model(x))
     model.eval()
     torch.testing.assert_close(model(x), model(x), rtol=0, atol=0)
+
+
+def test_memory_compares_the_two_densenets_on_the_same_step(tmp_path):
+    out = tmp_path / "memory.json"
+    from typer.testing import CliRunner
+
+    from cnnlab.cli import app
+
+    result = CliRunner().invoke(app, ["bench", "memory", "--model", "densenet_d2l",
+                                      "--batch-size", "2", "--image-size", "32", "--steps", "1",
+                                      "--threads", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    plain, efficient = json.loads(out.read_text())["rows"]
+    assert (plain["variant"], efficient["variant"]) == ("plain", "memory_efficient")
+    # The same function (logits and gradients), with fewer activations kept for backward.
+    assert efficient["max_abs_logit_diff"] < 1e-5 and efficient["max_abs_grad_diff"] < 1e-5
+    assert plain["memory_vs_plain"] == 1.0 and efficient["memory_vs_plain"] < 0.8
+    assert "fewer saved bytes" in result.output
