@@ -320,3 +320,21 @@ def test_a_busy_cpu_suggests_one_thread(tmp_path, monkeypatch):
     assert "this CPU is busy" not in result.stderr
     monkeypatch.setattr(os, "getloadavg", lambda: (0.1, 0.1, 0.1))
     assert "this CPU is busy" not in runner.invoke(app, args).stderr
+
+
+def test_predict_normalises_as_the_run_trained(trained_run, tmp_path):
+    import torch
+
+    from cnnlab.train.predict import open_for_prediction, predict_image
+
+    pixels = np.random.default_rng(1).integers(0, 255, (28, 28), np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "x.png")
+    run = open_for_prediction(trained_run)
+    pp = run.preprocess
+    assert pp.mean is not None  # the fast preset normalises
+    x = (torch.from_numpy(pixels).float().div(255).view(1, 1, 28, 28) - pp.mean[0]) / pp.std[0]
+    with torch.no_grad():
+        expected = run.model(x).softmax(dim=1)[0]
+    [(name, prob)] = predict_image(run, tmp_path / "x.png", top_k=1, tta=False)
+    assert name == run.classes[int(expected.argmax())]
+    assert prob == pytest.approx(float(expected.max()), abs=1e-6)
