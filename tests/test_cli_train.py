@@ -207,6 +207,10 @@ def test_settings_the_run_will_not_use_are_named(tmp_path):
     result = runner.invoke(app, [*args, "--config", str(config)])
     assert result.exit_code == 0, result.output
     assert "warning" not in result.stderr
+    # A hand-written file names what its writer chose, default values too.
+    config.write_text("optimizer: nesterov\nmomentum: 0\n")
+    result = runner.invoke(app, [*args, "--config", str(config)])
+    assert "momentum 0 with optimizer=nesterov means 0.9" in " ".join(result.stderr.split())
 
 
 def test_an_accuracy_measured_on_part_of_the_test_split_says_which_part(tmp_path):
@@ -274,6 +278,7 @@ def test_a_224_pixel_network_on_28_pixel_images_is_pointed_at_a_small_one(tmp_pa
                                  "--out-dir", str(tmp_path)])
     assert result.exit_code == 1
     assert "pass --resize 32 or more (224 is its design size)" in " ".join(result.output.split())
+    assert "designed for" not in result.output  # refused: no advice contradicting it
 
 
 def test_version():
@@ -308,6 +313,7 @@ def test_a_busy_cpu_suggests_one_thread(tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "getloadavg", lambda: (9.0, 9.0, 9.0))
     monkeypatch.setattr(os, "cpu_count", lambda: 2)  # whatever machine runs the test
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
     args = [*TRAIN, "--epochs", "1", "--out-dir", str(tmp_path)]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output

@@ -152,9 +152,12 @@ def _hint_at_a_busy_cpu(cfg) -> None:
     if cfg.threads is not None or int(os.environ.get("RANK", "0")) != 0:
         return
     try:
-        load, cores = os.getloadavg()[0], os.cpu_count() or 1
+        load = os.getloadavg()[0]
     except (AttributeError, OSError):  # no load average (Windows)
         return
+    # The cores this process may run on (a container's or taskset's), not the host's.
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+        os.cpu_count() or 1)
     from cnnlab.train.device import select_device
 
     if load > cores and select_device(cfg.device).type == "cpu":
@@ -173,11 +176,13 @@ def _warn_about_settings_without_effect(cfg, overrides: dict, config_file) -> No
         return
     given = set(overrides)
     if config_file is not None:
-        # A run's own config.yaml names every field: only values other than the
-        # defaults were chosen.
+        written = TrainConfig.read_file(config_file)
         defaults = TrainConfig().to_dict()
-        given |= {k for k, v in TrainConfig.read_file(config_file).items()
-                  if k not in defaults or v != defaults[k]}
+        if set(defaults) <= set(written):
+            # A run's own config.yaml names every field: only values other than the
+            # defaults were chosen. A hand-written file names what its writer chose.
+            written = {k: v for k, v in written.items() if v != defaults.get(k)}
+        given |= set(written)
     for note in settings_without_effect(cfg, given):
         warning(note)
 
@@ -346,7 +351,7 @@ def _show_config_defaults(command) -> None:
     for name, parameter in inspect.signature(command).parameters.items():
         option = parameter.default
         if not isinstance(option, typer.models.OptionInfo) or name not in defaults \
-                or "default" in (option.help or ""):  # its help says it already
+                or "(default" in (option.help or ""):  # its help says it already
             continue
         value = defaults[name]
         shown = _DEFAULT_IN_WORDS.get(name) or (

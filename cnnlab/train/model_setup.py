@@ -54,8 +54,10 @@ def warn_of_a_small_input(name: str, image_size: int) -> None:
     from cnnlab.data import DataWarning
     from cnnlab.models import list_models
 
-    design = model_info(name).input_size[1]
-    if model_info(name).variant != "standard" or image_size * 4 > design:
+    info = model_info(name)
+    design = info.input_size[1]
+    if info.variant != "standard" or image_size * 4 > design \
+            or image_size < info.min_input_size:  # refused as too small, with its own words
         return
 
     small = f"{name}_small"
