@@ -95,7 +95,7 @@ def _take_run_lock(path: Path, run_dir) -> int | None:
     """The lock file's descriptor, locked; None where locking is not possible here."""
     if fcntl is None:
         return None
-    while True:
+    for _ in range(20):  # a file taken over between open and lock: rare, so a few tries
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError:
@@ -113,14 +113,19 @@ def _take_run_lock(path: Path, run_dir) -> int | None:
             os.close(fd)
             return None
         try:
-            same = os.fstat(fd).st_ino == os.stat(path).st_ino
+            held, named = os.fstat(fd), os.stat(path)
+            same = (held.st_dev, held.st_ino) == (named.st_dev, named.st_ino)
         except FileNotFoundError:
             same = False
         if same:
-            os.ftruncate(fd, 0)
-            os.write(fd, f"{os.getpid()}\n".encode())
+            try:
+                os.ftruncate(fd, 0)
+                os.write(fd, f"{os.getpid()}\n".encode())
+            except OSError:  # a full disk: the lock holds without its pid
+                pass
             return fd
         os.close(fd)  # locked a file its holder removed on finishing: take the new one
+    return None  # inode numbers that never match (some network mounts): go on unlocked
 
 
 class MetricsLog:

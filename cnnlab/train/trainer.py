@@ -61,10 +61,12 @@ class Trainer(Resumable):
         self.device = select_device(cfg.device)
         self.dist: DistInfo = init_distributed(self.device.type)
         if self.dist.enabled and self.device.type == "cuda":
-            if self.device.index not in (None, self.dist.local_rank) and self.dist.is_main:
+            if self.device.index is not None and self.dist.is_main:  # cuda:K given
+                from cnnlab.data.dataset import DataWarning
+
                 warnings.warn(f"--device {cfg.device} under torchrun: each process uses the "
-                              "GPU of its local rank (cuda:LOCAL_RANK); choose the GPUs with "
-                              "CUDA_VISIBLE_DEVICES", stacklevel=2)
+                              "GPU of its local rank (cuda:LOCAL_RANK), whatever K is; choose "
+                              "the GPUs with CUDA_VISIBLE_DEVICES", DataWarning, stacklevel=2)
             self.device = torch.device("cuda", self.dist.local_rank)
         self.amp = resolve_amp(cfg.amp, self.device)
         self.channels_last = (cfg.channels_last if cfg.channels_last is not None
