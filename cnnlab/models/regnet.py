@@ -209,7 +209,11 @@ def torchvision_regnet_key(key: str) -> str:
     ``trunk_output.block2.block2-0.f.b.1.weight`` -> ``stages.1.0.b.norm.weight``;
     ``stem.0.weight`` -> ``stem.conv.weight``; ``fc.*`` is unchanged.
     """
-    for pattern, repl in _TV_KEY_RULES:
+    return _renamed(key, _TV_KEY_RULES)
+
+
+def _renamed(key: str, rules) -> str:
+    for pattern, repl in rules:
         key = pattern.sub(repl, key)
     return key
 
@@ -235,9 +239,7 @@ def pycls_regnet_key(key: str) -> str:
     ``s1.b1.f.b_bn.weight`` -> ``stages.0.0.b.norm.weight``; ``s2.b1.bn.weight`` ->
     ``stages.1.0.proj.norm.weight``; ``head.fc.weight`` -> ``fc.weight``.
     """
-    for pattern, repl in _PYCLS_KEY_RULES:
-        key = pattern.sub(repl, key)
-    return key
+    return _renamed(key, _PYCLS_KEY_RULES)
 
 
 def _build(cfg: RegNetConfig, num_classes: int, in_channels: int, **overrides) -> nn.Module:
