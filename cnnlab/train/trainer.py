@@ -131,7 +131,6 @@ class Trainer(Resumable):
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.ddp_model = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
             self.train_model = self.ddp_model
-        if self.dist.enabled:
             # Built alike from one seed, the ranks now draw their own dropout masks (the
             # global generator's use in training; the loader has its own generators).
             torch.manual_seed(mix_seed(cfg.seed, self.dist.rank, _DROPOUT_STREAM))
