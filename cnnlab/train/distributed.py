@@ -55,9 +55,9 @@ def all_reduce_sum(tensor: torch.Tensor, info: DistInfo) -> torch.Tensor:
 def share_rank0_buffers(model: torch.nn.Module, info: DistInfo) -> None:
     """Give every rank rank 0's floating-point buffers (BN running statistics).
 
-    DDP keeps parameters identical and, at each training forward that syncs gradients,
-    broadcasts rank 0's buffers, so the ranks' BN statistics differ only by their own
-    batches since then. Evaluation
+    DDP keeps parameters identical and broadcasts rank 0's buffers at a training
+    forward (the first of each accumulation window), so the ranks' BN statistics differ
+    only by their own batches since then. Evaluation
     and checkpoints use rank 0's: the ranks then evaluate the same model, and a resumed
     run (which restores rank 0's checkpoint on every rank) continues bit for bit as the
     uninterrupted one. An average over ranks would be a model no checkpoint holds.
