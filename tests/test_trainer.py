@@ -74,20 +74,6 @@ def test_eval_every_skips_epochs_but_always_evaluates_the_last(tmp_path, data):
         fast_cfg(tmp_path, eval_every=0).validate()
 
 
-def test_an_empty_metrics_file_gets_its_header_back(tmp_path):
-    from cnnlab.train.runlog import METRIC_COLUMNS, MetricsLog
-
-    (tmp_path / "metrics.csv").write_text("")  # e.g. cut short by a crash
-    log = MetricsLog(tmp_path, tensorboard=False)
-    log.append({"epoch": 1, "test_acc": 0.5})
-    log.append({"epoch": 2, "test_acc": 0.75})
-    rows = MetricsLog.read(tmp_path / "metrics.csv")
-    assert list(rows[0]) == METRIC_COLUMNS
-    assert [(r["epoch"], r["test_acc"]) for r in rows] == [(1, 0.5), (2, 0.75)]
-    log.truncate_after(1)  # rewritten whole (atomically), header included
-    assert [r["epoch"] for r in MetricsLog.read(tmp_path / "metrics.csv")] == [1]
-
-
 def _interrupt_after(monkeypatch, n_steps: int):
     """Make the loop see a SIGINT after n_steps optimizer steps in total."""
     original = Trainer._optimizer_step
@@ -445,43 +431,3 @@ def test_a_lookahead_runs_last_checkpoint_reads_back_as_evaluated_with_a_held_st
     for key, value in best.state_dict().items():
         assert torch.equal(last.state_dict()[key], value), key  # the same evaluated weights
     assert result.best_test_acc == result.final["test_acc"]
-
-
-def test_fewer_test_images_than_processes_are_refused_before_anything_is_built():
-    # Under torchrun each process evaluates every world_size-th test image: with fewer
-    # images than processes one had none, failed alone, and torchrun killed the others.
-    from cnnlab.data.dataset import DataError
-    from cnnlab.train.run_data import check_data
-
-    data = make_synthetic(num_train=8, num_test=4)
-    cfg = TrainConfig(data="synthetic", eval_subset=1)
-    with pytest.raises(DataError, match=r"1 test image \(eval_subset\) for 2 processes.*"
-                                        r"--eval-subset 2"):
-        check_data(cfg, data, world_size=2)
-    check_data(cfg, data, world_size=1)
-    check_data(TrainConfig(data="synthetic", eval_subset=2), data, world_size=2)
-    with pytest.raises(DataError, match=r"4 test images for 8 processes"):
-        check_data(TrainConfig(data="synthetic"), data, world_size=8)
-
-
-def test_the_progress_shows_where_an_epoch_really_ended():
-    # A budget that ends epoch 1 at step 5 of 469: the line says so (the bar was filled and
-    # the line read as a whole epoch), and before any measurement the bar shows dashes.
-    import io
-
-    from rich.console import Console
-
-    from cnnlab.train.runlog import TrainProgress
-
-    out = io.StringIO()
-    row = {"epoch": 1, "train_loss": 1.0, "train_acc": 0.5, "test_loss": 1.1, "test_acc": 0.4,
-           "images_per_s": 1000.0, "epoch_time_s": 2.0}
-    with TrainProgress(3, 469, console=Console(file=out, width=200)) as bar:
-        bar.start_epoch(1)
-        assert bar.progress.tasks[0].fields["loss"] == "-"
-        bar.end_epoch(row, steps_done=5)
-        assert bar.progress.tasks[0].completed == 5
-    assert "epoch 1/3 (stopped at step 5 of 469)  train loss 1.0000" in out.getvalue()
-    quiet = io.StringIO()
-    TrainProgress(3, 469, quiet=True, console=Console(file=quiet, width=200)).end_epoch(row)
-    assert "epoch 1/3  train loss" in quiet.getvalue()

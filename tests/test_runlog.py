@@ -1,0 +1,38 @@
+"""A run's log and its display: metrics.csv kept whole, the progress bar and epoch lines."""
+
+
+def test_an_empty_metrics_file_gets_its_header_back(tmp_path):
+    from cnnlab.train.runlog import METRIC_COLUMNS, MetricsLog
+
+    (tmp_path / "metrics.csv").write_text("")  # e.g. cut short by a crash
+    log = MetricsLog(tmp_path, tensorboard=False)
+    log.append({"epoch": 1, "test_acc": 0.5})
+    log.append({"epoch": 2, "test_acc": 0.75})
+    rows = MetricsLog.read(tmp_path / "metrics.csv")
+    assert list(rows[0]) == METRIC_COLUMNS
+    assert [(r["epoch"], r["test_acc"]) for r in rows] == [(1, 0.5), (2, 0.75)]
+    log.truncate_after(1)  # rewritten whole (atomically), header included
+    assert [r["epoch"] for r in MetricsLog.read(tmp_path / "metrics.csv")] == [1]
+
+
+def test_the_progress_shows_where_an_epoch_really_ended():
+    # A budget that ends epoch 1 at step 5 of 469: the line says so (the bar was filled and
+    # the line read as a whole epoch), and before any measurement the bar shows dashes.
+    import io
+
+    from rich.console import Console
+
+    from cnnlab.train.runlog import TrainProgress
+
+    out = io.StringIO()
+    row = {"epoch": 1, "train_loss": 1.0, "train_acc": 0.5, "test_loss": 1.1, "test_acc": 0.4,
+           "images_per_s": 1000.0, "epoch_time_s": 2.0}
+    with TrainProgress(3, 469, console=Console(file=out, width=200)) as bar:
+        bar.start_epoch(1)
+        assert bar.progress.tasks[0].fields["loss"] == "-"
+        bar.end_epoch(row, steps_done=5)
+        assert bar.progress.tasks[0].completed == 5
+    assert "epoch 1/3 (stopped at step 5 of 469)  train loss 1.0000" in out.getvalue()
+    quiet = io.StringIO()
+    TrainProgress(3, 469, quiet=True, console=Console(file=quiet, width=200)).end_epoch(row)
+    assert "epoch 1/3  train loss" in quiet.getvalue()
