@@ -346,6 +346,27 @@ def test_test_time_augmentation_averages_the_views_it_names():
     assert res.acc == pytest.approx((expected.argmax(1) == labels).float().mean().item())
     plain = evaluate(model, loader, 3, torch.device("cpu"))
     assert plain.loss != pytest.approx(res.loss, rel=1e-3)  # the views do change it
+    # All six views of a batch go through the model as one batch: one forward per batch.
+    calls = []
+    model.register_forward_hook(lambda module, args, out: calls.append(len(args[0])))
+    evaluate(model, loader, 3, torch.device("cpu"), tta_flip=True, tta_shift=1,
+             fill=[-mean[0] / std[0]])
+    assert calls == [6 * 16, 6 * 16, 6 * 8]
+    # Channels-last input stays channels_last (the layout the GPU's kernels are chosen for).
+    from cnnlab.train.evaluate import tta_logits
+
+    rgb = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.Flatten(),
+                              torch.nn.Linear(4 * 6 * 6, 3))
+    seen = []
+    rgb.register_forward_pre_hook(
+        lambda module, args: seen.append(args[0].is_contiguous(memory_format=torch.channels_last)))
+    x3 = torch.randn(5, 3, 8, 8).contiguous(memory_format=torch.channels_last)
+    zero = torch.zeros(1, 3, 1, 1)
+    with torch.no_grad():
+        one_by_one = sum(w * rgb(translate(x3, dy, dx, zero).flip(-1) if m
+                                 else translate(x3, dy, dx, zero)) for dy, dx, m, w in views)
+        torch.testing.assert_close(tta_logits(rgb, x3, views, zero), one_by_one)
+    assert seen[-1] and len(seen) == 1 + len(views)
 
 
 def test_compile_mode_reaches_torch_compile_and_marks_cuda_graph_steps(tmp_path, data,
