@@ -367,6 +367,13 @@ def test_test_time_augmentation_averages_the_views_it_names():
                                  else translate(x3, dy, dx, zero)) for dy, dx, m, w in views)
         torch.testing.assert_close(tta_logits(rgb, x3, views, zero), one_by_one)
     assert seen[-1] and len(seen) == 1 + len(views)
+    # Large inputs go view by view (memory of one view's forward), to the same average.
+    import cnnlab.train.evaluate as evaluation
+
+    with pytest.MonkeyPatch.context() as patch, torch.no_grad():
+        patch.setattr(evaluation, "_ONE_BATCH_ELEMENTS", x3.numel())
+        torch.testing.assert_close(tta_logits(rgb, x3, views, zero), one_by_one)
+    assert len(seen) == 1 + 2 * len(views)
 
 
 def test_compile_mode_reaches_torch_compile_and_marks_cuda_graph_steps(tmp_path, data,

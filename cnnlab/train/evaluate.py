@@ -77,19 +77,30 @@ def tta_logits(model, x: torch.Tensor, views: list[tuple[int, int, bool, float]]
     """The weighted average of ``model``'s float logits over ``views`` of the batch ``x``
     (:func:`tta_views`); shifted views are padded with ``border`` (1, C, 1, 1).
 
-    All views go through the model as one batch (in eval mode each image's logits do not
-    depend on the others'): one forward's kernel launches instead of one per view, which
-    on a GPU is most of a small network's evaluation time."""
+    Small inputs' views go through the model as one batch (in eval mode each image's
+    logits do not depend on the others'): one forward's kernel launches instead of one
+    per view, which on a GPU is most of a small network's evaluation time. Large ones
+    (ImageNet-sized batches) go view by view, so evaluation needs no more memory than
+    one view's forward."""
     if len(views) == 1 and views[0][:3] == (0, 0, False):
         return model(x).float()
-    batch = []
-    for dy, dx, mirrored, _ in views:
-        view = translate(x, dy, dx, border) if dy or dx else x
-        batch.append(torch.flip(view, dims=(3,)) if mirrored else view)
+
+    def view(dy: int, dx: int, mirrored: bool) -> torch.Tensor:
+        moved = translate(x, dy, dx, border) if dy or dx else x
+        return torch.flip(moved, dims=(3,)) if mirrored else moved
+
+    if len(views) * x.numel() > _ONE_BATCH_ELEMENTS:  # each view made as it is used
+        return sum(w * model(view(dy, dx, m)).float() for dy, dx, m, w in views)
     # (torch.cat keeps its inputs' layout: channels_last views stay channels_last.)
-    logits = model(torch.cat(batch)).float().unflatten(0, (len(views), len(x)))
+    stacked = torch.cat([view(dy, dx, m) for dy, dx, m, _ in views])
+    logits = model(stacked).float().unflatten(0, (len(views), len(x)))
     weights = torch.tensor([w for *_, w in views], device=logits.device)
     return torch.einsum("v,vnc->nc", weights, logits)
+
+
+# Input elements up to which all views of a batch are stacked into one forward: 2^24
+# floats (64 MB), e.g. 512 Fashion-MNIST images x 6 views is 2.4M.
+_ONE_BATCH_ELEMENTS = 1 << 24
 
 
 def describe_tta(flip: bool, shift: int) -> str:
