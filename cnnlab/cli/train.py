@@ -129,12 +129,11 @@ def train(
 def _hint_at_the_book_recipe(cfg, config_file) -> None:
     """A book network trained with no preset gets cnnlab's plain defaults, not the book's
     recipe (its lr, input size, initialisation): say where that recipe is."""
-    import os
-
     from cnnlab.models import model_info
+    from cnnlab.train.distributed import launched_as_main
 
     recipe = model_info(cfg.model).book_recipe
-    if int(os.environ.get("RANK", "0")) != 0:  # once, not once per torchrun process
+    if not launched_as_main():  # once, not once per torchrun process
         return
     if cfg.preset is None and config_file is None and recipe is not None:
         err.print(f"note: no --preset, so {cfg.model} trains with the defaults and the flags "
@@ -149,7 +148,9 @@ def _hint_at_a_busy_cpu(cfg) -> None:
     (measured on a shared 2-core machine: 0.34 s vs 9 s for the same epoch of loading)."""
     import os
 
-    if cfg.threads is not None or int(os.environ.get("RANK", "0")) != 0:
+    from cnnlab.train.distributed import launched_as_main
+
+    if cfg.threads is not None or not launched_as_main():
         return
     try:
         load = os.getloadavg()[0]
@@ -167,12 +168,11 @@ def _hint_at_a_busy_cpu(cfg) -> None:
 
 
 def _warn_about_settings_without_effect(cfg, overrides: dict, config_file) -> None:
-    import os
-
     from cnnlab.train import TrainConfig
     from cnnlab.train.config import settings_without_effect
+    from cnnlab.train.distributed import launched_as_main
 
-    if int(os.environ.get("RANK", "0")) != 0:
+    if not launched_as_main():
         return
     given = set(overrides)
     if config_file is not None:
@@ -201,9 +201,9 @@ def _guarded(fn):
 
 
 def _print_result(result) -> None:
-    import os
+    from cnnlab.train.distributed import launched_as_main
 
-    if int(os.environ.get("RANK", "0")) != 0:
+    if not launched_as_main():
         return
     table = Table(title="Result", show_header=False)
     final = result.final

@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,7 @@ from cnnlab.models import get_model, model_info
 from cnnlab.models.interop import load_state_dict_checked
 from cnnlab.train import checkpoint as ckpt
 from cnnlab.train.config import ConfigError, TrainConfig
-from cnnlab.train.distributed import launch_command, launched_world_size
+from cnnlab.train.distributed import launch_command, launched_as_main, launched_world_size
 from cnnlab.train.evaluate import Preprocess
 from cnnlab.train.model_setup import warn_of_a_small_input
 from cnnlab.train.optim import lr_factor
@@ -71,7 +70,7 @@ def train_with_trainer(cfg: TrainConfig, data: DatasetSplits | None = None, cons
     if len(data.classes) < 2:  # before any folder is made
         raise ConfigError(f"{data.name} has {len(data.classes)} class ({', '.join(data.classes)})"
                           "; a classifier needs at least two")
-    is_main = int(os.environ.get("RANK", "0")) == 0
+    is_main = launched_as_main()
     if is_main:
         warn_of_a_small_input(cfg.model, cfg.resize or data.train.images.shape[2])
     run_dir = None
@@ -125,7 +124,7 @@ def resume(run_dir: str | Path, console=None, extra_epochs: int | None = None,
             the same kind of device, and close (not bit for bit) on another.
     """
     run_dir = Path(run_dir)
-    is_main = int(os.environ.get("RANK", "0")) == 0
+    is_main = launched_as_main()
     # Held from the first look at the run to its last file: a run still training (even
     # one that has not written its first checkpoint yet) is named as such.
     with run_lock(run_dir if is_main and run_dir.is_dir() else None):
