@@ -104,6 +104,21 @@ def test_a_run_stopped_mid_epoch_under_two_ranks_resumes_bit_for_bit(tmp_path, s
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("how", ["finished", "interrupted"])
+def test_the_train_command_under_two_ranks_ends_the_process_group_together(tmp_path, how):
+    # README's `torchrun --nproc_per_node=2 -m cnnlab train ...`, run in the ranks'
+    # processes: whether the run finishes or a signal stops it, the CLI leaves the process
+    # group on every rank (a barrier, then destroyed). A rank that exits while the other
+    # still writes its report can die in gloo's teardown (SIGABRT, about 1 run in 10 here).
+    _run_two_ranks(tmp_path, f"cli-{how}", same_weights=False)
+    codes = [(tmp_path / f"exit{rank}.txt").read_text() for rank in (0, 1)]
+    assert codes == (["0", "0"] if how == "finished" else ["130", "130"])
+    written = {p.name for p in (tmp_path / "cli").iterdir()}
+    assert ("report.html" in written) == (how == "finished")
+    assert (tmp_path / "cli" / "checkpoints" / "last.safetensors").exists()
+
+
+@pytest.mark.slow
 def test_accumulated_batches_skip_the_gradient_all_reduce(tmp_path):
     # 16 batches a rank and epoch, an optimizer step every 3 (and at the epoch's end):
     # 6 steps, so 6 all-reduces an epoch, not 16; the ranks still end identical.
@@ -125,12 +140,45 @@ import torch.distributed as dist
 from safetensors.torch import save_file
 from cnnlab.data.synthetic import make_synthetic
 from cnnlab.train import TrainConfig
+from cnnlab.train.distributed import end_distributed
 from cnnlab.train.run import train_with_trainer
+from cnnlab.train.trainer import Trainer
 
 import os
 
 out = sys.argv[1]
 mode = sys.argv[2] if len(sys.argv) > 2 else "plain"
+
+
+def signal_on_rank0_after_the_first_step():
+    step = Trainer._optimizer_step
+
+    def signalled(self):
+        step(self)
+        if dist.get_rank() == 0:
+            self._stop_signal = "SIGINT"
+
+    Trainer._optimizer_step = signalled
+    return step
+
+
+if mode.startswith("cli-"):  # the train command, as torchrun runs it
+    from cnnlab.cli import main
+
+    if mode == "cli-interrupted":
+        signal_on_rank0_after_the_first_step()
+    sys.argv = ["cnnlab", "train", "lenet_modern", "--data", "synthetic", "--epochs", "1",
+                "--batch-size", "32", "--device", "cpu", "--out-dir", out, "--run-name", "cli",
+                "--log-every", "2"]
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    assert not dist.is_initialized(), "the train command left its process group open"
+    with open(f"{out}/exit{os.environ['RANK']}.txt", "w") as fh:
+        fh.write(str(code))
+    sys.exit(0)
 budget, ema_decay, batch, accum, log_every = None, 0.0, 32, 1, 2
 if mode in ("rank0-out-of-time", "accumulating"):
     budget = 1e-9 if os.environ["RANK"] == "0" else 1e9  # over at once on rank 0 only
@@ -185,22 +233,14 @@ if mode in ("interrupt", "out-of-time", "interrupt-dropout"):  # stopped mid-epo
     import cnnlab.train.run as run_module
     from cnnlab.train import TrainingInterrupted, resume
     from cnnlab.train.checkpoint import load_checkpoint
-    from cnnlab.train.trainer import Trainer
 
     cfg = dataclasses.replace(cfg, deterministic=True, ema_decay=0.9)
     straight = train_with_trainer(dataclasses.replace(cfg, run_name="straight"), data=data)[1]
     split = dataclasses.replace(cfg, run_name="split")
     if mode == "out-of-time":  # stops at the first point the ranks agree
         train_with_trainer(dataclasses.replace(split, max_time=1e-9), data=data)
-    else:  # a signal on rank 0 after the first optimizer step
-        step = Trainer._optimizer_step
-
-        def signal_on_rank0(self):
-            step(self)
-            if dist.get_rank() == 0:
-                self._stop_signal = "SIGINT"
-
-        Trainer._optimizer_step = signal_on_rank0
+    else:
+        step = signal_on_rank0_after_the_first_step()
         try:
             train_with_trainer(split, data=data)
             raise AssertionError("not interrupted")
@@ -218,7 +258,7 @@ if mode in ("interrupt", "out-of-time", "interrupt-dropout"):  # stopped mid-epo
         with open(f"{out}/train_metrics.json", "w") as fh:
             json.dump({"straight": straight.history, "resumed": resumed.history,
                        "differing_tensors": differing}, fh)
-    dist.destroy_process_group()
+    end_distributed()
     sys.exit(0)
 trainer, result = train_with_trainer(cfg, data=data)
 state = {k: v.detach().contiguous().clone() for k, v in trainer.model.state_dict().items()}
@@ -227,5 +267,5 @@ with open(f"{out}/stopped{dist.get_rank()}.txt", "w") as fh:  # files, not one m
     fh.write(f"{result.stopped} at step {trainer.step_in_epoch}")
 with open(f"{out}/reductions{dist.get_rank()}.txt", "w") as fh:
     fh.write(str(len(reductions)))
-dist.destroy_process_group()
+end_distributed()
 """

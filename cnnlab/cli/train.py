@@ -188,16 +188,22 @@ def _warn_about_settings_without_effect(cfg, overrides: dict, config_file) -> No
 
 
 def _guarded(fn):
-    """Run training; divergence and interruption end with a message, not a traceback."""
+    """Run training; divergence and interruption end with a message, not a traceback.
+    Under torchrun the processes end their process group together where they all are at
+    the same point: the run finished, or they agreed to stop."""
     from cnnlab.train import TrainingDiverged, TrainingInterrupted
+    from cnnlab.train.distributed import end_distributed
 
     try:
-        return fn()
+        result = fn()
     except TrainingInterrupted as exc:
         err.print(f"[yellow]{exc}[/]")
+        end_distributed()
         raise typer.Exit(130) from None
     except TrainingDiverged as exc:
         fail(str(exc), code=3)
+    end_distributed()
+    return result
 
 
 def _print_result(result) -> None:
