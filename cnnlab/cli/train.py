@@ -89,7 +89,9 @@ def train(
     max_time: float = typer.Option(None, help="Stop after this many seconds of training."),
     log_every: int = typer.Option(None, help="Steps between progress updates."),
     weights: str = typer.Option(None, help="Start from these weights: a safetensors / .pth "
-                                "file, or a torchvision weights name (DEFAULT) to download."),
+                                "file (a run's checkpoint gives the weights it evaluated: "
+                                "the EMA's when on), or a torchvision weights name (DEFAULT) "
+                                "to download."),
     freeze_backbone: bool = typer.Option(None, "--freeze-backbone/--no-freeze-backbone",
                                          help="Train the classifier only."),
     backbone_lr_scale: float = typer.Option(None, help="Backbone lr = lr x this (e.g. 0.1); "

@@ -67,8 +67,10 @@ def read_weights_file(path: str | Path) -> dict[str, torch.Tensor]:
     """Tensors from a ``.safetensors`` file or a foreign ``.pth``/``.pt`` (weights only).
 
     A ``.pth`` holding ``{"state_dict": ...}`` or ``{"model": ...}`` (common training
-    checkpoints) is unwrapped, and so is a cnnlab training checkpoint (its ``model.*``
-    tensors), so a finished run's checkpoint can start another run.
+    checkpoints) is unwrapped, and so is a cnnlab training checkpoint, so a run's
+    checkpoint can start another run: with the weights its run evaluated (``ema.*`` or
+    Lookahead's ``eval.*`` in a ``last`` file, else ``model.*``), as ``cnnlab eval`` and
+    ``predict`` do, so the new run starts from the accuracy the report gives.
     """
     path = Path(path)
     if not path.is_file():
@@ -86,7 +88,10 @@ def read_weights_file(path: str | Path) -> dict[str, torch.Tensor]:
         if any(k.startswith("model.") for k in tensors) and any(
             k.startswith("rng.") for k in tensors
         ):
-            return {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+            for group in ("ema.", "eval.", "model."):
+                weights = {k[len(group):]: v for k, v in tensors.items() if k.startswith(group)}
+                if weights:
+                    return weights
         return tensors
     try:
         with path.open("rb") as f:
@@ -116,6 +121,32 @@ def read_weights_file(path: str | Path) -> dict[str, torch.Tensor]:
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise ValueError(f"{path}: expected a mapping of parameter names to tensors")
     return obj
+
+
+def checkpoint_model_overrides(path: str | Path) -> dict | None:
+    """The ``model_overrides`` the cnnlab run that wrote checkpoint ``path`` was built
+    with ({} when none), or None when ``path`` is no cnnlab training checkpoint (a
+    foreign file, a weights name). Reads the file's header only."""
+    path = Path(path)
+    if path.suffix != ".safetensors" or not path.is_file():
+        return None
+    import json
+
+    from safetensors import safe_open
+
+    from cnnlab.train.checkpoint import STATE_KEY  # the checkpoint format's own name
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            text = (f.metadata() or {}).get(STATE_KEY)
+        state = json.loads(text) if text else None
+    except Exception:  # unreadable: read_weights_file has already said why, or will
+        return None
+    if not isinstance(state, dict):
+        return None
+    config = state.get("config")
+    overrides = config.get("model_overrides") if isinstance(config, dict) else None
+    return dict(overrides) if isinstance(overrides, dict) else {}
 
 
 def _why_torch_load_failed(exc: Exception) -> str:

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from cnnlab.models._registry import ModelInfo
-from cnnlab.models.interop import load_state_dict_checked
+from cnnlab.models.interop import checkpoint_model_overrides, load_state_dict_checked
 from cnnlab.models.pretrained import (
     _TV_AUX_KEYS,
     TorchvisionNet,
@@ -68,25 +68,32 @@ def load_pretrained(model: nn.Module, weights, info: ModelInfo,
     state._metadata = getattr(own, "_metadata", None)
     load_state_dict_checked(model, state, source=source)
     # ``auto_transform_input=False``: the caller chose transform_input; it stays.
-    transform = auto_transform_input and _transform_input_as_torchvision(
-        model, info, given_keys, from_rgb=channels is not None and channels[0] == 3)
+    transform = auto_transform_input and _transform_input_as_the_weights(
+        model, info, given_keys, from_rgb=channels is not None and channels[0] == 3,
+        recorded=checkpoint_model_overrides(source))
     return PretrainedLoad(source, new_head, channels, transform)
 
 
-def _transform_input_as_torchvision(model: nn.Module, info: ModelInfo, keys: list[str],
-                                    from_rgb: bool = False) -> bool:
+def _transform_input_as_the_weights(model: nn.Module, info: ModelInfo, keys: list[str],
+                                    from_rgb: bool = False,
+                                    recorded: dict | None = None) -> bool:
     """torchvision's released GoogLeNet and Inception-v3 weights expect its
     ``transform_input`` (ImageNet-normalised input re-mapped to the [-1, 1] scale they
     were trained on), which torchvision turns on whenever it loads them. cnnlab does the
     same for a 3-channel model given that release, recognised by the auxiliary heads
-    saved in it (a grey model's summed first filters cannot re-map channels apiece)."""
+    saved in it (a grey model's summed first filters cannot re-map channels apiece).
+    A cnnlab run's checkpoint (``recorded``: its run's model_overrides) says itself
+    whether its run re-mapped the input; its auxiliary heads say nothing."""
     target = model.body if isinstance(model, TorchvisionNet) else model
     if info.torchvision_name not in _TV_AUX_KEYS or not hasattr(target, "transform_input"):
         return False
     conv = model.get_submodule(first_conv_name(model))
     aux = _TV_AUX_KEYS[info.torchvision_name]
+    if recorded is not None:
+        if not recorded.get("transform_input"):
+            return False
     # Keys as torchvision names them, or behind TorchvisionNet's "body.".
-    if not any(k.removeprefix("body.").startswith(aux) for k in keys):
+    elif not any(k.removeprefix("body.").startswith(aux) for k in keys):
         return False
     if conv.in_channels != 3:
         if not from_rgb:  # weights of another model of these channels (a cnnlab run's)
