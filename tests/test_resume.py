@@ -197,6 +197,20 @@ def test_a_row_torn_by_a_kill_is_not_glued_to_the_next_one(tmp_path, monkeypatch
     assert [json.loads(line)["epoch"] for line in lines] == [1, 2]
 
 
+def test_a_metrics_row_edited_into_no_record_is_dropped_with_a_warning(tmp_path, monkeypatch):
+    # A whole line that is not a row (an edit, a paste) made resume fail with a TypeError
+    # comparing epochs, and left an empty TensorBoard file behind on every try.
+    from cnnlab.train.runlog import RunLogWarning
+
+    small_run(tmp_path, monkeypatch, epochs=1, run_name="edited")
+    run = tmp_path / "edited"
+    with open(run / "metrics.csv", "a") as fh:
+        fh.write('garbage,,,"\n')
+    with pytest.warns(RunLogWarning, match=r"metrics\.csv line 3: dropped a row whose epoch"):
+        resume(run, extra_epochs=1)
+    assert [r["epoch"] for r in MetricsLog.read(run / "metrics.csv")] == [1, 2]
+
+
 def test_each_epochs_row_is_written_before_its_checkpoint(tmp_path, monkeypatch):
     # A kill between the two must not lose the row of an epoch the checkpoint has.
     from cnnlab.train import resumable

@@ -42,8 +42,9 @@ def show_warning(message, category, filename, lineno, file=None, line=None) -> N
     line, without Python's file name, line number and source line."""
     from cnnlab.data import DataWarning
     from cnnlab.train.run import CheckpointWarning
+    from cnnlab.train.runlog import RunLogWarning
 
-    if issubclass(category, (DataWarning, CheckpointWarning)) and file is None:
+    if issubclass(category, (DataWarning, CheckpointWarning, RunLogWarning)) and file is None:
         warning(str(message))
     else:
         _PYTHON_SHOWWARNING(message, category, filename, lineno, file, line)

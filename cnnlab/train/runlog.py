@@ -128,6 +128,11 @@ def _take_run_lock(path: Path, run_dir) -> int | None:
     return None  # inode numbers that never match (some network mounts): go on unlocked
 
 
+class RunLogWarning(UserWarning):
+    """A line of a run's log (metrics.csv, class_metrics.jsonl) that is no record, edited
+    or damaged by hand, was dropped: the checkpoint, not the log, is the run's state."""
+
+
 class MetricsLog:
     """Appends one row per epoch to metrics.csv and mirrors it to TensorBoard."""
 
@@ -135,7 +140,9 @@ class MetricsLog:
         self.path = Path(run_dir) / "metrics.csv"
         for path in (self.path, self.path.with_name("class_metrics.jsonl")):
             _drop_torn_tail(path)
-        self.rows: list[dict] = self.read(self.path) if self.path.exists() else []
+        self.rows, dropped = self._read_rows(self.path) if self.path.exists() else ([], 0)
+        if dropped:  # the file holds records only, or the next row could join a bad one
+            self._rewrite()
         self.writer = None
         if tensorboard:
             try:
@@ -147,8 +154,26 @@ class MetricsLog:
 
     @staticmethod
     def read(path: Path) -> list[dict]:
+        """The rows, numbers as numbers. A row whose epoch is not a whole number is dropped
+        with a warning (a resume compares epochs; it failed with a TypeError there)."""
+        return MetricsLog._read_rows(path)[0]
+
+    @staticmethod
+    def _read_rows(path: Path) -> tuple[list[dict], int]:
+        import warnings
+
+        rows, dropped = [], 0
         with open(path, newline="") as fh:
-            return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(fh)]
+            for line, row in enumerate(csv.DictReader(fh), start=2):  # 1: the header
+                row = {k: _number(v) for k, v in row.items()}
+                if isinstance(row.get("epoch"), int):
+                    rows.append(row)
+                    continue
+                dropped += 1
+                warnings.warn(f"{path} line {line}: dropped a row whose epoch is not a "
+                              f"whole number (epoch {row.get('epoch')!r})", RunLogWarning,
+                              stacklevel=4)
+        return rows, dropped
 
     def truncate_after(self, epoch: int) -> None:
         """On resume: drop rows of epochs that the checkpoint does not include."""
@@ -218,7 +243,7 @@ def _epoch_of(line: str, path: Path) -> float:
         return json.loads(line)["epoch"] if line else math.inf
     except (ValueError, KeyError, TypeError):
         warnings.warn(f"{path}: dropped a line that is not a JSON record with an epoch: "
-                      f"{line[:60]!r}", stacklevel=3)
+                      f"{line[:60]!r}", RunLogWarning, stacklevel=3)
         return math.inf
 
 
