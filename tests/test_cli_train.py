@@ -108,6 +108,25 @@ def test_scratch_ops_takes_the_words_its_help_gives(tmp_path):
     assert "on, fft (FFT convolution) or off" in result.output
 
 
+def test_an_out_dir_it_may_not_write_in_is_named_without_a_traceback(tmp_path, monkeypatch):
+    # Root ignores permissions, so the refusal is the operating system's, simulated.
+    from pathlib import Path
+
+    real_mkdir = Path.mkdir
+
+    def read_only(self, *args, **kwargs):
+        if self.parent == tmp_path / "ro":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", read_only)
+    result = runner.invoke(app, [*TRAIN, "--out-dir", str(tmp_path / "ro"), "--run-name", "r"])
+    assert result.exit_code == 1, result.output
+    assert f"cannot create the run folder {tmp_path / 'ro' / 'r'}: permission denied; " \
+           "choose another --out-dir" in " ".join(result.output.split())
+    assert not isinstance(result.exception, PermissionError)
+
+
 def test_an_out_dir_that_is_a_file_and_one_class_data_fail_before_a_run_folder(tmp_path):
     afile = tmp_path / "afile"
     afile.write_text("")

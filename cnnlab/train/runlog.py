@@ -59,15 +59,22 @@ def new_run_dir(out_dir: str | Path, model: str, run_name: str | None = None) ->
         raise ConfigError(f"out_dir {base}: {blocker} is a file, not a folder; runs are "
                           "written to folders under out_dir (--out-dir)")
     name = run_name or f"{dt.datetime.now():%Y%m%d-%H%M%S}-{model.replace(':', '_')}"
-    base.mkdir(parents=True, exist_ok=True)
     path, n = base / name, 1
-    while True:
-        try:
-            path.mkdir()  # the claim itself: two runs starting at once get two folders
-            return path
-        except FileExistsError:
-            n += 1
-            path = base / f"{name}-{n}"
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        while True:
+            try:
+                path.mkdir()  # the claim itself: two runs starting at once get two folders
+                return path
+            except FileExistsError:
+                n += 1
+                path = base / f"{name}-{n}"
+    except OSError as exc:  # read-only, no permission, a full disk
+        from cnnlab.train.config import ConfigError
+
+        raise ConfigError(f"cannot create the run folder {path}: "
+                          f"{(exc.strerror or str(exc)).lower()}; choose another --out-dir"
+                          ) from None
 
 
 class RunInUse(RuntimeError):
