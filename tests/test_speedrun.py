@@ -246,6 +246,32 @@ def test_an_interrupted_speedrun_keeps_its_finished_runs(tmp_path, monkeypatch):
     assert body["complete"] is False and [r["seed"] for r in body["runs"]] == [0]
 
 
+def test_a_speedrun_interrupted_before_any_run_finished_leaves_its_out_file(
+        tmp_path, monkeypatch):
+    # It wrote {"complete": false} over the file and said "the finished runs are in" it.
+    from typer.testing import CliRunner
+
+    import cnnlab.bench.speedrun as sr
+    import cnnlab.data
+    from cnnlab.cli import app
+
+    monkeypatch.setattr(cnnlab.data, "load_dataset",
+                        lambda *a, **k: make_synthetic(num_train=128, num_test=32, seed=2))
+
+    def interrupted(cfg, data, target):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sr, "run_once", interrupted)
+    out = tmp_path / "s.json"
+    out.write_text('{"old": "result"}')
+    result = CliRunner().invoke(app, ["speedrun", "--device", "cpu", "--runs", "2",
+                                      "--no-warmup", "--out", str(out)])
+    assert result.exit_code == 130, result.output
+    assert out.read_text() == '{"old": "result"}'
+    said = " ".join(result.output.split())
+    assert "before any run finished" in said and f"{out} was not written" in said
+
+
 def test_a_diverged_run_is_a_failed_result_not_a_crash(monkeypatch):
     import math
 

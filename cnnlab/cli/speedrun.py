@@ -181,9 +181,13 @@ def speedrun(
                              dev.type, data, target, False, first_seed=first_seed + 1000,
                              on_run=lambda rs, cfg: record("confirm", best, rs, cfg))
     except (KeyboardInterrupt, TrainingInterrupted):
-        save(complete=False)
-        console.print("[yellow]interrupted[/]" + (f": the finished runs are in {out}"
-                                                  if out is not None else ""))
+        if records:  # a finished run is in the file (it was rewritten after each)
+            save(complete=False)
+            where = f": the finished runs are in {out}" if out is not None else ""
+        else:  # nothing to keep: a file already at --out stays as it was
+            where = ", before any run finished" + (
+                f"; {out} was not written" if out is not None else "")
+        console.print(f"[yellow]interrupted[/]{escape(where)}")
         raise typer.Exit(130) from None
     save(complete=True)
     if out is not None:
