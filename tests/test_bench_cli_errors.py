@@ -25,6 +25,22 @@ def test_memory_names_the_closest_models():
     assert "densenet121" in result.output
 
 
+def test_memory_refuses_an_image_too_small_for_the_model():
+    result = invoke("memory", "--image-size", "2")  # a pooling error's traceback before
+    assert result.exit_code == 1
+    assert "--image-size 2 is too small for densenet121 (at least" in result.output
+
+
+@pytest.mark.parametrize("command", ["zoo", "throughput"])
+def test_a_typo_among_good_model_names_is_refused_not_dropped(tmp_path, command):
+    # "lenet_d2l,resnt18" benchmarked lenet_d2l alone and said nothing of resnt18.
+    out = tmp_path / ("zoo" if command == "zoo" else "rows.json")
+    result = invoke(command, "--models", "lenet_d2l,resnt18", "--out", out)
+    assert result.exit_code == 1 and "unknown model 'resnt18'" in result.output
+    assert "resnet18" in result.output  # did you mean
+    assert not any(tmp_path.iterdir())
+
+
 @pytest.mark.parametrize("args, named", [
     (["throughput", "--steps", "0"], "--steps"),
     (["throughput", "--batch-size", "0"], "--batch-size"),

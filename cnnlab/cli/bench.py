@@ -66,12 +66,19 @@ def _output_folder(path: Path) -> Path:
 def model_names(models: str) -> list[str]:
     """"alexnet_d2l,lenet*": each pattern's matches, in the order given; a full model name
     means that model only (not every name containing it). None matching is an error."""
-    from cnnlab.models import list_models
+    from cnnlab.models import UnknownModelError, list_models, model_info
 
     known = set(list_models())
-    names = list(dict.fromkeys(
-        n for p in models.split(",") if p.strip()
-        for n in ([p.strip()] if p.strip() in known else list_models(p.strip()))))
+    names = []
+    for pattern in filter(None, (p.strip() for p in models.split(","))):
+        matches = [pattern] if pattern in known else list_models(pattern)
+        if not matches:  # a typo among good names was dropped, and the rest benchmarked
+            try:
+                model_info(pattern)  # its error names the closest models
+            except UnknownModelError as exc:
+                fail(f"--models {models!r}: {exc}")
+            matches = [pattern]  # a name the registry resolves (tv:NAME, timm:NAME)
+        names.extend(n for n in matches if n not in names)
     if not names:
         fail(f"no model matches {models!r} (see `cnnlab models`)")
     return names
@@ -134,6 +141,9 @@ def memory(
     if family != "densenet":  # only DenseNets have the option this bench compares
         fail(f"{model} has no memory_efficient option to compare; use a DenseNet: "
              f"{', '.join(list_models('densenet*'))}")
+    smallest = model_info(model).min_input_size
+    if image_size < smallest:  # before building it: a pooling error otherwise
+        fail(f"--image-size {image_size} is too small for {model} (at least {smallest})")
 
     with console.status(f"training {model} both ways ..."):
         rows = run_densenet_memory_bench(model=model, batch_size=batch_size,
