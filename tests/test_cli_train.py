@@ -363,3 +363,23 @@ def test_predict_normalises_as_the_run_trained(trained_run, tmp_path):
     [(name, prob)] = predict_image(run, tmp_path / "x.png", top_k=1, tta=False)
     assert name == run.classes[int(expected.argmax())]
     assert prob == pytest.approx(float(expected.max()), abs=1e-6)
+
+
+def test_an_input_size_too_large_to_build_the_model_is_named_not_a_traceback(
+        tmp_path, monkeypatch):
+    # --resize 100000: a book network's probe image asked the allocator for 37 GiB, and the
+    # allocator's RuntimeError came out as a traceback. Simulated: on a large machine the
+    # real allocation could succeed.
+    import cnnlab.train.model_setup as model_setup
+
+    def out_of_memory(*args, **kwargs):
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:127] DefaultCPUAllocator: not "
+                           "enough memory: you tried to allocate 40000000000 bytes.")
+
+    monkeypatch.setattr(model_setup, "get_model", out_of_memory)
+    result = runner.invoke(app, [*TRAIN, "--resize", "100000", "--out-dir", str(tmp_path)])
+    assert result.exit_code == 1, result.output
+    said = " ".join(result.output.split())
+    assert "at 100000x100000 does not fit in memory even to build (one tensor alone needs " \
+           "37.3 GiB); give a smaller --resize" in said
+    assert not any(tmp_path.iterdir())  # no run folder left behind

@@ -3,6 +3,7 @@ its first convolution adapted (whitened, padded) as the config asks."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 
 import torch
@@ -33,8 +34,19 @@ def build_model(cfg: TrainConfig, num_classes: int, channels: int, image_size: i
     if info.sized_head and "image_size" not in overrides:
         overrides["image_size"] = image_size
     # Weights load at their own shape, then the head and first conv are adapted.
-    model = get_model(cfg.model, num_classes=num_classes, in_channels=channels,
-                      weights=cfg.weights or None, scratch_ops=cfg.scratch_ops, **overrides)
+    try:
+        model = get_model(cfg.model, num_classes=num_classes, in_channels=channels,
+                          weights=cfg.weights or None, scratch_ops=cfg.scratch_ops,
+                          **overrides)
+    except RuntimeError as exc:  # CPU allocator failures and torch.OutOfMemoryError alike
+        if "memory" not in str(exc):
+            raise
+        # Book networks size their classifier with one probe image of the input's size.
+        asked = re.search(r"allocate (\d+) bytes", str(exc))
+        why = f"one tensor alone needs {int(asked[1]) / 2**30:,.1f} GiB" if asked else \
+            str(exc).strip().splitlines()[-1][:200]
+        raise ConfigError(f"{cfg.model} at {image_size}x{image_size} does not fit in memory "
+                          f"even to build ({why}); give a smaller --resize") from None
     loaded = getattr(model, "pretrained_load", None)
     if loaded is not None and loaded.transform_input:
         # torchvision's GoogLeNet/Inception release turned the input transform on: the
