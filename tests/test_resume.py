@@ -306,3 +306,23 @@ def test_the_run_lock_is_never_held_twice_and_never_stops_a_run_for_want_of_lock
     monkeypatch.setattr(fcntl, "flock", no_locks)
     with run_lock(tmp_path):
         pass
+
+
+def test_a_folder_run_resumes_from_the_folders_new_place(tmp_path):
+    # --data-root was refused ("root applies to fashion-mnist only"): a folder run whose
+    # images moved could only be resumed by editing config.yaml.
+    from PIL import Image
+
+    old = tmp_path / "photos"
+    for label in ("a", "b"):
+        (old / label).mkdir(parents=True)
+        for i in range(6):
+            Image.new("L", (28, 28), 40 * i + (100 if label == "b" else 0)).save(
+                old / label / f"{i}.png")
+    train(TrainConfig(model="lenet_modern", data=f"folder:{old}", epochs=1, batch_size=4,
+                      device="cpu", quiet=True, out_dir=str(tmp_path), run_name="f"))
+    new = old.rename(tmp_path / "moved")
+    result = resume(tmp_path / "f", extra_epochs=1, data_root=str(new))
+    assert [r["epoch"] for r in result.history] == [1, 2]
+    saved = TrainConfig.load(tmp_path / "f" / "config.yaml")
+    assert saved.data == f"folder:{new}" and saved.data_root is None

@@ -238,7 +238,8 @@ def resume(
                                               "time already trained included (0 = none); "
                                               "default: the run's own."),
     data_root: str = typer.Option(None, help="Where the dataset files are now, if they "
-                                             "moved since the run began."),
+                                             "moved since the run began (for a folder:PATH "
+                                             "run, the folder's new path)."),
     device: str = typer.Option(None, help="Train on this device from here on (e.g. cpu for "
                                           "a run begun on a GPU); default: the run's own."),
 ) -> None:

@@ -75,9 +75,9 @@ def load_dataset(
         _check_options(spec, fashion_mnist.load, options, positional=1)
         return fashion_mnist.load(root, **options)
     if root is not None:
-        raise UnknownDatasetError(
-            f"{spec}: root applies to fashion-mnist only; a folder dataset's path is in its spec"
-        )
+        fix = ("its folder is in the spec: give folder:NEWPATH (for `cnnlab resume`, "
+               "--data-root NEWPATH)") if kind == "folder" else "it is generated, from no files"
+        raise UnknownDatasetError(f"{spec}: a data root applies to fashion-mnist only; {fix}")
     if kind == "synthetic":
         from cnnlab.data.synthetic import make_synthetic  # only needed for this spec
 

@@ -118,7 +118,8 @@ def resume(run_dir: str | Path, console=None, extra_epochs: int | None = None,
             run's ``max_time``; None keeps the run's. A run whose budget is already
             spent is refused unless this raises it.
         data_root: where the dataset's files are now, in place of the run's
-            ``data_root`` (kept in config.yaml for later resumes).
+            ``data_root`` (kept in config.yaml for later resumes); for a ``folder:PATH``
+            run, the folder's new place (its spec becomes ``folder:DATA_ROOT``).
         device: train on this device from here on (a run begun on a GPU, continued on
             a machine without one); kept in config.yaml. The continuation is exact on
             the same kind of device, and close (not bit for bit) on another.
@@ -152,7 +153,9 @@ def _resume(run_dir: Path, console, extra_epochs: int | None, max_time: float | 
             raise ConfigError(f"--max-time {max_time:g}: give a total training time in "
                               "seconds > 0, or 0 for no time limit")
         cfg.max_time = max_time or None
-    if data_root is not None:
+    if data_root is not None and cfg.data.startswith("folder:"):
+        cfg.data = f"folder:{data_root}"  # a folder's path is in its spec
+    elif data_root is not None:
         cfg.data_root = data_root
     if device is not None:
         cfg.device = device
