@@ -66,7 +66,8 @@ def run(
                                              "where they are now)."),
     train_subset: int = typer.Option(None, min=1,
                                      help="Train on the first N training images only."),
-    out: Path = typer.Option(None, help="Sweep directory (holds trials.sqlite)."),
+    out: Path = typer.Option(None, help="Sweep directory (holds trials.sqlite): new, empty, "
+                                        "or this sweep's to extend it."),
     resume: Path = typer.Option(None, help="Finish the sweep in this directory."),
     seed: int = typer.Option(None, help="Seeds the sampling; trial i trains with seed+i "
                                         "(default 0)."),
@@ -102,27 +103,33 @@ def run(
     """
     from dataclasses import replace
 
+    from cnnlab.design.executors import check_executor
     from cnnlab.design.runner import SweepInterrupted, create_sweep, run_sweep, sweep_lock
     from cnnlab.design.spaces import parse_band
     from cnnlab.design.store import SweepSpec, TrialStore
     from cnnlab.train.config import parse_assignments
 
+    # What the options alone decide is refused first: once the sweep is created, a
+    # refusal would leave behind a sweep that never trained (or a lock file in a folder).
+    if resume is not None:
+        given = {"--space": space, "--epochs": epochs, "--macs": macs, "--lr": lr,
+                 "--batch-size": batch_size, "--train-subset": train_subset,
+                 "--set": set_ or None, "--zero-init/--no-zero-init": zero_init,
+                 "--data": data, "--seed": seed}
+        extra = [k for k, v in given.items() if v is not None]
+        if extra:
+            fail(f"--resume continues the sweep as it was created; drop {', '.join(extra)}")
+        if out is not None and out != resume:
+            fail("give either --resume DIR or --out DIR, not both")
+    elif space is None or out is None:
+        fail("a new sweep needs --space and --out (or --resume DIR)")
     lock = contextlib.ExitStack()
     try:
-        if resume is not None or out is not None:
-            # One driver per sweep, from reopening it (which may move its device or put
-            # its failed trials back) to its last trial.
-            lock.enter_context(sweep_lock(resume if resume is not None else out))
+        check_executor(executor, address)
+        # One driver per sweep, from reopening it (which may move its device or put its
+        # failed trials back) to its last trial.
+        lock.enter_context(sweep_lock(resume if resume is not None else out))
         if resume is not None:
-            given = {"--space": space, "--epochs": epochs, "--macs": macs, "--lr": lr,
-                     "--batch-size": batch_size, "--train-subset": train_subset,
-                     "--set": set_ or None, "--zero-init/--no-zero-init": zero_init,
-                     "--data": data, "--seed": seed}
-            extra = [k for k, v in given.items() if v is not None]
-            if extra:
-                fail(f"--resume continues the sweep as it was created; drop {', '.join(extra)}")
-            if out is not None and out != resume:
-                fail("give either --resume DIR or --out DIR, not both")
             directory = resume
             with TrialStore(directory) as store:
                 spec, planned = store.spec(), store.planned()
@@ -133,8 +140,6 @@ def run(
             # Checks the device and draws trials not drawn yet, or more with --n.
             create_sweep(directory, spec, max(n or 0, planned, 1))
         else:
-            if space is None or out is None:
-                fail("a new sweep needs --space and --out (or --resume DIR)")
             train = {k: v for k, v in (("epochs", epochs), ("lr", lr), ("batch_size", batch_size),
                                        ("device", device)) if v is not None}
             train.update(parse_assignments(set_))
@@ -183,7 +188,8 @@ def run(
 @app.command("analyze")
 def analyze(
     directories: list[Path] = typer.Argument(..., help="Sweep directories to compare."),
-    out: Path = typer.Option(None, help="Report folder (default: DIR/analysis for one sweep, "
+    out: Path = typer.Option(None, help="Report folder: new, empty, or an earlier report's "
+                                        "(default: DIR/analysis for one sweep, "
                                         "./design-analysis for several)."),
     bins: int = typer.Option(10, min=1, help="Log-spaced MACs bins of the normalised EDF."),
     resamples: int = typer.Option(2000, min=1, help="Bootstrap resamples for the best error."),

@@ -208,6 +208,28 @@ def _check_reachable(address: str, timeout_s: float = 10.0) -> None:
 EXECUTORS = ("local", "ray")
 
 
+def check_executor(kind: str, address: str | None = None) -> None:
+    """Refuse an executor that cannot run, naming it and the fix, before a sweep is created
+    or reopened: :func:`make_executor` only meets it once the sweep's trials are stored,
+    which would leave a new sweep behind that never trained."""
+    import importlib.util
+
+    if kind not in EXECUTORS:
+        raise SweepError(f"unknown executor {kind!r}; choose --executor "
+                         f"{' or '.join(EXECUTORS)}")
+    if kind == "local" and address:
+        raise SweepError("--address names a Ray cluster: use it with --executor ray")
+    if kind == "ray":
+        try:
+            found = importlib.util.find_spec("ray") is not None
+        except (ImportError, ValueError):  # a broken or half-removed install
+            found = False
+        if not found:
+            raise SweepError(RAY_MISSING)
+        if address is not None:
+            _check_reachable(address)
+
+
 def make_executor(kind: str, *, workers: int | None = None, threads: int | None = None,
                   address: str | None = None, device: str = "auto"):
     if kind == "local":

@@ -10,6 +10,9 @@ writes, into ``out``:
 - ``error_vs_macs.png``: every trial's error against its MACs;
 - ``report.html``: all of it in one self-contained file (images inlined).
 
+``out`` must be new, empty, or an earlier report's folder (its summary.json says so):
+other files there (a training run's own report.html) are never overwritten.
+
 Only trials with status 'done' enter the statistics; failed ones are counted.
 """
 
@@ -33,7 +36,13 @@ from cnnlab.design.edf import (
     ks_test,
 )
 from cnnlab.design.spaces import format_band
-from cnnlab.design.store import PAPER_RECIPE, TrialStore, make_folder, sweep_identity
+from cnnlab.design.store import (
+    PAPER_RECIPE,
+    SweepError,
+    TrialStore,
+    make_folder,
+    sweep_identity,
+)
 from cnnlab.figures import embed_png, literal, pyplot, save_figure
 
 
@@ -252,16 +261,60 @@ weights each model by 1/(k m_j), m_j the models in its bin and k the bins holdin
     return path
 
 
+# Written into summary.json: how a later analysis knows the folder as an earlier one's
+# report, which it may replace, rather than someone else's files (a training run's own
+# report.html and summary.json), which it must not.
+REPORT_FORMAT = "cnnlab design analysis"
+REPORT_FILES = ("summary.md", "summary.json", "edf.png", "error_vs_macs.png", "report.html")
+
+
+def _earlier_report(out: Path) -> bool:
+    """Whether ``out`` holds a report :func:`analyze` wrote."""
+    try:
+        written = json.loads((out / "summary.json").read_text())
+    except (OSError, ValueError):
+        return False
+    if not isinstance(written, dict):
+        return False
+    if written.get("format") == REPORT_FORMAT:
+        return True
+    # Written before the marker (the default DIR/analysis of older cnnlab): its keys, and
+    # nothing in the folder but its files.
+    return ({"spaces", "pairs", "bin_edges"} <= set(written)
+            and all(p.name in REPORT_FILES for p in out.iterdir()))
+
+
+def check_report_folder(out: Path) -> None:
+    """Refuse a report folder holding files other than an earlier report's: the report's
+    files (report.html, summary.json, ...) would overwrite theirs. A missing or empty
+    folder, or an earlier analysis's, is fine."""
+    if not out.is_dir() or _earlier_report(out):
+        return  # a file in its place is named by make_folder
+    others = sorted(p.name for p in out.iterdir())
+    if others:
+        shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5
+                                         else "")
+        raise SweepError(f"{out} already holds other files ({shown}) and is not an earlier "
+                         f"design analysis: the report ({', '.join(REPORT_FILES)}) would "
+                         "overwrite or mix with them. Pick another --out (a new or empty "
+                         "folder)")
+
+
 def analyze(directories, out: str | Path, bins: int = 10, resamples: int = 2000,
             seed: int = 0) -> dict:
-    """Write the report files for these sweeps into ``out``; return the summary."""
+    """Write the report files for these sweeps into ``out``; return the summary.
+
+    ``out`` must be missing, empty or an earlier analysis's folder (:func:`check_report_folder`).
+    """
     out = Path(out)
     results = load_sweeps(directories)  # first: a wrong folder is named before any is made
+    check_report_folder(out)
     make_folder(out, "--out")
     summary = summarize(results, bins=bins, resamples=resamples, seed=seed)
     markdown = markdown_summary(summary)
     atomic_write_text(out / "summary.md", markdown)
-    atomic_write_text(out / "summary.json", json.dumps(summary, indent=1))
+    atomic_write_text(out / "summary.json", json.dumps({"format": REPORT_FORMAT, **summary},
+                                                       indent=1))
     images = []
     if any(r.rows for r in results):
         images = [plot_edfs(results, np.array(summary["bin_edges"]), out / "edf.png"),

@@ -65,12 +65,30 @@ def check_device(name: str) -> None:
                          "--resume)") from None
 
 
+def check_sweep_folder(directory) -> None:
+    """Refuse to start a sweep in a folder that already holds something else (a training
+    run, another tool's output): its trials.sqlite would be mixed into files it does not
+    own. A missing or empty folder, or one holding a sweep, is fine."""
+    directory = Path(directory)
+    if not directory.is_dir() or (directory / DB_NAME).exists():
+        return  # a file there is named by TrialStore; a sweep is reopened
+    # .lock: left by a driver of an older cnnlab that was refused here; nothing of the user's.
+    others = sorted(p.name for p in directory.iterdir() if p.name != LOCK_NAME)
+    if others:
+        shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5
+                                         else "")
+        raise SweepError(f"{directory} already holds other files ({shown}) and is not a design "
+                         f"sweep (no {DB_NAME}): a sweep would be mixed into them. Pick another "
+                         "--out (a new or empty folder), or --resume a sweep's folder")
+
+
 def create_sweep(directory, spec: SweepSpec, n: int) -> dict[str, int]:
     """Create the sweep in ``directory`` (or reopen the same one) with at least ``n`` trials.
 
     Every trial is drawn and stored before training starts. Reopening with a different
     spec is an error; a larger ``n`` draws the extra trials; another ``train["device"]``
-    or ``data_root`` moves the sweep there. Returns status counts.
+    or ``data_root`` moves the sweep there. A folder holding other files and no sweep is
+    refused (:func:`check_sweep_folder`). Returns status counts.
     """
     from cnnlab.train import TrainConfig
     from cnnlab.train.runlog import environment_info
@@ -81,6 +99,7 @@ def create_sweep(directory, spec: SweepSpec, n: int) -> dict[str, int]:
     if spec.train_subset is not None and spec.train_subset < 1:
         raise SweepError(f"train_subset must be >= 1 training images (or None for all of "
                          f"them), got {spec.train_subset}")
+    check_sweep_folder(directory)
     if not (Path(directory) / DB_NAME).exists():
         # New sweeps only: one stored before this check can still be finished.
         check_train_fields(spec.train)
@@ -119,7 +138,9 @@ def sweep_lock(directory) -> Iterator[None]:
     """Hold the sweep's lock: one driver per sweep. A second one would take the same
     pending trials and reset the first one's running ones, training them twice; so it is
     refused, naming the holder. Re-entrant within a process (the CLI holds it around
-    reopening and running the sweep; :func:`run_sweep` takes it too)."""
+    reopening and running the sweep; :func:`run_sweep` takes it too). A folder holding no
+    sweep yet is not locked: the lock file would be left in it (an empty folder, a
+    training run) by a command refused there; its sweep is locked once created."""
     path = Path(directory).resolve() / LOCK_NAME
     if path in _HELD:
         _HELD[path] += 1
@@ -133,7 +154,9 @@ def sweep_lock(directory) -> Iterator[None]:
     except ImportError:  # not POSIX (Windows): no lock
         yield
         return
-    if not path.parent.is_dir():  # no sweep yet: nothing to guard (nor to create here)
+    if not (path.parent / DB_NAME).is_file():
+        # No sweep yet: nothing to guard, and no lock file to leave in a folder that a
+        # refused command should leave as it was.
         yield
         return
     with open(path, "a+") as handle:
