@@ -383,3 +383,13 @@ def test_an_input_size_too_large_to_build_the_model_is_named_not_a_traceback(
     assert "at 100000x100000 does not fit in memory even to build (one tensor alone needs " \
            "37.3 GiB); give a smaller --resize" in said
     assert not any(tmp_path.iterdir())  # no run folder left behind
+
+
+@pytest.mark.parametrize("command", [["eval"], ["resume"], ["predict", "x.png"]])
+def test_a_run_folder_that_does_not_exist_is_named_as_missing(tmp_path, command):
+    # It was called "not a cnnlab run directory (no config.yaml)", as if it existed.
+    missing = tmp_path / "runs" / "20261205-lenet"
+    args = [command[0], str(missing), *command[1:]]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1, result.output
+    assert f"{missing} does not exist" in " ".join(result.output.split())

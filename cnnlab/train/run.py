@@ -103,6 +103,13 @@ def _shared_run_dir(cfg: TrainConfig, is_main: bool) -> Path:
     return run_dir
 
 
+def _check_exists(run_dir: Path) -> None:
+    """A mistyped run folder is named as missing, not as a folder of the wrong kind."""
+    if not run_dir.exists():
+        raise FileNotFoundError(f"{run_dir} does not exist: give a run's folder (the `run:` "
+                                "line `cnnlab train` printed, e.g. runs/<time>-<model>)")
+
+
 class RunFinished(ConfigError):
     """The run has trained every epoch of its plan: resuming it would train nothing."""
 
@@ -136,6 +143,7 @@ def _resume(run_dir: Path, console, extra_epochs: int | None, max_time: float | 
             data_root: str | None, device: str | None) -> TrainResult:
     cfg_path = run_dir / "config.yaml"
     last = run_dir / "checkpoints" / "last.safetensors"
+    _check_exists(run_dir)
     if not cfg_path.exists() or not last.exists():
         raise FileNotFoundError(
             f"{run_dir} is not a resumable run: it needs config.yaml and "
@@ -353,6 +361,7 @@ def load_run(run_dir: str | Path, which: str = "best", device: str = "cpu",
     """
     check_which(which)
     run_dir = Path(run_dir)
+    _check_exists(run_dir)
     if not (run_dir / "config.yaml").exists():
         raise FileNotFoundError(f"{run_dir} is not a cnnlab run directory (no config.yaml)")
     path = run_dir / "checkpoints" / f"{which}.safetensors"
