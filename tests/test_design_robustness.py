@@ -162,3 +162,30 @@ def test_a_broken_pool_is_reported_whole_though_its_futures_fail_one_by_one():
     out = LocalExecutor(workers=2, threads=1).wait([first, second])
     assert {f for f, _ in out} == {first, second}
     assert all(isinstance(o, BrokenProcessPool) for _, o in out)
+
+
+def test_a_new_store_is_never_seen_empty_by_another_reader(tmp_path, monkeypatch):
+    # sqlite3.connect makes a 0-byte file and writes the schema milliseconds later: a
+    # reader meanwhile (`design status`, a script watching the sweep) was told it "is
+    # empty: not a sweep" (the killed-sweep test failed so about 1 run in 20). Each
+    # connection the store makes is watched: the store's real name is absent or whole.
+    import sqlite3
+    from types import SimpleNamespace
+
+    import cnnlab.design.store as store_module
+
+    path, seen = tmp_path / "sweep" / "trials.sqlite", []
+
+    def watched_connect(*args, **kwargs):
+        conn = sqlite3.connect(*args, **kwargs)
+        seen.append(path.stat().st_size if path.exists() else None)
+        return conn
+
+    monkeypatch.setattr(store_module, "sqlite3",
+                        SimpleNamespace(**{**vars(sqlite3), "connect": watched_connect}))
+    with TrialStore(tmp_path / "sweep", create=True) as store:
+        store.set_meta({"n": 1})
+    assert seen and all(size is None or size > 0 for size in seen), seen
+    with TrialStore(tmp_path / "sweep") as store:  # and it is the sweep, not a copy
+        assert store.meta()["n"] == 1
+    assert [p.name for p in path.parent.iterdir()] == ["trials.sqlite"]

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 from design_helpers import shaped_spec, tiny_spec
 from typer.testing import CliRunner
 
@@ -111,9 +112,12 @@ def test_extending_a_sweep_keeps_the_planned_trials(tmp_path):
 def test_inline_sweep_trains_and_stores_every_trial(tmp_path):
     counts = create_sweep(tmp_path, tiny_spec(), 2)
     assert counts["pending"] == 2
-    seen = []
-    assert run_sweep(tmp_path, threads=1, on_result=seen.append)["done"] == 2
+    seen, threads = [], torch.get_num_threads()
+    assert run_sweep(tmp_path, threads=threads + 1, on_result=seen.append)["done"] == 2
     assert [r["id"] for r in seen] == [0, 1]
+    # In this process, so the trials' thread count is undone after them: it stayed for
+    # the rest of the suite, and bit-for-bit tests then ran on two threads.
+    assert torch.get_num_threads() == threads
     with TrialStore(tmp_path) as store:
         spec = store.spec()
         rows = store.trials()
@@ -286,19 +290,21 @@ def test_killed_sweep_resumes_without_losing_or_repeating_trials(tmp_path):
            "--threads", "1", "--set", "batch_size=32", "--device", "cpu"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             env={**os.environ, "OMP_NUM_THREADS": "1"})
-    deadline, done = time.time() + 180, 0
-    while time.time() < deadline and proc.poll() is None:
-        if (out / "trials.sqlite").exists():
-            with TrialStore(out) as store:
-                done = store.count("done")
-            if done:
-                break
-        time.sleep(0.05)
-    assert proc.poll() is None, f"sweep ended before the kill: {proc.stderr.read()[-2000:]}"
-    workers = _children(proc.pid)
-    proc.kill()  # SIGKILL: no handler runs, no clean-up
-    proc.wait()
-    proc.stderr.close()
+    try:
+        deadline, done = time.time() + 180, 0
+        while time.time() < deadline and proc.poll() is None:
+            if (out / "trials.sqlite").exists():  # never seen half-made (the store's test)
+                with TrialStore(out) as store:
+                    done = store.count("done")
+                if done:
+                    break
+            time.sleep(0.05)
+        assert proc.poll() is None, f"sweep ended before the kill: {proc.stderr.read()[-2000:]}"
+        workers = _children(proc.pid)
+    finally:  # a failed assertion must not leave the sweep training on CI's two cores
+        proc.kill()  # SIGKILL: no handler runs, no clean-up
+        proc.wait()
+        proc.stderr.close()
     with TrialStore(out) as store:
         finished = {r["id"]: r for r in store.trials("done")}
         assert 1 <= len(finished) < n and store.count() == n
@@ -341,8 +347,13 @@ def test_worker_processes_match_in_process(tmp_path, two_trials):
 @pytest.mark.slow
 def test_ray_matches_local(tmp_path, two_trials):
     pytest.importorskip("ray")
+    import signal
+
     local = _run_copy(two_trials, tmp_path / "local")
+    handler = signal.getsignal(signal.SIGTERM)
     on_ray = _run_copy(two_trials, tmp_path / "ray", executor="ray", workers=2)
+    # Ray's own SIGTERM handler (sys.exit) stayed after shutdown, for the rest of the suite.
+    assert signal.getsignal(signal.SIGTERM) is handler
     assert on_ray == local and all(v[0] == "done" for v in local.values())
     with TrialStore(tmp_path / "ray") as store:
         assert all(str(os.getpid()) not in r["worker"] for r in store.trials())

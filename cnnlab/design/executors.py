@@ -7,7 +7,9 @@ exception that lost it)]`` and ``close(cancel)``. Both run :func:`cnnlab.design.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 from concurrent.futures.process import BrokenProcessPool
 
@@ -148,6 +150,9 @@ class RayExecutor:
         ray = self._ray = _import_ray()
         self.threads = threads or 1
         self._owned = not ray.is_initialized()
+        # ray.init installs its own SIGTERM handler (sys.exit) and shutdown leaves it: the
+        # caller's is put back on close.
+        self._sigterm = signal.getsignal(signal.SIGTERM) if self._owned else None
         if self._owned:
             options = {"include_dashboard": False, "log_to_driver": False}
             if address is None:  # a local instance sized to the sweep
@@ -188,6 +193,9 @@ class RayExecutor:
         self._outstanding.clear()
         if self._owned and self._ray.is_initialized():
             self._ray.shutdown()
+        if self._sigterm is not None:
+            with contextlib.suppress(ValueError):  # not the main thread: not ours to set
+                signal.signal(signal.SIGTERM, self._sigterm)
 
 
 def _check_reachable(address: str, timeout_s: float = 10.0) -> None:

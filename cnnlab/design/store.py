@@ -202,6 +202,8 @@ class TrialStore:
             raise SweepError(f"{self.path} is empty: not a sweep (a copy cut short?). "
                              "Restore it from a copy, or start a new sweep with another --out")
         make_folder(self.directory, "--out")
+        if not self.path.exists():
+            self._create_whole()
         # isolation_level=None: autocommit, with explicit BEGIN/COMMIT below, so a
         # write is on disk when the method returns.
         self.conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
@@ -239,7 +241,40 @@ class TrialStore:
     def close(self) -> None:
         self.conn.close()
 
-    def _unwritable_error(self, exc: sqlite3.OperationalError) -> SweepError:
+    def _create_whole(self) -> None:
+        """Create the store file with its schema under a temporary name, then link it into
+        place. sqlite3.connect leaves a 0-byte file for a few milliseconds until the schema
+        is written, and another process opening the sweep then (``design status``, a
+        watcher) was told it "is empty: not a sweep". Now it finds no file, or a whole one.
+        Two creators at once: the first link wins, and the other opens that file."""
+        import contextlib
+        import os
+        import tempfile
+
+        try:
+            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=f".{DB_NAME}.",
+                                       suffix=".tmp")
+        except OSError as exc:  # an unwritable folder: as sqlite3 would have said it
+            raise self._unwritable_error(exc) from None
+        os.close(fd)
+        try:
+            conn = sqlite3.connect(tmp, isolation_level=None)
+            try:
+                conn.executescript(_SCHEMA)
+            finally:
+                conn.close()
+            try:
+                os.link(tmp, self.path)
+            except FileExistsError:
+                pass  # another process created it first: that one is the sweep
+            except OSError:  # a file system without hard links: a rename, never over one
+                if not self.path.exists():
+                    os.replace(tmp, self.path)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+
+    def _unwritable_error(self, exc: Exception) -> SweepError:
         # Permissions or a read-only disk: the store may well be whole, so not "damaged".
         return SweepError(f"{self.path} cannot be opened for writing ({exc}): check that you "
                           "may write it and its folder (permissions, a read-only disk), or "

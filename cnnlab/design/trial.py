@@ -51,11 +51,14 @@ def worker_name() -> str:
 def run_trial(task: dict) -> dict:
     """Train one trial; never raises. ``task``: id, train (TrainConfig fields), data
     (trial_data arguments), threads. Returns the row fields for the store."""
+    import torch
+
     start = time.perf_counter()
     out = {"id": task["id"], "worker": worker_name()}
+    # Restored after: a trial run in the caller's own process (one inline worker) must not
+    # leave it with the trial's thread count.
+    threads_before = torch.get_num_threads()
     try:
-        import torch
-
         if task.get("threads"):
             torch.set_num_threads(int(task["threads"]))
         from rich.console import Console
@@ -78,6 +81,8 @@ def run_trial(task: dict) -> dict:
         where = traceback.extract_tb(exc.__traceback__)[-1]
         out.update(status="failed", message=f"{type(exc).__name__}: {exc} "
                    f"({os.path.basename(where.filename)}:{where.lineno})"[:2000])
+    finally:
+        torch.set_num_threads(threads_before)
     out["wall_time_s"] = time.perf_counter() - start
     return out
 
