@@ -183,12 +183,17 @@ def test_sigint_saves_a_checkpoint_and_resume_finishes(tmp_path):
            str(tmp_path), "--run-name", "long"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     last = tmp_path / "long" / "checkpoints" / "last.safetensors"
-    deadline = time.time() + 120
-    while not last.exists() and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.2)
-    assert last.exists(), proc.stderr.read() if proc.poll() is not None else "no checkpoint"
-    os.kill(proc.pid, signal.SIGINT)
-    _, stderr = proc.communicate(timeout=120)
+    try:
+        deadline = time.time() + 120
+        while not last.exists() and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+        assert last.exists(), proc.stderr.read() if proc.poll() is not None else "no checkpoint"
+        os.kill(proc.pid, signal.SIGINT)
+        _, stderr = proc.communicate(timeout=120)
+    finally:  # a failed assertion must not leave a 400-epoch run training on CI's cores
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
     assert proc.returncode == 130, stderr
     assert "checkpoint saved" in stderr and "cnnlab resume" in stderr
     from cnnlab.train import checkpoint as ckpt
