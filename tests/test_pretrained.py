@@ -477,3 +477,15 @@ def test_timm_weights_by_name_need_a_torch_whose_load_runs_no_code(monkeypatch):
         pretrained._timm_weights(SimpleNamespace(name="timm:resnet10t"), "DEFAULT")
     monkeypatch.setattr(torch, "__version__", "2.10.0")
     assert pretrained._torch_release() == (2, 10)
+
+
+def test_a_run_folder_given_as_weights_points_to_its_checkpoint(tmp_path):
+    # It said "weights file not found" of a folder that exists.
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    with pytest.raises(FileNotFoundError, match=r"is a folder, not a weights file$"):
+        read_weights_file(run)
+    ckpt.save_checkpoint(run / "checkpoints" / "best.safetensors",
+                         get_model("lenet_modern").state_dict(), {"epoch": 1})
+    with pytest.raises(FileNotFoundError, match=r"a run's weights are in .*best\.safetensors"):
+        read_weights_file(run)

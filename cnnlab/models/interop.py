@@ -73,6 +73,10 @@ def read_weights_file(path: str | Path) -> dict[str, torch.Tensor]:
     ``predict`` do, so the new run starts from the accuracy the report gives.
     """
     path = Path(path)
+    if path.is_dir():  # a run's folder, most likely: its checkpoint is the file meant
+        best = path / "checkpoints" / "best.safetensors"
+        hint = f"; a run's weights are in {best}" if best.is_file() else ""
+        raise FileNotFoundError(f"{path} is a folder, not a weights file{hint}")
     if not path.is_file():
         raise FileNotFoundError(f"weights file not found: {path}")
     if path.suffix == ".safetensors":
