@@ -21,7 +21,8 @@ def test_yaml_round_trip(tmp_path):
      ("flip_mode", "mirror", "random, alternate"), ("lookahead_alpha", 0.0, "(0, 1]"),
      ("lookahead_steps", -1, ">= 0"), ("weight_decay", float("nan"), "a finite number"),
      ("max_time", float("nan"), "a finite number"), ("lr", float("inf"), "a finite number"),
-     ("clip_grad_norm", float("nan"), "a finite number")],
+     ("clip_grad_norm", float("nan"), "a finite number"),
+     ("seed", 10**23, "at most 18 digits")],
 )
 def test_invalid_value_names_field_and_allowed(field, value, allowed):
     with pytest.raises(ConfigError) as info:
