@@ -101,6 +101,12 @@ def speedrun(
                                ("data_root", "use --data-root"), ("device", "use --device")):
             if fixed in assigned:
                 raise ConfigError(f"--set {fixed}=... is not for the speedrun: {instead}")
+        options = {"max_time": "--time-budget", "compile": "--compile"}
+        for key, value in assigned.items():  # one wins silently otherwise (--set did)
+            if recipe.get(key) is not None and recipe[key] != value:
+                flag = options.get(key, f"--{key.replace('_', '-')}")
+                raise ConfigError(f"{key} given twice: {flag} {recipe[key]} and --set "
+                                  f"{key}={value}; keep one")
         recipe.update(assigned)
         # `--set seed=S` is the first run's seed; each run after it takes the next one.
         first_seed = recipe.pop("seed", 0)
