@@ -51,6 +51,13 @@ def test_unknown_field_suggests_closest(tmp_path):
         TrainConfig.load(tmp_path / "c.yaml")
 
 
+def test_a_bad_value_in_a_runs_config_names_the_file(tmp_path):
+    # A resume of a run whose config.yaml was edited said which value, not where it was.
+    (tmp_path / "config.yaml").write_text("model: lenet_modern\nepochs: lots\n")
+    with pytest.raises(ConfigError, match=r"config\.yaml: invalid value for epochs: 'lots'"):
+        TrainConfig.load(tmp_path / "config.yaml")
+
+
 def test_book_preset_takes_the_models_recipe():
     values = preset_values("book", "lenet_d2l")
     assert values["lr"] == 0.1 and values["resize"] == 28 and values["batch_size"] == 128

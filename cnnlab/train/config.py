@@ -300,7 +300,10 @@ class TrainConfig:
             raise ConfigError(f"{path} names no model: it is empty or incomplete, not the "
                               "config.yaml a run writes")
         values.setdefault("split_seed", values.get("seed", 0))  # see split_seed
-        return cls.from_dict(values)
+        try:
+            return cls.from_dict(values)
+        except ConfigError as exc:  # a value edited by hand: say in which file
+            raise ConfigError(f"{path}: {exc}") from None
 
     @classmethod
     def read_file(cls, path: str | Path) -> dict[str, Any]:
