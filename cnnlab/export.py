@@ -5,7 +5,8 @@ the model with a dynamic batch axis, runs the file with onnxruntime on random
 batches and compares the logits with PyTorch's. The file is written under a temporary
 name and replaces an earlier export only once it agrees within ``atol``, so an
 unverified model is never left where ``predict`` would find it, and a failed re-export
-keeps the previous one. A JSON sidecar beside ``model.onnx`` records the classes and the input
+keeps the previous one. Ctrl-C stops the export at any point and leaves nothing of
+it under the real name. A JSON sidecar beside ``model.onnx`` records the classes and the input
 preprocessing, so ``cnnlab predict model.onnx IMAGE`` needs nothing else
 (:mod:`cnnlab.onnx_run` reads the pair back).
 
@@ -32,6 +33,7 @@ import torch
 from torch import nn
 
 from cnnlab.atomic import fsync_file, fsync_folder
+from cnnlab.interrupts import SigintRecorder
 from cnnlab.models.pretrained import require_extra
 from cnnlab.train.evaluate import Preprocess
 
@@ -45,6 +47,10 @@ _EXTERNAL_DATA_BYTES = 1_800_000_000
 
 class ExportError(ValueError):
     """The model could not be exported, or the exported file did not match PyTorch."""
+
+
+class ExportInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped the export; the message says what is at the output path."""
 
 
 @dataclass
@@ -106,43 +112,87 @@ def export_onnx(run_dir: str | Path, out: str | Path | None = None, which: str =
     pp = run.preprocess
     shape = (pp.channels, pp.image_size, pp.image_size)
     made_folder = not path.parent.exists()
-    path.parent.mkdir(parents=True, exist_ok=True)
     model = run.model.float().eval()
-    # The new export is written and checked in a temporary folder beside the target, under
-    # the target's own name (an external-data file is referenced by name), and replaces an
-    # earlier export only once it has passed: a failed re-export leaves the old one intact.
-    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    try:
-        staged = staging / path.name
-        exporter = _export(model, shape, staged, opset)
-        written = _opset_of(staged)
-        if opset is not None and written != opset:
-            raise ExportError(
-                f"the exporter could not convert {run.config.model} to opset {opset} (it "
-                f"produced opset {written}); {_kept(path)}. Choose a higher --opset, or "
-                "leave it out for the exporter's default"
-            )
-        diffs = verify_onnx(staged, model, shape, batch_sizes)
-        worst = max(diffs.values())
-        if not worst <= atol:  # also catches NaN
-            with torch.no_grad():
-                scale = float(model(torch.randn(2, *shape)).abs().max())
-            raise ExportError(
-                f"onnxruntime disagrees with PyTorch by up to {worst:.3g} (> {atol:g}) for "
-                f"{run.config.model}, whose logits reach {scale:.3g} (relative difference "
-                f"{worst / max(scale, 1e-30):.1e}); {_kept(path)}. A relative difference "
-                "near 1e-6 is float32 rounding: pass a looser --atol. Otherwise try another "
-                "--opset"
-            )
-        result = ExportResult(path, path.with_suffix(".json"), exporter, written, diffs,
-                              atol, shape, list(run.classes))
-        _write_sidecar(result, run, pp, staged)
-        _replace(staged, path)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-        if made_folder and not any(path.parent.iterdir()):
-            path.parent.rmdir()  # a failed first export leaves no empty folder behind
+    replaced = False
+    with SigintRecorder() as sigint:
+        try:
+            # The new export is written and checked in a temporary folder beside the target,
+            # under the target's own name (an external-data file is referenced by name), and
+            # replaces an earlier export only once it has passed: a failed re-export leaves
+            # the old one intact.
+            staging = _make_staging(path, made_folder)
+            try:
+                result = _export_checked(run, model, shape, staging / path.name, path, opset,
+                                         batch_sizes, atol, sigint)
+                # The renames run to their end, so the graph and its sidecar stay a pair.
+                with sigint.deferred(), _writing(path):
+                    _replace(staging / path.name, path)
+                    replaced = True
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+                if made_folder and not any(path.parent.iterdir()):
+                    path.parent.rmdir()  # a failed first export leaves no empty folder behind
+        except KeyboardInterrupt:
+            raise ExportInterrupted(
+                f"interrupted as the checked export was moved into place: {path} and its "
+                "sidecar are the new export" if replaced else f"export stopped; {_kept(path)}"
+            ) from None
     return result
+
+
+def _export_checked(run, model: nn.Module, shape: tuple[int, int, int], staged: Path,
+                    path: Path, opset: int | None, batch_sizes: tuple[int, ...], atol: float,
+                    sigint: SigintRecorder) -> ExportResult:
+    """Export to ``staged`` (in the staging folder) and check it; ``path``: the target."""
+    exporter = _export(model, shape, staged, opset, sigint)
+    written = _opset_of(staged)
+    if opset is not None and written != opset:
+        raise ExportError(
+            f"the exporter could not convert {run.config.model} to opset {opset} (it "
+            f"produced opset {written}); {_kept(path)}. Choose a higher --opset, or "
+            "leave it out for the exporter's default"
+        )
+    diffs = verify_onnx(staged, model, shape, batch_sizes)
+    worst = max(diffs.values())
+    if not worst <= atol:  # also catches NaN
+        with torch.no_grad():
+            scale = float(model(torch.randn(2, *shape)).abs().max())
+        raise ExportError(
+            f"onnxruntime disagrees with PyTorch by up to {worst:.3g} (> {atol:g}) for "
+            f"{run.config.model}, whose logits reach {scale:.3g} (relative difference "
+            f"{worst / max(scale, 1e-30):.1e}); {_kept(path)}. A relative difference "
+            "near 1e-6 is float32 rounding: pass a looser --atol. Otherwise try another "
+            "--opset"
+        )
+    result = ExportResult(path, path.with_suffix(".json"), exporter, written, diffs,
+                          atol, shape, list(run.classes))
+    with _writing(path):
+        _write_sidecar(result, run, run.preprocess, staged)
+    sigint.check()  # an interrupt something caught on the way stops here, before the renames
+    return result
+
+
+def _make_staging(path: Path, made_folder: bool) -> Path:
+    with _writing(path):
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp",
+                                         dir=path.parent))
+        except OSError:
+            if made_folder and path.parent.is_dir() and not any(path.parent.iterdir()):
+                path.parent.rmdir()
+            raise
+
+
+@contextlib.contextmanager
+def _writing(path: Path):
+    """A folder it may not write in (no permission, read-only, full) names the export's
+    own path, not the temporary name the write failed on."""
+    try:
+        yield
+    except OSError as exc:
+        raise ExportError(f"cannot write {path}: {(exc.strerror or str(exc)).lower()}; "
+                          "choose another --out") from None
 
 
 def _check_opset(opset: int | None) -> None:
@@ -180,6 +230,28 @@ def _check_out(path: Path) -> None:
     if blocker is not None:
         raise ExportError(f"cannot write {path}: {blocker} is a file, not a folder; "
                           "give --out a path in a folder")
+    # The export replaces the .onnx file, the sidecar and the weights beside them: only
+    # when they are a previous export's (its sidecar says so), never someone else's files.
+    sidecar = path.with_suffix(".json")
+    if sidecar.exists() and not _is_sidecar(sidecar):
+        raise ExportError(f"{sidecar} is not the sidecar of a cnnlab export, and the export "
+                          f"of {path.name} would replace it with its own: choose another "
+                          "--out, so that it is kept")
+    for own in (path, _data_file(path)):
+        if own.exists() and not sidecar.exists():
+            raise ExportError(f"{own} is not a cnnlab export (there is no sidecar "
+                              f"{sidecar.name} beside it), and the export would replace it: "
+                              "choose another --out, so that it is kept")
+
+
+def _is_sidecar(path: Path) -> bool:
+    """A sidecar written by :func:`export_onnx`, recognised by its own fields."""
+    try:
+        meta = json.loads(path.read_text())
+    except (OSError, ValueError):  # unreadable, not text (UnicodeDecodeError), not JSON
+        return False
+    return isinstance(meta, dict) and meta.get("format") == SIDECAR_FORMAT \
+        and "classes" in meta and "preprocess" in meta
 
 
 def _kept(path: Path) -> str:
@@ -191,17 +263,18 @@ def _kept(path: Path) -> str:
 def _replace(staged: Path, path: Path) -> None:
     """Move a checked export (file, sidecar, external weights) over the target's names.
     Each file is on disk before its rename, so a crash leaves whole files (the sidecar's
-    checksums name a pair from two exports)."""
+    checksums name a pair from two exports). The sidecar goes first: files a crash leaves
+    beside it are an export's, which the next export may replace (see _check_out)."""
     data = _data_file(staged)
     for staged_file in (data, staged, staged.with_suffix(".json")):
         if staged_file.exists():
             fsync_file(staged_file)
+    os.replace(staged.with_suffix(".json"), path.with_suffix(".json"))
     if data.exists():
         os.replace(data, _data_file(path))
     else:  # weights of an earlier, larger export: no longer referenced
         _data_file(path).unlink(missing_ok=True)
     os.replace(staged, path)
-    os.replace(staged.with_suffix(".json"), path.with_suffix(".json"))
     fsync_folder(path.parent)
 
 
@@ -211,9 +284,9 @@ def _require_onnx_extra() -> None:
 
 
 def _export(model: nn.Module, shape: tuple[int, int, int], path: Path,
-            opset: int | None) -> str:
+            opset: int | None, sigint: SigintRecorder) -> str:
     """Write ``path``; the torch.export-based exporter first, TorchScript's if it fails or
-    misses the asked opset."""
+    misses the asked opset (not if it failed because it was interrupted)."""
     example = torch.randn(2, *shape)
     size = sum(p.numel() * p.element_size() for p in model.parameters())
     failures = []
@@ -235,6 +308,7 @@ def _export(model: nn.Module, shape: tuple[int, int, int], path: Path,
         # opset (it only logs that); TorchScript's exporter writes older opsets directly.
         failures.append(f"torch.export-based exporter: wrote opset {written}, not {opset}")
     except Exception as exc:  # any tracing / lowering failure: try the older exporter
+        sigint.check(exc)
         failures.append(f"torch.export-based exporter: {_first_line(exc)}")
     try:
         with warnings.catch_warnings():
@@ -246,6 +320,7 @@ def _export(model: nn.Module, shape: tuple[int, int, int], path: Path,
             )
         return "torchscript"
     except Exception as exc:
+        sigint.check(exc)
         failures.append(f"TorchScript-based exporter: {_first_line(exc)}")
     _remove(path)
     raise ExportError("could not export to ONNX:\n  " + "\n  ".join(failures))

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from .messages import err, fail
 
@@ -29,9 +30,14 @@ def export(
     try:
         with err.status(f"exporting {run} to {fmt} ..."):
             res = export_run(run, fmt, out=out, which=which, atol=atol, opset=opset)
+    except KeyboardInterrupt as exc:  # export_run's says what is left at the output path
+        err.print(f"[yellow]interrupted[/]: {escape(str(exc) or 'export stopped')}")
+        raise typer.Exit(130) from None
     except (ExportError, MissingExtraError, CheckpointError, FileNotFoundError,
             ValueError) as exc:
         fail(str(exc))
+    except OSError as exc:  # a run folder it may not read, say
+        fail(f"{exc.filename or run}: {(exc.strerror or str(exc)).lower()}")
     per_batch = ", ".join(f"batch {n}: {d:.1e}" for n, d in res.max_abs_diff.items())
     c, s, _ = res.input_shape
     for line in (
