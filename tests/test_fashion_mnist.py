@@ -69,6 +69,7 @@ def test_a_given_path_without_the_files_is_named_not_passed_over(tiny_fashion,
     message = str(info.value)
     assert "empty (given path): missing" in message and "could not download" in message
     assert "cnnlab data download" not in message and "copy the four .gz files" in message
+    assert "  or copy" not in message  # an 'or' with nothing before it, once
 
 
 def test_directory_counts_only_with_all_four_files(tiny_fashion, data_env) -> None:

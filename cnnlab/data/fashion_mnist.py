@@ -97,10 +97,11 @@ def how_to_get(root: str | Path | None = None, downloaded: bool = False) -> str:
     (the environment and the system copy are not looked at while it is given)."""
     if root is not None:
         root = Path(root).expanduser()
+        # Just failed, the download is not offered again (and copying is then the way).
         fetch = "" if downloaded else (
-            f"  cnnlab data download --root {root}  (about 30 MB, md5-checked)\n")
-        return ("Put the four files there:\n" + fetch
-                + "  or copy the four .gz files into it from a machine that has them\n"
+            f"  cnnlab data download --root {root}  (about 30 MB, md5-checked)\n  or ")
+        return ("Put the four files there:\n" + (fetch or "  ")
+                + "copy the four .gz files into it from a machine that has them\n"
                 "or leave out --data-root (--root) to use $CNNLAB_DATA, the cache or "
                 f"{SYSTEM_DIR}")
     if not downloaded:
