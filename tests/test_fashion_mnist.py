@@ -138,6 +138,9 @@ def test_unknown_spec_and_option_are_named() -> None:
         UnknownDatasetError, match="accepted: fashion-mnist, folder:PATH, synthetic"
     ):
         load_dataset("mnist")
+    with pytest.raises(UnknownDatasetError, match=r"'folder: ' names no folder: give "
+                                                  r"folder:PATH"):  # not 'unknown dataset'
+        load_dataset("folder: ")
     with pytest.raises(UnknownDatasetError, match="unknown option.*image_size.*download"):
         load_dataset("fashion-mnist", image_size=32)
 

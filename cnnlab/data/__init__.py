@@ -44,6 +44,9 @@ def parse_spec(spec: str) -> tuple[str, str | None]:
         return "synthetic", None
     if spec.startswith("folder:") and spec[len("folder:") :].strip():
         return "folder", spec[len("folder:") :]
+    if spec.startswith("folder:"):
+        raise UnknownDatasetError(f"{spec!r} names no folder: give folder:PATH, PATH holding "
+                                  "one folder of images per class")
     raise UnknownDatasetError(
         f"unknown dataset {spec!r}; accepted: {', '.join(DATASET_SPECS)} "
         "(PATH holds one folder of images per class)"
