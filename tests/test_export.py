@@ -478,13 +478,19 @@ def test_files_that_are_not_an_earlier_export_are_not_replaced(run_dir, tmp_path
         export_onnx(run_dir, out=tmp_path / "old.onnx")
 
 
+def ctrl_c() -> None:
+    """Ctrl-C as Python handles it on the main thread: the handler installed for SIGINT,
+    called. (os.kill of this process let the kernel pick a thread; with another thread
+    running, the handler ran late, and once in the full suite the test went wrong.)"""
+    import signal
+
+    signal.getsignal(signal.SIGINT)(signal.SIGINT, None)
+
+
 def _interrupted_exporter(how, calls):
     """torch.onnx.export whose torch.export-based run is interrupted by Ctrl-C and raises
     an error of its own instead (as it does at some points), chained to the interrupt or
     not; the TorchScript one runs for real (the old code fell back to it)."""
-    import os
-    import signal
-    import time
 
     real = torch.onnx.export
 
@@ -498,8 +504,7 @@ def _interrupted_exporter(how, calls):
             except KeyboardInterrupt as exc:
                 raise RuntimeError("Failed to export the model with torch.export") from exc
         try:
-            os.kill(os.getpid(), signal.SIGINT)
-            time.sleep(5)  # the handler runs in this thread, between two bytecodes
+            ctrl_c()
         except KeyboardInterrupt:
             pass  # swallowed, and an unrelated error raised after it
         raise RuntimeError("Failed to export the model with torch.export")
@@ -536,14 +541,12 @@ def test_ctrl_c_during_the_export_stops_it_instead_of_falling_back(run_dir, tmp_
 
 def test_ctrl_c_while_the_export_is_moved_into_place_waits_for_the_pair(run_dir, tmp_path,
                                                                         monkeypatch):
-    import os
-    import signal
 
     needs_onnx()
     replace = export_mod._replace
 
     def interrupted_replace(staged, path):
-        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C as the renames begin
+        ctrl_c()  # as the renames begin
         replace(staged, path)
 
     monkeypatch.setattr(export_mod, "_replace", interrupted_replace)
