@@ -67,6 +67,7 @@ def model_names(models: str) -> list[str]:
     """"alexnet_d2l,lenet*": each pattern's matches, in the order given; a full model name
     means that model only (not every name containing it). None matching is an error."""
     from cnnlab.models import UnknownModelError, list_models, model_info
+    from cnnlab.models.pretrained import MissingExtraError
 
     known = set(list_models())
     names = []
@@ -75,7 +76,7 @@ def model_names(models: str) -> list[str]:
         if not matches:  # a typo among good names was dropped, and the rest benchmarked
             try:
                 model_info(pattern)  # its error names the closest models
-            except UnknownModelError as exc:
+            except (UnknownModelError, MissingExtraError) as exc:  # timm:NAME without timm
                 fail(f"--models {models!r}: {exc}")
             matches = [pattern]  # a name the registry resolves (tv:NAME, timm:NAME)
         names.extend(n for n in matches if n not in names)
