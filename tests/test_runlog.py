@@ -15,6 +15,20 @@ def test_an_empty_metrics_file_gets_its_header_back(tmp_path):
     assert [r["epoch"] for r in MetricsLog.read(tmp_path / "metrics.csv")] == [1]
 
 
+def test_hand_edited_rows_are_dropped_by_their_line_and_the_rest_kept(tmp_path):
+    import pytest
+
+    from cnnlab.train.runlog import METRIC_COLUMNS, MetricsLog, RunLogWarning
+
+    header = ",".join(METRIC_COLUMNS)
+    (tmp_path / "metrics.csv").write_text(f"{header}\n1,2.0\n\n\nxx\n2,1.5,junk\n")
+    with pytest.warns(RunLogWarning, match=r"metrics\.csv line 5: dropped a row"):
+        log = MetricsLog(tmp_path, tensorboard=False)
+    # The rewrite keeps a row with a field too many (it failed: "fields not in fieldnames").
+    assert [r["epoch"] for r in MetricsLog.read(tmp_path / "metrics.csv")] == [1, 2]
+    assert [r["epoch"] for r in log.rows] == [1, 2]
+
+
 def test_the_progress_shows_where_an_epoch_really_ended():
     # A budget that ends epoch 1 at step 5 of 469: the line says so (the bar was filled and
     # the line read as a whole epoch), and before any measurement the bar shows dashes.

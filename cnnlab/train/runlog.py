@@ -69,12 +69,14 @@ def new_run_dir(out_dir: str | Path, model: str, run_name: str | None = None) ->
             except FileExistsError:
                 n += 1
                 path = base / f"{name}-{n}"
-    except OSError as exc:  # read-only, no permission, a full disk
+    except OSError as exc:  # read-only, no permission, a full disk, a name too long
+        import errno
+
         from cnnlab.train.config import ConfigError
 
+        fix = "a shorter --run-name" if exc.errno == errno.ENAMETOOLONG else "another --out-dir"
         raise ConfigError(f"cannot create the run folder {path}: "
-                          f"{(exc.strerror or str(exc)).lower()}; choose another --out-dir"
-                          ) from None
+                          f"{(exc.strerror or str(exc)).lower()}; choose {fix}") from None
 
 
 class RunInUse(RuntimeError):
@@ -171,13 +173,14 @@ class MetricsLog:
 
         rows, dropped = [], 0
         with open(path, newline="") as fh:
-            for line, row in enumerate(csv.DictReader(fh), start=2):  # 1: the header
+            reader = csv.DictReader(fh)
+            for row in reader:
                 row = {k: _number(v) for k, v in row.items()}
                 if isinstance(row.get("epoch"), int):
                     rows.append(row)
                     continue
                 dropped += 1
-                warnings.warn(f"{path} line {line}: dropped a row whose epoch is not a "
+                warnings.warn(f"{path} line {reader.line_num}: dropped a row whose epoch is not a "
                               f"whole number (epoch {row.get('epoch')!r})", RunLogWarning,
                               stacklevel=4)
         return rows, dropped
@@ -196,7 +199,8 @@ class MetricsLog:
         # Atomic: a Ctrl-C here (before training installs its signal handlers) must not
         # leave metrics.csv empty or cut short.
         buf = io.StringIO(newline="")
-        writer = csv.DictWriter(buf, METRIC_COLUMNS)
+        # A hand-edited row with a field too many keeps its columns (the extra is None's).
+        writer = csv.DictWriter(buf, METRIC_COLUMNS, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(self.rows)
         atomic_write_text(self.path, buf.getvalue())
