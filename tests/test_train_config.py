@@ -22,7 +22,7 @@ def test_yaml_round_trip(tmp_path):
      ("lookahead_steps", -1, ">= 0"), ("weight_decay", float("nan"), "a finite number"),
      ("max_time", float("nan"), "a finite number"), ("lr", float("inf"), "a finite number"),
      ("clip_grad_norm", float("nan"), "a finite number"),
-     ("seed", 10**23, "at most 18 digits")],
+     ("seed", 10**23, "from 0 to 18446744073709551615"), ("seed", -1, "from 0 to")],
 )
 def test_invalid_value_names_field_and_allowed(field, value, allowed):
     with pytest.raises(ConfigError) as info:

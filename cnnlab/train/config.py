@@ -170,11 +170,11 @@ class TrainConfig:
                 bad(name, "a number >= 0")
         if self.scratch_ops not in (False, True, "fft"):
             bad("scratch_ops", "false, true or 'fft'")
-        for name in ("seed", "split_seed"):  # torch's generators take 64-bit seeds
+        for name in ("seed", "split_seed"):  # torch's generators take unsigned 64 bits
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or \
-                    not -2**63 <= value < 2**63:
-                bad(name, "a whole number of at most 18 digits (e.g. 0)")
+                    not 0 <= value < 2**64:
+                bad(name, f"a whole number from 0 to {2**64 - 1}")
         if self.threads is not None and self.threads < 1:
             bad("threads", "a whole number >= 1, or None")
         if not 0.0 < self.lookahead_alpha <= 1.0:

@@ -21,6 +21,13 @@ from cnnlab.train.config import ConfigError, TrainConfig
 WHITENING_IMAGES = 5000
 
 
+def _out_of_memory(exc: RuntimeError) -> bool:
+    oom = getattr(torch, "OutOfMemoryError", None) or torch.cuda.OutOfMemoryError
+    return isinstance(exc, oom) or any(
+        words in str(exc) for words in ("DefaultCPUAllocator", "not enough memory",
+                                         "can't allocate memory"))
+
+
 def build_model(cfg: TrainConfig, num_classes: int, channels: int, image_size: int) -> nn.Module:
     """``cfg.model`` for ``num_classes`` classes and images of ``channels`` x ``image_size``."""
     overrides = dict(cfg.model_overrides)
@@ -38,15 +45,16 @@ def build_model(cfg: TrainConfig, num_classes: int, channels: int, image_size: i
         model = get_model(cfg.model, num_classes=num_classes, in_channels=channels,
                           weights=cfg.weights or None, scratch_ops=cfg.scratch_ops,
                           **overrides)
-    except RuntimeError as exc:  # CPU allocator failures and torch.OutOfMemoryError alike
-        if "memory" not in str(exc):
+    except RuntimeError as exc:  # the CPU allocator's failure, torch.OutOfMemoryError
+        if not _out_of_memory(exc):
             raise
         # Book networks size their classifier with one probe image of the input's size.
         asked = re.search(r"allocate (\d+) bytes", str(exc))
         why = f"one tensor alone needs {int(asked[1]) / 2**30:,.1f} GiB" if asked else \
             str(exc).strip().splitlines()[-1][:200]
+        fix = "give a smaller --resize" if cfg.resize else "choose a smaller model"
         raise ConfigError(f"{cfg.model} at {image_size}x{image_size} does not fit in memory "
-                          f"even to build ({why}); give a smaller --resize") from None
+                          f"even to build ({why}); {fix}") from None
     loaded = getattr(model, "pretrained_load", None)
     if loaded is not None and loaded.transform_input:
         # torchvision's GoogLeNet/Inception release turned the input transform on: the
