@@ -141,6 +141,20 @@ def test_a_new_sweep_is_refused_in_a_training_runs_folder(tmp_path):
     assert snapshot(run) == before
 
 
+def test_a_temporary_file_a_killed_creation_left_does_not_block_the_folder(tmp_path):
+    # The store is made under a hidden temporary name first; a kill in those milliseconds
+    # leaves it behind, and it is no one's: the folder still takes a sweep, or a report.
+    out = tmp_path / "sweep"
+    out.mkdir()
+    (out / ".trials.sqlite.k1ll3d.tmp").write_bytes(b"")
+    assert create_sweep(out, tiny_spec(), 1)["pending"] == 1
+    report = tmp_path / "report"
+    report.mkdir()
+    (report / ".summary.json.x9.tmp").write_text("{")
+    analyze([out], report)  # no trials done: the report says so, and is written
+    assert (report / "report.html").exists()
+
+
 @pytest.mark.parametrize("kind", ["empty", "training run"])
 def test_a_refused_resume_leaves_the_folder_as_it_was(tmp_path, kind):
     folder = tmp_path / "d"

@@ -153,13 +153,18 @@ class RayExecutor:
         # ray.init installs its own SIGTERM handler (sys.exit) and shutdown leaves it: the
         # caller's is put back on close.
         self._sigterm = signal.getsignal(signal.SIGTERM) if self._owned else None
+        self._outstanding: set = set()
         if self._owned:
             options = {"include_dashboard": False, "log_to_driver": False}
             if address is None:  # a local instance sized to the sweep
                 options["num_cpus"] = (workers or os.cpu_count() or 1) * self.threads
             else:
                 _check_reachable(address)
-            ray.init(address=address, **options)
+            try:
+                ray.init(address=address, **options)
+            except BaseException:
+                self.close()  # its SIGTERM handler may be in already
+                raise
         resources = ray.cluster_resources()
         gpus = int(resources.get("GPU", 0)) if device != "cpu" else 0
         slots = gpus or max(1, int(resources.get("CPU", 1) // self.threads))
@@ -167,7 +172,6 @@ class RayExecutor:
         self.name = f"ray {address or 'local'}"
         self._remote = ray.remote(num_cpus=self.threads, num_gpus=1 if gpus else 0,
                                   max_retries=0)(run_trial)
-        self._outstanding: set = set()
 
     def submit(self, task: dict):
         ref = self._remote.remote(task)
@@ -241,9 +245,8 @@ def check_executor(kind: str, address: str | None = None) -> None:
 def make_executor(kind: str, *, workers: int | None = None, threads: int | None = None,
                   address: str | None = None, device: str = "auto"):
     if kind == "local":
-        if address:
-            raise SweepError("--address names a Ray cluster: use it with --executor ray")
+        check_executor(kind, address)
         return LocalExecutor(workers, threads, device)
-    if kind == "ray":
+    if kind == "ray":  # RayExecutor checks Ray and the address itself, on its way in
         return RayExecutor(address, workers, threads, device)
-    raise SweepError(f"unknown executor {kind!r}; choose one of {', '.join(EXECUTORS)}")
+    check_executor(kind, address)  # the name is unknown: said, with the choices

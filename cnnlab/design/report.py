@@ -41,6 +41,7 @@ from cnnlab.design.store import (
     SweepError,
     TrialStore,
     make_folder,
+    others_files,
     sweep_identity,
 )
 from cnnlab.figures import embed_png, literal, pyplot, save_figure
@@ -280,8 +281,8 @@ def _earlier_report(out: Path) -> bool:
         return True
     # Written before the marker (the default DIR/analysis of older cnnlab): its keys, and
     # nothing in the folder but its files.
-    return ({"spaces", "pairs", "bin_edges"} <= set(written)
-            and all(p.name in REPORT_FILES for p in out.iterdir()))
+    return {"spaces", "pairs", "bin_edges"} <= set(written) and not others_files(
+        out, own=REPORT_FILES)
 
 
 def check_report_folder(out: Path) -> None:
@@ -290,10 +291,8 @@ def check_report_folder(out: Path) -> None:
     folder, or an earlier analysis's, is fine."""
     if not out.is_dir() or _earlier_report(out):
         return  # a file in its place is named by make_folder
-    others = sorted(p.name for p in out.iterdir())
-    if others:
-        shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5
-                                         else "")
+    shown = others_files(out)
+    if shown:
         raise SweepError(f"{out} already holds other files ({shown}) and is not an earlier "
                          f"design analysis: the report ({', '.join(REPORT_FILES)}) would "
                          "overwrite or mix with them. Pick another --out (a new or empty "

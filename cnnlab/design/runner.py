@@ -29,6 +29,7 @@ from cnnlab.design.store import (
     SweepSpec,
     TrialStore,
     check_train_fields,
+    others_files,
     plan_trials,
 )
 from cnnlab.design.trial import forget_data, trial_data, worker_name
@@ -73,10 +74,8 @@ def check_sweep_folder(directory) -> None:
     if not directory.is_dir() or (directory / DB_NAME).exists():
         return  # a file there is named by TrialStore; a sweep is reopened
     # .lock: left by a driver of an older cnnlab that was refused here; nothing of the user's.
-    others = sorted(p.name for p in directory.iterdir() if p.name != LOCK_NAME)
-    if others:
-        shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5
-                                         else "")
+    shown = others_files(directory, own=(LOCK_NAME,))
+    if shown:
         raise SweepError(f"{directory} already holds other files ({shown}) and is not a design "
                          f"sweep (no {DB_NAME}): a sweep would be mixed into them. Pick another "
                          "--out (a new or empty folder), or --resume a sweep's folder")
