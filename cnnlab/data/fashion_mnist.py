@@ -97,8 +97,7 @@ def how_to_get(root: str | Path | None = None, downloaded: bool = False) -> str:
     (the environment and the system copy are not looked at while it is given)."""
     if root is not None:
         root = Path(root).expanduser()
-        # Just failed, the download is not offered again (and copying is then the way).
-        fetch = "" if downloaded else (
+        fetch = "" if downloaded else (  # just failed: not offered again
             f"  cnnlab data download --root {root}  (about 30 MB, md5-checked)\n  or ")
         return ("Put the four files there:\n" + (fetch or "  ")
                 + "copy the four .gz files into it from a machine that has them\n"

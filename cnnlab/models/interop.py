@@ -63,6 +63,11 @@ def load_state_dict_checked(
     return model
 
 
+# A cnnlab checkpoint's weight groups, in the order the weights its run evaluated are
+# found: the EMA's, Lookahead's (``last`` without an EMA), else the model's own.
+EVALUATED_GROUPS = ("ema", "eval", "model")
+
+
 def read_weights_file(path: str | Path) -> dict[str, torch.Tensor]:
     """Tensors from a ``.safetensors`` file or a foreign ``.pth``/``.pt`` (weights only).
 
@@ -92,8 +97,9 @@ def read_weights_file(path: str | Path) -> dict[str, torch.Tensor]:
         if any(k.startswith("model.") for k in tensors) and any(
             k.startswith("rng.") for k in tensors
         ):
-            for group in ("ema.", "eval.", "model."):
-                weights = {k[len(group):]: v for k, v in tensors.items() if k.startswith(group)}
+            for group in EVALUATED_GROUPS:
+                weights = {k[len(group) + 1:]: v for k, v in tensors.items()
+                           if k.startswith(f"{group}.")}
                 if weights:
                     return weights
         return tensors

@@ -102,8 +102,10 @@ def _transform_input_as_the_weights(model: nn.Module, info: ModelInfo, keys: lis
 
         from cnnlab.data.dataset import DataWarning
 
+        whose = "these weights (a run's that re-mapped RGB input)" if recorded is not None \
+            else "torchvision's released weights"
         warnings.warn(
-            f"{info.name}: torchvision's released weights expect its transform_input (each "
+            f"{info.name}: {whose} expect its transform_input (each "
             "RGB channel re-mapped apart), which a model of "
             f"{conv.in_channels} input channel(s) cannot apply: it starts from a function "
             "near, not equal to, torchvision's on the same image (training adapts it)",

@@ -20,7 +20,7 @@ from cnnlab.atomic import atomic_write_text
 from cnnlab.data import load_dataset, parse_spec
 from cnnlab.data.dataset import DatasetSplits
 from cnnlab.models import get_model, model_info
-from cnnlab.models.interop import load_state_dict_checked
+from cnnlab.models.interop import EVALUATED_GROUPS, load_state_dict_checked
 from cnnlab.train import checkpoint as ckpt
 from cnnlab.train.config import ConfigError, TrainConfig
 from cnnlab.train.distributed import launch_command, launched_as_main, launched_world_size
@@ -392,7 +392,7 @@ def load_run(run_dir: str | Path, which: str = "best", device: str = "cpu",
                       scratch_ops=False if pytorch_ops else cfg.scratch_ops, **overrides)
     # A "last" checkpoint evaluates the weights training evaluated: the EMA's, or
     # Lookahead's (slow + alpha (fast - slow)), kept beside the live ones.
-    weights = groups["ema"] or groups["eval"] or groups["model"]
+    weights = next(groups[g] for g in EVALUATED_GROUPS if groups[g] or g == "model")
     load_state_dict_checked(model, weights, source=str(path))
     model.to(torch.device(device)).eval()
     return LoadedRun(run_dir, cfg, model, list(state["classes"]), pp, path)
