@@ -433,35 +433,6 @@ def test_torchvisions_googlenet_release_loads_as_torchvision_loads_it(tmp_path):
     assert get_model("googlenet", num_classes=10, **cfg.model_overrides).transform_input
 
 
-@pytest.mark.parametrize("remapped", [False, True])
-def test_a_cnnlab_googlenet_checkpoint_keeps_its_runs_input_transform(tmp_path, remapped):
-    # An RGB GoogLeNet trained by cnnlab with its auxiliary heads looks like torchvision's
-    # release by its keys; its checkpoint says whether its run re-mapped the input, and
-    # the new model follows that, not the keys (the release's rule turned it on always).
-    trained = get_model("googlenet", num_classes=10, aux_logits=True)
-    path = tmp_path / "best.safetensors"
-    overrides = {"aux_logits": True, **({"transform_input": True} if remapped else {})}
-    ckpt.save_checkpoint(path, trained.state_dict(),
-                         {"epoch": 1, "config": {"model_overrides": overrides}})
-    model = get_model("googlenet", num_classes=10, aux_logits=True, weights=path)
-    assert model.transform_input == remapped
-    assert model.pretrained_load.transform_input == remapped
-
-
-def test_a_runs_checkpoint_starts_another_from_the_weights_it_evaluated(tmp_path):
-    # The EMA's (or Lookahead's) weights, as `cnnlab eval` of that checkpoint measured
-    # them, not the live ones the optimizer was moving.
-    torch.manual_seed(0)
-    live, ema = (get_model("lenet_modern", num_classes=10) for _ in range(2))
-    for group in ("ema_state", "eval_state"):
-        path = tmp_path / f"{group}.safetensors"
-        ckpt.save_checkpoint(path, live.state_dict(), {"epoch": 1},
-                             **{group: ema.state_dict()})
-        read = read_weights_file(path)
-        assert read.keys() == ema.state_dict().keys()
-        assert all(torch.equal(read[k], v) for k, v in ema.state_dict().items()), group
-
-
 def test_timm_weights_by_name_need_a_torch_whose_load_runs_no_code(monkeypatch):
     # Before torch 2.6, torch.load unpickles by default; timm may call it on a hub file.
     from types import SimpleNamespace
@@ -477,15 +448,3 @@ def test_timm_weights_by_name_need_a_torch_whose_load_runs_no_code(monkeypatch):
         pretrained._timm_weights(SimpleNamespace(name="timm:resnet10t"), "DEFAULT")
     monkeypatch.setattr(torch, "__version__", "2.10.0")
     assert pretrained._torch_release() == (2, 10)
-
-
-def test_a_run_folder_given_as_weights_points_to_its_checkpoint(tmp_path):
-    # It said "weights file not found" of a folder that exists.
-    run = tmp_path / "run"
-    (run / "checkpoints").mkdir(parents=True)
-    with pytest.raises(FileNotFoundError, match=r"is a folder, not a weights file$"):
-        read_weights_file(run)
-    ckpt.save_checkpoint(run / "checkpoints" / "best.safetensors",
-                         get_model("lenet_modern").state_dict(), {"epoch": 1})
-    with pytest.raises(FileNotFoundError, match=r"a run's weights are in .*best\.safetensors"):
-        read_weights_file(run)
