@@ -35,13 +35,13 @@ from cnnlab.design.edf import (
     edf_gaps,
     ks_test,
 )
+from cnnlab.design.folders import others_files
 from cnnlab.design.spaces import format_band
 from cnnlab.design.store import (
     PAPER_RECIPE,
     SweepError,
     TrialStore,
     make_folder,
-    others_files,
     sweep_identity,
 )
 from cnnlab.figures import embed_png, literal, pyplot, save_figure

@@ -23,13 +23,13 @@ from pathlib import Path
 
 from cnnlab.design import spaces
 from cnnlab.design.executors import make_executor
+from cnnlab.design.folders import others_files
 from cnnlab.design.store import (
     DB_NAME,
     SweepError,
     SweepSpec,
     TrialStore,
     check_train_fields,
-    others_files,
     plan_trials,
 )
 from cnnlab.design.trial import forget_data, trial_data, worker_name

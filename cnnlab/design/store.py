@@ -96,15 +96,6 @@ def check_train_fields(train: dict) -> None:
                          + "; ".join(f"{k} ({SWEEP_FIELDS[k]})" for k in owned))
 
 
-def others_files(folder: Path, own: tuple[str, ...] = ()) -> str:
-    """The entries of ``folder`` a command would mix its own files into, as "a, b, c,
-    d, e and 3 more" ("" when none): those not in ``own``, and not the hidden ``*.tmp``
-    files a killed atomic write or store creation leaves (they belong to no one)."""
-    names = sorted(p.name for p in folder.iterdir() if p.name not in own
-                   and not (p.name.startswith(".") and p.name.endswith(".tmp")))
-    return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-
-
 def make_folder(path: Path, option: str) -> None:
     """``mkdir -p`` that names the path and the option to change instead of an OSError."""
     if path.exists() and not path.is_dir():
