@@ -189,7 +189,7 @@ def test_executor_errors_say_what_to_do(monkeypatch):
         make_executor("ray")
     with pytest.raises(SweepError, match="--executor ray"):
         make_executor("local", address="ray://head:10001")
-    with pytest.raises(SweepError, match="local, ray"):
+    with pytest.raises(SweepError, match="choose --executor local or ray"):
         make_executor("slurm")
 
 
