@@ -410,3 +410,19 @@ def test_fp16_on_a_cpu_is_said_to_be_slow(tmp_path, monkeypatch):
     said = " ".join(runner.invoke(app, [*args, "--amp", "fp16"]).stderr.split())
     assert "note: --amp fp16 on a CPU trains many times slower than full precision" in said
     assert "fp16" not in runner.invoke(app, [*args, "--amp", "off"]).stderr
+
+
+def test_a_config_files_model_and_preset_replaced_by_the_command_line_are_named(
+        trained_run, tmp_path):
+    # A run's config.yaml reused for another network: MODEL and --preset win, and say so.
+    config = trained_run / "config.yaml"
+    result = runner.invoke(app, ["train", "lenet_d2l", "--config", str(config), "--preset",
+                                 "book", "--epochs", "1", "--eval-subset", "64", "--out-dir",
+                                 str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    words = " ".join(result.output.split())
+    assert "says model: lenet_modern; MODEL replaces it (lenet_d2l)" in words
+    assert "says preset: fast; --preset replaces it (book)" in words
+    same = runner.invoke(app, ["train", "lenet_modern", "--config", str(config), "--epochs",
+                               "1", "--eval-subset", "64", "--out-dir", str(tmp_path)])
+    assert same.exit_code == 0 and "replaces it" not in same.output, same.output

@@ -120,6 +120,7 @@ def train(
     try:
         cfg = resolve_config(model, preset=preset, config_file=config, overrides=overrides)
         _hint_at_the_book_recipe(cfg, config)
+        _note_what_replaces_the_config_files_choices(cfg, config)
         _hint_at_a_busy_cpu(cfg)
         _hint_at_fp16_on_a_cpu(cfg)
         _warn_about_settings_without_effect(cfg, overrides, config)
@@ -143,6 +144,22 @@ def _hint_at_the_book_recipe(cfg, config_file) -> None:
                   f"given (lr {cfg.lr:g}); --preset book is the book's recipe (lr {recipe.lr:g}, "
                   f"{recipe.resize}x{recipe.resize}, {recipe.init} init, {recipe.epochs} "
                   "epochs), --preset fast cnnlab's modern one")
+
+
+def _note_what_replaces_the_config_files_choices(cfg, config_file) -> None:
+    """MODEL and --preset beat a config file's ``model:`` and ``preset:`` (a run's
+    config.yaml reused for another network is a common start): say so when they differ,
+    since the file's other fields (model_overrides, say) were written for its own model."""
+    from cnnlab.train import TrainConfig
+    from cnnlab.train.distributed import launched_as_main
+
+    if config_file is None or not launched_as_main():
+        return
+    written = TrainConfig.read_file(config_file)
+    for field, chosen, flag in (("model", cfg.model, "MODEL"), ("preset", cfg.preset, "--preset")):
+        if written.get(field) is not None and written[field] != chosen:
+            err.print(f"note: {config_file} says {field}: {written[field]}; {flag} replaces it "
+                      f"({chosen}), and the file's other fields still apply", highlight=False)
 
 
 def _hint_at_a_busy_cpu(cfg) -> None:
