@@ -61,8 +61,10 @@ def test_a_given_path_without_the_files_is_named_not_passed_over(tiny_fashion,
     assert "Put the four files there" in message and "leave out --data-root" in message
     assert "export CNNLAB_DATA" not in message  # ignored while a folder is given
     (data_env / "a-file").write_text("not a folder")  # nor is a file downloaded into
-    with pytest.raises(fm.DatasetNotFoundError, match=r"a-file \(given path\): not a directory"):
+    with pytest.raises(fm.DatasetNotFoundError, match=r"a-file \(given path\): not a directory"
+                       r"(.|\n)*Give a folder holding the four .gz files, not a file") as info:
         fm.load(data_env / "a-file", progress=False)
+    assert "Put the four files there" not in str(info.value)  # nothing goes into a file
     # An existing, empty one is downloaded into; offline, the advice needs no mirror.
     with pytest.raises(fm.DatasetNotFoundError) as info:
         fm.load(data_env / "empty", progress=False)

@@ -89,20 +89,20 @@ HOW_TO_GET = (
     "  sudo apt-get install dataset-fashion-mnist (Debian and derivatives)\n"
     f"  export {ENV_VAR}=/directory/holding/the/four/files"
 )
+LEAVE_OUT_ROOT = f"leave out --data-root (--root) to use ${ENV_VAR}, the cache or {SYSTEM_DIR}"
 
 
 def how_to_get(root: str | Path | None = None, downloaded: bool = False) -> str:
-    """What to do when the data is missing; ``downloaded``: a download just failed, so
-    only ways that need no mirror. With a given ``root``, ways that fill that folder
-    (the environment and the system copy are not looked at while it is given)."""
+    """What to do when the data is missing; ``downloaded``: a download just failed, so only
+    ways that need no mirror. With a given ``root``, ways that fill that folder (alone)."""
     if root is not None:
         root = Path(root).expanduser()
+        if root.exists() and not root.is_dir():  # nothing can be put into a file
+            return "Give a folder holding the four .gz files, not a file, or " + LEAVE_OUT_ROOT
         fetch = "" if downloaded else (  # just failed: not offered again
             f"  cnnlab data download --root {root}  (about 30 MB, md5-checked)\n  or ")
-        return ("Put the four files there:\n" + (fetch or "  ")
-                + "copy the four .gz files into it from a machine that has them\n"
-                "or leave out --data-root (--root) to use $CNNLAB_DATA, the cache or "
-                f"{SYSTEM_DIR}")
+        return (f"Put the four files there:\n{fetch or '  '}copy the four .gz files into it "
+                f"from a machine that has them\nor {LEAVE_OUT_ROOT}")
     if not downloaded:
         return HOW_TO_GET
     if all((SYSTEM_DIR / f"{name}.gz").is_file() for name in FILES):
