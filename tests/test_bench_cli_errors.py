@@ -69,7 +69,7 @@ def test_an_image_size_too_small_for_a_model_is_named_before_timing(tmp_path):
 def test_an_unknown_device_is_named(tmp_path):
     for command in ("throughput", "zoo"):
         result = invoke(command, "--device", "nosuch", "--models", "lenet_d2l",
-                        "--out", tmp_path / command)
+                        "--out", tmp_path / (command if command == "zoo" else "rows.json"))
         assert result.exit_code == 1 and "'nosuch'" in result.output, command
     assert not any(tmp_path.iterdir())
 
@@ -118,3 +118,18 @@ def test_an_out_that_cannot_be_written_is_refused_before_measuring(tmp_path, com
     override = invoke("throughput", "--override", "abc")
     assert override.exit_code == 2 and "--override takes KEY=VALUE (a model option), got " \
         "'abc'" in override.output and "--set" not in override.output
+
+
+@pytest.mark.parametrize("command, out, written_as", [
+    ("throughput", "rows.txt", ".csv or .json"),
+    ("memory", "rows.csv", ".json"),
+    ("loader", "rows", ".json"),
+    ("ops", "rows.md", ".json"),
+])
+def test_an_out_named_for_another_format_is_refused(tmp_path, command, out, written_as):
+    # `bench throughput --out rows.txt` wrote JSON under the .txt name, without a word.
+    result = invoke(command, "--out", tmp_path / out)
+    assert result.exit_code == 2, result.output
+    words = " ".join(result.output.replace("│", " ").split())  # typer's box, unwrapped
+    assert f"the rows are written as {written_as}; give a name ending in" in words, words
+    assert not any(tmp_path.iterdir())

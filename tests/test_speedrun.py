@@ -308,6 +308,7 @@ def test_a_diverged_run_is_a_failed_result_not_a_crash(monkeypatch):
     (["--candidate", "epochs=1", "--candidate", " epochs=1 "],
      "--candidate 'epochs=1' is given twice"),
     (["--ablate", "--out", "study.png"], "give study.json"),
+    (["--out", "runs.csv"], "the runs are written as JSON; give runs.json"),
     (["--set", "model=lenet_d2l", "--model", "lenet_modern"],
      "model given twice: --model lenet_modern and --set model=lenet_d2l"),
 ])

@@ -42,18 +42,26 @@ def one_of(*choices: str):
     return check
 
 
-def output_file(path: Path | None) -> Path | None:
-    """--out checked before anything is measured (it was refused only at the end)."""
-    from cnnlab.train import ConfigError
+def output_file(*suffixes: str):
+    """An --out callback: the file checked before anything is measured (it was refused
+    only at the end), its suffix one the command writes (rows.csv holding JSON misled)."""
+    def check(path: Path | None) -> Path | None:
+        from cnnlab.train import ConfigError
 
-    from .paths import check_output_file
+        from .paths import check_output_file
 
-    if path is not None:
+        if path is None:
+            return path
         try:
             check_output_file(path, "--out")
         except ConfigError as exc:
             raise typer.BadParameter(str(exc).removeprefix("--out ")) from None
-    return path
+        if path.suffix.lower() not in suffixes:
+            raise typer.BadParameter(f"{path}: the rows are written as {' or '.join(suffixes)}; "
+                                     f"give a name ending in {' or '.join(suffixes)}")
+        return path
+
+    return check
 
 
 def _output_folder(path: Path) -> Path:
@@ -129,7 +137,7 @@ def memory(
                               help="Timed training steps per variant (median is shown)."),
     threads: int = typer.Option(1, min=1, help="torch threads; 1 is steadiest on a shared CPU."),
     out: Path = typer.Option(None, help="Also write the rows as JSON here.",
-                             callback=output_file),
+                             callback=output_file(".json")),
 ) -> None:
     """Memory-efficient DenseNet: saved activation bytes and time per step vs plain."""
     from cnnlab.bench.memory import run_densenet_memory_bench
@@ -183,7 +191,7 @@ def loader(
                                  help="Also time per-sample crop + flip."),
     data_root: str = typer.Option(None, help="Folder holding Fashion-MNIST."),
     out: Path = typer.Option(None, help="Also write the rows as JSON here.",
-                             callback=output_file),
+                             callback=output_file(".json")),
 ) -> None:
     """One epoch of Fashion-MNIST: DeviceLoader vs the book's torchvision DataLoader."""
     from cnnlab.bench.loader import (
@@ -325,7 +333,7 @@ def ops(
                                 help="Calls are interleaved; each keeps its best time."),
     quick: bool = typer.Option(False, help="Tiny cases: a smoke run, not numbers."),
     out: Path = typer.Option(None, help="Also write the rows as JSON here.",
-                             callback=output_file),
+                             callback=output_file(".json")),
 ) -> None:
     """From-scratch conv2d (direct and FFT) vs PyTorch: kernel sizes, groups, 3x3 target."""
     from cnnlab.bench.ops import render_ops_bench, run_ops_bench

@@ -91,6 +91,9 @@ def speedrun(
             if ablate and out.suffix.lower() == ".png":  # the chart's own name
                 raise ConfigError(f"--out {out} is the JSON of the runs; the --ablate chart "
                                   f"goes beside it as {out.stem}.png: give {out.stem}.json")
+            if out.suffix.lower() != ".json":  # a .csv name holding JSON would mislead
+                raise ConfigError(f"--out {out}: the runs are written as JSON; give "
+                                  f"{out.with_suffix('.json')}")
         recipe = dict(model=model, epochs=epochs, batch_size=batch_size, lr=lr,
                       max_time=time_budget, compile=compile or None, device=str(dev),
                       threads=threads)

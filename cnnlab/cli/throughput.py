@@ -64,7 +64,7 @@ def throughput(
              "plain step (fp32, NCHW, eager, same batch and optimizer) first, and give "
              "each row's training speed as a multiple of it."),
     out: Path = typer.Option(None, help="Write rows here (.csv or .json).",
-                             callback=output_file),
+                             callback=output_file(".csv", ".json")),
 ) -> None:
     """Train and inference samples/s, step time and peak memory per model, against the
     plain fp32 eager step measured in the same run."""
@@ -204,7 +204,7 @@ def _write_throughput_rows(rows: list[dict], out: Path | None, quiet: bool = Fal
     whole version): CSV by suffix, JSON with the environment otherwise."""
     if out is None:
         return
-    if out.suffix == ".csv":
+    if out.suffix.lower() == ".csv":
         import csv
         import io
 
