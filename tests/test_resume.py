@@ -277,6 +277,29 @@ def test_a_run_begun_on_another_device_is_resumed_with_device(timed_out_run, mon
     assert TrainConfig.load(config).device == "cpu"  # later resumes stay on it
 
 
+def test_resume_takes_quiet_and_threads_for_this_session_only(timed_out_run, monkeypatch):
+    # As `cnnlab train` does: --threads 1 on a busy machine, --no-quiet to see the bar.
+    seen, threads = [], []
+    original = Trainer.__init__
+
+    def init(self, cfg, *args, **kwargs):
+        seen.append((cfg.quiet, cfg.threads))
+        original(self, cfg, *args, **kwargs)
+
+    monkeypatch.setattr(Trainer, "__init__", init)
+    monkeypatch.setattr(torch, "set_num_threads", threads.append)  # the suite's stays
+    result = runner.invoke(app, ["resume", str(timed_out_run), "--max-time", "0",
+                                 "--no-quiet", "--threads", "1"])
+    assert result.exit_code == 0, result.output
+    assert seen == [(False, 1)] and threads == [1]
+    config = TrainConfig.load(timed_out_run / "config.yaml")
+    assert (config.quiet, config.threads) == (True, None)  # the run's own, for later resumes
+    refused = runner.invoke(app, ["resume", str(timed_out_run), "--epochs", "1",
+                                  "--threads", "0"])
+    assert refused.exit_code == 1 and "threads" in refused.output, refused.output
+    assert TrainConfig.load(timed_out_run / "config.yaml").epochs == 3  # plan unchanged
+
+
 def test_the_run_lock_is_never_held_twice_and_never_stops_a_run_for_want_of_locks(
         tmp_path, monkeypatch):
     import errno

@@ -272,6 +272,10 @@ def resume(
                                              "run, the folder's new path)."),
     device: str = typer.Option(None, help="Train on this device from here on (e.g. cpu for "
                                           "a run begun on a GPU); default: the run's own."),
+    threads: int = typer.Option(None, help="torch CPU threads for this session (1 is "
+                                           "steadiest on a busy machine)."),
+    quiet: bool = typer.Option(None, "--quiet/--no-quiet", help="Plain log lines, no bar "
+                                                                "(this session)."),
 ) -> None:
     """Continue a run exactly where its last checkpoint stopped."""
     from cnnlab.train import resume as resume_run
@@ -279,7 +283,7 @@ def resume(
     try:
         result = _guarded(lambda: resume_run(run, console=training_log, extra_epochs=epochs,
                                              max_time=max_time, data_root=data_root,
-                                             device=device))
+                                             device=device, quiet=quiet, threads=threads))
     except _known_errors() as exc:
         fail(str(exc))
     _print_result(result)

@@ -116,7 +116,8 @@ class RunFinished(ConfigError):
 
 def resume(run_dir: str | Path, console=None, extra_epochs: int | None = None,
            max_time: float | None = None, data_root: str | None = None,
-           device: str | None = None) -> TrainResult:
+           device: str | None = None, quiet: bool | None = None,
+           threads: int | None = None) -> TrainResult:
     """Continue a run from ``checkpoints/last.safetensors`` exactly where it stopped.
 
     Args:
@@ -130,17 +131,21 @@ def resume(run_dir: str | Path, console=None, extra_epochs: int | None = None,
         device: train on this device from here on (a run begun on a GPU, continued on
             a machine without one); kept in config.yaml. The continuation is exact on
             the same kind of device, and close (not bit for bit) on another.
+        quiet, threads: plain log lines, and torch CPU threads, for this session only
+            (not kept in config.yaml). On a CPU another thread count may change the
+            last bits of the sums, so the continuation is close rather than exact.
     """
     run_dir = Path(run_dir)
     is_main = launched_as_main()
     # Held from the first look at the run to its last file: a run still training (even
     # one that has not written its first checkpoint yet) is named as such.
     with run_lock(run_dir if is_main and run_dir.is_dir() else None):
-        return _resume(run_dir, console, extra_epochs, max_time, data_root, device)
+        return _resume(run_dir, console, extra_epochs, max_time, data_root, device,
+                       {"quiet": quiet, "threads": threads})
 
 
 def _resume(run_dir: Path, console, extra_epochs: int | None, max_time: float | None,
-            data_root: str | None, device: str | None) -> TrainResult:
+            data_root: str | None, device: str | None, session: dict) -> TrainResult:
     cfg_path = run_dir / "config.yaml"
     last = run_dir / "checkpoints" / "last.safetensors"
     _check_exists(run_dir)
@@ -170,6 +175,9 @@ def _resume(run_dir: Path, console, extra_epochs: int | None, max_time: float | 
     _check_work_left(cfg, last, run_dir)
     plan = dataclasses.replace(cfg)
     cfg.weights = None  # the checkpoint replaces any starting weights
+    # How this session shows and runs the training, not part of the run's plan.
+    cfg = dataclasses.replace(cfg, **{k: v for k, v in session.items() if v is not None})
+    cfg.validate()
     data = load_training_data(cfg)
     trainer = Trainer(cfg, data, run_dir=run_dir, console=console)
     trainer.load_resume_state(last)
