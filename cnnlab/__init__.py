@@ -14,9 +14,10 @@ subpackage of the same name (``import cnnlab.train.run`` would then fail).
 
 __version__ = "0.1.0"
 
-from cnnlab.data import load_dataset  # noqa: E402
-from cnnlab.inspect import summary  # noqa: E402
-from cnnlab.models import get_model, list_models  # noqa: E402
-from cnnlab.train import TrainConfig  # noqa: E402
+from cnnlab.lazy_exports import lazy_exports  # noqa: E402
 
-__all__ = ["TrainConfig", "get_model", "list_models", "load_dataset", "summary", "__version__"]
+_EXPORTS = {"TrainConfig": "cnnlab.train", "get_model": "cnnlab.models",
+            "list_models": "cnnlab.models", "load_dataset": "cnnlab.data",
+            "summary": "cnnlab.inspect"}
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)
+__all__ = [*sorted(_EXPORTS), "__version__"]

@@ -7,18 +7,19 @@ import math
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from cnnlab.atomic import atomic_write_bytes
-from cnnlab.data import DataError, DatasetSplits, DataWarning, load_dataset, parse_spec
-from cnnlab.data import fashion_mnist as fm
-
 from .messages import fail, show_warning
+
+if TYPE_CHECKING:  # torch and the data package load in the commands, not for --help
+    import torch
+
+    from cnnlab.data import DatasetSplits
 
 app = typer.Typer(help="Datasets: locate, download, inspect.", no_args_is_help=True)
 
@@ -42,6 +43,8 @@ def _out() -> Console:
 def _user_errors() -> Iterator[None]:
     """Data errors end the command with one line and exit 1, no traceback. Every skipped
     file is named (the CLI prints data warnings as "warning:" lines)."""
+    from cnnlab.data import DataError, DataWarning
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("always", DataWarning)
@@ -53,6 +56,8 @@ def _user_errors() -> Iterator[None]:
 
 
 def _load(dataset: str, root: Path | None, download: bool, **folder_options) -> DatasetSplits:
+    from cnnlab.data import load_dataset, parse_spec
+
     kind, _ = parse_spec(dataset)
     if kind == "fashion-mnist":
         return load_dataset(dataset, root, download=download)
@@ -62,6 +67,8 @@ def _load(dataset: str, root: Path | None, download: bool, **folder_options) -> 
 
 
 def _require_fashion(dataset: str, command: str) -> None:
+    from cnnlab.data import DataError, parse_spec
+
     try:
         kind = parse_spec(dataset)[0]
     except DataError:  # its list of every dataset is not what this command accepts
@@ -117,6 +124,7 @@ def save_grid(
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    from cnnlab.atomic import atomic_write_bytes
     from cnnlab.figures import literal
 
     n = len(images)
@@ -154,6 +162,10 @@ def show(
     seed: int = typer.Option(0, help="Seeds which images are shown (and a folder's split)."),
 ) -> None:
     """Write a grid of sample images, each titled with its class."""
+    import torch
+
+    from cnnlab.data import DataError
+
     with _user_errors():
         if split not in ("train", "test"):
             raise DataError(f'--split must be "train" or "test", got {split!r}')
@@ -178,6 +190,8 @@ def locate(
     root: Path | None = typer.Option(None, "--root", "--data-root", help=ROOT_HELP),
 ) -> None:
     """Print the directory holding the data; exit 1 when there is none (nothing is downloaded)."""
+    from cnnlab.data import fashion_mnist as fm
+
     with _user_errors():
         _require_fashion(dataset, "locate")
         location = fm.locate(root)
@@ -195,6 +209,8 @@ def download(
     force: bool = typer.Option(False, help="Download again even when valid files are there."),
 ) -> None:
     """Download from the official mirrors, each file checked against its published md5."""
+    from cnnlab.data import fashion_mnist as fm
+
     with _user_errors():
         _require_fashion(dataset, "download")
         target = fm.download(root, force=force)
@@ -207,6 +223,8 @@ def verify(
     root: Path | None = typer.Option(None, "--root", "--data-root", help=ROOT_HELP),
 ) -> None:
     """Check the md5 of each file's content against the published one; exit 1 on a mismatch."""
+    from cnnlab.data import fashion_mnist as fm
+
     with _user_errors():
         _require_fashion(dataset, "verify")
         location, checks = fm.verify(root)

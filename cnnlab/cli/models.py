@@ -22,18 +22,16 @@ import hashlib
 import json
 from pathlib import Path
 
-import torch
 import typer
 from rich.console import Console
 from rich.table import Table
 
-import cnnlab.models
 from cnnlab.atomic import atomic_write_text
-from cnnlab.inspect.summary import count_macs, fmt_count, summary
-from cnnlab.models import UnknownModelError, get_model, list_models, model_info
-from cnnlab.models.pretrained import MissingExtraError
 
 from .messages import fail, warning
+
+# torch and the model registry load inside the commands, so `cnnlab --help` (and any
+# other command) does not wait for them.
 
 VARIANTS = ("book", "standard", "cnnlab")
 
@@ -69,6 +67,10 @@ def summary_command(
     counted. Activations are each layer's output size, summed (views and in-place
     outputs included, as torchinfo counts them); "Training activations" is what autograd
     really keeps, measured."""
+    from cnnlab.inspect.summary import summary
+    from cnnlab.models import UnknownModelError, get_model, model_info
+    from cnnlab.models.pretrained import MissingExtraError
+
     out = _console()
     try:
         info = model_info(model)
@@ -105,6 +107,9 @@ def models_command(
                                 "pycls), or cnnlab."),
 ) -> None:
     """List registered models with parameters and MACs at their default input size."""
+    from cnnlab.inspect.summary import fmt_count
+    from cnnlab.models import list_models, model_info
+
     out = _console()
     if variant is not None and variant not in VARIANTS:
         fail(f"--variant must be one of {', '.join(VARIANTS)}, not {variant!r}")
@@ -155,6 +160,11 @@ def models_command(
 
 def _complexity(info) -> tuple[int, int]:
     """(parameters, MACs) of a registered model at its default input, batch 1."""
+    import torch
+
+    from cnnlab.inspect.summary import count_macs
+    from cnnlab.models import get_model
+
     kwargs = {"image_size": info.input_size[1]} if info.sized_head else {}
     try:
         with torch.device("meta"):
@@ -208,6 +218,10 @@ def _cache_dir() -> Path:
 def _models_fingerprint() -> str:
     # The counts depend on the models, the from-scratch layers some of them build with
     # (lenet_bn_d2l) and the counter itself.
+    import torch
+
+    import cnnlab.models
+
     digest = hashlib.sha256(torch.__version__.encode())
     package = Path(cnnlab.models.__file__).parent.parent
     for folder in ("models", "ops", "inspect"):

@@ -1,20 +1,20 @@
 """Training: config and presets, the loop, checkpoints, run directories."""
 
-from cnnlab.train.config import ConfigError, TrainConfig
-from cnnlab.train.presets import resolve_config
-from cnnlab.train.run import LoadedRun, load_run, resume, train
-from cnnlab.train.trainer import Trainer, TrainingDiverged, TrainingInterrupted, TrainResult
+from cnnlab.lazy_exports import lazy_exports
 
-__all__ = [
-    "ConfigError",
-    "LoadedRun",
-    "TrainConfig",
-    "TrainResult",
-    "Trainer",
-    "TrainingDiverged",
-    "TrainingInterrupted",
-    "load_run",
-    "resolve_config",
-    "resume",
-    "train",
-]
+# Imported on first use: the loop and the run folders load torch; the config does not.
+_EXPORTS = {
+    "ConfigError": "cnnlab.train.config",
+    "TrainConfig": "cnnlab.train.config",
+    "resolve_config": "cnnlab.train.presets",
+    "LoadedRun": "cnnlab.train.run",
+    "load_run": "cnnlab.train.run",
+    "resume": "cnnlab.train.run",
+    "train": "cnnlab.train.run",
+    "Trainer": "cnnlab.train.trainer",
+    "TrainingDiverged": "cnnlab.train.outcome",
+    "TrainingInterrupted": "cnnlab.train.outcome",
+    "TrainResult": "cnnlab.train.outcome",
+}
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)
+__all__ = sorted(_EXPORTS)
