@@ -1,6 +1,6 @@
 """`python -m cnnlab` runs the command-line tool."""
 
-from cnnlab.cli import main
+from cnnlab.command_line import main
 
 if __name__ == "__main__":
     main()
