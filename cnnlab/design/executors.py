@@ -11,6 +11,7 @@ import contextlib
 import os
 import signal
 import socket
+import time
 from concurrent.futures.process import BrokenProcessPool
 
 from cnnlab.design.store import SweepError
@@ -145,6 +146,9 @@ class RayExecutor:
     needs cnnlab installed.
     """
 
+    poll_s = 10.0  # how often a wait with nothing finished looks at the cluster's nodes
+    grace_s = 300.0  # how long no node may fit a trial before the sweep stops
+
     def __init__(self, address: str | None = None, workers: int | None = None,
                  threads: int | None = None, device: str = "auto"):
         ray = self._ray = _import_ray()
@@ -160,17 +164,28 @@ class RayExecutor:
                 options["num_cpus"] = (workers or os.cpu_count() or 1) * self.threads
             else:
                 _check_reachable(address)
-            try:
+        try:
+            if self._owned:
                 ray.init(address=address, **options)
-            except BaseException:
-                self.close()  # its SIGTERM handler may be in already
-                raise
-        resources = ray.cluster_resources()
-        gpus = int(resources.get("GPU", 0)) if device != "cpu" else 0
-        slots = gpus or max(1, int(resources.get("CPU", 1) // self.threads))
-        self.capacity = workers or slots
+            resources = ray.cluster_resources()
+            # Per trial: one GPU where the cluster has any (LocalExecutor.gpus counts them).
+            self._gpus = 1 if device != "cpu" and resources.get("GPU", 0) >= 1 else 0
+            # Ray keeps a task no node can hold pending forever, saying so only in a log
+            # the driver does not show: refused here, before any trial is marked running.
+            nodes = ray.nodes()
+            unfit = _unfit(nodes, self.threads, self._gpus)
+            if unfit:
+                raise SweepError(unfit)
+        except BaseException:
+            self.close()  # Ray shut down if ours, its SIGTERM handler taken out
+            raise
+        slots = _slots(nodes, self.threads, self._gpus)
+        # A local instance never grows: trials beyond its slots would only queue in Ray,
+        # shown 'running' in the sweep. A cluster may (autoscaling): --workers is kept.
+        local = self._owned and address is None
+        self.capacity = min(workers, slots) if workers and local else workers or slots
         self.name = f"ray {address or 'local'}"
-        self._remote = ray.remote(num_cpus=self.threads, num_gpus=1 if gpus else 0,
+        self._remote = ray.remote(num_cpus=self.threads, num_gpus=self._gpus,
                                   max_retries=0)(run_trial)
 
     def submit(self, task: dict):
@@ -180,7 +195,23 @@ class RayExecutor:
 
     def wait(self, handles: list) -> list[tuple]:
         ray = self._ray
-        ready, _ = ray.wait(handles, num_returns=1)
+        unfit_since = None
+        while True:
+            # No overall timeout: a trial may train for hours. What never comes is a trial
+            # no alive node can hold any more (the nodes that could have left): Ray keeps
+            # it pending, silently. Asking the GCS for the nodes once per poll_s is cheap;
+            # a node being restarted or replaced gets grace_s to come back.
+            ready, _ = ray.wait(handles, num_returns=1, timeout=self.poll_s)
+            if ready:
+                break
+            unfit = _unfit(ray.nodes(), self.threads, self._gpus)
+            now = time.monotonic()
+            if not unfit or unfit_since is None:
+                unfit_since = now if unfit else None
+            elif now - unfit_since >= self.grace_s:
+                raise SweepError(f"the Ray cluster has lost the nodes that could run this "
+                                 f"sweep's trials ({len(handles)} waiting, none placeable "
+                                 f"for {now - unfit_since:.0f} s): {unfit}")
         out = []
         for ref in ready:
             self._outstanding.discard(ref)
@@ -200,6 +231,57 @@ class RayExecutor:
         if self._sigterm is not None:
             with contextlib.suppress(ValueError):  # not the main thread: not ours to set
                 signal.signal(signal.SIGTERM, self._sigterm)
+
+
+def _fits(resources: dict, cpus: int, gpus: int) -> bool:
+    return resources.get("CPU", 0) >= cpus and resources.get("GPU", 0) >= gpus
+
+
+def _count(n: float, what: str) -> str:
+    n = int(n)  # Ray reports 4.0
+    return f"{n} {what}" + ("" if n == 1 else "s")
+
+
+def _unfit(nodes: list[dict], cpus: int, gpus: int) -> str | None:
+    """Why no alive node of ``nodes`` (as ``ray.nodes()`` gives them) can run a trial
+    asking for ``cpus`` CPUs and ``gpus`` GPUs, with the fix; None when one can.
+
+    One node must hold the whole request: a cluster of four 4-CPU nodes has 16 CPUs,
+    yet a trial asking for 8 runs nowhere."""
+    alive = [n.get("Resources") or {} for n in nodes if n.get("Alive")]
+    if any(_fits(r, cpus, gpus) for r in alive):
+        return None
+    asks = f"a trial asks for {_count(cpus, 'CPU')} (--threads {cpus})"
+    if gpus:
+        asks += f" and {_count(gpus, 'GPU')}"
+        alive = [r for r in alive if r.get("GPU", 0) >= gpus]  # where it can go
+        if not alive:
+            return (f"{asks}, but no alive node of the Ray cluster has a GPU: add GPU nodes, "
+                    "or give --device cpu")
+    best = max(alive, key=lambda r: r.get("CPU", 0), default={})
+    most = int(best.get("CPU", 0))
+    if gpus:
+        has = f"the GPU node with the most CPUs has {_count(most, 'CPU')}"
+        return (f"{asks}, but {has} and {_count(best['GPU'], 'GPU')}: give "
+                + (f"--threads {most} or less" if most else "that node CPUs (ray start "
+                   "--num-cpus)") + ", or --device cpu")
+    if most:
+        return (f"{asks}, but the largest alive node of the Ray cluster has "
+                f"{_count(most, 'CPU')}: give --threads {most} or less")
+    return (f"{asks}, but no alive node of the Ray cluster has a CPU: start worker nodes "
+            "(ray start --address HEAD)")
+
+
+def _slots(nodes: list[dict], cpus: int, gpus: int) -> int:
+    """Trials the alive nodes can run at once, each node holding its own share (the
+    cluster's total CPUs over ``cpus`` would count CPUs no trial can use)."""
+    total = 0
+    for node in nodes:
+        r = node.get("Resources") or {}
+        if node.get("Alive") and _fits(r, cpus, gpus):
+            each = int(r.get("CPU", 0) // cpus)
+            total += min(each, int(r.get("GPU", 0) // gpus)) if gpus else each
+    return max(1, total)
 
 
 def _check_reachable(address: str, timeout_s: float = 10.0) -> None:

@@ -1,0 +1,258 @@
+"""The Ray executor never waits silently on a trial no node can run: a request larger
+than every node (though not than the cluster) is refused before any trial starts, and a
+cluster that shrinks under a sweep stops it with the reason, after a grace period.
+
+Most tests stand a fake ``ray`` in for the real one (instant, any cluster shape); one
+starts a real local Ray in a subprocess, so a hang fails it instead of the suite.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from design_helpers import tiny_spec
+from typer.testing import CliRunner
+
+import cnnlab.design.executors as executors
+from cnnlab.cli.design import app
+from cnnlab.design.executors import RayExecutor, _slots, _unfit
+from cnnlab.design.runner import create_sweep
+from cnnlab.design.store import SweepError, TrialStore
+
+
+def node(cpus: float, gpus: float = 0, alive: bool = True) -> dict:
+    """One entry of ``ray.nodes()``, with the resources Ray always lists beside them."""
+    resources = {"CPU": float(cpus), "memory": 8e9, "object_store_memory": 2e9,
+                 "node:10.0.0.1": 1.0}
+    if gpus:
+        resources["GPU"] = float(gpus)
+    return {"NodeID": "x", "Alive": alive, "Resources": resources if alive else {}}
+
+
+FOUR_BY_FOUR = [node(4) for _ in range(4)]  # 16 CPUs in all, 4 on any node
+
+# ------------------------------------------------------------ the check itself
+
+
+def test_a_request_no_single_node_holds_is_named_with_the_largest_node_and_the_fix():
+    assert _unfit(FOUR_BY_FOUR, 4, 0) is None
+    assert _unfit(FOUR_BY_FOUR, 8, 0) == (
+        "a trial asks for 8 CPUs (--threads 8), but the largest alive node of the Ray "
+        "cluster has 4 CPUs: give --threads 4 or less")
+    # A dead node counts for nothing, however large it was.
+    assert "has 2 CPUs: give --threads 2 or less" in _unfit(
+        [node(32, alive=False), node(2)], 8, 0)
+    assert _unfit([node(0)], 1, 0) == (  # a head started with --num-cpus 0, no workers
+        "a trial asks for 1 CPU (--threads 1), but no alive node of the Ray cluster has a "
+        "CPU: start worker nodes (ray start --address HEAD)")
+    assert "no alive node" in _unfit([], 1, 0)
+
+
+def test_a_gpu_trial_needs_its_cpus_on_a_gpu_node():
+    mixed = [node(2, gpus=1), node(16)]  # the CPUs are where the GPU is not
+    assert _unfit(mixed, 4, 0) is None
+    assert _unfit(mixed, 4, 1) == (
+        "a trial asks for 4 CPUs (--threads 4) and 1 GPU, but the GPU node with the most "
+        "CPUs has 2 CPUs and 1 GPU: give --threads 2 or less, or --device cpu")
+    assert _unfit(mixed, 2, 1) is None
+    assert "give that node CPUs (ray start --num-cpus), or --device cpu" in _unfit(
+        [node(0, gpus=4), node(16)], 1, 1)
+    assert _unfit([node(16), node(8, gpus=2, alive=False)], 1, 1) == (
+        "a trial asks for 1 CPU (--threads 1) and 1 GPU, but no alive node of the Ray "
+        "cluster has a GPU: add GPU nodes, or give --device cpu")
+
+
+def test_slots_are_counted_node_by_node():
+    assert _slots(FOUR_BY_FOUR, 3, 0) == 4  # the cluster's 16 CPUs // 3 would say 5
+    assert _slots(FOUR_BY_FOUR + [node(64, alive=False)], 2, 0) == 8
+    assert _slots([node(8, gpus=4), node(2, gpus=2), node(32)], 2, 1) == 4 + 1
+    assert _slots(FOUR_BY_FOUR, 8, 0) == 1  # never 0 (refused before it matters)
+
+
+# ------------------------------------------------------------ a fake Ray
+
+
+class FakeRay:
+    """What RayExecutor uses of ``ray``, over a cluster given as ``ray.nodes()`` entries.
+    ``wait`` returns nothing (the tasks stay pending), moves a fake clock on by its
+    timeout and calls ``on_wait`` (the cluster changing meanwhile)."""
+
+    exceptions = SimpleNamespace(RayError=RuntimeError)
+
+    def __init__(self, nodes, initialized=True, on_wait=None):
+        self.cluster, self.initialized, self.on_wait = nodes, initialized, on_wait
+        self.now, self.waits, self.shutdowns, self.options = 0.0, 0, 0, None
+
+    def is_initialized(self):
+        return self.initialized
+
+    def init(self, **options):
+        self.initialized = True
+        signal.signal(signal.SIGTERM, lambda *a: sys.exit(1))  # as Ray's own does
+
+    def shutdown(self):
+        self.initialized, self.shutdowns = False, self.shutdowns + 1
+
+    def nodes(self):
+        return self.cluster
+
+    def cluster_resources(self):
+        total: dict = {}
+        for n in self.cluster:
+            for key, value in n["Resources"].items():
+                total[key] = total.get(key, 0) + value
+        return total
+
+    def remote(self, **options):
+        self.options = options
+        return lambda fn: SimpleNamespace(remote=lambda task: object())
+
+    def wait(self, handles, num_returns=1, timeout=None):
+        if timeout is None:  # a real Ray would block here for good
+            raise AssertionError("ray.wait with no timeout on a task that cannot run")
+        self.waits += 1
+        self.now += timeout
+        if self.on_wait:
+            self.on_wait(self)
+        return [], handles
+
+    def cancel(self, ref, force=False):
+        pass
+
+
+@pytest.fixture
+def fake_ray(monkeypatch):
+    def install(*args, **kwargs):
+        ray = FakeRay(*args, **kwargs)
+        monkeypatch.setattr(executors, "_import_ray", lambda: ray)
+        monkeypatch.setattr(executors, "time", SimpleNamespace(monotonic=lambda: ray.now),
+                            raising=False)
+        return ray
+
+    return install
+
+
+def test_too_many_threads_for_every_node_are_refused_and_ray_is_shut_down(fake_ray):
+    before = signal.getsignal(signal.SIGTERM)
+    ray = fake_ray(FOUR_BY_FOUR, initialized=False)  # Ray is started here: ours to stop
+    with pytest.raises(SweepError, match=r"asks for 8 CPUs .* give --threads 4 or less"):
+        RayExecutor(address="auto", threads=8)
+    assert ray.shutdowns == 1 and ray.options is None  # no task was even declared
+    assert signal.getsignal(signal.SIGTERM) is before  # Ray's sys.exit handler is gone
+
+    ray = fake_ray(FOUR_BY_FOUR)  # the caller's Ray: refused, and left running
+    with pytest.raises(SweepError, match="give --threads 4 or less"):
+        RayExecutor(threads=8)
+    assert ray.shutdowns == 0 and ray.initialized
+    executor = RayExecutor(threads=3, workers=6)
+    assert executor.capacity == 6 and ray.options == {"num_cpus": 3, "num_gpus": 0,
+                                                      "max_retries": 0}
+    assert RayExecutor(threads=3).capacity == 4  # one per node, not 16 // 3
+
+
+def test_a_gpu_is_asked_for_only_where_a_node_can_give_it_with_the_cpus(fake_ray):
+    fake_ray([node(2, gpus=1), node(16)])
+    with pytest.raises(SweepError, match="give --threads 2 or less, or --device cpu"):
+        RayExecutor(threads=4)
+    assert RayExecutor(threads=4, device="cpu").capacity == 4
+
+
+def test_a_cluster_that_shrinks_under_the_sweep_stops_it_after_the_grace_period(fake_ray):
+    def big_node_leaves(ray):
+        if ray.waits == 1:
+            ray.cluster = [node(8, alive=False), node(2)]
+
+    ray = fake_ray([node(8), node(2)], on_wait=big_node_leaves)
+    executor = RayExecutor(threads=4)
+    handles = [executor.submit({}), executor.submit({})]
+    with pytest.raises(SweepError) as caught:
+        executor.wait(handles)
+    assert str(caught.value) == (
+        "the Ray cluster has lost the nodes that could run this sweep's trials (2 waiting, "
+        "none placeable for 300 s): a trial asks for 4 CPUs (--threads 4), but the largest "
+        "alive node of the Ray cluster has 2 CPUs: give --threads 2 or less")
+    # Seen unfit after the first poll (t=10 s), stopped once grace_s had gone by.
+    assert ray.now == RayExecutor.poll_s + RayExecutor.grace_s
+
+
+def test_a_node_back_within_the_grace_period_keeps_the_sweep_waiting(fake_ray):
+    def restarts(ray):
+        if ray.waits == 1:  # gone for 250 s, back, gone again for 250 s
+            ray.cluster = [node(8, alive=False)]
+        elif ray.waits == 26:
+            ray.cluster = [node(8)]
+        elif ray.waits == 27:
+            ray.cluster = [node(8, alive=False)]
+        elif ray.waits == 52:  # and a trial finishes
+            ray.cluster = [node(8)]
+            ray.wait = lambda handles, **kw: (handles[:1], handles[1:])
+            ray.get = lambda ref: {"status": "done"}
+
+    fake_ray([node(8)], on_wait=restarts)
+    executor = RayExecutor(threads=4)
+    handle = executor.submit({})
+    assert executor.wait([handle]) == [(handle, {"status": "done"})]
+
+
+def test_the_cli_says_it_in_one_line_and_no_trial_is_charged(tmp_path, fake_ray):
+    fake_ray(FOUR_BY_FOUR)
+    create_sweep(tmp_path / "s", tiny_spec(), 2)
+    result = CliRunner().invoke(app, ["run", "--resume", str(tmp_path / "s"), "--executor",
+                                      "ray", "--address", "auto", "--threads", "8"])
+    assert result.exit_code == 2, result.output
+    assert "give --threads 4 or less" in " ".join(result.output.split())
+    assert "Traceback" not in result.output
+    with TrialStore(tmp_path / "s") as store:
+        assert [(t["status"], t["attempts"]) for t in store.trials()] == [("pending", 0)] * 2
+
+
+# ------------------------------------------------------------ a real local Ray
+
+REAL_RAY = r"""
+import json, ray
+from cnnlab.design.executors import RayExecutor
+from cnnlab.design.store import SweepError
+
+ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+seen = {"nodes": [sorted(n) for n in ray.nodes()]}
+try:
+    executor = RayExecutor(threads=4)
+except SweepError as exc:
+    seen["refused"] = str(exc)
+else:  # what the old executor did: the task waits for 4 CPUs a 2-CPU node never has
+    executor.wait([executor.submit({})])
+seen["capacity"] = [RayExecutor(threads=t).capacity for t in (1, 2)]
+seen["still_up"] = ray.is_initialized()  # the caller's Ray, not the executor's to stop
+ray.shutdown()
+print("RESULT " + json.dumps(seen))
+"""
+
+
+@pytest.mark.slow
+def test_a_real_local_ray_refuses_a_trial_larger_than_its_node_at_once():
+    pytest.importorskip("ray")
+    root = Path(__file__).resolve().parents[1]
+    # Its own session, so that a hang kills Ray's processes with it, not only Python.
+    child = subprocess.Popen([sys.executable, "-c", REAL_RAY], cwd=root, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             start_new_session=True)
+    try:
+        output, _ = child.communicate(timeout=120)  # Ray starts in ~10 s; hanging: never
+    except subprocess.TimeoutExpired:
+        os.killpg(child.pid, signal.SIGKILL)
+        output, _ = child.communicate()
+        pytest.fail(f"a trial no node can run left the sweep waiting:\n{output[-2000:]}")
+    results = [line for line in output.splitlines() if line.startswith("RESULT ")]
+    assert results, output[-3000:]
+    seen = json.loads(results[-1].removeprefix("RESULT "))
+    assert all({"Alive", "Resources"} <= set(keys) for keys in seen["nodes"])
+    assert seen["refused"] == ("a trial asks for 4 CPUs (--threads 4), but the largest alive "
+                               "node of the Ray cluster has 2 CPUs: give --threads 2 or less")
+    assert seen["capacity"] == [2, 1] and seen["still_up"]
