@@ -95,3 +95,16 @@ def tiny_run(tmp_path_factory) -> Path:
                       device="cpu", quiet=True, out_dir=str(out), run_name="tiny")
     train(cfg, data=make_synthetic(num_train=64, num_test=32))
     return out / "tiny"
+
+
+@pytest.fixture
+def pythons_ctrl_c():
+    """Python's own SIGINT handler (KeyboardInterrupt), as a program started from a
+    terminal has it. A test session started in the background (`pytest ... &` from a
+    script: the shell sets SIGINT to ignored, and Python keeps an ignored SIGINT) has none,
+    and code that rightly stands aside then cannot be tested for Ctrl-C."""
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)

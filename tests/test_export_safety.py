@@ -23,17 +23,8 @@ def run_dir(tmp_path_factory):
     return tiny_trained_run(tmp_path_factory)
 
 
-@pytest.fixture(autouse=True)
-def pythons_ctrl_c():
-    """Python's own SIGINT handler, as `cnnlab export` has it. Twice in full local runs
-    SIGINT was not a Python handler by the time these tests ran (left so by an earlier
-    test or library; not found), the export's recorder rightly stood aside, and the
-    Ctrl-C tests failed for want of Ctrl-C."""
-    import signal
-
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    yield
-    signal.signal(signal.SIGINT, previous)
+# Python's own SIGINT handler, as `cnnlab export` has it (see the fixture in conftest).
+pytestmark = pytest.mark.usefixtures("pythons_ctrl_c")
 
 
 class Exported(Exception):
