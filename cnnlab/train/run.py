@@ -19,6 +19,7 @@ from torch import nn
 from cnnlab.atomic import atomic_write_text
 from cnnlab.data import load_dataset, parse_spec
 from cnnlab.data.dataset import DatasetSplits
+from cnnlab.interrupts import SigintRecorder
 from cnnlab.models import get_model, model_info
 from cnnlab.models.interop import EVALUATED_GROUPS, load_state_dict_checked
 from cnnlab.train import checkpoint as ckpt
@@ -27,6 +28,7 @@ from cnnlab.train.distributed import launch_command, launched_as_main, launched_
 from cnnlab.train.evaluate import Preprocess
 from cnnlab.train.model_setup import warn_of_a_small_input
 from cnnlab.train.optim import lr_factor
+from cnnlab.train.outcome import TrainingInterrupted
 from cnnlab.train.report import plot_confusion, plot_curves, write_report
 from cnnlab.train.runlog import MetricsLog, environment_info, new_run_dir, run_lock
 from cnnlab.train.trainer import Trainer, TrainResult
@@ -254,7 +256,21 @@ def _check_work_left(cfg: TrainConfig, last: Path, run_dir: Path) -> None:
 
 
 def write_run_outputs(trainer: Trainer, result: TrainResult) -> None:
-    """summary.json, plots/ and report.html for a finished (or time-boxed) run."""
+    """summary.json, plots/ and report.html for a finished (or time-boxed) run, written
+    whole: Ctrl-C meanwhile (a second or so of plotting, after the training loop stopped
+    listening) is acted on once they are, as TrainingInterrupted. Before, it left a
+    trained run without its report, and nothing writes one later."""
+    with SigintRecorder() as sigint:
+        try:
+            with sigint.deferred():
+                _write_outputs(trainer, result)
+        except KeyboardInterrupt:
+            raise TrainingInterrupted(
+                f"stopped by SIGINT after the run ended; its report was written first: "
+                f"{trainer.run_dir / 'report.html'}") from None
+
+
+def _write_outputs(trainer: Trainer, result: TrainResult) -> None:
     run_dir = trainer.run_dir
     env = environment_info()
     env["device"] = str(trainer.device)

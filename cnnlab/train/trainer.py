@@ -170,15 +170,18 @@ class Trainer(Resumable):
     # --- the loop ---------------------------------------------------------------
     def fit(self) -> TrainResult:
         cfg = self.cfg
-        log = MetricsLog(self.run_dir, tensorboard=True) if self.writes else None
-        if log is not None and self.epoch < len(log.rows):
-            log.truncate_after(self.epoch)
-        history = list(log.rows) if log is not None else []
-        self.metrics_log = log  # each epoch's row goes in before its checkpoint
+        # Listening first: opening the log (TensorBoard's import) takes a moment, and Ctrl-C
+        # then left a run folder holding only config.yaml, not resumable.
         previous = self._install_signal_handlers()
+        log = None
         stopped = None
         result = None
         try:
+            log = MetricsLog(self.run_dir, tensorboard=True) if self.writes else None
+            if log is not None and self.epoch < len(log.rows):
+                log.truncate_after(self.epoch)
+            history = list(log.rows) if log is not None else []
+            self.metrics_log = log  # each epoch's row goes in before its checkpoint
             with TrainProgress(cfg.epochs, self.steps_per_epoch, cfg.quiet, self.console,
                                silent=not self.dist.is_main) as bar:
                 while self.epoch < cfg.epochs and stopped is None:

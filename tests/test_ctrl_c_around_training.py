@@ -1,0 +1,56 @@
+"""Ctrl-C just before the training loop or just after it: the trainer listens from the
+moment the run folder is being filled, and a finished run's report is written whole."""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+
+import cnnlab.train.run as run_module
+import cnnlab.train.trainer as trainer_module
+from cnnlab.data.synthetic import make_synthetic
+from cnnlab.train import TrainConfig, TrainingInterrupted, train
+
+pytestmark = pytest.mark.usefixtures("pythons_ctrl_c")
+
+
+def train_tiny(tmp_path, epochs: int = 1):
+    cfg = TrainConfig(model="lenet_modern", data="synthetic", epochs=epochs, batch_size=32,
+                      device="cpu", quiet=True, out_dir=str(tmp_path), run_name="run")
+    try:
+        return train(cfg, data=make_synthetic(num_train=64, num_test=32))
+    except KeyboardInterrupt:  # caught here: let through, it would end the test session
+        pytest.fail("Ctrl-C escaped as a bare KeyboardInterrupt")
+
+
+def ctrl_c_before(function):
+    def wrapped(*args, **kwargs):
+        signal.raise_signal(signal.SIGINT)  # as Ctrl-C reaches the main thread
+        return function(*args, **kwargs)
+
+    return wrapped
+
+
+def test_ctrl_c_while_the_report_is_written_waits_for_the_report(tmp_path, monkeypatch):
+    # It came after the loop stopped listening: the run was trained, its report never
+    # written (nothing writes it later), and the command ended without a word.
+    monkeypatch.setattr(run_module, "write_report", ctrl_c_before(run_module.write_report))
+    with pytest.raises(TrainingInterrupted, match="after the run ended; its report was "
+                                                  "written first: .*report.html"):
+        train_tiny(tmp_path)
+    run = tmp_path / "run"
+    for name in ("report.html", "summary.json", "plots/curves.png", "plots/confusion.png"):
+        assert (run / name).is_file(), name
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+
+
+def test_ctrl_c_while_the_metrics_log_opens_stops_at_a_resumable_checkpoint(tmp_path,
+                                                                            monkeypatch):
+    # Opening the log (TensorBoard's import) came before the trainer listened: Ctrl-C then
+    # left a folder holding config.yaml alone, which `cnnlab resume` refuses.
+    monkeypatch.setattr(trainer_module, "MetricsLog", ctrl_c_before(trainer_module.MetricsLog))
+    with pytest.raises(TrainingInterrupted, match="stopped by SIGINT at epoch 1, step 1; "
+                                                  "checkpoint saved"):
+        train_tiny(tmp_path, epochs=3)
+    assert (tmp_path / "run" / "checkpoints" / "last.safetensors").is_file()
