@@ -18,16 +18,16 @@ def invoke(*args: str):
 
 def test_memory_names_the_closest_models():
     result = invoke("memory", "--model", "densenet12")
-    assert result.exit_code == 1 and "unknown model 'densenet12'" in result.output
+    assert result.exit_code == 2 and "unknown model 'densenet12'" in result.output
     assert "densenet121" in result.output  # did you mean
     result = invoke("memory", "--model", "lenet_d2l")  # no memory_efficient option
-    assert result.exit_code == 1 and "DenseNet" in result.output
+    assert result.exit_code == 2 and "DenseNet" in result.output
     assert "densenet121" in result.output
 
 
 def test_memory_refuses_an_image_too_small_for_the_model():
     result = invoke("memory", "--image-size", "2")  # a pooling error's traceback before
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "--image-size 2 is too small for densenet121 (at least" in result.output
 
 
@@ -36,7 +36,7 @@ def test_a_typo_among_good_model_names_is_refused_not_dropped(tmp_path, command)
     # "lenet_d2l,resnt18" benchmarked lenet_d2l alone and said nothing of resnt18.
     out = tmp_path / ("zoo" if command == "zoo" else "rows.json")
     result = invoke(command, "--models", "lenet_d2l,resnt18", "--out", out)
-    assert result.exit_code == 1 and "unknown model 'resnt18'" in result.output
+    assert result.exit_code == 2 and "unknown model 'resnt18'" in result.output
     assert "resnet18" in result.output  # did you mean
     assert not any(tmp_path.iterdir())
 
@@ -59,7 +59,7 @@ def test_values_that_cannot_run_are_refused(tmp_path, args, named):
 def test_an_image_size_too_small_for_a_model_is_named_before_timing(tmp_path):
     result = invoke("throughput", "--models", "lenet*", "--image-size", "5",
                     "--out", tmp_path / "rows.json")
-    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.exit_code == 2 and "Traceback" not in result.output
     assert "--image-size 5 is too small for lenet_bn (at least 16)," in " ".join(
         result.output.split())
     assert "lenet_d2l (at least 12)" in " ".join(result.output.split())
@@ -70,7 +70,7 @@ def test_an_unknown_device_is_named(tmp_path):
     for command in ("throughput", "zoo"):
         result = invoke(command, "--device", "nosuch", "--models", "lenet_d2l",
                         "--out", tmp_path / (command if command == "zoo" else "rows.json"))
-        assert result.exit_code == 1 and "'nosuch'" in result.output, command
+        assert result.exit_code == 2 and "'nosuch'" in result.output, command
     assert not any(tmp_path.iterdir())
 
 
@@ -99,7 +99,7 @@ def test_the_book_preset_leaves_out_what_the_book_does_not_train(tmp_path, monke
     assert "left out" in result.output and "lenet_modern" in result.output
     result = invoke("zoo", "--preset", "book", "--models", "lenet_modern,speednet",
                     "--out", tmp_path)
-    assert result.exit_code == 1 and "the book trains none of" in result.output
+    assert result.exit_code == 2 and "the book trains none of" in result.output
 
 
 @pytest.mark.parametrize("command", ["throughput", "memory", "loader", "ops", "zoo"])

@@ -148,13 +148,13 @@ def test_zoo_on_missing_data_is_one_error_before_any_model(tmp_path):
 
     from cnnlab.cli import app
 
-    for data, words in (("synth", "unknown dataset 'synth'"),
-                        ("fashion-mnist", "(given path): does not exist")):
+    for data, words, code in (("synth", "unknown dataset 'synth'", 2),  # mistyped
+                              ("fashion-mnist", "(given path): does not exist", 1)):
         result = CliRunner().invoke(app, [
             "bench", "zoo", "--models", "lenet_d2l,lenet_bn_d2l", "--epochs", "1",
             "--device", "cpu", "--data", data, "--data-root", str(tmp_path / "nowhere"),
             "--out", str(tmp_path / "z")])
-        assert result.exit_code == 1, result.output
+        assert result.exit_code == code, result.output
         output = " ".join(result.output.split())
         assert words in output and "lenet_d2l failed" not in output
         assert not (tmp_path / "z").exists()

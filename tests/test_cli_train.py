@@ -78,13 +78,13 @@ def test_predict_unreadable_image_names_the_file(trained_run, tmp_path):
 
 def test_unknown_model_suggests_names():
     result = runner.invoke(app, ["train", "lenet_modrn", "--data", "synthetic"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "lenet_modern" in result.output
 
 
 def test_invalid_config_value_names_the_field(tmp_path):
     result = runner.invoke(app, [*TRAIN, "--optimizer", "adam", "--out-dir", str(tmp_path)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "optimizer" in result.output and "nesterov" in result.output
 
 
@@ -121,7 +121,7 @@ def test_an_out_dir_it_may_not_write_in_is_named_without_a_traceback(tmp_path, m
 
     monkeypatch.setattr(Path, "mkdir", read_only)
     result = runner.invoke(app, [*TRAIN, "--out-dir", str(tmp_path / "ro"), "--run-name", "r"])
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 2, result.output
     assert f"cannot create the run folder {tmp_path / 'ro' / 'r'}: permission denied; " \
            "choose another --out-dir" in " ".join(result.output.split())
     assert not isinstance(result.exception, PermissionError)
@@ -131,14 +131,14 @@ def test_an_out_dir_that_is_a_file_and_one_class_data_fail_before_a_run_folder(t
     afile = tmp_path / "afile"
     afile.write_text("")
     result = runner.invoke(app, [*TRAIN, "--out-dir", str(afile / "runs")])
-    assert result.exit_code == 1 and "is a file, not a folder" in result.output
+    assert result.exit_code == 2 and "is a file, not a folder" in result.output
     root = tmp_path / "one"
     (root / "only").mkdir(parents=True)
     for i in range(4):
         Image.new("L", (8, 8), 40 * i).save(root / "only" / f"{i}.png")
     out = tmp_path / "runs"
     result = runner.invoke(app, [*TRAIN, "--data", f"folder:{root}", "--out-dir", str(out)])
-    assert result.exit_code == 1 and "at least two" in result.output, result.output
+    assert result.exit_code == 2 and "at least two" in result.output, result.output
     assert not out.exists() or not any(out.iterdir())  # no run folder left behind
 
 
@@ -383,7 +383,7 @@ def test_an_input_size_too_large_to_build_the_model_is_named_not_a_traceback(
 
     monkeypatch.setattr(model_setup, "get_model", out_of_memory)
     result = runner.invoke(app, [*TRAIN, "--resize", "100000", "--out-dir", str(tmp_path)])
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 2, result.output
     said = " ".join(result.output.split())
     assert "at 100000x100000 does not fit in memory even to build (one tensor alone needs " \
            "37.3 GiB); give a smaller --resize" in said

@@ -17,7 +17,7 @@ def show(*args: str):
 def test_show_refuses_a_file_type_it_cannot_write(tmp_path):
     for name in ("g.txt", "grid"):
         result = show("--out", tmp_path / name)
-        assert result.exit_code == 1 and name in result.output, result.output
+        assert result.exit_code == 2 and name in result.output, result.output
         assert all(suffix in result.output for suffix in GRID_SUFFIXES)
     assert not any(tmp_path.iterdir())
 

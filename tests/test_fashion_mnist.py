@@ -351,14 +351,14 @@ def test_cli_locate(tiny_fashion, data_env, monkeypatch) -> None:
 
 def test_cli_errors_are_one_red_line_not_a_traceback(data_env) -> None:
     result = runner.invoke(data_app, ["info", "mnist"])
-    assert result.exit_code == 1 and "unknown dataset 'mnist'" in result.stderr
+    assert result.exit_code == 2 and "unknown dataset 'mnist'" in result.stderr
     assert result.exception is None or isinstance(result.exception, SystemExit)
     result = runner.invoke(data_app, ["info", "fashion-mnist", "--no-download"])
     assert result.exit_code == 1 and "Looked in" in result.stderr
     result = runner.invoke(data_app, ["download", "mnist"])  # not "accepted: ... synthetic"
-    assert result.exit_code == 1 and "applies to fashion-mnist only, not 'mnist'" in result.stderr
+    assert result.exit_code == 2 and "applies to fashion-mnist only, not 'mnist'" in result.stderr
     result = runner.invoke(data_app, ["show", "--split", "val"])
-    assert result.exit_code == 1 and '--split must be "train" or "test"' in result.stderr
+    assert result.exit_code == 2 and '--split must be "train" or "test"' in result.stderr
 
 
 def test_cli_download_and_verify(data_env, archives, monkeypatch) -> None:

@@ -26,7 +26,7 @@ def test_top_k_below_one_is_refused(run_and_image, top_k):
     with pytest.raises(ConfigError, match=rf"--top-k {top_k}: show at least 1"):
         predict_images(run, [image], top_k=top_k)
     result = runner.invoke(app, ["predict", str(run), str(image), "--top-k", str(top_k)])
-    assert result.exit_code == 1 and "show at least 1" in result.output, result.output
+    assert result.exit_code == 2 and "show at least 1" in result.output, result.output
 
 
 def test_top_k_above_the_classes_shows_them_all(run_and_image):

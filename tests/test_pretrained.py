@@ -310,7 +310,7 @@ def test_a_frozen_backbone_without_weights_is_refused_before_any_folder(tmp_path
     result = CliRunner().invoke(app, [
         "train", "lenet_modern", "--data", "synthetic", "--freeze-backbone", "--epochs", "1",
         "--device", "cpu", "--quiet", "--out-dir", str(tmp_path / "runs")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "without --weights the frozen backbone is random" in " ".join(result.output.split())
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
 

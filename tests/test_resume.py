@@ -97,7 +97,7 @@ def test_a_budgeted_run_resumed_trains_as_one_without_a_budget(tmp_path, monkeyp
 
 def test_resume_command_names_the_option(timed_out_run):
     result = runner.invoke(app, ["resume", str(timed_out_run)])
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 2, result.output
     assert "--max-time" in result.output and "Traceback" not in result.output
     result = runner.invoke(app, ["resume", str(timed_out_run), "--max-time", "60"])
     assert result.exit_code == 0, result.output
@@ -130,7 +130,7 @@ def test_resuming_a_finished_run_is_refused_and_keeps_its_results(one_epoch_run,
     assert steps["n"] == 0
     assert (one_epoch_run / "summary.json").read_text() == before  # confusion matrix kept
     result = runner.invoke(app, ["resume", str(one_epoch_run)])
-    assert result.exit_code == 1 and "--epochs" in result.output
+    assert result.exit_code == 2 and "--epochs" in result.output
     assert "Traceback" not in result.output
 
 
@@ -270,7 +270,7 @@ def test_a_run_begun_on_another_device_is_resumed_with_device(timed_out_run, mon
     config = timed_out_run / "config.yaml"
     config.write_text(config.read_text().replace("device: cpu", "device: cuda:7"))
     result = runner.invoke(app, ["resume", str(timed_out_run), "--max-time", "0"])
-    assert result.exit_code == 1 and "--device cpu" in result.output
+    assert result.exit_code == 2 and "--device cpu" in result.output
     result = runner.invoke(app, ["resume", str(timed_out_run), "--max-time", "0",
                                  "--device", "cpu"])
     assert result.exit_code == 0, result.output
@@ -296,7 +296,7 @@ def test_resume_takes_quiet_and_threads_for_this_session_only(timed_out_run, mon
     assert (config.quiet, config.threads) == (True, None)  # the run's own, for later resumes
     refused = runner.invoke(app, ["resume", str(timed_out_run), "--epochs", "1",
                                   "--threads", "0"])
-    assert refused.exit_code == 1 and "threads" in refused.output, refused.output
+    assert refused.exit_code == 2 and "threads" in refused.output, refused.output
     assert TrainConfig.load(timed_out_run / "config.yaml").epochs == 3  # plan unchanged
 
 

@@ -59,7 +59,7 @@ def test_every_command_refuses_an_unknown_checkpoint_choice(run_dir, tmp_path, c
             "predict": ["predict", str(run_dir), str(image)],
             "export": ["export", str(run_dir), "--out", str(tmp_path / "m.onnx")]}[command]
     result = runner.invoke(app, [*args, "--which", "nosuch"])
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 2, result.output
     assert "choose best or last" in result.output
 
 

@@ -278,7 +278,7 @@ def test_cli_unknown_model_suggests_names():
     names = list_models()
     typo = names[0][:-1] + "q" if names else "resnet"
     result = runner.invoke(app, ["summary", typo], env=WIDE)
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "unknown model" in result.output and "Traceback" not in result.output
     if names:
         assert names[0] in result.output
@@ -308,13 +308,13 @@ def test_cli_models_lists_and_caches(tmp_path, monkeypatch):
 
 def test_cli_models_filters():
     result = runner.invoke(app, ["models", "--variant", "nonsense"], env=WIDE)
-    assert result.exit_code == 1 and "--variant" in result.output
+    assert result.exit_code == 2 and "--variant" in result.output
     result = runner.invoke(app, ["models", "no_such_model_anywhere"], env=WIDE)
-    assert result.exit_code == 1 and "no registered model matches" in result.output
+    assert result.exit_code == 2 and "no registered model matches" in result.output
     result = runner.invoke(app, ["models", "resnt18"], env=WIDE)
-    assert result.exit_code == 1 and "Did you mean: resnet18" in result.output
+    assert result.exit_code == 2 and "Did you mean: resnet18" in result.output
     result = runner.invoke(app, ["models", "--family", "resnt"], env=WIDE)
-    assert result.exit_code == 1 and "Did you mean --family resnet?" in result.output
+    assert result.exit_code == 2 and "Did you mean --family resnet?" in result.output
 
 
 def test_cli_summary_vgg11_shows_the_chapter_flow():

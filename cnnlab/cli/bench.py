@@ -18,7 +18,7 @@ from rich.table import Table
 
 from cnnlab.atomic import atomic_write_text
 
-from .messages import fail
+from .messages import fail, fail_for
 
 app = typer.Typer(help="Benchmarks: each prints a table and a ratio against a baseline.",
                   no_args_is_help=True)
@@ -85,11 +85,11 @@ def model_names(models: str) -> list[str]:
             try:
                 model_info(pattern)  # its error names the closest models
             except (UnknownModelError, MissingExtraError) as exc:  # timm:NAME without timm
-                fail(f"--models {models!r}: {exc}")
+                fail_for(exc, prefix=f"--models {models!r}: ")
             matches = [pattern]  # a name the registry resolves (tv:NAME, timm:NAME)
         names.extend(n for n in matches if n not in names)
     if not names:
-        fail(f"no model matches {models!r} (see `cnnlab models`)")
+        fail(f"no model matches {models!r} (see `cnnlab models`)", code=2)
     return names
 
 
@@ -100,7 +100,7 @@ def resolve_device(name: str) -> str:
     try:
         return str(select_device(name))
     except ValueError as exc:  # select_device's ConfigError names the device
-        fail(str(exc))
+        fail_for(exc)
 
 
 def _finite(value):
@@ -146,13 +146,14 @@ def memory(
     try:
         family = model_info(model).family
     except UnknownModelError as exc:  # its message lists the closest names
-        fail(str(exc))
+        fail_for(exc)
     if family != "densenet":  # only DenseNets have the option this bench compares
         fail(f"{model} has no memory_efficient option to compare; use a DenseNet: "
-             f"{', '.join(list_models('densenet*'))}")
+             f"{', '.join(list_models('densenet*'))}", code=2)
     smallest = model_info(model).min_input_size
     if image_size < smallest:  # before building it: a pooling error otherwise
-        fail(f"--image-size {image_size} is too small for {model} (at least {smallest})")
+        fail(f"--image-size {image_size} is too small for {model} (at least {smallest})",
+             code=2)
 
     with console.status(f"training {model} both ways ..."):
         rows = run_densenet_memory_bench(model=model, batch_size=batch_size,
@@ -272,7 +273,7 @@ def zoo(
                           f"recipe): {', '.join(untrained)}", highlight=False)
         if not names:
             fail(f"the book trains none of {models!r}; `cnnlab models --variant book` lists "
-                 "those it does")
+                 "those it does", code=2)
     resolve_device(device)  # before any folder is made: a bad device would fail every model
     loaded = _zoo_data(data, data_root)
     console.print(f"{len(names)} model(s): {', '.join(names)}")
@@ -323,7 +324,7 @@ def _zoo_data(spec: str, root: str | None):
             return None
         return load_dataset(spec, root=root)
     except DataError as exc:
-        fail(str(exc))
+        fail_for(exc)
 
 
 @app.command("ops")

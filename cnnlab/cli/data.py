@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .messages import fail, show_warning
+from .messages import fail, fail_for, show_warning
 
 if TYPE_CHECKING:  # torch and the data package load in the commands, not for --help
     import torch
@@ -52,7 +52,7 @@ def _user_errors() -> Iterator[None]:
             yield
     except (DataError, OSError) as exc:
         # OSError too: an unwritable --out or --root is the user's to fix, not a bug.
-        fail(str(exc))
+        fail_for(exc)
 
 
 def _load(dataset: str, root: Path | None, download: bool, **folder_options) -> DatasetSplits:
@@ -74,7 +74,7 @@ def _require_fashion(dataset: str, command: str) -> None:
     except DataError:  # its list of every dataset is not what this command accepts
         kind = None
     if kind != "fashion-mnist":
-        raise DataError(f"`cnnlab data {command}` applies to fashion-mnist only, not {dataset!r}")
+        fail(f"`cnnlab data {command}` applies to fashion-mnist only, not {dataset!r}", code=2)
 
 
 def _split_row(name: str, split, data: DatasetSplits) -> list[str]:
@@ -168,11 +168,11 @@ def show(
 
     with _user_errors():
         if split not in ("train", "test"):
-            raise DataError(f'--split must be "train" or "test", got {split!r}')
+            fail(f'--split must be "train" or "test", got {split!r}', code=2)
         if out.suffix.lower() not in GRID_SUFFIXES:  # before the data is loaded
             kind = f"a {out.suffix} file" if out.suffix else "a file without an extension"
-            raise DataError(f"--out {out}: cannot write the grid as {kind}; end the name in "
-                            f"one of {', '.join(GRID_SUFFIXES)}")
+            fail(f"--out {out}: cannot write the grid as {kind}; end the name in one of "
+                 f"{', '.join(GRID_SUFFIXES)}", code=2)
         data = _load(dataset, root, download, image_size=image_size, channels=channels, seed=seed)
         part = data.train if split == "train" else data.test
         if len(part) == 0:

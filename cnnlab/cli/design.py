@@ -31,7 +31,8 @@ def fail(message: str, code: int = 2) -> NoReturn:
 def _fail_known(exc: Exception) -> NoReturn:
     from cnnlab.data.dataset import DataError
 
-    fail(str(exc), code=1 if isinstance(exc, DataError) else 2)
+    missing_or_damaged = isinstance(exc, DataError) and not messages.invalid_request(exc)
+    fail(str(exc), code=1 if missing_or_damaged else 2)
 
 
 def _known_errors():

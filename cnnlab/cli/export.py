@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from .messages import err, fail
+from .messages import err, fail, fail_for
 
 console = Console()
 
@@ -35,7 +35,7 @@ def export(
         raise typer.Exit(130) from None
     except (ExportError, MissingExtraError, CheckpointError, FileNotFoundError,
             ValueError) as exc:
-        fail(str(exc))
+        fail_for(exc)
     except OSError as exc:  # a run folder it may not read, say
         fail(f"{exc.filename or run}: {(exc.strerror or str(exc)).lower()}")
     per_batch = ", ".join(f"batch {n}: {d:.1e}" for n, d in res.max_abs_diff.items())

@@ -2,8 +2,14 @@
 
 One line on stderr that names the thing and the fix, no traceback: ``error:`` for what
 stops the command, ``warning:`` for what it works around (a skipped image, ``last`` used
-for lack of ``best``). Exit status 1 is for a command that could not do its work, 2 for
-one that was asked for something invalid (click's code for usage errors).
+for lack of ``best``).
+
+Exit status, the same in every command, so scripts can tell "change the command" from
+"something went wrong": 2 for a request that is invalid as given (an unknown model or
+dataset, a value out of range, options that conflict, an --out the command will not
+write over: click's code for usage errors); 1 for a valid request that could not be done
+(data missing or damaged, a checkpoint unreadable, a model that failed in a bench); 3 for
+a training run that diverged; 130 for Ctrl-C.
 """
 
 from __future__ import annotations
@@ -31,6 +37,24 @@ def warning(message: str) -> None:
 def fail(message: str, code: int = 1) -> NoReturn:
     error(message)
     raise typer.Exit(code)
+
+
+def invalid_request(exc: BaseException) -> bool:
+    """Whether ``exc`` refuses the request as given (exit 2), rather than reporting work
+    that could not be done (exit 1). Imported here, on an error only: the classes' modules
+    load torch, and the command that raised them has loaded it already."""
+    from cnnlab.data import UnknownDatasetError
+    from cnnlab.models import UnknownModelError
+    from cnnlab.models._registry import ModelOptionError
+    from cnnlab.train.config import ConfigError
+
+    return isinstance(exc, (ConfigError, UnknownModelError, ModelOptionError,
+                            UnknownDatasetError))
+
+
+def fail_for(exc: BaseException, prefix: str = "") -> NoReturn:
+    """End the command with ``exc``'s message and the exit status its kind calls for."""
+    fail(prefix + str(exc), code=2 if invalid_request(exc) else 1)
 
 
 _PYTHON_SHOWWARNING = warnings.showwarning

@@ -28,7 +28,7 @@ from rich.table import Table
 
 from cnnlab.atomic import atomic_write_text
 
-from .messages import fail, warning
+from .messages import fail, fail_for, warning
 
 # torch and the model registry load inside the commands, so `cnnlab --help` (and any
 # other command) does not wait for them.
@@ -75,7 +75,7 @@ def summary_command(
     try:
         info = model_info(model)
     except (UnknownModelError, MissingExtraError, ValueError) as e:  # ValueError: a tv:
-        fail(str(e))  # model cnnlab cannot adapt
+        fail_for(e)  # model cnnlab cannot adapt
     size = _parse_input(input, info.input_size)
     if num_classes is None and size[0] == 1 and info.input_size[0] == 3:
         # A grey input on an ImageNet-shaped model means Fashion-MNIST-like data: show
@@ -85,7 +85,7 @@ def summary_command(
     if info.sized_head:
         if size[1] != size[2]:
             fail(f"{model} sizes its classifier for square images; "
-                 f"use --input {size[0]}x{size[1]}x{size[1]}")
+                 f"use --input {size[0]}x{size[1]}x{size[1]}", code=2)
         kwargs["image_size"] = size[1]
     try:
         net = get_model(model, **kwargs)
@@ -112,7 +112,7 @@ def models_command(
 
     out = _console()
     if variant is not None and variant not in VARIANTS:
-        fail(f"--variant must be one of {', '.join(VARIANTS)}, not {variant!r}")
+        fail(f"--variant must be one of {', '.join(VARIANTS)}, not {variant!r}", code=2)
     infos = [model_info(n) for n in list_models(pattern)]
     if family is not None:
         infos = [i for i in infos if i.family.lower() == family.lower()]
@@ -133,7 +133,7 @@ def models_command(
             hints.append(f"Did you mean --family {close[0]}?" if close else "")
         hint = " ".join(h for h in hints if h)
         fail(f"no registered model matches.{' ' + hint if hint else ''} "
-             f"Families: {', '.join(families)}")
+             f"Families: {', '.join(families)}", code=2)
     table = Table(title=f"{len(infos)} model{'s' if len(infos) > 1 else ''}",
                   header_style="bold")
     for col, justify in (("Name", "left"), ("Family", "left"), ("Variant", "left"),

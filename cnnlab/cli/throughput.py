@@ -77,7 +77,7 @@ def throughput(
                      if image_size < model_info(n).min_input_size]
         if too_small:
             fail(f"--image-size {image_size} is too small for {', '.join(too_small)}; "
-                 "give a larger --image-size, or leave it out for each model's own size")
+                 "give a larger --image-size, or leave it out for each model's own size", code=2)
     overrides = _model_overrides(names, override)
     dev = resolve_device(device)
     plain = amp == "off" and not channels_last and not compile and not pad_stem

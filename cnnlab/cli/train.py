@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .messages import err, error, fail, warning
+from .messages import err, error, fail, fail_for, warning
 
 console = Console()
 training_log = Console(stderr=True)  # the trainer's progress bar and epoch lines
@@ -126,7 +126,7 @@ def train(
         _warn_about_settings_without_effect(cfg, overrides, config)
         result = _guarded(lambda: run_training(cfg, console=training_log))
     except _known_errors() as exc:
-        fail(str(exc))
+        fail_for(exc)
     _print_result(result)
 
 
@@ -285,7 +285,7 @@ def resume(
                                              max_time=max_time, data_root=data_root,
                                              device=device, quiet=quiet, threads=threads))
     except _known_errors() as exc:
-        fail(str(exc))
+        fail_for(exc)
     _print_result(result)
 
 
@@ -308,7 +308,7 @@ def evaluate(
         res, classes, views = evaluate_run(run, data, data_root, which, device, tta_flip,
                                            tta_shift)
     except _known_errors() as exc:
-        fail(str(exc))
+        fail_for(exc)
     console.print(f"test accuracy {100 * res.acc:.2f}% on {res.count:,} images (test-time "
                   f"augmentation: {describe_tta(*views)})", highlight=False)
     subset = _run_eval_subset(run)
@@ -353,7 +353,7 @@ def predict(
         check_top_k(top_k)
         model = open_for_prediction(run, which or "best")
     except _known_errors() as exc:
-        fail(str(exc))
+        fail_for(exc)
     if which is not None and Path(run).suffix == ".onnx":
         source = (model.meta.get("source") or {}).get("checkpoint") or (
             "the checkpoint it was exported from")

@@ -1,0 +1,44 @@
+"""Every command exits with the same status for the same kind of trouble (see
+cnnlab/cli/messages.py): 2 for a request invalid as given, 1 for a valid one that could
+not be done. Train said 1 and design 2 for the same mistyped name."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from cnnlab.cli import app
+
+
+def run(*args: str):
+    result = CliRunner().invoke(app, list(args))
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result
+
+
+@pytest.mark.parametrize("args", [
+    ["train", "lenet_d3l", "--data", "synthetic", "--device", "cpu"],
+    ["summary", "lenet_d3l"],
+    ["speedrun", "--model", "lenet_d3l", "--device", "cpu"],
+    ["bench", "throughput", "--models", "lenet_d3l"],
+    ["bench", "memory", "--model", "lenet_d3l"],
+    ["design", "run", "--space", "anynetx_a", "--out", "unused", "--set", "model=lenet_d3l"],
+], ids=lambda args: " ".join(args[:2]))
+def test_an_invalid_request_exits_2_everywhere(args, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run(*args)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("args", [
+    ["train", "lenet_d2l", "--device", "cpu", "--data-root"],
+    ["speedrun", "--device", "cpu", "--data-root"],
+    ["data", "info", "--no-download", "--data-root"],
+    ["bench", "zoo", "--models", "lenet_d2l", "--device", "cpu", "--out", "z", "--data-root"],
+], ids=lambda args: " ".join(args[:2]))
+def test_missing_data_exits_1_everywhere(args, tmp_path, monkeypatch, data_env):
+    monkeypatch.chdir(tmp_path)
+    result = run(*args, str(tmp_path / "nowhere"))
+    assert result.exit_code == 1, result.output
+    assert "(given path): does not exist" in " ".join(result.output.split())
