@@ -42,3 +42,22 @@ def test_missing_data_exits_1_everywhere(args, tmp_path, monkeypatch, data_env):
     result = run(*args, str(tmp_path / "nowhere"))
     assert result.exit_code == 1, result.output
     assert "(given path): does not exist" in " ".join(result.output.split())
+
+
+def test_every_warning_for_the_user_is_one_line_without_pythons_source_lines(tmp_path):
+    # The model-size warning was a DataWarning by convenience; a SetupWarning now, and
+    # the CLI prints every CnnlabWarning the same way.
+    from cnnlab.data import DataWarning
+    from cnnlab.notices import CnnlabWarning, FigureWarning, SetupWarning
+    from cnnlab.train.run import CheckpointWarning
+    from cnnlab.train.runlog import RunLogWarning
+
+    for kind in (DataWarning, CheckpointWarning, RunLogWarning, SetupWarning, FigureWarning):
+        assert issubclass(kind, CnnlabWarning) and issubclass(kind, UserWarning)
+    result = run("train", "resnet18", "--data", "synthetic", "--device", "cpu", "--epochs",
+                 "1", "--max-time", "0.01", "--eval-subset", "16", "--quiet",
+                 "--out-dir", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    words = " ".join(result.stderr.split())
+    assert "warning: resnet18 was designed for 224x224 inputs and sees 28x28 here" in words
+    assert "model_setup.py" not in result.stderr and "SetupWarning" not in result.stderr

@@ -64,11 +64,9 @@ def show_warning(message, category, filename, lineno, file=None, line=None) -> N
     """A ``warnings.showwarning`` that prints cnnlab's warnings for the user (skipped image
     files, class folders left out, ``last`` used for lack of ``best``) as one ``warning:``
     line, without Python's file name, line number and source line."""
-    from cnnlab.data import DataWarning
-    from cnnlab.train.run import CheckpointWarning
-    from cnnlab.train.runlog import RunLogWarning
+    from cnnlab.notices import CnnlabWarning
 
-    if issubclass(category, (DataWarning, CheckpointWarning, RunLogWarning)) and file is None:
+    if issubclass(category, CnnlabWarning) and file is None:
         warning(str(message))
     else:
         _PYTHON_SHOWWARNING(message, category, filename, lineno, file, line)

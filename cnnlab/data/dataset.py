@@ -13,6 +13,8 @@ from pathlib import Path
 
 import torch
 
+from cnnlab.notices import CnnlabWarning
+
 
 class DataError(Exception):
     """Base of every error the data layer raises on purpose.
@@ -22,7 +24,7 @@ class DataError(Exception):
     """
 
 
-class DataWarning(UserWarning):
+class DataWarning(CnnlabWarning):
     """Something was skipped (an unreadable image, an empty class folder) but loading went on."""
 
 

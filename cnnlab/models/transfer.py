@@ -100,7 +100,7 @@ def _transform_input_as_the_weights(model: nn.Module, info: ModelInfo, keys: lis
             return False
         import warnings
 
-        from cnnlab.data.dataset import DataWarning
+        from cnnlab.notices import SetupWarning
 
         whose = "these weights (a run's that re-mapped RGB input)" if recorded is not None \
             else "torchvision's released weights"
@@ -109,7 +109,7 @@ def _transform_input_as_the_weights(model: nn.Module, info: ModelInfo, keys: lis
             "RGB channel re-mapped apart), which a model of "
             f"{conv.in_channels} input channel(s) cannot apply: it starts from a function "
             "near, not equal to, torchvision's on the same image (training adapts it)",
-            DataWarning, stacklevel=4)
+            SetupWarning, stacklevel=4)
         return False
     target.transform_input = True
     return True

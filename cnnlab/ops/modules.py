@@ -31,6 +31,7 @@ from torch.nn.modules.pooling import (
     _MaxUnpoolNd,
 )
 
+from cnnlab.notices import SetupWarning
 from cnnlab.ops.conv import IntPair, Padding, as_pair, conv2d, resolve_padding
 from cnnlab.ops.fft import fft_conv2d
 from cnnlab.ops.norm import BatchNorm
@@ -247,7 +248,7 @@ def convert_to_scratch(model: nn.Module, fft: bool = False, strict: bool = False
         message = f"convert_to_scratch left these layers to PyTorch: {listing}"
         if strict:
             raise TypeError(message)
-        warnings.warn(message, stacklevel=2)
+        warnings.warn(message, SetupWarning, stacklevel=2)
     return model
 
 

@@ -71,8 +71,8 @@ def warn_of_a_small_input(name: str, image_size: int) -> None:
     when a run starts (not again on resume, nor once per torchrun process)."""
     import warnings
 
-    from cnnlab.data import DataWarning
     from cnnlab.models import list_models
+    from cnnlab.notices import SetupWarning
 
     info = model_info(name)
     design = info.input_size[1]
@@ -86,7 +86,7 @@ def warn_of_a_small_input(name: str, image_size: int) -> None:
                "the *_d2l networks, speednet)")
     warnings.warn(f"{name} was designed for {design}x{design} inputs and sees "
                   f"{image_size}x{image_size} here: its stem shrinks them at once. Use "
-                  f"{instead}, or --resize {design} (slow)", DataWarning, stacklevel=2)
+                  f"{instead}, or --resize {design} (slow)", SetupWarning, stacklevel=2)
 
 
 def adapt_stem(model: nn.Module, cfg: TrainConfig, channels_last: bool, train: ImageData,

@@ -115,11 +115,11 @@ def predict_image(run, path: Path, top_k: int = 3, invert: bool = False,
     if not invert and _light_on_dark_data(run.data) and _border_level(x, pp) > 0.6:
         import warnings
 
-        from cnnlab.data import DataWarning
+        from cnnlab.notices import SetupWarning
 
         warnings.warn(f"{Path(path).name} has a light background, and {run.data}'s images are "
                       "light on black: if the classes look wrong, try --invert",
-                      DataWarning, stacklevel=2)
+                      SetupWarning, stacklevel=2)
     views = tta_views(*run.tta) if tta else tta_views(False)
     border = torch.tensor(pp.black_level()).view(1, -1, 1, 1)
     probs = tta_logits(run.model, x, views, border).softmax(dim=1)[0]

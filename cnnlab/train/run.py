@@ -22,6 +22,7 @@ from cnnlab.data.dataset import DatasetSplits
 from cnnlab.interrupts import SigintRecorder
 from cnnlab.models import get_model, model_info
 from cnnlab.models.interop import EVALUATED_GROUPS, load_state_dict_checked
+from cnnlab.notices import CnnlabWarning, FigureWarning
 from cnnlab.train import checkpoint as ckpt
 from cnnlab.train.config import ConfigError, TrainConfig
 from cnnlab.train.distributed import launch_command, launched_as_main, launched_world_size
@@ -336,7 +337,7 @@ def _draw(out: Path, draw) -> None:
         kept = ("the previous one is kept, and shown in the report" if out.exists()
                 else "the report is written without it")
         warnings.warn(f"could not draw {out} ({type(exc).__name__}: {exc}); {kept}",
-                      RuntimeWarning, stacklevel=3)
+                      FigureWarning, stacklevel=3)
 
 
 @dataclass
@@ -364,7 +365,7 @@ class LoadedRun:
 CHECKPOINTS = ("best", "last")
 
 
-class CheckpointWarning(UserWarning):
+class CheckpointWarning(CnnlabWarning):
     """Another checkpoint than the one asked for is used (and why)."""
 
 

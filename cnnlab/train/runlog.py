@@ -40,6 +40,7 @@ from rich.progress import (
 )
 
 from cnnlab.atomic import atomic_write_bytes, atomic_write_text
+from cnnlab.notices import CnnlabWarning
 
 # Columns of metrics.csv, in order. Per-class accuracy and the confusion matrix
 # go to summary.json and the plots, not to the CSV.
@@ -137,7 +138,7 @@ def _take_run_lock(path: Path, run_dir) -> int | None:
     return None  # inode numbers that never match (some network mounts): go on unlocked
 
 
-class RunLogWarning(UserWarning):
+class RunLogWarning(CnnlabWarning):
     """A line of a run's log (metrics.csv, class_metrics.jsonl) that is no record, edited
     or damaged by hand, was dropped: the checkpoint, not the log, is the run's state."""
 

@@ -1,0 +1,23 @@
+"""Warnings meant for the person running cnnlab: the work went on, and they should know.
+
+The command line prints each as one ``warning:`` line, without Python's file name, line
+number and source line (cnnlab/cli/messages.py); a script sees ordinary warnings, which
+it can filter or turn into errors by these classes.
+"""
+
+from __future__ import annotations
+
+
+class CnnlabWarning(UserWarning):
+    """Base of every warning cnnlab gives its user."""
+
+
+class SetupWarning(CnnlabWarning):
+    """A setting that works, but likely not as meant: a model shown inputs far from the
+    size it was designed for, a GPU index torchrun overrides, a light background on
+    light-on-dark data, weights expecting an input transform the model cannot apply, a
+    layer left to PyTorch by the from-scratch conversion."""
+
+
+class FigureWarning(CnnlabWarning, RuntimeWarning):
+    """A figure could not be drawn; the report goes on without it (or with the last one)."""
