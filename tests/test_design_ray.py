@@ -1,6 +1,8 @@
 """The Ray executor never waits silently on a trial no node can run: a request larger
 than every node (though not than the cluster) is refused before any trial starts, and a
-cluster that shrinks under a sweep stops it with the reason, after a grace period.
+cluster that shrinks under a sweep stops it with the reason, after a grace period, its
+running trials uncharged. A local Ray is sized as the local executor is (no more threads
+than cores); a cluster named by RAY_ADDRESS is used as one given with --address.
 
 Most tests stand a fake ``ray`` in for the real one (instant, any cluster shape); one
 starts a real local Ray in a subprocess, so a hang fails it instead of the suite.
@@ -11,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -22,8 +25,15 @@ from typer.testing import CliRunner
 
 import cnnlab.design.executors as executors
 from cnnlab.cli.design import app
-from cnnlab.design.executors import RayExecutor, _slots, _unfit
-from cnnlab.design.runner import create_sweep
+from cnnlab.design.executors import (
+    LocalExecutor,
+    RayExecutor,
+    _slots,
+    _unfit,
+    check_executor,
+    ray_address,
+)
+from cnnlab.design.runner import create_sweep, run_sweep
 from cnnlab.design.store import SweepError, TrialStore
 
 
@@ -89,11 +99,19 @@ class FakeRay:
     def __init__(self, nodes, initialized=True, on_wait=None):
         self.cluster, self.initialized, self.on_wait = nodes, initialized, on_wait
         self.now, self.waits, self.shutdowns, self.options = 0.0, 0, 0, None
+        self.init_options = None
 
     def is_initialized(self):
         return self.initialized
 
-    def init(self, **options):
+    def init(self, address=None, **options):
+        # As Ray 2.x does: no address joins RAY_ADDRESS's cluster, and refuses num_cpus there.
+        if address is None and os.environ.get("RAY_ADDRESS") and "num_cpus" in options:
+            raise ValueError("When connecting to an existing cluster, num_cpus and num_gpus "
+                             "must not be provided.")
+        self.init_options = {"address": address, **options}
+        if "num_cpus" in options:  # a local instance: one node that size
+            self.cluster = [node(options["num_cpus"])]
         self.initialized = True
         signal.signal(signal.SIGTERM, lambda *a: sys.exit(1))  # as Ray's own does
 
@@ -129,6 +147,8 @@ class FakeRay:
 
 @pytest.fixture
 def fake_ray(monkeypatch):
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)  # a developer's own: not these tests'
+
     def install(*args, **kwargs):
         ray = FakeRay(*args, **kwargs)
         monkeypatch.setattr(executors, "_import_ray", lambda: ray)
@@ -208,6 +228,101 @@ def test_the_cli_says_it_in_one_line_and_no_trial_is_charged(tmp_path, fake_ray)
                                       "ray", "--address", "auto", "--threads", "8"])
     assert result.exit_code == 2, result.output
     assert "give --threads 4 or less" in " ".join(result.output.split())
+    assert "Traceback" not in result.output
+    with TrialStore(tmp_path / "s") as store:
+        assert [(t["status"], t["attempts"]) for t in store.trials()] == [("pending", 0)] * 2
+
+
+DONE = {"status": "done", "error_pct": 50.0, "test_acc": 0.5, "best_test_acc": 0.5,
+        "train_time_s": 1.0, "epochs": 1}
+
+
+def test_trials_a_lost_cluster_stopped_keep_their_retry_for_the_resumed_sweep(
+        tmp_path, fake_ray):
+    def every_node_leaves(ray):
+        ray.cluster = [node(4, alive=False)]
+
+    create_sweep(tmp_path / "s", tiny_spec(), 3)
+    fake_ray([node(4)], on_wait=every_node_leaves)
+    with pytest.raises(SweepError, match=r"lost the nodes .* continue with: cnnlab design "
+                                         r"run --resume \S+ --executor ray --address auto$"):
+        run_sweep(tmp_path / "s", executor="ray", address="auto", threads=2)
+    with TrialStore(tmp_path / "s") as store:
+        # Two were running (4 CPUs, 2 a trial) when the sweep gave up: not tried, not charged.
+        assert [(t["status"], t["attempts"]) for t in store.trials()] == [("pending", 0)] * 3
+
+    # The cluster is back and the sweep resumed: those two lose their worker once each.
+    # A trial gets one retry on a lost worker: both are trained again, neither 'failed'.
+    ray = fake_ray([node(4)])
+    losses = iter([True, True])
+
+    def get(ref):
+        if next(losses, False):
+            raise FakeRay.exceptions.RayError("worker died")
+        return dict(DONE)
+
+    ray.wait = lambda handles, **kw: (handles[:1], handles[1:])
+    ray.get = get
+    assert run_sweep(tmp_path / "s", executor="ray", address="auto", threads=2)["done"] == 3
+    with TrialStore(tmp_path / "s") as store:
+        assert [t["attempts"] for t in store.trials()] == [2, 2, 1]
+
+
+def test_a_local_ray_runs_as_many_trials_as_the_cores_hold_as_the_local_executor(
+        fake_ray, monkeypatch):
+    # This process may use 5 cores of the host's 64 (a container, taskset).
+    monkeypatch.setattr(executors.os, "sched_getaffinity", lambda pid: set(range(5)),
+                        raising=False)
+    monkeypatch.setattr(executors.os, "cpu_count", lambda: 64)
+
+    def started(**kwargs) -> tuple[int, int]:
+        ray = fake_ray([], initialized=False)
+        executor = RayExecutor(**kwargs)
+        assert ray.init_options["address"] == "local"  # not a `ray start` cluster found here
+        return ray.init_options["num_cpus"], executor.capacity
+
+    assert started(threads=2) == (4, 2)  # not 5 trials of 2 threads each on 5 cores
+    assert started() == (5, 5)
+    assert started(threads=8) == (8, 1)  # more threads than cores: one trial, not refused
+    assert started(threads=2, workers=3) == (6, 3)  # --workers: as many as asked for
+    # The local executor's defaults, over the same cores: one trial of 5 threads, 2 of 2.
+    assert LocalExecutor(device="cpu").threads == 5
+    assert LocalExecutor(workers=2, device="cpu").threads == 2
+
+
+def test_a_cluster_named_by_RAY_ADDRESS_is_used_as_one_given_with_address(
+        tmp_path, fake_ray, monkeypatch):
+    ray = fake_ray(FOUR_BY_FOUR, initialized=False)
+    with socket.socket() as head:  # a head node, listening
+        head.bind(("127.0.0.1", 0))
+        head.listen()
+        address = f"127.0.0.1:{head.getsockname()[1]}"
+        monkeypatch.setenv("RAY_ADDRESS", address)
+        check_executor("ray")  # reachable: fine
+        executor = RayExecutor(threads=2, workers=12)
+    # Joined, with no num_cpus (Ray refuses it there, as FakeRay.init does).
+    assert ray.init_options == {"address": address, "include_dashboard": False,
+                                "log_to_driver": False}
+    assert executor.name == f"ray {address} (RAY_ADDRESS)"  # stored with running trials
+    assert executor.capacity == 12  # a cluster may grow: --workers kept, as with --address
+    assert ray_address("10.0.0.9:6379") == ("10.0.0.9:6379", "--address")  # the flag wins
+    executor.close()
+
+    with socket.socket() as gone:  # a port nothing listens on
+        gone.bind(("127.0.0.1", 0))
+        monkeypatch.setenv("RAY_ADDRESS", f"127.0.0.1:{gone.getsockname()[1]}")
+    said = r"cannot reach the Ray cluster at 127\.0\.0\.1:\d+ \(set in RAY_ADDRESS\)"
+    with pytest.raises(SweepError, match=said + r".* Or unset RAY_ADDRESS to start Ray here"):
+        check_executor("ray")
+    ray = fake_ray(FOUR_BY_FOUR, initialized=False)
+    with pytest.raises(SweepError, match=said):
+        RayExecutor()
+    assert ray.init_options is None  # refused before Ray was asked
+    create_sweep(tmp_path / "s", tiny_spec(), 2)
+    result = CliRunner().invoke(app, ["run", "--resume", str(tmp_path / "s"),
+                                      "--executor", "ray"])
+    assert result.exit_code == 2, result.output
+    assert "(set in RAY_ADDRESS)" in " ".join(result.output.split())
     assert "Traceback" not in result.output
     with TrialStore(tmp_path / "s") as store:
         assert [(t["status"], t["attempts"]) for t in store.trials()] == [("pending", 0)] * 2

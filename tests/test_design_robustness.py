@@ -149,6 +149,45 @@ def test_one_dead_worker_charges_no_trial_and_the_suspects_run_alone(tmp_path, m
         assert [t["attempts"] for t in store.trials()] == [1, 1, 1]
 
 
+class _TogetherPool:
+    """A 2-slot pool whose trials finish two at a time."""
+
+    capacity, threads, name = 2, 1, "fake x2"
+
+    def submit(self, task):
+        return task["id"]
+
+    def wait(self, handles):
+        return [(h, {"id": h, "status": "done", "error_pct": 50.0, "test_acc": 0.5,
+                     "best_test_acc": 0.5, "train_time_s": 1.0, "epochs": 1})
+                for h in handles]
+
+    def close(self, cancel=False):
+        pass
+
+
+def test_a_sweep_stopped_by_an_error_charges_no_trial_it_left_unfinished(
+        tmp_path, monkeypatch):
+    import cnnlab.design.runner as runner_mod
+
+    monkeypatch.setattr(runner_mod, "make_executor", lambda *a, **k: _TogetherPool())
+    monkeypatch.setattr(runner_mod, "trial_data", lambda **k: None)
+    with TrialStore(tmp_path, create=True) as store:
+        store.init_sweep(shaped_spec(), 3)
+
+    def report(row):  # `cnnlab design run ... | head`: the pipe closed
+        raise BrokenPipeError(32, "Broken pipe")
+
+    with pytest.raises(BrokenPipeError):
+        run_sweep(tmp_path, on_result=report)
+    with TrialStore(tmp_path) as store:
+        # Trial 0 was stored, then the sweep stopped; trial 1 had finished beside it, its
+        # outcome not stored yet: neither it nor trial 2 was tried, neither is charged,
+        # and none is left 'running'.
+        assert [(t["status"], t["attempts"]) for t in store.trials()] == [
+            ("done", 1), ("pending", 0), ("pending", 0)]
+
+
 def test_a_broken_pool_is_reported_whole_though_its_futures_fail_one_by_one():
     import threading
     from concurrent.futures import Future

@@ -26,6 +26,13 @@ def _gpu_count(device: str) -> int:
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
+def _cores() -> int:
+    """The cores this process may run on (a container's or taskset's), not the host's."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def _init_worker(threads: int, gpu_queue) -> None:
     # Runs first in every worker process, before any CUDA call: pin one GPU, size the
     # thread pool, and make sure a worker never outlives its sweep.
@@ -64,7 +71,7 @@ class LocalExecutor:
         self.capacity = workers or max(1, self.gpus)
         if self.capacity < 1:
             raise SweepError(f"--workers must be >= 1, got {workers}")
-        self.threads = threads or max(1, (os.cpu_count() or 1) // self.capacity)
+        self.threads = threads or max(1, _cores() // self.capacity)
         self.name = f"local x{self.capacity}"
         self._pool = None
 
@@ -129,6 +136,16 @@ RAY_MISSING = ("the Ray executor needs Ray, which is not installed: pip install 
                "(or pip install 'ray[default]'), or use --executor local")
 
 
+def ray_address(address: str | None) -> tuple[str | None, str]:
+    """The Ray cluster a sweep runs on, and what named it: ``--address``, else the
+    RAY_ADDRESS environment variable (Ray's own convention: ray.init joins that cluster
+    when given no address), else (None, "") for a local Ray started here ("local" too)."""
+    named_by = "--address"
+    if address is None:
+        address, named_by = os.environ.get("RAY_ADDRESS", "").strip() or None, "RAY_ADDRESS"
+    return (None, "") if address in (None, "local") else (address, named_by)
+
+
 def _import_ray():
     try:
         import ray
@@ -138,7 +155,8 @@ def _import_ray():
 
 
 class RayExecutor:
-    """Trials as Ray tasks: on the cluster at ``address``, or a local Ray started here.
+    """Trials as Ray tasks: on the cluster at ``address`` (default: RAY_ADDRESS's), or a
+    local Ray started here.
 
     Each task asks for ``threads`` CPUs and, when the cluster has GPUs (and the device
     is not cpu), one GPU. Ray does not retry tasks itself: a lost worker comes back
@@ -153,6 +171,9 @@ class RayExecutor:
                  threads: int | None = None, device: str = "auto"):
         ray = self._ray = _import_ray()
         self.threads = threads or 1
+        # A cluster named by RAY_ADDRESS is used as one given with --address: ray.init would
+        # join it anyway, and then refuse the num_cpus meant for a local instance.
+        address, named_by = ray_address(address)
         self._owned = not ray.is_initialized()
         # ray.init installs its own SIGTERM handler (sys.exit) and shutdown leaves it: the
         # caller's is put back on close.
@@ -160,13 +181,19 @@ class RayExecutor:
         self._outstanding: set = set()
         if self._owned:
             options = {"include_dashboard": False, "log_to_driver": False}
-            if address is None:  # a local instance sized to the sweep
-                options["num_cpus"] = (workers or os.cpu_count() or 1) * self.threads
+            if address is None:
+                # A local instance sized to the sweep, as LocalExecutor is: trials at once
+                # times their threads within this machine's cores (one trial where --threads
+                # alone exceeds them), not cores trials of --threads each; --workers as given.
+                trials = workers or max(1, _cores() // self.threads)
+                options["num_cpus"] = trials * self.threads
             else:
-                _check_reachable(address)
+                _check_reachable(address, named_by=named_by)
         try:
             if self._owned:
-                ray.init(address=address, **options)
+                # "local", not None: None joins the cluster a `ray start` on this machine
+                # left its address for, and refuses num_cpus there.
+                ray.init(address=address or "local", **options)
             resources = ray.cluster_resources()
             # Per trial: one GPU where the cluster has any (LocalExecutor.gpus counts them).
             self._gpus = 1 if device != "cpu" and resources.get("GPU", 0) >= 1 else 0
@@ -184,7 +211,9 @@ class RayExecutor:
         # shown 'running' in the sweep. A cluster may (autoscaling): --workers is kept.
         local = self._owned and address is None
         self.capacity = min(workers, slots) if workers and local else workers or slots
-        self.name = f"ray {address or 'local'}"
+        # Stored with each running trial: says which cluster, and that the environment chose it.
+        from_env = " (RAY_ADDRESS)" if named_by == "RAY_ADDRESS" else ""
+        self.name = f"ray {address or 'local'}{from_env}"
         self._remote = ray.remote(num_cpus=self.threads, num_gpus=self._gpus,
                                   max_retries=0)(run_trial)
 
@@ -284,8 +313,10 @@ def _slots(nodes: list[dict], cpus: int, gpus: int) -> int:
     return max(1, total)
 
 
-def _check_reachable(address: str, timeout_s: float = 10.0) -> None:
-    """Ray retries an unreachable HOST:PORT for minutes, saying little; try it first."""
+def _check_reachable(address: str, timeout_s: float = 10.0,
+                     named_by: str = "--address") -> None:
+    """Ray retries an unreachable HOST:PORT for minutes, saying little; try it first.
+    ``named_by``: where the address came from (--address or RAY_ADDRESS), to undo it."""
     host, sep, port = address.removeprefix("ray://").rpartition(":")
     if not sep or not port.isdigit():
         return  # "auto" and the like: Ray's to resolve
@@ -294,9 +325,12 @@ def _check_reachable(address: str, timeout_s: float = 10.0) -> None:
     try:
         socket.create_connection((host, int(port)), timeout=timeout_s).close()
     except OSError as exc:
-        raise SweepError(f"cannot reach the Ray cluster at {address} ({exc}): is its head "
-                         "node running (ray start --head) and this address its GCS or "
-                         "client port? Or leave out --address to start Ray here") from None
+        by_flag = named_by == "--address"
+        where = "" if by_flag else f" (set in {named_by})"
+        undo = "leave out --address" if by_flag else f"unset {named_by}"
+        raise SweepError(f"cannot reach the Ray cluster at {address}{where} ({exc}): is its "
+                         "head node running (ray start --head) and this address its GCS or "
+                         f"client port? Or {undo} to start Ray here") from None
 
 
 EXECUTORS = ("local", "ray")
@@ -320,8 +354,9 @@ def check_executor(kind: str, address: str | None = None) -> None:
             found = False
         if not found:
             raise SweepError(RAY_MISSING)
+        address, named_by = ray_address(address)
         if address is not None:
-            _check_reachable(address)
+            _check_reachable(address, named_by=named_by)
 
 
 def make_executor(kind: str, *, workers: int | None = None, threads: int | None = None,

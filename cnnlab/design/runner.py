@@ -22,7 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from cnnlab.design import spaces
-from cnnlab.design.executors import make_executor
+from cnnlab.design.executors import make_executor, ray_address
 from cnnlab.design.folders import others_files
 from cnnlab.design.store import (
     DB_NAME,
@@ -188,7 +188,9 @@ def run_sweep(directory, *, executor: str = "local", workers: int | None = None,
     are not repeated (``TrialStore.retry_failed`` puts failed ones back). Each result is
     committed to the store as it arrives, then passed to ``on_result`` (the stored row).
     Raises :class:`SweepInterrupted` on Ctrl-C, after putting unfinished trials back to
-    'pending', and :class:`SweepError` for a device this machine cannot train on.
+    'pending', and :class:`SweepError` for a device this machine cannot train on or an
+    executor that gives up mid-sweep. Trials a stopped sweep leaves unfinished are not
+    charged the attempt: they go back to 'pending' as they were.
     """
     with sweep_lock(directory), TrialStore(directory) as store:
         spec = store.spec()
@@ -197,7 +199,7 @@ def run_sweep(directory, *, executor: str = "local", workers: int | None = None,
         if not todo:
             return store.counts()
         check_device(spec.train.get("device", "auto"))
-        if executor == "local" or address is None:
+        if executor == "local" or ray_address(address)[0] is None:
             # The data the trials train on loads here first: missing, every trial would
             # fail on it one by one (a remote cluster's nodes may hold it where this
             # machine does not).
@@ -235,11 +237,22 @@ def run_sweep(directory, *, executor: str = "local", workers: int | None = None,
                         todo.append(store.trial(trial_id))
         except KeyboardInterrupt:
             interrupted = True
+        except SweepError as exc:  # the executor gave up mid-sweep (a Ray cluster's nodes gone)
+            again = f"cnnlab design run --resume {directory} --executor {executor}" + (
+                f" --address {address}" if address else "")
+            raise SweepError(f"{exc}. Finished trials are stored; once that is fixed, "
+                             f"continue with: {again}") from None
         finally:
-            if inflight:  # the next run trains them again, from the start
-                if interrupted:  # stopped, not failed: uncharged
-                    store.uncount_attempt(list(inflight.values()))
-                store.mark_pending(list(inflight.values()))
+            # The loop ended early (Ctrl-C, the executor giving up, an error here): trials
+            # marked 'running' with no outcome stored (in flight, or finished but not yet
+            # stored) were abandoned by the sweep, not lost by their own worker. Back to
+            # pending with their attempt given back, so a resumed sweep still gives each its
+            # retry. (A driver killed outright cannot do this: the next run's reset_running
+            # keeps their attempts, as one of them may have been what killed it.)
+            abandoned = [t["id"] for t in store.trials("running")]
+            if abandoned:
+                store.uncount_attempt(abandoned)
+                store.mark_pending(abandoned)
             pool.close(cancel=bool(inflight) or interrupted)
         if interrupted:
             raise SweepInterrupted(f"sweep stopped; finished trials are stored. Continue with: "
