@@ -371,3 +371,13 @@ def test_a_real_local_ray_refuses_a_trial_larger_than_its_node_at_once():
     assert seen["refused"] == ("a trial asks for 4 CPUs (--threads 4), but the largest alive "
                                "node of the Ray cluster has 2 CPUs: give --threads 2 or less")
     assert seen["capacity"] == [2, 1] and seen["still_up"]
+
+
+def test_the_continue_command_keeps_the_executor_and_its_address():
+    # After Ctrl-C the hint said `--resume DIR` alone, which resumes a Ray sweep locally.
+    from cnnlab.design.runner import _resume_command
+
+    assert _resume_command("s", "local", None) == "cnnlab design run --resume s"
+    assert _resume_command("s", "ray", None) == "cnnlab design run --resume s --executor ray"
+    assert _resume_command("s", "ray", "head:6379") == \
+        "cnnlab design run --resume s --executor ray --address head:6379"

@@ -345,9 +345,11 @@ def test_worker_processes_match_in_process(tmp_path, two_trials):
 
 
 @pytest.mark.slow
-def test_ray_matches_local(tmp_path, two_trials):
+def test_ray_matches_local(tmp_path, two_trials, monkeypatch):
     pytest.importorskip("ray")
     import signal
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)  # a Ray started here, not the user's
 
     local = _run_copy(two_trials, tmp_path / "local")
     handler = signal.getsignal(signal.SIGTERM)

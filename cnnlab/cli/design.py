@@ -89,11 +89,13 @@ def run(
                                    help="Start each X block as the identity (zero final BN "
                                         "gamma; default on): short sweeps need it."),
     executor: str = typer.Option("local", help="local (worker processes) or ray."),
-    workers: int = typer.Option(None, min=1, help="Trials at once (default: one per GPU, "
-                                                   "else 1)."),
-    threads: int = typer.Option(None, min=1, help="torch threads per trial (default "
-                                                   "cores/workers)."),
-    address: str = typer.Option(None, help="Ray cluster address (default: start Ray here)."),
+    workers: int = typer.Option(None, min=1, help="Trials at once (default: local, one per "
+                                                   "GPU, else 1; ray, as many as the nodes "
+                                                   "hold at --threads each)."),
+    threads: int = typer.Option(None, min=1, help="torch threads per trial (default: local, "
+                                                   "cores/workers; ray, 1)."),
+    address: str = typer.Option(None, help="Ray cluster address (default: $RAY_ADDRESS if "
+                                           "set, else start Ray here)."),
 ) -> None:
     """Train N networks drawn from a design space; every trial is stored as it finishes.
 

@@ -238,10 +238,9 @@ def run_sweep(directory, *, executor: str = "local", workers: int | None = None,
         except KeyboardInterrupt:
             interrupted = True
         except SweepError as exc:  # the executor gave up mid-sweep (a Ray cluster's nodes gone)
-            again = f"cnnlab design run --resume {directory} --executor {executor}" + (
-                f" --address {address}" if address else "")
             raise SweepError(f"{exc}. Finished trials are stored; once that is fixed, "
-                             f"continue with: {again}") from None
+                             f"continue with: {_resume_command(directory, executor, address)}"
+                             ) from None
         finally:
             # The loop ended early (Ctrl-C, the executor giving up, an error here): trials
             # marked 'running' with no outcome stored (in flight, or finished but not yet
@@ -256,8 +255,16 @@ def run_sweep(directory, *, executor: str = "local", workers: int | None = None,
             pool.close(cancel=bool(inflight) or interrupted)
         if interrupted:
             raise SweepInterrupted(f"sweep stopped; finished trials are stored. Continue with: "
-                                   f"cnnlab design run --resume {directory}")
+                                   f"{_resume_command(directory, executor, address)}")
         return store.counts()
+
+
+def _resume_command(directory, executor: str, address: str | None) -> str:
+    """The command that continues this sweep on the same executor (--resume alone would
+    run it on this machine)."""
+    on = "" if executor == "local" else f" --executor {executor}" + (
+        f" --address {address}" if address else "")
+    return f"cnnlab design run --resume {directory}{on}"
 
 
 def _store_outcome(store: TrialStore, trial_id: int, outcome,
