@@ -41,7 +41,8 @@ def test_the_progress_shows_where_an_epoch_really_ended():
     out = io.StringIO()
     row = {"epoch": 1, "train_loss": 1.0, "train_acc": 0.5, "test_loss": 1.1, "test_acc": 0.4,
            "images_per_s": 1000.0, "epoch_time_s": 2.0}
-    with TrainProgress(3, 469, console=Console(file=out, width=200)) as bar:
+    with TrainProgress(3, 469, console=Console(file=out, width=200, force_terminal=True,
+                                                  color_system=None)) as bar:
         bar.start_epoch(1)
         assert bar.progress.tasks[0].fields["loss"] == "-"
         bar.end_epoch(row, steps_done=5)
@@ -50,3 +51,26 @@ def test_the_progress_shows_where_an_epoch_really_ended():
     quiet = io.StringIO()
     TrainProgress(3, 469, quiet=True, console=Console(file=quiet, width=200)).end_epoch(row)
     assert "epoch 1/3  train loss" in quiet.getvalue()
+
+
+def test_a_log_file_gets_whole_epoch_lines_not_a_bar_wrapped_at_80_columns():
+    # `cnnlab train ... > log 2>&1`: the bar's last frame came out, and each epoch's line
+    # was cut at column 80 ("10,284 \nimg/s"), which broke grep and awk on the log.
+    import io
+
+    from rich.console import Console
+
+    from cnnlab.cli.train import training_log
+    from cnnlab.train.runlog import TrainProgress
+
+    row = {"epoch": 1, "train_loss": 1.0, "train_acc": 0.5, "test_loss": 1.1, "test_acc": 0.4,
+           "images_per_s": 10284.0, "epoch_time_s": 5.8}
+    log = io.StringIO()
+    console = Console(file=log, width=80, soft_wrap=training_log.soft_wrap)  # as the CLI's
+    with TrainProgress(3, 469, console=console) as bar:
+        assert not bar.shows_steps
+        bar.start_epoch(1)
+        bar.end_epoch(row)
+    lines = log.getvalue().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("epoch 1/3  train loss 1.0000")
+    assert lines[0].rstrip().endswith("img/s  5.8 s") and "━" not in log.getvalue()

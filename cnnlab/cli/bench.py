@@ -22,7 +22,7 @@ from .messages import fail, fail_for
 
 app = typer.Typer(help="Benchmarks: each prints a table and a ratio against a baseline.",
                   no_args_is_help=True)
-console = Console()
+console = Console(soft_wrap=True)  # log lines stay whole when piped (no 80-column wrap)
 
 # The zoo's recipes: TrainConfig's presets (cnnlab.train.config.PRESETS, not imported
 # here: it would load torch for --help), plus "none" for TrainConfig's own defaults.

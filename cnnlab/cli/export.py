@@ -10,7 +10,7 @@ from rich.markup import escape
 
 from .messages import err, fail, fail_for
 
-console = Console()
+console = Console(soft_wrap=True)  # log lines stay whole when piped (no 80-column wrap)
 
 
 def export(

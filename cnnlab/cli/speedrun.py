@@ -13,7 +13,7 @@ from rich.table import Table
 
 from .messages import fail
 
-console = Console()
+console = Console(soft_wrap=True)  # log lines stay whole when piped (no 80-column wrap)
 
 
 def speedrun(

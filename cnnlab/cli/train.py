@@ -11,8 +11,8 @@ from rich.table import Table
 
 from .messages import err, error, fail, fail_for, warning
 
-console = Console()
-training_log = Console(stderr=True)  # the trainer's progress bar and epoch lines
+console = Console(soft_wrap=True)  # log lines stay whole when piped (no 80-column wrap)
+training_log = Console(stderr=True, soft_wrap=True)  # the progress bar and epoch lines
 
 
 def _known_errors():

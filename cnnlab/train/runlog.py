@@ -282,14 +282,15 @@ def _number(text: str):
 class TrainProgress:
     """A rich progress bar: epoch, step, loss, accuracy, images/s, ETA.
 
-    With ``quiet`` it prints one plain log line per epoch instead (for logs and CI).
+    With ``quiet``, or when the console is no terminal (a log file, a pipe: a bar there
+    is one last frame of it, nothing to follow), it prints one plain log line per epoch.
     """
 
     def __init__(self, total_epochs: int, steps_per_epoch: int, quiet: bool = False,
                  console: Console | None = None, silent: bool = False):
-        self.quiet = quiet or silent
+        self.console = console or Console(stderr=True, soft_wrap=True)
+        self.quiet = quiet or silent or not self.console.is_terminal
         self.silent = silent  # other DDP ranks: rank 0 alone reports
-        self.console = console or Console(stderr=True)
         self.steps_per_epoch = steps_per_epoch
         self.total_epochs = total_epochs
         self.progress = None
