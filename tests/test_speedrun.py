@@ -414,3 +414,25 @@ def test_every_flag_the_prepared_gpu_script_passes_exists():
         assert set(flags) <= accepted, (line.strip(), set(flags) - accepted)
         checked += 1
     assert checked >= 15
+
+
+def test_speedrun_on_a_busy_cpu_says_what_its_times_are_up_against(monkeypatch):
+    # A review's CPU speedrun at load 2.8 took 281 s to 92% (about a minute idle), and,
+    # unlike `cnnlab train`, said nothing of the load or of --threads 1.
+    import os
+
+    from typer.testing import CliRunner
+
+    import cnnlab.data
+    from cnnlab.cli import app
+
+    data = make_synthetic(num_train=128, num_test=32, seed=2)
+    monkeypatch.setattr(cnnlab.data, "load_dataset", lambda *a, **k: data)
+    monkeypatch.setattr(os, "getloadavg", lambda: (9.0, 9.0, 9.0))
+    args = ["speedrun", "--device", "cpu", "--target", "0.5", "--runs", "1", "--no-warmup",
+            "--set", "batch_size=64", "--set", "epochs=1"]
+    busy = CliRunner().invoke(app, args)
+    assert busy.exit_code == 0, busy.output
+    assert "this CPU is busy (load 9.0" in " ".join(busy.stderr.split())
+    steady = CliRunner().invoke(app, [*args, "--threads", "1"])
+    assert steady.exit_code == 0 and "this CPU is busy" not in steady.stderr, steady.output

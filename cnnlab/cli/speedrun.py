@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from .hints import hint_at_a_busy_cpu
 from .messages import fail
 
 console = Console(soft_wrap=True)  # log lines stay whole when piped (no 80-column wrap)
@@ -135,6 +136,7 @@ def speedrun(
         else:
             variants = ABLATIONS if ablate else {FULL_RECIPE: {}}
         data = load_dataset("fashion-mnist", root=data_root)
+        hint_at_a_busy_cpu(recipe.get("threads"), str(dev))  # a time is what it measures
     except (ConfigError, UnknownModelError) as exc:
         fail(str(exc), code=2)  # asked for something invalid
     except DataError as exc:

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from .hints import hint_at_a_busy_cpu
 from .messages import err, error, fail, fail_for, warning
 
 console = Console(soft_wrap=True)  # log lines stay whole when piped (no 80-column wrap)
@@ -121,7 +122,7 @@ def train(
         cfg = resolve_config(model, preset=preset, config_file=config, overrides=overrides)
         _hint_at_the_book_recipe(cfg, config)
         _note_what_replaces_the_config_files_choices(cfg, config)
-        _hint_at_a_busy_cpu(cfg)
+        hint_at_a_busy_cpu(cfg.threads, cfg.device)
         _hint_at_fp16_on_a_cpu(cfg)
         _warn_about_settings_without_effect(cfg, overrides, config)
         result = _guarded(lambda: run_training(cfg, console=training_log))
@@ -160,31 +161,6 @@ def _note_what_replaces_the_config_files_choices(cfg, config_file) -> None:
         if written.get(field) is not None and written[field] != chosen:
             err.print(f"note: {config_file} says {field}: {written[field]}; {flag} replaces it "
                       f"({chosen}), and the file's other fields still apply", highlight=False)
-
-
-def _hint_at_a_busy_cpu(cfg) -> None:
-    """On a CPU already busy with other work, torch's one-thread-per-core pool competes
-    with it, and a training step can take several times longer than with one thread
-    (measured on a shared 2-core machine: 0.34 s vs 9 s for the same epoch of loading)."""
-    import os
-
-    from cnnlab.train.distributed import launched_as_main
-
-    if cfg.threads is not None or not launched_as_main():
-        return
-    try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):  # no load average (Windows)
-        return
-    # The cores this process may run on (a container's or taskset's), not the host's.
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
-        os.cpu_count() or 1)
-    from cnnlab.train.device import select_device
-
-    if load > cores and select_device(cfg.device).type == "cpu":
-        err.print(f"note: this CPU is busy (load {load:.1f} on {cores} cores), so torch's "
-                  "threads compete with other work; --threads 1 is often steadier and "
-                  "faster here")
 
 
 def _hint_at_fp16_on_a_cpu(cfg) -> None:
