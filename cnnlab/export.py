@@ -35,6 +35,7 @@ from torch import nn
 from cnnlab.atomic import fsync_file, fsync_folder
 from cnnlab.interrupts import SigintRecorder
 from cnnlab.models.pretrained import require_extra
+from cnnlab.train.config import ConfigError
 from cnnlab.train.evaluate import Preprocess
 
 FORMATS = ("onnx",)
@@ -47,6 +48,11 @@ _EXTERNAL_DATA_BYTES = 1_800_000_000
 
 class ExportError(ValueError):
     """The model could not be exported, or the exported file did not match PyTorch."""
+
+
+class ExportRequestError(ExportError, ConfigError):
+    """The export was asked for something invalid (a format, a tolerance, an opset, an
+    --out it will not write); the command line exits 2 for it, as for any such request."""
 
 
 class ExportInterrupted(KeyboardInterrupt):
@@ -72,7 +78,7 @@ class ExportResult:
 def export_run(run_dir: str | Path, fmt: str = "onnx", **options) -> ExportResult:
     """Export a run in format ``fmt`` (only ``"onnx"`` so far); see :func:`export_onnx`."""
     if fmt not in FORMATS:
-        raise ExportError(f"unknown export format {fmt!r}; formats: {', '.join(FORMATS)}")
+        raise ExportRequestError(f"unknown export format {fmt!r}; formats: {', '.join(FORMATS)}")
     return export_onnx(run_dir, **options)
 
 
@@ -100,8 +106,8 @@ def export_onnx(run_dir: str | Path, out: str | Path | None = None, which: str =
     # Every option is checked before the (slow) export, and before anything is written.
     check_which(which)
     if not atol >= 0:  # also refuses NaN
-        raise ExportError(f"--atol {atol:g}: the tolerance is a max absolute difference, "
-                          "so it must be >= 0 (the default is 1e-4)")
+        raise ExportRequestError(f"--atol {atol:g}: the tolerance is a max absolute difference, "
+                                 "so it must be >= 0 (the default is 1e-4)")
     path = Path(out) if out is not None else Path(run_dir) / "export" / "model.onnx"
     _check_out(path)
     _require_onnx_extra()
@@ -202,9 +208,10 @@ def _check_opset(opset: int | None) -> None:
         return
     low, high = _opset_range()
     if not low <= opset <= high:
-        raise ExportError(f"--opset {opset} is not supported by the installed exporter "
-                          f"(torch {torch.__version__}): choose an opset from {low} to {high}, "
-                          "or leave --opset out for its default")
+        raise ExportRequestError(
+            f"--opset {opset} is not supported by the installed exporter (torch "
+            f"{torch.__version__}): choose an opset from {low} to {high}, or leave --opset "
+            "out for its default")
 
 
 def _opset_range() -> tuple[int, int]:
@@ -221,27 +228,28 @@ def _opset_range() -> tuple[int, int]:
 def _check_out(path: Path) -> None:
     """Refuse an output path that cannot be written, before the export."""
     if path.suffix != ".onnx":
-        raise ExportError(f"the output file should end in .onnx, got {path}")
+        raise ExportRequestError(f"the output file should end in .onnx, got {path}")
     for target in (path, path.with_suffix(".json")):
         if target.is_dir():
-            raise ExportError(f"{target} is a folder, so the export cannot be written there: "
-                              f"give --out a file path, e.g. --out {path / 'model.onnx'}")
+            raise ExportRequestError(
+                f"{target} is a folder, so the export cannot be written there: give --out a "
+                f"file path, e.g. --out {path / 'model.onnx'}")
     blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
     if blocker is not None:
-        raise ExportError(f"cannot write {path}: {blocker} is a file, not a folder; "
-                          "give --out a path in a folder")
+        raise ExportRequestError(f"cannot write {path}: {blocker} is a file, not a folder; "
+                                 "give --out a path in a folder")
     # The export replaces the .onnx file, the sidecar and the weights beside them: only
     # when they are a previous export's (its sidecar says so), never someone else's files.
     sidecar = path.with_suffix(".json")
     if sidecar.exists() and not _is_sidecar(sidecar):
-        raise ExportError(f"{sidecar} is not the sidecar of a cnnlab export, and the export "
-                          f"of {path.name} would replace it with its own: choose another "
-                          "--out, so that it is kept")
+        raise ExportRequestError(
+            f"{sidecar} is not the sidecar of a cnnlab export, and the export of {path.name} "
+            "would replace it with its own: choose another --out, so that it is kept")
     for own in (path, _data_file(path)):
         if own.exists() and not sidecar.exists():
-            raise ExportError(f"{own} is not a cnnlab export (there is no sidecar "
-                              f"{sidecar.name} beside it), and the export would replace it: "
-                              "choose another --out, so that it is kept")
+            raise ExportRequestError(
+                f"{own} is not a cnnlab export (there is no sidecar {sidecar.name} beside "
+                "it), and the export would replace it: choose another --out, so that it is kept")
 
 
 def _is_sidecar(path: Path) -> bool:

@@ -152,7 +152,7 @@ def test_opset_the_exporter_does_not_support_is_refused_up_front(run_dir, tmp_pa
     with pytest.raises(ExportError, match=rf"--opset {opset} is not supported .*from \d+ to \d+"):
         export_onnx(run_dir, out=tmp_path / "m.onnx", opset=opset)
     result = runner.invoke(app, ["export", str(run_dir), "--opset", str(opset)])
-    assert result.exit_code == 1 and "choose an opset from" in result.output
+    assert result.exit_code == 2 and "choose an opset from" in result.output
 
 
 def test_export_at_another_opset_than_asked_is_refused(run_dir, tmp_path, monkeypatch):
@@ -179,7 +179,7 @@ def test_output_path_that_cannot_be_a_file_is_refused_up_front(run_dir, tmp_path
         export_onnx(run_dir, out=tmp_path / "m.onnx")
     result = runner.invoke(app, ["export", str(run_dir), "--out",
                                  str(tmp_path / "afile" / "x.onnx")])
-    assert result.exit_code == 1 and "is a file, not a folder" in result.output
+    assert result.exit_code == 2 and "is a file, not a folder" in result.output
     assert (tmp_path / "afile").read_text() == "keep me"
 
 

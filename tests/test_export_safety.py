@@ -50,7 +50,7 @@ def test_files_that_are_not_an_earlier_export_are_not_replaced(run_dir, tmp_path
                                           r"export.*choose another --out"):
         export_onnx(run_dir, out=tmp_path / "notes.onnx")
     result = runner.invoke(app, ["export", str(run_dir), "--out", str(tmp_path / "notes.onnx")])
-    assert result.exit_code == 1 and "choose another --out" in result.output, result.output
+    assert result.exit_code == 2 and "choose another --out" in result.output, result.output
     theirs = tmp_path / "theirs.onnx"  # someone else's model: no cnnlab sidecar beside it
     theirs.write_bytes(b"their model")
     with pytest.raises(ExportError, match=r"theirs\.onnx is not a cnnlab export \(there is "
