@@ -1,4 +1,5 @@
-"""The Fashion-MNIST network from the chapter notes (seed-notes.md, section 2(1)).
+"""The Fashion-MNIST practice network of the study notes cnnlab grew from (their AlexNet
+section, not shipped with the package; README, "Models").
 
 The notes contrast it with the book's AlexNet: small 3x3 convolutions with
 LeakyReLU ("retains minor activations for subtle features"), batch norm from
@@ -85,7 +86,7 @@ class NotesNet(FlattenClassifierNet):
 
 @register_model(
     family="notes",
-    paper="Chapter notes (seed-notes.md, section 2(1)): Fashion-MNIST practice network",
+    paper="cnnlab's study notes (AlexNet section): a Fashion-MNIST practice network",
     input_size=(1, 28, 28),
     variant="cnnlab",
     sized_head=True,
