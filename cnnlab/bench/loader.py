@@ -233,7 +233,8 @@ def bench_environment(device: str = "cpu") -> dict:
         "cpu": platform.processor() or platform.machine(),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
-        "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        "load_average": ([round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg")
+                         else None),
         "numpy": np.__version__,
         "device": device,
     }

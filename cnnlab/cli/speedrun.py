@@ -23,7 +23,8 @@ def speedrun(
     runs: int = typer.Option(1, help="Seeded runs (seeds S, S+1, ... with --set seed=S, "
                                      "default 0); mean and std are reported."),
     device: str = typer.Option("auto", help="auto, cpu, cuda, ..."),
-    time_budget: float = typer.Option(None, help="Stop each run's training after S seconds."),
+    time_budget: float = typer.Option(None, "--time-budget", "--max-time",
+                                      help="Stop each run's training after S seconds."),
     model: str = typer.Option(None, help="Override the recipe's network."),
     epochs: int = typer.Option(None, help="Override the recipe's epochs."),
     batch_size: int = typer.Option(None, help="Override the recipe's batch size."),
@@ -236,7 +237,11 @@ def _run_variant(name: str | None, overrides: dict, runs: int, device_kind: str,
         ttt = "not reached" if r.time_to_target_s is None else f"{r.time_to_target_s:.1f} s"
         if r.diverged:
             ttt = "diverged"
-        console.print(f"{label}run {i + 1}: {ttt}, final {100 * r.final_acc:.2f}%")
+        # The time is the target's, not the run's (it read as the run's).
+        reached = "diverged" if r.diverged else f"{100 * target:.1f}% " + (
+            "not reached" if r.time_to_target_s is None else f"at {ttt}")
+        console.print(f"{label}run {i + 1}: {reached}, final {100 * r.final_acc:.2f}% after "
+                      f"{r.total_time_s:.1f} s")
         table.add_row(str(i + 1), str(r.seed), ttt, f"{100 * r.final_acc:.2f}%",
                       f"{100 * r.best_acc:.2f}%", str(r.epochs), f"{r.total_time_s:.1f} s")
     console.print(table)

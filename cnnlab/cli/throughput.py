@@ -42,9 +42,9 @@ def throughput(
                             help="off, bf16 or fp16."),
     channels_last: bool = typer.Option(False, "--channels-last/--no-channels-last"),
     compile: bool = typer.Option(False, "--compile/--no-compile"),
-    pad_stem: int = typer.Option(0, min=0, help="Compute the first convolution on this many "
-                                                "input channels, zeros added (4: the fast "
-                                                "kernels; 0 = off)."),
+    pad_stem: int = typer.Option(0, "--pad-stem", "--pad-stem-channels", min=0,
+                                 help="Compute the first convolution on this many input "
+                                      "channels, zeros added (4: the fast kernels; 0 = off)."),
     steps: int = typer.Option(5, min=1, help="Timed steps (after 2 warm-up steps)."),
     infer: bool = typer.Option(True, "--infer/--no-infer",
                                help="Also time inference (compiled: a second compilation)."),

@@ -64,14 +64,18 @@ def train(
     flip_mode: str = typer.Option(None, help="With --flip: random (each epoch anew) or "
                                              "alternate (each image every other epoch)."),
     erase_prob: float = typer.Option(None, help="Random erasing probability."),
-    normalize: bool = typer.Option(None, "--normalize/--no-normalize"),
+    normalize: bool = typer.Option(None, "--normalize/--no-normalize",
+                                   help="Standardise inputs with the training set's mean "
+                                        "and std."),
     tta_flip: bool = typer.Option(None, "--tta-flip/--no-tta-flip",
                                   help="Evaluate on image + mirror."),
     tta_shift: int = typer.Option(None, help="Also evaluate on copies shifted diagonally "
                                              "by +-N pixels (0 = off)."),
     device: str = typer.Option(None, help="auto (CUDA, MPS, CPU), cpu, cuda, cuda:1, mps."),
     amp: str = typer.Option(None, help="auto, off, bf16 or fp16."),
-    channels_last: bool = typer.Option(None, "--channels-last/--no-channels-last"),
+    channels_last: bool = typer.Option(None, "--channels-last/--no-channels-last",
+                                       help="NHWC memory layout (faster convolutions on "
+                                            "GPUs with bf16/fp16)."),
     compile: bool = typer.Option(None, "--compile/--no-compile", help="torch.compile the model."),
     compile_mode: str = typer.Option(None, help="default, reduce-overhead (CUDA graphs), "
                                                 "max-autotune or max-autotune-no-cudagraphs."),
@@ -80,7 +84,9 @@ def train(
                                               "the optimizer's update."),
     pad_stem_channels: int = typer.Option(None, help="Compute the first convolution on this "
                                           "many channels, zeros added (e.g. 4; 0 = off)."),
-    deterministic: bool = typer.Option(None, "--deterministic/--no-deterministic"),
+    deterministic: bool = typer.Option(None, "--deterministic/--no-deterministic",
+                                       help="Deterministic kernels: bit-identical reruns "
+                                            "(slower on GPUs)."),
     threads: int = typer.Option(None, help="torch CPU threads (1 is steadiest on a busy "
                                            "machine)."),
     scratch_ops: str = typer.Option(None, help="Build the model from cnnlab's from-scratch "
