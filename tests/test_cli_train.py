@@ -273,7 +273,7 @@ def test_train_help_gives_each_settings_default():
     assert "Random horizontal flips. (default: false)" in words
     # None or False in words where the value alone would not say what happens, and no
     # option that states its default twice.
-    assert "--no-channels-last <bool> (default: on for CUDA, off elsewhere)" in words
+    assert "bf16/fp16). (default: on for CUDA, off elsewhere)" in words  # channels_last
     assert "or off. (default: off)" in words  # scratch_ops, in the flag's own word
     assert "(default runs/). (default" not in words
     from dataclasses import fields
