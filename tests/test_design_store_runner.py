@@ -359,3 +359,26 @@ def test_ray_matches_local(tmp_path, two_trials, monkeypatch):
     assert on_ray == local and all(v[0] == "done" for v in local.values())
     with TrialStore(tmp_path / "ray") as store:
         assert all(str(os.getpid()) not in r["worker"] for r in store.trials())
+
+
+def test_a_sweep_in_a_terminal_shows_its_trials_done_and_time_under_the_results(
+        tmp_path, monkeypatch):
+    # A trial trains for minutes and nothing was printed until it finished.
+    import io
+
+    from rich.console import Console
+
+    import cnnlab.cli.design as design_cli
+
+    screen = io.StringIO()
+    monkeypatch.setattr(design_cli, "console", Console(file=screen, force_terminal=True,
+                                                       width=120, color_system=None))
+    args = ["run", "--space", "anynetx_c", "--n", "1", "--epochs", "1", "--macs", "0.1M-1M",
+            "--data", "synthetic", "--train-subset", "64", "--out", str(tmp_path / "s"),
+            "--threads", "1", "--set", "batch_size=32", "--set", "eval_subset=64",
+            "--device", "cpu"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    shown = screen.getvalue()
+    assert "trials" in shown and "0/1" in shown and "0:00:0" in shown  # bar, count, time
+    assert "[1/1] trial 0: error" in shown

@@ -162,9 +162,12 @@ def run(
                       f"{counts['failed']} failed, {total - counts['done'] - counts['failed']} "
                       f"to train ({executor})")
         progress = {"finished": counts["done"] + counts["failed"]}
+        bar = _sweep_bar()
+        task = bar.add_task("trials", total=total, completed=progress["finished"])
 
         def report(row: dict) -> None:
             progress["finished"] += 1
+            bar.advance(task)
             head = f"[{progress['finished']}/{total}] trial {row['id']}"
             if row["status"] == "done":
                 console.print(f"{head}: error {row['error_pct']:.2f}% ({row['macs'] / 1e6:.2f}M "
@@ -172,8 +175,9 @@ def run(
             else:
                 console.print(f"{head}: [red]failed[/] {escape(row['message'] or '')}")
 
-        counts = run_sweep(directory, executor=executor, workers=workers, threads=threads,
-                           address=address, on_result=report)
+        with bar:
+            counts = run_sweep(directory, executor=executor, workers=workers, threads=threads,
+                               address=address, on_result=report)
     except SweepInterrupted as exc:
         err.print(f"[yellow]interrupted[/]: {escape(str(exc))}")
         raise typer.Exit(130) from None
@@ -186,6 +190,23 @@ def run(
     if counts["failed"]:
         console.print(f"failed trials are kept as they are; train them again with: "
                       f"cnnlab design run --resume {directory} --retry-failed")
+
+
+def _sweep_bar():
+    """Trials done, time so far and left, kept below the result lines in a terminal: a
+    trial trains for minutes with nothing else printed (a log file gets the lines alone)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(TextColumn("trials"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), TimeRemainingColumn(), console=console,
+                    transient=True, disable=not console.is_terminal)
 
 
 @app.command("analyze")
