@@ -229,7 +229,7 @@ def render_ops_bench(result: dict) -> list[Table]:
                         f"{r['scratch_ms'] / r['torch_ms']:.2f}x",
                         f"{r['fft_ms'] / r['torch_ms']:.2f}x")
 
-    crossover = Table(title="FFT convolution is faster from kernel size ... on")
+    crossover = Table(title="Smallest kernel size from which FFT convolution is faster")
     for col in ("image", "vs PyTorch conv", "vs from-scratch conv"):
         crossover.add_column(col, justify="right")
     for r in result["crossover"]:
@@ -242,7 +242,7 @@ def render_ops_bench(result: dict) -> list[Table]:
                 "scratch speedup", "fft", "fft speedup"):
         grouped.add_column(col, justify="right")
     for r in result["groups"]:
-        grouped.add_row(str(r["groups"]), f"{r['macs_m']:.0f}", f"{r['ideal_speedup']:.0f}x",
+        grouped.add_row(str(r["groups"]), f"{r['macs_m']:.3g}", f"{r['ideal_speedup']:.0f}x",
                         _ms(r["torch_ms"]), f"{r['torch_speedup']:.2f}x",
                         f"{_ms(r['scratch_ms'])} ({r['scratch_method']})",
                         f"{r['scratch_speedup']:.2f}x", _ms(r["fft_ms"]),

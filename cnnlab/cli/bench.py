@@ -13,16 +13,15 @@ import math
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from cnnlab.atomic import atomic_write_text
 
-from .messages import fail, fail_for
+from .messages import fail, fail_for, output_console
 
 app = typer.Typer(help="Benchmarks: each prints a table and a ratio against a baseline.",
                   no_args_is_help=True)
-console = Console(soft_wrap=True)  # log lines stay whole when piped (no 80-column wrap)
+console = output_console()
 
 # The zoo's recipes: TrainConfig's presets (cnnlab.train.config.PRESETS, not imported
 # here: it would load torch for --help), plus "none" for TrainConfig's own defaults.

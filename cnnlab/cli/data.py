@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .messages import fail, fail_for, show_warning
+from .messages import fail, fail_for, output_console, show_warning
 
 if TYPE_CHECKING:  # torch and the data package load in the commands, not for --help
     import torch
@@ -36,7 +36,7 @@ ROOT_HELP = ("Fashion-MNIST: the directory holding the four files; the only plac
 
 def _out() -> Console:
     # Made per call, so output goes to whatever sys.stdout is now (tests swap it).
-    return Console(highlight=False)
+    return output_console(highlight=False)
 
 
 @contextlib.contextmanager

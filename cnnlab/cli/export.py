@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
-from .messages import err, fail, fail_for
+from .messages import err, fail, fail_for, output_console
 
-console = Console(soft_wrap=True)  # log lines stay whole when piped (no 80-column wrap)
+console = output_console()
 
 
 def export(

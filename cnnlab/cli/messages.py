@@ -25,6 +25,16 @@ from rich.markup import escape
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+def output_console(**options) -> Console:
+    """A command's console for results: lines never cut at the width (a log's lines stay
+    whole for grep), and tables, where the output is a file or a pipe, laid out in 160
+    columns rather than squeezed into 80."""
+    console = Console(soft_wrap=True, **options)
+    if not console.is_terminal:
+        console.width = max(console.width, 160)
+    return console
+
+
 def error(message: str) -> None:
     # escape: messages may hold brackets ("pip install 'cnnlab[onnx]'"), not markup
     err.print(f"[bold red]error:[/] {escape(message)}")

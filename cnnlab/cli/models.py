@@ -23,12 +23,11 @@ import json
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from cnnlab.atomic import atomic_write_text
 
-from .messages import fail, fail_for, warning
+from .messages import fail, fail_for, output_console, warning
 
 # torch and the model registry load inside the commands, so `cnnlab --help` (and any
 # other command) does not wait for them.
@@ -71,7 +70,7 @@ def summary_command(
     from cnnlab.models import UnknownModelError, get_model, model_info
     from cnnlab.models.pretrained import MissingExtraError
 
-    out = _console()
+    out = output_console()
     try:
         info = model_info(model)
     except (UnknownModelError, MissingExtraError, ValueError) as e:  # ValueError: a tv:
@@ -110,7 +109,7 @@ def models_command(
     from cnnlab.inspect.summary import fmt_count
     from cnnlab.models import list_models, model_info
 
-    out = _console()
+    out = output_console()
     if variant is not None and variant not in VARIANTS:
         fail(f"--variant must be one of {', '.join(VARIANTS)}, not {variant!r}", code=2)
     infos = [model_info(n) for n in list_models(pattern)]
@@ -244,11 +243,5 @@ def _parse_input(text: str | None, default: tuple[int, int, int]) -> tuple[int, 
                                  f"not {text!r}", param_hint="--input")
     return tuple(parts)
 
-
-def _console() -> Console:
-    console = Console()
-    if not console.is_terminal:  # piped to a file: don't squeeze tables into 80 columns
-        console.width = max(console.width, 160)
-    return console
 
 

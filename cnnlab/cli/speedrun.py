@@ -7,14 +7,13 @@ from dataclasses import asdict
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from .hints import hint_at_a_busy_cpu
-from .messages import fail
+from .messages import fail, output_console
 
-console = Console(soft_wrap=True)  # log lines stay whole when piped (no 80-column wrap)
+console = output_console()
 
 
 def speedrun(

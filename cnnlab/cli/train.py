@@ -5,15 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from .hints import hint_at_a_busy_cpu
-from .messages import err, error, fail, fail_for, warning
+from .messages import err, error, fail, fail_for, output_console, warning
 
-console = Console(soft_wrap=True)  # log lines stay whole when piped (no 80-column wrap)
-training_log = Console(stderr=True, soft_wrap=True)  # the progress bar and epoch lines
+console = output_console()
+training_log = output_console(stderr=True)  # the progress bar and epoch lines
 
 
 def _known_errors():
