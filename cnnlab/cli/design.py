@@ -7,16 +7,15 @@ from pathlib import Path
 from typing import NoReturn
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from . import messages
-from .messages import err
+from .messages import err, output_console
 
 app = typer.Typer(help="Design-space exploration: AnyNetX A-E and RegNet sweeps, EDFs, "
                        "KS tests.", no_args_is_help=True)
-console = Console(soft_wrap=True)  # long paths and log lines stay on one line
+console = output_console()
 
 SPACES_HELP = ("anynetx_a (free), _b (shared b), _c (shared g), _d (widths up), _e (depths up), "
                "or regnetx.")
