@@ -187,8 +187,12 @@ def test_train_mode_batchnorm_at_batch_one_has_no_side_effects():
     assert model.training
     assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
     assert torch.equal(torch.get_rng_state(), rng)
+    lines = dict(s.totals_lines())  # ... and the fix is named, not only the fallback
+    assert "eval mode; train mode's BatchNorm needs a batch of 2" in lines["Training activations"]
     s2 = summary(model, (1, 6, 6), batch_size=2)  # batch 2 trains: stats must be restored
     assert s2.totals.training_pass_mode == "train"
+    assert dict(s2.totals_lines())["Training activations"].endswith("(saved for backward, "
+                                                                    "train mode)")
     assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
 
 

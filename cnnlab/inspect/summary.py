@@ -153,7 +153,9 @@ class ModelSummary:
             ("Training activations", "not measured on the meta device"
              if t.training_activation_bytes is None else
              f"{fmt_bytes(t.training_activation_bytes)} "
-             f"(saved for backward, {t.training_pass_mode} mode)"),
+             f"(saved for backward, {t.training_pass_mode} mode"
+             + ("; train mode's BatchNorm needs a batch of 2 or more: --batch-size 2)"
+                if t.training_pass_mode == "eval" and self.batch_size == 1 else ")")),
             ("Flow", self.flow_str()),
         ]
 
