@@ -94,7 +94,8 @@ def test_fit_crops_instead_of_stretching(data_env: Path) -> None:
     image.save(root / "only" / "x.png")
     for i in range(3):
         solid((5, 5), RED).save(root / "only" / f"r{i}.png")
-    data = load_folder(root, image_size=10, val_fraction=0.0, progress=False)
+    with pytest.warns(DataWarning, match="single class folder, only/"):
+        data = load_folder(root, image_size=10, val_fraction=0.0, progress=False)
     images = data.train.images.int()
     # Scaled to 20x10 and centre-cropped to 10x10: only the red middle remains, give or
     # take bicubic ringing at its edges (the other images are red all over). Stretched,
@@ -206,7 +207,8 @@ def test_sixteen_bit_greyscale_keeps_its_range(data_env: Path) -> None:
     (root / "a").mkdir(parents=True)
     Image.fromarray(np.full((6, 6), 0x8000, np.uint16)).save(root / "a" / "x.png")
     Image.fromarray(np.full((6, 6), 0xFFFF, np.uint16)).save(root / "a" / "y.png")
-    data = load_folder(root, image_size=4, channels=1, val_fraction=0.0, progress=False)
+    with pytest.warns(DataWarning, match="single class folder"):  # one class is enough here
+        data = load_folder(root, image_size=4, channels=1, val_fraction=0.0, progress=False)
     assert data.train.images[:, 0, 0, 0].tolist() == [128, 255]  # not clipped to 255
 
 
@@ -267,6 +269,55 @@ def test_a_tree_already_split_into_train_and_val_is_used_as_split(data_env: Path
     solid((6, 6), RED).save(lonely / "train" / "cat" / "0.png")
     with pytest.raises(FolderDatasetError, match="only the split folder.*folder:.*train"):
         load_folder(lonely, image_size=4, progress=False)
+
+
+def test_a_tree_split_into_val_and_test_says_which_it_leaves_out(data_env: Path) -> None:
+    # test/ was ignored without a word: a user who put their held-out images there was
+    # scored on val/.
+    root = data_env / "three-way"
+    for split, colour in (("train", RED), ("val", BLUE), ("test", GREEN)):
+        for name in ("cat", "dog"):
+            (root / split / name).mkdir(parents=True)
+            solid((6, 6), colour).save(root / split / name / "0.png")
+    data, warned = load(root, image_size=4)
+    assert (data.test.images[:, 2] > 250).all()  # val/'s blue images: val first, as before
+    assert f"{root} is split into train/ and val/" in warned
+    assert "test/ is not used. To score on test/ instead, move val/ out of" in warned
+
+
+def test_a_folder_of_a_single_class_is_warned_about(data_env: Path) -> None:
+    # `cnnlab data info` showed its table as for any dataset; only `train` refused it.
+    root = data_env / "wrapped"
+    for name, colour in (("cat", RED), ("dog", BLUE)):
+        (root / "images" / name).mkdir(parents=True)  # one level too deep
+        solid((6, 6), colour).save(root / "images" / name / "0.png")
+        solid((6, 6), colour).save(root / "images" / name / "1.png")
+    data, warned = load(root, image_size=4)
+    assert data.classes == ["images"]
+    assert f"{root} has a single class folder, images/" in warned
+    assert "a classifier needs at least two" in warned
+    assert f"its subfolders (cat, dog) look like the classes: give folder:{root / 'images'}" \
+        in warned
+    result = CliRunner().invoke(data_app, ["info", f"folder:{root}", "--image-size", "8"])
+    assert result.exit_code == 0, result.output  # shown, and said
+    assert "warning:" in result.stderr and "a classifier needs at least two" in " ".join(
+        result.stderr.split())
+    presplit = data_env / "presplit-one"
+    for split in ("train", "val"):
+        (presplit / split / "cat").mkdir(parents=True)
+        solid((6, 6), RED).save(presplit / split / "cat" / "0.png")
+    _, warned = load(presplit, image_size=4)
+    assert f"{presplit / 'train'} has a single class folder, cat/" in warned
+    assert "add a folder of images for each other class beside it" in warned
+    two = data_env / "two"
+    for name in ("cat", "dog"):
+        (two / name).mkdir(parents=True)
+        solid((6, 6), RED).save(two / name / "0.png")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # two classes: nothing to say
+        load_folder(two, image_size=4, progress=False)
 
 
 def test_runs_with_different_seeds_are_scored_on_the_same_held_out_images(tree: Path) -> None:

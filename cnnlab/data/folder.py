@@ -9,7 +9,8 @@ editing an image rebuilds the cache, and nothing else does. The cache holds only
 tensors and JSON: loading it never runs code.
 
 Unreadable images and class folders without images are skipped with a
-:class:`DataWarning` that names a few of them; a tree without any image is an error.
+:class:`DataWarning` that names a few of them; a tree without any image is an error,
+and one with a single class is warned about (no classifier trains on it).
 The train/validation split is drawn per class with a seeded generator, so each
 class keeps its share in both parts and the same seed gives the same split.
 """
@@ -267,7 +268,31 @@ def _presplit(root: Path) -> tuple[Path, Path] | None:
             f"{root} holds only the split folder(s) {only}, not one folder per class: give "
             f"the split as the dataset (folder:{next(iter(folders.values()))}), or add a "
             f"{'train' if train is None else 'val or test'} folder beside it")
+    unused = sorted(f"{p.name}/" for p in folders.values() if p not in (train, held_out))
+    if unused:  # val/ and test/ both: one is used, and the user should know which
+        warnings.warn(
+            f"{root} is split into {train.name}/ and {held_out.name}/ (the held-out split "
+            f"runs are scored on); {', '.join(unused)} {'is' if len(unused) == 1 else 'are'} "
+            f"not used. To score on {unused[0]} instead, move {held_out.name}/ out of {root}",
+            DataWarning, stacklevel=3)
     return train, held_out
+
+
+def _warn_of_a_single_class(root: Path, classes: list[str]) -> None:
+    """One class folder is no classification task (``train`` refuses it); often the
+    folder given is one level above the classes (``photos/images/<class>``)."""
+    if len(classes) != 1:
+        return
+    only = root / classes[0]
+    try:
+        nested = sorted(p.name for p in only.iterdir() if _is_data_folder(p))
+    except OSError:
+        nested = []
+    fix = (f"its subfolders ({_some(nested)}) look like the classes: give folder:{only}"
+           if len(nested) >= 2 else "add a folder of images for each other class beside it")
+    warnings.warn(f"{root} has a single class folder, {classes[0]}/ (its images, subfolders "
+                  f"included, are one class), and a classifier needs at least two: {fix}",
+                  DataWarning, stacklevel=3)
 
 
 def _decoded_tree(root: Path, size: tuple[int, int], channels: int, progress: bool,
@@ -347,6 +372,7 @@ def load_folder(
                           DataWarning, stacklevel=2)
         return _load_presplit(root, *presplit, size, channels, seed, progress, use_cache)
     decoded, how = _decoded_tree(root, size, channels, progress, use_cache)
+    _warn_of_a_single_class(root, decoded.classes)
     train_idx, val_idx = split_indices(decoded.labels, 0.2 if val_fraction is None
                                        else val_fraction, seed)
     images, labels = torch.from_numpy(decoded.images), torch.from_numpy(decoded.labels)
@@ -365,6 +391,7 @@ def _load_presplit(root: Path, train_dir: Path, held_dir: Path, size: tuple[int,
     _report_loose(root, sorted(p for p in root.iterdir() if _is_image(p, root)),
                   f"{train_dir}/<class>/<image>")
     train, train_how = _decoded_tree(train_dir, size, channels, progress, use_cache)
+    _warn_of_a_single_class(train_dir, train.classes)
     held, held_how = _decoded_tree(held_dir, size, channels, progress, use_cache)
     unknown = [c for c in held.classes if c not in train.classes]
     if unknown:
