@@ -396,7 +396,7 @@ def test_a_run_folder_that_does_not_exist_is_named_as_missing(tmp_path, command)
     missing = tmp_path / "runs" / "20261205-lenet"
     args = [command[0], str(missing), *command[1:]]
     result = runner.invoke(app, args)
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 2, result.output  # a path of the wrong kind
     assert f"{missing} does not exist" in " ".join(result.output.split())
 
 

@@ -121,6 +121,37 @@ def test_the_command_lines_model_and_preset_beat_the_files(tmp_path):
     assert (cfg.model, cfg.preset, cfg.lr, cfg.optimizer) == ("speednet", "fast", 0.3, "nesterov")
 
 
+def test_preset_none_is_no_preset_in_any_case_and_beats_the_files(tmp_path):
+    # `train --help` says "(default: none, ...)", yet --preset none was refused
+    # ("unknown preset 'none'; allowed: book, fast").
+    plain = resolve_config("lenet_modern")
+    for word in ("none", "None", "NONE"):
+        cfg = resolve_config("lenet_modern", preset=word)
+        assert cfg.preset is None and cfg == plain
+    (tmp_path / "c.yaml").write_text("preset: fast\n")
+    cfg = resolve_config("lenet_modern", preset="none", config_file=tmp_path / "c.yaml")
+    assert cfg.preset is None and cfg.optimizer == "sgd"  # not fast's nesterov
+    (tmp_path / "none.yaml").write_text("model: lenet_modern\npreset: none\n")
+    assert TrainConfig.load(tmp_path / "none.yaml").preset is None
+    cfg.save(tmp_path / "saved.yaml")
+    assert "preset: null" in (tmp_path / "saved.yaml").read_text()
+    with pytest.raises(ConfigError, match=r"unknown preset 'nun'; allowed: book, fast, or none"):
+        resolve_config("lenet_modern", preset="nun")
+
+
+def test_train_takes_preset_none(tmp_path):
+    from typer.testing import CliRunner
+
+    from cnnlab.cli import app
+
+    result = CliRunner().invoke(app, [
+        "train", "lenet_modern", "--preset", "none", "--data", "synthetic", "--epochs", "1",
+        "--eval-subset", "16", "--max-time", "0.01", "--device", "cpu", "--quiet",
+        "--out-dir", str(tmp_path), "--run-name", "r"])
+    assert result.exit_code == 0, result.output
+    assert TrainConfig.load(tmp_path / "r" / "config.yaml").preset is None
+
+
 @pytest.mark.parametrize(("file_text", "model", "preset", "flags", "check"), [
     ("model_overrides: {widths: [8, 16, 32]}\n", "speednet", None, {},
      lambda c: c.model_overrides == {"widths": [8, 16, 32]}),

@@ -78,8 +78,9 @@ def load_dataset(
         _check_options(spec, fashion_mnist.load, options, positional=1)
         return fashion_mnist.load(root, **options)
     if root is not None:
-        fix = ("its folder is in the spec: give folder:NEWPATH (for `cnnlab resume`, "
-               "--data-root NEWPATH)") if kind == "folder" else "it is generated, from no files"
+        fix = ("its folder is in the spec: give folder:NEWPATH (for a run's folder that "
+               "moved, `cnnlab eval RUN` and `resume RUN` take --data-root NEWPATH alone)"
+               ) if kind == "folder" else "it is generated, from no files"
         raise UnknownDatasetError(f"{spec}: a data root applies to fashion-mnist only; {fix}")
     if kind == "synthetic":
         from cnnlab.data.synthetic import make_synthetic  # only needed for this spec

@@ -29,6 +29,11 @@ PRESETS = ("book", "fast")
 FLIP_MODES = ("random", "alternate")  # as cnnlab.data.augment.FLIP_MODES (a test checks)
 
 
+def is_no_preset(preset: Any) -> bool:
+    """Whether ``preset`` says "no preset": ``none`` in any case (as --preset's help)."""
+    return isinstance(preset, str) and preset.strip().lower() == "none"
+
+
 class ConfigError(ValueError):
     """An invalid configuration value; the message names the field and what is allowed."""
 
@@ -123,6 +128,10 @@ class TrainConfig:
     # test-time augmentation) is a sizeable share of the time.
     eval_every: int = 1
 
+    def __post_init__(self) -> None:
+        if is_no_preset(self.preset):  # --preset none, `preset: none`: stored as null
+            self.preset = None
+
     def validate(self) -> TrainConfig:
         def bad(name: str, allowed: str) -> None:
             raise ConfigError(
@@ -152,7 +161,7 @@ class TrainConfig:
                               "accumulate gradients: use accum_steps=1 or "
                               "compile_mode=max-autotune-no-cudagraphs")
         if self.preset is not None and self.preset not in PRESETS:
-            bad("preset", ", ".join(PRESETS))
+            bad("preset", ", ".join(PRESETS) + ", or none")
         for name in ("epochs", "batch_size", "accum_steps", "log_every", "eval_every"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 bad(name, "a whole number >= 1")

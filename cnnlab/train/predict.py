@@ -20,6 +20,7 @@ from cnnlab.train.evaluate import (
     tta_views,
 )
 from cnnlab.train.run import check_which, load_run, load_training_data
+from cnnlab.train.run_files import NotARunError, check_run_data, move_data
 
 
 def evaluate_run(run_dir, data: str | None = None, data_root: str | None = None,
@@ -28,7 +29,9 @@ def evaluate_run(run_dir, data: str | None = None, data_root: str | None = None,
                  ) -> tuple[EvalResult, list[str], tuple[bool, int]]:
     """A run's model on the test split of its data (or of ``data``): the result, the
     class names, and the (flip, shift) test-time views used. ``tta_flip`` and
-    ``tta_shift`` default to the run's own, so the accuracy is the one it reported."""
+    ``tta_shift`` default to the run's own, so the accuracy is the one it reported.
+    ``data_root`` alone: where the run's data is now, as for ``resume`` (for a
+    ``folder:PATH`` run, the folder's new place); the run's config.yaml is not changed."""
     dev = select_device(device)
     run = load_run(run_dir, which=which, device=str(dev))
     cfg = run.config
@@ -37,7 +40,9 @@ def evaluate_run(run_dir, data: str | None = None, data_root: str | None = None,
     if data:
         cfg.data, cfg.data_root = data, data_root
     elif data_root:
-        cfg.data_root = data_root
+        move_data(cfg, data_root)  # read from there, this once
+    else:
+        check_run_data(cfg, run.run_dir)  # its folder moved: name --data-root
     splits = load_training_data(cfg, test_only=True)
     if list(splits.classes) != list(run.classes):
         # Same count is not enough: scores for another dataset's classes, reported under
@@ -95,7 +100,14 @@ def open_for_prediction(run_dir, which: str = "best"):
     """A run directory's model (its ``which`` checkpoint) or an exported ``.onnx`` file,
     with its classes and preprocessing."""
     check_which(which)  # an .onnx file has no checkpoints, but a typo is still refused
-    if Path(run_dir).suffix == ".onnx":
+    path = Path(run_dir)
+    if path.suffix == ".onnx" and not path.exists():
+        raise NotARunError(f"ONNX file not found: {path}")
+    if path.is_file() and path.suffix != ".onnx":
+        raise NotARunError(f"{path} is a file, not a run's folder or an .onnx file from "
+                           "`cnnlab export`: give a run's folder (the `run:` line `cnnlab "
+                           "train` printed, e.g. runs/<time>-<model>)")
+    if path.suffix == ".onnx":
         from cnnlab.onnx_run import load_onnx
 
         return load_onnx(run_dir)  # its JSON sidecar holds the classes and preprocessing

@@ -11,7 +11,8 @@ import functools
 from pathlib import Path
 from typing import Any
 
-from cnnlab.train.config import PRESETS, ConfigError, TrainConfig
+from cnnlab.train.config import PRESETS, ConfigError, TrainConfig, is_no_preset
+from cnnlab.train.run_files import absolute_data_paths
 
 
 def preset_values(preset: str, model: str) -> dict[str, Any]:
@@ -50,7 +51,8 @@ def preset_values(preset: str, model: str) -> dict[str, Any]:
         )
         values.update(_fast_overrides(model))
         return values
-    raise ConfigError(f"unknown preset {preset!r}; allowed: {', '.join(PRESETS)}")
+    raise ConfigError(f"unknown preset {preset!r}; allowed: {', '.join(PRESETS)}, or none "
+                      "(the defaults)")
 
 
 # The fast preset's lr (0.1 with Nesterov momentum) presumes normalisation layers. On an
@@ -110,17 +112,20 @@ def resolve_config(
 
     ``model`` and ``preset`` are the caller's explicit choices (the command line's MODEL
     and --preset), so they beat a ``model:`` or ``preset:`` in the file; the file's
-    other fields still beat the preset's."""
+    other fields still beat the preset's. A preset ``none`` (any case) is no preset,
+    stored as null, and beats a file's. The data's paths (``folder:PATH``, ``data_root``)
+    come back absolute, as the run will store them."""
     values: dict[str, Any] = {}
     file_values: dict[str, Any] = {}
     if config_file is not None:
         # Only what the file sets, validated once everything is merged below.
         file_values = TrainConfig.read_file(config_file)
     preset = (overrides or {}).get("preset") or preset or file_values.get("preset")
+    preset = None if is_no_preset(preset) else preset
     model = (overrides or {}).get("model") or model or file_values.get("model")
     if preset:
         values.update(preset_values(preset, model))
     values.update(file_values)
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
     values.update(model=model, preset=preset)
-    return TrainConfig.from_dict(values).check_new_run()
+    return absolute_data_paths(TrainConfig.from_dict(values).check_new_run())

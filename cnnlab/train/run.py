@@ -31,6 +31,12 @@ from cnnlab.train.model_setup import warn_of_a_small_input
 from cnnlab.train.optim import lr_factor
 from cnnlab.train.outcome import TrainingInterrupted
 from cnnlab.train.report import plot_confusion, plot_curves, write_report
+from cnnlab.train.run_files import (
+    absolute_data_paths,
+    check_run_data,
+    check_run_folder,
+    move_data,
+)
 from cnnlab.train.runlog import MetricsLog, environment_info, new_run_dir, run_lock
 from cnnlab.train.trainer import Trainer, TrainResult
 
@@ -62,7 +68,8 @@ def train(cfg: TrainConfig, data: DatasetSplits | None = None, console=None,
 def train_with_trainer(cfg: TrainConfig, data: DatasetSplits | None = None, console=None,
                        write_run_dir: bool = True) -> tuple[Trainer, TrainResult]:
     """As :func:`train`, also returning the Trainer (its model, optimizer, loaders)."""
-    cfg.validate()
+    # The data's paths as config.yaml keeps them: absolute, found from anywhere.
+    cfg = absolute_data_paths(cfg.validate())
     model_info(cfg.model)  # an unknown name fails here, before any folder is made
     if cfg.freeze_backbone and not cfg.weights:
         # Not in validate(): a resumed run drops its weights (the checkpoint has them).
@@ -106,13 +113,6 @@ def _shared_run_dir(cfg: TrainConfig, is_main: bool) -> Path:
     return run_dir
 
 
-def _check_exists(run_dir: Path) -> None:
-    """A mistyped run folder is named as missing, not as a folder of the wrong kind."""
-    if not run_dir.exists():
-        raise FileNotFoundError(f"{run_dir} does not exist: give a run's folder (the `run:` "
-                                "line `cnnlab train` printed, e.g. runs/<time>-<model>)")
-
-
 class RunFinished(ConfigError):
     """The run has trained every epoch of its plan: resuming it would train nothing."""
 
@@ -129,8 +129,9 @@ def resume(run_dir: str | Path, console=None, extra_epochs: int | None = None,
             run's ``max_time``; None keeps the run's. A run whose budget is already
             spent is refused unless this raises it.
         data_root: where the dataset's files are now, in place of the run's
-            ``data_root`` (kept in config.yaml for later resumes); for a ``folder:PATH``
-            run, the folder's new place (its spec becomes ``folder:DATA_ROOT``).
+            ``data_root`` (kept in config.yaml for later resumes, made absolute); for a
+            ``folder:PATH`` run, the folder's new place (its spec becomes
+            ``folder:DATA_ROOT``).
         device: train on this device from here on (a run begun on a GPU, continued on
             a machine without one); kept in config.yaml. The continuation is exact on
             the same kind of device, and close (not bit for bit) on another.
@@ -151,12 +152,11 @@ def _resume(run_dir: Path, console, extra_epochs: int | None, max_time: float | 
             data_root: str | None, device: str | None, session: dict) -> TrainResult:
     cfg_path = run_dir / "config.yaml"
     last = run_dir / "checkpoints" / "last.safetensors"
-    _check_exists(run_dir)
-    if not cfg_path.exists() or not last.exists():
-        raise FileNotFoundError(
-            f"{run_dir} is not a resumable run: it needs config.yaml and "
-            "checkpoints/last.safetensors (a run stopped before its first checkpoint "
-            "cannot be resumed; start it again)"
+    check_run_folder(run_dir)  # a path that is no run: exit 2, not 1
+    if not last.exists():
+        raise ckpt.CheckpointError(
+            f"{run_dir} is not a resumable run: it has no checkpoints/last.safetensors (a "
+            "run stopped before its first checkpoint cannot be resumed; start it again)"
         )
     cfg = TrainConfig.load(cfg_path)
     if extra_epochs is not None and extra_epochs < 1:
@@ -169,13 +169,13 @@ def _resume(run_dir: Path, console, extra_epochs: int | None, max_time: float | 
             raise ConfigError(f"--max-time {max_time:g}: give a total training time in "
                               "seconds > 0, or 0 for no time limit")
         cfg.max_time = max_time or None
-    if data_root is not None and cfg.data.startswith("folder:"):
-        cfg.data = f"folder:{data_root}"  # a folder's path is in its spec
-    elif data_root is not None:
-        cfg.data_root = data_root
+    if data_root is not None:
+        move_data(cfg, data_root)  # a folder's path is in its spec
     if device is not None:
         cfg.device = device
     _check_work_left(cfg, last, run_dir)
+    if data_root is None:
+        check_run_data(cfg, run_dir)  # its folder moved: name --data-root
     plan = dataclasses.replace(cfg)
     cfg.weights = None  # the checkpoint replaces any starting weights
     # How this session shows and runs the training, not part of the run's plan.
@@ -386,9 +386,7 @@ def load_run(run_dir: str | Path, which: str = "best", device: str = "cpu",
     """
     check_which(which)
     run_dir = Path(run_dir)
-    _check_exists(run_dir)
-    if not (run_dir / "config.yaml").exists():
-        raise FileNotFoundError(f"{run_dir} is not a cnnlab run directory (no config.yaml)")
+    check_run_folder(run_dir)
     path = run_dir / "checkpoints" / f"{which}.safetensors"
     if not path.exists():
         path = run_dir / "checkpoints" / "last.safetensors"

@@ -1,0 +1,102 @@
+"""What a path given as a run must be, and where a run's data is.
+
+A run keeps its data's place in config.yaml (a ``folder:PATH`` spec, ``data_root``),
+made absolute when the run is created, so that ``cnnlab eval`` and ``resume`` find
+the data from any working directory; ``--data-root NEWPATH`` names the data's new
+place when it moved. A path given as a run that is no run's folder is a request
+invalid as given (:class:`NotARunError`, exit 2), not data that could not be read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+from cnnlab.train.config import ConfigError, TrainConfig
+
+FOLDER = "folder:"
+RUN_FOLDER_HINT = ("give a run's folder (the `run:` line `cnnlab train` printed, e.g. "
+                   "runs/<time>-<model>)")
+
+
+class NotARunError(ConfigError, FileNotFoundError):
+    """A path given as a run that is no run's folder: missing, a file, or a folder
+    without config.yaml. A ConfigError (the CLI exits 2: change the command), and a
+    FileNotFoundError for callers that catch that."""
+
+
+def check_run_folder(run_dir: Path) -> None:
+    """Refuse a ``run_dir`` that is not a run's folder, naming what it is instead."""
+    if not run_dir.exists():
+        raise NotARunError(f"{run_dir} does not exist: {RUN_FOLDER_HINT}")
+    if not run_dir.is_dir():
+        raise NotARunError(f"{run_dir} is a file, not a run's folder: {RUN_FOLDER_HINT}")
+    if not (run_dir / "config.yaml").is_file():
+        raise NotARunError(f"{run_dir} is not a cnnlab run directory (no config.yaml)"
+                           + _what_it_holds(run_dir))
+
+
+def _what_it_holds(folder: Path) -> str:
+    """The runs (``runs/``) or the sweep a folder given as a run holds, as a hint."""
+    try:
+        runs = sorted(p.name for p in folder.iterdir() if (p / "config.yaml").is_file())
+    except OSError:
+        runs = []
+    if runs:
+        return (f"; it holds {len(runs)} run folder{'s' if len(runs) > 1 else ''}: give "
+                f"one of them, e.g. {folder / runs[-1]}")
+    if (folder / "trials.sqlite").is_file():
+        return ("; it holds a design sweep (trials.sqlite), whose trials keep no trained "
+                "weights: `cnnlab design analyze` reads it")
+    return f": {RUN_FOLDER_HINT}"
+
+
+def absolute_path(path: str) -> str:
+    """``path`` with ``~`` expanded, made absolute against the working directory."""
+    return os.path.abspath(os.path.expanduser(path))
+
+
+def absolute_data_paths(cfg: TrainConfig) -> TrainConfig:
+    """``cfg`` (a copy, if anything changes) with its data's paths, a ``folder:PATH``
+    spec's PATH and ``data_root``, absolute: what a new run stores, so that its data is
+    found from any working directory (``folder:photos`` was looked for under the one
+    ``cnnlab eval`` ran in)."""
+    changes = {}
+    if cfg.data.startswith(FOLDER) and cfg.data[len(FOLDER):].strip():
+        changes["data"] = FOLDER + absolute_path(cfg.data[len(FOLDER):])
+    if isinstance(cfg.data_root, str) and cfg.data_root.strip():
+        changes["data_root"] = absolute_path(cfg.data_root)
+    changes = {k: v for k, v in changes.items() if getattr(cfg, k) != v}
+    return dataclasses.replace(cfg, **changes) if changes else cfg
+
+
+def move_data(cfg: TrainConfig, data_root: str) -> None:
+    """Point ``cfg`` at its data's new place, ``data_root`` (``--data-root``): for a
+    ``folder:PATH`` run the folder itself (its path is in the spec), otherwise the
+    folder holding the dataset's files."""
+    if cfg.data.startswith(FOLDER):
+        cfg.data = FOLDER + absolute_path(data_root)
+    else:
+        cfg.data_root = absolute_path(data_root)
+
+
+def check_run_data(cfg: TrainConfig, run_dir: Path) -> None:
+    """Refuse, naming the fix (``--data-root NEWPATH``), a run whose data folder is not
+    where config.yaml has it: moved, renamed, or on a disk not mounted now."""
+    from cnnlab.data.dataset import DataError
+
+    if cfg.data.startswith(FOLDER):
+        where, what = cfg.data[len(FOLDER):], "the folder of images"
+    elif cfg.data_root:
+        where, what = cfg.data_root, f"the folder of {cfg.data}'s files (data_root)"
+    else:
+        return
+    path = Path(where).expanduser()
+    if path.is_dir():
+        return
+    relative = "" if path.is_absolute() else (
+        f" (a relative path, looked for under the working directory {Path.cwd()})")
+    raise DataError(
+        f"{where}: {what} the run {run_dir} trained on is not there{relative}; moved or "
+        "renamed? Give its new place with --data-root NEWPATH")

@@ -1,0 +1,183 @@
+"""A run's data and its run folder given as paths: stored absolute, found again after
+a move (--data-root), and a path of the wrong kind refused as an invalid request."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from cnnlab.cli import app
+from cnnlab.train import TrainConfig, resolve_config, resume, train
+
+runner = CliRunner()
+
+
+def words(result) -> str:
+    return " ".join(result.output.split())
+
+
+def image_folder(root: Path) -> Path:
+    """Two classes of six 28x28 greyscale images: a dark one, a light one."""
+    for label, base in (("dark", 0), ("light", 120)):
+        (root / label).mkdir(parents=True)
+        for i in range(6):
+            Image.new("L", (28, 28), base + 20 * i).save(root / label / f"{i}.png")
+    return root
+
+
+@pytest.fixture
+def folder_run(data_env: Path, monkeypatch) -> tuple[Path, Path]:
+    """(run, its data folder): one epoch on ``photos``, trained with `cnnlab train` from
+    data_env as the working directory, the folder given relatively."""
+    image_folder(data_env / "photos")
+    monkeypatch.chdir(data_env)
+    result = runner.invoke(app, ["train", "lenet_modern", "--data", "folder:photos",
+                                 "--epochs", "1", "--batch-size", "4", "--device", "cpu",
+                                 "--quiet", "--out-dir", "runs", "--run-name", "f"])
+    assert result.exit_code == 0, result.output
+    return data_env / "runs" / "f", data_env / "photos"
+
+
+def test_a_relative_folder_is_stored_absolute_and_found_from_anywhere(folder_run, data_env,
+                                                                       monkeypatch):
+    # It was stored as `folder:photos`: eval from another folder said "no such directory".
+    run, photos = folder_run
+    assert TrainConfig.load(run / "config.yaml").data == f"folder:{photos}"
+    assert json.loads((run / "summary.json").read_text())["config"]["data"] == \
+        f"folder:{photos}"
+    elsewhere = data_env / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    result = runner.invoke(app, ["eval", str(run), "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert "test accuracy" in result.output
+
+
+def test_data_paths_are_made_absolute_and_home_expanded(data_env, monkeypatch):
+    monkeypatch.chdir(data_env)
+    monkeypatch.setenv("HOME", str(data_env / "home"))
+    cfg = resolve_config("lenet_modern", overrides={"data": "folder:~/photos"})
+    assert cfg.data == f"folder:{data_env / 'home' / 'photos'}"
+    cfg = resolve_config("lenet_modern", overrides={"data_root": "fm"})
+    assert cfg.data == "fashion-mnist" and cfg.data_root == str(data_env / "fm")
+
+
+def test_a_relative_data_root_is_stored_absolute(data_env, tiny_fashion, monkeypatch):
+    tiny_fashion(data_env / "fm", n_train=20, n_test=10)
+    monkeypatch.chdir(data_env)
+    cfg = TrainConfig(model="lenet_modern", data_root="fm", epochs=1, batch_size=10,
+                      device="cpu", quiet=True, out_dir="runs", run_name="r")
+    train(cfg)  # the API too, not only the command line's resolve_config
+    assert cfg.data_root == "fm"  # the caller's config is left as it was
+    assert TrainConfig.load(data_env / "runs" / "r" / "config.yaml").data_root == \
+        str(data_env / "fm")
+
+
+def test_a_relative_data_root_given_to_resume_is_stored_absolute(folder_run, data_env):
+    run, photos = folder_run
+    photos.rename(data_env / "moved")
+    resume(run, extra_epochs=1, data_root="moved")  # relative to data_env, the cwd
+    assert TrainConfig.load(run / "config.yaml").data == f"folder:{data_env / 'moved'}"
+
+
+def test_eval_takes_the_folders_new_place_as_resume_does(folder_run, data_env):
+    # eval --data-root was refused ("a data root applies to fashion-mnist only") for a
+    # folder run while resume --data-root took it.
+    run, photos = folder_run
+    moved = photos.rename(data_env / "moved")
+    result = runner.invoke(app, ["eval", str(run), "--device", "cpu", "--data-root",
+                                 str(moved)])
+    assert result.exit_code == 0, result.output
+    assert "test accuracy" in result.output
+    # Read from there this once: the run's config keeps its own record.
+    assert TrainConfig.load(run / "config.yaml").data == f"folder:{photos}"
+
+
+@pytest.mark.parametrize("command", [["eval", "--device", "cpu"], ["resume", "--epochs", "1"]])
+def test_a_run_whose_folder_moved_names_the_fix(folder_run, data_env, command):
+    run, photos = folder_run
+    photos.rename(data_env / "moved")
+    result = runner.invoke(app, [command[0], str(run), *command[1:]])
+    assert result.exit_code == 1, result.output  # the data is missing: not a bad request
+    said = words(result)
+    assert f"{photos}: the folder of images the run {run} trained on is not there" in said
+    assert "Give its new place with --data-root NEWPATH" in said
+
+
+def test_an_old_runs_relative_folder_is_named_as_relative(folder_run, data_env, monkeypatch):
+    run, _ = folder_run
+    config = run / "config.yaml"  # as runs wrote it before paths were made absolute
+    config.write_text(config.read_text().replace(f"folder:{data_env / 'photos'}",
+                                                 "folder:photos"))
+    monkeypatch.chdir(run)
+    result = runner.invoke(app, ["eval", str(run), "--device", "cpu"])
+    assert result.exit_code == 1, result.output
+    assert f"(a relative path, looked for under the working directory {run})" in words(result)
+    result = runner.invoke(app, ["eval", str(run), "--device", "cpu", "--data-root",
+                                 str(data_env / "photos")])
+    assert result.exit_code == 0, result.output
+
+
+# ------------------------------------------------ a path given as a run, of the wrong kind
+
+
+@pytest.fixture
+def paths(tiny_run, tmp_path) -> dict[str, Path]:
+    import shutil
+
+    runs = tmp_path / "runs"
+    shutil.copytree(tiny_run, runs / "20260101-lenet")
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    (sweep / "trials.sqlite").write_bytes(b"")
+    grid = tmp_path / "grid.png"
+    Image.fromarray(np.zeros((28, 28), np.uint8)).save(grid)
+    young = tmp_path / "young"  # a run stopped before its first checkpoint
+    young.mkdir()
+    shutil.copy(tiny_run / "config.yaml", young / "config.yaml")
+    return {"runs": runs, "sweep": sweep, "grid": grid, "young": young,
+            "missing": runs / "nope", "image": grid}
+
+
+@pytest.mark.parametrize("args, said", [
+    (["eval", "grid"], "grid.png is a file, not a run's folder"),
+    (["eval", "runs"], "runs is not a cnnlab run directory (no config.yaml); it holds 1 run "
+                       "folder: give one of them, e.g."),
+    (["predict", "sweep", "image"], "sweep is not a cnnlab run directory (no config.yaml); "
+                                    "it holds a design sweep (trials.sqlite)"),
+    (["predict", "grid", "image"], "grid.png is a file, not a run's folder or an .onnx file"),
+    (["resume", "missing"], "nope does not exist: give a run's folder"),
+    (["resume", "runs"], "runs is not a cnnlab run directory (no config.yaml)"),
+], ids=lambda v: " ".join(v) if isinstance(v, list) else None)
+def test_a_path_of_the_wrong_kind_given_as_a_run_is_an_invalid_request(paths, args, said):
+    # They exited 1, as if a valid request had failed on missing data.
+    result = runner.invoke(app, [args[0], *(str(paths[a]) for a in args[1:])])
+    assert result.exit_code == 2, result.output
+    assert said in words(result) and "Traceback" not in result.output
+
+
+def test_a_missing_onnx_file_is_an_invalid_request_too(paths, tmp_path):
+    result = runner.invoke(app, ["predict", str(tmp_path / "m.onnx"), str(paths["image"])])
+    assert result.exit_code == 2 and "ONNX file not found" in result.output, result.output
+
+
+def test_a_run_without_a_checkpoint_is_still_work_that_could_not_be_done(paths):
+    # A run, but one that cannot be resumed yet: exit 1, as eval of it says.
+    result = runner.invoke(app, ["resume", str(paths["young"])])
+    assert result.exit_code == 1, result.output
+    assert "has no checkpoints/last.safetensors" in words(result)
+
+
+def test_not_a_run_is_still_a_file_not_found_error_for_callers(paths):
+    from cnnlab.train import ConfigError, load_run
+
+    for path in (paths["missing"], paths["runs"], paths["grid"]):
+        with pytest.raises(FileNotFoundError):
+            load_run(path)
+        with pytest.raises(ConfigError):
+            resume(path)
