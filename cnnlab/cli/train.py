@@ -33,8 +33,8 @@ def train(
                                 "or tv:NAME (torchvision) / timm:NAME (timm installed)."),
     data: str = typer.Option(None, help="fashion-mnist, folder:PATH or synthetic."),
     data_root: str = typer.Option(None, help="Folder holding the dataset files."),
-    preset: str = typer.Option(None, help="book (the book's recipe for MODEL) or fast "
-                                          "(default: none, the defaults shown below)."),
+    preset: str = typer.Option(None, help="book (the book's recipe for MODEL), fast, or "
+                                          "none (default: the defaults shown below)."),
     config: Path = typer.Option(None, "--config", help="YAML file of TrainConfig fields."),
     epochs: int = typer.Option(None, help="Number of epochs."),
     batch_size: int = typer.Option(None, help="Batch size (per process under torchrun)."),
@@ -273,7 +273,8 @@ def resume(
 def evaluate(
     run: Path = typer.Argument(..., help="Run directory."),
     data: str = typer.Option(None, help="Dataset to evaluate on (default: the run's)."),
-    data_root: str = typer.Option(None, help="Folder holding the dataset files."),
+    data_root: str = typer.Option(None, help="Where the run's data is now, if it moved (for "
+                                             "a folder:PATH run, the folder's new path)."),
     which: str = typer.Option("best", help="best or last checkpoint."),
     device: str = typer.Option("auto", help="auto (CUDA, MPS, CPU), cpu, cuda, cuda:1, mps."),
     tta_flip: bool = typer.Option(None, "--tta-flip/--no-tta-flip", help="Also on the "
