@@ -222,6 +222,7 @@ def test_training_on_a_folder_shows_its_warnings_as_one_line_each(tree: Path,
     assert result.exit_code == 0, result.output
     assert "warning: " in result.stderr and "broken.png" in result.stderr
     assert "DataWarning" not in result.stderr and "return folder.load_folder" not in result.stderr
+    assert all(line.strip() for line in result.stderr.splitlines())  # a hidden bar's blank
 
 
 def test_a_folder_too_small_to_hold_out_a_test_image_is_named(data_env: Path,

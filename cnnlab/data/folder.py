@@ -120,7 +120,9 @@ def _decode_tree(
     images = np.empty((total, channels, *size), np.uint8)
     class_of = np.empty(total, np.int64)
     names, skipped, empty, n = [], [], [], 0
-    with Progress(console=Console(stderr=True), disable=not progress, transient=True) as bar:
+    console = Console(stderr=True)  # no bar into a log: its last frame left a blank line
+    with Progress(console=console, disable=not progress or not console.is_terminal,
+                  transient=True) as bar:
         task = bar.add_task(f"decoding {root.name}", total=total)
         for class_name, files in per_class.items():
             start = n
