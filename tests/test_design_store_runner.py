@@ -382,3 +382,27 @@ def test_a_sweep_in_a_terminal_shows_its_trials_done_and_time_under_the_results(
     shown = screen.getvalue()
     assert "trials" in shown and "0/1" in shown and "0:00:0" in shown  # bar, count, time
     assert "[1/1] trial 0: error" in shown
+
+
+def test_a_sweep_keeps_its_data_folder_absolute_so_it_resumes_from_anywhere(
+        tmp_path, monkeypatch):
+    from PIL import Image
+
+    for label in ("cat", "dog"):
+        (tmp_path / "photos" / label).mkdir(parents=True)
+        for i in range(6):
+            Image.new("L", (28, 28), 40 * i + (label == "dog") * 20).save(
+                tmp_path / "photos" / label / f"{i}.png")
+    monkeypatch.chdir(tmp_path)
+    args = ["run", "--space", "anynetx_c", "--n", "1", "--epochs", "1", "--macs", "0.1M-1M",
+            "--data", "folder:photos", "--out", "s", "--threads", "1",
+            "--set", "batch_size=4", "--device", "cpu"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    with TrialStore(tmp_path / "s") as store:
+        assert store.spec().data == f"folder:{tmp_path / 'photos'}"
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")  # folder:photos was looked for here
+    result = CliRunner().invoke(app, ["run", "--resume", str(tmp_path / "s"), "--n", "2",
+                                      "--threads", "1"])
+    assert result.exit_code == 0 and "2 done, 0 failed" in result.output, result.output
