@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -33,14 +34,18 @@ def test_eval_prints_accuracy_and_per_class(trained_run):
     result = runner.invoke(app, ["eval", str(trained_run), "--device", "cpu"])
     assert result.exit_code == 0, result.output
     assert "test accuracy" in result.output and "class9" in result.output
+    # Which checkpoint it scored, and how far the run had trained when it was written.
+    assert re.search(r"checkpoint best, after epoch [12] of 2\)", result.output)
+    last = runner.invoke(app, ["eval", str(trained_run), "--device", "cpu", "--which", "last"])
+    assert "checkpoint last, after epoch 2 of 2)" in last.output, last.output
     # The same weights, views and preprocessing (this run normalises its inputs) as the
     # training's own evaluation: the same accuracy, exactly.
     from cnnlab.train.predict import evaluate_run
 
     summary = json.loads((trained_run / "summary.json").read_text())
     assert summary["config"]["normalize"]
-    res, _, _ = evaluate_run(trained_run, None, None, "best", "cpu", None, None)
-    assert res.acc == summary["best_test_acc"]
+    scored = evaluate_run(trained_run, None, None, "best", "cpu", None, None)
+    assert scored.result.acc == summary["best_test_acc"]
 
 
 def test_eval_with_shifted_views_and_a_shift_too_large(trained_run):

@@ -67,9 +67,11 @@ def tta_run(tiny_run, tmp_path_factory):
 def test_eval_uses_the_runs_test_time_views_unless_told(tta_run):
     from cnnlab.train.predict import evaluate_run
 
-    own, _, views = evaluate_run(tta_run, device="cpu")
-    explicit, _, _ = evaluate_run(tta_run, device="cpu", tta_flip=True, tta_shift=1)
-    plain, _, plain_views = evaluate_run(tta_run, device="cpu", tta_flip=False, tta_shift=0)
+    own_run = evaluate_run(tta_run, device="cpu")
+    own, views = own_run.result, own_run.views
+    explicit = evaluate_run(tta_run, device="cpu", tta_flip=True, tta_shift=1).result
+    plain_run = evaluate_run(tta_run, device="cpu", tta_flip=False, tta_shift=0)
+    plain, plain_views = plain_run.result, plain_run.views
     assert views == (True, 1) and plain_views == (False, 0)
     assert own.loss == explicit.loss and own.loss != plain.loss
     result = runner.invoke(app, ["eval", str(tta_run), "--device", "cpu"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -23,12 +24,24 @@ from cnnlab.train.run import check_which, load_run, load_training_data
 from cnnlab.train.run_files import NotARunError, check_run_data, move_data
 
 
+@dataclass
+class RunEvaluation:
+    """A run's model scored on a test split, and which of its checkpoints it was."""
+
+    result: EvalResult
+    classes: list[str]
+    views: tuple[bool, int]  # (flip, shift): the test-time views averaged
+    checkpoint: Path
+    epoch: int | None  # epochs trained when that checkpoint was written
+    epochs: int  # the run's plan
+
+
 def evaluate_run(run_dir, data: str | None = None, data_root: str | None = None,
                  which: str = "best", device: str = "auto", tta_flip: bool | None = None,
-                 tta_shift: int | None = None
-                 ) -> tuple[EvalResult, list[str], tuple[bool, int]]:
+                 tta_shift: int | None = None) -> RunEvaluation:
     """A run's model on the test split of its data (or of ``data``): the result, the
-    class names, and the (flip, shift) test-time views used. ``tta_flip`` and
+    class names, the (flip, shift) test-time views used and the checkpoint scored
+    (``which``, or ``last`` where a run has no ``best`` yet). ``tta_flip`` and
     ``tta_shift`` default to the run's own, so the accuracy is the one it reported.
     ``data_root`` alone: where the run's data is now, as for ``resume`` (for a
     ``folder:PATH`` run, the folder's new place); the run's config.yaml is not changed."""
@@ -62,7 +75,8 @@ def evaluate_run(run_dir, data: str | None = None, data_root: str | None = None,
     )
     result = evaluate(run.model, loader, len(run.classes), dev, tta_flip=tta_flip,
                       tta_shift=tta_shift, fill=pp.black_level())
-    return result, run.classes, (tta_flip, tta_shift)
+    return RunEvaluation(result, run.classes, (tta_flip, tta_shift), run.checkpoint,
+                         run.epoch, cfg.epochs)
 
 
 def _listed(names: list[str], most: int = 5) -> str:

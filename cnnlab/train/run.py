@@ -350,6 +350,7 @@ class LoadedRun:
     classes: list[str]
     preprocess: Preprocess
     checkpoint: Path
+    epoch: int | None = None  # epochs trained when the checkpoint was written
 
     @property
     def tta(self) -> tuple[bool, int]:
@@ -418,4 +419,4 @@ def load_run(run_dir: str | Path, which: str = "best", device: str = "cpu",
     weights = next(groups[g] for g in EVALUATED_GROUPS if groups[g] or g == "model")
     load_state_dict_checked(model, weights, source=str(path))
     model.to(torch.device(device)).eval()
-    return LoadedRun(run_dir, cfg, model, list(state["classes"]), pp, path)
+    return LoadedRun(run_dir, cfg, model, list(state["classes"]), pp, path, state.get("epoch"))
