@@ -1,6 +1,7 @@
 """TrainConfig: YAML round trip, validation messages, presets and precedence."""
 
 import re
+from dataclasses import fields
 
 import pytest
 
@@ -49,6 +50,14 @@ def test_unknown_field_suggests_closest(tmp_path):
     (tmp_path / "c.yaml").write_text("epoch: 3\n")
     with pytest.raises(ConfigError, match="did you mean epochs"):
         TrainConfig.load(tmp_path / "c.yaml")
+    # Other tools' names, too far in spelling for the closest-match search to find:
+    (tmp_path / "c.yaml").write_text("learning_rate: 0.1\nwd: 0.0005\n")
+    with pytest.raises(ConfigError, match=r"learning_rate \(did you mean lr\?\), wd \(did "
+                                          r"you mean weight_decay\?\)"):
+        TrainConfig.load(tmp_path / "c.yaml")
+    from cnnlab.train.config import SYNONYMS
+
+    assert set(SYNONYMS.values()) <= {f.name for f in fields(TrainConfig)}
 
 
 def test_a_bad_value_in_a_runs_config_names_the_file(tmp_path):

@@ -34,6 +34,12 @@ def is_no_preset(preset: Any) -> bool:
     return isinstance(preset, str) and preset.strip().lower() == "none"
 
 
+# Other tools' names for fields, too far from ours in spelling for difflib to find.
+SYNONYMS = {"learning_rate": "lr", "num_epochs": "epochs", "max_epochs": "epochs",
+            "wd": "weight_decay", "bs": "batch_size", "optim": "optimizer",
+            "arch": "model", "dataset": "data", "workers": "threads"}
+
+
 class ConfigError(ValueError):
     """An invalid configuration value; the message names the field and what is allowed."""
 
@@ -292,7 +298,8 @@ class TrainConfig:
 
             hints = []
             for u in unknown:
-                match = difflib.get_close_matches(u, known, 1)
+                match = [SYNONYMS[u]] if SYNONYMS.get(u) in known else (
+                    difflib.get_close_matches(u, known, 1))
                 hints.append(f"{u} (did you mean {match[0]}?)" if match else u)
             raise ConfigError(f"unknown config field(s): {', '.join(hints)}")
         if values.get("amp") is False:  # YAML 1.1 reads a bare `off` as false
