@@ -102,8 +102,11 @@ def export_onnx(run_dir: str | Path, out: str | Path | None = None, which: str =
         ExportError: export failed, or the file disagrees with PyTorch.
     """
     from cnnlab.train.run import check_which, load_run
+    from cnnlab.train.run_files import check_run_folder
 
-    # Every option is checked before the (slow) export, and before anything is written.
+    # Every option is checked before the (slow) export, and before anything is written;
+    # the run first (`export grid.png` was told its default --out could not be written).
+    check_run_folder(Path(run_dir))
     check_which(which)
     if not atol >= 0:  # also refuses NaN
         raise ExportRequestError(f"--atol {atol:g}: the tolerance is a max absolute difference, "

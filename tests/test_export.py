@@ -181,6 +181,10 @@ def test_output_path_that_cannot_be_a_file_is_refused_up_front(run_dir, tmp_path
                                  str(tmp_path / "afile" / "x.onnx")])
     assert result.exit_code == 2 and "is a file, not a folder" in result.output
     assert (tmp_path / "afile").read_text() == "keep me"
+    # A file given as the run is named as such, not as a place its default --out cannot go.
+    result = runner.invoke(app, ["export", str(tmp_path / "afile")])
+    assert result.exit_code == 2 and "afile is a file, not a run's folder" in " ".join(
+        result.output.split()), result.output
 
 
 def test_unknown_format_and_missing_sidecar_are_clear(run_dir, tmp_path):
