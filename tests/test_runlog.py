@@ -66,7 +66,8 @@ def test_a_log_file_gets_whole_epoch_lines_not_a_bar_wrapped_at_80_columns():
     row = {"epoch": 1, "train_loss": 1.0, "train_acc": 0.5, "test_loss": 1.1, "test_acc": 0.4,
            "images_per_s": 10284.0, "epoch_time_s": 5.8}
     log = io.StringIO()
-    console = Console(file=log, width=80, soft_wrap=training_log.soft_wrap)  # as the CLI's
+    console = Console(file=log, width=80, soft_wrap=training_log.soft_wrap,  # as the CLI's
+                      force_terminal=False, force_jupyter=False)  # whatever FORCE_COLOR says
     with TrainProgress(3, 469, console=console) as bar:
         assert not bar.shows_steps
         bar.start_epoch(1)
@@ -74,3 +75,15 @@ def test_a_log_file_gets_whole_epoch_lines_not_a_bar_wrapped_at_80_columns():
     lines = log.getvalue().splitlines()
     assert len(lines) == 1 and lines[0].startswith("epoch 1/3  train loss 1.0000")
     assert lines[0].rstrip().endswith("img/s  5.8 s") and "━" not in log.getvalue()
+
+
+def test_a_jupyter_notebook_keeps_its_live_bar():
+    import io
+
+    from rich.console import Console
+
+    from cnnlab.train.runlog import TrainProgress
+
+    notebook = Console(file=io.StringIO(), force_jupyter=True)
+    assert not notebook.is_terminal
+    assert TrainProgress(3, 469, console=notebook).shows_steps

@@ -121,8 +121,8 @@ def _decode_tree(
     class_of = np.empty(total, np.int64)
     names, skipped, empty, n = [], [], [], 0
     console = Console(stderr=True)  # no bar into a log: its last frame left a blank line
-    with Progress(console=console, disable=not progress or not console.is_terminal,
-                  transient=True) as bar:
+    live = console.is_terminal or console.is_jupyter
+    with Progress(console=console, disable=not progress or not live, transient=True) as bar:
         task = bar.add_task(f"decoding {root.name}", total=total)
         for class_name, files in per_class.items():
             start = n

@@ -283,13 +283,15 @@ class TrainProgress:
     """A rich progress bar: epoch, step, loss, accuracy, images/s, ETA.
 
     With ``quiet``, or when the console is no terminal (a log file, a pipe: a bar there
-    is one last frame of it, nothing to follow), it prints one plain log line per epoch.
+    is one last frame of it, nothing to follow; a Jupyter notebook does show the bar), it
+    prints one plain log line per epoch.
     """
 
     def __init__(self, total_epochs: int, steps_per_epoch: int, quiet: bool = False,
                  console: Console | None = None, silent: bool = False):
         self.console = console or Console(stderr=True, soft_wrap=True)
-        self.quiet = quiet or silent or not self.console.is_terminal
+        live = self.console.is_terminal or self.console.is_jupyter
+        self.quiet = quiet or silent or not live
         self.silent = silent  # other DDP ranks: rank 0 alone reports
         self.steps_per_epoch = steps_per_epoch
         self.total_epochs = total_epochs
