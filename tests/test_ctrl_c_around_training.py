@@ -54,3 +54,14 @@ def test_ctrl_c_while_the_metrics_log_opens_stops_at_a_resumable_checkpoint(tmp_
                                                   "checkpoint saved"):
         train_tiny(tmp_path, epochs=3)
     assert (tmp_path / "run" / "checkpoints" / "last.safetensors").is_file()
+
+
+def test_ctrl_c_during_the_last_evaluation_is_not_dropped(tmp_path, monkeypatch):
+    # The loop heard it, but no step was left to stop at: the run ended as if finished,
+    # with status 0, and the Ctrl-C was lost.
+    monkeypatch.setattr(trainer_module.Trainer, "_evaluate",
+                        ctrl_c_before(trainer_module.Trainer._evaluate))
+    with pytest.raises(TrainingInterrupted, match="stopped by SIGINT after the run ended; its "
+                                                  "report was written first"):
+        train_tiny(tmp_path)
+    assert (tmp_path / "run" / "report.html").is_file()

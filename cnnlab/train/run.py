@@ -259,16 +259,20 @@ def _check_work_left(cfg: TrainConfig, last: Path, run_dir: Path) -> None:
 def write_run_outputs(trainer: Trainer, result: TrainResult) -> None:
     """summary.json, plots/ and report.html for a finished (or time-boxed) run, written
     whole: Ctrl-C meanwhile (a second or so of plotting, after the training loop stopped
-    listening) is acted on once they are, as TrainingInterrupted. Before, it left a
-    trained run without its report, and nothing writes one later."""
+    listening), or a signal the loop heard too late to stop a step (in the last
+    evaluation), is acted on once they are, as TrainingInterrupted. Before, the first
+    left a trained run without its report (nothing writes one later), and the second
+    was dropped: the command ended as if no one had asked it to stop."""
+    late = trainer.stop_signal
     with SigintRecorder() as sigint:
         try:
             with sigint.deferred():
                 _write_outputs(trainer, result)
         except KeyboardInterrupt:
-            raise TrainingInterrupted(
-                f"stopped by SIGINT after the run ended; its report was written first: "
-                f"{trainer.run_dir / 'report.html'}") from None
+            late = "SIGINT"
+    if late:
+        raise TrainingInterrupted(f"stopped by {late} after the run ended; its report was "
+                                  f"written first: {trainer.run_dir / 'report.html'}")
 
 
 def _write_outputs(trainer: Trainer, result: TrainResult) -> None:

@@ -158,6 +158,12 @@ class Trainer(Resumable):
     def _on_signal(self, signum, _frame) -> None:
         self._stop_signal = signal.Signals(signum).name
 
+    @property
+    def stop_signal(self) -> str | None:
+        """SIGINT or SIGTERM, if one came while the loop listened (one after the last log
+        point, during the final evaluation, say, ends no step: the run finishes)."""
+        return self._stop_signal
+
     def _install_signal_handlers(self):
         previous = {}
         for sig in (signal.SIGINT, signal.SIGTERM):
