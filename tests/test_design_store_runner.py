@@ -406,3 +406,17 @@ def test_a_sweep_keeps_its_data_folder_absolute_so_it_resumes_from_anywhere(
     result = CliRunner().invoke(app, ["run", "--resume", str(tmp_path / "s"), "--n", "2",
                                       "--threads", "1"])
     assert result.exit_code == 0 and "2 done, 0 failed" in result.output, result.output
+    # The folder moved: --data-root gives its new place, and the sweep keeps it (a
+    # data_root stored beside a folder spec was refused by every later resume).
+    (tmp_path / "photos").rename(tmp_path / "moved")
+    result = CliRunner().invoke(app, ["run", "--resume", str(tmp_path / "s"), "--n", "3",
+                                      "--threads", "1", "--data-root", "../moved"])
+    assert result.exit_code == 0 and "3 done, 0 failed" in result.output, result.output
+    with TrialStore(tmp_path / "s") as store:
+        assert (store.spec().data, store.spec().data_root) == (f"folder:{tmp_path / 'moved'}",
+                                                               None)
+    # ... and the sweep is still the one its first command, run again, names.
+    monkeypatch.chdir(tmp_path)
+    again = ["folder:moved" if a == "folder:photos" else a for a in args]
+    result = CliRunner().invoke(app, again)
+    assert result.exit_code == 0 and "3 trials, 3 done" in result.output, result.output

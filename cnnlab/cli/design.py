@@ -139,7 +139,9 @@ def run(
             if device is not None:  # where it trains, not what: the sweep stays the same
                 spec = replace(spec, train={**spec.train, "device": device})
             if data_root is not None:  # where its data is now
-                spec = replace(spec, data_root=absolute_path(data_root))
+                place = absolute_path(data_root)
+                spec = replace(spec, data=f"folder:{place}") if spec.data.startswith(
+                    "folder:") else replace(spec, data_root=place)  # a folder's is its spec
             # Checks the device and draws trials not drawn yet, or more with --n.
             create_sweep(directory, spec, max(n or 0, planned, 1))
         else:

@@ -173,10 +173,13 @@ def plan_trials(spec: SweepSpec, start: int, stop: int) -> list[dict]:
 
 def sweep_identity(spec: dict) -> dict:
     spec = SweepSpec.from_dict(spec).to_dict()  # fields added since it was stored, filled in
-    # Where a sweep runs is not what it is: a moved dataset or another device (a sweep
-    # created on a device it could not use must be able to go on elsewhere) is the same.
+    # Where a sweep runs is not what it is: a moved dataset (data_root, or a folder:PATH
+    # spec's path) or another device (a sweep created on a device it could not use must
+    # be able to go on elsewhere) is the same.
     train = {k: v for k, v in spec["train"].items() if k != "device"}
-    return {**{k: v for k, v in spec.items() if k != "data_root"}, "train": train}
+    data = "folder:" if spec["data"].startswith("folder:") else spec["data"]
+    return {**{k: v for k, v in spec.items() if k != "data_root"}, "data": data,
+            "train": train}
 
 
 def _unwritable(exc: sqlite3.OperationalError) -> bool:
@@ -347,6 +350,8 @@ class TrialStore:
             moved = dict(stored)
             if spec.data_root is not None:
                 moved["data_root"] = spec.data_root
+            if spec.data.startswith("folder:"):  # a folder's path is in its spec
+                moved["data"] = spec.data
             if "device" in spec.train:
                 moved["train"] = {**stored["train"], "device": spec.train["device"]}
             if moved != stored:
