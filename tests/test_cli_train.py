@@ -431,3 +431,12 @@ def test_a_config_files_model_and_preset_replaced_by_the_command_line_are_named(
     same = runner.invoke(app, ["train", "lenet_modern", "--config", str(config), "--epochs",
                                "1", "--eval-subset", "64", "--out-dir", str(tmp_path)])
     assert same.exit_code == 0 and "replaces it" not in same.output, same.output
+    # `preset: none` is no preset: nothing replaced; --preset none over fast, said as none.
+    plain = tmp_path / "plain.yaml"
+    plain.write_text("preset: none\nepochs: 1\n")
+    args = ["--eval-subset", "64", "--out-dir", str(tmp_path)]
+    none = runner.invoke(app, ["train", "lenet_modern", "--config", str(plain), *args])
+    assert none.exit_code == 0 and "replaces it" not in none.output, none.output
+    over = runner.invoke(app, ["train", "lenet_modern", "--config", str(config), "--preset",
+                               "none", "--epochs", "1", *args])
+    assert "says preset: fast; --preset replaces it (none)" in " ".join(over.output.split())

@@ -157,15 +157,19 @@ def _note_what_replaces_the_config_files_choices(cfg, config_file) -> None:
     config.yaml reused for another network is a common start): say so when they differ,
     since the file's other fields (model_overrides, say) were written for its own model."""
     from cnnlab.train import TrainConfig
+    from cnnlab.train.config import is_no_preset
     from cnnlab.train.distributed import launched_as_main
 
     if config_file is None or not launched_as_main():
         return
     written = TrainConfig.read_file(config_file)
+    if is_no_preset(written.get("preset")):  # `preset: none` is no preset, as cfg has it
+        written["preset"] = None
     for field, chosen, flag in (("model", cfg.model, "MODEL"), ("preset", cfg.preset, "--preset")):
         if written.get(field) is not None and written[field] != chosen:
             err.print(f"note: {config_file} says {field}: {written[field]}; {flag} replaces it "
-                      f"({chosen}), and the file's other fields still apply", highlight=False)
+                      f"({chosen or 'none'}), and the file's other fields still apply",
+                      highlight=False)
 
 
 def _hint_at_fp16_on_a_cpu(cfg) -> None:
