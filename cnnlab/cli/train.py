@@ -295,10 +295,9 @@ def evaluate(
     except _known_errors() as exc:
         fail_for(exc)
     res, classes = scored.result, scored.classes
-    trained = "" if scored.epoch is None else f", after epoch {scored.epoch} of {scored.epochs}"
     console.print(f"test accuracy {100 * res.acc:.2f}% on {res.count:,} images (test-time "
                   f"augmentation: {describe_tta(*scored.views)}; checkpoint "
-                  f"{scored.checkpoint.stem}{trained})", highlight=False)
+                  f"{scored.checkpoint.stem}, {scored.when()})", highlight=False)
     subset = _run_eval_subset(run)
     if subset is not None and subset < res.count:
         console.print(f"note: the run itself measured its accuracy on its first {subset:,} "

@@ -32,8 +32,17 @@ class RunEvaluation:
     classes: list[str]
     views: tuple[bool, int]  # (flip, shift): the test-time views averaged
     checkpoint: Path
-    epoch: int | None  # epochs trained when that checkpoint was written
+    epoch: int | None  # epochs trained when that checkpoint was written ...
+    step_in_epoch: int  # ... and steps into the next
     epochs: int  # the run's plan
+
+    def when(self) -> str:
+        """How far the run had trained when the checkpoint was written, in words."""
+        if self.epoch is None:  # a checkpoint from before cnnlab recorded it
+            return "when is not recorded"
+        if self.step_in_epoch:
+            return f"at step {self.step_in_epoch} of epoch {self.epoch + 1} of {self.epochs}"
+        return f"after epoch {self.epoch} of {self.epochs}"
 
 
 def evaluate_run(run_dir, data: str | None = None, data_root: str | None = None,
@@ -76,7 +85,7 @@ def evaluate_run(run_dir, data: str | None = None, data_root: str | None = None,
     result = evaluate(run.model, loader, len(run.classes), dev, tta_flip=tta_flip,
                       tta_shift=tta_shift, fill=pp.black_level())
     return RunEvaluation(result, run.classes, (tta_flip, tta_shift), run.checkpoint,
-                         run.epoch, cfg.epochs)
+                         run.epoch, run.step_in_epoch, cfg.epochs)
 
 
 def _listed(names: list[str], most: int = 5) -> str:

@@ -354,7 +354,8 @@ class LoadedRun:
     classes: list[str]
     preprocess: Preprocess
     checkpoint: Path
-    epoch: int | None = None  # epochs trained when the checkpoint was written
+    epoch: int | None = None  # epochs trained when the checkpoint was written ...
+    step_in_epoch: int = 0  # ... and steps into the next (a time budget ends mid-epoch)
 
     @property
     def tta(self) -> tuple[bool, int]:
@@ -423,4 +424,5 @@ def load_run(run_dir: str | Path, which: str = "best", device: str = "cpu",
     weights = next(groups[g] for g in EVALUATED_GROUPS if groups[g] or g == "model")
     load_state_dict_checked(model, weights, source=str(path))
     model.to(torch.device(device)).eval()
-    return LoadedRun(run_dir, cfg, model, list(state["classes"]), pp, path, state.get("epoch"))
+    return LoadedRun(run_dir, cfg, model, list(state["classes"]), pp, path, state.get("epoch"),
+                     state.get("step_in_epoch") or 0)
