@@ -172,5 +172,5 @@ def test_ray_missing_is_named_before_anything_is_created(tmp_path, monkeypatch):
 
     monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
     result = invoke("run", *TINY, "--executor", "ray", "--out", tmp_path / "s")
-    assert result.exit_code == 2 and "pip install 'cnnlab[ray]'" in result.output
+    assert result.exit_code == 1 and "pip install 'cnnlab[ray]'" in result.output
     assert not (tmp_path / "s").exists()

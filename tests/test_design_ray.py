@@ -321,7 +321,7 @@ def test_a_cluster_named_by_RAY_ADDRESS_is_used_as_one_given_with_address(
     create_sweep(tmp_path / "s", tiny_spec(), 2)
     result = CliRunner().invoke(app, ["run", "--resume", str(tmp_path / "s"),
                                       "--executor", "ray"])
-    assert result.exit_code == 2, result.output
+    assert result.exit_code == 1, result.output  # a valid sweep Ray cannot run
     assert "(set in RAY_ADDRESS)" in " ".join(result.output.split())
     assert "Traceback" not in result.output
     with TrialStore(tmp_path / "s") as store:

@@ -22,16 +22,17 @@ SPACES_HELP = ("anynetx_a (free), _b (shared b), _c (shared g), _d (widths up), 
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    # Exit 2 for every refusal, as the design commands always had (scripts may test it);
-    # 1, as train and speedrun say it, when the data is missing or damaged.
+    # Exit 2 for a refusal (messages.py has the rule for every command); 1 where a valid
+    # sweep could not be done: its data missing or damaged, Ray absent or out of reach.
     messages.fail(message, code=code)
 
 
 def _fail_known(exc: Exception) -> NoReturn:
     from cnnlab.data.dataset import DataError
+    from cnnlab.design.executors import SweepFailure
 
     missing_or_damaged = isinstance(exc, DataError) and not messages.invalid_request(exc)
-    fail(str(exc), code=1 if missing_or_damaged else 2)
+    fail(str(exc), code=1 if missing_or_damaged or isinstance(exc, SweepFailure) else 2)
 
 
 def _known_errors():

@@ -18,6 +18,12 @@ from cnnlab.design.store import SweepError
 from cnnlab.design.trial import run_trial
 
 
+class SweepFailure(SweepError):
+    """A valid sweep that cannot go on here: Ray not installed, a cluster out of reach or
+    without the nodes its trials need any more (the CLI exits 1, not 2: the request was
+    fine)."""
+
+
 def _gpu_count(device: str) -> int:
     import torch
 
@@ -150,7 +156,7 @@ def _import_ray():
     try:
         import ray
     except ImportError:
-        raise SweepError(RAY_MISSING) from None
+        raise SweepFailure(RAY_MISSING) from None
     return ray
 
 
@@ -238,7 +244,7 @@ class RayExecutor:
             if not unfit or unfit_since is None:
                 unfit_since = now if unfit else None
             elif now - unfit_since >= self.grace_s:
-                raise SweepError(f"the Ray cluster has lost the nodes that could run this "
+                raise SweepFailure(f"the Ray cluster has lost the nodes that could run this "
                                  f"sweep's trials ({len(handles)} waiting, none placeable "
                                  f"for {now - unfit_since:.0f} s): {unfit}")
         out = []
@@ -328,9 +334,9 @@ def _check_reachable(address: str, timeout_s: float = 10.0,
         by_flag = named_by == "--address"
         where = "" if by_flag else f" (set in {named_by})"
         undo = "leave out --address" if by_flag else f"unset {named_by}"
-        raise SweepError(f"cannot reach the Ray cluster at {address}{where} ({exc}): is its "
-                         "head node running (ray start --head) and this address its GCS or "
-                         f"client port? Or {undo} to start Ray here") from None
+        raise SweepFailure(f"cannot reach the Ray cluster at {address}{where} ({exc}): is its "
+                           "head node running (ray start --head) and this address its GCS "
+                           f"or client port? Or {undo} to start Ray here") from None
 
 
 EXECUTORS = ("local", "ray")
@@ -353,7 +359,7 @@ def check_executor(kind: str, address: str | None = None) -> None:
         except (ImportError, ValueError):  # a broken or half-removed install
             found = False
         if not found:
-            raise SweepError(RAY_MISSING)
+            raise SweepFailure(RAY_MISSING)
         address, named_by = ray_address(address)
         if address is not None:
             _check_reachable(address, named_by=named_by)

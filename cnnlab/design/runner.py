@@ -238,7 +238,7 @@ def run_sweep(directory, *, executor: str = "local", workers: int | None = None,
         except KeyboardInterrupt:
             interrupted = True
         except SweepError as exc:  # the executor gave up mid-sweep (a Ray cluster's nodes gone)
-            raise SweepError(f"{exc}. Finished trials are stored; once that is fixed, "
+            raise type(exc)(f"{exc}. Finished trials are stored; once that is fixed, "
                              f"continue with: {_resume_command(directory, executor, address)}"
                              ) from None
         finally:
