@@ -356,3 +356,11 @@ def test_summary_help_says_what_it_counts_in_lines_the_terminal_wraps():
     # One line at 200 columns: the docstring's own wrapping is not kept.
     assert ("MACs count one multiply-add per weight use in convolutions and linear layers "
             "(as torchvision's GFLOPS column); BatchNorm") in result.output
+
+
+def test_cli_summary_refuses_an_input_too_small_as_an_invalid_request():
+    # It built the model and failed in a pooling layer: "cannot summarise", exit 1.
+    result = runner.invoke(app, ["summary", "alexnet_d2l", "--input", "1x8x8"])
+    assert result.exit_code == 2, result.output
+    assert "--input 1x8x8 is too small for alexnet_d2l (at least 65x65 pixels)" in " ".join(
+        result.output.split())

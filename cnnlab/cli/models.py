@@ -76,6 +76,9 @@ def summary_command(
     except (UnknownModelError, MissingExtraError, ValueError) as e:  # ValueError: a tv:
         fail_for(e)  # model cnnlab cannot adapt
     size = _parse_input(input, info.input_size)
+    if min(size[1:]) < info.min_input_size:  # before building: a pooling error otherwise
+        fail(f"--input {'x'.join(map(str, size))} is too small for {model} (at least "
+             f"{info.min_input_size}x{info.min_input_size} pixels)", code=2)
     if num_classes is None and size[0] == 1 and info.input_size[0] == 3:
         # A grey input on an ImageNet-shaped model means Fashion-MNIST-like data: show
         # the network as the chapter does (vgg11 at 1x224x224 ends in 10, not 1000).

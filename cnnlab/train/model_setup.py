@@ -33,7 +33,7 @@ def build_model(cfg: TrainConfig, num_classes: int, channels: int, image_size: i
     overrides = dict(cfg.model_overrides)
     info = model_info(cfg.model)
     if image_size < info.min_input_size:
-        raise ValueError(
+        raise ConfigError(
             f"{cfg.model} needs inputs of at least {info.min_input_size} pixels; the data "
             f"is {image_size}x{image_size}: pass --resize {info.min_input_size} or more "
             f"({info.input_size[1]} is its design size)"
