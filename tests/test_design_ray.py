@@ -335,7 +335,7 @@ import json, ray
 from cnnlab.design.executors import RayExecutor
 from cnnlab.design.store import SweepError
 
-ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
 seen = {"nodes": [sorted(n) for n in ray.nodes()]}
 try:
     executor = RayExecutor(threads=4)
@@ -355,7 +355,8 @@ def test_a_real_local_ray_refuses_a_trial_larger_than_its_node_at_once():
     pytest.importorskip("ray")
     root = Path(__file__).resolve().parents[1]
     # Its own session, so that a hang kills Ray's processes with it, not only Python.
-    child = subprocess.Popen([sys.executable, "-c", REAL_RAY], cwd=root, text=True,
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}  # a Ray of its own
+    child = subprocess.Popen([sys.executable, "-c", REAL_RAY], cwd=root, text=True, env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              start_new_session=True)
     try:

@@ -22,7 +22,7 @@ def run(*args: str):
     ["speedrun", "--model", "lenet_d3l", "--device", "cpu"],
     ["bench", "throughput", "--models", "lenet_d3l"],
     ["bench", "memory", "--model", "lenet_d3l"],
-    ["design", "run", "--space", "anynetx_a", "--out", "unused", "--set", "model=lenet_d3l"],
+    ["design", "run", "--space", "anynetx_q", "--out", "unused"],
 ], ids=lambda args: " ".join(args[:2]))
 def test_an_invalid_request_exits_2_everywhere(args, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

@@ -37,7 +37,7 @@ def is_no_preset(preset: Any) -> bool:
 # Other tools' names for fields, too far from ours in spelling for difflib to find.
 SYNONYMS = {"learning_rate": "lr", "num_epochs": "epochs", "max_epochs": "epochs",
             "wd": "weight_decay", "bs": "batch_size", "optim": "optimizer",
-            "arch": "model", "dataset": "data", "workers": "threads"}
+            "arch": "model", "dataset": "data"}
 
 
 class ConfigError(ValueError):
