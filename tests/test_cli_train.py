@@ -355,6 +355,13 @@ def test_a_busy_cpu_suggests_one_thread(tmp_path, monkeypatch):
     assert "this CPU is busy" not in result.stderr
     monkeypatch.setattr(os, "getloadavg", lambda: (0.1, 0.1, 0.1))
     assert "this CPU is busy" not in runner.invoke(app, args).stderr
+    # resume too (it takes --threads as train does)
+    monkeypatch.setattr(os, "getloadavg", lambda: (9.0, 9.0, 9.0))
+    run = next(p for p in tmp_path.iterdir() if (p / "config.yaml").is_file())
+    result = runner.invoke(app, ["resume", str(run), "--epochs", "1"])
+    torch.set_num_threads(threads)
+    assert result.exit_code == 0 and "this CPU is busy (load 9.0" in " ".join(
+        result.stderr.split()), result.output
 
 
 def test_predict_normalises_as_the_run_trained(trained_run, tmp_path):

@@ -266,6 +266,7 @@ def resume(
     from cnnlab.train import resume as resume_run
 
     try:
+        hint_at_a_busy_cpu(threads, device or "auto")  # as train says it
         result = _guarded(lambda: resume_run(run, console=training_log, extra_epochs=epochs,
                                              max_time=max_time, data_root=data_root,
                                              device=device, quiet=quiet, threads=threads))
