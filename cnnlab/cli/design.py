@@ -111,7 +111,6 @@ def run(
     from cnnlab.design.spaces import parse_band
     from cnnlab.design.store import SweepSpec, TrialStore
     from cnnlab.train.config import parse_assignments
-    from cnnlab.train.run_files import absolute_path
 
     # What the options alone decide is refused first: once the sweep is created, a
     # refusal would leave behind a sweep that never trained (or a lock file in a folder).
@@ -139,24 +138,18 @@ def run(
                 spec, planned = store.spec(), store.planned()
             if device is not None:  # where it trains, not what: the sweep stays the same
                 spec = replace(spec, train={**spec.train, "device": device})
-            if data_root is not None:  # where its data is now
-                place = absolute_path(data_root)
-                spec = replace(spec, data=f"folder:{place}") if spec.data.startswith(
-                    "folder:") else replace(spec, data_root=place)  # a folder's is its spec
+            if data_root is not None:  # where its data is now (a folder's is its spec)
+                spec = replace(spec, data=f"folder:{data_root}") if spec.data.startswith(
+                    "folder:") else replace(spec, data_root=data_root)
             # Checks the device and draws trials not drawn yet, or more with --n.
             create_sweep(directory, spec, max(n or 0, planned, 1))
         else:
             train = {k: v for k, v in (("epochs", epochs), ("lr", lr), ("batch_size", batch_size),
                                        ("device", device)) if v is not None}
             train.update(parse_assignments(set_))
-            # The data's paths absolute, as a run stores them: a resume from another
-            # folder (or a Ray node) looked for folder:photos under its own.
-            data = data or "fashion-mnist"
-            if data.startswith("folder:") and data[len("folder:"):].strip():
-                data = "folder:" + absolute_path(data[len("folder:"):])
-            spec = SweepSpec(space=space, seed=seed or 0, macs=parse_band(macs), data=data,
-                             data_root=absolute_path(data_root) if data_root else None,
-                             train_subset=train_subset, train=train,
+            spec = SweepSpec(space=space, seed=seed or 0, macs=parse_band(macs),
+                             data=data or "fashion-mnist",
+                             data_root=data_root, train_subset=train_subset, train=train,
                              zero_init_last_bn=zero_init is not False)
             with console.status("drawing trials ..."):
                 # Run again without --n, an existing sweep keeps its size (not 100).

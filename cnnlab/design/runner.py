@@ -90,6 +90,7 @@ def create_sweep(directory, spec: SweepSpec, n: int) -> dict[str, int]:
     refused (:func:`check_sweep_folder`). Returns status counts.
     """
     from cnnlab.train import TrainConfig
+    from cnnlab.train.run_files import absolute_data_paths
     from cnnlab.train.runlog import environment_info
 
     spaces.check_space(spec.space)
@@ -103,7 +104,7 @@ def create_sweep(directory, spec: SweepSpec, n: int) -> dict[str, int]:
         # New sweeps only: one stored before this check can still be finished.
         check_train_fields(spec.train)
     check_device(spec.train.get("device", "auto"))
-    spec = fill_input_shape(spec)
+    spec = fill_input_shape(absolute_data_paths(spec))  # as runs store them
     trial = TrainConfig.from_dict(spec.train_config({}, 0))  # bad --set values fail here
     if not (Path(directory) / DB_NAME).exists():
         trial.check_new_run()  # what a new run's plan must hold (warm-up < epochs)

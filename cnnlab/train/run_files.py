@@ -57,11 +57,11 @@ def absolute_path(path: str) -> str:
     return os.path.abspath(os.path.expanduser(path))
 
 
-def absolute_data_paths(cfg: TrainConfig) -> TrainConfig:
-    """``cfg`` (a copy, if anything changes) with its data's paths, a ``folder:PATH``
-    spec's PATH and ``data_root``, absolute: what a new run stores, so that its data is
-    found from any working directory (``folder:photos`` was looked for under the one
-    ``cnnlab eval`` ran in)."""
+def absolute_data_paths(cfg):
+    """``cfg`` (a TrainConfig or a sweep's SweepSpec; a copy, if anything changes) with
+    its data's paths, a ``folder:PATH`` spec's PATH and ``data_root``, absolute: what a
+    new run or sweep stores, so that its data is found from any working directory
+    (``folder:photos`` was looked for under the one ``cnnlab eval`` ran in)."""
     changes = {}
     if cfg.data.startswith(FOLDER) and cfg.data[len(FOLDER):].strip():
         changes["data"] = FOLDER + absolute_path(cfg.data[len(FOLDER):])
