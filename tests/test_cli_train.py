@@ -144,6 +144,9 @@ def test_an_out_dir_that_is_a_file_and_one_class_data_fail_before_a_run_folder(t
     out = tmp_path / "runs"
     result = runner.invoke(app, [*TRAIN, "--data", f"folder:{root}", "--out-dir", str(out)])
     assert result.exit_code == 2 and "at least two" in result.output, result.output
+    # Once, with the fix (a warning with it, then an error without it, before):
+    assert "add a folder of images for each other class" in " ".join(result.output.split())
+    assert "warning:" not in result.output
     assert not out.exists() or not any(out.iterdir())  # no run folder left behind
 
 
@@ -423,27 +426,3 @@ def test_fp16_on_a_cpu_is_said_to_be_slow(tmp_path, monkeypatch):
     assert "note: --amp fp16 on a CPU trains many times slower than full precision" in said
     assert "fp16" not in runner.invoke(app, [*args, "--amp", "off"]).stderr
 
-
-def test_a_config_files_model_and_preset_replaced_by_the_command_line_are_named(
-        trained_run, tmp_path):
-    # A run's config.yaml reused for another network: MODEL and --preset win, and say so.
-    config = trained_run / "config.yaml"
-    result = runner.invoke(app, ["train", "lenet_d2l", "--config", str(config), "--preset",
-                                 "book", "--epochs", "1", "--eval-subset", "64", "--out-dir",
-                                 str(tmp_path)])
-    assert result.exit_code == 0, result.output
-    words = " ".join(result.output.split())
-    assert "says model: lenet_modern; MODEL replaces it (lenet_d2l)" in words
-    assert "says preset: fast; --preset replaces it (book)" in words
-    same = runner.invoke(app, ["train", "lenet_modern", "--config", str(config), "--epochs",
-                               "1", "--eval-subset", "64", "--out-dir", str(tmp_path)])
-    assert same.exit_code == 0 and "replaces it" not in same.output, same.output
-    # `preset: none` is no preset: nothing replaced; --preset none over fast, said as none.
-    plain = tmp_path / "plain.yaml"
-    plain.write_text("preset: none\nepochs: 1\n")
-    args = ["--eval-subset", "64", "--out-dir", str(tmp_path)]
-    none = runner.invoke(app, ["train", "lenet_modern", "--config", str(plain), *args])
-    assert none.exit_code == 0 and "replaces it" not in none.output, none.output
-    over = runner.invoke(app, ["train", "lenet_modern", "--config", str(config), "--preset",
-                               "none", "--epochs", "1", *args])
-    assert "says preset: fast; --preset replaces it (none)" in " ".join(over.output.split())

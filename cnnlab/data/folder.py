@@ -281,20 +281,27 @@ def _presplit(root: Path) -> tuple[Path, Path] | None:
 
 
 def _warn_of_a_single_class(root: Path, classes: list[str]) -> None:
-    """One class folder is no classification task (``train`` refuses it); often the
-    folder given is one level above the classes (``photos/images/<class>``)."""
-    if len(classes) != 1:
-        return
-    only = root / classes[0]
+    """One class folder is no classification task (``train`` refuses it, with these
+    words, and keeps this warning back); often the folder given is one level above the
+    classes (``photos/images/<class>``)."""
+    if len(classes) == 1:
+        warnings.warn(single_class_advice(root, classes[0]), DataWarning, stacklevel=3)
+
+
+SINGLE_CLASS = "has a single class folder"  # how train tells this warning from others
+
+
+def single_class_advice(root: Path, only_class: str) -> str:
+    """What is wrong with a tree of one class folder, and the likely fix."""
+    only = root / only_class
     try:
         nested = sorted(p.name for p in only.iterdir() if _is_data_folder(p))
     except OSError:
         nested = []
     fix = (f"its subfolders ({_some(nested)}) look like the classes: give folder:{only}"
            if len(nested) >= 2 else "add a folder of images for each other class beside it")
-    warnings.warn(f"{root} has a single class folder, {classes[0]}/ (its images, subfolders "
-                  f"included, are one class), and a classifier needs at least two: {fix}",
-                  DataWarning, stacklevel=3)
+    return (f"{root} {SINGLE_CLASS}, {only_class}/ (its images, subfolders included, are "
+            f"one class), and a classifier needs at least two: {fix}")
 
 
 def _decoded_tree(root: Path, size: tuple[int, int], channels: int, progress: bool,

@@ -76,7 +76,7 @@ def train_with_trainer(cfg: TrainConfig, data: DatasetSplits | None = None, cons
         raise ConfigError("freeze_backbone trains only the classifier on top of pretrained "
                           "features; without --weights the frozen backbone is random. Give "
                           "--weights FILE (or DEFAULT for a tv: model), or drop it")
-    data = data if data is not None else load_training_data(cfg)
+    data = data if data is not None else _load_at_least_two_classes(cfg)
     if len(data.classes) < 2:  # before any folder is made
         raise ConfigError(f"{data.name} has {len(data.classes)} class ({', '.join(data.classes)})"
                           "; a classifier needs at least two")
@@ -99,6 +99,21 @@ def train_with_trainer(cfg: TrainConfig, data: DatasetSplits | None = None, cons
         if run_dir is not None and is_main:
             write_run_outputs(trainer, result)
     return trainer, result
+
+
+def _load_at_least_two_classes(cfg: TrainConfig) -> DatasetSplits:
+    """The run's data; a folder of one class is refused with the loader's advice (which
+    says the fix), not warned about and then refused in other words."""
+    from cnnlab.data.folder import SINGLE_CLASS
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        data = load_training_data(cfg)
+    for w in caught:
+        if SINGLE_CLASS in str(w.message):
+            raise ConfigError(str(w.message))
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)  # the others
+    return data
 
 
 def _shared_run_dir(cfg: TrainConfig, is_main: bool) -> Path:
