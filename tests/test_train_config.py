@@ -262,3 +262,32 @@ def test_settings_without_effect_names_only_what_was_given():
     assert settings_without_effect(TrainConfig(optimizer="sgd"), {"momentum"}) == []
     muon = TrainConfig(optimizer="muon", momentum=0.0)
     assert "means 0.9" in settings_without_effect(muon, {"momentum", "muon_lr"})[0]
+
+
+def test_a_config_files_model_and_preset_replaced_by_the_command_line_are_named(tmp_path):
+    # A run's config.yaml reused for another network: MODEL and --preset win, and say so.
+    from typer.testing import CliRunner
+
+    from cnnlab.cli import app
+
+    runner = CliRunner()
+    config = tmp_path / "config.yaml"  # as a lenet_modern run's, trained with --preset fast
+    TrainConfig(model="lenet_modern", preset="fast", data="synthetic", device="cpu",
+                quiet=True).save(config)
+    args = ["--epochs", "1", "--eval-subset", "64", "--out-dir", str(tmp_path)]
+    result = runner.invoke(app, ["train", "lenet_d2l", "--config", str(config), "--preset",
+                                 "book", *args])
+    assert result.exit_code == 0, result.output
+    words = " ".join(result.output.split())
+    assert "says model: lenet_modern; MODEL replaces it (lenet_d2l)" in words
+    assert "says preset: fast; --preset replaces it (book)" in words
+    same = runner.invoke(app, ["train", "lenet_modern", "--config", str(config), *args])
+    assert same.exit_code == 0 and "replaces it" not in same.output, same.output
+    # `preset: none` is no preset: nothing replaced; --preset none over fast, said as none.
+    plain = tmp_path / "plain.yaml"
+    plain.write_text("preset: none\ndata: synthetic\ndevice: cpu\nquiet: true\n")
+    none = runner.invoke(app, ["train", "lenet_modern", "--config", str(plain), *args])
+    assert none.exit_code == 0 and "replaces it" not in none.output, none.output
+    over = runner.invoke(app, ["train", "lenet_modern", "--config", str(config), "--preset",
+                               "none", *args])
+    assert "says preset: fast; --preset replaces it (none)" in " ".join(over.output.split())
