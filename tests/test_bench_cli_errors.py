@@ -1,6 +1,6 @@
 """`cnnlab bench` refuses bad input up front with a clear error (never a traceback, never a
 run on nonsense values): unknown models and devices, zero steps, batches and threads,
-unknown AMP modes and presets. Nothing here measures or trains anything."""
+unknown AMP modes and presets. Nothing here trains; one test times a LeNet step."""
 
 from __future__ import annotations
 
@@ -133,3 +133,19 @@ def test_an_out_named_for_another_format_is_refused(tmp_path, command, out, writ
     words = " ".join(result.output.replace("│", " ").split())  # typer's box, unwrapped
     assert f"the rows are written as {written_as}; give a name ending in" in words, words
     assert not any(tmp_path.iterdir())
+
+
+def test_throughput_takes_amp_auto_as_train_does_and_says_what_it_measured(monkeypatch):
+    import cnnlab.bench.throughput as tp
+
+    asked, real = [], tp.benchmark_rows
+
+    def rows(models, batch_size, image_size, **options):
+        asked.append(options["amp"])
+        return real(models, batch_size, image_size, **options)
+
+    monkeypatch.setattr(tp, "benchmark_rows", rows)
+    result = invoke("throughput", "--models", "lenet_d2l", "--amp", "auto", "--device", "cpu",
+                    "--no-baseline", "--steps", "1", "--no-infer", "--batch-size", "8")
+    assert result.exit_code == 0, result.output
+    assert asked == ["off"] and "amp off" in result.output  # auto on a CPU: full precision

@@ -38,8 +38,9 @@ def throughput(
     batch_size: int = typer.Option(64, min=1, help="Start here; halved on out-of-memory."),
     image_size: int = typer.Option(None, min=1, help="Input side (default: each model's own)."),
     device: str = typer.Option("auto", help="auto (CUDA, MPS, CPU), cpu, cuda, cuda:1, mps."),
-    amp: str = typer.Option("off", callback=one_of(*THROUGHPUT_AMP),
-                            help="off, bf16 or fp16."),
+    amp: str = typer.Option("off", callback=one_of("auto", *THROUGHPUT_AMP),
+                            help="off, bf16, fp16, or auto (as train's: bf16 on CUDA, off "
+                                 "elsewhere)."),
     channels_last: bool = typer.Option(False, "--channels-last/--no-channels-last"),
     compile: bool = typer.Option(False, "--compile/--no-compile"),
     pad_stem: int = typer.Option(0, "--pad-stem", "--pad-stem-channels", min=0,
@@ -80,6 +81,12 @@ def throughput(
                  "give a larger --image-size, or leave it out for each model's own size", code=2)
     overrides = _model_overrides(names, override)
     dev = resolve_device(device)
+    if amp == "auto":  # the table and the rows say the cast measured
+        import torch
+
+        from cnnlab.train.device import resolve_amp
+
+        amp = resolve_amp(amp, torch.device(dev))
     plain = amp == "off" and not channels_last and not compile and not pad_stem
     with_baseline = baseline and not plain  # a plain sweep is its own baseline
     rows: list[dict] = []
