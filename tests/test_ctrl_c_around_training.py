@@ -7,7 +7,7 @@ import signal
 
 import pytest
 
-import cnnlab.train.run as run_module
+import cnnlab.train.run_outputs as outputs_module
 import cnnlab.train.trainer as trainer_module
 from cnnlab.data.synthetic import make_synthetic
 from cnnlab.train import TrainConfig, TrainingInterrupted, train
@@ -35,7 +35,8 @@ def ctrl_c_before(function):
 def test_ctrl_c_while_the_report_is_written_waits_for_the_report(tmp_path, monkeypatch):
     # It came after the loop stopped listening: the run was trained, its report never
     # written (nothing writes it later), and the command ended without a word.
-    monkeypatch.setattr(run_module, "write_report", ctrl_c_before(run_module.write_report))
+    monkeypatch.setattr(outputs_module, "write_report",
+                        ctrl_c_before(outputs_module.write_report))
     with pytest.raises(TrainingInterrupted, match="after the run ended; its report was "
                                                   "written first: .*report.html"):
         train_tiny(tmp_path)
@@ -64,4 +65,26 @@ def test_ctrl_c_during_the_last_evaluation_is_not_dropped(tmp_path, monkeypatch)
     with pytest.raises(TrainingInterrupted, match="stopped by SIGINT after the run ended; its "
                                                   "report was written first"):
         train_tiny(tmp_path)
+    assert (tmp_path / "run" / "report.html").is_file()
+
+
+def test_sigterm_while_the_report_is_written_waits_for_the_report(tmp_path, monkeypatch):
+    # `timeout` or a scheduler's SIGTERM there ended the process at once (status 143),
+    # the report never written.
+    def sigterm_first(*args, **kwargs):
+        signal.raise_signal(signal.SIGTERM)
+        return write_report(*args, **kwargs)
+
+    def escaped(signum, frame):  # in place of the default, which would end the session
+        raise AssertionError("SIGTERM reached the process while the report was written")
+
+    write_report = outputs_module.write_report
+    monkeypatch.setattr(outputs_module, "write_report", sigterm_first)
+    previous = signal.signal(signal.SIGTERM, escaped)
+    try:
+        with pytest.raises(TrainingInterrupted, match="stopped by SIGTERM after the run ended"):
+            train_tiny(tmp_path)
+        assert signal.getsignal(signal.SIGTERM) is escaped  # put back
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     assert (tmp_path / "run" / "report.html").is_file()

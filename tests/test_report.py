@@ -32,7 +32,7 @@ def test_class_names_with_dollar_signs_are_drawn_as_written(tmp_path, monkeypatc
         drawn.append(out)
         return path
 
-    monkeypatch.setattr("cnnlab.train.run.plot_confusion", spy)
+    monkeypatch.setattr("cnnlab.train.run_outputs.plot_confusion", spy)
     train(tiny_cfg(tmp_path), data=data)
     assert drawn and (tmp_path / "r" / "plots" / "confusion.png").exists()
     from cnnlab.figures import literal, pyplot
@@ -48,7 +48,7 @@ def test_a_figure_that_fails_costs_only_that_figure(tmp_path, monkeypatch):
     def broken(*args):
         raise ValueError("no such font")
 
-    monkeypatch.setattr("cnnlab.train.run.plot_curves", broken)
+    monkeypatch.setattr("cnnlab.train.run_outputs.plot_curves", broken)
     with pytest.warns(RuntimeWarning, match="could not draw .*curves.png .*no such font"):
         train(tiny_cfg(tmp_path), data=make_synthetic(num_train=64, num_test=32))
     run = tmp_path / "r"

@@ -7,7 +7,6 @@ config.yaml before the first step, summary.json, plots and report.html after the
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import warnings
 from dataclasses import dataclass
@@ -16,28 +15,25 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from cnnlab.atomic import atomic_write_text
 from cnnlab.data import load_dataset, parse_spec
 from cnnlab.data.dataset import DatasetSplits
-from cnnlab.interrupts import SigintRecorder
 from cnnlab.models import get_model, model_info
 from cnnlab.models.interop import EVALUATED_GROUPS, load_state_dict_checked
-from cnnlab.notices import CnnlabWarning, FigureWarning
+from cnnlab.notices import CnnlabWarning
 from cnnlab.train import checkpoint as ckpt
 from cnnlab.train.config import ConfigError, TrainConfig
 from cnnlab.train.distributed import launch_command, launched_as_main, launched_world_size
 from cnnlab.train.evaluate import Preprocess
 from cnnlab.train.model_setup import warn_of_a_small_input
 from cnnlab.train.optim import lr_factor
-from cnnlab.train.outcome import TrainingInterrupted
-from cnnlab.train.report import plot_confusion, plot_curves, write_report
 from cnnlab.train.run_files import (
     absolute_data_paths,
     check_run_data,
     check_run_folder,
     move_data,
 )
-from cnnlab.train.runlog import MetricsLog, environment_info, new_run_dir, run_lock
+from cnnlab.train.run_outputs import write_run_outputs
+from cnnlab.train.runlog import MetricsLog, new_run_dir, run_lock
 from cnnlab.train.trainer import Trainer, TrainResult
 
 
@@ -269,94 +265,6 @@ def _check_work_left(cfg: TrainConfig, last: Path, run_dir: Path) -> None:
             "budget (max_time), so resuming would train nothing. Give it a larger total "
             "budget with --max-time S (S above the time spent), or --max-time 0 for no limit"
         )
-
-
-def write_run_outputs(trainer: Trainer, result: TrainResult) -> None:
-    """summary.json, plots/ and report.html for a finished (or time-boxed) run, written
-    whole: Ctrl-C meanwhile (a second or so of plotting, after the training loop stopped
-    listening), or a signal the loop heard too late to stop a step (in the last
-    evaluation), is acted on once they are, as TrainingInterrupted. Before, the first
-    left a trained run without its report (nothing writes one later), and the second
-    was dropped: the command ended as if no one had asked it to stop."""
-    late = trainer.stop_signal
-    with SigintRecorder() as sigint:
-        try:
-            with sigint.deferred():
-                _write_outputs(trainer, result)
-        except KeyboardInterrupt:
-            late = "SIGINT"
-    if late:
-        raise TrainingInterrupted(f"stopped by {late} after the run ended; its report was "
-                                  f"written first: {trainer.run_dir / 'report.html'}")
-
-
-def _write_outputs(trainer: Trainer, result: TrainResult) -> None:
-    run_dir = trainer.run_dir
-    env = environment_info()
-    env["device"] = str(trainer.device)
-    summary = {
-        "model": trainer.cfg.model,
-        "final": result.final,
-        "best_test_acc": result.best_test_acc,
-        "train_time_s": result.train_time_s,
-        "stopped": result.stopped,
-        "eval_scope": result.eval_scope,  # "": the whole test split (else: eval_subset's)
-        "parameters": sum(p.numel() for p in trainer.model.parameters()),
-        "per_class_acc": result.per_class_acc,
-        "confusion": result.confusion,
-        "classes": trainer.classes,
-        "device": str(trainer.device),
-        # Processes that trained it (torchrun), each with cfg.batch_size images a step.
-        "world_size": trainer.dist.world_size,
-        "amp": trainer.amp,
-        "config": trainer.cfg.to_dict(),
-        "environment": env,
-        # Every command that trained this run, first to last (interrupted ones too):
-        # `environment` is the last one's, and a resume must not erase how the run began.
-        "commands": trainer.commands,
-    }
-    atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=1))
-    # A figure that cannot be drawn costs that figure, never the report of a trained run.
-    if result.history:
-        curves = run_dir / "plots" / "curves.png"
-        _draw(curves, lambda: plot_curves(result.history, curves, train_objective(trainer)))
-    if result.confusion:
-        confusion = run_dir / "plots" / "confusion.png"
-        _draw(confusion, lambda: plot_confusion(result.confusion, trainer.classes, confusion))
-    model_summary = None
-    try:
-        from cnnlab.inspect import summary as layer_summary
-        from cnnlab.models.padded_stem import plain_stems
-
-        pp = trainer.preprocess
-        with plain_stems(trainer.model) as model:  # the model's cost, not the zero channels
-            model_summary = layer_summary(
-                model, (pp.channels, pp.image_size, pp.image_size), device=trainer.device
-            ).to_dict()
-    except Exception:  # the report still renders without the layer table
-        model_summary = None
-    write_report(run_dir, summary, model_summary)
-
-
-def train_objective(trainer: Trainer) -> str:
-    """What the train loss adds to the test loss's plain cross-entropy, in words."""
-    terms = []
-    if trainer.cfg.label_smoothing:
-        terms.append(f"label smoothing {trainer.cfg.label_smoothing:g}")
-    if getattr(trainer.model, "aux_logits", False):
-        terms.append("0.3 x each auxiliary loss")
-    return ", ".join(terms)
-
-
-def _draw(out: Path, draw) -> None:
-    """``draw()`` writes ``out``; if it fails, a warning says so and the run goes on."""
-    try:
-        draw()
-    except Exception as exc:
-        kept = ("the previous one is kept, and shown in the report" if out.exists()
-                else "the report is written without it")
-        warnings.warn(f"could not draw {out} ({type(exc).__name__}: {exc}); {kept}",
-                      FigureWarning, stacklevel=3)
 
 
 @dataclass

@@ -1,0 +1,123 @@
+"""What a finished (or stopped) run leaves beside its checkpoints: summary.json, plots/
+and report.html, written whole even when a signal comes meanwhile."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import warnings
+from pathlib import Path
+
+from cnnlab.atomic import atomic_write_text
+from cnnlab.interrupts import SigintRecorder
+from cnnlab.notices import FigureWarning
+from cnnlab.train.outcome import TrainingInterrupted, TrainResult
+from cnnlab.train.report import plot_confusion, plot_curves, write_report
+from cnnlab.train.runlog import environment_info
+from cnnlab.train.trainer import Trainer
+
+
+def write_run_outputs(trainer: Trainer, result: TrainResult) -> None:
+    """summary.json, plots/ and report.html for a finished (or time-boxed) run, written
+    whole: Ctrl-C or SIGTERM meanwhile (a second or so of plotting, after the training
+    loop stopped listening), or a signal the loop heard too late to stop a step (in the last
+    evaluation), is acted on once they are, as TrainingInterrupted. Before, the first
+    left a trained run without its report (nothing writes one later), and the second
+    was dropped: the command ended as if no one had asked it to stop."""
+    late = trainer.stop_signal
+    with SigintRecorder() as sigint, _sigterm_recorded() as sigterm:
+        try:
+            with sigint.deferred():
+                _write_outputs(trainer, result)
+        except KeyboardInterrupt:
+            late = "SIGINT"
+    late = late or (sigterm and "SIGTERM")
+    if late:
+        raise TrainingInterrupted(f"stopped by {late} after the run ended; its report was "
+                                  f"written first: {trainer.run_dir / 'report.html'}")
+
+
+@contextlib.contextmanager
+def _sigterm_recorded():
+    """SIGTERM (`timeout`, a scheduler) recorded, not obeyed, over the block: its default
+    ends the process at once, and the report with it. Yields a list it fills."""
+    received: list[int] = []
+    try:
+        previous = signal.signal(signal.SIGTERM, lambda signum, frame: received.append(signum))
+    except ValueError:  # not the main thread: not ours to set
+        previous = None
+    try:
+        yield received
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _write_outputs(trainer: Trainer, result: TrainResult) -> None:
+    run_dir = trainer.run_dir
+    env = environment_info()
+    env["device"] = str(trainer.device)
+    summary = {
+        "model": trainer.cfg.model,
+        "final": result.final,
+        "best_test_acc": result.best_test_acc,
+        "train_time_s": result.train_time_s,
+        "stopped": result.stopped,
+        "eval_scope": result.eval_scope,  # "": the whole test split (else: eval_subset's)
+        "parameters": sum(p.numel() for p in trainer.model.parameters()),
+        "per_class_acc": result.per_class_acc,
+        "confusion": result.confusion,
+        "classes": trainer.classes,
+        "device": str(trainer.device),
+        # Processes that trained it (torchrun), each with cfg.batch_size images a step.
+        "world_size": trainer.dist.world_size,
+        "amp": trainer.amp,
+        "config": trainer.cfg.to_dict(),
+        "environment": env,
+        # Every command that trained this run, first to last (interrupted ones too):
+        # `environment` is the last one's, and a resume must not erase how the run began.
+        "commands": trainer.commands,
+    }
+    atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=1))
+    # A figure that cannot be drawn costs that figure, never the report of a trained run.
+    if result.history:
+        curves = run_dir / "plots" / "curves.png"
+        _draw(curves, lambda: plot_curves(result.history, curves, train_objective(trainer)))
+    if result.confusion:
+        confusion = run_dir / "plots" / "confusion.png"
+        _draw(confusion, lambda: plot_confusion(result.confusion, trainer.classes, confusion))
+    model_summary = None
+    try:
+        from cnnlab.inspect import summary as layer_summary
+        from cnnlab.models.padded_stem import plain_stems
+
+        pp = trainer.preprocess
+        with plain_stems(trainer.model) as model:  # the model's cost, not the zero channels
+            model_summary = layer_summary(
+                model, (pp.channels, pp.image_size, pp.image_size), device=trainer.device
+            ).to_dict()
+    except Exception:  # the report still renders without the layer table
+        model_summary = None
+    write_report(run_dir, summary, model_summary)
+
+
+def train_objective(trainer: Trainer) -> str:
+    """What the train loss adds to the test loss's plain cross-entropy, in words."""
+    terms = []
+    if trainer.cfg.label_smoothing:
+        terms.append(f"label smoothing {trainer.cfg.label_smoothing:g}")
+    if getattr(trainer.model, "aux_logits", False):
+        terms.append("0.3 x each auxiliary loss")
+    return ", ".join(terms)
+
+
+def _draw(out: Path, draw) -> None:
+    """``draw()`` writes ``out``; if it fails, a warning says so and the run goes on."""
+    try:
+        draw()
+    except Exception as exc:
+        kept = ("the previous one is kept, and shown in the report" if out.exists()
+                else "the report is written without it")
+        warnings.warn(f"could not draw {out} ({type(exc).__name__}: {exc}); {kept}",
+                      FigureWarning, stacklevel=3)
