@@ -111,6 +111,7 @@ def run(
     from cnnlab.design.spaces import parse_band
     from cnnlab.design.store import SweepSpec, TrialStore
     from cnnlab.train.config import parse_assignments
+    from cnnlab.train.run_files import move_data
 
     # What the options alone decide is refused first: once the sweep is created, a
     # refusal would leave behind a sweep that never trained (or a lock file in a folder).
@@ -139,8 +140,7 @@ def run(
             if device is not None:  # where it trains, not what: the sweep stays the same
                 spec = replace(spec, train={**spec.train, "device": device})
             if data_root is not None:  # where its data is now (a folder's is its spec)
-                spec = replace(spec, data=f"folder:{data_root}") if spec.data.startswith(
-                    "folder:") else replace(spec, data_root=data_root)
+                spec = move_data(spec, data_root)
             # Checks the device and draws trials not drawn yet, or more with --n.
             create_sweep(directory, spec, max(n or 0, planned, 1))
         else:

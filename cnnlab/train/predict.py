@@ -62,7 +62,7 @@ def evaluate_run(run_dir, data: str | None = None, data_root: str | None = None,
     if data:
         cfg.data, cfg.data_root = data, data_root
     elif data_root:
-        move_data(cfg, data_root)  # read from there, this once
+        cfg = move_data(cfg, data_root)  # read from there, this once
     else:
         check_run_data(cfg, run.run_dir)  # its folder moved: name --data-root
     splits = load_training_data(cfg, test_only=True)

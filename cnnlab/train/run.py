@@ -181,7 +181,7 @@ def _resume(run_dir: Path, console, extra_epochs: int | None, max_time: float | 
                               "seconds > 0, or 0 for no time limit")
         cfg.max_time = max_time or None
     if data_root is not None:
-        move_data(cfg, data_root)  # a folder's path is in its spec
+        cfg = move_data(cfg, data_root)  # a folder's path is in its spec
     if device is not None:
         cfg.device = device
     _check_work_left(cfg, last, run_dir)

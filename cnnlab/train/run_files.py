@@ -71,14 +71,14 @@ def absolute_data_paths(cfg):
     return dataclasses.replace(cfg, **changes) if changes else cfg
 
 
-def move_data(cfg: TrainConfig, data_root: str) -> None:
-    """Point ``cfg`` at its data's new place, ``data_root`` (``--data-root``): for a
-    ``folder:PATH`` run the folder itself (its path is in the spec), otherwise the
-    folder holding the dataset's files."""
+def move_data(cfg, data_root: str):
+    """``cfg`` (a TrainConfig or a sweep's SweepSpec), a copy, pointed at its data's new
+    place, ``data_root`` (``--data-root``), made absolute: for a ``folder:PATH`` spec the
+    folder itself (its path is in the spec), otherwise the folder holding the dataset's
+    files."""
     if cfg.data.startswith(FOLDER):
-        cfg.data = FOLDER + absolute_path(data_root)
-    else:
-        cfg.data_root = absolute_path(data_root)
+        return dataclasses.replace(cfg, data=FOLDER + absolute_path(data_root))
+    return dataclasses.replace(cfg, data_root=absolute_path(data_root))
 
 
 def check_run_data(cfg: TrainConfig, run_dir: Path) -> None:
