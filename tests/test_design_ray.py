@@ -285,6 +285,9 @@ def test_a_local_ray_runs_as_many_trials_as_the_cores_hold_as_the_local_executor
     assert started() == (5, 5)
     assert started(threads=8) == (8, 1)  # more threads than cores: one trial, not refused
     assert started(threads=2, workers=3) == (6, 3)  # --workers: as many as asked for
+    assert started(workers=2) == (4, 2)  # --workers alone: the cores shared, 2 threads each
+    fake_ray([], initialized=False)
+    assert RayExecutor(workers=2).threads == 2
     # The local executor's defaults, over the same cores: one trial of 5 threads, 2 of 2.
     assert LocalExecutor(device="cpu").threads == 5
     assert LocalExecutor(workers=2, device="cpu").threads == 2

@@ -93,7 +93,8 @@ def run(
                                                    "GPU, else 1; ray, as many as the nodes "
                                                    "hold at --threads each)."),
     threads: int = typer.Option(None, min=1, help="torch threads per trial (default: local, "
-                                                   "cores/workers; ray, 1)."),
+                                                   "cores/workers, also for a Ray started "
+                                                   "here; a Ray cluster, 1)."),
     address: str = typer.Option(None, help="Ray cluster address (default: $RAY_ADDRESS if "
                                            "set, else start Ray here)."),
 ) -> None:

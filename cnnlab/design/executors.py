@@ -176,10 +176,13 @@ class RayExecutor:
     def __init__(self, address: str | None = None, workers: int | None = None,
                  threads: int | None = None, device: str = "auto"):
         ray = self._ray = _import_ray()
-        self.threads = threads or 1
         # A cluster named by RAY_ADDRESS is used as one given with --address: ray.init would
         # join it anyway, and then refuse the num_cpus meant for a local instance.
         address, named_by = ray_address(address)
+        # A trial takes one CPU unless told; a local instance given --workers alone shares
+        # this machine's cores among them, as LocalExecutor does (1 each left cores idle).
+        local_workers = workers if address is None and not ray.is_initialized() else None
+        self.threads = threads or (max(1, _cores() // local_workers) if local_workers else 1)
         self._owned = not ray.is_initialized()
         # ray.init installs its own SIGTERM handler (sys.exit) and shutdown leaves it: the
         # caller's is put back on close.
