@@ -188,6 +188,35 @@ def test_a_sweep_stopped_by_an_error_charges_no_trial_it_left_unfinished(
             ("done", 1), ("pending", 0), ("pending", 0)]
 
 
+def test_workers_are_closed_though_the_store_cannot_be_written_any_more(
+        tmp_path, monkeypatch):
+    import sqlite3
+
+    import cnnlab.design.runner as runner_mod
+
+    closed = []
+
+    class _Pool(_TogetherPool):
+        def wait(self, handles):
+            raise KeyboardInterrupt  # Ctrl-C with trials in flight
+
+        def close(self, cancel=False):
+            closed.append(cancel)
+
+    monkeypatch.setattr(runner_mod, "make_executor", lambda *a, **k: _Pool())
+    monkeypatch.setattr(runner_mod, "trial_data", lambda **k: None)
+    with TrialStore(tmp_path, create=True) as store:
+        store.init_sweep(shaped_spec(), 3)
+
+    def disk_full(self, ids):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(TrialStore, "uncount_attempt", disk_full)
+    with pytest.raises(sqlite3.OperationalError):
+        run_sweep(tmp_path)
+    assert closed == [True]  # the workers were stopped, not left training
+
+
 def test_a_broken_pool_is_reported_whole_though_its_futures_fail_one_by_one():
     import threading
     from concurrent.futures import Future

@@ -249,11 +249,13 @@ def run_sweep(directory, *, executor: str = "local", workers: int | None = None,
             # pending with their attempt given back, so a resumed sweep still gives each its
             # retry. (A driver killed outright cannot do this: the next run's reset_running
             # keeps their attempts, as one of them may have been what killed it.)
-            abandoned = [t["id"] for t in store.trials("running")]
-            if abandoned:
-                store.uncount_attempt(abandoned)
-                store.mark_pending(abandoned)
-            pool.close(cancel=bool(inflight) or interrupted)
+            try:
+                abandoned = [t["id"] for t in store.trials("running")]
+                if abandoned:
+                    store.uncount_attempt(abandoned)
+                    store.mark_pending(abandoned)
+            finally:  # a store that cannot be written (disk full) must not keep workers alive
+                pool.close(cancel=bool(inflight) or interrupted)
         if interrupted:
             raise SweepInterrupted(f"sweep stopped; finished trials are stored. Continue with: "
                                    f"{_resume_command(directory, executor, address)}")
