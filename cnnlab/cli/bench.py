@@ -18,6 +18,7 @@ from rich.table import Table
 from cnnlab.atomic import atomic_write_text
 
 from .messages import fail, fail_for, output_console
+from .paths import output_file
 
 app = typer.Typer(help="Benchmarks: each prints a table and a ratio against a baseline.",
                   no_args_is_help=True)
@@ -37,28 +38,6 @@ def one_of(*choices: str):
             if one not in choices:
                 raise typer.BadParameter(f"{one!r} is not one of {', '.join(choices)}")
         return value
-
-    return check
-
-
-def output_file(*suffixes: str):
-    """An --out callback: the file checked before anything is measured (it was refused
-    only at the end), its suffix one the command writes (rows.csv holding JSON misled)."""
-    def check(path: Path | None) -> Path | None:
-        from cnnlab.train import ConfigError
-
-        from .paths import check_output_file
-
-        if path is None:
-            return path
-        try:
-            check_output_file(path, "--out")
-        except ConfigError as exc:
-            raise typer.BadParameter(str(exc).removeprefix("--out ")) from None
-        if path.suffix.lower() not in suffixes:
-            raise typer.BadParameter(f"{path}: the rows are written as {' or '.join(suffixes)}; "
-                                     f"give a name ending in {' or '.join(suffixes)}")
-        return path
 
     return check
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import typer
+
 
 def check_output_file(path: Path, option: str) -> None:
     """Raise ConfigError unless ``path`` can be written as a file: it is not a folder and
@@ -20,3 +22,23 @@ def check_output_file(path: Path, option: str) -> None:
             if not parent.is_dir():
                 raise ConfigError(f"{option} {path}: {parent} is a file, not a folder")
             break
+
+
+def output_file(*suffixes: str):
+    """An --out callback: the file checked before anything is measured (it was refused
+    only at the end), its suffix one the command writes (rows.csv holding JSON misled)."""
+    def check(path: Path | None) -> Path | None:
+        from cnnlab.train import ConfigError
+
+        if path is None:
+            return path
+        try:
+            check_output_file(path, "--out")
+        except ConfigError as exc:
+            raise typer.BadParameter(str(exc).removeprefix("--out ")) from None
+        if path.suffix.lower() not in suffixes:
+            raise typer.BadParameter(f"{path}: the rows are written as {' or '.join(suffixes)}; "
+                                     f"give a name ending in {' or '.join(suffixes)}")
+        return path
+
+    return check

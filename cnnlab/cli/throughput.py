@@ -21,11 +21,11 @@ from .bench import (
     console,
     model_names,
     one_of,
-    output_file,
     resolve_device,
     write_json,
 )
 from .messages import err, fail
+from .paths import output_file
 
 
 def register(bench_app: typer.Typer) -> None:
