@@ -43,7 +43,8 @@ def test_an_unreadable_image_is_named_and_the_others_still_classified(run_and_im
     result = runner.invoke(app, ["predict", str(run), str(image), str(fake), str(image),
                                  str(tmp_path / "missing.png")])
     assert result.exit_code == 1
-    assert result.stdout.count("probability") == 2  # both good images got their table
+    assert result.stdout.count("%") == 6  # both good images got their 3 classes
+    assert result.stdout.count(" unreadable ") == 2  # their rows say so
     words = " ".join(result.output.split())
     assert "fake.png: not a readable image" in words and "image not found" in words
     assert "2 of 4 images could not be read" in words and "Traceback" not in result.output
@@ -103,3 +104,51 @@ def test_predict_averages_the_runs_test_time_views(tta_run, run_and_image):
     got = [p for _, p in predict_image(run, image, top_k=3)]
     alone = [p for _, p in predict_image(run, image, top_k=3, tta=False)]
     assert got == pytest.approx(expected, abs=1e-6) and alone != pytest.approx(got, abs=1e-6)
+
+
+def test_a_folder_is_every_image_below_it_and_out_writes_them_as_csv(run_and_image, tmp_path):
+    import csv
+
+    run, image = run_and_image
+    photos = tmp_path / "photos"
+    (photos / "boots").mkdir(parents=True)
+    (photos / ".ipynb_checkpoints").mkdir()
+    for name in ("boots/b.png", "a.jpg", ".ipynb_checkpoints/a.png", "notes.txt"):
+        target = photos / name
+        if name.endswith("txt"):
+            target.write_text("not an image")
+        else:
+            Image.open(image).convert("RGB").save(target)
+    (photos / "broken.png").write_bytes(b"not an image")
+    out = tmp_path / "predictions.csv"
+    result = runner.invoke(app, ["predict", str(run), str(photos), "--top-k", "2",
+                                 "--out", str(out)])
+    assert result.exit_code == 1, result.output  # broken.png: named, the others classified
+    rows = list(csv.DictReader(out.open()))
+    assert [row["image"] for row in rows] == [
+        str(photos / "a.jpg"), str(photos / "boots/b.png"), str(photos / "broken.png")]
+    assert list(rows[0]) == ["image", "class_1", "probability_1", "class_2",
+                             "probability_2", "error"]
+    assert rows[0]["class_1"] == rows[1]["class_1"] and rows[0]["error"] == ""
+    assert 1.0 >= float(rows[0]["probability_1"]) >= float(rows[0]["probability_2"]) > 0
+    assert "not a readable image" in rows[2]["error"] and rows[2]["class_1"] == ""
+    [(path, ranked)] = predict_images(run, str(photos / "a.jpg"), top_k=1)  # one path, bare
+    assert path == photos / "a.jpg" and ranked[0][0] == rows[0]["class_1"]
+
+    quiet = runner.invoke(app, ["predict", str(run), str(photos / "boots"), "--quiet",
+                                "--out", str(tmp_path / "q.csv")])
+    assert quiet.exit_code == 0 and "%" not in quiet.stdout
+    assert len(list(csv.DictReader((tmp_path / "q.csv").open()))) == 1
+
+
+def test_a_folder_without_images_or_a_device_this_machine_lacks_is_named(
+        run_and_image, tmp_path):
+    run, image = run_and_image
+    (tmp_path / "empty").mkdir()
+    result = runner.invoke(app, ["predict", str(run), str(tmp_path / "empty")])
+    assert result.exit_code == 1
+    assert "empty: a folder with no image files below it" in " ".join(result.output.split())
+    result = runner.invoke(app, ["predict", str(run), str(image), "--device", "cuda:7"])
+    assert result.exit_code == 2 and "cuda:7" in result.output
+    result = runner.invoke(app, ["predict", str(run), str(image), "--out", "rows.json"])
+    assert result.exit_code == 2 and "ending in .csv" in result.output

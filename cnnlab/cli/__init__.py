@@ -11,7 +11,18 @@ import warnings
 
 import typer
 
-from cnnlab.cli import bench, data, design, export, messages, models, speedrun, throughput, train
+from cnnlab.cli import (
+    bench,
+    data,
+    design,
+    export,
+    messages,
+    models,
+    predict,
+    speedrun,
+    throughput,
+    train,
+)
 
 app = typer.Typer(
     name="cnnlab",
@@ -47,6 +58,7 @@ app.add_typer(bench.app, name="bench")
 app.add_typer(design.app, name="design")
 models.register(app)
 train.register(app)
+predict.register(app)
 export.register(app)
 speedrun.register(app)
 

@@ -1,4 +1,4 @@
-"""`cnnlab train`, `resume`, `eval`, `predict`."""
+"""`cnnlab train`, `resume`, `eval`."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from .hints import hint_at_a_busy_cpu
-from .messages import err, error, fail, fail_for, output_console, warning
+from .messages import err, fail, fail_for, output_console, warning
 
 console = output_console()
 training_log = output_console(stderr=True)  # the progress bar and epoch lines
 
 
-def _known_errors():
+def run_errors():
     from cnnlab.data.dataset import DataError
     from cnnlab.models import UnknownModelError
     from cnnlab.models.interop import WeightsMismatchError
@@ -131,7 +131,7 @@ def train(
         _hint_at_fp16_on_a_cpu(cfg)
         _warn_about_settings_without_effect(cfg, overrides, config)
         result = _guarded(lambda: run_training(cfg, console=training_log))
-    except _known_errors() as exc:
+    except run_errors() as exc:
         fail_for(exc)
     _print_result(result)
 
@@ -270,7 +270,7 @@ def resume(
         result = _guarded(lambda: resume_run(run, console=training_log, extra_epochs=epochs,
                                              max_time=max_time, data_root=data_root,
                                              device=device, quiet=quiet, threads=threads))
-    except _known_errors() as exc:
+    except run_errors() as exc:
         fail_for(exc)
     _print_result(result)
 
@@ -293,7 +293,7 @@ def evaluate(
 
     try:
         scored = evaluate_run(run, data, data_root, which, device, tta_flip, tta_shift)
-    except _known_errors() as exc:
+    except run_errors() as exc:
         fail_for(exc)
     res, classes = scored.result, scored.classes
     console.print(f"test accuracy {100 * res.acc:.2f}% on {res.count:,} images (test-time "
@@ -320,52 +320,6 @@ def _run_eval_subset(run: Path) -> int | None:
         return TrainConfig.load(Path(run) / "config.yaml").eval_subset
     except Exception:  # noqa: BLE001 - an ONNX file or a bare checkpoint folder: no note
         return None
-
-
-def predict(
-    run: Path = typer.Argument(..., help="Run directory, or a .onnx file from `cnnlab export`."),
-    images: list[Path] = typer.Argument(..., help="PNG/JPEG files of any size or mode."),
-    top_k: int = typer.Option(3, help="How many classes to show per image."),
-    which: str = typer.Option(None, help="best or last checkpoint (default: best; an .onnx "
-                                         "file holds the one it was exported from)."),
-    invert: bool = typer.Option(False, help="Invert grey levels (dark drawing on white)."),
-    tta: bool = typer.Option(True, "--tta/--no-tta", help="Average over the test-time views "
-                             "the run evaluated with (its tta_flip, tta_shift), as its "
-                             "accuracy did; --no-tta: the image alone."),
-) -> None:
-    """Classify images with a trained run; prints the top-k classes."""
-    from cnnlab.train.evaluate import describe_tta
-    from cnnlab.train.predict import check_top_k, open_for_prediction, predict_image
-
-    try:
-        check_top_k(top_k)
-        model = open_for_prediction(run, which or "best")
-    except _known_errors() as exc:
-        fail_for(exc)
-    if which is not None and Path(run).suffix == ".onnx":
-        source = (model.meta.get("source") or {}).get("checkpoint") or (
-            "the checkpoint it was exported from")
-        warning(f"--which {which} has no effect on an .onnx file: it holds {source} (export "
-                f"another with cnnlab export RUN --which {which})")
-    if tta and any(model.tta):
-        err.print(f"test-time augmentation as the run evaluated: {describe_tta(*model.tta)} "
-                  "(--no-tta for the image alone)")
-    unreadable = 0
-    for path in images:
-        try:  # one unreadable file must not cost the others their answer
-            ranked = predict_image(model, path, top_k, invert, tta)
-        except (FileNotFoundError, ValueError) as exc:
-            error(str(exc))
-            unreadable += 1
-            continue
-        table = Table(title=str(path))
-        table.add_column("class")
-        table.add_column("probability", justify="right")
-        for name, prob in ranked:
-            table.add_row(name, f"{100 * prob:.1f}%")
-        console.print(table)
-    if unreadable:
-        fail(f"{unreadable} of {len(images)} images could not be read (above)")
 
 
 def _show_config_defaults(command) -> None:
@@ -412,4 +366,3 @@ def register(app: typer.Typer) -> None:
     app.command("train")(train)
     app.command("resume")(resume)
     app.command("eval")(evaluate)
-    app.command("predict")(predict)

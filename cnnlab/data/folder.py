@@ -91,6 +91,13 @@ def _files_under(folder: Path) -> list[Path]:
     return files
 
 
+def image_files_under(folder: Path) -> list[Path]:
+    """The image files below ``folder`` (searched recursively, links followed), sorted;
+    hidden ones left out, as a folder dataset leaves them."""
+    folder = Path(folder)
+    return sorted(p for p in _files_under(folder) if _is_image(p, folder))
+
+
 def _scan(root: Path) -> tuple[dict[str, list[Path]], list[Path]]:
     """Image files per class folder (sorted, searched recursively), and loose ones in ``root``."""
     folders = sorted(p for p in root.iterdir() if _is_data_folder(p))

@@ -119,9 +119,9 @@ def image_to_tensor(path: Path, pp: Preprocess, invert: bool = False,
     return x
 
 
-def open_for_prediction(run_dir, which: str = "best"):
-    """A run directory's model (its ``which`` checkpoint) or an exported ``.onnx`` file,
-    with its classes and preprocessing."""
+def open_for_prediction(run_dir, which: str = "best", device: str = "cpu"):
+    """A run directory's model (its ``which`` checkpoint, on ``device``) or an exported
+    ``.onnx`` file (run by onnxruntime on the CPU), with its classes and preprocessing."""
     check_which(which)  # an .onnx file has no checkpoints, but a typo is still refused
     path = Path(run_dir)
     if path.suffix == ".onnx" and not path.exists():
@@ -134,7 +134,7 @@ def open_for_prediction(run_dir, which: str = "best"):
         from cnnlab.onnx_run import load_onnx
 
         return load_onnx(run_dir)  # its JSON sidecar holds the classes and preprocessing
-    return load_run(run_dir, which=which, device="cpu")
+    return load_run(run_dir, which=which, device=str(select_device(device)))
 
 
 @torch.no_grad()
@@ -156,10 +156,42 @@ def predict_image(run, path: Path, top_k: int = 3, invert: bool = False,
                       "light on black: if the classes look wrong, try --invert",
                       SetupWarning, stacklevel=2)
     views = tta_views(*run.tta) if tta else tta_views(False)
-    border = torch.tensor(pp.black_level()).view(1, -1, 1, 1)
+    device = _input_device(run.model)
+    x = x.to(device)
+    border = torch.tensor(pp.black_level(), device=device).view(1, -1, 1, 1)
     probs = tta_logits(run.model, x, views, border).softmax(dim=1)[0]
     top = probs.topk(min(top_k, probs.numel()))
     return [(run.classes[i], float(p)) for p, i in zip(top.values, top.indices, strict=True)]
+
+
+def _input_device(model) -> torch.device:
+    """Where ``model`` takes its input: its weights' device (an ONNX model, the CPU)."""
+    if isinstance(model, torch.nn.Module):
+        for weight in model.parameters():
+            return weight.device
+    return torch.device("cpu")
+
+
+def image_paths(paths) -> list[Path]:
+    """The image files ``paths`` name: a file as given, a folder as every image file
+    below it (sorted). A folder with none is a FileNotFoundError naming it. One path
+    alone (not in a list) is taken as one, not as the characters of its name."""
+    from cnnlab.data.folder import IMAGE_EXTENSIONS, image_files_under
+
+    if isinstance(paths, str | Path):
+        paths = [paths]
+    files = []
+    for path in map(Path, paths):
+        if not path.is_dir():
+            files.append(path)
+            continue
+        found = image_files_under(path)
+        if not found:
+            kinds = ", ".join(sorted(ext.lstrip(".") for ext in IMAGE_EXTENSIONS))
+            raise FileNotFoundError(f"{path}: a folder with no image files below it "
+                                    f"(looked for {kinds})")
+        files += found
+    return files
 
 
 def _light_on_dark_data(spec: str) -> bool:
@@ -181,17 +213,19 @@ def _border_level(x: torch.Tensor, pp: Preprocess) -> float:
     return float(edge.mean())
 
 
-def predict_images(run_dir, paths: list[Path], top_k: int = 3, which: str = "best",
-                   invert: bool = False, tta: bool = True
+def predict_images(run_dir, paths: str | Path | list, top_k: int = 3, which: str = "best",
+                   invert: bool = False, tta: bool = True, device: str = "cpu"
                    ) -> list[tuple[Path, list[tuple[str, float]]]]:
     """Top-k classes per image, from a run directory or an exported ``.onnx`` file.
 
+    ``paths``: image files, or folders (every image below them, see :func:`image_paths`).
     ``top_k`` above the number of classes shows them all; ``tta`` as in
     :func:`predict_image`.
     """
     check_top_k(top_k)
-    run = open_for_prediction(run_dir, which)
-    return [(Path(path), predict_image(run, path, top_k, invert, tta)) for path in paths]
+    files = image_paths(paths)
+    run = open_for_prediction(run_dir, which, device)
+    return [(path, predict_image(run, path, top_k, invert, tta)) for path in files]
 
 
 def check_top_k(top_k: int) -> None:

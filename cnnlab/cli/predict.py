@@ -1,0 +1,129 @@
+"""`cnnlab predict`: classify image files, or folders of them, with a trained run."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from .messages import err, error, fail, fail_for, output_console, warning
+from .paths import output_file
+from .train import run_errors
+
+console = output_console()
+
+BAR_FROM = 50  # images: fewer take a second or so, with nothing to watch
+
+
+def predict(
+    run: Path = typer.Argument(..., help="Run directory, or a .onnx file from `cnnlab export`."),
+    images: list[Path] = typer.Argument(..., help="Image files (PNG, JPEG, ... of any size or "
+                                        "mode), or folders: every image file below them."),
+    top_k: int = typer.Option(3, help="How many classes to show per image."),
+    which: str = typer.Option(None, help="best or last checkpoint (default: best; an .onnx "
+                                         "file holds the one it was exported from)."),
+    invert: bool = typer.Option(False, help="Invert grey levels (dark drawing on white)."),
+    tta: bool = typer.Option(True, "--tta/--no-tta", help="Average over the test-time views "
+                             "the run evaluated with (its tta_flip, tta_shift), as its "
+                             "accuracy did; --no-tta: the image alone."),
+    device: str = typer.Option("cpu", help="cpu (quickest for a few images), cuda, cuda:1, "
+                                           "mps or auto. An .onnx file runs on the CPU."),
+    out: Path = typer.Option(None, help="Also write every image's top-k classes here (CSV: "
+                                        "image, class_1, probability_1, ..., error).",
+                             callback=output_file(".csv")),
+    quiet: bool = typer.Option(False, help="With --out: write the file, print no table."),
+) -> None:
+    """Classify images with a trained run; prints the top-k classes of each."""
+    from rich.progress import track
+
+    from cnnlab.train.evaluate import describe_tta
+    from cnnlab.train.predict import (
+        check_top_k,
+        image_paths,
+        open_for_prediction,
+        predict_image,
+    )
+
+    is_onnx = Path(run).suffix == ".onnx"
+    try:
+        check_top_k(top_k)
+        files = image_paths(images)
+        model = open_for_prediction(run, which or "best", "cpu" if is_onnx else device)
+    except run_errors() as exc:
+        fail_for(exc)
+    if is_onnx and which is not None:
+        source = (model.meta.get("source") or {}).get("checkpoint") or (
+            "the checkpoint it was exported from")
+        warning(f"--which {which} has no effect on an .onnx file: it holds {source} (export "
+                f"another with cnnlab export RUN --which {which})")
+    if is_onnx and device != "cpu":
+        warning(f"--device {device} has no effect on an .onnx file: onnxruntime runs it on "
+                "the CPU here")
+    if tta and any(model.tta):
+        err.print(f"test-time augmentation as the run evaluated: {describe_tta(*model.tta)} "
+                  "(--no-tta for the image alone)")
+    rows: list[tuple[Path, list[tuple[str, float]], str]] = []
+    live = err.is_terminal and len(files) >= BAR_FROM
+    for path in track(files, description="classifying", console=err, transient=True,
+                      disable=not live):
+        try:  # one unreadable file must not cost the others their answer
+            rows.append((path, predict_image(model, path, top_k, invert, tta), ""))
+        except (FileNotFoundError, ValueError) as exc:
+            error(str(exc))
+            rows.append((path, [], str(exc)))
+    if out is not None:
+        _write_csv(out, rows, top_k)
+    if not (quiet and out is not None):
+        console.print(_table(rows, top_k))
+    if out is not None:
+        err.print(f"predictions written to {out}", highlight=False)
+    unreadable = sum(1 for *_, problem in rows if problem)
+    if unreadable:
+        fail(f"{unreadable} of {len(files)} images could not be read (above)")
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _table(rows, top_k: int) -> Table:
+    """One row per image, its classes most likely first ("Coat 91.2%")."""
+    shown = max((len(ranked) for _, ranked, _ in rows), default=top_k)
+    table = Table()
+    table.add_column("image", overflow="fold")
+    for rank in range(1, shown + 1):
+        table.add_column(_ordinal(rank))
+    for path, ranked, problem in rows:
+        cells = [f"{escape(name)} {100 * prob:.1f}%" for name, prob in ranked]
+        if problem:
+            cells = ["[red]unreadable[/]"]
+        table.add_row(escape(str(path)), *cells, *[""] * (shown - len(cells)))
+    return table
+
+
+def _write_csv(out: Path, rows, top_k: int) -> None:
+    from cnnlab.atomic import atomic_write_text
+
+    shown = max((len(ranked) for _, ranked, _ in rows), default=top_k)
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    header = ["image"]
+    for rank in range(1, shown + 1):
+        header += [f"class_{rank}", f"probability_{rank}"]
+    writer.writerow([*header, "error"])
+    for path, ranked, problem in rows:
+        cells = [str(path)]
+        for name, prob in ranked:
+            cells += [name, f"{prob:.6f}"]
+        cells += [""] * (2 * (shown - len(ranked)))
+        writer.writerow([*cells, problem])
+    atomic_write_text(out, text.getvalue())
+
+
+def register(app: typer.Typer) -> None:
+    app.command("predict")(predict)
