@@ -152,3 +152,31 @@ def test_a_folder_without_images_or_a_device_this_machine_lacks_is_named(
     assert result.exit_code == 2 and "cuda:7" in result.output
     result = runner.invoke(app, ["predict", str(run), str(image), "--out", "rows.json"])
     assert result.exit_code == 2 and "ending in .csv" in result.output
+
+
+def test_pixels_and_pil_images_are_classified_as_the_same_picture_in_a_file(run_and_image):
+    import torch
+
+    from cnnlab.train import load_run, predict_image
+
+    run_dir, image = run_and_image
+    run = load_run(run_dir)
+    pixels = np.asarray(Image.open(image))  # (28, 28) uint8, read-only, as PIL gives them
+    from_file = predict_image(run, image, top_k=3)
+    assert predict_image(run, str(image), top_k=3) == from_file
+    assert predict_image(run, Image.open(image), top_k=3) == from_file
+    assert predict_image(run, torch.tensor(pixels)[None], top_k=3) == from_file
+    assert predict_image(run, pixels, top_k=3) == from_file
+    as_float = predict_image(run, torch.tensor(pixels).float() / 255, top_k=3)
+    assert [n for n, _ in as_float] == [n for n, _ in from_file]
+    assert [p for _, p in as_float] == pytest.approx([p for _, p in from_file], abs=1e-5)
+    wide = np.zeros((28, 40), np.uint8)  # cut to its centre square, as a file is
+    wide[:, 6:34] = pixels
+    assert predict_image(run, wide, top_k=3) == from_file
+
+    for bad, words in [(torch.zeros(2, 1, 28, 28, dtype=torch.uint8), "one image at a time"),
+                       (torch.zeros(28, 28, 1, dtype=torch.uint8), "channels last"),
+                       (torch.full((28, 28), 2.0), "float pixels go from 0 to 1"),
+                       (torch.zeros(28, 28, dtype=torch.int64), "give uint8")]:
+        with pytest.raises(ValueError, match=words):
+            predict_image(run, bad)

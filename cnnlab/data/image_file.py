@@ -116,8 +116,12 @@ def chw_array(image: Image.Image) -> np.ndarray:
     return array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
 
 
+def fit_image(image: Image.Image, size: tuple[int, int]) -> np.ndarray:
+    """``image`` as uint8 (C, H, W) with (H, W) = ``size``: scaled to cover it, then
+    centre-cropped (bicubic)."""
+    return chw_array(ImageOps.fit(image, (size[1], size[0]), Image.BICUBIC))
+
+
 def decode_image(path: str | Path, size: tuple[int, int], channels: int) -> np.ndarray:
-    """The image at ``path`` as uint8 (C, H, W) with (H, W) = ``size``: scaled to cover
-    it, then centre-cropped (bicubic). Raises as :func:`read_image`."""
-    fitted = ImageOps.fit(read_image(path, channels), (size[1], size[0]), Image.BICUBIC)
-    return chw_array(fitted)
+    """The image at ``path`` as :func:`fit_image` gives it. Raises as :func:`read_image`."""
+    return fit_image(read_image(path, channels), size)

@@ -15,6 +15,9 @@ _EXPORTS = {
     "TrainingDiverged": "cnnlab.train.outcome",
     "TrainingInterrupted": "cnnlab.train.outcome",
     "TrainResult": "cnnlab.train.outcome",
+    "evaluate_run": "cnnlab.train.predict",
+    "predict_image": "cnnlab.train.predict",
+    "predict_images": "cnnlab.train.predict",
 }
 __getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)
 __all__ = sorted(_EXPORTS)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from cnnlab.data.augment import resize
-from cnnlab.data.image_file import centre_square, chw_array, decode_image, read_image
+from cnnlab.data.image_file import centre_square, chw_array, fit_image, read_image, to_mode
 from cnnlab.data.loader import DeviceLoader
 from cnnlab.train.config import ConfigError
 from cnnlab.train.device import select_device
@@ -93,22 +94,32 @@ def _listed(names: list[str], most: int = 5) -> str:
     return f"[{shown}]"
 
 
-def image_to_tensor(path: Path, pp: Preprocess, invert: bool = False,
+def image_to_tensor(image, pp: Preprocess, invert: bool = False,
                     fit: bool = False) -> torch.Tensor:
-    """Read an image file as the model's input: 1 x C x S x S, normalised like training.
+    """An image as the model's input: 1 x C x S x S, normalised like training.
 
-    Decoded as a folder dataset's images are (``cnnlab.data.image_file``: upright, deep
-    greyscale and transparency handled). ``fit``: then scaled to cover S x S and centre-
+    ``image`` is an image file's path, a PIL image, or pixels as a dataset holds them: a
+    tensor or array (C, H, W) or (H, W), uint8 0..255 or float 0..1 (``load_dataset``'s
+    ``test.images[i]``). Files and PIL images are decoded as a folder dataset's images
+    are (``cnnlab.data.image_file``: upright, deep greyscale and transparency handled,
+    brought to the run's channels). ``fit``: then scaled to cover S x S and centre-
     cropped with PIL's bicubic filter, exactly as a folder dataset was decoded for the
     run; otherwise cut to its centre square and resized the way the training loader
     resizes (so a 28x28 image reaches a 96-pixel model exactly as Fashion-MNIST's did).
+    Pixels are always cut and resized the loader's way.
     """
+    from PIL import Image
+
     size = pp.image_size
-    if fit:
-        x = torch.from_numpy(decode_image(path, (size, size), pp.channels)).unsqueeze(0)
+    if isinstance(image, torch.Tensor | np.ndarray):
+        x = resize(_pixels(image, pp.channels).unsqueeze(0), size)
     else:
-        square = centre_square(read_image(path, pp.channels))
-        x = resize(torch.from_numpy(chw_array(square)).unsqueeze(0), size)
+        picture = to_mode(image, pp.channels) if isinstance(image, Image.Image) else \
+            read_image(image, pp.channels)
+        if fit:
+            x = torch.from_numpy(fit_image(picture, (size, size))).unsqueeze(0)
+        else:
+            x = resize(torch.from_numpy(chw_array(centre_square(picture))).unsqueeze(0), size)
     x = x.float().div(255)
     if invert:
         x = 1.0 - x
@@ -117,6 +128,34 @@ def image_to_tensor(path: Path, pp: Preprocess, invert: bool = False,
         std = torch.tensor(pp.std).view(1, -1, 1, 1)
         x = (x - mean) / std
     return x
+
+
+def _pixels(image, channels: int) -> torch.Tensor:
+    """One image's pixels as (C, H, W): uint8 as given, float scaled to 0..255, cut to
+    their centre square. Anything else is a ValueError that says what to give."""
+    # A copy of an array: PIL's np.asarray views are read-only, which torch warns about.
+    x = torch.from_numpy(np.array(image)) if isinstance(image, np.ndarray) else \
+        image.detach().cpu()
+    if x.dim() == 2:
+        x = x.unsqueeze(0)
+    if x.dim() != 3:
+        batch = " (a batch: give one image at a time, e.g. images[0])" if x.dim() == 4 else ""
+        raise ValueError(f"an image's pixels as (C, H, W) or (H, W), not shape "
+                         f"{tuple(x.shape)}{batch}")
+    if x.shape[0] != channels:
+        last = " (channels last? use .permute(2, 0, 1))" if x.shape[-1] == channels else ""
+        raise ValueError(f"the image has {x.shape[0]} channels, shape {tuple(x.shape)}; the "
+                         f"run's model takes {channels}{last}")
+    if x.is_floating_point():
+        if x.numel() and (float(x.min()) < 0 or float(x.max()) > 1):
+            raise ValueError(f"float pixels go from 0 to 1, these from {float(x.min()):g} to "
+                             f"{float(x.max()):g} (uint8 pixels 0..255 are taken as they are)")
+        x = x.float() * 255
+    elif x.dtype != torch.uint8:
+        raise ValueError(f"pixels of type {x.dtype}: give uint8 (0..255) or float (0..1)")
+    side = min(x.shape[-2:])
+    top, left = (x.shape[-2] - side) // 2, (x.shape[-1] - side) // 2
+    return x[:, top:top + side, left:left + side]
 
 
 def open_for_prediction(run_dir, which: str = "best", device: str = "cpu"):
@@ -138,21 +177,24 @@ def open_for_prediction(run_dir, which: str = "best", device: str = "cpu"):
 
 
 @torch.no_grad()
-def predict_image(run, path: Path, top_k: int = 3, invert: bool = False,
+def predict_image(run, image, top_k: int = 3, invert: bool = False,
                   tta: bool = True) -> list[tuple[str, float]]:
-    """Top-k (class, probability) of one image file for a run from ``open_for_prediction``.
+    """Top-k (class, probability) of one image for a run from ``load_run`` or
+    ``open_for_prediction``: an image file's path, a PIL image or pixels
+    (:func:`image_to_tensor` says which), prepared as the run's training prepared its own.
 
     With ``tta`` the logits are averaged over the test-time views the run evaluated with
     (``run.tta``), as its reported accuracy was; without, the image alone.
     """
     pp = run.preprocess
-    x = image_to_tensor(Path(path), pp, invert, fit=run.data.startswith("folder:"))
+    x = image_to_tensor(image, pp, invert, fit=run.data.startswith("folder:"))
     if not invert and _light_on_dark_data(run.data) and _border_level(x, pp) > 0.6:
         import warnings
 
         from cnnlab.notices import SetupWarning
 
-        warnings.warn(f"{Path(path).name} has a light background, and {run.data}'s images are "
+        name = Path(image).name if isinstance(image, str | Path) else "the image"
+        warnings.warn(f"{name} has a light background, and {run.data}'s images are "
                       "light on black: if the classes look wrong, try --invert",
                       SetupWarning, stacklevel=2)
     views = tta_views(*run.tta) if tta else tta_views(False)
