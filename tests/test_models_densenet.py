@@ -215,3 +215,14 @@ def test_memory_compares_the_two_densenets_on_the_same_step(tmp_path):
     assert efficient["max_abs_logit_diff"] < 1e-5 and efficient["max_abs_grad_diff"] < 1e-5
     assert plain["memory_vs_plain"] == 1.0 and efficient["memory_vs_plain"] < 0.8
     assert "fewer saved bytes" in result.output
+
+
+def test_memory_efficient_with_scratch_batch_norm_keeps_running_stats():
+    # The recomputation calls cnnlab.ops.batch_norm directly for the from-scratch BN.
+    plain, efficient = _pair("densenet_d2l", scratch_ops=True)
+    x, y = torch.randn(2, 1, 32, 32), torch.tensor([1, 7])
+    diffs = compare_outputs_and_grads(plain, efficient, x, y)
+    assert diffs["max_abs_logit_diff"] < 1e-6 and diffs["max_abs_grad_diff"] < 1e-6, diffs
+    for (k, a), b in zip(plain.state_dict().items(), efficient.state_dict().values(),
+                         strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-7, msg=k)

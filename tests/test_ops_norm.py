@@ -39,7 +39,7 @@ def test_functional_matches_torch_forward_backward_and_running_stats(shape, trai
     for t in (ours_var, ref_var):
         t.copy_(torch.linspace(0.5, 2, c, dtype=torch.float64))
 
-    y = batch_norm(x, gamma, beta, ours_mean, ours_var, training, momentum=0.3, eps=1e-5)
+    y = batch_norm(x, ours_mean, ours_var, gamma, beta, training, momentum=0.3, eps=1e-5)
     y_ref = F.batch_norm(x, ref_mean, ref_var, gamma, beta, training, momentum=0.3, eps=1e-5)
     torch.testing.assert_close(y, y_ref, **TOL)
 
@@ -57,7 +57,7 @@ def test_functional_matches_torch_forward_backward_and_running_stats(shape, trai
 def test_functional_running_var_is_unbiased_and_normalisation_biased():
     x = torch.tensor([[1.0], [2.0], [3.0], [6.0]], dtype=torch.float64)  # one channel
     mean, var = _fresh_stats(1)
-    y = batch_norm(x, None, None, mean, var, training=True, momentum=1.0, eps=0.0)
+    y = batch_norm(x, mean, var, training=True, momentum=1.0, eps=0.0)
     assert mean.item() == pytest.approx(3.0)
     assert var.item() == pytest.approx(14 / 3)  # sum of squares 14 over n - 1 = 3
     assert y.pow(2).mean().item() == pytest.approx(1.0)  # divided by the biased std
@@ -65,14 +65,56 @@ def test_functional_running_var_is_unbiased_and_normalisation_biased():
 
 def test_functional_without_running_stats_uses_batch_stats_in_eval():
     x, gamma, beta = _inputs((6, 4))
-    y = batch_norm(x, gamma, beta, None, None, training=False)
+    y = batch_norm(x, None, None, gamma, beta, training=False)
     y_ref = F.batch_norm(x, None, None, gamma, beta, training=True)
     torch.testing.assert_close(y, y_ref, **TOL)
 
 
 def test_functional_rejects_one_value_per_channel_in_training():
     with pytest.raises(ValueError, match="more than one value per channel"):
-        batch_norm(torch.randn(1, 3), None, None, None, None, training=True)
+        batch_norm(torch.randn(1, 3), None, None, training=True)
+
+
+def test_functional_takes_torch_argument_order_positionally():
+    # Code written for F.batch_norm, positional arguments and all, gives the same numbers.
+    x, gamma, beta = _inputs((4, 3, 5, 6))
+    ours_mean, ours_var = _fresh_stats(3)
+    ref_mean, ref_var = _fresh_stats(3)
+    y = batch_norm(x, ours_mean, ours_var, gamma, beta, True, 0.2, 1e-3)
+    y_ref = F.batch_norm(x, ref_mean, ref_var, gamma, beta, True, 0.2, 1e-3)
+    torch.testing.assert_close(y, y_ref, **TOL)
+    torch.testing.assert_close(ours_mean, ref_mean, **TOL)
+    torch.testing.assert_close(ours_var, ref_var, **TOL)
+    # The defaults are F's too: evaluation mode, no affine transform.
+    eval_y = batch_norm(x, ours_mean, ours_var)
+    torch.testing.assert_close(eval_y, F.batch_norm(x, ref_mean, ref_var), **TOL)
+
+
+def test_functional_refuses_the_books_argument_order():
+    # d2l: batch_norm(X, gamma, beta, moving_mean, moving_var, eps, momentum), with
+    # gamma and beta learnable; eps would land in training, gamma in running_mean.
+    x, gamma, beta = _inputs((4, 3, 5, 6))
+    moving_mean, moving_var = _fresh_stats(3)
+    with pytest.raises(TypeError, match=r"F\.batch_norm's order"):
+        batch_norm(x, gamma, beta, moving_mean, moving_var, 1e-5, 0.1)
+    plain_gamma, plain_beta = gamma.detach(), beta.detach()
+    with pytest.raises(TypeError, match=r"training must be True or False, got 1e-05"):
+        batch_norm(x, plain_gamma, plain_beta, moving_mean, moving_var, 1e-5, 0.1)
+
+
+def test_functional_refuses_gamma_and_beta_in_place_of_running_stats():
+    # cnnlab's earlier order, (x, gamma, beta, running_mean, running_var, training).
+    x, gamma, beta = _inputs((8, 5))
+    mean, var = _fresh_stats(5)
+    with pytest.raises(TypeError, match="looks like a learnable gamma or beta"):
+        batch_norm(x, gamma, beta, mean, var, True)
+
+
+def test_functional_names_a_per_channel_tensor_of_the_wrong_size():
+    x, _, _ = _inputs((4, 3, 5, 6))
+    mean, var = _fresh_stats(4)
+    with pytest.raises(ValueError, match=r"running_mean has 4 values .* input has 3 channels"):
+        batch_norm(x, mean, var, training=True)
 
 
 def _pair(reference_cls, num_dims, **kw):

@@ -56,7 +56,7 @@ def _norm_without_stat_update(norm: nn.Module, x: torch.Tensor) -> torch.Tensor:
     from cnnlab.ops.norm import BatchNorm, batch_norm
 
     if isinstance(norm, BatchNorm) and norm.training:  # the from-scratch BN (scratch_ops)
-        return batch_norm(x, norm.weight, norm.bias, norm.running_mean, norm.running_var,
+        return batch_norm(x, norm.running_mean, norm.running_var, norm.weight, norm.bias,
                           training=True, momentum=0.0, eps=norm.eps)
     return norm(x)
 

@@ -34,23 +34,31 @@ from torch import nn
 
 def batch_norm(
     x: torch.Tensor,
-    gamma: torch.Tensor | None,
-    beta: torch.Tensor | None,
     running_mean: torch.Tensor | None,
     running_var: torch.Tensor | None,
-    training: bool,
+    weight: torch.Tensor | None = None,
+    bias: torch.Tensor | None = None,
+    training: bool = False,
     momentum: float = 0.1,
     eps: float = 1e-5,
 ) -> torch.Tensor:
     """Normalise ``x`` per channel (dim 1) over the batch and any spatial dims.
 
+    The signature and argument order are ``F.batch_norm``'s, so a call written for one
+    runs on the other. The book's function takes ``(X, gamma, beta, moving_mean,
+    moving_var, eps, momentum)`` instead; a call in that order is refused (``training``
+    must be a bool, and running statistics never require grad), not run on the wrong
+    tensors.
+
     Args:
         x: (N, C) from a linear layer, or (N, C, H, W) from a convolution; (N, C, L)
             and higher ranks work the same way (every dim but 1 is reduced).
-        gamma, beta: per-channel scale and shift, shape (C,); ``None`` means 1 and 0.
-        running_mean, running_var: per-channel estimates, shape (C,). In training
-            they are updated in place (without autograd); ``None`` means "not
-            tracked", and then batch statistics are used in evaluation too.
+        running_mean, running_var: per-channel estimates (the book's ``moving_mean``,
+            ``moving_var``), C values each. In training they are updated in place
+            (without autograd); ``None`` means "not tracked", and then batch
+            statistics are used in evaluation too (where ``F.batch_norm`` refuses).
+        weight, bias: per-channel scale and shift (the book's ``gamma`` and ``beta``),
+            C values each; ``None`` means 1 and 0.
         training: use batch statistics (True) or the running estimates (False).
         momentum: weight of the current batch in the running-average update.
         eps: added to the variance before the square root, for stability.
@@ -60,6 +68,7 @@ def batch_norm(
     """
     if x.dim() < 2:
         raise ValueError(f"batch_norm expects (N, C, ...) input, got shape {tuple(x.shape)}")
+    _check_arguments(x.shape[1], running_mean, running_var, weight, bias, training)
     reduce_dims = [0, *range(2, x.dim())]
     # Per-channel vectors broadcast against x once shaped (1, C, 1, 1, ...).
     channel_shape = (1, x.shape[1]) + (1,) * (x.dim() - 2)
@@ -81,11 +90,35 @@ def batch_norm(
         var = running_var.reshape(channel_shape)
 
     y = (x - mean) / torch.sqrt(var + eps)
-    if gamma is not None:
-        y = y * gamma.reshape(channel_shape)
-    if beta is not None:
-        y = y + beta.reshape(channel_shape)
+    if weight is not None:
+        y = y * weight.reshape(channel_shape)
+    if bias is not None:
+        y = y + bias.reshape(channel_shape)
     return y
+
+
+_ORDER_HINT = ("batch_norm takes F.batch_norm's order: (x, running_mean, running_var, "
+                  "weight=gamma, bias=beta, training, momentum, eps)")
+
+
+def _check_arguments(channels, running_mean, running_var, weight, bias, training) -> None:
+    """Refuse the calls that would otherwise run on the wrong tensors: the book's or an
+    older cnnlab's argument order, and per-channel tensors of the wrong size."""
+    if not isinstance(training, bool):
+        raise TypeError(f"batch_norm's training must be True or False, got {training!r}; "
+                        f"{_ORDER_HINT}. Pass eps= and momentum= by name.")
+    for name, t in (("running_mean", running_mean), ("running_var", running_var)):
+        # Running statistics are buffers updated without autograd; one that requires
+        # grad is a learnable gamma or beta passed in their place.
+        if t is not None and t.requires_grad:
+            raise TypeError(f"batch_norm's {name} requires grad, so it looks like a learnable "
+                            f"gamma or beta; {_ORDER_HINT}")
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if t is not None and t.numel() != channels:
+            raise ValueError(f"batch_norm's {name} has {t.numel()} values (shape "
+                             f"{tuple(t.shape)}) but the input has {channels} channels; "
+                             f"{_ORDER_HINT}")
 
 
 @torch.no_grad()
@@ -174,10 +207,10 @@ class BatchNorm(nn.Module):
         momentum = self._momentum_for_this_step()
         return batch_norm(
             x,
-            self.weight,
-            self.bias,
             self.running_mean,
             self.running_var,
+            self.weight,
+            self.bias,
             training=self.training,
             momentum=momentum,
             eps=self.eps,
