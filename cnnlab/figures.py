@@ -1,4 +1,4 @@
-"""Figures for files and HTML reports: one place for the backend, the resolution and
+"""Figures for files and HTML reports: one place for the figures, the resolution and
 how a PNG is embedded, shared by run reports, the zoo, the speedrun and design sweeps.
 """
 
@@ -13,15 +13,16 @@ from cnnlab.atomic import atomic_write_bytes
 DPI = 110
 
 
-def pyplot():
-    """``matplotlib.pyplot`` on the Agg backend: files only, never a screen (imported
-    on first use, so commands that draw nothing never pay for matplotlib)."""
-    import matplotlib
+def subplots(*args, **kwargs):
+    """``(figure, axes)`` as ``matplotlib.pyplot.subplots`` gives them, on a Figure of
+    their own that is drawn to files (by Agg) and never shown. pyplot is left alone: no
+    backend is switched, so a notebook that trains a run keeps its inline figures, and
+    nothing is left open in pyplot's list of figures. (matplotlib is imported on first
+    use, so commands that draw nothing never pay for it.)"""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    fig = Figure(figsize=kwargs.pop("figsize", None))
+    return fig, fig.subplots(*args, **kwargs)
 
 
 def literal(text: str) -> str:
@@ -33,13 +34,12 @@ def literal(text: str) -> str:
 
 def save_figure(fig, path: str | Path, dpi: int = DPI, layout: bool = True) -> Path:
     """Lay out ``fig``, write it to ``path`` (folders made as needed, atomically: a kill
-    mid-draw leaves the previous figure, not half of one), close it."""
+    mid-draw leaves the previous figure, not half of one)."""
     path = Path(path)
     if layout:
         fig.tight_layout()
     fmt = path.suffix.lstrip(".").lower() or "png"  # the temporary name ends in .tmp
     atomic_write_bytes(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format=fmt))
-    pyplot().close(fig)
     return path
 
 

@@ -35,13 +35,28 @@ def test_class_names_with_dollar_signs_are_drawn_as_written(tmp_path, monkeypatc
     monkeypatch.setattr("cnnlab.train.run_outputs.plot_confusion", spy)
     train(tiny_cfg(tmp_path), data=data)
     assert drawn and (tmp_path / "r" / "plots" / "confusion.png").exists()
-    from cnnlab.figures import literal, pyplot
+    from cnnlab.figures import literal, subplots
 
-    fig = pyplot().figure()
+    fig, _ = subplots()
     text = fig.text(0, 0, literal("$5_bill$"))
     assert text._preprocess_math(text.get_text()) == ("$5_bill$", False)  # drawn, not math
-    pyplot().close(fig)
     assert "price $\\foo$" in (tmp_path / "r" / "report.html").read_text()
+
+
+def test_a_run_leaves_pyplot_and_the_callers_backend_as_they_were(tmp_path):
+    # A notebook's inline backend stands in as svg: the run's figures are drawn without
+    # switching it (they switched it to Agg, and the notebook's plt.show() went blank).
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    before = matplotlib.get_backend()
+    matplotlib.use("svg")
+    try:
+        train(tiny_cfg(tmp_path), data=make_synthetic(num_train=64, num_test=32))
+        assert matplotlib.get_backend() == "svg" and plt.get_fignums() == []
+        assert (tmp_path / "r" / "plots" / "curves.png").read_bytes()[:4] == b"\x89PNG"
+    finally:
+        matplotlib.use(before)
 
 
 def test_a_figure_that_fails_costs_only_that_figure(tmp_path, monkeypatch):
@@ -59,10 +74,10 @@ def test_a_figure_that_fails_costs_only_that_figure(tmp_path, monkeypatch):
 def test_the_train_loss_curve_says_what_it_adds_to_the_test_loss(tmp_path, monkeypatch):
     # With label smoothing the train loss cannot fall below ~0.5 on 10 classes while the
     # test loss (plain cross-entropy) can: the legend says so.
-    from cnnlab.train import report
+    from matplotlib.axes import Axes
 
     seen = []
-    monkeypatch.setattr(report.pyplot().Axes, "legend",
+    monkeypatch.setattr(Axes, "legend",
                         lambda ax, *a, **k: seen.extend(t.get_label() for t in ax.lines))
     train(tiny_cfg(tmp_path, label_smoothing=0.1), data=make_synthetic(num_train=64,
                                                                        num_test=32))
@@ -85,10 +100,10 @@ def test_the_report_says_why_training_stopped(tmp_path):
 def test_a_figure_cut_short_leaves_the_previous_one_whole(tmp_path, monkeypatch):
     from matplotlib.figure import Figure
 
-    from cnnlab.figures import pyplot, save_figure
+    from cnnlab.figures import save_figure, subplots
 
-    fig = pyplot().figure()
-    fig.gca().plot([0, 1], [1, 0])
+    fig, ax = subplots()
+    ax.plot([0, 1], [1, 0])
     path = save_figure(fig, tmp_path / "curves.png")
     before = path.read_bytes()
     real = Figure.savefig
@@ -101,7 +116,7 @@ def test_a_figure_cut_short_leaves_the_previous_one_whole(tmp_path, monkeypatch)
 
     monkeypatch.setattr(Figure, "savefig", killed_mid_draw)
     with pytest.raises(KeyboardInterrupt):
-        save_figure(pyplot().figure(), path)
+        save_figure(subplots()[0], path)
     assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == [path.name]
 
 

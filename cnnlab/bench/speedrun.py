@@ -209,10 +209,10 @@ def ablation_rows(summaries: dict[str, dict]) -> list[dict]:
 
 def plot_ablation(rows: list[dict], path) -> None:
     """Horizontal bars: each variant's final accuracy change (points, ± its run std)."""
-    from cnnlab.figures import pyplot, save_figure
+    from cnnlab.figures import save_figure, subplots
 
     rows = [r for r in rows if r["variant"] != FULL_RECIPE]
-    fig, ax = pyplot().subplots(figsize=(7, 0.45 * len(rows) + 1.5))
+    fig, ax = subplots(figsize=(7, 0.45 * len(rows) + 1.5))
     deltas = [r["delta_acc_points"] for r in rows]
     ax.barh([r["variant"] for r in rows], deltas,
             xerr=[100 * r["final_acc_std"] for r in rows],

@@ -311,15 +311,13 @@ def write_outputs(out: Path, preset: str, rows: list[dict]) -> None:
 
 
 def plot_zoo(rows: list[dict], stem: Path) -> list[Path]:
-    from cnnlab.figures import pyplot, save_figure
-
-    plt = pyplot()
+    from cnnlab.figures import save_figure, subplots
 
     names = [r["model"] for r in rows]
     acc = [100 * float(r["test_acc"]) for r in rows]
     book = [100 * float(r["book_acc"]) if r.get("book_acc") else None for r in rows]
     paths = []
-    fig, ax = plt.subplots(figsize=(max(6, 0.7 * len(rows) + 2), 4.5))
+    fig, ax = subplots(figsize=(max(6, 0.7 * len(rows) + 2), 4.5))
     xs = range(len(rows))
     ax.bar([x - 0.2 for x in xs], acc, width=0.4, label="cnnlab")
     ax.bar([x + 0.2 for x in xs], [b or 0 for b in book], width=0.4, label="the book")
@@ -330,7 +328,7 @@ def plot_zoo(rows: list[dict], stem: Path) -> list[Path]:
     ax.grid(axis="y", alpha=0.3)
     paths.append(save_figure(fig, f"{stem}-accuracy.png"))
     for key, label in (("macs", "MACs per image"), ("params", "parameters")):
-        fig, ax = plt.subplots(figsize=(7, 5))
+        fig, ax = subplots(figsize=(7, 5))
         times = [float(r["wall_time_s"]) for r in rows]
         sizes = [40 + 400 * t / max(times) for t in times]
         ax.scatter([float(r[key]) for r in rows], acc, s=sizes, alpha=0.6)

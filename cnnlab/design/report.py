@@ -44,7 +44,7 @@ from cnnlab.design.store import (
     make_folder,
     sweep_identity,
 )
-from cnnlab.figures import embed_png, literal, pyplot, save_figure
+from cnnlab.figures import embed_png, literal, save_figure, subplots
 
 
 @dataclass
@@ -198,7 +198,7 @@ def _html_table(markdown: str) -> str:
 
 def plot_edfs(results: list[SpaceResult], edges, path: Path) -> Path:
     """EDF of error per space, plain (left) and complexity-normalised (right)."""
-    fig, axes = pyplot().subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    fig, axes = subplots(1, 2, figsize=(11, 4.2), sharey=True)
     for r in results:
         if not r.rows:
             continue
@@ -218,7 +218,7 @@ def plot_edfs(results: list[SpaceResult], edges, path: Path) -> Path:
 def plot_error_vs_macs(results: list[SpaceResult], path: Path) -> Path:
     from matplotlib.ticker import FuncFormatter
 
-    fig, ax = pyplot().subplots(figsize=(6.5, 4.2))
+    fig, ax = subplots(figsize=(6.5, 4.2))
     for r in results:
         if r.rows:
             ax.scatter(r.macs / 1e6, r.errors, s=12, alpha=0.7, label=literal(r.label))

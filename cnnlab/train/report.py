@@ -8,7 +8,7 @@ import math
 from pathlib import Path
 
 from cnnlab.atomic import atomic_write_text
-from cnnlab.figures import embed_png, literal, pyplot, save_figure
+from cnnlab.figures import embed_png, literal, save_figure, subplots
 
 
 def plot_curves(rows: list[dict], out: Path, train_objective: str = "") -> Path:
@@ -18,7 +18,7 @@ def plot_curves(rows: list[dict], out: Path, train_objective: str = "") -> Path:
     epochs = [r["epoch"] for r in rows]
     # Epochs skipped by eval_every have NaN test values: the test line joins the others.
     tested = [r for r in rows if not math.isnan(r["test_acc"])]
-    fig, (ax_loss, ax_acc) = pyplot().subplots(1, 2, figsize=(10, 4))
+    fig, (ax_loss, ax_acc) = subplots(1, 2, figsize=(10, 4))
     ax_loss.plot(epochs, [r["train_loss"] for r in rows], "o-",
                  label=f"train (with {train_objective})" if train_objective else "train")
     ax_loss.plot([r["epoch"] for r in tested], [r["test_loss"] for r in tested], "s-",
@@ -44,7 +44,7 @@ def plot_confusion(matrix: list[list[int]], classes: list[str], out: Path) -> Pa
     counts = np.asarray(matrix, dtype=float)
     share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     size = max(5.0, 0.55 * len(classes) + 2)
-    fig, ax = pyplot().subplots(figsize=(size + 1, size))
+    fig, ax = subplots(figsize=(size + 1, size))
     im = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
     names = [literal(c) for c in classes]  # folder names, drawn as written
     ax.set_xticks(range(len(classes)), names, rotation=45, ha="right")
