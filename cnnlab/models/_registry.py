@@ -85,13 +85,17 @@ def register_model(
 ) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
     """Decorator: register ``fn`` under ``name`` (default: the function's name).
 
-    Refuses duplicate names, so two families can never silently shadow each other.
+    Refuses duplicate names, so two families can never silently shadow each other, and
+    names with capitals, so that looking a name up in any case finds exactly one model.
     """
     if variant not in ("book", "standard", "cnnlab"):
         raise ValueError(f"variant must be 'book', 'standard' or 'cnnlab', not {variant!r}")
 
     def decorate(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         model_name = name or fn.__name__
+        if model_name != model_name.lower():
+            raise ValueError(f"model names are lower-case; register {model_name!r} as "
+                             f"{model_name.lower()!r}")
         if model_name in _REGISTRY:
             raise ValueError(f"model {model_name!r} is already registered")
         doc = (fn.__doc__ or "").strip().splitlines()
@@ -131,6 +135,8 @@ class UnknownModelError(KeyError):
 
 
 def closest_names(name: str, limit: int = 5) -> list[str]:
+    """Registered names close to ``name`` (in any case), best first."""
+    name = name.lower()
     names = sorted(_REGISTRY)
     close = difflib.get_close_matches(name, names, n=limit, cutoff=0.5)
     # Prefix matches first ("lenet" -> lenet, lenet_modern, ... before alexnet), then
@@ -145,13 +151,14 @@ def closest_names(name: str, limit: int = 5) -> list[str]:
 
 
 def model_info(name: str) -> ModelInfo:
+    """The registry entry of ``name``, in any case ("LeNet_D2L" is lenet_d2l)."""
     if name.startswith(EXTERNAL_PREFIXES):
         from cnnlab.models.pretrained import external_model_info
 
         return external_model_info(name)
     _ensure_families_loaded()
     try:
-        return _REGISTRY[name]
+        return _REGISTRY[name.lower()]
     except KeyError:
         raise UnknownModelError(name, closest_names(name)) from None
 
@@ -160,12 +167,14 @@ def list_models(pattern: str | None = None) -> list[str]:
     """Registered names, sorted; ``pattern`` is a shell wildcard such as ``"resnet*"``.
 
     A pattern without wildcards matches as a substring, so ``list_models("vgg")``
-    finds every VGG.
+    finds every VGG, and ``list_models("lenet")`` googlenet too; ``"lenet*"`` gives
+    the LeNets alone. Case does not matter (the names are lower-case).
     """
     _ensure_families_loaded()
     names = sorted(_REGISTRY)
     if not pattern:
         return names
+    pattern = pattern.lower()
     if not any(ch in pattern for ch in "*?["):
         pattern = f"*{pattern}*"
     return [n for n in names if fnmatch.fnmatchcase(n, pattern)]
@@ -182,10 +191,11 @@ def get_model(
 ) -> nn.Module:
     """Build a registered model, fully materialised and initialised.
 
-    ``num_classes`` and ``in_channels`` default to the registry entry's values
-    (10 classes, 1 channel for the book's Fashion-MNIST models; 1000 and 3 for the
-    ImageNet-shaped standard variants). Remaining keyword arguments go to the
-    builder (``image_size=96``, ``memory_efficient=True``, ...).
+    ``name`` is a registered name, in any case. ``num_classes`` and ``in_channels``
+    default to the registry entry's values (10 classes, 1 channel for the book's
+    Fashion-MNIST models; 1000 and 3 for the ImageNet-shaped standard variants).
+    Remaining keyword arguments go to the builder (``image_size=96``,
+    ``memory_efficient=True``, ...).
 
     ``name`` may also be ``"tv:NAME"`` (any torchvision classifier) or ``"timm:NAME"``
     (when timm is installed). ``weights`` starts the model from pretrained weights: a
@@ -224,9 +234,10 @@ def get_model(
         unexpected = re.search(r"unexpected keyword argument '([^']+)'", str(exc))
         if unexpected is None:
             raise
-        raise ModelOptionError(name, unexpected.group(1), _builder_options(info, str(exc))) \
-            from None
-    model.cnnlab_name = name  # lets checkpoints and reports say what was built
+        raise ModelOptionError(info.name, unexpected.group(1),
+                               list(dict.fromkeys(_get_model_keywords()
+                                                  + _builder_options(info, str(exc))))) from None
+    model.cnnlab_name = info.name  # lets checkpoints and reports say what was built
     if weights is not None:
         from cnnlab.models.transfer import load_pretrained
 
@@ -242,15 +253,22 @@ def get_model(
 
 
 class ModelOptionError(TypeError, ValueError):
-    """A keyword (``model_overrides``) that a model's builder does not take; lists the
-    closest of those it does. A TypeError, as Python's own is, and a ValueError, as a
-    bad setting is."""
+    """A keyword (``model_overrides``) that neither get_model nor the model's builder
+    takes; lists the closest of those they do. A TypeError, as Python's own is, and a
+    ValueError, as a bad setting is."""
 
     def __init__(self, model: str, option: str, accepted: list[str]):
         close = difflib.get_close_matches(option, accepted, n=3, cutoff=0.5)
         hint = f" Did you mean: {', '.join(close)}?" if close else ""
         listed = f" It takes: {', '.join(accepted)}." if accepted else ""
         super().__init__(f"{model} has no option {option!r}.{hint}{listed}")
+
+
+def _get_model_keywords() -> list[str]:
+    """get_model's own keywords (num_classes, in_channels, weights, scratch_ops), read off
+    its signature so the list cannot fall behind it."""
+    return [p.name for p in inspect.signature(get_model).parameters.values()
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != "name"]
 
 
 def _builder_options(info: ModelInfo, message: str) -> list[str]:
