@@ -6,8 +6,14 @@ them without the training loop; ``cnnlab.train`` re-exports all three.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from cnnlab.train.evaluate import Preprocess
 
 
 class TrainingDiverged(RuntimeError):
@@ -18,8 +24,53 @@ class TrainingInterrupted(RuntimeError):
     """SIGINT/SIGTERM: a checkpoint was saved and the run can be resumed."""
 
 
-@dataclass
+@dataclass(repr=False)
 class TrainResult:
+    """What :func:`cnnlab.train.train` and ``resume`` return.
+
+    Attributes:
+        run_dir: the run's folder; None with ``write_run_dir=False``.
+        history: one dict per epoch, first to last (a resumed run's earlier epochs
+            included), with the keys:
+
+            - ``epoch``: the epoch's number, from 1.
+            - ``train_loss``, ``train_acc``: the mean loss and accuracy over the epoch's
+              training batches, as the weights changed (with augmentation; the loss
+              includes label smoothing and any auxiliary classifiers' losses).
+            - ``test_loss``, ``test_acc``: plain cross-entropy and accuracy on the test
+              split (its first ``eval_subset`` images, if set) with the evaluated
+              weights (the EMA's, or Lookahead's, when on); NaN in an epoch that
+              ``eval_every`` did not evaluate.
+            - ``lr``: the learning rate of the epoch's last optimizer step.
+            - ``images_per_s``: training images per second in the epoch (evaluation
+              not counted).
+            - ``epoch_time_s``, ``eval_time_s``: seconds the epoch trained, and
+              evaluated.
+            - ``elapsed_s``: training seconds since the run began (``max_time``'s clock).
+            - ``wall_s``: training plus evaluation seconds since the run began.
+            - ``peak_memory_mb``: the GPU's peak allocated memory in the epoch; on a CPU
+              the process's peak resident memory.
+        final: ``history[-1]``, the last epoch's row (``{}`` if none).
+        best_test_acc: the highest ``test_acc`` of any epoch (the ``best`` checkpoint's).
+        train_time_s: training seconds in all (``elapsed_s`` of the last epoch).
+        per_class_acc: class name -> accuracy, at the last evaluation.
+        confusion: at the last evaluation, ``confusion[i][j]`` test images of class i
+            predicted as class j.
+        stopped: ``"max_time"`` when the time budget ended the run (a resume with a
+            larger ``max_time`` continues it); None when it trained every epoch.
+        eval_images, test_images: the test images the accuracies were measured on, and
+            in the test split (fewer with ``eval_subset``; see :attr:`eval_scope`).
+        preprocess: how an image becomes the model's input: scaled to [0, 1], resized
+            to ``preprocess.image_size``, then normalised by its mean and std if set.
+        model: the trained network, with the weights the last evaluation used: the
+            EMA's when ``ema_decay`` is on, Lookahead's evaluated weights when
+            ``lookahead_steps`` is on, else the live ones; so the same weights as the
+            run's ``last`` checkpoint gives ``load_run(run_dir, "last")``, not the
+            ``best`` one's. On the training device, in eval mode. Not a field (an
+            init-only argument kept as an attribute): the repr, ``==`` and
+            ``dataclasses.asdict`` leave it out.
+    """
+
     run_dir: Path | None
     history: list[dict]
     final: dict
@@ -31,6 +82,11 @@ class TrainResult:
     # Test images the accuracies were measured on, and in the test split (eval_subset).
     eval_images: int | None = None
     test_images: int | None = None
+    preprocess: Preprocess | None = None
+    model: InitVar[nn.Module | None] = None
+
+    def __post_init__(self, model: nn.Module | None) -> None:
+        self.model = model
 
     @property
     def eval_scope(self) -> str:
@@ -38,3 +94,17 @@ class TrainResult:
         if self.eval_images is None or self.eval_images == self.test_images:
             return ""
         return f"first {self.eval_images:,} of {self.test_images:,} test images"
+
+    def __repr__(self) -> str:
+        # A notebook shows this after every training cell: the numbers that say how the
+        # run went, not every history row and the whole confusion matrix.
+        run_dir = str(self.run_dir) if self.run_dir is not None else None
+        parts = [f"run_dir={run_dir!r}", f"epochs={self.final.get('epoch', 0)}",
+                 f"test_acc={self.final.get('test_acc', float('nan')):.4f}",
+                 f"best_test_acc={self.best_test_acc:.4f}",
+                 f"train_time_s={self.train_time_s:.1f}"]
+        if self.stopped:
+            parts.append(f"stopped={self.stopped!r}")
+        if self.eval_scope:
+            parts.append(f"eval_scope={self.eval_scope!r}")
+        return f"TrainResult({', '.join(parts)})"

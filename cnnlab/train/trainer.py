@@ -440,4 +440,10 @@ class Trainer(Resumable):
             best_test_acc=self.best_test_acc, train_time_s=self.train_time,
             per_class_acc=per_class, confusion=ev.confusion if ev else [], stopped=stopped,
             eval_images=self.eval_images, test_images=len(self.data.test),
+            preprocess=self.preprocess, model=self._evaluated_model().eval(),
         )
+
+    def _evaluated_model(self) -> nn.Module:
+        """The weights the last evaluation scored (the last epoch always evaluates)."""
+        evaluated = getattr(self, "evaluated_model", None)
+        return evaluated if evaluated is not None else self._evaluation_model()

@@ -1,0 +1,61 @@
+"""train() and resume() from Python, as a notebook uses them: what they return, what they
+leave behind, and what they refuse."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+
+from cnnlab.data.synthetic import make_synthetic
+from cnnlab.train import TrainConfig, load_run, train
+from cnnlab.train import checkpoint as ckpt
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_synthetic(num_train=64, num_test=32, seed=3)
+
+
+def tiny_cfg(tmp_path, **fields) -> TrainConfig:
+    values = dict(model="lenet_modern", data="synthetic", epochs=1, batch_size=32,
+                  device="cpu", quiet=True, out_dir=str(tmp_path), run_name="r")
+    return TrainConfig(**{**values, **fields})
+
+
+def test_the_result_holds_the_trained_model_with_the_weights_last_evaluated(tmp_path, data):
+    result = train(tiny_cfg(tmp_path, ema_decay=0.9), data=data)
+    model = result.model
+    assert isinstance(model, torch.nn.Module) and not model.training
+    # The EMA's weights, as the "last" checkpoint's evaluation uses them, not the live ones.
+    groups, _ = ckpt.load_checkpoint(result.run_dir / "checkpoints" / "last.safetensors")
+    ours = model.state_dict()
+    assert all(torch.equal(ours[k], v) for k, v in groups["ema"].items())
+    assert any(not torch.equal(ours[k], v) for k, v in groups["model"].items()
+               if v.is_floating_point())
+    last = load_run(result.run_dir, which="last").model.state_dict()
+    assert all(torch.equal(ours[k], v) for k, v in last.items())
+    # With it and its preprocessing, the last epoch's test accuracy is reproduced.
+    pp = result.preprocess
+    x = data.test.images.float() / 255
+    x = (x - torch.tensor(pp.mean).view(1, -1, 1, 1)) / torch.tensor(pp.std).view(1, -1, 1, 1) \
+        if pp.mean is not None else x
+    with torch.no_grad():
+        acc = (model(x).argmax(1) == data.test.labels).float().mean().item()
+    assert acc == pytest.approx(result.final["test_acc"])
+
+
+def test_without_a_run_folder_the_model_is_still_returned(data):
+    result = train(tiny_cfg("unused"), data=data, write_run_dir=False)
+    assert result.run_dir is None and isinstance(result.model, torch.nn.Module)
+
+
+def test_the_model_stays_out_of_repr_equality_and_asdict(tmp_path, data):
+    result = train(tiny_cfg(tmp_path, epochs=2), data=data, write_run_dir=False)
+    text = repr(result)
+    assert text.startswith("TrainResult(run_dir=None, epochs=2, test_acc=")
+    assert "best_test_acc=" in text and "train_time_s=" in text
+    assert len(text) < 200 and "history" not in text and "Conv" not in text
+    assert "model" not in dataclasses.asdict(result)
+    assert dataclasses.replace(result, model=None) == result
