@@ -59,3 +59,63 @@ def test_the_model_stays_out_of_repr_equality_and_asdict(tmp_path, data):
     assert len(text) < 200 and "history" not in text and "Conv" not in text
     assert "model" not in dataclasses.asdict(result)
     assert dataclasses.replace(result, model=None) == result
+
+
+def test_options_after_the_first_argument_are_keywords_only(tmp_path, data):
+    from cnnlab.train import resume
+
+    with pytest.raises(TypeError, match="positional"):
+        train(tiny_cfg(tmp_path), data)
+    with pytest.raises(TypeError, match="positional"):
+        resume(tmp_path / "r", 2)  # bound to console before, silently
+
+
+def _signal_at_step(monkeypatch, n_steps: int, name: str = "SIGINT"):
+    from cnnlab.train.trainer import Trainer
+
+    original, count = Trainer._optimizer_step, {"n": 0}
+
+    def step(self):
+        original(self)
+        count["n"] += 1
+        if count["n"] == n_steps:
+            self._stop_signal = name
+
+    monkeypatch.setattr(Trainer, "_optimizer_step", step)
+
+
+def test_an_interruption_says_where_to_resume_in_attributes(tmp_path, data, monkeypatch):
+    from cnnlab.train import TrainingInterrupted
+
+    _signal_at_step(monkeypatch, 3, "SIGTERM")  # 2 steps an epoch: epoch 2, step 1
+    with pytest.raises(TrainingInterrupted) as caught:
+        train(tiny_cfg(tmp_path, epochs=3, batch_size=32), data=data)
+    exc = caught.value
+    assert exc.run_dir == tmp_path / "r"
+    assert (exc.signal_name, exc.epoch, exc.step_in_epoch) == ("SIGTERM", 2, 1)
+    assert (exc.run_dir / "checkpoints" / "last.safetensors").exists()
+
+
+def test_an_interruption_without_a_run_folder_has_nothing_to_resume(data, monkeypatch):
+    from cnnlab.train import TrainingInterrupted
+
+    _signal_at_step(monkeypatch, 1)
+    with pytest.raises(TrainingInterrupted) as caught:
+        train(tiny_cfg("unused", epochs=2), data=data, write_run_dir=False)
+    assert caught.value.run_dir is None and caught.value.signal_name == "SIGINT"
+
+
+def test_a_signal_while_the_report_is_written_names_the_run_too(tmp_path, data, monkeypatch):
+    from cnnlab.train import TrainingInterrupted
+    from cnnlab.train.trainer import Trainer
+
+    original = Trainer._evaluate
+
+    def evaluate_then_signal(self):
+        self._stop_signal = "SIGINT"  # heard too late to stop a step: after the last one
+        return original(self)
+
+    monkeypatch.setattr(Trainer, "_evaluate", evaluate_then_signal)
+    with pytest.raises(TrainingInterrupted, match="after the run ended") as caught:
+        train(tiny_cfg(tmp_path), data=data)
+    assert caught.value.run_dir == tmp_path / "r" and caught.value.epoch is None

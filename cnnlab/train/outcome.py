@@ -21,7 +21,25 @@ class TrainingDiverged(RuntimeError):
 
 
 class TrainingInterrupted(RuntimeError):
-    """SIGINT/SIGTERM: a checkpoint was saved and the run can be resumed."""
+    """SIGINT/SIGTERM stopped the run; a checkpoint was saved and the run can be resumed.
+
+    Attributes (None where not known):
+        run_dir: the run's folder: ``resume(exc.run_dir)`` continues it. None when the
+            run wrote no folder (``write_run_dir=False``): there is nothing to resume.
+        signal_name: ``"SIGINT"`` or ``"SIGTERM"``.
+        epoch, step_in_epoch: where training stopped: ``step_in_epoch`` optimizer steps
+            into epoch ``epoch`` (counted from 1). None when the signal came after the
+            last epoch, while the report was written (the run is complete then).
+    """
+
+    def __init__(self, message: str, *, run_dir: Path | None = None,
+                 signal_name: str | None = None, epoch: int | None = None,
+                 step_in_epoch: int | None = None):
+        super().__init__(message)
+        self.run_dir = run_dir
+        self.signal_name = signal_name
+        self.epoch = epoch
+        self.step_in_epoch = step_in_epoch
 
 
 @dataclass(repr=False)

@@ -11,9 +11,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
+
 from cnnlab.models.interop import load_state_dict_checked
 from cnnlab.train import checkpoint as ckpt
-from cnnlab.train.distributed import restore_rank_rng_state
+from cnnlab.train.distributed import (
+    all_reduce_sum,
+    launch_command,
+    rank_rng_states,
+    restore_rank_rng_state,
+)
+from cnnlab.train.outcome import TrainingInterrupted
 
 
 class Resumable:
@@ -57,6 +65,32 @@ class Resumable:
                 self.ema.state_dict() if self.ema else None, looked_ahead,
                 other_ranks_rng=self.other_ranks_rng,
             )
+
+    def _save_interrupted(self, loss_sum, correct, seen, elapsed: float) -> None:
+        """Save the ``last`` checkpoint mid-epoch, then raise TrainingInterrupted."""
+        # Every rank is here (they agreed to stop), so the checkpoint, written by rank 0,
+        # can hold all ranks' sums. Added to what an earlier interruption of this same
+        # epoch carried over.
+        sums = all_reduce_sum(torch.stack([loss_sum, correct, seen]).double(), self.dist)
+        loss_sum, correct, seen = sums.tolist()
+        carried = self.partial
+        self.partial = {
+            "loss_sum": carried["loss_sum"] + loss_sum,
+            "correct": carried["correct"] + correct,
+            "seen": carried["seen"] + seen,
+            "time": carried["time"] + elapsed,
+        }
+        self.other_ranks_rng = rank_rng_states(self.dist)  # every rank: a collective
+        if self.writes:
+            self._save("last")
+        raise TrainingInterrupted(
+            f"stopped by {self._stop_signal or 'a signal on another rank'} at epoch "
+            f"{self.epoch + 1}, step {self.step_in_epoch}; checkpoint saved"
+            + (f". Resume with: {launch_command(f'resume {self.run_dir}', self.dist.world_size)}"
+               if self.run_dir else ""),
+            run_dir=self.run_dir, signal_name=self._stop_signal, epoch=self.epoch + 1,
+            step_in_epoch=self.step_in_epoch,
+        )
 
     def load_resume_state(self, path: Path) -> None:
         """Restore everything from a ``last`` checkpoint for an exact continuation."""

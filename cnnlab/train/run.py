@@ -26,6 +26,7 @@ from cnnlab.train.distributed import launch_command, launched_as_main, launched_
 from cnnlab.train.evaluate import Preprocess
 from cnnlab.train.model_setup import warn_of_a_small_input
 from cnnlab.train.optim import lr_factor
+from cnnlab.train.outcome import TrainingInterrupted
 from cnnlab.train.run_files import (
     absolute_data_paths,
     check_run_data,
@@ -55,13 +56,13 @@ def load_training_data(cfg: TrainConfig, test_only: bool = False) -> DatasetSpli
     return load_dataset(cfg.data, root=cfg.data_root)
 
 
-def train(cfg: TrainConfig, data: DatasetSplits | None = None, console=None,
+def train(cfg: TrainConfig, *, data: DatasetSplits | None = None, console=None,
           write_run_dir: bool = True) -> TrainResult:
     """Train ``cfg.model`` and leave a complete run directory (unless told not to)."""
-    return train_with_trainer(cfg, data, console, write_run_dir)[1]
+    return train_with_trainer(cfg, data=data, console=console, write_run_dir=write_run_dir)[1]
 
 
-def train_with_trainer(cfg: TrainConfig, data: DatasetSplits | None = None, console=None,
+def train_with_trainer(cfg: TrainConfig, *, data: DatasetSplits | None = None, console=None,
                        write_run_dir: bool = True) -> tuple[Trainer, TrainResult]:
     """As :func:`train`, also returning the Trainer (its model, optimizer, loaders)."""
     # The data's paths as config.yaml keeps them: absolute, found from anywhere.
@@ -93,8 +94,18 @@ def train_with_trainer(cfg: TrainConfig, data: DatasetSplits | None = None, cons
             cfg.save(run_dir / "config.yaml")
         result = trainer.fit()
         if run_dir is not None and is_main:
-            write_run_outputs(trainer, result)
+            _write_outputs(trainer, result)
     return trainer, result
+
+
+def _write_outputs(trainer: Trainer, result: TrainResult) -> None:
+    """write_run_outputs, whose TrainingInterrupted (a signal while the report was
+    written) names the run in its message alone: here in ``run_dir`` too."""
+    try:
+        write_run_outputs(trainer, result)
+    except TrainingInterrupted as exc:
+        exc.run_dir = exc.run_dir or trainer.run_dir
+        raise
 
 
 def _load_at_least_two_classes(cfg: TrainConfig) -> DatasetSplits:
@@ -128,7 +139,7 @@ class RunFinished(ConfigError):
     """The run has trained every epoch of its plan: resuming it would train nothing."""
 
 
-def resume(run_dir: str | Path, console=None, extra_epochs: int | None = None,
+def resume(run_dir: str | Path, *, console=None, extra_epochs: int | None = None,
            max_time: float | None = None, data_root: str | None = None,
            device: str | None = None, quiet: bool | None = None,
            threads: int | None = None) -> TrainResult:
@@ -202,7 +213,7 @@ def _resume(run_dir: Path, console, extra_epochs: int | None, max_time: float | 
         plan.save(cfg_path)  # the new plan: a later `cnnlab resume` continues it, not the old
     result = trainer.fit()
     if trainer.dist.is_main:
-        write_run_outputs(trainer, result)
+        _write_outputs(trainer, result)
     return result
 
 

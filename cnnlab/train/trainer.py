@@ -30,7 +30,6 @@ from cnnlab.train.distributed import (
     all_reduce_sum,
     any_rank,
     init_distributed,
-    launch_command,
     rank_rng_states,
     share_rank0_buffers,
 )
@@ -43,7 +42,11 @@ from cnnlab.train.evaluate import (
 )
 from cnnlab.train.model_setup import adapt_stem, build_model
 from cnnlab.train.optim import Lookahead, WeightEMA, build_optimizer, build_scheduler
-from cnnlab.train.outcome import TrainingDiverged, TrainingInterrupted, TrainResult
+from cnnlab.train.outcome import (
+    TrainingDiverged,
+    TrainingInterrupted,  # noqa: F401 - cnnlab.design imports it here
+    TrainResult,
+)
 from cnnlab.train.resumable import Resumable
 from cnnlab.train.run_data import check_data, make_loader
 from cnnlab.train.runlog import MetricsLog, TrainProgress, command_entry
@@ -408,29 +411,6 @@ class Trainer(Resumable):
         return evaluate(self.evaluated_model, self.test_loader, len(self.classes),
                         self.device, self.amp, self.cfg.tta_flip, self.dist,
                         tta_shift=self.cfg.tta_shift, fill=self.preprocess.black_level())
-
-    def _save_interrupted(self, loss_sum, correct, seen, elapsed: float) -> None:
-        # Every rank is here (they agreed to stop), so the checkpoint, written by rank 0,
-        # can hold all ranks' sums. Added to what an earlier interruption of this same
-        # epoch carried over.
-        sums = all_reduce_sum(torch.stack([loss_sum, correct, seen]).double(), self.dist)
-        loss_sum, correct, seen = sums.tolist()
-        carried = self.partial
-        self.partial = {
-            "loss_sum": carried["loss_sum"] + loss_sum,
-            "correct": carried["correct"] + correct,
-            "seen": carried["seen"] + seen,
-            "time": carried["time"] + elapsed,
-        }
-        self.other_ranks_rng = rank_rng_states(self.dist)  # every rank: a collective
-        if self.writes:
-            self._save("last")
-        raise TrainingInterrupted(
-            f"stopped by {self._stop_signal or 'a signal on another rank'} at epoch "
-            f"{self.epoch + 1}, step {self.step_in_epoch}; checkpoint saved"
-            + (f". Resume with: {launch_command(f'resume {self.run_dir}', self.dist.world_size)}"
-               if self.run_dir else "")
-        )
 
     def _finish(self, history: list[dict], stopped: str | None) -> TrainResult:
         ev = getattr(self, "last_eval", None)
