@@ -38,6 +38,7 @@ from rich.table import Table
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from cnnlab.inspect._input import first_conv_channels, resolve
 from cnnlab.inspect._measure import (
     ForwardFailed,
     RowCounts,
@@ -194,39 +195,55 @@ class ModelSummary:
         }
 
 
+# One sample's (C, H, W), a square side, a batch's (N, C, H, W), or a tensor of that shape.
+InputSize = int | Sequence[int] | torch.Tensor | None
+
+
 def summary(
-    model: nn.Module,
-    input_size: Sequence[int],
+    model: nn.Module | str,
+    input_size: InputSize = None,
     *,
     depth: int | None = None,
-    batch_size: int = 1,
+    batch_size: int | None = None,
     device: str | torch.device | None = None,
     dtype: torch.dtype | None = None,
 ) -> ModelSummary:
     """Per-layer output shapes, parameters, MACs and activation memory of ``model``.
 
+    ``summary(get_model("lenet_d2l"))``, ``summary("lenet_d2l")``, ``summary(model, 28)``
+    and ``summary(model, (1, 28, 28))`` all measure LeNet on one 1x28x28 image.
+
     Args:
         model: any ``nn.Module`` taking one image batch; its mode, buffers and the global
-            RNG state are left as they were.
-        input_size: one sample's shape, (C, H, W).
+            RNG state are left as they were. Or a registered model name, built with
+            ``get_model`` (with ``in_channels`` / ``image_size`` to fit ``input_size``).
+        input_size: one sample's shape (C, H, W); an int S for (C, S, S), C being the
+            first convolution's input channels; an (N, C, H, W) shape or a tensor, whose
+            first dim is the batch (only a tensor's shape is used, not its values);
+            ``None`` for the size a ``get_model`` model (or a named one) is built for.
         depth: ``None`` shows every leaf module; ``1`` the model's children with their
             descendants rolled up; ``0`` one row for the whole model.
-        batch_size: batch used for shapes, MACs and memory (all scale with it).
+        batch_size: batch used for shapes, MACs and memory (all scale with it); default
+            the batch ``input_size`` gives, else 1.
         device, dtype: of the random input; default: those of the model's parameters
             (CPU, float32 for a model without any). ``"meta"`` works for shapes and MACs.
+
+    Raises:
+        ValueError, TypeError: for an input size it cannot read, saying what to give.
+        SummaryError: when the model's forward fails, naming the module.
     """
     if depth is not None and depth < 0:
         raise ValueError(f"depth must be None or >= 0, not {depth}")
-    if batch_size < 1:
+    if batch_size is not None and batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, not {batch_size}")
-    input_size = tuple(int(s) for s in input_size)
+    model, input_size, batch_size = resolve(model, input_size, batch_size)
     device, dtype = default_device_dtype(model, device, dtype)
     x = random_input(input_size, batch_size, device, dtype)
 
     try:
         nodes, events, total_flops = shape_pass(model, x)
     except ForwardFailed as failure:
-        raise SummaryError(_failure_message(x, failure)) from failure.__cause__
+        raise SummaryError(_failure_message(model, x, failure)) from failure.__cause__
     leaf_bytes = sum(n.output_bytes for n in nodes if n.is_leaf)
     params = {id(p): p for p in model.parameters()}.values()
     totals = SummaryTotals(
@@ -253,10 +270,15 @@ def summary(
     )
 
 
-def count_macs(model: nn.Module, input_size: Sequence[int], batch_size: int = 1) -> int:
-    """MACs of one eval-mode forward pass; cheap on a model built on the meta device."""
+def count_macs(model: nn.Module | str, input_size: InputSize = None,
+               batch_size: int | None = None) -> int:
+    """MACs of one eval-mode forward pass; cheap on a model built on the meta device.
+
+    ``model``, ``input_size`` and ``batch_size`` are read as :func:`summary` reads them.
+    """
+    model, input_size, batch_size = resolve(model, input_size, batch_size)
     device, dtype = default_device_dtype(model, None, None)
-    x = random_input(tuple(input_size), batch_size, device, dtype)
+    x = random_input(input_size, batch_size, device, dtype)
     was_training = model.training
     model.eval()
     try:
@@ -267,11 +289,17 @@ def count_macs(model: nn.Module, input_size: Sequence[int], batch_size: int = 1)
     return counter.get_total_flops() // 2
 
 
-def _failure_message(x: torch.Tensor, failure: ForwardFailed) -> str:
+def _failure_message(model: nn.Module, x: torch.Tensor, failure: ForwardFailed) -> str:
     where = failure.where
     place = f" in module {where.name or '<model>'!r} ({type(where.module).__name__})" \
         if where else ""
-    return f"forward pass on input {fmt_shape(x.shape[1:])} failed{place}: {failure.__cause__}"
+    sample = x.shape[1:]
+    message = f"forward pass on input {fmt_shape(sample)} failed{place}: {failure.__cause__}"
+    channels = first_conv_channels(model)
+    if channels is not None and channels != sample[0]:
+        message += (f". Its first convolution takes {channels} channels: try input_size "
+                    f"({channels}, {', '.join(map(str, sample[1:]))})")
+    return message
 
 
 def _layer_row(c: RowCounts) -> LayerRow:

@@ -238,6 +238,9 @@ def get_model(
                                list(dict.fromkeys(_get_model_keywords()
                                                   + _builder_options(info, str(exc))))) from None
     model.cnnlab_name = info.name  # lets checkpoints and reports say what was built
+    # One sample's (C, H, W) as built: what summary(model) measures when given no size.
+    model.cnnlab_input_size = (info.input_size[0] if in_channels is None else in_channels,
+                               *(info.input_size[1:] if size is None else _pair(size)))
     if weights is not None:
         from cnnlab.models.transfer import load_pretrained
 

@@ -1,0 +1,143 @@
+"""What :func:`cnnlab.inspect.summary` is asked to measure: a model and one sample's shape.
+
+A notebook user writes the size in many ways; each is read here into a model, one
+sample's (C, H, W) and the batch size, or refused with an error saying what to give:
+
+- ``(C, H, W)``: one sample, as the CLI's ``--input CxHxW``.
+- ``S``: a square ``(C, S, S)``, with C read off the model's first convolution.
+- ``(N, C, H, W)``, a ``torch.Size`` or a tensor: a shape with the batch in front, as
+  torchinfo takes it and as a real batch has it, so it is accepted as batch N rather
+  than refused. Only a tensor's shape is used, never its values.
+- nothing: the size the model was built for by ``get_model`` (it records it).
+
+A sample has one dim more than the first convolution has spatial dims, which is how
+(C, H, W) and (N, C, H, W) are told apart. A model without a convolution (an MLP)
+takes a sequence as one sample's shape, whatever its length.
+
+The model may be a registered name, which is built with ``get_model`` at that size.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+Sample = tuple[int, ...]
+
+FORMS = ("input_size is one sample's (C, H, W), such as (1, 28, 28); or S for (C, S, S); "
+         "or an (N, C, H, W) shape or tensor, for a batch of N")
+
+
+@dataclass(frozen=True)
+class FirstConv:
+    """What a model's first convolution says about its input: channels (None while a lazy
+    conv does not know them) and spatial dims (2 for Conv2d), so a sample is 1 + dims long."""
+
+    channels: int | None
+    dims: int
+
+
+def first_conv(model: nn.Module) -> FirstConv | None:
+    """The first convolution registered in ``model`` (registration order is, in practice,
+    the order of the forward pass); None for a model without one, an MLP say."""
+    for module in model.modules():
+        channels = getattr(module, "in_channels", None)
+        kernel = getattr(module, "kernel_size", None)
+        if isinstance(channels, int) and isinstance(kernel, tuple):
+            return FirstConv(channels if channels > 0 else None, len(kernel))
+    return None
+
+
+def first_conv_channels(model: nn.Module) -> int | None:
+    conv = first_conv(model)
+    return conv.channels if conv else None
+
+
+def resolve(model: nn.Module | str, input_size, batch_size: int | None
+            ) -> tuple[nn.Module, Sample, int]:
+    """The model to run, one sample's shape and the batch size, from summary's arguments."""
+    if isinstance(model, str):
+        return _build_named(model, input_size, batch_size)
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"summary takes an nn.Module or a registered model name such as "
+                        f"'lenet_d2l', not {type(model).__name__}")
+    if input_size is None:
+        built = getattr(model, "cnnlab_input_size", None)
+        if built is None:
+            raise ValueError(f"summary needs input_size for this {type(model).__name__}: only "
+                             f"a model built by get_model knows the size it was made for. "
+                             f"Give (C, H, W), e.g. summary(model, (1, 28, 28))")
+        return model, tuple(built), batch_size or 1
+    sample, batch = sample_shape(input_size, first_conv(model))
+    return model, sample, _batch(input_size, batch, batch_size)
+
+
+def sample_shape(input_size, conv: FirstConv | None) -> tuple[Sample, int | None]:
+    """One sample's shape and the batch the size itself gives (None for a sample).
+
+    With a first convolution the rank tells a sample (C, H, W) from a batch (N, C, H, W).
+    Without one (an MLP) a sequence is taken as one sample, whatever its length, and a
+    tensor as a batch, as the model itself would take it.
+    """
+    if isinstance(input_size, torch.Tensor):
+        if conv is None and input_size.dim() >= 2:
+            return tuple(input_size.shape[1:]), int(input_size.shape[0])
+        if conv is not None and input_size.dim() not in (conv.dims + 1, conv.dims + 2):
+            raise ValueError(f"summary reads the shape of an (N, C, H, W) or (C, H, W) tensor, "
+                             f"got one of shape {tuple(input_size.shape)}")
+        input_size = tuple(input_size.shape)
+    if _is_int(input_size):
+        if conv is None or conv.channels is None:
+            raise ValueError(f"input_size={input_size} means (C, {input_size}, {input_size}), "
+                             f"but C cannot be read off this model (it has no convolution, "
+                             f"or a lazy one); give (C, H, W), e.g. (3, {input_size}, "
+                             f"{input_size})")
+        input_size = (conv.channels, *(input_size,) * conv.dims)
+    if not isinstance(input_size, Sequence) or isinstance(input_size, str) \
+            or not all(_is_int(s) for s in input_size):
+        raise TypeError(f"{FORMS}; got {input_size!r}")
+    size = tuple(int(s) for s in input_size)
+    if not size or min(size) < 1:
+        raise ValueError(f"{FORMS}, with every size >= 1; got {size}")
+    if conv is None:
+        return size, None
+    if len(size) == conv.dims:
+        c = "C" if conv.channels is None else conv.channels
+        raise ValueError(f"input_size {size} has no channels: give (C, H, W), e.g. "
+                         f"({c}, {', '.join(map(str, size))})")
+    if len(size) not in (conv.dims + 1, conv.dims + 2):
+        raise ValueError(f"{FORMS}; got {size}")
+    return (size[1:], size[0]) if len(size) == conv.dims + 2 else (size, None)
+
+
+def _batch(input_size, from_size: int | None, batch_size: int | None) -> int:
+    if from_size is not None and batch_size is not None and from_size != batch_size:
+        raise ValueError(f"input_size {tuple(getattr(input_size, 'shape', input_size))} has a "
+                         f"batch of {from_size} but batch_size={batch_size}; give one sample's "
+                         f"(C, H, W) with batch_size, or the batch's shape alone")
+    return from_size or batch_size or 1
+
+
+def _build_named(name: str, input_size, batch_size: int | None
+                 ) -> tuple[nn.Module, Sample, int]:
+    from cnnlab.models import get_model, model_info
+
+    info = model_info(name)
+    if input_size is None:
+        sample, batch = tuple(info.input_size), None
+    else:
+        sample, batch = sample_shape(input_size, FirstConv(info.input_size[0], 2))
+    options = {}
+    if sample[0] != info.input_size[0]:
+        options["in_channels"] = sample[0]
+    if info.sized_head and sample[1:] != tuple(info.input_size[1:]):
+        options["image_size"] = sample[1:]  # its classifier is sized for the image
+    return get_model(name, **options), sample, _batch(input_size, batch, batch_size)
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)

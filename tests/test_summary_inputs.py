@@ -1,0 +1,80 @@
+"""The ways a notebook user gives summary() its input: (C, H, W), a side, a batch's shape,
+a tensor, a model name, or nothing; and what each wrong one is told."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from cnnlab.inspect import SummaryError, count_macs, summary
+from cnnlab.models import get_model
+
+
+@pytest.fixture(scope="module")
+def lenet():
+    return get_model("lenet_d2l")
+
+
+def _measured(s):
+    return s.model_name, s.input_size, s.batch_size, s.totals.macs
+
+
+def test_a_side_a_batch_shape_and_a_tensor_all_mean_one_28px_image(lenet):
+    expected = _measured(summary(lenet, (1, 28, 28)))
+    assert expected[:3] == ("lenet_d2l", (1, 28, 28), 1)
+    assert _measured(summary(lenet, 28)) == expected  # C from the first conv
+    assert _measured(summary(lenet, (1, 1, 28, 28))) == expected  # batch 1 in front
+    assert _measured(summary(lenet, torch.Size([1, 28, 28]))) == expected
+    assert _measured(summary(lenet, torch.zeros(1, 28, 28))) == expected
+    assert count_macs(lenet, 28) == count_macs(lenet, (1, 28, 28)) == expected[3]
+
+
+def test_a_batch_shape_or_tensor_sets_the_batch(lenet):
+    assert summary(lenet, (3, 1, 28, 28)).batch_size == 3
+    assert summary(lenet, torch.zeros(5, 1, 28, 28)).batch_size == 5
+    with pytest.raises(ValueError, match=r"batch of 3 but batch_size=2; give one sample's"):
+        summary(lenet, (3, 1, 28, 28), batch_size=2)
+
+
+def test_no_size_takes_the_size_get_model_built_the_model_for():
+    assert summary(get_model("lenet_d2l")).input_size == (1, 28, 28)
+    assert summary(get_model("lenet_d2l", image_size=32)).input_size == (1, 32, 32)
+    with pytest.raises(ValueError, match=r"needs input_size for this Sequential.*\(C, H, W\)"):
+        summary(nn.Sequential(nn.Conv2d(1, 2, 3)))
+
+
+def test_a_model_name_is_built_at_its_default_or_the_given_size():
+    assert _measured(summary("LeNet_D2L"))[:3] == ("lenet_d2l", (1, 28, 28), 1)
+    # A classifier sized for the image is built for the size asked for.
+    assert summary("lenet_d2l", (1, 32, 32)).input_size == (1, 32, 32)
+
+
+@pytest.mark.parametrize("size, error, words", [
+    (28.0, TypeError, r"one sample's \(C, H, W\), such as \(1, 28, 28\)"),
+    ("1x28x28", TypeError, r"one sample's \(C, H, W\)"),
+    ((28, 28), ValueError, r"\(28, 28\) has no channels: give \(C, H, W\), e.g. \(1, 28, 28\)"),
+    ((0, 28, 28), ValueError, r"every size >= 1"),
+    ((1, 1, 1, 28, 28), ValueError, r"or an \(N, C, H, W\) shape"),
+    (torch.zeros(28), ValueError, r"an \(N, C, H, W\) or \(C, H, W\) tensor"),
+])
+def test_unreadable_sizes_say_what_to_give(lenet, size, error, words):
+    with pytest.raises(error, match=words):
+        summary(lenet, size)
+
+
+def test_a_side_without_a_convolution_asks_for_the_channels():
+    with pytest.raises(ValueError, match=r"input_size=8 means \(C, 8, 8\).*give \(C, H, W\)"):
+        summary(nn.Sequential(nn.Flatten(), nn.Linear(64, 2)), 8)
+    assert summary(nn.Linear(3, 4), (3,)).input_size == (3,)  # MLPs keep any sample shape
+
+
+def test_wrong_channels_name_the_first_convolutions(lenet):
+    with pytest.raises(SummaryError, match=r"first convolution takes 1 channels: try input_size "
+                                           r"\(1, 28, 28\)"):
+        summary(lenet, (3, 28, 28))
+
+
+def test_not_a_model_is_refused():
+    with pytest.raises(TypeError, match="nn.Module or a registered model name"):
+        summary(42, (1, 28, 28))
