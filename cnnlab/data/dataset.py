@@ -15,6 +15,14 @@ import torch
 
 from cnnlab.notices import CnnlabWarning
 
+# A repr lists this many class names; a folder dataset may have hundreds.
+_MAX_CLASSES_SHOWN = 10
+
+
+def _describe_shape(images: torch.Tensor) -> str:
+    """'1x28x28 uint8': one image's shape and the dtype, for reprs."""
+    return "x".join(map(str, images.shape[1:])) + " " + str(images.dtype).removeprefix("torch.")
+
 
 class DataError(Exception):
     """Base of every error the data layer raises on purpose.
@@ -57,6 +65,11 @@ class ImageData:
     def __len__(self) -> int:
         return len(self.labels)
 
+    def __repr__(self) -> str:
+        # The default dataclass repr prints the image tensors: thousands of characters
+        # as the last line of a notebook cell.
+        return f"ImageData({len(self)} images of {_describe_shape(self.images)})"
+
     def class_counts(self, num_classes: int) -> list[int]:
         """How many samples each class has, in class-index order."""
         return torch.bincount(self.labels, minlength=num_classes).tolist()
@@ -84,6 +97,14 @@ class DatasetSplits:
                     f"{self.name}: {split_name} label {int(split.labels.max())} has no class "
                     f"name ({len(self.classes)} classes)"
                 )
+
+    def __repr__(self) -> str:
+        classes = ", ".join(self.classes[:_MAX_CLASSES_SHOWN])
+        if len(self.classes) > _MAX_CLASSES_SHOWN:
+            classes += f", ... ({len(self.classes)} in all)"
+        return (f"DatasetSplits({self.name!r}, train={len(self.train)}, test={len(self.test)}, "
+                f"images {_describe_shape(self.train.images)}, "
+                f"{self.num_classes} classes: {classes}; source: {self.source})")
 
     @property
     def num_classes(self) -> int:
