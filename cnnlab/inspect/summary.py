@@ -27,6 +27,7 @@ the bias adds of its linear layers, so its RegNet numbers are a few thousand hig
 
 from __future__ import annotations
 
+import html
 import io
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -113,32 +114,40 @@ class ModelSummary:
     def flow_str(self) -> str:
         return " → ".join("x".join(map(str, s)) for s in self.flow)
 
-    def to_table(self) -> Table:
+    def title(self) -> str:
+        return (f"{self.model_name}  ·  input {fmt_shape(self.input_size)}  ·  "
+                f"batch {self.batch_size}  ·  {self.dtype}")
+
+    def table_cells(self) -> tuple[list[str], list[tuple[int, list[str]]], list[str]]:
+        """The layer table as text: header, rows as (indent level, cells), footer.
+
+        :meth:`to_table` (terminal) and :meth:`_repr_html_` (notebook) lay out these same
+        cells; the first three columns are text, the others numbers.
+        """
         t = self.totals
         frozen = t.trainable_params != t.params
-        table = Table(
-            title=f"{self.model_name}  ·  input {fmt_shape(self.input_size)}"
-            f"  ·  batch {self.batch_size}  ·  {self.dtype}",
-            box=box.SIMPLE_HEAD,
-            show_footer=True,
-        )
-        table.add_column("Layer", footer="Total", no_wrap=True)
-        table.add_column("Type", no_wrap=True)
-        table.add_column("Output shape")
-        table.add_column("Params", justify="right", footer=fmt_count(t.params))
-        if frozen:
-            table.add_column("Trainable", justify="right", footer=fmt_count(t.trainable_params))
-        table.add_column("MACs", justify="right", footer=fmt_count(t.macs))
-        table.add_column("Activations", justify="right",
-                         footer=fmt_bytes(t.forward_activation_bytes))
+        trainable = ["Trainable"] if frozen else []
+        header = ["Layer", "Type", "Output shape", "Params", *trainable, "MACs", "Activations"]
+        footer = ["Total", "", "", fmt_count(t.params),
+                  *([fmt_count(t.trainable_params)] if frozen else []),
+                  fmt_count(t.macs), fmt_bytes(t.forward_activation_bytes)]
+        rows = []
         for r in self.rows:
-            label = r.name or r.type
-            label = "  " * max(r.depth - 1, 0) + label + (" (own)" if r.own else "")
-            cells = [label, r.type, fmt_shapes(r.output_shapes), fmt_count(r.params)]
-            if frozen:
-                cells.append(fmt_count(r.trainable_params))
-            cells += [fmt_count(r.macs), fmt_bytes(r.activation_bytes)]
-            table.add_row(*cells)
+            label = (r.name or r.type) + (" (own)" if r.own else "")
+            cells = [label, r.type, fmt_shapes(r.output_shapes), fmt_count(r.params),
+                     *([fmt_count(r.trainable_params)] if frozen else []),
+                     fmt_count(r.macs), fmt_bytes(r.activation_bytes)]
+            rows.append((max(r.depth - 1, 0), cells))
+        return header, rows, footer
+
+    def to_table(self) -> Table:
+        header, rows, footer = self.table_cells()
+        table = Table(title=self.title(), box=box.SIMPLE_HEAD, show_footer=True)
+        for i, (name, total) in enumerate(zip(header, footer, strict=True)):
+            table.add_column(name, footer=total, justify="left" if i < 3 else "right",
+                             no_wrap=i < 2)
+        for indent, cells in rows:
+            table.add_row("  " * indent + cells[0], *cells[1:])
         return table
 
     def totals_lines(self) -> list[tuple[str, str]]:
@@ -170,6 +179,35 @@ class ModelSummary:
 
     def renderable(self) -> Group:
         return Group(self.to_table(), self.totals_table())
+
+    def __rich__(self) -> Group:  # rich.print(s), and rich consoles in a notebook
+        return self.renderable()
+
+    def _repr_html_(self) -> str:
+        """The table and totals as HTML, which Jupyter shows for a cell's last value."""
+        header, rows, footer = self.table_cells()
+
+        def html_row(tag: str, cells: list[str], indent: int = 0) -> str:
+            out = []
+            for i, cell in enumerate(cells):
+                style = (f"text-align:left;padding-left:{indent + 0.5}em" if i == 0 else
+                         "text-align:left" if i < 3 else "text-align:right")
+                out.append(f'<{tag} style="{style}">{html.escape(cell)}</{tag}>')
+            return "<tr>" + "".join(out) + "</tr>"
+
+        totals = "".join(f'<tr><th style="text-align:left">{html.escape(label)}</th>'
+                         f'<td style="text-align:left">{html.escape(words)}</td></tr>'
+                         for label, words in self.totals_lines())
+        return (f"<table><caption>{html.escape(self.title())}</caption>"
+                f"<thead>{html_row('th', header)}</thead><tbody>"
+                + "".join(html_row("td", cells, indent) for indent, cells in rows)
+                + f"</tbody><tfoot>{html_row('th', footer)}</tfoot></table>"
+                f"<table>{totals}</table>")
+
+    def __repr__(self) -> str:
+        # The table, not the dataclass fields: as a notebook cell's last value (plain-text
+        # front ends) or at the REPL, the rows' field dump ran to thousands of characters.
+        return str(self)
 
     def __str__(self) -> str:
         buf = io.StringIO()

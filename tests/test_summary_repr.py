@@ -1,0 +1,42 @@
+"""A summary as a notebook shows it: the table, in text or HTML, never the dataclass dump."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from rich.console import Console
+
+from cnnlab.inspect import summary
+from cnnlab.models import get_model
+
+
+@pytest.fixture(scope="module")
+def lenet_summary():
+    model = get_model("lenet_d2l")
+    model.cnnlab_name = "lenet<d2l>"  # HTML must escape what it shows
+    return summary(model, (1, 28, 28), depth=1)
+
+
+def test_repr_is_the_table(lenet_summary):
+    text = repr(lenet_summary)
+    assert text == str(lenet_summary)
+    assert "LayerRow(" not in text
+    assert "Total" in text and lenet_summary.flow_str() in text
+
+
+def test_html_is_a_table_with_a_row_per_layer_and_the_totals(lenet_summary):
+    page = lenet_summary._repr_html_()
+    assert page.startswith("<table><caption>lenet&lt;d2l&gt;  ·  input 1x28x28")
+    body = re.search(r"<tbody>(.*)</tbody>", page).group(1)
+    assert body.count("<tr>") == len(lenet_summary.rows) == 2
+    assert ">features<" in body and ">classifier<" in body
+    assert re.search(r"<tfoot>.*>Total<.*>61\.71K<.*</tfoot>", page)
+    assert ">Parameters</th>" in page and "61,706 (61,706 trainable)" in page
+
+
+def test_rich_renders_the_same_table(lenet_summary):
+    buf = io.StringIO()
+    Console(file=buf, width=200, no_color=True).print(lenet_summary)
+    assert "classifier" in buf.getvalue() and "LayerRow(" not in buf.getvalue()
