@@ -119,3 +119,47 @@ def test_a_signal_while_the_report_is_written_names_the_run_too(tmp_path, data, 
     with pytest.raises(TrainingInterrupted, match="after the run ended") as caught:
         train(tiny_cfg(tmp_path), data=data)
     assert caught.value.run_dir == tmp_path / "r" and caught.value.epoch is None
+
+
+@pytest.fixture
+def two_threads():
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(before)
+
+
+def _process_settings():
+    import warnings
+
+    return (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled(),
+            torch.backends.cudnn.benchmark, list(warnings.filters))
+
+
+def test_train_and_resume_leave_torchs_process_settings_as_they_were(tmp_path, data,
+                                                                    two_threads, monkeypatch):
+    import cnnlab.train.run as run_module
+    from cnnlab.train import resume
+
+    monkeypatch.setattr(run_module, "load_training_data", lambda cfg: data)
+
+    before = _process_settings()
+    # fp16 on a CPU: slow, but the path that muted a PyTorch warning for the whole process
+    cfg = tiny_cfg(tmp_path, threads=1, deterministic=True, amp="fp16")
+    train(cfg, data=data)
+    assert _process_settings() == before
+    resume(tmp_path / "r", extra_epochs=1, threads=1)
+    assert _process_settings() == before
+
+
+def test_settings_are_restored_when_training_fails(tmp_path, data, two_threads, monkeypatch):
+    from cnnlab.train.trainer import Trainer
+
+    def broken(self):
+        raise RuntimeError("out of memory, say")
+
+    monkeypatch.setattr(Trainer, "fit", broken)
+    before = _process_settings()
+    with pytest.raises(RuntimeError, match="out of memory"):
+        train(tiny_cfg(tmp_path, threads=1, deterministic=True), data=data)
+    assert _process_settings() == before

@@ -6,6 +6,7 @@ config.yaml before the first step, summary.json, plots and report.html after the
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import warnings
@@ -58,13 +59,43 @@ def load_training_data(cfg: TrainConfig, test_only: bool = False) -> DatasetSpli
 
 def train(cfg: TrainConfig, *, data: DatasetSplits | None = None, console=None,
           write_run_dir: bool = True) -> TrainResult:
-    """Train ``cfg.model`` and leave a complete run directory (unless told not to)."""
+    """Train ``cfg.model`` and leave a complete run directory (unless told not to).
+
+    torch's CPU thread count (``cfg.threads``), deterministic algorithms
+    (``cfg.deterministic``) and cuDNN autotuning are set for the run and put back as
+    they were when it returns or raises. The global RNG is not: it is seeded with
+    ``cfg.seed`` (that is how a run repeats) and left where training took it.
+    """
     return train_with_trainer(cfg, data=data, console=console, write_run_dir=write_run_dir)[1]
 
 
 def train_with_trainer(cfg: TrainConfig, *, data: DatasetSplits | None = None, console=None,
                        write_run_dir: bool = True) -> tuple[Trainer, TrainResult]:
     """As :func:`train`, also returning the Trainer (its model, optimizer, loaders)."""
+    with _torch_settings_kept():
+        return _train(cfg, data, console, write_run_dir)
+
+
+@contextlib.contextmanager
+def _torch_settings_kept():
+    """torch's process-wide settings that a Trainer sets from its config (CPU threads,
+    deterministic algorithms, cuDNN autotuning) back as they were once the block ends,
+    however it ends: a notebook's next cells run as they did before training. (The
+    global RNG stays as the run's seed left it: seeding it is what makes runs repeat.)"""
+    threads = torch.get_num_threads()
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    benchmark = torch.backends.cudnn.benchmark
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
+        torch.backends.cudnn.benchmark = benchmark
+
+
+def _train(cfg: TrainConfig, data: DatasetSplits | None, console,
+           write_run_dir: bool) -> tuple[Trainer, TrainResult]:
     # The data's paths as config.yaml keeps them: absolute, found from anywhere.
     cfg = absolute_data_paths(cfg.validate())
     model_info(cfg.model)  # an unknown name fails here, before any folder is made
@@ -165,7 +196,7 @@ def resume(run_dir: str | Path, *, console=None, extra_epochs: int | None = None
     is_main = launched_as_main()
     # Held from the first look at the run to its last file: a run still training (even
     # one that has not written its first checkpoint yet) is named as such.
-    with run_lock(run_dir if is_main and run_dir.is_dir() else None):
+    with run_lock(run_dir if is_main and run_dir.is_dir() else None), _torch_settings_kept():
         return _resume(run_dir, console, extra_epochs, max_time, data_root, device,
                        {"quiet": quiet, "threads": threads})
 

@@ -118,10 +118,7 @@ class Trainer(Resumable):
             self.optimizer, cfg, math.ceil(self.steps_per_epoch / cfg.accum_steps)
         )
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp == "fp16")
-        if self.scaler.is_enabled():
-            # The scaler skips the first steps while it finds its scale; the schedule still
-            # advances (a step of the plan), which PyTorch reports as a misordered call.
-            warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler\.step\(\)`")
+        self._scheduler_stepped = False  # in this session (see _optimizer_step)
         self.lookahead = (Lookahead(self.optimizer, cfg.lookahead_steps, cfg.lookahead_alpha)
                           if cfg.lookahead_steps else None)
         self.ema = WeightEMA(self.model, cfg.ema_decay) if cfg.ema_decay > 0 else None
@@ -363,7 +360,16 @@ class Trainer(Resumable):
         scale = self.scaler.get_scale() if watch_skips else None  # a sync: fp16 only
         self.scaler.step(self.optimizer)
         self.scaler.update()
-        self.scheduler.step()
+        if self.scaler.is_enabled() and not self._scheduler_stepped:
+            # The scaler skips the first steps while it finds its scale; the schedule still
+            # advances (a step of the plan), which PyTorch reports, at the scheduler's first
+            # step only, as a misordered call. Muted there alone: the caller's filters stay.
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler")
+                self.scheduler.step()
+        else:
+            self.scheduler.step()
+        self._scheduler_stepped = True
         # fp16 overflow: the scaler skipped the step and lowered its scale. Lookahead
         # must not count it (nor give Adam's untouched, empty state its slow weights:
         # Adam takes an empty state for a new parameter).
