@@ -163,3 +163,11 @@ def test_settings_are_restored_when_training_fails(tmp_path, data, two_threads, 
     with pytest.raises(RuntimeError, match="out of memory"):
         train(tiny_cfg(tmp_path, threads=1, deterministic=True), data=data)
     assert _process_settings() == before
+
+
+def test_train_refuses_a_plan_the_command_line_refuses(tmp_path, data):
+    from cnnlab.train import ConfigError
+
+    with pytest.raises(ConfigError, match="fewer than the 2 epochs"):
+        train(tiny_cfg(tmp_path, warmup_epochs=5, epochs=2), data=data)
+    assert not (tmp_path / "r").exists()  # before any folder is made

@@ -44,6 +44,24 @@ class ConfigError(ValueError):
     """An invalid configuration value; the message names the field and what is allowed."""
 
 
+class UnknownFieldError(ConfigError, TypeError):
+    """A name that is no TrainConfig field, with the closest one. A TypeError too: what
+    Python raises for an unexpected keyword argument, for callers that catch that."""
+
+
+def unknown_fields_error(unknown: list[str], known: set[str]) -> UnknownFieldError:
+    """The error for ``unknown`` field names, each with the field meant where one is close
+    (or is another tool's name for it: ``learning_rate`` is ``lr``)."""
+    import difflib
+
+    hints = []
+    for name in unknown:
+        match = [SYNONYMS[name]] if SYNONYMS.get(name) in known else (
+            difflib.get_close_matches(name, known, 1))
+        hints.append(f"{name} (did you mean {match[0]}?)" if match else name)
+    return UnknownFieldError(f"unknown config field(s): {', '.join(hints)}")
+
+
 @dataclass
 class TrainConfig:
     # What to train on what
@@ -133,6 +151,13 @@ class TrainConfig:
     # the other epochs' test columns are NaN. For short runs whose evaluation (with
     # test-time augmentation) is a sizeable share of the time.
     eval_every: int = 1
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> TrainConfig:
+        # Before the generated __init__, whose bare TypeError names no field that was meant.
+        unknown = sorted(set(kwargs) - {f.name for f in fields(cls)})
+        if unknown:
+            raise unknown_fields_error(unknown, {f.name for f in fields(cls)})
+        return super().__new__(cls)
 
     def __post_init__(self) -> None:
         if is_no_preset(self.preset):  # --preset none, `preset: none`: stored as null
@@ -294,14 +319,7 @@ class TrainConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            import difflib
-
-            hints = []
-            for u in unknown:
-                match = [SYNONYMS[u]] if SYNONYMS.get(u) in known else (
-                    difflib.get_close_matches(u, known, 1))
-                hints.append(f"{u} (did you mean {match[0]}?)" if match else u)
-            raise ConfigError(f"unknown config field(s): {', '.join(hints)}")
+            raise unknown_fields_error(unknown, known)
         if values.get("amp") is False:  # YAML 1.1 reads a bare `off` as false
             values = {**values, "amp": "off"}
         # YAML 1.1 reads 5e-4 (no dot) as text; a number field takes it as the number.

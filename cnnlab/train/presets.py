@@ -123,6 +123,10 @@ def resolve_config(
     preset = (overrides or {}).get("preset") or preset or file_values.get("preset")
     preset = None if is_no_preset(preset) else preset
     model = (overrides or {}).get("model") or model or file_values.get("model")
+    if isinstance(model, str):
+        from cnnlab.models import model_info
+
+        model_info(model)  # an unknown name: refused now, with the closest names
     if preset:
         values.update(preset_values(preset, model))
     values.update(file_values)

@@ -97,7 +97,8 @@ def _torch_settings_kept():
 def _train(cfg: TrainConfig, data: DatasetSplits | None, console,
            write_run_dir: bool) -> tuple[Trainer, TrainResult]:
     # The data's paths as config.yaml keeps them: absolute, found from anywhere.
-    cfg = absolute_data_paths(cfg.validate())
+    # As `cnnlab train` checks it (resolve_config): a plan only a new run must hold.
+    cfg = absolute_data_paths(cfg.validate().check_new_run())
     model_info(cfg.model)  # an unknown name fails here, before any folder is made
     if cfg.freeze_backbone and not cfg.weights:
         # Not in validate(): a resumed run drops its weights (the checkpoint has them).
