@@ -151,3 +151,10 @@ def test_the_readme_call_gives_the_books_pooling_example():
     X = torch.arange(9.0).reshape(1, 3, 3)
     assert pool2d(X, 2, stride=1).tolist() == [[[4.0, 5.0], [7.0, 8.0]]]
     assert pool2d(X, 2, stride=1, mode="avg").tolist() == [[[2.0, 3.0], [5.0, 6.0]]]
+
+
+def test_the_books_positional_mode_is_refused_with_the_call_to_write():
+    from cnnlab.ops import pool2d
+
+    with pytest.raises(TypeError, match=r"pool2d\(X, 2, stride=1, mode='avg'\) is the book's"):
+        pool2d(torch.arange(9.0).reshape(1, 3, 3), (2, 2), "avg")

@@ -21,7 +21,7 @@ Both hot paths have hand-written backward passes (convolution-shaped loops
 again, see ``shift._ShiftConv`` and ``_Im2col``), tested against PyTorch's gradients.
 
 Padding is per side, as in PyTorch; :func:`conv_output_size` takes the *total*
-padding, as the chapter notes' formula does.
+padding ``p``, as the chapter notes' formula does, or conv2d's per-side ``padding=``.
 """
 
 from __future__ import annotations
@@ -38,8 +38,24 @@ METHODS = ("auto", "shift", "unfold")
 # ---------------------------------------------------------------- sizes
 
 
-def conv_output_size(n: int, k: int, p: int = 0, s: int = 1, d: int = 1) -> int:
+def conv_output_size(
+    n: int,
+    k: int | None = None,
+    p: int = 0,
+    s: int = 1,
+    d: int = 1,
+    *,
+    kernel_size: int | None = None,
+    padding: int | str | None = None,
+    stride: int | None = None,
+    dilation: int | None = None,
+) -> int:
     """Output length along one axis: ``floor((n - k_eff + p + s) / s)``.
+
+    **``p`` is the total padding (both sides together), as in the book's formula;
+    ``padding=`` is conv2d's, zeros on each side.** ``conv_output_size(28, 5, 4)`` and
+    ``conv_output_size(28, kernel_size=5, padding=2)`` are both the 28 of
+    ``conv2d(x, w, padding=2)``; ``conv_output_size(28, 5, 2)`` is 26.
 
     This is the chapter notes' formula (``floor((n_h - k_h + p_h + s_h) / s_h)``)
     generalised to dilation by the *effective* kernel size ``k_eff = d * (k - 1) + 1``,
@@ -53,11 +69,17 @@ def conv_output_size(n: int, k: int, p: int = 0, s: int = 1, d: int = 1) -> int:
             for ``padding="same"`` the total is ``d * (k - 1)``.
         s: stride.
         d: dilation.
+        kernel_size, padding, stride, dilation: conv2d's names, for one axis, instead
+            of ``k``, ``p``, ``s``, ``d``; ``padding`` is per side (an int, ``"same"``
+            or ``"valid"``), so the total ``p`` is twice it.
 
     Raises:
         ValueError: for a non-positive size, stride or dilation, negative padding,
             or a dilated kernel wider than the padded input (no output position).
+        TypeError: for a value given under both names (``s`` and ``stride``).
     """
+    k, p, s, d = one_axis_args("conv_output_size", k, p, s, d,
+                               kernel_size, padding, stride, dilation)
     if n < 1 or k < 1 or s < 1 or d < 1 or p < 0:
         raise ValueError(
             f"conv_output_size needs n, k, s, d >= 1 and p >= 0, got n={n}, k={k}, p={p}, "
@@ -70,6 +92,36 @@ def conv_output_size(n: int, k: int, p: int = 0, s: int = 1, d: int = 1) -> int:
             f"{n + p} wide (n={n} + total padding {p}); pad more or use a smaller kernel"
         )
     return (n - k_eff + p + s) // s
+
+
+def one_axis_args(func: str, k, p, s, d, kernel_size, padding, stride, dilation
+                  ) -> tuple[int, int, int, int]:
+    """(k, total p, s, d) from the book's short names or conv2d's long ones (padding per
+    side); a value given both ways is a TypeError, as Python's own duplicate is."""
+    # A short name left at its default (None, 0, 1, 1) counts as not given.
+    both = [(short, value, long, long_value) for short, value, default, long, long_value in (
+        ("k", k, None, "kernel_size", kernel_size), ("p", p, 0, "padding", padding),
+        ("s", s, 1, "stride", stride), ("d", d, 1, "dilation", dilation),
+    ) if value != default and long_value is not None]
+    if both:
+        short, value, long, long_value = both[0]
+        raise TypeError(f"{func} got both {short}={value!r} and {long}={long_value!r}; "
+                        f"give one ({short} is the book's, {long} conv2d's)")
+    k = kernel_size if kernel_size is not None else k
+    if k is None:
+        raise TypeError(f"{func} needs the kernel length: k (or kernel_size)")
+    s = stride if stride is not None else s
+    d = dilation if dilation is not None else d
+    if padding is None:
+        return k, p, s, d
+    if padding == "valid":
+        return k, 0, s, d
+    if padding == "same":
+        return k, d * (k - 1), s, d
+    if not isinstance(padding, int) or isinstance(padding, bool):
+        raise TypeError(f"{func}'s padding= is zeros on each side, an int or 'same' / "
+                        f"'valid', got {padding!r}; p= is the total (both sides)")
+    return k, 2 * padding, s, d
 
 
 def as_pair(value: IntPair, name: str) -> tuple[int, int]:

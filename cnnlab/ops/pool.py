@@ -23,21 +23,37 @@ from __future__ import annotations
 
 import torch
 
-from cnnlab.ops.conv import IntPair, as_pair, conv_output_size
+from cnnlab.ops.conv import IntPair, as_pair, conv_output_size, one_axis_args
 
 MODES = ("max", "avg")
 
 
 def pool_output_size(
-    n: int, k: int, p: int = 0, s: int = 1, d: int = 1, ceil_mode: bool = False
+    n: int,
+    k: int | None = None,
+    p: int = 0,
+    s: int = 1,
+    d: int = 1,
+    ceil_mode: bool = False,
+    *,
+    kernel_size: int | None = None,
+    padding: int | None = None,
+    stride: int | None = None,
+    dilation: int | None = None,
 ) -> int:
     """Pooled length along one axis; ``p`` is the *total* padding, as in conv_output_size.
+
+    ``kernel_size``, ``padding`` (per side, as pool2d's), ``stride`` and ``dilation`` may
+    be given instead of ``k``, ``p`` (total), ``s`` and ``d``, as for
+    :func:`conv_output_size`.
 
     Without ``ceil_mode`` this is exactly :func:`conv_output_size`. With it, the
     division rounds up, and a last window starting at or beyond ``n + p // 2`` (in
     the trailing padding) is dropped, PyTorch's rule. Rounding up lets a window hang
     over the end, so in ceil mode a kernel may even be longer than the padded input.
     """
+    k, p, s, d = one_axis_args("pool_output_size", k, p, s, d,
+                               kernel_size, padding, stride, dilation)
     if not ceil_mode:
         return conv_output_size(n, k, p, s, d)
     if n < 1 or k < 1 or s < 1 or d < 1 or p < 0:
@@ -103,6 +119,10 @@ def check_pool_args(kernel_size, stride, padding, mode, dilation):
     """Validated (kernel, stride, padding, dilation) pairs; stride None means the kernel."""
     if mode not in MODES:
         raise ValueError(f"pool2d mode must be one of {MODES}, not {mode!r}")
+    if isinstance(stride, str):  # the book's pool2d(X, pool_size, mode)
+        raise TypeError(f"pool2d's third argument is the stride, got {stride!r}; give the mode "
+                        f"by name: pool2d(X, 2, stride=1, mode={stride!r}) is the book's "
+                        f"pool2d(X, (2, 2), {stride!r})")
     kernel = as_pair(kernel_size, "kernel_size")
     stride = kernel if stride is None else as_pair(stride, "stride")
     pad, dil = as_pair(padding, "padding"), as_pair(dilation, "dilation")
