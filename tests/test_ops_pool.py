@@ -158,3 +158,10 @@ def test_the_books_positional_mode_is_refused_with_the_call_to_write():
 
     with pytest.raises(TypeError, match=r"pool2d\(X, 2, stride=1, mode='avg'\) is the book's"):
         pool2d(torch.arange(9.0).reshape(1, 3, 3), (2, 2), "avg")
+
+
+def test_torchs_positional_dilation_is_refused_naming_the_keyword():
+    # F.max_pool2d(x, 3, 2, 1, 2): the fifth argument is dilation there, mode here.
+    with pytest.raises(ValueError, match="not 2; pool2d's fifth argument is mode, so give "
+                                         "dilation="):
+        pool2d(rand(1, 1, 9, 9), 3, 2, 1, 2)

@@ -118,7 +118,10 @@ def pool2d(
 def check_pool_args(kernel_size, stride, padding, mode, dilation):
     """Validated (kernel, stride, padding, dilation) pairs; stride None means the kernel."""
     if mode not in MODES:
-        raise ValueError(f"pool2d mode must be one of {MODES}, not {mode!r}")
+        # A number here is F.max_pool2d's positional dilation or F.avg_pool2d's ceil_mode.
+        raise ValueError(f"pool2d mode must be one of {MODES}, not {mode!r}; pool2d's fifth "
+                         f"argument is mode, so give dilation=, ceil_mode= and "
+                         f"count_include_pad= by name")
     if isinstance(stride, str):  # the book's pool2d(X, pool_size, mode)
         raise TypeError(f"pool2d's third argument is the stride, got {stride!r}; give the mode "
                         f"by name: pool2d(X, 2, stride=1, mode={stride!r}) is the book's "
