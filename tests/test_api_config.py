@@ -31,3 +31,45 @@ def test_resolve_config_refuses_an_unknown_model_with_the_closest_names():
         resolve_config("lenet_dl2")
     with pytest.raises(UnknownModelError, match="lenet_d2l"):
         resolve_config("lenet_dl2", preset="fast", overrides={"epochs": 2})
+
+
+def tiny(tmp_path, **fields) -> dict:
+    return dict(data="synthetic", epochs=1, batch_size=32, device="cpu", quiet=True,
+                out_dir=str(tmp_path), **fields)
+
+
+def test_train_refuses_a_preset_that_was_named_but_never_applied(tmp_path):
+    from cnnlab.data.synthetic import make_synthetic
+    from cnnlab.train import train
+
+    cfg = TrainConfig(model="lenet_modern", preset="fast", **tiny(tmp_path, run_name="r"))
+    fix = "resolve_config('lenet_modern', preset='fast', overrides={'data': 'synthetic', "
+    with pytest.raises(ConfigError, match="only named in this config") as caught:
+        train(cfg, data=make_synthetic(num_train=64, num_test=32))
+    assert fix in str(caught.value) and "'epochs': 1" in str(caught.value)
+    assert not (tmp_path / "r").exists()
+
+
+def test_configs_that_hold_their_presets_values_are_taken(tmp_path):
+    import dataclasses
+
+    from cnnlab.data.synthetic import make_synthetic
+    from cnnlab.train import train
+    from cnnlab.train.presets import check_preset, preset_values
+
+    resolved = resolve_config("lenet_modern", preset="fast", overrides=tiny(tmp_path))
+    assert resolved.optimizer == "nesterov" and resolved.applied_preset == "fast"
+    check_preset(dataclasses.replace(resolved, lr=0.05))  # a copy holds them still
+    check_preset(TrainConfig(**{**preset_values("book", "lenet_d2l"), "model": "lenet_d2l"}))
+    with pytest.raises(ConfigError, match="only named"):  # fast's values, book's name
+        check_preset(dataclasses.replace(resolved, preset="book"))
+    # A run's config.yaml (which does not store the marker), and the same file through
+    # --config, as `cnnlab train --config` reads it.
+    result = train(dataclasses.replace(resolved, run_name="r"),
+                   data=make_synthetic(num_train=64, num_test=32))
+    text = (result.run_dir / "config.yaml").read_text()
+    assert "preset: fast" in text and "applied_preset" not in text
+    check_preset(TrainConfig.load(result.run_dir / "config.yaml"))
+    again = resolve_config("lenet_modern", config_file=result.run_dir / "config.yaml")
+    check_preset(again)
+    assert again == dataclasses.replace(resolved, run_name="r")

@@ -151,6 +151,10 @@ class TrainConfig:
     # the other epochs' test columns are NaN. For short runs whose evaluation (with
     # test-time augmentation) is a sizeable share of the time.
     eval_every: int = 1
+    # The preset whose values this config holds: set by preset_values (so resolve_config)
+    # and by load (a run's config.yaml holds them); never saved. ``preset`` alone only
+    # names one, and train() refuses a preset named but not applied (see check_preset).
+    applied_preset: str | None = field(default=None, repr=False, compare=False)
 
     def __new__(cls, *args: Any, **kwargs: Any) -> TrainConfig:
         # Before the generated __init__, whose bare TypeError names no field that was meant.
@@ -303,7 +307,10 @@ class TrainConfig:
 
     # YAML round trip -------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """Every field as config.yaml keeps it (``applied_preset`` is ``load``'s to infer)."""
+        values = dataclasses.asdict(self)
+        del values["applied_preset"]
+        return values
 
     def save(self, path: str | Path) -> None:
         atomic_write_text(Path(path), yaml.safe_dump(self.to_dict(), sort_keys=False))
@@ -334,6 +341,7 @@ class TrainConfig:
             raise ConfigError(f"{path} names no model: it is empty or incomplete, not the "
                               "config.yaml a run writes")
         values.setdefault("split_seed", values.get("seed", 0))  # see split_seed
+        values.setdefault("applied_preset", values.get("preset"))  # the run trained with it
         try:
             return cls.from_dict(values)
         except ConfigError as exc:  # a value edited by hand: say in which file

@@ -16,7 +16,8 @@ from cnnlab.train.run_files import absolute_data_paths
 
 
 def preset_values(preset: str, model: str) -> dict[str, Any]:
-    """The fields a preset sets for ``model``.
+    """The fields a preset sets for ``model``, ``applied_preset`` among them (a config
+    built from them holds the preset's values, so train() takes its ``preset``).
 
     ``book``: Dive into Deep Learning's recipe for that model (its registry entry):
     plain SGD, batch 128, 10 epochs, its lr and resize, no augmentation, no
@@ -37,14 +38,16 @@ def preset_values(preset: str, model: str) -> dict[str, Any]:
                 + ", ".join(_book_models())
             )
         return dict(
-            preset="book", optimizer="sgd", momentum=0.0, weight_decay=0.0, schedule="constant",
+            preset="book", applied_preset="book",
+            optimizer="sgd", momentum=0.0, weight_decay=0.0, schedule="constant",
             lr=recipe.lr, batch_size=recipe.batch_size, epochs=recipe.epochs,
             resize=recipe.resize, crop_padding=0, flip=False, erase_prob=0.0, normalize=False,
             label_smoothing=0.0, ema_decay=0.0, amp="off", channels_last=None,
         )
     if preset == "fast":
         values = dict(
-            preset="fast", optimizer="nesterov", momentum=0.9, weight_decay=5e-4,
+            preset="fast", applied_preset="fast",
+            optimizer="nesterov", momentum=0.9, weight_decay=5e-4,
             schedule="onecycle", warmup_epochs=0.3, lr=0.1, batch_size=256, epochs=10,
             crop_padding=2, flip=True, normalize=True, label_smoothing=0.1, ema_decay=0.999,
             amp="auto", channels_last=None,
@@ -133,3 +136,20 @@ def resolve_config(
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
     values.update(model=model, preset=preset)
     return absolute_data_paths(TrainConfig.from_dict(values).check_new_run())
+
+
+def check_preset(cfg: TrainConfig) -> None:
+    """Refuse a config that names a preset whose values it does not hold: the constructor
+    only records ``preset``, so ``TrainConfig(preset="fast")`` would train with the
+    plain defaults under the preset's name (in config.yaml and summary.json too)."""
+    if cfg.preset is None or cfg.preset == cfg.applied_preset:
+        return
+    defaults = TrainConfig().to_dict()
+    given = {k: v for k, v in cfg.to_dict().items()
+             if v != defaults[k] and k not in ("model", "preset")}
+    raise ConfigError(
+        f"preset={cfg.preset!r} is only named in this config: TrainConfig(...) does not "
+        "apply a preset's settings, so the run would train with the plain defaults under "
+        f"the preset's name. Build it with resolve_config({cfg.model!r}, "
+        f"preset={cfg.preset!r}, overrides={given!r}) (from cnnlab.train), which applies "
+        "the preset, then your settings over it")

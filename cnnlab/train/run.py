@@ -28,6 +28,7 @@ from cnnlab.train.evaluate import Preprocess
 from cnnlab.train.model_setup import warn_of_a_small_input
 from cnnlab.train.optim import lr_factor
 from cnnlab.train.outcome import TrainingInterrupted
+from cnnlab.train.presets import check_preset
 from cnnlab.train.run_files import (
     absolute_data_paths,
     check_run_data,
@@ -99,6 +100,7 @@ def _train(cfg: TrainConfig, data: DatasetSplits | None, console,
     # The data's paths as config.yaml keeps them: absolute, found from anywhere.
     # As `cnnlab train` checks it (resolve_config): a plan only a new run must hold.
     cfg = absolute_data_paths(cfg.validate().check_new_run())
+    check_preset(cfg)
     model_info(cfg.model)  # an unknown name fails here, before any folder is made
     if cfg.freeze_backbone and not cfg.weights:
         # Not in validate(): a resumed run drops its weights (the checkpoint has them).

@@ -47,6 +47,7 @@ from cnnlab.train.outcome import (
     TrainingInterrupted,  # noqa: F401 - cnnlab.design imports it here
     TrainResult,
 )
+from cnnlab.train.presets import check_preset
 from cnnlab.train.resumable import Resumable
 from cnnlab.train.run_data import check_data, make_loader
 from cnnlab.train.runlog import MetricsLog, TrainProgress, command_entry
@@ -58,6 +59,7 @@ class Trainer(Resumable):
     def __init__(self, cfg: TrainConfig, data: DatasetSplits, run_dir: Path | None = None,
                  console=None):
         self.cfg = cfg.validate()
+        check_preset(self.cfg)  # named but never applied: the run would mislabel itself
         self.data = data
         self.run_dir = Path(run_dir) if run_dir else None
         self.console = console
