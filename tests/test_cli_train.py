@@ -53,9 +53,9 @@ def test_eval_with_shifted_views_and_a_shift_too_large(trained_run):
     shifted = runner.invoke(app, ["eval", str(trained_run), "--device", "cpu", "--tta-flip",
                                   "--tta-shift", "1"])
     assert shifted.exit_code == 0, shifted.output
-    loss = [line for line in shifted.output.splitlines() if line.startswith("loss")]
+    loss = [line for line in shifted.output.splitlines() if line.startswith("test loss")]
     assert loss and loss != [line for line in plain.output.splitlines()
-                             if line.startswith("loss")]  # the views changed the logits
+                             if line.startswith("test loss")]  # the views changed the logits
     too_far = runner.invoke(app, ["eval", str(trained_run), "--device", "cpu",
                                   "--tta-shift", "28"])
     assert too_far.exit_code != 0 and "28-pixel input" in too_far.output

@@ -135,6 +135,7 @@ def test_a_folder_is_every_image_below_it_and_out_writes_them_as_csv(run_and_ima
     [(path, ranked)] = predict_images(run, str(photos / "a.jpg"), top_k=1)  # one path, bare
     assert path == photos / "a.jpg" and ranked[0][0] == rows[0]["class_1"]
 
+    assert "checkpoint best, after epoch" in result.output  # which weights answered
     quiet = runner.invoke(app, ["predict", str(run), str(photos / "boots"), "--quiet",
                                 "--out", str(tmp_path / "q.csv")])
     assert quiet.exit_code == 0 and "%" not in quiet.stdout

@@ -43,6 +43,7 @@ def predict(
     from cnnlab.train.evaluate import describe_tta
     from cnnlab.train.predict import (
         check_top_k,
+        checkpoint_when,
         image_paths,
         open_for_prediction,
         predict_image,
@@ -63,6 +64,9 @@ def predict(
     if is_onnx and device != "cpu":
         warning(f"--device {device} has no effect on an .onnx file: onnxruntime runs it on "
                 "the CPU here")
+    if not is_onnx:  # an .onnx file says nothing of when its checkpoint was written
+        when = checkpoint_when(model.epoch, model.step_in_epoch, model.config.epochs)
+        err.print(f"checkpoint {model.checkpoint.stem}, {when}", highlight=False)
     if tta and any(model.tta):
         err.print(f"test-time augmentation as the run evaluated: {describe_tta(*model.tta)} "
                   "(--no-tta for the image alone)")

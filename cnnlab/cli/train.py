@@ -310,7 +310,8 @@ def evaluate(
     for name, acc in zip(classes, res.per_class_acc, strict=True):
         table.add_row(name, f"{100 * acc:.2f}%")
     console.print(table)
-    console.print(f"loss {res.loss:.4f}")
+    console.print(f"test loss {res.loss:.4f} (mean cross-entropy, without label smoothing)",
+                  highlight=False)
 
 
 def _run_eval_subset(run: Path) -> int | None:

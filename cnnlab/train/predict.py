@@ -39,11 +39,17 @@ class RunEvaluation:
 
     def when(self) -> str:
         """How far the run had trained when the checkpoint was written, in words."""
-        if self.epoch is None:  # a checkpoint from before cnnlab recorded it
-            return "when is not recorded"
-        if self.step_in_epoch:
-            return f"at step {self.step_in_epoch} of epoch {self.epoch + 1} of {self.epochs}"
-        return f"after epoch {self.epoch} of {self.epochs}"
+        return checkpoint_when(self.epoch, self.step_in_epoch, self.epochs)
+
+
+def checkpoint_when(epoch: int | None, step_in_epoch: int, epochs: int) -> str:
+    """How far a run had trained when a checkpoint was written, in words ("after epoch 7
+    of 10", "at step 40 of epoch 3 of 10")."""
+    if epoch is None:  # a checkpoint from before cnnlab recorded it
+        return "when is not recorded"
+    if step_in_epoch:
+        return f"at step {step_in_epoch} of epoch {epoch + 1} of {epochs}"
+    return f"after epoch {epoch} of {epochs}"
 
 
 def evaluate_run(run_dir, data: str | None = None, data_root: str | None = None,
