@@ -7,6 +7,7 @@ more), and the command line imports both before it even parses ``--help``.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from collections.abc import Callable
 
 
@@ -14,9 +15,15 @@ def lazy_exports(namespace: dict, exports: dict[str, str]) -> tuple[Callable, Ca
     """The ``__getattr__`` and ``__dir__`` for a package whose ``exports`` map each public
     name to the module defining it; ``namespace`` is the package's ``globals()``."""
 
+    package = namespace["__name__"]
+
     def __getattr__(name: str):
         if name not in exports:
-            raise AttributeError(f"module {namespace['__name__']!r} has no attribute {name!r}")
+            # A subpackage, as `import cnnlab; cnnlab.ops.conv2d` expects in a notebook
+            # (Python itself binds it only once something imports it).
+            if not name.startswith("_") and importlib.util.find_spec(f"{package}.{name}"):
+                return importlib.import_module(f"{package}.{name}")
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
         value = getattr(importlib.import_module(exports[name]), name)
         namespace[name] = value  # later lookups skip this function
         return value

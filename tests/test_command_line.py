@@ -31,6 +31,13 @@ def test_the_app_and_the_packages_public_names_load_without_torch():
     assert set(cnnlab.__all__) <= set(dir(cnnlab))
     with pytest.raises(AttributeError, match="'cnnlab.train' has no attribute 'trian'"):
         cnnlab.train.trian  # noqa: B018
+    # `import cnnlab` alone reaches the subpackages, as a notebook expects.
+    probe = "import cnnlab; print(cnnlab.ops.conv2d.__name__, cnnlab.design.edf.__name__)"
+    reached = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                             check=True).stdout.split()
+    assert reached == ["conv2d", "cnnlab.design.edf"]
+    with pytest.raises(AttributeError, match="'cnnlab' has no attribute 'opss'"):
+        cnnlab.opss  # noqa: B018
 
 
 def test_ctrl_c_while_the_app_loads_ends_with_status_130(monkeypatch):
