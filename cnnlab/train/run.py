@@ -1,4 +1,5 @@
-"""A run from start to report: ``train``, ``resume``, and reading a finished run back.
+"""A run from start to report: ``train``, ``resume``, and reading a finished run back
+(``load_run``, from loaded_run.py).
 
 ``Trainer`` (trainer.py) is the loop; this module owns the run directory around it:
 config.yaml before the first step, summary.json, plots and report.html after the last.
@@ -10,21 +11,21 @@ import contextlib
 import dataclasses
 import math
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from torch import nn
 
 from cnnlab.data import load_dataset, parse_spec
 from cnnlab.data.dataset import DatasetSplits
-from cnnlab.models import get_model, model_info
-from cnnlab.models.interop import EVALUATED_GROUPS, load_state_dict_checked
-from cnnlab.notices import CnnlabWarning
+from cnnlab.models import model_info
 from cnnlab.train import checkpoint as ckpt
 from cnnlab.train.config import ConfigError, TrainConfig
 from cnnlab.train.distributed import launch_command, launched_as_main, launched_world_size
-from cnnlab.train.evaluate import Preprocess
+from cnnlab.train.loaded_run import CHECKPOINTS as CHECKPOINTS
+from cnnlab.train.loaded_run import CheckpointWarning
+from cnnlab.train.loaded_run import LoadedRun as LoadedRun
+from cnnlab.train.loaded_run import check_which as check_which
+from cnnlab.train.loaded_run import load_run as load_run
 from cnnlab.train.model_setup import warn_of_a_small_input
 from cnnlab.train.optim import lr_factor
 from cnnlab.train.outcome import TrainingInterrupted
@@ -310,87 +311,3 @@ def _check_work_left(cfg: TrainConfig, last: Path, run_dir: Path) -> None:
             "budget (max_time), so resuming would train nothing. Give it a larger total "
             "budget with --max-time S (S above the time spent), or --max-time 0 for no limit"
         )
-
-
-@dataclass
-class LoadedRun:
-    """A trained model read back from a run directory, ready for eval or predict."""
-
-    run_dir: Path
-    config: TrainConfig
-    model: nn.Module
-    classes: list[str]
-    preprocess: Preprocess
-    checkpoint: Path
-    epoch: int | None = None  # epochs trained when the checkpoint was written ...
-    step_in_epoch: int = 0  # ... and steps into the next (a time budget ends mid-epoch)
-
-    @property
-    def tta(self) -> tuple[bool, int]:
-        """(flip, shift): the test-time views the run's reported accuracy averaged."""
-        return self.config.tta_flip, self.config.tta_shift
-
-    @property
-    def data(self) -> str:
-        """The dataset the run trained on (``folder:...`` images were decoded by fitting)."""
-        return self.config.data
-
-
-CHECKPOINTS = ("best", "last")
-
-
-class CheckpointWarning(CnnlabWarning):
-    """Another checkpoint than the one asked for is used (and why)."""
-
-
-def check_which(which: str) -> None:
-    """Refuse a checkpoint name other than best / last (a typo once loaded ``last``)."""
-    if which not in CHECKPOINTS:
-        raise ConfigError(f"unknown checkpoint {which!r} (--which): choose best or last")
-
-
-def load_run(run_dir: str | Path, which: str = "best", device: str = "cpu",
-             pytorch_ops: bool = False) -> LoadedRun:
-    """Model and preprocessing of a run: its ``best`` checkpoint (``last`` when there is
-    no ``best`` yet) or its ``last``.
-
-    ``pytorch_ops`` builds the network from PyTorch's own layers even when the run
-    trained on cnnlab's from-scratch ones (``scratch_ops``: the same weights under the
-    same names), for what needs standard layers, such as ONNX export.
-    """
-    check_which(which)
-    run_dir = Path(run_dir)
-    check_run_folder(run_dir)
-    path = run_dir / "checkpoints" / f"{which}.safetensors"
-    if not path.exists():
-        path = run_dir / "checkpoints" / "last.safetensors"
-        if path.exists():
-            warnings.warn(f"{run_dir} has no best checkpoint yet (stopped before its first "
-                          "evaluation): using last", CheckpointWarning, stacklevel=2)
-        elif not (run_dir / "checkpoints").is_dir() or not any(
-                (run_dir / "checkpoints").glob("*.safetensors")):
-            raise ckpt.CheckpointError(
-                f"{run_dir} has no checkpoint yet: the first is written at the end of its "
-                "first epoch, so it is still in that epoch, or was stopped before it (then "
-                "start it again)")
-    groups, state = ckpt.load_checkpoint(path)
-    ckpt.require_state(state, ("classes", "preprocess"), path)
-    cfg = TrainConfig.load(run_dir / "config.yaml")
-    if state.get("model_name") not in (None, cfg.model):
-        raise ckpt.CheckpointError(
-            f"{path} was saved from {state['model_name']!r}, but this run trains "
-            f"{cfg.model!r} (config.yaml): the file was copied from another run"
-        )
-    pp = Preprocess.from_dict(state["preprocess"])
-    overrides = dict(cfg.model_overrides)
-    if model_info(cfg.model).sized_head:
-        overrides.setdefault("image_size", pp.image_size)
-    model = get_model(cfg.model, num_classes=len(state["classes"]), in_channels=pp.channels,
-                      scratch_ops=False if pytorch_ops else cfg.scratch_ops, **overrides)
-    # A "last" checkpoint evaluates the weights training evaluated: the EMA's, or
-    # Lookahead's (slow + alpha (fast - slow)), kept beside the live ones.
-    weights = next(groups[g] for g in EVALUATED_GROUPS if groups[g] or g == "model")
-    load_state_dict_checked(model, weights, source=str(path))
-    model.to(torch.device(device)).eval()
-    return LoadedRun(run_dir, cfg, model, list(state["classes"]), pp, path, state.get("epoch"),
-                     state.get("step_in_epoch") or 0)
