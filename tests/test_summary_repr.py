@@ -40,3 +40,10 @@ def test_rich_renders_the_same_table(lenet_summary):
     buf = io.StringIO()
     Console(file=buf, width=200, no_color=True).print(lenet_summary)
     assert "classifier" in buf.getvalue() and "LayerRow(" not in buf.getvalue()
+
+
+def test_memory_is_quoted_in_decimal_units_spelt_as_si_spells_them():
+    from cnnlab.inspect.summary import fmt_bytes
+
+    assert [fmt_bytes(n) for n in (999, 1_500, 2_500_000, 3_000_000_000)] == [
+        "999 B", "1.50 kB", "2.50 MB", "3.00 GB"]

@@ -360,7 +360,9 @@ def fmt_count(n: int) -> str:
 
 
 def fmt_bytes(n: int) -> str:
-    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+    """1234567 -> '1.23 MB': decimal units, as torchinfo and papers quote memory (SI's kB,
+    not KB, which reads as 1024 bytes)."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
         if n >= scale:
             return f"{n / scale:.2f} {unit}"
     return f"{n} B"
