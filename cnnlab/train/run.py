@@ -30,6 +30,7 @@ from cnnlab.train.model_setup import warn_of_a_small_input
 from cnnlab.train.optim import lr_factor
 from cnnlab.train.outcome import TrainingInterrupted
 from cnnlab.train.presets import check_preset
+from cnnlab.train.run_data import DATA_RECORD, check_same_data, write_data_record
 from cnnlab.train.run_files import (
     absolute_data_paths,
     check_run_data,
@@ -57,6 +58,15 @@ def load_training_data(cfg: TrainConfig, test_only: bool = False) -> DatasetSpli
     if test_only and parse_spec(cfg.data)[0] == "fashion-mnist":
         return load_dataset(cfg.data, root=cfg.data_root, test_only=True)
     return load_dataset(cfg.data, root=cfg.data_root)
+
+
+def check_evaluated_data(run_dir: str | Path, splits: DatasetSplits) -> None:
+    """Refuse to score a run on the test split of the data its config names (``splits``,
+    from ``load_training_data``) when its data.json says train() was given other data:
+    the accuracy would be of other images. Runs without the record are not checked."""
+    check_same_data(Path(run_dir), splits, "The test split its config names", test_only=True, fix=(
+        "Score it on its own test images from Python (load_run gives the model and its "
+        "preprocessing), or name the data to score it on: --data SPEC (data=SPEC)."))
 
 
 def train(cfg: TrainConfig, *, data: DatasetSplits | None = None, console=None,
@@ -98,8 +108,8 @@ def _torch_settings_kept():
 
 def _train(cfg: TrainConfig, data: DatasetSplits | None, console,
            write_run_dir: bool) -> tuple[Trainer, TrainResult]:
-    # The data's paths as config.yaml keeps them: absolute, found from anywhere.
-    # As `cnnlab train` checks it (resolve_config): a plan only a new run must hold.
+    # Checked as `cnnlab train` checks it (resolve_config): a plan only a new run must
+    # hold. The data's paths as config.yaml keeps them: absolute, found from anywhere.
     cfg = absolute_data_paths(cfg.validate().check_new_run())
     check_preset(cfg)
     model_info(cfg.model)  # an unknown name fails here, before any folder is made
@@ -108,7 +118,8 @@ def _train(cfg: TrainConfig, data: DatasetSplits | None, console,
         raise ConfigError("freeze_backbone trains only the classifier on top of pretrained "
                           "features; without --weights the frozen backbone is random. Give "
                           "--weights FILE (or DEFAULT for a tv: model), or drop it")
-    data = data if data is not None else _load_at_least_two_classes(cfg)
+    given = data is not None  # not what cfg.data names, maybe: recorded with the run
+    data = data if given else _load_at_least_two_classes(cfg)
     if len(data.classes) < 2:  # before any folder is made
         raise ConfigError(f"{data.name} has {len(data.classes)} class ({', '.join(data.classes)})"
                           "; a classifier needs at least two")
@@ -127,6 +138,8 @@ def _train(cfg: TrainConfig, data: DatasetSplits | None, console,
     with run_lock(run_dir if is_main else None):  # `resume` of it meanwhile is refused
         if run_dir is not None and is_main:
             cfg.save(run_dir / "config.yaml")
+            if given:
+                write_data_record(run_dir, data)
         result = trainer.fit()
         if run_dir is not None and is_main:
             _write_outputs(trainer, result)
@@ -174,13 +187,19 @@ class RunFinished(ConfigError):
     """The run has trained every epoch of its plan: resuming it would train nothing."""
 
 
-def resume(run_dir: str | Path, *, console=None, extra_epochs: int | None = None,
-           max_time: float | None = None, data_root: str | None = None,
-           device: str | None = None, quiet: bool | None = None,
-           threads: int | None = None) -> TrainResult:
+def resume(run_dir: str | Path, *, data: DatasetSplits | None = None, console=None,
+           extra_epochs: int | None = None, max_time: float | None = None,
+           data_root: str | None = None, device: str | None = None,
+           quiet: bool | None = None, threads: int | None = None) -> TrainResult:
     """Continue a run from ``checkpoints/last.safetensors`` exactly where it stopped.
 
     Args:
+        data: the data to train on, for a run that ``train()`` was given its data (a
+            subset, say): the same data again, which is checked against the run's
+            data.json; a run without one trusts it. None: the data config.yaml names
+            (refused, naming this argument, when data.json says the run trained on
+            other data).
+        console: as for :func:`train`.
         extra_epochs: train this many epochs beyond the run's plan.
         max_time: a new total training-time budget in seconds (0: none) in place of the
             run's ``max_time``; None keeps the run's. A run whose budget is already
@@ -201,12 +220,13 @@ def resume(run_dir: str | Path, *, console=None, extra_epochs: int | None = None
     # Held from the first look at the run to its last file: a run still training (even
     # one that has not written its first checkpoint yet) is named as such.
     with run_lock(run_dir if is_main and run_dir.is_dir() else None), _torch_settings_kept():
-        return _resume(run_dir, console, extra_epochs, max_time, data_root, device,
+        return _resume(run_dir, data, console, extra_epochs, max_time, data_root, device,
                        {"quiet": quiet, "threads": threads})
 
 
-def _resume(run_dir: Path, console, extra_epochs: int | None, max_time: float | None,
-            data_root: str | None, device: str | None, session: dict) -> TrainResult:
+def _resume(run_dir: Path, data: DatasetSplits | None, console, extra_epochs: int | None,
+            max_time: float | None, data_root: str | None, device: str | None,
+            session: dict) -> TrainResult:
     cfg_path = run_dir / "config.yaml"
     last = run_dir / "checkpoints" / "last.safetensors"
     check_run_folder(run_dir)  # a path that is no run: exit 2, not 1
@@ -231,14 +251,19 @@ def _resume(run_dir: Path, console, extra_epochs: int | None, max_time: float | 
     if device is not None:
         cfg.device = device
     _check_work_left(cfg, last, run_dir)
-    if data_root is None:
+    if data_root is None and data is None:
         check_run_data(cfg, run_dir)  # its folder moved: name --data-root
     plan = dataclasses.replace(cfg)
     cfg.weights = None  # the checkpoint replaces any starting weights
     # How this session shows and runs the training, not part of the run's plan.
     cfg = dataclasses.replace(cfg, **{k: v for k, v in session.items() if v is not None})
     cfg.validate()
-    data = load_training_data(cfg)
+    given = data is not None
+    data = data if given else load_training_data(cfg)
+    source = "The data given to resume()" if given else f"The data its config names ({cfg.data})"
+    check_same_data(run_dir, data, source, fix=(
+        f"Pass the data it trained on: resume({str(run_dir)!r}, data=...), from Python "
+        "(`cnnlab resume` loads the data its config names)."))
     trainer = Trainer(cfg, data, run_dir=run_dir, console=console)
     trainer.load_resume_state(last)
     if extra_epochs and trainer.dist.is_main:
@@ -246,6 +271,8 @@ def _resume(run_dir: Path, console, extra_epochs: int | None, max_time: float | 
     changed = extra_epochs or any(v is not None for v in (max_time, data_root, device))
     if trainer.dist.is_main and changed:
         plan.save(cfg_path)  # the new plan: a later `cnnlab resume` continues it, not the old
+    if trainer.dist.is_main and given and not (run_dir / DATA_RECORD).exists():
+        write_data_record(run_dir, data)  # a run from before the record: checked from now
     result = trainer.fit()
     if trainer.dist.is_main:
         _write_outputs(trainer, result)

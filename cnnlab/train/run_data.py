@@ -1,14 +1,19 @@
-"""The data as a run feeds it: what the splits must allow before anything is built, and
-the device-resident loaders with the config's augmentation, resize and normalisation.
-(The model's side is :mod:`cnnlab.train.model_setup`.)"""
+"""The data as a run feeds it: what the splits must allow before anything is built, the
+device-resident loaders with the config's augmentation, resize and normalisation, and
+the record of data given to ``train()`` (data.json), which ``resume`` checks. (The
+model's side is :mod:`cnnlab.train.model_setup`.)"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+from pathlib import Path
 
 import torch
 
-from cnnlab.data.dataset import DataError, DatasetSplits
+from cnnlab.atomic import atomic_write_text
+from cnnlab.data.dataset import DataError, DatasetSplits, ImageData
 from cnnlab.data.loader import DeviceLoader
 from cnnlab.train.config import ConfigError, TrainConfig
 from cnnlab.train.distributed import DistInfo
@@ -70,3 +75,64 @@ def make_loader(cfg: TrainConfig, pp: Preprocess, images: torch.Tensor,
         rank=dist.rank if train else 0,
         world_size=dist.world_size if train else 1,
     )
+
+
+# Written beside config.yaml when train() is given its data (a subset, data made in a
+# notebook): config.yaml names only the spec, and loading that gives other data.
+DATA_RECORD = "data.json"
+_SAMPLED_IMAGES = 256
+
+
+def data_record(data: DatasetSplits) -> dict:
+    """What tells ``data`` from other data, cheaply: its name, classes and, per split, the
+    number and shape of its images and a fingerprint of them."""
+    return {"name": data.name, "classes": list(data.classes),
+            "train": _split_record(data.train), "test": _split_record(data.test)}
+
+
+def _split_record(part: ImageData) -> dict:
+    # Every label, and images spread evenly over the split: a subset, a reordering or
+    # other images change it, without hashing every pixel of a large set.
+    n = len(part)
+    picked = torch.linspace(0, n - 1, min(n, _SAMPLED_IMAGES)).round().long()
+    digest = hashlib.sha256(part.labels.cpu().numpy().tobytes())
+    digest.update(part.images[picked].cpu().numpy().tobytes())
+    return {"images": n, "shape": list(part.images.shape[1:]),
+            "fingerprint": digest.hexdigest()[:16]}
+
+
+def write_data_record(run_dir: Path, data: DatasetSplits) -> None:
+    atomic_write_text(run_dir / DATA_RECORD, json.dumps(data_record(data), indent=1))
+
+
+def check_same_data(run_dir: Path, data: DatasetSplits, source: str, fix: str,
+                    test_only: bool = False) -> None:
+    """Refuse ``data`` unless it is the data the run recorded (data.json) it trained on;
+    with ``test_only``, its test split alone. A run without the record (its data came
+    from its spec, or it was made before the record) is not checked. ``source`` says
+    where ``data`` came from, ``fix`` how to pass the same data."""
+    path = run_dir / DATA_RECORD
+    if not path.is_file():
+        return
+    try:
+        recorded = json.loads(path.read_text())
+        parts = ("test",) if test_only else ("train", "test")
+        now = data_record(data)
+        if recorded["classes"] == now["classes"] and all(recorded[p] == now[p] for p in parts):
+            return
+        trained_on = _described(recorded)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DataError(f"{path}: the record of the data {run_dir} trained on cannot be "
+                        f"read ({exc}); a damaged or hand-edited file") from None
+    same_sizes = all(recorded[p]["images"] == now[p]["images"] for p in parts)
+    raise ConfigError(
+        f"{run_dir} trained on data given to train() from Python, not on the data its "
+        f"config names: {trained_on} ({path}). {source} is other data: "
+        f"{_described(now)}{' (as many images, but others)' if same_sizes else ''}. {fix}")
+
+
+def _described(record: dict) -> str:
+    train, test = record["train"], record["test"]
+    return (f"{record['name']}, {train['images']:,} training and {test['images']:,} test "
+            f"images of {'x'.join(map(str, test['shape']))}, {len(record['classes'])} "
+            "classes")
