@@ -11,12 +11,14 @@ MACs: on two cores every wider network tried cost more time than its accuracy ga
 back). Both: device-resident data and augmentation, no translation, a one-cycle
 schedule, Muon for the conv filters and SGD with Nesterov momentum for every other
 parameter, label smoothing, weight EMA, flip test-time augmentation.
-:data:`ABLATIONS` takes each ingredient out in turn (``cnnlab speedrun --ablate``).
+:data:`VARIANTS` takes each ingredient out in turn, or adds one neither recipe has
+(``cnnlab speedrun --ablate``).
 """
 
 from __future__ import annotations
 
 import copy
+import math
 import statistics
 import time
 from dataclasses import dataclass
@@ -47,47 +49,72 @@ RECIPES = {
 
 
 # What each ingredient is worth: the recipe with one thing taken out, or swapped for
-# the plain choice. `cnnlab speedrun --ablate` trains every variant the same number of
-# seeded runs; BENCHMARKS.md records the answer instead of assuming it.
+# the plain choice, or with one thing added that neither recipe has. `cnnlab speedrun
+# --ablate` trains every variant the same number of seeded runs; BENCHMARKS.md records
+# the answer instead of assuming it.
 FULL_RECIPE = "full recipe"
-ABLATIONS: dict[str, dict] = {
-    FULL_RECIPE: {},
-    "no weight EMA": {"ema_decay": 0.0},
-    "no flip TTA": {"tta_flip": False},
+TAKES_OUT = "takes out"  # the recipe has the ingredient: its worth is full - without
+ADDS = "adds"  # the recipe does not: its worth is with - full
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One ablation: the config change, the ingredient it is about, and which way."""
+
+    change: dict
+    ingredient: str  # what a bar in the chart is about, named as the thing itself
+    kind: str  # TAKES_OUT or ADDS
+
+
+VARIANTS: dict[str, Variant] = {
+    "no weight EMA": Variant({"ema_decay": 0.0}, "weight EMA", TAKES_OUT),
+    "no flip TTA": Variant({"tta_flip": False}, "flip TTA", TAKES_OUT),
     # Two more test-time views, moved diagonally (+-1 px), each with its mirror: +0.07
     # points on average over six CPU-trained 2-2-2 speednets (-0.06 to +0.19;
     # BENCHMARKS.md), at 3x the evaluation: not in a recipe until a run says it pays.
-    "shifted copies in the TTA (±1 px)": {"tta_shift": 1},
+    "shifted copies in the TTA (±1 px)": Variant(
+        {"tta_shift": 1}, "shifted copies in the TTA (±1 px)", ADDS),
     # The first conv's filters set to whiten the training images' patches, held fixed.
     # CPU proxy (narrow 2-2-2 speednet, BENCHMARKS.md "A whitened first layer"): after
     # a 4-epoch schedule +0.47 points with its 5x5 first conv, +0.22 with a 3x3 one
     # (3 seeds each), nothing after 6. A short-schedule ingredient: the GPU recipe has it
     # (with Muon, as measured on the CPU; the second entry takes it out), the CPU one not.
-    "whitened first layer (held)": {"whiten_stem": True},
-    "no whitened first layer": {"whiten_stem": False},
+    # Each entry runs only where it changes the recipe (the CLI skips the other).
+    "whitened first layer (held)": Variant(
+        {"whiten_stem": True}, "whitened first layer (held)", ADDS),
+    "no whitened first layer": Variant(
+        {"whiten_stem": False}, "whitened first layer (held)", TAKES_OUT),
     # Each image mirrored in every other epoch instead of at random (airbench): over any
     # two epochs every image is seen both ways. CPU proxy (whitened narrow 2-2-2
     # speednet, 4 epochs; BENCHMARKS.md "Alternating flips, lookahead and Muon"): +0.10 points
     # (three seeds, +0.09 to +0.11).
-    "alternating flips": {"flip_mode": "alternate"},
+    "alternating flips": Variant({"flip_mode": "alternate"},
+                                 "alternating flips, not random", ADDS),
     # Lookahead (every 5 steps, halfway back to the slow weights), beside the EMA. Same
     # proxy: -0.73 points at lr 0.1 (two seeds), -0.07 at lr 0.2. In no recipe.
-    "lookahead (k 5, α 0.5)": {"lookahead_steps": 5},
+    "lookahead (k 5, α 0.5)": Variant({"lookahead_steps": 5}, "lookahead (k 5, α 0.5)", ADDS),
     # Muon's orthogonalised momentum for the conv filters (the rest Nesterov SGD), in
     # both recipes. Same proxy: +0.94 points at muon_lr 0.08 (two seeds; 0.03 and 0.15
     # less), the largest gain measured there; +1.5 points for the GPU net after 5 epochs.
-    "Nesterov SGD for the filters, not Muon": {"optimizer": "nesterov"},
+    "Nesterov SGD for the filters, not Muon": Variant(
+        {"optimizer": "nesterov"}, "Muon for the filters, not Nesterov SGD", TAKES_OUT),
     # Neither recipe translates its images (at these short schedules it costs fit).
-    "translation ±1 px": {"crop_padding": 1},
-    "translation ±2 px (the fast preset's)": {"crop_padding": 2},
+    "translation ±1 px": Variant({"crop_padding": 1}, "translation ±1 px", ADDS),
+    "translation ±2 px (the fast preset's)": Variant(
+        {"crop_padding": 2}, "translation ±2 px (the fast preset's)", ADDS),
     # Mirrored test images need mirrored training images: flip TTA goes with flips.
-    "no flips (training and TTA)": {"flip": False, "tta_flip": False},
-    "no label smoothing": {"label_smoothing": 0.0},
-    "no input normalisation": {"normalize": False},
-    "constant lr, not one-cycle": {"schedule": "constant", "warmup_epochs": 0.0},
-    "heavy-ball momentum, not Nesterov": {"optimizer": "sgd"},
-    "no weight decay": {"weight_decay": 0.0},
+    "no flips (training and TTA)": Variant({"flip": False, "tta_flip": False},
+                                           "flips (training and TTA)", TAKES_OUT),
+    "no label smoothing": Variant({"label_smoothing": 0.0}, "label smoothing", TAKES_OUT),
+    "no input normalisation": Variant({"normalize": False}, "input normalisation", TAKES_OUT),
+    "constant lr, not one-cycle": Variant({"schedule": "constant", "warmup_epochs": 0.0},
+                                          "one-cycle lr, not constant", TAKES_OUT),
+    "heavy-ball momentum, not Nesterov": Variant(
+        {"optimizer": "sgd"}, "Nesterov momentum, not heavy-ball", TAKES_OUT),
+    "no weight decay": Variant({"weight_decay": 0.0}, "weight decay", TAKES_OUT),
 }
+# What --ablate trains, in this order: the recipe itself, then every variant.
+ABLATIONS: dict[str, dict] = {FULL_RECIPE: {}, **{n: v.change for n, v in VARIANTS.items()}}
 
 
 @dataclass
@@ -192,34 +219,158 @@ def pick_best(summaries: dict[str, dict]) -> tuple[str, str]:
 
 
 def ablation_rows(summaries: dict[str, dict]) -> list[dict]:
-    """One row per variant with its change against the full recipe (accuracy in
-    points, time to target in seconds; None where either side never reached it)."""
+    """One row per variant with its change against the full recipe, both ways:
+
+    - ``delta_acc_points``, ``delta_time_s``: variant - full recipe (accuracy in points,
+      time to target in seconds; None where either side never reached it);
+    - ``effect_acc_points``, ``effect_time_s``: what the *ingredient* is worth, read one
+      way for every variant: full - without for one the recipe has (:data:`TAKES_OUT`),
+      with - full for one it lacks (:data:`ADDS`). Accuracy > 0: the ingredient helps;
+      time < 0: it gets there sooner. ``effect_acc_spread_points`` is the std of that
+      difference of two means, sqrt(s^2/n + s0^2/n0), where both sides have two finished
+      runs or more (None otherwise: no spread was measured).
+
+    A variant not in :data:`VARIANTS` is of kind "other": its effect is variant - full.
+    """
     base = summaries[FULL_RECIPE]
     rows = []
     for name, s in summaries.items():
+        variant = VARIANTS.get(name)
+        kind = "full" if name == FULL_RECIPE else variant.kind if variant else "other"
+        sign = -1.0 if kind == TAKES_OUT else 1.0
         both = s["reached"] == s["runs"] and base["reached"] == base["runs"]
+        delta_acc = 100 * (s["final_acc_mean"] - base["final_acc_mean"])
+        delta_time = (s["time_to_target_mean_s"] - base["time_to_target_mean_s"]
+                      if both else None)
+        n, n0 = s["runs"] - s["diverged"], base["runs"] - base["diverged"]
+        spread = (100 * math.sqrt(s["final_acc_std"] ** 2 / n + base["final_acc_std"] ** 2 / n0)
+                  if min(n, n0) >= 2 and name != FULL_RECIPE else None)
         rows.append({
             "variant": name, **s,
-            "delta_acc_points": 100 * (s["final_acc_mean"] - base["final_acc_mean"]),
-            "delta_time_s": (s["time_to_target_mean_s"] - base["time_to_target_mean_s"]
-                             if both else None),
+            "ingredient": variant.ingredient if variant else name, "kind": kind,
+            "delta_acc_points": delta_acc, "delta_time_s": delta_time,
+            "effect_acc_points": sign * delta_acc + 0.0,  # + 0.0: never -0.0
+            "effect_acc_spread_points": spread,
+            "effect_time_s": None if delta_time is None else sign * delta_time + 0.0,
         })
     return rows
 
 
-def plot_ablation(rows: list[dict], path) -> None:
-    """Horizontal bars: each variant's final accuracy change (points, ± its run std)."""
-    from cnnlab.figures import save_figure, subplots
+def recipe_changes(device_kind: str, cfg: TrainConfig) -> list[str]:
+    """How ``cfg`` differs from the device's recipe (epochs 2 where the recipe has 14),
+    as "field value (recipe: value)": a study run on a changed recipe must say so. Where
+    and how fast it ran (device, threads, the seed of run 1) are not changes."""
+    recipe = speedrun_config(device_kind, seed=cfg.seed, device=cfg.device,
+                             threads=cfg.threads).to_dict()
+    given = cfg.to_dict()
+    return [f"{k} {given[k]} (recipe: {recipe.get(k)})" for k in given
+            if given[k] != recipe.get(k)]
 
-    rows = [r for r in rows if r["variant"] != FULL_RECIPE]
-    fig, ax = subplots(figsize=(7, 0.45 * len(rows) + 1.5))
-    deltas = [r["delta_acc_points"] for r in rows]
-    ax.barh([r["variant"] for r in rows], deltas,
-            xerr=[100 * r["final_acc_std"] for r in rows],
-            color=["tab:red" if d < 0 else "tab:green" for d in deltas], alpha=0.8)
-    ax.axvline(0, color="black", linewidth=0.8)
-    ax.invert_yaxis()
-    ax.set(xlabel="final test accuracy vs the full recipe (points)",
-           title="What each speedrun ingredient is worth")
-    ax.grid(axis="x", alpha=0.3)
-    save_figure(fig, path)
+
+def json_safe(value):
+    """``value`` with every NaN or infinity replaced by None, for ``json.dumps(...,
+    allow_nan=False)``: a bare NaN (a mean over no runs) is not JSON, and strict parsers
+    (browsers' JSON.parse, jq, Go, Rust) refuse the whole file."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
+_GROUPS = (
+    (TAKES_OUT, "In the recipe: what each ingredient gives (full recipe − recipe without it)"),
+    (ADDS, "Not in the recipe: what adding it would give (recipe with it − full recipe)"),
+    ("other", "Other variants (variant − full recipe)"),
+)
+
+
+def _points(value: float) -> str:
+    """+0.11, -0.52, and 0.00 for a difference that rounds to nothing (not +0.00)."""
+    value = round(value, 2)
+    return "0.00" if value == 0 else f"{value:+.2f}"
+
+
+def _subtitle(base: dict, setting: dict) -> list[str]:
+    """The baseline and the settings, so that the chart cannot pass for the recipe's
+    when the study changed it (fewer epochs, another network)."""
+    runs = base["runs"]
+    acc = f"{100 * base['final_acc_mean']:.2f}%"
+    if runs - base["diverged"] >= 2:
+        acc += f" ± {100 * base['final_acc_std']:.2f}"
+    where = ", ".join(str(setting[k]) for k in ("model", "device") if setting.get(k))
+    reached = f"target {100 * base['target']:.1f}% reached in {base['reached']}/{runs} runs"
+    if base["reached"]:
+        reached += f" (mean {base['time_to_target_mean_s']:.1f} s)"
+    lines = [f"Full recipe{f' ({where})' if where else ''}: final test accuracy {acc}; "
+             + reached]
+    epochs = setting.get("epochs")
+    epochs = f"{epochs} epoch{'s' if epochs != 1 else ''}, " if epochs else ""
+    lines.append(f"{epochs}{runs} seeded run{'s' if runs > 1 else ''} per variant; " + (
+        "error bars: ± std of the difference of the means" if runs > 1 else
+        "one run each: no spread measured, a few tenths of a point may be noise"))
+    if setting.get("changes"):
+        lines.append("Changed from the recipe: " + "; ".join(setting["changes"]))
+    return lines
+
+
+def plot_ablation(rows: list[dict], path, setting: dict | None = None):
+    """Horizontal bars, one per ingredient, every one read the same way: its effect on
+    the final test accuracy in points, > 0 where it helps. Ingredients the recipe has
+    (full - without) and additions it lacks (with - full) are two panels with their
+    own headings. Each bar carries its value (± the std of the difference where there
+    are two runs or more); the title block gives the baseline and ``setting`` (model,
+    device, epochs, changes: :func:`recipe_changes`), so a chart of a changed recipe
+    says so. Returns the Figure, written to ``path``."""
+    from cnnlab.figures import literal, save_figure, subplots
+
+    setting = setting or {}
+    base = next(r for r in rows if r["variant"] == FULL_RECIPE)
+    groups = [(title, [r for r in rows if r.get("kind") == kind]) for kind, title in _GROUPS]
+    groups = [(title, group) for title, group in groups if group] or [("No variant ran", [])]
+    heights = [len(group) + 1.0 for _, group in groups]
+    header = _subtitle(base, setting)
+    head_in = 0.3 + 0.2 * len(header)
+    height = 0.4 * sum(heights) + 0.9 * len(groups) + 0.7 + head_in
+    fig, axes = subplots(len(groups), 1, figsize=(8.5, height), sharex=True, squeeze=False,
+                         gridspec_kw={"height_ratios": heights})
+    lows, highs = [0.0], [0.0]
+    for ax, (title, group) in zip(axes[:, 0], groups, strict=True):
+        for y, r in enumerate(group):
+            value, spread = r["effect_acc_points"], r["effect_acc_spread_points"] or 0.0
+            finished = r["runs"] - r["diverged"]
+            note = "" if r["diverged"] == 0 else f" ({r['diverged']}/{r['runs']} diverged)"
+            if not math.isfinite(value):
+                ax.text(0, y, "  no accuracy: every run diverged", va="center", fontsize=9)
+                continue
+            colour = "tab:blue" if round(value, 2) > 0 else (
+                "tab:red" if round(value, 2) < 0 else "grey")
+            ax.barh(y, value, xerr=spread if r["effect_acc_spread_points"] else None,
+                    color=colour, alpha=0.85, capsize=3)
+            text = _points(value) + (f" ± {spread:.2f}" if r["effect_acc_spread_points"]
+                                     else "") + (f", n={finished}" if note else "") + note
+            end = value + spread if value >= 0 else value - spread
+            ax.annotate(text, (end, y), xytext=(4 if value >= 0 else -4, 0),
+                        textcoords="offset points", va="center", fontsize=9,
+                        ha="left" if value >= 0 else "right")
+            lows.append(value - spread)
+            highs.append(value + spread)
+        ax.set_yticks(range(len(group)), [literal(r["ingredient"]) for r in group])
+        ax.set_ylim(len(group) - 0.4, -0.6)
+        ax.axvline(0, color="black", linewidth=0.8)
+        ax.grid(axis="x", alpha=0.3)
+        ax.set_title(title, fontsize=10, loc="left")
+    span = max(max(highs) - min(lows), 0.5)
+    axes[0, 0].set_xlim(min(lows) - 0.3 * span, max(highs) + 0.3 * span)  # room for labels
+    axes[-1, 0].set_xlabel("effect of the ingredient on the final test accuracy "
+                           "(points; > 0: it helps)")
+    fig.suptitle("What each speedrun ingredient is worth", fontsize=13, y=1 - 0.12 / height,
+                 va="top")
+    for i, line in enumerate(header):  # a changed recipe's line in red
+        fig.text(0.5, 1 - (0.42 + 0.2 * i) / height, literal(line), ha="center", va="top",
+                 fontsize=9, color="darkred" if line.startswith("Changed") else "black")
+    fig.tight_layout(rect=(0, 0, 1, 1 - head_in / height))
+    save_figure(fig, path, layout=False)
+    return fig

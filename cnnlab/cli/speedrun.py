@@ -58,9 +58,11 @@ def speedrun(
         ABLATIONS,
         FULL_RECIPE,
         ablation_rows,
+        json_safe,
         parse_candidate,
         pick_best,
         plot_ablation,
+        recipe_changes,
         speedrun_config,
         summarize,
     )
@@ -154,8 +156,10 @@ def speedrun(
             body = {"ablation": study.get("ablation"), "variants": records}
         else:
             body = records.get(FULL_RECIPE, {})
-        atomic_write_text(out, json.dumps({**body, "complete": complete,
-                                           "environment": environment}, indent=1))
+        # NaN (a mean over no runs) is written as null: bare NaN is not JSON.
+        atomic_write_text(out, json.dumps(json_safe({**body, "complete": complete,
+                                                     "environment": environment}),
+                                          indent=1, allow_nan=False))
 
     def record(key: str, name: str, results: list, cfg) -> None:
         entry = {"summary": summarize(results, target), "runs": [asdict(r) for r in results],
@@ -204,7 +208,9 @@ def speedrun(
     if out is not None:
         console.print(f"written to {out}")
         if ablate:
-            plot_ablation(study["ablation"], out.with_suffix(".png"))
+            setting = {"model": full.model, "device": dev.type, "epochs": full.epochs,
+                       "changes": recipe_changes(dev.type, full)}
+            plot_ablation(study["ablation"], out.with_suffix(".png"), setting)
             console.print(f"chart: {out.with_suffix('.png')}")
 
 
@@ -289,18 +295,25 @@ def _print_candidates(summaries: dict[str, dict], target: float, runs: int) -> N
 
 
 def _print_ablation(rows: list[dict], target: float, runs: int) -> None:
-    table = Table(title=f"What each ingredient is worth ({runs} run(s) each)")
-    for col in ("variant", "final acc", "Δ acc (points)", f"reached {100 * target:.1f}%",
-                "time to target", "Δ time"):
+    # Δ: the variant against the full recipe. Worth: what the ingredient gives, one way
+    # for all (full - without for the recipe's own, with - full for an addition).
+    table = Table(title=f"What each ingredient is worth ({runs} run(s) each)",
+                  caption="Δ acc: variant - full recipe. Worth: what the ingredient gives, "
+                          "> 0 where it helps (full - without for one the recipe has, "
+                          "with - full for one it adds)")
+    for col in ("variant", "final acc", "Δ acc (points)", "worth (points)",
+                f"reached {100 * target:.1f}%", "time to target", "Δ time"):
         table.add_column(col, justify="left" if col == "variant" else "right")
     for r in rows:
+        worth = "" if r["kind"] == "full" else f"{r['effect_acc_points']:+.2f}"
         dt = "" if r["delta_time_s"] is None else f"{r['delta_time_s']:+.1f} s"
         ttt = ("-" if not r["reached"] else
                f"{r['time_to_target_mean_s']:.1f} ± {r['time_to_target_std_s']:.1f} s"
                + ("" if r["reached"] == r["runs"] else " (reached runs)"))
         table.add_row(r["variant"],
                       _mean_std(r["final_acc_mean"], r["final_acc_std"], r["runs"]),
-                      f"{r['delta_acc_points']:+.2f}", f"{r['reached']}/{r['runs']}", ttt, dt)
+                      f"{r['delta_acc_points']:+.2f}", worth, f"{r['reached']}/{r['runs']}",
+                      ttt, dt)
     console.print(table)
 
 
