@@ -47,3 +47,12 @@ def test_memory_is_quoted_in_decimal_units_spelt_as_si_spells_them():
 
     assert [fmt_bytes(n) for n in (999, 1_500, 2_500_000, 3_000_000_000)] == [
         "999 B", "1.50 kB", "2.50 MB", "3.00 GB"]
+
+
+def test_a_module_run_more_than_once_says_so_beside_its_summed_activations():
+    from cnnlab import get_model, summary
+
+    rows = {cells[0].strip(): cells for _, cells in
+            summary(get_model("resnet18", num_classes=10), (3, 32, 32)).table_cells()[1]}
+    assert rows["layer1.0.relu"][1] == "ReLU (2 calls)"  # after bn1, and after the add
+    assert rows["layer1.0.conv1"][1] == "Conv2d"

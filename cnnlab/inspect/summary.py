@@ -134,7 +134,9 @@ class ModelSummary:
         rows = []
         for r in self.rows:
             label = (r.name or r.type) + (" (own)" if r.own else "")
-            cells = [label, r.type, fmt_shapes(r.output_shapes), fmt_count(r.params),
+            # A module run twice (torchvision's one ReLU per block) counts both outputs.
+            kind = r.type + (f" ({r.calls} calls)" if r.calls > 1 else "")
+            cells = [label, kind, fmt_shapes(r.output_shapes), fmt_count(r.params),
                      *([fmt_count(r.trainable_params)] if frozen else []),
                      fmt_count(r.macs), fmt_bytes(r.activation_bytes)]
             rows.append((max(r.depth - 1, 0), cells))
