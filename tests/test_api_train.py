@@ -171,3 +171,32 @@ def test_train_refuses_a_plan_the_command_line_refuses(tmp_path, data):
     with pytest.raises(ConfigError, match="fewer than the 2 epochs"):
         train(tiny_cfg(tmp_path, warmup_epochs=5, epochs=2), data=data)
     assert not (tmp_path / "r").exists()  # before any folder is made
+
+
+def test_console_false_prints_nothing_and_quiet_keeps_its_epoch_lines(tmp_path, data,
+                                                                      capsys):
+    train(tiny_cfg(tmp_path), data=data, console=False, write_run_dir=False)
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out == ""
+    train(tiny_cfg(tmp_path), data=data, write_run_dir=False)  # quiet: as `--quiet` does
+    assert "epoch 1/1  train loss" in capsys.readouterr().err
+
+
+def test_a_loaded_run_shows_in_one_short_line(tmp_path, data):
+    run = load_run(train(tiny_cfg(tmp_path), data=data).run_dir)
+    text = repr(run)
+    assert text == (f"LoadedRun(run_dir={str(tmp_path / 'r')!r}, model='lenet_modern', "
+                    "checkpoint='best.safetensors', epoch=1, classes=10, input=1x28x28)")
+
+
+def test_every_history_key_is_documented(data):
+    from cnnlab.train import Trainer, TrainResult
+    from cnnlab.train.run import train as train_function
+
+    result = train(tiny_cfg("unused"), data=data, write_run_dir=False)
+    undocumented = [k for k in result.history[0] if f"``{k}``" not in TrainResult.__doc__]
+    assert undocumented == []
+    assert "cnnlab train --help" in TrainConfig.__doc__ and "resolve_config" in TrainConfig.__doc__
+    assert Trainer.__doc__ and "fit()" in Trainer.__doc__
+    for word in ("data:", "console:", "write_run_dir:", "Returns:", "Raises:", "False"):
+        assert word in train_function.__doc__, word

@@ -64,6 +64,19 @@ def unknown_fields_error(unknown: list[str], known: set[str]) -> UnknownFieldErr
 
 @dataclass
 class TrainConfig:
+    """Every setting of a run. Each field but model_overrides and split_seed is the
+    ``cnnlab train`` option of its name (``lr`` is ``--lr``), which ``cnnlab train --help``
+    explains with its default; the comments beside the fields below say more. Groups:
+    what to train on what (model, data, starting weights), optimisation (epochs, lr and
+    its schedule, regularisation, EMA), the data pipeline (augmentation, resize,
+    normalisation, test-time augmentation), speed (device, amp, compile, threads) and
+    bookkeeping (seeds, time budget, logging, where the run folder goes).
+
+    A preset is applied by ``resolve_config(model, preset=..., overrides={...})``, not by
+    ``TrainConfig(preset=...)``, which train() refuses. Unknown names are refused, naming
+    the field meant. ``quiet``: one log line per epoch and no progress bar.
+    """
+
     # What to train on what
     model: str = "lenet_modern"
     data: str = "fashion-mnist"  # or "folder:PATH" or "synthetic"

@@ -19,7 +19,7 @@ from cnnlab.train.evaluate import Preprocess
 from cnnlab.train.run_files import check_run_folder
 
 
-@dataclass
+@dataclass(repr=False)
 class LoadedRun:
     """A trained model read back from a run directory, ready for eval or predict."""
 
@@ -41,6 +41,13 @@ class LoadedRun:
     def data(self) -> str:
         """The dataset the run trained on (``folder:...`` images were decoded by fitting)."""
         return self.config.data
+
+    def __repr__(self) -> str:
+        # What a notebook needs to see, not the whole TrainConfig and network.
+        return (f"LoadedRun(run_dir={str(self.run_dir)!r}, model={self.config.model!r}, "
+                f"checkpoint={self.checkpoint.name!r}, epoch={self.epoch}, "
+                f"classes={len(self.classes)}, input={self.preprocess.channels}x"
+                f"{self.preprocess.image_size}x{self.preprocess.image_size})")
 
 
 CHECKPOINTS = ("best", "last")

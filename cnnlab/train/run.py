@@ -73,6 +73,30 @@ def train(cfg: TrainConfig, *, data: DatasetSplits | None = None, console=None,
           write_run_dir: bool = True) -> TrainResult:
     """Train ``cfg.model`` and leave a complete run directory (unless told not to).
 
+    Args:
+        cfg: the run's settings; build one with a preset through ``resolve_config``
+            (``TrainConfig(preset=...)`` alone applies none, and is refused).
+        data: the data to train and evaluate on (``cnnlab.load_dataset``, a subset of
+            it, made in a notebook); None loads what ``cfg.data`` names. Data given is
+            recorded in the run's data.json, and ``resume`` then needs the same data.
+        console: where the progress goes. None: standard error, as a progress bar in a
+            terminal or notebook with a line per epoch (``cfg.quiet``: the lines alone,
+            as ``cnnlab train --quiet``); a ``rich.console.Console`` to send it
+            elsewhere; False: nothing (warnings still go through ``warnings``).
+        write_run_dir: False trains without a folder under ``cfg.out_dir``: no
+            config.yaml, checkpoints, metrics or report, so nothing to resume.
+
+    Returns:
+        TrainResult: the history of every epoch, the final and best test accuracy,
+        and the trained ``model`` with its ``preprocess``.
+
+    Raises:
+        ConfigError: settings a new run cannot take (before any folder is made).
+        TrainingDiverged: the loss became NaN or infinite; the last good checkpoint is
+            kept.
+        TrainingInterrupted: Ctrl-C or SIGTERM; a checkpoint was saved and
+            ``resume(exc.run_dir)`` continues.
+
     torch's CPU thread count (``cfg.threads``), deterministic algorithms
     (``cfg.deterministic``) and cuDNN autotuning are set for the run and put back as
     they were when it returns or raises. The global RNG is not: it is seeded with

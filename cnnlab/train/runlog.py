@@ -284,11 +284,13 @@ class TrainProgress:
 
     With ``quiet``, or when the console is no terminal (a log file, a pipe: a bar there
     is one last frame of it, nothing to follow; a Jupyter notebook does show the bar), it
-    prints one plain log line per epoch.
+    prints one plain log line per epoch. ``console=False``, or ``silent``: nothing.
     """
 
     def __init__(self, total_epochs: int, steps_per_epoch: int, quiet: bool = False,
-                 console: Console | None = None, silent: bool = False):
+                 console: Console | bool | None = None, silent: bool = False):
+        if console is False:  # train(console=False): nothing at all
+            console, silent = None, True
         self.console = console or Console(stderr=True, soft_wrap=True)
         live = self.console.is_terminal or self.console.is_jupyter
         self.quiet = quiet or silent or not live

@@ -56,6 +56,18 @@ _DROPOUT_STREAM = 0x64726F70  # "drop": the ranks' dropout seeds, apart from the
 
 
 class Trainer(Resumable):
+    """One run's training loop, for code that needs its parts; ``train()`` is the usual
+    way in (and writes the report besides; ``train_with_trainer`` returns both).
+
+    ``Trainer(cfg, data, run_dir=None, console=None)`` builds the model (``model``;
+    ``eval_model``: the EMA's or Lookahead's weights), optimizer, schedule and loaders,
+    seeds torch's global RNG with ``cfg.seed``, and sets torch's threads, deterministic
+    algorithms and cuDNN autotuning from ``cfg`` for the process (``train()`` and
+    ``resume()`` put those back). ``fit()`` trains the remaining epochs, writing metrics
+    and checkpoints into ``run_dir`` (None: nothing), and returns the TrainResult;
+    ``load_resume_state(path)`` first restores a ``last`` checkpoint, to continue a run.
+    """
+
     def __init__(self, cfg: TrainConfig, data: DatasetSplits, run_dir: Path | None = None,
                  console=None):
         self.cfg = cfg.validate()
