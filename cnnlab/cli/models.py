@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import typer
@@ -108,7 +109,8 @@ def models_command(
         None, "--variant", help="book (the d2l chapter's form), standard (torchvision / "
                                 "pycls), or cnnlab."),
 ) -> None:
-    """List registered models with parameters and MACs at their default input size."""
+    """List registered models: parameters, MACs at each model's default input size (the
+    Input column) and, for the book's networks, the test accuracy the book reports."""
     from cnnlab.inspect.summary import fmt_count
     from cnnlab.models import list_models, model_info
 
@@ -137,27 +139,72 @@ def models_command(
         fail(f"no registered model matches.{' ' + hint if hint else ''} "
              f"Families: {', '.join(families)}", code=2)
     table = Table(title=f"{len(infos)} model{'s' if len(infos) > 1 else ''}",
-                  header_style="bold")
+                  header_style="bold", caption=_caption(infos), caption_justify="left")
     for col, justify in (("Name", "left"), ("Family", "left"), ("Variant", "left"),
-                         ("Params", "right"), ("MACs", "right"), ("Input", "left"),
+                         ("Params", "right"), ("MACs at Input", "right"), ("Input", "left"),
                          ("Book acc.", "right")):
         table.add_column(col, justify=justify, no_wrap=True)
     failures, cache = [], _ComplexityCache()
-    for info in sorted(infos, key=lambda i: (i.family, i.name)):
+    for info in sorted(infos, key=lambda i: (i.family, natural_key(i.name))):
         try:
             params, macs = cache.get(info)
             counts = (fmt_count(params), fmt_count(macs))
         except Exception as e:  # a listing should survive one broken builder; say which
             failures.append(f"{info.name}: {type(e).__name__}: {e}")
             counts = ("[red]error[/]", "[red]error[/]")
-        recipe = info.book_recipe
         table.add_row(info.name, info.family, info.variant, *counts,
                       "x".join(map(str, info.input_size)),
-                      f"{recipe.book_accuracy:.3f}" if recipe else "")
+                      _book_accuracy(info))
     cache.save()
     out.print(table)
     for line in failures:
         warning(f"could not count {line}")
+
+
+def natural_key(name: str) -> tuple:
+    """Sort key reading the numbers in a name by value: resnet18 < resnet34 < resnet101,
+    and RegNet's sizes by their flops, '1_6gf' as 1.6 GF: regnet_x_400mf < regnet_x_800mf
+    < regnet_x_1_6gf < regnet_x_3_2gf < regnet_x_8gf < regnet_x_16gf."""
+    parts = re.split(r"(\d+(?:_\d+)?[mg]f(?![a-z])|\d+)", name.lower())
+    key = []
+    for i, part in enumerate(parts):
+        if i % 2 == 0:  # text between numbers (re.split puts the numbers at odd places)
+            key.append(part)
+        elif part.endswith("f"):  # 400mf, 1_6gf: flops in MF
+            key.append(float(part[:-2].replace("_", ".")) * (1000 if part[-2] == "g" else 1))
+        else:
+            key.append(int(part))
+    return tuple(key)
+
+
+def _book_accuracy(info) -> str:
+    """The book's test accuracy in %, with its input size where that is not the Input
+    column's (:func:`_caption` says what the number is)."""
+    recipe = info.book_recipe
+    if recipe is None:
+        return ""
+    text = f"{100 * recipe.book_accuracy:.1f}%"
+    if recipe.resize != info.input_size[1]:
+        text += f" at {recipe.resize}x{recipe.resize}"
+    return text
+
+
+def _caption(infos) -> str:
+    """What the MACs and Book acc. columns are: the table compares 3x224x224 ImageNet
+    models with 1x28x28 Fashion-MNIST ones, and the book's numbers are not cnnlab runs."""
+    lines = ["MACs: multiply-adds for one image at the model's default input (the Input "
+             "column), so models with different inputs do not compare."]
+    recipes = [i.book_recipe for i in infos if i.book_recipe is not None]
+    if recipes:
+        epochs = sorted({r.epochs for r in recipes})
+        shown = (f"{epochs[0]} epochs" if len(epochs) == 1
+                 else f"{'/'.join(map(str, epochs))} epochs")
+        lines.append(f"Book acc.: Fashion-MNIST test accuracy (the 10,000 test images, "
+                     f"which the book calls validation) that Dive into Deep Learning "
+                     f"reports for its own training: {shown}, plain SGD, batch 128, images "
+                     f"resized to the Input size; read off the book's plots, not a cnnlab "
+                     f"run.")
+    return "\n".join(lines)
 
 
 def _complexity(info) -> tuple[int, int]:

@@ -1,0 +1,71 @@
+"""`cnnlab models`: the order of its rows and what its columns say they are."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from cnnlab.cli import app
+from cnnlab.cli import models as cli_models
+
+WIDE = {"COLUMNS": "250"}
+
+
+@pytest.fixture
+def listing(tmp_path, monkeypatch):
+    """`cnnlab models ARGS` with made-up counts (no model is built) and an empty cache."""
+    monkeypatch.setenv("CNNLAB_CACHE", str(tmp_path))
+    monkeypatch.setattr(cli_models, "_complexity", lambda info: (1000, 2000))
+
+    def run(*args: str) -> str:
+        result = CliRunner().invoke(app, ["models", *args], env=WIDE)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    return run
+
+
+def names_in(output: str) -> list[str]:
+    return [line.split("│")[1].strip() for line in output.splitlines()
+            if line.startswith("│")]
+
+
+def test_numbers_in_names_sort_by_value():
+    key = cli_models.natural_key
+    assert sorted(["resnet152", "resnet18", "resnet101", "resnet34", "resnet18_d2l"],
+                  key=key) == ["resnet18", "resnet18_d2l", "resnet34", "resnet101",
+                               "resnet152"]
+    # RegNet's sizes: '1_6gf' is 1.6 GF, above 800 MF
+    assert sorted(["regnet_x_16gf", "regnet_x_1_6gf", "regnet_x_32gf", "regnet_x_3_2gf",
+                   "regnet_x_400mf", "regnet_x_800mf", "regnet_x_8gf"], key=key) == [
+        "regnet_x_400mf", "regnet_x_800mf", "regnet_x_1_6gf", "regnet_x_3_2gf",
+        "regnet_x_8gf", "regnet_x_16gf", "regnet_x_32gf"]
+    assert sorted(["resnext101_32x8d", "resnext50_32x4d", "resnext101_64x4d"], key=key) == [
+        "resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d"]
+
+
+def test_the_listing_is_in_natural_order(listing):
+    # It was plain string order: regnet_x_16gf, regnet_x_1_6gf, regnet_x_32gf, ...
+    assert names_in(listing("regnet_x_*")) == [
+        "regnet_x_400mf", "regnet_x_800mf", "regnet_x_1_6gf", "regnet_x_3_2gf",
+        "regnet_x_8gf", "regnet_x_16gf", "regnet_x_32gf"]
+    standard = [n for n in names_in(listing("resnet*")) if n.startswith("resnet")
+                and n[6:].isdigit()]
+    assert standard == ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]
+
+
+def test_book_accuracy_is_a_percentage_and_said_what_it_is(listing):
+    out = listing("alexnet_d2l")
+    assert "83.0%" in out and "0.830" not in out
+    said = " ".join(out.split())
+    assert "Book acc.: Fashion-MNIST test accuracy" in said
+    assert "10 epochs" in said and "not a cnnlab run" in said
+
+
+def test_the_macs_column_says_it_is_at_each_models_input(listing):
+    out = listing("alexnet*")  # 3x224x224 beside 1x224x224
+    assert "MACs at Input" in out
+    said = " ".join(out.split())
+    assert "at the model's default input (the Input column)" in said
+    # no book model listed: no word about the book's accuracy
+    assert "Book acc.:" not in " ".join(listing("resnet152").split())
