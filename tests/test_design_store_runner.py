@@ -214,13 +214,16 @@ def test_analyze_recorded_results(tmp_path):
     # F_a(e) - F_b(e) peaks at e in [20, 25): 2/4 - 0/3.
     assert pair["ks"] == pytest.approx(0.5)
     assert pair["p"] == pytest.approx(kolmogorov_sf(math.sqrt(4 * 3 / 7) * 0.5))
-    assert pair["verdict"] == "no significant difference (p >= 0.05)"  # 4 vs 3 models
+    assert pair["verdict"].startswith("no significant difference (p >= 0.05); but 4 and 3 "
+                                      "models are too few")  # 4 vs 3 models
     md = (tmp_path / "report" / "summary.md").read_text()
     assert "| anynetx_b (c) | 0 | 0 | no finished trial" in md and "| 0.500 |" in md
     assert _verdict("A", "E", 0.0, 0.71, 1e-12) == (
-        "E better: its EDF is above by up to 0.71, never below")
-    assert _verdict("A", "E", 0.3, 0.1, 0.01).startswith("A better: its EDF is above by up to "
-                                                         "0.30, below by up to 0.10")
+        "E better: its normalised EDF is above by up to 0.710 (the normalised KS D), "
+        "never below")
+    assert _verdict("A", "E", 0.3, 0.1, 0.01).startswith(
+        "A better: its normalised EDF is above by up to 0.300 (the normalised KS D), below "
+        "by up to 0.100")
     page = (tmp_path / "report" / "report.html").read_text()
     assert page.count("data:image/png;base64,") == 2 and "anynetx_b (a)" in page
 

@@ -3,9 +3,12 @@
 ``analyze(["sweeps/a", "sweeps/b"], out="report")`` reads each sweep's store and
 writes, into ``out``:
 
-- ``summary.json`` and ``summary.md``: per space the finished and failed trials, the
-  best error with the bootstrap range of the best of n, median error, MACs range; per pair of
-  spaces the KS statistic and p-value of the plain and complexity-normalised EDFs;
+- ``summary.json`` and ``summary.md``: per space how the sweep was set up (training and
+  test images, recipe, seed, date, machine, versions: :mod:`cnnlab.design.describe`), the
+  finished and failed trials, the best error with the bootstrap range of the best of n,
+  median error, MACs range and the best few networks; per pair of spaces the KS
+  statistic and p-value of the plain and complexity-normalised EDFs, and a verdict that
+  says when too few models were trained for its p-value to be trusted;
 - ``edf.png``: the EDFs of error overlaid, plain and complexity-normalised;
 - ``error_vs_macs.png``: every trial's error against its MACs;
 - ``report.html``: all of it in one self-contained file (images inlined).
@@ -27,6 +30,15 @@ from pathlib import Path
 import numpy as np
 
 from cnnlab.atomic import atomic_write_text
+from cnnlab.design.describe import (
+    BEST_HEADER,
+    NOT_RECORDED,
+    best_trials,
+    best_trials_rows,
+    markdown_table,
+    setup_tables,
+    sweep_setup,
+)
 from cnnlab.design.edf import (
     bootstrap_best,
     complexity_bin_edges,
@@ -36,7 +48,6 @@ from cnnlab.design.edf import (
     ks_test,
 )
 from cnnlab.design.folders import others_files
-from cnnlab.design.spaces import format_band
 from cnnlab.design.store import (
     PAPER_RECIPE,
     SweepError,
@@ -56,6 +67,8 @@ class SpaceResult:
     spec: dict
     counts: dict
     rows: list[dict] = field(repr=False)
+    created: dict = field(default_factory=dict)  # the store's record: date, machine, ...
+    planned: int = 0
 
     @property
     def errors(self) -> np.ndarray:
@@ -73,7 +86,8 @@ def load_sweeps(directories) -> list[SpaceResult]:
         with TrialStore(d) as store:
             spec = store.spec().to_dict()  # one whose creation was cut off: named
             results.append(SpaceResult(spec["space"], str(d), spec, store.counts(),
-                                       store.trials("done")))
+                                       store.trials("done"), store.meta().get("created", {}),
+                                       store.planned()))
     names = [r.label for r in results]
     for r in results:
         if names.count(r.label) > 1:
@@ -92,14 +106,16 @@ def summarize(results: list[SpaceResult], bins: int = 10, resamples: int = 2000,
         row = {"label": r.label, "space": r.spec["space"], "directory": r.directory,
                **{k: r.counts.get(k, 0) for k in ("done", "failed", "pending", "running")},
                "epochs": {**PAPER_RECIPE, **r.spec.get("train", {})}["epochs"],
-               "macs_band": r.spec.get("macs")}
+               "macs_band": r.spec.get("macs"),
+               "setup": sweep_setup(r.spec, r.created, r.planned, r.counts, r.rows)}
         if r.rows:
             best = bootstrap_best(r.errors, resamples=resamples, seed=seed)
             row.update(best_error=best.best, best_low=best.low, best_high=best.high,
                        best_level=best.level, median_error=float(np.median(r.errors)),
                        mean_error=float(np.mean(r.errors)), macs_min=float(r.macs.min()),
                        macs_max=float(r.macs.max()),
-                       mean_train_time_s=float(np.mean([t["train_time_s"] for t in r.rows])))
+                       mean_train_time_s=float(np.mean([t["train_time_s"] for t in r.rows])),
+                       best_trials=best_trials(r.rows))
         spaces.append(row)
     pairs = []
     for a, b in itertools.combinations(usable, 2):
@@ -108,13 +124,15 @@ def summarize(results: list[SpaceResult], bins: int = 10, resamples: int = 2000,
         norm = ks_test(a.errors, b.errors, *weights)
         a_ahead, b_ahead = edf_gaps(a.errors, b.errors, *weights)
         differences = setup_differences(a.spec, b.spec)
-        verdict = (_verdict(a.label, b.label, a_ahead, b_ahead, norm.pvalue) if not differences
-                   else "not comparable, trained or sampled differently: "
-                        + "; ".join(differences))
+        sizes = (len(a.rows), len(b.rows))
+        verdict = (_verdict(a.label, b.label, a_ahead, b_ahead, norm.pvalue, sizes=sizes)
+                   if not differences else "not comparable, trained or sampled differently: "
+                   + "; ".join(differences))
         pairs.append({"a": a.label, "b": b.label, "ks": plain.statistic, "p": plain.pvalue,
                       "ks_normalized": norm.statistic, "p_normalized": norm.pvalue,
                       "n_eff_a": norm.n_a, "n_eff_b": norm.n_b,
                       "a_ahead_normalized": a_ahead, "b_ahead_normalized": b_ahead,
+                      "too_few_for_p": min(sizes) < MIN_TRUSTED_N,
                       "differences": differences, "verdict": verdict})
     return {"spaces": spaces, "pairs": pairs, "bins": bins, "bin_edges": edges.tolist(),
             "resamples": resamples}
@@ -134,127 +152,188 @@ def setup_differences(a: dict, b: dict) -> list[str]:
     return out
 
 
+# Below this many models in a space the asymptotic KS p-value is not to be trusted: the
+# Kolmogorov limit is for large samples, and the normalised test's effective sizes are
+# smaller still. A verdict on fewer says so (the paper sampled 500 per space).
+MIN_TRUSTED_N = 30
+
+
 def _verdict(a: str, b: str, a_ahead: float, b_ahead: float, p: float,
-             level: float = 0.05) -> str:
-    """Which space is better, judged on the complexity-normalised EDFs as the paper does."""
+             level: float = 0.05, sizes: tuple[int, int] | None = None) -> str:
+    """Which space is better, judged on the complexity-normalised EDFs as the paper does.
+
+    The gap quoted is the winner's lead, which is the normalised KS D (said so, beside
+    the table's plain D). With ``sizes`` below :data:`MIN_TRUSTED_N` the verdict says the
+    p-value behind it is not to be trusted."""
     if p >= level:
-        return f"no significant difference (p >= {level:g})"
-    winner, ahead, behind = (a, a_ahead, b_ahead) if a_ahead >= b_ahead else (b, b_ahead, a_ahead)
-    where = "never below" if behind == 0 else f"below by up to {behind:.2f} elsewhere"
-    return f"{winner} better: its EDF is above by up to {ahead:.2f}, {where}"
+        words = f"no significant difference (p >= {level:g})"
+    else:
+        winner, ahead, behind = ((a, a_ahead, b_ahead) if a_ahead >= b_ahead
+                                 else (b, b_ahead, a_ahead))
+        where = "never below" if behind == 0 else f"below by up to {behind:.3f} elsewhere"
+        words = (f"{winner} better: its normalised EDF is above by up to {ahead:.3f} "
+                 f"(the normalised KS D), {where}")
+    if sizes is not None and min(sizes) < MIN_TRUSTED_N:
+        words += (f"; but {sizes[0]} and {sizes[1]} models are too few (under "
+                  f"{MIN_TRUSTED_N} per space) for the asymptotic p-value to be trusted: "
+                  "sample more before concluding")
+    return words
 
 
 # ---------------------------------------------------------------- tables
 
 
-def _f(value, fmt: str = ".2f") -> str:
-    return "" if value is None else format(value, fmt)
+def _space_table(summary: dict) -> tuple[list[str], list[list[str]]]:
+    header = ["space", "done", "failed", "best error %", "best of n, bootstrap range %",
+              "median error %", "MACs range", "mean train time"]
+    rows = []
+    for s in summary["spaces"]:
+        if "best_error" not in s:
+            rows.append([s["label"], s["done"], s["failed"], "no finished trial", "", "", "",
+                         ""])
+            continue
+        ci = f"{100 * s['best_level']:.0f}%: {s['best_low']:.2f}-{s['best_high']:.2f}"
+        rows.append([s["label"], s["done"], s["failed"], f"{s['best_error']:.2f}", ci,
+                     f"{s['median_error']:.2f}",
+                     f"{s['macs_min'] / 1e6:.2f}M-{s['macs_max'] / 1e6:.2f}M",
+                     f"{s['mean_train_time_s']:.1f} s"])
+    return header, rows
+
+
+def _pair_table(summary: dict) -> tuple[list[str], list[list[str]]]:
+    header = ["A", "B", "KS D (plain EDFs)", "p (plain, asymptotic)",
+              "KS D (normalised EDFs)", "p (normalised, asymptotic)",
+              "verdict (on the normalised EDFs)"]
+    return header, [[p["a"], p["b"], f"{p['ks']:.3f}", f"{p['p']:.3g}",
+                     f"{p['ks_normalized']:.3f}", f"{p['p_normalized']:.3g}", p["verdict"]]
+                    for p in summary["pairs"]]
+
+
+def _notes(summary: dict) -> list[str]:
+    """What the numbers are, shared by summary.md and report.html."""
+    small = [f"{s['label']} ({s['done']})" for s in summary["spaces"]
+             if s.get("best_error") is not None and s["done"] < MIN_TRUSTED_N]
+    p_note = ("KS p-values: asymptotic (the Kolmogorov distribution), trustworthy for the "
+              "hundreds of models a design-space study trains")
+    if small:
+        p_note += (f". Here {', '.join(small)} finished too few models (under "
+                   f"{MIN_TRUSTED_N}) for them to be trusted: read D and the EDFs, not p, "
+                   "and sample more before concluding")
+    return [
+        "Error: top-1 test error after the last epoch, on the test images the setup "
+        "names; lower is better.",
+        f"Best of n: the range of the best of n models resampled with replacement "
+        f"({summary['resamples']} resamples), which shows how much the best owes to the "
+        "models drawn; not a confidence interval (its lower end is the observed best).",
+        p_note + ".",
+        f"KS D: the largest vertical gap between two EDFs. The normalised test weights each "
+        f"model by 1/(k m_j), m_j the models in its bin and k the bins holding any, of "
+        f"{summary['bins']} log-spaced MACs bins (effective sample sizes for its p-value); "
+        "the verdict quotes the normalised D.",
+        "Best networks: each as trained (widths and group widths as adjusted to fit); "
+        "bottleneck ratio = inner width / block width; acts = activations per image, the "
+        "output elements of every conv and of the head (the RegNet paper's third "
+        "complexity measure).",
+        f"Not recorded in a sweep: {NOT_RECORDED}.",
+    ]
 
 
 def markdown_summary(summary: dict) -> str:
-    """Two Markdown tables: one row per space, one row per pair of spaces."""
-    lines = ["| space | done | failed | best error % | best of n, bootstrap range % | "
-             "median error % | MACs range | mean train time |", "|" + "---|" * 8]
-    for s in summary["spaces"]:
-        if "best_error" not in s:
-            lines.append(f"| {s['label']} | {s['done']} | {s['failed']} | no finished trial "
-                         "| | | | |")
-            continue
-        ci = f"{100 * s['best_level']:.0f}%: {s['best_low']:.2f}-{s['best_high']:.2f}"
-        lines.append(f"| {s['label']} | {s['done']} | {s['failed']} | {s['best_error']:.2f} | "
-                     f"{ci} | {s['median_error']:.2f} | {s['macs_min'] / 1e6:.2f}M-"
-                     f"{s['macs_max'] / 1e6:.2f}M | {s['mean_train_time_s']:.1f} s |")
-    out = "\n".join(lines) + "\n"
+    """The report as Markdown: setup, one row per space, the best networks, one row per
+    pair of spaces, and what the numbers are."""
+    spaces = summary["spaces"]
+    parts = ["## Setup\n"]
+    for heading, header, rows in setup_tables(spaces):
+        parts += [f"\n{heading}:\n\n", markdown_table(header, rows)]
+    parts += ["\n## Spaces\n", markdown_table(*_space_table(summary))]
+    best = best_trials_rows(spaces)
+    if best:
+        parts += ["\n## Best networks (lowest error first)\n",
+                  markdown_table(BEST_HEADER, best)]
     if summary["pairs"]:
-        lines = ["", "| A | B | KS D | p | KS D (normalised) | p (normalised) | verdict |",
-                 "|" + "---|" * 7]
-        for p in summary["pairs"]:
-            lines.append(f"| {p['a']} | {p['b']} | {p['ks']:.3f} | {p['p']:.3g} | "
-                         f"{p['ks_normalized']:.3f} | {p['p_normalized']:.3g} | "
-                         f"{p['verdict']} |")
-        out += "\n".join(lines) + "\n"
-    return out
+        parts += ["\n## Comparisons\n", markdown_table(*_pair_table(summary))]
+    parts += ["\n## Notes\n", "".join(f"- {n}\n" for n in _notes(summary))]
+    return "".join(parts)
 
 
-def _html_table(markdown: str) -> str:
-    # Our own two tables only: rows of cells between pipes, the second line a rule.
-    blocks, current = [], []
-    for line in markdown.splitlines() + [""]:
-        if line.startswith("|"):
-            current.append([html.escape(c.strip()) for c in line.strip("|").split("|")])
-        elif current:
-            blocks.append(current)
-            current = []
-    out = []
-    for rows in blocks:
-        head = "".join(f"<th>{c}</th>" for c in rows[0])
-        body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows[2:])
-        out.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
-    return "\n".join(out)
+def _html_table(header: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>"
+                   for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 # ---------------------------------------------------------------- plots
 
+ERROR_AXIS = "top-1 test error (%): left is better"
+
 
 def plot_edfs(results: list[SpaceResult], edges, path: Path) -> Path:
-    """EDF of error per space, plain (left) and complexity-normalised (right)."""
-    fig, axes = subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    """EDF of error per space, plain (left) and complexity-normalised (right), each
+    with its legend: a curve further up and to the left is the better space."""
+    fig, axes = subplots(1, 2, figsize=(11, 4.6), sharey=True)
     for r in results:
         if not r.rows:
             continue
+        label = literal(f"{r.label} (n={len(r.rows)})")
         x, y = edf_curve(r.errors)
-        axes[0].step(np.r_[x[0], x], np.r_[0.0, y], where="post",
-                     label=literal(f"{r.label} (n={len(r.rows)})"))
+        axes[0].step(np.r_[x[0], x], np.r_[0.0, y], where="post", label=label)
         x, y = edf_curve(r.errors, complexity_weights(r.macs, edges))
-        axes[1].step(np.r_[x[0], x], np.r_[0.0, y], where="post", label=literal(r.label))
-    axes[0].set(xlabel="error (%)", ylabel="cumulative probability", title="EDF of error")
-    axes[1].set(xlabel="error (%)", title=f"complexity-normalised EDF ({len(edges) - 1} bins)")
+        axes[1].step(np.r_[x[0], x], np.r_[0.0, y], where="post", label=label)
+    axes[0].set(xlabel=ERROR_AXIS, ylabel="fraction of models below this error\n"
+                                         "(up is better)", title="EDF of error")
+    axes[1].set(xlabel=ERROR_AXIS,
+                title=f"Complexity-normalised EDF ({len(edges) - 1} MACs bins)")
     for ax in axes:
         ax.grid(alpha=0.3)
-    axes[0].legend(loc="lower right", fontsize=8)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(loc="lower right", fontsize=9, framealpha=0.9)
     return save_figure(fig, path)
 
 
 def plot_error_vs_macs(results: list[SpaceResult], path: Path) -> Path:
     from matplotlib.ticker import FuncFormatter
 
-    fig, ax = subplots(figsize=(6.5, 4.2))
+    fig, ax = subplots(figsize=(6.5, 4.4))
     for r in results:
         if r.rows:
-            ax.scatter(r.macs / 1e6, r.errors, s=12, alpha=0.7, label=literal(r.label))
-    ax.set(xscale="log", xlabel="MACs (millions, log scale)", ylabel="error (%)",
-           title="error against complexity")
+            ax.scatter(r.macs / 1e6, r.errors, s=12, alpha=0.7,
+                       label=literal(f"{r.label} (n={len(r.rows)})"))
+    ax.set(xscale="log", xlabel="MACs (millions, log scale)",
+           ylabel="top-1 test error (%): lower is better", title="Error against complexity")
     plain = FuncFormatter(lambda v, _: f"{v:g}")  # 6, 10, 20 rather than 6x10^0
     ax.xaxis.set_major_formatter(plain)
     ax.xaxis.set_minor_formatter(plain)
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9, framealpha=0.9)
     return save_figure(fig, path)
 
 
 # ---------------------------------------------------------------- the report
 
 
-def write_html(summary: dict, markdown: str, images: list[Path], path: Path) -> Path:
-    setup = []
-    for s in summary["spaces"]:
-        band = f"{format_band(s.get('macs_band'))} MACs"
-        setup.append(f"<li>{html.escape(s['label'])}: {html.escape(s['directory'])}, "
-                     f"{s['epochs']} epoch(s), {band}</li>")
+def write_html(summary: dict, images: list[Path], path: Path) -> Path:
+    spaces = summary["spaces"]
+    best = best_trials_rows(spaces)
+    sections = ["<h2>Setup</h2>"]
+    for heading, header, rows in setup_tables(spaces):
+        sections += [f"<h3>{html.escape(heading)}</h3>", _html_table(header, rows)]
+    sections += ["<h2>Spaces</h2>", _html_table(*_space_table(summary))]
+    if best:
+        sections += ["<h2>Best networks (lowest error first)</h2>",
+                     _html_table(BEST_HEADER, best)]
+    if summary["pairs"]:
+        sections += ["<h2>Comparisons</h2>", _html_table(*_pair_table(summary))]
+    sections += ["<h2>Notes</h2>",
+                 "<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in _notes(summary))
+                 + "</ul>"]
     page = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>cnnlab design-space report</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}
 table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:4px 8px}}
 img{{max-width:100%}}</style></head><body>
 <h1>Design-space report</h1>
-<ul>{"".join(setup)}</ul>
-{_html_table(markdown)}
-<p>Error: top-1 test error after the last epoch. Best of n: the range of the best of n
-models resampled with replacement ({summary["resamples"]} resamples), which shows how much
-the best owes to the models drawn; not a confidence interval (its lower end is the
-observed best). KS p-values: asymptotic Kolmogorov distribution; the normalised test
-weights each model by 1/(k m_j), m_j the models in its bin and k the bins holding any, of
-{summary["bins"]} log-spaced MACs bins (effective sample sizes for the p-value).</p>
+{"".join(sections)}
 {"".join(embed_png(p) for p in images)}
 </body></html>
 """
@@ -318,7 +397,7 @@ def analyze(directories, out: str | Path, bins: int = 10, resamples: int = 2000,
     if any(r.rows for r in results):
         images = [plot_edfs(results, np.array(summary["bin_edges"]), out / "edf.png"),
                   plot_error_vs_macs(results, out / "error_vs_macs.png")]
-    write_html(summary, markdown, images, out / "report.html")
+    write_html(summary, images, out / "report.html")
     summary["files"] = [str(p) for p in (out / "summary.md", out / "summary.json",
                                          *images, out / "report.html")]
     return summary

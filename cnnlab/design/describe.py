@@ -1,0 +1,154 @@
+"""Words for a sweep: how it was set up, and its best networks, as a report shows them.
+
+A design report's errors mean little without the setup behind them: a quick CPU sweep
+trains on the first 10,000 training images and measures each error on the first 2,000
+test images, for one epoch. Everything here is read from the sweep's store: its spec
+and the ``created`` record `cnnlab design run` writes (date, command, machine,
+versions). What the store does not hold is said to be not recorded, never guessed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from cnnlab.design.spaces import format_band
+from cnnlab.design.store import PAPER_RECIPE
+
+# Not in any sweep's store: a report says so rather than leave them to be assumed.
+NOT_RECORDED = ("the device each trial trained on (unless the sweep was given --device), "
+                "the machine of a sweep resumed elsewhere (the one shown created it), torch "
+                "threads per trial, and a checksum of the data files")
+
+_SHOWN_TRAIN = ("epochs", "optimizer", "momentum", "weight_decay", "lr", "schedule",
+                "batch_size", "eval_subset", "device")
+
+
+def format_count(n: float) -> str:
+    """A count in three significant figures with a decimal prefix: 2.41M, 1.68M, 290K,
+    45.3K, 999 (the same precision for MACs, parameters and activations)."""
+    n = float(n)
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
+        if abs(n) >= scale * 0.9995:  # 999,600 is 1.00M, not 1000K
+            value = n / scale
+            for decimals in (2, 1):  # 1.68, 45.3, unless rounding makes it 10.00, 100.0
+                if abs(value) < 10 ** (3 - decimals) - 0.5 * 10 ** -decimals:
+                    return f"{value:.{decimals}f}{unit}"
+            return f"{value:.0f}{unit}"
+    return f"{n:.0f}"
+
+
+def _images(subset: int | None, split: str) -> str:
+    return f"the first {subset:,} of the {split} split" if subset else f"all of the {split} split"
+
+
+def _date(seconds: float | None) -> str:
+    return datetime.fromtimestamp(seconds).strftime("%Y-%m-%d %H:%M") if seconds else ""
+
+
+def sweep_setup(spec: dict, created: dict, planned: int, counts: dict,
+                rows: list[dict]) -> dict[str, str]:
+    """How a sweep was made, as ``{item: words}`` in reading order (JSON-safe).
+
+    ``spec`` is the store's spec (``SweepSpec.to_dict()``), ``created`` its creation
+    record (``environment_info()``: empty for a sweep made without one), ``rows`` its
+    trials (started_at / finished_at / worker give when and by how many workers)."""
+    train = {**PAPER_RECIPE, **spec.get("train", {})}
+    size, channels = spec.get("image_size"), spec.get("in_channels")
+    at = f" at {channels}x{size}x{size}" if size and channels else ""
+    unfinished = counts.get("pending", 0) + counts.get("running", 0)
+    out = {
+        "space": f"{spec['space']}, sampling seed {spec.get('seed', 0)} (trial i trains "
+                 f"with seed {spec.get('seed', 0)} + i)",
+        "trials": f"{planned} planned: {counts.get('done', 0)} done, "
+                  f"{counts.get('failed', 0)} failed, {unfinished} not finished",
+        "complexity band": f"{format_band(spec.get('macs'))} MACs{at}, "
+                           f"{spec.get('num_classes') or '?'} classes",
+        "data": spec.get("data", "?"),
+        "training images": _images(spec.get("train_subset"), "training"),
+        "error measured on": _images(train.get("eval_subset"), "test")
+                             + " (top-1 error after the last epoch)",
+        "epochs": str(train["epochs"]),
+        "optimiser": f"{train['optimizer']}, momentum {train['momentum']:g}, weight decay "
+                     f"{train['weight_decay']:g}",
+        "learning rate": f"{train['lr']:g}, {train['schedule']} schedule",
+        "batch size": str(train["batch_size"]),
+        "blocks start as the identity": "yes (zero final BN gamma)"
+                                        if spec.get("zero_init_last_bn") else "no",
+    }
+    other = {k: v for k, v in spec.get("train", {}).items() if k not in _SHOWN_TRAIN}
+    if other:
+        out["other training settings"] = ", ".join(f"{k}={v}" for k, v in other.items())
+    out["device"] = (str(train["device"]) if train.get("device") else
+                     "not recorded (the default: a GPU where there is one, else the CPU)")
+    out["created"] = created.get("date") or "not recorded"
+    out["command"] = created.get("command") or "not recorded"
+    machine = [created.get(k) for k in ("hostname", "platform") if created.get(k)]
+    if created.get("cpu_count"):
+        machine.append(f"{created['cpu_count']} CPUs")
+    if created.get("gpu"):
+        machine.append(f"GPU {created['gpu']}")
+    out["machine"] = ", ".join(map(str, machine)) or "not recorded"
+    versions = [f"{name} {created[key]}" for key, name in (
+        ("cnnlab", "cnnlab"), ("torch", "torch"), ("torchvision", "torchvision"),
+        ("numpy", "numpy"), ("cuda", "CUDA"), ("python", "Python")) if created.get(key)]
+    out["versions"] = ", ".join(versions) or "not recorded"
+    started = [r["started_at"] for r in rows if r.get("started_at")]
+    finished = [r["finished_at"] for r in rows if r.get("finished_at")]
+    if started and finished:
+        workers = {r["worker"] for r in rows if r.get("worker")}
+        out["trained"] = (f"{_date(min(started))} to {_date(max(finished))}"
+                          + (f", {len(workers)} worker process(es)" if workers else ""))
+    return out
+
+
+def setup_tables(spaces: list[dict]) -> list[tuple[str, list[str], list[list[str]]]]:
+    """``(heading, header, rows)`` tables of the sweeps' setups: what every sweep shares
+    once, then one column per sweep for what differs (the space, the command, ...)."""
+    items: list[str] = []
+    for s in spaces:
+        items += [k for k in s["setup"] if k not in items]
+    values = {item: [s["setup"].get(item, "") for s in spaces] for item in items}
+    shared = [[item, v[0]] for item, v in values.items() if len(set(v)) == 1]
+    differ = [[item, *v] for item, v in values.items() if len(set(v)) > 1]
+    tables = []
+    if shared:
+        heading = "Every sweep" if len(spaces) > 1 else spaces[0]["label"]
+        tables.append((heading, ["setting", "value"], shared))
+    if differ:
+        tables.append(("Per sweep", ["setting", *[s["label"] for s in spaces]], differ))
+    return tables
+
+
+def best_trials(rows: list[dict], k: int = 5) -> list[dict]:
+    """The ``k`` finished trials of lowest error, each described as it was trained (its
+    config, not the raw draw: group widths and widths adjusted to fit)."""
+    best = sorted(rows, key=lambda r: (r["error_pct"], r["id"]))[:k]
+    out = []
+    for r in best:
+        c = r["config"]
+        out.append({"id": r["id"], "error_pct": r["error_pct"], "macs": r["macs"],
+                     "params": r["params"], "acts": r["acts"], "stem_width": c.get("stem_width"),
+                     "depths": list(c["depths"]), "widths": list(c["widths"]),
+                     "bottleneck_ratios": [round(b, 3) for b in c["bottleneck_ratios"]],
+                     "group_widths": list(c["group_widths"])})
+    return out
+
+
+BEST_HEADER = ["space", "trial", "error %", "MACs", "params", "acts", "depths", "widths",
+               "bottleneck ratios", "group widths"]
+
+
+def best_trials_rows(spaces: list[dict]) -> list[list[str]]:
+    """Rows under :data:`BEST_HEADER`, every space's best trials in turn."""
+    return [[s["label"], str(t["id"]), f"{t['error_pct']:.2f}", format_count(t["macs"]),
+             format_count(t["params"]), format_count(t["acts"]), str(t["depths"]),
+             str(t["widths"]), str(t["bottleneck_ratios"]), str(t["group_widths"])]
+            for s in spaces for t in s.get("best_trials", [])]
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    """A Markdown table; pipes inside cells escaped."""
+    def line(cells):
+        return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+
+    return "\n".join([line(header), "|" + "---|" * len(header), *map(line, rows)]) + "\n"

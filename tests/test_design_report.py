@@ -1,0 +1,139 @@
+"""A design report says how its sweeps were made, which networks did best, when its
+p-values cannot be trusted, and labels its D values and plots so that they agree."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+from design_helpers import shaped_spec
+
+import cnnlab.design.report as report
+from cnnlab.design.describe import format_count
+from cnnlab.design.report import MIN_TRUSTED_N, _verdict, analyze
+from cnnlab.design.store import TrialStore
+
+CREATED = {"python": "3.11.7", "torch": "2.14.1", "numpy": "2.4.6", "torchvision": "0.29.1",
+           "cnnlab": "0.1.0", "platform": "Linux-6.18-x86_64", "cpu_count": 2,
+           "hostname": "lab-pc", "date": "2026-12-05T08:22:22",
+           "command": "cnnlab design run --space anynetx_b --n 4 --train-subset 10000"}
+
+
+def sweep(folder, errors, space_spec=None, created=CREATED):
+    spec = space_spec or replace(shaped_spec(), train_subset=10000,
+                                 train={"epochs": 1, "eval_subset": 2000})
+    with TrialStore(folder, create=True) as store:
+        store.init_sweep(spec, len(errors), created=created)
+        for i, e in enumerate(errors):
+            store.mark_running(i, "lab-pc:101")
+            store.record(i, "done", error_pct=e, test_acc=1 - e / 100, train_time_s=1.0,
+                         worker="lab-pc:101")
+    return folder
+
+
+@pytest.fixture
+def two_sweeps(tmp_path):
+    a = sweep(tmp_path / "a", [30.0, 31.0, 32.0, 40.0])
+    b = sweep(tmp_path / "b", [20.0, 21.0, 22.0, 23.0])
+    return a, b
+
+
+def test_the_setup_says_what_the_sweep_trained_on_and_where(two_sweeps, tmp_path):
+    summary = analyze(list(two_sweeps), tmp_path / "r", resamples=50)
+    md = (tmp_path / "r" / "summary.md").read_text()
+    # Before: '1 epoch(s), 100K-1M MACs' and nothing else.
+    for words in ("| training images | the first 10,000 of the training split |",
+                  "| error measured on | the first 2,000 of the test split",
+                  "| learning rate | 0.05, cosine schedule |", "| batch size | 128 |",
+                  "| optimiser | sgd, momentum 0.9, weight decay 5e-05 |",
+                  "| epochs | 1 |", "sampling seed 0", "| created | 2026-12-05T08:22:22 |",
+                  "lab-pc, Linux-6.18-x86_64, 2 CPUs",
+                  "cnnlab 0.1.0, torch 2.14.1, torchvision 0.29.1, numpy 2.4.6, Python 3.11.7",
+                  "--train-subset 10000", "1 worker process", "Not recorded in a sweep:"):
+        assert words in md, words
+    assert "| device | not recorded" in md  # no --device given: said, not guessed
+    setup = summary["spaces"][0]["setup"]
+    assert setup["training images"] == "the first 10,000 of the training split"
+    page = (tmp_path / "r" / "report.html").read_text()
+    assert "<h2>Setup</h2>" in page and "the first 2,000 of the test split" in page
+    on_disk = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert on_disk["spaces"][1]["setup"]["batch size"] == "128"
+
+
+def test_a_sweep_without_a_creation_record_says_so(tmp_path):
+    folder = sweep(tmp_path / "a", [30.0, 20.0], created={})
+    analyze([folder], tmp_path / "r", resamples=50)
+    md = (tmp_path / "r" / "summary.md").read_text()
+    assert "| versions | not recorded |" in md and "| machine | not recorded |" in md
+
+
+def test_the_best_networks_are_listed_with_their_shape_and_complexity(two_sweeps, tmp_path):
+    summary = analyze(list(two_sweeps), tmp_path / "r", resamples=50)
+    best = summary["spaces"][1]["best_trials"]
+    assert [t["error_pct"] for t in best] == [20.0, 21.0, 22.0, 23.0]
+    with TrialStore(two_sweeps[1]) as store:
+        trial = store.trial(best[0]["id"])
+    assert best[0]["depths"] == trial["config"]["depths"]
+    assert best[0]["group_widths"] == trial["config"]["group_widths"]
+    md = (tmp_path / "r" / "summary.md").read_text()
+    row = (f"| anynetx_b (b) | {trial['id']} | 20.00 | {format_count(trial['macs'])} | "
+           f"{format_count(trial['params'])} | {format_count(trial['acts'])} | "
+           f"{trial['config']['depths']} |")
+    assert "## Best networks" in md and row in md
+    assert "acts = activations per image" in md
+
+
+def test_too_few_models_for_the_p_value_is_said_plainly(two_sweeps, tmp_path):
+    summary = analyze(list(two_sweeps), tmp_path / "r", resamples=50)
+    [pair] = summary["pairs"]
+    assert pair["too_few_for_p"]
+    assert "4 and 4 models are too few (under 30 per space)" in pair["verdict"]
+    md = (tmp_path / "r" / "summary.md").read_text()
+    assert "finished too few models (under 30) for them to be trusted" in md
+    enough = _verdict("A", "E", 0.0, 0.5, 1e-6, sizes=(MIN_TRUSTED_N, 40))
+    assert "too few" not in enough
+
+
+def test_the_verdict_quotes_the_normalised_d_under_its_name(tmp_path):
+    worse = sweep(tmp_path / "a", [30.0 + i for i in range(12)])
+    better = sweep(tmp_path / "b", [10.0 + i for i in range(12)])
+    summary = analyze([worse, better], tmp_path / "r", resamples=50)
+    [pair] = summary["pairs"]
+    assert pair["verdict"].startswith("anynetx_b (b) better")
+    # 'above by up to 0.90' sat beside a raw D column of 0.875, unlabelled
+    assert f"above by up to {pair['ks_normalized']:.3f} (the normalised KS D)" in pair["verdict"]
+    md = (tmp_path / "r" / "summary.md").read_text()
+    assert "| KS D (plain EDFs) | p (plain, asymptotic) | KS D (normalised EDFs) |" in md
+
+
+def test_plots_have_capitalised_titles_legends_in_both_panels_and_say_which_way_is_better(
+        two_sweeps, tmp_path, monkeypatch):
+    figures = {}
+    real_save = report.save_figure
+
+    def keep(fig, path, *args, **kwargs):
+        figures[path.name] = fig
+        return real_save(fig, path, *args, **kwargs)
+
+    monkeypatch.setattr(report, "save_figure", keep)
+    analyze(list(two_sweeps), tmp_path / "r", resamples=50)
+    plain, normalised = figures["edf.png"].axes
+    assert plain.get_title() == "EDF of error"
+    assert normalised.get_title().startswith("Complexity-normalised EDF")
+    for ax in (plain, normalised):
+        labels = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert labels == ["anynetx_b (a) (n=4)", "anynetx_b (b) (n=4)"]
+        assert "left is better" in ax.get_xlabel()
+    assert "up is better" in plain.get_ylabel()
+    (scatter,) = figures["error_vs_macs.png"].axes
+    assert scatter.get_title() == "Error against complexity"
+    assert "lower is better" in scatter.get_ylabel()
+
+
+@pytest.mark.parametrize("n, text", [(999, "999"), (45_312, "45.3K"), (290_123, "290K"),
+                                     (1_681_000, "1.68M"), (2_410_000, "2.41M"),
+                                     (999_700, "1.00M"), (9_996, "10.0K"),
+                                     (3_200_000_000, "3.20G")])
+def test_counts_have_three_significant_figures(n, text):
+    assert format_count(n) == text
