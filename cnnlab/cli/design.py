@@ -247,9 +247,16 @@ def sample(
     seed: int = typer.Option(0),
 ) -> None:
     """Draw networks from a space and show their complexity, without training anything."""
+    from cnnlab.design.describe import format_count
     from cnnlab.design.spaces import parse_band, sample_trial
 
-    table = Table(title=f"{space} at {image_size}x{image_size}")
+    # acts had no unit: the caption says what each count is (three significant figures).
+    table = Table(title=f"{space} at {in_channels}x{image_size}x{image_size}",
+                  caption=f"MACs: multiply-adds per image at {image_size}x{image_size}. "
+                          "params: parameters. acts: activations per image, the output "
+                          "elements of every conv and of the head (the RegNet paper's "
+                          "third complexity measure, beside flops and params).",
+                  caption_justify="left")
     for col in ("#", "depths", "widths", "bottleneck ratios", "group widths", "MACs", "params",
                 "acts"):
         table.add_column(col, justify="right")
@@ -261,9 +268,9 @@ def sample(
             c = s.config
             table.add_row(str(i), str(list(c.depths)), str(list(c.widths)),
                           str([round(b, 3) for b in c.bottleneck_ratios]),
-                          str(list(c.group_widths)), f"{s.macs / 1e6:.2f}M",
-                          f"{s.complexity['params'] / 1e6:.3f}M",
-                          f"{s.complexity['acts'] / 1e3:.1f}K")
+                          str(list(c.group_widths)), format_count(s.macs),
+                          format_count(s.complexity["params"]),
+                          format_count(s.complexity["acts"]))
     except _known_errors() as exc:
         _fail_known(exc)
     console.print(table)
