@@ -2,7 +2,8 @@
 (``load_run``, from loaded_run.py).
 
 ``Trainer`` (trainer.py) is the loop; this module owns the run directory around it:
-config.yaml before the first step, summary.json, plots and report.html after the last.
+config.yaml (and data.json, for data given to train()) before the first step,
+summary.json, plots and report.html after the last.
 """
 
 from __future__ import annotations
