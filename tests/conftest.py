@@ -85,15 +85,15 @@ def tiny_fashion(data_env: Path) -> Callable[..., TinyFashion]:
 
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory) -> Path:
-    """A finished run folder: lenet_modern, one epoch on 64 synthetic images, with its
-    best and last checkpoints (for tests that read runs back: eval, predict, export)."""
-    from cnnlab.data.synthetic import make_synthetic
+    """A finished run folder: lenet_modern, one epoch on the synthetic set (512 images),
+    with its best and last checkpoints (for tests that read runs back: eval, predict,
+    export). Trained on what its config names, so eval reads the same data back."""
     from cnnlab.train import TrainConfig, train
 
     out = tmp_path_factory.mktemp("runs")
     cfg = TrainConfig(model="lenet_modern", data="synthetic", epochs=1, batch_size=32,
                       device="cpu", quiet=True, out_dir=str(out), run_name="tiny")
-    train(cfg, data=make_synthetic(num_train=64, num_test=32))
+    train(cfg)
     return out / "tiny"
 
 

@@ -13,7 +13,7 @@ import time
 import traceback
 
 from cnnlab.design.store import TRIAL_MODEL
-from cnnlab.train.trainer import TrainingInterrupted
+from cnnlab.train.outcome import TrainingInterrupted
 
 _DATA_CACHE: dict = {}  # one dataset per process, loaded by its first trial
 

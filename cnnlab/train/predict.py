@@ -11,6 +11,7 @@ import torch
 from cnnlab.data.augment import resize
 from cnnlab.data.image_file import centre_square, chw_array, fit_image, read_image, to_mode
 from cnnlab.data.loader import DeviceLoader
+from cnnlab.train import run as training_runs  # by module: tests patch its loader
 from cnnlab.train.config import ConfigError
 from cnnlab.train.device import select_device
 from cnnlab.train.evaluate import (
@@ -21,7 +22,7 @@ from cnnlab.train.evaluate import (
     tta_logits,
     tta_views,
 )
-from cnnlab.train.run import check_which, load_run, load_training_data
+from cnnlab.train.loaded_run import check_which, load_run
 from cnnlab.train.run_files import NotARunError, check_run_data, move_data
 
 
@@ -72,7 +73,9 @@ def evaluate_run(run_dir, data: str | None = None, data_root: str | None = None,
         cfg = move_data(cfg, data_root)  # read from there, this once
     else:
         check_run_data(cfg, run.run_dir)  # its folder moved: name --data-root
-    splits = load_training_data(cfg, test_only=True)
+    splits = training_runs.load_training_data(cfg, test_only=True)
+    if not data:  # its own data: the data train() was given, if it was
+        training_runs.check_evaluated_data(run.run_dir, splits)
     if list(splits.classes) != list(run.classes):
         # Same count is not enough: scores for another dataset's classes, reported under
         # the run's names, would be meaningless.
