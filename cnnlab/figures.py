@@ -10,7 +10,7 @@ from pathlib import Path
 
 from cnnlab.atomic import atomic_write_bytes
 
-DPI = 110
+DPI = 150
 
 
 def subplots(*args, **kwargs):

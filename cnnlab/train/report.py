@@ -1,62 +1,13 @@
-"""Plots and the one-page HTML report of a run."""
+"""The one-page HTML report of a run (its figures: report_figures.py)."""
 
 from __future__ import annotations
 
 import html
 import json
-import math
 from pathlib import Path
 
 from cnnlab.atomic import atomic_write_text
-from cnnlab.figures import embed_png, literal, save_figure, subplots
-
-
-def plot_curves(rows: list[dict], out: Path, train_objective: str = "") -> Path:
-    """Loss and accuracy per epoch, train and test side by side. ``train_objective`` says
-    what the train loss holds besides the cross-entropy the test loss is ("label
-    smoothing 0.1"), so a train curve above the test one is not read as underfitting."""
-    epochs = [r["epoch"] for r in rows]
-    # Epochs skipped by eval_every have NaN test values: the test line joins the others.
-    tested = [r for r in rows if not math.isnan(r["test_acc"])]
-    fig, (ax_loss, ax_acc) = subplots(1, 2, figsize=(10, 4))
-    ax_loss.plot(epochs, [r["train_loss"] for r in rows], "o-",
-                 label=f"train (with {train_objective})" if train_objective else "train")
-    ax_loss.plot([r["epoch"] for r in tested], [r["test_loss"] for r in tested], "s-",
-                 label="test")
-    ax_loss.set(xlabel="epoch", ylabel="loss", title="Loss")
-    ax_acc.plot(epochs, [r["train_acc"] for r in rows], "o-", label="train")
-    ax_acc.plot([r["epoch"] for r in tested], [r["test_acc"] for r in tested], "s-",
-                label="test")
-    ax_acc.set(xlabel="epoch", ylabel="accuracy", title="Accuracy")
-    from matplotlib.ticker import MaxNLocator
-
-    for ax in (ax_loss, ax_acc):
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs: no 1.25
-        ax.grid(alpha=0.3)
-        ax.legend()
-    return save_figure(fig, out)
-
-
-def plot_confusion(matrix: list[list[int]], classes: list[str], out: Path) -> Path:
-    """Row-normalised confusion matrix (true class per row), counts in the cells."""
-    import numpy as np
-
-    counts = np.asarray(matrix, dtype=float)
-    share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
-    size = max(5.0, 0.55 * len(classes) + 2)
-    fig, ax = subplots(figsize=(size + 1, size))
-    im = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
-    names = [literal(c) for c in classes]  # folder names, drawn as written
-    ax.set_xticks(range(len(classes)), names, rotation=45, ha="right")
-    ax.set_yticks(range(len(classes)), names)
-    ax.set(xlabel="predicted", ylabel="true", title="Confusion matrix (test)")
-    if len(classes) <= 20:
-        for i in range(len(classes)):
-            for j in range(len(classes)):
-                ax.text(j, i, f"{int(counts[i, j])}", ha="center", va="center", fontsize=7,
-                        color="white" if share[i, j] > 0.5 else "black")
-    fig.colorbar(im, ax=ax, fraction=0.046)
-    return save_figure(fig, out)
+from cnnlab.figures import embed_png
 
 
 def _table(headers: list[str], rows: list[list]) -> str:

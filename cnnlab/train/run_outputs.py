@@ -13,7 +13,8 @@ from cnnlab.atomic import atomic_write_text
 from cnnlab.interrupts import SigintRecorder
 from cnnlab.notices import FigureWarning
 from cnnlab.train.outcome import TrainingInterrupted, TrainResult
-from cnnlab.train.report import plot_confusion, plot_curves, write_report
+from cnnlab.train.report import write_report
+from cnnlab.train.report_figures import planned_lr, plot_confusion, plot_curves
 from cnnlab.train.runlog import environment_info
 from cnnlab.train.trainer import Trainer
 
@@ -83,7 +84,7 @@ def _write_outputs(trainer: Trainer, result: TrainResult) -> None:
     # A figure that cannot be drawn costs that figure, never the report of a trained run.
     if result.history:
         curves = run_dir / "plots" / "curves.png"
-        _draw(curves, lambda: plot_curves(result.history, curves, train_objective(trainer)))
+        _draw(curves, lambda: _plot_curves(trainer, result, curves))
     if result.confusion:
         confusion = run_dir / "plots" / "confusion.png"
         _draw(confusion, lambda: plot_confusion(result.confusion, trainer.classes, confusion))
@@ -100,6 +101,43 @@ def _write_outputs(trainer: Trainer, result: TrainResult) -> None:
     except Exception:  # the report still renders without the layer table
         model_summary = None
     write_report(run_dir, summary, model_summary)
+
+
+def _plot_curves(trainer: Trainer, result: TrainResult, out: Path) -> None:
+    cfg = trainer.cfg
+    preset = cfg.preset or "no preset"
+    title = (f"{cfg.model} ({'preset ' + preset if cfg.preset else preset}) on {cfg.data}"
+             f", run {trainer.run_dir.name}")
+    augmented = bool(cfg.crop_padding or cfg.flip or cfg.erase_prob)
+    train_note = ("mean over each epoch's " + ("augmented " if augmented else "")
+                  + "batches, as the weights changed")
+    test_note = "after each epoch, " + _weights_short(cfg)
+    plot_curves(result.history, out, train_objective(trainer), title=title,
+                train_note=train_note, test_note=test_note,
+                lr_plan=_lr_plan(trainer, result.history))
+
+
+def _weights_short(cfg) -> str:
+    if cfg.ema_decay:
+        return f"EMA weights (decay {cfg.ema_decay:g})"
+    return "Lookahead's weights" if cfg.lookahead_steps else "the weights at that point"
+
+
+def _lr_plan(trainer: Trainer, history: list[dict]):
+    """The schedule step by step, where it agrees with every epoch's logged lr (a run
+    resumed with more epochs trained its first ones on another plan: then None)."""
+    import math
+
+    cfg = trainer.cfg
+    steps = math.ceil(trainer.steps_per_epoch / cfg.accum_steps)
+    plan = planned_lr(cfg.lr, cfg.schedule, cfg.epochs, cfg.warmup_epochs, steps)
+    at_epoch_end = dict(zip(plan[0], plan[1], strict=True))
+    for row in history:
+        planned = at_epoch_end.get(float(row["epoch"]))
+        if planned is None or not math.isclose(planned, row.get("lr", math.nan),
+                                                rel_tol=1e-6, abs_tol=1e-12):
+            return None
+    return plan
 
 
 def train_objective(trainer: Trainer) -> str:

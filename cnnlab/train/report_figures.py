@@ -1,0 +1,126 @@
+"""A run's figures: training curves (loss, accuracy, learning rate) and the confusion
+matrix, drawn for slides: each says what it shows without the report around it."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from cnnlab.figures import literal, save_figure, subplots
+
+# A loss that spans more decades than this is drawn on a log axis: on a linear one a
+# fall from 2 to 1e-4 is a cliff and then a flat line at zero.
+LOG_LOSS_DECADES = 1.5
+
+
+def plot_curves(rows: list[dict], out: Path, train_objective: str = "", *, title: str = "",
+                train_note: str = "", test_note: str = "",
+                lr_plan: tuple[list[float], list[float]] | None = None) -> Path:
+    """Loss, accuracy (%) and learning rate per epoch.
+
+    ``train_objective`` says what the train loss holds besides the cross-entropy the test
+    loss is ("label smoothing 0.1"), so a train curve above the test one is not read as
+    underfitting; ``train_note`` and ``test_note`` say how each curve was measured (the
+    train one as the weights changed, on augmented batches; the test one with the EMA's
+    weights, say). ``title`` names the run (model, preset, data). ``lr_plan``: the
+    schedule step by step, as (epoch, lr) lists, drawn under the per-epoch values.
+    """
+    epochs = [r["epoch"] for r in rows]
+    # Epochs skipped by eval_every have NaN test values: the test line joins the others.
+    tested = [r for r in rows if not math.isnan(r["test_acc"])]
+    lrs = [r.get("lr") for r in rows]
+    has_lr = all(isinstance(v, (int, float)) and math.isfinite(v) for v in lrs) and rows
+    fig, axes = subplots(1, 3 if has_lr else 2, figsize=(13.5 if has_lr else 10, 4.6),
+                         width_ratios=[1, 1, 0.7] if has_lr else [1, 1])
+    fig.set_layout_engine("constrained")
+    ax_loss, ax_acc = axes[0], axes[1]
+    train_label = "train" + (f": {train_note}" if train_note else "")
+    if train_objective:
+        train_label += f" (the loss with {train_objective})"
+    test_label = "test" + (f": {test_note}" if test_note else "")
+    style = dict(train=dict(marker="o", color="C0"), test=dict(marker="s", color="C1"))
+    ax_loss.plot(epochs, [r["train_loss"] for r in rows], label=train_label, **style["train"])
+    ax_loss.plot([r["epoch"] for r in tested], [r["test_loss"] for r in tested],
+                 label=test_label, **style["test"])
+    losses = [v for r in rows for v in (r["train_loss"], r["test_loss"])
+              if math.isfinite(v) and v > 0]
+    log_loss = bool(losses) and math.log10(max(losses) / min(losses)) > LOG_LOSS_DECADES
+    if log_loss:
+        ax_loss.set_yscale("log")
+    ax_loss.set(xlabel="epoch", ylabel="loss" + (" (log scale)" if log_loss else ""),
+                title="Loss")
+    ax_acc.plot(epochs, [100 * r["train_acc"] for r in rows], label=train_label,
+                **style["train"])
+    ax_acc.plot([r["epoch"] for r in tested], [100 * r["test_acc"] for r in tested],
+                label=test_label, **style["test"])
+    low = _accuracy_floor([100 * v for r in rows for v in (r["train_acc"], r["test_acc"])])
+    ax_acc.set_ylim(low, 100 + 0.03 * (100 - low))  # 100% in view: how far from perfect
+    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)",
+               title="Accuracy" + (f" (axis starts at {low:g}%)" if low > 0 else ""))
+    from matplotlib.ticker import MaxNLocator
+
+    if has_lr:
+        ax_lr = axes[2]
+        if lr_plan is not None:
+            ax_lr.plot(*lr_plan, color="0.55", linewidth=1.2, label="each step (planned)")
+        ax_lr.plot(epochs, lrs, "o", color="C2", label="at each epoch's last step")
+        ax_lr.set(xlabel="epoch", ylabel="learning rate", title="Learning rate")
+        ax_lr.set_ylim(bottom=0)
+        ax_lr.legend(fontsize="small")
+    for ax in axes:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs: no 1.25
+        ax.grid(alpha=0.3)
+    # One legend for both panels (the same two curves), below them: it covers no data.
+    fig.legend(handles=ax_loss.lines, loc="outside lower center", fontsize="small")
+    if title:
+        fig.suptitle(literal(title))
+    return save_figure(fig, out, layout=False)
+
+
+def _accuracy_floor(values: list[float]) -> float:
+    """Where the accuracy axis starts: 0, or the 10% step below the lowest value when
+    that is above 20% (differences of a point or two stay visible, and the title says
+    that the axis is cut)."""
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite or min(finite) < 20:
+        return 0.0
+    return float(10 * math.floor((min(finite) - 1) / 10))
+
+
+def planned_lr(peak_lr: float, schedule: str, epochs: int, warmup_epochs: float,
+               steps_per_epoch: int, most: int = 2000) -> tuple[list[float], list[float]]:
+    """The learning rate of every optimizer step the schedule plans, as (epoch, lr)
+    lists (at most ``most`` points): a step's lr plotted at the fraction of epochs
+    trained once it is taken, so epoch e's last step lands on e, where metrics.csv's
+    per-epoch lr is drawn. From the training's own schedule (``lr_factor``)."""
+    from cnnlab.train.optim import lr_factor
+
+    total = epochs * steps_per_epoch
+    warmup = int(round(warmup_epochs * steps_per_epoch))
+    stride = max(1, total // most)
+    steps = sorted({*range(0, total, stride), *(e * steps_per_epoch - 1
+                                                for e in range(1, epochs + 1))})
+    return ([(s + 1) / steps_per_epoch for s in steps],
+            [peak_lr * lr_factor(schedule, s, total, warmup) for s in steps])
+
+
+def plot_confusion(matrix: list[list[int]], classes: list[str], out: Path) -> Path:
+    """Row-normalised confusion matrix (true class per row), counts in the cells."""
+    import numpy as np
+
+    counts = np.asarray(matrix, dtype=float)
+    share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    size = max(5.0, 0.55 * len(classes) + 2)
+    fig, ax = subplots(figsize=(size + 1, size))
+    im = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    names = [literal(c) for c in classes]  # folder names, drawn as written
+    ax.set_xticks(range(len(classes)), names, rotation=45, ha="right")
+    ax.set_yticks(range(len(classes)), names)
+    ax.set(xlabel="predicted", ylabel="true", title="Confusion matrix (test)")
+    if len(classes) <= 20:
+        for i in range(len(classes)):
+            for j in range(len(classes)):
+                ax.text(j, i, f"{int(counts[i, j])}", ha="center", va="center", fontsize=7,
+                        color="white" if share[i, j] > 0.5 else "black")
+    fig.colorbar(im, ax=ax, fraction=0.046)
+    return save_figure(fig, out)

@@ -1,0 +1,101 @@
+"""A run's figures say what they show: accuracy in %, where its axis starts, how train and
+test were measured, a loss over decades on a log axis, the learning rate, the run's name.
+Read from the Figure's artists."""
+
+from __future__ import annotations
+
+import pytest
+
+from cnnlab.data.synthetic import make_synthetic
+from cnnlab.train import TrainConfig, train
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """The Figures the report's figures module saves, in order (still written to disk)."""
+    from cnnlab.train import report_figures
+
+    figures = []
+    real = report_figures.save_figure
+
+    def keep(fig, path, *args, **kwargs):
+        figures.append(fig)
+        return real(fig, path, *args, **kwargs)
+
+    monkeypatch.setattr(report_figures, "save_figure", keep)
+    return figures
+
+
+def rows(test_acc, train_loss=None, lr=0.1):
+    out = []
+    for i, acc in enumerate(test_acc):
+        out.append({"epoch": i + 1, "train_loss": (train_loss or [1.0] * len(test_acc))[i],
+                    "train_acc": acc - 0.05, "test_loss": 0.5, "test_acc": acc, "lr": lr})
+    return out
+
+
+def test_accuracy_is_in_percent_on_an_axis_that_says_where_it_starts(tmp_path, drawn):
+    from cnnlab import figures
+    from cnnlab.train.report_figures import plot_curves
+
+    plot_curves(rows([0.85, 0.88, 0.892]), tmp_path / "c.png", title="lenet_modern (fast)")
+    fig = drawn[0]
+    ax_acc = fig.axes[1]
+    assert ax_acc.get_ylabel() == "accuracy (%)"
+    test_line = ax_acc.lines[1]
+    assert list(test_line.get_ydata()) == pytest.approx([85.0, 88.0, 89.2])
+    low, high = ax_acc.get_ylim()
+    assert low == 70 and high >= 100  # round start, 100% in view
+    assert "axis starts at 70%" in ax_acc.get_title()
+    assert fig.get_suptitle() == "lenet_modern (fast)"
+    assert figures.DPI >= 150  # slides: 110 dpi looked soft when projected
+
+
+def test_a_loss_over_decades_is_drawn_on_a_log_axis(tmp_path, drawn):
+    from cnnlab.train.report_figures import plot_curves
+
+    plot_curves(rows([0.9] * 4, train_loss=[2.0, 0.1, 1e-3, 1e-4]), tmp_path / "a.png")
+    plot_curves(rows([0.9] * 4, train_loss=[0.9, 0.8, 0.7, 0.6]), tmp_path / "b.png")
+    assert drawn[0].axes[0].get_yscale() == "log" and "log" in drawn[0].axes[0].get_ylabel()
+    assert drawn[1].axes[0].get_yscale() == "linear"
+
+
+def test_the_learning_rate_has_its_panel_and_the_plan_meets_the_logged_values(
+        tmp_path, drawn):
+    from cnnlab.train.report_figures import planned_lr, plot_curves
+
+    plan = planned_lr(0.1, "onecycle", epochs=3, warmup_epochs=0.3, steps_per_epoch=10)
+    logged = dict(zip(*plan, strict=True))
+    history = [{**r, "lr": logged[float(r["epoch"])]} for r in rows([0.8, 0.85, 0.9])]
+    plot_curves(history, tmp_path / "c.png", lr_plan=plan)
+    ax_lr = drawn[0].axes[2]
+    assert ax_lr.get_ylabel() == "learning rate"
+    assert max(ax_lr.lines[0].get_ydata()) == pytest.approx(0.1)  # the onecycle peak
+    assert list(ax_lr.lines[1].get_ydata()) == [r["lr"] for r in history]
+
+
+def test_a_run_draws_its_curves_labelled_and_with_the_schedule_it_logged(tmp_path, drawn,
+                                                                         monkeypatch):
+    from cnnlab.train import run_outputs
+
+    seen = {}
+    real = run_outputs.plot_curves
+
+    def spy(history, out, objective="", **kw):
+        seen.update(kw, history=history)
+        return real(history, out, objective, **kw)
+
+    monkeypatch.setattr(run_outputs, "plot_curves", spy)
+    cfg = TrainConfig(model="lenet_modern", data="synthetic", epochs=2, batch_size=32,
+                      device="cpu", quiet=True, out_dir=str(tmp_path), run_name="r",
+                      schedule="onecycle", warmup_epochs=0.5, ema_decay=0.9, flip=True)
+    train(cfg, data=make_synthetic(num_train=96, num_test=32))
+    x, lr = seen["lr_plan"]  # the plan agrees with every epoch's logged lr
+    for row in seen["history"]:
+        assert lr[x.index(float(row["epoch"]))] == pytest.approx(row["lr"])
+    assert "augmented" in seen["train_note"] and "as the weights changed" in seen["train_note"]
+    assert "EMA weights (decay 0.9)" in seen["test_note"]
+    fig = drawn[0]
+    assert fig.get_suptitle() == "lenet_modern (no preset) on synthetic, run r"
+    labels = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+    assert any("EMA weights" in t for t in labels)
