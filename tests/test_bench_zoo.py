@@ -29,6 +29,14 @@ def test_rows_tables_and_plots(tmp_path):
                  "zoo-book-acc-vs-macs.png", "zoo-book-acc-vs-params.png"):
         assert (tmp_path / name).exists(), name
     assert "lenet_bn_d2l" in (tmp_path / "zoo-book.md").read_text()
+    stored = zoo.read_rows(tmp_path / "zoo-book.csv")
+    # A CPU has no per-model peak: the process's only grew from model to model (802 ->
+    # 886 -> 887 "MB"), so no number is stored rather than that one.
+    assert [r["peak_memory_mib"] for r in stored] == ["", ""]
+    assert "peak_memory_mb" not in stored[0]
+    # The first model of the process pays its start-up: flagged, the second not.
+    assert [r["first_in_process"] for r in stored] == ["True", "False"]
+    assert stored[0]["input_size"] == "1x28x28" and stored[0]["book_epochs"] == "10"
 
 
 def test_interrupted_bench_resumes_without_retraining(tmp_path, monkeypatch):
@@ -72,6 +80,7 @@ def test_a_model_trained_but_not_stored_is_read_back_not_retrained(tmp_path, mon
                        out_dir=tmp_path, data_spec="synthetic")
     assert rows[0]["status"] == "done", rows[0]["error"]
     assert summary.read_text() == before  # its report and confusion matrix untouched
+    assert rows[0]["first_in_process"] == ""  # timed by another process: not known
     for key in ("test_acc", "best_test_acc", "epochs", "params"):
         assert float(rows[0][key]) == pytest.approx(float(first[0][key])), key
 
@@ -196,7 +205,7 @@ def test_benches_sharing_a_folder_keep_each_others_rows(tmp_path, monkeypatch):
 
     def train_while_another_bench_stores(cfg, data=None, **kw):
         other = {"model": "lenet_bn", "status": "done", "test_acc": 0.5, "params": 1,
-                 "macs": 1, "images_per_s": 1, "peak_memory_mb": 1, "wall_time_s": 1,
+                 "macs": 1, "images_per_s": 1, "peak_memory_mib": 1, "wall_time_s": 1,
                  "epochs": 1, "input_size": 28, "machine": "another process"}
         zoo.store_row(tmp_path, "book", other)
         return real_train(cfg, data=data, **kw)

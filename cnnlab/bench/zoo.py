@@ -29,9 +29,16 @@ from cnnlab.train.presets import resolve_config
 
 COLUMNS = [
     "model", "family", "preset", "status", "test_acc", "best_test_acc", "book_acc",
-    "params", "macs", "input_size", "images_per_s", "peak_memory_mb", "wall_time_s",
-    "epochs", "device", "machine", "run_dir", "error", "setup",
+    "book_epochs", "params", "macs", "input_size", "images_per_s", "peak_memory_mib",
+    "wall_time_s", "epochs", "first_in_process", "device", "machine", "run_dir", "error",
+    "setup",
 ]
+# peak_memory_mib: the CUDA allocator's peak while the model trained (MiB), blank on
+# other devices. A CPU has no per-model counter: the process's peak resident set only
+# grows, so each model would inherit the ones before it, the dataset and torch itself.
+# first_in_process: the first model a bench process trains pays its one-time start-up
+# (on 2 CPUs, lenet_bn_d2l first took 18 s, its twin lenet_bn next 3 s; in the other
+# order 49 s and 33 s), so its time is flagged; "" when another process trained it.
 
 
 class ZooSetupError(ValueError):
@@ -98,11 +105,27 @@ def _check_run_plan(run_dir: Path, asked: dict) -> None:
 
 
 def machine_name(device: str) -> str:
+    """The GPU's name on CUDA; otherwise the CPU's model and how many CPUs it shows."""
     import torch
 
     if device.startswith("cuda") and torch.cuda.is_available():
-        return torch.cuda.get_device_name(0)
-    return f"{platform.processor() or platform.machine()} x{os.cpu_count()} CPU"
+        return torch.cuda.get_device_name(torch.device(device))
+    return f"{cpu_model_name()}, {os.cpu_count()} CPUs"
+
+
+def cpu_model_name(cpuinfo: str | Path = "/proc/cpuinfo") -> str:
+    """'Intel Xeon Processor': Linux's 'model name' (trademark marks dropped), else what
+    the platform says, else the architecture."""
+    try:
+        for line in Path(cpuinfo).read_text(errors="replace").splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and value.strip():
+                for mark in ("(R)", "(TM)", "(tm)"):
+                    value = value.replace(mark, "")
+                return " ".join(value.split())
+    except OSError:  # not Linux
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
 
 
 def default_models(preset: str) -> list[str]:
@@ -132,7 +155,16 @@ def read_rows(path: Path) -> list[dict]:
     if rows and "model" not in rows[0]:
         raise ZooSetupError(f"{path} has no model column: not a zoo table. Move it away, or "
                             "give another --out")
-    return rows
+    return [_upgraded(r) for r in rows]
+
+
+def _upgraded(row: dict) -> dict:
+    """A row stored before peak_memory_mib: its peak_memory_mb was MiB already, and on a
+    CPU the process's lifetime peak, which says nothing about the model (dropped)."""
+    if "peak_memory_mb" in row and "peak_memory_mib" not in row:
+        old = row.pop("peak_memory_mb")
+        row["peak_memory_mib"] = old if row.get("device", "").startswith("cuda") else ""
+    return row
 
 
 def write_rows(path: Path, rows: list[dict]) -> None:
@@ -194,28 +226,32 @@ def run_zoo(
     if on_checked:
         on_checked([n for n in models if rows.get(n, {}).get("status") == "done"])
     dev = str(select_device(device))
+    first = True  # the first model this process trains pays its start-up
     for name in models:
         if rows.get(name, {}).get("status") == "done":
             continue  # stored as soon as it finished: never trained twice
         info = model_info(name)
         size = zoo_input_size(name, preset)
+        channels = data.channels if data is not None else info.input_size[0]
+        book = info.book_recipe
         row = {"model": name, "family": info.family, "preset": preset, "device": dev,
-               "machine": machine_name(dev), "input_size": size,
-               "book_acc": info.book_recipe.book_accuracy if info.book_recipe else ""}
+               "machine": machine_name(dev), "input_size": f"{channels}x{size}x{size}",
+               "book_acc": book.book_accuracy if book else "",
+               "book_epochs": book.epochs if book else ""}
         run_dir = runs_dir / name
+        trained_here = True
         try:
             if (run_dir / "checkpoints" / "last.safetensors").exists():
                 try:
                     result = resume(run_dir)  # interrupted mid-model: continue it
                 except RunFinished:  # trained in full, stopped before its row was stored
-                    result = finished_run_result(run_dir)
+                    result, trained_here = finished_run_result(run_dir), False
             else:
                 if run_dir.exists():  # started but never checkpointed: start again
                     import shutil
 
                     shutil.rmtree(run_dir)
                 result = train(planned(name), data=data)
-            channels = data.channels if data is not None else info.input_size[0]
             cfg_used = TrainConfig.load(run_dir / "config.yaml")
             row.update(
                 status="done", test_acc=result.final["test_acc"],
@@ -223,8 +259,9 @@ def run_zoo(
                 params=_params(name, channels, size, cfg_used),
                 macs=count_macs(_build(name, channels, size, cfg_used), (channels, size, size)),
                 images_per_s=result.final["images_per_s"],
-                peak_memory_mb=result.final["peak_memory_mb"],
+                peak_memory_mib=model_peak_mib(result.history, dev),
                 wall_time_s=result.train_time_s, epochs=result.final["epoch"],
+                first_in_process=first if trained_here else "",  # "": not known
                 run_dir=str(run_dir), error="",
                 setup=json.dumps(zoo_setup(cfg_used, overrides)),  # what it really trained
             )
@@ -233,6 +270,7 @@ def run_zoo(
         except Exception as exc:  # one broken model must not sink the whole bench
             error = " ".join(f"{type(exc).__name__}: {exc}".split())  # one table line
             row.update(status="failed", error=error[:300])
+        first = first and not trained_here
         rows = store_row(out, preset, row)
         if on_result:
             on_result(row)
@@ -267,6 +305,15 @@ def _file_lock(path: Path):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def model_peak_mib(history: list[dict], device: str) -> float | str:
+    """The highest of the epochs' CUDA allocator peaks (each epoch resets the counter);
+    "" elsewhere: see ``COLUMNS``."""
+    if not device.startswith("cuda"):
+        return ""
+    peaks = [h["peak_memory_mb"] for h in history if h.get("peak_memory_mb") is not None]
+    return max(peaks) if peaks else ""
+
+
 def _build(name: str, channels: int, size: int, cfg: TrainConfig):
     from cnnlab.models import get_model
 
@@ -283,60 +330,11 @@ def _params(name: str, channels: int, size: int, cfg: TrainConfig) -> int:
     return sum(p.numel() for p in _build(name, channels, size, cfg).parameters())
 
 
-def markdown_table(rows: list[dict]) -> str:
-    head = ("| model | test acc | book | params | MACs | input | train img/s | peak MB | "
-            "train time | epochs | machine |")
-    lines = [head, "|" + "---|" * 11]
-    for r in rows:
-        if r.get("status") != "done":
-            lines.append(f"| {r['model']} | failed: {r.get('error', '')} |" + " |" * 9)
-            continue
-        book = f"{100 * float(r['book_acc']):.1f}%" if r.get("book_acc") else ""
-        lines.append(
-            f"| {r['model']} | {100 * float(r['test_acc']):.2f}% | {book} | "
-            f"{int(float(r['params'])):,} | {float(r['macs']) / 1e6:,.1f}M | "
-            f"{r['input_size']} | {float(r['images_per_s']):,.0f} | "
-            f"{float(r['peak_memory_mb']):,.0f} | {float(r['wall_time_s']):,.0f} s | "
-            f"{r['epochs']} | {r['machine']} |"
-        )
-    return "\n".join(lines) + "\n"
-
-
 def write_outputs(out: Path, preset: str, rows: list[dict]) -> None:
     """zoo-<preset>.md and the three plots, from the stored rows."""
+    from cnnlab.bench.zoo_report import markdown_table, plot_zoo
+
     atomic_write_text(out / f"zoo-{preset}.md", markdown_table(rows))
     done = [r for r in rows if r.get("status") == "done"]
     if done:
         plot_zoo(done, out / f"zoo-{preset}")
-
-
-def plot_zoo(rows: list[dict], stem: Path) -> list[Path]:
-    from cnnlab.figures import save_figure, subplots
-
-    names = [r["model"] for r in rows]
-    acc = [100 * float(r["test_acc"]) for r in rows]
-    book = [100 * float(r["book_acc"]) if r.get("book_acc") else None for r in rows]
-    paths = []
-    fig, ax = subplots(figsize=(max(6, 0.7 * len(rows) + 2), 4.5))
-    xs = range(len(rows))
-    ax.bar([x - 0.2 for x in xs], acc, width=0.4, label="cnnlab")
-    ax.bar([x + 0.2 for x in xs], [b or 0 for b in book], width=0.4, label="the book")
-    ax.set_xticks(list(xs), names, rotation=40, ha="right")
-    lo = min([a for a in acc + [b for b in book if b] if a > 0] or [0])
-    ax.set(ylabel="test accuracy (%)", ylim=(max(0, lo - 5), 100), title="Test accuracy")
-    ax.legend()
-    ax.grid(axis="y", alpha=0.3)
-    paths.append(save_figure(fig, f"{stem}-accuracy.png"))
-    for key, label in (("macs", "MACs per image"), ("params", "parameters")):
-        fig, ax = subplots(figsize=(7, 5))
-        times = [float(r["wall_time_s"]) for r in rows]
-        sizes = [40 + 400 * t / max(times) for t in times]
-        ax.scatter([float(r[key]) for r in rows], acc, s=sizes, alpha=0.6)
-        for r, a in zip(rows, acc, strict=True):
-            ax.annotate(r["model"], (float(r[key]), a), fontsize=8, xytext=(4, 4),
-                        textcoords="offset points")
-        ax.set(xscale="log", xlabel=f"{label} (log)", ylabel="test accuracy (%)",
-               title=f"Accuracy vs {label} (bubble: training time)")
-        ax.grid(alpha=0.3)
-        paths.append(save_figure(fig, f"{stem}-acc-vs-{key}.png"))
-    return paths

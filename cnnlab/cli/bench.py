@@ -238,7 +238,8 @@ def zoo(
     Every finished model is stored at once in OUT/zoo-PRESET.csv; run the same command
     again after an interruption and it continues where it stopped.
     """
-    from cnnlab.bench.zoo import ZooSetupError, default_models, markdown_table, run_zoo
+    from cnnlab.bench.zoo import ZooSetupError, default_models, run_zoo
+    from cnnlab.bench.zoo_report import markdown_table
 
     names = model_names(models) if models else default_models(preset)
     if preset == "book":  # a pattern ("lenet*") may catch networks the book never trains
