@@ -1,6 +1,6 @@
 """A run's figures say what they show: accuracy in %, where its axis starts, how train and
-test were measured, a loss over decades on a log axis, the learning rate, the run's name.
-Read from the Figure's artists."""
+test were measured, a loss over decades on a log axis, the learning rate, the run's name;
+the confusion matrix's colour and numbers named. Read from the Figure's artists."""
 
 from __future__ import annotations
 
@@ -99,3 +99,28 @@ def test_a_run_draws_its_curves_labelled_and_with_the_schedule_it_logged(tmp_pat
     assert fig.get_suptitle() == "lenet_modern (no preset) on synthetic, run r"
     labels = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
     assert any("EMA weights" in t for t in labels)
+
+
+def test_the_confusion_matrix_names_its_colour_and_its_numbers(tmp_path, drawn):
+    from cnnlab.train.report_figures import plot_confusion
+
+    classes = [f"class{i}" for i in range(10)]
+    matrix = [[1000 if i == j else 0 for j in range(10)] for i in range(10)]
+    plot_confusion(matrix, classes, tmp_path / "c.png",
+                   title="test set (10,000 images), after epoch 3 of 3, EMA weights")
+    fig = drawn[0]
+    ax, bar = fig.axes
+    assert bar.get_ylabel() == "share of the true class"
+    title = ax.get_title().replace("\n", " ")
+    assert "after epoch 3 of 3, EMA weights" in title
+    assert "cells: image counts" in title and "colour: share of the true class" in title
+    counts = [t for t in ax.texts if t.get_text() == "1000"]
+    assert len(counts) == 10 and all(t.get_fontsize() >= 9 for t in counts)
+
+
+def test_counts_are_as_large_as_their_cells_allow():
+    from cnnlab.train.report_figures import _cell_font_size
+
+    assert _cell_font_size(7.5, 10, 1000) >= 9  # Fashion-MNIST: 1,000 a class
+    assert _cell_font_size(5.0, 2, 5) == 12  # capped
+    assert _cell_font_size(5.0, 200, 50) is None  # no room: the colour alone

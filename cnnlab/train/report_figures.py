@@ -104,23 +104,51 @@ def planned_lr(peak_lr: float, schedule: str, epochs: int, warmup_epochs: float,
             [peak_lr * lr_factor(schedule, s, total, warmup) for s in steps])
 
 
-def plot_confusion(matrix: list[list[int]], classes: list[str], out: Path) -> Path:
-    """Row-normalised confusion matrix (true class per row), counts in the cells."""
+def plot_confusion(matrix: list[list[int]], classes: list[str], out: Path,
+                   title: str = "") -> Path:
+    """Row-normalised confusion matrix (true class per row): the colour is the share of
+    the true class, the cells give image counts. ``title`` says which evaluation it is
+    (test set, epoch, weights)."""
     import numpy as np
 
     counts = np.asarray(matrix, dtype=float)
     share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
-    size = max(5.0, 0.55 * len(classes) + 2)
-    fig, ax = subplots(figsize=(size + 1, size))
+    n = len(classes)
+    size = max(5.0, 0.55 * n + 2)
+    fig, ax = subplots(figsize=(size + 1.2, size + 0.6))
+    fig.set_layout_engine("constrained")
     im = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
     names = [literal(c) for c in classes]  # folder names, drawn as written
-    ax.set_xticks(range(len(classes)), names, rotation=45, ha="right")
-    ax.set_yticks(range(len(classes)), names)
-    ax.set(xlabel="predicted", ylabel="true", title="Confusion matrix (test)")
-    if len(classes) <= 20:
-        for i in range(len(classes)):
-            for j in range(len(classes)):
-                ax.text(j, i, f"{int(counts[i, j])}", ha="center", va="center", fontsize=7,
-                        color="white" if share[i, j] > 0.5 else "black")
-    fig.colorbar(im, ax=ax, fraction=0.046)
-    return save_figure(fig, out)
+    ax.set_xticks(range(n), names, rotation=45, ha="right")
+    ax.set_yticks(range(n), names)
+    heading = wrapped("Confusion matrix" + (f": {literal(title)}" if title else ""), size + 1.2)
+    text_size = _cell_font_size(size, n, int(counts.max()) if counts.size else 0)
+    shown = text_size is not None
+    ax.set(xlabel="predicted class", ylabel="true class",
+           title=heading + ("\ncells: image counts; colour: share of the true class"
+                            if shown else "\ncolour: share of the true class"))
+    if shown:
+        for i in range(n):
+            for j in range(n):
+                ax.text(j, i, f"{int(counts[i, j])}", ha="center", va="center",
+                        fontsize=text_size, color="white" if share[i, j] > 0.5 else "black")
+    bar = fig.colorbar(im, ax=ax, fraction=0.046)
+    bar.set_label("share of the true class")
+    return save_figure(fig, out, layout=False)
+
+
+def wrapped(text: str, inches: float, points: float = 12) -> str:
+    """``text`` broken into lines that fit a figure ``inches`` wide at ``points``."""
+    import textwrap
+
+    return textwrap.fill(text, width=max(20, int(inches * 72 / (0.55 * points))))
+
+
+def _cell_font_size(figure_side: float, n: int, largest: int) -> float | None:
+    """Points for the counts in a cell of an ``n`` x ``n`` matrix drawn ``figure_side``
+    inches wide: as large as the widest count fits (at most 12 pt); None where even 6 pt
+    would not fit, and the cells stay bare."""
+    cell_pt = 72 * 0.7 * figure_side / max(n, 1)  # the axes take about 70% of the side
+    digits = len(str(largest))
+    size = min(12.0, 0.8 * cell_pt / (0.62 * digits))  # a digit is about 0.62 em wide
+    return round(size, 1) if size >= 6 else None
