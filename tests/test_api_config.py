@@ -73,3 +73,14 @@ def test_configs_that_hold_their_presets_values_are_taken(tmp_path):
     again = resolve_config("lenet_modern", config_file=result.run_dir / "config.yaml")
     check_preset(again)
     assert again == dataclasses.replace(resolved, run_name="r")
+
+
+def test_a_model_named_in_any_case_is_kept_under_its_registered_name():
+    assert TrainConfig(model="LeNet_D2L").model == "lenet_d2l"
+    assert TrainConfig(model="tv:resnet18").model == "tv:resnet18"
+
+
+@pytest.mark.parametrize("key", ["num_classes", "in_channels", "weights", "scratch_ops"])
+def test_model_overrides_cannot_set_what_the_data_or_another_field_sets(key):
+    with pytest.raises(ConfigError, match=f"model_overrides cannot set {key}: it comes from"):
+        TrainConfig(model="lenet_d2l", model_overrides={key: 10}).validate()

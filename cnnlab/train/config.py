@@ -179,6 +179,10 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if is_no_preset(self.preset):  # --preset none, `preset: none`: stored as null
             self.preset = None
+        if isinstance(self.model, str) and ":" not in self.model:
+            # The registry's names are lower case and looked up in any case: the run's
+            # folder and config.yaml keep the registered spelling, not "LeNet_D2L".
+            self.model = self.model.lower()
 
     def validate(self) -> TrainConfig:
         def bad(name: str, allowed: str) -> None:
@@ -308,6 +312,16 @@ class TrainConfig:
         from cnnlab.models import get_model
         from cnnlab.models._registry import UnknownModelError
 
+        # get_model's own arguments come from elsewhere: as overrides they would be passed
+        # twice when the model is built (a suggestion now offers num_classes for num_class).
+        from_elsewhere = {"num_classes": "the data's classes",
+                          "in_channels": "the data's channels",
+                          "weights": "the weights field (--weights)",
+                          "scratch_ops": "the scratch_ops field (--scratch-ops)"}
+        for key in self.model_overrides:
+            if key in from_elsewhere:
+                raise ConfigError(f"model_overrides cannot set {key}: it comes from "
+                                  f"{from_elsewhere[key]}")
         try:
             with torch.device("meta"):
                 get_model(self.model, **self.model_overrides)
