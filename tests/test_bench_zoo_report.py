@@ -1,6 +1,12 @@
-"""The zoo's Markdown table says what it compares."""
+"""The zoo's Markdown table and figures say what they compare and cannot mislead: read
+from the data that goes into them and the artists on their Axes, not from pixels."""
 
 import json
+
+import pytest
+from matplotlib.collections import PathCollection
+from matplotlib.patches import Rectangle
+from matplotlib.text import Annotation, Text
 
 from cnnlab.bench import zoo, zoo_report
 
@@ -35,11 +41,112 @@ LENETS = [  # the reviewer's real run: 1 epoch, less than a decade of MACs
 ]
 
 
+def texts(ax):
+    return [t.get_text() for t in ax.texts]
+
+
+def test_accuracy_is_a_dot_plot_with_values_na_and_both_sides_epochs():
+    # Bars on an axis starting at (lowest - 5) made 88.5% look half of 91.2%; a model
+    # the book never trained had an empty slot; nothing said 1 epoch against 10.
+    fig = zoo_report.accuracy_figure(ZOO)
+    [ax] = fig.axes
+    assert not [p for p in ax.patches if isinstance(p, Rectangle)]  # no bars at all
+    ours, book = [c for c in ax.collections if isinstance(c, PathCollection)]
+    assert [x for x, _ in ours.get_offsets()] == pytest.approx(
+        [100 * float(r["test_acc"]) for r in ZOO])
+    assert [x for x, _ in book.get_offsets()] == pytest.approx(
+        [100 * float(r["book_acc"]) for r in ZOO if r["book_acc"]])
+    labels = texts(ax)
+    assert "91.2%" in labels and "90.3%" in labels and "88.5%" in labels
+    assert labels.count("book: n/a") == 1  # resnext_d2l
+    legend = " ".join(t.get_text() for t in ax.get_legend().get_texts())
+    assert "book preset" in legend and "1 epoch" in legend and "10 epochs" in legend
+    rows_at = {t.get_text(): y for t, y in zip(ax.get_yticklabels(), ax.get_yticks(),
+                                                strict=True)}
+    assert sorted(rows_at, key=rows_at.get, reverse=True) == [r["model"] for r in ZOO]
+
+
+def test_accuracy_labels_say_each_models_epochs_when_they_differ():
+    rows = [LENETS[0], {**LENETS[1], "epochs": "10"}]
+    fig = zoo_report.accuracy_figure(rows)
+    legend = " ".join(t.get_text() for t in fig.axes[0].get_legend().get_texts())
+    assert "1-10 epochs" in legend
+    assert "78.6% (10 ep)" in texts(fig.axes[0])
+
+
+def _bubbles(ax):
+    return [c for c in ax.collections if isinstance(c, PathCollection)]
+
+
+@pytest.mark.parametrize("key", ["macs", "params"])
+def test_bubble_area_is_in_proportion_to_training_time_with_a_key(key):
+    # s = 40 + 400 t / max(t) gave a 0 s model a bubble and no key said what size meant.
+    fig = zoo_report.cost_figure(ZOO, key)
+    ax = fig.axes[0]
+    got = sorted((float(x), float(y), float(s)) for c in _bubbles(ax)
+                 for (x, y), s in zip(c.get_offsets(), c.get_sizes(), strict=True))
+    k = max(s for *_, s in got) / max(float(r["wall_time_s"]) for r in ZOO)  # pt^2 per s
+    want = sorted((float(r[key]), 100 * float(r["test_acc"]), k * float(r["wall_time_s"]))
+                  for r in ZOO)
+    assert got == [pytest.approx(w) for w in want]  # s is an area: k x seconds, no floor
+    size_key = ax.get_legend()
+    assert size_key.get_title().get_text() == "training time"
+    seconds = [float(t.get_text().removesuffix(" s").replace(",", ""))
+               for t in size_key.get_texts()]
+    assert len(seconds) == 3 and max(seconds) <= 3100
+    for handle, s in zip(size_key.legend_handles, seconds, strict=True):
+        assert handle.get_markersize() ** 2 == pytest.approx(k * s, rel=0.1)
+
+
+def test_bubbles_are_coloured_by_family_with_a_legend():
+    fig = zoo_report.cost_figure(ZOO, "macs")
+    ax = fig.axes[0]
+    colours = {tuple(c.get_facecolor()[0][:3]) for c in _bubbles(ax)}
+    assert len(colours) == len({r["family"] for r in ZOO}) == 5
+    family_legend = next(a for a in ax.artists if a.get_title().get_text() == "family")
+    assert [t.get_text() for t in family_legend.get_texts()] == [
+        "resnet", "densenet", "lenet", "regnet", "alexnet"]
+
+
+@pytest.mark.parametrize("rows", [ZOO, LENETS], ids=["zoo", "lenets"])
+@pytest.mark.parametrize("key", ["macs", "params"])
+def test_names_say_the_input_size_and_stay_apart_inside_the_frame(rows, key):
+    # lenet_bn and lenet_bn_d2l sit at one point: their names overprinted, and names ran
+    # past the frame; nothing said 28 against 96 against 224 pixels.
+    fig = zoo_report.cost_figure(rows, key)
+    ax = fig.axes[0]
+    renderer = fig.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    names = [a for a in ax.texts if isinstance(a, Annotation)]
+    assert {a.get_text().split(" (")[0] for a in names} == {r["model"] for r in rows}
+    if rows is ZOO:
+        assert {"resnet18_d2l (96 px) †", "alexnet_d2l (224 px)"} <= set(texts(ax))
+    boxes = [Text.get_window_extent(a, renderer) for a in names]  # the words, no leader
+    for i, a in enumerate(boxes):
+        with_leader = names[i].get_window_extent(renderer)
+        assert frame.x0 - 1 <= with_leader.x0 and with_leader.x1 <= frame.x1 + 1
+        assert frame.y0 - 1 <= with_leader.y0 and with_leader.y1 <= frame.y1 + 1
+        for b in boxes[i + 1:]:
+            assert not a.overlaps(b), (names[i].get_text(), a, b)
+
+
+def test_log_axes_under_a_decade_get_si_ticks():
+    # 282K-417K MACs gave two ticks like '3x10^5'.
+    fig = zoo_report.cost_figure(LENETS, "macs")
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    shown = [t.get_text() for t in ax.get_xticklabels()
+             if ax.get_xlim()[0] <= t.get_position()[0] <= ax.get_xlim()[1]]
+    assert "300K" in shown and "400K" in shown
+    assert all("10^" not in s and "times" not in s for s in shown)
+
+
 def test_si_and_three_figures():
     assert [zoo_report.si(v) for v in (281_640, 416_520, 3e5, 1.8e9, 999_700, 12)] == [
         "282K", "417K", "300K", "1.8G", "1M", "12"]
     assert [zoo_report.sig3(v) for v in (14_055, 9501.1, 13.85, 0.01824)] == [
         "14,100", "9,500", "13.8", "0.0182"]
+    assert zoo_report.reference_times(3100) == [2000, 500, 100]
 
 
 def test_markdown_table_aligns_numbers_and_says_what_it_compares():

@@ -1,7 +1,11 @@
 """The zoo's Markdown table and figures, drawn from its stored rows (strings, as the CSV
 gives them back, or numbers).
 
-Made to be put on a slide as they are, so each says what it compares.
+Made to be put on a slide as they are, so each says what it compares: the recipe and
+the epochs run beside the book's epochs, the input size each model was measured at,
+and no axis that starts where it flatters. Accuracy is a dot plot (positions, not bar
+lengths, carry the numbers, so the axis need not start at 0); the cost charts give
+bubble *area* in proportion to training time, with a key.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from pathlib import Path
 from cnnlab.models import UnknownModelError, model_info
 
 _DATA_NAMES = {"fashion-mnist": "Fashion-MNIST", "synthetic": "synthetic data"}
+_BUBBLE_MAX_PT2 = 1200  # the longest-training model's bubble area, in points squared
 
 
 # -- numbers as text ---------------------------------------------------------------
@@ -162,35 +167,220 @@ def markdown_table(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n\n" + "\n".join(f"- {n}" for n in notes) + "\n"
 
 
-# -- figures ---------------------------------------------------------------------
+# -- figures ------------------------------------------------------------------------
+
+def accuracy_figure(rows: list[dict]):
+    """A horizontal dot plot: per model, cnnlab's accuracy (filled dot) and the book's
+    (open diamond, or 'n/a'), each with its value; the legend says the recipe and the
+    epochs on both sides."""
+    from cnnlab.figures import literal, subplots
+
+    n = len(rows)
+    fig, ax = subplots(figsize=(8.5, 1.8 + 0.45 * n))
+    ys = list(range(n))[::-1]  # the table's first model at the top
+    acc = [100 * float(r["test_acc"]) for r in rows]
+    book = [number(r.get("book_acc")) for r in rows]
+    book = [None if b is None else 100 * b for b in book]
+    epochs = [int(float(r["epochs"])) for r in rows]
+    several = len(set(epochs)) > 1
+    presets = sorted({str(r.get("preset", "")) for r in rows} - {""})
+    ours = (f"cnnlab, {'/'.join(presets) or '?'} preset\n{_epochs_phrase(epochs)}"
+            + (" (per model)" if several else ""))
+    theirs = f"the book (D2L)\n{_epochs_phrase([e for e in map(book_epochs, rows) if e])}"
+    up, down = 0.15, -0.15
+    ax.scatter(acc, [y + up for y in ys], marker="o", s=40, color="C0", zorder=3,
+               label=ours)
+    have = [(b, y) for b, y in zip(book, ys, strict=True) if b is not None]
+    if have:
+        ax.scatter([b for b, _ in have], [y + down for _, y in have], marker="D", s=32,
+                   facecolors="white", edgecolors="C1", linewidths=1.5, zorder=3,
+                   label=theirs)
+    for a, b, y, e in zip(acc, book, ys, epochs, strict=True):
+        ax.annotate(f"{a:.1f}%" + (f" ({e} ep)" if several else ""), (a, y + up),
+                    xytext=(7, 0), textcoords="offset points", va="center", fontsize=8)
+        if b is None:
+            ax.annotate("book: n/a", (a, y + down), xytext=(0, 0), textcoords="offset points",
+                        ha="center", va="center", fontsize=8, color="C1")
+        else:
+            ax.annotate(f"{b:.1f}%", (b, y + down), xytext=(7, 0), textcoords="offset points",
+                        va="center", fontsize=8, color="C1")
+    values = acc + [b for b in book if b is not None]
+    lo, hi = min(values), max(values)
+    span = max(hi - lo, 4.0)
+    ax.set_xlim(lo - 0.08 * span, hi + 0.3 * span)  # the right for the value labels
+    ax.set_xticks([t for t in ax.get_xticks() if t <= 100 and t >= lo - 0.08 * span])
+    ax.set_yticks(ys, [literal(r["model"]) for r in rows])
+    ax.set_ylim(-0.6, n - 0.4)
+    data = _data_name(rows)
+    ax.set(xlabel="test accuracy (%)",
+           title=f"Test accuracy per model{' on ' + literal(data) if data else ''}")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False,
+              labelspacing=1.2)
+    return fig
+
+
+def _nice_floor(x: float) -> float:
+    """The largest of 1, 2, 5 x 10^k not above ``x``."""
+    e = math.floor(math.log10(x))
+    m = x / 10 ** e
+    return max(s for s in (1, 2, 5) if s <= m + 1e-9) * 10 ** e
+
+
+def reference_times(longest: float) -> list[float]:
+    """Three round times for the size key, the largest not above ``longest``."""
+    out: list[float] = []
+    for share in (1, 1 / 4, 1 / 16):
+        t = _nice_floor(longest * share)
+        if t not in out:
+            out.append(t)
+    return out
+
+
+def si_log_axis(axis, lo: float, hi: float) -> None:
+    """Ticks labelled '300K', '1M' on a log axis from ``lo`` to ``hi``: 1-9 x 10^k under a
+    decade, 1-2-5 under three, decades beyond."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    decades = math.log10(hi / lo)
+    subs = tuple(range(1, 10)) if decades < 1 else (1, 2, 5) if decades < 3 else (1,)
+    axis.set_major_locator(LogLocator(base=10, subs=subs, numticks=12))
+    axis.set_major_formatter(FuncFormatter(lambda v, _pos: si(v)))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def cost_figure(rows: list[dict], key: str):
+    """Accuracy against ``key`` ("macs" or "params"), log scale; bubble area in proportion
+    to training time (with a key of three times), colour by family, each name with the
+    input side it was measured at, names placed clear of each other inside the frame."""
+    from matplotlib.lines import Line2D
+
+    from cnnlab.figures import literal, subplots
+
+    label = {"macs": "MACs per image", "params": "parameters"}[key]
+    fig, ax = subplots(figsize=(8.5, 5.5))
+    xs = [float(r[key]) for r in rows]
+    acc = [100 * float(r["test_acc"]) for r in rows]
+    times = [float(r["wall_time_s"]) for r in rows]
+    per_second = _BUBBLE_MAX_PT2 / max(max(times), 1e-9)  # area: points^2 per second
+    sizes = [per_second * t for t in times]
+    families = list(dict.fromkeys(str(r.get("family") or "?") for r in rows))
+    colour = {f: f"C{i % 10}" for i, f in enumerate(families)}
+    for fam in families:
+        mine = [i for i, r in enumerate(rows) if str(r.get("family") or "?") == fam]
+        ax.scatter([xs[i] for i in mine], [acc[i] for i in mine], s=[sizes[i] for i in mine],
+                   color=colour[fam], alpha=0.45, edgecolors=colour[fam], linewidths=1,
+                   zorder=2)
+    lo, hi = math.log10(min(xs)), math.log10(max(xs))
+    pad = 0.15 * max(hi - lo, 0.6)
+    ax.set_xscale("log")
+    ax.set_xlim(10 ** (lo - pad), 10 ** (hi + pad))
+    si_log_axis(ax.xaxis, 10 ** (lo - pad), 10 ** (hi + pad))
+    ylo, yhi = min(acc), max(acc)
+    ypad = 0.18 * max(yhi - ylo, 1.0)
+    ax.set_ylim(ylo - ypad, yhi + ypad)
+    epochs = [int(float(r["epochs"])) for r in rows]
+    presets = "/".join(sorted({str(r.get("preset", "")) for r in rows} - {""})) or "?"
+    ax.set(xlabel=f"{label} (log scale)", ylabel="test accuracy (%)",
+           title=f"Test accuracy vs {label}\n{presets} preset, {_epochs_phrase(epochs)}; "
+                 "bubble area = training time; input side in brackets")
+    ax.grid(alpha=0.3, which="major")
+    fam_handles = [Line2D([], [], marker="o", linestyle="", markersize=8, color=colour[f],
+                          alpha=0.6, label=literal(f)) for f in families]
+    fam_legend = ax.legend(handles=fam_handles, title="family", loc="upper left",
+                           bbox_to_anchor=(1.01, 1), fontsize=8, title_fontsize=8,
+                           frameon=False)
+    ax.add_artist(fam_legend)
+    size_handles = [Line2D([], [], marker="o", linestyle="", color="0.5", alpha=0.45,
+                           markersize=math.sqrt(per_second * t), label=f"{sig3(t)} s")
+                    for t in reference_times(max(times))]
+    ax.legend(handles=size_handles, title="training time", loc="lower left",
+              bbox_to_anchor=(1.01, 0), fontsize=8, title_fontsize=8, frameon=False,
+              labelspacing=1.6, borderpad=1.0, handletextpad=1.2)
+    warm = [_flag(r.get("first_in_process")) for r in rows]
+    if any(warm):
+        fig.text(0.01, 0.01, "† the first model its process trained: its time includes "
+                 "one-time start-up", fontsize=7, ha="left", va="bottom")
+    fig.tight_layout(rect=(0, 0.03 if any(warm) else 0, 1, 1))  # final before names go in
+    texts = [f"{literal(r['model'])} ({input_side(r)} px)" + (" †" if w else "")
+             for r, w in zip(rows, warm, strict=True)]
+    place_labels(fig, ax, list(zip(xs, acc, strict=True)), texts,
+                 [math.sqrt(s) / 2 for s in sizes])
+    return fig
+
+
+def _overlap(a, b) -> float:
+    w = min(a.x1, b.x1) - max(a.x0, b.x0)
+    h = min(a.y1, b.y1) - max(a.y0, b.y0)
+    return max(w, 0.0) * max(h, 0.0)
+
+
+def place_labels(fig, ax, points, texts, radii_pt, fontsize: float = 8) -> list:
+    """Each text beside its point: the first offset, round the bubble and then further
+    out (with a leader line), whose box stays inside the axes and overlaps neither a
+    label already placed nor another bubble; failing that, the one that overlaps least,
+    pulled inside the frame. Returns the annotations."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.transforms import Bbox
+
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    renderer = canvas.get_renderer()
+    px = fig.dpi / 72  # pixels per point
+    frame = ax.get_window_extent(renderer).shrunk(0.995, 0.995)
+    centres = ax.transData.transform(points)
+    bubbles = [Bbox.from_bounds(cx - r * px, cy - r * px, 2 * r * px, 2 * r * px)
+               for (cx, cy), r in zip(centres, radii_pt, strict=True)]
+    directions = [(1, 0), (-1, 0), (0, 1), (0, -1), (0.7, 0.7), (-0.7, 0.7), (0.7, -0.7),
+                  (-0.7, -0.7)]
+    placed, annotations = [], []
+    for i, (point, text, r) in enumerate(zip(points, texts, radii_pt, strict=True)):
+        ann = ax.annotate(text, point, xytext=(0, 0), textcoords="offset points", fontsize=fontsize,
+                          annotation_clip=False)
+        best = None
+        for ring, gap in enumerate((r + 2, r + 12, r + 26, r + 44)):
+            for dx, dy in directions:
+                offset = (dx * gap, dy * gap)
+                _aim(ann, offset, dx, dy)
+                box = ann.get_window_extent(renderer)
+                outside = box.width * box.height - _overlap(box, frame)
+                score = (1e6 * outside + 100 * sum(_overlap(box, p) for p in placed)
+                         + sum(_overlap(box, b) for j, b in enumerate(bubbles) if j != i))
+                if best is None or score < best[0]:
+                    best = (score, offset, dx, dy, ring)
+                if score == 0:
+                    break
+            if best[0] == 0:
+                break
+        _, offset, dx, dy, ring = best
+        _aim(ann, offset, dx, dy)
+        box = ann.get_window_extent(renderer)
+        shift_x = max(frame.x0 - box.x0, 0) - max(box.x1 - frame.x1, 0)
+        shift_y = max(frame.y0 - box.y0, 0) - max(box.y1 - frame.y1, 0)
+        offset = (offset[0] + shift_x / px, offset[1] + shift_y / px)  # inside the frame
+        ha, va = ann.get_ha(), ann.get_va()
+        ann.remove()  # drawn again as placed; away from its bubble, a line says whose
+        ann = ax.annotate(text, point, xytext=offset, textcoords="offset points",
+                          fontsize=fontsize, ha=ha, va=va, annotation_clip=False,
+                          arrowprops=dict(arrowstyle="-", color="0.5", linewidth=0.6,
+                                          shrinkA=1, shrinkB=r) if ring else None)
+        placed.append(ann.get_window_extent(renderer))
+        annotations.append(ann)
+    return annotations
+
+
+def _aim(ann, offset, dx, dy) -> None:
+    ann.set_position(offset)
+    ann.set_ha("left" if dx > 0 else "right" if dx < 0 else "center")
+    ann.set_va("bottom" if dy > 0 else "top" if dy < 0 else "center")
+
 
 def plot_zoo(rows: list[dict], stem: Path) -> list[Path]:
-    from cnnlab.figures import save_figure, subplots
+    """The three figures of finished rows: ``<stem>-accuracy.png``, ``-acc-vs-macs.png``
+    and ``-acc-vs-params.png``."""
+    from cnnlab.figures import save_figure
 
-    names = [r["model"] for r in rows]
-    acc = [100 * float(r["test_acc"]) for r in rows]
-    book = [100 * float(r["book_acc"]) if r.get("book_acc") else None for r in rows]
-    paths = []
-    fig, ax = subplots(figsize=(max(6, 0.7 * len(rows) + 2), 4.5))
-    xs = range(len(rows))
-    ax.bar([x - 0.2 for x in xs], acc, width=0.4, label="cnnlab")
-    ax.bar([x + 0.2 for x in xs], [b or 0 for b in book], width=0.4, label="the book")
-    ax.set_xticks(list(xs), names, rotation=40, ha="right")
-    lo = min([a for a in acc + [b for b in book if b] if a > 0] or [0])
-    ax.set(ylabel="test accuracy (%)", ylim=(max(0, lo - 5), 100), title="Test accuracy")
-    ax.legend()
-    ax.grid(axis="y", alpha=0.3)
-    paths.append(save_figure(fig, f"{stem}-accuracy.png"))
-    for key, label in (("macs", "MACs per image"), ("params", "parameters")):
-        fig, ax = subplots(figsize=(7, 5))
-        times = [float(r["wall_time_s"]) for r in rows]
-        sizes = [40 + 400 * t / max(times) for t in times]
-        ax.scatter([float(r[key]) for r in rows], acc, s=sizes, alpha=0.6)
-        for r, a in zip(rows, acc, strict=True):
-            ax.annotate(r["model"], (float(r[key]), a), fontsize=8, xytext=(4, 4),
-                        textcoords="offset points")
-        ax.set(xscale="log", xlabel=f"{label} (log)", ylabel="test accuracy (%)",
-               title=f"Accuracy vs {label} (bubble: training time)")
-        ax.grid(alpha=0.3)
-        paths.append(save_figure(fig, f"{stem}-acc-vs-{key}.png"))
+    paths = [save_figure(accuracy_figure(rows), f"{stem}-accuracy.png")]
+    for key in ("macs", "params"):  # laid out already: the names were placed in it
+        paths.append(save_figure(cost_figure(rows, key), f"{stem}-acc-vs-{key}.png",
+                                 layout=False))
     return paths
