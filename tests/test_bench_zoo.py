@@ -1,13 +1,8 @@
-"""`cnnlab bench zoo` stores each model as it finishes and resumes without retraining;
-`cnnlab bench throughput` measures and halves the batch on out-of-memory."""
-
-import json
-import re
+"""`cnnlab bench zoo` stores each model as it finishes and resumes without retraining.
+(Its table and figures: test_bench_zoo_report.py; `bench throughput`: test_throughput.py.)"""
 
 import pytest
-import torch
 
-from cnnlab.bench import throughput as tp
 from cnnlab.bench import zoo
 from cnnlab.train import run as run_module
 
@@ -169,36 +164,6 @@ def test_zoo_on_missing_data_is_one_error_before_any_model(tmp_path):
         assert not (tmp_path / "z").exists()
 
 
-def test_throughput_rows():
-    rows = tp.benchmark(["lenet_d2l"], batch_size=8, device="cpu", steps=2)
-    assert rows[0]["train_samples_per_s"] > 0 and rows[0]["infer_samples_per_s"] > 0
-    assert rows[0]["batch_size"] == 8
-
-
-def test_throughput_pads_the_stem_where_it_can_and_says_where_not():
-    rows = tp.benchmark(["lenet_d2l", "resnet18"], batch_size=2, image_size=32, device="cpu",
-                        steps=1, pad_stem=4)
-    assert rows[0]["pad_stem"] == 4 and rows[0]["note"] == ""
-    # torchvision's ResNet-18 reads 3 channels: padded to 4 as well.
-    assert rows[1]["pad_stem"] == 4
-    rows = tp.benchmark(["resnet18"], batch_size=2, image_size=32, device="cpu", steps=1,
-                        pad_stem=3)
-    assert rows[0]["pad_stem"] == 0 and "stem not padded" in rows[0]["note"]
-
-
-def test_throughput_halves_the_batch_on_out_of_memory(monkeypatch):
-    real = tp.measure
-
-    def fake(name, batch_size, image_size=None, **kw):
-        if batch_size > 2:
-            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate ...")
-        return real(name, batch_size, image_size, **kw)
-
-    monkeypatch.setattr(tp, "measure", fake)
-    rows = tp.benchmark(["lenet_d2l"], batch_size=8, device="cpu", steps=1)
-    assert rows[0]["batch_size"] == 2 and "halved" in rows[0]["note"]
-
-
 def test_benches_sharing_a_folder_keep_each_others_rows(tmp_path, monkeypatch):
     """A second process stores a row while this one trains: both rows survive."""
     real_train = run_module.train
@@ -231,160 +196,6 @@ def test_zoo_cli_takes_comma_separated_patterns(tmp_path):
         "lenet_bn_d2l", "lenet_d2l"]
 
 
-def test_throughput_profile_names_where_the_step_time_goes(tmp_path):
-    from typer.testing import CliRunner
-
-    from cnnlab.cli import app
-
-    out = tmp_path / "tp.csv"
-    result = CliRunner().invoke(app, ["bench", "throughput", "--models", "lenet_modern",
-                                      "--batch-size", "4", "--steps", "1", "--profile", "1",
-                                      "--device", "cpu", "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    table = (tmp_path / "tp-profile-lenet_modern.txt").read_text()
-    assert "convolution" in table and "batch_norm" in table
-    assert "profile" not in out.read_text().splitlines()[0]  # the CSV stays flat
-
-
-def test_throughput_compares_optimizers_against_the_first(tmp_path):
-    from typer.testing import CliRunner
-
-    from cnnlab.cli import app
-
-    out = tmp_path / "tp.json"
-    result = CliRunner().invoke(app, ["bench", "throughput", "--models", "lenet_modern",
-                                      "--batch-size", "4", "--steps", "1", "--device", "cpu",
-                                      "--optimizer", "nesterov", "--optimizer", "muon",
-                                      "--profile", "1", "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    rows = json.loads(out.read_text())["rows"]
-    assert [r["optimizer"] for r in rows] == ["nesterov", "muon"]
-    assert rows[0]["note"] == ""
-    assert re.fullmatch(r"time per image \d+\.\d\dx nesterov's", rows[1]["note"])
-    # one profile per optimizer, neither overwriting the other
-    assert "bmm" in (tmp_path / "tp-profile-lenet_modern-muon.txt").read_text()
-    assert "bmm" not in (tmp_path / "tp-profile-lenet_modern-nesterov.txt").read_text()
-
-
-def test_a_throughput_sweep_cut_short_keeps_every_measured_row(tmp_path, monkeypatch):
-    # `timeout` on a rented GPU sends SIGTERM: the rows measured so far are in the file
-    # (each stored as it came), and a model that fails is a row, not the end of the sweep.
-    import os
-    import signal
-
-    from typer.testing import CliRunner
-
-    from cnnlab.cli import app
-
-    real, calls = tp.measure, []
-
-    def measure(name, *args, **kw):
-        calls.append(name)
-        if name == "lenet_d2l":
-            raise RuntimeError("cuDNN error: CUDNN_STATUS_INTERNAL_ERROR\n(a second line)")
-        if name == "lenet_modern":
-            os.kill(os.getpid(), signal.SIGTERM)
-        return real(name, *args, **kw)
-
-    monkeypatch.setattr(tp, "measure", measure)
-    out = tmp_path / "tp.csv"
-    args = ["bench", "throughput", "--models", "lenet_bn,lenet_d2l,lenet_modern,nin_d2l",
-            "--batch-size", "2", "--steps", "1", "--device", "cpu", "--out", str(out)]
-    result = CliRunner().invoke(app, args)
-    assert result.exit_code == 130, result.output
-    assert calls == ["lenet_bn", "lenet_d2l", "lenet_modern"]  # stopped at the signal
-    rows = out.read_text().splitlines()
-    assert len(rows) == 3 and rows[1].startswith("lenet_bn,") and float(rows[1].split(",")[3])
-    assert "failed: RuntimeError: cuDNN error: CUDNN_STATUS_INTERNAL_ERROR (a second line)" \
-        in rows[2]
-    assert "2 of 4 rows measured" in result.output
-    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # put back as it was
-
-
-def test_throughput_measures_the_plain_step_as_its_baseline_in_the_same_run(tmp_path):
-    from typer.testing import CliRunner
-
-    from cnnlab.cli import app
-
-    out = tmp_path / "tp.json"
-    args = ["bench", "throughput", "--models", "lenet_modern", "--batch-size", "4",
-            "--steps", "1", "--device", "cpu", "--channels-last", "--out", str(out)]
-    result = CliRunner().invoke(app, args)
-    assert result.exit_code == 0, result.output
-    base, row = json.loads(out.read_text())["rows"]
-    assert base["baseline"] and not base["channels_last"] and base["amp"] == "off"
-    assert not row["baseline"] and row["channels_last"]
-    ratio = row["train_samples_per_s"] / base["train_samples_per_s"]
-    assert row["note"] == f"train {ratio:.2f}x the baseline's img/s"
-    assert base["note"] == "baseline: fp32, NCHW, eager"
-    assert CliRunner().invoke(app, [*args, "--no-baseline"]).exit_code == 0
-    assert len(json.loads(out.read_text())["rows"]) == 1
-
-
-def test_throughput_times_a_model_with_its_options(tmp_path):
-    from typer.testing import CliRunner
-
-    from cnnlab.cli import app
-
-    out = tmp_path / "tp.json"
-    args = ["bench", "throughput", "--models", "speednet_wide", "--batch-size", "2",
-            "--steps", "1", "--device", "cpu", "--out", str(out)]
-    assert CliRunner().invoke(app, args).exit_code == 0
-    plain = json.loads(out.read_text())["rows"][0]
-    result = CliRunner().invoke(app, [*args, "--override", "convs_per_stage=[2, 2, 2]"])
-    assert result.exit_code == 0, result.output
-    deeper = json.loads(out.read_text())["rows"][0]
-    assert json.loads(deeper["model_overrides"]) == {"convs_per_stage": [2, 2, 2]}
-    assert deeper["train_tflops"] / deeper["train_samples_per_s"] > \
-        plain["train_tflops"] / plain["train_samples_per_s"]  # more MACs per image
-    typo = CliRunner().invoke(app, [*args, "--override", "conv_per_stage=[2, 2, 2]"])
-    assert typo.exit_code == 2 and "Did you mean: convs_per_stage" in typo.output
-
-
-def test_a_failed_baseline_leaves_no_nan_ratio_and_the_json_stays_strict(tmp_path,
-                                                                          monkeypatch):
-    from typer.testing import CliRunner
-
-    from cnnlab.cli import app
-
-    real = tp.measure
-
-    def measure(name, *args, **kw):
-        if not kw.get("channels_last"):  # the baseline (plain) step fails
-            raise RuntimeError("no kernel for this")
-        return real(name, *args, **kw)
-
-    monkeypatch.setattr(tp, "measure", measure)
-    out = tmp_path / "tp.json"
-    result = CliRunner().invoke(app, [
-        "bench", "throughput", "--models", "speednet_wide", "--batch-size", "2", "--steps",
-        "1", "--device", "cpu", "--channels-last", "--override", "widths=[8, 16, 32]",
-        "--out", str(out)])
-    assert result.exit_code == 1, result.output  # a failed row fails the command
-
-    def refuse(constant):
-        raise ValueError(f"not JSON: {constant}")
-
-    base, row = json.loads(out.read_text(), parse_constant=refuse)["rows"]
-    assert base["train_samples_per_s"] is None and base["note"].startswith("failed")
-    assert json.loads(base["model_overrides"]) == {"widths": [8, 16, 32]}
-    assert row["train_samples_per_s"] > 0 and "nan" not in row["note"]
-
-
-def test_throughput_interrupted_before_any_row_exits_130(monkeypatch):
-    from typer.testing import CliRunner
-
-    from cnnlab.cli import app
-
-    def interrupted(*a, **k):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(tp, "measure", interrupted)
-    result = CliRunner().invoke(app, ["bench", "throughput", "--models", "lenet_d2l",
-                                      "--device", "cpu"])
-    assert result.exit_code == 130 and "before the first model" in result.output
-
-
 @pytest.mark.parametrize("content, words", [
     ("name,acc\nlenet_d2l,0.9\n", "has no model column: not a zoo table"),
     ('model,status,setup\nlenet_d2l,done,{"epochs": 1\n', "setup column is not JSON"),
@@ -407,19 +218,3 @@ def test_zoo_cli_names_a_table_that_is_a_folder(tmp_path):
                                       "--device", "cpu", "--data", "synthetic",
                                       "--out", str(tmp_path)])
     assert result.exit_code == 2 and "cannot be read as a zoo table" in result.output
-
-
-def test_throughput_can_time_training_alone(tmp_path):
-    # A training-speed goal needs no inference: compiled, it is a second compilation.
-    from typer.testing import CliRunner
-
-    from cnnlab.cli import app
-
-    out = tmp_path / "tp.json"
-    result = CliRunner().invoke(app, ["bench", "throughput", "--models", "lenet_modern",
-                                      "--batch-size", "4", "--steps", "1", "--device", "cpu",
-                                      "--no-infer", "--out", str(out)], env={"COLUMNS": "200"})
-    assert result.exit_code == 0, result.output
-    [row] = json.loads(out.read_text())["rows"]
-    assert row["train_samples_per_s"] > 0 and row["infer_samples_per_s"] is None
-    assert "infer - img/s" in result.output

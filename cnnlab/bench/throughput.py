@@ -1,13 +1,16 @@
 """Training and inference throughput per model, like timm's benchmark plus peak memory.
 
 Synthetic input on the device (no data loading), a few warm-up steps, then timed
-steps with the device synchronised only at the ends. On out-of-memory the batch is
-halved and the model retried, so one command sweeps models of any size.
+steps, each timed on its own (CUDA events on a GPU, so the device is never stalled
+between steps): a row gives the median step and the fastest and slowest, so a reader
+sees how far one run's numbers can be trusted. On out-of-memory the batch is halved
+and the model retried, so one command sweeps models of any size.
 """
 
 from __future__ import annotations
 
 import json
+import statistics
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -18,13 +21,20 @@ import torch.nn.functional as F
 from cnnlab.models import get_model, model_info
 from cnnlab.models.padded_stem import pad_stem_channels, plain_stems
 from cnnlab.train.config import TrainConfig
-from cnnlab.train.device import peak_memory_mb
 from cnnlab.train.evaluate import autocast_context
 from cnnlab.train.optim import build_optimizer
+
+# How a row's FLOP/s are counted, for tables and help texts to say.
+FLOPS_RULE = ("training FLOP/s = 6 x forward MACs per image x images/s: 2 FLOPs per "
+              "multiply-add, and the backward pass taken as twice the forward; MACs count "
+              "convolutions and matrix products only (as torchvision's GFLOPS)")
 
 
 @dataclass
 class ThroughputRow:
+    """One model's speed. Step times are the median of the timed steps, with the fastest
+    (``_min``) and slowest (``_max``); samples/s is the batch over the median step."""
+
     model: str
     input_size: str
     batch_size: int
@@ -32,10 +42,19 @@ class ThroughputRow:
     train_step_ms: float
     infer_samples_per_s: float
     infer_step_ms: float
-    peak_memory_mb: float
-    # Achieved training FLOP/s: 3 x forward MACs x 2 FLOPs per MAC per image (the
-    # usual estimate: backward costs twice the forward).
-    train_tflops: float
+    # The CUDA allocator's peak while this model was measured (MiB); None elsewhere: a
+    # CPU has no per-model counter (the process's peak resident set only grows).
+    peak_memory_mib: float | None
+    train_tflops: float  # achieved, in TFLOP/s: see FLOPS_RULE
+    amp: str
+    channels_last: bool
+    compile: bool
+    device: str
+    train_step_ms_min: float = float("nan")
+    train_step_ms_max: float = float("nan")
+    infer_step_ms_min: float = float("nan")
+    infer_step_ms_max: float = float("nan")
+    timed_steps: int = 0
     amp: str
     channels_last: bool
     compile: bool
@@ -54,6 +73,36 @@ def _is_oom(exc: BaseException) -> bool:
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
+
+
+def step_seconds(fn, steps: int, device: torch.device) -> list[float]:
+    """Seconds each of ``steps`` calls of ``fn`` took. On CUDA, events recorded between
+    the steps time them on the device's clock without stalling it (their sum is the
+    wall time of the whole run); elsewhere each step is synchronised and timed."""
+    if device.type == "cuda":
+        marks = [torch.cuda.Event(enable_timing=True) for _ in range(steps + 1)]
+        marks[0].record()
+        for mark in marks[1:]:
+            fn()
+            mark.record()
+        torch.cuda.synchronize(device)
+        return [a.elapsed_time(b) / 1000 for a, b in zip(marks[:-1], marks[1:], strict=True)]
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        fn()
+        _sync(device)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def peak_memory_mib(device: torch.device) -> float | None:
+    """The CUDA allocator's peak since its last reset, in MiB; None off CUDA."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return None
 
 
 def measure(name: str, batch_size: int, image_size: int | None = None, *, device="cpu",
@@ -110,30 +159,32 @@ def measure(name: str, batch_size: int, image_size: int | None = None, *, device
         with autocast_context(dev, amp):
             step_model(x)
 
-    timings = {"infer": float("nan")}
+    nan = float("nan")
+    timings = {"infer": [nan]}
     phases = [("train", train_step, True)] + ([("infer", infer_step, False)] if infer else [])
     for label, fn, mode in phases:
         model.train(mode)
         for _ in range(warmup):
             fn()
         _sync(dev)
-        start = time.perf_counter()
-        for _ in range(steps):
-            fn()
-        _sync(dev)
-        timings[label] = (time.perf_counter() - start) / steps
+        timings[label] = step_seconds(fn, steps, dev)
     profile = _profile(train_step, dev, profile_steps) if profile_steps > 0 else ""
     from cnnlab.inspect import count_macs
 
     with plain_stems(model):  # the model's MACs, not the padded stem's zero channels
         macs = count_macs(model, (channels, size, size))
-    train_rate = batch_size / timings["train"]
+    train, infer = (statistics.median(timings[k]) for k in ("train", "infer"))
+    train_rate = batch_size / train
     return ThroughputRow(
         model=name, input_size=f"{channels}x{size}x{size}", batch_size=batch_size,
-        train_samples_per_s=batch_size / timings["train"], train_step_ms=1000 * timings["train"],
-        infer_samples_per_s=batch_size / timings["infer"], infer_step_ms=1000 * timings["infer"],
-        peak_memory_mb=peak_memory_mb(dev), train_tflops=6 * macs * train_rate / 1e12, amp=amp,
-        channels_last=channels_last, compile=compile,
+        train_samples_per_s=train_rate, train_step_ms=1000 * train,
+        infer_samples_per_s=batch_size / infer, infer_step_ms=1000 * infer,
+        train_step_ms_min=1000 * min(timings["train"]),
+        train_step_ms_max=1000 * max(timings["train"]),
+        infer_step_ms_min=1000 * min(timings["infer"]),
+        infer_step_ms_max=1000 * max(timings["infer"]), timed_steps=steps,
+        peak_memory_mib=peak_memory_mib(dev), train_tflops=6 * macs * train_rate / 1e12,
+        amp=amp, channels_last=channels_last, compile=compile,
         device=str(dev), pad_stem=pad_stem, optimizer=optimizer,
         model_overrides=json.dumps(model_overrides) if model_overrides else "", note=note,
         profile=profile,
@@ -194,7 +245,7 @@ def _failed_row(name: str, batch_size: int, image_size: int | None, exc: Excepti
     return asdict(ThroughputRow(
         model=name, input_size=f"{info.input_size[0]}x{size}x{size}", batch_size=batch_size,
         train_samples_per_s=nan, train_step_ms=nan, infer_samples_per_s=nan,
-        infer_step_ms=nan, peak_memory_mb=nan, train_tflops=nan,
+        infer_step_ms=nan, peak_memory_mib=None, train_tflops=nan,
         amp=options.get("amp", "off"), channels_last=options.get("channels_last", False),
         compile=options.get("compile", False), device=str(options.get("device", "cpu")),
         pad_stem=options.get("pad_stem", 0), optimizer=options.get("optimizer", "sgd"),

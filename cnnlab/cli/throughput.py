@@ -46,14 +46,15 @@ def throughput(
     pad_stem: int = typer.Option(0, "--pad-stem", "--pad-stem-channels", min=0,
                                  help="Compute the first convolution on this many input "
                                       "channels, zeros added (4: the fast kernels; 0 = off)."),
-    steps: int = typer.Option(5, min=1, help="Timed steps (after 2 warm-up steps)."),
+    steps: int = typer.Option(5, min=1, help="Timed steps (after 2 warm-up steps): each "
+                                               "row gives their median and range."),
     infer: bool = typer.Option(True, "--infer/--no-infer",
                                help="Also time inference (compiled: a second compilation)."),
     optimizer: list[str] = typer.Option(
         ["sgd"], callback=one_of(*OPTIMIZERS),
         help="Optimizer of the training step, built as training builds it; repeat to "
-             "compare (--optimizer nesterov --optimizer muon): each row's note gives its "
-             "training time per image against the first's."),
+             "compare (--optimizer nesterov --optimizer muon): each later row's train "
+             "speed is its training img/s over the first's (above 1: faster)."),
     profile: int = typer.Option(0, min=0, help="Then profile this many training steps and "
                                                "print the operators that took the most time."),
     override: list[str] = typer.Option(
@@ -68,7 +69,12 @@ def throughput(
                              callback=output_file(".csv", ".json")),
 ) -> None:
     """Train and inference samples/s, step time and peak memory per model, against the
-    plain fp32 eager step measured in the same run."""
+    plain fp32 eager step measured in the same run.
+
+    Each step is timed: rows give the median and the fastest and slowest step. Training
+    FLOP/s count 6 x forward MACs per image (2 FLOPs per multiply-add, backward taken as
+    twice the forward; convolutions and matrix products only). Peak memory is the CUDA
+    allocator's, per model; a CPU has no per-model counter, so it is left empty there."""
     from cnnlab.bench.throughput import benchmark_rows
     from cnnlab.models import model_info
 
@@ -115,20 +121,7 @@ def throughput(
         err.print("[yellow]interrupted[/] before the first model was measured")
         raise typer.Exit(130)
     _write_throughput_rows(rows, out, quiet=True)  # a signal may have cut the last write
-    table = Table(title=f"throughput on {dev} (amp {amp}, channels_last {channels_last}, "
-                        f"compile {compile}"
-                        + (f", stem on {pad_stem} channels)" if pad_stem else ")"))
-    for col in ("model", "optimizer", "input", "batch", "train img/s", "train step",
-                "train TFLOP/s", "infer img/s", "peak MB", "note"):
-        table.add_column(col, justify="left" if col in ("model", "optimizer", "note")
-                         else "right")
-    on_cpu = dev == "cpu"  # the process's lifetime peak RSS: the same for every row
-    for r in rows:
-        table.add_row(r["model"], r["optimizer"], r["input_size"], str(r["batch_size"]),
-                      f"{r['train_samples_per_s']:,.0f}", f"{r['train_step_ms']:.1f} ms",
-                      f"{r['train_tflops']:.3f}", _rate(r["infer_samples_per_s"]),
-                      "-" if on_cpu else f"{r['peak_memory_mb']:,.0f}",
-                      r["note"], style="red" if r["note"].startswith("failed") else None)
+    table = throughput_table(rows, dev, steps)
     console.print(table)
     if out is not None:
         console.print(f"rows written to {out}")
@@ -160,34 +153,142 @@ def _sigterm_as_interrupt():
 
 
 def _compare(row: dict, rows: list[dict], first: str) -> None:
-    """The row's note against the same model's baseline row (its training speed as a
-    multiple of the plain step's) and, for a later optimizer, against the first one's
-    row (time per image). Per image, not per step: an out-of-memory retry may have
-    halved one row's batch."""
+    """The row's training speed against the same model's baseline row (the plain step)
+    or, for a later optimizer, against the first optimizer's row: ``train_speed_ratio``
+    is its images/s over theirs (above 1: faster), ``train_speed_ratio_min``/``_max``
+    the range the two rows' fastest and slowest steps allow, ``ratio_vs`` what it is
+    against. Per image, not per step: an out-of-memory retry may have halved one row's
+    batch. None where there is nothing to compare."""
     def same_model(r: dict) -> bool:
         return r["model"] == row["model"] and r["optimizer"] == first
 
-    notes = [row["note"]]
+    def measured(r: dict | None) -> bool:  # a failed row's numbers are NaN
+        return r is not None and math.isfinite(r["train_samples_per_s"])
+
+    ref, vs = None, ""
     if row["baseline"]:
-        notes.append("baseline: fp32, NCHW, eager")
+        row["note"] = "; ".join(n for n in (row["note"], "baseline: fp32, NCHW, eager") if n)
+    elif row["optimizer"] == first:
+        ref, vs = next((r for r in rows if same_model(r) and r["baseline"]), None), "baseline"
     else:
-        def measured(r: dict | None) -> bool:  # a failed row's numbers are NaN
-            return r is not None and math.isfinite(r["train_samples_per_s"])
+        ref, vs = next((r for r in rows if same_model(r) and not r["baseline"]), None), first
+    ratio = lo = hi = None
+    if measured(ref) and measured(row):
+        ratio = row["train_samples_per_s"] / ref["train_samples_per_s"]
+        # images/s per ms of step: the slowest of this row against the fastest of the
+        # reference bounds the ratio below, and the other way round above.
+        per_image = row["batch_size"] / ref["batch_size"]
+        lo = ref["train_step_ms_min"] / row["train_step_ms_max"] * per_image
+        hi = ref["train_step_ms_max"] / row["train_step_ms_min"] * per_image
+    row.update(train_speed_ratio=ratio, train_speed_ratio_min=lo, train_speed_ratio_max=hi,
+               ratio_vs=vs if ratio is not None else "")
 
-        base = next((r for r in rows if same_model(r) and r["baseline"]), None)
-        if measured(base) and measured(row) and row["optimizer"] == first:
-            speedup = row["train_samples_per_s"] / base["train_samples_per_s"]
-            notes.append(f"train {speedup:.2f}x the baseline's img/s")
-        ahead = next((r for r in rows if same_model(r) and not r["baseline"]), None)
-        if measured(ahead) and measured(row) and row["optimizer"] != first:
-            ratio = ahead["train_samples_per_s"] / row["train_samples_per_s"]
-            notes.append(f"time per image {ratio:.2f}x {first}'s")
-    row["note"] = "; ".join(n for n in notes if n)
+
+def setting_text(row: dict) -> str:
+    """'bf16, channels_last, compiled, stem 4 ch' or 'fp32, NCHW, eager': what was timed."""
+    parts = [row["amp"] if row["amp"] != "off" else "fp32",
+             "channels_last" if row["channels_last"] else "NCHW",
+             "compiled" if row["compile"] else "eager"]
+    if row.get("pad_stem"):
+        parts.append(f"stem {row['pad_stem']} ch")
+    return ", ".join(parts)
 
 
-def _rate(images_per_s: float) -> str:
-    """Images/s for a table: '-' for one not measured (NaN: --no-infer, a failed model)."""
-    return "-" if images_per_s != images_per_s else f"{images_per_s:,.0f}"
+def _flops_unit(rows: list[dict]) -> tuple[str, float]:
+    """One unit for the column, by its largest value: ('GFLOP/s', 1e9) on a CPU."""
+    top = max((r["train_tflops"] * 1e12 for r in rows
+               if r["train_tflops"] is not None and math.isfinite(r["train_tflops"])),
+              default=0.0)
+    for name, scale in (("TFLOP/s", 1e12), ("GFLOP/s", 1e9)):
+        if top >= scale:
+            return name, scale
+    return "MFLOP/s", 1e6
+
+
+def throughput_table(rows: list[dict], dev: str, steps: int) -> Table:
+    """The rows as a table, numbers to three significant figures: one run's steps vary
+    (their range is shown), and runs on a shared machine vary more."""
+    from cnnlab.bench.throughput import FLOPS_RULE
+    from cnnlab.bench.zoo import machine_name
+    from cnnlab.bench.zoo_report import sig3
+
+    settings = list(dict.fromkeys(setting_text(r) for r in rows))
+    optimizers = list(dict.fromkeys(r["optimizer"] for r in rows))
+    compared = any(r.get("train_speed_ratio") is not None for r in rows)
+    unit, scale = _flops_unit(rows)
+    title = f"throughput on {dev} ({machine_name(dev)})"
+    if len(settings) == 1:
+        title += f", {settings[0]}"
+    if len(optimizers) == 1:
+        title += f", optimizer {optimizers[0]}"
+    caption = (f"Median of {steps} timed step(s) after 2 warm-up steps; in brackets the "
+               "fastest and slowest step. Repeated runs on a shared machine differ more "
+               f"than that. {FLOPS_RULE[0].upper() + FLOPS_RULE[1:]}. peak MiB: the CUDA "
+               "allocator's peak for the model; n/a off CUDA (no per-model counter).")
+    if compared:
+        caption += (" train speed: training img/s over the baseline's (or the first "
+                    "optimizer's), above 1 faster; in brackets the range the steps allow.")
+    table = Table(title=title, caption=caption)
+    columns = ["model"] + (["setting"] if len(settings) > 1 else []) \
+        + (["optimizer"] if len(optimizers) > 1 else []) \
+        + ["input", "batch", "train img/s", "train step ms", f"train {unit}", "infer img/s",
+           "peak MiB"] + (["train speed"] if compared else []) + ["note"]
+    for col in columns:
+        table.add_column(col, justify="left" if col in ("model", "setting", "optimizer",
+                                                        "train speed", "note") else "right")
+    for r in rows:
+        cells = {
+            "model": r["model"], "setting": setting_text(r), "optimizer": r["optimizer"],
+            "input": r["input_size"], "batch": str(r["batch_size"]),
+            "train img/s": _rate(r["train_samples_per_s"]),
+            "train step ms": _step(r, "train"),
+            f"train {unit}": _finite_text(r["train_tflops"], lambda v: sig3(v * 1e12 / scale)),
+            "infer img/s": _rate(r["infer_samples_per_s"]),
+            "peak MiB": _finite_text(r.get("peak_memory_mib"), sig3, missing="n/a"),
+            "train speed": _speed(r), "note": r["note"],
+        }
+        table.add_row(*(cells[c] for c in columns),
+                      style="red" if r["note"].startswith("failed") else None)
+    return table
+
+
+def _finite_text(value, fmt, missing: str = "-") -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return missing
+    return fmt(value)
+
+
+def _step(row: dict, phase: str) -> str:
+    """'6.74 (6.10-7.93)': the median step and the fastest and slowest, in ms."""
+    from cnnlab.bench.zoo_report import sig3
+
+    median = row[f"{phase}_step_ms"]
+    if not math.isfinite(median):
+        return "-"
+    lo, hi = row.get(f"{phase}_step_ms_min"), row.get(f"{phase}_step_ms_max")
+    if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)):
+        return sig3(median)
+    return f"{sig3(median)} ({sig3(lo)}-{sig3(hi)})"
+
+
+def _speed(row: dict) -> str:
+    """'1.1x baseline (0.93-1.3)': two significant figures, the runs' noise allows no more."""
+    ratio = row.get("train_speed_ratio")
+    if ratio is None:
+        return ""
+    text = f"{ratio:.2g}x {row['ratio_vs']}"
+    lo, hi = row.get("train_speed_ratio_min"), row.get("train_speed_ratio_max")
+    if lo is not None and hi is not None:
+        text += f" ({lo:.2g}-{hi:.2g})"
+    return text
+
+
+def _rate(images_per_s: float | None) -> str:
+    """Images/s for a table, to three significant figures: '-' for one not measured (NaN:
+    --no-infer, a failed model)."""
+    from cnnlab.bench.zoo_report import sig3
+
+    return _finite_text(images_per_s, sig3)
 
 
 def _report_throughput_row(r: dict, done: int, total: int, several_optimizers: bool,
