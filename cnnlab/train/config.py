@@ -261,7 +261,9 @@ class TrainConfig:
         if not isinstance(self.whiten_stem, bool):
             bad("whiten_stem", "true or false")
         if self.model_overrides:
-            self._check_model_overrides()
+            from cnnlab.train.model_setup import check_model_overrides  # loads torch
+
+            check_model_overrides(self.model, self.model_overrides)
         if self.whiten_stem and self.weights:
             raise ConfigError(
                 "whiten_stem would overwrite the first layer of the loaded weights; "
@@ -302,35 +304,6 @@ class TrainConfig:
             if isinstance(value, float) and not math.isfinite(value):
                 raise ConfigError(f"invalid value for {f.name}: {value!r}; allowed: a finite "
                                   "number")
-
-    def _check_model_overrides(self) -> None:
-        """Build the model on the meta device (no memory, no initialisation), so that a
-        misspelled or impossible ``model_overrides`` fails now, naming the options,
-        not after the data has loaded."""
-        import torch
-
-        from cnnlab.models import get_model
-        from cnnlab.models._registry import UnknownModelError
-
-        # get_model's own arguments come from elsewhere: as overrides they would be passed
-        # twice when the model is built (a suggestion now offers num_classes for num_class).
-        from_elsewhere = {"num_classes": "the data's classes",
-                          "in_channels": "the data's channels",
-                          "weights": "the weights field (--weights)",
-                          "scratch_ops": "the scratch_ops field (--scratch-ops)"}
-        for key in self.model_overrides:
-            if key in from_elsewhere:
-                raise ConfigError(f"model_overrides cannot set {key}: it comes from "
-                                  f"{from_elsewhere[key]}")
-        try:
-            with torch.device("meta"):
-                get_model(self.model, **self.model_overrides)
-        except UnknownModelError:
-            return  # named where the model is built, with the closest names
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"model_overrides {self.model_overrides}: {exc}") from None
-        except Exception:  # noqa: BLE001 - a builder the meta device cannot run: build later
-            return
 
     # YAML round trip -------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

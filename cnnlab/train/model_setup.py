@@ -21,6 +21,33 @@ from cnnlab.train.config import ConfigError, TrainConfig
 WHITENING_IMAGES = 5000
 
 
+def check_model_overrides(model: str, overrides: dict) -> None:
+    """Build ``model`` with a config's ``model_overrides`` on the meta device (no memory,
+    no initialisation), so that a misspelled or impossible override fails when the
+    config is checked, naming the options, not after the data has loaded."""
+    from cnnlab.models._registry import UnknownModelError
+
+    # get_model's own arguments come from elsewhere: as overrides they would be passed
+    # twice when the model is built (a suggestion now offers num_classes for num_class).
+    from_elsewhere = {"num_classes": "the data's classes",
+                      "in_channels": "the data's channels",
+                      "weights": "the weights field (--weights)",
+                      "scratch_ops": "the scratch_ops field (--scratch-ops)"}
+    for key in overrides:
+        if key in from_elsewhere:
+            raise ConfigError(f"model_overrides cannot set {key}: it comes from "
+                              f"{from_elsewhere[key]}")
+    try:
+        with torch.device("meta"):
+            get_model(model, **overrides)
+    except UnknownModelError:
+        return  # named where the model is built, with the closest names
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"model_overrides {overrides}: {exc}") from None
+    except Exception:  # noqa: BLE001 - a builder the meta device cannot run: build later
+        return
+
+
 def _out_of_memory(exc: RuntimeError) -> bool:
     oom = getattr(torch, "OutOfMemoryError", None) or torch.cuda.OutOfMemoryError
     return isinstance(exc, oom) or any(
