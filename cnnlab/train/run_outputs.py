@@ -14,6 +14,7 @@ from cnnlab.interrupts import SigintRecorder
 from cnnlab.notices import FigureWarning
 from cnnlab.train.outcome import TrainingInterrupted, TrainResult
 from cnnlab.train.report import write_report
+from cnnlab.train.report_evaluation import best_epoch, evaluation_words, shown_evaluation
 from cnnlab.train.report_figures import planned_lr, plot_confusion, plot_curves
 from cnnlab.train.runlog import environment_info
 from cnnlab.train.trainer import Trainer
@@ -63,10 +64,15 @@ def _write_outputs(trainer: Trainer, result: TrainResult) -> None:
         "model": trainer.cfg.model,
         "final": result.final,
         "best_test_acc": result.best_test_acc,
+        # The best checkpoint's epoch: what cnnlab eval and predict score.
+        "best_epoch": best_epoch(result.history, result.best_test_acc),
         "train_time_s": result.train_time_s,
         "stopped": result.stopped,
         "eval_scope": result.eval_scope,  # "": the whole test split (else: eval_subset's)
+        "eval_images": result.eval_images,  # the test images each evaluation scored
+        "test_images": result.test_images,
         "parameters": sum(p.numel() for p in trainer.model.parameters()),
+        # The last evaluation's (TrainResult's); class_metrics.jsonl has every epoch's.
         "per_class_acc": result.per_class_acc,
         "confusion": result.confusion,
         "classes": trainer.classes,
@@ -81,13 +87,16 @@ def _write_outputs(trainer: Trainer, result: TrainResult) -> None:
         "commands": trainer.commands,
     }
     atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=1))
+    shown = shown_evaluation(run_dir, summary)
     # A figure that cannot be drawn costs that figure, never the report of a trained run.
     if result.history:
         curves = run_dir / "plots" / "curves.png"
         _draw(curves, lambda: _plot_curves(trainer, result, curves))
-    if result.confusion:
+    if shown.confusion:
         confusion = run_dir / "plots" / "confusion.png"
-        _draw(confusion, lambda: plot_confusion(result.confusion, trainer.classes, confusion))
+        title = evaluation_words(summary, shown)
+        _draw(confusion, lambda: plot_confusion(shown.confusion, trainer.classes, confusion,
+                                                title=title))
     model_summary = None
     try:
         from cnnlab.inspect import summary as layer_summary
@@ -100,7 +109,7 @@ def _write_outputs(trainer: Trainer, result: TrainResult) -> None:
             ).to_dict()
     except Exception:  # the report still renders without the layer table
         model_summary = None
-    write_report(run_dir, summary, model_summary)
+    write_report(run_dir, summary, model_summary, shown=shown)
 
 
 def _plot_curves(trainer: Trainer, result: TrainResult, out: Path) -> None:

@@ -1,0 +1,99 @@
+"""Which evaluation a run's report shows class by class, and how it is named.
+
+The headline's "best test accuracy", ``cnnlab eval`` and ``cnnlab predict`` all use the
+``best`` checkpoint, the weights evaluated at the best epoch. class_metrics.jsonl keeps
+every evaluation's per-class accuracy and confusion matrix, so the report shows that
+epoch's: the confusion matrix and per-class table then agree with the headline and with
+what ``cnnlab eval`` prints for the run. (The last epoch's, which TrainResult and
+summary.json carry, only where the best epoch's line is missing: a damaged file.)
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class ShownEvaluation:
+    """One evaluation of the test set: its epoch, per-class accuracy and confusion
+    matrix, and whether it is the best checkpoint's."""
+
+    epoch: int | None
+    per_class_acc: dict[str, float]
+    confusion: list[list[int]]
+    is_best: bool
+
+
+def best_epoch(history: list[dict], best_test_acc: float) -> int | None:
+    """The epoch of the ``best`` checkpoint: the first to reach the best accuracy (the
+    trainer replaces it only on a strictly higher one)."""
+    for row in history:
+        if row.get("test_acc") == best_test_acc:
+            return row["epoch"]
+    return None
+
+
+def shown_evaluation(run_dir: Path, summary: dict) -> ShownEvaluation:
+    """The best epoch's evaluation from class_metrics.jsonl; the last one otherwise."""
+    best = summary.get("best_epoch")
+    classes = summary.get("classes") or list(summary.get("per_class_acc") or {})
+    if best is not None:
+        record = _class_metrics(Path(run_dir) / "class_metrics.jsonl", best, len(classes))
+        if record is not None:
+            return ShownEvaluation(best, record["per_class_acc"], record["confusion"], True)
+    last = (summary.get("final") or {}).get("epoch")
+    return ShownEvaluation(last, summary.get("per_class_acc") or {},
+                           summary.get("confusion") or [], best is not None and best == last)
+
+
+def _class_metrics(path: Path, epoch: int, n_classes: int) -> dict | None:
+    """The last well-formed line of ``epoch`` in class_metrics.jsonl, or None."""
+    try:
+        lines = path.read_text().splitlines()
+    except OSError:
+        return None
+    for line in reversed(lines):
+        try:
+            record = json.loads(line)
+            matrix, per_class = record["confusion"], record["per_class_acc"]
+            if (record["epoch"] == epoch and len(matrix) == n_classes == len(per_class)
+                    and all(len(row) == n_classes for row in matrix)):
+                return record
+        except (ValueError, KeyError, TypeError):
+            continue  # a line edited or torn by hand: the others still count
+    return None
+
+
+def evaluated_weights(config: dict) -> str:
+    """Which weights the run's evaluations scored, in words."""
+    if config.get("ema_decay"):
+        weights = f"EMA weights (decay {config['ema_decay']:g})"
+    elif config.get("lookahead_steps"):
+        weights = "Lookahead's weights"
+    else:
+        weights = "trained weights"
+    views = (["mirror"] if config.get("tta_flip") else []) + (
+        [f"shifts of {config['tta_shift']} px"] if config.get("tta_shift") else [])
+    return weights + (f", test-time views: {' + '.join(views)}" if views else "")
+
+
+def test_set_words(summary: dict) -> str:
+    """"test set (10,000 images)", or which part of it eval_subset scored."""
+    scope = summary.get("eval_scope")
+    if scope:
+        return f"test set ({scope})"
+    n = summary.get("eval_images")
+    return f"test set ({n:,} images)" if isinstance(n, int) else "test set"
+
+
+def evaluation_words(summary: dict, shown: ShownEvaluation) -> str:
+    """What a confusion matrix or per-class table shows: "test set (10,000 images),
+    after epoch 3 of 3, EMA weights (decay 0.999), the best checkpoint"."""
+    plan = (summary.get("config") or {}).get("epochs")
+    when = (f"after epoch {shown.epoch}" + (f" of {plan}" if plan else "")
+            if shown.epoch is not None else "at the last evaluation")
+    which = "the best checkpoint" if shown.is_best else "the last epoch"
+    return (f"{test_set_words(summary)}, {when}, "
+            f"{evaluated_weights(summary.get('config') or {})}, {which}")
