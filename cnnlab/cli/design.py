@@ -288,8 +288,10 @@ def status(directory: Path = typer.Argument(..., help="A sweep directory.")) -> 
     except _known_errors() as exc:
         _fail_known(exc)
     epochs = {**PAPER_RECIPE, **spec.train}["epochs"]
+    plural = "" if epochs == 1 else "s"
     console.print(f"{spec.space}, seed {spec.seed}, {format_band(spec.macs)} MACs at "
-                  f"{spec.image_size}x{spec.image_size}, {epochs} epoch(s), data {spec.data}: "
+                  f"{spec.image_size}x{spec.image_size}, {epochs} epoch{plural}, "
+                  f"data {spec.data}: "
                   + ", ".join(f"{v} {k}" for k, v in counts.items()), highlight=False)
     if done:
         best = min(done, key=lambda r: r["error_pct"])

@@ -314,7 +314,8 @@ def _warn_if_the_schedule_restarts(trainer: Trainer, extra_epochs: int) -> None:
     before = cfg.lr * lr_factor(cfg.schedule, step, (cfg.epochs - extra_epochs) * steps, warmup)
     after = cfg.lr * lr_factor(cfg.schedule, step, cfg.epochs * steps, warmup)
     if after > before * 1.01:
-        warnings.warn(f"{extra_epochs} more epoch(s): the {cfg.schedule} schedule now spans "
+        more = f"{extra_epochs} more epoch" + ("" if extra_epochs == 1 else "s")
+        warnings.warn(f"{more}: the {cfg.schedule} schedule now spans "
                       f"{cfg.epochs} epochs, so the learning rate goes from {before:.3g} back "
                       f"up to {after:.3g} here and decays again to epoch {cfg.epochs}",
                       CheckpointWarning, stacklevel=3)
