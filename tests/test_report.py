@@ -132,7 +132,7 @@ def test_the_report_of_a_torchrun_run_gives_its_processes_and_their_batch(tmp_pa
 
     summary = {"model": "m", "world_size": 2, "config": {"batch_size": 64}}
     page = write_report(tmp_path, summary).read_text()
-    assert "processes (torchrun)</td><td>2, batch 64 each (128 a step)" in page
+    assert "processes (torchrun)</th><td>2, batch 64 each (128 a step)" in page
     page = write_report(tmp_path, {**summary, "world_size": 1}).read_text()
     assert "processes (torchrun)" not in page
 
@@ -141,6 +141,6 @@ def test_the_report_shows_totals_in_words_and_a_missing_preset_as_none(tmp_path)
     data = make_synthetic(num_train=64, num_test=32)
     train(tiny_cfg(tmp_path), data=data)
     page = (tmp_path / "r" / "report.html").read_text()
-    assert "<td>Parameters</td>" in page and "trainable)" in page
+    assert "<th scope=row>Parameters</th>" in page and "trainable)" in page
     assert "param_mb" not in page and "training_pass_mode" not in page
-    assert "<td>preset</td><td>none</td>" in page
+    assert "<th scope=row>preset</th><td>none</td>" in page

@@ -1,6 +1,6 @@
-"""report.html says which evaluation its class-by-class results are, and that cnnlab eval
-and predict use the best checkpoint; its percentages have the decimals their counts
-support."""
+"""report.html says what its numbers are: which evaluation the class-by-class results
+are (and that cnnlab eval / predict use the best checkpoint), the data and test-set size,
+when and on what it ran; its tables read as tables."""
 
 from __future__ import annotations
 
@@ -73,14 +73,6 @@ def test_without_the_best_epochs_line_the_last_evaluation_is_shown_as_such(tmp_p
         in words
 
 
-@pytest.mark.parametrize(("images", "shown"), [(128, "100.0%"), (10_000, "100.00%")])
-def test_overall_accuracy_has_the_decimals_its_test_set_supports(tmp_path, images, shown):
-    summary = {"model": "m", "final": {"epoch": 1, "test_acc": 1.0}, "best_test_acc": 1.0,
-               "eval_images": images, "config": {}}
-    words = text(write_report(tmp_path, summary).read_text())
-    assert f"test accuracy, last epoch {shown}" in words
-
-
 def test_a_runs_confusion_matrix_is_the_best_epochs_and_titled_so(tmp_path, monkeypatch):
     from cnnlab.train import run_outputs
 
@@ -98,3 +90,54 @@ def test_a_runs_confusion_matrix_is_the_best_epochs_and_titled_so(tmp_path, monk
     assert drawn["matrix"] == next(r["confusion"] for r in lines if r["epoch"] == best)
     assert (f"test set (64 images), after epoch {best} of 3, EMA weights (decay 0.9), the "
             "best checkpoint") == drawn["title"]
+
+
+def test_the_headline_names_the_data_the_test_set_the_machine_and_the_dates(tmp_path):
+    summary = run_with_epochs(tmp_path, [0.8], [400])
+    page = write_report(tmp_path, summary).read_text()
+    words = text(page)
+    assert "data fashion-mnist (6,000 training images, 1,000 test images, 2 classes)" in words
+    assert "measured on the test set (1,000 images), EMA weights (decay 0.999)" in words
+    assert "device cpu (Intel(R) Xeon(R) Gold, 2 torch threads)" in words
+    assert "started 2026-12-05 08:05:11; report written 2026-12-05 08:08:04" in words
+    assert f"<title>{tmp_path.name} (lenet_modern) - cnnlab report</title>" in page
+    assert "<th></th>" not in page  # no empty header row above the headline
+
+
+@pytest.mark.parametrize(("images", "shown"), [(128, "100.0%"), (10_000, "100.00%")])
+def test_overall_accuracy_has_the_decimals_its_test_set_supports(tmp_path, images, shown):
+    summary = {"model": "m", "final": {"epoch": 1, "test_acc": 1.0}, "best_test_acc": 1.0,
+               "eval_images": images, "config": {}}
+    words = text(write_report(tmp_path, summary).read_text())
+    assert f"test accuracy, last epoch {shown}" in words
+
+
+def test_tables_right_align_numbers_and_print_config_as_yaml_does(tmp_path):
+    summary = run_with_epochs(tmp_path, [0.8], [400])
+    model_summary = {"rows": [{"name": "conv", "type": "Conv2d", "output_shapes": [[1, 6, 28, 28]],
+                               "params": 156, "macs": 117600}],
+                     "batch_size": 1,
+                     "totals": {"training_pass_mode": "eval", "training_activation_bytes": 2048},
+                     "totals_lines": [["Training activations", "2.05 KB (saved for backward, "
+                                       "eval mode; train mode's BatchNorm needs a batch of 2 "
+                                       "or more: --batch-size 2)"]]}
+    page = write_report(tmp_path, summary, model_summary).read_text()
+    assert "<td class=num>117,600</td>" in page and "<td>Conv2d</td>" in page
+    assert "<td class=num>80.0%</td>" in page  # per-class accuracy
+    assert "<th scope=row>weights</th><td>null</td>" in page
+    assert "<th scope=row>flip</th><td>false</td>" in page
+    assert "None" not in text(page) and "False" not in text(page)
+    assert "<th scope=row>python</th><td>3.11.7</td>" in page and "<pre>" not in page
+    # The terminal's advice for `cnnlab summary` is no fact about this run.
+    assert "--batch-size" not in page and "measured with the model in eval mode" in page
+
+
+def test_a_run_records_its_cpu_model_threads_and_training_images(tmp_path):
+    cfg = TrainConfig(model="lenet_modern", data="synthetic", epochs=1, batch_size=32,
+                      device="cpu", quiet=True, out_dir=str(tmp_path), run_name="r", threads=1)
+    train(cfg, data=make_synthetic(num_train=64, num_test=32))
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    env = summary["environment"]
+    assert env["torch_threads"] == 1 and summary["train_images"] == 64
+    assert env["cpu_model"] and env["cpu_model"] != env["processor"]  # not just x86_64
+    assert "1 torch thread)" in (tmp_path / "r" / "report.html").read_text()

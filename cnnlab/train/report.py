@@ -1,32 +1,35 @@
-"""The one-page HTML report of a run (its figures: report_figures.py; which evaluation
-the class-by-class results are: report_evaluation.py)."""
+"""The one-page HTML report of a run: headline numbers, the figures (embedded), which
+evaluation the class-by-class results are, the model's layers, config and machine.
+
+The figures themselves are drawn by report_figures.py (curves, confusion matrix) and
+report_examples.py (misclassified test images); which evaluation the confusion matrix
+and per-class table show is decided in report_evaluation.py.
+"""
 
 from __future__ import annotations
 
 import html
 import json
+import re
 from pathlib import Path
 
 from cnnlab.atomic import atomic_write_text
 from cnnlab.figures import embed_png
 from cnnlab.train.report_evaluation import (
     ShownEvaluation,
+    evaluated_weights,
     evaluation_words,
     shown_evaluation,
+    test_set_words,
 )
 
-
-def _table(headers: list[str], rows: list[list]) -> str:
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _scope(summary: dict) -> str:
-    scope = summary.get("eval_scope")
-    return f" ({scope})" if scope else ""
+_STYLE = (
+    "body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;color:#222}"
+    "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ddd;padding:3px 8px;"
+    "text-align:left;font-size:14px;vertical-align:top}th[scope=row]{font-weight:normal;"
+    "background:#f6f6f6}.num{text-align:right;font-variant-numeric:tabular-nums}"
+    "img{max-width:100%}.muted{color:#777}.note{max-width:60em}"
+)
 
 
 def write_report(run_dir: Path, summary: dict, model_summary: dict | None = None, *,
@@ -36,64 +39,84 @@ def write_report(run_dir: Path, summary: dict, model_summary: dict | None = None
     best epoch's, from class_metrics.jsonl, unless given)."""
     run_dir = Path(run_dir)
     shown = shown if shown is not None else shown_evaluation(run_dir, summary)
-    final = summary.get("final", {})
-    decimals = overall_decimals(summary.get("eval_images"))
-    headline = [
-        ["model", summary.get("model")],
-        ["preset", summary.get("config", {}).get("preset") or "none"],
-        ["epochs", final.get("epoch")],
-        ["stopped", _stopped_words(summary.get("stopped"))],
-        ["test accuracy, last epoch" + _scope(summary),
-         _pct(final.get("test_acc"), decimals)],
-        ["best test accuracy" + _scope(summary), _best_words(summary, decimals)],
-        ["parameters", f"{summary.get('parameters', 0):,}"],
-        ["train time", f"{summary.get('train_time_s', 0):.1f} s"],
-        ["images/s (train, last epoch)", f"{final.get('images_per_s', 0):,.0f}"],
-        ["device", summary.get("device")],
-    ]
-    world_size = summary.get("world_size") or 1
-    if world_size > 1:
-        batch = summary.get("config", {}).get("batch_size")
-        headline.append(["processes (torchrun)",
-                         f"{world_size}, batch {batch} each ({batch * world_size} a step)"
-                         if isinstance(batch, int) else str(world_size)])
+    model = str(summary.get("model"))
     parts = [
-        f"<h1>cnnlab run: {html.escape(str(summary.get('model')))}</h1>",
+        f"<h1>cnnlab run {html.escape(run_dir.name)}: {html.escape(model)}</h1>",
         f"<p class=muted>{html.escape(str(run_dir.resolve()))}</p>",
-        _table(["", ""], headline),
+        _facts(_headline(summary)),
     ]
     plots = run_dir / "plots"
     if (plots / "curves.png").exists():
         parts.append(embed_png(plots / "curves.png"))
     parts += _class_results(summary, shown, plots)
     if model_summary:
-        parts.append("<h2>Model, layer by layer</h2>")
-        if model_summary.get("flow_str"):
-            parts.append(f"<p><code>{html.escape(model_summary['flow_str'])}</code></p>")
-        layer_rows = [
-            [r["name"] or "(model)", r["type"],
-             ", ".join("x".join(map(str, shape[1:])) for shape in r.get("output_shapes", [])),
-             f"{r['params']:,}", f"{r['macs']:,}"]
-            for r in model_summary.get("rows", [])
-        ]
-        parts.append(_table(["layer", "type", "output", "params", "MACs"], layer_rows))
-        lines = model_summary.get("totals_lines") or [
-            [k, v] for k, v in model_summary.get("totals", {}).items()]
-        parts.append(_table(["total", "value"], lines))
+        parts += _model_section(model_summary)
     parts.append("<h2>Configuration</h2>")
-    parts.append(_table(["field", "value"], [[k, v] for k, v in summary.get("config", {}).items()]))
+    parts.append(_facts([[k, _config_value(v)] for k, v in summary.get("config", {}).items()]))
     parts.append("<h2>Environment</h2>")
-    parts.append(f"<pre>{html.escape(json.dumps(summary.get('environment', {}), indent=1))}</pre>")
+    parts.append(_facts(_environment_rows(summary.get("environment") or {})))
+    title = f"{run_dir.name} ({model}) - cnnlab report"
     page = (
-        "<!doctype html><html><head><meta charset=utf-8><title>cnnlab report</title><style>"
-        "body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;color:#222}"
-        "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ddd;padding:3px 8px;"
-        "text-align:left;font-size:14px}img{max-width:100%}.muted{color:#777}"
-        "</style></head><body>" + "\n".join(parts) + "</body></html>"
+        f"<!doctype html><html><head><meta charset=utf-8><title>{html.escape(title)}</title>"
+        f"<style>{_STYLE}</style></head><body>" + "\n".join(parts) + "</body></html>"
     )
     out = run_dir / "report.html"
     atomic_write_text(out, page)
     return out
+
+
+def _headline(summary: dict) -> list[list]:
+    config = summary.get("config") or {}
+    final = summary.get("final") or {}
+    decimals = overall_decimals(summary.get("eval_images"))
+    rows = [
+        ["model", summary.get("model")],
+        ["data", _data_words(summary)],
+        ["preset", config.get("preset") or "none"],
+        ["epochs", _epochs_words(final.get("epoch"), config.get("epochs"))],
+        ["stopped", _stopped_words(summary.get("stopped"))],
+        ["test accuracy, last epoch" + _scope(summary), _pct(final.get("test_acc"), decimals)],
+        ["best test accuracy" + _scope(summary), _best_words(summary, decimals)],
+        ["measured on", f"the {test_set_words(summary)}, {evaluated_weights(config)}"],
+        ["parameters", f"{summary.get('parameters', 0):,}"],
+        ["train time", f"{summary.get('train_time_s', 0):.1f} s"],
+        ["images/s (train, last epoch)", f"{final.get('images_per_s', 0):,.0f}"],
+        ["device", _device_words(summary)],
+    ]
+    world_size = summary.get("world_size") or 1
+    if world_size > 1:
+        batch = config.get("batch_size")
+        rows.append(["processes (torchrun)",
+                     f"{world_size}, batch {batch} each ({batch * world_size} a step)"
+                     if isinstance(batch, int) else str(world_size)])
+    dates = _dates(summary)
+    if dates:
+        rows.append(["date", dates])
+    return rows
+
+
+def _scope(summary: dict) -> str:
+    """Beside an accuracy measured on part of the test split (eval_subset): which part."""
+    scope = summary.get("eval_scope")
+    return f" ({scope})" if scope else ""
+
+
+def _data_words(summary: dict) -> str:
+    data = str((summary.get("config") or {}).get("data", "?"))
+    counts = []
+    if isinstance(summary.get("train_images"), int):
+        counts.append(f"{summary['train_images']:,} training images")
+    if isinstance(summary.get("test_images"), int):
+        counts.append(f"{summary['test_images']:,} test images")
+    if summary.get("classes"):
+        counts.append(f"{len(summary['classes'])} classes")
+    return data + (f" ({', '.join(counts)})" if counts else "")
+
+
+def _epochs_words(done, plan) -> str:
+    if done is None:
+        return ""
+    return f"{done} of {plan}" if isinstance(plan, int) and plan != done else str(done)
 
 
 def _best_words(summary: dict, decimals: int) -> str:
@@ -103,6 +126,30 @@ def _best_words(summary: dict, decimals: int) -> str:
         return best
     return (f"{best} at epoch {epoch}: the best checkpoint "
             "(checkpoints/best.safetensors), which cnnlab eval and cnnlab predict use")
+
+
+def _device_words(summary: dict) -> str:
+    env = summary.get("environment") or {}
+    device = str(summary.get("device") or env.get("device") or "?")
+    if device.startswith("cuda") and env.get("gpu"):
+        return f"{device} ({env['gpu']})"
+    details = [env["cpu_model"]] if env.get("cpu_model") else []
+    threads = env.get("torch_threads")
+    if threads:
+        details.append(f"{threads} torch thread{'s' if threads != 1 else ''}")
+    return device + (f" ({', '.join(details)})" if details and device == "cpu" else "")
+
+
+def _dates(summary: dict) -> str:
+    commands = summary.get("commands") or []
+    started = commands[0].get("date") if commands and isinstance(commands[0], dict) else None
+    finished = (summary.get("environment") or {}).get("date")
+    words = [f"started {started.replace('T', ' ')}"] if started else []
+    if finished:
+        words.append(f"report written {finished.replace('T', ' ')}")
+    if len(commands) > 1:
+        words.append(f"resumed {len(commands) - 1} time{'s' if len(commands) > 2 else ''}")
+    return "; ".join(words)
 
 
 def _class_results(summary: dict, shown: ShownEvaluation, plots: Path) -> list[str]:
@@ -154,6 +201,79 @@ def _per_class_rows(shown: ShownEvaluation) -> list[list]:
         else:
             rows.append([name, "", "", _pct(acc, 1)])
     return rows
+
+
+def _model_section(model_summary: dict) -> list[str]:
+    parts = ["<h2>Model, layer by layer</h2>"]
+    if model_summary.get("flow_str"):
+        parts.append(f"<p><code>{html.escape(model_summary['flow_str'])}</code></p>")
+    layer_rows = [
+        [r["name"] or "(model)", r["type"],
+         ", ".join("x".join(map(str, shape[1:])) for shape in r.get("output_shapes", [])),
+         f"{r['params']:,}", f"{r['macs']:,}"]
+        for r in model_summary.get("rows", [])
+    ]
+    parts.append(_table(["layer", "type", "output", "params", "MACs"], layer_rows))
+    lines = model_summary.get("totals_lines") or [
+        [k, v] for k, v in model_summary.get("totals", {}).items()]
+    parts.append(_facts([_fact_not_advice(label, words, model_summary)
+                         for label, words in lines]))
+    return parts
+
+
+def _fact_not_advice(label: str, words: str, model_summary: dict) -> list[str]:
+    """A totals line as a fact about this model. The terminal's training-activations line
+    ends, for a batch of 1 in eval mode, in advice for `cnnlab summary` (--batch-size 2);
+    the report measured at batch 1 for its own reasons, and says only that."""
+    totals = model_summary.get("totals") or {}
+    if (label == "Training activations" and totals.get("training_pass_mode") == "eval"
+            and isinstance(totals.get("training_activation_bytes"), int)):
+        from cnnlab.inspect.summary import fmt_bytes
+
+        batch = model_summary.get("batch_size", 1)
+        words = (f"{fmt_bytes(totals['training_activation_bytes'])} (saved for backward, "
+                 f"per batch of {batch}, measured with the model in eval mode)")
+    return [label, words]
+
+
+def _environment_rows(env: dict) -> list[list]:
+    return [[k, _config_value(v)] for k, v in env.items()]
+
+
+def _config_value(value) -> str:
+    """A config value as config.yaml writes it: null, true/false, {} and [...]."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(value)
+    return str(value)
+
+
+# A number as a table shows it: 1,234 | 0.0005 | 89.2% | 3.1 s | 416.52K | 1e-05
+_NUMBER = re.compile(r"^[-+]?[\d,]*\.?\d+(e[-+]?\d+)?\s?(%|s|[KMG]B?|B)?$")
+
+
+def _table(headers: list[str], rows: list[list]) -> str:
+    """A table with a header row; a column whose cells are all numbers is right-aligned."""
+    numeric = [bool(rows) and all(_NUMBER.match(str(row[i])) or str(row[i]) == ""
+                                  for row in rows) for i in range(len(headers))]
+    head = "".join(f"<th{' class=num' if numeric[i] else ''}>{html.escape(str(h))}</th>"
+                   for i, h in enumerate(headers))
+    body = "".join(
+        "<tr>" + "".join(f"<td{' class=num' if numeric[i] else ''}>{html.escape(str(c))}</td>"
+                         for i, c in enumerate(row)) + "</tr>" for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _facts(rows: list[list]) -> str:
+    """A two-column table of label and value, labels as row headers (no header row).
+    Its values stay left-aligned: one column of unlike things, not numbers to compare."""
+    body = "".join(f"<tr><th scope=row>{html.escape(str(label))}</th>"
+                   f"<td>{html.escape(str(value))}</td></tr>" for label, value in rows)
+    return f"<table><tbody>{body}</tbody></table>"
 
 
 def _stopped_words(stopped: str | None) -> str:

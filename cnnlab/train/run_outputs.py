@@ -58,9 +58,23 @@ def _sigterm_recorded():
 
 def _write_outputs(trainer: Trainer, result: TrainResult) -> None:
     run_dir = trainer.run_dir
-    env = environment_info()
-    env["device"] = str(trainer.device)
-    summary = {
+    summary = _summary(trainer, result)
+    atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=1))
+    shown = shown_evaluation(run_dir, summary)
+    # A figure that cannot be drawn costs that figure, never the report of a trained run.
+    plots = run_dir / "plots"
+    if result.history:
+        _draw(plots / "curves.png", lambda: _plot_curves(trainer, result, plots / "curves.png"))
+    if shown.confusion:
+        title = evaluation_words(summary, shown)
+        _draw(plots / "confusion.png",
+              lambda: plot_confusion(shown.confusion, trainer.classes, plots / "confusion.png",
+                                     title=title))
+    write_report(run_dir, summary, _model_summary(trainer), shown=shown)
+
+
+def _summary(trainer: Trainer, result: TrainResult) -> dict:
+    return {
         "model": trainer.cfg.model,
         "final": result.final,
         "best_test_acc": result.best_test_acc,
@@ -71,6 +85,7 @@ def _write_outputs(trainer: Trainer, result: TrainResult) -> None:
         "eval_scope": result.eval_scope,  # "": the whole test split (else: eval_subset's)
         "eval_images": result.eval_images,  # the test images each evaluation scored
         "test_images": result.test_images,
+        "train_images": len(trainer.data.train),
         "parameters": sum(p.numel() for p in trainer.model.parameters()),
         # The last evaluation's (TrainResult's); class_metrics.jsonl has every epoch's.
         "per_class_acc": result.per_class_acc,
@@ -81,35 +96,47 @@ def _write_outputs(trainer: Trainer, result: TrainResult) -> None:
         "world_size": trainer.dist.world_size,
         "amp": trainer.amp,
         "config": trainer.cfg.to_dict(),
-        "environment": env,
+        "environment": _environment(trainer),
         # Every command that trained this run, first to last (interrupted ones too):
         # `environment` is the last one's, and a resume must not erase how the run began.
         "commands": trainer.commands,
     }
-    atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=1))
-    shown = shown_evaluation(run_dir, summary)
-    # A figure that cannot be drawn costs that figure, never the report of a trained run.
-    if result.history:
-        curves = run_dir / "plots" / "curves.png"
-        _draw(curves, lambda: _plot_curves(trainer, result, curves))
-    if shown.confusion:
-        confusion = run_dir / "plots" / "confusion.png"
-        title = evaluation_words(summary, shown)
-        _draw(confusion, lambda: plot_confusion(shown.confusion, trainer.classes, confusion,
-                                                title=title))
-    model_summary = None
-    try:
-        from cnnlab.inspect import summary as layer_summary
-        from cnnlab.models.padded_stem import plain_stems
 
-        pp = trainer.preprocess
-        with plain_stems(trainer.model) as model:  # the model's cost, not the zero channels
-            model_summary = layer_summary(
-                model, (pp.channels, pp.image_size, pp.image_size), device=trainer.device
-            ).to_dict()
-    except Exception:  # the report still renders without the layer table
-        model_summary = None
-    write_report(run_dir, summary, model_summary, shown=shown)
+
+def _environment(trainer: Trainer) -> dict:
+    """environment_info(), plus what a CPU timing needs: the CPU's model (``processor``
+    is only its architecture on Linux) and the threads torch trained with (set from
+    cfg.threads until train() returns, so still in force here)."""
+    import torch
+
+    env = environment_info()
+    env["device"] = str(trainer.device)
+    env["cpu_model"] = cpu_model()
+    env["torch_threads"] = torch.get_num_threads()
+    return env
+
+
+def cpu_model() -> str | None:
+    """The CPU's model name ("Intel(R) Xeon(R) Gold 6338"), where the system says it."""
+    import platform
+
+    try:
+        with open("/proc/cpuinfo") as fh:  # Linux
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.partition(":")[2].strip() or None
+    except OSError:
+        pass
+    if platform.system() == "Darwin":
+        import subprocess
+
+        try:
+            out = subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"],
+                                 capture_output=True, text=True, timeout=5)
+            return out.stdout.strip() or None
+        except (OSError, subprocess.SubprocessError):
+            return None
+    return platform.processor() or None  # Windows: its identifier string
 
 
 def _plot_curves(trainer: Trainer, result: TrainResult, out: Path) -> None:
@@ -147,6 +174,20 @@ def _lr_plan(trainer: Trainer, history: list[dict]):
                                                 rel_tol=1e-6, abs_tol=1e-12):
             return None
     return plan
+
+
+def _model_summary(trainer: Trainer) -> dict | None:
+    try:
+        from cnnlab.inspect import summary as layer_summary
+        from cnnlab.models.padded_stem import plain_stems
+
+        pp = trainer.preprocess
+        with plain_stems(trainer.model) as model:  # the model's cost, not the zero channels
+            return layer_summary(
+                model, (pp.channels, pp.image_size, pp.image_size), device=trainer.device
+            ).to_dict()
+    except Exception:  # the report still renders without the layer table
+        return None
 
 
 def train_objective(trainer: Trainer) -> str:
