@@ -354,10 +354,8 @@ def test_a_folder_run_resumes_from_the_folders_new_place(tmp_path):
 
 def test_eval_of_a_run_its_budget_stopped_mid_epoch_says_so(timed_out_run, monkeypatch):
     # It said "after epoch 0 of 3": the checkpoint holds epoch 1's first step.
-    import cnnlab.train.predict as predict_module
-
     data = make_synthetic(num_train=128, num_test=32, seed=1)  # the run's own
-    monkeypatch.setattr(predict_module, "load_training_data", lambda cfg, **kw: data)
+    monkeypatch.setattr(run_module, "load_training_data", lambda cfg, **kw: data)
     result = runner.invoke(app, ["eval", str(timed_out_run), "--device", "cpu", "--which",
                                  "last"])
     assert result.exit_code == 0, result.output
