@@ -141,3 +141,54 @@ def test_a_run_records_its_cpu_model_threads_and_training_images(tmp_path):
     assert env["torch_threads"] == 1 and summary["train_images"] == 64
     assert env["cpu_model"] and env["cpu_model"] != env["processor"]  # not just x86_64
     assert "1 torch thread)" in (tmp_path / "r" / "report.html").read_text()
+
+
+def test_a_run_shows_its_first_misclassified_test_images(tmp_path, monkeypatch):
+    from cnnlab.train import run_outputs
+
+    data = make_synthetic(num_train=64, num_test=64)
+    seen = {}
+    real = run_outputs.plot_examples
+
+    def spy(images, found, classes, out, **kw):
+        seen.update(found=found, title=kw.get("title"))
+        return real(images, found, classes, out, **kw)
+
+    monkeypatch.setattr(run_outputs, "plot_examples", spy)
+    cfg = TrainConfig(model="lenet_modern", data="synthetic", epochs=1, batch_size=32,
+                      device="cpu", quiet=True, out_dir=str(tmp_path), run_name="r", lr=1e-4)
+    train(cfg, data=data)
+    run = tmp_path / "r"
+    summary = json.loads((run / "summary.json").read_text())
+    confusion = summary["confusion"]  # one epoch: the last evaluation is the best
+    assert seen["found"] and len(seen["found"]) <= 16
+    for index, true, pred in seen["found"]:
+        assert int(data.test.labels[index]) == true and true != pred
+        assert confusion[true][pred] > 0  # one of the matrix's own errors
+    assert "after epoch 1 of 1" in seen["title"]
+    assert 'alt="misclassified"' in (run / "report.html").read_text()
+
+
+def test_the_misclassified_images_of_an_earlier_best_epoch_use_its_weights(tmp_path,
+                                                                          monkeypatch):
+    # Shown the best epoch's confusion matrix, the grid must come from the same weights,
+    # the best checkpoint's, not the last epoch's that train() returns.
+    import torch
+
+    from cnnlab.train import run_outputs
+    from cnnlab.train.checkpoint import load_checkpoint
+    from cnnlab.train.report_evaluation import ShownEvaluation
+    from cnnlab.train.run import train_with_trainer
+
+    cfg = TrainConfig(model="lenet_modern", data="synthetic", epochs=2, batch_size=32,
+                      device="cpu", quiet=True, out_dir=str(tmp_path), run_name="r")
+    trainer, result = train_with_trainer(cfg, data=make_synthetic(num_train=64, num_test=64))
+    used = []
+    monkeypatch.setattr(run_outputs, "first_misclassified",
+                        lambda model, *a, **k: used.append(model) or [])
+    shown = ShownEvaluation(1, {}, [], is_best=True)  # as if epoch 1 had been the best
+    run_outputs._plot_misclassified(trainer, result, shown, "t", tmp_path / "m.png")
+    best = load_checkpoint(tmp_path / "r" / "checkpoints" / "best.safetensors")[0]["model"]
+    assert used[0] is not result.model
+    for name, value in used[0].state_dict().items():
+        assert torch.equal(value, best[name]), name

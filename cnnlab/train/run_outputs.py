@@ -14,7 +14,13 @@ from cnnlab.interrupts import SigintRecorder
 from cnnlab.notices import FigureWarning
 from cnnlab.train.outcome import TrainingInterrupted, TrainResult
 from cnnlab.train.report import write_report
-from cnnlab.train.report_evaluation import best_epoch, evaluation_words, shown_evaluation
+from cnnlab.train.report_evaluation import (
+    ShownEvaluation,
+    best_epoch,
+    evaluation_words,
+    shown_evaluation,
+)
+from cnnlab.train.report_examples import first_misclassified, plot_examples
 from cnnlab.train.report_figures import planned_lr, plot_confusion, plot_curves
 from cnnlab.train.runlog import environment_info
 from cnnlab.train.trainer import Trainer
@@ -70,6 +76,9 @@ def _write_outputs(trainer: Trainer, result: TrainResult) -> None:
         _draw(plots / "confusion.png",
               lambda: plot_confusion(shown.confusion, trainer.classes, plots / "confusion.png",
                                      title=title))
+        _draw(plots / "misclassified.png",
+              lambda: _plot_misclassified(trainer, result, shown, title,
+                                          plots / "misclassified.png"))
     write_report(run_dir, summary, _model_summary(trainer), shown=shown)
 
 
@@ -174,6 +183,35 @@ def _lr_plan(trainer: Trainer, history: list[dict]):
                                                 rel_tol=1e-6, abs_tol=1e-12):
             return None
     return plan
+
+
+def _plot_misclassified(trainer: Trainer, result: TrainResult, shown: ShownEvaluation,
+                        title: str, out: Path) -> None:
+    """The first misclassified test images, by the weights the confusion matrix is of."""
+    model = result.model
+    if model is None:
+        return
+    if shown.is_best and shown.epoch != result.final.get("epoch"):
+        import copy
+
+        from cnnlab.models.interop import load_state_dict_checked
+        from cnnlab.train.checkpoint import load_checkpoint
+
+        best = trainer.run_dir / "checkpoints" / "best.safetensors"
+        model = copy.deepcopy(model)
+        load_state_dict_checked(model, load_checkpoint(best)[0]["model"], source=str(best))
+    cfg = trainer.cfg
+    found = first_misclassified(model, trainer.test_loader, device=trainer.device,
+                                amp=trainer.amp, tta=(cfg.tta_flip, cfg.tta_shift),
+                                fill=trainer.preprocess.black_level())
+    if not found:
+        out.unlink(missing_ok=True)  # a resumed run's old grid would be shown as this one's
+        return
+    # Under torchrun the test loader is this rank's share: every world_size-th image.
+    dist = trainer.dist
+    found = [(p * dist.world_size + dist.rank, t, q) for p, t, q in found]
+    plot_examples(trainer.data.test.images, found, trainer.classes, out,
+                  title=f"First {len(found)} misclassified images of the {title}")
 
 
 def _model_summary(trainer: Trainer) -> dict | None:
