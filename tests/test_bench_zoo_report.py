@@ -175,8 +175,10 @@ def test_markdown_table_says_na_for_a_model_the_book_never_trained():
 def test_machine_names_the_cpu_model(tmp_path):
     info = tmp_path / "cpuinfo"
     info.write_text("processor\t: 0\nmodel name\t: Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz\n")
-    assert zoo.cpu_model_name(info) == "Intel Xeon Gold 6338 CPU @ 2.00GHz"
-    assert zoo.cpu_model_name(tmp_path / "none")  # no /proc: the platform's word
+    from cnnlab.train.runlog import cpu_model
+
+    assert cpu_model(info) == "Intel Xeon Gold 6338 CPU @ 2.00GHz"
+    assert cpu_model(tmp_path / "none")  # no /proc: the platform's word
     assert zoo.machine_name("cpu").endswith(" CPUs")
 
 

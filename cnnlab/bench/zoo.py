@@ -17,7 +17,6 @@ import contextlib
 import csv
 import json
 import os
-import platform
 from collections.abc import Callable
 from pathlib import Path
 
@@ -110,22 +109,9 @@ def machine_name(device: str) -> str:
 
     if device.startswith("cuda") and torch.cuda.is_available():
         return torch.cuda.get_device_name(torch.device(device))
-    return f"{cpu_model_name()}, {os.cpu_count()} CPUs"
+    from cnnlab.train.runlog import cpu_model
 
-
-def cpu_model_name(cpuinfo: str | Path = "/proc/cpuinfo") -> str:
-    """'Intel Xeon Processor': Linux's 'model name' (trademark marks dropped), else what
-    the platform says, else the architecture."""
-    try:
-        for line in Path(cpuinfo).read_text(errors="replace").splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name" and value.strip():
-                for mark in ("(R)", "(TM)", "(tm)"):
-                    value = value.replace(mark, "")
-                return " ".join(value.split())
-    except OSError:  # not Linux
-        pass
-    return platform.processor() or platform.machine() or "unknown CPU"
+    return f"{cpu_model()}, {os.cpu_count()} CPUs"
 
 
 def default_models(preset: str) -> list[str]:

@@ -113,39 +113,11 @@ def _summary(trainer: Trainer, result: TrainResult) -> dict:
 
 
 def _environment(trainer: Trainer) -> dict:
-    """environment_info(), plus what a CPU timing needs: the CPU's model (``processor``
-    is only its architecture on Linux) and the threads torch trained with (set from
-    cfg.threads until train() returns, so still in force here)."""
-    import torch
-
+    """environment_info() (its torch_threads: cfg.threads holds until train() returns,
+    so still in force here) and the device trained on."""
     env = environment_info()
     env["device"] = str(trainer.device)
-    env["cpu_model"] = cpu_model()
-    env["torch_threads"] = torch.get_num_threads()
     return env
-
-
-def cpu_model() -> str | None:
-    """The CPU's model name ("Intel(R) Xeon(R) Gold 6338"), where the system says it."""
-    import platform
-
-    try:
-        with open("/proc/cpuinfo") as fh:  # Linux
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.partition(":")[2].strip() or None
-    except OSError:
-        pass
-    if platform.system() == "Darwin":
-        import subprocess
-
-        try:
-            out = subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"],
-                                 capture_output=True, text=True, timeout=5)
-            return out.stdout.strip() or None
-        except (OSError, subprocess.SubprocessError):
-            return None
-    return platform.processor() or None  # Windows: its identifier string
 
 
 def _plot_curves(trainer: Trainer, result: TrainResult, out: Path) -> None:

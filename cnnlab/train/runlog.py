@@ -381,7 +381,9 @@ def environment_info() -> dict:
         "numpy": numpy.__version__,
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
+        "cpu_model": cpu_model(),
         "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
         **command_entry(),
     }
     try:
@@ -397,3 +399,29 @@ def environment_info() -> dict:
         info["gpu"] = torch.cuda.get_device_name(0)
         info["cuda"] = torch.version.cuda
     return info
+
+
+def cpu_model(cpuinfo: str | Path = "/proc/cpuinfo") -> str:
+    """The CPU's model name ("Intel Xeon Gold 6338 CPU @ 2.00GHz", trademark marks
+    dropped): Linux's 'model name', macOS's brand string, else what the platform says,
+    else the architecture."""
+    try:
+        for line in Path(cpuinfo).read_text(errors="replace").splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and value.strip():
+                for mark in ("(R)", "(TM)", "(tm)"):
+                    value = value.replace(mark, "")
+                return " ".join(value.split())
+    except OSError:  # not Linux
+        pass
+    if platform.system() == "Darwin":
+        import subprocess
+
+        try:
+            brand = subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"],
+                                   capture_output=True, text=True, timeout=5).stdout.strip()
+            if brand:
+                return brand
+        except (OSError, subprocess.SubprocessError):
+            pass
+    return platform.processor() or platform.machine() or "unknown CPU"
