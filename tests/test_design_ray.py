@@ -148,6 +148,9 @@ class FakeRay:
 @pytest.fixture
 def fake_ray(monkeypatch):
     monkeypatch.delenv("RAY_ADDRESS", raising=False)  # a developer's own: not these tests'
+    # FakeRay.init installs a SIGTERM handler as Ray does; an executor a test never closes
+    # would leave it to the tests after this one.
+    sigterm = signal.getsignal(signal.SIGTERM)
 
     def install(*args, **kwargs):
         ray = FakeRay(*args, **kwargs)
@@ -156,7 +159,8 @@ def fake_ray(monkeypatch):
                             raising=False)
         return ray
 
-    return install
+    yield install
+    signal.signal(signal.SIGTERM, sigterm)
 
 
 def test_too_many_threads_for_every_node_are_refused_and_ray_is_shut_down(fake_ray):
