@@ -102,8 +102,12 @@ _ORDER_HINT = ("batch_norm takes F.batch_norm's order: (x, running_mean, running
 
 
 def _check_arguments(channels, running_mean, running_var, weight, bias, training) -> None:
-    """Refuse the calls that would otherwise run on the wrong tensors: the book's or an
-    older cnnlab's argument order, and per-channel tensors of the wrong size."""
+    """Refuse the calls that would otherwise run on the wrong tensors: the book's order
+    (its eps lands in ``training``), cnnlab's order before 2026-12-05 ``(x, gamma, beta,
+    running_mean, running_var, ...)`` where gamma or beta is learnable (as it is in a
+    model), and per-channel tensors of the wrong size. That older order with plain
+    tensors has F's types and shapes, so it cannot be told apart without looking at the
+    values (a GPU sync on every call): it runs."""
     if not isinstance(training, bool):
         raise TypeError(f"batch_norm's training must be True or False, got {training!r}; "
                         f"{_ORDER_HINT}. Pass eps= and momentum= by name.")
