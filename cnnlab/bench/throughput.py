@@ -55,10 +55,6 @@ class ThroughputRow:
     infer_step_ms_min: float = float("nan")
     infer_step_ms_max: float = float("nan")
     timed_steps: int = 0
-    amp: str
-    channels_last: bool
-    compile: bool
-    device: str
     pad_stem: int = 0
     optimizer: str = "sgd"
     model_overrides: str = ""  # the model's options, as JSON ("" = its defaults)
@@ -99,10 +95,11 @@ def step_seconds(fn, steps: int, device: torch.device) -> list[float]:
 
 
 def peak_memory_mib(device: torch.device) -> float | None:
-    """The CUDA allocator's peak since its last reset, in MiB; None off CUDA."""
-    if device.type == "cuda":
-        return torch.cuda.max_memory_allocated(device) / 2**20
-    return None
+    """The CUDA allocator's peak since its last reset, in MiB; None off CUDA (the training
+    loop's figure there, the process's peak resident set, belongs to no one model)."""
+    from cnnlab.train.device import peak_memory_mb
+
+    return peak_memory_mb(device) if device.type == "cuda" else None
 
 
 def measure(name: str, batch_size: int, image_size: int | None = None, *, device="cpu",
