@@ -84,3 +84,13 @@ def test_a_model_named_in_any_case_is_kept_under_its_registered_name():
 def test_model_overrides_cannot_set_what_the_data_or_another_field_sets(key):
     with pytest.raises(ConfigError, match=f"model_overrides cannot set {key}: it comes from"):
         TrainConfig(model="lenet_d2l", model_overrides={key: 10}).validate()
+
+
+def test_a_settings_file_that_names_a_preset_is_refused_unless_applied(tmp_path):
+    from cnnlab.train import train
+
+    (tmp_path / "mine.yaml").write_text("model: lenet_modern\npreset: fast\nepochs: 1\n")
+    with pytest.raises(ConfigError, match="resolve_config"):
+        train(TrainConfig.load(tmp_path / "mine.yaml"), write_run_dir=False, console=False)
+    applied = resolve_config("lenet_modern", config_file=str(tmp_path / "mine.yaml"))
+    assert applied.preset == "fast" and applied.schedule == "onecycle"

@@ -335,13 +335,17 @@ class TrainConfig:
 
     @classmethod
     def load(cls, path: str | Path) -> TrainConfig:
-        """A run directory's config.yaml."""
+        """A run directory's config.yaml. (A settings file of one's own goes through
+        ``resolve_config(model, config_file=...)``, which applies the preset it names.)"""
         values = cls.read_file(path)
         if "model" not in values:  # an empty file would become every default, lenet_modern
             raise ConfigError(f"{path} names no model: it is empty or incomplete, not the "
                               "config.yaml a run writes")
         values.setdefault("split_seed", values.get("seed", 0))  # see split_seed
-        values.setdefault("applied_preset", values.get("preset"))  # the run trained with it
+        if (Path(path).parent / "checkpoints").is_dir():
+            # A run's own file holds its preset's values (it trained with them); a file
+            # written by hand that only names a preset does not, and train() says so.
+            values.setdefault("applied_preset", values.get("preset"))
         try:
             return cls.from_dict(values)
         except ConfigError as exc:  # a value edited by hand: say in which file
