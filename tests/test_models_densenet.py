@@ -132,15 +132,19 @@ def test_memory_efficient_saves_40_percent_of_activations():
     assert saved_efficient <= 0.6 * saved_plain, (saved_efficient, saved_plain)
 
 
-def test_memory_efficient_same_outputs_gradients_and_running_stats():
-    plain, efficient = _pair()
-    x, y = torch.randn(2, 3, 32, 32), torch.tensor([1, 7])
+def _assert_same_outputs_gradients_and_running_stats(plain, efficient, x, y):
     diffs = compare_outputs_and_grads(plain, efficient, x, y)
     assert diffs["max_abs_logit_diff"] < 1e-6 and diffs["max_abs_grad_diff"] < 1e-6, diffs
     # The recomputation must not fold the batch into BN's running stats a second time.
     for (k, a), b in zip(plain.state_dict().items(), efficient.state_dict().values(),
                          strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-7, msg=k)
+
+
+def test_memory_efficient_same_outputs_gradients_and_running_stats():
+    plain, efficient = _pair()
+    _assert_same_outputs_gradients_and_running_stats(
+        plain, efficient, torch.randn(2, 3, 32, 32), torch.tensor([1, 7]))
 
 
 def test_memory_efficient_without_grad_and_in_eval():
@@ -220,9 +224,5 @@ def test_memory_compares_the_two_densenets_on_the_same_step(tmp_path):
 def test_memory_efficient_with_scratch_batch_norm_keeps_running_stats():
     # The recomputation calls cnnlab.ops.batch_norm directly for the from-scratch BN.
     plain, efficient = _pair("densenet_d2l", scratch_ops=True)
-    x, y = torch.randn(2, 1, 32, 32), torch.tensor([1, 7])
-    diffs = compare_outputs_and_grads(plain, efficient, x, y)
-    assert diffs["max_abs_logit_diff"] < 1e-6 and diffs["max_abs_grad_diff"] < 1e-6, diffs
-    for (k, a), b in zip(plain.state_dict().items(), efficient.state_dict().values(),
-                         strict=True):
-        torch.testing.assert_close(a, b, rtol=0, atol=1e-7, msg=k)
+    _assert_same_outputs_gradients_and_running_stats(
+        plain, efficient, torch.randn(2, 1, 32, 32), torch.tensor([1, 7]))
