@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from cnnlab.figures import literal, save_figure, subplots
+from cnnlab.figures import DPI, literal, save_figure, subplots
 
 # A loss that spans more decades than this is drawn on a log axis: on a linear one a
 # fall from 2 to 1e-4 is a cliff and then a flat line at zero.
@@ -104,37 +104,72 @@ def planned_lr(peak_lr: float, schedule: str, epochs: int, warmup_epochs: float,
             [peak_lr * lr_factor(schedule, s, total, warmup) for s in steps])
 
 
+# The confusion matrix of many classes: its side is capped (0.55 in a class reaches it at
+# 24 classes), its cells are bare past COUNTS_UP_TO classes (100 x 100 counts took 30 s to
+# draw, and no one reads them), and its image stays under MAX_PIXELS a side (embedded in
+# report.html; 100 classes at 150 dpi were 8,730 px and 4 MB).
+CONFUSION_MAX_SIDE = 15.0  # inches
+COUNTS_UP_TO = 30
+MAX_PIXELS = 2500
+# Tick labels are sized to their row, down to this; past it only every k-th class is named.
+SMALLEST_LABEL_PT = 6.0
+
+
 def plot_confusion(matrix: list[list[int]], classes: list[str], out: Path,
                    title: str = "") -> Path:
     """Row-normalised confusion matrix (true class per row): the colour is the share of
-    the true class, the cells give image counts. ``title`` says which evaluation it is
+    the true class, the cells give image counts (up to COUNTS_UP_TO classes; past that
+    the colour alone, and the title says so). ``title`` says which evaluation it is
     (test set, epoch, weights)."""
     import numpy as np
 
     counts = np.asarray(matrix, dtype=float)
     share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     n = len(classes)
-    size = max(5.0, 0.55 * n + 2)
-    fig, ax = subplots(figsize=(size + 1.2, size + 0.6))
+    size = min(CONFUSION_MAX_SIDE, max(5.0, 0.55 * n + 2))
+    figsize = (size + 1.2, size + 0.6)
+    fig, ax = subplots(figsize=figsize)
     fig.set_layout_engine("constrained")
-    im = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
-    names = [literal(c) for c in classes]  # folder names, drawn as written
-    ax.set_xticks(range(n), names, rotation=45, ha="right")
-    ax.set_yticks(range(n), names)
+    im = ax.imshow(share, cmap="Blues", vmin=0, vmax=1, interpolation="nearest")
+    label_pt, every = _tick_labels(size, n)
+    ticks = range(0, n, every)
+    names = [literal(classes[i]) for i in ticks]  # folder names, drawn as written
+    ax.set_xticks(ticks, names, rotation=45, ha="right", fontsize=label_pt)
+    ax.set_yticks(ticks, names, fontsize=label_pt)
+    named = "" if every == 1 else f" (every {_ordinal(every)} class named)"
     heading = wrapped("Confusion matrix" + (f": {literal(title)}" if title else ""), size + 1.2)
-    text_size = _cell_font_size(size, n, int(counts.max()) if counts.size else 0)
-    shown = text_size is not None
-    ax.set(xlabel="predicted class", ylabel="true class",
-           title=heading + ("\ncells: image counts; colour: share of the true class"
-                            if shown else "\ncolour: share of the true class"))
-    if shown:
+    text_size = (_cell_font_size(size, n, int(counts.max()) if counts.size else 0)
+                 if n <= COUNTS_UP_TO else None)
+    if text_size is not None:
+        legend = "cells: image counts; colour: share of the true class"
+    else:
+        legend = f"colour only, no counts ({n} classes): share of the true class"
+    ax.set(xlabel="predicted class" + named, ylabel="true class" + named,
+           title=f"{heading}\n{legend}")
+    if text_size is not None:
         for i in range(n):
             for j in range(n):
                 ax.text(j, i, f"{int(counts[i, j])}", ha="center", va="center",
                         fontsize=text_size, color="white" if share[i, j] > 0.5 else "black")
     bar = fig.colorbar(im, ax=ax, fraction=0.046)
     bar.set_label("share of the true class")
-    return save_figure(fig, out, layout=False)
+    return save_figure(fig, out, dpi=min(DPI, int(MAX_PIXELS / max(figsize))), layout=False)
+
+
+def _tick_labels(figure_side: float, n: int) -> tuple[float, int]:
+    """Points for the class names of an ``n`` x ``n`` matrix drawn ``figure_side`` inches
+    wide, and k where only every k-th is named: as large as a row allows (at most 10
+    pt), never below SMALLEST_LABEL_PT (100 classes on the capped side: all named, at
+    about 6.8 pt, 14 px at 150 dpi; 200: every 2nd)."""
+    row_pt = 72 * 0.7 * figure_side / max(n, 1)  # the axes take about 70% of the side
+    size = min(10.0, 0.9 * row_pt)
+    if size >= SMALLEST_LABEL_PT:
+        return round(size, 1), 1
+    return SMALLEST_LABEL_PT, math.ceil(SMALLEST_LABEL_PT / (0.9 * row_pt))
+
+
+def _ordinal(k: int) -> str:
+    return f"{k}{'th' if 10 <= k % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(k % 10, 'th')}"
 
 
 def wrapped(text: str, inches: float, points: float = 12) -> str:
