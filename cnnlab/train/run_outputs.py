@@ -17,6 +17,7 @@ from cnnlab.train.report import write_report
 from cnnlab.train.report_evaluation import (
     ShownEvaluation,
     best_epoch,
+    evaluated_weights,
     evaluation_words,
     shown_evaluation,
 )
@@ -128,16 +129,19 @@ def _plot_curves(trainer: Trainer, result: TrainResult, out: Path) -> None:
     augmented = bool(cfg.crop_padding or cfg.flip or cfg.erase_prob)
     train_note = ("mean over each epoch's " + ("augmented " if augmented else "")
                   + "batches, as the weights changed")
-    test_note = "after each epoch, " + _weights_short(cfg)
+    test_note = (f"{_test_epochs(cfg.eval_every, result.history)}, "
+                 f"{evaluated_weights(cfg.to_dict())}")
     plot_curves(result.history, out, train_objective(trainer), title=title,
                 train_note=train_note, test_note=test_note,
                 lr_plan=_lr_plan(trainer, result.history))
 
 
-def _weights_short(cfg) -> str:
-    if cfg.ema_decay:
-        return f"EMA weights (decay {cfg.ema_decay:g})"
-    return "Lookahead's weights" if cfg.lookahead_steps else "the weights at that point"
+def _test_epochs(eval_every: int, history: list[dict]) -> str:
+    """When the test curve was measured: eval_every skips epochs, not the last one."""
+    if eval_every <= 1:
+        return "after each epoch"
+    last = history[-1]["epoch"] if history else 0
+    return f"every {eval_every} epochs" + (" and at the last" if last % eval_every else "")
 
 
 def _lr_plan(trainer: Trainer, history: list[dict]):
