@@ -192,3 +192,44 @@ def test_the_misclassified_images_of_an_earlier_best_epoch_use_its_weights(tmp_p
     assert used[0] is not result.model
     for name, value in used[0].state_dict().items():
         assert torch.equal(value, best[name]), name
+
+
+def test_a_resumed_run_whose_figures_fail_shows_none_of_the_old_ones(tmp_path, monkeypatch):
+    # The first call's curves and misclassified grid stayed in plots/ when the resumed
+    # run could not draw them, and report.html embedded them as this run's.
+    from cnnlab.notices import FigureWarning
+    from cnnlab.train import resume, run_outputs
+
+    data = make_synthetic(num_train=64, num_test=64)
+    cfg = TrainConfig(model="lenet_modern", data="synthetic", epochs=1, batch_size=32,
+                      device="cpu", quiet=True, out_dir=str(tmp_path), run_name="r", lr=1e-4)
+    train(cfg, data=data)
+    run = tmp_path / "r"
+    assert (run / "plots" / "misclassified.png").exists()
+    assert (run / "plots" / "curves.png").exists()
+
+    def broken(*args, **kwargs):
+        raise ValueError("no such font")
+
+    monkeypatch.setattr(run_outputs, "first_misclassified", broken)
+    monkeypatch.setattr(run_outputs, "plot_curves", broken)
+    with pytest.warns(FigureWarning, match="the report is written without it"):
+        resume(run, extra_epochs=1, data=data)
+    page = (run / "report.html").read_text()
+    assert not (run / "plots" / "misclassified.png").exists()
+    assert not (run / "plots" / "curves.png").exists()
+    assert 'alt="misclassified"' not in page and 'alt="curves"' not in page
+    assert 'alt="confusion"' in page  # drawn again by this call
+
+
+def test_the_report_embeds_only_the_figures_it_is_given(tmp_path):
+    from cnnlab.figures import save_figure, subplots
+
+    summary = run_with_epochs(tmp_path, [0.8], [400])
+    for name in ("curves", "confusion", "misclassified"):
+        save_figure(subplots()[0], tmp_path / "plots" / f"{name}.png")
+    page = write_report(tmp_path, summary, figures=["confusion.png"]).read_text()
+    assert re.findall(r'alt="(\w+)"', page) == ["confusion"]
+    page = write_report(tmp_path, summary).read_text()  # not said: whatever plots/ holds
+    assert re.findall(r'alt="(\w+)"', page) == ["curves", "confusion", "misclassified"]
+

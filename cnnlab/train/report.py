@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Collection
 from pathlib import Path
 
 from cnnlab.atomic import atomic_write_text
@@ -31,24 +32,32 @@ _STYLE = (
     "img{max-width:100%}.muted{color:#777}.note{max-width:60em}"
 )
 
+# The figures a report embeds, from the run's plots/, in the order it shows them.
+FIGURES = ("curves.png", "confusion.png", "misclassified.png")
+
 
 def write_report(run_dir: Path, summary: dict, model_summary: dict | None = None, *,
-                 shown: ShownEvaluation | None = None) -> Path:
+                 shown: ShownEvaluation | None = None,
+                 figures: Collection[str] | None = None) -> Path:
     """A self-contained report.html: numbers, plots (embedded) and the model's layers.
     ``shown``: the evaluation the confusion matrix and per-class table are of (the
-    best epoch's, from class_metrics.jsonl, unless given)."""
+    best epoch's, from class_metrics.jsonl, unless given). ``figures``: which of FIGURES
+    to embed, those drawn for this report (None: whichever plots/ holds)."""
     run_dir = Path(run_dir)
     shown = shown if shown is not None else shown_evaluation(run_dir, summary)
+    plots = run_dir / "plots"
+    embedded = [name for name in FIGURES
+                if (name in figures if figures is not None else (plots / name).exists())]
     model = str(summary.get("model"))
     parts = [
         f"<h1>cnnlab run {html.escape(run_dir.name)}: {html.escape(model)}</h1>",
         f"<p class=muted>{html.escape(str(run_dir.resolve()))}</p>",
         _facts(_headline(summary)),
     ]
-    plots = run_dir / "plots"
-    if (plots / "curves.png").exists():
+    if "curves.png" in embedded:
         parts.append(embed_png(plots / "curves.png"))
-    parts += _class_results(summary, shown, plots)
+    parts += _class_results(summary, shown,
+                            [plots / name for name in embedded if name != "curves.png"])
     if model_summary:
         parts += _model_section(model_summary)
     parts.append("<h2>Configuration</h2>")
@@ -152,16 +161,15 @@ def _dates(summary: dict) -> str:
     return "; ".join(words)
 
 
-def _class_results(summary: dict, shown: ShownEvaluation, plots: Path) -> list[str]:
-    """The confusion matrix, per-class table and misclassified images, under a heading
-    that says which evaluation they are, and a note on the checkpoints."""
-    if not shown.per_class_acc and not (plots / "confusion.png").exists():
+def _class_results(summary: dict, shown: ShownEvaluation, figures: list[Path]) -> list[str]:
+    """The confusion matrix, per-class table and misclassified images (``figures``, the
+    first two), under a heading that says which evaluation they are, and a note on the
+    checkpoints."""
+    if not shown.per_class_acc and not figures:
         return []
     parts = [f"<h2>Class by class: {html.escape(evaluation_words(summary, shown))}</h2>",
              f"<p class=note>{html.escape(_checkpoint_note(summary, shown))}</p>"]
-    for name in ("confusion.png", "misclassified.png"):
-        if (plots / name).exists():
-            parts.append(embed_png(plots / name))
+    parts += [embed_png(path) for path in figures]
     if shown.per_class_acc:
         parts.append(f"<h3>Per-class test accuracy, after epoch {shown.epoch}</h3>")
         parts.append(_table(["class", "correct", "test images", "accuracy"],

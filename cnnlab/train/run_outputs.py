@@ -13,7 +13,7 @@ from cnnlab.atomic import atomic_write_text
 from cnnlab.interrupts import SigintRecorder
 from cnnlab.notices import FigureWarning
 from cnnlab.train.outcome import TrainingInterrupted, TrainResult
-from cnnlab.train.report import write_report
+from cnnlab.train.report import FIGURES, write_report
 from cnnlab.train.report_evaluation import (
     ShownEvaluation,
     best_epoch,
@@ -68,19 +68,20 @@ def _write_outputs(trainer: Trainer, result: TrainResult) -> None:
     summary = _summary(trainer, result)
     atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=1))
     shown = shown_evaluation(run_dir, summary)
-    # A figure that cannot be drawn costs that figure, never the report of a trained run.
-    plots = run_dir / "plots"
+    title = evaluation_words(summary, shown)
+    drawings = {}  # name in plots/: what draws it to the path it is given
     if result.history:
-        _draw(plots / "curves.png", lambda: _plot_curves(trainer, result, plots / "curves.png"))
+        drawings["curves.png"] = lambda out: _plot_curves(trainer, result, out)
     if shown.confusion:
-        title = evaluation_words(summary, shown)
-        _draw(plots / "confusion.png",
-              lambda: plot_confusion(shown.confusion, trainer.classes, plots / "confusion.png",
-                                     title=title))
-        _draw(plots / "misclassified.png",
-              lambda: _plot_misclassified(trainer, result, shown, title,
-                                          plots / "misclassified.png"))
-    write_report(run_dir, summary, _model_summary(trainer), shown=shown)
+        drawings["confusion.png"] = lambda out: plot_confusion(
+            shown.confusion, trainer.classes, out, title=title)
+        drawings["misclassified.png"] = lambda out: _plot_misclassified(
+            trainer, result, shown, title, out)
+    # Every figure is drawn anew or not at all: one from an earlier call (before a resume)
+    # would be shown as this one's. One that cannot be drawn costs that figure, never the
+    # report of a trained run.
+    drawn = [name for name in FIGURES if _draw(run_dir / "plots" / name, drawings.get(name))]
+    write_report(run_dir, summary, _model_summary(trainer), shown=shown, figures=drawn)
 
 
 def _summary(trainer: Trainer, result: TrainResult) -> dict:
@@ -181,7 +182,6 @@ def _plot_misclassified(trainer: Trainer, result: TrainResult, shown: ShownEvalu
                                 amp=trainer.amp, tta=(cfg.tta_flip, cfg.tta_shift),
                                 fill=trainer.preprocess.black_level())
     if not found:
-        out.unlink(missing_ok=True)  # a resumed run's old grid would be shown as this one's
         return
     # Under torchrun the test loader is this rank's share: every world_size-th image.
     dist = trainer.dist
@@ -214,12 +214,15 @@ def train_objective(trainer: Trainer) -> str:
     return ", ".join(terms)
 
 
-def _draw(out: Path, draw) -> None:
-    """``draw()`` writes ``out``; if it fails, a warning says so and the run goes on."""
+def _draw(out: Path, draw) -> bool:
+    """Removes ``out``, then ``draw(out)`` (None: nothing to draw) writes it anew; if that
+    fails, a warning says so and the run goes on. Whether ``out`` is this call's figure."""
     try:
-        draw()
+        out.unlink(missing_ok=True)
+        if draw is not None:
+            draw(out)
     except Exception as exc:
-        kept = ("the previous one is kept, and shown in the report" if out.exists()
-                else "the report is written without it")
-        warnings.warn(f"could not draw {out} ({type(exc).__name__}: {exc}); {kept}",
-                      FigureWarning, stacklevel=3)
+        warnings.warn(f"could not draw {out} ({type(exc).__name__}: {exc}); the report is "
+                      "written without it", FigureWarning, stacklevel=3)
+        return False
+    return draw is not None and out.exists()
