@@ -233,3 +233,16 @@ def test_the_report_embeds_only_the_figures_it_is_given(tmp_path):
     page = write_report(tmp_path, summary).read_text()  # not said: whatever plots/ holds
     assert re.findall(r'alt="(\w+)"', page) == ["curves", "confusion", "misclassified"]
 
+
+def test_a_best_checkpoint_of_no_recorded_epoch_is_named_without_an_epoch(tmp_path):
+    # Stopped by max_time mid-epoch at its best accuracy, then resumed: the resume trains
+    # that epoch again and replaces its row, so no epoch of metrics.csv has the best
+    # accuracy (best_epoch None). The note must not name one, nor blame the file.
+    summary = run_with_epochs(tmp_path, [0.80, 0.70, 0.85], [300, 350, 400])
+    summary.update(best_test_acc=0.95, best_epoch=None)
+    words = text(write_report(tmp_path, summary).read_text())
+    assert "after epoch 3 of 3, EMA weights (decay 0.999), the last epoch" in words
+    assert ("These are the last evaluation's results (epoch 3, 85.0%). The best checkpoint "
+            "(95.0%) is what cnnlab eval and cnnlab predict use; no epoch in the run's "
+            "history (metrics.csv) has its accuracy") in words.replace("&#x27;", "'")
+    assert "lacks" not in words and "95.0% at epoch" not in words

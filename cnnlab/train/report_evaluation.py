@@ -5,7 +5,8 @@ The headline's "best test accuracy", ``cnnlab eval`` and ``cnnlab predict`` all 
 every evaluation's per-class accuracy and confusion matrix, so the report shows that
 epoch's: the confusion matrix and per-class table then agree with the headline and with
 what ``cnnlab eval`` prints for the run. (The last epoch's, which TrainResult and
-summary.json carry, only where the best epoch's line is missing: a damaged file.)
+summary.json carry, only where the best epoch's line is missing, a damaged file, or the
+best epoch is not known: no row of the history has the best accuracy.)
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ class ShownEvaluation:
 
 def best_epoch(history: list[dict], best_test_acc: float) -> int | None:
     """The epoch of the ``best`` checkpoint: the first to reach the best accuracy (the
-    trainer replaces it only on a strictly higher one)."""
+    trainer replaces it only on a strictly higher one). None where no row has it: a
+    resume drops the row of a time-boxed epoch's mid-epoch evaluation, the best one
+    perhaps, and trains that epoch again."""
     for row in history:
         if row.get("test_acc") == best_test_acc:
             return row["epoch"]
