@@ -20,4 +20,4 @@ class SetupWarning(CnnlabWarning):
 
 
 class FigureWarning(CnnlabWarning, RuntimeWarning):
-    """A figure could not be drawn; the report goes on without it (or with the last one)."""
+    """A figure could not be drawn; the report goes on without it."""

@@ -119,6 +119,7 @@ def test_a_signal_while_the_report_is_written_names_the_run_too(tmp_path, data, 
     with pytest.raises(TrainingInterrupted, match="after the run ended") as caught:
         train(tiny_cfg(tmp_path), data=data)
     assert caught.value.run_dir == tmp_path / "r" and caught.value.epoch is None
+    assert caught.value.signal_name == "SIGINT"
 
 
 @pytest.fixture

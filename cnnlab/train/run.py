@@ -29,7 +29,6 @@ from cnnlab.train.loaded_run import check_which as check_which
 from cnnlab.train.loaded_run import load_run as load_run
 from cnnlab.train.model_setup import warn_of_a_small_input
 from cnnlab.train.optim import lr_factor
-from cnnlab.train.outcome import TrainingInterrupted
 from cnnlab.train.presets import check_preset
 from cnnlab.train.run_data import DATA_RECORD, check_same_data, write_data_record
 from cnnlab.train.run_files import (
@@ -167,18 +166,8 @@ def _train(cfg: TrainConfig, data: DatasetSplits | None, console,
                 write_data_record(run_dir, data)
         result = trainer.fit()
         if run_dir is not None and is_main:
-            _write_outputs(trainer, result)
+            write_run_outputs(trainer, result)
     return trainer, result
-
-
-def _write_outputs(trainer: Trainer, result: TrainResult) -> None:
-    """write_run_outputs, whose TrainingInterrupted (a signal while the report was
-    written) names the run in its message alone: here in ``run_dir`` too."""
-    try:
-        write_run_outputs(trainer, result)
-    except TrainingInterrupted as exc:
-        exc.run_dir = exc.run_dir or trainer.run_dir
-        raise
 
 
 def _load_at_least_two_classes(cfg: TrainConfig) -> DatasetSplits:
@@ -300,7 +289,7 @@ def _resume(run_dir: Path, data: DatasetSplits | None, console, extra_epochs: in
         write_data_record(run_dir, data)  # a run from before the record: checked from now
     result = trainer.fit()
     if trainer.dist.is_main:
-        _write_outputs(trainer, result)
+        write_run_outputs(trainer, result)
     return result
 
 

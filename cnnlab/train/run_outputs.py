@@ -44,7 +44,8 @@ def write_run_outputs(trainer: Trainer, result: TrainResult) -> None:
     late = late or (sigterm and "SIGTERM")
     if late:
         raise TrainingInterrupted(f"stopped by {late} after the run ended; its report was "
-                                  f"written first: {trainer.run_dir / 'report.html'}")
+                                  f"written first: {trainer.run_dir / 'report.html'}",
+                                  run_dir=trainer.run_dir, signal_name=late)
 
 
 @contextlib.contextmanager
