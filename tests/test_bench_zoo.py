@@ -81,7 +81,7 @@ def test_a_model_trained_but_not_stored_is_read_back_not_retrained(tmp_path, mon
 
 
 def test_model_interrupted_mid_training_is_resumed(tmp_path, monkeypatch):
-    from cnnlab.train.trainer import Trainer, TrainingInterrupted
+    from cnnlab.train import Trainer, TrainingInterrupted
 
     original = Trainer._train_epoch
 

@@ -42,11 +42,7 @@ from cnnlab.train.evaluate import (
 )
 from cnnlab.train.model_setup import adapt_stem, build_model
 from cnnlab.train.optim import Lookahead, WeightEMA, build_optimizer, build_scheduler
-from cnnlab.train.outcome import (
-    TrainingDiverged,
-    TrainingInterrupted,  # noqa: F401 - cnnlab.design imports it here
-    TrainResult,
-)
+from cnnlab.train.outcome import TrainingDiverged, TrainResult
 from cnnlab.train.presets import check_preset
 from cnnlab.train.resumable import Resumable
 from cnnlab.train.run_data import check_data, make_loader
