@@ -246,3 +246,17 @@ def test_a_best_checkpoint_of_no_recorded_epoch_is_named_without_an_epoch(tmp_pa
             "(95.0%) is what cnnlab eval and cnnlab predict use; no epoch in the run's "
             "history (metrics.csv) has its accuracy") in words.replace("&#x27;", "'")
     assert "lacks" not in words and "95.0% at epoch" not in words
+
+
+def test_the_best_epoch_is_the_one_the_best_checkpoint_records_not_a_tie(tmp_path):
+    from cnnlab.train.report_evaluation import best_epoch
+
+    history = [{"epoch": 1, "test_acc": 0.5}, {"epoch": 2, "test_acc": 0.7},
+               {"epoch": 3, "test_acc": 0.7}]
+    assert best_epoch(history, 0.7) == 2  # no checkpoint to ask: the first to reach it
+    (tmp_path / "checkpoints").mkdir()
+    record = tmp_path / "checkpoints" / "best.json"
+    record.write_text(json.dumps({"epoch": 3, "step_in_epoch": 0}))
+    assert best_epoch(history, 0.7, tmp_path) == 3  # e.g. epoch 2's best row was replaced
+    record.write_text(json.dumps({"epoch": 3, "step_in_epoch": 40}))  # mid-epoch, row gone
+    assert best_epoch(history, 0.7, tmp_path) is None

@@ -27,15 +27,35 @@ class ShownEvaluation:
     is_best: bool
 
 
-def best_epoch(history: list[dict], best_test_acc: float) -> int | None:
-    """The epoch of the ``best`` checkpoint: the first to reach the best accuracy (the
-    trainer replaces it only on a strictly higher one). None where no row has it: a
-    resume drops the row of a time-boxed epoch's mid-epoch evaluation, the best one
-    perhaps, and trains that epoch again."""
+def best_epoch(history: list[dict], best_test_acc: float,
+               run_dir: Path | None = None) -> int | None:
+    """The epoch of the ``best`` checkpoint, from what the checkpoint itself records (its
+    JSON copy: epochs trained, steps into the next) where the run has one; otherwise the
+    first epoch to reach the best accuracy (the trainer replaces it only on a strictly
+    higher one). None where neither tells: a checkpoint written mid-epoch (a time budget)
+    whose evaluation no history row holds, since a resume drops that row and trains the
+    epoch again; an accuracy match alone could then name a later epoch that tied."""
+    saved = _best_checkpoint_position(run_dir) if run_dir is not None else None
+    if saved is not None:
+        epoch, step_in_epoch = saved
+        if step_in_epoch == 0:
+            return epoch if any(row.get("epoch") == epoch for row in history) else None
+        # Evaluated mid-epoch: the row of that partial epoch, if the history kept it.
+        return next((row["epoch"] for row in history if row.get("epoch") == epoch + 1
+                     and row.get("test_acc") == best_test_acc), None)
     for row in history:
         if row.get("test_acc") == best_test_acc:
             return row["epoch"]
     return None
+
+
+def _best_checkpoint_position(run_dir: Path) -> tuple[int, int] | None:
+    """(epochs trained, steps into the next) as checkpoints/best.json records them."""
+    try:
+        state = json.loads((Path(run_dir) / "checkpoints" / "best.json").read_text())
+        return int(state["epoch"]), int(state.get("step_in_epoch") or 0)
+    except (OSError, ValueError, KeyError, TypeError):  # none yet, or an older layout
+        return None
 
 
 def shown_evaluation(run_dir: Path, summary: dict) -> ShownEvaluation:

@@ -91,7 +91,7 @@ def _summary(trainer: Trainer, result: TrainResult) -> dict:
         "final": result.final,
         "best_test_acc": result.best_test_acc,
         # The best checkpoint's epoch: what cnnlab eval and predict score.
-        "best_epoch": best_epoch(result.history, result.best_test_acc),
+        "best_epoch": best_epoch(result.history, result.best_test_acc, trainer.run_dir),
         "train_time_s": result.train_time_s,
         "stopped": result.stopped,
         "eval_scope": result.eval_scope,  # "": the whole test split (else: eval_subset's)
