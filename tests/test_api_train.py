@@ -201,3 +201,17 @@ def test_every_history_key_is_documented(data):
     assert Trainer.__doc__ and "fit()" in Trainer.__doc__
     for word in ("data:", "console:", "write_run_dir:", "Returns:", "Raises:", "False"):
         assert word in train_function.__doc__, word
+
+
+def test_a_results_curves_come_as_a_figure_a_notebook_shows(tmp_path, data):
+    from matplotlib.figure import Figure
+
+    result = train(tiny_cfg(tmp_path, epochs=2), data=data, console=False)
+    figure = result.curves()
+    assert isinstance(figure, Figure)
+    assert [ax.get_title() for ax in figure.axes][::2] == ["Loss", "Learning rate"]
+    assert figure.get_suptitle() == "run r"
+    loss_line = figure.axes[0].lines[0]
+    assert list(loss_line.get_xdata()) == [1, 2]
+    figure.savefig(tmp_path / "curves.png")
+    assert (tmp_path / "curves.png").stat().st_size > 0

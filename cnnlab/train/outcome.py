@@ -113,6 +113,18 @@ class TrainResult:
             return ""
         return f"first {self.eval_images:,} of {self.test_images:,} test images"
 
+    def curves(self, title: str | None = None):
+        """Loss, accuracy and learning rate per epoch as a matplotlib Figure: a notebook
+        shows it (no pyplot needed); ``.savefig(path)`` writes it. ``title`` defaults to
+        the run's folder name. (The run's plots/curves.png says more: how each curve was
+        measured, and the planned schedule.)"""
+        from cnnlab.train.report_figures import curves_figure
+
+        if not self.history:
+            raise ValueError("no epoch has finished: there is nothing to plot yet")
+        default = f"run {self.run_dir.name}" if self.run_dir is not None else ""
+        return curves_figure(self.history, title=default if title is None else title)
+
     def __repr__(self) -> str:
         # A notebook shows this after every training cell: the numbers that say how the
         # run went, not every history row and the whole confusion matrix.

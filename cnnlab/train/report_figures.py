@@ -13,10 +13,16 @@ from cnnlab.figures import DPI, literal, save_figure, subplots
 LOG_LOSS_DECADES = 1.5
 
 
-def plot_curves(rows: list[dict], out: Path, train_objective: str = "", *, title: str = "",
-                train_note: str = "", test_note: str = "",
-                lr_plan: tuple[list[float], list[float]] | None = None) -> Path:
-    """Loss, accuracy (%) and learning rate per epoch.
+def plot_curves(rows: list[dict], out: Path, train_objective: str = "", **notes) -> Path:
+    """:func:`curves_figure`, written to ``out``."""
+    return save_figure(curves_figure(rows, train_objective, **notes), out, layout=False)
+
+
+def curves_figure(rows: list[dict], train_objective: str = "", *, title: str = "",
+                  train_note: str = "", test_note: str = "",
+                  lr_plan: tuple[list[float], list[float]] | None = None):
+    """Loss, accuracy (%) and learning rate per epoch of a history (``TrainResult
+    .history``, metrics.csv's rows), as a matplotlib Figure.
 
     ``train_objective`` says what the train loss holds besides the cross-entropy the test
     loss is ("label smoothing 0.1"), so a train curve above the test one is not read as
@@ -74,7 +80,7 @@ def plot_curves(rows: list[dict], out: Path, train_objective: str = "", *, title
     fig.legend(handles=ax_loss.lines, loc="outside lower center", fontsize="small")
     if title:
         fig.suptitle(literal(title))
-    return save_figure(fig, out, layout=False)
+    return fig
 
 
 def _accuracy_floor(values: list[float]) -> float:
