@@ -309,7 +309,8 @@ def test_a_224_pixel_network_on_28_pixel_images_is_pointed_at_a_small_one(tmp_pa
     result = runner.invoke(app, ["train", "vgg11", "--data", "synthetic", "--device", "cpu",
                                  "--out-dir", str(tmp_path)])
     assert result.exit_code == 2  # an input too small: change the command
-    assert "pass --resize 32 or more (224 is its design size)" in " ".join(result.output.split())
+    assert "pass --resize 32 (resize=32 from Python) or more (224 is its design size)" in " ".join(
+        result.output.split())
     assert "designed for" not in result.output  # refused: no advice contradicting it
 
 

@@ -222,7 +222,8 @@ def get_model(
         raise ValueError(
             f"{name} needs inputs of at least {info.min_input_size}x{info.min_input_size} "
             f"pixels, got image_size={size}; resize the data (--resize "
-            f"{info.min_input_size} or more) or pick a model made for small inputs"
+            f"{info.min_input_size} or more; resize= from Python) or pick a model made for "
+            "small inputs"
         )
     try:
         model = info.builder(

@@ -60,7 +60,7 @@ class CheckpointWarning(CnnlabWarning):
 def check_which(which: str) -> None:
     """Refuse a checkpoint name other than best / last (a typo once loaded ``last``)."""
     if which not in CHECKPOINTS:
-        raise ConfigError(f"unknown checkpoint {which!r} (--which): choose best or last")
+        raise ConfigError(f"unknown checkpoint {which!r} (--which, which=): choose best or last")
 
 
 def load_run(run_dir: str | Path, which: str = "best", device: str = "cpu",

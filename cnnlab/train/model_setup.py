@@ -62,8 +62,9 @@ def build_model(cfg: TrainConfig, num_classes: int, channels: int, image_size: i
     if image_size < info.min_input_size:
         raise ConfigError(
             f"{cfg.model} needs inputs of at least {info.min_input_size} pixels; the data "
-            f"is {image_size}x{image_size}: pass --resize {info.min_input_size} or more "
-            f"({info.input_size[1]} is its design size)"
+            f"is {image_size}x{image_size}: pass --resize {info.min_input_size} (resize="
+            f"{info.min_input_size} from Python) or more ({info.input_size[1]} is its design "
+            "size)"
         )
     if info.sized_head and "image_size" not in overrides:
         overrides["image_size"] = image_size
@@ -79,7 +80,7 @@ def build_model(cfg: TrainConfig, num_classes: int, channels: int, image_size: i
         asked = re.search(r"allocate (\d+) bytes", str(exc))
         why = f"one tensor alone needs {int(asked[1]) / 2**30:,.1f} GiB" if asked else \
             str(exc).strip().splitlines()[-1][:200]
-        fix = "give a smaller --resize" if cfg.resize else "choose a smaller model"
+        fix = "give a smaller --resize (resize=)" if cfg.resize else "choose a smaller model"
         raise ConfigError(f"{cfg.model} at {image_size}x{image_size} does not fit in memory "
                           f"even to build ({why}); {fix}") from None
     loaded = getattr(model, "pretrained_load", None)
@@ -113,7 +114,8 @@ def warn_of_a_small_input(name: str, image_size: int) -> None:
                "the *_d2l networks, speednet)")
     warnings.warn(f"{name} was designed for {design}x{design} inputs and sees "
                   f"{image_size}x{image_size} here: its stem shrinks them at once. Use "
-                  f"{instead}, or --resize {design} (slow)", SetupWarning, stacklevel=2)
+                  f"{instead}, or --resize {design} (resize={design}; slow)", SetupWarning,
+                  stacklevel=2)
 
 
 def adapt_stem(model: nn.Module, cfg: TrainConfig, channels_last: bool, train: ImageData,

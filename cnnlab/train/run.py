@@ -141,7 +141,8 @@ def _train(cfg: TrainConfig, data: DatasetSplits | None, console,
         # Not in validate(): a resumed run drops its weights (the checkpoint has them).
         raise ConfigError("freeze_backbone trains only the classifier on top of pretrained "
                           "features; without --weights the frozen backbone is random. Give "
-                          "--weights FILE (or DEFAULT for a tv: model), or drop it")
+                          "--weights FILE (weights=FILE; DEFAULT for a tv: model), or drop "
+                          "--freeze-backbone (freeze_backbone)")
     given = data is not None  # not what cfg.data names, maybe: recorded with the run
     data = data if given else _load_at_least_two_classes(cfg)
     if len(data.classes) < 2:  # before any folder is made
