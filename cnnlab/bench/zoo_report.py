@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from cnnlab.formatting import si, sig3
 from cnnlab.models import UnknownModelError, model_info
 
 _DATA_NAMES = {"fashion-mnist": "Fashion-MNIST", "synthetic": "synthetic data"}
@@ -30,28 +31,6 @@ def number(value) -> float | None:
     except (TypeError, ValueError):
         return None
     return x if math.isfinite(x) else None
-
-
-def _round_sig(x: float, digits: int = 3) -> float:
-    return float(f"{x:.{digits}g}") if x else 0.0
-
-
-def sig3(x: float) -> str:
-    """Three significant figures, thousands separated: 14055 -> '14,100', 13.85 -> '13.8'."""
-    r = _round_sig(x)
-    return f"{r:,.0f}" if abs(r) >= 100 else f"{r:.3g}"
-
-
-def si(x: float, digits: int = 3) -> str:
-    """An SI-prefixed count to ``digits`` significant figures: 281640 -> '282K',
-    1.8e9 -> '1.8G', 300000 -> '300K'."""
-    r = _round_sig(x, digits)
-    if r == 0:
-        return "0"
-    for scale, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
-        if abs(r) >= scale:
-            return f"{r / scale:.{digits}g}{prefix}"
-    return f"{r:.{digits}g}"
 
 
 # -- what a row says, old rows included ---------------------------------------------

@@ -247,8 +247,8 @@ def sample(
     seed: int = typer.Option(0),
 ) -> None:
     """Draw networks from a space and show their complexity, without training anything."""
-    from cnnlab.design.describe import format_count
     from cnnlab.design.spaces import parse_band, sample_trial
+    from cnnlab.formatting import format_count
 
     # acts had no unit: the caption says what each count is (three significant figures).
     table = Table(title=f"{space} at {in_channels}x{image_size}x{image_size}",

@@ -10,6 +10,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from cnnlab.formatting import ordinal
+
 from .messages import err, error, fail, fail_for, output_console, warning
 from .paths import output_file
 from .train import run_errors
@@ -90,18 +92,13 @@ def predict(
         fail(f"{unreadable} of {len(files)} images could not be read (above)")
 
 
-def _ordinal(n: int) -> str:
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
-
-
 def _table(rows, top_k: int) -> Table:
     """One row per image, its classes most likely first ("Coat 91.2%")."""
     shown = max((len(ranked) for _, ranked, _ in rows), default=top_k)
     table = Table()
     table.add_column("image", overflow="fold")
     for rank in range(1, shown + 1):
-        table.add_column(_ordinal(rank))
+        table.add_column(ordinal(rank))
     for path, ranked, problem in rows:
         cells = [f"{escape(name)} {100 * prob:.1f}%" for name, prob in ranked]
         if problem:

@@ -210,7 +210,7 @@ def throughput_table(rows: list[dict], dev: str, steps: int) -> Table:
     (their range is shown), and runs on a shared machine vary more."""
     from cnnlab.bench.throughput import FLOPS_RULE
     from cnnlab.bench.zoo import machine_name
-    from cnnlab.bench.zoo_report import sig3
+    from cnnlab.formatting import sig3
 
     settings = list(dict.fromkeys(setting_text(r) for r in rows))
     optimizers = list(dict.fromkeys(r["optimizer"] for r in rows))
@@ -260,7 +260,7 @@ def _finite_text(value, fmt, missing: str = "-") -> str:
 
 def _step(row: dict, phase: str) -> str:
     """'6.74 (6.10-7.93)': the median step and the fastest and slowest, in ms."""
-    from cnnlab.bench.zoo_report import sig3
+    from cnnlab.formatting import sig3
 
     median = row[f"{phase}_step_ms"]
     if not math.isfinite(median):
@@ -286,7 +286,7 @@ def _speed(row: dict) -> str:
 def _rate(images_per_s: float | None) -> str:
     """Images/s for a table, to three significant figures: '-' for one not measured (NaN:
     --no-infer, a failed model)."""
-    from cnnlab.bench.zoo_report import sig3
+    from cnnlab.formatting import sig3
 
     return _finite_text(images_per_s, sig3)
 

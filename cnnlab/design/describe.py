@@ -13,6 +13,7 @@ from datetime import datetime
 
 from cnnlab.design.spaces import format_band
 from cnnlab.design.store import PAPER_RECIPE
+from cnnlab.formatting import format_count
 
 # Not in any sweep's store: a report says so rather than leave them to be assumed.
 NOT_RECORDED = ("the device each trial trained on (unless the sweep was given --device), "
@@ -21,20 +22,6 @@ NOT_RECORDED = ("the device each trial trained on (unless the sweep was given --
 
 _SHOWN_TRAIN = ("epochs", "optimizer", "momentum", "weight_decay", "lr", "schedule",
                 "batch_size", "eval_subset", "device")
-
-
-def format_count(n: float) -> str:
-    """A count in three significant figures with a decimal prefix: 2.41M, 1.68M, 290K,
-    45.3K, 999 (the same precision for MACs, parameters and activations)."""
-    n = float(n)
-    for unit, scale in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
-        if abs(n) >= scale * 0.9995:  # 999,600 is 1.00M, not 1000K
-            value = n / scale
-            for decimals in (2, 1):  # 1.68, 45.3, unless rounding makes it 10.00, 100.0
-                if abs(value) < 10 ** (3 - decimals) - 0.5 * 10 ** -decimals:
-                    return f"{value:.{decimals}f}{unit}"
-            return f"{value:.0f}{unit}"
-    return f"{n:.0f}"
 
 
 def _images(subset: int | None, split: str) -> str:

@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 from cnnlab.figures import DPI, literal, save_figure, subplots
+from cnnlab.formatting import ordinal
 
 # A loss that spans more decades than this is drawn on a log axis: on a linear one a
 # fall from 2 to 1e-4 is a cliff and then a flat line at zero.
@@ -142,7 +143,7 @@ def plot_confusion(matrix: list[list[int]], classes: list[str], out: Path,
     names = [literal(classes[i]) for i in ticks]  # folder names, drawn as written
     ax.set_xticks(ticks, names, rotation=45, ha="right", fontsize=label_pt)
     ax.set_yticks(ticks, names, fontsize=label_pt)
-    named = "" if every == 1 else f" (every {_ordinal(every)} class named)"
+    named = "" if every == 1 else f" (every {ordinal(every)} class named)"
     heading = wrapped("Confusion matrix" + (f": {literal(title)}" if title else ""), size + 1.2)
     text_size = (_cell_font_size(size, n, int(counts.max()) if counts.size else 0)
                  if n <= COUNTS_UP_TO else None)
@@ -172,10 +173,6 @@ def _tick_labels(figure_side: float, n: int) -> tuple[float, int]:
     if size >= SMALLEST_LABEL_PT:
         return round(size, 1), 1
     return SMALLEST_LABEL_PT, math.ceil(SMALLEST_LABEL_PT / (0.9 * row_pt))
-
-
-def _ordinal(k: int) -> str:
-    return f"{k}{'th' if 10 <= k % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(k % 10, 'th')}"
 
 
 def wrapped(text: str, inches: float, points: float = 12) -> str:
