@@ -49,10 +49,15 @@ def resolve_amp(amp: str, device: torch.device) -> str:
 
 
 def peak_memory_mb(device: torch.device) -> float:
-    """Peak allocated memory on a CUDA device since its last reset; elsewhere the
-    process's peak resident set (there is no per-device counter)."""
+    """Peak memory in MiB (2**20 bytes; the name's ``mb`` is kept because every run's
+    metrics.csv has a ``peak_memory_mb`` column). On a CUDA device: the peak allocated
+    since its last reset. Elsewhere: the process's peak resident set since it began
+    (there is no per-device counter)."""
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**20
     import resource
+    import sys
 
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # getrusage(2): ru_maxrss is in bytes on macOS, in KiB on Linux and the BSDs.
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10

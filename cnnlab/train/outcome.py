@@ -66,8 +66,9 @@ class TrainResult:
               evaluated.
             - ``elapsed_s``: training seconds since the run began (``max_time``'s clock).
             - ``wall_s``: training plus evaluation seconds since the run began.
-            - ``peak_memory_mb``: the GPU's peak allocated memory in the epoch; on a CPU
-              the process's peak resident memory.
+            - ``peak_memory_mb``: peak memory in MiB (2**20 bytes, despite the name):
+              the GPU's peak allocated memory in the epoch; on a CPU or MPS the
+              process's peak resident memory since it began.
         final: ``history[-1]``, the last epoch's row (``{}`` if none).
         best_test_acc: the highest ``test_acc`` of any epoch (the ``best`` checkpoint's).
         train_time_s: training seconds in all (``elapsed_s`` of the last epoch).

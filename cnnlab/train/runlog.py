@@ -43,7 +43,9 @@ from cnnlab.atomic import atomic_write_bytes, atomic_write_text
 from cnnlab.notices import CnnlabWarning
 
 # Columns of metrics.csv, in order. Per-class accuracy and the confusion matrix
-# go to summary.json and the plots, not to the CSV.
+# go to summary.json and the plots, not to the CSV. peak_memory_mb is in MiB
+# (train.device.peak_memory_mb); the name stays because existing runs, and resuming
+# them, read this column by it.
 METRIC_COLUMNS = [
     "epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr",
     "images_per_s", "epoch_time_s", "elapsed_s", "eval_time_s", "wall_s", "peak_memory_mb",
