@@ -150,3 +150,16 @@ def test_throughput_takes_amp_auto_as_train_does_and_says_what_it_measured(monke
     assert result.exit_code == 0, result.output
     assert asked == ["off"]  # auto on a CPU: full precision, and the title says so
     assert "fp32, NCHW, eager" in " ".join(result.output.split())
+
+
+@pytest.mark.parametrize("key", ["num_classes", "in_channels", "weights", "scratch_ops"])
+def test_throughput_refuses_an_override_the_bench_sets_itself(monkeypatch, key):
+    # --override num_classes=5 passed the up-front check, then every model failed with
+    # "get_model() got multiple values for keyword argument 'num_classes'".
+    import cnnlab.bench.throughput as tp
+
+    monkeypatch.setattr(tp, "measure", lambda *a, **k: pytest.fail("measured first"))
+    result = invoke("throughput", "--models", "lenet_d2l", "--device", "cpu",
+                    "--override", f"{key}=5")
+    assert result.exit_code == 2, result.output
+    assert f"--override: model_overrides cannot set {key}" in " ".join(result.output.split())

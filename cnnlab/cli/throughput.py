@@ -328,14 +328,14 @@ def _write_throughput_rows(rows: list[dict], out: Path | None, quiet: bool = Fal
 
 
 def _model_overrides(names: list[str], items: list[str] | None) -> dict:
-    """``--override`` values read as training reads ``model_overrides``, each checked
-    against every model before any is timed (a typo names the closest options)."""
+    """``--override`` values read as training reads ``model_overrides`` and checked by
+    training's own check against every model before any is timed: a typo names the
+    closest options, and the options the bench sets itself (num_classes, in_channels,
+    weights, scratch_ops) are refused, not passed twice to every model."""
     if not items:
         return {}
-    import torch
-
-    from cnnlab.models import get_model
     from cnnlab.train.config import ConfigError, parse_assignments
+    from cnnlab.train.model_setup import check_model_overrides
 
     try:
         overrides = parse_assignments(items, "--override", "a model option",
@@ -344,8 +344,7 @@ def _model_overrides(names: list[str], items: list[str] | None) -> dict:
         fail(str(exc), code=2)
     try:
         for name in names:
-            with torch.device("meta"):
-                get_model(name, **overrides)
-    except (ConfigError, TypeError, ValueError) as exc:
+            check_model_overrides(name, overrides)
+    except ConfigError as exc:
         fail(f"--override: {exc}", code=2)
     return overrides
