@@ -74,20 +74,6 @@ def test_an_unknown_device_is_named(tmp_path):
     assert not any(tmp_path.iterdir())
 
 
-def test_zoo_presets_are_the_configs_presets_plus_none():
-    from cnnlab.cli.bench import ZOO_PRESETS
-    from cnnlab.train.config import PRESETS
-
-    assert set(ZOO_PRESETS) == {*PRESETS, "none"}
-
-
-def test_throughput_optimizers_are_the_configs():
-    from cnnlab.cli.bench import OPTIMIZERS as THROUGHPUT_OPTIMIZERS
-    from cnnlab.train.config import OPTIMIZERS
-
-    assert THROUGHPUT_OPTIMIZERS == OPTIMIZERS
-
-
 def test_the_book_preset_leaves_out_what_the_book_does_not_train(tmp_path, monkeypatch):
     import cnnlab.bench.zoo as zoo
 

@@ -16,6 +16,7 @@ import typer
 from rich.table import Table
 
 from cnnlab.atomic import atomic_write_text
+from cnnlab.train.config import OPTIMIZERS, PRESETS  # torch-free: --help stays quick
 
 from .messages import fail, fail_for, output_console
 from .paths import output_file
@@ -24,11 +25,9 @@ app = typer.Typer(help="Benchmarks: each prints a table and a ratio against a ba
                   no_args_is_help=True)
 console = output_console()
 
-# The zoo's recipes: TrainConfig's presets (cnnlab.train.config.PRESETS, not imported
-# here: it would load torch for --help), plus "none" for TrainConfig's own defaults.
-ZOO_PRESETS = ("book", "fast", "none")
+# The zoo's recipes: TrainConfig's presets, plus "none" for TrainConfig's own defaults.
+ZOO_PRESETS = (*PRESETS, "none")
 THROUGHPUT_AMP = ("off", "bf16", "fp16")  # measure() casts with these; "auto" it does not
-OPTIMIZERS = ("sgd", "nesterov", "adamw", "muon")  # as cnnlab.train.config's (a test checks)
 
 
 def one_of(*choices: str):

@@ -14,9 +14,9 @@ import typer
 from rich.table import Table
 
 from cnnlab.atomic import atomic_write_text
+from cnnlab.train.config import OPTIMIZERS
 
 from .bench import (
-    OPTIMIZERS,
     THROUGHPUT_AMP,
     console,
     model_names,
