@@ -16,7 +16,7 @@ import typer
 from rich.table import Table
 
 from cnnlab.atomic import atomic_write_text
-from cnnlab.train.config import OPTIMIZERS, PRESETS  # torch-free: --help stays quick
+from cnnlab.train.config import PRESETS  # torch-free: --help stays quick
 
 from .messages import fail, fail_for, output_console
 from .paths import output_file
