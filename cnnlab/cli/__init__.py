@@ -42,13 +42,14 @@ def _print_version(asked: bool) -> None:
 
 
 @app.callback()
-def _plain_data_warnings(
+def _before_every_command(
     version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
                                  help="Print cnnlab's version and exit."),
 ) -> None:
-    # Data and checkpoint warnings (skipped image files, class folders left out, "last"
-    # used for lack of "best") are for the user: one line, not Python's file name, line
-    # number and source line.
+    # Runs before any command: --version (eager, so it answers alone), then the warning
+    # printer. Every CnnlabWarning (skipped image files, class folders left out, "last"
+    # used for lack of "best") is for the user: one line, not Python's file name, line
+    # number and source line; other warnings print as Python prints them.
     warnings.showwarning = messages.show_warning
 
 
