@@ -33,10 +33,6 @@ from PIL import Image
 from cnnlab.data.augment import Augment
 from cnnlab.data.loader import DeviceLoader
 
-# ANCHORS §5: the book's loader on this project's CPU machines.
-BOOK_LOADER_SECONDS = 3.98
-BOOK_LOADER_IMAGES_PER_S = 15_074
-
 # (row key, column header) in display order, for a rich table.
 COLUMNS = (
     ("pipeline", "pipeline"),

@@ -114,13 +114,14 @@ def machine_name(device: str) -> str:
     return f"{cpu_model()}, {os.cpu_count()} CPUs"
 
 
-def default_models(preset: str) -> list[str]:
-    """The book's networks (every model the book trains) for either preset."""
+def default_models() -> list[str]:
+    """The book's networks: every model the book trains (whatever the preset)."""
     return [n for n in list_models() if model_info(n).book_recipe is not None]
 
 
-def zoo_input_size(name: str, preset: str) -> int:
-    """The book's resize for models the book trains; otherwise the model's own size."""
+def zoo_input_size(name: str) -> int:
+    """The book's resize for models the book trains; otherwise the model's own size
+    (whatever the preset: the book's recipe sets the size of its own networks)."""
     info = model_info(name)
     if info.book_recipe is not None:
         return info.book_recipe.resize
@@ -194,7 +195,7 @@ def run_zoo(
     def values_for(name: str) -> dict:
         return {"data": data_spec, "data_root": data_root, "device": device,
                 "out_dir": str(runs_dir), "run_name": name, "quiet": quiet,
-                "resize": zoo_input_size(name, preset), "epochs": epochs,
+                "resize": zoo_input_size(name), "epochs": epochs,
                 **(overrides or {})}
 
     def planned(name: str) -> TrainConfig:
@@ -217,7 +218,7 @@ def run_zoo(
         if rows.get(name, {}).get("status") == "done":
             continue  # stored as soon as it finished: never trained twice
         info = model_info(name)
-        size = zoo_input_size(name, preset)
+        size = zoo_input_size(name)
         channels = data.channels if data is not None else info.input_size[0]
         book = info.book_recipe
         row = {"model": name, "family": info.family, "preset": preset, "device": dev,
