@@ -1,6 +1,7 @@
 """Numbers as people read them in tables, figures and messages: significant figures,
-decimal prefixes, ordinals. One room, so the zoo, the throughput table, the design
-report and the run report write a count the same way."""
+decimal prefixes, byte sizes, ordinals. One room, so the zoo, the throughput table, the
+design report, `cnnlab models`, `cnnlab summary` and the run report write a count (and a
+size in bytes) the same way."""
 
 from __future__ import annotations
 
@@ -27,19 +28,36 @@ def si(x: float, digits: int = 3) -> str:
     return f"{r:.{digits}g}"
 
 
-def format_count(n: float) -> str:
-    """A count in three significant figures with a decimal prefix, zeros kept so a
-    column's values line up: 2.41M, 1.80G, 290K, 45.3K, 999 (the same precision for
-    MACs, parameters and activations)."""
-    n = float(n)
-    for unit, scale in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
-        if abs(n) >= scale * 0.9995:  # 999,600 is 1.00M, not 1000K
+def _three_figures(n: float) -> tuple[str, int]:
+    """``n`` over the largest power of 1000 it reaches, to three significant figures with
+    zeros kept (so a column lines up): ``(text, power)``, power 0 to 3. A value that
+    rounds up to the next power is written in it (999,600 is 1.00 of thousands', not
+    1000 of ones)."""
+    for power in (3, 2, 1):
+        scale = 1000.0**power
+        if abs(n) >= scale * 0.9995:
             value = n / scale
             for decimals in (2, 1):  # 1.68, 45.3, unless rounding makes it 10.00, 100.0
-                if abs(value) < 10 ** (3 - decimals) - 0.5 * 10 ** -decimals:
-                    return f"{value:.{decimals}f}{unit}"
-            return f"{value:.0f}{unit}"
-    return f"{n:.0f}"
+                if abs(value) < 10 ** (3 - decimals) - 0.5 * 10**-decimals:
+                    return f"{value:.{decimals}f}", power
+            return f"{value:.0f}", power
+    return f"{n:.0f}", 0
+
+
+def format_count(n: float) -> str:
+    """A count in three significant figures with a decimal prefix, zeros kept so a
+    column's values line up: 2.41M, 1.80G, 290K, 45.3K, 999, and 999,999 is 1.00M, not
+    1000K (the same precision for MACs, parameters and activations)."""
+    text, power = _three_figures(float(n))
+    return text + ("", "K", "M", "G")[power]
+
+
+def format_bytes(n: float) -> str:
+    """Bytes as :func:`format_count` writes a count, in decimal units as torchinfo and
+    papers quote memory: '999 B', '1.50 kB', '45.3 kB', '2.50 MB', '3.00 GB' (SI's kB:
+    a KB reads as 1024 bytes)."""
+    text, power = _three_figures(float(n))
+    return f"{text} {('B', 'kB', 'MB', 'GB')[power]}"
 
 
 def ordinal(n: int) -> str:

@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 
 from cnnlab.cli import app
 from cnnlab.cli import models as cli_models
+from cnnlab.formatting import format_count
 from cnnlab.inspect import SummaryError, count_macs, summary
-from cnnlab.inspect.summary import fmt_count
 from cnnlab.models import get_model, list_models, model_info
 
 F32 = 4  # bytes
@@ -299,7 +299,7 @@ def test_cli_models_lists_and_caches(tmp_path, monkeypatch):
     kwargs = {"image_size": info.input_size[1]} if info.sized_head else {}
     params = sum(p.numel() for p in get_model(name, **kwargs).parameters())
     assert name in result.output and info.family in result.output
-    assert fmt_count(params) in result.output
+    assert format_count(params) in result.output
     assert (tmp_path / "complexity.json").exists()
 
     def no_recount(info):

@@ -32,7 +32,7 @@ def test_html_is_a_table_with_a_row_per_layer_and_the_totals(lenet_summary):
     body = re.search(r"<tbody>(.*)</tbody>", page).group(1)
     assert body.count("<tr>") == len(lenet_summary.rows) == 2
     assert ">features<" in body and ">classifier<" in body
-    assert re.search(r"<tfoot>.*>Total<.*>61\.71K<.*</tfoot>", page)
+    assert re.search(r"<tfoot>.*>Total<.*>61\.7K<.*</tfoot>", page)  # format_count's
     assert ">Parameters</th>" in page and "61,706 (61,706 trainable)" in page
 
 
@@ -43,9 +43,9 @@ def test_rich_renders_the_same_table(lenet_summary):
 
 
 def test_memory_is_quoted_in_decimal_units_spelt_as_si_spells_them():
-    from cnnlab.inspect.summary import fmt_bytes
+    from cnnlab.formatting import format_bytes
 
-    assert [fmt_bytes(n) for n in (999, 1_500, 2_500_000, 3_000_000_000)] == [
+    assert [format_bytes(n) for n in (999, 1_500, 2_500_000, 3_000_000_000)] == [
         "999 B", "1.50 kB", "2.50 MB", "3.00 GB"]
 
 

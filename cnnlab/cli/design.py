@@ -10,6 +10,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from cnnlab.formatting import format_count
+
 from . import messages
 from .messages import err, output_console
 
@@ -172,8 +174,9 @@ def run(
             bar.advance(task)
             head = f"[{progress['finished']}/{total}] trial {row['id']}"
             if row["status"] == "done":
-                console.print(f"{head}: error {row['error_pct']:.2f}% ({row['macs'] / 1e6:.2f}M "
-                              f"MACs, {row['train_time_s']:.1f} s)", highlight=False)
+                console.print(f"{head}: error {row['error_pct']:.2f}% "
+                              f"({format_count(row['macs'])} MACs, "
+                              f"{row['train_time_s']:.1f} s)", highlight=False)
             else:
                 console.print(f"{head}: [red]failed[/] {escape(row['message'] or '')}")
 
@@ -248,7 +251,6 @@ def sample(
 ) -> None:
     """Draw networks from a space and show their complexity, without training anything."""
     from cnnlab.design.spaces import parse_band, sample_trial
-    from cnnlab.formatting import format_count
 
     # acts had no unit: the caption says what each count is (three significant figures).
     table = Table(title=f"{space} at {in_channels}x{image_size}x{image_size}",
@@ -296,4 +298,4 @@ def status(directory: Path = typer.Argument(..., help="A sweep directory.")) -> 
     if done:
         best = min(done, key=lambda r: r["error_pct"])
         console.print(f"best so far: trial {best['id']}, error {best['error_pct']:.2f}%, "
-                      f"{best['macs'] / 1e6:.2f}M MACs", highlight=False)
+                      f"{format_count(best['macs'])} MACs", highlight=False)

@@ -111,7 +111,7 @@ def models_command(
 ) -> None:
     """List registered models: parameters, MACs at each model's default input size (the
     Input column) and, for the book's networks, the test accuracy the book reports."""
-    from cnnlab.inspect.summary import fmt_count
+    from cnnlab.formatting import format_count
     from cnnlab.models import list_models, model_info
 
     out = output_console()
@@ -148,7 +148,7 @@ def models_command(
     for info in sorted(infos, key=lambda i: (i.family, natural_key(i.name))):
         try:
             params, macs = cache.get(info)
-            counts = (fmt_count(params), fmt_count(macs))
+            counts = (format_count(params), format_count(macs))
         except Exception as e:  # a listing should survive one broken builder; say which
             failures.append(f"{info.name}: {type(e).__name__}: {e}")
             counts = ("[red]error[/]", "[red]error[/]")

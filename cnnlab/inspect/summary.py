@@ -39,6 +39,7 @@ from rich.table import Table
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from cnnlab.formatting import format_bytes, format_count
 from cnnlab.inspect._input import first_conv_channels, resolve
 from cnnlab.inspect._measure import (
     ForwardFailed,
@@ -128,17 +129,17 @@ class ModelSummary:
         frozen = t.trainable_params != t.params
         trainable = ["Trainable"] if frozen else []
         header = ["Layer", "Type", "Output shape", "Params", *trainable, "MACs", "Activations"]
-        footer = ["Total", "", "", fmt_count(t.params),
-                  *([fmt_count(t.trainable_params)] if frozen else []),
-                  fmt_count(t.macs), fmt_bytes(t.forward_activation_bytes)]
+        footer = ["Total", "", "", format_count(t.params),
+                  *([format_count(t.trainable_params)] if frozen else []),
+                  format_count(t.macs), format_bytes(t.forward_activation_bytes)]
         rows = []
         for r in self.rows:
             label = (r.name or r.type) + (" (own)" if r.own else "")
             # A module run twice (torchvision's one ReLU per block) counts both outputs.
             kind = r.type + (f" ({r.calls} calls)" if r.calls > 1 else "")
-            cells = [label, kind, fmt_shapes(r.output_shapes), fmt_count(r.params),
-                     *([fmt_count(r.trainable_params)] if frozen else []),
-                     fmt_count(r.macs), fmt_bytes(r.activation_bytes)]
+            cells = [label, kind, fmt_shapes(r.output_shapes), format_count(r.params),
+                     *([format_count(r.trainable_params)] if frozen else []),
+                     format_count(r.macs), format_bytes(r.activation_bytes)]
             rows.append((max(r.depth - 1, 0), cells))
         return header, rows, footer
 
@@ -157,14 +158,14 @@ class ModelSummary:
         t = self.totals
         return [
             ("Parameters", f"{t.params:,} ({t.trainable_params:,} trainable)"),
-            ("MACs", f"{fmt_count(t.macs)} ({t.macs:,}) at batch {self.batch_size}"),
-            ("Parameter size", fmt_bytes(t.param_bytes)),
-            ("Input size", fmt_bytes(t.input_bytes)),
+            ("MACs", f"{format_count(t.macs)} ({t.macs:,}) at batch {self.batch_size}"),
+            ("Parameter size", format_bytes(t.param_bytes)),
+            ("Input size", format_bytes(t.input_bytes)),
             ("Forward activations",
-             f"{fmt_bytes(t.forward_activation_bytes)} (sum of layer outputs)"),
+             f"{format_bytes(t.forward_activation_bytes)} (sum of layer outputs)"),
             ("Training activations", "not measured on the meta device"
              if t.training_activation_bytes is None else
-             f"{fmt_bytes(t.training_activation_bytes)} "
+             f"{format_bytes(t.training_activation_bytes)} "
              f"(saved for backward, {t.training_pass_mode} mode"
              + ("; train mode's BatchNorm needs a batch of 2 or more: --batch-size 2)"
                 if t.training_pass_mode == "eval" and self.batch_size == 1 else ")")),
@@ -353,21 +354,8 @@ def _layer_row(c: RowCounts) -> LayerRow:
 # --------------------------------------------------------------------------- formatting
 
 
-def fmt_count(n: int) -> str:
-    """1234567 -> '1.23M' (decimal prefixes, as parameter and MAC counts are quoted)."""
-    for unit, scale in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
-        if abs(n) >= scale:
-            return f"{n / scale:.2f}{unit}"
-    return str(n)
-
-
-def fmt_bytes(n: int) -> str:
-    """1234567 -> '1.23 MB': decimal units, as torchinfo and papers quote memory (SI's kB,
-    not KB, which reads as 1024 bytes)."""
-    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if n >= scale:
-            return f"{n / scale:.2f} {unit}"
-    return f"{n} B"
+# train/report.py imports the byte formatter under its old name, from here.
+fmt_bytes = format_bytes
 
 
 def fmt_shape(shape: Sequence[int]) -> str:

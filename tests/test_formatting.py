@@ -1,0 +1,52 @@
+"""cnnlab.formatting: one way to write a count and a size in bytes, everywhere."""
+
+from __future__ import annotations
+
+import pytest
+
+from cnnlab.formatting import format_bytes, format_count
+
+
+@pytest.mark.parametrize("n, count, size", [
+    (0, "0", "0 B"),
+    (999, "999", "999 B"),
+    (1_000, "1.00K", "1.00 kB"),
+    (45_300, "45.3K", "45.3 kB"),  # summary's own formatter wrote 45.30K beside 45.3K
+    (99_960, "100K", "100 kB"),
+    (999_999, "1.00M", "1.00 MB"),  # and 1000.00K, 1000.00 kB
+    (2_410_000, "2.41M", "2.41 MB"),
+    (3_000_000_000, "3.00G", "3.00 GB"),
+])
+def test_counts_and_bytes_have_three_significant_figures_and_never_1000_of_a_unit(
+        n, count, size):
+    assert format_count(n) == count
+    assert format_bytes(n) == size
+
+
+def test_summary_and_models_write_counts_as_the_design_report_does(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from cnnlab.cli import app
+    from cnnlab.inspect import summary
+    from cnnlab.models import get_model
+
+    # A linear layer of 999,999 parameters: 1000.00K in `summary` and `models` before.
+    net = torch_linear(999_999)
+    result = summary(net, (1, 1, 1))
+    _, rows, footer = result.table_cells()
+    linear = next(cells for _, cells in rows if cells[1] == "Linear")
+    assert footer[3] == "1.00M" and linear[3] == "1.00M"
+    assert dict(result.totals_lines())["MACs"].startswith("1.00M (999,999)")
+    lenet = summary(get_model("lenet_d2l"), (1, 28, 28))
+    assert lenet.table_cells()[2][3] == "61.7K"  # 61,706 parameters, not 61.71K
+
+    monkeypatch.setenv("CNNLAB_CACHE", str(tmp_path))
+    listed = CliRunner().invoke(app, ["models", "lenet_d2l"], env={"COLUMNS": "250"})
+    assert listed.exit_code == 0, listed.output
+    assert "61.7K" in listed.output and "61.71K" not in listed.output
+
+
+def torch_linear(params: int):
+    from torch import nn
+
+    return nn.Sequential(nn.Flatten(), nn.Linear(1, params, bias=False))
