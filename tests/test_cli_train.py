@@ -40,7 +40,7 @@ def test_eval_prints_accuracy_and_per_class(trained_run):
     assert "checkpoint last, after epoch 2 of 2)" in last.output, last.output
     # The same weights, views and preprocessing (this run normalises its inputs) as the
     # training's own evaluation: the same accuracy, exactly.
-    from cnnlab.train.predict import evaluate_run
+    from cnnlab.train.evaluate import evaluate_run
 
     summary = json.loads((trained_run / "summary.json").read_text())
     assert summary["config"]["normalize"]

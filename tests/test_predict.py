@@ -66,7 +66,7 @@ def tta_run(tiny_run, tmp_path_factory):
 
 
 def test_eval_uses_the_runs_test_time_views_unless_told(tta_run):
-    from cnnlab.train.predict import evaluate_run
+    from cnnlab.train.evaluate import evaluate_run
 
     own_run = evaluate_run(tta_run, device="cpu")
     own, views = own_run.result, own_run.views

@@ -42,10 +42,9 @@ def predict(
     """Classify images with a trained run; prints the top-k classes of each."""
     from rich.progress import track
 
-    from cnnlab.train.evaluate import describe_tta
+    from cnnlab.train.evaluate import checkpoint_when, describe_tta
     from cnnlab.train.predict import (
         check_top_k,
-        checkpoint_when,
         image_paths,
         open_for_prediction,
         predict_image,

@@ -288,8 +288,7 @@ def evaluate(
                                              "pixels; 0: none (default: as the run evaluated)."),
 ) -> None:
     """Evaluate a trained run on its test split: accuracy and per-class accuracy."""
-    from cnnlab.train.evaluate import describe_tta
-    from cnnlab.train.predict import evaluate_run
+    from cnnlab.train.evaluate import describe_tta, evaluate_run
 
     try:
         scored = evaluate_run(run, data, data_root, which, device, tta_flip, tta_shift)

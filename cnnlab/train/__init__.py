@@ -15,7 +15,7 @@ _EXPORTS = {
     "TrainingDiverged": "cnnlab.train.outcome",
     "TrainingInterrupted": "cnnlab.train.outcome",
     "TrainResult": "cnnlab.train.outcome",
-    "evaluate_run": "cnnlab.train.predict",
+    "evaluate_run": "cnnlab.train.evaluate",
     "predict_image": "cnnlab.train.predict",
     "predict_images": "cnnlab.train.predict",
 }

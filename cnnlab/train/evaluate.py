@@ -1,4 +1,5 @@
-"""Evaluation (loss, accuracy, per-class accuracy, confusion) and the input pipeline spec.
+"""Evaluation (loss, accuracy, per-class accuracy, confusion), the input pipeline spec,
+and a finished run scored again (``evaluate_run``, what ``cnnlab eval`` prints).
 
 ``Preprocess`` records how images are turned into model input during training, so
 evaluation, ``cnnlab eval`` and ``cnnlab predict`` feed the model exactly the same way.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -15,6 +17,7 @@ from torch import nn
 
 from cnnlab.data.augment import translate
 from cnnlab.train.config import ConfigError
+from cnnlab.train.device import resolve_amp, select_device
 from cnnlab.train.distributed import DistInfo, all_reduce_sum
 
 
@@ -178,3 +181,88 @@ def evaluate(
         confusion=matrix.tolist(),
         count=count,
     )
+
+
+@dataclass
+class RunEvaluation:
+    """A run's model scored on a test split, and which of its checkpoints it was."""
+
+    result: EvalResult
+    classes: list[str]
+    views: tuple[bool, int]  # (flip, shift): the test-time views averaged
+    checkpoint: Path
+    epoch: int | None  # epochs trained when that checkpoint was written ...
+    step_in_epoch: int  # ... and steps into the next
+    epochs: int  # the run's plan
+
+    def when(self) -> str:
+        """How far the run had trained when the checkpoint was written, in words."""
+        return checkpoint_when(self.epoch, self.step_in_epoch, self.epochs)
+
+
+def checkpoint_when(epoch: int | None, step_in_epoch: int, epochs: int) -> str:
+    """How far a run had trained when a checkpoint was written, in words ("after epoch 7
+    of 10", "at step 40 of epoch 3 of 10")."""
+    if epoch is None:  # a checkpoint from before cnnlab recorded it
+        return "when is not recorded"
+    if step_in_epoch:
+        return f"at step {step_in_epoch} of epoch {epoch + 1} of {epochs}"
+    return f"after epoch {epoch} of {epochs}"
+
+
+def evaluate_run(run_dir, data: str | None = None, data_root: str | None = None,
+                 which: str = "best", device: str = "auto", tta_flip: bool | None = None,
+                 tta_shift: int | None = None) -> RunEvaluation:
+    """A run's model on the test split of its data (or of ``data``): the result, the
+    class names, the (flip, shift) test-time views used and the checkpoint scored
+    (``which``, or ``last`` where a run has no ``best`` yet). ``tta_flip`` and
+    ``tta_shift`` default to the run's own. The model is fed as training evaluated it:
+    the same loader (batches, resize, normalisation, memory layout) and precision, so
+    on the same device the accuracy is the one the run reported for that checkpoint
+    (over its whole test split: a run with ``eval_subset`` measured only part of it).
+    ``data_root`` alone: where the run's data is now, as for ``resume`` (for a
+    ``folder:PATH`` run, the folder's new place); the run's config.yaml is not changed."""
+    # Imported here: these modules build on this one (Preprocess, evaluate).
+    from cnnlab.train import run as training_runs  # by module: tests patch its loader
+    from cnnlab.train.loaded_run import load_run
+    from cnnlab.train.run_data import make_loader
+    from cnnlab.train.run_files import check_run_data, move_data
+
+    dev = select_device(device)
+    run = load_run(run_dir, which=which, device=str(dev))
+    cfg = run.config
+    tta_flip = cfg.tta_flip if tta_flip is None else tta_flip
+    tta_shift = cfg.tta_shift if tta_shift is None else tta_shift
+    if data:
+        cfg.data, cfg.data_root = data, data_root
+    elif data_root:
+        cfg = move_data(cfg, data_root)  # read from there, this once
+    else:
+        check_run_data(cfg, run.run_dir)  # its folder moved: name --data-root
+    splits = training_runs.load_training_data(cfg, test_only=True)
+    if not data:  # its own data: the data train() was given, if it was
+        training_runs.check_evaluated_data(run.run_dir, splits)
+    if list(splits.classes) != list(run.classes):
+        # Same count is not enough: scores for another dataset's classes, reported under
+        # the run's names, would be meaningless.
+        raise ValueError(
+            f"{cfg.data} has the classes {_listed(splits.classes)}, but the run was trained "
+            f"on {_listed(run.classes)}; evaluate it on data with the same classes, in "
+            "the same order"
+        )
+    pp = run.preprocess
+    check_tta_shift(tta_shift, pp.image_size)
+    model = run.model
+    if pp.channels_last:  # as the trainer laid out the model it evaluated
+        model = model.to(memory_format=torch.channels_last)
+    loader = make_loader(cfg, pp, splits.test.images, splits.test.labels, train=False,
+                         device=dev, dist=DistInfo())
+    result = evaluate(model, loader, len(run.classes), dev, resolve_amp(cfg.amp, dev),
+                      tta_flip=tta_flip, tta_shift=tta_shift, fill=pp.black_level())
+    return RunEvaluation(result, run.classes, (tta_flip, tta_shift), run.checkpoint,
+                         run.epoch, run.step_in_epoch, cfg.epochs)
+
+
+def _listed(names: list[str], most: int = 5) -> str:
+    shown = ", ".join(names[:most]) + (f", ... ({len(names)} in all)" if len(names) > most else "")
+    return f"[{shown}]"

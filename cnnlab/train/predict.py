@@ -1,106 +1,20 @@
-"""Using a finished run: evaluate it on a dataset, classify image files."""
+"""Using a finished run to classify image files, PIL images or pixels.
+(Scoring a run on a test split is :func:`cnnlab.train.evaluate.evaluate_run`.)"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from cnnlab.data.augment import resize
+from cnnlab.data.augment import resize, to_float
 from cnnlab.data.image_file import centre_square, chw_array, fit_image, read_image, to_mode
-from cnnlab.data.loader import DeviceLoader
-from cnnlab.train import run as training_runs  # by module: tests patch its loader
 from cnnlab.train.config import ConfigError
 from cnnlab.train.device import select_device
-from cnnlab.train.evaluate import (
-    EvalResult,
-    Preprocess,
-    check_tta_shift,
-    evaluate,
-    tta_logits,
-    tta_views,
-)
+from cnnlab.train.evaluate import Preprocess, tta_logits, tta_views
 from cnnlab.train.loaded_run import check_which, load_run
-from cnnlab.train.run_files import NotARunError, check_run_data, move_data
-
-
-@dataclass
-class RunEvaluation:
-    """A run's model scored on a test split, and which of its checkpoints it was."""
-
-    result: EvalResult
-    classes: list[str]
-    views: tuple[bool, int]  # (flip, shift): the test-time views averaged
-    checkpoint: Path
-    epoch: int | None  # epochs trained when that checkpoint was written ...
-    step_in_epoch: int  # ... and steps into the next
-    epochs: int  # the run's plan
-
-    def when(self) -> str:
-        """How far the run had trained when the checkpoint was written, in words."""
-        return checkpoint_when(self.epoch, self.step_in_epoch, self.epochs)
-
-
-def checkpoint_when(epoch: int | None, step_in_epoch: int, epochs: int) -> str:
-    """How far a run had trained when a checkpoint was written, in words ("after epoch 7
-    of 10", "at step 40 of epoch 3 of 10")."""
-    if epoch is None:  # a checkpoint from before cnnlab recorded it
-        return "when is not recorded"
-    if step_in_epoch:
-        return f"at step {step_in_epoch} of epoch {epoch + 1} of {epochs}"
-    return f"after epoch {epoch} of {epochs}"
-
-
-def evaluate_run(run_dir, data: str | None = None, data_root: str | None = None,
-                 which: str = "best", device: str = "auto", tta_flip: bool | None = None,
-                 tta_shift: int | None = None) -> RunEvaluation:
-    """A run's model on the test split of its data (or of ``data``): the result, the
-    class names, the (flip, shift) test-time views used and the checkpoint scored
-    (``which``, or ``last`` where a run has no ``best`` yet). ``tta_flip`` and
-    ``tta_shift`` default to the run's own, so the accuracy is the one it reported.
-    ``data_root`` alone: where the run's data is now, as for ``resume`` (for a
-    ``folder:PATH`` run, the folder's new place); the run's config.yaml is not changed."""
-    dev = select_device(device)
-    run = load_run(run_dir, which=which, device=str(dev))
-    cfg = run.config
-    tta_flip = cfg.tta_flip if tta_flip is None else tta_flip
-    tta_shift = cfg.tta_shift if tta_shift is None else tta_shift
-    if data:
-        cfg.data, cfg.data_root = data, data_root
-    elif data_root:
-        cfg = move_data(cfg, data_root)  # read from there, this once
-    else:
-        check_run_data(cfg, run.run_dir)  # its folder moved: name --data-root
-    splits = training_runs.load_training_data(cfg, test_only=True)
-    if not data:  # its own data: the data train() was given, if it was
-        training_runs.check_evaluated_data(run.run_dir, splits)
-    if list(splits.classes) != list(run.classes):
-        # Same count is not enough: scores for another dataset's classes, reported under
-        # the run's names, would be meaningless.
-        raise ValueError(
-            f"{cfg.data} has the classes {_listed(splits.classes)}, but the run was trained "
-            f"on {_listed(run.classes)}; evaluate it on data with the same classes, in "
-            "the same order"
-        )
-    pp = run.preprocess
-    check_tta_shift(tta_shift, pp.image_size)
-    test = splits.test
-    loader = DeviceLoader(
-        test.images, test.labels, 512, device=dev, shuffle=False,
-        resize=pp.image_size if pp.image_size != test.images.shape[2] else None,
-        mean=pp.mean, std=pp.std, channels_last=pp.channels_last,
-    )
-    result = evaluate(run.model, loader, len(run.classes), dev, tta_flip=tta_flip,
-                      tta_shift=tta_shift, fill=pp.black_level())
-    return RunEvaluation(result, run.classes, (tta_flip, tta_shift), run.checkpoint,
-                         run.epoch, run.step_in_epoch, cfg.epochs)
-
-
-def _listed(names: list[str], most: int = 5) -> str:
-    shown = ", ".join(names[:most]) + (f", ... ({len(names)} in all)" if len(names) > most else "")
-    return f"[{shown}]"
+from cnnlab.train.run_files import NotARunError
 
 
 def image_to_tensor(image, pp: Preprocess, invert: bool = False,
@@ -117,26 +31,31 @@ def image_to_tensor(image, pp: Preprocess, invert: bool = False,
     resizes (so a 28x28 image reaches a 96-pixel model exactly as Fashion-MNIST's did).
     Pixels are always cut and resized the loader's way.
     """
+    return _model_input(_image_pixels(image, pp, fit), pp, invert)
+
+
+def _image_pixels(image, pp: Preprocess, fit: bool) -> torch.Tensor:
+    """The image as a 1 x C x S x S batch of 0..255 pixels (uint8, or float from float
+    pixels), cut and resized as :func:`image_to_tensor` says."""
     from PIL import Image
 
     size = pp.image_size
     if isinstance(image, torch.Tensor | np.ndarray):
-        x = resize(_pixels(image, pp.channels).unsqueeze(0), size)
-    else:
-        picture = to_mode(image, pp.channels) if isinstance(image, Image.Image) else \
-            read_image(image, pp.channels)
-        if fit:
-            x = torch.from_numpy(fit_image(picture, (size, size))).unsqueeze(0)
-        else:
-            x = resize(torch.from_numpy(chw_array(centre_square(picture))).unsqueeze(0), size)
-    x = x.float().div(255)
+        return resize(_pixels(image, pp.channels).unsqueeze(0), size)
+    picture = to_mode(image, pp.channels) if isinstance(image, Image.Image) else \
+        read_image(image, pp.channels)
+    if fit:
+        return torch.from_numpy(fit_image(picture, (size, size))).unsqueeze(0)
+    return resize(torch.from_numpy(chw_array(centre_square(picture))).unsqueeze(0), size)
+
+
+def _model_input(pixels: torch.Tensor, pp: Preprocess, invert: bool) -> torch.Tensor:
+    """0..255 pixels -> the model's input, scaled and normalised by the loader's own
+    arithmetic (``to_float``: one multiply-add), so a test image comes out bit for bit
+    as in the run's evaluation batches."""
     if invert:
-        x = 1.0 - x
-    if pp.mean is not None:
-        mean = torch.tensor(pp.mean).view(1, -1, 1, 1)
-        std = torch.tensor(pp.std).view(1, -1, 1, 1)
-        x = (x - mean) / std
-    return x
+        pixels = 255 - pixels
+    return to_float(pixels, pp.mean, pp.std)
 
 
 def _pixels(image, channels: int) -> torch.Tensor:
@@ -196,8 +115,9 @@ def predict_image(run, image, top_k: int = 3, invert: bool = False,
     (``run.tta``), as its reported accuracy was; without, the image alone.
     """
     pp = run.preprocess
-    x = image_to_tensor(image, pp, invert, fit=run.data.startswith("folder:"))
-    if not invert and _light_on_dark_data(run.data) and _border_level(x, pp) > 0.6:
+    pixels = _image_pixels(image, pp, fit=run.data.startswith("folder:"))
+    x = _model_input(pixels, pp, invert)
+    if not invert and _light_on_dark_data(run.data) and _border_level(pixels) > 0.6:
         import warnings
 
         from cnnlab.notices import SetupWarning
@@ -255,13 +175,12 @@ def _light_on_dark_data(spec: str) -> bool:
         return False
 
 
-def _border_level(x: torch.Tensor, pp: Preprocess) -> float:
-    """Mean grey level (0 black .. 1 white) of the image's one-pixel border, before the
-    run's normalisation: a photo of a garment on a light background reads near 1."""
-    if pp.mean is not None:
-        x = x * torch.tensor(pp.std).view(1, -1, 1, 1) + torch.tensor(pp.mean).view(1, -1, 1, 1)
+def _border_level(pixels: torch.Tensor) -> float:
+    """Mean grey level (0 black .. 1 white) of the image's one-pixel border: a photo of
+    a garment on a light background reads near 1."""
+    x = pixels.float()
     edge = torch.cat([x[..., 0, :], x[..., -1, :], x[..., :, 0], x[..., :, -1]], dim=-1)
-    return float(edge.mean())
+    return float(edge.mean()) / 255
 
 
 def predict_images(run_dir, paths: str | Path | list, top_k: int = 3, which: str = "best",

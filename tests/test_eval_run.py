@@ -1,0 +1,83 @@
+"""`cnnlab eval` / evaluate_run repeat a run's own reported numbers: they evaluate
+through the loader, precision and test-time views training evaluated with."""
+
+import pytest
+
+import cnnlab.train.run as run_module
+from cnnlab.data.synthetic import make_synthetic
+from cnnlab.train import TrainConfig, evaluate_run, train
+
+
+def _train_tiny(tmp_path, monkeypatch, num_test: int, **settings):
+    data = make_synthetic(num_train=48, num_test=num_test, seed=3)
+    # Training and evaluate_run both read the data its config names through this.
+    monkeypatch.setattr(run_module, "load_training_data", lambda cfg, test_only=False: data)
+    cfg = TrainConfig(model="lenet_modern", data="synthetic", epochs=1, device="cpu",
+                      deterministic=True, quiet=True, out_dir=str(tmp_path),
+                      run_name="tiny", **settings)
+    result = train(cfg)
+    return tmp_path / "tiny", result
+
+
+@pytest.mark.parametrize("num_test, settings", [
+    (40, {"batch_size": 16}),  # a few dozen images: one evaluation batch
+    # An evaluation batch of max(batch_size, 512): 600 images in one batch, not 512 + 88
+    # (the summed loss rounds differently in two).
+    (600, {"batch_size": 640}),
+    (40, {"batch_size": 16, "amp": "bf16"}),  # evaluated under the run's autocast
+], ids=["few-dozen", "large-batches", "bf16"])
+def test_eval_repeats_the_best_checkpoints_accuracy_and_loss_exactly(
+        tmp_path, monkeypatch, num_test, settings):
+    run_dir, result = _train_tiny(tmp_path, monkeypatch, num_test, **settings)
+    [row] = result.history  # one epoch: it wrote the best checkpoint
+    scored = evaluate_run(run_dir, device="cpu")
+    assert scored.checkpoint.stem == "best" and scored.result.count == num_test
+    assert scored.result.acc == row["test_acc"] == result.best_test_acc
+    assert scored.result.loss == row["test_loss"]
+
+
+def test_eval_lays_the_model_out_channels_last_as_training_did(tmp_path, monkeypatch):
+    # (On a CPU the layout seldom changes a result; on a GPU it picks other kernels.)
+    import torch
+
+    from cnnlab.train import evaluate as evaluate_module
+
+    run_dir, _ = _train_tiny(tmp_path, monkeypatch, 20, batch_size=16, channels_last=True)
+    seen = {}
+    real = evaluate_module.evaluate
+
+    def spy(model, loader, *args, **kwargs):
+        seen["weights"] = [w for w in model.parameters() if w.dim() == 4]
+        return real(model, loader, *args, **kwargs)
+
+    monkeypatch.setattr(evaluate_module, "evaluate", spy)
+    evaluate_run(run_dir, device="cpu")
+    assert seen["weights"] and all(
+        w.is_contiguous(memory_format=torch.channels_last) for w in seen["weights"])
+
+
+def test_evaluate_run_is_importable_from_the_evaluate_module_and_the_package():
+    import cnnlab.train
+    from cnnlab.train import evaluate as evaluate_module
+
+    assert cnnlab.train.evaluate_run is evaluate_module.evaluate_run
+
+
+@pytest.mark.parametrize("resize", [None, 32], ids=["stored-size", "resized"])
+def test_predict_feeds_a_test_image_exactly_as_the_evaluation_batches_did(resize):
+    import torch
+
+    from cnnlab.train.distributed import DistInfo
+    from cnnlab.train.evaluate import Preprocess, channel_stats
+    from cnnlab.train.predict import image_to_tensor
+    from cnnlab.train.run_data import make_loader
+
+    data = make_synthetic(num_train=8, num_test=6, channels=3, seed=1)
+    mean, std = channel_stats(data.train.images)
+    pp = Preprocess(3, resize or 28, mean, std)
+    cfg = TrainConfig(model="lenet_modern", batch_size=4, resize=resize)
+    loader = make_loader(cfg, pp, data.test.images, data.test.labels, train=False,
+                         device=torch.device("cpu"), dist=DistInfo())
+    [(batch, _)] = list(loader)
+    for i in range(len(batch)):
+        assert torch.equal(image_to_tensor(data.test.images[i], pp)[0], batch[i])
