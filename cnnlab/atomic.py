@@ -9,11 +9,8 @@ config module, which reads and writes YAML without torch, uses it too.
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from pathlib import Path
-
-_UMASK = os.umask(0)  # read once (it can only be read by setting it) ...
-os.umask(_UMASK)  # ... and put back at once
 
 
 def atomic_write_bytes(path: Path, write, mode: int | None = None) -> None:
@@ -21,21 +18,37 @@ def atomic_write_bytes(path: Path, write, mode: int | None = None) -> None:
     the file's permissions (default: what a plain write would give, or the old file's)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    if mode is None and path.exists():
+        mode = path.stat().st_mode & 0o7777
+    # Made no more open than its final mode while ``write`` fills it (a private file is
+    # never readable by others, even as a temporary one).
+    tmp = _new_temp_file(path, 0o666 if mode is None else mode)
     try:
+        if mode is None:  # a plain write's, as the new file was made
+            mode = os.stat(tmp).st_mode & 0o7777
         write(tmp)
-        # mkstemp makes the file private (0600); the result should have the mode a plain
-        # write gives (or the replaced file's), so shared run folders stay readable.
-        if mode is None:
-            mode = path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_UMASK
-        os.chmod(tmp, mode)
+        os.chmod(tmp, mode)  # whatever ``write`` did to the file (replaced it, say)
         fsync_file(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     fsync_folder(path.parent)
+
+
+def _new_temp_file(path: Path, mode: int) -> str:
+    """An empty, new file beside ``path``, created as a plain write with ``mode`` creates
+    one (0666: that less the umask, or as a default ACL says). Not mkstemp's private
+    0600: the file it becomes is then readable as any other with no need to read the
+    umask, which takes setting it for the whole process, other threads included."""
+    for _ in range(100):
+        tmp = str(path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp"))
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode))
+        except FileExistsError:
+            continue
+        return tmp
+    raise FileExistsError(f"no free temporary name beside {path}")
 
 
 def fsync_file(path: Path | str) -> None:

@@ -1,0 +1,63 @@
+"""cnnlab.atomic: files written whole or not at all, with the permissions a plain
+write gives, and no umask changed to find out what those are."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from cnnlab.atomic import atomic_write_bytes, atomic_write_text
+
+
+@pytest.fixture
+def umask_027():
+    previous = os.umask(0o027)
+    yield
+    os.umask(previous)
+
+
+def test_a_new_file_gets_the_umask_in_force_when_it_is_written(tmp_path, umask_027):
+    # The umask of the moment, not one read when cnnlab.atomic was imported.
+    atomic_write_text(tmp_path / "new.txt", "x")
+    assert (tmp_path / "new.txt").stat().st_mode & 0o777 == 0o640
+
+
+def test_importing_and_writing_never_set_the_process_umask(tmp_path):
+    # Setting it (the only way to read it with os.umask) opens a window in which any
+    # other thread's new file gets the wrong permissions.
+    code = (
+        "import os, sys\n"
+        "def refuse(mask): raise AssertionError('os.umask called')\n"
+        "os.umask = refuse\n"
+        "from cnnlab.atomic import atomic_write_text\n"
+        "atomic_write_text(sys.argv[1], 'x')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "f.txt")],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "f.txt").read_text() == "x"
+
+
+def test_a_private_file_is_never_readable_by_others_while_written(tmp_path):
+    seen = {}
+
+    def write(tmp):
+        seen["mode"] = os.stat(tmp).st_mode & 0o777
+        with open(tmp, "w") as fh:
+            fh.write("secret")
+
+    atomic_write_bytes(tmp_path / "private.json", write, mode=0o600)
+    assert seen["mode"] & 0o077 == 0
+    assert (tmp_path / "private.json").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_failed_write_leaves_neither_the_file_nor_a_temporary_one(tmp_path):
+    def write(tmp):
+        with open(tmp, "w") as fh:
+            fh.write("half")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write_bytes(tmp_path / "f.txt", write)
+    assert os.listdir(tmp_path) == []
