@@ -60,7 +60,6 @@ class ModelInfo:
     sized_head: bool = False
     # Smallest square input (pixels) the network accepts; tests build at this size.
     min_input_size: int = 32
-    description: str = ""
 
 
 _REGISTRY: dict[str, ModelInfo] = {}
@@ -98,7 +97,6 @@ def register_model(
                              f"{model_name.lower()!r}")
         if model_name in _REGISTRY:
             raise ValueError(f"model {model_name!r} is already registered")
-        doc = (fn.__doc__ or "").strip().splitlines()
         _REGISTRY[model_name] = ModelInfo(
             name=model_name,
             builder=fn,
@@ -113,7 +111,6 @@ def register_model(
             torchvision_key_map=torchvision_key_map,
             sized_head=sized_head,
             min_input_size=min_input_size,
-            description=doc[0] if doc else "",
         )
         return fn
 

@@ -115,7 +115,6 @@ def _torchvision_info(arch: str) -> ModelInfo:
         torchvision_name=arch,
         torchvision_key_map=functools.partial(_torchvision_key, torchvision_classifier(arch)),
         min_input_size=max(default.meta.get("min_size", (32, 32))),
-        description=f"torchvision's {arch} behind cnnlab's interface",
     )
 
 
@@ -202,7 +201,6 @@ def _timm_info(arch: str) -> ModelInfo:
         num_classes=(cfg.num_classes or 1000) if cfg else 1000,
         variant="standard",
         min_input_size=min_size,
-        description=f"timm's {arch}",
     )
 
 
