@@ -1,12 +1,10 @@
 """Activation memory of a training step, and what checkpointing buys (DenseNet).
 
 The bytes a training step keeps alive between forward and backward are the tensors
-autograd saves for the backward pass. :func:`saved_activation_bytes` counts them
-with ``torch.autograd.graph.saved_tensors_hooks``, which sees every tensor an op (or
-a checkpoint, for its inputs) saves, on any device, CPU included. Several ops often
-save views of one buffer (a ReLU's output is also the next conv's input), so bytes
-are counted once per underlying storage; parameters and buffers are not
-activations and are left out.
+autograd saves for the backward pass, counted by :func:`saved_activation_bytes` (the
+counter behind ``cnnlab summary``'s "Training activations", so both give one number
+for one model and input): each storage once, parameters, buffers and the input batch
+left out.
 
 :func:`run_densenet_memory_bench` compares a DenseNet with and without
 ``memory_efficient`` (Pleiss et al. 2017 report 44% less memory for ~25% more time
@@ -19,38 +17,12 @@ from __future__ import annotations
 import copy
 import statistics
 import time
-from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-
-def _storage_key(t: torch.Tensor) -> tuple:
-    storage = t.untyped_storage()
-    return (t.device.type, storage.data_ptr(), storage.nbytes())
-
-
-def saved_activation_bytes(model: nn.Module, forward: Callable[[], torch.Tensor]) -> tuple[
-        int, torch.Tensor]:
-    """(bytes saved for backward while running ``forward()``, its output).
-
-    Counts each storage once; skips ``model``'s parameters and buffers. The output
-    is returned with its graph, so the caller can run backward afterwards.
-    """
-    own = {_storage_key(t) for t in [*model.parameters(), *model.buffers()]}
-    seen: dict[tuple, int] = {}
-
-    def pack(t: torch.Tensor) -> torch.Tensor:
-        if t.layout == torch.strided and t.untyped_storage().nbytes():
-            key = _storage_key(t)
-            if key not in own:
-                seen[key] = key[2]
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        out = forward()
-    return sum(seen.values()), out
+from cnnlab.inspect import saved_activation_bytes
 
 
 def _train_step(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor,
@@ -118,7 +90,7 @@ def run_densenet_memory_bench(model: str = "densenet121", batch_size: int = 8,
         x = torch.randn(batch_size, 3, image_size, image_size)
         y = torch.randint(0, num_classes, (batch_size,))
         diffs = compare_outputs_and_grads(copy.deepcopy(plain), copy.deepcopy(efficient), x, y)
-        saved = [saved_activation_bytes(net, lambda net=net: net(x))[0]
+        saved = [saved_activation_bytes(net, lambda net=net: net(x), (x,))[0]
                  for net in (plain, efficient)]
         step_s = _step_times([plain, efficient], x, y, steps)
     finally:

@@ -1,5 +1,6 @@
 """Inspect a network: per-layer shapes, parameters, MACs and memory."""
 
+from cnnlab.inspect._measure import saved_activation_bytes
 from cnnlab.inspect.summary import (
     LayerRow,
     ModelSummary,
@@ -15,5 +16,6 @@ __all__ = [
     "SummaryError",
     "SummaryTotals",
     "count_macs",
+    "saved_activation_bytes",
     "summary",
 ]

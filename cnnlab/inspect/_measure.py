@@ -5,9 +5,10 @@
   total on entry and exit; a module's own FLOPs are what ran between the two minus what its
   child modules took, so every counted op lands in exactly one module (the innermost one
   running) and per-layer counts add up to the total at any display depth.
-- :func:`training_memory`: train mode with autograd on, under
-  :func:`~torch.autograd.graph.saved_tensors_hooks`, summing the unique storages kept for
-  backward; BatchNorm buffers and the RNG state are restored afterwards.
+- :func:`saved_activation_bytes`: the unique storages autograd keeps for backward, under
+  :func:`~torch.autograd.graph.saved_tensors_hooks` (``cnnlab bench memory`` counts with
+  it too); :func:`training_memory` runs it in train mode and restores BatchNorm buffers
+  and the RNG state afterwards.
 - :func:`rolled_rows` partitions the modules into table rows; :func:`flow` reads the
   resolution changes off the shape pass's call events.
 
@@ -18,8 +19,9 @@ returned), so this module imports nothing from the package and cannot form a cyc
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
@@ -156,39 +158,55 @@ def _make_nodes(model: nn.Module) -> list[Node]:
     return nodes
 
 
-def training_memory(model: nn.Module, x: torch.Tensor) -> tuple[int, str]:
-    """Bytes of the unique storages autograd saves for backward, and the mode used.
+def saved_activation_bytes(model: nn.Module, forward: Callable[[], Any],
+                           inputs: Iterable[torch.Tensor] = ()) -> tuple[int, Any]:
+    """(bytes autograd saves for backward while ``forward()`` runs, its output): the one
+    counter of training activations, behind ``summary``'s "Training activations" and
+    ``cnnlab bench memory``.
 
-    Parameters, buffers and the input are excluded (they are counted elsewhere). Where
-    train mode cannot run (BatchNorm over a single value per channel at batch 1), the pass
-    falls back to eval mode and says so.
+    Every tensor an op (or a checkpoint, for its inputs) saves is seen, on any device.
+    Each storage counts once: several ops often save views of one buffer (a ReLU's output
+    is also the next conv's input). Not counted: ``model``'s parameters and buffers,
+    which are not activations, and ``inputs``, where both callers pass the input batch:
+    the caller holds it whether autograd saves it or not, and ``summary`` shows it on its
+    own line ("Input size"). The output keeps its graph, so the caller can run backward.
     """
-    exclude = {_storage_key(t) for t in (*model.parameters(), *model.buffers(), x)}
+    exclude = {_storage_key(t) for t in (*model.parameters(), *model.buffers(), *inputs)}
+    saved: dict[tuple, int] = {}
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        # Sparse and other non-strided tensors have no storage; an empty one holds nothing.
+        if t.layout == torch.strided and t.untyped_storage().nbytes():
+            key = _storage_key(t)
+            if key not in exclude:
+                saved[key] = t.untyped_storage().nbytes()
+        return t
+
+    with saved_tensors_hooks(pack, lambda t: t):
+        out = forward()
+    return sum(saved.values()), out
+
+
+def training_memory(model: nn.Module, x: torch.Tensor) -> tuple[int, str]:
+    """:func:`saved_activation_bytes` of ``model(x)`` (the input not counted), and the
+    mode used: train, or eval where train mode cannot run (BatchNorm over a single value
+    per channel at batch 1). BatchNorm buffers and the RNG state are restored afterwards.
+    """
     buffers = {k: b.detach().clone() for k, b in model.state_dict(keep_vars=True).items()
                if not isinstance(b, nn.Parameter)}
     was_training = model.training
     devices = [x.device] if x.device.type == "cuda" else []
-    saved: dict[tuple, int] = {}
-
-    def pack(t: torch.Tensor) -> torch.Tensor:
-        key = _storage_key(t)
-        if key not in exclude:
-            saved[key] = t.untyped_storage().nbytes()
-        return t
-
     try:
         for mode in ("train", "eval"):
             model.train(mode == "train")
-            saved.clear()
             try:
-                with torch.random.fork_rng(devices=devices), torch.enable_grad(), \
-                        saved_tensors_hooks(pack, lambda t: t):
-                    model(x)
+                with torch.random.fork_rng(devices=devices), torch.enable_grad():
+                    nbytes, _ = saved_activation_bytes(model, lambda: model(x), (x,))
             except ValueError:  # BatchNorm: "Expected more than 1 value per channel"
                 if mode == "eval":
                     raise
                 continue
-            return sum(saved.values()), mode
+            return nbytes, mode
     finally:
         model.train(was_training)
         with torch.no_grad():  # undo running-statistics updates of the train-mode pass
@@ -199,6 +217,7 @@ def training_memory(model: nn.Module, x: torch.Tensor) -> tuple[int, str]:
 
 
 def _storage_key(t: torch.Tensor) -> tuple:
+    """One storage, whichever view of it ``t`` is."""
     return (t.device, t.untyped_storage().data_ptr())
 
 
