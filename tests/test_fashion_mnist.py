@@ -232,6 +232,19 @@ def test_download_from_first_mirror(data_env, archives, monkeypatch) -> None:
     assert len(asked) == 4
 
 
+def test_downloaded_archives_are_readable_as_a_plain_write_leaves_them(
+        data_env, archives, monkeypatch) -> None:
+    # Written through cnnlab.atomic: not left private (0600) like a mkstemp file, so a
+    # shared cache or $CNNLAB_DATA serves other users too.
+    serve(monkeypatch, lambda url: FakeResponse(archives[url.rsplit("/", 1)[1]]))
+    previous = os.umask(0o022)
+    try:
+        target = fm.download(data_env / "shared", progress=False)
+    finally:
+        os.umask(previous)
+    assert {oct((target / name).stat().st_mode & 0o777) for name in archives} == {"0o644"}
+
+
 def test_checksum_mismatch_tries_next_mirror(data_env, archives, monkeypatch) -> None:
     def respond(url):
         good = archives[url.rsplit("/", 1)[1]]

@@ -28,7 +28,6 @@ import gzip
 import hashlib
 import http.client
 import os
-import tempfile
 import urllib.request
 import warnings
 import zlib
@@ -46,6 +45,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
+from cnnlab.atomic import atomic_write_bytes
 from cnnlab.data.dataset import DataError, DatasetSplits, DataWarning, ImageData, cache_root
 from cnnlab.data.idx import IdxFormatError, read_idx_pair
 
@@ -219,45 +219,26 @@ def _open_url(url: str, timeout: float):
     return urllib.request.urlopen(request, timeout=timeout)
 
 
-def _fsync_dir(directory: Path) -> None:
-    # Makes the rename itself durable; not possible on every platform, harmless to skip.
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _fetch(url: str, dest: Path, md5: str, progress: Progress) -> None:
-    """Stream ``url`` into ``dest`` atomically: temp file, md5 check, fsync, rename."""
-    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    tmp = Path(tmp_name)
-    try:
+    """Stream ``url`` into ``dest`` atomically (``cnnlab.atomic``: temp file, fsync,
+    rename), checking its md5 before the rename: a bad or cut-off download leaves
+    neither ``dest`` nor a temp file."""
+
+    def write(tmp: str) -> None:
         digest = hashlib.md5(usedforsecurity=False)
-        with os.fdopen(fd, "wb") as out, _open_url(url, DOWNLOAD_TIMEOUT_S) as response:
+        with open(tmp, "wb") as out, _open_url(url, DOWNLOAD_TIMEOUT_S) as response:
             length = response.headers.get("Content-Length")
             task = progress.add_task(dest.name, total=int(length) if length else None)
             while chunk := response.read(1 << 16):
                 out.write(chunk)
                 digest.update(chunk)
                 progress.advance(task, len(chunk))
-            if digest.hexdigest() != md5:
-                raise ChecksumError(
-                    f"{url}: md5 {digest.hexdigest()} does not match the published {md5}"
-                )
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, dest)
-        _fsync_dir(dest.parent)
-    except BaseException:
-        # Also on KeyboardInterrupt: the partial file must not outlive us.
-        tmp.unlink(missing_ok=True)
-        raise
+        if digest.hexdigest() != md5:
+            raise ChecksumError(
+                f"{url}: md5 {digest.hexdigest()} does not match the published {md5}"
+            )
+
+    atomic_write_bytes(dest, write)  # also removes the temp file on KeyboardInterrupt
 
 
 def _archive_is_valid(path: Path, name: str) -> bool:
