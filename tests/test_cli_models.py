@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
+from cnnlab.bench import complexity
 from cnnlab.cli import app
 from cnnlab.cli import models as cli_models
 
@@ -15,7 +16,7 @@ WIDE = {"COLUMNS": "250"}
 def listing(tmp_path, monkeypatch):
     """`cnnlab models ARGS` with made-up counts (no model is built) and an empty cache."""
     monkeypatch.setenv("CNNLAB_CACHE", str(tmp_path))
-    monkeypatch.setattr(cli_models, "_complexity", lambda info: (1000, 2000))
+    monkeypatch.setattr(complexity, "default_complexity", lambda info: (1000, 2000))
 
     def run(*args: str) -> str:
         result = CliRunner().invoke(app, ["models", *args], env=WIDE)

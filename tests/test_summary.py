@@ -15,8 +15,8 @@ import torchvision
 from torch import nn
 from typer.testing import CliRunner
 
+from cnnlab.bench import complexity
 from cnnlab.cli import app
-from cnnlab.cli import models as cli_models
 from cnnlab.formatting import format_count
 from cnnlab.inspect import SummaryError, count_macs, summary
 from cnnlab.models import get_model, list_models, model_info
@@ -305,7 +305,7 @@ def test_cli_models_lists_and_caches(tmp_path, monkeypatch):
     def no_recount(info):
         raise AssertionError("should have come from the cache")
 
-    monkeypatch.setattr(cli_models, "_complexity", no_recount)
+    monkeypatch.setattr(complexity, "default_complexity", no_recount)
     again = runner.invoke(app, ["models", name], env=WIDE)
     assert again.exit_code == 0 and again.output == result.output
 

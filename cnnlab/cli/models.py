@@ -1,32 +1,17 @@
 """`cnnlab models` and `cnnlab summary`: list the zoo, inspect one network.
 
-`cnnlab models` shows parameters and MACs of every listed model at its default input.
-Building the models for real would take seconds for the large ones (VGG-19 initialises
-144M weights on the CPU), so each is built on the meta device (shapes only: no memory, no
-random init) and counted with one FlopCounterMode pass on meta tensors. A builder that
-needs real values while it builds (widths computed with tensor ops and read back with
-``.tolist()``) cannot run on meta; that model is built on the CPU instead.
-
-Even on meta a forward pass costs about a millisecond per op (DenseNet-201: ~1 s), so the
-counts are also cached in ``~/.cache/cnnlab/complexity.json`` (``$CNNLAB_CACHE`` or
-``$XDG_CACHE_HOME`` move it, as they move every cache of cnnlab). The cache is keyed by a
-hash of the torch version and every source file of ``cnnlab.models``, ``cnnlab.ops`` and
-``cnnlab.inspect``, so editing a model, a layer or the counter recounts everything; a
-missing or unreadable cache only costs time. The first listing of the whole zoo takes ~10-30 s on a
-small CPU, later ones well under a second on top of the imports.
+`cnnlab models` shows parameters and MACs of every listed model at its default input,
+counted without building the weights and cached between runs by
+:class:`cnnlab.bench.complexity.ComplexityCache` (its docstring says how).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
-from pathlib import Path
 
 import typer
 from rich.table import Table
-
-from cnnlab.atomic import atomic_write_text
 
 from .messages import fail, fail_for, output_console, warning
 
@@ -111,6 +96,7 @@ def models_command(
 ) -> None:
     """List registered models: parameters, MACs at each model's default input size (the
     Input column) and, for the book's networks, the test accuracy the book reports."""
+    from cnnlab.bench.complexity import ComplexityCache
     from cnnlab.formatting import format_count
     from cnnlab.models import list_models, model_info
 
@@ -144,7 +130,7 @@ def models_command(
                          ("Params", "right"), ("MACs at Input", "right"), ("Input", "left"),
                          ("Book acc.", "right")):
         table.add_column(col, justify=justify, no_wrap=True)
-    failures, cache = [], _ComplexityCache()
+    failures, cache = [], ComplexityCache()
     for info in sorted(infos, key=lambda i: (i.family, natural_key(i.name))):
         try:
             params, macs = cache.get(info)
@@ -207,78 +193,6 @@ def _caption(infos) -> str:
     return "\n".join(lines)
 
 
-def _complexity(info) -> tuple[int, int]:
-    """(parameters, MACs) of a registered model at its default input, batch 1."""
-    import torch
-
-    from cnnlab.inspect.summary import count_macs
-    from cnnlab.models import get_model
-
-    kwargs = {"image_size": info.input_size[1]} if info.sized_head else {}
-    try:
-        with torch.device("meta"):
-            model = get_model(info.name, **kwargs)
-    except (NotImplementedError, RuntimeError):  # the builder read a meta tensor's values
-        model = get_model(info.name, **kwargs)
-    return sum(p.numel() for p in model.parameters()), count_macs(model, info.input_size)
-
-
-class _ComplexityCache:
-    """(params, MACs) per model at its default input, stored as JSON between runs."""
-
-    def __init__(self) -> None:
-        self.path = _cache_dir() / "complexity.json"
-        self.fingerprint = _models_fingerprint()
-        self.entries: dict[str, list[int]] = {}
-        self.dirty = False
-        try:
-            data = json.loads(self.path.read_text())
-            if data.get("fingerprint") == self.fingerprint:
-                self.entries = {k: v for k, v in data["entries"].items()
-                                if isinstance(v, list) and len(v) == 2
-                                and all(isinstance(n, int) for n in v)}
-        except (OSError, ValueError, KeyError, AttributeError):
-            pass  # no cache yet, or a damaged one: recount
-
-    def get(self, info) -> tuple[int, int]:
-        key = f"{info.name}@{'x'.join(map(str, info.input_size))}"
-        if key not in self.entries:
-            self.entries[key] = list(_complexity(info))
-            self.dirty = True
-        params, macs = self.entries[key]
-        return params, macs
-
-    def save(self) -> None:
-        if not self.dirty:
-            return
-        data = json.dumps({"fingerprint": self.fingerprint, "entries": self.entries})
-        try:  # a crash never leaves half a file, nor its temporary one
-            atomic_write_text(self.path, data)
-        except OSError:
-            pass  # a read-only home only loses the speed-up
-
-
-def _cache_dir() -> Path:
-    from cnnlab.data.dataset import cache_root  # one cache folder for all of cnnlab
-
-    return cache_root()
-
-
-def _models_fingerprint() -> str:
-    # The counts depend on the models, the from-scratch layers some of them build with
-    # (lenet_bn_d2l) and the counter itself.
-    import torch
-
-    import cnnlab.models
-
-    digest = hashlib.sha256(torch.__version__.encode())
-    package = Path(cnnlab.models.__file__).parent.parent
-    for folder in ("models", "ops", "inspect"):
-        for path in sorted((package / folder).glob("*.py")):
-            digest.update(f"{folder}/{path.name}".encode() + path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
 def _parse_input(text: str | None, default: tuple[int, int, int]) -> tuple[int, int, int]:
     if text is None:
         return tuple(default)
@@ -292,6 +206,3 @@ def _parse_input(text: str | None, default: tuple[int, int, int]) -> tuple[int, 
         raise typer.BadParameter(f"expected CxHxW such as 1x96x96 or a side such as 96, "
                                  f"not {text!r}", param_hint="--input")
     return tuple(parts)
-
-
-
