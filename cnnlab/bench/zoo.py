@@ -181,7 +181,6 @@ def run_zoo(
     """Train every model in ``models`` (skipping finished ones); return all rows.
     ``on_checked`` is given the finished models kept, once the stored rows' setups are
     known to match this command's (before that, "kept" could turn out false)."""
-    from cnnlab.inspect import count_macs
     from cnnlab.train import TrainingInterrupted, resume, train
     from cnnlab.train.device import select_device
     from cnnlab.train.run import RunFinished, finished_run_result
@@ -240,11 +239,10 @@ def run_zoo(
                     shutil.rmtree(run_dir)
                 result = train(planned(name), data=data)
             cfg_used = TrainConfig.load(run_dir / "config.yaml")
+            params, macs = _complexity(name, channels, size, cfg_used, run_dir)
             row.update(
                 status="done", test_acc=result.final["test_acc"],
-                best_test_acc=result.best_test_acc,
-                params=_params(name, channels, size, cfg_used),
-                macs=count_macs(_build(name, channels, size, cfg_used), (channels, size, size)),
+                best_test_acc=result.best_test_acc, params=params, macs=macs,
                 images_per_s=result.final["images_per_s"],
                 peak_memory_mib=model_peak_mib(result.history, dev),
                 wall_time_s=result.train_time_s, epochs=result.final["epoch"],
@@ -301,20 +299,29 @@ def model_peak_mib(history: list[dict], device: str) -> float | str:
     return max(peaks) if peaks else ""
 
 
-def _build(name: str, channels: int, size: int, cfg: TrainConfig):
-    from cnnlab.models import get_model
+def _complexity(name: str, channels: int, size: int, cfg: TrainConfig,
+                run_dir: Path) -> tuple[int, int]:
+    """(parameters, MACs per image) of the model as the run built it: its options, and a
+    classifier for the data's classes (a folder of 3 classes is not Fashion-MNIST's 10)."""
+    from cnnlab.bench.complexity import complexity
 
-    kw = dict(cfg.model_overrides)
+    build = dict(cfg.model_overrides)
     if model_info(name).sized_head:
-        kw.setdefault("image_size", size)
-    import torch
-
-    with torch.device("meta"):
-        return get_model(name, num_classes=10, in_channels=channels, **kw)
+        build.setdefault("image_size", size)
+    return complexity(name, (channels, size, size), num_classes=_trained_classes(run_dir),
+                      in_channels=channels, **build)
 
 
-def _params(name: str, channels: int, size: int, cfg: TrainConfig) -> int:
-    return sum(p.numel() for p in _build(name, channels, size, cfg).parameters())
+def _trained_classes(run_dir: Path) -> int:
+    """How many classes the run trained on: its summary.json's list, or its last
+    checkpoint's (a run killed after training, before it wrote its summary)."""
+    try:
+        return len(json.loads((run_dir / "summary.json").read_text())["classes"])
+    except (OSError, ValueError, KeyError, TypeError):
+        from cnnlab.train.checkpoint import load_checkpoint
+
+        _, state = load_checkpoint(run_dir / "checkpoints" / "last.safetensors")
+        return len(state["classes"])
 
 
 def write_outputs(out: Path, preset: str, rows: list[dict]) -> None:
