@@ -33,8 +33,8 @@ import torch
 from torch import nn
 
 from cnnlab.atomic import fsync_file, fsync_folder
+from cnnlab.extras import require_extra
 from cnnlab.interrupts import SigintRecorder
-from cnnlab.models.pretrained import require_extra
 from cnnlab.train.config import ConfigError
 from cnnlab.train.evaluate import Preprocess
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from cnnlab.export import SIDECAR_FORMAT, ExportError, _data_file, _session, _sha256
-from cnnlab.models.pretrained import MissingExtraError
+from cnnlab.extras import MissingExtraError
 from cnnlab.train.evaluate import Preprocess
 
 

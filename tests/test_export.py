@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from cnnlab import export as export_mod
 from cnnlab.cli import app
 from cnnlab.export import ExportError, export_onnx, export_run
-from cnnlab.models.pretrained import MissingExtraError
+from cnnlab.extras import MissingExtraError
 from cnnlab.onnx_run import load_onnx
 from cnnlab.train.predict import predict_images
 from cnnlab.train.run import load_run

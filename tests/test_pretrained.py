@@ -22,10 +22,10 @@ from torch import nn
 from typer.testing import CliRunner
 
 from cnnlab.cli import app
+from cnnlab.extras import MissingExtraError
 from cnnlab.models import UnknownModelError, get_model, list_models, model_info
 from cnnlab.models.interop import WeightsMismatchError, read_weights_file
 from cnnlab.models.pretrained import (
-    MissingExtraError,
     TorchvisionNet,
     WeightsUnavailableError,
     external_model_info,

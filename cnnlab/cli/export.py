@@ -23,7 +23,7 @@ def export(
 ) -> None:
     """Export a trained run (dynamic batch) and check it with onnxruntime against PyTorch."""
     from cnnlab.export import ExportError, export_run
-    from cnnlab.models.pretrained import MissingExtraError
+    from cnnlab.extras import MissingExtraError
     from cnnlab.train.checkpoint import CheckpointError
 
     try:

@@ -20,13 +20,15 @@ from __future__ import annotations
 
 import difflib
 import functools
-import importlib
 from collections.abc import Mapping
 from pathlib import Path
 
 import torch
 from torch import nn
 
+# MissingExtraError stays importable from here: the CLI's commands import it from here.
+from cnnlab.extras import MissingExtraError as MissingExtraError
+from cnnlab.extras import require_extra
 from cnnlab.models._base import Network, linear_head
 from cnnlab.models._registry import EXTERNAL_PREFIXES, ModelInfo, UnknownModelError
 from cnnlab.models.interop import read_weights_file
@@ -35,22 +37,8 @@ TORCHVISION_PREFIX, TIMM_PREFIX = EXTERNAL_PREFIXES  # "tv:", "timm:"
 _WEIGHT_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin", ".ckpt")
 
 
-class MissingExtraError(ImportError):
-    """An optional dependency is not installed; the message gives the pip command."""
-
-
 class WeightsUnavailableError(FileNotFoundError):
     """Named pretrained weights could not be fetched (offline); pass a local file instead."""
-
-
-def require_extra(module: str, extra: str, purpose: str):
-    """Import ``module``, or say which cnnlab extra installs it."""
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise MissingExtraError(
-            f"{purpose} needs the optional package {module!r}: pip install 'cnnlab[{extra}]'"
-        ) from exc
 
 
 @functools.cache
@@ -81,7 +69,7 @@ _TV_DEFAULTS = {
     "googlenet": {"aux_logits": False, "init_weights": True},
     "inception_v3": {"aux_logits": False, "init_weights": True},
 }
-_TV_AUX_KEYS = {"googlenet": ("aux1.", "aux2."), "inception_v3": ("AuxLogits.",)}
+TV_AUX_KEYS = {"googlenet": ("aux1.", "aux2."), "inception_v3": ("AuxLogits.",)}
 
 
 def torchvision_classifier(arch: str) -> str | None:
@@ -155,7 +143,7 @@ class TorchvisionNet(Network):
         self.body = body
         self.num_features = head.in_features
         self.head = head if num_classes else nn.Identity()
-        self.unused_weight_prefixes = tuple("body." + p for p in _TV_AUX_KEYS.get(arch, ()))
+        self.unused_weight_prefixes = tuple("body." + p for p in TV_AUX_KEYS.get(arch, ()))
         conv_name = first_conv_name(body)
         conv = body.get_submodule(conv_name)
         if conv.in_channels != in_channels:

@@ -19,7 +19,7 @@ from torch import nn
 from cnnlab.models._registry import ModelInfo
 from cnnlab.models.interop import checkpoint_model_overrides, load_state_dict_checked
 from cnnlab.models.pretrained import (
-    _TV_AUX_KEYS,
+    TV_AUX_KEYS,
     TorchvisionNet,
     classifier_name,
     first_conv_name,
@@ -85,10 +85,10 @@ def _transform_input_as_the_weights(model: nn.Module, info: ModelInfo, keys: lis
     A cnnlab run's checkpoint (``recorded``: its run's model_overrides) says itself
     whether its run re-mapped the input; its auxiliary heads say nothing."""
     target = model.body if isinstance(model, TorchvisionNet) else model
-    if info.torchvision_name not in _TV_AUX_KEYS or not hasattr(target, "transform_input"):
+    if info.torchvision_name not in TV_AUX_KEYS or not hasattr(target, "transform_input"):
         return False
     conv = model.get_submodule(first_conv_name(model))
-    aux = _TV_AUX_KEYS[info.torchvision_name]
+    aux = TV_AUX_KEYS[info.torchvision_name]
     if recorded is not None:
         if not recorded.get("transform_input"):
             return False
