@@ -20,13 +20,9 @@ Rules that keep the comparison fair:
 
 from __future__ import annotations
 
-import os
-import platform
 import time
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
 
-import numpy as np
 import torch
 from PIL import Image
 
@@ -219,21 +215,3 @@ def pixel_difference(images: torch.Tensor, labels: torch.Tensor, resize: int = 9
     ref = torch.stack([book[i][0] for i in range(len(labels))])
     return float((x - ref).abs().max())
 
-
-def bench_environment(device: str = "cpu") -> dict:
-    """Machine facts to store beside the numbers (the load average shows contention)."""
-    env = {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "cpu": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "load_average": ([round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg")
-                         else None),
-        "numpy": np.__version__,
-        "device": device,
-    }
-    if torch.device(device).type == "cuda":
-        env["gpu"] = torch.cuda.get_device_name(torch.device(device))
-    return env

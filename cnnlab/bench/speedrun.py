@@ -267,19 +267,6 @@ def recipe_changes(device_kind: str, cfg: TrainConfig) -> list[str]:
             if given[k] != recipe.get(k)]
 
 
-def json_safe(value):
-    """``value`` with every NaN or infinity replaced by None, for ``json.dumps(...,
-    allow_nan=False)``: a bare NaN (a mean over no runs) is not JSON, and strict parsers
-    (browsers' JSON.parse, jq, Go, Rust) refuse the whole file."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    return value
-
-
 _GROUPS = (
     (TAKES_OUT, "In the recipe: what each ingredient gives (full recipe − recipe without it)"),
     (ADDS, "Not in the recipe: what adding it would give (recipe with it − full recipe)"),

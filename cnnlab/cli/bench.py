@@ -8,14 +8,11 @@ book's published ones. Each can write its rows as JSON (or CSV) for BENCHMARKS.m
 
 from __future__ import annotations
 
-import json
-import math
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
-from cnnlab.atomic import atomic_write_text
 from cnnlab.train.config import PRESETS  # torch-free: --help stays quick
 
 from .messages import fail, fail_for, output_console
@@ -28,6 +25,9 @@ console = output_console()
 # The zoo's recipes: TrainConfig's presets, plus "none" for TrainConfig's own defaults.
 ZOO_PRESETS = (*PRESETS, "none")
 THROUGHPUT_AMP = ("off", "bf16", "fp16")  # measure() casts with these; "auto" it does not
+# What `bench loader` prints of the machine under its table (the file gets it all).
+ENVIRONMENT_SHOWN = ("date", "torch", "cpu_model", "cpu_count", "torch_threads",
+                     "load_average", "device", "gpu")
 
 
 def one_of(*choices: str):
@@ -80,29 +80,15 @@ def resolve_device(name: str) -> str:
         fail_for(exc)
 
 
-def _finite(value):
-    """NaN and infinities as null: JSON has no such numbers (Python writes NaN, which
-    strict readers refuse)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
-
-
-def write_json(rows, out: Path | None, extra: dict | None = None,
-                quiet: bool = False) -> None:
+def write_json(rows, out: Path | None, device: str = "cpu") -> None:
+    """The rows and the machine they ran on (:func:`cnnlab.bench.results.write_json`) to
+    ``out``, if given."""
     if out is None:
         return
-    from cnnlab.train.runlog import environment_info
+    from cnnlab.bench.results import write_json as write_rows_json
 
-    payload = {"rows": _finite(rows), "environment": environment_info(), **(extra or {})}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out, json.dumps(payload, indent=1, default=str, allow_nan=False))
-    if not quiet:
-        console.print(f"rows written to {out}")
+    write_rows_json(out, rows, device)
+    console.print(f"rows written to {out}")
 
 
 @app.command("memory")
@@ -172,12 +158,8 @@ def loader(
                              callback=output_file(".json")),
 ) -> None:
     """One epoch of Fashion-MNIST: DeviceLoader vs the book's torchvision DataLoader."""
-    from cnnlab.bench.loader import (
-        COLUMNS,
-        bench_environment,
-        pixel_difference,
-        run_loader_bench,
-    )
+    from cnnlab.bench.loader import COLUMNS, pixel_difference, run_loader_bench
+    from cnnlab.bench.results import bench_environment
     from cnnlab.data import DataError, load_dataset
 
     device = resolve_device(device)
@@ -211,10 +193,10 @@ def loader(
     if device == "cpu":
         diff = pixel_difference(images, labels, resize)
         console.print(f"max pixel difference to the book's batches: {diff:.2e}")
-    env = bench_environment(device)
-    console.print("  ·  ".join(f"{k} {v}" for k, v in env.items()), style="dim",
-                  highlight=False, markup=False)
-    write_json(rows, out, {"bench_environment": env})
+    env = bench_environment(device)  # written with the rows too
+    console.print("  ·  ".join(f"{k} {env[k]}" for k in ENVIRONMENT_SHOWN if env.get(k)),
+                  style="dim", highlight=False, markup=False)
+    write_json(rows, out, device)
 
 
 @app.command("zoo")

@@ -54,11 +54,11 @@ def speedrun(
     device, training and every evaluation.
     """
     from cnnlab.atomic import atomic_write_text
+    from cnnlab.bench.results import json_safe
     from cnnlab.bench.speedrun import (
         ABLATIONS,
         FULL_RECIPE,
         ablation_rows,
-        json_safe,
         parse_candidate,
         pick_best,
         plot_ablation,

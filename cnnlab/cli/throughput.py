@@ -22,7 +22,6 @@ from .bench import (
     model_names,
     one_of,
     resolve_device,
-    write_json,
 )
 from .messages import err, fail
 from .paths import output_file
@@ -114,13 +113,13 @@ def throughput(
                     rows.append(r)
                     _report_throughput_row(r, len(rows), total, len(optimizer) > 1, profile,
                                            out)
-                    _write_throughput_rows(rows, out, quiet=True)
+                    _store(rows, out, dev)
     except KeyboardInterrupt:
         interrupted = True
     if not rows:
         err.print("[yellow]interrupted[/] before the first model was measured")
         raise typer.Exit(130)
-    _write_throughput_rows(rows, out, quiet=True)  # a signal may have cut the last write
+    _store(rows, out, dev)  # a signal may have cut the last write
     table = throughput_table(rows, dev, steps)
     console.print(table)
     if out is not None:
@@ -307,24 +306,13 @@ def _report_throughput_row(r: dict, done: int, total: int, several_optimizers: b
             console.print(f"profile written to {path}")
 
 
-def _write_throughput_rows(rows: list[dict], out: Path | None, quiet: bool = False) -> None:
-    """All rows so far, replacing the file (atomically: a kill mid-write leaves the last
-    whole version): CSV by suffix, JSON with the environment otherwise."""
-    if out is None:
-        return
-    if out.suffix.lower() == ".csv":
-        import csv
-        import io
+def _store(rows: list[dict], out: Path | None, device: str) -> None:
+    """Every row so far, replacing ``out`` (atomically: a kill mid-write leaves the last
+    whole version); a CSV leaves out the profiles, JSON says the machine."""
+    if out is not None:
+        from cnnlab.bench.results import write_rows
 
-        text = io.StringIO()
-        writer = csv.DictWriter(text, [k for k in rows[0] if k != "profile"],
-                                extrasaction="ignore", lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(out, text.getvalue())
-    else:
-        write_json(rows, out, quiet=quiet)
+        write_rows(out, rows, device, leave_out=("profile",))
 
 
 def _model_overrides(names: list[str], items: list[str] | None) -> dict:

@@ -1,0 +1,80 @@
+"""How a bench's rows are stored: JSON with the machine they were measured on, or CSV.
+
+Every bench writes through here (``cnnlab bench memory``, ``loader``, ``ops`` and
+``throughput``; the speedrun's study uses :func:`json_safe`), so a result file always
+says where it came from, in the same words as a training run's summary.json.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from cnnlab.atomic import atomic_write_text
+
+
+def json_safe(value):
+    """``value`` with every NaN or infinity replaced by None, for ``json.dumps(...,
+    allow_nan=False)``: a bare NaN (a failed model's speed, a mean over no runs) is not
+    JSON, and strict parsers (browsers' JSON.parse, jq, Go, Rust) refuse the whole file."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def bench_environment(device: str = "cpu") -> dict:
+    """A training run's record of the machine (``runlog.environment_info``: versions, CPU,
+    threads, command, date), plus what a timing needs beside it: the device measured, its
+    GPU (environment_info names the first GPU, not necessarily the one timed), and the
+    load average, which shows other work competing for the CPUs."""
+    import torch
+
+    from cnnlab.train.runlog import environment_info
+
+    env = environment_info()
+    env["device"] = str(device)
+    if torch.device(device).type == "cuda":
+        env["gpu"] = torch.cuda.get_device_name(torch.device(device))
+    env["load_average"] = ([round(x, 2) for x in os.getloadavg()]
+                           if hasattr(os, "getloadavg") else None)
+    return env
+
+
+def write_json(path: Path, rows, device: str = "cpu") -> None:
+    """``{"rows": rows, "environment": bench_environment(device)}``, NaN written as null,
+    replacing ``path`` atomically (a kill mid-write leaves the last whole file)."""
+    payload = {"rows": rows, "environment": bench_environment(device)}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(json_safe(payload), indent=1, default=str,
+                                       allow_nan=False))
+
+
+def write_csv(path: Path, rows: list[dict], leave_out: Iterable[str] = ()) -> None:
+    """``rows`` as CSV, the first row's keys as columns (``leave_out`` dropped: text too
+    long for a cell), replacing ``path`` atomically."""
+    dropped = set(leave_out)
+    text = io.StringIO()
+    writer = csv.DictWriter(text, [k for k in rows[0] if k not in dropped],
+                            extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, text.getvalue())
+
+
+def write_rows(path: Path, rows: list[dict], device: str = "cpu",
+               leave_out: Iterable[str] = ()) -> None:
+    """CSV when ``path`` ends in .csv (``leave_out`` dropped), else JSON with the machine."""
+    if path.suffix.lower() == ".csv":
+        write_csv(path, rows, leave_out)
+    else:
+        write_json(path, rows, device)
