@@ -1,12 +1,16 @@
-"""What the benches store: one record of the machine per result file, NaN as null."""
+"""What the benches store and how they time: one record of the machine per result file,
+NaN as null, one device synchronisation, one out-of-memory rule."""
 
 from __future__ import annotations
 
 import json
 
+import pytest
+import torch
 from typer.testing import CliRunner
 
 from cnnlab.bench import results
+from cnnlab.bench import throughput as tp
 from cnnlab.cli import app
 
 
@@ -34,3 +38,41 @@ def test_json_rows_write_nan_as_null(tmp_path):
     results.write_json(tmp_path / "r.json", [{"a": float("nan"), "b": [float("inf"), 1.0]}])
     assert json.loads((tmp_path / "r.json").read_text())["rows"] == [{"a": None,
                                                                       "b": [None, 1.0]}]
+
+
+def test_the_cpu_allocators_failure_halves_the_batch_too(monkeypatch):
+    # Only CUDA's "out of memory" halved the batch; a CPU that cannot allocate failed
+    # the model outright.
+    real = tp.measure
+
+    def fake(name, batch_size, image_size=None, **kw):
+        if batch_size > 2:
+            raise RuntimeError("[enforce fail at alloc_cpu.cpp:127] err == 0. "
+                               "DefaultCPUAllocator: can't allocate memory: you tried to "
+                               "allocate 1125899906842624 bytes.")
+        return real(name, batch_size, image_size, **kw)
+
+    monkeypatch.setattr(tp, "measure", fake)
+    [row] = tp.benchmark(["lenet_d2l"], batch_size=8, device="cpu", steps=1)
+    assert row["batch_size"] == 2 and "halved" in row["note"]
+
+
+@pytest.mark.parametrize("message, oom", [
+    ("CUDA error: out of memory", True),
+    ("MPS backend out of memory (MPS allocated: 1 GB)", True),
+    ("DefaultCPUAllocator: not enough memory: you tried to allocate 4 bytes", True),
+    ("mat1 and mat2 shapes cannot be multiplied", False),
+])
+def test_what_counts_as_out_of_memory(message, oom):
+    assert tp.is_out_of_memory(RuntimeError(message)) is oom
+
+
+def test_the_loader_bench_waits_for_an_mps_device_before_reading_the_clock(monkeypatch):
+    # The loader's own synchronise knew CUDA only: on a Mac it timed the queueing.
+    from cnnlab.bench import loader
+
+    waited = []
+    monkeypatch.setattr(torch.mps, "synchronize", lambda: waited.append(1))
+    seconds, images = loader._time_epoch([(torch.zeros(4, 1), None)] * 3,
+                                         torch.device("mps"))
+    assert images == 12 and len(waited) == 2  # before the clock starts, and after

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable
 import torch
 from PIL import Image
 
+from cnnlab.bench.timing import synchronize
 from cnnlab.data.augment import Augment
 from cnnlab.data.loader import DeviceLoader
 
@@ -76,29 +77,24 @@ def book_loader(images: torch.Tensor, labels: torch.Tensor, resize: int, batch_s
                                        num_workers=workers)
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def _time_epoch(batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
                 device: torch.device) -> tuple[float, int]:
-    _sync(device)
+    synchronize(device)
     start = time.perf_counter()
     n = 0
     for x, _ in batches:
         n += x.shape[0]
-    _sync(device)  # GPU batches are only ready once the queued kernels have run
+    synchronize(device)  # GPU batches are only ready once the queued kernels have run
     return time.perf_counter() - start, n
 
 
 def _measure_once(make: Callable[[], Iterable], epochs: int,
                   device: torch.device) -> dict[str, tuple[float, int]]:
     """``{phase: (seconds, images)}`` for building a fresh loader and ``epochs`` epochs."""
-    _sync(device)
+    synchronize(device)
     start = time.perf_counter()
     loader = make()
-    _sync(device)
+    synchronize(device)
     phases = {"setup": (time.perf_counter() - start, 0)}
     for e in range(epochs):
         phases[f"epoch {e + 1}"] = _time_epoch(loader, device)
@@ -214,4 +210,3 @@ def pixel_difference(images: torch.Tensor, labels: torch.Tensor, resize: int = 9
     book = PILImages(images, labels, book_transform(resize))
     ref = torch.stack([book[i][0] for i in range(len(labels))])
     return float((x - ref).abs().max())
-

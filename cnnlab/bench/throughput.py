@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import statistics
-import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F
 
+from cnnlab.bench.timing import step_seconds, synchronize
 from cnnlab.models import get_model, model_info
 from cnnlab.models.padded_stem import pad_stem_channels, plain_stems
 from cnnlab.train.config import TrainConfig
@@ -62,36 +62,19 @@ class ThroughputRow:
     profile: str = ""  # the profiler's table, when asked for (not written to CSV)
 
 
-def _is_oom(exc: BaseException) -> bool:
-    return isinstance(exc, torch.OutOfMemoryError) or "out of memory" in str(exc).lower()
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    elif device.type == "mps":
-        torch.mps.synchronize()
-
-
-def step_seconds(fn, steps: int, device: torch.device) -> list[float]:
-    """Seconds each of ``steps`` calls of ``fn`` took. On CUDA, events recorded between
-    the steps time them on the device's clock without stalling it (their sum is the
-    wall time of the whole run); elsewhere each step is synchronised and timed."""
-    if device.type == "cuda":
-        marks = [torch.cuda.Event(enable_timing=True) for _ in range(steps + 1)]
-        marks[0].record()
-        for mark in marks[1:]:
-            fn()
-            mark.record()
-        torch.cuda.synchronize(device)
-        return [a.elapsed_time(b) / 1000 for a, b in zip(marks[:-1], marks[1:], strict=True)]
-    times = []
-    for _ in range(steps):
-        start = time.perf_counter()
-        fn()
-        _sync(device)
-        times.append(time.perf_counter() - start)
-    return times
+def is_out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` says the device or the CPU ran out of memory (the batch is then
+    halved). torch.OutOfMemoryError covers the CUDA allocator; the rest is in the text:
+    cuDNN and cuBLAS report "CUDA error: out of memory" as a RuntimeError
+    (AcceleratorError), torch.compile wraps a failure in its own error, MPS says "MPS
+    backend out of memory", and the CPU allocator "DefaultCPUAllocator: can't allocate
+    memory" or "not enough memory". (train/model_setup's check knows only the first and
+    the CPU's: enough for building a model, not for timing one.)"""
+    if isinstance(exc, torch.OutOfMemoryError):
+        return True
+    text = str(exc).lower()
+    return any(words in text for words in ("out of memory", "defaultcpuallocator",
+                                           "can't allocate memory", "not enough memory"))
 
 
 def peak_memory_mib(device: torch.device) -> float | None:
@@ -163,7 +146,7 @@ def measure(name: str, batch_size: int, image_size: int | None = None, *, device
         model.train(mode)
         for _ in range(warmup):
             fn()
-        _sync(dev)
+        synchronize(dev)
         timings[label] = step_seconds(fn, steps, dev)
     profile = _profile(train_step, dev, profile_steps) if profile_steps > 0 else ""
     from cnnlab.inspect import count_macs
@@ -197,7 +180,7 @@ def _profile(step, device: torch.device, steps: int, rows: int = 25) -> str:
     with profile(activities=activities) as prof:
         for _ in range(steps):
             step()
-        _sync(device)
+        synchronize(device)
     key = "self_cuda_time_total" if device.type == "cuda" else "self_cpu_time_total"
     return prof.key_averages().table(sort_by=key, row_limit=rows)
 
@@ -223,7 +206,7 @@ def benchmark_rows(models: list[str], batch_size: int = 64, image_size: int | No
                 yield asdict(row)
                 break
             except Exception as exc:
-                if _is_oom(exc) and bs > 1:
+                if is_out_of_memory(exc) and bs > 1:
                     if torch.cuda.is_available():
                         torch.cuda.empty_cache()
                     note = f"out of memory at batch {bs}; halved"

@@ -1,0 +1,39 @@
+"""Timing work queued on a device: wait for it, or time each step on the device's clock.
+Shared by the benches that time steps (throughput) and batches (loader)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import torch
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait until the work queued on ``device`` has run (CUDA and MPS queue it; a CPU
+    runs it as it is called). A clock read before this would time the queueing only."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
+
+
+def step_seconds(fn: Callable[[], object], steps: int, device: torch.device) -> list[float]:
+    """Seconds each of ``steps`` calls of ``fn`` took. On CUDA, events recorded between
+    the steps time them on the device's clock without stalling it (their sum is the
+    wall time of the whole run); elsewhere each step is synchronised and timed."""
+    if device.type == "cuda":
+        marks = [torch.cuda.Event(enable_timing=True) for _ in range(steps + 1)]
+        marks[0].record()
+        for mark in marks[1:]:
+            fn()
+            mark.record()
+        torch.cuda.synchronize(device)
+        return [a.elapsed_time(b) / 1000 for a, b in zip(marks[:-1], marks[1:], strict=True)]
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        fn()
+        synchronize(device)
+        times.append(time.perf_counter() - start)
+    return times
