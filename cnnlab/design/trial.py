@@ -51,26 +51,24 @@ def worker_name() -> str:
 def run_trial(task: dict) -> dict:
     """Train one trial; never raises. ``task``: id, train (TrainConfig fields), data
     (trial_data arguments), threads. Returns the row fields for the store."""
-    import torch
+    from cnnlab.train.device import torch_threads  # loads torch: not at import
 
     start = time.perf_counter()
     out = {"id": task["id"], "worker": worker_name()}
-    # Restored after: a trial run in the caller's own process (one inline worker) must not
-    # leave it with the trial's thread count.
-    threads_before = torch.get_num_threads()
     try:
-        if task.get("threads"):
-            torch.set_num_threads(int(task["threads"]))
-        from rich.console import Console
+        # Put back after: a trial run in the caller's own process (one inline worker)
+        # must not leave it with the trial's thread count.
+        with torch_threads(int(task["threads"]) if task.get("threads") else None):
+            from rich.console import Console
 
-        from cnnlab.train import TrainConfig
-        from cnnlab.train.run import train
+            from cnnlab.train import TrainConfig
+            from cnnlab.train.run import train
 
-        cfg = TrainConfig.from_dict(task["train"])
-        data = trial_data(**task["data"])
-        # Silent: with K workers, K interleaved per-epoch logs help nobody; the store
-        # and the sweep's own progress line say what finished.
-        result = train(cfg, data=data, console=Console(quiet=True), write_run_dir=False)
+            cfg = TrainConfig.from_dict(task["train"])
+            data = trial_data(**task["data"])
+            # Silent: with K workers, K interleaved per-epoch logs help nobody; the
+            # store and the sweep's own progress line say what finished.
+            result = train(cfg, data=data, console=Console(quiet=True), write_run_dir=False)
         acc = float(result.final["test_acc"])
         out.update(status="done", error_pct=100.0 * (1.0 - acc), test_acc=acc,
                    best_test_acc=float(result.best_test_acc),
@@ -81,8 +79,6 @@ def run_trial(task: dict) -> dict:
         where = traceback.extract_tb(exc.__traceback__)[-1]
         out.update(status="failed", message=f"{type(exc).__name__}: {exc} "
                    f"({os.path.basename(where.filename)}:{where.lineno})"[:2000])
-    finally:
-        torch.set_num_threads(threads_before)
     out["wall_time_s"] = time.perf_counter() - start
     return out
 

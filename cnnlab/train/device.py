@@ -1,6 +1,9 @@
-"""Which device a run uses, its default precision, and its peak memory."""
+"""Which device a run uses, its default precision, its CPU threads, and its peak memory."""
 
 from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
 
 import torch
 
@@ -46,6 +49,21 @@ def resolve_amp(amp: str, device: torch.device) -> str:
     if amp == "auto":
         return "bf16" if device.type == "cuda" else "off"
     return amp
+
+
+@contextlib.contextmanager
+def torch_threads(threads: int | None) -> Iterator[int]:
+    """Run a block with torch's intra-op CPU threads set to ``threads`` (None: as they
+    are), and put the process's count back however the block ends: the caller's next
+    work (a notebook's cells, the next benchmark) runs as before. Yields the count in
+    force in the block."""
+    previous = torch.get_num_threads()
+    try:
+        if threads is not None:
+            torch.set_num_threads(threads)
+        yield torch.get_num_threads()
+    finally:
+        torch.set_num_threads(previous)
 
 
 def peak_memory_mb(device: torch.device) -> float:

@@ -21,6 +21,7 @@ from cnnlab.data.dataset import DatasetSplits
 from cnnlab.models import model_info
 from cnnlab.train import checkpoint as ckpt
 from cnnlab.train.config import ConfigError, TrainConfig
+from cnnlab.train.device import torch_threads
 from cnnlab.train.distributed import launch_command, launched_as_main, launched_world_size
 from cnnlab.train.loaded_run import CHECKPOINTS as CHECKPOINTS
 from cnnlab.train.loaded_run import CheckpointWarning
@@ -118,14 +119,13 @@ def _torch_settings_kept():
     deterministic algorithms, cuDNN autotuning) back as they were once the block ends,
     however it ends: a notebook's next cells run as they did before training. (The
     global RNG stays as the run's seed left it: seeding it is what makes runs repeat.)"""
-    threads = torch.get_num_threads()
     deterministic = torch.are_deterministic_algorithms_enabled()
     warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
     benchmark = torch.backends.cudnn.benchmark
     try:
-        yield
+        with torch_threads(None):  # the Trainer sets cfg.threads
+            yield
     finally:
-        torch.set_num_threads(threads)
         torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
         torch.backends.cudnn.benchmark = benchmark
 
