@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import base64
 import html
+import math
+from collections.abc import Sequence
 from pathlib import Path
 
 from cnnlab.atomic import atomic_write_bytes
@@ -41,6 +43,36 @@ def save_figure(fig, path: str | Path, dpi: int = DPI, layout: bool = True) -> P
     fmt = path.suffix.lstrip(".").lower() or "png"  # the temporary name ends in .tmp
     atomic_write_bytes(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format=fmt))
     return path
+
+
+def image_grid(images, titles: Sequence[str], path: str | Path, title: str = "", *,
+               cols: int | None = None, cell: tuple[float, float] = (1.3, 1.45),
+               min_width: float = 0.0, title_inches: float = 0.4, fontsize: float = 7,
+               dpi: int = DPI) -> Path:
+    """uint8 images (N x C x H x W tensor) in a grid, each cell titled (class names go
+    through :func:`literal`), written to ``path`` in its suffix's format by
+    :func:`save_figure`. ``cols`` defaults to a square grid; each cell is ``cell``
+    inches (width, height), the figure at least ``min_width`` wide, with
+    ``title_inches`` on top for ``title``. Three channels are drawn in colour; other
+    counts show their first channel in grey, black 0 and white 255."""
+    n = len(images)
+    cols = cols or math.ceil(math.sqrt(n))
+    rows = math.ceil(n / cols)
+    width = max(cell[0] * cols, min_width)
+    fig, axes = subplots(rows, cols, figsize=(width, cell[1] * rows + title_inches),
+                         squeeze=False)
+    fig.set_layout_engine("constrained")
+    for ax in axes.flat:
+        ax.set_axis_off()
+    for ax, image, name in zip(axes.flat, images, titles, strict=False):
+        if image.shape[0] == 3:
+            ax.imshow(image.permute(1, 2, 0).numpy())
+        else:
+            ax.imshow(image[0].numpy(), cmap="gray", vmin=0, vmax=255)
+        ax.set_title(literal(name), fontsize=fontsize)
+    if title:
+        fig.suptitle(literal(title), fontsize=10)
+    return save_figure(fig, path, dpi=dpi, layout=False)
 
 
 def embed_png(path: str | Path) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import math
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,9 +15,7 @@ from rich.table import Table
 
 from .messages import fail, fail_for, output_console, show_warning
 
-if TYPE_CHECKING:  # torch and the data package load in the commands, not for --help
-    import torch
-
+if TYPE_CHECKING:  # the data package (and torch) load in the commands, not for --help
     from cnnlab.data import DatasetSplits
 
 app = typer.Typer(help="Datasets: locate, download, inspect.", no_args_is_help=True)
@@ -28,6 +25,9 @@ app = typer.Typer(help="Datasets: locate, download, inspect.", no_args_is_help=T
 # took ~30 s on 2 busy cores; 100,000 ran for minutes and took GBs).
 GRID_SUFFIXES = (".png", ".jpg", ".jpeg", ".pdf", ".svg")
 MAX_GRID = 256
+# Below figures.DPI: a cell of 1.3 inches is 130 pixels, several times a 28-pixel image,
+# and a 16 x 16 grid stays a 2,000-pixel PNG that draws in seconds.
+GRID_DPI = 100
 
 DATASET_HELP = '"fashion-mnist", "folder:PATH" (one folder of images per class) or "synthetic".'
 ROOT_HELP = ("Fashion-MNIST: the directory holding the four files; the only place looked "
@@ -116,37 +116,6 @@ def info(
     out.print(balance)
 
 
-def save_grid(
-    images: torch.Tensor, labels: torch.Tensor, classes: list[str], out: Path, title: str
-) -> None:
-    """Write uint8 (n, C, H, W) images as a labelled grid PNG."""
-    # The object API, not pyplot: no global figure state, no GUI backend.
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    from cnnlab.atomic import atomic_write_bytes
-    from cnnlab.figures import literal
-
-    n = len(images)
-    cols = math.ceil(math.sqrt(n))
-    rows = math.ceil(n / cols)
-    fig = Figure(figsize=(1.3 * cols, 1.45 * rows + 0.4), layout="constrained")
-    FigureCanvasAgg(fig)
-    fig.suptitle(literal(title), fontsize=10)
-    axes = fig.subplots(rows, cols, squeeze=False).ravel()
-    for ax, image, label in zip(axes, images, labels, strict=False):
-        pixels = image.permute(1, 2, 0).numpy()
-        if pixels.shape[2] == 1:
-            ax.imshow(pixels[:, :, 0], cmap="gray", vmin=0, vmax=255)
-        else:
-            ax.imshow(pixels)
-        ax.set_title(literal(classes[int(label)]), fontsize=7)
-    for ax in axes:
-        ax.set_axis_off()
-    fmt = out.suffix.lstrip(".").lower() or "png"  # atomic: the old grid or the new one
-    atomic_write_bytes(out, lambda tmp: fig.savefig(tmp, dpi=100, format=fmt))
-
-
 @app.command()
 def show(
     dataset: str = typer.Argument("fashion-mnist", help=DATASET_HELP),
@@ -165,6 +134,7 @@ def show(
     import torch
 
     from cnnlab.data import DataError
+    from cnnlab.figures import image_grid
 
     with _user_errors():
         if split not in ("train", "test"):
@@ -180,7 +150,8 @@ def show(
         generator = torch.Generator().manual_seed(seed)
         pick = torch.randperm(len(part), generator=generator)[: min(n, len(part))]
         title = f"{data.name} ({split}, {len(pick)} of {len(part):,})"
-        save_grid(part.images[pick], part.labels[pick], data.classes, out, title)
+        names = [data.classes[int(label)] for label in part.labels[pick]]
+        image_grid(part.images[pick], names, out, title, dpi=GRID_DPI)
     _out().print(f"wrote {escape(str(out))} ({len(pick)} images)")
 
 
