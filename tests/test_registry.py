@@ -4,6 +4,7 @@ include get_model's own keywords."""
 from __future__ import annotations
 
 import pytest
+import torch
 
 from cnnlab.models import UnknownModelError, get_model, list_models, model_info
 from cnnlab.models._registry import ModelOptionError, register_model
@@ -38,6 +39,54 @@ def test_misspelt_get_model_keyword_is_suggested_and_listed():
     assert "hidden" in message  # and the builder's own options after them
     with pytest.raises(ModelOptionError, match="Did you mean: in_channels"):
         get_model("lenet_d2l", inchannels=3)
+
+
+GET_MODEL_KEYWORDS = ["num_classes", "in_channels", "weights", "scratch_ops"]
+
+
+def _listed_options(err: ModelOptionError) -> list[str]:
+    return str(err).split(" It takes: ", 1)[1].rstrip(".").split(", ")
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_every_model_reports_a_misspelt_option_the_same_way(name):
+    # resnet, preact, densenet, anynet and regnet checked overrides themselves and raised
+    # a bare TypeError ("unknown override(s) ..."): no suggestion, missed by
+    # `except ValueError`, and worded unlike every other family.
+    with pytest.raises(ValueError) as err:
+        get_model(name, num_clases=3)
+    assert isinstance(err.value, ModelOptionError)
+    message = str(err.value)
+    assert message.startswith(f"{name} has no option 'num_clases'. Did you mean: num_classes")
+    assert _listed_options(err.value)[:4] == GET_MODEL_KEYWORDS
+
+
+def test_a_model_taking_plain_keywords_lists_them():
+    # GoogLeNet takes keyword arguments, not a config dataclass; its list had only
+    # get_model's four ("It takes: num_classes, in_channels, weights, scratch_ops").
+    with pytest.raises(ModelOptionError) as err:
+        get_model("googlenet", aux_logit=True)
+    assert "Did you mean: aux_logits?" in str(err.value)
+    assert _listed_options(err.value) == GET_MODEL_KEYWORDS + [
+        "act_layer", "aux_logits", "dropout", "dropout_aux", "norm_layer", "transform_input"]
+
+
+class _Unset:
+    """A value no option takes: building with it fails, but never as an unknown option."""
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_every_listed_option_is_one_the_model_takes(name):
+    with pytest.raises(ModelOptionError) as err:
+        get_model(name, not_an_option=1)
+    for option in _listed_options(err.value)[len(GET_MODEL_KEYWORDS):]:
+        try:
+            with torch.device("meta"):  # shapes only: no weights to allocate or initialise
+                get_model(name, **{option: _Unset()})
+        except ModelOptionError as exc:
+            pytest.fail(f"{name} lists {option!r} but refuses it: {exc}")
+        except Exception:  # any other complaint is about the value, not the name
+            pass
 
 
 def test_registering_a_name_with_capitals_is_refused():

@@ -17,8 +17,12 @@ implements the head members around them.
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 from torch import nn
+
+from cnnlab.models._registry import ModelOptionError, keyword_options
 
 
 class Network(nn.Module):
@@ -98,6 +102,27 @@ class FlattenClassifierNet(Network):
 
     def reset_classifier(self, num_classes: int) -> None:
         self.classifier[-1] = self.init_head(linear_head(self.num_features, num_classes))
+
+
+def build_from_config(cfg, cls: type[nn.Module], num_classes: int, in_channels: int,
+                      **overrides) -> nn.Module:
+    """``cls(cfg, num_classes, in_channels)`` with the overrides applied: the builder of
+    every family that keeps its architecture in a config dataclass and passes the rest
+    to the constructor.
+
+    An override names a field of the config dataclass ``cfg`` (``depths=(2, 4)``), set
+    with ``dataclasses.replace``, or a keyword argument of ``cls`` (``norm_layer``,
+    ``zero_init_residual``), passed to it. Anything else is a :class:`ModelOptionError`
+    listing both, which ``get_model`` reports under the model's name.
+    """
+    fields = [f.name for f in dataclasses.fields(cfg)]
+    keywords = keyword_options(cls)
+    unknown = sorted(set(overrides) - set(fields) - set(keywords))
+    if unknown:
+        raise ModelOptionError(type(cfg).__name__, unknown[0], sorted({*fields, *keywords}))
+    cfg = dataclasses.replace(cfg, **{k: v for k, v in overrides.items() if k in fields})
+    return cls(cfg, num_classes, in_channels,
+               **{k: v for k, v in overrides.items() if k not in fields})
 
 
 def linear_head(in_features: int, num_classes: int) -> nn.Module:

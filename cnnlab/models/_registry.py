@@ -8,6 +8,7 @@ registry. Nothing edits ``__all__`` or inspects stack frames.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import fnmatch
 import inspect
@@ -229,12 +230,12 @@ def get_model(
             **overrides,
         )
     except TypeError as exc:
-        unexpected = re.search(r"unexpected keyword argument '([^']+)'", str(exc))
-        if unexpected is None:
+        option, options = _unknown_option(info, exc, overrides)
+        if option is None:
             raise
-        raise ModelOptionError(info.name, unexpected.group(1),
-                               list(dict.fromkeys(_get_model_keywords()
-                                                  + _builder_options(info, str(exc))))) from None
+        own = _get_model_keywords()
+        rest = {*keyword_options(info.builder), *options} - set(own)
+        raise ModelOptionError(info.name, option, own + sorted(rest)) from None
     model.cnnlab_name = info.name  # lets checkpoints and reports say what was built
     # One sample's (C, H, W) as built: what summary(model) measures when given no size.
     model.cnnlab_input_size = (info.input_size[0] if in_channels is None else in_channels,
@@ -256,9 +257,15 @@ def get_model(
 class ModelOptionError(TypeError, ValueError):
     """A keyword (``model_overrides``) that neither get_model nor the model's builder
     takes; lists the closest of those they do. A TypeError, as Python's own is, and a
-    ValueError, as a bad setting is."""
+    ValueError, as a bad setting is.
+
+    Families raise it with the options they know of (``build_from_config``: the config's
+    fields and the model's keywords); get_model raises it again under the model's name,
+    with its own keywords added, so every model reports a wrong option alike.
+    """
 
     def __init__(self, model: str, option: str, accepted: list[str]):
+        self.model, self.option, self.accepted = model, option, list(accepted)
         close = difflib.get_close_matches(option, accepted, n=3, cutoff=0.5)
         hint = f" Did you mean: {', '.join(close)}?" if close else ""
         listed = f" It takes: {', '.join(accepted)}." if accepted else ""
@@ -272,18 +279,36 @@ def _get_model_keywords() -> list[str]:
             if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != "name"]
 
 
-def _builder_options(info: ModelInfo, message: str) -> list[str]:
-    """The keywords a builder takes: its own parameters, and the fields of the config
-    dataclass it passes the rest to (named in the TypeError, e.g. 'LeNetCfg.__init__()')."""
-    own = [p.name for p in inspect.signature(info.builder).parameters.values()
-           if p.kind is p.KEYWORD_ONLY or (p.kind is p.POSITIONAL_OR_KEYWORD
-                                           and p.name not in ("num_classes", "in_channels"))]
-    fields: list[str] = []
-    named = re.match(r"(\w+)\.__init__\(\)", message)
-    cfg_class = getattr(info.builder, "__globals__", {}).get(named.group(1)) if named else None
-    if cfg_class is not None and hasattr(cfg_class, "__dataclass_fields__"):
-        fields = list(cfg_class.__dataclass_fields__)
-    return sorted(set(own) | set(fields))
+def keyword_options(fn: Callable) -> list[str]:
+    """The keywords a builder or model class takes that a user sets: its parameters but
+    ``self``, the config object and the two get_model passes (num_classes, in_channels)."""
+    return [p.name for p in inspect.signature(fn).parameters.values()
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+            and p.name not in ("self", "cfg", "num_classes", "in_channels")]
+
+
+def _unknown_option(info: ModelInfo, exc: TypeError, overrides: dict
+                    ) -> tuple[str | None, list[str]]:
+    """(the option the user gave that the builder refused, the options it takes), or
+    (None, []) when ``exc`` is about something else.
+
+    A family's ModelOptionError carries both. Python's own "unexpected keyword argument"
+    names the class refusing it ('LeNetCfg.__init__()', 'GoogLeNet.__init__()'): its
+    dataclass fields or keyword arguments are the options. A keyword the user did not
+    give (a layer factory calling another wrongly) is not an option of the model.
+    """
+    if isinstance(exc, ModelOptionError):
+        return (exc.option, exc.accepted) if exc.option in overrides else (None, [])
+    unexpected = re.search(r"(?:(\w+)\.__init__\(\) )?got an unexpected keyword argument "
+                           r"'([^']+)'", str(exc))
+    if unexpected is None or unexpected.group(2) not in overrides:
+        return None, []
+    refusing = getattr(info.builder, "__globals__", {}).get(unexpected.group(1) or "")
+    if refusing is None:
+        return unexpected.group(2), []
+    if dataclasses.is_dataclass(refusing):
+        return unexpected.group(2), [f.name for f in dataclasses.fields(refusing)]
+    return unexpected.group(2), keyword_options(refusing)
 
 
 def _pair(size) -> tuple[int, int]:

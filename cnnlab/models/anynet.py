@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from functools import partial
 from typing import NamedTuple
 
 import torch
 from torch import nn
 
-from cnnlab.models._base import PooledFcNet, kaiming_init, linear_head
+from cnnlab.models._base import PooledFcNet, build_from_config, kaiming_init, linear_head
 from cnnlab.models._registry import BookRecipe, register_model
 
 NormLayer = Callable[[int], nn.Module]
@@ -306,22 +306,6 @@ BOOK_ANYNETS = {
                                   bottleneck_ratios=(1.0, 1.0), group_widths=(16, 16),
                                   conv_bias=True),
 }
-
-
-def build_from_config(cfg, cls: type[nn.Module], num_classes: int, in_channels: int,
-                      **overrides) -> nn.Module:
-    """``cls(cfg, num_classes, in_channels)`` with overrides applied.
-
-    An override names a field of the config dataclass (``depths=(2, 4)``) or a layer
-    type (``norm_layer``, ``act_layer``); anything else is an error listing both.
-    """
-    names = {f.name for f in fields(cfg)}
-    layer_kwargs = {k: overrides.pop(k) for k in ("norm_layer", "act_layer") if k in overrides}
-    unknown = sorted(set(overrides) - names)
-    if unknown:
-        raise TypeError(f"unknown override(s) {unknown}; valid: {sorted(names)}, "
-                        "norm_layer, act_layer")
-    return cls(replace(cfg, **overrides), num_classes, in_channels, **layer_kwargs)
 
 
 @register_model(family="regnet", paper="Radosavovic et al. 2020, Designing Network Design "

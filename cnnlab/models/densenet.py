@@ -30,9 +30,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from cnnlab.models._base import Network, linear_head
+from cnnlab.models._base import Network, build_from_config, linear_head
 from cnnlab.models._registry import BookRecipe, register_model
-from cnnlab.models.anynet import build_from_config
 
 NormLayer = Callable[[int], nn.Module]
 ActLayer = Callable[[], nn.Module]

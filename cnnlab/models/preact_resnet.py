@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from cnnlab.models._base import PooledFcNet, kaiming_init, linear_head
+from cnnlab.models._base import PooledFcNet, build_from_config, kaiming_init, linear_head
 from cnnlab.models._registry import register_model
-from cnnlab.models.resnet import LayerFn, conv1x1, conv3x3, default_act, split_overrides
+from cnnlab.models.resnet import LayerFn, conv1x1, conv3x3, default_act
 
 
 class PreActBlock(nn.Module):
@@ -126,8 +126,8 @@ model_cfgs = dict(
 
 
 def _create(variant: str, num_classes: int, in_channels: int, **overrides) -> PreActResNet:
-    cfg, kwargs = split_overrides(model_cfgs[variant], overrides, ("norm_layer", "act_layer"))
-    return PreActResNet(cfg, num_classes, in_channels, **kwargs)
+    return build_from_config(model_cfgs[variant], PreActResNet, num_classes, in_channels,
+                             **overrides)
 
 
 _PREACT = "He et al. 2016, Identity Mappings in Deep Residual Networks"

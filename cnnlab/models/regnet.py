@@ -29,9 +29,9 @@ from typing import NamedTuple
 
 from torch import nn
 
-from cnnlab.models._base import kaiming_init
+from cnnlab.models._base import build_from_config, kaiming_init
 from cnnlab.models._registry import register_model
-from cnnlab.models.anynet import AnyNet, AnyNetConfig, build_from_config
+from cnnlab.models.anynet import RELU, ActLayer, AnyNet, AnyNetConfig, NormLayer
 
 CONVENTIONS = ("pycls", "torchvision")
 PAPER = "Radosavovic et al. 2020, Designing Network Design Spaces"
@@ -144,9 +144,10 @@ class RegNetConfig:
 class RegNet(AnyNet):
     """An AnyNet built from a :class:`RegNetConfig` (kept as ``regnet_cfg``)."""
 
-    def __init__(self, cfg: RegNetConfig, num_classes: int = 1000, in_channels: int = 3,
-                 **layers):
-        super().__init__(cfg.to_anynet(), num_classes, in_channels, **layers)
+    def __init__(self, cfg: RegNetConfig, num_classes: int = 1000, in_channels: int = 3, *,
+                 norm_layer: NormLayer = nn.BatchNorm2d, act_layer: ActLayer = RELU):
+        super().__init__(cfg.to_anynet(), num_classes, in_channels, norm_layer=norm_layer,
+                         act_layer=act_layer)
         self.regnet_cfg = cfg
 
 

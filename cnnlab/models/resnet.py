@@ -17,13 +17,13 @@ The book's forms (``resnet18_d2l``, ``resnext_d2l``) live in ``resnet_d2l.py``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from functools import partial
 
 import torch
 from torch import nn
 
-from cnnlab.models._base import PooledFcNet, kaiming_init, linear_head
+from cnnlab.models._base import PooledFcNet, build_from_config, kaiming_init, linear_head
 from cnnlab.models._registry import register_model
 
 LayerFn = Callable[..., nn.Module]
@@ -37,22 +37,6 @@ def conv3x3(in_ch: int, out_ch: int, stride: int = 1, groups: int = 1, bias: boo
 
 def conv1x1(in_ch: int, out_ch: int, stride: int = 1, bias: bool = False) -> nn.Conv2d:
     return nn.Conv2d(in_ch, out_ch, 1, stride=stride, bias=bias)
-
-
-def split_overrides(cfg, overrides: dict, model_args: tuple[str, ...]) -> tuple[object, dict]:
-    """Apply the overrides that name fields of the dataclass ``cfg``; return the rest.
-
-    The rest must be among ``model_args`` (the model's keyword arguments), so a typo
-    fails here with the list of valid names rather than deep inside a constructor.
-    """
-    names = {f.name for f in fields(cfg)}
-    unknown = sorted(set(overrides) - names - set(model_args))
-    if unknown:
-        valid = ", ".join(sorted(names | set(model_args)))
-        raise TypeError(f"unknown override(s) {', '.join(unknown)} for {type(cfg).__name__}; "
-                        f"valid: {valid}")
-    cfg = replace(cfg, **{k: v for k, v in overrides.items() if k in names})
-    return cfg, {k: v for k, v in overrides.items() if k not in names}
 
 
 # ---------------------------------------------------------------------------
@@ -211,9 +195,7 @@ model_cfgs.update({f"{n}_small": replace(model_cfgs[n], stem="small") for n in S
 
 
 def _resnet(variant: str, num_classes: int, in_channels: int, **overrides) -> ResNet:
-    cfg, kwargs = split_overrides(model_cfgs[variant], overrides,
-                                  ("zero_init_residual", "norm_layer", "act_layer"))
-    return ResNet(cfg, num_classes, in_channels, **kwargs)
+    return build_from_config(model_cfgs[variant], ResNet, num_classes, in_channels, **overrides)
 
 
 # ---------------------------------------------------------------------------

@@ -18,9 +18,9 @@ from functools import partial
 import torch
 from torch import nn
 
-from cnnlab.models._base import PooledFcNet, linear_head, xavier_init
+from cnnlab.models._base import PooledFcNet, build_from_config, linear_head, xavier_init
 from cnnlab.models._registry import BookRecipe, register_model
-from cnnlab.models.resnet import LayerFn, conv1x1, conv3x3, split_overrides
+from cnnlab.models.resnet import LayerFn, conv1x1, conv3x3
 
 # ---------------------------------------------------------------------------
 # Blocks and network. Convs keep PyTorch's default bias, as the book's LazyConv2d
@@ -165,9 +165,9 @@ book_cfgs = dict(
 
 
 def _book(variant: str, num_classes: int, in_channels: int, **overrides) -> BookResNet:
-    cfg, kwargs = split_overrides(book_cfgs[variant], overrides, ("norm_layer", "act_layer"))
     # The book calls apply_init(..., init_cnn) for ResNet: Xavier-uniform weights.
-    return xavier_init(BookResNet(cfg, num_classes, in_channels, **kwargs))
+    return xavier_init(build_from_config(book_cfgs[variant], BookResNet, num_classes,
+                                         in_channels, **overrides))
 
 
 # ---------------------------------------------------------------------------
