@@ -202,3 +202,10 @@ def test_old_rows_without_channels_or_book_epochs_still_read():
     assert zoo_report.input_text(old) == "1x28x28"
     assert zoo_report.book_epochs(old) == 10
     assert zoo_report.number("nan") is None and zoo_report.number("") is None
+
+
+def test_the_macs_column_writes_counts_as_models_and_summary_do():
+    # The table wrote MACs as axis ticks are written, trailing zeros dropped: '1.8G'
+    # beside `cnnlab models`' '1.80G' for the same count.
+    row = {**LENETS[0], "macs": "1800000000"}
+    assert "| 1.80G |" in zoo_report.markdown_table([row])

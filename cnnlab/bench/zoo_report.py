@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from cnnlab.formatting import si, sig3
+from cnnlab.formatting import format_count, si, sig3
 from cnnlab.models import UnknownModelError, model_info
 
 _DATA_NAMES = {"fashion-mnist": "Fashion-MNIST", "synthetic": "synthetic data"}
@@ -121,7 +121,7 @@ def markdown_table(rows: list[dict]) -> str:
         warm = warm or first
         lines.append("| " + " | ".join([
             r["model"], f"{100 * float(r['test_acc']):.2f}%", book_cell,
-            f"{int(float(r['params'])):,}", si(float(r["macs"])), input_text(r),
+            f"{int(float(r['params'])):,}", format_count(float(r["macs"])), input_text(r),
             sig3(float(r["images_per_s"])) + (" †" if first else ""),
             sig3(peak) if peak is not None else "n/a",
             f"{sig3(float(r['wall_time_s']))} s" + (" †" if first else ""),
