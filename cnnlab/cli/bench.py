@@ -51,8 +51,8 @@ def _output_folder(path: Path) -> Path:
 def model_names(models: str) -> list[str]:
     """"alexnet_d2l,lenet*": each pattern's matches, in the order given; a full model name
     means that model only (not every name containing it). None matching is an error."""
+    from cnnlab.extras import MissingExtraError
     from cnnlab.models import UnknownModelError, list_models, model_info
-    from cnnlab.models.pretrained import MissingExtraError
 
     known = set(list_models())
     names = []

@@ -52,9 +52,9 @@ def summary_command(
     counted. Activations are each layer's output size, summed (views and in-place
     outputs included, as torchinfo counts them); "Training activations" is what autograd
     really keeps, measured."""
+    from cnnlab.extras import MissingExtraError
     from cnnlab.inspect.summary import summary
     from cnnlab.models import UnknownModelError, get_model, model_info
-    from cnnlab.models.pretrained import MissingExtraError
 
     out = output_console()
     try:
