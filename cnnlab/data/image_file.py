@@ -16,8 +16,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from cnnlab.data.dataset import DataError
 
-class ImageFileError(ValueError):
+
+class ImageFileError(DataError, ValueError):
     """The file is not an image cnnlab can read; the message names it and says why."""
 
     def __init__(self, path: Path, reason: str):
