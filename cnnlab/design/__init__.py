@@ -1,7 +1,8 @@
 """Design-space exploration, the way RegNet was found (Radosavovic et al., CVPR 2020).
 
 - :mod:`~cnnlab.design.spaces`: AnyNetX A..E and RegNet, seeded sampling under a
-  complexity band, analytic complexity, and the ``anynetx`` model trials train.
+  complexity band, and analytic complexity; trials train the samples as the
+  ``anynetx`` model (registered in :mod:`cnnlab.models.anynet`).
 - :mod:`~cnnlab.design.store`: a sweep on disk (SQLite), written as trials finish.
 - :mod:`~cnnlab.design.runner`: creating and running sweeps (the driver);
   :mod:`~cnnlab.design.executors` runs their trials (:mod:`~cnnlab.design.trial`) in

@@ -65,7 +65,7 @@ _RESULT_COLUMNS = ("error_pct", "test_acc", "best_test_acc", "train_time_s", "wa
 # schedule, weight decay 5e-5. Any TrainConfig field can be changed per sweep.
 PAPER_RECIPE = {"optimizer": "sgd", "momentum": 0.9, "lr": 0.05, "schedule": "cosine",
                 "weight_decay": 5e-5, "batch_size": 128, "epochs": 10}
-TRIAL_MODEL = "anynetx"  # registered by cnnlab.design.spaces
+TRIAL_MODEL = "anynetx"  # registered in cnnlab.models.anynet; spaces sample its config
 
 
 class SweepError(ValueError):

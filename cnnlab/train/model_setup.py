@@ -128,8 +128,9 @@ def adapt_stem(model: nn.Module, cfg: TrainConfig, channels_last: bool, train: I
     whitening reads WHITENING_IMAGES of the ``train`` split through it.
     """
     if cfg.whiten_stem:
-        # Every k-th training image, not the first ones: a folder dataset is stored
-        # class by class.
+        # Every k-th training image, spread over the split: cnnlab's datasets come
+        # shuffled (folder.split_indices), but data given to train() may be in any
+        # order, class by class say, and the first images would then miss classes.
         every = max(1, len(train.images) // WHITENING_IMAGES)
         batches = unaugmented_batches(train.images[::every][:WHITENING_IMAGES],
                                       train.labels[::every][:WHITENING_IMAGES])

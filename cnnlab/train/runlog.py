@@ -6,7 +6,9 @@ The run directory (``runs/<date>-<model>/``)::
     metrics.csv        one row per epoch (appended and flushed as each ends)
     class_metrics.jsonl  per-class accuracy and confusion matrix, one line per epoch
     events.*           TensorBoard
-    plots/             curves and confusion matrix (cnnlab.train.report)
+    data.json          what train() was given as data, when it was (run_data)
+    plots/             curves.png, confusion.png, misclassified.png (drawn by
+                       run_outputs with report_figures and report_examples)
     summary.json       final metrics, versions, machine, every command that trained it
     report.html        one self-contained page
     checkpoints/       last.safetensors, best.safetensors (+ readable .json)

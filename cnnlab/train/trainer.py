@@ -1,10 +1,10 @@
 """The training loop.
 
 One ``Trainer`` owns one run: it builds the model and the device-resident loaders,
-steps, evaluates every epoch, logs, and checkpoints into the run directory. The
-step never waits for the device except every ``log_every`` steps (progress bar and
-NaN check) and at the end of an epoch: losses and correct counts are summed on
-the device.
+steps, evaluates after every ``eval_every``-th epoch and the last, logs, and checkpoints
+into the run directory. The step never waits for the device except every ``log_every``
+steps (progress bar and NaN check) and at the end of an epoch: losses and correct
+counts are summed on the device.
 """
 
 from __future__ import annotations
