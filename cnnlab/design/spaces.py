@@ -367,10 +367,6 @@ def sample_trial(space: str, seed: int, index: int, **kwargs) -> Sample:
 
 
 def config_to_overrides(cfg: AnyNetConfig) -> dict:
-    """AnyNetConfig fields as plain lists/numbers: JSON- and YAML-safe model overrides."""
+    """AnyNetConfig fields as plain lists/numbers: JSON- and YAML-safe model overrides.
+    ``AnyNetConfig(**overrides)`` reads them back (its lists become tuples again)."""
     return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(cfg).items()}
-
-
-def config_from_dict(values: dict) -> AnyNetConfig:
-    """The inverse of :func:`config_to_overrides` (lists become tuples again)."""
-    return AnyNetConfig(**values)

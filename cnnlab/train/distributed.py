@@ -140,8 +140,3 @@ def launched_as_main() -> bool:
     """Whether this process is rank 0 of a torchrun launch, or not launched by torchrun:
     the one that writes and speaks, known before the process group is joined."""
     return int(os.environ.get("RANK", "0")) == 0
-
-
-def barrier(info: DistInfo) -> None:
-    if info.enabled:
-        dist.barrier()
