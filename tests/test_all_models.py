@@ -126,6 +126,35 @@ def test_model_contract(name, in_channels):
     assert out.shape == (2, headless.num_features), f"{name}: headless {tuple(out.shape)}"
 
 
+def _head_layers(model: nn.Module) -> list[tuple[float, float]]:
+    """(weight std, bias std) of each layer of the classifier (NiN's is a block of convs);
+    bias std is 0 for a zero or missing bias."""
+    return [(float(m.weight.detach().std()),
+             0.0 if m.bias is None else float(m.bias.detach().std()))
+            for m in model.get_classifier().modules()
+            if isinstance(getattr(m, "weight", None), torch.Tensor)]
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=(
+    pytest.mark.skip(reason=TOO_BIG[n]) if n in TOO_BIG else
+    pytest.mark.slow if n in HEAVY else ())) for n in NAMES] or [NONE_REGISTERED])
+def test_reset_classifier_initialises_the_head_as_the_builder_did(name):
+    # speednet and the pre-activation ResNets (preact_resnet*, wrn*) built their head at
+    # N(0, 0.01) with a zero bias, but reset_classifier gave PyTorch's default instead
+    # (weight std 0.026 to 0.042, biases up to 0.06). 64 classes: enough weights that
+    # their std is within a few percent of the init's, where a wrong init is 2x off.
+    torch.manual_seed(0)
+    model = build(name, 1, num_classes=64, side=model_info(name).min_input_size)
+    built = _head_layers(model)
+    model.reset_classifier(64)
+    reset = _head_layers(model)
+    assert len(reset) == len(built) > 0, f"{name}: the new head has other layers"
+    for (w_built, b_built), (w_reset, b_reset) in zip(built, reset, strict=True):
+        assert w_reset == pytest.approx(w_built, rel=0.1), f"{name}: weight std"
+        assert (b_reset == 0) == (b_built == 0), f"{name}: bias std {b_built} -> {b_reset}"
+        assert b_reset == pytest.approx(b_built, rel=0.35), f"{name}: bias std"
+
+
 def test_unknown_model_raises_with_suggestions():
     if not NAMES:
         pytest.skip("no models registered")

@@ -18,6 +18,7 @@ implements the head members around them.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -42,10 +43,18 @@ class Network(nn.Module):
     def reset_classifier(self, num_classes: int) -> None:
         raise NotImplementedError
 
-    # The initialisation the builder gave the whole network (kaiming_init, ...), applied
-    # to a new head by init_head, so reset_classifier gives the head the builder would
-    # have; None: PyTorch's default Linear init. Set by builders, per instance.
+    # The initialisation the whole network got (kaiming_init, ...), which init_head gives
+    # every new head, so reset_classifier makes the head the builder would have made.
+    # None: PyTorch's default Linear init. Set per instance by initialise, the one way a
+    # family initialises its network; no family overrides init_head.
     head_init = None
+
+    def initialise(self, init: Callable[[nn.Module], nn.Module]) -> Network:
+        """Apply ``init`` (kaiming_init, xavier_init, ...) to the whole network and keep
+        it for the heads reset_classifier makes later. Returns the network."""
+        init(self)
+        self.head_init = init
+        return self
 
     def init_head(self, head: nn.Module) -> nn.Module:
         """A fresh classifier initialised as the builder initialised this network's."""

@@ -336,8 +336,6 @@ def anynetx(num_classes: int = 10, in_channels: int = 1, zero_init_last_bn: bool
     on: after one short epoch, deep samples (19-44 blocks) otherwise end near chance.
     """
     # pycls initialises every AnyNet this way (He fan-out, BN 1/0, fc N(0, 0.01)).
-    model = kaiming_init(build_from_config(DEFAULT_ANYNETX, AnyNet, num_classes, in_channels,
-                                           **overrides), zero_init_last_bn=zero_init_last_bn,
-                         zero_conv_bias=False)
-    model.head_init = kaiming_init  # reset_classifier: fc N(0, 0.01) again
-    return model
+    init = partial(kaiming_init, zero_init_last_bn=zero_init_last_bn, zero_conv_bias=False)
+    return build_from_config(DEFAULT_ANYNETX, AnyNet, num_classes, in_channels,
+                             **overrides).initialise(init)

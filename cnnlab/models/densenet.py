@@ -232,8 +232,7 @@ def torchvision_init(model: nn.Module) -> nn.Module:
 
 
 def _torchvision_form(model: DenseNet) -> DenseNet:
-    model.head_init = torchvision_init  # reset_classifier: a zero bias again
-    return torchvision_init(model)
+    return model.initialise(torchvision_init)  # reset_classifier: a zero bias again
 
 
 # Old torchvision checkpoints (the LuaTorch ports) name layer parts "norm.1",

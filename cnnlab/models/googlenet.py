@@ -103,9 +103,6 @@ class BookGoogLeNet(PooledFcNet):
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.b5(self.b4(self.b3(self.b2(self.b1(x)))))
 
-    def init_head(self, head: nn.Module) -> nn.Module:
-        return xavier_init(head)  # as googlenet_d2l initialises the whole network
-
 
 
 # ---------------------------------------------------------------------------
@@ -113,6 +110,18 @@ class BookGoogLeNet(PooledFcNet):
 
 default_norm = partial(nn.BatchNorm2d, eps=0.001)
 default_act = partial(nn.ReLU, inplace=True)
+
+
+def torchvision_init(model: nn.Module) -> nn.Module:
+    """torchvision's GoogLeNet init: N(0, 0.01) truncated at +-2 (i.e. +-200 std: in effect
+    a plain normal) for conv and linear weights, BN 1/0; linear biases keep PyTorch's."""
+    for m in model.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            nn.init.trunc_normal_(m.weight, mean=0.0, std=0.01, a=-2, b=2)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+    return model
 
 
 class BasicConv2d(nn.Module):
@@ -227,17 +236,7 @@ class GoogLeNet(Network):
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(dropout)
         self.fc = linear_head(NUM_FEATURES, num_classes)
-        self._init_weights()
-
-    def _init_weights(self, module: nn.Module | None = None) -> None:
-        # torchvision's: N(0, 0.01) truncated at +-2 (i.e. +-200 std: effectively a
-        # plain normal) for conv and linear weights; linear biases stay at default.
-        for m in (self if module is None else module).modules():
-            if isinstance(m, (nn.Conv2d, nn.Linear)):
-                nn.init.trunc_normal_(m.weight, mean=0.0, std=0.01, a=-2, b=2)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+        self.initialise(torchvision_init)
 
     def _transform(self, x: torch.Tensor) -> torch.Tensor:
         if not self.transform_input:
@@ -274,10 +273,6 @@ class GoogLeNet(Network):
     def get_classifier(self) -> nn.Module:
         return self.fc
 
-    def init_head(self, head: nn.Module) -> nn.Module:
-        self._init_weights(head)
-        return head
-
     def reset_classifier(self, num_classes: int) -> None:
         """Replace the classifier, and the auxiliary ones too so their classes agree (a
         headless model, ``num_classes=0``, keeps no auxiliary classifiers)."""
@@ -303,7 +298,7 @@ _PAPER = "Szegedy et al. 2015, Going Deeper with Convolutions"
 def googlenet_d2l(num_classes: int, in_channels: int, **overrides) -> nn.Module:
     """The book's GoogLeNet: nine Inception blocks, no BN, no auxiliary heads."""
     # The book calls apply_init(..., init_cnn) for GoogLeNet: Xavier-uniform weights.
-    return xavier_init(BookGoogLeNet(num_classes, in_channels, **overrides))
+    return BookGoogLeNet(num_classes, in_channels, **overrides).initialise(xavier_init)
 
 
 @register_model(family="googlenet", paper=_PAPER, input_size=(3, 224, 224), num_classes=1000,

@@ -76,11 +76,8 @@ def _dense_stage(in_features: int, out_features: int, cfg: LeNetCfg) -> list[nn.
     return [*layers, cfg.act_layer()]
 
 
-def _init_weights(module: nn.Module, init: str) -> None:
-    if init == "xavier":
-        xavier_init(module)
-    elif init != "default":
-        raise ValueError(f"LeNet init must be 'xavier' or 'default', not {init!r}")
+# LeNetCfg.init: the book's Xavier init, or PyTorch's own (None: nothing to apply).
+_INITS = {"xavier": xavier_init, "default": None}
 
 
 class LeNet(FlattenClassifierNet):
@@ -98,6 +95,8 @@ class LeNet(FlattenClassifierNet):
         image_size: int | tuple[int, int] = 28,
     ):
         super().__init__()
+        if cfg.init not in _INITS:
+            raise ValueError(f"LeNet init must be 'xavier' or 'default', not {cfg.init!r}")
         if len(cfg.paddings) != len(cfg.channels):
             raise ValueError(
                 f"LeNetCfg needs one padding per conv: channels={cfg.channels}, "
@@ -119,11 +118,8 @@ class LeNet(FlattenClassifierNet):
             flat = out_features
         self.num_features = flat
         self.classifier = nn.Sequential(*dense, linear_head(flat, num_classes))
-        _init_weights(self, cfg.init)
-
-    def init_head(self, head: nn.Module) -> nn.Module:
-        _init_weights(head, self.cfg.init)  # a new head gets the variant's own init
-        return head
+        if _INITS[cfg.init] is not None:
+            self.initialise(_INITS[cfg.init])
 
 
 # --- the named variants -----------------------------------------------------------------

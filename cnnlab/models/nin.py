@@ -81,7 +81,7 @@ class NiN(Network):
         self.head_drop = nn.Dropout(p=cfg.dropout)
         self.classifier = self._make_classifier(num_classes)
         self.global_pool = nn.AdaptiveAvgPool2d(1)
-        xavier_init(self)
+        self.initialise(xavier_init)
 
     def _make_classifier(self, num_classes: int) -> nn.Module:
         if num_classes < 0:
@@ -104,7 +104,7 @@ class NiN(Network):
         return self.classifier
 
     def reset_classifier(self, num_classes: int) -> None:
-        self.classifier = xavier_init(self._make_classifier(num_classes))
+        self.classifier = self.init_head(self._make_classifier(num_classes))
 
 
 @register_model(

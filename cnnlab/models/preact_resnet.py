@@ -107,7 +107,7 @@ class PreActResNet(PooledFcNet):
         self.num_features = in_ch
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = linear_head(in_ch, num_classes)
-        kaiming_init(self)
+        self.initialise(kaiming_init)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         x = self.conv1(x)

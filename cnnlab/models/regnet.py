@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import NamedTuple
 
 from torch import nn
@@ -246,10 +247,8 @@ def pycls_regnet_key(key: str) -> str:
 def _build(cfg: RegNetConfig, num_classes: int, in_channels: int, **overrides) -> nn.Module:
     # pycls and torchvision both initialise this way (He fan-out, BN 1/0, fc N(0, 0.01));
     # the squeeze-excitation convs keep PyTorch's default bias, as in both.
-    model = kaiming_init(build_from_config(cfg, RegNet, num_classes, in_channels, **overrides),
-                         zero_conv_bias=False)
-    model.head_init = kaiming_init  # reset_classifier: fc N(0, 0.01) again
-    return model
+    return build_from_config(cfg, RegNet, num_classes, in_channels, **overrides).initialise(
+        partial(kaiming_init, zero_conv_bias=False))
 
 
 def _standard(tv_name: str | None = None):

@@ -146,9 +146,6 @@ class BookResNet(PooledFcNet):
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.stages(self.b1(x))
 
-    def init_head(self, head: nn.Module) -> nn.Module:
-        return xavier_init(head)  # as the book initialises the whole network
-
 
 
 # ---------------------------------------------------------------------------
@@ -166,8 +163,8 @@ book_cfgs = dict(
 
 def _book(variant: str, num_classes: int, in_channels: int, **overrides) -> BookResNet:
     # The book calls apply_init(..., init_cnn) for ResNet: Xavier-uniform weights.
-    return xavier_init(build_from_config(book_cfgs[variant], BookResNet, num_classes,
-                                         in_channels, **overrides))
+    return build_from_config(book_cfgs[variant], BookResNet, num_classes, in_channels,
+                             **overrides).initialise(xavier_init)
 
 
 # ---------------------------------------------------------------------------

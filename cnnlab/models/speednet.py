@@ -68,7 +68,7 @@ class SpeedNet(Network):
         self.num_features = (2 if cfg.head_pool == "avgmax" else 1) * cin
         self.dropout = nn.Dropout(cfg.dropout)
         self.fc = linear_head(self.num_features, num_classes)
-        kaiming_init(self)
+        self.initialise(kaiming_init)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.features(x)
@@ -85,7 +85,7 @@ class SpeedNet(Network):
         return self.fc
 
     def reset_classifier(self, num_classes: int) -> None:
-        self.fc = linear_head(self.num_features, num_classes)
+        self.fc = self.init_head(linear_head(self.num_features, num_classes))
 
 
 SPEEDNET_CFGS = {

@@ -72,13 +72,9 @@ def vgg_block(
     return layers
 
 
-def _init_weights(module: nn.Module, init: str) -> None:
-    if init == "kaiming":
-        kaiming_init(module)  # conv fan-out He normal, BN 1/0, Linear N(0, 0.01): torchvision's
-    elif init == "xavier":
-        xavier_init(module)
-    else:
-        raise ValueError(f"VGG init must be 'kaiming' or 'xavier', not {init!r}")
+# VGGCfg.init: torchvision's (conv fan-out He normal, BN 1/0, Linear N(0, 0.01)) or the
+# book's Xavier.
+_INITS = {"kaiming": kaiming_init, "xavier": xavier_init}
 
 
 class VGG(FlattenClassifierNet):
@@ -90,6 +86,8 @@ class VGG(FlattenClassifierNet):
         image_size: int | tuple[int, int] = 224,
     ):
         super().__init__()
+        if cfg.init not in _INITS:
+            raise ValueError(f"VGG init must be 'kaiming' or 'xavier', not {cfg.init!r}")
         if not cfg.arch or any(n < 1 or c < 1 for n, c in cfg.arch):
             raise ValueError(
                 f"VGG arch must be non-empty (num_convs, out_channels) pairs >= 1, got {cfg.arch}"
@@ -117,11 +115,7 @@ class VGG(FlattenClassifierNet):
             nn.Dropout(p=cfg.dropout),
             linear_head(cfg.hidden, num_classes),
         )
-        _init_weights(self, cfg.init)
-
-    def init_head(self, head: nn.Module) -> nn.Module:
-        _init_weights(head, self.cfg.init)  # a new head gets the variant's own init
-        return head
+        self.initialise(_INITS[cfg.init])
 
 
 def _vgg(arch: str, batch_norm: bool, num_classes: int, in_channels: int, overrides) -> VGG:
