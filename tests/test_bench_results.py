@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from cnnlab.bench import results
 from cnnlab.bench import throughput as tp
 from cnnlab.cli import app
+from cnnlab.train.device import is_out_of_memory
 
 
 def test_a_result_file_holds_one_machine_record_with_the_device_and_load(tmp_path,
@@ -64,7 +65,7 @@ def test_the_cpu_allocators_failure_halves_the_batch_too(monkeypatch):
     ("mat1 and mat2 shapes cannot be multiplied", False),
 ])
 def test_what_counts_as_out_of_memory(message, oom):
-    assert tp.is_out_of_memory(RuntimeError(message)) is oom
+    assert is_out_of_memory(RuntimeError(message)) is oom
 
 
 def test_the_loader_bench_waits_for_an_mps_device_before_reading_the_clock(monkeypatch):

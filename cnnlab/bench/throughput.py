@@ -21,6 +21,7 @@ from cnnlab.bench.timing import step_seconds, synchronize
 from cnnlab.models import get_model, model_info
 from cnnlab.models.padded_stem import pad_stem_channels, plain_stems
 from cnnlab.train.config import TrainConfig
+from cnnlab.train.device import is_out_of_memory
 from cnnlab.train.evaluate import autocast_context
 from cnnlab.train.optim import build_optimizer
 
@@ -60,21 +61,6 @@ class ThroughputRow:
     model_overrides: str = ""  # the model's options, as JSON ("" = its defaults)
     note: str = ""
     profile: str = ""  # the profiler's table, when asked for (not written to CSV)
-
-
-def is_out_of_memory(exc: BaseException) -> bool:
-    """Whether ``exc`` says the device or the CPU ran out of memory (the batch is then
-    halved). torch.OutOfMemoryError covers the CUDA allocator; the rest is in the text:
-    cuDNN and cuBLAS report "CUDA error: out of memory" as a RuntimeError
-    (AcceleratorError), torch.compile wraps a failure in its own error, MPS says "MPS
-    backend out of memory", and the CPU allocator "DefaultCPUAllocator: can't allocate
-    memory" or "not enough memory". (train/model_setup's check knows only the first and
-    the CPU's: enough for building a model, not for timing one.)"""
-    if isinstance(exc, torch.OutOfMemoryError):
-        return True
-    text = str(exc).lower()
-    return any(words in text for words in ("out of memory", "defaultcpuallocator",
-                                           "can't allocate memory", "not enough memory"))
 
 
 def peak_memory_mib(device: torch.device) -> float | None:

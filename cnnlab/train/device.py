@@ -79,3 +79,19 @@ def peak_memory_mb(device: torch.device) -> float:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     # getrusage(2): ru_maxrss is in bytes on macOS, in KiB on Linux and the BSDs.
     return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` says the device or the CPU ran out of memory. torch.OutOfMemoryError
+    covers the CUDA allocator; the rest is in the text: cuDNN and cuBLAS report "CUDA
+    error: out of memory" as a RuntimeError (AcceleratorError), torch.compile wraps a
+    failure in its own error, MPS says "MPS backend out of memory", and the CPU allocator
+    "DefaultCPUAllocator: can't allocate memory" or "not enough memory". Building a model
+    (train/model_setup) and timing one (bench throughput, which then halves its batch)
+    both ask here."""
+    # torch.OutOfMemoryError arrived in torch 2.5; torch.cuda's name is older.
+    if isinstance(exc, getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError)):
+        return True
+    text = str(exc).lower()
+    return any(words in text for words in ("out of memory", "defaultcpuallocator",
+                                           "can't allocate memory", "not enough memory"))

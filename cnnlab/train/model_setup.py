@@ -15,6 +15,7 @@ from cnnlab.models.padded_stem import pad_stem_channels
 from cnnlab.models.transfer import freeze_backbone
 from cnnlab.models.whitened_stem import whiten_stem
 from cnnlab.train.config import ConfigError, TrainConfig
+from cnnlab.train.device import is_out_of_memory
 
 # Training images whose patches set a whitened stem: enough for a 7x7x3 patch
 # covariance (147 dimensions) from millions of patches, a few milliseconds on a GPU.
@@ -48,13 +49,6 @@ def check_model_overrides(model: str, overrides: dict) -> None:
         return
 
 
-def _out_of_memory(exc: RuntimeError) -> bool:
-    oom = getattr(torch, "OutOfMemoryError", None) or torch.cuda.OutOfMemoryError
-    return isinstance(exc, oom) or any(
-        words in str(exc) for words in ("DefaultCPUAllocator", "not enough memory",
-                                         "can't allocate memory"))
-
-
 def build_model(cfg: TrainConfig, num_classes: int, channels: int, image_size: int) -> nn.Module:
     """``cfg.model`` for ``num_classes`` classes and images of ``channels`` x ``image_size``."""
     overrides = dict(cfg.model_overrides)
@@ -74,7 +68,7 @@ def build_model(cfg: TrainConfig, num_classes: int, channels: int, image_size: i
                           weights=cfg.weights or None, scratch_ops=cfg.scratch_ops,
                           **overrides)
     except RuntimeError as exc:  # the CPU allocator's failure, torch.OutOfMemoryError
-        if not _out_of_memory(exc):
+        if not is_out_of_memory(exc):
             raise
         # Book networks size their classifier with one probe image of the input's size.
         asked = re.search(r"allocate (\d+) bytes", str(exc))
