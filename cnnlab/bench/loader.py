@@ -29,6 +29,7 @@ from PIL import Image
 from cnnlab.bench.timing import synchronize
 from cnnlab.data.augment import Augment
 from cnnlab.data.loader import DeviceLoader
+from cnnlab.train.device import torch_threads
 
 # (row key, column header) in display order, for a rich table.
 COLUMNS = (
@@ -101,21 +102,6 @@ def _measure_once(make: Callable[[], Iterable], epochs: int,
     return phases
 
 
-class _Threads:
-    """Set torch's intra-op threads for a block, then restore them (None: leave alone)."""
-
-    def __init__(self, threads: int | None) -> None:
-        self.threads, self.previous = threads, torch.get_num_threads()
-
-    def __enter__(self) -> int:
-        if self.threads is not None:
-            torch.set_num_threads(self.threads)
-        return torch.get_num_threads()
-
-    def __exit__(self, *exc) -> None:
-        torch.set_num_threads(self.previous)
-
-
 def _load_train(dataset: str) -> tuple[torch.Tensor, torch.Tensor]:
     from cnnlab.data import load_dataset
 
@@ -177,7 +163,7 @@ def run_loader_bench(resize: int = 96, batch_size: int = 128, workers: int = 2,
     # of them alike; each phase keeps its best time.
     for _ in range(repeats):
         for name, make, where in pipelines:
-            with _Threads(None if name == BOOK else threads) as n_threads:
+            with torch_threads(None if name == BOOK else threads) as n_threads:
                 phases = _measure_once(make, epochs, where)
             if name != BOOK:
                 parallelism[name] = (f"cpu, {n_threads} threads" if where.type == "cpu"

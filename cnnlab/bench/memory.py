@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnlab.inspect import saved_activation_bytes
+from cnnlab.train.device import torch_threads
 
 
 def _train_step(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor,
@@ -78,10 +79,7 @@ def run_densenet_memory_bench(model: str = "densenet121", batch_size: int = 8,
     """
     from cnnlab.models import get_model  # the registry imports every family
 
-    threads_before = torch.get_num_threads()
-    if num_threads:
-        torch.set_num_threads(num_threads)
-    try:
+    with torch_threads(num_threads or None):  # 0 or None: leave torch's threads as they are
         torch.manual_seed(seed)
         plain = get_model(model, num_classes=num_classes, in_channels=3).train()
         efficient = get_model(model, num_classes=num_classes, in_channels=3,
@@ -93,8 +91,6 @@ def run_densenet_memory_bench(model: str = "densenet121", batch_size: int = 8,
         saved = [saved_activation_bytes(net, lambda net=net: net(x), (x,))[0]
                  for net in (plain, efficient)]
         step_s = _step_times([plain, efficient], x, y, steps)
-    finally:
-        torch.set_num_threads(threads_before)
     rows = []
     for name, nbytes, seconds in zip(("plain", "memory_efficient"), saved, step_s,
                                      strict=True):

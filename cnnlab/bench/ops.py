@@ -23,9 +23,8 @@ under ``torch.no_grad``; float32 on the CPU with ``threads`` intra-op threads.
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -33,6 +32,7 @@ from rich.table import Table
 
 from cnnlab.ops.conv import ConvGeometry, choose_method, conv2d
 from cnnlab.ops.fft import fft_conv2d
+from cnnlab.train.device import torch_threads
 
 KERNEL_SIZES = (1, 3, 5, 7, 9, 11, 13, 15)
 IMAGE_SIZES = (28, 56)
@@ -40,18 +40,6 @@ GROUPS = (1, 2, 4, 8, 16, 32)
 # Skip an unfold (im2col) timing whose column matrix would exceed this: it would
 # only measure the machine's memory bandwidth, slowly.
 MAX_UNFOLD_BYTES = 768 * 2**20
-
-
-@contextlib.contextmanager
-def torch_threads(threads: int | None) -> Iterator[int]:
-    """Run a block with ``threads`` intra-op threads (None: unchanged), then restore."""
-    previous = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
-    try:
-        yield torch.get_num_threads()
-    finally:
-        torch.set_num_threads(previous)
 
 
 def time_calls(calls: dict[str, Callable[[], object]], repeats: int = 5) -> dict[str, float]:
