@@ -17,9 +17,9 @@ training_log = output_console(stderr=True)  # the progress bar and epoch lines
 
 def run_errors():
     from cnnlab.data.dataset import DataError
+    from cnnlab.extras import MissingExtraError
     from cnnlab.models import UnknownModelError
     from cnnlab.models.interop import WeightsMismatchError
-    from cnnlab.models.pretrained import MissingExtraError
     from cnnlab.train import ConfigError
     from cnnlab.train.checkpoint import CheckpointError
     from cnnlab.train.runlog import RunInUse

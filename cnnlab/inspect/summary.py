@@ -351,12 +351,6 @@ def _layer_row(c: RowCounts) -> LayerRow:
                     activation_bytes=c.leaf_bytes, calls=n.calls, own=c.own)
 
 
-# --------------------------------------------------------------------------- formatting
-
-
-# train/report.py imports the byte formatter under its old name, from here.
-fmt_bytes = format_bytes
-
 
 def fmt_shape(shape: Sequence[int]) -> str:
     return "x".join(str(s) for s in shape)

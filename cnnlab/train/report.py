@@ -242,10 +242,10 @@ def _fact_not_advice(label: str, words: str, model_summary: dict) -> list[str]:
     totals = model_summary.get("totals") or {}
     if (label == "Training activations" and totals.get("training_pass_mode") == "eval"
             and isinstance(totals.get("training_activation_bytes"), int)):
-        from cnnlab.inspect.summary import fmt_bytes
+        from cnnlab.formatting import format_bytes
 
         batch = model_summary.get("batch_size", 1)
-        words = (f"{fmt_bytes(totals['training_activation_bytes'])} (saved for backward, "
+        words = (f"{format_bytes(totals['training_activation_bytes'])} (saved for backward, "
                  f"per batch of {batch}, measured with the model in eval mode)")
     return [label, words]
 
