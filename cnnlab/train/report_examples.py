@@ -8,12 +8,11 @@ off-diagonal counts.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import torch
 
-from cnnlab.figures import literal, save_figure, subplots
+from cnnlab.figures import image_grid
 from cnnlab.train.evaluate import autocast_context, tta_logits, tta_views
 from cnnlab.train.report_figures import wrapped
 
@@ -55,20 +54,8 @@ def plot_examples(images: torch.Tensor, found: list[tuple[int, int, int]],
     """A grid of uint8 images (N x C x H x W; ``found`` holds (index, true, predicted)),
     each titled with its true and predicted class."""
     cols = min(8, len(found))
-    rows = math.ceil(len(found) / cols)
     width = max(1.65 * cols, 6.0)
-    fig, axes = subplots(rows, cols, figsize=(width, 1.95 * rows + 0.7), squeeze=False)
-    fig.set_layout_engine("constrained")
-    for ax in axes.flat:
-        ax.set_axis_off()
-    for ax, (index, true, pred) in zip(axes.flat, found, strict=False):
-        image = images[index]
-        if image.shape[0] == 3:
-            ax.imshow(image.permute(1, 2, 0).numpy())
-        else:  # grey (or the first of other channel counts)
-            ax.imshow(image[0].numpy(), cmap="gray", vmin=0, vmax=255)
-        ax.set_title(f"true: {literal(classes[true])}\npred: {literal(classes[pred])}",
-                     fontsize=8)
-    if title:
-        fig.suptitle(wrapped(literal(title), width, points=10), fontsize=10)
-    return save_figure(fig, out, layout=False)
+    titles = [f"true: {classes[true]}\npred: {classes[pred]}" for _, true, pred in found]
+    return image_grid(images[[index for index, _, _ in found]], titles, out,
+                      wrapped(title, width, points=10), cols=cols, cell=(1.65, 1.95),
+                      min_width=6.0, title_inches=0.7, fontsize=8)
