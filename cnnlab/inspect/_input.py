@@ -42,14 +42,15 @@ class FirstConv:
 
 
 def first_conv(model: nn.Module) -> FirstConv | None:
-    """The first convolution registered in ``model`` (registration order is, in practice,
-    the order of the forward pass); None for a model without one, an MLP say."""
-    for module in model.modules():
-        channels = getattr(module, "in_channels", None)
-        kernel = getattr(module, "kernel_size", None)
-        if isinstance(channels, int) and isinstance(kernel, tuple):
-            return FirstConv(channels if channels > 0 else None, len(kernel))
-    return None
+    """What the model's first convolution (:func:`cnnlab.models._base.first_conv`) says
+    about its input; None for a model without one, an MLP say."""
+    from cnnlab.models._base import first_conv as find_first_conv
+
+    found = find_first_conv(model)
+    if found is None:
+        return None
+    conv = found[1]
+    return FirstConv(conv.in_channels if conv.in_channels > 0 else None, len(conv.kernel_size))
 
 
 def first_conv_channels(model: nn.Module) -> int | None:

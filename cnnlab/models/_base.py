@@ -185,18 +185,28 @@ def kaiming_init(model: nn.Module, zero_init_last_bn: bool = False,
     return model
 
 
-def plain_first_convolution(model: nn.Module, purpose: str) -> tuple[str, nn.Conv2d]:
-    """The model's first convolution and its name, if it is a plain ``nn.Conv2d`` with
-    ``groups=1``; otherwise a ``ValueError`` naming it and ``purpose`` ("padding").
+def first_conv(model: nn.Module) -> tuple[str, nn.Module] | None:
+    """The model's first convolution and its name; None for a model without one (an MLP).
 
-    Any kind of convolution counts as the first one (cnnlab's from-scratch Conv2d is
-    not an ``nn.Conv2d`` but has the same attributes): never a later one by mistake.
+    Any kind of convolution counts, so the one found is never a later one by mistake: a
+    module with an int ``in_channels`` and a tuple ``kernel_size`` (``nn.Conv1d/2d/3d``,
+    a lazy conv whose ``in_channels`` is still 0, cnnlab's from-scratch Conv2d, which is
+    no ``nn.Conv2d``). Registration order stands for the order of the forward pass, as it
+    does in every cnnlab and torchvision model. Callers add the checks their use needs.
     """
-    name, conv = next(((n, m) for n, m in model.named_modules()
-                       if hasattr(m, "in_channels") and hasattr(m, "kernel_size")),
-                      (None, None))
-    if conv is None:
+    return next(((n, m) for n, m in model.named_modules()
+                 if isinstance(getattr(m, "in_channels", None), int)
+                 and isinstance(getattr(m, "kernel_size", None), tuple)), None)
+
+
+def plain_first_convolution(model: nn.Module, purpose: str) -> tuple[str, nn.Conv2d]:
+    """The model's first convolution (:func:`first_conv`) and its name, if it is a plain
+    ``nn.Conv2d`` with ``groups=1``; otherwise a ``ValueError`` naming it and ``purpose``
+    ("padding")."""
+    found = first_conv(model)
+    if found is None:
         raise ValueError(f"{type(model).__name__} has no convolution for {purpose}")
+    name, conv = found
     if type(conv) is not nn.Conv2d or conv.groups != 1:  # from-scratch, grouped, padded
         kind = f"{type(conv).__module__}.{type(conv).__name__}"
         raise ValueError(f"the first convolution ({name}) is {kind} with groups="

@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from cnnlab.models._base import first_conv
 from cnnlab.models._registry import get_model, list_models, model_info
 
 
@@ -247,9 +248,9 @@ def _classes_and_channels(model: nn.Module, state: Mapping[str, torch.Tensor]) -
     """num_classes / in_channels implied by ``state`` for this architecture."""
     out = {}
     own = model.state_dict()
-    first_conv = next((k for k, v in own.items() if v.ndim == 4), None)
-    if first_conv and first_conv in state:
-        out["in_channels"] = state[first_conv].shape[1]
+    conv = first_conv(model)
+    if conv is not None and f"{conv[0]}.weight" in state:
+        out["in_channels"] = state[f"{conv[0]}.weight"].shape[1]
     last_linear = [k for k, v in own.items() if k.endswith("weight") and v.ndim == 2]
     if last_linear and last_linear[-1] in state:
         out["num_classes"] = state[last_linear[-1]].shape[0]

@@ -29,7 +29,7 @@ from torch import nn
 # MissingExtraError stays importable from here: the CLI's commands import it from here.
 from cnnlab.extras import MissingExtraError as MissingExtraError
 from cnnlab.extras import require_extra
-from cnnlab.models._base import Network, linear_head
+from cnnlab.models._base import Network, first_conv, linear_head
 from cnnlab.models._registry import EXTERNAL_PREFIXES, ModelInfo, UnknownModelError
 from cnnlab.models.interop import read_weights_file
 
@@ -286,12 +286,13 @@ def conv_with_weight(conv: nn.Conv2d, weight: torch.Tensor) -> nn.Conv2d:
 
 
 def first_conv_name(model: nn.Module) -> str | None:
-    """The convolution that reads the image (timm records it; else the first Conv2d)."""
+    """The convolution that reads the image (timm records it; else :func:`first_conv`)."""
     named = getattr(model, "pretrained_cfg", None) or {}
     first = named.get("first_conv") if isinstance(named, dict) else None
     if isinstance(first, str):
         return first
-    return next((n for n, m in model.named_modules() if isinstance(m, nn.Conv2d)), None)
+    found = first_conv(model)
+    return found[0] if found else None
 
 
 def classifier_name(model: nn.Module) -> str | None:

@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnlab.models._base import plain_first_convolution
+from cnnlab.ops.conv import conv_output_size
 
 # Eigenvalues below this share of the largest are raised to it before scaling: the
 # near-noise directions would otherwise be amplified hundreds of times.
@@ -40,9 +41,10 @@ PATCH_CHUNK_ELEMENTS = 2**26  # 256 MB of float32 patches at a time
 
 
 def _patches_per_image(conv: nn.Conv2d, size) -> int:
-    out = [(n + 2 * p - d * (k - 1) - 1) // s + 1 for n, p, d, k, s in
-           zip(size, conv.padding, conv.dilation, conv.kernel_size, conv.stride, strict=True)]
-    return max(1, out[0] * out[1])
+    # conv_output_size takes the total padding, both sides together.
+    height, width = (conv_output_size(n, k, 2 * p, s, d) for n, k, p, s, d in zip(
+        size, conv.kernel_size, conv.padding, conv.stride, conv.dilation, strict=True))
+    return height * width
 
 
 def patch_covariance(batches: Iterable[torch.Tensor], conv: nn.Conv2d
