@@ -211,3 +211,49 @@ def test_resuming_a_checkpoint_whose_state_lacks_its_epoch_is_named(tmp_path):
     with pytest.raises(ckpt.CheckpointError, match="last.safetensors: its training state "
                                                    "lacks epoch, train_time"):
         resume(run, extra_epochs=1)
+
+
+def test_a_checkpoint_given_as_weights_is_read_once_by_load_checkpoint(tmp_path, monkeypatch):
+    # models/interop.py read a run's checkpoint its own way, twice: the tensors with
+    # safetensors.load_file, then the header with safe_open (for the run's
+    # model_overrides). A run rewriting the file in between could pair one write's
+    # weights with another's settings; load_checkpoint reads the file once.
+    from cnnlab.models import get_model
+    from cnnlab.models.interop import read_weights_and_overrides
+
+    torch.manual_seed(0)
+    live, ema = (get_model("lenet_modern") for _ in range(2))
+    path = tmp_path / "last.safetensors"
+    ckpt.save_checkpoint(path, live.state_dict(), {"epoch": 1, "config": {
+        "model_overrides": {"dropout": 0.25}}}, ema_state=ema.state_dict())
+    reads = []
+    real = ckpt.load_checkpoint
+    monkeypatch.setattr(ckpt, "load_checkpoint", lambda p: reads.append(p) or real(p))
+    weights, overrides = read_weights_and_overrides(path)
+    assert reads == [path] and overrides == {"dropout": 0.25}
+    assert all(torch.equal(weights[k], v) for k, v in ema.state_dict().items())
+    model = get_model("lenet_modern", weights=path)  # weights and settings: one read
+    assert reads == [path, path]
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in ema.state_dict().items())
+
+
+def test_only_a_file_with_training_state_is_taken_for_a_checkpoint(tmp_path):
+    from cnnlab.models.interop import read_weights_and_overrides
+
+    # Keys alone do not make a checkpoint: a plain weights file of a model whose layers
+    # are named model.* and rng.* is returned as it is, with no run's settings.
+    save_file({"model.w": torch.ones(2), "rng.w": torch.zeros(1)}, tmp_path / "w.safetensors")
+    assert not ckpt.is_checkpoint(tmp_path / "w.safetensors")
+    weights, overrides = read_weights_and_overrides(tmp_path / "w.safetensors")
+    assert set(weights) == {"model.w", "rng.w"} and overrides is None
+    ckpt.save_checkpoint(tmp_path / "c.safetensors", {"w": torch.ones(2)}, {"epoch": 1})
+    assert ckpt.is_checkpoint(tmp_path / "c.safetensors")
+    assert read_weights_and_overrides(tmp_path / "c.safetensors")[1] == {}
+    for content in (b"", b"\x08\x00\x00\x00\x00\x00\x00\x00{", b"\x02" + b"\x00" * 7 + b"[]"):
+        (tmp_path / "bad.safetensors").write_bytes(content)
+        assert not ckpt.is_checkpoint(tmp_path / "bad.safetensors")
+    # A damaged checkpoint is named as one, not read as if it were another weights file.
+    data = (tmp_path / "c.safetensors").read_bytes()
+    (tmp_path / "cut.safetensors").write_bytes(data[:-4])
+    with pytest.raises(ckpt.CheckpointError, match="cut.safetensors: not a readable"):
+        read_weights_and_overrides(tmp_path / "cut.safetensors")

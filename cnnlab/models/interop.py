@@ -64,11 +64,6 @@ def load_state_dict_checked(
     return model
 
 
-# A cnnlab checkpoint's weight groups, in the order the weights its run evaluated are
-# found: the EMA's, Lookahead's (``last`` without an EMA), else the model's own.
-EVALUATED_GROUPS = ("ema", "eval", "model")
-
-
 def read_weights_file(path: str | Path) -> dict[str, torch.Tensor]:
     """Tensors from a ``.safetensors`` file or a foreign ``.pth``/``.pt`` (weights only).
 
@@ -78,6 +73,14 @@ def read_weights_file(path: str | Path) -> dict[str, torch.Tensor]:
     Lookahead's ``eval.*`` in a ``last`` file, else ``model.*``), as ``cnnlab eval`` and
     ``predict`` do, so the new run starts from the accuracy the report gives.
     """
+    return read_weights_and_overrides(path)[0]
+
+
+def read_weights_and_overrides(path: str | Path) -> tuple[dict[str, torch.Tensor], dict | None]:
+    """:func:`read_weights_file`'s tensors, and the ``model_overrides`` of the cnnlab run
+    whose checkpoint ``path`` is ({} when none; None for any other file). A checkpoint is
+    read by cnnlab.train.checkpoint, once, so its weights and its run's settings come
+    from the same write even while the run replaces the file."""
     path = Path(path)
     if path.is_dir():  # a run's folder, most likely: its checkpoint is the file meant
         best = path / "checkpoints" / "best.safetensors"
@@ -86,24 +89,19 @@ def read_weights_file(path: str | Path) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise FileNotFoundError(f"weights file not found: {path}")
     if path.suffix == ".safetensors":
+        # Imported here: cnnlab.models does not depend on cnnlab.train to load.
+        from cnnlab.train import checkpoint as ckpt
+
+        if ckpt.is_checkpoint(path):  # also holds optimizer, EMA and RNG state
+            return ckpt.weights_from_checkpoint(path)
         from safetensors.torch import load_file
 
         try:
-            tensors = load_file(str(path))
+            return load_file(str(path)), None
         except Exception as exc:  # SafetensorError is not a ValueError: name the file
             raise ValueError(
                 f"{path}: not a readable .safetensors file ({exc}); a damaged or "
                 "truncated copy, or another format named .safetensors") from None
-        # cnnlab checkpoints (train/checkpoint.py) also hold optimizer, EMA and RNG state.
-        if any(k.startswith("model.") for k in tensors) and any(
-            k.startswith("rng.") for k in tensors
-        ):
-            for group in EVALUATED_GROUPS:
-                weights = {k[len(group) + 1:]: v for k, v in tensors.items()
-                           if k.startswith(f"{group}.")}
-                if weights:
-                    return weights
-        return tensors
     try:
         with path.open("rb") as f:
             head = f.read(4)
@@ -131,33 +129,7 @@ def read_weights_file(path: str | Path) -> dict[str, torch.Tensor]:
             obj = obj[wrapper]
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise ValueError(f"{path}: expected a mapping of parameter names to tensors")
-    return obj
-
-
-def checkpoint_model_overrides(path: str | Path) -> dict | None:
-    """The ``model_overrides`` the cnnlab run that wrote checkpoint ``path`` was built
-    with ({} when none), or None when ``path`` is no cnnlab training checkpoint (a
-    foreign file, a weights name). Reads the file's header only."""
-    path = Path(path)
-    if path.suffix != ".safetensors" or not path.is_file():
-        return None
-    import json
-
-    from safetensors import safe_open
-
-    from cnnlab.train.checkpoint import STATE_KEY  # the checkpoint format's own name
-
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            text = (f.metadata() or {}).get(STATE_KEY)
-        state = json.loads(text) if text else None
-    except Exception:  # unreadable: read_weights_file has already said why, or will
-        return None
-    if not isinstance(state, dict):
-        return None
-    config = state.get("config")
-    overrides = config.get("model_overrides") if isinstance(config, dict) else None
-    return dict(overrides) if isinstance(overrides, dict) else {}
+    return obj, None
 
 
 def _why_torch_load_failed(exc: Exception) -> str:

@@ -31,7 +31,7 @@ from cnnlab.extras import MissingExtraError as MissingExtraError
 from cnnlab.extras import require_extra
 from cnnlab.models._base import Network, first_conv, linear_head
 from cnnlab.models._registry import EXTERNAL_PREFIXES, ModelInfo, UnknownModelError
-from cnnlab.models.interop import read_weights_file
+from cnnlab.models.interop import read_weights_and_overrides
 
 TORCHVISION_PREFIX, TIMM_PREFIX = EXTERNAL_PREFIXES  # "tv:", "timm:"
 _WEIGHT_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin", ".ckpt")
@@ -200,17 +200,20 @@ def _build_timm(arch: str, num_classes: int, in_channels: int, **overrides) -> n
 
 # --- reading weights ---------------------------------------------------------------
 
-def read_pretrained(info: ModelInfo, weights) -> tuple[dict[str, torch.Tensor], str]:
-    """(state_dict, where it came from) for a file, a mapping or a weights name."""
+def read_pretrained(info: ModelInfo, weights) -> tuple[dict[str, torch.Tensor], str,
+                                                      dict | None]:
+    """(state_dict, where it came from, the model_overrides its cnnlab run recorded) for
+    a file, a mapping or a weights name; the last is None but for a run's checkpoint."""
     if isinstance(weights, Mapping):
-        return dict(weights), "the given state_dict"
+        return dict(weights), "the given state_dict", None
     text = str(weights)
     path = Path(weights).expanduser()
     if path.exists() or "/" in text or "\\" in text or text.endswith(_WEIGHT_SUFFIXES):
-        return read_weights_file(path), str(path)
+        state, recorded = read_weights_and_overrides(path)
+        return state, str(path), recorded
     if info.family == "timm":
-        return _timm_weights(info, text)
-    return _torchvision_weights(info, text)
+        return *_timm_weights(info, text), None
+    return *_torchvision_weights(info, text), None
 
 
 def _torchvision_weights(info: ModelInfo, tag: str) -> tuple[dict, str]:

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from cnnlab.models._registry import ModelInfo
-from cnnlab.models.interop import checkpoint_model_overrides, load_state_dict_checked
+from cnnlab.models.interop import load_state_dict_checked
 from cnnlab.models.pretrained import (
     TV_AUX_KEYS,
     TorchvisionNet,
@@ -48,7 +48,7 @@ def load_pretrained(model: nn.Module, weights, info: ModelInfo,
     count differs (:func:`adapt_input_conv`). Anything else that does not fit is a
     :class:`WeightsMismatchError` listing the keys.
     """
-    state, source = read_pretrained(info, weights)
+    state, source, recorded = read_pretrained(info, weights)
     state = _to_model_keys(model, state, info)
     given_keys = list(state)
     unused = getattr(model, "unused_weight_prefixes", ())
@@ -70,7 +70,7 @@ def load_pretrained(model: nn.Module, weights, info: ModelInfo,
     # ``auto_transform_input=False``: the caller chose transform_input; it stays.
     transform = auto_transform_input and _transform_input_as_the_weights(
         model, info, given_keys, from_rgb=channels is not None and channels[0] == 3,
-        recorded=checkpoint_model_overrides(source))
+        recorded=recorded)
     return PretrainedLoad(source, new_head, channels, transform)
 
 

@@ -184,6 +184,42 @@ def load_checkpoint(path: Path) -> tuple[dict[str, dict[str, torch.Tensor]], dic
     return groups, state
 
 
+# A checkpoint's weight groups, in the order the weights its run evaluated are found:
+# the EMA's, Lookahead's (``last`` without an EMA), else the model's own.
+EVALUATED_GROUPS = ("ema", "eval", "model")
+
+
+def evaluated_weights(groups: dict[str, dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """The weights a checkpoint's run evaluated, of ``load_checkpoint``'s groups: what
+    ``cnnlab eval`` of the checkpoint measures and its report gives."""
+    return next(groups[g] for g in EVALUATED_GROUPS if groups[g] or g == "model")
+
+
+def is_checkpoint(path: Path) -> bool:
+    """Whether ``path`` is a cnnlab training checkpoint: a safetensors file whose header
+    holds the training state. Reads the header alone, to tell a checkpoint from another
+    weights file; its contents are read by :func:`load_checkpoint`."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+            size = int.from_bytes(head, "little")
+            if len(head) < 8 or size > Path(path).stat().st_size - 8:
+                return False
+            return STATE_KEY in _safetensors_metadata(head + fh.read(size))
+    except (OSError, ValueError, AttributeError):  # unreadable, not JSON, not an object
+        return False
+
+
+def weights_from_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict]:
+    """(the weights its run evaluated, the ``model_overrides`` its run built the model
+    with, {} when none) of checkpoint ``path``, from one read (:func:`load_checkpoint`):
+    for starting another model from a run's checkpoint."""
+    groups, state = load_checkpoint(path)
+    config = state.get("config")
+    overrides = config.get("model_overrides") if isinstance(config, dict) else None
+    return evaluated_weights(groups), dict(overrides) if isinstance(overrides, dict) else {}
+
+
 def require_state(state: dict, keys: tuple[str, ...], path: Path) -> None:
     """A checkpoint's state holds ``keys`` (what the caller reads), or a clear error."""
     missing = [k for k in keys if k not in state]

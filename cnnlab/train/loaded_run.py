@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from cnnlab.models import get_model, model_info
-from cnnlab.models.interop import EVALUATED_GROUPS, load_state_dict_checked
+from cnnlab.models.interop import load_state_dict_checked
 from cnnlab.notices import CnnlabWarning
 from cnnlab.train import checkpoint as ckpt
 from cnnlab.train.config import ConfigError, TrainConfig
@@ -103,8 +103,7 @@ def load_run(run_dir: str | Path, which: str = "best", device: str = "cpu",
                       scratch_ops=False if pytorch_ops else cfg.scratch_ops, **overrides)
     # A "last" checkpoint evaluates the weights training evaluated: the EMA's, or
     # Lookahead's (slow + alpha (fast - slow)), kept beside the live ones.
-    weights = next(groups[g] for g in EVALUATED_GROUPS if groups[g] or g == "model")
-    load_state_dict_checked(model, weights, source=str(path))
+    load_state_dict_checked(model, ckpt.evaluated_weights(groups), source=str(path))
     model.to(torch.device(device)).eval()
     return LoadedRun(run_dir, cfg, model, list(state["classes"]), pp, path, state.get("epoch"),
                      state.get("step_in_epoch") or 0)
