@@ -26,8 +26,6 @@ from pathlib import Path
 import torch
 from torch import nn
 
-# MissingExtraError stays importable from here: the CLI's commands import it from here.
-from cnnlab.extras import MissingExtraError as MissingExtraError
 from cnnlab.extras import require_extra
 from cnnlab.models._base import Network, first_conv, linear_head
 from cnnlab.models._registry import EXTERNAL_PREFIXES, ModelInfo, UnknownModelError
