@@ -10,7 +10,7 @@ from torch import nn
 
 from cnnlab.inspect._input import first_conv as input_conv
 from cnnlab.models import get_model, model_info
-from cnnlab.models._base import first_conv, plain_first_convolution
+from cnnlab.models._base import first_conv, plain_first_convolution, replace_submodule
 from cnnlab.models.pretrained import first_conv_name
 from cnnlab.models.transfer import load_pretrained
 from cnnlab.models.whitened_stem import whiten_stem
@@ -62,3 +62,13 @@ def test_whitening_images_smaller_than_the_kernel_says_so():
     model = nn.Sequential(nn.Conv2d(1, 4, 5))
     with pytest.raises(ValueError, match="kernel spans 5 .* padded input is only 3 wide"):
         whiten_stem(model, [torch.randn(2, 1, 3, 3)])
+
+
+def test_replace_submodule_puts_a_module_at_a_dotted_path_and_refuses_a_missing_one():
+    # nn.Module.set_submodule arrived in torch 2.5; pyproject admits 2.4.
+    model = nn.Sequential(nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU()), nn.Linear(2, 2))
+    replace_submodule(model, "0.1", nn.Identity())
+    replace_submodule(model, "1", nn.Identity())
+    assert isinstance(model[0][1], nn.Identity) and isinstance(model[1], nn.Identity)
+    with pytest.raises(AttributeError, match="no submodule '0.7'"):
+        replace_submodule(model, "0.7", nn.Identity())

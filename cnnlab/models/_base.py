@@ -199,6 +199,16 @@ def first_conv(model: nn.Module) -> tuple[str, nn.Module] | None:
                  and isinstance(getattr(m, "kernel_size", None), tuple)), None)
 
 
+def replace_submodule(model: nn.Module, name: str, module: nn.Module) -> None:
+    """Put ``module`` at the dotted path ``name`` of ``model`` (what nn.Module.set_submodule
+    does from torch 2.5 on; pyproject admits torch 2.4)."""
+    parent_name, _, child = name.rpartition(".")
+    parent = model.get_submodule(parent_name) if parent_name else model
+    if not hasattr(parent, child):
+        raise AttributeError(f"{type(model).__name__} has no submodule {name!r}")
+    setattr(parent, child, module)
+
+
 def plain_first_convolution(model: nn.Module, purpose: str) -> tuple[str, nn.Conv2d]:
     """The model's first convolution (:func:`first_conv`) and its name, if it is a plain
     ``nn.Conv2d`` with ``groups=1``; otherwise a ``ValueError`` naming it and ``purpose``

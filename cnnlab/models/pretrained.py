@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from cnnlab.extras import require_extra
-from cnnlab.models._base import Network, first_conv, linear_head
+from cnnlab.models._base import Network, first_conv, linear_head, replace_submodule
 from cnnlab.models._registry import EXTERNAL_PREFIXES, ModelInfo, UnknownModelError
 from cnnlab.models.interop import read_weights_and_overrides
 
@@ -136,7 +136,7 @@ class TorchvisionNet(Network):
         if not isinstance(head, nn.Linear):
             raise TypeError(f"expected a Linear at {arch}.{slot}, found {type(head).__name__}; "
                             "this torchvision version moved the classifier")
-        body.set_submodule(slot, nn.Identity())
+        replace_submodule(body, slot, nn.Identity())
         self.arch = arch
         self.body = body
         self.num_features = head.in_features
@@ -147,7 +147,8 @@ class TorchvisionNet(Network):
         if conv.in_channels != in_channels:
             # Random filters of the right shape: cyclic copies keep their distribution.
             idx = torch.arange(in_channels) % conv.in_channels
-            body.set_submodule(conv_name, conv_with_weight(conv, conv.weight.detach()[:, idx]))
+            replace_submodule(body, conv_name,
+                              conv_with_weight(conv, conv.weight.detach()[:, idx]))
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(x)
