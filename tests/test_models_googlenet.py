@@ -17,6 +17,11 @@ def n_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+# torchvision before 0.21 returned the two auxiliary heads' logits in each other's fields
+# (pytorch/vision#8736); cnnlab's googlenet names them as torchvision 0.21 and later do.
+TORCHVISION_SWAPS_AUX = tuple(int(n) for n in torchvision.__version__.split(".")[:2]) < (0, 21)
+
+
 def torchvision_googlenet(**kw) -> nn.Module:
     torch.manual_seed(0)
     return torchvision.models.googlenet(init_weights=True, **kw)
@@ -44,6 +49,9 @@ def test_aux_heads_match_torchvision_in_training_and_vanish_in_eval():
     x = torch.randn(2, 3, 64, 64)
     torch.manual_seed(1)  # same dropout masks: both run the same ops in the same order
     expected = tv.train()(x)
+    if TORCHVISION_SWAPS_AUX:  # aux1's logits came out as aux_logits2 and vice versa
+        expected = expected._replace(aux_logits2=expected.aux_logits1,
+                                     aux_logits1=expected.aux_logits2)
     torch.manual_seed(1)
     out = ours.train()(x)
     assert isinstance(out, GoogLeNetOutputs) and out._fields == expected._fields
