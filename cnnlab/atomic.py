@@ -8,6 +8,7 @@ config module, which reads and writes YAML without torch, uses it too.
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 from pathlib import Path
@@ -57,11 +58,26 @@ def fsync_file(path: Path | str) -> None:
         os.fsync(fh.fileno())
 
 
+# What a filesystem that cannot fsync a folder answers (some network and FUSE mounts,
+# Windows): the rename is done, only its durability cannot be asked for.
+_FOLDER_FSYNC_UNSUPPORTED = {errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EBADF,
+                             errno.EACCES, errno.EPERM, errno.EISDIR}
+
+
 def fsync_folder(folder: Path | str) -> None:
-    """Put a folder's entries on disk (after renames into it)."""
-    dir_fd = os.open(folder, os.O_RDONLY)
+    """Put a folder's entries on disk (after renames into it). A filesystem that cannot
+    fsync a folder is let be; a real failure (EIO) is raised."""
+    try:
+        dir_fd = os.open(folder, os.O_RDONLY)
+    except OSError as exc:
+        if exc.errno in _FOLDER_FSYNC_UNSUPPORTED:
+            return
+        raise
     try:
         os.fsync(dir_fd)
+    except OSError as exc:
+        if exc.errno not in _FOLDER_FSYNC_UNSUPPORTED:
+            raise
     finally:
         os.close(dir_fd)
 

@@ -1,6 +1,7 @@
 """cnnlab.atomic: files written whole or not at all, with the permissions a plain
 write gives, and no umask changed to find out what those are."""
 
+import errno
 import os
 import subprocess
 import sys
@@ -61,3 +62,26 @@ def test_a_failed_write_leaves_neither_the_file_nor_a_temporary_one(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         atomic_write_bytes(tmp_path / "f.txt", write)
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("failure, raised", [(errno.EINVAL, False), (errno.EIO, True)])
+def test_a_folder_that_cannot_be_fsynced_does_not_undo_a_done_write(tmp_path, monkeypatch,
+                                                                    failure, raised):
+    # Some network and FUSE filesystems refuse fsync on a folder: the file is in place and
+    # the write stands (a download would otherwise fetch it again, and fail). A real I/O
+    # error is still raised.
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        if os.path.isdir(f"/proc/self/fd/{fd}"):
+            raise OSError(failure, os.strerror(failure))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    target = tmp_path / "f.txt"
+    if raised:
+        with pytest.raises(OSError):
+            atomic_write_text(target, "new")
+    else:
+        atomic_write_text(target, "new")
+    assert target.read_text() == "new"
