@@ -257,3 +257,18 @@ def test_only_a_file_with_training_state_is_taken_for_a_checkpoint(tmp_path):
     (tmp_path / "cut.safetensors").write_bytes(data[:-4])
     with pytest.raises(ckpt.CheckpointError, match="cut.safetensors: not a readable"):
         read_weights_and_overrides(tmp_path / "cut.safetensors")
+
+
+@pytest.mark.parametrize("header", [{"__metadata__": 5}, [1, 2]])
+def test_a_safetensors_header_of_the_wrong_shape_is_no_checkpoint_and_says_which_file(
+        tmp_path, header):
+    # A damaged or foreign file whose JSON header parses but is not safetensors' shape:
+    # it was a bare TypeError naming no file.
+    from cnnlab.train.checkpoint import CheckpointError, is_checkpoint, load_checkpoint
+
+    path = tmp_path / "odd.safetensors"
+    text = json.dumps(header).encode()
+    path.write_bytes(len(text).to_bytes(8, "little") + text)
+    assert not is_checkpoint(path)
+    with pytest.raises(CheckpointError, match="odd.safetensors: not a readable"):
+        load_checkpoint(path)

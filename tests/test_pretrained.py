@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 from cnnlab.cli import app
 from cnnlab.extras import MissingExtraError
 from cnnlab.models import UnknownModelError, get_model, list_models, model_info
+from cnnlab.models._base import replace_submodule
 from cnnlab.models.interop import WeightsMismatchError, read_weights_file
 from cnnlab.models.pretrained import (
     TorchvisionNet,
@@ -46,7 +47,7 @@ def torchvision_model(arch: str, seed: int = 0, **kwargs) -> nn.Module:
 def pre_logits(model: nn.Module, slot: str) -> nn.Module:
     """``model`` with its final linear layer replaced by Identity (a copy)."""
     model = copy.deepcopy(model)
-    model.set_submodule(slot, nn.Identity())
+    replace_submodule(model, slot, nn.Identity())  # set_submodule: torch >= 2.5
     return model
 
 
@@ -126,8 +127,7 @@ def test_reset_classifier_and_headless_model(resnet18_file):
     assert headless(torch.randn(2, 3, 32, 32)).shape == (2, 512)
 
 
-# Small models covering the classifier slots fc, classifier.1, classifier.3, and
-# GoogLeNet, whose released weights carry auxiliary heads the adapter leaves out.
+# Classifier slots fc, classifier.1, classifier.3; GoogLeNet's release has aux heads.
 @pytest.mark.parametrize("arch,slot,kwargs", [
     ("shufflenet_v2_x0_5", "fc", {}),
     ("mnasnet0_5", "classifier.1", {}),

@@ -138,7 +138,14 @@ def _safetensors_metadata(data: bytes) -> dict[str, str]:
     if len(data) < 8 or size > len(data) - 8:
         raise ValueError("its header is longer than the file: truncated, or not a "
                          "safetensors file at all")
-    return json.loads(data[8:8 + size]).get("__metadata__") or {}
+    header = json.loads(data[8:8 + size])
+    if not isinstance(header, dict):
+        raise ValueError("its header is not a JSON object: not a safetensors file")
+    metadata = header.get("__metadata__") or {}
+    if not isinstance(metadata, dict):
+        raise ValueError("its header's __metadata__ is not a JSON object: not a safetensors "
+                         "file as safetensors writes them")
+    return metadata
 
 
 class CheckpointError(ValueError):
@@ -206,7 +213,7 @@ def is_checkpoint(path: Path) -> bool:
             if len(head) < 8 or size > Path(path).stat().st_size - 8:
                 return False
             return STATE_KEY in _safetensors_metadata(head + fh.read(size))
-    except (OSError, ValueError, AttributeError):  # unreadable, not JSON, not an object
+    except (OSError, ValueError):  # unreadable, not JSON, not safetensors' header
         return False
 
 
