@@ -94,3 +94,10 @@ def test_registering_a_name_with_capitals_is_refused():
         register_model(family="test", paper="-", input_size=(1, 28, 28), name="MyNet")(
             lambda num_classes, in_channels: None)
     assert "mynet" not in list_models() and "MyNet" not in list_models()
+
+
+def test_a_torchvision_models_wrong_option_names_its_own_keywords():
+    # tv:NAME's options are torchvision's class's keywords, listed as for cnnlab's models.
+    with pytest.raises(ModelOptionError, match="Did you mean: aux_logits?") as caught:
+        get_model("tv:googlenet", aux_logit=True)
+    assert {"aux_logits", "transform_input", "dropout"} <= set(caught.value.accepted)

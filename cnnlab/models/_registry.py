@@ -14,6 +14,7 @@ import fnmatch
 import inspect
 import numbers
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -304,6 +305,11 @@ def _unknown_option(info: ModelInfo, exc: TypeError, overrides: dict
     if unexpected is None or unexpected.group(2) not in overrides:
         return None, []
     refusing = getattr(info.builder, "__globals__", {}).get(unexpected.group(1) or "")
+    if refusing is None:  # tv:NAME / timm:NAME: the library's own class refused it
+        libraries = [sys.modules[m] for m in ("torchvision.models", "timm.models")
+                     if m in sys.modules]
+        refusing = next((getattr(lib, unexpected.group(1)) for lib in libraries
+                         if unexpected.group(1) and hasattr(lib, unexpected.group(1))), None)
     if refusing is None:
         return unexpected.group(2), []
     if dataclasses.is_dataclass(refusing):
