@@ -1,8 +1,9 @@
 """How a bench's rows are stored: JSON with the machine they were measured on, or CSV.
 
-Every bench writes through here (``cnnlab bench memory``, ``loader``, ``ops`` and
-``throughput``; the speedrun's study uses :func:`json_safe`), so a result file always
-says where it came from, in the same words as a training run's summary.json.
+``cnnlab bench memory``, ``loader``, ``ops`` and ``throughput`` write through here (the
+speedrun's study uses :func:`json_safe`), so their result files say where they came from,
+in the same words as a training run's summary.json. The zoo's CSV is written here too,
+after each model (a stopped zoo resumes from it).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import io
 import json
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from cnnlab.atomic import atomic_write_text
@@ -58,13 +59,15 @@ def write_json(path: Path, rows, device: str = "cpu") -> None:
                                        allow_nan=False))
 
 
-def write_csv(path: Path, rows: list[dict], leave_out: Iterable[str] = ()) -> None:
-    """``rows`` as CSV, the first row's keys as columns (``leave_out`` dropped: text too
-    long for a cell), replacing ``path`` atomically."""
+def write_csv(path: Path, rows: list[dict], leave_out: Iterable[str] = (),
+              columns: Sequence[str] | None = None) -> None:
+    """``rows`` as CSV, replacing ``path`` atomically. The columns are ``columns`` (a row
+    lacking one leaves its cell empty) or the first row's keys, less ``leave_out`` (text
+    too long for a cell)."""
     dropped = set(leave_out)
     text = io.StringIO()
-    writer = csv.DictWriter(text, [k for k in rows[0] if k not in dropped],
-                            extrasaction="ignore", lineterminator="\n")
+    writer = csv.DictWriter(text, [k for k in (columns or rows[0]) if k not in dropped],
+                            restval="", extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from cnnlab.atomic import atomic_write_text
+from cnnlab.bench.results import write_csv
 from cnnlab.data import parse_spec
 from cnnlab.models import list_models, model_info
 from cnnlab.train.config import TrainConfig
@@ -154,16 +155,6 @@ def _upgraded(row: dict) -> dict:
     return row
 
 
-def write_rows(path: Path, rows: list[dict]) -> None:
-    import io
-
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, COLUMNS)
-    writer.writeheader()
-    writer.writerows({k: r.get(k, "") for k in COLUMNS} for r in rows)
-    atomic_write_text(path, buf.getvalue())
-
-
 def run_zoo(
     models: list[str],
     preset: str = "book",
@@ -269,7 +260,7 @@ def store_row(out: Path, preset: str, row: dict) -> dict[str, dict]:
     with _file_lock(out / f".zoo-{preset}.lock"):
         rows = {r["model"]: r for r in read_rows(csv_path)}
         rows[row["model"]] = row
-        write_rows(csv_path, list(rows.values()))
+        write_csv(csv_path, list(rows.values()), columns=COLUMNS)
         write_outputs(out, preset, list(rows.values()))
     return rows
 

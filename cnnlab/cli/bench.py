@@ -80,14 +80,14 @@ def resolve_device(name: str) -> str:
         fail_for(exc)
 
 
-def write_json(rows, out: Path | None, device: str = "cpu") -> None:
+def write_json_if_asked(rows, out: Path | None, device: str = "cpu") -> None:
     """The rows and the machine they ran on (:func:`cnnlab.bench.results.write_json`) to
     ``out``, if given."""
     if out is None:
         return
-    from cnnlab.bench.results import write_json as write_rows_json
+    from cnnlab.bench.results import write_json
 
-    write_rows_json(out, rows, device)
+    write_json(out, rows, device)
     console.print(f"rows written to {out}")
 
 
@@ -137,7 +137,7 @@ def memory(
         f"memory-efficient: {100 * (1 - eff['memory_vs_plain']):.0f}% fewer saved bytes "
         f"(goal >= 40%), {100 * (eff['time_vs_plain'] - 1):+.0f}% time per step (goal <= +35%)"
     )
-    write_json(rows, out)
+    write_json_if_asked(rows, out)
 
 
 @app.command("loader")
@@ -196,7 +196,7 @@ def loader(
     env = bench_environment(device)  # written with the rows too
     console.print("  ·  ".join(f"{k} {env[k]}" for k in ENVIRONMENT_SHOWN if env.get(k)),
                   style="dim", highlight=False, markup=False)
-    write_json(rows, out, device)
+    write_json_if_asked(rows, out, device)
 
 
 @app.command("zoo")
@@ -303,4 +303,4 @@ def ops(
         result = run_ops_bench(threads=threads, quick=quick, repeats=repeats)
     for table in render_ops_bench(result):
         console.print(table)
-    write_json(result, out)
+    write_json_if_asked(result, out)
