@@ -94,7 +94,7 @@ def _cache_dir() -> Path:
 
 def sources_fingerprint() -> str:
     """A hash of what the counts depend on: torch, the models, the from-scratch layers
-    some of them build with (lenet_bn_d2l) and the counter itself."""
+    some of them build with (lenet_bn_d2l), the counter itself and this module's build."""
     import torch
 
     import cnnlab.models
@@ -104,4 +104,5 @@ def sources_fingerprint() -> str:
     for folder in ("models", "ops", "inspect"):
         for path in sorted((package / folder).glob("*.py")):
             digest.update(f"{folder}/{path.name}".encode() + path.read_bytes())
+    digest.update(Path(__file__).read_bytes())  # how a model is built to be counted
     return digest.hexdigest()[:16]
