@@ -204,7 +204,7 @@ def replace_submodule(model: nn.Module, name: str, module: nn.Module) -> None:
     does from torch 2.5 on; pyproject admits torch 2.4)."""
     parent_name, _, child = name.rpartition(".")
     parent = model.get_submodule(parent_name) if parent_name else model
-    if not hasattr(parent, child):
+    if not isinstance(getattr(parent, child, None), nn.Module):
         raise AttributeError(f"{type(model).__name__} has no submodule {name!r}")
     setattr(parent, child, module)
 

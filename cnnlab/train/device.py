@@ -89,8 +89,7 @@ def is_out_of_memory(exc: BaseException) -> bool:
     "DefaultCPUAllocator: can't allocate memory" or "not enough memory". Building a model
     (train/model_setup) and timing one (bench throughput, which then halves its batch)
     both ask here."""
-    # torch.OutOfMemoryError arrived in torch 2.5; torch.cuda's name is older.
-    if isinstance(exc, getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError)):
+    if isinstance(exc, torch.OutOfMemoryError):
         return True
     text = str(exc).lower()
     return any(words in text for words in ("out of memory", "defaultcpuallocator",
