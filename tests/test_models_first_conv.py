@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from cnnlab.inspect._input import first_conv as input_conv
+from cnnlab.inspect._input import first_conv_input
 from cnnlab.models import get_model, model_info
 from cnnlab.models._base import first_conv, plain_first_convolution, replace_submodule
 from cnnlab.models.pretrained import first_conv_name
@@ -33,7 +33,7 @@ def test_any_convolution_counts_and_a_look_alike_does_not():
     assert first_conv(scratch)[0] == "features.0"
     assert type(first_conv(scratch)[1]) is not nn.Conv2d  # cnnlab's from-scratch Conv2d
     lazy = nn.Sequential(nn.LazyConv2d(4, 3))
-    assert first_conv(lazy)[0] == "0" and input_conv(lazy).channels is None
+    assert first_conv(lazy)[0] == "0" and first_conv_input(lazy).channels is None
     assert first_conv(nn.Sequential(nn.Flatten(), nn.Linear(4, 2))) is None
     assert first_conv(nn.Sequential(Described()))[0] == "0.conv"
 

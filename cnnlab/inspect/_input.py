@@ -41,7 +41,7 @@ class FirstConv:
     dims: int
 
 
-def first_conv(model: nn.Module) -> FirstConv | None:
+def first_conv_input(model: nn.Module) -> FirstConv | None:
     """What the model's first convolution (:func:`cnnlab.models._base.first_conv`) says
     about its input; None for a model without one, an MLP say."""
     from cnnlab.models._base import first_conv as find_first_conv
@@ -54,7 +54,7 @@ def first_conv(model: nn.Module) -> FirstConv | None:
 
 
 def first_conv_channels(model: nn.Module) -> int | None:
-    conv = first_conv(model)
+    conv = first_conv_input(model)
     return conv.channels if conv else None
 
 
@@ -73,7 +73,7 @@ def resolve(model: nn.Module | str, input_size, batch_size: int | None
                              f"a model built by get_model knows the size it was made for. "
                              f"Give (C, H, W), e.g. summary(model, (1, 28, 28))")
         return model, tuple(built), batch_size or 1
-    sample, batch = sample_shape(input_size, first_conv(model))
+    sample, batch = sample_shape(input_size, first_conv_input(model))
     return model, sample, _batch(input_size, batch, batch_size)
 
 
