@@ -23,7 +23,7 @@ def atomic_write_bytes(path: Path, write, mode: int | None = None) -> None:
         mode = path.stat().st_mode & 0o7777
     # Made no more open than its final mode while ``write`` fills it (a private file is
     # never readable by others, even as a temporary one).
-    tmp = _new_temp_file(path, 0o666 if mode is None else mode)
+    tmp = new_temp_file(path, 0o666 if mode is None else mode)
     try:
         if mode is None:  # a plain write's, as the new file was made
             mode = os.stat(tmp).st_mode & 0o7777
@@ -37,7 +37,7 @@ def atomic_write_bytes(path: Path, write, mode: int | None = None) -> None:
     fsync_folder(path.parent)
 
 
-def _new_temp_file(path: Path, mode: int) -> str:
+def new_temp_file(path: Path, mode: int = 0o666) -> str:
     """An empty, new file beside ``path``, created as a plain write with ``mode`` creates
     one (0666: that less the umask, or as a default ACL says). Not mkstemp's private
     0600: the file it becomes is then readable as any other with no need to read the

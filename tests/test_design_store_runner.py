@@ -423,3 +423,16 @@ def test_a_sweep_keeps_its_data_folder_absolute_so_it_resumes_from_anywhere(
     again = ["folder:moved" if a == "folder:photos" else a for a in args]
     result = CliRunner().invoke(app, again)
     assert result.exit_code == 0 and "3 trials, 3 done" in result.output, result.output
+
+
+def test_a_new_sweep_store_is_readable_as_any_file_the_user_writes(tmp_path):
+    # Created under a temporary name then linked: not mkstemp's private 0600, so a
+    # colleague's `cnnlab design status` can read a shared sweep.
+    old = os.umask(0o022)
+    try:
+        with TrialStore(tmp_path, create=True):
+            pass
+    finally:
+        os.umask(old)
+    store = tmp_path / "trials.sqlite"
+    assert store.stat().st_mode & 0o777 == 0o644

@@ -252,14 +252,13 @@ class TrialStore:
         Two creators at once: the first link wins, and the other opens that file."""
         import contextlib
         import os
-        import tempfile
 
-        try:
-            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=f".{DB_NAME}.",
-                                       suffix=".tmp")
+        from cnnlab.atomic import new_temp_file
+
+        try:  # a plain write's permissions (not mkstemp's 0600): others may read the sweep
+            tmp = new_temp_file(self.path)
         except OSError as exc:  # an unwritable folder: as sqlite3 would have said it
             raise self._unwritable_error(exc) from None
-        os.close(fd)
         try:
             conn = sqlite3.connect(tmp, isolation_level=None)
             try:
