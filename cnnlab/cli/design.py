@@ -203,15 +203,16 @@ def _sweep_bar():
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
-        Progress,
         TextColumn,
         TimeElapsedColumn,
         TimeRemainingColumn,
     )
 
-    return Progress(TextColumn("trials"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), TimeRemainingColumn(), console=console,
-                    transient=True, disable=not console.is_terminal)
+    from cnnlab.progress import ProgressBar
+
+    return ProgressBar(TextColumn("trials"), BarColumn(), MofNCompleteColumn(),
+                       TimeElapsedColumn(), TimeRemainingColumn(), console=console,
+                       transient=True, disable=not console.is_terminal)
 
 
 @app.command("analyze")

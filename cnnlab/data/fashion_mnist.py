@@ -48,6 +48,7 @@ from rich.progress import (
 from cnnlab.atomic import atomic_write_bytes
 from cnnlab.data.dataset import DataError, DatasetSplits, DataWarning, ImageData, cache_root
 from cnnlab.data.idx import IdxFormatError, read_idx_pair
+from cnnlab.progress import ProgressBar
 
 NAME = "fashion-mnist"
 CLASSES = (
@@ -274,7 +275,7 @@ def download(
         TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
         TransferSpeedColumn(), TimeRemainingColumn(),
     )  # fmt: skip
-    with Progress(*columns, console=Console(stderr=True), disable=not progress) as bar:
+    with ProgressBar(*columns, console=Console(stderr=True), disable=not progress) as bar:
         for name in FILES:
             dest = target / f"{name}.gz"
             if force or not _archive_is_valid(dest, name):

@@ -28,13 +28,13 @@ from pathlib import Path
 import numpy as np
 import torch
 from rich.console import Console
-from rich.progress import Progress
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from cnnlab.atomic import atomic_write_bytes, atomic_write_text
 from cnnlab.data.dataset import DataError, DatasetSplits, DataWarning, ImageData, cache_root
 from cnnlab.data.image_file import ImageFileError, decode_image
+from cnnlab.progress import ProgressBar
 
 IMAGE_EXTENSIONS = frozenset(
     {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
@@ -129,7 +129,7 @@ def _decode_tree(
     names, skipped, empty, n = [], [], [], 0
     console = Console(stderr=True)  # no bar into a log: its last frame left a blank line
     live = console.is_terminal or console.is_jupyter
-    with Progress(console=console, disable=not progress or not live, transient=True) as bar:
+    with ProgressBar(console=console, disable=not progress or not live, transient=True) as bar:
         task = bar.add_task(f"decoding {root.name}", total=total)
         for class_name, files in per_class.items():
             start = n
