@@ -121,7 +121,7 @@ def chw_array(image: Image.Image) -> np.ndarray:
 def fit_image(image: Image.Image, size: tuple[int, int]) -> np.ndarray:
     """``image`` as uint8 (C, H, W) with (H, W) = ``size``: scaled to cover it, then
     centre-cropped (bicubic)."""
-    return chw_array(ImageOps.fit(image, (size[1], size[0]), Image.BICUBIC))
+    return chw_array(ImageOps.fit(image, (size[1], size[0]), Image.Resampling.BICUBIC))
 
 
 def decode_image(path: str | Path, size: tuple[int, int], channels: int) -> np.ndarray:
