@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -20,12 +21,21 @@ def _run_two_ranks(tmp_path, *args: str, same_weights: bool = True) -> None:
     repo = str(Path(__file__).resolve().parents[1])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [repo, *filter(None, [os.environ.get("PYTHONPATH")])])}
-    proc = subprocess.run(
+    # A session of its own, so a launch past its time is stopped with both ranks (a rank
+    # hung in gloo's teardown once outlived a killed torchrun, with torch 2.4).
+    proc = subprocess.Popen(
         [sys.executable, "-m", "torch.distributed.run", "--standalone",
          "--nproc_per_node=2", str(script), str(tmp_path), *args],
-        capture_output=True, text=True, timeout=300, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        start_new_session=True,
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    try:
+        _, stderr = proc.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        _, stderr = proc.communicate()
+        pytest.fail(f"torchrun ran past 300 s (ranks killed):\n{stderr[-3000:]}")
+    assert proc.returncode == 0, stderr[-3000:]
     if not same_weights:
         return
     w0 = load_file(tmp_path / "rank0.safetensors")
