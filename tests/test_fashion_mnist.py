@@ -234,8 +234,7 @@ def test_download_from_first_mirror(data_env, archives, monkeypatch) -> None:
 
 def test_downloaded_archives_are_readable_as_a_plain_write_leaves_them(
         data_env, archives, monkeypatch) -> None:
-    # Written through cnnlab.atomic: not left private (0600) like a mkstemp file, so a
-    # shared cache or $CNNLAB_DATA serves other users too.
+    # Not private (0600) like a mkstemp file: a shared cache serves other users too.
     serve(monkeypatch, lambda url: FakeResponse(archives[url.rsplit("/", 1)[1]]))
     previous = os.umask(0o022)
     try:
