@@ -83,4 +83,4 @@ def fsync_folder(folder: Path | str) -> None:
 
 
 def atomic_write_text(path: Path, text: str, mode: int | None = None) -> None:
-    atomic_write_bytes(path, lambda tmp: Path(tmp).write_text(text), mode)
+    atomic_write_bytes(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"), mode)

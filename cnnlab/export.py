@@ -258,7 +258,7 @@ def _check_out(path: Path) -> None:
 def _is_sidecar(path: Path) -> bool:
     """A sidecar written by :func:`export_onnx`, recognised by its own fields."""
     try:
-        meta = json.loads(path.read_text())
+        meta = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):  # unreadable, not text (UnicodeDecodeError), not JSON
         return False
     return isinstance(meta, dict) and meta.get("format") == SIDECAR_FORMAT \

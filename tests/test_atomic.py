@@ -45,7 +45,7 @@ def test_a_private_file_is_never_readable_by_others_while_written(tmp_path):
 
     def write(tmp):
         seen["mode"] = os.stat(tmp).st_mode & 0o777
-        with open(tmp, "w") as fh:
+        with open(tmp, "w", encoding="utf-8") as fh:
             fh.write("secret")
 
     atomic_write_bytes(tmp_path / "private.json", write, mode=0o600)
@@ -55,7 +55,7 @@ def test_a_private_file_is_never_readable_by_others_while_written(tmp_path):
 
 def test_a_failed_write_leaves_neither_the_file_nor_a_temporary_one(tmp_path):
     def write(tmp):
-        with open(tmp, "w") as fh:
+        with open(tmp, "w", encoding="utf-8") as fh:
             fh.write("half")
         raise KeyboardInterrupt
 

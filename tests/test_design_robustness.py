@@ -53,7 +53,7 @@ def test_a_second_driver_is_refused_while_one_trains(tmp_path):
     import fcntl
 
     create_sweep(tmp_path, tiny_spec(), 1)
-    with open(tmp_path / ".lock", "a+") as held:  # as a running driver holds it
+    with open(tmp_path / ".lock", "a+", encoding="utf-8") as held:  # as a running driver holds it
         fcntl.flock(held, fcntl.LOCK_EX)
         held.write("host:123 (pid 123)\n")
         held.flush()

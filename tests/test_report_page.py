@@ -22,7 +22,7 @@ def matrix(right_cats: int, right_dogs: int) -> list[list[int]]:
 
 def run_with_epochs(tmp_path, test_acc: list[float], cats: list[int]) -> dict:
     """A run folder with class_metrics.jsonl for each epoch, and its summary."""
-    with open(tmp_path / "class_metrics.jsonl", "w") as fh:
+    with open(tmp_path / "class_metrics.jsonl", "w", encoding="utf-8") as fh:
         for epoch, right in enumerate(cats, start=1):
             fh.write(json.dumps({"epoch": epoch,
                                  "per_class_acc": {"cat": right / 500, "dog": 0.9},

@@ -186,9 +186,9 @@ def test_a_row_torn_by_a_kill_is_not_glued_to_the_next_one(tmp_path, monkeypatch
     # line of their own, not continue it (a 230% test accuracy, a jsonl that does not parse).
     small_run(tmp_path, monkeypatch, epochs=1, run_name="torn")
     run = tmp_path / "torn"
-    with open(run / "metrics.csv", "a") as fh:
+    with open(run / "metrics.csv", "a", encoding="utf-8") as fh:
         fh.write("2,2.42")
-    with open(run / "class_metrics.jsonl", "a") as fh:
+    with open(run / "class_metrics.jsonl", "a", encoding="utf-8") as fh:
         fh.write('{"epoch": 2, "per_class_acc": {"cl')
     resume(run, extra_epochs=1)
     rows = MetricsLog.read(run / "metrics.csv")
@@ -204,7 +204,7 @@ def test_a_metrics_row_edited_into_no_record_is_dropped_with_a_warning(tmp_path,
 
     small_run(tmp_path, monkeypatch, epochs=1, run_name="edited")
     run = tmp_path / "edited"
-    with open(run / "metrics.csv", "a") as fh:
+    with open(run / "metrics.csv", "a", encoding="utf-8") as fh:
         fh.write('garbage,,,"\n')
     with pytest.warns(RunLogWarning, match=r"metrics\.csv line 3: dropped a row whose epoch"):
         resume(run, extra_epochs=1)

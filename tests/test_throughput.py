@@ -249,7 +249,7 @@ def test_peak_memory_off_cuda_is_empty_in_the_table_csv_and_json_alike(tmp_path)
     result = CliRunner().invoke(app, [*args, str(tmp_path / "tp.csv")],
                                 env={"COLUMNS": "250"})
     assert result.exit_code == 0, result.output
-    with open(tmp_path / "tp.csv", newline="") as fh:
+    with open(tmp_path / "tp.csv", encoding="utf-8", newline="") as fh:
         [stored] = list(csv.DictReader(fh))
     assert stored["peak_memory_mib"] == "" and "peak_memory_mb" not in stored
     assert "peak MiB" in result.output and "peak MB" not in result.output

@@ -135,7 +135,7 @@ def read_rows(path: Path) -> list[dict]:
     if not path.exists():
         return []
     try:
-        with open(path, newline="") as fh:
+        with open(path, encoding="utf-8", newline="") as fh:
             rows = list(csv.DictReader(fh))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise ZooSetupError(f"{path} cannot be read as a zoo table ({exc}): move it away, "
@@ -273,7 +273,7 @@ def _file_lock(path: Path):
     except ImportError:  # Windows: one bench per folder
         yield
         return
-    with open(path, "a") as handle:
+    with open(path, "a", encoding="utf-8") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield

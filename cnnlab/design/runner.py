@@ -159,7 +159,7 @@ def sweep_lock(directory) -> Iterator[None]:
         # refused command should leave as it was.
         yield
         return
-    with open(path, "a+") as handle:
+    with open(path, "a+", encoding="utf-8") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -74,7 +74,7 @@ def shown_evaluation(run_dir: Path, summary: dict) -> ShownEvaluation:
 def _class_metrics(path: Path, epoch: int, n_classes: int) -> dict | None:
     """The last well-formed line of ``epoch`` in class_metrics.jsonl, or None."""
     try:
-        lines = path.read_text().splitlines()
+        lines = path.read_text(encoding="utf-8").splitlines()
     except OSError:
         return None
     for line in reversed(lines):

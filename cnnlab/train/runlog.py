@@ -177,7 +177,7 @@ class MetricsLog:
         import warnings
 
         rows, dropped = [], 0
-        with open(path, newline="") as fh:
+        with open(path, encoding="utf-8", newline="") as fh:
             reader = csv.DictReader(fh)
             for row in reader:
                 row = {k: _number(v) for k, v in row.items()}
@@ -214,7 +214,7 @@ class MetricsLog:
         row = {k: row.get(k, "") for k in METRIC_COLUMNS}
         self.rows.append(row)
         new_file = not self.path.exists() or self.path.stat().st_size == 0
-        with open(self.path, "a", newline="") as fh:
+        with open(self.path, "a", encoding="utf-8", newline="") as fh:
             writer = csv.DictWriter(fh, METRIC_COLUMNS)
             if new_file:
                 writer.writeheader()
@@ -236,7 +236,7 @@ class MetricsLog:
 
         line = {"epoch": epoch, "per_class_acc": dict(zip(classes, per_class_acc, strict=True)),
                 "confusion": confusion}
-        with open(self.path.with_name("class_metrics.jsonl"), "a") as fh:
+        with open(self.path.with_name("class_metrics.jsonl"), "a", encoding="utf-8") as fh:
             fh.write(json.dumps(line) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
@@ -410,7 +410,7 @@ def cpu_model(cpuinfo: str | Path = "/proc/cpuinfo") -> str:
     dropped): Linux's 'model name', macOS's brand string, else what the platform says,
     else the architecture."""
     try:
-        for line in Path(cpuinfo).read_text(errors="replace").splitlines():
+        for line in Path(cpuinfo).read_text(encoding="utf-8", errors="replace").splitlines():
             key, _, value = line.partition(":")
             if key.strip() == "model name" and value.strip():
                 for mark in ("(R)", "(TM)", "(tm)"):

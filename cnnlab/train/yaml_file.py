@@ -15,7 +15,7 @@ from cnnlab.train.config import ConfigError
 def read_mapping(path: Path) -> dict[str, Any]:
     """The mapping ``path`` holds (``{}`` for an empty file), its keys as written."""
     try:
-        values = yaml.load(path.read_text(), Loader=_NoDuplicateKeysLoader) or {}
+        values = yaml.load(path.read_text(encoding="utf-8"), Loader=_NoDuplicateKeysLoader) or {}
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
     except IsADirectoryError:

@@ -1,0 +1,41 @@
+"""What differs on Windows and macOS, checked here on Linux by recreating the difference:
+a locale whose encoding is not UTF-8 (Windows' cp1252), and no POSIX-only modules."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+# Under the C locale, with the UTF-8 mode and locale coercion off, Python's default text
+# encoding is ASCII: stricter than Windows' cp1252, so a file opened without an encoding
+# fails here on any character outside ASCII (cp1252 lacks "→", "−" and "α" too).
+ASCII_LOCALE = {"LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
+
+
+def run_python(code: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)],
+                          env={**os.environ, **(env or {})}, capture_output=True, text=True,
+                          encoding="utf-8", errors="replace", timeout=120)
+
+
+def test_files_are_utf8_whatever_the_locale(tmp_path):
+    # Non-ASCII text is written as \u escapes: under the C locale the command line itself
+    # cannot carry it.
+    done = run_python(f"""
+        import locale
+        from pathlib import Path
+        from cnnlab.atomic import atomic_write_text
+        from cnnlab.train.yaml_file import read_mapping
+
+        assert locale.getpreferredencoding(False) != "UTF-8"
+        folder = Path({str(tmp_path)!r})
+        atomic_write_text(folder / "report.md", "acc \\u2212 book \\u2192 \\u03b1 0.5")
+        (folder / "config.yaml").write_bytes("# taux d'apprentissage \\u00e9lev\\u00e9\\n"
+                                             "lr: 0.2\\n".encode("utf-8"))
+        print(read_mapping(folder / "config.yaml"))
+    """, ASCII_LOCALE)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "report.md").read_text(encoding="utf-8") == "acc − book → α 0.5"
+    assert done.stdout.strip() == "{'lr': 0.2}"
