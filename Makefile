@@ -30,12 +30,19 @@ data: setup
 demo: setup data
 	$(VENV)/bin/cnnlab train $(DEMO_MODEL) --preset fast --epochs 10
 
+# vermin: nothing in the code needs a Python newer than requires-python's 3.10 ('long'
+# is excluded: it mistakes torch's Tensor.long() for Python 2's long).
+PY_FLOOR_CHECK := $(VENV)/bin/vermin -q --no-tips --violations --eval-annotations \
+	--exclude long -t=3.10- cnnlab scripts tests
+
 test: setup data
 	$(VENV)/bin/ruff check .
+	$(PY_FLOOR_CHECK)
 	$(PY) -m pytest -q
 
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(PY_FLOOR_CHECK)
 	$(VENV)/bin/ruff format --check .
 
 format: setup
