@@ -424,7 +424,8 @@ def _write_sidecar(result: ExportResult, run, pp: Preprocess, onnx_file: Path) -
         },
         "torch": torch.__version__,
     }
-    onnx_file.with_suffix(".json").write_text(json.dumps(meta, indent=1))  # staged
+    sidecar = onnx_file.with_suffix(".json")
+    sidecar.write_text(json.dumps(meta, indent=1), encoding="utf-8")  # staged
 
 
 def _data_file(onnx_file: Path) -> Path:

@@ -65,7 +65,7 @@ def load_onnx(path: str | Path) -> OnnxRun:
             "from it. Export with `cnnlab export RUN --format onnx`, which writes both"
         )
     try:
-        meta = json.loads(sidecar.read_text())
+        meta = json.loads(sidecar.read_text(encoding="utf-8"))
         if not isinstance(meta, dict):
             raise ValueError("not a JSON object")
         if meta.get("format") != SIDECAR_FORMAT:

@@ -60,7 +60,7 @@ class ComplexityCache:
         self.entries: dict[str, list[int]] = {}
         self.dirty = False
         try:
-            data = json.loads(self.path.read_text())
+            data = json.loads(self.path.read_text(encoding="utf-8"))
             if data.get("fingerprint") == self.fingerprint:
                 self.entries = {k: v for k, v in data["entries"].items()
                                 if isinstance(v, list) and len(v) == 2

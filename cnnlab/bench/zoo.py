@@ -307,7 +307,7 @@ def _trained_classes(run_dir: Path) -> int:
     """How many classes the run trained on: its summary.json's list, or its last
     checkpoint's (a run killed after training, before it wrote its summary)."""
     try:
-        return len(json.loads((run_dir / "summary.json").read_text())["classes"])
+        return len(json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))["classes"])
     except (OSError, ValueError, KeyError, TypeError):
         from cnnlab.train.checkpoint import load_checkpoint
 

@@ -173,7 +173,7 @@ def _save_cache(stem: Path, decoded: _Decoded, meta: dict) -> None:
 def _load_cache(stem: Path, shape: tuple[int, int, int]) -> _Decoded | None:
     """The cached entry, or None when absent or not what ``stem`` should hold."""
     try:
-        sidecar = json.loads(stem.with_suffix(".json").read_text())
+        sidecar = json.loads(stem.with_suffix(".json").read_text(encoding="utf-8"))
         tensors = load_file(stem.with_suffix(".safetensors"))
         decoded = _Decoded(
             tensors["images"].numpy(),

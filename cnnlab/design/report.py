@@ -351,7 +351,7 @@ REPORT_FILES = ("summary.md", "summary.json", "edf.png", "error_vs_macs.png", "r
 def _earlier_report(out: Path) -> bool:
     """Whether ``out`` holds a report :func:`analyze` wrote."""
     try:
-        written = json.loads((out / "summary.json").read_text())
+        written = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
     if not isinstance(written, dict):

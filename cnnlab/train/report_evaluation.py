@@ -52,7 +52,8 @@ def best_epoch(history: list[dict], best_test_acc: float,
 def _best_checkpoint_position(run_dir: Path) -> tuple[int, int] | None:
     """(epochs trained, steps into the next) as checkpoints/best.json records them."""
     try:
-        state = json.loads((Path(run_dir) / "checkpoints" / "best.json").read_text())
+        record = Path(run_dir) / "checkpoints" / "best.json"
+        state = json.loads(record.read_text(encoding="utf-8"))
         return int(state["epoch"]), int(state.get("step_in_epoch") or 0)
     except (OSError, ValueError, KeyError, TypeError):  # none yet, or an older layout
         return None

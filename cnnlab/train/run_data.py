@@ -115,7 +115,7 @@ def check_same_data(run_dir: Path, data: DatasetSplits, source: str, fix: str,
     if not path.is_file():
         return
     try:
-        recorded = json.loads(path.read_text())
+        recorded = json.loads(path.read_text(encoding="utf-8"))
         parts = ("test",) if test_only else ("train", "test")
         now = data_record(data)
         if recorded["classes"] == now["classes"] and all(recorded[p] == now[p] for p in parts):

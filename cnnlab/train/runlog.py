@@ -196,7 +196,7 @@ class MetricsLog:
         self._rewrite()
         classes_path = self.path.with_name("class_metrics.jsonl")
         if classes_path.exists():
-            kept = [line for line in classes_path.read_text().splitlines()
+            kept = [line for line in classes_path.read_text(encoding="utf-8").splitlines()
                     if _epoch_of(line, classes_path) <= epoch]
             atomic_write_text(classes_path, "".join(f"{line}\n" for line in kept))
 
