@@ -3,6 +3,7 @@ a locale whose encoding is not UTF-8 (Windows' cp1252), and no POSIX-only module
 
 from __future__ import annotations
 
+import csv
 import os
 import subprocess
 import sys
@@ -39,3 +40,23 @@ def test_files_are_utf8_whatever_the_locale(tmp_path):
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "report.md").read_text(encoding="utf-8") == "acc − book → α 0.5"
     assert done.stdout.strip() == "{'lr': 0.2}"
+
+
+def test_training_runs_without_posix_modules(tmp_path):
+    # Windows has neither `resource` (peak memory) nor `fcntl` (the run folder's lock):
+    # a run trains, records its peak memory as unknown, and resumes all the same.
+    done = run_python(f"""
+        import sys
+        sys.modules["resource"] = sys.modules["fcntl"] = None  # their import now fails
+        from cnnlab.train import TrainConfig, resume, train
+
+        cfg = TrainConfig(model="lenet_modern", data="synthetic", epochs=1, batch_size=64,
+                          device="cpu", quiet=True, out_dir={str(tmp_path)!r}, run_name="r")
+        train(cfg)
+        resume({str(tmp_path / "r")!r}, extra_epochs=1, console=None)
+    """)
+    assert done.returncode == 0, done.stderr
+    with open(tmp_path / "r" / "metrics.csv", encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["epoch"] for r in rows] == ["1", "2"]
+    assert all(r["peak_memory_mb"] == "nan" for r in rows)

@@ -70,15 +70,51 @@ def peak_memory_mb(device: torch.device) -> float:
     """Peak memory in MiB (2**20 bytes; the name's ``mb`` is kept because every run's
     metrics.csv has a ``peak_memory_mb`` column). On a CUDA device: the peak allocated
     since its last reset. Elsewhere: the process's peak resident set since it began
-    (there is no per-device counter)."""
+    (there is no per-device counter); NaN where the system will not say."""
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**20
-    import resource
     import sys
 
+    try:
+        import resource
+    except ImportError:  # Windows: no getrusage
+        return _windows_peak_working_set() / 2**20
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     # getrusage(2): ru_maxrss is in bytes on macOS, in KiB on Linux and the BSDs.
     return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
+
+
+def _windows_peak_working_set() -> float:
+    """The process's peak working set in bytes (Windows' peak resident set), from
+    psapi's GetProcessMemoryInfo; NaN if it cannot be read. (Written to Microsoft's
+    documented PROCESS_MEMORY_COUNTERS; the suite runs on Linux, where this is NaN.)"""
+    import ctypes
+    import math
+
+    try:
+        from ctypes import wintypes
+
+        class ProcessMemoryCounters(ctypes.Structure):
+            _fields_ = [("cb", wintypes.DWORD), ("PageFaultCount", wintypes.DWORD),
+                        *[(name, ctypes.c_size_t) for name in (
+                            "PeakWorkingSetSize", "WorkingSetSize",
+                            "QuotaPeakPagedPoolUsage", "QuotaPagedPoolUsage",
+                            "QuotaPeakNonPagedPoolUsage", "QuotaNonPagedPoolUsage",
+                            "PagefileUsage", "PeakPagefileUsage")]]
+
+        kernel32, psapi = ctypes.WinDLL("kernel32"), ctypes.WinDLL("psapi")
+        kernel32.GetCurrentProcess.restype = wintypes.HANDLE
+        psapi.GetProcessMemoryInfo.argtypes = [
+            wintypes.HANDLE, ctypes.POINTER(ProcessMemoryCounters), wintypes.DWORD]
+        psapi.GetProcessMemoryInfo.restype = wintypes.BOOL
+        counters = ProcessMemoryCounters()
+        counters.cb = ctypes.sizeof(counters)
+        if not psapi.GetProcessMemoryInfo(kernel32.GetCurrentProcess(),
+                                          ctypes.byref(counters), counters.cb):
+            return math.nan
+        return float(counters.PeakWorkingSetSize)
+    except (AttributeError, OSError, ValueError):  # not Windows, or the call is refused
+        return math.nan
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
