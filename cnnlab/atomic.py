@@ -83,4 +83,7 @@ def fsync_folder(folder: Path | str) -> None:
 
 
 def atomic_write_text(path: Path, text: str, mode: int | None = None) -> None:
-    atomic_write_bytes(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"), mode)
+    """``text`` as UTF-8, its line endings as given on every OS: Windows' translation of
+    "\n" to "\r\n" would turn a CSV writer's "\r\n" into "\r\r\n", a blank row."""
+    atomic_write_bytes(
+        path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8", newline=""), mode)
