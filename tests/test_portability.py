@@ -8,6 +8,11 @@ import os
 import subprocess
 import sys
 import textwrap
+import traceback
+
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten
 
 # Under the C locale, with the UTF-8 mode and locale coercion off, Python's default text
 # encoding is ASCII: stricter than Windows' cp1252, so a file opened without an encoding
@@ -60,3 +65,32 @@ def test_training_runs_without_posix_modules(tmp_path):
         rows = list(csv.DictReader(fh))
     assert [r["epoch"] for r in rows] == ["1", "2"]
     assert all(r["peak_memory_mb"] == "nan" for r in rows)
+
+
+class NoFloat64(TorchDispatchMode):
+    """Fails any operation that makes a float64 tensor, as Apple's MPS device does,
+    except the normalisation constants' arithmetic, which stays on the CPU."""
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        made = [t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)]
+        if any(t.dtype == torch.float64 for t in made) and not any(
+                frame.name == "pixel_affine" for frame in traceback.extract_stack()):
+            raise AssertionError(f"{func} made a float64 tensor")
+        return out
+
+
+def test_training_on_a_device_without_float64(tmp_path, monkeypatch):
+    # MPS has no float64: what the trainer and evaluation sum on the device is the
+    # dtype train.device.sum_dtype gives for it. Here the CPU is taken for such a device.
+    from cnnlab.train import evaluate as evaluation
+    from cnnlab.train import resolve_config, train, trainer
+
+    for module in (trainer, evaluation):
+        monkeypatch.setattr(module, "sum_dtype", lambda device: torch.float32)
+    cfg = resolve_config("lenet_modern", "fast", overrides={  # with EMA, flip TTA
+        "data": "synthetic", "epochs": 1, "batch_size": 64, "device": "cpu", "quiet": True,
+        "out_dir": str(tmp_path), "tta_flip": True})
+    with NoFloat64():
+        result = train(cfg)
+    assert 0 <= result.best_test_acc <= 1

@@ -64,8 +64,9 @@ def patch_covariance(batches: Iterable[torch.Tensor], conv: nn.Conv2d
                 conv, batch.shape[-2:])))):
             patches = F.unfold(x.float(), conv.kernel_size, dilation=conv.dilation,
                                padding=conv.padding, stride=conv.stride)  # (B, dims, L)
-            total += patches.sum(dim=(0, 2)).double().cpu()
-            outer += torch.bmm(patches, patches.transpose(1, 2)).sum(0).double().cpu()
+            # float64 on the CPU only: Apple's MPS has none.
+            total += patches.sum(dim=(0, 2)).cpu().double()
+            outer += torch.bmm(patches, patches.transpose(1, 2)).sum(0).cpu().double()
             count += patches.shape[0] * patches.shape[2]
     if count == 0:
         raise ValueError("no images to compute patch statistics from")
@@ -110,9 +111,10 @@ def whiten_stem(model: nn.Module, batches: Iterable[torch.Tensor], freeze: bool 
     filters = whitening_filters(covariance, pairs)  # (pairs, C*k*k)
     signed = torch.stack([filters, -filters], dim=1).reshape(2 * pairs, -1)
     weight = conv.weight
-    weight[: 2 * pairs] = signed.reshape(-1, *weight.shape[1:]).to(weight)
+    # To the weight's dtype on the CPU, then to its device (MPS holds no float64).
+    weight[: 2 * pairs] = signed.reshape(-1, *weight.shape[1:]).to(weight.dtype).to(weight)
     if conv.bias is not None:
-        conv.bias[: 2 * pairs] = -(signed @ mean).to(conv.bias)
+        conv.bias[: 2 * pairs] = -(signed @ mean).to(conv.bias.dtype).to(conv.bias)
     if freeze:
         _hold_filters(conv, 2 * pairs)
     return name

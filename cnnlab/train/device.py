@@ -66,6 +66,14 @@ def torch_threads(threads: int | None) -> Iterator[int]:
         torch.set_num_threads(previous)
 
 
+def sum_dtype(device: torch.device) -> torch.dtype:
+    """The dtype of the loss and accuracy sums kept on ``device`` through an epoch:
+    float64, except on Apple's MPS, which has no float64 (creating one there raises).
+    float32 still counts images exactly up to 2**24 and sums an epoch's losses to ~7
+    digits."""
+    return torch.float32 if device.type == "mps" else torch.float64
+
+
 def peak_memory_mb(device: torch.device) -> float:
     """Peak memory in MiB (2**20 bytes; the name's ``mb`` is kept because every run's
     metrics.csv has a ``peak_memory_mb`` column). On a CUDA device: the peak allocated

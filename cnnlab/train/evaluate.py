@@ -17,7 +17,7 @@ from torch import nn
 
 from cnnlab.data.augment import translate
 from cnnlab.train.config import ConfigError
-from cnnlab.train.device import resolve_amp, select_device
+from cnnlab.train.device import resolve_amp, select_device, sum_dtype
 from cnnlab.train.distributed import DistInfo, all_reduce_sum
 
 
@@ -152,14 +152,14 @@ def evaluate(
     views = tta_views(tta_flip, tta_shift)
     was_training = model.training
     model.eval()
-    loss_sum = torch.zeros((), device=device, dtype=torch.float64)
+    loss_sum = torch.zeros((), device=device, dtype=sum_dtype(device))
     confusion = torch.zeros(num_classes * num_classes, device=device, dtype=torch.int64)
     border = torch.tensor(fill if fill is not None else [0.0], device=device).view(1, -1, 1, 1)
     ones = torch.ones(0, device=device, dtype=torch.int64)
     for x, y in loader:
         with autocast_context(device, amp):
             logits = tta_logits(model, x, views, border)
-        loss_sum += F.cross_entropy(logits, y, reduction="sum").double()
+        loss_sum += F.cross_entropy(logits, y, reduction="sum").to(loss_sum.dtype)
         pred = logits.argmax(dim=1)
         # index_add_ into the fixed-size matrix: bincount on a GPU reads its input's
         # maximum back to the host (a sync per batch) to size its output.
@@ -173,7 +173,8 @@ def evaluate(
     matrix = confusion.view(num_classes, num_classes).cpu()
     count = int(matrix.sum())
     correct = int(matrix.diag().sum())
-    per_class = (matrix.diag().double() / matrix.sum(dim=1).clamp(min=1)).tolist()
+    per_class = [hit / max(total, 1) for hit, total in zip(  # exact, in Python floats
+        matrix.diag().tolist(), matrix.sum(dim=1).tolist(), strict=True)]
     return EvalResult(
         loss=float(loss_sum) / max(count, 1),
         acc=correct / max(count, 1),

@@ -71,7 +71,7 @@ class Resumable:
         # Every rank is here (they agreed to stop), so the checkpoint, written by rank 0,
         # can hold all ranks' sums. Added to what an earlier interruption of this same
         # epoch carried over.
-        sums = all_reduce_sum(torch.stack([loss_sum, correct, seen]).double(), self.dist)
+        sums = all_reduce_sum(torch.stack([loss_sum, correct, seen]), self.dist)
         loss_sum, correct, seen = sums.tolist()
         carried = self.partial
         self.partial = {

@@ -24,7 +24,7 @@ from torch import nn
 from cnnlab.data.dataset import DatasetSplits
 from cnnlab.data.loader import DeviceLoader, mix_seed
 from cnnlab.train.config import CUDA_GRAPH_MODES, TrainConfig
-from cnnlab.train.device import peak_memory_mb, resolve_amp, select_device
+from cnnlab.train.device import peak_memory_mb, resolve_amp, select_device, sum_dtype
 from cnnlab.train.distributed import (
     DistInfo,
     all_reduce_sum,
@@ -220,9 +220,9 @@ class Trainer(Resumable):
         # the rest of the epoch exactly as the uninterrupted run would have.
         self.train_loader.set_epoch(epoch, start_batch=resumed_at)
         self.train_model.train()
-        loss_sum = torch.zeros((), device=device, dtype=torch.float64)
-        correct = torch.zeros((), device=device, dtype=torch.float64)
-        seen = torch.zeros((), device=device, dtype=torch.float64)
+        loss_sum = torch.zeros((), device=device, dtype=sum_dtype(device))
+        correct = torch.zeros_like(loss_sum)
+        seen = torch.zeros_like(loss_sum)
         bar.start_epoch(epoch, completed=resumed_at)
         if self.device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
@@ -245,7 +245,7 @@ class Trainer(Resumable):
             if stepped:
                 self._optimizer_step()
             with torch.no_grad():
-                loss_sum += loss.detach().double() * y.numel()
+                loss_sum += loss.detach().to(loss_sum.dtype) * y.numel()
                 correct += (logits.argmax(dim=1) == y).sum()
                 seen += y.numel()
             self.step_in_epoch = step + 1
@@ -283,10 +283,10 @@ class Trainer(Resumable):
         # Sums of a resumed partial epoch carry over from the checkpoint. They are all
         # ranks' sums already: one rank adds them, or the all-reduce would count them
         # world_size times.
-        sums = torch.stack([loss_sum, correct, seen]).double()
+        sums = torch.stack([loss_sum, correct, seen])
         if self.dist.is_main:
             sums += torch.tensor([self.partial["loss_sum"], self.partial["correct"],
-                                  self.partial["seen"]], dtype=torch.float64, device=device)
+                                  self.partial["seen"]], dtype=sums.dtype, device=device)
         all_reduce_sum(sums, self.dist)
         loss_total, correct_total, seen_total = sums.tolist()
         epoch_time += self.partial["time"]
