@@ -94,3 +94,15 @@ def test_training_on_a_device_without_float64(tmp_path, monkeypatch):
     with NoFloat64():
         result = train(cfg)
     assert 0 <= result.best_test_acc <= 1
+
+
+def test_output_to_a_file_in_a_code_page_without_arrows():
+    # On Windows a pipe or a file gets the ANSI code page (cp1252): no "→" in it.
+    done = run_python("""
+        import sys
+        from cnnlab.command_line import main
+        sys.argv = ["cnnlab", "summary", "lenet_d2l"]
+        main()
+    """, {"PYTHONIOENCODING": "cp1252"})
+    assert done.returncode == 0, done.stderr
+    assert "1x28x28 -> 6x14x14 ->" in done.stdout
