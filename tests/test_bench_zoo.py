@@ -218,3 +218,16 @@ def test_zoo_cli_names_a_table_that_is_a_folder(tmp_path):
                                       "--device", "cpu", "--data", "synthetic",
                                       "--out", str(tmp_path)])
     assert result.exit_code == 2 and "cannot be read as a zoo table" in result.output
+
+
+@pytest.mark.filterwarnings("ignore:.*was designed for 224x224")
+def test_a_library_model_at_an_overridden_size(tmp_path):
+    # "tv:NAME" keeps its name in the table, but its run folder takes none of the
+    # characters Windows refuses in a name; MACs are counted at the size it trained at.
+    [row] = zoo.run_zoo(["tv:mobilenet_v3_small"], preset="fast", epochs=1, device="cpu",
+                        out_dir=tmp_path, data_spec="synthetic",
+                        overrides={"eval_subset": 64, "resize": 32})
+    assert row["status"] == "done", row["error"]
+    assert row["model"] == "tv:mobilenet_v3_small" and row["input_size"] == "3x32x32"
+    assert int(row["macs"]) == 2_169_792  # at 224: 55,496,640
+    assert [p.name for p in (tmp_path / "zoo-fast-runs").iterdir()] == ["tv_mobilenet_v3_small"]

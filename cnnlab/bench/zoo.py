@@ -175,6 +175,7 @@ def run_zoo(
     from cnnlab.train import TrainingInterrupted, resume, train
     from cnnlab.train.device import select_device
     from cnnlab.train.run import RunFinished, finished_run_result
+    from cnnlab.train.runlog import file_name_for
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -184,7 +185,7 @@ def run_zoo(
 
     def values_for(name: str) -> dict:
         return {"data": data_spec, "data_root": data_root, "device": device,
-                "out_dir": str(runs_dir), "run_name": name, "quiet": quiet,
+                "out_dir": str(runs_dir), "run_name": file_name_for(name), "quiet": quiet,
                 "resize": zoo_input_size(name), "epochs": epochs,
                 **(overrides or {})}
 
@@ -197,9 +198,10 @@ def run_zoo(
 
     _check_setup(rows, setup_of, csv_path)
     for name in models:  # before any model trains: refused whole, not halfway
+        run_dir = runs_dir / file_name_for(name)
         if rows.get(name, {}).get("status") != "done" \
-                and (runs_dir / name / "checkpoints" / "last.safetensors").exists():
-            _check_run_plan(runs_dir / name, setup_of(name))
+                and (run_dir / "checkpoints" / "last.safetensors").exists():
+            _check_run_plan(run_dir, setup_of(name))
     if on_checked:
         on_checked([n for n in models if rows.get(n, {}).get("status") == "done"])
     dev = str(select_device(device))
@@ -208,14 +210,14 @@ def run_zoo(
         if rows.get(name, {}).get("status") == "done":
             continue  # stored as soon as it finished: never trained twice
         info = model_info(name)
-        size = zoo_input_size(name)
+        size = values_for(name)["resize"] or zoo_input_size(name)  # an override's wins
         channels = data.channels if data is not None else info.input_size[0]
         book = info.book_recipe
         row = {"model": name, "family": info.family, "preset": preset, "device": dev,
                "machine": machine_name(dev), "input_size": f"{channels}x{size}x{size}",
                "book_acc": book.book_accuracy if book else "",
                "book_epochs": book.epochs if book else ""}
-        run_dir = runs_dir / name
+        run_dir = runs_dir / file_name_for(name)  # the CSV keeps the model's own name
         trained_here = True
         try:
             if (run_dir / "checkpoints" / "last.safetensors").exists():

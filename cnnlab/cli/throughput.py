@@ -300,7 +300,9 @@ def _report_throughput_row(r: dict, done: int, total: int, several_optimizers: b
         console.print(f"[bold]{which}[/]: {profile} training steps, by device time")
         console.print(r["profile"], markup=False, highlight=False, soft_wrap=True)
         if out is not None:
-            path = out.with_name(f"{out.stem}-profile-{which}.txt")
+            from cnnlab.train.runlog import file_name_for
+
+            path = out.with_name(f"{out.stem}-profile-{file_name_for(which)}.txt")
             path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_text(path, r["profile"])
             console.print(f"profile written to {path}")

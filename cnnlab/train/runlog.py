@@ -23,6 +23,7 @@ import io
 import math
 import os
 import platform
+import re
 import socket
 import sys
 from pathlib import Path
@@ -54,6 +55,13 @@ METRIC_COLUMNS = [
 ]
 
 
+def file_name_for(model: str) -> str:
+    """``model`` as part of a file or folder name: "tv:resnet18" -> "tv_resnet18". Windows
+    allows none of ``<>:"/\\|?*`` in a name (NTFS would take "tv:x" for a stream "x" of a
+    file "tv")."""
+    return re.sub(r'[<>:"/\\|?*]', "_", model)
+
+
 def new_run_dir(out_dir: str | Path, model: str, run_name: str | None = None) -> Path:
     """``out_dir/<YYYYmmdd-HHMMSS>-<model>``, never reusing an existing folder."""
     base = Path(out_dir)
@@ -63,7 +71,7 @@ def new_run_dir(out_dir: str | Path, model: str, run_name: str | None = None) ->
 
         raise ConfigError(f"out_dir {base}: {blocker} is a file, not a folder; runs are "
                           "written to folders under out_dir (--out-dir)")
-    name = run_name or f"{dt.datetime.now():%Y%m%d-%H%M%S}-{model.replace(':', '_')}"
+    name = run_name or f"{dt.datetime.now():%Y%m%d-%H%M%S}-{file_name_for(model)}"
     path, n = base / name, 1
     try:
         base.mkdir(parents=True, exist_ok=True)
