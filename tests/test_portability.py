@@ -106,3 +106,16 @@ def test_output_to_a_file_in_a_code_page_without_arrows():
     """, {"PYTHONIOENCODING": "cp1252"})
     assert done.returncode == 0, done.stderr
     assert "1x28x28 -> 6x14x14 ->" in done.stdout
+
+
+def test_epoch_times_wait_for_any_device_that_queues_work(tmp_path, monkeypatch):
+    # The trainer waited for CUDA only: on Apple's MPS an epoch's time (and the --max-time
+    # budget) counted the work queued, not the work done. It now waits through
+    # train.device.synchronize, which knows both (test_bench_results checks MPS there).
+    from cnnlab.train import TrainConfig, train, trainer
+
+    waited = []
+    monkeypatch.setattr(trainer, "synchronize", lambda device: waited.append(device.type))
+    train(TrainConfig(model="lenet_modern", data="synthetic", epochs=2, batch_size=64,
+                      device="cpu", quiet=True, out_dir=str(tmp_path)))
+    assert waited == ["cpu"] * 4  # each epoch: after training, after evaluating

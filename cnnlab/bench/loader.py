@@ -26,10 +26,9 @@ from collections.abc import Callable, Iterable
 import torch
 from PIL import Image
 
-from cnnlab.bench.timing import synchronize
 from cnnlab.data.augment import Augment
 from cnnlab.data.loader import DeviceLoader
-from cnnlab.train.device import torch_threads
+from cnnlab.train.device import synchronize, torch_threads
 
 # (row key, column header) in display order, for a rich table.
 COLUMNS = (

@@ -17,11 +17,11 @@ from dataclasses import asdict, dataclass
 import torch
 import torch.nn.functional as F
 
-from cnnlab.bench.timing import step_seconds, synchronize
+from cnnlab.bench.timing import step_seconds
 from cnnlab.models import get_model, model_info
 from cnnlab.models.padded_stem import pad_stem_channels, plain_stems
 from cnnlab.train.config import TrainConfig
-from cnnlab.train.device import is_out_of_memory
+from cnnlab.train.device import is_out_of_memory, synchronize
 from cnnlab.train.evaluate import autocast_context
 from cnnlab.train.optim import build_optimizer
 

@@ -8,14 +8,7 @@ from collections.abc import Callable
 
 import torch
 
-
-def synchronize(device: torch.device) -> None:
-    """Wait until the work queued on ``device`` has run (CUDA and MPS queue it; a CPU
-    runs it as it is called). A clock read before this would time the queueing only."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    elif device.type == "mps":
-        torch.mps.synchronize()
+from cnnlab.train.device import synchronize
 
 
 def step_seconds(fn: Callable[[], object], steps: int, device: torch.device) -> list[float]:

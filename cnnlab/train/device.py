@@ -66,6 +66,15 @@ def torch_threads(threads: int | None) -> Iterator[int]:
         torch.set_num_threads(previous)
 
 
+def synchronize(device: torch.device) -> None:
+    """Wait until the work queued on ``device`` has run (CUDA and MPS queue it; a CPU
+    runs it as it is called). A clock read before this would time the queueing only."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
+
+
 def sum_dtype(device: torch.device) -> torch.dtype:
     """The dtype of the loss and accuracy sums kept on ``device`` through an epoch:
     float64, except on Apple's MPS, which has no float64 (creating one there raises).

@@ -24,7 +24,13 @@ from torch import nn
 from cnnlab.data.dataset import DatasetSplits
 from cnnlab.data.loader import DeviceLoader, mix_seed
 from cnnlab.train.config import CUDA_GRAPH_MODES, TrainConfig
-from cnnlab.train.device import peak_memory_mb, resolve_amp, select_device, sum_dtype
+from cnnlab.train.device import (
+    peak_memory_mb,
+    resolve_amp,
+    select_device,
+    sum_dtype,
+    synchronize,
+)
 from cnnlab.train.distributed import (
     DistInfo,
     all_reduce_sum,
@@ -277,8 +283,7 @@ class Trainer(Resumable):
                 stopped = "max_time"
                 break
         self._check_finite(loss_sum, epoch, step)
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(device)
+        synchronize(device)  # the epoch's time counts work done, not work queued
         epoch_time = time.perf_counter() - start
         # Sums of a resumed partial epoch carry over from the checkpoint. They are all
         # ranks' sums already: one rank adds them, or the all-reduce would count them
@@ -296,8 +301,7 @@ class Trainer(Resumable):
         if epoch % cfg.eval_every == 0 or epoch == cfg.epochs or stopped is not None:
             eval_start = time.perf_counter()
             ev = self.last_eval = self._evaluate()
-            if self.device.type == "cuda":
-                torch.cuda.synchronize(device)
+            synchronize(device)
             eval_time = time.perf_counter() - eval_start
         self.wall_time += epoch_time + eval_time
         row = {
