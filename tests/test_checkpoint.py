@@ -47,6 +47,22 @@ def test_round_trip_restores_weights_optimizer_and_rng(tmp_path):
     assert json.loads(path.with_suffix(".json").read_text())["epoch"] == 3
 
 
+def test_an_mps_generator_is_saved_and_restored(tmp_path, monkeypatch):
+    # Apple's GPU draws dropout masks from a generator of its own: without it in the
+    # checkpoint, a resumed run on a Mac did not continue as the uninterrupted one.
+    model, _ = _model_and_optimizer()  # first: the optimizer's import of dynamo reads mps
+    generator = {"state": torch.arange(8, dtype=torch.uint8)}
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    monkeypatch.setattr(torch.mps, "get_rng_state", lambda: generator["state"].clone())
+    monkeypatch.setattr(torch.mps, "set_rng_state",
+                        lambda state: generator.update(state=state.clone()))
+    ckpt.save_checkpoint(tmp_path / "last.safetensors", model.state_dict(), {"epoch": 1})
+    generator["state"] = torch.zeros(8, dtype=torch.uint8)  # drawn on after the save
+    groups, state = ckpt.load_checkpoint(tmp_path / "last.safetensors")
+    ckpt.restore_rng_state(groups["rng"], state["rng"])
+    assert torch.equal(generator["state"], torch.arange(8, dtype=torch.uint8))
+
+
 def test_plain_weights_file_is_not_a_checkpoint(tmp_path):
     save_file({"w": torch.zeros(2)}, tmp_path / "w.safetensors")
     with pytest.raises(ckpt.CheckpointError, match="not a cnnlab training checkpoint"):

@@ -40,6 +40,8 @@ def capture_rng_state() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         for i, state in enumerate(torch.cuda.get_rng_state_all()):
             tensors[f"rng.cuda.{i}"] = state
+    if _mps_available():  # Apple's GPU has a generator of its own (dropout draws from it)
+        tensors["rng.mps"] = torch.mps.get_rng_state()
     np_state = np.random.get_state()
     plain = {
         "python": _to_json(random.getstate()),
@@ -53,9 +55,15 @@ def restore_rng_state(tensors: dict[str, torch.Tensor], plain: dict[str, Any]) -
     cuda = sorted(k for k in tensors if k.startswith("rng.cuda."))
     if cuda and torch.cuda.is_available():
         torch.cuda.set_rng_state_all([tensors[k] for k in cuda])
+    if "rng.mps" in tensors and _mps_available():
+        torch.mps.set_rng_state(tensors["rng.mps"])
     random.setstate(_from_json(plain["python"]))
     kind, keys, *rest = plain["numpy"]
     np.random.set_state((kind, np.array(keys, dtype=np.uint32), *rest))
+
+
+def _mps_available() -> bool:
+    return bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
 
 
 def _to_json(obj):
