@@ -324,12 +324,25 @@ def test_set_epoch_checks_its_range():
 # ----------------------------------------------------------------------------- benchmark
 
 
+def test_the_books_workers_say_how_they_start(monkeypatch):
+    # spawn (Windows, macOS) starts and feeds each worker afresh every epoch: the book's
+    # times there are not comparable with fork's (Linux), so the table says which.
+    import multiprocessing
+
+    monkeypatch.setattr(multiprocessing, "get_start_method", lambda allow_none: "spawn")
+    rows = run_loader_bench(resize=16, batch_size=32, workers=1, epochs=1, threads=1,
+                            data=dataset(64, size=8), augment=False)
+    assert {r["parallelism"] for r in rows if r["pipeline"] == BOOK} == {
+        "1 worker process (spawn)"}
+
+
 def test_loader_bench_runs_on_tiny_data():
     threads_before = torch.get_num_threads()
     rows = run_loader_bench(resize=16, batch_size=32, workers=0, epochs=1, threads=1,
                             data=dataset(64, size=8))
     pipelines = {r["pipeline"] for r in rows}
     assert BOOK in pipelines and len(pipelines) == 4
+    assert {r["parallelism"] for r in rows if r["pipeline"] == BOOK} == {"main process"}
     for r in rows:
         if r["phase"] == "epoch 1":
             assert r["images"] == 64 and r["images_per_s"] > 0

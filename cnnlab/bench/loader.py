@@ -156,7 +156,11 @@ def run_loader_bench(resize: int = 96, batch_size: int = 128, workers: int = 2,
         (BOOK, lambda: book_loader(images, labels, resize, batch_size, workers),
          torch.device("cpu")),
     ] + [(name, make, dev) for name, make in variants]
-    parallelism = {BOOK: f"{workers} worker processes"}
+    # How workers start matters to the book's times: spawn (Windows, macOS) starts a
+    # fresh interpreter and pickles the dataset for each, every epoch; fork (Linux) not.
+    start = _worker_start_method()
+    parallelism = {BOOK: f"{workers} worker process{'es' if workers > 1 else ''} ({start})"
+                   if workers else "main process"}
     best: dict[tuple[str, str], tuple[float, int]] = {}
     # Every repeat runs every pipeline, so slow spells from other processes hit all
     # of them alike; each phase keeps its best time.
@@ -184,6 +188,15 @@ def run_loader_bench(resize: int = 96, batch_size: int = 128, workers: int = 2,
         if r["pipeline"] != BOOK and r["phase"] != "setup":
             r["speedup"] = book_best / r["seconds"]
     return rows
+
+
+def _worker_start_method() -> str:
+    """How DataLoader workers start here, without fixing it as get_start_method() would
+    (the first of get_all_start_methods() is the platform's default)."""
+    import multiprocessing
+
+    return (multiprocessing.get_start_method(allow_none=True)
+            or multiprocessing.get_all_start_methods()[0])
 
 
 def pixel_difference(images: torch.Tensor, labels: torch.Tensor, resize: int = 96,
