@@ -257,3 +257,18 @@ def test_a_new_store_is_never_seen_empty_by_another_reader(tmp_path, monkeypatch
     with TrialStore(tmp_path / "sweep") as store:  # and it is the sweep, not a copy
         assert store.meta()["n"] == 1
     assert [p.name for p in path.parent.iterdir()] == ["trials.sqlite"]
+
+
+def test_more_workers_than_windows_allows_are_refused_before_the_sweep(monkeypatch):
+    # Python's process pool takes at most 61 workers on Windows; its ValueError came at
+    # the first trial, after a new sweep had been created. check_executor (the CLI's,
+    # before any sweep is made) and the executor itself refuse them.
+    from cnnlab.design import executors
+
+    monkeypatch.setattr(executors.sys, "platform", "win32")
+    for refuse in (lambda: executors.check_executor("local", workers=62),
+                   lambda: executors.LocalExecutor(workers=62, device="cpu")):
+        with pytest.raises(SweepError, match="--workers 61 or fewer"):
+            refuse()
+    executors.check_executor("local", workers=61)
+    assert executors.LocalExecutor(workers=61, device="cpu").capacity == 61

@@ -132,7 +132,7 @@ def run(
         fail("a new sweep needs --space and --out (or --resume DIR)")
     lock = contextlib.ExitStack()
     try:
-        check_executor(executor, address)
+        check_executor(executor, address, workers)
         # One driver per sweep, from reopening it (which may move its device or put its
         # failed trials back) to its last trial.
         lock.enter_context(sweep_lock(resume if resume is not None else out))

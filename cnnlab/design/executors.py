@@ -11,11 +11,15 @@ import contextlib
 import os
 import signal
 import socket
+import sys
 import time
 from concurrent.futures.process import BrokenProcessPool
 
 from cnnlab.design.store import SweepError
 from cnnlab.design.trial import run_trial
+
+# ProcessPoolExecutor's limit on Windows (concurrent.futures' documentation).
+WINDOWS_MAX_WORKERS = 61
 
 
 class SweepFailure(SweepError):
@@ -77,6 +81,7 @@ class LocalExecutor:
         self.capacity = workers or max(1, self.gpus)
         if self.capacity < 1:
             raise SweepError(f"--workers must be >= 1, got {workers}")
+        _check_windows_workers(self.capacity)
         self.threads = threads or max(1, _cores() // self.capacity)
         self.name = f"local x{self.capacity}"
         self._pool = None
@@ -126,8 +131,10 @@ class LocalExecutor:
     def close(self, cancel: bool = False) -> None:
         if self._pool is None:
             return
-        # ProcessPoolExecutor cannot stop running tasks; terminating its processes
-        # (SIGTERM: the Trainer stops at the end of its step) is the only way.
+        # ProcessPoolExecutor cannot stop running tasks; terminating its processes is
+        # the only way (SIGTERM on POSIX: the Trainer stops at the end of its step; on
+        # Windows TerminateProcess ends it at once). Trials write no run folder
+        # (write_run_dir=False), so either way nothing of theirs is left half-written.
         processes = list((getattr(self._pool, "_processes", None) or {}).values())
         self._pool.shutdown(wait=not cancel, cancel_futures=cancel)
         if cancel:
@@ -345,7 +352,14 @@ def _check_reachable(address: str, timeout_s: float = 10.0,
 EXECUTORS = ("local", "ray")
 
 
-def check_executor(kind: str, address: str | None = None) -> None:
+def _check_windows_workers(workers: int | None) -> None:
+    # Python's own limit there; its ValueError came only at the first trial.
+    if sys.platform == "win32" and workers is not None and workers > WINDOWS_MAX_WORKERS:
+        raise SweepError(f"--workers {workers}: Windows runs at most {WINDOWS_MAX_WORKERS} "
+                         f"worker processes; use --workers {WINDOWS_MAX_WORKERS} or fewer")
+
+
+def check_executor(kind: str, address: str | None = None, workers: int | None = None) -> None:
     """Refuse an executor that cannot run, naming it and the fix, before a sweep is created
     or reopened: :func:`make_executor` only meets it once the sweep's trials are stored,
     which would leave a new sweep behind that never trained."""
@@ -356,6 +370,8 @@ def check_executor(kind: str, address: str | None = None) -> None:
                          f"{' or '.join(EXECUTORS)}")
     if kind == "local" and address:
         raise SweepError("--address names a Ray cluster: use it with --executor ray")
+    if kind == "local":
+        _check_windows_workers(workers)
     if kind == "ray":
         try:
             found = importlib.util.find_spec("ray") is not None
