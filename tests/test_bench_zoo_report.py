@@ -175,11 +175,32 @@ def test_markdown_table_says_na_for_a_model_the_book_never_trained():
 def test_machine_names_the_cpu_model(tmp_path):
     info = tmp_path / "cpuinfo"
     info.write_text("processor\t: 0\nmodel name\t: Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz\n")
-    from cnnlab.train.runlog import cpu_model
+    from cnnlab.train.machine import cpu_model
 
     assert cpu_model(info) == "Intel Xeon Gold 6338 CPU @ 2.00GHz"
     assert cpu_model(tmp_path / "none")  # no /proc: the platform's word
     assert zoo.machine_name("cpu").endswith(" CPUs")
+
+
+def test_machine_names_the_cpu_model_on_windows(tmp_path, monkeypatch):
+    # platform.processor() there says "Intel64 Family 6 Model 85 ...": the registry's
+    # ProcessorNameString is the name people know.
+    import contextlib
+    import platform
+    import sys
+    import types
+
+    from cnnlab.train.machine import cpu_model
+
+    key = r"HARDWARE\DESCRIPTION\System\CentralProcessor\0"
+    registry = {key: {"ProcessorNameString": "Intel(R) Core(TM) i7-8650U CPU @ 1.90GHz  "}}
+    winreg = types.SimpleNamespace(
+        HKEY_LOCAL_MACHINE="HKLM",
+        OpenKey=lambda root, path: contextlib.nullcontext(registry[path]),
+        QueryValueEx=lambda opened, name: (opened[name], 1))
+    monkeypatch.setitem(sys.modules, "winreg", winreg)
+    monkeypatch.setattr(platform, "system", lambda: "Windows")
+    assert cpu_model(tmp_path / "none") == "Intel Core i7-8650U CPU @ 1.90GHz"
 
 
 def test_the_peak_is_the_models_own_on_cuda_and_empty_elsewhere():

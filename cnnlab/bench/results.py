@@ -33,13 +33,13 @@ def json_safe(value):
 
 
 def bench_environment(device: str = "cpu") -> dict:
-    """A training run's record of the machine (``runlog.environment_info``: versions, CPU,
+    """A training run's record of the machine (``machine.environment_info``: versions, CPU,
     threads, command, date), plus what a timing needs beside it: the device measured, its
     GPU (environment_info names the first GPU, not necessarily the one timed), and the
     load average, which shows other work competing for the CPUs."""
     import torch
 
-    from cnnlab.train.runlog import environment_info
+    from cnnlab.train.machine import environment_info
 
     env = environment_info()
     env["device"] = str(device)

@@ -110,7 +110,7 @@ def machine_name(device: str) -> str:
 
     if device.startswith("cuda") and torch.cuda.is_available():
         return torch.cuda.get_device_name(torch.device(device))
-    from cnnlab.train.runlog import cpu_model
+    from cnnlab.train.machine import cpu_model
 
     return f"{cpu_model()}, {os.cpu_count()} CPUs"
 

@@ -72,7 +72,7 @@ def speedrun(
     from cnnlab.train import ConfigError, TrainingInterrupted
     from cnnlab.train.config import parse_assignments
     from cnnlab.train.device import select_device
-    from cnnlab.train.runlog import environment_info
+    from cnnlab.train.machine import environment_info
 
     from .paths import check_output_file
 

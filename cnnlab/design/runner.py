@@ -90,8 +90,8 @@ def create_sweep(directory, spec: SweepSpec, n: int) -> dict[str, int]:
     refused (:func:`check_sweep_folder`). Returns status counts.
     """
     from cnnlab.train import TrainConfig
+    from cnnlab.train.machine import environment_info
     from cnnlab.train.run_files import absolute_data_paths
-    from cnnlab.train.runlog import environment_info
 
     spaces.check_space(spec.space)
     if n < 1:

@@ -12,6 +12,7 @@ from pathlib import Path
 from cnnlab.atomic import atomic_write_text
 from cnnlab.interrupts import SigintRecorder
 from cnnlab.notices import FigureWarning
+from cnnlab.train.machine import environment_info
 from cnnlab.train.outcome import TrainingInterrupted, TrainResult
 from cnnlab.train.report import FIGURES, write_report
 from cnnlab.train.report_evaluation import (
@@ -23,7 +24,6 @@ from cnnlab.train.report_evaluation import (
 )
 from cnnlab.train.report_examples import first_misclassified, plot_examples
 from cnnlab.train.report_figures import planned_lr, plot_confusion, plot_curves
-from cnnlab.train.runlog import environment_info
 from cnnlab.train.trainer import Trainer
 
 

@@ -22,10 +22,7 @@ import datetime as dt
 import io
 import math
 import os
-import platform
 import re
-import socket
-import sys
 from pathlib import Path
 
 try:
@@ -373,67 +370,3 @@ class TrainProgress:
             self.progress.console.print(line)
         else:
             self.console.print(line, highlight=False)
-
-
-def command_entry() -> dict:
-    """This process's command line, when and where it ran: one entry of a run's history."""
-    return {"command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
-            "date": dt.datetime.now().isoformat(timespec="seconds"),
-            "hostname": socket.gethostname()}
-
-
-def environment_info() -> dict:
-    """Versions, machine and command: evidence that travels with every result."""
-    import numpy
-    import torch
-
-    info = {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "numpy": numpy.__version__,
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpu_model": cpu_model(),
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        **command_entry(),
-    }
-    try:
-        import torchvision
-
-        info["torchvision"] = torchvision.__version__
-    except ImportError:
-        pass
-    from cnnlab import __version__
-
-    info["cnnlab"] = __version__
-    if torch.cuda.is_available():
-        info["gpu"] = torch.cuda.get_device_name(0)
-        info["cuda"] = torch.version.cuda
-    return info
-
-
-def cpu_model(cpuinfo: str | Path = "/proc/cpuinfo") -> str:
-    """The CPU's model name ("Intel Xeon Gold 6338 CPU @ 2.00GHz", trademark marks
-    dropped): Linux's 'model name', macOS's brand string, else what the platform says,
-    else the architecture."""
-    try:
-        for line in Path(cpuinfo).read_text(encoding="utf-8", errors="replace").splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name" and value.strip():
-                for mark in ("(R)", "(TM)", "(tm)"):
-                    value = value.replace(mark, "")
-                return " ".join(value.split())
-    except OSError:  # not Linux
-        pass
-    if platform.system() == "Darwin":
-        import subprocess
-
-        try:
-            brand = subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"],
-                                   capture_output=True, text=True, timeout=5).stdout.strip()
-            if brand:
-                return brand
-        except (OSError, subprocess.SubprocessError):
-            pass
-    return platform.processor() or platform.machine() or "unknown CPU"

@@ -46,13 +46,14 @@ from cnnlab.train.evaluate import (
     check_tta_shift,
     evaluate,
 )
+from cnnlab.train.machine import command_entry
 from cnnlab.train.model_setup import adapt_stem, build_model
 from cnnlab.train.optim import Lookahead, WeightEMA, build_optimizer, build_scheduler
 from cnnlab.train.outcome import TrainingDiverged, TrainResult
 from cnnlab.train.presets import check_preset
 from cnnlab.train.resumable import Resumable
 from cnnlab.train.run_data import check_data, make_loader
-from cnnlab.train.runlog import MetricsLog, TrainProgress, command_entry
+from cnnlab.train.runlog import MetricsLog, TrainProgress
 
 _DROPOUT_STREAM = 0x64726F70  # "drop": the ranks' dropout seeds, apart from the loader's
 
