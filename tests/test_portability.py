@@ -10,6 +10,7 @@ import sys
 import textwrap
 import traceback
 
+import pytest
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
@@ -119,3 +120,20 @@ def test_epoch_times_wait_for_any_device_that_queues_work(tmp_path, monkeypatch)
     train(TrainConfig(model="lenet_modern", data="synthetic", epochs=2, batch_size=64,
                       device="cpu", quiet=True, out_dir=str(tmp_path)))
     assert waited == ["cpu"] * 4  # each epoch: after training, after evaluating
+
+
+def test_a_mac_python_without_certificates_is_told_how_to_get_them(data_env, monkeypatch):
+    # python.org's macOS installer leaves Python without CA certificates until its
+    # "Install Certificates.command" has run: every mirror then fails the same way.
+    import urllib.error
+
+    from cnnlab.data import fashion_mnist as fm
+
+    def unverified(url, timeout):
+        raise urllib.error.URLError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify "
+                                    "failed: unable to get local issuer certificate")
+
+    monkeypatch.setattr(fm, "_open_url", unverified)
+    monkeypatch.setattr(fm.sys, "platform", "darwin")
+    with pytest.raises(fm.DownloadError, match="run 'Install Certificates.command'"):
+        fm.download(data_env / "fm", progress=False)

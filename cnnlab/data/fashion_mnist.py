@@ -28,6 +28,7 @@ import gzip
 import hashlib
 import http.client
 import os
+import sys
 import urllib.request
 import warnings
 import zlib
@@ -310,9 +311,15 @@ def _fetch_from_mirrors(name: str, dest: Path, mirrors: tuple[str, ...], bar: Pr
         except (OSError, http.client.HTTPException, ChecksumError) as exc:
             # URLError, HTTPError and timeouts are OSErrors; IncompleteRead is not.
             failures.append(f"  {url}: {exc}")
+    hint = ""
+    if any("CERTIFICATE_VERIFY_FAILED" in f for f in failures) and sys.platform == "darwin":
+        # python.org's macOS Python comes without certificates until this is run.
+        hint = ("\nThis Python has no certificates to check the mirrors with: run "
+                "'Install Certificates.command' in its folder under /Applications, "
+                "then try again")
     raise DownloadError(
         f"could not download {dest.name} intact from any mirror:\n" + "\n".join(failures)
-    )
+        + hint)
 
 
 # --------------------------------------------------------------------------- verify
