@@ -137,3 +137,29 @@ def test_a_mac_python_without_certificates_is_told_how_to_get_them(data_env, mon
     monkeypatch.setattr(fm.sys, "platform", "darwin")
     with pytest.raises(fm.DownloadError, match="run 'Install Certificates.command'"):
         fm.download(data_env / "fm", progress=False)
+
+
+def test_a_folder_given_as_a_file_is_named_as_one_where_opening_it_is_eacces(
+        tmp_path, monkeypatch):
+    # Windows refuses to open a folder with PermissionError, not IsADirectoryError.
+    import io
+
+    from PIL import Image
+
+    from cnnlab.data.image_file import ImageFileError, read_image
+    from cnnlab.train.config import ConfigError
+    from cnnlab.train.yaml_file import read_mapping
+
+    def refuse_folders(opener):
+        def opened(file, *args, **kwargs):
+            if os.path.isdir(file):
+                raise PermissionError(13, "Permission denied", str(file))
+            return opener(file, *args, **kwargs)
+        return opened
+
+    monkeypatch.setattr(io, "open", refuse_folders(io.open))  # pathlib's open
+    monkeypatch.setattr(Image, "open", refuse_folders(Image.open))
+    with pytest.raises(ConfigError, match="is a folder, not a YAML config file"):
+        read_mapping(tmp_path)
+    with pytest.raises(ImageFileError, match="a folder, not an image file"):
+        read_image(tmp_path, channels=1)

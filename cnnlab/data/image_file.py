@@ -88,7 +88,10 @@ def read_image(path: str | Path, channels: int) -> Image.Image:
             return to_mode(image, channels)
     except FileNotFoundError:
         raise FileNotFoundError(f"image not found: {path}") from None
-    except IsADirectoryError:
+    except (IsADirectoryError, PermissionError) as exc:  # Windows: a folder is EACCES
+        if not path.is_dir():
+            raise ImageFileError(path, f"not a readable image ({type(exc).__name__}: "
+                                       f"{exc})") from None
         raise ImageFileError(path, f"a folder, not an image file; pass the image files "
                                    f"(e.g. {path}/*.png)") from None
     except Image.DecompressionBombError as exc:

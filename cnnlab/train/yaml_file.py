@@ -18,7 +18,9 @@ def read_mapping(path: Path) -> dict[str, Any]:
         values = yaml.load(path.read_text(encoding="utf-8"), Loader=_NoDuplicateKeysLoader) or {}
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
-    except IsADirectoryError:
+    except (IsADirectoryError, PermissionError) as exc:  # Windows: a folder is EACCES
+        if not path.is_dir():
+            raise ConfigError(f"{path}: cannot be read ({exc.strerror or exc})") from None
         hint = f"; its config is {path / 'config.yaml'}" \
             if (path / "config.yaml").exists() else ""
         raise ConfigError(f"{path} is a folder, not a YAML config file{hint}") from None
