@@ -1,6 +1,8 @@
 """`cnnlab bench zoo` stores each model as it finishes and resumes without retraining.
 (Its table and figures: test_bench_zoo_report.py; `bench throughput`: test_throughput.py.)"""
 
+import json
+
 import pytest
 
 from cnnlab.bench import zoo
@@ -223,11 +225,37 @@ def test_zoo_cli_names_a_table_that_is_a_folder(tmp_path):
 @pytest.mark.filterwarnings("ignore:.*was designed for 224x224")
 def test_a_library_model_at_an_overridden_size(tmp_path):
     # "tv:NAME" keeps its name in the table, but its run folder takes none of the
-    # characters Windows refuses in a name; MACs are counted at the size it trained at.
+    # characters Windows refuses in a name; MACs are counted for the input it trained on.
     [row] = zoo.run_zoo(["tv:mobilenet_v3_small"], preset="fast", epochs=1, device="cpu",
                         out_dir=tmp_path, data_spec="synthetic",
                         overrides={"eval_subset": 64, "resize": 32})
     assert row["status"] == "done", row["error"]
-    assert row["model"] == "tv:mobilenet_v3_small" and row["input_size"] == "3x32x32"
-    assert int(row["macs"]) == 2_169_792  # at 224: 55,496,640
+    # As trained: at 32 pixels, its stem taking the data's one channel (not its own 3).
+    assert row["model"] == "tv:mobilenet_v3_small" and row["input_size"] == "1x32x32"
+    summary = json.loads((tmp_path / "zoo-fast-runs" / "tv_mobilenet_v3_small"
+                          / "summary.json").read_text(encoding="utf-8"))
+    assert int(row["params"]) == summary["parameters"] == 1_527_818
+    assert int(row["macs"]) == 2_096_064  # 3x32x32: 2,169,792; 3x224x224: 55,496,640
     assert [p.name for p in (tmp_path / "zoo-fast-runs").iterdir()] == ["tv_mobilenet_v3_small"]
+
+
+@pytest.mark.filterwarnings("ignore:.*was designed for 224x224")
+def test_a_run_folder_named_as_before_is_taken_up_not_trained_again(tmp_path):
+    # Before file_name_for, "tv:NAME" named its run folder as it is: a bench resumed after
+    # the upgrade finds the run there rather than training the model from scratch.
+    def bench():
+        return zoo.run_zoo(["tv:mobilenet_v3_small"], preset="fast", epochs=1, device="cpu",
+                           out_dir=tmp_path, data_spec="synthetic",
+                           overrides={"eval_subset": 64, "resize": 32})
+
+    bench()
+    runs = tmp_path / "zoo-fast-runs"
+    (runs / "tv_mobilenet_v3_small").rename(runs / "tv:mobilenet_v3_small")
+    (tmp_path / "zoo-fast.csv").unlink()  # killed after training, before its row
+    last = runs / "tv:mobilenet_v3_small" / "checkpoints" / "last.safetensors"
+    trained = last.stat().st_mtime_ns
+    [row] = bench()
+    assert row["status"] == "done" and row["first_in_process"] == ""  # not trained here
+    assert [p.name for p in runs.iterdir()] == ["tv_mobilenet_v3_small"]
+    assert (runs / "tv_mobilenet_v3_small" / "checkpoints" / "last.safetensors"
+            ).stat().st_mtime_ns == trained

@@ -199,6 +199,9 @@ def run_zoo(
     _check_setup(rows, setup_of, csv_path)
     for name in models:  # before any model trains: refused whole, not halfway
         run_dir = runs_dir / file_name_for(name)
+        earlier = runs_dir / name  # before 2026-12: "tv:NAME" as it is (POSIX only)
+        if earlier != run_dir and earlier.is_dir() and not run_dir.exists():
+            earlier.rename(run_dir)  # so an interrupted model resumes, not starts again
         if rows.get(name, {}).get("status") != "done" \
                 and (run_dir / "checkpoints" / "last.safetensors").exists():
             _check_run_plan(run_dir, setup_of(name))
@@ -232,7 +235,11 @@ def run_zoo(
                     shutil.rmtree(run_dir)
                 result = train(planned(name), data=data)
             cfg_used = TrainConfig.load(run_dir / "config.yaml")
+            if result.preprocess is not None:  # what the model saw: a tv: model's stem
+                # takes the data's channels (1 for Fashion-MNIST), not its own 3
+                channels, size = result.preprocess.channels, result.preprocess.image_size
             params, macs = _complexity(name, channels, size, cfg_used, run_dir)
+            row.update(input_size=f"{channels}x{size}x{size}")
             row.update(
                 status="done", test_acc=result.final["test_acc"],
                 best_test_acc=result.best_test_acc, params=params, macs=macs,

@@ -23,6 +23,7 @@ from cnnlab.train import checkpoint as ckpt
 from cnnlab.train.config import ConfigError, TrainConfig
 from cnnlab.train.device import torch_threads
 from cnnlab.train.distributed import launch_command, launched_as_main, launched_world_size
+from cnnlab.train.evaluate import Preprocess
 from cnnlab.train.loaded_run import CHECKPOINTS as CHECKPOINTS
 from cnnlab.train.loaded_run import CheckpointWarning
 from cnnlab.train.loaded_run import LoadedRun as LoadedRun
@@ -320,8 +321,10 @@ def finished_run_result(run_dir: str | Path) -> TrainResult:
     last = run_dir / "checkpoints" / "last.safetensors"
     _, state = ckpt.load_checkpoint(last)
     ckpt.require_state(state, ("best_test_acc", "train_time"), last)
+    preprocess = Preprocess.from_dict(state["preprocess"]) if "preprocess" in state else None
     return TrainResult(run_dir=run_dir, history=history, final=history[-1] if history else {},
-                       best_test_acc=state["best_test_acc"], train_time_s=state["train_time"])
+                       best_test_acc=state["best_test_acc"], train_time_s=state["train_time"],
+                       preprocess=preprocess)
 
 
 def _check_work_left(cfg: TrainConfig, last: Path, run_dir: Path) -> None:
