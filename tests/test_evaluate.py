@@ -37,6 +37,7 @@ def test_test_time_augmentation_averages_the_views_it_names():
     assert res.acc == pytest.approx((expected.argmax(1) == labels).float().mean().item())
     plain = evaluate(model, loader, 3, torch.device("cpu"))
     assert plain.loss != pytest.approx(res.loss, rel=1e-3)  # the views do change it
+    assert evaluate(model, loader, 3, "cpu") == plain  # a device named, as before
     # All six views of a batch go through the model as one batch: one forward per batch.
     calls = []
     model.register_forward_hook(lambda module, args, out: calls.append(len(args[0])))

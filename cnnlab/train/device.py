@@ -75,12 +75,12 @@ def synchronize(device: torch.device) -> None:
         torch.mps.synchronize()
 
 
-def sum_dtype(device: torch.device) -> torch.dtype:
+def sum_dtype(device: torch.device | str) -> torch.dtype:
     """The dtype of the loss and accuracy sums kept on ``device`` through an epoch:
     float64, except on Apple's MPS, which has no float64 (creating one there raises).
-    float32 still counts images exactly up to 2**24 and sums an epoch's losses to ~7
-    digits."""
-    return torch.float32 if device.type == "mps" else torch.float64
+    float32 still counts images exactly up to 2**24, and sums a few thousand steps'
+    losses to 5-6 significant digits."""
+    return torch.float32 if torch.device(device).type == "mps" else torch.float64
 
 
 def peak_memory_mb(device: torch.device) -> float:
