@@ -25,20 +25,40 @@ _ASCII_LOOKALIKES = {"→": "->", "−": "-", "Δ": "d", "α": "a", "≥": ">=",
                      "σ": "s", "±": "+/-", "·": "-", "—": "-", "–": "-", "†": "*"}
 
 
-def _lookalike(error: UnicodeError) -> tuple[str, int]:
-    if not isinstance(error, UnicodeEncodeError):
-        raise error
-    unencodable = error.object[error.start:error.end]
-    return "".join(_ASCII_LOOKALIKES.get(c, "?") for c in unencodable), error.end
+def _lookalike_else(fallback: str):
+    """An encoding error handler: a character the output cannot hold becomes its ASCII
+    look-alike, else whatever ``fallback`` (an error handler's name) makes of it."""
+    otherwise = codecs.lookup_error(fallback)
+
+    def handler(error: UnicodeError) -> tuple[str, int]:
+        if not isinstance(error, UnicodeEncodeError):
+            raise error
+        first = error.object[error.start]  # one at a time: the codec calls again for the rest
+        if first in _ASCII_LOOKALIKES:
+            return _ASCII_LOOKALIKES[first], error.start + 1
+        return otherwise(UnicodeEncodeError(error.encoding, error.object, error.start,
+                                            error.start + 1, error.reason))
+    return handler
 
 
 def _replace_what_output_cannot_encode() -> None:
     """Windows writes a pipe or a file (``cnnlab summary vgg11 > out.txt``) in its ANSI
     code page, cp1252, which has no "→", "Δ" or "α": one of them ended the command with a
     UnicodeEncodeError and an empty file. Where the output is not UTF-8, a character it
-    cannot hold is written as its ASCII look-alike ("->" for "→"), else as "?"."""
-    codecs.register_error("cnnlab.lookalike", _lookalike)
+    cannot hold is written as its ASCII look-alike ("->" for "→"); any other as the stream
+    wrote it before ("\\u4e2d" on stderr, escaped bytes of an undecodable file name), or,
+    where that was to fail, as "?"."""
     for stream in (sys.stdout, sys.stderr):
         encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
-        if encoding not in ("utf8", "utf_8") and hasattr(stream, "reconfigure"):
-            stream.reconfigure(errors="cnnlab.lookalike")
+        if encoding in ("utf8", "utf_8") or not hasattr(stream, "reconfigure"):
+            continue
+        before = getattr(stream, "errors", None) or "strict"
+        if before.startswith("cnnlab.lookalike."):
+            continue  # done already
+        fallback = "replace" if before == "strict" else before
+        name = f"cnnlab.lookalike.{fallback}"
+        try:
+            codecs.lookup_error(name)
+        except LookupError:
+            codecs.register_error(name, _lookalike_else(fallback))
+        stream.reconfigure(errors=name)

@@ -107,6 +107,15 @@ def test_output_to_a_file_in_a_code_page_without_arrows():
     """, {"PYTHONIOENCODING": "cp1252"})
     assert done.returncode == 0, done.stderr
     assert "1x28x28 -> 6x14x14 ->" in done.stdout
+    # What has no look-alike is written as before: escaped on stderr, "?" on stdout.
+    done = run_python("""
+        import sys
+        from cnnlab.command_line import _replace_what_output_cannot_encode
+        _replace_what_output_cannot_encode()
+        print("\u2212 \u4e2d", file=sys.stderr)
+        print("\u2212 \u4e2d")
+    """, {"PYTHONIOENCODING": "cp1252"})
+    assert (done.stdout, done.stderr) == ("- ?\n", "- \\u4e2d\n")
 
 
 def test_epoch_times_wait_for_any_device_that_queues_work(tmp_path, monkeypatch):
