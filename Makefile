@@ -34,14 +34,21 @@ demo: setup data
 # is excluded: it mistakes torch's Tensor.long() for Python 2's long).
 PY_FLOOR_CHECK := $(VENV)/bin/vermin -q --no-tips --violations --eval-annotations \
 	--exclude long -t=3.10- cnnlab scripts tests
+# Every text file opened with an explicit encoding: without one Windows reads and writes
+# its ANSI code page (cp1252), which cannot hold the "→", "−" or "α" that reports carry,
+# nor the UTF-8 of a user's YAML. A preview rule, so checked alone (--preview for all
+# of ruff's rules would change the stable ones' behaviour from release to release).
+ENCODING_CHECK := $(VENV)/bin/ruff check --preview --select PLW1514 .
 
 test: setup data
 	$(VENV)/bin/ruff check .
+	$(ENCODING_CHECK)
 	$(PY_FLOOR_CHECK)
 	$(PY) -m pytest -q
 
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(ENCODING_CHECK)
 	$(PY_FLOOR_CHECK)
 	$(VENV)/bin/ruff format --check .
 
