@@ -1,5 +1,7 @@
 """What differs on Windows and macOS, checked here on Linux by recreating the difference:
-a locale whose encoding is not UTF-8 (Windows' cp1252), and no POSIX-only modules."""
+a locale or an output whose encoding is not UTF-8 (Windows' cp1252), no POSIX-only
+modules, folders that open with PermissionError (Windows), a device without float64 that
+queues its work (Apple's MPS), and a macOS Python without certificates."""
 
 from __future__ import annotations
 
@@ -159,9 +161,12 @@ def test_a_folder_given_as_a_file_is_named_as_one_where_opening_it_is_eacces(
     from cnnlab.train.config import ConfigError
     from cnnlab.train.yaml_file import read_mapping
 
+    locked = tmp_path / "locked.yaml"  # a file this user may not read
+    locked.write_text("lr: 0.1\n", encoding="utf-8")
+
     def refuse_folders(opener):
         def opened(file, *args, **kwargs):
-            if os.path.isdir(file):
+            if os.path.isdir(file) or str(file) == str(locked):
                 raise PermissionError(13, "Permission denied", str(file))
             return opener(file, *args, **kwargs)
         return opened
@@ -172,3 +177,7 @@ def test_a_folder_given_as_a_file_is_named_as_one_where_opening_it_is_eacces(
         read_mapping(tmp_path)
     with pytest.raises(ImageFileError, match="a folder, not an image file"):
         read_image(tmp_path, channels=1)
+    with pytest.raises(ConfigError, match="cannot be read .Permission denied"):
+        read_mapping(locked)
+    with pytest.raises(ImageFileError, match="not a readable image .PermissionError"):
+        read_image(locked, channels=1)

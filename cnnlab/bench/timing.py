@@ -1,5 +1,5 @@
-"""Timing work queued on a device: wait for it, or time each step on the device's clock.
-Shared by the benches that time steps (throughput) and batches (loader)."""
+"""Timing each step of work queued on a device, on the device's clock where it has one
+(the throughput bench). Waiting for a device is ``train.device.synchronize``."""
 
 from __future__ import annotations
 

@@ -8,7 +8,8 @@ table and the plots are rewritten from the CSV.
 
 Several benches may share one output folder at once (say, one process per group of
 models on one large GPU): a row is stored under a file lock, re-reading the CSV
-first, so no process overwrites another's rows.
+first, so no process overwrites another's rows (on POSIX: Windows has no fcntl, so
+there one bench per folder).
 """
 
 from __future__ import annotations

@@ -105,10 +105,10 @@ def _windows_peak_working_set() -> float:
     """The process's peak working set in bytes (Windows' peak resident set), from
     psapi's GetProcessMemoryInfo; NaN if it cannot be read. (Written to Microsoft's
     documented PROCESS_MEMORY_COUNTERS; the suite runs on Linux, where this is NaN.)"""
-    import ctypes
     import math
 
     try:
+        import ctypes
         from ctypes import wintypes
 
         class ProcessMemoryCounters(ctypes.Structure):
@@ -130,7 +130,7 @@ def _windows_peak_working_set() -> float:
                                           ctypes.byref(counters), counters.cb):
             return math.nan
         return float(counters.PeakWorkingSetSize)
-    except (AttributeError, OSError, ValueError):  # not Windows, or the call is refused
+    except (ImportError, AttributeError, OSError, ValueError):  # not Windows, or refused
         return math.nan
 
 

@@ -67,7 +67,7 @@ def cpu_model(cpuinfo: str | Path = "/proc/cpuinfo") -> str:
             brand = subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"],
                                    capture_output=True, text=True, timeout=5).stdout.strip()
             if brand:
-                return brand
+                return _without_marks(brand)  # an Intel Mac's says "Intel(R) Core(TM)"
         except (OSError, subprocess.SubprocessError):
             pass
     if platform.system() == "Windows":  # platform.processor() says "Intel64 Family 6 ..."

@@ -68,7 +68,8 @@ class TrainResult:
             - ``wall_s``: training plus evaluation seconds since the run began.
             - ``peak_memory_mb``: peak memory in MiB (2**20 bytes, despite the name):
               the GPU's peak allocated memory in the epoch; on a CPU or MPS the
-              process's peak resident memory since it began.
+              process's peak resident memory (Windows: peak working set) since it
+              began; NaN where the system does not say.
         final: ``history[-1]``, the last epoch's row (``{}`` if none).
         best_test_acc: the highest ``test_acc`` of any epoch (the ``best`` checkpoint's).
         train_time_s: training seconds in all (``elapsed_s`` of the last epoch).

@@ -241,7 +241,8 @@ class MetricsLog:
 
         line = {"epoch": epoch, "per_class_acc": dict(zip(classes, per_class_acc, strict=True)),
                 "confusion": confusion}
-        with open(self.path.with_name("class_metrics.jsonl"), "a", encoding="utf-8") as fh:
+        with open(self.path.with_name("class_metrics.jsonl"), "a", encoding="utf-8",
+                  newline="") as fh:  # "\n" on every OS, as its rewrite writes it
             fh.write(json.dumps(line) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
