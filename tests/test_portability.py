@@ -70,11 +70,14 @@ def test_training_runs_without_posix_modules(tmp_path):
     assert all(r["peak_memory_mb"] == "nan" for r in rows)
 
 
-class NoFloat64(TorchDispatchMode):
-    """Fails any operation that makes a float64 tensor, as Apple's MPS device does,
-    except the normalisation constants' arithmetic, which stays on the CPU."""
+class LikeMPS(TorchDispatchMode):
+    """Fails what Apple's MPS device refuses: any operation that makes a float64 tensor
+    (except the normalisation constants' arithmetic, which stays on the CPU), and
+    index_add_ of int64 counts (before torch 2.9)."""
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        if func.__name__.startswith("index_add") and args[3].dtype == torch.int64:
+            raise AssertionError(f"{func} adds int64 counts")
         out = func(*args, **(kwargs or {}))
         made = [t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)]
         if any(t.dtype == torch.float64 for t in made) and not any(
@@ -83,20 +86,22 @@ class NoFloat64(TorchDispatchMode):
         return out
 
 
-def test_training_on_a_device_without_float64(tmp_path, monkeypatch):
-    # MPS has no float64: what the trainer and evaluation sum on the device is the
-    # dtype train.device.sum_dtype gives for it. Here the CPU is taken for such a device.
+def test_training_on_a_device_like_mps(tmp_path, monkeypatch):
+    # What the trainer and evaluation keep on the device is of the dtypes
+    # train.device.sum_dtype and count_dtype give for MPS. Here the CPU is taken for one.
     from cnnlab.train import evaluate as evaluation
     from cnnlab.train import resolve_config, train, trainer
 
     for module in (trainer, evaluation):
         monkeypatch.setattr(module, "sum_dtype", lambda device: torch.float32)
+    monkeypatch.setattr(evaluation, "count_dtype", lambda device: torch.int32)
     cfg = resolve_config("lenet_modern", "fast", overrides={  # with EMA, flip TTA
         "data": "synthetic", "epochs": 1, "batch_size": 64, "device": "cpu", "quiet": True,
         "out_dir": str(tmp_path), "tta_flip": True})
-    with NoFloat64():
+    with LikeMPS():
         result = train(cfg)
     assert 0 <= result.best_test_acc <= 1
+    assert sum(map(sum, result.confusion)) == 128  # the synthetic test split, counted
 
 
 def test_output_to_a_file_in_a_code_page_without_arrows():

@@ -83,6 +83,13 @@ def sum_dtype(device: torch.device | str) -> torch.dtype:
     return torch.float32 if torch.device(device).type == "mps" else torch.float64
 
 
+def count_dtype(device: torch.device | str) -> torch.dtype:
+    """The dtype of the confusion matrix's counts on ``device``: int64, except on Apple's
+    MPS, whose index_add_ refuses int64 until torch 2.9 (pytorch/pytorch#160926;
+    Lightning-AI/pytorch-lightning#17683: "Expected non int64 dtype for source")."""
+    return torch.int32 if torch.device(device).type == "mps" else torch.int64
+
+
 def peak_memory_mb(device: torch.device) -> float:
     """Peak memory in MiB (2**20 bytes; the name's ``mb`` is kept because every run's
     metrics.csv has a ``peak_memory_mb`` column). On a CUDA device: the peak allocated

@@ -17,7 +17,7 @@ from torch import nn
 
 from cnnlab.data.augment import translate
 from cnnlab.train.config import ConfigError
-from cnnlab.train.device import resolve_amp, select_device, sum_dtype
+from cnnlab.train.device import count_dtype, resolve_amp, select_device, sum_dtype
 from cnnlab.train.distributed import DistInfo, all_reduce_sum
 
 
@@ -153,9 +153,9 @@ def evaluate(
     was_training = model.training
     model.eval()
     loss_sum = torch.zeros((), device=device, dtype=sum_dtype(device))
-    confusion = torch.zeros(num_classes * num_classes, device=device, dtype=torch.int64)
+    confusion = torch.zeros(num_classes * num_classes, device=device, dtype=count_dtype(device))
     border = torch.tensor(fill if fill is not None else [0.0], device=device).view(1, -1, 1, 1)
-    ones = torch.ones(0, device=device, dtype=torch.int64)
+    ones = torch.ones(0, device=device, dtype=confusion.dtype)
     for x, y in loader:
         with autocast_context(device, amp):
             logits = tta_logits(model, x, views, border)
@@ -164,7 +164,7 @@ def evaluate(
         # index_add_ into the fixed-size matrix: bincount on a GPU reads its input's
         # maximum back to the host (a sync per batch) to size its output.
         if len(ones) < len(y):  # once, at the first (largest) batch
-            ones = torch.ones(len(y), device=device, dtype=torch.int64)
+            ones = torch.ones(len(y), device=device, dtype=confusion.dtype)
         confusion.index_add_(0, y * num_classes + pred, ones[: len(y)])
     model.train(was_training)
     if dist_info is not None:
