@@ -97,6 +97,24 @@ def test_same_seed_same_batches_including_augmentation():
     assert not same_batches(a, c)
 
 
+def test_a_dataset_too_large_for_mps_indexing_is_batched_from_the_cpu(monkeypatch):
+    # MPS returns rows past 2**31 elements as zeros before torch 2.14 (pytorch#188756):
+    # Fashion-MNIST at 224 pixels is 3.0e9. Such data stays on the CPU, gathered there.
+    from cnnlab.data import loader as loader_module
+
+    at_224 = torch.empty(60_000, 1, 224, 224, dtype=torch.uint8, device="meta")
+    assert loader_module._indexed_wrongly_on(torch.device("mps"), at_224)
+    assert not loader_module._indexed_wrongly_on(torch.device("mps"), at_224[:40_000])
+    assert not loader_module._indexed_wrongly_on(torch.device("cuda"), at_224)
+    data = dataset(50)
+    usual = all_batches(DeviceLoader(*data, 8, seed=7, augment=AUG, resize=12))
+    monkeypatch.setattr(loader_module, "_indexed_wrongly_on", lambda device, images: True)
+    kept_on_cpu = DeviceLoader(*data, 8, seed=7, augment=AUG, resize=12)
+    assert kept_on_cpu._rows_on_cpu and same_batches(all_batches(kept_on_cpu), usual)
+    in_order = DeviceLoader(*data, 8, shuffle=False)
+    assert torch.equal(torch.cat([y for _, y in in_order]), data[1])
+
+
 def test_each_epoch_has_its_own_order_and_set_epoch_replays_it():
     data = dataset(50)
     run = DeviceLoader(*data, 8, seed=7, augment=AUG)

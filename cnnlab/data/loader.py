@@ -57,6 +57,9 @@ from cnnlab.data.augment import (
 _MASK64 = (1 << 64) - 1
 # Stream tags keep the order and the augmentation draws independent.
 _ORDER_STREAM, _AUGMENT_STREAM, _FLIP_STREAM = 0x6F72646572, 0x6175676D, 0x666C6970
+# Elements of a tensor Apple's MPS indexes correctly before torch 2.14 (see __init__).
+_MPS_MAX_ELEMENTS = 2**31
+
 # Images per chunk when building the resize cache: bounds the temporary memory.
 _CACHE_CHUNK = 4096
 
@@ -112,6 +115,10 @@ def resize_dataset(images: torch.Tensor, size: int | Sequence[int],
     for start in range(0, n, chunk):
         out[start:start + chunk] = resize(images[start:start + chunk], (out_h, out_w))
     return out
+
+
+def _indexed_wrongly_on(device: torch.device, data: torch.Tensor) -> bool:
+    return device.type == "mps" and data.numel() >= _MPS_MAX_ELEMENTS
 
 
 class DeviceLoader:
@@ -204,7 +211,11 @@ class DeviceLoader:
         # The resize is deterministic unless a random crop precedes it (flip commutes).
         self.cached_resize = needs_resize and cache_resized and crop_padding == 0
         data = resize_dataset(images, self.output_size) if self.cached_resize else images
-        self._data = data.to(self.device)
+        # Apple's MPS reads rows past 2**31 elements of a tensor as zeros, silently,
+        # before torch 2.14 (pytorch/pytorch#188756): Fashion-MNIST at 224 pixels is
+        # 3.0e9. Such a dataset stays on the CPU; each batch is taken there, then moved.
+        self._rows_on_cpu = _indexed_wrongly_on(self.device, data)
+        self._data = data if self._rows_on_cpu else data.to(self.device)
         self._batch_resize = needs_resize and not self.cached_resize
         if self._batch_resize:
             self._resize_rows = interpolation_matrix(h, self.output_size[0], device=self.device)
@@ -290,7 +301,9 @@ class DeviceLoader:
                 # because every later step writes into a new tensor.
                 x, y = self._data[lo:hi], self._labels[lo:hi]
             else:
-                x, y = self._data.index_select(0, idx), self._labels.index_select(0, idx)
+                x = self._data.index_select(0, idx.to(self._data.device))
+                y = self._labels.index_select(0, idx)
+            x = x.to(self.device)  # a no-op unless the rows stay on the CPU
             yield self._transform(x, epoch, b, idx), y
 
     def batch(self, epoch: int, index: int) -> tuple[torch.Tensor, torch.Tensor]:
