@@ -186,3 +186,21 @@ def test_a_folder_given_as_a_file_is_named_as_one_where_opening_it_is_eacces(
         read_mapping(locked)
     with pytest.raises(ImageFileError, match="not a readable image .PermissionError"):
         read_image(locked, channels=1)
+
+
+def test_adaptive_pools_mps_refuses_are_done_on_the_cpu(monkeypatch):
+    # MPS pools adaptively only when the input is a multiple of the output: VGG's 7x7
+    # pool after a 2x2 map (--resize 64) raised there, in every torch release.
+    from cnnlab.models import _base, get_model
+
+    mps, cuda = torch.device("mps"), torch.device("cuda")
+    assert _base.refused_on(mps, (2, 2), 7) and _base.refused_on(mps, (3, 14), (4, 4))
+    assert not _base.refused_on(mps, (14, 14), 7) and not _base.refused_on(mps, (2, 5), (1, None))
+    assert not _base.refused_on(cuda, (2, 2), 7) and not _base.refused_on(mps, (2, 2), None)
+    # The CPU path gives the same logits (here the CPU stands in for the device).
+    model = get_model("vgg11", num_classes=10, in_channels=1).eval()
+    x = torch.randn(2, 1, 64, 64)
+    with torch.no_grad():
+        usual = model(x)
+        monkeypatch.setattr(_base, "refused_on", lambda device, size, output_size: True)
+        assert torch.equal(model(x), usual)

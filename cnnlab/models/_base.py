@@ -102,7 +102,7 @@ class FlattenClassifierNet(Network):
         # would shadow it.
         avgpool = getattr(self, "avgpool", None)
         if avgpool is not None:
-            x = avgpool(x)
+            x = adaptive_pool(avgpool, x, getattr(avgpool, "output_size", None))
         x = torch.flatten(x, 1)
         return self.classifier[:-1](x) if pre_logits else self.classifier(x)
 
@@ -132,6 +132,27 @@ def build_from_config(cfg, cls: type[nn.Module], num_classes: int, in_channels: 
     cfg = dataclasses.replace(cfg, **{k: v for k, v in overrides.items() if k in fields})
     return cls(cfg, num_classes, in_channels,
                **{k: v for k, v in overrides.items() if k not in fields})
+
+
+def adaptive_pool(pool: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
+                  output_size: int | tuple[int | None, int | None] | None) -> torch.Tensor:
+    """``pool(x)`` for an adaptive pool to ``output_size``. Apple's MPS refuses one whose
+    input is not a multiple of its output ("Adaptive pool MPS: input sizes must be
+    divisible by output sizes", every torch release; pytorch/pytorch#96056): VGG's 7x7
+    pool after a 2x2 or 3x3 map (--resize 64 to 96). There it pools on the CPU, the
+    gradient following the copies."""
+    if refused_on(x.device, tuple(x.shape[-2:]), output_size):
+        return pool(x.cpu()).to(x.device)
+    return pool(x)
+
+
+def refused_on(device: torch.device, size: tuple[int, int],
+               output_size: int | tuple[int | None, int | None] | None) -> bool:
+    """Whether ``device`` refuses an adaptive pool from ``size`` to ``output_size``."""
+    if device.type != "mps" or output_size is None:
+        return False
+    sizes = (output_size, output_size) if isinstance(output_size, int) else output_size
+    return any(out is not None and n % out for n, out in zip(size, sizes, strict=True))
 
 
 def linear_head(in_features: int, num_classes: int) -> nn.Module:

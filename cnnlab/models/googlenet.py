@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from cnnlab.models._base import Network, PooledFcNet, linear_head, xavier_init
+from cnnlab.models._base import Network, PooledFcNet, adaptive_pool, linear_head, xavier_init
 from cnnlab.models._registry import BookRecipe, register_model
 
 LayerFn = Callable[..., nn.Module]
@@ -175,7 +175,8 @@ class InceptionAux(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = torch.flatten(self.conv(F.adaptive_avg_pool2d(x, (4, 4))), 1)
+        x = adaptive_pool(lambda t: F.adaptive_avg_pool2d(t, (4, 4)), x, (4, 4))
+        x = torch.flatten(self.conv(x), 1)
         return self.fc2(self.dropout(F.relu(self.fc1(x), inplace=True)))
 
 
