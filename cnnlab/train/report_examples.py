@@ -37,7 +37,8 @@ def first_misclassified(model, batches, *, device: torch.device, amp: str = "off
         for x, y in batches:
             with autocast_context(device, amp):
                 pred = tta_logits(model, x, views, border).argmax(dim=1)
-            wrong = (pred != y).nonzero().flatten().tolist()
+            # On the CPU: MPS before macOS 14 has no nonzero of its own (and warns).
+            wrong = (pred != y).cpu().nonzero().flatten().tolist()
             if wrong:
                 y_list, pred_list = y.tolist(), pred.tolist()
                 found += [(seen + i, y_list[i], pred_list[i]) for i in wrong]

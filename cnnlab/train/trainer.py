@@ -253,7 +253,8 @@ class Trainer(Resumable):
                 self._optimizer_step()
             with torch.no_grad():
                 loss_sum += loss.detach().to(loss_sum.dtype) * y.numel()
-                correct += (logits.argmax(dim=1) == y).sum()
+                # In the sums' dtype: no int64 reduction (MPS before macOS 13.3 warns).
+                correct += (logits.argmax(dim=1) == y).sum(dtype=correct.dtype)
                 seen += y.numel()
             self.step_in_epoch = step + 1
             elapsed = time.perf_counter() - start
