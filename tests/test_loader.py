@@ -111,8 +111,9 @@ def test_a_dataset_too_large_for_mps_indexing_is_batched_from_the_cpu(monkeypatc
     monkeypatch.setattr(loader_module, "_indexed_wrongly_on", lambda device, images: True)
     kept_on_cpu = DeviceLoader(*data, 8, seed=7, augment=AUG, resize=12)
     assert kept_on_cpu._rows_on_cpu and same_batches(all_batches(kept_on_cpu), usual)
-    in_order = DeviceLoader(*data, 8, shuffle=False)
+    in_order = all_batches(DeviceLoader(*data, 8, shuffle=False))
     assert torch.equal(torch.cat([y for _, y in in_order]), data[1])
+    assert torch.equal(torch.cat([x for x, _ in in_order]), data[0].float() / 255)
 
 
 def test_each_epoch_has_its_own_order_and_set_epoch_replays_it():

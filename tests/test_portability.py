@@ -192,15 +192,22 @@ def test_adaptive_pools_mps_refuses_are_done_on_the_cpu(monkeypatch):
     # MPS pools adaptively only when the input is a multiple of the output: VGG's 7x7
     # pool after a 2x2 map (--resize 64) raised there, in every torch release.
     from cnnlab.models import _base, get_model
+    from cnnlab.train.device import count_dtype, sum_dtype
 
     mps, cuda = torch.device("mps"), torch.device("cuda")
     assert _base.refused_on(mps, (2, 2), 7) and _base.refused_on(mps, (3, 14), (4, 4))
     assert not _base.refused_on(mps, (14, 14), 7) and not _base.refused_on(mps, (2, 5), (1, None))
     assert not _base.refused_on(cuda, (2, 2), 7) and not _base.refused_on(mps, (2, 2), None)
-    # The CPU path gives the same logits (here the CPU stands in for the device).
-    model = get_model("vgg11", num_classes=10, in_channels=1).eval()
-    x = torch.randn(2, 1, 64, 64)
-    with torch.no_grad():
-        usual = model(x)
-        monkeypatch.setattr(_base, "refused_on", lambda device, size, output_size: True)
-        assert torch.equal(model(x), usual)
+    assert (sum_dtype("mps"), count_dtype("mps")) == (torch.float32, torch.int32)
+    assert (sum_dtype("cuda"), count_dtype("cuda")) == (torch.float64, torch.int64)
+    # Each adaptive pool asks; here every one is taken for refused, so it runs the CPU path.
+    asked = []
+    monkeypatch.setattr(_base, "refused_on", lambda device, size, output_size: (
+        asked.append((size, output_size)) or True))
+    vgg = get_model("vgg11", num_classes=10, in_channels=1)
+    vgg(torch.randn(2, 1, 64, 64)).sum().backward()
+    assert asked == [((2, 2), 7)] and vgg.features[0].weight.grad.abs().sum() > 0
+    asked.clear()
+    googlenet = get_model("googlenet", num_classes=10, in_channels=1, aux_logits=True)
+    googlenet.train()(torch.randn(2, 1, 96, 96))
+    assert asked == [((6, 6), (4, 4))] * 2  # the two auxiliary heads

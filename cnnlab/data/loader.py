@@ -57,7 +57,7 @@ from cnnlab.data.augment import (
 _MASK64 = (1 << 64) - 1
 # Stream tags keep the order and the augmentation draws independent.
 _ORDER_STREAM, _AUGMENT_STREAM, _FLIP_STREAM = 0x6F72646572, 0x6175676D, 0x666C6970
-# Elements of a tensor Apple's MPS indexes correctly before torch 2.14 (see __init__).
+# A tensor this large or larger Apple's MPS indexes wrongly before torch 2.14 (__init__).
 _MPS_MAX_ELEMENTS = 2**31
 
 # Images per chunk when building the resize cache: bounds the temporary memory.
@@ -215,7 +215,7 @@ class DeviceLoader:
         # before torch 2.14 (pytorch/pytorch#188756): Fashion-MNIST at 224 pixels is
         # 3.0e9. Such a dataset stays on the CPU; each batch is taken there, then moved.
         self._rows_on_cpu = _indexed_wrongly_on(self.device, data)
-        self._data = data if self._rows_on_cpu else data.to(self.device)
+        self._data = data.cpu() if self._rows_on_cpu else data.to(self.device)
         self._batch_resize = needs_resize and not self.cached_resize
         if self._batch_resize:
             self._resize_rows = interpolation_matrix(h, self.output_size[0], device=self.device)
@@ -292,6 +292,9 @@ class DeviceLoader:
     def _epoch_batches(self, epoch: int, start: int
                        ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         order = self.indices(epoch)
+        # Where the rows are (the CPU, for a dataset too large for MPS): moved once an epoch,
+        # not a batch at a time (each copy from the device waits for its queued work).
+        rows_order = order.to(self._data.device)
         contiguous = not self.shuffle and self.world_size == 1
         for b in range(start, len(self)):
             lo, hi = b * self.batch_size, min((b + 1) * self.batch_size, self.num_samples)
@@ -301,7 +304,7 @@ class DeviceLoader:
                 # because every later step writes into a new tensor.
                 x, y = self._data[lo:hi], self._labels[lo:hi]
             else:
-                x = self._data.index_select(0, idx.to(self._data.device))
+                x = self._data.index_select(0, rows_order[lo:hi])
                 y = self._labels.index_select(0, idx)
             x = x.to(self.device)  # a no-op unless the rows stay on the CPU
             yield self._transform(x, epoch, b, idx), y

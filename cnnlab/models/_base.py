@@ -102,7 +102,9 @@ class FlattenClassifierNet(Network):
         # would shadow it.
         avgpool = getattr(self, "avgpool", None)
         if avgpool is not None:
-            x = adaptive_pool(avgpool, x, getattr(avgpool, "output_size", None))
+            # PyTorch's pool only: cnnlab's from-scratch one (ops) pools any sizes on MPS.
+            size = avgpool.output_size if isinstance(avgpool, nn.AdaptiveAvgPool2d) else None
+            x = adaptive_pool(avgpool, x, size)
         x = torch.flatten(x, 1)
         return self.classifier[:-1](x) if pre_logits else self.classifier(x)
 
@@ -139,7 +141,7 @@ def adaptive_pool(pool: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
     """``pool(x)`` for an adaptive pool to ``output_size``. Apple's MPS refuses one whose
     input is not a multiple of its output ("Adaptive pool MPS: input sizes must be
     divisible by output sizes", every torch release; pytorch/pytorch#96056): VGG's 7x7
-    pool after a 2x2 or 3x3 map (--resize 64 to 96). There it pools on the CPU, the
+    pool after a map of 2 to 5 (--resize 64 to 160). There it pools on the CPU, the
     gradient following the copies."""
     if refused_on(x.device, tuple(x.shape[-2:]), output_size):
         return pool(x.cpu()).to(x.device)
@@ -148,7 +150,11 @@ def adaptive_pool(pool: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
 
 def refused_on(device: torch.device, size: tuple[int, int],
                output_size: int | tuple[int | None, int | None] | None) -> bool:
-    """Whether ``device`` refuses an adaptive pool from ``size`` to ``output_size``."""
+    """Whether ``device`` refuses an adaptive pool from ``size`` to ``output_size``. On
+    the safe side: MPS also takes an input smaller than the output when the output is a
+    multiple of it (1 to 7, 2 to 6), which this sends to the CPU too (a copy each way in
+    a few small models: VGG at 32 pixels, AlexNet at 64 to 128), not knowing since which
+    release it does."""
     if device.type != "mps" or output_size is None:
         return False
     sizes = (output_size, output_size) if isinstance(output_size, int) else output_size
