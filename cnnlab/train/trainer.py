@@ -24,13 +24,7 @@ from torch import nn
 from cnnlab.data.dataset import DatasetSplits
 from cnnlab.data.loader import DeviceLoader, mix_seed
 from cnnlab.train.config import CUDA_GRAPH_MODES, TrainConfig
-from cnnlab.train.device import (
-    peak_memory_mb,
-    resolve_amp,
-    select_device,
-    sum_dtype,
-    synchronize,
-)
+from cnnlab.train.device import peak_memory_mb, resolve_amp, select_device, sum_dtype, synchronize
 from cnnlab.train.distributed import (
     DistInfo,
     all_reduce_sum,
