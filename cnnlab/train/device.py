@@ -1,4 +1,6 @@
-"""Which device a run uses, its default precision, its CPU threads, and its peak memory."""
+"""Which device a run uses, its default precision, its CPU threads, its peak memory; the
+dtypes of the sums and counts kept on it (Apple's MPS holds no float64), and waiting for
+the work queued on it."""
 
 from __future__ import annotations
 
