@@ -29,6 +29,7 @@ from safetensors.torch import load as safetensors_load
 from safetensors.torch import save_file
 
 from cnnlab.atomic import atomic_write_bytes, atomic_write_text
+from cnnlab.train.device import mps_available
 
 STATE_KEY = "cnnlab_state"
 
@@ -40,7 +41,7 @@ def capture_rng_state() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         for i, state in enumerate(torch.cuda.get_rng_state_all()):
             tensors[f"rng.cuda.{i}"] = state
-    if _mps_available():  # Apple's GPU has a generator of its own (dropout draws from it)
+    if mps_available():  # Apple's GPU has a generator of its own (dropout draws from it)
         tensors["rng.mps"] = torch.mps.get_rng_state()
     np_state = np.random.get_state()
     plain = {
@@ -55,7 +56,7 @@ def restore_rng_state(tensors: dict[str, torch.Tensor], plain: dict[str, Any]) -
     cuda = sorted(k for k in tensors if k.startswith("rng.cuda."))
     if cuda and torch.cuda.is_available():
         torch.cuda.set_rng_state_all([tensors[k] for k in cuda])
-    if "rng.mps" in tensors and _mps_available():
+    if "rng.mps" in tensors and mps_available():
         try:
             torch.mps.set_rng_state(tensors["rng.mps"])
         except RuntimeError as exc:  # torch 2.5 added 8 bytes to it (pytorch#130662)
@@ -70,10 +71,6 @@ def restore_rng_state(tensors: dict[str, torch.Tensor], plain: dict[str, Any]) -
     random.setstate(_from_json(plain["python"]))
     kind, keys, *rest = plain["numpy"]
     np.random.set_state((kind, np.array(keys, dtype=np.uint32), *rest))
-
-
-def _mps_available() -> bool:
-    return bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
 
 
 def _to_json(obj):

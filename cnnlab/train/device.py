@@ -17,9 +17,14 @@ def select_device(name: str) -> torch.device:
         return _checked_device(name)
     if torch.cuda.is_available():
         return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+    if mps_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def mps_available() -> bool:
+    """Whether this machine has Apple's MPS device for PyTorch to use."""
+    return bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
 
 
 def _checked_device(name: str) -> torch.device:
@@ -39,8 +44,7 @@ def _checked_device(name: str) -> torch.device:
             raise ConfigError(f"device {name!r}: this machine has {count} CUDA GPU(s), "
                               f"cuda:0 to cuda:{count - 1}")
     elif device.type == "mps":
-        mps = getattr(torch.backends, "mps", None)
-        if not (mps and mps.is_available()):
+        if not mps_available():
             raise ConfigError(f"device {name!r}: Apple's MPS is not available here; "
                               "use --device cpu (or auto)")
     return device
