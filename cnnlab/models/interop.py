@@ -210,10 +210,24 @@ def from_torchvision(
     state = torchvision_to_cnnlab(name, state)
     if overrides.get("aux_logits") is None and any(k.startswith("aux1.") for k in state):
         overrides["aux_logits"] = True  # GoogLeNet weights saved with their aux heads
-    probe = get_model(name, **overrides)
+    with torch.device("meta"):  # shapes only: no weights drawn
+        probe = get_model(name, **overrides)
     shapes = _classes_and_channels(probe, state)
-    model = get_model(name, **{**shapes, **overrides})
+    model = _model_to_load(name, **{**shapes, **overrides})
     return load_state_dict_checked(model, state, source=label)
+
+
+def _model_to_load(name: str, **kwargs) -> nn.Module:
+    """Model ``name`` with its memory allocated but its weights not drawn, for a strict
+    load that sets every value: initialising VGG-16's 138M parameters took 0.8 s, twice
+    the rest of a conversion. Initialised as usual where a buffer is not saved in the
+    state_dict (``persistent=False``): no load would set it."""
+    with torch.device("meta"):
+        model = get_model(name, **kwargs)
+    saved = model.state_dict().keys()
+    if any(key not in saved for key, _ in model.named_buffers()):
+        return get_model(name, **kwargs)
+    return model.to_empty(device="cpu")
 
 
 def _classes_and_channels(model: nn.Module, state: Mapping[str, torch.Tensor]) -> dict:
