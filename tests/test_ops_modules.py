@@ -162,11 +162,12 @@ def test_fft_switch_reaches_layers_converted_earlier():
 @pytest.mark.real_data
 @pytest.mark.slow
 def test_lenet_bn_trains_to_the_same_accuracy_with_scratch_ops(tmp_path, monkeypatch):
-    """Two epochs of LeNet-BN on all of Fashion-MNIST, PyTorch's layers vs ours.
+    """An epoch of LeNet-BN on all of Fashion-MNIST, PyTorch's layers vs ours.
 
     Same seed, so the same initial weights and batches; the runs differ only in
-    floating-point rounding and must end within 1 point. About 45 s on a 2-core CPU
-    at one thread (PyTorch's run about 15 s, ours about 30 s).
+    floating-point rounding and must end within 1 point (78.6% after the epoch). About
+    25 s on a 2-core CPU at one thread (PyTorch's run 8 s, ours 16 s); a second epoch
+    added 15 s and no check.
     """
     from cnnlab.data import DataError, load_dataset
     from cnnlab.train import TrainConfig, model_setup, train
@@ -178,7 +179,7 @@ def test_lenet_bn_trains_to_the_same_accuracy_with_scratch_ops(tmp_path, monkeyp
     build = model_setup.get_model
 
     def run(scratch: bool) -> float:
-        cfg = TrainConfig(model="lenet_bn", preset=None, epochs=2, lr=0.1, batch_size=128,
+        cfg = TrainConfig(model="lenet_bn", preset=None, epochs=1, lr=0.1, batch_size=128,
                           device="cpu", quiet=True, deterministic=True, out_dir=str(tmp_path))
         # The trainer builds its model itself (model_setup); hand it the converted one.
         builder = (lambda *a, **k: convert_to_scratch(build(*a, **k))) if scratch else build
