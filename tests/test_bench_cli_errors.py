@@ -117,7 +117,7 @@ def test_an_out_named_for_another_format_is_refused(tmp_path, command, out, writ
     result = invoke(command, "--out", tmp_path / out)
     assert result.exit_code == 2, result.output
     words = " ".join(result.output.replace("│", " ").split())  # typer's box, unwrapped
-    assert f"the rows are written as {written_as}; give a name ending in" in words, words
+    assert f"this command writes the rows as {written_as}; give a name ending in" in words, words
     assert not any(tmp_path.iterdir())
 
 

@@ -24,9 +24,10 @@ def check_output_file(path: Path, option: str) -> None:
             break
 
 
-def output_file(*suffixes: str):
+def output_file(*suffixes: str, what: str = "the rows"):
     """An --out callback: the file checked before anything is measured (it was refused
-    only at the end), its suffix one the command writes (rows.csv holding JSON misled)."""
+    only at the end), its suffix one the command writes (rows.csv holding JSON misled).
+    ``what`` the file holds, for the message refusing another suffix."""
     def check(path: Path | None) -> Path | None:
         from cnnlab.train import ConfigError
 
@@ -37,8 +38,9 @@ def output_file(*suffixes: str):
         except ConfigError as exc:
             raise typer.BadParameter(str(exc).removeprefix("--out ")) from None
         if path.suffix.lower() not in suffixes:
-            raise typer.BadParameter(f"{path}: the rows are written as {' or '.join(suffixes)}; "
-                                     f"give a name ending in {' or '.join(suffixes)}")
+            kinds = " or ".join(suffixes)
+            raise typer.BadParameter(f"{path}: this command writes {what} as {kinds}; give a "
+                                     f"name ending in {kinds}")
         return path
 
     return check
