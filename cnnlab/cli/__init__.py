@@ -13,6 +13,7 @@ import typer
 
 from cnnlab.cli import (
     bench,
+    compare,
     data,
     design,
     export,
@@ -60,6 +61,7 @@ app.add_typer(design.app, name="design")
 models.register(app)
 train.register(app)
 predict.register(app)
+compare.register(app)
 export.register(app)
 speedrun.register(app)
 

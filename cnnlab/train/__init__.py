@@ -4,6 +4,7 @@ from cnnlab.lazy_exports import lazy_exports
 
 # Imported on first use: the loop and the run folders load torch; the config does not.
 _EXPORTS = {
+    "compare_runs": "cnnlab.train.compare",
     "ConfigError": "cnnlab.train.config",
     "TrainConfig": "cnnlab.train.config",
     "resolve_config": "cnnlab.train.presets",

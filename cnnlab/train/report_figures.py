@@ -60,7 +60,7 @@ def curves_figure(rows: list[dict], train_objective: str = "", *, title: str = "
                 **style["train"])
     ax_acc.plot([r["epoch"] for r in tested], [100 * r["test_acc"] for r in tested],
                 label=test_label, **style["test"])
-    low = _accuracy_floor([100 * v for r in rows for v in (r["train_acc"], r["test_acc"])])
+    low = accuracy_floor([100 * v for r in rows for v in (r["train_acc"], r["test_acc"])])
     ax_acc.set_ylim(low, 100 + 0.03 * (100 - low))  # 100% in view: how far from perfect
     ax_acc.set(xlabel="epoch", ylabel="accuracy (%)",
                title="Accuracy" + (f" (axis starts at {low:g}%)" if low > 0 else ""))
@@ -84,7 +84,7 @@ def curves_figure(rows: list[dict], train_objective: str = "", *, title: str = "
     return fig
 
 
-def _accuracy_floor(values: list[float]) -> float:
+def accuracy_floor(values: list[float]) -> float:
     """Where the accuracy axis starts: 0, or the 10% step below the lowest value when
     that is above 20% (differences of a point or two stay visible, and the title says
     that the axis is cut)."""

@@ -1,0 +1,84 @@
+"""`cnnlab compare`: runs side by side, their results, the settings they differ in, and
+their curves on shared axes."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import typer
+
+from .messages import err, fail_for, output_console, warning
+from .paths import output_file
+
+console = output_console()
+
+FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
+
+
+def compare(
+    runs: list[Path] = typer.Argument(..., help="Run folders, or folders of runs (runs/: "
+                                      "every run in it)."),
+    target: float = typer.Option(None, help="A test accuracy (e.g. 0.9): adds the seconds "
+                                 "each run took to reach it, and draws it on the figure."),
+    plot: Path = typer.Option(None, help="Write the runs' test accuracy and test loss curves "
+                              "to this figure (.png, .svg or .pdf).",
+                              callback=output_file(*FIGURE_SUFFIXES, what="the figure")),
+    x: str = typer.Option("epoch", help="The figure's x axis: epoch, or time (seconds of "
+                          "training and evaluation: which run got there first)."),
+    csv_out: Path = typer.Option(None, "--csv", help="Write the table to this CSV file, "
+                                 "one column per differing setting too.",
+                                 callback=output_file(".csv", what="the table")),
+) -> None:
+    """Compare runs: test accuracy, epochs, parameters, time and speed side by side, and
+    the settings in which they differ.
+
+    Reads each run's config.yaml, metrics.csv and summary.json, nothing else: runs still
+    training, stopped or whose data moved compare too."""
+    from cnnlab.train.compare import X_AXES, compare_runs
+    from cnnlab.train.run_files import NotARunError
+
+    if x not in X_AXES:
+        fail_for(_config_error(f"--x {x!r}: give one of {', '.join(X_AXES)}"))
+    try:
+        comparison = compare_runs(runs, target=target)
+    except (NotARunError, ValueError, OSError) as exc:
+        fail_for(exc)
+    console.print(comparison.to_table())
+    if comparison.differences:
+        console.print(comparison.differences_table())
+    else:
+        console.print("The runs' settings are the same (seeds too): they differ by chance "
+                      "alone, or by the machine.")
+    for note in comparison.notes():
+        warning(note)
+    if csv_out is not None:
+        _write_csv(csv_out, comparison.to_rows())
+        err.print(f"table written to {csv_out}", highlight=False)
+    if plot is not None:
+        from cnnlab.figures import save_figure
+
+        save_figure(comparison.figure(x), plot, layout=False)
+        err.print(f"figure written to {plot}", highlight=False)
+
+
+def _config_error(message: str):
+    from cnnlab.train import ConfigError
+
+    return ConfigError(message)
+
+
+def _write_csv(out: Path, rows: list[dict]) -> None:
+    from cnnlab.atomic import atomic_write_text
+
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    text = io.StringIO()
+    writer = csv.DictWriter(text, columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(out, text.getvalue())
+
+
+def register(app: typer.Typer) -> None:
+    app.command("compare")(compare)
