@@ -114,6 +114,17 @@ def test_a_folder_of_runs_stands_for_every_run_in_it_oldest_first(tmp_path):
     assert comparison.differences == {}
 
 
+def test_runs_whose_folders_share_a_name_are_told_apart_by_their_paths(tmp_path):
+    history = three_epochs(0.5, 0.6, 0.7)
+    first = make_run(tmp_path / "monday", "run", history, lr=0.1)
+    second = make_run(tmp_path / "tuesday", "run", history, lr=0.2)
+    third = make_run(tmp_path / "tuesday", "other", history, lr=0.3)
+    comparison = compare_runs([first, second, third])
+    assert comparison.names() == [str(first), str(second), "other"]
+    assert comparison.differences_cells()[0] == ["setting", str(first), str(second), "other"]
+    assert [cells[0] for cells in comparison.table_cells()[1]] == comparison.names()
+
+
 def test_what_cannot_be_compared_is_refused_with_what_to_do(tmp_path):
     a = make_run(tmp_path, "a", three_epochs(0.5, 0.6, 0.7))
     with pytest.raises(ConfigError, match="1 run found in .*: a comparison needs two or more"):

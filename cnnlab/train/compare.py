@@ -136,6 +136,13 @@ class RunComparison:
             notes.append("the runs trained on different devices: their speeds do not compare")
         return notes
 
+    def names(self) -> list[str]:
+        """Each run's folder name, or its path as given where two runs' folders share a
+        name (a runs/ folder in two places, say)."""
+        names = [run.name for run in self.runs]
+        return [name if names.count(name) == 1 else str(run.run_dir)
+                for name, run in zip(names, self.runs, strict=True)]
+
     def table_cells(self) -> tuple[list[str], list[list[str]]]:
         """The results table as text: a header and one row per run."""
         header = ["run", "model", "epochs", "state", "best test acc", "last test acc",
@@ -143,9 +150,9 @@ class RunComparison:
         if self.target is not None:
             header.insert(8, f"time to {100 * self.target:g}%")
         rows = []
-        for run in self.runs:
+        for run, name in zip(self.runs, self.names(), strict=True):
             best = run.best
-            cells = [run.name, str(run.config["model"]),
+            cells = [name, str(run.config["model"]),
                      f"{run.epochs_done}/{run.config['epochs']}", run.state,
                      f"{100 * best[0]:.2f}% (epoch {best[1]})" if best else "-",
                      _percent(run.last_test_acc), _count(run.parameters),
@@ -158,7 +165,7 @@ class RunComparison:
 
     def differences_cells(self) -> tuple[list[str], list[list[str]]]:
         """The settings that differ: one row per setting, one column per run."""
-        header = ["setting", *(run.name for run in self.runs)]
+        header = ["setting", *self.names()]
         return header, [[key, *(setting_text(v) for v in values)]
                         for key, values in self.differences.items()]
 
@@ -171,12 +178,12 @@ class RunComparison:
         if len(keys) > LABEL_SETTINGS:
             keys = [k for k in ("model", "preset") if k in self.differences]
         if not keys:
-            return [run.name for run in self.runs]
+            return self.names()
         labels = [", ".join(setting_text(self.differences[k][i]) if k == "model"
                             else f"{k}={setting_text(self.differences[k][i])}" for k in keys)
                   for i in range(len(self.runs))]
-        return [label if labels.count(label) == 1 else f"{label} ({run.name})"
-                for label, run in zip(labels, self.runs, strict=True)]
+        return [label if labels.count(label) == 1 else f"{label} ({name})"
+                for label, name in zip(labels, self.names(), strict=True)]
 
     def to_rows(self) -> list[dict]:
         """One dict per run, numbers unformatted (for CSV and pandas): the results, then
