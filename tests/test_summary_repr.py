@@ -6,6 +6,7 @@ import io
 import re
 
 import pytest
+import torch
 from rich.console import Console
 
 from cnnlab.inspect import summary
@@ -56,3 +57,12 @@ def test_a_module_run_more_than_once_says_so_beside_its_summed_activations():
             summary(get_model("resnet18", num_classes=10), (3, 32, 32)).table_cells()[1]}
     assert rows["layer1.0.relu"][1] == "ReLU (2 calls)"  # after bn1, and after the add
     assert rows["layer1.0.conv1"][1] == "Conv2d"
+
+
+def test_a_registered_model_names_its_source_and_a_module_of_ones_own_does_not():
+    # The registry has kept each network's paper since the first session; nothing showed it.
+    s = summary(get_model("resnet18_d2l", in_channels=1), (1, 96, 96))
+    assert dict(s.totals_lines())["Source"] == "He et al. 2016, Deep Residual Learning (d2l 8.6)"
+    assert s.to_dict()["source"] == s.source and "Deep Residual Learning" in s._repr_html_()
+    plain = summary(torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3)), (1, 8, 8))
+    assert "Source" not in dict(plain.totals_lines()) and plain.source == ""

@@ -111,6 +111,9 @@ class ModelSummary:
     rows: list[LayerRow]
     totals: SummaryTotals
     flow: list[Shape]  # per-sample shapes where the resolution changes (see _measure.flow)
+    # Where a registered model comes from (its paper, or torchvision's recipe); "" for
+    # any other module.
+    source: str = ""
 
     def flow_str(self) -> str:
         return " → ".join("x".join(map(str, s)) for s in self.flow)
@@ -170,6 +173,7 @@ class ModelSummary:
              + ("; train mode's BatchNorm needs a batch of 2 or more: --batch-size 2)"
                 if t.training_pass_mode == "eval" and self.batch_size == 1 else ")")),
             ("Flow", self.flow_str()),
+            *([("Source", self.source)] if self.source else []),
         ]
 
     def totals_table(self) -> Table:
@@ -233,6 +237,7 @@ class ModelSummary:
                      for r in self.rows],
             "totals": totals,
             "totals_lines": [list(line) for line in self.totals_lines()],
+            "source": self.source,
         }
 
 
@@ -308,7 +313,22 @@ def summary(
         rows=[_layer_row(counts) for counts in rolled_rows(nodes, depth)],
         totals=totals,
         flow=flow(model, x, events),
+        source=_registered_source(model),
     )
+
+
+def _registered_source(model: nn.Module) -> str:
+    """The paper (or library) a model built by ``get_model`` comes from, from the
+    registry; "" for a module of one's own."""
+    name = getattr(model, "cnnlab_name", None)
+    if not isinstance(name, str):
+        return ""
+    from cnnlab.models import model_info
+
+    try:
+        return model_info(name).paper
+    except Exception:  # a name the registry no longer resolves (timm gone): no source
+        return ""
 
 
 def count_macs(model: nn.Module | str, input_size: InputSize = None,
