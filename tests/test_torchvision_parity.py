@@ -111,5 +111,5 @@ def test_a_buffer_no_load_sets_keeps_its_built_value(monkeypatch):
             return self.fc(x * self.scale)
 
     monkeypatch.setattr(interop, "get_model", lambda name, **kwargs: WithScale())
-    model = interop._model_to_load("with_scale")
+    model = interop.model_to_load("with_scale")
     assert torch.equal(model.scale, torch.full((3,), 2.0))

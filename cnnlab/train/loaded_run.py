@@ -10,8 +10,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from cnnlab.models import get_model, model_info
-from cnnlab.models.interop import load_state_dict_checked
+from cnnlab.models import model_info
+from cnnlab.models.interop import load_state_dict_checked, model_to_load
 from cnnlab.notices import CnnlabWarning
 from cnnlab.train import checkpoint as ckpt
 from cnnlab.train.config import ConfigError, TrainConfig
@@ -99,8 +99,9 @@ def load_run(run_dir: str | Path, which: str = "best", device: str = "cpu",
     overrides = dict(cfg.model_overrides)
     if model_info(cfg.model).sized_head:
         overrides.setdefault("image_size", pp.image_size)
-    model = get_model(cfg.model, num_classes=len(state["classes"]), in_channels=pp.channels,
-                      scratch_ops=False if pytorch_ops else cfg.scratch_ops, **overrides)
+    # Built without drawing weights: the checkpoint sets them all (a VGG's draw is seconds).
+    model = model_to_load(cfg.model, num_classes=len(state["classes"]), in_channels=pp.channels,
+                          scratch_ops=False if pytorch_ops else cfg.scratch_ops, **overrides)
     # A "last" checkpoint evaluates the weights training evaluated: the EMA's, or
     # Lookahead's (slow + alpha (fast - slow)), kept beside the live ones.
     load_state_dict_checked(model, ckpt.evaluated_weights(groups), source=str(path))
