@@ -130,3 +130,13 @@ def test_eval_reads_fashion_mnists_test_split_alone(tmp_path, tiny_fashion):
     result = runner.invoke(app, ["eval", str(tmp_path / "runs" / "f"), "--device", "cpu"])
     assert result.exit_code == 0, result.output
     assert "on 20 images" in " ".join(result.output.split())
+
+
+def test_loading_a_run_draws_no_weights_its_checkpoint_replaces(tiny_run):
+    # Built on the meta device and allocated: a VGG's weights took seconds to draw.
+    import torch
+
+    before = torch.random.get_rng_state()
+    run = load_run(tiny_run)
+    assert torch.equal(torch.random.get_rng_state(), before)
+    assert all(p.device.type == "cpu" and torch.isfinite(p).all() for p in run.model.parameters())
