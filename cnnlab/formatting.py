@@ -1,9 +1,12 @@
 """Numbers as people read them in tables, figures and messages: significant figures,
-decimal prefixes, byte sizes, ordinals. One room, so the zoo, the throughput table, the
-design report, `cnnlab models`, `cnnlab summary` and the run report write a count (and a
-size in bytes) the same way."""
+decimal prefixes, byte sizes, ordinals, and settings as config.yaml writes them. One
+room, so the zoo, the throughput table, the design report, `cnnlab models`, `cnnlab
+summary`, `cnnlab compare` and the run report write a count (and a size in bytes) the
+same way."""
 
 from __future__ import annotations
+
+import json
 
 
 def _round_sig(x: float, digits: int = 3) -> float:
@@ -64,3 +67,15 @@ def ordinal(n: int) -> str:
     """1 -> '1st', 2 -> '2nd', 11 -> '11th', 23 -> '23rd'."""
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
+
+
+def setting_text(value) -> str:
+    """A setting as config.yaml writes it: null, true/false, {...} and [...] (the run
+    report's settings, the differences `cnnlab compare` lists)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(value)
+    return str(value)

@@ -9,13 +9,13 @@ and per-class table show is decided in report_evaluation.py.
 from __future__ import annotations
 
 import html
-import json
 import re
 from collections.abc import Collection
 from pathlib import Path
 
 from cnnlab.atomic import atomic_write_text
 from cnnlab.figures import embed_png
+from cnnlab.formatting import setting_text
 from cnnlab.train.report_evaluation import (
     ShownEvaluation,
     evaluated_weights,
@@ -61,7 +61,7 @@ def write_report(run_dir: Path, summary: dict, model_summary: dict | None = None
     if model_summary:
         parts += _model_section(model_summary)
     parts.append("<h2>Configuration</h2>")
-    parts.append(_facts([[k, _config_value(v)] for k, v in summary.get("config", {}).items()]))
+    parts.append(_facts([[k, setting_text(v)] for k, v in summary.get("config", {}).items()]))
     parts.append("<h2>Environment</h2>")
     parts.append(_facts(_environment_rows(summary.get("environment") or {})))
     title = f"{run_dir.name} ({model}) - cnnlab report"
@@ -172,7 +172,7 @@ def _class_results(summary: dict, shown: ShownEvaluation, figures: list[Path]) -
     parts += [embed_png(path) for path in figures]
     if shown.per_class_acc:
         parts.append(f"<h3>Per-class test accuracy, after epoch {shown.epoch}</h3>")
-        parts.append(_table(["class", "correct", "test images", "accuracy"],
+        parts.append(html_table(["class", "correct", "test images", "accuracy"],
                             _per_class_rows(shown)))
     return parts
 
@@ -227,7 +227,7 @@ def _model_section(model_summary: dict) -> list[str]:
          f"{r['params']:,}", f"{r['macs']:,}"]
         for r in model_summary.get("rows", [])
     ]
-    parts.append(_table(["layer", "type", "output", "params", "MACs"], layer_rows))
+    parts.append(html_table(["layer", "type", "output", "params", "MACs"], layer_rows))
     lines = model_summary.get("totals_lines") or [
         [k, v] for k, v in model_summary.get("totals", {}).items()]
     parts.append(_facts([_fact_not_advice(label, words, model_summary)
@@ -251,25 +251,14 @@ def _fact_not_advice(label: str, words: str, model_summary: dict) -> list[str]:
 
 
 def _environment_rows(env: dict) -> list[list]:
-    return [[k, _config_value(v)] for k, v in env.items()]
-
-
-def _config_value(value) -> str:
-    """A config value as config.yaml writes it: null, true/false, {} and [...]."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (dict, list, tuple)):
-        return json.dumps(value)
-    return str(value)
+    return [[k, setting_text(v)] for k, v in env.items()]
 
 
 # A number as a table shows it: 1,234 | 0.0005 | 89.2% | 3.1 s | 416.52K | 1e-05
 _NUMBER = re.compile(r"^[-+]?[\d,]*\.?\d+(e[-+]?\d+)?\s?(%|s|[KMG]B?|B)?$")
 
 
-def _table(headers: list[str], rows: list[list]) -> str:
+def html_table(headers: list[str], rows: list[list]) -> str:
     """A table with a header row; a column whose cells are all numbers is right-aligned."""
     numeric = [bool(rows) and all(_NUMBER.match(str(row[i])) or str(row[i]) == ""
                                   for row in rows) for i in range(len(headers))]
