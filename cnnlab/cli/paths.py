@@ -8,15 +8,16 @@ from pathlib import Path
 import typer
 
 
-def check_output_file(path: Path, option: str) -> None:
+def check_output_file(path: Path, option: str, example: str = "result.json") -> None:
     """Raise ConfigError unless ``path`` can be written as a file: it is not a folder and
-    no part of its folder is an existing file. Missing folders are fine (made later)."""
+    no part of its folder is an existing file. Missing folders are fine (made later).
+    ``example``: a file name to suggest inside a folder given instead."""
     from cnnlab.train import ConfigError
 
     path = Path(path)
     if path.is_dir():
         raise ConfigError(f"{option} {path} is a folder; give a file name, e.g. "
-                          f"{path / 'result.json'}")
+                          f"{path / example}")
     for parent in path.parents:
         if parent.exists():
             if not parent.is_dir():
@@ -34,7 +35,7 @@ def output_file(*suffixes: str, what: str = "the rows"):
         if path is None:
             return path
         try:
-            check_output_file(path, "--out")
+            check_output_file(path, "--out", example=f"result{suffixes[0]}")
         except ConfigError as exc:
             raise typer.BadParameter(str(exc).removeprefix("--out ")) from None
         if path.suffix.lower() not in suffixes:
