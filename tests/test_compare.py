@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from cnnlab.cli import app
 from cnnlab.train import ConfigError, TrainConfig, compare_runs
-from cnnlab.train.compare import differing_settings
+from cnnlab.train.compare import RunFilesError, differing_settings
 from cnnlab.train.run_files import NotARunError
 from cnnlab.train.runlog import METRIC_COLUMNS, RunLogWarning
 
@@ -64,13 +64,14 @@ def test_the_table_reads_each_runs_results_and_lists_only_the_settings_that_diff
     assert run_b.best == (0.9, 3)
     assert run_a.time_to(0.75) == 4.0 and run_b.time_to(0.75) == 6.0
     assert run_a.time_to(0.95) is None
-    assert run_a.images_per_s == 1000.0  # the median epoch, not the slow first one
+    assert run_a.images_per_s == 1050.0  # the later epochs' median: the first is warm-up
     header, rows = comparison.table_cells()
-    assert header[8] == "time to 75%"
-    assert rows[0][:8] == ["a", "lenet_modern", "3/3", "finished", "80.00% (epoch 2)",
-                           "70.00%", "61.7K", "6.0 s"]
-    assert rows[0][8:] == ["4.0 s", "1.00K", "cpu"]
-    assert rows[1][4] == "90.00% (epoch 3)"
+    assert header == ["run", "model", "epochs", "state", "best test acc", "at epoch",
+                      "last test acc", "params", "train+eval time", "time to 75%", "images/s",
+                      "device"]
+    assert rows[0] == ["a", "lenet_modern", "3/3", "finished", "80.00%", "2", "70.00%",
+                       "61.7K", "6.0 s", "4.0 s", "1.05K", "cpu"]
+    assert rows[1][4:6] == ["90.00%", "3"]
     assert comparison.differences_cells() == (["setting", "a", "b"],
                                               [["lr", "0.1", "0.05"], ["seed", "0", "1"]])
     assert comparison.title() == "2 runs of lenet_modern on synthetic, differing in lr and seed"
@@ -86,12 +87,34 @@ def test_each_runs_state_is_told_from_its_files(tmp_path):
     resumed = make_run(tmp_path, "resumed", three_epochs(0.5, 0.6, 0.7)[:2],
                        {**FINISHED, "stopped": "max_time", "final": {"epoch": 1}})
     empty = make_run(tmp_path, "empty", [])
-    runs = compare_runs([done, cut, timed, resumed, empty]).runs
+    # Out of time in the last planned epoch: its row is epoch 3's, a quarter of it seen.
+    history = three_epochs(0.5, 0.6, 0.7)
+    history[2]["epoch_time_s"] = 0.25 * 512 / history[2]["images_per_s"]
+    cut_last = make_run(tmp_path, "cut_last", history, {**FINISHED, "stopped": "max_time",
+                                                         "final": {"epoch": 3},
+                                                         "train_images": 512})
+    runs = compare_runs([done, cut, timed, resumed, empty, cut_last]).runs
     assert [r.state for r in runs] == ["finished", "unfinished", "time budget",
-                                       "unfinished", "no epoch yet"]
-    header, rows = compare_runs([cut, empty]).table_cells()
-    assert rows[1][2:8] == ["0/3", "no epoch yet", "-", "-", "-", "-"]
-    assert rows[0][6] == "-"  # parameters: in summary.json, which an unfinished run lacks
+                                       "unfinished", "no epoch finished", "time budget"]
+    assert runs[5].epochs_done == 2.25 and runs[0].epochs_done == 3
+    header, rows = compare_runs([cut, empty, cut_last]).table_cells()
+    assert rows[1][2:9] == ["0/3", "no epoch finished", "-", "-", "-", "-", "-"]
+    assert rows[0][7] == "-"  # parameters: in summary.json, which an unfinished run lacks
+    assert rows[2][2] == "2.2/3"
+
+
+def test_a_real_run_stopped_by_its_time_budget_says_so_and_how_far_it_got(tmp_path):
+    # What the trainer really writes: out of time after its first step, inside epoch 1.
+    from cnnlab.train import train
+
+    for name, budget in (("stopped", 1e-9), ("whole", None)):
+        train(TrainConfig(model="lenet_modern", data="synthetic", epochs=2, batch_size=64,
+                          device="cpu", quiet=True, out_dir=str(tmp_path), run_name=name,
+                          max_time=budget))
+    stopped, whole = compare_runs(tmp_path).runs
+    assert (stopped.state, whole.state) == ("time budget", "finished")
+    assert stopped.epochs_done == 64 / 512 and whole.epochs_done == 2
+    assert stopped.device == whole.device == "cpu" and stopped.processes == 1
 
 
 def test_epochs_that_eval_every_skipped_neither_count_as_best_nor_as_last(tmp_path):
@@ -121,20 +144,31 @@ def test_runs_whose_folders_share_a_name_are_told_apart_by_their_paths(tmp_path)
     third = make_run(tmp_path / "tuesday", "other", history, lr=0.3)
     comparison = compare_runs([first, second, third])
     assert comparison.names() == [str(first), str(second), "other"]
-    assert comparison.differences_cells()[0] == ["setting", str(first), str(second), "other"]
+    # More runs than settings: a row per run, so the table stays narrow.
+    assert comparison.differences_cells() == (["run", "lr"], [[str(first), "0.1"],
+                                                              [str(second), "0.2"],
+                                                              ["other", "0.3"]])
     assert [cells[0] for cells in comparison.table_cells()[1]] == comparison.names()
 
 
 def test_what_cannot_be_compared_is_refused_with_what_to_do(tmp_path):
     a = make_run(tmp_path, "a", three_epochs(0.5, 0.6, 0.7))
-    with pytest.raises(ConfigError, match="1 run found in .*: a comparison needs two or more"):
+    with pytest.raises(ConfigError, match="only 1 run found in .*: a comparison needs two"):
         compare_runs([a])
+    with pytest.raises(ConfigError, match="the same run, given twice"):
+        compare_runs([a, a])
     with pytest.raises(NotARunError, match="does not exist"):
         compare_runs([a, tmp_path / "missing"])
     (tmp_path / "empty").mkdir()
     with pytest.raises(NotARunError, match="not a cnnlab run directory"):
-        compare_runs([a, tmp_path / "empty"])
-    with pytest.raises(ConfigError, match="target 90.0: give a test accuracy between 0 and 1"):
+        compare_runs(tmp_path / "empty")  # given alone: refused, naming what it is
+    # Beside others (a shell's runs/* catching notes.txt): left out, with a warning.
+    (tmp_path / "notes.txt").write_text("lr 0.1 was better", encoding="utf-8")
+    with pytest.warns(RunLogWarning, match=r"left out: .*notes.txt is a file, not a run's"):
+        with pytest.raises(ConfigError, match="only 1 run found"):
+            compare_runs([a, tmp_path / "notes.txt"])
+    with pytest.raises(ConfigError, match=r"target 90.0: give a test accuracy between 0 and 1 "
+                                          r"\(0.9 for 90%\)"):
         compare_runs([a, a], target=90.0)
     b = make_run(tmp_path, "b", three_epochs(0.5, 0.6, 0.7))
     (b / "config.yaml").write_text("model: lenet_modern\nlr: fast\n", encoding="utf-8")
@@ -183,7 +217,7 @@ def test_legend_labels_name_the_differing_settings_while_they_are_few(tmp_path):
     # Past three, the preset (and model) where they differ: a preset sets most others.
     book = make_run(tmp_path, "book", history, preset="book", lr=0.3, batch_size=64,
                     weight_decay=0.123)
-    assert compare_runs([a, book]).labels() == ["preset=null", "preset=book"]
+    assert compare_runs([a, book]).labels() == ["no preset", "preset=book"]
     assert compare_runs([a, many]).title().endswith(
         "differing in batch_size, lr, weight_decay and seed")
     five = make_run(tmp_path, "five", history, lr=0.3, seed=2, batch_size=64,
@@ -221,8 +255,15 @@ def test_notes_warn_where_the_numbers_do_not_compare(tmp_path):
     b = make_run(tmp_path, "b", history, FINISHED, data="fashion-mnist", eval_subset=100)
     notes = compare_runs([a, b]).notes()
     assert notes == ["the runs trained on different data: their accuracies do not compare",
-                     "the runs were scored on different parts of the test split (eval_subset)",
-                     "the runs trained on different devices: their speeds do not compare"]
+                     "the runs were scored on different test images (eval_subset, or a "
+                     "folder's split_seed)",
+                     "the runs trained on different devices or processors: their speeds do "
+                     "not compare"]
+    # A run not finished yet, device "auto" in its config: where it trains is not known,
+    # so nothing is said of it (both trained on this CPU).
+    running = make_run(tmp_path, "running", history[:1], device="auto")
+    assert compare_runs([running, make_run(tmp_path, "c", history, FINISHED)]).notes() == []
+    assert compare_runs([running, a]).table_cells()[1][0][-1] == "?"
     text = compare_runs([a, b])._repr_html_()
     assert text.count("<table>") == 2 and "Settings that differ" in text
     assert "Note: the runs trained on different data" in str(compare_runs([a, b]))
@@ -240,7 +281,7 @@ def test_the_command_prints_both_tables_and_writes_the_csv_and_figure(tmp_path):
                     "--x", "time")
     assert result.exit_code == 0, result.output
     assert "[a]" in result.output  # a run's name is not read as markup
-    assert "80.00% (epoch 2)" in result.output and "Settings that differ" in result.output
+    assert "80.00%" in result.output and "Settings that differ" in result.output
     rows = list(csv.DictReader(out_csv.open(encoding="utf-8")))
     assert [r["run"] for r in rows] == [str(a), str(tmp_path / "runs" / "b")]
     assert rows[1]["best_test_acc"] == "0.9" and rows[1]["time_to_0.75_s"] == "6.0"
@@ -271,7 +312,7 @@ def test_bad_options_are_refused_before_anything_is_written(tmp_path, args, word
 def test_one_run_and_no_run_end_with_status_2_and_the_fix(tmp_path):
     a = make_run(tmp_path, "a", three_epochs(0.5, 0.6, 0.7))
     result = invoke(a)
-    assert result.exit_code == 2 and "a comparison needs two or more" in result.output
+    assert result.exit_code == 2 and "a comparison needs two runs or more" in result.output
     result = invoke(a, tmp_path / "nothing")
     assert result.exit_code == 2 and "does not exist" in result.output
 
@@ -290,3 +331,111 @@ def test_a_trained_run_compares_with_its_own_numbers(tiny_run, tmp_path):
     assert run.parameters == summary["parameters"] and run.device == "cpu"
     assert run.wall_s == summary["final"]["wall_s"]
     assert list(comparison.differences) == ["lr"]
+
+
+def test_a_damaged_metrics_file_is_named_and_a_damaged_summary_set_aside(tmp_path):
+    a = make_run(tmp_path, "a", three_epochs(0.5, 0.6, 0.7), FINISHED)
+    for name, damage in (("latin", b"epoch\n\xe9\n"),
+                         ("huge", b"epoch,train_loss\n1," + b"9" * 200_000 + b"\n")):
+        run = make_run(tmp_path, name, [])
+        (run / "metrics.csv").write_bytes(damage)
+        with pytest.raises(RunFilesError, match=rf"{name}[/\\]metrics.csv cannot be read .*: "
+                                                 "mend it, or leave that run out"):
+            compare_runs([a, run])
+    result = invoke(a, tmp_path / "huge")
+    assert result.exit_code == 1 and "metrics.csv cannot be read" in result.output
+    # A summary.json edited into another shape: set aside with a warning, not a traceback.
+    odd = make_run(tmp_path, "odd", three_epochs(0.5, 0.6, 0.7)[:2], {"final": [1],
+                                                                       "stopped": "max_time"})
+    listed = make_run(tmp_path, "listed", three_epochs(0.5, 0.6, 0.7))
+    (listed / "summary.json").write_text("[1, 2]", encoding="utf-8")
+    with pytest.warns(RunLogWarning, match="it holds a list, not an object"):
+        runs = compare_runs([odd, listed]).runs
+    assert [r.state for r in runs] == ["unfinished", "finished"]
+
+
+def test_rows_written_before_wall_s_existed_are_timed_by_their_training_clock(tmp_path):
+    # A run begun before metrics.csv had wall_s, resumed since: its old rows' wall_s blank.
+    history = three_epochs(0.5, 0.8, 0.9)
+    for r in history[:2]:
+        r["wall_s"] = ""
+    old = make_run(tmp_path, "old", history)
+    run = compare_runs([old, make_run(tmp_path, "new", history)], target=0.75).runs[0]
+    assert run.time_to(0.75) == history[1]["elapsed_s"] == 3.8 and run.wall_s == 6.0
+    fig = compare_runs([old, old.parent / "new"]).figure(x="time")
+    assert list(fig.axes[0].lines[0].get_xdata()) == [1.9, 3.8, 6.0]
+
+
+def test_runs_trained_on_more_processes_differ_in_processes(tmp_path):
+    history = three_epochs(0.5, 0.6, 0.7)
+    single = make_run(tmp_path, "single", history, {**FINISHED, "world_size": 1})
+    ddp = make_run(tmp_path, "ddp", history, {**FINISHED, "world_size": 2})
+    unknown = make_run(tmp_path, "unknown", history)  # no summary.json yet
+    assert compare_runs([single, ddp, unknown]).differences == {"processes": [1, 2, None]}
+    assert compare_runs([single, unknown]).differences == {}  # nothing known to differ
+
+
+def test_rows_keep_numbers_and_settings_as_config_yaml_holds_them(tmp_path):
+    history = three_epochs(0.5, 0.6, 0.7)
+    a = make_run(tmp_path, "a", history, FINISHED, lr=0.1, model_overrides={"kernel_size": 3},
+                 device="cpu")
+    b = make_run(tmp_path, "b", history, lr=0.05, device="auto")
+    comparison = compare_runs([a, b])
+    rows = comparison.to_rows()
+    assert rows[0]["lr"] == 0.1 and rows[0]["model_overrides"] == {"kernel_size": 3}
+    assert rows[1]["model_overrides"] == {} and rows[1]["parameters"] is None
+    # The setting named like a result column keeps its own column.
+    assert rows[0]["device"] == "cpu" and rows[1]["device"] is None
+    assert (rows[0]["config.device"], rows[1]["config.device"]) == ("cpu", "auto")
+    table = list(csv.DictReader(comparison.to_csv().splitlines()))
+    assert table[0]["model_overrides"] == '{"kernel_size": 3}' and table[1]["parameters"] == ""
+
+
+def test_a_run_from_another_cnnlab_version_is_compared_as_written(tmp_path):
+    history = three_epochs(0.5, 0.6, 0.7)
+    a = make_run(tmp_path, "a", history)
+    newer = make_run(tmp_path, "newer", history, lr=0.2)
+    config = (newer / "config.yaml").read_text(encoding="utf-8")
+    (newer / "config.yaml").write_text(config + "future_setting: 3\n", encoding="utf-8")
+    with pytest.warns(RunLogWarning, match="fields this cnnlab does not know "
+                                           r"\(future_setting\)"):
+        comparison = compare_runs([a, newer])
+    assert comparison.differences == {"lr": [0.1, 0.2], "future_setting": [None, 3]}
+
+
+def test_html_escapes_what_runs_are_named(tmp_path):
+    history = three_epochs(0.5, 0.6, 0.7)
+    comparison = compare_runs([make_run(tmp_path, "<i>&", history, lr=0.2),
+                               make_run(tmp_path, "plain", history)])
+    text = comparison._repr_html_()
+    assert "&lt;i&gt;&amp;" in text and "<i>" not in text
+    assert repr(comparison) == ("<RunComparison of 2 runs: 2 runs of lenet_modern on "
+                                "synthetic, differing in lr>")
+
+
+def test_the_figure_leaves_out_runs_never_evaluated_and_cuts_a_high_accuracy_axis(tmp_path):
+    make_run(tmp_path, "a", three_epochs(0.91, 0.92, 0.93), lr=0.1)
+    make_run(tmp_path, "b", three_epochs(0.90, 0.92, 0.94), lr=0.2)
+    never = three_epochs(0.5, 0.6, 0.7)
+    for r in never:
+        r["test_acc"] = r["test_loss"] = math.nan
+    c = make_run(tmp_path, "c", never, lr=0.3)
+    fig = compare_runs(c.parent).figure()
+    assert [line.get_label() for line in fig.axes[0].lines] == ["lr=0.1", "lr=0.2"]
+    assert fig.axes[0].get_ylim()[0] == 80  # the 10% step below 90%: differences show
+    assert "axis starts at 80%" in fig.axes[0].get_title()
+
+
+def test_a_long_clock_is_drawn_in_minutes(tmp_path):
+    history = [row(e, 0.5 + 0.1 * e, wall_s=400.0 * e) for e in (1, 2, 3)]
+    fig = compare_runs([make_run(tmp_path, "a", history, lr=0.1),
+                        make_run(tmp_path, "b", history, lr=0.2)]).figure(x="time")
+    assert fig.axes[0].get_xlabel() == "minutes of training and evaluation"
+    assert list(fig.axes[0].lines[0].get_xdata()) == [400 / 60, 800 / 60, 20.0]
+
+
+def test_one_folder_given_as_text_is_a_folder_not_letters(tmp_path):
+    history = three_epochs(0.5, 0.6, 0.7)
+    make_run(tmp_path, "a", history)
+    make_run(tmp_path, "b", history)
+    assert [r.name for r in compare_runs(str(tmp_path)).runs] == ["a", "b"]

@@ -3,8 +3,6 @@ their curves on shared axes."""
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
 import typer
@@ -36,25 +34,26 @@ def compare(
 
     Reads each run's config.yaml, metrics.csv and summary.json, nothing else: runs still
     training, stopped or whose data moved compare too."""
-    from cnnlab.train.compare import X_AXES, compare_runs
-    from cnnlab.train.run_files import NotARunError
+    from cnnlab.train.compare import compare_runs
+    from cnnlab.train.compare_figure import X_AXES
 
     if x not in X_AXES:
         fail_for(_config_error(f"--x {x!r}: give one of {', '.join(X_AXES)}"))
     try:
         comparison = compare_runs(runs, target=target)
-    except (NotARunError, ValueError, OSError) as exc:
+    except (ValueError, OSError) as exc:  # ConfigError (exit 2), a damaged file (1)
         fail_for(exc)
-    console.print(comparison.to_table())
-    if comparison.differences:
-        console.print(comparison.differences_table())
-    else:
+    for table in comparison.to_tables():
+        console.print(table)
+    if not comparison.differences:
         console.print("The runs' settings are the same (seeds too): they differ by chance "
                       "alone, or by the machine.")
     for note in comparison.notes():
         warning(note)
     if csv_out is not None:
-        _write_csv(csv_out, comparison.to_rows())
+        from cnnlab.atomic import atomic_write_text
+
+        atomic_write_text(csv_out, comparison.to_csv())
         err.print(f"table written to {csv_out}", highlight=False)
     if plot is not None:
         from cnnlab.figures import save_figure
@@ -67,17 +66,6 @@ def _config_error(message: str):
     from cnnlab.train import ConfigError
 
     return ConfigError(message)
-
-
-def _write_csv(out: Path, rows: list[dict]) -> None:
-    from cnnlab.atomic import atomic_write_text
-
-    columns = list(dict.fromkeys(key for row in rows for key in row))
-    text = io.StringIO()
-    writer = csv.DictWriter(text, columns, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic_write_text(out, text.getvalue())
 
 
 def register(app: typer.Typer) -> None:
