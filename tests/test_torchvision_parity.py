@@ -96,20 +96,42 @@ def test_converting_draws_no_weights_that_the_load_replaces():
         assert torch.equal(ours(x), tv(x))
 
 
-def test_a_buffer_no_load_sets_keeps_its_built_value(monkeypatch):
-    # A buffer left out of the state_dict (persistent=False) is set by construction
-    # alone: such a model is built as usual, not left with uninitialised memory.
+class _Unsaved(torch.nn.Module):
+    """What no load sets, one kind per instance: a buffer left out of the state_dict, a
+    plain tensor attribute, or a weight shared by two layers (``to_empty`` parts them)."""
+
+    def __init__(self, kind: str):
+        super().__init__()
+        self.fc = torch.nn.Linear(3, 3)
+        if kind == "buffer":
+            self.register_buffer("scale", torch.full((3,), 2.0), persistent=False)
+        if kind == "attribute":
+            self.scale = torch.full((3,), 2.0)
+        if kind == "shared":
+            self.fc2 = torch.nn.Linear(3, 3)
+            self.fc2.weight = self.fc.weight
+
+
+@pytest.mark.parametrize("kind", ["buffer", "attribute", "shared"])
+def test_what_no_load_would_set_is_built_as_usual(monkeypatch, kind):
+    import cnnlab.models._registry as registry
     import cnnlab.models.interop as interop
 
-    class WithScale(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.fc = torch.nn.Linear(3, 2)
-            self.register_buffer("scale", torch.full((3,), 2.0), persistent=False)
+    monkeypatch.setattr(registry, "get_model", lambda name, **kwargs: _Unsaved(kind))
+    monkeypatch.setattr(interop, "get_model", lambda name, **kwargs: _Unsaved(kind))
+    model = interop.model_to_load("unsaved")
+    assert all(t.device.type == "cpu" for t in model.parameters())
+    if kind == "shared":
+        assert model.fc2.weight is model.fc.weight
+    else:
+        assert torch.equal(model.scale, torch.full((3,), 2.0))
 
-        def forward(self, x):
-            return self.fc(x * self.scale)
 
-    monkeypatch.setattr(interop, "get_model", lambda name, **kwargs: WithScale())
-    model = interop.model_to_load("with_scale")
-    assert torch.equal(model.scale, torch.full((3,), 2.0))
+def test_a_model_the_meta_device_cannot_build_is_built_as_usual():
+    # torchvision's RegNets turn their widths into a list while they build, which a meta
+    # tensor cannot: cnnlab eval/predict/export of a tv:regnet run failed so.
+    from cnnlab.models.interop import model_to_load
+
+    model = model_to_load("tv:regnet_y_400mf", num_classes=10, in_channels=1).eval()
+    assert all(p.device.type == "cpu" and torch.isfinite(p).all() for p in model.parameters())
+    assert model(torch.randn(1, 1, 32, 32)).shape == (1, 10)

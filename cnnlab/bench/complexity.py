@@ -30,16 +30,11 @@ def complexity(name: str, input_size: tuple[int, int, int], **build) -> tuple[in
     """(parameters, MACs for one image of ``input_size``) of ``get_model(name, **build)``.
     ``build`` is get_model's: ``num_classes`` (the classifier's size is part of both
     counts), ``in_channels``, ``image_size``, model options."""
-    import torch
 
     from cnnlab.inspect import count_macs
-    from cnnlab.models import get_model
+    from cnnlab.models._registry import model_on_meta
 
-    try:
-        with torch.device("meta"):
-            model = get_model(name, **build)
-    except (NotImplementedError, RuntimeError):  # the builder read a meta tensor's values
-        model = get_model(name, **build)
+    model = model_on_meta(name, **build)
     return sum(p.numel() for p in model.parameters()), count_macs(model, input_size)
 
 

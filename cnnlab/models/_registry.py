@@ -255,6 +255,27 @@ def get_model(
     return model
 
 
+def model_on_meta(name: str, **kwargs) -> nn.Module:
+    """``get_model(name, **kwargs)`` built on the meta device (shapes, no memory, no
+    weights drawn) where its builder allows; built as usual where the builder reads
+    tensor values while it builds, which a meta tensor has none of (torchvision's RegNets
+    turn their widths into a list: NotImplementedError). Check ``on_meta(model)``
+    before relying on the device."""
+    import torch
+
+    try:
+        with torch.device("meta"):
+            return get_model(name, **kwargs)
+    except (NotImplementedError, RuntimeError):
+        return get_model(name, **kwargs)
+
+
+def on_meta(model: nn.Module) -> bool:
+    """Whether ``model``'s tensors are all on the meta device (no values yet)."""
+    tensors = [*model.parameters(), *model.buffers()]
+    return bool(tensors) and all(t.device.type == "meta" for t in tensors)
+
+
 class ModelOptionError(TypeError, ValueError):
     """A keyword (``model_overrides``) that neither get_model nor the model's builder
     takes; lists the closest of those they do. A TypeError, as Python's own is, and a

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from cnnlab.models._base import first_conv
-from cnnlab.models._registry import get_model, list_models, model_info
+from cnnlab.models._registry import get_model, list_models, model_info, model_on_meta, on_meta
 
 
 class WeightsMismatchError(ValueError):
@@ -210,8 +210,7 @@ def from_torchvision(
     state = torchvision_to_cnnlab(name, state)
     if overrides.get("aux_logits") is None and any(k.startswith("aux1.") for k in state):
         overrides["aux_logits"] = True  # GoogLeNet weights saved with their aux heads
-    with torch.device("meta"):  # shapes only: no weights drawn
-        probe = get_model(name, **overrides)
+    probe = model_on_meta(name, **overrides)  # shapes only: no weights drawn
     shapes = _classes_and_channels(probe, state)
     model = model_to_load(name, **{**shapes, **overrides})
     return load_state_dict_checked(model, state, source=label)
@@ -219,14 +218,22 @@ def from_torchvision(
 
 def model_to_load(name: str, **kwargs) -> nn.Module:
     """``get_model(name, **kwargs)`` with its memory allocated but its weights not drawn,
-    for a strict load (:func:`load_state_dict_checked`) that sets every value:
-    initialising VGG-16's 138M parameters took 0.8 s, twice the rest of a conversion.
-    Initialised as usual where a buffer is not saved in the state_dict
-    (``persistent=False``): no load would set it."""
-    with torch.device("meta"):
-        model = get_model(name, **kwargs)
+    for a strict load (:func:`load_state_dict_checked`) that sets every value: drawing
+    VGG-16's 138M weights took about a second on one thread, most of a conversion.
+    Built as usual where that is not safe: a builder the meta device cannot run
+    (:func:`model_on_meta`), a buffer left out of the state_dict (``persistent=False``)
+    or a tensor kept as a plain attribute (no load sets them), parameters shared between
+    modules (``to_empty`` would part them)."""
+    model = model_on_meta(name, **kwargs)
+    if not on_meta(model):
+        return model
     saved = model.state_dict().keys()
-    if any(key not in saved for key, _ in model.named_buffers()):
+    unsaved_buffer = any(key not in saved for key, _ in model.named_buffers())
+    plain_tensor = any(isinstance(v, torch.Tensor) for m in model.modules()
+                       for v in vars(m).values())
+    shared = len(list(model.named_parameters(remove_duplicate=False))) != len(
+        list(model.named_parameters()))
+    if unsaved_buffer or plain_tensor or shared:
         return get_model(name, **kwargs)
     return model.to_empty(device="cpu")
 

@@ -86,16 +86,14 @@ def _fast_overrides(model: str) -> dict[str, Any]:
 @functools.cache
 def _has_normalisation(model: str) -> bool:
     """Whether the registered network has any batch/group/layer norm (built on the meta
-    device: no memory, no initialisation cost)."""
-    import torch
+    device where it can be: no memory, no initialisation cost)."""
     from torch import nn
 
-    from cnnlab.models import get_model
+    from cnnlab.models._registry import model_on_meta
     from cnnlab.ops.norm import BatchNorm
 
     norms = (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm, BatchNorm)
-    with torch.device("meta"):
-        net = get_model(model)
+    net = model_on_meta(model)
     return any(isinstance(m, norms) for m in net.modules())
 
 
