@@ -1,4 +1,5 @@
-"""`cnnlab compare` / compare_runs: runs side by side from their files alone."""
+"""compare_runs: runs side by side from their files alone (what each reached, its state,
+the settings they differ in, the notes on what does not compare)."""
 
 from __future__ import annotations
 
@@ -6,51 +7,14 @@ import csv
 import json
 import math
 import shutil
-from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from compare_helpers import FINISHED, make_run, three_epochs
 
-from cnnlab.cli import app
 from cnnlab.train import ConfigError, TrainConfig, compare_runs
-from cnnlab.train.compare import RunFilesError, differing_settings
+from cnnlab.train.compare import differing_settings
 from cnnlab.train.run_files import NotARunError
-from cnnlab.train.runlog import METRIC_COLUMNS, RunLogWarning
-
-runner = CliRunner()
-
-
-def row(epoch: int, test_acc: float, wall_s: float, images_per_s: float = 1000.0) -> dict:
-    return {"epoch": epoch, "train_loss": 1.0, "train_acc": 0.5,
-            "test_loss": 1.0, "test_acc": test_acc, "lr": 0.1, "images_per_s": images_per_s,
-            "epoch_time_s": 1.0, "elapsed_s": wall_s - 0.1 * epoch, "eval_time_s": 0.1,
-            "wall_s": wall_s, "peak_memory_mb": 100.0}
-
-
-def make_run(root: Path, name: str, history: list[dict], summary: dict | None = None,
-             **settings) -> Path:
-    """A run folder as training leaves it (config.yaml, metrics.csv, summary.json),
-    written directly: what compare reads, without the seconds a training takes."""
-    run_dir = root / name
-    (run_dir / "checkpoints").mkdir(parents=True)
-    settings = {"model": "lenet_modern", "data": "synthetic", "epochs": 3,
-                "out_dir": str(root), "run_name": name, **settings}
-    TrainConfig(**settings).save(run_dir / "config.yaml")
-    with open(run_dir / "metrics.csv", "w", encoding="utf-8", newline="") as fh:
-        writer = csv.DictWriter(fh, METRIC_COLUMNS)
-        writer.writeheader()
-        writer.writerows(history)
-    if summary is not None:
-        (run_dir / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
-    return run_dir
-
-
-def three_epochs(*accs: float, speeds=(500.0, 1000.0, 1100.0)) -> list[dict]:
-    return [row(e, acc, wall_s=2.0 * e, images_per_s=speed)
-            for e, (acc, speed) in enumerate(zip(accs, speeds, strict=True), start=1)]
-
-
-FINISHED = {"parameters": 61706, "device": "cpu", "stopped": None}
+from cnnlab.train.runlog import RunLogWarning
 
 
 def test_the_table_reads_each_runs_results_and_lists_only_the_settings_that_differ(tmp_path):
@@ -226,29 +190,6 @@ def test_legend_labels_name_the_differing_settings_while_they_are_few(tmp_path):
         "differing in batch_size, lr, weight_decay and 2 more settings")
 
 
-def test_the_figure_draws_each_run_on_shared_axes(tmp_path):
-    a = make_run(tmp_path, "a", three_epochs(0.5, 0.8, 0.7), lr=0.1)
-    history = three_epochs(0.6, 0.6, 0.9)
-    for r, loss in zip(history, (2.0, 0.01, 0.001), strict=True):
-        r["test_loss"] = loss
-    history[1]["train_loss"] = 1e-6  # not drawn: label smoothing may be in it, or not
-    b = make_run(tmp_path, "b", history, lr=0.05)
-    comparison = compare_runs([a, b], target=0.75)
-    fig = comparison.figure()
-    ax_acc, ax_loss = fig.axes
-    assert [line.get_label() for line in ax_acc.lines] == ["lr=0.1", "lr=0.05", "target 75%"]
-    assert list(ax_acc.lines[1].get_ydata()) == [60.0, 60.0, 90.0]
-    assert list(ax_acc.lines[0].get_xdata()) == [1, 2, 3]
-    assert list(ax_loss.lines[1].get_ydata()) == [2.0, 0.01, 0.001]
-    assert ax_loss.get_yscale() == "log"  # 2.0 to 0.001: three decades
-    assert fig.get_suptitle() == "2 runs of lenet_modern on synthetic, differing in lr"
-    by_time = comparison.figure(x="time")
-    assert list(by_time.axes[0].lines[1].get_xdata()) == [2.0, 4.0, 6.0]
-    assert by_time.axes[0].get_xlim()[0] == 0
-    with pytest.raises(ValueError, match="x 'steps': give one of epoch, time"):
-        comparison.figure(x="steps")
-
-
 def test_notes_warn_where_the_numbers_do_not_compare(tmp_path):
     history = three_epochs(0.5, 0.6, 0.7)
     a = make_run(tmp_path, "a", history, {**FINISHED, "device": "cuda:0"})
@@ -269,54 +210,6 @@ def test_notes_warn_where_the_numbers_do_not_compare(tmp_path):
     assert "Note: the runs trained on different data" in str(compare_runs([a, b]))
 
 
-def invoke(*args):
-    return runner.invoke(app, ["compare", *map(str, args)])
-
-
-def test_the_command_prints_both_tables_and_writes_the_csv_and_figure(tmp_path):
-    a = make_run(tmp_path / "runs", "[a]", three_epochs(0.5, 0.8, 0.7), FINISHED, lr=0.1)
-    make_run(tmp_path / "runs", "b", three_epochs(0.6, 0.6, 0.9), FINISHED, lr=0.05)
-    out_csv, out_png = tmp_path / "out" / "c.csv", tmp_path / "out" / "c.png"
-    result = invoke(tmp_path / "runs", "--target", 0.75, "--csv", out_csv, "--plot", out_png,
-                    "--x", "time")
-    assert result.exit_code == 0, result.output
-    assert "[a]" in result.output  # a run's name is not read as markup
-    assert "80.00%" in result.output and "Settings that differ" in result.output
-    rows = list(csv.DictReader(out_csv.open(encoding="utf-8")))
-    assert [r["run"] for r in rows] == [str(a), str(tmp_path / "runs" / "b")]
-    assert rows[1]["best_test_acc"] == "0.9" and rows[1]["time_to_0.75_s"] == "6.0"
-    assert rows[0]["lr"] == "0.1" and rows[1]["lr"] == "0.05"
-    assert out_png.read_bytes()[:4] == b"\x89PNG"
-
-
-def test_runs_alike_are_said_to_be_alike(tmp_path):
-    history = three_epochs(0.5, 0.6, 0.7)
-    result = invoke(make_run(tmp_path, "a", history), make_run(tmp_path, "b", history))
-    assert result.exit_code == 0, result.output
-    assert "The runs' settings are the same (seeds too)" in result.output
-
-
-@pytest.mark.parametrize("args, words", [
-    (["--x", "steps"], "--x 'steps': give one of epoch, time"),
-    (["--plot", "c.txt"], "this command writes the figure as .png or .svg or .pdf"),
-    (["--csv", "c.json"], "this command writes the table as .csv"),
-])
-def test_bad_options_are_refused_before_anything_is_written(tmp_path, args, words):
-    history = three_epochs(0.5, 0.6, 0.7)
-    runs = [make_run(tmp_path, "a", history), make_run(tmp_path, "b", history)]
-    result = invoke(*runs, *args)
-    assert result.exit_code == 2
-    assert words in " ".join(result.output.replace("│", " ").split()), result.output
-
-
-def test_one_run_and_no_run_end_with_status_2_and_the_fix(tmp_path):
-    a = make_run(tmp_path, "a", three_epochs(0.5, 0.6, 0.7))
-    result = invoke(a)
-    assert result.exit_code == 2 and "a comparison needs two runs or more" in result.output
-    result = invoke(a, tmp_path / "nothing")
-    assert result.exit_code == 2 and "does not exist" in result.output
-
-
 def test_a_trained_run_compares_with_its_own_numbers(tiny_run, tmp_path):
     # The real files training writes, not this file's imitation of them.
     twin = tmp_path / "twin"
@@ -331,27 +224,6 @@ def test_a_trained_run_compares_with_its_own_numbers(tiny_run, tmp_path):
     assert run.parameters == summary["parameters"] and run.device == "cpu"
     assert run.wall_s == summary["final"]["wall_s"]
     assert list(comparison.differences) == ["lr"]
-
-
-def test_a_damaged_metrics_file_is_named_and_a_damaged_summary_set_aside(tmp_path):
-    a = make_run(tmp_path, "a", three_epochs(0.5, 0.6, 0.7), FINISHED)
-    for name, damage in (("latin", b"epoch\n\xe9\n"),
-                         ("huge", b"epoch,train_loss\n1," + b"9" * 200_000 + b"\n")):
-        run = make_run(tmp_path, name, [])
-        (run / "metrics.csv").write_bytes(damage)
-        with pytest.raises(RunFilesError, match=rf"{name}[/\\]metrics.csv cannot be read .*: "
-                                                 "mend it, or leave that run out"):
-            compare_runs([a, run])
-    result = invoke(a, tmp_path / "huge")
-    assert result.exit_code == 1 and "metrics.csv cannot be read" in result.output
-    # A summary.json edited into another shape: set aside with a warning, not a traceback.
-    odd = make_run(tmp_path, "odd", three_epochs(0.5, 0.6, 0.7)[:2], {"final": [1],
-                                                                       "stopped": "max_time"})
-    listed = make_run(tmp_path, "listed", three_epochs(0.5, 0.6, 0.7))
-    (listed / "summary.json").write_text("[1, 2]", encoding="utf-8")
-    with pytest.warns(RunLogWarning, match="it holds a list, not an object"):
-        runs = compare_runs([odd, listed]).runs
-    assert [r.state for r in runs] == ["unfinished", "finished"]
 
 
 def test_rows_written_before_wall_s_existed_are_timed_by_their_training_clock(tmp_path):
@@ -403,39 +275,20 @@ def test_a_run_from_another_cnnlab_version_is_compared_as_written(tmp_path):
     assert comparison.differences == {"lr": [0.1, 0.2], "future_setting": [None, 3]}
 
 
-def test_html_escapes_what_runs_are_named(tmp_path):
-    history = three_epochs(0.5, 0.6, 0.7)
-    comparison = compare_runs([make_run(tmp_path, "<i>&", history, lr=0.2),
-                               make_run(tmp_path, "plain", history)])
-    text = comparison._repr_html_()
-    assert "&lt;i&gt;&amp;" in text and "<i>" not in text
-    assert repr(comparison) == ("<RunComparison of 2 runs: 2 runs of lenet_modern on "
-                                "synthetic, differing in lr>")
-
-
-def test_the_figure_leaves_out_runs_never_evaluated_and_cuts_a_high_accuracy_axis(tmp_path):
-    make_run(tmp_path, "a", three_epochs(0.91, 0.92, 0.93), lr=0.1)
-    make_run(tmp_path, "b", three_epochs(0.90, 0.92, 0.94), lr=0.2)
-    never = three_epochs(0.5, 0.6, 0.7)
-    for r in never:
-        r["test_acc"] = r["test_loss"] = math.nan
-    c = make_run(tmp_path, "c", never, lr=0.3)
-    fig = compare_runs(c.parent).figure()
-    assert [line.get_label() for line in fig.axes[0].lines] == ["lr=0.1", "lr=0.2"]
-    assert fig.axes[0].get_ylim()[0] == 80  # the 10% step below 90%: differences show
-    assert "axis starts at 80%" in fig.axes[0].get_title()
-
-
-def test_a_long_clock_is_drawn_in_minutes(tmp_path):
-    history = [row(e, 0.5 + 0.1 * e, wall_s=400.0 * e) for e in (1, 2, 3)]
-    fig = compare_runs([make_run(tmp_path, "a", history, lr=0.1),
-                        make_run(tmp_path, "b", history, lr=0.2)]).figure(x="time")
-    assert fig.axes[0].get_xlabel() == "minutes of training and evaluation"
-    assert list(fig.axes[0].lines[0].get_xdata()) == [400 / 60, 800 / 60, 20.0]
-
-
 def test_one_folder_given_as_text_is_a_folder_not_letters(tmp_path):
     history = three_epochs(0.5, 0.6, 0.7)
     make_run(tmp_path, "a", history)
     make_run(tmp_path, "b", history)
     assert [r.name for r in compare_runs(str(tmp_path)).runs] == ["a", "b"]
+
+
+def test_a_budget_that_ran_out_on_the_last_step_finished_the_run(tmp_path):
+    history = three_epochs(0.5, 0.6, 0.7)
+    whole = {**FINISHED, "stopped": "max_time", "final": {"epoch": 3}, "train_images": 1100}
+    done = make_run(tmp_path, "done", history, whole)  # 1100 images/s for 1 s: every image
+    history = three_epochs(0.5, 0.6, 0.7)
+    history[2]["epoch_time_s"] = 0.99  # 1089 of 1100 images: 2.99 epochs, shown as 2.9
+    almost = make_run(tmp_path, "almost", history, whole)
+    runs = compare_runs([done, almost])
+    assert [r.state for r in runs.runs] == ["finished", "time budget"]
+    assert [row[2] for row in runs.table_cells()[1]] == ["3/3", "2.9/3"]

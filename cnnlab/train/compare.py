@@ -46,7 +46,7 @@ def clock(row: dict) -> float | None:
     ``wall_s``); training seconds alone (``elapsed_s``) in rows written before wall_s
     existed, which a resume since has left blank."""
     for key in ("wall_s", "elapsed_s"):
-        if _finite(row.get(key)):
+        if finite(row.get(key)):
             return row[key]
     return None
 
@@ -72,29 +72,42 @@ class ComparedRun:
         run inside its last epoch (that epoch's row counts the images it saw)."""
         if not self.history:
             return 0
+        cut = self._cut_epoch_share()
+        last = int(self.history[-1]["epoch"])
+        return last if cut is None else last - 1 + cut
+
+    def _cut_epoch_share(self) -> float | None:
+        """The share of its last epoch a run trained when max_time stopped it inside that
+        epoch (summary.json says it stopped, after that epoch's row); None otherwise."""
+        final = self.summary.get("final")
+        if self.summary.get("stopped") != "max_time" or not isinstance(final, dict) \
+                or final.get("epoch") != self.history[-1]["epoch"]:
+            return None
         last = self.history[-1]
-        seen = (last.get("images_per_s") or 0) * (last.get("epoch_time_s") or 0)
+        speed, seconds = last.get("images_per_s"), last.get("epoch_time_s")
         train_images = self.summary.get("train_images")
-        if self.state == "time budget" and _finite(seen) and _finite(train_images) \
-                and 0 < seen < 0.995 * train_images:
-            return last["epoch"] - 1 + seen / train_images
-        return int(last["epoch"])
+        if not (finite(speed) and finite(seconds) and finite(train_images)):
+            return None
+        share = speed * seconds / train_images
+        return share if 0 < share < 0.995 else None
 
     @property
     def state(self) -> str:
-        """"time budget" (max_time stopped it, maybe inside an epoch), "finished",
-        "no epoch finished" or "unfinished" (interrupted, crashed, diverged, or still
-        training: its files cannot tell which)."""
+        """"time budget" (max_time stopped it before its last planned epoch ended),
+        "finished", "no epoch finished" or "unfinished" (interrupted, crashed, diverged,
+        or still training: its files cannot tell which)."""
         if not self.history:
             return "no epoch finished"
-        final = self.summary.get("final")
-        final_epoch = final.get("epoch") if isinstance(final, dict) else None
-        if self.summary.get("stopped") == "max_time" and final_epoch == self.history[-1]["epoch"]:
-            return "time budget"
-        return "finished" if self.history[-1]["epoch"] >= self.config["epochs"] else "unfinished"
+        last, planned = self.history[-1]["epoch"], self.config["epochs"]
+        if self.summary.get("stopped") == "max_time" and (
+                last < planned or self._cut_epoch_share() is not None):
+            final = self.summary.get("final")
+            if isinstance(final, dict) and final.get("epoch") == last:
+                return "time budget"
+        return "finished" if last >= planned else "unfinished"
 
     def _tested(self) -> list[dict]:
-        return [r for r in self.history if _finite(r.get("test_acc"))]
+        return [r for r in self.history if finite(r.get("test_acc"))]
 
     @property
     def best(self) -> tuple[float, int] | None:
@@ -129,7 +142,7 @@ class ComparedRun:
     def images_per_s(self) -> float | None:
         """The median epoch's training speed, the first epoch left out when there are
         others (its warm-up, or compiling, made it several times slower on a GPU)."""
-        speeds = [r["images_per_s"] for r in self.history if _finite(r.get("images_per_s"))]
+        speeds = [r["images_per_s"] for r in self.history if finite(r.get("images_per_s"))]
         return statistics.median(speeds[1:] or speeds) if speeds else None
 
     @property
@@ -385,10 +398,16 @@ def _history(run_dir: Path) -> list[dict]:
     if not path.is_file():
         return []
     try:
-        return MetricsLog.read(path)
+        rows = MetricsLog.read(path)
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise RunFilesError(f"{path} cannot be read ({exc}): mend it, or leave that run out "
                             "of the comparison") from None
+    # A line cut short (a write killed mid-row, a full disk) has fields missing: left out.
+    cut = [r["epoch"] for r in rows if any(v is None for v in r.values())]
+    if cut:
+        warnings.warn(f"{path}: the row of epoch {', '.join(map(str, cut))} is cut short "
+                      "(fields missing); left out", RunLogWarning, stacklevel=4)
+    return [r for r in rows if all(v is not None for v in r.values())]
 
 
 def _summary(run_dir: Path) -> dict[str, Any]:
@@ -418,5 +437,7 @@ def _label_part(key: str, value: Any) -> str:
     return f"{key}={setting_text(value)}"
 
 
-def _finite(value: Any) -> bool:
+def finite(value: Any) -> bool:
+    """Whether ``value`` is a number (not a bool) other than NaN and infinity: a
+    metrics.csv cell edited by hand may hold text."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

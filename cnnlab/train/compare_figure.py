@@ -6,14 +6,13 @@ from __future__ import annotations
 import math
 
 from cnnlab.figures import literal, subplots
-from cnnlab.train.compare import ComparedRun, clock
+from cnnlab.train.compare import ComparedRun, clock, finite
+from cnnlab.train.compare_tables import HOURS_FROM, MINUTES_FROM
 from cnnlab.train.report_figures import LOG_LOSS_DECADES, accuracy_floor, wrapped
 
 # What the figure's x axis can be.
 X_AXES = ("epoch", "time")
 FIGURE_SIZE = (11, 4.8)  # inches
-# A clock past this many seconds is drawn in minutes, past the next in hours.
-MINUTES_FROM, HOURS_FROM = 600, 36_000
 
 
 def comparison_figure(runs: list[ComparedRun], labels: list[str], x: str = "epoch",
@@ -32,8 +31,7 @@ def comparison_figure(runs: list[ComparedRun], labels: list[str], x: str = "epoc
         raise ValueError(f"x {x!r}: give one of {', '.join(X_AXES)}")
     fig, (ax_acc, ax_loss) = subplots(1, 2, figsize=FIGURE_SIZE)
     fig.set_layout_engine("constrained")
-    tested = [[r for r in run.history if math.isfinite(r.get("test_acc", math.nan))]
-              for run in runs]
+    tested = [[r for r in run.history if finite(r.get("test_acc"))] for run in runs]
     longest = max((clock(r) or 0 for rows in tested for r in rows), default=0)
     unit, scale = (("hours", 3600) if longest > HOURS_FROM else
                    ("minutes", 60) if longest > MINUTES_FROM else ("seconds", 1))
@@ -52,9 +50,11 @@ def comparison_figure(runs: list[ComparedRun], labels: list[str], x: str = "epoc
         style = dict(color=f"C{i % 10}", linestyle=("-", "--", ":")[i // 10 % 3], marker="o",
                      markersize=3, label=literal(label))
         ax_acc.plot([position(r) for r in rows], [100 * r["test_acc"] for r in rows], **style)
-        ax_loss.plot([position(r) for r in rows], [r["test_loss"] for r in rows], **style)
+        ax_loss.plot([position(r) for r in rows],
+                     [r["test_loss"] if finite(r.get("test_loss")) else math.nan for r in rows],
+                     **style)
         accuracies += [100 * r["test_acc"] for r in rows]
-        losses += [r["test_loss"] for r in rows if math.isfinite(r["test_loss"])]
+        losses += [r["test_loss"] for r in rows if finite(r.get("test_loss"))]
     if target is not None:
         ax_acc.axhline(100 * target, color="0.4", linewidth=1, linestyle=":",
                        label=f"target {100 * target:g}%")

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from html import escape as html_escape
 
 from cnnlab.formatting import format_count, setting_text
-from cnnlab.train.compare import ComparedRun, RunComparison
+from cnnlab.train.compare import ComparedRun, RunComparison, finite
 
 # The results table: (header, right-aligned, cell) per column. The time-to-target column
 # is put in by :func:`columns` when a target is given.
@@ -17,7 +17,8 @@ Column = tuple[str, bool, Callable[[ComparedRun], str]]
 
 
 def _epochs_text(epochs: float) -> str:
-    return str(epochs) if isinstance(epochs, int) else f"{epochs:.1f}"
+    """2, or 2.9 for a run cut short in its third epoch: rounded down, never to 3.0."""
+    return str(epochs) if isinstance(epochs, int) else f"{math.floor(10 * epochs) / 10:.1f}"
 
 
 def _percent(value: float | None, decimals: int = 2) -> str:
@@ -25,16 +26,21 @@ def _percent(value: float | None, decimals: int = 2) -> str:
 
 
 def _count(value: float | None) -> str:
-    return format_count(value) if value is not None and math.isfinite(value) else "-"
+    return format_count(value) if finite(value) else "-"
+
+
+# A duration past this many seconds is given in minutes, past the next in hours (the
+# tables and the figure's clock alike).
+MINUTES_FROM, HOURS_FROM = 600, 36_000
 
 
 def seconds_text(value: float | None) -> str:
     """Seconds as a table shows a duration: "37.0 s", "12.5 min", "3.2 h"; "-" unknown."""
     if value is None or not math.isfinite(value):
         return "-"
-    if value < 600:
+    if value < MINUTES_FROM:
         return f"{value:.1f} s"
-    return f"{value / 60:.1f} min" if value < 36_000 else f"{value / 3600:.1f} h"
+    return f"{value / 60:.1f} min" if value < HOURS_FROM else f"{value / 3600:.1f} h"
 
 
 def _time_to_text(seconds: float | None) -> str:

@@ -1,0 +1,45 @@
+"""Run folders as training leaves them, written directly, for the compare tests: what
+`cnnlab compare` reads (config.yaml, metrics.csv, summary.json) without the seconds a
+training takes."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from cnnlab.train import TrainConfig
+from cnnlab.train.runlog import METRIC_COLUMNS
+
+
+def row(epoch: int, test_acc: float, wall_s: float, images_per_s: float = 1000.0) -> dict:
+    return {"epoch": epoch, "train_loss": 1.0, "train_acc": 0.5,
+            "test_loss": 1.0, "test_acc": test_acc, "lr": 0.1, "images_per_s": images_per_s,
+            "epoch_time_s": 1.0, "elapsed_s": wall_s - 0.1 * epoch, "eval_time_s": 0.1,
+            "wall_s": wall_s, "peak_memory_mb": 100.0}
+
+
+def make_run(root: Path, name: str, history: list[dict], summary: dict | None = None,
+             **settings) -> Path:
+    """A run folder as training leaves it (config.yaml, metrics.csv, summary.json),
+    written directly: what compare reads, without the seconds a training takes."""
+    run_dir = root / name
+    (run_dir / "checkpoints").mkdir(parents=True)
+    settings = {"model": "lenet_modern", "data": "synthetic", "epochs": 3,
+                "out_dir": str(root), "run_name": name, **settings}
+    TrainConfig(**settings).save(run_dir / "config.yaml")
+    with open(run_dir / "metrics.csv", "w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, METRIC_COLUMNS)
+        writer.writeheader()
+        writer.writerows(history)
+    if summary is not None:
+        (run_dir / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    return run_dir
+
+
+def three_epochs(*accs: float, speeds=(500.0, 1000.0, 1100.0)) -> list[dict]:
+    return [row(e, acc, wall_s=2.0 * e, images_per_s=speed)
+            for e, (acc, speed) in enumerate(zip(accs, speeds, strict=True), start=1)]
+
+
+FINISHED = {"parameters": 61706, "device": "cpu", "stopped": None}
