@@ -99,7 +99,7 @@ def load_run(run_dir: str | Path, which: str = "best", device: str = "cpu",
     overrides = dict(cfg.model_overrides)
     if model_info(cfg.model).sized_head:
         overrides.setdefault("image_size", pp.image_size)
-    # Built without drawing weights: the checkpoint sets them all (a VGG's draw is seconds).
+    # Built without drawing weights: the checkpoint sets them all (over a second for a VGG).
     model = model_to_load(cfg.model, num_classes=len(state["classes"]), in_channels=pp.channels,
                           scratch_ops=False if pytorch_ops else cfg.scratch_ops, **overrides)
     # A "last" checkpoint evaluates the weights training evaluated: the EMA's, or

@@ -173,7 +173,7 @@ def _class_results(summary: dict, shown: ShownEvaluation, figures: list[Path]) -
     if shown.per_class_acc:
         parts.append(f"<h3>Per-class test accuracy, after epoch {shown.epoch}</h3>")
         parts.append(html_table(["class", "correct", "test images", "accuracy"],
-                            _per_class_rows(shown)))
+                                _per_class_rows(shown)))
     return parts
 
 
