@@ -448,12 +448,3 @@ def test_timm_weights_by_name_need_a_torch_whose_load_runs_no_code(monkeypatch):
         pretrained._timm_weights(SimpleNamespace(name="timm:resnet10t"), "DEFAULT")
     monkeypatch.setattr(torch, "__version__", "2.10.0")
     assert pretrained._torch_release() == (2, 10)
-
-
-def test_the_fast_preset_takes_a_torchvision_regnet():
-    # The preset looks for normalisation layers in a model built on the meta device,
-    # which torchvision's RegNet builder cannot run on: `cnnlab train tv:regnet_y_400mf
-    # --preset fast` ended in NotImplementedError.
-    from cnnlab.train.presets import resolve_config
-
-    assert resolve_config("tv:regnet_y_400mf", preset="fast").lr == 0.1  # it has BatchNorm
