@@ -86,7 +86,7 @@ def test_every_torchvision_classifier_family_is_covered():
 
 def test_converting_draws_no_weights_that_the_load_replaces():
     # Built on the meta device and allocated, not initialised: VGG-16's conversion took
-    # 4.4 s on one thread, 3 of them drawing random weights the load then overwrote.
+    # 2.7 s on one thread, most of it drawing random weights the load then overwrote.
     tv = torchvision.models.get_model("resnet18", weights=None).eval()
     before = torch.random.get_rng_state()
     ours = from_torchvision(tv, "resnet18").eval()

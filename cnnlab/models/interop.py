@@ -220,7 +220,7 @@ def model_to_load(name: str, **kwargs) -> nn.Module:
     """``get_model(name, **kwargs)`` with its memory allocated but its weights not drawn,
     for a strict load (:func:`load_state_dict_checked`) that sets every value: drawing
     VGG-16's 138M weights takes over a second on one thread (from_torchvision drew them
-    twice: 4.4 s, now 0.3 s).
+    twice: 2.7 s, now 0.3 s; BENCHMARKS.md).
     Built as usual where that is not safe: a builder the meta device cannot run
     (:func:`model_on_meta`), a buffer left out of the state_dict (``persistent=False``)
     or a tensor kept as a plain attribute (no load sets them), parameters shared between
