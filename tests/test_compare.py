@@ -65,6 +65,14 @@ def test_each_runs_state_is_told_from_its_files(tmp_path):
     assert rows[1][2:9] == ["0/3", "no epoch finished", "-", "-", "-", "-", "-"]
     assert rows[0][7] == "-"  # parameters: in summary.json, which an unfinished run lacks
     assert rows[2][2] == "2.2/3"
+    # Images/s times seconds is the images seen give or take a rounding: 64 / 0.013 * 0.013
+    # is 63.99999999999999 (a real run's test failed on it, once in CI).
+    first = three_epochs(0.5, 0.6, 0.7)[:1]
+    first[0]["images_per_s"], first[0]["epoch_time_s"] = 64 / 0.013, 0.013
+    rounded = make_run(tmp_path, "rounded", first, {**FINISHED, "stopped": "max_time",
+                                                     "final": {"epoch": 1},
+                                                     "train_images": 512})
+    assert compare_runs([done, rounded]).runs[1].epochs_done == 64 / 512
 
 
 def test_a_real_run_stopped_by_its_time_budget_says_so_and_how_far_it_got(tmp_path):

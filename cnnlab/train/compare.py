@@ -88,7 +88,9 @@ class ComparedRun:
         train_images = self.summary.get("train_images")
         if not (finite(speed) and finite(seconds) and finite(train_images)):
             return None
-        share = speed * seconds / train_images
+        # The row keeps images/s and seconds, not images: their product is the whole
+        # number of images seen, give or take a rounding (63.99999 for 64).
+        share = round(speed * seconds) / train_images
         return share if 0 < share < 0.995 else None
 
     @property
