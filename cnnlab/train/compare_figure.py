@@ -8,7 +8,7 @@ import math
 from cnnlab.figures import literal, subplots
 from cnnlab.train.compare import ComparedRun, clock, finite
 from cnnlab.train.compare_tables import HOURS_FROM, MINUTES_FROM
-from cnnlab.train.report_figures import LOG_LOSS_DECADES, accuracy_floor, wrapped
+from cnnlab.train.report_figures import accuracy_axis, loss_axis, wrapped
 
 # What the figure's x axis can be.
 X_AXES = ("epoch", "time")
@@ -59,17 +59,11 @@ def comparison_figure(runs: list[ComparedRun], labels: list[str], x: str = "epoc
         ax_acc.axhline(100 * target, color="0.4", linewidth=1, linestyle=":",
                        label=f"target {100 * target:g}%")
         accuracies.append(100 * target)
-    low = accuracy_floor(accuracies)
-    ax_acc.set_ylim(low, 100 + 0.03 * (100 - low))
     x_label = "epoch" if x == "epoch" else f"{unit} of training and evaluation"
-    ax_acc.set(xlabel=x_label, ylabel="test accuracy (%)",
-               title="Test accuracy" + (f" (axis starts at {low:g}%)" if low > 0 else ""))
-    positive = [v for v in losses if v > 0]
-    log_loss = bool(positive) and math.log10(max(positive) / min(positive)) > LOG_LOSS_DECADES
-    if log_loss:
-        ax_loss.set_yscale("log")
-    ax_loss.set(xlabel=x_label, ylabel="test loss" + (" (log scale)" if log_loss else ""),
-                title="Test loss (cross-entropy)")
+    accuracy_axis(ax_acc, accuracies, "Test accuracy")
+    ax_acc.set(xlabel=x_label, ylabel="test accuracy (%)")
+    loss_axis(ax_loss, losses, "test loss")
+    ax_loss.set(xlabel=x_label, title="Test loss (cross-entropy)")
     for ax in (ax_acc, ax_loss):
         if x == "epoch":
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))

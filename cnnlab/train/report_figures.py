@@ -49,21 +49,15 @@ def curves_figure(rows: list[dict], train_objective: str = "", *, title: str = "
     ax_loss.plot(epochs, [r["train_loss"] for r in rows], label=train_label, **style["train"])
     ax_loss.plot([r["epoch"] for r in tested], [r["test_loss"] for r in tested],
                  label=test_label, **style["test"])
-    losses = [v for r in rows for v in (r["train_loss"], r["test_loss"])
-              if math.isfinite(v) and v > 0]
-    log_loss = bool(losses) and math.log10(max(losses) / min(losses)) > LOG_LOSS_DECADES
-    if log_loss:
-        ax_loss.set_yscale("log")
-    ax_loss.set(xlabel="epoch", ylabel="loss" + (" (log scale)" if log_loss else ""),
-                title="Loss")
+    loss_axis(ax_loss, [v for r in rows for v in (r["train_loss"], r["test_loss"])], "loss")
+    ax_loss.set(xlabel="epoch", title="Loss")
     ax_acc.plot(epochs, [100 * r["train_acc"] for r in rows], label=train_label,
                 **style["train"])
     ax_acc.plot([r["epoch"] for r in tested], [100 * r["test_acc"] for r in tested],
                 label=test_label, **style["test"])
-    low = accuracy_floor([100 * v for r in rows for v in (r["train_acc"], r["test_acc"])])
-    ax_acc.set_ylim(low, 100 + 0.03 * (100 - low))  # 100% in view: how far from perfect
-    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)",
-               title="Accuracy" + (f" (axis starts at {low:g}%)" if low > 0 else ""))
+    accuracy_axis(ax_acc, [100 * v for r in rows for v in (r["train_acc"], r["test_acc"])],
+                  "Accuracy")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)")
     from matplotlib.ticker import MaxNLocator
 
     if has_lr:
@@ -82,6 +76,24 @@ def curves_figure(rows: list[dict], train_objective: str = "", *, title: str = "
     if title:
         fig.suptitle(literal(title))
     return fig
+
+
+def loss_axis(ax, losses: list[float], label: str) -> None:
+    """A log y axis where the positive finite ``losses`` span more than LOG_LOSS_DECADES,
+    its label (``label``) saying so."""
+    positive = [v for v in losses if math.isfinite(v) and v > 0]
+    log = bool(positive) and math.log10(max(positive) / min(positive)) > LOG_LOSS_DECADES
+    if log:
+        ax.set_yscale("log")
+    ax.set_ylabel(label + (" (log scale)" if log else ""))
+
+
+def accuracy_axis(ax, percents: list[float], title: str) -> None:
+    """An accuracy panel's y range, from :func:`accuracy_floor` to just past 100% (in view:
+    how far from perfect), and its ``title``, saying where a cut axis starts."""
+    low = accuracy_floor(percents)
+    ax.set_ylim(low, 100 + 0.03 * (100 - low))
+    ax.set_title(title + (f" (axis starts at {low:g}%)" if low > 0 else ""))
 
 
 def accuracy_floor(values: list[float]) -> float:
