@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from .messages import err, fail_for, output_console, warning
+from .messages import err, fail, fail_for, output_console, warning
 from .paths import output_file
 
 console = output_console()
@@ -38,7 +38,7 @@ def compare(
     from cnnlab.train.compare_figure import X_AXES
 
     if x not in X_AXES:
-        fail_for(_config_error(f"--x {x!r}: give one of {', '.join(X_AXES)}"))
+        fail(f"--x {x!r}: give one of {', '.join(X_AXES)}", code=2)
     try:
         comparison = compare_runs(runs, target=target)
     except (ValueError, OSError) as exc:  # ConfigError (exit 2), a damaged file (1)
@@ -60,12 +60,6 @@ def compare(
 
         save_figure(comparison.figure(x), plot, layout=False)
         err.print(f"figure written to {plot}", highlight=False)
-
-
-def _config_error(message: str):
-    from cnnlab.train import ConfigError
-
-    return ConfigError(message)
 
 
 def register(app: typer.Typer) -> None:
