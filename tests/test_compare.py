@@ -255,18 +255,39 @@ def test_runs_trained_on_more_processes_differ_in_processes(tmp_path):
     assert compare_runs([single, unknown]).differences == {}  # nothing known to differ
 
 
+def test_auto_amp_and_device_compare_as_the_run_resolved_them(tmp_path):
+    # amp "auto" on a CPU ran without autocast, as "off" does: not a difference. Where
+    # the runs did differ, the table says what each used, not "auto".
+    history = three_epochs(0.5, 0.6, 0.7)
+    cpu = {**FINISHED, "amp": "off"}
+    auto = make_run(tmp_path, "auto", history, cpu, amp="auto", device="auto")
+    off = make_run(tmp_path, "off", history, cpu, amp="off", device="cpu")
+    assert compare_runs([auto, off]).differences == {}
+    gpu = make_run(tmp_path, "gpu", history, {**FINISHED, "device": "cuda", "amp": "bf16"},
+                   amp="auto", device="auto")
+    assert compare_runs([auto, gpu]).differences == {"device": ["cpu", "cuda"],
+                                                      "amp": ["off", "bf16"]}
+    # Until summary.json says what it used, a run's "auto" is not known to differ; beside
+    # runs that differ, it shows as "auto".
+    running = make_run(tmp_path, "running", history, amp="auto", device="auto")
+    assert compare_runs([off, running]).differences == {}
+    assert compare_runs([off, running]).to_rows()[1]["device"] is None  # not known yet
+    assert compare_runs([auto, gpu, running]).differences == {
+        "device": ["cpu", "cuda", "auto"], "amp": ["off", "bf16", "auto"]}
+
+
 def test_rows_keep_numbers_and_settings_as_config_yaml_holds_them(tmp_path):
     history = three_epochs(0.5, 0.6, 0.7)
     a = make_run(tmp_path, "a", history, FINISHED, lr=0.1, model_overrides={"kernel_size": 3},
                  device="cpu")
-    b = make_run(tmp_path, "b", history, lr=0.05, device="auto")
+    b = make_run(tmp_path, "b", history, lr=0.05, device="cuda")
     comparison = compare_runs([a, b])
     rows = comparison.to_rows()
     assert rows[0]["lr"] == 0.1 and rows[0]["model_overrides"] == {"kernel_size": 3}
     assert rows[1]["model_overrides"] == {} and rows[1]["parameters"] is None
     # The setting named like a result column keeps its own column.
-    assert rows[0]["device"] == "cpu" and rows[1]["device"] is None
-    assert (rows[0]["config.device"], rows[1]["config.device"]) == ("cpu", "auto")
+    assert rows[0]["device"] == "cpu" and rows[1]["device"] == "cuda"
+    assert (rows[0]["config.device"], rows[1]["config.device"]) == ("cpu", "cuda")
     table = list(csv.DictReader(comparison.to_csv().splitlines()))
     assert table[0]["model_overrides"] == '{"kernel_size": 3}' and table[1]["parameters"] == ""
 

@@ -32,6 +32,8 @@ BOOKKEEPING = ("out_dir", "run_name", "quiet", "log_every", "data_root")
 # How many processes trained a run (torchrun): in summary.json, not config.yaml, yet a
 # setting as much as the batch size is (2 processes at 128 take steps of 256).
 PROCESSES = "processes"
+# Settings whose "auto" the run resolved and summary.json records as resolved.
+RESOLVED_AUTO = ("amp", "device")
 # A legend names each run by the settings it differs in while there are this few of them.
 LABEL_SETTINGS = 3
 
@@ -153,6 +155,18 @@ class ComparedRun:
         return value if isinstance(value, int) else None
 
     @property
+    def settings(self) -> dict[str, Any]:
+        """config.yaml's settings, with what the run used where they say "auto" and its
+        summary.json knows (amp and device): "auto" on a CPU is "off", and a run asked
+        for "off" there did the same."""
+        settings = dict(self.config)
+        for key in RESOLVED_AUTO:
+            used = self.summary.get(key)
+            if settings.get(key) == "auto" and isinstance(used, str) and used:
+                settings[key] = used
+        return settings
+
+    @property
     def processes(self) -> int | None:
         """Processes that trained the run (torchrun), None until its summary.json says."""
         value = self.summary.get("world_size")
@@ -187,8 +201,9 @@ class ComparedRun:
 @dataclass(frozen=True)
 class RunComparison:
     """Runs side by side. ``differences``: each setting whose value is not the same in
-    every run (config.yaml's fields, and ``processes`` under torchrun), with its value in
-    each, in config order; ``target``: the test accuracy whose time-to is a column."""
+    every run (config.yaml's fields, an "auto" amp or device as the run resolved it, and
+    ``processes`` under torchrun), with its value in each, in config order; ``target``:
+    the test accuracy whose time-to is a column."""
 
     runs: list[ComparedRun]
     differences: dict[str, list[Any]]
@@ -262,8 +277,9 @@ class RunComparison:
 
     def to_rows(self) -> list[dict]:
         """One dict per run (for CSV and pandas): the results as numbers (None where
-        unknown), then each differing setting's value as config.yaml holds it (a setting
-        named like a result, ``device``, as ``config.device``)."""
+        unknown), then each differing setting's value as compared (config.yaml's, an
+        "auto" as the run resolved it; a setting named like a result, ``device``, as
+        ``config.device``)."""
         rows = []
         for i, run in enumerate(self.runs):
             best = run.best
@@ -344,7 +360,11 @@ def compare_runs(paths: str | os.PathLike | list[str | os.PathLike],
             f"{'only 1 run' if runs else 'no run'} found in {', '.join(map(str, paths))}"
         raise ConfigError(f"{found}: a comparison needs two runs or more (give several run "
                           "folders, or a folder of runs)")
-    differences = differing_settings([r.config for r in runs])
+    settings = [r.settings for r in runs]
+    differences = differing_settings(settings)
+    for key in RESOLVED_AUTO:  # an "auto" no summary.json resolved yet is not known to differ
+        if len({s.get(key) for s in settings if s.get(key) != "auto"}) <= 1:
+            differences.pop(key, None)
     processes = [r.processes for r in runs]
     if len({p for p in processes if p is not None}) > 1:
         differences[PROCESSES] = processes
