@@ -139,8 +139,8 @@ def test_what_cannot_be_compared_is_refused_with_what_to_do(tmp_path):
     with pytest.warns(RunLogWarning, match=r"left out: .*notes.txt is a file, not a run's"):
         with pytest.raises(ConfigError, match="only 1 run found"):
             compare_runs([a, tmp_path / "notes.txt"])
-    with pytest.raises(ConfigError, match=r"target 90.0: give a test accuracy between 0 and 1 "
-                                          r"\(0.9 for 90%\)"):
+    with pytest.raises(ConfigError, match=r"target 90: a test accuracy is a fraction in "
+                                          r"\(0, 1\]; did you mean 0.9\?"):
         compare_runs([a, a], target=90.0)
     b = make_run(tmp_path, "b", three_epochs(0.5, 0.6, 0.7))
     (b / "config.yaml").write_text("model: lenet_modern\nlr: fast\n", encoding="utf-8")

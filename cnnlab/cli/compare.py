@@ -36,10 +36,12 @@ def compare(
     training, stopped or whose data moved compare too."""
     from cnnlab.train.compare import compare_runs
     from cnnlab.train.compare_figure import X_AXES
+    from cnnlab.train.config import check_target_accuracy
 
     if x not in X_AXES:
         fail(f"--x {x!r}: give one of {', '.join(X_AXES)}", code=2)
     try:
+        check_target_accuracy(target, "--target")
         comparison = compare_runs(runs, target=target)
     except (ValueError, OSError) as exc:  # ConfigError (exit 2), a damaged file (1)
         fail_for(exc)

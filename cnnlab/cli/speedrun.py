@@ -70,7 +70,7 @@ def speedrun(
     from cnnlab.data.dataset import DataError
     from cnnlab.models import UnknownModelError, model_info
     from cnnlab.train import ConfigError, TrainingInterrupted
-    from cnnlab.train.config import parse_assignments
+    from cnnlab.train.config import check_target_accuracy, parse_assignments
     from cnnlab.train.device import select_device
     from cnnlab.train.machine import environment_info
 
@@ -85,10 +85,7 @@ def speedrun(
         if confirm and not candidate:
             raise ConfigError("--confirm N re-runs the best of the --candidate recipes: "
                               "give candidates, or use --runs N for more runs of the recipe")
-        if target is not None and not 0 < target <= 1:
-            hint = f"; did you mean {target / 100:g}?" if 1 < target <= 100 else ""
-            raise ConfigError(f"--target {target:g}: a test accuracy is a fraction in "
-                              f"(0, 1]{hint}")
+        check_target_accuracy(target, "--target")
         if out is not None:
             check_output_file(out, "--out")
             if ablate and out.suffix.lower() == ".png":  # the chart's own name

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from cnnlab.formatting import setting_text
-from cnnlab.train.config import ConfigError, TrainConfig
+from cnnlab.train.config import ConfigError, TrainConfig, check_target_accuracy
 from cnnlab.train.run_files import NotARunError, check_run_folder
 from cnnlab.train.runlog import MetricsLog, RunLogWarning
 
@@ -348,10 +348,7 @@ def compare_runs(paths: str | os.PathLike | list[str | os.PathLike],
     that cannot be read, naming it. A file or folder that is no run beside others (a
     shell's ``runs/*`` catching notes.txt) is left out with a warning.
     """
-    if target is not None and not 0 < target <= 1:
-        raise ConfigError(f"target {target!r}: give a test accuracy between 0 and 1 "
-                          f"({target / 100:g} for {target:g}%)" if 1 < target <= 100 else
-                          f"target {target!r}: give a test accuracy between 0 and 1, e.g. 0.9")
+    check_target_accuracy(target)
     paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
     runs = [ComparedRun(d, _config(d), _history(d), _summary(d)) for d in run_folders(paths)]
     if len(runs) < 2:

@@ -62,6 +62,15 @@ def unknown_fields_error(unknown: list[str], known: set[str]) -> UnknownFieldErr
     return UnknownFieldError(f"unknown config field(s): {', '.join(hints)}")
 
 
+def check_target_accuracy(target: float | None, name: str = "target") -> None:
+    """Refuse a target test accuracy outside (0, 1], naming it as ``name`` (the option
+    that gave it) and, for what reads as a percentage, the fraction meant."""
+    if target is None or 0 < target <= 1:
+        return
+    hint = f"; did you mean {target / 100:g}?" if 1 < target <= 100 else ", e.g. 0.9"
+    raise ConfigError(f"{name} {target:g}: a test accuracy is a fraction in (0, 1]{hint}")
+
+
 @dataclass
 class TrainConfig:
     """Every setting of a run. Each field but model_overrides and split_seed is the
