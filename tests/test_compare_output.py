@@ -72,6 +72,7 @@ def test_runs_alike_are_said_to_be_alike(tmp_path):
     (["--x", "steps"], "--x 'steps': give one of epoch, time"),
     (["--plot", "c.txt"], "this command writes the figure as .png or .svg or .pdf"),
     (["--csv", "c.json"], "this command writes the table as .csv"),
+    (["--target", "92"], "--target 92: a test accuracy is a fraction in (0, 1]; did you mean 0.92"),
 ])
 def test_bad_options_are_refused_before_anything_is_written(tmp_path, args, words):
     history = three_epochs(0.5, 0.6, 0.7)
