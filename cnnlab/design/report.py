@@ -56,6 +56,7 @@ from cnnlab.design.store import (
     sweep_identity,
 )
 from cnnlab.figures import embed_png, literal, save_figure, subplots
+from cnnlab.train.report import html_table
 
 
 @dataclass
@@ -256,13 +257,6 @@ def markdown_summary(summary: dict) -> str:
     return "".join(parts)
 
 
-def _html_table(header: list[str], rows: list[list[str]]) -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in header)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>"
-                   for r in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
 # ---------------------------------------------------------------- plots
 
 ERROR_AXIS = "top-1 test error (%): left is better"
@@ -317,13 +311,13 @@ def write_html(summary: dict, images: list[Path], path: Path) -> Path:
     best = best_trials_rows(spaces)
     sections = ["<h2>Setup</h2>"]
     for heading, header, rows in setup_tables(spaces):
-        sections += [f"<h3>{html.escape(heading)}</h3>", _html_table(header, rows)]
-    sections += ["<h2>Spaces</h2>", _html_table(*_space_table(summary))]
+        sections += [f"<h3>{html.escape(heading)}</h3>", html_table(header, rows)]
+    sections += ["<h2>Spaces</h2>", html_table(*_space_table(summary))]
     if best:
         sections += ["<h2>Best networks (lowest error first)</h2>",
-                     _html_table(BEST_HEADER, best)]
+                     html_table(BEST_HEADER, best)]
     if summary["pairs"]:
-        sections += ["<h2>Comparisons</h2>", _html_table(*_pair_table(summary))]
+        sections += ["<h2>Comparisons</h2>", html_table(*_pair_table(summary))]
     sections += ["<h2>Notes</h2>",
                  "<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in _notes(summary))
                  + "</ul>"]
@@ -331,6 +325,7 @@ def write_html(summary: dict, images: list[Path], path: Path) -> Path:
 <html><head><meta charset="utf-8"><title>cnnlab design-space report</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}
 table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:4px 8px}}
+.num{{text-align:right;font-variant-numeric:tabular-nums}}
 img{{max-width:100%}}</style></head><body>
 <h1>Design-space report</h1>
 {"".join(sections)}
