@@ -40,11 +40,17 @@ PY_FLOOR_CHECK := $(VENV)/bin/vermin -q --no-tips --violations --eval-annotation
 # of ruff's rules would change the stable ones' behaviour from release to release).
 ENCODING_CHECK := $(VENV)/bin/ruff check --preview --select PLW1514 .
 
+# The suite in a process per core, up to 4 (pytest-xdist): its tests run PyTorch on one
+# thread each, so a single process used one core of the machine. More than 4 would mostly
+# add memory (every process holds PyTorch, and the parity tests build VGG-16 twice).
+# Tests that start a local Ray cluster share an xdist_group (--dist loadgroup): one at a
+# time. `TEST_PROCESSES=0 make test` runs them all in this process, as plain pytest does.
+TEST_PROCESSES ?= auto
 test: setup data
 	$(VENV)/bin/ruff check .
 	$(ENCODING_CHECK)
 	$(PY_FLOOR_CHECK)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_PROCESSES) --maxprocesses=4 --dist loadgroup
 
 lint: setup
 	$(VENV)/bin/ruff check .

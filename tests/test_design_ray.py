@@ -358,6 +358,7 @@ print("RESULT " + json.dumps(seen))
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("ray")  # one local Ray cluster at a time
 def test_a_real_local_ray_refuses_a_trial_larger_than_its_node_at_once():
     pytest.importorskip("ray")
     root = Path(__file__).resolve().parents[1]

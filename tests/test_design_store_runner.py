@@ -348,6 +348,7 @@ def test_worker_processes_match_in_process(tmp_path, two_trials):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("ray")  # one local Ray cluster at a time
 def test_ray_matches_local(tmp_path, two_trials, monkeypatch):
     pytest.importorskip("ray")
     import signal
