@@ -21,3 +21,16 @@ class SetupWarning(CnnlabWarning):
 
 class FigureWarning(CnnlabWarning, RuntimeWarning):
     """A figure could not be drawn; the report goes on without it."""
+
+
+def warn_user(message: str, category: type[Warning]) -> None:
+    """``warnings.warn``, attributed to the first caller outside cnnlab: a script or a
+    notebook sees the line of its own that led to the warning (its ``train(...)``), not
+    a line of cnnlab's, however deep in cnnlab the warning was found."""
+    import sys
+    import warnings
+
+    frame, level = sys._getframe(1), 2  # level 2: warn_user's caller
+    while frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] == "cnnlab":
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)

@@ -20,9 +20,12 @@ def row(epoch: int, test_acc: float, wall_s: float, images_per_s: float = 1000.0
 
 
 def make_run(root: Path, name: str, history: list[dict], summary: dict | None = None,
+             data_json: dict | None = None, input_size: int | None = None,
              **settings) -> Path:
-    """A run folder as training leaves it (config.yaml, metrics.csv, summary.json),
-    written directly: what compare reads, without the seconds a training takes."""
+    """A run folder as training leaves it (config.yaml, metrics.csv, summary.json; with
+    ``data_json`` the record of data given from Python, with ``input_size`` the last
+    checkpoint's readable copy), written directly: what compare reads, without the
+    seconds a training takes."""
     run_dir = root / name
     (run_dir / "checkpoints").mkdir(parents=True)
     settings = {"model": "lenet_modern", "data": "synthetic", "epochs": 3,
@@ -34,7 +37,23 @@ def make_run(root: Path, name: str, history: list[dict], summary: dict | None = 
         writer.writerows(history)
     if summary is not None:
         (run_dir / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    if data_json is not None:
+        (run_dir / "data.json").write_text(json.dumps(data_json), encoding="utf-8")
+    if input_size is not None:
+        checkpoint = {"epoch": len(history), "preprocess": {"channels": 1,
+                                                            "image_size": input_size}}
+        (run_dir / "checkpoints" / "last.json").write_text(json.dumps(checkpoint),
+                                                           encoding="utf-8")
     return run_dir
+
+
+def data_json(train_images: int, test_images: int, fingerprint: str = "0123") -> dict:
+    """data.json as train() writes it for data given from Python (classes shortened)."""
+    return {"name": "fashion-mnist", "classes": ["a", "b"],
+            "train": {"images": train_images, "shape": [1, 28, 28],
+                      "fingerprint": f"train-{fingerprint}"},
+            "test": {"images": test_images, "shape": [1, 28, 28],
+                     "fingerprint": f"test-{fingerprint}"}}
 
 
 def three_epochs(*accs: float, speeds=(500.0, 1000.0, 1100.0)) -> list[dict]:

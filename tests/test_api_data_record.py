@@ -93,3 +93,16 @@ def test_evaluation_is_refused_the_specs_test_split_for_a_run_given_other_data(t
     # Another training split, the same test split: scoring it is sound.
     check_evaluated_data(run, DatasetSplits(subset.name, spec.train, subset.test,
                                             subset.classes, subset.source))
+
+
+def test_compare_tells_a_run_on_a_subset_from_one_on_the_whole_set(tmp_path, subset):
+    # Both runs' config.yaml say data: synthetic; the subset's data.json and the counts
+    # training wrote tell them apart, as they must before their accuracies are compared.
+    from cnnlab.train import compare_runs
+
+    part = train(cfg(tmp_path, "part"), data=subset).run_dir
+    whole = train(cfg(tmp_path, "whole")).run_dir
+    comparison = compare_runs(part, whole)
+    assert comparison.differences == {"train_images": [96, 512], "test_images": [32, 128]}
+    assert not comparison.same_data
+    assert "the runs trained on different data" in comparison.notes()[0]

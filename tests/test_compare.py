@@ -9,7 +9,7 @@ import math
 import shutil
 
 import pytest
-from compare_helpers import FINISHED, make_run, three_epochs
+from compare_helpers import FINISHED, data_json, make_run, three_epochs
 
 from cnnlab.train import ConfigError, TrainConfig, compare_runs
 from cnnlab.train.compare import differing_settings
@@ -204,8 +204,8 @@ def test_notes_warn_where_the_numbers_do_not_compare(tmp_path):
     b = make_run(tmp_path, "b", history, FINISHED, data="fashion-mnist", eval_subset=100)
     notes = compare_runs([a, b]).notes()
     assert notes == ["the runs trained on different data: their accuracies do not compare",
-                     "the runs were scored on different test images (eval_subset, or a "
-                     "folder's split_seed)",
+                     "the runs were scored on different test images (eval_subset, a "
+                     "folder's split_seed, or data given to train() from Python)",
                      "the runs trained on different devices or processors: their speeds do "
                      "not compare"]
     # A run not finished yet, device "auto" in its config: where it trains is not known,
@@ -274,6 +274,47 @@ def test_auto_amp_and_device_compare_as_the_run_resolved_them(tmp_path):
     assert compare_runs([off, running]).to_rows()[1]["device"] is None  # not known yet
     assert compare_runs([auto, gpu, running]).differences == {
         "device": ["cpu", "cuda", "auto"], "amp": ["off", "bf16", "auto"]}
+
+
+def test_data_given_from_python_is_told_apart_by_its_counts_and_fingerprints(tmp_path):
+    # A notebook's run on 5,000 training and 1,000 test images has the config's data name:
+    # "fashion-mnist". Its data.json, and the other run's summary, count the images.
+    history = three_epochs(0.5, 0.6, 0.7)
+    full = make_run(tmp_path, "full", history, {**FINISHED, "train_images": 60000,
+                                                "eval_images": 10000}, data="fashion-mnist")
+    subset = make_run(tmp_path, "subset", history, data_json=data_json(5000, 1000),
+                      data="fashion-mnist")
+    comparison = compare_runs(full, subset)
+    assert comparison.differences == {"train_images": [60000, 5000],
+                                      "test_images": [10000, 1000]}
+    assert not comparison.same_data and comparison.notes()[:2] == [
+        "the runs trained on different data: their accuracies do not compare",
+        "the runs were scored on different test images (eval_subset, a folder's split_seed, "
+        "or data given to train() from Python)"]
+    # As many images, but others: only the fingerprints tell.
+    other = make_run(tmp_path, "other", history, data_json=data_json(5000, 1000, "4567"),
+                     data="fashion-mnist")
+    comparison = compare_runs(subset, other)
+    assert comparison.differences == {} and not comparison.same_data
+    assert len(comparison.notes()) == 2
+    again = make_run(tmp_path, "again", history, data_json=data_json(5000, 1000),
+                     data="fashion-mnist", seed=1)
+    comparison = compare_runs(subset, again)
+    assert comparison.differences == {"seed": [0, 1]} and comparison.same_data
+    assert comparison.notes() == []
+
+
+def test_no_resize_compares_as_the_size_the_network_was_fed(tmp_path):
+    # The book's preset writes resize: 28, the fast one none: on 28x28 images, alike.
+    history = three_epochs(0.5, 0.6, 0.7)
+    book = make_run(tmp_path, "book", history, FINISHED, input_size=28, resize=28, lr=0.9)
+    fast = make_run(tmp_path, "fast", history, FINISHED, input_size=28, lr=0.1)
+    assert compare_runs(book, fast).differences == {"lr": [0.9, 0.1]}
+    big = make_run(tmp_path, "big", history, FINISHED, input_size=64, resize=64, lr=0.1)
+    assert compare_runs(big, fast).differences == {"resize": [64, 28]}
+    # Before its first checkpoint a run's input size is not known, so not known to differ.
+    new = make_run(tmp_path, "new", [], lr=0.1)
+    assert compare_runs(big, new).differences == {}
 
 
 def test_rows_keep_numbers_and_settings_as_config_yaml_holds_them(tmp_path):

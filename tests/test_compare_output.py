@@ -7,7 +7,7 @@ import csv
 import math
 
 import pytest
-from compare_helpers import FINISHED, make_run, row, three_epochs
+from compare_helpers import FINISHED, data_json, make_run, row, three_epochs
 from typer.testing import CliRunner
 
 from cnnlab.cli import app
@@ -66,6 +66,13 @@ def test_runs_alike_are_said_to_be_alike(tmp_path):
     result = invoke(make_run(tmp_path, "a", history), make_run(tmp_path, "b", history))
     assert result.exit_code == 0, result.output
     assert "The runs' settings are the same (seeds too)" in result.output
+    # Alike in every setting, but trained on other images given from Python (as many):
+    # not "by chance".
+    result = invoke(make_run(tmp_path, "c", history, data_json=data_json(96, 32)),
+                    make_run(tmp_path, "d", history, data_json=data_json(96, 32, "other")))
+    assert result.exit_code == 0, result.output
+    assert "settings are the same" not in result.output
+    assert "trained on different data" in " ".join(result.output.split())
 
 
 @pytest.mark.parametrize("args, words", [

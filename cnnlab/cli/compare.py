@@ -32,8 +32,9 @@ def compare(
     """Compare runs: test accuracy, epochs, parameters, time and speed side by side, and
     the settings in which they differ.
 
-    Reads each run's config.yaml, metrics.csv and summary.json, nothing else: runs still
-    training, stopped or whose data moved compare too."""
+    Reads each run's small files (config.yaml, metrics.csv, summary.json, data.json,
+    the last checkpoint's .json), no weights or data: runs still training, stopped or
+    whose data moved compare too."""
     from cnnlab.train.compare import compare_runs
     from cnnlab.train.compare_figure import X_AXES
     from cnnlab.train.config import check_target_accuracy
@@ -47,7 +48,7 @@ def compare(
         fail_for(exc)
     for table in comparison.to_tables():
         console.print(table)
-    if not comparison.differences:
+    if not comparison.differences and comparison.same_data:
         console.print("The runs' settings are the same (seeds too): they differ by chance "
                       "alone, or by the machine.")
     for note in comparison.notes():

@@ -1,7 +1,8 @@
 """Runs side by side: how far each got, at what cost, and which settings set them apart.
 
-:func:`compare_runs` reads each run folder's config.yaml, metrics.csv and, once the run
-has finished or stopped, summary.json. It loads no weights and no data, so a run still
+:func:`compare_runs` reads each run folder's small files (:mod:`cnnlab.train.compare_files`:
+config.yaml, metrics.csv, and where they are there yet summary.json, data.json and the
+last checkpoint's readable copy). It loads no weights and no data, so a run still
 training, or one whose data has moved, compares as well as a finished one. The
 comparison is a table (terminal, notebook, CSV), the settings in which the runs differ
 (the question a comparison asks: the book's recipe or ours, lr 0.1 or 0.05), and a
@@ -16,15 +17,21 @@ import io
 import math
 import os
 import statistics
-import warnings
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cnnlab.formatting import setting_text
-from cnnlab.train.config import ConfigError, TrainConfig, check_target_accuracy
-from cnnlab.train.run_files import NotARunError, check_run_folder
-from cnnlab.train.runlog import MetricsLog, RunLogWarning
+from cnnlab.train.compare_files import (  # noqa: F401 (RunFilesError: importable from here too)
+    RunFilesError,
+    read_config,
+    read_data_record,
+    read_history,
+    read_input_size,
+    read_summary,
+    run_folders,
+)
+from cnnlab.train.config import ConfigError, check_target_accuracy
 
 # Settings that say where a run was written and how it talked, not how it trained: every
 # run has its own, so listing them would bury the differences that matter.
@@ -32,15 +39,15 @@ BOOKKEEPING = ("out_dir", "run_name", "quiet", "log_every", "data_root")
 # How many processes trained a run (torchrun): in summary.json, not config.yaml, yet a
 # setting as much as the batch size is (2 processes at 128 take steps of 256).
 PROCESSES = "processes"
-# Settings whose "auto" the run resolved and summary.json records as resolved.
-RESOLVED_AUTO = ("amp", "device")
+# Settings whose value in config.yaml leaves the choice to the run ("auto"; resize None:
+# the data's own size), with that value: compared as the run resolved them, once its
+# files say (amp "auto" on a CPU is "off"); until then not known to differ.
+LEFT_TO_THE_RUN = {"amp": "auto", "device": "auto", "resize": None}
+# The images a run trained on and was scored on, as counted: data given to train() from
+# Python (a subset) has the config's data name, so only the counts tell it apart.
+TRAIN_IMAGES, TEST_IMAGES = "train_images", "test_images"
 # A legend names each run by the settings it differs in while there are this few of them.
 LABEL_SETTINGS = 3
-
-
-class RunFilesError(ValueError):
-    """A run's file that cannot be read as a run writes it (damaged, or edited by hand):
-    the message names the file. Work that could not be done (exit 1), not a bad request."""
 
 
 def clock(row: dict) -> float | None:
@@ -57,12 +64,22 @@ def clock(row: dict) -> float | None:
 class ComparedRun:
     """One run as its files hold it. ``history``: metrics.csv's rows (numbers as numbers,
     NaN test columns in epochs that eval_every skipped); ``summary``: summary.json, ``{}``
-    until the run has finished or stopped."""
+    until the run has finished or stopped; ``data_record``: data.json, the data given to
+    ``train()`` from Python (``{}`` for a run on its config's data); ``input_size``: the
+    side of the images its network was fed, None before its first checkpoint."""
 
     run_dir: Path
     config: dict[str, Any]
     history: list[dict]
     summary: dict[str, Any] = field(default_factory=dict)
+    data_record: dict[str, Any] = field(default_factory=dict)
+    input_size: int | None = None
+
+    @classmethod
+    def read(cls, run_dir: Path) -> ComparedRun:
+        """The run in ``run_dir``, from its files (:mod:`cnnlab.train.compare_files`)."""
+        return cls(run_dir, read_config(run_dir), read_history(run_dir), read_summary(run_dir),
+                   read_data_record(run_dir), read_input_size(run_dir))
 
     @property
     def name(self) -> str:
@@ -156,15 +173,36 @@ class ComparedRun:
 
     @property
     def settings(self) -> dict[str, Any]:
-        """config.yaml's settings, with what the run used where they say "auto" and its
-        summary.json knows (amp and device): "auto" on a CPU is "off", and a run asked
-        for "off" there did the same."""
+        """config.yaml's settings, with what the run made of those it left to itself
+        (LEFT_TO_THE_RUN) where its files say: amp "auto" on a CPU is "off", as a run
+        asked for "off" there was; no resize, on 28x28 data, is 28."""
         settings = dict(self.config)
-        for key in RESOLVED_AUTO:
-            used = self.summary.get(key)
-            if settings.get(key) == "auto" and isinstance(used, str) and used:
-                settings[key] = used
+        used = {"amp": self.summary.get("amp"), "device": self.summary.get("device"),
+                "resize": self.input_size}
+        for key, undecided in LEFT_TO_THE_RUN.items():
+            if settings.get(key) == undecided and used[key] not in (None, ""):
+                settings[key] = used[key]
         return settings
+
+    @property
+    def train_images(self) -> int | None:
+        """Images in its training split, as far as its files say."""
+        counted = self.summary.get("train_images")
+        return counted if isinstance(counted, int) else self._recorded("train", "images")
+
+    @property
+    def test_images(self) -> int | None:
+        """Test images its evaluations scored, as far as its files say."""
+        counted = self.summary.get("eval_images")
+        if isinstance(counted, int):
+            return counted
+        recorded = self._recorded("test", "images")
+        subset = self.config.get("eval_subset")
+        return min(recorded, subset) if recorded is not None and subset else recorded
+
+    def _recorded(self, split: str, key: str) -> Any:
+        part = self.data_record.get(split)
+        return part.get(key) if isinstance(part, dict) else None
 
     @property
     def processes(self) -> int | None:
@@ -212,16 +250,34 @@ class RunComparison:
     def notes(self) -> list[str]:
         """What a reader must know before comparing the numbers."""
         notes = []
-        if "data" in self.differences:
+        if self._other_images("train"):
             notes.append("the runs trained on different data: their accuracies do not compare")
-        folder_data = any(str(r.config.get("data", "")).startswith("folder:") for r in self.runs)
-        if "eval_subset" in self.differences or (folder_data and "split_seed" in self.differences):
-            notes.append("the runs were scored on different test images (eval_subset, or a "
-                         "folder's split_seed)")
+        if self._other_images("test"):
+            notes.append("the runs were scored on different test images (eval_subset, a "
+                         "folder's split_seed, or data given to train() from Python)")
         if len({r.machine for r in self.runs if r.machine}) > 1:
             notes.append("the runs trained on different devices or processors: their speeds "
                          "do not compare")
         return notes
+
+    @property
+    def same_data(self) -> bool:
+        """Whether, as far as their files say, the runs trained and were scored on the
+        same images (when they are also alike in every setting, only chance and the
+        machine set them apart)."""
+        return not (self._other_images("train") or self._other_images("test"))
+
+    def _other_images(self, split: str) -> bool:
+        """Whether the runs' ``split`` ("train" or "test") differ: by the data named, the
+        images counted, or the fingerprint data.json records of data given from Python."""
+        if split == "train":
+            named = {"data", TRAIN_IMAGES} & self.differences.keys()
+        else:
+            folder = any(str(r.config.get("data", "")).startswith("folder:") for r in self.runs)
+            named = {"eval_subset", TEST_IMAGES, *(["split_seed"] if folder else [])} & \
+                self.differences.keys()
+        fingerprints = {r._recorded(split, "fingerprint") for r in self.runs} - {None}
+        return bool(named) or len(fingerprints) > 1
 
     def names(self) -> list[str]:
         """Each run's folder name, or its path as given where two runs' folders share a
@@ -335,12 +391,12 @@ class RunComparison:
         return f"<RunComparison of {len(self.runs)} runs: {self.title()}>"
 
 
-def compare_runs(paths: str | os.PathLike | list[str | os.PathLike],
+def compare_runs(*paths: str | os.PathLike | list[str | os.PathLike],
                  target: float | None = None) -> RunComparison:
-    """The runs in ``paths`` side by side. A path is a run's folder, or a folder holding
-    run folders (``runs/``: every run in it, in name order, which is the order cnnlab's
-    dated names were made in). ``target``: a test accuracy (0.9) whose time-to becomes a
-    column.
+    """The runs in ``paths`` side by side: ``compare_runs("runs/a", "runs/b")``, or a
+    list of them. A path is a run's folder, or a folder holding run folders (``runs/``:
+    every run in it, in name order, which is the order cnnlab's dated names were made
+    in). ``target``: a test accuracy (0.9) whose time-to becomes a column.
 
     Raises ConfigError for a request that cannot be compared as given: a path that does
     not exist, or that is no run and holds none, given alone (NotARunError); fewer than
@@ -349,8 +405,9 @@ def compare_runs(paths: str | os.PathLike | list[str | os.PathLike],
     shell's ``runs/*`` catching notes.txt) is left out with a warning.
     """
     check_target_accuracy(target)
-    paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
-    runs = [ComparedRun(d, _config(d), _history(d), _summary(d)) for d in run_folders(paths)]
+    paths = [p for given in paths for p in (
+        [given] if isinstance(given, (str, os.PathLike)) else list(given))]
+    runs = [ComparedRun.read(d) for d in run_folders(paths)]
     if len(runs) < 2:
         twice = len({Path(p).expanduser().resolve() for p in paths}) < len(paths)
         found = "the same run, given twice" if len(runs) == 1 and twice else \
@@ -359,34 +416,17 @@ def compare_runs(paths: str | os.PathLike | list[str | os.PathLike],
                           "folders, or a folder of runs)")
     settings = [r.settings for r in runs]
     differences = differing_settings(settings)
-    for key in RESOLVED_AUTO:  # an "auto" no summary.json resolved yet is not known to differ
-        if len({s.get(key) for s in settings if s.get(key) != "auto"}) <= 1:
+    for key, undecided in LEFT_TO_THE_RUN.items():  # not resolved yet: not known to differ
+        if len({s.get(key) for s in settings if s.get(key) != undecided}) <= 1:
             differences.pop(key, None)
-    processes = [r.processes for r in runs]
-    if len({p for p in processes if p is not None}) > 1:
-        differences[PROCESSES] = processes
+    # Not in config.yaml, yet settings as much as the batch size is: each is listed where
+    # two runs are known to differ in it.
+    for key, values in ((PROCESSES, [r.processes for r in runs]),
+                        (TRAIN_IMAGES, [r.train_images for r in runs]),
+                        (TEST_IMAGES, [r.test_images for r in runs])):
+        if len({v for v in values if v is not None}) > 1:
+            differences[key] = values
     return RunComparison(runs, differences, target)
-
-
-def run_folders(paths: list[str | os.PathLike]) -> list[Path]:
-    """Each path's run folders, in the order given, a folder given twice taken once."""
-    found: list[Path] = []
-    for path in (Path(p).expanduser() for p in paths):
-        inside = sorted(p for p in path.iterdir() if (p / "config.yaml").is_file()) \
-            if path.is_dir() and not (path / "config.yaml").is_file() else []
-        if inside:
-            found += inside
-            continue
-        try:
-            check_run_folder(path)  # names what a folder that is no run holds instead
-        except NotARunError as exc:
-            if len(paths) == 1 or not path.exists():  # a typo, or the only thing asked
-                raise
-            warnings.warn(f"left out: {exc}", RunLogWarning, stacklevel=3)
-            continue
-        found.append(path)
-    unique = {p.resolve(): p for p in reversed(found)}
-    return [p for p in found if unique[p.resolve()] is p]
 
 
 def differing_settings(configs: list[dict[str, Any]]) -> dict[str, list[Any]]:
@@ -394,58 +434,6 @@ def differing_settings(configs: list[dict[str, Any]]) -> dict[str, list[Any]]:
     keys = [k for k in dict.fromkeys(k for c in configs for k in c) if k not in BOOKKEEPING]
     return {k: [c.get(k) for c in configs] for k in keys
             if any(c.get(k) != configs[0].get(k) for c in configs)}
-
-
-def _config(run_dir: Path) -> dict[str, Any]:
-    """config.yaml's settings. One written by another cnnlab, with fields this one does
-    not know, is compared as written (with a warning) rather than refused: a comparison
-    needs its values, not a run this cnnlab could resume."""
-    from cnnlab.train.yaml_file import read_mapping
-
-    path = run_dir / "config.yaml"
-    values = read_mapping(path)
-    unknown = sorted(set(values) - {f.name for f in fields(TrainConfig)})
-    if not unknown or "model" not in values or "epochs" not in values:
-        return TrainConfig.load(path).to_dict()  # refuses a damaged file, naming it
-    warnings.warn(f"{path}: fields this cnnlab does not know ({', '.join(unknown)}): written "
-                  "by another version; compared as written", RunLogWarning, stacklevel=4)
-    return values
-
-
-def _history(run_dir: Path) -> list[dict]:
-    path = run_dir / "metrics.csv"
-    if not path.is_file():
-        return []
-    try:
-        rows = MetricsLog.read(path)
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise RunFilesError(f"{path} cannot be read ({exc}): mend it, or leave that run out "
-                            "of the comparison") from None
-    # A line cut short (a write killed mid-row, a full disk) has fields missing: left out.
-    cut = [r["epoch"] for r in rows if any(v is None for v in r.values())]
-    if cut:
-        warnings.warn(f"{path}: the row of epoch {', '.join(map(str, cut))} is cut short "
-                      "(fields missing); left out", RunLogWarning, stacklevel=4)
-    return [r for r in rows if all(v is not None for v in r.values())]
-
-
-def _summary(run_dir: Path) -> dict[str, Any]:
-    """summary.json, or {} when there is none yet (or it cannot be read: said, not fatal;
-    the table shows what metrics.csv and config.yaml hold)."""
-    import json
-
-    path = run_dir / "summary.json"
-    if not path.is_file():
-        return {}
-    try:
-        summary = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(summary, dict):
-            raise ValueError(f"it holds a {type(summary).__name__}, not an object")
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        warnings.warn(f"{path} could not be read ({exc}): its run's parameters, processes "
-                      "and time budget are not known here", RunLogWarning, stacklevel=4)
-        return {}
-    return summary
 
 
 def _label_part(key: str, value: Any) -> str:

@@ -18,6 +18,7 @@ from cnnlab.data.loader import DeviceLoader
 from cnnlab.train.config import ConfigError, TrainConfig
 from cnnlab.train.distributed import DistInfo
 from cnnlab.train.evaluate import Preprocess
+from cnnlab.train.run_files import DATA_RECORD
 
 
 def check_data(cfg: TrainConfig, data: DatasetSplits, world_size: int = 1) -> None:
@@ -77,9 +78,6 @@ def make_loader(cfg: TrainConfig, pp: Preprocess, images: torch.Tensor,
     )
 
 
-# Written beside config.yaml when train() is given its data (a subset, data made in a
-# notebook): config.yaml names only the spec, and loading that gives other data.
-DATA_RECORD = "data.json"
 _SAMPLED_IMAGES = 256
 
 

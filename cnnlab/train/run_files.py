@@ -16,6 +16,9 @@ from pathlib import Path
 from cnnlab.train.config import ConfigError, TrainConfig
 
 FOLDER = "folder:"
+# Written beside config.yaml when train() is given its data (a subset, data made in a
+# notebook): config.yaml names only the spec, and loading that gives other data.
+DATA_RECORD = "data.json"
 RUN_FOLDER_HINT = ("give a run's folder (the `run:` line `cnnlab train` printed, e.g. "
                    "runs/<time>-<model>)")
 
