@@ -95,6 +95,19 @@ def test_evaluation_is_refused_the_specs_test_split_for_a_run_given_other_data(t
                                             subset.classes, subset.source))
 
 
+def test_a_run_given_its_data_from_python_is_evaluated_on_the_splits_given(tmp_path, subset):
+    # What the refusal of its config's data says to do: evaluate_run(run, data=SPLITS).
+    from cnnlab.train import evaluate_run
+
+    result = train(cfg(tmp_path, "r"), data=subset)
+    with pytest.raises(ConfigError, match=r"evaluate_run\(run, data=SPLITS\)"):
+        evaluate_run(result.run_dir, device="cpu")
+    scored = evaluate_run(result.run_dir, data=subset, device="cpu")
+    assert scored.result.count == 32 and scored.result.acc == pytest.approx(result.best_test_acc)
+    with pytest.raises(ConfigError, match="leave data_root out"):
+        evaluate_run(result.run_dir, data=subset, data_root=str(tmp_path), device="cpu")
+
+
 def test_compare_tells_a_run_on_a_subset_from_one_on_the_whole_set(tmp_path, subset):
     # Both runs' config.yaml say data: synthetic; the subset's data.json and the counts
     # training wrote tell them apart, as they must before their accuracies are compared.

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnlab.data.augment import translate
+from cnnlab.data.dataset import DatasetSplits
 from cnnlab.train.config import ConfigError
 from cnnlab.train.device import count_dtype, resolve_amp, select_device, sum_dtype
 from cnnlab.train.distributed import DistInfo, all_reduce_sum
@@ -211,17 +212,18 @@ def checkpoint_when(epoch: int | None, step_in_epoch: int, epochs: int) -> str:
     return f"after epoch {epoch} of {epochs}"
 
 
-def evaluate_run(run_dir, data: str | None = None, data_root: str | None = None,
-                 which: str = "best", device: str = "auto", tta_flip: bool | None = None,
-                 tta_shift: int | None = None) -> RunEvaluation:
-    """A run's model on the test split of its data (or of ``data``): the result, the
-    class names, the (flip, shift) test-time views used and the checkpoint scored
-    (``which``, or ``last`` where a run has no ``best`` yet). ``tta_flip`` and
-    ``tta_shift`` default to the run's own. The model is fed as training evaluated it:
-    the same loader (batches, resize, normalisation, memory layout) and precision, so
-    on the same device the accuracy is the one the run reported for that checkpoint
-    (over its whole test split: a run with ``eval_subset`` measured only part of it).
-    ``data_root`` alone: where the run's data is now, as for ``resume`` (for a
+def evaluate_run(run_dir, data: str | DatasetSplits | None = None,
+                 data_root: str | None = None, which: str = "best", device: str = "auto",
+                 tta_flip: bool | None = None, tta_shift: int | None = None) -> RunEvaluation:
+    """A run's model on the test split of its data (or of ``data``: a spec such as
+    "fashion-mnist", or splits loaded in Python, as ``train(cfg, data=...)`` takes them):
+    the result, the class names, the (flip, shift) test-time views used and the
+    checkpoint scored (``which``, or ``last`` where a run has no ``best`` yet).
+    ``tta_flip`` and ``tta_shift`` default to the run's own. The model is fed as training
+    evaluated it: the same loader (batches, resize, normalisation, memory layout) and
+    precision, so on the same device the accuracy is the one the run reported for that
+    checkpoint (over its whole test split: a run with ``eval_subset`` measured only part
+    of it). ``data_root`` alone: where the run's data is now, as for ``resume`` (for a
     ``folder:PATH`` run, the folder's new place); the run's config.yaml is not changed."""
     # Imported here: these modules build on this one (Preprocess, evaluate).
     from cnnlab.train import run as training_runs  # by module: tests patch its loader
@@ -234,20 +236,26 @@ def evaluate_run(run_dir, data: str | None = None, data_root: str | None = None,
     cfg = run.config
     tta_flip = cfg.tta_flip if tta_flip is None else tta_flip
     tta_shift = cfg.tta_shift if tta_shift is None else tta_shift
-    if data:
-        cfg.data, cfg.data_root = data, data_root
-    elif data_root:
-        cfg = move_data(cfg, data_root)  # read from there, this once
+    if isinstance(data, DatasetSplits):  # chosen in Python: scored as given
+        if data_root:
+            raise ConfigError("data_root says where a data spec's files are; data given as "
+                              "DatasetSplits is already loaded: leave data_root out")
+        splits = data
     else:
-        check_run_data(cfg, run.run_dir)  # its folder moved: name --data-root
-    splits = training_runs.load_training_data(cfg, test_only=True)
-    if not data:  # its own data: the data train() was given, if it was
-        training_runs.check_evaluated_data(run.run_dir, splits)
+        if data:
+            cfg.data, cfg.data_root = data, data_root
+        elif data_root:
+            cfg = move_data(cfg, data_root)  # read from there, this once
+        else:
+            check_run_data(cfg, run.run_dir)  # its folder moved: name --data-root
+        splits = training_runs.load_training_data(cfg, test_only=True)
+        if not data:  # its own data: the data train() was given, if it was
+            training_runs.check_evaluated_data(run.run_dir, splits)
     if list(splits.classes) != list(run.classes):
         # Same count is not enough: scores for another dataset's classes, reported under
         # the run's names, would be meaningless.
         raise ValueError(
-            f"{cfg.data} has the classes {_listed(splits.classes)}, but the run was trained "
+            f"{splits.name} has the classes {_listed(splits.classes)}, but the run was trained "
             f"on {_listed(run.classes)}; evaluate it on data with the same classes, in "
             "the same order"
         )

@@ -67,8 +67,9 @@ def check_evaluated_data(run_dir: str | Path, splits: DatasetSplits) -> None:
     from ``load_training_data``) when its data.json says train() was given other data:
     the accuracy would be of other images. Runs without the record are not checked."""
     check_same_data(Path(run_dir), splits, "The test split its config names", test_only=True, fix=(
-        "Score it on its own test images from Python (load_run gives the model and its "
-        "preprocessing), or name the data to score it on: --data SPEC (data=SPEC)."))
+        "Score it on its own test images from Python (evaluate_run(run, data=SPLITS), "
+        "the splits it trained on), or name the data to score it on: --data SPEC "
+        "(data=SPEC)."))
 
 
 def train(cfg: TrainConfig, *, data: DatasetSplits | None = None, console=None,
