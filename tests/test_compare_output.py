@@ -41,6 +41,20 @@ def test_the_figure_draws_each_run_on_shared_axes(tmp_path):
         comparison.figure(x="steps")
 
 
+def test_a_last_epoch_cut_short_is_drawn_where_the_run_stopped(tmp_path):
+    # Out of time a quarter into epoch 3: drawn at 2.25 epochs, beside a run that
+    # trained 3 whole ones, as the table says "2.2/3".
+    history = three_epochs(0.5, 0.6, 0.7)
+    history[2]["epoch_time_s"] = 0.25 * 512 / history[2]["images_per_s"]
+    cut = make_run(tmp_path, "cut", history, {**FINISHED, "stopped": "max_time",
+                                              "final": {"epoch": 3}, "train_images": 512})
+    whole = make_run(tmp_path, "whole", three_epochs(0.5, 0.6, 0.7), FINISHED, lr=0.05)
+    ax_acc, ax_loss = compare_runs(cut, whole).figure().axes
+    assert list(ax_acc.lines[0].get_xdata()) == [1, 2, 2.25]
+    assert list(ax_loss.lines[0].get_xdata()) == [1, 2, 2.25]
+    assert list(ax_acc.lines[1].get_xdata()) == [1, 2, 3]
+
+
 def invoke(*args):
     return runner.invoke(app, ["compare", *map(str, args)])
 

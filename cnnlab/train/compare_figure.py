@@ -36,23 +36,25 @@ def comparison_figure(runs: list[ComparedRun], labels: list[str], x: str = "epoc
     unit, scale = (("hours", 3600) if longest > HOURS_FROM else
                    ("minutes", 60) if longest > MINUTES_FROM else ("seconds", 1))
 
-    def position(row: dict) -> float:
+    def position(row: dict, run: ComparedRun) -> float:
         if x == "epoch":
-            return row["epoch"]
+            # A last epoch that the time budget cut short is drawn where it stopped (at
+            # 1.4 epochs, not 2: beside a run that trained 2, it did less, not worse).
+            return run.epochs_done if row is run.history[-1] else row["epoch"]
         seconds = clock(row)
         return math.nan if seconds is None else seconds / scale
 
     accuracies, losses = [], []
-    for i, (rows, label) in enumerate(zip(tested, labels, strict=True)):
+    for i, (run, rows, label) in enumerate(zip(runs, tested, labels, strict=True)):
         if not rows:
             continue
         # Ten colours, solid, then the same ten dashed, then dotted.
         style = dict(color=f"C{i % 10}", linestyle=("-", "--", ":")[i // 10 % 3], marker="o",
                      markersize=3, label=literal(label))
-        ax_acc.plot([position(r) for r in rows], [100 * r["test_acc"] for r in rows], **style)
-        ax_loss.plot([position(r) for r in rows],
-                     [r["test_loss"] if finite(r.get("test_loss")) else math.nan for r in rows],
-                     **style)
+        xs = [position(r, run) for r in rows]
+        ax_acc.plot(xs, [100 * r["test_acc"] for r in rows], **style)
+        ax_loss.plot(xs, [r["test_loss"] if finite(r.get("test_loss")) else math.nan
+                          for r in rows], **style)
         accuracies += [100 * r["test_acc"] for r in rows]
         losses += [r["test_loss"] for r in rows if finite(r.get("test_loss"))]
     if target is not None:
