@@ -190,6 +190,11 @@ def test_legend_labels_name_the_differing_settings_while_they_are_few(tmp_path):
     book = make_run(tmp_path, "book", history, preset="book", lr=0.3, batch_size=64,
                     weight_decay=0.123)
     assert compare_runs([a, book]).labels() == ["no preset", "preset=book"]
+    # ... and the data where it differs: what most sets the runs apart.
+    photos = make_run(tmp_path, "photos", history, data=f"folder:{tmp_path / 'photos'}",
+                      lr=0.3, batch_size=64, weight_decay=0.123)
+    assert compare_runs([a, book, photos]).labels() == [
+        "data=synthetic, no preset", "data=synthetic, preset=book", "data=photos, no preset"]
     assert compare_runs([a, many]).title().endswith(
         "differing in batch_size, lr, weight_decay and seed")
     five = make_run(tmp_path, "five", history, lr=0.3, seed=2, batch_size=64,

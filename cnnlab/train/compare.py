@@ -301,12 +301,12 @@ class RunComparison:
 
     def labels(self) -> list[str]:
         """A short name per run for a legend: the settings it differs in while they are
-        few (LABEL_SETTINGS); past that its model and preset where those differ (a preset
-        accounts for most of the rest), else its folder's name. A name two runs would
-        share gets the folder's too."""
+        few (LABEL_SETTINGS); past that its model, data and preset where those differ (a
+        preset accounts for most of the rest), else its folder's name. A name two runs
+        would share gets the folder's too."""
         keys = list(self.differences)
         if len(keys) > LABEL_SETTINGS:
-            keys = [k for k in ("model", "preset") if k in self.differences]
+            keys = [k for k in ("model", "data", TRAIN_IMAGES, "preset") if k in keys]
         if not keys:
             return self.names()
         labels = [", ".join(_label_part(k, self.differences[k][i]) for k in keys)
@@ -441,6 +441,8 @@ def _label_part(key: str, value: Any) -> str:
         return setting_text(value)
     if key == "preset" and value is None:
         return "no preset"
+    if key == "data" and str(value).startswith("folder:"):  # by its name, as in the title
+        return f"data={Path(str(value)[7:]).name}"
     return f"{key}={setting_text(value)}"
 
 
