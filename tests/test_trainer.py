@@ -213,13 +213,23 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, data):
 
     Trainer._train_epoch = poisoned
     try:
-        with pytest.raises(TrainingDiverged, match="NaN/inf at epoch 2"):
+        with pytest.raises(TrainingDiverged, match="NaN/inf at epoch 2.*The last good "
+                                                   "checkpoint stays"):
             train(cfg, data=data)
     finally:
         Trainer._train_epoch = original
     groups, state = ckpt.load_checkpoint(tmp_path / "nan" / "checkpoints" / "last.safetensors")
     assert state["epoch"] == 1
     assert all(torch.isfinite(v).all() for v in groups["model"].values())
+
+
+def test_a_loss_that_diverges_in_the_first_epoch_says_no_checkpoint_was_written(tmp_path,
+                                                                                  data):
+    cfg = fast_cfg(tmp_path, run_name="nan", epochs=2, lr=1e9, ema_decay=0.0)
+    with pytest.raises(TrainingDiverged, match="NaN/inf at epoch 1.*No epoch had finished: "
+                                               "no checkpoint was written"):
+        train(cfg, data=data)
+    assert not (tmp_path / "nan" / "checkpoints" / "last.safetensors").exists()
 
 
 def test_time_budget_stops_early(tmp_path, data):

@@ -402,12 +402,15 @@ class Trainer(Resumable):
 
     def _check_finite(self, loss_sum: torch.Tensor, epoch: int, step: int) -> None:
         if not bool(torch.isfinite(loss_sum)):
-            where = f" ({self.run_dir / 'checkpoints' / 'last.safetensors'} is kept)" \
-                if self.writes and (self.run_dir / "checkpoints" / "last.safetensors").exists() \
-                else ""
+            last = self.run_dir / "checkpoints" / "last.safetensors" if self.writes else None
+            # Before the first epoch's end there is no checkpoint to keep: said so, not a
+            # "last good checkpoint" that a look in the folder would not find.
+            kept = ("" if last is None else
+                    f"The last good checkpoint stays ({last} is kept). " if last.exists() else
+                    "No epoch had finished: no checkpoint was written. ")
             raise TrainingDiverged(
                 f"the loss became NaN/inf at epoch {epoch}, step {step + 1}; stopping. "
-                f"The last good checkpoint stays{where}. Try a lower --lr (now {self.cfg.lr}), "
+                f"{kept}Try a lower --lr (now {self.cfg.lr}), "
                 "gradient clipping (--clip-grad-norm 1.0), or --amp off."
             )
 
