@@ -383,6 +383,7 @@ def test_a_target_never_reached_is_said_in_words(monkeypatch):
     assert result.exit_code == 0, result.output
     words = " ".join(result.output.split())
     assert "reached 0/1; time to 100.0%: not reached;" in words and "nan" not in words
+    assert "speedrun to 100.0% on cpu: lenet_modern, 2 epochs" in words  # what raced
 
 
 def test_every_flag_the_prepared_gpu_script_passes_exists():

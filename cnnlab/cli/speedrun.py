@@ -225,7 +225,9 @@ def _run_variant(name: str | None, overrides: dict, runs: int, device_kind: str,
                               **{**overrides, "epochs": 1, "warmup_epochs": 0.0})
         with console.status(f"{label}warm-up (1 epoch, untimed) ..."):
             run_once(cfg, data, target)
-    table = Table(title=f"{label}speedrun to {100 * target:.1f}% on {device_kind}")
+    recipe = speedrun_config(device_kind, seed=first_seed, **overrides)  # what races
+    table = Table(title=f"{label}speedrun to {100 * target:.1f}% on {device_kind}: "
+                        f"{recipe.model}, {recipe.epochs} epochs")
     for col in ("run", "seed", "time to target", "final acc", "best acc", "epochs", "total"):
         table.add_column(col, justify="right")
     results = []
