@@ -159,6 +159,13 @@ def test_running_a_sweep_again_without_n_keeps_its_size(tmp_path):
     other = invoke("run", *TINY, "--macs", "0.2M-1M", "--out", out)
     words = " ".join(other.output.split())
     assert other.exit_code == 2 and "macs: stored 100K-1M, asked 200K-1M" in words
+    no_band = [a for i, a in enumerate(COMMON) if "--macs" not in COMMON[max(i - 1, 0):i + 1]]
+    unbounded = invoke("run", *no_band, "--train-subset", "64", "--out", out, "-n", "1")
+    words = " ".join(unbounded.output.split())
+    assert unbounded.exit_code == 2 and "macs: stored 100K-1M, asked none" in words
+    missing = invoke("analyze", tmp_path / "nope")  # a typo: not "not a design sweep"
+    words = " ".join(missing.output.split())
+    assert missing.exit_code == 2 and "nope does not exist: give a sweep's folder" in words
 
 
 def test_a_store_that_cannot_be_written_is_not_called_damaged(tmp_path, monkeypatch):

@@ -314,7 +314,8 @@ def test_cli_models_filters():
     result = runner.invoke(app, ["models", "--variant", "nonsense"], env=WIDE)
     assert result.exit_code == 2 and "--variant" in result.output
     result = runner.invoke(app, ["models", "no_such_model_anywhere"], env=WIDE)
-    assert result.exit_code == 2 and "no registered model matches" in result.output
+    assert result.exit_code == 2 and \
+        "no registered model matches pattern 'no_such_model_anywhere'" in result.output
     result = runner.invoke(app, ["models", "resnt18"], env=WIDE)
     assert result.exit_code == 2 and "Did you mean: resnet18" in result.output
     result = runner.invoke(app, ["models", "--family", "resnt"], env=WIDE)

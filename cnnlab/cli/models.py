@@ -122,7 +122,9 @@ def models_command(
             close = difflib.get_close_matches(family, families, n=3, cutoff=0.5)
             hints.append(f"Did you mean --family {close[0]}?" if close else "")
         hint = " ".join(h for h in hints if h)
-        fail(f"no registered model matches.{' ' + hint if hint else ''} "
+        asked = " and ".join(f"{what} {value!r}" for what, value in (
+            ("pattern", pattern), ("family", family), ("variant", variant)) if value)
+        fail(f"no registered model matches {asked or 'that'}.{' ' + hint if hint else ''} "
              f"Families: {', '.join(families)}", code=2)
     table = Table(title=f"{len(infos)} model{'s' if len(infos) > 1 else ''}",
                   header_style="bold", caption=_caption(infos), caption_justify="left")

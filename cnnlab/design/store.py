@@ -195,6 +195,10 @@ class TrialStore:
         if self.directory.exists() and not self.directory.is_dir():
             raise SweepError(f"{self.directory} is a file, not a folder: a sweep is a folder "
                              f"holding {DB_NAME}")
+        if not create and not self.directory.exists():
+            raise SweepError(f"{self.directory} does not exist: give a sweep's folder (the "
+                             "--out of `cnnlab design run`), or start one with `cnnlab design "
+                             "run --space ... --out DIR`")
         if not create and not self.path.exists():
             raise SweepError(f"{self.directory} is not a design sweep (no {DB_NAME}); start "
                              "one with `cnnlab design run --space ... --out DIR`")
@@ -338,7 +342,9 @@ class TrialStore:
         elif sweep_identity(stored) != sweep_identity(spec.to_dict()):
             was, asked = sweep_identity(stored), sweep_identity(spec.to_dict())
             def shown(key: str, value) -> str:
-                return spaces.format_band(value) if key == "macs" and value else repr(value)
+                if value is None:  # a band or subset not given: Python's None says nothing
+                    return "none"
+                return spaces.format_band(value) if key == "macs" else repr(value)
 
             diffs = [f"{k}: stored {shown(k, was.get(k))}, asked {shown(k, asked.get(k))}"
                      for k in sorted(set(was) | set(asked)) if was.get(k) != asked.get(k)]

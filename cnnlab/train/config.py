@@ -67,7 +67,7 @@ def check_target_accuracy(target: float | None, name: str = "target") -> None:
     that gave it) and, for what reads as a percentage, the fraction meant."""
     if target is None or 0 < target <= 1:
         return
-    hint = f"; did you mean {target / 100:g}?" if 1 < target <= 100 else ", e.g. 0.9"
+    hint = f"; did you mean {target / 100:g}?" if 10 <= target <= 100 else ", e.g. 0.9"
     raise ConfigError(f"{name} {target:g}: a test accuracy is a fraction in (0, 1]{hint}")
 
 
