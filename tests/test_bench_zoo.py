@@ -6,6 +6,7 @@ import json
 import pytest
 
 from cnnlab.bench import zoo
+from cnnlab.train import TrainConfig
 from cnnlab.train import run as run_module
 
 MODELS = ["lenet_d2l", "lenet_bn_d2l"]
@@ -192,10 +193,15 @@ def test_zoo_cli_takes_comma_separated_patterns(tmp_path):
 
     result = CliRunner().invoke(app, [
         "bench", "zoo", "--models", "lenet_bn_d2l,lenet_d2l", "--epochs", "1",
-        "--device", "cpu", "--data", "synthetic", "--out", str(tmp_path)])
+        "--device", "cpu", "--data", "synthetic", "--out", str(tmp_path), "--threads", "1"])
     assert result.exit_code == 0, result.output
-    assert [r["model"] for r in zoo.read_rows(tmp_path / "zoo-book.csv")] == [
-        "lenet_bn_d2l", "lenet_d2l"]
+    rows = zoo.read_rows(tmp_path / "zoo-book.csv")
+    assert [r["model"] for r in rows] == ["lenet_bn_d2l", "lenet_d2l"]
+    # --threads trained each model (as the busy-CPU note advises), and like the device it
+    # is no part of a row's setup: a later command on other threads goes on with the table.
+    run = tmp_path / "zoo-book-runs" / "lenet_d2l"
+    assert TrainConfig.load(run / "config.yaml").threads == 1
+    assert "threads" not in json.loads(rows[0]["setup"])
 
 
 @pytest.mark.parametrize("content, words", [

@@ -113,6 +113,29 @@ def test_a_throughput_sweep_cut_short_keeps_every_measured_row(tmp_path, monkeyp
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # put back as it was
 
 
+def test_throughput_times_on_the_threads_asked_for_and_puts_them_back(monkeypatch):
+    # On a busy CPU torch's one thread per core made the first model timed 40x slower
+    # than --threads 1 does; the count is the process's again afterwards.
+    import torch
+    from typer.testing import CliRunner
+
+    from cnnlab.cli import app
+
+    before, seen = torch.get_num_threads(), []
+    real = tp.measure
+
+    def measure(*args, **kw):
+        seen.append(torch.get_num_threads())
+        return real(*args, **kw)
+
+    monkeypatch.setattr(tp, "measure", measure)
+    result = CliRunner().invoke(app, ["bench", "throughput", "--models", "lenet_d2l",
+                                      "--batch-size", "2", "--steps", "1", "--device", "cpu",
+                                      "--no-infer", "--threads", str(before + 1)])
+    assert result.exit_code == 0, result.output
+    assert seen == [before + 1] and torch.get_num_threads() == before
+
+
 def test_throughput_measures_the_plain_step_as_its_baseline_in_the_same_run(tmp_path):
     from typer.testing import CliRunner
 

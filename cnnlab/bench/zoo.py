@@ -169,10 +169,13 @@ def run_zoo(
     on_result: Callable[[dict], None] | None = None,
     quiet: bool = True,
     on_checked: Callable[[list[str]], None] | None = None,
+    threads: int | None = None,
 ) -> list[dict]:
     """Train every model in ``models`` (skipping finished ones); return all rows.
     ``on_checked`` is given the finished models kept, once the stored rows' setups are
-    known to match this command's (before that, "kept" could turn out false)."""
+    known to match this command's (before that, "kept" could turn out false).
+    ``threads``: torch's CPU threads (None: one per core), like the device not part of a
+    row's setup: it changes how fast, not what is trained."""
     from cnnlab.train import TrainingInterrupted, resume, train
     from cnnlab.train.device import select_device
     from cnnlab.train.run import RunFinished, finished_run_result
@@ -187,7 +190,7 @@ def run_zoo(
     def values_for(name: str) -> dict:
         return {"data": data_spec, "data_root": data_root, "device": device,
                 "out_dir": str(runs_dir), "run_name": file_name_for(name), "quiet": quiet,
-                "resize": zoo_input_size(name), "epochs": epochs,
+                "resize": zoo_input_size(name), "epochs": epochs, "threads": threads,
                 **(overrides or {})}
 
     def planned(name: str) -> TrainConfig:
@@ -226,7 +229,7 @@ def run_zoo(
         try:
             if (run_dir / "checkpoints" / "last.safetensors").exists():
                 try:
-                    result = resume(run_dir)  # interrupted mid-model: continue it
+                    result = resume(run_dir, threads=threads)  # interrupted: continue it
                 except RunFinished:  # trained in full, stopped before its row was stored
                     result, trained_here = finished_run_result(run_dir), False
             else:

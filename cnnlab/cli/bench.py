@@ -15,6 +15,7 @@ from rich.table import Table
 
 from cnnlab.train.config import PRESETS  # torch-free: --help stays quick
 
+from .hints import hint_at_a_busy_cpu
 from .messages import fail, fail_for, output_console
 from .paths import output_file
 
@@ -213,6 +214,8 @@ def zoo(
     batch_size: int = typer.Option(None, min=1, help="Override the preset's batch size."),
     out: Path = typer.Option(Path("results"), help="Where the CSV, table and plots go.",
                              callback=_output_folder),
+    threads: int = typer.Option(None, min=1, help="torch CPU threads (default: one per core; "
+                                "1 is steadiest on a busy CPU)."),
 ) -> None:
     """Train each model with one recipe; table and plots of accuracy beside cost.
 
@@ -235,6 +238,7 @@ def zoo(
             fail(f"the book trains none of {models!r}; `cnnlab models --variant book` lists "
                  "those it does", code=2)
     resolve_device(device)  # before any folder is made: a bad device would fail every model
+    hint_at_a_busy_cpu(threads, device)  # its images/s are what the CPU is up against
     loaded = _zoo_data(data, data_root)
     console.print(f"{len(names)} model(s): {', '.join(names)}")
 
@@ -257,7 +261,7 @@ def zoo(
         rows = run_zoo(names, preset=preset, epochs=epochs, device=device, out_dir=out,
                        data=loaded, data_spec=data, data_root=data_root,
                        overrides=overrides, on_result=report, quiet=False,
-                       on_checked=kept)
+                       on_checked=kept, threads=threads)
     except (KeyboardInterrupt, TrainingInterrupted):
         console.print("[yellow]interrupted[/]: finished models are stored; run the same "
                       "command again to continue where it stopped")

@@ -23,6 +23,7 @@ from .bench import (
     one_of,
     resolve_device,
 )
+from .hints import hint_at_a_busy_cpu
 from .messages import err, fail
 from .paths import output_file
 
@@ -66,6 +67,9 @@ def throughput(
              "each row's training speed as a multiple of it."),
     out: Path = typer.Option(None, help="Write rows here (.csv or .json).",
                              callback=output_file(".csv", ".json")),
+    threads: int = typer.Option(None, min=1, help="torch CPU threads (default: one per core; "
+                                "1 is steadiest on a busy CPU, where the first model "
+                                "timed was once 40x slower than with 1)."),
 ) -> None:
     """Train and inference samples/s, step time and peak memory per model, against the
     plain fp32 eager step measured in the same run.
@@ -86,6 +90,7 @@ def throughput(
                  "give a larger --image-size, or leave it out for each model's own size", code=2)
     overrides = _model_overrides(names, override)
     dev = resolve_device(device)
+    hint_at_a_busy_cpu(threads, dev)
     if amp == "auto":  # the table and the rows say the cast measured
         import torch
 
@@ -102,7 +107,9 @@ def throughput(
     try:
         # Each row is printed and stored as soon as it is measured: a sweep cut short
         # (Ctrl-C, or `timeout`'s SIGTERM on a rented GPU) keeps every finished model.
-        with _sigterm_as_interrupt():
+        from cnnlab.train.device import torch_threads
+
+        with _sigterm_as_interrupt(), torch_threads(threads):
             for name in names:
                 runs = [(optimizer[0], True)] if with_baseline else []
                 for opt, is_baseline in runs + [(o, False) for o in optimizer]:
