@@ -136,9 +136,12 @@ def test_what_cannot_be_compared_is_refused_with_what_to_do(tmp_path):
         compare_runs(tmp_path / "empty")  # given alone: refused, naming what it is
     # Beside others (a shell's runs/* catching notes.txt): left out, with a warning.
     (tmp_path / "notes.txt").write_text("lr 0.1 was better", encoding="utf-8")
-    with pytest.warns(RunLogWarning, match=r"left out: .*notes.txt is a file, not a run's"):
+    with pytest.warns(RunLogWarning, match=r"left out: .*notes.txt is a file, not a run's") \
+            as caught:
         with pytest.raises(ConfigError, match="only 1 run found"):
             compare_runs([a, tmp_path / "notes.txt"])
+    # Found two calls deep in cnnlab, told at the caller's own line (a notebook's cell).
+    assert caught[0].filename == __file__
     with pytest.raises(ConfigError, match=r"target 90: a test accuracy is a fraction in "
                                           r"\(0, 1\]; did you mean 0.9\?"):
         compare_runs([a, a], target=90.0)

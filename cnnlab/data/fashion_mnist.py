@@ -30,7 +30,6 @@ import http.client
 import os
 import sys
 import urllib.request
-import warnings
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +48,7 @@ from rich.progress import (
 from cnnlab.atomic import atomic_write_bytes
 from cnnlab.data.dataset import DataError, DatasetSplits, DataWarning, ImageData, cache_root
 from cnnlab.data.idx import IdxFormatError, read_idx_pair
+from cnnlab.notices import warn_user
 from cnnlab.progress import ProgressBar
 
 NAME = "fashion-mnist"
@@ -296,9 +296,9 @@ def _move_aside_damaged_raw_copy(raw: Path) -> None:
     if raw.is_file() and _md5(raw.read_bytes()) != CONTENT_MD5[raw.name]:
         aside = raw.with_name(f"{raw.name}.damaged")
         os.replace(raw, aside)
-        warnings.warn(f"moved {raw} to {aside.name}: an uncompressed copy that is not "
+        warn_user(f"moved {raw} to {aside.name}: an uncompressed copy that is not "
                       "Fashion-MNIST's (damaged?), read before the good .gz beside it",
-                      DataWarning, stacklevel=3)
+                      DataWarning)
 
 
 def _fetch_from_mirrors(name: str, dest: Path, mirrors: tuple[str, ...], bar: Progress) -> None:

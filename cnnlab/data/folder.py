@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +33,7 @@ from safetensors.torch import load_file, save_file
 from cnnlab.atomic import atomic_write_bytes, atomic_write_text
 from cnnlab.data.dataset import DataError, DatasetSplits, DataWarning, ImageData, cache_root
 from cnnlab.data.image_file import ImageFileError, decode_image
+from cnnlab.notices import warn_user
 from cnnlab.progress import ProgressBar
 
 IMAGE_EXTENSIONS = frozenset(
@@ -184,7 +184,7 @@ def _load_cache(stem: Path, shape: tuple[int, int, int]) -> _Decoded | None:
         )
     except (OSError, ValueError, KeyError, TypeError, SafetensorError) as exc:
         if stem.with_suffix(".json").exists():
-            warnings.warn(f"ignoring unreadable cache {stem}: {exc}", DataWarning, stacklevel=3)
+            warn_user(f"ignoring unreadable cache {stem}: {exc}", DataWarning)
         return None
     images, labels = decoded.images, decoded.labels
     intact = (
@@ -195,7 +195,7 @@ def _load_cache(stem: Path, shape: tuple[int, int, int]) -> _Decoded | None:
         and (len(labels) == 0 or int(labels.max()) < len(decoded.classes))
     )
     if not intact:
-        warnings.warn(f"ignoring inconsistent cache {stem}", DataWarning, stacklevel=3)
+        warn_user(f"ignoring inconsistent cache {stem}", DataWarning)
         return None
     return decoded
 
@@ -207,29 +207,26 @@ def _some(names: list[str]) -> str:
 
 def _report(root: Path, decoded: _Decoded, loose: list[Path]) -> None:
     if decoded.skipped:
-        warnings.warn(
+        warn_user(
             f"{root}: skipped {len(decoded.skipped)} unreadable image(s): "
             + _some([f"{f} ({r})" for f, r in decoded.skipped]),
             DataWarning,
-            stacklevel=3,
         )
     if decoded.empty_classes:
-        warnings.warn(
+        warn_user(
             f"{root}: left out {len(decoded.empty_classes)} class folder(s) "
             "without readable images: " + _some(decoded.empty_classes),
             DataWarning,
-            stacklevel=3,
         )
     _report_loose(root, loose, f"{root}/<class>/<image>")
 
 
 def _report_loose(root: Path, loose: list[Path], expected: str) -> None:
     if loose:
-        warnings.warn(
+        warn_user(
             f"{root}: ignored {len(loose)} image(s) outside any class folder "
             f"(expected {expected}): " + _some([p.name for p in loose]),
             DataWarning,
-            stacklevel=4,
         )
 
 
@@ -279,11 +276,11 @@ def _presplit(root: Path) -> tuple[Path, Path] | None:
             f"{'train' if train is None else 'val or test'} folder beside it")
     unused = sorted(f"{p.name}/" for p in folders.values() if p not in (train, held_out))
     if unused:  # val/ and test/ both: one is used, and the user should know which
-        warnings.warn(
+        warn_user(
             f"{root} is split into {train.name}/ and {held_out.name}/ (the held-out split "
             f"runs are scored on); {', '.join(unused)} {'is' if len(unused) == 1 else 'are'} "
             f"not used. To score on {unused[0]} instead, move {held_out.name}/ out of {root}",
-            DataWarning, stacklevel=3)
+            DataWarning)
     return train, held_out
 
 
@@ -292,7 +289,7 @@ def _warn_of_a_single_class(root: Path, classes: list[str]) -> None:
     words, and keeps this warning back); often the folder given is one level above the
     classes (``photos/images/<class>``)."""
     if len(classes) == 1:
-        warnings.warn(single_class_advice(root, classes[0]), DataWarning, stacklevel=3)
+        warn_user(single_class_advice(root, classes[0]), DataWarning)
 
 
 SINGLE_CLASS = "has a single class folder"  # how train tells this warning from others
@@ -333,8 +330,7 @@ def _decoded_tree(root: Path, size: tuple[int, int], channels: int, progress: bo
             try:
                 _save_cache(stem, decoded, meta)
             except OSError as exc:  # a read-only or full cache only costs speed
-                warnings.warn(f"could not write the cache {stem}: {exc}", DataWarning,
-                              stacklevel=3)
+                warn_user(f"could not write the cache {stem}: {exc}", DataWarning)
     _report(root, decoded, loose)
     if not len(decoded.labels):
         raise FolderDatasetError(f"{root}: none of the {len(files)} image files could be decoded")
@@ -383,9 +379,9 @@ def load_folder(
     presplit = _presplit(root)
     if presplit is not None:
         if val_fraction is not None:
-            warnings.warn(f"{root} is already split into {presplit[0].name}/ and "
+            warn_user(f"{root} is already split into {presplit[0].name}/ and "
                           f"{presplit[1].name}/: val_fraction {val_fraction} is not used",
-                          DataWarning, stacklevel=2)
+                          DataWarning)
         return _load_presplit(root, *presplit, size, channels, seed, progress, use_cache)
     decoded, how = _decoded_tree(root, size, channels, progress, use_cache)
     _warn_of_a_single_class(root, decoded.classes)

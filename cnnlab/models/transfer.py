@@ -98,18 +98,17 @@ def _transform_input_as_the_weights(model: nn.Module, info: ModelInfo, keys: lis
     if conv.in_channels != 3:
         if not from_rgb:  # weights of another model of these channels (a cnnlab run's)
             return False
-        import warnings
 
-        from cnnlab.notices import SetupWarning
+        from cnnlab.notices import SetupWarning, warn_user
 
         whose = "these weights (a run's that re-mapped RGB input)" if recorded is not None \
             else "torchvision's released weights"
-        warnings.warn(
+        warn_user(
             f"{info.name}: {whose} expect its transform_input (each "
             "RGB channel re-mapped apart), which a model of "
             f"{conv.in_channels} input channel(s) cannot apply: it starts from a function "
             "near, not equal to, torchvision's on the same image (training adapts it)",
-            SetupWarning, stacklevel=4)
+            SetupWarning)
         return False
     target.transform_input = True
     return True

@@ -16,7 +16,6 @@ model. What it cannot swap is reported by :func:`unconverted_modules`.
 from __future__ import annotations
 
 import math
-import warnings
 
 import torch
 from torch import nn
@@ -31,7 +30,7 @@ from torch.nn.modules.pooling import (
     _MaxUnpoolNd,
 )
 
-from cnnlab.notices import SetupWarning
+from cnnlab.notices import SetupWarning, warn_user
 from cnnlab.ops.conv import IntPair, Padding, as_pair, conv2d, resolve_padding
 from cnnlab.ops.fft import fft_conv2d
 from cnnlab.ops.norm import BatchNorm
@@ -248,7 +247,7 @@ def convert_to_scratch(model: nn.Module, fft: bool = False, strict: bool = False
         message = f"convert_to_scratch left these layers to PyTorch: {listing}"
         if strict:
             raise TypeError(message)
-        warnings.warn(message, SetupWarning, stacklevel=2)
+        warn_user(message, SetupWarning)
     return model
 
 

@@ -60,14 +60,13 @@ def restore_rng_state(tensors: dict[str, torch.Tensor], plain: dict[str, Any]) -
         try:
             torch.mps.set_rng_state(tensors["rng.mps"])
         except RuntimeError as exc:  # torch 2.5 added 8 bytes to it (pytorch#130662)
-            import warnings
 
-            from cnnlab.notices import CnnlabWarning
+            from cnnlab.notices import CnnlabWarning, warn_user
 
-            warnings.warn(f"the checkpoint's Apple GPU (MPS) random state is not this "
+            warn_user(f"the checkpoint's Apple GPU (MPS) random state is not this "
                           f"PyTorch's ({exc}): saved by another version? Training goes on, "
                           "but its dropout draws no longer continue the interrupted run's",
-                          CnnlabWarning, stacklevel=2)
+                          CnnlabWarning)
     random.setstate(_from_json(plain["python"]))
     kind, keys, *rest = plain["numpy"]
     np.random.set_state((kind, np.array(keys, dtype=np.uint32), *rest))

@@ -3,7 +3,6 @@ it trained with, for eval, predict and export. (``cnnlab.train.run`` re-exports 
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from torch import nn
 
 from cnnlab.models import model_info
 from cnnlab.models.interop import load_state_dict_checked, model_to_load
-from cnnlab.notices import CnnlabWarning
+from cnnlab.notices import CnnlabWarning, warn_user
 from cnnlab.train import checkpoint as ckpt
 from cnnlab.train.config import ConfigError, TrainConfig
 from cnnlab.train.evaluate import Preprocess
@@ -79,8 +78,8 @@ def load_run(run_dir: str | Path, which: str = "best", device: str = "cpu",
     if not path.exists():
         path = run_dir / "checkpoints" / "last.safetensors"
         if path.exists():
-            warnings.warn(f"{run_dir} has no best checkpoint yet (stopped before its first "
-                          "evaluation): using last", CheckpointWarning, stacklevel=2)
+            warn_user(f"{run_dir} has no best checkpoint yet (stopped before its first "
+                          "evaluation): using last", CheckpointWarning)
         elif not (run_dir / "checkpoints").is_dir() or not any(
                 (run_dir / "checkpoints").glob("*.safetensors")):
             raise ckpt.CheckpointError(

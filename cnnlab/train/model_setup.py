@@ -91,10 +91,9 @@ def warn_of_a_small_input(name: str, image_size: int) -> None:
     """A 224-pixel ImageNet network trains on 28x28 images, but its stem (stride 2, then
     a max-pool) leaves it a 7x7 map at once: it trains, poorly, without a word. Said
     when a run starts (not again on resume, nor once per torchrun process)."""
-    import warnings
 
     from cnnlab.models import list_models
-    from cnnlab.notices import SetupWarning
+    from cnnlab.notices import SetupWarning, warn_user
 
     info = model_info(name)
     design = info.input_size[1]
@@ -106,10 +105,9 @@ def warn_of_a_small_input(name: str, image_size: int) -> None:
     instead = (f"{small} (the same network with a stem for small images)"
                if small in list_models() else "a model made for small images (resnet18_small, "
                "the *_d2l networks, speednet)")
-    warnings.warn(f"{name} was designed for {design}x{design} inputs and sees "
+    warn_user(f"{name} was designed for {design}x{design} inputs and sees "
                   f"{image_size}x{image_size} here: its stem shrinks them at once. Use "
-                  f"{instead}, or --resize {design} (resize={design}; slow)", SetupWarning,
-                  stacklevel=2)
+                  f"{instead}, or --resize {design} (resize={design}; slow)", SetupWarning)
 
 
 def adapt_stem(model: nn.Module, cfg: TrainConfig, channels_last: bool, train: ImageData,

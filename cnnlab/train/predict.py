@@ -118,14 +118,13 @@ def predict_image(run, image, top_k: int = 3, invert: bool = False,
     pixels = _image_pixels(image, pp, fit=run.data.startswith("folder:"))
     x = _model_input(pixels, pp, invert)
     if not invert and _light_on_dark_data(run.data) and _border_level(pixels) > 0.6:
-        import warnings
 
-        from cnnlab.notices import SetupWarning
+        from cnnlab.notices import SetupWarning, warn_user
 
         name = Path(image).name if isinstance(image, str | Path) else "the image"
-        warnings.warn(f"{name} has a light background, and {run.data}'s images are "
+        warn_user(f"{name} has a light background, and {run.data}'s images are "
                       "light on black: if the classes look wrong, try --invert",
-                      SetupWarning, stacklevel=2)
+                      SetupWarning)
     views = tta_views(*run.tta) if tta else tta_views(False)
     device = _input_device(run.model)
     x = x.to(device)

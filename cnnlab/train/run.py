@@ -19,6 +19,7 @@ import torch
 from cnnlab.data import load_dataset, parse_spec
 from cnnlab.data.dataset import DatasetSplits
 from cnnlab.models import model_info
+from cnnlab.notices import warn_user
 from cnnlab.train import checkpoint as ckpt
 from cnnlab.train.config import ConfigError, TrainConfig
 from cnnlab.train.device import torch_threads
@@ -307,10 +308,10 @@ def _warn_if_the_schedule_restarts(trainer: Trainer, extra_epochs: int) -> None:
     after = cfg.lr * lr_factor(cfg.schedule, step, cfg.epochs * steps, warmup)
     if after > before * 1.01:
         more = f"{extra_epochs} more epoch" + ("" if extra_epochs == 1 else "s")
-        warnings.warn(f"{more}: the {cfg.schedule} schedule now spans "
+        warn_user(f"{more}: the {cfg.schedule} schedule now spans "
                       f"{cfg.epochs} epochs, so the learning rate goes from {before:.3g} back "
                       f"up to {after:.3g} here and decays again to epoch {cfg.epochs}",
-                      CheckpointWarning, stacklevel=3)
+                      CheckpointWarning)
 
 
 def finished_run_result(run_dir: str | Path) -> TrainResult:

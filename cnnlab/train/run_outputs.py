@@ -6,12 +6,11 @@ from __future__ import annotations
 import contextlib
 import json
 import signal
-import warnings
 from pathlib import Path
 
 from cnnlab.atomic import atomic_write_text
 from cnnlab.interrupts import SigintRecorder
-from cnnlab.notices import FigureWarning
+from cnnlab.notices import FigureWarning, warn_user
 from cnnlab.train.machine import environment_info
 from cnnlab.train.outcome import TrainingInterrupted, TrainResult
 from cnnlab.train.report import FIGURES, write_report
@@ -223,7 +222,7 @@ def _draw(out: Path, draw) -> bool:
         if draw is not None:
             draw(out)
     except Exception as exc:
-        warnings.warn(f"could not draw {out} ({type(exc).__name__}: {exc}); the report is "
-                      "written without it", FigureWarning, stacklevel=3)
+        warn_user(f"could not draw {out} ({type(exc).__name__}: {exc}); the report is "
+                      "written without it", FigureWarning)
         return False
     return draw is not None and out.exists()

@@ -40,7 +40,7 @@ from rich.progress import (
 )
 
 from cnnlab.atomic import atomic_write_bytes, atomic_write_text
-from cnnlab.notices import CnnlabWarning
+from cnnlab.notices import CnnlabWarning, warn_user
 
 # Columns of metrics.csv, in order. Per-class accuracy and the confusion matrix
 # go to summary.json and the plots, not to the CSV. peak_memory_mb is in MiB
@@ -179,7 +179,6 @@ class MetricsLog:
 
     @staticmethod
     def _read_rows(path: Path) -> tuple[list[dict], int]:
-        import warnings
 
         rows, dropped = [], 0
         with open(path, encoding="utf-8", newline="") as fh:
@@ -190,9 +189,8 @@ class MetricsLog:
                     rows.append(row)
                     continue
                 dropped += 1
-                warnings.warn(f"{path} line {reader.line_num}: dropped a row whose epoch is not a "
-                              f"whole number (epoch {row.get('epoch')!r})", RunLogWarning,
-                              stacklevel=4)
+                warn_user(f"{path} line {reader.line_num}: dropped a row whose epoch is not a "
+                              f"whole number (epoch {row.get('epoch')!r})", RunLogWarning)
         return rows, dropped
 
     def truncate_after(self, epoch: int) -> None:
@@ -259,13 +257,12 @@ def _epoch_of(line: str, path: Path) -> float:
     """A class_metrics.jsonl line's epoch; a line that is not one (edited by hand) is
     dropped with a warning rather than making the run impossible to resume."""
     import json
-    import warnings
 
     try:
         return json.loads(line)["epoch"] if line else math.inf
     except (ValueError, KeyError, TypeError):
-        warnings.warn(f"{path}: dropped a line that is not a JSON record with an epoch: "
-                      f"{line[:60]!r}", RunLogWarning, stacklevel=3)
+        warn_user(f"{path}: dropped a line that is not a JSON record with an epoch: "
+                      f"{line[:60]!r}", RunLogWarning)
         return math.inf
 
 

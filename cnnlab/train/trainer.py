@@ -76,11 +76,11 @@ class Trainer(Resumable):
         self.dist: DistInfo = init_distributed(self.device.type)
         if self.dist.enabled and self.device.type == "cuda":
             if self.device.index is not None and self.dist.is_main:  # cuda:K given
-                from cnnlab.notices import SetupWarning
+                from cnnlab.notices import SetupWarning, warn_user
 
-                warnings.warn(f"--device {cfg.device} under torchrun: each process uses the "
+                warn_user(f"--device {cfg.device} under torchrun: each process uses the "
                               "GPU of its local rank (cuda:LOCAL_RANK), whatever K is; choose "
-                              "the GPUs with CUDA_VISIBLE_DEVICES", SetupWarning, stacklevel=2)
+                              "the GPUs with CUDA_VISIBLE_DEVICES", SetupWarning)
             self.device = torch.device("cuda", self.dist.local_rank)
         self.amp = resolve_amp(cfg.amp, self.device)
         self.channels_last = (cfg.channels_last if cfg.channels_last is not None
