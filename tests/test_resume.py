@@ -125,7 +125,8 @@ def test_resuming_a_finished_run_is_refused_and_keeps_its_results(one_epoch_run,
 
     before = (one_epoch_run / "summary.json").read_text()
     steps = count_steps(monkeypatch)
-    with pytest.raises(RunFinished, match=r"all 1 epochs.*--epochs N.*cnnlab eval"):
+    with pytest.raises(RunFinished, match=r"all 1 epochs.*--epochs N \(extra_epochs=N"
+                                          r".*cnnlab eval"):
         resume(one_epoch_run)
     assert steps["n"] == 0
     assert (one_epoch_run / "summary.json").read_text() == before  # confusion matrix kept

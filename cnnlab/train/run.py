@@ -255,8 +255,9 @@ def _resume(run_dir: Path, data: DatasetSplits | None, console, extra_epochs: in
         )
     cfg = TrainConfig.load(cfg_path)
     if extra_epochs is not None and extra_epochs < 1:
-        raise ConfigError(f"--epochs {extra_epochs}: resume adds epochs to the run's plan "
-                          f"({cfg.epochs}); give a number >= 1, or leave it out to finish it")
+        raise ConfigError(f"--epochs {extra_epochs} (extra_epochs): resume adds epochs to the "
+                          f"run's plan ({cfg.epochs}); give a number >= 1, or leave it out to "
+                          "finish it")
     if extra_epochs:
         cfg.epochs += extra_epochs
     if max_time is not None:
@@ -338,8 +339,8 @@ def _check_work_left(cfg: TrainConfig, last: Path, run_dir: Path) -> None:
     if state["epoch"] >= cfg.epochs:
         raise RunFinished(
             f"{run_dir} has trained all {cfg.epochs} epochs of its plan, so resuming would "
-            f"train nothing. Train it for more with --epochs N (N more epochs), or look at "
-            f"it with: cnnlab eval {run_dir}"
+            f"train nothing. Train it for more with --epochs N (extra_epochs=N: N more "
+            f"epochs), or look at it with: cnnlab eval {run_dir} (evaluate_run)"
         )
     trained_on, now = state.get("world_size"), launched_world_size()
     if trained_on is not None and trained_on != now:  # None: saved before cnnlab recorded it
