@@ -147,6 +147,11 @@ def test_html_escapes_what_runs_are_named(tmp_path):
     assert "&lt;i&gt;&amp;" in text and "<i>" not in text
     assert repr(comparison) == ("<RunComparison of 2 runs: 2 runs of lenet_modern on "
                                 "synthetic, differing in lr>")
+    # A notebook has no stylesheet of cnnlab's: numbers are set right by each cell's own
+    # style, text left (JupyterLab right-aligns every cell), parameters "-" where unknown.
+    assert '<td style="text-align:left">plain</td>' in text and "class=num" not in text
+    header = text[:text.index("</thead>")]
+    assert '<th style="text-align:right">params</th>' in header
 
 
 def test_the_figure_leaves_out_runs_never_evaluated_and_cuts_a_high_accuracy_axis(tmp_path):

@@ -124,7 +124,7 @@ def html_tables(comparison: RunComparison) -> str:
 
     parts = []
     for title, cells in _titled_cells(comparison):
-        parts += [f"<h4>{html_escape(title)}</h4>", html_table(*cells)]
+        parts += [f"<h4>{html_escape(title)}</h4>", html_table(*cells, inline_style=True)]
     parts += [f"<p>Note: {html_escape(note)}</p>" for note in comparison.notes()]
     return "".join(parts)
 

@@ -258,14 +258,21 @@ def _environment_rows(env: dict) -> list[list]:
 _NUMBER = re.compile(r"^[-+]?[\d,]*\.?\d+(e[-+]?\d+)?\s?(%|s|[KMG]B?|B)?$")
 
 
-def html_table(headers: list[str], rows: list[list]) -> str:
-    """A table with a header row; a column whose cells are all numbers is right-aligned."""
-    numeric = [bool(rows) and all(_NUMBER.match(str(row[i])) or str(row[i]) == ""
+def html_table(headers: list[str], rows: list[list], inline_style: bool = False) -> str:
+    """A table with a header row; a column whose cells are all numbers (or blank: "" or
+    "-") is right-aligned, by the page's ``num`` class, or with ``inline_style`` by each
+    cell's own style (a notebook's output has no stylesheet of ours, and JupyterLab
+    right-aligns every cell: text columns are then set left)."""
+    numeric = [bool(rows) and all(_NUMBER.match(str(row[i])) or str(row[i]) in ("", "-")
                                   for row in rows) for i in range(len(headers))]
-    head = "".join(f"<th{' class=num' if numeric[i] else ''}>{html.escape(str(h))}</th>"
-                   for i, h in enumerate(headers))
+    if inline_style:
+        aligned = [' style="text-align:right"' if n else ' style="text-align:left"'
+                   for n in numeric]
+    else:
+        aligned = [" class=num" if n else "" for n in numeric]
+    head = "".join(f"<th{aligned[i]}>{html.escape(str(h))}</th>" for i, h in enumerate(headers))
     body = "".join(
-        "<tr>" + "".join(f"<td{' class=num' if numeric[i] else ''}>{html.escape(str(c))}</td>"
+        "<tr>" + "".join(f"<td{aligned[i]}>{html.escape(str(c))}</td>"
                          for i, c in enumerate(row)) + "</tr>" for row in rows
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
