@@ -46,6 +46,14 @@ def test_eval_prints_accuracy_and_per_class(trained_run):
     assert summary["config"]["normalize"]
     scored = evaluate_run(trained_run, None, None, "best", "cpu", None, None)
     assert scored.result.acc == summary["best_test_acc"]
+    # A notebook shows the result, not a dataclass with the whole confusion matrix in it:
+    # in one line, or as the headline and a row per true class of where its images went.
+    assert repr(scored).startswith(f"RunEvaluation(acc={scored.result.acc:.4f}, ")
+    assert len(repr(scored)) < 300 and "confusion" not in repr(scored)
+    page = scored._repr_html_()
+    assert scored.headline() in page and page.count("<tr>") == 1 + len(scored.classes)
+    counts = scored.result.confusion[0]
+    assert f'<td style="text-align:right">{counts[0]:,}</td>' in page
 
 
 def test_eval_with_shifted_views_and_a_shift_too_large(trained_run):

@@ -288,16 +288,14 @@ def evaluate(
                                              "pixels; 0: none (default: as the run evaluated)."),
 ) -> None:
     """Evaluate a trained run on its test split: accuracy and per-class accuracy."""
-    from cnnlab.train.evaluate import describe_tta, evaluate_run
+    from cnnlab.train.evaluate import evaluate_run
 
     try:
         scored = evaluate_run(run, data, data_root, which, device, tta_flip, tta_shift)
     except run_errors() as exc:
         fail_for(exc)
     res, classes = scored.result, scored.classes
-    console.print(f"test accuracy {100 * res.acc:.2f}% on {res.count:,} images (test-time "
-                  f"augmentation: {describe_tta(*scored.views)}; checkpoint "
-                  f"{scored.checkpoint.stem}, {scored.when()})", highlight=False)
+    console.print(scored.headline(), highlight=False)
     subset = _run_eval_subset(run)
     if subset is not None and subset < res.count:
         console.print(f"note: the run itself measured its accuracy on its first {subset:,} "

@@ -201,6 +201,32 @@ class RunEvaluation:
         """How far the run had trained when the checkpoint was written, in words."""
         return checkpoint_when(self.epoch, self.step_in_epoch, self.epochs)
 
+    def headline(self) -> str:
+        """The result in one line, as ``cnnlab eval`` prints it."""
+        return (f"test accuracy {100 * self.result.acc:.2f}% on {self.result.count:,} images "
+                f"(test-time augmentation: {describe_tta(*self.views)}; checkpoint "
+                f"{self.checkpoint.stem}, {self.when()})")
+
+    def __repr__(self) -> str:
+        # A notebook cell's last value: the numbers, not the whole confusion matrix.
+        return (f"RunEvaluation(acc={self.result.acc:.4f}, loss={self.result.loss:.4f}, "
+                f"images={self.result.count}, checkpoint={str(self.checkpoint)!r}, "
+                f"when={self.when()!r}, views={describe_tta(*self.views)!r})")
+
+    def _repr_html_(self) -> str:
+        """In a notebook: the headline, then per true class its accuracy and where its
+        images went (the confusion matrix's row: a column per predicted class)."""
+        import html
+
+        from cnnlab.train.report import html_table
+
+        header = ["true class", "accuracy", *(f"as {name}" for name in self.classes)]
+        rows = [[name, f"{100 * acc:.2f}%", *(f"{n:,}" for n in counts)]
+                for name, acc, counts in zip(self.classes, self.result.per_class_acc,
+                                             self.result.confusion, strict=True)]
+        return (f"<p>{html.escape(self.headline())}; test loss {self.result.loss:.4f}</p>"
+                + html_table(header, rows, inline_style=True))
+
 
 def checkpoint_when(epoch: int | None, step_in_epoch: int, epochs: int) -> str:
     """How far a run had trained when a checkpoint was written, in words ("after epoch 7
