@@ -119,3 +119,30 @@ def test_compare_tells_a_run_on_a_subset_from_one_on_the_whole_set(tmp_path, sub
     assert comparison.differences == {"train_images": [96, 512], "test_images": [32, 128]}
     assert not comparison.same_data
     assert "the runs trained on different data" in comparison.notes()[0]
+
+
+def test_train_subset_trains_on_the_first_images_and_resumes_on_them(tmp_path):
+    # A classroom's quick run: the first 64 of the 512 training images, all classes among
+    # them; the run's counts say so, and a resume trains on the same 64.
+    result = train(cfg(tmp_path, "quick", train_subset=64))
+    summary = json.loads((result.run_dir / "summary.json").read_text(encoding="utf-8"))
+    assert summary["train_images"] == 64
+    resumed = resume(result.run_dir, extra_epochs=1)
+    assert resumed.final["epoch"] == 2
+    assert json.loads((result.run_dir / "summary.json").read_text(
+        encoding="utf-8"))["train_images"] == 64
+    # 64 images in batches of 32: each epoch two steps, not sixteen.
+    assert [round(r["images_per_s"] * r["epoch_time_s"]) for r in resumed.history][-1] == 64
+
+
+def test_a_train_subset_that_misses_classes_is_warned_about(tmp_path):
+    from cnnlab.notices import SetupWarning
+
+    full = load_dataset("synthetic")
+    order = full.train.labels.argsort(stable=True)  # sorted by class: a prefix misses most
+    by_class = DatasetSplits(full.name, ImageData(full.train.images[order],
+                                                  full.train.labels[order]),
+                             full.test, full.classes, full.source)
+    with pytest.warns(SetupWarning, match=r"train_subset=40: the first 40 training images "
+                                          r"hold 1 of the 10 classes"):
+        train(cfg(tmp_path, "sorted", train_subset=40), data=by_class)

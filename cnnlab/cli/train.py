@@ -107,6 +107,8 @@ def train(
                                           "the training images' patches, held fixed."),
     out_dir: str = typer.Option(None, help="Where run directories go (default runs/)."),
     run_name: str = typer.Option(None, help="Run directory name (default <date>-<model>)."),
+    train_subset: int = typer.Option(None, help="Train on the first N training images only "
+                                                "(quick runs; the split is in random order)."),
     eval_subset: int = typer.Option(None, help="Evaluate on the first N test images only."),
     eval_every: int = typer.Option(None, help="Evaluate after every N-th epoch (and the last)."),
     quiet: bool = typer.Option(None, "--quiet/--no-quiet", help="Plain log lines, no bar."),
@@ -353,6 +355,7 @@ _DEFAULT_IN_WORDS = {
     "scratch_ops": "off",
     "max_time": "no limit",
     "weights": "none: randomly initialised",
+    "train_subset": "all of them",
     "eval_subset": "all of them",
 }
 

@@ -168,6 +168,7 @@ class TrainConfig:
     out_dir: str = "runs"
     run_name: str | None = None
     quiet: bool = False
+    train_subset: int | None = None  # train on the first N training images only (quick runs)
     eval_subset: int | None = None  # evaluate on the first N test images only (quick runs)
     # Evaluate after every N-th epoch and always after the last (and on an early stop);
     # the other epochs' test columns are NaN. For short runs whose evaluation (with
@@ -255,6 +256,8 @@ class TrainConfig:
                 bad(name, "a whole number >= 0")
         if self.resize is not None and self.resize < 8:
             bad("resize", "a size in pixels >= 8, or None for the dataset's own size")
+        if self.train_subset is not None and self.train_subset < 1:
+            bad("train_subset", "a number of training images >= 1, or None for all of them")
         if self.eval_subset is not None and self.eval_subset < 1:
             bad("eval_subset", "a number of test images >= 1, or None for all of them")
         if self.run_name is not None and (

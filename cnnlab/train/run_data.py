@@ -5,6 +5,7 @@ model's side is :mod:`cnnlab.train.model_setup`.)"""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -47,6 +48,24 @@ def check_data(cfg: TrainConfig, data: DatasetSplits, world_size: int = 1) -> No
         raise ConfigError(f"crop_padding={cfg.crop_padding} does not fit the data's "
                           f"{height}x{width} images: translate by a few pixels (1 to 4), "
                           "or 0 for none")
+
+
+def training_subset(data: DatasetSplits, train_subset: int | None) -> DatasetSplits:
+    """``data`` with its training split cut to its first ``train_subset`` images (all of
+    them when None or more). A prefix is a fair sample where the split is in no order
+    of class: Fashion-MNIST's is shuffled, and so is a folder's (cnnlab.data.folder)."""
+    if train_subset is None or train_subset >= len(data.train):
+        return data
+    part = ImageData(data.train.images[:train_subset], data.train.labels[:train_subset])
+    held, present = len(part.labels.unique()), len(data.train.labels.unique())
+    if held < present:  # data given from Python, sorted by class, say
+        from cnnlab.notices import SetupWarning, warn_user
+
+        warn_user(f"train_subset={train_subset}: the first {train_subset:,} training images "
+                  f"hold {held} of the {present} classes the split has (is it sorted by "
+                  "class?); shuffle the training split, or train on more images",
+                  SetupWarning)
+    return dataclasses.replace(data, train=part)
 
 
 def make_loader(cfg: TrainConfig, pp: Preprocess, images: torch.Tensor,

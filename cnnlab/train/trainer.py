@@ -46,7 +46,7 @@ from cnnlab.train.optim import Lookahead, WeightEMA, build_optimizer, build_sche
 from cnnlab.train.outcome import TrainingDiverged, TrainResult
 from cnnlab.train.presets import check_preset
 from cnnlab.train.resumable import Resumable
-from cnnlab.train.run_data import check_data, make_loader
+from cnnlab.train.run_data import check_data, make_loader, training_subset
 from cnnlab.train.runlog import MetricsLog, TrainProgress
 
 _DROPOUT_STREAM = 0x64726F70  # "drop": the ranks' dropout seeds, apart from the loader's
@@ -69,7 +69,7 @@ class Trainer(Resumable):
                  console=None):
         self.cfg = cfg.validate()
         check_preset(self.cfg)  # named but never applied: the run would mislabel itself
-        self.data = data
+        self.data = training_subset(data, cfg.train_subset)  # all that the run sees
         self.run_dir = Path(run_dir) if run_dir else None
         self.console = console
         self.device = select_device(cfg.device)
