@@ -2,6 +2,7 @@
 (Its table and figures: test_bench_zoo_report.py; `bench throughput`: test_throughput.py.)"""
 
 import json
+import os
 
 import pytest
 
@@ -59,6 +60,25 @@ def test_interrupted_bench_resumes_without_retraining(tmp_path, monkeypatch):
     rows = small_zoo(tmp_path)
     assert calls == ["lenet_bn_d2l"]  # the finished model was not trained again
     assert [r["status"] for r in rows] == ["done", "done"]
+
+
+def test_a_table_and_plots_left_behind_by_a_kill_are_redrawn_by_the_next_run(tmp_path,
+                                                                           monkeypatch):
+    # Killed after the last row reached the CSV, before the table and plots were drawn:
+    # they held one model of two. The same command again trains nothing, yet redraws them.
+    small_zoo(tmp_path)
+    table, plot = tmp_path / "zoo-book.md", tmp_path / "zoo-book-acc-vs-macs.png"
+    table.write_text("| model |\n| lenet_d2l |\n", encoding="utf-8")
+    plot.unlink()
+    csv_time = (tmp_path / "zoo-book.csv").stat().st_mtime_ns
+    os.utime(table, ns=(csv_time - 10**9, csv_time - 10**9))  # drawn before the last row
+    monkeypatch.setattr("cnnlab.train.train", lambda *a, **k: pytest.fail("trained again"))
+    small_zoo(tmp_path)
+    assert "lenet_bn_d2l" in table.read_text(encoding="utf-8") and plot.is_file()
+    # Up to date, they are left alone.
+    drawn = table.stat().st_mtime_ns
+    small_zoo(tmp_path)
+    assert table.stat().st_mtime_ns == drawn
 
 
 def test_a_model_trained_but_not_stored_is_read_back_not_retrained(tmp_path, monkeypatch):

@@ -263,6 +263,7 @@ def run_zoo(
         rows = store_row(out, preset, row)
         if on_result:
             on_result(row)
+    rows = refresh_outputs(out, preset) or rows
     return [rows[n] for n in models if n in rows]
 
 
@@ -276,6 +277,28 @@ def store_row(out: Path, preset: str, row: dict) -> dict[str, dict]:
         write_csv(csv_path, list(rows.values()), columns=COLUMNS)
         write_outputs(out, preset, list(rows.values()))
     return rows
+
+
+def refresh_outputs(out: Path, preset: str) -> dict[str, dict] | None:
+    """Rewrite the table and plots where they are missing or older than the CSV, and
+    return every stored row by model (None when they were up to date). A bench killed
+    between storing its last row and drawing them left them a model short, and a run of
+    the same command, finding every model done, trained nothing and so rewrote nothing."""
+    csv_path = out / f"zoo-{preset}.csv"
+    with _file_lock(out / f".zoo-{preset}.lock"):
+        if not csv_path.is_file():
+            return None
+        rows = read_rows(csv_path)
+        from cnnlab.bench.zoo_report import FIGURE_SUFFIXES
+
+        drawn = any(r.get("status") == "done" for r in rows)  # no figure of failures alone
+        outputs = [out / f"zoo-{preset}.md"] + [
+            out / f"zoo-{preset}{suffix}" for suffix in (FIGURE_SUFFIXES if drawn else ())]
+        stored = csv_path.stat().st_mtime_ns
+        if all(p.is_file() and p.stat().st_mtime_ns >= stored for p in outputs):
+            return None
+        write_outputs(out, preset, rows)
+        return {r["model"]: r for r in rows}
 
 
 @contextlib.contextmanager

@@ -353,13 +353,17 @@ def _aim(ann, offset, dx, dy) -> None:
     ann.set_va("bottom" if dy > 0 else "top" if dy < 0 else "center")
 
 
+# The figures plot_zoo draws, each named <stem><suffix>: accuracy per model, and accuracy
+# against MACs and against parameters.
+FIGURE_SUFFIXES = ("-accuracy.png", "-acc-vs-macs.png", "-acc-vs-params.png")
+
+
 def plot_zoo(rows: list[dict], stem: Path) -> list[Path]:
-    """The three figures of finished rows: ``<stem>-accuracy.png``, ``-acc-vs-macs.png``
-    and ``-acc-vs-params.png``."""
+    """The three figures of finished rows (FIGURE_SUFFIXES)."""
     from cnnlab.figures import save_figure
 
-    paths = [save_figure(accuracy_figure(rows), f"{stem}-accuracy.png")]
-    for key in ("macs", "params"):  # laid out already: the names were placed in it
-        paths.append(save_figure(cost_figure(rows, key), f"{stem}-acc-vs-{key}.png",
-                                 layout=False))
+    paths = [save_figure(accuracy_figure(rows), f"{stem}{FIGURE_SUFFIXES[0]}")]
+    for key, suffix in zip(("macs", "params"), FIGURE_SUFFIXES[1:], strict=True):
+        # laid out already: the names were placed in it
+        paths.append(save_figure(cost_figure(rows, key), f"{stem}{suffix}", layout=False))
     return paths
