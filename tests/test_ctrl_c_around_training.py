@@ -88,3 +88,30 @@ def test_sigterm_while_the_report_is_written_waits_for_the_report(tmp_path, monk
     finally:
         signal.signal(signal.SIGTERM, previous)
     assert (tmp_path / "run" / "report.html").is_file()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_the_metrics_log_closes_waits_for_the_report(tmp_path, monkeypatch,
+                                                                      sig):
+    # Closing TensorBoard's writer came after the loop's handlers were put back: SIGTERM
+    # ended the process (143) and SIGINT the command (130, without a word), the trained
+    # run left with no summary or report, and finished, so no resume wrote them.
+    def escaped(signum, frame):  # in place of the default, which would end the session
+        raise AssertionError(f"{signal.Signals(signum).name} reached the process while the "
+                             "metrics log closed")
+
+    close = trainer_module.MetricsLog.close
+
+    def signal_first(self):
+        signal.raise_signal(sig)
+        return close(self)
+
+    monkeypatch.setattr(trainer_module.MetricsLog, "close", signal_first)
+    previous = signal.signal(sig, escaped)
+    try:
+        with pytest.raises(TrainingInterrupted, match=f"stopped by {sig.name} after the run "
+                                                      "ended; its report was written first"):
+            train_tiny(tmp_path)
+    finally:
+        signal.signal(sig, previous)
+    assert (tmp_path / "run" / "report.html").is_file()

@@ -207,10 +207,12 @@ class Trainer(Resumable):
                     bar.end_epoch(row, self.step_in_epoch or self.steps_per_epoch)
             result = self._finish(history, stopped)
         finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+            # Closed while still listening: closing TensorBoard takes a moment, and a SIGTERM
+            # then, under the default handler, ended the process before its report.
             if log is not None:
                 log.close()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
         return result
 
     def _train_epoch(self, bar: TrainProgress) -> tuple[dict, str | None]:
