@@ -61,3 +61,22 @@ def test_every_warning_for_the_user_is_one_line_without_pythons_source_lines(tmp
     words = " ".join(result.stderr.split())
     assert "warning: resnet18 was designed for 224x224 inputs and sees 28x28 here" in words
     assert "model_setup.py" not in result.stderr and "SetupWarning" not in result.stderr
+
+
+def test_a_full_disk_mid_run_is_one_line_naming_the_file_not_a_traceback(tmp_path,
+                                                                         monkeypatch):
+    # The run's files stay as its last checkpoint left them; the user needs the cause.
+    import errno
+
+    import cnnlab.train.checkpoint as ckpt
+
+    def full(path, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(ckpt, "save_checkpoint", full)
+    result = run("train", "lenet_modern", "--data", "synthetic", "--device", "cpu",
+                 "--epochs", "1", "--quiet", "--out-dir", str(tmp_path))
+    assert result.exit_code == 1, result.output
+    words = " ".join(result.output.split())
+    assert "No space left on device" in words and "best.safetensors" in words
+    assert "Traceback" not in result.output

@@ -24,8 +24,10 @@ def run_errors():
     from cnnlab.train.checkpoint import CheckpointError
     from cnnlab.train.runlog import RunInUse
 
+    # OSError: a full disk or a failing one mid-run (its files stay as the last
+    # checkpoint left them) is one line naming the file, not a traceback.
     return (UnknownModelError, ConfigError, WeightsMismatchError, CheckpointError,
-            DataError, MissingExtraError, FileNotFoundError, ValueError, RunInUse)
+            DataError, MissingExtraError, OSError, ValueError, RunInUse)
 
 
 def train(
