@@ -361,3 +361,61 @@ def test_eval_of_a_run_its_budget_stopped_mid_epoch_says_so(timed_out_run, monke
                                  "last"])
     assert result.exit_code == 0, result.output
     assert "checkpoint last, at step 1 of epoch 1 of 3)" in " ".join(result.output.split())
+
+
+# What summary.json says of a run's training; the report and plots are drawn from it.
+RESULT_KEYS = ("final", "best_test_acc", "best_epoch", "train_time_s", "stopped", "eval_images",
+               "train_images", "parameters", "per_class_acc", "confusion", "classes")
+
+
+def kill_while_the_outputs_are_written(run):
+    """As a kill -9 after the last checkpoint leaves a run: no summary, report or plots,
+    and the last checkpoint's readable copy not written yet."""
+    import shutil
+
+    (run / "summary.json").unlink()
+    (run / "report.html").unlink()
+    shutil.rmtree(run / "plots")
+    (run / "checkpoints" / "last.json").unlink()
+
+
+@pytest.mark.parametrize("budget", [None, 1e-6])
+def test_a_run_killed_while_its_report_was_written_gets_it_from_resume(tmp_path, monkeypatch,
+                                                                         budget):
+    # Every epoch trained (or its time budget spent) and checkpointed, then killed: resume
+    # refused ("trained all its epochs"), and nothing wrote the report, ever.
+    small_run(tmp_path, monkeypatch, epochs=2, run_name="run", max_time=budget)
+    run = tmp_path / "run"
+    written = json.loads((run / "summary.json").read_text(encoding="utf-8"))
+    kill_while_the_outputs_are_written(run)
+    steps = count_steps(monkeypatch)
+    with pytest.warns(run_module.CheckpointWarning, match="stopped while its summary and "
+                                                          "report were written"):
+        result = resume(run)
+    assert steps["n"] == 0  # nothing trained
+    again = json.loads((run / "summary.json").read_text(encoding="utf-8"))
+    assert {k: again[k] for k in RESULT_KEYS} == {k: written[k] for k in RESULT_KEYS}
+    assert len(again["commands"]) == len(written["commands"]) + 1  # the resume that wrote it
+    assert (run / "report.html").is_file() and (run / "plots" / "confusion.png").is_file()
+    assert result.stopped == written["stopped"] and result.confusion == written["confusion"]
+    _, state = ckpt.load_checkpoint(run / "checkpoints" / "last.safetensors")
+    assert json.loads((run / "checkpoints" / "last.json").read_text(encoding="utf-8")) == state
+    # Now whole: refused as any finished (or spent) run is.
+    with pytest.raises(ConfigError, match="trained all 2 epochs" if budget is None else
+                                          "budget"):
+        resume(run)
+
+
+def test_a_report_older_than_the_last_checkpoint_is_written_again(tmp_path, monkeypatch):
+    # resume --epochs 1, killed after epoch 2's checkpoint: the summary and report said
+    # "epoch 1 of 1" beside checkpoints and metrics of 2 epochs, for good.
+    small_run(tmp_path, monkeypatch, epochs=1, run_name="run")
+    run = tmp_path / "run"
+    old = {name: (run / name).read_bytes() for name in ("summary.json", "report.html")}
+    resume(run, extra_epochs=1)
+    for name, content in old.items():  # as the kill left them
+        (run / name).write_bytes(content)
+    with pytest.warns(run_module.CheckpointWarning, match="writing them now"):
+        resume(run)
+    summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
+    assert summary["final"]["epoch"] == 2 and summary["config"]["epochs"] == 2

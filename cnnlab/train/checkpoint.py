@@ -141,6 +141,22 @@ def save_checkpoint(
     atomic_write_text(path.with_suffix(".json"), json.dumps(state, indent=1))
 
 
+def mend_readable_copy(path: Path) -> None:
+    """Rewrite the readable ``.json`` copy of the checkpoint at ``path`` where it is
+    missing or not that checkpoint's (a kill between the two writes leaves it an epoch
+    behind; the next save mends it, but after a run's last checkpoint none comes)."""
+    if not path.is_file():
+        return
+    _, state = load_checkpoint(path)
+    copy = path.with_suffix(".json")
+    try:
+        if json.loads(copy.read_text(encoding="utf-8")) == state:
+            return
+    except (OSError, ValueError):
+        pass  # missing or torn: written below
+    atomic_write_text(copy, json.dumps(state, indent=1))
+
+
 def _open_checkpoint(path: Path):
     return open(path, "rb")
 

@@ -64,7 +64,7 @@ def shown_evaluation(run_dir: Path, summary: dict) -> ShownEvaluation:
     best = summary.get("best_epoch")
     classes = summary.get("classes") or list(summary.get("per_class_acc") or {})
     if best is not None:
-        record = _class_metrics(Path(run_dir) / "class_metrics.jsonl", best, len(classes))
+        record = class_metrics(Path(run_dir) / "class_metrics.jsonl", best, len(classes))
         if record is not None:
             return ShownEvaluation(best, record["per_class_acc"], record["confusion"], True)
     last = (summary.get("final") or {}).get("epoch")
@@ -72,7 +72,7 @@ def shown_evaluation(run_dir: Path, summary: dict) -> ShownEvaluation:
                            summary.get("confusion") or [], best is not None and best == last)
 
 
-def _class_metrics(path: Path, epoch: int, n_classes: int) -> dict | None:
+def class_metrics(path: Path, epoch: int, n_classes: int) -> dict | None:
     """The last well-formed line of ``epoch`` in class_metrics.jsonl, or None."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()

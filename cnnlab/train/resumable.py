@@ -21,7 +21,7 @@ from cnnlab.train.distributed import (
     rank_rng_states,
     restore_rank_rng_state,
 )
-from cnnlab.train.outcome import TrainingInterrupted
+from cnnlab.train.outcome import TrainingInterrupted, TrainResult
 
 
 class Resumable:
@@ -119,3 +119,26 @@ class Resumable:
         self.last_lr = state.get("last_lr", self.last_lr)
         ckpt.restore_rng_state(groups["rng"], state["rng"])
         restore_rank_rng_state(groups["rng"], self.dist)
+
+
+    def result_from_files(self) -> TrainResult:
+        """The result of a run that has trained all it will (every planned epoch, or its
+        time budget), restored from its last checkpoint and rebuilt from its files: its
+        metrics.csv as the history, class_metrics.jsonl's last evaluation (per-class
+        accuracy, confusion matrix). For a run killed after its last checkpoint, while
+        its summary and report were written, which no resume can train again."""
+        from cnnlab.train.evaluate import EvalResult
+        from cnnlab.train.report_evaluation import class_metrics
+        from cnnlab.train.runlog import MetricsLog
+
+        history = MetricsLog.read(self.run_dir / "metrics.csv")
+        tested = [r for r in history if r.get("test_acc") == r.get("test_acc")]  # not NaN
+        record = class_metrics(self.run_dir / "class_metrics.jsonl", tested[-1]["epoch"],
+                               len(self.classes)) if tested else None
+        if record is not None:
+            self.last_eval = EvalResult(
+                tested[-1]["test_loss"], tested[-1]["test_acc"],
+                [record["per_class_acc"].get(name, float("nan")) for name in self.classes],
+                record["confusion"], self.eval_images)
+        cut_short = self.epoch < self.cfg.epochs or self.step_in_epoch
+        return self._finish(history, "max_time" if cut_short else None)

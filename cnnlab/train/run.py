@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import math
 import warnings
 from pathlib import Path
@@ -269,7 +270,11 @@ def _resume(run_dir: Path, data: DatasetSplits | None, console, extra_epochs: in
         cfg = move_data(cfg, data_root)  # a folder's path is in its spec
     if device is not None:
         cfg.device = device
-    _check_work_left(cfg, last, run_dir)
+    work_left = _check_work_left(cfg, last, run_dir)
+    if not work_left and launched_as_main():
+        warn_user(f"{run_dir} has trained all it will, but was stopped while its summary and "
+                  "report were written (summary.json, plots/, report.html): writing them "
+                  "now, from its checkpoint and metrics; nothing is trained", CheckpointWarning)
     if data_root is None and data is None:
         check_run_data(cfg, run_dir)  # its folder moved: name --data-root
     plan = dataclasses.replace(cfg)
@@ -292,8 +297,11 @@ def _resume(run_dir: Path, data: DatasetSplits | None, console, extra_epochs: in
         plan.save(cfg_path)  # the new plan: a later `cnnlab resume` continues it, not the old
     if trainer.dist.is_main and given and not (run_dir / DATA_RECORD).exists():
         write_data_record(run_dir, data)  # a run from before the record: checked from now
-    result = trainer.fit()
+    result = trainer.fit() if work_left else trainer.result_from_files()
     if trainer.dist.is_main:
+        if not work_left:  # their .json copies may be an epoch behind them too
+            for which in ("last", "best"):
+                ckpt.mend_readable_copy(run_dir / "checkpoints" / f"{which}.safetensors")
         write_run_outputs(trainer, result)
     return result
 
@@ -330,12 +338,17 @@ def finished_run_result(run_dir: str | Path) -> TrainResult:
                        preprocess=preprocess)
 
 
-def _check_work_left(cfg: TrainConfig, last: Path, run_dir: Path) -> None:
+def _check_work_left(cfg: TrainConfig, last: Path, run_dir: Path) -> bool:
     """Refuse to resume a run that would train nothing: one that has trained every
     epoch of its plan (it would only rewrite its report), or whose training-time budget
-    is spent (the trainer would stop again after one step)."""
+    is spent (the trainer would stop again after one step). Except where its summary
+    and report are not of its last checkpoint (killed while they were written): False,
+    for a resume that writes them. True when there is training left."""
     _, state = ckpt.load_checkpoint(last)
     ckpt.require_state(state, ("epoch", "train_time"), last)
+    spent = cfg.max_time is not None and state["train_time"] >= cfg.max_time
+    if (state["epoch"] >= cfg.epochs or spent) and _outputs_behind(run_dir, state):
+        return False
     if state["epoch"] >= cfg.epochs:
         raise RunFinished(
             f"{run_dir} has trained all {cfg.epochs} epochs of its plan, so resuming would "
@@ -351,12 +364,24 @@ def _check_work_left(cfg: TrainConfig, last: Path, run_dir: Path) -> None:
             "change mid-run (and a mid-epoch resume would repeat images). Resume it as it "
             f"was trained: {launch_command(f'resume {run_dir}', trained_on)}"
         )
-    if cfg.max_time is None:
-        return
-    spent = state["train_time"]
-    if spent >= cfg.max_time:
+    if spent:
         raise ConfigError(
-            f"this run has already trained for {spent:.3g} s of its {cfg.max_time:g} s "
-            "budget (max_time), so resuming would train nothing. Give it a larger total "
-            "budget with --max-time S (S above the time spent), or --max-time 0 for no limit"
+            f"this run has already trained for {state['train_time']:.3g} s of its "
+            f"{cfg.max_time:g} s budget (max_time), so resuming would train nothing. Give it "
+            "a larger total budget with --max-time S (S above the time spent), or "
+            "--max-time 0 for no limit"
         )
+    return True
+
+
+def _outputs_behind(run_dir: Path, state: dict) -> bool:
+    """Whether summary.json and report.html are missing, or not of the checkpoint whose
+    ``state`` is given (an earlier stop's, before a resume added epochs): the summary
+    records the training time the last checkpoint holds, and the report comes after it."""
+    summary_path, report = run_dir / "summary.json", run_dir / "report.html"
+    try:
+        written_at = json.loads(summary_path.read_text(encoding="utf-8")).get("train_time_s")
+        return (written_at != state["train_time"] or not report.is_file()
+                or report.stat().st_mtime_ns < summary_path.stat().st_mtime_ns)
+    except (OSError, ValueError, AttributeError):  # missing, damaged, or not an object
+        return True
