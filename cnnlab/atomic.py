@@ -52,6 +52,21 @@ def new_temp_file(path: Path, mode: int = 0o666) -> str:
     raise FileExistsError(f"no free temporary name beside {path}")
 
 
+def remove_leftover_temp_files(folder: Path) -> int:
+    """Delete the temporary files in ``folder`` that writes killed before their rename
+    left (``.NAME.XXXXXXXX.tmp``, new_temp_file's names; a checkpoint's is as large as
+    the checkpoint); returns how many. Only for a folder no one else is writing to now:
+    a live write's temporary file looks the same."""
+    removed = 0
+    for leftover in Path(folder).glob(".*.*.tmp"):
+        stem = leftover.name[1:-len(".tmp")]
+        token = stem.rpartition(".")[2]
+        if len(token) == 8 and all(c in "0123456789abcdef" for c in token):
+            leftover.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
 def fsync_file(path: Path | str) -> None:
     """Put a file's content on disk (before it is renamed into place)."""
     with open(path, "rb+") as fh:

@@ -419,3 +419,17 @@ def test_a_report_older_than_the_last_checkpoint_is_written_again(tmp_path, monk
         resume(run)
     summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
     assert summary["final"]["epoch"] == 2 and summary["config"]["epochs"] == 2
+
+
+def test_resume_removes_what_writes_cut_short_by_a_kill_left(one_epoch_run):
+    # kill -9 between a write and its rename leaves the temporary file (a checkpoint's is
+    # as large as the checkpoint); nothing removed them, however often the run resumed.
+    checkpoints = one_epoch_run / "checkpoints"
+    leftovers = [checkpoints / ".last.safetensors.0a1b2c3d.tmp",
+                 one_epoch_run / ".summary.json.deadbeef.tmp"]
+    kept = [one_epoch_run / ".notes.tmp", one_epoch_run / ".plan.v2.not-hex1.tmp"]
+    for path in leftovers + kept:
+        path.write_bytes(b"x" * 100)
+    resume(one_epoch_run, extra_epochs=1)
+    assert [p.exists() for p in leftovers] == [False, False]
+    assert [p.exists() for p in kept] == [True, True]  # not named as cnnlab names its own

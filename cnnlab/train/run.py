@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from cnnlab.atomic import remove_leftover_temp_files
 from cnnlab.data import load_dataset, parse_spec
 from cnnlab.data.dataset import DatasetSplits
 from cnnlab.models import model_info
@@ -254,6 +255,9 @@ def _resume(run_dir: Path, data: DatasetSplits | None, console, extra_epochs: in
             f"{run_dir} is not a resumable run: it has no checkpoints/last.safetensors (a "
             "run stopped before its first checkpoint cannot be resumed; start it again)"
         )
+    if launched_as_main():  # the run's lock is held: no write of its own is live
+        for folder in (run_dir, run_dir / "checkpoints", run_dir / "plots"):
+            remove_leftover_temp_files(folder)  # of writes a kill cut short
     cfg = TrainConfig.load(cfg_path)
     if extra_epochs is not None and extra_epochs < 1:
         raise ConfigError(f"--epochs {extra_epochs} (extra_epochs): resume adds epochs to the "
