@@ -433,3 +433,25 @@ def test_resume_removes_what_writes_cut_short_by_a_kill_left(one_epoch_run):
     resume(one_epoch_run, extra_epochs=1)
     assert [p.exists() for p in leftovers] == [False, False]
     assert [p.exists() for p in kept] == [True, True]  # not named as cnnlab names its own
+
+
+def test_a_runs_result_is_read_back_from_its_folder(tmp_path, monkeypatch):
+    # A notebook opened again the next day: the run's result without training it again,
+    # from its summary, or (interrupted, or killed before its summary) its checkpoint.
+    from cnnlab.train import read_result
+
+    trained = small_run(tmp_path, monkeypatch, epochs=2, run_name="run")
+    run = tmp_path / "run"
+    back = read_result(run)
+    for key in ("history", "final", "best_test_acc", "train_time_s", "per_class_acc",
+                "confusion", "stopped", "eval_images", "test_images", "preprocess"):
+        assert getattr(back, key) == getattr(trained, key), key
+    assert back.model is None and back.curves().axes
+    (run / "summary.json").unlink()
+    from_checkpoint = read_result(run)
+    for key in ("history", "final", "best_test_acc", "train_time_s", "per_class_acc",
+                "confusion"):
+        assert getattr(from_checkpoint, key) == getattr(trained, key), key
+    (run / "checkpoints" / "last.safetensors").unlink()
+    with pytest.raises(ckpt.CheckpointError, match="has no checkpoint yet"):
+        read_result(run)

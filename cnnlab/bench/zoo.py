@@ -178,7 +178,7 @@ def run_zoo(
     row's setup: it changes how fast, not what is trained."""
     from cnnlab.train import TrainingInterrupted, resume, train
     from cnnlab.train.device import select_device
-    from cnnlab.train.run import RunFinished, finished_run_result
+    from cnnlab.train.run import RunFinished, read_result
     from cnnlab.train.runlog import file_name_for
 
     out = Path(out_dir)
@@ -231,7 +231,7 @@ def run_zoo(
                 try:
                     result = resume(run_dir, threads=threads)  # interrupted: continue it
                 except RunFinished:  # trained in full, stopped before its row was stored
-                    result, trained_here = finished_run_result(run_dir), False
+                    result, trained_here = read_result(run_dir), False
             else:
                 if run_dir.exists():  # started but never checkpointed: start again
                     import shutil

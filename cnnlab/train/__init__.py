@@ -10,6 +10,7 @@ _EXPORTS = {
     "resolve_config": "cnnlab.train.presets",
     "LoadedRun": "cnnlab.train.run",
     "load_run": "cnnlab.train.run",
+    "read_result": "cnnlab.train.run",
     "resume": "cnnlab.train.run",
     "train": "cnnlab.train.run",
     "Trainer": "cnnlab.train.trainer",

@@ -247,6 +247,22 @@ def is_checkpoint(path: Path) -> bool:
         return False
 
 
+def read_state(path: Path) -> dict[str, Any]:
+    """The training state of checkpoint ``path`` (epoch, clocks, best accuracy,
+    preprocessing, config), from its header alone: no tensor is read."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+            state = json.loads(_safetensors_metadata(
+                head + fh.read(int.from_bytes(head, "little")))[STATE_KEY])
+        if not isinstance(state, dict):
+            raise ValueError("its training state is not a JSON object")
+    except (OSError, ValueError, KeyError) as exc:
+        raise CheckpointError(f"{path}: not a readable cnnlab training checkpoint "
+                              f"({type(exc).__name__}: {exc})") from None
+    return state
+
+
 def weights_from_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict]:
     """(the weights its run evaluated, the ``model_overrides`` its run built the model
     with, {} when none) of checkpoint ``path``, from one read (:func:`load_checkpoint`):

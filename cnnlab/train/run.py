@@ -327,19 +327,45 @@ def _warn_if_the_schedule_restarts(trainer: Trainer, extra_epochs: int) -> None:
                       CheckpointWarning)
 
 
-def finished_run_result(run_dir: str | Path) -> TrainResult:
-    """What a finished run trained, read back from its metrics.csv and last checkpoint:
-    for a caller that lost the result (a bench killed after the run, before it stored
-    the row)."""
+def read_result(run_dir: str | Path) -> TrainResult:
+    """A run's result read back from its folder, without its model or data: for a
+    notebook opened again later (``.curves()``, ``.history``, ``.per_class_acc``), or a
+    caller that lost it. A finished or stopped run's is its summary.json's; one
+    interrupted, or still training, is its last checkpoint's, with the metrics.csv rows
+    written so far and the last evaluation's per-class numbers (class_metrics.jsonl).
+    ``model`` is None: :func:`load_run` gives the network. Raises NotARunError for a
+    folder that is no run, CheckpointError for a run with no checkpoint yet."""
+    from cnnlab.train.report_evaluation import class_metrics
+
     run_dir = Path(run_dir)
-    history = MetricsLog.read(run_dir / "metrics.csv")
+    check_run_folder(run_dir)
     last = run_dir / "checkpoints" / "last.safetensors"
-    _, state = ckpt.load_checkpoint(last)
+    if not last.is_file():
+        raise ckpt.CheckpointError(f"{run_dir} has no checkpoint yet (its first epoch has not "
+                                   "ended): it has no result to read")
+    state = ckpt.read_state(last)
     ckpt.require_state(state, ("best_test_acc", "train_time"), last)
+    metrics = run_dir / "metrics.csv"
+    history = MetricsLog.read(metrics) if metrics.is_file() else []
     preprocess = Preprocess.from_dict(state["preprocess"]) if "preprocess" in state else None
-    return TrainResult(run_dir=run_dir, history=history, final=history[-1] if history else {},
-                       best_test_acc=state["best_test_acc"], train_time_s=state["train_time"],
-                       preprocess=preprocess)
+    summary = _current_summary(run_dir, state)
+    if summary is not None:
+        return TrainResult(
+            run_dir=run_dir, history=history, final=summary.get("final") or {},
+            best_test_acc=summary["best_test_acc"], train_time_s=summary["train_time_s"],
+            per_class_acc=summary.get("per_class_acc") or {},
+            confusion=summary.get("confusion") or [], stopped=summary.get("stopped"),
+            eval_images=summary.get("eval_images"), test_images=summary.get("test_images"),
+            preprocess=preprocess)
+    tested = [r for r in history if r.get("test_acc") == r.get("test_acc")]  # not NaN
+    classes = state.get("classes") or []
+    record = class_metrics(run_dir / "class_metrics.jsonl", tested[-1]["epoch"],
+                           len(classes)) if tested else None
+    return TrainResult(
+        run_dir=run_dir, history=history, final=history[-1] if history else {},
+        best_test_acc=state["best_test_acc"], train_time_s=state["train_time"],
+        per_class_acc=record["per_class_acc"] if record else {},
+        confusion=record["confusion"] if record else [], preprocess=preprocess)
 
 
 def _check_work_left(cfg: TrainConfig, last: Path, run_dir: Path) -> bool:
@@ -378,14 +404,26 @@ def _check_work_left(cfg: TrainConfig, last: Path, run_dir: Path) -> bool:
     return True
 
 
+def _current_summary(run_dir: Path, state: dict) -> dict | None:
+    """summary.json where it is of the checkpoint whose ``state`` is given (it records the
+    training time that checkpoint holds); None where it is missing, damaged, or an
+    earlier stop's (before a resume added epochs)."""
+    try:
+        summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(summary, dict) or summary.get("train_time_s") != state["train_time"]:
+        return None
+    return summary
+
+
 def _outputs_behind(run_dir: Path, state: dict) -> bool:
     """Whether summary.json and report.html are missing, or not of the checkpoint whose
-    ``state`` is given (an earlier stop's, before a resume added epochs): the summary
-    records the training time the last checkpoint holds, and the report comes after it."""
+    ``state`` is given: the summary is that checkpoint's, and the report comes after it."""
     summary_path, report = run_dir / "summary.json", run_dir / "report.html"
+    if _current_summary(run_dir, state) is None:
+        return True
     try:
-        written_at = json.loads(summary_path.read_text(encoding="utf-8")).get("train_time_s")
-        return (written_at != state["train_time"] or not report.is_file()
-                or report.stat().st_mtime_ns < summary_path.stat().st_mtime_ns)
-    except (OSError, ValueError, AttributeError):  # missing, damaged, or not an object
+        return not report.is_file() or report.stat().st_mtime_ns < summary_path.stat().st_mtime_ns
+    except OSError:  # gone meanwhile
         return True
