@@ -21,11 +21,11 @@ def row(epoch: int, test_acc: float, wall_s: float, images_per_s: float = 1000.0
 
 def make_run(root: Path, name: str, history: list[dict], summary: dict | None = None,
              data_json: dict | None = None, input_size: int | None = None,
-             **settings) -> Path:
+             checkpoint: dict | None = None, **settings) -> Path:
     """A run folder as training leaves it (config.yaml, metrics.csv, summary.json; with
-    ``data_json`` the record of data given from Python, with ``input_size`` the last
-    checkpoint's readable copy), written directly: what compare reads, without the
-    seconds a training takes."""
+    ``data_json`` the record of data given from Python, with ``input_size`` or
+    ``checkpoint`` the last checkpoint's readable copy, holding those), written directly:
+    what compare reads, without the seconds a training takes."""
     run_dir = root / name
     (run_dir / "checkpoints").mkdir(parents=True)
     settings = {"model": "lenet_modern", "data": "synthetic", "epochs": 3,
@@ -39,10 +39,11 @@ def make_run(root: Path, name: str, history: list[dict], summary: dict | None = 
         (run_dir / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
     if data_json is not None:
         (run_dir / "data.json").write_text(json.dumps(data_json), encoding="utf-8")
-    if input_size is not None:
-        checkpoint = {"epoch": len(history), "preprocess": {"channels": 1,
-                                                            "image_size": input_size}}
-        (run_dir / "checkpoints" / "last.json").write_text(json.dumps(checkpoint),
+    if input_size is not None or checkpoint is not None:
+        state = {"epoch": len(history), "step_in_epoch": 0,
+                 "preprocess": {"channels": 1, "image_size": input_size or 28},
+                 **(checkpoint or {})}
+        (run_dir / "checkpoints" / "last.json").write_text(json.dumps(state),
                                                            encoding="utf-8")
     return run_dir
 

@@ -75,6 +75,32 @@ def test_each_runs_state_is_told_from_its_files(tmp_path):
     assert compare_runs([done, rounded]).runs[1].epochs_done == 64 / 512
 
 
+def test_a_run_training_now_or_stopped_by_a_signal_says_so(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    two = three_epochs(0.5, 0.6, 0.7)[:2]
+    # Its lock file names a live process: training now (this one stands in for it).
+    live = make_run(tmp_path, "live", two)
+    (live / ".lock").write_text(f"{os.getpid()}\n", encoding="utf-8")
+    # Killed outright: its lock file stays, naming a process gone.
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    killed = make_run(tmp_path, "killed", two, checkpoint={"epoch": 2})
+    (killed / ".lock").write_text(f"{gone}\n", encoding="utf-8")
+    # Ctrl-C in epoch 3: a checkpoint mid-epoch, with its device and size, no summary.
+    stopped = make_run(tmp_path, "stopped", two, checkpoint={
+        "epoch": 2, "step_in_epoch": 7, "device": "cpu", "parameters": 61706})
+    first = make_run(tmp_path, "first", [], checkpoint={"epoch": 0, "step_in_epoch": 3})
+    runs = compare_runs(live, killed, stopped, first).runs
+    expected = ["unfinished", "interrupted", "interrupted"]
+    if os.name == "posix":  # no run locks on Windows
+        assert runs[0].state == "training"
+    assert [r.state for r in runs[1:]] == expected
+    assert (runs[2].parameters, runs[2].device) == (61706, "cpu")
+
+
 def test_a_real_run_stopped_by_its_time_budget_says_so_and_how_far_it_got(tmp_path):
     # What the trainer really writes: out of time after its first step, inside epoch 1.
     from cnnlab.train import train
@@ -87,6 +113,33 @@ def test_a_real_run_stopped_by_its_time_budget_says_so_and_how_far_it_got(tmp_pa
     assert (stopped.state, whole.state) == ("time budget", "finished")
     assert stopped.epochs_done == 64 / 512 and whole.epochs_done == 2
     assert stopped.device == whole.device == "cpu" and stopped.processes == 1
+
+
+def test_a_real_run_stopped_by_ctrl_c_is_interrupted_with_its_size_and_device(tmp_path,
+                                                                               monkeypatch):
+    # What the trainer really leaves at Ctrl-C in epoch 2: a checkpoint mid-epoch, and no
+    # summary: its size and device were "-" and "?", its state "unfinished".
+    from cnnlab.train import TrainingInterrupted, train
+    from cnnlab.train.trainer import Trainer
+
+    step = Trainer._optimizer_step
+
+    def ctrl_c_in_epoch_2(self):
+        step(self)
+        if self.epoch == 1:
+            self._stop_signal = "SIGINT"
+
+    monkeypatch.setattr(Trainer, "_optimizer_step", ctrl_c_in_epoch_2)
+    with pytest.raises(TrainingInterrupted):
+        train(TrainConfig(model="lenet_modern", data="synthetic", epochs=3, batch_size=64,
+                          device="auto", quiet=True, out_dir=str(tmp_path), run_name="run"))
+    other = make_run(tmp_path, "other", three_epochs(0.5, 0.6, 0.7), FINISHED)
+    run = compare_runs(tmp_path / "run", other).runs[0]
+    assert not (tmp_path / "run" / "summary.json").exists()
+    from cnnlab import get_model
+
+    size = sum(p.numel() for p in get_model("lenet_modern").parameters())
+    assert (run.state, run.device, run.parameters) == ("interrupted", "cpu", size)
 
 
 def test_epochs_that_eval_every_skipped_neither_count_as_best_nor_as_last(tmp_path):

@@ -92,13 +92,12 @@ def read_data_record(run_dir: Path) -> dict[str, Any]:
                         "whether its run trained on the same data as the others is not known")
 
 
-def read_input_size(run_dir: Path) -> int | None:
-    """The side of the images the network was fed (after any resize), from the last
-    checkpoint's readable copy; None before the first checkpoint."""
-    state = _json_object(run_dir / "checkpoints" / "last.json", "its input size is not known")
-    preprocess = state.get("preprocess")
-    size = preprocess.get("image_size") if isinstance(preprocess, dict) else None
-    return size if isinstance(size, int) and not isinstance(size, bool) else None
+def read_checkpoint_state(run_dir: Path) -> dict[str, Any]:
+    """The last checkpoint's training state, from its readable copy (last.json: no
+    tensor read): the input size, the step it stopped at, its device and parameters;
+    {} before the first checkpoint."""
+    return _json_object(run_dir / "checkpoints" / "last.json",
+                        "its input size and where it stopped are not known")
 
 
 def _json_object(path: Path, lost: str) -> dict[str, Any]:

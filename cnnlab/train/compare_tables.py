@@ -9,7 +9,8 @@ from collections.abc import Callable
 from html import escape as html_escape
 
 from cnnlab.formatting import format_count, setting_text
-from cnnlab.train.compare import ComparedRun, RunComparison, finite
+from cnnlab.train.compare import RunComparison
+from cnnlab.train.compared_run import ComparedRun, finite
 
 # The results table: (header, right-aligned, cell) per column. The time-to-target column
 # is put in by :func:`columns` when a target is given.

@@ -47,6 +47,9 @@ class Resumable:
             "last_lr": self.last_lr,
             # Batches, steps and the schedule are per process: a resume needs as many.
             "world_size": self.dist.world_size,
+            # For readers of its .json copy (compare) before the run has a summary.
+            "device": str(self.device),
+            "parameters": sum(p.numel() for p in self.model.parameters()),
         }
 
     def _save(self, tag: str, eval_weights: bool = False) -> None:

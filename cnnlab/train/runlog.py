@@ -147,6 +147,23 @@ def _take_run_lock(path: Path, run_dir) -> int | None:
     return None  # inode numbers that never match (some network mounts): go on unlocked
 
 
+def training_pid(run_dir: Path) -> int | None:
+    """The process training ``run_dir`` now, as far as this machine can tell: the pid its
+    lock file names, while that process lives (the lock file goes when training ends; a
+    run killed outright leaves it, naming a process gone). None otherwise, and where
+    there are no locks (Windows)."""
+    if fcntl is None:
+        return None
+    try:
+        pid = int((Path(run_dir) / ".lock").read_text(encoding="utf-8").split()[0])
+        os.kill(pid, 0)  # signal 0: is it there (nothing is sent)
+    except PermissionError:  # there, another user's
+        return pid
+    except (OSError, ValueError, IndexError):  # no lock file, no pid in it, or gone
+        return None
+    return pid
+
+
 class RunLogWarning(CnnlabWarning):
     """A line of a run's log (metrics.csv, class_metrics.jsonl) that is no record, edited
     or damaged by hand, was dropped: the checkpoint, not the log, is the run's state."""
