@@ -88,8 +88,12 @@ def test_a_sweep_killed_while_drawing_draws_the_rest(tmp_path):
 
 
 def test_missing_sweep_is_explained(tmp_path):
-    with pytest.raises(SweepError, match="not a design sweep.*cnnlab design run"):
+    with pytest.raises(SweepError, match="nothing does not exist: give a sweep's folder.*"
+                                         "cnnlab design run"):
         TrialStore(tmp_path / "nothing")
+    (tmp_path / "empty").mkdir()  # there, but holding no sweep
+    with pytest.raises(SweepError, match="not a design sweep.*cnnlab design run"):
+        TrialStore(tmp_path / "empty")
 
 
 def test_extending_a_sweep_keeps_the_planned_trials(tmp_path):
