@@ -12,7 +12,7 @@ import pytest
 from compare_helpers import FINISHED, data_json, make_run, three_epochs
 
 from cnnlab.train import ConfigError, TrainConfig, compare_runs
-from cnnlab.train.compare import differing_settings
+from cnnlab.train.compare import RunFilesError, differing_settings
 from cnnlab.train.run_files import NotARunError
 from cnnlab.train.runlog import RunLogWarning
 
@@ -202,7 +202,8 @@ def test_what_cannot_be_compared_is_refused_with_what_to_do(tmp_path):
         compare_runs([a, a], target=1.5)  # not a percentage: no "did you mean 0.015"
     b = make_run(tmp_path, "b", three_epochs(0.5, 0.6, 0.7))
     (b / "config.yaml").write_text("model: lenet_modern\nlr: fast\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"b[/\\]config.yaml: invalid value for lr"):
+    with pytest.raises(RunFilesError, match=r"b[/\\]config.yaml: invalid value for lr.*mend "
+                                            r"it, or leave that run out"):
         compare_runs([a, b])
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from cnnlab.notices import warn_user
-from cnnlab.train.config import TrainConfig
+from cnnlab.train.config import ConfigError, TrainConfig
 from cnnlab.train.run_files import DATA_RECORD, NotARunError, check_run_folder
 from cnnlab.train.runlog import MetricsLog, RunLogWarning
 
@@ -52,10 +52,14 @@ def read_config(run_dir: Path) -> dict[str, Any]:
     from cnnlab.train.yaml_file import read_mapping
 
     path = run_dir / "config.yaml"
-    values = read_mapping(path)
-    unknown = sorted(set(values) - {f.name for f in fields(TrainConfig)})
-    if not unknown or "model" not in values or "epochs" not in values:
-        return TrainConfig.load(path).to_dict()  # refuses a damaged file, naming it
+    try:
+        values = read_mapping(path)
+        unknown = sorted(set(values) - {f.name for f in fields(TrainConfig)})
+        if not unknown or "model" not in values or "epochs" not in values:
+            return TrainConfig.load(path).to_dict()  # refuses a damaged file, naming it
+    except ConfigError as exc:  # a run's file, damaged or edited: not the request's fault
+        raise RunFilesError(f"{exc}: mend it, or leave that run out of the comparison"
+                            ) from None
     warn_user(f"{path}: fields this cnnlab does not know ({', '.join(unknown)}): written "
                   "by another version; compared as written", RunLogWarning)
     return values
