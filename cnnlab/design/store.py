@@ -195,13 +195,11 @@ class TrialStore:
         if self.directory.exists() and not self.directory.is_dir():
             raise SweepError(f"{self.directory} is a file, not a folder: a sweep is a folder "
                              f"holding {DB_NAME}")
-        if not create and not self.directory.exists():
-            raise SweepError(f"{self.directory} does not exist: give a sweep's folder (the "
-                             "--out of `cnnlab design run`), or start one with `cnnlab design "
-                             "run --space ... --out DIR`")
         if not create and not self.path.exists():
-            raise SweepError(f"{self.directory} is not a design sweep (no {DB_NAME}); start "
-                             "one with `cnnlab design run --space ... --out DIR`")
+            what = (f"is not a design sweep (no {DB_NAME})" if self.directory.exists() else
+                    "does not exist: give a sweep's folder (design run's --out)")
+            raise SweepError(f"{self.directory} {what}; start one with `cnnlab design run "
+                             "--space ... --out DIR`")
         if self.path.exists() and not self.path.is_file():
             raise SweepError(f"{self.path} is not a file: a sweep's store is one SQLite file; "
                              "move that away")
@@ -339,13 +337,10 @@ class TrialStore:
             self.set_meta({"spec": spec.to_dict(), "created": created or {}, "n": n})
             self.add_trials(first)
             return self.counts()
-        elif sweep_identity(stored) != sweep_identity(spec.to_dict()):
-            was, asked = sweep_identity(stored), sweep_identity(spec.to_dict())
-            def shown(key: str, value) -> str:
-                if value is None:  # a band or subset not given: Python's None says nothing
-                    return "none"
-                return spaces.format_band(value) if key == "macs" else repr(value)
-
+        elif (was := sweep_identity(stored)) != (asked := sweep_identity(spec.to_dict())):
+            def shown(key: str, value) -> str:  # None: a band or subset not given
+                return "none" if value is None else \
+                    spaces.format_band(value) if key == "macs" else repr(value)
             diffs = [f"{k}: stored {shown(k, was.get(k))}, asked {shown(k, asked.get(k))}"
                      for k in sorted(set(was) | set(asked)) if was.get(k) != asked.get(k)]
             raise SweepError(f"{self.directory} holds a different sweep ({'; '.join(diffs)}); "
