@@ -297,8 +297,8 @@ def _move_aside_damaged_raw_copy(raw: Path) -> None:
         aside = raw.with_name(f"{raw.name}.damaged")
         os.replace(raw, aside)
         warn_user(f"moved {raw} to {aside.name}: an uncompressed copy that is not "
-                      "Fashion-MNIST's (damaged?), read before the good .gz beside it",
-                      DataWarning)
+                  "Fashion-MNIST's (damaged?), read before the good .gz beside it",
+                  DataWarning)
 
 
 def _fetch_from_mirrors(name: str, dest: Path, mirrors: tuple[str, ...], bar: Progress) -> None:

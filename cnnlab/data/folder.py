@@ -380,8 +380,8 @@ def load_folder(
     if presplit is not None:
         if val_fraction is not None:
             warn_user(f"{root} is already split into {presplit[0].name}/ and "
-                          f"{presplit[1].name}/: val_fraction {val_fraction} is not used",
-                          DataWarning)
+                      f"{presplit[1].name}/: val_fraction {val_fraction} is not used",
+                      DataWarning)
         return _load_presplit(root, *presplit, size, channels, seed, progress, use_cache)
     decoded, how = _decoded_tree(root, size, channels, progress, use_cache)
     _warn_of_a_single_class(root, decoded.classes)

@@ -64,9 +64,9 @@ def restore_rng_state(tensors: dict[str, torch.Tensor], plain: dict[str, Any]) -
             from cnnlab.notices import CnnlabWarning, warn_user
 
             warn_user(f"the checkpoint's Apple GPU (MPS) random state is not this "
-                          f"PyTorch's ({exc}): saved by another version? Training goes on, "
-                          "but its dropout draws no longer continue the interrupted run's",
-                          CnnlabWarning)
+                      f"PyTorch's ({exc}): saved by another version? Training goes on, "
+                      "but its dropout draws no longer continue the interrupted run's",
+                      CnnlabWarning)
     random.setstate(_from_json(plain["python"]))
     kind, keys, *rest = plain["numpy"]
     np.random.set_state((kind, np.array(keys, dtype=np.uint32), *rest))

@@ -58,10 +58,10 @@ def read_config(run_dir: Path) -> dict[str, Any]:
         if not unknown or "model" not in values or "epochs" not in values:
             return TrainConfig.load(path).to_dict()  # refuses a damaged file, naming it
     except ConfigError as exc:  # a run's file, damaged or edited: not the request's fault
-        raise RunFilesError(f"{exc}: mend it, or leave that run out of the comparison"
-                            ) from None
+        raise RunFilesError(
+            f"{exc}: mend it, or leave that run out of the comparison") from None
     warn_user(f"{path}: fields this cnnlab does not know ({', '.join(unknown)}): written "
-                  "by another version; compared as written", RunLogWarning)
+              "by another version; compared as written", RunLogWarning)
     return values
 
 
@@ -79,7 +79,7 @@ def read_history(run_dir: Path) -> list[dict]:
     cut = [r["epoch"] for r in rows if any(v is None for v in r.values())]
     if cut:
         warn_user(f"{path}: the row of epoch {', '.join(map(str, cut))} is cut short "
-                      "(fields missing); left out", RunLogWarning)
+                  "(fields missing); left out", RunLogWarning)
     return [r for r in rows if all(v is not None for v in r.values())]
 
 

@@ -79,7 +79,7 @@ def load_run(run_dir: str | Path, which: str = "best", device: str = "cpu",
         path = run_dir / "checkpoints" / "last.safetensors"
         if path.exists():
             warn_user(f"{run_dir} has no best checkpoint yet (stopped before its first "
-                          "evaluation): using last", CheckpointWarning)
+                      "evaluation): using last", CheckpointWarning)
         elif not (run_dir / "checkpoints").is_dir() or not any(
                 (run_dir / "checkpoints").glob("*.safetensors")):
             raise ckpt.CheckpointError(

@@ -106,8 +106,8 @@ def warn_of_a_small_input(name: str, image_size: int) -> None:
                if small in list_models() else "a model made for small images (resnet18_small, "
                "the *_d2l networks, speednet)")
     warn_user(f"{name} was designed for {design}x{design} inputs and sees "
-                  f"{image_size}x{image_size} here: its stem shrinks them at once. Use "
-                  f"{instead}, or --resize {design} (resize={design}; slow)", SetupWarning)
+              f"{image_size}x{image_size} here: its stem shrinks them at once. Use "
+              f"{instead}, or --resize {design} (resize={design}; slow)", SetupWarning)
 
 
 def adapt_stem(model: nn.Module, cfg: TrainConfig, channels_last: bool, train: ImageData,

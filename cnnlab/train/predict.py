@@ -123,8 +123,8 @@ def predict_image(run, image, top_k: int = 3, invert: bool = False,
 
         name = Path(image).name if isinstance(image, str | Path) else "the image"
         warn_user(f"{name} has a light background, and {run.data}'s images are "
-                      "light on black: if the classes look wrong, try --invert",
-                      SetupWarning)
+                  "light on black: if the classes look wrong, try --invert",
+                  SetupWarning)
     views = tta_views(*run.tta) if tta else tta_views(False)
     device = _input_device(run.model)
     x = x.to(device)

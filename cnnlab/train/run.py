@@ -322,9 +322,9 @@ def _warn_if_the_schedule_restarts(trainer: Trainer, extra_epochs: int) -> None:
     if after > before * 1.01:
         more = f"{extra_epochs} more epoch" + ("" if extra_epochs == 1 else "s")
         warn_user(f"{more}: the {cfg.schedule} schedule now spans "
-                      f"{cfg.epochs} epochs, so the learning rate goes from {before:.3g} back "
-                      f"up to {after:.3g} here and decays again to epoch {cfg.epochs}",
-                      CheckpointWarning)
+                  f"{cfg.epochs} epochs, so the learning rate goes from {before:.3g} back "
+                  f"up to {after:.3g} here and decays again to epoch {cfg.epochs}",
+                  CheckpointWarning)
 
 
 def read_result(run_dir: str | Path) -> TrainResult:

@@ -223,6 +223,6 @@ def _draw(out: Path, draw) -> bool:
             draw(out)
     except Exception as exc:
         warn_user(f"could not draw {out} ({type(exc).__name__}: {exc}); the report is "
-                      "written without it", FigureWarning)
+                  "written without it", FigureWarning)
         return False
     return draw is not None and out.exists()

@@ -207,7 +207,7 @@ class MetricsLog:
                     continue
                 dropped += 1
                 warn_user(f"{path} line {reader.line_num}: dropped a row whose epoch is not a "
-                              f"whole number (epoch {row.get('epoch')!r})", RunLogWarning)
+                          f"whole number (epoch {row.get('epoch')!r})", RunLogWarning)
         return rows, dropped
 
     def truncate_after(self, epoch: int) -> None:
@@ -279,7 +279,7 @@ def _epoch_of(line: str, path: Path) -> float:
         return json.loads(line)["epoch"] if line else math.inf
     except (ValueError, KeyError, TypeError):
         warn_user(f"{path}: dropped a line that is not a JSON record with an epoch: "
-                      f"{line[:60]!r}", RunLogWarning)
+                  f"{line[:60]!r}", RunLogWarning)
         return math.inf
 
 

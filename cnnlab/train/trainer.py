@@ -79,8 +79,8 @@ class Trainer(Resumable):
                 from cnnlab.notices import SetupWarning, warn_user
 
                 warn_user(f"--device {cfg.device} under torchrun: each process uses the "
-                              "GPU of its local rank (cuda:LOCAL_RANK), whatever K is; choose "
-                              "the GPUs with CUDA_VISIBLE_DEVICES", SetupWarning)
+                          "GPU of its local rank (cuda:LOCAL_RANK), whatever K is; choose "
+                          "the GPUs with CUDA_VISIBLE_DEVICES", SetupWarning)
             self.device = torch.device("cuda", self.dist.local_rank)
         self.amp = resolve_amp(cfg.amp, self.device)
         self.channels_last = (cfg.channels_last if cfg.channels_last is not None
