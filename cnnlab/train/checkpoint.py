@@ -253,13 +253,17 @@ def read_state(path: Path) -> dict[str, Any]:
     try:
         with open(path, "rb") as fh:
             head = fh.read(8)
-            state = json.loads(_safetensors_metadata(
-                head + fh.read(int.from_bytes(head, "little")))[STATE_KEY])
-        if not isinstance(state, dict):
-            raise ValueError("its training state is not a JSON object")
-    except (OSError, ValueError, KeyError) as exc:
+            text = _safetensors_metadata(head + fh.read(int.from_bytes(head, "little"))).get(
+                STATE_KEY)
+        state = json.loads(text) if text is not None else None
+    except (OSError, ValueError) as exc:
         raise CheckpointError(f"{path}: not a readable cnnlab training checkpoint "
-                              f"({type(exc).__name__}: {exc})") from None
+                              f"({exc})") from None
+    if text is None:
+        raise CheckpointError(f"{path}: a weights file, not a cnnlab training checkpoint")
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path}: its training state is not a JSON object; a damaged "
+                              "or hand-made file")
     return state
 
 

@@ -374,7 +374,7 @@ def _check_work_left(cfg: TrainConfig, last: Path, run_dir: Path) -> bool:
     is spent (the trainer would stop again after one step). Except where its summary
     and report are not of its last checkpoint (killed while they were written): False,
     for a resume that writes them. True when there is training left."""
-    _, state = ckpt.load_checkpoint(last)
+    state = ckpt.read_state(last)  # its header: the weights are read once, by the trainer
     ckpt.require_state(state, ("epoch", "train_time"), last)
     spent = cfg.max_time is not None and state["train_time"] >= cfg.max_time
     if (state["epoch"] >= cfg.epochs or spent) and _outputs_behind(run_dir, state):
