@@ -304,9 +304,6 @@ def test_a_safetensors_header_of_the_wrong_shape_is_no_checkpoint_and_says_which
 def test_a_checkpoints_state_is_read_from_its_header_alone(tmp_path):
     # read_result and resume's first look read the state without the weights (a VGG's
     # checkpoint is half a gigabyte); a file that is no checkpoint is named as such.
-    import torch
-    from safetensors.torch import save_file
-
     path = tmp_path / "last.safetensors"
     ckpt.save_checkpoint(path, {"w": torch.ones(3)}, {"epoch": 2, "train_time": 1.5})
     assert ckpt.read_state(path) == ckpt.load_checkpoint(path)[1]
