@@ -90,6 +90,18 @@ def class_metrics(path: Path, epoch: int, n_classes: int) -> dict | None:
     return None
 
 
+def last_class_metrics(run_dir: Path, history: list[dict],
+                       n_classes: int) -> tuple[dict, dict] | None:
+    """The last evaluated epoch's metrics row and its class_metrics.jsonl record
+    (per-class accuracy by class name, confusion matrix); None where there is none."""
+    tested = [r for r in history if r.get("test_acc") == r.get("test_acc")]  # not NaN
+    if not tested:
+        return None
+    record = class_metrics(Path(run_dir) / "class_metrics.jsonl", tested[-1]["epoch"],
+                           n_classes)
+    return None if record is None else (tested[-1], record)
+
+
 def evaluated_weights(config: dict) -> str:
     """Which weights the run's evaluations scored, in words."""
     if config.get("ema_decay"):

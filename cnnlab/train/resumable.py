@@ -131,16 +131,15 @@ class Resumable:
         accuracy, confusion matrix). For a run killed after its last checkpoint, while
         its summary and report were written, which no resume can train again."""
         from cnnlab.train.evaluate import EvalResult
-        from cnnlab.train.report_evaluation import class_metrics
+        from cnnlab.train.report_evaluation import last_class_metrics
         from cnnlab.train.runlog import MetricsLog
 
         history = MetricsLog.read(self.run_dir / "metrics.csv")
-        tested = [r for r in history if r.get("test_acc") == r.get("test_acc")]  # not NaN
-        record = class_metrics(self.run_dir / "class_metrics.jsonl", tested[-1]["epoch"],
-                               len(self.classes)) if tested else None
-        if record is not None:
+        last = last_class_metrics(self.run_dir, history, len(self.classes))
+        if last is not None:
+            row, record = last
             self.last_eval = EvalResult(
-                tested[-1]["test_loss"], tested[-1]["test_acc"],
+                row["test_loss"], row["test_acc"],
                 [record["per_class_acc"].get(name, float("nan")) for name in self.classes],
                 record["confusion"], self.eval_images)
         cut_short = self.epoch < self.cfg.epochs or self.step_in_epoch

@@ -335,7 +335,7 @@ def read_result(run_dir: str | Path) -> TrainResult:
     written so far and the last evaluation's per-class numbers (class_metrics.jsonl).
     ``model`` is None: :func:`load_run` gives the network. Raises NotARunError for a
     folder that is no run, CheckpointError for a run with no checkpoint yet."""
-    from cnnlab.train.report_evaluation import class_metrics
+    from cnnlab.train.report_evaluation import last_class_metrics
 
     run_dir = Path(run_dir)
     check_run_folder(run_dir)
@@ -357,10 +357,8 @@ def read_result(run_dir: str | Path) -> TrainResult:
             confusion=summary.get("confusion") or [], stopped=summary.get("stopped"),
             eval_images=summary.get("eval_images"), test_images=summary.get("test_images"),
             preprocess=preprocess)
-    tested = [r for r in history if r.get("test_acc") == r.get("test_acc")]  # not NaN
-    classes = state.get("classes") or []
-    record = class_metrics(run_dir / "class_metrics.jsonl", tested[-1]["epoch"],
-                           len(classes)) if tested else None
+    last = last_class_metrics(run_dir, history, len(state.get("classes") or []))
+    record = last[1] if last else None
     return TrainResult(
         run_dir=run_dir, history=history, final=history[-1] if history else {},
         best_test_acc=state["best_test_acc"], train_time_s=state["train_time"],
