@@ -44,9 +44,10 @@ LABEL_SETTINGS = 3
 @dataclass(frozen=True)
 class RunComparison:
     """Runs side by side. ``differences``: each setting whose value is not the same in
-    every run (config.yaml's fields, an "auto" amp or device as the run resolved it, and
-    ``processes`` under torchrun), with its value in each, in config order; ``target``:
-    the test accuracy whose time-to is a column."""
+    every run (config.yaml's fields, those left to the run, an "auto" amp or device and
+    no resize, as it resolved them, then the counts of processes, training images and
+    test images scored), with its value in each, in config order; ``target``: the test
+    accuracy whose time-to is a column."""
 
     runs: list[ComparedRun]
     differences: dict[str, list[Any]]

@@ -24,6 +24,7 @@ from cnnlab.train.runlog import training_pid
 # files say (amp "auto" on a CPU is "off"); until then not known to differ.
 LEFT_TO_THE_RUN = {"amp": "auto", "device": "auto", "resize": None}
 
+
 def clock(row: dict) -> float | None:
     """A metrics row's seconds of training and evaluation since the run began (its
     ``wall_s``); training seconds alone (``elapsed_s``) in rows written before wall_s
