@@ -111,3 +111,30 @@ def test_a_runs_result_is_read_back_from_its_folder(tmp_path, monkeypatch):
     (run / "checkpoints" / "last.safetensors").unlink()
     with pytest.raises(ckpt.CheckpointError, match="has no checkpoint yet"):
         read_result(run)
+
+
+def test_a_whole_run_copied_without_its_times_is_still_refused(tmp_path, monkeypatch):
+    # A copy that does not keep timestamps (shutil.copyfile, rsync without -t) wrote the
+    # report before the summary: an mtime test took such a finished run for one killed
+    # while writing them, and rewrote them with this machine's record.
+    import os
+
+    small_run(tmp_path, monkeypatch, epochs=1, run_name="run")
+    run = tmp_path / "run"
+    report = (run / "report.html").stat().st_mtime_ns
+    os.utime(run / "summary.json", ns=(report + 10**9, report + 10**9))
+    with pytest.raises(run_module.RunFinished, match="trained all 1 epochs"):
+        resume(run)
+
+
+def test_lost_outputs_are_written_only_on_as_many_processes_as_trained_the_run(tmp_path,
+                                                                              monkeypatch):
+    # The summary records the process count: written by one process for a run two trained,
+    # it said 1, and halved its batch in every comparison.
+    small_run(tmp_path, monkeypatch, epochs=1, run_name="run")
+    run = tmp_path / "run"
+    kill_while_the_outputs_are_written(run)
+    monkeypatch.setattr(run_module, "launched_world_size", lambda: 2)
+    with pytest.raises(ConfigError, match="was trained on 1 process .* this resume runs on 2"):
+        resume(run)
+    assert not (run / "summary.json").exists()

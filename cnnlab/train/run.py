@@ -376,6 +376,7 @@ def _check_work_left(cfg: TrainConfig, last: Path, run_dir: Path) -> bool:
     ckpt.require_state(state, ("epoch", "train_time"), last)
     spent = cfg.max_time is not None and state["train_time"] >= cfg.max_time
     if (state["epoch"] >= cfg.epochs or spent) and _outputs_behind(run_dir, state):
+        _check_world_size(cfg, state, run_dir)  # the summary records the process count
         return False
     if state["epoch"] >= cfg.epochs:
         raise RunFinished(
@@ -383,6 +384,20 @@ def _check_work_left(cfg: TrainConfig, last: Path, run_dir: Path) -> bool:
             f"train nothing. Train it for more with --epochs N (extra_epochs=N: N more "
             f"epochs), or look at it with: cnnlab eval {run_dir} (evaluate_run)"
         )
+    _check_world_size(cfg, state, run_dir)
+    if spent:
+        raise ConfigError(
+            f"this run has already trained for {state['train_time']:.3g} s of its "
+            f"{cfg.max_time:g} s budget (max_time), so resuming would train nothing. Give it "
+            "a larger total budget with --max-time S (S above the time spent), or "
+            "--max-time 0 for no limit"
+        )
+    return True
+
+
+def _check_world_size(cfg: TrainConfig, state: dict, run_dir: Path) -> None:
+    """Refuse to resume a run on another number of processes than trained it: its batch,
+    steps and schedule are per process (and its summary records the count)."""
     trained_on, now = state.get("world_size"), launched_world_size()
     if trained_on is not None and trained_on != now:  # None: saved before cnnlab recorded it
         raise ConfigError(
@@ -392,14 +407,6 @@ def _check_work_left(cfg: TrainConfig, last: Path, run_dir: Path) -> bool:
             "change mid-run (and a mid-epoch resume would repeat images). Resume it as it "
             f"was trained: {launch_command(f'resume {run_dir}', trained_on)}"
         )
-    if spent:
-        raise ConfigError(
-            f"this run has already trained for {state['train_time']:.3g} s of its "
-            f"{cfg.max_time:g} s budget (max_time), so resuming would train nothing. Give it "
-            "a larger total budget with --max-time S (S above the time spent), or "
-            "--max-time 0 for no limit"
-        )
-    return True
 
 
 def _current_summary(run_dir: Path, state: dict) -> dict | None:
@@ -417,11 +424,6 @@ def _current_summary(run_dir: Path, state: dict) -> dict | None:
 
 def _outputs_behind(run_dir: Path, state: dict) -> bool:
     """Whether summary.json and report.html are missing, or not of the checkpoint whose
-    ``state`` is given: the summary is that checkpoint's, and the report comes after it."""
-    summary_path, report = run_dir / "summary.json", run_dir / "report.html"
-    if _current_summary(run_dir, state) is None:
-        return True
-    try:
-        return not report.is_file() or report.stat().st_mtime_ns < summary_path.stat().st_mtime_ns
-    except OSError:  # gone meanwhile
-        return True
+    ``state`` is given: the summary is that checkpoint's, and the report is there (the
+    outputs remove an earlier one before they write the summary)."""
+    return _current_summary(run_dir, state) is None or not (run_dir / "report.html").is_file()

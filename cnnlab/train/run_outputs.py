@@ -66,6 +66,9 @@ def _sigterm_recorded():
 def _write_outputs(trainer: Trainer, result: TrainResult) -> None:
     run_dir = trainer.run_dir
     summary = _summary(trainer, result)
+    # An earlier report goes first: a summary.json of this checkpoint without a report.html
+    # beside it then says the outputs were cut short (resume writes them again).
+    (run_dir / "report.html").unlink(missing_ok=True)
     atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=1))
     shown = shown_evaluation(run_dir, summary)
     title = evaluation_words(summary, shown)
