@@ -81,24 +81,35 @@ def test_a_run_training_now_or_stopped_by_a_signal_says_so(tmp_path):
     import sys
 
     two = three_epochs(0.5, 0.6, 0.7)[:2]
-    # Its lock file names a live process: training now (this one stands in for it).
+    # Its lock held: training now (this process holds it as the trainer would).
     live = make_run(tmp_path, "live", two)
     (live / ".lock").write_text(f"{os.getpid()}\n", encoding="utf-8")
-    # Killed outright: its lock file stays, naming a process gone.
+    held = open(live / ".lock", encoding="utf-8")  # noqa: SIM115 - held for the test
+    if os.name == "posix":
+        import fcntl
+
+        fcntl.flock(held, fcntl.LOCK_EX)
+    # Killed outright: its lock file stays, held by no one, naming a process gone or, by
+    # now, another one (this one: alive, yet not training it).
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True).stdout.strip()
     killed = make_run(tmp_path, "killed", two, checkpoint={"epoch": 2})
     (killed / ".lock").write_text(f"{gone}\n", encoding="utf-8")
+    reused = make_run(tmp_path, "reused", three_epochs(0.5, 0.6, 0.7), FINISHED)
+    (reused / ".lock").write_text(f"{os.getpid()}\n", encoding="utf-8")
     # Ctrl-C in epoch 3: a checkpoint mid-epoch, with its device and size, no summary.
     stopped = make_run(tmp_path, "stopped", two, checkpoint={
         "epoch": 2, "step_in_epoch": 7, "device": "cpu", "parameters": 61706})
     first = make_run(tmp_path, "first", [], checkpoint={"epoch": 0, "step_in_epoch": 3})
-    runs = compare_runs(live, killed, stopped, first).runs
-    expected = ["unfinished", "interrupted", "interrupted"]
+    try:
+        runs = compare_runs(live, killed, reused, stopped, first).runs
+    finally:
+        held.close()
     if os.name == "posix":  # no run locks on Windows
-        assert runs[0].state == "training"
-    assert [r.state for r in runs[1:]] == expected
-    assert (runs[2].parameters, runs[2].device) == (61706, "cpu")
+        assert (runs[0].state, runs[0].training_pid) == ("training", os.getpid())
+    assert [r.state for r in runs[1:]] == ["unfinished", "finished", "interrupted",
+                                           "interrupted"]
+    assert (runs[3].parameters, runs[3].device) == (61706, "cpu")
 
 
 def test_a_real_run_stopped_by_its_time_budget_says_so_and_how_far_it_got(tmp_path):
@@ -132,7 +143,7 @@ def test_a_real_run_stopped_by_ctrl_c_is_interrupted_with_its_size_and_device(tm
     monkeypatch.setattr(Trainer, "_optimizer_step", ctrl_c_in_epoch_2)
     with pytest.raises(TrainingInterrupted):
         train(TrainConfig(model="lenet_modern", data="synthetic", epochs=3, batch_size=64,
-                          device="auto", quiet=True, out_dir=str(tmp_path), run_name="run"))
+                          device="cpu", quiet=True, out_dir=str(tmp_path), run_name="run"))
     other = make_run(tmp_path, "other", three_epochs(0.5, 0.6, 0.7), FINISHED)
     run = compare_runs(tmp_path / "run", other).runs[0]
     assert not (tmp_path / "run" / "summary.json").exists()
@@ -426,3 +437,20 @@ def test_a_budget_that_ran_out_on_the_last_step_finished_the_run(tmp_path):
     runs = compare_runs([done, almost])
     assert [r.state for r in runs.runs] == ["finished", "time budget"]
     assert [row[2] for row in runs.table_cells()[1]] == ["3/3", "2.9/3"]
+
+
+def test_runs_alike_but_for_their_files_progress_are_not_told_apart(tmp_path):
+    # One finished, one still without a summary: what only the finished one's files say
+    # (the processor's name, the subset's count) must not read as a difference.
+    history = three_epochs(0.5, 0.6, 0.7)
+    finished = make_run(tmp_path, "finished", history, {
+        **FINISHED, "train_images": 64, "environment": {"cpu_model": "Xeon"}},
+        data_json=data_json(128, 32), train_subset=64, device="auto")
+    running = make_run(tmp_path, "running", history[:1], data_json=data_json(128, 32),
+                       checkpoint={"device": "cpu"}, train_subset=64, device="auto")
+    comparison = compare_runs(finished, running)
+    assert comparison.differences == {} and comparison.notes() == []
+    # Stopped by its time budget, then killed before its summary: not "interrupted".
+    budget = make_run(tmp_path, "budget", history[:1], max_time=5.0,
+                      checkpoint={"epoch": 0, "step_in_epoch": 3, "train_time": 5.01})
+    assert compare_runs(budget, finished).runs[0].state == "time budget"

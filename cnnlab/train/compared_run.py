@@ -117,6 +117,9 @@ class ComparedRun:
                 return "time budget"
         if last >= planned:
             return "finished"
+        budget, spent = self.config.get("max_time"), self.checkpoint.get("train_time")
+        if finite(budget) and finite(spent) and spent >= budget:
+            return "time budget"  # its last checkpoint spent it: killed before its summary
         return "interrupted" if stopped_mid_epoch else "unfinished"
 
     def _tested(self) -> list[dict]:
@@ -169,7 +172,7 @@ class ComparedRun:
         (LEFT_TO_THE_RUN) where its files say: amp "auto" on a CPU is "off", as a run
         asked for "off" there was; no resize, on 28x28 data, is 28."""
         settings = dict(self.config)
-        used = {"amp": self.summary.get("amp"), "device": self.summary.get("device"),
+        used = {"amp": self.summary.get("amp"), "device": self.device or None,
                 "resize": self.input_size}
         for key, undecided in LEFT_TO_THE_RUN.items():
             if settings.get(key) == undecided and used[key] not in (None, ""):
@@ -178,9 +181,12 @@ class ComparedRun:
 
     @property
     def train_images(self) -> int | None:
-        """Images in its training split, as far as its files say."""
+        """Images it trained on (its train_subset of them), as far as its files say."""
         counted = self.summary.get("train_images")
-        return counted if isinstance(counted, int) else self._recorded("train", "images")
+        if isinstance(counted, int):
+            return counted
+        recorded, subset = self._recorded("train", "images"), self.config.get("train_subset")
+        return min(recorded, subset) if recorded is not None and subset else recorded
 
     @property
     def test_images(self) -> int | None:
@@ -214,6 +220,8 @@ class ComparedRun:
     def machine(self) -> str:
         """The kind of device and the processor behind it, as far as the files say ("" if
         they do not): two CPU runs on a laptop and a server differ here."""
+        if not self.summary:  # not known yet: "cpu" alone would differ from "cpu <its
+            return ""         # model>" of a finished run on the same machine
         env = self.summary.get("environment")
         env = env if isinstance(env, dict) else {}
         kind = self.device.split(":")[0]

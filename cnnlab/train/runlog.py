@@ -148,20 +148,29 @@ def _take_run_lock(path: Path, run_dir) -> int | None:
 
 
 def training_pid(run_dir: Path) -> int | None:
-    """The process training ``run_dir`` now, as far as this machine can tell: the pid its
-    lock file names, while that process lives (the lock file goes when training ends; a
-    run killed outright leaves it, naming a process gone). None otherwise, and where
-    there are no locks (Windows)."""
+    """The process training ``run_dir`` now: the pid its lock file names while a process
+    holds the lock (0 where the file names none). None when none does: the file goes
+    when training ends, and one a run killed outright left is held by no one (its pid
+    may name another process by now). None too where there are no locks (Windows)."""
     if fcntl is None:
         return None
     try:
-        pid = int((Path(run_dir) / ".lock").read_text(encoding="utf-8").split()[0])
-        os.kill(pid, 0)  # signal 0: is it there (nothing is sent)
-    except PermissionError:  # there, another user's
-        return pid
-    except (OSError, ValueError, IndexError):  # no lock file, no pid in it, or gone
+        fd = os.open(Path(run_dir) / ".lock", os.O_RDONLY)
+    except OSError:  # no lock file: not training
         return None
-    return pid
+    try:
+        try:  # tried, and let go at once: a resume taking it this very instant would
+            # find it held (its message names the pid), a race of microseconds
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return None
+        except BlockingIOError:  # held: training
+            text = os.read(fd, 32).decode(errors="replace").split()
+            return int(text[0]) if text and text[0].isdigit() else 0
+        except OSError:  # a mount without locks: cannot tell
+            return None
+    finally:
+        os.close(fd)
 
 
 class RunLogWarning(CnnlabWarning):
