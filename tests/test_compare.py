@@ -209,6 +209,9 @@ def test_what_cannot_be_compared_is_refused_with_what_to_do(tmp_path):
     with pytest.raises(ConfigError, match=r"target 90: a test accuracy is a fraction in "
                                           r"\(0, 1\]; did you mean 0.9\?"):
         compare_runs([a, a], target=90.0)
+    with pytest.raises(ConfigError, match=r"give the target accuracy by name, "
+                                          r"compare_runs\(..., target=0.9\)"):
+        compare_runs([a, a], 0.9)  # as the first version took it
     with pytest.raises(ConfigError, match=r"target 1.5: .* \(0, 1\], e.g. 0.9$"):
         compare_runs([a, a], target=1.5)  # not a percentage: no "did you mean 0.015"
     b = make_run(tmp_path, "b", three_epochs(0.5, 0.6, 0.7))

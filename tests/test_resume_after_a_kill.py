@@ -91,6 +91,18 @@ def test_resume_removes_what_writes_cut_short_by_a_kill_left(one_epoch_run):
     assert [p.exists() for p in kept] == [True, True]  # not named as cnnlab names its own
 
 
+def test_without_a_lock_no_leftover_is_taken_for_one(one_epoch_run, monkeypatch):
+    # No lock (Windows, a mount without them): a run may be training in another process,
+    # and its checkpoint's temporary file is then a live write, not a leftover.
+    import cnnlab.train.runlog as runlog
+
+    monkeypatch.setattr(runlog, "fcntl", None)
+    live = one_epoch_run / "checkpoints" / ".last.safetensors.0a1b2c3d.tmp"
+    live.write_bytes(b"x")
+    resume(one_epoch_run, extra_epochs=1)
+    assert live.exists()
+
+
 def test_a_runs_result_is_read_back_from_its_folder(tmp_path, monkeypatch):
     # A notebook opened again the next day: the run's result without training it again,
     # from its summary, or (interrupted, or killed before its summary) its checkpoint.
@@ -103,13 +115,21 @@ def test_a_runs_result_is_read_back_from_its_folder(tmp_path, monkeypatch):
                 "confusion", "stopped", "eval_images", "test_images", "preprocess"):
         assert getattr(back, key) == getattr(trained, key), key
     assert back.model is None and back.curves().axes
+    summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
     (run / "summary.json").unlink()
     from_checkpoint = read_result(run)
     for key in ("history", "final", "best_test_acc", "train_time_s", "per_class_acc",
                 "confusion"):
         assert getattr(from_checkpoint, key) == getattr(trained, key), key
-    (run / "checkpoints" / "last.safetensors").unlink()
-    with pytest.raises(ckpt.CheckpointError, match="has no checkpoint yet"):
+    # Its checkpoints deleted to save space: its summary still says it all.
+    import shutil
+
+    (run / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    shutil.rmtree(run / "checkpoints")
+    assert read_result(run).confusion == trained.confusion
+    (run / "summary.json").unlink()
+    with pytest.raises(ckpt.CheckpointError, match="has neither checkpoints/last.safetensors "
+                                                   "nor summary.json"):
         read_result(run)
 
 
@@ -138,3 +158,17 @@ def test_lost_outputs_are_written_only_on_as_many_processes_as_trained_the_run(t
     with pytest.raises(ConfigError, match="was trained on 1 process .* this resume runs on 2"):
         resume(run)
     assert not (run / "summary.json").exists()
+
+
+def test_a_budget_spent_on_the_last_step_is_still_said_when_the_outputs_are_rebuilt(
+        tmp_path, monkeypatch):
+    # One step an epoch and a budget of a microsecond: out of time on the plan's last step.
+    small_run(tmp_path, monkeypatch, epochs=1, run_name="run", max_time=1e-6, batch_size=128)
+    run = tmp_path / "run"
+    assert json.loads((run / "summary.json").read_text(encoding="utf-8"))["stopped"] == \
+        "max_time"
+    kill_while_the_outputs_are_written(run)
+    with pytest.warns(run_module.CheckpointWarning):
+        resume(run)
+    assert json.loads((run / "summary.json").read_text(encoding="utf-8"))["stopped"] == \
+        "max_time"

@@ -211,6 +211,9 @@ def compare_runs(*paths: str | os.PathLike | list[str | os.PathLike],
     shell's ``runs/*`` catching notes.txt) is left out with a warning.
     """
     check_target_accuracy(target)
+    if any(isinstance(given, (int, float)) for given in paths):  # compare_runs(runs, 0.9)
+        raise ConfigError("compare_runs takes run folders as its arguments: give the target "
+                          "accuracy by name, compare_runs(..., target=0.9)")
     paths = [p for given in paths for p in (
         [given] if isinstance(given, (str, os.PathLike)) else list(given))]
     runs = [ComparedRun.read(d) for d in run_folders(paths)]

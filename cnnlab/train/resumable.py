@@ -142,5 +142,8 @@ class Resumable:
                 row["test_loss"], row["test_acc"],
                 [record["per_class_acc"].get(name, float("nan")) for name in self.classes],
                 record["confusion"], self.eval_images)
-        cut_short = self.epoch < self.cfg.epochs or self.step_in_epoch
-        return self._finish(history, "max_time" if cut_short else None)
+        # Trained all it will: every planned epoch, or out of time at a step (the loop's
+        # test), which may have been the plan's last.
+        budget = self.cfg.max_time
+        out_of_time = budget is not None and self.train_time >= budget
+        return self._finish(history, "max_time" if out_of_time else None)

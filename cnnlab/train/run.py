@@ -239,7 +239,12 @@ def resume(run_dir: str | Path, *, data: DatasetSplits | None = None, console=No
     is_main = launched_as_main()
     # Held from the first look at the run to its last file: a run still training (even
     # one that has not written its first checkpoint yet) is named as such.
-    with run_lock(run_dir if is_main and run_dir.is_dir() else None), _torch_settings_kept():
+    with run_lock(run_dir if is_main and run_dir.is_dir() else None) as locked, \
+            _torch_settings_kept():
+        if locked and (run_dir / "config.yaml").is_file():  # a run none writes to now:
+            # what a kill cut short is left over
+            for folder in (run_dir, run_dir / "checkpoints", run_dir / "plots"):
+                remove_leftover_temp_files(folder)
         return _resume(run_dir, data, console, extra_epochs, max_time, data_root, device,
                        {"quiet": quiet, "threads": threads})
 
@@ -255,9 +260,6 @@ def _resume(run_dir: Path, data: DatasetSplits | None, console, extra_epochs: in
             f"{run_dir} is not a resumable run: it has no checkpoints/last.safetensors (a "
             "run stopped before its first checkpoint cannot be resumed; start it again)"
         )
-    if launched_as_main():  # the run's lock is held: no write of its own is live
-        for folder in (run_dir, run_dir / "checkpoints", run_dir / "plots"):
-            remove_leftover_temp_files(folder)  # of writes a kill cut short
     cfg = TrainConfig.load(cfg_path)
     if extra_epochs is not None and extra_epochs < 1:
         raise ConfigError(f"--epochs {extra_epochs} (extra_epochs): resume adds epochs to the "
@@ -333,22 +335,26 @@ def read_result(run_dir: str | Path) -> TrainResult:
     caller that lost it. A finished or stopped run's is its summary.json's; one
     interrupted, or still training, is its last checkpoint's, with the metrics.csv rows
     written so far and the last evaluation's per-class numbers (class_metrics.jsonl).
-    ``model`` is None: :func:`load_run` gives the network. Raises NotARunError for a
-    folder that is no run, CheckpointError for a run with no checkpoint yet."""
+    ``model`` is None: :func:`load_run` gives the network. A run whose checkpoints were
+    deleted (to save space) is read from its summary alone. Raises NotARunError for a
+    folder that is no run, CheckpointError for a run with neither (stopped in its first
+    epoch)."""
     from cnnlab.train.report_evaluation import last_class_metrics
 
     run_dir = Path(run_dir)
     check_run_folder(run_dir)
     last = run_dir / "checkpoints" / "last.safetensors"
-    if not last.is_file():
-        raise ckpt.CheckpointError(f"{run_dir} has no checkpoint yet (its first epoch has not "
-                                   "ended): it has no result to read")
-    state = ckpt.read_state(last)
-    ckpt.require_state(state, ("best_test_acc", "train_time"), last)
+    state = ckpt.read_state(last) if last.is_file() else {}
+    if state:
+        ckpt.require_state(state, ("best_test_acc", "train_time"), last)
+    summary = _current_summary(run_dir, state) if state else _summary_file(run_dir)
+    if summary is None and not state:
+        raise ckpt.CheckpointError(f"{run_dir} has neither checkpoints/last.safetensors nor "
+                                   "summary.json (stopped before its first epoch ended?): it "
+                                   "has no result to read")
     metrics = run_dir / "metrics.csv"
     history = MetricsLog.read(metrics) if metrics.is_file() else []
     preprocess = Preprocess.from_dict(state["preprocess"]) if "preprocess" in state else None
-    summary = _current_summary(run_dir, state)
     if summary is not None:
         return TrainResult(
             run_dir=run_dir, history=history, final=summary.get("final") or {},
@@ -409,17 +415,21 @@ def _check_world_size(cfg: TrainConfig, state: dict, run_dir: Path) -> None:
         )
 
 
-def _current_summary(run_dir: Path, state: dict) -> dict | None:
-    """summary.json where it is of the checkpoint whose ``state`` is given (it records the
-    training time that checkpoint holds); None where it is missing, damaged, or an
-    earlier stop's (before a resume added epochs)."""
+def _summary_file(run_dir: Path) -> dict | None:
+    """summary.json's contents; None where it is missing or damaged."""
     try:
         summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if not isinstance(summary, dict) or summary.get("train_time_s") != state["train_time"]:
-        return None
-    return summary
+    return summary if isinstance(summary, dict) else None
+
+
+def _current_summary(run_dir: Path, state: dict) -> dict | None:
+    """summary.json where it is of the checkpoint whose ``state`` is given (it records the
+    training time that checkpoint holds); None where it is missing, damaged, or an
+    earlier stop's (before a resume added epochs)."""
+    summary = _summary_file(run_dir)
+    return summary if summary and summary.get("train_time_s") == state["train_time"] else None
 
 
 def _outputs_behind(run_dir: Path, state: dict) -> bool:

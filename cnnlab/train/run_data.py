@@ -50,15 +50,17 @@ def check_data(cfg: TrainConfig, data: DatasetSplits, world_size: int = 1) -> No
                           "or 0 for none")
 
 
-def training_subset(data: DatasetSplits, train_subset: int | None) -> DatasetSplits:
+def training_subset(data: DatasetSplits, train_subset: int | None,
+                    warn: bool = True) -> DatasetSplits:
     """``data`` with its training split cut to its first ``train_subset`` images (all of
     them when None or more). A prefix is a fair sample where the split is in no order
-    of class: Fashion-MNIST's is shuffled, and so is a folder's (cnnlab.data.folder)."""
+    of class: Fashion-MNIST's is shuffled, and so is a folder's (cnnlab.data.folder);
+    one that misses classes is warned about where ``warn`` (the main process)."""
     if train_subset is None or train_subset >= len(data.train):
         return data
     part = ImageData(data.train.images[:train_subset], data.train.labels[:train_subset])
     held, present = len(part.labels.unique()), len(data.train.labels.unique())
-    if held < present:  # data given from Python, sorted by class, say
+    if held < present and warn:  # data given from Python, sorted by class, say
         from cnnlab.notices import SetupWarning, warn_user
 
         warn_user(f"train_subset={train_subset}: the first {train_subset:,} training images "

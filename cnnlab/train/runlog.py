@@ -98,10 +98,11 @@ def run_lock(run_dir: Path | None):
     """Hold ``run_dir/.lock`` while training it, so a second ``resume`` of a run still
     training is refused (both would append the same epochs). An OS lock (flock): a
     process that dies, however it dies, releases it. Where there is no flock (Windows)
-    or the file system refuses locks (some network mounts), nothing is locked."""
+    or the file system refuses locks (some network mounts), nothing is locked. Yields
+    whether it holds the lock."""
     fd = _take_run_lock(Path(run_dir) / ".lock", run_dir) if run_dir is not None else None
     try:
-        yield
+        yield fd is not None  # whether it holds the lock: no other process trains the run
     finally:
         if fd is not None:
             # Still held: a process that opened the file meanwhile finds, once it holds

@@ -69,11 +69,11 @@ class Trainer(Resumable):
                  console=None):
         self.cfg = cfg.validate()
         check_preset(self.cfg)  # named but never applied: the run would mislabel itself
-        self.data = training_subset(data, cfg.train_subset)  # all that the run sees
         self.run_dir = Path(run_dir) if run_dir else None
         self.console = console
         self.device = select_device(cfg.device)
         self.dist: DistInfo = init_distributed(self.device.type)
+        self.data = training_subset(data, cfg.train_subset, warn=self.dist.is_main)  # all seen
         if self.dist.enabled and self.device.type == "cuda":
             if self.device.index is not None and self.dist.is_main:  # cuda:K given
                 from cnnlab.notices import SetupWarning, warn_user
