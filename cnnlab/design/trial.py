@@ -28,17 +28,18 @@ def trial_data(data: str, data_root: str | None, train_subset: int | None,
     """The sweep's dataset, loaded once per process and cut to ``train_subset``."""
     key = (data, data_root, train_subset, resize)
     if key not in _DATA_CACHE:
-        from cnnlab.data import DatasetSplits, ImageData
+        import dataclasses
+
         from cnnlab.train import TrainConfig
         from cnnlab.train.run import load_training_data
+        from cnnlab.train.run_data import training_subset
 
         cfg = TrainConfig(model=TRIAL_MODEL, data=data, data_root=data_root, resize=resize)
         splits = load_training_data(cfg)
-        if train_subset:
-            train = ImageData(splits.train.images[:train_subset],
-                              splits.train.labels[:train_subset])
-            splits = DatasetSplits(splits.name, train, splits.test, splits.classes,
-                                   f"{splits.source} (first {len(train)} training images)")
+        if train_subset:  # as a run's train_subset cuts it (a prefix missing classes: said)
+            cut = training_subset(splits, train_subset)
+            splits = dataclasses.replace(cut, source=f"{splits.source} (first "
+                                                     f"{len(cut.train)} training images)")
         _DATA_CACHE[key] = splits
     return _DATA_CACHE[key]
 
