@@ -81,6 +81,23 @@ def test_a_table_and_plots_left_behind_by_a_kill_are_redrawn_by_the_next_run(tmp
     assert table.stat().st_mtime_ns == drawn
 
 
+def test_a_model_whose_report_a_kill_cut_off_is_not_the_processs_first_trained(tmp_path):
+    # Killed after lenet_d2l's last checkpoint, before its summary, report and row: the
+    # rerun's resume writes them, training nothing, so lenet_bn_d2l, trained next, is the
+    # one that pays the process's start-up.
+    zoo.run_zoo(["lenet_d2l"], preset="book", epochs=1, device="cpu", out_dir=tmp_path,
+                data_spec="synthetic", overrides={"eval_subset": 64})  # small_zoo's setup
+    (tmp_path / "zoo-book.csv").unlink()
+    run = tmp_path / "zoo-book-runs" / "lenet_d2l"
+    (run / "summary.json").unlink()
+    (run / "report.html").unlink()
+    with pytest.warns(UserWarning, match="writing them now"):
+        rows = small_zoo(tmp_path)
+    assert [(r["model"], str(r["first_in_process"])) for r in rows] == [
+        ("lenet_d2l", ""), ("lenet_bn_d2l", "True")]
+    assert (run / "report.html").is_file()
+
+
 def test_a_model_trained_but_not_stored_is_read_back_not_retrained(tmp_path, monkeypatch):
     # Killed after lenet_d2l's run finished, before its row reached the CSV.
     first = zoo.run_zoo(["lenet_d2l"], preset="book", epochs=1, device="cpu",

@@ -177,6 +177,7 @@ def run_zoo(
     ``threads``: torch's CPU threads (None: one per core), like the device not part of a
     row's setup: it changes how fast, not what is trained."""
     from cnnlab.train import TrainingInterrupted, resume, train
+    from cnnlab.train.checkpoint import read_state
     from cnnlab.train.device import select_device
     from cnnlab.train.run import RunFinished, read_result
     from cnnlab.train.runlog import file_name_for
@@ -227,9 +228,13 @@ def run_zoo(
         run_dir = runs_dir / file_name_for(name)  # the CSV keeps the model's own name
         trained_here = True
         try:
-            if (run_dir / "checkpoints" / "last.safetensors").exists():
+            last = run_dir / "checkpoints" / "last.safetensors"
+            if last.exists():
+                trained_before = read_state(last).get("train_time")
                 try:
                     result = resume(run_dir, threads=threads)  # interrupted: continue it
+                    # A resume that only wrote the outputs a kill cut off trained nothing.
+                    trained_here = result.train_time_s != trained_before
                 except RunFinished:  # trained in full, stopped before its row was stored
                     result, trained_here = read_result(run_dir), False
             else:
