@@ -298,7 +298,7 @@ def test_a_local_ray_runs_as_many_trials_as_the_cores_hold_as_the_local_executor
 
 
 def test_a_cluster_named_by_RAY_ADDRESS_is_used_as_one_given_with_address(
-        tmp_path, fake_ray, monkeypatch):
+        tmp_path, fake_ray, monkeypatch, request):
     ray = fake_ray(FOUR_BY_FOUR, initialized=False)
     with socket.socket() as head:  # a head node, listening
         head.bind(("127.0.0.1", 0))
@@ -315,9 +315,12 @@ def test_a_cluster_named_by_RAY_ADDRESS_is_used_as_one_given_with_address(
     assert ray_address("10.0.0.9:6379") == ("10.0.0.9:6379", "--address")  # the flag wins
     executor.close()
 
-    with socket.socket() as gone:  # a port nothing listens on
-        gone.bind(("127.0.0.1", 0))
-        monkeypatch.setenv("RAY_ADDRESS", f"127.0.0.1:{gone.getsockname()[1]}")
+    # A port nothing listens on: bound, not listening, for the rest of the test (closed,
+    # another process, a torchrun in a parallel test say, could take it and listen).
+    gone = socket.socket()
+    request.addfinalizer(gone.close)
+    gone.bind(("127.0.0.1", 0))
+    monkeypatch.setenv("RAY_ADDRESS", f"127.0.0.1:{gone.getsockname()[1]}")
     said = r"cannot reach the Ray cluster at 127\.0\.0\.1:\d+ \(set in RAY_ADDRESS\)"
     with pytest.raises(SweepError, match=said + r".* Or unset RAY_ADDRESS to start Ray here"):
         check_executor("ray")
