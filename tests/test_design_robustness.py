@@ -89,11 +89,12 @@ def test_resume_with_the_datas_new_folder_uses_it_and_missing_data_fails_once(
 def test_an_unreachable_ray_address_is_named_at_once():
     from cnnlab.design.executors import _check_reachable
 
-    with socket.socket() as s:  # a port nothing listens on
+    with socket.socket() as s:  # a port nothing listens on: bound, so none can take it
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    with pytest.raises(SweepError, match=f"cannot reach the Ray cluster at 127.0.0.1:{port}"):
-        _check_reachable(f"127.0.0.1:{port}", timeout_s=2)
+        with pytest.raises(SweepError, match=f"cannot reach the Ray cluster at "
+                                             f"127.0.0.1:{port}"):
+            _check_reachable(f"127.0.0.1:{port}", timeout_s=2)
     _check_reachable("auto")  # Ray's own words, left to Ray
     if socket.has_ipv6:
         try:
