@@ -33,6 +33,8 @@ def test_a_result_file_holds_one_machine_record_with_the_device_and_load(tmp_pat
     assert {"torch", "numpy", "cpu_model", "cpu_count", "torch_threads", "command",
             "cnnlab"} <= set(env)
     assert "load_average" in result.output and "device cpu" in result.output
+    # --threads is the DeviceLoader's: the footer said only the process's own count.
+    assert "(DeviceLoader: 1)" in result.output
 
 
 def test_json_rows_write_nan_as_null(tmp_path):

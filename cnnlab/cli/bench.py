@@ -195,6 +195,8 @@ def loader(
         diff = pixel_difference(images, labels, resize)
         console.print(f"max pixel difference to the book's batches: {diff:.2e}")
     env = bench_environment(device)  # written with the rows too
+    if threads:  # the book's loader ran on torch's own; each row says the DeviceLoader's
+        env = {**env, "torch_threads": f"{env['torch_threads']} (DeviceLoader: {threads})"}
     console.print("  ·  ".join(f"{k} {env[k]}" for k in ENVIRONMENT_SHOWN if env.get(k)),
                   style="dim", highlight=False, markup=False)
     write_json_if_asked(rows, out, device)
