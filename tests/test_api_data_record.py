@@ -4,6 +4,7 @@ evaluation refuse other data: config.yaml names only the spec, whose data differ
 from __future__ import annotations
 
 import json
+import warnings
 
 import pytest
 
@@ -143,6 +144,11 @@ def test_a_train_subset_that_misses_classes_is_warned_about(tmp_path):
     by_class = DatasetSplits(full.name, ImageData(full.train.images[order],
                                                   full.train.labels[order]),
                              full.test, full.classes, full.source)
-    with pytest.warns(SetupWarning, match=r"train_subset=40: the first 40 training images "
-                                          r"hold 1 of the 10 classes"):
-        train(cfg(tmp_path, "sorted", train_subset=40), data=by_class)
+    with pytest.warns(SetupWarning, match=r"train_subset=100: the first 100 training images "
+                                          r"hold 2 of the 10 classes"):
+        train(cfg(tmp_path, "sorted", train_subset=100), data=by_class)
+    # A few images a class, in random order: one class missing is chance, not said.
+    assert len(full.train.labels[:16].unique()) == 9  # (the synthetic set's first 16)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SetupWarning)
+        train(cfg(tmp_path, "few", train_subset=16), data=full)
