@@ -313,3 +313,9 @@ def test_a_checkpoints_state_is_read_from_its_header_alone(tmp_path):
     (tmp_path / "cut.safetensors").write_bytes(path.read_bytes()[:20])
     with pytest.raises(ckpt.CheckpointError, match="cut.safetensors: not a readable cnnlab"):
         ckpt.read_state(tmp_path / "cut.safetensors")
+    # Another file's first 8 bytes claiming a header of exabytes: refused, not read (it
+    # was an OverflowError), as is_checkpoint refused it.
+    (tmp_path / "odd.safetensors").write_bytes(b"\xff" * 8 + b"{}")
+    with pytest.raises(ckpt.CheckpointError, match="header is longer than the file"):
+        ckpt.read_state(tmp_path / "odd.safetensors")
+    assert not ckpt.is_checkpoint(tmp_path / "odd.safetensors")

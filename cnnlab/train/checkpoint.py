@@ -237,24 +237,29 @@ def is_checkpoint(path: Path) -> bool:
     holds the training state. Reads the header alone, to tell a checkpoint from another
     weights file; its contents are read by :func:`load_checkpoint`."""
     try:
-        with open(path, "rb") as fh:
-            head = fh.read(8)
-            size = int.from_bytes(head, "little")
-            if len(head) < 8 or size > Path(path).stat().st_size - 8:
-                return False
-            return STATE_KEY in _safetensors_metadata(head + fh.read(size))
+        return STATE_KEY in _header_metadata(path)
     except (OSError, ValueError):  # unreadable, not JSON, not safetensors' header
         return False
+
+
+def _header_metadata(path: Path) -> dict[str, str]:
+    """The ``__metadata__`` of the safetensors file at ``path``, from its header alone
+    (the length it claims checked against the file's, before anything that long is read:
+    another file's first 8 bytes can claim exabytes)."""
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+        size = int.from_bytes(head, "little")
+        if len(head) < 8 or size > Path(path).stat().st_size - 8:
+            raise ValueError("its header is longer than the file: truncated, or not a "
+                             "safetensors file at all")
+        return _safetensors_metadata(head + fh.read(size))
 
 
 def read_state(path: Path) -> dict[str, Any]:
     """The training state of checkpoint ``path`` (epoch, clocks, best accuracy,
     preprocessing, config), from its header alone: no tensor is read."""
     try:
-        with open(path, "rb") as fh:
-            head = fh.read(8)
-            text = _safetensors_metadata(head + fh.read(int.from_bytes(head, "little"))).get(
-                STATE_KEY)
+        text = _header_metadata(path).get(STATE_KEY)
         state = json.loads(text) if text is not None else None
     except (OSError, ValueError) as exc:
         raise CheckpointError(f"{path}: not a readable cnnlab training checkpoint "
