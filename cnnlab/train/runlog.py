@@ -123,7 +123,7 @@ def _take_run_lock(path: Path, run_dir) -> int | None:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
+            holder = _pid_named(fd) or "?"
             os.close(fd)
             raise RunInUse(
                 f"{run_dir} is being trained by another process now (pid {holder}): let it "
@@ -166,12 +166,17 @@ def training_pid(run_dir: Path) -> int | None:
             fcntl.flock(fd, fcntl.LOCK_UN)
             return None
         except BlockingIOError:  # held: training
-            text = os.read(fd, 32).decode(errors="replace").split()
-            return int(text[0]) if text and text[0].isdigit() else 0
+            pid = _pid_named(fd)
+            return int(pid) if pid.isdigit() else 0
         except OSError:  # a mount without locks: cannot tell
             return None
     finally:
         os.close(fd)
+
+
+def _pid_named(fd: int) -> str:
+    """The pid the lock file open at ``fd`` names, as its holder wrote it ("" if none)."""
+    return os.read(fd, 32).decode(errors="replace").strip()
 
 
 class RunLogWarning(CnnlabWarning):
