@@ -87,3 +87,25 @@ def test_a_jupyter_notebook_keeps_its_live_bar():
     notebook = Console(file=io.StringIO(), force_jupyter=True)
     assert not notebook.is_terminal
     assert TrainProgress(3, 469, console=notebook).shows_steps
+
+
+def test_a_run_that_fails_before_training_leaves_no_out_dir_it_made(tmp_path):
+    # The run folder went, but the --out-dir made for it stayed, empty (a newcomer's
+    # `train` with a wrong --weights path left `runs/new/` behind).
+    import dataclasses
+
+    import pytest
+
+    from cnnlab.train import TrainConfig, train
+
+    new = tmp_path / "new" / "runs"
+    cfg = TrainConfig(model="lenet_modern", data="synthetic", epochs=1, device="cpu",
+                      quiet=True, weights=str(tmp_path / "missing.safetensors"))
+    with pytest.raises(FileNotFoundError, match="missing.safetensors"):
+        train(dataclasses.replace(cfg, out_dir=str(new)))
+    assert list(tmp_path.iterdir()) == []
+    # A folder that was there stays, with what it holds.
+    (tmp_path / "runs" / "earlier").mkdir(parents=True)
+    with pytest.raises(FileNotFoundError, match="missing.safetensors"):
+        train(dataclasses.replace(cfg, out_dir=str(tmp_path / "runs")))
+    assert [p.name for p in (tmp_path / "runs").iterdir()] == ["earlier"]

@@ -43,7 +43,13 @@ from cnnlab.train.run_files import (
     move_data,
 )
 from cnnlab.train.run_outputs import write_run_outputs
-from cnnlab.train.runlog import MetricsLog, new_run_dir, run_lock
+from cnnlab.train.runlog import (
+    MetricsLog,
+    first_missing_folder,
+    new_run_dir,
+    remove_unused_run_dir,
+    run_lock,
+)
 from cnnlab.train.trainer import Trainer, TrainResult
 
 
@@ -158,12 +164,13 @@ def _train(cfg: TrainConfig, data: DatasetSplits | None, console,
         warn_of_a_small_input(cfg.model, cfg.resize or data.train.images.shape[2])
     run_dir = None
     if write_run_dir:
+        created_from = first_missing_folder(cfg.out_dir) if is_main else None
         run_dir = _shared_run_dir(cfg, is_main)
     try:
         trainer = Trainer(cfg, data, run_dir=run_dir, console=console)
     except BaseException:
-        if run_dir is not None and is_main and not any(run_dir.iterdir()):
-            run_dir.rmdir()  # nothing was written: leave no empty run behind
+        if run_dir is not None and is_main:  # nothing was written: leave no empty run
+            remove_unused_run_dir(run_dir, created_from)
         raise
     with run_lock(run_dir if is_main else None):  # `resume` of it meanwhile is refused
         if run_dir is not None and is_main:
