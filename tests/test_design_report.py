@@ -137,3 +137,28 @@ def test_plots_have_capitalised_titles_legends_in_both_panels_and_say_which_way_
                                      (3_200_000_000, "3.20G")])
 def test_counts_have_three_significant_figures(n, text):
     assert format_count(n) == text
+
+
+def test_figures_of_sweeps_trained_differently_say_they_do_not_compare(tmp_path,
+                                                                        monkeypatch):
+    # The table called them "not comparable"; the EDFs overlaid them without a word.
+    drawn, save_figure = {}, report.save_figure
+
+    def keep(fig, path, **kwargs):
+        drawn[path.name] = [t.get_text() for t in fig.texts]
+        return save_figure(fig, path, **kwargs)
+
+    monkeypatch.setattr(report, "save_figure", keep)
+    a = sweep(tmp_path / "a", [30.0, 31.0, 32.0, 40.0])
+    b = sweep(tmp_path / "b", [20.0, 21.0, 22.0, 23.0],
+              replace(shaped_spec(), train_subset=2000, train={"epochs": 1}))
+    analyze([a, b], tmp_path / "r", resamples=50)
+    for name in ("edf.png", "error_vs_macs.png"):
+        [caption] = drawn[name]
+        assert caption.startswith("Not comparable, trained or sampled differently "
+                                  "(anynetx_b (a) vs anynetx_b (b): ")
+        assert "train_subset 10000 vs 2000" in " ".join(caption.split()), caption
+    drawn.clear()
+    analyze([a, sweep(tmp_path / "c", [25.0, 26.0, 27.0, 28.0])], tmp_path / "r2",
+            resamples=50)
+    assert drawn == {"edf.png": [], "error_vs_macs.png": []}  # these compare

@@ -24,6 +24,7 @@ from __future__ import annotations
 import html
 import itertools
 import json
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -262,9 +263,34 @@ def markdown_summary(summary: dict) -> str:
 ERROR_AXIS = "top-1 test error (%): left is better"
 
 
-def plot_edfs(results: list[SpaceResult], edges, path: Path) -> Path:
+def not_comparable_caption(pairs: list[dict]) -> str | None:
+    """What a figure of these sweeps must say when some were trained or sampled
+    differently: their curves overlaid look like a comparison that the report's table
+    calls "not comparable". None when every pair compares."""
+    differing = [f"{p['a']} vs {p['b']}: {'; '.join(p['differences'])}"
+                 for p in pairs if p["differences"]]
+    if not differing:
+        return None
+    return "Not comparable, trained or sampled differently (" + " | ".join(differing) + ")"
+
+
+def _caption(fig, caption: str | None) -> None:
+    """``caption`` under the axes in red, wrapped to the figure's width (three lines at
+    most), with room kept for it."""
+    if not caption:
+        return
+    lines = textwrap.wrap(caption, width=int(fig.get_figwidth() * 15), max_lines=3,
+                          placeholder=" ... (the report's table has it all)")
+    fig.text(0.5, 0.01, "\n".join(lines), ha="center", va="bottom", fontsize=8,
+             color="#b00020")
+    fig.tight_layout(rect=(0, 0.02 + 0.04 * len(lines), 1, 1))
+
+
+def plot_edfs(results: list[SpaceResult], edges, path: Path,
+              caption: str | None = None) -> Path:
     """EDF of error per space, plain (left) and complexity-normalised (right), each
-    with its legend: a curve further up and to the left is the better space."""
+    with its legend: a curve further up and to the left is the better space. A
+    ``caption`` (:func:`not_comparable_caption`) goes under them."""
     fig, axes = subplots(1, 2, figsize=(11, 4.6), sharey=True)
     for r in results:
         if not r.rows:
@@ -282,10 +308,12 @@ def plot_edfs(results: list[SpaceResult], edges, path: Path) -> Path:
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(loc="lower right", fontsize=9, framealpha=0.9)
-    return save_figure(fig, path)
+    _caption(fig, caption)
+    return save_figure(fig, path, layout=caption is None)
 
 
-def plot_error_vs_macs(results: list[SpaceResult], path: Path) -> Path:
+def plot_error_vs_macs(results: list[SpaceResult], path: Path,
+                       caption: str | None = None) -> Path:
     from matplotlib.ticker import FuncFormatter
 
     fig, ax = subplots(figsize=(6.5, 4.4))
@@ -300,7 +328,8 @@ def plot_error_vs_macs(results: list[SpaceResult], path: Path) -> Path:
     ax.xaxis.set_minor_formatter(plain)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=9, framealpha=0.9)
-    return save_figure(fig, path)
+    _caption(fig, caption)
+    return save_figure(fig, path, layout=caption is None)
 
 
 # ---------------------------------------------------------------- the report
@@ -390,8 +419,9 @@ def analyze(directories, out: str | Path, bins: int = 10, resamples: int = 2000,
                                                        indent=1))
     images = []
     if any(r.rows for r in results):
-        images = [plot_edfs(results, np.array(summary["bin_edges"]), out / "edf.png"),
-                  plot_error_vs_macs(results, out / "error_vs_macs.png")]
+        caption = not_comparable_caption(summary["pairs"])
+        images = [plot_edfs(results, np.array(summary["bin_edges"]), out / "edf.png", caption),
+                  plot_error_vs_macs(results, out / "error_vs_macs.png", caption)]
     write_html(summary, images, out / "report.html")
     summary["files"] = [str(p) for p in (out / "summary.md", out / "summary.json",
                                          *images, out / "report.html")]
