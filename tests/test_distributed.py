@@ -35,7 +35,7 @@ def _run_two_ranks(tmp_path, *args: str, same_weights: bool = True) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
         _, stderr = proc.communicate()
         pytest.fail(f"torchrun ran past 300 s (ranks killed):\n{stderr[-3000:]}")
-    assert proc.returncode == 0, stderr[-3000:]
+    assert proc.returncode == 0 or _torch_teardown_abort(tmp_path, stderr), stderr[-3000:]
     if not same_weights:
         return
     w0 = load_file(tmp_path / "rank0.safetensors")
@@ -136,6 +136,17 @@ def test_accumulated_batches_skip_the_gradient_all_reduce(tmp_path):
     assert [(tmp_path / f"reductions{rank}.txt").read_text() for rank in (0, 1)] == ["12"] * 2
 
 
+def _torch_teardown_abort(tmp_path, stderr: str) -> bool:
+    """Whether a failed launch failed after both ranks had run their script to its last
+    line: in the interpreter's teardown, where gloo's C++ side (torch 2.14) aborts about
+    one two-rank launch in 200 here, more under load ("terminate called without an
+    active exception", no Python frame left), and torchrun ends the other rank. What the
+    tests check was written by then; cnnlab has nothing left to run. (CI failed on it
+    once, 2026-12-05.)"""
+    return ("terminate called without an active exception" in stderr
+            and all((tmp_path / f"finished{rank}.txt").exists() for rank in (0, 1)))
+
+
 def _has_torch_run() -> bool:
     try:
         import torch.distributed.run  # noqa: F401
@@ -158,6 +169,11 @@ import os
 
 out = sys.argv[1]
 mode = sys.argv[2] if len(sys.argv) > 2 else "plain"
+
+
+def finished():  # the script's last act on this rank: then the interpreter's teardown
+    open(f"{out}/finished{os.environ['RANK']}.txt", "w").close()
+    sys.exit(0)
 
 
 def signal_on_rank0_after_the_first_step():
@@ -188,7 +204,7 @@ if mode.startswith("cli-"):  # the train command, as torchrun runs it
     assert not dist.is_initialized(), "the train command left its process group open"
     with open(f"{out}/exit{os.environ['RANK']}.txt", "w") as fh:
         fh.write(str(code))
-    sys.exit(0)
+    finished()
 budget, ema_decay, batch, accum, log_every = None, 0.0, 32, 1, 2
 if mode in ("rank0-out-of-time", "accumulating"):
     budget = 1e-9 if os.environ["RANK"] == "0" else 1e9  # over at once on rank 0 only
@@ -269,7 +285,7 @@ if mode in ("interrupt", "out-of-time", "interrupt-dropout"):  # stopped mid-epo
             json.dump({"straight": straight.history, "resumed": resumed.history,
                        "differing_tensors": differing}, fh)
     end_distributed()
-    sys.exit(0)
+    finished()
 trainer, result = train_with_trainer(cfg, data=data)
 state = {k: v.detach().contiguous().clone() for k, v in trainer.model.state_dict().items()}
 save_file(state, f"{out}/rank{dist.get_rank()}.safetensors")
@@ -278,4 +294,5 @@ with open(f"{out}/stopped{dist.get_rank()}.txt", "w") as fh:  # files, not one m
 with open(f"{out}/reductions{dist.get_rank()}.txt", "w") as fh:
     fh.write(str(len(reductions)))
 end_distributed()
+finished()
 """
