@@ -34,6 +34,13 @@ def test_top_k_above_the_classes_shows_them_all(run_and_image):
     [(_, ranked)] = predict_images(run, [image], top_k=50)
     assert len(ranked) == 10
     assert sum(p for _, p in ranked) == pytest.approx(1.0, abs=1e-5)
+    # The command showed 10 and said nothing of the 20 it was asked for.
+    result = runner.invoke(app, ["predict", str(run), str(image), "--top-k", "20"])
+    assert result.exit_code == 0 and result.stdout.count("%") == 10, result.output
+    assert "note: --top-k 20, but the model knows 10 classes: all of them are shown" in \
+        " ".join(result.stderr.split())
+    assert "note:" not in runner.invoke(app, ["predict", str(run), str(image), "--top-k",
+                                              "10"]).stderr
 
 
 def test_an_unreadable_image_is_named_and_the_others_still_classified(run_and_image, tmp_path):

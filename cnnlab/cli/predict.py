@@ -65,6 +65,9 @@ def predict(
     if is_onnx and device != "cpu":
         warning(f"--device {device} has no effect on an .onnx file: onnxruntime runs it on "
                 "the CPU here")
+    if top_k > len(model.classes):  # not 20 columns of which 10 stay empty
+        err.print(f"note: --top-k {top_k}, but the model knows {len(model.classes)} classes: "
+                  "all of them are shown", highlight=False)
     if not is_onnx:  # an .onnx file says nothing of when its checkpoint was written
         when = checkpoint_when(model.epoch, model.step_in_epoch, model.config.epochs)
         err.print(f"checkpoint {model.checkpoint.stem}, {when}", highlight=False)
