@@ -97,13 +97,19 @@ def shape_pass(model: nn.Module, x: torch.Tensor) -> tuple[list[Node], list[Even
     stack: list[list] = []  # [node, flops at entry, flops taken by child calls, input shape]
     events: list[Event] = []
     counter, first_calls = FlopCounterMode(display=False), itertools.count()
+    # A from-scratch layer (cnnlab.ops) says what torch counts for the layer it stands
+    # for; the difference from what its own ops counted is carried here.
+    correction = 0
+
+    def total() -> int:
+        return counter.get_total_flops() + correction
 
     def pre_hook(node):
         def hook(module, args, kwargs):
             if node.order is None:
                 node.order = next(first_calls)
             shape = _first_shape((args, kwargs))
-            stack.append([node, counter.get_total_flops(), 0, shape])
+            stack.append([node, total(), 0, shape])
         return hook
 
     def post_hook(node):
@@ -112,8 +118,13 @@ def shape_pass(model: nn.Module, x: torch.Tensor) -> tuple[list[Node], list[Even
             # their ops stay inside our inclusive count and become our own.
             while stack and stack[-1][0] is not node:
                 stack.pop()
+            nonlocal correction
             _, start, children, in_shape = stack.pop()
-            inclusive = counter.get_total_flops() - start
+            inclusive = total() - start
+            if hasattr(module, "counted_flops") and isinstance(output, torch.Tensor):
+                counted = module.counted_flops(output)
+                correction += counted - (inclusive - children)
+                inclusive = children + counted
             node.own_flops += inclusive - children
             if stack:
                 stack[-1][2] += inclusive
@@ -140,7 +151,7 @@ def shape_pass(model: nn.Module, x: torch.Tensor) -> tuple[list[Node], list[Even
         model.train(was_training)
         for h in handles:
             h.remove()
-    return nodes, events, counter.get_total_flops()
+    return nodes, events, total()
 
 
 def _make_nodes(model: nn.Module) -> list[Node]:

@@ -106,6 +106,13 @@ class Conv2d(nn.Module):
         op = fft_conv2d if self.fft else conv2d
         return op(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
+    def counted_flops(self, output: torch.Tensor) -> int:
+        """The FLOPs torch's counter counts for the ``nn.Conv2d`` this layer stands for
+        (2 per multiply-accumulate, the bias not counted), whichever method computed it:
+        the shift method's in-place products escape the counter, on a padded grid, and
+        FFTs are not counted at all. ``cnnlab summary`` reports these."""
+        return 2 * output.numel() * self.weight[0].numel()
+
     def extra_repr(self) -> str:
         text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}, padding={self.padding}")
@@ -141,6 +148,10 @@ class Pool2d(nn.Module):
         return pool2d(x, self.kernel_size, self.stride, self.padding, self.mode, self.dilation,
                       self.ceil_mode, self.count_include_pad)
 
+    def counted_flops(self, output: torch.Tensor) -> int:
+        """None: torch's counter counts no pooling (see :meth:`Conv2d.counted_flops`)."""
+        return 0
+
     def extra_repr(self) -> str:
         return (f"mode={self.mode!r}, kernel_size={self.kernel_size}, stride={self.stride}, "
                 f"padding={self.padding}, dilation={self.dilation}, ceil_mode={self.ceil_mode}")
@@ -171,6 +182,8 @@ class AdaptiveAvgPool2d(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return adaptive_avg_pool2d(x, self.output_size)
+
+    counted_flops = Pool2d.counted_flops  # its averaging matrix product is no layer's MACs
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
