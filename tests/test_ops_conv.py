@@ -80,6 +80,24 @@ def test_corr2d_is_differentiable_and_matches_torch_gradients():
                    rand(6, 5, seed=6), rand(3, 2, seed=7))
 
 
+def test_corr2d_of_integer_pixels_and_a_float_kernel_is_float_and_differentiable():
+    # Y took X's dtype: [[2, 3], [5, 6]], truncated, and the kernel's gradient lost.
+    from cnnlab.ops import corr2d_multi_in
+
+    K = torch.tensor([[0.1, 0.2], [0.3, 0.4]], requires_grad=True)
+    Y = corr2d(torch.arange(9).reshape(3, 3), K)
+    torch.testing.assert_close(Y, torch.tensor([[2.7, 3.7], [5.7, 6.7]]))
+    Y.sum().backward()
+    torch.testing.assert_close(K.grad, torch.tensor([[8.0, 12.0], [20.0, 24.0]]))
+    torch.testing.assert_close(corr2d_multi_in(torch.arange(18).reshape(2, 3, 3),
+                                               torch.full((2, 2, 2), 0.1)),
+                               torch.tensor([[5.2, 6.0], [7.6, 8.4]]))
+    with pytest.raises(ValueError, match=r"same C, got shapes \(3, 4, 4\), \(2, 2, 2\)$"):
+        corr2d_multi_in(torch.ones(3, 4, 4), torch.ones(2, 2, 2))  # zip() was shorter
+    with pytest.raises(ValueError, match="for one channel, use corr2d"):
+        corr2d_multi_in(torch.ones(4, 4), torch.ones(2, 2))
+
+
 # ---------------------------------------------------------------- conv2d
 
 

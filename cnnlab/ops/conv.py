@@ -172,7 +172,10 @@ def corr2d(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
     if X.dim() != 2 or K.dim() != 2:
         raise ValueError(f"corr2d takes 2-D X and K, got shapes {tuple(X.shape)}, {tuple(K.shape)}")
     h, w = K.shape
-    Y = X.new_zeros((conv_output_size(X.shape[0], h), conv_output_size(X.shape[1], w)))
+    # In the dtype X * K has: integer pixels and a float kernel give floats (and a
+    # gradient), not sums truncated to integers.
+    Y = torch.zeros((conv_output_size(X.shape[0], h), conv_output_size(X.shape[1], w)),
+                    dtype=torch.result_type(X, K), device=X.device)
     for i in range(Y.shape[0]):
         for j in range(Y.shape[1]):
             Y[i, j] = (X[i : i + h, j : j + w] * K).sum()
@@ -181,6 +184,10 @@ def corr2d(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
 
 def corr2d_multi_in(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
     """(C, h, w) input, (C, kh, kw) kernel: correlate each channel, then sum them."""
+    if X.dim() != 3 or K.dim() != 3 or len(X) != len(K):
+        raise ValueError(f"corr2d_multi_in takes a (C, h, w) X and a (C, kh, kw) K with the "
+                         f"same C, got shapes {tuple(X.shape)}, {tuple(K.shape)}"
+                         + ("; for one channel, use corr2d" if X.dim() == K.dim() == 2 else ""))
     return sum(corr2d(x, k) for x, k in zip(X, K, strict=True))
 
 
