@@ -158,6 +158,20 @@ def test_the_books_positional_mode_is_refused_with_the_call_to_write():
 
     with pytest.raises(TypeError, match=r"pool2d\(X, 2, stride=1, mode='avg'\) is the book's"):
         pool2d(torch.arange(9.0).reshape(1, 3, 3), (2, 2), "avg")
+    # The book's own X is (H, W): it got the shape error, and not this hint.
+    with pytest.raises(TypeError, match=r"pool2d\(X, 2, stride=1, mode='avg'\) is the book's"):
+        pool2d(torch.arange(9.0).reshape(3, 3), (2, 2), "avg")
+    with pytest.raises(ValueError, match=r"got \(3, 3\); for one \(H, W\) image, as the book "
+                                         r"pools, give X\[None\]"):
+        pool2d(torch.arange(9.0).reshape(3, 3), 2, stride=1, mode="avg")
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.uint8, torch.int32])
+def test_max_pool_of_integer_images_matches_torch(dtype):
+    # The -inf border could not be converted to an integer: a RuntimeError, padding or not.
+    x = torch.arange(36).reshape(1, 1, 6, 6).flip(-1).to(dtype)
+    for padding in (0, 1):
+        torch.testing.assert_close(pool2d(x, 3, 2, padding), F.max_pool2d(x, 3, 2, padding))
 
 
 def test_torchs_positional_dilation_is_refused_naming_the_keyword():

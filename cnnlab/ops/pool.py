@@ -95,17 +95,22 @@ def pool2d(
         (N, C, H_out, W_out), ``H_out = pool_output_size(H, kh, 2 * padding, stride,
         dilation, ceil_mode)``.
     """
+    # The arguments first: the book's pool2d(X, (2, 2), 'avg') is told how to write it here.
+    kernel, stride, pad, dil = check_pool_args(kernel_size, stride, padding, mode, dilation)
     unbatched = x.dim() == 3
     if unbatched:
         x = x.unsqueeze(0)
     if x.dim() != 4:
-        raise ValueError(f"pool2d input must be (N, C, H, W) or (C, H, W), got {tuple(x.shape)}")
-    kernel, stride, pad, dil = check_pool_args(kernel_size, stride, padding, mode, dilation)
+        hint = "; for one (H, W) image, as the book pools, give X[None]" if x.dim() == 2 else ""
+        raise ValueError(f"pool2d input must be (N, C, H, W) or (C, H, W), got "
+                         f"{tuple(x.shape)}{hint}")
     out_size = tuple(
         pool_output_size(n, k, 2 * p, s, d, ceil_mode)
         for n, k, p, s, d in zip(x.shape[2:], kernel, pad, stride, dil, strict=True)
     )
-    fill = float("-inf") if mode == "max" else 0.0
+    fill = 0.0
+    if mode == "max":  # a value no pixel is below: -inf, or an integer type's least
+        fill = float("-inf") if x.is_floating_point() else torch.iinfo(x.dtype).min
     xp = _pad(x, pad, kernel, stride, dil, out_size, fill)
     if mode == "max":
         y = _tap_max(xp, kernel, stride, dil, out_size)
