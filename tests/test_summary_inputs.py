@@ -90,3 +90,16 @@ def test_a_network_on_the_scratch_ops_has_the_torch_networks_macs_layer_by_layer
     assert [(r.name, r.macs) for r in ours.rows] == [(r.name, r.macs) for r in reference.rows]
     assert ours.totals.macs == reference.totals.macs == 318_657_536
     assert count_macs(get_model("resnet18_d2l", scratch_ops=scratch), 96) == 318_657_536
+
+
+def test_a_network_written_with_lazy_layers_as_the_book_writes_them_is_summarised():
+    # It raised torch's "Attempted to use an uninitialized parameter" before any forward.
+    def book_lenet():
+        return nn.Sequential(
+            nn.LazyConv2d(6, 5, padding=2), nn.Sigmoid(), nn.AvgPool2d(2, 2),
+            nn.LazyConv2d(16, 5), nn.Sigmoid(), nn.AvgPool2d(2, 2), nn.Flatten(),
+            nn.LazyLinear(120), nn.Sigmoid(), nn.LazyLinear(84), nn.Sigmoid(), nn.LazyLinear(10))
+
+    s = summary(book_lenet(), (1, 28, 28))
+    assert (s.totals.params, s.totals.macs) == (61_706, 416_520)  # the book's LeNet
+    assert count_macs(book_lenet(), (1, 28, 28)) == 416_520

@@ -92,7 +92,18 @@ def shape_pass(model: nn.Module, x: torch.Tensor) -> tuple[list[Node], list[Even
     """One hooked eval-mode forward: the nodes, the call events in order, the total FLOPs.
 
     Raises :class:`ForwardFailed` (caused by the model's own error) if the forward raises.
+    A model with lazy layers (``nn.LazyConv2d``, as the book writes its networks) gets
+    their shapes from one forward first, as the book's own first call gives them.
     """
+    if any(isinstance(p, nn.parameter.UninitializedParameter) for p in model.parameters()):
+        was_training = model.training
+        try:
+            with torch.no_grad():
+                model.eval()(x)
+        except Exception as e:
+            raise ForwardFailed(None) from e
+        finally:
+            model.train(was_training)
     nodes = _make_nodes(model)
     stack: list[list] = []  # [node, flops at entry, flops taken by child calls, input shape]
     events: list[Event] = []
