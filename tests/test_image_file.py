@@ -91,9 +91,15 @@ def test_files_that_are_not_images_are_named_with_the_reason(tmp_path, monkeypat
         read_image(tmp_path / "huge.png", 1)
 
 
-def test_32_bit_images_holding_8_bit_values_keep_them(tmp_path):
+def test_16_and_32_bit_images_holding_8_or_12_bit_values_keep_their_range(tmp_path):
+    # A 16-bit PNG ("I;16") kept only its top byte: 8-bit values came out black, 12-bit
+    # ones nearly so; the same values as 32-bit ("I") were kept.
     Image.fromarray(gradient().astype(np.int32), "I").save(tmp_path / "eight.tif")
-    assert np.array_equal(np.asarray(read_image(tmp_path / "eight.tif", 1)), gradient())
+    Image.fromarray(gradient().astype(np.uint16)).save(tmp_path / "eight.png")
+    Image.fromarray(gradient().astype(np.uint16) << 4).save(tmp_path / "twelve.png")
+    for name in ("eight.tif", "eight.png", "twelve.png"):
+        assert np.array_equal(np.asarray(read_image(tmp_path / name, 1)), gradient()), name
+    assert Image.open(tmp_path / "eight.png").mode.startswith("I")
 
 
 def test_predict_fits_images_for_a_run_trained_on_a_folder(tmp_path):

@@ -30,14 +30,14 @@ class ImageFileError(DataError, ValueError):
 def _grey_to_8_bit(image: Image.Image) -> Image.Image:
     """16-bit, 32-bit and float greyscale as 8-bit "L", keeping the range (PIL's own
     convert("L") clips every value above 255, which makes a 16-bit photo a silhouette)."""
-    if image.mode.startswith("I;16"):
-        array = np.asarray(image, dtype=np.uint16) >> 8  # the top byte
-    elif image.mode == "I":
-        # 32-bit integers: 16-bit PNGs and TIFFs often open this way, some 8-bit ones too.
-        # The range is read off the values (8 or 16 bits); past 16 bits they are clipped.
+    if image.mode.startswith("I"):
+        # 16-bit ("I;16") or 32-bit ("I") integers, as 16-bit PNGs and TIFFs open, and some
+        # holding 8-bit or 12-bit (a sensor's) values. The file does not say which: the
+        # range is read off the values, 8, 12 or 16 bits; past 16 bits they are clipped.
+        # (The top byte alone made 8-bit values black and 12-bit ones nearly so.)
         array = np.clip(np.asarray(image, dtype=np.int64), 0, 0xFFFF)
-        if array.max(initial=0) > 0xFF:
-            array >>= 8
+        brightest = array.max(initial=0)
+        array >>= 0 if brightest <= 0xFF else 4 if brightest <= 0xFFF else 8
     else:  # "F": floats on 0..1 (the usual convention) or, if any value is above 1, 0..255
         array = np.nan_to_num(np.asarray(image, dtype=np.float64))
         scale = 255.0 if array.max(initial=0.0) <= 1.0 else 1.0
