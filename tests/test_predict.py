@@ -188,3 +188,22 @@ def test_pixels_and_pil_images_are_classified_as_the_same_picture_in_a_file(run_
                        (torch.zeros(28, 28, dtype=torch.int64), "give uint8")]:
         with pytest.raises(ValueError, match=words):
             predict_image(run, bad)
+
+
+def test_an_out_file_it_cannot_write_is_named_after_the_table(run_and_image, tmp_path,
+                                                               monkeypatch):
+    # A PermissionError traceback, after classifying, and no table. Root ignores
+    # permissions, so the refusal is the operating system's, simulated.
+    import cnnlab.atomic
+
+    def refused(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(cnnlab.atomic, "new_temp_file", refused)
+    run, image = run_and_image
+    result = runner.invoke(app, ["predict", str(run), str(image), "--out",
+                                 str(tmp_path / "p.csv")])
+    assert result.exit_code == 1 and result.stdout.count("%") == 3, result.output
+    assert f"cannot write {tmp_path / 'p.csv'}: permission denied; choose another --out" in \
+        " ".join(result.stderr.split())
+    assert "Traceback" not in result.output

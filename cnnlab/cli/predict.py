@@ -83,11 +83,14 @@ def predict(
         except (FileNotFoundError, ValueError) as exc:
             error(str(exc))
             rows.append((path, [], str(exc)))
-    if out is not None:
-        _write_csv(out, rows, top_k)
     if not (quiet and out is not None):
-        console.print(_table(rows, top_k))
+        console.print(_table(rows, top_k))  # first: a file it cannot write costs no answer
     if out is not None:
+        try:
+            _write_csv(out, rows, top_k)
+        except OSError as exc:  # no permission, a read-only or full disk
+            fail(f"cannot write {out}: {(exc.strerror or str(exc)).lower()}; choose another "
+                 "--out")
         err.print(f"predictions written to {out}", highlight=False)
     unreadable = sum(1 for *_, problem in rows if problem)
     if unreadable:
