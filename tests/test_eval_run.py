@@ -81,3 +81,29 @@ def test_predict_feeds_a_test_image_exactly_as_the_evaluation_batches_did(resize
     [(batch, _)] = list(loader)
     for i in range(len(batch)):
         assert torch.equal(image_to_tensor(data.test.images[i], pp)[0], batch[i])
+
+
+def test_a_run_is_refused_whole_for_a_foreign_checkpoint_or_a_shift_no_image_survives(
+        tiny_run, tmp_path):
+    # A checkpoint from a run of the same model on other data was loaded: its classes
+    # were printed as this run's. A tta_shift past the image failed every image alone.
+    import shutil
+
+    import yaml
+
+    from cnnlab.train import checkpoint as ckpt
+    from cnnlab.train import load_run
+
+    run = tmp_path / "copy"
+    shutil.copytree(tiny_run, run)
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    (run / "config.yaml").write_text(yaml.safe_dump({**config, "tta_shift": 99}))
+    with pytest.raises(ValueError, match="tta_shift=99 does not fit the model's 28-pixel"):
+        load_run(run)
+    (run / "config.yaml").write_text(yaml.safe_dump({**config, "data": "fashion-mnist"}))
+    with pytest.raises(ckpt.CheckpointError, match=r"best.safetensors was saved by a run on "
+                       r"synthetic, but this run trains on fashion-mnist \(config.yaml\): "
+                       r"the file was copied from another run"):
+        load_run(run)
+    (run / "config.yaml").write_text(yaml.safe_dump(config))
+    assert load_run(run).classes  # as it was: loads

@@ -14,8 +14,27 @@ from cnnlab.models.interop import load_state_dict_checked, model_to_load
 from cnnlab.notices import CnnlabWarning, warn_user
 from cnnlab.train import checkpoint as ckpt
 from cnnlab.train.config import ConfigError, TrainConfig
-from cnnlab.train.evaluate import Preprocess
+from cnnlab.train.evaluate import Preprocess, check_tta_shift
 from cnnlab.train.run_files import check_run_folder
+
+
+def _check_same_data_kind(state: dict, cfg: TrainConfig, path: Path) -> None:
+    """A checkpoint saved by a run on other data (Fashion-MNIST, a folder, synthetic) than
+    config.yaml's was copied from another run: its classes would be read as this run's.
+    Only the kind counts: a folder run moved with ``resume --data-root`` names another
+    path in its later checkpoints."""
+    from cnnlab.data import parse_spec
+
+    saved = (state.get("config") or {}).get("data") if isinstance(state.get("config"),
+                                                                   dict) else None
+    try:
+        theirs, ours = parse_spec(str(saved))[0], parse_spec(cfg.data)[0]
+    except ValueError:  # an older checkpoint without its config, or a spec now unknown
+        return
+    if theirs != ours:
+        raise ckpt.CheckpointError(
+            f"{path} was saved by a run on {saved}, but this run trains on {cfg.data} "
+            "(config.yaml): the file was copied from another run")
 
 
 @dataclass(repr=False)
@@ -94,7 +113,9 @@ def load_run(run_dir: str | Path, which: str = "best", device: str = "cpu",
             f"{path} was saved from {state['model_name']!r}, but this run trains "
             f"{cfg.model!r} (config.yaml): the file was copied from another run"
         )
+    _check_same_data_kind(state, cfg, path)
     pp = Preprocess.from_dict(state["preprocess"])
+    check_tta_shift(cfg.tta_shift, pp.image_size)  # every image would fail on it, one by one
     overrides = dict(cfg.model_overrides)
     if model_info(cfg.model).sized_head:
         overrides.setdefault("image_size", pp.image_size)
