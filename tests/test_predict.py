@@ -207,3 +207,29 @@ def test_an_out_file_it_cannot_write_is_named_after_the_table(run_and_image, tmp
     assert f"cannot write {tmp_path / 'p.csv'}: permission denied; choose another --out" in \
         " ".join(result.stderr.split())
     assert "Traceback" not in result.output
+
+
+def test_pixels_no_class_can_be_read_off_are_refused_by_name(run_and_image, tmp_path):
+    # NaN pixels gave ('Bag', nan); top_k 0 an empty list, -1 and an empty image torch's
+    # errors. And a batch of which no image could be read wrote a CSV without its class
+    # columns, which a script reading class_1 broke on.
+    import torch
+
+    from cnnlab.train import load_run
+    from cnnlab.train.predict import predict_image
+
+    run_dir, _ = run_and_image
+    run = load_run(run_dir)
+    with pytest.raises(ValueError, match=r"the pixels hold NaN \(not a number\)"):
+        predict_image(run, torch.full((1, 28, 28), float("nan")))
+    with pytest.raises(ValueError, match=r"an empty image, shape \(1, 0, 0\)"):
+        predict_image(run, torch.zeros(1, 0, 0, dtype=torch.uint8))
+    for top_k in (0, -1):
+        with pytest.raises(ConfigError, match="show at least 1 class"):
+            predict_image(run, torch.zeros(1, 28, 28), top_k)
+    (tmp_path / "fake.png").write_text("not an image")
+    result = runner.invoke(app, ["predict", str(run_dir), str(tmp_path / "fake.png"), "--out",
+                                 str(tmp_path / "p.csv"), "--quiet"])
+    assert result.exit_code == 1
+    assert (tmp_path / "p.csv").read_text().splitlines()[0] == (
+        "image,class_1,probability_1,class_2,probability_2,class_3,probability_3,error")

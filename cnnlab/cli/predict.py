@@ -65,6 +65,7 @@ def predict(
     if is_onnx and device != "cpu":
         warning(f"--device {device} has no effect on an .onnx file: onnxruntime runs it on "
                 "the CPU here")
+    shown = min(top_k, len(model.classes))  # columns, whether any image is read or none
     if top_k > len(model.classes):  # not 20 columns of which 10 stay empty
         err.print(f"note: --top-k {top_k}, but the model knows {len(model.classes)} classes: "
                   "all of them are shown", highlight=False)
@@ -84,10 +85,10 @@ def predict(
             error(str(exc))
             rows.append((path, [], str(exc)))
     if not (quiet and out is not None):
-        console.print(_table(rows, top_k))  # first: a file it cannot write costs no answer
+        console.print(_table(rows, shown))  # first: a file it cannot write costs no answer
     if out is not None:
         try:
-            _write_csv(out, rows, top_k)
+            _write_csv(out, rows, shown)
         except OSError as exc:  # no permission, a read-only or full disk
             fail(f"cannot write {out}: {(exc.strerror or str(exc)).lower()}; choose another "
                  "--out")
@@ -97,9 +98,8 @@ def predict(
         fail(f"{unreadable} of {len(files)} images could not be read (above)")
 
 
-def _table(rows, top_k: int) -> Table:
-    """One row per image, its classes most likely first ("Coat 91.2%")."""
-    shown = max((len(ranked) for _, ranked, _ in rows), default=top_k)
+def _table(rows, shown: int) -> Table:
+    """One row per image, its ``shown`` classes most likely first ("Coat 91.2%")."""
     table = Table()
     table.add_column("image", overflow="fold")
     for rank in range(1, shown + 1):
@@ -112,10 +112,9 @@ def _table(rows, top_k: int) -> Table:
     return table
 
 
-def _write_csv(out: Path, rows, top_k: int) -> None:
+def _write_csv(out: Path, rows, shown: int) -> None:
     from cnnlab.atomic import atomic_write_text
 
-    shown = max((len(ranked) for _, ranked, _ in rows), default=top_k)
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     header = ["image"]

@@ -74,8 +74,12 @@ def _pixels(image, channels: int) -> torch.Tensor:
         last = " (channels last? use .permute(2, 0, 1))" if x.shape[-1] == channels else ""
         raise ValueError(f"the image has {x.shape[0]} channels, shape {tuple(x.shape)}; the "
                          f"run's model takes {channels}{last}")
+    if x.numel() == 0:
+        raise ValueError(f"an empty image, shape {tuple(x.shape)}")
     if x.is_floating_point():
-        if x.numel() and (float(x.min()) < 0 or float(x.max()) > 1):
+        if x.isnan().any():
+            raise ValueError("the pixels hold NaN (not a number): no class can be read off them")
+        if float(x.min()) < 0 or float(x.max()) > 1:
             raise ValueError(f"float pixels go from 0 to 1, these from {float(x.min()):g} to "
                              f"{float(x.max()):g} (uint8 pixels 0..255 are taken as they are)")
         x = x.float() * 255
@@ -114,6 +118,7 @@ def predict_image(run, image, top_k: int = 3, invert: bool = False,
     With ``tta`` the logits are averaged over the test-time views the run evaluated with
     (``run.tta``), as its reported accuracy was; without, the image alone.
     """
+    check_top_k(top_k)
     pp = run.preprocess
     pixels = _image_pixels(image, pp, fit=run.data.startswith("folder:"))
     x = _model_input(pixels, pp, invert)
