@@ -157,3 +157,29 @@ def test_the_format_list_keeps_only_what_this_pillow_has(monkeypatch):
     Image.init()
     monkeypatch.delitem(Image.OPEN, "AVIF", raising=False)  # as an older Pillow
     assert formats_pillow_has(("PNG", "AVIF")) == ("PNG",)
+
+
+def test_a_cut_out_garment_is_seen_on_black_by_a_fashion_mnist_run(tiny_run, tmp_path):
+    # Its transparent surround was filled with white: an image unlike any the model
+    # learnt from (a reviewer's 100 test images fell from 74% to chance), and the light
+    # border then advised --invert, which made the garment dark.
+    import dataclasses
+
+    from cnnlab.train import load_run
+    from cnnlab.train.predict import predict_image
+
+    garment = gradient()
+    rgba = np.zeros((SIZE, SIZE, 4), np.uint8)
+    rgba[..., :3] = garment[..., None]
+    rgba[..., 3] = np.where(garment > 100, 255, 0)  # the dark pixels cut away
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "cutout.png")
+    on_black = np.where(garment > 100, garment, 0).astype(np.uint8)
+    Image.fromarray(on_black).save(tmp_path / "opaque.png")
+    run = load_run(tiny_run)
+    fashion = dataclasses.replace(run, config=dataclasses.replace(run.config,
+                                                                  data="fashion-mnist"))
+    assert predict_image(fashion, tmp_path / "cutout.png", 10) == \
+        predict_image(fashion, tmp_path / "opaque.png", 10)
+    assert np.asarray(read_image(tmp_path / "cutout.png", 1)).max(initial=0) == 255
+    assert (np.asarray(read_image(tmp_path / "cutout.png", 1)) == 255).sum() > \
+        (garment == 255).sum()  # a folder run's images keep white

@@ -45,16 +45,17 @@ def _grey_to_8_bit(image: Image.Image) -> Image.Image:
     return Image.fromarray(array.astype(np.uint8), "L")
 
 
-def to_mode(image: Image.Image, channels: int) -> Image.Image:
-    """``image`` upright, as "L" (``channels`` 1) or "RGB" (3)."""
+def to_mode(image: Image.Image, channels: int, background: str = "white") -> Image.Image:
+    """``image`` upright, as "L" (``channels`` 1) or "RGB" (3); transparent pixels on
+    ``background`` (a PIL colour name: "black" for data drawn light on black)."""
     image = ImageOps.exif_transpose(image)  # phone photos store rotation in EXIF
     if image.mode.startswith("I") or image.mode == "F":
         image = _grey_to_8_bit(image)
     has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
     if has_alpha:
-        # Transparent pixels become white, not whatever colour they happened to store.
+        # Transparent pixels become the background, not whatever colour they stored.
         rgba = image.convert("RGBA")
-        image = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
+        image = Image.alpha_composite(Image.new("RGBA", rgba.size, background), rgba)
     return image.convert("L" if channels == 1 else "RGB")
 
 
@@ -73,8 +74,9 @@ PIL_FORMATS = formats_pillow_has(("PNG", "JPEG", "BMP", "GIF", "WEBP", "TIFF", "
                                   "TGA", "PCX", "JPEG2000", "AVIF"))
 
 
-def read_image(path: str | Path, channels: int) -> Image.Image:
-    """The image at ``path``, decoded, upright, as "L" (``channels`` 1) or "RGB" (3).
+def read_image(path: str | Path, channels: int, background: str = "white") -> Image.Image:
+    """The image at ``path``, decoded, upright, as "L" (``channels`` 1) or "RGB" (3),
+    transparent pixels on ``background``.
 
     Raises:
         FileNotFoundError: there is no such file.
@@ -85,7 +87,7 @@ def read_image(path: str | Path, channels: int) -> Image.Image:
     try:
         with Image.open(path, formats=PIL_FORMATS) as image:
             image.load()  # decode now, so a truncated file fails here
-            return to_mode(image, channels)
+            return to_mode(image, channels, background)
     except FileNotFoundError:
         raise FileNotFoundError(f"image not found: {path}") from None
     except (IsADirectoryError, PermissionError) as exc:  # Windows: a folder is EACCES

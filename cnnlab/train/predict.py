@@ -34,16 +34,18 @@ def image_to_tensor(image, pp: Preprocess, invert: bool = False,
     return _model_input(_image_pixels(image, pp, fit), pp, invert)
 
 
-def _image_pixels(image, pp: Preprocess, fit: bool) -> torch.Tensor:
+def _image_pixels(image, pp: Preprocess, fit: bool, background: str = "white"
+                  ) -> torch.Tensor:
     """The image as a 1 x C x S x S batch of 0..255 pixels (uint8, or float from float
-    pixels), cut and resized as :func:`image_to_tensor` says."""
+    pixels), cut and resized as :func:`image_to_tensor` says; transparency on
+    ``background``."""
     from PIL import Image
 
     size = pp.image_size
     if isinstance(image, torch.Tensor | np.ndarray):
         return resize(_pixels(image, pp.channels).unsqueeze(0), size)
-    picture = to_mode(image, pp.channels) if isinstance(image, Image.Image) else \
-        read_image(image, pp.channels)
+    picture = to_mode(image, pp.channels, background) if isinstance(image, Image.Image) \
+        else read_image(image, pp.channels, background)
     if fit:
         return torch.from_numpy(fit_image(picture, (size, size))).unsqueeze(0)
     return resize(torch.from_numpy(chw_array(centre_square(picture))).unsqueeze(0), size)
@@ -120,9 +122,13 @@ def predict_image(run, image, top_k: int = 3, invert: bool = False,
     """
     check_top_k(top_k)
     pp = run.preprocess
-    pixels = _image_pixels(image, pp, fit=run.data.startswith("folder:"))
+    light_on_dark = _light_on_dark_data(run.data)
+    # A cut-out garment's transparent surround is the black its training images have
+    # (on white, a Fashion-MNIST model saw an image unlike any it learnt from).
+    pixels = _image_pixels(image, pp, fit=run.data.startswith("folder:"),
+                           background="black" if light_on_dark else "white")
     x = _model_input(pixels, pp, invert)
-    if not invert and _light_on_dark_data(run.data) and _border_level(pixels) > 0.6:
+    if not invert and light_on_dark and _border_level(pixels) > 0.6:
 
         from cnnlab.notices import SetupWarning, warn_user
 
