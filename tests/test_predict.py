@@ -233,3 +233,28 @@ def test_pixels_no_class_can_be_read_off_are_refused_by_name(run_and_image, tmp_
     assert result.exit_code == 1
     assert (tmp_path / "p.csv").read_text().splitlines()[0] == (
         "image,class_1,probability_1,class_2,probability_2,class_3,probability_3,error")
+
+
+def test_many_images_with_a_light_background_are_told_of_in_one_warning(run_and_image,
+                                                                        tmp_path,
+                                                                        monkeypatch):
+    # A folder of 100 product photos printed 100 lines of the same advice.
+    import cnnlab.train.predict as predict_module
+
+    run, _ = run_and_image
+    monkeypatch.setattr(predict_module, "_light_on_dark_data", lambda spec: True)
+    papers = tmp_path / "papers"
+    papers.mkdir()
+    for i in range(5):
+        Image.fromarray(np.full((28, 28), 250 - i, np.uint8)).save(papers / f"p{i}.png")
+    with pytest.warns(UserWarning) as told:
+        predict_images(run, papers)
+    assert [str(w.message) for w in told] == [
+        "5 of 5 images (p0.png, p1.png, p2.png, ...) have a light background, and "
+        "synthetic's images are light on black: if the classes look wrong, try --invert"]
+    result = runner.invoke(app, ["predict", str(run), str(papers)])
+    said = " ".join(result.stderr.split())
+    assert result.exit_code == 0 and said.count("light background") == 1, said
+    assert "5 of 5 images (p0.png, p1.png, p2.png, ...) have a light background" in said
+    with pytest.warns(UserWarning, match=r"^p0.png has a light background"):  # one: as it was
+        predict_images(run, papers / "p0.png")

@@ -46,6 +46,7 @@ def predict(
     from cnnlab.train.predict import (
         check_top_k,
         image_paths,
+        light_backgrounds_told_once,
         open_for_prediction,
         predict_image,
     )
@@ -77,13 +78,14 @@ def predict(
                   "(--no-tta for the image alone)")
     rows: list[tuple[Path, list[tuple[str, float]], str]] = []
     live = err.is_terminal and len(files) >= BAR_FROM
-    for path in track(files, description="classifying", console=err, transient=True,
-                      disable=not live):
-        try:  # one unreadable file must not cost the others their answer
-            rows.append((path, predict_image(model, path, top_k, invert, tta), ""))
-        except (FileNotFoundError, ValueError) as exc:
-            error(str(exc))
-            rows.append((path, [], str(exc)))
+    with light_backgrounds_told_once(len(files), model.data):
+        for path in track(files, description="classifying", console=err, transient=True,
+                          disable=not live):
+            try:  # one unreadable file must not cost the others their answer
+                rows.append((path, predict_image(model, path, top_k, invert, tta), ""))
+            except (FileNotFoundError, ValueError) as exc:
+                error(str(exc))
+                rows.append((path, [], str(exc)))
     if not (quiet and out is not None):
         console.print(_table(rows, shown))  # first: a file it cannot write costs no answer
     if out is not None:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +12,7 @@ import torch
 
 from cnnlab.data.augment import resize, to_float
 from cnnlab.data.image_file import centre_square, chw_array, fit_image, read_image, to_mode
+from cnnlab.notices import SetupWarning, warn_user
 from cnnlab.train.config import ConfigError
 from cnnlab.train.device import select_device
 from cnnlab.train.evaluate import Preprocess, tta_logits, tta_views
@@ -129,13 +132,8 @@ def predict_image(run, image, top_k: int = 3, invert: bool = False,
                            background="black" if light_on_dark else "white")
     x = _model_input(pixels, pp, invert)
     if not invert and light_on_dark and _border_level(pixels) > 0.6:
-
-        from cnnlab.notices import SetupWarning, warn_user
-
         name = Path(image).name if isinstance(image, str | Path) else "the image"
-        warn_user(f"{name} has a light background, and {run.data}'s images are "
-                  "light on black: if the classes look wrong, try --invert",
-                  SetupWarning)
+        warn_user(f"{name} {_LIGHT_ON_DARK.format(data=run.data)}", LightBackgroundWarning)
     views = tta_views(*run.tta) if tta else tta_views(False)
     device = _input_device(run.model)
     x = x.to(device)
@@ -143,6 +141,33 @@ def predict_image(run, image, top_k: int = 3, invert: bool = False,
     probs = tta_logits(run.model, x, views, border).softmax(dim=1)[0]
     top = probs.topk(min(top_k, probs.numel()))
     return [(run.classes[i], float(p)) for p, i in zip(top.values, top.indices, strict=True)]
+
+
+class LightBackgroundWarning(SetupWarning):
+    """An image drawn dark on light, for a run whose data is light on black."""
+
+
+_LIGHT_ON_DARK = ("has a light background, and {data}'s images are light on black: if the "
+                  "classes look wrong, try --invert")
+
+
+@contextlib.contextmanager
+def light_backgrounds_told_once(images: int, data: str):
+    """Within the block, images with a light background are told of in one warning at its
+    end, however many there are (a folder of product photos gave a line each); other
+    warnings pass as they were."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    light = [w for w in caught if issubclass(w.category, LightBackgroundWarning)]
+    for w in caught if len(light) < 2 else [w for w in caught if w not in light]:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if len(light) > 1:
+        names = [str(w.message).split(" has a light background")[0] for w in light]
+        shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+        warn_user(f"{len(light)} of {images} images ({shown}) "
+                  f"{_LIGHT_ON_DARK.format(data=data).replace('has a', 'have a', 1)}",
+                  LightBackgroundWarning)
 
 
 def _input_device(model) -> torch.device:
@@ -205,7 +230,8 @@ def predict_images(run_dir, paths: str | Path | list, top_k: int = 3, which: str
     check_top_k(top_k)
     files = image_paths(paths)
     run = open_for_prediction(run_dir, which, device)
-    return [(path, predict_image(run, path, top_k, invert, tta)) for path in files]
+    with light_backgrounds_told_once(len(files), run.data):
+        return [(path, predict_image(run, path, top_k, invert, tta)) for path in files]
 
 
 def check_top_k(top_k: int) -> None:
