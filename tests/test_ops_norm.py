@@ -75,6 +75,16 @@ def test_functional_rejects_one_value_per_channel_in_training():
         batch_norm(torch.randn(1, 3), None, None, training=True)
 
 
+def test_an_empty_batch_in_training_passes_through_as_in_torch():
+    # It was refused ("use a batch of at least 2"); torch returns it, statistics untouched.
+    ours, theirs = BatchNorm(3), nn.BatchNorm2d(3)
+    x = torch.randn(0, 3, 4, 4)
+    assert ours(x).shape == theirs(x).shape == (0, 3, 4, 4)
+    for key, value in theirs.state_dict().items():
+        torch.testing.assert_close(ours.state_dict()[key], value)
+    assert torch.equal(ours.running_mean, torch.zeros(3))  # not NaN
+
+
 def test_functional_takes_torch_argument_order_positionally():
     # Code written for F.batch_norm, positional arguments and all, gives the same numbers.
     x, gamma, beta = _inputs((4, 3, 5, 6))

@@ -75,7 +75,9 @@ def batch_norm(
     use_batch_stats = training or running_mean is None or running_var is None
 
     if use_batch_stats:
-        count = x.numel() // x.shape[1]
+        count = x.numel() // x.shape[1] if x.shape[1] else 0
+        if count == 0:  # an empty batch: nothing to normalise, no statistics (as F's)
+            return x.clone()
         if count < 2:
             raise ValueError(
                 f"batch_norm needs more than one value per channel in training, got input "
