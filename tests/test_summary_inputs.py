@@ -103,3 +103,12 @@ def test_a_network_written_with_lazy_layers_as_the_book_writes_them_is_summarise
     s = summary(book_lenet(), (1, 28, 28))
     assert (s.totals.params, s.totals.macs) == (61_706, 416_520)  # the book's LeNet
     assert count_macs(book_lenet(), (1, 28, 28)) == 416_520
+
+
+@pytest.mark.parametrize("name, side, least", [("alexnet", 32, 63), ("vgg11", 31, 32),
+                                               ("nin_d2l", 28, 67)])
+def test_a_registered_model_given_too_small_an_input_is_told_its_least(name, side, least):
+    # The CLI said so; summary() raised a pooling layer's "Output size is too small".
+    with pytest.raises(ValueError, match=rf"input \dx{side}x{side} is too small for {name} "
+                                         rf"\(at least {least}x{least} pixels\)$"):
+        summary(name, side)

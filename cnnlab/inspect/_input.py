@@ -132,6 +132,10 @@ def _build_named(name: str, input_size, batch_size: int | None
         sample, batch = tuple(info.input_size), None
     else:
         sample, batch = sample_shape(input_size, FirstConv(info.input_size[0], 2))
+    if len(sample) == 3 and min(sample[1:]) < info.min_input_size:
+        # Before building: a pooling layer's "output size is too small" otherwise.
+        raise ValueError(f"input {'x'.join(map(str, sample))} is too small for {name} (at "
+                         f"least {info.min_input_size}x{info.min_input_size} pixels)")
     options = {}
     if sample[0] != info.input_size[0]:
         options["in_channels"] = sample[0]
