@@ -112,3 +112,16 @@ def test_a_registered_model_given_too_small_an_input_is_told_its_least(name, sid
     with pytest.raises(ValueError, match=rf"input \dx{side}x{side} is too small for {name} "
                                          rf"\(at least {least}x{least} pixels\)$"):
         summary(name, side)
+
+
+def test_another_device_or_dtype_than_the_models_is_refused_with_the_fix_or_built_so(lenet):
+    # The input's dtype failed in the first layer, blamed on it ("failed in module
+    # 'features.0'"); a named model is built here and can be built that way.
+    with pytest.raises(ValueError, match=r"dtype=float64 for a model whose weights are "
+                                         r"float32 on cpu: move the model first"):
+        summary(lenet, dtype=torch.float64)
+    with pytest.raises(ValueError, match=r"device='meta', dtype=float32 for a model whose "
+                                         r"weights are float32 on cpu"):
+        summary(lenet, device="meta")
+    assert summary("lenet_d2l", device="meta").totals.macs == 416_520
+    assert summary("lenet_d2l", dtype=torch.float64).dtype == "float64"

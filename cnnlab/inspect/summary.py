@@ -272,6 +272,7 @@ def summary(
             the batch ``input_size`` gives, else 1.
         device, dtype: of the random input; default: those of the model's parameters
             (CPU, float32 for a model without any). ``"meta"`` works for shapes and MACs.
+            A model given by name is built so; a module must already be (or ValueError).
 
     Raises:
         ValueError, TypeError: for an input size it cannot read, saying what to give.
@@ -281,8 +282,12 @@ def summary(
         raise ValueError(f"depth must be None or >= 0, not {depth}")
     if batch_size is not None and batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, not {batch_size}")
+    named = isinstance(model, str)
     model, input_size, batch_size = resolve(model, input_size, batch_size)
+    if named and (device is not None or dtype is not None):
+        model.to(device=device, dtype=dtype)  # built here, for this summary alone
     device, dtype = default_device_dtype(model, device, dtype)
+    _check_model_takes(model, device, dtype)
     x = random_input(input_size, batch_size, device, dtype)
 
     try:
@@ -343,6 +348,20 @@ def count_macs(model: nn.Module | str, input_size: InputSize = None,
         return shape_pass(model, x)[2] // 2  # a from-scratch layer counted as torch's
     except ForwardFailed as failure:
         raise failure.__cause__ from None  # the model's own error, as its forward raised it
+
+
+def _check_model_takes(model: nn.Module, device: torch.device, dtype: torch.dtype) -> None:
+    """An input of another device or dtype than the model's weights fails in its first
+    layer, blamed on that layer: say so before, with the two ways to mend it."""
+    weight = next((t for t in model.parameters() if t.is_floating_point()), None)
+    if weight is None or (weight.device.type, weight.dtype) == (device.type, dtype):
+        return
+    raise ValueError(
+        f"device={device.type!r}, dtype={str(dtype).removeprefix('torch.')} for a model whose "
+        f"weights are {str(weight.dtype).removeprefix('torch.')} on {weight.device.type}: "
+        f"move the model first (model.to({device.type!r}, "
+        f"torch.{str(dtype).removeprefix('torch.')})), give its name to summary() to have it "
+        "built that way, or leave device and dtype out")
 
 
 def _failure_message(model: nn.Module, x: torch.Tensor, failure: ForwardFailed) -> str:
