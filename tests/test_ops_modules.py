@@ -68,6 +68,10 @@ def test_layers_reject_bad_arguments_at_construction():
         Conv2d(2, 2, 3, padding_mode="reflect")
     with pytest.raises(ValueError, match="groups=3 must divide"):
         Conv2d(4, 6, 3, groups=3)
+    for groups in (0, -2, 1.5):  # 0 was "ZeroDivisionError: integer modulo by zero"
+        with pytest.raises(ValueError, match=f"groups must be a positive whole number, got "
+                                              f"{groups}"):
+            Conv2d(4, 6, 3, groups=groups)
     with pytest.raises(ValueError, match="needs stride 1"):
         Conv2d(2, 2, 3, stride=2, padding="same")
     with pytest.raises(ValueError, match="exceeds half the kernel"):

@@ -142,6 +142,11 @@ def test_adaptive_avg_pool2d_global_and_none_sizes():
     torch.testing.assert_close(adaptive_avg_pool2d(x, (None, 2)),
                                F.adaptive_avg_pool2d(x, (None, 2)))
     torch.testing.assert_close(adaptive_avg_pool2d(x[0], 3), F.adaptive_avg_pool2d(x[0], 3))
+    # 2.0 was "'float' object is not subscriptable"; (1, 1, 1) passed, its third size unread.
+    for size in (2.0, (1, 1, 1), "2"):
+        with pytest.raises(ValueError, match=r"output_size is an int, None or an \(h, w\) "
+                                             r"pair of them, got "):
+            adaptive_avg_pool2d(x, size)
 
 
 def test_the_readme_call_gives_the_books_pooling_example():

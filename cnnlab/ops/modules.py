@@ -63,6 +63,8 @@ class Conv2d(nn.Module):
         super().__init__()
         if padding_mode != "zeros":
             raise ValueError(f"Conv2d supports padding_mode='zeros' only, not {padding_mode!r}")
+        if not isinstance(groups, int) or isinstance(groups, bool) or groups < 1:
+            raise ValueError(f"groups must be a positive whole number, got {groups!r}")
         if in_channels % groups or out_channels % groups:
             raise ValueError(f"groups={groups} must divide in_channels={in_channels} and "
                              f"out_channels={out_channels}")

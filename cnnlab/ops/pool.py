@@ -219,6 +219,10 @@ def adaptive_avg_pool2d(x: torch.Tensor, output_size: int | tuple[int | None, in
                          f"got {tuple(x.shape)}")
     if isinstance(output_size, int) or output_size is None:
         output_size = (output_size, output_size)
+    if not isinstance(output_size, tuple | list) or len(output_size) != 2 or not all(
+            s is None or (isinstance(s, int) and not isinstance(s, bool)) for s in output_size):
+        raise ValueError(f"adaptive_avg_pool2d output_size is an int, None or an (h, w) pair "
+                         f"of them, got {output_size!r}")
     h, w = x.shape[2:]
     out_h = h if output_size[0] is None else output_size[0]
     out_w = w if output_size[1] is None else output_size[1]
