@@ -155,13 +155,15 @@ def test_conv2d_accepts_an_unbatched_image_and_channels_last_input():
     torch.testing.assert_close(conv2d(x, w, b, padding=1), F.conv2d(x, w, b, padding=1))
     x4 = rand(2, 3, 8, 8, seed=11).to(memory_format=torch.channels_last)
     torch.testing.assert_close(conv2d(x4, w, b, stride=2), F.conv2d(x4, w, b, stride=2))
-    # The shift method writes its output in the input's memory format, as F.conv2d does.
+    # Every method writes its output in the input's memory format, as F.conv2d does (the
+    # unfold method's came out NCHW, though its docstring said otherwise).
     w16 = rand(16, 16, 3, 3, seed=14)
     for fmt in (torch.contiguous_format, torch.channels_last):
         x16 = rand(2, 16, 9, 9, seed=15).contiguous(memory_format=fmt)
-        out = conv2d(x16, w16, padding=1, method="shift")
-        assert out.is_contiguous(memory_format=fmt)
-        torch.testing.assert_close(out, F.conv2d(x16, w16, padding=1))
+        for method in ("shift", "unfold", "auto"):
+            out = conv2d(x16, w16, padding=1, method=method)
+            assert out.is_contiguous(memory_format=fmt), (fmt, method)
+            torch.testing.assert_close(out, F.conv2d(x16, w16, padding=1))
 
 
 @pytest.mark.parametrize("method", ["shift", "unfold"])

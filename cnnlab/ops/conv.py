@@ -241,6 +241,10 @@ def conv2d(
         method = choose_method(geom)
     conv = conv_shift if method == "shift" else _conv_unfold
     y = conv(x, weight, bias, geom)
+    if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
+        # The unfold method's product comes out NCHW; the next layer expects the input's
+        # layout (a network put in channels_last would otherwise flip at every layer).
+        y = y.contiguous(memory_format=torch.channels_last)
     return y.squeeze(0) if unbatched else y
 
 
