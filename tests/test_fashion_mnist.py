@@ -41,8 +41,8 @@ def test_search_order_explicit_env_cache_system(tiny_fashion, data_env, monkeypa
     assert fm.locate() is None
 
 
-def test_a_given_path_without_the_files_is_named_not_passed_over(tiny_fashion,
-                                                                 data_env) -> None:
+def test_a_given_path_without_the_files_is_named_not_passed_over(tiny_fashion, data_env,
+                                                                 monkeypatch) -> None:
     # A mistyped --data-root must not quietly train on another copy (nor verify one).
     tiny_fashion(data_env / "system")
     (data_env / "empty").mkdir()
@@ -72,6 +72,11 @@ def test_a_given_path_without_the_files_is_named_not_passed_over(tiny_fashion,
     assert "empty (given path): missing" in message and "could not download" in message
     assert "cnnlab data download" not in message and "copy the four .gz files" in message
     assert "  or copy" not in message  # an 'or' with nothing before it, once
+    # Evaluation told the data is there now (eval --data-root) is told it is not, and
+    # fetches nothing: it tried all four files, the training split first.
+    monkeypatch.setattr(fm, "_download_into", lambda *a: pytest.fail("downloaded"))
+    with pytest.raises(fm.DatasetNotFoundError, match=r"empty \(given path\): missing"):
+        fm.load(data_env / "empty", progress=False, test_only=True)
 
 
 def test_directory_counts_only_with_all_four_files(tiny_fashion, data_env) -> None:

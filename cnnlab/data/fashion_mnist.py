@@ -398,7 +398,9 @@ def load(
         # wish to download there: named, not created (`cnnlab data download --root`
         # creates it).
         missing_root = root is not None and not Path(root).expanduser().is_dir()
-        if not download or missing_root:
+        # Evaluation told where the data is now (eval --data-root) is told it is not
+        # there, not sent to fetch all four files (the training split first) into it.
+        if not download or missing_root or (test_only and root is not None):
             raise DatasetNotFoundError(not_found_message(root))
         searched = not_found_message(root, advice=False)  # before the download writes
         try:
