@@ -74,8 +74,12 @@ def load_onnx(path: str | Path) -> OnnxRun:
         classes = list(meta["classes"])
         views = meta.get("tta") or {}
         if not isinstance(views, dict) or not isinstance(views.get("flip", False), bool) \
-                or type(views.get("shift", 0)) is not int:
-            raise ValueError(f"tta is {views!r}, not {{'flip': true/false, 'shift': N}}")
+                or type(views.get("shift", 0)) is not int \
+                or not 0 <= views.get("shift", 0) < pp.image_size:
+            raise ValueError(f"tta is {views!r}, not {{'flip': true/false, 'shift': N}} with "
+                             f"N from 0 to {pp.image_size - 1}")
+        if pp.std is not None and not all(s > 0 for s in pp.std):
+            raise ValueError(f"preprocess std is {list(pp.std)}: every one must be positive")
     except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
         raise ExportError(f"{sidecar}: not a cnnlab ONNX sidecar ({exc})") from None
     data_sum = meta.get("onnx_data_sha256")
@@ -99,6 +103,12 @@ def load_onnx(path: str | Path) -> OnnxRun:
                               "store? Copy the weights beside the model") from None
         raise ExportError(f"{path}: onnxruntime cannot load it ({reason}). Is it a whole "
                           "file from `cnnlab export`? Export the run again") from None
+    takes = model.session.get_inputs()[0].shape[1:]  # (C, H, W); a name where dynamic
+    wants = [pp.channels, pp.image_size, pp.image_size]
+    if any(isinstance(t, int) and t != w for t, w in zip(takes, wants, strict=False)):
+        raise ExportError(f"{path} takes {'x'.join(map(str, takes))} inputs but its sidecar "
+                          f"{sidecar.name} prepares {'x'.join(map(str, wants))} ones: they "
+                          "come from different exports. Export the run again (it writes both)")
     outputs = model.session.get_outputs()[0].shape[-1]
     if isinstance(outputs, int) and outputs != len(classes):
         raise ExportError(f"{path} gives {outputs} scores but its sidecar {sidecar.name} names "

@@ -230,8 +230,19 @@ def test_a_damaged_onnx_file_or_a_sidecar_of_another_export_is_named(exported, t
     result = runner.invoke(app, ["predict", str(damaged), str(images[0])])
     assert result.exit_code == 1 and "onnxruntime cannot load it" in result.output
     assert "Traceback" not in result.output
+    # Another export's sizes, or values no image survives: a raw onnxruntime traceback,
+    # or every image "unreadable" one by one.
+    mixed.with_suffix(".json").write_text(json.dumps(
+        {**meta, "classes": other["classes"], "preprocess": {**meta["preprocess"],
+                                                              "image_size": 32}}))
+    with pytest.raises(ExportError, match=r"takes 1x28x28 inputs but its sidecar mixed.json "
+                                          r"prepares 1x32x32 ones"):
+        load_onnx(mixed)
+    std = {**meta["preprocess"], "std": [0.0]}
     for bad, words in (([1, 2], "not a JSON object"), ({**meta, "tta": {"shift": None}},
-                                                          "tta is {'shift': None}")):
+                                                          "tta is {'shift': None}"),
+                       ({**meta, "tta": {"shift": 99}}, "with N from 0 to 27"),
+                       ({**meta, "preprocess": std}, "std is [0.0]: every one must be")):
         mixed.with_suffix(".json").write_text(json.dumps(bad))
         with pytest.raises(ExportError, match=r"mixed.json: not a cnnlab ONNX sidecar"):
             load_onnx(mixed)
