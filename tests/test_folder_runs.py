@@ -181,3 +181,23 @@ def test_not_a_run_is_still_a_file_not_found_error_for_callers(paths):
             load_run(path)
         with pytest.raises(ConfigError):
             resume(path)
+
+
+def test_colour_photos_read_as_grey_for_a_one_channel_model_are_said_to_be(data_env,
+                                                                          monkeypatch):
+    # lenet_modern trained on red/green/blue photos, decoded as grey, without a word.
+    monkeypatch.chdir(data_env)
+    for name, colour in (("red", (200, 30, 30)), ("green", (30, 180, 40))):
+        (data_env / "colour" / name).mkdir(parents=True)
+        for i in range(4):
+            Image.new("RGB", (20 + i, 24), colour).save(data_env / "colour" / name / f"{i}.png")
+    args = ["train", "lenet_modern", "--epochs", "1", "--batch-size", "4", "--device", "cpu",
+            "--quiet", "--out-dir", "runs"]
+    result = runner.invoke(app, [*args, "--data", "folder:colour"])
+    assert result.exit_code == 0, result.output
+    assert "folder:" in words(result) and "holds colour images (0.png, for one), and " \
+        "lenet_modern takes one channel: they are read as greyscale" in words(result)
+    image_folder(data_env / "grey")  # greyscale, and grey saved as RGB, say nothing
+    Image.new("L", (28, 28), 90).convert("RGB").save(data_env / "grey" / "dark" / "rgb.png")
+    result = runner.invoke(app, [*args, "--data", "folder:grey"])
+    assert result.exit_code == 0 and "colour" not in result.output, result.output

@@ -98,6 +98,25 @@ def image_files_under(folder: Path) -> list[Path]:
     return sorted(p for p in _files_under(folder) if _is_image(p, folder))
 
 
+def a_colour_image(root: str | Path, looked_at: int = 24) -> Path | None:
+    """One of a few image files spread through ``root`` whose colour channels differ (a
+    grey picture saved as RGB does not count), or None: what a model taking one channel
+    would lose by reading the folder as greyscale. Unreadable files are passed over."""
+    from PIL import Image
+
+    files = image_files_under(Path(root))
+    for path in files[::max(1, len(files) // looked_at)][:looked_at]:
+        try:
+            with Image.open(path) as image:
+                image.draft("RGB", (64, 64))  # a JPEG decodes at a fraction of its size
+                rgb = np.asarray(image.convert("RGB").resize((32, 32)), dtype=np.int16)
+        except Exception:  # noqa: BLE001 - the loader names unreadable files itself
+            continue
+        if np.abs(rgb - rgb.mean(axis=2, keepdims=True)).max() > 8:
+            return path
+    return None
+
+
 def _scan(root: Path) -> tuple[dict[str, list[Path]], list[Path]]:
     """Image files per class folder (sorted, searched recursively), and loose ones in ``root``."""
     folders = sorted(p for p in root.iterdir() if _is_data_folder(p))

@@ -19,7 +19,7 @@ import torch
 
 from cnnlab.atomic import remove_leftover_temp_files
 from cnnlab.data import load_dataset, parse_spec
-from cnnlab.data.dataset import DatasetSplits
+from cnnlab.data.dataset import DatasetSplits, DataWarning
 from cnnlab.models import model_info
 from cnnlab.notices import warn_user
 from cnnlab.train import checkpoint as ckpt
@@ -64,11 +64,27 @@ def load_training_data(cfg: TrainConfig, test_only: bool = False) -> DatasetSpli
     if cfg.data.startswith("folder:"):
         info = model_info(cfg.model)
         size = cfg.resize or info.input_size[1]
-        return load_dataset(cfg.data, root=cfg.data_root, image_size=size,
+        data = load_dataset(cfg.data, root=cfg.data_root, image_size=size,
                             channels=info.input_size[0], seed=cfg.split_seed)
+        if info.input_size[0] == 1 and launched_as_main():
+            _warn_of_colour_read_as_grey(cfg)
+        return data
     if test_only and parse_spec(cfg.data)[0] == "fashion-mnist":
         return load_dataset(cfg.data, root=cfg.data_root, test_only=True)
     return load_dataset(cfg.data, root=cfg.data_root)
+
+
+def _warn_of_colour_read_as_grey(cfg: TrainConfig) -> None:
+    """A model taking one channel reads a folder of colour photos as greyscale: say so
+    (classes told apart by their colour lose what tells them apart)."""
+    from cnnlab.data.folder import a_colour_image
+
+    example = a_colour_image(Path(parse_spec(cfg.data)[1]).expanduser())
+    if example is not None:
+        warn_user(f"{cfg.data} holds colour images ({example.name}, for one), and "
+                  f"{cfg.model} takes one channel: they are read as greyscale. For colour, "
+                  "train a model that takes three (the standard variants, e.g. resnet18; "
+                  "`cnnlab models` shows each one's input)", DataWarning)
 
 
 def check_evaluated_data(run_dir: str | Path, splits: DatasetSplits) -> None:
