@@ -173,6 +173,19 @@ def test_vgg11_flow():
     assert summary(model, (1, 224, 224), depth=1).flow_str() == VGG11_FLOW
 
 
+@pytest.mark.parametrize("name, flow", [
+    ("densenet121", "3x32x32 → 64x16x16 → 64x8x8 → 128x4x4 → 256x2x2 → 512x1x1 → 1024 → 1000"),
+    ("densenet_d2l", "1x32x32 → 64x16x16 → 64x8x8 → 96x4x4 → 112x2x2 → 120x1x1 → 248 → 10"),
+])
+def test_a_dense_block_at_1x1_is_one_stage_of_the_flow(name, flow):
+    # Each dense layer showed at 1x1 (512x1x1 → 32x1x1 → 512x1x1 → ..., about 35 of
+    # them): torchvision's block is a ModuleDict with a forward, looked through as a
+    # container, and a channel change at 1x1 counted as a new stage.
+    with torch.device("meta"):
+        model = get_model(name)
+    assert summary(model, 32).flow_str() == flow
+
+
 # --------------------------------------------------------------------------- robustness
 
 

@@ -344,7 +344,11 @@ def _flow_units(model: nn.Module) -> set[int]:
     while todo:
         m = todo.pop()
         plain_sequential = isinstance(m, nn.Sequential) and type(m).forward is nn.Sequential.forward
-        if plain_sequential or isinstance(m, (nn.ModuleList, nn.ModuleDict)):
+        # A ModuleList or ModuleDict with a forward of its own (torchvision's dense block)
+        # is a block, not a container to look through.
+        plain_list = isinstance(m, (nn.ModuleList, nn.ModuleDict)) and \
+            type(m).forward is nn.Module.forward
+        if plain_sequential or plain_list:
             todo.extend(m.children())
         else:
             units.add(id(m))
@@ -352,12 +356,12 @@ def _flow_units(model: nn.Module) -> set[int]:
 
 
 def _new_stage(a: Shape, b: Shape) -> bool:
-    a, b = _squeeze_tail(a), _squeeze_tail(b)
-    if len(a) != len(b):
-        return True
-    if len(b) == 1:
-        return a != b
-    return a[1:] != b[1:]
+    """Whether ``b`` starts a new stage after ``a``: another resolution (channels alone do
+    not count, at 1x1 as at 56x56: a dense block's layers at 1x1 each showed), a vector
+    of another length, or a flattened map (not its 512x1x1 map flattened to 512)."""
+    if len(a) == len(b):
+        return a[1:] != b[1:] if len(b) > 1 else a != b
+    return _squeeze_tail(a) != _squeeze_tail(b)
 
 
 def _squeeze_tail(s: Shape) -> Shape:
