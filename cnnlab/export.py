@@ -230,13 +230,15 @@ def _opset_range() -> tuple[int, int]:
 
 def _check_out(path: Path) -> None:
     """Refuse an output path that cannot be written, before the export."""
-    if path.suffix != ".onnx":
-        raise ExportRequestError(f"the output file should end in .onnx, got {path}")
+    # The folder first: it has no suffix either, and this says what to give instead.
     for target in (path, path.with_suffix(".json")):
         if target.is_dir():
             raise ExportRequestError(
                 f"{target} is a folder, so the export cannot be written there: give --out a "
                 f"file path, e.g. --out {path / 'model.onnx'}")
+    if path.suffix != ".onnx":
+        raise ExportRequestError(f"the output file should end in .onnx (lower case, as "
+                                 f"predict and eval know it), got {path}")
     blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
     if blocker is not None:
         raise ExportRequestError(f"cannot write {path}: {blocker} is a file, not a folder; "

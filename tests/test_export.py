@@ -174,6 +174,9 @@ def test_output_path_that_cannot_be_a_file_is_refused_up_front(run_dir, tmp_path
     (tmp_path / "d.onnx").mkdir()
     with pytest.raises(ExportError, match=r"d\.onnx is a folder.*--out .*model\.onnx"):
         export_onnx(run_dir, out=tmp_path / "d.onnx")
+    (tmp_path / "ex").mkdir()  # a folder without a suffix: told it should end in .onnx
+    with pytest.raises(ExportError, match=r"ex is a folder.*--out .*ex/model\.onnx"):
+        export_onnx(run_dir, out=tmp_path / "ex")
     (tmp_path / "m.json").mkdir()  # where the sidecar would go
     with pytest.raises(ExportError, match=r"m\.json is a folder"):
         export_onnx(run_dir, out=tmp_path / "m.onnx")
