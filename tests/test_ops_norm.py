@@ -207,3 +207,16 @@ def test_module_trains_under_no_grad_with_batch_statistics():
         y = bn(torch.tensor([[0.0, 10.0], [2.0, 30.0]]))
     torch.testing.assert_close(y.abs(), torch.ones(2, 2), rtol=1e-4, atol=1e-4)
     assert bn.num_batches_tracked.item() == 1
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_input_keeps_its_dtype_with_float32_statistics(dtype):
+    # A float16 input came out float32 (promoted by the float32 buffers); torch's is float16.
+    ours, theirs = BatchNorm(3), nn.BatchNorm2d(3)
+    x = torch.randn(8, 3, 4, 4, generator=torch.Generator().manual_seed(0)).to(dtype)
+    for mode in ("train", "eval"):
+        getattr(ours, mode)(), getattr(theirs, mode)()
+        y = ours(x)
+        assert y.dtype == dtype, mode
+        torch.testing.assert_close(y, theirs(x))
+    torch.testing.assert_close(ours.running_var, theirs.running_var)

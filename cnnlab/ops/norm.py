@@ -69,6 +69,12 @@ def batch_norm(
     if x.dim() < 2:
         raise ValueError(f"batch_norm expects (N, C, ...) input, got shape {tuple(x.shape)}")
     _check_arguments(x.shape[1], running_mean, running_var, weight, bias, training)
+    if x.dtype in (torch.float16, torch.bfloat16):
+        # As F.batch_norm does under autocast: statistics in float32, the result in x's
+        # dtype (float32 statistics and weights would otherwise promote it).
+        y = batch_norm(x.float(), running_mean, running_var, weight, bias, training,
+                       momentum, eps)
+        return y.to(x.dtype)
     reduce_dims = [0, *range(2, x.dim())]
     # Per-channel vectors broadcast against x once shaped (1, C, 1, 1, ...).
     channel_shape = (1, x.shape[1]) + (1,) * (x.dim() - 2)
