@@ -125,3 +125,15 @@ def test_another_device_or_dtype_than_the_models_is_refused_with_the_fix_or_buil
         summary(lenet, device="meta")
     assert summary("lenet_d2l", device="meta").totals.macs == 416_520
     assert summary("lenet_d2l", dtype=torch.float64).dtype == "float64"
+
+
+def test_a_side_given_to_a_model_without_convolutions_is_told_to_give_its_features():
+    # An MLP was told "give (C, H, W), e.g. (3, 784, 784)"; (784,) is what works.
+    mlp = nn.Sequential(nn.Linear(784, 10))
+    with pytest.raises(ValueError, match=r"no convolution to read C off; give one sample's "
+                                         r"shape: \(784,\) for 784 features"):
+        summary(mlp, 784)
+    assert summary(mlp, (784,)).totals.macs == 7840
+    lazy = nn.Sequential(nn.LazyConv2d(4, 3))
+    with pytest.raises(ValueError, match=r"first convolution \(a lazy one\); give \(C, H, W\)"):
+        summary(lazy, 28)

@@ -92,10 +92,15 @@ def sample_shape(input_size, conv: FirstConv | None) -> tuple[Sample, int | None
                              f"got one of shape {tuple(input_size.shape)}")
         input_size = tuple(input_size.shape)
     if _is_int(input_size):
-        if conv is None or conv.channels is None:
+        if conv is None:  # an MLP, say: a side means nothing to it
             raise ValueError(f"input_size={input_size} means (C, {input_size}, {input_size}), "
-                             f"but C cannot be read off this model (it has no convolution, "
-                             f"or a lazy one); give (C, H, W), e.g. (3, {input_size}, "
+                             f"but this model has no convolution to read C off; give one "
+                             f"sample's shape: ({input_size},) for {input_size} features, or "
+                             f"(C, H, W)")
+        if conv.channels is None:
+            raise ValueError(f"input_size={input_size} means (C, {input_size}, {input_size}), "
+                             f"but C cannot be read off this model's first convolution (a "
+                             f"lazy one); give (C, H, W), e.g. (3, {input_size}, "
                              f"{input_size})")
         input_size = (conv.channels, *(input_size,) * conv.dims)
     if not isinstance(input_size, Sequence) or isinstance(input_size, str) \
