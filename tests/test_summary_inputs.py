@@ -64,9 +64,15 @@ def test_unreadable_sizes_say_what_to_give(lenet, size, error, words):
 
 
 def test_a_side_without_a_convolution_asks_for_the_channels():
-    with pytest.raises(ValueError, match=r"input_size=8 means \(C, 8, 8\).*give \(C, H, W\)"):
+    with pytest.raises(ValueError, match=r"input_size=8 means \(C, 8, 8\).*give one sample's "
+                                         r"shape: \(C, H, W\) for images \(e.g. \(1, 8, 8\)\), "
+                                         r"or \(8,\) if 8 is its number of input features"):
         summary(nn.Sequential(nn.Flatten(), nn.Linear(64, 2)), 8)
     assert summary(nn.Linear(3, 4), (3,)).input_size == (3,)  # MLPs keep any sample shape
+    # A first convolution that is lazy has no C either (it said "no convolution, or a lazy
+    # one" to both, and suggested (3, N, N) to an MLP taking N features).
+    with pytest.raises(ValueError, match=r"first convolution \(a lazy one\); give \(C, H, W\)"):
+        summary(nn.Sequential(nn.LazyConv2d(4, 3)), 28)
 
 
 def test_wrong_channels_name_the_first_convolutions(lenet):
@@ -126,14 +132,3 @@ def test_another_device_or_dtype_than_the_models_is_refused_with_the_fix_or_buil
     assert summary("lenet_d2l", device="meta").totals.macs == 416_520
     assert summary("lenet_d2l", dtype=torch.float64).dtype == "float64"
 
-
-def test_a_side_given_to_a_model_without_convolutions_is_told_to_give_its_features():
-    # An MLP was told "give (C, H, W), e.g. (3, 784, 784)"; (784,) is what works.
-    mlp = nn.Sequential(nn.Linear(784, 10))
-    with pytest.raises(ValueError, match=r"no convolution to read C off; give one sample's "
-                                         r"shape: \(784,\) for 784 features"):
-        summary(mlp, 784)
-    assert summary(mlp, (784,)).totals.macs == 7840
-    lazy = nn.Sequential(nn.LazyConv2d(4, 3))
-    with pytest.raises(ValueError, match=r"first convolution \(a lazy one\); give \(C, H, W\)"):
-        summary(lazy, 28)

@@ -95,8 +95,9 @@ def sample_shape(input_size, conv: FirstConv | None) -> tuple[Sample, int | None
         if conv is None:  # an MLP, say: a side means nothing to it
             raise ValueError(f"input_size={input_size} means (C, {input_size}, {input_size}), "
                              f"but this model has no convolution to read C off; give one "
-                             f"sample's shape: ({input_size},) for {input_size} features, or "
-                             f"(C, H, W)")
+                             f"sample's shape: (C, H, W) for images (e.g. (1, {input_size}, "
+                             f"{input_size})), or ({input_size},) if {input_size} is its "
+                             f"number of input features")
         if conv.channels is None:
             raise ValueError(f"input_size={input_size} means (C, {input_size}, {input_size}), "
                              f"but C cannot be read off this model's first convolution (a "
