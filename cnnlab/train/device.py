@@ -160,3 +160,20 @@ def is_out_of_memory(exc: BaseException) -> bool:
     text = str(exc).lower()
     return any(words in text for words in ("out of memory", "defaultcpuallocator",
                                            "can't allocate memory", "not enough memory"))
+
+
+@contextlib.contextmanager
+def torch_settings_kept():
+    """torch's process-wide settings that a Trainer sets from its config (CPU threads,
+    deterministic algorithms, cuDNN autotuning) back as they were once the block ends,
+    however it ends: a notebook's next cells run as they did before training. (The
+    global RNG stays as the run's seed left it: seeding it is what makes runs repeat.)"""
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    benchmark = torch.backends.cudnn.benchmark
+    try:
+        with torch_threads(None):  # the Trainer sets cfg.threads
+            yield
+    finally:
+        torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
+        torch.backends.cudnn.benchmark = benchmark

@@ -8,23 +8,20 @@ summary.json, plots and report.html after the last.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import math
 import warnings
 from pathlib import Path
 
-import torch
-
 from cnnlab.atomic import remove_leftover_temp_files
 from cnnlab.data import load_dataset, parse_spec
-from cnnlab.data.dataset import DatasetSplits, DataWarning
+from cnnlab.data.dataset import DatasetSplits
 from cnnlab.models import model_info
 from cnnlab.notices import warn_user
 from cnnlab.train import checkpoint as ckpt
 from cnnlab.train.config import ConfigError, TrainConfig
-from cnnlab.train.device import torch_threads
+from cnnlab.train.device import torch_settings_kept
 from cnnlab.train.distributed import launch_command, launched_as_main, launched_world_size
 from cnnlab.train.evaluate import Preprocess
 from cnnlab.train.loaded_run import CHECKPOINTS as CHECKPOINTS
@@ -35,7 +32,12 @@ from cnnlab.train.loaded_run import load_run as load_run
 from cnnlab.train.model_setup import warn_of_a_small_input
 from cnnlab.train.optim import lr_factor
 from cnnlab.train.presets import check_preset
-from cnnlab.train.run_data import DATA_RECORD, check_same_data, write_data_record
+from cnnlab.train.run_data import (
+    DATA_RECORD,
+    check_same_data,
+    warn_of_colour_read_as_grey,
+    write_data_record,
+)
 from cnnlab.train.run_files import (
     absolute_data_paths,
     check_run_data,
@@ -67,24 +69,11 @@ def load_training_data(cfg: TrainConfig, test_only: bool = False) -> DatasetSpli
         data = load_dataset(cfg.data, root=cfg.data_root, image_size=size,
                             channels=info.input_size[0], seed=cfg.split_seed)
         if info.input_size[0] == 1 and launched_as_main():
-            _warn_of_colour_read_as_grey(cfg)
+            warn_of_colour_read_as_grey(cfg)
         return data
     if test_only and parse_spec(cfg.data)[0] == "fashion-mnist":
         return load_dataset(cfg.data, root=cfg.data_root, test_only=True)
     return load_dataset(cfg.data, root=cfg.data_root)
-
-
-def _warn_of_colour_read_as_grey(cfg: TrainConfig) -> None:
-    """A model taking one channel reads a folder of colour photos as greyscale: say so
-    (classes told apart by their colour lose what tells them apart)."""
-    from cnnlab.data.folder import a_colour_image
-
-    example = a_colour_image(Path(parse_spec(cfg.data)[1]).expanduser())
-    if example is not None:
-        warn_user(f"{cfg.data} holds colour images ({example.name}, for one), and "
-                  f"{cfg.model} takes one channel: they are read as greyscale. For colour, "
-                  "train a model that takes three (the standard variants, e.g. resnet18; "
-                  "`cnnlab models` shows each one's input)", DataWarning)
 
 
 def check_evaluated_data(run_dir: str | Path, splits: DatasetSplits) -> None:
@@ -136,25 +125,8 @@ def train(cfg: TrainConfig, *, data: DatasetSplits | None = None, console=None,
 def train_with_trainer(cfg: TrainConfig, *, data: DatasetSplits | None = None, console=None,
                        write_run_dir: bool = True) -> tuple[Trainer, TrainResult]:
     """As :func:`train`, also returning the Trainer (its model, optimizer, loaders)."""
-    with _torch_settings_kept():
+    with torch_settings_kept():
         return _train(cfg, data, console, write_run_dir)
-
-
-@contextlib.contextmanager
-def _torch_settings_kept():
-    """torch's process-wide settings that a Trainer sets from its config (CPU threads,
-    deterministic algorithms, cuDNN autotuning) back as they were once the block ends,
-    however it ends: a notebook's next cells run as they did before training. (The
-    global RNG stays as the run's seed left it: seeding it is what makes runs repeat.)"""
-    deterministic = torch.are_deterministic_algorithms_enabled()
-    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
-    benchmark = torch.backends.cudnn.benchmark
-    try:
-        with torch_threads(None):  # the Trainer sets cfg.threads
-            yield
-    finally:
-        torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
-        torch.backends.cudnn.benchmark = benchmark
 
 
 def _train(cfg: TrainConfig, data: DatasetSplits | None, console,
@@ -263,7 +235,7 @@ def resume(run_dir: str | Path, *, data: DatasetSplits | None = None, console=No
     # Held from the first look at the run to its last file: a run still training (even
     # one that has not written its first checkpoint yet) is named as such.
     with run_lock(run_dir if is_main and run_dir.is_dir() else None) as locked, \
-            _torch_settings_kept():
+            torch_settings_kept():
         if locked and (run_dir / "config.yaml").is_file():  # a run none writes to now:
             # what a kill cut short is left over
             for folder in (run_dir, run_dir / "checkpoints", run_dir / "plots"):

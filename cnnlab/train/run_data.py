@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from cnnlab.atomic import atomic_write_text
-from cnnlab.data.dataset import DataError, DatasetSplits, ImageData
+from cnnlab.data.dataset import DataError, DatasetSplits, DataWarning, ImageData
 from cnnlab.data.loader import DeviceLoader
 from cnnlab.train.config import ConfigError, TrainConfig
 from cnnlab.train.distributed import DistInfo
@@ -157,3 +157,18 @@ def _described(record: dict) -> str:
     return (f"{record['name']}, {train['images']:,} training and {test['images']:,} test "
             f"images of {'x'.join(map(str, test['shape']))}, {len(record['classes'])} "
             "classes")
+
+
+def warn_of_colour_read_as_grey(cfg: TrainConfig) -> None:
+    """A model taking one channel reads a folder of colour photos as greyscale: say so
+    (classes told apart by their colour lose what tells them apart)."""
+    from cnnlab.data import parse_spec
+    from cnnlab.data.folder import a_colour_image
+    from cnnlab.notices import warn_user
+
+    example = a_colour_image(Path(parse_spec(cfg.data)[1]).expanduser())
+    if example is not None:
+        warn_user(f"{cfg.data} holds colour images ({example.name}, for one), and "
+                  f"{cfg.model} takes one channel: they are read as greyscale. For colour, "
+                  "train a model that takes three (the standard variants, e.g. resnet18; "
+                  "`cnnlab models` shows each one's input)", DataWarning)
