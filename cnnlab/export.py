@@ -238,7 +238,7 @@ def _check_out(path: Path) -> None:
                 f"file path, e.g. --out {path / 'model.onnx'}")
     if path.suffix != ".onnx":
         raise ExportRequestError(f"the output file should end in .onnx (lower case, as "
-                                 f"predict and eval know it), got {path}")
+                                 f"predict knows it), got {path}")
     blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
     if blocker is not None:
         raise ExportRequestError(f"cannot write {path}: {blocker} is a file, not a folder; "
