@@ -151,7 +151,7 @@ class Pool2d(nn.Module):
                       self.ceil_mode, self.count_include_pad)
 
     def counted_flops(self, output: torch.Tensor) -> int:
-        """None: torch's counter counts no pooling (see :meth:`Conv2d.counted_flops`)."""
+        """0: torch's counter counts no pooling (see :meth:`Conv2d.counted_flops`)."""
         return 0
 
     def extra_repr(self) -> str:
