@@ -124,11 +124,15 @@ def test_cache_is_reused_and_invalidated(tree: Path, data_env: Path, monkeypatch
     assert torch.equal(first.train.images, second.train.images)
     assert torch.equal(first.test.labels, second.test.labels)
 
-    # Editing an image (new mtime) or asking for another size makes a new entry.
+    # Editing an image (new mtime), asking for another size, or a cnnlab that decodes
+    # differently (a new CACHE_FORMAT: 16-bit PNGs of 8-bit values were once cached
+    # black) makes a new entry.
     os.utime(tree / "cat" / "a.png", ns=(1, 1))
     load(tree)
     load(tree, image_size=9)
-    assert len(list(cache_dir.glob("*.safetensors"))) == 3
+    monkeypatch.setattr(folder_mod, "CACHE_FORMAT", folder_mod.CACHE_FORMAT - 1)
+    assert "cache" not in load(tree, image_size=9)[0].source
+    assert len(list(cache_dir.glob("*.safetensors"))) == 4
     assert not list(cache_dir.glob("*.tmp"))  # no temporary file left
 
 

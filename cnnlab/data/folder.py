@@ -39,7 +39,8 @@ from cnnlab.progress import ProgressBar
 IMAGE_EXTENSIONS = frozenset(
     {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
 )
-CACHE_FORMAT = 2  # bump when the cached layout or the decoding changes (2: 32-bit, float)
+CACHE_FORMAT = 3  # bump when the cached layout or the decoding changes (2: 32-bit, float;
+#                  3: 16-bit PNGs of 8- or 12-bit values kept, not black)
 _SHOW_AT_MOST = 5  # names listed in a warning
 
 
