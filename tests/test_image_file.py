@@ -183,3 +183,16 @@ def test_a_cut_out_garment_is_seen_on_black_by_a_fashion_mnist_run(tiny_run, tmp
     assert np.asarray(read_image(tmp_path / "cutout.png", 1)).max(initial=0) == 255
     assert (np.asarray(read_image(tmp_path / "cutout.png", 1)) == 255).sum() > \
         (garment == 255).sum()  # a folder run's images keep white
+    # A dark icon on transparency is not lost on black: on white it shows, the light
+    # background is told of, and --invert gives it light on black (the review caught the
+    # first version drawing it black on black, and white on white once inverted).
+    icon = np.zeros((SIZE, SIZE, 4), np.uint8)
+    icon[8:20, 8:20] = (20, 20, 20, 255)  # a dark square, opaque; the rest transparent
+    Image.fromarray(icon, "RGBA").save(tmp_path / "icon.png")
+    light_on_black = np.zeros((SIZE, SIZE), np.uint8)
+    light_on_black[8:20, 8:20] = 235
+    Image.fromarray(light_on_black).save(tmp_path / "inverted.png")
+    with pytest.warns(UserWarning, match="icon.png has a light background"):
+        predict_image(fashion, tmp_path / "icon.png")
+    assert predict_image(fashion, tmp_path / "icon.png", 10, invert=True) == \
+        predict_image(fashion, tmp_path / "inverted.png", 10)

@@ -258,3 +258,9 @@ def test_many_images_with_a_light_background_are_told_of_in_one_warning(run_and_
     assert "5 of 5 images (p0.png, p1.png, p2.png, ...) have a light background" in said
     with pytest.warns(UserWarning, match=r"^p0.png has a light background"):  # one: as it was
         predict_images(run, papers / "p0.png")
+    # An unreadable image ends the batch: those told of before it are not lost (the
+    # first version caught every warning, and dropped them all on an error).
+    (papers / "z.png").write_text("not an image")
+    with pytest.warns(UserWarning, match=r"^5 of 6 images \(p0.png"), \
+            pytest.raises(ValueError, match="z.png"):
+        predict_images(run, papers)

@@ -47,7 +47,8 @@ def _grey_to_8_bit(image: Image.Image) -> Image.Image:
 
 def to_mode(image: Image.Image, channels: int, background: str = "white") -> Image.Image:
     """``image`` upright, as "L" (``channels`` 1) or "RGB" (3); transparent pixels on
-    ``background`` (a PIL colour name: "black" for data drawn light on black)."""
+    ``background``: a PIL colour name, or "contrast" (black behind a light picture,
+    white behind a dark one, as data drawn light on black wants a cut-out garment)."""
     image = ImageOps.exif_transpose(image)  # phone photos store rotation in EXIF
     if image.mode.startswith("I") or image.mode == "F":
         image = _grey_to_8_bit(image)
@@ -55,8 +56,19 @@ def to_mode(image: Image.Image, channels: int, background: str = "white") -> Ima
     if has_alpha:
         # Transparent pixels become the background, not whatever colour they stored.
         rgba = image.convert("RGBA")
+        if background == "contrast":
+            background = "black" if _opaque_is_light(rgba) else "white"
         image = Image.alpha_composite(Image.new("RGBA", rgba.size, background), rgba)
     return image.convert("L" if channels == 1 else "RGB")
+
+
+def _opaque_is_light(rgba: Image.Image) -> bool:
+    """Whether the visible part of ``rgba`` is light on average (a dark icon is not: on
+    black it would vanish, on white it shows, and --invert then makes it light on black)."""
+    pixels = np.asarray(rgba, dtype=np.float32)
+    alpha = pixels[..., 3] / 255
+    shown = alpha.sum()
+    return bool(shown) and float((pixels[..., :3].mean(axis=2) * alpha).sum() / shown) >= 128
 
 
 # The image formats cnnlab decodes: those of a folder dataset's extensions, and a few

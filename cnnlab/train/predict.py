@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import contextlib
-import warnings
+import contextvars
 from pathlib import Path
 
 import numpy as np
@@ -126,14 +126,20 @@ def predict_image(run, image, top_k: int = 3, invert: bool = False,
     check_top_k(top_k)
     pp = run.preprocess
     light_on_dark = _light_on_dark_data(run.data)
-    # A cut-out garment's transparent surround is the black its training images have
-    # (on white, a Fashion-MNIST model saw an image unlike any it learnt from).
+    # A light cut-out garment's transparent surround is the black its training images
+    # have (on white, a Fashion-MNIST model saw an image unlike any it learnt from); a
+    # dark icon's is white, so it shows, and --invert makes it light on black.
     pixels = _image_pixels(image, pp, fit=run.data.startswith("folder:"),
-                           background="black" if light_on_dark else "white")
+                           background="contrast" if light_on_dark else "white")
     x = _model_input(pixels, pp, invert)
     if not invert and light_on_dark and _border_level(pixels) > 0.6:
         name = Path(image).name if isinstance(image, str | Path) else "the image"
-        warn_user(f"{name} {_LIGHT_ON_DARK.format(data=run.data)}", LightBackgroundWarning)
+        told = _light_backgrounds.get()
+        if told is not None:  # within light_backgrounds_told_once: one warning at its end
+            told.append(name)
+        else:
+            warn_user(f"{name} {_LIGHT_ON_DARK.format(data=run.data)}",
+                      LightBackgroundWarning)
     views = tta_views(*run.tta) if tta else tta_views(False)
     device = _input_device(run.model)
     x = x.to(device)
@@ -151,23 +157,28 @@ _LIGHT_ON_DARK = ("has a light background, and {data}'s images are light on blac
                   "classes look wrong, try --invert")
 
 
+_light_backgrounds: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
+    "light_backgrounds", default=None)
+
+
 @contextlib.contextmanager
 def light_backgrounds_told_once(images: int, data: str):
     """Within the block, images with a light background are told of in one warning at its
-    end, however many there are (a folder of product photos gave a line each); other
-    warnings pass as they were."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    end, however it ends, however many there are (a folder of product photos gave a line
+    each). No other warning is touched."""
+    names: list[str] = []
+    token = _light_backgrounds.set(names)
+    try:
         yield
-    light = [w for w in caught if issubclass(w.category, LightBackgroundWarning)]
-    for w in caught if len(light) < 2 else [w for w in caught if w not in light]:
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    if len(light) > 1:
-        names = [str(w.message).split(" has a light background")[0] for w in light]
-        shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
-        warn_user(f"{len(light)} of {images} images ({shown}) "
-                  f"{_LIGHT_ON_DARK.format(data=data).replace('has a', 'have a', 1)}",
-                  LightBackgroundWarning)
+    finally:
+        _light_backgrounds.reset(token)
+        if len(names) == 1:
+            warn_user(f"{names[0]} {_LIGHT_ON_DARK.format(data=data)}", LightBackgroundWarning)
+        elif names:
+            shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+            warn_user(f"{len(names)} of {images} images ({shown}) "
+                      f"{_LIGHT_ON_DARK.format(data=data).replace('has a', 'have a', 1)}",
+                      LightBackgroundWarning)
 
 
 def _input_device(model) -> torch.device:
