@@ -193,10 +193,12 @@ def test_colour_photos_read_as_grey_for_a_one_channel_model_are_said_to_be(data_
             Image.new("RGB", (20 + i, 24), colour).save(data_env / "colour" / name / f"{i}.png")
     args = ["train", "lenet_modern", "--epochs", "1", "--batch-size", "4", "--device", "cpu",
             "--quiet", "--out-dir", "runs"]
-    result = runner.invoke(app, [*args, "--data", "folder:colour"])
+    result = runner.invoke(app, [*args, "--data", "folder:colour", "--run-name", "c"])
     assert result.exit_code == 0, result.output
     assert "folder:" in words(result) and "holds colour images (0.png, for one), and " \
         "lenet_modern takes one channel: they are read as greyscale" in words(result)
+    result = runner.invoke(app, ["eval", "runs/c"])  # told when training, not each eval
+    assert result.exit_code == 0 and "colour" not in result.output, result.output
     image_folder(data_env / "grey")  # greyscale, and grey saved as RGB, say nothing
     Image.new("L", (28, 28), 90).convert("RGB").save(data_env / "grey" / "dark" / "rgb.png")
     result = runner.invoke(app, [*args, "--data", "folder:grey"])

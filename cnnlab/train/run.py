@@ -66,11 +66,8 @@ def load_training_data(cfg: TrainConfig, test_only: bool = False) -> DatasetSpli
     if cfg.data.startswith("folder:"):
         info = model_info(cfg.model)
         size = cfg.resize or info.input_size[1]
-        data = load_dataset(cfg.data, root=cfg.data_root, image_size=size,
+        return load_dataset(cfg.data, root=cfg.data_root, image_size=size,
                             channels=info.input_size[0], seed=cfg.split_seed)
-        if info.input_size[0] == 1 and launched_as_main():
-            warn_of_colour_read_as_grey(cfg)
-        return data
     if test_only and parse_spec(cfg.data)[0] == "fashion-mnist":
         return load_dataset(cfg.data, root=cfg.data_root, test_only=True)
     return load_dataset(cfg.data, root=cfg.data_root)
@@ -150,6 +147,8 @@ def _train(cfg: TrainConfig, data: DatasetSplits | None, console,
     is_main = launched_as_main()
     if is_main:
         warn_of_a_small_input(cfg.model, cfg.resize or data.train.images.shape[2])
+        if not given and cfg.data.startswith("folder:") and data.train.images.shape[1] == 1:
+            warn_of_colour_read_as_grey(cfg)  # when training starts: not at eval or resume
     run_dir = None
     if write_run_dir:
         created_from = first_missing_folder(cfg.out_dir) if is_main else None
