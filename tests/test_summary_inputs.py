@@ -106,8 +106,10 @@ def test_a_network_written_with_lazy_layers_as_the_book_writes_them_is_summarise
             nn.LazyConv2d(16, 5), nn.Sigmoid(), nn.AvgPool2d(2, 2), nn.Flatten(),
             nn.LazyLinear(120), nn.Sigmoid(), nn.LazyLinear(84), nn.Sigmoid(), nn.LazyLinear(10))
 
+    state = torch.get_rng_state()
     s = summary(book_lenet(), (1, 28, 28))
     assert (s.totals.params, s.totals.macs) == (61_706, 416_520)  # the book's LeNet
+    assert torch.equal(torch.get_rng_state(), state)  # its initialisation drew on a fork
     assert count_macs(book_lenet(), (1, 28, 28)) == 416_520
 
 
@@ -124,7 +126,7 @@ def test_another_device_or_dtype_than_the_models_is_refused_with_the_fix_or_buil
     # The input's dtype failed in the first layer, blamed on it ("failed in module
     # 'features.0'"); a named model is built here and can be built that way.
     with pytest.raises(ValueError, match=r"dtype=float64 for a model whose weights are "
-                                         r"float32 on cpu: move the model first"):
+                                         r"float32 on cpu: summarise a copy moved there"):
         summary(lenet, dtype=torch.float64)
     with pytest.raises(ValueError, match=r"device='meta', dtype=float32 for a model whose "
                                          r"weights are float32 on cpu"):

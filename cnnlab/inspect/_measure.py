@@ -97,8 +97,8 @@ def shape_pass(model: nn.Module, x: torch.Tensor) -> tuple[list[Node], list[Even
     """
     if any(isinstance(p, nn.parameter.UninitializedParameter) for p in model.parameters()):
         was_training = model.training
-        try:
-            with torch.no_grad():
+        try:  # the RNG its initialisation draws from left as it was (summary's promise)
+            with torch.no_grad(), torch.random.fork_rng(devices=[]):
                 model.eval()(x)
         except Exception as e:
             raise ForwardFailed(None) from e

@@ -347,7 +347,8 @@ def count_macs(model: nn.Module | str, input_size: InputSize = None,
     try:
         return shape_pass(model, x)[2] // 2  # a from-scratch layer counted as torch's
     except ForwardFailed as failure:
-        raise failure.__cause__ from None  # the model's own error, as its forward raised it
+        error = failure.__cause__
+    raise error  # the model's own error, as its forward raised it (its own cause kept)
 
 
 def _check_model_takes(model: nn.Module, device: torch.device, dtype: torch.dtype) -> None:
@@ -356,10 +357,11 @@ def _check_model_takes(model: nn.Module, device: torch.device, dtype: torch.dtyp
     weight = next((t for t in model.parameters() if t.is_floating_point()), None)
     if weight is None or (weight.device.type, weight.dtype) == (device.type, dtype):
         return
+    # A copy: Module.to works in place, and to "meta" it drops the trained weights.
     raise ValueError(
         f"device={device.type!r}, dtype={str(dtype).removeprefix('torch.')} for a model whose "
         f"weights are {str(weight.dtype).removeprefix('torch.')} on {weight.device.type}: "
-        f"move the model first (model.to({device.type!r}, "
+        f"summarise a copy moved there (copy.deepcopy(model).to({device.type!r}, "
         f"torch.{str(dtype).removeprefix('torch.')})), give its name to summary() to have it "
         "built that way, or leave device and dtype out")
 
