@@ -6,6 +6,7 @@ op_helpers.py.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -148,6 +149,14 @@ def test_conv2d_unfold_has_second_derivatives():
     expected = double_backward(lambda x, w: F.conv2d(x, w, stride=2, padding=1))
     ours = double_backward(lambda x, w: conv2d(x, w, stride=2, padding=1, method="unfold"))
     torch.testing.assert_close(ours, expected, atol=ATOL, rtol=RTOL)
+
+
+def test_a_bool_is_no_stride_and_numpys_whole_numbers_are():
+    # stride=True reached unfold(): "argument 'step' must be int, not bool".
+    x, w = rand(1, 2, 6, 6, seed=1), rand(3, 2, 3, 3, seed=2)
+    with pytest.raises(TypeError, match="stride must be an int or a pair of ints, got True"):
+        conv2d(x, w, stride=True)
+    torch.testing.assert_close(conv2d(x, w, stride=np.int64(2)), F.conv2d(x, w, stride=2))
 
 
 def test_conv2d_accepts_an_unbatched_image_and_channels_last_input():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
 import pytest
 import torch
 from op_helpers import assert_same_op, rand
@@ -72,6 +73,7 @@ def test_layers_reject_bad_arguments_at_construction():
         with pytest.raises(ValueError, match=f"groups must be a positive whole number, got "
                                               f"{groups}"):
             Conv2d(4, 6, 3, groups=groups)
+    assert Conv2d(4, 6, 3, groups=np.int64(2)).groups == 2  # numpy's, as nn.Conv2d takes
     with pytest.raises(ValueError, match="needs stride 1"):
         Conv2d(2, 2, 3, stride=2, padding="same")
     with pytest.raises(ValueError, match="exceeds half the kernel"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -147,6 +148,8 @@ def test_adaptive_avg_pool2d_global_and_none_sizes():
         with pytest.raises(ValueError, match=r"output_size is an int, None or an \(h, w\) "
                                              r"pair of them, got "):
             adaptive_avg_pool2d(x, size)
+    torch.testing.assert_close(adaptive_avg_pool2d(x, (np.int64(2), 2)),
+                               F.adaptive_avg_pool2d(x, 2))  # numpy's whole numbers too
 
 
 def test_the_readme_call_gives_the_books_pooling_example():

@@ -26,6 +26,8 @@ padding ``p``, as the chapter notes' formula does, or conv2d's per-side ``paddin
 
 from __future__ import annotations
 
+import numbers
+
 import torch
 
 from cnnlab.ops.shift import conv_shift
@@ -124,12 +126,17 @@ def one_axis_args(func: str, k, p, s, d, kernel_size, padding, stride, dilation
     return k, 2 * padding, s, d
 
 
+def is_whole(value) -> bool:
+    """A whole number as torch takes one (numpy's too), not a bool (``stride=True``)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 def as_pair(value: IntPair, name: str) -> tuple[int, int]:
     """``3`` -> ``(3, 3)``; a pair stays a pair; anything else is a TypeError naming ``name``."""
-    if isinstance(value, int):
-        return value, value
+    if is_whole(value):
+        return int(value), int(value)
     if isinstance(value, (tuple, list)) and len(value) == 2:
-        if all(isinstance(v, int) for v in value):
+        if all(is_whole(v) for v in value):
             return int(value[0]), int(value[1])
     raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
 

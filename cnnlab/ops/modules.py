@@ -31,7 +31,7 @@ from torch.nn.modules.pooling import (
 )
 
 from cnnlab.notices import SetupWarning, warn_user
-from cnnlab.ops.conv import IntPair, Padding, as_pair, conv2d, resolve_padding
+from cnnlab.ops.conv import IntPair, Padding, as_pair, conv2d, is_whole, resolve_padding
 from cnnlab.ops.fft import fft_conv2d
 from cnnlab.ops.norm import BatchNorm
 from cnnlab.ops.pool import adaptive_avg_pool2d, check_pool_args, pool2d
@@ -63,8 +63,9 @@ class Conv2d(nn.Module):
         super().__init__()
         if padding_mode != "zeros":
             raise ValueError(f"Conv2d supports padding_mode='zeros' only, not {padding_mode!r}")
-        if not isinstance(groups, int) or isinstance(groups, bool) or groups < 1:
+        if not is_whole(groups) or groups < 1:
             raise ValueError(f"groups must be a positive whole number, got {groups!r}")
+        groups = int(groups)
         if in_channels % groups or out_channels % groups:
             raise ValueError(f"groups={groups} must divide in_channels={in_channels} and "
                              f"out_channels={out_channels}")

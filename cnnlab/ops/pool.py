@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import torch
 
-from cnnlab.ops.conv import IntPair, as_pair, conv_output_size, one_axis_args
+from cnnlab.ops.conv import IntPair, as_pair, conv_output_size, is_whole, one_axis_args
 
 MODES = ("max", "avg")
 
@@ -217,15 +217,15 @@ def adaptive_avg_pool2d(x: torch.Tensor, output_size: int | tuple[int | None, in
     if x.dim() != 4:
         raise ValueError(f"adaptive_avg_pool2d input must be (N, C, H, W) or (C, H, W), "
                          f"got {tuple(x.shape)}")
-    if isinstance(output_size, int) or output_size is None:
+    if is_whole(output_size) or output_size is None:
         output_size = (output_size, output_size)
     if not isinstance(output_size, tuple | list) or len(output_size) != 2 or not all(
-            s is None or (isinstance(s, int) and not isinstance(s, bool)) for s in output_size):
+            s is None or is_whole(s) for s in output_size):
         raise ValueError(f"adaptive_avg_pool2d output_size is an int, None or an (h, w) pair "
                          f"of them, got {output_size!r}")
     h, w = x.shape[2:]
-    out_h = h if output_size[0] is None else output_size[0]
-    out_w = w if output_size[1] is None else output_size[1]
+    out_h = h if output_size[0] is None else int(output_size[0])
+    out_w = w if output_size[1] is None else int(output_size[1])
     y = _bin_matrix(h, out_h, x) @ x @ _bin_matrix(w, out_w, x).T
     return y.squeeze(0) if unbatched else y
 
