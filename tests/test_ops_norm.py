@@ -83,6 +83,10 @@ def test_an_empty_batch_in_training_passes_through_as_in_torch():
     for key, value in theirs.state_dict().items():
         torch.testing.assert_close(ours.state_dict()[key], value)
     assert torch.equal(ours.running_mean, torch.zeros(3))  # not NaN
+    ours(x).sum().backward()  # the weights get zero gradients, not none (DDP wants them)
+    theirs(x).sum().backward()
+    assert torch.equal(ours.weight.grad, theirs.weight.grad) and \
+        torch.equal(ours.bias.grad, torch.zeros(3))
 
 
 def test_functional_takes_torch_argument_order_positionally():

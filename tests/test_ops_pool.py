@@ -180,6 +180,8 @@ def test_max_pool_of_integer_images_matches_torch(dtype):
     x = torch.arange(36).reshape(1, 1, 6, 6).flip(-1).to(dtype)
     for padding in (0, 1):
         torch.testing.assert_close(pool2d(x, 3, 2, padding), F.max_pool2d(x, 3, 2, padding))
+    with pytest.raises(TypeError, match="pool2d of a bool tensor: give numbers"):
+        pool2d(x > 3, 2)  # torch.iinfo's "torch.bool is not supported" before
 
 
 def test_torchs_positional_dilation_is_refused_naming_the_keyword():

@@ -82,16 +82,18 @@ def batch_norm(
 
     if use_batch_stats:
         count = x.numel() // x.shape[1] if x.shape[1] else 0
-        if count == 0:  # an empty batch: nothing to normalise, no statistics (as F's)
-            return x.clone()
-        if count < 2:
+        if count == 0:  # an empty batch: no statistics to take or keep (as F's); the
+            # weights stay in the graph below (zero gradients, as torch gives them)
+            mean, var = x.new_zeros(channel_shape), x.new_ones(channel_shape)
+        elif count < 2:
             raise ValueError(
                 f"batch_norm needs more than one value per channel in training, got input "
                 f"of shape {tuple(x.shape)}; use a batch of at least 2 or call .eval()"
             )
-        mean = x.mean(dim=reduce_dims, keepdim=True)
-        var = ((x - mean) ** 2).mean(dim=reduce_dims, keepdim=True)  # biased: divide by n
-        if training and running_mean is not None and running_var is not None:
+        else:
+            mean = x.mean(dim=reduce_dims, keepdim=True)
+            var = ((x - mean) ** 2).mean(dim=reduce_dims, keepdim=True)  # biased: divide by n
+        if count and training and running_mean is not None and running_var is not None:
             _update_running_stats(running_mean, running_var, mean, var, count, momentum)
     else:
         mean = running_mean.reshape(channel_shape)

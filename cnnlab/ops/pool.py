@@ -108,6 +108,9 @@ def pool2d(
         pool_output_size(n, k, 2 * p, s, d, ceil_mode)
         for n, k, p, s, d in zip(x.shape[2:], kernel, pad, stride, dil, strict=True)
     )
+    if x.dtype == torch.bool:
+        raise TypeError("pool2d of a bool tensor: give numbers (x.float() or x.to(torch.uint8))"
+                        "; torch's pooling takes no bools either")
     fill = 0.0
     if mode == "max":  # a value no pixel is below: -inf, or an integer type's least
         fill = float("-inf") if x.is_floating_point() else torch.iinfo(x.dtype).min
