@@ -173,6 +173,11 @@ def test_conv2d_accepts_an_unbatched_image_and_channels_last_input():
             out = conv2d(x16, w16, padding=1, method=method)
             assert out.is_contiguous(memory_format=fmt), (fmt, method)
             torch.testing.assert_close(out, F.conv2d(x16, w16, padding=1))
+    x16, w_last = rand(2, 16, 9, 9, seed=15), w16.contiguous(memory_format=torch.channels_last)
+    assert F.conv2d(x16, w_last).is_contiguous(memory_format=torch.channels_last)
+    for method in ("shift", "unfold"):  # a channels-last weight alone, as F's
+        assert conv2d(x16, w_last, method=method).is_contiguous(
+            memory_format=torch.channels_last), method
 
 
 @pytest.mark.parametrize("method", ["shift", "unfold"])

@@ -234,7 +234,7 @@ def conv2d(
     Returns:
         (N, C_out, H_out, W_out) with ``H_out = conv_output_size(H, kh, top + bottom,
         stride, dilation)``, contiguous in the input's memory format (NCHW, or
-        channels-last for a channels-last input), as ``F.conv2d`` returns it.
+        channels-last for a channels-last input or weight), as ``F.conv2d`` returns it.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, not {method!r}")
@@ -248,9 +248,11 @@ def conv2d(
         method = choose_method(geom)
     conv = conv_shift if method == "shift" else _conv_unfold
     y = conv(x, weight, bias, geom)
-    if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
-        # The unfold method's product comes out NCHW; the next layer expects the input's
-        # layout (a network put in channels_last would otherwise flip at every layer).
+    if any(t.is_contiguous(memory_format=torch.channels_last) and not t.is_contiguous()
+           for t in (x, weight)):
+        # The unfold method's product comes out NCHW; F.conv2d gives channels-last for a
+        # channels-last input or weight, and the next layer expects that layout (a network
+        # put in channels_last would otherwise flip at every layer).
         y = y.contiguous(memory_format=torch.channels_last)
     return y.squeeze(0) if unbatched else y
 
