@@ -15,7 +15,7 @@ import torch
 
 from cnnlab.export import SIDECAR_FORMAT, ExportError, _data_file, _session, _sha256
 from cnnlab.extras import MissingExtraError
-from cnnlab.train.evaluate import Preprocess
+from cnnlab.train.evaluate import Preprocess, check_tta_shift
 
 
 class OnnxModel:
@@ -74,10 +74,9 @@ def load_onnx(path: str | Path) -> OnnxRun:
         classes = list(meta["classes"])
         views = meta.get("tta") or {}
         if not isinstance(views, dict) or not isinstance(views.get("flip", False), bool) \
-                or type(views.get("shift", 0)) is not int \
-                or not 0 <= views.get("shift", 0) < pp.image_size:
-            raise ValueError(f"tta is {views!r}, not {{'flip': true/false, 'shift': N}} with "
-                             f"N from 0 to {pp.image_size - 1}")
+                or type(views.get("shift", 0)) is not int:
+            raise ValueError(f"tta is {views!r}, not {{'flip': true/false, 'shift': N}}")
+        check_tta_shift(views.get("shift", 0), pp.image_size)  # as a run's is checked
         if pp.std is not None and not all(s > 0 for s in pp.std):
             raise ValueError(f"preprocess std is {list(pp.std)}: every one must be positive")
     except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:

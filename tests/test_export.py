@@ -244,7 +244,7 @@ def test_a_damaged_onnx_file_or_a_sidecar_of_another_export_is_named(exported, t
     std = {**meta["preprocess"], "std": [0.0]}
     for bad, words in (([1, 2], "not a JSON object"), ({**meta, "tta": {"shift": None}},
                                                           "tta is {'shift': None}"),
-                       ({**meta, "tta": {"shift": 99}}, "with N from 0 to 27"),
+                       ({**meta, "tta": {"shift": 99}}, "tta_shift=99 does not fit"),
                        ({**meta, "preprocess": std}, "std is [0.0]: every one must be")):
         mixed.with_suffix(".json").write_text(json.dumps(bad))
         with pytest.raises(ExportError, match=r"mixed.json: not a cnnlab ONNX sidecar"):
