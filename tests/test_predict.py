@@ -207,6 +207,9 @@ def test_an_out_file_it_cannot_write_is_named_after_the_table(run_and_image, tmp
     assert f"cannot write {tmp_path / 'p.csv'}: permission denied; choose another --out" in \
         " ".join(result.stderr.split())
     assert "Traceback" not in result.output
+    result = runner.invoke(app, ["predict", str(run), str(image), "--out",
+                                 str(tmp_path / "p.csv"), "--quiet"])  # the answers kept
+    assert result.exit_code == 1 and result.stdout.count("%") == 3, result.output
 
 
 def test_pixels_no_class_can_be_read_off_are_refused_by_name(run_and_image, tmp_path):

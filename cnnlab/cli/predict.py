@@ -92,6 +92,8 @@ def predict(
         try:
             _write_csv(out, rows, shown)
         except OSError as exc:  # no permission, a read-only or full disk
+            if quiet:  # the file was to hold the answers: they are shown instead
+                console.print(_table(rows, shown))
             fail(f"cannot write {out}: {(exc.strerror or str(exc)).lower()}; choose another "
                  "--out")
         err.print(f"predictions written to {out}", highlight=False)
