@@ -142,7 +142,10 @@ def _torch_teardown_abort(tmp_path, stderr: str) -> bool:
     one two-rank launch in 200 here, more under load ("terminate called without an
     active exception", no Python frame left), and torchrun ends the other rank. What the
     tests check was written by then; cnnlab has nothing left to run. (CI failed on it
-    once, 2026-12-05.)"""
+    once, 2026-12-05.) The markers are written after each rank left the process group
+    (the cli modes assert it is closed first), so the abort the cli test guards against,
+    a rank dying while the other still works, leaves the other's marker unwritten and
+    still fails."""
     return ("terminate called without an active exception" in stderr
             and all((tmp_path / f"finished{rank}.txt").exists() for rank in (0, 1)))
 
