@@ -34,7 +34,9 @@ def _grey_to_8_bit(image: Image.Image) -> Image.Image:
         # 16-bit ("I;16") or 32-bit ("I") integers, as 16-bit PNGs and TIFFs open, and some
         # holding 8-bit or 12-bit (a sensor's) values. The file does not say which: the
         # range is read off the values, 8, 12 or 16 bits; past 16 bits they are clipped.
-        # (The top byte alone made 8-bit values black and 12-bit ones nearly so.)
+        # (The top byte alone made 8-bit values black and 12-bit ones nearly so.) It is a
+        # guess per image: a true 16-bit photo this dark (brightest under 4096, 6% of
+        # full scale) comes out 16 times brighter.
         array = np.clip(np.asarray(image, dtype=np.int64), 0, 0xFFFF)
         brightest = array.max(initial=0)
         array >>= 0 if brightest <= 0xFF else 4 if brightest <= 0xFFF else 8
