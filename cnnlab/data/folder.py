@@ -99,34 +99,6 @@ def image_files_under(folder: Path) -> list[Path]:
     return sorted(p for p in _files_under(folder) if _is_image(p, folder))
 
 
-def a_colour_image(root: str | Path, looked_at: int = 24) -> Path | None:
-    """One of a few image files below ``root`` (two a folder, ``looked_at`` in all, the
-    walk stopping there) in colour, or None: what a model taking one channel would lose
-    by reading the folder as greyscale. Colour is a few percent of the pixels away from
-    grey (a grey scan with a coloured mark, or JPEG noise, is not); unreadable files are
-    passed over."""
-    from PIL import Image
-
-    seen = 0
-    for here, dirs, names in os.walk(root, followlinks=True):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__MACOSX")
-        for name in sorted(n for n in names if Path(n).suffix.lower() in IMAGE_EXTENSIONS
-                           and not n.startswith("."))[:2]:
-            path = Path(here) / name
-            try:
-                with Image.open(path) as image:
-                    image.draft("RGB", (64, 64))  # a JPEG decodes at a fraction of its size
-                    rgb = np.asarray(image.convert("RGB").resize((32, 32)), dtype=np.int16)
-            except Exception:  # noqa: BLE001 - the loader names unreadable files itself
-                continue
-            if (np.abs(rgb - rgb.mean(axis=2, keepdims=True)).max(axis=2) > 16).mean() > 0.02:
-                return path
-            seen += 1
-            if seen >= looked_at:
-                return None
-    return None
-
-
 def _scan(root: Path) -> tuple[dict[str, list[Path]], list[Path]]:
     """Image files per class folder (sorted, searched recursively), and loose ones in ``root``."""
     folders = sorted(p for p in root.iterdir() if _is_data_folder(p))

@@ -163,12 +163,44 @@ def warn_of_colour_read_as_grey(cfg: TrainConfig) -> None:
     """A model taking one channel reads a folder of colour photos as greyscale: say so
     (classes told apart by their colour lose what tells them apart)."""
     from cnnlab.data import parse_spec
-    from cnnlab.data.folder import a_colour_image
     from cnnlab.notices import warn_user
 
-    example = a_colour_image(Path(parse_spec(cfg.data)[1]).expanduser())
+    example = _a_colour_image(Path(parse_spec(cfg.data)[1]).expanduser())
     if example is not None:
         warn_user(f"{cfg.data} holds colour images ({example.name}, for one), and "
                   f"{cfg.model} takes one channel: they are read as greyscale. For colour, "
                   "train a model that takes three (the standard variants, e.g. resnet18; "
                   "`cnnlab models` shows each one's input)", DataWarning)
+
+
+def _a_colour_image(root: str | Path, looked_at: int = 24) -> Path | None:
+    """One of a few image files below ``root`` (two a folder, ``looked_at`` in all, the
+    walk stopping there) in colour, or None: what a model taking one channel would lose
+    by reading the folder as greyscale. Colour is a few percent of the pixels away from
+    grey (a grey scan with a coloured mark, or JPEG noise, is not); unreadable files are
+    passed over."""
+    import os
+
+    import numpy as np
+    from PIL import Image
+
+    from cnnlab.data.folder import IMAGE_EXTENSIONS
+
+    seen = 0
+    for here, dirs, names in os.walk(root, followlinks=True):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__MACOSX")
+        for name in sorted(n for n in names if Path(n).suffix.lower() in IMAGE_EXTENSIONS
+                           and not n.startswith("."))[:2]:
+            path = Path(here) / name
+            try:
+                with Image.open(path) as image:
+                    image.draft("RGB", (64, 64))  # a JPEG decodes at a fraction of its size
+                    rgb = np.asarray(image.convert("RGB").resize((32, 32)), dtype=np.int16)
+            except Exception:  # noqa: BLE001 - the loader names unreadable files itself
+                continue
+            if (np.abs(rgb - rgb.mean(axis=2, keepdims=True)).max(axis=2) > 16).mean() > 0.02:
+                return path
+            seen += 1
+            if seen >= looked_at:
+                return None
+    return None
