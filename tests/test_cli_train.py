@@ -267,6 +267,16 @@ def test_an_accuracy_measured_on_part_of_the_test_split_says_which_part(tmp_path
     assert result.exit_code == 0, result.output
     words = " ".join(result.output.split())
     assert "the run itself measured its accuracy on its first 40 test images" in words
+    assert "--eval-subset 40 repeats them" in words
+    # From the CLI it could not: `eval --eval-subset 40` scores what the run scored.
+    from cnnlab.train import evaluate_run
+
+    scored = evaluate_run(out / "sub", device="cpu", eval_subset=40)
+    assert scored.result.count == 40 and scored.result.acc == summary["best_test_acc"]
+    result = runner.invoke(app, ["eval", str(out / "sub"), "--device", "cpu",
+                                 "--eval-subset", "40"])
+    assert result.exit_code == 0 and "note:" not in result.output, result.output
+    assert f"{100 * summary['best_test_acc']:.2f}%" in result.output
 
 
 def test_eval_of_a_run_without_any_checkpoint_says_why(trained_run, tmp_path):

@@ -290,12 +290,15 @@ def evaluate(
                                   "mirror image (default: as the run evaluated)."),
     tta_shift: int = typer.Option(None, help="Also on copies shifted diagonally by +-N "
                                              "pixels; 0: none (default: as the run evaluated)."),
+    eval_subset: int = typer.Option(None, help="The first N test images only (a run trained "
+                                    "with --eval-subset N repeats its numbers so)."),
 ) -> None:
     """Evaluate a trained run on its test split: accuracy and per-class accuracy."""
     from cnnlab.train.evaluate import evaluate_run
 
     try:
-        scored = evaluate_run(run, data, data_root, which, device, tta_flip, tta_shift)
+        scored = evaluate_run(run, data, data_root, which, device, tta_flip, tta_shift,
+                              eval_subset)
     except run_errors() as exc:
         fail_for(exc)
     res, classes = scored.result, scored.classes
@@ -303,8 +306,8 @@ def evaluate(
     subset = _run_eval_subset(run)
     if subset is not None and subset < res.count:
         console.print(f"note: the run itself measured its accuracy on its first {subset:,} "
-                      "test images (eval_subset), so its numbers differ from these",
-                      highlight=False)
+                      f"test images (eval_subset), so its numbers differ from these; "
+                      f"--eval-subset {subset} repeats them", highlight=False)
     table = Table()
     table.add_column("class")
     table.add_column("accuracy", justify="right")

@@ -240,7 +240,8 @@ def checkpoint_when(epoch: int | None, step_in_epoch: int, epochs: int) -> str:
 
 def evaluate_run(run_dir, data: str | DatasetSplits | None = None,
                  data_root: str | None = None, which: str = "best", device: str = "auto",
-                 tta_flip: bool | None = None, tta_shift: int | None = None) -> RunEvaluation:
+                 tta_flip: bool | None = None, tta_shift: int | None = None,
+                 eval_subset: int | None = None) -> RunEvaluation:
     """A run's model on the test split of its data (or of ``data``: a spec such as
     "fashion-mnist", or splits loaded in Python, as ``train(cfg, data=...)`` takes them):
     the result, the class names, the (flip, shift) test-time views used and the
@@ -250,7 +251,9 @@ def evaluate_run(run_dir, data: str | DatasetSplits | None = None,
     precision, so on the same device the accuracy is the one the run reported for that
     checkpoint (over its whole test split: a run with ``eval_subset`` measured only part
     of it). ``data_root`` alone: where the run's data is now, as for ``resume`` (for a
-    ``folder:PATH`` run, the folder's new place); the run's config.yaml is not changed."""
+    ``folder:PATH`` run, the folder's new place); the run's config.yaml is not changed.
+    ``eval_subset``: the first N test images only, as a run with ``eval_subset`` N scored
+    itself (its reported numbers then repeat)."""
     # Imported here: these modules build on this one (Preprocess, evaluate).
     from cnnlab.train import run as training_runs  # by module: tests patch its loader
     from cnnlab.train.loaded_run import load_run
@@ -290,8 +293,10 @@ def evaluate_run(run_dir, data: str | DatasetSplits | None = None,
     model = run.model
     if pp.channels_last:  # as the trainer laid out the model it evaluated
         model = model.to(memory_format=torch.channels_last)
-    loader = make_loader(cfg, pp, splits.test.images, splits.test.labels, train=False,
-                         device=dev, dist=DistInfo())
+    if eval_subset is not None and (isinstance(eval_subset, bool) or eval_subset < 1):
+        raise ConfigError(f"eval_subset {eval_subset}: give a number of test images, 1 or more")
+    images, labels = splits.test.images[:eval_subset], splits.test.labels[:eval_subset]
+    loader = make_loader(cfg, pp, images, labels, train=False, device=dev, dist=DistInfo())
     result = evaluate(model, loader, len(run.classes), dev, resolve_amp(cfg.amp, dev),
                       tta_flip=tta_flip, tta_shift=tta_shift, fill=pp.black_level())
     return RunEvaluation(result, run.classes, (tta_flip, tta_shift), run.checkpoint,
