@@ -107,3 +107,10 @@ def test_a_run_is_refused_whole_for_a_foreign_checkpoint_or_a_shift_no_image_sur
         load_run(run)
     (run / "config.yaml").write_text(yaml.safe_dump(config))
     assert load_run(run).classes  # as it was: loads
+
+
+@pytest.mark.parametrize("subset", [0, -3, True])
+def test_an_eval_subset_that_is_no_number_of_images_is_refused(tiny_run, subset):
+    with pytest.raises(ValueError, match=f"eval_subset {subset}: give a number of test "
+                                         "images, 1 or more"):
+        evaluate_run(tiny_run, device="cpu", eval_subset=subset)
