@@ -89,6 +89,19 @@ def test_files_that_are_not_images_are_named_with_the_reason(tmp_path, monkeypat
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10)  # PIL refuses at twice this
     with pytest.raises(ImageFileError, match="huge.png: too large to decode safely"):
         read_image(tmp_path / "huge.png", 1)
+    # Under twice the limit PIL decodes it with a Python warning of its own, shown with its
+    # source line: told in cnnlab's words instead.
+    import warnings
+
+    from cnnlab.data import DataWarning
+
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", SIZE * SIZE - 1)
+    with warnings.catch_warnings(record=True) as told:
+        warnings.simplefilter("always")
+        assert read_image(tmp_path / "huge.png", 1).size == (SIZE, SIZE)
+    assert [w.category for w in told] == [DataWarning]
+    assert "huge.png: 0.0 megapixels, more than PIL decodes without a warning" in \
+        str(told[0].message)
 
 
 def test_16_and_32_bit_images_holding_8_or_12_bit_values_keep_their_range(tmp_path):

@@ -11,6 +11,7 @@ training loader does.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -88,6 +89,17 @@ PIL_FORMATS = formats_pillow_has(("PNG", "JPEG", "BMP", "GIF", "WEBP", "TIFF", "
                                   "TGA", "PCX", "JPEG2000", "AVIF"))
 
 
+def _warn_if_very_large(path: Path, image: Image.Image) -> None:
+    pixels, limit = image.width * image.height, Image.MAX_IMAGE_PIXELS
+    if limit and pixels > limit:
+        from cnnlab.data.dataset import DataWarning
+        from cnnlab.notices import warn_user
+
+        warn_user(f"{path}: {pixels / 1e6:,.1f} megapixels, more than PIL decodes without a "
+                  f"warning ({limit / 1e6:,.1f}); decoded, slowly and in much memory: scale "
+                  "it down first", DataWarning)
+
+
 def read_image(path: str | Path, channels: int, background: str = "white") -> Image.Image:
     """The image at ``path``, decoded, upright, as "L" (``channels`` 1) or "RGB" (3),
     transparent pixels on ``background``.
@@ -99,9 +111,14 @@ def read_image(path: str | Path, channels: int, background: str = "white") -> Im
     """
     path = Path(path)
     try:
-        with Image.open(path, formats=PIL_FORMATS) as image:
-            image.load()  # decode now, so a truncated file fails here
-            return to_mode(image, channels, background)
+        # PIL's own warning for a very large image is Python's, with its source line:
+        # told here in cnnlab's words (and still decoded), once per file.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path, formats=PIL_FORMATS) as image:
+                _warn_if_very_large(path, image)
+                image.load()  # decode now, so a truncated file fails here
+                return to_mode(image, channels, background)
     except FileNotFoundError:
         raise FileNotFoundError(f"image not found: {path}") from None
     except (IsADirectoryError, PermissionError) as exc:  # Windows: a folder is EACCES
