@@ -378,3 +378,9 @@ def test_cli_summary_refuses_an_input_too_small_as_an_invalid_request():
     assert result.exit_code == 2, result.output
     assert "--input 1x8x8 is too small for alexnet_d2l (at least 65x65 pixels)" in " ".join(
         result.output.split())
+
+
+def test_a_torchvision_model_shows_its_stages_in_the_flow_line():
+    # tv:resnet18 showed "3x224x224 → 512 → 1000": its torchvision body was one unit.
+    assert summary("tv:resnet18", 64).flow_str() == summary("resnet18", 64).flow_str() == (
+        "3x64x64 → 64x32x32 → 64x16x16 → 128x8x8 → 256x4x4 → 512x2x2 → 512x1x1 → 1000")

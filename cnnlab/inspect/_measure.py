@@ -340,7 +340,12 @@ def flow(model: nn.Module, x: torch.Tensor, events: list[Event]) -> list[Shape]:
 
 
 def _flow_units(model: nn.Module) -> set[int]:
-    units, todo = set(), list(model.children())
+    # A wrapper names the children that hold the network (a tv: model's torchvision
+    # body): looked through, or its whole flow would be one unit (3x224x224 → 512 → 1000).
+    looked_through = getattr(model, "flow_looks_through", ())
+    units, todo = set(), [grandchild for name, child in model.named_children()
+                          for grandchild in (child.children() if name in looked_through
+                                             else [child])]
     while todo:
         m = todo.pop()
         plain_sequential = isinstance(m, nn.Sequential) and type(m).forward is nn.Sequential.forward

@@ -150,6 +150,8 @@ class TorchvisionNet(Network):
             replace_submodule(body, conv_name,
                               conv_with_weight(conv, conv.weight.detach()[:, idx]))
 
+    flow_looks_through = ("body",)  # summary's flow line shows torchvision's stages
+
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(x)
 
