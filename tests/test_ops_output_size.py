@@ -39,7 +39,16 @@ def test_pool_output_size_takes_the_same_keywords():
     (lambda: conv_output_size(28, 5, s=2, stride=3), "both s=2 and stride=3"),
     (lambda: conv_output_size(28, padding=2), r"needs the kernel length: k \(or kernel_size\)"),
     (lambda: conv_output_size(28, 5, padding=1.5), "zeros on each side, an int or 'same'"),
+    # A float kernel or length gave a float (24.0), as if a length could be one.
+    (lambda: conv_output_size(28, 5.0), "k must be a whole number, got 5.0"),
+    (lambda: conv_output_size(28.5, 5), "n must be a whole number, got 28.5"),
 ])
 def test_mixed_or_missing_arguments_are_clear_errors(call, words):
     with pytest.raises(TypeError, match=words):
         call()
+
+
+def test_same_padding_with_a_stride_is_refused_as_conv2d_refuses_it():
+    # It said 14, for a convolution conv2d and F.conv2d will not run.
+    with pytest.raises(ValueError, match="padding='same' needs stride 1, got stride 2"):
+        conv_output_size(28, kernel_size=4, padding="same", stride=2)

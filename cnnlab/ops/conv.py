@@ -82,6 +82,8 @@ def conv_output_size(
     """
     k, p, s, d = one_axis_args("conv_output_size", k, p, s, d,
                                kernel_size, padding, stride, dilation)
+    if not is_whole(n):
+        raise TypeError(f"conv_output_size: n must be a whole number, got {n!r}")
     if n < 1 or k < 1 or s < 1 or d < 1 or p < 0:
         raise ValueError(
             f"conv_output_size needs n, k, s, d >= 1 and p >= 0, got n={n}, k={k}, p={p}, "
@@ -114,13 +116,19 @@ def one_axis_args(func: str, k, p, s, d, kernel_size, padding, stride, dilation
         raise TypeError(f"{func} needs the kernel length: k (or kernel_size)")
     s = stride if stride is not None else s
     d = dilation if dilation is not None else d
+    for name, value in (("k", k), ("p", p), ("s", s), ("d", d)):
+        if not is_whole(value):  # 5.0 gave a float length (24.0)
+            raise TypeError(f"{func}: {name} must be a whole number, got {value!r}")
     if padding is None:
         return k, p, s, d
     if padding == "valid":
         return k, 0, s, d
     if padding == "same":
+        if s != 1:
+            raise ValueError(f"{func}: padding='same' needs stride 1, got stride {s} (conv2d "
+                             "and F.conv2d refuse it too)")
         return k, d * (k - 1), s, d
-    if not isinstance(padding, int) or isinstance(padding, bool):
+    if not is_whole(padding):
         raise TypeError(f"{func}'s padding= is zeros on each side, an int or 'same' / "
                         f"'valid', got {padding!r}; p= is the total (both sides)")
     return k, 2 * padding, s, d
