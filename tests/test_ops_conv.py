@@ -97,6 +97,8 @@ def test_corr2d_of_integer_pixels_and_a_float_kernel_is_float_and_differentiable
         corr2d_multi_in(torch.ones(3, 4, 4), torch.ones(2, 2, 2))  # zip() was shorter
     with pytest.raises(ValueError, match="for one channel, use corr2d"):
         corr2d_multi_in(torch.ones(4, 4), torch.ones(2, 2))
+    with pytest.raises(ValueError, match=r"kernel is 4x4, X only 3x3: no position"):
+        corr2d(torch.ones(3, 3), torch.ones(4, 4))  # it spoke of dilation and padding
 
 
 # ---------------------------------------------------------------- conv2d

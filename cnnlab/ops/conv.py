@@ -187,6 +187,9 @@ def corr2d(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
     if X.dim() != 2 or K.dim() != 2:
         raise ValueError(f"corr2d takes 2-D X and K, got shapes {tuple(X.shape)}, {tuple(K.shape)}")
     h, w = K.shape
+    if h > X.shape[0] or w > X.shape[1] or not X.numel():  # no padding to speak of here
+        raise ValueError(f"corr2d: the kernel is {h}x{w}, X only {X.shape[0]}x{X.shape[1]}: "
+                         "no position where the kernel fits")
     # In the dtype X * K has: integer pixels and a float kernel give floats (and a
     # gradient), not sums truncated to integers.
     Y = torch.zeros((conv_output_size(X.shape[0], h), conv_output_size(X.shape[1], w)),
