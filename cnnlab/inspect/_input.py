@@ -19,12 +19,13 @@ The model may be a registered name, which is built with ``get_model`` at that si
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+from cnnlab.ops.conv import is_whole
 
 Sample = tuple[int, ...]
 
@@ -91,7 +92,7 @@ def sample_shape(input_size, conv: FirstConv | None) -> tuple[Sample, int | None
             raise ValueError(f"summary reads the shape of an (N, C, H, W) or (C, H, W) tensor, "
                              f"got one of shape {tuple(input_size.shape)}")
         input_size = tuple(input_size.shape)
-    if _is_int(input_size):
+    if is_whole(input_size):
         if conv is None:  # an MLP, say: a side means nothing to it
             raise ValueError(f"input_size={input_size} means (C, {input_size}, {input_size}), "
                              f"but this model has no convolution to read C off; give one "
@@ -105,7 +106,7 @@ def sample_shape(input_size, conv: FirstConv | None) -> tuple[Sample, int | None
                              f"{input_size})")
         input_size = (conv.channels, *(input_size,) * conv.dims)
     if not isinstance(input_size, Sequence) or isinstance(input_size, str) \
-            or not all(_is_int(s) for s in input_size):
+            or not all(is_whole(s) for s in input_size):
         raise TypeError(f"{FORMS}; got {input_size!r}")
     size = tuple(int(s) for s in input_size)
     if not size or min(size) < 1:
@@ -149,6 +150,3 @@ def _build_named(name: str, input_size, batch_size: int | None
         options["image_size"] = sample[1:]  # its classifier is sized for the image
     return get_model(name, **options), sample, _batch(input_size, batch, batch_size)
 
-
-def _is_int(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)

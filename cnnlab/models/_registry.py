@@ -12,13 +12,14 @@ import dataclasses
 import difflib
 import fnmatch
 import inspect
-import numbers
 import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from torch import nn
+
+from cnnlab.ops.conv import is_whole
 
 
 @dataclass(frozen=True)
@@ -209,8 +210,7 @@ def get_model(
     """
     info = model_info(name)
     for arg, value, least in (("num_classes", num_classes, 0), ("in_channels", in_channels, 1)):
-        if value is not None and (not isinstance(value, numbers.Integral)
-                                  or isinstance(value, bool) or value < least):
+        if value is not None and (not is_whole(value) or value < least):
             raise ValueError(f"{arg} must be a whole number >= {least}, got {value!r}"
                              + (" (0: no classifier, the pre-logits features out)"
                                 if arg == "num_classes" else ""))
