@@ -53,6 +53,7 @@ def summary_command(
     outputs included, as torchinfo counts them); "Training activations" is what autograd
     really keeps, measured."""
     from cnnlab.extras import MissingExtraError
+    from cnnlab.inspect._input import check_min_input
     from cnnlab.inspect.summary import summary
     from cnnlab.models import UnknownModelError, get_model, model_info
 
@@ -62,9 +63,10 @@ def summary_command(
     except (UnknownModelError, MissingExtraError, ValueError) as e:  # ValueError: a tv:
         fail_for(e)  # model cnnlab cannot adapt
     size = _parse_input(input, info.input_size)
-    if min(size[1:]) < info.min_input_size:  # before building: a pooling error otherwise
-        fail(f"--input {'x'.join(map(str, size))} is too small for {model} (at least "
-             f"{info.min_input_size}x{info.min_input_size} pixels)", code=2)
+    try:
+        check_min_input(model, size, info.min_input_size, option="--input")
+    except ValueError as e:
+        fail(str(e), code=2)
     if num_classes is None and size[0] == 1 and info.input_size[0] == 3:
         # A grey input on an ImageNet-shaped model means Fashion-MNIST-like data: show
         # the network as the chapter does (vgg11 at 1x224x224 ends in 10, not 1000).

@@ -130,6 +130,14 @@ def _batch(input_size, from_size: int | None, batch_size: int | None) -> int:
     return from_size or batch_size or 1
 
 
+def check_min_input(name: str, sample: Sample, least: int, option: str = "input") -> None:
+    """Refuse a (C, H, W) ``sample`` smaller than model ``name``'s ``least`` side, before
+    it is built (a pooling layer's "output size is too small" otherwise)."""
+    if len(sample) == 3 and min(sample[1:]) < least:
+        raise ValueError(f"{option} {'x'.join(map(str, sample))} is too small for {name} (at "
+                         f"least {least}x{least} pixels)")
+
+
 def _build_named(name: str, input_size, batch_size: int | None
                  ) -> tuple[nn.Module, Sample, int]:
     from cnnlab.models import get_model, model_info
@@ -139,10 +147,7 @@ def _build_named(name: str, input_size, batch_size: int | None
         sample, batch = tuple(info.input_size), None
     else:
         sample, batch = sample_shape(input_size, FirstConv(info.input_size[0], 2))
-    if len(sample) == 3 and min(sample[1:]) < info.min_input_size:
-        # Before building: a pooling layer's "output size is too small" otherwise.
-        raise ValueError(f"input {'x'.join(map(str, sample))} is too small for {name} (at "
-                         f"least {info.min_input_size}x{info.min_input_size} pixels)")
+    check_min_input(name, sample, info.min_input_size)
     options = {}
     if sample[0] != info.input_size[0]:
         options["in_channels"] = sample[0]
