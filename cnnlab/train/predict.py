@@ -138,8 +138,7 @@ def predict_image(run, image, top_k: int = 3, invert: bool = False,
         if told is not None:  # within light_backgrounds_told_once: one warning at its end
             told.append(name)
         else:
-            warn_user(f"{name} {_LIGHT_ON_DARK.format(data=run.data)}",
-                      LightBackgroundWarning)
+            _tell_light_backgrounds([name], 1, run.data)
     views = tta_views(*run.tta) if tta else tta_views(False)
     device = _input_device(run.model)
     x = x.to(device)
@@ -151,10 +150,6 @@ def predict_image(run, image, top_k: int = 3, invert: bool = False,
 
 class LightBackgroundWarning(SetupWarning):
     """An image drawn dark on light, for a run whose data is light on black."""
-
-
-_LIGHT_ON_DARK = ("has a light background, and {data}'s images are light on black: if the "
-                  "classes look wrong, try --invert")
 
 
 _light_backgrounds: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
@@ -172,13 +167,20 @@ def light_backgrounds_told_once(images: int, data: str):
         yield
     finally:
         _light_backgrounds.reset(token)
-        if len(names) == 1:
-            warn_user(f"{names[0]} {_LIGHT_ON_DARK.format(data=data)}", LightBackgroundWarning)
-        elif names:
-            shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
-            warn_user(f"{len(names)} of {images} images ({shown}) "
-                      f"{_LIGHT_ON_DARK.format(data=data).replace('has a', 'have a', 1)}",
-                      LightBackgroundWarning)
+        if names:
+            _tell_light_backgrounds(names, images, data)
+
+
+def _tell_light_backgrounds(names: list[str], images: int, data: str) -> None:
+    """The one warning for the images ``names`` (of ``images``) drawn dark on light."""
+    advice = (f"light background, and {data}'s images are light on black: if the classes "
+              "look wrong, try --invert")
+    if len(names) == 1:
+        warn_user(f"{names[0]} has a {advice}", LightBackgroundWarning)
+    else:
+        shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+        warn_user(f"{len(names)} of {images} images ({shown}) have a {advice}",
+                  LightBackgroundWarning)
 
 
 def _input_device(model) -> torch.device:
