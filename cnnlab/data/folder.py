@@ -66,12 +66,12 @@ def _as_size(image_size: int | Sequence[int]) -> tuple[int, int]:
     return size  # type: ignore[return-value]
 
 
-def _is_data_folder(path: Path) -> bool:
+def is_data_folder(path: Path) -> bool:
     # Hidden folders and the __MACOSX folder macOS puts in every zip hold no data.
     return path.is_dir() and not path.name.startswith(".") and path.name != "__MACOSX"
 
 
-def _is_image(path: Path, base: Path) -> bool:
+def is_image_file(path: Path, base: Path) -> bool:
     # Hidden files and folders (.DS_Store, .ipynb_checkpoints) are never data.
     hidden = any(part.startswith(".") for part in path.relative_to(base).parts)
     return path.suffix.lower() in IMAGE_EXTENSIONS and not hidden and path.is_file()
@@ -96,15 +96,15 @@ def image_files_under(folder: Path) -> list[Path]:
     """The image files below ``folder`` (searched recursively, links followed), sorted;
     hidden ones left out, as a folder dataset leaves them."""
     folder = Path(folder)
-    return sorted(p for p in _files_under(folder) if _is_image(p, folder))
+    return sorted(p for p in _files_under(folder) if is_image_file(p, folder))
 
 
 def _scan(root: Path) -> tuple[dict[str, list[Path]], list[Path]]:
     """Image files per class folder (sorted, searched recursively), and loose ones in ``root``."""
-    folders = sorted(p for p in root.iterdir() if _is_data_folder(p))
-    per_class = {f.name: sorted(p for p in _files_under(f) if _is_image(p, f))
+    folders = sorted(p for p in root.iterdir() if is_data_folder(p))
+    per_class = {f.name: sorted(p for p in _files_under(f) if is_image_file(p, f))
                  for f in folders}
-    loose = sorted(p for p in root.iterdir() if _is_image(p, root))
+    loose = sorted(p for p in root.iterdir() if is_image_file(p, root))
     return per_class, loose
 
 
@@ -264,7 +264,7 @@ HELD_OUT_NAMES = ("val", "valid", "validation", "test", "testing")  # in order o
 def _presplit(root: Path) -> tuple[Path, Path] | None:
     """(train folder, held-out folder) when ``root`` holds splits, not classes: its folders
     are all split names, one of them a training one and one a held-out one."""
-    folders = {p.name.lower(): p for p in root.iterdir() if _is_data_folder(p)}
+    folders = {p.name.lower(): p for p in root.iterdir() if is_data_folder(p)}
     if not folders or not set(folders) <= set(TRAIN_NAMES + HELD_OUT_NAMES):
         return None
     train = next((folders[n] for n in TRAIN_NAMES if n in folders), None)
@@ -300,7 +300,7 @@ def single_class_advice(root: Path, only_class: str) -> str:
     """What is wrong with a tree of one class folder, and the likely fix."""
     only = root / only_class
     try:
-        nested = sorted(p.name for p in only.iterdir() if _is_data_folder(p))
+        nested = sorted(p.name for p in only.iterdir() if is_data_folder(p))
     except OSError:
         nested = []
     fix = (f"its subfolders ({_some(nested)}) look like the classes: give folder:{only}"
@@ -401,7 +401,7 @@ def load_folder(
 
 def _load_presplit(root: Path, train_dir: Path, held_dir: Path, size: tuple[int, int],
                    channels: int, seed: int, progress: bool, use_cache: bool) -> DatasetSplits:
-    _report_loose(root, sorted(p for p in root.iterdir() if _is_image(p, root)),
+    _report_loose(root, sorted(p for p in root.iterdir() if is_image_file(p, root)),
                   f"{train_dir}/<class>/<image>")
     train, train_how = _decoded_tree(train_dir, size, channels, progress, use_cache)
     _warn_of_a_single_class(train_dir, train.classes)

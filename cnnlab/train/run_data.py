@@ -184,14 +184,13 @@ def _a_colour_image(root: str | Path, looked_at: int = 24) -> Path | None:
     import numpy as np
     from PIL import Image
 
-    from cnnlab.data.folder import IMAGE_EXTENSIONS
+    from cnnlab.data.folder import is_data_folder, is_image_file
 
     seen = 0
-    for here, dirs, names in os.walk(root, followlinks=True):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__MACOSX")
-        for name in sorted(n for n in names if Path(n).suffix.lower() in IMAGE_EXTENSIONS
-                           and not n.startswith("."))[:2]:
-            path = Path(here) / name
+    for here, dirs, names in os.walk(root, followlinks=True):  # the folder loader's files
+        dirs[:] = sorted(d for d in dirs if is_data_folder(Path(here) / d))
+        for path in [p for p in sorted(Path(here) / n for n in names)
+                     if is_image_file(p, Path(root))][:2]:
             try:
                 with Image.open(path) as image:
                     image.draft("RGB", (64, 64))  # a JPEG decodes at a fraction of its size
