@@ -7,7 +7,8 @@ from typer.testing import CliRunner
 
 from cnnlab.bench import complexity
 from cnnlab.cli import app
-from cnnlab.cli import models as cli_models
+from cnnlab.models import list_models
+from cnnlab.models._registry import natural_key
 
 WIDE = {"COLUMNS": "250"}
 
@@ -32,7 +33,7 @@ def names_in(output: str) -> list[str]:
 
 
 def test_numbers_in_names_sort_by_value():
-    key = cli_models.natural_key
+    key = natural_key
     assert sorted(["resnet152", "resnet18", "resnet101", "resnet34", "resnet18_d2l"],
                   key=key) == ["resnet18", "resnet18_d2l", "resnet34", "resnet101",
                                "resnet152"]
@@ -70,3 +71,12 @@ def test_the_macs_column_says_it_is_at_each_models_input(listing):
     assert "at the model's default input (the Input column)" in said
     # no book model listed: no word about the book's accuracy
     assert "Book acc.:" not in " ".join(listing("resnet152").split())
+
+
+def test_list_models_gives_the_same_natural_order_as_the_listing():
+    # list_models() sorted as strings: regnet_x_16gf came before regnet_x_1_6gf
+    assert list_models("regnet_x_*") == [
+        "regnet_x_400mf", "regnet_x_800mf", "regnet_x_1_6gf", "regnet_x_3_2gf",
+        "regnet_x_8gf", "regnet_x_16gf", "regnet_x_32gf"]
+    assert list_models("resnet1*") == ["resnet18", "resnet18_d2l", "resnet18_small",
+                                       "resnet101", "resnet152"]

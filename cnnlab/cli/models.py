@@ -8,7 +8,6 @@ counted without building the weights and cached between runs by
 from __future__ import annotations
 
 import json
-import re
 
 import typer
 from rich.table import Table
@@ -135,7 +134,8 @@ def models_command(
                          ("Book acc.", "right")):
         table.add_column(col, justify=justify, no_wrap=True)
     failures, cache = [], ComplexityCache()
-    for info in sorted(infos, key=lambda i: (i.family, natural_key(i.name))):
+    # list_models gives natural order (resnet18 < resnet101); a stable sort keeps it per family
+    for info in sorted(infos, key=lambda i: i.family):
         try:
             params, macs = cache.get(info)
             counts = (format_count(params), format_count(macs))
@@ -149,22 +149,6 @@ def models_command(
     out.print(table)
     for line in failures:
         warning(f"could not count {line}")
-
-
-def natural_key(name: str) -> tuple:
-    """Sort key reading the numbers in a name by value: resnet18 < resnet34 < resnet101,
-    and RegNet's sizes by their flops, '1_6gf' as 1.6 GF: regnet_x_400mf < regnet_x_800mf
-    < regnet_x_1_6gf < regnet_x_3_2gf < regnet_x_8gf < regnet_x_16gf."""
-    parts = re.split(r"(\d+(?:_\d+)?[mg]f(?![a-z])|\d+)", name.lower())
-    key = []
-    for i, part in enumerate(parts):
-        if i % 2 == 0:  # text between numbers (re.split puts the numbers at odd places)
-            key.append(part)
-        elif part.endswith("f"):  # 400mf, 1_6gf: flops in MF
-            key.append(float(part[:-2].replace("_", ".")) * (1000 if part[-2] == "g" else 1))
-        else:
-            key.append(int(part))
-    return tuple(key)
 
 
 def _book_accuracy(info) -> str:
