@@ -4,6 +4,10 @@ one under the real name, never a half-written one.
 The content goes to a temporary name in the same directory, is fsynced, then
 ``os.replace``d over the old file, and the directory is fsynced. No torch here: the
 config module, which reads and writes YAML without torch, uses it too.
+
+Work that fails before writing anything leaves no empty folders behind either:
+:func:`first_missing_folder` notes what it is about to make, and
+:func:`remove_empty_folders_made` takes those folders away again.
 """
 
 from __future__ import annotations
@@ -102,3 +106,30 @@ def atomic_write_text(path: Path, text: str, mode: int | None = None) -> None:
     "\n" to "\r\n" would turn a CSV writer's "\r\n" into "\r\r\n", a blank row."""
     atomic_write_bytes(
         path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8", newline=""), mode)
+
+
+def first_missing_folder(path: str | Path) -> Path | None:
+    """The outermost of ``path`` and its parents that does not exist yet: the first folder
+    creating ``path`` adds (None where ``path`` exists)."""
+    missing = None
+    for folder in (Path(path).absolute(), *Path(path).absolute().parents):
+        if folder.exists():
+            break
+        missing = folder
+    return missing
+
+
+def remove_empty_folders_made(folder: Path, made_from: Path | None) -> None:
+    """Remove ``folder`` and the folders above it that were made from ``made_from`` (as
+    :func:`first_missing_folder` named it before they were made), innermost first, each
+    only while empty: something else may have written in one meanwhile."""
+    if made_from is None:
+        return
+    folder = Path(folder).absolute()
+    for made in (folder, *folder.parents):
+        if made != made_from and made_from not in made.parents:
+            return
+        try:
+            made.rmdir()
+        except OSError:
+            return

@@ -32,7 +32,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from cnnlab.atomic import fsync_file, fsync_folder
+from cnnlab.atomic import first_missing_folder, fsync_file, fsync_folder, remove_empty_folders_made
 from cnnlab.extras import require_extra
 from cnnlab.interrupts import SigintRecorder
 from cnnlab.train.config import ConfigError
@@ -120,7 +120,7 @@ def export_onnx(run_dir: str | Path, out: str | Path | None = None, which: str =
     run = load_run(run_dir, which=which, device="cpu", pytorch_ops=True)
     pp = run.preprocess
     shape = (pp.channels, pp.image_size, pp.image_size)
-    made_folder = not path.parent.exists()
+    made_from = first_missing_folder(path.parent)  # what a failed first export takes away
     model = run.model.float().eval()
     replaced = False
     with SigintRecorder() as sigint:
@@ -129,7 +129,7 @@ def export_onnx(run_dir: str | Path, out: str | Path | None = None, which: str =
             # under the target's own name (an external-data file is referenced by name), and
             # replaces an earlier export only once it has passed: a failed re-export leaves
             # the old one intact.
-            staging = _make_staging(path, made_folder)
+            staging = _make_staging(path, made_from)
             try:
                 result = _export_checked(run, model, shape, staging / path.name, path, opset,
                                          batch_sizes, atol, sigint)
@@ -139,8 +139,7 @@ def export_onnx(run_dir: str | Path, out: str | Path | None = None, which: str =
                     replaced = True
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
-                if made_folder and not any(path.parent.iterdir()):
-                    path.parent.rmdir()  # a failed first export leaves no empty folder behind
+                remove_empty_folders_made(path.parent, made_from)  # a failed first export
         except KeyboardInterrupt:
             raise ExportInterrupted(
                 f"interrupted as the checked export was moved into place: {path} and its "
@@ -181,15 +180,14 @@ def _export_checked(run, model: nn.Module, shape: tuple[int, int, int], staged: 
     return result
 
 
-def _make_staging(path: Path, made_folder: bool) -> Path:
+def _make_staging(path: Path, made_from: Path | None) -> Path:
     with _writing(path):
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             return Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp",
                                          dir=path.parent))
         except OSError:
-            if made_folder and path.parent.is_dir() and not any(path.parent.iterdir()):
-                path.parent.rmdir()
+            remove_empty_folders_made(path.parent, made_from)
             raise
 
 

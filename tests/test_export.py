@@ -117,10 +117,11 @@ def test_export_to_chosen_path_and_last_checkpoint(run_dir, tmp_path):
 def test_file_that_disagrees_with_pytorch_is_deleted(run_dir, tmp_path, monkeypatch):
     needs_onnx()
     monkeypatch.setattr(export_mod, "verify_onnx", lambda *a, **k: {2: 0.5, 3: 0.1})
-    out = tmp_path / "new" / "bad.onnx"
+    out = tmp_path / "new" / "deeper" / "bad.onnx"
     with pytest.raises(ExportError, match=r"disagrees with PyTorch by up to 0\.5 .*logits reach"):
         export_onnx(run_dir, out=out)
-    # Nothing left, not even temporary files or the folder made for the export.
+    # Nothing left, not even temporary files or the folders made for the export (it took
+    # away only the innermost one, and left new/).
     assert list(tmp_path.iterdir()) == []
 
 

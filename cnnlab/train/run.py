@@ -14,7 +14,7 @@ import math
 import warnings
 from pathlib import Path
 
-from cnnlab.atomic import remove_leftover_temp_files
+from cnnlab.atomic import first_missing_folder, remove_leftover_temp_files
 from cnnlab.data import load_dataset, parse_spec
 from cnnlab.data.dataset import DatasetSplits
 from cnnlab.models import model_info
@@ -47,7 +47,6 @@ from cnnlab.train.run_files import (
 from cnnlab.train.run_outputs import write_run_outputs
 from cnnlab.train.runlog import (
     MetricsLog,
-    first_missing_folder,
     new_run_dir,
     remove_unused_run_dir,
     run_lock,

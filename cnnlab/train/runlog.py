@@ -39,7 +39,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from cnnlab.atomic import atomic_write_bytes, atomic_write_text
+from cnnlab.atomic import atomic_write_bytes, atomic_write_text, remove_empty_folders_made
 from cnnlab.notices import CnnlabWarning, warn_user
 
 # Columns of metrics.csv, in order. Per-class accuracy and the confusion matrix
@@ -89,31 +89,16 @@ def new_run_dir(out_dir: str | Path, model: str, run_name: str | None = None) ->
                           f"{(exc.strerror or str(exc)).lower()}; choose {fix}") from None
 
 
-def first_missing_folder(path: str | Path) -> Path | None:
-    """The outermost of ``path`` and its parents that does not exist yet: the first folder
-    creating ``path`` adds (None where ``path`` exists)."""
-    missing = None
-    for folder in (Path(path).absolute(), *Path(path).absolute().parents):
-        if folder.exists():
-            break
-        missing = folder
-    return missing
-
-
 def remove_unused_run_dir(run_dir: Path, created_from: Path | None) -> None:
     """Remove ``run_dir`` when nothing was written to it, and the empty folders above it
     that :func:`new_run_dir` created (from ``created_from``, as
-    :func:`first_missing_folder` named it before): a run that failed before it started
-    leaves no trace, not even a new ``--out-dir``."""
-    run_dir = run_dir.absolute()
-    created = [] if created_from is None else [
-        folder for folder in run_dir.parents
-        if folder == created_from or created_from in folder.parents]
-    for folder in (run_dir, *created):
-        try:
-            folder.rmdir()  # only an empty one: another run may have started in it
-        except OSError:
-            return
+    :func:`~cnnlab.atomic.first_missing_folder` named it before): a run that failed before
+    it started leaves no trace, not even a new ``--out-dir``."""
+    try:
+        run_dir.rmdir()  # only an empty one: another run may have started in it
+    except OSError:
+        return
+    remove_empty_folders_made(run_dir.parent, created_from)
 
 
 class RunInUse(RuntimeError):
