@@ -4,6 +4,7 @@ leave behind, and what they refuse."""
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import pytest
 import torch
@@ -215,3 +216,14 @@ def test_a_results_curves_come_as_a_figure_a_notebook_shows(tmp_path, data):
     assert list(loss_line.get_xdata()) == [1, 2]
     figure.savefig(tmp_path / "curves.png")
     assert (tmp_path / "curves.png").stat().st_size > 0
+
+
+def test_a_channel_that_never_changes_is_centred_not_divided_by_zero(tmp_path):
+    # Colour images with no blue in them: --normalize failed with "std must be positive".
+    rgb = make_synthetic(num_train=64, num_test=32, channels=3, seed=3)
+    rgb.train.images[:, 2] = 0
+    rgb.test.images[:, 2] = 0
+    result = train(tiny_cfg(tmp_path, model="resnet18_small", normalize=True), data=rgb)
+    assert result.preprocess.std[2] == 1.0 and result.preprocess.mean[2] == 0.0
+    assert all(s != 1.0 for s in result.preprocess.std[:2])
+    assert math.isfinite(result.final["train_loss"]) and math.isfinite(result.final["test_loss"])

@@ -51,7 +51,11 @@ def channel_stats(images: torch.Tensor, device: torch.device | str | None = None
     computed on ``device`` (a GPU does it in milliseconds; two CPU cores take 0.2 s
     for Fashion-MNIST, which a speedrun would pay every run)."""
     x = images.to(device).float().div_(255) if device is not None else images.float().div_(255)
-    return x.mean(dim=(0, 2, 3)).tolist(), x.std(dim=(0, 2, 3)).tolist()
+    std = x.std(dim=(0, 2, 3)).tolist()
+    # A channel that never changes (colour images with no blue in them) has std 0, which
+    # normalisation cannot divide by: it is centred and left unscaled (std 1), the same
+    # zero in every image. 1e-6 allows for the float rounding of a constant.
+    return x.mean(dim=(0, 2, 3)).tolist(), [s if s > 1e-6 else 1.0 for s in std]
 
 
 def autocast_context(device: torch.device, amp: str):
