@@ -257,14 +257,18 @@ def test_starting_weights_are_used(tmp_path, data):
     assert second.final["test_acc"] >= first.best_test_acc - 0.05
 
 
-def test_gradient_accumulation_matches_the_large_batch(tmp_path, data):
-    # lenet_d2l has no batch norm, so 2 x 160 accumulated equals one batch of 320.
+@pytest.mark.parametrize("full_batch, accum_steps", [(320, 2), (192, 3)])
+def test_gradient_accumulation_matches_the_large_batch(tmp_path, data, full_batch, accum_steps):
+    # lenet_d2l has no batch norm, so 2 x 160 accumulated equals one batch of 320. With
+    # 3 x 64, the epoch's 5 batches make groups of 3 and 2, as batches of 192 and 128 do:
+    # the short group is a mean over its own 2 batches (it was divided by 3).
     common = dict(model="lenet_d2l", epochs=1, optimizer="sgd", momentum=0.0, lr=0.1,
                   schedule="constant", crop_padding=0, flip=False, erase_prob=0.0,
                   ema_decay=0.0, label_smoothing=0.0, normalize=False, channels_last=False)
     # One full-batch step per epoch against two accumulated half-batch steps.
-    full = fast_cfg(tmp_path, run_name="full", batch_size=320, **common)
-    accum = fast_cfg(tmp_path, run_name="accum", batch_size=160, accum_steps=2, **common)
+    full = fast_cfg(tmp_path, run_name="full", batch_size=full_batch, **common)
+    accum = fast_cfg(tmp_path, run_name="accum", batch_size=full_batch // accum_steps,
+                     accum_steps=accum_steps, **common)
     train(full, data=data)
     train(accum, data=data)
     a, _ = final_weights(tmp_path / "full")

@@ -125,9 +125,8 @@ class Trainer(Resumable):
         self.test_loader = self._loader(test_images, test_labels, train=False)
         self.steps_per_epoch = len(self.train_loader)
         self.optimizer = build_optimizer(self.model, cfg)
-        self.scheduler = build_scheduler(
-            self.optimizer, cfg, math.ceil(self.steps_per_epoch / cfg.accum_steps)
-        )
+        self.scheduler = build_scheduler(self.optimizer, cfg,
+                                         math.ceil(self.steps_per_epoch / cfg.accum_steps))
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp == "fp16")
         self._scheduler_stepped = False  # in this session (see _optimizer_step)
         self.lookahead = (Lookahead(self.optimizer, cfg.lookahead_steps, cfg.lookahead_alpha)
@@ -190,9 +189,7 @@ class Trainer(Resumable):
         # Listening first: opening the log (TensorBoard's import) takes a moment, and Ctrl-C
         # then left a run folder holding only config.yaml, not resumable.
         previous = self._install_signal_handlers()
-        log = None
-        stopped = None
-        result = None
+        log = stopped = result = None
         try:
             log = MetricsLog(self.run_dir, tensorboard=True) if self.writes else None
             if log is not None and self.epoch < len(log.rows):
@@ -238,12 +235,14 @@ class Trainer(Resumable):
                 torch.compiler.cudagraph_mark_step_begin()
             last_of_epoch = step + 1 == self.steps_per_epoch
             stepped = (step + 1) % cfg.accum_steps == 0 or last_of_epoch
+            # The batches this step sums: accum_steps, fewer in a short last one of the epoch
+            in_step = min(cfg.accum_steps, self.steps_per_epoch - step + step % cfg.accum_steps)
             # Under DDP, a batch whose gradients only accumulate skips the all-reduce
             # (the step's last batch reduces the sum); no_sync covers forward and backward.
             with self._gradient_sync(stepped):
                 with autocast_context(device, self.amp):
                     logits, loss = self._forward_loss(x, y)
-                accumulated = loss / cfg.accum_steps if cfg.accum_steps > 1 else loss
+                accumulated = loss / in_step if in_step > 1 else loss  # a mean over them
                 self.scaler.scale(accumulated).backward()
             if stepped:
                 self._optimizer_step()
