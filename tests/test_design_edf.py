@@ -10,6 +10,7 @@ import pytest
 
 from cnnlab.design.edf import (
     bootstrap_best,
+    compare_normalized,
     complexity_bin_edges,
     complexity_weights,
     edf,
@@ -165,3 +166,45 @@ def test_bootstrap_best():
     assert bootstrap_best(ERRORS, seed=3) == bootstrap_best(ERRORS, seed=3)
     with pytest.raises(ValueError):
         bootstrap_best(ERRORS, level=1.5)
+
+
+def _following_complexity(rng, n, shift=0.0):
+    macs = np.exp(rng.uniform(np.log(1e6), np.log(4e6), n))
+    return 20 - 3 * np.log(macs / 1e6) + rng.normal(0, 1, n) + shift, macs
+
+
+def test_normalised_comparison_is_the_weighted_ks_over_shared_bins():
+    rng = np.random.default_rng(4)
+    (ea, ca), (eb, cb) = _following_complexity(rng, 60), _following_complexity(rng, 70)
+    got = compare_normalized(ea, ca, eb, cb, bins=10, permutations=100)
+    edges = complexity_bin_edges(np.r_[ca, cb], 10)
+    gaps = edf_gaps(ea, eb, complexity_weights(ca, edges), complexity_weights(cb, edges))
+    assert got.shared_bins == 10 and (got.compared_a, got.compared_b) == (60, 70)
+    assert (got.a_ahead, got.b_ahead) == pytest.approx(gaps)
+    assert got.statistic == pytest.approx(max(gaps))
+
+
+def test_normalised_comparison_weighs_only_the_bins_both_spaces_hold():
+    # Error follows complexity alone; B also has models far above A's. Each space made
+    # uniform over its own bins still differed (D 0.5); over the shared bin they agree.
+    error = lambda c: 30 - 3 * np.log(np.asarray(c, dtype=float))  # noqa: E731
+    a, b = [1, 2, 3, 4, 1, 2, 3, 4], [1, 2, 3, 4, 50, 60, 70, 80]
+    got = compare_normalized(error(a), a, error(b), b, bins=2, permutations=50)
+    assert got.statistic == 0.0 and got.pvalue == 1.0
+    assert (got.shared_bins, got.compared_a, got.compared_b) == (1, 8, 4)
+    apart = compare_normalized([1.0, 2.0], [1, 2], [3.0, 4.0], [100, 200], bins=2)
+    assert apart.shared_bins == 0 and math.isnan(apart.statistic) and math.isnan(apart.pvalue)
+
+
+def test_normalised_p_value_holds_its_level_when_error_follows_complexity():
+    # Two samples of one space, error falling with MACs: the weighted EDFs' asymptotic p
+    # rejected 0-1% of such pairs at 0.05; the permutation p about 5%, as a p-value must.
+    rng = np.random.default_rng(5)
+    rejected = [compare_normalized(*_following_complexity(rng, 60),
+                                   *_following_complexity(rng, 60), permutations=200,
+                                   seed=i).pvalue < 0.05 for i in range(200)]
+    assert 0.02 <= np.mean(rejected) <= 0.09
+    better = [compare_normalized(*_following_complexity(rng, 60),
+                                 *_following_complexity(rng, 60, shift=-1.0), permutations=200,
+                                 seed=i).pvalue < 0.05 for i in range(50)]
+    assert np.mean(better) > 0.5

@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+import numpy as np
 import pytest
 from design_helpers import shaped_spec
 
 import cnnlab.design.report as report
 from cnnlab.design.describe import format_count
-from cnnlab.design.report import MIN_TRUSTED_N, _verdict, analyze
+from cnnlab.design.report import analyze
+from cnnlab.design.report_text import MIN_TRUSTED_N, verdict_words
 from cnnlab.design.store import TrialStore
 
 CREATED = {"python": "3.11.7", "torch": "2.14.1", "numpy": "2.4.6", "torchvision": "0.29.1",
@@ -88,11 +90,15 @@ def test_too_few_models_for_the_p_value_is_said_plainly(two_sweeps, tmp_path):
     summary = analyze(list(two_sweeps), tmp_path / "r", resamples=50)
     [pair] = summary["pairs"]
     assert pair["too_few_for_p"]
-    assert "4 and 4 models are too few (under 30 per space)" in pair["verdict"]
+    assert ("too few models to conclude from (under 30 per space: anynetx_b (a) 4, "
+            "anynetx_b (b) 4): sample more") in pair["verdict"]
     md = (tmp_path / "r" / "summary.md").read_text()
-    assert "finished too few models (under 30) for them to be trusted" in md
-    enough = _verdict("A", "E", 0.0, 0.5, 1e-6, sizes=(MIN_TRUSTED_N, 40))
+    assert "finished too few models (under 30) to conclude from" in md
+    enough = verdict_words("A", "E", 0.0, 0.5, 1e-6, sizes=(MIN_TRUSTED_N, 40))
     assert "too few" not in enough
+    # Only the space that is short is named (it said "200 and 20 models are too few").
+    assert verdict_words("A", "E", 0.0, 0.5, 1e-6, sizes=(200, 20)).endswith(
+        "(under 30 per space: E 20): sample more")
 
 
 def test_the_verdict_quotes_the_normalised_d_under_its_name(tmp_path):
@@ -162,3 +168,51 @@ def test_figures_of_sweeps_trained_differently_say_they_do_not_compare(tmp_path,
     analyze([a, sweep(tmp_path / "c", [25.0, 26.0, 27.0, 28.0])], tmp_path / "r2",
             resamples=50)
     assert drawn == {"edf.png": [], "error_vs_macs.png": []}  # these compare
+
+
+def sweep_following_macs(folder, n: int, shift: float, seed: int):
+    """A sweep whose errors fall with MACs (as real ones do), plus noise and ``shift``."""
+    rng = np.random.default_rng(seed)
+    with TrialStore(folder, create=True) as store:
+        store.init_sweep(replace(shaped_spec(seed=seed), macs=(1e5, 4e6)), n, created=CREATED)
+        for trial in store.trials("pending"):
+            error = 40 - 3 * np.log(trial["macs"] / 1e5) + rng.normal(0, 1) + shift
+            store.record(trial["id"], "done", error_pct=error, test_acc=1 - error / 100,
+                         train_time_s=1.0)
+    return folder
+
+
+def test_the_normalised_test_finds_a_space_better_at_every_complexity(tmp_path):
+    # B is 1.5 points better at every MACs. The asymptotic p of the weighted EDFs (Kish's
+    # effective sizes) was far too large when error follows MACs: "no significant
+    # difference". Labels shuffled within MACs bins give the p-value its true scale.
+    a = sweep_following_macs(tmp_path / "a", 80, 0.0, seed=1)
+    b = sweep_following_macs(tmp_path / "b", 80, -1.5, seed=2)
+    [pair] = analyze([a, b], tmp_path / "r", resamples=400)["pairs"]
+    assert pair["p_normalized"] < 0.01 and pair["verdict"].startswith("anynetx_b (b) better")
+    assert pair["shared_bins"] >= 8 and pair["permutations"] == 400
+
+
+def test_a_third_sweep_does_not_change_a_pairs_normalised_numbers(tmp_path):
+    # The bins were cut over every sweep analysed: one far away coarsened the pair's.
+    a = sweep_following_macs(tmp_path / "a", 40, 0.0, seed=1)
+    b = sweep_following_macs(tmp_path / "b", 40, 0.0, seed=2)
+    far = tmp_path / "far"
+    with TrialStore(far, create=True) as store:
+        store.init_sweep(replace(shaped_spec(seed=3), macs=(2e7, 6e7)), 5, created=CREATED)
+        for trial in store.trials("pending"):
+            store.record(trial["id"], "done", error_pct=5.0, test_acc=0.95, train_time_s=1.0)
+    [alone] = analyze([a, b], tmp_path / "r1", resamples=100)["pairs"]
+    with_far = analyze([a, b, far], tmp_path / "r2", resamples=100)["pairs"][0]
+    assert (with_far["ks_normalized"], with_far["p_normalized"]) == (
+        alone["ks_normalized"], alone["p_normalized"])
+
+
+def test_the_best_of_m_draws_as_many_models_in_every_space(tmp_path):
+    # Errors alike, 60 models against 6: best of n made the bigger sweep look better.
+    rng = np.random.default_rng(0)
+    big = sweep(tmp_path / "big", list(20 + 2 * rng.normal(size=60)))
+    small = sweep(tmp_path / "small", list(20 + 2 * rng.normal(size=6)))
+    spaces = analyze([big, small], tmp_path / "r", resamples=200)["spaces"]
+    assert [s["best_of"] for s in spaces] == [6, 6]
+    assert "m = 6, 95%:" in (tmp_path / "r" / "summary.md").read_text()

@@ -23,7 +23,8 @@ import cnnlab.train.run as train_run
 from cnnlab.cli.design import app
 from cnnlab.design.edf import kolmogorov_sf
 from cnnlab.design.executors import make_executor
-from cnnlab.design.report import _verdict, analyze
+from cnnlab.design.report import analyze
+from cnnlab.design.report_text import verdict_words
 from cnnlab.design.runner import (
     MAX_ATTEMPTS,
     SweepInterrupted,
@@ -218,14 +219,14 @@ def test_analyze_recorded_results(tmp_path):
     # F_a(e) - F_b(e) peaks at e in [20, 25): 2/4 - 0/3.
     assert pair["ks"] == pytest.approx(0.5)
     assert pair["p"] == pytest.approx(kolmogorov_sf(math.sqrt(4 * 3 / 7) * 0.5))
-    assert pair["verdict"].startswith("no significant difference (p >= 0.05); but 4 and 3 "
-                                      "models are too few")  # 4 vs 3 models
+    assert pair["verdict"].startswith("no significant difference (p >= 0.05); but too few "
+                                      "models")  # 4 vs 3 models
     md = (tmp_path / "report" / "summary.md").read_text()
     assert "| anynetx_b (c) | 0 | 0 | no finished trial" in md and "| 0.500 |" in md
-    assert _verdict("A", "E", 0.0, 0.71, 1e-12) == (
+    assert verdict_words("A", "E", 0.0, 0.71, 1e-12) == (
         "E better: its normalised EDF is above by up to 0.710 (the normalised KS D), "
         "never below")
-    assert _verdict("A", "E", 0.3, 0.1, 0.01).startswith(
+    assert verdict_words("A", "E", 0.3, 0.1, 0.01).startswith(
         "A better: its normalised EDF is above by up to 0.300 (the normalised KS D), below "
         "by up to 0.100")
     page = (tmp_path / "report" / "report.html").read_text()

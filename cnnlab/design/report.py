@@ -33,22 +33,28 @@ import numpy as np
 from cnnlab.atomic import atomic_write_text
 from cnnlab.design.describe import (
     BEST_HEADER,
-    NOT_RECORDED,
     best_trials,
     best_trials_rows,
-    markdown_table,
     setup_tables,
     sweep_setup,
 )
 from cnnlab.design.edf import (
     bootstrap_best,
+    compare_normalized,
     complexity_bin_edges,
     complexity_weights,
     edf_curve,
-    edf_gaps,
     ks_test,
 )
 from cnnlab.design.folders import others_files
+from cnnlab.design.report_text import (
+    MIN_TRUSTED_N,
+    markdown_summary,
+    pair_table,
+    report_notes,
+    space_table,
+    verdict_words,
+)
 from cnnlab.design.store import (
     PAPER_RECIPE,
     SweepError,
@@ -102,7 +108,10 @@ def summarize(results: list[SpaceResult], bins: int = 10, resamples: int = 2000,
     """Per-space and per-pair statistics (see the module docstring), as plain values."""
     usable = [r for r in results if r.rows]
     all_macs = np.concatenate([r.macs for r in usable]) if usable else np.array([])
-    edges = complexity_bin_edges(all_macs, bins) if usable else np.array([])
+    edges = complexity_bin_edges(all_macs, bins) if usable else np.array([])  # the figure's
+    # The best of the same number of models in every space: a space that finished more
+    # would otherwise look better for that alone (more draws, a lower minimum).
+    best_of = min((len(r.rows) for r in usable), default=0)
     spaces = []
     for r in results:
         row = {"label": r.label, "space": r.spec["space"], "directory": r.directory,
@@ -111,9 +120,11 @@ def summarize(results: list[SpaceResult], bins: int = 10, resamples: int = 2000,
                "macs_band": r.spec.get("macs"),
                "setup": sweep_setup(r.spec, r.created, r.planned, r.counts, r.rows)}
         if r.rows:
-            best = bootstrap_best(r.errors, resamples=resamples, seed=seed)
+            best = bootstrap_best(r.errors, sample_size=best_of, resamples=resamples,
+                                  seed=seed)
             row.update(best_error=best.best, best_low=best.low, best_high=best.high,
-                       best_level=best.level, median_error=float(np.median(r.errors)),
+                       best_level=best.level, best_of=best.sample_size,
+                       median_error=float(np.median(r.errors)),
                        mean_error=float(np.mean(r.errors)), macs_min=float(r.macs.min()),
                        macs_max=float(r.macs.max()),
                        mean_train_time_s=float(np.mean([t["train_time_s"] for t in r.rows])),
@@ -122,18 +133,23 @@ def summarize(results: list[SpaceResult], bins: int = 10, resamples: int = 2000,
     pairs = []
     for a, b in itertools.combinations(usable, 2):
         plain = ks_test(a.errors, b.errors)
-        weights = complexity_weights(a.macs, edges), complexity_weights(b.macs, edges)
-        norm = ks_test(a.errors, b.errors, *weights)
-        a_ahead, b_ahead = edf_gaps(a.errors, b.errors, *weights)
+        norm = compare_normalized(a.errors, a.macs, b.errors, b.macs, bins=bins,
+                                  permutations=resamples, seed=seed)
         differences = setup_differences(a.spec, b.spec)
         sizes = (len(a.rows), len(b.rows))
-        verdict = (_verdict(a.label, b.label, a_ahead, b_ahead, norm.pvalue, sizes=sizes)
-                   if not differences else "not comparable, trained or sampled differently: "
-                   + "; ".join(differences))
+        if differences:
+            verdict = "not comparable, trained or sampled differently: " + "; ".join(differences)
+        elif not norm.shared_bins:
+            verdict = ("not comparable: no MACs bin holds models of both (their complexities "
+                       "do not overlap)")
+        else:
+            verdict = verdict_words(a.label, b.label, norm.a_ahead, norm.b_ahead, norm.pvalue,
+                               sizes=sizes)
         pairs.append({"a": a.label, "b": b.label, "ks": plain.statistic, "p": plain.pvalue,
                       "ks_normalized": norm.statistic, "p_normalized": norm.pvalue,
-                      "n_eff_a": norm.n_a, "n_eff_b": norm.n_b,
-                      "a_ahead_normalized": a_ahead, "b_ahead_normalized": b_ahead,
+                      "permutations": norm.permutations, "shared_bins": norm.shared_bins,
+                      "compared_a": norm.compared_a, "compared_b": norm.compared_b,
+                      "a_ahead_normalized": norm.a_ahead, "b_ahead_normalized": norm.b_ahead,
                       "too_few_for_p": min(sizes) < MIN_TRUSTED_N,
                       "differences": differences, "verdict": verdict})
     return {"spaces": spaces, "pairs": pairs, "bins": bins, "bin_edges": edges.tolist(),
@@ -152,110 +168,6 @@ def setup_differences(a: dict, b: dict) -> list[str]:
     out += [f"{k} {recipe_a.get(k)!r} vs {recipe_b.get(k)!r}"
             for k in sorted(set(recipe_a) | set(recipe_b)) if recipe_a.get(k) != recipe_b.get(k)]
     return out
-
-
-# Below this many models in a space the asymptotic KS p-value is not to be trusted: the
-# Kolmogorov limit is for large samples, and the normalised test's effective sizes are
-# smaller still. A verdict on fewer says so (the paper sampled 500 per space).
-MIN_TRUSTED_N = 30
-
-
-def _verdict(a: str, b: str, a_ahead: float, b_ahead: float, p: float,
-             level: float = 0.05, sizes: tuple[int, int] | None = None) -> str:
-    """Which space is better, judged on the complexity-normalised EDFs as the paper does.
-
-    The gap quoted is the winner's lead, which is the normalised KS D (said so, beside
-    the table's plain D). With ``sizes`` below :data:`MIN_TRUSTED_N` the verdict says the
-    p-value behind it is not to be trusted."""
-    if p >= level:
-        words = f"no significant difference (p >= {level:g})"
-    else:
-        winner, ahead, behind = ((a, a_ahead, b_ahead) if a_ahead >= b_ahead
-                                 else (b, b_ahead, a_ahead))
-        where = "never below" if behind == 0 else f"below by up to {behind:.3f} elsewhere"
-        words = (f"{winner} better: its normalised EDF is above by up to {ahead:.3f} "
-                 f"(the normalised KS D), {where}")
-    if sizes is not None and min(sizes) < MIN_TRUSTED_N:
-        words += (f"; but {sizes[0]} and {sizes[1]} models are too few (under "
-                  f"{MIN_TRUSTED_N} per space) for the asymptotic p-value to be trusted: "
-                  "sample more before concluding")
-    return words
-
-
-# ---------------------------------------------------------------- tables
-
-
-def _space_table(summary: dict) -> tuple[list[str], list[list[str]]]:
-    header = ["space", "done", "failed", "best error %", "best of n, bootstrap range %",
-              "median error %", "MACs range", "mean train time"]
-    rows = []
-    for s in summary["spaces"]:
-        if "best_error" not in s:
-            rows.append([s["label"], s["done"], s["failed"], "no finished trial", "", "", "",
-                         ""])
-            continue
-        ci = f"{100 * s['best_level']:.0f}%: {s['best_low']:.2f}-{s['best_high']:.2f}"
-        rows.append([s["label"], s["done"], s["failed"], f"{s['best_error']:.2f}", ci,
-                     f"{s['median_error']:.2f}",
-                     f"{s['macs_min'] / 1e6:.2f}M-{s['macs_max'] / 1e6:.2f}M",
-                     f"{s['mean_train_time_s']:.1f} s"])
-    return header, rows
-
-
-def _pair_table(summary: dict) -> tuple[list[str], list[list[str]]]:
-    header = ["A", "B", "KS D (plain EDFs)", "p (plain, asymptotic)",
-              "KS D (normalised EDFs)", "p (normalised, asymptotic)",
-              "verdict (on the normalised EDFs)"]
-    return header, [[p["a"], p["b"], f"{p['ks']:.3f}", f"{p['p']:.3g}",
-                     f"{p['ks_normalized']:.3f}", f"{p['p_normalized']:.3g}", p["verdict"]]
-                    for p in summary["pairs"]]
-
-
-def _notes(summary: dict) -> list[str]:
-    """What the numbers are, shared by summary.md and report.html."""
-    small = [f"{s['label']} ({s['done']})" for s in summary["spaces"]
-             if s.get("best_error") is not None and s["done"] < MIN_TRUSTED_N]
-    p_note = ("KS p-values: asymptotic (the Kolmogorov distribution), trustworthy for the "
-              "hundreds of models a design-space study trains")
-    if small:
-        p_note += (f". Here {', '.join(small)} finished too few models (under "
-                   f"{MIN_TRUSTED_N}) for them to be trusted: read D and the EDFs, not p, "
-                   "and sample more before concluding")
-    return [
-        "Error: top-1 test error after the last epoch, on the test images the setup "
-        "names; lower is better.",
-        f"Best of n: the range of the best of n models resampled with replacement "
-        f"({summary['resamples']} resamples), which shows how much the best owes to the "
-        "models drawn; not a confidence interval (its lower end is the observed best).",
-        p_note + ".",
-        f"KS D: the largest vertical gap between two EDFs. The normalised test weights each "
-        f"model by 1/(k m_j), m_j the models in its bin and k the bins holding any, of "
-        f"{summary['bins']} log-spaced MACs bins (effective sample sizes for its p-value); "
-        "the verdict quotes the normalised D.",
-        "Best networks: each as trained (widths and group widths as adjusted to fit); "
-        "bottleneck ratio = inner width / block width; acts = activations per image, the "
-        "output elements of every conv and of the head (the RegNet paper's third "
-        "complexity measure).",
-        f"Not recorded in a sweep: {NOT_RECORDED}.",
-    ]
-
-
-def markdown_summary(summary: dict) -> str:
-    """The report as Markdown: setup, one row per space, the best networks, one row per
-    pair of spaces, and what the numbers are."""
-    spaces = summary["spaces"]
-    parts = ["## Setup\n"]
-    for heading, header, rows in setup_tables(spaces):
-        parts += [f"\n{heading}:\n\n", markdown_table(header, rows)]
-    parts += ["\n## Spaces\n", markdown_table(*_space_table(summary))]
-    best = best_trials_rows(spaces)
-    if best:
-        parts += ["\n## Best networks (lowest error first)\n",
-                  markdown_table(BEST_HEADER, best)]
-    if summary["pairs"]:
-        parts += ["\n## Comparisons\n", markdown_table(*_pair_table(summary))]
-    parts += ["\n## Notes\n", "".join(f"- {n}\n" for n in _notes(summary))]
-    return "".join(parts)
 
 
 # ---------------------------------------------------------------- plots
@@ -341,14 +253,14 @@ def write_html(summary: dict, images: list[Path], path: Path) -> Path:
     sections = ["<h2>Setup</h2>"]
     for heading, header, rows in setup_tables(spaces):
         sections += [f"<h3>{html.escape(heading)}</h3>", html_table(header, rows)]
-    sections += ["<h2>Spaces</h2>", html_table(*_space_table(summary))]
+    sections += ["<h2>Spaces</h2>", html_table(*space_table(summary))]
     if best:
         sections += ["<h2>Best networks (lowest error first)</h2>",
                      html_table(BEST_HEADER, best)]
     if summary["pairs"]:
-        sections += ["<h2>Comparisons</h2>", html_table(*_pair_table(summary))]
+        sections += ["<h2>Comparisons</h2>", html_table(*pair_table(summary))]
     sections += ["<h2>Notes</h2>",
-                 "<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in _notes(summary))
+                 "<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in report_notes(summary))
                  + "</ul>"]
     page = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>cnnlab design-space report</title>

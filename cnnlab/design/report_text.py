@@ -1,0 +1,139 @@
+"""The words of a design-space analysis: the verdict on each pair of spaces, the tables
+of spaces and pairs, the notes saying what the numbers are, and the Markdown summary
+(``report.py`` computes the numbers and draws the figures)."""
+
+from __future__ import annotations
+
+from cnnlab.design.describe import (
+    BEST_HEADER,
+    NOT_RECORDED,
+    best_trials_rows,
+    markdown_table,
+    setup_tables,
+)
+
+# Below this many models in a space a verdict says so: the plain test's asymptotic
+# p-value is for large samples, and the normalised test (exact, by permutation) can then
+# find only large differences, its EDFs resting on a few models a bin. The paper sampled
+# 500 per space.
+MIN_TRUSTED_N = 30
+
+
+def verdict_words(a: str, b: str, a_ahead: float, b_ahead: float, p: float,
+             level: float = 0.05, sizes: tuple[int, int] | None = None) -> str:
+    """Which space is better, judged on the complexity-normalised EDFs as the paper does.
+
+    The gap quoted is the winner's lead, which is the normalised KS D (said so, beside
+    the table's plain D). ``sizes``: the models of ``a`` and ``b``; a space with fewer than
+    :data:`MIN_TRUSTED_N` is named as too few to conclude from."""
+    if p >= level:
+        words = f"no significant difference (p >= {level:g})"
+    else:
+        winner, ahead, behind = ((a, a_ahead, b_ahead) if a_ahead >= b_ahead
+                                 else (b, b_ahead, a_ahead))
+        # 1e-9: the running sums' rounding (2e-16 read as "below by up to 0.000")
+        where = "never below" if behind < 1e-9 else f"below by up to {behind:.3f} elsewhere"
+        words = (f"{winner} better: its normalised EDF is above by up to {ahead:.3f} "
+                 f"(the normalised KS D), {where}")
+    few = [f"{name} {n}" for name, n in zip((a, b), sizes or (), strict=False)
+           if n < MIN_TRUSTED_N]
+    if few:
+        words += (f"; but too few models to conclude from (under {MIN_TRUSTED_N} per "
+                  f"space: {', '.join(few)}): sample more")
+    return words
+
+
+# ---------------------------------------------------------------- tables
+
+
+def space_table(summary: dict) -> tuple[list[str], list[list[str]]]:
+    header = ["space", "done", "failed", "best error %", "best of m, bootstrap range %",
+              "median error %", "MACs range", "mean train time"]
+    rows = []
+    for s in summary["spaces"]:
+        if "best_error" not in s:
+            rows.append([s["label"], s["done"], s["failed"], "no finished trial", "", "", "",
+                         ""])
+            continue
+        ci = (f"m = {s['best_of']}, {100 * s['best_level']:.0f}%: "
+              f"{s['best_low']:.2f}-{s['best_high']:.2f}")
+        rows.append([s["label"], s["done"], s["failed"], f"{s['best_error']:.2f}", ci,
+                     f"{s['median_error']:.2f}",
+                     f"{s['macs_min'] / 1e6:.2f}M-{s['macs_max'] / 1e6:.2f}M",
+                     f"{s['mean_train_time_s']:.1f} s"])
+    return header, rows
+
+
+def pair_table(summary: dict) -> tuple[list[str], list[list[str]]]:
+    header = ["A", "B", "KS D (plain EDFs)", "p (plain, asymptotic)",
+              "KS D (normalised EDFs)", "p (normalised, permutation)", "MACs bins shared",
+              "verdict (on the normalised EDFs)"]
+    return header, [[p["a"], p["b"], f"{p['ks']:.3f}", f"{p['p']:.3g}",
+                     _number(p["ks_normalized"], ".3f"), _number(p["p_normalized"], ".3g"),
+                     f"{p['shared_bins']} of {summary['bins']}"
+                     + _left_out(p["a"], p["compared_a"], p["b"], p["compared_b"], summary),
+                     p["verdict"]] for p in summary["pairs"]]
+
+
+def _number(value: float, spec: str) -> str:
+    return "-" if value != value else format(value, spec)  # NaN: nothing to compare
+
+
+def _left_out(a: str, compared_a: int, b: str, compared_b: int, summary: dict) -> str:
+    """The models a pair's normalised test left out, in bins only one space reached."""
+    done = {s["label"]: s["done"] for s in summary["spaces"]}
+    out = [f"{done[name] - n} of {name}" for name, n in ((a, compared_a), (b, compared_b))
+           if done[name] > n]
+    return f" ({', '.join(out)} outside them)" if out else ""
+
+
+def report_notes(summary: dict) -> list[str]:
+    """What the numbers are, shared by summary.md and report.html."""
+    small = [f"{s['label']} ({s['done']})" for s in summary["spaces"]
+             if s.get("best_error") is not None and s["done"] < MIN_TRUSTED_N]
+    p_note = ("KS p-values: the plain test's asymptotic (the Kolmogorov distribution), "
+              "trustworthy for the hundreds of models a design-space study trains; the "
+              f"normalised test's by permutation ({summary['resamples']} shuffles of which "
+              "space each model belongs to, within its MACs bin), exact for any number")
+    if small:
+        p_note += (f". Here {', '.join(small)} finished too few models (under "
+                   f"{MIN_TRUSTED_N}) to conclude from: only a large difference can show; "
+                   "read D and the EDFs, and sample more before concluding")
+    return [
+        "Error: top-1 test error after the last epoch, on the test images the setup "
+        "names; lower is better.",
+        f"Best of m: the range of the best of m models resampled with replacement "
+        f"({summary['resamples']} resamples), m the fewest any space finished, so spaces "
+        "that finished more are not favoured; it shows how much the best owes to the "
+        "models drawn; not a confidence interval.",
+        p_note + ".",
+        f"KS D: the largest vertical gap between two EDFs. The normalised test cuts the "
+        f"pair's MACs range into {summary['bins']} log-spaced bins, keeps the bins holding "
+        "models of both spaces, and weights each model by 1/(k m_j), m_j its space's "
+        "models in its bin and k the bins kept: both spaces compared at the same "
+        "complexities. The verdict quotes the normalised D. The figure's normalised EDFs "
+        "share one set of bins over every sweep, each space over the bins it holds.",
+        "Best networks: each as trained (widths and group widths as adjusted to fit); "
+        "bottleneck ratio = inner width / block width; acts = activations per image, the "
+        "output elements of every conv and of the head (the RegNet paper's third "
+        "complexity measure).",
+        f"Not recorded in a sweep: {NOT_RECORDED}.",
+    ]
+
+
+def markdown_summary(summary: dict) -> str:
+    """The report as Markdown: setup, one row per space, the best networks, one row per
+    pair of spaces, and what the numbers are."""
+    spaces = summary["spaces"]
+    parts = ["## Setup\n"]
+    for heading, header, rows in setup_tables(spaces):
+        parts += [f"\n{heading}:\n\n", markdown_table(header, rows)]
+    parts += ["\n## Spaces\n", markdown_table(*space_table(summary))]
+    best = best_trials_rows(spaces)
+    if best:
+        parts += ["\n## Best networks (lowest error first)\n",
+                  markdown_table(BEST_HEADER, best)]
+    if summary["pairs"]:
+        parts += ["\n## Comparisons\n", markdown_table(*pair_table(summary))]
+    parts += ["\n## Notes\n", "".join(f"- {n}\n" for n in report_notes(summary))]
+    return "".join(parts)
