@@ -7,14 +7,17 @@
 - :mod:`~cnnlab.design.runner`: creating and running sweeps (the driver);
   :mod:`~cnnlab.design.executors` runs their trials (:mod:`~cnnlab.design.trial`) in
   local processes or on Ray.
-- :mod:`~cnnlab.design.edf`: EDFs, complexity-normalised EDFs, KS tests, bootstrap.
-- :mod:`~cnnlab.design.report`: plots, one HTML report, a Markdown table.
+- :mod:`~cnnlab.design.edf`: EDFs, complexity-normalised EDFs, KS tests (the normalised
+  one by permutation: ``compare_normalized``), bootstrap.
+- :mod:`~cnnlab.design.report`: plots, one HTML report, a Markdown table (its words in
+  :mod:`~cnnlab.design.report_text`).
 
 The ``edf`` function is not re-exported here: the name would hide the module.
 """
 
 from cnnlab.design.edf import (
     bootstrap_best,
+    compare_normalized,
     complexity_bin_edges,
     complexity_weights,
     ks_test,
@@ -35,6 +38,7 @@ __all__ = [
     "TrialStore",
     "analyze",
     "bootstrap_best",
+    "compare_normalized",
     "complexity_bin_edges",
     "complexity_weights",
     "create_sweep",
