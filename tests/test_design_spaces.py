@@ -189,6 +189,13 @@ def test_parse_band_rejects(text):
         S.parse_band(text)
 
 
+@pytest.mark.parametrize("text", ["1M-inf", "1M-infG", "nan-2M"])
+def test_parse_band_rejects_bounds_that_are_not_numbers(text):
+    # '1M-inf' was accepted, and shown as '1M-infG'.
+    with pytest.raises(S.DesignSpaceError, match="both bounds must be numbers"):
+        S.parse_band(text)
+
+
 def test_parse_band_none():
     assert S.parse_band(None) is None and S.parse_band(" ") is None
 

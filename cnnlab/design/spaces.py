@@ -287,6 +287,10 @@ def parse_band(text: str | None) -> tuple[float, float] | None:
     if len(parts) != 2:
         raise DesignSpaceError(f"bad complexity band {text!r}: write LOW-HIGH, e.g. 5M-20M")
     low, high = number(parts[0]), number(parts[1])
+    if not (math.isfinite(low) and math.isfinite(high)):  # 'inf' parses as a float
+        raise DesignSpaceError(f"bad complexity band {text!r}: both bounds must be numbers "
+                               "(for no upper bound, write one above the space's largest, "
+                               "e.g. 1M-100G)")
     if not 0 <= low < high:
         raise DesignSpaceError(f"bad complexity band {text!r}: need 0 <= LOW < HIGH")
     return low, high
