@@ -127,6 +127,16 @@ def test_analyze_to_a_file_is_refused(tmp_path):
     assert report.read_text() == "keep me"
 
 
+def test_analyze_refuses_one_sweep_named_twice(tmp_path):
+    # It was compared with itself (D = 0) and reported as a pair.
+    with TrialStore(tmp_path / "s", create=True) as store:
+        store.init_sweep(SweepSpec(space="anynetx_a", data="synthetic", image_size=28,
+                                   in_channels=1, num_classes=10), 1)
+    result = invoke("analyze", tmp_path / "s", f"{tmp_path}/s/", "--out", tmp_path / "r")
+    assert result.exit_code == 2 and "is named more than once" in result.output
+    assert not (tmp_path / "r").exists()
+
+
 @pytest.mark.parametrize("option", ["--bins", "--resamples"])
 def test_analyze_refuses_zero_bins_and_resamples(tmp_path, option):
     result = invoke("analyze", tmp_path, option, "0")

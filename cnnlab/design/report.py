@@ -89,6 +89,11 @@ class SpaceResult:
 
 def load_sweeps(directories) -> list[SpaceResult]:
     """Each sweep's done trials, labelled by space (plus the folder when spaces repeat)."""
+    directories = list(directories)
+    folders = [Path(d).resolve() for d in directories]
+    for d, folder in zip(directories, folders, strict=True):
+        if folders.count(folder) > 1:  # it would be compared with itself: D = 0
+            raise SweepError(f"the sweep {d} is named more than once: name each folder once")
     results = []
     for d in directories:
         with TrialStore(d) as store:
