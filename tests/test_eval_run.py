@@ -12,9 +12,9 @@ def _train_tiny(tmp_path, monkeypatch, num_test: int, **settings):
     data = make_synthetic(num_train=48, num_test=num_test, seed=3)
     # Training and evaluate_run both read the data its config names through this.
     monkeypatch.setattr(run_module, "load_training_data", lambda cfg, test_only=False: data)
-    cfg = TrainConfig(model="lenet_modern", data="synthetic", epochs=1, device="cpu",
-                      deterministic=True, quiet=True, out_dir=str(tmp_path),
-                      run_name="tiny", **settings)
+    cfg = TrainConfig(**{**dict(model="lenet_modern", data="synthetic", epochs=1, device="cpu",
+                                deterministic=True, quiet=True, out_dir=str(tmp_path),
+                                run_name="tiny"), **settings})
     result = train(cfg)
     return tmp_path / "tiny", result
 
@@ -114,3 +114,17 @@ def test_an_eval_subset_that_is_no_number_of_images_is_refused(tiny_run, subset)
     with pytest.raises(ValueError, match=f"eval_subset {subset}: give a number of test "
                                          "images, 1 or more"):
         evaluate_run(tiny_run, device="cpu", eval_subset=subset)
+
+
+def test_a_best_checkpoint_picked_before_the_last_epoch_is_called_optimistic(
+        tmp_path, monkeypatch):
+    # Its accuracy is the highest of several looks at these test images: eval printed it
+    # as plain "test accuracy". lr ~0: both epochs score alike, so epoch 1 stays best.
+    run_dir, _ = _train_tiny(tmp_path, monkeypatch, 40, batch_size=16, epochs=2, lr=1e-12,
+                             schedule="constant", ema_decay=0.0)
+    best = evaluate_run(run_dir, device="cpu")
+    assert best.when() == "after epoch 1 of 2" and best.picked_on_this_split
+    assert "picked as the epoch that scored highest on these test images, so optimistic: " \
+           "--which last" in best.headline()
+    last = evaluate_run(run_dir, device="cpu", which="last")
+    assert not last.picked_on_this_split and "picked" not in last.headline()

@@ -284,7 +284,8 @@ def evaluate(
     data: str = typer.Option(None, help="Dataset to evaluate on (default: the run's)."),
     data_root: str = typer.Option(None, help="Where the run's data is now, if it moved (for "
                                              "a folder:PATH run, the folder's new path)."),
-    which: str = typer.Option("best", help="best or last checkpoint."),
+    which: str = typer.Option("best", help="best (the epoch that scored highest on the "
+                              "test split: optimistic there) or last checkpoint."),
     device: str = typer.Option("auto", help="auto (CUDA, MPS, CPU), cpu, cuda, cuda:1, mps."),
     tta_flip: bool = typer.Option(None, "--tta-flip/--no-tta-flip", help="Also on the "
                                   "mirror image (default: as the run evaluated)."),

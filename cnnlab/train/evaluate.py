@@ -200,6 +200,9 @@ class RunEvaluation:
     epoch: int | None  # epochs trained when that checkpoint was written ...
     step_in_epoch: int  # ... and steps into the next
     epochs: int  # the run's plan
+    # The "best" checkpoint of a run scored on its own test split, before its last epoch:
+    # that epoch was picked for scoring highest on these very images.
+    picked_on_this_split: bool = False
 
     def when(self) -> str:
         """How far the run had trained when the checkpoint was written, in words."""
@@ -207,9 +210,12 @@ class RunEvaluation:
 
     def headline(self) -> str:
         """The result in one line, as ``cnnlab eval`` prints it."""
+        picked = ("; picked as the epoch that scored highest on these test images, so "
+                  "optimistic: --which last gives a number not chosen on them"
+                  if self.picked_on_this_split else "")
         return (f"test accuracy {100 * self.result.acc:.2f}% on {self.result.count:,} images "
                 f"(test-time augmentation: {describe_tta(*self.views)}; checkpoint "
-                f"{self.checkpoint.stem}, {self.when()})")
+                f"{self.checkpoint.stem}, {self.when()}{picked})")
 
     def __repr__(self) -> str:
         # A notebook cell's last value: the numbers, not the whole confusion matrix.
@@ -303,8 +309,10 @@ def evaluate_run(run_dir, data: str | DatasetSplits | None = None,
     loader = make_loader(cfg, pp, images, labels, train=False, device=dev, dist=DistInfo())
     result = evaluate(model, loader, len(run.classes), dev, resolve_amp(cfg.amp, dev),
                       tta_flip=tta_flip, tta_shift=tta_shift, fill=pp.black_level())
+    picked = (run.checkpoint.stem == "best" and not data and run.epoch is not None
+              and run.epoch < cfg.epochs)
     return RunEvaluation(result, run.classes, (tta_flip, tta_shift), run.checkpoint,
-                         run.epoch, run.step_in_epoch, cfg.epochs)
+                         run.epoch, run.step_in_epoch, cfg.epochs, picked)
 
 
 def _listed(names: list[str], most: int = 5) -> str:
