@@ -276,6 +276,17 @@ def test_sized_head_follows_image_size():
         assert get_model("lenet_d2l", image_size=32).classifier[0].in_features == 16 * 6 * 6
 
 
+@pytest.mark.parametrize("name, size", [("alexnet_d2l", 96), ("lenet_d2l", 32),
+                                        ("vgg_d2l", 96)])
+def test_a_sized_head_fed_another_size_says_how_to_build_for_it(name, size):
+    # It failed deep in torch: "mat1 and mat2 shapes cannot be multiplied".
+    with torch.device("meta"):
+        model = get_model(name)
+        with pytest.raises(ValueError, match=r"classifier reads [\d,]+ features, what the "
+                                             r"input size it was built for .*image_size="):
+            model(torch.zeros(1, 1, size, size))
+
+
 # --- batch norm LeNets -------------------------------------------------------------------
 
 

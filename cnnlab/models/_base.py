@@ -106,7 +106,21 @@ class FlattenClassifierNet(Network):
             size = avgpool.output_size if isinstance(avgpool, nn.AdaptiveAvgPool2d) else None
             x = adaptive_pool(avgpool, x, size)
         x = torch.flatten(x, 1)
+        self._check_flattened(x)
         return self.classifier[:-1](x) if pre_logits else self.classifier(x)
+
+    def _check_flattened(self, x: torch.Tensor) -> None:
+        """Without a pool before it (the book's LeNet, AlexNet, VGG), the classifier's first
+        layer is sized for the input size the network was built for: another size failed
+        deep in torch ("mat1 and mat2 shapes cannot be multiplied (1x256 and 6400x4096)")."""
+        first = next((m for m in self.classifier if hasattr(m, "in_features")), None)
+        if first is not None and x.shape[1] != first.in_features:
+            raise ValueError(
+                f"{type(self).__name__}'s classifier reads {first.in_features:,} features, "
+                f"what the input size it was built for flattens to, but this input gives "
+                f"{x.shape[1]:,}: build the model for this size (get_model(name, "
+                "image_size=SIZE); `cnnlab train --resize` does so) or feed images of the "
+                "size it was built for")
 
     def get_classifier(self) -> nn.Module:
         return self.classifier[-1]
