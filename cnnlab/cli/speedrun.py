@@ -254,15 +254,32 @@ def _run_variant(name: str | None, overrides: dict, runs: int, device_kind: str,
     console.print(
         f"{label}reached {s['reached']}/{s['runs']}; time to {100 * target:.1f}%: "
         f"{time_to_target}; "
-        f"final accuracy {_mean_std(s['final_acc_mean'], s['final_acc_std'], s['runs'])}"
+        f"final accuracy {_accuracy_words(s)}"
     )
     return results, cfg
 
 
-def _mean_std(mean: float, std: float, runs: int) -> str:
-    """An accuracy over runs, in percent: a spread only where there are two runs or more
-    (one run's "± 0.00" reads as a measured spread of zero)."""
-    return f"{100 * mean:.2f}%" if runs < 2 else f"{100 * mean:.2f} ± {100 * std:.2f}%"
+def _mean_std(mean: float, std: float, measured: int, digits: int = 2,
+              unit: str = "") -> str:
+    """``mean ± std`` with ``unit``, the spread only where ``measured`` values gave it:
+    one value's "± 0.00" would read as a measured spread of zero."""
+    if measured < 2:
+        return f"{mean:.{digits}f}{unit}"
+    return f"{mean:.{digits}f} ± {std:.{digits}f}{unit}"
+
+
+def _accuracy_words(s: dict) -> str:
+    """A summary's final accuracy in percent; its spread is over the runs that finished
+    (a diverged run has no accuracy, so it is not one of the values)."""
+    return _mean_std(100 * s["final_acc_mean"], 100 * s["final_acc_std"],
+                     s["runs"] - s["diverged"], unit="%")
+
+
+def _time_words(s: dict, digits: int) -> str:
+    """A summary's mean time to target: over the runs that reached it, so its spread is
+    theirs (one run that reached it has none)."""
+    return _mean_std(s["time_to_target_mean_s"], s["time_to_target_std_s"], s["reached"],
+                     digits, " s")
 
 
 def time_to_target_words(s: dict) -> str:
@@ -270,8 +287,7 @@ def time_to_target_words(s: dict) -> str:
     partial success says how many those were."""
     if not s["reached"]:
         return "not reached"
-    words = (f"{s['time_to_target_mean_s']:.1f} s" if s["reached"] < 2 else
-             f"{s['time_to_target_mean_s']:.1f} ± {s['time_to_target_std_s']:.1f} s")
+    words = _time_words(s, digits=1)
     if s["reached"] < s["runs"]:
         words += (f" over the {s['reached']} runs that reached it (no mean over all "
                   f"{s['runs']}: {s['runs'] - s['reached']} never did)")
@@ -284,11 +300,9 @@ def _print_candidates(summaries: dict[str, dict], target: float, runs: int) -> N
                 "total per run"):
         table.add_column(col, justify="left" if col == "candidate" else "right")
     for name, s in summaries.items():
-        ttt = ("-" if not s["reached"] else
-               f"{s['time_to_target_mean_s']:.2f} ± {s['time_to_target_std_s']:.2f} s"
+        ttt = ("-" if not s["reached"] else _time_words(s, digits=2)
                + ("" if s["reached"] == s["runs"] else " (reached runs)"))
-        table.add_row(escape(name), f"{s['reached']}/{s['runs']}", ttt,
-                      _mean_std(s["final_acc_mean"], s["final_acc_std"], s["runs"]),
+        table.add_row(escape(name), f"{s['reached']}/{s['runs']}", ttt, _accuracy_words(s),
                       f"{s['total_time_mean_s']:.1f} s")
     console.print(table)
 
@@ -306,13 +320,10 @@ def _print_ablation(rows: list[dict], target: float, runs: int) -> None:
     for r in rows:
         worth = "" if r["kind"] == "full" else f"{r['effect_acc_points']:+.2f}"
         dt = "" if r["delta_time_s"] is None else f"{r['delta_time_s']:+.1f} s"
-        ttt = ("-" if not r["reached"] else
-               f"{r['time_to_target_mean_s']:.1f} ± {r['time_to_target_std_s']:.1f} s"
+        ttt = ("-" if not r["reached"] else _time_words(r, digits=1)
                + ("" if r["reached"] == r["runs"] else " (reached runs)"))
-        table.add_row(r["variant"],
-                      _mean_std(r["final_acc_mean"], r["final_acc_std"], r["runs"]),
-                      f"{r['delta_acc_points']:+.2f}", worth, f"{r['reached']}/{r['runs']}",
-                      ttt, dt)
+        table.add_row(r["variant"], _accuracy_words(r), f"{r['delta_acc_points']:+.2f}",
+                      worth, f"{r['reached']}/{r['runs']}", ttt, dt)
     console.print(table)
 
 
