@@ -282,7 +282,7 @@ def test_a_diverged_run_is_a_failed_result_not_a_crash(monkeypatch):
     def diverge(cfg, data=None, **kw):
         raise TrainingDiverged("the loss became NaN/inf at epoch 1, step 50")
 
-    monkeypatch.setattr(cnnlab.train.run, "train", diverge)
+    monkeypatch.setattr(cnnlab.train.run, "train_with_trainer", diverge)
     cfg = speedrun_config("cpu", seed=3, epochs=1)
     r = run_once(cfg, data=None, target=0.9)
     assert r.diverged and r.time_to_target_s is None and math.isnan(r.final_acc)

@@ -157,8 +157,8 @@ class Trainer(Resumable):
         # the checkpoint's list): how the run began survives any number of resumes.
         self.commands = [command_entry()]
         self.last_lr = self._scheduled_lr()
-        self.train_time = 0.0
-        self.wall_time = 0.0
+        self.train_time = self.wall_time = 0.0
+        self.loop_started: float | None = None  # perf_counter() as fit()'s epochs begin
 
     def _loader(self, images, labels, train: bool) -> DeviceLoader:
         return make_loader(self.cfg, self.preprocess, images, labels, train, self.device,
@@ -198,6 +198,7 @@ class Trainer(Resumable):
             self.metrics_log = log  # each epoch's row goes in before its checkpoint
             with TrainProgress(cfg.epochs, self.steps_per_epoch, cfg.quiet, self.console,
                                silent=not self.dist.is_main) as bar:
+                self.loop_started = time.perf_counter()  # set-up, to a clock: ends here
                 while self.epoch < cfg.epochs and stopped is None:
                     row, stopped = self._train_epoch(bar)
                     history.append(row)
