@@ -52,7 +52,11 @@ def train(
                                                    "allowed)."),
     label_smoothing: float = typer.Option(None, help="Share of each target spread over all "
                                                      "classes (0 = off)."),
-    ema_decay: float = typer.Option(None, help="Weight EMA decay (0 = off)."),
+    ema_decay: float = typer.Option(None, help="Weight EMA decay (0 = off). Warmed up: "
+                                    "after n optimizer steps the EMA applies the smaller "
+                                    "of this and (1 + n)/(10 + n), so a run of fewer than "
+                                    "about 9/(1 - decay) steps never reaches it (0.999: "
+                                    "8,990 steps)."),
     lookahead_steps: int = typer.Option(None, help="Lookahead: every N steps, pull the "
                                                    "weights back toward slow ones (0 = off)."),
     lookahead_alpha: float = typer.Option(None, help="Lookahead: how far the slow weights "

@@ -117,7 +117,10 @@ class TrainConfig:
     schedule: str = "constant"
     warmup_epochs: float = 0.0
     label_smoothing: float = 0.0
-    ema_decay: float = 0.0  # 0 turns the weight EMA off
+    # Weight EMA (0: off), warmed up: after n optimizer steps it applies the smaller of
+    # this and (1 + n)/(10 + n), so a run of fewer than ~9/(1 - ema_decay) steps never
+    # reaches it (0.999: 8,990 steps); train() warns of such a run.
+    ema_decay: float = 0.0
     # Lookahead: every N optimizer steps the slow weights move lookahead_alpha of the way
     # to the live ones and training restarts from them (0 turns it off).
     lookahead_steps: int = 0

@@ -316,8 +316,9 @@ class WeightEMA:
 
     Evaluating the averaged weights smooths the last noisy SGD steps, worth a few
     tenths of a point for short schedules. The decay is warmed up
-    (``min(decay, (1 + n) / (10 + n))``) so early averages are not dominated by the
-    random initial weights.
+    (:func:`ema_decay_at`) so early averages are not dominated by the random initial
+    weights: a run of fewer than about ``9 / (1 - decay)`` optimizer steps never reaches
+    the decay given (:func:`warn_of_an_ema_decay_out_of_reach`).
     """
 
     def __init__(self, model: nn.Module, decay: float):
@@ -345,7 +346,7 @@ class WeightEMA:
     @torch.no_grad()
     def update(self, model: nn.Module) -> None:
         self.updates += 1
-        d = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        d = ema_decay_at(self.decay, self.updates)
         floats, float_shadows, others, other_shadows = self._live_pairs(model)
         # One fused kernel per kind instead of one per tensor.
         if floats:
@@ -360,3 +361,38 @@ class WeightEMA:
         for name, value in state.items():
             self.shadow[name].copy_(value)
         self.updates = updates
+
+
+def ema_decay_at(decay: float, updates: int) -> float:
+    """The decay the weight EMA applies at its ``updates``-th update (from 1): warmed up,
+    ``(1 + n) / (10 + n)`` until that reaches ``decay``."""
+    return min(decay, (1 + updates) / (10 + updates))
+
+
+def ema_updates_to_reach(decay: float) -> int:
+    """The first update at which the EMA applies ``decay`` itself: about
+    ``9 / (1 - decay)`` (8,990 for 0.999), exact to :func:`ema_decay_at`'s arithmetic."""
+    updates = max(math.ceil((10 * decay - 1) / (1 - decay)), 1)
+    while updates > 1 and ema_decay_at(decay, updates - 1) >= decay:  # rounding: one off
+        updates -= 1
+    while ema_decay_at(decay, updates) < decay:
+        updates += 1
+    return updates
+
+
+def warn_of_an_ema_decay_out_of_reach(decay: float, optimizer_steps: int) -> None:
+    """Say when a run of ``optimizer_steps`` ends before the EMA's warm-up reaches
+    ``decay``: every decay above the one it ends at gives the same run (0.999 and 0.9999
+    are alike over 2,350 steps), so the value given is not the one used."""
+    from cnnlab.notices import SetupWarning, warn_user
+
+    reached = ema_decay_at(decay, optimizer_steps)
+    if decay <= 0 or reached >= decay:
+        return
+    applied = math.floor(reached * 1e4) / 1e4  # a decay this run reaches, to 4 places
+    warn_user(f"ema_decay {decay:g} is never reached in this run: after n optimizer steps "
+              f"the weight EMA applies the smaller of ema_decay and (1 + n)/(10 + n) (a "
+              f"warm-up), so its {optimizer_steps:,} steps end at {reached:.4f} and any "
+              f"ema_decay above that trains the same run; {decay:g} needs "
+              f"{ema_updates_to_reach(decay):,} steps. Train longer, or give ema_decay "
+              f"{applied:g} or less for a decay the run applies", SetupWarning)

@@ -30,7 +30,7 @@ from cnnlab.train.loaded_run import LoadedRun as LoadedRun
 from cnnlab.train.loaded_run import check_which as check_which
 from cnnlab.train.loaded_run import load_run as load_run
 from cnnlab.train.model_setup import warn_of_a_small_input
-from cnnlab.train.optim import lr_factor
+from cnnlab.train.optim import lr_factor, warn_of_an_ema_decay_out_of_reach
 from cnnlab.train.presets import check_preset
 from cnnlab.train.run_data import (
     DATA_RECORD,
@@ -158,6 +158,9 @@ def _train(cfg: TrainConfig, data: DatasetSplits | None, console,
         if run_dir is not None and is_main:  # nothing was written: leave no empty run
             remove_unused_run_dir(run_dir, created_from)
         raise
+    if is_main:  # the optimizer steps planned: the schedule's count, and the EMA's
+        steps = cfg.epochs * math.ceil(trainer.steps_per_epoch / cfg.accum_steps)
+        warn_of_an_ema_decay_out_of_reach(cfg.ema_decay, steps)
     with run_lock(run_dir if is_main else None):  # `resume` of it meanwhile is refused
         if run_dir is not None and is_main:
             cfg.save(run_dir / "config.yaml")
