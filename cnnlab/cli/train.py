@@ -49,7 +49,9 @@ def train(
     weight_decay: float = typer.Option(None, help="Not applied to norm and bias parameters."),
     schedule: str = typer.Option(None, help="constant, onecycle or cosine."),
     warmup_epochs: float = typer.Option(None, help="Epochs of linear lr warm-up (fractions "
-                                                   "allowed)."),
+                                        "allowed; at least 2 optimizer steps when > 0). "
+                                        "onecycle's rises from 0.1x the peak lr, cosine's "
+                                        "and constant's from 0."),
     label_smoothing: float = typer.Option(None, help="Share of each target spread over all "
                                                      "classes (0 = off)."),
     ema_decay: float = typer.Option(None, help="Weight EMA decay (0 = off). Warmed up: "
@@ -64,7 +66,10 @@ def train(
     clip_grad_norm: float = typer.Option(None, help="Clip gradients to this norm (0 = off)."),
     accum_steps: int = typer.Option(None, help="Gradient accumulation steps."),
     resize: int = typer.Option(None, help="Square input size the model sees."),
-    crop_padding: int = typer.Option(None, help="Random translation by up to N pixels."),
+    crop_padding: int = typer.Option(None, help="Random translation by up to N pixels of "
+                                       "the stored image, before --resize: with it the "
+                                       "shift scales (2 at 28 -> 56 moves the model's input "
+                                       "up to +-4 pixels)."),
     flip: bool = typer.Option(None, "--flip/--no-flip", help="Random horizontal flips."),
     flip_mode: str = typer.Option(None, help="With --flip: random (each epoch anew) or "
                                              "alternate (each image every other epoch)."),

@@ -115,7 +115,7 @@ class TrainConfig:
     momentum: float = 0.0
     weight_decay: float = 0.0  # never applied to norm and bias parameters
     schedule: str = "constant"
-    warmup_epochs: float = 0.0
+    warmup_epochs: float = 0.0  # linear; in optimizer steps, at least 2 when > 0
     label_smoothing: float = 0.0
     # Weight EMA (0: off), warmed up: after n optimizer steps it applies the smaller of
     # this and (1 + n)/(10 + n), so a run of fewer than ~9/(1 - ema_decay) steps never
@@ -130,7 +130,7 @@ class TrainConfig:
 
     # Data pipeline (all on the training device)
     resize: int | None = None  # None: the dataset's own size
-    crop_padding: int = 0  # random translation by up to this many pixels
+    crop_padding: int = 0  # random translation by up to N pixels of the stored image
     flip: bool = False
     # With flip: "random" (each epoch anew) or "alternate" (each image flipped in every
     # other epoch; airbench's alternating flip). See cnnlab.data.augment.Augment.

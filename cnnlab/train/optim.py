@@ -241,11 +241,21 @@ def lr_factor(schedule: str, step: int, total_steps: int, warmup_steps: int) -> 
     return 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
+def warmup_step_count(warmup_epochs: float, steps_per_epoch: int) -> int:
+    """The optimizer steps of a ``warmup_epochs`` warm-up: rounded to whole steps, and at
+    least two when asked for at all. A warm-up reaches the peak on its last step
+    (:func:`lr_factor`), so one step is no warm-up: 0.3 epochs of a 1-step epoch had
+    rounded to none, silently, and a single step would still start at the peak."""
+    if warmup_epochs <= 0:
+        return 0
+    return max(int(round(warmup_epochs * steps_per_epoch)), 2)
+
+
 def build_scheduler(
     optimizer: torch.optim.Optimizer, cfg: TrainConfig, steps_per_epoch: int
 ) -> torch.optim.lr_scheduler.LambdaLR:
     total = cfg.epochs * steps_per_epoch
-    warmup = int(round(cfg.warmup_epochs * steps_per_epoch))
+    warmup = warmup_step_count(cfg.warmup_epochs, steps_per_epoch)
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: lr_factor(cfg.schedule, step, total, warmup)
     )

@@ -112,10 +112,10 @@ def planned_lr(peak_lr: float, schedule: str, epochs: int, warmup_epochs: float,
     lists (at most ``most`` points): a step's lr plotted at the fraction of epochs
     trained once it is taken, so epoch e's last step lands on e, where metrics.csv's
     per-epoch lr is drawn. From the training's own schedule (``lr_factor``)."""
-    from cnnlab.train.optim import lr_factor
+    from cnnlab.train.optim import lr_factor, warmup_step_count
 
     total = epochs * steps_per_epoch
-    warmup = int(round(warmup_epochs * steps_per_epoch))
+    warmup = warmup_step_count(warmup_epochs, steps_per_epoch)
     stride = max(1, total // most)
     steps = sorted({*range(0, total, stride), *(e * steps_per_epoch - 1
                                                 for e in range(1, epochs + 1))})

@@ -30,7 +30,7 @@ from cnnlab.train.loaded_run import LoadedRun as LoadedRun
 from cnnlab.train.loaded_run import check_which as check_which
 from cnnlab.train.loaded_run import load_run as load_run
 from cnnlab.train.model_setup import warn_of_a_small_input
-from cnnlab.train.optim import lr_factor, warn_of_an_ema_decay_out_of_reach
+from cnnlab.train.optim import lr_factor, warmup_step_count, warn_of_an_ema_decay_out_of_reach
 from cnnlab.train.presets import check_preset
 from cnnlab.train.run_data import (
     DATA_RECORD,
@@ -314,7 +314,7 @@ def _warn_if_the_schedule_restarts(trainer: Trainer, extra_epochs: int) -> None:
     but the user should know."""
     cfg = trainer.cfg
     steps = math.ceil(trainer.steps_per_epoch / cfg.accum_steps)
-    step, warmup = trainer.scheduler.last_epoch, int(round(cfg.warmup_epochs * steps))
+    step, warmup = trainer.scheduler.last_epoch, warmup_step_count(cfg.warmup_epochs, steps)
     before = cfg.lr * lr_factor(cfg.schedule, step, (cfg.epochs - extra_epochs) * steps, warmup)
     after = cfg.lr * lr_factor(cfg.schedule, step, cfg.epochs * steps, warmup)
     if after > before * 1.01:
