@@ -49,3 +49,23 @@ def test_the_train_help_says_the_rule():
     text = " ".join(re.sub(r"[│╭╮╰╯─]", " ", result.output).split())
     assert ("after n optimizer steps the EMA applies the smaller of this and (1 + n)/(10 + n), "
             "so a run of fewer than about 9/(1 - decay) steps never reaches it") in text
+
+
+def test_the_presets_own_decay_is_not_warned_about_every_run(tmp_path):
+    # The fast preset's 0.999 is warm-up-bound in a normal run by design: only a decay
+    # the user chose is told.
+    from cnnlab.train import resolve_config
+
+    fast = resolve_config("lenet_modern", "fast", overrides=dict(
+        data="synthetic", epochs=1, batch_size=32, device="cpu", quiet=True, threads=1))
+    assert fast.ema_decay == 0.999
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SetupWarning)
+        train(fast, data=DATA, write_run_dir=False)
+    chosen = resolve_config("lenet_modern", "fast", overrides=dict(
+        data="synthetic", epochs=1, batch_size=32, device="cpu", quiet=True, threads=1,
+        ema_decay=0.9999))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        train(chosen, data=DATA, write_run_dir=False)
+    assert any("ema_decay 0.9999 is never reached" in str(w.message) for w in caught)

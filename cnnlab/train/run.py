@@ -31,7 +31,7 @@ from cnnlab.train.loaded_run import check_which as check_which
 from cnnlab.train.loaded_run import load_run as load_run
 from cnnlab.train.model_setup import warn_of_a_small_input
 from cnnlab.train.optim import lr_factor, warmup_step_count, warn_of_an_ema_decay_out_of_reach
-from cnnlab.train.presets import check_preset
+from cnnlab.train.presets import check_preset, preset_values
 from cnnlab.train.run_data import (
     DATA_RECORD,
     check_same_data,
@@ -158,7 +158,7 @@ def _train(cfg: TrainConfig, data: DatasetSplits | None, console,
         if run_dir is not None and is_main:  # nothing was written: leave no empty run
             remove_unused_run_dir(run_dir, created_from)
         raise
-    if is_main:  # the optimizer steps planned: the schedule's count, and the EMA's
+    if is_main and not _the_presets_own(cfg, "ema_decay"):  # its choice, not the user's
         steps = cfg.epochs * math.ceil(trainer.steps_per_epoch / cfg.accum_steps)
         warn_of_an_ema_decay_out_of_reach(cfg.ema_decay, steps)
     with run_lock(run_dir if is_main else None):  # `resume` of it meanwhile is refused
@@ -306,6 +306,13 @@ def _resume(run_dir: Path, data: DatasetSplits | None, console, extra_epochs: in
                 ckpt.mend_readable_copy(run_dir / "checkpoints" / f"{which}.safetensors")
         write_run_outputs(trainer, result)
     return result
+
+
+def _the_presets_own(cfg: TrainConfig, key: str) -> bool:
+    """Whether ``cfg``'s ``key`` is what its preset set (the fast preset's EMA decay of
+    0.999 is warm-up-bound in a 10-epoch run by design: no warning every run)."""
+    preset = cfg.applied_preset
+    return preset is not None and preset_values(preset, cfg.model).get(key) == getattr(cfg, key)
 
 
 def _warn_if_the_schedule_restarts(trainer: Trainer, extra_epochs: int) -> None:
