@@ -15,8 +15,9 @@ class CnnlabWarning(UserWarning):
 class SetupWarning(CnnlabWarning):
     """A setting that works, but likely not as meant: a model shown inputs far from the
     size it was designed for, a GPU index torchrun overrides, a light background on
-    light-on-dark data, weights expecting an input transform the model cannot apply, a
-    layer left to PyTorch by the from-scratch conversion."""
+    light-on-dark data, weights expecting an input transform the model cannot apply (or
+    that may expect one they do not record), a layer left to PyTorch by the from-scratch
+    conversion."""
 
 
 class FigureWarning(CnnlabWarning, RuntimeWarning):

@@ -134,6 +134,7 @@ def test_reset_classifier_and_headless_model(resnet18_file):
     ("mobilenet_v3_small", "classifier.3", {}),
     ("googlenet", "fc", {"aux_logits": True, "init_weights": True}),
 ])
+@pytest.mark.filterwarnings("ignore:tv.googlenet. loaded")  # a file of unknown origin
 def test_tv_families_load_weights_and_adapt(arch, slot, kwargs, tmp_path):
     source = torchvision_model(arch, **kwargs)
     path = tmp_path / "w.pth"
@@ -144,8 +145,8 @@ def test_tv_families_load_weights_and_adapt(arch, slot, kwargs, tmp_path):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         grey = get_model(f"tv:{arch}", num_classes=4, in_channels=1, weights=path).eval()
-    # The release's transform_input cannot apply to a grey model: said for GoogLeNet only.
-    assert any("transform_input" in str(w.message) for w in caught) == (arch == "googlenet")
+    # Not the release (a file of unknown origin), and a grey model has no transform to set.
+    assert not any("transform_input" in str(w.message) for w in caught)
     x = torch.rand(2, 1, 64, 64)
     with torch.no_grad():
         assert torch.allclose(same(x.expand(-1, 3, -1, -1)), source(x.expand(-1, 3, -1, -1)),
@@ -394,43 +395,6 @@ def test_timm_weights_name_offline_says_to_pass_a_file(monkeypatch):
     monkeypatch.setattr(timm, "create_model", offline_create)
     with pytest.raises(WeightsUnavailableError, match=r"resnet10t\.a1_in1k.*pass that file"):
         get_model("timm:resnet10t", num_classes=3, weights="a1_in1k")
-
-
-def test_torchvisions_googlenet_release_loads_as_torchvision_loads_it(tmp_path):
-    """The release carries the auxiliary heads and expects transform_input, which
-    torchvision's googlenet(weights=...) turns on; cnnlab's both forms do the same."""
-    source = torchvision_model("googlenet", aux_logits=True, init_weights=True)
-    for m in source.modules():  # its own init (std 0.01) makes the logits ignore the input
-        if isinstance(m, (nn.Conv2d, nn.Linear)):
-            nn.init.kaiming_normal_(m.weight)
-    path = tmp_path / "googlenet.pth"
-    torch.save(source.state_dict(), path)
-    x = torch.randn(2, 3, 64, 64)
-    with torch.no_grad():
-        untransformed = source(x)
-        source.transform_input = True  # what torchvision builds for its pretrained weights
-        expected = source(x)
-        assert not torch.allclose(untransformed, expected, atol=1e-3)  # the test can fail
-        for name in ("googlenet", "tv:googlenet"):
-            model = get_model(name, weights=path).eval()
-            assert torch.allclose(model(x), expected, atol=1e-5), name
-        # Fine-tuning with the auxiliary heads: all three classifiers renewed for 10 classes.
-        with_aux = get_model("googlenet", num_classes=10, aux_logits=True, weights=path)
-        assert with_aux.aux1.fc2.out_features == 10 and with_aux.transform_input
-        # A grey model sums the RGB filters and so cannot re-map channels apiece: said.
-        with pytest.warns(UserWarning, match="expect its transform_input.*cannot apply"):
-            assert not get_model("googlenet", in_channels=1, weights=path).transform_input
-        # Asked for explicitly, the caller's choice stays.
-        assert not get_model("googlenet", weights=path, transform_input=False).transform_input
-    # A run started from the release keeps the transform in its config, so the model it
-    # is rebuilt as (eval, predict, export, resume) computes the same function.
-    from cnnlab.train import TrainConfig
-    from cnnlab.train.model_setup import build_model
-
-    cfg = TrainConfig(model="googlenet", weights=str(path), data="synthetic")
-    build_model(cfg, num_classes=10, channels=3, image_size=64)
-    assert cfg.model_overrides == {"transform_input": True}
-    assert get_model("googlenet", num_classes=10, **cfg.model_overrides).transform_input
 
 
 def test_timm_weights_by_name_need_a_torch_whose_load_runs_no_code(monkeypatch):

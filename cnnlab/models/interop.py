@@ -196,11 +196,17 @@ def from_torchvision(
 
     ``source`` is a torchvision model, its state_dict, or a weights file saved from
     one. The number of classes and input channels are read off the weights, so a
-    fine-tuned torchvision model with 10 outputs converts as it is.
+    fine-tuned torchvision model with 10 outputs converts as it is. GoogLeNet's
+    ``transform_input`` is the model's own where ``source`` is one; weights alone do
+    not hold it, and are treated as ``get_model(name, weights=...)`` treats them
+    (:func:`cnnlab.models.transfer.transform_input_as_the_weights`).
     """
     if isinstance(source, nn.Module):
         state = source.state_dict()
         label = f"torchvision {type(source).__name__}"
+        # Built for torchvision's release, it re-maps its input: the copy must too.
+        if getattr(source, "transform_input", False):
+            overrides.setdefault("transform_input", True)
     elif isinstance(source, (str, Path)):
         state = read_weights_file(source)
         label = str(source)
@@ -213,7 +219,17 @@ def from_torchvision(
     probe = model_on_meta(name, **overrides)  # shapes only: no weights drawn
     shapes = _classes_and_channels(probe, state)
     model = model_to_load(name, **{**shapes, **overrides})
-    return load_state_dict_checked(model, state, source=label)
+    load_state_dict_checked(model, state, source=label)
+    if not isinstance(source, nn.Module) and "transform_input" not in overrides:
+        from cnnlab.models.pretrained import PretrainedWeights, torchvision_release_file
+        from cnnlab.models.transfer import transform_input_as_the_weights
+
+        info = model_info(name)
+        release = torchvision_release_file(info.torchvision_name, Path(source)) \
+            if isinstance(source, (str, Path)) else None
+        transform_input_as_the_weights(model, info, PretrainedWeights(state, label, None,
+                                                                      release), state)
+    return model
 
 
 def model_to_load(name: str, **kwargs) -> nn.Module:

@@ -20,7 +20,10 @@ from __future__ import annotations
 
 import difflib
 import functools
+import hashlib
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -201,23 +204,67 @@ def _build_timm(arch: str, num_classes: int, in_channels: int, **overrides) -> n
 
 # --- reading weights ---------------------------------------------------------------
 
-def read_pretrained(info: ModelInfo, weights) -> tuple[dict[str, torch.Tensor], str,
-                                                      dict | None]:
-    """(state_dict, where it came from, the model_overrides its cnnlab run recorded) for
-    a file, a mapping or a weights name; the last is None but for a run's checkpoint."""
+@dataclass(frozen=True)
+class PretrainedWeights:
+    """Weights as :func:`read_pretrained` found them, and what is known of their origin."""
+
+    state: dict[str, torch.Tensor]
+    source: str  # where they came from, for messages
+    recorded: dict | None  # the model_overrides of the cnnlab run whose checkpoint they are
+    release: str | None  # the torchvision weights they are, by name or by the hub file's hash
+
+
+def read_pretrained(info: ModelInfo, weights) -> PretrainedWeights:
+    """The weights ``weights`` names: a file, a mapping or a weights name."""
     if isinstance(weights, Mapping):
-        return dict(weights), "the given state_dict", None
+        return PretrainedWeights(dict(weights), "the given state_dict", None, None)
     text = str(weights)
     path = Path(weights).expanduser()
     if path.exists() or "/" in text or "\\" in text or text.endswith(_WEIGHT_SUFFIXES):
         state, recorded = read_weights_and_overrides(path)
-        return state, str(path), recorded
+        release = None if recorded is not None else torchvision_release_file(
+            info.torchvision_name, path)
+        return PretrainedWeights(state, str(path), recorded, release)
     if info.family == "timm":
-        return *_timm_weights(info, text), None
-    return *_torchvision_weights(info, text), None
+        return PretrainedWeights(*_timm_weights(info, text), None, None)
+    state, source, entry = _torchvision_weights(info, text)
+    return PretrainedWeights(state, source, None, entry)
 
 
-def _torchvision_weights(info: ModelInfo, tag: str) -> tuple[dict, str]:
+def torchvision_release_file(arch: str | None, path: Path) -> str | None:
+    """The torchvision weights (``"GoogLeNet_Weights.IMAGENET1K_V1"``) whose downloaded
+    file ``path`` is, or None. Recognised as torch.hub checks a download: the file's
+    SHA-256 begins with the hex digits its file name carries (googlenet-1378be20.pth), so
+    a renamed copy is recognised and a re-saved or converted one is not. Looked for only
+    where the release expects a setting its state_dict cannot say (TV_AUX_KEYS's
+    architectures: transform_input), which spares hashing every other file."""
+    if arch not in TV_AUX_KEYS or not path.is_file():
+        return None
+    prefixes = _release_hash_prefixes(arch)
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    found = digest.hexdigest()
+    return next((entry for prefix, entry in prefixes.items() if found.startswith(prefix)), None)
+
+
+@functools.cache
+def _release_hash_prefixes(arch: str) -> dict[str, str]:
+    """{SHA-256 prefix in the file name: weights entry} for torchvision's releases of
+    ``arch`` (the catalogue's URLs; nothing is downloaded)."""
+    import torchvision
+
+    prefixes = {}
+    for entry in torchvision.models.get_model_weights(arch):
+        named = re.search(r"-([0-9a-f]{8,})\.[^/]*$", entry.url)  # torch.hub's rule
+        if named:
+            prefixes[named[1]] = str(entry)
+    return prefixes
+
+
+def _torchvision_weights(info: ModelInfo, tag: str) -> tuple[dict, str, str]:
+    """(state_dict, where it came from, the weights entry) for a weights name."""
     import torchvision
 
     arch = info.torchvision_name
@@ -239,9 +286,23 @@ def _torchvision_weights(info: ModelInfo, tag: str) -> tuple[dict, str]:
             f"machine with network save it with `python -c \"import torch, torchvision; "
             f"torch.save(torchvision.models.{arch}(weights='{member}').state_dict(), "
             f"'{arch}.pth')\"`, copy {arch}.pth here and pass weights='{arch}.pth' "
-            f"(--weights {arch}.pth)"
+            f"(--weights {arch}.pth){_release_setting_advice(arch, entry.url)}"
         ) from exc
-    return state, f"torchvision {entry}"
+    return state, f"torchvision {entry}", str(entry)
+
+
+def _release_setting_advice(arch: str, url: str) -> str:
+    """What the offline advice adds where torchvision builds the model for its release
+    with a setting the saved state_dict does not hold (transform_input), so a file saved
+    as advised gives torchvision's function, not one near it."""
+    if arch not in TV_AUX_KEYS:
+        return ""
+    return (f". torchvision builds {arch} for these weights with transform_input=True, which "
+            "a state_dict does not hold: pass it with the file (get_model(..., "
+            f"transform_input=True); for cnnlab train, `model_overrides: {{transform_input: "
+            "true}` in a --config file). Or copy the file torchvision downloads, "
+            f"{url.rsplit('/', 1)[-1]} (in ~/.cache/torch/hub/checkpoints), which cnnlab "
+            "recognises and sets transform_input for")
 
 
 def _torch_release() -> tuple[int, int]:

@@ -20,6 +20,7 @@ from cnnlab.models._registry import ModelInfo
 from cnnlab.models.interop import load_state_dict_checked
 from cnnlab.models.pretrained import (
     TV_AUX_KEYS,
+    PretrainedWeights,
     TorchvisionNet,
     classifier_name,
     first_conv_name,
@@ -48,9 +49,10 @@ def load_pretrained(model: nn.Module, weights, info: ModelInfo,
     count differs (:func:`adapt_input_conv`). Anything else that does not fit is a
     :class:`WeightsMismatchError` listing the keys.
     """
-    state, source, recorded = read_pretrained(info, weights)
-    state = _to_model_keys(model, state, info)
-    given_keys = list(state)
+    loaded = read_pretrained(info, weights)
+    source = loaded.source
+    state = _to_model_keys(model, loaded.state, info)
+    given = dict(state)  # as they came, before the head and first conv are adapted
     unused = getattr(model, "unused_weight_prefixes", ())
     state = {k: v for k, v in state.items() if not (unused and k.startswith(unused))}
     own = model.state_dict()
@@ -68,32 +70,47 @@ def load_pretrained(model: nn.Module, weights, info: ModelInfo,
     state._metadata = getattr(own, "_metadata", None)
     load_state_dict_checked(model, state, source=source)
     # ``auto_transform_input=False``: the caller chose transform_input; it stays.
-    transform = auto_transform_input and _transform_input_as_the_weights(
-        model, info, given_keys, from_rgb=channels is not None and channels[0] == 3,
-        recorded=recorded)
+    transform = auto_transform_input and transform_input_as_the_weights(
+        model, info, loaded, given)
     return PretrainedLoad(source, new_head, channels, transform)
 
 
-def _transform_input_as_the_weights(model: nn.Module, info: ModelInfo, keys: list[str],
-                                    from_rgb: bool = False,
-                                    recorded: dict | None = None) -> bool:
+def transform_input_as_the_weights(model: nn.Module, info: ModelInfo,
+                                   loaded: PretrainedWeights, given: dict) -> bool:
     """torchvision's released GoogLeNet and Inception-v3 weights expect its
     ``transform_input`` (ImageNet-normalised input re-mapped to the [-1, 1] scale they
     were trained on), which torchvision turns on whenever it loads them. cnnlab does the
-    same for a 3-channel model given that release, recognised by the auxiliary heads
-    saved in it (a grey model's summed first filters cannot re-map channels apiece).
-    A cnnlab run's checkpoint (``recorded``: its run's model_overrides) says itself
-    whether its run re-mapped the input; its auxiliary heads say nothing."""
+    same for a 3-channel model given that release: by name (``weights="DEFAULT"``), or
+    the file torchvision downloads (recognised by its hash). A cnnlab run's checkpoint
+    (``loaded.recorded``: its run's model_overrides) says itself whether its run
+    re-mapped the input. Any other weights do not say, and are not guessed at: their
+    auxiliary heads tell nothing (torchvision drops the release's after loading it, and
+    its own GoogLeNet trains with them and without the transform), so the model keeps
+    its default, with a warning where the weights may descend from the release
+    (:func:`_warn_transform_input_unknown`).
+
+    ``given``: the weights under the model's keys, before any adapting; returns whether
+    the transform was turned on."""
     target = model.body if isinstance(model, TorchvisionNet) else model
     if info.torchvision_name not in TV_AUX_KEYS or not hasattr(target, "transform_input"):
         return False
-    conv = model.get_submodule(first_conv_name(model))
-    aux = TV_AUX_KEYS[info.torchvision_name]
-    if recorded is not None:
-        if not recorded.get("transform_input"):
+    conv_name = first_conv_name(model)
+    conv = model.get_submodule(conv_name)
+    conv_weight = given.get(f"{conv_name}.weight")
+    from_rgb = (conv.in_channels if conv_weight is None else conv_weight.shape[1]) == 3
+    if loaded.recorded is not None:
+        if not loaded.recorded.get("transform_input"):
             return False
-    # Keys as torchvision names them, or behind TorchvisionNet's "body.".
-    elif not any(k.removeprefix("body.").startswith(aux) for k in keys):
+        whose = "these weights (a run's that re-mapped RGB input)"
+    elif loaded.release is not None:
+        whose = f"torchvision's released weights ({loaded.release})"
+    else:
+        if from_rgb and conv.in_channels == 3:
+            aux = TV_AUX_KEYS[info.torchvision_name]
+            has_aux = any(k.removeprefix("body.").startswith(aux) for k in given)
+            head = f"{classifier_name(model)}.weight"
+            classes = given[head].shape[0] if head in given else None
+            _warn_transform_input_unknown(info, loaded.source, has_aux, classes)
         return False
     if conv.in_channels != 3:
         if not from_rgb:  # weights of another model of these channels (a cnnlab run's)
@@ -101,8 +118,6 @@ def _transform_input_as_the_weights(model: nn.Module, info: ModelInfo, keys: lis
 
         from cnnlab.notices import SetupWarning, warn_user
 
-        whose = "these weights (a run's that re-mapped RGB input)" if recorded is not None \
-            else "torchvision's released weights"
         warn_user(
             f"{info.name}: {whose} expect its transform_input (each "
             "RGB channel re-mapped apart), which a model of "
@@ -112,6 +127,32 @@ def _transform_input_as_the_weights(model: nn.Module, info: ModelInfo, keys: lis
         return False
     target.transform_input = True
     return True
+
+
+# The release's class count: ImageNet's.
+_RELEASE_CLASSES = 1000
+
+
+def _warn_transform_input_unknown(info: ModelInfo, source: str, has_aux: bool,
+                                  classes: int | None) -> None:
+    """Said where RGB weights of unknown origin may descend from torchvision's release:
+    they have its 1000 classes, or lack auxiliary heads (torchvision drops the release's
+    after loading it, so a model built with the release and saved has none). A
+    torchvision GoogLeNet trained from scratch keeps its auxiliary heads (its default)
+    and mostly has another class count: that common case stays quiet."""
+    if has_aux and classes not in (None, _RELEASE_CLASSES):
+        return
+    from cnnlab.notices import SetupWarning, warn_user
+
+    warn_user(
+        f"{info.name}: loaded {source} with transform_input=False (the model's default); "
+        "whether these weights expect it cannot be told from them. If they are "
+        "torchvision's released weights, or were saved from a torchvision model built "
+        f"with them (torchvision.models.{info.torchvision_name}(weights=...)), pass "
+        "transform_input=True (get_model(..., transform_input=True); for cnnlab train, "
+        "`model_overrides: {transform_input: true}` in a --config file); if they were "
+        "trained without it, pass transform_input=False, which also silences this",
+        SetupWarning)
 
 
 def _to_model_keys(model: nn.Module, state: dict, info: ModelInfo) -> dict:
