@@ -254,12 +254,18 @@ def test_adapt_input_conv_keeps_the_response_to_equal_channels():
     conv3 = nn.Conv2d(3, 8, 3, bias=False)
     conv3.weight.data = weight
     x = torch.randn(2, 1, 9, 9)
-    for n in (1, 6):
+    for n in range(1, 8):  # fewer channels, a multiple of 3, and neither (2, 4, 5, 7)
         conv = nn.Conv2d(n, 8, 3, bias=False)
         conv.weight.data = adapt_input_conv(weight, n)
+        assert conv.weight.shape == (8, n, 3, 3)
         assert torch.allclose(conv(x.expand(-1, n, -1, -1)), conv3(x.expand(-1, 3, -1, -1)),
-                              atol=1e-5)
-    assert adapt_input_conv(weight, 2).shape == (8, 2, 3, 3)
+                              atol=1e-5), n
+    # Grey and multiples of 3 are adapted exactly as before the rule held for every count.
+    assert torch.equal(adapt_input_conv(weight, 1), weight.sum(dim=1, keepdim=True))
+    assert torch.equal(adapt_input_conv(weight, 9), weight[:, torch.arange(9) % 3] * (3 / 9))
+    # Fewer than 3: folded (R + B, G); more: cyclic, each copy shared (R/2, G, B, R/2).
+    assert torch.allclose(adapt_input_conv(weight, 2)[:, 0], weight[:, 0] + weight[:, 2])
+    assert torch.equal(adapt_input_conv(weight, 4)[:, 3], weight[:, 0] / 2)
     with pytest.raises(ValueError, match="in_channels"):
         adapt_input_conv(weight, 0)
 

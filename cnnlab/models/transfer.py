@@ -193,17 +193,28 @@ def _keep_fresh_head(model: nn.Module, own: dict, state: dict) -> bool:
 def adapt_input_conv(weight: torch.Tensor, in_channels: int) -> torch.Tensor:
     """First-conv filters ``(out, c, kh, kw)`` remade for ``in_channels`` inputs.
 
-    One channel: the sum over the ``c`` channels, so a grey image gives exactly the
-    response the RGB-trained filters give to that grey copied into every channel.
-    Other counts: the channels repeated cyclically and scaled by ``c / in_channels``,
-    which keeps the response to an input whose channels are all equal.
+    Each filter keeps its sum over the channels, so an input whose channels are all
+    equal gets the response the weights give to that value in all ``c`` channels: for
+    one channel (the sum), a grey image gives exactly the RGB filters' response to it
+    copied into every channel. Fewer channels than ``c``: the weights' channel ``i`` is
+    added into new channel ``i % in_channels``. More: the channels repeat cyclically,
+    each copy divided by how many copies its channel has (``in_channels / c`` for a
+    multiple of ``c``; RGB to 4 channels repeats R, halved, and keeps G and B).
     """
     if in_channels < 1:
         raise ValueError(f"in_channels must be >= 1, got {in_channels}")
+    c = weight.shape[1]
     if in_channels == 1:
         return weight.sum(dim=1, keepdim=True)
-    idx = torch.arange(in_channels) % weight.shape[1]
-    return weight[:, idx] * (weight.shape[1] / in_channels)
+    if in_channels < c:
+        return torch.stack([weight[:, i::in_channels].sum(dim=1) for i in range(in_channels)],
+                           dim=1)
+    idx = torch.arange(in_channels) % c
+    if in_channels % c == 0:  # the rule below, computed as cnnlab always has for these
+        # counts, so weights adapted before are the same to the last bit
+        return weight[:, idx] * (c / in_channels)
+    copies = torch.bincount(idx, minlength=c)[idx].to(weight.dtype)
+    return weight[:, idx] / copies.view(1, -1, 1, 1)
 
 
 # --- fine-tuning -------------------------------------------------------------------
