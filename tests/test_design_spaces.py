@@ -146,6 +146,8 @@ def test_regnet_space_uses_the_quantised_linear_rule():
         assert len(cfg.depths) == 4 and sum(cfg.depths) == p["depth"]
         assert 8 <= p["w0"] <= 64 and p["w0"] % 8 == 0 and 2.0 <= p["wa"] <= 64.0
         assert 1.5 <= p["wm"] <= 3.0 and p["bottleneck"] in (1, 2, 4)
+        # On their quanta exactly as written: 5.6, not 56 * 0.1 = 5.6000000000000005
+        assert p["wa"] == float(f"{p['wa']:.1f}") and p["wm"] == float(f"{p['wm']:.3f}")
 
 
 def test_unknown_space_is_named():

@@ -119,7 +119,9 @@ def _log_uniform_int(rng: np.random.Generator, low: int, high: int, quantum: int
 def _log_uniform_float(rng: np.random.Generator, low: float, high: float,
                        quantum: float) -> float:
     value = math.exp(rng.uniform(math.log(low), math.log(high)))
-    return float(min(high, max(low, round(value / quantum) * quantum)))
+    # To the quantum's decimals: 56 * 0.1 is 5.6000000000000005, shown so in the store.
+    decimals = max(0, -math.floor(math.log10(quantum)))
+    return float(min(high, max(low, round(round(value / quantum) * quantum, decimals))))
 
 
 def _choice(rng: np.random.Generator, options: tuple[int, ...]) -> int:
