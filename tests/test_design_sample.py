@@ -26,3 +26,5 @@ def test_sample_counts_share_three_significant_figures_and_acts_is_explained():
     said = " ".join(result.output.split())
     assert "acts: activations per image" in said and "RegNet paper" in said
     assert "MACs: multiply-adds per image at 28x28" in said
+    # The column is pycls's ratio, the reciprocal of the paper's b: said so.
+    assert "Bottleneck ratio: inner width / block width, 1/b for the paper's b" in said

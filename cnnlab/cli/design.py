@@ -258,7 +258,9 @@ def sample(
                   caption=f"MACs: multiply-adds per image at {image_size}x{image_size}. "
                           "params: parameters. acts: activations per image, the output "
                           "elements of every conv and of the head (the RegNet paper's "
-                          "third complexity measure, beside flops and params).",
+                          "third complexity measure, beside flops and params). Bottleneck "
+                          "ratio: inner width / block width, 1/b for the paper's b "
+                          "(0.25: b = 4).",
                   caption_justify="left")
     for col in ("#", "depths", "widths", "bottleneck ratios", "group widths", "MACs", "params",
                 "acts"):
