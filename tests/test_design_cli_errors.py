@@ -218,3 +218,17 @@ def test_a_new_sweep_whose_warm_up_outlasts_its_epochs_is_refused(tmp_path):
     result = invoke("run", *TINY, "--set", "warmup_epochs=5", "--out", tmp_path / "s")
     assert result.exit_code == 2 and "warmup_epochs" in result.output, result.output
     assert not (tmp_path / "s").exists()
+
+
+def test_a_new_sweep_without_a_band_is_told_the_range_it_spans(tmp_path, monkeypatch):
+    # Drawn over every complexity, silently: the paper compares spaces inside one band.
+    from cnnlab.cli import design as design_cli
+
+    said = []
+    monkeypatch.setattr(design_cli.messages, "warning", said.append)
+    create_sweep(tmp_path / "s", SweepSpec(space="anynetx_a", data="synthetic", image_size=28,
+                                          in_channels=1, num_classes=10), 20)
+    design_cli._warn_of_no_band(tmp_path / "s")
+    [message] = said
+    assert message.startswith("no --macs band: these 20 networks range over every complexity")
+    assert "give one (e.g. --macs " in message

@@ -46,6 +46,22 @@ def _known_errors():
     return (DesignSpaceError, SweepError, ConfigError, DataError)
 
 
+def _warn_of_no_band(directory) -> None:
+    """A sweep without --macs draws networks of every complexity: the paper compares
+    spaces inside one narrow band, and normalising EDFs over a wide range corrects for
+    complexity only in part (bins of very different networks)."""
+    from cnnlab.design.store import TrialStore
+
+    with TrialStore(directory) as store:
+        macs = sorted(t["macs"] for t in store.trials())
+    low, high = macs[len(macs) // 10], macs[-1 - len(macs) // 10]
+    messages.warning(f"no --macs band: these {len(macs)} networks range over every complexity "
+                     f"(80% of them from {format_count(low)} to {format_count(high)} MACs). "
+                     "The RegNet paper compares spaces inside one narrow band; give one "
+                     f"(e.g. --macs {format_count(low)}-{format_count(low * 4)}) for EDFs that "
+                     "compare spaces rather than sizes")
+
+
 def _planned(directory: Path) -> int:
     """How many trials the sweep in ``directory`` plans; 0 when there is none."""
     from cnnlab.design.store import DB_NAME, TrialStore
@@ -158,6 +174,8 @@ def run(
                 # Run again without --n, an existing sweep keeps its size (not 100).
                 create_sweep(out, spec, n or _planned(out) or 100)
             directory = out
+            if spec.macs is None:
+                _warn_of_no_band(directory)
         with TrialStore(directory) as store:
             if retry_failed:
                 store.retry_failed()
