@@ -9,7 +9,9 @@ and resolution between blocks. :class:`DenseNetConfig` covers both forms:
 - DenseNet-BC as torchvision builds it: a 1x1 bottleneck of ``bn_size * growth``
   channels before each 3x3 conv, no conv biases. Module names follow torchvision
   (``features.denseblock1.denselayer1.norm1``, ``classifier``), so its state_dict
-  loads as is.
+  loads as is. One difference a port may meet: ``features`` ends with the final ReLU
+  (``relu5``, no weights), which torchvision applies in ``forward``, so
+  ``model.features(x)`` gives post-ReLU maps here (``forward_features`` too).
 
 ``memory_efficient=True`` recomputes each layer's concatenation, norm, activation
 and 1x1 conv during the backward pass instead of storing them (Pleiss et al. 2017,
