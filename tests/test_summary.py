@@ -276,6 +276,12 @@ def test_cli_summary_of_a_registered_model():
     info = model_info(name)
     assert data["input_size"] == list(info.input_size)
     assert data["flow"][-1] == [7]
+    # 0 classes: the model without its final linear layer, as get_model builds it (the
+    # command refused 0, which get_model takes).
+    result = runner.invoke(app, ["summary", "resnet18_small", "--json", "--num-classes", "0"],
+                           env=WIDE)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["flow"][-1] == [512]
 
 
 def test_cli_summary_input_option_changes_channels_and_size():

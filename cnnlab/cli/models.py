@@ -37,9 +37,9 @@ def summary_command(
         help="Show modules down to this depth, children rolled up (default: every leaf).",
     ),
     num_classes: int | None = typer.Option(
-        None, "--num-classes", min=1,
+        None, "--num-classes", min=0,
         help="Default: the registry's; 10 (Fashion-MNIST) when --input is greyscale "
-             "for a model made for RGB.",
+             "for a model made for RGB; 0: no final linear layer (the features).",
     ),
     batch_size: int = typer.Option(1, "--batch-size", "-b", min=1),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
