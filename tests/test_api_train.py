@@ -25,6 +25,7 @@ def tiny_cfg(tmp_path, **fields) -> TrainConfig:
     return TrainConfig(**{**values, **fields})
 
 
+@pytest.mark.filterwarnings("ignore:ema_decay .* is never reached")  # a tiny run, on purpose
 def test_the_result_holds_the_trained_model_with_the_weights_last_evaluated(tmp_path, data):
     result = train(tiny_cfg(tmp_path, ema_decay=0.9), data=data)
     model = result.model

@@ -74,6 +74,7 @@ def test_the_learning_rate_has_its_panel_and_the_plan_meets_the_logged_values(
     assert list(ax_lr.lines[1].get_ydata()) == [r["lr"] for r in history]
 
 
+@pytest.mark.filterwarnings("ignore:ema_decay .* is never reached")  # a tiny run, on purpose
 def test_a_run_draws_its_curves_labelled_and_with_the_schedule_it_logged(tmp_path, drawn,
                                                                          monkeypatch):
     from cnnlab.train import run_outputs

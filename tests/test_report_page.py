@@ -73,6 +73,7 @@ def test_without_the_best_epochs_line_the_last_evaluation_is_shown_as_such(tmp_p
         in words
 
 
+@pytest.mark.filterwarnings("ignore:ema_decay .* is never reached")  # a tiny run, on purpose
 def test_a_runs_confusion_matrix_is_the_best_epochs_and_titled_so(tmp_path, monkeypatch):
     from cnnlab.train import run_outputs
 
