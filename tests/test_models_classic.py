@@ -287,6 +287,18 @@ def test_a_sized_head_fed_another_size_says_how_to_build_for_it(name, size):
             model(torch.zeros(1, 1, size, size))
 
 
+@pytest.mark.parametrize("name", ["lenet_d2l", "vgg11"])
+def test_the_size_check_leaves_tracers_alone(name):
+    # A branch on a traced shape broke torch.fx (and torchvision's feature extractor).
+    from torchvision.models.feature_extraction import create_feature_extractor
+
+    model = get_model(name).eval()
+    x = torch.zeros(1, *model_info(name).input_size)
+    traced = torch.fx.symbolic_trace(model)
+    assert torch.equal(traced(x), model(x))
+    assert create_feature_extractor(model, {"features": "f"})(x)["f"].ndim == 4
+
+
 # --- batch norm LeNets -------------------------------------------------------------------
 
 

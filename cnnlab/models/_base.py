@@ -113,12 +113,15 @@ class FlattenClassifierNet(Network):
         """Without a pool before it (the book's LeNet, AlexNet, VGG), the classifier's first
         layer is sized for the input size the network was built for: another size failed
         deep in torch ("mat1 and mat2 shapes cannot be multiplied (1x256 and 6400x4096)")."""
+        if (isinstance(x, torch.fx.Proxy) or torch.jit.is_tracing()
+                or torch.compiler.is_compiling()):
+            return  # a tracer records the graph: a branch on its shapes would break it
         first = next((m for m in self.classifier if hasattr(m, "in_features")), None)
         if first is not None and x.shape[1] != first.in_features:
             raise ValueError(
                 f"{type(self).__name__}'s classifier reads {first.in_features:,} features, "
                 f"what the input size it was built for flattens to, but this input gives "
-                f"{x.shape[1]:,}: build the model for this size (get_model(name, "
+                f"{int(x.shape[1]):,}: build the model for this size (get_model(name, "
                 "image_size=SIZE); `cnnlab train --resize` does so) or feed images of the "
                 "size it was built for")
 
@@ -157,6 +160,8 @@ def adaptive_pool(pool: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
     divisible by output sizes", every torch release; pytorch/pytorch#96056): VGG's 7x7
     pool after a map of 2 to 5 (--resize 64 to 160). There it pools on the CPU, the
     gradient following the copies."""
+    if isinstance(x, torch.fx.Proxy):  # torch.fx traces the pool; no device to ask
+        return pool(x)
     if refused_on(x.device, tuple(x.shape[-2:]), output_size):
         return pool(x.cpu()).to(x.device)
     return pool(x)
