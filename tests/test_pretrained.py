@@ -268,6 +268,11 @@ def test_adapt_input_conv_keeps_the_response_to_equal_channels():
     assert torch.equal(adapt_input_conv(weight, 4)[:, 3], weight[:, 0] / 2)
     with pytest.raises(ValueError, match="in_channels"):
         adapt_input_conv(weight, 0)
+    # On the weights' own device: the meta device stands in for a GPU (the copies' count,
+    # made on the CPU, divided a weight elsewhere: "Expected all tensors to be on the
+    # same device").
+    for n in (1, 2, 4, 6):
+        assert adapt_input_conv(weight.to("meta"), n).device.type == "meta"
 
 
 # --- frozen backbone, lower backbone lr ------------------------------------------------------

@@ -213,7 +213,8 @@ def adapt_input_conv(weight: torch.Tensor, in_channels: int) -> torch.Tensor:
     if in_channels % c == 0:  # the rule below, computed as cnnlab always has for these
         # counts, so weights adapted before are the same to the last bit
         return weight[:, idx] * (c / in_channels)
-    copies = torch.bincount(idx, minlength=c)[idx].to(weight.dtype)
+    # Counted on the CPU (idx is there; a meta tensor cannot count), used where weight is.
+    copies = torch.bincount(idx, minlength=c)[idx].to(weight.device, weight.dtype)
     return weight[:, idx] / copies.view(1, -1, 1, 1)
 
 
