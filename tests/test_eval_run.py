@@ -124,7 +124,12 @@ def test_a_best_checkpoint_picked_before_the_last_epoch_is_called_optimistic(
                              schedule="constant", ema_decay=0.0)
     best = evaluate_run(run_dir, device="cpu")
     assert best.when() == "after epoch 1 of 2" and best.picked_on_this_split
-    assert "picked as the epoch that scored highest on these test images, so optimistic: " \
-           "--which last" in best.headline()
+    assert "picked as the epoch that scored highest on this test split, so optimistic " \
+           "here: the last checkpoint (--which last)" in best.headline()
     last = evaluate_run(run_dir, device="cpu", which="last")
     assert not last.picked_on_this_split and "picked" not in last.headline()
+    # A run that stopped after its best epoch (max_time, Ctrl-C) evaluated nothing later:
+    # its best is its last, and no choice was made (the note compared with the plan).
+    metrics = run_dir / "metrics.csv"
+    metrics.write_text("".join(metrics.read_text().splitlines(keepends=True)[:2]))
+    assert not evaluate_run(run_dir, device="cpu").picked_on_this_split

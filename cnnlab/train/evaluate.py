@@ -210,9 +210,9 @@ class RunEvaluation:
 
     def headline(self) -> str:
         """The result in one line, as ``cnnlab eval`` prints it."""
-        picked = ("; picked as the epoch that scored highest on these test images, so "
-                  "optimistic: --which last gives a number not chosen on them"
-                  if self.picked_on_this_split else "")
+        picked = ("; picked as the epoch that scored highest on this test split, so "
+                  "optimistic here: the last checkpoint (--which last) gives a number not "
+                  "chosen on it" if self.picked_on_this_split else "")
         return (f"test accuracy {100 * self.result.acc:.2f}% on {self.result.count:,} images "
                 f"(test-time augmentation: {describe_tta(*self.views)}; checkpoint "
                 f"{self.checkpoint.stem}, {self.when()}{picked})")
@@ -310,9 +310,26 @@ def evaluate_run(run_dir, data: str | DatasetSplits | None = None,
     result = evaluate(model, loader, len(run.classes), dev, resolve_amp(cfg.amp, dev),
                       tta_flip=tta_flip, tta_shift=tta_shift, fill=pp.black_level())
     picked = (run.checkpoint.stem == "best" and not data and run.epoch is not None
-              and run.epoch < cfg.epochs)
+              and _evaluated_after(run.run_dir, run.epoch))
     return RunEvaluation(result, run.classes, (tta_flip, tta_shift), run.checkpoint,
                          run.epoch, run.step_in_epoch, cfg.epochs, picked)
+
+
+def _evaluated_after(run_dir, epoch: int) -> bool:
+    """Whether the run evaluated its test split after ``epoch``: only then was the best
+    checkpoint picked over a later one (a run stopped after its best epoch, or ending
+    on it, was not). Its metrics.csv unreadable: assumed so, the cautious answer."""
+    import csv
+    import math
+
+    from cnnlab.train.runlog import MetricsLog
+
+    try:
+        rows = MetricsLog.read(Path(run_dir) / "metrics.csv")
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return True
+    return any(r["epoch"] > epoch and isinstance(r.get("test_acc"), (int, float))
+               and math.isfinite(r["test_acc"]) for r in rows)
 
 
 def _listed(names: list[str], most: int = 5) -> str:
