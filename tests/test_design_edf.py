@@ -208,3 +208,8 @@ def test_normalised_p_value_holds_its_level_when_error_follows_complexity():
                                  *_following_complexity(rng, 60, shift=-1.0), permutations=200,
                                  seed=i).pvalue < 0.05 for i in range(50)]
     assert np.mean(better) > 0.5
+
+
+def test_normalised_comparison_needs_a_permutation():
+    with pytest.raises(ValueError, match="permutations must be >= 1"):
+        compare_normalized([1.0, 2.0], [1, 2], [1.5], [1], permutations=0)

@@ -216,3 +216,11 @@ def test_the_best_of_m_draws_as_many_models_in_every_space(tmp_path):
     spaces = analyze([big, small], tmp_path / "r", resamples=200)["spaces"]
     assert [s["best_of"] for s in spaces] == [6, 6]
     assert "m = 6, 95%:" in (tmp_path / "r" / "summary.md").read_text()
+
+
+def test_same_space_sweeps_in_folders_of_one_name_keep_apart(tmp_path):
+    # a/sweep and b/sweep were both "anynetx_b (sweep)": their counts mixed in the table.
+    a = sweep(tmp_path / "a" / "sweep", [30.0, 31.0, 32.0])
+    b = sweep(tmp_path / "b" / "sweep", [20.0, 21.0])
+    spaces = analyze([a, b], tmp_path / "r", resamples=50)["spaces"]
+    assert [s["label"] for s in spaces] == [f"anynetx_b ({a})", f"anynetx_b ({b})"]

@@ -240,10 +240,12 @@ def analyze(
                                         "(default: DIR/analysis for one sweep, "
                                         "./design-analysis for several)."),
     bins: int = typer.Option(10, min=1, help="Log-spaced MACs bins of the normalised EDF."),
-    resamples: int = typer.Option(2000, min=1, help="Bootstrap resamples for the best error."),
-    seed: int = typer.Option(0, help="Seeds the bootstrap."),
+    resamples: int = typer.Option(2000, min=19, help="Bootstrap resamples (the best of m) and "
+                                  "permutations (the normalised test's p-value, which "
+                                  "cannot go below 1/(1 + N): 19 or more to reach 0.05)."),
+    seed: int = typer.Option(0, help="Seeds the bootstrap and the permutations."),
 ) -> None:
-    """EDFs of error, complexity-normalised EDFs, KS tests, best-of-n; PNG, HTML, Markdown."""
+    """EDFs of error, complexity-normalised EDFs, KS tests, best-of-m; PNG, HTML, Markdown."""
     from cnnlab.design.report import analyze as run_analysis
 
     if out is None:

@@ -11,7 +11,8 @@
   :func:`compare_normalized`).
 - :func:`ks_test`: the Kolmogorov-Smirnov statistic D = sup_e |F_1(e) - F_2(e)| and
   its asymptotic p-value (the Kolmogorov distribution; weighted EDFs use Kish's
-  effective sample size n_eff = (sum w)^2 / sum w^2).
+  effective sample size n_eff = (sum w)^2 / sum w^2). ``analyze`` uses it for the
+  plain EDFs only.
 - :func:`compare_normalized`: two spaces' complexity-normalised EDFs over the bins both
   hold models in, their D, and a permutation p-value (labels shuffled within bins).
   The asymptotic p of weighted EDFs is far too large here: each bin's share is fixed,
@@ -233,6 +234,8 @@ def compare_normalized(errors_a: Sequence[float], complexities_a: Sequence[float
     (1 + #{D* >= D}) / (1 + permutations), exact under the hypothesis that within a bin
     the spaces' errors are alike, for any number of models.
     """
+    if permutations < 1:
+        raise ValueError(f"permutations must be >= 1, got {permutations}")
     ea, eb = _array(errors_a, "errors_a"), _array(errors_b, "errors_b")
     ca, cb = _array(complexities_a, "complexities_a"), _array(complexities_b, "complexities_b")
     if ea.shape != ca.shape or eb.shape != cb.shape:
@@ -266,7 +269,7 @@ def compare_normalized(errors_a: Sequence[float], complexities_a: Sequence[float
     rng = np.random.default_rng(seed)
     by_bin = np.argsort(bin_of, kind="stable")
     at_least = 0  # permutations whose D reaches the observed one
-    for start in range(0, permutations, 256):  # in blocks: memory stays ~50 MB a 10k models
+    for start in range(0, permutations, 256):  # in blocks: ~100 MB at most for 10k models
         block = min(256, permutations - start)
         # A random key per model, sorted within bins: a shuffle of each bin.
         within = np.argsort(rng.random((block, values.size)) + bin_of * 2.0, axis=1)

@@ -5,10 +5,12 @@ writes, into ``out``:
 
 - ``summary.json`` and ``summary.md``: per space how the sweep was set up (training and
   test images, recipe, seed, date, machine, versions: :mod:`cnnlab.design.describe`), the
-  finished and failed trials, the best error with the bootstrap range of the best of n,
-  median error, MACs range and the best few networks; per pair of spaces the KS
-  statistic and p-value of the plain and complexity-normalised EDFs, and a verdict that
-  says when too few models were trained for its p-value to be trusted;
+  finished and failed trials, the best error with the bootstrap range of the best of m
+  (the same m for every space), median error, MACs range and the best few networks; per
+  pair of spaces the KS statistic and p-value of the plain EDFs (asymptotic) and of the
+  complexity-normalised ones over the MACs bins both reach (by permutation:
+  :func:`~cnnlab.design.edf.compare_normalized`), and a verdict that says when a space
+  has too few models to conclude from;
 - ``edf.png``: the EDFs of error overlaid, plain and complexity-normalised;
 - ``error_vs_macs.png``: every trial's error against its MACs;
 - ``report.html``: all of it in one self-contained file (images inlined).
@@ -105,6 +107,10 @@ def load_sweeps(directories) -> list[SpaceResult]:
     for r in results:
         if names.count(r.label) > 1:
             r.label = f"{r.label} ({Path(r.directory).name})"
+    names = [r.label for r in results]  # a/sweep and b/sweep: the whole path tells them apart
+    for r in results:
+        if names.count(r.label) > 1:
+            r.label = f"{r.spec['space']} ({r.directory})"
     return results
 
 
@@ -153,7 +159,8 @@ def summarize(results: list[SpaceResult], bins: int = 10, resamples: int = 2000,
         pairs.append({"a": a.label, "b": b.label, "ks": plain.statistic, "p": plain.pvalue,
                       "ks_normalized": norm.statistic, "p_normalized": norm.pvalue,
                       "permutations": norm.permutations, "shared_bins": norm.shared_bins,
-                      "compared_a": norm.compared_a, "compared_b": norm.compared_b,
+                      "pair_bins": norm.bins, "compared_a": norm.compared_a,
+                      "compared_b": norm.compared_b,
                       "a_ahead_normalized": norm.a_ahead, "b_ahead_normalized": norm.b_ahead,
                       "too_few_for_p": min(sizes) < MIN_TRUSTED_N,
                       "differences": differences, "verdict": verdict})

@@ -70,8 +70,7 @@ def pair_table(summary: dict) -> tuple[list[str], list[list[str]]]:
               "verdict (on the normalised EDFs)"]
     return header, [[p["a"], p["b"], f"{p['ks']:.3f}", f"{p['p']:.3g}",
                      _number(p["ks_normalized"], ".3f"), _number(p["p_normalized"], ".3g"),
-                     f"{p['shared_bins']} of {summary['bins']}"
-                     + _left_out(p["a"], p["compared_a"], p["b"], p["compared_b"], summary),
+                     f"{p['shared_bins']} of {p['pair_bins']}" + _left_out(p, summary),
                      p["verdict"]] for p in summary["pairs"]]
 
 
@@ -79,11 +78,11 @@ def _number(value: float, spec: str) -> str:
     return "-" if value != value else format(value, spec)  # NaN: nothing to compare
 
 
-def _left_out(a: str, compared_a: int, b: str, compared_b: int, summary: dict) -> str:
+def _left_out(pair: dict, summary: dict) -> str:
     """The models a pair's normalised test left out, in bins only one space reached."""
-    done = {s["label"]: s["done"] for s in summary["spaces"]}
-    out = [f"{done[name] - n} of {name}" for name, n in ((a, compared_a), (b, compared_b))
-           if done[name] > n]
+    done = {s["label"]: s["done"] for s in summary["spaces"]}  # labels are unique
+    out = [f"{done[pair[side]] - pair[f'compared_{side}']} of {pair[side]}"
+           for side in ("a", "b") if done[pair[side]] > pair[f"compared_{side}"]]
     return f" ({', '.join(out)} outside them)" if out else ""
 
 
