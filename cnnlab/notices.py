@@ -17,7 +17,7 @@ class SetupWarning(CnnlabWarning):
     size it was designed for, a GPU index torchrun overrides, a light background on
     light-on-dark data, weights expecting an input transform the model cannot apply (or
     that may expect one they do not record), a layer left to PyTorch by the from-scratch
-    conversion."""
+    conversion, an EMA decay the run is too short to reach."""
 
 
 class FigureWarning(CnnlabWarning, RuntimeWarning):

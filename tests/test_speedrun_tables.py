@@ -30,6 +30,13 @@ def test_a_diverged_run_is_not_one_of_the_values_a_spread_is_over(capsys):
     assert "11.00 ± 1.41 s" in tame and "94.00 ± 1.41%" in tame
 
 
+def test_a_candidate_whose_every_run_diverged_has_no_accuracy(capsys):
+    # It printed "nan%".
+    _print_candidates({"wild": summarize([DIVERGED, DIVERGED], 0.92)}, 0.92, 2)
+    out = capsys.readouterr().out
+    assert "nan" not in out and "every run diverged" in " ".join(out.split())
+
+
 def test_the_ablation_table_shows_a_spread_only_where_two_runs_measured_one(capsys):
     full = summarize([reached(0, 10.0, 0.93), reached(1, 12.0, 0.95)], 0.92)
     # Both runs finished, one reached the target: an accuracy spread, no time spread.

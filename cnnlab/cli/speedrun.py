@@ -276,7 +276,9 @@ def _mean_std(mean: float, std: float, measured: int, digits: int = 2,
 
 def _accuracy_words(s: dict) -> str:
     """A summary's final accuracy in percent; its spread is over the runs that finished
-    (a diverged run has no accuracy, so it is not one of the values)."""
+    (a diverged run has no accuracy, so it is not one of the values); none: "-"."""
+    if s["runs"] == s["diverged"]:
+        return "- (every run diverged)"
     return _mean_std(100 * s["final_acc_mean"], 100 * s["final_acc_std"],
                      s["runs"] - s["diverged"], unit="%")
 

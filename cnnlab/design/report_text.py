@@ -20,7 +20,7 @@ MIN_TRUSTED_N = 30
 
 
 def verdict_words(a: str, b: str, a_ahead: float, b_ahead: float, p: float,
-             level: float = 0.05, sizes: tuple[int, int] | None = None) -> str:
+                  level: float = 0.05, sizes: tuple[int, int] | None = None) -> str:
     """Which space is better, judged on the complexity-normalised EDFs as the paper does.
 
     The gap quoted is the winner's lead, which is the normalised KS D (said so, beside

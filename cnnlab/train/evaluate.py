@@ -47,9 +47,10 @@ class Preprocess:
 
 def channel_stats(images: torch.Tensor, device: torch.device | str | None = None
                   ) -> tuple[list[float], list[float]]:
-    """Per-channel mean and std of uint8 images N x C x H x W, on the 0..1 scale,
-    computed on ``device`` (a GPU does it in milliseconds; two CPU cores take 0.2 s
-    for Fashion-MNIST, which a speedrun would pay every run)."""
+    """Per-channel mean and std of uint8 images N x C x H x W, on the 0..1 scale (a
+    channel that never changes gets std 1: see below), computed on ``device`` (a GPU
+    does it in milliseconds; two CPU cores take 0.2 s for Fashion-MNIST, which a
+    speedrun would pay every run)."""
     x = images.to(device).float().div_(255) if device is not None else images.float().div_(255)
     std = x.std(dim=(0, 2, 3)).tolist()
     # A channel that never changes (colour images with no blue in them) has std 0, which
