@@ -27,6 +27,24 @@ def test_throughput_pads_the_stem_where_it_can_and_says_where_not():
     assert rows[0]["pad_stem"] == 0 and "stem not padded" in rows[0]["note"]
 
 
+def test_the_profiled_steps_train_batch_norm_in_train_mode(monkeypatch):
+    # The profile ran after the inference phase had put the model in eval mode: it
+    # profiled eval-mode BatchNorm kernels as the training step's.
+    built, modes = [], []
+    real_get_model, real_profile = tp.get_model, tp._profile
+    monkeypatch.setattr(tp, "get_model", lambda *a, **k: built.append(
+        real_get_model(*a, **k)) or built[-1])
+
+    def profile(step, device, steps, rows=25):
+        modes.append({m.training for m in built[-1].modules()
+                      if isinstance(m, torch.nn.BatchNorm2d)})
+        return real_profile(step, device, steps, rows)
+
+    monkeypatch.setattr(tp, "_profile", profile)
+    row = tp.measure("lenet_bn", 4, device="cpu", steps=1, warmup=1, profile_steps=1)
+    assert modes == [{True}] and row.infer_samples_per_s > 0  # inference timed as well
+
+
 def test_throughput_halves_the_batch_on_out_of_memory(monkeypatch):
     real = tp.measure
 

@@ -128,13 +128,17 @@ def measure(name: str, batch_size: int, image_size: int | None = None, *, device
     nan = float("nan")
     timings = {"infer": [nan]}
     phases = [("train", train_step, True)] + ([("infer", infer_step, False)] if infer else [])
+    profile = ""
     for label, fn, mode in phases:
         model.train(mode)
         for _ in range(warmup):
             fn()
         synchronize(dev)
         timings[label] = step_seconds(fn, steps, dev)
-    profile = _profile(train_step, dev, profile_steps) if profile_steps > 0 else ""
+        if label == "train" and profile_steps > 0:
+            # Here, in train mode: after the inference phase, BatchNorm profiled its
+            # eval-mode kernels (and a compiled model recompiled inside the profile).
+            profile = _profile(train_step, dev, profile_steps)
     from cnnlab.inspect import count_macs
 
     with plain_stems(model):  # the model's MACs, not the padded stem's zero channels
