@@ -29,7 +29,8 @@
 # `timeout -k 20`: a step that does not stop on SIGTERM, say inside a cold compile, is
 # killed 20 s later, within the slack between the budget and the device call's limit),
 # and the results are packed after each step into $OUT/results-<part>.tar.gz (run
-# folders without checkpoints), so whatever finished comes back even if the call is cut.
+# folders without checkpoints, reports or plots), so whatever finished comes back even if
+# the call is cut.
 set -uo pipefail
 PART=${1:-A}
 BUDGET=${2:-560}
@@ -47,8 +48,11 @@ step() { echo; echo "=== $* (t=${SECONDS}s, $(date +%T))"; }
 # limit CAP: seconds a step may take, never past the part's end (15 s kept for packing)
 limit() { local left=$((END - SECONDS - 15)); (( left < $1 )) && echo $((left > 1 ? left : 1)) || echo "$1"; }
 pack() {
+    # Numbers and logs only: the device tool returns no file over 16 MiB, and a run
+    # folder's report.html and plots (PNGs do not compress) are ~0.6 MB each, 20+ a part.
     tar czf "$OUT/results-$PART.tar.gz.tmp" -C "$WORK" --exclude='*.safetensors' \
-        --exclude='events.out.tfevents*' . 2>/dev/null \
+        --exclude='events.out.tfevents*' --exclude='report.html' --exclude='plots' \
+        . 2>/dev/null \
         && mv "$OUT/results-$PART.tar.gz.tmp" "$OUT/results-$PART.tar.gz"
 }
 
