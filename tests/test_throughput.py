@@ -131,7 +131,7 @@ def test_a_throughput_sweep_cut_short_keeps_every_measured_row(tmp_path, monkeyp
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # put back as it was
 
 
-def test_throughput_times_on_the_threads_asked_for_and_puts_them_back(monkeypatch):
+def test_throughput_times_on_the_threads_asked_for_and_puts_them_back(monkeypatch, tmp_path):
     # On a busy CPU torch's one thread per core made the first model timed 40x slower
     # than --threads 1 does; the count is the process's again afterwards.
     import torch
@@ -147,11 +147,15 @@ def test_throughput_times_on_the_threads_asked_for_and_puts_them_back(monkeypatc
         return real(*args, **kw)
 
     monkeypatch.setattr(tp, "measure", measure)
+    out = tmp_path / "tp.json"
     result = CliRunner().invoke(app, ["bench", "throughput", "--models", "lenet_d2l",
                                       "--batch-size", "2", "--steps", "1", "--device", "cpu",
-                                      "--no-infer", "--threads", str(before + 1)])
+                                      "--no-infer", "--threads", str(before + 1),
+                                      "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert seen == [before + 1] and torch.get_num_threads() == before
+    # The file says the threads the rows ran on (it said the process's, put back first).
+    assert json.loads(out.read_text())["environment"]["torch_threads"] == before + 1
 
 
 def test_throughput_measures_the_plain_step_as_its_baseline_in_the_same_run(tmp_path):

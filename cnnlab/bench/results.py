@@ -32,17 +32,21 @@ def json_safe(value):
     return value
 
 
-def bench_environment(device: str = "cpu") -> dict:
+def bench_environment(device: str = "cpu", threads: int | None = None) -> dict:
     """A training run's record of the machine (``machine.environment_info``: versions, CPU,
     threads, command, date), plus what a timing needs beside it: the device measured, its
     GPU (environment_info names the first GPU, not necessarily the one timed), and the
-    load average, which shows other work competing for the CPUs."""
+    load average, which shows other work competing for the CPUs. ``threads``: the torch
+    threads the timing ran on, where the bench set its own (the process has put its
+    count back by the time the file is written)."""
     import torch
 
     from cnnlab.train.machine import environment_info
 
     env = environment_info()
     env["device"] = str(device)
+    if threads is not None:
+        env["torch_threads"] = threads
     if torch.device(device).type == "cuda":
         env["gpu"] = torch.cuda.get_device_name(torch.device(device))
     env["load_average"] = ([round(x, 2) for x in os.getloadavg()]
@@ -50,10 +54,10 @@ def bench_environment(device: str = "cpu") -> dict:
     return env
 
 
-def write_json(path: Path, rows, device: str = "cpu") -> None:
-    """``{"rows": rows, "environment": bench_environment(device)}``, NaN written as null,
-    replacing ``path`` atomically (a kill mid-write leaves the last whole file)."""
-    payload = {"rows": rows, "environment": bench_environment(device)}
+def write_json(path: Path, rows, device: str = "cpu", threads: int | None = None) -> None:
+    """``{"rows": rows, "environment": bench_environment(device, threads)}``, NaN written
+    as null, replacing ``path`` atomically (a kill mid-write leaves the last whole file)."""
+    payload = {"rows": rows, "environment": bench_environment(device, threads)}
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, json.dumps(json_safe(payload), indent=1, default=str,
                                        allow_nan=False))
@@ -75,9 +79,10 @@ def write_csv(path: Path, rows: list[dict], leave_out: Iterable[str] = (),
 
 
 def write_rows(path: Path, rows: list[dict], device: str = "cpu",
-               leave_out: Iterable[str] = ()) -> None:
-    """CSV when ``path`` ends in .csv (``leave_out`` dropped), else JSON with the machine."""
+               leave_out: Iterable[str] = (), threads: int | None = None) -> None:
+    """CSV when ``path`` ends in .csv (``leave_out`` dropped), else JSON with the machine
+    (``threads``: as for :func:`bench_environment`)."""
     if path.suffix.lower() == ".csv":
         write_csv(path, rows, leave_out)
     else:
-        write_json(path, rows, device)
+        write_json(path, rows, device, threads)

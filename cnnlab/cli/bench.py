@@ -81,14 +81,15 @@ def resolve_device(name: str) -> str:
         fail_for(exc)
 
 
-def write_json_if_asked(rows, out: Path | None, device: str = "cpu") -> None:
-    """The rows and the machine they ran on (:func:`cnnlab.bench.results.write_json`) to
-    ``out``, if given."""
+def write_json_if_asked(rows, out: Path | None, device: str = "cpu",
+                        threads: int | None = None) -> None:
+    """The rows and the machine they ran on (:func:`cnnlab.bench.results.write_json`;
+    ``threads``: the torch threads the bench ran on) to ``out``, if given."""
     if out is None:
         return
     from cnnlab.bench.results import write_json
 
-    write_json(out, rows, device)
+    write_json(out, rows, device, threads)
     console.print(f"rows written to {out}")
 
 
@@ -138,7 +139,7 @@ def memory(
         f"memory-efficient: {100 * (1 - eff['memory_vs_plain']):.0f}% fewer saved bytes "
         f"(goal >= 40%), {100 * (eff['time_vs_plain'] - 1):+.0f}% time per step (goal <= +35%)"
     )
-    write_json_if_asked(rows, out)
+    write_json_if_asked(rows, out, threads=threads)
 
 
 @app.command("loader")
@@ -309,4 +310,4 @@ def ops(
         result = run_ops_bench(threads=threads, quick=quick, repeats=repeats)
     for table in render_ops_bench(result):
         console.print(table)
-    write_json_if_asked(result, out)
+    write_json_if_asked(result, out, threads=result["threads"])

@@ -109,7 +109,7 @@ def throughput(
         # (Ctrl-C, or `timeout`'s SIGTERM on a rented GPU) keeps every finished model.
         from cnnlab.train.device import torch_threads
 
-        with _sigterm_as_interrupt(), torch_threads(threads):
+        with _sigterm_as_interrupt(), torch_threads(threads) as measured_threads:
             for name in names:
                 runs = [(optimizer[0], True)] if with_baseline else []
                 for opt, is_baseline in runs + [(o, False) for o in optimizer]:
@@ -120,13 +120,13 @@ def throughput(
                     rows.append(r)
                     _report_throughput_row(r, len(rows), total, len(optimizer) > 1, profile,
                                            out)
-                    _store(rows, out, dev)
+                    _store(rows, out, dev, measured_threads)
     except KeyboardInterrupt:
         interrupted = True
     if not rows:
         err.print("[yellow]interrupted[/] before the first model was measured")
         raise typer.Exit(130)
-    _store(rows, out, dev)  # a signal may have cut the last write
+    _store(rows, out, dev, measured_threads)  # a signal may have cut the last write
     table = throughput_table(rows, dev, steps)
     console.print(table)
     if out is not None:
@@ -315,13 +315,14 @@ def _report_throughput_row(r: dict, done: int, total: int, several_optimizers: b
             console.print(f"profile written to {path}")
 
 
-def _store(rows: list[dict], out: Path | None, device: str) -> None:
+def _store(rows: list[dict], out: Path | None, device: str, threads: int) -> None:
     """Every row so far, replacing ``out`` (atomically: a kill mid-write leaves the last
-    whole version); a CSV leaves out the profiles, JSON says the machine."""
+    whole version); a CSV leaves out the profiles, JSON says the machine and the torch
+    threads the rows were measured on."""
     if out is not None:
         from cnnlab.bench.results import write_rows
 
-        write_rows(out, rows, device, leave_out=("profile",))
+        write_rows(out, rows, device, leave_out=("profile",), threads=threads)
 
 
 def _model_overrides(names: list[str], items: list[str] | None) -> dict:
