@@ -200,6 +200,16 @@ def test_the_lr_column_is_the_lr_of_each_epochs_last_step(tmp_path, data):
         assert row["lr"] == pytest.approx(0.1 * lr_factor("cosine", last_step, 10, 0)), row
 
 
+def test_the_training_clock_runs_to_the_epochs_synchronised_end(tmp_path, data):
+    # elapsed_s (the zoo's train time) was read before the end-of-epoch wait for the
+    # device, epoch_time_s after: on a GPU the queued work's end was left out.
+    result = train(fast_cfg(tmp_path, run_name="clock", epochs=2), data=data)
+    first, second = result.history
+    assert first["elapsed_s"] == first["epoch_time_s"]
+    assert second["elapsed_s"] == pytest.approx(first["epoch_time_s"] + second["epoch_time_s"])
+    assert result.train_time_s == second["elapsed_s"]
+
+
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, data):
     cfg = fast_cfg(tmp_path, run_name="nan", epochs=3, ema_decay=0.0)
     original = Trainer._train_epoch

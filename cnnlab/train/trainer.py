@@ -283,9 +283,9 @@ class Trainer(Resumable):
         self._check_finite(loss_sum, epoch, step)
         synchronize(device)  # the epoch's time counts work done, not work queued
         epoch_time = time.perf_counter() - start
-        # Sums of a resumed partial epoch carry over from the checkpoint. They are all
-        # ranks' sums already: one rank adds them, or the all-reduce would count them
-        # world_size times.
+        self.train_time = train_time_before + epoch_time  # the queued work's end included
+        # A resumed partial epoch's sums carry over from the checkpoint, all ranks' already:
+        # one rank adds them, or the all-reduce would count them world_size times.
         sums = torch.stack([loss_sum, correct, seen])
         if self.dist.is_main:
             sums += torch.tensor([self.partial["loss_sum"], self.partial["correct"],
