@@ -351,6 +351,16 @@ def test_the_table_says_which_rows_ran_which_setting_to_three_figures():
     assert "the baseline's img/s" not in text and "time per image" not in text
 
 
+def test_a_ratio_across_batch_sizes_says_so_beside_it():
+    # After an out-of-memory retry halved a row's batch, "1.7x baseline" compared batch
+    # 16 with batch 64 and only a note said the batch was halved.
+    text, rows = _table_text([
+        _row(baseline=True, batch_size=64),
+        _row(amp="bf16", batch_size=16, train_samples_per_s=16_000.0, note="batch halved")])
+    assert rows[1]["ratio_vs"] == "baseline (its batch 64, this one 16)"
+    assert "x baseline (its batch 64, this one 16)" in text
+
+
 def test_the_flops_unit_follows_the_magnitude():
     from cnnlab.cli.throughput import _flops_unit
 

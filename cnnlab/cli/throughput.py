@@ -186,6 +186,8 @@ def _compare(row: dict, rows: list[dict], first: str) -> None:
         per_image = row["batch_size"] / ref["batch_size"]
         lo = ref["train_step_ms_min"] / row["train_step_ms_max"] * per_image
         hi = ref["train_step_ms_max"] / row["train_step_ms_min"] * per_image
+        if ref["batch_size"] != row["batch_size"]:  # said beside the ratio, not only in a note
+            vs += f" (its batch {ref['batch_size']}, this one {row['batch_size']})"
     row.update(train_speed_ratio=ratio, train_speed_ratio_min=lo, train_speed_ratio_max=hi,
                ratio_vs=vs if ratio is not None else "")
 
