@@ -164,6 +164,10 @@ def test_markdown_table_aligns_numbers_and_says_what_it_compares():
     assert "49.2 s †" in first and "†" not in second  # start-up flagged, with a note
     assert "†: the first model its bench process trained" in text
     assert "peak MiB: the CUDA allocator's peak" in text
+    # What the peak holds besides the model's activations (the dataset, evaluation) is
+    # said on a GPU too, not only where it is n/a.
+    gpu = zoo_report.markdown_table([{**LENETS[0], "peak_memory_mib": 812.0}])
+    assert "with the dataset resident on the device" in gpu and "n/a off CUDA" not in gpu
     assert "failed: RuntimeError: boom" in lines[5]
 
 

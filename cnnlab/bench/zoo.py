@@ -34,9 +34,10 @@ COLUMNS = [
     "wall_time_s", "epochs", "first_in_process", "device", "machine", "run_dir", "error",
     "setup",
 ]
-# peak_memory_mib: the CUDA allocator's peak while the model trained (MiB), blank on
-# other devices. A CPU has no per-model counter: the process's peak resident set only
-# grows, so each model would inherit the ones before it, the dataset and torch itself.
+# peak_memory_mib: the CUDA allocator's peak (MiB) in the last epoch, its evaluation and
+# the device-resident dataset included (see the report's note), blank on other devices. A
+# CPU has no per-model counter: the process's peak resident set only grows, so each model
+# would inherit the ones before it, the dataset and torch itself.
 # first_in_process: the first model a bench process trains pays its one-time start-up
 # (on 2 CPUs, lenet_bn_d2l first took 18 s, its twin lenet_bn next 3 s; in the other
 # order 49 s and 33 s), so its time is flagged; "" when another process trained it.
