@@ -362,6 +362,7 @@ def test_loader_bench_runs_on_tiny_data():
     pipelines = {r["pipeline"] for r in rows}
     assert BOOK in pipelines and len(pipelines) == 4
     assert {r["parallelism"] for r in rows if r["pipeline"] == BOOK} == {"main process"}
+    assert {r["parallelism"] for r in rows if r["pipeline"] != BOOK} == {"cpu, 1 thread"}
     for r in rows:
         if r["phase"] == "epoch 1":
             assert r["images"] == 64 and r["images_per_s"] > 0

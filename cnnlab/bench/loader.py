@@ -169,7 +169,8 @@ def run_loader_bench(resize: int = 96, batch_size: int = 128, workers: int = 2,
             with torch_threads(None if name == BOOK else threads) as n_threads:
                 phases = _measure_once(make, epochs, where)
             if name != BOOK:
-                parallelism[name] = (f"cpu, {n_threads} threads" if where.type == "cpu"
+                plural = "s" if n_threads != 1 else ""
+                parallelism[name] = (f"cpu, {n_threads} thread{plural}" if where.type == "cpu"
                                      else str(where))
             for phase, (sec, n) in phases.items():
                 key = (name, phase)
