@@ -84,6 +84,14 @@ def test_the_best_networks_are_listed_with_their_shape_and_complexity(two_sweeps
            f"{trial['config']['depths']} |")
     assert "## Best networks" in md and row in md
     assert "acts = activations per image" in md
+    # With the RegNet rule nearest each one's widths, as the paper fitted its best AnyNets.
+    from cnnlab.design.regnet_fit import fit_regnet
+
+    fit = fit_regnet(trial["config"]["depths"], trial["config"]["widths"])
+    assert best[0]["regnet_fit"] == {"w0": fit.w0, "wa": round(fit.wa, 3),
+                                      "wm": round(fit.wm, 3), "e_fit": round(fit.fit_error, 4)}
+    assert "| nearest RegNet rule (e_fit) |" in md and f"w0 {fit.w0}, wa " in md
+    assert "e_fit = the mean |ln(rule's width / network's width)|" in md
 
 
 def test_too_few_models_for_the_p_value_is_said_plainly(two_sweeps, tmp_path):

@@ -9,6 +9,7 @@
   local processes or on Ray.
 - :mod:`~cnnlab.design.edf`: EDFs, complexity-normalised EDFs, KS tests (the normalised
   one by permutation: ``compare_normalized``), bootstrap.
+- :mod:`~cnnlab.design.regnet_fit`: the RegNet rule nearest a network's widths (e_fit).
 - :mod:`~cnnlab.design.report`: plots, one HTML report, a Markdown table (its words in
   :mod:`~cnnlab.design.report_text`).
 
@@ -23,6 +24,7 @@ from cnnlab.design.edf import (
     ks_test,
     normalized_edf,
 )
+from cnnlab.design.regnet_fit import RegNetFit, fit_regnet
 from cnnlab.design.report import analyze
 from cnnlab.design.runner import SweepInterrupted, create_sweep, run_sweep
 from cnnlab.design.spaces import SPACES, DesignSpaceError, SpaceRanges, parse_band, sample
@@ -31,6 +33,7 @@ from cnnlab.design.store import SweepError, SweepSpec, TrialStore
 __all__ = [
     "SPACES",
     "DesignSpaceError",
+    "RegNetFit",
     "SpaceRanges",
     "SweepError",
     "SweepInterrupted",
@@ -42,6 +45,7 @@ __all__ = [
     "complexity_bin_edges",
     "complexity_weights",
     "create_sweep",
+    "fit_regnet",
     "ks_test",
     "normalized_edf",
     "parse_band",

@@ -108,29 +108,44 @@ def setup_tables(spaces: list[dict]) -> list[tuple[str, list[str], list[list[str
 
 def best_trials(rows: list[dict], k: int = 5) -> list[dict]:
     """The ``k`` finished trials of lowest error, each described as it was trained (its
-    config, not the raw draw: group widths and widths adjusted to fit)."""
+    config, not the raw draw: group widths and widths adjusted to fit), with the RegNet
+    rule nearest its widths (:func:`~cnnlab.design.regnet_fit.fit_regnet`: the paper
+    found the best AnyNetX_E networks fit it well, which is how RegNet was found)."""
+    from cnnlab.design.regnet_fit import fit_regnet
+
     best = sorted(rows, key=lambda r: (r["error_pct"], r["id"]))[:k]
     out = []
     for r in best:
         c = r["config"]
+        fit = fit_regnet(c["depths"], c["widths"])
         out.append({"id": r["id"], "error_pct": r["error_pct"], "macs": r["macs"],
                      "params": r["params"], "acts": r["acts"], "stem_width": c.get("stem_width"),
                      "depths": list(c["depths"]), "widths": list(c["widths"]),
                      "bottleneck_ratios": [round(b, 3) for b in c["bottleneck_ratios"]],
-                     "group_widths": list(c["group_widths"])})
+                     "group_widths": list(c["group_widths"]),
+                     "regnet_fit": {"w0": fit.w0, "wa": round(fit.wa, 3), "wm": round(fit.wm, 3),
+                                    "e_fit": round(fit.fit_error, 4)}})
     return out
 
 
 BEST_HEADER = ["space", "trial", "error %", "MACs", "params", "acts", "depths", "widths",
-               "bottleneck ratios", "group widths"]
+               "bottleneck ratios", "group widths", "nearest RegNet rule (e_fit)"]
 
 
 def best_trials_rows(spaces: list[dict]) -> list[list[str]]:
     """Rows under :data:`BEST_HEADER`, every space's best trials in turn."""
     return [[s["label"], str(t["id"]), f"{t['error_pct']:.2f}", format_count(t["macs"]),
              format_count(t["params"]), format_count(t["acts"]), str(t["depths"]),
-             str(t["widths"]), str(t["bottleneck_ratios"]), str(t["group_widths"])]
+             str(t["widths"]), str(t["bottleneck_ratios"]), str(t["group_widths"]),
+             _fit_text(t.get("regnet_fit"))]
             for s in spaces for t in s.get("best_trials", [])]
+
+
+def _fit_text(fit: dict | None) -> str:
+    """The fitted rule in a cell; "" for a summary written before fits were reported."""
+    if not fit:
+        return ""
+    return f"w0 {fit['w0']}, wa {fit['wa']:.3g}, wm {fit['wm']:.3g} ({fit['e_fit']:.3f})"
 
 
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:

@@ -115,7 +115,11 @@ def report_notes(summary: dict) -> list[str]:
         "Best networks: each as trained (widths and group widths as adjusted to fit); "
         "bottleneck ratio = inner width / block width; acts = activations per image, the "
         "output elements of every conv and of the head (the RegNet paper's third "
-        "complexity measure).",
+        "complexity measure). Nearest RegNet rule: the (w0, wa, wm) whose quantised "
+        "linear widths come nearest the network's block widths, by grid search as the "
+        "paper fits them; e_fit = the mean |ln(rule's width / network's width)| over the "
+        "blocks (0: the rule makes these widths exactly; the paper found good networks "
+        "fit well).",
         f"Not recorded in a sweep: {NOT_RECORDED}.",
     ]
 
