@@ -1,8 +1,8 @@
 """Numbers as people read them in tables, figures and messages: significant figures,
-decimal prefixes, byte sizes, ordinals, and settings as config.yaml writes them. One
-room, so the zoo, the throughput table, the design report, `cnnlab models`, `cnnlab
-summary`, `cnnlab compare` and the run report write a count (and a size in bytes) the
-same way."""
+decimal prefixes, byte sizes, ordinals, settings as config.yaml writes them, and rich
+tables as plain text. One room, so the zoo, the throughput table, the design report,
+`cnnlab models`, `cnnlab summary`, `cnnlab compare` and the run report write a count
+(and a size in bytes) the same way."""
 
 from __future__ import annotations
 
@@ -79,3 +79,19 @@ def setting_text(value) -> str:
     if isinstance(value, (dict, list, tuple)):
         return json.dumps(value)
     return str(value)
+
+
+def rich_as_text(*renderables, width: int = 200) -> str:
+    """rich tables and text as plain text (no colour, lines right-stripped): the
+    ``str()`` of a summary or a comparison. ``force_jupyter=False``: in a notebook rich
+    would send the output to the notebook's display, not to the string (it was '')."""
+    import io
+
+    from rich.console import Console
+
+    buf = io.StringIO()
+    console = Console(file=buf, width=width, no_color=True, highlight=False,
+                      force_terminal=False, force_jupyter=False, emoji=False)
+    for renderable in renderables:
+        console.print(renderable)
+    return "\n".join(line.rstrip() for line in buf.getvalue().splitlines())

@@ -27,6 +27,19 @@ def test_repr_is_the_table(lenet_summary):
     assert "Total" in text and lenet_summary.flow_str() in text
 
 
+def test_the_text_is_a_string_in_a_notebook_too(lenet_summary, monkeypatch):
+    # rich saw Jupyter and sent the table to the notebook's display: str() was ''.
+    import rich.console
+
+    from cnnlab.formatting import rich_as_text
+
+    monkeypatch.setattr(rich.console, "_is_jupyter", lambda: True)
+    assert Console().is_jupyter  # the stand-in works
+    text = str(lenet_summary)
+    assert "Total" in text and lenet_summary.flow_str() in text
+    assert rich_as_text("a", "[b]bold[/b]") == "a\nbold"
+
+
 def test_html_is_a_table_with_a_row_per_layer_and_the_totals(lenet_summary):
     page = lenet_summary._repr_html_()
     assert page.startswith("<table><caption>lenet&lt;d2l&gt;  ·  input 1x28x28")

@@ -28,17 +28,16 @@ the bias adds of its linear layers, so its RegNet numbers are a few thousand hig
 from __future__ import annotations
 
 import html
-import io
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import torch
 from rich import box
-from rich.console import Console, Group
+from rich.console import Group
 from rich.table import Table
 from torch import nn
 
-from cnnlab.formatting import format_bytes, format_count
+from cnnlab.formatting import format_bytes, format_count, rich_as_text
 from cnnlab.inspect._input import first_conv_channels, resolve
 from cnnlab.inspect._measure import (
     ForwardFailed,
@@ -216,11 +215,7 @@ class ModelSummary:
         return str(self)
 
     def __str__(self) -> str:
-        buf = io.StringIO()
-        console = Console(file=buf, width=200, no_color=True, highlight=False,
-                          force_terminal=False, emoji=False)
-        console.print(self.renderable())
-        return "\n".join(line.rstrip() for line in buf.getvalue().splitlines())
+        return rich_as_text(self.renderable())
 
     def to_dict(self) -> dict:
         totals = asdict(self.totals) | self.totals.megabytes()

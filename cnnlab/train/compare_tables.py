@@ -3,12 +3,11 @@ in, laid out for a terminal (rich), a notebook (HTML) and ``str()``."""
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Callable
 from html import escape as html_escape
 
-from cnnlab.formatting import format_count, setting_text
+from cnnlab.formatting import format_count, rich_as_text, setting_text
 from cnnlab.train.compare import RunComparison
 from cnnlab.train.compared_run import ComparedRun, finite
 
@@ -132,13 +131,5 @@ def html_tables(comparison: RunComparison) -> str:
 
 def plain_text(comparison: RunComparison) -> str:
     """Both tables and the notes as plain text (200 columns, no colour)."""
-    from rich.console import Console
-
-    buf = io.StringIO()
-    console = Console(file=buf, width=200, no_color=True, highlight=False,
-                      force_terminal=False, emoji=False)
-    for table in rich_tables(comparison):
-        console.print(table)
-    for note in comparison.notes():
-        console.print(f"Note: {note}")
-    return "\n".join(line.rstrip() for line in buf.getvalue().splitlines())
+    return rich_as_text(*rich_tables(comparison),
+                        *(f"Note: {note}" for note in comparison.notes()))
