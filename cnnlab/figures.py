@@ -19,11 +19,12 @@ def subplots(*args, **kwargs):
     """``(figure, axes)`` as ``matplotlib.pyplot.subplots`` gives them, on a Figure of
     their own that is drawn to files (by Agg) and never shown. pyplot is left alone: no
     backend is switched, so a notebook that trains a run keeps its inline figures, and
-    nothing is left open in pyplot's list of figures. (matplotlib is imported on first
-    use, so commands that draw nothing never pay for it.)"""
-    from matplotlib.figure import Figure
+    nothing is left open in pyplot's list of figures; a notebook shows it all the same
+    (:class:`~cnnlab.shown_figure.ShownFigure`). (matplotlib is imported on first use, so
+    commands that draw nothing never pay for it.)"""
+    from cnnlab.shown_figure import ShownFigure
 
-    fig = Figure(figsize=kwargs.pop("figsize", None))
+    fig = ShownFigure(figsize=kwargs.pop("figsize", None))
     return fig, fig.subplots(*args, **kwargs)
 
 
