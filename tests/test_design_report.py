@@ -232,3 +232,12 @@ def test_same_space_sweeps_in_folders_of_one_name_keep_apart(tmp_path):
     b = sweep(tmp_path / "b" / "sweep", [20.0, 21.0])
     spaces = analyze([a, b], tmp_path / "r", resamples=50)["spaces"]
     assert [s["label"] for s in spaces] == [f"anynetx_b ({a})", f"anynetx_b ({b})"]
+
+
+def test_one_sweep_can_be_analysed_given_alone(tmp_path):
+    # A folder given as a string was read letter by letter ("s does not exist"); a Path
+    # was "not iterable".
+    folder = sweep(tmp_path / "sweep", [30.0, 31.0])
+    for given in (str(folder), folder):
+        [space] = analyze(given, tmp_path / f"r-{type(given).__name__}", resamples=50)["spaces"]
+        assert space["done"] == 2

@@ -26,7 +26,9 @@ from __future__ import annotations
 import html
 import itertools
 import json
+import os
 import textwrap
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,9 +91,13 @@ class SpaceResult:
         return np.array([r["macs"] for r in self.rows], dtype=np.float64)
 
 
-def load_sweeps(directories) -> list[SpaceResult]:
-    """Each sweep's done trials, labelled by space (plus the folder when spaces repeat)."""
-    directories = list(directories)
+def load_sweeps(directories: str | os.PathLike | Sequence[str | os.PathLike]
+                ) -> list[SpaceResult]:
+    """Each sweep's done trials, labelled by space (plus the folder when spaces repeat);
+    ``directories``: one sweep's folder or several."""
+    # One folder given alone: a string was read letter by letter ("s does not exist").
+    directories = ([directories] if isinstance(directories, (str, os.PathLike))
+                   else list(directories))
     folders = [Path(d).resolve() for d in directories]
     for d, folder in zip(directories, folders, strict=True):
         if folders.count(folder) > 1:  # it would be compared with itself: D = 0
@@ -326,9 +332,10 @@ def check_report_folder(out: Path) -> None:
                          "folder)")
 
 
-def analyze(directories, out: str | Path, bins: int = 10, resamples: int = 2000,
-            seed: int = 0) -> dict:
-    """Write the report files for these sweeps into ``out``; return the summary.
+def analyze(directories: str | os.PathLike | Sequence[str | os.PathLike], out: str | Path,
+            bins: int = 10, resamples: int = 2000, seed: int = 0) -> dict:
+    """Write the report files for these sweeps (one folder, or several) into ``out``;
+    return the summary.
 
     ``out`` must be missing, empty or an earlier analysis's folder (:func:`check_report_folder`).
     """
