@@ -133,3 +133,13 @@ def test_a_best_checkpoint_picked_before_the_last_epoch_is_called_optimistic(
     metrics = run_dir / "metrics.csv"
     metrics.write_text("".join(metrics.read_text().splitlines(keepends=True)[:2]))
     assert not evaluate_run(run_dir, device="cpu").picked_on_this_split
+
+
+def test_load_run_takes_any_device_cnnlab_takes_and_names_a_wrong_one(tiny_run):
+    # "auto" and "gpu" failed with torch's own "Expected one of cpu, cuda, ipu, xpu, ...".
+    from cnnlab.train import ConfigError, load_run
+
+    assert next(load_run(tiny_run, device="auto").model.parameters()).device.type in (
+        "cpu", "cuda", "mps")
+    with pytest.raises(ConfigError, match="unknown device 'gpu'; use auto, cpu, cuda"):
+        load_run(tiny_run, device="gpu")

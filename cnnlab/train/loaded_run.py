@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
 from torch import nn
 
 from cnnlab.models import model_info
@@ -14,6 +13,7 @@ from cnnlab.models.interop import load_state_dict_checked, model_to_load
 from cnnlab.notices import CnnlabWarning, warn_user
 from cnnlab.train import checkpoint as ckpt
 from cnnlab.train.config import ConfigError, TrainConfig
+from cnnlab.train.device import select_device
 from cnnlab.train.evaluate import Preprocess, check_tta_shift
 from cnnlab.train.run_files import check_run_folder
 
@@ -88,9 +88,12 @@ def load_run(run_dir: str | Path, which: str = "best", device: str = "cpu",
 
     ``pytorch_ops`` builds the network from PyTorch's own layers even when the run
     trained on cnnlab's from-scratch ones (``scratch_ops``: the same weights under the
-    same names), for what needs standard layers, such as ONNX export.
+    same names), for what needs standard layers, such as ONNX export. ``device``: as
+    anywhere in cnnlab ("cpu", "cuda", "cuda:N", "mps", or "auto" for the best there is),
+    checked first.
     """
     check_which(which)
+    dev = select_device(str(device))  # a torch error ("Expected one of cpu, cuda, ...") before
     run_dir = Path(run_dir)
     check_run_folder(run_dir)
     path = run_dir / "checkpoints" / f"{which}.safetensors"
@@ -125,6 +128,6 @@ def load_run(run_dir: str | Path, which: str = "best", device: str = "cpu",
     # A "last" checkpoint evaluates the weights training evaluated: the EMA's, or
     # Lookahead's (slow + alpha (fast - slow)), kept beside the live ones.
     load_state_dict_checked(model, ckpt.evaluated_weights(groups), source=str(path))
-    model.to(torch.device(device)).eval()
+    model.to(dev).eval()
     return LoadedRun(run_dir, cfg, model, list(state["classes"]), pp, path, state.get("epoch"),
                      state.get("step_in_epoch") or 0)
