@@ -173,6 +173,10 @@ def test_pixels_and_pil_images_are_classified_as_the_same_picture_in_a_file(run_
     from_file = predict_image(run, image, top_k=3)
     assert predict_image(run, str(image), top_k=3) == from_file
     assert predict_image(run, Image.open(image), top_k=3) == from_file
+    # The run's folder itself, as predict_images takes it ('str' object has no attribute
+    # 'preprocess' before).
+    assert predict_image(run_dir, image, top_k=3) == predict_image(str(run_dir), image,
+                                                                     top_k=3) == from_file
     assert predict_image(run, torch.tensor(pixels)[None], top_k=3) == from_file
     assert predict_image(run, pixels, top_k=3) == from_file
     as_float = predict_image(run, torch.tensor(pixels).float() / 255, top_k=3)

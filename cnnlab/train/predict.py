@@ -117,13 +117,17 @@ def open_for_prediction(run_dir, which: str = "best", device: str = "cpu"):
 def predict_image(run, image, top_k: int = 3, invert: bool = False,
                   tta: bool = True) -> list[tuple[str, float]]:
     """Top-k (class, probability) of one image for a run from ``load_run`` or
-    ``open_for_prediction``: an image file's path, a PIL image or pixels
-    (:func:`image_to_tensor` says which), prepared as the run's training prepared its own.
+    ``open_for_prediction`` (or a run's folder or .onnx file, opened here: its best
+    checkpoint, on the CPU; open it once for many images): an image file's path, a PIL
+    image or pixels (:func:`image_to_tensor` says which), prepared as the run's training
+    prepared its own.
 
     With ``tta`` the logits are averaged over the test-time views the run evaluated with
     (``run.tta``), as its reported accuracy was; without, the image alone.
     """
     check_top_k(top_k)
+    if isinstance(run, str | Path):  # a folder failed: "'str' object has no attribute ..."
+        run = open_for_prediction(run)
     pp = run.preprocess
     light_on_dark = _light_on_dark_data(run.data)
     # A light cut-out garment's transparent surround is the black its training images
