@@ -231,3 +231,16 @@ def test_a_channel_that_never_changes_is_centred_not_divided_by_zero(tmp_path):
     assert result.preprocess.std[2] == 1.0 and result.preprocess.mean[2] == 0.0
     assert all(s != 1.0 for s in result.preprocess.std[:2])
     assert math.isfinite(result.final["train_loss"]) and math.isfinite(result.final["test_loss"])
+
+
+def test_train_names_what_it_takes_and_takes_a_data_spec(tmp_path):
+    # train("lenet_modern") and train(cfg, data="synthetic") failed deep inside with
+    # AttributeErrors; evaluate_run already took a spec as data.
+    with pytest.raises(TypeError, match=r"train\(\) takes a TrainConfig, not 'lenet_modern': "
+                                        r"build one with resolve_config"):
+        train("lenet_modern")
+    with pytest.raises(TypeError, match="data is int: give the splits load_dataset"):
+        train(tiny_cfg(tmp_path), data=42)
+    result = train(tiny_cfg(tmp_path, data="fashion-mnist"), data="synthetic",
+                   write_run_dir=False, console=False)
+    assert len(result.history) == 1

@@ -151,3 +151,10 @@ def check_preset(cfg: TrainConfig) -> None:
         f"the preset's name. Build it with resolve_config({cfg.model!r}, "
         f"preset={cfg.preset!r}, overrides={given!r}) (from cnnlab.train), which applies "
         "the preset, then your settings over it")
+
+
+def set_by_preset(cfg: TrainConfig, key: str) -> bool:
+    """Whether ``cfg``'s ``key`` is what its preset set (the fast preset's EMA decay of
+    0.999 is warm-up-bound in a 10-epoch run by design: no warning every run)."""
+    preset = cfg.applied_preset
+    return preset is not None and preset_values(preset, cfg.model).get(key) == getattr(cfg, key)

@@ -31,10 +31,11 @@ from cnnlab.train.loaded_run import check_which as check_which
 from cnnlab.train.loaded_run import load_run as load_run
 from cnnlab.train.model_setup import warn_of_a_small_input
 from cnnlab.train.optim import lr_factor, warmup_step_count, warn_of_an_ema_decay_out_of_reach
-from cnnlab.train.presets import check_preset, preset_values
+from cnnlab.train.presets import check_preset, set_by_preset
 from cnnlab.train.run_data import (
     DATA_RECORD,
     check_same_data,
+    train_arguments,
     warn_of_colour_read_as_grey,
     write_data_record,
 )
@@ -82,7 +83,7 @@ def check_evaluated_data(run_dir: str | Path, splits: DatasetSplits) -> None:
         "(data=SPEC)."))
 
 
-def train(cfg: TrainConfig, *, data: DatasetSplits | None = None, console=None,
+def train(cfg: TrainConfig, *, data: DatasetSplits | str | None = None, console=None,
           write_run_dir: bool = True) -> TrainResult:
     """Train ``cfg.model`` and leave a complete run directory (unless told not to).
 
@@ -90,8 +91,10 @@ def train(cfg: TrainConfig, *, data: DatasetSplits | None = None, console=None,
         cfg: the run's settings; build one with a preset through ``resolve_config``
             (``TrainConfig(preset=...)`` alone applies none, and is refused).
         data: the data to train and evaluate on (``cnnlab.load_dataset``, a subset of
-            it, made in a notebook); None loads what ``cfg.data`` names. Data given is
-            recorded in the run's data.json, and ``resume`` then needs the same data.
+            it, made in a notebook); None loads what ``cfg.data`` names, and a spec
+            ("fashion-mnist", "folder:PATH", "synthetic") is ``cfg.data`` given here.
+            Data given as splits is recorded in the run's data.json, and ``resume`` then
+            needs the same data.
         console: where the progress goes. None: standard error, as a progress bar in a
             terminal or notebook with a line per epoch (``cfg.quiet``: the lines alone,
             as ``cnnlab train --quiet``); a ``rich.console.Console`` to send it
@@ -118,15 +121,16 @@ def train(cfg: TrainConfig, *, data: DatasetSplits | None = None, console=None,
     return train_with_trainer(cfg, data=data, console=console, write_run_dir=write_run_dir)[1]
 
 
-def train_with_trainer(cfg: TrainConfig, *, data: DatasetSplits | None = None, console=None,
-                       write_run_dir: bool = True) -> tuple[Trainer, TrainResult]:
+def train_with_trainer(cfg: TrainConfig, *, data: DatasetSplits | str | None = None,
+                       console=None, write_run_dir: bool = True) -> tuple[Trainer, TrainResult]:
     """As :func:`train`, also returning the Trainer (its model, optimizer, loaders)."""
     with torch_settings_kept():
         return _train(cfg, data, console, write_run_dir)
 
 
-def _train(cfg: TrainConfig, data: DatasetSplits | None, console,
+def _train(cfg: TrainConfig, data: DatasetSplits | str | None, console,
            write_run_dir: bool) -> tuple[Trainer, TrainResult]:
+    cfg, data = train_arguments(cfg, data)
     # Checked as `cnnlab train` checks it (resolve_config): a plan only a new run must
     # hold. The data's paths as config.yaml keeps them: absolute, found from anywhere.
     cfg = absolute_data_paths(cfg.validate().check_new_run())
@@ -158,7 +162,7 @@ def _train(cfg: TrainConfig, data: DatasetSplits | None, console,
         if run_dir is not None and is_main:  # nothing was written: leave no empty run
             remove_unused_run_dir(run_dir, created_from)
         raise
-    if is_main and not _the_presets_own(cfg, "ema_decay"):  # its choice, not the user's
+    if is_main and not set_by_preset(cfg, "ema_decay"):  # its choice, not the user's
         steps = cfg.epochs * math.ceil(trainer.steps_per_epoch / cfg.accum_steps)
         warn_of_an_ema_decay_out_of_reach(cfg.ema_decay, steps)
     with run_lock(run_dir if is_main else None):  # `resume` of it meanwhile is refused
@@ -306,13 +310,6 @@ def _resume(run_dir: Path, data: DatasetSplits | None, console, extra_epochs: in
                 ckpt.mend_readable_copy(run_dir / "checkpoints" / f"{which}.safetensors")
         write_run_outputs(trainer, result)
     return result
-
-
-def _the_presets_own(cfg: TrainConfig, key: str) -> bool:
-    """Whether ``cfg``'s ``key`` is what its preset set (the fast preset's EMA decay of
-    0.999 is warm-up-bound in a 10-epoch run by design: no warning every run)."""
-    preset = cfg.applied_preset
-    return preset is not None and preset_values(preset, cfg.model).get(key) == getattr(cfg, key)
 
 
 def _warn_if_the_schedule_restarts(trainer: Trainer, extra_epochs: int) -> None:

@@ -203,3 +203,20 @@ def _a_colour_image(root: str | Path, looked_at: int = 24) -> Path | None:
             if seen >= looked_at:
                 return None
     return None
+
+
+def train_arguments(cfg, data) -> tuple[TrainConfig, DatasetSplits | None]:
+    """train()'s first two arguments as it takes them, or a TypeError naming what it
+    takes: a model's name or a data spec failed deep inside with an AttributeError."""
+    if not isinstance(cfg, TrainConfig):
+        shown = repr(cfg) if isinstance(cfg, str) else type(cfg).__name__
+        raise TypeError(f"train() takes a TrainConfig, not {shown}: build one with "
+                        "resolve_config(MODEL, preset='fast') (a preset's recipe) or "
+                        "TrainConfig(model=MODEL, ...)")
+    if isinstance(data, str):  # a spec, as evaluate_run takes one: the config's data
+        return dataclasses.replace(cfg, data=data), None
+    if data is not None and not isinstance(data, DatasetSplits):
+        raise TypeError(f"data is {type(data).__name__}: give the splits load_dataset() "
+                        "returns (or a subset of them), a spec such as 'fashion-mnist', or "
+                        "None for what cfg.data names")
+    return cfg, data
