@@ -34,6 +34,16 @@ def test_pool_output_size_takes_the_same_keywords():
     assert got == want == pool_output_size(28, 3, 2, 2, ceil_mode=True)
 
 
+def test_pool_output_size_strides_by_the_window_as_the_pool_does():
+    # It took conv_output_size's stride of 1: 27 where pool2d(x, 2) gives 14.
+    from cnnlab.ops import pool2d
+
+    x = torch.zeros(1, 1, 28, 28)
+    assert pool_output_size(28, 2) == 14 and pool_output_size(28, kernel_size=3) == 9
+    assert pool2d(x, 2).shape[-1] == F.max_pool2d(x, 2).shape[-1] == 14
+    assert pool_output_size(28, 2, s=1) == pool_output_size(28, 2, stride=1) == 27
+
+
 @pytest.mark.parametrize("call, words", [
     (lambda: conv_output_size(28, 5, 2, padding=2), "both p=2 and padding=2; give one"),
     (lambda: conv_output_size(28, 5, s=2, stride=3), "both s=2 and stride=3"),

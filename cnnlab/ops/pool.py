@@ -32,7 +32,7 @@ def pool_output_size(
     n: int,
     k: int | None = None,
     p: int = 0,
-    s: int = 1,
+    s: int | None = None,
     d: int = 1,
     ceil_mode: bool = False,
     *,
@@ -47,11 +47,15 @@ def pool_output_size(
     be given instead of ``k``, ``p`` (total), ``s`` and ``d``, as for
     :func:`conv_output_size`.
 
+    The stride defaults to the window, as :func:`pool2d`'s and PyTorch's pooling's do
+    (``pool_output_size(28, 2)`` is 14; it was 27, conv_output_size's stride of 1).
     Without ``ceil_mode`` this is exactly :func:`conv_output_size`. With it, the
     division rounds up, and a last window starting at or beyond ``n + p // 2`` (in
     the trailing padding) is dropped, PyTorch's rule. Rounding up lets a window hang
     over the end, so in ceil mode a kernel may even be longer than the padded input.
     """
+    if s is None:  # the window, unless stride= says otherwise
+        s = 1 if stride is not None else (kernel_size if kernel_size is not None else k)
     k, p, s, d = one_axis_args("pool_output_size", k, p, s, d,
                                kernel_size, padding, stride, dilation)
     if not ceil_mode:
