@@ -9,7 +9,20 @@ rich 13, so cnnlab's bars stop without a word when hidden.
 
 from __future__ import annotations
 
+import importlib.util
+
+from rich.console import Console
 from rich.progress import Progress
+
+
+def shows_live(console: Console) -> bool:
+    """Whether a live bar on ``console`` is watched and drawn: a terminal, or a Jupyter
+    notebook that has ipywidgets, which rich draws its live display with (without it,
+    rich warns 'install ipywidgets for Jupyter support' and draws no bar: plain lines
+    serve better there)."""
+    if console.is_terminal:
+        return True
+    return console.is_jupyter and importlib.util.find_spec("ipywidgets") is not None
 
 
 class ProgressBar(Progress):

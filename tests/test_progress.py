@@ -25,3 +25,27 @@ def test_a_shown_bar_still_ends_with_its_last_frame():
     with ProgressBar(console=console) as bar:
         bar.advance(bar.add_task("work", total=2), 2)
     assert "work" in out.getvalue()
+
+
+def test_a_notebook_without_ipywidgets_gets_plain_lines_not_a_bar(monkeypatch):
+    # rich draws its live display in Jupyter with ipywidgets; without them it warned
+    # "install ipywidgets for Jupyter support" and drew no bar.
+    import importlib.util
+
+    import rich.console
+
+    from cnnlab.progress import shows_live
+    from cnnlab.train.runlog import TrainProgress
+
+    monkeypatch.setattr(rich.console, "_is_jupyter", lambda: True)
+    notebook = Console(file=io.StringIO())
+    real_find_spec = importlib.util.find_spec
+
+    def widgets(present):
+        monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: (
+            object() if present else None) if name == "ipywidgets" else real_find_spec(name, *a))
+
+    widgets(False)
+    assert not shows_live(notebook) and TrainProgress(2, 10, console=notebook).quiet
+    widgets(True)
+    assert shows_live(notebook) and not TrainProgress(2, 10, console=notebook).quiet

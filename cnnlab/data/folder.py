@@ -34,7 +34,7 @@ from cnnlab.atomic import atomic_write_bytes, atomic_write_text
 from cnnlab.data.dataset import DataError, DatasetSplits, DataWarning, ImageData, cache_root
 from cnnlab.data.image_file import ImageFileError, decode_image
 from cnnlab.notices import warn_user
-from cnnlab.progress import ProgressBar
+from cnnlab.progress import ProgressBar, shows_live
 
 IMAGE_EXTENSIONS = frozenset(
     {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
@@ -129,7 +129,7 @@ def _decode_tree(
     class_of = np.empty(total, np.int64)
     names, skipped, empty, n = [], [], [], 0
     console = Console(stderr=True)  # no bar into a log: its last frame left a blank line
-    live = console.is_terminal or console.is_jupyter
+    live = shows_live(console)
     with ProgressBar(console=console, disable=not progress or not live, transient=True) as bar:
         task = bar.add_task(f"decoding {root.name}", total=total)
         for class_name, files in per_class.items():

@@ -41,6 +41,7 @@ from rich.progress import (
 
 from cnnlab.atomic import atomic_write_bytes, atomic_write_text, remove_empty_folders_made
 from cnnlab.notices import CnnlabWarning, warn_user
+from cnnlab.progress import shows_live
 
 # Columns of metrics.csv, in order. Per-class accuracy and the confusion matrix
 # go to summary.json and the plots, not to the CSV. peak_memory_mb is in MiB
@@ -334,8 +335,9 @@ class TrainProgress:
     """A rich progress bar: epoch, step, loss, accuracy, images/s, ETA.
 
     With ``quiet``, or when the console is no terminal (a log file, a pipe: a bar there
-    is one last frame of it, nothing to follow; a Jupyter notebook does show the bar), it
-    prints one plain log line per epoch. ``console=False``, or ``silent``: nothing.
+    is one last frame of it, nothing to follow; a Jupyter notebook with ipywidgets does
+    show the bar: :func:`~cnnlab.progress.shows_live`), it prints one plain log line per
+    epoch. ``console=False``, or ``silent``: nothing.
     """
 
     def __init__(self, total_epochs: int, steps_per_epoch: int, quiet: bool = False,
@@ -343,7 +345,7 @@ class TrainProgress:
         if console is False:  # train(console=False): nothing at all
             console, silent = None, True
         self.console = console or Console(stderr=True, soft_wrap=True)
-        live = self.console.is_terminal or self.console.is_jupyter
+        live = shows_live(self.console)
         self.quiet = quiet or silent or not live
         self.silent = silent  # other DDP ranks: rank 0 alone reports
         self.steps_per_epoch = steps_per_epoch
