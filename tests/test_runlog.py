@@ -77,13 +77,18 @@ def test_a_log_file_gets_whole_epoch_lines_not_a_bar_wrapped_at_80_columns():
     assert lines[0].rstrip().endswith("img/s  5.8 s") and "━" not in log.getvalue()
 
 
-def test_a_jupyter_notebook_keeps_its_live_bar():
+def test_a_jupyter_notebook_keeps_its_live_bar(monkeypatch):
+    import importlib.util
     import io
 
     from rich.console import Console
 
     from cnnlab.train.runlog import TrainProgress
 
+    # With ipywidgets, which rich draws the bar with (without: plain lines, test_progress).
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: object() if name == "ipywidgets" else real(name, *a))
     notebook = Console(file=io.StringIO(), force_jupyter=True)
     assert not notebook.is_terminal
     assert TrainProgress(3, 469, console=notebook).shows_steps
