@@ -113,6 +113,15 @@ def test_a_network_written_with_lazy_layers_as_the_book_writes_them_is_summarise
     assert count_macs(book_lenet(), (1, 28, 28)) == 416_520
 
 
+def test_a_named_model_is_built_on_a_fork_of_the_rng():
+    # summary("lenet_d2l") drew its weights from the global RNG: a seeded notebook that
+    # looked at a summary first trained other weights.
+    state = torch.get_rng_state()
+    summary("lenet_d2l")
+    summary("resnet18_small", (1, 32, 32))
+    assert torch.equal(torch.get_rng_state(), state)
+
+
 @pytest.mark.parametrize("name, side, least", [("alexnet", 32, 63), ("vgg11", 31, 32),
                                                ("nin_d2l", 28, 67)])
 def test_a_registered_model_given_too_small_an_input_is_told_its_least(name, side, least):

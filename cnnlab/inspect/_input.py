@@ -153,5 +153,9 @@ def _build_named(name: str, input_size, batch_size: int | None
         options["in_channels"] = sample[0]
     if info.sized_head and sample[1:] != tuple(info.input_size[1:]):
         options["image_size"] = sample[1:]  # its classifier is sized for the image
-    return get_model(name, **options), sample, _batch(input_size, batch, batch_size)
+    # Its initialisation on a fork of the RNG: a look at a model's summary must not change
+    # the weights a seeded notebook draws next (summary's promise; the named case broke it).
+    with torch.random.fork_rng(devices=[]):
+        model = get_model(name, **options)
+    return model, sample, _batch(input_size, batch, batch_size)
 
