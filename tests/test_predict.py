@@ -23,7 +23,7 @@ def run_and_image(tiny_run, tmp_path_factory):
 @pytest.mark.parametrize("top_k", [0, -1])
 def test_top_k_below_one_is_refused(run_and_image, top_k):
     run, image = run_and_image
-    with pytest.raises(ConfigError, match=rf"--top-k {top_k}: show at least 1"):
+    with pytest.raises(ConfigError, match=rf"--top-k {top_k} \(top_k={top_k}\): show at least 1"):
         predict_images(run, [image], top_k=top_k)
     result = runner.invoke(app, ["predict", str(run), str(image), "--top-k", str(top_k)])
     assert result.exit_code == 2 and "show at least 1" in result.output, result.output
@@ -232,7 +232,7 @@ def test_pixels_no_class_can_be_read_off_are_refused_by_name(run_and_image, tmp_
     with pytest.raises(ValueError, match=r"an empty image, shape \(1, 0, 0\)"):
         predict_image(run, torch.zeros(1, 0, 0, dtype=torch.uint8))
     for top_k in (0, -1):
-        with pytest.raises(ConfigError, match="show at least 1 class"):
+        with pytest.raises(ConfigError, match=rf"top_k={top_k}\): show at least 1 class"):
             predict_image(run, torch.zeros(1, 28, 28), top_k)
     (tmp_path / "fake.png").write_text("not an image")
     result = runner.invoke(app, ["predict", str(run_dir), str(tmp_path / "fake.png"), "--out",

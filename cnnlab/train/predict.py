@@ -253,4 +253,4 @@ def predict_images(run_dir, paths: str | Path | list, top_k: int = 3, which: str
 
 def check_top_k(top_k: int) -> None:
     if top_k < 1:
-        raise ConfigError(f"--top-k {top_k}: show at least 1 class per image")
+        raise ConfigError(f"--top-k {top_k} (top_k={top_k}): show at least 1 class per image")
