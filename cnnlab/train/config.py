@@ -83,7 +83,10 @@ class TrainConfig:
 
     A preset is applied by ``resolve_config(model, preset=..., overrides={...})``, not by
     ``TrainConfig(preset=...)``, which train() refuses. Unknown names are refused, naming
-    the field meant. ``quiet``: one log line per epoch and no progress bar.
+    the field meant; values are checked by :meth:`validate` (``train()`` calls it), so
+    ``TrainConfig(...).validate()`` in a notebook's cell says at once what a run would
+    refuse (``epochs=-1``, ``schedule="cos"``). ``quiet``: one log line per epoch and no
+    progress bar.
     """
 
     # What to train on what
