@@ -61,6 +61,9 @@ def test_corr2d_reproduces_the_book_example():
     X = torch.arange(9.0).reshape(3, 3)
     K = torch.tensor([[0.0, 1.0], [2.0, 3.0]])
     torch.testing.assert_close(corr2d(X, K), torch.tensor([[19.0, 25.0], [37.0, 43.0]]))
+    # A book reader's NumPy arrays and lists ("no attribute 'dim'" before).
+    torch.testing.assert_close(corr2d(X.numpy(), K.numpy()), corr2d(X, K))
+    assert corr2d(X.tolist(), K.tolist()).tolist() == [[19.0, 25.0], [37.0, 43.0]]
 
 
 @settings(max_examples=30, deadline=None)

@@ -22,6 +22,8 @@ def test_unknown_name_suggests_the_same_name_in_lower_case_first():
     with pytest.raises(UnknownModelError) as err:
         get_model("LeNet")
     assert err.value.suggestions[:4] == LENETS
+    # A ValueError too, as an unknown dataset, preset or design space is.
+    assert isinstance(err.value, KeyError) and isinstance(err.value, ValueError)
 
 
 def test_patterns_ignore_case_and_a_wildcard_gives_the_lenets_alone():

@@ -120,8 +120,10 @@ def register_model(
     return decorate
 
 
-class UnknownModelError(KeyError):
-    """Raised for a model name that is not registered; lists the closest names."""
+class UnknownModelError(KeyError, ValueError):
+    """Raised for a model name that is not registered; lists the closest names. A
+    KeyError (a lookup that failed) and a ValueError, as cnnlab's other unknown names
+    (datasets, presets, design spaces) are: ``except ValueError`` catches them all."""
 
     def __init__(self, name: str, suggestions: list[str],
                  where: str = "`cnnlab models` lists them all"):

@@ -182,8 +182,11 @@ def corr2d(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
     """Two-dimensional cross-correlation of one (h, w) array with one kernel, by loops.
 
     ``Y[i, j] = sum(X[i:i + kh, j:j + kw] * K)`` with no padding and stride 1, the
-    definition the book starts from. Differentiable (autograd records each sum).
+    definition the book starts from. Differentiable (autograd records each sum). NumPy
+    arrays and nested lists are taken as the tensors they hold.
     """
+    # A book reader's numpy array or list failed with "no attribute 'dim'".
+    X, K = torch.as_tensor(X), torch.as_tensor(K)
     if X.dim() != 2 or K.dim() != 2:
         raise ValueError(f"corr2d takes 2-D X and K, got shapes {tuple(X.shape)}, {tuple(K.shape)}")
     h, w = K.shape
