@@ -82,6 +82,10 @@ class LayerRow:
 
 @dataclass
 class SummaryTotals:
+    """A summary's totals: parameters (all, trainable), multiply-adds at the input size,
+    and sizes in bytes of the parameters, the input and the activations (all layer
+    outputs; those autograd keeps for backward). :meth:`megabytes` gives them in MB."""
+
     params: int
     trainable_params: int
     macs: int
@@ -101,6 +105,10 @@ class SummaryTotals:
 
 @dataclass
 class ModelSummary:
+    """What :func:`summary` returns: the layer table (``rows``), the ``totals``, the
+    ``flow`` of shapes through the network, and the input it was measured at. Printed
+    (``str``), in a notebook (HTML) or as JSON (:meth:`to_dict`) it shows as the table."""
+
     model_name: str
     input_size: Shape
     batch_size: int
