@@ -52,6 +52,8 @@ def new_temp_file(path: Path, mode: int = 0o666) -> str:
             os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode))
         except FileExistsError:
             continue
+        except OSError as exc:  # named by the file meant, not by its temporary name
+            raise type(exc)(exc.errno, exc.strerror, str(path)) from None
         return tmp
     raise FileExistsError(f"no free temporary name beside {path}")
 

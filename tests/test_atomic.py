@@ -5,6 +5,7 @@ import errno
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -85,3 +86,11 @@ def test_a_folder_that_cannot_be_fsynced_does_not_undo_a_done_write(tmp_path, mo
     else:
         atomic_write_text(target, "new")
     assert target.read_text() == "new"
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc")
+def test_a_place_that_takes_no_file_is_named_by_the_file_meant_not_its_temporary_name():
+    # "[Errno 2] No such file or directory: '/proc/.nope.png.09974d84.tmp'" before.
+    with pytest.raises(FileNotFoundError) as err:
+        atomic_write_text(Path("/proc/nope.txt"), "x")
+    assert err.value.filename == "/proc/nope.txt" and ".tmp" not in str(err.value)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from typer.testing import CliRunner
 
 from cnnlab.cli import app
@@ -20,6 +22,17 @@ def test_show_refuses_a_file_type_it_cannot_write(tmp_path):
         assert result.exit_code == 2 and name in result.output, result.output
         assert all(suffix in result.output for suffix in GRID_SUFFIXES)
     assert not any(tmp_path.iterdir())
+
+
+def test_show_refuses_a_place_it_cannot_write_before_loading_the_data(tmp_path):
+    # /proc takes no file, even root's: it named the temporary file the write failed on.
+    (tmp_path / "afile").write_text("x")
+    outs = [tmp_path / "afile" / "grid.png"] + ([Path("/proc/grid.png")]
+                                                if Path("/proc/self").is_dir() else [])
+    for out in outs:
+        result = show("--out", out)
+        assert result.exit_code == 2 and f"--out {out}:" in result.output, result.output
+        assert ".tmp" not in result.output
 
 
 def test_show_caps_the_grid(tmp_path):

@@ -199,12 +199,21 @@ def test_an_out_file_it_cannot_write_is_named_after_the_table(run_and_image, tmp
     # A PermissionError traceback, after classifying, and no table. Root ignores
     # permissions, so the refusal is the operating system's, simulated.
     import cnnlab.atomic
+    import cnnlab.cli.paths
 
     def refused(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr(cnnlab.atomic, "new_temp_file", refused)
     run, image = run_and_image
+    # Found before any image is classified, where the place refuses every file ...
+    result = runner.invoke(app, ["predict", str(run), str(image), "--out",
+                                 str(tmp_path / "p.csv")])
+    assert result.exit_code == 2 and "%" not in result.stdout, result.output
+    said = " ".join(result.output.replace("│", " ").split())  # typer's box, unwrapped
+    assert "cannot write in" in said and "(permission denied)" in said, said
+    # ... and, where the write fails only at the end (a full disk), after the table.
+    monkeypatch.setattr(cnnlab.cli.paths, "check_writable_place", lambda *a, **k: None)
     result = runner.invoke(app, ["predict", str(run), str(image), "--out",
                                  str(tmp_path / "p.csv")])
     assert result.exit_code == 1 and result.stdout.count("%") == 3, result.output

@@ -43,9 +43,17 @@ def one_of(*choices: str):
 
 
 def _output_folder(path: Path) -> Path:
+    from cnnlab.train import ConfigError
+
+    from .paths import check_writable_place
+
     blocker = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
     if blocker is not None:
         raise typer.BadParameter(f"{blocker} is a file; the zoo writes a folder of results")
+    try:  # before any model trains: a place it cannot write failed at its first row
+        check_writable_place(path / "zoo.csv", "--out", shown=path)
+    except ConfigError as exc:
+        raise typer.BadParameter(str(exc).removeprefix("--out ")) from None
     return path
 
 

@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from .messages import fail, fail_for, output_console, show_warning
+from .paths import check_output_file
 
 if TYPE_CHECKING:  # the data package (and torch) load in the commands, not for --help
     from cnnlab.data import DatasetSplits
@@ -44,13 +45,14 @@ def _user_errors() -> Iterator[None]:
     """Data errors end the command with one line and exit 1, no traceback. Every skipped
     file is named (the CLI prints data warnings as "warning:" lines)."""
     from cnnlab.data import DataError, DataWarning
+    from cnnlab.train.config import ConfigError
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("always", DataWarning)
             warnings.showwarning = show_warning  # also when this app runs on its own
             yield
-    except (DataError, OSError) as exc:
+    except (DataError, OSError, ConfigError) as exc:
         # OSError too: an unwritable --out or --root is the user's to fix, not a bug.
         fail_for(exc)
 
@@ -143,6 +145,7 @@ def show(
             kind = f"a {out.suffix} file" if out.suffix else "a file without an extension"
             fail(f"--out {out}: cannot write the grid as {kind}; end the name in one of "
                  f"{', '.join(GRID_SUFFIXES)}", code=2)
+        check_output_file(out, "--out", example="grid.png")
         data = _load(dataset, root, download, image_size=image_size, channels=channels, seed=seed)
         part = data.train if split == "train" else data.test
         if len(part) == 0:

@@ -3,26 +3,45 @@ should not end in IsADirectoryError when it saves its result."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
 
 
 def check_output_file(path: Path, option: str, example: str = "result.json") -> None:
-    """Raise ConfigError unless ``path`` can be written as a file: it is not a folder and
-    no part of its folder is an existing file. Missing folders are fine (made later).
-    ``example``: a file name to suggest inside a folder given instead."""
+    """Raise ConfigError unless ``path`` can be written as a file: it is not a folder, no
+    part of its folder is an existing file, and the nearest folder that exists takes a
+    new file (a read-only or forbidden place failed with a traceback after all the work).
+    Missing folders are fine (made later). ``example``: a file name to suggest inside a
+    folder given instead."""
     from cnnlab.train import ConfigError
 
     path = Path(path)
     if path.is_dir():
         raise ConfigError(f"{option} {path} is a folder; give a file name, e.g. "
                           f"{path / example}")
-    for parent in path.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise ConfigError(f"{option} {path}: {parent} is a file, not a folder")
-            break
+    check_writable_place(path, option)
+
+
+def check_writable_place(path: Path, option: str, shown: Path | None = None) -> None:
+    """Raise ConfigError unless a file can be written at ``path``: its nearest existing
+    folder is a folder, and takes a new file, tried with one made and removed at once.
+    ``shown``: the path the message names (the folder a command was given, where ``path``
+    is a file it will write there)."""
+    shown = path if shown is None else shown
+    from cnnlab.atomic import new_temp_file
+    from cnnlab.train import ConfigError
+
+    folder = next(p for p in (*Path(path).absolute().parents, Path("/")) if p.exists())
+    if not folder.is_dir():
+        raise ConfigError(f"{option} {shown}: {folder} is a file, not a folder")
+    try:
+        os.unlink(new_temp_file(folder / ".cnnlab-write-check"))
+    except OSError as exc:
+        raise ConfigError(f"{option} {shown}: cannot write in {folder} "
+                          f"({(exc.strerror or str(exc)).lower()}); choose another place") \
+            from None
 
 
 def output_file(*suffixes: str, what: str = "the rows"):
