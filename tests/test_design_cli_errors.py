@@ -69,7 +69,8 @@ def test_resume_moves_a_sweep_to_another_device_and_retries_failed_trials(tmp_pa
     result = invoke("run", "--resume", out)
     assert result.exit_code == 2 and "'nosuch'" in result.output and "--device" in result.output
     result = invoke("run", "--resume", out, "--device", "cpu", "--threads", "1")
-    assert result.exit_code == 0, result.output
+    # Its one trial is still the failed one (1: nothing to analyse yet).
+    assert result.exit_code == 1, result.output
     assert "--retry-failed" in result.output  # the failed trial is kept, and it says how
     with TrialStore(out) as store:
         assert store.trial(0)["status"] == "failed"
@@ -232,3 +233,16 @@ def test_a_new_sweep_without_a_band_is_told_the_range_it_spans(tmp_path, monkeyp
     [message] = said
     assert message.startswith("no --macs band: these 20 networks range over every complexity")
     assert "give one (e.g. --macs " in message
+
+
+def test_a_sweep_whose_every_trial_failed_exits_1(tmp_path, monkeypatch):
+    # It exited 0, as a good sweep does: a script could not tell.
+    import cnnlab.design.executors as executors
+
+    monkeypatch.setattr(executors, "run_trial", lambda task: {
+        "id": task["id"], "status": "failed", "message": "RuntimeError: boom",
+        "worker": "here", "wall_time_s": 0.0})
+    result = invoke("run", *TINY, "--workers", "1", "--out", tmp_path / "s")
+    assert result.exit_code == 1, result.output
+    said = " ".join(result.output.split())
+    assert "0 done, 1 failed" in said and "every trial of" in said and "nothing to analyse" in said

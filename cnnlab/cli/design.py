@@ -213,6 +213,10 @@ def run(
     if counts["failed"]:
         console.print(f"failed trials are kept as they are; train them again with: "
                       f"cnnlab design run --resume {directory} --retry-failed")
+    if counts["failed"] and not counts["done"]:
+        # Nothing to analyse: a script must see it (it exited 0, as for a good sweep).
+        fail(f"every trial of {directory} failed (each one's error is printed above, and "
+             "kept in its trials.sqlite): nothing to analyse", code=1)
 
 
 def _sweep_bar():
