@@ -39,3 +39,14 @@ def test_show_caps_the_grid(tmp_path):
     result = show("--n", "100000", "--out", tmp_path / "g.png")
     assert result.exit_code == 2 and "--n" in result.output and str(MAX_GRID) in result.output
     assert not any(tmp_path.iterdir())
+
+
+def test_folder_options_out_of_range_are_refused_by_flag_before_decoding():
+    # They failed as data errors (exit 1) naming the Python field, after decoding.
+    for command, option, value, words in (
+            ("info", "--channels", "2", "--channels 2: 1 (greyscale) or 3 (RGB)"),
+            ("info", "--image-size", "0", "--image-size 0: give the square side"),
+            ("info", "--val-fraction", "1.5", "--val-fraction 1.5: a share of each class"),
+            ("show", "--channels", "4", "--channels 4: 1 (greyscale) or 3 (RGB)")):
+        result = CliRunner().invoke(app, ["data", command, "synthetic", option, value])
+        assert result.exit_code == 2 and words in result.output, result.output

@@ -68,6 +68,19 @@ def _load(dataset: str, root: Path | None, download: bool, **folder_options) -> 
     return load_dataset(dataset, root, **folder_options)
 
 
+def _check_folder_options(image_size: int, channels: int,
+                          val_fraction: float | None = None) -> None:
+    """The folder options' ranges, as a request refused (exit 2, naming the flag) before
+    any image is decoded: they failed as data errors (exit 1) naming the Python field."""
+    if image_size < 1:
+        fail(f"--image-size {image_size}: give the square side in pixels, 1 or more", code=2)
+    if channels not in (1, 3):
+        fail(f"--channels {channels}: 1 (greyscale) or 3 (RGB)", code=2)
+    if val_fraction is not None and not 0 < val_fraction < 1:
+        fail(f"--val-fraction {val_fraction:g}: a share of each class, between 0 and 1 "
+             "(0.2 holds out a fifth)", code=2)
+
+
 def _require_fashion(dataset: str, command: str) -> None:
     from cnnlab.data import DataError, parse_spec
 
@@ -98,6 +111,7 @@ def info(
     seed: int = typer.Option(0, help="Folder: seed of the train/validation split."),
 ) -> None:
     """Where the data came from, its size, shapes and class balance."""
+    _check_folder_options(image_size, channels, val_fraction)
     with _user_errors():
         data = _load(
             dataset, root, download, image_size=image_size, channels=channels,
@@ -138,6 +152,7 @@ def show(
     from cnnlab.data import DataError
     from cnnlab.figures import image_grid
 
+    _check_folder_options(image_size, channels)
     with _user_errors():
         if split not in ("train", "test"):
             fail(f'--split must be "train" or "test", got {split!r}', code=2)
