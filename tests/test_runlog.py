@@ -114,3 +114,23 @@ def test_a_run_that_fails_before_training_leaves_no_out_dir_it_made(tmp_path):
     with pytest.raises(FileNotFoundError, match="missing.safetensors"):
         train(dataclasses.replace(cfg, out_dir=str(tmp_path / "runs")))
     assert [p.name for p in (tmp_path / "runs").iterdir()] == ["earlier"]
+
+
+def test_a_run_name_already_taken_says_where_the_run_went(tmp_path):
+    # `--run-name syn1` wrote to runs/syn1-2 without a word: a script then evaluated syn1.
+    import warnings
+
+    from cnnlab.notices import SetupWarning
+    from cnnlab.train.runlog import new_run_dir
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SetupWarning)
+        first = new_run_dir(tmp_path, "lenet_d2l", "syn1")  # free: nothing said
+        new_run_dir(tmp_path, "lenet_d2l")  # a time-stamped name: nothing said either
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        second = new_run_dir(tmp_path, "lenet_d2l", "syn1")
+    assert (first.name, second.name) == ("syn1", "syn1-2")
+    [told] = [str(w.message) for w in caught if issubclass(w.category, SetupWarning)]
+    assert told == (f"{first} exists: this run is {second} (`cnnlab resume {first}` "
+                    "continues that one)")

@@ -76,6 +76,11 @@ def new_run_dir(out_dir: str | Path, model: str, run_name: str | None = None) ->
         while True:
             try:
                 path.mkdir()  # the claim itself: two runs starting at once get two folders
+                if run_name and n > 1:  # a name asked for and taken: say where it went
+                    from cnnlab.notices import SetupWarning
+
+                    warn_user(f"{base / name} exists: this run is {path} (`cnnlab resume "
+                              f"{base / name}` continues that one)", SetupWarning)
                 return path
             except FileExistsError:
                 n += 1
