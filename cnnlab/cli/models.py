@@ -41,7 +41,8 @@ def summary_command(
         help="Default: the registry's; 10 (Fashion-MNIST) when --input is greyscale "
              "for a model made for RGB; 0: no final linear layer (the features).",
     ),
-    batch_size: int = typer.Option(1, "--batch-size", "-b", min=1),
+    batch_size: int = typer.Option(1, "--batch-size", "-b", min=1,
+                                   help="Images per pass: memory and MACs are for the batch."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Per-layer output shape, parameters, MACs and activation memory of one model.
@@ -132,7 +133,10 @@ def models_command(
     for col, justify in (("Name", "left"), ("Family", "left"), ("Variant", "left"),
                          ("Params", "right"), ("MACs at Input", "right"), ("Input", "left"),
                          ("Book acc.", "right")):
-        table.add_column(col, justify=justify, no_wrap=True)
+        # Counts, shapes and words never wrap or shrink to "5.9…": a narrow terminal folds
+        # the names instead.
+        table.add_column(col, justify=justify, overflow="fold",
+                         no_wrap=col not in ("Name", "Family"))
     failures, cache = [], ComplexityCache()
     # list_models gives natural order (resnet18 < resnet101); a stable sort keeps it per family
     for info in sorted(infos, key=lambda i: i.family):
