@@ -315,9 +315,9 @@ def evaluate(
     console.print(scored.headline(), highlight=False)
     subset = _run_eval_subset(run)
     if subset is not None and subset < res.count:
-        console.print(f"note: the run itself measured its accuracy on its first {subset:,} "
-                      f"test images (eval_subset), so its numbers differ from these; "
-                      f"--eval-subset {subset} repeats them", highlight=False)
+        err.print(f"note: the run itself measured its accuracy on its first {subset:,} "
+                  f"test images (eval_subset), so its numbers differ from these; "
+                  f"--eval-subset {subset} repeats them", highlight=False)
     table = Table()
     table.add_column("class")
     table.add_column("accuracy", justify="right")
