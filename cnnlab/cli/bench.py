@@ -104,8 +104,8 @@ def write_json_if_asked(rows, out: Path | None, device: str = "cpu",
 @app.command("memory")
 def memory(
     model: str = typer.Option("densenet121", help="A DenseNet with a memory_efficient option."),
-    batch_size: int = typer.Option(8, min=1),
-    image_size: int = typer.Option(64, min=1),
+    batch_size: int = typer.Option(8, min=1, help="Images per training step."),
+    image_size: int = typer.Option(64, min=1, help="Square input side, in pixels (RGB)."),
     steps: int = typer.Option(5, min=1,
                               help="Timed training steps per variant (median is shown)."),
     threads: int = typer.Option(1, min=1, help="torch threads; 1 is steadiest on a shared CPU."),
@@ -154,7 +154,7 @@ def memory(
 def loader(
     resize: int = typer.Option(96, min=1,
                                help="Output side (the book: 96 for ResNet/GoogLeNet)."),
-    batch_size: int = typer.Option(128, min=1),
+    batch_size: int = typer.Option(128, min=1, help="Images per batch, for every pipeline."),
     workers: int = typer.Option(2, min=0, help="Worker processes of the book's DataLoader."),
     epochs: int = typer.Option(2, min=1, help="Timed epochs per pipeline (the first is cold)."),
     device: str = typer.Option("cpu", help="Where the DeviceLoader makes batches."),

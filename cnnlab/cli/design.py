@@ -270,9 +270,9 @@ def sample(
     n: int = typer.Option(5, "--n", "-n", min=1, help="How many networks to draw."),
     macs: str = typer.Option(None, help="Complexity band LOW-HIGH, e.g. 5M-20M."),
     image_size: int = typer.Option(28, help="Input side the band refers to."),
-    in_channels: int = typer.Option(1, min=1),
-    num_classes: int = typer.Option(10, min=1),
-    seed: int = typer.Option(0),
+    in_channels: int = typer.Option(1, min=1, help="Input channels the networks take."),
+    num_classes: int = typer.Option(10, min=1, help="Outputs of their classifier."),
+    seed: int = typer.Option(0, help="Sampling seed: network i is the sweep's trial i."),
 ) -> None:
     """Draw networks from a space and show their complexity, without training anything."""
     from cnnlab.design.spaces import parse_band, sample_trial

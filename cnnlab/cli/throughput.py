@@ -41,8 +41,10 @@ def throughput(
     amp: str = typer.Option("off", callback=one_of("auto", *THROUGHPUT_AMP),
                             help="off, bf16, fp16, or auto (as train's: bf16 on CUDA, off "
                                  "elsewhere)."),
-    channels_last: bool = typer.Option(False, "--channels-last/--no-channels-last"),
-    compile: bool = typer.Option(False, "--compile/--no-compile"),
+    channels_last: bool = typer.Option(False, "--channels-last/--no-channels-last",
+                                       help="NHWC memory layout for model and input."),
+    compile: bool = typer.Option(False, "--compile/--no-compile",
+                                 help="torch.compile the step (compile time is not timed)."),
     pad_stem: int = typer.Option(0, "--pad-stem", "--pad-stem-channels", min=0,
                                  help="Compute the first convolution on this many input "
                                       "channels, zeros added (4: the fast kernels; 0 = off)."),
