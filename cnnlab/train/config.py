@@ -83,10 +83,9 @@ class TrainConfig:
 
     A preset is applied by ``resolve_config(model, preset=..., overrides={...})``, not by
     ``TrainConfig(preset=...)``, which train() refuses. Unknown names are refused, naming
-    the field meant; values are checked by :meth:`validate` (``train()`` calls it), so
-    ``TrainConfig(...).validate()`` in a notebook's cell says at once what a run would
-    refuse (``epochs=-1``, ``schedule="cos"``). ``quiet``: one log line per epoch and no
-    progress bar.
+    the field meant; values are checked by :meth:`validate` (``train()`` calls it; in a
+    notebook, ``TrainConfig(...).validate()`` says at once what a run would refuse).
+    ``quiet``: one log line per epoch and no progress bar.
     """
 
     # What to train on what
@@ -120,9 +119,8 @@ class TrainConfig:
     schedule: str = "constant"
     warmup_epochs: float = 0.0  # linear; in optimizer steps, at least 2 when > 0
     label_smoothing: float = 0.0
-    # Weight EMA (0: off), warmed up: after n optimizer steps it applies the smaller of
-    # this and (1 + n)/(10 + n), so a run of fewer than ~9/(1 - ema_decay) steps never
-    # reaches it (0.999: 8,990 steps); train() warns of such a run.
+    # Weight EMA (0: off), warmed up (optim.ema_decay_at): reached after ~9/(1 - ema_decay)
+    # optimizer steps (0.999: 8,990); train() warns of a run too short for a decay given.
     ema_decay: float = 0.0
     # Lookahead: every N optimizer steps the slow weights move lookahead_alpha of the way
     # to the live ones and training restarts from them (0 turns it off).
