@@ -29,9 +29,10 @@ def check_writable_place(path: Path, option: str, shown: Path | None = None) -> 
     folder is a folder, and takes a new file, tried with one made and removed at once.
     ``shown``: the path the message names (the folder a command was given, where ``path``
     is a file it will write there)."""
-    shown = path if shown is None else shown
     from cnnlab.atomic import new_temp_file
     from cnnlab.train import ConfigError
+
+    shown = path if shown is None else shown
 
     folder = next(p for p in (*Path(path).absolute().parents, Path("/")) if p.exists())
     if not folder.is_dir():

@@ -201,8 +201,8 @@ class RunEvaluation:
     epoch: int | None  # epochs trained when that checkpoint was written ...
     step_in_epoch: int  # ... and steps into the next
     epochs: int  # the run's plan
-    # The "best" checkpoint of a run scored on its own test split, before its last epoch:
-    # that epoch was picked for scoring highest on these very images.
+    # The "best" checkpoint of a run scored on its own test split, and picked over a later
+    # evaluated epoch for scoring highest on these very images.
     picked_on_this_split: bool = False
 
     def when(self) -> str:
