@@ -253,7 +253,7 @@ def test_a_runs_config_that_is_empty_or_not_text_is_named(tmp_path, content, wor
 
 
 def test_settings_without_effect_names_only_what_was_given():
-    from cnnlab.train.config import settings_without_effect
+    from cnnlab.cli.train import settings_without_effect
 
     adamw = TrainConfig(optimizer="adamw", momentum=0.9)
     assert settings_without_effect(adamw, set()) == []
@@ -298,3 +298,15 @@ def test_the_fast_preset_takes_a_torchvision_regnet():
     # which torchvision's RegNet builder cannot run on: `cnnlab train tv:regnet_y_400mf
     # --preset fast` ended in NotImplementedError.
     assert resolve_config("tv:regnet_y_400mf", preset="fast").lr == 0.1  # it has BatchNorm
+
+
+def test_a_config_shows_what_was_chosen_and_rebuilds_itself():
+    # A notebook cell's last value was the whole dataclass: ~900 characters.
+    from cnnlab.train import resolve_config
+
+    assert repr(TrainConfig()) == "TrainConfig(model='lenet_modern')"
+    fast = resolve_config("resnet18_small", "fast", overrides={"epochs": 3})
+    text = repr(fast)
+    assert text.startswith("TrainConfig(model='resnet18_small', preset='fast', epochs=3, ")
+    assert len(text) < 300 and "quiet" not in text  # defaults left out
+    assert eval(text, {"TrainConfig": TrainConfig}) == fast

@@ -199,7 +199,6 @@ def _hint_at_fp16_on_a_cpu(cfg) -> None:
 
 def _warn_about_settings_without_effect(cfg, overrides: dict, config_file) -> None:
     from cnnlab.train import TrainConfig
-    from cnnlab.train.config import settings_without_effect
     from cnnlab.train.distributed import launched_as_main
 
     if not launched_as_main():
@@ -215,6 +214,28 @@ def _warn_about_settings_without_effect(cfg, overrides: dict, config_file) -> No
         given |= set(written)
     for note in settings_without_effect(cfg, given):
         warning(note)
+
+
+def settings_without_effect(cfg, given: set[str]) -> list[str]:
+    """What the settings named in ``given`` (flags, a config file's keys) will not do in
+    this run, one sentence each. :meth:`TrainConfig.validate` cannot say it, since a field's
+    default cannot be told from the same value given, so this is for the command line,
+    which knows what the user wrote."""
+    notes = []
+    if "muon_lr" in given and cfg.optimizer != "muon":
+        notes.append(f"muon_lr is used only by optimizer=muon; this run's optimizer is "
+                     f"{cfg.optimizer}, so it has no effect")
+    if "lookahead_alpha" in given and cfg.lookahead_steps == 0:
+        notes.append("lookahead_alpha has no effect without lookahead_steps >= 1 "
+                     "(--lookahead-steps)")
+    if "momentum" in given:
+        if cfg.optimizer == "adamw":
+            notes.append("momentum has no effect with optimizer=adamw (its betas are "
+                         "PyTorch's, 0.9 and 0.999)")
+        elif cfg.optimizer in ("nesterov", "muon") and cfg.momentum == 0:
+            notes.append(f"momentum 0 with optimizer={cfg.optimizer} means 0.9 (Nesterov's "
+                         "step needs momentum); for SGD without momentum use optimizer=sgd")
+    return notes
 
 
 def _guarded(fn):

@@ -198,6 +198,17 @@ class TrainConfig:
             # folder and config.yaml keep the registered spelling, not "LeNet_D2L".
             self.model = self.model.lower()
 
+    def __repr__(self) -> str:
+        """The model and the fields that differ from the defaults, in the field order: a
+        notebook cell's last value reads as what was chosen (the whole dataclass ran to
+        ~900 characters). It builds an equal config; ``to_dict()`` has every field."""
+        def default(f):
+            return f.default_factory() if f.default_factory is not dataclasses.MISSING \
+                else f.default
+        shown = [f"{f.name}={getattr(self, f.name)!r}" for f in fields(self)
+                 if f.repr and (f.name == "model" or getattr(self, f.name) != default(f))]
+        return f"TrainConfig({', '.join(shown)})"
+
     def validate(self) -> TrainConfig:
         def bad(name: str, allowed: str) -> None:
             raise ConfigError(
@@ -385,28 +396,6 @@ class TrainConfig:
 _KIND_WORDS = {"float": "a number", "int": "a whole number", "bool": "true or false",
                "str": "text (quote it if YAML reads it as something else)",
                "None": "null", "dict[str, Any]": "a mapping {key: value, ...}"}
-
-
-def settings_without_effect(cfg: TrainConfig, given: set[str]) -> list[str]:
-    """What the settings named in ``given`` (flags, a config file's keys) will not do in
-    this run, one sentence each. :meth:`TrainConfig.validate` cannot say it, since a field's
-    default cannot be told from the same value given, so this is for the command line,
-    which knows what the user wrote."""
-    notes = []
-    if "muon_lr" in given and cfg.optimizer != "muon":
-        notes.append(f"muon_lr is used only by optimizer=muon; this run's optimizer is "
-                     f"{cfg.optimizer}, so it has no effect")
-    if "lookahead_alpha" in given and cfg.lookahead_steps == 0:
-        notes.append("lookahead_alpha has no effect without lookahead_steps >= 1 "
-                     "(--lookahead-steps)")
-    if "momentum" in given:
-        if cfg.optimizer == "adamw":
-            notes.append("momentum has no effect with optimizer=adamw (its betas are "
-                         "PyTorch's, 0.9 and 0.999)")
-        elif cfg.optimizer in ("nesterov", "muon") and cfg.momentum == 0:
-            notes.append(f"momentum 0 with optimizer={cfg.optimizer} means 0.9 (Nesterov's "
-                         "step needs momentum); for SGD without momentum use optimizer=sgd")
-    return notes
 
 
 def _as_number(value: Any) -> Any:
