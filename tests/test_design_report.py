@@ -23,7 +23,8 @@ CREATED = {"python": "3.11.7", "torch": "2.14.1", "numpy": "2.4.6", "torchvision
 
 
 def sweep(folder, errors, space_spec=None, created=CREATED):
-    spec = space_spec or replace(shaped_spec(), train_subset=10000,
+    # Fashion-MNIST's sizes: a subset of 10,000 training images is a subset there.
+    spec = space_spec or replace(shaped_spec(), data="fashion-mnist", train_subset=10000,
                                  train={"epochs": 1, "eval_subset": 2000})
     with TrialStore(folder, create=True) as store:
         store.init_sweep(spec, len(errors), created=created)
@@ -241,3 +242,19 @@ def test_one_sweep_can_be_analysed_given_alone(tmp_path):
     for given in (str(folder), folder):
         [space] = analyze(given, tmp_path / f"r-{type(given).__name__}", resamples=50)["spaces"]
         assert space["done"] == 2
+
+
+def test_the_setup_never_names_more_test_images_than_the_data_holds():
+    # eval_subset=200 on synthetic data (128 test images) read "the first 200 of the test
+    # split", while the errors were multiples of 1/128.
+    import inspect
+
+    from cnnlab.data.synthetic import make_synthetic
+    from cnnlab.design import describe
+
+    defaults = inspect.signature(make_synthetic).parameters
+    assert describe._SPLIT_SIZES["synthetic"] == {"training": defaults["num_train"].default,
+                                                  "test": defaults["num_test"].default}
+    spec = {**replace(shaped_spec(), train={"eval_subset": 200}).to_dict(), "data": "synthetic"}
+    words = describe.sweep_setup(spec, {}, 1, {}, [])["error measured on"]
+    assert words.startswith("all of the test split (128 images; the first 200 asked)")

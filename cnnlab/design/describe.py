@@ -24,7 +24,15 @@ _SHOWN_TRAIN = ("epochs", "optimizer", "momentum", "weight_decay", "lr", "schedu
                 "batch_size", "eval_subset", "device")
 
 
-def _images(subset: int | None, split: str) -> str:
+# The splits' sizes where the data spec fixes them (a folder's depend on the folder).
+_SPLIT_SIZES = {"fashion-mnist": {"training": 60_000, "test": 10_000},
+                "synthetic": {"training": 512, "test": 128}}  # make_synthetic's defaults
+
+
+def _images(subset: int | None, split: str, data: str | None = None) -> str:
+    size = _SPLIT_SIZES.get(data or "", {}).get(split)
+    if subset and size is not None and subset >= size:  # "the first 200" of 128 images
+        return f"all of the {split} split ({size:,} images; the first {subset:,} asked)"
     return f"the first {subset:,} of the {split} split" if subset else f"all of the {split} split"
 
 
@@ -51,8 +59,8 @@ def sweep_setup(spec: dict, created: dict, planned: int, counts: dict,
         "complexity band": f"{format_band(spec.get('macs'))} MACs{at}, "
                            f"{spec.get('num_classes') or '?'} classes",
         "data": spec.get("data", "?"),
-        "training images": _images(spec.get("train_subset"), "training"),
-        "error measured on": _images(train.get("eval_subset"), "test")
+        "training images": _images(spec.get("train_subset"), "training", spec.get("data")),
+        "error measured on": _images(train.get("eval_subset"), "test", spec.get("data"))
                              + " (top-1 error after the last epoch)",
         "epochs": str(train["epochs"]),
         "optimiser": f"{train['optimizer']}, momentum {train['momentum']:g}, weight decay "
