@@ -227,8 +227,8 @@ def _run_variant(name: str | None, overrides: dict, runs: int, device_kind: str,
                               **{**overrides, "epochs": 1, "warmup_epochs": 0.0})
         with console.status(f"{label}warm-up (1 epoch, untimed) ..."), \
                 warnings.catch_warnings():
-            # What its one epoch would draw (an EMA decay its few steps never reach) is
-            # not so of the timed runs, which say what applies to them.
+            # Its one-epoch, no-warm-up config is not the one raced: what it would be told
+            # is not so of the timed runs, which say what applies to them.
             warnings.simplefilter("ignore", SetupWarning)
             run_once(cfg, data, target)
     recipe = speedrun_config(device_kind, seed=first_seed, **overrides)  # what races

@@ -14,7 +14,6 @@ from cnnlab.data.augment import resize, to_float
 from cnnlab.data.image_file import centre_square, chw_array, fit_image, read_image, to_mode
 from cnnlab.notices import SetupWarning, warn_user
 from cnnlab.train.config import ConfigError
-from cnnlab.train.device import select_device
 from cnnlab.train.evaluate import Preprocess, tta_logits, tta_views
 from cnnlab.train.loaded_run import check_which, load_run
 from cnnlab.train.run_files import NotARunError
@@ -110,7 +109,7 @@ def open_for_prediction(run_dir, which: str = "best", device: str = "cpu"):
         from cnnlab.onnx_run import load_onnx
 
         return load_onnx(run_dir)  # its JSON sidecar holds the classes and preprocessing
-    return load_run(run_dir, which=which, device=str(select_device(device)))
+    return load_run(run_dir, which=which, device=device)  # which checks the device
 
 
 @torch.no_grad()
