@@ -11,6 +11,7 @@ from compare_helpers import FINISHED, data_json, make_run, row, three_epochs
 from typer.testing import CliRunner
 
 from cnnlab.cli import app
+from cnnlab.formatting import rich_as_text
 from cnnlab.train import compare_runs
 from cnnlab.train.compare import RunFilesError
 from cnnlab.train.runlog import RunLogWarning
@@ -188,3 +189,21 @@ def test_a_row_cut_short_is_left_out_with_a_warning_and_the_figure_still_drawn(t
     (edited / "metrics.csv").write_text(text.replace(",0.6,", ",abc,", 1), encoding="utf-8")
     fig = compare_runs([a, edited]).figure()  # a cell of text: that point is not drawn
     assert list(fig.axes[0].lines[1].get_ydata()) == [50.0, 70.0]
+
+
+@pytest.mark.parametrize("width", [60, 80, 120])
+def test_a_narrow_terminal_gets_whole_words_and_the_columns_left_out_named(tmp_path, width):
+    # At 80 columns every cell had been folded ("lenet_bn_d2l" in four lines of letters).
+    runs = [make_run(tmp_path, f"lenet_bn_d2l-{name}", three_epochs(0.5, 0.8, 0.7), FINISHED,
+                     model="lenet_bn_d2l") for name in ("book", "fast")]
+    comparison = compare_runs(runs)
+    text = rich_as_text(*comparison.to_tables(width), width=width)
+    body = text.split("Settings that differ")[0]
+    assert all(len(line) <= width for line in body.splitlines()), text
+    assert "lenet_bn_d2l-book" in body and "80.00%" in body
+    caption = " ".join(body.split("┘")[-1].split())
+    assert caption.startswith(f"not shown at {width} columns: device"), text
+    shown = [name for name in ("images/s", "params", "state") if name in caption]
+    assert width > 100 or shown, text  # a narrow one leaves out more than the device
+    wide = rich_as_text(*comparison.to_tables(200), width=200)
+    assert "not shown" not in wide and "images/s" in wide

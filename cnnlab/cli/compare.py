@@ -46,7 +46,7 @@ def compare(
         comparison = compare_runs(runs, target=target)
     except (ValueError, OSError) as exc:  # ConfigError (exit 2), a damaged file (1)
         fail_for(exc)
-    for table in comparison.to_tables():
+    for table in comparison.to_tables(console.width):
         console.print(table)
     if not comparison.differences and comparison.same_data:
         console.print("The runs' settings are the same (seeds too): they differ by chance "

@@ -176,11 +176,13 @@ class RunComparison:
 
         return comparison_figure(self.runs, self.labels(), x, self.target, self.title())
 
-    def to_tables(self) -> list:
-        """The results table, and the differences' when a setting differs, for rich."""
+    def to_tables(self, width: int | None = None) -> list:
+        """The results table, and the differences' when a setting differs, for rich; given
+        a console's ``width``, the results table leaves out the columns that do not fit
+        (its caption names them)."""
         from cnnlab.train.compare_tables import rich_tables
 
-        return rich_tables(self)
+        return rich_tables(self, width)
 
     def _repr_html_(self) -> str:
         """Both tables, and the notes, for a notebook cell's last value."""
