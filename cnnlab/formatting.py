@@ -1,8 +1,8 @@
 """Numbers as people read them in tables, figures and messages: significant figures,
-decimal prefixes, byte sizes, ordinals, settings as config.yaml writes them, and rich
-tables as plain text. One room, so the zoo, the throughput table, the design report,
-`cnnlab models`, `cnnlab summary`, `cnnlab compare` and the run report write a count
-(and a size in bytes) the same way."""
+decimal prefixes, byte sizes, ordinals, settings as config.yaml writes them, rich
+tables as plain text, and tables narrowed to fit a terminal. One room, so the zoo, the
+throughput table, the design report, `cnnlab models`, `cnnlab summary`, `cnnlab compare`
+and the run report write a count (and a size in bytes) the same way."""
 
 from __future__ import annotations
 
@@ -95,3 +95,57 @@ def rich_as_text(*renderables, width: int = 200) -> str:
     for renderable in renderables:
         console.print(renderable)
     return "\n".join(line.rstrip() for line in buf.getvalue().splitlines())
+
+
+def narrowest_widths(header: list[str], rows: list[list[str]]) -> list[int]:
+    """Each column of a table as narrow as it goes with no cell folded: its widest cell,
+    or its header's longest word (rich wraps a header at its spaces)."""
+    from rich.cells import cell_len
+
+    return [max([max(map(cell_len, name.split()), default=0),
+                 *(cell_len(row[i]) for row in rows)]) for i, name in enumerate(header)]
+
+
+def table_width(widths: list[int]) -> int:
+    """The characters a rich table's columns of these widths take: each with two of
+    padding and a rule (a space in the borderless boxes), and the last rule."""
+    return sum(w + 3 for w in widths) + 1
+
+
+def columns_left_out(header: list[str], rows: list[list[str]], width: int | None,
+                     leave_out_first: list[str]) -> list[str]:
+    """The columns a table goes without to fit ``width`` characters with no word folded
+    mid-way (an 80-column terminal had cut "lenet_bn_d2l" into lines of four letters):
+    ``leave_out_first`` in order, as few as fit; none when it fits or ``width`` is None."""
+    left_out: list[str] = []
+    for name in [None, *leave_out_first]:
+        if name is not None and name in header:
+            left_out.append(name)
+        kept = [i for i, h in enumerate(header) if h not in left_out]
+        if width is None or table_width(narrowest_widths(
+                [header[i] for i in kept], [[row[i] for i in kept] for row in rows])) <= width:
+            break
+    return left_out
+
+
+def fitted_widths(header: list[str], rows: list[list[str]],
+                  width: int | None) -> list[int | None]:
+    """The width to give each column: None (rich's choice) where the headers fit on one
+    line, else each column's narrowest, so that rich wraps the headers at their spaces
+    rather than folding the cells (rich shrinks the widest columns, cells and all)."""
+    from rich.cells import cell_len
+
+    narrowest = narrowest_widths(header, rows)
+    one_line = table_width([max(cell_len(h), w) for h, w in zip(header, narrowest,
+                                                                 strict=True)])
+    if width is None or one_line <= width:
+        return [None] * len(header)
+    return list(narrowest)
+
+
+def left_out_caption(left_out: list[str], width: int | None, elsewhere: str) -> str | None:
+    """A narrowed table's caption: which columns it leaves out and where to see them."""
+    if not left_out:
+        return None
+    return (f"not shown at {width} columns: {', '.join(left_out)} "
+            f"(widen the terminal, or {elsewhere})")

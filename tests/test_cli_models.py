@@ -80,3 +80,20 @@ def test_list_models_gives_the_same_natural_order_as_the_listing():
         "regnet_x_8gf", "regnet_x_16gf", "regnet_x_32gf"]
     assert list_models("resnet1*") == ["resnet18", "resnet18_d2l", "resnet18_small",
                                        "resnet101", "resnet152"]
+
+
+def test_a_narrow_terminal_gets_whole_names_without_the_family_column(listing, monkeypatch):
+    # At 80 columns every name had been folded ("densene" / "t121"): a terminal that
+    # narrow now goes without the Family column, and the caption says so.
+    from rich.console import Console
+
+    from cnnlab.cli import models as models_cli
+
+    monkeypatch.setattr(models_cli, "output_console",
+                        lambda: Console(width=80, soft_wrap=True, no_color=True))
+    output = listing()
+    rows = [line for line in output.splitlines() if line.startswith("│")]
+    assert all(len(line) <= 80 for line in rows), output
+    assert "densenet121" in names_in(output) and "resnext50_32x4d_small" in names_in(output)
+    assert "not shown at 80 columns: Family" in output
+    assert "Family" not in output.split("not shown")[0]

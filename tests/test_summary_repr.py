@@ -79,3 +79,18 @@ def test_a_registered_model_names_its_source_and_a_module_of_ones_own_does_not()
     assert s.to_dict()["source"] == s.source and "Deep Residual Learning" in s._repr_html_()
     plain = summary(torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3)), (1, 8, 8))
     assert "Source" not in dict(plain.totals_lines()) and plain.source == ""
+
+
+def test_a_narrow_console_gets_whole_shapes_and_is_told_what_was_left_out():
+    # At 80 columns rich had folded every shape into a column of numbers ("[1," / "64,").
+    result = summary(get_model("resnet18_d2l"), (1, 96, 96), depth=2)
+    buf = io.StringIO()
+    Console(file=buf, width=80, no_color=True).print(result)
+    text = buf.getvalue()
+    table = text.split("Parameters ")[0]
+    assert all(len(line.rstrip()) <= 80 for line in table.splitlines()), text
+    assert re.search(r"stages\.b2 +Sequential +\[1, 64, 24, 24\] +148K +84\.9M", table), text
+    assert "not shown at 80 columns: Activations" in text
+    wide = io.StringIO()
+    Console(file=wide, width=200, no_color=True).print(result)
+    assert "not shown" not in wide.getvalue() and "Activations" in wide.getvalue()

@@ -85,7 +85,7 @@ def summary_command(
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))  # never wrapped by rich
     else:
-        out.print(result.renderable())
+        out.print(result)
 
 
 def models_command(
@@ -98,8 +98,15 @@ def models_command(
 ) -> None:
     """List registered models: parameters, MACs at each model's default input size (the
     Input column) and, for the book's networks, the test accuracy the book reports."""
+    from rich.markup import escape
+
     from cnnlab.bench.complexity import ComplexityCache
-    from cnnlab.formatting import format_count
+    from cnnlab.formatting import (
+        columns_left_out,
+        fitted_widths,
+        format_count,
+        left_out_caption,
+    )
     from cnnlab.models import list_models, model_info
 
     out = output_console()
@@ -128,16 +135,8 @@ def models_command(
             ("pattern", pattern), ("family", family), ("variant", variant)) if value)
         fail(f"no registered model matches {asked or 'that'}.{' ' + hint if hint else ''} "
              f"Families: {', '.join(families)}", code=2)
-    table = Table(title=f"{len(infos)} model{'s' if len(infos) > 1 else ''}",
-                  header_style="bold", caption=_caption(infos), caption_justify="left")
-    for col, justify in (("Name", "left"), ("Family", "left"), ("Variant", "left"),
-                         ("Params", "right"), ("MACs at Input", "right"), ("Input", "left"),
-                         ("Book acc.", "right")):
-        # Counts, shapes and words never wrap or shrink to "5.9…": a narrow terminal folds
-        # the names instead.
-        table.add_column(col, justify=justify, overflow="fold",
-                         no_wrap=col not in ("Name", "Family"))
-    failures, cache = [], ComplexityCache()
+    header = ["Name", "Family", "Variant", "Params", "MACs at Input", "Input", "Book acc."]
+    failures, rows, cache = [], [], ComplexityCache()
     # list_models gives natural order (resnet18 < resnet101); a stable sort keeps it per family
     for info in sorted(infos, key=lambda i: i.family):
         try:
@@ -145,10 +144,25 @@ def models_command(
             counts = (format_count(params), format_count(macs))
         except Exception as e:  # a listing should survive one broken builder; say which
             failures.append(f"{info.name}: {type(e).__name__}: {e}")
-            counts = ("[red]error[/]", "[red]error[/]")
-        table.add_row(info.name, info.family, info.variant, *counts,
-                      "x".join(map(str, info.input_size)),
-                      _book_accuracy(info))
+            counts = ("error", "error")
+        rows.append([info.name, info.family, info.variant, *counts,
+                     "x".join(map(str, info.input_size)), _book_accuracy(info)])
+    # A narrow terminal goes without the family (the name says it), then the variant.
+    left_out = columns_left_out(header, rows, out.width, ["Family", "Variant"])
+    kept = [i for i, name in enumerate(header) if name not in left_out]
+    header, rows = [header[i] for i in kept], [[row[i] for i in kept] for row in rows]
+    caption = "\n".join(filter(None, [_caption(infos), left_out_caption(
+        left_out, out.width, "cnnlab models --family F")]))
+    table = Table(title=f"{len(infos)} model{'s' if len(infos) > 1 else ''}",
+                  header_style="bold", caption=caption, caption_justify="left")
+    for name, width in zip(header, fitted_widths(header, rows, out.width), strict=True):
+        # Counts, shapes and words never shrink to "5.9…": columns are given the width
+        # their cells need, and a header wraps at its spaces.
+        table.add_column(name, justify="right" if name in ("Params", "MACs at Input",
+                                                           "Book acc.") else "left",
+                         overflow="fold", width=width)
+    for row in rows:
+        table.add_row(*(f"[red]{cell}[/]" if cell == "error" else escape(cell) for cell in row))
     cache.save()
     out.print(table)
     for line in failures:

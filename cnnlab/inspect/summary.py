@@ -37,7 +37,14 @@ from rich.console import Group
 from rich.table import Table
 from torch import nn
 
-from cnnlab.formatting import format_bytes, format_count, rich_as_text
+from cnnlab.formatting import (
+    columns_left_out,
+    fitted_widths,
+    format_bytes,
+    format_count,
+    left_out_caption,
+    rich_as_text,
+)
 from cnnlab.inspect._input import first_conv_channels, resolve
 from cnnlab.inspect._measure import (
     ForwardFailed,
@@ -128,6 +135,8 @@ class ModelSummary:
         return (f"{self.model_name}  ·  input {fmt_shape(self.input_size)}  ·  "
                 f"batch {self.batch_size}  ·  {self.dtype}")
 
+    TEXT_COLUMNS = ("Layer", "Type", "Output shape")  # the others are numbers
+
     def table_cells(self) -> tuple[list[str], list[tuple[int, list[str]]], list[str]]:
         """The layer table as text: header, rows as (indent level, cells), footer.
 
@@ -152,14 +161,25 @@ class ModelSummary:
             rows.append((max(r.depth - 1, 0), cells))
         return header, rows, footer
 
-    def to_table(self) -> Table:
+    def to_table(self, width: int | None = None) -> Table:
+        """The layer table for rich; given a console's ``width``, without the columns
+        that do not fit (the activations first, then the trainable counts and the
+        types), which its caption names: at 80 columns every shape had been folded."""
         header, rows, footer = self.table_cells()
-        table = Table(title=self.title(), box=box.SIMPLE_HEAD, show_footer=True)
-        for i, (name, total) in enumerate(zip(header, footer, strict=True)):
-            table.add_column(name, footer=total, justify="left" if i < 3 else "right",
-                             no_wrap=i < 2)
-        for indent, cells in rows:
-            table.add_row("  " * indent + cells[0], *cells[1:])
+        cells = [["  " * indent + row[0], *row[1:]] for indent, row in rows] + [footer]
+        left_out = columns_left_out(header, cells, width, ["Activations", "Trainable", "Type"])
+        kept = [i for i, name in enumerate(header) if name not in left_out]
+        header, cells = [header[i] for i in kept], [[row[i] for i in kept] for row in cells]
+        table = Table(title=self.title(), box=box.SIMPLE_HEAD, show_footer=True,
+                      caption=left_out_caption(left_out, width, "--json"),
+                      caption_justify="left")
+        widths = fitted_widths(header, cells, width)
+        for name, total, column_width in zip(header, cells[-1], widths, strict=True):
+            table.add_column(name, footer=total, width=column_width,
+                             justify="left" if name in self.TEXT_COLUMNS else "right",
+                             no_wrap=name in ("Layer", "Type"))
+        for row in cells[:-1]:
+            table.add_row(*row)
         return table
 
     def totals_lines(self) -> list[tuple[str, str]]:
@@ -190,11 +210,12 @@ class ModelSummary:
             grid.add_row(label, words)
         return grid
 
-    def renderable(self) -> Group:
-        return Group(self.to_table(), self.totals_table())
+    def renderable(self, width: int | None = None) -> Group:
+        return Group(self.to_table(width), self.totals_table())
 
-    def __rich__(self) -> Group:  # rich.print(s), and rich consoles in a notebook
-        return self.renderable()
+    def __rich_console__(self, console, options):
+        # rich.print(s), and rich consoles in a notebook: laid out for the console's width
+        yield self.renderable(options.max_width)
 
     def _repr_html_(self) -> str:
         """The table and totals as HTML, which Jupyter shows for a cell's last value."""

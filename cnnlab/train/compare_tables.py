@@ -7,7 +7,14 @@ import math
 from collections.abc import Callable
 from html import escape as html_escape
 
-from cnnlab.formatting import format_count, rich_as_text, setting_text
+from cnnlab.formatting import (
+    columns_left_out,
+    fitted_widths,
+    format_count,
+    left_out_caption,
+    rich_as_text,
+    setting_text,
+)
 from cnnlab.train.compare import RunComparison
 from cnnlab.train.compared_run import ComparedRun, finite
 
@@ -106,36 +113,6 @@ _LEFT_OUT_FIRST = ["device", "images/s", "at epoch", "params", "last test acc", 
                    "epochs", "train+eval time"]
 
 
-def _column_widths(header: list[str], rows: list[list[str]]) -> list[int]:
-    """Each column as narrow as it goes with no cell folded: its widest cell, or its
-    header's longest word (a header wraps at its spaces)."""
-    return [max([max(map(len, name.split()), default=0), *(len(r[i]) for r in rows)])
-            for i, name in enumerate(header)]
-
-
-def _table_width(header: list[str], rows: list[list[str]]) -> int:
-    """The characters a rich table of these cells takes with no cell folded: each column,
-    two of padding and a rule."""
-    return sum(w + 3 for w in _column_widths(header, rows)) + 1
-
-
-def fitting_columns(header: list[str], rows: list[list[str]],
-                    width: int | None) -> list[str]:
-    """The results table's columns left out so that it fits ``width`` characters with no
-    word folded mid-way (an 80-column terminal had cut "lenet_bn_d2l" into four lines of
-    four letters): :data:`_LEFT_OUT_FIRST` in order, as few as fit; none when it fits or
-    ``width`` is None."""
-    left_out: list[str] = []
-    for name in [None, *_LEFT_OUT_FIRST]:
-        if name is not None and name in header:
-            left_out.append(name)
-        kept = [i for i, h in enumerate(header) if h not in left_out]
-        if width is None or _table_width([header[i] for i in kept],
-                                         [[r[i] for i in kept] for r in rows]) <= width:
-            return left_out
-    return left_out
-
-
 def rich_tables(comparison: RunComparison, width: int | None = None) -> list:
     """Both tables (the second when any setting differs) for a rich console; given the
     console's ``width``, the results table leaves out what does not fit, and says so."""
@@ -145,20 +122,12 @@ def rich_tables(comparison: RunComparison, width: int | None = None) -> list:
     right = {c[0] for c in columns(comparison) if c[1]}
     tables = []
     for number, (title, (header, rows)) in enumerate(_titled_cells(comparison)):
-        left_out = fitting_columns(header, rows, width) if number == 0 else []
-        caption = (f"not shown at {width} columns: {', '.join(left_out)} (widen the "
-                   "terminal, or --csv FILE)" if left_out else None)
+        left_out = columns_left_out(header, rows, width, _LEFT_OUT_FIRST) if number == 0 else []
         kept = [i for i, name in enumerate(header) if name not in left_out]
         header, rows = [header[i] for i in kept], [[row[i] for i in kept] for row in rows]
-        # Where headers on one line would not fit, each column is given its narrowest
-        # width, so that rich wraps the headers at their spaces and folds no cell.
-        one_line = sum(max(len(h), w) + 3 for h, w in zip(header, _column_widths(
-            header, rows), strict=True)) + 1
-        widths = (_column_widths(header, rows) if width is not None and one_line > width
-                  else [None] * len(header))
-        table = Table(title=title, title_justify="left", caption=caption,
-                      caption_justify="left")
-        for name, column_width in zip(header, widths, strict=True):
+        table = Table(title=title, title_justify="left", caption_justify="left",
+                      caption=left_out_caption(left_out, width, "--csv FILE"))
+        for name, column_width in zip(header, fitted_widths(header, rows, width), strict=True):
             table.add_column(escape(name), overflow="fold", width=column_width,
                              justify="right" if name in right else "left")
         for row in rows:
