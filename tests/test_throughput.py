@@ -391,3 +391,23 @@ def test_on_cuda_steps_are_timed_by_events_without_stalling_the_device(monkeypat
     times = tp.step_seconds(lambda: steps.append(len(synced)), 3, torch.device("cuda"))
     assert times == pytest.approx([0.010, 0.012, 0.009])
     assert steps == [0, 0, 0] and synced == [1]  # one synchronisation, after the last step
+
+
+def test_a_narrow_terminal_goes_first_without_the_empty_columns_and_says_so():
+    from rich.console import Console
+
+    from cnnlab.cli.throughput import throughput_table
+
+    rows = [_row(baseline=True), _row(model="resnext50_32x4d_small", input_size="1x28x28")]
+    console = Console(record=True, width=80)
+    console.print(throughput_table(rows, "cpu", 5, width=80))
+    text = console.export_text()
+    table = text.split("Median of")[0]
+    assert all(len(line.rstrip()) <= 80 for line in table.splitlines()), text
+    assert "resnext50_32x4d_small" in table and "9,500" in table  # whole, not folded
+    caption = " ".join(text.split("Median of")[1].split())
+    assert "not shown at 80 columns: note, peak MiB" in caption, text
+    wide = Console(record=True, width=300)
+    wide.print(throughput_table(rows, "cpu", 5, width=300))
+    wide_text = wide.export_text()
+    assert "not shown" not in wide_text and "peak MiB" in wide_text

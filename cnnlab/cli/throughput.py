@@ -129,7 +129,7 @@ def throughput(
         err.print("[yellow]interrupted[/] before the first model was measured")
         raise typer.Exit(130)
     _store(rows, out, dev, measured_threads)  # a signal may have cut the last write
-    table = throughput_table(rows, dev, steps)
+    table = throughput_table(rows, dev, steps, console.width)
     console.print(table)
     if out is not None:
         console.print(f"rows written to {out}")
@@ -215,12 +215,14 @@ def _flops_unit(rows: list[dict]) -> tuple[str, float]:
     return "MFLOP/s", 1e6
 
 
-def throughput_table(rows: list[dict], dev: str, steps: int) -> Table:
+def throughput_table(rows: list[dict], dev: str, steps: int,
+                     width: int | None = None) -> Table:
     """The rows as a table, numbers to three significant figures: one run's steps vary
-    (their range is shown), and runs on a shared machine vary more."""
+    (their range is shown), and runs on a shared machine vary more. Given a console's
+    ``width``, the columns that do not fit are left out, and the caption names them."""
     from cnnlab.bench.throughput import FLOPS_RULE
     from cnnlab.bench.zoo import machine_name
-    from cnnlab.formatting import sig3
+    from cnnlab.formatting import columns_left_out, fitted_widths, left_out_caption, sig3
 
     settings = list(dict.fromkeys(setting_text(r) for r in rows))
     optimizers = list(dict.fromkeys(r["optimizer"] for r in rows))
@@ -238,26 +240,36 @@ def throughput_table(rows: list[dict], dev: str, steps: int) -> Table:
     if compared:
         caption += (" train speed: training img/s over the baseline's (or the first "
                     "optimizer's), above 1 faster; in brackets the range the steps allow.")
-    table = Table(title=title, caption=caption)
     columns = ["model"] + (["setting"] if len(settings) > 1 else []) \
         + (["optimizer"] if len(optimizers) > 1 else []) \
         + ["input", "batch", "train img/s", "train step ms", f"train {unit}", "infer img/s",
            "peak MiB"] + (["train speed"] if compared else []) + ["note"]
-    for col in columns:
-        table.add_column(col, justify="left" if col in ("model", "setting", "optimizer",
-                                                        "train speed", "note") else "right")
-    for r in rows:
-        cells = {
-            "model": r["model"], "setting": setting_text(r), "optimizer": r["optimizer"],
-            "input": r["input_size"], "batch": str(r["batch_size"]),
-            "train img/s": _rate(r["train_samples_per_s"]),
-            "train step ms": _step(r, "train"),
-            f"train {unit}": _finite_text(r["train_tflops"], lambda v: sig3(v * 1e12 / scale)),
-            "infer img/s": _rate(r["infer_samples_per_s"]),
-            "peak MiB": _finite_text(r.get("peak_memory_mib"), sig3, missing="n/a"),
-            "train speed": _speed(r), "note": r["note"],
-        }
-        table.add_row(*(cells[c] for c in columns),
+    cells = [{
+        "model": r["model"], "setting": setting_text(r), "optimizer": r["optimizer"],
+        "input": r["input_size"], "batch": str(r["batch_size"]),
+        "train img/s": _rate(r["train_samples_per_s"]),
+        "train step ms": _step(r, "train"),
+        f"train {unit}": _finite_text(r["train_tflops"], lambda v: sig3(v * 1e12 / scale)),
+        "infer img/s": _rate(r["infer_samples_per_s"]),
+        "peak MiB": _finite_text(r.get("peak_memory_mib"), sig3, missing="n/a"),
+        "train speed": _speed(r), "note": r["note"],
+    } for r in rows]
+    # A narrow terminal goes first without the columns that say nothing here (no note;
+    # no peak off CUDA), then without the step times and the FLOP/s.
+    empty = [c for c in ("note", "peak MiB") if all(row[c] in ("", "n/a") for row in cells)]
+    left_out = columns_left_out(
+        columns, [[row[c] for c in columns] for row in cells], width,
+        [*empty, "train step ms", f"train {unit}", "input", "peak MiB", "note"])
+    columns = [c for c in columns if c not in left_out]
+    if left_out:
+        caption += " " + left_out_caption(left_out, width, "--out FILE.csv")
+    table = Table(title=title, caption=caption)
+    for col, column_width in zip(columns, fitted_widths(
+            columns, [[row[c] for c in columns] for row in cells], width), strict=True):
+        table.add_column(col, width=column_width, justify="left" if col in (
+            "model", "setting", "optimizer", "train speed", "note") else "right")
+    for r, row in zip(rows, cells, strict=True):
+        table.add_row(*(row[c] for c in columns),
                       style="red" if r["note"].startswith("failed") else None)
     return table
 
