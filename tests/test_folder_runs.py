@@ -203,3 +203,22 @@ def test_colour_photos_read_as_grey_for_a_one_channel_model_are_said_to_be(data_
     Image.new("L", (28, 28), 90).convert("RGB").save(data_env / "grey" / "dark" / "rgb.png")
     result = runner.invoke(app, [*args, "--data", "folder:grey"])
     assert result.exit_code == 0 and "colour" not in result.output, result.output
+
+
+@pytest.mark.parametrize("change", ["rename", "add"])
+def test_resume_refuses_a_folder_whose_classes_changed(folder_run, data_env, change):
+    # Labels are indices into the sorted class folders: renamed, a class's images would
+    # be trained as another's (silently); added, the output layer no longer fits.
+    run, photos = folder_run
+    if change == "rename":
+        (photos / "dark").rename(photos / "zz_dark")  # now [light, zz_dark]: labels swap
+    else:
+        image_folder(data_env / "extra")
+        (data_env / "extra" / "dark").rename(photos / "blue")
+    before = (run / "checkpoints" / "last.safetensors").read_bytes()
+    result = runner.invoke(app, ["resume", str(run), "--epochs", "1", "--device", "cpu"])
+    assert result.exit_code == 1, result.output
+    said = words(result)
+    assert f"folder:{photos} has other classes than {run} trained on" in said
+    assert ("not there now: dark; new: zz_dark" if change == "rename" else "new: blue") in said
+    assert (run / "checkpoints" / "last.safetensors").read_bytes() == before

@@ -152,6 +152,27 @@ def check_same_data(run_dir: Path, data: DatasetSplits, source: str, fix: str,
         f"{_described(now)}{' (as many images, but others)' if same_sizes else ''}. {fix}")
 
 
+def check_same_classes(checkpoint: Path, data: DatasetSplits) -> None:
+    """Refuse to resume on data whose classes are not those the run's checkpoint trained
+    on: a class folder renamed, added or removed since (labels are indices into the sorted
+    folder names) would have the run go on learning other labels, or fail later on the
+    output layer's shape."""
+    from cnnlab.train import checkpoint as ckpt
+
+    saved = ckpt.read_state(checkpoint).get("classes")
+    if not isinstance(saved, list) or list(saved) == list(data.classes):
+        return
+    gone = [c for c in saved if c not in data.classes]
+    new = [c for c in data.classes if c not in saved]
+    what = "; ".join(f"{how}: {', '.join(names[:5])}{' ...' if len(names) > 5 else ''}"
+                     for how, names in (("not there now", gone), ("new", new)) if names)
+    raise DataError(
+        f"{data.name} has other classes than {checkpoint.parent.parent} trained on "
+        f"({what or 'the same names, in another order'}): resumed, it would learn other "
+        "labels under the same outputs. Give it the data it trained on (put the class "
+        "folders back as they were), or train a new run")
+
+
 def _described(record: dict) -> str:
     train, test = record["train"], record["test"]
     return (f"{record['name']}, {train['images']:,} training and {test['images']:,} test "
