@@ -176,6 +176,18 @@ def test_no_images_is_an_error(data_env: Path) -> None:
         load_folder(root, progress=False)
 
 
+def test_images_without_class_folders_are_named_not_called_none(data_env: Path) -> None:
+    # A folder of images, no class folders: "no images found" sent the user looking for
+    # a wrong extension or path, when the images are there and the folders are missing.
+    root = data_env / "flat"
+    root.mkdir()
+    for name in ("a.png", "b.png"):
+        solid((4, 4), RED).save(root / name)
+    with pytest.raises(FolderDatasetError, match=r"2 image\(s\) \(a.png, b.png\) lie in it, "
+                       "outside any class folder; expected one folder per class"):
+        load_folder(root, progress=False)
+
+
 def test_loose_images_are_reported(tree: Path) -> None:
     solid((4, 4), RED).save(tree / "stray.png")
     _, warned = load(tree)

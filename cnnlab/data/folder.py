@@ -317,8 +317,10 @@ def _decoded_tree(root: Path, size: tuple[int, int], channels: int, progress: bo
     files = [p for fs in per_class.values() for p in fs]
     if not files:
         exts = " ".join(sorted(IMAGE_EXTENSIONS))
+        found = (f"{len(loose)} image(s) ({_some([p.name for p in loose])}) lie in it, "
+                 "outside any class folder" if loose else "no images found")
         raise FolderDatasetError(
-            f"{root}: no images found; expected one folder per class holding image files "
+            f"{root}: {found}; expected one folder per class holding image files "
             f"({exts}), e.g. {root}/cats/001.jpg"
         )
     stem = cache_root() / "folders" / _cache_key(root, size, channels, files)
