@@ -222,3 +222,28 @@ def test_resume_refuses_a_folder_whose_classes_changed(folder_run, data_env, cha
     assert f"folder:{photos} has other classes than {run} trained on" in said
     assert ("not there now: dark; new: zz_dark" if change == "rename" else "new: blue") in said
     assert (run / "checkpoints" / "last.safetensors").read_bytes() == before
+
+
+def test_resume_refuses_a_folder_with_images_added_and_eval_warns(folder_run):
+    # One image more redraws the held-out split: resumed, the run had trained on images
+    # it was tested on, and said nothing (3 of 8 test images moved, in the review).
+    run, photos = folder_run
+    Image.new("L", (28, 28), 250).save(photos / "light" / "extra.png")
+    for i in range(6):  # one image may leave the 2 test images as they were: six more
+        Image.new("L", (28, 28), 10 * i).save(photos / "dark" / f"more{i}.png")
+    before = (run / "checkpoints" / "last.safetensors").read_bytes()
+    result = runner.invoke(app, ["resume", str(run), "--epochs", "1", "--device", "cpu"])
+    assert result.exit_code == 1, result.output
+    said = words(result)
+    assert f"folder:{photos} is not the data {run} trained on" in said, said
+    assert "would train on images it was tested on" in said
+    assert (run / "checkpoints" / "last.safetensors").read_bytes() == before
+    result = runner.invoke(app, ["eval", str(run), "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert "test split is not the one" in words(result) and "images it trained on" in words(result)
+    for added in [photos / "light" / "extra.png", *photos.glob("dark/more*.png")]:
+        added.unlink()  # put back: resumed, and evaluated, quietly
+    result = runner.invoke(app, ["eval", str(run), "--device", "cpu"])
+    assert result.exit_code == 0 and "test split is not" not in words(result), result.output
+    result = runner.invoke(app, ["resume", str(run), "--epochs", "1", "--device", "cpu"])
+    assert result.exit_code == 0, result.output

@@ -268,7 +268,7 @@ def evaluate_run(run_dir, data: str | DatasetSplits | None = None,
     # Imported here: these modules build on this one (Preprocess, evaluate).
     from cnnlab.train import run as training_runs  # by module: tests patch its loader
     from cnnlab.train.loaded_run import load_run
-    from cnnlab.train.run_data import make_loader
+    from cnnlab.train.run_data import make_loader, warn_of_a_changed_test_split
     from cnnlab.train.run_files import check_run_data, move_data
 
     dev = select_device(device)
@@ -291,6 +291,7 @@ def evaluate_run(run_dir, data: str | DatasetSplits | None = None,
         splits = training_runs.load_training_data(cfg, test_only=True)
         if not data:  # its own data: the data train() was given, if it was
             training_runs.check_evaluated_data(run.run_dir, splits)
+            warn_of_a_changed_test_split(run.checkpoint, splits)
     if list(splits.classes) != list(run.classes):
         # Same count is not enough: scores for another dataset's classes, reported under
         # the run's names, would be meaningless.

@@ -41,6 +41,8 @@ class Resumable:
             "scaler": self.scaler.state_dict(),
             "ema_updates": self.ema.updates if self.ema else 0,
             "classes": self.classes,
+            # Each split's size and fingerprint: a resume on other images is refused.
+            "data": self.data_fingerprint,
             "preprocess": self.preprocess.to_dict(),
             "config": self.cfg.to_dict(),
             "commands": self.commands,

@@ -108,10 +108,10 @@ def data_record(data: DatasetSplits) -> dict:
     """What tells ``data`` from other data, cheaply: its name, classes and, per split, the
     number and shape of its images and a fingerprint of them."""
     return {"name": data.name, "classes": list(data.classes),
-            "train": _split_record(data.train), "test": _split_record(data.test)}
+            "train": split_record(data.train), "test": split_record(data.test)}
 
 
-def _split_record(part: ImageData) -> dict:
+def split_record(part: ImageData) -> dict:
     # Every label, and images spread evenly over the split: a subset, a reordering or
     # other images change it, without hashing every pixel of a large set.
     n = len(part)
@@ -171,6 +171,52 @@ def check_same_classes(checkpoint: Path, data: DatasetSplits) -> None:
         f"({what or 'the same names, in another order'}): resumed, it would learn other "
         "labels under the same outputs. Give it the data it trained on (put the class "
         "folders back as they were), or train a new run")
+
+
+def check_same_images(checkpoint: Path, data: DatasetSplits, train_subset: int | None) -> None:
+    """Refuse to resume on images other than those the run's checkpoint trained and was
+    tested on (its record of each split: the number of images and a fingerprint). A
+    folder's test images are drawn from all of its images, so one image added or removed
+    redraws the split: resumed, the run would train on images it had been tested on."""
+    from cnnlab.train import checkpoint as ckpt
+
+    recorded = ckpt.read_state(checkpoint).get("data")
+    if not isinstance(recorded, dict):  # a checkpoint from before the record
+        return
+    now = {"train": split_record(training_subset(data, train_subset, warn=False).train),
+           "test": split_record(data.test)}
+    changed = [f"{split} split {recorded[split]['images']:,} images then, "
+               f"{now[split]['images']:,} now" + (" (other images)" if recorded[split][
+                   "images"] == now[split]["images"] else "")
+               for split in ("train", "test") if recorded.get(split) != now[split]]
+    if not changed:
+        return
+    raise DataError(
+        f"{data.name} is not the data {checkpoint.parent.parent} trained on ({'; '.join(changed)}"
+        "): a folder's test images are drawn from all its images, so, resumed, the run "
+        "would train on images it was tested on. Give it the images it trained on (put "
+        "the folder back as it was, or --data-root where a copy of it is), or train a new run")
+
+
+def warn_of_a_changed_test_split(checkpoint: Path, data: DatasetSplits) -> None:
+    """Warn when the test split of a run's own data is not the one the run was scored on
+    while training (its checkpoint's record): a folder with images added or removed
+    draws its split anew, so the accuracy does not repeat the run's, and images it
+    trained on may be scored."""
+    from cnnlab.notices import warn_user
+    from cnnlab.train import checkpoint as ckpt
+
+    recorded = ckpt.read_state(checkpoint).get("data")
+    if not isinstance(recorded, dict) or not isinstance(recorded.get("test"), dict):
+        return  # a checkpoint from before the record
+    then, now = recorded["test"], split_record(data.test)
+    if then == now:
+        return
+    how = (f"{then.get('images')} images then, {now['images']} now"
+           if then.get("images") != now["images"] else "as many images, but other ones")
+    warn_user(f"{data.name}'s test split is not the one {checkpoint.parent.parent} was "
+              f"scored on while training ({how}): this accuracy does not repeat the run's, "
+              "and images it trained on may be among those scored", DataWarning)
 
 
 def _described(record: dict) -> str:

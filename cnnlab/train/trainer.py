@@ -46,7 +46,7 @@ from cnnlab.train.optim import Lookahead, WeightEMA, build_optimizer, build_sche
 from cnnlab.train.outcome import TrainingDiverged, TrainResult
 from cnnlab.train.presets import check_preset
 from cnnlab.train.resumable import Resumable
-from cnnlab.train.run_data import check_data, make_loader, training_subset
+from cnnlab.train.run_data import check_data, make_loader, split_record, training_subset
 from cnnlab.train.runlog import MetricsLog, TrainProgress
 
 _DROPOUT_STREAM = 0x64726F70  # "drop": the ranks' dropout seeds, apart from the loader's
@@ -102,6 +102,7 @@ class Trainer(Resumable):
             torch.backends.cudnn.benchmark = True  # autotune conv algorithms per shape
         self.classes = list(data.classes)
         check_data(cfg, data, self.dist.world_size)
+        self.data_fingerprint = {s: split_record(getattr(data, s)) for s in ("train", "test")}
         channels, height = data.train.images.shape[1], data.train.images.shape[2]
         image_size = cfg.resize or height
         mean, std = (channel_stats(data.train.images, self.device) if cfg.normalize
@@ -116,8 +117,7 @@ class Trainer(Resumable):
         self.train_loader = self._loader(data.train.images, data.train.labels, train=True)
         test_images, test_labels = data.test.images, data.test.labels
         if cfg.eval_subset:
-            test_images = test_images[: cfg.eval_subset]
-            test_labels = test_labels[: cfg.eval_subset]
+            test_images, test_labels = test_images[:cfg.eval_subset], test_labels[:cfg.eval_subset]
         self.eval_images = len(test_labels)
         if self.dist.enabled:  # each rank evaluates a disjoint slice; sums are all-reduced
             sl = slice(self.dist.rank, None, self.dist.world_size)
