@@ -66,3 +66,18 @@ def test_test_time_augmentation_averages_the_views_it_names():
         patch.setattr(evaluation, "_ONE_BATCH_ELEMENTS", x3.numel())
         torch.testing.assert_close(tta_logits(rgb, x3, views, zero), one_by_one)
     assert len(seen) == 1 + 2 * len(views)
+
+
+def test_channel_stats_are_tensor_mean_and_std_summed_a_chunk_at_a_time(monkeypatch):
+    # Summed in chunks (a float copy of the whole split had been 4x its uint8 images,
+    # on the device): equal to Tensor.mean/std of the whole, a constant channel at std 1.
+    from cnnlab.train import evaluate as evaluation
+
+    monkeypatch.setattr(evaluation, "_STATS_CHUNK", 7)
+    images = torch.randint(0, 256, (50, 3, 5, 6), dtype=torch.uint8)
+    images[:, 2] = 9
+    mean, std = evaluation.channel_stats(images)
+    whole = images.float() / 255
+    assert mean == pytest.approx(whole.mean(dim=(0, 2, 3)).tolist(), abs=1e-6)
+    assert std[:2] == pytest.approx(whole.std(dim=(0, 2, 3))[:2].tolist(), abs=1e-6)
+    assert std[2] == 1.0
