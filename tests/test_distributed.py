@@ -70,6 +70,17 @@ def test_a_time_budget_running_out_on_one_rank_stops_both_at_the_same_step(tmp_p
 
 
 @pytest.mark.slow
+def test_the_time_budget_is_kept_by_rank_0s_clock_the_one_the_run_records(tmp_path):
+    # Rank 1's clock runs ahead of rank 0's (it also counts its waits while rank 0 writes
+    # checkpoints and opens its log): a 3 s budget stopped at 2.3 s of recorded training,
+    # and a resume with the same budget was not refused. Here rank 1's budget alone is
+    # over at once: rank 0's clock, the recorded one, decides, and the run trains on.
+    _run_two_ranks(tmp_path, "rank1-out-of-time")
+    stopped = [(tmp_path / f"stopped{rank}.txt").read_text() for rank in (0, 1)]
+    assert stopped == ["None at step 0", "None at step 0"]  # both epochs trained
+
+
+@pytest.mark.slow
 def test_accumulating_ranks_agree_to_stop_at_the_first_optimizer_step_after_a_log_point(
         tmp_path):
     # Log points every 5 batches, optimizer steps every 3: the ranks agree at step 6. At
@@ -211,6 +222,8 @@ if mode.startswith("cli-"):  # the train command, as torchrun runs it
 budget, ema_decay, batch, accum, log_every = None, 0.0, 32, 1, 2
 if mode in ("rank0-out-of-time", "accumulating"):
     budget = 1e-9 if os.environ["RANK"] == "0" else 1e9  # over at once on rank 0 only
+if mode == "rank1-out-of-time":
+    budget = 1e-9 if os.environ["RANK"] == "1" else 1e9  # over at once on rank 1 only
 if mode == "accumulating":  # log points (every 5 batches) are not optimizer steps
     batch, accum, log_every = 8, 3, 5
 if mode == "ema":

@@ -98,6 +98,16 @@ def any_rank(flag: bool, device: torch.device, info: DistInfo) -> bool:
     return bool(t.item())
 
 
+def rank0_says(flag: bool, device: torch.device, info: DistInfo) -> bool:
+    """Rank 0's ``flag`` on every rank (a collective): a decision taken by rank 0's own
+    measure, such as its training clock, which is the one the run records."""
+    if not info.enabled:
+        return flag
+    t = torch.tensor([1.0 if flag else 0.0], device=device)
+    dist.broadcast(t, src=0)
+    return bool(t.item())
+
+
 def rank_rng_states(info: DistInfo) -> dict[str, torch.Tensor]:
     """Every other rank's global RNG state (dropout's masks), gathered on every rank: the
     checkpoint rank 0 writes must hold them for an exact resume. A collective."""

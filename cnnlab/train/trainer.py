@@ -30,6 +30,7 @@ from cnnlab.train.distributed import (
     all_reduce_sum,
     any_rank,
     init_distributed,
+    rank0_says,
     rank_rng_states,
     share_rank0_buffers,
 )
@@ -263,10 +264,9 @@ class Trainer(Resumable):
             # The run stops (time budget, signal) only after an optimizer step: gradients
             # accumulated towards the next one are not in the checkpoint, and an exact
             # resume needs them. Under DDP the ranks also agree, at the first optimizer
-            # step at or after each log point (it costs a sync): each rank has its own
-            # clock, and a rank that stopped alone would leave the others waiting in the
-            # next gradient all-reduce. (Log points that are not optimizer steps, with
-            # accumulation, would otherwise leave agreement to the lcm of the two.)
+            # step at or after each log point (a sync), by rank 0's clock, the one the run
+            # records (the others' count their waits for its checkpoints too): a rank that
+            # stopped alone would hang the others (agree_due: a log point may be no step).
             agree_due = agree_due or (step + 1) % cfg.log_every == 0 or last_of_epoch
             may_stop = stepped and (not self.dist.enabled or agree_due)
             if may_stop:
@@ -274,7 +274,7 @@ class Trainer(Resumable):
             out_of_time = (may_stop and cfg.max_time is not None
                            and self.train_time >= cfg.max_time)
             if self.dist.enabled and cfg.max_time is not None and may_stop:
-                out_of_time = any_rank(out_of_time, device, self.dist)
+                out_of_time = rank0_says(out_of_time, device, self.dist)
             if may_stop and any_rank(self._stop_signal is not None, device, self.dist):
                 self._save_interrupted(loss_sum, correct, seen, elapsed)
             if out_of_time:
