@@ -57,6 +57,10 @@ def test_two_cpu_ranks_end_with_identical_weights(tmp_path):
 
     summary = json.loads((runs[0] / "summary.json").read_text())
     assert sum(map(sum, summary["confusion"])) == 64
+    # Every rank's result names the run (rank 1's first run_dir was None: the group it
+    # was to be told the folder's name over was joined only later, by the Trainer).
+    assert [(tmp_path / f"run_dir{rank}.txt").read_text() for rank in (0, 1)] == [
+        str(runs[0])] * 2
 
 
 @pytest.mark.slow
@@ -309,6 +313,8 @@ with open(f"{out}/stopped{dist.get_rank()}.txt", "w") as fh:  # files, not one m
     fh.write(f"{result.stopped} at step {trainer.step_in_epoch}")
 with open(f"{out}/reductions{dist.get_rank()}.txt", "w") as fh:
     fh.write(str(len(reductions)))
+with open(f"{out}/run_dir{dist.get_rank()}.txt", "w") as fh:
+    fh.write(str(result.run_dir))
 end_distributed()
 finished()
 """

@@ -21,8 +21,13 @@ from cnnlab.models import model_info
 from cnnlab.notices import warn_user
 from cnnlab.train import checkpoint as ckpt
 from cnnlab.train.config import ConfigError, TrainConfig
-from cnnlab.train.device import torch_settings_kept
-from cnnlab.train.distributed import launch_command, launched_as_main, launched_world_size
+from cnnlab.train.device import select_device, torch_settings_kept
+from cnnlab.train.distributed import (
+    init_distributed,
+    launch_command,
+    launched_as_main,
+    launched_world_size,
+)
 from cnnlab.train.evaluate import Preprocess
 from cnnlab.train.loaded_run import CHECKPOINTS as CHECKPOINTS
 from cnnlab.train.loaded_run import CheckpointWarning
@@ -194,9 +199,13 @@ def _load_at_least_two_classes(cfg: TrainConfig) -> DatasetSplits:
 
 
 def _shared_run_dir(cfg: TrainConfig, is_main: bool) -> Path:
-    """Rank 0 picks the folder; under torchrun the others are told its name."""
+    """Rank 0 picks the folder; under torchrun the others are told its name (the group
+    is joined here, as the Trainer would join it: before, a first run's other ranks
+    were never told, and their result's run_dir was None)."""
     import torch.distributed as dist
 
+    if launched_world_size() > 1:
+        init_distributed(select_device(cfg.device).type)
     run_dir = new_run_dir(cfg.out_dir, cfg.model, cfg.run_name) if is_main else None
     if dist.is_available() and dist.is_initialized():
         box = [str(run_dir) if run_dir else None]
