@@ -39,9 +39,8 @@ from cnnlab.train.optim import lr_factor, warmup_step_count, warn_of_an_ema_deca
 from cnnlab.train.presets import check_preset, set_by_preset
 from cnnlab.train.run_data import (
     DATA_RECORD,
-    check_same_classes,
     check_same_data,
-    check_same_images,
+    check_trained_on,
     train_arguments,
     warn_of_colour_read_as_grey,
     write_data_record,
@@ -305,8 +304,7 @@ def _resume(run_dir: Path, data: DatasetSplits | None, console, extra_epochs: in
     check_same_data(run_dir, data, source, fix=(
         f"Pass the data it trained on: resume({str(run_dir)!r}, data=...), from Python "
         "(`cnnlab resume` loads the data its config names)."))
-    check_same_classes(last, data)  # before the model is built for them
-    check_same_images(last, data, cfg.train_subset)
+    check_trained_on(last, data, cfg.train_subset)
     trainer = Trainer(cfg, data, run_dir=run_dir, console=console)
     trainer.load_resume_state(last)
     if extra_epochs and trainer.dist.is_main:

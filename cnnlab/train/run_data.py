@@ -152,7 +152,14 @@ def check_same_data(run_dir: Path, data: DatasetSplits, source: str, fix: str,
         f"{_described(now)}{' (as many images, but others)' if same_sizes else ''}. {fix}")
 
 
-def check_same_classes(checkpoint: Path, data: DatasetSplits) -> None:
+def check_trained_on(checkpoint: Path, data: DatasetSplits, train_subset: int | None) -> None:
+    """Refuse to resume from ``checkpoint`` on ``data`` unless it has the classes and the
+    images (each split's) the run trained on, before the model is built for them."""
+    _check_same_classes(checkpoint, data)
+    _check_same_images(checkpoint, data, train_subset)
+
+
+def _check_same_classes(checkpoint: Path, data: DatasetSplits) -> None:
     """Refuse to resume on data whose classes are not those the run's checkpoint trained
     on: a class folder renamed, added or removed since (labels are indices into the sorted
     folder names) would have the run go on learning other labels, or fail later on the
@@ -173,7 +180,7 @@ def check_same_classes(checkpoint: Path, data: DatasetSplits) -> None:
         "folders back as they were), or train a new run")
 
 
-def check_same_images(checkpoint: Path, data: DatasetSplits, train_subset: int | None) -> None:
+def _check_same_images(checkpoint: Path, data: DatasetSplits, train_subset: int | None) -> None:
     """Refuse to resume on images other than those the run's checkpoint trained and was
     tested on (its record of each split: the number of images and a fingerprint). A
     folder's test images are drawn from all of its images, so one image added or removed
