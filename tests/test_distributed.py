@@ -67,10 +67,10 @@ def test_two_cpu_ranks_end_with_identical_weights(tmp_path):
 def test_a_time_budget_running_out_on_one_rank_stops_both_at_the_same_step(tmp_path):
     # Each rank has its own clock. Here rank 0's budget is over at once and rank 1's
     # never is: a rank stopping alone would leave the other in a collective that never
-    # completes (a hang); agreed at log points, both stop after the same step.
+    # completes (a hang); agreeing, both stop after the same step.
     _run_two_ranks(tmp_path, "rank0-out-of-time")
     stopped = [(tmp_path / f"stopped{rank}.txt").read_text() for rank in (0, 1)]
-    assert stopped == ["max_time at step 2", "max_time at step 2"]  # the first log point
+    assert stopped == ["max_time at step 1", "max_time at step 1"]  # the first agreement
 
 
 @pytest.mark.slow
@@ -85,13 +85,40 @@ def test_the_time_budget_is_kept_by_rank_0s_clock_the_one_the_run_records(tmp_pa
 
 
 @pytest.mark.slow
-def test_accumulating_ranks_agree_to_stop_at_the_first_optimizer_step_after_a_log_point(
-        tmp_path):
-    # Log points every 5 batches, optimizer steps every 3: the ranks agree at step 6. At
-    # log points alone that are also optimizer steps, the first chance was step 15.
+def test_accumulating_ranks_agree_to_stop_at_an_optimizer_step(tmp_path):
+    # Optimizer steps every 3 batches, log points every 5: the ranks agree at the first
+    # optimizer step (step 3), never mid-accumulation. At log points alone that were
+    # also optimizer steps, the first chance had been step 15.
     _run_two_ranks(tmp_path, "accumulating")
     stopped = [(tmp_path / f"stopped{rank}.txt").read_text() for rank in (0, 1)]
-    assert stopped == ["max_time at step 6", "max_time at step 6"]
+    assert stopped == ["max_time at step 3", "max_time at step 3"]
+
+
+def test_slow_steps_bring_the_ranks_next_agreement_sooner(monkeypatch):
+    # 2 s a step: agreeing every 50 steps (the log points) had outlasted torchrun's 30 s
+    # grace after a Ctrl-C, which then killed the ranks before any checkpoint. Rank 0
+    # now says each time after how many steps the next agreement comes: 5 s of its pace.
+    import torch
+    import torch.distributed as dist
+
+    from cnnlab.train import distributed
+
+    clock = [0.0]
+    monkeypatch.setattr(distributed.time, "perf_counter", lambda: clock[0])
+    dist.init_process_group("gloo", store=dist.HashStore(), rank=0, world_size=1)
+    try:  # a group of one, told it is rank 0 of 2: the collective runs, the rules hold
+        points = distributed.StopPoints(distributed.DistInfo(0, 2), torch.device("cpu"), 50)
+        agreed, said = [], []
+        for step in range(12):
+            clock[0] += 2.0
+            stepped = step % 3 != 1  # an accumulation batch now and then: never agreed at
+            said.append(points.check(stepped, False, step >= 9, False))  # a Ctrl-C at 9
+            if stepped and points.since == 0:
+                agreed.append(step)
+        assert agreed == [0, 2, 5, 8, 11]  # every 2 steps (5 s / 2 s), at optimizer steps
+        assert said[9] == (False, False) and said[11] == (True, False)  # caught at 11
+    finally:
+        dist.destroy_process_group()
 
 
 @pytest.mark.slow

@@ -8,6 +8,7 @@ reads its shard of the data, all-reduces its metrics, and only rank 0 writes.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 
 import torch
@@ -89,23 +90,51 @@ def share_rank0_buffers(model: torch.nn.Module, info: DistInfo) -> None:
             dist.broadcast(buffer, src=0)
 
 
-def any_rank(flag: bool, device: torch.device, info: DistInfo) -> bool:
-    """True on every rank if ``flag`` is True on any rank (stop/interrupt agreement)."""
-    if not info.enabled:
-        return flag
-    t = torch.tensor([1.0 if flag else 0.0], device=device)
-    dist.all_reduce(t, op=dist.ReduceOp.MAX)
-    return bool(t.item())
+# Under torchrun the ranks agree whether to stop at least this often (in rank 0's
+# seconds of training): torchrun kills its workers 30 s after a Ctrl-C.
+AGREE_SECONDS = 5.0
 
 
-def rank0_says(flag: bool, device: torch.device, info: DistInfo) -> bool:
-    """Rank 0's ``flag`` on every rank (a collective): a decision taken by rank 0's own
-    measure, such as its training clock, which is the one the run records."""
-    if not info.enabled:
-        return flag
-    t = torch.tensor([1.0 if flag else 0.0], device=device)
-    dist.broadcast(t, src=0)
-    return bool(t.item())
+class StopPoints:
+    """Whether a run stops at this step: for a signal caught, or its time budget spent.
+
+    Only after an optimizer step: gradients accumulated towards the next one are not in
+    a checkpoint, and an exact resume needs them. One process may stop at any. Under DDP
+    the ranks must stop at the same step (one stopped alone would leave the others waiting
+    in the next all-reduce), so they agree, in one collective (a sync): at the first
+    optimizer step, then after every ``log_every`` steps, or AGREE_SECONDS of steps if
+    that comes sooner (rank 0 says after how many, each time, by its own pace), and at
+    each epoch's end. (At log points alone, 50 slow steps on a CPU had outlasted
+    torchrun's 30 s grace after a Ctrl-C: killed, with no checkpoint.) A signal on any
+    rank stops all; the time budget is kept by rank 0's clock, the one the run records
+    (the others' also count their waits for its checkpoints).
+    """
+
+    def __init__(self, info: DistInfo, device: torch.device, log_every: int):
+        self.info, self.device, self.log_every = info, device, log_every
+        self.every = 1  # steps between agreements, as rank 0 last said: its pace unknown
+        self.since = 0  # steps since the last agreement
+        self.clock = time.perf_counter()
+
+    def check(self, stepped: bool, last_of_epoch: bool, signalled: bool,
+              out_of_time: bool) -> tuple[bool, bool]:
+        """(stop for a signal, stop for the time budget), alike on every rank; both False
+        where this step is no stop point."""
+        if not self.info.enabled:
+            return (signalled, out_of_time) if stepped else (False, False)
+        self.since += 1
+        if not stepped or not (self.since >= self.every or last_of_epoch):
+            return False, False  # an accumulation step, or not yet due
+        main = self.info.is_main
+        now = time.perf_counter()
+        per_step = (now - self.clock) / self.since
+        every = min(self.log_every, max(1, int(AGREE_SECONDS / max(per_step, 1e-9))))
+        said = torch.tensor([float(signalled), float(out_of_time and main),
+                             float(every if main else 0)], device=self.device)
+        dist.all_reduce(said, op=dist.ReduceOp.SUM)  # the last two: rank 0's alone
+        any_signal, rank0_late, self.every = said.tolist()
+        self.every, self.since, self.clock = int(self.every), 0, now
+        return any_signal > 0, rank0_late > 0
 
 
 def rank_rng_states(info: DistInfo) -> dict[str, torch.Tensor]:

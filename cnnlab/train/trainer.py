@@ -27,10 +27,9 @@ from cnnlab.train.config import CUDA_GRAPH_MODES, TrainConfig
 from cnnlab.train.device import peak_memory_mb, resolve_amp, select_device, sum_dtype, synchronize
 from cnnlab.train.distributed import (
     DistInfo,
+    StopPoints,
     all_reduce_sum,
-    any_rank,
     init_distributed,
-    rank0_says,
     rank_rng_states,
     share_rank0_buffers,
 )
@@ -124,6 +123,7 @@ class Trainer(Resumable):
             sl = slice(self.dist.rank, None, self.dist.world_size)
             test_images, test_labels = test_images[sl], test_labels[sl]
         self.test_loader = self._loader(test_images, test_labels, train=False)
+        self.stop_points = StopPoints(self.dist, self.device, cfg.log_every)
         self.steps_per_epoch = len(self.train_loader)
         self.optimizer = build_optimizer(self.model, cfg)
         self.scheduler = build_scheduler(self.optimizer, cfg,
@@ -231,7 +231,6 @@ class Trainer(Resumable):
         start = time.perf_counter()
         train_time_before = self.train_time
         step = -1
-        agree_due = False  # under DDP: a log point passed since the ranks last agreed
         for step, (x, y) in enumerate(self.train_loader, start=resumed_at):
             if self.cuda_graphs:
                 torch.compiler.cudagraph_mark_step_begin()
@@ -261,21 +260,10 @@ class Trainer(Resumable):
                 if bar.shows_steps:  # three more device reads, for the bar alone
                     bar.update(step + 1, float(loss_sum / seen), float(correct / seen),
                                float(seen) * self.dist.world_size / max(elapsed, 1e-9))
-            # The run stops (time budget, signal) only after an optimizer step: gradients
-            # accumulated towards the next one are not in the checkpoint, and an exact
-            # resume needs them. Under DDP the ranks also agree, at the first optimizer
-            # step at or after each log point (a sync), by rank 0's clock, the one the run
-            # records (the others' count their waits for its checkpoints too): a rank that
-            # stopped alone would hang the others (agree_due: a log point may be no step).
-            agree_due = agree_due or (step + 1) % cfg.log_every == 0 or last_of_epoch
-            may_stop = stepped and (not self.dist.enabled or agree_due)
-            if may_stop:
-                agree_due = False
-            out_of_time = (may_stop and cfg.max_time is not None
-                           and self.train_time >= cfg.max_time)
-            if self.dist.enabled and cfg.max_time is not None and may_stop:
-                out_of_time = rank0_says(out_of_time, device, self.dist)
-            if may_stop and any_rank(self._stop_signal is not None, device, self.dist):
+            signalled, out_of_time = self.stop_points.check(  # see StopPoints
+                stepped, last_of_epoch, self._stop_signal is not None,
+                cfg.max_time is not None and self.train_time >= cfg.max_time)
+            if signalled:
                 self._save_interrupted(loss_sum, correct, seen, elapsed)
             if out_of_time:
                 stopped = "max_time"
