@@ -237,6 +237,27 @@ def test_the_cli_says_it_in_one_line_and_no_trial_is_charged(tmp_path, fake_ray)
         assert [(t["status"], t["attempts"]) for t in store.trials()] == [("pending", 0)] * 2
 
 
+def test_a_cluster_ray_init_cannot_join_is_one_line_not_a_traceback(tmp_path, fake_ray):
+    # `--address auto` with no cluster running, or a port that answers but is no Ray GCS
+    # (the dashboard's, a proxy) or wants an auth token: ray.init raises ConnectionError.
+    ray = fake_ray(FOUR_BY_FOUR, initialized=False)
+
+    def no_cluster(address=None, **options):
+        raise ConnectionError("Could not find any running Ray instance.\nPlease specify ...")
+
+    ray.init = no_cluster
+    create_sweep(tmp_path / "s", tiny_spec(), 2)
+    result = CliRunner().invoke(app, ["run", "--resume", str(tmp_path / "s"), "--executor",
+                                      "ray", "--address", "auto"])
+    assert result.exit_code == 1, result.output  # a valid sweep that cannot go on here
+    said = " ".join(result.output.split())
+    assert "could not join the Ray cluster at auto: Could not find any running Ray " \
+           "instance. Is its head node running" in said
+    assert "Traceback" not in result.output and "Please specify" not in said
+    with TrialStore(tmp_path / "s") as store:
+        assert [(t["status"], t["attempts"]) for t in store.trials()] == [("pending", 0)] * 2
+
+
 DONE = {"status": "done", "error_pct": 50.0, "test_acc": 0.5, "best_test_acc": 0.5,
         "train_time_s": 1.0, "epochs": 1}
 

@@ -209,7 +209,10 @@ class RayExecutor:
             if self._owned:
                 # "local", not None: None joins the cluster a `ray start` on this machine
                 # left its address for, and refuses num_cpus there.
-                ray.init(address=address or "local", **options)
+                try:
+                    ray.init(address=address or "local", **options)
+                except ConnectionError as exc:  # no Ray there (a port that answers, "auto")
+                    raise SweepFailure(_join_failed(address or "local", named_by, exc)) from None
             resources = ray.cluster_resources()
             # Per trial: one GPU where the cluster has any (LocalExecutor.gpus counts them).
             self._gpus = 1 if device != "cpu" and resources.get("GPU", 0) >= 1 else 0
@@ -347,6 +350,18 @@ def _check_reachable(address: str, timeout_s: float = 10.0,
         raise SweepFailure(f"cannot reach the Ray cluster at {address}{where} ({exc}): is its "
                            "head node running (ray start --head) and this address its GCS "
                            f"or client port? Or {undo} to start Ray here") from None
+
+
+def _join_failed(address: str, named_by: str, exc: Exception) -> str:
+    """ray.init's ConnectionError (a traceback, after retrying for a while), as one line:
+    the port answered but no Ray cluster joined (another service, no auth token, "auto"
+    with no cluster running here)."""
+    where = "" if named_by == "--address" else f" (set in {named_by})"
+    undo = "leave out --address" if named_by == "--address" else f"unset {named_by}"
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(".")
+    return (f"could not join the Ray cluster at {address}{where}: {first}. Is its head node "
+            "running (ray start --head), this its GCS address (not the dashboard's), and its "
+            f"auth token here if it uses one? Or {undo} to start Ray here")
 
 
 EXECUTORS = ("local", "ray")
