@@ -270,7 +270,8 @@ def test_trials_a_lost_cluster_stopped_keep_their_retry_for_the_resumed_sweep(
     create_sweep(tmp_path / "s", tiny_spec(), 3)
     fake_ray([node(4)], on_wait=every_node_leaves)
     with pytest.raises(SweepError, match=r"lost the nodes .* continue with: cnnlab design "
-                                         r"run --resume \S+ --executor ray --address auto$"):
+                                         r"run --resume \S+ --executor ray --address auto "
+                                         r"--threads 2$"):
         run_sweep(tmp_path / "s", executor="ray", address="auto", threads=2)
     with TrialStore(tmp_path / "s") as store:
         # Two were running (4 CPUs, 2 a trial) when the sweep gave up: not tried, not charged.

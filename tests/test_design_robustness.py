@@ -112,7 +112,7 @@ class _BreakingPool:
     """A 2-slot local pool whose first batch dies together, as one killed worker process
     breaks a ProcessPoolExecutor; after that every trial finishes."""
 
-    capacity, threads, name = 2, 1, "fake x2"
+    capacity, threads, gpus, name = 2, 1, 0, "fake x2"
 
     def __init__(self):
         self.broken_once, self.batches = False, []
@@ -153,7 +153,7 @@ def test_one_dead_worker_charges_no_trial_and_the_suspects_run_alone(tmp_path, m
 class _TogetherPool:
     """A 2-slot pool whose trials finish two at a time."""
 
-    capacity, threads, name = 2, 1, "fake x2"
+    capacity, threads, gpus, name = 2, 1, 0, "fake x2"
 
     def submit(self, task):
         return task["id"]

@@ -1,8 +1,9 @@
 """Where a sweep's trials run: worker processes on this machine, or a Ray cluster.
 
 An executor has ``capacity`` (trials at once), ``threads`` (torch threads per trial),
-``name``, ``submit(task) -> handle``, ``wait(handles) -> [(handle, result or the
-exception that lost it)]`` and ``close(cancel)``. Both run :func:`cnnlab.design.trial.run_trial`.
+``gpus`` (0 where trials train on CPUs), ``name``, ``submit(task) -> handle``,
+``wait(handles) -> [(handle, result or the exception that lost it)]`` and
+``close(cancel)``. Both run :func:`cnnlab.design.trial.run_trial`.
 """
 
 from __future__ import annotations
@@ -214,18 +215,19 @@ class RayExecutor:
                 except ConnectionError as exc:  # no Ray there (a port that answers, "auto")
                     raise SweepFailure(_join_failed(address or "local", named_by, exc)) from None
             resources = ray.cluster_resources()
-            # Per trial: one GPU where the cluster has any (LocalExecutor.gpus counts them).
-            self._gpus = 1 if device != "cpu" and resources.get("GPU", 0) >= 1 else 0
+            # Per trial: one GPU where the cluster has any (LocalExecutor.gpus counts them;
+            # either is 0 for trials on CPUs).
+            self.gpus = 1 if device != "cpu" and resources.get("GPU", 0) >= 1 else 0
             # Ray keeps a task no node can hold pending forever, saying so only in a log
             # the driver does not show: refused here, before any trial is marked running.
             nodes = ray.nodes()
-            unfit = _unfit(nodes, self.threads, self._gpus)
+            unfit = _unfit(nodes, self.threads, self.gpus)
             if unfit:
                 raise SweepError(unfit)
         except BaseException:
             self.close()  # Ray shut down if ours, its SIGTERM handler taken out
             raise
-        slots = _slots(nodes, self.threads, self._gpus)
+        slots = _slots(nodes, self.threads, self.gpus)
         # A local instance never grows: trials beyond its slots would only queue in Ray,
         # shown 'running' in the sweep. A cluster may (autoscaling): --workers is kept.
         local = self._owned and address is None
@@ -233,7 +235,7 @@ class RayExecutor:
         # Stored with each running trial: says which cluster, and that the environment chose it.
         from_env = " (RAY_ADDRESS)" if named_by == "RAY_ADDRESS" else ""
         self.name = f"ray {address or 'local'}{from_env}"
-        self._remote = ray.remote(num_cpus=self.threads, num_gpus=self._gpus,
+        self._remote = ray.remote(num_cpus=self.threads, num_gpus=self.gpus,
                                   max_retries=0)(run_trial)
 
     def submit(self, task: dict):
@@ -252,7 +254,7 @@ class RayExecutor:
             ready, _ = ray.wait(handles, num_returns=1, timeout=self.poll_s)
             if ready:
                 break
-            unfit = _unfit(ray.nodes(), self.threads, self._gpus)
+            unfit = _unfit(ray.nodes(), self.threads, self.gpus)
             now = time.monotonic()
             if not unfit or unfit_since is None:
                 unfit_since = now if unfit else None

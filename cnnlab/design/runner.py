@@ -8,7 +8,8 @@
 
 Trial ``i`` is drawn from its own generator (seed, i, space) and trained with seed
 ``seed + i``, so a killed sweep resumes with exactly the trials it planned, a sweep
-can be extended to more trials, and every executor gives the same results. Both
+can be extended to more trials, and every executor gives the same results (on CPUs,
+for the same torch thread count: the sweep records its count). Both
 executors (:mod:`cnnlab.design.executors`: local processes, Ray) run
 :func:`cnnlab.design.trial.run_trial`; this module is the driver.
 """
@@ -209,6 +210,10 @@ def run_sweep(directory, *, executor: str = "local", workers: int | None = None,
                              device=spec.train.get("device", "auto"))
         if not (executor == "local" and pool.capacity == 1):
             forget_data()  # trials load it in their own processes: not kept here
+        if not pool.gpus:
+            _keep_thread_count(store, pool.threads)
+        resume_with = _resume_command(directory, executor, address,
+                                      None if pool.gpus else store.meta().get("threads"))
         inflight: dict = {}
         alone: set[int] = set()  # trials to run with nothing beside them (see below)
         interrupted = False
@@ -240,7 +245,7 @@ def run_sweep(directory, *, executor: str = "local", workers: int | None = None,
             interrupted = True
         except SweepError as exc:  # the executor gave up mid-sweep (a Ray cluster's nodes gone)
             raise type(exc)(f"{exc}. Finished trials are stored; once that is fixed, "
-                             f"continue with: {_resume_command(directory, executor, address)}"
+                             f"continue with: {resume_with}"
                              ) from None
         finally:
             # The loop ended early (Ctrl-C, the executor giving up, an error here): trials
@@ -258,16 +263,35 @@ def run_sweep(directory, *, executor: str = "local", workers: int | None = None,
                 pool.close(cancel=bool(inflight) or interrupted)
         if interrupted:
             raise SweepInterrupted(f"sweep stopped; finished trials are stored. Continue with: "
-                                   f"{_resume_command(directory, executor, address)}")
+                                   f"{resume_with}")
         return store.counts()
 
 
-def _resume_command(directory, executor: str, address: str | None) -> str:
+def _keep_thread_count(store: TrialStore, threads: int) -> None:
+    """Record the torch threads a sweep's CPU trials train with, and warn a run that
+    trains them with another count: a CPU's sums are split by the thread count, so a
+    trial's numbers depend on it (the review's two trials: 44.2% and 49.2% error with 2
+    threads, 40.0% and 47.9% with 1), and a sweep would mix trials a rerun cannot repeat."""
+    recorded = store.meta().get("threads")
+    if recorded is None:
+        store.set_meta({"threads": threads})
+    elif recorded != threads:
+        from cnnlab.notices import SetupWarning, warn_user
+
+        warn_user(f"{store.directory}: its trials trained with {recorded} torch thread(s) "
+                  f"each, these will with {threads}; on a CPU a trial's numbers depend on "
+                  f"the count, so they are not what it gives with {recorded}: --threads "
+                  f"{recorded} keeps them alike", SetupWarning)
+
+
+def _resume_command(directory, executor: str, address: str | None,
+                    threads: int | None = None) -> str:
     """The command that continues this sweep on the same executor (--resume alone would
-    run it on this machine)."""
+    run it on this machine), with the thread count its CPU trials trained with."""
     on = "" if executor == "local" else f" --executor {executor}" + (
         f" --address {address}" if address else "")
-    return f"cnnlab design run --resume {directory}{on}"
+    return f"cnnlab design run --resume {directory}{on}" + (
+        f" --threads {threads}" if threads else "")
 
 
 def _store_outcome(store: TrialStore, trial_id: int, outcome,
