@@ -145,6 +145,23 @@ def test_a_second_resume_keeps_the_epochs_the_first_added(one_epoch_run, monkeyp
     assert summary["commands"][-1]["command"] == summary["environment"]["command"]
 
 
+def test_a_resume_that_fails_before_its_first_checkpoint_leaves_the_plan_as_it_was(
+        one_epoch_run, monkeypatch):
+    # The plan was written before training: a `resume --epochs 2` that crashed at once had
+    # raised it to 3 already, and the same command again planned 5.
+    def crash(self):
+        raise RuntimeError("a crash before any checkpoint")
+
+    with monkeypatch.context() as m:
+        m.setattr(Trainer, "_optimizer_step", crash)
+        with pytest.raises(RuntimeError, match="a crash"):
+            resume(one_epoch_run, extra_epochs=2)
+    assert TrainConfig.load(one_epoch_run / "config.yaml").epochs == 1
+    result = resume(one_epoch_run, extra_epochs=2)
+    assert [r["epoch"] for r in result.history] == [1, 2, 3]
+    assert TrainConfig.load(one_epoch_run / "config.yaml").epochs == 3
+
+
 def test_more_epochs_on_a_decaying_schedule_say_the_lr_jumps_back_up(tmp_path, monkeypatch):
     import warnings
 

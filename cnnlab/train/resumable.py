@@ -28,6 +28,17 @@ class Resumable:
     """The checkpoint half of :class:`cnnlab.train.trainer.Trainer`, which sets every
     attribute used here."""
 
+    # Called once, after the first ``last`` checkpoint this session writes (or, where no
+    # training is left, by result_from_files): a resume's new plan goes into config.yaml
+    # only once a checkpoint trained under it exists. Written before, a resume that
+    # failed first had already raised the plan: the same `resume --epochs N` added 2N.
+    after_first_checkpoint = None
+
+    def _first_checkpoint_written(self) -> None:
+        if self.after_first_checkpoint is not None:
+            keep, self.after_first_checkpoint = self.after_first_checkpoint, None
+            keep()
+
     def _state(self) -> dict:
         return {
             "model_name": self.cfg.model,
@@ -70,6 +81,7 @@ class Resumable:
                 self.ema.state_dict() if self.ema else None, looked_ahead,
                 other_ranks_rng=self.other_ranks_rng,
             )
+            self._first_checkpoint_written()
 
     def _save_interrupted(self, loss_sum, correct, seen, elapsed: float) -> None:
         """Save the ``last`` checkpoint mid-epoch, then raise TrainingInterrupted."""
@@ -135,6 +147,8 @@ class Resumable:
         from cnnlab.train.evaluate import EvalResult
         from cnnlab.train.report_evaluation import last_class_metrics
         from cnnlab.train.runlog import MetricsLog
+
+        self._first_checkpoint_written()  # none will be: a resume's new plan is kept now
 
         history = MetricsLog.read(self.run_dir / "metrics.csv")
         last = last_class_metrics(self.run_dir, history, len(self.classes))

@@ -310,8 +310,8 @@ def _resume(run_dir: Path, data: DatasetSplits | None, console, extra_epochs: in
     if extra_epochs and trainer.dist.is_main:
         _warn_if_the_schedule_restarts(trainer, extra_epochs)
     changed = extra_epochs or any(v is not None for v in (max_time, data_root, device))
-    if trainer.dist.is_main and changed:
-        plan.save(cfg_path)  # the new plan: a later `cnnlab resume` continues it, not the old
+    if trainer.dist.is_main and changed:  # the new plan, for later resumes (see Resumable)
+        trainer.after_first_checkpoint = lambda: plan.save(cfg_path)
     if trainer.dist.is_main and given and not (run_dir / DATA_RECORD).exists():
         write_data_record(run_dir, data)  # a run from before the record: checked from now
     result = trainer.fit() if work_left else trainer.result_from_files()
