@@ -126,14 +126,33 @@ def test_cache_is_reused_and_invalidated(tree: Path, data_env: Path, monkeypatch
 
     # Editing an image (new mtime), asking for another size, or a cnnlab that decodes
     # differently (a new CACHE_FORMAT: 16-bit PNGs of 8-bit values were once cached
-    # black) makes a new entry.
+    # black) makes a new entry, which replaces the folder's old one at that size (each
+    # had been kept, a whole decoded copy never read again).
     os.utime(tree / "cat" / "a.png", ns=(1, 1))
     load(tree)
     load(tree, image_size=9)
     monkeypatch.setattr(folder_mod, "CACHE_FORMAT", folder_mod.CACHE_FORMAT - 1)
     assert "(decoded 7 images)" in load(tree, image_size=9)[0].source
-    assert len(list(cache_dir.glob("*.safetensors"))) == 4
+    entries = sorted(json.loads(p.read_text())["size"] for p in cache_dir.glob("*.json"))
+    assert entries == [[8, 8], [9, 9]] and len(list(cache_dir.glob("*.safetensors"))) == 2
     assert not list(cache_dir.glob("*.tmp"))  # no temporary file left
+
+
+def test_an_image_rewritten_with_its_size_and_mtime_kept_is_decoded_again(tree: Path) -> None:
+    # cp -p, rsync -t, tar x: same size, same mtime, other pixels; the cache had served
+    # the old ones. Its key holds the ctime too, which no copy can set.
+    image = tree / "cat" / "z.bmp"
+    solid((8, 8), RED).save(image)
+    stat = image.stat()
+    first, _ = load(tree)
+    solid((8, 8), (0, 0, 250)).save(image)  # a BMP of another colour, as many bytes
+    assert image.stat().st_size == stat.st_size
+    os.utime(image, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    second, _ = load(tree)
+    assert "(decoded 8 images)" in second.source
+    blue = [part.images[:, 2].sum() for part in (first.train, first.test, second.train,
+                                                   second.test)]
+    assert blue[2] + blue[3] > blue[0] + blue[1]  # the new pixels, not the cached ones
 
 
 def test_damaged_cache_is_rebuilt(tree: Path, data_env: Path) -> None:

@@ -113,7 +113,10 @@ def _cache_key(root: Path, size: tuple[int, int], channels: int, files: list[Pat
     h.update(json.dumps([CACHE_FORMAT, str(root), size, channels]).encode())
     for path in files:
         stat = path.stat()
-        h.update(f"\n{path.relative_to(root)}\0{stat.st_size}\0{stat.st_mtime_ns}".encode())
+        # ctime too: a copy that keeps size and mtime (cp -p, rsync -t, a BMP of the same
+        # size) was served the old pixels; no program sets ctime, a write always moves it.
+        h.update(f"\n{path.relative_to(root)}\0{stat.st_size}\0{stat.st_mtime_ns}"
+                 f"\0{stat.st_ctime_ns}".encode())
     return h.hexdigest()[:32]
 
 
@@ -169,6 +172,24 @@ def _save_cache(stem: Path, decoded: _Decoded, meta: dict) -> None:
     # The sidecar is written last: its presence marks a complete cache entry.
     text = json.dumps(sidecar, indent=1)
     atomic_write_text(stem.with_suffix(".json"), text, mode=0o600)
+    _remove_replaced_entries(stem, meta)
+
+
+def _remove_replaced_entries(stem: Path, meta: dict) -> None:
+    """Delete the entries ``stem`` replaces: the same folder decoded at the same size and
+    channels before its files changed. Each was a whole decoded copy, never read again."""
+    same = {key: meta[key] for key in ("path", "size", "channels")}
+    for sidecar in stem.parent.glob("*.json"):
+        if sidecar.stem == stem.name:
+            continue
+        try:
+            old = json.loads(sidecar.read_text(encoding="utf-8"))
+            if {key: old.get(key) for key in same} != json.loads(json.dumps(same)):
+                continue
+            sidecar.unlink()  # first: an entry without its sidecar is never read
+            sidecar.with_suffix(".safetensors").unlink(missing_ok=True)
+        except (OSError, ValueError, AttributeError):
+            continue  # another's entry, or one being written: left alone
 
 
 def _load_cache(stem: Path, shape: tuple[int, int, int]) -> _Decoded | None:
