@@ -17,21 +17,16 @@ class keeps its share in both parts and the same seed gives the same split.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from rich.console import Console
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
 
-from cnnlab.atomic import atomic_write_bytes, atomic_write_text
 from cnnlab.data.dataset import DataError, DatasetSplits, DataWarning, ImageData, cache_root
+from cnnlab.data.folder_cache import CACHE_FORMAT, DecodedTree, cache_key, load_cache, save_cache
 from cnnlab.data.image_file import ImageFileError, decode_image
 from cnnlab.notices import warn_user
 from cnnlab.progress import ProgressBar, shows_live
@@ -39,22 +34,11 @@ from cnnlab.progress import ProgressBar, shows_live
 IMAGE_EXTENSIONS = frozenset(
     {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
 )
-CACHE_FORMAT = 3  # bump when the cached layout or the decoding changes (2: 32-bit, float;
-#                  3: 16-bit PNGs of 8- or 12-bit values kept, not black)
 _SHOW_AT_MOST = 5  # names listed in a warning
 
 
 class FolderDatasetError(DataError, ValueError):
     """The folder cannot give a dataset (missing, no images, bad options)."""
-
-
-@dataclass(frozen=True)
-class _Decoded:
-    images: np.ndarray  # uint8 (N, C, H, W)
-    labels: np.ndarray  # int64 (N,)
-    classes: list[str]
-    skipped: list[tuple[str, str]]  # (relative path, reason)
-    empty_classes: list[str]
 
 
 def _as_size(image_size: int | Sequence[int]) -> tuple[int, int]:
@@ -108,25 +92,13 @@ def _scan(root: Path) -> tuple[dict[str, list[Path]], list[Path]]:
     return per_class, loose
 
 
-def _cache_key(root: Path, size: tuple[int, int], channels: int, files: list[Path]) -> str:
-    h = hashlib.sha256()
-    h.update(json.dumps([CACHE_FORMAT, str(root), size, channels]).encode())
-    for path in files:
-        stat = path.stat()
-        # ctime too: a copy that keeps size and mtime (cp -p, rsync -t, a BMP of the same
-        # size) was served the old pixels; no program sets ctime, a write always moves it.
-        h.update(f"\n{path.relative_to(root)}\0{stat.st_size}\0{stat.st_mtime_ns}"
-                 f"\0{stat.st_ctime_ns}".encode())
-    return h.hexdigest()[:32]
-
-
 def _decode_tree(
     root: Path,
     per_class: dict[str, list[Path]],
     size: tuple[int, int],
     channels: int,
     progress: bool,
-) -> _Decoded:
+) -> DecodedTree:
     total = sum(len(files) for files in per_class.values())
     images = np.empty((total, channels, *size), np.uint8)
     class_of = np.empty(total, np.int64)
@@ -151,75 +123,7 @@ def _decode_tree(
                 names.append(class_name)
             else:
                 empty.append(class_name)
-    return _Decoded(images[:n], class_of[:n], names, skipped, empty)
-
-
-def _save_cache(stem: Path, decoded: _Decoded, meta: dict) -> None:
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    tensors = {
-        "images": torch.from_numpy(decoded.images),
-        "labels": torch.from_numpy(decoded.labels),
-    }
-    # Private (0600): decoded copies of someone's own images, in a shared home's cache.
-    atomic_write_bytes(stem.with_suffix(".safetensors"), lambda p: save_file(tensors, p),
-                       mode=0o600)
-    sidecar = {
-        **meta,
-        "classes": decoded.classes,
-        "skipped": [{"file": f, "reason": r} for f, r in decoded.skipped],
-        "empty_classes": decoded.empty_classes,
-    }
-    # The sidecar is written last: its presence marks a complete cache entry.
-    text = json.dumps(sidecar, indent=1)
-    atomic_write_text(stem.with_suffix(".json"), text, mode=0o600)
-    _remove_replaced_entries(stem, meta)
-
-
-def _remove_replaced_entries(stem: Path, meta: dict) -> None:
-    """Delete the entries ``stem`` replaces: the same folder decoded at the same size and
-    channels before its files changed. Each was a whole decoded copy, never read again."""
-    same = {key: meta[key] for key in ("path", "size", "channels")}
-    for sidecar in stem.parent.glob("*.json"):
-        if sidecar.stem == stem.name:
-            continue
-        try:
-            old = json.loads(sidecar.read_text(encoding="utf-8"))
-            if {key: old.get(key) for key in same} != json.loads(json.dumps(same)):
-                continue
-            sidecar.unlink()  # first: an entry without its sidecar is never read
-            sidecar.with_suffix(".safetensors").unlink(missing_ok=True)
-        except (OSError, ValueError, AttributeError):
-            continue  # another's entry, or one being written: left alone
-
-
-def _load_cache(stem: Path, shape: tuple[int, int, int]) -> _Decoded | None:
-    """The cached entry, or None when absent or not what ``stem`` should hold."""
-    try:
-        sidecar = json.loads(stem.with_suffix(".json").read_text(encoding="utf-8"))
-        tensors = load_file(stem.with_suffix(".safetensors"))
-        decoded = _Decoded(
-            tensors["images"].numpy(),
-            tensors["labels"].numpy(),
-            list(sidecar["classes"]),
-            [(s["file"], s["reason"]) for s in sidecar["skipped"]],
-            list(sidecar["empty_classes"]),
-        )
-    except (OSError, ValueError, KeyError, TypeError, SafetensorError) as exc:
-        if stem.with_suffix(".json").exists():
-            warn_user(f"ignoring unreadable cache {stem}: {exc}", DataWarning)
-        return None
-    images, labels = decoded.images, decoded.labels
-    intact = (
-        images.dtype == np.uint8
-        and labels.dtype == np.int64
-        and images.shape[1:] == shape
-        and len(images) == len(labels)
-        and (len(labels) == 0 or int(labels.max()) < len(decoded.classes))
-    )
-    if not intact:
-        warn_user(f"ignoring inconsistent cache {stem}", DataWarning)
-        return None
-    return decoded
+    return DecodedTree(images[:n], class_of[:n], names, skipped, empty)
 
 
 def _some(names: list[str]) -> str:
@@ -227,7 +131,7 @@ def _some(names: list[str]) -> str:
     return ", ".join(names[:_SHOW_AT_MOST]) + (f" and {more} more" if more > 0 else "")
 
 
-def _report(root: Path, decoded: _Decoded, loose: list[Path]) -> None:
+def _report(root: Path, decoded: DecodedTree, loose: list[Path]) -> None:
     if decoded.skipped:
         warn_user(
             f"{root}: skipped {len(decoded.skipped)} unreadable image(s): "
@@ -331,7 +235,7 @@ def single_class_advice(root: Path, only_class: str) -> str:
 
 
 def _decoded_tree(root: Path, size: tuple[int, int], channels: int, progress: bool,
-                  use_cache: bool) -> tuple[_Decoded, str]:
+                  use_cache: bool) -> tuple[DecodedTree, str]:
     """Every image under ``root/<class>/``, decoded (or read from the cache), with what
     was skipped reported; and where it came from, in words."""
     per_class, loose = _scan(root)
@@ -344,15 +248,15 @@ def _decoded_tree(root: Path, size: tuple[int, int], channels: int, progress: bo
             f"{root}: {found}; expected one folder per class holding image files "
             f"({exts}), e.g. {root}/cats/001.jpg"
         )
-    stem = cache_root() / "folders" / _cache_key(root, size, channels, files)
-    decoded = _load_cache(stem, (channels, *size)) if use_cache else None
+    stem = cache_root() / "folders" / cache_key(root, size, channels, files)
+    decoded = load_cache(stem, (channels, *size)) if use_cache else None
     from_cache = decoded is not None
     if decoded is None:
         decoded = _decode_tree(root, per_class, size, channels, progress)
         if len(decoded.labels) and use_cache:
             meta = {"format": CACHE_FORMAT, "path": str(root), "size": size, "channels": channels}
             try:
-                _save_cache(stem, decoded, meta)
+                save_cache(stem, decoded, meta)
             except OSError as exc:  # a read-only or full cache only costs speed
                 warn_user(f"could not write the cache {stem}: {exc}", DataWarning)
     _report(root, decoded, loose)
