@@ -393,3 +393,16 @@ def test_symlinked_folders_inside_a_class_are_followed_once(data_env: Path) -> N
     (root / "cat" / "loop").symlink_to(root / "cat", target_is_directory=True)  # a cycle
     data = load_folder(root, image_size=4, val_fraction=0.0, progress=False)
     assert data.train.labels.bincount().tolist() == [3, 2]  # x.png once, nothing twice
+
+
+def test_a_linked_image_beside_its_target_is_one_image(data_env: Path) -> None:
+    # A link to 0.png beside it had been a second image, which the split could hold out
+    # for testing while training on the first.
+    root = data_env / "links"
+    for name in ("cat", "dog"):
+        (root / name).mkdir(parents=True)
+        for i in range(2):
+            solid((6, 6), RED if name == "cat" else BLUE).save(root / name / f"{i}.png")
+    (root / "cat" / "copy-of-0.png").symlink_to(root / "cat" / "0.png")
+    data = load_folder(root, image_size=4, val_fraction=0.0, progress=False)
+    assert data.train.labels.bincount().tolist() == [2, 2]

@@ -64,16 +64,20 @@ def is_image_file(path: Path, base: Path) -> bool:
 def _files_under(folder: Path) -> list[Path]:
     """Every file below ``folder``, following symlinked folders (a class assembled from
     links to where the images live; Path.rglob does not follow them), each real folder
-    once (a link back up the tree would loop)."""
-    seen, files = set(), []
+    once (a link back up the tree would loop), and each real file once: a link beside
+    the image it names had been a second image, which the split could hold out for
+    testing while training on the first."""
+    seen, first_path_of = set(), {}
     for here, dirs, names in os.walk(folder, followlinks=True):
         real = os.path.realpath(here)
         if real in seen:
             dirs[:] = []
             continue
         seen.add(real)
-        files += [Path(here) / name for name in names]
-    return files
+        for path in (Path(here) / name for name in names):
+            real_file = os.path.realpath(path)
+            first_path_of[real_file] = min(first_path_of.get(real_file, path), path)
+    return list(first_path_of.values())
 
 
 def image_files_under(folder: Path) -> list[Path]:
