@@ -128,6 +128,7 @@ def test_checksum_mismatch_everywhere_leaves_no_file(data_env, archives, monkeyp
         fm.download(data_env / "target", progress=False)
     assert "does not match the published" in str(info.value)
     assert fm.MIRRORS[0] in str(info.value) and fm.MIRRORS[1] in str(info.value)
+    assert str(info.value).count(fm.MIRRORS[0]) == 1  # each mirror's URL once, not twice
     assert leftovers(data_env / "target") == []
 
 

@@ -115,8 +115,11 @@ def test_wrong_dtype_for_images(tmp_path: Path) -> None:
 
 
 def test_wrong_ndim(tmp_path: Path) -> None:
-    expect_error(tmp_path / "l", labels_bytes(), read_idx_images, "expected 3, header says 1")
-    expect_error(tmp_path / "i", images_bytes(), read_idx_labels, "expected 1, header says 3")
+    # the other file under this one's name, most likely: said so
+    expect_error(tmp_path / "l", labels_bytes(), read_idx_images, "expected 3, header says 1 "
+                 "(a labels file's: are the files' names swapped?)")
+    expect_error(tmp_path / "i", images_bytes(), read_idx_labels, "expected 1, header says 3 "
+                 "(an images file's: are the files' names swapped?)")
 
 
 def test_truncated_payload_message_counts_items(tmp_path: Path) -> None:

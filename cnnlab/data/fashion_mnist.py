@@ -236,9 +236,8 @@ def _fetch(url: str, dest: Path, md5: str, progress: Progress) -> None:
                 digest.update(chunk)
                 progress.advance(task, len(chunk))
         if digest.hexdigest() != md5:
-            raise ChecksumError(
-                f"{url}: md5 {digest.hexdigest()} does not match the published {md5}"
-            )
+            # No URL here: the caller lists each mirror's failure after its URL.
+            raise ChecksumError(f"md5 {digest.hexdigest()} does not match the published {md5}")
 
     atomic_write_bytes(dest, write)  # also removes the temp file on KeyboardInterrupt
 

@@ -78,8 +78,13 @@ def _parse(path: Path, data: bytes, dtype_code: int | None, ndim: int | None) ->
             f"header says {_describe(code)}"
         )
     if ndim is not None and dims_count != ndim:
+        # Fashion-MNIST's images are 3-dimensional and its labels 1: the other count is
+        # most likely the other file under this one's name.
+        kind = {1: " (a labels file's: are the files' names swapped?)",
+                3: " (an images file's: are the files' names swapped?)"}.get(dims_count, "")
         raise IdxFormatError(
             f"{path}: wrong number of dimensions: expected {ndim}, header says {dims_count}"
+            f"{kind if ndim in (1, 3) else ''}"
         )
     header_len = 4 + 4 * dims_count
     if len(data) < header_len:
