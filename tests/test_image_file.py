@@ -83,6 +83,9 @@ def test_files_that_are_not_images_are_named_with_the_reason(tmp_path, monkeypat
         read_image(tmp_path / "notes.png", 1)
     with pytest.raises(ImageFileError, match="a folder, not an image file"):
         read_image(tmp_path, 1)
+    (tmp_path / "cut.jpg").write_bytes(b"")  # a copy that never finished: said so
+    with pytest.raises(ImageFileError, match=r"cut.jpg: an empty file \(0 bytes\)"):
+        read_image(tmp_path / "cut.jpg", 1)
     with pytest.raises(FileNotFoundError, match="image not found"):
         read_image(tmp_path / "missing.png", 1)
     Image.fromarray(gradient()).save(tmp_path / "huge.png")

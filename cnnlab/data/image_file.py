@@ -132,6 +132,9 @@ def read_image(path: str | Path, channels: int, background: str = "white") -> Im
         raise ImageFileError(path, f"too large to decode safely ({exc}); scale it down "
                                    "first") from None
     except UnidentifiedImageError:
+        if path.is_file() and path.stat().st_size == 0:  # a copy that never finished
+            raise ImageFileError(path, "an empty file (0 bytes), not an image: copy it "
+                                       "again, or delete it") from None
         raise ImageFileError(path, "not a readable image in a format cnnlab decodes ("
                                    f"{', '.join(PIL_FORMATS)}): damaged, or another format "
                                    "(convert it to PNG)") from None
