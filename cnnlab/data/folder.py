@@ -342,6 +342,11 @@ def _load_presplit(root: Path, train_dir: Path, held_dir: Path, size: tuple[int,
         raise FolderDatasetError(
             f"{held_dir} has class folder(s) that {train_dir} lacks: {', '.join(unknown)}; "
             "a model cannot be scored on classes it never trained on")
+    untested = [c for c in train.classes if c not in held.classes]
+    if untested:  # trained, never scored: its accuracy in the report is n/a
+        warn_user(f"{held_dir} has no images of {_some(untested)}, which {train_dir} trains "
+                  "on: the test accuracy leaves them out, and their per-class accuracy is "
+                  "n/a", DataWarning)
     # The held-out labels as indices into the training classes.
     to_train = np.array([train.classes.index(c) for c in held.classes], np.int64)
     rng = np.random.default_rng(seed)  # shuffled as a split's images are (split_indices)
