@@ -73,7 +73,7 @@ def test_channel_stats_are_tensor_mean_and_std_summed_a_chunk_at_a_time(monkeypa
     # on the device): equal to Tensor.mean/std of the whole, a constant channel at std 1.
     from cnnlab.train import evaluate as evaluation
 
-    monkeypatch.setattr(evaluation, "_STATS_CHUNK", 7)
+    monkeypatch.setattr(evaluation, "_STATS_CHUNK", 7 * 3 * 5 * 6)  # 7 images at a time
     images = torch.randint(0, 256, (50, 3, 5, 6), dtype=torch.uint8)
     images[:, 2] = 9
     mean, std = evaluation.channel_stats(images)

@@ -45,32 +45,38 @@ class Preprocess:
         return [-m / s for m, s in zip(self.mean, self.std, strict=True)]
 
 
-_STATS_CHUNK = 2048  # images summed at once by channel_stats
+_STATS_CHUNK = 1 << 24  # values channel_stats sums at once (64 MB of float32)
 
 
 def channel_stats(images: torch.Tensor, device: torch.device | str | None = None
                   ) -> tuple[list[float], list[float]]:
     """Per-channel mean and std of uint8 images N x C x H x W, on the 0..1 scale (a
     channel that never changes gets std 1: see below), computed on ``device`` (a GPU
-    does it in milliseconds; two CPU cores take 0.2 s for Fashion-MNIST, which a
-    speedrun would pay every run)."""
-    # Summed a chunk at a time in float64: a float copy of the whole split would be four
-    # times the uint8 images, on top of them on a GPU that only just holds them.
+    does it in milliseconds; two busy CPU cores took 0.4 s for Fashion-MNIST, which a
+    speedrun pays every run)."""
+    # Summed a chunk at a time: a float copy of the whole split would be four times the
+    # uint8 images, on top of them on a GPU that only just holds them. Each chunk's sums
+    # are float32 on the device (MPS has no float64), added up as Python floats; the
+    # deviations from the mean in a second pass (a constant channel's are exactly 0).
     channels = images.shape[1]
-    total = torch.zeros(channels, dtype=torch.float64, device=device)
-    squares = torch.zeros_like(total)
-    for chunk in images.split(_STATS_CHUNK):
-        x = chunk.to(device).to(torch.float64).div_(255).transpose(0, 1).reshape(channels, -1)
-        total += x.sum(dim=1)
-        squares += x.square().sum(dim=1)
+    per_image = max(images[0].numel(), 1) if len(images) else 1
+    chunks = images.split(max(1, _STATS_CHUNK // per_image))
+
+    def summed(of) -> list[float]:
+        totals = [0.0] * channels
+        for chunk in chunks:
+            x = chunk.to(device).float().div_(255).transpose(0, 1).reshape(channels, -1)
+            totals = [t + v for t, v in zip(totals, of(x).sum(dim=1).tolist(), strict=True)]
+        return totals
+
     n = images.numel() // max(channels, 1)
-    mean = total / n
-    var = (squares - total * mean) / max(n - 1, 1)  # unbiased, as Tensor.std
+    mean = [t / n for t in summed(lambda x: x)]
+    centre = torch.tensor(mean, device=device).view(channels, 1)
+    var = [t / max(n - 1, 1) for t in summed(lambda x: (x - centre).square())]  # as .std
     # A channel that never changes (colour images with no blue in them) has std 0, which
     # normalisation cannot divide by: it is centred and left unscaled (std 1), the same
     # zero in every image. 1e-6 allows for the float rounding of a constant.
-    std = var.clamp_(min=0).sqrt().tolist()
-    return mean.tolist(), [s if s > 1e-6 else 1.0 for s in std]
+    return mean, [v ** 0.5 if v ** 0.5 > 1e-6 else 1.0 for v in var]
 
 
 def autocast_context(device: torch.device, amp: str):
