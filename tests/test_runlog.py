@@ -134,3 +134,27 @@ def test_a_run_name_already_taken_says_where_the_run_went(tmp_path):
     [told] = [str(w.message) for w in caught if issubclass(w.category, SetupWarning)]
     assert told == (f"{first} exists: this run is {second} (`cnnlab resume {first}` "
                     "continues that one)")
+
+
+def test_a_lock_file_that_leads_to_another_file_never_overwrites_it(tmp_path):
+    # A run folder copied in with .lock as a symlink (or a hard link) to another file:
+    # taking the lock truncated that file and wrote the pid into it.
+    import os
+
+    import pytest
+
+    from cnnlab.train.runlog import RunLogWarning, run_lock
+
+    run = tmp_path / "run"
+    run.mkdir()
+    for make_link in (os.symlink, os.link):
+        victim = tmp_path / f"precious-{make_link.__name__}.txt"
+        victim.write_text("keep me\n")
+        make_link(victim, run / ".lock")
+        with pytest.warns(RunLogWarning, match=r"\.lock was a link to another file"):
+            with run_lock(run) as held:
+                assert held
+                assert not (run / ".lock").is_symlink()
+                assert (run / ".lock").read_text().strip() == str(os.getpid())
+        assert victim.read_text() == "keep me\n"
+        assert not os.path.lexists(run / ".lock")  # removed at the end, as ever

@@ -19,10 +19,12 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
+import errno
 import io
 import math
 import os
 import re
+import stat
 from pathlib import Path
 
 try:
@@ -134,9 +136,12 @@ def _take_run_lock(path: Path, run_dir) -> int | None:
     if fcntl is None:
         return None
     for _ in range(20):  # a file taken over between open and lock: rare, so a few tries
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError:
+        try:  # never through a link: the pid written below would replace another file
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:  # a symlink at the lock's name: only it goes
+                _replace_foreign_lock(path)
+                continue
             return None  # a read-only folder, say: the run's own writes will say so
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -155,6 +160,10 @@ def _take_run_lock(path: Path, run_dir) -> int | None:
             same = (held.st_dev, held.st_ino) == (named.st_dev, named.st_ino)
         except FileNotFoundError:
             same = False
+        if same and (not stat.S_ISREG(held.st_mode) or held.st_nlink != 1):
+            os.close(fd)  # a hard link to another file (or no file): never truncated
+            _replace_foreign_lock(path)
+            continue
         if same:
             try:
                 os.ftruncate(fd, 0)
@@ -164,6 +173,14 @@ def _take_run_lock(path: Path, run_dir) -> int | None:
             return fd
         os.close(fd)  # locked a file its holder removed on finishing: take the new one
     return None  # inode numbers that never match (some network mounts): go on unlocked
+
+
+def _replace_foreign_lock(path: Path) -> None:
+    """Remove the name ``path`` (a link to another file, planted or copied in with the
+    run), never the file it leads to; the next try creates cnnlab's own lock there."""
+    path.unlink(missing_ok=True)
+    warn_user(f"{path} was a link to another file, not a lock cnnlab writes: replaced by "
+              "one (the file it led to is untouched)", RunLogWarning)
 
 
 def training_pid(run_dir: Path) -> int | None:
