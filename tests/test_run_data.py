@@ -21,3 +21,29 @@ def test_fewer_test_images_than_processes_are_refused_before_anything_is_built()
     check_data(TrainConfig(data="synthetic", eval_subset=2), data, world_size=2)
     with pytest.raises(DataError, match=r"4 test images for 8 processes"):
         check_data(TrainConfig(data="synthetic"), data, world_size=8)
+
+
+def test_the_colour_check_never_hands_a_file_to_ghostscript(tmp_path, monkeypatch):
+    # The check for colour images opened each file with every PIL plugin: PostScript
+    # named .png went to the EPS plugin, which runs Ghostscript (a program) on it, though
+    # the loader itself decodes only image formats (image_file.PIL_FORMATS).
+    import numpy as np
+    from PIL import EpsImagePlugin, Image
+
+    from cnnlab.train.run_data import _a_colour_image
+
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / name / "grey.png")
+    (tmp_path / "a" / "evil.png").write_bytes(
+        b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 8 8\nshowpage\n")
+    ran = []
+
+    def ghostscript(*args, **kwargs):
+        ran.append(args)
+        raise OSError("no Ghostscript here")
+
+    monkeypatch.setattr(EpsImagePlugin, "has_ghostscript", lambda: True)
+    monkeypatch.setattr(EpsImagePlugin, "Ghostscript", ghostscript)
+    assert _a_colour_image(tmp_path) is None
+    assert ran == []

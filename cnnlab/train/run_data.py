@@ -259,6 +259,7 @@ def _a_colour_image(root: str | Path, looked_at: int = 24) -> Path | None:
     from PIL import Image
 
     from cnnlab.data.folder import is_data_folder, is_image_file
+    from cnnlab.data.image_file import PIL_FORMATS
 
     seen = 0
     for here, dirs, names in os.walk(root, followlinks=True):  # the folder loader's files
@@ -266,7 +267,9 @@ def _a_colour_image(root: str | Path, looked_at: int = 24) -> Path | None:
         for path in [p for p in sorted(Path(here) / n for n in names)
                      if is_image_file(p, Path(root))][:2]:
             try:
-                with Image.open(path) as image:
+                # The loader's formats only: PostScript named .png would go to PIL's EPS
+                # plugin, which runs Ghostscript on it (image_file.PIL_FORMATS).
+                with Image.open(path, formats=PIL_FORMATS) as image:
                     image.draft("RGB", (64, 64))  # a JPEG decodes at a fraction of its size
                     rgb = np.asarray(image.convert("RGB").resize((32, 32)), dtype=np.int16)
             except Exception:  # noqa: BLE001 - the loader names unreadable files itself
