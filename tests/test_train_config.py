@@ -310,3 +310,30 @@ def test_a_config_shows_what_was_chosen_and_rebuilds_itself():
     assert text.startswith("TrainConfig(model='resnet18_small', preset='fast', epochs=3, ")
     assert len(text) < 300 and "quiet" not in text  # defaults left out
     assert eval(text, {"TrainConfig": TrainConfig}) == fast
+
+
+def test_a_yaml_alias_bomb_is_refused_before_anything_expands_it(tmp_path):
+    # Nine lines of nine aliases each are 9^9 strings once written out: the message
+    # naming the bad model_overrides printed them all, and died of a MemoryError.
+    import time
+
+    from cnnlab.train.config import ConfigError
+    from cnnlab.train.yaml_file import read_mapping
+
+    lines = ["model: lenet_d2l", "model_overrides:", f"  a: &a [{', '.join('x' * 9)}]"]
+    lines += [f"  {n}: &{n} [{', '.join([f'*{p}'] * 9)}]"
+              for p, n in zip("abcdefgh", "bcdefghi", strict=True)]
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text("\n".join(lines) + "\n")
+    started = time.perf_counter()
+    with pytest.raises(ConfigError, match=r"bomb\.yaml: holds more than 100,000 values once "
+                                          r"its aliases \(\*name\) are expanded"):
+        TrainConfig.read_file(bomb)
+    assert time.perf_counter() - started < 5
+    endless = tmp_path / "endless.yaml"
+    endless.write_text("model: lenet_d2l\nmodel_overrides: &a {widths: *a}\n")
+    with pytest.raises(ConfigError, match=r"endless\.yaml: .*an alias inside itself"):
+        read_mapping(endless)
+    merged = tmp_path / "merged.yaml"  # an alias or a merge of a few values stays fine
+    merged.write_text("base: &b {lr: 0.1, epochs: 2}\nrun:\n  <<: *b\n  epochs: 3\n")
+    assert read_mapping(merged)["run"] == {"lr": 0.1, "epochs": 3}

@@ -33,7 +33,33 @@ def read_mapping(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     if not isinstance(values, dict):
         raise ConfigError(f"{path}: expected a mapping of field: value")
+    if _too_many_values(values):
+        raise ConfigError(f"{path}: holds more than {MOST_VALUES:,} values once its aliases "
+                          "(*name) are expanded, or an alias inside itself; write the values "
+                          "out (a settings file needs no aliases)")
     return values
+
+
+# Values a settings file may hold, counted as written out. YAML's aliases repeat a value
+# without copying it: nine lines of nine aliases each stand for 9^9 strings, which the
+# first message or save that prints the value expanded (a MemoryError, after gigabytes).
+MOST_VALUES = 100_000
+
+
+def _too_many_values(values: Any, most: int = MOST_VALUES) -> bool:
+    """Whether ``values`` holds more than ``most`` values, each alias counted as the
+    value it repeats (a value holding itself: endlessly); stops counting at ``most``."""
+    stack, seen = [values], 0
+    while stack:
+        value = stack.pop()
+        seen += 1
+        if seen > most:
+            return True
+        if isinstance(value, dict):
+            stack += [*value.keys(), *value.values()]
+        elif isinstance(value, (list, tuple)):
+            stack += value
+    return False
 
 
 class _NoDuplicateKeysLoader(yaml.SafeLoader):
