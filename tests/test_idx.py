@@ -189,6 +189,30 @@ def test_corrupt_gzip(tmp_path: Path, damage) -> None:
     expect_error(path, damage(good), read_idx_images, "corrupt gzip stream")
 
 
+def test_a_gzip_bomb_is_refused_without_being_held(tmp_path: Path) -> None:
+    # 2 MB of gzip behind a valid header held 2 GiB of zeros: decompressed whole, it had
+    # filled 4.7 GB before the error. Now what follows the declared values is counted.
+    import tracemalloc
+
+    path = tmp_path / "t10k-labels-idx1-ubyte.gz"
+    with gzip.open(path, "wb") as out:
+        out.write(encode_idx(np.zeros(10, np.uint8)))
+        for _ in range(64):
+            out.write(bytes(1 << 20))  # 64 MiB of zeros after the 10 labels
+    tracemalloc.start()
+    try:
+        with pytest.raises(IdxFormatError, match=f"{64 << 20} trailing bytes after the 10"):
+            read_idx_labels(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 << 20
+    with gzip.open(path, "wb") as out:  # 65,536 cubed bytes declared: refused, not read
+        out.write(bytes([0, 0, 0x08, 3]) + (1 << 16).to_bytes(4, "big") * 3)
+    with pytest.raises(IdxFormatError, match="more than an IDX dataset holds"):
+        read_idx(path)
+
+
 def test_error_is_value_error_and_data_error(tmp_path: Path) -> None:
     error = expect_error(tmp_path / "l", b"\x01\x02\x03\x04", read_idx)
     assert isinstance(error, ValueError) and isinstance(error, DataError)

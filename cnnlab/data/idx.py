@@ -44,20 +44,53 @@ def _describe(code: int) -> str:
     return f"0x{code:02X} ({name})"
 
 
+# The most bytes of values a header may declare (Fashion-MNIST's images: 47 MB).
+MOST_BYTES = 8 << 30
+
+
 def _read_bytes(path: Path) -> bytes:
     """The file's IDX bytes, decompressed when it is gzip data."""
-    data = path.read_bytes()
-    is_gzip = data[:2] == _GZIP_MAGIC
+    with open(path, "rb") as fh:
+        is_gzip = fh.read(2) == _GZIP_MAGIC
     if path.suffix == ".gz" and not is_gzip:
         raise IdxFormatError(f"{path}: corrupt gzip stream: named .gz but not gzip data")
     if not is_gzip:
-        return data
+        return path.read_bytes()
     try:
-        return gzip.decompress(data)
+        return _gunzip(path)
     except (OSError, EOFError, zlib.error) as exc:
         # BadGzipFile is an OSError; a cut-off stream is an EOFError; a damaged
         # deflate block is a zlib.error. To the user they are the same problem.
         raise IdxFormatError(f"{path}: corrupt gzip stream: {exc}") from exc
+
+
+def _gunzip(path: Path) -> bytes:
+    """The header and as many values as it declares, decompressed; what follows them is
+    counted, never held: a small .gz can expand to gigabytes (2 MB of zeros behind a
+    valid header had filled 4.7 GB before the 'trailing bytes' error)."""
+    with gzip.open(path) as stream:
+        data = stream.read(4)
+        if len(data) < 4 or data[:2] != b"\0\0" or data[2] not in IDX_DTYPES:
+            return data + stream.read(1 << 20)  # enough for _parse to say what is wrong
+        data += stream.read(4 * data[3])
+        if len(data) < 4 + 4 * data[3]:
+            return data
+        shape = np.frombuffer(data, ">u4", data[3], offset=4)
+        declared = math.prod(int(d) for d in shape) * IDX_DTYPES[data[2]][1].itemsize
+        if declared > MOST_BYTES:
+            while stream.read(1 << 20):
+                pass  # a damaged stream (most likely why) is said first, as ever
+            raise IdxFormatError(f"{path}: the header declares {declared:,} bytes of values "
+                                 f"(shape {tuple(int(d) for d in shape)}), more than an IDX "
+                                 f"dataset holds ({MOST_BYTES >> 30} GiB at most here)")
+        data += stream.read(declared)
+        extra = 0
+        while chunk := stream.read(1 << 20):
+            extra += len(chunk)
+    if extra:  # said as for a file read whole
+        _check_length(path, tuple(int(d) for d in shape), IDX_DTYPES[data[2]][1].itemsize,
+                      declared + extra)
+    return data
 
 
 def _parse(path: Path, data: bytes, dtype_code: int | None, ndim: int | None) -> np.ndarray:
