@@ -231,3 +231,22 @@ def test_a_failed_download_where_the_system_copy_is_installed_says_none_is_neede
     assert "sudo apt-get install dataset-fashion-mnist" in fm.how_to_get(downloaded=True)
 
 
+
+
+def test_a_download_larger_than_any_published_file_is_stopped(data_env, archives,
+                                                              monkeypatch) -> None:
+    # 300 MB from a plain-http mirror had been written out in full before its md5 failed
+    # (an endless one would fill the disk); a Content-Length that is no number had
+    # raised a ValueError no mirror loop caught.
+    monkeypatch.setattr(fm, "MOST_ARCHIVE_BYTES", 5000)
+
+    def respond(url):
+        response = FakeResponse(b"\x1f\x8b" + bytes(20_000))
+        response.headers = {"Content-Length": "lots"}
+        return response
+
+    serve(monkeypatch, respond)
+    with pytest.raises(fm.DownloadError) as info:
+        fm.download(data_env / "target", progress=False)
+    assert "larger than any published file: stopped" in str(info.value)
+    assert leftovers(data_env / "target") == []

@@ -77,10 +77,13 @@ CONTENT_MD5 = {
     "t10k-images-idx3-ubyte": "8181f5470baa50b63fa0f6fddb340f0a",
     "t10k-labels-idx1-ubyte": "15d484375f8d13e6eb1aabb0c3f46965",
 }
-MIRRORS = (
-    "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+MIRRORS = (  # https first: the md5 catches a changed file, TLS a meddling path sooner
     "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
+    "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
 )
+# No published archive is larger (train-images: 26.4 MB): a download past it is stopped,
+# not written out in full before its md5 fails (an endless one would fill the disk).
+MOST_ARCHIVE_BYTES = 32 << 20
 ENV_VAR = "CNNLAB_DATA"
 SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
 DOWNLOAD_TIMEOUT_S = 30.0
@@ -230,8 +233,14 @@ def _fetch(url: str, dest: Path, md5: str, progress: Progress) -> None:
         digest = hashlib.md5(usedforsecurity=False)
         with open(tmp, "wb") as out, _open_url(url, DOWNLOAD_TIMEOUT_S) as response:
             length = response.headers.get("Content-Length")
-            task = progress.add_task(dest.name, total=int(length) if length else None)
+            task = progress.add_task(dest.name, total=int(length) if str(length).isdigit()
+                                     else None)  # a header that is no number: unknown
+            written = 0
             while chunk := response.read(1 << 16):
+                written += len(chunk)
+                if written > MOST_ARCHIVE_BYTES:
+                    raise ChecksumError(f"more than {MOST_ARCHIVE_BYTES >> 20} MiB, larger than "
+                                        "any published file: stopped")
                 out.write(chunk)
                 digest.update(chunk)
                 progress.advance(task, len(chunk))
