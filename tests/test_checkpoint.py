@@ -319,3 +319,31 @@ def test_a_checkpoints_state_is_read_from_its_header_alone(tmp_path):
     with pytest.raises(ckpt.CheckpointError, match="header is longer than the file"):
         ckpt.read_state(tmp_path / "odd.safetensors")
     assert not ckpt.is_checkpoint(tmp_path / "odd.safetensors")
+
+
+@pytest.mark.parametrize("change, named", [
+    ({"classes": 5}, "classes = 5"),
+    ({"preprocess": None}, "preprocess = null"),
+    ({"preprocess": {"channels": 1, "image_size": 100_000, "mean": None, "std": None}},
+     "preprocess = {\"channels\": 1, \"image_size\": 100000"),  # terabytes had been asked
+    ({"preprocess": {"channels": 1, "image_size": "28", "mean": None, "std": None}},
+     "preprocess ="),
+    ({"epoch": "one"}, "epoch = \"one\""),
+])
+def test_a_state_of_the_wrong_kind_is_named_not_a_traceback(tmp_path, change, named):
+    # A crafted or damaged state had given a TypeError, or had eval allocate 4.8 TB.
+    from cnnlab.train import TrainConfig, load_run
+
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    TrainConfig(model="lenet_d2l").save(run / "config.yaml")
+    state = {"classes": ["a", "b"], "epoch": 1,
+             "preprocess": {"channels": 1, "image_size": 28, "mean": None, "std": None},
+             **change}
+    save_file({"model.w": torch.ones(1)}, str(run / "checkpoints" / "best.safetensors"),
+              metadata={ckpt.STATE_KEY: json.dumps(state)})
+    with pytest.raises(ckpt.CheckpointError) as info:
+        load_run(run)
+    message = str(info.value)
+    assert "best.safetensors: its training state holds what no training writes" in message
+    assert named in message and "a damaged or hand-made checkpoint" in message

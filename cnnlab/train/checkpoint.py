@@ -282,9 +282,48 @@ def weights_from_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict]:
     return evaluated_weights(groups), dict(overrides) if isinstance(overrides, dict) else {}
 
 
+def _count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _numbers_or_none(value) -> bool:
+    return value is None or (isinstance(value, list) and all(map(_number, value)))
+
+
+def _preprocess(value) -> bool:
+    # An image side past 8192 would have eval allocate terabytes for a model's input.
+    return (isinstance(value, dict) and _count(value.get("channels")) and
+            1 <= value["channels"] <= 4 and _count(value.get("image_size")) and
+            1 <= value["image_size"] <= 8192 and _numbers_or_none(value.get("mean")) and
+            _numbers_or_none(value.get("std")) and set(value) <= {
+                "channels", "image_size", "mean", "std", "channels_last"})
+
+
+# What each value a caller reads must be: a crafted or damaged state gave tracebacks (a
+# class count of "5", a string epoch), or worse, a 100,000-pixel side to allocate.
+_STATE_KINDS = {
+    "epoch": _count, "step_in_epoch": _count, "ema_updates": _count, "world_size": _count,
+    "best_test_acc": _number, "train_time": _number, "wall_time": _number,
+    "classes": lambda v: isinstance(v, list) and bool(v) and all(isinstance(c, str) for c in v),
+    "preprocess": _preprocess,
+    **{key: lambda v: isinstance(v, dict) for key in ("partial", "scheduler", "scaler",
+                                                      "optimizer", "rng")},
+}
+
+
 def require_state(state: dict, keys: tuple[str, ...], path: Path) -> None:
-    """A checkpoint's state holds ``keys`` (what the caller reads), or a clear error."""
+    """A checkpoint's state holds ``keys`` (what the caller reads), each of its kind, or
+    a clear error."""
     missing = [k for k in keys if k not in state]
     if missing:
         raise CheckpointError(f"{path}: its training state lacks {', '.join(missing)}; a "
                               "damaged or hand-made checkpoint")
+    wrong = [k for k in keys if not _STATE_KINDS.get(k, lambda v: True)(state[k])]
+    if wrong:
+        shown = ", ".join(f"{k} = {json.dumps(state[k])[:60]}" for k in wrong)
+        raise CheckpointError(f"{path}: its training state holds what no training writes "
+                              f"({shown}); a damaged or hand-made checkpoint")

@@ -109,7 +109,8 @@ def load_run(run_dir: str | Path, which: str = "best", device: str = "cpu",
                 "first epoch, so it is still in that epoch, or was stopped before it (then "
                 "start it again)")
     groups, state = ckpt.load_checkpoint(path)
-    ckpt.require_state(state, ("classes", "preprocess"), path)
+    ckpt.require_state(state, ("classes", "preprocess", *(
+        key for key in ("epoch", "step_in_epoch") if key in state)), path)
     cfg = TrainConfig.load(run_dir / "config.yaml")
     if state.get("model_name") not in (None, cfg.model):
         raise ckpt.CheckpointError(

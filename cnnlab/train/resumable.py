@@ -120,10 +120,16 @@ class Resumable:
                 f"{path} was saved from {state.get('model_name')!r}, not {self.cfg.model!r}"
             )
         load_state_dict_checked(self.model, groups["model"], source=str(path))
-        opt_state = ckpt.join_optimizer_state(groups["optim"], state["optimizer"])
-        self.optimizer.load_state_dict(opt_state)
-        self.scheduler.load_state_dict(state["scheduler"])
-        self.scaler.load_state_dict(state["scaler"])
+        try:  # torch's own messages name neither the file nor what to do
+            opt_state = ckpt.join_optimizer_state(groups["optim"], state["optimizer"])
+            self.optimizer.load_state_dict(opt_state)
+            self.scheduler.load_state_dict(state["scheduler"])
+            self.scaler.load_state_dict(state["scaler"])
+        except (KeyError, ValueError, TypeError, AttributeError, IndexError) as exc:
+            raise ckpt.CheckpointError(
+                f"{path}: its optimizer, schedule or scaler state cannot be restored "
+                f"({type(exc).__name__}: {exc}); a damaged or hand-made checkpoint, or "
+                "one of a run with other training settings") from None
         if self.ema is not None and groups["ema"]:
             self.ema.load_state_dict(groups["ema"], state["ema_updates"])
         self.epoch = state["epoch"]
