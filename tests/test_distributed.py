@@ -112,13 +112,29 @@ def test_slow_steps_bring_the_ranks_next_agreement_sooner(monkeypatch):
         for step in range(12):
             clock[0] += 2.0
             stepped = step % 3 != 1  # an accumulation batch now and then: never agreed at
-            said.append(points.check(stepped, False, step >= 9, False))  # a Ctrl-C at 9
+            said.append(points.check(stepped, False, step >= 9, False,  # a Ctrl-C at 9
+                                     torch.zeros(())))
             if stepped and points.since == 0:
                 agreed.append(step)
         assert agreed == [0, 2, 5, 8, 11]  # every 2 steps (5 s / 2 s), at optimizer steps
-        assert said[9] == (False, False) and said[11] == (True, False)  # caught at 11
+        assert said[9] == (False, False, False) and said[11] == (True, False, False)
     finally:
         dist.destroy_process_group()
+
+
+@pytest.mark.slow
+def test_a_loss_diverging_on_one_rank_stops_every_rank_with_the_same_error(tmp_path):
+    # Rank 1's loss alone turns NaN (its gradients, and so the weights, stay finite, as
+    # when the fp16 scaler skips an overflow). Checked by each rank alone, rank 1 raised
+    # and rank 0 went on into the next gradient all-reduce: gloo's "Connection reset by
+    # peer", torchrun's exit 1. Agreed on, both raise TrainingDiverged at the same step,
+    # with the same words (rank 1's had left out "no checkpoint was written": rank 0
+    # alone looked for one).
+    _run_two_ranks(tmp_path, "rank1-diverges", same_weights=False)
+    said = [(tmp_path / f"diverged{rank}.txt").read_text() for rank in (0, 1)]
+    assert said[0] == said[1]
+    assert said[0].startswith("the loss became NaN/inf at epoch 1, step 3; stopping. No "
+                              "epoch had finished: no checkpoint was written.")  # agreed at 3
 
 
 @pytest.mark.slow
@@ -233,6 +249,44 @@ def signal_on_rank0_after_the_first_step():
     return step
 
 
+def loss_nan_on_rank1_from_its_third_batch():
+    import torch
+
+    class NanLoss(torch.autograd.Function):  # a NaN value, finite gradients
+        @staticmethod
+        def forward(ctx, loss):
+            return loss * float("nan")
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad
+
+    forward_loss = Trainer._forward_loss
+
+    def diverging(self, x, y):
+        logits, loss = forward_loss(self, x, y)
+        if dist.get_rank() == 1 and self.step_in_epoch >= 2:
+            loss = NanLoss.apply(loss)
+        return logits, loss
+
+    Trainer._forward_loss = diverging
+
+
+if mode == "rank1-diverges":
+    from cnnlab.train import TrainingDiverged
+
+    loss_nan_on_rank1_from_its_third_batch()
+    cfg = TrainConfig(model="lenet_modern", data="synthetic", epochs=1, batch_size=32,
+                      device="cpu", quiet=True, out_dir=out, run_name="div", log_every=2)
+    try:
+        train_with_trainer(cfg, data=make_synthetic(num_train=256, num_test=64, seed=3))
+        said = "trained on"
+    except TrainingDiverged as exc:
+        said = str(exc)
+    with open(f"{out}/diverged{os.environ['RANK']}.txt", "w") as fh:
+        fh.write(said)
+    # No end_distributed: a rank that raised alone would wait in its barrier forever.
+    finished()
 if mode.startswith("cli-"):  # the train command, as torchrun runs it
     from cnnlab.cli import main
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 import torch.distributed as dist
@@ -95,8 +96,17 @@ def share_rank0_buffers(model: torch.nn.Module, info: DistInfo) -> None:
 AGREE_SECONDS = 5.0
 
 
+class StopAt(NamedTuple):
+    """Why a run stops at this step, alike on every rank (see StopPoints)."""
+
+    signal: bool  # a SIGINT or SIGTERM on some rank: save and stop
+    out_of_time: bool  # the time budget is spent
+    diverged: bool = False  # some rank's loss is NaN/inf (under DDP; see check)
+
+
 class StopPoints:
-    """Whether a run stops at this step: for a signal caught, or its time budget spent.
+    """Whether a run stops at this step: for a signal caught, its time budget spent, or
+    (under DDP) a NaN/inf loss.
 
     Only after an optimizer step: gradients accumulated towards the next one are not in
     a checkpoint, and an exact resume needs them. One process may stop at any. Under DDP
@@ -107,7 +117,11 @@ class StopPoints:
     each epoch's end. (At log points alone, 50 slow steps on a CPU had outlasted
     torchrun's 30 s grace after a Ctrl-C: killed, with no checkpoint.) A signal on any
     rank stops all; the time budget is kept by rank 0's clock, the one the run records
-    (the others' also count their waits for its checkpoints).
+    (the others' also count their waits for its checkpoints). A NaN/inf in any rank's
+    loss ends all: each rank sums only its own batches' losses, and one that diverged
+    alone (an fp16 overflow the scaler skips leaves the weights, and the other ranks'
+    losses, finite) raised alone, while the others went on into the next all-reduce and
+    died with gloo's "Connection reset by peer".
     """
 
     def __init__(self, info: DistInfo, device: torch.device, log_every: int):
@@ -117,24 +131,28 @@ class StopPoints:
         self.clock = time.perf_counter()
 
     def check(self, stepped: bool, last_of_epoch: bool, signalled: bool,
-              out_of_time: bool) -> tuple[bool, bool]:
-        """(stop for a signal, stop for the time budget), alike on every rank; both False
-        where this step is no stop point."""
+              out_of_time: bool, loss_sum: torch.Tensor) -> StopAt:
+        """Why the run stops here, alike on every rank; all False where this step is no
+        stop point. ``loss_sum``: this rank's losses so far, on its device; one process
+        checks its own at its log points (the Trainer), so only the ranks read it here."""
         if not self.info.enabled:
-            return (signalled, out_of_time) if stepped else (False, False)
+            return StopAt(signalled, out_of_time) if stepped else StopAt(False, False)
         self.since += 1
         if not stepped or not (self.since >= self.every or last_of_epoch):
-            return False, False  # an accumulation step, or not yet due
+            return StopAt(False, False)  # an accumulation step, or not yet due
         main = self.info.is_main
         now = time.perf_counter()
         per_step = (now - self.clock) / self.since
         every = min(self.log_every, max(1, int(AGREE_SECONDS / max(per_step, 1e-9))))
         said = torch.tensor([float(signalled), float(out_of_time and main),
                              float(every if main else 0)], device=self.device)
-        dist.all_reduce(said, op=dist.ReduceOp.SUM)  # the last two: rank 0's alone
-        any_signal, rank0_late, self.every = said.tolist()
+        # Tested on the device and read with the rest: no sync of its own.
+        not_finite = (~torch.isfinite(loss_sum)).to(said.dtype).reshape(1)
+        said = torch.cat([said, not_finite])
+        dist.all_reduce(said, op=dist.ReduceOp.SUM)  # the 2nd and 3rd: rank 0's alone
+        any_signal, rank0_late, self.every, any_diverged = said.tolist()
         self.every, self.since, self.clock = int(self.every), 0, now
-        return any_signal > 0, rank0_late > 0
+        return StopAt(any_signal > 0, rank0_late > 0, any_diverged > 0)
 
 
 def rank_rng_states(info: DistInfo) -> dict[str, torch.Tensor]:

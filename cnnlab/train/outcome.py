@@ -19,6 +19,20 @@ if TYPE_CHECKING:
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
 
+    @classmethod
+    def at(cls, epoch: int, step: int, lr: float, last: Path | None,
+           written: bool) -> TrainingDiverged:
+        """The error for a loss found NaN/inf at ``step`` (from 0) of ``epoch``, in a run
+        whose ``last`` checkpoint (None: the run writes none) was ``written`` or not."""
+        # Before the first epoch's end there is no checkpoint to keep: said so, not a
+        # "last good checkpoint" that a look in the folder would not find.
+        kept = ("" if last is None else
+                f"The last good checkpoint stays ({last} is kept). " if written else
+                "No epoch had finished: no checkpoint was written. ")
+        return cls(f"the loss became NaN/inf at epoch {epoch}, step {step + 1}; stopping. "
+                   f"{kept}Try a lower --lr (now {lr}), gradient clipping "
+                   "(--clip-grad-norm 1.0), or --amp off.")
+
 
 class TrainingInterrupted(RuntimeError):
     """SIGINT/SIGTERM stopped the run; a checkpoint was saved and the run can be resumed.

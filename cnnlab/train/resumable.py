@@ -33,6 +33,7 @@ class Resumable:
     # only once a checkpoint trained under it exists. Written before, a resume that
     # failed first had already raised the plan: the same `resume --epochs N` added 2N.
     after_first_checkpoint = None
+    resumed_from: Path | None = None  # the checkpoint load_resume_state restored
 
     def _first_checkpoint_written(self) -> None:
         if self.after_first_checkpoint is not None:
@@ -112,6 +113,7 @@ class Resumable:
     def load_resume_state(self, path: Path) -> None:
         """Restore everything from a ``last`` checkpoint for an exact continuation."""
         groups, state = ckpt.load_checkpoint(path)
+        self.resumed_from = Path(path)
         ckpt.require_state(state, ("optimizer", "scheduler", "scaler", "epoch",
                                    "step_in_epoch", "partial", "best_test_acc",
                                    "train_time", "rng"), path)

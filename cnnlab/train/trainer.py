@@ -256,16 +256,19 @@ class Trainer(Resumable):
             elapsed = time.perf_counter() - start
             self.train_time = train_time_before + elapsed
             if (step + 1) % cfg.log_every == 0 or last_of_epoch:
-                self._check_finite(loss_sum, epoch, step)
+                if not self.dist.enabled:  # the ranks agree on it instead (StopPoints)
+                    self._check_finite(loss_sum, epoch, step)
                 if bar.shows_steps:  # three more device reads, for the bar alone
                     bar.update(step + 1, float(loss_sum / seen), float(correct / seen),
                                float(seen) * self.dist.world_size / max(elapsed, 1e-9))
-            signalled, out_of_time = self.stop_points.check(  # see StopPoints
+            stop = self.stop_points.check(  # see StopPoints
                 stepped, last_of_epoch, self._stop_signal is not None,
-                cfg.max_time is not None and self.train_time >= cfg.max_time)
-            if signalled:
+                cfg.max_time is not None and self.train_time >= cfg.max_time, loss_sum)
+            if stop.diverged:
+                raise self._divergence(epoch, step)
+            if stop.signal:
                 self._save_interrupted(loss_sum, correct, seen, elapsed)
-            if out_of_time:
+            if stop.out_of_time:
                 stopped = "max_time"
                 break
         self._check_finite(loss_sum, epoch, step)
@@ -392,17 +395,15 @@ class Trainer(Resumable):
 
     def _check_finite(self, loss_sum: torch.Tensor, epoch: int, step: int) -> None:
         if not bool(torch.isfinite(loss_sum)):
-            last = self.run_dir / "checkpoints" / "last.safetensors" if self.writes else None
-            # Before the first epoch's end there is no checkpoint to keep: said so, not a
-            # "last good checkpoint" that a look in the folder would not find.
-            kept = ("" if last is None else
-                    f"The last good checkpoint stays ({last} is kept). " if last.exists() else
-                    "No epoch had finished: no checkpoint was written. ")
-            raise TrainingDiverged(
-                f"the loss became NaN/inf at epoch {epoch}, step {step + 1}; stopping. "
-                f"{kept}Try a lower --lr (now {self.cfg.lr}), "
-                "gradient clipping (--clip-grad-norm 1.0), or --amp off."
-            )
+            raise self._divergence(epoch, step)
+
+    def _divergence(self, epoch: int, step: int) -> TrainingDiverged:
+        # Alike on every rank, so from what every rank knows: rank 0 alone writes the
+        # checkpoints (on a disk the others may not see). One is written at each epoch's
+        # end; a resumed run began from one.
+        last = self.run_dir / "checkpoints" / "last.safetensors" if self.run_dir else None
+        return TrainingDiverged.at(epoch, step, self.cfg.lr, last,
+                                   written=self.epoch > 0 or self.resumed_from is not None)
 
     def _evaluation_model(self) -> nn.Module:
         if self.ema is None and self.lookahead is not None:
