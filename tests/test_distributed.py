@@ -11,7 +11,8 @@ import pytest
 from safetensors.torch import load_file
 
 
-def _run_two_ranks(tmp_path, *args: str, same_weights: bool = True) -> None:
+def _run_two_ranks(tmp_path, *args: str, same_weights: bool = True) -> str:
+    """Run DDP_SCRIPT in mode ``args[0]`` on two CPU ranks; their stderr, once passed."""
     if shutil.which("torchrun") is None and not _has_torch_run():
         pytest.skip("torch.distributed.run unavailable")
     script = tmp_path / "ddp_train.py"
@@ -37,12 +38,13 @@ def _run_two_ranks(tmp_path, *args: str, same_weights: bool = True) -> None:
         pytest.fail(f"torchrun ran past 300 s (ranks killed):\n{stderr[-3000:]}")
     assert proc.returncode == 0 or _torch_teardown_abort(tmp_path, stderr), stderr[-3000:]
     if not same_weights:
-        return
+        return stderr
     w0 = load_file(tmp_path / "rank0.safetensors")
     w1 = load_file(tmp_path / "rank1.safetensors")
     assert w0.keys() == w1.keys()
     for k in w0:
         assert (w0[k] == w1[k]).all(), k
+    return stderr
 
 
 @pytest.mark.slow
@@ -178,12 +180,41 @@ def test_the_train_command_under_two_ranks_ends_the_process_group_together(tmp_p
     # processes: whether the run finishes or a signal stops it, the CLI leaves the process
     # group on every rank (a barrier, then destroyed). A rank that exits while the other
     # still writes its report can die in gloo's teardown (SIGABRT, about 1 run in 10 here).
-    _run_two_ranks(tmp_path, f"cli-{how}", same_weights=False)
+    stderr = _run_two_ranks(tmp_path, f"cli-{how}", same_weights=False)
     codes = [(tmp_path / f"exit{rank}.txt").read_text() for rank in (0, 1)]
     assert codes == (["0", "0"] if how == "finished" else ["130", "130"])
+    # Said once, by rank 0 (rank 1 had added "stopped by a signal on another rank").
+    assert stderr.count("stopped by") == (0 if how == "finished" else 1), stderr[-3000:]
     written = {p.name for p in (tmp_path / "cli").iterdir()}
     assert ("report.html" in written) == (how == "finished")
     assert (tmp_path / "cli" / "checkpoints" / "last.safetensors").exists()
+
+
+@pytest.mark.slow
+def test_the_train_command_says_a_divergence_the_ranks_agreed_on_once(tmp_path):
+    # Both ranks raise it (they agreed: StopPoints); rank 0 says it, and they leave the
+    # process group together, so torchrun cannot stop rank 0 before it has said it.
+    stderr = _run_two_ranks(tmp_path, "cli-diverged", same_weights=False)
+    assert [(tmp_path / f"exit{rank}.txt").read_text() for rank in (0, 1)] == ["3", "3"]
+    assert stderr.count("error: the loss became NaN/inf") == 1, stderr[-3000:]
+
+
+@pytest.mark.slow
+def test_a_request_every_rank_refuses_is_said_once(tmp_path):
+    # `torchrun ... cnnlab train` with a value out of range: every process refuses it.
+    # Rank 0 says so and exits 2; torchrun then stops rank 1 in its pause, before it
+    # says the same (each rank had printed its own copy).
+    repo = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [repo, *filter(None, [os.environ.get("PYTHONPATH")])])}
+    proc = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+         "-m", "cnnlab", "train", "lenet_modern", "--data", "synthetic", "--device", "cpu",
+         "--epochs", "0", "--out-dir", str(tmp_path)],
+        capture_output=True, text=True, env=env, timeout=300, start_new_session=True)
+    assert proc.returncode != 0
+    assert proc.stderr.count("error:") == 1 and "epochs" in proc.stderr, proc.stderr[-3000:]
+    assert "rank 1:" not in proc.stderr
 
 
 @pytest.mark.slow
@@ -292,6 +323,8 @@ if mode.startswith("cli-"):  # the train command, as torchrun runs it
 
     if mode == "cli-interrupted":
         signal_on_rank0_after_the_first_step()
+    if mode == "cli-diverged":
+        loss_nan_on_rank1_from_its_third_batch()
     sys.argv = ["cnnlab", "train", "lenet_modern", "--data", "synthetic", "--epochs", "1",
                 "--batch-size", "32", "--device", "cpu", "--out-dir", out, "--run-name", "cli",
                 "--log-every", "2"]

@@ -80,3 +80,24 @@ def test_a_full_disk_mid_run_is_one_line_naming_the_file_not_a_traceback(tmp_pat
     words = " ".join(result.output.split())
     assert "No space left on device" in words and "best.safetensors" in words
     assert "Traceback" not in result.output
+
+
+def test_under_torchrun_rank_0_alone_gives_the_warnings_and_other_ranks_name_themselves(
+        monkeypatch, capsys):
+    # Every torchrun process reads the same request and data: their warnings (a folder's
+    # unreadable images, say) had printed once per process. An error that ends another
+    # rank, which rank 0 may not meet, is said after a pause, naming the rank.
+    import typer
+
+    from cnnlab.cli import messages
+    from cnnlab.data import DataWarning
+
+    monkeypatch.setattr(messages, "OTHER_RANKS_PAUSE_S", 0.0, raising=False)
+    for rank, shown in (("0", True), ("1", False)):
+        monkeypatch.setenv("RANK", rank)
+        messages.show_warning(DataWarning("skipped 1 unreadable image(s)"), DataWarning,
+                              "folder.py", 1)
+        assert ("warning: skipped 1" in capsys.readouterr().err) == shown
+    with pytest.raises(typer.Exit):
+        messages.fail("CUDA out of memory")
+    assert "error: rank 1: CUDA out of memory" in capsys.readouterr().err

@@ -10,10 +10,17 @@ dataset, a value out of range, options that conflict, an --out the command will 
 write over: click's code for usage errors); 1 for a valid request that could not be done
 (data missing or damaged, a checkpoint unreadable, a model that failed in a bench); 3 for
 a training run that diverged; 130 for Ctrl-C.
+
+Under torchrun every process runs the command, and most of what it has to say (a
+refused request, a data warning, a stop the ranks agreed on) every process meets alike:
+rank 0 says it, once. An error that ends another rank is still said, after a pause,
+with its rank (see :func:`fail`).
 """
 
 from __future__ import annotations
 
+import os
+import time
 import warnings
 from typing import NoReturn
 
@@ -35,16 +42,38 @@ def output_console(**options) -> Console:
     return console
 
 
+def launched_rank() -> int:
+    """This process's rank in a torchrun launch (0 without torchrun), from torchrun's
+    environment, as ``launched_as_main`` reads it: known before any process group is
+    joined, and without loading torch."""
+    return int(os.environ.get("RANK", "0"))
+
+
+def _whose() -> str:
+    rank = launched_rank()
+    return f"rank {rank}: " if rank else ""
+
+
 def error(message: str) -> None:
     # escape: messages may hold brackets ("pip install 'cnnlab[onnx]'"), not markup
-    err.print(f"[bold red]error:[/] {escape(message)}")
+    err.print(f"[bold red]error:[/] {_whose()}{escape(message)}")
 
 
 def warning(message: str) -> None:
-    err.print(f"[yellow]warning:[/] {escape(message)}")
+    err.print(f"[yellow]warning:[/] {_whose()}{escape(message)}")
+
+
+# How long a torchrun process other than rank 0 waits before it says the error that ends
+# it. Most such errors rank 0 meets too (the same request, the same files): it says them
+# at once and exits, and torchrun then stops the other processes, this one in its pause,
+# so the error is said once. One this rank met alone is still said, after the pause.
+# (Every rank's own line had printed each error once per process.)
+OTHER_RANKS_PAUSE_S = 5.0
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
+    if launched_rank():
+        time.sleep(OTHER_RANKS_PAUSE_S)
     error(message)
     raise typer.Exit(code)
 
@@ -77,6 +106,9 @@ def show_warning(message, category, filename, lineno, file=None, line=None) -> N
     from cnnlab.notices import CnnlabWarning
 
     if issubclass(category, CnnlabWarning) and file is None:
-        warning(str(message))
+        # Under torchrun, rank 0's alone: every rank reads the same request and data, and
+        # meets the same (the ranks' own parts of the work warn on rank 0 only).
+        if not launched_rank():
+            warning(str(message))
     else:
         _PYTHON_SHOWWARNING(message, category, filename, lineno, file, line)

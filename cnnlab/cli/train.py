@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from .hints import hint_at_a_busy_cpu
-from .messages import err, fail, fail_for, output_console, warning
+from .messages import err, error, fail, fail_for, output_console, warning
 
 console = output_console()
 training_log = output_console(stderr=True)  # the progress bar and epoch lines
@@ -241,18 +241,24 @@ def settings_without_effect(cfg, given: set[str]) -> list[str]:
 def _guarded(fn):
     """Run training; divergence and interruption end with a message, not a traceback.
     Under torchrun the processes end their process group together where they all are at
-    the same point: the run finished, or they agreed to stop."""
+    the same point: the run finished, or they agreed to stop (for a signal, or a loss
+    gone NaN/inf), and then rank 0 alone says why; before it lets the others go, so
+    torchrun, which stops the rest once one has exited with an error, cannot cut it off."""
     from cnnlab.train import TrainingDiverged, TrainingInterrupted
-    from cnnlab.train.distributed import end_distributed
+    from cnnlab.train.distributed import end_distributed, launched_as_main
 
     try:
         result = fn()
     except TrainingInterrupted as exc:
-        err.print(f"[yellow]{exc}[/]")
+        if launched_as_main():
+            err.print(f"[yellow]{exc}[/]")
         end_distributed()
         raise typer.Exit(130) from None
     except TrainingDiverged as exc:
-        fail(str(exc), code=3)
+        if launched_as_main():
+            error(str(exc))
+        end_distributed()
+        raise typer.Exit(3) from None
     end_distributed()
     return result
 
