@@ -365,6 +365,10 @@ def test_a_light_background_on_a_fashion_mnist_model_suggests_invert(trained_run
 def test_a_busy_cpu_suggests_one_thread(tmp_path, monkeypatch):
     import os
 
+    import torch
+
+    if torch.get_num_threads() == 1:  # a pool of one is not told to use one (below)
+        torch.set_num_threads(2)
     monkeypatch.setattr(os, "getloadavg", lambda: (9.0, 9.0, 9.0))
     monkeypatch.setattr(os, "cpu_count", lambda: 2)  # whatever machine runs the test
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
@@ -387,6 +391,27 @@ def test_a_busy_cpu_suggests_one_thread(tmp_path, monkeypatch):
     torch.set_num_threads(threads)
     assert result.exit_code == 0 and "this CPU is busy (load 9.0" in " ".join(
         result.stderr.split()), result.output
+
+
+def test_a_busy_cpu_under_torchrun_is_not_told_to_use_one_thread(monkeypatch, capsys):
+    # torchrun sets OMP_NUM_THREADS=1: each process's pool has one thread already, and
+    # "--threads 1 is often steadier" was advice it already followed.
+    import os
+
+    import torch
+
+    from cnnlab.cli.hints import hint_at_a_busy_cpu
+
+    monkeypatch.setattr(os, "getloadavg", lambda: (9.0, 9.0, 9.0))
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setenv("WORLD_SIZE", "2")  # rank 0 of a torchrun launch
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        hint_at_a_busy_cpu(None, "cpu")
+    finally:
+        torch.set_num_threads(threads)
+    assert "this CPU is busy" not in capsys.readouterr().err
 
 
 def test_predict_normalises_as_the_run_trained(trained_run, tmp_path):

@@ -11,11 +11,15 @@ def hint_at_a_busy_cpu(threads: int | None, device: str | None) -> None:
     """On a CPU already busy with other work, torch's one-thread-per-core pool competes
     with it, and a training step can take several times longer than with one thread
     (measured on a shared 2-core machine: 0.34 s vs 9 s for the same epoch of loading; a
-    CPU speedrun at load 2.8 took 281 s to 92% against about a minute idle)."""
+    CPU speedrun at load 2.8 took 281 s to 92% against about a minute idle). Not where
+    the pool has one thread already: torchrun's processes (it sets OMP_NUM_THREADS=1),
+    or OMP_NUM_THREADS=1 set by the user, where --threads 1 would change nothing."""
+    import torch
+
     from cnnlab.train.device import select_device
     from cnnlab.train.distributed import launched_as_main
 
-    if threads is not None or not launched_as_main():
+    if threads is not None or not launched_as_main() or torch.get_num_threads() == 1:
         return
     try:
         load = os.getloadavg()[0]
