@@ -59,6 +59,17 @@ def test_eval_prints_accuracy_and_per_class(trained_run):
     assert f'<td style="text-align:right">{counts[0]:,}</td>' in page
 
 
+def test_eval_under_torchrun_is_refused_with_the_command_to_run(trained_run, monkeypatch):
+    # Each torchrun process evaluated the whole test split and printed it: the same
+    # table once per process, for the time of one.
+    monkeypatch.setenv("WORLD_SIZE", "2")  # rank 0 of two
+    result = runner.invoke(app, ["eval", str(trained_run), "--device", "cpu"])
+    assert result.exit_code == 2
+    words = " ".join(result.stderr.split())
+    assert "eval runs in one process" in words
+    assert f"Run it without torchrun: cnnlab eval {trained_run}" in words
+
+
 def test_eval_with_shifted_views_and_a_shift_too_large(trained_run):
     plain = runner.invoke(app, ["eval", str(trained_run), "--device", "cpu", "--tta-flip"])
     shifted = runner.invoke(app, ["eval", str(trained_run), "--device", "cpu", "--tta-flip",

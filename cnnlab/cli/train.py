@@ -331,8 +331,13 @@ def evaluate(
                                     "with --eval-subset N repeats its numbers so)."),
 ) -> None:
     """Evaluate a trained run on its test split: accuracy and per-class accuracy."""
+    from cnnlab.train.distributed import launched_world_size
     from cnnlab.train.evaluate import evaluate_run
 
+    if launched_world_size() > 1:  # each process would score the whole split, and print it
+        fail(f"eval runs in one process: under torchrun each of the {launched_world_size()} "
+             f"would evaluate the whole test split. Run it without torchrun: cnnlab eval "
+             f"{run}", code=2)
     try:
         scored = evaluate_run(run, data, data_root, which, device, tta_flip, tta_shift,
                               eval_subset)
