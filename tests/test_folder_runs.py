@@ -247,3 +247,24 @@ def test_resume_refuses_a_folder_with_images_added_and_eval_warns(folder_run):
     assert result.exit_code == 0 and "test split is not" not in words(result), result.output
     result = runner.invoke(app, ["resume", str(run), "--epochs", "1", "--device", "cpu"])
     assert result.exit_code == 0, result.output
+
+
+def test_class_names_are_shown_as_written_not_read_as_markup(data_env, monkeypatch):
+    # `cnnlab eval` showed a class folder named "[red]x" as a red "x".
+    image_folder(data_env / "marked")
+    (data_env / "marked" / "dark").rename(data_env / "marked" / "[red]dark")
+    monkeypatch.chdir(data_env)
+    result = runner.invoke(app, ["train", "lenet_modern", "--data", "folder:marked",
+                                 "--epochs", "1", "--batch-size", "4", "--device", "cpu",
+                                 "--quiet", "--out-dir", "runs", "--run-name", "m"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["eval", "runs/m", "--device", "cpu"])
+    assert result.exit_code == 0 and "[red]dark" in result.output, result.output
+
+
+def test_a_torchrun_variable_that_is_no_number_is_named(monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "two")
+    result = runner.invoke(app, ["train", "lenet_modern", "--data", "synthetic",
+                                 "--epochs", "1", "--device", "cpu"])
+    assert result.exit_code != 0
+    assert "WORLD_SIZE='two' is not a whole number" in words(result), result.output

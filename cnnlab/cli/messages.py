@@ -46,7 +46,8 @@ def launched_rank() -> int:
     """This process's rank in a torchrun launch (0 without torchrun), from torchrun's
     environment, as ``launched_as_main`` reads it: known before any process group is
     joined, and without loading torch."""
-    return int(os.environ.get("RANK", "0"))
+    rank = os.environ.get("RANK", "0")
+    return int(rank) if rank.isdigit() else 0  # a bad one is refused by the command itself
 
 
 def _whose() -> str:

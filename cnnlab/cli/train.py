@@ -354,7 +354,7 @@ def evaluate(
     table.add_column("class")
     table.add_column("accuracy", justify="right")
     for name, acc in zip(classes, res.per_class_acc, strict=True):
-        table.add_row(name, f"{100 * acc:.2f}%")
+        table.add_row(escape(name), f"{100 * acc:.2f}%")  # a class "[red]x" is no markup
     console.print(table)
     console.print(f"test loss {res.loss:.4f} (mean cross-entropy, without label smoothing)",
                   highlight=False)

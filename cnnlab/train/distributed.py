@@ -36,8 +36,8 @@ def init_distributed(device_type: str) -> DistInfo:
     world_size = launched_world_size()
     if world_size <= 1:
         return DistInfo()
-    rank = int(os.environ["RANK"])
-    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    rank = _launch_number("RANK", 0)
+    local_rank = _launch_number("LOCAL_RANK", 0)
     if not dist.is_initialized():
         backend = "nccl" if device_type == "cuda" else "gloo"
         if device_type == "cuda":
@@ -187,13 +187,23 @@ def launch_command(command: str, world_size: int) -> str:
     return f"cnnlab {command}"
 
 
+def _launch_number(name: str, default: int) -> int:
+    """torchrun's ``name`` variable, or ``default`` where it is not set."""
+    value = os.environ.get(name, str(default))
+    try:
+        return int(value)
+    except ValueError:  # int()'s own words named no variable
+        raise ValueError(f"{name}={value!r} is not a whole number: torchrun sets it for each "
+                         f"process it starts; unset {name} to run in one process") from None
+
+
 def launched_world_size() -> int:
     """The number of processes torchrun started this one among (1 without torchrun),
     read before the process group is joined."""
-    return int(os.environ.get("WORLD_SIZE", "1"))
+    return _launch_number("WORLD_SIZE", 1)
 
 
 def launched_as_main() -> bool:
     """Whether this process is rank 0 of a torchrun launch, or not launched by torchrun:
     the one that writes and speaks, known before the process group is joined."""
-    return int(os.environ.get("RANK", "0")) == 0
+    return _launch_number("RANK", 0) == 0
