@@ -161,6 +161,32 @@ def test_a_damaged_store_is_named_and_left_alone(tmp_path):
     assert db.read_bytes() == junk
 
 
+@pytest.mark.parametrize("damage, what", [
+    ("UPDATE meta SET value = json_set(value, '$.evil', 1) WHERE key = 'spec'", "sweep spec"),
+    ("UPDATE meta SET value = json_set(value, '$.macs', 5) WHERE key = 'spec'", "sweep spec"),
+    ("UPDATE meta SET value = '\"lots\"' WHERE key = 'n'", "number of trials"),
+    ("UPDATE trials SET config = 'not json' WHERE id = 0", "trial 0's config"),
+])
+def test_a_store_holding_what_no_sweep_writes_is_named_not_a_traceback(tmp_path, damage,
+                                                                        what):
+    # A crafted or hand-edited trials.sqlite had given a TypeError or JSONDecodeError.
+    import sqlite3
+
+    create_sweep(tmp_path / "s", SweepSpec(space="anynetx_a", macs=(1e5, 1e6),
+                                           data="synthetic", train={"epochs": 1}), 2)
+    with sqlite3.connect(tmp_path / "s" / "trials.sqlite") as db:
+        db.execute(damage)
+    with TrialStore(tmp_path / "s") as store, pytest.raises(SweepError) as info:
+        store.spec(), store.planned(), store.trials()
+    assert f"{what} is damaged" in str(info.value)
+    if what == "sweep spec":  # what status and analyze read first
+        for args in (["status", tmp_path / "s"], ["analyze", tmp_path / "s"]):
+            result = invoke(*args)
+            words = " ".join(result.output.split())
+            assert result.exit_code == 2 and f"{what} is damaged" in words, result.output
+            assert "restore it from a copy" in words
+
+
 def test_running_a_sweep_again_without_n_keeps_its_size(tmp_path):
     out = tmp_path / "s"
     assert invoke("run", *TINY, "--out", out).exit_code == 0

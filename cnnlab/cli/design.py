@@ -309,7 +309,8 @@ def sample(
 def status(directory: Path = typer.Argument(..., help="A sweep directory.")) -> None:
     """How far a sweep is: trials per status and the best error so far."""
     from cnnlab.design.spaces import format_band
-    from cnnlab.design.store import PAPER_RECIPE, TrialStore
+    from cnnlab.design.store import TrialStore
+    from cnnlab.design.sweep_spec import PAPER_RECIPE
 
     try:
         with TrialStore(directory) as store:

@@ -28,7 +28,8 @@ from cnnlab.design.regnet_fit import RegNetFit, fit_regnet
 from cnnlab.design.report import analyze
 from cnnlab.design.runner import SweepInterrupted, create_sweep, run_sweep
 from cnnlab.design.spaces import SPACES, DesignSpaceError, SpaceRanges, parse_band, sample
-from cnnlab.design.store import SweepError, SweepSpec, TrialStore
+from cnnlab.design.store import SweepError, TrialStore
+from cnnlab.design.sweep_spec import SweepSpec
 
 __all__ = [
     "SPACES",

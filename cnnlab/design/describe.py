@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from cnnlab.design.spaces import format_band
-from cnnlab.design.store import PAPER_RECIPE
+from cnnlab.design.sweep_spec import PAPER_RECIPE
 from cnnlab.formatting import format_count
 
 # Not in any sweep's store: a report says so rather than leave them to be assumed.

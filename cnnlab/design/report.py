@@ -59,13 +59,8 @@ from cnnlab.design.report_text import (
     space_table,
     verdict_words,
 )
-from cnnlab.design.store import (
-    PAPER_RECIPE,
-    SweepError,
-    TrialStore,
-    make_folder,
-    sweep_identity,
-)
+from cnnlab.design.store import TrialStore, make_folder
+from cnnlab.design.sweep_spec import PAPER_RECIPE, SweepError, sweep_identity
 from cnnlab.figures import embed_png, literal, save_figure, subplots
 from cnnlab.train.report import html_table
 

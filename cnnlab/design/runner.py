@@ -25,14 +25,8 @@ from pathlib import Path
 from cnnlab.design import spaces
 from cnnlab.design.executors import make_executor, ray_address
 from cnnlab.design.folders import others_files
-from cnnlab.design.store import (
-    DB_NAME,
-    SweepError,
-    SweepSpec,
-    TrialStore,
-    check_train_fields,
-    plan_trials,
-)
+from cnnlab.design.store import DB_NAME, TrialStore
+from cnnlab.design.sweep_spec import SweepError, SweepSpec, check_train_fields, plan_trials
 from cnnlab.design.trial import forget_data, trial_data, worker_name
 
 MAX_ATTEMPTS = 2  # a trial whose worker process dies is retried once, then 'failed'

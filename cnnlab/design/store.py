@@ -20,10 +20,10 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from cnnlab.design import spaces
+from cnnlab.design.sweep_spec import SweepError, SweepSpec, plan_trials, sweep_identity
 
 DB_NAME = "trials.sqlite"
 SCHEMA_VERSION = 1
@@ -61,41 +61,6 @@ _RESULT_COLUMNS = ("error_pct", "test_acc", "best_test_acc", "train_time_s", "wa
                    "epochs", "message", "worker")
 
 
-# The paper's recipe (section 3.1): SGD, momentum 0.9, batch 128, lr 0.05 with a cosine
-# schedule, weight decay 5e-5. Any TrainConfig field can be changed per sweep.
-PAPER_RECIPE = {"optimizer": "sgd", "momentum": 0.9, "lr": 0.05, "schedule": "cosine",
-                "weight_decay": 5e-5, "batch_size": 128, "epochs": 10}
-TRIAL_MODEL = "anynetx"  # registered in cnnlab.models.anynet; spaces sample its config
-
-
-class SweepError(ValueError):
-    """A sweep that cannot be created, opened or resumed as asked; the message says why."""
-
-
-# TrainConfig fields a sweep decides itself (train_config below, run_trial's silent
-# trainer without a run folder): a value given for one would be overridden without a
-# word, so a new sweep refuses it and says what to use instead.
-SWEEP_FIELDS = {
-    "model": "each trial's network is drawn from --space",
-    "model_overrides": "each trial's network is drawn from --space",
-    "seed": "trial i trains with seed + i: give the sweep's seed with --seed",
-    "data": "use --data",
-    "data_root": "use --data-root",
-    "preset": "a sweep trains with the paper's recipe; change its fields one by one",
-    "quiet": "trials always train silently",
-    "out_dir": "trials write no run folder; their results go to trials.sqlite",
-    "run_name": "trials write no run folder; their results go to trials.sqlite",
-}
-
-
-def check_train_fields(train: dict) -> None:
-    """Refuse TrainConfig fields a sweep sets itself (:data:`SWEEP_FIELDS`), naming each."""
-    owned = [k for k in train if k in SWEEP_FIELDS]
-    if owned:
-        raise SweepError("a sweep sets these training fields itself: "
-                         + "; ".join(f"{k} ({SWEEP_FIELDS[k]})" for k in owned))
-
-
 def make_folder(path: Path, option: str) -> None:
     """``mkdir -p`` that names the path and the option to change instead of an OSError."""
     if path.exists() and not path.is_dir():
@@ -105,81 +70,6 @@ def make_folder(path: Path, option: str) -> None:
     except OSError as exc:  # a file further up, no permission, read-only disk
         raise SweepError(f"cannot create the folder {path}: {exc.strerror or exc}; pick "
                          f"another {option}") from None
-
-
-@dataclass
-class SweepSpec:
-    """Everything that decides which networks a sweep trains and how.
-
-    ``train`` holds TrainConfig fields (epochs, lr, batch_size, device, ...) laid over
-    :data:`PAPER_RECIPE`. ``image_size``, ``in_channels``, ``num_classes`` describe the
-    input the complexity band refers to (``runner.create_sweep`` reads them off the data).
-    """
-
-    space: str
-    seed: int = 0
-    macs: tuple[float, float] | None = None
-    data: str = "fashion-mnist"
-    data_root: str | None = None
-    train_subset: int | None = None  # first N training images only (quick CPU sweeps)
-    train: dict = field(default_factory=dict)
-    # Every trial's X blocks start as the identity (zero final BN gamma). pycls leaves
-    # this off for its 10-epoch ImageNet sweeps; at short budgets it decides the result:
-    # without it, 14 of 64 AnyNetX_E samples (19-44 blocks) ended one epoch on
-    # Fashion-MNIST at 80-89% error; four of them retrained with it: 24-28%
-    # (BENCHMARKS.md, issue 8).
-    zero_init_last_bn: bool = True
-    image_size: int | None = None
-    in_channels: int | None = None
-    num_classes: int | None = None
-
-    def to_dict(self) -> dict:
-        out = asdict(self)
-        out["macs"] = list(self.macs) if self.macs else None
-        return out
-
-    @classmethod
-    def from_dict(cls, values: dict) -> SweepSpec:
-        values = dict(values)
-        values.setdefault("zero_init_last_bn", False)  # sweeps created before the field
-        if values.get("macs"):
-            values["macs"] = tuple(values["macs"])
-        return cls(**values)
-
-    def train_config(self, overrides: dict, seed: int) -> dict:
-        """The TrainConfig fields of one trial (plain values, validated by the worker)."""
-        overrides = {**overrides, "zero_init_last_bn": self.zero_init_last_bn}
-        return {**PAPER_RECIPE, **self.train, "model": TRIAL_MODEL, "model_overrides": overrides,
-                "data": self.data, "data_root": self.data_root, "seed": seed, "quiet": True}
-
-
-def plan_trials(spec: SweepSpec, start: int, stop: int) -> list[dict]:
-    """Trials ``start .. stop-1``: trial i is drawn by ``spaces.sample_trial(space, seed,
-    i)`` under the band and trains with seed ``seed + i``."""
-    if None in (spec.image_size, spec.in_channels, spec.num_classes):
-        raise SweepError("SweepSpec needs image_size, in_channels and num_classes to draw "
-                         "trials under a complexity band (runner.create_sweep fills them)")
-    rows = []
-    for i in range(start, stop):
-        s = spaces.sample_trial(spec.space, spec.seed, i, image_size=spec.image_size,
-                                in_channels=spec.in_channels, num_classes=spec.num_classes,
-                                macs=spec.macs)
-        rows.append({"id": i, "space": spec.space, "sample": s.params,
-                     "config": spaces.config_to_overrides(s.config), "macs": s.macs,
-                     "params": s.complexity["params"], "acts": s.complexity["acts"],
-                     "seed": spec.seed + i})
-    return rows
-
-
-def sweep_identity(spec: dict) -> dict:
-    spec = SweepSpec.from_dict(spec).to_dict()  # fields added since it was stored, filled in
-    # Where a sweep runs is not what it is: a moved dataset (data_root, or a folder:PATH
-    # spec's path) or another device (a sweep created on a device it could not use must
-    # be able to go on elsewhere) is the same.
-    train = {k: v for k, v in spec["train"].items() if k != "device"}
-    data = "folder:" if spec["data"].startswith("folder:") else spec["data"]
-    return {**{k: v for k, v in spec.items() if k != "data_root"}, "data": data,
-            "train": train}
 
 
 def _unwritable(exc: sqlite3.OperationalError) -> bool:
@@ -233,7 +123,7 @@ class TrialStore:
                              "damaged or not a cnnlab sweep. Restore it from a copy, or start "
                              "a new sweep with another --out") from None
         if version is not None and version != SCHEMA_VERSION:
-            raise SweepError(f"{self.path} has schema version {version}; this cnnlab reads "
+            raise SweepError(f"{self.path} has schema version {version!r}; this cnnlab reads "
                              f"{SCHEMA_VERSION}")
 
     # context manager -----------------------------------------------------------
@@ -305,7 +195,18 @@ class TrialStore:
     # meta ----------------------------------------------------------------------
     def meta(self) -> dict:
         rows = self.conn.execute("SELECT key, value FROM meta").fetchall()
-        return {r["key"]: json.loads(r["value"]) for r in rows}
+        return {r["key"]: self._decoded(r["value"], f"its {r['key']}") for r in rows}
+
+    def _decoded(self, text, what: str):
+        """JSON the store wrote; else a clear error, not a traceback."""
+        try:
+            return json.loads(text)
+        except (TypeError, ValueError) as exc:
+            raise self._damaged(what, exc) from None
+
+    def _damaged(self, what: str, exc: Exception) -> SweepError:
+        return SweepError(f"{self.path}: {what} is damaged ({type(exc).__name__}: {exc}); "
+                          "a hand-edited or corrupted store: restore it from a copy")
 
     def set_meta(self, values: dict) -> None:
         self._write("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
@@ -317,11 +218,17 @@ class TrialStore:
         if stored is None:
             raise SweepError(f"{self.directory} holds no sweep spec (its creation was "
                              "interrupted): run the command that created it again")
-        return SweepSpec.from_dict(stored)
+        try:
+            return SweepSpec.from_dict(stored)
+        except (TypeError, ValueError, AttributeError) as exc:  # keys or kinds no cnnlab wrote
+            raise self._damaged("its sweep spec", exc) from None
 
     def planned(self) -> int:
         """How many trials the sweep is meant to have (some may not be drawn yet)."""
-        return int(self.meta().get("n", 0))
+        try:
+            return int(self.meta().get("n", 0))
+        except (TypeError, ValueError) as exc:
+            raise self._damaged("its number of trials", exc) from None
 
     def init_sweep(self, spec: SweepSpec, n: int, created: dict | None = None) -> dict:
         """Make this the sweep ``spec`` with at least ``n`` trials, drawing missing ones.
@@ -395,14 +302,17 @@ class TrialStore:
         else:
             cursor = self.conn.execute("SELECT * FROM trials WHERE status = ? ORDER BY id",
                                        (status,))
-        return [{**dict(r), **{k: json.loads(r[k]) for k in _JSON_COLUMNS}}
-                for r in cursor.fetchall()]
+        return [self._row(r) for r in cursor.fetchall()]
+
+    def _row(self, row) -> dict:
+        return {**dict(row), **{k: self._decoded(row[k], f"trial {row['id']}'s {k}")
+                                for k in _JSON_COLUMNS}}
 
     def trial(self, trial_id: int) -> dict:
         row = self.conn.execute("SELECT * FROM trials WHERE id = ?", (trial_id,)).fetchone()
         if row is None:
             raise KeyError(f"no trial {trial_id} in {self.path}")
-        return {**dict(row), **{k: json.loads(row[k]) for k in _JSON_COLUMNS}}
+        return self._row(row)
 
     def mark_running(self, trial_id: int, worker: str = "") -> None:
         self._write("UPDATE trials SET status = 'running', worker = ?, started_at = ?, "

@@ -12,7 +12,7 @@ import socket
 import time
 import traceback
 
-from cnnlab.design.store import TRIAL_MODEL
+from cnnlab.design.sweep_spec import TRIAL_MODEL
 from cnnlab.train.outcome import TrainingInterrupted
 
 _DATA_CACHE: dict = {}  # one dataset per process, loaded by its first trial
