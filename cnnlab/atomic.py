@@ -135,3 +135,19 @@ def remove_empty_folders_made(folder: Path, made_from: Path | None) -> None:
             made.rmdir()
         except OSError:
             return
+
+
+def open_to_append(path: Path | str, mode: str = "a", **options):
+    """``open(path, mode)`` for appending ("a" or "a+"), except through a symlink: a link
+    at the name (planted in a run folder copied in, or dangling) had the appends create
+    or grow the file it named, wherever that was. Refused with the link named."""
+    flags = os.O_WRONLY if mode == "a" else os.O_RDWR
+    try:
+        fd = os.open(path, flags | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0),
+                     0o666)
+    except OSError as exc:
+        if os.path.islink(path):
+            raise OSError(exc.errno, f"{path} is a link to {os.readlink(path)}, not a file "
+                                     "cnnlab wrote; remove the link") from None
+        raise
+    return os.fdopen(fd, mode, **options)

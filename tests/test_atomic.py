@@ -94,3 +94,22 @@ def test_a_place_that_takes_no_file_is_named_by_the_file_meant_not_its_temporary
     with pytest.raises(FileNotFoundError) as err:
         atomic_write_text(Path("/proc/nope.txt"), "x")
     assert err.value.filename == "/proc/nope.txt" and ".tmp" not in str(err.value)
+
+
+def test_appends_never_go_through_a_link(tmp_path):
+    # A dangling class_metrics.jsonl link in a run folder copied in had `resume` create
+    # and grow the file it named, outside the run.
+    from cnnlab.atomic import open_to_append
+
+    target = tmp_path / "elsewhere.txt"
+    link = tmp_path / "class_metrics.jsonl"
+    link.symlink_to(target)
+    with pytest.raises(OSError, match=f"{link} is a link to {target}, not a file cnnlab "
+                                      "wrote; remove the link"):
+        open_to_append(link, encoding="utf-8")
+    assert not target.exists()
+    plain = tmp_path / "metrics.csv"
+    for line in ("a\n", "b\n"):
+        with open_to_append(plain, encoding="utf-8") as fh:
+            fh.write(line)
+    assert plain.read_text() == "a\nb\n"

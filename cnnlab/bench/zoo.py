@@ -21,7 +21,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from cnnlab.atomic import atomic_write_text
+from cnnlab.atomic import atomic_write_text, open_to_append
 from cnnlab.bench.results import write_csv
 from cnnlab.data import parse_spec
 from cnnlab.models import list_models, model_info
@@ -315,7 +315,7 @@ def _file_lock(path: Path):
     except ImportError:  # Windows: one bench per folder
         yield
         return
-    with open(path, "a", encoding="utf-8") as handle:
+    with open_to_append(path, encoding="utf-8") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield

@@ -22,6 +22,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from pathlib import Path
 
+from cnnlab.atomic import open_to_append
 from cnnlab.design import spaces
 from cnnlab.design.executors import make_executor, ray_address
 from cnnlab.design.folders import others_files
@@ -154,7 +155,7 @@ def sweep_lock(directory) -> Iterator[None]:
         # refused command should leave as it was.
         yield
         return
-    with open(path, "a+", encoding="utf-8") as handle:
+    with open_to_append(path, "a+", encoding="utf-8") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -41,7 +41,12 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from cnnlab.atomic import atomic_write_bytes, atomic_write_text, remove_empty_folders_made
+from cnnlab.atomic import (
+    atomic_write_bytes,
+    atomic_write_text,
+    open_to_append,
+    remove_empty_folders_made,
+)
 from cnnlab.notices import CnnlabWarning, warn_user
 from cnnlab.progress import shows_live
 
@@ -284,7 +289,7 @@ class MetricsLog:
         row = {k: row.get(k, "") for k in METRIC_COLUMNS}
         self.rows.append(row)
         new_file = not self.path.exists() or self.path.stat().st_size == 0
-        with open(self.path, "a", encoding="utf-8", newline="") as fh:
+        with open_to_append(self.path, encoding="utf-8", newline="") as fh:
             writer = csv.DictWriter(fh, METRIC_COLUMNS)
             if new_file:
                 writer.writeheader()
@@ -306,8 +311,8 @@ class MetricsLog:
 
         line = {"epoch": epoch, "per_class_acc": dict(zip(classes, per_class_acc, strict=True)),
                 "confusion": confusion}
-        with open(self.path.with_name("class_metrics.jsonl"), "a", encoding="utf-8",
-                  newline="") as fh:  # "\n" on every OS, as its rewrite writes it
+        with open_to_append(self.path.with_name("class_metrics.jsonl"), encoding="utf-8",
+                            newline="") as fh:  # "\n" on every OS, as its rewrite writes it
             fh.write(json.dumps(line) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
