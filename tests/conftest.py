@@ -32,6 +32,18 @@ settings.register_profile("explore", derandomize=False)
 settings.load_profile("default")
 
 
+@pytest.fixture(autouse=True)
+def _torch_process_settings():
+    """Torch's thread count and deterministic mode as each test found them: a Trainer built
+    directly (not through train(), which restores them) with deterministic=True left
+    deterministic algorithms on for every later test in that xdist worker."""
+    before = (torch.get_num_threads(), torch.are_deterministic_algorithms_enabled(),
+              torch.is_deterministic_algorithms_warn_only_enabled())
+    yield
+    torch.set_num_threads(before[0])
+    torch.use_deterministic_algorithms(before[1], warn_only=before[2])
+
+
 @dataclass
 class TinyFashion:
     """What was written, to compare the loaded tensors against."""

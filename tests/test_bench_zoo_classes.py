@@ -22,7 +22,8 @@ def three_class_folder(root):
     return root
 
 
-def test_a_folder_of_three_classes_counts_a_three_class_classifier(tmp_path):
+def test_a_folder_of_three_classes_counts_a_three_class_classifier(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNLAB_CACHE", str(tmp_path / "cache"))  # not ~/.cache/cnnlab
     folder = three_class_folder(tmp_path / "photos")
     # data=None: the command line decodes a folder per model, as training does.
     [row] = zoo.run_zoo(["lenet_d2l"], preset="book", epochs=1, device="cpu",

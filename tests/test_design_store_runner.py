@@ -399,6 +399,7 @@ def test_a_sweep_in_a_terminal_shows_its_trials_done_and_time_under_the_results(
 
 def test_a_sweep_keeps_its_data_folder_absolute_so_it_resumes_from_anywhere(
         tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNLAB_CACHE", str(tmp_path / "cache"))  # not ~/.cache
     from PIL import Image
 
     for label in ("cat", "dog"):

@@ -329,7 +329,8 @@ def test_the_run_lock_is_never_held_twice_and_never_stops_a_run_for_want_of_lock
         pass
 
 
-def test_a_folder_run_resumes_from_the_folders_new_place(tmp_path):
+def test_a_folder_run_resumes_from_the_folders_new_place(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNLAB_CACHE", str(tmp_path / "cache"))  # not ~/.cache/cnnlab
     # --data-root was refused ("root applies to fashion-mnist only"): a folder run whose
     # images moved could only be resumed by editing config.yaml.
     from PIL import Image
