@@ -115,18 +115,6 @@ def test_invalid_config_value_names_the_field(tmp_path):
     assert "optimizer" in result.output and "nesterov" in result.output
 
 
-def test_a_book_network_without_a_preset_is_pointed_at_its_recipe(tmp_path):
-    args = ["train", "lenet_d2l", "--data", "synthetic", "--device", "cpu", "--quiet",
-            "--epochs", "1", "--out-dir", str(tmp_path)]
-    result = runner.invoke(app, args)
-    assert result.exit_code == 0, result.output
-    words = " ".join(result.stderr.split())
-    assert "note: no --preset" in words
-    assert "--preset book is the book's recipe (lr 0.1, 28x28, xavier init, 10 epochs)" in words
-    result = runner.invoke(app, [*args, "--preset", "book"])
-    assert result.exit_code == 0 and "note: no --preset" not in result.stderr
-
-
 def test_scratch_ops_takes_the_words_its_help_gives(tmp_path):
     result = runner.invoke(app, [*TRAIN, "--scratch-ops", "yes", "--out-dir", str(tmp_path)])
     assert result.exit_code == 2 and "choose on, fft or off" in result.output
@@ -154,7 +142,9 @@ def test_an_out_dir_it_may_not_write_in_is_named_without_a_traceback(tmp_path, m
     assert not isinstance(result.exception, PermissionError)
 
 
-def test_an_out_dir_that_is_a_file_and_one_class_data_fail_before_a_run_folder(tmp_path):
+def test_an_out_dir_that_is_a_file_and_one_class_data_fail_before_a_run_folder(
+        tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNLAB_CACHE", str(tmp_path / "cache"))  # not ~/.cache/cnnlab
     afile = tmp_path / "afile"
     afile.write_text("")
     result = runner.invoke(app, [*TRAIN, "--out-dir", str(afile / "runs")])
@@ -238,35 +228,6 @@ def test_sigint_saves_a_checkpoint_and_resume_finishes(tmp_path):
     assert result.exit_code == 0, result.output
 
 
-def test_settings_the_run_will_not_use_are_named(tmp_path):
-    config = tmp_path / "c.yaml"
-    config.write_text("lookahead_alpha: 0.8\n")
-    args = [*TRAIN, "--epochs", "1", "--out-dir", str(tmp_path / "runs")]
-    result = runner.invoke(app, [*args, "--muon-lr", "0.05", "--optimizer", "nesterov",
-                                 "--momentum", "0", "--config", str(config)])
-    assert result.exit_code == 0, result.output
-    words = " ".join(result.stderr.split())
-    assert "muon_lr is used only by optimizer=muon; this run's optimizer is nesterov" in words
-    assert "lookahead_alpha has no effect without lookahead_steps >= 1" in words
-    assert "momentum 0 with optimizer=nesterov means 0.9" in words
-    # The same values left at their defaults, or used, draw nothing.
-    result = runner.invoke(app, [*args, "--optimizer", "muon", "--muon-lr", "0.05",
-                                 "--lookahead-steps", "5", "--lookahead-alpha", "0.8"])
-    assert result.exit_code == 0, result.output
-    assert "warning" not in result.stderr
-    # A run's own config.yaml, reused, names every field: its defaults were not chosen.
-    from cnnlab.train import TrainConfig
-
-    TrainConfig(model="lenet_modern", data="synthetic", optimizer="nesterov").save(config)
-    result = runner.invoke(app, [*args, "--config", str(config)])
-    assert result.exit_code == 0, result.output
-    assert "warning" not in result.stderr
-    # A hand-written file names what its writer chose, default values too.
-    config.write_text("optimizer: nesterov\nmomentum: 0\n")
-    result = runner.invoke(app, [*args, "--config", str(config)])
-    assert "momentum 0 with optimizer=nesterov means 0.9" in " ".join(result.stderr.split())
-
-
 def test_an_accuracy_measured_on_part_of_the_test_split_says_which_part(tmp_path):
     out = tmp_path / "runs"
     result = runner.invoke(app, [*TRAIN, "--epochs", "1", "--eval-subset", "40", "--out-dir",
@@ -324,28 +285,6 @@ def test_train_help_gives_each_settings_default():
     assert set(_DEFAULT_IN_WORDS) <= {f.name for f in fields(TrainConfig)}
 
 
-def test_a_224_pixel_network_on_28_pixel_images_is_pointed_at_a_small_one(tmp_path):
-    args = ["train", "resnet18", "--data", "synthetic", "--device", "cpu", "--quiet",
-            "--epochs", "2", "--batch-size", "8", "--max-time", "0.1", "--out-dir",
-            str(tmp_path)]
-    result = runner.invoke(app, args)
-    assert result.exit_code == 0, result.output
-    words = " ".join(result.stderr.split())
-    assert "warning: resnet18 was designed for 224x224 inputs and sees 28x28 here" in words
-    assert "Use resnet18_small" in words
-    [run] = [p for p in tmp_path.iterdir() if p.is_dir()]  # once per run: not on resume
-    spent = json.loads((run / "checkpoints" / "last.json").read_text())["train_time"]
-    result = runner.invoke(app, ["resume", str(run), "--max-time", f"{spent + 0.05}"])
-    assert result.exit_code == 0, result.output
-    assert "designed for" not in result.stderr
-    result = runner.invoke(app, ["train", "vgg11", "--data", "synthetic", "--device", "cpu",
-                                 "--out-dir", str(tmp_path)])
-    assert result.exit_code == 2  # an input too small: change the command
-    assert "pass --resize 32 (resize=32 from Python) or more (224 is its design size)" in " ".join(
-        result.output.split())
-    assert "designed for" not in result.output  # refused: no advice contradicting it
-
-
 def test_version():
     from cnnlab import __version__
 
@@ -371,58 +310,6 @@ def test_a_light_background_on_a_fashion_mnist_model_suggests_invert(trained_run
         warnings.simplefilter("error")
         predict_image(run, tmp_path / "dark.png")
         predict_image(run, tmp_path / "paper.png", invert=True)
-
-
-def test_a_busy_cpu_suggests_one_thread(tmp_path, monkeypatch):
-    import os
-
-    import torch
-
-    if torch.get_num_threads() == 1:  # a pool of one is not told to use one (below)
-        torch.set_num_threads(2)
-    monkeypatch.setattr(os, "getloadavg", lambda: (9.0, 9.0, 9.0))
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)  # whatever machine runs the test
-    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
-    args = [*TRAIN, "--epochs", "1", "--out-dir", str(tmp_path)]
-    result = runner.invoke(app, args)
-    assert result.exit_code == 0, result.output
-    assert "this CPU is busy (load 9.0" in " ".join(result.stderr.split())
-    import torch
-
-    threads = torch.get_num_threads()
-    result = runner.invoke(app, [*args, "--threads", "1"])
-    torch.set_num_threads(threads)  # the run set the process's pool: the next tests use all
-    assert "this CPU is busy" not in result.stderr
-    monkeypatch.setattr(os, "getloadavg", lambda: (0.1, 0.1, 0.1))
-    assert "this CPU is busy" not in runner.invoke(app, args).stderr
-    # resume too (it takes --threads as train does)
-    monkeypatch.setattr(os, "getloadavg", lambda: (9.0, 9.0, 9.0))
-    run = next(p for p in tmp_path.iterdir() if (p / "config.yaml").is_file())
-    result = runner.invoke(app, ["resume", str(run), "--epochs", "1"])
-    torch.set_num_threads(threads)
-    assert result.exit_code == 0 and "this CPU is busy (load 9.0" in " ".join(
-        result.stderr.split()), result.output
-
-
-def test_a_busy_cpu_under_torchrun_is_not_told_to_use_one_thread(monkeypatch, capsys):
-    # torchrun sets OMP_NUM_THREADS=1: each process's pool has one thread already, and
-    # "--threads 1 is often steadier" was advice it already followed.
-    import os
-
-    import torch
-
-    from cnnlab.cli.hints import hint_at_a_busy_cpu
-
-    monkeypatch.setattr(os, "getloadavg", lambda: (9.0, 9.0, 9.0))
-    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
-    monkeypatch.setenv("WORLD_SIZE", "2")  # rank 0 of a torchrun launch
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        hint_at_a_busy_cpu(None, "cpu")
-    finally:
-        torch.set_num_threads(threads)
-    assert "this CPU is busy" not in capsys.readouterr().err
 
 
 def test_predict_normalises_as_the_run_trained(trained_run, tmp_path):
@@ -471,16 +358,3 @@ def test_a_run_folder_that_does_not_exist_is_named_as_missing(tmp_path, command)
     result = runner.invoke(app, args)
     assert result.exit_code == 2, result.output  # a path of the wrong kind
     assert f"{missing} does not exist" in " ".join(result.output.split())
-
-
-def test_fp16_on_a_cpu_is_said_to_be_slow(tmp_path, monkeypatch):
-    # Accepted in silence, and 20x slower than full precision (388 vs 7,600 images/s).
-    import cnnlab.cli.train as cli_train
-
-    monkeypatch.setattr(cli_train, "_guarded", lambda fn: None)  # the note, not the run
-    monkeypatch.setattr(cli_train, "_print_result", lambda result: None)
-    args = [*TRAIN, "--epochs", "1", "--out-dir", str(tmp_path)]
-    said = " ".join(runner.invoke(app, [*args, "--amp", "fp16"]).stderr.split())
-    assert "note: --amp fp16 on a CPU trains many times slower than full precision" in said
-    assert "fp16" not in runner.invoke(app, [*args, "--amp", "off"]).stderr
-
