@@ -192,9 +192,9 @@ def _check_same_images(checkpoint: Path, data: DatasetSplits, train_subset: int 
         return
     now = {"train": split_record(training_subset(data, train_subset, warn=False).train),
            "test": split_record(data.test)}
-    changed = [f"{split} split {recorded[split]['images']:,} images then, "
-               f"{now[split]['images']:,} now" + (" (other images)" if recorded[split][
-                   "images"] == now[split]["images"] else "")
+    then = {split: (recorded.get(split) or {}).get("images") for split in now}
+    changed = [f"{split} split {then[split]} images then, {now[split]['images']} now"
+               + (" (other images)" if then[split] == now[split]["images"] else "")
                for split in ("train", "test") if recorded.get(split) != now[split]]
     if not changed:
         return
