@@ -406,5 +406,10 @@ def test_a_linked_image_beside_its_target_is_one_image(data_env: Path) -> None:
         for i in range(2):
             solid((6, 6), RED if name == "cat" else BLUE).save(root / name / f"{i}.png")
     (root / "cat" / "copy-of-0.png").symlink_to(root / "cat" / "0.png")
+    # Links that are no image of the folder's (hidden, no image extension) leave the image
+    # in: the first version kept whichever name sorted first, then dropped it as hidden.
+    (root / "dog" / ".thumbs").mkdir()
+    (root / "dog" / ".thumbs" / "0.png").symlink_to(root / "dog" / "0.png")
+    (root / "dog" / "0_latest").symlink_to(root / "dog" / "0.png")
     data = load_folder(root, image_size=4, val_fraction=0.0, progress=False)
     assert data.train.labels.bincount().tolist() == [2, 2]

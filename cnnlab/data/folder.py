@@ -61,37 +61,44 @@ def is_image_file(path: Path, base: Path) -> bool:
     return path.suffix.lower() in IMAGE_EXTENSIONS and not hidden and path.is_file()
 
 
-def _files_under(folder: Path) -> list[Path]:
-    """Every file below ``folder``, following symlinked folders (a class assembled from
-    links to where the images live; Path.rglob does not follow them), each real folder
-    once (a link back up the tree would loop), and each real file once: a link beside
-    the image it names had been a second image, which the split could hold out for
-    testing while training on the first."""
-    seen, first_path_of = set(), {}
+def _files_under(folder: Path) -> list[tuple[Path, str]]:
+    """Every file below ``folder`` with its real path, following symlinked folders (a
+    class assembled from links to where the images live; Path.rglob does not follow
+    them), each real folder once (a link back up the tree would loop)."""
+    seen, files = set(), []
     for here, dirs, names in os.walk(folder, followlinks=True):
         real = os.path.realpath(here)
         if real in seen:
             dirs[:] = []
             continue
         seen.add(real)
-        for path in (Path(here) / name for name in names):
-            real_file = os.path.realpath(path)
-            first_path_of[real_file] = min(first_path_of.get(real_file, path), path)
-    return list(first_path_of.values())
+        for name in names:
+            path = Path(here) / name  # realpath (an lstat per part) for links alone
+            files.append((path, os.path.realpath(path) if path.is_symlink()
+                          else os.path.join(real, name)))
+    return files
 
 
 def image_files_under(folder: Path) -> list[Path]:
-    """The image files below ``folder`` (searched recursively, links followed), sorted;
-    hidden ones left out, as a folder dataset leaves them."""
+    """The image files below ``folder`` (searched recursively, links followed), sorted,
+    each real file once: a link beside the image it names had been a second image, which
+    a split could hold out for testing while training on the first. The image's own path
+    is kept over a link's; hidden ones are left out, as a folder dataset leaves them."""
     folder = Path(folder)
-    return sorted(p for p in _files_under(folder) if is_image_file(p, folder))
+    chosen: dict[str, Path] = {}
+    for path, real in _files_under(folder):
+        if not is_image_file(path, folder):
+            continue
+        kept = chosen.get(real)
+        if kept is None or (kept.is_symlink(), kept) > (path.is_symlink(), path):
+            chosen[real] = path
+    return sorted(chosen.values())
 
 
 def _scan(root: Path) -> tuple[dict[str, list[Path]], list[Path]]:
     """Image files per class folder (sorted, searched recursively), and loose ones in ``root``."""
     folders = sorted(p for p in root.iterdir() if is_data_folder(p))
-    per_class = {f.name: sorted(p for p in _files_under(f) if is_image_file(p, f))
-                 for f in folders}
+    per_class = {f.name: image_files_under(f) for f in folders}
     loose = sorted(p for p in root.iterdir() if is_image_file(p, root))
     return per_class, loose
 
