@@ -268,3 +268,14 @@ def test_a_torchrun_variable_that_is_no_number_is_named(monkeypatch):
                                  "--epochs", "1", "--device", "cpu"])
     assert result.exit_code != 0
     assert "WORLD_SIZE='two' is not a whole number" in words(result), result.output
+
+
+def test_resume_on_the_same_split_with_other_pixels_warns_and_goes_on(folder_run):
+    # Another Pillow or libjpeg decodes the same files a little differently: the split is
+    # the same (as many images, the labels in order), so the run resumes, and says so.
+    run, photos = folder_run
+    Image.new("L", (28, 28), 7).save(photos / "dark" / "0.png")  # its pixels alone change
+    result = runner.invoke(app, ["resume", str(run), "--epochs", "1", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert "images are not the pixels" in words(result) and "resumed as they are" in words(
+        result)

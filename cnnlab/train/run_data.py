@@ -122,6 +122,18 @@ def split_record(part: ImageData) -> dict:
             "fingerprint": digest.hexdigest()[:16]}
 
 
+def split_fingerprints(part: ImageData) -> dict:
+    """What a checkpoint records of a split: its size and its labels in order (what a
+    redrawn split changes), and its pixels apart (what another decoder, Pillow or
+    libjpeg, may change for the same files), so each is told apart on resume."""
+    n = len(part)
+    picked = torch.linspace(0, n - 1, min(n, _SAMPLED_IMAGES)).round().long()
+    return {"images": n,
+            "labels": hashlib.sha256(part.labels.cpu().numpy().tobytes()).hexdigest()[:16],
+            "pixels": hashlib.sha256(part.images[picked].cpu().numpy().tobytes()
+                                     ).hexdigest()[:16]}
+
+
 def write_data_record(run_dir: Path, data: DatasetSplits) -> None:
     atomic_write_text(run_dir / DATA_RECORD, json.dumps(data_record(data), indent=1))
 
@@ -181,46 +193,58 @@ def _check_same_classes(checkpoint: Path, data: DatasetSplits) -> None:
 
 
 def _check_same_images(checkpoint: Path, data: DatasetSplits, train_subset: int | None) -> None:
-    """Refuse to resume on images other than those the run's checkpoint trained and was
-    tested on (its record of each split: the number of images and a fingerprint). A
-    folder's test images are drawn from all of its images, so one image added or removed
-    redraws the split: resumed, the run would train on images it had been tested on."""
+    """Refuse to resume on a split other than the one the run's checkpoint trained and
+    was tested on (its size and labels in order): a folder's test images are drawn from
+    all of its images, so one image added or removed redraws the split, and, resumed,
+    the run would train on images it had been tested on. Other pixels alone (another
+    decoder, or files replaced) are warned of."""
+    from cnnlab.notices import warn_user
     from cnnlab.train import checkpoint as ckpt
 
     recorded = ckpt.read_state(checkpoint).get("data")
     if not isinstance(recorded, dict):  # a checkpoint from before the record
         return
-    now = {"train": split_record(training_subset(data, train_subset, warn=False).train),
-           "test": split_record(data.test)}
-    then = {split: (recorded.get(split) or {}).get("images") for split in now}
-    changed = [f"{split} split {then[split]} images then, {now[split]['images']} now"
-               + (" (other images)" if then[split] == now[split]["images"] else "")
-               for split in ("train", "test") if recorded.get(split) != now[split]]
-    if not changed:
-        return
-    raise DataError(
-        f"{data.name} is not the data {checkpoint.parent.parent} trained on ({'; '.join(changed)}"
-        "): a folder's test images are drawn from all its images, so, resumed, the run "
-        "would train on images it was tested on. Give it the images it trained on (put "
-        "the folder back as it was, or --data-root where a copy of it is), or train a new run")
+    now = {"train": split_fingerprints(training_subset(data, train_subset, warn=False).train),
+           "test": split_fingerprints(data.test)}
+    then = {split: recorded.get(split) if isinstance(recorded.get(split), dict) else {}
+            for split in now}
+    redrawn = [f"{split} split {then[split].get('images')} images then, "
+               f"{now[split]['images']} now" + (" (other labels)" if then[split].get(
+                   "images") == now[split]["images"] else "")
+               for split in now if {k: then[split].get(k) for k in ("images", "labels")}
+               != {k: now[split][k] for k in ("images", "labels")}]
+    run = checkpoint.parent.parent
+    if redrawn:
+        raise DataError(
+            f"{data.name} is not the data {run} trained on ({'; '.join(redrawn)}): a "
+            "folder's test images are drawn from all its images, so, resumed, the run "
+            "would train on images it was tested on. Give it the images it trained on (put "
+            "the folder back as it was, or --data-root where a copy of it is), or train a "
+            "new run")
+    if any(then[split].get("pixels") != now[split]["pixels"] for split in now):
+        warn_user(f"{data.name}'s images are not the pixels {run} trained on, though as "
+                  "many, of the same classes in the same order: decoded by another Pillow "
+                  "or libjpeg, or files replaced (a file renamed can move an image between "
+                  "the splits); resumed as they are", DataWarning)
 
 
 def warn_of_a_changed_test_split(checkpoint: Path, data: DatasetSplits) -> None:
     """Warn when the test split of a run's own data is not the one the run was scored on
-    while training (its checkpoint's record): a folder with images added or removed
-    draws its split anew, so the accuracy does not repeat the run's, and images it
-    trained on may be scored."""
+    while training (its checkpoint's record of size and labels): a folder with images
+    added or removed draws its split anew, so the accuracy does not repeat the run's,
+    and images it trained on may be scored."""
     from cnnlab.notices import warn_user
     from cnnlab.train import checkpoint as ckpt
 
     recorded = ckpt.read_state(checkpoint).get("data")
-    if not isinstance(recorded, dict) or not isinstance(recorded.get("test"), dict):
+    then = recorded.get("test") if isinstance(recorded, dict) else None
+    if not isinstance(then, dict):
         return  # a checkpoint from before the record
-    then, now = recorded["test"], split_record(data.test)
-    if then == now:
+    now = split_fingerprints(data.test)
+    if (then.get("images"), then.get("labels")) == (now["images"], now["labels"]):
         return
     how = (f"{then.get('images')} images then, {now['images']} now"
-           if then.get("images") != now["images"] else "as many images, but other ones")
+           if then.get("images") != now["images"] else "as many images, other labels")
     warn_user(f"{data.name}'s test split is not the one {checkpoint.parent.parent} was "
               f"scored on while training ({how}): this accuracy does not repeat the run's, "
               "and images it trained on may be among those scored", DataWarning)

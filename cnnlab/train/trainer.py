@@ -46,7 +46,7 @@ from cnnlab.train.optim import Lookahead, WeightEMA, build_optimizer, build_sche
 from cnnlab.train.outcome import TrainingDiverged, TrainResult
 from cnnlab.train.presets import check_preset
 from cnnlab.train.resumable import Resumable
-from cnnlab.train.run_data import check_data, make_loader, split_record, training_subset
+from cnnlab.train.run_data import check_data, make_loader, split_fingerprints, training_subset
 from cnnlab.train.runlog import MetricsLog, TrainProgress
 
 _DROPOUT_STREAM = 0x64726F70  # "drop": the ranks' dropout seeds, apart from the loader's
@@ -102,7 +102,7 @@ class Trainer(Resumable):
             torch.backends.cudnn.benchmark = True  # autotune conv algorithms per shape
         self.classes = list(data.classes)
         check_data(cfg, data, self.dist.world_size)
-        self.data_fingerprint = {s: split_record(getattr(data, s)) for s in ("train", "test")}
+        self.data_fingerprint = {s: split_fingerprints(getattr(data, s)) for s in ("train", "test")}
         channels, height = data.train.images.shape[1], data.train.images.shape[2]
         image_size = cfg.resize or height
         mean, std = (channel_stats(data.train.images, self.device) if cfg.normalize
