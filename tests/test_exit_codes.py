@@ -92,7 +92,8 @@ def test_under_torchrun_rank_0_alone_gives_the_warnings_and_other_ranks_name_the
     from cnnlab.cli import messages
     from cnnlab.data import DataWarning
 
-    monkeypatch.setattr(messages, "OTHER_RANKS_PAUSE_S", 0.0, raising=False)
+    monkeypatch.setattr(messages, "OTHER_RANKS_PAUSE_S", 0.0)
+    monkeypatch.setenv("WORLD_SIZE", "2")  # a torchrun launch
     for rank, shown in (("0", True), ("1", False)):
         monkeypatch.setenv("RANK", rank)
         messages.show_warning(DataWarning("skipped 1 unreadable image(s)"), DataWarning,

@@ -262,12 +262,27 @@ def test_class_names_are_shown_as_written_not_read_as_markup(data_env, monkeypat
     assert result.exit_code == 0 and "[red]dark" in result.output, result.output
 
 
-def test_a_torchrun_variable_that_is_no_number_is_named(monkeypatch):
+def test_a_torchrun_variable_that_is_no_number_is_named(monkeypatch, tmp_path):
     monkeypatch.setenv("WORLD_SIZE", "two")
-    result = runner.invoke(app, ["train", "lenet_modern", "--data", "synthetic",
-                                 "--epochs", "1", "--device", "cpu"])
-    assert result.exit_code != 0
-    assert "WORLD_SIZE='two' is not a whole number" in words(result), result.output
+    for args in (["train", "lenet_modern", "--data", "synthetic", "--epochs", "1",
+                  "--device", "cpu"], ["eval", str(tmp_path)]):
+        result = runner.invoke(app, args)
+        assert result.exit_code != 0 and isinstance(result.exception, SystemExit), args
+        assert "WORLD_SIZE='two' is not a whole number" in words(result), result.output
+
+
+def test_a_rank_without_a_torchrun_world_is_one_process(monkeypatch, tmp_path):
+    # Some job launchers export RANK: read as torchrun's, a plain run had lost its
+    # warnings, written nothing as "rank 1", and waited 5 s before each error.
+    from cnnlab.cli import messages
+    from cnnlab.train.distributed import launched_as_main
+
+    monkeypatch.setenv("RANK", "1")
+    assert messages.launched_rank() == 0 and launched_as_main()
+    paused = []
+    monkeypatch.setattr(messages.time, "sleep", paused.append)
+    result = runner.invoke(app, ["eval", str(tmp_path / "none")])
+    assert result.exit_code == 2 and not paused and "rank 1" not in result.output
 
 
 def test_resume_on_the_same_split_with_other_pixels_warns_and_goes_on(folder_run):

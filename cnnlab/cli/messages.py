@@ -46,8 +46,10 @@ def launched_rank() -> int:
     """This process's rank in a torchrun launch (0 without torchrun), from torchrun's
     environment, as ``launched_as_main`` reads it: known before any process group is
     joined, and without loading torch."""
-    rank = os.environ.get("RANK", "0")
-    return int(rank) if rank.isdigit() else 0  # a bad one is refused by the command itself
+    # A RANK without WORLD_SIZE > 1 is no torchrun launch (some job launchers set it);
+    # one that is no number is refused by the command itself, not here.
+    rank, world = os.environ.get("RANK", "0"), os.environ.get("WORLD_SIZE", "1")
+    return int(rank) if rank.isdigit() and world.isdigit() and int(world) > 1 else 0
 
 
 def _whose() -> str:

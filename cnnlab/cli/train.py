@@ -334,8 +334,12 @@ def evaluate(
     from cnnlab.train.distributed import launched_world_size
     from cnnlab.train.evaluate import evaluate_run
 
-    if launched_world_size() > 1:  # each process would score the whole split, and print it
-        fail(f"eval runs in one process: under torchrun each of the {launched_world_size()} "
+    try:
+        processes = launched_world_size()
+    except ValueError as exc:  # WORLD_SIZE that is no number
+        fail_for(exc)
+    if processes > 1:  # each process would score the whole split, and print it
+        fail(f"eval runs in one process: under torchrun each of the {processes} "
              f"would evaluate the whole test split. Run it without torchrun: cnnlab eval "
              f"{run}", code=2)
     try:

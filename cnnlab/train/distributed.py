@@ -206,4 +206,4 @@ def launched_world_size() -> int:
 def launched_as_main() -> bool:
     """Whether this process is rank 0 of a torchrun launch, or not launched by torchrun:
     the one that writes and speaks, known before the process group is joined."""
-    return _launch_number("RANK", 0) == 0
+    return launched_world_size() <= 1 or _launch_number("RANK", 0) == 0
