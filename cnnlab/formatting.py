@@ -119,7 +119,7 @@ def columns_left_out(header: list[str], rows: list[list[str]], width: int | None
     ``leave_out_first`` in order, as few as fit; none when it fits or ``width`` is None."""
     left_out: list[str] = []
     for name in [None, *leave_out_first]:
-        if name is not None and name in header:
+        if name is not None and name in header and name not in left_out:
             left_out.append(name)
         kept = [i for i, h in enumerate(header) if h not in left_out]
         if width is None or table_width(narrowest_widths(

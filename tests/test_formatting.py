@@ -50,3 +50,14 @@ def torch_linear(params: int):
     from torch import nn
 
     return nn.Sequential(nn.Flatten(), nn.Linear(1, params, bias=False))
+
+
+def test_a_column_named_twice_among_those_to_leave_out_is_left_out_once():
+    # bench throughput names its empty columns first and again later: at 30 columns its
+    # caption had read "note, peak MiB, ..., peak MiB, note".
+    from cnnlab.formatting import columns_left_out
+
+    header = ["model", "img/s", "note", "peak MiB"]
+    rows = [["a_rather_long_model_name", "1,000", "", "n/a"]]
+    left = columns_left_out(header, rows, 20, ["note", "peak MiB", "img/s", "peak MiB", "note"])
+    assert left == ["note", "peak MiB", "img/s"]
