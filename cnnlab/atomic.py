@@ -141,13 +141,18 @@ def open_to_append(path: Path | str, mode: str = "a", **options):
     """``open(path, mode)`` for appending ("a" or "a+"), except through a symlink: a link
     at the name (planted in a run folder copied in, or dangling) had the appends create
     or grow the file it named, wherever that was. Refused with the link named."""
-    flags = os.O_WRONLY if mode == "a" else os.O_RDWR
+    flags = (os.O_WRONLY if mode == "a" else os.O_RDWR) | os.O_APPEND | os.O_CREAT
+    # O_BINARY: Windows' C library would turn each "\n" into "\r\n" (open() sets it too).
+    flags |= getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
     try:
-        fd = os.open(path, flags | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0),
-                     0o666)
+        fd = os.open(path, flags, 0o666)
     except OSError as exc:
         if os.path.islink(path):
             raise OSError(exc.errno, f"{path} is a link to {os.readlink(path)}, not a file "
                                      "cnnlab wrote; remove the link") from None
         raise
-    return os.fdopen(fd, mode, **options)
+    try:
+        return os.fdopen(fd, mode, **options)
+    except BaseException:
+        os.close(fd)
+        raise
