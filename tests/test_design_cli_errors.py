@@ -179,6 +179,10 @@ def test_a_store_holding_what_no_sweep_writes_is_named_not_a_traceback(tmp_path,
     with TrialStore(tmp_path / "s") as store, pytest.raises(SweepError) as info:
         store.spec(), store.planned(), store.trials()
     assert f"{what} is damaged" in str(info.value)
+    if what == "sweep spec":  # run again on it: through init_sweep
+        with TrialStore(tmp_path / "s") as store, pytest.raises(SweepError, match=what):
+            store.init_sweep(SweepSpec(space="anynetx_a", macs=(1e5, 1e6), data="synthetic",
+                                       train={"epochs": 1}), 2)
     if what == "sweep spec":  # what status and analyze read first
         for args in (["status", tmp_path / "s"], ["analyze", tmp_path / "s"]):
             result = invoke(*args)

@@ -13,9 +13,10 @@ import pytest
 from design_helpers import shaped_spec, tiny_spec
 from typer.testing import CliRunner
 
+import cnnlab.train.run as training
 from cnnlab.cli.design import app
 from cnnlab.design.report import analyze
-from cnnlab.design.runner import create_sweep, run_sweep
+from cnnlab.design.runner import SweepInterrupted, create_sweep, run_sweep
 from cnnlab.design.spaces import DesignSpaceError
 from cnnlab.design.store import SweepError, TrialStore
 
@@ -273,3 +274,23 @@ def test_more_workers_than_windows_allows_are_refused_before_the_sweep(monkeypat
             refuse()
     executors.check_executor("local", workers=61)
     assert executors.LocalExecutor(workers=61, device="cpu").capacity == 61
+
+
+def test_a_thread_count_set_in_the_recipe_is_the_one_recorded(tmp_path, monkeypatch):
+    # --set threads=1 is what the trials' Trainer uses, whatever --threads says: recorded
+    # as --threads was, runs with other --threads had been warned of a change never made.
+    import warnings
+
+    monkeypatch.setattr(training, "train", lambda cfg, **kw: (_ for _ in ()).throw(
+        KeyboardInterrupt))
+    spec = tiny_spec()
+    spec.train["threads"] = 1
+    create_sweep(tmp_path, spec, 2)
+    for threads in (1, 2):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no warning of another count
+            with pytest.raises(SweepInterrupted) as info:
+                run_sweep(tmp_path, threads=threads)
+        assert "--threads" not in str(info.value)  # the recipe's count holds anyway
+    with TrialStore(tmp_path) as store:
+        assert store.meta()["threads"] == 1

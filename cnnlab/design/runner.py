@@ -205,10 +205,11 @@ def run_sweep(directory, *, executor: str = "local", workers: int | None = None,
                              device=spec.train.get("device", "auto"))
         if not (executor == "local" and pool.capacity == 1):
             forget_data()  # trials load it in their own processes: not kept here
+        chosen = spec.train.get("threads")  # --set threads=N: what the trials' Trainer uses
         if not pool.gpus:
-            _keep_thread_count(store, pool.threads)
-        resume_with = _resume_command(directory, executor, address,
-                                      None if pool.gpus else store.meta().get("threads"))
+            _keep_thread_count(store, chosen or pool.threads)
+        resume_with = _resume_command(directory, executor, address, None if pool.gpus or chosen
+                                      else store.meta().get("threads"))
         inflight: dict = {}
         alone: set[int] = set()  # trials to run with nothing beside them (see below)
         interrupted = False

@@ -244,7 +244,8 @@ class TrialStore:
             self.set_meta({"spec": spec.to_dict(), "created": created or {}, "n": n})
             self.add_trials(first)
             return self.counts()
-        elif (was := sweep_identity(stored)) != (asked := sweep_identity(spec.to_dict())):
+        elif (was := sweep_identity(self.spec().to_dict())) != (  # a damaged one: named
+                asked := sweep_identity(spec.to_dict())):
             def shown(key: str, value) -> str:  # None: a band or subset not given
                 return "none" if value is None else \
                     spaces.format_band(value) if key == "macs" else repr(value)
