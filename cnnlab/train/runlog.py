@@ -140,12 +140,13 @@ def _take_run_lock(path: Path, run_dir) -> int | None:
     """The lock file's descriptor, locked; None where locking is not possible here."""
     if fcntl is None:
         return None
+    replaced = False  # once only: on some network mounts every file counts as linked
     for _ in range(20):  # a file taken over between open and lock: rare, so a few tries
         try:  # never through a link: the pid written below would replace another file
             fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
         except OSError as exc:
-            if exc.errno == errno.ELOOP:  # a symlink at the lock's name: only it goes
-                _replace_foreign_lock(path)
+            if exc.errno == errno.ELOOP and not replaced and _replace_foreign_lock(path):
+                replaced = True  # the link gone, never the file it led to
                 continue
             return None  # a read-only folder, say: the run's own writes will say so
         try:
@@ -167,8 +168,10 @@ def _take_run_lock(path: Path, run_dir) -> int | None:
             same = False
         if same and (not stat.S_ISREG(held.st_mode) or held.st_nlink != 1):
             os.close(fd)  # a hard link to another file (or no file): never truncated
-            _replace_foreign_lock(path)
-            continue
+            if not replaced and _replace_foreign_lock(path):
+                replaced = True
+                continue
+            return None
         if same:
             try:
                 os.ftruncate(fd, 0)
@@ -180,12 +183,16 @@ def _take_run_lock(path: Path, run_dir) -> int | None:
     return None  # inode numbers that never match (some network mounts): go on unlocked
 
 
-def _replace_foreign_lock(path: Path) -> None:
-    """Remove the name ``path`` (a link to another file, planted or copied in with the
-    run), never the file it leads to; the next try creates cnnlab's own lock there."""
-    path.unlink(missing_ok=True)
+def _replace_foreign_lock(path: Path) -> bool:
+    """Remove the name ``path`` (a link to another file, planted or copied in with the run),
+    never its file, for cnnlab's own lock; False (go on unlocked) in a read-only folder."""
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        return False
     warn_user(f"{path} was a link to another file, not a lock cnnlab writes: replaced by "
               "one (the file it led to is untouched)", RunLogWarning)
+    return True
 
 
 def training_pid(run_dir: Path) -> int | None:
