@@ -57,7 +57,8 @@ def channel_stats(images: torch.Tensor, device: torch.device | str | None = None
     # Summed a chunk at a time: a float copy of the whole split would be four times the
     # uint8 images, on top of them on a GPU that only just holds them. Each chunk's sums
     # are float32 on the device (MPS has no float64), added up as Python floats; the
-    # deviations from the mean in a second pass (a constant channel's are exactly 0).
+    # deviations from the mean in a second pass (a constant channel's within rounding of
+    # 0, not E[x^2] - E[x]^2's cancellation).
     channels = images.shape[1]
     per_image = max(images[0].numel(), 1) if len(images) else 1
     chunks = images.split(max(1, _STATS_CHUNK // per_image))
@@ -69,7 +70,7 @@ def channel_stats(images: torch.Tensor, device: torch.device | str | None = None
             totals = [t + v for t, v in zip(totals, of(x).sum(dim=1).tolist(), strict=True)]
         return totals
 
-    n = images.numel() // max(channels, 1)
+    n = max(images.numel() // max(channels, 1), 1)  # an empty split: mean 0, std 1
     mean = [t / n for t in summed(lambda x: x)]
     centre = torch.tensor(mean, device=device).view(channels, 1)
     var = [t / max(n - 1, 1) for t in summed(lambda x: (x - centre).square())]  # as .std

@@ -3,8 +3,9 @@
 One ``Trainer`` owns one run: it builds the model and the device-resident loaders,
 steps, evaluates after every ``eval_every``-th epoch and the last, logs, and checkpoints
 into the run directory. The step never waits for the device except every ``log_every``
-steps (progress bar and NaN check) and at the end of an epoch: losses and correct
-counts are summed on the device.
+steps (progress bar and NaN check), at the end of an epoch, and under DDP where the
+ranks agree whether to stop (StopPoints): losses and correct counts are summed on the
+device.
 """
 
 from __future__ import annotations
@@ -271,7 +272,8 @@ class Trainer(Resumable):
             if stop.out_of_time:
                 stopped = "max_time"
                 break
-        self._check_finite(loss_sum, epoch, step)
+        if not self.dist.enabled:  # the ranks' last agreement has looked (StopPoints)
+            self._check_finite(loss_sum, epoch, step)
         synchronize(device)  # the epoch's time counts work done, not work queued
         epoch_time = time.perf_counter() - start
         self.train_time = train_time_before + epoch_time  # the queued work's end included
