@@ -208,9 +208,11 @@ def test_a_request_every_rank_refuses_is_said_once(tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [repo, *filter(None, [os.environ.get("PYTHONPATH")])])}
     proc = subprocess.run(
+        # --monitor-interval 0.1: torchrun's default since 2.x, 5 s in older ones, which
+        # would let rank 1's pause end before torchrun looked.
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-         "-m", "cnnlab", "train", "lenet_modern", "--data", "synthetic", "--device", "cpu",
-         "--epochs", "0", "--out-dir", str(tmp_path)],
+         "--monitor-interval", "0.1", "-m", "cnnlab", "train", "lenet_modern", "--data",
+         "synthetic", "--device", "cpu", "--epochs", "0", "--out-dir", str(tmp_path)],
         capture_output=True, text=True, env=env, timeout=300, start_new_session=True)
     assert proc.returncode != 0
     assert proc.stderr.count("error:") == 1 and "epochs" in proc.stderr, proc.stderr[-3000:]

@@ -306,8 +306,7 @@ def _preprocess(value) -> bool:
 # What each value a caller reads must be: a crafted or damaged state gave tracebacks (a
 # class count of "5", a string epoch), or worse, a 100,000-pixel side to allocate.
 _STATE_KINDS = {
-    "epoch": _count, "step_in_epoch": _count, "ema_updates": _count, "world_size": _count,
-    "best_test_acc": _number, "train_time": _number, "wall_time": _number,
+    "epoch": _count, "step_in_epoch": _count, "best_test_acc": _number, "train_time": _number,
     "classes": lambda v: isinstance(v, list) and bool(v) and all(isinstance(c, str) for c in v),
     "preprocess": _preprocess,
     **{key: lambda v: isinstance(v, dict) for key in ("partial", "scheduler", "scaler",
