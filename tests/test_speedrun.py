@@ -422,11 +422,14 @@ def test_speedrun_on_a_busy_cpu_says_what_its_times_are_up_against(monkeypatch):
     # unlike `cnnlab train`, said nothing of the load or of --threads 1.
     import os
 
+    import torch
     from typer.testing import CliRunner
 
     import cnnlab.data
     from cnnlab.cli import app
 
+    torch.set_num_threads(2)  # the tests' pool of one is not told to use one (conftest
+    # puts the count back after each test)
     data = make_synthetic(num_train=128, num_test=32, seed=2)
     monkeypatch.setattr(cnnlab.data, "load_dataset", lambda *a, **k: data)
     monkeypatch.setattr(os, "getloadavg", lambda: (9.0, 9.0, 9.0))
