@@ -258,6 +258,21 @@ def test_a_cluster_ray_init_cannot_join_is_one_line_not_a_traceback(tmp_path, fa
         assert [(t["status"], t["attempts"]) for t in store.trials()] == [("pending", 0)] * 2
 
 
+def test_a_new_sweep_refused_before_any_trial_leaves_no_folder_behind(tmp_path, fake_ray):
+    # The README says a sweep that cannot run here is refused before it starts; it had
+    # been left behind, stored and never trained, in a folder made for it.
+    ray = fake_ray(FOUR_BY_FOUR, initialized=False)
+    ray.init = lambda address=None, **options: (_ for _ in ()).throw(
+        ConnectionError("Could not find any running Ray instance."))
+    out = tmp_path / "sweeps" / "a"
+    result = CliRunner().invoke(app, [
+        "run", "--space", "anynetx_a", "--epochs", "1", "--macs", "0.1M-1M", "--data",
+        "synthetic", "--n", "2", "--train-subset", "64", "--out", str(out),
+        "--executor", "ray", "--address", "auto"])
+    assert result.exit_code == 1 and "could not join the Ray cluster" in result.output
+    assert not (tmp_path / "sweeps").exists()
+
+
 DONE = {"status": "done", "error_pct": 50.0, "test_acc": 0.5, "best_test_acc": 0.5,
         "train_time_s": 1.0, "epochs": 1}
 

@@ -46,6 +46,24 @@ def _known_errors():
     return (DesignSpaceError, SweepError, ConfigError, DataError)
 
 
+def _remove_untrained_sweep(directory: Path, made_from: Path | None) -> None:
+    """Remove a sweep this command created where none of its trials finished (its store
+    and lock file, and the folders it made): a refusal leaves the folder as it found it."""
+    from cnnlab.atomic import remove_empty_folders_made
+    from cnnlab.design.runner import LOCK_NAME
+    from cnnlab.design.store import DB_NAME, TrialStore
+
+    if not (directory / DB_NAME).is_file():
+        return
+    with TrialStore(directory) as store:
+        if store.count("done") or store.count("failed"):
+            return
+    for name in (DB_NAME, f"{DB_NAME}-journal", f"{DB_NAME}-wal", f"{DB_NAME}-shm",
+                 LOCK_NAME):
+        (directory / name).unlink(missing_ok=True)
+    remove_empty_folders_made(directory, made_from)
+
+
 def _warn_of_no_band(directory) -> None:
     """A sweep without --macs draws networks of every complexity: the paper compares
     spaces inside one narrow band, and normalising EDFs over a wide range corrects for
@@ -125,10 +143,11 @@ def run(
     """
     from dataclasses import replace
 
+    from cnnlab.atomic import first_missing_folder
     from cnnlab.design.executors import check_executor
     from cnnlab.design.runner import SweepInterrupted, create_sweep, run_sweep, sweep_lock
     from cnnlab.design.spaces import parse_band
-    from cnnlab.design.store import SweepSpec, TrialStore
+    from cnnlab.design.store import DB_NAME, SweepSpec, TrialStore
     from cnnlab.train.config import parse_assignments
     from cnnlab.train.run_files import move_data
 
@@ -147,6 +166,10 @@ def run(
     elif space is None or out is None:
         fail("a new sweep needs --space and --out (or --resume DIR)")
     lock = contextlib.ExitStack()
+    # A sweep this command creates: removed again if nothing trained before a refusal
+    # (no node holds a trial, a cluster not joined), as if never made.
+    new_sweep = None if resume is not None or (Path(out) / DB_NAME).exists() else (
+        Path(out), first_missing_folder(out))
     try:
         check_executor(executor, address, workers)
         # One driver per sweep, from reopening it (which may move its device or put its
@@ -205,6 +228,9 @@ def run(
         err.print(f"[yellow]interrupted[/]: {escape(str(exc))}")
         raise typer.Exit(130) from None
     except _known_errors() as exc:
+        lock.close()
+        if new_sweep is not None:
+            _remove_untrained_sweep(*new_sweep)
         _fail_known(exc)
     finally:
         lock.close()
