@@ -108,17 +108,20 @@ def data_record(data: DatasetSplits) -> dict:
     """What tells ``data`` from other data, cheaply: its name, classes and, per split, the
     number and shape of its images and a fingerprint of them."""
     return {"name": data.name, "classes": list(data.classes),
-            "train": split_record(data.train), "test": split_record(data.test)}
+            "train": _split_record(data.train), "test": _split_record(data.test)}
 
 
-def split_record(part: ImageData) -> dict:
-    # Every label, and images spread evenly over the split: a subset, a reordering or
-    # other images change it, without hashing every pixel of a large set.
-    n = len(part)
-    picked = torch.linspace(0, n - 1, min(n, _SAMPLED_IMAGES)).round().long()
-    digest = hashlib.sha256(part.labels.cpu().numpy().tobytes())
-    digest.update(part.images[picked].cpu().numpy().tobytes())
-    return {"images": n, "shape": list(part.images.shape[1:]),
+def _sampled_pixels(part: ImageData) -> bytes:
+    """Images spread evenly over the split: a subset, a reordering or other images
+    change them, without hashing every pixel of a large set."""
+    picked = torch.linspace(0, len(part) - 1, min(len(part), _SAMPLED_IMAGES)).round().long()
+    return part.images[picked].cpu().numpy().tobytes()
+
+
+def _split_record(part: ImageData) -> dict:
+    digest = hashlib.sha256(part.labels.cpu().numpy().tobytes())  # every label
+    digest.update(_sampled_pixels(part))
+    return {"images": len(part), "shape": list(part.images.shape[1:]),
             "fingerprint": digest.hexdigest()[:16]}
 
 
@@ -126,12 +129,9 @@ def split_fingerprints(part: ImageData) -> dict:
     """What a checkpoint records of a split: its size and its labels in order (what a
     redrawn split changes), and its pixels apart (what another decoder, Pillow or
     libjpeg, may change for the same files), so each is told apart on resume."""
-    n = len(part)
-    picked = torch.linspace(0, n - 1, min(n, _SAMPLED_IMAGES)).round().long()
-    return {"images": n,
+    return {"images": len(part),
             "labels": hashlib.sha256(part.labels.cpu().numpy().tobytes()).hexdigest()[:16],
-            "pixels": hashlib.sha256(part.images[picked].cpu().numpy().tobytes()
-                                     ).hexdigest()[:16]}
+            "pixels": hashlib.sha256(_sampled_pixels(part)).hexdigest()[:16]}
 
 
 def write_data_record(run_dir: Path, data: DatasetSplits) -> None:
@@ -167,18 +167,19 @@ def check_same_data(run_dir: Path, data: DatasetSplits, source: str, fix: str,
 def check_trained_on(checkpoint: Path, data: DatasetSplits, train_subset: int | None) -> None:
     """Refuse to resume from ``checkpoint`` on ``data`` unless it has the classes and the
     images (each split's) the run trained on, before the model is built for them."""
-    _check_same_classes(checkpoint, data)
-    _check_same_images(checkpoint, data, train_subset)
+    from cnnlab.train import checkpoint as ckpt
+
+    state = ckpt.read_state(checkpoint)
+    _check_same_classes(checkpoint, state, data)
+    _check_same_images(checkpoint, state, data, train_subset)
 
 
-def _check_same_classes(checkpoint: Path, data: DatasetSplits) -> None:
+def _check_same_classes(checkpoint: Path, state: dict, data: DatasetSplits) -> None:
     """Refuse to resume on data whose classes are not those the run's checkpoint trained
     on: a class folder renamed, added or removed since (labels are indices into the sorted
     folder names) would have the run go on learning other labels, or fail later on the
     output layer's shape."""
-    from cnnlab.train import checkpoint as ckpt
-
-    saved = ckpt.read_state(checkpoint).get("classes")
+    saved = state.get("classes")
     if not isinstance(saved, list) or list(saved) == list(data.classes):
         return
     gone = [c for c in saved if c not in data.classes]
@@ -192,16 +193,16 @@ def _check_same_classes(checkpoint: Path, data: DatasetSplits) -> None:
         "folders back as they were), or train a new run")
 
 
-def _check_same_images(checkpoint: Path, data: DatasetSplits, train_subset: int | None) -> None:
+def _check_same_images(checkpoint: Path, state: dict, data: DatasetSplits,
+                       train_subset: int | None) -> None:
     """Refuse to resume on a split other than the one the run's checkpoint trained and
     was tested on (its size and labels in order): a folder's test images are drawn from
     all of its images, so one image added or removed redraws the split, and, resumed,
     the run would train on images it had been tested on. Other pixels alone (another
     decoder, or files replaced) are warned of."""
     from cnnlab.notices import warn_user
-    from cnnlab.train import checkpoint as ckpt
 
-    recorded = ckpt.read_state(checkpoint).get("data")
+    recorded = state.get("data")
     if not isinstance(recorded, dict):  # a checkpoint from before the record
         return
     now = {"train": split_fingerprints(training_subset(data, train_subset, warn=False).train),
