@@ -112,6 +112,13 @@ def table_width(widths: list[int]) -> int:
     return sum(w + 3 for w in widths) + 1
 
 
+def without_columns(header: list[str], rows: list[list[str]],
+                    left_out: list[str]) -> tuple[list[str], list[list[str]]]:
+    """The header and rows of a table with the columns named in ``left_out`` taken out."""
+    kept = [i for i, name in enumerate(header) if name not in left_out]
+    return [header[i] for i in kept], [[row[i] for i in kept] for row in rows]
+
+
 def columns_left_out(header: list[str], rows: list[list[str]], width: int | None,
                      leave_out_first: list[str]) -> list[str]:
     """The columns a table goes without to fit ``width`` characters with no word folded
@@ -121,9 +128,8 @@ def columns_left_out(header: list[str], rows: list[list[str]], width: int | None
     for name in [None, *leave_out_first]:
         if name is not None and name in header and name not in left_out:
             left_out.append(name)
-        kept = [i for i, h in enumerate(header) if h not in left_out]
         if width is None or table_width(narrowest_widths(
-                [header[i] for i in kept], [[row[i] for i in kept] for row in rows])) <= width:
+                *without_columns(header, rows, left_out))) <= width:
             break
     return left_out
 

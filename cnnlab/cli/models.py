@@ -106,6 +106,7 @@ def models_command(
         fitted_widths,
         format_count,
         left_out_caption,
+        without_columns,
     )
     from cnnlab.models import list_models, model_info
 
@@ -149,8 +150,7 @@ def models_command(
                      "x".join(map(str, info.input_size)), _book_accuracy(info)])
     # A narrow terminal goes without the family (the name says it), then the variant.
     left_out = columns_left_out(header, rows, out.width, ["Family", "Variant"])
-    kept = [i for i, name in enumerate(header) if name not in left_out]
-    header, rows = [header[i] for i in kept], [[row[i] for i in kept] for row in rows]
+    header, rows = without_columns(header, rows, left_out)
     caption = "\n".join(filter(None, [_caption(infos), left_out_caption(
         left_out, out.width, "cnnlab models --family F")]))
     table = Table(title=f"{len(infos)} model{'s' if len(infos) > 1 else ''}",

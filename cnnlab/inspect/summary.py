@@ -44,6 +44,7 @@ from cnnlab.formatting import (
     format_count,
     left_out_caption,
     rich_as_text,
+    without_columns,
 )
 from cnnlab.inspect._input import first_conv_channels, resolve
 from cnnlab.inspect._measure import (
@@ -168,8 +169,7 @@ class ModelSummary:
         header, rows, footer = self.table_cells()
         cells = [["  " * indent + row[0], *row[1:]] for indent, row in rows] + [footer]
         left_out = columns_left_out(header, cells, width, ["Activations", "Trainable", "Type"])
-        kept = [i for i, name in enumerate(header) if name not in left_out]
-        header, cells = [header[i] for i in kept], [[row[i] for i in kept] for row in cells]
+        header, cells = without_columns(header, cells, left_out)
         table = Table(title=self.title(), box=box.SIMPLE_HEAD, show_footer=True,
                       caption=left_out_caption(left_out, width, "--json"),
                       caption_justify="left")

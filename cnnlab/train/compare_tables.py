@@ -14,6 +14,7 @@ from cnnlab.formatting import (
     left_out_caption,
     rich_as_text,
     setting_text,
+    without_columns,
 )
 from cnnlab.train.compare import RunComparison
 from cnnlab.train.compared_run import ComparedRun, finite
@@ -123,8 +124,7 @@ def rich_tables(comparison: RunComparison, width: int | None = None) -> list:
     tables = []
     for number, (title, (header, rows)) in enumerate(_titled_cells(comparison)):
         left_out = columns_left_out(header, rows, width, _LEFT_OUT_FIRST) if number == 0 else []
-        kept = [i for i, name in enumerate(header) if name not in left_out]
-        header, rows = [header[i] for i in kept], [[row[i] for i in kept] for row in rows]
+        header, rows = without_columns(header, rows, left_out)
         table = Table(title=title, title_justify="left", caption_justify="left",
                       caption=left_out_caption(left_out, width, "--csv FILE"))
         for name, column_width in zip(header, fitted_widths(header, rows, width), strict=True):
