@@ -255,6 +255,7 @@ def conv2d(
     unbatched = x.dim() == 3
     if unbatched:
         x = x.unsqueeze(0)
+    x, weight, bias = as_f_conv2d_computes(x, weight, bias)
     geom = ConvGeometry.of(x, weight, bias, stride, padding, dilation, groups)
     if geom.n == 0:  # an empty batch (F.conv2d returns an empty result too)
         return empty_output(x, weight, bias, geom)
@@ -277,6 +278,31 @@ def empty_output(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | Non
     the parameters so that a backward pass through it runs (giving zero gradients)."""
     out = x.new_zeros((0, g.c_out, g.h_out, g.w_out)) + weight.sum() * 0
     return out + bias.sum() * 0 if bias is not None else out
+
+
+def as_f_conv2d_computes(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None):
+    """``(x, weight, bias)`` in the dtype F.conv2d computes in; a TypeError for mixed ones.
+
+    Under ``torch.autocast`` (``--amp``) F.conv2d, on autocast's lower-precision list,
+    casts its floating-point arguments to the autocast dtype; so does this, else a
+    bfloat16 input (an earlier layer's matrix product, autocast) met float32 weights.
+    Outside autocast the dtypes must agree, as F.conv2d requires.
+    """
+    if x.is_floating_point() and autocast_on(x):
+        dtype = torch.get_autocast_dtype(x.device.type)
+        return x.to(dtype), weight.to(dtype), None if bias is None else bias.to(dtype)
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and t.dtype != x.dtype:
+            raise TypeError(f"conv2d input is {x.dtype} but {name} is {t.dtype}; convert "
+                            "one (model.to(dtype)) or run under torch.autocast, as F.conv2d "
+                            "requires")
+    return x, weight, bias
+
+
+def autocast_on(x: torch.Tensor) -> bool:
+    """Whether ``torch.autocast`` is on for ``x``'s device (never for "meta", which has none)."""
+    device = x.device.type
+    return torch.amp.is_autocast_available(device) and torch.is_autocast_enabled(device)
 
 
 class ConvGeometry:

@@ -24,7 +24,14 @@ from __future__ import annotations
 
 import torch
 
-from cnnlab.ops.conv import ConvGeometry, IntPair, Padding, empty_output, pad_zeros
+from cnnlab.ops.conv import (
+    ConvGeometry,
+    IntPair,
+    Padding,
+    as_f_conv2d_computes,
+    empty_output,
+    pad_zeros,
+)
 
 
 def fft_conv2d(
@@ -46,14 +53,21 @@ def fft_conv2d(
             int, a pair, ``"same"`` or ``"valid"``).
 
     Returns:
-        (N, C_out, H_out, W_out), contiguous.
+        (N, C_out, H_out, W_out), contiguous, in the dtype F.conv2d gives (under
+        autocast, its dtype). Half-precision inputs are transformed in float32: torch.fft
+        takes no bfloat16, and float16 on CUDA only at power-of-two sizes.
     """
     unbatched = x.dim() == 3
     if unbatched:
         x = x.unsqueeze(0)
+    x, weight, bias = as_f_conv2d_computes(x, weight, bias)
     g = ConvGeometry.of(x, weight, bias, stride, padding, dilation, groups)
     if g.n == 0:
         return empty_output(x, weight, bias, g)
+    dtype = x.dtype
+    if dtype in (torch.float16, torch.bfloat16):
+        x, weight = x.float(), weight.float()
+        bias = None if bias is None else bias.float()
     xp = pad_zeros(x, g.pad)
     kernel = _dilate(weight, g.dilation)
     size = (next_fast_len(xp.shape[2]), next_fast_len(xp.shape[3]))
@@ -69,6 +83,7 @@ def fft_conv2d(
     sh, sw = g.stride
     y = y[:, :, : (g.h_out - 1) * sh + 1 : sh, : (g.w_out - 1) * sw + 1 : sw]
     y = y + bias.view(1, -1, 1, 1) if bias is not None else y.contiguous()  # strided view
+    y = y.to(dtype)
     return y.squeeze(0) if unbatched else y
 
 
