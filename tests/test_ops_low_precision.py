@@ -13,7 +13,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from cnnlab.ops import conv2d, fft_conv2d
+from cnnlab.ops import adaptive_avg_pool2d, conv2d, fft_conv2d, pool2d
 
 
 def randn(*shape, seed=0):
@@ -59,10 +59,31 @@ def test_fft_conv2d_takes_half_precision_as_f_conv2d_does(dtype):
     assert out.dtype == torch.bfloat16
 
 
+def test_average_pooling_of_bfloat16_sums_in_float32():
+    # 49 values near 100 summed in bfloat16 (8 significant bits) were off by 2.5 on
+    # average; PyTorch's kernel accumulates in float32 and is off by its last bit.
+    x = (randn(1, 2, 14, 14) * 0.1 + 100).bfloat16()
+    exact = F.avg_pool2d(x.double(), 7)
+    for ours, theirs in ((pool2d(x, 7, mode="avg"), F.avg_pool2d(x, 7)),
+                         (adaptive_avg_pool2d(x, 2), F.adaptive_avg_pool2d(x, 2))):
+        assert ours.dtype == torch.bfloat16
+        assert (ours.double() - exact).abs().max() <= (theirs.double() - exact).abs().max()
+
+
+def test_adaptive_avg_pool2d_keeps_its_input_dtype_under_autocast():
+    # Its matrix products were autocast to bfloat16; F.adaptive_avg_pool2d is not.
+    x = randn(2, 3, 7, 7)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = adaptive_avg_pool2d(x, 3)
+    assert out.dtype == torch.float32
+    torch.testing.assert_close(out, F.adaptive_avg_pool2d(x, 3))
+
+
 def test_the_meta_device_which_has_no_autocast_still_gives_shapes():
     # cnnlab summary counts MACs on the meta device; asking it about autocast raises.
     x = torch.empty(1, 3, 7, 7, device="meta")
     assert conv2d(x, torch.empty(2, 3, 3, 3, device="meta")).shape == (1, 2, 5, 5)
+    assert adaptive_avg_pool2d(x, 2).shape == (1, 3, 2, 2)
 
 
 def test_a_scratch_network_trains_a_step_under_bfloat16_autocast():

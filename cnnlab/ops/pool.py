@@ -21,9 +21,18 @@ never copied out.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import torch
 
-from cnnlab.ops.conv import IntPair, as_pair, conv_output_size, is_whole, one_axis_args
+from cnnlab.ops.conv import (
+    IntPair,
+    as_pair,
+    autocast_on,
+    conv_output_size,
+    is_whole,
+    one_axis_args,
+)
 
 MODES = ("max", "avg")
 
@@ -122,8 +131,12 @@ def pool2d(
     if mode == "max":
         y = _tap_max(xp, kernel, stride, dil, out_size)
     else:
-        y = _tap_sum(xp, kernel, stride, out_size)
+        # Half precision sums in float32, as PyTorch's kernels accumulate: 49 values
+        # near 100 summed in bfloat16 (8 significant bits) were off by 2.5.
+        low = x.dtype in (torch.float16, torch.bfloat16)
+        y = _tap_sum(xp.float() if low else xp, kernel, stride, out_size)
         y = y / _divisor(x, kernel, stride, pad, out_size, count_include_pad)
+        y = y.to(x.dtype) if low else y
     return y.squeeze(0) if unbatched else y
 
 
@@ -233,7 +246,14 @@ def adaptive_avg_pool2d(x: torch.Tensor, output_size: int | tuple[int | None, in
     h, w = x.shape[2:]
     out_h = h if output_size[0] is None else int(output_size[0])
     out_w = w if output_size[1] is None else int(output_size[1])
-    y = _bin_matrix(h, out_h, x) @ x @ _bin_matrix(w, out_w, x).T
+    # In float32 for half precision (PyTorch accumulates so), and in x's dtype under
+    # autocast, which would otherwise run these products in bfloat16 as no pooling is.
+    low = x.dtype in (torch.float16, torch.bfloat16)
+    xf = x.float() if low else x
+    full = torch.autocast(x.device.type, enabled=False) if autocast_on(x) else nullcontext()
+    with full:
+        y = _bin_matrix(h, out_h, xf) @ xf @ _bin_matrix(w, out_w, xf).T
+    y = y.to(x.dtype) if low else y
     return y.squeeze(0) if unbatched else y
 
 
