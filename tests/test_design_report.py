@@ -12,6 +12,7 @@ from design_helpers import shaped_spec
 
 import cnnlab.design.report as report
 from cnnlab.design.describe import format_count
+from cnnlab.design.edf import compare_normalized, complexity_bin_edges
 from cnnlab.design.report import analyze
 from cnnlab.design.report_text import MIN_TRUSTED_N, verdict_words
 from cnnlab.design.store import TrialStore
@@ -258,3 +259,38 @@ def test_the_setup_never_names_more_test_images_than_the_data_holds():
     spec = {**replace(shaped_spec(), train={"eval_subset": 200}).to_dict(), "data": "synthetic"}
     words = describe.sweep_setup(spec, {}, 1, {}, [])["error measured on"]
     assert words.startswith("all of the test split (128 images; the first 200 asked)")
+
+
+def test_the_normalised_figure_draws_the_gaps_the_verdict_quotes(tmp_path, monkeypatch):
+    # A is bad among small models and good among big ones; B has big ones only. The
+    # verdict (the bins both hold) says A is ahead and never below; the figure weighted
+    # each space over its own bins and drew B's curve above A's.
+    def space(label, errors, macs):
+        rows = [{"error_pct": e, "macs": m} for e, m in zip(errors, macs, strict=True)]
+        return report.SpaceResult(label, label, {"space": label}, {}, rows)
+
+    a = space("A", [30, 31, 32, 10, 11, 12], [1e6] * 3 + [8e6] * 3)
+    b = space("B", [15, 16, 17, 18, 19, 20], [8e6] * 6)
+    verdict = compare_normalized(a.errors, a.macs, b.errors, b.macs, bins=2, permutations=50)
+    assert (verdict.a_ahead, verdict.b_ahead) == (1.0, 0.0)
+    figures, save_figure = {}, report.save_figure
+    monkeypatch.setattr(report, "save_figure",
+                        lambda fig, path, **kw: figures.setdefault(path.name, fig)
+                        and save_figure(fig, path, **kw))
+    edges = complexity_bin_edges(np.r_[a.macs, b.macs], 2)
+    report.plot_edfs([a, b], edges, tmp_path / "edf.png")
+    normalised = figures["edf.png"].axes[1]
+    assert normalised.get_title() == ("Complexity-normalised EDF (1 of 2 MACs bins: those "
+                                      "every space holds)")
+    assert [t.get_text() for t in normalised.get_legend().get_texts()] == [
+        "A (n=3 of 6)", "B (n=6)"]
+
+    def drawn(line, at):  # a step line (where="post") at these errors
+        x, y = line.get_data()
+        return np.r_[0.0, y][np.searchsorted(x, at, side="right")]
+
+    at = np.arange(9.5, 33, 0.5)
+    line_a, line_b = normalised.get_lines()
+    gaps = drawn(line_a, at) - drawn(line_b, at)
+    assert gaps.max() == pytest.approx(verdict.a_ahead)
+    assert gaps.min() == pytest.approx(-verdict.b_ahead, abs=1e-12)

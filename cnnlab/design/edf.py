@@ -29,6 +29,7 @@ Plain numpy; no scipy needed.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -105,6 +106,26 @@ def complexity_weights(complexities: Sequence[float], edges: Sequence[float]) ->
     counts = np.bincount(bin_of, minlength=len(edges) - 1)
     occupied = int(np.count_nonzero(counts))
     return 1.0 / (occupied * counts[bin_of])
+
+
+def shared_bins_weights(complexities: Sequence[Sequence[float]],
+                        edges: Sequence[float]) -> tuple[list[np.ndarray], int]:
+    """Per space, its models' weights over the bins *every* space holds, and how many.
+
+    A model in shared bin j gets 1/(k m_j) (k shared bins, m_j its space's models there),
+    one in a bin some space never reached gets 0. For two spaces over their own edges
+    these are the weights :func:`compare_normalized` compares, so curves drawn with them
+    show the gap its verdict quotes (per-space weights over each one's own bins need not).
+    """
+    bins = [_bin_of(c, edges) for c in complexities]
+    shared = functools.reduce(np.intersect1d, bins) if bins else np.array([], dtype=int)
+    weights = []
+    for bin_of in bins:
+        kept = np.isin(bin_of, shared)
+        counts = np.bincount(bin_of[kept], minlength=len(edges) - 1)
+        weights.append(np.where(kept, 1.0 / (max(shared.size, 1)
+                                             * np.maximum(counts[bin_of], 1)), 0.0))
+    return weights, int(shared.size)
 
 
 def _bin_of(complexities: Sequence[float], edges: Sequence[float]) -> np.ndarray:

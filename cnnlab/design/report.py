@@ -46,9 +46,9 @@ from cnnlab.design.edf import (
     bootstrap_best,
     compare_normalized,
     complexity_bin_edges,
-    complexity_weights,
     edf_curve,
     ks_test,
+    shared_bins_weights,
 )
 from cnnlab.design.folders import others_files
 from cnnlab.design.report_text import (
@@ -217,18 +217,31 @@ def plot_edfs(results: list[SpaceResult], edges, path: Path,
     with its legend: a curve further up and to the left is the better space. A
     ``caption`` (:func:`not_comparable_caption`) goes under them."""
     fig, axes = subplots(1, 2, figsize=(11, 4.6), sharey=True)
-    for r in results:
-        if not r.rows:
-            continue
-        label = literal(f"{r.label} (n={len(r.rows)})")
+    usable = [r for r in results if r.rows]
+    # Over the bins every space holds, as the table's normalised test compares a pair:
+    # each space over its own bins drew curves that could cross the other way.
+    weights, shared = shared_bins_weights([r.macs for r in usable], edges)
+    for r, w in zip(usable, weights, strict=True):
         x, y = edf_curve(r.errors)
-        axes[0].step(np.r_[x[0], x], np.r_[0.0, y], where="post", label=label)
-        x, y = edf_curve(r.errors, complexity_weights(r.macs, edges))
-        axes[1].step(np.r_[x[0], x], np.r_[0.0, y], where="post", label=label)
+        axes[0].step(np.r_[x[0], x], np.r_[0.0, y], where="post",
+                     label=literal(f"{r.label} (n={len(r.rows)})"))
+        kept = w > 0
+        if not kept.any():
+            continue
+        x, y = edf_curve(r.errors[kept], w[kept])
+        n = f"{kept.sum()} of {len(r.rows)}" if not kept.all() else f"{len(r.rows)}"
+        axes[1].step(np.r_[x[0], x], np.r_[0.0, y], where="post",
+                     label=literal(f"{r.label} (n={n})"))
     axes[0].set(xlabel=ERROR_AXIS, ylabel="fraction of models below this error\n"
                                          "(up is better)", title="EDF of error")
-    axes[1].set(xlabel=ERROR_AXIS,
-                title=f"Complexity-normalised EDF ({len(edges) - 1} MACs bins)")
+    bins = len(edges) - 1
+    axes[1].set(xlabel=ERROR_AXIS, title="Complexity-normalised EDF " + (
+        f"({bins} MACs bins)" if shared == bins
+        else f"({shared} of {bins} MACs bins: those every space holds)"))
+    if not shared:
+        axes[1].text(0.5, 0.5, "no MACs bin holds models of every space:\nthe table "
+                     "compares each pair\nover the bins both hold", ha="center",
+                     va="center", transform=axes[1].transAxes)
     for ax in axes:
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0]:

@@ -111,7 +111,8 @@ def report_notes(summary: dict) -> list[str]:
         "models of both spaces, and weights each model by 1/(k m_j), m_j its space's "
         "models in its bin and k the bins kept: both spaces compared at the same "
         "complexities. The verdict quotes the normalised D. The figure's normalised EDFs "
-        "share one set of bins over every sweep, each space over the bins it holds.",
+        "are weighted so over one set of bins cut over every sweep, keeping the bins "
+        "every space holds: for two sweeps, the very curves the verdict compares.",
         "Best networks: each as trained (widths and group widths as adjusted to fit); "
         "bottleneck ratio = inner width / block width; acts = activations per image, the "
         "output elements of every conv and of the head (the RegNet paper's third "
