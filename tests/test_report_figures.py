@@ -179,3 +179,15 @@ def test_the_test_curve_says_when_and_on_which_weights_it_was_measured(tmp_path,
     assert notes == [f"every 2 epochs and at the last, {weights}"]
     assert run_outputs._test_epochs(1, rows([0.5])) == "after each epoch"
     assert run_outputs._test_epochs(2, rows([0.5] * 4)) == "every 2 epochs"
+
+
+def test_a_single_epoch_is_labelled_1_not_0_945_0_960(tmp_path, drawn):
+    from cnnlab.train.report_figures import plot_curves
+
+    plot_curves(rows([0.7]), tmp_path / "one.png")
+    fig = drawn[0]
+    fig.canvas.draw()
+    for ax in fig.axes:
+        low, high = ax.get_xlim()
+        shown = [t for t in ax.get_xticks() if low <= t <= high]
+        assert shown and all(float(t).is_integer() for t in shown), (ax.get_title(), shown)

@@ -8,7 +8,7 @@ import math
 from cnnlab.figures import literal, subplots
 from cnnlab.train.compare_tables import HOURS_FROM, MINUTES_FROM
 from cnnlab.train.compared_run import ComparedRun, clock, finite
-from cnnlab.train.report_figures import accuracy_axis, loss_axis, wrapped
+from cnnlab.train.report_figures import accuracy_axis, epoch_ticks, loss_axis, wrapped
 
 # What the figure's x axis can be.
 X_AXES = ("epoch", "time")
@@ -25,8 +25,6 @@ def comparison_figure(runs: list[ComparedRun], labels: list[str], x: str = "epoc
     The test loss, not the train loss: it is the same cross-entropy in every run, where
     the train loss holds label smoothing in some runs and not in others (a book run's
     would look better than a modern recipe's that is far ahead)."""
-    from matplotlib.ticker import MaxNLocator
-
     if x not in X_AXES:
         raise ValueError(f"x {x!r}: give one of {', '.join(X_AXES)}")
     fig, (ax_acc, ax_loss) = subplots(1, 2, figsize=FIGURE_SIZE)
@@ -68,7 +66,7 @@ def comparison_figure(runs: list[ComparedRun], labels: list[str], x: str = "epoc
     ax_loss.set(xlabel=x_label, title="Test loss (cross-entropy)")
     for ax in (ax_acc, ax_loss):
         if x == "epoch":
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.xaxis.set_major_locator(epoch_ticks())
         else:
             ax.set_xlim(left=0)  # the clock starts at 0: who got there first
         ax.grid(alpha=0.3)

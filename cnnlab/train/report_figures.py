@@ -58,8 +58,6 @@ def curves_figure(rows: list[dict], train_objective: str = "", *, title: str = "
     accuracy_axis(ax_acc, [100 * v for r in rows for v in (r["train_acc"], r["test_acc"])],
                   "Accuracy")
     ax_acc.set(xlabel="epoch", ylabel="accuracy (%)")
-    from matplotlib.ticker import MaxNLocator
-
     if has_lr:
         ax_lr = axes[2]
         if lr_plan is not None:
@@ -69,13 +67,22 @@ def curves_figure(rows: list[dict], train_objective: str = "", *, title: str = "
         ax_lr.set_ylim(bottom=0)
         ax_lr.legend(fontsize="small")
     for ax in axes:
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs: no 1.25
+        ax.xaxis.set_major_locator(epoch_ticks())
         ax.grid(alpha=0.3)
     # One legend for both panels (the same two curves), below them: it covers no data.
     fig.legend(handles=ax_loss.lines, loc="outside lower center", fontsize="small")
     if title:
         fig.suptitle(literal(title))
     return fig
+
+
+def epoch_ticks():
+    """Whole epochs on an x axis (no 1.25), a single one too: matplotlib's default asks
+    for two integers in view, and a one-epoch run's axis (0.945 to 1.055) then read
+    0.945, 0.960, ... instead of 1."""
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(integer=True, min_n_ticks=1)
 
 
 def loss_axis(ax, losses: list[float], label: str) -> None:
