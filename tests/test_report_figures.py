@@ -191,3 +191,27 @@ def test_a_single_epoch_is_labelled_1_not_0_945_0_960(tmp_path, drawn):
         low, high = ax.get_xlim()
         shown = [t for t in ax.get_xticks() if low <= t <= high]
         assert shown and all(float(t).is_integer() for t in shown), (ax.get_title(), shown)
+
+
+@pytest.mark.filterwarnings("ignore:ema_decay .* is never reached")
+def test_an_epoch_cut_by_max_time_is_drawn_where_it_stopped_beside_its_schedule(
+        tmp_path, drawn, monkeypatch):
+    from cnnlab.train import run_outputs
+
+    seen = {}
+    real = run_outputs.plot_curves
+
+    def spy(history, out, objective="", **kw):
+        seen.update(kw, history=history)
+        return real(history, out, objective, **kw)
+
+    monkeypatch.setattr(run_outputs, "plot_curves", spy)
+    cfg = TrainConfig(model="lenet_modern", data="synthetic", epochs=3, batch_size=32,
+                      device="cpu", quiet=True, out_dir=str(tmp_path), run_name="cut",
+                      schedule="onecycle", max_time=1e-9)
+    result = train(cfg, data=make_synthetic(num_train=96, num_test=32))  # 3 steps an epoch
+    assert result.stopped == "max_time" and result.history[-1]["epoch"] == 1
+    assert seen["history"][-1]["epoch"] == pytest.approx(1 / 3)  # 1 step of 3, not epoch 1
+    assert seen["lr_plan"] is not None  # its lr is the plan's at that step: still drawn
+    ax_loss = drawn[0].axes[0]
+    assert ax_loss.get_xlim()[0] == 0

@@ -68,6 +68,8 @@ def curves_figure(rows: list[dict], train_objective: str = "", *, title: str = "
         ax_lr.legend(fontsize="small")
     for ax in axes:
         ax.xaxis.set_major_locator(epoch_ticks())
+        if epochs and max(epochs) < 1:  # cut inside its first epoch: from 0 to where
+            ax.set_xlim(left=0)
         ax.grid(alpha=0.3)
     # One legend for both panels (the same two curves), below them: it covers no data.
     fig.legend(handles=ax_loss.lines, loc="outside lower center", fontsize="small")

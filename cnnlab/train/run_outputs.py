@@ -135,9 +135,26 @@ def _plot_curves(trainer: Trainer, result: TrainResult, out: Path) -> None:
                   + "batches, as the weights changed")
     test_note = (f"{_test_epochs(cfg.eval_every, result.history)}, "
                  f"{evaluated_weights(cfg.to_dict())}")
-    plot_curves(result.history, out, train_objective(trainer), title=title,
+    history = _drawn_history(trainer, result)
+    plot_curves(history, out, train_objective(trainer), title=title,
                 train_note=train_note, test_note=test_note,
-                lr_plan=_lr_plan(trainer, result.history))
+                lr_plan=_lr_plan(trainer, history))
+
+
+def _drawn_history(trainer: Trainer, result: TrainResult) -> list[dict]:
+    """The history as the curves draw it: an epoch that max_time cut short at its last
+    optimizer step (at 1.31 epochs, not 2), as `cnnlab compare` draws it, where its lr
+    meets the planned schedule."""
+    import math
+
+    history = result.history
+    accum = trainer.cfg.accum_steps
+    done = trainer.step_in_epoch // accum  # optimizer steps of the cut epoch
+    if result.stopped != "max_time" or not history or done == 0 \
+            or trainer.step_in_epoch >= trainer.steps_per_epoch:
+        return history
+    share = done / math.ceil(trainer.steps_per_epoch / accum)
+    return [*history[:-1], {**history[-1], "epoch": history[-1]["epoch"] - 1 + share}]
 
 
 def _test_epochs(eval_every: int, history: list[dict]) -> str:
@@ -153,14 +170,17 @@ def _lr_plan(trainer: Trainer, history: list[dict]):
     resumed with more epochs trained its first ones on another plan: then None)."""
     import math
 
+    from cnnlab.train.optim import lr_factor, warmup_step_count
+
     cfg = trainer.cfg
     steps = math.ceil(trainer.steps_per_epoch / cfg.accum_steps)
     plan = planned_lr(cfg.lr, cfg.schedule, cfg.epochs, cfg.warmup_epochs, steps)
-    at_epoch_end = dict(zip(plan[0], plan[1], strict=True))
-    for row in history:
-        planned = at_epoch_end.get(float(row["epoch"]))
-        if planned is None or not math.isclose(planned, row.get("lr", math.nan),
-                                                rel_tol=1e-6, abs_tol=1e-12):
+    warmup = warmup_step_count(cfg.warmup_epochs, steps)
+    for row in history:  # drawn where its last step was: an epoch's end, or a cut
+        step = round(float(row["epoch"]) * steps) - 1
+        planned = cfg.lr * lr_factor(cfg.schedule, step, cfg.epochs * steps, warmup)
+        if step < 0 or not math.isclose(planned, row.get("lr", math.nan), rel_tol=1e-6,
+                                        abs_tol=1e-12):
             return None
     return plan
 
