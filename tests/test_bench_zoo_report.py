@@ -234,3 +234,13 @@ def test_the_macs_column_writes_counts_as_models_and_summary_do():
     # beside `cnnlab models`' '1.80G' for the same count.
     row = {**LENETS[0], "macs": "1800000000"}
     assert "| 1.80G |" in zoo_report.markdown_table([row])
+
+
+def test_one_models_bubble_sits_in_a_window_of_several_points_not_hundredths():
+    # One model at 83.45%: its y axis ran 83.30, 83.35, ... 83.60, a spread not there.
+    fig = zoo_report.cost_figure([LENETS[0]], "macs")
+    low, high = fig.axes[0].get_ylim()
+    assert high - low >= 4.0 and low < 78.64 < high
+    fig = zoo_report.cost_figure(ZOO, "macs")  # a real spread keeps its margins
+    low, high = fig.axes[0].get_ylim()
+    assert low < 83.0 and 91.2 < high < 95.0
