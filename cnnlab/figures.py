@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cnnlab.atomic import atomic_write_bytes
+from cnnlab.formatting import si
 
 DPI = 150
 
@@ -33,6 +34,18 @@ def literal(text: str) -> str:
     (a class folder named ``$5 bill $10`` would be typeset, or stop the figure with a
     parse error), so user-given names go through here."""
     return str(text).replace("$", r"\$")
+
+
+def si_log_axis(axis, lo: float, hi: float) -> None:
+    """Ticks labelled '300K', '1M' on a log axis from ``lo`` to ``hi``: 1-9 x 10^k under a
+    decade, 1-2-5 under three, decades beyond."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    decades = math.log10(hi / lo)
+    subs = tuple(range(1, 10)) if decades < 1 else (1, 2, 5) if decades < 3 else (1,)
+    axis.set_major_locator(LogLocator(base=10, subs=subs, numticks=12))
+    axis.set_major_formatter(FuncFormatter(lambda v, _pos: si(v)))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def save_figure(fig, path: str | Path, dpi: int = DPI, layout: bool = True) -> Path:

@@ -9,6 +9,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.text import Annotation, Text
 
 from cnnlab.bench import zoo, zoo_report
+from cnnlab.formatting import si, sig3
 
 SETUP = json.dumps({"data": "fashion-mnist", "batch_size": 128, "epochs": 1})
 
@@ -142,9 +143,9 @@ def test_log_axes_under_a_decade_get_si_ticks():
 
 
 def test_si_and_three_figures():
-    assert [zoo_report.si(v) for v in (281_640, 416_520, 3e5, 1.8e9, 999_700, 12)] == [
+    assert [si(v) for v in (281_640, 416_520, 3e5, 1.8e9, 999_700, 12)] == [
         "282K", "417K", "300K", "1.8G", "1M", "12"]
-    assert [zoo_report.sig3(v) for v in (14_055, 9501.1, 13.85, 0.01824)] == [
+    assert [sig3(v) for v in (14_055, 9501.1, 13.85, 0.01824)] == [
         "14,100", "9,500", "13.8", "0.0182"]
     assert zoo_report.reference_times(3100) == [2000, 500, 100]
 

@@ -161,7 +161,8 @@ def test_figures_of_sweeps_trained_differently_say_they_do_not_compare(tmp_path,
     drawn, save_figure = {}, report.save_figure
 
     def keep(fig, path, **kwargs):
-        drawn[path.name] = [t.get_text() for t in fig.texts]
+        drawn[path.name] = [t.get_text() for t in fig.texts  # the caption, not the subtitle
+                            if t.get_text() != fig.get_suptitle()]
         return save_figure(fig, path, **kwargs)
 
     monkeypatch.setattr(report, "save_figure", keep)
@@ -280,7 +281,7 @@ def test_the_normalised_figure_draws_the_gaps_the_verdict_quotes(tmp_path, monke
     edges = complexity_bin_edges(np.r_[a.macs, b.macs], 2)
     report.plot_edfs([a, b], edges, tmp_path / "edf.png")
     normalised = figures["edf.png"].axes[1]
-    assert normalised.get_title() == ("Complexity-normalised EDF (1 of 2 MACs bins: those "
+    assert normalised.get_title() == ("Complexity-normalised EDF\n(1 of 2 MACs bins: those "
                                       "every space holds)")
     assert [t.get_text() for t in normalised.get_legend().get_texts()] == [
         "A (n=3 of 6)", "B (n=6)"]
@@ -294,3 +295,24 @@ def test_the_normalised_figure_draws_the_gaps_the_verdict_quotes(tmp_path, monke
     gaps = drawn(line_a, at) - drawn(line_b, at)
     assert gaps.max() == pytest.approx(verdict.a_ahead)
     assert gaps.min() == pytest.approx(-verdict.b_ahead, abs=1e-12)
+
+
+def test_figures_say_what_was_swept_and_come_first_in_the_page(two_sweeps, tmp_path,
+                                                               monkeypatch):
+    # "EDF of error" alone, copied onto a slide, said nothing of data, epochs or MACs;
+    # in report.html the figures came last, headless, after five screens of notes.
+    subtitles, save_figure = {}, report.save_figure
+
+    def keep(fig, path, **kwargs):
+        subtitles[path.name] = fig.get_suptitle()
+        return save_figure(fig, path, **kwargs)
+
+    monkeypatch.setattr(report, "save_figure", keep)
+    analyze(list(two_sweeps), tmp_path / "r", resamples=50)
+    context = ("fashion-mnist (the first 10,000 of the training split); 1 epoch; "
+               "100K-1M MACs at 1x28x28, 10 classes")
+    assert subtitles == {"edf.png": context, "error_vs_macs.png": context}
+    page = (tmp_path / "r" / "report.html").read_text()
+    assert (page.index("<h2>Spaces</h2>") < page.index("<h2>Error distributions</h2>")
+            < page.index("<img") < page.index("<h2>Comparisons</h2>")
+            < page.index("<h2>Notes</h2>"))

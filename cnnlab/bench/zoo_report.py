@@ -13,7 +13,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from cnnlab.formatting import format_count, si, sig3
+from cnnlab.figures import si_log_axis
+from cnnlab.formatting import format_count, sig3
 from cnnlab.models import UnknownModelError, model_info
 
 _DATA_NAMES = {"fashion-mnist": "Fashion-MNIST", "synthetic": "synthetic data"}
@@ -216,18 +217,6 @@ def reference_times(longest: float) -> list[float]:
         if t not in out:
             out.append(t)
     return out
-
-
-def si_log_axis(axis, lo: float, hi: float) -> None:
-    """Ticks labelled '300K', '1M' on a log axis from ``lo`` to ``hi``: 1-9 x 10^k under a
-    decade, 1-2-5 under three, decades beyond."""
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
-
-    decades = math.log10(hi / lo)
-    subs = tuple(range(1, 10)) if decades < 1 else (1, 2, 5) if decades < 3 else (1,)
-    axis.set_major_locator(LogLocator(base=10, subs=subs, numticks=12))
-    axis.set_major_formatter(FuncFormatter(lambda v, _pos: si(v)))
-    axis.set_minor_formatter(NullFormatter())
 
 
 def cost_figure(rows: list[dict], key: str):

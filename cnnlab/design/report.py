@@ -61,7 +61,7 @@ from cnnlab.design.report_text import (
 )
 from cnnlab.design.store import TrialStore, make_folder
 from cnnlab.design.sweep_spec import PAPER_RECIPE, SweepError, sweep_identity
-from cnnlab.figures import embed_png, literal, save_figure, subplots
+from cnnlab.figures import embed_png, literal, save_figure, si_log_axis, subplots
 from cnnlab.train.report import html_table
 
 
@@ -211,12 +211,38 @@ def _caption(fig, caption: str | None) -> None:
     fig.tight_layout(rect=(0, 0.02 + 0.04 * len(lines), 1, 1))
 
 
+def figure_context(spaces: list[dict]) -> str:
+    """What the sweeps drawn were trained on, where they all agree, for the figures'
+    subtitle: copied onto a slide, "EDF of error" alone said nothing of what was swept.
+    ``spaces``: the summary's (only those with finished trials are drawn)."""
+    setups = [s["setup"] for s in spaces if "best_error" in s]
+    shared = {item: setups[0][item] for item in ("data", "training images", "epochs",
+                                                  "complexity band")
+              if setups and all(s.get(item) == setups[0].get(item) for s in setups)}
+    words = []
+    if "data" in shared:
+        images = shared.get("training images")
+        words.append(f"{shared['data']} ({images})" if images else shared["data"])
+    if "epochs" in shared:
+        words.append(f"{shared['epochs']} epoch{'' if shared['epochs'] == '1' else 's'}")
+    if "complexity band" in shared:
+        words.append(shared["complexity band"])
+    return "; ".join(words)
+
+
+def _subtitle(fig, context: str | None) -> None:
+    if context:
+        fig.suptitle(literal(context), fontsize=9)
+
+
 def plot_edfs(results: list[SpaceResult], edges, path: Path,
-              caption: str | None = None) -> Path:
+              caption: str | None = None, context: str | None = None) -> Path:
     """EDF of error per space, plain (left) and complexity-normalised (right), each
     with its legend: a curve further up and to the left is the better space. A
-    ``caption`` (:func:`not_comparable_caption`) goes under them."""
+    ``caption`` (:func:`not_comparable_caption`) goes under them, ``context``
+    (:func:`figure_context`) above."""
     fig, axes = subplots(1, 2, figsize=(11, 4.6), sharey=True)
+    _subtitle(fig, context)
     usable = [r for r in results if r.rows]
     # Over the bins every space holds, as the table's normalised test compares a pair:
     # each space over its own bins drew curves that could cross the other way.
@@ -235,9 +261,9 @@ def plot_edfs(results: list[SpaceResult], edges, path: Path,
     axes[0].set(xlabel=ERROR_AXIS, ylabel="fraction of models below this error\n"
                                          "(up is better)", title="EDF of error")
     bins = len(edges) - 1
-    axes[1].set(xlabel=ERROR_AXIS, title="Complexity-normalised EDF " + (
-        f"({bins} MACs bins)" if shared == bins
-        else f"({shared} of {bins} MACs bins: those every space holds)"))
+    axes[1].set(xlabel=ERROR_AXIS, title="Complexity-normalised EDF" + (
+        f" ({bins} MACs bins)" if shared == bins
+        else f"\n({shared} of {bins} MACs bins: those every space holds)"))
     if not shared:
         axes[1].text(0.5, 0.5, "no MACs bin holds models of every space:\nthe table "
                      "compares each pair\nover the bins both hold", ha="center",
@@ -251,19 +277,18 @@ def plot_edfs(results: list[SpaceResult], edges, path: Path,
 
 
 def plot_error_vs_macs(results: list[SpaceResult], path: Path,
-                       caption: str | None = None) -> Path:
-    from matplotlib.ticker import FuncFormatter
-
+                       caption: str | None = None, context: str | None = None) -> Path:
     fig, ax = subplots(figsize=(6.5, 4.4))
-    for r in results:
-        if r.rows:
-            ax.scatter(r.macs / 1e6, r.errors, s=12, alpha=0.7,
-                       label=literal(f"{r.label} (n={len(r.rows)})"))
-    ax.set(xscale="log", xlabel="MACs (millions, log scale)",
+    _subtitle(fig, context)
+    drawn = [r for r in results if r.rows]
+    for r in drawn:
+        ax.scatter(r.macs, r.errors, s=12, alpha=0.7,
+                   label=literal(f"{r.label} (n={len(r.rows)})"))
+    ax.set(xscale="log", xlabel="MACs per image (log scale)",
            ylabel="top-1 test error (%): lower is better", title="Error against complexity")
-    plain = FuncFormatter(lambda v, _: f"{v:g}")  # 6, 10, 20 rather than 6x10^0
-    ax.xaxis.set_major_formatter(plain)
-    ax.xaxis.set_minor_formatter(plain)
+    # 300K, 1M, 2M: labelled minor ticks as well ran together (0.60.70.80.91)
+    macs = np.concatenate([r.macs for r in drawn])
+    si_log_axis(ax.xaxis, float(macs.min()), float(macs.max()))
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=9, framealpha=0.9)
     _caption(fig, caption)
@@ -280,6 +305,8 @@ def write_html(summary: dict, images: list[Path], path: Path) -> Path:
     for heading, header, rows in setup_tables(spaces):
         sections += [f"<h3>{html.escape(heading)}</h3>", html_table(header, rows)]
     sections += ["<h2>Spaces</h2>", html_table(*space_table(summary))]
+    if images:  # the main result: before the tables of details, not after the notes
+        sections += ["<h2>Error distributions</h2>", *(embed_png(p) for p in images)]
     if best:
         sections += ["<h2>Best networks (lowest error first)</h2>",
                      html_table(BEST_HEADER, best)]
@@ -296,7 +323,6 @@ table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;paddi
 img{{max-width:100%}}</style></head><body>
 <h1>Design-space report</h1>
 {"".join(sections)}
-{"".join(embed_png(p) for p in images)}
 </body></html>
 """
     atomic_write_text(path, page)
@@ -359,8 +385,10 @@ def analyze(directories: str | os.PathLike | Sequence[str | os.PathLike], out: s
     images = []
     if any(r.rows for r in results):
         caption = not_comparable_caption(summary["pairs"])
-        images = [plot_edfs(results, np.array(summary["bin_edges"]), out / "edf.png", caption),
-                  plot_error_vs_macs(results, out / "error_vs_macs.png", caption)]
+        context = figure_context(summary["spaces"])
+        images = [plot_edfs(results, np.array(summary["bin_edges"]), out / "edf.png",
+                            caption, context),
+                  plot_error_vs_macs(results, out / "error_vs_macs.png", caption, context)]
     write_html(summary, images, out / "report.html")
     summary["files"] = [str(p) for p in (out / "summary.md", out / "summary.json",
                                          *images, out / "report.html")]
