@@ -4,6 +4,7 @@ be drawn never costs the report of a trained run."""
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 
@@ -98,7 +99,11 @@ def test_the_report_says_why_training_stopped(tmp_path):
     data = make_synthetic(num_train=64, num_test=32)
     train(tiny_cfg(tmp_path, epochs=2, max_time=1e-6), data=data)
     page = (tmp_path / "r" / "report.html").read_text()
-    assert "at its time budget (max_time), possibly mid-epoch" in page
+    # It said "epochs 1 of 2", "possibly mid-epoch": compare said 0.5 of the same run.
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["cut_epoch"] == {"steps": 1, "of": 2}
+    assert "at its time budget (max_time), mid-epoch" in page
+    assert "0.5 of 2 (epoch 1 stopped at step 1 of 2)" in page
     assert "images/s (train, last epoch)" in page
     train(tiny_cfg(tmp_path, run_name="whole"), data=data)
     assert "after every planned epoch" in (tmp_path / "whole" / "report.html").read_text()

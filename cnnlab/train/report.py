@@ -82,8 +82,9 @@ def _headline(summary: dict) -> list[list]:
         ["model", summary.get("model")],
         ["data", _data_words(summary)],
         ["preset", config.get("preset") or "none"],
-        ["epochs", _epochs_words(final.get("epoch"), config.get("epochs"))],
-        ["stopped", _stopped_words(summary.get("stopped"))],
+        ["epochs", _epochs_words(final.get("epoch"), config.get("epochs"),
+                                 summary.get("cut_epoch"))],
+        ["stopped", _stopped_words(summary)],
         ["test accuracy, last epoch" + _scope(summary), _pct(final.get("test_acc"), decimals)],
         ["best test accuracy" + _scope(summary), _best_words(summary, decimals)],
         ["measured on", f"the {test_set_words(summary)}, {evaluated_weights(config)}"],
@@ -122,10 +123,18 @@ def _data_words(summary: dict) -> str:
     return data + (f" ({', '.join(counts)})" if counts else "")
 
 
-def _epochs_words(done, plan) -> str:
+def _epochs_words(done, plan, cut: dict | None = None) -> str:
+    """"3 of 10"; an epoch max_time cut short counts as the share trained, as `cnnlab
+    compare` counts it: "0.31 of 20 (epoch 1 stopped at step 48 of 157)"."""
     if done is None:
         return ""
-    return f"{done} of {plan}" if isinstance(plan, int) and plan != done else str(done)
+    if cut:
+        trained = f"{done - 1 + cut['steps'] / cut['of']:.2f}".rstrip("0").rstrip(".")
+        cut_words = f" (epoch {done} stopped at step {cut['steps']} of {cut['of']})"
+    else:
+        trained, cut_words = str(done), ""
+    of_plan = f" of {plan}" if isinstance(plan, int) and (plan != done or cut) else ""
+    return trained + of_plan + cut_words
 
 
 def _best_words(summary: dict, decimals: int) -> str:
@@ -286,11 +295,17 @@ def _facts(rows: list[list]) -> str:
     return f"<table><tbody>{body}</tbody></table>"
 
 
-def _stopped_words(stopped: str | None) -> str:
-    """Why training ended: its plan, or what cut it short (an epoch may be unfinished)."""
-    return {None: "after every planned epoch",
-            "max_time": "at its time budget (max_time), possibly mid-epoch"}.get(
-        stopped, str(stopped))
+def _stopped_words(summary: dict) -> str:
+    """Why training ended: its plan, or what cut it short (and whether mid-epoch)."""
+    stopped = summary.get("stopped")
+    if stopped is None:
+        return "after every planned epoch"
+    if stopped != "max_time":
+        return str(stopped)
+    if "cut_epoch" not in summary:  # written before cnnlab recorded it
+        return "at its time budget (max_time), possibly mid-epoch"
+    return "at its time budget (max_time), " + (
+        "mid-epoch" if summary["cut_epoch"] else "at an epoch's end")
 
 
 def overall_decimals(images: int | None) -> int:

@@ -96,6 +96,8 @@ def _summary(trainer: Trainer, result: TrainResult) -> dict:
         "best_epoch": best_epoch(result.history, result.best_test_acc, trainer.run_dir),
         "train_time_s": result.train_time_s,
         "stopped": result.stopped,
+        # The last epoch's optimizer steps when max_time cut it short, else None.
+        "cut_epoch": _cut_epoch(trainer, result),
         "eval_scope": result.eval_scope,  # "": the whole test split (else: eval_subset's)
         "eval_images": result.eval_images,  # the test images each evaluation scored
         "test_images": result.test_images,
@@ -141,19 +143,27 @@ def _plot_curves(trainer: Trainer, result: TrainResult, out: Path) -> None:
                 lr_plan=_lr_plan(trainer, history))
 
 
+def _cut_epoch(trainer: Trainer, result: TrainResult) -> dict | None:
+    """The optimizer steps trained of the epoch max_time cut short ({"steps", "of"});
+    None when no epoch was cut (every one finished, or a step had yet to be taken)."""
+    import math
+
+    accum = trainer.cfg.accum_steps
+    done = trainer.step_in_epoch // accum
+    if result.stopped != "max_time" or not result.history or done == 0 \
+            or trainer.step_in_epoch >= trainer.steps_per_epoch:
+        return None
+    return {"steps": done, "of": math.ceil(trainer.steps_per_epoch / accum)}
+
+
 def _drawn_history(trainer: Trainer, result: TrainResult) -> list[dict]:
     """The history as the curves draw it: an epoch that max_time cut short at its last
     optimizer step (at 1.31 epochs, not 2), as `cnnlab compare` draws it, where its lr
     meets the planned schedule."""
-    import math
-
-    history = result.history
-    accum = trainer.cfg.accum_steps
-    done = trainer.step_in_epoch // accum  # optimizer steps of the cut epoch
-    if result.stopped != "max_time" or not history or done == 0 \
-            or trainer.step_in_epoch >= trainer.steps_per_epoch:
+    history, cut = result.history, _cut_epoch(trainer, result)
+    if cut is None:
         return history
-    share = done / math.ceil(trainer.steps_per_epoch / accum)
+    share = cut["steps"] / cut["of"]
     return [*history[:-1], {**history[-1], "epoch": history[-1]["epoch"] - 1 + share}]
 
 
