@@ -9,6 +9,7 @@ through it. Loading never unpickles code: safetensors, or ``torch.load`` with
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -48,8 +49,13 @@ def _listing(title: str, items: list[str], limit: int = 8) -> list[str]:
 def load_state_dict_checked(
     model: nn.Module, state_dict: Mapping[str, torch.Tensor], source: str = "the given weights"
 ) -> nn.Module:
-    """``model.load_state_dict`` strictly, but with an error that says which keys differ."""
+    """``model.load_state_dict`` strictly, but with an error that says which keys differ.
+
+    A batch norm's ``num_batches_tracked`` may be absent beside its ``running_mean``:
+    weights saved before PyTorch 0.4.1 lack it (torchvision's released DenseNet and
+    VGG-BN files among them), and PyTorch loads them with a count of 0; so does this."""
     own = model.state_dict()
+    state_dict = _with_batch_counts(own, state_dict)
     missing = [k for k in own if k not in state_dict]
     unexpected = [k for k in state_dict if k not in own]
     wrong_shape = [
@@ -62,6 +68,21 @@ def load_state_dict_checked(
         raise WeightsMismatchError(target, source, missing, unexpected, wrong_shape)
     model.load_state_dict(state_dict, strict=True)
     return model
+
+
+def _with_batch_counts(own: Mapping[str, torch.Tensor],
+                       state_dict: Mapping[str, torch.Tensor]) -> Mapping[str, torch.Tensor]:
+    """``state_dict`` with a 0 count for each batch norm that has its running statistics
+    but no ``num_batches_tracked`` (see :func:`load_state_dict_checked`)."""
+    suffix = "num_batches_tracked"
+    absent = [k for k in own if k.endswith(suffix) and k not in state_dict
+              and k[:-len(suffix)] + "running_mean" in state_dict]
+    if not absent:
+        return state_dict
+    filled = OrderedDict(state_dict)
+    filled._metadata = getattr(state_dict, "_metadata", None)  # versions some modules read
+    filled.update({k: torch.zeros((), dtype=own[k].dtype) for k in absent})
+    return filled
 
 
 def read_weights_file(path: str | Path) -> dict[str, torch.Tensor]:

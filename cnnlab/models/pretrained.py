@@ -108,10 +108,14 @@ def _torchvision_info(arch: str) -> ModelInfo:
 
 
 def _torchvision_key(classifier: str, key: str) -> str:
-    """torchvision state_dict key -> TorchvisionNet key (``head.*`` / ``body.*``)."""
+    """torchvision state_dict key -> TorchvisionNet key (``head.*`` / ``body.*``); a
+    DenseNet layer's legacy ``norm.1`` name (in torchvision's released files) as its
+    model names it, ``norm1``."""
+    from cnnlab.models.densenet import torchvision_densenet_key
+
     if key.startswith(classifier + "."):
         return "head." + key[len(classifier) + 1:]
-    return "body." + key
+    return "body." + torchvision_densenet_key(key)
 
 
 class TorchvisionNet(Network):
