@@ -69,6 +69,7 @@ class ExportResult:
     atol: float
     input_shape: tuple[int, int, int]
     classes: list[str] = field(default_factory=list)
+    replaced: dict | None = None  # the source (run, checkpoint) of another export replaced
 
     @property
     def worst_diff(self) -> float:
@@ -122,6 +123,7 @@ def export_onnx(run_dir: str | Path, out: str | Path | None = None, which: str =
     shape = (pp.channels, pp.image_size, pp.image_size)
     made_from = first_missing_folder(path.parent)  # what a failed first export takes away
     model = run.model.float().eval()
+    earlier = (_sidecar(path.with_suffix(".json")) or {}).get("source")
     replaced = False
     with SigintRecorder() as sigint:
         try:
@@ -145,6 +147,7 @@ def export_onnx(run_dir: str | Path, out: str | Path | None = None, which: str =
                 f"interrupted as the checked export was moved into place: {path} and its "
                 "sidecar are the new export" if replaced else f"export stopped; {_kept(path)}"
             ) from None
+    result.replaced = earlier if earlier and earlier != _source(run) else None  # said
     return result
 
 
@@ -244,7 +247,7 @@ def _check_out(path: Path) -> None:
     # The export replaces the .onnx file, the sidecar and the weights beside them: only
     # when they are a previous export's (its sidecar says so), never someone else's files.
     sidecar = path.with_suffix(".json")
-    if sidecar.exists() and not _is_sidecar(sidecar):
+    if sidecar.exists() and _sidecar(sidecar) is None:
         raise ExportRequestError(
             f"{sidecar} is not the sidecar of a cnnlab export, and the export of {path.name} "
             "would replace it with its own: choose another --out, so that it is kept")
@@ -255,14 +258,19 @@ def _check_out(path: Path) -> None:
                 "it), and the export would replace it: choose another --out, so that it is kept")
 
 
-def _is_sidecar(path: Path) -> bool:
-    """A sidecar written by :func:`export_onnx`, recognised by its own fields."""
+def _sidecar(path: Path) -> dict | None:
+    """A sidecar written by :func:`export_onnx` (recognised by its own fields), or None."""
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):  # unreadable, not text (UnicodeDecodeError), not JSON
-        return False
-    return isinstance(meta, dict) and meta.get("format") == SIDECAR_FORMAT \
-        and "classes" in meta and "preprocess" in meta
+        return None
+    return meta if isinstance(meta, dict) and meta.get("format") == SIDECAR_FORMAT \
+        and "classes" in meta and "preprocess" in meta else None
+
+
+def _source(run) -> dict:
+    """What an export was made from, as its sidecar records it."""
+    return {"run": str(run.run_dir), "checkpoint": str(run.checkpoint)}
 
 
 def _kept(path: Path) -> str:
@@ -416,7 +424,7 @@ def _write_sidecar(result: ExportResult, run, pp: Preprocess, onnx_file: Path) -
         "output": {"name": OUTPUT_NAME, "shape": ["batch", len(result.classes)]},
         "exporter": result.exporter,
         "opset": result.opset,
-        "source": {"run": str(run.run_dir), "checkpoint": str(run.checkpoint)},
+        "source": _source(run),
         "verification": {
             "runtime": "onnxruntime",
             "max_abs_diff": {str(k): v for k, v in result.max_abs_diff.items()},

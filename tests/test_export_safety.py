@@ -181,3 +181,21 @@ def test_a_folder_it_may_not_write_in_is_named_not_a_traceback(run_dir, tmp_path
     result = runner.invoke(app, ["export", str(run_dir)])
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert f"error: {checkpoint}: permission denied" in " ".join(result.output.split())
+
+
+def test_replacing_another_runs_export_says_whose_it_was(run_dir, tmp_path):
+    # It printed only "exported ...": the other run's export was gone without a word.
+    needs_onnx()
+    out = tmp_path / "model.onnx"
+    first = runner.invoke(app, ["export", str(run_dir), "--out", str(out)])
+    assert first.exit_code == 0 and "warning" not in first.output, first.output
+    sidecar = json.loads(out.with_suffix(".json").read_text())
+    sidecar["source"]["run"] = "runs/other"  # as if another run had been exported there
+    out.with_suffix(".json").write_text(json.dumps(sidecar))
+    again = runner.invoke(app, ["export", str(run_dir), "--out", str(out)])
+    assert again.exit_code == 0, again.output
+    words = " ".join(again.output.split())
+    assert f"{out} held the export of runs/other (checkpoint " in words
+    assert "it is replaced by this one" in words
+    same = runner.invoke(app, ["export", str(run_dir), "--out", str(out)])
+    assert same.exit_code == 0 and "warning" not in same.output  # its own export: quiet

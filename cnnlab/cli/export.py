@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from .messages import err, fail, fail_for, output_console
+from .messages import err, fail, fail_for, output_console, warning
 
 console = output_console()
 
@@ -48,6 +48,10 @@ def export(
         f"predict with: cnnlab predict {res.path} IMAGE ...",
     ):
         console.print(line, highlight=False, soft_wrap=True)
+    if res.replaced:  # another run's export was there: said, the files being the same names
+        warning(f"{res.path} held the export of {res.replaced.get('run')} (checkpoint "
+                f"{res.replaced.get('checkpoint')}); it is replaced by this one")
+
 
 def register(app: typer.Typer) -> None:
     app.command("export")(export)
