@@ -266,8 +266,13 @@ def throughput_table(rows: list[dict], dev: str, steps: int,
     table = Table(title=title, caption=caption)
     for col, column_width in zip(columns, fitted_widths(
             columns, [[row[c] for c in columns] for row in cells], width), strict=True):
-        table.add_column(col, width=column_width, justify="left" if col in (
-            "model", "setting", "optimizer", "train speed", "note") else "right")
+        # Text that breaks at its spaces is left to rich's width: where the kept columns
+        # still do not fit, it wraps those, not the numbers (a fixed width on every
+        # column had rich cut each one alike: train img/s read "1…" at 80 columns).
+        wraps = col in ("setting", "train speed", "note")
+        table.add_column(col, width=None if wraps else column_width,
+                         overflow="fold" if wraps else "ellipsis", justify="left" if col in (
+                             "model", "setting", "optimizer", "train speed", "note") else "right")
     for r, row in zip(rows, cells, strict=True):
         table.add_row(*(row[c] for c in columns),
                       style="red" if r["note"].startswith("failed") else None)

@@ -1,0 +1,49 @@
+"""`bench throughput`'s table in a narrow terminal: with the baseline beside the asked
+setting (or several optimizers) it has long text columns, and its numbers must stay
+whole while those wrap (at 80 columns the train img/s read "1…", at 60 they vanished)."""
+
+import re
+
+import pytest
+from rich.console import Console
+
+from cnnlab.cli.throughput import _compare, throughput_table
+
+
+def _row(**kw):
+    row = dict(model="resnet18_d2l", input_size="1x96x96", batch_size=64,
+               train_samples_per_s=12_345.6, train_step_ms=5.18, train_step_ms_min=5.0,
+               train_step_ms_max=5.5, infer_samples_per_s=41_002.16, infer_step_ms=1.56,
+               infer_step_ms_min=1.5, infer_step_ms_max=1.7, timed_steps=5,
+               peak_memory_mib=None, train_tflops=0.0235, amp="off", channels_last=False,
+               compile=False, device="cpu", pad_stem=0, optimizer="sgd", model_overrides="",
+               note="", profile="", baseline=False)
+    return {**row, **kw}
+
+
+def _table(rows, width):
+    compared = []
+    for r in rows:
+        _compare(r, compared, rows[0]["optimizer"])
+        compared.append(r)
+    console = Console(record=True, width=width)
+    console.print(throughput_table(compared, "cpu", 5, width=width))
+    return console.export_text().split("Median of")[0]
+
+
+@pytest.mark.parametrize("width", [60, 80])
+@pytest.mark.parametrize("sweep", ["baseline", "optimizers"])
+def test_numbers_stay_whole_in_a_narrow_terminal(width, sweep):
+    if sweep == "baseline":
+        rows = [_row(baseline=True),
+                _row(amp="bf16", channels_last=True, train_samples_per_s=23_456.7,
+                     infer_samples_per_s=98_765.4)]
+    else:
+        rows = [_row(), _row(optimizer="muon", train_samples_per_s=23_456.7,
+                             infer_samples_per_s=98_765.4)]
+    table = _table(rows, width)
+    assert all(len(line.rstrip()) <= width for line in table.splitlines()), table
+    cells = re.findall(r"[\w.,()x-]+", table)
+    for number in ("12,300", "23,500", "41,000", "98,800"):  # train and infer img/s
+        assert number in cells, table
+    assert "resnet18_d2l" in cells, table  # the model's name whole
