@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from .hints import hint_at_a_busy_cpu
-from .messages import fail, output_console
+from .messages import fail, output_console, warning
 
 console = output_console()
 
@@ -95,6 +95,7 @@ def speedrun(
             if out.suffix.lower() != ".json":  # a .csv name holding JSON would mislead
                 raise ConfigError(f"--out {out}: the runs are written as JSON; give "
                                   f"{out.with_suffix('.json')}")
+            _say_an_unfinished_study_is_replaced(out)
         recipe = dict(model=model, epochs=epochs, batch_size=batch_size, lr=lr,
                       max_time=time_budget, compile=compile or None, device=str(dev),
                       threads=threads)
@@ -210,6 +211,23 @@ def speedrun(
                        "changes": recipe_changes(dev.type, full)}
             plot_ablation(study["ablation"], out.with_suffix(".png"), setting)
             console.print(f"chart: {out.with_suffix('.png')}")
+
+
+def _say_an_unfinished_study_is_replaced(out: Path) -> None:
+    """A speedrun does not resume: run again after Ctrl-C, it starts at the first run and
+    its first finished run replaces the file that "the finished runs are in"."""
+    try:
+        body = json.loads(out.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if not isinstance(body, dict) or body.get("complete") is not False:
+        return
+    entries = [body, *(body.get("candidates") or {}).values(),
+               *(body.get("variants") or {}).values(), body.get("confirm") or {}]
+    done = sum(len(e.get("runs") or []) for e in entries if isinstance(e, dict))
+    warning(f"{out} holds an unfinished speedrun ({done} finished run(s)); this one does "
+            "not continue it: it starts at the first run and replaces the file once that "
+            "run finishes. Give another --out to keep it")
 
 
 def _run_variant(name: str | None, overrides: dict, runs: int, device_kind: str, data,
