@@ -158,3 +158,16 @@ def test_throughput_refuses_an_override_the_bench_sets_itself(monkeypatch, key):
                     "--override", f"{key}=5")
     assert result.exit_code == 2, result.output
     assert f"--override: model_overrides cannot set {key}" in " ".join(result.output.split())
+
+
+def test_a_zoo_on_a_missing_folder_is_one_error_before_any_model(tmp_path, monkeypatch):
+    # Each model failed on it in turn, and a table of failures was stored in --out.
+    import cnnlab.bench.zoo as zoo
+
+    monkeypatch.setattr(zoo, "run_zoo", lambda *a, **k: pytest.fail("a model was trained"))
+    out, missing = tmp_path / "zoo", tmp_path / "photoz"
+    result = invoke("zoo", "--models", "lenet_d2l", "--data", f"folder:{missing}",
+                    "--out", out)
+    assert result.exit_code == 1, result.output  # as a missing Fashion-MNIST is
+    assert f"{missing}: no such directory" in " ".join(result.output.split())
+    assert not (out / "zoo-book.csv").exists()

@@ -292,10 +292,12 @@ def _zoo_data(spec: str, root: str | None):
     damaged data is one error before any model, not one failure per model. A folder is
     decoded per model, at its input size, as training does (None here)."""
     from cnnlab.data import DataError, load_dataset, parse_spec
+    from cnnlab.data.folder import folder_root
 
     try:
-        kind, _ = parse_spec(spec)
-        if kind == "folder":
+        kind, path = parse_spec(spec)
+        if kind == "folder":  # a mistyped path: one error, not a failed row per model
+            folder_root(path)
             return None
         return load_dataset(spec, root=root)
     except DataError as exc:

@@ -278,6 +278,15 @@ def _decoded_tree(root: Path, size: tuple[int, int], channels: int, progress: bo
     return decoded, how
 
 
+def folder_root(path: str | Path) -> Path:
+    """``path`` made absolute, or FolderDatasetError where it is no directory: checked
+    before any work that would decode it (the zoo, which decodes it per model)."""
+    root = Path(path).expanduser().resolve()
+    if not root.is_dir():
+        raise FolderDatasetError(f"{root}: no such directory (expected {root}/<class>/<image>)")
+    return root
+
+
 def load_folder(
     path: str | Path,
     *,
@@ -309,12 +318,10 @@ def load_folder(
     Raises:
         FolderDatasetError: path missing, no images at all, or invalid options.
     """
-    root = Path(path).expanduser().resolve()
     size = _as_size(image_size)
     if channels not in (1, 3):
         raise FolderDatasetError(f"channels must be 1 (greyscale) or 3 (RGB), got {channels!r}")
-    if not root.is_dir():
-        raise FolderDatasetError(f"{root}: no such directory (expected {root}/<class>/<image>)")
+    root = folder_root(path)
     presplit = _presplit(root)
     if presplit is not None:
         if val_fraction is not None:
