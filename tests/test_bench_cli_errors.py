@@ -171,3 +171,22 @@ def test_a_zoo_on_a_missing_folder_is_one_error_before_any_model(tmp_path, monke
     assert result.exit_code == 1, result.output  # as a missing Fashion-MNIST is
     assert f"{missing}: no such directory" in " ".join(result.output.split())
     assert not (out / "zoo-book.csv").exists()
+
+
+def test_a_failed_models_error_in_brackets_is_printed_as_it_is(tmp_path, monkeypatch):
+    # "[/x]" in an error was read as a closing markup tag: MarkupError ended the bench
+    # after the row was stored, before the next model; "[onnx]" vanished from the line.
+    import cnnlab.bench.zoo as zoo
+
+    error = "ValueError: no images under [/data/x] (pip install 'cnnlab[onnx]')"
+    row = {"model": "lenet_d2l", "status": "failed", "error": error}
+
+    def failing_zoo(names, on_result=None, **kw):
+        on_result(row)
+        return [row]
+
+    monkeypatch.setattr(zoo, "run_zoo", failing_zoo)
+    result = invoke("zoo", "--models", "lenet_d2l", "--out", tmp_path / "zoo")
+    assert result.exit_code == 1, result.output
+    said = " ".join(result.output.split())
+    assert f"lenet_d2l failed: {error}" in said and f"failed: {error} |" in said

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from cnnlab.train.config import PRESETS  # torch-free: --help stays quick
@@ -260,10 +261,11 @@ def zoo(
 
     def report(row: dict) -> None:
         if row["status"] == "done":
-            console.print(f"[green]{row['model']}[/]: {100 * float(row['test_acc']):.2f}% "
+            console.print(f"[green]{escape(row['model'])}[/]: {100 * float(row['test_acc']):.2f}% "
                           f"in {float(row['wall_time_s']):.0f} s")
         else:
-            console.print(f"[red]{row['model']} failed[/]: {row['error']}")
+            # escape: an error may hold brackets ("[/data/x]" read as a closing tag)
+            console.print(f"[red]{escape(row['model'])} failed[/]: {escape(row['error'])}")
 
     from cnnlab.train import TrainingInterrupted
 
@@ -279,7 +281,7 @@ def zoo(
         raise typer.Exit(130) from None
     except ZooSetupError as exc:
         fail(str(exc), code=2)
-    console.print(markdown_table(rows))
+    console.print(markdown_table(rows), markup=False)
     console.print(f"results: {out}/zoo-{preset}.csv, .md and plots")
     failed = [r["model"] for r in rows if r.get("status") != "done"]
     if failed:
