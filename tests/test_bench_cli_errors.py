@@ -181,7 +181,8 @@ def test_a_failed_models_error_in_brackets_is_printed_as_it_is(tmp_path, monkeyp
     error = "ValueError: no images under [/data/x] (pip install 'cnnlab[onnx]')"
     row = {"model": "lenet_d2l", "status": "failed", "error": error}
 
-    def failing_zoo(names, on_result=None, **kw):
+    def failing_zoo(names, on_result=None, on_start=None, **kw):
+        on_start("lenet_d2l", 1, 1, True)
         on_result(row)
         return [row]
 
@@ -190,3 +191,4 @@ def test_a_failed_models_error_in_brackets_is_printed_as_it_is(tmp_path, monkeyp
     assert result.exit_code == 1, result.output
     said = " ".join(result.output.split())
     assert f"lenet_d2l failed: {error}" in said and f"failed: {error} |" in said
+    assert "[1/1] lenet_d2l: resuming its interrupted run" in said  # which model, how

@@ -19,7 +19,9 @@ def small_zoo(tmp_path, **kw):
 
 
 def test_rows_tables_and_plots(tmp_path):
-    rows = small_zoo(tmp_path)
+    started = []
+    rows = small_zoo(tmp_path, on_start=lambda *a: started.append(a))
+    assert started == [("lenet_d2l", 1, 2, False), ("lenet_bn_d2l", 2, 2, False)]
     assert [r["model"] for r in rows] == MODELS
     assert all(r["status"] == "done" for r in rows), rows
     assert int(rows[0]["params"]) == 61_706  # lenet_d2l at 28x28, 10 classes
@@ -144,9 +146,12 @@ def test_model_interrupted_mid_training_is_resumed(tmp_path, monkeypatch):
     real_resume = run_module.resume
     monkeypatch.setattr("cnnlab.train.resume",
                         lambda d, **kw: (resumed.append(d), real_resume(d, **kw))[1])
+    started = []  # said before it trains: the CLI prints "[1/1] lenet_d2l: resuming ..."
     rows = zoo.run_zoo(["lenet_d2l"], preset="book", epochs=2, device="cpu",
-                       out_dir=tmp_path, data_spec="synthetic")
+                       out_dir=tmp_path, data_spec="synthetic",
+                       on_start=lambda *a: started.append(a))
     assert resumed and rows[0]["status"] == "done" and int(rows[0]["epochs"]) == 2
+    assert started == [("lenet_d2l", 1, 1, True)]
 
 
 def test_a_zoo_folder_holds_one_setup(tmp_path, monkeypatch):

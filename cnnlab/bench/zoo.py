@@ -171,8 +171,11 @@ def run_zoo(
     quiet: bool = True,
     on_checked: Callable[[list[str]], None] | None = None,
     threads: int | None = None,
+    on_start: Callable[[str, int, int, bool], None] | None = None,
 ) -> list[dict]:
     """Train every model in ``models`` (skipping finished ones); return all rows.
+    ``on_start(name, position, of, resuming)`` is called before each model trains
+    (``resuming``: it continues an interrupted run from its checkpoint).
     ``on_checked`` is given the finished models kept, once the stored rows' setups are
     known to match this command's (before that, "kept" could turn out false).
     ``threads``: torch's CPU threads (None: one per core), like the device not part of a
@@ -215,7 +218,7 @@ def run_zoo(
         on_checked([n for n in models if rows.get(n, {}).get("status") == "done"])
     dev = str(select_device(device))
     first = True  # the first model this process trains pays its start-up
-    for name in models:
+    for position, name in enumerate(models, 1):
         if rows.get(name, {}).get("status") == "done":
             continue  # stored as soon as it finished: never trained twice
         info = model_info(name)
@@ -228,8 +231,10 @@ def run_zoo(
                "book_epochs": book.epochs if book else ""}
         run_dir = runs_dir / file_name_for(name)  # the CSV keeps the model's own name
         trained_here = True
+        last = run_dir / "checkpoints" / "last.safetensors"
+        if on_start:
+            on_start(name, position, len(models), last.exists())
         try:
-            last = run_dir / "checkpoints" / "last.safetensors"
             if last.exists():
                 trained_before = read_state(last).get("train_time")
                 try:

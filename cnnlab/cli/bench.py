@@ -267,6 +267,13 @@ def zoo(
             # escape: an error may hold brackets ("[/data/x]" read as a closing tag)
             console.print(f"[red]{escape(row['model'])} failed[/]: {escape(row['error'])}")
 
+    def starting(name: str, position: int, of: int, resuming: bool) -> None:
+        # Which model the epoch bars below are about, and whether it goes on from a
+        # checkpoint: no line had named either.
+        console.print(f"[{position}/{of}] {name}" + (": resuming its interrupted run"
+                                                      if resuming else ""),
+                      markup=False, highlight=False)
+
     from cnnlab.train import TrainingInterrupted
 
     overrides = {"batch_size": batch_size} if batch_size else None
@@ -274,7 +281,7 @@ def zoo(
         rows = run_zoo(names, preset=preset, epochs=epochs, device=device, out_dir=out,
                        data=loaded, data_spec=data, data_root=data_root,
                        overrides=overrides, on_result=report, quiet=False,
-                       on_checked=kept, threads=threads)
+                       on_checked=kept, threads=threads, on_start=starting)
     except (KeyboardInterrupt, TrainingInterrupted):
         console.print("[yellow]interrupted[/]: finished models are stored; run the same "
                       "command again to continue where it stopped")
