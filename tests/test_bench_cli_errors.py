@@ -192,3 +192,11 @@ def test_a_failed_models_error_in_brackets_is_printed_as_it_is(tmp_path, monkeyp
     said = " ".join(result.output.split())
     assert f"lenet_d2l failed: {error}" in said and f"failed: {error} |" in said
     assert "[1/1] lenet_d2l: resuming its interrupted run" in said  # which model, how
+
+
+def test_an_empty_models_pattern_is_refused_not_the_whole_zoo(tmp_path, monkeypatch):
+    import cnnlab.bench.zoo as zoo
+
+    monkeypatch.setattr(zoo, "run_zoo", lambda *a, **k: pytest.fail("the zoo was started"))
+    result = invoke("zoo", "--models", "", "--out", tmp_path / "zoo")
+    assert result.exit_code == 2 and "no model matches ''" in result.output, result.output

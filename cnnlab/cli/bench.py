@@ -237,7 +237,9 @@ def zoo(
     from cnnlab.bench.zoo import ZooSetupError, default_models, run_zoo
     from cnnlab.bench.zoo_report import markdown_table
 
-    names = model_names(models) if models else default_models()
+    # None: not given. An empty pattern (an unset shell variable) names no model; it had
+    # started the whole zoo.
+    names = model_names(models) if models is not None else default_models()
     if preset == "book":  # a pattern ("lenet*") may catch networks the book never trains
         from cnnlab.models import model_info
 
