@@ -147,15 +147,17 @@ def test_legend_labels_name_the_differing_settings_while_they_are_few(tmp_path):
     many = make_run(tmp_path, "many", history, lr=0.3, seed=2, epochs=3, batch_size=64,
                     weight_decay=0.123)
     assert compare_runs([a, many]).labels() == ["a", "many"]  # 4 differences: folder names
-    # Past three, the preset (and model) where they differ: a preset sets most others.
+    # Past three, the run's name (the table's rows are named so: "no preset" alone matched
+    # no row), then the preset (and model) where they differ: a preset sets most others.
     book = make_run(tmp_path, "book", history, preset="book", lr=0.3, batch_size=64,
                     weight_decay=0.123)
-    assert compare_runs([a, book]).labels() == ["no preset", "preset=book"]
+    assert compare_runs([a, book]).labels() == ["a: no preset", "book: preset=book"]
     # ... and the data where it differs: what most sets the runs apart.
     photos = make_run(tmp_path, "photos", history, data=f"folder:{tmp_path / 'photos'}",
                       lr=0.3, batch_size=64, weight_decay=0.123)
     assert compare_runs([a, book, photos]).labels() == [
-        "data=synthetic, no preset", "data=synthetic, preset=book", "data=photos, no preset"]
+        "a: data=synthetic, no preset", "book: data=synthetic, preset=book",
+        "photos: data=photos, no preset"]
     assert compare_runs([a, many]).title().endswith(
         "differing in batch_size, lr, weight_decay and seed")
     five = make_run(tmp_path, "five", history, lr=0.3, seed=2, batch_size=64,

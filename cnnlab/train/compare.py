@@ -107,16 +107,20 @@ class RunComparison:
 
     def labels(self) -> list[str]:
         """A short name per run for a legend: the settings it differs in while they are
-        few (LABEL_SETTINGS); past that its model, data and preset where those differ (a
-        preset accounts for most of the rest), else its folder's name. A name two runs
-        would share gets the folder's too."""
+        few (LABEL_SETTINGS); past that its folder's name, then its model, data and preset
+        where those differ (a preset accounts for most of the rest): the settings alone
+        no longer tell the lines apart nor match them to the table's rows, named so. A
+        name two runs would share gets the folder's too."""
         keys = list(self.differences)
-        if len(keys) > LABEL_SETTINGS:
+        cut = len(keys) > LABEL_SETTINGS
+        if cut:
             keys = [k for k in ("model", "data", TRAIN_IMAGES, "preset") if k in keys]
         if not keys:
             return self.names()
         labels = [", ".join(_label_part(k, self.differences[k][i]) for k in keys)
                   for i in range(len(self.runs))]
+        if cut:
+            return [f"{name}: {label}" for label, name in zip(labels, self.names(), strict=True)]
         return [label if labels.count(label) == 1 else f"{label} ({name})"
                 for label, name in zip(labels, self.names(), strict=True)]
 
