@@ -230,6 +230,10 @@ def adaptive_avg_pool2d(x: torch.Tensor, output_size: int | tuple[int | None, in
     and differ in size when ``out`` does not divide ``n``. Averaging over such bins
     is linear and separable, so it is two matrix products: ``A_h @ x @ A_w^T`` with
     ``A[i, j] = 1 / len(bin_i)`` for j in bin i. ``None`` keeps that axis's size.
+
+    Equal to PyTorch's for finite inputs. An inf or NaN reaches every output cell of its
+    bins' row and column (the products' ``0 * inf`` is NaN), where PyTorch's keeps it in
+    its own cells: a model's NaN shows up all the same, but not where it was.
     """
     unbatched = x.dim() == 3
     if unbatched:
