@@ -189,3 +189,27 @@ def test_torchs_positional_dilation_is_refused_naming_the_keyword():
     with pytest.raises(ValueError, match="not 2; pool2d's fifth argument is mode, so give "
                                          "dilation="):
         pool2d(rand(1, 1, 9, 9), 3, 2, 1, 2)
+
+
+@pytest.mark.parametrize("op", ["max", "avg", "adaptive", "fft"])
+def test_a_channels_last_input_comes_out_channels_last_as_from_f(op):
+    # Pooling and the FFT conv gave NCHW for it: a network put in channels_last flipped
+    # back at its first pooling layer (values right, layout and speed not).
+    from cnnlab.ops import fft_conv2d
+
+    x = torch.randn(2, 4, 9, 9).to(memory_format=torch.channels_last)
+    w = torch.randn(3, 4, 3, 3)
+    ours, theirs = {
+        "max": (lambda: pool2d(x, 3, 2, 1), lambda: F.max_pool2d(x, 3, 2, 1)),
+        "avg": (lambda: pool2d(x, 3, 2, 1, mode="avg"), lambda: F.avg_pool2d(x, 3, 2, 1)),
+        "adaptive": (lambda: adaptive_avg_pool2d(x, 4), lambda: F.adaptive_avg_pool2d(x, 4)),
+        "fft": (lambda: fft_conv2d(x, w, padding=1), lambda: F.conv2d(x, w, padding=1)),
+    }[op]
+    y, expected = ours(), theirs()
+    assert expected.is_contiguous(memory_format=torch.channels_last)
+    assert y.is_contiguous(memory_format=torch.channels_last) and not y.is_contiguous()
+    torch.testing.assert_close(y, expected, atol=1e-5, rtol=1e-5)
+    plain = x.contiguous()  # and a plain input stays plain
+    assert {"max": lambda: pool2d(plain, 3, 2, 1), "avg": lambda: pool2d(plain, 3, 2, 1),
+            "adaptive": lambda: adaptive_avg_pool2d(plain, 4),
+            "fft": lambda: fft_conv2d(plain, w, padding=1)}[op]().is_contiguous()

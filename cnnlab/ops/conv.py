@@ -262,14 +262,18 @@ def conv2d(
     if method == "auto":
         method = choose_method(geom)
     conv = conv_shift if method == "shift" else _conv_unfold
-    y = conv(x, weight, bias, geom)
-    if any(t.is_contiguous(memory_format=torch.channels_last) and not t.is_contiguous()
-           for t in (x, weight)):
-        # The unfold method's product comes out NCHW; F.conv2d gives channels-last for a
-        # channels-last input or weight, and the next layer expects that layout (a network
-        # put in channels_last would otherwise flip at every layer).
-        y = y.contiguous(memory_format=torch.channels_last)
+    y = in_layout_of(conv(x, weight, bias, geom), x, weight)
     return y.squeeze(0) if unbatched else y
+
+
+def in_layout_of(y: torch.Tensor, *inputs: torch.Tensor) -> torch.Tensor:
+    """``y`` channels-last where an input is (and not also plainly contiguous), as F.conv2d
+    and F's pooling give it: the unfold method's product, pooling's taps and the FFT's
+    inverse come out NCHW, and a network put in channels_last would flip at every layer."""
+    if any(t.is_contiguous(memory_format=torch.channels_last) and not t.is_contiguous()
+           for t in inputs):
+        return y.contiguous(memory_format=torch.channels_last)
+    return y
 
 
 def empty_output(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,

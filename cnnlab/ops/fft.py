@@ -30,6 +30,7 @@ from cnnlab.ops.conv import (
     Padding,
     as_f_conv2d_computes,
     empty_output,
+    in_layout_of,
     pad_zeros,
 )
 
@@ -53,7 +54,8 @@ def fft_conv2d(
             int, a pair, ``"same"`` or ``"valid"``).
 
     Returns:
-        (N, C_out, H_out, W_out), contiguous, in the dtype F.conv2d gives (under
+        (N, C_out, H_out, W_out), contiguous (channels-last for a channels-last input,
+        as F.conv2d gives it), in the dtype F.conv2d gives (under
         autocast, its dtype). Half-precision inputs are transformed in float32: torch.fft
         takes no bfloat16, and float16 on CUDA only at power-of-two sizes.
     """
@@ -83,7 +85,7 @@ def fft_conv2d(
     sh, sw = g.stride
     y = y[:, :, : (g.h_out - 1) * sh + 1 : sh, : (g.w_out - 1) * sw + 1 : sw]
     y = y + bias.view(1, -1, 1, 1) if bias is not None else y.contiguous()  # strided view
-    y = y.to(dtype)
+    y = in_layout_of(y.to(dtype), x, weight)
     return y.squeeze(0) if unbatched else y
 
 

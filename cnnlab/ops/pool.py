@@ -30,6 +30,7 @@ from cnnlab.ops.conv import (
     as_pair,
     autocast_on,
     conv_output_size,
+    in_layout_of,
     is_whole,
     one_axis_args,
 )
@@ -137,6 +138,7 @@ def pool2d(
         y = _tap_sum(xp.float() if low else xp, kernel, stride, out_size)
         y = y / _divisor(x, kernel, stride, pad, out_size, count_include_pad)
         y = y.to(x.dtype) if low else y
+    y = in_layout_of(y, x)
     return y.squeeze(0) if unbatched else y
 
 
@@ -257,7 +259,7 @@ def adaptive_avg_pool2d(x: torch.Tensor, output_size: int | tuple[int | None, in
     full = torch.autocast(x.device.type, enabled=False) if autocast_on(x) else nullcontext()
     with full:
         y = _bin_matrix(h, out_h, xf) @ xf @ _bin_matrix(w, out_w, xf).T
-    y = y.to(x.dtype) if low else y
+    y = in_layout_of(y.to(x.dtype) if low else y, x)
     return y.squeeze(0) if unbatched else y
 
 
