@@ -63,6 +63,11 @@ def format_bytes(n: float) -> str:
     return f"{text} {('B', 'kB', 'MB', 'GB')[power]}"
 
 
+def counted(n, noun: str) -> str:
+    """'1 epoch', '2 epochs', '0 epochs': ``n`` and ``noun``, plural unless n is 1."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def ordinal(n: int) -> str:
     """1 -> '1st', 2 -> '2nd', 11 -> '11th', 23 -> '23rd'."""
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")

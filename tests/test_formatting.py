@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cnnlab.formatting import format_bytes, format_count
+from cnnlab.formatting import counted, format_bytes, format_count
 
 
 @pytest.mark.parametrize("n, count, size", [
@@ -61,3 +61,9 @@ def test_a_column_named_twice_among_those_to_leave_out_is_left_out_once():
     rows = [["a_rather_long_model_name", "1,000", "", "n/a"]]
     left = columns_left_out(header, rows, 20, ["note", "peak MiB", "img/s", "peak MiB", "note"])
     assert left == ["note", "peak MiB", "img/s"]
+
+
+@pytest.mark.parametrize("n, words", [(0, "0 epochs"), (1, "1 epoch"), (2, "2 epochs")])
+def test_a_count_of_one_is_singular(n, words):
+    # The speedrun said "lenet_modern, 1 epochs".
+    assert counted(n, "epoch") == words

@@ -28,6 +28,7 @@ from PIL import Image
 
 from cnnlab.data.augment import Augment
 from cnnlab.data.loader import DeviceLoader
+from cnnlab.formatting import counted
 from cnnlab.train.device import synchronize, torch_threads
 
 # (row key, column header) in display order, for a rich table.
@@ -169,8 +170,7 @@ def run_loader_bench(resize: int = 96, batch_size: int = 128, workers: int = 2,
             with torch_threads(None if name == BOOK else threads) as n_threads:
                 phases = _measure_once(make, epochs, where)
             if name != BOOK:
-                plural = "s" if n_threads != 1 else ""
-                parallelism[name] = (f"cpu, {n_threads} thread{plural}" if where.type == "cpu"
+                parallelism[name] = (f"cpu, {counted(n_threads, 'thread')}" if where.type == "cpu"
                                      else str(where))
             for phase, (sec, n) in phases.items():
                 key = (name, phase)

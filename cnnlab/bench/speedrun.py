@@ -25,6 +25,7 @@ import time
 import warnings
 from dataclasses import dataclass
 
+from cnnlab.formatting import counted
 from cnnlab.train.config import TrainConfig
 from cnnlab.train.presets import preset_values
 
@@ -302,8 +303,8 @@ def _subtitle(base: dict, setting: dict) -> list[str]:
     lines = [f"Full recipe{f' ({where})' if where else ''}: final test accuracy {acc}; "
              + reached]
     epochs = setting.get("epochs")
-    epochs = f"{epochs} epoch{'s' if epochs != 1 else ''}, " if epochs else ""
-    lines.append(f"{epochs}{runs} seeded run{'s' if runs > 1 else ''} per variant; " + (
+    epochs = f"{counted(epochs, 'epoch')}, " if epochs else ""
+    lines.append(f"{epochs}{counted(runs, 'seeded run')} per variant; " + (
         "error bars: ± std of the difference of the means" if runs > 1 else
         "one run each: no spread measured, a few tenths of a point may be noise"))
     if setting.get("changes"):

@@ -11,6 +11,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from cnnlab.formatting import counted
+
 from .hints import hint_at_a_busy_cpu
 from .messages import fail, output_console, warning
 
@@ -251,13 +253,14 @@ def _run_variant(name: str | None, overrides: dict, runs: int, device_kind: str,
             run_once(cfg, data, target)
     recipe = speedrun_config(device_kind, seed=first_seed, **overrides)  # what races
     table = Table(title=f"{label}speedrun to {100 * target:.1f}% on {device_kind}: "
-                        f"{recipe.model}, {recipe.epochs} epochs")
+                        f"{recipe.model}, {counted(recipe.epochs, 'epoch')}")
     for col in ("run", "seed", "time to target", "final acc", "best acc", "epochs", "total"):
         table.add_column(col, justify="right")
     results = []
     for i in range(runs):
         cfg = speedrun_config(device_kind, seed=first_seed + i, **overrides)
-        with console.status(f"{label}run {i + 1}/{runs}: {cfg.model}, {cfg.epochs} epochs ..."):
+        running = f"{label}run {i + 1}/{runs}: {cfg.model}, {counted(cfg.epochs, 'epoch')}"
+        with console.status(f"{running} ..."):
             r = run_once(cfg, data, target)
         results.append(r)
         if on_run is not None:

@@ -62,6 +62,7 @@ from cnnlab.design.report_text import (
 from cnnlab.design.store import TrialStore, make_folder
 from cnnlab.design.sweep_spec import PAPER_RECIPE, SweepError, sweep_identity
 from cnnlab.figures import embed_png, literal, save_figure, si_log_axis, subplots
+from cnnlab.formatting import counted
 from cnnlab.train.report import html_table
 
 
@@ -224,7 +225,7 @@ def figure_context(spaces: list[dict]) -> str:
         images = shared.get("training images")
         words.append(f"{shared['data']} ({images})" if images else shared["data"])
     if "epochs" in shared:
-        words.append(f"{shared['epochs']} epoch{'' if shared['epochs'] == '1' else 's'}")
+        words.append(counted(int(shared["epochs"]), "epoch"))
     if "complexity band" in shared:
         words.append(shared["complexity band"])
     return "; ".join(words)

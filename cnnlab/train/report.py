@@ -15,7 +15,7 @@ from pathlib import Path
 
 from cnnlab.atomic import atomic_write_text
 from cnnlab.figures import embed_png
-from cnnlab.formatting import setting_text
+from cnnlab.formatting import counted, setting_text
 from cnnlab.train.report_evaluation import (
     ShownEvaluation,
     evaluated_weights,
@@ -154,7 +154,7 @@ def _device_words(summary: dict) -> str:
     details = [env["cpu_model"]] if env.get("cpu_model") else []
     threads = env.get("torch_threads")
     if threads:
-        details.append(f"{threads} torch thread{'s' if threads != 1 else ''}")
+        details.append(counted(threads, "torch thread"))
     return device + (f" ({', '.join(details)})" if details and device == "cpu" else "")
 
 
