@@ -200,3 +200,11 @@ def test_an_empty_models_pattern_is_refused_not_the_whole_zoo(tmp_path, monkeypa
     monkeypatch.setattr(zoo, "run_zoo", lambda *a, **k: pytest.fail("the zoo was started"))
     result = invoke("zoo", "--models", "", "--out", tmp_path / "zoo")
     assert result.exit_code == 2 and "no model matches ''" in result.output, result.output
+
+
+def test_a_wildcard_matching_nothing_says_so_rather_than_unknown_model(tmp_path):
+    # 'xyz*' was called an "unknown model", as if it were a misspelt name.
+    result = invoke("throughput", "--models", "lenet_d2l,xyz*")
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2 and "no model matches 'xyz*'" in said, result.output
+    assert "unknown model" not in said

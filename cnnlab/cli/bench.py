@@ -68,6 +68,9 @@ def model_names(models: str) -> list[str]:
     names = []
     for pattern in filter(None, (p.strip() for p in models.split(","))):
         matches = [pattern] if pattern in known else list_models(pattern)
+        if not matches and any(c in pattern for c in "*?["):  # a wildcard: no name to fix
+            fail(f"--models {models!r}: no model matches {pattern!r} (see `cnnlab models`)",
+                 code=2)
         if not matches:  # a typo among good names was dropped, and the rest benchmarked
             try:
                 model_info(pattern)  # its error names the closest models
