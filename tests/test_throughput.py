@@ -351,6 +351,16 @@ def test_the_table_says_which_rows_ran_which_setting_to_three_figures():
     assert "the baseline's img/s" not in text and "time per image" not in text
 
 
+def test_a_ratio_of_one_keeps_its_decimal():
+    # '1x sgd (0.97-1.1)': a bare 1 read as rounded from anything.
+    from cnnlab.cli.throughput import _speed
+
+    row = {"train_speed_ratio": 1.0, "ratio_vs": "sgd", "train_speed_ratio_min": 0.97,
+           "train_speed_ratio_max": 1.1}
+    assert _speed(row) == "1.0x sgd (0.97-1.1)"
+    assert _speed({**row, "train_speed_ratio": 12.34}).startswith("12x sgd")
+
+
 def test_a_ratio_across_batch_sizes_says_so_beside_it():
     # After an out-of-memory retry halved a row's batch, "1.7x baseline" compared batch
     # 16 with batch 64 and only a note said the batch was halved.

@@ -303,11 +303,17 @@ def _speed(row: dict) -> str:
     ratio = row.get("train_speed_ratio")
     if ratio is None:
         return ""
-    text = f"{ratio:.2g}x {row['ratio_vs']}"
+    text = f"{_two_figures(ratio)}x {row['ratio_vs']}"
     lo, hi = row.get("train_speed_ratio_min"), row.get("train_speed_ratio_max")
     if lo is not None and hi is not None:
-        text += f" ({lo:.2g}-{hi:.2g})"
+        text += f" ({_two_figures(lo)}-{_two_figures(hi)})"
     return text
+
+
+def _two_figures(value: float) -> str:
+    """1.0, 0.93, 12: two significant figures, a trailing zero kept ('1x' read as rounded
+    from anything)."""
+    return f"{value:#.2g}".rstrip(".")
 
 
 def _rate(images_per_s: float | None) -> str:
