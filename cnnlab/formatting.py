@@ -7,6 +7,7 @@ and the run report write a count (and a size in bytes) the same way."""
 from __future__ import annotations
 
 import json
+import math
 
 
 def _round_sig(x: float, digits: int = 3) -> float:
@@ -61,6 +62,20 @@ def format_bytes(n: float) -> str:
     a KB reads as 1024 bytes)."""
     text, power = _three_figures(float(n))
     return f"{text} {('B', 'kB', 'MB', 'GB')[power]}"
+
+
+# A duration past this many seconds is given in minutes, past the next in hours (the
+# tables, the run report and compare's clock alike).
+MINUTES_FROM, HOURS_FROM = 600, 36_000
+
+
+def seconds_text(value: float | None) -> str:
+    """Seconds as a table shows a duration: "37.0 s", "12.5 min", "3.2 h"; "-" unknown."""
+    if value is None or not math.isfinite(value):
+        return "-"
+    if value < MINUTES_FROM:
+        return f"{value:.1f} s"
+    return f"{value / 60:.1f} min" if value < HOURS_FROM else f"{value / 3600:.1f} h"
 
 
 def counted(n, noun: str) -> str:

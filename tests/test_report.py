@@ -149,3 +149,13 @@ def test_the_report_shows_totals_in_words_and_a_missing_preset_as_none(tmp_path)
     assert "<th scope=row>Parameters</th>" in page and "trainable)" in page
     assert "param_mb" not in page and "training_pass_mode" not in page
     assert "<th scope=row>preset</th><td>none</td>" in page
+
+
+def test_a_long_runs_train_time_reads_in_minutes_or_hours():
+    # A two-hour run read "7200.0 s"; compare gives minutes and hours past 10 minutes.
+    from cnnlab.train.report import _headline
+
+    def shown(seconds):
+        return dict(_headline({"model": "lenet_modern", "train_time_s": seconds}))["train time"]
+
+    assert [shown(s) for s in (37.04, 7200, 40_000)] == ["37.0 s", "120.0 min", "11.1 h"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 from cnnlab.figures import literal, subplots
-from cnnlab.train.compare_tables import HOURS_FROM, MINUTES_FROM
+from cnnlab.formatting import HOURS_FROM, MINUTES_FROM
 from cnnlab.train.compared_run import ComparedRun, clock, finite
 from cnnlab.train.report_figures import accuracy_axis, epoch_ticks, loss_axis, wrapped
 

@@ -13,6 +13,7 @@ from cnnlab.formatting import (
     format_count,
     left_out_caption,
     rich_as_text,
+    seconds_text,
     setting_text,
     without_columns,
 )
@@ -35,20 +36,6 @@ def _percent(value: float | None, decimals: int = 2) -> str:
 
 def _count(value: float | None) -> str:
     return format_count(value) if finite(value) else "-"
-
-
-# A duration past this many seconds is given in minutes, past the next in hours (the
-# tables and the figure's clock alike).
-MINUTES_FROM, HOURS_FROM = 600, 36_000
-
-
-def seconds_text(value: float | None) -> str:
-    """Seconds as a table shows a duration: "37.0 s", "12.5 min", "3.2 h"; "-" unknown."""
-    if value is None or not math.isfinite(value):
-        return "-"
-    if value < MINUTES_FROM:
-        return f"{value:.1f} s"
-    return f"{value / 60:.1f} min" if value < HOURS_FROM else f"{value / 3600:.1f} h"
 
 
 def _time_to_text(seconds: float | None) -> str:

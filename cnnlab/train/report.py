@@ -15,7 +15,7 @@ from pathlib import Path
 
 from cnnlab.atomic import atomic_write_text
 from cnnlab.figures import embed_png
-from cnnlab.formatting import counted, setting_text
+from cnnlab.formatting import counted, seconds_text, setting_text
 from cnnlab.train.report_evaluation import (
     ShownEvaluation,
     evaluated_weights,
@@ -89,7 +89,7 @@ def _headline(summary: dict) -> list[list]:
         ["best test accuracy" + _scope(summary), _best_words(summary, decimals)],
         ["measured on", f"the {test_set_words(summary)}, {evaluated_weights(config)}"],
         ["parameters", f"{summary.get('parameters', 0):,}"],
-        ["train time", f"{summary.get('train_time_s', 0):.1f} s"],
+        ["train time", seconds_text(summary.get("train_time_s"))],
         ["images/s (train, last epoch)", f"{final.get('images_per_s', 0):,.0f}"],
         ["device", _device_words(summary)],
     ]
