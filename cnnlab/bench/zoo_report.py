@@ -107,7 +107,7 @@ def markdown_table(rows: list[dict]) -> str:
     where they are measurements), with the notes that say how to read it."""
     lines = ["| " + " | ".join(h for h, _ in _HEAD) + " |",
              "|" + "|".join(a for _, a in _HEAD) + "|"]
-    warm, no_peak = False, False
+    warm, no_peak, any_peak = False, False, False
     for r in rows:
         if r.get("status") != "done":
             lines.append(f"| {r['model']} | failed: {r.get('error', '')} |"
@@ -117,7 +117,7 @@ def markdown_table(rows: list[dict]) -> str:
         book_cell = f"{100 * book:.1f}% ({ep} ep)" if book is not None and ep else (
             f"{100 * book:.1f}%" if book is not None else "n/a")
         peak = number(r.get("peak_memory_mib"))
-        no_peak = no_peak or peak is None
+        no_peak, any_peak = no_peak or peak is None, any_peak or peak is not None
         first = _flag(r.get("first_in_process"))
         warm = warm or first
         lines.append("| " + " | ".join([
@@ -136,12 +136,16 @@ def markdown_table(rows: list[dict]) -> str:
         "matrix products). train img/s: the last epoch's; train time: training seconds "
         "of all epochs, evaluation excluded.",
     ]
-    notes.append("peak MiB: the CUDA allocator's peak in the model's last epoch, training "
-                 "and evaluation (at batch 512 or more) together, with the dataset resident "
-                 "on the device (its resize cache ~3.4 GiB at 224 px) and cuDNN's autotuning "
-                 "workspace: the run's footprint, not the model's activations alone"
-                 + ("; n/a off CUDA (a CPU has no per-model counter: the process's peak "
-                    "resident memory only grows, from model to model)." if no_peak else "."))
+    off_cuda = ("n/a off CUDA (a CPU has no per-model counter: the process's peak resident "
+                "memory only grows, from model to model)")
+    if any_peak:  # what a GPU's number holds, said only where there is one
+        notes.append("peak MiB: the CUDA allocator's peak in the model's last epoch, "
+                     "training and evaluation (at batch 512 or more) together, with the "
+                     "dataset resident on the device (its resize cache ~3.4 GiB at 224 px) "
+                     "and cuDNN's autotuning workspace: the run's footprint, not the "
+                     "model's activations alone" + (f"; {off_cuda}." if no_peak else "."))
+    else:
+        notes.append(f"peak MiB: {off_cuda}.")
     if warm:
         notes.append("†: the first model its bench process trained; its time includes "
                      "one-time start-up (torch, the data pipeline), so it reads slower "
