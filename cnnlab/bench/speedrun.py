@@ -129,6 +129,7 @@ class SpeedrunResult:
     total_time_s: float
     epochs: int
     diverged: bool = False  # the loss went NaN/inf: no accuracy, and never the target
+    session: int = 0  # the process that ran it, of a resumed study's (speedrun_study.py)
 
 
 def speedrun_config(device_kind: str, seed: int, **overrides) -> TrainConfig:

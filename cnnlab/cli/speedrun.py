@@ -14,7 +14,7 @@ from rich.table import Table
 from cnnlab.formatting import counted
 
 from .hints import hint_at_a_busy_cpu
-from .messages import fail, output_console, warning
+from .messages import fail, output_console
 
 console = output_console()
 
@@ -49,7 +49,11 @@ def speedrun(
                                 "not charged to run 1 (default: on for GPUs)."),
     data_root: str = typer.Option(None, help="Folder holding Fashion-MNIST."),
     out: Path = typer.Option(None, help="Write every run and the summary as JSON here (with "
-                                        "--ablate, also a PNG chart beside it)."),
+                                        "--ablate, also a PNG chart beside it), rewritten "
+                                        "after each run. Run the same command again after "
+                                        "Ctrl-C and it resumes: the finished runs are kept "
+                                        "and only the missing seeds run (other settings "
+                                        "are refused). A finished study there is replaced."),
 ) -> None:
     """Time to a target test accuracy on Fashion-MNIST, over N seeded runs.
 
@@ -68,6 +72,15 @@ def speedrun(
         recipe_changes,
         speedrun_config,
         summarize,
+    )
+    from cnnlab.bench.speedrun_study import (
+        CONFIRM_SEEDS,
+        KeptStudy,
+        comparable,
+        finished_runs,
+        keep_unfinished,
+        read_study,
+        study_settings,
     )
     from cnnlab.data import load_dataset
     from cnnlab.data.dataset import DataError
@@ -97,7 +110,6 @@ def speedrun(
             if out.suffix.lower() != ".json":  # a .csv name holding JSON would mislead
                 raise ConfigError(f"--out {out}: the runs are written as JSON; give "
                                   f"{out.with_suffix('.json')}")
-            _say_an_unfinished_study_is_replaced(out)
         recipe = dict(model=model, epochs=epochs, batch_size=batch_size, lr=lr,
                       max_time=time_budget, compile=compile or None, device=str(dev),
                       threads=threads)
@@ -138,68 +150,106 @@ def speedrun(
                 speedrun_config(dev.type, seed=0, **{**recipe, **change})
         else:
             variants = ABLATIONS if ablate else {FULL_RECIPE: {}}
+        # What runs: an ablation skips a variant the device's recipe already is.
+        plan = {name: speedrun_config(dev.type, seed=0, **{**recipe, **change})
+                for name, change in variants.items()}
+        plan = {name: cfg for name, cfg in plan.items()
+                if not (ablate and variants[name] and cfg == full)}
+        settings = study_settings("candidates" if candidate else "ablation" if ablate
+                                  else "runs", target, runs, first_seed, warm, confirm,
+                                  list(plan))
+        kept, stored = KeptStudy(), read_study(out) if out is not None else None
+        if stored is not None and stored["complete"]:
+            console.print(f"{escape(str(out))} holds a finished speedrun "
+                          f"({finished_runs(stored)} runs): this study replaces it once "
+                          "its first run finishes (give another --out to keep it)")
+        elif stored is not None:  # interrupted: resume it, if it is this study
+            kept = keep_unfinished(stored, out, settings,
+                                   {n: comparable(c.to_dict()) for n, c in plan.items()})
+            total = len(plan) * runs + (confirm if candidate else 0)
+            console.print(f"resuming: {kept.count} of {total} runs already in "
+                          f"{escape(str(out))} (kept, not run again)")
         data = load_dataset("fashion-mnist", root=data_root)
         hint_at_a_busy_cpu(recipe.get("threads"), str(dev))  # a time is what it measures
     except (ConfigError, UnknownModelError) as exc:
         fail(str(exc), code=2)  # asked for something invalid
     except DataError as exc:
         fail(str(exc))  # the data is missing or damaged, as `cnnlab train` says it
-    summaries, records, study = {}, {}, {}
+    summaries, records, outcome = {}, {}, {}
     environment = environment_info()
+    sessions = [*kept.sessions, environment]  # a run's "session" indexes these
+    session = len(kept.sessions)
 
     def save(complete: bool) -> None:
         """The JSON so far: rewritten after every run, so a cut-off study keeps its runs."""
         if out is None:
             return
         if candidate:
-            body = {"candidates": records, **study}
+            body = {"candidates": records, **outcome}
         elif ablate:
-            body = {"ablation": study.get("ablation"), "variants": records}
+            body = {"ablation": outcome.get("ablation"), "variants": records}
         else:
             body = records.get(FULL_RECIPE, {})
         # NaN (a mean over no runs) is written as null: bare NaN is not JSON.
-        atomic_write_text(out, json.dumps(json_safe({**body, "complete": complete,
-                                                     "environment": environment}),
-                                          indent=1, allow_nan=False))
+        # environment: this process's; sessions: every process's that ran runs here.
+        atomic_write_text(out, json.dumps(json_safe({
+            **body, "complete": complete, "study": settings, "environment": environment,
+            "sessions": sessions}), indent=1, allow_nan=False))
+
+    def entry(results: list, cfg) -> dict:
+        return {"summary": summarize(results, target), "runs": [asdict(r) for r in results],
+                "config": cfg.to_dict()}
 
     def record(key: str, name: str, results: list, cfg) -> None:
-        entry = {"summary": summarize(results, target), "runs": [asdict(r) for r in results],
-                 "config": cfg.to_dict()}
         if key == "confirm":
-            study["confirm"] = {"candidate": name, **entry}
+            outcome["confirm"] = {"candidate": name, **entry(results, cfg)}
         else:
-            records[name] = entry
+            records[name] = entry(results, cfg)
         save(complete=False)
 
-    labelled = ablate or bool(candidate)
+    for name, done in kept.runs.items():  # in the file again whenever it is rewritten
+        records[name] = entry(done, speedrun_config(dev.type, seed=done[-1].seed,
+                                                    **{**recipe, **variants[name]}))
+
+    labelled, warmed = ablate or bool(candidate), set()
     try:
         for name, change in variants.items():
-            if ablate and change and speedrun_config(dev.type, seed=0,
-                                                     **{**recipe, **change}) == full:
+            if name not in plan:
                 console.print(f"{name}: skipped, the {dev.type} recipe already does this")
                 continue
+            done = kept.runs.get(name, [])
+            warmed.update([name] if warm and len(done) < runs else [])
             results, _ = _run_variant(
                 name if labelled else None, {**recipe, **change}, runs, dev.type, data,
                 target, warm, first_seed=first_seed,
-                on_run=lambda rs, cfg, name=name: record("variant", name, rs, cfg))
+                on_run=lambda rs, cfg, name=name: record("variant", name, rs, cfg),
+                kept=done, session=session)
             summaries[name] = summarize(results, target)
         if ablate:
-            study["ablation"] = ablation_rows(summaries)
-            _print_ablation(study["ablation"], target, runs)
+            outcome["ablation"] = ablation_rows(summaries)
+            _print_ablation(outcome["ablation"], target, runs)
         if candidate:
             _print_candidates(summaries, target, runs)
             best, why = pick_best(summaries)
-            study.update(best=best, why=why, confirm=None)
+            outcome.update(best=best, why=why, confirm=None)
             console.print(f"best candidate: [bold]{escape(best)}[/] ({why})")
             if confirm > 0:
-                # Fresh seeds, so the pick is not judged on the runs that picked it.
+                done = kept.confirm if kept.confirm_candidate == best else []
+                if done:
+                    outcome["confirm"] = {"candidate": best, **entry(done, speedrun_config(
+                        dev.type, seed=done[-1].seed, **{**recipe, **variants[best]}))}
+                # Fresh seeds, so the pick is not judged on the runs that picked it; the
+                # warm-up only where this process has not run the recipe (a resume).
                 _run_variant(f"confirm {best}", {**recipe, **variants[best]}, confirm,
-                             dev.type, data, target, False, first_seed=first_seed + 1000,
-                             on_run=lambda rs, cfg: record("confirm", best, rs, cfg))
+                             dev.type, data, target, warm and best not in warmed,
+                             first_seed=first_seed + CONFIRM_SEEDS,
+                             on_run=lambda rs, cfg: record("confirm", best, rs, cfg),
+                             kept=done, session=session)
     except (KeyboardInterrupt, TrainingInterrupted):
         if records:  # a finished run is in the file (it was rewritten after each)
             save(complete=False)
-            where = f": the finished runs are in {out}" if out is not None else ""
+            where = (f": the finished runs are in {out}; the same command resumes the "
+                     "study" if out is not None else "")
         else:  # nothing to keep: a file already at --out stays as it was
             where = ", before any run finished" + (
                 f"; {out} was not written" if out is not None else "")
@@ -211,36 +261,22 @@ def speedrun(
         if ablate:
             setting = {"model": full.model, "device": dev.type, "epochs": full.epochs,
                        "changes": recipe_changes(dev.type, full)}
-            plot_ablation(study["ablation"], out.with_suffix(".png"), setting)
+            plot_ablation(outcome["ablation"], out.with_suffix(".png"), setting)
             console.print(f"chart: {out.with_suffix('.png')}")
 
 
-def _say_an_unfinished_study_is_replaced(out: Path) -> None:
-    """A speedrun does not resume: run again after Ctrl-C, it starts at the first run and
-    its first finished run replaces the file that "the finished runs are in"."""
-    try:
-        body = json.loads(out.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return
-    if not isinstance(body, dict) or body.get("complete") is not False:
-        return
-    entries = [body, *(body.get("candidates") or {}).values(),
-               *(body.get("variants") or {}).values(), body.get("confirm") or {}]
-    done = sum(len(e.get("runs") or []) for e in entries if isinstance(e, dict))
-    warning(f"{out} holds an unfinished speedrun ({done} finished run(s)); this one does "
-            "not continue it: it starts at the first run and replaces the file once that "
-            "run finishes. Give another --out to keep it")
-
-
 def _run_variant(name: str | None, overrides: dict, runs: int, device_kind: str, data,
-                 target: float, warmup: bool = False, first_seed: int = 0, on_run=None):
+                 target: float, warmup: bool = False, first_seed: int = 0, on_run=None,
+                 kept=(), session: int = 0):
     """``runs`` seeded runs of the recipe with ``overrides``; prints each and a table.
-    ``on_run(results so far, config)`` is called after every run."""
+    ``on_run(results so far, config)`` is called after every run. ``kept``: the first
+    runs, from an interrupted study (not run again); the new ones are of ``session``."""
     from cnnlab.bench.speedrun import run_once, speedrun_config, summarize
     from cnnlab.notices import SetupWarning
 
     label = f"{name}: " if name else ""
-    if warmup:
+    results = list(kept)
+    if warmup and len(results) < runs:
         # Same shapes as the timed runs, so cuDNN's autotuning happens here, untimed.
         # One epoch, no warm-up: it only compiles and tunes the kernels for the shapes.
         cfg = speedrun_config(device_kind, seed=first_seed + 99_999,
@@ -254,27 +290,28 @@ def _run_variant(name: str | None, overrides: dict, runs: int, device_kind: str,
     recipe = speedrun_config(device_kind, seed=first_seed, **overrides)  # what races
     table = Table(title=f"{label}speedrun to {100 * target:.1f}% on {device_kind}: "
                         f"{recipe.model}, {counted(recipe.epochs, 'epoch')}")
-    for col in ("run", "seed", "time to target", "final acc", "best acc", "epochs", "total"):
+    for col in ("run", "seed", "time to target", "final acc", "best acc", "epochs", "total",
+                *(["session"] if kept else [])):  # which process ran it: a resumed study
         table.add_column(col, justify="right")
-    results = []
-    for i in range(runs):
+    cfg = recipe
+    for i, r in enumerate(kept):
+        table.add_row(*_row(i, r, with_session=True))
+    for i in range(len(results), runs):
         cfg = speedrun_config(device_kind, seed=first_seed + i, **overrides)
         running = f"{label}run {i + 1}/{runs}: {cfg.model}, {counted(cfg.epochs, 'epoch')}"
         with console.status(f"{running} ..."):
             r = run_once(cfg, data, target)
+        r.session = session
         results.append(r)
         if on_run is not None:
             on_run(results, cfg)
-        ttt = "not reached" if r.time_to_target_s is None else f"{r.time_to_target_s:.1f} s"
-        if r.diverged:
-            ttt = "diverged"
+        ttt = _time_to_target(r)
         # The time is the target's, not the run's (it read as the run's).
         reached = "diverged" if r.diverged else f"{100 * target:.1f}% " + (
             "not reached" if r.time_to_target_s is None else f"at {ttt}")
         console.print(f"{label}run {i + 1}: {reached}, final {100 * r.final_acc:.2f}% after "
                       f"{r.total_time_s:.1f} s")
-        table.add_row(str(i + 1), str(r.seed), ttt, f"{100 * r.final_acc:.2f}%",
-                      f"{100 * r.best_acc:.2f}%", str(r.epochs), f"{r.total_time_s:.1f} s")
+        table.add_row(*_row(i, r, with_session=bool(kept)))
     console.print(table)
     s = summarize(results, target)
     time_to_target = time_to_target_words(s)
@@ -284,6 +321,19 @@ def _run_variant(name: str | None, overrides: dict, runs: int, device_kind: str,
         f"final accuracy {_accuracy_words(s)}"
     )
     return results, cfg
+
+
+def _time_to_target(r) -> str:
+    if r.diverged:
+        return "diverged"
+    return "not reached" if r.time_to_target_s is None else f"{r.time_to_target_s:.1f} s"
+
+
+def _row(i: int, r, with_session: bool) -> list[str]:
+    """Run ``i``'s row of a recipe's table (``session``: the process that ran it)."""
+    return [str(i + 1), str(r.seed), _time_to_target(r), f"{100 * r.final_acc:.2f}%",
+            f"{100 * r.best_acc:.2f}%", str(r.epochs), f"{r.total_time_s:.1f} s",
+            *([str(r.session)] if with_session else [])]
 
 
 def _mean_std(mean: float, std: float, measured: int, digits: int = 2,
