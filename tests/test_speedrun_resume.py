@@ -200,3 +200,14 @@ def test_a_resumed_confirmation_has_its_warm_up_in_the_new_process(tmp_path, mon
     calls = _fake_runs(monkeypatch)
     assert _speedrun(out, *args).exit_code == 0
     assert calls == [(1, 100_999), (2, 1000)]
+
+
+def test_a_kept_diverged_run_reads_back_as_one():
+    import math
+
+    from cnnlab.bench.speedrun_study import _results
+
+    stored = [{"seed": 4, "time_to_target_s": None, "final_acc": None, "best_acc": None,
+               "total_time_s": 1.5, "epochs": 0, "diverged": True, "session": 2}]
+    (run,) = _results(stored, first_seed=4, most=1)
+    assert run.diverged and math.isnan(run.final_acc) and run.session == 2
