@@ -211,3 +211,32 @@ def test_a_kept_diverged_run_reads_back_as_one():
                "total_time_s": 1.5, "epochs": 0, "diverged": True, "session": 2}]
     (run,) = _results(stored, first_seed=4, most=1)
     assert run.diverged and math.isnan(run.final_acc) and run.session == 2
+
+
+def test_ctrl_c_in_a_runs_last_evaluation_stops_the_study_after_that_run(tmp_path,
+                                                                         monkeypatch):
+    # The training loop had stopped listening, and nothing looked at the signal after:
+    # the study went on to its last run and ended 0.
+    import cnnlab.data
+    from cnnlab.train.trainer import Trainer
+
+    monkeypatch.setattr(cnnlab.data, "load_dataset",
+                        lambda *a, **k: make_synthetic(num_train=128, num_test=32, seed=2))
+    evaluate = Trainer._evaluate
+
+    def ctrl_c_meanwhile(self):
+        self._stop_signal = "SIGINT"  # as the handler sets it
+        return evaluate(self)
+
+    monkeypatch.setattr(Trainer, "_evaluate", ctrl_c_meanwhile)
+    out = tmp_path / "s.json"
+    result = _speedrun(out, "--runs", "3", "--epochs", "1", "--set", "batch_size=64")
+    assert result.exit_code == 130, result.output
+    said = _said(result)
+    assert "run 1: 92.0% not reached" in said and "run 2" not in said, said
+    assert "the finished runs are in" in said, said
+    assert [r["seed"] for r in json.loads(out.read_text())["runs"]] == [0]  # it finished
+    result = _speedrun(tmp_path / "w.json", "--epochs", "1", "--set", "batch_size=64",
+                       "--warmup")  # ... and in the warm-up's: no run, no traceback
+    assert result.exit_code == 130 and "before any run finished" in _said(result), (
+        result.output)

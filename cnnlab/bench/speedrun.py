@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from cnnlab.formatting import counted
 from cnnlab.train.config import TrainConfig
+from cnnlab.train.outcome import TrainingInterrupted
 from cnnlab.train.presets import preset_values
 
 RECIPES = {
@@ -132,6 +133,17 @@ class SpeedrunResult:
     session: int = 0  # the process that ran it, of a resumed study's (speedrun_study.py)
 
 
+class StoppedAfterRun(TrainingInterrupted):
+    """Ctrl-C or SIGTERM came once the run's training loop had stopped listening (its
+    last evaluation): the run finished (``result``, a result like any other), and the
+    study stops after it (after a warm-up run, too)."""
+
+    def __init__(self, result: SpeedrunResult, signal_name: str):
+        super().__init__(f"stopped by {signal_name} after the run with seed {result.seed}",
+                         signal_name=signal_name)
+        self.result = result
+
+
 def speedrun_config(device_kind: str, seed: int, **overrides) -> TrainConfig:
     # a deep copy: the config must not share the recipe's model_overrides dict
     recipe = copy.deepcopy(RECIPES["cuda" if device_kind == "cuda" else "cpu"])
@@ -169,7 +181,7 @@ def run_once(cfg: TrainConfig, data, target: float) -> SpeedrunResult:
     # work after the last epoch (the result, teardown) is never charged to it.
     setup = trainer.loop_started - start
     reached = next((r for r in result.history if r["test_acc"] >= target), None)
-    return SpeedrunResult(
+    run = SpeedrunResult(
         seed=cfg.seed,
         time_to_target_s=None if reached is None else setup + reached["wall_s"],
         final_acc=result.final["test_acc"],
@@ -177,6 +189,9 @@ def run_once(cfg: TrainConfig, data, target: float) -> SpeedrunResult:
         total_time_s=total,
         epochs=result.final["epoch"],
     )
+    if trainer.stop_signal:  # no run folder, so no report's writing acts on it
+        raise StoppedAfterRun(run, trainer.stop_signal)
+    return run
 
 
 def summarize(results: list[SpeedrunResult], target: float) -> dict:

@@ -271,8 +271,9 @@ def _run_variant(name: str | None, overrides: dict, runs: int, device_kind: str,
     """``runs`` seeded runs of the recipe with ``overrides``; prints each and a table.
     ``on_run(results so far, config)`` is called after every run. ``kept``: the first
     runs, from an interrupted study (not run again); the new ones are of ``session``."""
-    from cnnlab.bench.speedrun import run_once, speedrun_config, summarize
+    from cnnlab.bench.speedrun import StoppedAfterRun, run_once, speedrun_config, summarize
     from cnnlab.notices import SetupWarning
+    from cnnlab.train import TrainingInterrupted
 
     label = f"{name}: " if name else ""
     results = list(kept)
@@ -299,8 +300,12 @@ def _run_variant(name: str | None, overrides: dict, runs: int, device_kind: str,
     for i in range(len(results), runs):
         cfg = speedrun_config(device_kind, seed=first_seed + i, **overrides)
         running = f"{label}run {i + 1}/{runs}: {cfg.model}, {counted(cfg.epochs, 'epoch')}"
+        stop = None
         with console.status(f"{running} ..."):
-            r = run_once(cfg, data, target)
+            try:
+                r = run_once(cfg, data, target)
+            except StoppedAfterRun as exc:  # a finished run: kept, then the study stops
+                r, stop = exc.result, exc
         r.session = session
         results.append(r)
         if on_run is not None:
@@ -312,6 +317,8 @@ def _run_variant(name: str | None, overrides: dict, runs: int, device_kind: str,
         console.print(f"{label}run {i + 1}: {reached}, final {100 * r.final_acc:.2f}% after "
                       f"{r.total_time_s:.1f} s")
         table.add_row(*_row(i, r, with_session=bool(kept)))
+        if stop is not None:
+            raise TrainingInterrupted(str(stop), signal_name=stop.signal_name)
     console.print(table)
     s = summarize(results, target)
     time_to_target = time_to_target_words(s)
