@@ -51,7 +51,7 @@ def test_the_setup_says_what_the_sweep_trained_on_and_where(two_sweeps, tmp_path
                   "| error measured on | the first 2,000 of the test split",
                   "| learning rate | 0.05, cosine schedule |", "| batch size | 128 |",
                   "| optimiser | sgd, momentum 0.9, weight decay 5e-05 |",
-                  "| epochs | 1 |", "sampling seed 0", "| created | 2026-12-05T08:22:22 |",
+                  "| epochs | 1 |", "sampling seed 0", "| created | 2026-12-05 08:22 |",
                   "lab-pc, Linux-6.18-x86_64, 2 CPUs",
                   "cnnlab 0.1.0, torch 2.14.1, torchvision 0.29.1, numpy 2.4.6, Python 3.11.7",
                   "--train-subset 10000", "1 worker process", "Not recorded in a sweep:"):

@@ -75,7 +75,8 @@ def sweep_setup(spec: dict, created: dict, planned: int, counts: dict,
         out["other training settings"] = ", ".join(f"{k}={v}" for k, v in other.items())
     out["device"] = (str(train["device"]) if train.get("device") else
                      "not recorded (the default: a GPU where there is one, else the CPU)")
-    out["created"] = created.get("date") or "not recorded"
+    # As "trained" writes its dates (the record's ISO form read 2026-12-06T02:50:18)
+    out["created"] = str(created.get("date") or "not recorded").replace("T", " ")[:16]
     out["command"] = created.get("command") or "not recorded"
     machine = [created.get(k) for k in ("hostname", "platform") if created.get(k)]
     if created.get("cpu_count"):
