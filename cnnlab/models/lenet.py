@@ -32,6 +32,7 @@ from torch import nn
 
 from cnnlab.models._base import FlattenClassifierNet, linear_head, probe_output_shape, xavier_init
 from cnnlab.models._registry import BookRecipe, register_model
+from cnnlab.ops.fast_pool import MaxPool2x2
 from cnnlab.ops.norm import BatchNorm
 
 # A norm layer factory takes (num_features, num_dims): num_dims is 4 after a conv
@@ -133,7 +134,8 @@ LENET_CFGS = {
     # versions (32-64 channels) gained ~1 point after one epoch at 5x the CPU time.
     "lenet_modern": LeNetCfg(
         act_layer=partial(nn.ReLU, inplace=True),
-        pool_layer=partial(nn.MaxPool2d, kernel_size=2, stride=2),
+        # nn.MaxPool2d(2, 2) with exactly its results, faster on a CPU (cnnlab.ops.fast_pool)
+        pool_layer=MaxPool2x2,
         norm_layer=torch_batch_norm,
         init="default",
     ),

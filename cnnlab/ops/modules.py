@@ -32,6 +32,7 @@ from torch.nn.modules.pooling import (
 
 from cnnlab.notices import SetupWarning, warn_user
 from cnnlab.ops.conv import IntPair, Padding, as_pair, conv2d, is_whole, resolve_padding
+from cnnlab.ops.fast_pool import MaxPool2x2
 from cnnlab.ops.fft import fft_conv2d
 from cnnlab.ops.norm import BatchNorm
 from cnnlab.ops.pool import adaptive_avg_pool2d, check_pool_args, pool2d
@@ -196,7 +197,7 @@ class AdaptiveAvgPool2d(nn.Module):
 
 
 def _pool_from_torch(pool: nn.Module) -> nn.Module | None:
-    if type(pool) is nn.MaxPool2d and not pool.return_indices:
+    if type(pool) in (nn.MaxPool2d, MaxPool2x2) and not pool.return_indices:
         return MaxPool2d(pool.kernel_size, pool.stride, pool.padding, pool.dilation,
                          pool.ceil_mode)
     if type(pool) is nn.AvgPool2d and pool.divisor_override is None:
