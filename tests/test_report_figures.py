@@ -26,6 +26,22 @@ def drawn(monkeypatch):
     return figures
 
 
+@pytest.fixture
+def curves_drawn(monkeypatch):
+    """What a run hands its curves figure: the history as drawn, the notes, the lr plan."""
+    from cnnlab.train import run_outputs
+
+    seen = {}
+    real = run_outputs.plot_curves
+
+    def spy(history, out, objective="", **kw):
+        seen.update(kw, history=history)
+        return real(history, out, objective, **kw)
+
+    monkeypatch.setattr(run_outputs, "plot_curves", spy)
+    return seen
+
+
 def rows(test_acc, train_loss=None, lr=0.1):
     out = []
     for i, acc in enumerate(test_acc):
@@ -76,17 +92,8 @@ def test_the_learning_rate_has_its_panel_and_the_plan_meets_the_logged_values(
 
 @pytest.mark.filterwarnings("ignore:ema_decay .* is never reached")  # a tiny run, on purpose
 def test_a_run_draws_its_curves_labelled_and_with_the_schedule_it_logged(tmp_path, drawn,
-                                                                         monkeypatch):
-    from cnnlab.train import run_outputs
-
-    seen = {}
-    real = run_outputs.plot_curves
-
-    def spy(history, out, objective="", **kw):
-        seen.update(kw, history=history)
-        return real(history, out, objective, **kw)
-
-    monkeypatch.setattr(run_outputs, "plot_curves", spy)
+                                                                         curves_drawn):
+    seen = curves_drawn
     cfg = TrainConfig(model="lenet_modern", data="synthetic", epochs=2, batch_size=32,
                       device="cpu", quiet=True, out_dir=str(tmp_path), run_name="r",
                       schedule="onecycle", warmup_epochs=0.5, ema_decay=0.9, flip=True)
@@ -195,17 +202,8 @@ def test_a_single_epoch_is_labelled_1_not_0_945_0_960(tmp_path, drawn):
 
 @pytest.mark.filterwarnings("ignore:ema_decay .* is never reached")
 def test_an_epoch_cut_by_max_time_is_drawn_where_it_stopped_beside_its_schedule(
-        tmp_path, drawn, monkeypatch):
-    from cnnlab.train import run_outputs
-
-    seen = {}
-    real = run_outputs.plot_curves
-
-    def spy(history, out, objective="", **kw):
-        seen.update(kw, history=history)
-        return real(history, out, objective, **kw)
-
-    monkeypatch.setattr(run_outputs, "plot_curves", spy)
+        tmp_path, drawn, curves_drawn):
+    seen = curves_drawn
     cfg = TrainConfig(model="lenet_modern", data="synthetic", epochs=3, batch_size=32,
                       device="cpu", quiet=True, out_dir=str(tmp_path), run_name="cut",
                       schedule="onecycle", max_time=1e-9)

@@ -6,6 +6,7 @@ import math
 
 import pytest
 import torch
+from throughput_helpers import throughput_row as _row
 
 from cnnlab.bench import throughput as tp
 
@@ -303,17 +304,6 @@ def test_peak_memory_off_cuda_is_empty_in_the_table_csv_and_json_alike(tmp_path)
     assert result.exit_code == 0, result.output
     [row] = json.loads((tmp_path / "tp.json").read_text())["rows"]
     assert row["peak_memory_mib"] is None
-
-
-def _row(**kw):
-    row = dict(model="lenet_bn", input_size="1x28x28", batch_size=64,
-               train_samples_per_s=9501.146, train_step_ms=6.736, train_step_ms_min=6.1,
-               train_step_ms_max=7.93, infer_samples_per_s=41002.16, infer_step_ms=1.561,
-               infer_step_ms_min=1.5, infer_step_ms_max=1.7, timed_steps=5,
-               peak_memory_mib=None, train_tflops=0.018244, amp="off", channels_last=False,
-               compile=False, device="cpu", pad_stem=0, optimizer="sgd", model_overrides="",
-               note="", profile="", baseline=False)
-    return {**row, **kw}
 
 
 def _table_text(rows, dev="cpu"):

@@ -6,19 +6,16 @@ import re
 
 import pytest
 from rich.console import Console
+from throughput_helpers import throughput_row
 
 from cnnlab.cli.throughput import _compare, throughput_table
 
 
 def _row(**kw):
-    row = dict(model="resnet18_d2l", input_size="1x96x96", batch_size=64,
-               train_samples_per_s=12_345.6, train_step_ms=5.18, train_step_ms_min=5.0,
-               train_step_ms_max=5.5, infer_samples_per_s=41_002.16, infer_step_ms=1.56,
-               infer_step_ms_min=1.5, infer_step_ms_max=1.7, timed_steps=5,
-               peak_memory_mib=None, train_tflops=0.0235, amp="off", channels_last=False,
-               compile=False, device="cpu", pad_stem=0, optimizer="sgd", model_overrides="",
-               note="", profile="", baseline=False)
-    return {**row, **kw}
+    return throughput_row(**{"model": "resnet18_d2l", "input_size": "1x96x96",
+                             "train_samples_per_s": 12_345.6, "train_step_ms": 5.18,
+                             "train_step_ms_min": 5.0, "train_step_ms_max": 5.5,
+                             "infer_step_ms": 1.56, "train_tflops": 0.0235, **kw})
 
 
 def _table(rows, width):
