@@ -358,3 +358,18 @@ def test_eval_of_a_run_its_budget_stopped_mid_epoch_says_so(timed_out_run, monke
                                  "last"])
     assert result.exit_code == 0, result.output
     assert "checkpoint last, at step 1 of epoch 1 of 3)" in " ".join(result.output.split())
+
+
+def test_tensorboard_drops_the_rows_a_resume_replaces(timed_out_run):
+    # The budget stopped the run inside epoch 1, which was evaluated and logged as it
+    # stood; the resume trains that epoch again and replaces its metrics.csv row.
+    # TensorBoard showed both epoch-1 points (two values at step 1, a zigzag), the
+    # stale one first.
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    resume(timed_out_run, max_time=0)
+    events = EventAccumulator(str(timed_out_run))
+    events.Reload()
+    shown = [(e.step, e.value) for e in events.Scalars("test/acc")]
+    rows = MetricsLog.read(timed_out_run / "metrics.csv")
+    assert shown == [(r["epoch"], pytest.approx(r["test_acc"])) for r in rows]

@@ -232,9 +232,9 @@ class RunLogWarning(CnnlabWarning):
 
 
 class MetricsLog:
-    """Appends one row per epoch to metrics.csv and mirrors it to TensorBoard."""
+    """Appends one row per epoch to metrics.csv and TensorBoard (from ``purge_step`` on)."""
 
-    def __init__(self, run_dir: Path, tensorboard: bool = True):
+    def __init__(self, run_dir: Path, tensorboard: bool = True, purge_step: int | None = None):
         self.path = Path(run_dir) / "metrics.csv"
         for path in (self.path, self.path.with_name("class_metrics.jsonl")):
             _drop_torn_tail(path)
@@ -246,7 +246,7 @@ class MetricsLog:
             try:
                 from torch.utils.tensorboard import SummaryWriter
 
-                self.writer = SummaryWriter(log_dir=str(run_dir))
+                self.writer = SummaryWriter(log_dir=str(run_dir), purge_step=purge_step)
             except ImportError:  # tensorboard is a dependency, but stay usable without
                 self.writer = None
 

@@ -193,7 +193,10 @@ class Trainer(Resumable):
         previous = self._install_signal_handlers()
         log = stopped = result = None
         try:
-            log = MetricsLog(self.run_dir, tensorboard=True) if self.writes else None
+            # A resume replaces the rows past its checkpoint (a budget stop's partial
+            # epoch, a row a kill left): TensorBoard drops their events too.
+            purge = self.epoch + 1 if self.resumed_from is not None else None
+            log = MetricsLog(self.run_dir, purge_step=purge) if self.writes else None
             if log is not None and self.epoch < len(log.rows):
                 log.truncate_after(self.epoch)
             history = list(log.rows) if log is not None else []
