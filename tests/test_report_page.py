@@ -261,3 +261,21 @@ def test_the_best_epoch_is_the_one_the_best_checkpoint_records_not_a_tie(tmp_pat
     assert best_epoch(history, 0.7, tmp_path) == 3  # e.g. epoch 2's best row was replaced
     record.write_text(json.dumps({"epoch": 3, "step_in_epoch": 40}))  # mid-epoch, row gone
     assert best_epoch(history, 0.7, tmp_path) is None
+
+
+def test_a_mid_epoch_best_is_not_named_by_the_row_a_resume_trained_again(tmp_path):
+    # A budget stop evaluated epoch 3 at step 4 and saved that as the best; the resume
+    # trained epoch 3 in full, whose row tied. Its weights are not the best checkpoint's.
+    from cnnlab.train.report_evaluation import best_epoch
+
+    history = [{"epoch": 1, "test_acc": 0.5}, {"epoch": 2, "test_acc": 0.7},
+               {"epoch": 3, "test_acc": 1.0}, {"epoch": 4, "test_acc": 1.0}]
+    (tmp_path / "checkpoints").mkdir()
+    for which, epoch, step in (("best", 2, 4), ("last", 4, 0)):
+        (tmp_path / "checkpoints" / f"{which}.json").write_text(
+            json.dumps({"epoch": epoch, "step_in_epoch": step}))
+    assert best_epoch(history, 1.0, tmp_path) is None
+    # Not resumed: the history's epoch-3 row is that partial evaluation's.
+    (tmp_path / "checkpoints" / "last.json").write_text(
+        json.dumps({"epoch": 2, "step_in_epoch": 4}))
+    assert best_epoch(history[:3], 1.0, tmp_path) == 3
