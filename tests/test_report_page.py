@@ -244,8 +244,8 @@ def test_a_best_checkpoint_of_no_recorded_epoch_is_named_without_an_epoch(tmp_pa
     words = text(write_report(tmp_path, summary).read_text())
     assert "after epoch 3 of 3, EMA weights (decay 0.999), the last epoch" in words
     assert ("These are the last evaluation's results (epoch 3, 85.0%). The best checkpoint "
-            "(95.0%) is what cnnlab eval and cnnlab predict use; no epoch in the run's "
-            "history (metrics.csv) has its accuracy") in words.replace("&#x27;", "'")
+            "(95.0%) is what cnnlab eval and cnnlab predict use; no row of the run's "
+            "history (metrics.csv) is its evaluation") in words.replace("&#x27;", "'")
     assert "lacks" not in words and "95.0% at epoch" not in words
 
 

@@ -208,14 +208,14 @@ def _checkpoint_note(summary: dict, shown: ShownEvaluation) -> str:
                 f"{_pct(last_acc, decimals)}): class_metrics.jsonl lacks the best epoch's. "
                 f"The best checkpoint (epoch {best_epoch}, {_pct(best, decimals)}) is what "
                 "cnnlab eval and cnnlab predict use.")
-    # No row of the history has the best accuracy (a resume trains a time-boxed epoch
-    # again and replaces the row of its mid-epoch evaluation, which may have been the
-    # best): the best checkpoint's epoch is not known here, and no epoch is named for it.
+    # No row of the history is the best checkpoint's evaluation (a resume trains a
+    # time-boxed epoch again and replaces the row of its mid-epoch evaluation, which may
+    # have been the best, and a later row may tie it): no epoch is named for it.
     return (f"These are the last evaluation's results (epoch {last_epoch}, "
             f"{_pct(last_acc, decimals)}). The best checkpoint ({_pct(best, decimals)}) "
-            "is what cnnlab eval and cnnlab predict use; no epoch in the run's history "
-            "(metrics.csv) has its accuracy, so which evaluation it was, and its results "
-            "class by class, are not known here.")
+            "is what cnnlab eval and cnnlab predict use; no row of the run's history "
+            "(metrics.csv) is its evaluation (a time budget's, mid-epoch, whose epoch a "
+            "resume trained again), so its results class by class are not known here.")
 
 
 def _per_class_rows(shown: ShownEvaluation) -> list[list]:
