@@ -373,3 +373,27 @@ def test_tensorboard_drops_the_rows_a_resume_replaces(timed_out_run):
     shown = [(e.step, e.value) for e in events.Scalars("test/acc")]
     rows = MetricsLog.read(timed_out_run / "metrics.csv")
     assert shown == [(r["epoch"], pytest.approx(r["test_acc"])) for r in rows]
+
+
+def test_a_budget_cut_resumed_ends_with_the_uninterrupted_runs_best_checkpoint(
+        tmp_path, monkeypatch):
+    # Every evaluation scores 50%. Cut after epoch 1's first step, the budget's evaluation
+    # became the best; epoch 1's full evaluation only tied it, so best.safetensors kept the
+    # mid-epoch weights, which a run never stopped never had (nor its "best").
+    import dataclasses
+
+    evaluate = Trainer._evaluate
+    monkeypatch.setattr(Trainer, "_evaluate",
+                        lambda self: dataclasses.replace(evaluate(self), acc=0.5))
+    straight = small_run(tmp_path, monkeypatch, epochs=2, run_name="straight")
+    small_run(tmp_path, monkeypatch, epochs=2, run_name="cut", max_time=1e-6)
+    kept = tmp_path / "cut" / "checkpoints" / "best-before-cut.safetensors"
+    assert not kept.exists()  # nothing was best before the cut: the resume removes it
+    resumed = resume(tmp_path / "cut", max_time=0)
+    assert resumed.best_test_acc == straight.best_test_acc == 0.5
+    a, state_a = ckpt.load_checkpoint(tmp_path / "straight" / "checkpoints" / "best.safetensors")
+    b, state_b = ckpt.load_checkpoint(tmp_path / "cut" / "checkpoints" / "best.safetensors")
+    assert (state_b["epoch"], state_b["step_in_epoch"]) == (state_a["epoch"], 0) == (1, 0)
+    for key, value in a["model"].items():
+        assert torch.equal(value, b["model"][key]), key
+    assert not list((tmp_path / "cut" / "checkpoints").glob("best-before-cut*"))

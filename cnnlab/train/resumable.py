@@ -9,10 +9,12 @@ the weights that were evaluated (the EMA when on). The file format is
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import torch
 
+from cnnlab.atomic import atomic_write_bytes
 from cnnlab.models.interop import load_state_dict_checked
 from cnnlab.train import checkpoint as ckpt
 from cnnlab.train.distributed import (
@@ -22,6 +24,8 @@ from cnnlab.train.distributed import (
     restore_rank_rng_state,
 )
 from cnnlab.train.outcome import TrainingInterrupted, TrainResult
+
+BEFORE_CUT = "best-before-cut"  # the best checkpoint's copy (Resumable.best_before_cut)
 
 
 class Resumable:
@@ -34,6 +38,11 @@ class Resumable:
     # failed first had already raised the plan: the same `resume --epochs N` added 2N.
     after_first_checkpoint = None
     resumed_from: Path | None = None  # the checkpoint load_resume_state restored
+    # The best accuracy before a time budget's mid-epoch evaluation replaced the best
+    # checkpoint; None where none did. That evaluation ends a run stopped there, but a run
+    # never stopped never made it: a resume that trains the epoch again puts the earlier
+    # best back (kept as checkpoints/best-before-cut.*), as the uninterrupted run has it.
+    best_before_cut: float | None = None
 
     def _first_checkpoint_written(self) -> None:
         if self.after_first_checkpoint is not None:
@@ -47,6 +56,7 @@ class Resumable:
             "step_in_epoch": self.step_in_epoch,
             "partial": self.partial,
             "best_test_acc": self.best_test_acc,
+            "best_before_cut": self.best_before_cut,
             "train_time": self.train_time,
             "wall_time": self.wall_time,
             "scheduler": self.scheduler.state_dict(),
@@ -83,6 +93,42 @@ class Resumable:
                 other_ranks_rng=self.other_ranks_rng,
             )
             self._first_checkpoint_written()
+            if self.best_before_cut is None:  # no resume will want them back
+                for _, kept in self._best_files():
+                    kept.unlink(missing_ok=True)
+
+    def _best_files(self) -> list[tuple[Path, Path]]:
+        """(best file, its copy from before a budget's mid-epoch evaluation), per suffix."""
+        folder = self.run_dir / "checkpoints"
+        return [(folder / f"best{suffix}", folder / f"{BEFORE_CUT}{suffix}")
+                for suffix in (".safetensors", ".json")]
+
+    def _keep_best_before_cut(self) -> None:
+        """A time budget's mid-epoch evaluation is about to replace the best checkpoint:
+        the best as it stands is kept (a copy; none where there was none)."""
+        self.best_before_cut = self.best_test_acc
+        if self.writes:
+            for best, kept in self._best_files():
+                if best.exists():
+                    atomic_write_bytes(kept, lambda tmp, best=best: shutil.copyfile(best, tmp))
+                else:
+                    kept.unlink(missing_ok=True)
+
+    def _put_back_best_before_cut(self) -> None:
+        """A resume about to train a budget-cut epoch again: the best checkpoint and
+        accuracy as they stood before the cut's evaluation. Copied, not moved, so a kill
+        halfway leaves a resume that does it again; the copies go once a later ``last``
+        checkpoint no longer needs them (:meth:`_save`)."""
+        if self.best_before_cut is None:
+            return
+        self.best_test_acc = self.best_before_cut
+        if self.writes:
+            for best, kept in self._best_files():
+                if kept.exists():
+                    atomic_write_bytes(best, lambda tmp, kept=kept: shutil.copyfile(kept, tmp))
+                else:
+                    best.unlink(missing_ok=True)
+        self.best_before_cut = None
 
     def _save_interrupted(self, loss_sum, correct, seen, elapsed: float) -> None:
         """Save the ``last`` checkpoint mid-epoch, then raise TrainingInterrupted."""
@@ -138,6 +184,9 @@ class Resumable:
         self.step_in_epoch = state["step_in_epoch"]
         self.partial = state["partial"]
         self.best_test_acc = state["best_test_acc"]
+        before_cut = state.get("best_before_cut")
+        self.best_before_cut = float(before_cut) if isinstance(
+            before_cut, (int, float)) and not isinstance(before_cut, bool) else None
         self.train_time = state["train_time"]
         self.wall_time = state.get("wall_time", self.train_time)
         self.commands = [*state.get("commands", []), *self.commands]

@@ -196,6 +196,7 @@ class Trainer(Resumable):
             # A resume replaces the rows past its checkpoint (a budget stop's partial
             # epoch, a row a kill left): TensorBoard drops their events too.
             purge = self.epoch + 1 if self.resumed_from is not None else None
+            self._put_back_best_before_cut()  # the cut epoch is trained again
             log = MetricsLog(self.run_dir, purge_step=purge) if self.writes else None
             if log is not None and self.epoch < len(log.rows):
                 log.truncate_after(self.epoch)
@@ -313,7 +314,8 @@ class Trainer(Resumable):
             "wall_s": self.wall_time,
             "peak_memory_mb": peak_memory_mb(device),
         }
-        if stopped == "max_time" and self.step_in_epoch < self.steps_per_epoch:
+        cut = stopped == "max_time" and self.step_in_epoch < self.steps_per_epoch
+        if cut:
             # Out of time mid-epoch: the row reports the run as it stands, but the
             # checkpoint keeps the epoch open, so a resume with a larger budget trains
             # the rest of it (and replaces this row) instead of skipping it.
@@ -323,6 +325,8 @@ class Trainer(Resumable):
         else:
             self.epoch, self.step_in_epoch = epoch, 0
         improved = ev is not None and ev.acc > self.best_test_acc
+        if improved and cut:  # an evaluation a run never stopped would not have made
+            self._keep_best_before_cut()
         if improved:
             self.best_test_acc = ev.acc
         # The row first, then the checkpoint: killed in between, the resume drops a row
