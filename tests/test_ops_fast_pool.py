@@ -84,3 +84,21 @@ def test_convert_to_scratch_swaps_it():
 
     model = convert_to_scratch(nn.Sequential(MaxPool2x2()), strict=True)
     assert type(model[0]) is MaxPool2d
+
+
+def test_an_inplace_relu_after_it_a_second_derivative_and_torch_func_work_as_with_torchs():
+    # It saved its own output: an in-place ReLU after it broke the backward ("modified by
+    # an inplace operation"), and its gradient could not be differentiated again.
+    x = _tied((2, 3, 6, 6), seed=2) - 0.5
+    for pool in (MaxPool2x2(), nn.MaxPool2d(2, 2)):
+        xi = x.clone().requires_grad_()
+        nn.ReLU(inplace=True)(pool(xi)).sum().backward()
+    ours, theirs = x.clone().requires_grad_(), x.clone().requires_grad_()
+    grads = []
+    for xi, pool in ((ours, MaxPool2x2()), (theirs, nn.MaxPool2d(2, 2))):
+        (g,) = torch.autograd.grad((pool(xi) ** 2).sum(), xi, create_graph=True)
+        (gg,) = torch.autograd.grad(g.sum(), xi)
+        grads.append((g, gg))
+    assert torch.equal(grads[0][0], grads[1][0]) and torch.equal(grads[0][1], grads[1][1])
+    func_grad = torch.func.grad(lambda t: MaxPool2x2()(t).sum())(x)
+    assert torch.equal(func_grad, torch.func.grad(lambda t: F.max_pool2d(t, 2, 2).sum())(x))

@@ -6,10 +6,11 @@ training step on this project's 2-core machine, 5.3 ms of a 256-image batch's fi
 pool against 0.7 ms for the maxima below, and this path cut the speedrun recipe's
 flip-TTA evaluation by a third and one epoch with it by 7-9%, same weights. Here the
 forward is three elementwise maxima of strided views of the input, and the backward
-finds each window's first maximum in row-major order again, from the saved input and
-output, as PyTorch's kernel picks it (a tie sends the whole gradient to the first
-entry, not split as ``amax`` would). Values and gradients are bitwise PyTorch's, so a
-run trains exactly as with ``nn.MaxPool2d``.
+routes each window's gradient to its first maximum in row-major order (found once the
+forward is done, kept as four masks), as PyTorch's kernel picks it (a tie sends the
+whole gradient to the first entry, not split as ``amax`` would). Values and gradients
+are bitwise PyTorch's (for finite inputs: see the note on NaN below), so a run trains
+exactly as with ``nn.MaxPool2d``.
 
 Used only where that holds and pays: a CPU tensor, contiguous, even height and width,
 outside tracing, scripting, compiling and export. Anything else (a GPU, channels_last,
@@ -36,27 +37,42 @@ def _window_max(x: torch.Tensor) -> torch.Tensor:
 
 
 class _MaxPool2x2(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
-        y = _window_max(x)
-        ctx.save_for_backward(x, y)
-        return y
+    """Keeps, for the backward, which tap of each window is its first maximum (four
+    boolean masks: half the memory of PyTorch's int64 indices), not the output, which an
+    in-place ReLU after the pool may change; the gradient is differentiable again where
+    asked (a second derivative), and torch.func can transform it (setup_context)."""
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
-        x, y = ctx.saved_tensors
-        grad_in = torch.empty_like(x)
-        taken = None  # windows whose gradient an earlier tap already took
-        for tap, out in zip(_taps(x), _taps(grad_in), strict=True):
-            hit = tap == y
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        return _window_max(x)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output) -> None:
+        taken, hits = None, []
+        for tap in _taps(inputs[0]):  # row-major: the first maximum takes the gradient
+            hit = tap == output
             if taken is None:
                 taken = hit
             else:
                 hit = hit & ~taken
                 taken = taken | hit
-            torch.mul(grad, hit, out=out)
+            hits.append(hit)
         # A window holding a NaN: PyTorch's kernel routes its gradient to the NaN, here
         # it is dropped (NaN equals nothing). Training stops on a NaN loss either way.
+        ctx.save_for_backward(*hits)
+        ctx.input_shape = inputs[0].shape
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        hits = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph: differentiable operations only
+            n, c, h, w = ctx.input_shape
+            parts = [grad * hit for hit in hits]
+            rows = [torch.stack(parts[:2], dim=-1), torch.stack(parts[2:], dim=-1)]
+            return torch.stack(rows, dim=3).reshape(n, c, h, w)  # (n, c, h/2, 2, w/2, 2)
+        grad_in = grad.new_empty(ctx.input_shape)  # each pixel is one window's tap
+        for hit, out in zip(hits, _taps(grad_in), strict=True):
+            torch.mul(grad, hit, out=out)
         return grad_in
 
 
