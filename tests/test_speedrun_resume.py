@@ -240,3 +240,30 @@ def test_ctrl_c_in_a_runs_last_evaluation_stops_the_study_after_that_run(tmp_pat
                        "--warmup")  # ... and in the warm-up's: no run, no traceback
     assert result.exit_code == 130 and "before any run finished" in _said(result), (
         result.output)
+
+
+def test_an_unfinished_study_from_another_machine_is_refused(tmp_path, monkeypatch):
+    # Runs of an H100 and an H200 (or a CPU before and after an upgrade) were averaged.
+    out = tmp_path / "s.json"
+    _fake_runs(monkeypatch, stop_at=3)
+    _speedrun(out, "--runs", "4")
+    body = json.loads(out.read_text())
+    body["sessions"][-1]["cpu_model"] = "Other CPU 9000"
+    out.write_text(json.dumps(body))
+    calls = _fake_runs(monkeypatch)
+    result = _speedrun(out, "--runs", "4")
+    said = _said(result)
+    assert result.exit_code == 2 and calls == [], said
+    assert "run on another machine or software (cpu_model Other CPU 9000 there, " in said
+    assert "Resume it where it ran, or give another --out" in said
+
+
+def test_a_resume_stopped_before_its_first_run_adds_no_session(tmp_path, monkeypatch):
+    # It rewrote the file with an empty session, and its environment as the file's.
+    out = tmp_path / "s.json"
+    _fake_runs(monkeypatch, stop_at=3)
+    _speedrun(out, "--runs", "4")
+    before = out.read_text()
+    _fake_runs(monkeypatch, stop_at=1)
+    assert _speedrun(out, "--runs", "4").exit_code == 130
+    assert out.read_text() == before

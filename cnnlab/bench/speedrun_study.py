@@ -79,17 +79,33 @@ def finished_runs(body: dict) -> int:
     return sum(len(e.get("runs") or []) for e in entries if isinstance(e, dict))
 
 
-def keep_unfinished(body: dict, out: Path, settings: dict,
-                    configs: dict[str, dict]) -> KeptStudy:
+# What must match for runs' times to be averaged together: the same card or CPU, the
+# threads, the software. (Not the hostname: a lent GPU machine gets a new one each time.)
+MACHINE_KEYS = ("gpu", "cpu_model", "cpu_count", "torch_threads", "torch", "cnnlab")
+
+
+def keep_unfinished(body: dict, out: Path, settings: dict, configs: dict[str, dict],
+                    environment: dict) -> KeptStudy:
     """The finished runs of the unfinished study ``body`` (at ``out``), to be kept; a
     ConfigError naming what differs where this command (``settings``, and the config
-    of each recipe it would run: ``configs``, by name) asks for another study."""
+    of each recipe it would run: ``configs``, by name) asks for another study, or runs
+    on another machine (``environment``, against the last session's): an H100's times
+    averaged with an H200's, or a CPU's before and after an upgrade, mean nothing."""
     fresh = f"give another --out, or delete {out} to start again"
     stored = body.get("study")
     if not isinstance(stored, dict):
         raise ConfigError(f"{out} holds an unfinished speedrun ({finished_runs(body)} "
                           "finished run(s)) that does not say which settings made it "
                           f"(an older cnnlab wrote it), so it cannot be resumed: {fresh}")
+    sessions = body.get("sessions")
+    last = sessions[-1] if isinstance(sessions, list) and sessions else {}
+    elsewhere = [f"{key} {last.get(key)} there, {environment.get(key)} here"
+                 for key in MACHINE_KEYS if isinstance(last, dict)
+                 and last.get(key) != environment.get(key)]
+    if elsewhere:
+        raise ConfigError(f"{out} holds an unfinished speedrun run on another machine or "
+                          f"software ({'; '.join(elsewhere)}): its times and this one's "
+                          f"would not compare. Resume it where it ran, or {fresh}")
     differs = _differences(stored, settings)
     try:
         same_kind = stored.get("kind") == settings["kind"]

@@ -155,6 +155,7 @@ def speedrun(
                 for name, change in variants.items()}
         plan = {name: cfg for name, cfg in plan.items()
                 if not (ablate and variants[name] and cfg == full)}
+        environment = environment_info()  # this process's: a resume's must match
         settings = study_settings("candidates" if candidate else "ablation" if ablate
                                   else "runs", target, runs, first_seed, warm, confirm,
                                   list(plan))
@@ -165,7 +166,8 @@ def speedrun(
                           "its first run finishes (give another --out to keep it)")
         elif stored is not None:  # interrupted: resume it, if it is this study
             kept = keep_unfinished(stored, out, settings,
-                                   {n: comparable(c.to_dict()) for n, c in plan.items()})
+                                   {n: comparable(c.to_dict()) for n, c in plan.items()},
+                                   environment)
             total = len(plan) * runs + (confirm if candidate else 0)
             console.print(f"resuming: {kept.count} of {total} runs already in "
                           f"{escape(str(out))} (kept, not run again)")
@@ -176,9 +178,8 @@ def speedrun(
     except DataError as exc:
         fail(str(exc))  # the data is missing or damaged, as `cnnlab train` says it
     summaries, records, outcome = {}, {}, {}
-    environment = environment_info()
-    sessions = [*kept.sessions, environment]  # a run's "session" indexes these
-    session = len(kept.sessions)
+    session = len(kept.sessions)  # a run's "session" indexes the sessions
+    ran_here = False  # whether this process has finished a run: only then is it a session
 
     def save(complete: bool) -> None:
         """The JSON so far: rewritten after every run, so a cut-off study keeps its runs."""
@@ -191,9 +192,10 @@ def speedrun(
         else:
             body = records.get(FULL_RECIPE, {})
         # NaN (a mean over no runs) is written as null: bare NaN is not JSON.
-        # environment: this process's; sessions: every process's that ran runs here.
+        # environment: the last process's to run runs; sessions: every such process's.
+        sessions = [*kept.sessions, environment] if ran_here else kept.sessions
         atomic_write_text(out, json.dumps(json_safe({
-            **body, "complete": complete, "study": settings, "environment": environment,
+            **body, "complete": complete, "study": settings, "environment": sessions[-1],
             "sessions": sessions}), indent=1, allow_nan=False))
 
     def entry(results: list, cfg) -> dict:
@@ -201,6 +203,8 @@ def speedrun(
                 "config": cfg.to_dict()}
 
     def record(key: str, name: str, results: list, cfg) -> None:
+        nonlocal ran_here
+        ran_here = True
         if key == "confirm":
             outcome["confirm"] = {"candidate": name, **entry(results, cfg)}
         else:
@@ -247,7 +251,8 @@ def speedrun(
                              kept=done, session=session)
     except (KeyboardInterrupt, TrainingInterrupted):
         if records:  # a finished run is in the file (it was rewritten after each)
-            save(complete=False)
+            if ran_here:
+                save(complete=False)
             where = (f": the finished runs are in {out}; the same command resumes the "
                      "study" if out is not None else "")
         else:  # nothing to keep: a file already at --out stays as it was
