@@ -269,8 +269,10 @@ def _sidecar(path: Path) -> dict | None:
 
 
 def _source(run) -> dict:
-    """What an export was made from, as its sidecar records it."""
-    return {"run": str(run.run_dir), "checkpoint": str(run.checkpoint)}
+    """What an export was made from, as its sidecar records it: absolute paths, so the
+    same run exported from another folder is known as the same."""
+    return {"run": str(Path(run.run_dir).resolve()),
+            "checkpoint": str(Path(run.checkpoint).resolve())}
 
 
 def _kept(path: Path) -> str:

@@ -199,3 +199,14 @@ def test_replacing_another_runs_export_says_whose_it_was(run_dir, tmp_path):
     assert "it is replaced by this one" in words
     same = runner.invoke(app, ["export", str(run_dir), "--out", str(out)])
     assert same.exit_code == 0 and "warning" not in same.output  # its own export: quiet
+
+
+def test_the_same_run_exported_from_another_folder_is_not_called_another(run_dir, tmp_path,
+                                                                         monkeypatch):
+    # Exported as runs/lenet, then as lenet from inside runs/: "held the export of ...".
+    needs_onnx()
+    out = tmp_path / "model.onnx"
+    assert runner.invoke(app, ["export", str(run_dir), "--out", str(out)]).exit_code == 0
+    monkeypatch.chdir(run_dir.parent)
+    again = runner.invoke(app, ["export", run_dir.name, "--out", str(out)])
+    assert again.exit_code == 0 and "warning" not in again.output, again.output
