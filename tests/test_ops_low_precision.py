@@ -97,3 +97,12 @@ def test_a_scratch_network_trains_a_step_under_bfloat16_autocast():
         out = net(randn(2, 1, 8, 8))
     out.float().square().mean().backward()
     assert all(p.grad is not None and p.grad.dtype == torch.float32 for p in net.parameters())
+
+
+def test_float64_under_autocast_stays_float64_as_with_f_conv2d():
+    # Autocast casts float32 and half types only; ours cast float64 to bfloat16 too.
+    x, w = randn(1, 3, 8, 8).double(), randn(4, 3, 3, 3, seed=1).double()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y, expected = conv2d(x, w), F.conv2d(x, w)
+    assert y.dtype == expected.dtype == torch.float64
+    torch.testing.assert_close(y, expected)

@@ -294,7 +294,11 @@ def as_f_conv2d_computes(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tens
     """
     if x.is_floating_point() and autocast_on(x):
         dtype = torch.get_autocast_dtype(x.device.type)
-        return x.to(dtype), weight.to(dtype), None if bias is None else bias.to(dtype)
+        # As autocast casts: floating-point tensors, float64 left as it is.
+        x, weight, bias = (t.to(dtype) if t is not None and t.is_floating_point()
+                           and t.dtype != torch.float64 else t for t in (x, weight, bias))
+        if x.dtype == weight.dtype and (bias is None or bias.dtype == x.dtype):
+            return x, weight, bias
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and t.dtype != x.dtype:
             raise TypeError(f"conv2d input is {x.dtype} but {name} is {t.dtype}; convert "
