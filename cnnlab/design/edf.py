@@ -262,25 +262,19 @@ def compare_normalized(errors_a: Sequence[float], complexities_a: Sequence[float
     if ea.shape != ca.shape or eb.shape != cb.shape:
         raise ValueError("each space needs one complexity per error")
     edges = complexity_bin_edges(np.concatenate([ca, cb]), bins)
-    bin_a, bin_b = _bin_of(ca, edges), _bin_of(cb, edges)
-    shared = np.intersect1d(bin_a, bin_b)
-    keep_a, keep_b = np.isin(bin_a, shared), np.isin(bin_b, shared)
-    sizes = dict(shared_bins=int(shared.size), bins=len(edges) - 1,
-                 compared_a=int(keep_a.sum()), compared_b=int(keep_b.sum()),
-                 permutations=permutations)
-    if shared.size == 0:
+    (weights_a, weights_b), shared = shared_bins_weights([ca, cb], edges)
+    keep_a, keep_b = weights_a > 0, weights_b > 0
+    sizes = dict(shared_bins=shared, bins=len(edges) - 1, compared_a=int(keep_a.sum()),
+                 compared_b=int(keep_b.sum()), permutations=permutations)
+    if shared == 0:
         nan = float("nan")
         return NormalizedComparison(nan, nan, nan, nan, **sizes)
     values = np.concatenate([ea[keep_a], eb[keep_b]])
-    bin_of = np.concatenate([bin_a[keep_a], bin_b[keep_b]])
-    in_a = np.arange(values.size) < sizes["compared_a"]
-    per_bin_a = np.bincount(bin_of[in_a], minlength=len(edges))
-    per_bin_b = np.bincount(bin_of[~in_a], minlength=len(edges))
+    bin_of = np.concatenate([_bin_of(ca, edges)[keep_a], _bin_of(cb, edges)[keep_b]])
     # +1/(k m^A_j) for a model of A, -1/(k m^B_j) for one of B: the normalised F_A - F_B
     # is the running sum of these over the errors in order. Shuffling labels within a
     # bin keeps its counts, so a permutation just moves these signed weights around it.
-    signed = np.where(in_a, 1.0 / np.maximum(per_bin_a[bin_of], 1),
-                      -1.0 / np.maximum(per_bin_b[bin_of], 1)) / shared.size
+    signed = np.concatenate([weights_a[keep_a], -weights_b[keep_b]])
     order = np.argsort(values, kind="stable")
     # F is compared after each run of equal errors, not between tied ones.
     run_ends = np.r_[values[order][1:] != values[order][:-1], True]
