@@ -137,3 +137,20 @@ def test_runs_alike_but_for_their_files_progress_are_not_told_apart(tmp_path):
     budget = make_run(tmp_path, "budget", history[:1], max_time=5.0,
                       checkpoint={"epoch": 0, "step_in_epoch": 3, "train_time": 5.01})
     assert compare_runs(budget, finished).runs[0].state == "time budget"
+
+
+def test_a_cut_epoch_counts_its_optimizer_steps_as_the_runs_report_does(tmp_path):
+    # 80 images at batch 32: steps of 32, 32 and 16. Cut after the first, compare said
+    # 0.4 of the epoch (32 of 80 images) where the run's report says 1 step of 3.
+    from cnnlab.data.synthetic import make_synthetic
+    from cnnlab.train import train
+
+    for name, budget in (("cut", 1e-9), ("whole", None)):
+        train(TrainConfig(model="lenet_modern", data="synthetic", epochs=2, batch_size=32,
+                          device="cpu", quiet=True, out_dir=str(tmp_path), run_name=name,
+                          max_time=budget), data=make_synthetic(num_train=80, num_test=16))
+    cut, _ = compare_runs(tmp_path).runs
+    assert cut.summary["cut_epoch"] == {"steps": 1, "of": 3}
+    assert cut.epochs_done == 1 / 3
+    assert "0.33 of 2 (epoch 1 stopped at step 1 of 3)" in (tmp_path / "cut" /
+                                                             "report.html").read_text()

@@ -88,6 +88,11 @@ class ComparedRun:
         if self.summary.get("stopped") != "max_time" or not isinstance(final, dict) \
                 or final.get("epoch") != self.history[-1]["epoch"]:
             return None
+        cut = self.summary.get("cut_epoch")  # its optimizer steps, as its report counts
+        if isinstance(cut, dict) and finite(cut.get("steps")) and finite(cut.get("of")) \
+                and 0 < cut["steps"] < cut["of"]:
+            return cut["steps"] / cut["of"]
+        # Written before cut_epoch was: from the images its row saw.
         last = self.history[-1]
         speed, seconds = last.get("images_per_s"), last.get("epoch_time_s")
         train_images = self.summary.get("train_images")
