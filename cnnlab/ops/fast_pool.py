@@ -77,10 +77,8 @@ class _MaxPool2x2(torch.autograd.Function):
 
 
 def _traced() -> bool:
-    # torch.compiler.is_exporting came in torch 2.6; before it, export counts as compiling.
-    exporting = getattr(torch.compiler, "is_exporting", lambda: False)
-    return (torch.jit.is_scripting() or torch.jit.is_tracing()
-            or torch.compiler.is_compiling() or exporting())
+    # torch.export (strict or not) counts as compiling, in every torch this supports.
+    return torch.jit.is_scripting() or torch.jit.is_tracing() or torch.compiler.is_compiling()
 
 
 class MaxPool2x2(nn.MaxPool2d):
