@@ -3,12 +3,9 @@
 import os
 import re
 import shutil
-import signal
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from ddp_helpers import launch_two_ranks
 from safetensors.torch import load_file
 
 
@@ -18,26 +15,8 @@ def _run_two_ranks(tmp_path, *args: str, same_weights: bool = True) -> str:
         pytest.skip("torch.distributed.run unavailable")
     script = tmp_path / "ddp_train.py"
     script.write_text(DDP_SCRIPT)
-    # The script runs from tmp_path: it must import this checkout's cnnlab, not whichever
-    # one the environment has installed.
-    repo = str(Path(__file__).resolve().parents[1])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [repo, *filter(None, [os.environ.get("PYTHONPATH")])])}
-    # A session of its own, so a launch past its time is stopped with both ranks (a rank
-    # hung in gloo's teardown once outlived a killed torchrun, with torch 2.4).
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone",
-         "--nproc_per_node=2", str(script), str(tmp_path), *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-        start_new_session=True,
-    )
-    try:
-        _, stderr = proc.communicate(timeout=300)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        _, stderr = proc.communicate()
-        pytest.fail(f"torchrun ran past 300 s (ranks killed):\n{stderr[-3000:]}")
-    assert proc.returncode == 0 or _torch_teardown_abort(tmp_path, stderr), stderr[-3000:]
+    code, stderr = launch_two_ranks(tmp_path, str(script), str(tmp_path), *args)
+    assert code == 0 or _torch_teardown_abort(tmp_path, stderr), stderr[-3000:]
     if not same_weights:
         return stderr
     w0 = load_file(tmp_path / "rank0.safetensors")
@@ -207,19 +186,14 @@ def test_a_request_every_rank_refuses_is_said_once(tmp_path):
     # `torchrun ... cnnlab train` with a value out of range: every process refuses it.
     # Rank 0 says so and exits 2; torchrun then stops rank 1 in its pause, before it
     # says the same (each rank had printed its own copy).
-    repo = str(Path(__file__).resolve().parents[1])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [repo, *filter(None, [os.environ.get("PYTHONPATH")])])}
-    proc = subprocess.run(
+    code, stderr = launch_two_ranks(
         # --monitor-interval 0.1: torchrun's default since 2.x, 5 s in older ones, which
         # would let rank 1's pause end before torchrun looked.
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-         "--monitor-interval", "0.1", "-m", "cnnlab", "train", "lenet_modern", "--data",
-         "synthetic", "--device", "cpu", "--epochs", "0", "--out-dir", str(tmp_path)],
-        capture_output=True, text=True, env=env, timeout=300, start_new_session=True)
-    assert proc.returncode != 0
-    assert proc.stderr.count("error:") == 1 and "epochs" in proc.stderr, proc.stderr[-3000:]
-    assert "rank 1:" not in proc.stderr
+        tmp_path, "--monitor-interval", "0.1", "-m", "cnnlab", "train", "lenet_modern",
+        "--data", "synthetic", "--device", "cpu", "--epochs", "0", "--out-dir", str(tmp_path))
+    assert code != 0
+    assert stderr.count("error:") == 1 and "epochs" in stderr, stderr[-3000:]
+    assert "rank 1:" not in stderr
 
 
 @pytest.mark.slow
@@ -266,6 +240,8 @@ import os
 
 out = sys.argv[1]
 mode = sys.argv[2] if len(sys.argv) > 2 else "plain"
+with open(f"{out}/pid{os.environ['RANK']}.txt", "w") as fh:  # for the harness to stop it
+    fh.write(str(os.getpid()))
 
 
 def finished():  # the script's last act on this rank: then the interpreter's teardown
@@ -437,3 +413,21 @@ with open(f"{out}/run_dir{dist.get_rank()}.txt", "w") as fh:
 end_distributed()
 finished()
 """
+
+
+def test_a_rank_left_running_is_killed_not_waited_for(tmp_path):
+    # A rank hung in gloo outlived torchrun holding its output pipes: the suite waited
+    # forever. Now the harness kills it by the pid it wrote, if that pid is its script's.
+    import subprocess
+    import sys
+
+    from ddp_helpers import _kill_leftover_ranks
+
+    if not os.path.exists("/proc/self/cmdline"):
+        pytest.skip("no /proc to tell a rank's pid from a reused one")
+    hung = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)",
+                             str(tmp_path)])
+    (tmp_path / "pid0.txt").write_text(str(hung.pid))
+    (tmp_path / "pid1.txt").write_text(str(os.getpid()))  # a pid reused by another process
+    assert _kill_leftover_ranks(tmp_path) == [0]
+    assert hung.wait(timeout=10) == -9
