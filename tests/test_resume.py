@@ -397,3 +397,23 @@ def test_a_budget_cut_resumed_ends_with_the_uninterrupted_runs_best_checkpoint(
     for key, value in a["model"].items():
         assert torch.equal(value, b["model"][key]), key
     assert not list((tmp_path / "cut" / "checkpoints").glob("best-before-cut*"))
+
+
+def test_the_best_from_before_a_cut_is_put_back_file_for_file(tmp_path):
+    # The case the run above cannot reach: a best checkpoint existed before the cut.
+    from cnnlab.train.resumable import Resumable
+
+    run = Resumable()
+    run.run_dir, run.writes, run.best_test_acc = tmp_path, True, 0.7
+    folder = tmp_path / "checkpoints"
+    folder.mkdir()
+    for suffix in (".safetensors", ".json"):
+        (folder / f"best{suffix}").write_text("epoch 2's")
+    run._keep_best_before_cut()  # then the cut's evaluation is saved as the best
+    for suffix in (".safetensors", ".json"):
+        (folder / f"best{suffix}").write_text("the cut's")
+    run.best_test_acc = 0.8
+    run._put_back_best_before_cut()  # a resume trains the cut epoch again
+    assert (run.best_test_acc, run.best_before_cut) == (0.7, None)
+    assert [(folder / f"best{s}").read_text() for s in (".safetensors", ".json")] == [
+        "epoch 2's"] * 2

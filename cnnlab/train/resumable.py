@@ -109,10 +109,7 @@ class Resumable:
         self.best_before_cut = self.best_test_acc
         if self.writes:
             for best, kept in self._best_files():
-                if best.exists():
-                    atomic_write_bytes(kept, lambda tmp, best=best: shutil.copyfile(best, tmp))
-                else:
-                    kept.unlink(missing_ok=True)
+                _copy_or_remove(best, kept)
 
     def _put_back_best_before_cut(self) -> None:
         """A resume about to train a budget-cut epoch again: the best checkpoint and
@@ -124,10 +121,7 @@ class Resumable:
         self.best_test_acc = self.best_before_cut
         if self.writes:
             for best, kept in self._best_files():
-                if kept.exists():
-                    atomic_write_bytes(best, lambda tmp, kept=kept: shutil.copyfile(kept, tmp))
-                else:
-                    best.unlink(missing_ok=True)
+                _copy_or_remove(kept, best)
         self.best_before_cut = None
 
     def _save_interrupted(self, loss_sum, correct, seen, elapsed: float) -> None:
@@ -220,3 +214,11 @@ class Resumable:
         budget = self.cfg.max_time
         out_of_time = budget is not None and self.train_time >= budget
         return self._finish(history, "max_time" if out_of_time else None)
+
+
+def _copy_or_remove(source: Path, target: Path) -> None:
+    """``target`` made a copy of ``source`` (atomically), or removed where it has none."""
+    if source.exists():
+        atomic_write_bytes(target, lambda tmp: shutil.copyfile(source, tmp))
+    else:
+        target.unlink(missing_ok=True)
