@@ -30,7 +30,8 @@ def launch_two_ranks(tmp_path: Path, *torchrun_args: str) -> tuple[int, str]:
     """``python -m torch.distributed.run --standalone --nproc_per_node=2 ARGS``: its exit
     code and stderr. Past LAUNCH_TIMEOUT_S, or with a rank outliving it, a failed test."""
     log = tmp_path / "torchrun-stderr.txt"
-    with open(log, "w") as err, open(os.devnull, "w") as null:
+    with open(log, "w", encoding="utf-8") as err, \
+            open(os.devnull, "w", encoding="utf-8") as null:
         proc = subprocess.Popen(
             [sys.executable, "-m", "torch.distributed.run", "--standalone",
              "--nproc_per_node=2", *torchrun_args],
