@@ -81,7 +81,8 @@ def test_the_best_networks_are_listed_with_their_shape_and_complexity(two_sweeps
     assert best[0]["depths"] == trial["config"]["depths"]
     assert best[0]["group_widths"] == trial["config"]["group_widths"]
     md = (tmp_path / "r" / "summary.md").read_text()
-    row = (f"| anynetx_b (b) | {trial['id']} | 20.00 | {format_count(trial['macs'])} | "
+    # One decimal: its error was measured on 2,000 test images (0.05% each)
+    row = (f"| anynetx_b (b) | {trial['id']} | 20.0 | {format_count(trial['macs'])} | "
            f"{format_count(trial['params'])} | {format_count(trial['acts'])} | "
            f"{trial['config']['depths']} |")
     assert "## Best networks" in md and row in md
@@ -316,3 +317,17 @@ def test_figures_say_what_was_swept_and_come_first_in_the_page(two_sweeps, tmp_p
     assert (page.index("<h2>Spaces</h2>") < page.index("<h2>Error distributions</h2>")
             < page.index("<img") < page.index("<h2>Comparisons</h2>")
             < page.index("<h2>Notes</h2>"))
+
+
+@pytest.mark.parametrize("train, decimals", [({"epochs": 1, "eval_subset": 500}, 1),
+                                             ({"epochs": 1}, 2)])
+def test_errors_have_the_decimals_their_test_images_hold(tmp_path, train, decimals):
+    # '89.00' on 500 test images (0.2% each) claimed a precision they do not hold.
+    spec = replace(shaped_spec(), data="fashion-mnist", train_subset=10000, train=train)
+    folder = sweep(tmp_path / "a", [30.0, 31.25, 32.5, 40.0], spec)
+    summary = analyze([folder], tmp_path / "r", resamples=50)
+    md = (tmp_path / "r" / "summary.md").read_text()
+    assert summary["spaces"][0]["decimals"] == decimals
+    shown = "30.0" if decimals == 1 else "30.00"
+    assert f"| anynetx_b | 4 | 0 | {shown} |" in md, md
+

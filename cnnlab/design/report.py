@@ -39,6 +39,7 @@ from cnnlab.design.describe import (
     BEST_HEADER,
     best_trials,
     best_trials_rows,
+    error_decimals,
     setup_tables,
     sweep_setup,
 )
@@ -130,7 +131,7 @@ def summarize(results: list[SpaceResult], bins: int = 10, resamples: int = 2000,
         row = {"label": r.label, "space": r.spec["space"], "directory": r.directory,
                **{k: r.counts.get(k, 0) for k in ("done", "failed", "pending", "running")},
                "epochs": {**PAPER_RECIPE, **r.spec.get("train", {})}["epochs"],
-               "macs_band": r.spec.get("macs"),
+               "macs_band": r.spec.get("macs"), "decimals": error_decimals(r.spec),
                "setup": sweep_setup(r.spec, r.created, r.planned, r.counts, r.rows)}
         if r.rows:
             best = bootstrap_best(r.errors, sample_size=best_of, resamples=resamples,

@@ -55,10 +55,11 @@ def space_table(summary: dict) -> tuple[list[str], list[list[str]]]:
             rows.append([s["label"], s["done"], s["failed"], "no finished trial", "", "", "",
                          ""])
             continue
+        d = s.get("decimals", 2)  # as many as its test images hold
         ci = (f"m = {s['best_of']}, {100 * s['best_level']:.0f}%: "
-              f"{s['best_low']:.2f}-{s['best_high']:.2f}")
-        rows.append([s["label"], s["done"], s["failed"], f"{s['best_error']:.2f}", ci,
-                     f"{s['median_error']:.2f}",
+              f"{s['best_low']:.{d}f}-{s['best_high']:.{d}f}")
+        rows.append([s["label"], s["done"], s["failed"], f"{s['best_error']:.{d}f}", ci,
+                     f"{s['median_error']:.{d}f}",
                      f"{s['macs_min'] / 1e6:.2f}M-{s['macs_max'] / 1e6:.2f}M",
                      f"{s['mean_train_time_s']:.1f} s"])
     return header, rows
