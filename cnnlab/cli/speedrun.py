@@ -211,9 +211,13 @@ def speedrun(
             records[name] = entry(results, cfg)
         save(complete=False)
 
+    def kept_entry(done: list, name: str) -> dict:
+        """A recipe's runs kept from the interrupted study, as record() writes them."""
+        return entry(done, speedrun_config(dev.type, seed=done[-1].seed,
+                                           **{**recipe, **variants[name]}))
+
     for name, done in kept.runs.items():  # in the file again whenever it is rewritten
-        records[name] = entry(done, speedrun_config(dev.type, seed=done[-1].seed,
-                                                    **{**recipe, **variants[name]}))
+        records[name] = kept_entry(done, name)
 
     labelled, warmed = ablate or bool(candidate), set()
     try:
@@ -240,8 +244,7 @@ def speedrun(
             if confirm > 0:
                 done = kept.confirm if kept.confirm_candidate == best else []
                 if done:
-                    outcome["confirm"] = {"candidate": best, **entry(done, speedrun_config(
-                        dev.type, seed=done[-1].seed, **{**recipe, **variants[best]}))}
+                    outcome["confirm"] = {"candidate": best, **kept_entry(done, best)}
                 # Fresh seeds, so the pick is not judged on the runs that picked it; the
                 # warm-up only where this process has not run the recipe (a resume).
                 _run_variant(f"confirm {best}", {**recipe, **variants[best]}, confirm,
