@@ -425,9 +425,11 @@ def test_a_rank_left_running_is_killed_not_waited_for(tmp_path):
 
     if not os.path.exists("/proc/self/cmdline"):
         pytest.skip("no /proc to tell a rank's pid from a reused one")
-    hung = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)",
-                             str(tmp_path)])
+    hung = subprocess.Popen([sys.executable, "-c", "import time; print('up', flush=True); "
+                             "time.sleep(600)", str(tmp_path)], stdout=subprocess.PIPE)
+    hung.stdout.readline()  # running its own command line, not still the forked pytest's
     (tmp_path / "pid0.txt").write_text(str(hung.pid))
     (tmp_path / "pid1.txt").write_text(str(os.getpid()))  # a pid reused by another process
     assert _kill_leftover_ranks(tmp_path) == [0]
     assert hung.wait(timeout=10) == -9
+    hung.stdout.close()
