@@ -32,6 +32,17 @@ def test_values_and_gradients_are_torchs_bit_for_bit(shape):
     assert torch.equal(ours.grad, theirs.grad)
 
 
+def test_a_window_holding_nan_sends_its_gradient_where_torch_does():
+    # PyTorch takes a pixel when value > max or isnan(value): the window's last NaN.
+    nan = float("nan")
+    windows = [[1, nan, nan, 0], [nan, 5, 2, nan], [1, nan, 3, 2], [nan, nan, nan, nan]]
+    x = torch.tensor(windows).view(1, 4, 2, 2).repeat(2, 1, 1, 2)  # 2 windows per map
+    ours, theirs = x.clone().requires_grad_(), x.clone().requires_grad_()
+    MaxPool2x2()(ours).sum().backward()
+    F.max_pool2d(theirs, 2, 2).sum().backward()
+    assert torch.equal(ours.grad, theirs.grad)
+
+
 def test_no_grad_forward_is_torchs():
     x = torch.randn(3, 4, 10, 12)
     with torch.no_grad():

@@ -9,8 +9,8 @@ forward is three elementwise maxima of strided views of the input, and the backw
 routes each window's gradient to its first maximum in row-major order (found once the
 forward is done, kept as four masks), as PyTorch's kernel picks it (a tie sends the
 whole gradient to the first entry, not split as ``amax`` would). Values and gradients
-are bitwise PyTorch's (for finite inputs: see the note on NaN below), so a run trains
-exactly as with ``nn.MaxPool2d``.
+are bitwise PyTorch's (a window holding a NaN sends its gradient to its last NaN, as
+there), so a run trains exactly as with ``nn.MaxPool2d``.
 
 Used only where that holds and pays: a CPU tensor, contiguous, even height and width,
 outside tracing, scripting, compiling and export. Anything else (a GPU, channels_last,
@@ -36,6 +36,20 @@ def _window_max(x: torch.Tensor) -> torch.Tensor:
     return torch.maximum(torch.maximum(a, b), torch.maximum(c, d))
 
 
+def _route_to_last_nan(taps, hits: list[torch.Tensor]) -> None:
+    """Send a NaN window's gradient to its last NaN, as PyTorch's kernel does: it takes a
+    pixel when ``value > max or isnan(value)``, so each later NaN replaces the one before."""
+    later = None
+    for i in reversed(range(len(hits))):
+        nan = taps[i].isnan()
+        if later is not None:
+            nan = nan & ~later
+            later = later | nan
+        else:
+            later = nan
+        hits[i] = hits[i] | nan
+
+
 class _MaxPool2x2(torch.autograd.Function):
     """Keeps, for the backward, which tap of each window is its first maximum (four
     boolean masks: half the memory of PyTorch's int64 indices), not the output, which an
@@ -57,8 +71,8 @@ class _MaxPool2x2(torch.autograd.Function):
                 hit = hit & ~taken
                 taken = taken | hit
             hits.append(hit)
-        # A window holding a NaN: PyTorch's kernel routes its gradient to the NaN, here
-        # it is dropped (NaN equals nothing). Training stops on a NaN loss either way.
+        if output.isnan().any():  # NaN equals nothing: no hit above in its window
+            _route_to_last_nan(_taps(inputs[0]), hits)
         ctx.save_for_backward(*hits)
         ctx.input_shape = inputs[0].shape
 
