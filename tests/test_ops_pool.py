@@ -100,6 +100,18 @@ def test_max_pool_never_picks_the_padding():
     torch.testing.assert_close(pool2d(x, 3, 1, 1), F.max_pool2d(x, 3, 1, 1))
 
 
+@pytest.mark.parametrize("kwargs", [dict(padding=1), dict(padding=1, ceil_mode=True),
+                                    dict(ceil_mode=True)])
+def test_a_window_of_minus_infinity_sends_its_gradient_to_its_first_real_pixel(kwargs):
+    # The padding is -inf too; PyTorch's window starts at its first real pixel.
+    x = torch.full((1, 2, 5, 5), float("-inf"))
+    x[0, 1, 2, 2] = 1.0  # one finite pixel: its windows route there
+    ours, theirs = x.clone().requires_grad_(), x.clone().requires_grad_()
+    pool2d(ours, 3, 2, **kwargs).sum().backward()
+    F.max_pool2d(theirs, 3, 2, **kwargs).sum().backward()
+    assert torch.equal(ours.grad, theirs.grad)
+
+
 def test_pool2d_unbatched_input():
     x = rand(3, 6, 6, seed=3)
     torch.testing.assert_close(pool2d(x, 2, mode="avg"), F.avg_pool2d(x, 2))

@@ -130,7 +130,11 @@ def pool2d(
         fill = float("-inf") if x.is_floating_point() else torch.iinfo(x.dtype).min
     xp = _pad(x, pad, kernel, stride, dil, out_size, fill)
     if mode == "max":
-        y = _tap_max(xp, kernel, stride, dil, out_size)
+        real = None  # which pixels are not padding, where a gradient could reach padding
+        if x.requires_grad and xp.shape != x.shape:
+            real = _pad(x.new_ones((1, 1, *x.shape[2:]), dtype=torch.bool), pad, kernel,
+                        stride, dil, out_size, False)
+        y = _tap_max(xp, kernel, stride, dil, out_size, real)
     else:
         # Half precision sums in float32, as PyTorch's kernels accumulate: 49 values
         # near 100 summed in bfloat16 (8 significant bits) were off by 2.5.
@@ -191,13 +195,25 @@ def _taps(xp, kernel, stride, dil, out_size):
                      j * dil[1] : j * dil[1] + (out_size[1] - 1) * stride[1] + 1 : stride[1]]
 
 
-def _tap_max(xp, kernel, stride, dil, out_size) -> torch.Tensor:
+def _tap_max(xp, kernel, stride, dil, out_size, real=None) -> torch.Tensor:
     # A running maximum over the taps. The strict '>' keeps the earlier tap on a tie,
     # so the gradient reaches the first maximum only, PyTorch's rule (amax would
-    # split it among the tied entries). A NaN wins, as in PyTorch.
-    best = None
+    # split it among the tied entries). A NaN wins, as in PyTorch. With ``real`` (the
+    # mask of non-padding pixels), a real pixel also replaces a padding tap it ties:
+    # PyTorch's window starts at its first real pixel, so a window of -inf pixels
+    # sends its gradient there, not into the padding.
+    best = best_real = None
+    reals = _taps(real, kernel, stride, dil, out_size) if real is not None else None
     for tap in _taps(xp, kernel, stride, dil, out_size):
-        best = tap if best is None else torch.where((tap > best) | tap.isnan(), tap, best)
+        tap_real = next(reals) if reals is not None else None
+        if best is None:
+            best, best_real = tap, tap_real
+            continue
+        take = (tap > best) | tap.isnan()
+        if reals is not None:
+            take = take | (tap_real & ~best_real)
+            best_real = best_real | tap_real  # a padding tap never beats a real pixel
+        best = torch.where(take, tap, best)
     return best
 
 
