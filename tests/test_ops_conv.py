@@ -211,3 +211,8 @@ def test_conv2d_errors_name_the_problem(kwargs, match):
     b = rand(*kwargs.pop("bias")) if "bias" in kwargs else None
     with pytest.raises(ValueError, match=match):
         conv2d(x, w, b, **kwargs)
+
+
+def test_a_fractional_groups_is_refused_by_name():
+    with pytest.raises(TypeError, match="groups must be a whole number, got 2.0"):
+        conv2d(rand(1, 4, 6, 6), rand(4, 2, 3, 3), groups=2.0)

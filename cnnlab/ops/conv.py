@@ -333,6 +333,9 @@ class ConvGeometry:
                              f"{tuple(weight.shape)}")
         n, c_in, h, w = x.shape
         c_out, c_group, kh, kw = weight.shape
+        if not is_whole(groups):  # 2.0 would fail deep in a reshape, naming nothing
+            raise TypeError(f"conv2d groups must be a whole number, got {groups!r}")
+        groups = int(groups)
         if groups < 1 or c_in % groups or c_out % groups:
             raise ValueError(f"groups={groups} must divide both input channels ({c_in}) and "
                              f"output channels ({c_out})")
