@@ -61,14 +61,28 @@ def is_image_file(path: Path, base: Path) -> bool:
     return path.suffix.lower() in IMAGE_EXTENSIONS and not hidden and path.is_file()
 
 
-def _files_under(folder: Path) -> list[tuple[Path, str]]:
+# What a cnnlab run's folder holds beside its config.yaml (one is enough: a run being
+# written may have only some of them).
+_RUN_CONTENTS = ("checkpoints", "metrics.csv", "summary.json", "plots")
+
+
+def is_run_folder(path: Path) -> bool:
+    """A cnnlab run's folder: its plots are PNGs, which a folder dataset would take for
+    images (``cnnlab train`` in the dataset folder writes ``runs/`` there)."""
+    return (path / "config.yaml").is_file() and any((path / n).exists() for n in _RUN_CONTENTS)
+
+
+def _files_under(folder: Path, runs: list[Path] | None = None) -> list[tuple[Path, str]]:
     """Every file below ``folder`` with its real path, following symlinked folders (a
     class assembled from links to where the images live; Path.rglob does not follow
-    them), each real folder once (a link back up the tree would loop)."""
+    them), each real folder once (a link back up the tree would loop). cnnlab run
+    folders are passed over, and added to ``runs`` when given."""
     seen, files = set(), []
     for here, dirs, names in os.walk(folder, followlinks=True):
         real = os.path.realpath(here)
-        if real in seen:
+        if real in seen or is_run_folder(Path(here)):
+            if real not in seen and runs is not None:
+                runs.append(Path(here))
             dirs[:] = []
             continue
         seen.add(real)
@@ -79,14 +93,15 @@ def _files_under(folder: Path) -> list[tuple[Path, str]]:
     return files
 
 
-def image_files_under(folder: Path) -> list[Path]:
+def image_files_under(folder: Path, runs: list[Path] | None = None) -> list[Path]:
     """The image files below ``folder`` (searched recursively, links followed), sorted,
     each real file once: a link beside the image it names had been a second image, which
     a split could hold out for testing while training on the first. The image's own path
-    is kept over a link's; hidden ones are left out, as a folder dataset leaves them."""
+    is kept over a link's; hidden ones are left out, as a folder dataset leaves them, and
+    so are cnnlab run folders' plots (the folders added to ``runs`` when given)."""
     folder = Path(folder)
     chosen: dict[str, Path] = {}
-    for path, real in _files_under(folder):
+    for path, real in _files_under(folder, runs):
         if not is_image_file(path, folder):
             continue
         kept = chosen.get(real)
@@ -96,11 +111,38 @@ def image_files_under(folder: Path) -> list[Path]:
 
 
 def _scan(root: Path) -> tuple[dict[str, list[Path]], list[Path]]:
-    """Image files per class folder (sorted, searched recursively), and loose ones in ``root``."""
-    folders = sorted(p for p in root.iterdir() if is_data_folder(p))
-    per_class = {f.name: image_files_under(f) for f in folders}
+    """Image files per class folder (sorted, searched recursively), and loose ones in
+    ``root``. cnnlab run folders below it are left out and warned of; a folder of runs
+    alone (``runs/``) is no class."""
+    per_class, runs = {}, []
+    for folder in sorted(p for p in root.iterdir() if is_data_folder(p)):
+        runs_in = []
+        per_class[folder.name] = image_files_under(folder, runs_in)
+        if runs_in and not per_class[folder.name]:
+            del per_class[folder.name]
+        runs += runs_in
+    _report_runs(root, runs)
     loose = sorted(p for p in root.iterdir() if is_image_file(p, root))
     return per_class, loose
+
+
+def _holds_runs_alone(folder: Path) -> bool:
+    """A run's folder, or one of runs alone (``runs/``): output, neither class nor split."""
+    try:
+        inside = [p for p in folder.iterdir() if not p.name.startswith(".")]
+    except OSError:
+        return False
+    return is_run_folder(folder) or bool(inside) and all(
+        p.is_dir() and is_run_folder(p) for p in inside)
+
+
+def _report_runs(root: Path, runs: list[Path]) -> None:
+    if runs:
+        names = _some([str(p.relative_to(root)) for p in runs])
+        warn_user(f"{root}: left out {len(runs)} cnnlab run folder(s) inside it ({names}): "
+                  "their plots are not data. Keep runs outside the dataset folder: "
+                  f"--out-dir {root.parent / 'runs'} (out_dir=...), and move these out",
+                  DataWarning)
 
 
 def _decode_tree(
@@ -200,7 +242,8 @@ HELD_OUT_NAMES = ("val", "valid", "validation", "test", "testing")  # in order o
 def _presplit(root: Path) -> tuple[Path, Path] | None:
     """(train folder, held-out folder) when ``root`` holds splits, not classes: its folders
     are all split names, one of them a training one and one a held-out one."""
-    folders = {p.name.lower(): p for p in root.iterdir() if is_data_folder(p)}
+    folders = {p.name.lower(): p for p in root.iterdir()
+               if is_data_folder(p) and not _holds_runs_alone(p)}
     if not folders or not set(folders) <= set(TRAIN_NAMES + HELD_OUT_NAMES):
         return None
     train = next((folders[n] for n in TRAIN_NAMES if n in folders), None)
@@ -348,6 +391,9 @@ def _load_presplit(root: Path, train_dir: Path, held_dir: Path, size: tuple[int,
                    channels: int, seed: int, progress: bool, use_cache: bool) -> DatasetSplits:
     _report_loose(root, sorted(p for p in root.iterdir() if is_image_file(p, root)),
                   f"{train_dir}/<class>/<image>")
+    outputs = sorted(p for p in root.iterdir() if is_data_folder(p) and _holds_runs_alone(p))
+    _report_runs(root, [run for p in outputs
+                        for run in ([p] if is_run_folder(p) else sorted(p.iterdir()))])
     train, train_how = _decoded_tree(train_dir, size, channels, progress, use_cache)
     _warn_of_a_single_class(train_dir, train.classes)
     held, held_how = _decoded_tree(held_dir, size, channels, progress, use_cache)
