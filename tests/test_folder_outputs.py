@@ -79,3 +79,20 @@ def test_training_twice_from_inside_the_folder_keeps_its_classes(data_env: Path,
     (run,) = [p for p in (root / "runs").iterdir() if p.name != "again"]
     resumed = runner.invoke(app, ["resume", str(run), "--epochs", "1", "--quiet"])
     assert resumed.exit_code == 0, resumed.output
+
+
+def test_data_show_never_writes_its_grid_into_the_image_folder(data_env: Path,
+                                                                monkeypatch) -> None:
+    root = two_classes(data_env / "photos")
+    before = (root / "dark" / "0.png").read_bytes()
+    over = runner.invoke(app, ["data", "show", f"folder:{root}", "--image-size", "8",
+                               "--out", str(root / "dark" / "0.png")])
+    assert over.exit_code == 2 and "would replace that image" in " ".join(over.output.split())
+    assert (root / "dark" / "0.png").read_bytes() == before
+    monkeypatch.chdir(root)  # the default grid.png would land in the folder
+    beside = runner.invoke(app, ["data", "show", "folder:.", "--image-size", "8"])
+    assert beside.exit_code == 2 and f"{data_env / 'photos-grid.png'}" in beside.output
+    assert not (root / "grid.png").exists()
+    elsewhere = runner.invoke(app, ["data", "show", "folder:.", "--image-size", "8",
+                                    "--out", str(data_env / "grid.png")])
+    assert elsewhere.exit_code == 0, elsewhere.output

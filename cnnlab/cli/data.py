@@ -161,6 +161,7 @@ def show(
             fail(f"--out {out}: cannot write the grid as {kind}; end the name in one of "
                  f"{', '.join(GRID_SUFFIXES)}", code=2)
         check_output_file(out, "--out", example="grid.png")
+        _check_grid_outside_the_images(dataset, out)
         data = _load(dataset, root, download, image_size=image_size, channels=channels, seed=seed)
         part = data.train if split == "train" else data.test
         if len(part) == 0:
@@ -171,6 +172,24 @@ def show(
         names = [data.classes[int(label)] for label in part.labels[pick]]
         image_grid(part.images[pick], names, out, title, dpi=GRID_DPI)
     _out().print(f"wrote {escape(str(out))} ({len(pick)} images)")
+
+
+def _check_grid_outside_the_images(dataset: str, out: Path) -> None:
+    """Refuse to write the grid, an image, inside the image folder shown: over one of its
+    images it was written in place of the user's picture, and beside them it was one
+    more picture of that class the next time the folder trained."""
+    from cnnlab.data import parse_spec
+    from cnnlab.data.folder import IMAGE_EXTENSIONS, folder_root
+
+    kind, path = parse_spec(dataset)
+    if kind != "folder" or out.suffix.lower() not in IMAGE_EXTENSIONS:
+        return
+    root, target = folder_root(path), out.expanduser().resolve()
+    if target.is_relative_to(root):
+        fix = root.parent / f"{root.name}-grid{out.suffix}"
+        fail(f"--out {out} is inside {root}, the image folder shown: the grid would "
+             f"{'replace that image' if target.exists() else 'be mixed with its images'}. "
+             f"Write it outside the folder, e.g. --out {fix}", code=2)
 
 
 @app.command()
