@@ -399,9 +399,14 @@ def _load_presplit(root: Path, train_dir: Path, held_dir: Path, size: tuple[int,
     held, held_how = _decoded_tree(held_dir, size, channels, progress, use_cache)
     unknown = [c for c in held.classes if c not in train.classes]
     if unknown:
+        unreadable = [c for c in unknown if (train_dir / c).is_dir()]  # left out as empty
+        lacks = "lacks" + (f" or holds no readable images of ({', '.join(unreadable)})"
+                           if unreadable else "")
         raise FolderDatasetError(
-            f"{held_dir} has class folder(s) that {train_dir} lacks: {', '.join(unknown)}; "
-            "a model cannot be scored on classes it never trained on")
+            f"{held_dir} has class folder(s) that {train_dir} {lacks}: {', '.join(unknown)}; "
+            "a model cannot be scored on classes it never trained on. Add training images "
+            f"of them ({train_dir}/{unknown[0]}/), or move {held_dir}/{unknown[0]}/ out of "
+            f"{held_dir}")
     untested = [c for c in train.classes if c not in held.classes]
     if untested:  # trained, never scored: its accuracy in the report is n/a
         warn_user(f"{held_dir} has no images of {_some(untested)}, which {train_dir} trains "

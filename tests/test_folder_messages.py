@@ -1,0 +1,36 @@
+"""What a user with their own image folder is told when it cannot be used as it is:
+the file or folder named, and the fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from cnnlab.data import DataWarning
+from cnnlab.data.folder import FolderDatasetError, load_folder
+
+
+def images(folder: Path, count: int, grey: int = 100) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(count):
+        Image.new("L", (10, 10), grey + i).save(folder / f"{i}.png")
+
+
+def test_a_held_out_class_whose_training_images_are_unreadable_says_so(data_env: Path
+                                                                      ) -> None:
+    """train/bird exists, but none of its files decode (left out as empty): the error
+    said train/ "lacks" a folder the user could see there, and gave no fix."""
+    root = data_env / "photos"
+    for split, count in (("train", 3), ("val", 1)):
+        images(root / split / "cat", count)
+        images(root / split / "dog", count, grey=200)
+    images(root / "val" / "bird", 1)
+    (root / "train" / "bird").mkdir()
+    (root / "train" / "bird" / "0.jpg").write_bytes(b"half a download")
+    with pytest.warns(DataWarning), pytest.raises(FolderDatasetError) as caught:
+        load_folder(root, image_size=8, progress=False)
+    message = str(caught.value)
+    assert "holds no readable images of (bird)" in message
+    assert f"{root / 'train'}/bird/" in message and f"move {root / 'val'}/bird/ out" in message
