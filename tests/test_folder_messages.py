@@ -7,9 +7,13 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from typer.testing import CliRunner
 
+from cnnlab.cli import app
 from cnnlab.data import DataWarning
 from cnnlab.data.folder import FolderDatasetError, load_folder
+
+runner = CliRunner()
 
 
 def images(folder: Path, count: int, grey: int = 100) -> None:
@@ -34,3 +38,22 @@ def test_a_held_out_class_whose_training_images_are_unreadable_says_so(data_env:
     message = str(caught.value)
     assert "holds no readable images of (bird)" in message
     assert f"{root / 'train'}/bird/" in message and f"move {root / 'val'}/bird/ out" in message
+
+
+def test_eval_on_a_folder_with_a_class_added_says_only_why_it_refuses(data_env: Path,
+                                                                     monkeypatch) -> None:
+    """A class folder added since training: eval warned first that the test split had
+    "as many images, other labels", then refused for the classes."""
+    root = data_env / "photos"
+    images(root / "cat", 5)
+    images(root / "dog", 5, grey=200)
+    monkeypatch.chdir(data_env)
+    trained = runner.invoke(app, ["train", "lenet_modern", "--data", f"folder:{root}",
+                                  "--resize", "28", "--epochs", "1", "--batch-size", "4",
+                                  "--device", "cpu", "--quiet", "--run-name", "r"])
+    assert trained.exit_code == 0, trained.output
+    images(root / "bird", 5, grey=30)
+    result = runner.invoke(app, ["eval", "runs/r", "--device", "cpu"])
+    said = " ".join(result.output.split())
+    assert result.exit_code != 0 and "has the classes" in said, said
+    assert "test split is not the one" not in said

@@ -237,7 +237,10 @@ def warn_of_a_changed_test_split(checkpoint: Path, data: DatasetSplits) -> None:
     from cnnlab.notices import warn_user
     from cnnlab.train import checkpoint as ckpt
 
-    recorded = ckpt.read_state(checkpoint).get("data")
+    state = ckpt.read_state(checkpoint)
+    if isinstance(state.get("classes"), list) and state["classes"] != list(data.classes):
+        return  # refused for that (evaluate_run): "other labels" would only mislead
+    recorded = state.get("data")
     then = recorded.get("test") if isinstance(recorded, dict) else None
     if not isinstance(then, dict):
         return  # a checkpoint from before the record
