@@ -57,3 +57,19 @@ def test_eval_on_a_folder_with_a_class_added_says_only_why_it_refuses(data_env: 
     said = " ".join(result.output.split())
     assert result.exit_code != 0 and "has the classes" in said, said
     assert "test split is not the one" not in said
+
+
+def test_a_folder_loaded_with_nothing_held_out_is_not_called_one_image_a_class(
+        data_env: Path) -> None:
+    from cnnlab.data import DataError
+    from cnnlab.train import TrainConfig, train
+
+    root = data_env / "photos"
+    images(root / "cat", 3)
+    images(root / "dog", 3, grey=200)
+    data = load_folder(root, image_size=28, channels=1, val_fraction=0, progress=False)
+    with pytest.raises(DataError) as caught:
+        train(TrainConfig(model="lenet_modern", epochs=1, device="cpu"), data=data,
+              write_run_dir=False, console=False)
+    assert "single image" not in str(caught.value)
+    assert "val_fraction=0" in str(caught.value)

@@ -31,8 +31,11 @@ def check_data(cfg: TrainConfig, data: DatasetSplits, world_size: int = 1) -> No
             continue
         hint = ""
         if data.name.startswith("folder:") and split == "test":
+            single = max(data.train.class_counts(data.num_classes), default=0) <= 1
             hint = ("; every class has a single image, so none could be held out for "
-                    "validation: give each class at least 2 images")
+                    "validation: give each class at least 2 images") if single else (
+                    "; none was held out (load_dataset(..., val_fraction=0)?): hold out a "
+                    "share of each class (val_fraction=0.2, the default)")
         raise DataError(f"{data.name}: the {split} split has no images{hint}")
     evaluated = min(len(data.test), cfg.eval_subset or len(data.test))
     if evaluated < world_size:  # every rank checks this alike, before any collective
