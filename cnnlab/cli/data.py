@@ -179,7 +179,8 @@ def _check_grid_outside_the_images(dataset: str, out: Path) -> None:
     images it was written in place of the user's picture, and beside them it was one
     more picture of that class the next time the folder trained."""
     from cnnlab.data import parse_spec
-    from cnnlab.data.folder import IMAGE_EXTENSIONS, folder_root
+    from cnnlab.data.folder import folder_root
+    from cnnlab.data.folder_files import IMAGE_EXTENSIONS
 
     kind, path = parse_spec(dataset)
     if kind != "folder" or out.suffix.lower() not in IMAGE_EXTENSIONS:

@@ -17,7 +17,6 @@ class keeps its share in both parts and the same seed gives the same split.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -27,13 +26,18 @@ from rich.console import Console
 
 from cnnlab.data.dataset import DataError, DatasetSplits, DataWarning, ImageData, cache_root
 from cnnlab.data.folder_cache import CACHE_FORMAT, DecodedTree, cache_key, load_cache, save_cache
+from cnnlab.data.folder_files import (
+    IMAGE_EXTENSIONS,
+    PassedOver,
+    image_files_under,
+    is_data_folder,
+    is_image_file,
+    is_run_folder,
+)
 from cnnlab.data.image_file import ImageFileError, decode_image
 from cnnlab.notices import warn_user
 from cnnlab.progress import ProgressBar, shows_live
 
-IMAGE_EXTENSIONS = frozenset(
-    {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
-)
 _SHOW_AT_MOST = 5  # names listed in a warning
 
 
@@ -50,78 +54,23 @@ def _as_size(image_size: int | Sequence[int]) -> tuple[int, int]:
     return size  # type: ignore[return-value]
 
 
-def is_data_folder(path: Path) -> bool:
-    # Hidden folders and the __MACOSX folder macOS puts in every zip hold no data.
-    return path.is_dir() and not path.name.startswith(".") and path.name != "__MACOSX"
-
-
-def is_image_file(path: Path, base: Path) -> bool:
-    # Hidden files and folders (.DS_Store, .ipynb_checkpoints) are never data.
-    hidden = any(part.startswith(".") for part in path.relative_to(base).parts)
-    return path.suffix.lower() in IMAGE_EXTENSIONS and not hidden and path.is_file()
-
-
-# What a cnnlab run's folder holds beside its config.yaml (one is enough: a run being
-# written may have only some of them).
-_RUN_CONTENTS = ("checkpoints", "metrics.csv", "summary.json", "plots")
-
-
-def is_run_folder(path: Path) -> bool:
-    """A cnnlab run's folder: its plots are PNGs, which a folder dataset would take for
-    images (``cnnlab train`` in the dataset folder writes ``runs/`` there)."""
-    return (path / "config.yaml").is_file() and any((path / n).exists() for n in _RUN_CONTENTS)
-
-
-def _files_under(folder: Path, runs: list[Path] | None = None) -> list[tuple[Path, str]]:
-    """Every file below ``folder`` with its real path, following symlinked folders (a
-    class assembled from links to where the images live; Path.rglob does not follow
-    them), each real folder once (a link back up the tree would loop). cnnlab run
-    folders are passed over, and added to ``runs`` when given."""
-    seen, files = set(), []
-    for here, dirs, names in os.walk(folder, followlinks=True):
-        real = os.path.realpath(here)
-        if real in seen or is_run_folder(Path(here)):
-            if real not in seen and runs is not None:
-                runs.append(Path(here))
-            dirs[:] = []
-            continue
-        seen.add(real)
-        for name in names:
-            path = Path(here) / name  # realpath (an lstat per part) for links alone
-            files.append((path, os.path.realpath(path) if path.is_symlink()
-                          else os.path.join(real, name)))
-    return files
-
-
-def image_files_under(folder: Path, runs: list[Path] | None = None) -> list[Path]:
-    """The image files below ``folder`` (searched recursively, links followed), sorted,
-    each real file once: a link beside the image it names had been a second image, which
-    a split could hold out for testing while training on the first. The image's own path
-    is kept over a link's; hidden ones are left out, as a folder dataset leaves them, and
-    so are cnnlab run folders' plots (the folders added to ``runs`` when given)."""
-    folder = Path(folder)
-    chosen: dict[str, Path] = {}
-    for path, real in _files_under(folder, runs):
-        if not is_image_file(path, folder):
-            continue
-        kept = chosen.get(real)
-        if kept is None or (kept.is_symlink(), kept) > (path.is_symlink(), path):
-            chosen[real] = path
-    return sorted(chosen.values())
-
-
 def _scan(root: Path) -> tuple[dict[str, list[Path]], list[Path]]:
     """Image files per class folder (sorted, searched recursively), and loose ones in
     ``root``. cnnlab run folders below it are left out and warned of; a folder of runs
     alone (``runs/``) is no class."""
-    per_class, runs = {}, []
+    per_class, passed_over = {}, PassedOver()
     for folder in sorted(p for p in root.iterdir() if is_data_folder(p)):
-        runs_in = []
-        per_class[folder.name] = image_files_under(folder, runs_in)
-        if runs_in and not per_class[folder.name]:
+        runs_before = len(passed_over.runs)
+        per_class[folder.name] = image_files_under(folder, passed_over)
+        if len(passed_over.runs) > runs_before and not per_class[folder.name]:
             del per_class[folder.name]
-        runs += runs_in
-    _report_runs(root, runs)
+    _report_runs(root, passed_over.runs)
+    if passed_over.undecoded:
+        kinds = sorted({p.suffix.lower() for p in passed_over.undecoded})
+        warn_user(f"{root}: passed over {len(passed_over.undecoded)} picture(s) in a format "
+                  f"cnnlab does not decode ({' '.join(kinds)}): "
+                  + _some([str(p.relative_to(root)) for p in passed_over.undecoded])
+                  + "; convert them to PNG or JPEG to train on them", DataWarning)
     loose = sorted(p for p in root.iterdir() if is_image_file(p, root))
     return per_class, loose
 

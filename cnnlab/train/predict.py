@@ -198,7 +198,8 @@ def image_paths(paths) -> list[Path]:
     """The image files ``paths`` name: a file as given, a folder as every image file
     below it (sorted). A folder with none is a FileNotFoundError naming it. One path
     alone (not in a list) is taken as one, not as the characters of its name."""
-    from cnnlab.data.folder import IMAGE_EXTENSIONS, image_files_under
+    from cnnlab.data import DataWarning
+    from cnnlab.data.folder_files import IMAGE_EXTENSIONS, PassedOver, image_files_under
 
     if isinstance(paths, str | Path):
         paths = [paths]
@@ -207,11 +208,21 @@ def image_paths(paths) -> list[Path]:
         if not path.is_dir():
             files.append(path)
             continue
-        found = image_files_under(path)
+        passed_over = PassedOver()
+        found = image_files_under(path, passed_over)
+        undecoded = ""
+        if passed_over.undecoded:  # a phone's HEIC photos were passed over unsaid
+            kinds = " ".join(sorted({p.suffix.lower() for p in passed_over.undecoded}))
+            undecoded = (f"{len(passed_over.undecoded)} picture(s) in a format cnnlab does "
+                         f"not decode ({kinds}), e.g. {passed_over.undecoded[0]}: convert "
+                         "them to PNG or JPEG")
         if not found:
             kinds = ", ".join(sorted(ext.lstrip(".") for ext in IMAGE_EXTENSIONS))
             raise FileNotFoundError(f"{path}: a folder with no image files below it "
-                                    f"(looked for {kinds})")
+                                    f"(looked for {kinds})"
+                                    + (f"; it holds {undecoded}" if undecoded else ""))
+        if undecoded:
+            warn_user(f"{path}: not classified: {undecoded}", DataWarning)
         files += found
     return files
 

@@ -289,7 +289,7 @@ def _a_colour_image(root: str | Path, looked_at: int = 24) -> Path | None:
     import numpy as np
     from PIL import Image
 
-    from cnnlab.data.folder import is_data_folder, is_image_file
+    from cnnlab.data.folder_files import is_data_folder, is_image_file
     from cnnlab.data.image_file import PIL_FORMATS
 
     seen = 0

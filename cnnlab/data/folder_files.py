@@ -1,0 +1,108 @@
+"""Which files below a folder are a folder dataset's images, and what a scan passes over
+that a user could take for images: cnnlab run folders (their plots are PNGs) and photos
+in formats cnnlab cannot decode (HEIC from a phone, camera RAW, SVG)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image
+
+from cnnlab.data.image_file import PIL_FORMATS
+
+
+def _extensions_pillow_decodes(names: set[str]) -> frozenset[str]:
+    """Those of ``names`` this Pillow opens with one of cnnlab's formats (.avif needs
+    Pillow 11.2 or its plugin)."""
+    known = Image.registered_extensions()
+    return frozenset(n for n in names if known.get(n) in PIL_FORMATS)
+
+
+# The file names a folder dataset reads (in any case), and ``cnnlab predict`` with a
+# folder: ".jfif" and ".jpe" are JPEGs (a browser's "save image" on Windows gives .jfif),
+# ".apng" a PNG, ".pbm" and ".pnm" netpbm's other two.
+IMAGE_EXTENSIONS = _extensions_pillow_decodes(
+    {".png", ".apng", ".jpg", ".jpeg", ".jpe", ".jfif", ".bmp", ".gif", ".webp", ".tif",
+     ".tiff", ".ppm", ".pgm", ".pbm", ".pnm", ".avif"})
+# Pictures cnnlab does not decode: passed over, and said to be (they were silently).
+UNDECODED_EXTENSIONS = frozenset(
+    {".heic", ".heif", ".avif", ".jxl", ".svg", ".psd", ".raw", ".dng", ".cr2", ".cr3",
+     ".nef", ".arw", ".orf", ".rw2", ".raf"}) - IMAGE_EXTENSIONS
+
+
+@dataclass
+class PassedOver:
+    """What a scan left out that is not plainly other files: cnnlab run folders, and
+    pictures in formats cnnlab does not decode."""
+
+    runs: list[Path] = field(default_factory=list)
+    undecoded: list[Path] = field(default_factory=list)
+
+
+def is_data_folder(path: Path) -> bool:
+    # Hidden folders and the __MACOSX folder macOS puts in every zip hold no data.
+    return path.is_dir() and not path.name.startswith(".") and path.name != "__MACOSX"
+
+
+def _hidden(path: Path, base: Path) -> bool:
+    # Hidden files and folders (.DS_Store, .ipynb_checkpoints) are never data.
+    return any(part.startswith(".") for part in path.relative_to(base).parts)
+
+
+def is_image_file(path: Path, base: Path) -> bool:
+    return path.suffix.lower() in IMAGE_EXTENSIONS and not _hidden(path, base) \
+        and path.is_file()
+
+
+# What a cnnlab run's folder holds beside its config.yaml (one is enough: a run being
+# written may have only some of them).
+_RUN_CONTENTS = ("checkpoints", "metrics.csv", "summary.json", "plots")
+
+
+def is_run_folder(path: Path) -> bool:
+    """A cnnlab run's folder: its plots are PNGs, which a folder dataset would take for
+    images (``cnnlab train`` in the dataset folder writes ``runs/`` there)."""
+    return (path / "config.yaml").is_file() and any((path / n).exists() for n in _RUN_CONTENTS)
+
+
+def _files_under(folder: Path, runs: list[Path]) -> list[tuple[Path, str]]:
+    """Every file below ``folder`` with its real path, following symlinked folders (a
+    class assembled from links to where the images live; Path.rglob does not follow
+    them), each real folder once (a link back up the tree would loop). cnnlab run
+    folders are passed over, and added to ``runs``."""
+    seen, files = set(), []
+    for here, dirs, names in os.walk(folder, followlinks=True):
+        real = os.path.realpath(here)
+        if real in seen or is_run_folder(Path(here)):
+            if real not in seen:
+                runs.append(Path(here))
+            dirs[:] = []
+            continue
+        seen.add(real)
+        for name in names:
+            path = Path(here) / name  # realpath (an lstat per part) for links alone
+            files.append((path, os.path.realpath(path) if path.is_symlink()
+                          else os.path.join(real, name)))
+    return files
+
+
+def image_files_under(folder: Path, passed_over: PassedOver | None = None) -> list[Path]:
+    """The image files below ``folder`` (searched recursively, links followed), sorted,
+    each real file once: a link beside the image it names had been a second image, which
+    a split could hold out for testing while training on the first. The image's own path
+    is kept over a link's; hidden ones are left out, as a folder dataset leaves them, and
+    so are cnnlab run folders' plots; those and undecoded pictures go to ``passed_over``."""
+    folder = Path(folder)
+    passed_over = PassedOver() if passed_over is None else passed_over
+    chosen: dict[str, Path] = {}
+    for path, real in _files_under(folder, passed_over.runs):
+        if not is_image_file(path, folder):
+            if path.suffix.lower() in UNDECODED_EXTENSIONS and not _hidden(path, folder):
+                passed_over.undecoded.append(path)
+            continue
+        kept = chosen.get(real)
+        if kept is None or (kept.is_symlink(), kept) > (path.is_symlink(), path):
+            chosen[real] = path
+    return sorted(chosen.values())
