@@ -212,3 +212,15 @@ def test_a_cut_out_garment_is_seen_on_black_by_a_fashion_mnist_run(tiny_run, tmp
         predict_image(fashion, tmp_path / "icon.png")
     assert predict_image(fashion, tmp_path / "icon.png", 10, invert=True) == \
         predict_image(fashion, tmp_path / "inverted.png", 10)
+
+
+def test_a_lab_tiff_is_read_in_grey_as_in_colour(tmp_path: Path) -> None:
+    # PIL converts LAB to RGB but not to "L": a greyscale model's folder dropped the file
+    # as "not a readable image (conversion from LAB to RGB not supported)".
+    rgb = Image.new("RGB", (SIZE, SIZE), (200, 30, 30))
+    rgb.convert("LAB").save(tmp_path / "lab.tif")
+    grey = decode_image(tmp_path / "lab.tif", (SIZE, SIZE), 1)
+    colour = decode_image(tmp_path / "lab.tif", (SIZE, SIZE), 3)
+    assert grey.shape == (1, SIZE, SIZE) and colour.shape == (3, SIZE, SIZE)
+    expected = np.asarray(Image.fromarray(colour.transpose(1, 2, 0)).convert("L"))
+    assert np.array_equal(grey[0], expected)

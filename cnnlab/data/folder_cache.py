@@ -20,8 +20,9 @@ from cnnlab.atomic import atomic_write_bytes, atomic_write_text
 from cnnlab.data.dataset import DataWarning
 from cnnlab.notices import warn_user
 
-CACHE_FORMAT = 3  # bump when the cached layout or the decoding changes (2: 32-bit, float;
-#                  3: 16-bit PNGs of 8- or 12-bit values kept, not black)
+CACHE_FORMAT = 4  # bump when the cached layout or the decoding changes (2: 32-bit, float;
+#                  3: 16-bit PNGs of 8- or 12-bit values kept, not black; 4: LAB TIFFs
+#                  read in greyscale, once skipped as unreadable)
 
 
 @dataclass(frozen=True)

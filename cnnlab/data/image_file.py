@@ -62,7 +62,11 @@ def to_mode(image: Image.Image, channels: int, background: str = "white") -> Ima
         if background == "contrast":
             background = "black" if _opaque_is_light(rgba) else "white"
         image = Image.alpha_composite(Image.new("RGBA", rgba.size, background), rgba)
-    return image.convert("L" if channels == 1 else "RGB")
+    target = "L" if channels == 1 else "RGB"
+    try:
+        return image.convert(target)
+    except ValueError:  # no direct conversion in PIL (a LAB TIFF to "L"): through RGB
+        return image.convert("RGB").convert(target)
 
 
 def _opaque_is_light(rgba: Image.Image) -> bool:
