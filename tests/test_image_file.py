@@ -224,3 +224,16 @@ def test_a_lab_tiff_is_read_in_grey_as_in_colour(tmp_path: Path) -> None:
     assert grey.shape == (1, SIZE, SIZE) and colour.shape == (3, SIZE, SIZE)
     expected = np.asarray(Image.fromarray(colour.transpose(1, 2, 0)).convert("L"))
     assert np.array_equal(grey[0], expected)
+
+
+def test_a_file_cut_short_is_said_to_be_with_the_fix(tmp_path: Path) -> None:
+    # It read "not a readable image (OSError: image file is truncated)", and no fix.
+    noise = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    Image.fromarray(noise).save(tmp_path / "whole.png")  # noise: 12 KB, cut at 300 bytes
+    Image.fromarray(noise).save(tmp_path / "whole.jpg")
+    for name in ("whole.png", "whole.jpg"):
+        cut = tmp_path / f"cut{Path(name).suffix}"
+        cut.write_bytes((tmp_path / name).read_bytes()[:300])
+        with pytest.raises(ImageFileError, match=f"{cut.name}: cut short .*copy it again, "
+                                                 "or delete it"):
+            read_image(cut, 1)

@@ -144,8 +144,11 @@ def read_image(path: str | Path, channels: int, background: str = "white") -> Im
                                    "(convert it to PNG)") from None
     except (OSError, SyntaxError, ValueError) as exc:
         # PIL reports undecodable files through all of these.
-        raise ImageFileError(path, f"not a readable image ({type(exc).__name__}: "
-                                   f"{exc})") from None
+        if "truncated" in str(exc).lower():  # PIL: "image file is truncated", JPEG's own
+            raise ImageFileError(path, f"cut short ({exc}): a copy or download that did not "
+                                       "finish; copy it again, or delete it") from None
+        raise ImageFileError(path, f"not a readable image ({type(exc).__name__}: {exc}): "
+                                   "damaged; re-save it as PNG, or delete it") from None
 
 
 def centre_square(image: Image.Image) -> Image.Image:
