@@ -47,6 +47,7 @@ from cnnlab.formatting import (
     without_columns,
 )
 from cnnlab.inspect._input import first_conv_channels, resolve
+from cnnlab.inspect._layout import fmt_shape, fmt_shapes, shorten_layer_names
 from cnnlab.inspect._measure import (
     ForwardFailed,
     RowCounts,
@@ -170,10 +171,14 @@ class ModelSummary:
         cells = [["  " * indent + row[0], *row[1:]] for indent, row in rows] + [footer]
         left_out = columns_left_out(header, cells, width, ["Activations", "Trainable", "Type"])
         header, cells = without_columns(header, cells, left_out)
-        table = Table(title=self.title(), box=box.SIMPLE_HEAD, show_footer=True,
-                      caption=left_out_caption(left_out, width, "--json"),
-                      caption_justify="left")
         widths = fitted_widths(header, cells, width)
+        cells, widths, shortened = shorten_layer_names(header, cells, widths, width)
+        caption = left_out_caption(left_out, width, "--json")
+        if shortened:
+            caption = (caption + "; " if caption else f"at {width} columns: ") + \
+                "long layer names shortened to their end (…), whole in --json"
+        table = Table(title=self.title(), box=box.SIMPLE_HEAD, show_footer=True,
+                      caption=caption, caption_justify="left")
         for name, total, column_width in zip(header, cells[-1], widths, strict=True):
             table.add_column(name, footer=total, width=column_width,
                              justify="left" if name in self.TEXT_COLUMNS else "right",
@@ -409,12 +414,3 @@ def _layer_row(c: RowCounts) -> LayerRow:
                     output_shapes=list(n.output_shapes), params=c.params,
                     trainable_params=c.trainable, macs=c.flops // 2,
                     activation_bytes=c.leaf_bytes, calls=n.calls, own=c.own)
-
-
-
-def fmt_shape(shape: Sequence[int]) -> str:
-    return "x".join(str(s) for s in shape)
-
-
-def fmt_shapes(shapes: list[Shape]) -> str:
-    return ", ".join(f"[{', '.join(map(str, s))}]" for s in shapes) if shapes else "-"
