@@ -207,3 +207,16 @@ def test_a_narrow_terminal_gets_whole_words_and_the_columns_left_out_named(tmp_p
     assert width > 100 or shown, text  # a narrow one leaves out more than the device
     wide = rich_as_text(*comparison.to_tables(200), width=200)
     assert "not shown" not in wide and "images/s" in wide
+
+
+def test_a_setting_not_set_reads_none_as_in_the_run_report(tmp_path):
+    # The settings table wrote config.yaml's "null" where the report's headline says
+    # "none": a reader saw two words for one thing.
+    make_run(tmp_path, "a", three_epochs(0.5, 0.8, 0.7), FINISHED, max_time=60.0)
+    make_run(tmp_path, "b", three_epochs(0.6, 0.6, 0.9), FINISHED)
+    comparison = compare_runs(tmp_path / "a", tmp_path / "b")
+    text = str(comparison) + comparison._repr_html_()
+    assert "null" not in text
+    assert comparison.labels() == ["max_time=60.0", "max_time=none"]
+    result = invoke(tmp_path / "a", tmp_path / "b")
+    assert "null" not in result.output and "none" in result.output

@@ -113,7 +113,7 @@ def test_overall_accuracy_has_the_decimals_its_test_set_supports(tmp_path, image
     assert f"test accuracy, last epoch {shown}" in words
 
 
-def test_tables_right_align_numbers_and_print_config_as_yaml_does(tmp_path):
+def test_tables_right_align_numbers_and_print_config_as_yaml_does_but_none_for_unset(tmp_path):
     summary = run_with_epochs(tmp_path, [0.8], [400])
     model_summary = {"rows": [{"name": "conv", "type": "Conv2d", "output_shapes": [[1, 6, 28, 28]],
                                "params": 156, "macs": 117600}],
@@ -125,7 +125,8 @@ def test_tables_right_align_numbers_and_print_config_as_yaml_does(tmp_path):
     page = write_report(tmp_path, summary, model_summary).read_text()
     assert "<td class=num>117,600</td>" in page and "<td>Conv2d</td>" in page
     assert "<td class=num>80.0%</td>" in page  # per-class accuracy
-    assert "<th scope=row>weights</th><td>null</td>" in page
+    # A setting not set reads "none", as the headline's preset: not config.yaml's null.
+    assert "<th scope=row>weights</th><td>none</td>" in page and "null" not in text(page)
     assert "<th scope=row>flip</th><td>false</td>" in page
     assert "None" not in text(page) and "False" not in text(page)
     assert "<th scope=row>python</th><td>3.11.7</td>" in page and "<pre>" not in page

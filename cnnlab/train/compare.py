@@ -27,6 +27,7 @@ from cnnlab.train.compare_files import (  # noqa: F401 (RunFilesError: importabl
 )
 from cnnlab.train.compared_run import LEFT_TO_THE_RUN, ComparedRun
 from cnnlab.train.config import ConfigError, check_target_accuracy
+from cnnlab.train.report import setting_words
 
 # Settings that say where a run was written and how it talked, not how it trained: every
 # run has its own, so listing them would bury the differences that matter.
@@ -258,4 +259,4 @@ def _label_part(key: str, value: Any) -> str:
         return "no preset"
     if key == "data" and str(value).startswith("folder:"):  # by its name, as in the title
         return f"data={Path(str(value)[7:]).name}"
-    return f"{key}={setting_text(value)}"
+    return f"{key}={setting_words(value)}"

@@ -14,11 +14,11 @@ from cnnlab.formatting import (
     left_out_caption,
     rich_as_text,
     seconds_text,
-    setting_text,
     without_columns,
 )
 from cnnlab.train.compare import RunComparison
 from cnnlab.train.compared_run import ComparedRun, finite
+from cnnlab.train.report import setting_words
 
 # The results table: (header, right-aligned, cell) per column. The time-to-target column
 # is put in by :func:`columns` when a target is given.
@@ -82,9 +82,9 @@ def differences_cells(comparison: RunComparison) -> tuple[list[str], list[list[s
     runs outnumber the settings, a row per run (the table stays narrow)."""
     names, differences = comparison.names(), comparison.differences
     if len(names) <= len(differences):
-        return (["setting", *names], [[key, *map(setting_text, values)]
+        return (["setting", *names], [[key, *map(setting_words, values)]
                                       for key, values in differences.items()])
-    return (["run", *differences], [[name, *(setting_text(v[i]) for v in differences.values())]
+    return (["run", *differences], [[name, *(setting_words(v[i]) for v in differences.values())]
                                     for i, name in enumerate(names)])
 
 

@@ -61,7 +61,7 @@ def write_report(run_dir: Path, summary: dict, model_summary: dict | None = None
     if model_summary:
         parts += _model_section(model_summary)
     parts.append("<h2>Configuration</h2>")
-    parts.append(_facts([[k, setting_text(v)] for k, v in summary.get("config", {}).items()]))
+    parts.append(_facts([[k, setting_words(v)] for k, v in summary.get("config", {}).items()]))
     parts.append("<h2>Environment</h2>")
     parts.append(_facts(_environment_rows(summary.get("environment") or {})))
     title = f"{run_dir.name} ({model}) - cnnlab report"
@@ -263,7 +263,15 @@ def _fact_not_advice(label: str, words: str, model_summary: dict) -> list[str]:
 
 
 def _environment_rows(env: dict) -> list[list]:
-    return [[k, setting_text(v)] for k, v in env.items()]
+    return [[k, setting_words(v)] for k, v in env.items()]
+
+
+def setting_words(value) -> str:
+    """A setting as the report's tables and `cnnlab compare` show it: as config.yaml
+    writes it (true/false, [...] and {...} as JSON), except a setting not set, which reads
+    "none" as in the headline's preset row (config.yaml's "null" there had a reader see
+    two words for one thing)."""
+    return "none" if value is None else setting_text(value)
 
 
 # A number as a table shows it: 1,234 | 0.0005 | 89.2% | 3.1 s | 416.52K | 1e-05
