@@ -417,3 +417,20 @@ def test_the_best_from_before_a_cut_is_put_back_file_for_file(tmp_path):
     assert (run.best_test_acc, run.best_before_cut) == (0.7, None)
     assert [(folder / f"best{s}").read_text() for s in (".safetensors", ".json")] == [
         "epoch 2's"] * 2
+
+
+def test_resume_leaves_the_callers_python_and_numpy_random_states_alone(one_epoch_run,
+                                                                         monkeypatch):
+    # Training draws from torch's generators alone, yet the checkpoint's Python and NumPy
+    # states were restored: a notebook's resume() reset the caller's own `random` state.
+    import random
+
+    import numpy as np
+
+    random.seed(7)
+    np.random.seed(7)
+    expected = (random.random(), float(np.random.rand()))
+    random.seed(7)
+    np.random.seed(7)
+    resume(one_epoch_run, extra_epochs=1)
+    assert (random.random(), float(np.random.rand())) == expected

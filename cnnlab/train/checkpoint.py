@@ -7,7 +7,7 @@ Layout of ``checkpoints/<tag>.safetensors`` (tag is ``last`` or ``best``):
   ``optim.<param index>.<key>`` (optimizer state tensors) and ``rng.*`` (generator
   states as uint8 tensors);
 - the header's metadata holds ``cnnlab_state``: JSON with the epoch, step, best
-  accuracy, optimizer hyper-parameters, scheduler state and Python/NumPy RNG states.
+  accuracy, optimizer hyper-parameters and scheduler state.
 
 A readable copy of that JSON is written beside it as ``<tag>.json``; loading only
 trusts the safetensors file. Nothing here unpickles: safetensors and JSON only.
@@ -19,11 +19,9 @@ checkpoint or the new one, never a half-written file under the real name.
 from __future__ import annotations
 
 import json
-import random
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from safetensors.torch import load as safetensors_load
 from safetensors.torch import save_file
@@ -36,22 +34,23 @@ STATE_KEY = "cnnlab_state"
 
 # --- RNG state ---------------------------------------------------------------
 
-def capture_rng_state() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+def capture_rng_state() -> dict[str, torch.Tensor]:
+    """torch's generators: the global one (dropout's masks, on the CPU), CUDA's and MPS's.
+    Python's ``random`` and NumPy's are not training's (the loader has generators of its
+    own; nothing in cnnlab draws from those two), so they are neither saved nor restored:
+    restored, a ``resume()`` in a notebook reset the caller's own ``random`` state."""
     tensors = {"rng.torch": torch.get_rng_state()}
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         for i, state in enumerate(torch.cuda.get_rng_state_all()):
             tensors[f"rng.cuda.{i}"] = state
     if mps_available():  # Apple's GPU has a generator of its own (dropout draws from it)
         tensors["rng.mps"] = torch.mps.get_rng_state()
-    np_state = np.random.get_state()
-    plain = {
-        "python": _to_json(random.getstate()),
-        "numpy": [np_state[0], np_state[1].tolist(), *np_state[2:]],
-    }
-    return tensors, plain
+    return tensors
 
 
-def restore_rng_state(tensors: dict[str, torch.Tensor], plain: dict[str, Any]) -> None:
+def restore_rng_state(tensors: dict[str, torch.Tensor]) -> None:
+    """The generators :func:`capture_rng_state` saved (a checkpoint's ``rng`` group). The
+    Python and NumPy states an older checkpoint holds in its JSON are left unread."""
     torch.set_rng_state(tensors["rng.torch"])
     cuda = sorted(k for k in tensors if k.startswith("rng.cuda."))
     if cuda and torch.cuda.is_available():
@@ -67,17 +66,6 @@ def restore_rng_state(tensors: dict[str, torch.Tensor], plain: dict[str, Any]) -
                       f"PyTorch's ({exc}): saved by another version? Training goes on, "
                       "but its dropout draws no longer continue the interrupted run's",
                       CnnlabWarning)
-    random.setstate(_from_json(plain["python"]))
-    kind, keys, *rest = plain["numpy"]
-    np.random.set_state((kind, np.array(keys, dtype=np.uint32), *rest))
-
-
-def _to_json(obj):
-    return [_to_json(o) for o in obj] if isinstance(obj, (tuple, list)) else obj
-
-
-def _from_json(obj):
-    return tuple(_from_json(o) for o in obj) if isinstance(obj, list) else obj
 
 
 # --- optimizer state -----------------------------------------------------------
@@ -130,10 +118,8 @@ def save_checkpoint(
         opt_tensors, opt_plain = split_optimizer_state(optimizer_state)
         tensors.update(opt_tensors)
         state["optimizer"] = opt_plain
-    rng_tensors, rng_plain = capture_rng_state()
-    tensors.update(rng_tensors)
+    tensors.update(capture_rng_state())
     tensors.update(other_ranks_rng or {})
-    state["rng"] = rng_plain
     # safetensors refuses shared or non-contiguous storage; copies are cheap here.
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
     text = json.dumps(state)
@@ -310,7 +296,7 @@ _STATE_KINDS = {
     "classes": lambda v: isinstance(v, list) and bool(v) and all(isinstance(c, str) for c in v),
     "preprocess": _preprocess,
     **{key: lambda v: isinstance(v, dict) for key in ("partial", "scheduler", "scaler",
-                                                      "optimizer", "rng")},
+                                                      "optimizer")},
 }
 
 

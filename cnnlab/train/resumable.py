@@ -156,7 +156,7 @@ class Resumable:
         self.resumed_from = Path(path)
         ckpt.require_state(state, ("optimizer", "scheduler", "scaler", "epoch",
                                    "step_in_epoch", "partial", "best_test_acc",
-                                   "train_time", "rng"), path)
+                                   "train_time"), path)
         if state.get("model_name") != self.cfg.model:
             raise ckpt.CheckpointError(
                 f"{path} was saved from {state.get('model_name')!r}, not {self.cfg.model!r}"
@@ -185,7 +185,7 @@ class Resumable:
         self.wall_time = state.get("wall_time", self.train_time)
         self.commands = [*state.get("commands", []), *self.commands]
         self.last_lr = state.get("last_lr", self.last_lr)
-        ckpt.restore_rng_state(groups["rng"], state["rng"])
+        ckpt.restore_rng_state(groups["rng"])
         restore_rank_rng_state(groups["rng"], self.dist)
 
 
