@@ -35,7 +35,7 @@ def test_a_notebook_without_ipywidgets_gets_plain_lines_not_a_bar(monkeypatch):
     import rich.console
 
     from cnnlab.progress import shows_live
-    from cnnlab.train.runlog import TrainProgress
+    from cnnlab.train.train_progress import TrainProgress
 
     monkeypatch.setattr(rich.console, "_is_jupyter", lambda: True)
     notebook = Console(file=io.StringIO())

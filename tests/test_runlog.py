@@ -36,7 +36,7 @@ def test_the_progress_shows_where_an_epoch_really_ended():
 
     from rich.console import Console
 
-    from cnnlab.train.runlog import TrainProgress
+    from cnnlab.train.train_progress import TrainProgress
 
     out = io.StringIO()
     row = {"epoch": 1, "train_loss": 1.0, "train_acc": 0.5, "test_loss": 1.1, "test_acc": 0.4,
@@ -61,7 +61,7 @@ def test_a_log_file_gets_whole_epoch_lines_not_a_bar_wrapped_at_80_columns():
     from rich.console import Console
 
     from cnnlab.cli.train import training_log
-    from cnnlab.train.runlog import TrainProgress
+    from cnnlab.train.train_progress import TrainProgress
 
     row = {"epoch": 1, "train_loss": 1.0, "train_acc": 0.5, "test_loss": 1.1, "test_acc": 0.4,
            "images_per_s": 10284.0, "epoch_time_s": 5.8}
@@ -83,7 +83,7 @@ def test_a_jupyter_notebook_keeps_its_live_bar(monkeypatch):
 
     from rich.console import Console
 
-    from cnnlab.train.runlog import TrainProgress
+    from cnnlab.train.train_progress import TrainProgress
 
     # With ipywidgets, which rich draws the bar with (without: plain lines, test_progress).
     real = importlib.util.find_spec

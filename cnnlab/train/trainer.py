@@ -48,7 +48,8 @@ from cnnlab.train.outcome import TrainingDiverged, TrainResult
 from cnnlab.train.presets import check_preset
 from cnnlab.train.resumable import Resumable
 from cnnlab.train.run_data import check_data, make_loader, split_fingerprints, training_subset
-from cnnlab.train.runlog import MetricsLog, TrainProgress
+from cnnlab.train.runlog import MetricsLog
+from cnnlab.train.train_progress import TrainProgress
 
 _DROPOUT_STREAM = 0x64726F70  # "drop": the ranks' dropout seeds, apart from the loader's
 

@@ -1,0 +1,104 @@
+"""The terminal's view of a training run: a progress bar while it trains, a line per
+epoch (and the plain lines for a log file, a pipe, or ``quiet``). What a run leaves in
+its folder is :mod:`cnnlab.train.runlog`'s."""
+
+from __future__ import annotations
+
+import math
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from cnnlab.progress import shows_live
+
+
+class TrainProgress:
+    """A rich progress bar: epoch, step, loss, accuracy, images/s, ETA.
+
+    With ``quiet``, or when the console is no terminal (a log file, a pipe: a bar there
+    is one last frame of it, nothing to follow; a Jupyter notebook with ipywidgets does
+    show the bar: :func:`~cnnlab.progress.shows_live`), it prints one plain log line per
+    epoch. ``console=False``, or ``silent``: nothing.
+    """
+
+    def __init__(self, total_epochs: int, steps_per_epoch: int, quiet: bool = False,
+                 console: Console | bool | None = None, silent: bool = False):
+        if console is False:  # train(console=False): nothing at all
+            console, silent = None, True
+        self.console = console or Console(stderr=True, soft_wrap=True)
+        live = shows_live(self.console)
+        self.quiet = quiet or silent or not live
+        self.silent = silent  # other DDP ranks: rank 0 alone reports
+        self.steps_per_epoch = steps_per_epoch
+        self.total_epochs = total_epochs
+        self.progress = None
+        if not self.quiet:
+            self.progress = Progress(
+                TextColumn("[bold]epoch {task.fields[epoch]}/{task.fields[epochs]}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("loss {task.fields[loss]}  acc {task.fields[acc]}"),
+                TextColumn("{task.fields[ips]} img/s"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=self.console,
+                transient=False,
+            )
+            self.task = None
+
+    @property
+    def shows_steps(self) -> bool:
+        """Whether :meth:`update` shows anything (not with ``quiet``, nor on other ranks)."""
+        return self.progress is not None
+
+    def __enter__(self):
+        if self.progress is not None:
+            self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self.progress is not None:
+            self.progress.__exit__(*exc)
+
+    def start_epoch(self, epoch: int, completed: int = 0) -> None:
+        if self.progress is None:
+            return
+        # Nothing measured yet (the first update comes after log_every steps): a dash,
+        # not "nan", which reads as a diverged run.
+        fields = dict(epoch=epoch, epochs=self.total_epochs, loss="-", acc="-", ips="-")
+        if self.task is not None:
+            self.progress.update(self.task, visible=False)
+        self.task = self.progress.add_task("train", total=self.steps_per_epoch,
+                                           completed=completed, **fields)
+
+    def update(self, step_in_epoch: int, loss: float, acc: float, ips: float) -> None:
+        if self.progress is not None:
+            self.progress.update(self.task, completed=step_in_epoch, loss=f"{loss:.4f}",
+                                 acc=f"{acc:.3f}", ips=f"{ips:,.0f}")
+
+    def end_epoch(self, row: dict, steps_done: int | None = None) -> None:
+        """``steps_done``: where the epoch ended, when short of its end (a time budget)."""
+        test = (f"test loss {row['test_loss']:.4f} acc {row['test_acc']:.4f}"
+                if not math.isnan(row["test_acc"]) else "test: not evaluated")
+        steps_done = self.steps_per_epoch if steps_done is None else steps_done
+        partial = (f" (stopped at step {steps_done:,} of {self.steps_per_epoch:,})"
+                   if steps_done < self.steps_per_epoch else "")
+        line = (
+            f"epoch {row['epoch']}/{self.total_epochs}{partial}  train loss "
+            f"{row['train_loss']:.4f} acc {row['train_acc']:.4f}  {test}  "
+            f"{row['images_per_s']:,.0f} img/s  {row['epoch_time_s']:.1f} s"
+        )
+        if self.silent:
+            return
+        if self.progress is not None:
+            self.progress.update(self.task, completed=steps_done)
+            self.progress.console.print(line)
+        else:
+            self.console.print(line, highlight=False)
