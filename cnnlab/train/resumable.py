@@ -38,11 +38,15 @@ class Resumable:
     # failed first had already raised the plan: the same `resume --epochs N` added 2N.
     after_first_checkpoint = None
     resumed_from: Path | None = None  # the checkpoint load_resume_state restored
-    # The best accuracy before a time budget's mid-epoch evaluation replaced the best
-    # checkpoint; None where none did. That evaluation ends a run stopped there, but a run
-    # never stopped never made it: a resume that trains the epoch again puts the earlier
-    # best back (kept as checkpoints/best-before-cut.*), as the uninterrupted run has it.
+    # The best accuracy before a time budget's stop evaluated the run where it stood (mid-
+    # epoch, or at the end of an epoch eval_every skips) and replaced the best checkpoint;
+    # None where none did. That evaluation ends a run stopped there, but a run never
+    # stopped never made it: a resume puts the earlier best back (kept as
+    # checkpoints/best-before-cut.*), as the uninterrupted run has it.
     best_before_cut: float | None = None
+    # The epoch a time budget's stop evaluated at its end, off the eval_every schedule (None:
+    # none did): a resume drops that evaluation from its row (MetricsLog.forget_evaluation).
+    evaluated_off_schedule: int | None = None
 
     def _first_checkpoint_written(self) -> None:
         if self.after_first_checkpoint is not None:
@@ -57,6 +61,7 @@ class Resumable:
             "partial": self.partial,
             "best_test_acc": self.best_test_acc,
             "best_before_cut": self.best_before_cut,
+            "evaluated_off_schedule": self.evaluated_off_schedule,
             "train_time": self.train_time,
             "wall_time": self.wall_time,
             "scheduler": self.scheduler.state_dict(),
@@ -102,6 +107,30 @@ class Resumable:
         folder = self.run_dir / "checkpoints"
         return [(folder / f"best{suffix}", folder / f"{BEFORE_CUT}{suffix}")
                 for suffix in (".safetensors", ".json")]
+
+    def _note_stop_evaluation(self, epoch: int, improved: bool, cut: bool,
+                              scheduled: bool) -> None:
+        """After a time budget's stop evaluated ``epoch`` (``cut``: mid-epoch), where the
+        ``eval_every`` schedule may not have (``scheduled``): what a resume undoes."""
+        if improved and (cut or not scheduled):
+            self._keep_best_before_cut()
+        if not (cut or scheduled):  # a cut epoch's row goes whole (truncate_after)
+            self.evaluated_off_schedule = epoch
+
+    def _undo_stop_evaluation(self, log) -> None:
+        """A resume about to train on: the best checkpoint as before its stop's evaluation,
+        the rows past the checkpoint dropped (a budget's partial epoch, a row a kill
+        left), and an evaluation off the schedule taken out of its row (``log``: None
+        where this process writes none). Each part can be done again: a kill before the
+        next ``last`` checkpoint leaves it to the next resume."""
+        self._put_back_best_before_cut()
+        forgotten, self.evaluated_off_schedule = self.evaluated_off_schedule, None
+        if log is None:
+            return
+        if self.epoch < len(log.rows):
+            log.truncate_after(self.epoch)
+        if forgotten is not None:
+            log.forget_evaluation(forgotten)
 
     def _keep_best_before_cut(self) -> None:
         """A time budget's mid-epoch evaluation is about to replace the best checkpoint:
@@ -181,6 +210,9 @@ class Resumable:
         before_cut = state.get("best_before_cut")
         self.best_before_cut = float(before_cut) if isinstance(
             before_cut, (int, float)) and not isinstance(before_cut, bool) else None
+        off = state.get("evaluated_off_schedule")
+        # Its epoch's row, or none: a checkpoint from before it was kept, or hand-made.
+        self.evaluated_off_schedule = off if type(off) is int and off == self.epoch else None
         self.train_time = state["train_time"]
         self.wall_time = state.get("wall_time", self.train_time)
         self.commands = [*state.get("commands", []), *self.commands]

@@ -267,11 +267,29 @@ class MetricsLog:
         """On resume: drop rows of epochs that the checkpoint does not include."""
         self.rows = [r for r in self.rows if r["epoch"] <= epoch]
         self._rewrite()
-        classes_path = self.path.with_name("class_metrics.jsonl")
-        if classes_path.exists():
-            kept = [line for line in classes_path.read_text(encoding="utf-8").splitlines()
-                    if _epoch_of(line, classes_path) <= epoch]
-            atomic_write_text(classes_path, "".join(f"{line}\n" for line in kept))
+        self._drop_class_metrics(lambda e: e > epoch)
+
+    def forget_evaluation(self, epoch: int) -> None:
+        """On resume: ``epoch``'s row without its test results, and its class metrics
+        gone (a time budget's stop evaluated it, off the ``eval_every`` schedule: the run
+        trains on as one never stopped, which skipped it). Its clocks stay: the time was
+        spent. TensorBoard, opened with ``purge_step=epoch``, gets the row again."""
+        for row in self.rows:
+            if row["epoch"] == epoch:
+                row["test_loss"] = row["test_acc"] = math.nan
+                self._add_scalars(row)
+        self._rewrite()
+        self._drop_class_metrics(lambda e: e == epoch)
+
+    def _drop_class_metrics(self, dropped) -> None:
+        """class_metrics.jsonl without the lines of the epochs ``dropped`` says, nor any
+        that is no record (:func:`_epoch_of` has said so)."""
+        path = self.path.with_name("class_metrics.jsonl")
+        if path.exists():
+            epochs = [(line, _epoch_of(line, path))
+                      for line in path.read_text(encoding="utf-8").splitlines()]
+            kept = [line for line, e in epochs if not (e == math.inf or dropped(e))]
+            atomic_write_text(path, "".join(f"{line}\n" for line in kept))
 
     def _rewrite(self) -> None:
         # Atomic: a Ctrl-C here (before training installs its signal handlers) must not
@@ -294,6 +312,10 @@ class MetricsLog:
             writer.writerow(row)
             fh.flush()
             os.fsync(fh.fileno())
+        self._add_scalars(row)
+
+    def _add_scalars(self, row: dict) -> None:
+        """The row's numbers to TensorBoard (a NaN, not evaluated, left out)."""
         if self.writer is not None:
             step = int(row["epoch"])
             for key in METRIC_COLUMNS[1:]:

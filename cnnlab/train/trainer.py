@@ -194,13 +194,12 @@ class Trainer(Resumable):
         previous = self._install_signal_handlers()
         log = stopped = result = None
         try:
-            # A resume replaces the rows past its checkpoint (a budget stop's partial
-            # epoch, a row a kill left): TensorBoard drops their events too.
-            purge = self.epoch + 1 if self.resumed_from is not None else None
-            self._put_back_best_before_cut()  # the cut epoch is trained again
+            # A resume replaces the rows past its checkpoint, and the evaluation a budget
+            # stop made off the schedule (Resumable): TensorBoard drops their events too.
+            purge = (self.evaluated_off_schedule or self.epoch + 1
+                     if self.resumed_from is not None else None)
             log = MetricsLog(self.run_dir, purge_step=purge) if self.writes else None
-            if log is not None and self.epoch < len(log.rows):
-                log.truncate_after(self.epoch)
+            self._undo_stop_evaluation(log)
             history = list(log.rows) if log is not None else []
             self.metrics_log = log  # each epoch's row goes in before its checkpoint
             with TrainProgress(cfg.epochs, self.steps_per_epoch, cfg.quiet, self.console,
@@ -294,7 +293,8 @@ class Trainer(Resumable):
         self.partial = {"loss_sum": 0.0, "correct": 0.0, "seen": 0.0, "time": 0.0}
         share_rank0_buffers(self.model, self.dist)
         ev, eval_time = None, 0.0
-        if epoch % cfg.eval_every == 0 or epoch == cfg.epochs or stopped is not None:
+        scheduled = epoch % cfg.eval_every == 0 or epoch == cfg.epochs
+        if scheduled or stopped is not None:
             eval_start = time.perf_counter()
             ev = self.last_eval = self._evaluate()
             synchronize(device)
@@ -326,8 +326,8 @@ class Trainer(Resumable):
         else:
             self.epoch, self.step_in_epoch = epoch, 0
         improved = ev is not None and ev.acc > self.best_test_acc
-        if improved and cut:  # an evaluation a run never stopped would not have made
-            self._keep_best_before_cut()
+        if stopped is not None:  # an evaluation a run never stopped may not have made
+            self._note_stop_evaluation(epoch, improved, cut, scheduled)
         if improved:
             self.best_test_acc = ev.acc
         # The row first, then the checkpoint: killed in between, the resume drops a row
