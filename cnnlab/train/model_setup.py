@@ -1,5 +1,6 @@
 """The model as a run trains it: built for the data's size, classes and channels, then
-its first convolution adapted (whitened, padded) as the config asks."""
+its first convolution adapted (whitened, padded) as the config asks; and the loss it
+trains on (:func:`training_loss`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import re
 from collections.abc import Callable, Iterable
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from cnnlab.data.dataset import ImageData
@@ -85,6 +87,21 @@ def build_model(cfg: TrainConfig, num_classes: int, channels: int, image_size: i
     if cfg.freeze_backbone:
         freeze_backbone(model)
     return model
+
+
+def training_loss(out, y: torch.Tensor, label_smoothing: float
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(logits, the loss training minimises) of a model's training forward ``out``: its
+    logits' cross-entropy, plus, for GoogLeNet with aux_logits (``out`` is (logits, aux2,
+    aux1)), each auxiliary classifier's, weighted by 0.3 as in the paper."""
+    if not isinstance(out, tuple):
+        return out, F.cross_entropy(out, y, label_smoothing=label_smoothing)
+    logits, *aux = out
+    loss = F.cross_entropy(logits, y, label_smoothing=label_smoothing)
+    for aux_logits in aux:
+        if aux_logits is not None:
+            loss = loss + 0.3 * F.cross_entropy(aux_logits, y, label_smoothing=label_smoothing)
+    return logits, loss
 
 
 def warn_of_a_small_input(name: str, image_size: int) -> None:

@@ -19,7 +19,6 @@ import warnings
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from cnnlab.data.dataset import DatasetSplits
@@ -42,7 +41,7 @@ from cnnlab.train.evaluate import (
     evaluate,
 )
 from cnnlab.train.machine import command_entry
-from cnnlab.train.model_setup import adapt_stem, build_model
+from cnnlab.train.model_setup import adapt_stem, build_model, training_loss
 from cnnlab.train.optim import Lookahead, WeightEMA, build_optimizer, build_scheduler
 from cnnlab.train.outcome import TrainingDiverged, TrainResult
 from cnnlab.train.presets import check_preset
@@ -351,18 +350,7 @@ class Trainer(Resumable):
                                      ev.confusion)
 
     def _forward_loss(self, x: torch.Tensor, y: torch.Tensor):
-        out = self.train_model(x)
-        smoothing = self.cfg.label_smoothing
-        if isinstance(out, tuple):
-            # GoogLeNet with aux_logits: (logits, aux2, aux1); the paper weights each
-            # auxiliary classifier's loss by 0.3.
-            logits, *aux = out
-            loss = F.cross_entropy(logits, y, label_smoothing=smoothing)
-            for aux_logits in aux:
-                if aux_logits is not None:
-                    loss = loss + 0.3 * F.cross_entropy(aux_logits, y, label_smoothing=smoothing)
-            return logits, loss
-        return out, F.cross_entropy(out, y, label_smoothing=smoothing)
+        return training_loss(self.train_model(x), y, self.cfg.label_smoothing)
 
     def _optimizer_step(self) -> None:
         if self.cfg.clip_grad_norm > 0:
