@@ -155,6 +155,15 @@ class StopPoints:
         return StopAt(any_signal > 0, rank0_late > 0, any_diverged > 0)
 
 
+def own_images(dataset_size: int, info: DistInfo) -> int:
+    """How many of the images a rank is dealt each epoch are its own share of the
+    ``dataset_size``: where they do not divide among the ranks, the loader pads the epoch's
+    permutation by wrapping to its start (DeviceLoader, without drop_last), so some ranks'
+    last batch ends in images another rank trains on too. Rank r holds the permutation's
+    positions r, r + world_size, ...; those from ``dataset_size`` on are the repeats."""
+    return len(range(info.rank, dataset_size, info.world_size))
+
+
 def rank_rng_states(info: DistInfo) -> dict[str, torch.Tensor]:
     """Every other rank's global RNG state (dropout's masks), gathered on every rank: the
     checkpoint rank 0 writes must hold them for an exact resume. A collective."""

@@ -30,6 +30,7 @@ from cnnlab.train.distributed import (
     StopPoints,
     all_reduce_sum,
     init_distributed,
+    own_images,
     rank_rng_states,
     share_rank0_buffers,
 )
@@ -126,6 +127,9 @@ class Trainer(Resumable):
         self.test_loader = self._loader(test_images, test_labels, train=False)
         self.stop_points = StopPoints(self.dist, self.device, cfg.log_every)
         self.steps_per_epoch = len(self.train_loader)
+        loader = self.train_loader  # the images of its epoch this rank's metrics count
+        self.own_images = (loader.num_samples if loader.drop_last
+                           else own_images(loader.dataset_size, self.dist))
         self.optimizer = build_optimizer(self.model, cfg)
         self.scheduler = build_scheduler(self.optimizer, cfg,
                                          math.ceil(self.steps_per_epoch / cfg.accum_steps))
@@ -252,10 +256,13 @@ class Trainer(Resumable):
             if stepped:
                 self._optimizer_step()
             with torch.no_grad():
-                loss_sum += loss.detach().to(loss_sum.dtype) * y.numel()
+                # Each image once: not the repeats that pad a rank's last batch under DDP
+                # (the loss stays the batch's mean, which includes them, as the gradient).
+                n = max(0, min(y.numel(), self.own_images - step * cfg.batch_size))
+                loss_sum += loss.detach().to(loss_sum.dtype) * n
                 # In the sums' dtype: no int64 reduction (MPS before macOS 13.3 warns).
-                correct += (logits.argmax(dim=1) == y).sum(dtype=correct.dtype)
-                seen += y.numel()
+                correct += (logits[:n].argmax(dim=1) == y[:n]).sum(dtype=correct.dtype)
+                seen += n
             self.step_in_epoch = step + 1
             elapsed = time.perf_counter() - start
             self.train_time = train_time_before + elapsed
