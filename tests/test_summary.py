@@ -174,16 +174,34 @@ def test_vgg11_flow():
 
 
 @pytest.mark.parametrize("name, flow", [
-    ("densenet121", "3x32x32 → 64x16x16 → 64x8x8 → 128x4x4 → 256x2x2 → 512x1x1 → 1024 → 1000"),
-    ("densenet_d2l", "1x32x32 → 64x16x16 → 64x8x8 → 96x4x4 → 112x2x2 → 120x1x1 → 248 → 10"),
+    ("densenet121", "3x32x32 → 64x16x16 → 64x8x8 → 256x8x8 → 128x4x4 → 512x4x4 → 256x2x2"
+                    " → 1024x2x2 → 512x1x1 → 1024x1x1 → 1000"),
+    ("densenet_d2l", "1x32x32 → 64x16x16 → 64x8x8 → 192x8x8 → 96x4x4 → 224x4x4 → 112x2x2"
+                     " → 240x2x2 → 120x1x1 → 248x1x1 → 10"),
 ])
 def test_a_dense_block_at_1x1_is_one_stage_of_the_flow(name, flow):
     # Each dense layer showed at 1x1 (512x1x1 → 32x1x1 → 512x1x1 → ..., about 35 of
     # them): torchvision's block is a ModuleDict with a forward, looked through as a
-    # container, and a channel change at 1x1 counted as a new stage.
+    # container, and a channel change at 1x1 counted as a new stage. Each block's growth
+    # shows once, and each transition's halving.
     with torch.device("meta"):
         model = get_model(name)
     assert summary(model, 32).flow_str() == flow
+
+
+@pytest.mark.parametrize("name, flow", [
+    ("resnet50", "3x64x64 → 64x32x32 → 64x16x16 → 256x16x16 → 512x8x8 → 1024x4x4 → 2048x2x2"
+                 " → 2048x1x1 → 1000"),
+    ("googlenet_d2l", "1x96x96 → 64x48x48 → 64x24x24 → 192x12x12 → 256x12x12 → 480x12x12"
+                      " → 480x6x6 → 512x6x6 → 528x6x6 → 832x6x6 → 832x3x3 → 1024x3x3"
+                      " → 1024x1x1 → 10"),
+])
+def test_a_block_that_widens_at_one_resolution_shows_in_the_flow(name, flow):
+    # ResNet-50's first stage takes 64 channels to 256 at one resolution: the flow read
+    # 64x16x16 → 512x8x8, hiding it; each inception's width change shows too.
+    with torch.device("meta"):
+        model = get_model(name)
+    assert summary(model, 64 if name == "resnet50" else 96).flow_str() == flow
 
 
 # --------------------------------------------------------------------------- robustness

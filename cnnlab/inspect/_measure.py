@@ -320,18 +320,24 @@ def flow(model: nn.Module, x: torch.Tensor, events: list[Event]) -> list[Shape]:
     A residual or inception block is one unit, so the flow shows stage outputs, not the
     inside of a bottleneck. Walking each unit's input and output, a shape is kept when its
     spatial size (all but the channel dim) or its rank changes (a functional flatten shows up
-    as the next unit's input), and after every ``nn.Linear``.
+    as the next unit's input), after every ``nn.Linear``, and after a block (a unit with
+    layers of its own) that changes the channels: ResNet-50's first stage shows its 64 to
+    256 at 56x56, a dense block its growth, where the stage's first shape alone had hidden
+    them; a lone conv's channels still count for nothing (VGG's flow is its blocks').
     """
     units = _flow_units(model)
     shapes: list[Shape] = [tuple(x.shape[1:])]
     for node, in_shape, out_shape in events:
         if id(node.module) not in units:
             continue
-        for shape, force in ((in_shape, False),
-                             (out_shape, isinstance(node.module, nn.Linear))):
+        block = next(node.module.children(), None) is not None
+        for shape, is_output in ((in_shape, False), (out_shape, True)):
             if shape is not None and len(shape) > 1:
                 shape = shape[1:]
-                if force or _new_stage(shapes[-1], shape):
+                widened = is_output and block and len(shape) == len(shapes[-1]) > 1 \
+                    and shape != shapes[-1]
+                if (is_output and isinstance(node.module, nn.Linear)) or widened \
+                        or _new_stage(shapes[-1], shape):
                     shapes.append(shape)
     final = events[-1][2] if events else None  # the model's own output comes last
     if final is not None and tuple(final[1:]) != shapes[-1]:
