@@ -8,7 +8,7 @@ unverified model is never left where ``predict`` would find it, and a failed re-
 keeps the previous one. Ctrl-C stops the export at any point and leaves nothing of
 it under the real name. A JSON sidecar beside ``model.onnx`` records the classes and the input
 preprocessing, so ``cnnlab predict model.onnx IMAGE`` needs nothing else
-(:mod:`cnnlab.onnx_run` reads the pair back).
+(:mod:`cnnlab.onnx_run` reads the pair back; :mod:`cnnlab.export_files` names the files).
 
 onnx, onnxruntime and onnxscript are the optional extra ``pip install 'cnnlab[onnx]'``.
 An ONNX file is a protobuf graph of operators and tensors: loading one runs no code.
@@ -17,9 +17,7 @@ An ONNX file is a protobuf graph of operators and tensors: loading one runs no c
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
-import json
 import logging
 import os
 import re
@@ -33,15 +31,19 @@ import torch
 from torch import nn
 
 from cnnlab.atomic import first_missing_folder, fsync_file, fsync_folder, remove_empty_folders_made
+from cnnlab.export_files import (
+    INPUT_NAME,
+    OUTPUT_NAME,
+    data_file,
+    export_source,
+    read_sidecar,
+    write_sidecar,
+)
 from cnnlab.extras import require_extra
 from cnnlab.interrupts import SigintRecorder
 from cnnlab.train.config import ConfigError
-from cnnlab.train.evaluate import Preprocess
 
 FORMATS = ("onnx",)
-INPUT_NAME, OUTPUT_NAME = "images", "logits"
-SIDECAR_FORMAT = "cnnlab-onnx"
-SIDECAR_VERSION = 2  # 2: test-time augmentation (absent in 1: none)
 # protobuf caps a single file at 2 GiB; bigger models keep their weights beside it.
 _EXTERNAL_DATA_BYTES = 1_800_000_000
 
@@ -123,7 +125,7 @@ def export_onnx(run_dir: str | Path, out: str | Path | None = None, which: str =
     shape = (pp.channels, pp.image_size, pp.image_size)
     made_from = first_missing_folder(path.parent)  # what a failed first export takes away
     model = run.model.float().eval()
-    earlier = (_sidecar(path.with_suffix(".json")) or {}).get("source")
+    earlier = (read_sidecar(path.with_suffix(".json")) or {}).get("source")
     replaced = False
     with SigintRecorder() as sigint:
         try:
@@ -147,7 +149,7 @@ def export_onnx(run_dir: str | Path, out: str | Path | None = None, which: str =
                 f"interrupted as the checked export was moved into place: {path} and its "
                 "sidecar are the new export" if replaced else f"export stopped; {_kept(path)}"
             ) from None
-    result.replaced = earlier if earlier and earlier != _source(run) else None  # said
+    result.replaced = earlier if earlier and earlier != export_source(run) else None  # said
     return result
 
 
@@ -178,7 +180,7 @@ def _export_checked(run, model: nn.Module, shape: tuple[int, int, int], staged: 
     result = ExportResult(path, path.with_suffix(".json"), exporter, written, diffs,
                           atol, shape, list(run.classes))
     with _writing(path):
-        _write_sidecar(result, run, run.preprocess, staged)
+        write_sidecar(result, run, staged)
     sigint.check()  # an interrupt something caught on the way stops here, before the renames
     return result
 
@@ -247,32 +249,15 @@ def _check_out(path: Path) -> None:
     # The export replaces the .onnx file, the sidecar and the weights beside them: only
     # when they are a previous export's (its sidecar says so), never someone else's files.
     sidecar = path.with_suffix(".json")
-    if sidecar.exists() and _sidecar(sidecar) is None:
+    if sidecar.exists() and read_sidecar(sidecar) is None:
         raise ExportRequestError(
             f"{sidecar} is not the sidecar of a cnnlab export, and the export of {path.name} "
             "would replace it with its own: choose another --out, so that it is kept")
-    for own in (path, _data_file(path)):
+    for own in (path, data_file(path)):
         if own.exists() and not sidecar.exists():
             raise ExportRequestError(
                 f"{own} is not a cnnlab export (there is no sidecar {sidecar.name} beside "
                 "it), and the export would replace it: choose another --out, so that it is kept")
-
-
-def _sidecar(path: Path) -> dict | None:
-    """A sidecar written by :func:`export_onnx` (recognised by its own fields), or None."""
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):  # unreadable, not text (UnicodeDecodeError), not JSON
-        return None
-    return meta if isinstance(meta, dict) and meta.get("format") == SIDECAR_FORMAT \
-        and "classes" in meta and "preprocess" in meta else None
-
-
-def _source(run) -> dict:
-    """What an export was made from, as its sidecar records it: absolute paths, so the
-    same run exported from another folder is known as the same."""
-    return {"run": str(Path(run.run_dir).resolve()),
-            "checkpoint": str(Path(run.checkpoint).resolve())}
 
 
 def _kept(path: Path) -> str:
@@ -286,15 +271,15 @@ def _replace(staged: Path, path: Path) -> None:
     Each file is on disk before its rename, so a crash leaves whole files (the sidecar's
     checksums name a pair from two exports). The sidecar goes first: files a crash leaves
     beside it are an export's, which the next export may replace (see _check_out)."""
-    data = _data_file(staged)
+    data = data_file(staged)
     for staged_file in (data, staged, staged.with_suffix(".json")):
         if staged_file.exists():
             fsync_file(staged_file)
     os.replace(staged.with_suffix(".json"), path.with_suffix(".json"))
     if data.exists():
-        os.replace(data, _data_file(path))
+        os.replace(data, data_file(path))
     else:  # weights of an earlier, larger export: no longer referenced
-        _data_file(path).unlink(missing_ok=True)
+        data_file(path).unlink(missing_ok=True)
     os.replace(staged, path)
     fsync_folder(path.parent)
 
@@ -369,7 +354,7 @@ def _first_line(exc: Exception) -> str:
 
 def _remove(path: Path) -> None:
     path.unlink(missing_ok=True)
-    _data_file(path).unlink(missing_ok=True)  # external weights, if any
+    data_file(path).unlink(missing_ok=True)  # external weights, if any
 
 
 def _opset_of(path: Path) -> int | None:
@@ -400,51 +385,3 @@ def verify_onnx(path: str | Path, model: nn.Module, shape: tuple[int, int, int],
                               f"PyTorch returns {tuple(expected.shape)}")
         diffs[n] = float((got - expected).abs().max())
     return diffs
-
-
-def _write_sidecar(result: ExportResult, run, pp: Preprocess, onnx_file: Path) -> None:
-    c, s, _ = result.input_shape
-    meta = {
-        # The graph file this sidecar belongs to: the two are replaced by two renames,
-        # and a crash between them would pair a new model with an old sidecar.
-        "onnx_sha256": _sha256(onnx_file),
-        **({"onnx_data_sha256": _sha256(_data_file(onnx_file))}
-           if _data_file(onnx_file).exists() else {}),  # the weights kept beside it
-        "format": SIDECAR_FORMAT,
-        "format_version": SIDECAR_VERSION,
-        "model": run.config.model,
-        "classes": result.classes,
-        "preprocess": {**pp.to_dict(), "channels_last": False},
-        # The views the run's accuracy averaged; `cnnlab predict` averages them too.
-        "tta": {"flip": run.config.tta_flip, "shift": run.config.tta_shift},
-        "data": run.config.data,  # folder data: predict fits images as they were decoded
-        "input": {
-            "name": INPUT_NAME, "shape": ["batch", c, s, s], "dtype": "float32",
-            "values": "pixels scaled to 0..1, then (x - mean) / std per channel when "
-                      "mean is set",
-        },
-        "output": {"name": OUTPUT_NAME, "shape": ["batch", len(result.classes)]},
-        "exporter": result.exporter,
-        "opset": result.opset,
-        "source": _source(run),
-        "verification": {
-            "runtime": "onnxruntime",
-            "max_abs_diff": {str(k): v for k, v in result.max_abs_diff.items()},
-            "atol": result.atol,
-        },
-        "torch": torch.__version__,
-    }
-    sidecar = onnx_file.with_suffix(".json")
-    sidecar.write_text(json.dumps(meta, indent=1), encoding="utf-8")  # staged
-
-
-def _data_file(onnx_file: Path) -> Path:
-    return onnx_file.with_name(onnx_file.name + ".data")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

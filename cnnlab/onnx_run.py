@@ -13,7 +13,8 @@ from pathlib import Path
 
 import torch
 
-from cnnlab.export import SIDECAR_FORMAT, ExportError, _data_file, _session, _sha256
+from cnnlab.export import ExportError, _session
+from cnnlab.export_files import SIDECAR_FORMAT, data_file, sha256
 from cnnlab.extras import MissingExtraError
 from cnnlab.train.evaluate import Preprocess, check_tta_shift
 
@@ -82,9 +83,9 @@ def load_onnx(path: str | Path) -> OnnxRun:
     except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
         raise ExportError(f"{sidecar}: not a cnnlab ONNX sidecar ({exc})") from None
     data_sum = meta.get("onnx_data_sha256")
-    data_differs = data_sum is not None and (not _data_file(path).is_file()
-                                             or data_sum != _sha256(_data_file(path)))
-    if meta.get("onnx_sha256") not in (None, _sha256(path)) or data_differs:
+    data_differs = data_sum is not None and (not data_file(path).is_file()
+                                             or data_sum != sha256(data_file(path)))
+    if meta.get("onnx_sha256") not in (None, sha256(path)) or data_differs:
         # (exports made before the checksums carry none, and are not checked)
         raise ExportError(f"{path} does not match its sidecar {sidecar.name} (the checksum "
                           "differs): the file is damaged, or the two come from different "

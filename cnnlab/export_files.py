@@ -1,0 +1,86 @@
+"""The files an ONNX export is made of, and the sidecar that says what they are.
+
+An export is a graph file (``model.onnx``), its weights beside it when the model is too
+large for one protobuf file (``model.onnx.data``), and a JSON sidecar (``model.json``)
+with the classes, the input preprocessing, the test-time views and checksums of the
+other two. :mod:`cnnlab.export` writes them; :mod:`cnnlab.onnx_run` reads them back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import torch
+
+INPUT_NAME, OUTPUT_NAME = "images", "logits"
+SIDECAR_FORMAT = "cnnlab-onnx"
+SIDECAR_VERSION = 2  # 2: test-time augmentation (absent in 1: none)
+
+
+def data_file(onnx_file: Path) -> Path:
+    """Where the weights of a large export lie, beside its graph."""
+    return onnx_file.with_name(onnx_file.name + ".data")
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_sidecar(path: Path) -> dict | None:
+    """A sidecar written by an export (recognised by its own fields), or None."""
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # unreadable, not text (UnicodeDecodeError), not JSON
+        return None
+    return meta if isinstance(meta, dict) and meta.get("format") == SIDECAR_FORMAT \
+        and "classes" in meta and "preprocess" in meta else None
+
+
+def export_source(run) -> dict:
+    """What an export was made from, as its sidecar records it: absolute paths, so the
+    same run exported from another folder is known as the same."""
+    return {"run": str(Path(run.run_dir).resolve()),
+            "checkpoint": str(Path(run.checkpoint).resolve())}
+
+
+def write_sidecar(result, run, onnx_file: Path) -> None:
+    """The sidecar of ``onnx_file`` (an ``ExportResult``'s export of ``run``), beside it."""
+    c, s, _ = result.input_shape
+    meta = {
+        # The graph file this sidecar belongs to: the two are replaced by two renames,
+        # and a crash between them would pair a new model with an old sidecar.
+        "onnx_sha256": sha256(onnx_file),
+        **({"onnx_data_sha256": sha256(data_file(onnx_file))}
+           if data_file(onnx_file).exists() else {}),  # the weights kept beside it
+        "format": SIDECAR_FORMAT,
+        "format_version": SIDECAR_VERSION,
+        "model": run.config.model,
+        "classes": result.classes,
+        "preprocess": {**run.preprocess.to_dict(), "channels_last": False},
+        # The views the run's accuracy averaged; `cnnlab predict` averages them too.
+        "tta": {"flip": run.config.tta_flip, "shift": run.config.tta_shift},
+        "data": run.config.data,  # folder data: predict fits images as they were decoded
+        "input": {
+            "name": INPUT_NAME, "shape": ["batch", c, s, s], "dtype": "float32",
+            "values": "pixels scaled to 0..1, then (x - mean) / std per channel when "
+                      "mean is set",
+        },
+        "output": {"name": OUTPUT_NAME, "shape": ["batch", len(result.classes)]},
+        "exporter": result.exporter,
+        "opset": result.opset,
+        "source": export_source(run),
+        "verification": {
+            "runtime": "onnxruntime",
+            "max_abs_diff": {str(k): v for k, v in result.max_abs_diff.items()},
+            "atol": result.atol,
+        },
+        "torch": torch.__version__,
+    }
+    sidecar = onnx_file.with_suffix(".json")
+    sidecar.write_text(json.dumps(meta, indent=1), encoding="utf-8")
