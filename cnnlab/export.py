@@ -114,6 +114,11 @@ def export_onnx(run_dir: str | Path, out: str | Path | None = None, which: str =
     if not atol >= 0:  # also refuses NaN
         raise ExportRequestError(f"--atol {atol:g}: the tolerance is a max absolute difference, "
                                  "so it must be >= 0 (the default is 1e-4)")
+    if out is not None and str(out).endswith(("/", os.sep)):  # Path(out) would drop it
+        raise ExportRequestError(
+            f"--out {out} ends in {str(out)[-1]!r}, so it names a folder, and an export is a "
+            f"file (its sidecar beside it): give the file's path, e.g. --out "
+            f"{Path(out) / 'model.onnx'}")
     path = Path(out) if out is not None else Path(run_dir) / "export" / "model.onnx"
     _check_out(path)
     _require_onnx_extra()

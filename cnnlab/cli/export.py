@@ -15,7 +15,8 @@ console = output_console()
 def export(
     run: Path = typer.Argument(..., help="Run directory written by `cnnlab train`."),
     fmt: str = typer.Option("onnx", "--format", help="Export format: onnx."),
-    out: Path = typer.Option(None, help="Output file (default RUN/export/model.onnx)."),
+    # str, not Path: pathlib drops the trailing slash of a folder meant (`--out x.onnx/`)
+    out: str = typer.Option(None, help="Output file (default RUN/export/model.onnx)."),
     which: str = typer.Option("best", help="best or last checkpoint."),
     opset: int = typer.Option(None, help="ONNX opset (default: the exporter's choice)."),
     atol: float = typer.Option(1e-4, help="Largest max |onnxruntime - PyTorch| accepted "

@@ -1,0 +1,39 @@
+"""What `cnnlab export` and `cnnlab predict FILE.onnx` say when the request, not the work,
+is wrong, and when Ctrl-C comes while the ONNX libraries load: an --out that names a
+folder, an .onnx file without its sidecar, an interrupt that a library turned into an
+error of its own."""
+
+from __future__ import annotations
+
+import pytest
+from export_helpers import needs_onnx, no_export, tiny_trained_run
+from typer.testing import CliRunner
+
+from cnnlab import export as export_mod
+from cnnlab.cli import app
+from cnnlab.export import ExportError, export_onnx
+
+runner = CliRunner()
+
+# Python's own SIGINT handler, as `cnnlab export` has it (see the fixture in conftest).
+pytestmark = pytest.mark.usefixtures("pythons_ctrl_c")
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    return tiny_trained_run(tmp_path_factory)
+
+
+def test_an_out_ending_in_a_slash_is_a_folder_and_refused(run_dir, tmp_path, monkeypatch):
+    # pathlib drops the slash: `--out x.onnx/` (a folder meant) wrote a file x.onnx.
+    needs_onnx()
+    monkeypatch.setattr(export_mod, "_export", no_export)
+    meant = tmp_path / "x.onnx"
+    result = runner.invoke(app, ["export", str(run_dir), "--out", f"{meant}/"])
+    words = " ".join(result.output.split())
+    assert result.exit_code == 2, result.output
+    assert f"--out {meant}/ ends in '/', so it names a folder" in words
+    assert f"--out {meant / 'model.onnx'}" in words  # the fix, spelled out
+    assert list(tmp_path.iterdir()) == []  # nothing written, no folder made
+    with pytest.raises(ExportError, match="names a folder"):
+        export_onnx(run_dir, out=f"{meant}/")
