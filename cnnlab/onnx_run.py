@@ -17,6 +17,7 @@ from cnnlab.export import ExportError, _session
 from cnnlab.export_files import SIDECAR_FORMAT, data_file, sha256
 from cnnlab.extras import MissingExtraError
 from cnnlab.train.evaluate import Preprocess, check_tta_shift
+from cnnlab.train.run_files import NotARunError
 
 
 class OnnxModel:
@@ -56,12 +57,14 @@ class OnnxRun:
 
 def load_onnx(path: str | Path) -> OnnxRun:
     """An exported ``.onnx`` file and its JSON sidecar (classes, preprocessing)."""
+    # Either missing, the path given is no cnnlab export: a request to change (exit 2),
+    # as `predict` says of a path that is no run's folder. (A FileNotFoundError too.)
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"ONNX file not found: {path}")
+        raise NotARunError(f"ONNX file not found: {path}")
     sidecar = path.with_suffix(".json")
     if not sidecar.is_file():
-        raise FileNotFoundError(
+        raise NotARunError(
             f"{sidecar} is missing: cnnlab reads the classes and preprocessing of {path.name} "
             "from it. Export with `cnnlab export RUN --format onnx`, which writes both"
         )

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from cnnlab import export as export_mod
 from cnnlab.cli import app
 from cnnlab.export import ExportError, export_onnx
+from cnnlab.onnx_run import load_onnx
 
 runner = CliRunner()
 
@@ -37,3 +38,20 @@ def test_an_out_ending_in_a_slash_is_a_folder_and_refused(run_dir, tmp_path, mon
     assert list(tmp_path.iterdir()) == []  # nothing written, no folder made
     with pytest.raises(ExportError, match="names a folder"):
         export_onnx(run_dir, out=f"{meant}/")
+
+
+def test_an_onnx_file_without_its_sidecar_is_refused_as_a_missing_onnx_file_is(
+        tmp_path):
+    # Both are a path that is no cnnlab export: the same exit status (2), where a missing
+    # sidecar gave 1 and a missing .onnx file 2.
+    image = tmp_path / "a.png"
+    image.write_bytes(b"")
+    missing = runner.invoke(app, ["predict", str(tmp_path / "nope.onnx"), str(image)])
+    lonely = tmp_path / "model.onnx"
+    lonely.write_bytes(b"")
+    no_sidecar = runner.invoke(app, ["predict", str(lonely), str(image)])
+    assert missing.exit_code == no_sidecar.exit_code == 2, no_sidecar.output
+    assert "model.json is missing" in no_sidecar.output
+    assert "cnnlab export RUN --format onnx" in " ".join(no_sidecar.output.split())
+    with pytest.raises(FileNotFoundError, match="model.json is missing"):  # as before
+        load_onnx(lonely)
