@@ -290,8 +290,23 @@ def _replace(staged: Path, path: Path) -> None:
 
 
 def _require_onnx_extra() -> None:
-    for module in ("onnx", "onnxscript", "onnxruntime"):
-        require_extra(module, "onnx", "ONNX export")
+    with interrupt_wins():  # the first import takes seconds: Ctrl-C comes there too
+        for module in ("onnx", "onnxscript", "onnxruntime"):
+            require_extra(module, "onnx", "ONNX export")
+
+
+@contextlib.contextmanager
+def interrupt_wins():
+    """Ctrl-C during the block ends it as KeyboardInterrupt, whatever error it became on
+    the way: cut off while `import onnx` loads ml_dtypes, numpy's lazy attributes recurse
+    (a RecursionError traceback, not "interrupted"); onnxruntime's would read as a file
+    it cannot load."""
+    with SigintRecorder() as sigint:
+        try:
+            yield
+        except Exception as exc:
+            sigint.check(exc)
+            raise
 
 
 def _export(model: nn.Module, shape: tuple[int, int, int], path: Path,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from cnnlab.export import ExportError, _session
+from cnnlab.export import ExportError, _session, interrupt_wins
 from cnnlab.export_files import SIDECAR_FORMAT, data_file, sha256
 from cnnlab.extras import MissingExtraError
 from cnnlab.train.evaluate import Preprocess, check_tta_shift
@@ -93,19 +93,9 @@ def load_onnx(path: str | Path) -> OnnxRun:
         raise ExportError(f"{path} does not match its sidecar {sidecar.name} (the checksum "
                           "differs): the file is damaged, or the two come from different "
                           "exports. Export the run again (it writes both)")
-    _check_external_data(path)
-    try:
-        model = OnnxModel(path)
-    except MissingExtraError:
-        raise
-    except Exception as exc:  # onnxruntime's own errors (InvalidProtobuf, Fail, ...)
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if "escapes model directory" in str(exc):  # recent onnxruntime follows symlinks
-            raise ExportError(f"{path}: onnxruntime refuses its weights file, which resolves "
-                              f"outside the model's folder ({reason}); a symlink into a blob "
-                              "store? Copy the weights beside the model") from None
-        raise ExportError(f"{path}: onnxruntime cannot load it ({reason}). Is it a whole "
-                          "file from `cnnlab export`? Export the run again") from None
+    with interrupt_wins():  # onnx and onnxruntime load here: seconds, the first time
+        _check_external_data(path)
+        model = _open(path)
     takes = model.session.get_inputs()[0].shape[1:]  # (C, H, W); a name where dynamic
     wants = [pp.channels, pp.image_size, pp.image_size]
     if any(isinstance(t, int) and t != w for t, w in zip(takes, wants, strict=False)):
@@ -118,6 +108,21 @@ def load_onnx(path: str | Path) -> OnnxRun:
                           f"{len(classes)} classes: they come from different exports. "
                           "Export the run again (it writes both)")
     return OnnxRun(path, model, classes, pp, meta)
+
+
+def _open(path: Path) -> OnnxModel:
+    try:
+        return OnnxModel(path)
+    except MissingExtraError:
+        raise
+    except Exception as exc:  # onnxruntime's own errors (InvalidProtobuf, Fail, ...)
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "escapes model directory" in str(exc):  # recent onnxruntime follows symlinks
+            raise ExportError(f"{path}: onnxruntime refuses its weights file, which resolves "
+                              f"outside the model's folder ({reason}); a symlink into a blob "
+                              "store? Copy the weights beside the model") from None
+        raise ExportError(f"{path}: onnxruntime cannot load it ({reason}). Is it a whole "
+                          "file from `cnnlab export`? Export the run again") from None
 
 
 def _check_external_data(path: Path) -> None:

@@ -5,11 +5,14 @@ error of its own."""
 
 from __future__ import annotations
 
+import signal
+
 import pytest
 from export_helpers import needs_onnx, no_export, tiny_trained_run
 from typer.testing import CliRunner
 
 from cnnlab import export as export_mod
+from cnnlab import onnx_run
 from cnnlab.cli import app
 from cnnlab.export import ExportError, export_onnx
 from cnnlab.onnx_run import load_onnx
@@ -55,3 +58,41 @@ def test_an_onnx_file_without_its_sidecar_is_refused_as_a_missing_onnx_file_is(
     assert "cnnlab export RUN --format onnx" in " ".join(no_sidecar.output.split())
     with pytest.raises(FileNotFoundError, match="model.json is missing"):  # as before
         load_onnx(lonely)
+
+
+def _interrupted_then_another_error(*args, **kwargs):
+    """An import that Ctrl-C interrupts and that ends in another error: ml_dtypes, cut
+    off while `import onnx` loads it, sends numpy's lazy attributes into a recursion."""
+    try:
+        signal.getsignal(signal.SIGINT)(signal.SIGINT, None)  # Ctrl-C, as Python takes it
+    except KeyboardInterrupt:
+        pass
+    raise RecursionError("maximum recursion depth exceeded")
+
+
+def test_ctrl_c_while_the_onnx_libraries_load_ends_the_export_as_interrupted(
+        run_dir, tmp_path, monkeypatch):
+    needs_onnx()
+    monkeypatch.setattr(export_mod, "require_extra", _interrupted_then_another_error)
+    out = tmp_path / "m.onnx"
+    with pytest.raises(KeyboardInterrupt):
+        export_onnx(run_dir, out=out)
+    result = runner.invoke(app, ["export", str(run_dir), "--out", str(out)])
+    assert result.exit_code == 130, result.output
+    assert "interrupted" in result.output and "Traceback" not in result.output
+    assert not isinstance(result.exception, RecursionError)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_while_predict_loads_onnxruntime_is_an_interrupt(run_dir, tmp_path,
+                                                               monkeypatch):
+    needs_onnx()
+    exported = runner.invoke(app, ["export", str(run_dir), "--out", str(tmp_path / "m.onnx")])
+    assert exported.exit_code == 0, exported.output
+    monkeypatch.setattr(onnx_run, "OnnxModel", _interrupted_then_another_error)
+    with pytest.raises(KeyboardInterrupt):  # not "onnxruntime cannot load it (maximum
+        load_onnx(tmp_path / "m.onnx")       # recursion depth exceeded)"
+    image = tmp_path / "a.png"
+    image.write_bytes(b"")
+    result = runner.invoke(app, ["predict", str(tmp_path / "m.onnx"), str(image)])
+    assert result.exit_code == 130 and "cannot load" not in result.output, result.output
