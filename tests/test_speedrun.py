@@ -25,7 +25,7 @@ def test_summary_mean_and_std():
     s = summarize(runs, 0.92)
     assert s["reached"] == 2 and s["time_to_target_mean_s"] == 12.0
     # A mean over the runs that got there is not a mean over all: said so.
-    from cnnlab.cli.speedrun import time_to_target_words
+    from cnnlab.cli.speedrun_tables import time_to_target_words
 
     assert not s["all_reached"] and time_to_target_words(s) == (
         "12.0 ± 2.8 s over the 2 runs that reached it (no mean over all 3: 1 never did)")

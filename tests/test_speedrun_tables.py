@@ -4,7 +4,7 @@ were measured (a time: runs that reached the target; an accuracy: runs that fini
 import math
 
 from cnnlab.bench.speedrun import FULL_RECIPE, SpeedrunResult, ablation_rows, summarize
-from cnnlab.cli.speedrun import _print_ablation, _print_candidates
+from cnnlab.cli.speedrun_tables import print_ablation, print_candidates
 
 DIVERGED = SpeedrunResult(1, None, math.nan, math.nan, 3.0, 0, diverged=True)
 
@@ -14,7 +14,7 @@ def reached(seed: int, seconds: float, acc: float) -> SpeedrunResult:
 
 
 def test_one_run_shows_no_spread_in_the_candidates_table(capsys):
-    _print_candidates({"the recipe": summarize([reached(0, 10.0, 0.93)], 0.92)}, 0.92, 1)
+    print_candidates({"the recipe": summarize([reached(0, 10.0, 0.93)], 0.92)}, 0.92, 1)
     out = capsys.readouterr().out
     assert "10.00 s" in out and "93.00%" in out and "±" not in out
 
@@ -22,7 +22,7 @@ def test_one_run_shows_no_spread_in_the_candidates_table(capsys):
 def test_a_diverged_run_is_not_one_of_the_values_a_spread_is_over(capsys):
     one_finished = summarize([reached(0, 10.0, 0.93), DIVERGED], 0.92)
     two_finished = summarize([reached(0, 10.0, 0.93), reached(2, 12.0, 0.95), DIVERGED], 0.92)
-    _print_candidates({"wild": one_finished, "tame": two_finished}, 0.92, 2)
+    print_candidates({"wild": one_finished, "tame": two_finished}, 0.92, 2)
     out = capsys.readouterr().out
     wild = next(line for line in out.splitlines() if "wild" in line)
     tame = next(line for line in out.splitlines() if "tame" in line)
@@ -32,7 +32,7 @@ def test_a_diverged_run_is_not_one_of_the_values_a_spread_is_over(capsys):
 
 def test_a_candidate_whose_every_run_diverged_has_no_accuracy(capsys):
     # It printed "nan%".
-    _print_candidates({"wild": summarize([DIVERGED, DIVERGED], 0.92)}, 0.92, 2)
+    print_candidates({"wild": summarize([DIVERGED, DIVERGED], 0.92)}, 0.92, 2)
     out = capsys.readouterr().out
     assert "nan" not in out and "every run diverged" in " ".join(out.split())
 
@@ -45,7 +45,7 @@ def test_the_ablation_table_shows_a_spread_only_where_two_runs_measured_one(caps
     rows = ablation_rows({FULL_RECIPE: full, "no label smoothing": one_reached,
                           "no weight decay": summarize([reached(0, 9.0, 0.94), DIVERGED],
                                                        0.92)})
-    _print_ablation(rows, 0.92, 2)
+    print_ablation(rows, 0.92, 2)
     lines = capsys.readouterr().out.splitlines()
     row = {name: next(line for line in lines if name in line)
            for name in ("full recipe", "no label smoothing", "no weight decay")}

@@ -15,6 +15,14 @@ from cnnlab.formatting import counted
 
 from .hints import hint_at_a_busy_cpu
 from .messages import fail, output_console
+from .speedrun_tables import (
+    accuracy_words,
+    print_ablation,
+    print_candidates,
+    run_row,
+    time_to_target_text,
+    time_to_target_words,
+)
 
 console = output_console()
 
@@ -235,9 +243,9 @@ def speedrun(
             summaries[name] = summarize(results, target)
         if ablate:
             outcome["ablation"] = ablation_rows(summaries)
-            _print_ablation(outcome["ablation"], target, runs)
+            print_ablation(outcome["ablation"], target, runs)
         if candidate:
-            _print_candidates(summaries, target, runs)
+            print_candidates(summaries, target, runs)
             best, why = pick_best(summaries)
             outcome.update(best=best, why=why, confirm=None)
             console.print(f"best candidate: [bold]{escape(best)}[/] ({why})")
@@ -304,7 +312,7 @@ def _run_variant(name: str | None, overrides: dict, runs: int, device_kind: str,
         table.add_column(col, justify="right")
     cfg = recipe
     for i, r in enumerate(kept):
-        table.add_row(*_row(i, r, with_session=True))
+        table.add_row(*run_row(i, r, with_session=True))
     for i in range(len(results), runs):
         cfg = speedrun_config(device_kind, seed=first_seed + i, **overrides)
         running = f"{label}run {i + 1}/{runs}: {cfg.model}, {counted(cfg.epochs, 'epoch')}"
@@ -318,13 +326,13 @@ def _run_variant(name: str | None, overrides: dict, runs: int, device_kind: str,
         results.append(r)
         if on_run is not None:
             on_run(results, cfg)
-        ttt = _time_to_target(r)
+        ttt = time_to_target_text(r)
         # The time is the target's, not the run's (it read as the run's).
         reached = "diverged" if r.diverged else f"{100 * target:.1f}% " + (
             "not reached" if r.time_to_target_s is None else f"at {ttt}")
         console.print(f"{label}run {i + 1}: {reached}, final {100 * r.final_acc:.2f}% after "
                       f"{r.total_time_s:.1f} s")
-        table.add_row(*_row(i, r, with_session=bool(kept)))
+        table.add_row(*run_row(i, r, with_session=bool(kept)))
         if stop is not None:
             raise TrainingInterrupted(str(stop), signal_name=stop.signal_name)
     console.print(table)
@@ -333,92 +341,9 @@ def _run_variant(name: str | None, overrides: dict, runs: int, device_kind: str,
     console.print(
         f"{label}reached {s['reached']}/{s['runs']}; time to {100 * target:.1f}%: "
         f"{time_to_target}; "
-        f"final accuracy {_accuracy_words(s)}"
+        f"final accuracy {accuracy_words(s)}"
     )
     return results, cfg
-
-
-def _time_to_target(r) -> str:
-    if r.diverged:
-        return "diverged"
-    return "not reached" if r.time_to_target_s is None else f"{r.time_to_target_s:.1f} s"
-
-
-def _row(i: int, r, with_session: bool) -> list[str]:
-    """Run ``i``'s row of a recipe's table (``session``: the process that ran it)."""
-    return [str(i + 1), str(r.seed), _time_to_target(r), f"{100 * r.final_acc:.2f}%",
-            f"{100 * r.best_acc:.2f}%", str(r.epochs), f"{r.total_time_s:.1f} s",
-            *([str(r.session)] if with_session else [])]
-
-
-def _mean_std(mean: float, std: float, measured: int, digits: int = 2,
-              unit: str = "") -> str:
-    """``mean ± std`` with ``unit``, the spread only where ``measured`` values gave it:
-    one value's "± 0.00" would read as a measured spread of zero."""
-    if measured < 2:
-        return f"{mean:.{digits}f}{unit}"
-    return f"{mean:.{digits}f} ± {std:.{digits}f}{unit}"
-
-
-def _accuracy_words(s: dict) -> str:
-    """A summary's final accuracy in percent; its spread is over the runs that finished
-    (a diverged run has no accuracy, so it is not one of the values); none: "-"."""
-    if s["runs"] == s["diverged"]:
-        return "- (every run diverged)"
-    return _mean_std(100 * s["final_acc_mean"], 100 * s["final_acc_std"],
-                     s["runs"] - s["diverged"], unit="%")
-
-
-def _time_words(s: dict, digits: int) -> str:
-    """A summary's mean time to target: over the runs that reached it, so its spread is
-    theirs (one run that reached it has none)."""
-    return _mean_std(s["time_to_target_mean_s"], s["time_to_target_std_s"], s["reached"],
-                     digits, " s")
-
-
-def time_to_target_words(s: dict) -> str:
-    """A summary's time to target: its mean is over the runs that reached it, so a
-    partial success says how many those were."""
-    if not s["reached"]:
-        return "not reached"
-    words = _time_words(s, digits=1)
-    if s["reached"] < s["runs"]:
-        words += (f" over the {s['reached']} runs that reached it (no mean over all "
-                  f"{s['runs']}: {s['runs'] - s['reached']} never did)")
-    return words
-
-
-def _print_candidates(summaries: dict[str, dict], target: float, runs: int) -> None:
-    table = Table(title=f"Candidates ({runs} run(s) each)")
-    for col in ("candidate", f"reached {100 * target:.1f}%", "time to target", "final acc",
-                "total per run"):
-        table.add_column(col, justify="left" if col == "candidate" else "right")
-    for name, s in summaries.items():
-        ttt = ("-" if not s["reached"] else _time_words(s, digits=2)
-               + ("" if s["reached"] == s["runs"] else " (reached runs)"))
-        table.add_row(escape(name), f"{s['reached']}/{s['runs']}", ttt, _accuracy_words(s),
-                      f"{s['total_time_mean_s']:.1f} s")
-    console.print(table)
-
-
-def _print_ablation(rows: list[dict], target: float, runs: int) -> None:
-    # Δ: the variant against the full recipe. Worth: what the ingredient gives, one way
-    # for all (full - without for the recipe's own, with - full for an addition).
-    table = Table(title=f"What each ingredient is worth ({runs} run(s) each)",
-                  caption="Δ acc: variant - full recipe. Worth: what the ingredient gives, "
-                          "> 0 where it helps (full - without for one the recipe has, "
-                          "with - full for one it adds)")
-    for col in ("variant", "final acc", "Δ acc (points)", "worth (points)",
-                f"reached {100 * target:.1f}%", "time to target", "Δ time"):
-        table.add_column(col, justify="left" if col == "variant" else "right")
-    for r in rows:
-        worth = "" if r["kind"] == "full" else f"{r['effect_acc_points']:+.2f}"
-        dt = "" if r["delta_time_s"] is None else f"{r['delta_time_s']:+.1f} s"
-        ttt = ("-" if not r["reached"] else _time_words(r, digits=1)
-               + ("" if r["reached"] == r["runs"] else " (reached runs)"))
-        table.add_row(r["variant"], _accuracy_words(r), f"{r['delta_acc_points']:+.2f}",
-                      worth, f"{r['reached']}/{r['runs']}", ttt, dt)
-    console.print(table)
 
 
 def register(app: typer.Typer) -> None:
