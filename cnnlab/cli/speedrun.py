@@ -128,10 +128,9 @@ def speedrun(
                                ("data_root", "use --data-root"), ("device", "use --device")):
             if fixed in assigned:
                 raise ConfigError(f"--set {fixed}=... is not for the speedrun: {instead}")
-        options = {"max_time": "--time-budget", "compile": "--compile"}
         for key, value in assigned.items():  # one wins silently otherwise (--set did)
             if recipe.get(key) is not None and recipe[key] != value:
-                flag = options.get(key, f"--{key.replace('_', '-')}")
+                flag = _FLAGS.get(key, f"--{key.replace('_', '-')}")
                 raise ConfigError(f"{key} given twice: {flag} {recipe[key]} and --set "
                                   f"{key}={value}; keep one")
         recipe.update(assigned)
@@ -142,6 +141,7 @@ def speedrun(
                               f"got {first_seed!r}")
         target = target if target is not None else (0.94 if dev.type == "cuda" else 0.92)
         warm = warmup if warmup is not None else dev.type == "cuda"
+        _check_flag_values(dev.type, recipe, assigned)
         full = speedrun_config(dev.type, seed=0, **recipe)  # a bad --set fails here, early
         model_info(full.model)  # ... and an unknown --model, with the closest names
         if candidate:
@@ -155,7 +155,10 @@ def speedrun(
                 if "seed" in change:
                     raise ConfigError(f"candidate {name!r} sets seed: every candidate runs "
                                       "the same seeds, chosen with --set seed=S")
-                speedrun_config(dev.type, seed=0, **{**recipe, **change})
+                try:
+                    speedrun_config(dev.type, seed=0, **{**recipe, **change})
+                except ConfigError as exc:  # which of the candidates it is
+                    raise ConfigError(f"--candidate {name!r}: {exc}") from None
         else:
             variants = ABLATIONS if ablate else {FULL_RECIPE: {}}
         # What runs: an ablation skips a variant the device's recipe already is.
@@ -279,6 +282,35 @@ def speedrun(
                        "changes": recipe_changes(dev.type, full)}
             plot_ablation(outcome["ablation"], out.with_suffix(".png"), setting)
             console.print(f"chart: {out.with_suffix('.png')}")
+
+
+# The recipe's options that have a flag of their own, by the TrainConfig field each sets.
+_FLAGS = {"max_time": "--time-budget", "epochs": "--epochs", "batch_size": "--batch-size",
+          "lr": "--lr", "threads": "--threads", "model": "--model", "compile": "--compile"}
+
+
+def _check_flag_values(device_kind: str, recipe: dict, assigned: dict) -> None:
+    """A bad value given by a flag is named by the flag, as typed (``--time-budget -1``),
+    not by the field it sets (``max_time``, "or None"). Each is checked alone by the
+    config's own rules (a --set value is named by its field: the user typed that)."""
+    import re
+
+    from cnnlab.bench.speedrun import speedrun_config
+    from cnnlab.train import ConfigError
+
+    for key, flag in _FLAGS.items():
+        value = recipe.get(key)
+        if value is None or key in assigned or key in ("model", "compile"):
+            continue  # a model is named as it is; compile is on or off
+        try:
+            speedrun_config(device_kind, seed=0, **{key: value})
+        except ConfigError as exc:
+            said = re.fullmatch(rf"invalid value for {key}: .*?; allowed: (.*)", str(exc))
+            if said is None:  # another rule's words: as they are
+                raise
+            allowed = re.sub(r", or None\b.*", f", or leave {flag} out", said[1])
+            shown = f"{value:g}" if isinstance(value, float) else value
+            raise ConfigError(f"{flag} {shown}: allowed: {allowed}") from None
 
 
 def _run_variant(name: str | None, overrides: dict, runs: int, device_kind: str, data,
