@@ -215,7 +215,7 @@ def test_benches_sharing_a_folder_keep_each_others_rows(tmp_path, monkeypatch):
 
     def train_while_another_bench_stores(cfg, data=None, **kw):
         other = {"model": "lenet_bn", "status": "done", "test_acc": 0.5, "params": 1,
-                 "macs": 1, "images_per_s": 1, "peak_memory_mib": 1, "wall_time_s": 1,
+                 "macs": 1, "images_per_s": 1, "peak_memory_mib": 1, "train_time_s": 1,
                  "epochs": 1, "input_size": 28, "machine": "another process"}
         zoo.store_row(tmp_path, "book", other)
         return real_train(cfg, data=data, **kw)

@@ -31,13 +31,15 @@ from cnnlab.train.presets import resolve_config
 COLUMNS = [
     "model", "family", "preset", "status", "test_acc", "best_test_acc", "book_acc",
     "book_epochs", "params", "macs", "input_size", "images_per_s", "peak_memory_mib",
-    "wall_time_s", "epochs", "first_in_process", "device", "machine", "run_dir", "error",
+    "train_time_s", "epochs", "first_in_process", "device", "machine", "run_dir", "error",
     "setup",
 ]
 # peak_memory_mib: the CUDA allocator's peak (MiB) in the last epoch, its evaluation and
 # the device-resident dataset included (see the report's note), blank on other devices. A
 # CPU has no per-model counter: the process's peak resident set only grows, so each model
 # would inherit the ones before it, the dataset and torch itself.
+# train_time_s: training seconds of all epochs, evaluation excluded (the run's own
+# train_time_s); stored as wall_time_s before 2026-12, which it never was.
 # first_in_process: the first model a bench process trains pays its one-time start-up
 # (on 2 CPUs, lenet_bn_d2l first took 18 s, its twin lenet_bn next 3 s; in the other
 # order 49 s and 33 s), so its time is flagged; "" when another process trained it.
@@ -149,11 +151,15 @@ def read_rows(path: Path) -> list[dict]:
 
 
 def _upgraded(row: dict) -> dict:
-    """A row stored before peak_memory_mib: its peak_memory_mb was MiB already, and on a
-    CPU the process's lifetime peak, which says nothing about the model (dropped)."""
+    """A row stored by an earlier version, in today's columns. Before peak_memory_mib: its
+    peak_memory_mb was MiB already, and on a CPU the process's lifetime peak, which says
+    nothing about the model (dropped). Before train_time_s: wall_time_s held the same
+    training time, under a name that said otherwise."""
     if "peak_memory_mb" in row and "peak_memory_mib" not in row:
         old = row.pop("peak_memory_mb")
         row["peak_memory_mib"] = old if row.get("device", "").startswith("cuda") else ""
+    if "wall_time_s" in row and "train_time_s" not in row:
+        row["train_time_s"] = row.pop("wall_time_s")
     return row
 
 
@@ -260,7 +266,7 @@ def run_zoo(
                 best_test_acc=result.best_test_acc, params=params, macs=macs,
                 images_per_s=result.final["images_per_s"],
                 peak_memory_mib=model_peak_mib(result.history, dev),
-                wall_time_s=result.train_time_s, epochs=result.final["epoch"],
+                train_time_s=result.train_time_s, epochs=result.final["epoch"],
                 first_in_process=first if trained_here else "",  # "": not known
                 run_dir=str(run_dir), error="",
                 setup=json.dumps(zoo_setup(cfg_used, overrides)),  # what it really trained

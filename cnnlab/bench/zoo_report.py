@@ -125,7 +125,7 @@ def markdown_table(rows: list[dict]) -> str:
             f"{int(float(r['params'])):,}", format_count(float(r["macs"])), input_text(r),
             sig3(float(r["images_per_s"])) + (" †" if first else ""),
             sig3(peak) if peak is not None else "n/a",
-            f"{sig3(float(r['wall_time_s']))} s" + (" †" if first else ""),
+            f"{sig3(float(r['train_time_s']))} s" + (" †" if first else ""),
             str(r["epochs"]), r.get("machine", ""),
         ]) + " |")
     notes = [
@@ -235,7 +235,7 @@ def cost_figure(rows: list[dict], key: str):
     fig, ax = subplots(figsize=(8.5, 5.5))
     xs = [float(r[key]) for r in rows]
     acc = [100 * float(r["test_acc"]) for r in rows]
-    times = [float(r["wall_time_s"]) for r in rows]
+    times = [float(r["train_time_s"]) for r in rows]
     per_second = _BUBBLE_MAX_PT2 / max(max(times), 1e-9)  # area: points^2 per second
     sizes = [per_second * t for t in times]
     families = list(dict.fromkeys(str(r.get("family") or "?") for r in rows))

@@ -267,7 +267,7 @@ def zoo(
     def report(row: dict) -> None:
         if row["status"] == "done":
             console.print(f"[green]{escape(row['model'])}[/]: {100 * float(row['test_acc']):.2f}% "
-                          f"in {float(row['wall_time_s']):.0f} s")
+                          f"in {float(row['train_time_s']):.0f} s")
         else:
             # escape: an error may hold brackets ("[/data/x]" read as a closing tag)
             console.print(f"[red]{escape(row['model'])} failed[/]: {escape(row['error'])}")
