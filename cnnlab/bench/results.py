@@ -78,11 +78,35 @@ def write_csv(path: Path, rows: list[dict], leave_out: Iterable[str] = (),
     atomic_write_text(path, text.getvalue())
 
 
+# What a reader comparing CSV files from two machines needs on every row, after the row's
+# own columns (a JSON file says it once, in its environment): the GPU or CPU, the torch
+# threads, the versions that set the kernels, and when.
+MACHINE_COLUMNS = ("machine", "torch_threads", "torch", "cuda", "cnnlab", "date")
+
+
+def machine_name(device: str) -> str:
+    """The GPU's name on CUDA; otherwise the CPU's model and how many CPUs it shows."""
+    import torch
+
+    if device.startswith("cuda") and torch.cuda.is_available():
+        return torch.cuda.get_device_name(torch.device(device))
+    from cnnlab.train.machine import cpu_model
+
+    return f"{cpu_model()}, {os.cpu_count()} CPUs"
+
+
 def write_rows(path: Path, rows: list[dict], device: str = "cpu",
                leave_out: Iterable[str] = (), threads: int | None = None) -> None:
-    """CSV when ``path`` ends in .csv (``leave_out`` dropped), else JSON with the machine
-    (``threads``: as for :func:`bench_environment`)."""
+    """CSV when ``path`` ends in .csv (``leave_out`` dropped; each row with the
+    :data:`MACHINE_COLUMNS`), else JSON with the machine (``threads``: as for
+    :func:`bench_environment`)."""
     if path.suffix.lower() == ".csv":
-        write_csv(path, rows, leave_out)
+        env = bench_environment(device, threads)
+        machine = {"machine": machine_name(str(device)), "torch_threads": env["torch_threads"],
+                   "torch": env["torch"], "cnnlab": env["cnnlab"], "date": env["date"],
+                   "cuda": env.get("cuda", "") if str(device).startswith("cuda") else ""}
+        rows = [{**row, **machine} for row in rows]
+        write_csv(path, rows, leave_out, columns=[
+            *[k for k in rows[0] if k not in MACHINE_COLUMNS], *MACHINE_COLUMNS])
     else:
         write_json(path, rows, device, threads)

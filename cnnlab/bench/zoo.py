@@ -17,12 +17,11 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 from cnnlab.atomic import atomic_write_text, open_to_append
-from cnnlab.bench.results import write_csv
+from cnnlab.bench.results import machine_name, write_csv
 from cnnlab.data import parse_spec
 from cnnlab.models import list_models, model_info
 from cnnlab.train.config import TrainConfig
@@ -106,17 +105,6 @@ def _check_run_plan(run_dir: Path, asked: dict) -> None:
         raise ZooSetupError(
             f"{run_dir} (interrupted) was started with other settings ({', '.join(differs)} "
             "asked): give another --out, run it as it was, or delete that folder")
-
-
-def machine_name(device: str) -> str:
-    """The GPU's name on CUDA; otherwise the CPU's model and how many CPUs it shows."""
-    import torch
-
-    if device.startswith("cuda") and torch.cuda.is_available():
-        return torch.cuda.get_device_name(torch.device(device))
-    from cnnlab.train.machine import cpu_model
-
-    return f"{cpu_model()}, {os.cpu_count()} CPUs"
 
 
 def default_models() -> list[str]:

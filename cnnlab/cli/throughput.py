@@ -220,8 +220,8 @@ def throughput_table(rows: list[dict], dev: str, steps: int,
     """The rows as a table, numbers to three significant figures: one run's steps vary
     (their range is shown), and runs on a shared machine vary more. Given a console's
     ``width``, the columns that do not fit are left out, and the caption names them."""
+    from cnnlab.bench.results import machine_name
     from cnnlab.bench.throughput import FLOPS_RULE
-    from cnnlab.bench.zoo import machine_name
     from cnnlab.formatting import columns_left_out, fitted_widths, left_out_caption, sig3
 
     settings = list(dict.fromkeys(setting_text(r) for r in rows))
