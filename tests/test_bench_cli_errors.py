@@ -157,7 +157,7 @@ def test_throughput_refuses_an_override_the_bench_sets_itself(monkeypatch, key):
     result = invoke("throughput", "--models", "lenet_d2l", "--device", "cpu",
                     "--override", f"{key}=5")
     assert result.exit_code == 2, result.output
-    assert f"--override: model_overrides cannot set {key}" in " ".join(result.output.split())
+    assert f"--override {key}=5: the bench sets {key} itself" in " ".join(result.output.split())
 
 
 def test_a_zoo_on_a_missing_folder_is_one_error_before_any_model(tmp_path, monkeypatch):

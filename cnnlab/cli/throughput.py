@@ -61,7 +61,9 @@ def throughput(
                                                "print the operators that took the most time."),
     override: list[str] = typer.Option(
         None, help="A model option KEY=VALUE (training's model_overrides), repeatable: "
-                   "'convs_per_stage=[2, 2, 2]' times the speedrun's GPU net."),
+                   "'convs_per_stage=[2, 2, 2]' times the speedrun's GPU net. Not "
+                   "num_classes, in_channels, weights, scratch_ops or image_size (use "
+                   "--image-size): the bench sets those itself."),
     baseline: bool = typer.Option(
         True, "--baseline/--no-baseline",
         help="With --amp, --channels-last, --compile or --pad-stem: also time each model's "
@@ -352,24 +354,53 @@ def _store(rows: list[dict], out: Path | None, device: str, threads: int) -> Non
         write_rows(out, rows, device, leave_out=("profile",), threads=threads)
 
 
+# The model options the bench sets itself, for every model it times: an --override of
+# one is refused (it was passed twice, or a head sized for one input timed at another),
+# and a refusal's list of the options a model takes leaves them out.
+_BENCH_SETS = {"num_classes": "it times a 10-class classifier",
+               "in_channels": "each model takes its own input channels",
+               "weights": "it times random weights: the speed does not depend on them",
+               "scratch_ops": "it times PyTorch's layers",
+               "image_size": "give --image-size, which sizes the input too"}
+
+
 def _model_overrides(names: list[str], items: list[str] | None) -> dict:
-    """``--override`` values read as training reads ``model_overrides`` and checked by
-    training's own check against every model before any is timed: a typo names the
-    closest options, and the options the bench sets itself (num_classes, in_channels,
-    weights, scratch_ops) are refused, not passed twice to every model."""
+    """``--override`` values read as training reads ``model_overrides`` and checked
+    against every model (built on the meta device) before any is timed: a typo names
+    the closest options and lists those the bench takes; an option the bench sets itself
+    (:data:`_BENCH_SETS`) is refused, saying so."""
     if not items:
         return {}
+    import difflib
+
+    import torch
+
+    from cnnlab.models import get_model
+    from cnnlab.models._registry import ModelOptionError
     from cnnlab.train.config import ConfigError, parse_assignments
-    from cnnlab.train.model_setup import check_model_overrides
 
     try:
         overrides = parse_assignments(items, "--override", "a model option",
                                       "'widths=[8, 16, 32]'")
     except ConfigError as exc:
         fail(str(exc), code=2)
-    try:
-        for name in names:
-            check_model_overrides(name, overrides)
-    except ConfigError as exc:
-        fail(f"--override: {exc}", code=2)
+    for key, value in overrides.items():
+        if key in _BENCH_SETS:
+            fail(f"--override {key}={value}: the bench sets {key} itself "
+                 f"({_BENCH_SETS[key]}); leave it out", code=2)
+    for name in names:
+        try:
+            with torch.device("meta"):  # no memory, no initialisation
+                get_model(name, **overrides)
+        except ModelOptionError as exc:
+            takes = [o for o in exc.accepted if o not in _BENCH_SETS]
+            close = difflib.get_close_matches(exc.option, takes, n=3, cutoff=0.5)
+            fail(f"--override {exc.option}: {name} has no such option."
+                 + (f" Did you mean: {', '.join(close)}?" if close else "")
+                 + (f" It takes: {', '.join(takes)}." if takes else " It takes none."),
+                 code=2)
+        except (TypeError, ValueError) as exc:  # a value the model refuses
+            fail(f"--override {' '.join(items)}: {name}: {exc}", code=2)
+        except Exception:  # noqa: BLE001 - a builder the meta device cannot run: its row says
+            pass
     return overrides
