@@ -44,3 +44,16 @@ def test_a_value_given_with_set_or_in_a_candidate_is_named_as_it_was_typed(monke
                                                         monkeypatch)
     said = _refusal(["--candidate", "epochs=4", "--candidate", "lr=0 epochs=2"], monkeypatch)
     assert "--candidate 'lr=0 epochs=2': invalid value for lr: 0" in said, said
+
+
+@pytest.mark.parametrize("args, seeds", [
+    (["--set", "seed=-1"], "seeds -1 to -1"),
+    (["--set", f"seed={2**64 - 2}", "--runs", "3"], f"seeds {2**64 - 2} to {2**64}"),
+    (["--set", f"seed={2**64 - 5}", "--warmup"], f"seeds {2**64 - 5} to {2**64 - 5 + 99_999}"),
+])
+def test_every_seed_the_study_takes_is_checked_before_the_data_loads(args, seeds,
+                                                                     monkeypatch):
+    # Only run 1's config was checked, and with seed 0: a bad seed failed mid-study, after
+    # the data had loaded, with a traceback.
+    said = _refusal(args, monkeypatch)
+    assert f"--set seed={args[1].split('=')[1]}: this study's runs take {seeds}" in said, said

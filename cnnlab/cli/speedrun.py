@@ -144,6 +144,16 @@ def speedrun(
         _check_flag_values(dev.type, recipe, assigned)
         full = speedrun_config(dev.type, seed=0, **recipe)  # a bad --set fails here, early
         model_info(full.model)  # ... and an unknown --model, with the closest names
+        # Every seed the study takes, not only run 1's: a bad one failed mid-study, after
+        # the data had loaded, with a traceback (the config is checked with seed 0).
+        last_seed = first_seed + max(runs - 1, WARMUP_SEED if warm else 0,
+                                     CONFIRM_SEEDS + confirm - 1 if confirm else 0)
+        for seed in (first_seed, last_seed):
+            try:
+                speedrun_config(dev.type, seed=seed, **recipe)
+            except ConfigError as exc:
+                raise ConfigError(f"--set seed={first_seed}: this study's runs take seeds "
+                                  f"{first_seed} to {last_seed} ({exc})") from None
         if candidate:
             names = [c.strip() or "the recipe" for c in candidate]
             twice = sorted({n for n in names if names.count(n) > 1})
@@ -284,6 +294,8 @@ def speedrun(
             console.print(f"chart: {out.with_suffix('.png')}")
 
 
+WARMUP_SEED = 99_999  # the warm-up run's seed, after the first run's: timed runs never take it
+
 # The recipe's options that have a flag of their own, by the TrainConfig field each sets.
 _FLAGS = {"max_time": "--time-budget", "epochs": "--epochs", "batch_size": "--batch-size",
           "lr": "--lr", "threads": "--threads", "model": "--model", "compile": "--compile"}
@@ -328,7 +340,7 @@ def _run_variant(name: str | None, overrides: dict, runs: int, device_kind: str,
     if warmup and len(results) < runs:
         # Same shapes as the timed runs, so cuDNN's autotuning happens here, untimed.
         # One epoch, no warm-up: it only compiles and tunes the kernels for the shapes.
-        cfg = speedrun_config(device_kind, seed=first_seed + 99_999,
+        cfg = speedrun_config(device_kind, seed=first_seed + WARMUP_SEED,
                               **{**overrides, "epochs": 1, "warmup_epochs": 0.0})
         with console.status(f"{label}warm-up (1 epoch, untimed) ..."), \
                 warnings.catch_warnings():
