@@ -71,11 +71,25 @@ class ExportResult:
     atol: float
     input_shape: tuple[int, int, int]
     classes: list[str] = field(default_factory=list)
+    rtol: float = 0.0
+    logit_scale: float = 0.0  # the largest |logit| PyTorch gave the checked batches
     replaced: dict | None = None  # the source (run, checkpoint) of another export replaced
 
     @property
     def worst_diff(self) -> float:
         return max(self.max_abs_diff.values())
+
+    @property
+    def tolerance(self) -> float:
+        """The difference accepted: ``atol + rtol * logit_scale``."""
+        return allowed_difference(self.atol, self.rtol, self.logit_scale)
+
+
+def allowed_difference(atol: float, rtol: float, logit_scale: float) -> float:
+    # Relative to the largest logit, not to each: float32 rounding in a network's sums
+    # follows the size of what is summed, so a small logit of a model whose logits reach
+    # 2e4 is off by as much as its large ones (2e4 x 3e-7 = 0.006, against atol 1e-4).
+    return atol + rtol * logit_scale
 
 
 def export_run(run_dir: str | Path, fmt: str = "onnx", **options) -> ExportResult:
@@ -87,7 +101,7 @@ def export_run(run_dir: str | Path, fmt: str = "onnx", **options) -> ExportResul
 
 def export_onnx(run_dir: str | Path, out: str | Path | None = None, which: str = "best",
                 atol: float = 1e-4, opset: int | None = None,
-                batch_sizes: tuple[int, ...] = (1, 2, 3)) -> ExportResult:
+                batch_sizes: tuple[int, ...] = (1, 2, 3), rtol: float = 1e-5) -> ExportResult:
     """Export a run's model to ONNX and verify it with onnxruntime.
 
     Args:
@@ -95,7 +109,8 @@ def export_onnx(run_dir: str | Path, out: str | Path | None = None, which: str =
         out: the ``.onnx`` file to write (default ``run_dir/export/model.onnx``); the
             sidecar is the same path with ``.json``.
         which: ``"best"`` or ``"last"`` checkpoint.
-        atol: largest accepted max absolute logit difference (onnxruntime vs PyTorch).
+        atol, rtol: the largest max absolute logit difference (onnxruntime vs PyTorch)
+            accepted is ``atol + rtol * (the largest |logit| PyTorch gave)``.
         opset: ONNX opset; None lets the exporter choose.
         batch_sizes: random batches checked, each at a size other than the traced one
             where possible, so a batch axis frozen by the exporter is caught.
@@ -111,9 +126,10 @@ def export_onnx(run_dir: str | Path, out: str | Path | None = None, which: str =
     # the run first (`export grid.png` was told its default --out could not be written).
     check_run_folder(Path(run_dir))
     check_which(which)
-    if not atol >= 0:  # also refuses NaN
-        raise ExportRequestError(f"--atol {atol:g}: the tolerance is a max absolute difference, "
-                                 "so it must be >= 0 (the default is 1e-4)")
+    for flag, value, default in (("--atol", atol, "1e-4"), ("--rtol", rtol, "1e-5")):
+        if not value >= 0:  # also refuses NaN
+            raise ExportRequestError(f"{flag} {value:g}: a tolerance must be >= 0 (the "
+                                     f"default is {default})")
     if out is not None and str(out).endswith(("/", os.sep)):  # Path(out) would drop it
         raise ExportRequestError(
             f"--out {out} ends in {str(out)[-1]!r}, so it names a folder, and an export is a "
@@ -141,7 +157,7 @@ def export_onnx(run_dir: str | Path, out: str | Path | None = None, which: str =
             staging = _make_staging(path, made_from)
             try:
                 result = _export_checked(run, model, shape, staging / path.name, path, opset,
-                                         batch_sizes, atol, sigint)
+                                         batch_sizes, (atol, rtol), sigint)
                 # The renames run to their end, so the graph and its sidecar stay a pair.
                 with sigint.deferred(), _writing(path):
                     _replace(staging / path.name, path)
@@ -159,8 +175,8 @@ def export_onnx(run_dir: str | Path, out: str | Path | None = None, which: str =
 
 
 def _export_checked(run, model: nn.Module, shape: tuple[int, int, int], staged: Path,
-                    path: Path, opset: int | None, batch_sizes: tuple[int, ...], atol: float,
-                    sigint: SigintRecorder) -> ExportResult:
+                    path: Path, opset: int | None, batch_sizes: tuple[int, ...],
+                    tolerances: tuple[float, float], sigint: SigintRecorder) -> ExportResult:
     """Export to ``staged`` (in the staging folder) and check it; ``path``: the target."""
     exporter = _export(model, shape, staged, opset, sigint)
     written = _opset_of(staged)
@@ -172,18 +188,18 @@ def _export_checked(run, model: nn.Module, shape: tuple[int, int, int], staged: 
         )
     diffs = verify_onnx(staged, model, shape, batch_sizes)
     worst = max(diffs.values())
-    if not worst <= atol:  # also catches NaN
-        with torch.no_grad():
-            scale = float(model(torch.randn(2, *shape)).abs().max())
+    atol, rtol = tolerances
+    scale = logit_scale(model, shape, batch_sizes)
+    if not worst <= allowed_difference(atol, rtol, scale):  # also catches NaN
         raise ExportError(
-            f"onnxruntime disagrees with PyTorch by up to {worst:.3g} (> {atol:g}) for "
-            f"{run.config.model}, whose logits reach {scale:.3g} (relative difference "
-            f"{worst / max(scale, 1e-30):.1e}); {_kept(path)}. A relative difference "
-            "near 1e-6 is float32 rounding: pass a looser --atol. Otherwise try another "
-            "--opset"
+            f"onnxruntime disagrees with PyTorch by up to {worst:.3g} (> --atol {atol:g} + "
+            f"--rtol {rtol:g} x {scale:.3g}) for {run.config.model}, whose logits reach "
+            f"{scale:.3g} (relative difference {worst / max(scale, 1e-30):.1e}); "
+            f"{_kept(path)}. A relative difference near 1e-6 is float32 rounding: pass a "
+            "looser --rtol. Otherwise try another --opset"
         )
     result = ExportResult(path, path.with_suffix(".json"), exporter, written, diffs,
-                          atol, shape, list(run.classes))
+                          atol, shape, list(run.classes), rtol=rtol, logit_scale=scale)
     with _writing(path):
         write_sidecar(result, run, staged)
     sigint.check()  # an interrupt something caught on the way stops here, before the renames
@@ -387,6 +403,15 @@ def _opset_of(path: Path) -> int | None:
 def _session(path: Path):
     ort = require_extra("onnxruntime", "onnx", "running an ONNX model")
     return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+
+@torch.no_grad()
+def logit_scale(model: nn.Module, shape: tuple[int, int, int],
+                batch_sizes: tuple[int, ...] = (1, 2, 3), seed: int = 0) -> float:
+    """The largest |logit| PyTorch gives the batches :func:`verify_onnx` checks."""
+    gen = torch.Generator().manual_seed(seed)
+    return max(float(model(torch.randn(n, *shape, generator=gen)).abs().max())
+               for n in batch_sizes)
 
 
 @torch.no_grad()

@@ -79,6 +79,8 @@ def write_sidecar(result, run, onnx_file: Path) -> None:
             "runtime": "onnxruntime",
             "max_abs_diff": {str(k): v for k, v in result.max_abs_diff.items()},
             "atol": result.atol,
+            "rtol": result.rtol,
+            "logit_scale": result.logit_scale,
         },
         "torch": torch.__version__,
     }

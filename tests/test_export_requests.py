@@ -96,3 +96,19 @@ def test_ctrl_c_while_predict_loads_onnxruntime_is_an_interrupt(run_dir, tmp_pat
     image.write_bytes(b"")
     result = runner.invoke(app, ["predict", str(tmp_path / "m.onnx"), str(image)])
     assert result.exit_code == 130 and "cannot load" not in result.output, result.output
+
+
+def test_the_tolerance_grows_with_the_logits(run_dir, tmp_path, monkeypatch):
+    # Logits near 2e4 are off by ~0.006 in float32 (relative 3e-7): a correct export,
+    # refused by the absolute 1e-4 alone, until the user found --atol.
+    needs_onnx()
+    monkeypatch.setattr(export_mod, "verify_onnx", lambda *a, **k: {2: 0.006, 3: 0.005})
+    monkeypatch.setattr(export_mod, "logit_scale", lambda *a, **k: 2e4)
+    res = export_onnx(run_dir, out=tmp_path / "big.onnx", batch_sizes=(2, 3))
+    assert res.tolerance == pytest.approx(1e-4 + 1e-5 * 2e4)
+    assert load_onnx(res.path).classes == res.classes
+    with pytest.raises(ExportError, match=r"> --atol 0.0001 \+ --rtol 0 x 2e\+04.*--rtol"):
+        export_onnx(run_dir, out=tmp_path / "strict.onnx", batch_sizes=(2, 3), rtol=0)
+    result = CliRunner().invoke(app, ["export", str(run_dir), "--out",
+                                      str(tmp_path / "cli.onnx"), "--rtol", "-1"])
+    assert result.exit_code == 2 and "--rtol -1: a tolerance must be >= 0" in result.output

@@ -19,8 +19,10 @@ def export(
     out: str = typer.Option(None, help="Output file (default RUN/export/model.onnx)."),
     which: str = typer.Option("best", help="best or last checkpoint."),
     opset: int = typer.Option(None, help="ONNX opset (default: the exporter's choice)."),
-    atol: float = typer.Option(1e-4, help="Largest max |onnxruntime - PyTorch| accepted "
-                                          "(>= 0)."),
+    atol: float = typer.Option(1e-4, help="Largest max |onnxruntime - PyTorch| of the "
+                                          "logits accepted, plus --rtol's part (>= 0)."),
+    rtol: float = typer.Option(1e-5, help="Also accepted: this times the largest |logit| "
+                                          "(float32 rounding grows with the logits; >= 0)."),
 ) -> None:
     """Export a trained run (dynamic batch) and check it with onnxruntime against PyTorch."""
     from cnnlab.export import ExportError, export_run
@@ -29,7 +31,8 @@ def export(
 
     try:
         with err.status(f"exporting {run} to {fmt} ..."):
-            res = export_run(run, fmt, out=out, which=which, atol=atol, opset=opset)
+            res = export_run(run, fmt, out=out, which=which, atol=atol, opset=opset,
+                             rtol=rtol)
     except KeyboardInterrupt as exc:  # export_run's says what is left at the output path
         err.print(f"[yellow]interrupted[/]: {escape(str(exc) or 'export stopped')}")
         raise typer.Exit(130) from None
@@ -44,7 +47,7 @@ def export(
         f"exported {res.path} ({res.exporter} exporter, opset {res.opset}, "
         f"input batch x {c} x {s} x {s}, dynamic batch)",
         f"verified with onnxruntime: max |diff| vs PyTorch {res.worst_diff:.2e} "
-        f"<= {res.atol:g} ({per_batch})",
+        f"<= {res.tolerance:.2g} ({per_batch})",
         f"sidecar {res.sidecar} ({len(res.classes)} classes, preprocessing)",
         f"predict with: cnnlab predict {res.path} IMAGE ...",
     ):
