@@ -50,3 +50,11 @@ def test_folder_options_out_of_range_are_refused_by_flag_before_decoding():
             ("show", "--channels", "4", "--channels 4: 1 (greyscale) or 3 (RGB)")):
         result = CliRunner().invoke(app, ["data", command, "synthetic", option, value])
         assert result.exit_code == 2 and words in result.output, result.output
+
+
+def test_the_groups_help_names_every_command_it_has():
+    from cnnlab.cli import data
+
+    summary = data.app.info.help
+    names = [c.name or c.callback.__name__ for c in data.app.registered_commands]
+    assert names and all(name in summary for name in names), (summary, names)

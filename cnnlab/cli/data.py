@@ -19,7 +19,8 @@ from .paths import check_output_file
 if TYPE_CHECKING:  # the data package (and torch) load in the commands, not for --help
     from cnnlab.data import DatasetSplits
 
-app = typer.Typer(help="Datasets: locate, download, inspect.", no_args_is_help=True)
+app = typer.Typer(help="Datasets: info, show (a grid of images), locate, download, verify.",
+                  no_args_is_help=True)
 
 # What `data show` writes: formats matplotlib saves without extra software (not pgf or
 # eps), and a grid size that stays quick and readable (one subplot per image: 256
