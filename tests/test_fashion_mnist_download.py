@@ -223,12 +223,26 @@ def test_a_failed_download_where_the_system_copy_is_installed_says_none_is_neede
     system.mkdir()
     for name in fm.FILES:
         (system / f"{name}.gz").write_bytes(b"")
+    monkeypatch.delenv(fm.ENV_VAR, raising=False)
     monkeypatch.setattr(fm, "SYSTEM_DIR", system)
     words = fm.how_to_get(downloaded=True)
     assert f"No download is needed here: Debian's dataset-fashion-mnist is installed in {system}" \
         in words and "apt-get" not in words
     monkeypatch.setattr(fm, "SYSTEM_DIR", tmp_path / "absent")
     assert "sudo apt-get install dataset-fashion-mnist" in fm.how_to_get(downloaded=True)
+
+
+def test_a_failed_download_names_the_copy_in_cnnlab_data_every_command_reads(
+        tmp_path, monkeypatch) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    for name in fm.FILES:
+        (mine / f"{name}.gz").write_bytes(b"")
+    monkeypatch.setenv(fm.ENV_VAR, str(mine))
+    monkeypatch.setattr(fm, "SYSTEM_DIR", tmp_path / "absent")
+    words = fm.how_to_get(downloaded=True)
+    assert f"No download is needed here: ${fm.ENV_VAR} ({mine}) holds the four files" in words
+    assert "apt-get" not in words
 
 
 

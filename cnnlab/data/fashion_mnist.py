@@ -10,16 +10,15 @@ Where the four files are looked for, first match wins:
 4. ``/usr/share/datasets/fashion-mnist`` (Debian's ``dataset-fashion-mnist``).
 
 A directory counts when it holds the four files, gzipped or not (also inside a
-torchvision-style ``FashionMNIST/raw`` subfolder). When none does, :func:`load`
-downloads them from the official mirrors, checking each against its published
-md5 before it is given its final name, so a failed or killed download never leaves
-a file that looks valid.
+torchvision-style ``FashionMNIST/raw`` subfolder). When none does, :func:`load` downloads
+them from the official mirrors, checking each against its published md5 before it is
+given its final name, so a failed or killed download never leaves a file that looks valid.
 
-Checksums come in two sets. The archive md5s are those the dataset's authors
-publish for the ``.gz`` files; they identify a download. Copies compressed again
-(Debian's drops the file name from the gzip header) differ there but not in
-content, so :func:`verify` checks the md5 of the decompressed bytes, published
-alongside by several mirrors and equal for every faithful copy.
+Checksums come in two sets. The archive md5s are those the dataset's authors publish for
+the ``.gz`` files; they identify a download. Copies compressed again (Debian's drops the
+file name from the gzip header) differ there but not in content, so :func:`verify` checks
+the md5 of the decompressed bytes, published alongside by several mirrors and equal for
+every faithful copy.
 """
 
 from __future__ import annotations
@@ -110,10 +109,13 @@ def how_to_get(root: str | Path | None = None, downloaded: bool = False) -> str:
                 f"from a machine that has them\nor {LEAVE_OUT_ROOT}")
     if not downloaded:
         return HOW_TO_GET
-    if all((SYSTEM_DIR / f"{name}.gz").is_file() for name in FILES):
-        return (f"No download is needed here: Debian's dataset-fashion-mnist is installed in "
-                f"{SYSTEM_DIR}, and every command reads it as it is (`cnnlab data info "
-                "fashion-mnist` shows where the data comes from)")
+    for place in candidates():  # a copy every command reads, not the cache being filled
+        if place.path != default_cache_dir() and find_files(place.path) is not None:
+            where = (f"Debian's dataset-fashion-mnist is installed in {SYSTEM_DIR}"
+                     if place.path == SYSTEM_DIR else f"{place.origin} ({place.path}) holds "
+                     "the four files")
+            return (f"No download is needed here: {where}, and every command reads it as "
+                    "it is (`cnnlab data info fashion-mnist` shows where the data comes from)")
     return ("Without the mirrors, get it with one of:\n"
             "  sudo apt-get install dataset-fashion-mnist (Debian and derivatives)\n"
             "  copy the four .gz files from a machine that has them, then\n"
