@@ -2,9 +2,8 @@
 
 Where the four files are looked for, first match wins:
 
-1. the ``root`` argument (``--root`` / ``--data-root`` on the command line): when given,
-   the only place looked in (and downloaded into), so a mistyped folder is an error
-   rather than a silent switch to another copy;
+1. the ``root`` argument (``--root`` / ``--data-root`` on the command line): when given, the
+   only place looked in (and downloaded into): a mistyped folder is an error, not a switch;
 2. ``$CNNLAB_DATA``;
 3. the cache, ``~/.cache/cnnlab/fashion-mnist`` (see :func:`cache_root`);
 4. ``/usr/share/datasets/fashion-mnist`` (Debian's ``dataset-fashion-mnist``).
