@@ -97,3 +97,10 @@ def test_a_narrow_terminal_gets_whole_names_without_the_family_column(listing, m
     assert "densenet121" in names_in(output) and "resnext50_32x4d_small" in names_in(output)
     assert "not shown at 80 columns: Family" in output
     assert "Family" not in output.split("not shown")[0]
+
+
+def test_the_first_listing_says_it_counts_then_reads_the_counts_back(listing):
+    # The first `cnnlab models` counted 69 models for ~20 s without a word.
+    first = listing()
+    assert f"counting parameters and MACs of {len(list_models())} models, once" in first
+    assert "counting" not in listing()  # read back from the cache

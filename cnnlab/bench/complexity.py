@@ -63,8 +63,16 @@ class ComplexityCache:
         except (OSError, ValueError, KeyError, AttributeError):
             pass  # no cache yet, or a damaged one: recount
 
+    @staticmethod
+    def _key(info) -> str:
+        return f"{info.name}@{'x'.join(map(str, info.input_size))}"
+
+    def has(self, info) -> bool:
+        """Whether ``info``'s counts are stored (``get`` returns them at once)."""
+        return self._key(info) in self.entries
+
     def get(self, info) -> tuple[int, int]:
-        key = f"{info.name}@{'x'.join(map(str, info.input_size))}"
+        key = self._key(info)
         if key not in self.entries:
             self.entries[key] = list(default_complexity(info))
             self.dirty = True

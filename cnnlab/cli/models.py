@@ -8,6 +8,7 @@ counted without building the weights and cached between runs by
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 
 import typer
 from rich.table import Table
@@ -138,16 +139,18 @@ def models_command(
              f"Families: {', '.join(families)}", code=2)
     header = ["Name", "Family", "Variant", "Params", "MACs at Input", "Input", "Book acc."]
     failures, rows, cache = [], [], ComplexityCache()
-    # list_models gives natural order (resnet18 < resnet101); a stable sort keeps it per family
-    for info in sorted(infos, key=lambda i: i.family):
-        try:
-            params, macs = cache.get(info)
-            counts = (format_count(params), format_count(macs))
-        except Exception as e:  # a listing should survive one broken builder; say which
-            failures.append(f"{info.name}: {type(e).__name__}: {e}")
-            counts = ("error", "error")
-        rows.append([info.name, info.family, info.variant, *counts,
-                     "x".join(map(str, info.input_size)), _book_accuracy(info)])
+    with _counting(sum(not cache.has(info) for info in infos), cache) as counted:
+        # list_models gives natural order (resnet18 < resnet101); a stable sort keeps it
+        # per family
+        for info in sorted(infos, key=lambda i: i.family):
+            try:
+                params, macs = counted(cache, info)
+                counts = (format_count(params), format_count(macs))
+            except Exception as e:  # a listing should survive one broken builder; say which
+                failures.append(f"{info.name}: {type(e).__name__}: {e}")
+                counts = ("error", "error")
+            rows.append([info.name, info.family, info.variant, *counts,
+                         "x".join(map(str, info.input_size)), _book_accuracy(info)])
     # A narrow terminal goes without the family (the name says it), then the variant.
     left_out = columns_left_out(header, rows, out.width, ["Family", "Variant"])
     header, rows = without_columns(header, rows, left_out)
@@ -167,6 +170,39 @@ def models_command(
     out.print(table)
     for line in failures:
         warning(f"could not count {line}")
+
+
+@contextmanager
+def _counting(missing: int, cache):
+    """A ``counted(cache, info)`` that shows its progress while the counts ``missing`` from
+    the cache are made: all 69 models' take ~20 s the first time (then they are read
+    back), and the listing had said nothing meanwhile. A bar on a terminal, else a line."""
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
+
+    from cnnlab.progress import ProgressBar, shows_live
+
+    from .messages import err
+
+    if missing < 8:  # a second or two: no word
+        yield lambda cache, info: cache.get(info)
+        return
+    what = f"counting parameters and MACs of {missing} models, once (kept in {cache.path})"
+    live = shows_live(err)
+    if not live:
+        err.print(f"{what} ...")
+    with ProgressBar(TextColumn(what), BarColumn(), MofNCompleteColumn(), console=err,
+                     transient=True, disable=not live) as bar:
+        task = bar.add_task("count", total=missing)
+
+        def counted(cache, info):
+            stored = cache.has(info)
+            try:
+                return cache.get(info)
+            finally:
+                if not stored:
+                    bar.advance(task)
+
+        yield counted
 
 
 def _book_accuracy(info) -> str:
