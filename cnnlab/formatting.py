@@ -154,11 +154,20 @@ def columns_left_out(header: list[str], rows: list[list[str]], width: int | None
     return left_out
 
 
+# A column that must fold to fit is kept this wide while another can give up room
+# instead (at 40 columns, "best test acc" had gone down to nothing).
+FOLDED_WIDTH = 6
+
+
 def fitted_widths(header: list[str], rows: list[list[str]],
                   width: int | None) -> list[int | None]:
     """The width to give each column: None (rich's choice) where the headers fit on one
     line, else each column's narrowest, so that rich wraps the headers at their spaces
-    rather than folding the cells (rich shrinks the widest columns, cells and all)."""
+    rather than folding the cells. Where even the narrowest table is too wide, the
+    columns after the first give up the difference, the widest first, down to
+    :data:`FOLDED_WIDTH`; only then the first (what each row is: a run, a model, a
+    setting). Left to rich, every column shrank alike, and with many columns the first
+    went down to nothing (`cnnlab compare`'s 9 runs lost their setting names)."""
     from rich.cells import cell_len
 
     narrowest = narrowest_widths(header, rows)
@@ -166,7 +175,40 @@ def fitted_widths(header: list[str], rows: list[list[str]],
                                                                  strict=True)])
     if width is None or one_line <= width:
         return [None] * len(header)
-    return list(narrowest)
+    widths, floors = list(narrowest), [min(w, FOLDED_WIDTH) for w in narrowest]
+    for _ in range(table_width(widths) - width):
+        shrinkable = ([i for i in range(1, len(widths)) if widths[i] > floors[i]]
+                      or [i for i in range(len(widths)) if widths[i] > floors[i]]
+                      or [i for i in range(len(widths)) if widths[i] > 1])
+        if not shrinkable:
+            break
+        widths[max(shrinkable, key=lambda i: widths[i])] -= 1
+    return widths
+
+
+def column_groups(header: list[str], rows: list[list[str]], width: int | None) -> list[list[int]]:
+    """A table too wide for ``width`` as several: the indices of each part's columns,
+    every part starting with the first column (what each row is) and taking as many of
+    the next as fit at their narrowest (one at least), the parts as even as that allows
+    (9 runs as 3, 3 and 3, not 4, 4 and 1). One part, all columns, where it fits."""
+    narrowest = narrowest_widths(header, rows)
+    others = list(range(1, len(header)))
+
+    def split(most: int) -> list[list[int]]:
+        groups: list[list[int]] = []
+        for i in others:
+            if groups and len(groups[-1]) <= most and table_width(
+                    [narrowest[j] for j in [0, *groups[-1], i]]) <= width:
+                groups[-1].append(i)
+            else:
+                groups.append([i])
+        return [[0, *group] for group in groups]
+
+    if width is None or table_width(narrowest) <= width or not others:
+        return [list(range(len(header)))]
+    greedy = split(len(others))
+    even = split(-(-len(others) // len(greedy)) - 1)
+    return even if len(even) == len(greedy) else greedy
 
 
 def left_out_caption(left_out: list[str], width: int | None, elsewhere: str) -> str | None:

@@ -67,3 +67,34 @@ def test_a_column_named_twice_among_those_to_leave_out_is_left_out_once():
 def test_a_count_of_one_is_singular(n, words):
     # The speedrun said "lenet_modern, 1 epochs".
     assert counted(n, "epoch") == words
+
+
+def test_a_table_too_wide_keeps_its_first_column_and_fits():
+    # Left to rich, a table too wide shrank every column alike: with enough columns its
+    # first, what each row is, went down to nothing (`cnnlab compare`, `cnnlab models`).
+    from cnnlab.formatting import FOLDED_WIDTH, fitted_widths, narrowest_widths, table_width
+
+    header = ["setting", *(f"20261206-0500{i:02d}-lenet_bn_d2l" for i in range(9))]
+    rows = [[key, *["0.0005"] * 9] for key in ("label_smoothing", "weight_decay", "lr")]
+    widths = fitted_widths(header, rows, 160)
+    assert widths[0] == narrowest_widths(header, rows)[0] == len("label_smoothing")
+    assert table_width(widths) <= 160 and min(widths[1:]) >= FOLDED_WIDTH
+    # The first gives way only once the others are down to FOLDED_WIDTH or their own.
+    header, rows = ["a_long_first_column", "b", "other column"], [["x", "y", "z"]]
+    assert fitted_widths(header, rows, 30) == [13, 1, 6]
+    assert fitted_widths(header, rows, 23) == [FOLDED_WIDTH, 1, 6]
+
+
+def test_a_table_too_wide_is_split_into_parts_as_even_as_fit():
+    from cnnlab.formatting import column_groups, narrowest_widths, table_width
+
+    header = ["setting", *(f"run-{i}-{'x' * 24}" for i in range(9))]
+    rows = [["lr", *["0.1"] * 9]]
+    groups = column_groups(header, rows, 160)
+    assert [len(g) - 1 for g in groups] == [3, 3, 3]  # not 4, 4 and 1
+    assert all(g[0] == 0 for g in groups)
+    assert [i for g in groups for i in g[1:]] == list(range(1, 10))
+    narrowest = narrowest_widths(header, rows)
+    assert all(table_width([narrowest[i] for i in g]) <= 160 for g in groups)
+    assert column_groups(header, rows, 400) == [list(range(10))]
+    assert column_groups(header, rows, None) == [list(range(10))]

@@ -184,7 +184,8 @@ class RunComparison:
     def to_tables(self, width: int | None = None) -> list:
         """The results table, and the differences' when a setting differs, for rich; given
         a console's ``width``, the results table leaves out the columns that do not fit
-        (its caption names them)."""
+        (its caption names them), and a settings table too wide comes in parts, each
+        with the setting (or run) names."""
         from cnnlab.train.compare_tables import rich_tables
 
         return rich_tables(self, width)

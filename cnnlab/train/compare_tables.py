@@ -8,12 +8,15 @@ from collections.abc import Callable
 from html import escape as html_escape
 
 from cnnlab.formatting import (
+    column_groups,
     columns_left_out,
     fitted_widths,
     format_count,
     left_out_caption,
+    narrowest_widths,
     rich_as_text,
     seconds_text,
+    table_width,
     without_columns,
 )
 from cnnlab.train.compare import RunComparison
@@ -77,21 +80,28 @@ def results_cells(comparison: RunComparison) -> tuple[list[str], list[list[str]]
              for run, name in zip(comparison.runs, comparison.names(), strict=True)])
 
 
-def differences_cells(comparison: RunComparison) -> tuple[list[str], list[list[str]]]:
+def differences_cells(comparison: RunComparison,
+                      by_run: bool | None = None) -> tuple[list[str], list[list[str]]]:
     """The settings that differ: a row per setting and a column per run, or, where the
-    runs outnumber the settings, a row per run (the table stays narrow)."""
+    runs outnumber the settings, a row per run (the table stays narrow); ``by_run`` picks
+    one of the two."""
     names, differences = comparison.names(), comparison.differences
-    if len(names) <= len(differences):
+    if by_run is None:
+        by_run = len(names) > len(differences)
+    if not by_run:
         return (["setting", *names], [[key, *map(setting_words, values)]
                                       for key, values in differences.items()])
     return (["run", *differences], [[name, *(setting_words(v[i]) for v in differences.values())]
                                     for i, name in enumerate(names)])
 
 
+RESULTS_TITLE, DIFFERENCES_TITLE = "{} runs compared", "Settings that differ"
+
+
 def _titled_cells(comparison: RunComparison) -> list[tuple[str, tuple[list[str], list]]]:
-    parts = [(f"{len(comparison.runs)} runs compared", results_cells(comparison))]
+    parts = [(RESULTS_TITLE.format(len(comparison.runs)), results_cells(comparison))]
     if comparison.differences:
-        parts.append(("Settings that differ", differences_cells(comparison)))
+        parts.append((DIFFERENCES_TITLE, differences_cells(comparison)))
     return parts
 
 
@@ -101,25 +111,73 @@ _LEFT_OUT_FIRST = ["device", "images/s", "at epoch", "params", "last test acc", 
                    "epochs", "train+eval time"]
 
 
-def rich_tables(comparison: RunComparison, width: int | None = None) -> list:
-    """Both tables (the second when any setting differs) for a rich console; given the
-    console's ``width``, the results table leaves out what does not fit, and says so."""
+def _rich_table(title: str, header: list[str], rows: list[list[str]], width: int | None,
+                right: set[str], caption: str | None = None):
     from rich.markup import escape
     from rich.table import Table
 
-    right = {c[0] for c in columns(comparison) if c[1]}
-    tables = []
-    for number, (title, (header, rows)) in enumerate(_titled_cells(comparison)):
-        left_out = columns_left_out(header, rows, width, _LEFT_OUT_FIRST) if number == 0 else []
-        header, rows = without_columns(header, rows, left_out)
-        table = Table(title=title, title_justify="left", caption_justify="left",
-                      caption=left_out_caption(left_out, width, "--csv FILE"))
-        for name, column_width in zip(header, fitted_widths(header, rows, width), strict=True):
-            table.add_column(escape(name), overflow="fold", width=column_width,
-                             justify="right" if name in right else "left")
-        for row in rows:
-            table.add_row(*map(escape, row))  # a run named "[b]" is not markup
-        tables.append(table)
+    table = Table(title=title, title_justify="left", caption_justify="left", caption=caption)
+    for name, column_width in zip(header, fitted_widths(header, rows, width), strict=True):
+        table.add_column(escape(name), overflow="fold", width=column_width,
+                         justify="right" if name in right else "left")
+    for row in rows:
+        table.add_row(*map(escape, row))  # a run named "[b]" is not markup
+    return table
+
+
+def _headers_in_two_lines(header: list[str], rows: list[list[str]], width: int) -> bool:
+    """Whether a table fits ``width`` with no cell folded and its headers in two lines
+    at most (2 runs' long names at 80 columns)."""
+    body = narrowest_widths([""] * len(header), rows)
+    return table_width([max(b, -(-h // 2)) for b, h in zip(
+        body, narrowest_widths(header, []), strict=True)]) <= width
+
+
+def _differences_parts(comparison: RunComparison, width: int | None) -> list:
+    """The settings table in as many parts as ``width`` needs, each with the setting
+    names (or run names) in its first column. The layout of :func:`differences_cells`
+    where it fits whole, else the other where that does, else a column per run with the
+    runs' names in two lines, else the one that prints fewer lines, in parts. (Left to rich,
+    a table too wide shrank every column alike, and 9 runs at 160 columns lost the
+    setting names.)"""
+    own = differences_cells(comparison)
+    layouts = [own, differences_cells(comparison, by_run=own[0][0] == "setting")]
+    # Run names may fold in a header (the results table has them whole); setting names not.
+    one_part = [cells for cells in layouts if len(column_groups(*cells, width)) == 1] + \
+        [cells for cells in layouts if width and cells[0][0] == "setting"
+         and _headers_in_two_lines(*cells, width)]
+    if one_part:
+        return [_rich_table(DIFFERENCES_TITLE, *one_part[0], width, set())]
+
+    def lines(cells) -> int:  # a part's title, three rules, the header and the rows
+        return len(column_groups(*cells, width)) * (len(cells[1]) + 5)
+
+    header, rows = min(layouts, key=lines)
+    groups = column_groups(header, rows, width)
+    what, count = ("runs" if header[0] == "setting" else "settings"), len(header) - 1
+    parts = []
+    for group in groups:
+        first, last = group[1], group[-1]
+        which = f"{what[:-1]} {first}" if first == last else f"{what} {first}-{last}"
+        parts.append(_rich_table(f"{DIFFERENCES_TITLE} ({which} of {count})",
+                                 [header[i] for i in group],
+                                 [[row[i] for i in group] for row in rows], width, set()))
+    return parts
+
+
+def rich_tables(comparison: RunComparison, width: int | None = None,
+                elsewhere: str = "--csv FILE") -> list:
+    """Both tables (the second when any setting differs) for a rich console; given the
+    console's ``width``, the results table leaves out what does not fit, and says so
+    (``elsewhere``: where to see it all), and the settings table comes in parts."""
+    header, rows = results_cells(comparison)
+    left_out = columns_left_out(header, rows, width, _LEFT_OUT_FIRST)
+    header, rows = without_columns(header, rows, left_out)
+    tables = [_rich_table(RESULTS_TITLE.format(len(comparison.runs)), header, rows, width,
+                          {c[0] for c in columns(comparison) if c[1]},
+                          left_out_caption(left_out, width, elsewhere))]
+    if comparison.differences:
+        tables += _differences_parts(comparison, width)
     return tables
 
 
@@ -134,7 +192,11 @@ def html_tables(comparison: RunComparison) -> str:
     return "".join(parts)
 
 
+# The width of a comparison's ``str()``.
+PLAIN_WIDTH = 200
+
+
 def plain_text(comparison: RunComparison) -> str:
-    """Both tables and the notes as plain text (200 columns, no colour)."""
-    return rich_as_text(*rich_tables(comparison),
-                        *(f"Note: {note}" for note in comparison.notes()))
+    """Both tables and the notes as plain text (:data:`PLAIN_WIDTH` columns, no colour)."""
+    return rich_as_text(*rich_tables(comparison, PLAIN_WIDTH, "to_csv()"),
+                        *(f"Note: {note}" for note in comparison.notes()), width=PLAIN_WIDTH)
