@@ -13,6 +13,9 @@ from cnnlab.train.report_figures import accuracy_axis, epoch_ticks, loss_axis, w
 # What the figure's x axis can be.
 X_AXES = ("epoch", "time")
 FIGURE_SIZE = (11, 4.8)  # inches
+# The legend's height the figure's own height allows for (two rows); a taller legend
+# makes the figure taller, so the axes keep their size.
+LEGEND_ROOM = 0.6  # inches
 
 
 def comparison_figure(runs: list[ComparedRun], labels: list[str], x: str = "epoch",
@@ -71,8 +74,49 @@ def comparison_figure(runs: list[ComparedRun], labels: list[str], x: str = "epoc
             ax.set_xlim(left=0)  # the clock starts at 0: who got there first
         ax.grid(alpha=0.3)
     if ax_acc.lines:
-        fig.legend(handles=ax_acc.lines, loc="outside lower center", fontsize="small",
-                   ncols=min(3, len(ax_acc.lines)))
+        _fitted_legend(fig, ax_acc.lines)
     if title:
         fig.suptitle(literal(wrapped(title, FIGURE_SIZE[0])))
     return fig
+
+
+def _fitted_legend(fig, lines) -> None:
+    """The legend below the axes, as many columns (3 at most) as fit the figure's width;
+    in one column, labels too long for it wrapped; the figure made taller by what the
+    legend takes past :data:`LEGEND_ROOM`. (Three columns of long labels, each a run's
+    folder and recipe, ran off both sides of the figure: "target 90%" read "target 9".)"""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    renderer = canvas.get_renderer()
+    labels = [line.get_label() for line in lines]
+    room = 0.98 * fig.bbox.width  # pixels
+
+    def drawn(ncols: int, texts: list[str]):
+        legend = fig.legend(handles=lines, labels=texts, loc="outside lower center",
+                            fontsize="small", ncols=ncols)
+        return legend, legend.get_window_extent(renderer)
+
+    for ncols in range(min(3, len(lines)), 0, -1):
+        legend, extent = drawn(ncols, labels)
+        if extent.width <= room or ncols == 1:
+            break
+        legend.remove()
+    characters = max(map(len, labels))
+    while extent.width > room and characters > 20:  # one column, still too wide: wrap
+        characters = max(20, int(characters * room / extent.width) - 1)
+        legend.remove()
+        legend, extent = drawn(1, [_wrapped(label, characters) for label in labels])
+    fig.set_figheight(FIGURE_SIZE[1] + max(0.0, extent.height / fig.dpi - LEGEND_ROOM))
+
+
+def _wrapped(label: str, characters: int) -> str:
+    """``label`` in lines of ``characters`` at most, an escaped ``\\$`` never split (a
+    lone ``$`` would start a formula)."""
+    import textwrap
+
+    lines = textwrap.wrap(label, characters)
+    for i in range(len(lines) - 1):
+        if lines[i].endswith("\\"):
+            lines[i], lines[i + 1] = lines[i][:-1], "\\" + lines[i + 1]
+    return "\n".join(lines)
