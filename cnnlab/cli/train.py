@@ -280,7 +280,7 @@ def _print_result(result) -> None:
     scope = f" ({result.eval_scope})" if result.eval_scope else ""
     table.add_row("test accuracy" + scope, f"{100 * final.get('test_acc', 0):.2f}%")
     table.add_row("best test accuracy" + scope, f"{100 * result.best_test_acc:.2f}%")
-    table.add_row("epochs", str(final.get("epoch")))
+    table.add_row("epochs", _epochs_trained(result))
     table.add_row("train time", f"{result.train_time_s:.1f} s")
     table.add_row("images/s (last epoch)", f"{final.get('images_per_s', 0):,.0f}")
     if result.stopped:
@@ -290,6 +290,19 @@ def _print_result(result) -> None:
         console.print(f"run:    {escape(str(result.run_dir))}", soft_wrap=True, highlight=False)
         console.print(f"report: {escape(str(result.run_dir / 'report.html'))}", soft_wrap=True,
                       highlight=False)
+
+
+def _epochs_trained(result) -> str:
+    """"3", "2 of 3", or for an epoch max_time cut short the share trained, as the run's
+    report and `cnnlab compare` count it: "0.23 of 3 (epoch 1 stopped at step 53 of 235)"
+    (summary.json records the cut and the plan)."""
+    from cnnlab.train.compare_files import read_summary
+    from cnnlab.train.report import _epochs_words
+
+    summary = read_summary(result.run_dir) if result.run_dir else {}
+    config = summary.get("config") if isinstance(summary.get("config"), dict) else {}
+    cut = summary.get("cut_epoch") if isinstance(summary.get("cut_epoch"), dict) else None
+    return _epochs_words(result.final.get("epoch"), config.get("epochs"), cut)
 
 
 def resume(
