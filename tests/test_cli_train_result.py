@@ -38,3 +38,28 @@ def test_an_epoch_cut_short_by_max_time_counts_as_the_share_trained(tmp_path):
                            env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert _rows(result.stdout)["epochs"] == "3"  # every planned epoch: as before
+
+
+def test_a_last_accuracy_far_under_the_best_points_at_the_best_checkpoint(monkeypatch):
+    # lenet_modern with no preset: 84.8% at epoch 9, 39.9% at 10, and the table's first
+    # row read "test accuracy 39.90%" with nothing said of the checkpoint eval would use.
+    import cnnlab.train
+    from cnnlab.train.outcome import TrainResult
+
+    def trained(accuracies):
+        history = [{"epoch": e, "test_acc": a, "images_per_s": 1000.0}
+                   for e, a in enumerate(accuracies, 1)]
+        return TrainResult(run_dir=None, history=history, final=history[-1],
+                           best_test_acc=max(accuracies), train_time_s=20.0)
+
+    swinging = [0.628, 0.678, 0.274, 0.623, 0.68, 0.623, 0.681, 0.832, 0.848, 0.399]
+    monkeypatch.setattr(cnnlab.train, "train", lambda cfg, console: trained(swinging))
+    result = runner.invoke(app, [*TRAIN, "--preset", "fast"])
+    assert result.exit_code == 0, result.output
+    assert "note: the last epoch scored 39.90%, 44.9 points under the best (84.80%, epoch " \
+           "9): cnnlab eval, predict and export use the best checkpoint (--which last: " \
+           "the last)" in " ".join(result.stderr.split())
+    steady = [0.80, 0.85, 0.848, 0.84]  # under the best by less than 10 points: no note
+    monkeypatch.setattr(cnnlab.train, "train", lambda cfg, console: trained(steady))
+    result = runner.invoke(app, [*TRAIN, "--preset", "fast"])
+    assert result.exit_code == 0 and "last epoch scored" not in result.stderr

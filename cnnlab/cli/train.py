@@ -10,6 +10,7 @@ from rich.table import Table
 
 from .hints import hint_at_a_busy_cpu
 from .messages import err, error, fail, fail_for, output_console, warning
+from .train_result import print_result as _print_result
 
 console = output_console()
 training_log = output_console(stderr=True)  # the progress bar and epoch lines
@@ -268,41 +269,6 @@ def _guarded(fn):
         raise typer.Exit(3) from None
     end_distributed()
     return result
-
-
-def _print_result(result) -> None:
-    from cnnlab.train.distributed import launched_as_main
-
-    if not launched_as_main():
-        return
-    table = Table(title="Result", show_header=False)
-    final = result.final
-    scope = f" ({result.eval_scope})" if result.eval_scope else ""
-    table.add_row("test accuracy" + scope, f"{100 * final.get('test_acc', 0):.2f}%")
-    table.add_row("best test accuracy" + scope, f"{100 * result.best_test_acc:.2f}%")
-    table.add_row("epochs", _epochs_trained(result))
-    table.add_row("train time", f"{result.train_time_s:.1f} s")
-    table.add_row("images/s (last epoch)", f"{final.get('images_per_s', 0):,.0f}")
-    if result.stopped:
-        table.add_row("stopped", result.stopped)
-    console.print(table)
-    if result.run_dir:  # below the table, on lines of their own: whole, ready to copy
-        console.print(f"run:    {escape(str(result.run_dir))}", soft_wrap=True, highlight=False)
-        console.print(f"report: {escape(str(result.run_dir / 'report.html'))}", soft_wrap=True,
-                      highlight=False)
-
-
-def _epochs_trained(result) -> str:
-    """"3", "2 of 3", or for an epoch max_time cut short the share trained, as the run's
-    report and `cnnlab compare` count it: "0.23 of 3 (epoch 1 stopped at step 53 of 235)"
-    (summary.json records the cut and the plan)."""
-    from cnnlab.train.compare_files import read_summary
-    from cnnlab.train.report import _epochs_words
-
-    summary = read_summary(result.run_dir) if result.run_dir else {}
-    config = summary.get("config") if isinstance(summary.get("config"), dict) else {}
-    cut = summary.get("cut_epoch") if isinstance(summary.get("cut_epoch"), dict) else None
-    return _epochs_words(result.final.get("epoch"), config.get("epochs"), cut)
 
 
 def resume(
