@@ -32,8 +32,9 @@ def run_errors():
 
 
 def train(
-    model: str = typer.Argument(..., help="Registered model name (see `cnnlab models`), "
-                                "or tv:NAME (torchvision) / timm:NAME (timm installed)."),
+    model: str = typer.Argument(None, help="Registered model name (see `cnnlab models`), "
+                                "or tv:NAME (torchvision) / timm:NAME (timm installed); "
+                                "may be left out where --config FILE names one (model:)."),
     data: str = typer.Option(None, help="fashion-mnist, folder:PATH or synthetic."),
     data_root: str = typer.Option(None, help="Folder holding the dataset files."),
     preset: str = typer.Option(None, help="book (the book's recipe for MODEL), fast, or "
@@ -125,7 +126,8 @@ def train(
     eval_every: int = typer.Option(None, help="Evaluate after every N-th epoch (and the last)."),
     quiet: bool = typer.Option(None, "--quiet/--no-quiet", help="Plain log lines, no bar."),
 ) -> None:
-    """Train MODEL and write a run directory (config, metrics, checkpoints, report)."""
+    """Train MODEL (or the model --config FILE names) and write a run directory (config,
+    metrics, checkpoints, report)."""
     from cnnlab.train import resolve_config
     from cnnlab.train import train as run_training
 
@@ -138,6 +140,8 @@ def train(
             fail(f"--scratch-ops {overrides['scratch_ops']}: choose on, fft or off", code=2)
         overrides["scratch_ops"] = words[overrides["scratch_ops"].lower()]
     try:
+        if model is None:
+            _require_a_model(config)
         cfg = resolve_config(model, preset=preset, config_file=config, overrides=overrides)
         _hint_at_the_presets(cfg, preset, config)
         _note_what_replaces_the_config_files_choices(cfg, config)
@@ -148,6 +152,18 @@ def train(
     except run_errors() as exc:
         fail_for(exc)
     _print_result(result)
+
+
+def _require_a_model(config_file) -> None:
+    """Refuse a train command without MODEL whose --config FILE names no model either (a
+    run's config.yaml names its own, re-run as it is)."""
+    from cnnlab.train import TrainConfig
+
+    if config_file is None or TrainConfig.read_file(config_file).get("model") is None:
+        where = "" if config_file is None else f" ({config_file} has no model:)"
+        fail(f"no model to train{where}: give MODEL (cnnlab train lenet_modern ...) or a "
+             "--config FILE that names one (model: lenet_modern; a run's config.yaml does)",
+             code=2)
 
 
 def _hint_at_the_presets(cfg, preset_flag, config_file) -> None:
