@@ -143,3 +143,27 @@ def test_load_run_takes_any_device_cnnlab_takes_and_names_a_wrong_one(tiny_run):
         "cpu", "cuda", "mps")
     with pytest.raises(ConfigError, match="unknown device 'gpu'; use auto, cpu, cuda"):
         load_run(tiny_run, device="gpu")
+
+
+def test_eval_takes_a_thread_count_for_this_evaluation_only(tmp_path, monkeypatch):
+    # train, resume, speedrun and the benches take --threads (1 is steadiest on a busy
+    # CPU); `cnnlab eval RUN --threads 1` failed with "No such option".
+    import torch
+    from typer.testing import CliRunner
+
+    import cnnlab.train.evaluate as evaluation
+    from cnnlab.cli import app
+
+    run_dir, _ = _train_tiny(tmp_path, monkeypatch, 40, batch_size=16)
+    seen, score = [], evaluation.evaluate
+    monkeypatch.setattr(evaluation, "evaluate", lambda *a, **k: (
+        seen.append(torch.get_num_threads()), score(*a, **k))[1])
+    before = torch.get_num_threads()
+    evaluate_run(run_dir, device="cpu", threads=before + 2)
+    assert seen == [before + 2] and torch.get_num_threads() == before  # put back
+    result = CliRunner().invoke(app, ["eval", str(run_dir), "--device", "cpu", "--threads",
+                                      str(before + 1)])
+    assert result.exit_code == 0, result.output
+    assert seen[-1] == before + 1 and torch.get_num_threads() == before
+    result = CliRunner().invoke(app, ["eval", str(run_dir), "--device", "cpu", "--threads", "0"])
+    assert result.exit_code == 2 and "threads 0" in result.output, result.output

@@ -331,6 +331,8 @@ def evaluate(
                                              "pixels; 0: none (default: as the run evaluated)."),
     eval_subset: int = typer.Option(None, help="The first N test images only (a run trained "
                                     "with --eval-subset N repeats its numbers so)."),
+    threads: int = typer.Option(None, help="torch CPU threads for this evaluation (1 is "
+                                           "steadiest on a busy machine)."),
 ) -> None:
     """Evaluate a trained run on its test split: accuracy and per-class accuracy."""
     from cnnlab.train.distributed import launched_world_size
@@ -345,8 +347,9 @@ def evaluate(
              f"would evaluate the whole test split. Run it without torchrun: cnnlab eval "
              f"{run}", code=2)
     try:
+        hint_at_a_busy_cpu(threads, device)  # as train and resume say it
         scored = evaluate_run(run, data, data_root, which, device, tta_flip, tta_shift,
-                              eval_subset)
+                              eval_subset, threads=threads)
     except run_errors() as exc:
         fail_for(exc)
     res, classes = scored.result, scored.classes

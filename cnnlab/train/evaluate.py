@@ -18,7 +18,13 @@ from torch import nn
 from cnnlab.data.augment import translate
 from cnnlab.data.dataset import DatasetSplits
 from cnnlab.train.config import ConfigError
-from cnnlab.train.device import count_dtype, resolve_amp, select_device, sum_dtype
+from cnnlab.train.device import (
+    count_dtype,
+    resolve_amp,
+    select_device,
+    sum_dtype,
+    torch_threads,
+)
 from cnnlab.train.distributed import DistInfo, all_reduce_sum
 
 
@@ -273,7 +279,7 @@ def checkpoint_when(epoch: int | None, step_in_epoch: int, epochs: int) -> str:
 def evaluate_run(run_dir, data: str | DatasetSplits | None = None,
                  data_root: str | None = None, which: str = "best", device: str = "auto",
                  tta_flip: bool | None = None, tta_shift: int | None = None,
-                 eval_subset: int | None = None) -> RunEvaluation:
+                 eval_subset: int | None = None, threads: int | None = None) -> RunEvaluation:
     """A run's model on the test split of its data (or of ``data``: a spec such as
     "fashion-mnist", or splits loaded in Python, as ``train(cfg, data=...)`` takes them):
     the result, the class names, the (flip, shift) test-time views used and the
@@ -285,13 +291,17 @@ def evaluate_run(run_dir, data: str | DatasetSplits | None = None,
     of it). ``data_root`` alone: where the run's data is now, as for ``resume`` (for a
     ``folder:PATH`` run, the folder's new place); the run's config.yaml is not changed.
     ``eval_subset``: the first N test images only, as a run with ``eval_subset`` N scored
-    itself (its reported numbers then repeat)."""
+    itself (its reported numbers then repeat). ``threads``: torch's CPU threads while it
+    evaluates (None: as they are; put back after, as ``resume(threads=...)`` does)."""
     # Imported here: these modules build on this one (Preprocess, evaluate).
     from cnnlab.train import run as training_runs  # by module: tests patch its loader
     from cnnlab.train.loaded_run import load_run
     from cnnlab.train.run_data import make_loader, warn_of_a_changed_test_split
     from cnnlab.train.run_files import check_run_data, move_data
 
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
+                                or threads < 1):
+        raise ConfigError(f"threads {threads}: give a whole number of CPU threads, 1 or more")
     dev = select_device(device)
     run = load_run(run_dir, which=which, device=str(dev))
     cfg = run.config
@@ -330,8 +340,9 @@ def evaluate_run(run_dir, data: str | DatasetSplits | None = None,
         raise ConfigError(f"eval_subset {eval_subset}: give a number of test images, 1 or more")
     images, labels = splits.test.images[:eval_subset], splits.test.labels[:eval_subset]
     loader = make_loader(cfg, pp, images, labels, train=False, device=dev, dist=DistInfo())
-    result = evaluate(model, loader, len(run.classes), dev, resolve_amp(cfg.amp, dev),
-                      tta_flip=tta_flip, tta_shift=tta_shift, fill=pp.black_level())
+    with torch_threads(threads):
+        result = evaluate(model, loader, len(run.classes), dev, resolve_amp(cfg.amp, dev),
+                          tta_flip=tta_flip, tta_shift=tta_shift, fill=pp.black_level())
     picked = (run.checkpoint.stem == "best" and not data and run.epoch is not None
               and _evaluated_after(run.run_dir, run.epoch))
     return RunEvaluation(result, run.classes, (tta_flip, tta_shift), run.checkpoint,
