@@ -47,3 +47,33 @@ def test_the_colour_check_never_hands_a_file_to_ghostscript(tmp_path, monkeypatc
     monkeypatch.setattr(EpsImagePlugin, "Ghostscript", ghostscript)
     assert _a_colour_image(tmp_path) is None
     assert ran == []
+
+
+def test_test_split_alone_is_described_without_a_training_count(tmp_path):
+    # `cnnlab eval RUN` on a run given data from Python loads the test split alone, and
+    # its refusal said "fashion-mnist, 0 training and 10,000 test images".
+    import dataclasses
+    import json
+
+    import torch
+
+    from cnnlab.data.dataset import ImageData
+    from cnnlab.train.config import ConfigError
+    from cnnlab.train.run_data import check_same_data, data_record
+
+    given = make_synthetic(num_train=16, num_test=8)
+    (tmp_path / "data.json").write_text(json.dumps(data_record(given)), encoding="utf-8")
+    test_only = dataclasses.replace(
+        make_synthetic(num_train=16, num_test=12, seed=4),
+        train=ImageData(torch.empty((0, 1, 28, 28), dtype=torch.uint8),
+                        torch.empty(0, dtype=torch.long)))
+    with pytest.raises(ConfigError) as caught:
+        check_same_data(tmp_path, test_only, "The test split its config names", "Fix.",
+                        test_only=True)
+    words = " ".join(str(caught.value).split())
+    assert "from Python, not on the data its config names: synthetic, 16 training and 8 test " \
+           "images of 1x28x28, 10 classes" in words  # what it trained on: both splits
+    assert "is other data: synthetic, 12 test images of 1x28x28, 10 classes. Fix." in words
+    with pytest.raises(ConfigError, match="other data: synthetic, 16 training and 12 test"):
+        check_same_data(tmp_path, make_synthetic(num_train=16, num_test=12, seed=4),
+                        "Its data", "Fix.")  # both splits loaded (resume): both counted

@@ -164,7 +164,8 @@ def check_same_data(run_dir: Path, data: DatasetSplits, source: str, fix: str,
     raise ConfigError(
         f"{run_dir} trained on data given to train() from Python, not on the data its "
         f"config names: {trained_on} ({path}). {source} is other data: "
-        f"{_described(now)}{' (as many images, but others)' if same_sizes else ''}. {fix}")
+        f"{_described(now, parts)}{' (as many images, but others)' if same_sizes else ''}. "
+        f"{fix}")
 
 
 def check_trained_on(checkpoint: Path, data: DatasetSplits, train_subset: int | None) -> None:
@@ -257,11 +258,13 @@ def warn_of_a_changed_test_split(checkpoint: Path, data: DatasetSplits) -> None:
               "and images it trained on may be among those scored", DataWarning)
 
 
-def _described(record: dict) -> str:
-    train, test = record["train"], record["test"]
-    return (f"{record['name']}, {train['images']:,} training and {test['images']:,} test "
-            f"images of {'x'.join(map(str, test['shape']))}, {len(record['classes'])} "
-            "classes")
+def _described(record: dict, parts: tuple[str, ...] = ("train", "test")) -> str:
+    """"fashion-mnist, 60,000 training and 10,000 test images of 1x28x28, 10 classes";
+    the splits in ``parts`` alone (a test split loaded alone has no training count)."""
+    words = {"train": "training", "test": "test"}
+    counts = " and ".join(f"{record[p]['images']:,} {words[p]}" for p in parts)
+    return (f"{record['name']}, {counts} images of "
+            f"{'x'.join(map(str, record['test']['shape']))}, {len(record['classes'])} classes")
 
 
 def warn_of_colour_read_as_grey(cfg: TrainConfig) -> None:
