@@ -36,7 +36,7 @@ def train(
                                 "or tv:NAME (torchvision) / timm:NAME (timm installed); "
                                 "may be left out where --config FILE names one (model:)."),
     data: str = typer.Option(None, help="fashion-mnist, folder:PATH or synthetic."),
-    data_root: str = typer.Option(None, help="Folder holding the dataset files."),
+    data_root: Path = typer.Option(None, help="Folder holding the dataset files."),
     preset: str = typer.Option(None, help="book (the book's recipe for MODEL), fast, or "
                                           "none (default: the defaults shown below)."),
     config: Path = typer.Option(None, "--config", help="YAML file of TrainConfig fields."),
@@ -134,6 +134,8 @@ def train(
     overrides = {k: v for k, v in locals().items()
                  if k not in ("model", "config", "preset", "run_training", "resolve_config")}
     overrides = {k: v for k, v in overrides.items() if v is not None}
+    if "data_root" in overrides:  # a Path, for the help's <path>: the config holds text
+        overrides["data_root"] = str(overrides["data_root"])
     if "scratch_ops" in overrides:  # the flag's words to the config's values
         words = {"on": True, "true": True, "fft": "fft", "off": False, "false": False}
         if overrides["scratch_ops"].lower() not in words:
@@ -294,7 +296,7 @@ def resume(
     max_time: float = typer.Option(None, help="New total training-time budget in seconds, "
                                               "time already trained included (0 = none); "
                                               "default: the run's own."),
-    data_root: str = typer.Option(None, help="Where the dataset files are now, if they "
+    data_root: Path = typer.Option(None, help="Where the dataset files are now, if they "
                                              "moved since the run began (for a folder:PATH "
                                              "run, the folder's new path)."),
     device: str = typer.Option(None, help="Train on this device from here on (e.g. cpu for "
@@ -310,7 +312,7 @@ def resume(
     try:
         hint_at_a_busy_cpu(threads, device or "auto")  # as train says it
         result = _guarded(lambda: resume_run(run, console=training_log, extra_epochs=epochs,
-                                             max_time=max_time, data_root=data_root,
+                                             max_time=max_time, data_root=_text(data_root),
                                              device=device, quiet=quiet, threads=threads))
     except run_errors() as exc:
         fail_for(exc)
@@ -320,7 +322,7 @@ def resume(
 def evaluate(
     run: Path = typer.Argument(..., help="Run directory."),
     data: str = typer.Option(None, help="Dataset to evaluate on (default: the run's)."),
-    data_root: str = typer.Option(None, help="Where the run's data is now, if it moved (for "
+    data_root: Path = typer.Option(None, help="Where the run's data is now, if it moved (for "
                                              "a folder:PATH run, the folder's new path)."),
     which: str = typer.Option("best", help="best (the epoch that scored highest on the "
                               "test split: optimistic there) or last checkpoint."),
@@ -348,7 +350,7 @@ def evaluate(
              f"{run}", code=2)
     try:
         hint_at_a_busy_cpu(threads, device)  # as train and resume say it
-        scored = evaluate_run(run, data, data_root, which, device, tta_flip, tta_shift,
+        scored = evaluate_run(run, data, _text(data_root), which, device, tta_flip, tta_shift,
                               eval_subset, threads=threads)
     except run_errors() as exc:
         fail_for(exc)
@@ -367,6 +369,11 @@ def evaluate(
     console.print(table)
     console.print(f"test loss {res.loss:.4f} (mean cross-entropy, without label smoothing)",
                   highlight=False)
+
+
+def _text(path: Path | None) -> str | None:
+    """A path option's value as the config's text fields hold it."""
+    return None if path is None else str(path)
 
 
 def _run_eval_subset(run: Path) -> int | None:
