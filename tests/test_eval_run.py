@@ -167,3 +167,15 @@ def test_eval_takes_a_thread_count_for_this_evaluation_only(tmp_path, monkeypatc
     assert seen[-1] == before + 1 and torch.get_num_threads() == before
     result = CliRunner().invoke(app, ["eval", str(run_dir), "--device", "cpu", "--threads", "0"])
     assert result.exit_code == 2 and "threads 0" in result.output, result.output
+
+
+def test_a_best_checkpoint_at_a_time_budgets_cut_is_not_said_to_be_picked(tmp_path, monkeypatch):
+    # A run its max_time stopped mid-epoch evaluated once, there, and wrote best and last
+    # at that step; eval called best "picked as the epoch that scored highest on this test
+    # split, so optimistic here", as if a later evaluation had scored lower.
+    run_dir, result = _train_tiny(tmp_path, monkeypatch, 40, batch_size=16, epochs=3,
+                                  max_time=0.001)
+    scored = evaluate_run(run_dir, device="cpu")
+    assert result.stopped == "max_time" and scored.step_in_epoch > 0  # cut mid-epoch
+    assert scored.checkpoint.stem == "best" and not scored.picked_on_this_split
+    assert "picked" not in scored.headline()

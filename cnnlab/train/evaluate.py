@@ -344,20 +344,25 @@ def evaluate_run(run_dir, data: str | DatasetSplits | None = None,
         result = evaluate(model, loader, len(run.classes), dev, resolve_amp(cfg.amp, dev),
                           tta_flip=tta_flip, tta_shift=tta_shift, fill=pp.black_level())
     picked = (run.checkpoint.stem == "best" and not data and run.epoch is not None
-              and _evaluated_after(run.run_dir, run.epoch))
+              and _evaluated_after(run.run_dir, run.epoch, run.step_in_epoch))
     return RunEvaluation(result, run.classes, (tta_flip, tta_shift), run.checkpoint,
                          run.epoch, run.step_in_epoch, cfg.epochs, picked)
 
 
-def _evaluated_after(run_dir, epoch: int) -> bool:
-    """Whether the run evaluated its test split after ``epoch``: only then was the best
-    checkpoint picked over a later one (a run stopped after its best epoch, or ending
-    on it, was not). Its metrics.csv unreadable: assumed so, the cautious answer."""
+def _evaluated_after(run_dir, epoch: int, step_in_epoch: int = 0) -> bool:
+    """Whether the run evaluated its test split after ``epoch`` (and ``step_in_epoch``
+    steps into the next): only then was the best checkpoint picked over a later one (a
+    run stopped after its best epoch, or ending on it, was not; nor one a time budget
+    cut mid-epoch and evaluated there, while its last checkpoint is that one). Its
+    metrics.csv unreadable: assumed so, the cautious answer."""
     import csv
     import math
 
+    from cnnlab.train.report_evaluation import _checkpoint_position
     from cnnlab.train.runlog import MetricsLog
 
+    if step_in_epoch and _checkpoint_position(run_dir, "last") == (epoch, step_in_epoch):
+        return False  # (resumed past it, the cut epoch's row is of a later evaluation)
     try:
         rows = MetricsLog.read(Path(run_dir) / "metrics.csv")
     except (OSError, UnicodeDecodeError, csv.Error):
