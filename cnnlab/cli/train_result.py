@@ -62,9 +62,9 @@ def _epochs_trained(result) -> str:
     report and `cnnlab compare` count it: "0.23 of 3 (epoch 1 stopped at step 53 of 235)"
     (summary.json records the cut and the plan)."""
     from cnnlab.train.compare_files import read_summary
-    from cnnlab.train.report import _epochs_words
+    from cnnlab.train.report import epochs_words
 
     summary = read_summary(result.run_dir) if result.run_dir else {}
     config = summary.get("config") if isinstance(summary.get("config"), dict) else {}
     cut = summary.get("cut_epoch") if isinstance(summary.get("cut_epoch"), dict) else None
-    return _epochs_words(result.final.get("epoch"), config.get("epochs"), cut)
+    return epochs_words(result.final.get("epoch"), config.get("epochs"), cut)

@@ -358,10 +358,10 @@ def _evaluated_after(run_dir, epoch: int, step_in_epoch: int = 0) -> bool:
     import csv
     import math
 
-    from cnnlab.train.report_evaluation import _checkpoint_position
+    from cnnlab.train.report_evaluation import checkpoint_position
     from cnnlab.train.runlog import MetricsLog
 
-    if step_in_epoch and _checkpoint_position(run_dir, "last") == (epoch, step_in_epoch):
+    if step_in_epoch and checkpoint_position(run_dir, "last") == (epoch, step_in_epoch):
         return False  # (resumed past it, the cut epoch's row is of a later evaluation)
     try:
         rows = MetricsLog.read(Path(run_dir) / "metrics.csv")

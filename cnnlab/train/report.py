@@ -82,7 +82,7 @@ def _headline(summary: dict) -> list[list]:
         ["model", summary.get("model")],
         ["data", _data_words(summary)],
         ["preset", config.get("preset") or "none"],
-        ["epochs", _epochs_words(final.get("epoch"), config.get("epochs"),
+        ["epochs", epochs_words(final.get("epoch"), config.get("epochs"),
                                  summary.get("cut_epoch"))],
         ["stopped", _stopped_words(summary)],
         ["test accuracy, last epoch" + _scope(summary), _pct(final.get("test_acc"), decimals)],
@@ -126,7 +126,7 @@ def _data_words(summary: dict) -> str:
     return data + (f" ({', '.join(counts)})" if counts else "")
 
 
-def _epochs_words(done, plan, cut: dict | None = None) -> str:
+def epochs_words(done, plan, cut: dict | None = None) -> str:
     """"3 of 10"; an epoch max_time cut short counts as the share trained, as `cnnlab
     compare` counts it: "0.31 of 20 (epoch 1 stopped at step 48 of 157)"."""
     if done is None:

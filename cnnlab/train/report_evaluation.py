@@ -35,14 +35,14 @@ def best_epoch(history: list[dict], best_test_acc: float,
     higher one). None where neither tells: a checkpoint written mid-epoch (a time budget)
     whose evaluation no history row holds, since a resume drops that row and trains the
     epoch again; an accuracy match alone could then name a later epoch that tied."""
-    saved = _checkpoint_position(run_dir, "best") if run_dir is not None else None
+    saved = checkpoint_position(run_dir, "best") if run_dir is not None else None
     if saved is not None:
         epoch, step_in_epoch = saved
         if step_in_epoch == 0:
             return epoch if any(row.get("epoch") == epoch for row in history) else None
         # Evaluated mid-epoch: the row of that partial epoch, while the run still stands
         # there; a resume trained the epoch again and replaced it (a tie named it).
-        if _checkpoint_position(run_dir, "last") != saved:
+        if checkpoint_position(run_dir, "last") != saved:
             return None
         return next((row["epoch"] for row in history if row.get("epoch") == epoch + 1
                      and row.get("test_acc") == best_test_acc), None)
@@ -52,7 +52,7 @@ def best_epoch(history: list[dict], best_test_acc: float,
     return None
 
 
-def _checkpoint_position(run_dir: Path, which: str) -> tuple[int, int] | None:
+def checkpoint_position(run_dir: Path, which: str) -> tuple[int, int] | None:
     """(epochs trained, steps into the next) as checkpoints/<which>.json records them."""
     try:
         record = Path(run_dir) / "checkpoints" / f"{which}.json"
