@@ -25,7 +25,14 @@ import torch
 from rich.console import Console
 
 from cnnlab.data.dataset import DataError, DatasetSplits, DataWarning, ImageData, cache_root
-from cnnlab.data.folder_cache import CACHE_FORMAT, DecodedTree, cache_key, load_cache, save_cache
+from cnnlab.data.folder_cache import (
+    CACHE_FORMAT,
+    DecodedTree,
+    cache_key,
+    decoding_lock,
+    load_cache,
+    save_cache,
+)
 from cnnlab.data.folder_files import (
     IMAGE_EXTENSIONS,
     PassedOver,
@@ -253,21 +260,34 @@ def _decoded_tree(root: Path, size: tuple[int, int], channels: int, progress: bo
         )
     stem = cache_root() / "folders" / cache_key(root, size, channels, files)
     decoded = load_cache(stem, (channels, *size)) if use_cache else None
-    from_cache = decoded is not None
-    if decoded is None:
+    from_cache, waited = decoded is not None, False
+    if decoded is None and use_cache:
+        with decoding_lock(stem) as waited:  # one process decodes, the others read it
+            decoded = load_cache(stem, (channels, *size)) if waited else None
+            from_cache = decoded is not None
+            if decoded is None:
+                decoded = _decode_and_cache(root, per_class, size, channels, progress, stem)
+    elif decoded is None:
         decoded = _decode_tree(root, per_class, size, channels, progress)
-        if len(decoded.labels) and use_cache:
-            meta = {"format": CACHE_FORMAT, "path": str(root), "size": size, "channels": channels}
-            try:
-                save_cache(stem, decoded, meta)
-            except OSError as exc:  # a read-only or full cache only costs speed
-                warn_user(f"could not write the cache {stem}: {exc}", DataWarning)
     _report(root, decoded, loose)
     if not len(decoded.labels):
         raise FolderDatasetError(f"{root}: none of the {len(files)} image files could be decoded")
     count = len(decoded.labels)
     how = f"decoded cache {stem}.safetensors" if from_cache else f"decoded {count} images"
-    return decoded, how
+    return decoded, how + (" (written by another process meanwhile)" if from_cache and waited
+                           else "")
+
+
+def _decode_and_cache(root: Path, per_class: dict[str, list[Path]], size: tuple[int, int],
+                      channels: int, progress: bool, stem: Path) -> DecodedTree:
+    decoded = _decode_tree(root, per_class, size, channels, progress)
+    if len(decoded.labels):
+        meta = {"format": CACHE_FORMAT, "path": str(root), "size": size, "channels": channels}
+        try:
+            save_cache(stem, decoded, meta)
+        except OSError as exc:  # a read-only or full cache only costs speed
+            warn_user(f"could not write the cache {stem}: {exc}", DataWarning)
+    return decoded
 
 
 def folder_root(path: str | Path) -> Path:

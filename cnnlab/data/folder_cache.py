@@ -6,8 +6,10 @@ the folder's older entry at that size."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +18,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from cnnlab.atomic import atomic_write_bytes, atomic_write_text
+from cnnlab.atomic import atomic_write_bytes, atomic_write_text, open_to_append
 from cnnlab.data.dataset import DataWarning
 from cnnlab.notices import warn_user
 
@@ -47,6 +49,36 @@ def cache_key(root: Path, size: tuple[int, int], channels: int, files: list[Path
         h.update(f"\n{path.relative_to(root)}\0{stat.st_size}\0{stat.st_mtime_ns}"
                  f"\0{stat.st_ctime_ns}".encode())
     return h.hexdigest()[:32]
+
+
+@contextlib.contextmanager
+def decoding_lock(stem: Path) -> Iterator[bool]:
+    """Hold the entry's lock while decoding it: the processes that want an entry not yet
+    written (every rank of a torchrun job, runs started together) decode it once, the
+    others wait and then read the cache (each had decoded the whole folder). Yields
+    whether it waited for another process. No lock off POSIX (Windows): each decodes."""
+    try:
+        import fcntl
+    except ImportError:
+        yield False
+        return
+    try:
+        stem.parent.mkdir(parents=True, exist_ok=True)
+        handle = open_to_append(stem.with_suffix(".lock"), "a", encoding="utf-8")
+    except OSError:  # a cache folder it may not write: no lock (nor cache) to share
+        yield False
+        return
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            waited = False
+        except BlockingIOError:
+            fcntl.flock(handle, fcntl.LOCK_EX)  # until the other process has written it
+            waited = True
+        try:
+            yield waited
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def save_cache(stem: Path, decoded: DecodedTree, meta: dict) -> None:
@@ -83,6 +115,7 @@ def _remove_replaced_entries(stem: Path, meta: dict) -> None:
                 continue
             sidecar.unlink()  # first: an entry without its sidecar is never read
             sidecar.with_suffix(".safetensors").unlink(missing_ok=True)
+            sidecar.with_suffix(".lock").unlink(missing_ok=True)
         except (OSError, ValueError, AttributeError):
             continue  # another's entry, or one being written: left alone
 
