@@ -64,7 +64,8 @@ def load_dataset(
             ``$CNNLAB_DATA``, the cache and the system copy; downloaded into when it
             exists without the files).
             Folders carry their path in the spec, so ``root`` must be None there.
-        **options: Fashion-MNIST: ``download`` (default True), ``progress``.
+        **options: Fashion-MNIST: ``download`` (default True), ``progress``,
+            ``test_only`` (the test split alone: evaluation).
             Folder: ``image_size`` (int or (h, w), default 64), ``channels`` (1 or 3,
             default 3), ``val_fraction`` (default 0.2), ``seed`` (default 0),
             ``progress``, ``use_cache``. Synthetic: see ``cnnlab.data.synthetic.make_synthetic``.

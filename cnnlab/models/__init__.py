@@ -1,4 +1,6 @@
-"""Every network in the chapter, in the book's form and the standard form.
+"""Every network cnnlab registers: the chapter's, in the book's form and the standard
+form, and cnnlab's own (``lenet_modern``, ``speednet``, the pre-activation and
+small-input ResNets, ``notes_net``, ``anynetx`` for design sweeps).
 
 Importing this package imports each family module, and each module registers its
 builders with :func:`register_model`.

@@ -1,12 +1,15 @@
 """The interface every cnnlab model shares, and the initialisations builders use.
 
-Trainer, summary, CLI and tests only rely on these four members, so any network
+Trainer, summary, CLI and tests only rely on these five members, so any network
 (book form, standard form, from-scratch ops) plugs into the same tools:
 
 - ``forward_features(x)``: the body, image batch -> feature map (or vector).
 - ``forward_head(x, pre_logits=False)``: feature map -> logits; with
   ``pre_logits=True`` stop just before the final linear layer, returning
   ``num_features`` values per sample (used for transfer learning and probes).
+- ``get_classifier()``: the classifier module (the final linear layer, or the
+  Sequential ending in it): pretrained loading and fine-tuning tell head from
+  backbone by it.
 - ``reset_classifier(num_classes)``: replace the final linear layer.
 - ``num_features``: the width of the vector the final linear layer reads.
 
@@ -67,9 +70,11 @@ class Network(nn.Module):
 class PooledFcNet(Network):
     """``avgpool`` (global average pooling) -> flatten -> ``fc``.
 
-    The head of ResNet, AnyNet/RegNet and GoogLeNet (book and torchvision forms);
-    ``num_features`` is the width of the pooled vector. Subclasses set ``avgpool``,
-    ``fc`` and ``num_features``; the names are torchvision's, so state_dicts match.
+    The head of ResNet (book, torchvision and pre-activation forms), AnyNet/RegNet and
+    the book's GoogLeNet (torchvision's adds a dropout before ``fc``, so it is a plain
+    :class:`Network`); ``num_features`` is the width of the pooled vector. Subclasses
+    set ``avgpool``, ``fc`` and ``num_features``; the names are torchvision's, so
+    state_dicts match.
     A fresh head gets the builder's init (:meth:`Network.init_head`).
     """
 
