@@ -3,11 +3,12 @@
 :func:`export_onnx` reads a run directory (model, classes, preprocessing), exports
 the model with a dynamic batch axis, runs the file with onnxruntime on random
 batches and compares the logits with PyTorch's. The file is written under a temporary
-name and replaces an earlier export only once it agrees within ``atol``, so an
-unverified model is never left where ``predict`` would find it, and a failed re-export
-keeps the previous one. Ctrl-C stops the export at any point and leaves nothing of
-it under the real name. A JSON sidecar beside ``model.onnx`` records the classes and the input
-preprocessing, so ``cnnlab predict model.onnx IMAGE`` needs nothing else
+name and replaces an earlier export only once it agrees within ``atol + rtol * (the
+largest |logit|)`` (:func:`allowed_difference`), so an unverified model is never left
+where ``predict`` would find it, and a failed re-export keeps the previous one. Ctrl-C
+stops the export at any point and leaves nothing of it under the real name. A JSON
+sidecar beside ``model.onnx`` records the classes and the input preprocessing, so
+``cnnlab predict model.onnx IMAGE`` needs nothing else
 (:mod:`cnnlab.onnx_run` reads the pair back; :mod:`cnnlab.export_files` names the files).
 
 onnx, onnxruntime and onnxscript are the optional extra ``pip install 'cnnlab[onnx]'``.
