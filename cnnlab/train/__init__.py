@@ -1,4 +1,15 @@
-"""Training: config and presets, the loop, checkpoints, run directories."""
+"""Training, and everything done with a run's folder afterwards.
+
+- settings: ``config`` (TrainConfig, its YAML: ``yaml_file``), ``presets``;
+- the loop: ``trainer``, with ``optim``, ``device``, ``distributed``, ``model_setup`` and
+  ``run_data`` (the model and the data as a run feeds them), ``resumable`` and
+  ``checkpoint``;
+- the run folder: ``run`` (train, resume, load_run; ``run_files``, ``loaded_run``),
+  ``runlog`` and ``train_progress`` (metrics.csv, TensorBoard, the terminal),
+  ``run_outputs`` (summary.json, plots, report.html: ``report*``), ``outcome``, ``machine``;
+- a finished run used: ``evaluate`` (``cnnlab eval``), ``predict``, ``compare*``
+  (``cnnlab compare``).
+"""
 
 from cnnlab.lazy_exports import lazy_exports
 
