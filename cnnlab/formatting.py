@@ -217,3 +217,14 @@ def left_out_caption(left_out: list[str], width: int | None, elsewhere: str) -> 
         return None
     return (f"not shown at {width} columns: {', '.join(left_out)} "
             f"(widen the terminal, or {elsewhere})")
+
+
+def markdown_table(header: list[str], rows: list[list[str]], right: tuple[str, ...] = ()) -> str:
+    """A Markdown table, the columns named in ``right`` right-aligned (numbers). A "|"
+    inside a cell is escaped: a failed model's error message holding one had its row
+    split into one cell too many."""
+    def line(cells) -> str:
+        return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+
+    rule = "|" + "".join("---:|" if name in right else "---|" for name in header)
+    return "\n".join([line(header), rule, *map(line, rows)]) + "\n"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from cnnlab import formatting
 from cnnlab.figures import si_log_axis
 from cnnlab.formatting import format_count, sig3
 from cnnlab.models import UnknownModelError, model_info
@@ -105,13 +106,12 @@ _HEAD = [("model", "---"), ("test acc", "---:"), ("the book (epochs)", "---:"),
 def markdown_table(rows: list[dict]) -> str:
     """The rows as a Markdown table (numbers right-aligned, to three significant figures
     where they are measurements), with the notes that say how to read it."""
-    lines = ["| " + " | ".join(h for h, _ in _HEAD) + " |",
-             "|" + "|".join(a for _, a in _HEAD) + "|"]
+    cells = []
     warm, no_peak, any_peak = False, False, False
     for r in rows:
         if r.get("status") != "done":
-            lines.append(f"| {r['model']} | failed: {r.get('error', '')} |"
-                         + " |" * (len(_HEAD) - 2))
+            cells.append([r["model"], f"failed: {r.get('error', '')}",
+                          *[""] * (len(_HEAD) - 2)])
             continue
         book, ep = number(r.get("book_acc")), book_epochs(r)
         book_cell = f"{100 * book:.1f}% ({ep} ep)" if book is not None and ep else (
@@ -120,14 +120,14 @@ def markdown_table(rows: list[dict]) -> str:
         no_peak, any_peak = no_peak or peak is None, any_peak or peak is not None
         first = _flag(r.get("first_in_process"))
         warm = warm or first
-        lines.append("| " + " | ".join([
+        cells.append([
             r["model"], f"{100 * float(r['test_acc']):.2f}%", book_cell,
             f"{int(float(r['params'])):,}", format_count(float(r["macs"])), input_text(r),
             sig3(float(r["images_per_s"])) + (" †" if first else ""),
             sig3(peak) if peak is not None else "n/a",
             f"{sig3(float(r['train_time_s']))} s" + (" †" if first else ""),
             str(r["epochs"]), r.get("machine", ""),
-        ]) + " |")
+        ])
     notes = [
         "test acc: on the test split after the epochs given. The book: Dive into Deep "
         "Learning's accuracy after its own epochs, read off its plots; n/a: the book does "
@@ -150,7 +150,9 @@ def markdown_table(rows: list[dict]) -> str:
         notes.append("†: the first model its bench process trained; its time includes "
                      "one-time start-up (torch, the data pipeline), so it reads slower "
                      "than the same network trained later.")
-    return "\n".join(lines) + "\n\n" + "\n".join(f"- {n}" for n in notes) + "\n"
+    table = formatting.markdown_table([h for h, _ in _HEAD], cells,
+                                      right=tuple(h for h, a in _HEAD if a == "---:"))
+    return table + "\n" + "\n".join(f"- {n}" for n in notes) + "\n"
 
 
 # -- figures ------------------------------------------------------------------------
