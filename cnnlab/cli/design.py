@@ -48,19 +48,27 @@ def _known_errors():
 
 def _remove_untrained_sweep(directory: Path, made_from: Path | None) -> None:
     """Remove a sweep this command created where none of its trials finished (its store
-    and lock file, and the folders it made): a refusal leaves the folder as it found it."""
+    and lock file, and the folders it made): a refusal leaves the folder as it found it.
+    Not while another driver holds its lock: a second `design run` started beside the
+    first into the same new folder also took the sweep for its own, and removed it from
+    under the driver training it."""
     from cnnlab.atomic import remove_empty_folders_made
-    from cnnlab.design.runner import LOCK_NAME
-    from cnnlab.design.store import DB_NAME, TrialStore
+    from cnnlab.design.runner import LOCK_NAME, sweep_lock
+    from cnnlab.design.store import DB_NAME, SweepError, TrialStore
 
     if not (directory / DB_NAME).is_file():
         return
-    with TrialStore(directory) as store:
-        if store.count("done") or store.count("failed"):
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(sweep_lock(directory))
+        except SweepError:  # another driver's sweep now: its to train
             return
-    for name in (DB_NAME, f"{DB_NAME}-journal", f"{DB_NAME}-wal", f"{DB_NAME}-shm",
-                 LOCK_NAME):
-        (directory / name).unlink(missing_ok=True)
+        with TrialStore(directory) as store:
+            if store.count("done") or store.count("failed"):
+                return
+        for name in (DB_NAME, f"{DB_NAME}-journal", f"{DB_NAME}-wal", f"{DB_NAME}-shm",
+                     LOCK_NAME):
+            (directory / name).unlink(missing_ok=True)
     remove_empty_folders_made(directory, made_from)
 
 
@@ -199,6 +207,9 @@ def run(
             directory = out
             if spec.macs is None:
                 _warn_of_no_band(directory)
+        # A new sweep's lock is taken once it exists (none before: see sweep_lock); a
+        # second run started beside this one is refused here, before it says anything.
+        lock.enter_context(sweep_lock(directory))
         with TrialStore(directory) as store:
             if retry_failed:
                 store.retry_failed()
