@@ -54,3 +54,34 @@ def test_a_second_run_refused_by_the_first_leaves_the_first_ones_new_sweep_alone
             handle.close()
     with TrialStore(out) as store:  # whole, and the other driver's to train
         assert store.count("pending") == 2
+
+
+def test_the_best_networks_table_is_ranked_over_every_space(tmp_path):
+    """"Best networks (lowest error first)" listed each space's best in turn: the second
+    space's 20% network came below the first's 40%. Now one ranking, each row's space
+    named; the summary keeps each space's own list."""
+    from design_helpers import shaped_spec
+
+    from cnnlab.design.report import analyze
+
+    def sweep(folder, errors):
+        with TrialStore(folder, create=True) as store:
+            store.init_sweep(shaped_spec(), len(errors))
+            for i, e in enumerate(errors):
+                store.mark_running(i)
+                store.record(i, "done", error_pct=e, test_acc=1 - e / 100, train_time_s=1.0)
+        return folder
+
+    a = sweep(tmp_path / "a", [30.0, 40.0, 25.0])
+    b = sweep(tmp_path / "b", [20.0, 35.0, 25.0])
+    summary = analyze([a, b], tmp_path / "r", resamples=50)
+    assert [t["error_pct"] for t in summary["spaces"][0]["best_trials"]] == [25.0, 30.0, 40.0]
+    md = (tmp_path / "r" / "summary.md").read_text(encoding="utf-8")
+    table = md.split("## Best networks (lowest error first)\n")[1].split("\n\n")[0]
+    rows = [line.split(" | ")[:3] for line in table.splitlines()[2:]]
+    assert rows == [["| anynetx_b (b)", "0", "20.0"], ["| anynetx_b (a)", "2", "25.0"],
+                    ["| anynetx_b (b)", "2", "25.0"], ["| anynetx_b (a)", "0", "30.0"],
+                    ["| anynetx_b (b)", "1", "35.0"], ["| anynetx_b (a)", "1", "40.0"]]
+    page = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
+    best = page.split("Best networks")[1]
+    assert best.index("20.0") < best.index("25.0") < best.index("40.0")

@@ -127,7 +127,10 @@ def setup_tables(spaces: list[dict]) -> list[tuple[str, list[str], list[list[str
     return tables
 
 
-def best_trials(rows: list[dict], k: int = 5) -> list[dict]:
+BEST_PER_SPACE = 5  # networks of lowest error listed per space
+
+
+def best_trials(rows: list[dict], k: int = BEST_PER_SPACE) -> list[dict]:
     """The ``k`` finished trials of lowest error, each described as it was trained (its
     config, not the raw draw: group widths and widths adjusted to fit), with the RegNet
     rule nearest its widths (:func:`~cnnlab.design.regnet_fit.fit_regnet`: the paper
@@ -154,13 +157,18 @@ BEST_HEADER = ["space", "trial", "error %", "MACs", "params", "acts", "depths", 
 
 
 def best_trials_rows(spaces: list[dict]) -> list[list[str]]:
-    """Rows under :data:`BEST_HEADER`, every space's best trials in turn."""
+    """Rows under :data:`BEST_HEADER`: every space's best trials, lowest error first over
+    all of them, each row naming its space (ties keep the spaces' order). A table headed
+    "lowest error first" that restarted at each space put the best network of the second
+    space below the worst of the first."""
+    ranked = sorted(((s, t) for s in spaces for t in s.get("best_trials", [])),
+                    key=lambda st: st[1]["error_pct"])  # stable: each space's own order kept
     return [[s["label"], str(t["id"]), f"{t['error_pct']:.{s.get('decimals', 2)}f}",
              format_count(t["macs"]),
              format_count(t["params"]), format_count(t["acts"]), str(t["depths"]),
              str(t["widths"]), str(t["bottleneck_ratios"]), str(t["group_widths"]),
              _fit_text(t.get("regnet_fit"))]
-            for s in spaces for t in s.get("best_trials", [])]
+            for s, t in ranked]
 
 
 def _fit_text(fit: dict | None) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from cnnlab.design.describe import (
     BEST_HEADER,
+    BEST_PER_SPACE,
     NOT_RECORDED,
     best_trials_rows,
     markdown_table,
@@ -114,14 +115,15 @@ def report_notes(summary: dict) -> list[str]:
         "complexities. The verdict quotes the normalised D. The figure's normalised EDFs "
         "are weighted so over one set of bins cut over every sweep, keeping the bins "
         "every space holds: for two sweeps, the very curves the verdict compares.",
-        "Best networks: each as trained (widths and group widths as adjusted to fit); "
-        "bottleneck ratio = inner width / block width; acts = activations per image, the "
-        "output elements of every conv and of the head (the RegNet paper's third "
-        "complexity measure). Nearest RegNet rule: the (w0, wa, wm) whose quantised "
-        "linear widths come nearest the network's block widths, by grid search as the "
-        "paper fits them; e_fit = the mean |ln(rule's width / network's width)| over the "
-        "blocks (0: the rule makes these widths exactly; the paper found good networks "
-        "fit well).",
+        f"Best networks: each space's {BEST_PER_SPACE} of lowest error, ranked together "
+        "(the space named on each row); each as trained (widths and group widths as "
+        "adjusted to fit); bottleneck ratio = inner width / block width; acts = "
+        "activations per image, the output elements of every conv and of the head (the "
+        "RegNet paper's third complexity measure). Nearest RegNet rule: the (w0, wa, wm) "
+        "whose quantised linear widths come nearest the network's block widths, by grid "
+        "search as the paper fits them; e_fit = the mean |ln(rule's width / network's "
+        "width)| over the blocks (0: the rule makes these widths exactly; the paper found "
+        "good networks fit well).",
         f"Not recorded in a sweep: {NOT_RECORDED}.",
     ]
 
