@@ -85,3 +85,30 @@ def test_the_best_networks_table_is_ranked_over_every_space(tmp_path):
     page = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
     best = page.split("Best networks")[1]
     assert best.index("20.0") < best.index("25.0") < best.index("40.0")
+
+
+def _sweep_killed_mid_trial(directory) -> None:
+    """A sweep as `kill -9` leaves its driver: trial 0 done, trial 1 'running', no driver."""
+    from design_helpers import tiny_spec
+
+    runner.create_sweep(directory, tiny_spec(), 3)
+    with TrialStore(directory) as store:
+        store.mark_running(0, "local x1")
+        store.record(0, "done", error_pct=50.0, test_acc=0.5, train_time_s=1.0)
+        store.mark_running(1, "local x1")
+    (directory / runner.LOCK_NAME).write_text("vm:4242\n", encoding="utf-8")  # not held
+
+
+def test_status_tells_a_stopped_sweep_from_one_in_progress(tmp_path):
+    """A killed sweep's trial still reads 'running': `design status` said "1 running" as if
+    it trained, and nothing of how to finish it."""
+    _sweep_killed_mid_trial(tmp_path)
+    said = " ".join(invoke("status", tmp_path).output.split())
+    assert "1 pending, 1 running, 1 done" in said
+    assert ("not running (1 left 'running' by a sweep that was stopped: none trains now); "
+            f"finish it with: cnnlab design run --resume {tmp_path}") in said
+    with open(tmp_path / runner.LOCK_NAME, "a+", encoding="utf-8") as held:  # a driver's
+        fcntl.flock(held, fcntl.LOCK_EX)
+        said = " ".join(invoke("status", tmp_path).output.split())
+    assert "being trained by vm:4242" in said and "--resume" not in said
+    assert runner.sweep_driver(tmp_path) is None  # released

@@ -424,9 +424,9 @@ def test_a_real_local_ray_refuses_a_trial_larger_than_its_node_at_once():
 
 def test_the_continue_command_keeps_the_executor_and_its_address():
     # After Ctrl-C the hint said `--resume DIR` alone, which resumes a Ray sweep locally.
-    from cnnlab.design.runner import _resume_command
+    from cnnlab.design.runner import resume_command
 
-    assert _resume_command("s", "local", None) == "cnnlab design run --resume s"
-    assert _resume_command("s", "ray", None) == "cnnlab design run --resume s --executor ray"
-    assert _resume_command("s", "ray", "head:6379") == \
+    assert resume_command("s", "local", None) == "cnnlab design run --resume s"
+    assert resume_command("s", "ray", None) == "cnnlab design run --resume s --executor ray"
+    assert resume_command("s", "ray", "head:6379") == \
         "cnnlab design run --resume s --executor ray --address head:6379"

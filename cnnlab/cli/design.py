@@ -364,3 +364,26 @@ def status(directory: Path = typer.Argument(..., help="A sweep directory.")) -> 
         best = min(done, key=lambda r: r["error_pct"])
         console.print(f"best so far: trial {best['id']}, error {best['error_pct']:.2f}%, "
                       f"{format_count(best['macs'])} MACs", highlight=False)
+    _say_who_trains(directory, counts)
+
+
+def _say_who_trains(directory: Path, counts: dict) -> None:
+    """Whether a `design run` trains the sweep now; if none does and trials are left, the
+    command that finishes it. A killed sweep's trials still read 'running', as if some
+    process trained them."""
+    from cnnlab.design.runner import resume_command, sweep_driver
+    from cnnlab.design.store import TrialStore
+
+    driver = sweep_driver(directory)
+    left = counts["pending"] + counts["running"]
+    if driver is not None:
+        console.print(f"being trained by {escape(driver)}", highlight=False)
+    elif left:
+        stale = (f" ({counts['running']} left 'running' by a sweep that was stopped: none "
+                 "trains now)" if counts["running"] else "")
+        with TrialStore(directory) as store:  # the thread count its CPU trials used
+            threads = None if store.spec().train.get("threads") else \
+                store.meta().get("threads")
+        console.print(f"not running{stale}; finish it with: "
+                      f"{escape(resume_command(directory, 'local', None, threads))}",
+                      highlight=False)

@@ -176,6 +176,32 @@ def sweep_lock(directory) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def sweep_driver(directory) -> str | None:
+    """Who trains the sweep in ``directory`` now (host:pid, from its lock), or None when
+    no `cnnlab design run` holds it: a reader (``design status``) tells a sweep in
+    progress from one that was stopped. Reads only; never creates the lock file."""
+    path = Path(directory).resolve() / LOCK_NAME
+    if path in _HELD:
+        return worker_name()
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: not known
+        return None
+    try:
+        handle = open(path, encoding="utf-8")  # noqa: SIM115 (closed below)
+    except OSError:  # no lock file: never driven by this cnnlab, or not readable
+        return None
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return handle.read().strip() or "another process"
+        except OSError:  # a file system without locks: not known
+            return None
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return None
+
+
 def run_sweep(directory, *, executor: str = "local", workers: int | None = None,
               threads: int | None = None, address: str | None = None,
               on_result: Callable[[dict], None] | None = None) -> dict[str, int]:
@@ -208,7 +234,7 @@ def run_sweep(directory, *, executor: str = "local", workers: int | None = None,
         chosen = spec.train.get("threads")  # --set threads=N: what the trials' Trainer uses
         if not pool.gpus:
             _keep_thread_count(store, chosen or pool.threads)
-        resume_with = _resume_command(directory, executor, address, None if pool.gpus or chosen
+        resume_with = resume_command(directory, executor, address, None if pool.gpus or chosen
                                       else store.meta().get("threads"))
         inflight: dict = {}
         alone: set[int] = set()  # trials to run with nothing beside them (see below)
@@ -280,7 +306,7 @@ def _keep_thread_count(store: TrialStore, threads: int) -> None:
                   f"{recorded} keeps them alike", SetupWarning)
 
 
-def _resume_command(directory, executor: str, address: str | None,
+def resume_command(directory, executor: str, address: str | None,
                     threads: int | None = None) -> str:
     """The command that continues this sweep on the same executor (--resume alone would
     run it on this machine), with the thread count its CPU trials trained with."""
