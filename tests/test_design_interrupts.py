@@ -112,3 +112,18 @@ def test_status_tells_a_stopped_sweep_from_one_in_progress(tmp_path):
         said = " ".join(invoke("status", tmp_path).output.split())
     assert "being trained by vm:4242" in said and "--resume" not in said
     assert runner.sweep_driver(tmp_path) is None  # released
+
+
+def test_a_smaller_n_than_the_sweep_plans_is_refused_not_ignored(tmp_path):
+    """`--resume DIR --n 3` on a sweep of 6 trained all 6, saying nothing of the 3."""
+    _sweep_killed_mid_trial(tmp_path)
+    for args in (["--resume", tmp_path], [*COMMON[:-6], "--train-subset", "64", "--device",
+                                          "cpu", "--out", tmp_path]):
+        result = invoke("run", *args, "--n", "2")
+        said = " ".join(result.output.split())
+        assert result.exit_code == 2, said
+        assert (f"--n 2 is below the 3 trials {tmp_path} already plans: a sweep does not "
+                "shrink (its trials are kept). Leave out --n to finish it, or give --n 3 or "
+                "more to extend it") in said
+    with TrialStore(tmp_path) as store:  # as it was
+        assert store.counts() == {"pending": 1, "running": 1, "done": 1, "failed": 0}
