@@ -155,7 +155,7 @@ def run(
     from cnnlab.design.executors import check_executor
     from cnnlab.design.runner import SweepInterrupted, create_sweep, run_sweep, sweep_lock
     from cnnlab.design.spaces import parse_band
-    from cnnlab.design.store import DB_NAME, SweepError, SweepSpec, TrialStore
+    from cnnlab.design.store import DB_NAME, SweepSpec, TrialStore
     from cnnlab.train.config import parse_assignments
     from cnnlab.train.run_files import move_data
 
@@ -184,11 +184,12 @@ def run(
         # failed trials back) to its last trial.
         lock.enter_context(sweep_lock(resume if resume is not None else out))
         planned = _planned(resume if resume is not None else out)
-        if n is not None and n < planned:  # was ignored: all `planned` trained, unsaid
-            raise SweepError(f"--n {n} is below the {planned} trials "
+        if n is not None and n < planned:  # all `planned` train, which went unsaid
+            # Not refused: the command that created a sweep, run again, finishes it.
+            messages.warning(f"--n {n} is below the {planned} trials "
                              f"{resume if resume is not None else out} already plans: a sweep "
-                             f"does not shrink (its trials are kept). Leave out --n to finish "
-                             f"it, or give --n {planned} or more to extend it")
+                             f"does not shrink, all {planned} train (stop it with Ctrl-C; "
+                             "finished trials are kept)")
         if resume is not None:
             directory = resume
             with TrialStore(directory) as store:
