@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from cnnlab.cli.design import app
 from cnnlab.design import runner
-from cnnlab.design.store import DB_NAME, TrialStore
+from cnnlab.design.store import DB_NAME, SweepError, TrialStore
 
 COMMON = ["--space", "anynetx_a", "--epochs", "1", "--macs", "0.1M-1M", "--data", "synthetic",
           "--threads", "1", "--set", "batch_size=32", "--set", "eval_subset=64", "--n", "2",
@@ -129,3 +129,21 @@ def test_a_smaller_n_than_the_sweep_plans_is_said_not_ignored(tmp_path, monkeypa
     with TrialStore(tmp_path) as store:
         assert store.count() == 3
 
+
+def test_reopening_names_the_recipe_field_that_differs_and_takes_a_default_given(tmp_path):
+    """Reopened with another recipe, the error showed both whole recipes ("train: stored
+    {'epochs': 1, 'batch_size': 32, ...}, asked {...}"); and a default given outright
+    (--lr 0.05 on a sweep made without --lr: its trials trained with 0.05) was another
+    sweep."""
+    from dataclasses import replace
+
+    import pytest
+    from design_helpers import tiny_spec
+
+    spec = tiny_spec()
+    runner.create_sweep(tmp_path, spec, 1)
+    with pytest.raises(SweepError) as refused:
+        runner.create_sweep(tmp_path, replace(spec, train={**spec.train, "epochs": 3}), 1)
+    assert "(train epochs: stored 1, asked 3);" in str(refused.value)
+    same = replace(spec, train={**spec.train, "lr": 0.05, "momentum": 0.9})
+    assert runner.create_sweep(tmp_path, same, 1)["pending"] == 1

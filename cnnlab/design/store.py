@@ -249,6 +249,9 @@ class TrialStore:
             def shown(key: str, value) -> str:  # None: a band or subset not given
                 return "none" if value is None else \
                     spaces.format_band(value) if key == "macs" else repr(value)
+            # The recipe's fields one by one: the whole dict twice hid the one that differed.
+            for side in (was, asked):
+                side.update({f"train {k}": v for k, v in side.pop("train").items()})
             diffs = [f"{k}: stored {shown(k, was.get(k))}, asked {shown(k, asked.get(k))}"
                      for k in sorted(set(was) | set(asked)) if was.get(k) != asked.get(k)]
             raise SweepError(f"{self.directory} holds a different sweep ({'; '.join(diffs)}); "

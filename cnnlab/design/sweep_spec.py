@@ -112,7 +112,8 @@ def sweep_identity(spec: dict) -> dict:
     # Where a sweep runs is not what it is: a moved dataset (data_root, or a folder:PATH
     # spec's path) or another device (a sweep created on a device it could not use must
     # be able to go on elsewhere) is the same.
-    train = {k: v for k, v in spec["train"].items() if k != "device"}
+    # The recipe as trials train it: --epochs 10 given or left to the default is one sweep.
+    train = {k: v for k, v in {**PAPER_RECIPE, **spec["train"]}.items() if k != "device"}
     data = "folder:" if spec["data"].startswith("folder:") else spec["data"]
     return {**{k: v for k, v in spec.items() if k != "data_root"}, "data": data,
             "train": train}
