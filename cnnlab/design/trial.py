@@ -13,7 +13,7 @@ import time
 import traceback
 
 from cnnlab.design.sweep_spec import TRIAL_MODEL
-from cnnlab.train.outcome import TrainingInterrupted
+from cnnlab.train.outcome import TrainingDiverged, TrainingInterrupted
 
 _DATA_CACHE: dict = {}  # one dataset per process, loaded by its first trial
 
@@ -76,6 +76,16 @@ def run_trial(task: dict) -> dict:
                    train_time_s=float(result.train_time_s), epochs=int(result.final["epoch"]))
     except (KeyboardInterrupt, TrainingInterrupted):  # Ctrl-C reached this worker too
         out.update(status="interrupted")
+    except TrainingDiverged as exc:
+        # Its advice is a run's (--clip-grad-norm, --lr): neither is an option of a sweep,
+        # whose recipe --resume cannot change; --retry-failed trains it the same way again.
+        where = str(exc).split("; stopping")[0]
+        out.update(status="failed", message=(
+            f"TrainingDiverged: {where} (lr {task['train'].get('lr')}): the sweep's recipe "
+            "diverges on this network; trained the same way again (--retry-failed) it would "
+            "again. Try a new sweep (another --out) with a lower --lr, or with --set "
+            "clip_grad_norm=1.0"
+            )[:2000])
     except Exception as exc:  # a broken trial is a result, not the end of the sweep
         where = traceback.extract_tb(exc.__traceback__)[-1]
         out.update(status="failed", message=f"{type(exc).__name__}: {exc} "
