@@ -147,3 +147,15 @@ def test_reopening_names_the_recipe_field_that_differs_and_takes_a_default_given
     assert "(train epochs: stored 1, asked 3);" in str(refused.value)
     same = replace(spec, train={**spec.train, "lr": 0.05, "momentum": 0.9})
     assert runner.create_sweep(tmp_path, same, 1)["pending"] == 1
+
+
+def test_a_sweep_whose_every_trial_failed_is_not_sent_to_be_analysed(tmp_path, monkeypatch):
+    """"0 done, 2 failed. Analyse with: cnnlab design analyze DIR", then "nothing to
+    analyse": the first line sent the user to a report with nothing in it."""
+    _sweep_killed_mid_trial(tmp_path)
+    monkeypatch.setattr(runner, "run_sweep", lambda *a, **k: {"done": 0, "failed": 3})
+    result = invoke("run", "--resume", tmp_path)
+    said = " ".join(result.output.split())
+    assert result.exit_code == 1 and "0 done, 3 failed." in said
+    assert "Analyse with" not in said and "nothing to analyse" in said
+    assert f"cnnlab design run --resume {tmp_path} --retry-failed" in said

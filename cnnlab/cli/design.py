@@ -252,8 +252,9 @@ def run(
         _fail_known(exc)
     finally:
         lock.close()
-    console.print(f"{counts['done']} done, {counts['failed']} failed. Analyse with: "
-                  f"cnnlab design analyze {directory}")
+    # Nothing done: "Analyse with" led to an analysis that has nothing to show.
+    console.print(f"{counts['done']} done, {counts['failed']} failed." + (
+        f" Analyse with: cnnlab design analyze {directory}" if counts["done"] else ""))
     if counts["failed"]:
         console.print(f"failed trials are kept as they are; train them again with: "
                       f"cnnlab design run --resume {directory} --retry-failed")
