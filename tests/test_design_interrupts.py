@@ -159,3 +159,40 @@ def test_a_sweep_whose_every_trial_failed_is_not_sent_to_be_analysed(tmp_path, m
     assert result.exit_code == 1 and "0 done, 3 failed." in said
     assert "Analyse with" not in said and "nothing to analyse" in said
     assert f"cnnlab design run --resume {tmp_path} --retry-failed" in said
+
+
+def test_an_analysis_stopped_while_drawing_leaves_the_earlier_report_whole(
+        tmp_path, monkeypatch):
+    """Ctrl-C while the figures were drawn left the new summary.md/json beside the earlier
+    analysis's figures and report.html (older numbers, unsaid), and printed nothing."""
+    import json
+
+    from design_helpers import shaped_spec
+
+    import cnnlab.design.report as report
+
+    with TrialStore(tmp_path / "s", create=True) as store:
+        store.init_sweep(shaped_spec(), 4)
+        for i in range(3):
+            store.mark_running(i)
+            store.record(i, "done", error_pct=30.0 + i, test_acc=0.7, train_time_s=1.0)
+    out = tmp_path / "r"
+    report.analyze(tmp_path / "s", out, resamples=50)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    with TrialStore(tmp_path / "s") as store:  # one more trial finishes
+        store.mark_running(3)
+        store.record(3, "done", error_pct=10.0, test_acc=0.9, train_time_s=1.0)
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(report, "plot_error_vs_macs", stopped)
+    result = invoke("analyze", tmp_path / "s", "--out", out, "--resamples", "50")
+    assert result.exit_code == 130
+    assert "interrupted: nothing written to" in " ".join(result.output.split())
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # no staging left
+    monkeypatch.undo()
+    summary = report.analyze(tmp_path / "s", out, resamples=50)
+    assert summary["spaces"][0]["done"] == 4 and len(summary["files"]) == 5
+    assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["spaces"][0][
+        "best_error"] == 10.0

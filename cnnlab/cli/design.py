@@ -301,6 +301,10 @@ def analyze(
         out = directories[0] / "analysis" if len(directories) == 1 else Path("design-analysis")
     try:
         summary = run_analysis(directories, out, bins=bins, resamples=resamples, seed=seed)
+    except KeyboardInterrupt:  # was silent: what is in --out now?
+        err.print(f"[yellow]interrupted[/]: nothing written to {escape(str(out))} (a report "
+                  "already there is as it was); run the command again for the report")
+        raise typer.Exit(130) from None
     except _known_errors() as exc:
         _fail_known(exc)
     from cnnlab.design.report import markdown_summary

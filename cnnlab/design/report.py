@@ -27,6 +27,8 @@ import html
 import itertools
 import json
 import os
+import shutil
+import tempfile
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -378,20 +380,32 @@ def analyze(directories: str | os.PathLike | Sequence[str | os.PathLike], out: s
     out = Path(out)
     results = load_sweeps(directories)  # first: a wrong folder is named before any is made
     check_report_folder(out)
+    summary = summarize(results, bins=bins, resamples=resamples, seed=seed)  # the slow part
     make_folder(out, "--out")
-    summary = summarize(results, bins=bins, resamples=resamples, seed=seed)
-    markdown = markdown_summary(summary)
-    atomic_write_text(out / "summary.md", markdown)
-    atomic_write_text(out / "summary.json", json.dumps({"format": REPORT_FORMAT, **summary},
-                                                       indent=1))
-    images = []
-    if any(r.rows for r in results):
-        caption = not_comparable_caption(summary["pairs"])
-        context = figure_context(summary["spaces"])
-        images = [plot_edfs(results, np.array(summary["bin_edges"]), out / "edf.png",
-                            caption, context),
-                  plot_error_vs_macs(results, out / "error_vs_macs.png", caption, context)]
-    write_html(summary, images, out / "report.html")
-    summary["files"] = [str(p) for p in (out / "summary.md", out / "summary.json",
-                                         *images, out / "report.html")]
+    # Every file is drawn in a hidden folder inside ``out``, then all are moved in at once:
+    # stopped while drawing (Ctrl-C), an analysis had left its new summary.json beside an
+    # earlier one's figures and report.html, which disagreed with it unsaid. Now ``out``
+    # holds the earlier report whole, or this one. (".tmp": not another tool's file.)
+    staging = Path(tempfile.mkdtemp(prefix=".analysis-", suffix=".tmp", dir=out))
+    try:
+        atomic_write_text(staging / "summary.md", markdown_summary(summary))
+        atomic_write_text(staging / "summary.json",
+                          json.dumps({"format": REPORT_FORMAT, **summary}, indent=1))
+        images = []
+        if any(r.rows for r in results):
+            caption = not_comparable_caption(summary["pairs"])
+            context = figure_context(summary["spaces"])
+            images = [plot_edfs(results, np.array(summary["bin_edges"]),
+                                staging / "edf.png", caption, context),
+                      plot_error_vs_macs(results, staging / "error_vs_macs.png", caption,
+                                         context)]
+        write_html(summary, images, staging / "report.html")
+        written = [p.name for p in staging.iterdir()]
+        for name in written:
+            os.replace(staging / name, out / name)
+        for name in set(REPORT_FILES) - set(written):  # an earlier report's figures
+            (out / name).unlink(missing_ok=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    summary["files"] = [str(out / name) for name in REPORT_FILES if name in written]
     return summary
