@@ -196,3 +196,32 @@ def test_an_analysis_stopped_while_drawing_leaves_the_earlier_report_whole(
     assert summary["spaces"][0]["done"] == 4 and len(summary["files"]) == 5
     assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["spaces"][0][
         "best_error"] == 10.0
+
+
+def test_worker_processes_leave_ctrl_c_to_the_sweep(tmp_path):
+    """A terminal's Ctrl-C reaches every process of a sweep: workers still importing torch
+    (or idle between trials) each printed a KeyboardInterrupt traceback under the sweep's
+    "interrupted" line. They start with SIGINT ignored; the driver stops them."""
+    import pathlib
+    import signal
+
+    import pytest
+
+    from cnnlab.design.executors import LocalExecutor
+
+    if not pathlib.Path("/proc/self/status").exists():
+        pytest.skip("reads a process's signal dispositions from Linux's /proc")
+    pool = LocalExecutor(workers=2, threads=1, device="cpu")
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        handle = pool.submit({"id": 0, "threads": 1, "train": {"model": "no_such_model"},
+                              "data": {"data": "synthetic", "data_root": None,
+                                       "train_subset": 16}})
+        assert signal.getsignal(signal.SIGINT) is before  # the driver's own is kept
+        assert pool.wait([handle])[0][1]["status"] == "failed"
+        for process in pool._pool._processes.values():
+            status = pathlib.Path(f"/proc/{process.pid}/status").read_text(encoding="utf-8")
+            ignored = int(status.split("SigIgn:")[1].split()[0], 16)
+            assert ignored & (1 << (signal.SIGINT - 1)), status
+    finally:
+        pool.close(cancel=True)

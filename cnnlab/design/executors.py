@@ -68,6 +68,27 @@ def _exit_with_parent() -> None:
         os._exit(1)
 
 
+@contextlib.contextmanager
+def _children_ignore_sigint():
+    """Processes started inside start with SIGINT ignored (kept across exec; Python then
+    installs no handler). A terminal's Ctrl-C reaches every process of the sweep: one
+    still importing torch, or idle between trials, printed a KeyboardInterrupt traceback
+    each, under the sweep's own "interrupted" line. The driver stops the sweep and ends
+    its workers (close); a trial training still stops at its step's end, as the Trainer
+    listens for SIGINT itself while it trains."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal.signal works in the main thread only
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        if previous is not None:  # None: set outside Python, nothing to put back
+            signal.signal(signal.SIGINT, previous)
+
+
 class LocalExecutor:
     """K worker processes (``spawn``), one per GPU or CPU slot; K = 1 trains in-process.
 
@@ -110,11 +131,13 @@ class LocalExecutor:
         if self._pool is None:
             self._pool = self._start()
         try:
-            return self._pool.submit(run_trial, task)
+            with _children_ignore_sigint():  # the pool starts its processes in submit
+                return self._pool.submit(run_trial, task)
         except BrokenProcessPool:  # it broke since the last wait: a fresh one
             self.close(cancel=True)
             self._pool = self._start()
-            return self._pool.submit(run_trial, task)
+            with _children_ignore_sigint():
+                return self._pool.submit(run_trial, task)
 
     def wait(self, handles: list) -> list[tuple]:
         """(handle, result dict or the exception that lost it) for each finished one."""
