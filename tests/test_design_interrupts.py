@@ -225,3 +225,37 @@ def test_worker_processes_leave_ctrl_c_to_the_sweep(tmp_path):
             assert ignored & (1 << (signal.SIGINT - 1)), status
     finally:
         pool.close(cancel=True)
+
+
+def _takes_sigterm_and_sleeps(marker: str) -> None:
+    """In a worker process: as a trial whose Trainer takes the SIGTERM meant to end it."""
+    import pathlib
+    import signal
+    import time
+
+    signal.signal(signal.SIGTERM, lambda *_: None)
+    pathlib.Path(marker).write_text("started", encoding="utf-8")
+    time.sleep(120)
+
+
+def test_stopping_the_workers_ends_one_that_took_the_sigterm(tmp_path, monkeypatch):
+    """Stopped (Ctrl-C, SIGTERM), a sweep terminated its workers; one whose Trainer took
+    that SIGTERM lived on, and the sweep hung at exit joining it, after saying
+    "interrupted"."""
+    import time
+
+    from cnnlab.design.executors import LocalExecutor
+
+    monkeypatch.setattr(LocalExecutor, "grace_s", 1.0, raising=False)
+    pool = LocalExecutor(workers=2, threads=1, device="cpu")
+    pool._pool = pool._start()
+    marker = tmp_path / "started"
+    pool._pool.submit(_takes_sigterm_and_sleeps, str(marker))
+    deadline = time.monotonic() + 120
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert marker.exists()
+    processes = list(pool._pool._processes.values())
+    pool.close(cancel=True)
+    assert not any(p.is_alive() for p in processes)
+

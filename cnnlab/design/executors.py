@@ -97,6 +97,8 @@ class LocalExecutor:
     k mod (number of GPUs) through CUDA_VISIBLE_DEVICES.
     """
 
+    grace_s = 5.0  # how long close(cancel=True) lets stopped workers exit before killing
+
     def __init__(self, workers: int | None = None, threads: int | None = None,
                  device: str = "auto"):
         self.gpus = _gpu_count(device)
@@ -164,8 +166,17 @@ class LocalExecutor:
         if cancel:
             for p in processes:
                 p.terminate()
+            deadline = time.monotonic() + self.grace_s
             for p in processes:
-                p.join(timeout=10)
+                p.join(timeout=max(0.0, deadline - time.monotonic()))
+            # A worker whose Trainer took the SIGTERM (as it takes a Ctrl-C: stop at the
+            # step's end) finished its trial and waited for the next one, alive: the sweep
+            # said "interrupted", then hung at exit, joining it. Nothing of a trial is on
+            # disk, so killing it loses nothing.
+            for p in processes:
+                if p.is_alive():
+                    p.kill()
+                    p.join(timeout=self.grace_s)
         self._pool = None
 
 
