@@ -198,35 +198,6 @@ def test_an_analysis_stopped_while_drawing_leaves_the_earlier_report_whole(
         "best_error"] == 10.0
 
 
-def test_worker_processes_leave_ctrl_c_to_the_sweep(tmp_path):
-    """A terminal's Ctrl-C reaches every process of a sweep: workers still importing torch
-    (or idle between trials) each printed a KeyboardInterrupt traceback under the sweep's
-    "interrupted" line. They start with SIGINT ignored; the driver stops them."""
-    import pathlib
-    import signal
-
-    import pytest
-
-    from cnnlab.design.executors import LocalExecutor
-
-    if not pathlib.Path("/proc/self/status").exists():
-        pytest.skip("reads a process's signal dispositions from Linux's /proc")
-    pool = LocalExecutor(workers=2, threads=1, device="cpu")
-    before = signal.getsignal(signal.SIGINT)
-    try:
-        handle = pool.submit({"id": 0, "threads": 1, "train": {"model": "no_such_model"},
-                              "data": {"data": "synthetic", "data_root": None,
-                                       "train_subset": 16}})
-        assert signal.getsignal(signal.SIGINT) is before  # the driver's own is kept
-        assert pool.wait([handle])[0][1]["status"] == "failed"
-        for process in pool._pool._processes.values():
-            status = pathlib.Path(f"/proc/{process.pid}/status").read_text(encoding="utf-8")
-            ignored = int(status.split("SigIgn:")[1].split()[0], 16)
-            assert ignored & (1 << (signal.SIGINT - 1)), status
-    finally:
-        pool.close(cancel=True)
-
-
 def _takes_sigterm_and_sleeps(marker: str) -> None:
     """In a worker process: as a trial whose Trainer takes the SIGTERM meant to end it."""
     import pathlib
@@ -259,3 +230,79 @@ def test_stopping_the_workers_ends_one_that_took_the_sigterm(tmp_path, monkeypat
     pool.close(cancel=True)
     assert not any(p.is_alive() for p in processes)
 
+
+class _TermedPool:
+    """A 2-slot pool: while it waits on its first two trials the driver gets a SIGTERM."""
+
+    capacity, threads, gpus, name = 2, 1, 0, "fake x2"
+
+    def submit(self, task):
+        return task["id"]
+
+    def wait(self, handles):
+        import os
+        import signal
+        import time
+
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.5)  # the handler runs here
+        return [(h, {"id": h, "status": "done", "error_pct": 50.0, "test_acc": 0.5,
+                     "best_test_acc": 0.5, "train_time_s": 1.0, "epochs": 1}) for h in handles]
+
+    def close(self, cancel=False):
+        pass
+
+
+def test_sigterm_stops_a_sweep_as_ctrl_c_does(tmp_path, monkeypatch):
+    """`kill`/`timeout` ended a driver waiting on worker processes outright: its trials
+    left 'running' and charged an attempt, nothing said."""
+    import signal
+
+    import pytest
+    from design_helpers import shaped_spec
+
+    monkeypatch.setattr(runner, "make_executor", lambda *a, **k: _TermedPool())
+    monkeypatch.setattr(runner, "trial_data", lambda **k: None)
+    with TrialStore(tmp_path, create=True) as store:
+        store.init_sweep(shaped_spec(), 3)
+    got = []
+    previous = signal.signal(signal.SIGTERM, lambda *a: got.append("caller's"))  # not death
+    try:
+        with pytest.raises(runner.SweepInterrupted, match="Continue with: cnnlab design run "
+                                                          "--resume"):
+            runner.run_sweep(tmp_path)
+        assert signal.getsignal(signal.SIGTERM) is not runner._interrupt  # put back
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert not got
+    with TrialStore(tmp_path) as store:
+        assert [(t["status"], t["attempts"]) for t in store.trials()] == [("pending", 0)] * 3
+
+
+def test_worker_processes_leave_ctrl_c_to_the_sweep(tmp_path):
+    """A terminal's Ctrl-C reaches every process of a sweep: workers still importing torch
+    (or idle between trials) each printed a KeyboardInterrupt traceback under the sweep's
+    "interrupted" line. They start with SIGINT ignored; the driver stops them."""
+    import pathlib
+    import signal
+
+    import pytest
+
+    from cnnlab.design.executors import LocalExecutor
+
+    if not pathlib.Path("/proc/self/status").exists():
+        pytest.skip("reads a process's signal dispositions from Linux's /proc")
+    pool = LocalExecutor(workers=2, threads=1, device="cpu")
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        handle = pool.submit({"id": 0, "threads": 1, "train": {"model": "no_such_model"},
+                              "data": {"data": "synthetic", "data_root": None,
+                                       "train_subset": 16}})
+        assert signal.getsignal(signal.SIGINT) is before  # the driver's own is kept
+        assert pool.wait([handle])[0][1]["status"] == "failed"
+        for process in pool._pool._processes.values():
+            status = pathlib.Path(f"/proc/{process.pid}/status").read_text(encoding="utf-8")
+            ignored = int(status.split("SigIgn:")[1].split()[0], 16)
+            assert ignored & (1 << (signal.SIGINT - 1)), status
+    finally:
+        pool.close(cancel=True)

@@ -239,6 +239,7 @@ def run_sweep(directory, *, executor: str = "local", workers: int | None = None,
         inflight: dict = {}
         alone: set[int] = set()  # trials to run with nothing beside them (see below)
         interrupted = False
+        previous_sigterm = _sigterm_interrupts()
         try:
             while inflight or (todo and not interrupted):
                 while todo and not interrupted and len(inflight) < pool.capacity:
@@ -270,6 +271,7 @@ def run_sweep(directory, *, executor: str = "local", workers: int | None = None,
                              f"continue with: {resume_with}"
                              ) from None
         finally:
+            _put_back_sigterm(previous_sigterm)  # a second one ends the cleanup: default
             # The loop ended early (Ctrl-C, the executor giving up, an error here): trials
             # marked 'running' with no outcome stored (in flight, or finished but not yet
             # stored) were abandoned by the sweep, not lost by their own worker. Back to
@@ -287,6 +289,31 @@ def run_sweep(directory, *, executor: str = "local", workers: int | None = None,
             raise SweepInterrupted(f"sweep stopped; finished trials are stored. Continue with: "
                                    f"{resume_with}")
         return store.counts()
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def _sigterm_interrupts():
+    """SIGTERM (`kill`, `timeout`, a job scheduler) stops a sweep as Ctrl-C does: its
+    unfinished trials back to 'pending' and the resume command said. It killed a driver
+    waiting on worker processes outright, leaving their trials 'running', an attempt
+    charged to each, and nothing said. Returns the handler to put back (None: none set,
+    not the main thread)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _put_back_sigterm(previous) -> None:
+    import signal
+
+    if previous is not None:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _keep_thread_count(store: TrialStore, threads: int) -> None:
