@@ -176,7 +176,7 @@ class LocalExecutor:
             for p in processes:
                 if p.is_alive():
                     p.kill()
-                    p.join(timeout=self.grace_s)
+                    p.join()  # SIGKILL cannot be refused: it ends (slowly under load)
         self._pool = None
 
 
