@@ -11,6 +11,7 @@ starts a real local Ray in a subprocess, so a hang fails it instead of the suite
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import socket
@@ -320,6 +321,9 @@ def test_a_local_ray_runs_as_many_trials_as_the_cores_hold_as_the_local_executor
         ray = fake_ray([], initialized=False)
         executor = RayExecutor(**kwargs)
         assert ray.init_options["address"] == "local"  # not a `ray start` cluster found here
+        # Ray's INFO and WARNING lines about the instance started here stay out of the
+        # sweep's terminal ("Started a local Ray instance.", token authentication).
+        assert ray.init_options["logging_level"] == logging.ERROR
         return ray.init_options["num_cpus"], executor.capacity
 
     assert started(threads=2) == (4, 2)  # not 5 trials of 2 threads each on 5 cores
@@ -346,7 +350,7 @@ def test_a_cluster_named_by_RAY_ADDRESS_is_used_as_one_given_with_address(
         executor = RayExecutor(threads=2, workers=12)
     # Joined, with no num_cpus (Ray refuses it there, as FakeRay.init does).
     assert ray.init_options == {"address": address, "include_dashboard": False,
-                                "log_to_driver": False}
+                                "log_to_driver": False, "logging_level": logging.WARNING}
     assert executor.name == f"ray {address} (RAY_ADDRESS)"  # stored with running trials
     assert executor.capacity == 12  # a cluster may grow: --workers kept, as with --address
     assert ray_address("10.0.0.9:6379") == ("10.0.0.9:6379", "--address")  # the flag wins

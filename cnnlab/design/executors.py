@@ -9,6 +9,7 @@ An executor has ``capacity`` (trials at once), ``threads`` (torch threads per tr
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import socket
@@ -231,7 +232,12 @@ class RayExecutor:
         self._sigterm = signal.getsignal(signal.SIGTERM) if self._owned else None
         self._outstanding: set = set()
         if self._owned:
-            options = {"include_dashboard": False, "log_to_driver": False}
+            # Ray's own log lines went to the user's terminal between the sweep's lines
+            # ("Started a local Ray instance.", a token-authentication WARNING about the
+            # instance started here): a local one says only errors; a cluster's
+            # warnings may concern the user, its INFO lines do not.
+            options = {"include_dashboard": False, "log_to_driver": False,
+                       "logging_level": logging.ERROR if address is None else logging.WARNING}
             if address is None:
                 # A local instance sized to the sweep, as LocalExecutor is: trials at once
                 # times their threads within this machine's cores (one trial where --threads
