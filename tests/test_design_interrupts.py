@@ -268,8 +268,9 @@ def test_sigterm_stops_a_sweep_as_ctrl_c_does(tmp_path, monkeypatch):
     got = []
     previous = signal.signal(signal.SIGTERM, lambda *a: got.append("caller's"))  # not death
     try:
-        with pytest.raises(runner.SweepInterrupted, match="Continue with: cnnlab design run "
-                                                          "--resume"):
+        with pytest.raises(runner.SweepInterrupted, match=(
+                r"^sweep stopped with 0 of 3 trials finished \(0 done, 0 failed\), all "
+                "stored. Continue with: cnnlab design run --resume")):
             runner.run_sweep(tmp_path)
         assert signal.getsignal(signal.SIGTERM) is not runner._interrupt  # put back
     finally:

@@ -286,7 +286,11 @@ def run_sweep(directory, *, executor: str = "local", workers: int | None = None,
             finally:  # a store that cannot be written (disk full) must not keep workers alive
                 pool.close(cancel=bool(inflight) or interrupted)
         if interrupted:
-            raise SweepInterrupted(f"sweep stopped; finished trials are stored. Continue with: "
+            # How far it got, not "finished trials are stored" when none had finished.
+            c = store.counts()
+            raise SweepInterrupted(f"sweep stopped with {c['done'] + c['failed']} of "
+                                   f"{sum(c.values())} trials finished ({c['done']} done, "
+                                   f"{c['failed']} failed), all stored. Continue with: "
                                    f"{resume_with}")
         return store.counts()
 
