@@ -232,10 +232,8 @@ class RayExecutor:
         self._sigterm = signal.getsignal(signal.SIGTERM) if self._owned else None
         self._outstanding: set = set()
         if self._owned:
-            # Ray's own log lines went to the user's terminal between the sweep's lines
-            # ("Started a local Ray instance.", a token-authentication WARNING about the
-            # instance started here): a local one says only errors; a cluster's
-            # warnings may concern the user, its INFO lines do not.
+            # Ray's own lines reached the user's terminal ("Started a local Ray instance.",
+            # a token-authentication WARNING): a local one says errors, a cluster warnings.
             options = {"include_dashboard": False, "log_to_driver": False,
                        "logging_level": logging.ERROR if address is None else logging.WARNING}
             if address is None:
