@@ -65,6 +65,19 @@ def test_the_setup_says_what_the_sweep_trained_on_and_where(two_sweeps, tmp_path
     assert on_disk["spaces"][1]["setup"]["batch size"] == "128"
 
 
+def test_the_setup_gives_the_thread_count_a_sweep_records(tmp_path):
+    # The notes said "not recorded: torch threads per trial" while trials.sqlite held it.
+    folder = sweep(tmp_path / "a", [30.0, 20.0])
+    with TrialStore(folder) as store:
+        store.set_meta({"threads": 1})
+    unrecorded = sweep(tmp_path / "b", [25.0, 21.0])
+    summary = analyze([folder, unrecorded], tmp_path / "r", resamples=50)
+    assert summary["spaces"][0]["setup"]["torch threads per trial"] == "1"
+    assert summary["spaces"][1]["setup"]["torch threads per trial"].startswith("not recorded")
+    md = (tmp_path / "r" / "summary.md").read_text()
+    assert "threads per trial, and" not in md.split("Not recorded in a sweep:")[1]
+
+
 def test_a_sweep_without_a_creation_record_says_so(tmp_path):
     folder = sweep(tmp_path / "a", [30.0, 20.0], created={})
     analyze([folder], tmp_path / "r", resamples=50)

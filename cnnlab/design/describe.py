@@ -17,8 +17,8 @@ from cnnlab.formatting import format_count
 
 # Not in any sweep's store: a report says so rather than leave them to be assumed.
 NOT_RECORDED = ("the device each trial trained on (unless the sweep was given --device), "
-                "the machine of a sweep resumed elsewhere (the one shown created it), torch "
-                "threads per trial, and a checksum of the data files")
+                "the machine of a sweep resumed elsewhere (the one shown created it), and a "
+                "checksum of the data files")
 
 _SHOWN_TRAIN = ("epochs", "optimizer", "momentum", "weight_decay", "lr", "schedule",
                 "batch_size", "eval_subset", "device")
@@ -53,12 +53,13 @@ def _date(seconds: float | None) -> str:
 
 
 def sweep_setup(spec: dict, created: dict, planned: int, counts: dict,
-                rows: list[dict]) -> dict[str, str]:
+                rows: list[dict], threads: int | None = None) -> dict[str, str]:
     """How a sweep was made, as ``{item: words}`` in reading order (JSON-safe).
 
     ``spec`` is the store's spec (``SweepSpec.to_dict()``), ``created`` its creation
     record (``environment_info()``: empty for a sweep made without one), ``rows`` its
-    trials (started_at / finished_at / worker give when and by how many workers)."""
+    trials (started_at / finished_at / worker give when and by how many workers),
+    ``threads`` the torch threads its CPU trials trained with (the store's record)."""
     train = {**PAPER_RECIPE, **spec.get("train", {})}
     size, channels = spec.get("image_size"), spec.get("in_channels")
     at = f" at {channels}x{size}x{size}" if size and channels else ""
@@ -87,6 +88,10 @@ def sweep_setup(spec: dict, created: dict, planned: int, counts: dict,
         out["other training settings"] = ", ".join(f"{k}={v}" for k, v in other.items())
     out["device"] = (str(train["device"]) if train.get("device") else
                      "not recorded (the default: a GPU where there is one, else the CPU)")
+    # On a CPU a trial's numbers depend on it (the sums are split by it): recorded since
+    # the runs that showed it, where the report had said it never was.
+    out["torch threads per trial"] = (str(threads) if threads else
+                                      "not recorded (a GPU sweep, or one made before it was)")
     # As "trained" writes its dates (the record's ISO form read 2026-12-06T02:50:18)
     out["created"] = str(created.get("date") or "not recorded").replace("T", " ")[:16]
     out["command"] = created.get("command") or "not recorded"

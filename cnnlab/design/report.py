@@ -80,6 +80,7 @@ class SpaceResult:
     rows: list[dict] = field(repr=False)
     created: dict = field(default_factory=dict)  # the store's record: date, machine, ...
     planned: int = 0
+    threads: int | None = None  # torch threads per CPU trial, as the store recorded them
 
     @property
     def errors(self) -> np.ndarray:
@@ -107,7 +108,7 @@ def load_sweeps(directories: str | os.PathLike | Sequence[str | os.PathLike]
             spec = store.spec().to_dict()  # one whose creation was cut off: named
             results.append(SpaceResult(spec["space"], str(d), spec, store.counts(),
                                        store.trials("done"), store.meta().get("created", {}),
-                                       store.planned()))
+                                       store.planned(), store.meta().get("threads")))
     names = [r.label for r in results]
     for r in results:
         if names.count(r.label) > 1:
@@ -134,7 +135,8 @@ def summarize(results: list[SpaceResult], bins: int = 10, resamples: int = 2000,
                **{k: r.counts.get(k, 0) for k in ("done", "failed", "pending", "running")},
                "epochs": {**PAPER_RECIPE, **r.spec.get("train", {})}["epochs"],
                "macs_band": r.spec.get("macs"), "decimals": error_decimals(r.spec),
-               "setup": sweep_setup(r.spec, r.created, r.planned, r.counts, r.rows)}
+               "setup": sweep_setup(r.spec, r.created, r.planned, r.counts, r.rows,
+                                    r.threads)}
         if r.rows:
             best = bootstrap_best(r.errors, sample_size=best_of, resamples=resamples,
                                   seed=seed)
