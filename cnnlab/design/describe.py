@@ -181,11 +181,3 @@ def _fit_text(fit: dict | None) -> str:
     if not fit:
         return ""
     return f"w0 {fit['w0']}, wa {fit['wa']:.3g}, wm {fit['wm']:.3g} ({fit['e_fit']:.3f})"
-
-
-def markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    """A Markdown table; pipes inside cells escaped."""
-    def line(cells):
-        return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
-
-    return "\n".join([line(header), "|" + "---|" * len(header), *map(line, rows)]) + "\n"

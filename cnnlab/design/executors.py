@@ -19,6 +19,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 from cnnlab.design.store import SweepError
 from cnnlab.design.trial import run_trial
+from cnnlab.formatting import counted
 
 # ProcessPoolExecutor's limit on Windows (concurrent.futures' documentation).
 WINDOWS_MAX_WORKERS = 61
@@ -325,11 +326,6 @@ def _fits(resources: dict, cpus: int, gpus: int) -> bool:
     return resources.get("CPU", 0) >= cpus and resources.get("GPU", 0) >= gpus
 
 
-def _count(n: float, what: str) -> str:
-    n = int(n)  # Ray reports 4.0
-    return f"{n} {what}" + ("" if n == 1 else "s")
-
-
 def _unfit(nodes: list[dict], cpus: int, gpus: int) -> str | None:
     """Why no alive node of ``nodes`` (as ``ray.nodes()`` gives them) can run a trial
     asking for ``cpus`` CPUs and ``gpus`` GPUs, with the fix; None when one can.
@@ -339,9 +335,10 @@ def _unfit(nodes: list[dict], cpus: int, gpus: int) -> str | None:
     alive = [n.get("Resources") or {} for n in nodes if n.get("Alive")]
     if any(_fits(r, cpus, gpus) for r in alive):
         return None
-    asks = f"a trial asks for {_count(cpus, 'CPU')} (--threads {cpus})"
+    # int(): Ray reports its counts as floats (4.0 CPUs)
+    asks = f"a trial asks for {counted(int(cpus), 'CPU')} (--threads {cpus})"
     if gpus:
-        asks += f" and {_count(gpus, 'GPU')}"
+        asks += f" and {counted(int(gpus), 'GPU')}"
         alive = [r for r in alive if r.get("GPU", 0) >= gpus]  # where it can go
         if not alive:
             return (f"{asks}, but no alive node of the Ray cluster has a GPU: add GPU nodes, "
@@ -349,13 +346,13 @@ def _unfit(nodes: list[dict], cpus: int, gpus: int) -> str | None:
     best = max(alive, key=lambda r: r.get("CPU", 0), default={})
     most = int(best.get("CPU", 0))
     if gpus:
-        has = f"the GPU node with the most CPUs has {_count(most, 'CPU')}"
-        return (f"{asks}, but {has} and {_count(best['GPU'], 'GPU')}: give "
+        has = f"the GPU node with the most CPUs has {counted(int(most), 'CPU')}"
+        return (f"{asks}, but {has} and {counted(int(best['GPU']), 'GPU')}: give "
                 + (f"--threads {most} or less" if most else "that node CPUs (ray start "
                    "--num-cpus)") + ", or --device cpu")
     if most:
         return (f"{asks}, but the largest alive node of the Ray cluster has "
-                f"{_count(most, 'CPU')}: give --threads {most} or less")
+                f"{counted(int(most), 'CPU')}: give --threads {most} or less")
     return (f"{asks}, but no alive node of the Ray cluster has a CPU: start worker nodes "
             "(ray start --address HEAD)")
 

@@ -9,9 +9,9 @@ from cnnlab.design.describe import (
     BEST_PER_SPACE,
     NOT_RECORDED,
     best_trials_rows,
-    markdown_table,
     setup_tables,
 )
+from cnnlab.formatting import markdown_table
 
 # Below this many models in a space a verdict says so: the plain test's asymptotic
 # p-value is for large samples, and the normalised test (exact, by permutation) can then
