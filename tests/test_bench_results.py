@@ -4,6 +4,8 @@ NaN as null, one device synchronisation, one out-of-memory rule."""
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -79,3 +81,18 @@ def test_the_loader_bench_waits_for_an_mps_device_before_reading_the_clock(monke
     seconds, images = loader._time_epoch([(torch.zeros(4, 1), None)] * 3,
                                          torch.device("mps"))
     assert images == 12 and len(waited) == 2  # before the clock starts, and after
+
+
+def test_the_recorded_command_can_be_typed_again(monkeypatch):
+    # Run as `python -m cnnlab`, it read "__main__.py design run ..."; an argument
+    # holding spaces lost its quotes.
+    import cnnlab
+    from cnnlab.train.machine import command_line
+
+    main = str(Path(cnnlab.__file__).parent / "__main__.py")
+    monkeypatch.setattr(sys, "argv", [main, "bench", "throughput", "--override",
+                                      "convs_per_stage=[2, 2, 2]"])
+    assert command_line() == ("python -m cnnlab bench throughput --override "
+                              "'convs_per_stage=[2, 2, 2]'")
+    monkeypatch.setattr(sys, "argv", ["/usr/bin/cnnlab", "train", "lenet_modern"])
+    assert command_line() == "cnnlab train lenet_modern"

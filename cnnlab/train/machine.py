@@ -6,14 +6,25 @@ from __future__ import annotations
 import datetime as dt
 import os
 import platform
+import shlex
 import socket
 import sys
 from pathlib import Path
 
 
+def command_line() -> str:
+    """This process's command, as one could type it again: ``python -m cnnlab ...`` for
+    the module (it read "__main__.py design run ..."), arguments with spaces quoted
+    (``--override 'convs_per_stage=[2, 2, 2]'`` had lost its quotes)."""
+    program = Path(sys.argv[0])
+    name = ("python -m cnnlab" if program.name == "__main__.py" and program.parent.name == "cnnlab"
+            else program.name)
+    return " ".join([name, *map(shlex.quote, sys.argv[1:])])
+
+
 def command_entry() -> dict:
     """This process's command line, when and where it ran: one entry of a run's history."""
-    return {"command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+    return {"command": command_line(),
             "date": dt.datetime.now().isoformat(timespec="seconds"),
             "hostname": socket.gethostname()}
 
