@@ -217,12 +217,16 @@ def test_a_damaged_file_says_how_to_mend_it_and_download_removes_a_bad_raw_copy(
     assert (lone / "train-images-idx3-ubyte").read_text() == "my own variant"
 
 
+def _four_empty_files(folder):
+    folder.mkdir()
+    for name in fm.FILES:
+        (folder / f"{name}.gz").write_bytes(b"")
+    return folder
+
+
 def test_a_failed_download_where_the_system_copy_is_installed_says_none_is_needed(
         tmp_path, monkeypatch) -> None:
-    system = tmp_path / "system"
-    system.mkdir()
-    for name in fm.FILES:
-        (system / f"{name}.gz").write_bytes(b"")
+    system = _four_empty_files(tmp_path / "system")
     monkeypatch.delenv(fm.ENV_VAR, raising=False)
     monkeypatch.setattr(fm, "SYSTEM_DIR", system)
     words = fm.how_to_get(downloaded=True)
@@ -234,10 +238,7 @@ def test_a_failed_download_where_the_system_copy_is_installed_says_none_is_neede
 
 def test_a_failed_download_names_the_copy_in_cnnlab_data_every_command_reads(
         tmp_path, monkeypatch) -> None:
-    mine = tmp_path / "mine"
-    mine.mkdir()
-    for name in fm.FILES:
-        (mine / f"{name}.gz").write_bytes(b"")
+    mine = _four_empty_files(tmp_path / "mine")
     monkeypatch.setenv(fm.ENV_VAR, str(mine))
     monkeypatch.setattr(fm, "SYSTEM_DIR", tmp_path / "absent")
     words = fm.how_to_get(downloaded=True)
