@@ -71,7 +71,7 @@ class _MaxPool2x2(torch.autograd.Function):
                 hit = hit & ~taken
                 taken = taken | hit
             hits.append(hit)
-        if output.isnan().any():  # NaN equals nothing: no hit above in its window
+        if not taken.all():  # a NaN window: NaN equals nothing, so no tap took it
             _route_to_last_nan(_taps(inputs[0]), hits)
         ctx.save_for_backward(*hits)
         ctx.input_shape = inputs[0].shape
