@@ -16,6 +16,7 @@ from cnnlab.cli import (
     compare,
     data,
     design,
+    examples,
     export,
     messages,
     models,
@@ -82,6 +83,7 @@ def _reflow_command_help(group: typer.Typer) -> None:
 
 
 _reflow_command_help(app)
+examples.add_examples(app)
 
 
 def main() -> None:
