@@ -47,3 +47,23 @@ def test_two_loads_of_a_cold_cache_decode_the_folder_once(data_env: Path, monkey
     assert len(decodes) == 1  # the second waited for the first's cache entry
     first, second = (r.train.images for r in results)
     assert first.shape == second.shape and bool((first == second).all())
+
+
+def test_a_cache_on_a_mount_without_locks_still_loads(data_env: Path, monkeypatch):
+    # NFS mounted nolock, some CIFS and FUSE mounts: flock fails with ENOLCK. Every
+    # cold-cache folder load failed with "[Errno 37] No locks available".
+    import errno
+
+    root = data_env / "pets"
+    for name in ("cat", "dog"):
+        (root / name).mkdir(parents=True)
+        Image.new("L", (8, 8), 200 if name == "cat" else 20).save(root / name / "0.png")
+        Image.new("L", (8, 8), 190 if name == "cat" else 30).save(root / name / "1.png")
+
+    def no_locks(*args):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    data = folder_mod.load_folder(root, image_size=8, channels=1, progress=False,
+                                  val_fraction=0.5)
+    assert len(data.train) + len(data.test) == 4

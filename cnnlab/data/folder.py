@@ -263,7 +263,7 @@ def _decoded_tree(root: Path, size: tuple[int, int], channels: int, progress: bo
     from_cache, waited = decoded is not None, False
     if decoded is None and use_cache:
         with decoding_lock(stem) as waited:  # one process decodes, the others read it
-            decoded = load_cache(stem, (channels, *size)) if waited else None
+            decoded = load_cache(stem, (channels, *size))  # written since the first look?
             from_cache = decoded is not None
             if decoded is None:
                 decoded = _decode_and_cache(root, per_class, size, channels, progress, stem)

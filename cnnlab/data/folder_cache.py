@@ -69,16 +69,21 @@ def decoding_lock(stem: Path) -> Iterator[bool]:
         yield False
         return
     with handle:
+        waited = locked = False
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            waited = False
-        except BlockingIOError:
-            fcntl.flock(handle, fcntl.LOCK_EX)  # until the other process has written it
-            waited = True
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                waited = True
+                fcntl.flock(handle, fcntl.LOCK_EX)  # until the other process has written it
+            locked = True
+        except OSError:  # ENOLCK, ENOSYS, EOPNOTSUPP: a mount without locks: each decodes
+            pass
         try:
             yield waited
         finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            if locked:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def save_cache(stem: Path, decoded: DecodedTree, meta: dict) -> None:
