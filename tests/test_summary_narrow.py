@@ -36,3 +36,18 @@ def test_a_deep_model_at_80_columns_keeps_every_number_whole():
     # a row a line: plus title, header, rule, total, caption and blank lines
     assert len(table.strip().splitlines()) <= len(result.rows) + 10
     assert "shortened" not in rendered(result, 200)
+
+
+def test_a_shortened_name_always_fits_its_room():
+    # A deep indent before a short name raised IndexError (a user's nested Sequentials
+    # at 48 columns); a room of 1 got "…abc".
+    from cnnlab.inspect._layout import name_end
+
+    names = ["a.conv", "features.denseblock4.denselayer16.conv2", "x.y", "abc", "ab.cd.ef.gh"]
+    for name in names:
+        for indent in range(0, 13, 2):
+            cell = " " * indent + name
+            for room in range(1, len(cell) + 2):
+                shown = name_end(cell, room)
+                assert len(shown) <= room, (cell, room, shown)
+                assert shown == cell or shown.lstrip(" ").lstrip("…") in name

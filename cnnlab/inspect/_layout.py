@@ -50,7 +50,11 @@ def name_end(cell: str, room: int) -> str:
     indent = cell[:len(cell) - len(name)]
     keep = room - len(indent) - 1
     if keep < 4:  # deep indents leave too little of the name: the name matters more
+        if len(name) <= room:  # whole, under as much of its indent as fits
+            return cell[len(cell) - room:]
         indent, keep = "", room - 1
+    if keep < 1:  # no room for "…" and a character
+        return name[-room:]
     tail = name[-keep:]
     dot = tail.find(".")
     if 0 <= dot < len(tail) - 1 and name[-keep - 1] != ".":
