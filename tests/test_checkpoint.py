@@ -47,6 +47,27 @@ def test_round_trip_restores_weights_optimizer_and_rng(tmp_path):
     assert json.loads(path.with_suffix(".json").read_text())["epoch"] == 3
 
 
+def test_a_checkpoint_keeps_the_rng_record_an_older_cnnlab_resumes_with(tmp_path):
+    # Python's and NumPy's states are no longer restored, but cnnlab before 2026-12-06
+    # refused a checkpoint without them ("damaged or hand-made"): still written, in its
+    # form, and saving leaves the caller's own state as it was.
+    import random
+
+    import numpy as np
+
+    model, opt = _model_and_optimizer()
+    path = tmp_path / "last.safetensors"
+    random.seed(7)
+    before = random.getstate()
+    ckpt.save_checkpoint(path, model.state_dict(), {"epoch": 1}, opt.state_dict())
+    assert random.getstate() == before
+    record = ckpt.load_checkpoint(path)[1]["rng"]
+    version, internal, gauss = record["python"]
+    random.setstate((version, tuple(internal), gauss))  # as the older version restores it
+    kind, keys, *rest = record["numpy"]
+    np.random.set_state((kind, np.array(keys, dtype=np.uint32), *rest))
+
+
 def test_an_mps_generator_is_saved_and_restored(tmp_path, monkeypatch):
     # Apple's GPU draws dropout masks from a generator of its own: without it in the
     # checkpoint, a resumed run on a Mac did not continue as the uninterrupted one.

@@ -19,9 +19,11 @@ checkpoint or the new one, never a half-written file under the real name.
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from safetensors.torch import load as safetensors_load
 from safetensors.torch import save_file
@@ -66,6 +68,18 @@ def restore_rng_state(tensors: dict[str, torch.Tensor]) -> None:
                       f"PyTorch's ({exc}): saved by another version? Training goes on, "
                       "but its dropout draws no longer continue the interrupted run's",
                       CnnlabWarning)
+
+
+def _rng_record_for_older_versions() -> dict[str, Any]:
+    """Python's and NumPy's generator states, written and never read: cnnlab before
+    2026-12-06 requires them to resume a checkpoint (it called one without them damaged).
+    Read, not set: the caller's own ``random`` state is left as it is."""
+    kind, keys, *rest = np.random.get_state()
+    return {"python": _as_lists(random.getstate()), "numpy": [kind, keys.tolist(), *rest]}
+
+
+def _as_lists(obj):
+    return [_as_lists(o) for o in obj] if isinstance(obj, (tuple, list)) else obj
 
 
 # --- optimizer state -----------------------------------------------------------
@@ -120,6 +134,7 @@ def save_checkpoint(
         state["optimizer"] = opt_plain
     tensors.update(capture_rng_state())
     tensors.update(other_ranks_rng or {})
+    state.setdefault("rng", _rng_record_for_older_versions())
     # safetensors refuses shared or non-contiguous storage; copies are cheap here.
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
     text = json.dumps(state)
