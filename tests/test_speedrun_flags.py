@@ -50,6 +50,10 @@ def test_a_value_given_with_set_or_in_a_candidate_is_named_as_it_was_typed(monke
     (["--set", "seed=-1"], "seeds -1 to -1"),
     (["--set", f"seed={2**64 - 2}", "--runs", "3"], f"seeds {2**64 - 2} to {2**64}"),
     (["--set", f"seed={2**64 - 5}", "--warmup"], f"seeds {2**64 - 5} to {2**64 - 5 + 99_999}"),
+    # The confirming runs' own warm-up: their first seed's warm-up seed.
+    (["--set", f"seed={2**64 - 100_500}", "--warmup", "--candidate", "epochs=2",
+      "--candidate", "epochs=3", "--confirm", "2"],
+     f"seeds {2**64 - 100_500} to {2**64 - 100_500 + 1000 + 99_999}"),
 ])
 def test_every_seed_the_study_takes_is_checked_before_the_data_loads(args, seeds,
                                                                      monkeypatch):

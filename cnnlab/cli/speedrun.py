@@ -146,8 +146,10 @@ def speedrun(
         model_info(full.model)  # ... and an unknown --model, with the closest names
         # Every seed the study takes, not only run 1's: a bad one failed mid-study, after
         # the data had loaded, with a traceback (the config is checked with seed 0).
-        last_seed = first_seed + max(runs - 1, WARMUP_SEED if warm else 0,
-                                     CONFIRM_SEEDS + confirm - 1 if confirm else 0)
+        # The warm-up run before the confirming runs takes their first seed's warm-up seed.
+        last_seed = first_seed + max(
+            runs - 1, WARMUP_SEED if warm else 0,
+            CONFIRM_SEEDS + max(confirm - 1, WARMUP_SEED if warm else 0) if confirm else 0)
         for seed in (first_seed, last_seed):
             try:
                 speedrun_config(dev.type, seed=seed, **recipe)
