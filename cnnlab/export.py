@@ -41,7 +41,7 @@ from cnnlab.export_files import (
     write_sidecar,
 )
 from cnnlab.extras import require_extra
-from cnnlab.interrupts import SigintRecorder
+from cnnlab.interrupts import SigintRecorder, interrupt_wins
 from cnnlab.train.config import ConfigError
 
 FORMATS = ("onnx",)
@@ -310,20 +310,6 @@ def _require_onnx_extra() -> None:
     with interrupt_wins():  # the first import takes seconds: Ctrl-C comes there too
         for module in ("onnx", "onnxscript", "onnxruntime"):
             require_extra(module, "onnx", "ONNX export")
-
-
-@contextlib.contextmanager
-def interrupt_wins():
-    """Ctrl-C during the block ends it as KeyboardInterrupt, whatever error it became on
-    the way: cut off while `import onnx` loads ml_dtypes, numpy's lazy attributes recurse
-    (a RecursionError traceback, not "interrupted"); onnxruntime's would read as a file
-    it cannot load."""
-    with SigintRecorder() as sigint:
-        try:
-            yield
-        except Exception as exc:
-            sigint.check(exc)
-            raise
 
 
 def _export(model: nn.Module, shape: tuple[int, int, int], path: Path,

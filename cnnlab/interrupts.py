@@ -5,13 +5,16 @@ torch.export-based ONNX exporter does: the KeyboardInterrupt survives, at best, 
 ``__context__`` of another exception). A caller that falls back to another way on an
 error would then carry on after Ctrl-C. :class:`SigintRecorder` records the signal for
 the duration of a block, so the caller can tell an interrupt from a failure, and can
-hold it back over steps that must finish together (renaming a pair of files).
+hold it back over steps that must finish together (renaming a pair of files);
+:func:`interrupt_wins` makes such a block end as KeyboardInterrupt. And SIGTERM made to
+stop work as Ctrl-C does (:func:`sigterm_as_interrupt`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import signal
+from collections.abc import Callable
 
 
 class SigintRecorder:
@@ -74,3 +77,38 @@ def from_interrupt(exc: BaseException | None) -> bool:
         seen.add(id(exc))
         todo += [exc.__cause__, exc.__context__]
     return False
+
+
+@contextlib.contextmanager
+def interrupt_wins():
+    """Ctrl-C during the block ends it as KeyboardInterrupt, whatever error it became on
+    the way: cut off while `import onnx` loads ml_dtypes, numpy's lazy attributes recurse
+    (a RecursionError traceback, not "interrupted"); onnxruntime's would read as a file
+    it cannot load."""
+    with SigintRecorder() as sigint:
+        try:
+            yield
+        except Exception as exc:
+            sigint.check(exc)
+            raise
+
+
+def _raise_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def sigterm_as_interrupt() -> Callable[[], None]:
+    """SIGTERM (`kill`, `timeout`, a job scheduler) raises KeyboardInterrupt from here on,
+    so work stops as on Ctrl-C: what is finished kept and said, not the process just
+    ending. Returns the call that puts the previous handler back (nothing to put back off
+    the main thread, where signals cannot be set, or where it was set outside Python)."""
+    try:
+        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    except ValueError:  # not the main thread: signals stay as they are
+        return lambda: None
+
+    def put_back() -> None:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+    return put_back

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import torch
 
-from cnnlab.export import ExportError, _session, interrupt_wins
+from cnnlab.export import ExportError, _session
 from cnnlab.export_files import SIDECAR_FORMAT, data_file, sha256
 from cnnlab.extras import MissingExtraError
+from cnnlab.interrupts import interrupt_wins
 from cnnlab.train.evaluate import Preprocess, check_tta_shift
 from cnnlab.train.run_files import NotARunError
 

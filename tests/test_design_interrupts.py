@@ -277,7 +277,9 @@ def test_sigterm_stops_a_sweep_as_ctrl_c_does(tmp_path, monkeypatch):
                 r"^sweep stopped with 0 of 3 trials finished \(0 done, 0 failed\), all "
                 "stored. Continue with: cnnlab design run --resume")):
             runner.run_sweep(tmp_path)
-        assert signal.getsignal(signal.SIGTERM) is not runner._interrupt  # put back
+        from cnnlab import interrupts
+
+        assert signal.getsignal(signal.SIGTERM) is not interrupts._raise_interrupt  # put back
     finally:
         signal.signal(signal.SIGTERM, previous)
     assert not got

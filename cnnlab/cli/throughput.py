@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import signal
 from pathlib import Path
 
 import typer
@@ -146,20 +145,15 @@ def throughput(
 
 @contextlib.contextmanager
 def _sigterm_as_interrupt():
-    """SIGTERM (what `timeout` sends) raises KeyboardInterrupt, as Ctrl-C does, so the
-    rows measured so far are shown and kept instead of the process just ending."""
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
+    """SIGTERM (what `timeout` sends) stops the bench as Ctrl-C does, so the rows measured
+    so far are shown and kept instead of the process just ending."""
+    from cnnlab.interrupts import sigterm_as_interrupt
 
-    try:
-        previous = signal.signal(signal.SIGTERM, interrupt)
-    except ValueError:  # not the main thread: signals stay as they are
-        yield
-        return
+    put_back = sigterm_as_interrupt()
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        put_back()
 
 
 def _compare(row: dict, rows: list[dict], first: str) -> None:

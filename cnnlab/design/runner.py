@@ -29,6 +29,7 @@ from cnnlab.design.folders import others_files
 from cnnlab.design.store import DB_NAME, TrialStore
 from cnnlab.design.sweep_spec import SweepError, SweepSpec, check_train_fields, plan_trials
 from cnnlab.design.trial import forget_data, trial_data, worker_name
+from cnnlab.interrupts import sigterm_as_interrupt
 
 MAX_ATTEMPTS = 2  # a trial whose worker process dies is retried once, then 'failed'
 
@@ -239,7 +240,11 @@ def run_sweep(directory, *, executor: str = "local", workers: int | None = None,
         inflight: dict = {}
         alone: set[int] = set()  # trials to run with nothing beside them (see below)
         interrupted = False
-        previous_sigterm = _sigterm_interrupts()
+        # SIGTERM (`kill`, `timeout`, a scheduler) stops a sweep as Ctrl-C does: its
+        # unfinished trials back to 'pending' and the resume command said. It killed a
+        # driver waiting on worker processes outright, leaving their trials 'running', an
+        # attempt charged to each, and nothing said.
+        put_back_sigterm = sigterm_as_interrupt()
         try:
             while inflight or (todo and not interrupted):
                 while todo and not interrupted and len(inflight) < pool.capacity:
@@ -271,7 +276,7 @@ def run_sweep(directory, *, executor: str = "local", workers: int | None = None,
                              f"continue with: {resume_with}"
                              ) from None
         finally:
-            _put_back_sigterm(previous_sigterm)  # a second one ends the cleanup: default
+            put_back_sigterm()  # a second one ends the cleanup: the default again
             # The loop ended early (Ctrl-C, the executor giving up, an error here): trials
             # marked 'running' with no outcome stored (in flight, or finished but not yet
             # stored) were abandoned by the sweep, not lost by their own worker. Back to
@@ -293,31 +298,6 @@ def run_sweep(directory, *, executor: str = "local", workers: int | None = None,
                                    f"{c['failed']} failed), all stored. Continue with: "
                                    f"{resume_with}")
         return store.counts()
-
-
-def _interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
-
-
-def _sigterm_interrupts():
-    """SIGTERM (`kill`, `timeout`, a job scheduler) stops a sweep as Ctrl-C does: its
-    unfinished trials back to 'pending' and the resume command said. It killed a driver
-    waiting on worker processes outright, leaving their trials 'running', an attempt
-    charged to each, and nothing said. Returns the handler to put back (None: none set,
-    not the main thread)."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        return None
-    return signal.signal(signal.SIGTERM, _interrupt)
-
-
-def _put_back_sigterm(previous) -> None:
-    import signal
-
-    if previous is not None:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _keep_thread_count(store: TrialStore, threads: int) -> None:
