@@ -189,6 +189,22 @@ def restore_rank_rng_state(tensors: dict[str, torch.Tensor], info: DistInfo) -> 
         torch.cuda.set_rng_state(tensors[f"rng.rank{info.rank}.cuda"])
 
 
+class RankLost(ConnectionError):
+    """Another process of the torchrun job ended (killed, out of memory, a crash of its
+    own) while this one trained: a collective with it failed. A ConnectionError, so the
+    commands say it as one line, as they say a failing disk."""
+
+
+def lost_a_rank(exc: BaseException) -> bool:
+    """Whether ``exc``, raised in a collective, says another rank is gone: gloo's "Connection
+    reset by peer" is a plain RuntimeError, NCCL's a DistBackendError."""
+    if isinstance(exc, dist.DistError):
+        return True
+    text = str(exc)
+    return isinstance(exc, RuntimeError) and any(
+        words in text for words in ("by peer", "Broken pipe", "gloo/transport"))
+
+
 def launch_command(command: str, world_size: int) -> str:
     """How to run a cnnlab command (e.g. ``resume RUN``) on ``world_size`` processes."""
     if world_size > 1:

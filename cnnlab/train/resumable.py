@@ -9,6 +9,8 @@ the weights that were evaluated (the EMA when on). The file format is
 
 from __future__ import annotations
 
+import contextlib
+import re
 import shutil
 from pathlib import Path
 
@@ -18,8 +20,10 @@ from cnnlab.atomic import atomic_write_bytes
 from cnnlab.models.interop import load_state_dict_checked
 from cnnlab.train import checkpoint as ckpt
 from cnnlab.train.distributed import (
+    RankLost,
     all_reduce_sum,
     launch_command,
+    lost_a_rank,
     rank_rng_states,
     restore_rank_rng_state,
 )
@@ -178,6 +182,31 @@ class Resumable:
             run_dir=self.run_dir, signal_name=self._stop_signal, epoch=self.epoch + 1,
             step_in_epoch=self.step_in_epoch,
         )
+
+    @contextlib.contextmanager
+    def _rank_loss_said(self):
+        """A collective broken by a rank that died (kill -9, out of memory) ends the run
+        with RankLost, saying what is kept and how to go on: gloo's RuntimeError named
+        neither the run nor its checkpoint. The checkpoint is the last one written (an
+        epoch's end, or the stop a resume began from): rank 0 writes it whole or not at all."""
+        try:
+            yield
+        except RuntimeError as exc:
+            if not (self.dist.enabled and lost_a_rank(exc)):
+                raise
+            last = self.run_dir / "checkpoints" / "last.safetensors" if self.run_dir else None
+            kept = ("" if last is None else
+                    f"Its last checkpoint stays ({last}). Resume with: "
+                    f"{launch_command(f'resume {self.run_dir}', self.dist.world_size)}"
+                    if self.epoch > 0 or self.resumed_from is not None else
+                    "No epoch had finished: no checkpoint was written; start the run again.")
+            # gloo's first line, without its source file and its advice to read the logs
+            said = re.sub(r"^\[[^\]]*\]\s*", "", str(exc).splitlines()[0]).split(". ")[0]
+            raise RankLost(
+                f"another process of this torchrun job ended (killed, or failed: its own "
+                f"output says why) after step {self.step_in_epoch} of "
+                f"{self.steps_per_epoch} in epoch {self.epoch + 1}, and the others cannot "
+                f"train without it ({said}). {kept}") from exc
 
     def load_resume_state(self, path: Path) -> None:
         """Restore everything from a ``last`` checkpoint for an exact continuation."""

@@ -209,7 +209,8 @@ class Trainer(Resumable):
                                silent=not self.dist.is_main) as bar:
                 self.loop_started = time.perf_counter()  # set-up, to a clock: ends here
                 while self.epoch < cfg.epochs and stopped is None:
-                    row, stopped = self._train_epoch(bar)
+                    with self._rank_loss_said():  # a rank killed: what is kept, and how on
+                        row, stopped = self._train_epoch(bar)
                     history.append(row)
                     bar.end_epoch(row, self.step_in_epoch or self.steps_per_epoch)
             result = self._finish(history, stopped)
