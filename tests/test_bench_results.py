@@ -96,3 +96,7 @@ def test_the_recorded_command_can_be_typed_again(monkeypatch):
                               "'convs_per_stage=[2, 2, 2]'")
     monkeypatch.setattr(sys, "argv", ["/usr/bin/cnnlab", "train", "lenet_modern"])
     assert command_line() == "cnnlab train lenet_modern"
+    # A torchrun job's process: typed again as `python -m cnnlab`, it trained on one.
+    monkeypatch.setattr(sys, "argv", [main, "train", "lenet_modern"])
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert command_line() == "torchrun --nproc_per_node=2 -m cnnlab train lenet_modern"

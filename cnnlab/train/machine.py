@@ -14,12 +14,18 @@ from pathlib import Path
 
 def command_line() -> str:
     """This process's command, as one could type it again: ``python -m cnnlab ...`` for
-    the module (it read "__main__.py design run ..."), arguments with spaces quoted
+    the module (it read "__main__.py design run ..."), ``torchrun --nproc_per_node=N -m
+    cnnlab ...`` for a torchrun job's processes, arguments with spaces quoted
     (``--override 'convs_per_stage=[2, 2, 2]'`` had lost its quotes)."""
     program = Path(sys.argv[0])
-    name = ("python -m cnnlab" if program.name == "__main__.py" and program.parent.name == "cnnlab"
-            else program.name)
-    return " ".join([name, *map(shlex.quote, sys.argv[1:])])
+    arguments = " ".join(map(shlex.quote, sys.argv[1:]))
+    if program.name == "__main__.py" and program.parent.name == "cnnlab":
+        from cnnlab.train.distributed import launch_command, launched_world_size
+
+        world_size = launched_world_size()  # torchrun's processes: its command, not python's
+        return (launch_command(arguments, world_size) if world_size > 1
+                else f"python -m cnnlab {arguments}")
+    return f"{program.name} {arguments}".rstrip()
 
 
 def command_entry() -> dict:
