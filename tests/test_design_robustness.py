@@ -63,6 +63,24 @@ def test_a_second_driver_is_refused_while_one_trains(tmp_path):
     assert run_sweep(tmp_path)["done"] == 1  # released: it trains
 
 
+def test_a_status_looking_at_the_lock_does_not_refuse_a_driver_starting_then(tmp_path):
+    # `design status` holds a shared lock for an instant: a `design run` starting then was
+    # refused as "being trained by" the last driver, long gone.
+    import fcntl
+    import threading
+
+    from cnnlab.design.runner import sweep_lock
+
+    create_sweep(tmp_path, tiny_spec(), 1)
+    with sweep_lock(tmp_path):  # a driver that came and went leaves its name in the file
+        pass
+    looking = open(tmp_path / ".lock", encoding="utf-8")  # noqa: SIM115 (closed by the timer)
+    fcntl.flock(looking, fcntl.LOCK_SH)
+    threading.Timer(0.1, looking.close).start()  # status's look ends: the lock goes with it
+    with sweep_lock(tmp_path):
+        pass
+
+
 def test_resume_with_the_datas_new_folder_uses_it_and_missing_data_fails_once(
         tmp_path, monkeypatch):
     from cnnlab.data import DataError

@@ -17,6 +17,7 @@ executors (:mod:`cnnlab.design.executors`: local processes, Ray) run
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
@@ -157,9 +158,7 @@ def sweep_lock(directory) -> Iterator[None]:
         yield
         return
     with open_to_append(path, "a+", encoding="utf-8") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not _locked_within(handle, fcntl, seconds=0.5):
             handle.seek(0)
             holder = handle.read().strip() or "another process"
             raise SweepError(f"{directory} is being trained by {holder}: one `cnnlab design "
@@ -175,6 +174,21 @@ def sweep_lock(directory) -> Iterator[None]:
         finally:
             del _HELD[path]
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _locked_within(handle, fcntl, seconds: float) -> bool:
+    """Take ``handle``'s exclusive lock, trying for ``seconds``: `design status` holds a
+    shared one for an instant to see whether a sweep is trained, and a `design run`
+    starting then was refused, naming the last driver (long gone) as the one training."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
 
 
 def sweep_driver(directory) -> str | None:
