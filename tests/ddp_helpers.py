@@ -26,6 +26,17 @@ def repo_env() -> dict:
         [repo, *filter(None, [os.environ.get("PYTHONPATH")])])}
 
 
+def rank_script(tmp_path: Path, name: str, text: str) -> Path:
+    """``text`` written to ``tmp_path/name`` for two ranks to run; the test skipped where
+    this torch has no launcher (``launch_two_ranks`` runs ``torch.distributed.run``)."""
+    import pytest
+
+    pytest.importorskip("torch.distributed.run")
+    script = tmp_path / name
+    script.write_text(text, encoding="utf-8")
+    return script
+
+
 def launch_two_ranks(tmp_path: Path, *torchrun_args: str) -> tuple[int, str]:
     """``python -m torch.distributed.run --standalone --nproc_per_node=2 ARGS``: its exit
     code and stderr. Past LAUNCH_TIMEOUT_S, or with a rank outliving it, a failed test."""

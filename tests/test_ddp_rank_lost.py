@@ -1,10 +1,9 @@
 """A torchrun process that dies mid-run (kill -9, out of memory) ends the run with a message
 that says so and how to go on, not gloo's traceback."""
 
-import shutil
 
 import pytest
-from ddp_helpers import launch_two_ranks
+from ddp_helpers import launch_two_ranks, rank_script
 
 
 def test_a_collective_broken_by_a_dead_rank_is_told_from_other_errors():
@@ -24,10 +23,7 @@ def test_a_rank_killed_mid_epoch_leaves_a_resumable_run_and_says_so(tmp_path):
     # Rank 1 kills itself (SIGKILL) in epoch 2, after epoch 1's checkpoint. Rank 0 met
     # gloo's "Connection reset by peer" in its next all-reduce and ended with that
     # RuntimeError's traceback, which said nothing of the run or its checkpoint.
-    if shutil.which("torchrun") is None:
-        pytest.importorskip("torch.distributed.run")
-    script = tmp_path / "ddp_rank_lost.py"
-    script.write_text(SCRIPT, encoding="utf-8")
+    script = rank_script(tmp_path, "ddp_rank_lost.py", SCRIPT)
     # --monitor-interval 5: torchrun's SIGTERM to rank 0, once it sees rank 1 gone, comes
     # after rank 0 has said its error (at 0.1 s it may cut the line off, as for any error).
     code, stderr = launch_two_ranks(tmp_path, "--monitor-interval", "5", str(script),

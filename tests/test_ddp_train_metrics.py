@@ -3,11 +3,10 @@ the ranks, the loader pads a rank's last batch with images from the epoch's star
 another rank trains on too."""
 
 import json
-import shutil
 
 import pytest
 import torch
-from ddp_helpers import launch_two_ranks
+from ddp_helpers import launch_two_ranks, rank_script
 
 from cnnlab.data.loader import DeviceLoader
 from cnnlab.train.distributed import DistInfo, own_images
@@ -31,10 +30,7 @@ def test_two_ranks_count_a_padded_image_once_in_train_accuracy(tmp_path):
     # image. Counted, train accuracy was (correct + 0 or 1) / 68, not correct / 67. With
     # the weights held (no optimizer step) and a model without batch norm or dropout, the
     # epoch's train accuracy is the accuracy of the starting weights on the 67 images.
-    if shutil.which("torchrun") is None:
-        pytest.importorskip("torch.distributed.run")
-    script = tmp_path / "ddp_metrics.py"
-    script.write_text(SCRIPT, encoding="utf-8")
+    script = rank_script(tmp_path, "ddp_metrics.py", SCRIPT)
     code, stderr = launch_two_ranks(tmp_path, str(script), str(tmp_path))
     assert code == 0 or "terminate called without an active exception" in stderr, \
         stderr[-3000:]

@@ -2,19 +2,15 @@
 
 import os
 import re
-import shutil
 
 import pytest
-from ddp_helpers import launch_two_ranks
+from ddp_helpers import launch_two_ranks, rank_script
 from safetensors.torch import load_file
 
 
 def _run_two_ranks(tmp_path, *args: str, same_weights: bool = True) -> str:
     """Run DDP_SCRIPT in mode ``args[0]`` on two CPU ranks; their stderr, once passed."""
-    if shutil.which("torchrun") is None and not _has_torch_run():
-        pytest.skip("torch.distributed.run unavailable")
-    script = tmp_path / "ddp_train.py"
-    script.write_text(DDP_SCRIPT)
+    script = rank_script(tmp_path, "ddp_train.py", DDP_SCRIPT)
     code, stderr = launch_two_ranks(tmp_path, str(script), str(tmp_path), *args)
     assert code == 0 or _torch_teardown_abort(tmp_path, stderr), stderr[-3000:]
     if not same_weights:
@@ -216,14 +212,6 @@ def _torch_teardown_abort(tmp_path, stderr: str) -> bool:
     still fails."""
     return ("terminate called without an active exception" in stderr
             and all((tmp_path / f"finished{rank}.txt").exists() for rank in (0, 1)))
-
-
-def _has_torch_run() -> bool:
-    try:
-        import torch.distributed.run  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 DDP_SCRIPT = r"""
