@@ -434,3 +434,18 @@ def test_resume_leaves_the_callers_python_and_numpy_random_states_alone(one_epoc
     np.random.seed(7)
     resume(one_epoch_run, extra_epochs=1)
     assert (random.random(), float(np.random.rand())) == expected
+
+
+def test_a_checkpoint_without_its_generator_state_is_named(one_epoch_run, monkeypatch):
+    # A damaged or hand-made `last` checkpoint without rng.torch: a bare KeyError.
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    last = one_epoch_run / "checkpoints" / "last.safetensors"
+    with safe_open(last, "pt") as f:
+        tensors = {k: f.get_tensor(k) for k in f.keys() if k != "rng.torch"}
+        metadata = f.metadata()
+    save_file(tensors, last, metadata=metadata)
+    with pytest.raises(ckpt.CheckpointError, match=r"last\.safetensors: its random "
+                                                   r"generators' state cannot be restored"):
+        resume(one_epoch_run, extra_epochs=1)

@@ -246,8 +246,13 @@ class Resumable:
         self.wall_time = state.get("wall_time", self.train_time)
         self.commands = [*state.get("commands", []), *self.commands]
         self.last_lr = state.get("last_lr", self.last_lr)
-        ckpt.restore_rng_state(groups["rng"])
-        restore_rank_rng_state(groups["rng"], self.dist)
+        try:
+            ckpt.restore_rng_state(groups["rng"])
+            restore_rank_rng_state(groups["rng"], self.dist)
+        except (KeyError, RuntimeError, TypeError) as exc:  # a bare KeyError: 'rng.torch'
+            raise ckpt.CheckpointError(
+                f"{path}: its random generators' state cannot be restored "
+                f"({type(exc).__name__}: {exc}); a damaged or hand-made checkpoint") from None
 
 
     def result_from_files(self) -> TrainResult:
