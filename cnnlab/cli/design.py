@@ -107,7 +107,7 @@ def run(
     macs: str = typer.Option(None, help="Complexity band LOW-HIGH in multiply-adds at the "
                                         "data's size, e.g. 5M-20M."),
     data: str = typer.Option(None, help="fashion-mnist (default), folder:PATH or synthetic."),
-    data_root: str = typer.Option(None, help="Folder holding the dataset files (with --resume: "
+    data_root: Path = typer.Option(None, help="Folder holding the dataset files (with --resume: "
                                              "where they are now)."),
     train_subset: int = typer.Option(None, min=1,
                                      help="Train on the first N training images only."),
@@ -158,6 +158,8 @@ def run(
     from cnnlab.design.store import DB_NAME, SweepSpec, TrialStore
     from cnnlab.train.config import parse_assignments
     from cnnlab.train.run_files import move_data
+
+    data_root = None if data_root is None else str(data_root)  # a Path for the help's <path>
 
     # What the options alone decide is refused first: once the sweep is created, a
     # refusal would leave behind a sweep that never trained (or a lock file in a folder).

@@ -55,7 +55,7 @@ def speedrun(
                                 "per recipe first, so CUDA start-up, cuDNN autotuning and "
                                 "torch.compile's compilation (reused by the timed runs) are "
                                 "not charged to run 1 (default: on for GPUs)."),
-    data_root: str = typer.Option(None, help="Folder holding Fashion-MNIST."),
+    data_root: Path = typer.Option(None, help="Folder holding Fashion-MNIST."),
     out: Path = typer.Option(None, help="Write every run and the summary as JSON here (with "
                                         "--ablate, also a PNG chart beside it), rewritten "
                                         "after each run. Run the same command again after "
