@@ -102,3 +102,24 @@ def test_under_torchrun_rank_0_alone_gives_the_warnings_and_other_ranks_name_the
     with pytest.raises(typer.Exit):
         messages.fail("CUDA out of memory")
     assert "error: rank 1: CUDA out of memory" in capsys.readouterr().err
+
+
+def test_a_lost_process_is_said_at_once_on_every_rank(monkeypatch, capsys):
+    # Rank 0 killed: the survivor paused before speaking, and torchrun stopped it in the
+    # pause, so nothing said the run was resumable.
+    import typer
+
+    from cnnlab.cli import messages
+    from cnnlab.train.distributed import RankLost
+
+    pauses = []
+    monkeypatch.setattr(messages.time, "sleep", pauses.append)
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    with pytest.raises(typer.Exit):
+        messages.fail_for(RankLost("another process of this torchrun job ended"))
+    assert pauses == []
+    assert "error: rank 1: another process of this torchrun job ended" in capsys.readouterr().err
+    with pytest.raises(typer.Exit):
+        messages.fail_for(OSError("No space left on device"))
+    assert pauses == [messages.OTHER_RANKS_PAUSE_S]  # other errors still wait for rank 0

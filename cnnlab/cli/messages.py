@@ -74,8 +74,10 @@ def warning(message: str) -> None:
 OTHER_RANKS_PAUSE_S = 5.0
 
 
-def fail(message: str, code: int = 1) -> NoReturn:
-    if launched_rank():
+def fail(message: str, code: int = 1, at_once: bool = False) -> NoReturn:
+    """Say ``message`` as an error and end the command; a torchrun process other than
+    rank 0 first pauses (see above) unless ``at_once``: an error rank 0 cannot meet too."""
+    if launched_rank() and not at_once:
         time.sleep(OTHER_RANKS_PAUSE_S)
     error(message)
     raise typer.Exit(code)
@@ -95,8 +97,13 @@ def invalid_request(exc: BaseException) -> bool:
 
 
 def fail_for(exc: BaseException, prefix: str = "") -> NoReturn:
-    """End the command with ``exc``'s message and the exit status its kind calls for."""
-    fail(prefix + str(exc), code=2 if invalid_request(exc) else 1)
+    """End the command with ``exc``'s message and the exit status its kind calls for.
+    Another process of the job lost (RankLost) is said at once on every rank: rank 0 may
+    be the one lost, and torchrun stopped a survivor in its pause, so none said it."""
+    from cnnlab.train.distributed import RankLost
+
+    fail(prefix + str(exc), code=2 if invalid_request(exc) else 1,
+         at_once=isinstance(exc, RankLost))
 
 
 _PYTHON_SHOWWARNING = warnings.showwarning
