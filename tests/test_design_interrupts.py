@@ -314,3 +314,39 @@ def test_worker_processes_leave_ctrl_c_to_the_sweep(tmp_path):
             assert ignored & (1 << (signal.SIGINT - 1)), status
     finally:
         pool.close(cancel=True)
+
+
+def test_a_ctrl_c_among_an_analysis_renames_leaves_its_report_whole(tmp_path, monkeypatch):
+    # The files were moved in one by one: a Ctrl-C among the renames left some new
+    # files beside some of the earlier report's, while the command said nothing was written.
+    import os
+    import signal
+
+    import pytest
+    from design_helpers import shaped_spec
+
+    import cnnlab.design.report as report
+
+    with TrialStore(tmp_path / "s", create=True) as store:
+        store.init_sweep(shaped_spec(), 3)
+        for i in range(3):
+            store.mark_running(i)
+            store.record(i, "done", error_pct=30.0 + i, test_acc=0.7, train_time_s=1.0)
+    out, renames = tmp_path / "r", []
+
+    replace = os.replace
+
+    def ctrl_c_at_the_first(source, target):
+        if os.path.dirname(target) == str(out):  # a move in, not an atomic write's
+            if not renames:
+                signal.getsignal(signal.SIGINT)(signal.SIGINT, None)  # as Python takes it
+            renames.append(target)
+        replace(source, target)
+
+    monkeypatch.setattr(os, "replace", ctrl_c_at_the_first)
+    try:
+        summary = report.analyze(tmp_path / "s", out, resamples=50)
+    except KeyboardInterrupt:  # failed here, not the whole test session stopped
+        pytest.fail(f"the Ctrl-C stopped the moves: {sorted(p.name for p in out.iterdir())}")
+    assert len(renames) == len(summary["files"]) == 5
+    assert {p.name for p in out.iterdir()} == {os.path.basename(f) for f in summary["files"]}

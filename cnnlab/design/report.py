@@ -66,6 +66,7 @@ from cnnlab.design.store import TrialStore, make_folder
 from cnnlab.design.sweep_spec import PAPER_RECIPE, SweepError, sweep_identity
 from cnnlab.figures import embed_png, literal, save_figure, si_log_axis, subplots
 from cnnlab.formatting import counted
+from cnnlab.interrupts import SigintRecorder
 from cnnlab.train.report import html_table
 
 
@@ -403,10 +404,17 @@ def analyze(directories: str | os.PathLike | Sequence[str | os.PathLike], out: s
                                          context)]
         write_html(summary, images, staging / "report.html")
         written = [p.name for p in staging.iterdir()]
-        for name in written:
-            os.replace(staging / name, out / name)
-        for name in set(REPORT_FILES) - set(written):  # an earlier report's figures
-            (out / name).unlink(missing_ok=True)
+        # The renames go together: a Ctrl-C among them had left some of the new files
+        # beside some of the earlier report's. Held back, it comes too late to stop an
+        # analysis that is then whole, so it is let go.
+        try:
+            with SigintRecorder() as sigint, sigint.deferred():
+                for name in written:
+                    os.replace(staging / name, out / name)
+                for name in set(REPORT_FILES) - set(written):  # an earlier report's figures
+                    (out / name).unlink(missing_ok=True)
+        except KeyboardInterrupt:
+            pass
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     summary["files"] = [str(out / name) for name in REPORT_FILES if name in written]
