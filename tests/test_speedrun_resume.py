@@ -70,11 +70,13 @@ def test_an_interrupted_study_resumes_with_the_missing_seeds_only(tmp_path, monk
 
 
 @pytest.mark.parametrize("changed, words", [
-    (["--runs", "4", "--epochs", "2"], "epochs 14 vs 2"),
-    (["--runs", "4", "--target", "0.5"], "target 0.92 vs 0.5"),
-    (["--runs", "5"], "runs 4 vs 5"),
-    (["--runs", "4", "--set", "seed=3"], "seed 0 vs 3"),
-    (["--runs", "4", "--threads", "1"], "threads None vs 1"),
+    # Named by the option given (the config's "max_time 30.0 vs None" read as fields).
+    (["--runs", "4", "--epochs", "2"], "--epochs 14 vs 2"),
+    (["--runs", "4", "--target", "0.5"], "--target 0.92 vs 0.5"),
+    (["--runs", "5"], "--runs 4 vs 5"),
+    (["--runs", "4", "--set", "seed=3"], "--set seed 0 vs 3"),
+    (["--runs", "4", "--threads", "1"], "--threads none vs 1"),
+    (["--runs", "4", "--time-budget", "30"], "--time-budget none vs 30"),
     (["--runs", "2", "--ablate"], "--ablate"),
 ])
 def test_an_unfinished_study_of_other_settings_is_refused_before_any_run(

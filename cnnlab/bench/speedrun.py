@@ -52,6 +52,17 @@ RECIPES = {
 }
 
 
+# The recipe's options that `cnnlab speedrun` sets by a flag of its own, by the
+# TrainConfig field each sets: messages name the flag a user typed, not the field.
+FLAGS = {"max_time": "--time-budget", "epochs": "--epochs", "batch_size": "--batch-size",
+         "lr": "--lr", "threads": "--threads", "model": "--model", "compile": "--compile"}
+
+
+def setting_name(key: str) -> str:
+    """How a user sets a recipe's field ``key``: its flag, or ``--set key``."""
+    return FLAGS.get(key, f"--set {key}")
+
+
 # What each ingredient is worth: the recipe with one thing taken out, or swapped for
 # the plain choice, or with one thing added that neither recipe has. `cnnlab speedrun
 # --ablate` trains every variant the same number of seeded runs; BENCHMARKS.md records

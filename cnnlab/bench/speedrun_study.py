@@ -22,13 +22,16 @@ from pathlib import Path
 
 from cnnlab.train.config import ConfigError
 
-from .speedrun import SpeedrunResult
+from .speedrun import SpeedrunResult, setting_name
 
 CONFIRM_SEEDS = 1000  # the confirming runs' first seed, after --set seed=S's S
 CONFIRM = "--confirm"  # their key among the recipes' (no candidate has this name)
 KINDS = {"runs": "the recipe's runs", "candidates": "--candidate",
          "ablation": "--ablate"}
-_NAMES = {"first_seed": "seed", "variants": "recipes", "warmup": "warm-up"}
+# The study's settings by the option a user gives each with (recipes: the --candidate
+# or ablation list).
+_NAMES = {"first_seed": "--set seed", "variants": "recipes", "warmup": "--warmup",
+          "target": "--target", "runs": "--runs", "confirm": "--confirm"}
 
 
 @dataclass
@@ -129,12 +132,15 @@ def _differences(stored: dict, asked: dict) -> list[str]:
     if stored.get("kind") != asked["kind"]:  # the rest follows from it
         return [f"{KINDS.get(stored.get('kind'), stored.get('kind'))} vs "
                 f"{KINDS[asked['kind']]}"]
-    return [f"{_NAMES.get(k, k)} {_words(stored.get(k))} vs {_words(v)}"
+    return [f"{_NAMES.get(k, k)} {_value(stored.get(k))} vs {_value(v)}"
             for k, v in asked.items() if stored.get(k) != v]
 
 
-def _words(value) -> str:
-    return "[" + ", ".join(map(str, value)) + "]" if isinstance(value, list) else str(value)
+def _value(value) -> str:
+    """A setting's value as a user types it: none, 30 (not 30.0), [a, b]."""
+    if isinstance(value, list):
+        return "[" + ", ".join(map(str, value)) + "]"
+    return "none" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _entries(body: dict, kind: str, configs: dict[str, dict]) -> dict[str, dict]:
@@ -163,9 +169,12 @@ def _kept_runs(body: dict, settings: dict, entries: dict[str, dict]) -> KeptStud
 
 
 def _compare(stored: dict, config: dict) -> list[str]:
+    """A recipe's settings that differ, by the flag a user sets each with (``max_time 30.0
+    vs None`` was the config's words for ``--time-budget 30 vs none``)."""
     stored = comparable(stored)
-    return [f"{key} {stored.get(key)} vs {config.get(key)}"
+    return [f"{setting_name(key)} {_value(stored.get(key))} vs {_value(config.get(key))}"
             for key in sorted(set(stored) | set(config)) if stored.get(key) != config.get(key)]
+
 
 
 def _results(stored: list[dict], first_seed: int, most: int) -> list[SpeedrunResult]:

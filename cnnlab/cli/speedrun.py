@@ -72,6 +72,7 @@ def speedrun(
     from cnnlab.bench.results import json_safe
     from cnnlab.bench.speedrun import (
         ABLATIONS,
+        FLAGS,
         FULL_RECIPE,
         ablation_rows,
         parse_candidate,
@@ -130,7 +131,7 @@ def speedrun(
                 raise ConfigError(f"--set {fixed}=... is not for the speedrun: {instead}")
         for key, value in assigned.items():  # one wins silently otherwise (--set did)
             if recipe.get(key) is not None and recipe[key] != value:
-                flag = _FLAGS.get(key, f"--{key.replace('_', '-')}")
+                flag = FLAGS.get(key, f"--{key.replace('_', '-')}")
                 raise ConfigError(f"{key} given twice: {flag} {recipe[key]} and --set "
                                   f"{key}={value}; keep one")
         recipe.update(assigned)
@@ -298,21 +299,16 @@ def speedrun(
 
 WARMUP_SEED = 99_999  # the warm-up run's seed, after the first run's: timed runs never take it
 
-# The recipe's options that have a flag of their own, by the TrainConfig field each sets.
-_FLAGS = {"max_time": "--time-budget", "epochs": "--epochs", "batch_size": "--batch-size",
-          "lr": "--lr", "threads": "--threads", "model": "--model", "compile": "--compile"}
-
-
 def _check_flag_values(device_kind: str, recipe: dict, assigned: dict) -> None:
     """A bad value given by a flag is named by the flag, as typed (``--time-budget -1``),
     not by the field it sets (``max_time``, "or None"). Each is checked alone by the
     config's own rules (a --set value is named by its field: the user typed that)."""
     import re
 
-    from cnnlab.bench.speedrun import speedrun_config
+    from cnnlab.bench.speedrun import FLAGS, speedrun_config
     from cnnlab.train import ConfigError
 
-    for key, flag in _FLAGS.items():
+    for key, flag in FLAGS.items():
         value = recipe.get(key)
         if value is None or key in assigned or key in ("model", "compile"):
             continue  # a model is named as it is; compile is on or off
