@@ -368,3 +368,22 @@ def test_data_root_is_shown_as_a_path_by_every_command(command):
     assert result.exit_code == 0, result.output
     [line] = [x for x in result.output.splitlines() if "--data-root" in x]
     assert "<path>" in line and "<str>" not in line, line
+
+
+@pytest.mark.parametrize("args, said", [
+    (["--max-time", "-1"], "--max-time -1: allowed: seconds > 0"),
+    (["--threads", "0"], "--threads 0: allowed: a whole number >= 1, or leave --threads out"),
+])
+def test_a_bad_flag_value_is_named_by_its_flag(args, said, tmp_path):
+    # It read "invalid value for max_time: -1.0" and "..., or None": the config's words.
+    result = runner.invoke(app, ["train", "lenet_modern", "--data", "synthetic",
+                                 "--out-dir", str(tmp_path), *args])
+    assert result.exit_code == 2 and said in " ".join(result.output.split()), result.output
+
+
+def test_a_bad_value_from_a_config_file_keeps_the_files_name_for_it(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("max_time: -1\n", encoding="utf-8")
+    result = runner.invoke(app, ["train", "lenet_modern", "--data", "synthetic",
+                                 "--config", str(config), "--out-dir", str(tmp_path)])
+    assert result.exit_code == 2 and "invalid value for max_time" in result.output

@@ -122,3 +122,17 @@ def show_warning(message, category, filename, lineno, file=None, line=None) -> N
             warning(str(message))
     else:
         _PYTHON_SHOWWARNING(message, category, filename, lineno, file, line)
+
+
+def by_flag(exc: BaseException, field: str, flag: str, value) -> str | None:
+    """A config's "invalid value for FIELD: ...; allowed: ..., or None" reworded for the
+    flag a user typed: "--time-budget -1: allowed: seconds > 0, or leave --time-budget
+    out". None where ``exc`` is no such message about ``field``."""
+    import re
+
+    said = re.fullmatch(rf"invalid value for {field}: .*?; allowed: (.*)", str(exc), re.S)
+    if said is None:
+        return None
+    allowed = re.sub(r", or None\b.*", f", or leave {flag} out", said[1])
+    shown = f"{value:g}" if isinstance(value, float) else value
+    return f"{flag} {shown}: allowed: {allowed}"

@@ -303,10 +303,10 @@ def _check_flag_values(device_kind: str, recipe: dict, assigned: dict) -> None:
     """A bad value given by a flag is named by the flag, as typed (``--time-budget -1``),
     not by the field it sets (``max_time``, "or None"). Each is checked alone by the
     config's own rules (a --set value is named by its field: the user typed that)."""
-    import re
-
     from cnnlab.bench.speedrun import FLAGS, speedrun_config
     from cnnlab.train import ConfigError
+
+    from .messages import by_flag
 
     for key, flag in FLAGS.items():
         value = recipe.get(key)
@@ -315,12 +315,10 @@ def _check_flag_values(device_kind: str, recipe: dict, assigned: dict) -> None:
         try:
             speedrun_config(device_kind, seed=0, **{key: value})
         except ConfigError as exc:
-            said = re.fullmatch(rf"invalid value for {key}: .*?; allowed: (.*)", str(exc))
-            if said is None:  # another rule's words: as they are
+            words = by_flag(exc, key, flag, value)
+            if words is None:  # another rule's words: as they are
                 raise
-            allowed = re.sub(r", or None\b.*", f", or leave {flag} out", said[1])
-            shown = f"{value:g}" if isinstance(value, float) else value
-            raise ConfigError(f"{flag} {shown}: allowed: {allowed}") from None
+            raise ConfigError(words) from None
 
 
 def _run_variant(name: str | None, overrides: dict, runs: int, device_kind: str, data,

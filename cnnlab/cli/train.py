@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import typer
@@ -9,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from .hints import hint_at_a_busy_cpu
-from .messages import err, error, fail, fail_for, output_console, warning
+from .messages import by_flag, err, error, fail, fail_for, output_console, warning
 from .train_result import print_result as _print_result
 
 console = output_console()
@@ -152,8 +153,22 @@ def train(
         _warn_about_settings_without_effect(cfg, overrides, config)
         result = _guarded(lambda: run_training(cfg, console=training_log))
     except run_errors() as exc:
-        fail_for(exc)
+        fail_for(_by_its_flag(exc, overrides))
     _print_result(result)
+
+
+def _by_its_flag(exc: BaseException, flags_given: dict) -> BaseException:
+    """A bad value given by a flag, named by the flag (``--max-time -1: allowed: seconds
+    > 0, or leave --max-time out``), not by the config's field and its "or None"; one
+    from a --config file or a preset keeps the field's name, as the file spells it."""
+    from cnnlab.train import ConfigError
+
+    match = re.match(r"invalid value for (\w+): ", str(exc))
+    if not isinstance(exc, ConfigError) or match is None or match[1] not in flags_given:
+        return exc
+    field = match[1]
+    words = by_flag(exc, field, "--" + field.replace("_", "-"), flags_given[field])
+    return exc if words is None else ConfigError(words)
 
 
 def _require_a_model(config_file) -> None:
