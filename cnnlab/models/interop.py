@@ -173,6 +173,31 @@ def _why_torch_load_failed(exc: Exception) -> str:
     return f"it holds more than tensors ({reason})"
 
 
+def best_named(state: Mapping[str, torch.Tensor], own_keys, key_maps=()) -> dict:
+    """``state`` under the names that most of ``own_keys`` (a model's state_dict keys)
+    match: as they are, through one of ``key_maps``, or with a first name component
+    that every key shares taken off, as often as all keys share one, and then mapped.
+    Training wrappers save their model's keys behind such a prefix: DDP's ``module.``,
+    torch.compile's ``_orig_mod.``, a Lightning module's attribute (``model.``). A
+    prefix is taken off only where more keys then match, so weights that still do not
+    fit are reported under the names nearest the model's."""
+    own = set(own_keys)
+    maps = [None, *key_maps]
+    best, matched = dict(state), sum(k in own for k in state)
+    candidate = dict(state)
+    while True:
+        for key_map in maps:
+            named = candidate if key_map is None else {key_map(k): v
+                                                       for k, v in candidate.items()}
+            found = sum(k in own for k in named)
+            if found > matched:
+                best, matched = named, found
+        first = {k.split(".", 1)[0] for k in candidate}
+        if len(first) != 1 or not all("." in k for k in candidate):
+            return best
+        candidate = {k.split(".", 1)[1]: v for k, v in candidate.items()}
+
+
 def torchvision_builder_name(name: str) -> str:
     info = model_info(name)
     if info.torchvision_name is None:
@@ -234,7 +259,9 @@ def from_torchvision(
     else:
         state = dict(source)
         label = "the given state_dict"
-    state = torchvision_to_cnnlab(name, state)
+    key_map = model_info(name).torchvision_key_map
+    state = best_named(state, model_on_meta(name, **overrides).state_dict(),
+                       [key_map] if key_map else [])
     if overrides.get("aux_logits") is None and any(k.startswith("aux1.") for k in state):
         overrides["aux_logits"] = True  # GoogLeNet weights saved with their aux heads
     probe = model_on_meta(name, **overrides)  # shapes only: no weights drawn

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from cnnlab.models._registry import ModelInfo
-from cnnlab.models.interop import load_state_dict_checked
+from cnnlab.models.interop import best_named, load_state_dict_checked
 from cnnlab.models.pretrained import (
     TV_AUX_KEYS,
     PretrainedWeights,
@@ -156,20 +156,15 @@ def _warn_transform_input_unknown(info: ModelInfo, source: str, has_aux: bool,
 
 
 def _to_model_keys(model: nn.Module, state: dict, info: ModelInfo) -> dict:
-    """The weights under the model's names: as they are (a cnnlab checkpoint), or through
-    whichever key map (torchvision's, pycls's for RegNets) names more of them."""
+    """The weights under the model's names: as they are (a cnnlab checkpoint), through
+    whichever key map (torchvision's, pycls's for RegNets) names more of them, and
+    without a training wrapper's prefix (DDP's ``module.``: :func:`best_named`)."""
     maps = [info.torchvision_key_map] if info.torchvision_key_map else []
     if info.family in ("regnet", "anynet"):
         from cnnlab.models.regnet import pycls_regnet_key
 
         maps.append(pycls_regnet_key)
-    own = model.state_dict().keys()
-    best, matched = state, sum(k in own for k in state)
-    for key_map in maps:
-        mapped = {key_map(k): v for k, v in state.items()}
-        if sum(k in own for k in mapped) > matched:
-            best, matched = mapped, sum(k in own for k in mapped)
-    return best
+    return best_named(state, model.state_dict().keys(), maps)
 
 
 def _keep_fresh_head(model: nn.Module, own: dict, state: dict) -> bool:
