@@ -10,7 +10,7 @@ from safetensors.torch import save_file
 from torch import nn
 
 from cnnlab.models import get_model
-from cnnlab.models.interop import WeightsMismatchError, from_torchvision
+from cnnlab.models.interop import WeightsMismatchError, from_torchvision, read_weights_file
 
 torch.set_num_threads(1)
 
@@ -53,3 +53,28 @@ def test_another_architecture_behind_a_prefix_is_named_by_the_keys_that_differ(t
     with pytest.raises(WeightsMismatchError) as info:
         get_model("tv:resnet18", weights=tmp_path / "r34.pth")
     assert "r34.pth" in str(info.value) and "body.layer1.2.conv1.weight" in str(info.value)
+
+
+def test_a_whole_pickled_model_is_refused_with_the_way_to_resave_it(resnet18_tv, tmp_path):
+    path = tmp_path / "whole.pth"
+    torch.save(resnet18_tv, path)  # torch.save(model): its class, to be imported and run
+    with pytest.raises(ValueError) as info:
+        get_model("tv:resnet18", num_classes=3, weights=path)
+    text = str(info.value)
+    assert str(path) in text and "torchvision.models.resnet.ResNet" in text
+    assert "torch.save(model.state_dict()" in text and "weights_only=False" not in text
+
+
+@pytest.mark.parametrize("kept", [100, 5000, 0.5, -100])
+def test_a_pth_file_cut_short_is_named_damaged(resnet18_tv, tmp_path, kept):
+    whole = tmp_path / "whole.pth"
+    torch.save(resnet18_tv.state_dict(), whole)
+    data = whole.read_bytes()
+    size = int(len(data) * kept) if isinstance(kept, float) else kept % len(data)
+    cut = tmp_path / "resnet18-f37072fd.pth"
+    cut.write_bytes(data[:size])
+    with pytest.raises(ValueError) as info:
+        read_weights_file(cut)
+    text = str(info.value)
+    assert text.startswith(f"{cut}: cannot read as a weights file: it is damaged or cut short")
+    assert "Invalid argument" not in text and "internal miniz error" not in text

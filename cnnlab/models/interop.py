@@ -140,10 +140,15 @@ def read_weights_and_overrides(path: str | Path) -> tuple[dict[str, torch.Tensor
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # unpickling refused or corrupt file
+        why = _why_torch_load_failed(exc, zipped=head.startswith(b"PK"))
+        fix = (" A model saved whole (torch.save(model)) or beside other objects holds "
+               "code to run: where it was made, save its tensors alone with "
+               "torch.save(model.state_dict(), PATH) and pass that file."
+               ) if why.startswith("it holds more") else ""
         raise ValueError(
-            f"{path}: cannot read as a weights file: {_why_torch_load_failed(exc)}. cnnlab "
-            "reads .safetensors, or .pth/.pt files holding only tensors (loaded with "
-            "weights_only=True, never code)."
+            f"{path}: cannot read as a weights file: {why}. cnnlab reads .safetensors, or "
+            ".pth/.pt files holding only tensors (loaded with weights_only=True, never "
+            f"code).{fix}"
         ) from None
     for wrapper in ("state_dict", "model", "model_state_dict", "model_state"):  # last: pycls
         if isinstance(obj, dict) and isinstance(obj.get(wrapper), dict):
@@ -153,10 +158,20 @@ def read_weights_and_overrides(path: str | Path) -> tuple[dict[str, torch.Tensor
     return obj, None
 
 
-def _why_torch_load_failed(exc: Exception) -> str:
+def _why_torch_load_failed(exc: Exception, zipped: bool = False) -> str:
     """torch.load's reason in a few words. Its own message advises weights_only=False,
-    which would run whatever code the file holds: never repeated here."""
+    which would run whatever code the file holds: never repeated here. ``zipped``: the
+    file begins as torch.save's zip archive does, so a failure to read it is a damaged
+    or cut-short copy (torch says "Invalid argument", or "failed finding central
+    directory" with a paragraph about miniz)."""
     text = str(exc)
+    if zipped and "Weights only load failed" not in text:
+        # An OSError's text ("[Errno 22] Invalid argument") says nothing of the file.
+        detail = "" if isinstance(exc, OSError) or not text.strip() else \
+            text.strip().splitlines()[0].split(". ")[0]
+        detail = detail.removeprefix("PytorchStreamReader failed reading zip archive: ")
+        return ("it is damaged or cut short (a download or copy that stopped part way?): "
+                f"its zip archive cannot be read{f' ({detail})' if detail else ''}")
     if "Weights only load failed" not in text:
         first = text.strip().splitlines()[0] if text.strip() else ""
         return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
