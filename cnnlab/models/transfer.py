@@ -216,12 +216,18 @@ def adapt_input_conv(weight: torch.Tensor, in_channels: int) -> torch.Tensor:
 # --- fine-tuning -------------------------------------------------------------------
 
 def split_backbone_head(model: nn.Module) -> tuple[list[nn.Parameter], list[nn.Parameter]]:
-    """(backbone parameters, classifier parameters), in ``model.parameters()`` order."""
+    """(backbone parameters, classifier parameters), in ``model.parameters()`` order.
+
+    The classifiers are the main one and those a model lists in ``auxiliary_heads``
+    (GoogLeNet's): :func:`load_pretrained` renews them alike for a new class count, so
+    they learn alike (a frozen random auxiliary classifier would only add a fixed term
+    to the training loss)."""
     prefix = classifier_name(model)
     if prefix is None:
         raise ValueError(f"cannot tell the classifier of {type(model).__name__} from its "
                          "backbone (it has no get_classifier())")
-    head = {id(p) for p in model.get_submodule(prefix).parameters()}
+    heads = [prefix, *getattr(model, "auxiliary_heads", ())]
+    head = {id(p) for name in heads for p in model.get_submodule(name).parameters()}
     if not head:
         raise ValueError(f"{type(model).__name__} has no classifier parameters "
                          "(built with num_classes=0?)")
@@ -230,7 +236,8 @@ def split_backbone_head(model: nn.Module) -> tuple[list[nn.Parameter], list[nn.P
 
 
 def freeze_backbone(model: nn.Module) -> int:
-    """Stop gradients everywhere but the classifier; returns how many values froze.
+    """Stop gradients everywhere but the classifiers (:func:`split_backbone_head`);
+    returns how many values froze.
 
     Norm layers still update their running statistics in training mode, which lets a
     frozen ImageNet backbone adjust to the new data's statistics.
