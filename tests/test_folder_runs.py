@@ -67,6 +67,17 @@ def test_data_paths_are_made_absolute_and_home_expanded(data_env, monkeypatch):
     assert cfg.data == "fashion-mnist" and cfg.data_root == str(data_env / "fm")
 
 
+def test_a_weights_file_is_stored_absolute_and_a_weights_name_as_it_is(data_env, monkeypatch):
+    # A run's config.yaml trained again from another folder (`cnnlab train --config
+    # runs/x/config.yaml`) looked for its relative --weights file there: not found.
+    monkeypatch.chdir(data_env)
+    (data_env / "resnet18.pth").write_bytes(b"")
+    cfg = resolve_config("tv:resnet18", overrides={"weights": "resnet18.pth"})
+    assert cfg.weights == str(data_env / "resnet18.pth")
+    cfg = resolve_config("tv:resnet18", overrides={"weights": "IMAGENET1K_V1"})
+    assert cfg.weights == "IMAGENET1K_V1"  # torchvision's name for its release, no file
+
+
 def test_a_relative_data_root_is_stored_absolute(data_env, tiny_fashion, monkeypatch):
     tiny_fashion(data_env / "fm", n_train=20, n_test=10)
     monkeypatch.chdir(data_env)

@@ -62,14 +62,18 @@ def absolute_path(path: str) -> str:
 
 def absolute_data_paths(cfg):
     """``cfg`` (a TrainConfig or a sweep's SweepSpec; a copy, if anything changes) with
-    its data's paths, a ``folder:PATH`` spec's PATH and ``data_root``, absolute: what a
-    new run or sweep stores, so that its data is found from any working directory
-    (``folder:photos`` was looked for under the one ``cnnlab eval`` ran in)."""
+    its data's paths, a ``folder:PATH`` spec's PATH and ``data_root``, and a weights
+    file's, absolute: what a new run or sweep stores, so that they are found from any
+    working directory (``folder:photos`` was looked for under the one ``cnnlab eval`` ran
+    in; ``--weights resnet18.pth`` under the one ``cnnlab train --config`` ran in)."""
     changes = {}
     if cfg.data.startswith(FOLDER) and cfg.data[len(FOLDER):].strip():
         changes["data"] = FOLDER + absolute_path(cfg.data[len(FOLDER):])
     if isinstance(cfg.data_root, str) and cfg.data_root.strip():
         changes["data_root"] = absolute_path(cfg.data_root)
+    weights = getattr(cfg, "weights", None)  # a file's path, not a torchvision name
+    if isinstance(weights, str) and weights.strip() and Path(weights).expanduser().is_file():
+        changes["weights"] = absolute_path(weights)  # config.yaml re-run from elsewhere
     changes = {k: v for k, v in changes.items() if getattr(cfg, k) != v}
     return dataclasses.replace(cfg, **changes) if changes else cfg
 
