@@ -113,7 +113,8 @@ def train(
                                 "the EMA's when on), or a torchvision weights name (DEFAULT) "
                                 "to download."),
     freeze_backbone: bool = typer.Option(None, "--freeze-backbone/--no-freeze-backbone",
-                                         help="Train the classifier only."),
+                                         help="Train the classifier only (batch norm's "
+                                              "running statistics still follow the data)."),
     backbone_lr_scale: float = typer.Option(None, help="Backbone lr = lr x this (e.g. 0.1); "
                                             "the classifier gets lr."),
     whiten_stem: bool = typer.Option(None, "--whiten-stem/--no-whiten-stem",

@@ -99,7 +99,8 @@ class TrainConfig:
     model_overrides: dict[str, Any] = field(default_factory=dict)
     # Build the model with cnnlab's from-scratch ops (cnnlab.ops): False, True or "fft".
     scratch_ops: bool | str = False
-    freeze_backbone: bool = False  # train the classifier only (a linear probe)
+    # Train the classifier only; batch norm's running statistics still follow the new data
+    freeze_backbone: bool = False
     backbone_lr_scale: float = 1.0  # backbone lr = lr x this; the classifier gets lr
     # Set the first convolution's filters to whiten the training images' patches and
     # hold them fixed (models/whitened_stem.py): early epochs start from what they learn.
