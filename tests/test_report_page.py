@@ -105,6 +105,35 @@ def test_the_headline_names_the_data_the_test_set_the_machine_and_the_dates(tmp_
     assert "<th></th>" not in page  # no empty header row above the headline
 
 
+def test_the_headline_says_which_weights_a_run_started_from_and_what_fitting_changed(
+        tmp_path):
+    # It showed only the path given to --weights, in the configuration table.
+    summary = run_with_epochs(tmp_path, [0.8], [400])
+    assert "starting weights" not in text(write_report(tmp_path, summary).read_text())
+    summary["weights_loaded"] = {"source": "/w/resnet18-f37072fd.pth", "new_head": True,
+                                 "input_channels": [3, 1]}
+    words = text(write_report(tmp_path, summary).read_text())
+    assert ("starting weights /w/resnet18-f37072fd.pth: a new classifier (another class "
+            "count) and the first conv adapted from 3 input channels to 1") in words
+
+
+def test_a_run_from_weights_records_what_loading_did(tmp_path):
+    from safetensors.torch import save_file
+
+    from cnnlab.models import get_model
+
+    weights = tmp_path / "start.safetensors"
+    save_file(get_model("lenet_modern", num_classes=2).state_dict(), weights)
+    cfg = TrainConfig(model="lenet_modern", epochs=1, batch_size=32, device="cpu",
+                      quiet=True, out_dir=str(tmp_path), run_name="r", weights=str(weights))
+    train(cfg, data=make_synthetic(num_train=64, num_test=32, num_classes=2, seed=0))
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["weights_loaded"] == {"source": str(weights), "new_head": False,
+                                         "input_channels": None}
+    assert f"starting weights {weights}, as they are" in text(
+        (tmp_path / "r" / "report.html").read_text(encoding="utf-8"))
+
+
 @pytest.mark.parametrize(("images", "shown"), [(128, "100.0%"), (10_000, "100.00%")])
 def test_overall_accuracy_has_the_decimals_its_test_set_supports(tmp_path, images, shown):
     summary = {"model": "m", "final": {"epoch": 1, "test_acc": 1.0}, "best_test_acc": 1.0,

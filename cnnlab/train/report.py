@@ -89,6 +89,7 @@ def _headline(summary: dict) -> list[list]:
         ["best test accuracy" + _scope(summary), _best_words(summary, decimals)],
         ["measured on", f"the {test_set_words(summary)}, {evaluated_weights(config)}"],
         ["parameters", f"{summary.get('parameters', 0):,}"],
+        *_weights_rows(summary.get("weights_loaded")),
         ["train time", seconds_text(summary.get("train_time_s"))],
         # The first epoch pays one-time start-up (kernels chosen, caches filled): a run
         # with no other read ~2,000 img/s where later epochs did ~24,000.
@@ -260,6 +261,19 @@ def _fact_not_advice(label: str, words: str, model_summary: dict) -> list[str]:
         words = (f"{format_bytes(totals['training_activation_bytes'])} (saved for backward, "
                  f"per batch of {batch}, measured with the model in eval mode)")
     return [label, words]
+
+
+def _weights_rows(loaded) -> list[list]:
+    """The starting weights and what fitting them to the model changed; none from scratch."""
+    if not isinstance(loaded, dict):
+        return []
+    changes = ["a new classifier (another class count)"] if loaded.get("new_head") else []
+    channels = loaded.get("input_channels")
+    if isinstance(channels, list) and len(channels) == 2:
+        changes.append(f"the first conv adapted from {channels[0]} input channels to "
+                       f"{channels[1]}")
+    return [["starting weights", f"{loaded.get('source')}"
+             + (f": {' and '.join(changes)}" if changes else ", as they are")]]
 
 
 def _environment_rows(env: dict) -> list[list]:
