@@ -297,12 +297,17 @@ def analyze(
     seed: int = typer.Option(0, help="Seeds the bootstrap and the permutations."),
 ) -> None:
     """EDFs of error, complexity-normalised EDFs, KS tests, best-of-m; PNG, HTML, Markdown."""
+    from cnnlab.design.report import InterruptedAfterWriting
     from cnnlab.design.report import analyze as run_analysis
 
     if out is None:
         out = directories[0] / "analysis" if len(directories) == 1 else Path("design-analysis")
     try:
         summary = run_analysis(directories, out, bins=bins, resamples=resamples, seed=seed)
+    except InterruptedAfterWriting:
+        err.print(f"[yellow]interrupted[/] once the report was written, whole: "
+                  f"{escape(str(out / 'report.html'))}")
+        raise typer.Exit(130) from None
     except KeyboardInterrupt:  # was silent: what is in --out now?
         err.print(f"[yellow]interrupted[/]: nothing written to {escape(str(out))} (a report "
                   "already there is as it was); run the command again for the report")

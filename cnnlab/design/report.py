@@ -373,6 +373,11 @@ def check_report_folder(out: Path) -> None:
                          "folder)")
 
 
+class InterruptedAfterWriting(KeyboardInterrupt):
+    """Ctrl-C came while the finished report's files were moved into ``out``: held back
+    until all were, so ``out`` holds this analysis's report, whole."""
+
+
 def analyze(directories: str | os.PathLike | Sequence[str | os.PathLike], out: str | Path,
             bins: int = 10, resamples: int = 2000, seed: int = 0) -> dict:
     """Write the report files for these sweeps (one folder, or several) into ``out``;
@@ -405,8 +410,7 @@ def analyze(directories: str | os.PathLike | Sequence[str | os.PathLike], out: s
         write_html(summary, images, staging / "report.html")
         written = [p.name for p in staging.iterdir()]
         # The renames go together: a Ctrl-C among them had left some of the new files
-        # beside some of the earlier report's. Held back, it comes too late to stop an
-        # analysis that is then whole, so it is let go.
+        # beside some of the earlier report's. Held back until they are done, it says so.
         try:
             with SigintRecorder() as sigint, sigint.deferred():
                 for name in written:
@@ -414,7 +418,7 @@ def analyze(directories: str | os.PathLike | Sequence[str | os.PathLike], out: s
                 for name in set(REPORT_FILES) - set(written):  # an earlier report's figures
                     (out / name).unlink(missing_ok=True)
         except KeyboardInterrupt:
-            pass
+            raise InterruptedAfterWriting(str(out)) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     summary["files"] = [str(out / name) for name in REPORT_FILES if name in written]
