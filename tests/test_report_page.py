@@ -127,11 +127,17 @@ def test_a_run_from_weights_records_what_loading_did(tmp_path):
     cfg = TrainConfig(model="lenet_modern", epochs=1, batch_size=32, device="cpu",
                       quiet=True, out_dir=str(tmp_path), run_name="r", weights=str(weights))
     train(cfg, data=make_synthetic(num_train=64, num_test=32, num_classes=2, seed=0))
-    summary = json.loads((tmp_path / "r" / "summary.json").read_text(encoding="utf-8"))
-    assert summary["weights_loaded"] == {"source": str(weights), "new_head": False,
-                                         "input_channels": None}
-    assert f"starting weights {weights}, as they are" in text(
-        (tmp_path / "r" / "report.html").read_text(encoding="utf-8"))
+    from cnnlab.train import resume
+
+    for session in range(2):  # trained, then resumed (which starts from the checkpoint)
+        summary = json.loads((tmp_path / "r" / "summary.json").read_text(encoding="utf-8"))
+        assert summary["weights_loaded"] == {"source": str(weights), "new_head": False,
+                                             "input_channels": None}, session
+        assert f"starting weights {weights}, as they are" in text(
+            (tmp_path / "r" / "report.html").read_text(encoding="utf-8"))
+        if session == 0:
+            resume(tmp_path / "r", extra_epochs=1,
+                   data=make_synthetic(num_train=64, num_test=32, num_classes=2, seed=0))
 
 
 @pytest.mark.parametrize(("images", "shown"), [(128, "100.0%"), (10_000, "100.00%")])

@@ -89,6 +89,18 @@ def build_model(cfg: TrainConfig, num_classes: int, channels: int, image_size: i
     return model
 
 
+def weights_loaded(model: nn.Module) -> dict | None:
+    """What loading ``--weights`` did, for the run's records (None: trained from scratch):
+    the file or release, whether the classifier is new (another class count) and the
+    first conv's channels adapted (weights', model's)."""
+    loaded = getattr(model, "pretrained_load", None)
+    if loaded is None:
+        return None
+    channels = loaded.input_channels
+    return {"source": loaded.source, "new_head": loaded.new_head,
+            "input_channels": list(channels) if channels else None}
+
+
 def training_loss(out, y: torch.Tensor, label_smoothing: float
                   ) -> tuple[torch.Tensor, torch.Tensor]:
     """(logits, the loss training minimises) of a model's training forward ``out``: its

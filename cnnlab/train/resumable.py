@@ -48,6 +48,9 @@ class Resumable:
     # stopped never made it: a resume puts the earlier best back (kept as
     # checkpoints/best-before-cut.*), as the uninterrupted run has it.
     best_before_cut: float | None = None
+    # What loading --weights did when the run began (model_setup.weights_loaded); kept in
+    # the checkpoint, as a resume starts from it, not from the weights.
+    weights_loaded: dict | None = None
     # The epoch a time budget's stop evaluated at its end, off the eval_every schedule (None:
     # none did): a resume drops that evaluation from its row (MetricsLog.forget_evaluation).
     evaluated_off_schedule: int | None = None
@@ -66,6 +69,7 @@ class Resumable:
             "best_test_acc": self.best_test_acc,
             "best_before_cut": self.best_before_cut,
             "evaluated_off_schedule": self.evaluated_off_schedule,
+            "weights_loaded": self.weights_loaded,
             "train_time": self.train_time,
             "wall_time": self.wall_time,
             "scheduler": self.scheduler.state_dict(),
@@ -239,6 +243,8 @@ class Resumable:
         before_cut = state.get("best_before_cut")
         self.best_before_cut = float(before_cut) if isinstance(
             before_cut, (int, float)) and not isinstance(before_cut, bool) else None
+        loaded = state.get("weights_loaded")
+        self.weights_loaded = loaded if isinstance(loaded, dict) else None
         off = state.get("evaluated_off_schedule")
         # Its epoch's row, or none: a checkpoint from before it was kept, or hand-made.
         self.evaluated_off_schedule = off if type(off) is int and off == self.epoch else None

@@ -103,7 +103,7 @@ def _summary(trainer: Trainer, result: TrainResult) -> dict:
         "test_images": result.test_images,
         "train_images": len(trainer.data.train),
         "parameters": sum(p.numel() for p in trainer.model.parameters()),
-        "weights_loaded": _weights_loaded(trainer),  # None: trained from scratch
+        "weights_loaded": trainer.weights_loaded,  # None: trained from scratch
         # The last evaluation's (TrainResult's); class_metrics.jsonl has every epoch's.
         "per_class_acc": result.per_class_acc,
         "confusion": result.confusion,
@@ -118,18 +118,6 @@ def _summary(trainer: Trainer, result: TrainResult) -> dict:
         # `environment` is the last one's, and a resume must not erase how the run began.
         "commands": trainer.commands,
     }
-
-
-def _weights_loaded(trainer: Trainer) -> dict | None:
-    """What loading ``--weights`` did (the report said only the path given): the file or
-    release, whether the classifier is new (another class count) and the first conv's
-    channels adapted (weights', model's)."""
-    loaded = getattr(trainer.model, "pretrained_load", None)
-    if loaded is None:
-        return None
-    channels = loaded.input_channels
-    return {"source": loaded.source, "new_head": loaded.new_head,
-            "input_channels": list(channels) if channels else None}
 
 
 def _environment(trainer: Trainer) -> dict:

@@ -42,7 +42,7 @@ from cnnlab.train.evaluate import (
     evaluate,
 )
 from cnnlab.train.machine import command_entry
-from cnnlab.train.model_setup import adapt_stem, build_model, training_loss
+from cnnlab.train.model_setup import adapt_stem, build_model, training_loss, weights_loaded
 from cnnlab.train.optim import Lookahead, WeightEMA, build_optimizer, build_scheduler
 from cnnlab.train.outcome import TrainingDiverged, TrainResult
 from cnnlab.train.presets import check_preset
@@ -112,6 +112,7 @@ class Trainer(Resumable):
         self.preprocess = Preprocess(channels, image_size, mean, std, self.channels_last)
         check_tta_shift(cfg.tta_shift, image_size)
         self.model = build_model(cfg, len(self.classes), channels, image_size).to(self.device)
+        self.weights_loaded = weights_loaded(self.model)  # a resume: the checkpoint's
         if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         adapt_stem(self.model, cfg, self.channels_last, data.train,
