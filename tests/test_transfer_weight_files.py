@@ -78,3 +78,20 @@ def test_a_pth_file_cut_short_is_named_damaged(resnet18_tv, tmp_path, kept):
     text = str(info.value)
     assert text.startswith(f"{cut}: cannot read as a weights file: it is damaged or cut short")
     assert "Invalid argument" not in text and "internal miniz error" not in text
+
+
+def test_a_torchscript_file_is_named_as_such_not_damaged(tmp_path):
+    # A whole TorchScript archive began as a zip, so it was called "damaged or cut short".
+    import warnings
+
+    path = tmp_path / "model.pt"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.jit.script's deprecation, in newer torch
+        torch.jit.save(torch.jit.script(nn.Linear(2, 2)), path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # torch's "looks like a TorchScript archive": said
+        with pytest.raises(ValueError) as info:
+            read_weights_file(path)
+    text = str(info.value)
+    assert "a TorchScript archive (torch.jit.save)" in text and "damaged" not in text
+    assert "torch.save(model.state_dict(), PATH)" in text

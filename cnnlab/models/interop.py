@@ -9,6 +9,7 @@ through it. Loading never unpickles code: safetensors, or ``torch.load`` with
 
 from __future__ import annotations
 
+import warnings
 from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
@@ -138,13 +139,16 @@ def read_weights_and_overrides(path: str | Path) -> tuple[dict[str, torch.Tensor
             f"with {head!r}, neither a zip archive nor a pickle). cnnlab reads .safetensors, "
             "or .pth/.pt files written by torch.save.")
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch's "looks like a TorchScript archive": said
+            warnings.simplefilter("ignore", UserWarning)
+            obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # unpickling refused or corrupt file
-        why = _why_torch_load_failed(exc, zipped=head.startswith(b"PK"))
-        fix = (" A model saved whole (torch.save(model)) or beside other objects holds "
-               "code to run: where it was made, save its tensors alone with "
-               "torch.save(model.state_dict(), PATH) and pass that file."
-               ) if why.startswith("it holds more") else ""
+        damaged = head.startswith(b"PK") and not _zip_reads(path)
+        why = _why_torch_load_failed(exc, damaged=damaged)
+        fix = (" A model saved whole (torch.save(model)), as TorchScript (torch.jit.save) or "
+               "beside other objects holds code to run: where it was made, save its tensors "
+               "alone with torch.save(model.state_dict(), PATH) and pass that file."
+               ) if why.startswith(("it holds more", "a TorchScript")) else ""
         raise ValueError(
             f"{path}: cannot read as a weights file: {why}. cnnlab reads .safetensors, or "
             ".pth/.pt files holding only tensors (loaded with weights_only=True, never "
@@ -158,14 +162,28 @@ def read_weights_and_overrides(path: str | Path) -> tuple[dict[str, torch.Tensor
     return obj, None
 
 
-def _why_torch_load_failed(exc: Exception, zipped: bool = False) -> str:
+def _zip_reads(path: Path) -> bool:
+    """Whether ``path``'s zip archive (torch.save's format) opens and lists whole."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            archive.infolist()
+        return True
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+        return False
+
+
+def _why_torch_load_failed(exc: Exception, damaged: bool = False) -> str:
     """torch.load's reason in a few words. Its own message advises weights_only=False,
-    which would run whatever code the file holds: never repeated here. ``zipped``: the
-    file begins as torch.save's zip archive does, so a failure to read it is a damaged
-    or cut-short copy (torch says "Invalid argument", or "failed finding central
-    directory" with a paragraph about miniz)."""
+    which would run whatever code the file holds: never repeated here. ``damaged``: the
+    file begins as torch.save's zip archive does but the archive does not open, a
+    cut-short copy (torch says "Invalid argument", or "failed finding central directory"
+    with a paragraph about miniz)."""
     text = str(exc)
-    if zipped and "Weights only load failed" not in text:
+    if "TorchScript" in text:
+        return "a TorchScript archive (torch.jit.save): it holds code, which cnnlab never runs"
+    if damaged:
         # An OSError's text ("[Errno 22] Invalid argument") says nothing of the file.
         detail = "" if isinstance(exc, OSError) or not text.strip() else \
             text.strip().splitlines()[0].split(". ")[0]
