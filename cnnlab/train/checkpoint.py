@@ -54,9 +54,13 @@ def restore_rng_state(tensors: dict[str, torch.Tensor]) -> None:
     """The generators :func:`capture_rng_state` saved (a checkpoint's ``rng`` group). The
     Python and NumPy states an older checkpoint holds in its JSON are left unread."""
     torch.set_rng_state(tensors["rng.torch"])
-    cuda = sorted(k for k in tensors if k.startswith("rng.cuda."))
+    # By device number (as text, "rng.cuda.10" sorted before "rng.cuda.2"), as many as
+    # this machine has (a checkpoint from one with more GPUs is resumed on fewer).
+    cuda = sorted((k for k in tensors if k.startswith("rng.cuda.")),
+                  key=lambda k: int(k.rsplit(".", 1)[1]))
     if cuda and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all([tensors[k] for k in cuda])
+        for device, key in enumerate(cuda[:torch.cuda.device_count()]):
+            torch.cuda.set_rng_state(tensors[key], device)
     if "rng.mps" in tensors and mps_available():
         try:
             torch.mps.set_rng_state(tensors["rng.mps"])

@@ -255,7 +255,7 @@ class Resumable:
         try:
             ckpt.restore_rng_state(groups["rng"])
             restore_rank_rng_state(groups["rng"], self.dist)
-        except (KeyError, RuntimeError, TypeError) as exc:  # a bare KeyError: 'rng.torch'
+        except (KeyError, RuntimeError, TypeError, ValueError) as exc:  # was a bare KeyError
             raise ckpt.CheckpointError(
                 f"{path}: its random generators' state cannot be restored "
                 f"({type(exc).__name__}: {exc}); a damaged or hand-made checkpoint") from None
