@@ -81,6 +81,19 @@ def test_a_status_looking_at_the_lock_does_not_refuse_a_driver_starting_then(tmp
         pass
 
 
+def test_a_sweep_on_a_mount_without_locks_still_trains(tmp_path, monkeypatch):
+    # NFS mounted nolock: flock fails with ENOLCK, and every `design run` failed so.
+    import errno
+    import fcntl
+
+    def no_locks(*args):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    create_sweep(tmp_path, tiny_spec(), 1)
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    assert run_sweep(tmp_path)["done"] == 1
+
+
 def test_resume_with_the_datas_new_folder_uses_it_and_missing_data_fails_once(
         tmp_path, monkeypatch):
     from cnnlab.data import DataError

@@ -158,7 +158,11 @@ def sweep_lock(directory) -> Iterator[None]:
         yield
         return
     with open_to_append(path, "a+", encoding="utf-8") as handle:
-        if not _locked_within(handle, fcntl, seconds=0.5):
+        locked = _locked_within(handle, fcntl, seconds=0.5)
+        if locked is None:  # a mount without locks (NFS nolock): unguarded, as a run is
+            yield
+            return
+        if not locked:
             handle.seek(0)
             holder = handle.read().strip() or "another process"
             raise SweepError(f"{directory} is being trained by {holder}: one `cnnlab design "
@@ -176,10 +180,11 @@ def sweep_lock(directory) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _locked_within(handle, fcntl, seconds: float) -> bool:
+def _locked_within(handle, fcntl, seconds: float) -> bool | None:
     """Take ``handle``'s exclusive lock, trying for ``seconds``: `design status` holds a
     shared one for an instant to see whether a sweep is trained, and a `design run`
-    starting then was refused, naming the last driver (long gone) as the one training."""
+    starting then was refused, naming the last driver (long gone) as the one training.
+    None where the file system has no locks (ENOLCK, EOPNOTSUPP: every run failed)."""
     deadline = time.monotonic() + seconds
     while True:
         try:
@@ -189,6 +194,8 @@ def _locked_within(handle, fcntl, seconds: float) -> bool:
             if time.monotonic() >= deadline:
                 return False
             time.sleep(0.05)
+        except OSError:
+            return None
 
 
 def sweep_driver(directory) -> str | None:
