@@ -78,6 +78,15 @@ def seconds_text(value: float | None) -> str:
     return f"{value / 60:.1f} min" if value < HOURS_FROM else f"{value / 3600:.1f} h"
 
 
+def number_as_typed(value) -> str:
+    """A setting's number as a user types it: 30 for 30.0, 1e-05, and every digit where
+    fewer would hide a difference (0.1 and 0.10000001 both read "0.1" under :g)."""
+    if not isinstance(value, float):
+        return str(value)
+    short = f"{value:g}"
+    return short if float(short) == value else repr(value)
+
+
 def counted(n, noun: str) -> str:
     """'1 epoch', '2 epochs', '0 epochs': ``n`` and ``noun``, plural unless n is 1."""
     return f"{n} {noun}{'' if n == 1 else 's'}"

@@ -98,3 +98,12 @@ def test_a_table_too_wide_is_split_into_parts_as_even_as_fit():
     assert all(table_width([narrowest[i] for i in g]) <= 160 for g in groups)
     assert column_groups(header, rows, 400) == [list(range(10))]
     assert column_groups(header, rows, None) == [list(range(10))]
+
+
+def test_a_number_as_typed_keeps_the_digits_a_difference_needs():
+    # ":g" printed both 0.1 and 0.10000001 as "0.1": a refusal read "--lr 0.1 vs 0.1".
+    from cnnlab.formatting import number_as_typed
+
+    assert [number_as_typed(v) for v in (30.0, 0.1, 1e-5, 3, None)] == \
+        ["30", "0.1", "1e-05", "3", "None"]
+    assert number_as_typed(0.10000001) != number_as_typed(0.1)

@@ -20,6 +20,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cnnlab.formatting import number_as_typed
 from cnnlab.train.config import ConfigError
 
 from .speedrun import SpeedrunResult, setting_name
@@ -140,7 +141,7 @@ def _value(value) -> str:
     """A setting's value as a user types it: none, 30 (not 30.0), [a, b]."""
     if isinstance(value, list):
         return "[" + ", ".join(map(str, value)) + "]"
-    return "none" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+    return "none" if value is None else number_as_typed(value)
 
 
 def _entries(body: dict, kind: str, configs: dict[str, dict]) -> dict[str, dict]:

@@ -134,5 +134,6 @@ def by_flag(exc: BaseException, field: str, flag: str, value) -> str | None:
     if said is None:
         return None
     allowed = re.sub(r", or None\b.*", f", or leave {flag} out", said[1])
-    shown = f"{value:g}" if isinstance(value, float) else value
-    return f"{flag} {shown}: allowed: {allowed}"
+    from cnnlab.formatting import number_as_typed
+
+    return f"{flag} {number_as_typed(value)}: allowed: {allowed}"
