@@ -20,8 +20,14 @@ import pytest
 import torch
 from hypothesis import settings
 
+import cnnlab.train.run  # noqa: F401 (before any test: see the note below the imports)
 from cnnlab.data import fashion_mnist as fm
 from cnnlab.data.idx import write_idx
+
+# cnnlab.train.run binds cnnlab.data.load_dataset when imported: first imported inside a
+# test that had patched that with a stand-in (the speedrun tests do), it kept the stand-in
+# for every later test in the process (4 of test_cli_train.py failed after
+# test_speedrun_resume.py in one process). So it is imported here, before any test.
 
 torch.set_num_threads(1)
 
