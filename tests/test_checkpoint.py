@@ -62,6 +62,7 @@ def test_a_checkpoint_keeps_the_rng_record_an_older_cnnlab_resumes_with(tmp_path
     ckpt.save_checkpoint(path, model.state_dict(), {"epoch": 1}, opt.state_dict())
     assert random.getstate() == before
     record = ckpt.load_checkpoint(path)[1]["rng"]
+    assert "rng" not in json.loads(path.with_suffix(".json").read_text())  # none reads it
     version, internal, gauss = record["python"]
     random.setstate((version, tuple(internal), gauss))  # as the older version restores it
     kind, keys, *rest = record["numpy"]

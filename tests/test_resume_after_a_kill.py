@@ -55,6 +55,7 @@ def test_a_run_killed_while_its_report_was_written_gets_it_from_resume(tmp_path,
     assert (run / "report.html").is_file() and (run / "plots" / "confusion.png").is_file()
     assert result.stopped == written["stopped"] and result.confusion == written["confusion"]
     _, state = ckpt.load_checkpoint(run / "checkpoints" / "last.safetensors")
+    state.pop("rng")  # written for older versions; the readable copy leaves it out
     assert json.loads((run / "checkpoints" / "last.json").read_text(encoding="utf-8")) == state
     # Now whole: refused as any finished (or spent) run is.
     with pytest.raises(ConfigError, match="trained all 2 epochs" if budget is None else

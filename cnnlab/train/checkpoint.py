@@ -143,7 +143,13 @@ def save_checkpoint(
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
     text = json.dumps(state)
     atomic_write_bytes(path, lambda tmp: save_file(tensors, tmp, metadata={STATE_KEY: text}))
-    atomic_write_text(path.with_suffix(".json"), json.dumps(state, indent=1))
+    atomic_write_text(path.with_suffix(".json"), json.dumps(_readable(state), indent=1))
+
+
+def _readable(state: dict) -> dict:
+    """The state as its readable copy shows it: without the generator record kept for
+    older versions (some 1,250 numbers, most of the copy, that no one reads)."""
+    return {k: v for k, v in state.items() if k != "rng"}
 
 
 def mend_readable_copy(path: Path) -> None:
@@ -152,7 +158,7 @@ def mend_readable_copy(path: Path) -> None:
     behind; the next save mends it, but after a run's last checkpoint none comes)."""
     if not path.is_file():
         return
-    _, state = load_checkpoint(path)
+    state = _readable(load_checkpoint(path)[1])
     copy = path.with_suffix(".json")
     try:
         if json.loads(copy.read_text(encoding="utf-8")) == state:
