@@ -316,7 +316,8 @@ def test_worker_processes_leave_ctrl_c_to_the_sweep(tmp_path):
         pool.close(cancel=True)
 
 
-def test_a_ctrl_c_among_an_analysis_renames_leaves_its_report_whole(tmp_path, monkeypatch):
+def test_a_ctrl_c_among_an_analysis_renames_leaves_its_report_whole(tmp_path, monkeypatch,
+                                                                    pythons_ctrl_c):
     # The files were moved in one by one: a Ctrl-C among the renames left some new
     # files beside some of the earlier report's, while the command said nothing was written.
     import os
