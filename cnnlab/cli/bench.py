@@ -18,7 +18,7 @@ from cnnlab.train.config import PRESETS  # torch-free: --help stays quick
 
 from .hints import hint_at_a_busy_cpu
 from .messages import fail, fail_for, output_console
-from .paths import output_file
+from .paths import as_text, output_file
 
 app = typer.Typer(help="Benchmarks: each prints a table and a ratio against a baseline.",
                   no_args_is_help=True)
@@ -167,7 +167,8 @@ def loader(
                                                   "steadiest on a shared CPU)."),
     augment: bool = typer.Option(True, "--augment/--no-augment",
                                  help="Also time per-sample crop + flip."),
-    data_root: Path = typer.Option(None, help="Folder holding Fashion-MNIST."),
+    data_root: Path = typer.Option(None, callback=as_text,
+                                   help="Folder holding Fashion-MNIST."),
     out: Path = typer.Option(None, help="Also write the rows as JSON here.",
                              callback=output_file(".json")),
 ) -> None:
@@ -225,7 +226,8 @@ def zoo(
     epochs: int = typer.Option(None, min=1, help="Epochs per model (default: the preset's)."),
     device: str = typer.Option("auto", help="auto (CUDA, MPS, CPU), cpu, cuda, cuda:1, mps."),
     data: str = typer.Option("fashion-mnist", help="fashion-mnist, folder:PATH or synthetic."),
-    data_root: Path = typer.Option(None, help="Folder holding the dataset files."),
+    data_root: Path = typer.Option(None, callback=as_text,
+                                   help="Folder holding the dataset files."),
     batch_size: int = typer.Option(None, min=1, help="Override the preset's batch size."),
     out: Path = typer.Option(Path("results"), help="Where the CSV, table and plots go.",
                              callback=_output_folder),
@@ -256,7 +258,6 @@ def zoo(
                  "those it does", code=2)
     resolve_device(device)  # before any folder is made: a bad device would fail every model
     hint_at_a_busy_cpu(threads, device)  # its images/s are what the CPU is up against
-    data_root = None if data_root is None else str(data_root)  # as TrainConfig holds it
     loaded = _zoo_data(data, data_root)
     console.print(f"{len(names)} model(s): {', '.join(names)}")
 

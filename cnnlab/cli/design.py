@@ -14,6 +14,7 @@ from cnnlab.formatting import format_count
 
 from . import messages
 from .messages import err, output_console
+from .paths import as_text
 
 app = typer.Typer(help="Design-space exploration: AnyNetX A-E and RegNet sweeps, EDFs, "
                        "KS tests.", no_args_is_help=True)
@@ -107,8 +108,9 @@ def run(
     macs: str = typer.Option(None, help="Complexity band LOW-HIGH in multiply-adds at the "
                                         "data's size, e.g. 5M-20M."),
     data: str = typer.Option(None, help="fashion-mnist (default), folder:PATH or synthetic."),
-    data_root: Path = typer.Option(None, help="Folder holding the dataset files (with --resume: "
-                                             "where they are now)."),
+    data_root: Path = typer.Option(None, callback=as_text,
+                                   help="Folder holding the dataset files (with --resume: "
+                                        "where they are now)."),
     train_subset: int = typer.Option(None, min=1,
                                      help="Train on the first N training images only."),
     out: Path = typer.Option(None, help="Sweep directory (holds trials.sqlite): new, empty, "
@@ -158,8 +160,6 @@ def run(
     from cnnlab.design.store import DB_NAME, SweepSpec, TrialStore
     from cnnlab.train.config import parse_assignments
     from cnnlab.train.run_files import move_data
-
-    data_root = None if data_root is None else str(data_root)  # a Path for the help's <path>
 
     # What the options alone decide is refused first: once the sweep is created, a
     # refusal would leave behind a sweep that never trained (or a lock file in a folder).

@@ -65,3 +65,10 @@ def output_file(*suffixes: str, what: str = "the rows"):
         return path
 
     return check
+
+
+def as_text(value: Path | None) -> str | None:
+    """A path option's value as the configs' text fields hold it: ``--data-root`` is typed
+    as a path, so its help reads <path>, and arrives as text (a callback's value is the
+    option's)."""
+    return None if value is None else str(value)

@@ -15,6 +15,7 @@ from cnnlab.formatting import counted
 
 from .hints import hint_at_a_busy_cpu
 from .messages import fail, output_console
+from .paths import as_text
 from .speedrun_tables import (
     accuracy_words,
     print_ablation,
@@ -55,7 +56,8 @@ def speedrun(
                                 "per recipe first, so CUDA start-up, cuDNN autotuning and "
                                 "torch.compile's compilation (reused by the timed runs) are "
                                 "not charged to run 1 (default: on for GPUs)."),
-    data_root: Path = typer.Option(None, help="Folder holding Fashion-MNIST."),
+    data_root: Path = typer.Option(None, callback=as_text,
+                                   help="Folder holding Fashion-MNIST."),
     out: Path = typer.Option(None, help="Write every run and the summary as JSON here (with "
                                         "--ablate, also a PNG chart beside it), rewritten "
                                         "after each run. Run the same command again after "

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from .hints import hint_at_a_busy_cpu
 from .messages import by_flag, err, error, fail, fail_for, output_console, warning
+from .paths import as_text
 from .train_result import print_result as _print_result
 
 console = output_console()
@@ -37,7 +38,8 @@ def train(
                                 "or tv:NAME (torchvision) / timm:NAME (timm installed); "
                                 "may be left out where --config FILE names one (model:)."),
     data: str = typer.Option(None, help="fashion-mnist, folder:PATH or synthetic."),
-    data_root: Path = typer.Option(None, help="Folder holding the dataset files."),
+    data_root: Path = typer.Option(None, callback=as_text,
+                                   help="Folder holding the dataset files."),
     preset: str = typer.Option(None, help="book (the book's recipe for MODEL), fast, or "
                                           "none (default: the defaults shown below)."),
     config: Path = typer.Option(None, "--config", help="YAML file of TrainConfig fields."),
@@ -136,8 +138,6 @@ def train(
     overrides = {k: v for k, v in locals().items()
                  if k not in ("model", "config", "preset", "run_training", "resolve_config")}
     overrides = {k: v for k, v in overrides.items() if v is not None}
-    if "data_root" in overrides:  # a Path, for the help's <path>: the config holds text
-        overrides["data_root"] = str(overrides["data_root"])
     if "scratch_ops" in overrides:  # the flag's words to the config's values
         words = {"on": True, "true": True, "fft": "fft", "off": False, "false": False}
         if overrides["scratch_ops"].lower() not in words:
@@ -312,9 +312,10 @@ def resume(
     max_time: float = typer.Option(None, help="New total training-time budget in seconds, "
                                               "time already trained included (0 = none); "
                                               "default: the run's own."),
-    data_root: Path = typer.Option(None, help="Where the dataset files are now, if they "
-                                             "moved since the run began (for a folder:PATH "
-                                             "run, the folder's new path)."),
+    data_root: Path = typer.Option(None, callback=as_text,
+                                   help="Where the dataset files are now, if they "
+                                        "moved since the run began (for a folder:PATH "
+                                        "run, the folder's new path)."),
     device: str = typer.Option(None, help="Train on this device from here on (e.g. cpu for "
                                           "a run begun on a GPU); default: the run's own."),
     threads: int = typer.Option(None, help="torch CPU threads for this session (1 is "
@@ -328,7 +329,7 @@ def resume(
     try:
         hint_at_a_busy_cpu(threads, device or "auto")  # as train says it
         result = _guarded(lambda: resume_run(run, console=training_log, extra_epochs=epochs,
-                                             max_time=max_time, data_root=_text(data_root),
+                                             max_time=max_time, data_root=data_root,
                                              device=device, quiet=quiet, threads=threads))
     except run_errors() as exc:
         fail_for(exc)
@@ -338,8 +339,9 @@ def resume(
 def evaluate(
     run: Path = typer.Argument(..., help="Run directory."),
     data: str = typer.Option(None, help="Dataset to evaluate on (default: the run's)."),
-    data_root: Path = typer.Option(None, help="Where the run's data is now, if it moved (for "
-                                             "a folder:PATH run, the folder's new path)."),
+    data_root: Path = typer.Option(None, callback=as_text,
+                                   help="Where the run's data is now, if it moved (for "
+                                        "a folder:PATH run, the folder's new path)."),
     which: str = typer.Option("best", help="best (the epoch that scored highest on the "
                               "test split: optimistic there) or last checkpoint."),
     device: str = typer.Option("auto", help="auto (CUDA, MPS, CPU), cpu, cuda, cuda:1, mps."),
@@ -366,7 +368,7 @@ def evaluate(
              f"{run}", code=2)
     try:
         hint_at_a_busy_cpu(threads, device)  # as train and resume say it
-        scored = evaluate_run(run, data, _text(data_root), which, device, tta_flip, tta_shift,
+        scored = evaluate_run(run, data, data_root, which, device, tta_flip, tta_shift,
                               eval_subset, threads=threads)
     except run_errors() as exc:
         fail_for(exc)
@@ -385,11 +387,6 @@ def evaluate(
     console.print(table)
     console.print(f"test loss {res.loss:.4f} (mean cross-entropy, without label smoothing)",
                   highlight=False)
-
-
-def _text(path: Path | None) -> str | None:
-    """A path option's value as the config's text fields hold it."""
-    return None if path is None else str(path)
 
 
 def _run_eval_subset(run: Path) -> int | None:
