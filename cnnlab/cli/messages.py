@@ -124,16 +124,15 @@ def show_warning(message, category, filename, lineno, file=None, line=None) -> N
         _PYTHON_SHOWWARNING(message, category, filename, lineno, file, line)
 
 
-def by_flag(exc: BaseException, field: str, flag: str, value) -> str | None:
-    """A config's "invalid value for FIELD: ...; allowed: ..., or None" reworded for the
-    flag a user typed: "--time-budget -1: allowed: seconds > 0, or leave --time-budget
-    out". None where ``exc`` is no such message about ``field``."""
+def by_flag(exc: BaseException, flag: str) -> str | None:
+    """A config's invalid value (``invalid_value``: "invalid value for max_time: -1.0;
+    allowed: seconds > 0, or None") reworded for the flag a user typed: "--time-budget -1:
+    allowed: seconds > 0, or leave --time-budget out". None for any other error."""
     import re
 
-    said = re.fullmatch(rf"invalid value for {field}: .*?; allowed: (.*)", str(exc), re.S)
-    if said is None:
-        return None
-    allowed = re.sub(r", or None\b.*", f", or leave {flag} out", said[1])
     from cnnlab.formatting import number_as_typed
 
-    return f"{flag} {number_as_typed(value)}: allowed: {allowed}"
+    if getattr(exc, "field", None) is None:
+        return None
+    allowed = re.sub(r", or None\b.*", f", or leave {flag} out", exc.allowed, flags=re.S)
+    return f"{flag} {number_as_typed(exc.value)}: allowed: {allowed}"

@@ -317,7 +317,7 @@ def _check_flag_values(device_kind: str, recipe: dict, assigned: dict) -> None:
         try:
             speedrun_config(device_kind, seed=0, **{key: value})
         except ConfigError as exc:
-            words = by_flag(exc, key, flag, value)
+            words = by_flag(exc, flag) if getattr(exc, "field", None) == key else None
             if words is None:  # another rule's words: as they are
                 raise
             raise ConfigError(words) from None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import typer
@@ -164,11 +163,10 @@ def _by_its_flag(exc: BaseException, flags_given: dict) -> BaseException:
     from a --config file or a preset keeps the field's name, as the file spells it."""
     from cnnlab.train import ConfigError
 
-    match = re.match(r"invalid value for (\w+): ", str(exc))
-    if not isinstance(exc, ConfigError) or match is None or match[1] not in flags_given:
+    field = getattr(exc, "field", None)
+    if field not in flags_given:
         return exc
-    field = match[1]
-    words = by_flag(exc, field, "--" + field.replace("_", "-"), flags_given[field])
+    words = by_flag(exc, "--" + field.replace("_", "-"))
     return exc if words is None else ConfigError(words)
 
 

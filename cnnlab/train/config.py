@@ -44,6 +44,14 @@ class ConfigError(ValueError):
     """An invalid configuration value; the message names the field and what is allowed."""
 
 
+def invalid_value(field: str, value, allowed: str) -> ConfigError:
+    """The error for ``field``'s ``value``, with what is ``allowed``, kept as attributes
+    too: a command names the flag that set the field (cli/messages.by_flag)."""
+    error = ConfigError(f"invalid value for {field}: {value!r}; allowed: {allowed}")
+    error.field, error.value, error.allowed = field, value, allowed
+    return error
+
+
 class UnknownFieldError(ConfigError, TypeError):
     """A name that is no TrainConfig field, with the closest one. A TypeError too: what
     Python raises for an unexpected keyword argument, for callers that catch that."""
@@ -212,9 +220,7 @@ class TrainConfig:
 
     def validate(self) -> TrainConfig:
         def bad(name: str, allowed: str) -> None:
-            raise ConfigError(
-                f"invalid value for {name}: {getattr(self, name)!r}; allowed: {allowed}"
-            )
+            raise invalid_value(name, getattr(self, name), allowed)
 
         self._check_types()
         if self.optimizer not in OPTIMIZERS:
@@ -308,10 +314,9 @@ class TrainConfig:
         """What a new run's plan must also hold, beyond :meth:`validate` (which reads
         back every run ever written, so it stays as lenient as they were)."""
         if self.warmup_epochs and self.warmup_epochs >= self.epochs:
-            raise ConfigError(
-                f"invalid value for warmup_epochs: {self.warmup_epochs!r}; allowed: fewer "
-                f"than the {self.epochs} epochs of the run (the warm-up would take all of "
-                "it, and the learning rate never decay)")
+            raise invalid_value("warmup_epochs", self.warmup_epochs, f"fewer than the "
+                                f"{self.epochs} epochs of the run (the warm-up would take "
+                                "all of it, and the learning rate never decay)")
         return self
 
     def _check_types(self) -> None:
@@ -326,12 +331,11 @@ class TrainConfig:
             ok = any(_has_kind(value, kind) for kind in kinds)
             if not ok and all(k in _KIND_WORDS for k in kinds):
                 allowed = " or ".join(_KIND_WORDS[k] for k in kinds)
-                raise ConfigError(f"invalid value for {f.name}: {value!r}; allowed: {allowed}")
+                raise invalid_value(f.name, value, allowed)
             # YAML reads .nan and .inf as numbers: NaN passes every `<` check (a NaN
             # max_time never stops, a NaN clip norm clips nothing), inf diverges.
             if isinstance(value, float) and not math.isfinite(value):
-                raise ConfigError(f"invalid value for {f.name}: {value!r}; allowed: a finite "
-                                  "number")
+                raise invalid_value(f.name, value, "a finite number")
 
     # YAML round trip -------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
