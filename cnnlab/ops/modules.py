@@ -187,7 +187,7 @@ class AdaptiveAvgPool2d(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return adaptive_avg_pool2d(x, self.output_size)
 
-    counted_flops = Pool2d.counted_flops  # its averaging matrix product is no layer's MACs
+    counted_flops = Pool2d.counted_flops  # averaging bins is no layer's MACs
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
