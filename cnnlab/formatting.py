@@ -126,13 +126,18 @@ def rich_as_text(*renderables, width: int = 200) -> str:
     return "\n".join(line.rstrip() for line in buf.getvalue().splitlines())
 
 
-def narrowest_widths(header: list[str], rows: list[list[str]]) -> list[int]:
+def narrowest_widths(header: list[str], rows: list[list[str]],
+                     wraps: tuple[str, ...] = ()) -> list[int]:
     """Each column of a table as narrow as it goes with no cell folded: its widest cell,
-    or its header's longest word (rich wraps a header at its spaces)."""
+    or its header's longest word (rich wraps a header at its spaces). A column named in
+    ``wraps`` holds text that may wrap at its spaces too: its cells' longest word."""
     from rich.cells import cell_len
 
+    def longest(cell: str, name: str) -> int:
+        return max(map(cell_len, cell.split()), default=0) if name in wraps else cell_len(cell)
+
     return [max([max(map(cell_len, name.split()), default=0),
-                 *(cell_len(row[i]) for row in rows)]) for i, name in enumerate(header)]
+                 *(longest(row[i], name) for row in rows)]) for i, name in enumerate(header)]
 
 
 def table_width(widths: list[int]) -> int:
@@ -149,16 +154,17 @@ def without_columns(header: list[str], rows: list[list[str]],
 
 
 def columns_left_out(header: list[str], rows: list[list[str]], width: int | None,
-                     leave_out_first: list[str]) -> list[str]:
+                     leave_out_first: list[str], wraps: tuple[str, ...] = ()) -> list[str]:
     """The columns a table goes without to fit ``width`` characters with no word folded
     mid-way (an 80-column terminal had cut "lenet_bn_d2l" into lines of four letters):
-    ``leave_out_first`` in order, as few as fit; none when it fits or ``width`` is None."""
+    ``leave_out_first`` in order, as few as fit; none when it fits or ``width`` is None.
+    ``wraps``: the columns whose text may wrap at its spaces (:func:`narrowest_widths`)."""
     left_out: list[str] = []
     for name in [None, *leave_out_first]:
         if name is not None and name in header and name not in left_out:
             left_out.append(name)
         if width is None or table_width(narrowest_widths(
-                *without_columns(header, rows, left_out))) <= width:
+                *without_columns(header, rows, left_out), wraps)) <= width:
             break
     return left_out
 
@@ -169,22 +175,29 @@ FOLDED_WIDTH = 6
 
 
 def fitted_widths(header: list[str], rows: list[list[str]],
-                  width: int | None) -> list[int | None]:
+                  width: int | None, wraps: tuple[str, ...] = ()) -> list[int | None]:
     """The width to give each column: None (rich's choice) where the headers fit on one
     line, else each column's narrowest, so that rich wraps the headers at their spaces
     rather than folding the cells. Where even the narrowest table is too wide, the
     columns after the first give up the difference, the widest first, down to
     :data:`FOLDED_WIDTH`; only then the first (what each row is: a run, a model, a
     setting). Left to rich, every column shrank alike, and with many columns the first
-    went down to nothing (`cnnlab compare`'s 9 runs lost their setting names)."""
+    went down to nothing (`cnnlab compare`'s 9 runs lost their setting names).
+
+    ``wraps``: columns whose text may wrap at its spaces. They are measured by their
+    longest word, and get what room is left over, up to their whole text: measured
+    whole, "1.9x sgd (0.91-1.1)" had `bench throughput` cut its "optimizer" header to
+    "optim…" at 60 columns to make room for a column that could have wrapped."""
     from rich.cells import cell_len
 
-    narrowest = narrowest_widths(header, rows)
-    one_line = table_width([max(cell_len(h), w) for h, w in zip(header, narrowest,
-                                                                 strict=True)])
+    whole = narrowest_widths(header, rows)
+    one_line = table_width([max(cell_len(h), w) for h, w in zip(header, whole, strict=True)])
     if width is None or one_line <= width:
         return [None] * len(header)
+    narrowest = narrowest_widths(header, rows, wraps)
     widths, floors = list(narrowest), [min(w, FOLDED_WIDTH) for w in narrowest]
+    for i in (i for i, name in enumerate(header) if name in wraps):  # the room left over
+        widths[i] += max(0, min(whole[i] - widths[i], width - table_width(widths)))
     for _ in range(table_width(widths) - width):
         shrinkable = ([i for i in range(1, len(widths)) if widths[i] > floors[i]]
                       or [i for i in range(len(widths)) if widths[i] > floors[i]]

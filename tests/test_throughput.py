@@ -325,10 +325,10 @@ def test_the_table_says_which_rows_ran_which_setting_to_three_figures():
         _row(baseline=True),
         _row(channels_last=True, train_samples_per_s=10_545.0, train_step_ms=6.07,
              train_step_ms_min=5.9, train_step_ms_max=6.5, train_tflops=0.020)])
-    # A 'setting' column tells the NCHW baseline from the channels_last row; the title
-    # no longer says 'channels_last True' over both.
+    # A 'setting' column tells the NCHW baseline from the channels_last (NHWC) row; the
+    # title no longer says 'channels_last True' over both.
     assert "setting" in text and "channels_last True" not in text
-    assert "fp32, NCHW, eager" in text and "fp32, channels_last, eager" in text
+    assert "fp32, NCHW, eager" in text and "fp32, NHWC, eager" in text
     assert "9,500" in text and "9,501" not in text and "41,000" in text  # 3 figures
     assert "6.74 (6.1-7.93)" in text  # median step and its range, ms
     # 0.018 TFLOP/s reads as 18.2 GFLOP/s, and the caption says how FLOPs are counted.

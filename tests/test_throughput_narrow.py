@@ -44,3 +44,22 @@ def test_numbers_stay_whole_in_a_narrow_terminal(width, sweep):
     for number in ("12,300", "23,500", "41,000", "98,800"):  # train and infer img/s
         assert number in cells, table
     assert "resnet18_d2l" in cells, table  # the model's name whole
+
+
+@pytest.mark.parametrize("width", [60, 80])
+@pytest.mark.parametrize("sweep", ["baseline", "optimizers"])
+def test_names_and_headers_stay_whole_in_a_narrow_terminal(width, sweep):
+    # At 60 columns the optimizer header read "optim…" and "nesterov" "neste…": the
+    # wrapping "train speed" column was measured as one line, so the names gave way.
+    if sweep == "baseline":
+        rows = [_row(baseline=True), _row(amp="bf16", channels_last=True)]
+        names = ["setting", "NHWC,"]
+    else:
+        rows = [_row(), _row(optimizer="nesterov", train_samples_per_s=23_456.7)]
+        names = ["optimizer", "nesterov"]
+    table = _table(rows, width)
+    assert "…" not in table, table
+    cells = re.findall(r"[\w.,()x-]+", table)
+    for name in names:
+        assert name in cells, table
+    assert "batch 64" in table.splitlines()[0] + table.splitlines()[1], table  # in the title

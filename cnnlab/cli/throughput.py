@@ -191,9 +191,11 @@ def _compare(row: dict, rows: list[dict], first: str) -> None:
 
 
 def setting_text(row: dict) -> str:
-    """'bf16, channels_last, compiled, stem 4 ch' or 'fp32, NCHW, eager': what was timed."""
+    """'bf16, NHWC, compiled, stem 4 ch' or 'fp32, NCHW, eager': what was timed. The
+    layout is named as a pair, NCHW or NHWC (--channels-last), not "channels_last", a
+    word too long for a 60-column table to keep whole."""
     parts = [row["amp"] if row["amp"] != "off" else "fp32",
-             "channels_last" if row["channels_last"] else "NCHW",
+             "NHWC" if row["channels_last"] else "NCHW",
              "compiled" if row["compile"] else "eager"]
     if row.get("pad_stem"):
         parts.append(f"stem {row['pad_stem']} ch")
@@ -229,6 +231,9 @@ def throughput_table(rows: list[dict], dev: str, steps: int,
         title += f", {settings[0]}"
     if len(optimizers) == 1:
         title += f", optimizer {optimizers[0]}"
+    batches = list(dict.fromkeys(r["batch_size"] for r in rows))
+    if len(batches) == 1:  # a column only where an out-of-memory retry halved one
+        title += f", batch {batches[0]}"
     caption = (f"Median of {steps} timed step(s) after 2 warm-up steps; in brackets the "
                "fastest and slowest step. Repeated runs on a shared machine differ more "
                f"than that. {FLOPS_RULE[0].upper() + FLOPS_RULE[1:]}. peak MiB: the CUDA "
@@ -238,8 +243,9 @@ def throughput_table(rows: list[dict], dev: str, steps: int,
                     "optimizer's), above 1 faster; in brackets the range the steps allow.")
     columns = ["model"] + (["setting"] if len(settings) > 1 else []) \
         + (["optimizer"] if len(optimizers) > 1 else []) \
-        + ["input", "batch", "train img/s", "train step ms", f"train {unit}", "infer img/s",
-           "peak MiB"] + (["train speed"] if compared else []) + ["note"]
+        + ["input"] + (["batch"] if len(batches) > 1 else []) \
+        + ["train img/s", "train step ms", f"train {unit}", "infer img/s", "peak MiB"] \
+        + (["train speed"] if compared else []) + ["note"]
     cells = [{
         "model": r["model"], "setting": setting_text(r), "optimizer": r["optimizer"],
         "input": r["input_size"], "batch": str(r["batch_size"]),
@@ -253,21 +259,21 @@ def throughput_table(rows: list[dict], dev: str, steps: int,
     # A narrow terminal goes first without the columns that say nothing here (no note;
     # no peak off CUDA), then without the step times and the FLOP/s.
     empty = [c for c in ("note", "peak MiB") if all(row[c] in ("", "n/a") for row in cells)]
+    # Text that breaks at its spaces is measured by its longest word and wraps there,
+    # so that the numbers and the names stay whole (train img/s had read "1…" at 80
+    # columns, the optimizer header "optim…" at 60).
+    wraps = ("setting", "train speed", "note")
     left_out = columns_left_out(
         columns, [[row[c] for c in columns] for row in cells], width,
-        [*empty, "train step ms", f"train {unit}", "input", "peak MiB", "note"])
+        [*empty, "train step ms", f"train {unit}", "input", "peak MiB", "note"], wraps)
     columns = [c for c in columns if c not in left_out]
     if left_out:
         caption += " " + left_out_caption(left_out, width, "--out FILE.csv")
     table = Table(title=title, caption=caption)
     for col, column_width in zip(columns, fitted_widths(
-            columns, [[row[c] for c in columns] for row in cells], width), strict=True):
-        # Text that breaks at its spaces is left to rich's width: where the kept columns
-        # still do not fit, it wraps those, not the numbers (a fixed width on every
-        # column had rich cut each one alike: train img/s read "1…" at 80 columns).
-        wraps = col in ("setting", "train speed", "note")
-        table.add_column(col, width=None if wraps else column_width,
-                         overflow="fold" if wraps else "ellipsis", justify="left" if col in (
+            columns, [[row[c] for c in columns] for row in cells], width, wraps), strict=True):
+        table.add_column(col, width=column_width,
+                         overflow="fold" if col in wraps else "ellipsis", justify="left" if col in (
                              "model", "setting", "optimizer", "train speed", "note") else "right")
     for r, row in zip(rows, cells, strict=True):
         table.add_row(*(row[c] for c in columns),
