@@ -10,6 +10,7 @@ import inspect
 import warnings
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 from cnnlab.cli import (
     bench,
@@ -26,7 +27,39 @@ from cnnlab.cli import (
     train,
 )
 
+
+def _no_type_beside_flags(params) -> None:
+    """An on/off flag takes no value, so its help shows none: typer 0.2x writes
+    "<bool>" beside every flag (--help, --version, --compile/--no-compile), a type the
+    user never types. An empty metavar is what its help prints in that place."""
+    for param in params:
+        if getattr(param, "is_flag", False):
+            param.metavar = ""
+
+
+class _NoTypeBesideFlags:
+    """Made with its parameters' flags, and its --help, as :func:`_no_type_beside_flags`."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        _no_type_beside_flags(self.params)
+
+    def get_help_option(self, ctx):
+        help_option = super().get_help_option(ctx)  # made on demand, so not in params
+        _no_type_beside_flags([help_option] if help_option is not None else [])
+        return help_option
+
+
+class _Command(_NoTypeBesideFlags, TyperCommand):
+    """Every cnnlab command."""
+
+
+class _Group(_NoTypeBesideFlags, TyperGroup):
+    """Every cnnlab command group, and the program itself."""
+
+
 app = typer.Typer(
+    cls=_Group,
     name="cnnlab",
     help="Classic and modern CNNs: build, inspect, train fast, compare, explore design spaces.",
     no_args_is_help=True,
@@ -75,10 +108,15 @@ def _reflowed(doc: str) -> str:
 
 
 def _reflow_command_help(group: typer.Typer) -> None:
+    """Each command's help from its docstring (:func:`_reflowed`), and each command and
+    group made as :class:`_Command` and :class:`_Group`, wherever it was registered."""
     for command in group.registered_commands:
         if command.help is None and command.callback is not None and command.callback.__doc__:
             command.help = _reflowed(command.callback.__doc__)
+        if command.cls in (None, TyperCommand):  # typer's own, not one a module chose
+            command.cls = _Command
     for sub in group.registered_groups:
+        sub.cls = _Group
         _reflow_command_help(sub.typer_instance)
 
 
