@@ -1,5 +1,5 @@
 """Numbers as people read them in tables, figures and messages: significant figures,
-decimal prefixes, byte sizes, ordinals, settings as config.yaml writes them, rich
+decimal prefixes, byte sizes (binary: KiB, MiB), ordinals, settings as config.yaml writes them, rich
 tables as plain text, and tables narrowed to fit a terminal. One room, so the zoo, the
 throughput table, the design report, `cnnlab models`, `cnnlab summary`, `cnnlab compare`
 and the run report write a count (and a size in bytes) the same way."""
@@ -32,13 +32,13 @@ def si(x: float, digits: int = 3) -> str:
     return f"{r:.{digits}g}"
 
 
-def _three_figures(n: float) -> tuple[str, int]:
-    """``n`` over the largest power of 1000 it reaches, to three significant figures with
-    zeros kept (so a column lines up): ``(text, power)``, power 0 to 3. A value that
+def _three_figures(n: float, base: int = 1000) -> tuple[str, int]:
+    """``n`` over the largest power of ``base`` it reaches, to three significant figures
+    with zeros kept (so a column lines up): ``(text, power)``, power 0 to 3. A value that
     rounds up to the next power is written in it (999,600 is 1.00 of thousands', not
     1000 of ones)."""
     for power in (3, 2, 1):
-        scale = 1000.0**power
+        scale = float(base)**power
         if abs(n) >= scale * 0.9995:
             value = n / scale
             for decimals in (2, 1):  # 1.68, 45.3, unless rounding makes it 10.00, 100.0
@@ -57,11 +57,13 @@ def format_count(n: float) -> str:
 
 
 def format_bytes(n: float) -> str:
-    """Bytes as :func:`format_count` writes a count, in decimal units as torchinfo and
-    papers quote memory: '999 B', '1.50 kB', '45.3 kB', '2.50 MB', '3.00 GB' (SI's kB:
-    a KB reads as 1024 bytes)."""
-    text, power = _three_figures(float(n))
-    return f"{text} {('B', 'kB', 'MB', 'GB')[power]}"
+    """Bytes in binary units, as every memory number cnnlab measures is given (the CUDA
+    allocator's and the process's peak, `bench memory`, `data info`, BENCHMARKS.md):
+    '999 B', '1.46 KiB', '45.3 KiB', '2.38 MiB', '2.79 GiB'. `cnnlab summary` had
+    written decimal kB and MB, so its training activations (the counter `bench memory`
+    reads) differed from that bench's MiB for one model and input."""
+    text, power = _three_figures(float(n), base=1024)
+    return f"{text} {('B', 'KiB', 'MiB', 'GiB')[power]}"
 
 
 # A duration past this many seconds is given in minutes, past the next in hours (the

@@ -31,3 +31,24 @@ def test_the_input_parameters_and_views_of_one_storage_are_not_counted():
     assert without == hidden
     out.sum().backward()  # the output keeps its graph
     assert net[0].weight.grad is not None
+
+
+def test_summary_and_bench_memory_print_the_count_in_one_unit(monkeypatch):
+    # summary wrote the training activations in decimal MB (5.64 MB), bench memory in
+    # MiB with the unit in every cell (5.4 MiB): one count read as two numbers.
+    from typer.testing import CliRunner
+
+    import cnnlab.bench.memory as memory
+    from cnnlab.cli import app
+    from cnnlab.formatting import format_bytes
+
+    saved = 5_641_216  # densenet121 at 2x3x32x32
+    rows = [{"variant": v, "saved_mib": saved * f / 2**20, "memory_vs_plain": f,
+             "step_s": 0.07, "time_vs_plain": 1.0, "max_abs_logit_diff": 0.0,
+             "max_abs_grad_diff": 0.0} for v, f in (("plain", 1.0), ("memory_efficient", 0.5))]
+    monkeypatch.setattr(memory, "run_densenet_memory_bench", lambda **kw: rows)
+    result = CliRunner().invoke(app, ["bench", "memory"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "saved activations MiB" in result.output and "step ms" in result.output
+    assert " 5.4 " in result.output and "5.4 MiB" not in result.output  # the unit: header
+    assert format_bytes(saved) == "5.38 MiB"  # what summary writes for the same bytes

@@ -56,11 +56,15 @@ def test_rich_renders_the_same_table(lenet_summary):
     assert "classifier" in buf.getvalue() and "LayerRow(" not in buf.getvalue()
 
 
-def test_memory_is_quoted_in_decimal_units_spelt_as_si_spells_them():
+def test_memory_is_quoted_in_binary_units_as_bench_memory_quotes_it(lenet_summary):
+    # The summary's training activations are the bytes `bench memory` counts (one
+    # counter): it wrote them in kB and MB, the bench (and BENCHMARKS.md) in MiB.
     from cnnlab.formatting import format_bytes
 
-    assert [format_bytes(n) for n in (999, 1_500, 2_500_000, 3_000_000_000)] == [
-        "999 B", "1.50 kB", "2.50 MB", "3.00 GB"]
+    assert [format_bytes(n) for n in (999, 1_536, int(2.5 * 2**20), 3 * 2**30)] == [
+        "999 B", "1.50 KiB", "2.50 MiB", "3.00 GiB"]
+    text = str(lenet_summary)
+    assert "KiB" in text and " kB" not in text and " MB" not in text
 
 
 def test_a_module_run_more_than_once_says_so_beside_its_summed_activations():
