@@ -36,3 +36,32 @@ def test_no_help_shows_a_type_beside_an_on_off_flag(width):
 def test_flags_still_work():
     result = CliRunner().invoke(app, ["--version"])
     assert result.exit_code == 0 and result.output.startswith("cnnlab ")
+
+
+def test_every_threads_option_says_its_default_one_way():
+    # bench memory said "torch threads; 1 is steadiest on a shared CPU", ops "torch
+    # threads (1 gives steadier numbers)", train "(1 is steadiest on a busy machine)":
+    # three wordings, and only some said what the default was. A bench timing two ways
+    # of one computation has a fixed count (its ratios compare across machines), the
+    # others torch's own, one per core (what training gets); each says which.
+    seen = []
+    root = typer.main.get_command(app)
+    for path in _command_paths():
+        command = root
+        for name in path:
+            command = command.commands[name]
+        for param in command.params:
+            if "--threads" not in getattr(param, "opts", ()):
+                continue
+            seen.append(" ".join(path))
+            assert param.help.startswith("torch CPU threads"), (path, param.help)
+            if param.default is None:  # design run's default divides the cores
+                assert "(default: " in param.help, (path, param.help)
+                assert "one per core" not in param.help \
+                    or "; 1 is steadiest on a busy CPU" in param.help, path
+            else:
+                assert "fixed so that runs on different machines compare" in param.help, path
+                assert "1 is steadiest on a busy CPU" in param.help, path
+                assert "say the count" in param.help, path
+    assert {"train", "resume", "eval", "speedrun", "design run", "bench memory",
+            "bench ops", "bench loader", "bench zoo", "bench throughput"} <= set(seen)

@@ -41,3 +41,13 @@ def test_the_machine_columns_follow_the_rows_own(tmp_path):
     results.write_rows(out, [{"model": "m", "note": ""}], "cpu", threads=2)
     header = out.read_text(encoding="utf-8").splitlines()[0].split(",")
     assert header[:2] == ["model", "note"] and header[2:] == list(results.MACHINE_COLUMNS)
+
+
+def test_the_table_says_the_threads_as_the_file_does(tmp_path):
+    # The CSV and JSON recorded the torch threads; the printed table (what a user pastes)
+    # did not, where bench memory's and bench ops' titles did.
+    result = CliRunner().invoke(app, [*ARGS, str(tmp_path / "tp.csv")],
+                                env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    title = next(line for line in result.output.splitlines() if "throughput on cpu" in line)
+    assert ", 1 thread," in title, title

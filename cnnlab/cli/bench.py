@@ -112,7 +112,9 @@ def memory(
     image_size: int = typer.Option(64, min=1, help="Square input side, in pixels (RGB)."),
     steps: int = typer.Option(5, min=1,
                               help="Timed training steps per variant (median is shown)."),
-    threads: int = typer.Option(1, min=1, help="torch threads; 1 is steadiest on a shared CPU."),
+    threads: int = typer.Option(1, min=1, help="torch CPU threads, fixed so that runs on "
+                                "different machines compare (1 is steadiest on a busy "
+                                "CPU); the table and the file say the count."),
     out: Path = typer.Option(None, help="Also write the rows as JSON here.",
                              callback=output_file(".json")),
 ) -> None:
@@ -165,8 +167,9 @@ def loader(
     epochs: int = typer.Option(2, min=1, help="Timed epochs per pipeline (the first is cold)."),
     device: str = typer.Option("cpu", help="Where the DeviceLoader makes batches."),
     repeats: int = typer.Option(1, min=1, help="Repeat everything; each phase keeps its best."),
-    threads: int = typer.Option(None, min=1, help="torch threads for the DeviceLoader (1 is "
-                                                  "steadiest on a shared CPU)."),
+    threads: int = typer.Option(None, min=1, help="torch CPU threads of the DeviceLoader "
+                                "(default: one per core; 1 is steadiest on a busy CPU); "
+                                "each row says the count."),
     augment: bool = typer.Option(True, "--augment/--no-augment",
                                  help="Also time per-sample crop + flip."),
     data_root: Path = typer.Option(None, callback=as_text,
@@ -324,7 +327,9 @@ def _zoo_data(spec: str, root: str | None):
 
 @app.command("ops")
 def ops(
-    threads: int = typer.Option(2, min=1, help="torch threads (1 gives steadier numbers)."),
+    threads: int = typer.Option(2, min=1, help="torch CPU threads, fixed so that runs on "
+                                "different machines compare (1 is steadiest on a busy "
+                                "CPU); the tables and the file say the count."),
     repeats: int = typer.Option(5, min=1,
                                 help="Calls are interleaved; each keeps its best time."),
     quick: bool = typer.Option(False, help="Tiny cases: a smoke run, not numbers."),

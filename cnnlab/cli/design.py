@@ -138,9 +138,9 @@ def run(
     workers: int = typer.Option(None, min=1, help="Trials at once (default: local, one per "
                                                    "GPU, else 1; ray, as many as the nodes "
                                                    "hold at --threads each)."),
-    threads: int = typer.Option(None, min=1, help="torch threads per trial (default: local, "
-                                                   "cores/workers, also for a Ray started "
-                                                   "here; a Ray cluster, 1)."),
+    threads: int = typer.Option(None, min=1, help="torch CPU threads per trial (default: "
+                                                   "cores / workers, also for a Ray started "
+                                                   "here; 1 on a Ray cluster)."),
     address: str = typer.Option(None, help="Ray cluster address (default: $RAY_ADDRESS if "
                                            "set, else start Ray here)."),
 ) -> None:

@@ -41,7 +41,8 @@ def speedrun(
     batch_size: int = typer.Option(None, help="Override the recipe's batch size."),
     lr: float = typer.Option(None, help="Override the recipe's peak learning rate."),
     compile: bool = typer.Option(False, "--compile/--no-compile", help="torch.compile (GPU)."),
-    threads: int = typer.Option(None, help="torch CPU threads (default: one per core)."),
+    threads: int = typer.Option(None, help="torch CPU threads (default: one per core; 1 is "
+                                           "steadiest on a busy CPU)."),
     set_: list[str] = typer.Option(None, "--set", help="Any TrainConfig field, KEY=VALUE "
                                                        "(repeatable), e.g. --set ema_decay=0"),
     ablate: bool = typer.Option(False, "--ablate", help="Also run the recipe with each "

@@ -72,7 +72,8 @@ def throughput(
                              callback=output_file(".csv", ".json")),
     threads: int = typer.Option(None, min=1, help="torch CPU threads (default: one per core; "
                                 "1 is steadiest on a busy CPU, where the first model "
-                                "timed was once 40x slower than with 1)."),
+                                "timed was once 40x slower than with 1); the table and "
+                                "the file say the count."),
 ) -> None:
     """Train and inference samples/s, step time and peak memory per model, against the
     plain fp32 eager step measured in the same run.
@@ -130,7 +131,7 @@ def throughput(
         err.print("[yellow]interrupted[/] before the first model was measured")
         raise typer.Exit(130)
     _store(rows, out, dev, measured_threads)  # a signal may have cut the last write
-    table = throughput_table(rows, dev, steps, console.width)
+    table = throughput_table(rows, dev, steps, console.width, measured_threads)
     console.print(table)
     if out is not None:
         console.print(f"rows written to {out}")
@@ -214,19 +215,29 @@ def _flops_unit(rows: list[dict]) -> tuple[str, float]:
 
 
 def throughput_table(rows: list[dict], dev: str, steps: int,
-                     width: int | None = None) -> Table:
+                     width: int | None = None, threads: int | None = None) -> Table:
     """The rows as a table, numbers to three significant figures: one run's steps vary
     (their range is shown), and runs on a shared machine vary more. Given a console's
-    ``width``, the columns that do not fit are left out, and the caption names them."""
+    ``width``, the columns that do not fit are left out, and the caption names them.
+    ``threads``: the torch CPU threads they ran on, said in the title as the file says
+    it (the memory and ops benches' titles said theirs, this one's did not)."""
     from cnnlab.bench.results import machine_name
     from cnnlab.bench.throughput import FLOPS_RULE
-    from cnnlab.formatting import columns_left_out, fitted_widths, left_out_caption, sig3
+    from cnnlab.formatting import (
+        columns_left_out,
+        counted,
+        fitted_widths,
+        left_out_caption,
+        sig3,
+    )
 
     settings = list(dict.fromkeys(setting_text(r) for r in rows))
     optimizers = list(dict.fromkeys(r["optimizer"] for r in rows))
     compared = any(r.get("train_speed_ratio") is not None for r in rows)
     unit, scale = _flops_unit(rows)
     title = f"throughput on {dev} ({machine_name(dev)})"
+    if threads is not None:
+        title += f", {counted(threads, 'thread')}"
     if len(settings) == 1:
         title += f", {settings[0]}"
     if len(optimizers) == 1:

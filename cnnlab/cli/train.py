@@ -101,8 +101,8 @@ def train(
     deterministic: bool = typer.Option(None, "--deterministic/--no-deterministic",
                                        help="Deterministic kernels: bit-identical reruns "
                                             "(slower on GPUs)."),
-    threads: int = typer.Option(None, help="torch CPU threads (1 is steadiest on a busy "
-                                           "machine)."),
+    threads: int = typer.Option(None, help="torch CPU threads (default: one per core; 1 "
+                                           "is steadiest on a busy CPU)."),
     scratch_ops: str = typer.Option(None, help="Build the model from cnnlab's from-scratch "
                                                "ops: on, fft (FFT convolution) or off."),
     seed: int = typer.Option(None, help="Seed of the initial weights, data order and "
@@ -316,8 +316,9 @@ def resume(
                                         "run, the folder's new path)."),
     device: str = typer.Option(None, help="Train on this device from here on (e.g. cpu for "
                                           "a run begun on a GPU); default: the run's own."),
-    threads: int = typer.Option(None, help="torch CPU threads for this session (1 is "
-                                           "steadiest on a busy machine)."),
+    threads: int = typer.Option(None, help="torch CPU threads for this session (default: "
+                                           "the run's own, one per core unless it set "
+                                           "one; 1 is steadiest on a busy CPU)."),
     quiet: bool = typer.Option(None, "--quiet/--no-quiet", help="Plain log lines, no bar "
                                                                 "(this session)."),
 ) -> None:
@@ -349,8 +350,8 @@ def evaluate(
                                              "pixels; 0: none (default: as the run evaluated)."),
     eval_subset: int = typer.Option(None, help="The first N test images only (a run trained "
                                     "with --eval-subset N repeats its numbers so)."),
-    threads: int = typer.Option(None, help="torch CPU threads for this evaluation (1 is "
-                                           "steadiest on a busy machine)."),
+    threads: int = typer.Option(None, help="torch CPU threads for this evaluation (default: "
+                                           "one per core; 1 is steadiest on a busy CPU)."),
 ) -> None:
     """Evaluate a trained run on its test split: accuracy and per-class accuracy."""
     from cnnlab.train.distributed import launched_world_size
