@@ -104,3 +104,23 @@ def test_the_first_listing_says_it_counts_then_reads_the_counts_back(listing):
     first = listing()
     assert f"counting parameters and MACs of {len(list_models())} models, once" in first
     assert "counting" not in listing()  # read back from the cache
+
+
+@pytest.mark.parametrize("width", [60, 80])
+def test_the_captions_wrap_at_words_in_a_terminal(listing, monkeypatch, width):
+    # The captions went out as single lines of ~270 characters (the console's soft wrap,
+    # for pipes): a terminal cut them at its width, mid-word ("the book c" / "alls").
+    import re
+
+    from rich.console import Console
+
+    from cnnlab.cli import models as models_cli
+
+    monkeypatch.setattr(models_cli, "output_console", lambda: Console(
+        width=width, soft_wrap=True, no_color=True, force_terminal=True))
+    output = re.sub(r"\x1b\[[0-9;]*m", "", listing("lenet"))
+    assert all(len(line) <= width for line in output.splitlines()), output
+    below = " ".join(output.split("┘")[-1].split())
+    assert "Book acc.: Fashion-MNIST test accuracy (the 10,000 test images, which the " \
+           "book calls validation)" in below, below
+    assert "MACs: multiply-adds for one image" in below

@@ -157,7 +157,7 @@ def models_command(
     caption = "\n".join(filter(None, [_caption(infos), left_out_caption(
         left_out, out.width, "cnnlab models --family F")]))
     table = Table(title=f"{len(infos)} model{'s' if len(infos) > 1 else ''}",
-                  header_style="bold", caption=caption, caption_justify="left")
+                  header_style="bold")
     for name, width in zip(header, fitted_widths(header, rows, out.width), strict=True):
         # Counts, shapes and words never shrink to "5.9…": columns are given the width
         # their cells need, and a header wraps at its spaces.
@@ -168,6 +168,10 @@ def models_command(
         table.add_row(*(f"[red]{cell}[/]" if cell == "error" else escape(cell) for cell in row))
     cache.save()
     out.print(table)
+    # Below the table, wrapped at its words on a terminal: as the table's caption, with
+    # the console's soft wrap (a pipe's lines kept whole), each line went out as one and
+    # the terminal cut it at 80 columns mid-word ("the book c" / "alls validation").
+    out.print(caption, soft_wrap=not out.is_terminal, markup=False, highlight=False)
     for line in failures:
         warning(f"could not count {line}")
 
