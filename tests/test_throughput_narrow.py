@@ -63,3 +63,25 @@ def test_names_and_headers_stay_whole_in_a_narrow_terminal(width, sweep):
     for name in names:
         assert name in cells, table
     assert "batch 64" in table.splitlines()[0] + table.splitlines()[1], table  # in the title
+
+
+def test_the_caption_wraps_at_words_in_a_terminal(monkeypatch):
+    # The command's console soft-wraps (a pipe's lines stay whole): the caption, some 600
+    # characters, went out as one line, which an 80-column terminal cut mid-word.
+    import io
+
+    from typer.testing import CliRunner
+
+    from cnnlab.cli import app
+    from cnnlab.cli import throughput as cli
+
+    buf = io.StringIO()
+    monkeypatch.setattr(cli, "console", Console(file=buf, width=80, soft_wrap=True,
+                                                force_terminal=True, no_color=True))
+    result = CliRunner().invoke(app, ["bench", "throughput", "--models", "lenet_d2l",
+                                      "--batch-size", "4", "--steps", "1", "--device",
+                                      "cpu", "--no-infer", "--threads", "1"])
+    assert result.exit_code == 0, result.output
+    text = re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", buf.getvalue())
+    assert all(len(line) <= 80 for line in text.splitlines()), text
+    assert "Median of 1 timed step(s) after 2 warm-up steps" in " ".join(text.split())

@@ -132,7 +132,9 @@ def throughput(
         raise typer.Exit(130)
     _store(rows, out, dev, measured_threads)  # a signal may have cut the last write
     table = throughput_table(rows, dev, steps, console.width, measured_threads)
-    console.print(table)
+    # soft_wrap (the console's, so a pipe's lines stay whole) sent the ~600-character
+    # caption out as one line, which a terminal cut mid-word: wrapped there at words.
+    console.print(table, soft_wrap=not console.is_terminal)
     if out is not None:
         console.print(f"rows written to {out}")
     failed = [r["model"] for r in rows if r["note"].startswith("failed")]
