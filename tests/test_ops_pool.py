@@ -225,3 +225,30 @@ def test_a_channels_last_input_comes_out_channels_last_as_from_f(op):
     assert {"max": lambda: pool2d(plain, 3, 2, 1), "avg": lambda: pool2d(plain, 3, 2, 1),
             "adaptive": lambda: adaptive_avg_pool2d(plain, 4),
             "fft": lambda: fft_conv2d(plain, w, padding=1)}[op]().is_contiguous()
+
+
+@pytest.mark.parametrize("output_size", [3, 4, (5, 2), 1])
+def test_adaptive_avg_pool2d_keeps_an_inf_or_nan_in_its_own_cells(output_size):
+    # The averaging matrix products spread them: 0 * inf is NaN, so one NaN pixel made
+    # every cell of its bins' row and column NaN, where F's pools only its own bins.
+    x = rand(2, 3, 6, 6)
+    x[0, 0, 0, 0], x[0, 1, 4, 5], x[1, 2, 3, 1] = float("nan"), float("inf"), float("-inf")
+    ours, theirs = adaptive_avg_pool2d(x, output_size), F.adaptive_avg_pool2d(x, output_size)
+    torch.testing.assert_close(ours, theirs, equal_nan=True)
+    grad = rand(*theirs.shape, seed=5)
+    x_ours, x_theirs = x.clone().requires_grad_(), x.clone().requires_grad_()
+    adaptive_avg_pool2d(x_ours, output_size).backward(grad)
+    F.adaptive_avg_pool2d(x_theirs, output_size).backward(grad)
+    torch.testing.assert_close(x_ours.grad, x_theirs.grad)
+
+
+def test_adaptive_avg_pool2d_refuses_integers_and_empty_images_by_name():
+    # An int64 input stopped in a matmul ("expected scalar type Float but found Long"); an
+    # image with no rows gave zeros, where F refuses both.
+    with pytest.raises(TypeError, match=r"of a torch.int64 tensor: give a floating-point "
+                                        r"one \(x.float\(\)\)"):
+        adaptive_avg_pool2d(torch.ones(1, 1, 4, 4, dtype=torch.int64), 2)
+    with pytest.raises(ValueError, match=r"\(2, 3, 0, 4\) has no pixels to average \(H and W "
+                                         r"must be >= 1"):
+        adaptive_avg_pool2d(torch.ones(2, 3, 0, 4), 2)
+    assert adaptive_avg_pool2d(torch.ones(0, 3, 5, 4), 2).shape == (0, 3, 2, 2)  # as F's

@@ -246,12 +246,15 @@ def adaptive_avg_pool2d(x: torch.Tensor, output_size: int | tuple[int | None, in
     Output cell i along an axis of length n averages input positions
     ``floor(i * n / out)`` up to ``ceil((i + 1) * n / out)``; the bins may overlap
     and differ in size when ``out`` does not divide ``n``. Averaging over such bins
-    is linear and separable, so it is two matrix products: ``A_h @ x @ A_w^T`` with
-    ``A[i, j] = 1 / len(bin_i)`` for j in bin i. ``None`` keeps that axis's size.
+    is separable: the mean over each row bin, then over each column bin. When ``out``
+    divides ``n`` the bins tile the axis (a reshape); otherwise each bin is gathered,
+    padded to the widest bin with zeros chosen by ``torch.where``, and summed. ``None``
+    keeps that axis's size.
 
-    Equal to PyTorch's for finite inputs. An inf or NaN reaches every output cell of its
-    bins' row and column (the products' ``0 * inf`` is NaN), where PyTorch's keeps it in
-    its own cells: a model's NaN shows up all the same, but not where it was.
+    An inf or NaN stays in the cells whose bins hold it, as in PyTorch's. (Through
+    an averaging matrix product, as this was done before, ``0 * inf`` is NaN: a NaN
+    reached every cell of its bins' row and column.) Floating-point input only, as
+    F.adaptive_avg_pool2d's: the mean of integers is not an integer.
     """
     unbatched = x.dim() == 3
     if unbatched:
@@ -265,26 +268,44 @@ def adaptive_avg_pool2d(x: torch.Tensor, output_size: int | tuple[int | None, in
             s is None or is_whole(s) for s in output_size):
         raise ValueError(f"adaptive_avg_pool2d output_size is an int, None or an (h, w) pair "
                          f"of them, got {output_size!r}")
+    if not x.is_floating_point():  # int64 reached a matmul: "expected scalar type Float"
+        raise TypeError(f"adaptive_avg_pool2d of a {x.dtype} tensor: give a floating-point "
+                        f"one (x.float()); F.adaptive_avg_pool2d takes no integers or bools "
+                        f"either")
     h, w = x.shape[2:]
+    if not h or not w:  # every bin would be empty (this gave zeros)
+        raise ValueError(f"adaptive_avg_pool2d input {tuple(x.shape)} has no pixels to "
+                         f"average (H and W must be >= 1, as F.adaptive_avg_pool2d requires)")
     out_h = h if output_size[0] is None else int(output_size[0])
     out_w = w if output_size[1] is None else int(output_size[1])
     # In float32 for half precision (PyTorch accumulates so), and in x's dtype under
-    # autocast, which would otherwise run these products in bfloat16 as no pooling is.
+    # autocast, which might otherwise run a reduction in another dtype than pooling's.
     low = x.dtype in (torch.float16, torch.bfloat16)
     xf = x.float() if low else x
     full = torch.autocast(x.device.type, enabled=False) if autocast_on(x) else nullcontext()
     with full:
-        y = _bin_matrix(h, out_h, xf) @ xf @ _bin_matrix(w, out_w, xf).T
+        y = _bin_means(_bin_means(xf, 2, out_h), 3, out_w)
     y = in_layout_of(y.to(x.dtype) if low else y, x)
     return y.squeeze(0) if unbatched else y
 
 
-def _bin_matrix(n: int, out: int, like: torch.Tensor) -> torch.Tensor:
+def _bin_means(x: torch.Tensor, dim: int, out: int) -> torch.Tensor:
+    """The mean of each of ``out`` adaptive bins along ``dim``, which becomes ``out`` long."""
     if out < 1:
         raise ValueError(f"adaptive pooling output size must be >= 1, got {out}")
-    i = torch.arange(out, device=like.device)
-    start = (i * n) // out
-    end = -((-(i + 1) * n) // out)  # ceil((i + 1) * n / out)
-    j = torch.arange(n, device=like.device)
-    inside = (j >= start[:, None]) & (j < end[:, None])
-    return inside.to(like.dtype) / (end - start).to(like.dtype)[:, None]
+    n = x.shape[dim]
+    if n % out == 0:  # equal bins that tile the axis: global pooling, 14 -> 7, ...
+        return x.unflatten(dim, (out, n // out)).mean(dim + 1)
+    # Bounds in Python: no device round trip to learn the widest bin.
+    starts = [i * n // out for i in range(out)]
+    counts = [-(-(i + 1) * n // out) - start for i, start in enumerate(starts)]
+    width = max(counts)
+    taps = torch.arange(width, device=x.device)
+    start = torch.tensor(starts, device=x.device)[:, None]
+    count = torch.tensor(counts, device=x.device)[:, None]
+    index = (start + taps).clamp(max=n - 1)  # (out, width); taps past a bin are masked
+    bins = x.index_select(dim, index.flatten()).unflatten(dim, (out, width))
+    inside = (taps < count).view((out, width) + (1,) * (x.dim() - dim - 1))
+    # where, not a product with a 0/1 mask: the masked-off neighbour may be inf or NaN.
+    total = torch.where(inside, bins, 0).sum(dim + 1)
+    return total / count.view((out,) + (1,) * (x.dim() - dim - 1)).to(x.dtype)
