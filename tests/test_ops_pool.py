@@ -252,3 +252,20 @@ def test_adaptive_avg_pool2d_refuses_integers_and_empty_images_by_name():
                                          r"must be >= 1"):
         adaptive_avg_pool2d(torch.ones(2, 3, 0, 4), 2)
     assert adaptive_avg_pool2d(torch.ones(0, 3, 5, 4), 2).shape == (0, 3, 2, 2)  # as F's
+
+
+@pytest.mark.parametrize("kwargs", [dict(), dict(stride=1, padding=1, ceil_mode=True),
+                                    dict(stride=1, padding=1, count_include_pad=False)])
+def test_average_pooling_of_int64_is_torchs_truncated_int64_mean(kwargs):
+    # It came out float32 (-2.5 where F.avg_pool2d gives -2).
+    x = torch.tensor([[[[-7, 3, -1, -1, 4], [2, 2, 5, 0, -9], [1, -3, 8, 6, 2]]]])
+    ours, theirs = pool2d(x, 2, mode="avg", **kwargs), F.avg_pool2d(x, 2, **kwargs)
+    assert ours.dtype == theirs.dtype == torch.int64
+    assert torch.equal(ours, theirs)
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.int32])
+def test_average_pooling_of_other_integers_is_refused_with_the_conversions(dtype):
+    with pytest.raises(TypeError, match=rf"average pooling of a {dtype} tensor: give x.float\(\) "
+                                        r"for the mean, or x.long\(\)"):
+        pool2d(torch.ones(1, 1, 4, 4, dtype=dtype), 2, mode="avg")

@@ -105,6 +105,9 @@ def pool2d(
         ceil_mode: round the output size up instead of down.
         count_include_pad: average pooling only: count padded zeros in the divisor.
 
+    Integer input: max pooling takes any integer type; average pooling int64 only, as
+    F.avg_pool2d on the CPU, summing in int64 and truncating the quotient toward zero.
+
     Returns:
         (N, C, H_out, W_out), ``H_out = pool_output_size(H, kh, 2 * padding, stride,
         dilation, ceil_mode)``.
@@ -125,6 +128,11 @@ def pool2d(
     if x.dtype == torch.bool:
         raise TypeError("pool2d of a bool tensor: give numbers (x.float() or x.to(torch.uint8))"
                         "; torch's pooling takes no bools either")
+    if mode == "avg" and not x.is_floating_point() and x.dtype != torch.int64:
+        # They came out float32, where F.avg_pool2d refuses them.
+        raise TypeError(f"average pooling of a {x.dtype} tensor: give x.float() for the mean, "
+                        f"or x.long() for an int64 mean truncated toward zero as F.avg_pool2d "
+                        f"gives it (whose integer input is int64 only)")
     fill = 0.0
     if mode == "max":  # a value no pixel is below: -inf, or an integer type's least
         fill = float("-inf") if x.is_floating_point() else torch.iinfo(x.dtype).min
@@ -140,7 +148,11 @@ def pool2d(
         # near 100 summed in bfloat16 (8 significant bits) were off by 2.5.
         low = x.dtype in (torch.float16, torch.bfloat16)
         y = _tap_sum(xp.float() if low else xp, kernel, stride, out_size)
-        y = y / _divisor(x, kernel, stride, pad, out_size, count_include_pad)
+        divisor = _divisor(x, kernel, stride, pad, out_size, count_include_pad)
+        if x.dtype == torch.int64:  # F.avg_pool2d's integer sum and C division: truncated
+            y = torch.div(y, divisor, rounding_mode="trunc")
+        else:
+            y = y / divisor
         y = y.to(x.dtype) if low else y
     y = in_layout_of(y, x)
     return y.squeeze(0) if unbatched else y
