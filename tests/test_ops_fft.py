@@ -104,3 +104,12 @@ def test_an_empty_batch_and_a_strided_output_behave_as_f_conv2d():
         y.sum().backward()  # a training step over no images runs
     strided = fft_conv2d(rand(2, 3, 9, 9, seed=4), w, None, stride=2)
     assert strided.is_contiguous()  # as the docstring says
+
+
+def test_fft_conv2d_with_bias_and_stride_gives_a_contiguous_output():
+    # The bias was added to the strided view of the transform: batch strides came out
+    # inside channel strides, and y.view(n, -1) failed.
+    x, w, b = rand(2, 6, 10, 10, seed=1), rand(3, 2, 3, 4, seed=2), rand(3, seed=3)
+    y = fft_conv2d(x, w, b, stride=(1, 3), groups=3)
+    assert y.is_contiguous()
+    torch.testing.assert_close(y.view(2, -1), conv2d(x, w, b, stride=(1, 3), groups=3).view(2, -1))

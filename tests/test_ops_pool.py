@@ -269,3 +269,11 @@ def test_average_pooling_of_other_integers_is_refused_with_the_conversions(dtype
     with pytest.raises(TypeError, match=rf"average pooling of a {dtype} tensor: give x.float\(\) "
                                         r"for the mean, or x.long\(\)"):
         pool2d(torch.ones(1, 1, 4, 4, dtype=dtype), 2, mode="avg")
+
+
+def test_a_1x1_max_pool_gives_a_contiguous_output_as_f():
+    # F.max_pool2d(x, 1, 2) (an FPN's extra level) came out a strided view: .view() failed.
+    x = rand(2, 3, 6, 6)
+    y = pool2d(x, 1, 2)
+    assert y.is_contiguous() and torch.equal(y, F.max_pool2d(x, 1, 2))
+    assert y.view(2, -1).shape == (2, 27)

@@ -84,7 +84,11 @@ def fft_conv2d(
 
     sh, sw = g.stride
     y = y[:, :, : (g.h_out - 1) * sh + 1 : sh, : (g.w_out - 1) * sw + 1 : sw]
-    y = y + bias.view(1, -1, 1, 1) if bias is not None else y.contiguous()  # strided view
+    # A strided view: adding the bias to it kept its odd strides (batch inside channels),
+    # and .view(n, -1) of the result failed; contiguous first, then the bias.
+    y = y.contiguous()
+    if bias is not None:
+        y = y + bias.view(1, -1, 1, 1)
     y = in_layout_of(y.to(dtype), x, weight)
     return y.squeeze(0) if unbatched else y
 

@@ -154,7 +154,9 @@ def pool2d(
         else:
             y = y / divisor
         y = y.to(x.dtype) if low else y
-    y = in_layout_of(y, x)
+    # contiguous(): a 1x1 max window's "running max" is its one tap, a strided view of
+    # the padded copy, which .view() refused (the stride-2 1x1 pool of an FPN's P6).
+    y = in_layout_of(y.contiguous(), x)
     return y.squeeze(0) if unbatched else y
 
 
