@@ -216,3 +216,24 @@ def test_conv2d_errors_name_the_problem(kwargs, match):
 def test_a_fractional_groups_is_refused_by_name():
     with pytest.raises(TypeError, match="groups must be a whole number, got 2.0"):
         conv2d(rand(1, 4, 6, 6), rand(4, 2, 3, 3), groups=2.0)
+
+
+@pytest.mark.parametrize("method", ["shift", "unfold", "auto", "fft"])
+def test_a_conv_without_input_channels_gives_the_bias_everywhere(method):
+    # The unfold method stopped on "cannot reshape tensor of 0 elements" and fft_conv2d in
+    # the FFT library; the shift method gave this. F.conv2d's (2, 0, 3, 3) has no output
+    # channels at all (pytorch/pytorch#101356; torch.compile gives (2, 3, 3, 3) too).
+    from cnnlab.ops import fft_conv2d
+
+    def op(*t, **kw):
+        return fft_conv2d(*t, **kw) if method == "fft" else conv2d(*t, **kw, method=method)
+
+    x, w, b = torch.ones(2, 0, 5, 5), torch.ones(3, 0, 3, 3), rand(3, seed=1).float()
+    b.requires_grad_()
+    y = op(x, w, b, padding=(1, 0))
+    assert torch.equal(y, b.detach().view(1, 3, 1, 1).expand(2, 3, 5, 3))
+    y.sum().backward()
+    assert torch.equal(b.grad, torch.full((3,), 30.0))  # 2 images x 15 positions
+    assert torch.equal(op(x[0], w), torch.zeros(3, 3, 3))  # unbatched, no bias
+    # No output channels: an empty result, where F.conv2d refuses the weight.
+    assert op(torch.ones(2, 3, 5, 5), torch.ones(0, 3, 3, 3)).shape == (2, 0, 3, 3)

@@ -257,12 +257,14 @@ def conv2d(
         x = x.unsqueeze(0)
     x, weight, bias = as_f_conv2d_computes(x, weight, bias)
     geom = ConvGeometry.of(x, weight, bias, stride, padding, dilation, groups)
-    if geom.n == 0:  # an empty batch (F.conv2d returns an empty result too)
-        return empty_output(x, weight, bias, geom)
-    if method == "auto":
-        method = choose_method(geom)
-    conv = conv_shift if method == "shift" else _conv_unfold
-    y = in_layout_of(conv(x, weight, bias, geom), x, weight)
+    if geom.n == 0 or geom.c_in == 0 or geom.c_out == 0:
+        y = empty_output(x, weight, bias, geom)
+    else:
+        if method == "auto":
+            method = choose_method(geom)
+        conv = conv_shift if method == "shift" else _conv_unfold
+        y = conv(x, weight, bias, geom)
+    y = in_layout_of(y, x, weight)
     return y.squeeze(0) if unbatched else y
 
 
@@ -278,10 +280,13 @@ def in_layout_of(y: torch.Tensor, *inputs: torch.Tensor) -> torch.Tensor:
 
 def empty_output(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
                  g: ConvGeometry) -> torch.Tensor:
-    """The (0, C_out, H_out, W_out) result of a convolution over no images, connected to
-    the parameters so that a backward pass through it runs (giving zero gradients)."""
-    out = x.new_zeros((0, g.c_out, g.h_out, g.w_out)) + weight.sum() * 0
-    return out + bias.sum() * 0 if bias is not None else out
+    """A convolution with no images, output or input channels, connected to every input.
+    With no input channels each output sums nothing: the bias (or 0), where F.conv2d
+    gives an empty (N, 0, ...) (pytorch/pytorch#101356; torch.compile gives ours)."""
+    out = x.new_zeros((g.n, g.c_out, g.h_out, g.w_out))
+    out = out + bias.view(1, -1, 1, 1) if bias is not None and out.numel() else out
+    # x and weight are empty here, or else the output is: no NaN * 0 reaches a value.
+    return out + (x.sum() + weight.sum() + (0 if bias is None or out.numel() else bias.sum())) * 0
 
 
 def as_f_conv2d_computes(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None):

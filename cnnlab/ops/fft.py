@@ -64,8 +64,9 @@ def fft_conv2d(
         x = x.unsqueeze(0)
     x, weight, bias = as_f_conv2d_computes(x, weight, bias)
     g = ConvGeometry.of(x, weight, bias, stride, padding, dilation, groups)
-    if g.n == 0:
-        return empty_output(x, weight, bias, g)
+    if g.n == 0 or g.c_in == 0 or g.c_out == 0:  # nothing to transform (see empty_output)
+        y = in_layout_of(empty_output(x, weight, bias, g), x, weight)
+        return y.squeeze(0) if unbatched else y
     dtype = x.dtype
     if dtype in (torch.float16, torch.bfloat16):
         x, weight = x.float(), weight.float()
