@@ -58,6 +58,9 @@ def fft_conv2d(
         as F.conv2d gives it), in the dtype F.conv2d gives (under
         autocast, its dtype). Half-precision inputs are transformed in float32: torch.fft
         takes no bfloat16, and float16 on CUDA only at power-of-two sizes.
+
+    An inf or NaN anywhere in an image (or kernel) makes its whole output NaN: every
+    frequency sums every pixel. F.conv2d keeps it to the outputs whose windows hold it.
     """
     unbatched = x.dim() == 3
     if unbatched:
