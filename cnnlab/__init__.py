@@ -19,5 +19,7 @@ from cnnlab.lazy_exports import lazy_exports  # noqa: E402
 _EXPORTS = {"TrainConfig": "cnnlab.train", "get_model": "cnnlab.models",
             "list_models": "cnnlab.models", "load_dataset": "cnnlab.data",
             "summary": "cnnlab.inspect"}
-__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)
+# The subpackages (and ONNX export) a notebook reaches after `import cnnlab` alone.
+_MODULES = ("bench", "data", "design", "export", "inspect", "models", "ops", "train")
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS, _MODULES)
 __all__ = [*sorted(_EXPORTS), "__version__"]

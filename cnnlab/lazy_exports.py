@@ -11,9 +11,16 @@ import importlib.util
 from collections.abc import Callable
 
 
-def lazy_exports(namespace: dict, exports: dict[str, str]) -> tuple[Callable, Callable]:
+def lazy_exports(namespace: dict, exports: dict[str, str],
+                 modules: tuple[str, ...] = ()) -> tuple[Callable, Callable]:
     """The ``__getattr__`` and ``__dir__`` for a package whose ``exports`` map each public
-    name to the module defining it; ``namespace`` is the package's ``globals()``."""
+    name to the module defining it; ``namespace`` is the package's ``globals()``.
+
+    ``modules``: the package's public submodules, which ``dir`` (and so a notebook's tab
+    completion) lists before any is imported, as ``__getattr__`` reaches them. Python binds
+    a submodule to its package only once something imports it, so without the list
+    ``dir(cnnlab)`` offered ``ops`` or ``train`` only after some import had loaded them.
+    """
 
     package = namespace["__name__"]
 
@@ -29,6 +36,6 @@ def lazy_exports(namespace: dict, exports: dict[str, str]) -> tuple[Callable, Ca
         return value
 
     def __dir__() -> list[str]:
-        return sorted({*namespace, *exports})
+        return sorted({*namespace, *exports, *modules})
 
     return __getattr__, __dir__
