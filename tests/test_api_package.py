@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -42,3 +43,12 @@ def test_each_name_dir_lists_is_an_export_or_a_module_there_is():
     for name in dir(cnnlab):
         if not name.startswith("_") and name not in cnnlab.__all__:
             importlib.import_module(f"cnnlab.{name}")  # a misspelt module fails here
+
+
+def test_every_name_the_package_docstring_lists_is_where_it_says():
+    # help(cnnlab) is a notebook's map of the library: "- ``cnnlab.train``: train, ...".
+    listed = re.findall(r"^- ``(cnnlab\.\w+)``: (.+?)(?=^- |^$)", cnnlab.__doc__, re.M | re.S)
+    assert len(listed) >= 7
+    for module, names in listed:
+        for name in re.sub(r"\(.*?\)", "", names).replace("\n", " ").split(","):
+            assert hasattr(importlib.import_module(module), name.strip()), (module, name)
