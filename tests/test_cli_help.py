@@ -65,3 +65,26 @@ def test_every_threads_option_says_its_default_one_way():
                 assert "say the count" in param.help, path
     assert {"train", "resume", "eval", "speedrun", "design run", "bench memory",
             "bench ops", "bench loader", "bench zoo", "bench throughput"} <= set(seen)
+
+
+@pytest.mark.parametrize("width", [60, 80])
+def test_help_never_cuts_an_option_name_or_a_commands_summary(width):
+    # typer's rich panels cut long names at 80 columns ("--no-channels-l…") and click's
+    # list of commands cut each summary to one line ("... and activation..."): every
+    # option of every command is named whole, and every command's first paragraph is
+    # in its group's list.
+    root = typer.main.get_command(app)
+    for path in _command_paths():
+        command = root
+        for name in path:
+            command = command.commands[name]
+        said = CliRunner().invoke(app, [*path, "--help"], terminal_width=width).output
+        assert "…" not in said, (path, said)
+        words = said.split()
+        for param in command.params:
+            for opt in (*param.opts, *param.secondary_opts):
+                if opt.startswith("-"):
+                    assert any(w.strip(",") == opt for w in words), (path, opt, said)
+        for sub in getattr(command, "commands", {}).values():
+            summary = sub.help.split("\n\n")[0]
+            assert " ".join(summary.split()) in " ".join(words), (path, sub.name)

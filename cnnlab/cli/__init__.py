@@ -10,7 +10,6 @@ import inspect
 import warnings
 
 import typer
-from typer.core import TyperCommand, TyperGroup
 
 from cnnlab.cli import (
     bench,
@@ -27,44 +26,19 @@ from cnnlab.cli import (
     train,
 )
 
-
-def _no_type_beside_flags(params) -> None:
-    """An on/off flag takes no value, so its help shows none: typer 0.2x writes
-    "<bool>" beside every flag (--help, --version, --compile/--no-compile), a type the
-    user never types. An empty metavar is what its help prints in that place."""
-    for param in params:
-        if getattr(param, "is_flag", False):
-            param.metavar = ""
-
-
-class _NoTypeBesideFlags:
-    """Made with its parameters' flags, and its --help, as :func:`_no_type_beside_flags`."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        _no_type_beside_flags(self.params)
-
-    def get_help_option(self, ctx):
-        help_option = super().get_help_option(ctx)  # made on demand, so not in params
-        _no_type_beside_flags([help_option] if help_option is not None else [])
-        return help_option
-
-
-class _Command(_NoTypeBesideFlags, TyperCommand):
-    """Every cnnlab command."""
-
-
-class _Group(_NoTypeBesideFlags, TyperGroup):
-    """Every cnnlab command group, and the program itself."""
-
-
 app = typer.Typer(
-    cls=_Group,
     name="cnnlab",
     help="Classic and modern CNNs: build, inspect, train fast, compare, explore design spaces.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # click's plain help, not typer's rich panels: their six-column table cut long option
+    # names at 80 columns ("--no-channels-l…", "--pad-stem,--pad…") and squeezed the help
+    # to some 17 characters; plain help never cuts a name and wraps the text below it.
+    rich_markup_mode=None,
+    # Help as wide as the terminal, to 120 columns (click's own stops at 80); wider text
+    # is harder to read than it saves lines.
+    context_settings={"max_content_width": 120},
 )
 
 
@@ -107,16 +81,25 @@ def _reflowed(doc: str) -> str:
     return "\n\n".join(" ".join(p.split()) for p in paragraphs)
 
 
+def _first_paragraph(help_text: str | None) -> str | None:
+    """A command's line in its group's list: the first paragraph of its help, whole. Left
+    to click, it was cut to fit one line ("Per-layer output shape, parameters, MACs and
+    activation...")."""
+    return help_text.split("\n\n")[0] if help_text else None
+
+
 def _reflow_command_help(group: typer.Typer) -> None:
-    """Each command's help from its docstring (:func:`_reflowed`), and each command and
-    group made as :class:`_Command` and :class:`_Group`, wherever it was registered."""
+    """Each command's help from its docstring (:func:`_reflowed`) and its line in the
+    group's list (:func:`_first_paragraph`), and plain help for every group, wherever
+    it was registered."""
     for command in group.registered_commands:
         if command.help is None and command.callback is not None and command.callback.__doc__:
             command.help = _reflowed(command.callback.__doc__)
-        if command.cls in (None, TyperCommand):  # typer's own, not one a module chose
-            command.cls = _Command
+        command.short_help = command.short_help or _first_paragraph(command.help)
     for sub in group.registered_groups:
-        sub.cls = _Group
+        sub.typer_instance.rich_markup_mode = None  # as the app's (see there)
+        sub.short_help = sub.short_help or _first_paragraph(
+            sub.help or sub.typer_instance.info.help)
         _reflow_command_help(sub.typer_instance)
 
 

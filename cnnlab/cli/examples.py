@@ -60,8 +60,11 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
 
 
 def epilog(examples: list[tuple[str, str]]) -> str:
-    # Paragraphs: rich's help joins single line breaks into one line.
-    return "Examples:\n\n" + "\n\n".join(f"{command}  # {what}" for command, what in examples)
+    # "\b": click's help keeps the paragraph's lines as they are, where it would join them
+    # and wrap a command mid-way. What each does on a line above it: a command is long
+    # enough for an 80-column line on its own.
+    return "Examples:\n\n\b\n" + "\n".join(f"  # {what}\n  {command}"
+                                             for command, what in examples)
 
 
 def add_examples(app: typer.Typer, prefix: str = "") -> None:
