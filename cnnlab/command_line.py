@@ -2,7 +2,9 @@
 
 Loading the app (typer, rich, the command modules) takes a moment; Ctrl-C then would end
 in a KeyboardInterrupt traceback, as it would anywhere before typer's own handling (which
-ends the command with status 130) is in place.
+ends the command with status 130) is in place. A command a signal stopped exits 128 + its
+number (:func:`cnnlab.interrupts.interrupted_status`): 130 for Ctrl-C, 143 for SIGTERM,
+also where the interrupt reached typer's own 130 uncaught.
 """
 
 from __future__ import annotations
@@ -10,14 +12,23 @@ from __future__ import annotations
 import codecs
 import sys
 
+from cnnlab.interrupts import interrupted_status
+
 
 def main() -> None:
     _replace_what_output_cannot_encode()
     try:
         from cnnlab.cli import main as run_app
     except KeyboardInterrupt:
-        sys.exit(130)  # the shell's status for Ctrl-C, as the commands give
-    run_app()
+        sys.exit(interrupted_status())  # the shell's status for Ctrl-C, as the commands give
+    try:
+        run_app()
+    except SystemExit as stop:
+        # typer ends an interrupt no command caught with 130, SIGTERM's too (one that came
+        # as a sweep put its trials back, say): the status of the signal it was.
+        if stop.code == 130:
+            stop.code = interrupted_status(stop)
+        raise
 
 
 # What cnnlab's own tables and summaries print beyond ASCII, as the nearest ASCII.

@@ -7,13 +7,15 @@ error would then carry on after Ctrl-C. :class:`SigintRecorder` records the sign
 the duration of a block, so the caller can tell an interrupt from a failure, and can
 hold it back over steps that must finish together (renaming a pair of files);
 :func:`interrupt_wins` makes such a block end as KeyboardInterrupt. And SIGTERM made to
-stop work as Ctrl-C does (:func:`sigterm_as_interrupt`).
+stop work as Ctrl-C does (:func:`sigterm_as_interrupt`), and the exit status that tells the
+two apart (:func:`interrupted_status`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 from collections.abc import Callable
 
 
@@ -65,18 +67,21 @@ class SigintRecorder:
             raise KeyboardInterrupt
 
 
-def from_interrupt(exc: BaseException | None) -> bool:
-    """Whether a KeyboardInterrupt is among the causes and contexts of ``exc``."""
+def _chain(exc: BaseException | None):
+    """``exc``, then its causes and contexts, each once, nearest first."""
     todo, seen = [exc], set()
     while todo:
-        exc = todo.pop()
+        exc = todo.pop(0)
         if exc is None or id(exc) in seen:
             continue
-        if isinstance(exc, KeyboardInterrupt):
-            return True
         seen.add(id(exc))
+        yield exc
         todo += [exc.__cause__, exc.__context__]
-    return False
+
+
+def from_interrupt(exc: BaseException | None) -> bool:
+    """Whether a KeyboardInterrupt is among the causes and contexts of ``exc``."""
+    return any(isinstance(e, KeyboardInterrupt) for e in _chain(exc))
 
 
 @contextlib.contextmanager
@@ -93,22 +98,69 @@ def interrupt_wins():
             raise
 
 
+class Terminated(KeyboardInterrupt):
+    """The KeyboardInterrupt SIGTERM raises under :func:`sigterm_as_interrupt`: caught
+    wherever Ctrl-C's is, and told from it by :func:`interrupted_status`."""
+
+
+# Whether SIGTERM stopped the latest sigterm_as_interrupt() block: for a command that
+# keeps no exception that says (a sweep raises its own SweepInterrupted; a bench notes
+# only that it was stopped), and those begin such a block. Cleared as each block begins,
+# and asked only where no exception says, so one command's SIGTERM is not read as the
+# next one's (many run in one process under the tests).
+_terminated = False
+
+
 def _raise_interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
+    global _terminated
+    _terminated = True
+    raise Terminated
 
 
 def sigterm_as_interrupt() -> Callable[[], None]:
-    """SIGTERM (`kill`, `timeout`, a job scheduler) raises KeyboardInterrupt from here on,
-    so work stops as on Ctrl-C: what is finished kept and said, not the process just
-    ending. Returns the call that puts the previous handler back (nothing to put back off
-    the main thread, where signals cannot be set, or where it was set outside Python)."""
+    """SIGTERM (`kill`, `timeout`, a job scheduler) raises KeyboardInterrupt (a
+    :class:`Terminated`) from here on, so work stops as on Ctrl-C: what is finished kept
+    and said, not the process just ending. Returns the call that puts the previous
+    handler back (nothing to put back off the main thread, where signals cannot be set,
+    or where it was set outside Python)."""
+    global _terminated
     try:
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     except ValueError:  # not the main thread: signals stay as they are
         return lambda: None
+    _terminated = False
 
     def put_back() -> None:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
 
     return put_back
+
+
+def interrupted_status(exc: BaseException | None = None) -> int:
+    """The exit status of a command a signal stopped: 128 + the signal's number, as a shell
+    reports a process that signal ended and as job schedulers (SLURM, Kubernetes, systemd)
+    read it: 143 for SIGTERM, 130 for Ctrl-C (SIGINT). Every command that ends on an
+    interrupt exits with it (before, 130 for both: a scheduler's SIGTERM read as a user's
+    Ctrl-C).
+
+    The signal is the one ``exc`` (by default the exception being handled, so an
+    ``except`` block's ``raise typer.Exit(interrupted_status())`` asks its own), or what
+    it came from, names: a ``signal_name`` ("SIGTERM", as TrainingInterrupted carries
+    it), a :class:`Terminated`, or else any KeyboardInterrupt, Ctrl-C's (as is a
+    ``signal_name`` of None: not known). Where none of them is there (no exception, or
+    one that speaks of no signal, as a sweep's SweepInterrupted), SIGTERM if one stopped
+    the latest :func:`sigterm_as_interrupt` block, else Ctrl-C."""
+    chain = list(_chain(exc if exc is not None else sys.exc_info()[1]))
+    named = [e.signal_name for e in chain if isinstance(getattr(e, "signal_name", None), str)]
+    says = any(hasattr(e, "signal_name") or isinstance(e, KeyboardInterrupt) for e in chain)
+    if named:
+        name = named[0]
+    elif any(isinstance(e, Terminated) for e in chain):
+        name = "SIGTERM"  # before any plain KeyboardInterrupt: one raised from it, say
+    else:
+        name = "SIGTERM" if _terminated and not says else "SIGINT"
+    try:
+        return 128 + int(signal.Signals[name])
+    except KeyError:  # a name this system has no signal for: said as Ctrl-C
+        return 128 + int(signal.SIGINT)

@@ -122,7 +122,7 @@ def test_a_throughput_sweep_cut_short_keeps_every_measured_row(tmp_path, monkeyp
     args = ["bench", "throughput", "--models", "lenet_bn,lenet_d2l,lenet_modern,nin_d2l",
             "--batch-size", "2", "--steps", "1", "--device", "cpu", "--out", str(out)]
     result = CliRunner().invoke(app, args)
-    assert result.exit_code == 130, result.output
+    assert result.exit_code == 143, result.output  # SIGTERM: 128 + 15
     assert calls == ["lenet_bn", "lenet_d2l", "lenet_modern"]  # stopped at the signal
     rows = out.read_text().splitlines()
     assert len(rows) == 3 and rows[1].startswith("lenet_bn,") and float(rows[1].split(",")[3])

@@ -297,7 +297,8 @@ def zoo(
     except (KeyboardInterrupt, TrainingInterrupted):
         console.print("[yellow]interrupted[/]: finished models are stored; run the same "
                       "command again to continue where it stopped")
-        raise typer.Exit(130) from None
+        from cnnlab.interrupts import interrupted_status  # 130 Ctrl-C, 143 SIGTERM
+        raise typer.Exit(interrupted_status()) from None
     except ZooSetupError as exc:
         fail(str(exc), code=2)
     console.print(markdown_table(rows), markup=False)

@@ -246,7 +246,8 @@ def run(
                                address=address, on_result=report)
     except SweepInterrupted as exc:
         err.print(f"[yellow]interrupted[/]: {escape(str(exc))}")
-        raise typer.Exit(130) from None
+        from cnnlab.interrupts import interrupted_status  # 130 Ctrl-C, 143 SIGTERM
+        raise typer.Exit(interrupted_status()) from None
     except _known_errors() as exc:
         lock.close()
         if new_sweep is not None:
@@ -307,11 +308,13 @@ def analyze(
     except InterruptedAfterWriting:
         err.print(f"[yellow]interrupted[/] once the report was written, whole: "
                   f"{escape(str(out / 'report.html'))}")
-        raise typer.Exit(130) from None
+        from cnnlab.interrupts import interrupted_status  # 130 Ctrl-C, 143 SIGTERM
+        raise typer.Exit(interrupted_status()) from None
     except KeyboardInterrupt:  # was silent: what is in --out now?
         err.print(f"[yellow]interrupted[/]: nothing written to {escape(str(out))} (a report "
                   "already there is as it was); run the command again for the report")
-        raise typer.Exit(130) from None
+        from cnnlab.interrupts import interrupted_status  # 130 Ctrl-C, 143 SIGTERM
+        raise typer.Exit(interrupted_status()) from None
     except _known_errors() as exc:
         _fail_known(exc)
     from cnnlab.design.report import markdown_summary

@@ -35,7 +35,8 @@ def export(
                              rtol=rtol)
     except KeyboardInterrupt as exc:  # export_run's says what is left at the output path
         err.print(f"[yellow]interrupted[/]: {escape(str(exc) or 'export stopped')}")
-        raise typer.Exit(130) from None
+        from cnnlab.interrupts import interrupted_status  # 130 Ctrl-C, 143 SIGTERM
+        raise typer.Exit(interrupted_status()) from None
     except (ExportError, MissingExtraError, CheckpointError, FileNotFoundError,
             ValueError) as exc:
         fail_for(exc)

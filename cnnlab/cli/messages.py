@@ -9,7 +9,9 @@ Exit status, the same in every command, so scripts can tell "change the command"
 dataset, a value out of range, options that conflict, an --out the command will not
 write over: click's code for usage errors); 1 for a valid request that could not be done
 (data missing or damaged, a checkpoint unreadable, a model that failed in a bench); 3 for
-a training run that diverged; 130 for Ctrl-C.
+a training run that diverged; for a command a signal stopped, 128 + its number, as a shell
+gives and job schedulers (SLURM, Kubernetes, systemd) expect: 130 for Ctrl-C, 143 for
+SIGTERM (:func:`cnnlab.interrupts.interrupted_status`).
 
 Under torchrun every process runs the command, and most of what it has to say (a
 refused request, a data warning, a stop the ranks agreed on) every process meets alike:

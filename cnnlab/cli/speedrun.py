@@ -289,7 +289,8 @@ def speedrun(
             where = ", before any run finished" + (
                 f"; {out} was not written" if out is not None else "")
         console.print(f"[yellow]interrupted[/]{escape(where)}")
-        raise typer.Exit(130) from None
+        from cnnlab.interrupts import interrupted_status  # 130 Ctrl-C, 143 SIGTERM
+        raise typer.Exit(interrupted_status()) from None
     save(complete=True)
     if out is not None:
         console.print(f"written to {out}")

@@ -129,7 +129,8 @@ def throughput(
         interrupted = True
     if not rows:
         err.print("[yellow]interrupted[/] before the first model was measured")
-        raise typer.Exit(130)
+        from cnnlab.interrupts import interrupted_status  # 130 Ctrl-C, 143 SIGTERM
+        raise typer.Exit(interrupted_status())
     _store(rows, out, dev, measured_threads)  # a signal may have cut the last write
     table = throughput_table(rows, dev, steps, console.width, measured_threads)
     # soft_wrap (the console's, so a pipe's lines stay whole) sent the ~600-character
@@ -141,7 +142,8 @@ def throughput(
     if interrupted:
         console.print(f"[yellow]interrupted[/]: {len(rows)} of {total} rows measured "
                       "(stored as they came)")
-        raise typer.Exit(130)
+        from cnnlab.interrupts import interrupted_status  # 130 Ctrl-C, 143 SIGTERM
+        raise typer.Exit(interrupted_status())
     if failed:
         fail(f"{len(failed)} of {total} rows failed ({', '.join(failed)}): see their notes")
 

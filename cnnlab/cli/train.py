@@ -293,7 +293,8 @@ def _guarded(fn):
         if launched_as_main():
             err.print(f"[yellow]{exc}[/]")
         end_distributed()
-        raise typer.Exit(130) from None
+        from cnnlab.interrupts import interrupted_status  # 130 Ctrl-C, 143 SIGTERM
+        raise typer.Exit(interrupted_status()) from None
     except TrainingDiverged as exc:
         if launched_as_main():
             error(str(exc))
