@@ -30,6 +30,7 @@ from cnnlab.train.distributed import (
 from cnnlab.train.outcome import TrainingInterrupted, TrainResult
 
 BEFORE_CUT = "best-before-cut"  # the best checkpoint's copy (Resumable.best_before_cut)
+_SIGNALS = ("SIGINT", "SIGTERM")  # the Trainer's stop signals (Trainer._on_signal)
 
 
 class Resumable:
@@ -165,9 +166,16 @@ class Resumable:
         """Save the ``last`` checkpoint mid-epoch, then raise TrainingInterrupted."""
         # Every rank is here (they agreed to stop), so the checkpoint, written by rank 0,
         # can hold all ranks' sums. Added to what an earlier interruption of this same
-        # epoch carried over.
-        sums = all_reduce_sum(torch.stack([loss_sum, correct, seen]), self.dist)
-        loss_sum, correct, seen = sums.tolist()
+        # epoch carried over. With them, how many ranks each signal came to: a rank that
+        # met none can name the one that stopped the run (and exit with its status).
+        own = self._stop_signal
+        flags = [loss_sum.new_tensor(float(own == name)) for name in _SIGNALS]
+        sums = all_reduce_sum(torch.stack([loss_sum, correct, seen, *flags]), self.dist)
+        loss_sum, correct, seen, *counts = sums.tolist()
+        came = dict(zip(_SIGNALS, counts, strict=True))
+        # SIGTERM where both came: a scheduler ending the job, not one user's key.
+        others = "SIGTERM" if came["SIGTERM"] else "SIGINT" if came["SIGINT"] else None
+        stopped_by = own or others
         carried = self.partial
         self.partial = {
             "loss_sum": carried["loss_sum"] + loss_sum,
@@ -178,12 +186,13 @@ class Resumable:
         self.other_ranks_rng = rank_rng_states(self.dist)  # every rank: a collective
         if self.writes:
             self._save("last")
+        whose = own or f"{others or 'a signal'} on another rank"
         raise TrainingInterrupted(
-            f"stopped by {self._stop_signal or 'a signal on another rank'} at epoch "
-            f"{self.epoch + 1}, step {self.step_in_epoch}; checkpoint saved"
+            f"stopped by {whose} at epoch {self.epoch + 1}, step {self.step_in_epoch}; "
+            "checkpoint saved"
             + (f". Resume with: {launch_command(f'resume {self.run_dir}', self.dist.world_size)}"
                if self.run_dir else ""),
-            run_dir=self.run_dir, signal_name=self._stop_signal, epoch=self.epoch + 1,
+            run_dir=self.run_dir, signal_name=stopped_by, epoch=self.epoch + 1,
             step_in_epoch=self.step_in_epoch,
         )
 

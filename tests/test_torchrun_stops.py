@@ -1,0 +1,63 @@
+"""How a torchrun job of `cnnlab train` ends when a signal stops one of its processes: every
+rank names the signal and exits with its status (128 + its number)."""
+
+from __future__ import annotations
+
+import pytest
+from ddp_helpers import launch_two_ranks, rank_script
+
+
+def _train_two_ranks(tmp_path, mode: str) -> str:
+    """SCRIPT in ``mode`` on two CPU ranks; their stderr, once both wrote their status."""
+    script = rank_script(tmp_path, "ddp_stops.py", SCRIPT)
+    _, stderr = launch_two_ranks(tmp_path, str(script), str(tmp_path), mode)
+    for rank in (0, 1):
+        assert (tmp_path / f"exit{rank}.txt").is_file(), f"rank {rank}:\n{stderr[-3000:]}"
+    return stderr
+
+
+@pytest.mark.slow
+def test_a_sigterm_on_one_rank_is_named_and_exits_143_on_every_rank(tmp_path):
+    # Rank 1 alone gets the SIGTERM (a scheduler's, say): rank 0 said "stopped by a signal
+    # on another rank", and, knowing no signal, exited 130 as for Ctrl-C.
+    stderr = _train_two_ranks(tmp_path, "sigterm-on-rank1")
+    codes = [(tmp_path / f"exit{rank}.txt").read_text(encoding="utf-8") for rank in (0, 1)]
+    assert codes == ["143", "143"], stderr[-3000:]
+    said = " ".join(stderr.split())
+    assert said.count("stopped by SIGTERM on another rank at epoch 1, step 1; checkpoint "
+                      "saved") == 1, stderr[-3000:]
+    assert (tmp_path / "run" / "checkpoints" / "last.safetensors").is_file()
+
+
+SCRIPT = r"""
+import os
+import signal
+import sys
+
+out, mode = sys.argv[1], sys.argv[2]
+rank = os.environ["RANK"]
+with open(f"{out}/pid{rank}.txt", "w", encoding="utf-8") as fh:  # for the harness to stop it
+    fh.write(str(os.getpid()))
+
+from cnnlab.cli import main
+from cnnlab.train.trainer import Trainer
+
+stepped = Trainer._optimizer_step
+if mode == "sigterm-on-rank1" and rank == "1":
+    def signalled(self):
+        stepped(self)
+        if self.step_in_epoch == 0:  # the first step (the count goes up after it)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    Trainer._optimizer_step = signalled
+sys.argv = ["cnnlab", "train", "lenet_modern", "--data", "synthetic", "--train-subset", "256",
+            "--eval-subset", "64", "--epochs", "1", "--batch-size", "32", "--device", "cpu",
+            "--out-dir", out, "--run-name", "run", "--log-every", "2", "--quiet"]
+try:
+    main()
+    code = 0
+except SystemExit as exc:
+    code = exc.code
+with open(f"{out}/exit{rank}.txt", "w", encoding="utf-8") as fh:
+    fh.write(str(code))
+"""
