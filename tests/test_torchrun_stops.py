@@ -29,6 +29,24 @@ def test_a_sigterm_on_one_rank_is_named_and_exits_143_on_every_rank(tmp_path):
     assert (tmp_path / "run" / "checkpoints" / "last.safetensors").is_file()
 
 
+@pytest.mark.slow
+def test_a_rank_lost_as_the_processes_finish_together_is_one_line(tmp_path):
+    # Rank 1 dies (SIGKILL) once its training is done, as rank 0 writes the report: rank 0,
+    # waiting for it in end_distributed's barrier, ended a finished run with gloo's
+    # "Connection reset by peer" traceback.
+    script = rank_script(tmp_path, "ddp_stops.py", SCRIPT)
+    # --monitor-interval 5: torchrun stops rank 0 only after it has said its error
+    _, stderr = launch_two_ranks(tmp_path, "--monitor-interval", "5", str(script),
+                                 str(tmp_path), "rank1-dies-at-the-end")
+    assert (tmp_path / "exit0.txt").read_text(encoding="utf-8") == "1", stderr[-3000:]
+    assert "[rank0]: Traceback" not in stderr and "RuntimeError" not in stderr, stderr[-3000:]
+    said = " ".join(stderr.split())
+    assert said.count("error: another process of this torchrun job ended") == 1, said[-3000:]
+    assert "as the processes finished together" in said
+    assert "from: torchrun --nproc_per_node=2 -m cnnlab resume RUN" in said
+    assert (tmp_path / "run" / "report.html").is_file()  # rank 0's part, done
+
+
 SCRIPT = r"""
 import os
 import signal
@@ -50,6 +68,13 @@ if mode == "sigterm-on-rank1" and rank == "1":
             os.kill(os.getpid(), signal.SIGTERM)
 
     Trainer._optimizer_step = signalled
+if mode == "rank1-dies-at-the-end" and rank == "1":
+    import cnnlab.train.distributed as distributed
+
+    def dying():
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    distributed.end_distributed = dying
 sys.argv = ["cnnlab", "train", "lenet_modern", "--data", "synthetic", "--train-subset", "256",
             "--eval-subset", "64", "--epochs", "1", "--batch-size", "32", "--device", "cpu",
             "--out-dir", out, "--run-name", "run", "--log-every", "2", "--quiet"]

@@ -8,6 +8,7 @@ reads its shard of the data, all-reduces its metrics, and only rank 0 writes.
 from __future__ import annotations
 
 import os
+import re
 import time
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -60,9 +61,25 @@ def end_distributed() -> None:
     Once per process: a group cannot be joined again in the same processes (the second
     rendezvous finds the first one's addresses), so a script that trains several runs
     under torchrun calls it after the last.
+
+    Another rank gone by then (killed while rank 0 wrote the report, say) breaks the
+    barrier: RankLost, one line that says what stays and how to get the rest, where gloo's
+    traceback came after a run that had finished.
     """
     if dist.is_available() and dist.is_initialized():
-        dist.barrier()
+        try:
+            dist.barrier()
+        except RuntimeError as exc:
+            if not lost_a_rank(exc):
+                raise
+            resume = launch_command("resume RUN", dist.get_world_size())
+            raise RankLost(
+                "another process of this torchrun job ended (killed, or failed: its own "
+                "output says why) as the processes finished together "
+                f"({backend_words(exc)}). What was written stays; rank 0 writes a finished "
+                "run's summary.json and report.html last: a run left without them gets "
+                f"them, no training repeated, from: {resume} (RUN: the run's folder)"
+                ) from exc
         dist.destroy_process_group()
 
 
@@ -203,6 +220,13 @@ def lost_a_rank(exc: BaseException) -> bool:
     text = str(exc)
     return isinstance(exc, RuntimeError) and any(
         words in text for words in ("by peer", "Broken pipe", "gloo/transport"))
+
+
+def backend_words(exc: BaseException) -> str:
+    """What a collective's error says, in short: gloo's first sentence without its source
+    file ("Connection closed by peer [127.0.0.1]:2453"), and without its advice to read
+    the logs."""
+    return re.sub(r"^\[[^\]]*\]\s*", "", str(exc).splitlines()[0]).split(". ")[0]
 
 
 def launch_command(command: str, world_size: int) -> str:

@@ -10,7 +10,6 @@ the weights that were evaluated (the EMA when on). The file format is
 from __future__ import annotations
 
 import contextlib
-import re
 import shutil
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from cnnlab.train import checkpoint as ckpt
 from cnnlab.train.distributed import (
     RankLost,
     all_reduce_sum,
+    backend_words,
     launch_command,
     lost_a_rank,
     rank_rng_states,
@@ -213,13 +213,11 @@ class Resumable:
                     f"{launch_command(f'resume {self.run_dir}', self.dist.world_size)}"
                     if self.epoch > 0 or self.resumed_from is not None else
                     "No epoch had finished: no checkpoint was written; start the run again.")
-            # gloo's first line, without its source file and its advice to read the logs
-            said = re.sub(r"^\[[^\]]*\]\s*", "", str(exc).splitlines()[0]).split(". ")[0]
             raise RankLost(
                 f"another process of this torchrun job ended (killed, or failed: its own "
                 f"output says why) after step {self.step_in_epoch} of "
                 f"{self.steps_per_epoch} in epoch {self.epoch + 1}, and the others cannot "
-                f"train without it ({said}). {kept}") from exc
+                f"train without it ({backend_words(exc)}). {kept}") from exc
 
     def load_resume_state(self, path: Path) -> None:
         """Restore everything from a ``last`` checkpoint for an exact continuation."""
