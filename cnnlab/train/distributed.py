@@ -230,10 +230,33 @@ def backend_words(exc: BaseException) -> str:
 
 
 def launch_command(command: str, world_size: int) -> str:
-    """How to run a cnnlab command (e.g. ``resume RUN``) on ``world_size`` processes."""
-    if world_size > 1:
-        return f"torchrun --nproc_per_node={world_size} -m cnnlab {command}"
-    return f"cnnlab {command}"
+    """How to run a cnnlab command (e.g. ``resume RUN``) on ``world_size`` processes: laid
+    out on nodes as this torchrun job is, where it has that many processes (``--nnodes=2
+    --nproc_per_node=4`` for 8 on two nodes: ``--nproc_per_node=8`` asked each node for
+    all 8), else on one node. A job of several nodes also needs its rendezvous options
+    (``--rdzv-endpoint``, or ``--node-rank`` and ``--master-addr``), each node's own: a
+    process is not told them."""
+    if world_size <= 1:
+        return f"cnnlab {command}"
+    per_node = _processes_per_node(world_size)
+    if per_node < world_size:
+        return (f"torchrun --nnodes={world_size // per_node} --nproc_per_node={per_node} "
+                f"-m cnnlab {command}")
+    return f"torchrun --nproc_per_node={world_size} -m cnnlab {command}"
+
+
+def _processes_per_node(world_size: int) -> int:
+    """This torchrun job's processes per node (LOCAL_WORLD_SIZE: its --nproc-per-node)
+    where the job has ``world_size`` processes laid out alike on its nodes (GROUP_WORLD_SIZE
+    of them, where set); else ``world_size``: one node, as far as is known."""
+    try:
+        if launched_world_size() != world_size:
+            return world_size  # another job's count (a resume refused for it)
+        per_node = _launch_number("LOCAL_WORLD_SIZE", world_size)
+        nodes = _launch_number("GROUP_WORLD_SIZE", world_size // max(per_node, 1))
+    except ValueError:  # not numbers: not torchrun's
+        return world_size
+    return per_node if 0 < per_node and per_node * nodes == world_size else world_size
 
 
 def _launch_number(name: str, default: int) -> int:

@@ -1,0 +1,55 @@
+"""The torchrun commands cnnlab writes (a run's recorded command, "Resume with: ...") are
+ones that launch the job as it was laid out."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from cnnlab.train.distributed import launch_command
+from cnnlab.train.machine import command_line
+
+
+def _torchrun_job(monkeypatch, world: int, per_node: int, nodes: int | None = None) -> None:
+    """This process as torchrun's worker in a job of ``world`` processes, ``per_node`` on
+    each node (the variables torchrun's agent sets; GROUP_WORLD_SIZE where ``nodes``)."""
+    monkeypatch.setenv("WORLD_SIZE", str(world))
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", str(per_node))
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("LOCAL_RANK", "0")
+    if nodes is None:
+        monkeypatch.delenv("GROUP_WORLD_SIZE", raising=False)
+    else:
+        monkeypatch.setenv("GROUP_WORLD_SIZE", str(nodes))
+
+
+@pytest.mark.parametrize("nodes", [2, None], ids=["group-world-size", "derived"])
+def test_a_job_of_two_nodes_is_recorded_and_resumed_as_two_nodes(monkeypatch, nodes):
+    # 8 processes, 4 on each of 2 nodes: `--nproc_per_node=8` asked each node for 8.
+    _torchrun_job(monkeypatch, world=8, per_node=4, nodes=nodes)
+    assert launch_command("resume runs/r", 8) == (
+        "torchrun --nnodes=2 --nproc_per_node=4 -m cnnlab resume runs/r")
+    import cnnlab.__main__
+
+    # as `python -m cnnlab` (torchrun's -m) starts it: argv[0] is the module's file
+    monkeypatch.setattr(sys, "argv", [cnnlab.__main__.__file__, "train", "resnet18",
+                                      "--epochs", "2"])
+    assert command_line() == ("torchrun --nnodes=2 --nproc_per_node=4 -m cnnlab train "
+                              "resnet18 --epochs 2")
+
+
+def test_one_node_and_other_counts_keep_the_plain_form(monkeypatch):
+    def resume_on(processes: int) -> str:
+        return launch_command("resume runs/r", processes)
+
+    _torchrun_job(monkeypatch, world=2, per_node=2)
+    assert resume_on(2) == "torchrun --nproc_per_node=2 -m cnnlab resume runs/r"
+    # A count that is not this job's (a run trained on 4, refused on these 2): its layout
+    # is not known; one node.
+    assert resume_on(4) == "torchrun --nproc_per_node=4 -m cnnlab resume runs/r"
+    assert resume_on(1) == "cnnlab resume runs/r"
+    _torchrun_job(monkeypatch, world=6, per_node=4, nodes=2)  # not laid out alike: unknown
+    assert resume_on(6) == "torchrun --nproc_per_node=6 -m cnnlab resume runs/r"
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "four")
+    assert resume_on(6) == "torchrun --nproc_per_node=6 -m cnnlab resume runs/r"
