@@ -53,3 +53,40 @@ def test_one_node_and_other_counts_keep_the_plain_form(monkeypatch):
     assert resume_on(6) == "torchrun --nproc_per_node=6 -m cnnlab resume runs/r"
     monkeypatch.setenv("LOCAL_WORLD_SIZE", "four")
     assert resume_on(6) == "torchrun --nproc_per_node=6 -m cnnlab resume runs/r"
+
+
+def test_a_refused_process_count_gives_the_command_with_the_options_typed(tmp_path,
+                                                                         monkeypatch):
+    # A 1-process run resumed under torchrun with --max-time 0: the advice dropped the
+    # option, and, run as said, that resume was refused next for its spent budget.
+    from typer.testing import CliRunner
+
+    import cnnlab.train.run as run_module
+    from cnnlab.cli import app
+
+    train = ["train", "lenet_modern", "--data", "synthetic", "--train-subset", "128",
+             "--eval-subset", "32", "--batch-size", "32", "--device", "cpu", "--quiet",
+             "--epochs", "2", "--max-time", "0.001", "--out-dir", str(tmp_path),
+             "--run-name", "h"]
+    assert CliRunner().invoke(app, train).exit_code == 0
+    run = tmp_path / "h"
+    typed = ["resume", str(run), "--max-time", "0"]
+    monkeypatch.setattr(sys, "argv", ["/usr/bin/cnnlab", *typed])
+    monkeypatch.setattr(run_module, "launched_world_size", lambda: 2)  # as under torchrun
+    result = CliRunner().invoke(app, typed)
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2, said
+    assert said.endswith(f"Resume it as it was trained: cnnlab resume {run} --max-time 0"), said
+
+
+def test_the_options_are_kept_only_for_the_cnnlab_command_that_was_refused(monkeypatch):
+    from cnnlab.train.distributed import relaunch_command
+
+    typed = ["resume", "runs/my run", "--max-time", "0"]
+    monkeypatch.setattr(sys, "argv", ["/usr/bin/cnnlab", *typed])
+    assert relaunch_command("resume runs/h", 2) == (
+        "torchrun --nproc_per_node=2 -m cnnlab resume 'runs/my run' --max-time 0")
+    monkeypatch.setattr(sys, "argv", ["my_script.py", *typed])  # resume() from Python
+    assert relaunch_command("resume runs/h", 1) == "cnnlab resume runs/h"
+    monkeypatch.setattr(sys, "argv", ["/usr/bin/cnnlab", "bench", "zoo"])  # its own resumes
+    assert relaunch_command("resume runs/h", 1) == "cnnlab resume runs/h"

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
+import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import NamedTuple
 
 import torch
@@ -243,6 +246,21 @@ def launch_command(command: str, world_size: int) -> str:
         return (f"torchrun --nnodes={world_size // per_node} --nproc_per_node={per_node} "
                 f"-m cnnlab {command}")
     return f"torchrun --nproc_per_node={world_size} -m cnnlab {command}"
+
+
+def relaunch_command(command: str, world_size: int) -> str:
+    """:func:`launch_command` for this process's own cnnlab command, every option as typed,
+    where it is ``cnnlab COMMAND ...`` (its first word ``command``'s): for a refusal of
+    the process count, whose advice without ``--max-time 0``, say, was refused next for
+    that. Else (``resume()`` called by a script of the user's) ``command`` as given.
+    Not for a command that has done work: a resume's ``--epochs 2``, typed again, adds
+    two more epochs."""
+    program, typed = Path(sys.argv[0]), sys.argv[1:]
+    is_cnnlab = program.stem == "cnnlab" or (program.name == "__main__.py"
+                                             and program.parent.name == "cnnlab")
+    if is_cnnlab and typed[:1] == command.split()[:1]:
+        command = " ".join(map(shlex.quote, typed))
+    return launch_command(command, world_size)
 
 
 def _processes_per_node(world_size: int) -> int:

@@ -24,9 +24,9 @@ from cnnlab.train.config import ConfigError, TrainConfig
 from cnnlab.train.device import select_device, torch_settings_kept
 from cnnlab.train.distributed import (
     init_distributed,
-    launch_command,
     launched_as_main,
     launched_world_size,
+    relaunch_command,
 )
 from cnnlab.train.evaluate import Preprocess
 from cnnlab.train.loaded_run import CHECKPOINTS as CHECKPOINTS
@@ -422,7 +422,7 @@ def _check_world_size(cfg: TrainConfig, state: dict, run_dir: Path) -> None:
             f"(batch {cfg.batch_size} each, {cfg.batch_size * trained_on} a step), and this "
             f"resume runs on {now}: the batch, the steps per epoch and the schedule would "
             "change mid-run (and a mid-epoch resume would repeat images). Resume it as it "
-            f"was trained: {launch_command(f'resume {run_dir}', trained_on)}"
+            f"was trained: {relaunch_command(f'resume {run_dir}', trained_on)}"
         )
 
 
