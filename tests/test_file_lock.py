@@ -1,0 +1,117 @@
+"""The advisory lock every "one at a time" of cnnlab takes (cnnlab.file_lock): held by
+another process, refused or waited for, naming the holder; a file system without locks
+goes on unlocked; released however the block holding it ends."""
+
+from __future__ import annotations
+
+import errno
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from cnnlab import file_lock
+from cnnlab.file_lock import LockState
+
+fcntl = pytest.importorskip("fcntl")  # flock is POSIX's: elsewhere nothing is locked
+
+HOLD = """
+import fcntl, sys
+with open(sys.argv[1], "a+", encoding="utf-8") as handle:
+    fcntl.flock(handle, fcntl.LOCK_EX)
+    handle.write("otherhost:4242\\n")
+    handle.flush()
+    print("held", flush=True)
+    sys.stdin.read()  # until the test closes our stdin
+"""
+
+
+@pytest.fixture
+def held_by_another_process(tmp_path):
+    """The lock file, held by a child process until ``release()`` is called."""
+    path = tmp_path / ".lock"
+    child = subprocess.Popen([sys.executable, "-c", HOLD, str(path)], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "held"
+        yield path, child.stdin.close
+    finally:
+        if not child.stdin.closed:
+            child.stdin.close()
+        child.wait(timeout=30)
+        child.stdout.close()
+
+
+def test_a_lock_another_process_holds_is_refused_naming_it_or_waited_for(
+        held_by_another_process):
+    path, release = held_by_another_process
+    with open(path, "a+", encoding="utf-8") as handle:
+        assert file_lock.try_lock(handle) is LockState.BUSY  # tried once
+        started = time.monotonic()
+        assert file_lock.try_lock(handle, wait=0.3) is LockState.BUSY  # tried for 0.3 s
+        assert time.monotonic() - started >= 0.3
+        assert file_lock.held_elsewhere(handle) is True
+        assert file_lock.holder(handle) == "otherhost:4242"
+        threading.Timer(0.2, release).start()
+        assert file_lock.try_lock(handle, wait=None) is LockState.HELD  # once it lets go
+        assert file_lock.held_elsewhere(handle) is False  # our own lock is no other's
+        file_lock.unlock(handle)
+
+
+def test_a_lock_let_go_while_waiting_is_taken_before_the_wait_ends(held_by_another_process):
+    path, release = held_by_another_process
+    threading.Timer(0.2, release).start()
+    started = time.monotonic()
+    with open(path, "a+", encoding="utf-8") as handle:
+        assert file_lock.try_lock(handle, wait=20) is LockState.HELD
+    assert time.monotonic() - started < 10
+
+
+def test_a_file_system_without_locks_goes_on_unlocked(tmp_path, monkeypatch):
+    # NFS mounted nolock, some CIFS and FUSE mounts: every flock fails with ENOLCK.
+    def no_locks(*args):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    with open(tmp_path / ".lock", "a+", encoding="utf-8") as handle:
+        for wait in (0.0, 0.2, None):
+            assert file_lock.try_lock(handle, wait=wait) is LockState.NO_LOCKS
+        with file_lock.exclusive(handle, wait=None) as state:  # no unlock to fail on leaving
+            assert state is LockState.NO_LOCKS
+        assert file_lock.held_elsewhere(handle) is None  # not known
+
+
+def test_without_flock_nothing_is_locked(tmp_path, monkeypatch):
+    monkeypatch.setattr(file_lock, "fcntl", None)  # Windows
+    with open(tmp_path / ".lock", "a+", encoding="utf-8") as handle:
+        assert file_lock.try_lock(handle, wait=None) is LockState.NO_LOCKS
+        assert file_lock.held_elsewhere(handle) is None
+
+
+def test_the_lock_is_released_however_the_block_ends(tmp_path):
+    path = tmp_path / ".lock"
+    with open(path, "a+", encoding="utf-8") as mine, open(path, encoding="utf-8") as other:
+        with pytest.raises(KeyError), file_lock.exclusive(mine) as state:
+            assert state is LockState.HELD
+            assert file_lock.try_lock(other) is LockState.BUSY  # two opens exclude each other
+            raise KeyError("the block failed")
+        assert file_lock.held_elsewhere(other) is False
+        assert file_lock.try_lock(other) is LockState.HELD
+
+
+def test_the_holders_name_replaces_the_last_ones(tmp_path):
+    path = tmp_path / ".lock"
+    path.write_text("a-much-longer-host-name:123456\n", encoding="utf-8")
+    with open(path, "a+", encoding="utf-8") as handle:
+        file_lock.name_holder(handle, "vm:7")
+        assert path.read_text(encoding="utf-8") == "vm:7\n"
+        position = handle.tell()
+        assert file_lock.holder(handle) == "vm:7" and handle.tell() == position
+    path.write_bytes(b"\xff\xfe 99 \n")  # not UTF-8: read all the same
+    with open(path, "rb") as handle:
+        assert file_lock.holder(handle.fileno()) == "\ufffd\ufffd 99"
+    path.write_text("", encoding="utf-8")
+    with open(path, encoding="utf-8") as handle:
+        assert file_lock.holder(handle) == ""
