@@ -115,3 +115,29 @@ def test_the_holders_name_replaces_the_last_ones(tmp_path):
     path.write_text("", encoding="utf-8")
     with open(path, encoding="utf-8") as handle:
         assert file_lock.holder(handle) == ""
+
+
+def test_a_disk_too_full_for_the_name_leaves_the_lock_held_unnamed(tmp_path, monkeypatch):
+    def full(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    path = tmp_path / ".lock"
+    with open(path, "a+", encoding="utf-8") as handle, file_lock.exclusive(handle) as state:
+        monkeypatch.setattr(file_lock.os, "write", full)
+        file_lock.name_holder(handle, "vm:7")
+        monkeypatch.undo()
+        with open(path, encoding="utf-8") as other:
+            assert state is LockState.HELD and file_lock.held_elsewhere(other) is True
+            assert file_lock.holder(other) == ""
+
+
+def test_a_sweep_held_under_a_name_not_utf8_says_so_and_does_not_crash(tmp_path):
+    # `design status` (sweep_driver) read the holder's name as UTF-8 and failed with a
+    # UnicodeDecodeError on a lock file that was not.
+    from cnnlab.design.runner import LOCK_NAME, sweep_driver
+
+    (tmp_path / LOCK_NAME).write_bytes(b"h\xf6st:12\n")  # Latin-1, say
+    with open(tmp_path / LOCK_NAME, "a+", encoding="utf-8") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        assert sweep_driver(tmp_path) == "h\ufffdst:12"
+    assert sweep_driver(tmp_path) is None

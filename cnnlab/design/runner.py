@@ -17,12 +17,12 @@ executors (:mod:`cnnlab.design.executors`: local processes, Ray) run
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from pathlib import Path
 
+from cnnlab import file_lock
 from cnnlab.atomic import open_to_append
 from cnnlab.design import spaces
 from cnnlab.design.executors import make_executor, ray_address
@@ -30,6 +30,7 @@ from cnnlab.design.folders import others_files
 from cnnlab.design.store import DB_NAME, TrialStore
 from cnnlab.design.sweep_spec import SweepError, SweepSpec, check_train_fields, plan_trials
 from cnnlab.design.trial import forget_data, trial_data, worker_name
+from cnnlab.file_lock import LockState
 from cnnlab.interrupts import sigterm_as_interrupt
 
 MAX_ATTEMPTS = 2  # a trial whose worker process dies is retried once, then 'failed'
@@ -147,9 +148,7 @@ def sweep_lock(directory) -> Iterator[None]:
         finally:
             _HELD[path] -= 1
         return
-    try:
-        import fcntl
-    except ImportError:  # not POSIX (Windows): no lock
+    if file_lock.fcntl is None:  # not POSIX (Windows): no lock
         yield
         return
     if not (path.parent / DB_NAME).is_file():
@@ -157,45 +156,25 @@ def sweep_lock(directory) -> Iterator[None]:
         # refused command should leave as it was.
         yield
         return
-    with open_to_append(path, "a+", encoding="utf-8") as handle:
-        locked = _locked_within(handle, fcntl, seconds=0.5)
-        if locked is None:  # a mount without locks (NFS nolock): unguarded, as a run is
-            yield
+    # Tried for half a second: `design status` holds a shared lock for an instant to see
+    # whether a sweep is trained, and a `design run` starting then was refused, naming
+    # the last driver (long gone) as the one training.
+    with open_to_append(path, "a+", encoding="utf-8") as handle, \
+            file_lock.exclusive(handle, wait=0.5) as state:
+        if state is LockState.NO_LOCKS:  # a mount without locks (NFS nolock): unguarded,
+            yield  # as a run is (every run failed there: ENOLCK)
             return
-        if not locked:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
+        if state is LockState.BUSY:
+            holder = file_lock.holder(handle) or "another process"
             raise SweepError(f"{directory} is being trained by {holder}: one `cnnlab design "
                              "run` per sweep (wait for it, or stop it; then run this again "
                              "to finish the sweep)") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{worker_name()}\n")  # host:pid
-        handle.flush()
+        file_lock.name_holder(handle, worker_name())  # host:pid
         _HELD[path] = 1
         try:
             yield
         finally:
             del _HELD[path]
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _locked_within(handle, fcntl, seconds: float) -> bool | None:
-    """Take ``handle``'s exclusive lock, trying for ``seconds``: `design status` holds a
-    shared one for an instant to see whether a sweep is trained, and a `design run`
-    starting then was refused, naming the last driver (long gone) as the one training.
-    None where the file system has no locks (ENOLCK, EOPNOTSUPP: every run failed)."""
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.05)
-        except OSError:
-            return None
 
 
 def sweep_driver(directory) -> str | None:
@@ -206,21 +185,12 @@ def sweep_driver(directory) -> str | None:
     if path in _HELD:
         return worker_name()
     try:
-        import fcntl
-    except ImportError:  # not POSIX: not known
-        return None
-    try:
         handle = open(path, encoding="utf-8")  # noqa: SIM115 (closed below)
     except OSError:  # no lock file: never driven by this cnnlab, or not readable
         return None
-    with handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return handle.read().strip() or "another process"
-        except OSError:  # a file system without locks: not known
-            return None
-        fcntl.flock(handle, fcntl.LOCK_UN)
+    with handle:  # not known (None) where there are no locks: not POSIX, or not this mount
+        if file_lock.held_elsewhere(handle):
+            return file_lock.holder(handle) or "another process"
     return None
 
 
