@@ -28,18 +28,17 @@ import re
 import stat
 from pathlib import Path
 
-try:
-    import fcntl
-except ImportError:  # Windows
-    fcntl = None
-
+from cnnlab import file_lock
 from cnnlab.atomic import (
     atomic_write_bytes,
     atomic_write_text,
     open_to_append,
     remove_empty_folders_made,
 )
+from cnnlab.file_lock import LockState
 from cnnlab.notices import CnnlabWarning, warn_user
+
+fcntl = file_lock.fcntl  # None off POSIX (Windows): no run is locked (tests set it so)
 
 # Columns of metrics.csv, in order. Per-class accuracy and the confusion matrix
 # go to summary.json and the plots, not to the CSV. peak_memory_mb is in MiB
@@ -140,16 +139,15 @@ def _take_run_lock(path: Path, run_dir) -> int | None:
                 replaced = True  # the link gone, never the file it led to
                 continue
             return None  # a read-only folder, say: the run's own writes will say so
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = _pid_named(fd) or "?"
+        state = file_lock.try_lock(fd)  # once: a second resume is refused at once
+        if state is LockState.BUSY:
+            holder = file_lock.holder(fd) or "?"
             os.close(fd)
             raise RunInUse(
                 f"{run_dir} is being trained by another process now (pid {holder}): let it "
                 f"finish, or stop it (Ctrl-C there, or kill -TERM {holder}: it saves a "
-                "checkpoint) and resume then") from None
-        except OSError:  # ENOLCK, ENOSYS, EOPNOTSUPP: a mount without locks
+                "checkpoint) and resume then")
+        if state is LockState.NO_LOCKS:  # ENOLCK, ENOSYS, EOPNOTSUPP: a mount without locks
             os.close(fd)
             return None
         try:
@@ -164,11 +162,7 @@ def _take_run_lock(path: Path, run_dir) -> int | None:
                 continue
             return None
         if same:
-            try:
-                os.ftruncate(fd, 0)
-                os.write(fd, f"{os.getpid()}\n".encode())
-            except OSError:  # a full disk: the lock holds without its pid
-                pass
+            file_lock.name_holder(fd, str(os.getpid()))  # a full disk: held without it
             return fd
         os.close(fd)  # locked a file its holder removed on finishing: take the new one
     return None  # inode numbers that never match (some network mounts): go on unlocked
@@ -198,23 +192,12 @@ def training_pid(run_dir: Path) -> int | None:
     except OSError:  # no lock file: not training
         return None
     try:
-        try:  # tried, and let go at once: a resume taking it this very instant would
-            # find it held (its message names the pid), a race of microseconds
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            return None
-        except BlockingIOError:  # held: training
-            pid = _pid_named(fd)
-            return int(pid) if pid.isdigit() else 0
-        except OSError:  # a mount without locks: cannot tell
-            return None
+        if not file_lock.held_elsewhere(fd):  # not held, or a mount without locks: not
+            return None  # training, or cannot tell
+        pid = file_lock.holder(fd)  # held: training
+        return int(pid) if pid.isdigit() else 0
     finally:
         os.close(fd)
-
-
-def _pid_named(fd: int) -> str:
-    """The pid the lock file open at ``fd`` names, as its holder wrote it ("" if none)."""
-    return os.read(fd, 32).decode(errors="replace").strip()
 
 
 class RunLogWarning(CnnlabWarning):
