@@ -18,8 +18,10 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from cnnlab import file_lock
 from cnnlab.atomic import atomic_write_bytes, atomic_write_text, open_to_append
 from cnnlab.data.dataset import DataWarning
+from cnnlab.file_lock import LockState
 from cnnlab.notices import warn_user
 
 CACHE_FORMAT = 4  # bump when the cached layout or the decoding changes (2: 32-bit, float;
@@ -57,9 +59,7 @@ def decoding_lock(stem: Path) -> Iterator[bool]:
     written (every rank of a torchrun job, runs started together) decode it once, the
     others wait and then read the cache (each had decoded the whole folder). Yields
     whether it waited for another process. No lock off POSIX (Windows): each decodes."""
-    try:
-        import fcntl
-    except ImportError:
+    if file_lock.fcntl is None:  # no lock file to leave in the cache
         yield False
         return
     try:
@@ -69,21 +69,15 @@ def decoding_lock(stem: Path) -> Iterator[bool]:
         yield False
         return
     with handle:
-        waited = locked = False
-        try:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                waited = True
-                fcntl.flock(handle, fcntl.LOCK_EX)  # until the other process has written it
-            locked = True
-        except OSError:  # ENOLCK, ENOSYS, EOPNOTSUPP: a mount without locks: each decodes
-            pass
-        try:
+        state = file_lock.try_lock(handle)
+        waited = state is LockState.BUSY  # another process decodes it now
+        if waited:
+            state = file_lock.try_lock(handle, wait=None)  # until it has written it
+        try:  # unlocked (LockState.NO_LOCKS) on a mount without locks: each decodes
             yield waited
         finally:
-            if locked:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+            if state is LockState.HELD:
+                file_lock.unlock(handle)
 
 
 def save_cache(stem: Path, decoded: DecodedTree, meta: dict) -> None:
