@@ -141,3 +141,17 @@ def test_a_sweep_held_under_a_name_not_utf8_says_so_and_does_not_crash(tmp_path)
         fcntl.flock(held, fcntl.LOCK_EX)
         assert sweep_driver(tmp_path) == "h\ufffdst:12"
     assert sweep_driver(tmp_path) is None
+
+
+def test_a_zoo_bench_on_a_mount_without_locks_stores_its_rows(tmp_path, monkeypatch):
+    # `bench zoo --out` on NFS mounted nolock: each model trained, then its row was lost
+    # to "[Errno 37] No locks available", as runs, sweeps and the cache once were.
+    from cnnlab.bench import zoo
+
+    def no_locks(*args):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    row = {"model": "lenet_d2l", "status": "failed", "error": "stand-in"}
+    assert set(zoo.store_row(tmp_path, "book", row)) == {"lenet_d2l"}
+    assert [r["model"] for r in zoo.read_rows(tmp_path / "zoo-book.csv")] == ["lenet_d2l"]

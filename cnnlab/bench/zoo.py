@@ -8,8 +8,8 @@ table and the plots are rewritten from the CSV.
 
 Several benches may share one output folder at once (say, one process per group of
 models on one large GPU): a row is stored under a file lock, re-reading the CSV
-first, so no process overwrites another's rows (on POSIX: Windows has no fcntl, so
-there one bench per folder).
+first, so no process overwrites another's rows (where there are locks: Windows has no
+flock, nor has an NFS mount without locks, so there one bench per folder).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from cnnlab import file_lock
 from cnnlab.atomic import atomic_write_text, open_to_append
 from cnnlab.bench.results import machine_name, write_csv
 from cnnlab.data import parse_spec
@@ -308,18 +309,15 @@ def refresh_outputs(out: Path, preset: str) -> dict[str, dict] | None:
 
 @contextlib.contextmanager
 def _file_lock(path: Path):
-    """An exclusive advisory lock on ``path`` (POSIX); a no-op where fcntl is missing."""
-    try:
-        import fcntl
-    except ImportError:  # Windows: one bench per folder
+    """An exclusive advisory lock on ``path``, waited for; none where there are no locks:
+    off POSIX (Windows: one bench per folder, and no lock file left in it) or on a mount
+    without them (NFS nolock: there too)."""
+    if file_lock.fcntl is None:
         yield
         return
-    with open_to_append(path, encoding="utf-8") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with open_to_append(path, encoding="utf-8") as handle, \
+            file_lock.exclusive(handle, wait=None):
+        yield
 
 
 def model_peak_mib(history: list[dict], device: str) -> float | str:
