@@ -155,3 +155,35 @@ def test_a_zoo_bench_on_a_mount_without_locks_stores_its_rows(tmp_path, monkeypa
     row = {"model": "lenet_d2l", "status": "failed", "error": "stand-in"}
     assert set(zoo.store_row(tmp_path, "book", row)) == {"lenet_d2l"}
     assert [r["model"] for r in zoo.read_rows(tmp_path / "zoo-book.csv")] == ["lenet_d2l"]
+
+
+def test_without_fcntl_each_lock_goes_on_unlocked_leaving_no_lock_file(tmp_path):
+    # Windows: no flock. A sweep, a zoo bench, a folder's cache and a run each go on
+    # unlocked, and none leaves a lock file behind.
+    import textwrap
+
+    code = textwrap.dedent(f"""
+        import pathlib, sys
+        sys.modules["fcntl"] = None  # its import now fails, as on Windows
+        from cnnlab.bench import zoo
+        from cnnlab.data.folder_cache import decoding_lock
+        from cnnlab.design import runner
+        from cnnlab.design.store import DB_NAME
+        from cnnlab.train.runlog import run_lock, training_pid
+
+        folder = pathlib.Path({str(tmp_path)!r})
+        (folder / DB_NAME).write_bytes(b"")  # a sweep is there: it would be locked
+        with runner.sweep_lock(folder):
+            assert runner.sweep_driver(folder) is None
+        with zoo._file_lock(folder / ".zoo-book.lock"):
+            pass
+        with decoding_lock(folder / "cache" / "entry") as waited:
+            assert waited is False
+        with run_lock(folder) as held:
+            assert held is False and training_pid(folder) is None
+        print(sorted(p.name for p in folder.rglob("*")))
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          encoding="utf-8", timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[-2] == "['trials.sqlite']"
