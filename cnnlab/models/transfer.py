@@ -34,9 +34,12 @@ class PretrainedLoad:
     """What :func:`load_pretrained` did, for messages and tests."""
 
     source: str
-    new_head: bool  # the weights' classifier had another shape; the model's own is kept
+    new_head: bool  # the model's own classifier kept: the weights' had another shape
     input_channels: tuple[int, int] | None  # (weights, model) when the first conv was adapted
     transform_input: bool = False  # torchvision's GoogLeNet/Inception input re-mapping set on
+    tensors_loaded: int = 0  # the weights' tensors now in the model (adapted or not)
+    tensors_left_out: int = 0  # the rest: a classifier renewed, auxiliary heads not built
+    classes: tuple[int, int] | None = None  # (weights', model's) where the classifier differs
 
 
 def load_pretrained(model: nn.Module, weights, info: ModelInfo,
@@ -56,7 +59,7 @@ def load_pretrained(model: nn.Module, weights, info: ModelInfo,
     unused = getattr(model, "unused_weight_prefixes", ())
     state = {k: v for k, v in state.items() if not (unused and k.startswith(unused))}
     own = model.state_dict()
-    new_head = _keep_fresh_head(model, own, state)
+    fresh = _keep_fresh_head(model, own, state)
     channels = None
     key = f"{first_conv_name(model)}.weight"
     if key in state and key in own and state[key].ndim == 4 \
@@ -72,7 +75,10 @@ def load_pretrained(model: nn.Module, weights, info: ModelInfo,
     # ``auto_transform_input=False``: the caller chose transform_input; it stays.
     transform = auto_transform_input and transform_input_as_the_weights(
         model, info, loaded, given)
-    return PretrainedLoad(source, new_head, channels, transform)
+    taken = len(state) - len(fresh)
+    return PretrainedLoad(source, bool(fresh), channels, transform, tensors_loaded=taken,
+                          tensors_left_out=len(given) - taken,
+                          classes=_class_counts(model, given) if fresh else None)
 
 
 def transform_input_as_the_weights(model: nn.Module, info: ModelInfo,
@@ -167,12 +173,18 @@ def _to_model_keys(model: nn.Module, state: dict, info: ModelInfo) -> dict:
     return best_named(state, model.state_dict().keys(), maps)
 
 
-def _keep_fresh_head(model: nn.Module, own: dict, state: dict) -> bool:
-    """Replace the weights' classifier by the model's own where their shapes differ (and
-    so the auxiliary classifiers a model lists in ``auxiliary_heads``)."""
-    renewed = False
+def _heads(model: nn.Module) -> list[str]:
+    """The classifier's module name and the auxiliary classifiers' (GoogLeNet's)."""
     main = classifier_name(model)
-    for head in ([main] if main is not None else []) + list(getattr(model, "auxiliary_heads", ())):
+    return ([main] if main is not None else []) + list(getattr(model, "auxiliary_heads", ()))
+
+
+def _keep_fresh_head(model: nn.Module, own: dict, state: dict) -> set[str]:
+    """Replace the weights' classifier by the model's own where their shapes differ (and
+    so the auxiliary classifiers a model lists in ``auxiliary_heads``); returns the keys
+    that now hold the model's own values."""
+    fresh = set()
+    for head in _heads(model):
         prefix = head + "."
         theirs = {k: v.shape for k, v in state.items() if k.startswith(prefix)}
         ours = {k: v.shape for k, v in own.items() if k.startswith(prefix)}
@@ -181,8 +193,17 @@ def _keep_fresh_head(model: nn.Module, own: dict, state: dict) -> bool:
         for k in theirs:
             del state[k]
         state.update({k: own[k] for k in ours})
-        renewed = True
-    return renewed
+        fresh |= set(ours)
+    return fresh
+
+
+def _class_counts(model: nn.Module, weights: dict) -> tuple[int, int] | None:
+    """(the weights' class count, the model's), read off the classifier's weight."""
+    key = f"{classifier_name(model)}.weight"
+    theirs, ours = weights.get(key), model.state_dict().get(key)
+    if theirs is None or ours is None or theirs.ndim != 2:
+        return None
+    return theirs.shape[0], ours.shape[0]
 
 
 def adapt_input_conv(weight: torch.Tensor, in_channels: int) -> torch.Tensor:

@@ -89,16 +89,76 @@ def build_model(cfg: TrainConfig, num_classes: int, channels: int, image_size: i
     return model
 
 
-def weights_loaded(model: nn.Module) -> dict | None:
-    """What loading ``--weights`` did, for the run's records (None: trained from scratch):
-    the file or release, whether the classifier is new (another class count) and the
-    first conv's channels adapted (weights', model's)."""
+def weights_loaded(model: nn.Module, console=False) -> dict | None:
+    """What loading ``--weights`` did, for the run's records: the file or release, whether
+    the classifier is new (``classes``: the weights' class count and the model's where
+    they differ), the first conv's channels adapted (weights', model's), how many of the
+    weights' tensors were loaded and left out, and the parameter values frozen
+    (--freeze-backbone) and left to train. None: trained from scratch, or resumed (the
+    trainer then keeps its checkpoint's record).
+
+    Said on ``console`` too (:func:`weights_loaded_lines`), as ``train(console=...)``
+    takes it: None, standard error; False, the default: not said."""
     loaded = getattr(model, "pretrained_load", None)
     if loaded is None:
         return None
-    channels = loaded.input_channels
-    return {"source": loaded.source, "new_head": loaded.new_head,
-            "input_channels": list(channels) if channels else None}
+    channels, classes = loaded.input_channels, loaded.classes
+    frozen = sum(p.numel() for p in model.parameters() if not p.requires_grad)
+    record = {"source": loaded.source, "new_head": loaded.new_head,
+              "input_channels": list(channels) if channels else None,
+              "classes": list(classes) if classes else None,
+              "tensors_loaded": loaded.tensors_loaded,
+              "tensors_left_out": loaded.tensors_left_out,
+              "frozen_values": frozen,
+              "trained_values": sum(p.numel() for p in model.parameters()) - frozen}
+    say_weights_loaded(record, console)
+    return record
+
+
+def weights_loaded_lines(record: dict | None) -> list[str]:
+    """What loading the weights did (:func:`weights_loaded`'s record), as a run says it
+    when it starts: where they came from and how many of their tensors it loaded, then
+    what fitting them to the model changed. None (from scratch): no line."""
+    if not isinstance(record, dict):
+        return []
+    loaded, left_out = record.get("tensors_loaded"), record.get("tensors_left_out") or 0
+    counted = "" if loaded is None else (
+        f", all {loaded:,} tensors loaded" if not left_out
+        else f", {loaded:,} of its {loaded + left_out:,} tensors loaded")
+    classes = record.get("classes")
+    if not record.get("new_head"):
+        head = "its classifier kept (the class counts match)"
+    elif classes:
+        head = (f"a new classifier for {classes[1]} classes (the weights' was for "
+                f"{classes[0]}: left out)")
+    else:
+        head = "a new classifier (the weights' has another shape: left out)"
+    lines = [f"weights: {record.get('source')}{counted}; {head}"]
+    changes = []
+    channels = record.get("input_channels")
+    if isinstance(channels, list) and len(channels) == 2:
+        how = "summed" if channels[1] == 1 else "adapted"
+        changes.append(f"first conv's filters {how} from {channels[0]} input channels "
+                       f"to {channels[1]}")
+    if record.get("frozen_values"):
+        changes.append(f"backbone frozen: {record['frozen_values']:,} values; the "
+                       f"classifier's {record.get('trained_values', 0):,} train")
+    if changes:
+        text = "; ".join(changes)
+        lines.append(text[0].upper() + text[1:])
+    return lines
+
+
+def say_weights_loaded(record: dict | None, console=None) -> None:
+    """Print :func:`weights_loaded_lines` where a run's progress goes: ``console`` as
+    ``train(console=...)`` takes it (None: standard error; False: nothing)."""
+    if console is False or not record:
+        return
+    from rich.console import Console
+
+    out = console or Console(stderr=True, soft_wrap=True)
+    for line in weights_loaded_lines(record):
+        out.print(line, highlight=False, markup=False)
 
 
 def training_loss(out, y: torch.Tensor, label_smoothing: float
