@@ -112,7 +112,7 @@ class Trainer(Resumable):
         self.preprocess = Preprocess(channels, image_size, mean, std, self.channels_last)
         check_tta_shift(cfg.tta_shift, image_size)
         self.model = build_model(cfg, len(self.classes), channels, image_size).to(self.device)
-        self.weights_loaded = weights_loaded(self.model)  # a resume: the checkpoint's
+        self.weights_loaded = weights_loaded(self.model, self.dist.is_main and self.console)
         if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         adapt_stem(self.model, cfg, self.channels_last, data.train,
