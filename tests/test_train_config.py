@@ -253,7 +253,7 @@ def test_a_runs_config_that_is_empty_or_not_text_is_named(tmp_path, content, wor
 
 
 def test_settings_without_effect_names_only_what_was_given():
-    from cnnlab.cli.train import settings_without_effect
+    from cnnlab.cli.train_notes import settings_without_effect
 
     adamw = TrainConfig(optimizer="adamw", momentum=0.9)
     assert settings_without_effect(adamw, set()) == []

@@ -9,8 +9,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from .hints import hint_at_a_busy_cpu
-from .messages import by_flag, err, error, fail, fail_for, output_console, warning
+from .messages import by_flag, err, error, fail, fail_for, output_console
 from .paths import as_text
+from .train_notes import (
+    hint_at_fp16_on_a_cpu,
+    hint_at_the_presets,
+    note_what_replaces_the_config_files_choices,
+    warn_about_settings_without_effect,
+)
 from .train_result import print_result as _print_result
 
 console = output_console()
@@ -146,11 +152,11 @@ def train(
         if model is None:
             _require_a_model(config)
         cfg = resolve_config(model, preset=preset, config_file=config, overrides=overrides)
-        _hint_at_the_presets(cfg, preset, config)
-        _note_what_replaces_the_config_files_choices(cfg, config)
+        hint_at_the_presets(cfg, preset, config)
+        note_what_replaces_the_config_files_choices(cfg, config)
         hint_at_a_busy_cpu(cfg.threads, cfg.device)
-        _hint_at_fp16_on_a_cpu(cfg)
-        _warn_about_settings_without_effect(cfg, overrides, config)
+        hint_at_fp16_on_a_cpu(cfg)
+        warn_about_settings_without_effect(cfg, overrides, config)
         result = _guarded(lambda: run_training(cfg, console=training_log))
     except run_errors() as exc:
         fail_for(_by_its_flag(exc, overrides))
@@ -180,102 +186,6 @@ def _require_a_model(config_file) -> None:
         fail(f"no model to train{where}: give MODEL (cnnlab train lenet_modern ...) or a "
              "--config FILE that names one (model: lenet_modern; a run's config.yaml does)",
              code=2)
-
-
-def _hint_at_the_presets(cfg, preset_flag, config_file) -> None:
-    """A run with no preset trains with TrainConfig's plain defaults (SGD without
-    momentum at a constant lr 0.1, no augmentation), where a model's test accuracy can
-    swing from epoch to epoch (a review's lenet_modern: 84.8% at epoch 9, 39.9% at 10).
-    Say so, and name the presets: every model has the fast one, book networks the book's
-    (its lr, input size, initialisation). Not after ``--preset none``, a choice made."""
-    from cnnlab.models import model_info
-    from cnnlab.train.distributed import launched_as_main
-
-    if cfg.preset is not None or preset_flag is not None or config_file is not None \
-            or not launched_as_main():  # once, not once per torchrun process
-        return
-    recipe = model_info(cfg.model).book_recipe
-    how = ("SGD without momentum" if cfg.optimizer == "sgd" and cfg.momentum == 0
-           else cfg.optimizer) + f", {cfg.schedule} lr {cfg.lr:g}"
-    book = "" if recipe is None else (
-        f", --preset book the book's (lr {recipe.lr:g}, {recipe.resize}x{recipe.resize}, "
-        f"{recipe.init} init, {recipe.epochs} epochs)")
-    err.print(f"note: no --preset, so {cfg.model} trains with the defaults and the flags "
-              f"given ({how}); --preset fast is cnnlab's modern recipe{book}",
-              highlight=False)
-
-
-def _note_what_replaces_the_config_files_choices(cfg, config_file) -> None:
-    """MODEL and --preset beat a config file's ``model:`` and ``preset:`` (a run's
-    config.yaml reused for another network is a common start): say so when they differ,
-    since the file's other fields (model_overrides, say) were written for its own model."""
-    from cnnlab.train import TrainConfig
-    from cnnlab.train.config import is_no_preset
-    from cnnlab.train.distributed import launched_as_main
-
-    if config_file is None or not launched_as_main():
-        return
-    written = TrainConfig.read_file(config_file)
-    if is_no_preset(written.get("preset")):  # `preset: none` is no preset, as cfg has it
-        written["preset"] = None
-    for field, chosen, flag in (("model", cfg.model, "MODEL"), ("preset", cfg.preset, "--preset")):
-        if written.get(field) is not None and written[field] != chosen:
-            err.print(f"note: {config_file} says {field}: {written[field]}; {flag} replaces it "
-                      f"({chosen or 'none'}), and the file's other fields still apply",
-                      highlight=False)
-
-
-def _hint_at_fp16_on_a_cpu(cfg) -> None:
-    """fp16 autocast on a CPU has no fast kernels: a review measured lenet_d2l at 388
-    images/s against 7,600 in full precision on a 2-core x86 machine."""
-    from cnnlab.train.device import select_device
-    from cnnlab.train.distributed import launched_as_main
-
-    if cfg.amp == "fp16" and launched_as_main() and select_device(cfg.device).type == "cpu":
-        err.print("note: --amp fp16 on a CPU trains many times slower than full precision "
-                  "(no fast fp16 kernels; 20x on a 2-core x86 machine); --amp off (or auto) "
-                  "is faster")
-
-
-def _warn_about_settings_without_effect(cfg, overrides: dict, config_file) -> None:
-    from cnnlab.train import TrainConfig
-    from cnnlab.train.distributed import launched_as_main
-
-    if not launched_as_main():
-        return
-    given = set(overrides)
-    if config_file is not None:
-        written = TrainConfig.read_file(config_file)
-        defaults = TrainConfig().to_dict()
-        if set(defaults) <= set(written):
-            # A run's own config.yaml names every field: only values other than the
-            # defaults were chosen. A hand-written file names what its writer chose.
-            written = {k: v for k, v in written.items() if v != defaults.get(k)}
-        given |= set(written)
-    for note in settings_without_effect(cfg, given):
-        warning(note)
-
-
-def settings_without_effect(cfg, given: set[str]) -> list[str]:
-    """What the settings named in ``given`` (flags, a config file's keys) will not do in
-    this run, one sentence each. :meth:`TrainConfig.validate` cannot say it, since a field's
-    default cannot be told from the same value given, so this is for the command line,
-    which knows what the user wrote."""
-    notes = []
-    if "muon_lr" in given and cfg.optimizer != "muon":
-        notes.append(f"muon_lr is used only by optimizer=muon; this run's optimizer is "
-                     f"{cfg.optimizer}, so it has no effect")
-    if "lookahead_alpha" in given and cfg.lookahead_steps == 0:
-        notes.append("lookahead_alpha has no effect without lookahead_steps >= 1 "
-                     "(--lookahead-steps)")
-    if "momentum" in given:
-        if cfg.optimizer == "adamw":
-            notes.append("momentum has no effect with optimizer=adamw (its betas are "
-                         "PyTorch's, 0.9 and 0.999)")
-        elif cfg.optimizer in ("nesterov", "muon") and cfg.momentum == 0:
-            notes.append(f"momentum 0 with optimizer={cfg.optimizer} means 0.9 (Nesterov's "
-                         "step needs momentum); for SGD without momentum use optimizer=sgd")
-    return notes
 
 
 def _guarded(fn):
