@@ -124,6 +124,10 @@ def train(
                                               "running statistics still follow the data)."),
     backbone_lr_scale: float = typer.Option(None, help="Backbone lr = lr x this (e.g. 0.1); "
                                             "the classifier gets lr."),
+    new_head: bool = typer.Option(None, "--new-head/--no-new-head",
+                                  help="With --weights: a new classifier even where the "
+                                       "weights' has the data's class count (another "
+                                       "1000-class set; a head started over)."),
     whiten_stem: bool = typer.Option(None, "--whiten-stem/--no-whiten-stem",
                                      help="Set the first convolution's filters to whiten "
                                           "the training images' patches, held fixed."),

@@ -93,6 +93,9 @@ def settings_without_effect(cfg, given: set[str]) -> list[str]:
     if "lookahead_alpha" in given and cfg.lookahead_steps == 0:
         notes.append("lookahead_alpha has no effect without lookahead_steps >= 1 "
                      "(--lookahead-steps)")
+    if "new_head" in given and cfg.new_head and not cfg.weights:
+        notes.append("new_head has no effect without weights (--weights): the whole model, "
+                     "its classifier with it, starts from random values")
     if "momentum" in given:
         if cfg.optimizer == "adamw":
             notes.append("momentum has no effect with optimizer=adamw (its betas are "

@@ -11,7 +11,7 @@ Where the weights come from (a file, a state_dict, torchvision or timm by name) 
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
@@ -40,6 +40,7 @@ class PretrainedLoad:
     tensors_loaded: int = 0  # the weights' tensors now in the model (adapted or not)
     tensors_left_out: int = 0  # the rest: a classifier renewed, auxiliary heads not built
     classes: tuple[int, int] | None = None  # (weights', model's) where the classifier differs
+    head_asked: bool = False  # renewed by renew_classifier (--new-head), not for its shape
 
 
 def load_pretrained(model: nn.Module, weights, info: ModelInfo,
@@ -204,6 +205,24 @@ def _class_counts(model: nn.Module, weights: dict) -> tuple[int, int] | None:
     if theirs is None or ours is None or theirs.ndim != 2:
         return None
     return theirs.shape[0], ours.shape[0]
+
+
+def renew_classifier(model: nn.Module, num_classes: int, load: PretrainedLoad
+                     ) -> PretrainedLoad:
+    """Give ``model``, loaded from pretrained weights as ``load`` says, a new classifier
+    (and new auxiliary ones) where loading kept the weights' own, their class count being
+    the model's: ImageNet weights fine-tuned on another 1000 classes, or a head started
+    over. The new head is the one the model's builder makes
+    (``reset_classifier(num_classes)``). Returns the record of the load, updated."""
+    if load.new_head:  # renewed already, for another class count
+        return load
+    state = model.state_dict()
+    heads = tuple(h + "." for h in _heads(model))
+    renewed = sum(1 for k in state if heads and k.startswith(heads))
+    model.reset_classifier(num_classes)
+    return replace(load, new_head=True, head_asked=True,
+                   tensors_loaded=load.tensors_loaded - renewed,
+                   tensors_left_out=load.tensors_left_out + renewed)
 
 
 def adapt_input_conv(weight: torch.Tensor, in_channels: int) -> torch.Tensor:

@@ -109,6 +109,7 @@ class TrainConfig:
     scratch_ops: bool | str = False
     # Train the classifier only; batch norm's running statistics still follow the new data
     freeze_backbone: bool = False
+    new_head: bool = False  # a new classifier even where the weights' fits the classes
     backbone_lr_scale: float = 1.0  # backbone lr = lr x this; the classifier gets lr
     # Set the first convolution's filters to whiten the training images' patches and
     # hold them fixed (models/whitened_stem.py): early epochs start from what they learn.

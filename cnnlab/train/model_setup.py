@@ -14,7 +14,7 @@ from torch import nn
 from cnnlab.data.dataset import ImageData
 from cnnlab.models import get_model, model_info
 from cnnlab.models.padded_stem import pad_stem_channels
-from cnnlab.models.transfer import freeze_backbone
+from cnnlab.models.transfer import freeze_backbone, renew_classifier
 from cnnlab.models.whitened_stem import whiten_stem
 from cnnlab.train.config import ConfigError, TrainConfig
 from cnnlab.train.device import is_out_of_memory
@@ -84,6 +84,8 @@ def build_model(cfg: TrainConfig, num_classes: int, channels: int, image_size: i
         # torchvision's GoogLeNet/Inception release turned the input transform on: the
         # run's config keeps it, so eval, predict, export and resume build the same net.
         cfg.model_overrides = {**cfg.model_overrides, "transform_input": True}
+    if cfg.new_head and loaded is not None:  # resumed: no weights, the checkpoint's head
+        model.pretrained_load = renew_classifier(model, num_classes, loaded)
     if cfg.freeze_backbone:
         freeze_backbone(model)
     return model
@@ -92,10 +94,10 @@ def build_model(cfg: TrainConfig, num_classes: int, channels: int, image_size: i
 def weights_loaded(model: nn.Module, console=False) -> dict | None:
     """What loading ``--weights`` did, for the run's records: the file or release, whether
     the classifier is new (``classes``: the weights' class count and the model's where
-    they differ), the first conv's channels adapted (weights', model's), how many of the
-    weights' tensors were loaded and left out, and the parameter values frozen
-    (--freeze-backbone) and left to train. None: trained from scratch, or resumed (the
-    trainer then keeps its checkpoint's record).
+    they differ; ``head_asked``: renewed by new_head), the first conv's channels adapted
+    (weights', model's), how many of the weights' tensors were loaded and left out, and
+    the parameter values frozen (--freeze-backbone) and left to train. None: trained from
+    scratch, or resumed (the trainer then keeps its checkpoint's record).
 
     Said on ``console`` too (:func:`weights_loaded_lines`), as ``train(console=...)``
     takes it: None, standard error; False, the default: not said."""
@@ -106,7 +108,7 @@ def weights_loaded(model: nn.Module, console=False) -> dict | None:
     frozen = sum(p.numel() for p in model.parameters() if not p.requires_grad)
     record = {"source": loaded.source, "new_head": loaded.new_head,
               "input_channels": list(channels) if channels else None,
-              "classes": list(classes) if classes else None,
+              "classes": list(classes) if classes else None, "head_asked": loaded.head_asked,
               "tensors_loaded": loaded.tensors_loaded,
               "tensors_left_out": loaded.tensors_left_out,
               "frozen_values": frozen,
@@ -127,7 +129,9 @@ def weights_loaded_lines(record: dict | None) -> list[str]:
         else f", {loaded:,} of its {loaded + left_out:,} tensors loaded")
     classes = record.get("classes")
     if not record.get("new_head"):
-        head = "its classifier kept (the class counts match)"
+        head = "its classifier kept (the class counts match; --new-head renews it)"
+    elif record.get("head_asked"):
+        head = "a new classifier, as --new-head asks (the weights' left out)"
     elif classes:
         head = (f"a new classifier for {classes[1]} classes (the weights' was for "
                 f"{classes[0]}: left out)")
