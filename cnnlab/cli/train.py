@@ -45,6 +45,9 @@ def train(
     data: str = typer.Option(None, help="fashion-mnist, folder:PATH or synthetic."),
     data_root: Path = typer.Option(None, callback=as_text,
                                    help="Folder holding the dataset files."),
+    channels: int = typer.Option(None, help="folder:PATH images decoded as 1 (greyscale) "
+                                 "or 3 (RGB) channels, the model built to take them (a "
+                                 "pretrained first conv adapted)."),
     preset: str = typer.Option(None, help="book (the book's recipe for MODEL), fast, or "
                                           "none (default: the defaults shown below)."),
     config: Path = typer.Option(None, "--config", help="YAML file of TrainConfig fields."),
@@ -339,6 +342,7 @@ def _show_config_defaults(command) -> None:
 _DEFAULT_IN_WORDS = {
     "data_root": "$CNNLAB_DATA, the cache, then the system copy",
     "resize": "the data's own size",
+    "channels": "as the model takes them (`cnnlab models`)",
     "amp": "auto: bf16 on CUDA, off elsewhere",
     "channels_last": "on for CUDA, off elsewhere",
     "threads": "torch's own, one per core",

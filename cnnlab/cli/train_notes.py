@@ -93,6 +93,9 @@ def settings_without_effect(cfg, given: set[str]) -> list[str]:
     if "lookahead_alpha" in given and cfg.lookahead_steps == 0:
         notes.append("lookahead_alpha has no effect without lookahead_steps >= 1 "
                      "(--lookahead-steps)")
+    if "channels" in given and cfg.channels is not None and not cfg.data.startswith("folder:"):
+        notes.append(f"channels={cfg.channels} decodes a folder's images; {cfg.data} has "
+                     "its own channels (fashion-mnist, synthetic: 1), so it has no effect")
     if "new_head" in given and cfg.new_head and not cfg.weights:
         notes.append("new_head has no effect without weights (--weights): the whole model, "
                      "its classifier with it, starts from random values")

@@ -99,6 +99,7 @@ class TrainConfig:
     # What to train on what
     model: str = "lenet_modern"
     data: str = "fashion-mnist"  # or "folder:PATH" or "synthetic"
+    channels: int | None = None  # folder images decoded as 1 (grey) or 3 (RGB); None: the model's
     data_root: str | None = None
     preset: str | None = None
     # Start from these weights: safetensors / .pth file, or a torchvision weights name
@@ -277,6 +278,8 @@ class TrainConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 bad(name, "a whole number >= 0")
+        if self.channels not in (None, 1, 3):
+            bad("channels", "1 (greyscale) or 3 (RGB), or None: as the model takes them")
         if self.resize is not None and self.resize < 8:
             bad("resize", "a size in pixels >= 8, or None for the dataset's own size")
         if self.train_subset is not None and self.train_subset < 1:

@@ -73,7 +73,7 @@ def load_training_data(cfg: TrainConfig, test_only: bool = False) -> DatasetSpli
         info = model_info(cfg.model)
         size = cfg.resize or info.input_size[1]
         return load_dataset(cfg.data, root=cfg.data_root, image_size=size,
-                            channels=info.input_size[0], seed=cfg.split_seed)
+                            channels=cfg.channels or info.input_size[0], seed=cfg.split_seed)
     if test_only and parse_spec(cfg.data)[0] == "fashion-mnist":
         return load_dataset(cfg.data, root=cfg.data_root, test_only=True)
     return load_dataset(cfg.data, root=cfg.data_root)

@@ -269,16 +269,19 @@ def _described(record: dict, parts: tuple[str, ...] = ("train", "test")) -> str:
 
 def warn_of_colour_read_as_grey(cfg: TrainConfig) -> None:
     """A model taking one channel reads a folder of colour photos as greyscale: say so
-    (classes told apart by their colour lose what tells them apart)."""
+    (classes told apart by their colour lose what tells them apart), unless greyscale
+    was asked for (channels=1)."""
     from cnnlab.data import parse_spec
     from cnnlab.notices import warn_user
 
+    if cfg.channels == 1:
+        return
     example = _a_colour_image(Path(parse_spec(cfg.data)[1]).expanduser())
     if example is not None:
         warn_user(f"{cfg.data} holds colour images ({example.name}, for one), and "
                   f"{cfg.model} takes one channel: they are read as greyscale. For colour, "
-                  "train a model that takes three (the standard variants, e.g. resnet18; "
-                  "`cnnlab models` shows each one's input)", DataWarning)
+                  "pass --channels 3 (channels=3): the model is then built to take three",
+                  DataWarning)
 
 
 def _a_colour_image(root: str | Path, looked_at: int = 24) -> Path | None:
