@@ -94,3 +94,32 @@ def test_channels_for_data_that_is_no_folder_is_said_to_have_no_effect(place):
     assert result.exit_code == 0, result.output
     assert "warning: channels=3 decodes a folder's images; synthetic has its own" \
         in words(result)
+
+
+def test_eval_on_a_folder_decodes_it_as_the_runs_model_takes_it(tmp_path, monkeypatch):
+    # A run given 3-channel data from Python, evaluated on a folder: the folder was
+    # decoded at the model's registered channel (1), and a conv's RuntimeError ended it.
+    import numpy as np
+
+    from cnnlab.data import load_dataset
+    from cnnlab.data.synthetic import make_synthetic
+    from cnnlab.train import train
+    from cnnlab.train.evaluate import evaluate_run
+
+    monkeypatch.setenv("CNNLAB_CACHE", str(tmp_path / "cache"))
+    data = make_synthetic(num_train=32, num_test=16, num_classes=2, channels=3)
+    train(TrainConfig(model="lenet_modern", epochs=1, batch_size=16, device="cpu",
+                      quiet=True, out_dir=str(tmp_path), run_name="rgb"), data=data,
+          console=False)
+    for name in data.classes:
+        (tmp_path / "f" / name).mkdir(parents=True)
+        for i in range(3):
+            Image.fromarray(np.full((28, 28, 3), 40 * i, np.uint8)).save(
+                tmp_path / "f" / name / f"{i}.png")
+    scored = evaluate_run(tmp_path / "rgb", f"folder:{tmp_path / 'f'}", None, "best", "cpu",
+                          None, None)
+    assert scored.result.count == 2
+    grey = load_dataset(f"folder:{tmp_path / 'f'}", image_size=28, channels=1)
+    with pytest.raises(ValueError, match=r"images of 1 channel\(s\); the run's model takes 3: "
+                       r"load them so \(load_dataset\(SPEC, channels=3\)"):
+        evaluate_run(tmp_path / "rgb", grey, None, "best", "cpu", None, None)

@@ -319,6 +319,7 @@ def evaluate_run(run_dir, data: str | DatasetSplits | None = None,
             cfg = move_data(cfg, data_root)  # read from there, this once
         else:
             check_run_data(cfg, run.run_dir)  # its folder moved: name --data-root
+        cfg.channels = run.preprocess.channels  # a folder decoded as the model takes it
         splits = training_runs.load_training_data(cfg, test_only=True)
         if not data:  # its own data: the data train() was given, if it was
             training_runs.check_evaluated_data(run.run_dir, splits)
@@ -332,6 +333,11 @@ def evaluate_run(run_dir, data: str | DatasetSplits | None = None,
             "the same order"
         )
     pp = run.preprocess
+    if splits.test.images.shape[1] != pp.channels:  # given from Python: a conv's error
+        raise ValueError(
+            f"{splits.name} has images of {splits.test.images.shape[1]} channel(s); the run's "
+            f"model takes {pp.channels}: load them so (load_dataset(SPEC, channels="
+            f"{pp.channels}) for a folder), or evaluate it on data of its channels")
     check_tta_shift(tta_shift, pp.image_size)
     model = run.model
     if pp.channels_last:  # as the trainer laid out the model it evaluated
