@@ -54,7 +54,7 @@ def test_the_setup_says_what_the_sweep_trained_on_and_where(two_sweeps, tmp_path
                   "| epochs | 1 |", "sampling seed 0", "| created | 2026-12-05 08:22 |",
                   "lab-pc, Linux-6.18-x86_64, 2 CPUs",
                   "cnnlab 0.1.0, torch 2.14.1, torchvision 0.29.1, numpy 2.4.6, Python 3.11.7",
-                  "--train-subset 10000", "1 worker process", "Not recorded in a sweep:"):
+                  "--train-subset 10000", "one trial at a time", "Not recorded in a sweep:"):
         assert words in md, words
     assert "| device | not recorded" in md  # no --device given: said, not guessed
     setup = summary["spaces"][0]["setup"]
@@ -344,3 +344,19 @@ def test_errors_have_the_decimals_their_test_images_hold(tmp_path, train, decima
     shown = "30.0" if decimals == 1 else "30.00"
     assert f"| anynetx_b | 4 | 0 | {shown} |" in md, md
 
+
+
+def test_trained_says_how_many_trials_ran_at_once_not_how_many_processes():
+    # One trial at a time, resumed once: the second session's process is another name,
+    # and the setup said "2 worker process(es)".
+    from cnnlab.design.describe import sweep_setup
+
+    def rows(*spans):
+        return [{"started_at": 1e9 + a, "finished_at": 1e9 + b, "worker": f"pc:{100 + i}"}
+                for i, (a, b) in enumerate(spans)]
+
+    def trained(spans):
+        return sweep_setup(shaped_spec().to_dict(), {}, 4, {"done": 4}, rows(*spans))["trained"]
+
+    assert trained([(0, 10), (10, 20), (100, 110), (110, 120)]).endswith(", one trial at a time")
+    assert trained([(0, 10), (1, 12), (12, 20), (100, 110)]).endswith(", up to 2 trials at once")

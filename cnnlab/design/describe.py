@@ -58,7 +58,7 @@ def sweep_setup(spec: dict, created: dict, planned: int, counts: dict,
 
     ``spec`` is the store's spec (``SweepSpec.to_dict()``), ``created`` its creation
     record (``environment_info()``: empty for a sweep made without one), ``rows`` its
-    trials (started_at / finished_at / worker give when and by how many workers),
+    trials (started_at / finished_at give when, and how many trained at once),
     ``threads`` the torch threads its CPU trials trained with (the store's record)."""
     train = {**PAPER_RECIPE, **spec.get("train", {})}
     size, channels = spec.get("image_size"), spec.get("in_channels")
@@ -108,10 +108,27 @@ def sweep_setup(spec: dict, created: dict, planned: int, counts: dict,
     started = [r["started_at"] for r in rows if r.get("started_at")]
     finished = [r["finished_at"] for r in rows if r.get("finished_at")]
     if started and finished:
-        workers = {r["worker"] for r in rows if r.get("worker")}
-        out["trained"] = (f"{_date(min(started))} to {_date(max(finished))}"
-                          + (f", {len(workers)} worker process(es)" if workers else ""))
+        most = _most_at_once(rows)
+        out["trained"] = f"{_date(min(started))} to {_date(max(finished))}" + (
+            "" if not most else ", one trial at a time" if most == 1 else
+            f", up to {most} trials at once")
     return out
+
+
+def _most_at_once(rows: list[dict]) -> int:
+    """The most trials that trained at the same time, from each finished trial's start and
+    end (the driver's clock). Counting the worker names (host:pid) said "2 worker
+    process(es)" for a sweep trained one trial at a time and resumed once: each session's
+    process is another name."""
+    events = sorted([(r["started_at"], 1) for r in rows if r.get("finished_at")
+                     and r.get("started_at")] +
+                    [(r["finished_at"], -1) for r in rows if r.get("finished_at")
+                     and r.get("started_at")])  # at a tie, one ends (-1) before one starts
+    now = most = 0
+    for _, change in events:
+        now += change
+        most = max(most, now)
+    return most
 
 
 def setup_tables(spaces: list[dict]) -> list[tuple[str, list[str], list[list[str]]]]:
