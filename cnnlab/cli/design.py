@@ -154,6 +154,7 @@ def run(
     from dataclasses import replace
 
     from cnnlab.atomic import first_missing_folder
+    from cnnlab.design.describe import error_decimals
     from cnnlab.design.executors import check_executor
     from cnnlab.design.runner import SweepInterrupted, create_sweep, run_sweep, sweep_lock
     from cnnlab.design.spaces import parse_band
@@ -223,6 +224,8 @@ def run(
             if retry_failed:
                 store.retry_failed()
             counts, total = store.counts(), store.count()
+            # As many as the test images hold, as the report gives them (error_decimals)
+            decimals = error_decimals(store.spec().to_dict())
         console.print(f"sweep {directory}: {total} trials, {counts['done']} done, "
                       f"{counts['failed']} failed, {total - counts['done'] - counts['failed']} "
                       f"to train ({executor})")
@@ -235,7 +238,7 @@ def run(
             bar.advance(task)
             head = f"[{progress['finished']}/{total}] trial {row['id']}"
             if row["status"] == "done":
-                console.print(f"{head}: error {row['error_pct']:.2f}% "
+                console.print(f"{head}: error {row['error_pct']:.{decimals}f}% "
                               f"({format_count(row['macs'])} MACs, "
                               f"{row['train_time_s']:.1f} s)", highlight=False)
             else:
@@ -367,6 +370,7 @@ def sample(
 @app.command("status")
 def status(directory: Path = typer.Argument(..., help="A sweep directory.")) -> None:
     """How far a sweep is: trials per status and the best error so far."""
+    from cnnlab.design.describe import error_decimals
     from cnnlab.design.spaces import format_band
     from cnnlab.design.store import TrialStore
     from cnnlab.design.sweep_spec import PAPER_RECIPE
@@ -384,7 +388,8 @@ def status(directory: Path = typer.Argument(..., help="A sweep directory.")) -> 
                   + ", ".join(f"{v} {k}" for k, v in counts.items()), highlight=False)
     if done:
         best = min(done, key=lambda r: r["error_pct"])
-        console.print(f"best so far: trial {best['id']}, error {best['error_pct']:.2f}%, "
+        console.print(f"best so far: trial {best['id']}, error "
+                      f"{best['error_pct']:.{error_decimals(spec.to_dict())}f}%, "
                       f"{format_count(best['macs'])} MACs", highlight=False)
     _say_who_trains(directory, counts)
 
