@@ -244,7 +244,7 @@ def test_workers_are_closed_though_the_store_cannot_be_written_any_more(
     def disk_full(self, ids):
         raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(TrialStore, "uncount_attempt", disk_full)
+    monkeypatch.setattr(TrialStore, "put_back", disk_full)
     with pytest.raises(sqlite3.OperationalError):
         run_sweep(tmp_path)
     assert closed == [True]  # the workers were stopped, not left training

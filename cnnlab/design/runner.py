@@ -31,7 +31,7 @@ from cnnlab.design.store import DB_NAME, TrialStore
 from cnnlab.design.sweep_spec import SweepError, SweepSpec, check_train_fields, plan_trials
 from cnnlab.design.trial import forget_data, trial_data, worker_name
 from cnnlab.file_lock import LockState
-from cnnlab.interrupts import sigterm_as_interrupt
+from cnnlab.interrupts import SigintRecorder, sigterm_as_interrupt
 
 MAX_ATTEMPTS = 2  # a trial whose worker process dies is retried once, then 'failed'
 
@@ -250,8 +250,7 @@ def run_sweep(directory, *, executor: str = "local", workers: int | None = None,
                     # One dead worker process breaks the local pool and loses every trial
                     # in it: which one killed it is unknown. None is charged an attempt;
                     # each runs again by itself, where a death is its own.
-                    store.uncount_attempt(lost)
-                    store.mark_pending(lost)
+                    store.put_back(lost)
                     alone.update(lost)
                     todo[:0] = [store.trial(i) for i in lost]
                     finished = [(i, o) for i, o in finished if i not in lost]
@@ -268,19 +267,13 @@ def run_sweep(directory, *, executor: str = "local", workers: int | None = None,
                              ) from None
         finally:
             put_back_sigterm()  # a second one ends the cleanup: the default again
-            # The loop ended early (Ctrl-C, the executor giving up, an error here): trials
-            # marked 'running' with no outcome stored (in flight, or finished but not yet
-            # stored) were abandoned by the sweep, not lost by their own worker. Back to
-            # pending with their attempt given back, so a resumed sweep still gives each its
-            # retry. (A driver killed outright cannot do this: the next run's reset_running
-            # keeps their attempts, as one of them may have been what killed it.)
-            try:
-                abandoned = [t["id"] for t in store.trials("running")]
-                if abandoned:
-                    store.uncount_attempt(abandoned)
-                    store.mark_pending(abandoned)
-            finally:  # a store that cannot be written (disk full) must not keep workers alive
-                pool.close(cancel=bool(inflight) or interrupted)
+            # A second Ctrl-C (pressed twice, impatient) is held until the cleanup is done:
+            # it cut it short, leaving trials 'running' and charged, workers that outlive
+            # their SIGTERM unkilled, and a traceback for "interrupted". It takes at most
+            # the pool's grace period; the sweep then ends as interrupted.
+            with SigintRecorder() as sigint, contextlib.suppress(KeyboardInterrupt), \
+                    sigint.deferred():
+                _clean_up(store, pool, cancel=bool(inflight) or interrupted)
         if interrupted:
             # How far it got, not "finished trials are stored" when none had finished.
             c = store.counts()
@@ -289,6 +282,19 @@ def run_sweep(directory, *, executor: str = "local", workers: int | None = None,
                                    f"{c['failed']} failed), all stored. Continue with: "
                                    f"{resume_with}")
         return store.counts()
+
+
+def _clean_up(store: TrialStore, pool, cancel: bool) -> None:
+    """Trials marked 'running' with no outcome stored (in flight, or finished but not yet
+    stored) were abandoned by a loop that ended early (Ctrl-C, the executor giving up, an
+    error here), not lost by their own worker: back to pending with their attempt given
+    back, so a resumed sweep still gives each its retry. (A driver killed outright cannot
+    do this: the next run's reset_running keeps their attempts, as one of them may have
+    been what killed it.) Then the workers are stopped."""
+    try:
+        store.put_back([t["id"] for t in store.trials("running")])
+    finally:  # a store that cannot be written (disk full) must not keep workers alive
+        pool.close(cancel=cancel)
 
 
 def _keep_thread_count(store: TrialStore, threads: int) -> None:
@@ -329,8 +335,7 @@ def _store_outcome(store: TrialStore, trial_id: int, outcome,
         store.record(trial_id, "failed", message=f"worker process died {attempts} times "
                      f"(out of memory?): {type(outcome).__name__}: {outcome}"[:2000])
     elif outcome["status"] == "interrupted":
-        store.uncount_attempt([trial_id])  # stopped, not failed
-        store.mark_pending([trial_id])
+        store.put_back([trial_id])  # stopped, not failed
         return False, True
     else:
         fields = {k: v for k, v in outcome.items() if k not in ("id", "status")}

@@ -185,7 +185,10 @@ class TrialStore:
                     self.conn.executemany(sql, rows)
                 self.conn.execute("COMMIT")
             except BaseException:
-                self.conn.execute("ROLLBACK")
+                # Not after a COMMIT that happened: a Ctrl-C during it is raised once it
+                # returns, and "cannot rollback - no transaction is active" replaced it.
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
                 raise
         except sqlite3.OperationalError as exc:
             if _unwritable(exc):
@@ -322,11 +325,13 @@ class TrialStore:
         self._write("UPDATE trials SET status = 'running', worker = ?, started_at = ?, "
                     "attempts = attempts + 1 WHERE id = ?", (worker, time.time(), trial_id))
 
-    def uncount_attempt(self, trial_ids: Iterable[int]) -> None:
-        """Take back the attempt ``mark_running`` counted, for trials stopped through no
-        fault of their own (the sweep interrupted; another trial's worker died)."""
-        self._write("UPDATE trials SET attempts = MAX(attempts - 1, 0) WHERE id = ?",
-                    [(i,) for i in trial_ids])
+    def put_back(self, trial_ids: Iterable[int]) -> None:
+        """Running trials stopped through no fault of their own (the sweep interrupted;
+        another trial's worker died) back to ``pending``, the attempt ``mark_running``
+        counted taken back. One write: a Ctrl-C between two left a trial 'running' and
+        charged, or took its attempt back twice; done again, it changes nothing."""
+        self._write("UPDATE trials SET status = 'pending', attempts = MAX(attempts - 1, 0) "
+                    "WHERE id = ? AND status = 'running'", [(i,) for i in trial_ids])
 
     def mark_pending(self, trial_ids: Iterable[int]) -> None:
         self._write("UPDATE trials SET status = 'pending' WHERE id = ?",
