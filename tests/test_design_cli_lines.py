@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from typer.testing import CliRunner
 
 from cnnlab.cli.design import app
@@ -25,3 +26,41 @@ def test_each_trials_error_has_the_decimals_the_report_gives_it(tmp_path):
     assert len(errors) == 2 and all(len(e.split(".")[1]) == 1 for e in errors), result.output
     status = CliRunner().invoke(app, ["status", str(out)])
     assert re.search(r"best so far: trial \d, error \d+\.\d%", status.output), status.output
+
+
+class _StoppedAtOnce:
+    capacity, threads, gpus, name = 2, 1, 0, "fake x2"
+
+    def submit(self, task):
+        return task["id"]
+
+    def wait(self, handles):
+        raise KeyboardInterrupt
+
+    def close(self, cancel=False):
+        pass
+
+
+@pytest.mark.parametrize("how, words", [
+    ({"workers": 2}, "--workers 2 --threads 1"),
+    ({"executor": "ray", "address": "head:6379"},
+     "--executor ray --address head:6379 --threads 1")])
+def test_the_command_to_continue_runs_the_sweep_as_it_ran(tmp_path, monkeypatch, how, words):
+    # A `--workers 2` sweep, stopped, said "Continue with: cnnlab design run --resume DIR
+    # --threads 1": run as printed it went on with one worker, at half the speed, unsaid.
+    # `design status` said the same, and named this machine for a Ray cluster's sweep.
+    from design_helpers import shaped_spec
+
+    from cnnlab.design import runner
+    from cnnlab.design.store import TrialStore
+
+    monkeypatch.setattr(runner, "make_executor", lambda *a, **k: _StoppedAtOnce())
+    monkeypatch.setattr(runner, "trial_data", lambda **k: None)
+    with TrialStore(tmp_path, create=True) as store:
+        store.init_sweep(shaped_spec(), 3)
+    with pytest.raises(runner.SweepInterrupted) as stopped:
+        runner.run_sweep(tmp_path, **how)
+    command = f"cnnlab design run --resume {tmp_path} {words}"
+    assert str(stopped.value).endswith(command)
+    status = CliRunner().invoke(app, ["status", str(tmp_path)])
+    assert f"finish it with: {command}" in " ".join(status.output.split()), status.output

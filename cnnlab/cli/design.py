@@ -411,6 +411,8 @@ def _say_who_trains(directory: Path, counts: dict) -> None:
         with TrialStore(directory) as store:  # the thread count its CPU trials used
             threads = None if store.spec().train.get("threads") else \
                 store.meta().get("threads")
-        console.print(f"not running{stale}; finish it with: "
-                      f"{escape(resume_command(directory, 'local', None, threads))}",
+            ran = store.meta().get("run_with") or {}  # how its last `design run` ran it
+        command = resume_command(directory, ran.get("executor") or "local", ran.get("address"),
+                                 threads, ran.get("workers"))
+        console.print(f"not running{stale}; finish it with: {escape(command)}",
                       highlight=False)

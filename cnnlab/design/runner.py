@@ -226,8 +226,11 @@ def run_sweep(directory, *, executor: str = "local", workers: int | None = None,
         chosen = spec.train.get("threads")  # --set threads=N: what the trials' Trainer uses
         if not pool.gpus:
             _keep_thread_count(store, chosen or pool.threads)
+        # How it runs, for `design status` to say how to continue it once stopped.
+        store.set_meta({"run_with": {"executor": executor, "address": address,
+                                     "workers": workers}})
         resume_with = resume_command(directory, executor, address, None if pool.gpus or chosen
-                                      else store.meta().get("threads"))
+                                      else store.meta().get("threads"), workers)
         inflight: dict = {}
         alone: set[int] = set()  # trials to run with nothing beside them (see below)
         interrupted = False
@@ -315,12 +318,15 @@ def _keep_thread_count(store: TrialStore, threads: int) -> None:
 
 
 def resume_command(directory, executor: str, address: str | None,
-                    threads: int | None = None) -> str:
+                    threads: int | None = None, workers: int | None = None) -> str:
     """The command that continues this sweep on the same executor (--resume alone would
-    run it on this machine), with the thread count its CPU trials trained with."""
+    run it on this machine), with the --workers it was given (without, a `--workers 2`
+    sweep went on with one, at half the speed) and the thread count its CPU trials
+    trained with."""
     on = "" if executor == "local" else f" --executor {executor}" + (
         f" --address {address}" if address else "")
     return f"cnnlab design run --resume {directory}{on}" + (
+        f" --workers {workers}" if workers else "") + (
         f" --threads {threads}" if threads else "")
 
 
