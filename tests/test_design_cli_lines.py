@@ -64,3 +64,16 @@ def test_the_command_to_continue_runs_the_sweep_as_it_ran(tmp_path, monkeypatch,
     assert str(stopped.value).endswith(command)
     status = CliRunner().invoke(app, ["status", str(tmp_path)])
     assert f"finish it with: {command}" in " ".join(status.output.split()), status.output
+
+
+@pytest.mark.parametrize("flag, value", [("--epochs", "0"), ("--lr", "-1"),
+                                         ("--batch-size", "0")])
+def test_a_bad_recipe_value_is_named_by_its_flag(tmp_path, flag, value):
+    # "invalid value for batch_size: 0": the field's name, where `cnnlab train` names the
+    # flag the user typed.
+    result = CliRunner().invoke(app, ["run", "--space", "anynetx_a", "--data", "synthetic",
+                                      "--device", "cpu", flag, value, "--out",
+                                      str(tmp_path / "s")])
+    assert result.exit_code == 2
+    assert f"{flag} {value}: allowed: " in " ".join(result.output.split()), result.output
+    assert not (tmp_path / "s").exists()
