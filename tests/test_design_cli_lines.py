@@ -77,3 +77,18 @@ def test_a_bad_recipe_value_is_named_by_its_flag(tmp_path, flag, value):
     assert result.exit_code == 2
     assert f"{flag} {value}: allowed: " in " ".join(result.output.split()), result.output
     assert not (tmp_path / "s").exists()
+
+
+def test_the_command_to_retry_failed_trials_keeps_the_thread_count(tmp_path, monkeypatch):
+    # "train them again with: cnnlab design run --resume DIR --retry-failed": run so, the
+    # retried trials trained with every core's thread, not the sweep's one (warned).
+    import cnnlab.design.executors as executors
+
+    monkeypatch.setattr(executors, "run_trial", lambda task: {
+        "id": task["id"], "status": "failed", "message": "RuntimeError: boom",
+        "worker": "here", "wall_time_s": 0.0})
+    out = tmp_path / "s"
+    result = CliRunner().invoke(app, ["run", *TINY, "--out", str(out)])
+    said = " ".join(result.output.split())
+    assert f"train them again with: cnnlab design run --resume {out} --threads 1 " \
+           "--retry-failed" in said, result.output

@@ -263,7 +263,8 @@ def run(
         f" Analyse with: cnnlab design analyze {directory}" if counts["done"] else ""))
     if counts["failed"]:
         console.print(f"failed trials are kept as they are; train them again with: "
-                      f"cnnlab design run --resume {directory} --retry-failed")
+                      f"{escape(_continue_command(directory))} --retry-failed",
+                      highlight=False)
     if counts["failed"] and not counts["done"]:
         # Nothing to analyse: a script must see it (it exited 0, as for a good sweep).
         fail(f"every trial of {directory} failed (each one's error is printed above, and "
@@ -410,8 +411,7 @@ def _say_who_trains(directory: Path, counts: dict) -> None:
     """Whether a `design run` trains the sweep now; if none does and trials are left, the
     command that finishes it. A killed sweep's trials still read 'running', as if some
     process trained them."""
-    from cnnlab.design.runner import resume_command, sweep_driver
-    from cnnlab.design.store import TrialStore
+    from cnnlab.design.runner import sweep_driver
 
     driver = sweep_driver(directory)
     left = counts["pending"] + counts["running"]
@@ -420,11 +420,19 @@ def _say_who_trains(directory: Path, counts: dict) -> None:
     elif left:
         stale = (f" ({counts['running']} left 'running' by a sweep that was stopped: none "
                  "trains now)" if counts["running"] else "")
-        with TrialStore(directory) as store:  # the thread count its CPU trials used
-            threads = None if store.spec().train.get("threads") else \
-                store.meta().get("threads")
-            ran = store.meta().get("run_with") or {}  # how its last `design run` ran it
-        command = resume_command(directory, ran.get("executor") or "local", ran.get("address"),
-                                 threads, ran.get("workers"))
-        console.print(f"not running{stale}; finish it with: {escape(command)}",
-                      highlight=False)
+        console.print(f"not running{stale}; finish it with: "
+                      f"{escape(_continue_command(directory))}", highlight=False)
+
+
+def _continue_command(directory: Path) -> str:
+    """`design run --resume DIR` as the sweep's last run ran it: its executor, --workers,
+    and the thread count its CPU trials used (without it, they train with another and
+    the run is warned that its numbers will not match)."""
+    from cnnlab.design.runner import resume_command
+    from cnnlab.design.store import TrialStore
+
+    with TrialStore(directory) as store:
+        threads = None if store.spec().train.get("threads") else store.meta().get("threads")
+        ran = store.meta().get("run_with") or {}
+    return resume_command(directory, ran.get("executor") or "local", ran.get("address"),
+                          threads, ran.get("workers"))
