@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from cnnlab.train.compare_files import (  # noqa: F401 (RunFilesError: importabl
 )
 from cnnlab.train.compared_run import LEFT_TO_THE_RUN, ComparedRun
 from cnnlab.train.config import ConfigError, check_target_accuracy
+from cnnlab.train.outcome import run_folder
 from cnnlab.train.report import setting_words
 
 # Settings that say where a run was written and how it talked, not how it trained: every
@@ -208,9 +210,10 @@ class RunComparison:
 def compare_runs(*paths: str | os.PathLike | list[str | os.PathLike],
                  target: float | None = None) -> RunComparison:
     """The runs in ``paths`` side by side: ``compare_runs("runs/a", "runs/b")``, or a
-    list of them. A path is a run's folder, or a folder holding run folders (``runs/``:
-    every run in it, in name order, which is the order cnnlab's dated names were made
-    in). ``target``: a test accuracy (0.9) whose time-to becomes a column.
+    list of them. A path is a run's folder (or the TrainResult ``train()`` returned), or
+    a folder holding run folders (``runs/``: every run in it, in name order, which is the
+    order cnnlab's dated names were made in). ``target``: a test accuracy (0.9) whose
+    time-to becomes a column.
 
     Raises ConfigError for a request that cannot be compared as given: a path that does
     not exist, or that is no run and holds none, given alone (NotARunError); fewer than
@@ -222,8 +225,11 @@ def compare_runs(*paths: str | os.PathLike | list[str | os.PathLike],
     if any(isinstance(given, (int, float)) for given in paths):  # compare_runs(runs, 0.9)
         raise ConfigError("compare_runs takes run folders as its arguments: give the target "
                           "accuracy by name, compare_runs(..., target=0.9)")
-    paths = [p for given in paths for p in (
-        [given] if isinstance(given, (str, os.PathLike)) else list(given))]
+    # A TrainResult is a path (its run_dir); anything else that is no list of paths is
+    # named, where `list(given)` said "'int' object is not iterable".
+    paths = [run_folder(p, "compare_runs") for given in paths for p in (
+        given if isinstance(given, Iterable) and not isinstance(given, str | os.PathLike)
+        else [given])]
     runs = [ComparedRun.read(d) for d in run_folders(paths)]
     if len(runs) < 2:
         twice = len({Path(p).expanduser().resolve() for p in paths}) < len(paths)

@@ -280,10 +280,11 @@ def evaluate_run(run_dir, data: str | DatasetSplits | None = None,
                  data_root: str | None = None, which: str = "best", device: str = "auto",
                  tta_flip: bool | None = None, tta_shift: int | None = None,
                  eval_subset: int | None = None, threads: int | None = None) -> RunEvaluation:
-    """A run's model on the test split of its data (or of ``data``: a spec such as
-    "fashion-mnist", or splits loaded in Python, as ``train(cfg, data=...)`` takes them):
-    the result, the class names, the (flip, shift) test-time views used and the
-    checkpoint scored (``which``, or ``last`` where a run has no ``best`` yet).
+    """A run's model (``run_dir``: its folder, or the TrainResult ``train()`` returned) on
+    the test split of its data (or of ``data``: a spec such as "fashion-mnist", or splits
+    loaded in Python, as ``train(cfg, data=...)`` takes them): the result, the class
+    names, the (flip, shift) test-time views used and the checkpoint scored (``which``,
+    or ``last`` where a run has no ``best`` yet).
     ``tta_flip`` and ``tta_shift`` default to the run's own. The model is fed as training
     evaluated it: the same loader (batches, resize, normalisation, memory layout) and
     precision, so on the same device the accuracy is the one the run reported for that
@@ -296,12 +297,14 @@ def evaluate_run(run_dir, data: str | DatasetSplits | None = None,
     # Imported here: these modules build on this one (Preprocess, evaluate).
     from cnnlab.train import run as training_runs  # by module: tests patch its loader
     from cnnlab.train.loaded_run import load_run
+    from cnnlab.train.outcome import run_folder
     from cnnlab.train.run_data import make_loader, warn_of_a_changed_test_split
     from cnnlab.train.run_files import check_run_data, move_data
 
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
                                 or threads < 1):
         raise ConfigError(f"threads {threads}: give a whole number of CPU threads, 1 or more")
+    run_dir = run_folder(run_dir, "evaluate_run")  # a TrainResult stands for its folder
     dev = select_device(device)
     run = load_run(run_dir, which=which, device=str(dev))
     cfg = run.config

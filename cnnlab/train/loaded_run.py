@@ -15,6 +15,7 @@ from cnnlab.train import checkpoint as ckpt
 from cnnlab.train.config import ConfigError, TrainConfig
 from cnnlab.train.device import select_device
 from cnnlab.train.evaluate import Preprocess, check_tta_shift
+from cnnlab.train.outcome import TrainResult, run_folder
 from cnnlab.train.run_files import check_run_folder
 
 
@@ -81,10 +82,11 @@ def check_which(which: str) -> None:
         raise ConfigError(f"unknown checkpoint {which!r} (--which, which=): choose best or last")
 
 
-def load_run(run_dir: str | Path, which: str = "best", device: str = "cpu",
+def load_run(run_dir: str | Path | TrainResult, which: str = "best", device: str = "cpu",
              pytorch_ops: bool = False) -> LoadedRun:
-    """Model and preprocessing of a run: its ``best`` checkpoint (``last`` when there is
-    no ``best`` yet) or its ``last``.
+    """Model and preprocessing of a run (its folder, or the TrainResult ``train()``
+    returned): its ``best`` checkpoint (``last`` when there is no ``best`` yet) or its
+    ``last``.
 
     ``pytorch_ops`` builds the network from PyTorch's own layers even when the run
     trained on cnnlab's from-scratch ones (``scratch_ops``: the same weights under the
@@ -94,7 +96,7 @@ def load_run(run_dir: str | Path, which: str = "best", device: str = "cpu",
     """
     check_which(which)
     dev = select_device(str(device))  # a torch error ("Expected one of cpu, cuda, ...") before
-    run_dir = Path(run_dir)
+    run_dir = run_folder(run_dir, "load_run")
     check_run_folder(run_dir)
     path = run_dir / "checkpoints" / f"{which}.safetensors"
     if not path.exists():

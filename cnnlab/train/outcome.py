@@ -6,6 +6,7 @@ them without the training loop; ``cnnlab.train`` re-exports all three.
 
 from __future__ import annotations
 
+import os
 from dataclasses import InitVar, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -103,6 +104,11 @@ class TrainResult:
             ``best`` one's. On the training device, in eval mode. Not a field (an
             init-only argument kept as an attribute): the repr, ``==`` and
             ``dataclasses.asdict`` leave it out.
+
+    Wherever a run's folder is taken (``load_run``, ``evaluate_run``, ``resume``,
+    ``predict_image(s)``, ``compare_runs``, ``export_run``, ``os.fspath``, ``Path``), the
+    result stands for its ``run_dir``: ``evaluate_run(result)`` reads the run back from
+    its folder, as ``evaluate_run(result.run_dir)`` does.
     """
 
     run_dir: Path | None
@@ -141,6 +147,16 @@ class TrainResult:
         default = f"run {self.run_dir.name}" if self.run_dir is not None else ""
         return curves_figure(self.history, title=default if title is None else title)
 
+    def __fspath__(self) -> str:
+        if self.run_dir is None:
+            from cnnlab.train.run_files import NotARunError
+
+            raise NotARunError(
+                "this TrainResult has no run folder (trained with write_run_dir=False), so "
+                "nothing can read the run back: its model is result.model; train with "
+                "write_run_dir=True (the default) to load, evaluate, resume or export it")
+        return os.fspath(self.run_dir)
+
     def __repr__(self) -> str:
         # A notebook shows this after every training cell: the numbers that say how the
         # run went, not every history row and the whole confusion matrix.
@@ -154,3 +170,14 @@ class TrainResult:
         if self.eval_scope:
             parts.append(f"eval_scope={self.eval_scope!r}")
         return f"TrainResult({', '.join(parts)})"
+
+
+def run_folder(run, taker: str) -> Path:
+    """``run`` as a run folder's path, for ``taker`` (the function's name, for the
+    message): a str, a Path (any ``os.PathLike``), or a :class:`TrainResult`. Anything
+    else is a TypeError that says what to give (``Path(42)`` named no function)."""
+    if isinstance(run, str | os.PathLike):
+        return Path(os.fspath(run))  # a TrainResult without a folder says so here
+    loaded = " (a loaded run: give its .run_dir)" if hasattr(run, "run_dir") else ""
+    raise TypeError(f"{taker} takes a run's folder: a path (str or Path) or the TrainResult "
+                    f"train() returned, not {type(run).__name__}{loaded}")

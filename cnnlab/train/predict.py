@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import os
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ from cnnlab.notices import SetupWarning, warn_user
 from cnnlab.train.config import ConfigError
 from cnnlab.train.evaluate import Preprocess, tta_logits, tta_views
 from cnnlab.train.loaded_run import check_which, load_run
+from cnnlab.train.outcome import run_folder
 from cnnlab.train.run_files import NotARunError
 
 
@@ -98,7 +100,7 @@ def open_for_prediction(run_dir, which: str = "best", device: str = "cpu"):
     """A run directory's model (its ``which`` checkpoint, on ``device``) or an exported
     ``.onnx`` file (run by onnxruntime on the CPU), with its classes and preprocessing."""
     check_which(which)  # an .onnx file has no checkpoints, but a typo is still refused
-    path = Path(run_dir)
+    path = run_folder(run_dir, "open_for_prediction")  # a TrainResult: its run_dir
     if path.suffix == ".onnx" and not path.exists():
         raise NotARunError(f"ONNX file not found: {path}")
     if path.is_file() and path.suffix != ".onnx":
@@ -108,25 +110,24 @@ def open_for_prediction(run_dir, which: str = "best", device: str = "cpu"):
     if path.suffix == ".onnx":
         from cnnlab.onnx_run import load_onnx
 
-        return load_onnx(run_dir)  # its JSON sidecar holds the classes and preprocessing
-    return load_run(run_dir, which=which, device=device)  # which checks the device
+        return load_onnx(path)  # its JSON sidecar holds the classes and preprocessing
+    return load_run(path, which=which, device=device)  # which checks the device
 
 
 @torch.no_grad()
 def predict_image(run, image, top_k: int = 3, invert: bool = False,
                   tta: bool = True) -> list[tuple[str, float]]:
     """Top-k (class, probability) of one image for a run from ``load_run`` or
-    ``open_for_prediction`` (or a run's folder or .onnx file, opened here: its best
-    checkpoint, on the CPU; open it once for many images): an image file's path, a PIL
-    image or pixels (:func:`image_to_tensor` says which), prepared as the run's training
-    prepared its own.
+    ``open_for_prediction`` (or a run's folder or .onnx file, or the TrainResult
+    ``train()`` returned, opened here: its best checkpoint, on the CPU; open it once for
+    many images): an image file's path, a PIL image or pixels (:func:`image_to_tensor`
+    says which), prepared as the run's training prepared its own.
 
     With ``tta`` the logits are averaged over the test-time views the run evaluated with
     (``run.tta``), as its reported accuracy was; without, the image alone.
     """
     check_top_k(top_k)
-    if isinstance(run, str | Path):  # a folder failed: "'str' object has no attribute ..."
-        run = open_for_prediction(run)
+    run = _opened(run)
     pp = run.preprocess
     light_on_dark = _light_on_dark_data(run.data)
     # A light cut-out garment's transparent surround is the black its training images
@@ -149,6 +150,19 @@ def predict_image(run, image, top_k: int = 3, invert: bool = False,
     probs = tta_logits(run.model, x, views, border).softmax(dim=1)[0]
     top = probs.topk(min(top_k, probs.numel()))
     return [(run.classes[i], float(p)) for p, i in zip(top.values, top.indices, strict=True)]
+
+
+def _opened(run):
+    """A run to predict with: one loaded already as it is; a run's folder or .onnx file
+    (a path, or a TrainResult, which stands for its run_dir) opened. Anything else is a
+    TypeError saying what to give (it was an AttributeError: no attribute 'data')."""
+    if isinstance(run, str | os.PathLike):  # a folder was "'str' object has no attribute"
+        return open_for_prediction(run)
+    if all(hasattr(run, name) for name in ("model", "preprocess", "classes", "data", "tta")):
+        return run
+    raise TypeError(f"predict_image takes a run: load_run(...)'s or open_for_prediction"
+                    f"(...)'s, a run's folder or .onnx file (str or Path), or the "
+                    f"TrainResult train() returned; not {type(run).__name__}")
 
 
 class LightBackgroundWarning(SetupWarning):
@@ -248,13 +262,15 @@ def _border_level(pixels: torch.Tensor) -> float:
 def predict_images(run_dir, paths: str | Path | list, top_k: int = 3, which: str = "best",
                    invert: bool = False, tta: bool = True, device: str = "cpu"
                    ) -> list[tuple[Path, list[tuple[str, float]]]]:
-    """Top-k classes per image, from a run directory or an exported ``.onnx`` file.
+    """Top-k classes per image, from a run directory (or the TrainResult ``train()``
+    returned) or an exported ``.onnx`` file.
 
     ``paths``: image files, or folders (every image below them, see :func:`image_paths`).
     ``top_k`` above the number of classes shows them all; ``tta`` as in
     :func:`predict_image`.
     """
     check_top_k(top_k)
+    run_dir = run_folder(run_dir, "predict_images")  # before the files: the first argument
     files = image_paths(paths)
     run = open_for_prediction(run_dir, which, device)
     with light_backgrounds_told_once(len(files), run.data):

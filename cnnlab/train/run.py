@@ -36,6 +36,7 @@ from cnnlab.train.loaded_run import check_which as check_which
 from cnnlab.train.loaded_run import load_run as load_run
 from cnnlab.train.model_setup import warn_of_a_small_input
 from cnnlab.train.optim import lr_factor, warmup_step_count, warn_of_an_ema_decay_out_of_reach
+from cnnlab.train.outcome import run_folder
 from cnnlab.train.presets import check_preset, set_by_preset
 from cnnlab.train.run_data import (
     DATA_RECORD,
@@ -245,8 +246,7 @@ def resume(run_dir: str | Path, *, data: DatasetSplits | None = None, console=No
             (not kept in config.yaml). On a CPU another thread count may change the
             last bits of the sums, so the continuation is close rather than exact.
     """
-    run_dir = Path(run_dir)
-    is_main = launched_as_main()
+    run_dir, is_main = run_folder(run_dir, "resume"), launched_as_main()
     # Held from the first look at the run to its last file: a run still training (even
     # one that has not written its first checkpoint yet) is named as such.
     with run_lock(run_dir if is_main and run_dir.is_dir() else None) as locked, \
