@@ -18,6 +18,7 @@ An ONNX file is a protobuf graph of operators and tensors: loading one runs no c
 from __future__ import annotations
 
 import contextlib
+import inspect
 import io
 import logging
 import os
@@ -43,6 +44,7 @@ from cnnlab.export_files import (
 from cnnlab.extras import require_extra
 from cnnlab.interrupts import SigintRecorder, interrupt_wins
 from cnnlab.train.config import ConfigError
+from cnnlab.train.outcome import run_folder
 
 FORMATS = ("onnx",)
 # protobuf caps a single file at 2 GiB; bigger models keep their weights beside it.
@@ -93,10 +95,27 @@ def allowed_difference(atol: float, rtol: float, logit_scale: float) -> float:
     return atol + rtol * logit_scale
 
 
-def export_run(run_dir: str | Path, fmt: str = "onnx", **options) -> ExportResult:
-    """Export a run in format ``fmt`` (only ``"onnx"`` so far); see :func:`export_onnx`."""
-    if fmt not in FORMATS:
-        raise ExportRequestError(f"unknown export format {fmt!r}; formats: {', '.join(FORMATS)}")
+def export_run(run_dir, format: str | None = None, *, fmt: str | None = None,
+               **options) -> ExportResult:
+    """Export a run (its folder, or the TrainResult ``train()`` returned) in ``format``,
+    as ``cnnlab export --format`` does: only ``"onnx"`` so far, the default. The other
+    keywords are :func:`export_onnx`'s: ``out``, ``which``, ``atol``, ``rtol``, ``opset``,
+    ``batch_sizes``. ``fmt`` is ``format``'s earlier name, still taken."""
+    run_dir = run_folder(run_dir, "export_run")
+    if format is not None and fmt is not None and format != fmt:
+        raise ExportRequestError(f"format={format!r} and fmt={fmt!r}: fmt is format's earlier "
+                                 "name; give format alone")
+    chosen = format or fmt or "onnx"
+    if chosen not in FORMATS:
+        raise ExportRequestError(f"unknown export format {chosen!r} (--format, format=); "
+                                 f"formats: {', '.join(FORMATS)}")
+    # Checked here: passed on, a stray keyword was "export_onnx() got an unexpected
+    # keyword argument", naming a function the caller had not called.
+    taken = [name for name in inspect.signature(export_onnx).parameters if name != "run_dir"]
+    for name in options:
+        if name not in taken:
+            raise TypeError(f"export_run() has no keyword {name!r}: it takes format and "
+                            f"{', '.join(taken)}")
     return export_onnx(run_dir, **options)
 
 
@@ -106,7 +125,8 @@ def export_onnx(run_dir: str | Path, out: str | Path | None = None, which: str =
     """Export a run's model to ONNX and verify it with onnxruntime.
 
     Args:
-        run_dir: a run directory written by ``cnnlab train``.
+        run_dir: a run directory written by ``cnnlab train`` (or the TrainResult
+            ``train()`` returned).
         out: the ``.onnx`` file to write (default ``run_dir/export/model.onnx``); the
             sidecar is the same path with ``.json``.
         which: ``"best"`` or ``"last"`` checkpoint.
@@ -125,7 +145,8 @@ def export_onnx(run_dir: str | Path, out: str | Path | None = None, which: str =
 
     # Every option is checked before the (slow) export, and before anything is written;
     # the run first (`export grid.png` was told its default --out could not be written).
-    check_run_folder(Path(run_dir))
+    run_dir = run_folder(run_dir, "export_onnx")  # a TrainResult stands for its folder
+    check_run_folder(run_dir)
     check_which(which)
     for flag, value, default in (("--atol", atol, "1e-4"), ("--rtol", rtol, "1e-5")):
         if not value >= 0:  # also refuses NaN
