@@ -18,8 +18,6 @@ from .messages import fail, fail_for, output_console, warning
 # torch and the model registry load inside the commands, so `cnnlab --help` (and any
 # other command) does not wait for them.
 
-VARIANTS = ("book", "standard", "cnnlab")
-
 
 def register(app: typer.Typer) -> None:
     app.command("summary")(summary_command)
@@ -109,30 +107,21 @@ def models_command(
         left_out_caption,
         without_columns,
     )
-    from cnnlab.models import list_models, model_info
+    from cnnlab.models import ModelFilterError, list_models, model_info
 
     out = output_console()
-    if variant is not None and variant not in VARIANTS:
-        fail(f"--variant must be one of {', '.join(VARIANTS)}, not {variant!r}", code=2)
-    infos = [model_info(n) for n in list_models(pattern)]
-    if family is not None:
-        infos = [i for i in infos if i.family.lower() == family.lower()]
-    if variant is not None:
-        infos = [i for i in infos if i.variant == variant]
+    try:  # filtered as list_models(family=, variant=) filters from Python
+        infos = [model_info(n) for n in list_models(pattern, family=family, variant=variant)]
+    except ModelFilterError as e:
+        hint = f" Did you mean --{e.option} {e.closest}?" if e.closest else ""
+        fail(f"--{e.option} {e.value!r}: no registered model has that {e.option}.{hint} "
+             f"{e.listed()}", code=2)
     if not infos:
-        import difflib
-
         from cnnlab.models._registry import closest_names
 
         families = sorted({model_info(n).family for n in list_models()})
-        hints = []
-        if pattern is not None and not list_models(pattern):
-            close = closest_names(pattern)
-            hints.append(f"Did you mean: {', '.join(close)}?" if close else "")
-        if family is not None and family.lower() not in {f.lower() for f in families}:
-            close = difflib.get_close_matches(family, families, n=3, cutoff=0.5)
-            hints.append(f"Did you mean --family {close[0]}?" if close else "")
-        hint = " ".join(h for h in hints if h)
+        close = closest_names(pattern) if pattern and not list_models(pattern) else []
+        hint = f"Did you mean: {', '.join(close)}?" if close else ""
         asked = " and ".join(f"{what} {value!r}" for what, value in (
             ("pattern", pattern), ("family", family), ("variant", variant)) if value)
         fail(f"no registered model matches {asked or 'that'}.{' ' + hint if hint else ''} "

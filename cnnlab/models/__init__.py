@@ -23,7 +23,9 @@ from cnnlab.models import (  # noqa: F401  (imported to register their models)
 )
 from cnnlab.models._base import Network
 from cnnlab.models._registry import (
+    VARIANTS,
     BookRecipe,
+    ModelFilterError,
     ModelInfo,
     UnknownModelError,
     get_model,
@@ -33,7 +35,9 @@ from cnnlab.models._registry import (
 )
 
 __all__ = [
+    "VARIANTS",
     "BookRecipe",
+    "ModelFilterError",
     "ModelInfo",
     "Network",
     "UnknownModelError",

@@ -66,6 +66,8 @@ class ModelInfo:
 
 
 _REGISTRY: dict[str, ModelInfo] = {}
+# ModelInfo.variant's values: the d2l chapter's form, torchvision's / pycls's, cnnlab's own.
+VARIANTS = ("book", "standard", "cnnlab")
 # Names resolved outside the registry (cnnlab/models/pretrained.py).
 EXTERNAL_PREFIXES = ("tv:", "timm:")
 
@@ -90,7 +92,7 @@ def register_model(
     Refuses duplicate names, so two families can never silently shadow each other, and
     names with capitals, so that looking a name up in any case finds exactly one model.
     """
-    if variant not in ("book", "standard", "cnnlab"):
+    if variant not in VARIANTS:
         raise ValueError(f"variant must be 'book', 'standard' or 'cnnlab', not {variant!r}")
 
     def decorate(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
@@ -181,16 +183,51 @@ def natural_key(name: str) -> tuple:
     return tuple(key)
 
 
-def list_models(pattern: str | None = None) -> list[str]:
+class ModelFilterError(ValueError):
+    """A family or variant no registered model has (``list_models``, ``cnnlab models``):
+    ``option`` ("family" or "variant"), the ``value`` asked, the ``choices`` there are
+    and the ``closest`` to it (None if none is close)."""
+
+    def __init__(self, option: str, value: str, choices: list[str], closest: str | None):
+        self.option, self.value, self.choices, self.closest = option, value, choices, closest
+        hint = f" Did you mean {option}={closest!r}?" if closest else ""
+        super().__init__(f"no model has {option} {value!r}.{hint} {self.listed()}")
+
+    def listed(self) -> str:
+        """The choices there are, as "Families: alexnet, ..." or "Variants: book, ..."."""
+        label = "Families" if self.option == "family" else "Variants"
+        return f"{label}: {', '.join(self.choices)}"
+
+
+def list_models(pattern: str | None = None, *, family: str | None = None,
+                variant: str | None = None) -> list[str]:
     """Registered names in natural order (resnet18 before resnet101, regnet_x_800mf before
     regnet_x_1_6gf); ``pattern`` is a shell wildcard such as ``"resnet*"``.
 
     A pattern without wildcards matches as a substring, so ``list_models("vgg")``
     finds every VGG, and ``list_models("lenet")`` googlenet too; ``"lenet*"`` gives
     the LeNets alone. Case does not matter (the names are lower-case).
+
+    ``family`` (``"resnet"``, ``"densenet"``, ..., in any case) and ``variant``
+    (``"book"``: the d2l chapter's form, ``"standard"``: torchvision's or pycls's, or
+    ``"cnnlab"``) keep the models that have it, as ``cnnlab models --family F
+    --variant V`` does; one no model has is a :class:`ModelFilterError` (a ValueError)
+    naming those there are.
     """
     _ensure_families_loaded()
     names = sorted(_REGISTRY, key=natural_key)
+    if family is not None:
+        families = sorted({info.family.lower() for info in _REGISTRY.values()})
+        if family.lower() not in families:
+            close = difflib.get_close_matches(family.lower(), families, n=1, cutoff=0.5)
+            raise ModelFilterError("family", family, families, close[0] if close else None)
+        names = [n for n in names if _REGISTRY[n].family.lower() == family.lower()]
+    if variant is not None:
+        if variant not in VARIANTS:
+            close = difflib.get_close_matches(str(variant).lower(), VARIANTS, n=1, cutoff=0.5)
+            raise ModelFilterError("variant", variant, list(VARIANTS), close[0] if close
+                                   else None)
+        names = [n for n in names if _REGISTRY[n].variant == variant]
     if not pattern:
         return names
     pattern = pattern.lower()
