@@ -85,10 +85,8 @@ def conv_output_size(
     if not is_whole(n):
         raise TypeError(f"conv_output_size: n must be a whole number, got {n!r}")
     if n < 1 or k < 1 or s < 1 or d < 1 or p < 0:
-        raise ValueError(
-            f"conv_output_size needs n, k, s, d >= 1 and p >= 0, got n={n}, k={k}, p={p}, "
-            f"s={s}, d={d}"
-        )
+        raise ValueError(f"conv_output_size needs n, k, s, d >= 1 and p >= 0, got n={n}, "
+                         f"k={k}, p={p}, s={s}, d={d}")
     k_eff = d * (k - 1) + 1
     if n + p < k_eff:
         raise ValueError(
@@ -331,8 +329,9 @@ class ConvGeometry:
     @classmethod
     def of(cls, x, weight, bias, stride, padding, dilation, groups) -> ConvGeometry:
         if x.dim() != 4:
-            raise ValueError(f"conv2d input must be (N, C, H, W) or (C, H, W), got "
-                             f"{tuple(x.shape)}")
+            raise ValueError(f"conv2d input must be (N, C, H, W) or (C, H, W), got {tuple(x.shape)}"
+                             + ("; for the book's 2-D X and K, corr2d(X, K), or conv2d(X[None, "
+                                "None], K[None, None])" if x.dim() == 2 else ""))
         if weight.dim() != 4:
             raise ValueError(f"conv2d weight must be (C_out, C_in/groups, kh, kw), got "
                              f"{tuple(weight.shape)}")
