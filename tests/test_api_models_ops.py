@@ -3,6 +3,7 @@ in the book's forms say what to give."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -21,8 +22,11 @@ def test_readme_from_scratch_snippet_runs_as_written(tmp_path):
     snippet = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     assert "get_model(" in snippet
     # A fresh process, outside the repository: nothing imported by the tests helps it.
+    # The checkout's cnnlab, not the installed one (in a worktree, another checkout's).
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(README.parent), *filter(None, [os.environ.get("PYTHONPATH")])])}
     done = subprocess.run([sys.executable, "-c", snippet], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=300)
+                          text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stderr
 
 
