@@ -4,6 +4,9 @@ the rest of the weights loaded as they are."""
 
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
 import torch
 from safetensors.torch import save_file
@@ -83,3 +86,23 @@ def test_cnnlab_train_new_head(tmp_path, weights):
     assert alone.exit_code == 0, alone.output
     assert ("warning: new_head has no effect without weights (--weights)"
             in " ".join(alone.output.split()))
+
+
+def test_the_report_says_what_the_console_said_of_a_new_head(tmp_path, weights):
+    # After --new-head, report.html's "starting weights" said "a new classifier (another
+    # class count)" though the class counts matched; the console said why it was new.
+    path, _ = weights
+    result = CliRunner().invoke(app, [
+        "train", "lenet_modern", "--data", "synthetic", "--device", "cpu", "--quiet",
+        "--epochs", "1", "--train-subset", "64", "--eval-subset", "32", "--preset", "none",
+        "--out-dir", str(tmp_path), "--run-name", "r", "--new-head", "--weights", str(path),
+        "--freeze-backbone"])
+    assert result.exit_code == 0, result.output
+    said = [line for line in result.output.splitlines()
+            if line.startswith(("weights: ", "Backbone frozen"))]
+    assert len(said) == 2 and "as --new-head asks" in said[0]
+    page = html.unescape((tmp_path / "r" / "report.html").read_text(encoding="utf-8"))
+    row = re.search(r"starting weights</th>\s*<td[^>]*>(.*?)</td>", page, re.S)
+    assert row, "no starting weights row"
+    assert row[1] == f"{said[0].removeprefix('weights: ')}; backbone frozen{said[1][15:]}"
+    assert "another class count" not in page

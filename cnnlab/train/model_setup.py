@@ -117,10 +117,13 @@ def weights_loaded(model: nn.Module, console=False) -> dict | None:
     return record
 
 
-def weights_loaded_lines(record: dict | None) -> list[str]:
-    """What loading the weights did (:func:`weights_loaded`'s record), as a run says it
-    when it starts: where they came from and how many of their tensors it loaded, then
-    what fitting them to the model changed. None (from scratch): no line."""
+def weights_loaded_words(record: dict | None) -> list[str]:
+    """What loading the weights did (:func:`weights_loaded`'s record), in words: first
+    where they came from, how many of their tensors were loaded and what became of the
+    classifier, then each change fitting them to the model made (first conv, frozen
+    backbone). None (from scratch): nothing. The console's lines at a run's start
+    (:func:`weights_loaded_lines`) and the report's "starting weights" row are both
+    made of these, so the two cannot disagree."""
     if not isinstance(record, dict):
         return []
     loaded, left_out = record.get("tensors_loaded"), record.get("tensors_left_out") or 0
@@ -137,19 +140,28 @@ def weights_loaded_lines(record: dict | None) -> list[str]:
                 f"{classes[0]}: left out)")
     else:
         head = "a new classifier (the weights' has another shape: left out)"
-    lines = [f"weights: {record.get('source')}{counted}; {head}"]
-    changes = []
+    words = [f"{record.get('source')}{counted}; {head}"]
     channels = record.get("input_channels")
     if isinstance(channels, list) and len(channels) == 2:
         how = "summed" if channels[1] == 1 else "adapted"
-        changes.append(f"first conv's filters {how} from {channels[0]} input channels "
-                       f"to {channels[1]}")
+        words.append(f"first conv's filters {how} from {channels[0]} input channels "
+                     f"to {channels[1]}")
     if record.get("frozen_values"):
-        changes.append(f"backbone frozen: {record['frozen_values']:,} values; the "
-                       f"classifier's {record.get('trained_values', 0):,} train")
-    if changes:
-        text = "; ".join(changes)
-        lines.append(text[0].upper() + text[1:])
+        words.append(f"backbone frozen: {record['frozen_values']:,} values; the "
+                     f"classifier's {record.get('trained_values', 0):,} train")
+    return words
+
+
+def weights_loaded_lines(record: dict | None) -> list[str]:
+    """:func:`weights_loaded_words` as a run says them when it starts: "weights: " and
+    what was loaded, then the changes on one line. None (from scratch): no line."""
+    words = weights_loaded_words(record)
+    if not words:
+        return []
+    lines = [f"weights: {words[0]}"]
+    if len(words) > 1:
+        changes = "; ".join(words[1:])
+        lines.append(changes[0].upper() + changes[1:])
     return lines
 
 

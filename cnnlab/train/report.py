@@ -264,16 +264,13 @@ def _fact_not_advice(label: str, words: str, model_summary: dict) -> list[str]:
 
 
 def _weights_rows(loaded) -> list[list]:
-    """The starting weights and what fitting them to the model changed; none from scratch."""
-    if not isinstance(loaded, dict):
-        return []
-    changes = ["a new classifier (another class count)"] if loaded.get("new_head") else []
-    channels = loaded.get("input_channels")
-    if isinstance(channels, list) and len(channels) == 2:
-        changes.append(f"the first conv adapted from {channels[0]} input channels to "
-                       f"{channels[1]}")
-    return [["starting weights", f"{loaded.get('source')}"
-             + (f": {' and '.join(changes)}" if changes else ", as they are")]]
+    """The starting weights and what fitting them to the model changed, in the words the
+    run's console said at its start; none from scratch."""
+    # Imported here: model_setup needs torch, and `cnnlab compare` reads this module without.
+    from cnnlab.train.model_setup import weights_loaded_words
+
+    words = weights_loaded_words(loaded)
+    return [["starting weights", "; ".join(words)]] if words else []
 
 
 def _environment_rows(env: dict) -> list[list]:
