@@ -20,6 +20,12 @@ class SetupWarning(CnnlabWarning):
     conversion, an EMA decay the run is too short to reach."""
 
 
+class LockWarning(CnnlabWarning):
+    """A lock cnnlab takes so that two commands cannot work on one run, sweep or bench
+    folder at once could not be taken (a file system without locks): it went on without
+    it, and a second command there would not be refused."""
+
+
 class FigureWarning(CnnlabWarning, RuntimeWarning):
     """A figure could not be drawn; the report goes on without it."""
 
