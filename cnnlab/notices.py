@@ -33,11 +33,14 @@ class FigureWarning(CnnlabWarning, RuntimeWarning):
 def warn_user(message: str, category: type[Warning]) -> None:
     """``warnings.warn``, attributed to the first caller outside cnnlab: a script or a
     notebook sees the line of its own that led to the warning (its ``train(...)``), not
-    a line of cnnlab's, however deep in cnnlab the warning was found."""
+    a line of cnnlab's, however deep in cnnlab the warning was found. The frames of a
+    ``with`` block's entry and exit (contextlib's) are passed over too: a warning from
+    inside one of cnnlab's context managers was told at contextlib.py's line."""
     import sys
     import warnings
 
     frame, level = sys._getframe(1), 2  # level 2: warn_user's caller
-    while frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] == "cnnlab":
+    while frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] in (
+            "cnnlab", "contextlib"):
         frame, level = frame.f_back, level + 1
     warnings.warn(message, category, stacklevel=level)

@@ -93,3 +93,17 @@ def test_cnnlab_train_on_a_mount_without_locks_says_so(tmp_path, no_locks):
     assert (f"warning: {tmp_path / 'r' / '.lock'}: no lock can be taken there ([Errno "
             f"{errno.ENOLCK}] No locks available: a mount without locks, NFS nolock say), "
             f"so the run {tmp_path / 'r'} trains unguarded") in words
+
+
+def test_the_warning_is_told_at_the_scripts_own_line(tmp_path, no_locks):
+    # The run's lock is taken in a `with` block: the warning was told at contextlib.py's
+    # line, not at the train(...) of the script or notebook that led to it.
+    from cnnlab.data.synthetic import make_synthetic
+    from cnnlab.train import TrainConfig, train
+
+    cfg = TrainConfig(model="lenet_modern", epochs=1, batch_size=32, device="cpu",
+                      quiet=True, out_dir=str(tmp_path), run_name="r")
+    data = make_synthetic(num_train=64, num_test=32, num_classes=2)
+    with pytest.warns(LockWarning, match="so the run .* trains unguarded") as caught:
+        train(cfg, data=data, console=False)
+    assert [w.filename for w in caught if w.category is LockWarning] == [__file__]
