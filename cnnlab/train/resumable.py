@@ -201,23 +201,40 @@ class Resumable:
         """A collective broken by a rank that died (kill -9, out of memory) ends the run
         with RankLost, saying what is kept and how to go on: gloo's RuntimeError named
         neither the run nor its checkpoint. The checkpoint is the last one written (an
-        epoch's end, or the stop a resume began from): rank 0 writes it whole or not at all."""
+        epoch's end, or the stop a resume began from): rank 0 writes it whole or not at all.
+        An epoch's end counts the epoch done before the ranks' last collective of it and
+        before its checkpoint: a rank lost in between leaves the checkpoint before, if any
+        (it said that the run's first, never written, stayed)."""
+        started = self.epoch  # epochs done, and checkpointed, as this block began
         try:
             yield
         except RuntimeError as exc:
             if not (self.dist.enabled and lost_a_rank(exc)):
                 raise
-            last = self.run_dir / "checkpoints" / "last.safetensors" if self.run_dir else None
-            kept = ("" if last is None else
-                    f"Its last checkpoint stays ({last}). Resume with: "
-                    f"{launch_command(f'resume {self.run_dir}', self.dist.world_size)}"
-                    if self.epoch > 0 or self.resumed_from is not None else
-                    "No epoch had finished: no checkpoint was written; start the run again.")
+            ended = self.epoch > started  # counted done, its checkpoint not written
+            where = (f"as epoch {self.epoch} ended, before its checkpoint" if ended else
+                     f"after step {self.step_in_epoch} of {self.steps_per_epoch} in epoch "
+                     f"{self.epoch + 1}")
             raise RankLost(
                 f"another process of this torchrun job ended (killed, or failed: its own "
-                f"output says why) after step {self.step_in_epoch} of "
-                f"{self.steps_per_epoch} in epoch {self.epoch + 1}, and the others cannot "
-                f"train without it ({backend_words(exc)}). {kept}") from exc
+                f"output says why) {where}, and the others cannot train without it "
+                f"({backend_words(exc)}). {self._kept_words(started, ended)}") from exc
+
+    def _kept_words(self, started: int, ended: bool) -> str:
+        """What a run ended by a lost rank keeps, ``started`` epochs checkpointed (or the
+        checkpoint a resume began from), and how to go on."""
+        if not self.run_dir:
+            return ""
+        last = self.run_dir / "checkpoints" / "last.safetensors"
+        if started > 0 or self.resumed_from is not None:
+            kept = (f"Epoch {self.epoch}'s checkpoint was not written; the last one stays"
+                    if ended else "Its last checkpoint stays")
+            return (f"{kept} ({last}). Resume with: "
+                    f"{launch_command(f'resume {self.run_dir}', self.dist.world_size)}")
+        if ended:
+            return (f"Epoch {self.epoch}'s checkpoint, the run's first, was not written: "
+                    "there is no checkpoint to resume from; start the run again.")
+        return "No epoch had finished: no checkpoint was written; start the run again."
 
     def load_resume_state(self, path: Path) -> None:
         """Restore everything from a ``last`` checkpoint for an exact continuation."""
