@@ -14,6 +14,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from cnnlab.interrupts import interrupted_status  # 130 Ctrl-C, 143 SIGTERM
 from cnnlab.train.config import PRESETS  # torch-free: --help stays quick
 
 from .hints import hint_at_a_busy_cpu
@@ -297,7 +298,6 @@ def zoo(
     except (KeyboardInterrupt, TrainingInterrupted):
         console.print("[yellow]interrupted[/]: finished models are stored; run the same "
                       "command again to continue where it stopped")
-        from cnnlab.interrupts import interrupted_status  # 130 Ctrl-C, 143 SIGTERM
         raise typer.Exit(interrupted_status()) from None
     except ZooSetupError as exc:
         fail(str(exc), code=2)

@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cnnlab.formatting import format_count
+from cnnlab.interrupts import interrupted_status  # 130 Ctrl-C, 143 SIGTERM
 
 from . import messages
 from .messages import err, output_console
@@ -249,7 +250,6 @@ def run(
                                address=address, on_result=report)
     except SweepInterrupted as exc:
         err.print(f"[yellow]interrupted[/]: {escape(str(exc))}")
-        from cnnlab.interrupts import interrupted_status  # 130 Ctrl-C, 143 SIGTERM
         raise typer.Exit(interrupted_status()) from None
     except _known_errors() as exc:
         lock.close()
@@ -324,12 +324,10 @@ def analyze(
     except InterruptedAfterWriting:
         err.print(f"[yellow]interrupted[/] once the report was written, whole: "
                   f"{escape(str(out / 'report.html'))}")
-        from cnnlab.interrupts import interrupted_status  # 130 Ctrl-C, 143 SIGTERM
         raise typer.Exit(interrupted_status()) from None
     except KeyboardInterrupt:  # was silent: what is in --out now?
         err.print(f"[yellow]interrupted[/]: nothing written to {escape(str(out))} (a report "
                   "already there is as it was); run the command again for the report")
-        from cnnlab.interrupts import interrupted_status  # 130 Ctrl-C, 143 SIGTERM
         raise typer.Exit(interrupted_status()) from None
     except _known_errors() as exc:
         _fail_known(exc)

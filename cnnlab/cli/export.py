@@ -7,6 +7,8 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
+from cnnlab.interrupts import interrupted_status  # 130 Ctrl-C, 143 SIGTERM
+
 from .messages import err, fail, fail_for, output_console, warning
 
 console = output_console()
@@ -35,7 +37,6 @@ def export(
                              rtol=rtol)
     except KeyboardInterrupt as exc:  # export_run's says what is left at the output path
         err.print(f"[yellow]interrupted[/]: {escape(str(exc) or 'export stopped')}")
-        from cnnlab.interrupts import interrupted_status  # 130 Ctrl-C, 143 SIGTERM
         raise typer.Exit(interrupted_status()) from None
     except (ExportError, MissingExtraError, CheckpointError, FileNotFoundError,
             ValueError) as exc:

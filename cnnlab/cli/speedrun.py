@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cnnlab.formatting import counted
+from cnnlab.interrupts import interrupted_status  # 130 Ctrl-C, 143 SIGTERM
 
 from .hints import hint_at_a_busy_cpu
 from .messages import fail, output_console
@@ -289,7 +290,6 @@ def speedrun(
             where = ", before any run finished" + (
                 f"; {out} was not written" if out is not None else "")
         console.print(f"[yellow]interrupted[/]{escape(where)}")
-        from cnnlab.interrupts import interrupted_status  # 130 Ctrl-C, 143 SIGTERM
         raise typer.Exit(interrupted_status()) from None
     save(complete=True)
     if out is not None:

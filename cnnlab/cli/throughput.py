@@ -13,6 +13,7 @@ import typer
 from rich.table import Table
 
 from cnnlab.atomic import atomic_write_text
+from cnnlab.interrupts import interrupted_status  # 130 Ctrl-C, 143 SIGTERM
 from cnnlab.train.config import OPTIMIZERS
 
 from .bench import (
@@ -129,7 +130,6 @@ def throughput(
         interrupted = True
     if not rows:
         err.print("[yellow]interrupted[/] before the first model was measured")
-        from cnnlab.interrupts import interrupted_status  # 130 Ctrl-C, 143 SIGTERM
         raise typer.Exit(interrupted_status())
     _store(rows, out, dev, measured_threads)  # a signal may have cut the last write
     table = throughput_table(rows, dev, steps, console.width, measured_threads)
@@ -142,7 +142,6 @@ def throughput(
     if interrupted:
         console.print(f"[yellow]interrupted[/]: {len(rows)} of {total} rows measured "
                       "(stored as they came)")
-        from cnnlab.interrupts import interrupted_status  # 130 Ctrl-C, 143 SIGTERM
         raise typer.Exit(interrupted_status())
     if failed:
         fail(f"{len(failed)} of {total} rows failed ({', '.join(failed)}): see their notes")

@@ -8,6 +8,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from cnnlab.interrupts import interrupted_status  # 130 Ctrl-C, 143 SIGTERM
+
 from .hints import hint_at_a_busy_cpu
 from .messages import by_flag, err, error, fail, fail_for, output_console
 from .paths import as_text
@@ -210,7 +212,6 @@ def _guarded(fn):
         if launched_as_main():
             err.print(f"[yellow]{exc}[/]")
         end_distributed()
-        from cnnlab.interrupts import interrupted_status  # 130 Ctrl-C, 143 SIGTERM
         raise typer.Exit(interrupted_status()) from None
     except TrainingDiverged as exc:
         if launched_as_main():
