@@ -26,17 +26,19 @@ def _torchrun_job(monkeypatch, world: int, per_node: int, nodes: int | None = No
 
 @pytest.mark.parametrize("nodes", [2, None], ids=["group-world-size", "derived"])
 def test_a_job_of_two_nodes_is_recorded_and_resumed_as_two_nodes(monkeypatch, nodes):
-    # 8 processes, 4 on each of 2 nodes: `--nproc_per_node=8` asked each node for 8.
+    # 8 processes, 4 on each of 2 nodes: `--nproc_per_node=8` asked each node for 8, and
+    # without a rendezvous endpoint to fill in, each node waited alone.
     _torchrun_job(monkeypatch, world=8, per_node=4, nodes=nodes)
     assert launch_command("resume runs/r", 8) == (
-        "torchrun --nnodes=2 --nproc_per_node=4 -m cnnlab resume runs/r")
+        "torchrun --nnodes=2 --nproc_per_node=4 --rdzv-backend=c10d "
+        "--rdzv-endpoint=HOST:PORT -m cnnlab resume runs/r")
     import cnnlab.__main__
 
     # as `python -m cnnlab` (torchrun's -m) starts it: argv[0] is the module's file
     monkeypatch.setattr(sys, "argv", [cnnlab.__main__.__file__, "train", "resnet18",
                                       "--epochs", "2"])
-    assert command_line() == ("torchrun --nnodes=2 --nproc_per_node=4 -m cnnlab train "
-                              "resnet18 --epochs 2")
+    assert command_line() == ("torchrun --nnodes=2 --nproc_per_node=4 --rdzv-backend=c10d "
+                              "--rdzv-endpoint=HOST:PORT -m cnnlab train resnet18 --epochs 2")
 
 
 def test_one_node_and_other_counts_keep_the_plain_form(monkeypatch):

@@ -236,15 +236,16 @@ def launch_command(command: str, world_size: int) -> str:
     """How to run a cnnlab command (e.g. ``resume RUN``) on ``world_size`` processes: laid
     out on nodes as this torchrun job is, where it has that many processes (``--nnodes=2
     --nproc_per_node=4`` for 8 on two nodes: ``--nproc_per_node=8`` asked each node for
-    all 8), else on one node. A job of several nodes also needs its rendezvous options
-    (``--rdzv-endpoint``, or ``--node-rank`` and ``--master-addr``), each node's own: a
-    process is not told them."""
+    all 8), else on one node. A job of several nodes also needs a rendezvous, which a
+    process is not told: it is written ``--rdzv-backend=c10d --rdzv-endpoint=HOST:PORT``,
+    a host and port to fill in (the command, typed on each node as it was, waited there
+    for nodes that never came)."""
     if world_size <= 1:
         return f"cnnlab {command}"
     per_node = _processes_per_node(world_size)
     if per_node < world_size:
         return (f"torchrun --nnodes={world_size // per_node} --nproc_per_node={per_node} "
-                f"-m cnnlab {command}")
+                f"--rdzv-backend=c10d --rdzv-endpoint=HOST:PORT -m cnnlab {command}")
     return f"torchrun --nproc_per_node={world_size} -m cnnlab {command}"
 
 
