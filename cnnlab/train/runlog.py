@@ -32,6 +32,7 @@ from cnnlab import file_lock
 from cnnlab.atomic import (
     atomic_write_bytes,
     atomic_write_text,
+    new_temp_file,
     open_to_append,
     remove_empty_folders_made,
 )
@@ -210,7 +211,9 @@ class MetricsLog:
 
     def __init__(self, run_dir: Path, tensorboard: bool = True, purge_step: int | None = None):
         self.path = Path(run_dir) / "metrics.csv"
+        _check_writable(Path(run_dir))  # before TensorBoard's thread fails on its own
         for path in (self.path, self.path.with_name("class_metrics.jsonl")):
+            _check_log_file(path)
             _drop_torn_tail(path)
         self.rows, dropped = self._read_rows(self.path) if self.path.exists() else ([], 0)
         if dropped:  # the file holds records only, or the next row could join a bad one
@@ -234,9 +237,25 @@ class MetricsLog:
     def _read_rows(path: Path) -> tuple[list[dict], int]:
 
         rows, dropped = [], 0
-        with open(path, encoding="utf-8", newline="") as fh:
-            reader = csv.DictReader(fh)
+        # Bytes that are no UTF-8 (a damaged disk block) cost their row, not the file.
+        with open(path, encoding="utf-8", errors="surrogateescape", newline="") as fh:
+            first = fh.readline()
+            # A first line that is no header (damaged): read with cnnlab's columns, it the
+            # first row, so the rows are kept and the rewrite gives the header back.
+            headed = not first or "epoch" in next(csv.reader([first]), [])
+            if not headed:
+                dropped += 1
+                warn_user(f"{path} line 1 is no header (damaged): its rows are read as "
+                          "cnnlab's columns", RunLogWarning)
+            fh.seek(0)
+            reader = csv.DictReader(fh, None if headed else METRIC_COLUMNS)
             for row in reader:
+                row = {k: v for k, v in row.items() if k is not None}  # fields too many
+                if any(_damaged(v) for v in row.values()):
+                    dropped += 1
+                    warn_user(f"{path} line {reader.line_num}: dropped a row that is not "
+                              "text (damaged)", RunLogWarning)
+                    continue
                 row = {k: _number(v) for k, v in row.items()}
                 if isinstance(row.get("epoch"), int):
                     rows.append(row)
@@ -344,12 +363,23 @@ def _epoch_of(line: str, path: Path) -> float:
 def _drop_torn_tail(path: Path) -> None:
     """Cut a line that a kill (or a full disk) left half-written at the end of an
     append-only log: the next append would otherwise continue it, gluing two rows into
-    one that parses as wrong numbers (or not at all)."""
+    one that parses as wrong numbers (or not at all). A line that is no UTF-8 (a damaged
+    disk block) goes too, said: the rewrites read the log as text, and failed on it."""
     if not path.is_file():
         return
     data = path.read_bytes()
-    if data and not data.endswith(b"\n"):
-        whole = data[: data.rfind(b"\n") + 1]
+    lines = data[: data.rfind(b"\n") + 1].splitlines(keepends=True)
+    kept = []
+    for number, line in enumerate(lines, 1):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            warn_user(f"{path} line {number}: dropped a line that is not text (damaged)",
+                      RunLogWarning)
+            continue
+        kept.append(line)
+    whole = b"".join(kept)
+    if whole != data:
         atomic_write_bytes(path, lambda tmp: Path(tmp).write_bytes(whole))
 
 
@@ -359,3 +389,31 @@ def _number(text: str):
     except (TypeError, ValueError):
         return text
     return int(value) if value.is_integer() and "." not in text else value
+
+
+def _damaged(value) -> bool:
+    """Whether a field read with ``surrogateescape`` held bytes that are no UTF-8."""
+    return isinstance(value, str) and any("\udc80" <= c <= "\udcff" for c in value)
+
+
+def _check_writable(run_dir: Path) -> None:
+    """Refuse a run folder training cannot write in (a read-only mount, a copy it may not
+    change), before anything is trained: TensorBoard's writer failed in its own thread,
+    with a traceback."""
+    if not run_dir.is_dir():
+        return  # made by the writes that follow
+    try:
+        os.unlink(new_temp_file(run_dir / ".cnnlab-write-check"))
+    except OSError as exc:
+        raise type(exc)(f"cannot write in the run folder {run_dir} ("
+                        f"{(exc.strerror or str(exc)).lower()}): training writes its "
+                        "metrics and checkpoints there; copy the run to a place you may "
+                        "write in (cp -r) and resume the copy") from None
+
+
+def _check_log_file(path: Path) -> None:
+    """Refuse a run log's name held by a folder (or anything but a file), naming it."""
+    if path.exists() and not path.is_file():
+        kind = "a folder" if path.is_dir() else "not a file"
+        raise IsADirectoryError(f"{path} is {kind}, not the run's log: move it away (a file "
+                                "of that name is written there), then run the command again")
