@@ -23,6 +23,9 @@ def atomic_write_bytes(path: Path, write, mode: int | None = None) -> None:
     the file's permissions (default: what a plain write would give, or the old file's)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir():  # os.replace's error named the temporary file, and no fix
+        raise IsADirectoryError(f"{path} is a folder, so the file of that name cannot be "
+                                "written: move the folder away, then run the command again")
     if mode is None and path.exists():
         mode = path.stat().st_mode & 0o7777
     # Made no more open than its final mode while ``write`` fills it (a private file is

@@ -65,6 +65,7 @@ def _sigterm_recorded():
 
 def _write_outputs(trainer: Trainer, result: TrainResult) -> None:
     run_dir = trainer.run_dir
+    check_output_names(run_dir)  # before the earlier report goes
     summary = _summary(trainer, result)
     # An earlier report goes first: a summary.json of this checkpoint without a report.html
     # beside it then says the outputs were cut short (resume writes them again).
@@ -85,6 +86,18 @@ def _write_outputs(trainer: Trainer, result: TrainResult) -> None:
     # report of a trained run.
     drawn = [name for name in FIGURES if _draw(run_dir / "plots" / name, drawings.get(name))]
     write_report(run_dir, summary, _model_summary(trainer), shown=shown, figures=drawn)
+
+
+def check_output_names(run_dir: Path) -> None:
+    """Refuse, naming the fix, a summary.json or report.html that is a folder: the
+    summary's write failed on it with "[Errno 21] Is a directory: '.summary.json.XXXX.tmp'
+    -> ...", after the earlier report was removed. The training is in the checkpoints."""
+    for name in ("summary.json", "report.html"):
+        if (run_dir / name).is_dir():
+            raise IsADirectoryError(
+                f"{run_dir / name} is a folder, so the run's summary and report cannot be "
+                f"written: move it away, then `cnnlab resume {run_dir}` writes them (what "
+                "was trained is kept in its checkpoints)")
 
 
 def _summary(trainer: Trainer, result: TrainResult) -> dict:
