@@ -244,7 +244,7 @@ def test_a_checkpoint_without_the_state_its_reader_needs_is_named(tmp_path):
         ckpt.load_checkpoint(run / "checkpoints" / "best.safetensors")
     zip_file = tmp_path / "zip.safetensors"
     zip_file.write_bytes(b"PK\x03\x04" + b"\x00" * 200)
-    with pytest.raises(ckpt.CheckpointError, match="header is longer than the file"):
+    with pytest.raises(ckpt.CheckpointError, match="a PyTorch pickle .* not safetensors"):
         ckpt.load_checkpoint(zip_file)
 
 

@@ -177,8 +177,7 @@ def _safetensors_metadata(data: bytes) -> dict[str, str]:
     length, then the JSON header."""
     size = int.from_bytes(data[:8], "little")
     if len(data) < 8 or size > len(data) - 8:
-        raise ValueError("its header is longer than the file: truncated, or not a "
-                         "safetensors file at all")
+        raise ValueError(_not_safetensors(data[:8], len(data)))
     header = json.loads(data[8:8 + size])
     if not isinstance(header, dict):
         raise ValueError("its header is not a JSON object: not a safetensors file")
@@ -187,6 +186,21 @@ def _safetensors_metadata(data: bytes) -> dict[str, str]:
         raise ValueError("its header's __metadata__ is not a JSON object: not a safetensors "
                          "file as safetensors writes them")
     return metadata
+
+
+_COPY = "a write or copy was cut short: copy it again from where it came from"
+
+
+def _not_safetensors(head: bytes, size: int) -> str:
+    """What a file whose first 8 bytes, ``head``, claim no safetensors header it holds
+    is instead, for the message refusing it (a .pth renamed was "truncated")."""
+    if size == 0:
+        return f"it is empty (0 bytes); {_COPY}"
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"\x80"):
+        return ("it is a PyTorch pickle (torch.save's .pth), not safetensors: a run's "
+                "checkpoints are safetensors, and cnnlab never unpickles them; to start a "
+                "run from that file's weights: cnnlab train MODEL --weights FILE.pth")
+    return f"its header is longer than the file: {_COPY}, or it is no safetensors file"
 
 
 class CheckpointError(ValueError):
@@ -211,7 +225,10 @@ def load_checkpoint(path: Path) -> tuple[dict[str, dict[str, torch.Tensor]], dic
         meta = _safetensors_metadata(data)
         tensors = safetensors_load(data)
     except Exception as exc:
-        raise CheckpointError(f"{path}: not a readable safetensors checkpoint ({exc})") from exc
+        why = str(exc)
+        if "not fully covered" in why:  # safetensors' words for tensors cut off
+            why = f"cut short: its tensors need more than the file's {len(data):,} bytes; {_COPY}"
+        raise CheckpointError(f"{path}: not a readable safetensors checkpoint ({why})") from exc
     if STATE_KEY not in meta:
         raise CheckpointError(f"{path}: a weights file, not a cnnlab training checkpoint")
     groups: dict[str, dict[str, torch.Tensor]] = {"model": {}, "ema": {}, "eval": {},
@@ -261,8 +278,7 @@ def _header_metadata(path: Path) -> dict[str, str]:
         head = fh.read(8)
         size = int.from_bytes(head, "little")
         if len(head) < 8 or size > Path(path).stat().st_size - 8:
-            raise ValueError("its header is longer than the file: truncated, or not a "
-                             "safetensors file at all")
+            raise ValueError(_not_safetensors(head, Path(path).stat().st_size))
         return _safetensors_metadata(head + fh.read(size))
 
 
