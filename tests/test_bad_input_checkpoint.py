@@ -39,3 +39,31 @@ def test_a_checkpoint_cut_short_in_its_tensors_says_so(best):
     with pytest.raises(ckpt.CheckpointError, match=r"cut short: its tensors need more than "
                                                    r"the file's [\d,]+ bytes; a write or copy"):
         ckpt.load_checkpoint(best)
+
+
+def test_a_file_where_the_checkpoints_folder_goes_is_named(tiny_run, tmp_path):
+    from cnnlab.train import load_run
+
+    run = shutil.copytree(tiny_run, tmp_path / "run")
+    shutil.rmtree(run / "checkpoints")
+    (run / "checkpoints").write_text("not a folder")
+    # Was "has no checkpoint yet: ... so it is still in that epoch".
+    with pytest.raises(ckpt.CheckpointError, match=r"checkpoints is a file where the run "
+                                                   r"keeps its checkpoints folder: move it"):
+        load_run(run)
+
+
+def test_resuming_after_config_yaml_names_another_model_says_how_to_set_it_back(tiny_run,
+                                                                                tmp_path):
+    from cnnlab.train import resume
+
+    run = shutil.copytree(tiny_run, tmp_path / "run")
+    config = run / "config.yaml"
+    text = config.read_text(encoding="utf-8")
+    model = next(line.split(":", 1)[1].strip() for line in text.splitlines()
+                 if line.startswith("model:"))
+    config.write_text(text.replace(f"model: {model}", "model: lenet_d2l"), encoding="utf-8")
+    with pytest.raises(ckpt.CheckpointError, match=rf"but config.yaml says 'lenet_d2l': "
+                                                   rf"config.yaml was edited \(set model: "
+                                                   rf"back to {model}\)"):
+        resume(run, extra_epochs=1, console=False)

@@ -102,8 +102,9 @@ def test_a_run_is_refused_whole_for_a_foreign_checkpoint_or_a_shift_no_image_sur
         load_run(run)
     (run / "config.yaml").write_text(yaml.safe_dump({**config, "data": "fashion-mnist"}))
     with pytest.raises(ckpt.CheckpointError, match=r"best.safetensors was saved by a run on "
-                       r"synthetic, but this run trains on fashion-mnist \(config.yaml\): "
-                       r"the file was copied from another run"):
+                       r"synthetic, but config.yaml says fashion-mnist: config.yaml was "
+                       r"edited \(set data: back to synthetic\) or the file was copied "
+                       r"from another run"):
         load_run(run)
     (run / "config.yaml").write_text(yaml.safe_dump(config))
     assert load_run(run).classes  # as it was: loads

@@ -79,8 +79,9 @@ def test_a_checkpoint_copied_from_another_run_is_named(run_dir, tmp_path, comman
     result = runner.invoke(app, args)
     assert result.exit_code == 1, result.output
     words = " ".join(result.output.split())
-    assert "best.safetensors was saved from 'lenet_modern', but this run trains 'lenet_d2l'" \
-        in words
+    # The edited config.yaml is named as a cause, and how to set it back.
+    assert ("best.safetensors was saved from 'lenet_modern', but config.yaml says "
+            "'lenet_d2l': config.yaml was edited (set model: back to lenet_modern)") in words
 
 
 def test_eval_on_data_with_other_classes_is_refused(run_dir, tmp_path, monkeypatch):

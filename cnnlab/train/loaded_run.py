@@ -34,8 +34,9 @@ def _check_same_data_kind(state: dict, cfg: TrainConfig, path: Path) -> None:
         return
     if theirs != ours:
         raise ckpt.CheckpointError(
-            f"{path} was saved by a run on {saved}, but this run trains on {cfg.data} "
-            "(config.yaml): the file was copied from another run")
+            f"{path} was saved by a run on {saved}, but config.yaml says {cfg.data}: "
+            f"config.yaml was edited (set data: back to {saved}) or the file was copied "
+            "from another run")
 
 
 @dataclass(repr=False)
@@ -104,6 +105,10 @@ def load_run(run_dir: str | Path | TrainResult, which: str = "best", device: str
         if path.exists():
             warn_user(f"{run_dir} has no best checkpoint yet (stopped before its first "
                       "evaluation): using last", CheckpointWarning)
+        elif (run_dir / "checkpoints").exists() and not (run_dir / "checkpoints").is_dir():
+            raise ckpt.CheckpointError(
+                f"{run_dir / 'checkpoints'} is a file where the run keeps its checkpoints "
+                "folder: move it away, and the run's checkpoints back there")
         elif not (run_dir / "checkpoints").is_dir() or not any(
                 (run_dir / "checkpoints").glob("*.safetensors")):
             raise ckpt.CheckpointError(
@@ -116,8 +121,9 @@ def load_run(run_dir: str | Path | TrainResult, which: str = "best", device: str
     cfg = TrainConfig.load(run_dir / "config.yaml")
     if state.get("model_name") not in (None, cfg.model):
         raise ckpt.CheckpointError(
-            f"{path} was saved from {state['model_name']!r}, but this run trains "
-            f"{cfg.model!r} (config.yaml): the file was copied from another run"
+            f"{path} was saved from {state['model_name']!r}, but config.yaml says "
+            f"{cfg.model!r}: config.yaml was edited (set model: back to "
+            f"{state['model_name']}) or the file was copied from another run"
         )
     _check_same_data_kind(state, cfg, path)
     pp = Preprocess.from_dict(state["preprocess"])

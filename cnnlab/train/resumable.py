@@ -245,8 +245,9 @@ class Resumable:
                                    "train_time"), path)
         if state.get("model_name") != self.cfg.model:
             raise ckpt.CheckpointError(
-                f"{path} was saved from {state.get('model_name')!r}, not {self.cfg.model!r}"
-            )
+                f"{path} was saved from {state.get('model_name')!r}, but config.yaml says "
+                f"{self.cfg.model!r}: config.yaml was edited (set model: back to "
+                f"{state.get('model_name')}) or the file was copied from another run")
         load_state_dict_checked(self.model, groups["model"], source=str(path))
         try:  # torch's own messages name neither the file nor what to do
             opt_state = ckpt.join_optimizer_state(groups["optim"], state["optimizer"])
