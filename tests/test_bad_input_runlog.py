@@ -4,6 +4,7 @@ Each case once ended in a traceback, or in rows lost, when the run was resumed."
 
 import errno
 import json
+import warnings
 
 import pytest
 
@@ -42,8 +43,12 @@ def test_a_metrics_file_whose_header_is_damaged_keeps_its_rows_and_gets_the_head
     path.write_bytes(b"\x00\x01\x02\x03\x04\x05\x06\x07\n" + f"{_row(1)}\n{_row(2)}\n".encode())
     # Its rows were read under the damaged line's names: all dropped, and the next rows
     # appended below a header that was none (each dropped again by the next resume).
-    with pytest.warns(RunLogWarning, match=r"line 1 is no header"):
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
         log = MetricsLog(tmp_path, tensorboard=False)
+    # Said once: the damaged line was also read as a row and dropped with a second warning.
+    assert [str(w.message).split(": ", 1)[0].rsplit("/", 1)[-1] for w in said] == [
+        "metrics.csv line 1 is no header (damaged)"]
     log.append({"epoch": 3, "test_acc": 0.75})
     assert path.read_text(encoding="utf-8").splitlines()[0] == HEADER
     assert [r["epoch"] for r in MetricsLog.read(path)] == [1, 2, 3]
@@ -83,3 +88,14 @@ def test_a_run_folder_that_cannot_be_written_is_refused_before_tensorboard_start
                                       r"system\).*copy the run"):
         MetricsLog(tmp_path, tensorboard=True)
     assert not list(tmp_path.iterdir())  # no events file begun
+
+
+def test_a_class_metrics_line_that_is_not_text_costs_that_line_not_the_report(tmp_path):
+    from cnnlab.train.report_evaluation import class_metrics
+
+    record = {"epoch": 1, "per_class_acc": {"a": 1.0, "b": 0.5},
+              "confusion": [[1, 0], [1, 1]]}
+    path = tmp_path / "class_metrics.jsonl"
+    path.write_bytes(json.dumps(record).encode() + b"\n" + bytes(range(128, 256)) + b"\n")
+    # Read strictly, the report and read_result stopped on "'utf-8' codec can't decode".
+    assert class_metrics(path, 1, 2) == record

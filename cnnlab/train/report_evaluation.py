@@ -78,7 +78,9 @@ def shown_evaluation(run_dir: Path, summary: dict) -> ShownEvaluation:
 def class_metrics(path: Path, epoch: int, n_classes: int) -> dict | None:
     """The last well-formed line of ``epoch`` in class_metrics.jsonl, or None."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        # A torn line's bytes that are no text spoil that line alone (it fails to parse
+        # below): read strictly, they stopped the report and read_result.
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
     for line in reversed(lines):
