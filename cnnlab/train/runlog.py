@@ -249,6 +249,8 @@ class MetricsLog:
                           "cnnlab's columns", RunLogWarning)
             fh.seek(0)
             reader = csv.DictReader(fh, None if headed else METRIC_COLUMNS)
+            if not headed:
+                next(reader, None)  # the damaged line itself: said above, not again
             for row in reader:
                 row = {k: v for k, v in row.items() if k is not None}  # fields too many
                 if any(_damaged(v) for v in row.values()):
