@@ -116,6 +116,15 @@ def test_an_unreadable_summary_is_said_and_the_rest_compared(tmp_path):
     with pytest.warns(RunLogWarning, match=r"summary.json could not be read .*parameters"):
         comparison = compare_runs([a, b])
     assert comparison.runs[1].best == (0.8, 3) and comparison.runs[1].parameters is None
+    # A folder where summary.json goes was left out without a word; a count below zero
+    # was shown as the run's parameters.
+    (b / "summary.json").unlink()
+    (b / "summary.json").mkdir()
+    with pytest.warns(RunLogWarning, match=r"summary.json could not be read"):
+        compare_runs([a, b])
+    (b / "summary.json").rmdir()
+    (b / "summary.json").write_text('{"parameters": -5}', encoding="utf-8")
+    assert compare_runs([a, b]).runs[1].parameters is None
 
 
 def test_differences_come_in_config_order_and_compare_nested_values():

@@ -107,9 +107,9 @@ def read_checkpoint_state(run_dir: Path) -> dict[str, Any]:
 def _json_object(path: Path, lost: str) -> dict[str, Any]:
     """The JSON object in ``path``; {} when there is none yet, or when it cannot be read
     (said, with what is ``lost``, and not fatal: the rest of the run still compares)."""
-    if not path.is_file():
+    if not path.exists():
         return {}
-    try:
+    try:  # a folder of that name (moved in by hand): IsADirectoryError, said as the rest
         value = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(value, dict):
             raise ValueError(f"it holds a {type(value).__name__}, not an object")

@@ -169,7 +169,9 @@ class ComparedRun:
     @property
     def parameters(self) -> int | None:
         value = self.summary.get("parameters", self.checkpoint.get("parameters"))
-        return value if isinstance(value, int) else None
+        # A count, or not known: a hand-edited -5 was shown as -5 parameters.
+        return value if isinstance(value, int) and not isinstance(value, bool) \
+            and value >= 0 else None
 
     @property
     def settings(self) -> dict[str, Any]:
