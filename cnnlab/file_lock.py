@@ -87,20 +87,34 @@ def exclusive(file: File, *, wait: float | None = 0.0) -> Iterator[LockState]:
             unlock(file)
 
 
-def held_elsewhere(file: File) -> bool | None:
-    """Whether another open file holds ``file``'s lock now; None where that cannot be
-    known (no locks here). Looks only: a shared lock, let go at once, so a holder-to-be
-    taking it this very instant finds it held, a race of microseconds (its ``wait``)."""
+def held_by(path: str | os.PathLike) -> str | None:
+    """Who holds the lock on the lock file at ``path`` now, as its holder named itself
+    (:func:`name_holder`; "" when it wrote no name); None when no one does, or that
+    cannot be known: no file there, no locks here. Looks only, through a descriptor of
+    its own: flock's locks belong to the open file, so a probe through the holder's own
+    would turn its lock shared and let it go; a lock this process holds through another
+    open file counts as held. The probe is a shared lock, let go at once, so a
+    holder-to-be taking it this very instant finds it held, a race of microseconds (its
+    ``wait``)."""
+    if isinstance(path, int) or hasattr(path, "fileno"):
+        raise TypeError(f"held_by takes the lock file's path, not an open file ({path!r}): "
+                        "probed through the holder's own open file, the lock is let go")
     if fcntl is None:
         return None
     try:
-        fcntl.flock(file, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        fcntl.flock(file, fcntl.LOCK_UN)
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # no lock file: never locked here, or not readable
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_UN)
     except BlockingIOError:
-        return True
+        return holder(fd)
     except OSError:  # a file system without locks
         return None
-    return False
+    finally:
+        os.close(fd)
+    return None
 
 
 def name_holder(file: File, name: str) -> None:

@@ -52,12 +52,12 @@ def test_a_lock_another_process_holds_is_refused_naming_it_or_waited_for(
         started = time.monotonic()
         assert file_lock.try_lock(handle, wait=0.3) is LockState.BUSY  # tried for 0.3 s
         assert time.monotonic() - started >= 0.3
-        assert file_lock.held_elsewhere(handle) is True
+        assert file_lock.held_by(path) == "otherhost:4242"
         assert file_lock.holder(handle) == "otherhost:4242"
         threading.Timer(0.2, release).start()
         assert file_lock.try_lock(handle, wait=None) is LockState.HELD  # once it lets go
-        assert file_lock.held_elsewhere(handle) is False  # our own lock is no other's
         file_lock.unlock(handle)
+    assert file_lock.held_by(path) is None
 
 
 def test_a_lock_let_go_while_waiting_is_taken_before_the_wait_ends(held_by_another_process):
@@ -80,14 +80,14 @@ def test_a_file_system_without_locks_goes_on_unlocked(tmp_path, monkeypatch):
             assert file_lock.try_lock(handle, wait=wait) is LockState.NO_LOCKS
         with file_lock.exclusive(handle, wait=None) as state:  # no unlock to fail on leaving
             assert state is LockState.NO_LOCKS
-        assert file_lock.held_elsewhere(handle) is None  # not known
+        assert file_lock.held_by(tmp_path / ".lock") is None  # not known
 
 
 def test_without_flock_nothing_is_locked(tmp_path, monkeypatch):
     monkeypatch.setattr(file_lock, "fcntl", None)  # Windows
     with open(tmp_path / ".lock", "a+", encoding="utf-8") as handle:
         assert file_lock.try_lock(handle, wait=None) is LockState.NO_LOCKS
-        assert file_lock.held_elsewhere(handle) is None
+        assert file_lock.held_by(tmp_path / ".lock") is None
 
 
 def test_the_lock_is_released_however_the_block_ends(tmp_path):
@@ -97,8 +97,26 @@ def test_the_lock_is_released_however_the_block_ends(tmp_path):
             assert state is LockState.HELD
             assert file_lock.try_lock(other) is LockState.BUSY  # two opens exclude each other
             raise KeyError("the block failed")
-        assert file_lock.held_elsewhere(other) is False
+        assert file_lock.held_by(path) is None
         assert file_lock.try_lock(other) is LockState.HELD
+
+
+def test_looking_at_a_lock_from_its_holders_process_never_lets_it_go(tmp_path):
+    # The probe (`design status`, `cnnlab compare`'s training pid) took and let go a shared
+    # lock through the file it was given: given the holder's own open file, flock turned
+    # its lock shared and let it go, and a second `design run` or `resume` then got in.
+    path = tmp_path / ".lock"
+    with open(path, "a+", encoding="utf-8") as mine, file_lock.exclusive(mine) as state:
+        assert state is LockState.HELD
+        file_lock.name_holder(mine, "vm:7")
+        for probed in (mine, mine.fileno()):
+            with pytest.raises(TypeError, match="takes the lock file's path, not an open"):
+                file_lock.held_by(probed)
+        assert file_lock.held_by(path) == "vm:7"  # this process's own lock: held
+        with open(path, encoding="utf-8") as other:
+            assert file_lock.try_lock(other) is LockState.BUSY  # still held
+    assert file_lock.held_by(path) is None
+    assert file_lock.held_by(tmp_path / "no-such.lock") is None
 
 
 def test_the_holders_name_replaces_the_last_ones(tmp_path):
@@ -127,7 +145,7 @@ def test_a_disk_too_full_for_the_name_leaves_the_lock_held_unnamed(tmp_path, mon
         file_lock.name_holder(handle, "vm:7")
         monkeypatch.undo()
         with open(path, encoding="utf-8") as other:
-            assert state is LockState.HELD and file_lock.held_elsewhere(other) is True
+            assert state is LockState.HELD and file_lock.held_by(path) == ""
             assert file_lock.holder(other) == ""
 
 

@@ -184,14 +184,10 @@ def sweep_driver(directory) -> str | None:
     path = Path(directory).resolve() / LOCK_NAME
     if path in _HELD:
         return worker_name()
-    try:
-        handle = open(path, encoding="utf-8")  # noqa: SIM115 (closed below)
-    except OSError:  # no lock file: never driven by this cnnlab, or not readable
-        return None
-    with handle:  # not known (None) where there are no locks: not POSIX, or not this mount
-        if file_lock.held_elsewhere(handle):
-            return file_lock.holder(handle) or "another process"
-    return None
+    # None too where it is not known: no lock file (never driven by this cnnlab), or no
+    # locks (not POSIX, or not this mount).
+    holder = file_lock.held_by(path)
+    return None if holder is None else holder or "another process"
 
 
 def run_sweep(directory, *, executor: str = "local", workers: int | None = None,

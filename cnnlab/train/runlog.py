@@ -188,17 +188,10 @@ def training_pid(run_dir: Path) -> int | None:
     may name another process by now). None too where there are no locks (Windows)."""
     if fcntl is None:
         return None
-    try:
-        fd = os.open(Path(run_dir) / ".lock", os.O_RDONLY)
-    except OSError:  # no lock file: not training
+    pid = file_lock.held_by(Path(run_dir) / ".lock")  # None: no lock file, not held (not
+    if pid is None:  # training), or a mount without locks (cannot tell)
         return None
-    try:
-        if not file_lock.held_elsewhere(fd):  # not held, or a mount without locks: not
-            return None  # training, or cannot tell
-        pid = file_lock.holder(fd)  # held: training
-        return int(pid) if pid.isdigit() else 0
-    finally:
-        os.close(fd)
+    return int(pid) if pid.isdigit() else 0
 
 
 class RunLogWarning(CnnlabWarning):
