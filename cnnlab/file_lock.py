@@ -9,9 +9,10 @@ reads who holds it. Where there is no lock to take, the caller goes on unlocked 
 than fail: no flock on this platform (Windows: ``fcntl`` is None), or a file system that
 refuses locks (NFS mounted ``nolock``, some CIFS and FUSE mounts: ENOLCK, ENOSYS,
 EOPNOTSUPP; every run, sweep and cold-cache load there once failed with "[Errno 37] No
-locks available"). The first time in a process that a run's, a sweep's or a zoo bench's
-lock cannot be taken so, a :class:`~cnnlab.notices.LockWarning` names the lock file and
-what is now left unguarded (:func:`say_unguarded`).
+locks available"). A caller whose lock matters to the user says what it guards
+(:class:`Unguarded`: a run's, a sweep's, a zoo bench's); the first time in a process that
+such a lock cannot be taken so, a :class:`~cnnlab.notices.LockWarning` names the lock
+file and what is now left unguarded, in the caller's words.
 
 flock rather than a lock file's mere presence: a process that dies, however it dies,
 releases it, so no lock outlives its holder.
@@ -20,6 +21,7 @@ releases it, so no lock outlives its holder.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import enum
 import os
 import time
@@ -38,6 +40,17 @@ HOLDER_BYTES = 256  # how much of the lock file is read as its holder's name
 File = IO | int  # an open file, or its descriptor
 
 
+@dataclasses.dataclass(frozen=True)
+class Unguarded:
+    """What a lock guards, said once per process for each ``kind`` where a file system
+    refuses it: ``path`` the lock file; ``risk`` what a second command is now free to do
+    and the way out, in the caller's words ("the run DIR trains unguarded: ...")."""
+
+    kind: str  # "run", "sweep", "zoo": said once each
+    path: Path
+    risk: str
+
+
 class LockState(enum.Enum):
     """What :func:`try_lock` came to."""
 
@@ -46,9 +59,11 @@ class LockState(enum.Enum):
     NO_LOCKS = "no locks"  # none to take here (see the module's note): go on unlocked
 
 
-def try_lock(file: File, *, wait: float | None = 0.0) -> LockState:
+def try_lock(file: File, *, wait: float | None = 0.0,
+             unguarded: Unguarded | None = None) -> LockState:
     """Take ``file``'s exclusive lock. ``wait``: for how many seconds to try again while
-    another holds it (0: once; tried every ``POLL_S``); None: until it is released."""
+    another holds it (0: once; tried every ``POLL_S``); None: until it is released.
+    ``unguarded``: what to warn of where a file system refuses it (None: nothing)."""
     if fcntl is None:
         return LockState.NO_LOCKS
     try:
@@ -65,7 +80,8 @@ def try_lock(file: File, *, wait: float | None = 0.0) -> LockState:
                     return LockState.BUSY
                 time.sleep(POLL_S)
     except OSError as exc:  # ENOLCK, ENOSYS, EOPNOTSUPP: a file system without locks
-        say_unguarded(_path_of(file), exc)
+        if unguarded is not None:
+            say_unguarded(unguarded, exc)
         return LockState.NO_LOCKS
 
 
@@ -75,11 +91,12 @@ def unlock(file: File) -> None:
 
 
 @contextlib.contextmanager
-def exclusive(file: File, *, wait: float | None = 0.0) -> Iterator[LockState]:
+def exclusive(file: File, *, wait: float | None = 0.0,
+              unguarded: Unguarded | None = None) -> Iterator[LockState]:
     """Hold ``file``'s exclusive lock while the block runs, released however it ends.
-    Yields what :func:`try_lock` (``wait`` as there) came to: the block refuses on
-    ``BUSY``, and goes on unlocked on ``NO_LOCKS``."""
-    state = try_lock(file, wait=wait)
+    Yields what :func:`try_lock` (``wait`` and ``unguarded`` as there) came to: the block
+    refuses on ``BUSY``, and goes on unlocked on ``NO_LOCKS``."""
+    state = try_lock(file, wait=wait, unguarded=unguarded)
     try:
         yield state
     finally:
@@ -143,63 +160,13 @@ def _descriptor(file: File) -> int:
 _SAID: set[str] = set()
 
 
-def say_unguarded(path: Path | None, exc: OSError) -> None:
-    """Warn, once per process for each kind of lock, that the lock file ``path`` could not
-    be locked (``exc``) and what a second command is now free to do. Which lock it is
-    comes from where its caller keeps it: a run's and a sweep's ``.lock`` in its folder
-    (a sweep's beside its trials database), a zoo bench's ``.zoo-PRESET.lock``. A folder
-    cache entry's says nothing: the processes that want it each decode the folder, which
-    costs time and loses nothing."""
-    kind, unguarded = _unguarded(path)
-    if kind is None or kind in _SAID:
+def say_unguarded(unguarded: Unguarded, exc: OSError) -> None:
+    """Warn, once per process for each kind of lock, that the lock file could not be
+    locked (``exc``) and what a second command is now free to do (``unguarded``)."""
+    if unguarded.kind in _SAID:
         return
-    _SAID.add(kind)
+    _SAID.add(unguarded.kind)
     from cnnlab.notices import LockWarning, warn_user
 
-    warn_user(f"{path or 'a lock file'}: no lock can be taken there ({exc}: a mount "
-              f"without locks, NFS nolock say), so {unguarded}", LockWarning)
-
-
-def _unguarded(path: Path | None) -> tuple[str | None, str]:
-    """(the kind of lock at ``path``, what goes unguarded without it and the way out);
-    kind None: nothing worth a word."""
-    if path is None:
-        return "unknown", ("cnnlab goes on unguarded: two cnnlab commands on one run, sweep "
-                           "or zoo bench folder at the same time are not kept apart")
-    folder = path.parent
-    if path.name.startswith(".zoo-"):
-        return "zoo", (f"the zoo bench's rows in {folder} are stored unguarded: two benches "
-                       "storing a row there at the same moment can lose one of the rows. "
-                       "Bench into this folder from one command at a time, or give --out a "
-                       "file system with locks")
-    if path.name != ".lock":
-        return None, ""  # a folder's cache entry: decoded by each process that wants it
-    from cnnlab.design.store import DB_NAME
-
-    if (folder / DB_NAME).exists():
-        return "sweep", (f"the sweep {folder} is driven unguarded: a second `cnnlab design "
-                         "run` of it meanwhile is not refused, and would take the same "
-                         "pending trials and reset the running ones, training them twice. "
-                         "Drive each sweep from one command at a time, or keep sweeps on a "
-                         "file system with locks")
-    return "run", (f"the run {folder} trains unguarded: a second command training it "
-                   "meanwhile (cnnlab resume) is not refused, and both would append the "
-                   "same epochs. Train each run from one command at a time, or give "
-                   "--out-dir a file system with locks")
-
-
-def _path_of(file: File) -> Path | None:
-    """Where the open ``file`` is (its descriptor's path), None where that cannot be
-    known: the callers open their lock files by descriptor, which keeps no name."""
-    fd = _descriptor(file)
-    try:
-        return Path(os.readlink(f"/proc/self/fd/{fd}"))  # Linux
-    except OSError:
-        pass
-    if hasattr(fcntl, "F_GETPATH"):  # macOS
-        try:
-            return Path(os.fsdecode(fcntl.fcntl(fd, fcntl.F_GETPATH, bytes(1024))
-                                    .rstrip(b"\0")))
-        except OSError:
-            pass
-    return None
+    warn_user(f"{unguarded.path}: no lock can be taken there ({exc}: a mount without "
+              f"locks, NFS nolock say), so {unguarded.risk}", LockWarning)

@@ -107,3 +107,26 @@ def test_the_warning_is_told_at_the_scripts_own_line(tmp_path, no_locks):
     with pytest.warns(LockWarning, match="so the run .* trains unguarded") as caught:
         train(cfg, data=data, console=False)
     assert [w.filename for w in caught if w.category is LockWarning] == [__file__]
+
+
+def test_the_words_are_the_callers_and_a_lock_without_them_says_nothing(tmp_path, no_locks):
+    # file_lock guessed the kind of lock from the lock file's name (found through
+    # /proc/self/fd): the caller says it, or (a folder's cache entry) stays quiet.
+    from cnnlab.design.store import DB_NAME
+
+    (tmp_path / DB_NAME).write_bytes(b"")  # named as a sweep's lock is: no matter
+    path = tmp_path / ".lock"
+    guarded = file_lock.Unguarded("kind", path, "the thing in question goes unguarded")
+    with open(path, "a+", encoding="utf-8") as handle:
+        assert _said(lambda: file_lock.try_lock(handle)) == []
+        said = _said(lambda: [file_lock.try_lock(handle, unguarded=guarded) for _ in "ab"])
+        assert said == [f"{path}: no lock can be taken there ([Errno {errno.ENOLCK}] No locks"
+                        " available: a mount without locks, NFS nolock say), so the thing in"
+                        " question goes unguarded"]
+        other = file_lock.Unguarded("another kind", tmp_path / "x.lock", "other words")
+
+        def held():
+            with file_lock.exclusive(handle, unguarded=other) as state:
+                assert state is file_lock.LockState.NO_LOCKS
+
+        assert [w.endswith("so other words") for w in _said(held)] == [True]

@@ -68,8 +68,8 @@ def decoding_lock(stem: Path) -> Iterator[bool]:
     except OSError:  # a cache folder it may not write: no lock (nor cache) to share
         yield False
         return
-    with handle:
-        state = file_lock.try_lock(handle)
+    with handle:  # no word where a mount refuses locks (no `unguarded`): each process
+        state = file_lock.try_lock(handle)  # decodes, which costs time and loses nothing
         waited = state is LockState.BUSY  # another process decodes it now
         if waited:
             state = file_lock.try_lock(handle, wait=None)  # until it has written it

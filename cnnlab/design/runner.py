@@ -159,8 +159,13 @@ def sweep_lock(directory) -> Iterator[None]:
     # Tried for half a second: `design status` holds a shared lock for an instant to see
     # whether a sweep is trained, and a `design run` starting then was refused, naming
     # the last driver (long gone) as the one training.
+    unguarded = file_lock.Unguarded("sweep", path, (
+        f"the sweep {path.parent} is driven unguarded: a second `cnnlab design run` of it "
+        "meanwhile is not refused, and would take the same pending trials and reset the "
+        "running ones, training them twice. Drive each sweep from one command at a time, "
+        "or keep sweeps on a file system with locks"))
     with open_to_append(path, "a+", encoding="utf-8") as handle, \
-            file_lock.exclusive(handle, wait=0.5) as state:
+            file_lock.exclusive(handle, wait=0.5, unguarded=unguarded) as state:
         if state is LockState.NO_LOCKS:  # a mount without locks (NFS nolock): unguarded,
             yield  # as a run is (every run failed there: ENOLCK)
             return

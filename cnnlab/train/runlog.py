@@ -131,6 +131,10 @@ def _take_run_lock(path: Path, run_dir) -> int | None:
     """The lock file's descriptor, locked; None where locking is not possible here."""
     if fcntl is None:
         return None
+    unguarded = file_lock.Unguarded("run", path, (
+        f"the run {run_dir} trains unguarded: a second command training it meanwhile "
+        "(cnnlab resume) is not refused, and both would append the same epochs. Train each "
+        "run from one command at a time, or give --out-dir a file system with locks"))
     replaced = False  # once only: on some network mounts every file counts as linked
     for _ in range(20):  # a file taken over between open and lock: rare, so a few tries
         try:  # never through a link: the pid written below would replace another file
@@ -140,7 +144,7 @@ def _take_run_lock(path: Path, run_dir) -> int | None:
                 replaced = True  # the link gone, never the file it led to
                 continue
             return None  # a read-only folder, say: the run's own writes will say so
-        state = file_lock.try_lock(fd)  # once: a second resume is refused at once
+        state = file_lock.try_lock(fd, unguarded=unguarded)  # once: a 2nd resume refused
         if state is LockState.BUSY:
             holder = file_lock.holder(fd) or "?"
             os.close(fd)
