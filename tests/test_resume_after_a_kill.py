@@ -95,13 +95,16 @@ def test_resume_removes_what_writes_cut_short_by_a_kill_left(one_epoch_run):
 def test_without_a_lock_no_leftover_is_taken_for_one(one_epoch_run, monkeypatch):
     # No lock (Windows, a mount without them): a run may be training in another process,
     # and its checkpoint's temporary file is then a live write, not a leftover.
-    import cnnlab.train.runlog as runlog
+    # runlog kept a second switch of its own (runlog.fcntl): set file_lock's alone, it
+    # still opened the lock file, and left it behind in the run's folder.
+    from cnnlab import file_lock
 
-    monkeypatch.setattr(runlog, "fcntl", None)
+    monkeypatch.setattr(file_lock, "fcntl", None)
     live = one_epoch_run / "checkpoints" / ".last.safetensors.0a1b2c3d.tmp"
     live.write_bytes(b"x")
     resume(one_epoch_run, extra_epochs=1)
     assert live.exists()
+    assert not (one_epoch_run / ".lock").exists()  # as on Windows: no lock file
 
 
 def test_a_runs_result_is_read_back_from_its_folder(tmp_path, monkeypatch):

@@ -39,8 +39,6 @@ from cnnlab.atomic import (
 from cnnlab.file_lock import LockState
 from cnnlab.notices import CnnlabWarning, warn_user
 
-fcntl = file_lock.fcntl  # None off POSIX (Windows): no run is locked (tests set it so)
-
 # Columns of metrics.csv, in order. Per-class accuracy and the confusion matrix
 # go to summary.json and the plots, not to the CSV. peak_memory_mb is in MiB
 # (train.device.peak_memory_mb); the name stays because existing runs, and resuming
@@ -129,7 +127,7 @@ def run_lock(run_dir: Path | None):
 
 def _take_run_lock(path: Path, run_dir) -> int | None:
     """The lock file's descriptor, locked; None where locking is not possible here."""
-    if fcntl is None:
+    if file_lock.fcntl is None:  # not POSIX (Windows): no lock, and no lock file left
         return None
     unguarded = file_lock.Unguarded("run", path, (
         f"the run {run_dir} trains unguarded: a second command training it meanwhile "
@@ -190,8 +188,6 @@ def training_pid(run_dir: Path) -> int | None:
     holds the lock (0 where the file names none). None when none does: the file goes
     when training ends, and one a run killed outright left is held by no one (its pid
     may name another process by now). None too where there are no locks (Windows)."""
-    if fcntl is None:
-        return None
     pid = file_lock.held_by(Path(run_dir) / ".lock")  # None: no lock file, not held (not
     if pid is None:  # training), or a mount without locks (cannot tell)
         return None
