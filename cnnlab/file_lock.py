@@ -136,12 +136,13 @@ def held_by(path: str | os.PathLike) -> str | None:
 
 def name_holder(file: File, name: str) -> None:
     """Write ``name`` (a pid, host:pid) in the lock file ``file``, in place of what the
-    last holder wrote, so that whoever finds it held can say who holds it. A disk too full
-    to write it leaves the lock held, unnamed."""
+    last holder wrote, so that whoever finds it held can say who holds it: from the file's
+    start whatever ``file``'s position (the file is emptied first, so one opened to append
+    writes there too). A disk too full to write it leaves the lock held, unnamed."""
     fd = _descriptor(file)
     try:
         os.ftruncate(fd, 0)
-        os.write(fd, f"{name}\n".encode())
+        os.pwrite(fd, f"{name}\n".encode(), 0)
     except OSError:
         pass
 

@@ -135,13 +135,28 @@ def test_the_holders_name_replaces_the_last_ones(tmp_path):
         assert file_lock.holder(handle) == ""
 
 
+def test_the_holders_name_is_written_from_the_files_start_whatever_was_read(tmp_path):
+    # name_holder wrote at the file's position: a caller that had read the lock file
+    # (or written to it) left NUL bytes before the name, and the holder read back as them.
+    path = tmp_path / ".lock"
+    path.write_text("an-older-holder:99\n", encoding="utf-8")
+    with open(path, "r+", encoding="utf-8") as handle:
+        assert handle.read() == "an-older-holder:99\n"  # the position is now at its end
+        file_lock.name_holder(handle, "vm:7")
+        assert file_lock.holder(handle) == "vm:7"
+    assert path.read_bytes() == b"vm:7\n"
+    with open(path, "a+", encoding="utf-8") as handle:  # opened to append (the sweep's)
+        file_lock.name_holder(handle, "host:12345")
+    assert path.read_bytes() == b"host:12345\n"
+
+
 def test_a_disk_too_full_for_the_name_leaves_the_lock_held_unnamed(tmp_path, monkeypatch):
     def full(*args):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     path = tmp_path / ".lock"
     with open(path, "a+", encoding="utf-8") as handle, file_lock.exclusive(handle) as state:
-        monkeypatch.setattr(file_lock.os, "write", full)
+        monkeypatch.setattr(file_lock.os, "pwrite", full)
         file_lock.name_holder(handle, "vm:7")
         monkeypatch.undo()
         with open(path, encoding="utf-8") as other:
