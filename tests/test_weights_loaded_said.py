@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from cnnlab.cli import app
 from cnnlab.data.synthetic import make_synthetic
 from cnnlab.models import get_model
+from cnnlab.models.pretrained import classifier_name
 from cnnlab.train import TrainConfig, train
 from cnnlab.train.model_setup import weights_loaded_lines
 
@@ -95,3 +96,16 @@ def test_cnnlab_train_says_it_on_the_console(tmp_path, ten_class_weights):
     assert result.exit_code == 0, result.output
     assert (f"weights: {path}, all {tensors} tensors loaded; its classifier kept"
             in " ".join(result.output.split()))
+
+
+def test_weights_without_a_classifier_are_said_to_have_none(tmp_path):
+    # A backbone export (no classifier tensors) said "all 28 tensors loaded; a new
+    # classifier (the weights' has another shape: left out)": nothing was left out.
+    model = get_model("lenet_modern", num_classes=10)
+    head = classifier_name(model) + "."
+    state = {k: v for k, v in model.state_dict().items() if not k.startswith(head)}
+    path = tmp_path / "backbone.safetensors"
+    save_file(state, path)
+    said = _said(tmp_path, path, classes=2)
+    assert said == [f"weights: {path}, all {len(state)} tensors loaded; the weights have "
+                    "no classifier: the model's own, new"]

@@ -34,7 +34,7 @@ class PretrainedLoad:
     """What :func:`load_pretrained` did, for messages and tests."""
 
     source: str
-    new_head: bool  # the model's own classifier kept: the weights' had another shape
+    new_head: bool  # the model's own classifier kept: the weights' had another shape, or none
     input_channels: tuple[int, int] | None  # (weights, model) when the first conv was adapted
     transform_input: bool = False  # torchvision's GoogLeNet/Inception input re-mapping set on
     tensors_loaded: int = 0  # the weights' tensors now in the model (adapted or not)
@@ -181,9 +181,9 @@ def _heads(model: nn.Module) -> list[str]:
 
 
 def _keep_fresh_head(model: nn.Module, own: dict, state: dict) -> set[str]:
-    """Replace the weights' classifier by the model's own where their shapes differ (and
-    so the auxiliary classifiers a model lists in ``auxiliary_heads``); returns the keys
-    that now hold the model's own values."""
+    """Replace the weights' classifier by the model's own where their shapes differ, or
+    the weights have none (and so the auxiliary classifiers a model lists in
+    ``auxiliary_heads``); returns the keys that now hold the model's own values."""
     fresh = set()
     for head in _heads(model):
         prefix = head + "."

@@ -138,6 +138,10 @@ def weights_loaded_words(record: dict | None) -> list[str]:
     elif classes:
         head = (f"a new classifier for {classes[1]} classes (the weights' was for "
                 f"{classes[0]}: left out)")
+    elif left_out == 0 and loaded is not None:
+        # A classifier kept fresh, yet none of the weights' tensors left out: they had
+        # none there (a backbone export).
+        head = "the weights have no classifier: the model's own, new"
     else:
         head = "a new classifier (the weights' has another shape: left out)"
     words = [f"{record.get('source')}{counted}; {head}"]
