@@ -180,3 +180,14 @@ def test_a_best_checkpoint_at_a_time_budgets_cut_is_not_said_to_be_picked(tmp_pa
     assert result.stopped == "max_time" and scored.step_in_epoch > 0  # cut mid-epoch
     assert scored.checkpoint.stem == "best" and not scored.picked_on_this_split
     assert "picked" not in scored.headline()
+
+
+def test_per_class_accuracy_is_keyed_by_class_as_the_training_result_is(tmp_path,
+                                                                       monkeypatch):
+    # TrainResult.per_class_acc and summary.json give {class: accuracy}; evaluate_run's
+    # result gave only the unnamed list, under .result.
+    run_dir, result = _train_tiny(tmp_path, monkeypatch, 40, batch_size=16)
+    scored = evaluate_run(run_dir, device="cpu")
+    assert scored.per_class_acc == result.per_class_acc
+    assert list(scored.per_class_acc) == scored.classes
+    assert list(scored.per_class_acc.values()) == scored.result.per_class_acc  # kept

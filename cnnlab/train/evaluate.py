@@ -232,6 +232,12 @@ class RunEvaluation:
     # evaluated epoch for scoring highest on these very images.
     picked_on_this_split: bool = False
 
+    @property
+    def per_class_acc(self) -> dict[str, float]:
+        """Class name -> accuracy, as ``TrainResult.per_class_acc`` and summary.json give
+        it (``.result.per_class_acc``: the same, in the classes' order, unnamed)."""
+        return dict(zip(self.classes, self.result.per_class_acc, strict=True))
+
     def when(self) -> str:
         """How far the run had trained when the checkpoint was written, in words."""
         return checkpoint_when(self.epoch, self.step_in_epoch, self.epochs)
