@@ -77,7 +77,7 @@ def test_a_result_without_a_run_folder_says_there_is_none_to_read():
 
 def test_other_things_are_refused_naming_what_is_taken(result, image):
     for name, call in (("load_run", load_run), ("evaluate_run", evaluate_run),
-                       ("resume", resume)):
+                       ("resume", resume), ("read_result", read_result)):
         with pytest.raises(TypeError, match=f"^{name} takes a run's folder: a path "
                                             r"\(str or Path\) or the TrainResult .*not int"):
             call(42)

@@ -352,7 +352,7 @@ def read_result(run_dir: str | Path) -> TrainResult:
     epoch)."""
     from cnnlab.train.report_evaluation import last_class_metrics
 
-    run_dir = Path(run_dir)
+    run_dir = run_folder(run_dir, "read_result")  # a TrainResult stands for its folder
     check_run_folder(run_dir)
     last = run_dir / "checkpoints" / "last.safetensors"
     state = ckpt.read_state(last) if last.is_file() else {}
