@@ -35,13 +35,15 @@ def si(x: float, digits: int = 3) -> str:
 def _three_figures(n: float, base: int = 1000) -> tuple[str, int]:
     """``n`` over the largest power of ``base`` it reaches, to three significant figures
     with zeros kept (so a column lines up): ``(text, power)``, power 0 to 3. A value that
-    rounds up to the next power is written in it (999,600 is 1.00 of thousands', not
-    1000 of ones)."""
+    would take four digits of a power is written in the next (999,600 is 1.00 of
+    thousands', not 1000 of ones; with base 1024, 1,000 is 0.977 of 1024s, not 1000)."""
     for power in (3, 2, 1):
         scale = float(base)**power
-        if abs(n) >= scale * 0.9995:
+        if abs(n) >= scale / base * 999.5:  # 1000 of the power below, once rounded
             value = n / scale
-            for decimals in (2, 1):  # 1.68, 45.3, unless rounding makes it 10.00, 100.0
+            # 0.977 (base 1024 only), 1.68, 45.3, unless rounding makes it 1.000, 10.00,
+            # 100.0
+            for decimals in (3, 2, 1):
                 if abs(value) < 10 ** (3 - decimals) - 0.5 * 10**-decimals:
                     return f"{value:.{decimals}f}", power
             return f"{value:.0f}", power
@@ -59,7 +61,8 @@ def format_count(n: float) -> str:
 def format_bytes(n: float) -> str:
     """Bytes in binary units, as every memory number cnnlab measures is given (the CUDA
     allocator's and the process's peak, `bench memory`, `data info`, BENCHMARKS.md):
-    '999 B', '1.46 KiB', '45.3 KiB', '2.38 MiB', '2.79 GiB'. `cnnlab summary` had
+    '999 B', '0.977 KiB' (1000 B: never four digits of a unit), '1.46 KiB', '45.3 KiB',
+    '2.38 MiB', '2.79 GiB'. `cnnlab summary` had
     written decimal kB and MB, so its training activations (the counter `bench memory`
     reads) differed from that bench's MiB for one model and input."""
     text, power = _three_figures(float(n), base=1024)

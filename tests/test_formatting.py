@@ -27,6 +27,12 @@ def test_counts_have_three_significant_figures_and_never_1000_of_a_unit(n, count
     (1_024, "1.00 KiB"),
     (46_387, "45.3 KiB"),
     (2**20 - 100, "1.00 MiB"),  # not 1024 KiB
+    # 1000 to 1023 of a unit: the next, to three figures, not four digits of this one.
+    (1_000, "0.977 KiB"),
+    (1_023, "0.999 KiB"),
+    (999 * 2**10, "999 KiB"),
+    (1_023 * 2**10, "0.999 MiB"),
+    (1_000 * 2**20, "0.977 GiB"),
     (int(2.5 * 2**20), "2.50 MiB"),
     (3 * 2**30, "3.00 GiB"),
 ])
