@@ -176,6 +176,16 @@ def test_tables_right_align_numbers_and_print_config_as_yaml_does_but_none_for_u
     assert "--batch-size" not in page and "measured with the model in eval mode" in page
 
 
+def test_byte_sizes_in_binary_units_are_right_aligned_as_numbers():
+    # format_bytes writes KiB/MiB/GiB: only "MB" (and "KB") cells were taken as numbers.
+    from cnnlab.train.report import html_table
+
+    sizes = ["999 B", "0.977 KiB", "45.3 KiB", "2.38 MiB", "3.00 GiB", "2.05 kB", "1.2 MB"]
+    page = html_table(["layer", "size"], [["conv", size] for size in sizes])
+    assert all(f"<td class=num>{size}</td>" in page for size in sizes)
+    assert "<td>conv</td>" in page
+
+
 def test_a_run_records_its_cpu_model_threads_and_training_images(tmp_path):
     cfg = TrainConfig(model="lenet_modern", data="synthetic", epochs=1, batch_size=32,
                       device="cpu", quiet=True, out_dir=str(tmp_path), run_name="r", threads=1)
