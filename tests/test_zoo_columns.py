@@ -38,3 +38,32 @@ def test_a_table_written_with_wall_time_s_resumes_and_keeps_its_times(tmp_path,
     assert [r["train_time_s"] for r in stored][0] == seconds and stored[1]["train_time_s"]
     assert "wall_time_s" not in table.read_text(encoding="utf-8")
     assert f"{float(seconds):.3g} s" in (tmp_path / "zoo-book.md").read_text(encoding="utf-8")
+
+
+def test_each_row_records_the_torch_threads_it_trained_with(tmp_path):
+    # images_per_s and train_time_s depend on them; the row named only the machine.
+    [row] = zoo.run_zoo(["lenet_d2l"], preset="book", epochs=1, device="cpu",
+                        out_dir=tmp_path, data_spec="synthetic",
+                        overrides={"eval_subset": 64}, threads=1)
+    [stored] = zoo.read_rows(tmp_path / "zoo-book.csv")
+    assert row["torch_threads"] == 1 and stored["torch_threads"] == "1"
+
+
+def test_a_table_written_before_the_threads_column_resumes_with_its_rows(tmp_path):
+    _zoo(tmp_path, ["lenet_d2l"])
+    table = tmp_path / "zoo-book.csv"
+    header, *lines = table.read_text(encoding="utf-8").splitlines()
+    columns = header.split(",")
+    if "torch_threads" in columns:  # as the earlier version wrote it: without the column
+        at = columns.index("torch_threads")
+        import csv
+
+        rows = [r[:at] + r[at + 1:] for r in csv.reader([header, *lines])]
+        with open(table, "w", encoding="utf-8", newline="") as fh:
+            csv.writer(fh, lineterminator="\n").writerows(rows)
+    before = zoo.read_rows(table)[0]
+    rows = _zoo(tmp_path, ["lenet_d2l", "lenet_bn_d2l"])
+    assert rows[0]["test_acc"] == before["test_acc"] and rows[0].get("torch_threads", "") == ""
+    assert int(rows[1]["torch_threads"]) >= 1
+    stored = zoo.read_rows(table)
+    assert [r["torch_threads"] for r in stored][0] == "" and int(stored[1]["torch_threads"])

@@ -31,13 +31,15 @@ from cnnlab.train.presets import resolve_config
 COLUMNS = [
     "model", "family", "preset", "status", "test_acc", "best_test_acc", "book_acc",
     "book_epochs", "params", "macs", "input_size", "images_per_s", "peak_memory_mib",
-    "train_time_s", "epochs", "first_in_process", "device", "machine", "run_dir", "error",
-    "setup",
+    "train_time_s", "epochs", "first_in_process", "device", "machine", "torch_threads",
+    "run_dir", "error", "setup",
 ]
 # peak_memory_mib: the CUDA allocator's peak (MiB) in the last epoch, its evaluation and
 # the device-resident dataset included (see the report's note), blank on other devices. A
 # CPU has no per-model counter: the process's peak resident set only grows, so each model
 # would inherit the ones before it, the dataset and torch itself.
+# torch_threads: torch's CPU threads the model last trained with (its run's summary.json),
+# which images_per_s and train_time_s depend on; blank in rows stored before 2026-12.
 # train_time_s: training seconds of all epochs, evaluation excluded (the run's own
 # train_time_s); stored as wall_time_s before 2026-12, which it never was.
 # first_in_process: the first model a bench process trains pays its one-time start-up
@@ -256,6 +258,7 @@ def run_zoo(
                 images_per_s=result.final["images_per_s"],
                 peak_memory_mib=model_peak_mib(result.history, dev),
                 train_time_s=result.train_time_s, epochs=result.final["epoch"],
+                torch_threads=trained_threads(run_dir),
                 first_in_process=first if trained_here else "",  # "": not known
                 run_dir=str(run_dir), error="",
                 setup=json.dumps(zoo_setup(cfg_used, overrides)),  # what it really trained
@@ -331,6 +334,19 @@ def model_peak_mib(history: list[dict], device: str) -> float | str:
         return ""
     peaks = [h["peak_memory_mb"] for h in history if h.get("peak_memory_mb") is not None]
     return max(peaks) if peaks else ""
+
+
+def trained_threads(run_dir: Path) -> int | str:
+    """The torch CPU threads a run last trained with, as its summary.json's environment
+    records them (the count in force: one per core unless set); "" where it does not say.
+    Read from the run, not this process: a model resumed or finished elsewhere trained
+    with that process's."""
+    try:
+        summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ""
+    env = summary.get("environment") if isinstance(summary, dict) else None
+    return env.get("torch_threads", "") if isinstance(env, dict) else ""
 
 
 def _complexity(name: str, channels: int, size: int, cfg: TrainConfig,
