@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from .messages import err, fail, fail_for, output_console, warning
+from .messages import err, fail, fail_for, output_console, print_table, warning
 from .paths import output_file
 
 console = output_console()
@@ -47,7 +47,7 @@ def compare(
     except (ValueError, OSError) as exc:  # ConfigError (exit 2), a damaged file (1)
         fail_for(exc)
     for table in comparison.to_tables(console.width):
-        console.print(table)
+        print_table(console, table)
     if not comparison.differences and comparison.same_data:
         console.print("The runs' settings are the same (seeds too): they differ by chance "
                       "alone, or by the machine.")

@@ -14,7 +14,7 @@ from cnnlab.formatting import format_count
 from cnnlab.interrupts import interrupted_status  # 130 Ctrl-C, 143 SIGTERM
 
 from . import messages
-from .messages import err, output_console
+from .messages import err, output_console, print_table
 from .paths import as_text
 
 app = typer.Typer(help="Design-space exploration: AnyNetX A-E and RegNet sweeps, EDFs, "
@@ -375,7 +375,7 @@ def sample(
                           format_count(s.complexity["acts"]))
     except _known_errors() as exc:
         _fail_known(exc)
-    console.print(table)
+    print_table(console, table)
 
 
 @app.command("status")

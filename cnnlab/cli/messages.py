@@ -44,6 +44,27 @@ def output_console(**options) -> Console:
     return console
 
 
+def print_table(console: Console, table, caption=None) -> None:
+    """Print ``table`` (or any renderable), then below it ``caption``, or else the
+    table's own caption (the table itself is left as it was): at the console's width,
+    wrapped at words in a terminal, each line whole in a file or a pipe, as the console
+    keeps them. Printed as the table's caption under the console's soft wrap, a caption
+    went out as one line, which a terminal cut mid-word at its width; wrapped as a
+    caption, it would be squeezed into a narrow table's width, centred. (A long title
+    wraps over the table in a terminal for the same reason.)"""
+    own = getattr(table, "caption", None)
+    if own is not None:
+        import copy
+
+        table = copy.copy(table)
+        table.caption = None
+    caption = own if caption is None else caption
+    soft_wrap = not console.is_terminal
+    console.print(table, soft_wrap=soft_wrap)
+    if caption:  # plain words: a bracket in one is no markup
+        console.print(caption, soft_wrap=soft_wrap, markup=False, highlight=False)
+
+
 def launched_rank() -> int:
     """This process's rank in a torchrun launch (0 without torchrun), from torchrun's
     environment, as ``launched_as_main`` reads it: known before any process group is

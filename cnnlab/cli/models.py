@@ -13,7 +13,7 @@ from contextlib import contextmanager
 import typer
 from rich.table import Table
 
-from .messages import fail, fail_for, output_console, warning
+from .messages import fail, fail_for, output_console, print_table, warning
 
 # torch and the model registry load inside the commands, so `cnnlab --help` (and any
 # other command) does not wait for them.
@@ -83,8 +83,9 @@ def summary_command(
         fail(f"cannot summarise {model} at input {'x'.join(map(str, size))}: {e}")
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))  # never wrapped by rich
-    else:
-        out.print(result)
+    else:  # its caption (the columns left out) below it, wrapped at words in a terminal
+        print_table(out, result.to_table(out.width))
+        out.print(result.totals_table())
 
 
 def models_command(
@@ -156,11 +157,7 @@ def models_command(
     for row in rows:
         table.add_row(*(f"[red]{cell}[/]" if cell == "error" else escape(cell) for cell in row))
     cache.save()
-    out.print(table)
-    # Below the table, wrapped at its words on a terminal: as the table's caption, with
-    # the console's soft wrap (a pipe's lines kept whole), each line went out as one and
-    # the terminal cut it at 80 columns mid-word ("the book c" / "alls validation").
-    out.print(caption, soft_wrap=not out.is_terminal, markup=False, highlight=False)
+    print_table(out, table, caption)
     for line in failures:
         warning(f"could not count {line}")
 

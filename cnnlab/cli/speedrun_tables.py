@@ -7,7 +7,7 @@ from __future__ import annotations
 from rich.markup import escape
 from rich.table import Table
 
-from .messages import output_console
+from .messages import output_console, print_table
 
 console = output_console()
 
@@ -92,4 +92,4 @@ def print_ablation(rows: list[dict], target: float, runs: int) -> None:
                + ("" if r["reached"] == r["runs"] else " (reached runs)"))
         table.add_row(r["variant"], accuracy_words(r), f"{r['delta_acc_points']:+.2f}",
                       worth, f"{r['reached']}/{r['runs']}", ttt, dt)
-    console.print(table)
+    print_table(console, table)

@@ -24,7 +24,7 @@ from .bench import (
     resolve_device,
 )
 from .hints import hint_at_a_busy_cpu
-from .messages import err, fail
+from .messages import err, fail, print_table
 from .paths import output_file
 
 
@@ -133,9 +133,7 @@ def throughput(
         raise typer.Exit(interrupted_status())
     _store(rows, out, dev, measured_threads)  # a signal may have cut the last write
     table = throughput_table(rows, dev, steps, console.width, measured_threads)
-    # soft_wrap (the console's, so a pipe's lines stay whole) sent the ~600-character
-    # caption out as one line, which a terminal cut mid-word: wrapped there at words.
-    console.print(table, soft_wrap=not console.is_terminal)
+    print_table(console, table)  # its ~600-character caption wrapped at words in a terminal
     if out is not None:
         console.print(f"rows written to {out}")
     failed = [r["model"] for r in rows if r["note"].startswith("failed")]
