@@ -25,11 +25,15 @@ def test_a_summary_name_held_by_a_folder_keeps_the_report_and_says_how_to_write_
     (run / "summary.json").unlink()
     (run / "summary.json").mkdir()
     report = (run / "report.html").read_bytes()
+    metrics = (run / "metrics.csv").read_bytes()
     with pytest.raises(IsADirectoryError, match=r"summary\.json is a folder, so the run's "
                                                 r"summary and report cannot be written: move "
                                                 r"it away, then `cnnlab resume .*` writes"):
         resume(run, extra_epochs=1, threads=1, quiet=True)
     assert (run / "report.html").read_bytes() == report  # it was removed first
+    assert (run / "metrics.csv").read_bytes() == metrics  # refused before training an epoch
     (run / "summary.json").rmdir()
-    resume(run, threads=1, quiet=True)  # as the message says: the outputs, nothing trained
+    with pytest.warns(UserWarning, match="writing them now, from its checkpoint and "
+                                         "metrics; nothing is trained"):
+        resume(run, threads=1, quiet=True)  # as the message says: the outputs only
     assert (run / "summary.json").is_file() and (run / "report.html").is_file()

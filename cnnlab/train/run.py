@@ -46,13 +46,8 @@ from cnnlab.train.run_data import (
     warn_of_colour_read_as_grey,
     write_data_record,
 )
-from cnnlab.train.run_files import (
-    absolute_data_paths,
-    check_run_data,
-    check_run_folder,
-    move_data,
-)
-from cnnlab.train.run_outputs import write_run_outputs
+from cnnlab.train.run_files import absolute_data_paths, check_run_data, check_run_folder, move_data
+from cnnlab.train.run_outputs import check_output_names, write_run_outputs
 from cnnlab.train.runlog import (
     MetricsLog,
     new_run_dir,
@@ -287,6 +282,7 @@ def _resume(run_dir: Path, data: DatasetSplits | None, console, extra_epochs: in
     if device is not None:
         cfg.device = device
     work_left = _check_work_left(cfg, last, run_dir)
+    check_output_names(run_dir)  # refused before training, not after it
     if not work_left and launched_as_main():
         warn_user(f"{run_dir} has trained all it will, but was stopped while its summary and "
                   "report were written (summary.json, plots/, report.html): writing them "
