@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import shlex
+
 import pytest
 import typer
 from typer.testing import CliRunner
 
 from cnnlab.cli import app
+from cnnlab.cli.examples import EXAMPLES, epilog
 
 
 def _command_paths(command=None, path=()):
@@ -88,3 +91,42 @@ def test_help_never_cuts_an_option_name_or_a_commands_summary(width):
         for sub in getattr(command, "commands", {}).values():
             summary = sub.help.split("\n\n")[0]
             assert " ".join(summary.split()) in " ".join(words), (path, sub.name)
+
+
+def _help(path, width):
+    result = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": str(width)},
+                                terminal_width=width)
+    assert result.exit_code == 0, (path, result.output)
+    return result.output
+
+
+def test_no_help_line_is_wider_than_80_columns():
+    # The examples at the foot ran to 126 columns ("cnnlab design run --space ...
+    # --out sweeps/anynetx_a"): kept whole by click, they were folded by the terminal
+    # mid-word. A line may run wider only where one word alone is wider.
+    for path in _command_paths():
+        for line in _help(path, 80).splitlines():
+            assert len(line) <= 80 or len(line.split()) == 1, (path, len(line), line)
+
+
+def test_a_wrapped_example_is_still_the_example_when_its_lines_are_joined():
+    # A long example is split at a space between arguments, with a shell line
+    # continuation (" \\"), so it can still be pasted whole; joined again, it is the
+    # example as kept (whose flags test_cli_examples checks).
+    for path, examples in EXAMPLES.items():
+        said = _help(path.split(), 80)
+        commands, continued = [], False
+        for line in said[said.index("Examples:"):].splitlines()[1:]:
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            text = line.removesuffix(" \\")
+            shlex.split(text)  # a ValueError: a line ends inside a quoted string
+            if continued:
+                commands[-1] += " " + text
+            else:
+                commands.append(text)
+            continued = line.endswith(" \\")
+        assert not continued, (path, said)
+        assert commands == [command for command, _ in examples], (path, said)
+    assert any(" \\\n" in epilog(e) for e in EXAMPLES.values())  # some are wrapped

@@ -59,12 +59,60 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
 }
 
 
+# Columns an example may take, click's indent of the epilog included: 80, the width
+# most terminals open at (a wider one has room to spare).
+WIDTH = 80
+_INDENT = 4  # click indents the epilog by 2, and each example is 2 further in
+
+
+def _words(command: str) -> list[str]:
+    """The command's words, a quoted string one word with its quotes: it may be split
+    at a space between arguments, never at one inside quotes."""
+    words, word, quote = [], "", ""
+    for char in command:
+        if char == " " and not quote:
+            words.append(word)
+            word = ""
+            continue
+        if char in "'\"" and quote in ("", char):
+            quote = "" if quote else char
+        word += char
+    return [*words, word]
+
+
+def _lines(command: str) -> list[str]:
+    """``command`` in lines that fit :data:`WIDTH`, each but the last ending in a shell
+    line continuation (" \\") and the next indented 2 further, so that it pastes as one
+    command. A line breaks before an option, so that each flag keeps its value on its
+    line; an option too long for a line of its own breaks between its words."""
+    if _INDENT + len(command) <= WIDTH:
+        return [command]
+    room = WIDTH - _INDENT - len(" \\")  # the first line's; the others' is 2 less
+    units: list[list[str]] = []  # the command and its arguments, then each option's
+    for word in _words(command):
+        if not units or word.startswith("-"):
+            units.append([word])
+        else:
+            units[-1].append(word)
+    pieces = []
+    for unit in units:
+        text = " ".join(unit)
+        pieces += [text] if len(text) <= room - 2 else unit
+    lines = [pieces[0]]
+    for piece in pieces[1:]:
+        if len(lines[-1]) + 1 + len(piece) <= room - (2 if len(lines) > 1 else 0):
+            lines[-1] += " " + piece
+        else:
+            lines.append(piece)
+    return [f"{line} \\" for line in lines[:-1]] + lines[-1:]
+
+
 def epilog(examples: list[tuple[str, str]]) -> str:
     # "\b": click's help keeps the paragraph's lines as they are, where it would join them
-    # and wrap a command mid-way. What each does on a line above it: a command is long
-    # enough for an 80-column line on its own.
-    return "Examples:\n\n\b\n" + "\n".join(f"  # {what}\n  {command}"
-                                             for command, what in examples)
+    # and wrap a command mid-way; _lines wraps a long one as a shell would read it. What
+    # each does is on a line above it, which leaves the command the whole width.
+    return "Examples:\n\n\b\n" + "\n".join(
+        f"  # {what}\n  " + "\n    ".join(_lines(command)) for command, what in examples)
 
 
 def add_examples(app: typer.Typer, prefix: str = "") -> None:
