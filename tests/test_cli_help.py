@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 
 import pytest
@@ -130,3 +131,34 @@ def test_a_wrapped_example_is_still_the_example_when_its_lines_are_joined():
         assert not continued, (path, said)
         assert commands == [command for command, _ in examples], (path, said)
     assert any(" \\\n" in epilog(e) for e in EXAMPLES.values())  # some are wrapped
+
+
+# typer's names for a value's type, as its plain help writes them: "<str>", "<int range>",
+# "<list[Path]>", and "{model}" for a required argument in the usage line.
+_PYTHON_TYPE = re.compile(r"<(?:str|int|float|path|bool|[a-z]+ range|list\[[^]]*\])>|\{[a-z_]+\}")
+
+
+def test_every_value_is_named_by_a_placeholder_not_a_python_type():
+    # "Usage: cnnlab summary [OPTIONS] {model}", "model <str>", "--depth <int range>",
+    # "--set <list[str]>": Python's types where a user looks for what to type.
+    root = typer.main.get_command(app)
+    for path in _command_paths():
+        command = root
+        for name in path:
+            command = command.commands[name]
+        said = _help(path, 80)
+        assert not _PYTHON_TYPE.search(said), (path, _PYTHON_TYPE.findall(said))
+        for param in command.params:
+            if getattr(param, "is_flag", False):
+                continue
+            assert re.fullmatch(r"[A-Z][A-Z=-]*", param.metavar or ""), (path, param.name)
+            shown = param.metavar + ("..." if param.nargs != 1 else "")
+            assert shown in said.split(), (path, shown, said)
+    summary = _help(["summary"], 80)
+    assert "Usage: cnnlab summary [OPTIONS] MODEL\n" in summary
+    assert "--depth N " in summary and "--batch-size N " in summary
+    predict = _help(["predict"], 80)
+    assert "Usage: cnnlab predict [OPTIONS] RUN IMAGE...\n" in predict
+    assert "  IMAGE...  " in predict and "--out FILE " in predict
+    assert "Usage: cnnlab models [OPTIONS] [PATTERN]\n" in _help(["models"], 80)
+    assert "--set KEY=VALUE " in _help(["design", "run"], 80)

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import inspect
 import warnings
+from pathlib import Path
+from typing import get_args
 
 import typer
+from typer.core import TyperCommand
 
 from cnnlab.cli import (
     bench,
@@ -88,14 +91,83 @@ def _first_paragraph(help_text: str | None) -> str | None:
     return help_text.split("\n\n")[0] if help_text else None
 
 
+def _placeholder(param) -> str | None:
+    """What stands for a parameter's value in --help, where typer's plain help writes
+    its Python type ("{model}", "<int range>", "<list[Path]>"): an argument by its name
+    (MODEL, RUN; IMAGE for the list of images), a number by N or FLOAT, a path by FILE,
+    or DIR where the option's name ends in root or dir, and other text by the last word
+    of the option's name (--device DEVICE, --compile-mode MODE). None for an on/off
+    flag, which takes no value. An option the rule would misname says its own
+    (metavar="KEY=VALUE")."""
+    if param.param_type_name == "argument":
+        name = param.name.upper()
+        if param.nargs != 1:  # several: the name of one (IMAGES -> IMAGE, ... -> Y)
+            name = name[:-3] + "Y" if name.endswith("IES") else name.removesuffix("S")
+        return name
+    if param.is_flag:
+        return None
+    last_word = max(param.opts, key=len).lstrip("-").split("-")[-1]
+    kind = param.type_descriptor.annotation
+    kind = get_args(kind)[0] if param.type_descriptor.is_list else kind
+    if last_word in ("root", "dir"):
+        return "DIR"
+    return {int: "N", float: "FLOAT", Path: "FILE"}.get(kind, last_word.upper())
+
+
+def _shown(argument) -> str:
+    """An argument as help shows it: its placeholder, "..." after one that takes several."""
+    return argument.metavar + ("..." if argument.nargs != 1 else "")
+
+
+class _Command(TyperCommand):
+    """Every cnnlab command: each parameter that takes a value gets its
+    :func:`_placeholder` where it has none of its own, and an argument is shown by it
+    alone, as click shows one: "MODEL" and "[PATTERN]" in the usage line, where typer
+    writes "{model}", and "IMAGE..." in the list, where it writes "images...
+    <list[Path]>"."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if param.metavar is None:
+                param.metavar = _placeholder(param)
+
+    def collect_usage_pieces(self, ctx) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if param.param_type_name != "argument":
+                pieces += param.get_usage_pieces(ctx)
+            else:
+                pieces.append(_shown(param) if param.required else f"[{_shown(param)}]")
+        return pieces
+
+    def format_options(self, ctx, formatter) -> None:
+        # typer's own, each argument's name column its placeholder (typer adds the type)
+        sections: dict[str, list[tuple[str, str]]] = {"Arguments": [], "Options": []}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is None:
+                continue
+            if param.param_type_name == "argument":
+                sections["Arguments"].append((_shown(param), record[1]))
+            else:
+                sections["Options"].append(record)
+        for title, records in sections.items():
+            if records:
+                with formatter.section(title):
+                    formatter.write_dl(records)
+
+
 def _reflow_command_help(group: typer.Typer) -> None:
     """Each command's help from its docstring (:func:`_reflowed`) and its line in the
-    group's list (:func:`_first_paragraph`), and plain help for every group, wherever
-    it was registered."""
+    group's list (:func:`_first_paragraph`), each command made as :class:`_Command`, and
+    plain help for every group, wherever it was registered."""
     for command in group.registered_commands:
         if command.help is None and command.callback is not None and command.callback.__doc__:
             command.help = _reflowed(command.callback.__doc__)
         command.short_help = command.short_help or _first_paragraph(command.help)
+        if command.cls in (None, TyperCommand):  # typer's own, not one a module chose
+            command.cls = _Command
     for sub in group.registered_groups:
         sub.typer_instance.rich_markup_mode = None  # as the app's (see there)
         sub.short_help = sub.short_help or _first_paragraph(

@@ -227,15 +227,17 @@ def zoo(
     preset: str = typer.Option("book", callback=one_of(*ZOO_PRESETS),
                                help="book (each model's book recipe), fast, or none "
                                     "(TrainConfig's defaults)."),
-    models: str = typer.Option(None, help="Pattern of model names, or several separated by "
-                                          "commas (default: every model the book trains)."),
+    models: str = typer.Option(None, metavar="PATTERN",
+                               help="Pattern of model names, or several separated by commas "
+                                    "(default: every model the book trains)."),
     epochs: int = typer.Option(None, min=1, help="Epochs per model (default: the preset's)."),
     device: str = typer.Option("auto", help="auto (CUDA, MPS, CPU), cpu, cuda, cuda:1, mps."),
     data: str = typer.Option("fashion-mnist", help="fashion-mnist, folder:PATH or synthetic."),
     data_root: Path = typer.Option(None, callback=as_text,
                                    help="Folder holding the dataset files."),
     batch_size: int = typer.Option(None, min=1, help="Override the preset's batch size."),
-    out: Path = typer.Option(Path("results"), help="Where the CSV, table and plots go.",
+    out: Path = typer.Option(Path("results"), metavar="DIR",
+                             help="Where the CSV, table and plots go.",
                              callback=_output_folder),
     threads: int = typer.Option(None, min=1, help="torch CPU threads (default: one per core; "
                                 "1 is steadiest on a busy CPU)."),

@@ -106,17 +106,19 @@ def run(
     n: int = typer.Option(None, "--n", "-n", min=1, help="Trials in the sweep (default 100). With "
                                             "--resume, a larger N extends the sweep."),
     epochs: int = typer.Option(None, help="Epochs per trial (default 10, the paper's)."),
-    macs: str = typer.Option(None, help="Complexity band LOW-HIGH in multiply-adds at the "
-                                        "data's size, e.g. 5M-20M."),
+    macs: str = typer.Option(None, metavar="LOW-HIGH",
+                             help="Complexity band LOW-HIGH in multiply-adds at the data's "
+                                  "size, e.g. 5M-20M."),
     data: str = typer.Option(None, help="fashion-mnist (default), folder:PATH or synthetic."),
     data_root: Path = typer.Option(None, callback=as_text,
                                    help="Folder holding the dataset files (with --resume: "
                                         "where they are now)."),
     train_subset: int = typer.Option(None, min=1,
                                      help="Train on the first N training images only."),
-    out: Path = typer.Option(None, help="Sweep directory (holds trials.sqlite): new, empty, "
-                                        "or this sweep's to extend it."),
-    resume: Path = typer.Option(None, help="Finish the sweep in this directory."),
+    out: Path = typer.Option(None, metavar="DIR",
+                             help="Sweep directory (holds trials.sqlite): new, empty, or this "
+                                  "sweep's to extend it."),
+    resume: Path = typer.Option(None, metavar="DIR", help="Finish the sweep in this directory."),
     seed: int = typer.Option(None, help="Seeds the sampling; trial i trains with seed+i "
                                         "(default 0)."),
     lr: float = typer.Option(None, help="Learning rate (default 0.05, cosine)."),
@@ -124,10 +126,10 @@ def run(
     device: str = typer.Option(None, help="auto, cpu, cuda ... Checked before anything is "
                                           "created. With --resume, the rest of the sweep "
                                           "trains there."),
-    set_: list[str] = typer.Option(None, "--set", help="A TrainConfig field, KEY=VALUE "
-                                                       "(repeatable), e.g. --set eval_subset=2000"
-                                                       ". Fields the sweep sets itself (model, "
-                                                       "seed, data, ...) are refused."),
+    set_: list[str] = typer.Option(None, "--set", metavar="KEY=VALUE",
+                                   help="A TrainConfig field, KEY=VALUE (repeatable), e.g. "
+                                        "--set eval_subset=2000. Fields the sweep sets "
+                                        "itself (model, seed, data, ...) are refused."),
     retry_failed: bool = typer.Option(False, "--retry-failed",
                                       help="Train the sweep's failed trials again. Without "
                                            "it they stay failed: a trial that failed on its "
@@ -304,9 +306,9 @@ def _sweep_bar():
 @app.command("analyze")
 def analyze(
     directories: list[Path] = typer.Argument(..., help="Sweep directories to compare."),
-    out: Path = typer.Option(None, help="Report folder: new, empty, or an earlier report's "
-                                        "(default: DIR/analysis for one sweep, "
-                                        "./design-analysis for several)."),
+    out: Path = typer.Option(None, metavar="DIR",
+                             help="Report folder: new, empty, or an earlier report's (default: "
+                                  "DIR/analysis for one sweep, ./design-analysis for several)."),
     bins: int = typer.Option(10, min=1, help="Log-spaced MACs bins of the normalised EDF."),
     resamples: int = typer.Option(2000, min=19, help="Bootstrap resamples (the best of m) and "
                                   "permutations (the normalised test's p-value, which "
@@ -341,7 +343,8 @@ def analyze(
 def sample(
     space: str = typer.Option(..., help=SPACES_HELP),
     n: int = typer.Option(5, "--n", "-n", min=1, help="How many networks to draw."),
-    macs: str = typer.Option(None, help="Complexity band LOW-HIGH, e.g. 5M-20M."),
+    macs: str = typer.Option(None, metavar="LOW-HIGH",
+                             help="Complexity band LOW-HIGH, e.g. 5M-20M."),
     image_size: int = typer.Option(28, help="Input side the band refers to."),
     in_channels: int = typer.Option(1, min=1, help="Input channels the networks take."),
     num_classes: int = typer.Option(10, min=1, help="Outputs of their classifier."),

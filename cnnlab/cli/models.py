@@ -27,7 +27,7 @@ def register(app: typer.Typer) -> None:
 def summary_command(
     model: str = typer.Argument(..., help="Registered model name, e.g. resnet18_d2l."),
     input: str | None = typer.Option(
-        None, "--input", "-i",
+        None, "--input", "-i", metavar="SHAPE",
         help="One sample's shape CxHxW (e.g. 1x96x96), or just a side (96). "
              "Default: the model's own input size.",
     ),

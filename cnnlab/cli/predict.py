@@ -26,8 +26,9 @@ def predict(
     images: list[Path] = typer.Argument(..., help="Image files (PNG, JPEG, ... of any size or "
                                         "mode), or folders: every image file below them."),
     top_k: int = typer.Option(3, help="How many classes to show per image."),
-    which: str = typer.Option(None, help="best or last checkpoint (default: best; an .onnx "
-                                         "file holds the one it was exported from)."),
+    which: str = typer.Option(None, metavar="CHECKPOINT",
+                              help="best or last checkpoint (default: best; an .onnx file "
+                                   "holds the one it was exported from)."),
     invert: bool = typer.Option(False, help="Invert grey levels (dark drawing on white)."),
     tta: bool = typer.Option(True, "--tta/--no-tta", help="Average over the test-time views "
                              "the run evaluated with (its tta_flip, tta_shift), as its "

@@ -44,14 +44,16 @@ def speedrun(
     compile: bool = typer.Option(False, "--compile/--no-compile", help="torch.compile (GPU)."),
     threads: int = typer.Option(None, help="torch CPU threads (default: one per core; 1 is "
                                            "steadiest on a busy CPU)."),
-    set_: list[str] = typer.Option(None, "--set", help="Any TrainConfig field, KEY=VALUE "
-                                                       "(repeatable), e.g. --set ema_decay=0"),
+    set_: list[str] = typer.Option(None, "--set", metavar="KEY=VALUE",
+                                   help="Any TrainConfig field, KEY=VALUE (repeatable), "
+                                        "e.g. --set ema_decay=0"),
     ablate: bool = typer.Option(False, "--ablate", help="Also run the recipe with each "
                                 "ingredient taken out, and show what each is worth."),
-    candidate: list[str] = typer.Option(None, "--candidate", help="A recipe to try, as "
-                                        "'KEY=VALUE KEY=VALUE' on top of the recipe "
-                                        "(repeatable; '' is the recipe itself). Each runs "
-                                        "--runs times; the best is reported."),
+    candidate: list[str] = typer.Option(None, "--candidate", metavar="RECIPE",
+                                        help="A recipe to try, as 'KEY=VALUE KEY=VALUE' on "
+                                             "top of the recipe (repeatable; '' is the recipe "
+                                             "itself). Each runs --runs times; the best is "
+                                             "reported."),
     confirm: int = typer.Option(0, help="With --candidate: then run the best candidate this "
                                         "many more times (fresh seeds) for the final numbers."),
     warmup: bool = typer.Option(None, "--warmup/--no-warmup", help="One untimed 1-epoch run "

@@ -33,8 +33,8 @@ def register(bench_app: typer.Typer) -> None:
 
 
 def throughput(
-    models: str = typer.Option("resnet18_d2l", help="Pattern of model names, or several "
-                                                    "separated by commas."),
+    models: str = typer.Option("resnet18_d2l", metavar="PATTERN",
+                               help="Pattern of model names, or several separated by commas."),
     batch_size: int = typer.Option(64, min=1, help="Start here; halved on out-of-memory."),
     image_size: int = typer.Option(None, min=1, help="Input side (default: each model's own)."),
     device: str = typer.Option("auto", help="auto (CUDA, MPS, CPU), cpu, cuda, cuda:1, mps."),
@@ -60,10 +60,11 @@ def throughput(
     profile: int = typer.Option(0, min=0, help="Then profile this many training steps and "
                                                "print the operators that took the most time."),
     override: list[str] = typer.Option(
-        None, help="A model option KEY=VALUE (training's model_overrides), repeatable: "
-                   "'convs_per_stage=[2, 2, 2]' times the speedrun's GPU net. Not "
-                   "num_classes, in_channels, weights, scratch_ops or image_size (use "
-                   "--image-size): the bench sets those itself."),
+        None, metavar="KEY=VALUE",
+        help="A model option KEY=VALUE (training's model_overrides), repeatable: "
+             "'convs_per_stage=[2, 2, 2]' times the speedrun's GPU net. Not "
+             "num_classes, in_channels, weights, scratch_ops or image_size (use "
+             "--image-size): the bench sets those itself."),
     baseline: bool = typer.Option(
         True, "--baseline/--no-baseline",
         help="With --amp, --channels-last, --compile or --pad-stem: also time each model's "

@@ -260,7 +260,8 @@ def evaluate(
     data_root: Path = typer.Option(None, callback=as_text,
                                    help="Where the run's data is now, if it moved (for "
                                         "a folder:PATH run, the folder's new path)."),
-    which: str = typer.Option("best", help="best (the epoch that scored highest on the "
+    which: str = typer.Option("best", metavar="CHECKPOINT",
+                              help="best (the epoch that scored highest on the "
                               "test split: optimistic there) or last checkpoint."),
     device: str = typer.Option("auto", help="auto (CUDA, MPS, CPU), cpu, cuda, cuda:1, mps."),
     tta_flip: bool = typer.Option(None, "--tta-flip/--no-tta-flip", help="Also on the "
