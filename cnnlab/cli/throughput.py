@@ -73,9 +73,10 @@ def throughput(
     out: Path = typer.Option(None, help="Write rows here (.csv or .json).",
                              callback=output_file(".csv", ".json")),
     threads: int = typer.Option(None, min=1, help="torch CPU threads (default: one per core; "
-                                "1 is steadiest on a busy CPU, where the first model "
-                                "timed was once 40x slower than with 1); the table and "
-                                "the file say the count."),
+                                "1 is steadiest on a busy CPU, where the LeNets ran "
+                                "20-89x slower with 2 than with 1 and ResNet-18 2x "
+                                "faster: BENCHMARKS.md, Threads on a busy CPU); the "
+                                "table and the file say the count."),
 ) -> None:
     """Train and inference samples/s, step time and peak memory per model, against the
     plain fp32 eager step measured in the same run.
