@@ -178,3 +178,17 @@ def test_bench_throughputs_threads_help_gives_the_measured_slowdown():
     benchmarks = (Path(__file__).parents[1] / "BENCHMARKS.md").read_text(encoding="utf-8")
     section = benchmarks[benchmarks.index("## Threads on a busy CPU"):]
     assert "20-89x slower" in section.split("\n## ")[0]  # the number is the one measured
+
+
+@pytest.mark.parametrize("command", [["train", "lenet_d2l", "--data", "synthetic"],
+                                     ["resume", "no-such-run"],
+                                     ["speedrun", "--data-root", "no-such-folder"]])
+def test_threads_0_is_refused_by_the_flags_name(command, tmp_path, monkeypatch):
+    # resume took --threads 0 and left it to TrainConfig, which answered in its own words
+    # once the run was read: "invalid value for threads: 0; allowed: a whole number >= 1,
+    # or None". Now click refuses it, as the benches' --threads (min=1); train and
+    # speedrun word TrainConfig's refusal for the flag (messages.by_flag).
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, [*command, "--threads", "0"])
+    assert result.exit_code == 2, result.output
+    assert "--threads" in result.output and "or None" not in result.output, result.output

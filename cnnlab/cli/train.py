@@ -235,9 +235,9 @@ def resume(
                                         "run, the folder's new path)."),
     device: str = typer.Option(None, help="Train on this device from here on (e.g. cpu for "
                                           "a run begun on a GPU); default: the run's own."),
-    threads: int = typer.Option(None, help="torch CPU threads for this session (default: "
-                                           "the run's own, one per core unless it set "
-                                           "one; 1 is steadiest on a busy CPU)."),
+    threads: int = typer.Option(None, min=1, help="torch CPU threads for this session (default: "
+                                                  "the run's own, one per core unless it set "
+                                                  "one; 1 is steadiest on a busy CPU)."),
     quiet: bool = typer.Option(None, "--quiet/--no-quiet", help="Plain log lines, no bar "
                                                                 "(this session)."),
 ) -> None:
