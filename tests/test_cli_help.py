@@ -118,6 +118,15 @@ def test_no_help_line_is_wider_than_80_columns():
             assert len(line) <= 80 or len(line.split()) == 1, (path, len(line), line)
 
 
+@pytest.mark.parametrize("width", [60, 80])
+def test_help_never_breaks_a_word_at_its_hyphen(width):
+    # "[default: no-" / "quick]", "max-" / "autotune", "fashion-" / "mnist": values a
+    # user types, cut where textwrap breaks a hyphenated word.
+    for path in _command_paths():
+        lines = _help(path, width).splitlines()
+        assert not [line for line in lines if re.search(r"\w-$", line)], path
+
+
 def test_a_wrapped_example_is_still_the_example_when_its_lines_are_joined():
     # A long example is split at a space between arguments, with a shell line
     # continuation (" \\"), so it can still be pasted whole; joined again, it is the

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import get_args
 
 import typer
-from typer.core import TyperCommand
+from typer.core import TyperCommand, TyperGroup
 
 from cnnlab.cli import (
     bench,
@@ -29,7 +29,38 @@ from cnnlab.cli import (
     train,
 )
 
+_HYPHEN = "\u2011"  # a non-breaking hyphen: textwrap breaks a line at none of them
+
+
+class _HelpFormatter(typer.Context.formatter_class):
+    """click's help formatter, but a word is never broken at its hyphen: click wrapped
+    "[default: no-quick]", "max-autotune" and "fashion-mnist" after the hyphen, values
+    a user types. The text is wrapped with non-breaking hyphens, written back as "-"."""
+
+    def write_text(self, text: str) -> None:
+        super().write_text(text.replace("-", _HYPHEN))
+
+    def write_dl(self, rows, *args, **kwargs) -> None:
+        super().write_dl([(term, text.replace("-", _HYPHEN)) for term, text in rows],
+                         *args, **kwargs)
+
+    def getvalue(self) -> str:
+        return super().getvalue().replace(_HYPHEN, "-")
+
+
+class _Context(typer.Context):
+    formatter_class = _HelpFormatter
+
+
+class _Group(TyperGroup):
+    """Every cnnlab command group, and the program itself: help as :class:`_HelpFormatter`
+    writes it."""
+
+    context_class = _Context
+
+
 app = typer.Typer(
+    cls=_Group,
     name="cnnlab",
     help="Classic and modern CNNs: build, inspect, train fast, compare, explore design spaces.",
     no_args_is_help=True,
@@ -126,6 +157,8 @@ class _Command(TyperCommand):
     writes "{model}", and "IMAGE..." in the list, where it writes "images...
     <list[Path]>"."""
 
+    context_class = _Context  # its help as _HelpFormatter writes it
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         for param in self.params:
@@ -161,7 +194,7 @@ class _Command(TyperCommand):
 def _reflow_command_help(group: typer.Typer) -> None:
     """Each command's help from its docstring (:func:`_reflowed`) and its line in the
     group's list (:func:`_first_paragraph`), each command made as :class:`_Command`, and
-    plain help for every group, wherever it was registered."""
+    plain help for every group, made as :class:`_Group`, wherever it was registered."""
     for command in group.registered_commands:
         if command.help is None and command.callback is not None and command.callback.__doc__:
             command.help = _reflowed(command.callback.__doc__)
@@ -169,6 +202,7 @@ def _reflow_command_help(group: typer.Typer) -> None:
         if command.cls in (None, TyperCommand):  # typer's own, not one a module chose
             command.cls = _Command
     for sub in group.registered_groups:
+        sub.cls = _Group
         sub.typer_instance.rich_markup_mode = None  # as the app's (see there)
         sub.short_help = sub.short_help or _first_paragraph(
             sub.help or sub.typer_instance.info.help)
