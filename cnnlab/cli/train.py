@@ -270,7 +270,7 @@ def evaluate(
                                              "pixels; 0: none (default: as the run evaluated)."),
     eval_subset: int = typer.Option(None, help="The first N test images only (a run trained "
                                     "with --eval-subset N repeats its numbers so)."),
-    threads: int = typer.Option(None, help="torch CPU threads for this evaluation (default: "
+    threads: int = typer.Option(None, min=1, help="torch CPU threads for this evaluation (default: "
                                            "one per core; 1 is steadiest on a busy CPU)."),
 ) -> None:
     """Evaluate a trained run on its test split: accuracy and per-class accuracy."""
