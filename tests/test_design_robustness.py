@@ -89,9 +89,14 @@ def test_a_sweep_on_a_mount_without_locks_still_trains(tmp_path, monkeypatch):
     def no_locks(*args):
         raise OSError(errno.ENOLCK, "No locks available")
 
+    from cnnlab import file_lock
+    from cnnlab.notices import LockWarning
+
     create_sweep(tmp_path, tiny_spec(), 1)
     monkeypatch.setattr(fcntl, "flock", no_locks)
-    assert run_sweep(tmp_path)["done"] == 1
+    monkeypatch.setattr(file_lock, "_SAID", set())  # said here, whatever ran before
+    with pytest.warns(LockWarning, match="is driven unguarded"):
+        assert run_sweep(tmp_path)["done"] == 1
 
 
 def test_resume_with_the_datas_new_folder_uses_it_and_missing_data_fails_once(
