@@ -131,7 +131,7 @@ def test_cache_is_reused_and_invalidated(tree: Path, data_env: Path, monkeypatch
     os.utime(tree / "cat" / "a.png", ns=(1, 1))
     load(tree)
     load(tree, image_size=9)
-    monkeypatch.setattr(folder_cache, "CACHE_FORMAT", folder_cache.CACHE_FORMAT - 1)
+    monkeypatch.setattr(folder_cache, "CACHE_FORMAT", folder_cache.CACHE_FORMAT + 1)
     assert "(decoded 7 images)" in load(tree, image_size=9)[0].source
     entries = sorted(json.loads(p.read_text())["size"] for p in cache_dir.glob("*.json"))
     assert entries == [[8, 8], [9, 9]] and len(list(cache_dir.glob("*.safetensors"))) == 2

@@ -24,12 +24,13 @@ import numpy as np
 import torch
 from rich.console import Console
 
-from cnnlab.data.dataset import DataError, DatasetSplits, DataWarning, ImageData, cache_root
+from cnnlab.data.dataset import DataError, DatasetSplits, DataWarning, ImageData
 from cnnlab.data.folder_cache import (
     CACHE_FORMAT,
     DecodedTree,
     cache_key,
     decoding_lock,
+    entries_folder,
     load_cache,
     save_cache,
 )
@@ -258,7 +259,7 @@ def _decoded_tree(root: Path, size: tuple[int, int], channels: int, progress: bo
             f"{root}: {found}; expected one folder per class holding image files "
             f"({exts}), e.g. {root}/cats/001.jpg"
         )
-    stem = cache_root() / "folders" / cache_key(root, size, channels, files)
+    stem = entries_folder() / cache_key(root, size, channels, files)
     decoded = load_cache(stem, (channels, *size)) if use_cache else None
     from_cache, waited = decoded is not None, False
     if decoded is None and use_cache:
@@ -282,8 +283,9 @@ def _decode_and_cache(root: Path, per_class: dict[str, list[Path]], size: tuple[
                       channels: int, progress: bool, stem: Path) -> DecodedTree:
     decoded = _decode_tree(root, per_class, size, channels, progress)
     if len(decoded.labels):
-        meta = {"format": CACHE_FORMAT, "path": str(root), "size": size, "channels": channels}
-        try:
+        try:  # the device tells a folder deleted from one not mounted now (folder_cache)
+            meta = {"format": CACHE_FORMAT, "path": str(root), "size": size,
+                    "channels": channels, "device": root.stat().st_dev}
             save_cache(stem, decoded, meta)
         except OSError as exc:  # a read-only or full cache only costs speed
             warn_user(f"could not write the cache {stem}: {exc}", DataWarning)

@@ -1,32 +1,47 @@
 """The cache of decoded image folders: a folder's images decoded at one size and channel
 count, kept under ``$CNNLAB_CACHE/folders/`` as a safetensors file and a JSON sidecar
 (classes, skipped files), so that a second run starts at once. An entry is keyed by the
-folder, the size, the channels and every file's name, size and times; a new one replaces
-the folder's older entry at that size."""
+folder, the size, the channels and every file's name, size and times.
+
+The cache does not grow for ever: when an entry is written, the entries no run will read
+again are removed (:func:`_remove_stale_entries`): the same folder's older one at that size
+and channels, those of folders deleted since, and pieces a killed write left. An entry
+another process holds the lock of (decoding it now) is left alone. ``cnnlab data cache``
+lists the entries and clears them (:func:`cache_entries`, :func:`remove_entry`)."""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
 import json
+import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from cnnlab import file_lock
 from cnnlab.atomic import atomic_write_bytes, atomic_write_text, open_to_append
-from cnnlab.data.dataset import DataWarning
+from cnnlab.data.dataset import DataWarning, cache_root
 from cnnlab.file_lock import LockState
 from cnnlab.notices import warn_user
 
 CACHE_FORMAT = 4  # bump when the cached layout or the decoding changes (2: 32-bit, float;
 #                  3: 16-bit PNGs of 8- or 12-bit values kept, not black; 4: LAB TIFFs
 #                  read in greyscale, once skipped as unreadable)
+# A cache folder's file that is no sidecar, tensors or lock of an entry none is writing:
+# a write killed midway (or on a mount without locks, still going) once this old.
+UNFINISHED_AFTER_S = 3600
+
+
+def entries_folder() -> Path:
+    """Where the entries are: ``$CNNLAB_CACHE/folders``."""
+    return cache_root() / "folders"
 
 
 @dataclass(frozen=True)
@@ -98,25 +113,154 @@ def save_cache(stem: Path, decoded: DecodedTree, meta: dict) -> None:
     # The sidecar is written last: its presence marks a complete cache entry.
     text = json.dumps(sidecar, indent=1)
     atomic_write_text(stem.with_suffix(".json"), text, mode=0o600)
-    _remove_replaced_entries(stem, meta)
+    _remove_stale_entries(stem, meta)
 
 
-def _remove_replaced_entries(stem: Path, meta: dict) -> None:
-    """Delete the entries ``stem`` replaces: the same folder decoded at the same size and
-    channels before its files changed. Each was a whole decoded copy, never read again."""
-    same = {key: meta[key] for key in ("path", "size", "channels")}
-    for sidecar in stem.parent.glob("*.json"):
-        if sidecar.stem == stem.name:
+def _remove_stale_entries(stem: Path, meta: dict) -> None:
+    """Delete the entries no run will read again, now that ``stem`` is written: the same
+    folder decoded at the same size and channels before its files changed (``stem``
+    replaces it), those of folders deleted since, and what a write killed midway left
+    (tensors without their sidecar, a temporary file). Each was up to a whole decoded
+    copy of a dataset. An entry whose lock another process holds is left alone."""
+    same = json.loads(json.dumps({key: meta[key] for key in ("path", "size", "channels")}))
+    for key, files in _files_by_entry(stem.parent).items():
+        if key == stem.name:
             continue
+        entry = _entry(stem.parent / key, files)
+        old = entry.sidecar or {}
+        replaced = all(old.get(k) == v for k, v in same.items()) and not (
+            isinstance(old.get("format"), int) and old["format"] > CACHE_FORMAT)  # a newer cnnlab's
+        if entry.state in ("folder gone", "unfinished") or (replaced and entry.state == "ok"):
+            remove_entry(entry)
+
+
+_KEY_CHARS = frozenset("0123456789abcdef")
+
+
+def _files_by_entry(folder: Path) -> dict[str, list[Path]]:
+    """The cache folder's files by the entry (key) they belong to: its sidecar, tensors,
+    lock, and the temporary files of its writes (``.KEY.json.XXXXXXXX.tmp``). Files of
+    other names are nobody's entry, and left alone."""
+    by_key: dict[str, list[Path]] = {}
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:  # no cache yet, or one this user may not read
+        return by_key
+    for name in names:
+        key = (name[1:] if name.startswith(".") and name.endswith(".tmp") else name)
+        key = key.split(".", 1)[0]
+        if len(key) == 32 and set(key) <= _KEY_CHARS:
+            by_key.setdefault(key, []).append(folder / name)
+    return by_key
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """One entry of the cache, as ``cnnlab data cache`` lists it."""
+
+    stem: Path
+    files: list[Path]
+    sidecar: dict | None  # None: none yet (being written, or a write killed), or unreadable
+    state: str  # "ok", "folder gone", "being written", "unfinished" (a write killed), "unreadable"
+    nbytes: int
+
+    @property
+    def folder(self) -> str | None:
+        path = (self.sidecar or {}).get("path")
+        return path if isinstance(path, str) else None
+
+    def images(self) -> int | None:
+        """How many images the entry holds (read from its tensors' header), or None."""
         try:
-            old = json.loads(sidecar.read_text(encoding="utf-8"))
-            if {key: old.get(key) for key in same} != json.loads(json.dumps(same)):
-                continue
-            sidecar.unlink()  # first: an entry without its sidecar is never read
-            sidecar.with_suffix(".safetensors").unlink(missing_ok=True)
-            sidecar.with_suffix(".lock").unlink(missing_ok=True)
-        except (OSError, ValueError, AttributeError):
-            continue  # another's entry, or one being written: left alone
+            with safe_open(self.stem.with_suffix(".safetensors"), framework="pt") as f:
+                return int(f.get_slice("images").get_shape()[0])
+        except (OSError, SafetensorError, KeyError, IndexError, ValueError):
+            return None
+
+
+def cache_entries(folder: Path | None = None) -> list[CacheEntry]:
+    """Every entry in the cache folder (default: :func:`entries_folder`), sorted by the
+    folder each decoded."""
+    folder = entries_folder() if folder is None else folder
+    entries = [_entry(folder / key, files) for key, files in _files_by_entry(folder).items()]
+    return sorted(entries, key=lambda e: (e.folder or "", str(e.stem)))
+
+
+def _entry(stem: Path, files: list[Path]) -> CacheEntry:
+    nbytes, newest = 0, 0.0
+    for path in files:
+        with contextlib.suppress(OSError):  # removed meanwhile
+            stat = path.stat()
+            nbytes, newest = nbytes + stat.st_size, max(newest, stat.st_mtime)
+    sidecar, state = None, "ok"
+    if _locked_elsewhere(stem):
+        state = "being written"
+    try:
+        sidecar = json.loads(stem.with_suffix(".json").read_text(encoding="utf-8"))
+        if not isinstance(sidecar, dict):
+            raise ValueError("no JSON object")
+    except FileNotFoundError:
+        sidecar = None
+        if state == "ok":  # no sidecar: a write in progress, or killed before its end
+            old = time.time() - newest > UNFINISHED_AFTER_S
+            state = "unfinished" if old else "being written"
+    except (OSError, ValueError):  # another user's entry (0600), or damaged
+        sidecar, state = None, "unreadable" if state == "ok" else state
+    if state == "ok" and sidecar is not None and _folder_gone(sidecar):
+        state = "folder gone"
+    return CacheEntry(stem, files, sidecar, state, nbytes)
+
+
+def _locked_elsewhere(stem: Path) -> bool:
+    """Whether another process holds the entry's lock now (decoding it)."""
+    try:
+        with open(stem.with_suffix(".lock"), "rb") as handle:
+            return bool(file_lock.held_elsewhere(handle))
+    except OSError:  # no lock file (nobody decoding it), or one this user may not read
+        return False
+
+
+def _folder_gone(sidecar: dict) -> bool:
+    """Whether the folder the entry decoded was deleted (or moved). One on a drive not
+    mounted now is not gone: the entry keeps the folder's device, and the nearest folder
+    above it that is there now must be on that device (an unmounted drive's mount point
+    is on another). Entries written before the device was kept count a folder as gone
+    when the folder that held it is there, and not empty (an empty one may be the mount
+    point of a drive not mounted now)."""
+    path = sidecar.get("path")
+    if not isinstance(path, str) or not os.path.isabs(path):
+        return False
+    try:
+        os.stat(path)
+        return False
+    except (FileNotFoundError, NotADirectoryError):
+        pass
+    except OSError:  # not allowed to look: not known to be gone
+        return False
+    above = Path(path).parent
+    try:
+        while not above.exists():
+            above = above.parent
+        device = sidecar.get("device")
+        if isinstance(device, int):
+            return above.stat().st_dev == device
+        return above == Path(path).parent and any(above.iterdir())
+    except OSError:
+        return False
+
+
+def remove_entry(entry: CacheEntry) -> bool:
+    """Delete ``entry``'s files, unless another process decodes it now; whether it did
+    (a file this user may not delete, in a shared cache, keeps the rest). The sidecar
+    goes first: an entry without one is never read."""
+    if _locked_elsewhere(entry.stem):
+        return False
+    try:
+        for path in sorted(entry.files, key=lambda p: p.suffix != ".json"):
+            path.unlink(missing_ok=True)
+    except OSError:
+        return False
+    return True
 
 
 def load_cache(stem: Path, shape: tuple[int, int, int]) -> DecodedTree | None:
