@@ -1,5 +1,5 @@
 """The folder cache does not grow for ever: entries no run will read again go when a new
-one is written."""
+one is written, `cnnlab data cache` lists and clears them, and `data info` says its size."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from typer.testing import CliRunner
 
+from cnnlab.cli import app
 from cnnlab.data import folder_cache
 from cnnlab.data.folder import load_folder
 
@@ -112,3 +114,56 @@ def test_what_a_killed_write_left_goes_unless_a_process_holds_its_lock(data_env:
     assert not any(killed in name for name in names)
     assert f"{busy}.safetensors" in names and f"{fresh}.safetensors" in names
     assert "README" in names
+
+
+def cli(*args: str):
+    result = CliRunner().invoke(app, ["data", *args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result
+
+
+def test_data_cache_lists_the_entries_and_clears_them(data_env: Path):
+    pets = make_tree(data_env / "pets")
+    load(pets)
+    load(pets, size=12)
+    result = cli("cache")
+    assert result.exit_code == 0, result.output
+    assert str(pets) in result.output and "8x8" in result.output and "12x12" in result.output
+    assert "2 entries" in result.output and "--clear" in result.output
+    assert str(data_env / "cache" / "folders") in result.output
+    result = cli("cache", "--clear")
+    assert result.exit_code == 0 and "removed 2 entries" in result.output, result.output
+    assert not list((data_env / "cache" / "folders").iterdir())
+    assert "empty" in cli("cache").output
+
+
+def test_data_cache_clear_leaves_an_entry_being_decoded(data_env: Path):
+    fcntl = pytest.importorskip("fcntl")
+    pets = make_tree(data_env / "pets")
+    load(pets)
+    (lock,) = (data_env / "cache" / "folders").glob("*.lock")
+    with open(lock, "a", encoding="utf-8") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        result = cli("cache", "--clear")
+    assert result.exit_code == 0, result.output
+    assert "being written" in result.output and "left 1" in result.output
+    assert lock.with_suffix(".safetensors").exists()
+
+
+def test_data_cache_prune_removes_only_the_entries_of_deleted_folders(data_env: Path):
+    gone, kept = make_tree(data_env / "gone"), make_tree(data_env / "kept")
+    load(gone)
+    load(kept)
+    shutil.rmtree(gone)
+    assert "folder gone" in cli("cache").output
+    result = cli("cache", "--prune")
+    assert result.exit_code == 0 and "removed 1 entry" in result.output, result.output
+    assert [s["path"] for s in sidecars(data_env).values()] == [str(kept)]
+
+
+def test_data_info_on_a_folder_says_what_its_cache_takes(data_env: Path):
+    pets = make_tree(data_env / "pets")
+    result = CliRunner().invoke(app, ["data", "info", f"folder:{pets}", "--image-size", "8",
+                                      "--channels", "1"])
+    assert result.exit_code == 0, result.output
+    assert "cache:" in result.output and "cnnlab data cache" in result.output

@@ -19,7 +19,8 @@ from .paths import check_output_file
 if TYPE_CHECKING:  # the data package (and torch) load in the commands, not for --help
     from cnnlab.data import DatasetSplits
 
-app = typer.Typer(help="Datasets: info, show (a grid of images), locate, download, verify.",
+app = typer.Typer(help="Datasets: info, show (a grid of images), locate, download, verify; "
+                       "cache (the decoded image folders kept).",
                   no_args_is_help=True)
 
 # What `data show` writes: formats matplotlib saves without extra software (not pgf or
@@ -131,6 +132,74 @@ def info(
     for i, name in enumerate(data.classes):
         balance.add_row(str(i), escape(name), f"{train_counts[i]:,}", f"{test_counts[i]:,}")
     out.print(balance)
+    if data.name.startswith("folder:"):
+        out.print(_cache_line())
+
+
+def _cache_line() -> str:
+    """What the decoded folders kept take, and where to see them."""
+    from cnnlab.data.folder_cache import cache_entries, entries_folder
+
+    entries = cache_entries()
+    total = sum(e.nbytes for e in entries)
+    return (f"cache: {escape(str(entries_folder()))} holds {_count(len(entries))} "
+            f"({_mib(total)}); see them with `cnnlab data cache`")
+
+
+def _count(n: int) -> str:
+    return f"{n} entr{'y' if n == 1 else 'ies'}"
+
+
+def _mib(nbytes: int) -> str:
+    from cnnlab.formatting import format_bytes
+
+    return format_bytes(nbytes)
+
+
+@app.command()
+def cache(
+    clear: bool = typer.Option(False, "--clear", help="Remove every entry (those being "
+                               "written by another process now are left)."),
+    prune: bool = typer.Option(False, "--prune", help="Remove the entries no run reads again: "
+                               "of folders deleted since, and writes cut short."),
+) -> None:
+    """The image folders kept decoded (one entry per folder, size and channels): each
+    entry's folder, size and disk space. A folder decodes again when next used."""
+    from cnnlab.data.folder_cache import cache_entries, entries_folder, remove_entry
+
+    if clear and prune:
+        fail("--clear removes every entry, --prune those no run reads again: give one", code=2)
+    where, entries = entries_folder(), cache_entries()
+    if clear or prune:
+        chosen = [e for e in entries if clear or e.state in ("folder gone", "unfinished")]
+        removed = [e for e in chosen if remove_entry(e)]
+        left = [e for e in chosen if e not in removed]
+        line = (f"removed {_count(len(removed))} ({_mib(sum(e.nbytes for e in removed))}) "
+                f"from {escape(str(where))}")
+        if left:
+            line += (f"; left {len(left)} being written by another process now, or not "
+                     "yours to remove")
+        _out().print(line)
+        for entry in left:
+            _out().print(f"  left: {escape(entry.folder or entry.stem.name)} ({entry.state})")
+        return
+    if not entries:
+        _out().print(f"the folder cache {escape(str(where))} is empty")
+        return
+    table = Table("folder", "size", "channels", "images", "disk", "state")
+    for e in entries:
+        side = e.sidecar or {}
+        size = side.get("size")
+        shape = f"{size[0]}x{size[1]}" if isinstance(size, list) and len(size) == 2 else "?"
+        images = e.images() if e.sidecar is not None else None
+        table.add_row(escape(e.folder or f"? ({e.stem.name})"), shape,
+                      str(side.get("channels", "?")), "?" if images is None else f"{images:,}",
+                      _mib(e.nbytes), e.state)
+    out = _out()
+    out.print(table)
+    out.print(f"{escape(str(where))}: {_count(len(entries))}, "
+              f"{_mib(sum(e.nbytes for e in entries))}. --prune removes those no run reads "
+              "again, --clear all of them (a folder decodes again when next used)")
 
 
 @app.command()
