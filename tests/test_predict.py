@@ -162,6 +162,35 @@ def test_a_folder_without_images_or_a_device_this_machine_lacks_is_named(
     assert result.exit_code == 2 and "ending in .csv" in result.output
 
 
+def test_a_folder_without_images_among_the_arguments_costs_the_others_nothing(
+        run_and_image, tmp_path):
+    # `predict RUN a.png some_folder/ b.png` stopped at some_folder/ and classified none;
+    # it is said as an unreadable file is: an error line, a row, exit 1 at the end.
+    import csv
+
+    run, image = run_and_image
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "x.txt").write_text("no image")
+    out = tmp_path / "p.csv"
+    result = runner.invoke(app, ["predict", str(run), str(image), str(tmp_path / "empty"),
+                                 str(image), "--out", str(out)])
+    assert result.exit_code == 1, result.output
+    assert result.stdout.count("%") == 6 and result.stdout.count(" no images ") == 1
+    words = " ".join(result.output.split())
+    assert "empty: a folder with no image files below it" in words
+    assert "1 folder held no images (above)" in words and "could not be read" not in words
+    rows = list(csv.DictReader(out.open()))
+    assert [r["image"] for r in rows] == [str(image), str(tmp_path / "empty"), str(image)]
+    assert "no image files" in rows[1]["error"] and rows[0]["error"] == ""
+    # Nothing at all to classify: said up front, every folder named, no model loaded.
+    result = runner.invoke(app, ["predict", str(run), str(tmp_path / "empty"),
+                                 str(tmp_path / "notes")])
+    assert result.exit_code == 1 and "checkpoint" not in result.output
+    words = " ".join(result.output.split())
+    assert "empty: a folder with no image" in words and "notes: a folder with no image" in words
+
+
 def test_pixels_and_pil_images_are_classified_as_the_same_picture_in_a_file(run_and_image):
     import torch
 

@@ -55,10 +55,15 @@ def predict(
     is_onnx = Path(run).suffix == ".onnx"
     try:
         check_top_k(top_k)
-        files = image_paths(images)
+        items = _items(images, image_paths)
+        if all(problem for _, problem in items):  # only folders without images: no model
+            for _, problem in items[:-1]:
+                error(problem)
+            raise FileNotFoundError(items[-1][1])
         model = open_for_prediction(run, which or "best", "cpu" if is_onnx else device)
     except run_errors() as exc:
         fail_for(exc)
+    files = [path for path, problem in items if not problem]
     if is_onnx and which is not None:
         source = (model.meta.get("source") or {}).get("checkpoint") or (
             "the checkpoint it was exported from")
@@ -80,8 +85,12 @@ def predict(
     rows: list[tuple[Path, list[tuple[str, float]], str]] = []
     live = err.is_terminal and len(files) >= BAR_FROM
     with light_backgrounds_told_once(len(files), model.data):
-        for path in track(files, description="classifying", console=err, transient=True,
-                          disable=not live):
+        for path, problem in track(items, description="classifying", console=err,
+                                   transient=True, disable=not live):
+            if problem:  # a folder without images: said as an unreadable file is
+                error(problem)
+                rows.append((path, [], problem))
+                continue
             try:  # one unreadable file must not cost the others their answer
                 rows.append((path, predict_image(model, path, top_k, invert, tta), ""))
             except (FileNotFoundError, ValueError) as exc:
@@ -98,9 +107,28 @@ def predict(
             fail(f"cannot write {out}: {(exc.strerror or str(exc)).lower()}; choose another "
                  "--out")
         err.print(f"predictions written to {out}", highlight=False)
-    unreadable = sum(1 for *_, problem in rows if problem)
-    if unreadable:
-        fail(f"{unreadable} of {len(files)} images could not be read (above)")
+    empty = sum(1 for _, problem in items if problem)
+    unreadable = sum(1 for *_, problem in rows if problem) - empty
+    said = [f"{unreadable} of {len(files)} images could not be read"] if unreadable else []
+    if empty:
+        said.append(f"{empty} folder{'s' if empty > 1 else ''} held no images")
+    if said:
+        fail(f"{' and '.join(said)} (above)")
+
+
+def _items(arguments: list[Path], image_paths) -> list[tuple[Path, str]]:
+    """Each image file the arguments name, with "" (to classify), and each folder
+    without images, with why: one such folder among the arguments was an error that
+    stopped the command before any image was classified. It is now said, given a row,
+    and ends the command in failure once the others are classified, as an unreadable
+    file is."""
+    items = []
+    for argument in arguments:
+        try:
+            items += [(path, "") for path in image_paths([argument])]
+        except FileNotFoundError as exc:  # raised for a folder without images alone
+            items.append((argument, str(exc)))
+    return items
 
 
 def _table(rows, shown: int) -> Table:
@@ -112,7 +140,7 @@ def _table(rows, shown: int) -> Table:
     for path, ranked, problem in rows:
         cells = [f"{escape(name)} {100 * prob:.1f}%" for name, prob in ranked]
         if problem:
-            cells = ["[red]unreadable[/]"]
+            cells = ["[red]no images[/]" if path.is_dir() else "[red]unreadable[/]"]
         table.add_row(escape(str(path)), *cells, *[""] * (shown - len(cells)))
     return table
 
