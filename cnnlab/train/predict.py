@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import json
 import os
 from pathlib import Path
 
@@ -30,19 +31,22 @@ def image_to_tensor(image, pp: Preprocess, invert: bool = False,
     ``test.images[i]``). Files and PIL images are decoded as a folder dataset's images
     are (``cnnlab.data.image_file``: upright, deep greyscale and transparency handled,
     brought to the run's channels). ``fit``: then scaled to cover S x S and centre-
-    cropped with PIL's bicubic filter, exactly as a folder dataset was decoded for the
-    run; otherwise cut to its centre square and resized the way the training loader
-    resizes (so a 28x28 image reaches a 96-pixel model exactly as Fashion-MNIST's did).
-    Pixels are always cut and resized the loader's way.
+    cropped with PIL's bicubic filter, exactly as a folder decoded at S x S was (what
+    ``cnnlab train --data folder:...`` does; :func:`predict_image` also follows a folder
+    given to ``train()`` at another size); otherwise cut to its centre square and resized
+    the way the training loader resizes (so a 28x28 image reaches a 96-pixel model
+    exactly as Fashion-MNIST's did). Pixels are always cut and resized the loader's way.
     """
     return _model_input(_image_pixels(image, pp, fit), pp, invert)
 
 
-def _image_pixels(image, pp: Preprocess, fit: bool, background: str = "white"
-                  ) -> torch.Tensor:
+def _image_pixels(image, pp: Preprocess, fit: bool, background: str = "white",
+                  decoded: tuple[int, int] | None = None) -> torch.Tensor:
     """The image as a 1 x C x S x S batch of 0..255 pixels (uint8, or float from float
     pixels), cut and resized as :func:`image_to_tensor` says; transparency on
-    ``background``."""
+    ``background``. ``decoded``: the (height, width) a folder's images were decoded at
+    for the run, when not S x S; fitted to that, then resized to S as the training
+    loader resized them (only where the height differs from S, as it does)."""
     from PIL import Image
 
     size = pp.image_size
@@ -51,8 +55,30 @@ def _image_pixels(image, pp: Preprocess, fit: bool, background: str = "white"
     picture = to_mode(image, pp.channels, background) if isinstance(image, Image.Image) \
         else read_image(image, pp.channels, background)
     if fit:
-        return torch.from_numpy(fit_image(picture, (size, size))).unsqueeze(0)
+        pixels = torch.from_numpy(fit_image(picture, decoded or (size, size))).unsqueeze(0)
+        return resize(pixels, size) if pixels.shape[2] != size else pixels
     return resize(torch.from_numpy(chw_array(centre_square(picture))).unsqueeze(0), size)
+
+
+def _trained_on(run) -> tuple[str, tuple[int, int] | None]:
+    """The data ``run`` trained on, and the (height, width) its images were when they
+    were given to ``train()`` from Python (its data.json says; None otherwise). Its
+    config.yaml names what ``cfg.data`` said, which data given so need not be: a folder
+    loaded with ``load_dataset("folder:...", image_size=128)`` for a config still saying
+    fashion-mnist, or decoded at 128 for a run that resized to 64. A run trained on what
+    its config names decoded a folder at the model's size, which ``preprocess`` holds."""
+    from cnnlab.train.run_files import DATA_RECORD
+
+    run_dir = getattr(run, "run_dir", None)  # an .onnx file has none
+    try:
+        record = json.loads((Path(run_dir) / DATA_RECORD).read_text(encoding="utf-8"))
+        name, shape = record["name"], record["train"]["shape"]
+        if isinstance(name, str) and len(shape) == 3 and all(
+                type(n) is int and n > 0 for n in shape):
+            return name, (shape[1], shape[2])
+    except (TypeError, OSError, ValueError, KeyError):  # none (data from the config), or
+        pass  # unreadable: `eval` and `resume` say so; predict goes by the config
+    return run.data, None
 
 
 def _model_input(pixels: torch.Tensor, pp: Preprocess, invert: bool) -> torch.Tensor:
@@ -121,7 +147,12 @@ def predict_image(run, image, top_k: int = 3, invert: bool = False,
     ``open_for_prediction`` (or a run's folder or .onnx file, or the TrainResult
     ``train()`` returned, opened here: its best checkpoint, on the CPU; open it once for
     many images): an image file's path, a PIL image or pixels (:func:`image_to_tensor`
-    says which), prepared as the run's training prepared its own.
+    says which), prepared as the run's training prepared its own. For a run on an image
+    folder, a file or PIL image is decoded as the folder's images were (bicubic fit, the
+    run's channels) at the size they were decoded at, then resized as the loader resized
+    them: the model's size for ``cnnlab train``, the size given to ``load_dataset`` for
+    data given to ``train()`` (its data.json). An exported .onnx file does not record
+    that size, so it is fitted at the model's size.
 
     With ``tta`` the logits are averaged over the test-time views the run evaluated with
     (``run.tta``), as its reported accuracy was; without, the image alone.
@@ -129,12 +160,14 @@ def predict_image(run, image, top_k: int = 3, invert: bool = False,
     check_top_k(top_k)
     run = _opened(run)
     pp = run.preprocess
-    light_on_dark = _light_on_dark_data(run.data)
+    data, decoded = _trained_on(run)
+    light_on_dark = _light_on_dark_data(data)
     # A light cut-out garment's transparent surround is the black its training images
     # have (on white, a Fashion-MNIST model saw an image unlike any it learnt from); a
     # dark icon's is white, so it shows, and --invert makes it light on black.
-    pixels = _image_pixels(image, pp, fit=run.data.startswith("folder:"),
-                           background="contrast" if light_on_dark else "white")
+    pixels = _image_pixels(image, pp, fit=data.startswith("folder:"),
+                           background="contrast" if light_on_dark else "white",
+                           decoded=decoded)
     x = _model_input(pixels, pp, invert)
     if not invert and light_on_dark and _border_level(pixels) > 0.6:
         name = Path(image).name if isinstance(image, str | Path) else "the image"
@@ -142,7 +175,7 @@ def predict_image(run, image, top_k: int = 3, invert: bool = False,
         if told is not None:  # within light_backgrounds_told_once: one warning at its end
             told.append(name)
         else:
-            _tell_light_backgrounds([name], 1, run.data)
+            _tell_light_backgrounds([name], 1, data)
     views = tta_views(*run.tta) if tta else tta_views(False)
     device = _input_device(run.model)
     x = x.to(device)
