@@ -4,9 +4,11 @@ Every image is decoded once (``cnnlab.data.image_file``, as ``cnnlab predict`` d
 files: upright, scaled to cover the requested size, then centre-cropped) and stored as
 one uint8 tensor in the cache: ``<cache>/folders/<key>.safetensors`` plus a JSON sidecar
 with the class names and what was skipped. The key hashes the absolute path, the
-size, the channels and every file's name, size and mtime, so adding, removing or
+size, the channels and every file's name, size, mtime and ctime, so adding, removing or
 editing an image rebuilds the cache, and nothing else does. The cache holds only
-tensors and JSON: loading it never runs code.
+tensors and JSON: loading it never runs code. Entries of deleted folders, and those a
+new decode replaced, are removed when an entry is written (``folder_cache``);
+``cnnlab data cache`` lists them, ``--clear`` empties it.
 
 Unreadable images and class folders without images are skipped with a
 :class:`DataWarning` that names a few of them; a tree without any image is an error,
