@@ -17,9 +17,10 @@ import sys
 import time
 from concurrent.futures.process import BrokenProcessPool
 
+from cnnlab.design.ray_nodes import trial_slots as _slots
+from cnnlab.design.ray_nodes import unfit_reason as _unfit
 from cnnlab.design.store import SweepError
 from cnnlab.design.trial import run_trial
-from cnnlab.formatting import counted
 
 # ProcessPoolExecutor's limit on Windows (concurrent.futures' documentation).
 WINDOWS_MAX_WORKERS = 61
@@ -320,53 +321,6 @@ class RayExecutor:
         if self._sigterm is not None:
             with contextlib.suppress(ValueError):  # not the main thread: not ours to set
                 signal.signal(signal.SIGTERM, self._sigterm)
-
-
-def _fits(resources: dict, cpus: int, gpus: int) -> bool:
-    return resources.get("CPU", 0) >= cpus and resources.get("GPU", 0) >= gpus
-
-
-def _unfit(nodes: list[dict], cpus: int, gpus: int) -> str | None:
-    """Why no alive node of ``nodes`` (as ``ray.nodes()`` gives them) can run a trial
-    asking for ``cpus`` CPUs and ``gpus`` GPUs, with the fix; None when one can.
-
-    One node must hold the whole request: a cluster of four 4-CPU nodes has 16 CPUs,
-    yet a trial asking for 8 runs nowhere."""
-    alive = [n.get("Resources") or {} for n in nodes if n.get("Alive")]
-    if any(_fits(r, cpus, gpus) for r in alive):
-        return None
-    # int(): Ray reports its counts as floats (4.0 CPUs)
-    asks = f"a trial asks for {counted(int(cpus), 'CPU')} (--threads {cpus})"
-    if gpus:
-        asks += f" and {counted(int(gpus), 'GPU')}"
-        alive = [r for r in alive if r.get("GPU", 0) >= gpus]  # where it can go
-        if not alive:
-            return (f"{asks}, but no alive node of the Ray cluster has a GPU: add GPU nodes, "
-                    "or give --device cpu")
-    best = max(alive, key=lambda r: r.get("CPU", 0), default={})
-    most = int(best.get("CPU", 0))
-    if gpus:
-        has = f"the GPU node with the most CPUs has {counted(int(most), 'CPU')}"
-        return (f"{asks}, but {has} and {counted(int(best['GPU']), 'GPU')}: give "
-                + (f"--threads {most} or less" if most else "that node CPUs (ray start "
-                   "--num-cpus)") + ", or --device cpu")
-    if most:
-        return (f"{asks}, but the largest alive node of the Ray cluster has "
-                f"{counted(int(most), 'CPU')}: give --threads {most} or less")
-    return (f"{asks}, but no alive node of the Ray cluster has a CPU: start worker nodes "
-            "(ray start --address HEAD)")
-
-
-def _slots(nodes: list[dict], cpus: int, gpus: int) -> int:
-    """Trials the alive nodes can run at once, each node holding its own share (the
-    cluster's total CPUs over ``cpus`` would count CPUs no trial can use)."""
-    total = 0
-    for node in nodes:
-        r = node.get("Resources") or {}
-        if node.get("Alive") and _fits(r, cpus, gpus):
-            each = int(r.get("CPU", 0) // cpus)
-            total += min(each, int(r.get("GPU", 0) // gpus)) if gpus else each
-    return max(1, total)
 
 
 def _check_reachable(address: str, timeout_s: float = 10.0,
