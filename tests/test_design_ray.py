@@ -26,6 +26,7 @@ from typer.testing import CliRunner
 
 import cnnlab.design.executors as executors
 from cnnlab.cli.design import app
+from cnnlab.design.code_check import code_fingerprint
 from cnnlab.design.executors import (
     LocalExecutor,
     RayExecutor,
@@ -301,7 +302,7 @@ def test_trials_a_lost_cluster_stopped_keep_their_retry_for_the_resumed_sweep(
     def get(ref):
         if next(losses, False):
             raise FakeRay.exceptions.RayError("worker died")
-        return dict(DONE)
+        return {**DONE, "code": code_fingerprint()}  # a worker running this code
 
     ray.wait = lambda handles, **kw: (handles[:1], handles[1:])
     ray.get = get
@@ -434,3 +435,4 @@ def test_the_continue_command_keeps_the_executor_and_its_address():
     assert resume_command("s", "ray", None) == "cnnlab design run --resume s --executor ray"
     assert resume_command("s", "ray", "head:6379") == \
         "cnnlab design run --resume s --executor ray --address head:6379"
+

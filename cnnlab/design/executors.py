@@ -3,7 +3,9 @@
 An executor has ``capacity`` (trials at once), ``threads`` (torch threads per trial),
 ``gpus`` (0 where trials train on CPUs), ``name``, ``submit(task) -> handle``,
 ``wait(handles) -> [(handle, result or the exception that lost it)]`` and
-``close(cancel)``. Both run :func:`cnnlab.design.trial.run_trial`.
+``close(cancel)``. Both run :func:`cnnlab.design.trial.run_trial`, and return a result
+that came back without the code fingerprint its task was sent with as 'refused'
+(:func:`cnnlab.design.code_check.checked`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import sys
 import time
 from concurrent.futures.process import BrokenProcessPool
 
+from cnnlab.design.code_check import checked
 from cnnlab.design.ray_nodes import trial_slots as _slots
 from cnnlab.design.ray_nodes import unfit_reason as _unfit
 from cnnlab.design.store import SweepError
@@ -112,6 +115,7 @@ class LocalExecutor:
         self.threads = threads or max(1, _cores() // self.capacity)
         self.name = f"local x{self.capacity}"
         self._pool = None
+        self._sent: dict = {}  # future -> the code fingerprint its task was sent with
 
     def _start(self):
         import multiprocessing
@@ -129,7 +133,7 @@ class LocalExecutor:
     def submit(self, task: dict):
         from concurrent.futures import Future
 
-        if self.capacity == 1:  # no process to start, nothing to pickle
+        if self.capacity == 1:  # no process to start, nothing to pickle; the driver's code
             future: Future = Future()
             future.set_result(run_trial(task))
             return future
@@ -137,12 +141,15 @@ class LocalExecutor:
             self._pool = self._start()
         try:
             with _children_ignore_sigint():  # the pool starts its processes in submit
-                return self._pool.submit(run_trial, task)
+                future = self._pool.submit(run_trial, task)
         except BrokenProcessPool:  # it broke since the last wait: a fresh one
             self.close(cancel=True)
             self._pool = self._start()
             with _children_ignore_sigint():
-                return self._pool.submit(run_trial, task)
+                future = self._pool.submit(run_trial, task)
+        # A worker started after its cnnlab was changed (a fresh pool, hours in) imports that.
+        self._sent[future] = task.get("code")
+        return future
 
     def wait(self, handles: list) -> list[tuple]:
         """(handle, result dict or the exception that lost it) for each finished one."""
@@ -155,9 +162,11 @@ class LocalExecutor:
             # at the same instant: collect them all, so the sweep sees the whole loss.
             done, _ = wait_futures(handles)
             self.close(cancel=True)  # and start a fresh pool for what follows
-        return [(f, f.exception() or f.result()) for f in done]
+        return [(f, f.exception() or checked(f.result(), self._sent.pop(f, None)))
+                for f in done]
 
     def close(self, cancel: bool = False) -> None:
+        self._sent.clear()
         if self._pool is None:
             return
         # ProcessPoolExecutor cannot stop running tasks; terminating its processes is
@@ -212,7 +221,8 @@ class RayExecutor:
     Each task asks for ``threads`` CPUs and, when the cluster has GPUs (and the device
     is not cpu), one GPU. Ray does not retry tasks itself: a lost worker comes back
     as an exception and the sweep decides (retry once, then 'failed'). Every node
-    needs cnnlab installed.
+    needs this same cnnlab and torch installed: a trial sent to one with other code
+    comes back 'refused', untrained, naming it (design/code_check.py).
     """
 
     poll_s = 10.0  # how often a wait with nothing finished looks at the cluster's nodes
@@ -232,7 +242,7 @@ class RayExecutor:
         # ray.init installs its own SIGTERM handler (sys.exit) and shutdown leaves it: the
         # caller's is put back on close.
         self._sigterm = signal.getsignal(signal.SIGTERM) if self._owned else None
-        self._outstanding: set = set()
+        self._outstanding: dict = {}  # task -> the code fingerprint it was sent with
         if self._owned:
             # Ray's own lines reached the user's terminal ("Started a local Ray instance.",
             # a token-authentication WARNING): a local one says errors, a cluster warnings.
@@ -280,7 +290,7 @@ class RayExecutor:
 
     def submit(self, task: dict):
         ref = self._remote.remote(task)
-        self._outstanding.add(ref)
+        self._outstanding[ref] = task.get("code")
         return ref
 
     def wait(self, handles: list) -> list[tuple]:
@@ -304,9 +314,9 @@ class RayExecutor:
                                  f"for {now - unfit_since:.0f} s): {unfit}")
         out = []
         for ref in ready:
-            self._outstanding.discard(ref)
+            sent = self._outstanding.pop(ref, None)
             try:
-                out.append((ref, ray.get(ref)))
+                out.append((ref, checked(ray.get(ref), sent)))
             except ray.exceptions.RayError as exc:  # worker or node lost
                 out.append((ref, exc))
         return out

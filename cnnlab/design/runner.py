@@ -25,7 +25,8 @@ from pathlib import Path
 from cnnlab import file_lock
 from cnnlab.atomic import open_to_append
 from cnnlab.design import spaces
-from cnnlab.design.executors import make_executor, ray_address
+from cnnlab.design.code_check import code_fingerprint, code_mismatch, describe
+from cnnlab.design.executors import SweepFailure, make_executor, ray_address
 from cnnlab.design.folders import others_files
 from cnnlab.design.store import DB_NAME, TrialStore
 from cnnlab.design.sweep_spec import SweepError, SweepSpec, check_train_fields, plan_trials
@@ -120,10 +121,13 @@ def _data_args(spec: SweepSpec) -> dict:
             "train_subset": spec.train_subset, "resize": spec.train.get("resize")}
 
 
-def _task(trial: dict, spec: SweepSpec, threads: int | None) -> dict:
+def _task(trial: dict, spec: SweepSpec, threads: int | None,
+          code: dict | None = None) -> dict:
+    """What a worker needs to train ``trial``; ``code``: the driver's fingerprint, which
+    the worker's must match (design/code_check.py)."""
     return {"id": trial["id"], "threads": threads,
             "train": spec.train_config(trial["config"], trial["seed"]),
-            "data": _data_args(spec)}
+            "data": _data_args(spec), "code": code}
 
 
 LOCK_NAME = ".lock"
@@ -207,6 +211,11 @@ def run_sweep(directory, *, executor: str = "local", workers: int | None = None,
     'pending', and :class:`SweepError` for a device this machine cannot train on or an
     executor that gives up mid-sweep. Trials a stopped sweep leaves unfinished are not
     charged the attempt: they go back to 'pending' as they were.
+
+    A worker whose code is not this process's (another cnnlab or torch on a Ray node, or
+    a cnnlab too old to say) trains nothing: its trial goes back to 'pending', no more
+    trials start, and once the running ones are stored :class:`SweepFailure` names the
+    worker, both fingerprints and the fix.
     """
     with sweep_lock(directory), TrialStore(directory) as store:
         spec = store.spec()
@@ -220,6 +229,8 @@ def run_sweep(directory, *, executor: str = "local", workers: int | None = None,
             # fail on it one by one (a remote cluster's nodes may hold it where this
             # machine does not).
             trial_data(**_data_args(spec))
+        code = code_fingerprint()  # sent with every trial, and checked in every result
+        _warn_of_other_code(store, code)
         pool = make_executor(executor, workers=workers, threads=threads, address=address,
                              device=spec.train.get("device", "auto"))
         if not (executor == "local" and pool.capacity == 1):
@@ -235,19 +246,20 @@ def run_sweep(directory, *, executor: str = "local", workers: int | None = None,
         inflight: dict = {}
         alone: set[int] = set()  # trials to run with nothing beside them (see below)
         interrupted = False
+        refused = None  # why a worker's code may not train this sweep: no trial starts
         # SIGTERM (`kill`, `timeout`, a scheduler) stops a sweep as Ctrl-C does: its
         # unfinished trials back to 'pending' and the resume command said. It killed a
         # driver waiting on worker processes outright, leaving their trials 'running', an
         # attempt charged to each, and nothing said.
         put_back_sigterm = sigterm_as_interrupt()
         try:
-            while inflight or (todo and not interrupted):
-                while todo and not interrupted and len(inflight) < pool.capacity:
+            while inflight or (todo and not interrupted and not refused):
+                while todo and not (interrupted or refused) and len(inflight) < pool.capacity:
                     if alone & set(inflight.values()) or (todo[0]["id"] in alone and inflight):
                         break  # a suspect runs by itself, so its death is its own
                     trial = todo.pop(0)
                     store.mark_running(trial["id"], pool.name)
-                    inflight[pool.submit(_task(trial, spec, pool.threads))] = trial["id"]
+                    inflight[pool.submit(_task(trial, spec, pool.threads, code))] = trial["id"]
                 finished = [(inflight.pop(h), o) for h, o in pool.wait(list(inflight))]
                 lost = [i for i, o in finished if isinstance(o, BrokenProcessPool)]
                 if len(lost) > 1:
@@ -259,10 +271,19 @@ def run_sweep(directory, *, executor: str = "local", workers: int | None = None,
                     todo[:0] = [store.trial(i) for i in lost]
                     finished = [(i, o) for i, o in finished if i not in lost]
                 for trial_id, outcome in finished:
+                    why = _other_code(outcome)
+                    if why:  # untrained, or trained by other code: not stored, not charged
+                        store.put_back([trial_id])
+                        if not refused and inflight:
+                            _say_stopping(why, len(inflight))
+                        refused = refused or why
+                        continue
                     retry, stop = _store_outcome(store, trial_id, outcome, on_result)
                     interrupted = interrupted or stop
                     if retry:
                         todo.append(store.trial(trial_id))
+            if refused and not interrupted:
+                raise SweepFailure(f"stopped: {refused}")
         except KeyboardInterrupt:
             interrupted = True
         except SweepError as exc:  # the executor gave up mid-sweep (a Ray cluster's nodes gone)
@@ -329,6 +350,42 @@ def resume_command(directory, executor: str, address: str | None,
     return f"cnnlab design run --resume {directory}{on}" + (
         f" --workers {workers}" if workers else "") + (
         f" --threads {threads}" if threads else "")
+
+
+def _other_code(outcome) -> str | None:
+    """Why ``outcome`` came from code other than the driver's, where it did: refused by
+    its worker, or by the executor for the fingerprint it came back with (or without:
+    design/code_check.py's ``checked``). None for any other outcome."""
+    if isinstance(outcome, BaseException) or outcome.get("status") != "refused":
+        return None
+    return outcome.get("message") or f"{outcome.get('worker')} refused it: other code"
+
+
+def _say_stopping(why: str, running: int) -> None:
+    # Said now: the sweep waits for the running trials (hours, maybe) before it stops.
+    from cnnlab.notices import SetupWarning, warn_user
+
+    those = "the running trial finishes" if running == 1 else \
+        f"the {running} running trials finish"
+    warn_user(f"{why}. No more trials start; the sweep stops once {those}", SetupWarning)
+
+
+def _warn_of_other_code(store: TrialStore, code: dict) -> None:
+    """Warn a run whose code is not the code that trained the sweep's done trials (its
+    cnnlab edited or upgraded between runs, or another torch): their numbers would not
+    be what this code gives. Trials stored before the code was recorded say nothing."""
+    others: dict[str, int] = {}
+    for t in store.trials("done"):
+        if t["code"] is not None and code_mismatch(code, t["code"], ""):
+            others[describe(t["code"])] = others.get(describe(t["code"]), 0) + 1
+    if others:
+        from cnnlab.notices import SetupWarning, warn_user
+
+        was = "; ".join(f"{n} with {what}" for what, n in others.items())
+        warn_user(f"{store.directory}: some of its done trials trained with other code than "
+                  f"this run's {describe(code)} ({was}); a trial's numbers depend on its "
+                  "code, so the sweep will mix them: run it with that code, or compare in a "
+                  "new sweep (another --out)", SetupWarning)
 
 
 def _store_outcome(store: TrialStore, trial_id: int, outcome,

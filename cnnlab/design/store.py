@@ -51,14 +51,19 @@ CREATE TABLE IF NOT EXISTS trials (
     epochs INTEGER,
     message TEXT,
     worker TEXT,
+    code TEXT,
     attempts INTEGER NOT NULL DEFAULT 0,
     started_at REAL,
     finished_at REAL
 );
 """
 _JSON_COLUMNS = ("sample", "config")
+# code: the fingerprint of the code that trained the trial (design/code_check.py), JSON;
+# NULL for a trial trained before cnnlab recorded it.
 _RESULT_COLUMNS = ("error_pct", "test_acc", "best_test_acc", "train_time_s", "wall_time_s",
-                   "epochs", "message", "worker")
+                   "epochs", "message", "worker", "code")
+# Columns added since the first schema: a store created before gets them when opened.
+_ADDED_COLUMNS = {"code": "TEXT"}
 
 
 def make_folder(path: Path, option: str) -> None:
@@ -125,6 +130,21 @@ class TrialStore:
         if version is not None and version != SCHEMA_VERSION:
             raise SweepError(f"{self.path} has schema version {version!r}; this cnnlab reads "
                              f"{SCHEMA_VERSION}")
+        self._add_columns()
+
+    def _add_columns(self) -> None:
+        """Give a store made by an older cnnlab the columns added since (NULL in its rows;
+        an older cnnlab reading it passes them over). Where it cannot be written (`design
+        status` on a read-only copy) its rows are read without them."""
+        have = {r["name"] for r in self.conn.execute("PRAGMA table_info(trials)")}
+        for name, kind in _ADDED_COLUMNS.items():
+            if name not in have:
+                try:
+                    self.conn.execute(f"ALTER TABLE trials ADD COLUMN {name} {kind}")
+                except sqlite3.OperationalError as exc:
+                    # Another process added it first; or read-only: read as NULL.
+                    if "duplicate column" not in str(exc) and not _unwritable(exc):
+                        raise
 
     # context manager -----------------------------------------------------------
     def __enter__(self) -> TrialStore:
@@ -312,8 +332,12 @@ class TrialStore:
         return [self._row(r) for r in cursor.fetchall()]
 
     def _row(self, row) -> dict:
-        return {**dict(row), **{k: self._decoded(row[k], f"trial {row['id']}'s {k}")
-                                for k in _JSON_COLUMNS}}
+        out = {"code": None, **dict(row)}  # None: trained before it was recorded
+        out.update({k: self._decoded(row[k], f"trial {row['id']}'s {k}")
+                    for k in _JSON_COLUMNS})
+        if out["code"] is not None:
+            out["code"] = self._decoded(out["code"], f"trial {row['id']}'s code")
+        return out
 
     def trial(self, trial_id: int) -> dict:
         row = self.conn.execute("SELECT * FROM trials WHERE id = ?", (trial_id,)).fetchone()
@@ -363,6 +387,8 @@ class TrialStore:
         if unknown:
             raise ValueError(f"unknown result field(s) {sorted(unknown)}; known: "
                              f"{', '.join(_RESULT_COLUMNS)}")
+        if result.get("code") is not None:
+            result["code"] = json.dumps(result["code"])
         cols = ["status", "finished_at", *result]
         values = [status, time.time(), *result.values()]
         assignments = ", ".join(f"{c} = ?" for c in cols)

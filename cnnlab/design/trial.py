@@ -2,7 +2,8 @@
 
 Both executors (:mod:`cnnlab.design.executors`) run :func:`run_trial` in their worker
 processes, so it lives apart from the driver (:mod:`cnnlab.design.runner`). It never
-raises: it returns 'done', 'failed' (with the error message) or 'interrupted'.
+raises: it returns 'done', 'failed' (with the error message), 'interrupted', or
+'refused' (untrained: this process's code is not the driver's).
 """
 
 from __future__ import annotations
@@ -49,14 +50,34 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}" + (f":gpu{gpu}" if gpu else "")
 
 
+def _code_refused(task: dict, out: dict) -> bool:
+    """Put this process's code fingerprint in ``out``; True, with ``out`` 'refused' and
+    why, where it is not the driver's (``task["code"]``). A driver older than the check
+    sends none, and gets none back: it refuses fields it does not know."""
+    if task.get("code") is None:
+        return False
+    from cnnlab.design.code_check import code_fingerprint, code_mismatch
+
+    out["code"] = code_fingerprint()
+    refused = code_mismatch(task["code"], out["code"], out["worker"])
+    if refused:
+        out.update(status="refused", message=refused)
+    return refused is not None
+
+
 def run_trial(task: dict) -> dict:
     """Train one trial; never raises. ``task``: id, train (TrainConfig fields), data
-    (trial_data arguments), threads. Returns the row fields for the store."""
+    (trial_data arguments), threads, code (the driver's code fingerprint). Returns the
+    row fields for the store, with this process's fingerprint as ``code``; status
+    'refused', not trained, where its code is not the driver's."""
     from cnnlab.train.device import torch_threads  # loads torch: not at import
 
     start = time.perf_counter()
     out = {"id": task["id"], "worker": worker_name()}
     try:
+        if _code_refused(task, out):  # before any training: other code, other numbers
+            out["wall_time_s"] = time.perf_counter() - start
+            return out
         # Put back after: a trial run in the caller's own process (one inline worker)
         # must not leave it with the trial's thread count.
         with torch_threads(int(task["threads"]) if task.get("threads") else None):
