@@ -96,7 +96,8 @@ class FakeRay:
     ``wait`` returns nothing (the tasks stay pending), moves a fake clock on by its
     timeout and calls ``on_wait`` (the cluster changing meanwhile)."""
 
-    exceptions = SimpleNamespace(RayError=RuntimeError)
+    exceptions = SimpleNamespace(RayError=RuntimeError,  # and a task's own error, as Ray's:
+                                 RayTaskError=type("RayTaskError", (RuntimeError,), {}))
 
     def __init__(self, nodes, initialized=True, on_wait=None):
         self.cluster, self.initialized, self.on_wait = nodes, initialized, on_wait

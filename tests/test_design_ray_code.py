@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -48,6 +49,35 @@ def test_a_node_too_old_to_check_its_code_stops_the_sweep_naming_it(tmp_path, mo
         assert [(t["status"], t["attempts"]) for t in store.trials()] == [("pending", 0)] * 2
 
 
+def test_a_node_that_cannot_load_the_trial_is_not_taken_for_a_lost_worker(
+        tmp_path, monkeypatch):
+    # No cnnlab there, or one without design/trial.py: the task raises (run_trial never
+    # does). Taken for a dead worker, each trial was retried, then stored 'failed' as
+    # "worker process died 2 times (out of memory?)", every trial the node was given.
+    create_sweep(tmp_path / "s", tiny_spec(), 2)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    ray = FakeRay([node(4)])
+    monkeypatch.setattr(executors, "_import_ray", lambda: ray)
+    ray.wait = lambda handles, **kw: (handles[:1], handles[1:])
+
+    def get(ref):  # as Ray 2.x words it (its sys.path and traceback cut short here)
+        raise FakeRay.exceptions.RayTaskError(
+            "ray::run_trial() (pid=4160, ip=10.0.0.7)\nRuntimeError: The remote function "
+            "failed to import on the worker. ...\n  File \".../executors.py\", line 26\n"
+            "ModuleNotFoundError: No module named 'cnnlab.design.trial'\n")
+
+    ray.get = get
+    with pytest.warns(SetupWarning), pytest.raises(SweepError) as caught:
+        run_sweep(tmp_path / "s", executor="ray", address="auto", threads=2)
+    said = str(caught.value)
+    assert said.startswith("stopped: 10.0.0.7:4160 could not run cnnlab's trial "
+                           "(ModuleNotFoundError: No module named 'cnnlab.design.trial'): "
+                           "its cnnlab is missing or not this driver's cnnlab 0.1.0")
+    assert "install this same cnnlab and torch on every node" in said
+    with TrialStore(tmp_path / "s") as store:
+        assert [(t["status"], t["attempts"]) for t in store.trials()] == [("pending", 0)] * 2
+
+
 REAL_RAY = r"""
 import json, os, sys, ray
 from design_helpers import tiny_spec
@@ -55,9 +85,16 @@ from cnnlab.design.code_check import code_fingerprint
 from cnnlab.design.runner import create_sweep, run_sweep
 from cnnlab.design.store import SweepError, TrialStore
 
-other, sweep = sys.argv[1:3]
+other, broken, sweep = sys.argv[1:4]
 seen = {"driver": code_fingerprint()}
 create_sweep(sweep, tiny_spec(), 2)
+ray.init(address="local", num_cpus=1, include_dashboard=False, log_to_driver=False,
+         runtime_env={"py_modules": [broken]})  # a cnnlab without design/trial.py
+try:
+    run_sweep(sweep, executor="ray")
+except SweepError as exc:
+    seen["not_run"] = str(exc)
+ray.shutdown()
 # The workers import the copy (py_modules comes first on their path), this driver its own.
 ray.init(address="local", num_cpus=1, include_dashboard=False, log_to_driver=False,
          runtime_env={"py_modules": [other]})
@@ -87,16 +124,19 @@ def test_a_real_ray_worker_with_another_cnnlab_trains_nothing(tmp_path):
                     ignore=shutil.ignore_patterns("__pycache__"))
     with open(other / "design" / "spaces.py", "a", encoding="utf-8") as f:
         f.write("# edited on that node only\n")
+    broken = tmp_path / "old" / "cnnlab"  # one from before design/trial.py
+    shutil.copytree(other, broken)
+    (broken / "design" / "trial.py").unlink()
     # Run from tmp_path: Ray puts the driver's folder first on its workers' path, and this
     # checkout's cnnlab there would shadow the copy.
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
     env["PYTHONPATH"] = os.pathsep.join([str(root), str(root / "tests")])
-    child = subprocess.Popen([sys.executable, "-c", REAL_RAY, str(other),
+    child = subprocess.Popen([sys.executable, "-c", REAL_RAY, str(other), str(broken),
                               str(tmp_path / "s")],
                              cwd=tmp_path, text=True, env=env, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        output, _ = child.communicate(timeout=240)  # two Rays started, two trials trained
+        output, _ = child.communicate(timeout=300)  # three Rays started, two trials trained
     except subprocess.TimeoutExpired:
         os.killpg(child.pid, signal.SIGKILL)
         output, _ = child.communicate()
@@ -105,6 +145,9 @@ def test_a_real_ray_worker_with_another_cnnlab_trains_nothing(tmp_path):
     assert results, output[-3000:]
     seen = json.loads(results[-1].removeprefix("RESULT "))
     driver = seen["driver"]
+    assert re.match(r"stopped: [\d.]+:\d+ could not run cnnlab's trial \(ModuleNotFoundError: "
+                    r"No module named 'cnnlab\.design\.trial'\): its cnnlab is missing",
+                    seen["not_run"]), seen["not_run"]
     said = seen["refused"]
     assert said.startswith("stopped: ") and " runs other code than this driver (sources " \
         "differ): there cnnlab 0.1.0 (sources " in said, said

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 from pathlib import Path
 
 
@@ -85,6 +86,21 @@ def checked(result: dict, sent: dict | None) -> dict:
         return result
     return {"id": result.get("id"), "worker": worker, "code": result.get("code"),
             "status": "refused", "message": why}
+
+
+def not_run(exc: Exception, sent: dict) -> dict:
+    """A 'refused' outcome for a Ray task that raised ``exc``. run_trial never raises, so
+    the node could not load it: no cnnlab there, or one without this module (Ray: "The
+    remote function failed to import on the worker"). Taken for a lost worker, it was
+    retried, then stored 'failed' as "worker process died 2 times (out of memory?)", and
+    such a node failed every trial it was given, one after another."""
+    text = str(exc).strip()
+    at = re.search(r"pid=(\d+), ip=([^)\s]+)", text)
+    worker = f"{at[2]}:{at[1]}" if at else "a Ray worker"
+    error = text.splitlines()[-1] if text else type(exc).__name__
+    return {"worker": worker, "status": "refused", "message": (
+        f"{worker} could not run cnnlab's trial ({error}): its cnnlab is missing or not "
+        f"this driver's {describe(sent)}. Nothing of it was stored: {fix(sent)}")}
 
 
 def code_mismatch(expected: dict, got: dict | None, worker: str) -> str | None:

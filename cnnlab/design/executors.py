@@ -19,7 +19,7 @@ import sys
 import time
 from concurrent.futures.process import BrokenProcessPool
 
-from cnnlab.design.code_check import checked
+from cnnlab.design.code_check import checked, not_run
 from cnnlab.design.ray_nodes import trial_slots as _slots
 from cnnlab.design.ray_nodes import unfit_reason as _unfit
 from cnnlab.design.store import SweepError
@@ -317,6 +317,8 @@ class RayExecutor:
             sent = self._outstanding.pop(ref, None)
             try:
                 out.append((ref, checked(ray.get(ref), sent)))
+            except ray.exceptions.RayTaskError as exc:  # it raised: it is not our run_trial
+                out.append((ref, exc if sent is None else not_run(exc, sent)))
             except ray.exceptions.RayError as exc:  # worker or node lost
                 out.append((ref, exc))
         return out
