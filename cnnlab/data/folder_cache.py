@@ -213,11 +213,7 @@ def _entry(stem: Path, files: list[Path]) -> CacheEntry:
 
 def _locked_elsewhere(stem: Path) -> bool:
     """Whether another process holds the entry's lock now (decoding it)."""
-    try:
-        with open(stem.with_suffix(".lock"), "rb") as handle:
-            return bool(file_lock.held_elsewhere(handle))
-    except OSError:  # no lock file (nobody decoding it), or one this user may not read
-        return False
+    return file_lock.held_by(stem.with_suffix(".lock")) is not None
 
 
 def _folder_gone(sidecar: dict) -> bool:
