@@ -271,7 +271,7 @@ def test_train_help_gives_each_settings_default():
     words = " ".join(result.output.split())
     assert "Peak learning rate. (default: 0.1)" in words
     assert "Number of epochs. (default: 10)" in words
-    assert "Random horizontal flips. (default: false)" in words
+    assert "Random horizontal flips. (default: off)" in words
     # None or False in words where the value alone would not say what happens, and no
     # option that states its default twice.
     assert "bf16/fp16). (default: on for CUDA, off elsewhere)" in words  # channels_last

@@ -335,7 +335,7 @@ def _show_config_defaults(command) -> None:
             continue
         value = defaults[name]
         shown = _DEFAULT_IN_WORDS.get(name) or (
-            str(value).lower() if isinstance(value, bool)
+            ("on" if value else "off") if isinstance(value, bool)  # a flag, as the words go
             else f"{value:g}" if isinstance(value, float) else str(value))
         option.help = f"{option.help or ''} (default: {shown})".strip()
 
@@ -344,7 +344,7 @@ def _show_config_defaults(command) -> None:
 _DEFAULT_IN_WORDS = {
     "data_root": "$CNNLAB_DATA, the cache, then the system copy",
     "resize": "the data's own size",
-    "channels": "as the model takes them (`cnnlab models`)",
+    "channels": "as the model takes them, see `cnnlab models`",
     "amp": "auto: bf16 on CUDA, off elsewhere",
     "channels_last": "on for CUDA, off elsewhere",
     "threads": "torch's own, one per core",
