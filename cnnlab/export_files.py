@@ -51,7 +51,10 @@ def export_source(run) -> dict:
 
 def write_sidecar(result, run, onnx_file: Path) -> None:
     """The sidecar of ``onnx_file`` (an ``ExportResult``'s export of ``run``), beside it."""
+    from cnnlab.train.predict import trained_on
+
     c, s, _ = result.input_shape
+    trained = trained_on(run)
     meta = {
         # The graph file this sidecar belongs to: the two are replaced by two renames,
         # and a crash between them would pair a new model with an old sidecar.
@@ -65,7 +68,10 @@ def write_sidecar(result, run, onnx_file: Path) -> None:
         "preprocess": {**run.preprocess.to_dict(), "channels_last": False},
         # The views the run's accuracy averaged; `cnnlab predict` averages them too.
         "tta": {"flip": run.config.tta_flip, "shift": run.config.tta_shift},
-        "data": run.config.data,  # folder data: predict fits images as they were decoded
+        # What the run trained on (data.json's, for data given to train() from Python,
+        # and the size its folder was decoded at): predict fits images as they were.
+        "data": trained[0],
+        **({"decoded_size": list(trained[1])} if trained[1] else {}),
         "input": {
             "name": INPUT_NAME, "shape": ["batch", c, s, s], "dtype": "float32",
             "values": "pixels scaled to 0..1, then (x - mean) / std per channel when "

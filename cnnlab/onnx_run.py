@@ -55,6 +55,16 @@ class OnnxRun:
         """The dataset of the run it was exported from ("" for older exports)."""
         return str(self.meta.get("data", ""))
 
+    @property
+    def decoded_size(self) -> tuple[int, int] | None:
+        """The (height, width) a folder's images were decoded at for data given to
+        ``train()`` from Python, as the run's data.json said; None: the model's size."""
+        size = self.meta.get("decoded_size")
+        if isinstance(size, list) and len(size) == 2 and all(
+                type(n) is int and n > 0 for n in size):
+            return size[0], size[1]
+        return None
+
 
 def load_onnx(path: str | Path) -> OnnxRun:
     """An exported ``.onnx`` file and its JSON sidecar (classes, preprocessing)."""

@@ -82,3 +82,22 @@ def test_a_folder_trained_on_from_the_command_is_predicted_as_it_was_decoded(pho
     image = photos / "dog" / "3.png"
     assert predicted(run, image) == pytest.approx(as_the_run_saw_it(run, image, (32, 32)),
                                                   abs=1e-6)
+
+
+def test_an_export_of_a_run_on_data_given_from_python_is_predicted_as_it_was_decoded(
+        photos, data_env):
+    # Its sidecar recorded config.yaml's data (fashion-mnist here) and no decoded size:
+    # the .onnx file prepared the image as a Fashion-MNIST one, unfitted.
+    pytest.importorskip("onnxruntime")
+    from cnnlab.export import export_run
+
+    data = load_dataset(f"folder:{photos}", image_size=32, progress=False)
+    cfg = TrainConfig(model="lenet_modern", data="fashion-mnist", epochs=1, batch_size=4,
+                      resize=28, out_dir=str(data_env / "runs"), quiet=True, threads=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        run_dir = train(cfg, data=data, console=False).run_dir
+        exported = export_run(run_dir, format="onnx", out=data_env / "m.onnx").path
+    image = photos / "cat" / "1.png"
+    expected = as_the_run_saw_it(load_run(run_dir), image, (32, 32))
+    assert predicted(exported, image) == pytest.approx(expected, abs=1e-5)

@@ -60,7 +60,7 @@ def _image_pixels(image, pp: Preprocess, fit: bool, background: str = "white",
     return resize(torch.from_numpy(chw_array(centre_square(picture))).unsqueeze(0), size)
 
 
-def _trained_on(run) -> tuple[str, tuple[int, int] | None]:
+def trained_on(run) -> tuple[str, tuple[int, int] | None]:
     """The data ``run`` trained on, and the (height, width) its images were when they
     were given to ``train()`` from Python (its data.json says; None otherwise). Its
     config.yaml names what ``cfg.data`` said, which data given so need not be: a folder
@@ -69,7 +69,9 @@ def _trained_on(run) -> tuple[str, tuple[int, int] | None]:
     its config names decoded a folder at the model's size, which ``preprocess`` holds."""
     from cnnlab.train.run_files import DATA_RECORD
 
-    run_dir = getattr(run, "run_dir", None)  # an .onnx file has none
+    run_dir = getattr(run, "run_dir", None)  # an .onnx file has none: its sidecar says
+    if run_dir is None:
+        return run.data, getattr(run, "decoded_size", None)
     try:
         record = json.loads((Path(run_dir) / DATA_RECORD).read_text(encoding="utf-8"))
         name, shape = record["name"], record["train"]["shape"]
@@ -151,8 +153,8 @@ def predict_image(run, image, top_k: int = 3, invert: bool = False,
     folder, a file or PIL image is decoded as the folder's images were (bicubic fit, the
     run's channels) at the size they were decoded at, then resized as the loader resized
     them: the model's size for ``cnnlab train``, the size given to ``load_dataset`` for
-    data given to ``train()`` (its data.json). An exported .onnx file does not record
-    that size, so it is fitted at the model's size.
+    data given to ``train()`` (its data.json). An exported .onnx file's sidecar records
+    both (exports before 2026-12-06 do not: fitted at the model's size).
 
     With ``tta`` the logits are averaged over the test-time views the run evaluated with
     (``run.tta``), as its reported accuracy was; without, the image alone.
@@ -160,7 +162,7 @@ def predict_image(run, image, top_k: int = 3, invert: bool = False,
     check_top_k(top_k)
     run = _opened(run)
     pp = run.preprocess
-    data, decoded = _trained_on(run)
+    data, decoded = trained_on(run)
     light_on_dark = _light_on_dark_data(data)
     # A light cut-out garment's transparent surround is the black its training images
     # have (on white, a Fashion-MNIST model saw an image unlike any it learnt from); a
