@@ -38,7 +38,7 @@ def as_the_run_saw_it(run, path: Path, decoded: tuple[int, int]) -> list[float]:
     ``decoded``, resized by the loader where the height differs, normalised."""
     pp = run.preprocess
     pixels = torch.from_numpy(decode_image(path, decoded, pp.channels)).unsqueeze(0)
-    if pixels.shape[2] != pp.image_size:
+    if tuple(pixels.shape[2:]) != (pp.image_size, pp.image_size):
         pixels = resize(pixels, pp.image_size)
     with torch.no_grad():
         probs = run.model(to_float(pixels, pp.mean, pp.std)).softmax(dim=1)[0]
@@ -101,3 +101,19 @@ def test_an_export_of_a_run_on_data_given_from_python_is_predicted_as_it_was_dec
     image = photos / "cat" / "1.png"
     expected = as_the_run_saw_it(load_run(run_dir), image, (32, 32))
     assert predicted(exported, image) == pytest.approx(expected, abs=1e-5)
+
+
+def test_a_folder_decoded_oblong_from_python_trains_and_is_predicted_as_it_was(photos,
+                                                                              data_env):
+    # Decoded at 28 x 40 without --resize: the loader resized only a height that differed,
+    # so LeNet met 40-pixel-wide images and stopped on a size error.
+    data = load_dataset(f"folder:{photos}", image_size=(28, 40), progress=False)
+    cfg = TrainConfig(model="lenet_modern", data=f"folder:{photos}", epochs=1, batch_size=4,
+                      out_dir=str(data_env / "runs"), quiet=True, threads=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        run = load_run(train(cfg, data=data, console=False).run_dir)
+    assert run.preprocess.image_size == 28
+    image = photos / "dog" / "2.png"
+    assert predicted(run, image) == pytest.approx(as_the_run_saw_it(run, image, (28, 40)),
+                                                  abs=1e-6)

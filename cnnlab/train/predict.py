@@ -56,7 +56,7 @@ def _image_pixels(image, pp: Preprocess, fit: bool, background: str = "white",
         else read_image(image, pp.channels, background)
     if fit:
         pixels = torch.from_numpy(fit_image(picture, decoded or (size, size))).unsqueeze(0)
-        return resize(pixels, size) if pixels.shape[2] != size else pixels
+        return resize(pixels, size) if tuple(pixels.shape[2:]) != (size, size) else pixels
     return resize(torch.from_numpy(chw_array(centre_square(picture))).unsqueeze(0), size)
 
 

@@ -87,7 +87,7 @@ def make_loader(cfg: TrainConfig, pp: Preprocess, images: torch.Tensor,
         augment = Augment(crop_padding=cfg.crop_padding, flip=cfg.flip,
                           flip_mode=cfg.flip_mode,
                           erase_prob=cfg.erase_prob)
-    height = images.shape[2]
+    side = pp.image_size  # square: images of another height or width are resized to it
     # A last training batch of a single image is dropped (a different one each epoch):
     # batch norm cannot normalise one value per channel (BatchNorm1d raises), and one
     # image's gradient at the full lr is mostly noise. Every other batch size is kept,
@@ -97,7 +97,7 @@ def make_loader(cfg: TrainConfig, pp: Preprocess, images: torch.Tensor,
     return DeviceLoader(
         images, labels, cfg.batch_size if train else max(cfg.batch_size, 512),
         device=device, shuffle=train, drop_last=drop_last, seed=cfg.seed,
-        augment=augment, resize=pp.image_size if pp.image_size != height else None,
+        augment=augment, resize=side if tuple(images.shape[2:]) != (side, side) else None,
         mean=pp.mean, std=pp.std, channels_last=pp.channels_last,
         rank=dist.rank if train else 0,
         world_size=dist.world_size if train else 1,
