@@ -17,6 +17,18 @@ from pathlib import Path
 
 LAUNCH_TIMEOUT_S = 300
 
+# The end of a rank script that runs the CLI (``main`` imported, ``out`` and ``rank`` set):
+# each rank's exit status in ``exit<rank>.txt`` (torchrun's own says only that one failed).
+MAIN_WITH_STATUS = """
+try:
+    main()
+    code = 0
+except SystemExit as exc:
+    code = exc.code
+with open(f"{out}/exit{rank}.txt", "w", encoding="utf-8") as fh:
+    fh.write(str(code))
+"""
+
 
 def repo_env() -> dict:
     """The environment, with this checkout's cnnlab first on the path (a script run from

@@ -5,7 +5,7 @@ that says so and how to go on, not gloo's traceback."""
 from types import SimpleNamespace
 
 import pytest
-from ddp_helpers import launch_two_ranks, rank_script
+from ddp_helpers import MAIN_WITH_STATUS, launch_two_ranks, rank_script
 
 from cnnlab.train.distributed import RankLost
 from cnnlab.train.resumable import Resumable
@@ -61,14 +61,7 @@ if rank == "1":
 sys.argv = ["cnnlab", "train", "lenet_modern", "--data", "synthetic", "--epochs", "2",
             "--batch-size", "32", "--device", "cpu", "--out-dir", out, "--run-name", "lost",
             "--log-every", "2", "--quiet"]
-try:
-    main()
-    code = 0
-except SystemExit as exc:
-    code = exc.code
-with open(f"{out}/exit{rank}.txt", "w", encoding="utf-8") as fh:
-    fh.write(str(code))
-"""
+""" + MAIN_WITH_STATUS
 
 # What rank 1 patches in (SCRIPT's DIE) to kill itself: in epoch 2's second step, after
 # epoch 1's checkpoint; or in epoch 1's last collective, before it.

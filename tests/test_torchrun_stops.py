@@ -4,7 +4,7 @@ rank names the signal and exits with its status (128 + its number)."""
 from __future__ import annotations
 
 import pytest
-from ddp_helpers import launch_two_ranks, rank_script
+from ddp_helpers import MAIN_WITH_STATUS, launch_two_ranks, rank_script
 
 
 def _train_two_ranks(tmp_path, mode: str) -> str:
@@ -78,11 +78,4 @@ if mode == "rank1-dies-at-the-end" and rank == "1":
 sys.argv = ["cnnlab", "train", "lenet_modern", "--data", "synthetic", "--train-subset", "256",
             "--eval-subset", "64", "--epochs", "1", "--batch-size", "32", "--device", "cpu",
             "--out-dir", out, "--run-name", "run", "--log-every", "2", "--quiet"]
-try:
-    main()
-    code = 0
-except SystemExit as exc:
-    code = exc.code
-with open(f"{out}/exit{rank}.txt", "w", encoding="utf-8") as fh:
-    fh.write(str(code))
-"""
+""" + MAIN_WITH_STATUS
