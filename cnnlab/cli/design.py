@@ -305,10 +305,11 @@ def _sweep_bar():
 
 @app.command("analyze")
 def analyze(
-    directories: list[Path] = typer.Argument(..., help="Sweep directories to compare."),
+    directories: list[Path] = typer.Argument(..., metavar="SWEEP",
+                                             help="Sweep folders to compare (one or more)."),
     out: Path = typer.Option(None, metavar="DIR",
                              help="Report folder: new, empty, or an earlier report's (default: "
-                                  "DIR/analysis for one sweep, ./design-analysis for several)."),
+                                  "SWEEP/analysis for one sweep, ./design-analysis for several)."),
     bins: int = typer.Option(10, min=1, help="Log-spaced MACs bins of the normalised EDF."),
     resamples: int = typer.Option(2000, min=19, help="Bootstrap resamples (the best of m) and "
                                   "permutations (the normalised test's p-value, which "
@@ -382,7 +383,8 @@ def sample(
 
 
 @app.command("status")
-def status(directory: Path = typer.Argument(..., help="A sweep directory.")) -> None:
+def status(directory: Path = typer.Argument(..., metavar="SWEEP",
+                                            help="A sweep's folder.")) -> None:
     """How far a sweep is: trials per status and the best error so far."""
     from cnnlab.design.describe import error_decimals
     from cnnlab.design.spaces import format_band
