@@ -1,9 +1,13 @@
-"""Session 28's follow-ups in `cnnlab design`: the help names a sweep's folder SWEEP, ..."""
+"""Session 28's follow-ups in `cnnlab design`: the help names a sweep's folder SWEEP,
+the error-against-MACs plot is labelled at both ends of a narrow band, ..."""
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
 from typer.testing import CliRunner
 
+import cnnlab.design.report as report
 from cnnlab.cli import app as cnnlab_app
 
 
@@ -22,3 +26,34 @@ def test_the_help_names_the_sweep_folder_as_its_default_report_folder_does():
     assert "DIRECTORY" not in analyze and "DIR/analysis" not in analyze
     status = help_of("status")
     assert "[OPTIONS] SWEEP" in status and "DIRECTORY" not in status
+
+
+@pytest.mark.parametrize("low, high", [(4.52e6, 7.95e6), (2.4e6, 8e6), (5.0e6, 5.5e6),
+                                       (3e5, 3e5), (1.07e6, 9.79e6)])
+def test_a_narrow_bands_macs_axis_is_labelled_at_both_ends(tmp_path, monkeypatch, low, high):
+    # Trials from 4.52M to 7.95M MACs were drawn above ticks 5M-8M: the leftmost points
+    # had no label to be read against (the 1-9 x 10^k log ticks stop inside the axis).
+    figures, save_figure = {}, report.save_figure
+    monkeypatch.setattr(report, "save_figure",
+                        lambda fig, path, **kw: figures.setdefault(path.name, fig)
+                        and save_figure(fig, path, **kw))
+    macs = np.geomspace(low, high, 5)
+    rows = [{"error_pct": 80.0 + i, "macs": m} for i, m in enumerate(macs)]
+    report.plot_error_vs_macs([report.SpaceResult("A", "a", {"space": "A"}, {}, rows)],
+                              tmp_path / "error_vs_macs.png")
+    ax = figures["error_vs_macs.png"].axes[0]
+    left, right = ax.get_xlim()
+    assert left < low and high < right  # every point inside, none on the frame
+    shown = [t for t in ax.xaxis.get_majorticklocs() if left <= t <= right]
+    labels = [ax.xaxis.get_major_formatter()(t) for t in shown]
+    assert shown[0] == pytest.approx(left) and shown[-1] == pytest.approx(right), labels
+    assert all(labels) and len(set(labels)) == len(labels) and 3 <= len(labels) <= 11, labels
+    assert min(np.diff(np.log(shown))) >= 0.05 * np.log(right / left), labels  # not "9M10M"
+    assert all(float(si_value(label)) == pytest.approx(t) for label, t in zip(labels, shown,
+                                                                               strict=True))
+
+
+def si_value(label: str) -> float:
+    """'4.8M' as 4800000.0: the label says the tick's value exactly."""
+    scale = {"K": 1e3, "M": 1e6, "G": 1e9}.get(label[-1], 1)
+    return float(label.rstrip("KMG")) * scale

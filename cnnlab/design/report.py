@@ -54,6 +54,7 @@ from cnnlab.design.edf import (
     shared_bins_weights,
 )
 from cnnlab.design.folders import others_files
+from cnnlab.design.macs_axis import label_macs_axis
 from cnnlab.design.report_text import (
     MIN_TRUSTED_N,
     markdown_summary,
@@ -64,7 +65,7 @@ from cnnlab.design.report_text import (
 )
 from cnnlab.design.store import TrialStore, make_folder
 from cnnlab.design.sweep_spec import PAPER_RECIPE, SweepError, sweep_identity
-from cnnlab.figures import embed_png, literal, save_figure, si_log_axis, subplots
+from cnnlab.figures import embed_png, literal, save_figure, subplots
 from cnnlab.formatting import counted
 from cnnlab.interrupts import SigintRecorder
 from cnnlab.train.report import html_table
@@ -293,9 +294,10 @@ def plot_error_vs_macs(results: list[SpaceResult], path: Path,
                    label=literal(f"{r.label} (n={len(r.rows)})"))
     ax.set(xscale="log", xlabel="MACs per image (log scale)",
            ylabel="top-1 test error (%): lower is better", title="Error against complexity")
-    # 300K, 1M, 2M: labelled minor ticks as well ran together (0.60.70.80.91)
+    # 300K, 1M, 2M (labelled minor ticks as well ran together: 0.60.70.80.91); a
+    # narrow band's from a labelled tick to another (its left end was bare)
     macs = np.concatenate([r.macs for r in drawn])
-    si_log_axis(ax.xaxis, float(macs.min()), float(macs.max()))
+    label_macs_axis(ax, float(macs.min()), float(macs.max()))
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=9, framealpha=0.9)
     _caption(fig, caption)
