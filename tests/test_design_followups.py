@@ -1,14 +1,20 @@
 """Session 28's follow-ups in `cnnlab design`: the help names a sweep's folder SWEEP,
-the error-against-MACs plot is labelled at both ends of a narrow band, ..."""
+the error-against-MACs plot is labelled at both ends of a narrow band, the report says
+which code trained the trials, ..."""
 
 from __future__ import annotations
 
+import html
+from pathlib import Path
+
 import numpy as np
 import pytest
+from design_helpers import shaped_spec
 from typer.testing import CliRunner
 
 import cnnlab.design.report as report
 from cnnlab.cli import app as cnnlab_app
+from cnnlab.design.store import TrialStore
 
 
 def help_of(*command: str) -> str:
@@ -57,3 +63,42 @@ def si_value(label: str) -> float:
     """'4.8M' as 4800000.0: the label says the tick's value exactly."""
     scale = {"K": 1e3, "M": 1e6, "G": 1e9}.get(label[-1], 1)
     return float(label.rstrip("KMG")) * scale
+
+
+def code(sources: str, torch: str = "2.5.1+cpu") -> dict:
+    return {"cnnlab": "0.1.0", "sources": sources * 16, "torch": torch,
+            "path": f"/nodes/{sources}/cnnlab"}
+
+
+def sweep_trained_with(folder, codes) -> Path:
+    with TrialStore(folder, create=True) as store:
+        store.init_sweep(shaped_spec(), len(codes))
+        for i, c in enumerate(codes):
+            store.record(i, "done", error_pct=30.0 + i, test_acc=0.7, train_time_s=1.0,
+                         code=c)
+    return folder
+
+
+@pytest.mark.parametrize("codes, words", [
+    ([code("aaaa")] * 3,
+     "cnnlab 0.1.0 (sources aaaaaaaaaaaa), torch 2.5.1+cpu (all 3 done trials)"),
+    ([code("aaaa"), code("bbbb"), code("aaaa"), None],
+     "2 different codes: cnnlab 0.1.0 (sources aaaaaaaaaaaa), torch 2.5.1+cpu (2 trials); "
+     "cnnlab 0.1.0 (sources bbbbbbbbbbbb), torch 2.5.1+cpu (1 trial); not recorded for 1 "
+     "(trained before cnnlab recorded each trial's code)"),
+    ([None, None], "not recorded (trained before cnnlab recorded each trial's code)"),
+    ([code(s) for s in ("aaaa", "bbbb", "cccc", "dddd", "eeee")] + [code("aaaa")],
+     "5 different codes: cnnlab 0.1.0 (sources aaaaaaaaaaaa), torch 2.5.1+cpu (2 trials); "
+     "cnnlab 0.1.0 (sources bbbbbbbbbbbb), torch 2.5.1+cpu (1 trial); cnnlab 0.1.0 (sources "
+     "cccccccccccc), torch 2.5.1+cpu (1 trial); 2 other codes (2 trials)"),
+])
+def test_the_report_says_which_code_trained_the_trials(tmp_path, codes, words):
+    # Each trial stores its worker's code, but the report named only the versions of the
+    # machine that created the sweep: a sweep resumed after an upgrade, or trained on a
+    # Ray cluster, read as if one cnnlab had trained it all.
+    summary = report.analyze(sweep_trained_with(tmp_path / "s", codes), tmp_path / "r",
+                             resamples=50)
+    assert summary["spaces"][0]["setup"]["trained with"] == words
+    md = (tmp_path / "r" / "summary.md").read_text(encoding="utf-8")
+    assert f"| trained with | {words} |" in md
+    assert html.escape(words) in (tmp_path / "r" / "report.html").read_text(encoding="utf-8")

@@ -66,6 +66,13 @@ def describe(code: dict) -> str:
             f"{code.get('path')}), torch {code.get('torch')}")
 
 
+def short(code: dict) -> str:
+    """One fingerprint as a report names it, without where the package was (nodes differ
+    there, not in their code): ``cnnlab 0.1.0 (sources 3f2a9c01b7de), torch 2.5.1``."""
+    return (f"cnnlab {code.get('cnnlab')} (sources {str(code.get('sources'))[:12]}), "
+            f"torch {code.get('torch')}")
+
+
 def _torch_release(version) -> str:
     # "2.5.1+cu121" and "2.5.1+cpu" are one release built for another device: a laptop
     # driving a GPU cluster has the one, its nodes the other, and trains nothing itself.

@@ -9,11 +9,12 @@ versions). What the store does not hold is said to be not recorded, never guesse
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 
 from cnnlab.design.spaces import format_band
 from cnnlab.design.sweep_spec import PAPER_RECIPE
-from cnnlab.formatting import format_count
+from cnnlab.formatting import counted, format_count
 
 # Not in any sweep's store: a report says so rather than leave them to be assumed.
 NOT_RECORDED = ("the device each trial trained on (unless the sweep was given --device), "
@@ -105,6 +106,8 @@ def sweep_setup(spec: dict, created: dict, planned: int, counts: dict,
         ("cnnlab", "cnnlab"), ("torch", "torch"), ("torchvision", "torchvision"),
         ("numpy", "numpy"), ("cuda", "CUDA"), ("python", "Python")) if created.get(key)]
     out["versions"] = ", ".join(versions) or "not recorded"
+    if rows:
+        out["trained with"] = trained_with(rows)
     started = [r["started_at"] for r in rows if r.get("started_at")]
     finished = [r["finished_at"] for r in rows if r.get("finished_at")]
     if started and finished:
@@ -113,6 +116,34 @@ def sweep_setup(spec: dict, created: dict, planned: int, counts: dict,
             "" if not most else ", one trial at a time" if most == 1 else
             f", up to {most} trials at once")
     return out
+
+
+SHOWN_CODES = 3  # the most fingerprints "trained with" names; the others are counted
+
+
+def trained_with(rows: list[dict]) -> str:
+    """The code that trained these finished trials, from each one's fingerprint (its
+    ``code``: design/code_check.py): one for all, or how many differ and which trained
+    how many; trials stored before fingerprints were are "not recorded". "versions" is
+    the creating machine's: a sweep resumed after an upgrade, or on a Ray cluster, may
+    have trained with other code."""
+    from cnnlab.design.code_check import short
+
+    codes = Counter(short(r["code"]) if r.get("code") else None for r in rows)
+    unrecorded = codes.pop(None, 0)
+    before = "trained before cnnlab recorded each trial's code"
+    if not codes:
+        return f"not recorded ({before})"
+    if len(codes) == 1 and not unrecorded:
+        return f"{next(iter(codes))} " + (f"(all {len(rows)} done trials)" if len(rows) > 1
+                                           else "(the one done trial)")
+    ranked = codes.most_common()
+    words = [f"{code} ({counted(n, 'trial')})" for code, n in ranked[:SHOWN_CODES]]
+    rest = ranked[SHOWN_CODES:]
+    if rest:
+        words.append(f"{len(rest)} other codes ({counted(sum(n for _, n in rest), 'trial')})")
+    head = (f"{len(codes)} different codes: " if len(codes) > 1 else "") + "; ".join(words)
+    return head + (f"; not recorded for {unrecorded} ({before})" if unrecorded else "")
 
 
 def _most_at_once(rows: list[dict]) -> int:
