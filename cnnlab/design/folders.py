@@ -1,9 +1,13 @@
 """What is already in a folder a design command would write into (a sweep's, a report's):
-named before anything is written, so another tool's files are never mixed with ours."""
+named before anything is written, so another tool's files are never mixed with ours; and
+how an earlier design analysis is told from another tool's files, to be replaced."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+
+from cnnlab.design.sweep_spec import SweepError
 
 
 def others_files(folder: Path, own: tuple[str, ...] = ()) -> str:
@@ -13,3 +17,40 @@ def others_files(folder: Path, own: tuple[str, ...] = ()) -> str:
     names = sorted(p.name for p in folder.iterdir() if p.name not in own
                    and not (p.name.startswith(".") and p.name.endswith(".tmp")))
     return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+
+
+# Written into summary.json: how a later analysis knows the folder as an earlier one's
+# report, which it may replace, rather than someone else's files (a training run's own
+# report.html and summary.json), which it must not.
+REPORT_FORMAT = "cnnlab design analysis"
+REPORT_FILES = ("summary.md", "summary.json", "edf.png", "error_vs_macs.png", "report.html")
+
+
+def _earlier_report(out: Path) -> bool:
+    """Whether ``out`` holds a report :func:`~cnnlab.design.report.analyze` wrote."""
+    try:
+        written = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(written, dict):
+        return False
+    if written.get("format") == REPORT_FORMAT:
+        return True
+    # Written before the marker (the default DIR/analysis of older cnnlab): its keys, and
+    # nothing in the folder but its files.
+    return {"spaces", "pairs", "bin_edges"} <= set(written) and not others_files(
+        out, own=REPORT_FILES)
+
+
+def check_report_folder(out: Path) -> None:
+    """Refuse a report folder holding files other than an earlier report's: the report's
+    files (report.html, summary.json, ...) would overwrite theirs. A missing or empty
+    folder, or an earlier analysis's, is fine."""
+    if not out.is_dir() or _earlier_report(out):
+        return  # a file in its place is named by make_folder
+    shown = others_files(out)
+    if shown:
+        raise SweepError(f"{out} already holds other files ({shown}) and is not an earlier "
+                         f"design analysis: the report ({', '.join(REPORT_FILES)}) would "
+                         "overwrite or mix with them. Pick another --out (a new or empty "
+                         "folder)")

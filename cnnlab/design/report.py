@@ -53,7 +53,7 @@ from cnnlab.design.edf import (
     ks_test,
     shared_bins_weights,
 )
-from cnnlab.design.folders import others_files
+from cnnlab.design.folders import REPORT_FILES, REPORT_FORMAT, check_report_folder
 from cnnlab.design.macs_axis import label_macs_axis
 from cnnlab.design.report_text import (
     MIN_TRUSTED_N,
@@ -336,43 +336,6 @@ img{{max-width:100%}}</style></head><body>
 """
     atomic_write_text(path, page)
     return path
-
-
-# Written into summary.json: how a later analysis knows the folder as an earlier one's
-# report, which it may replace, rather than someone else's files (a training run's own
-# report.html and summary.json), which it must not.
-REPORT_FORMAT = "cnnlab design analysis"
-REPORT_FILES = ("summary.md", "summary.json", "edf.png", "error_vs_macs.png", "report.html")
-
-
-def _earlier_report(out: Path) -> bool:
-    """Whether ``out`` holds a report :func:`analyze` wrote."""
-    try:
-        written = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    if not isinstance(written, dict):
-        return False
-    if written.get("format") == REPORT_FORMAT:
-        return True
-    # Written before the marker (the default DIR/analysis of older cnnlab): its keys, and
-    # nothing in the folder but its files.
-    return {"spaces", "pairs", "bin_edges"} <= set(written) and not others_files(
-        out, own=REPORT_FILES)
-
-
-def check_report_folder(out: Path) -> None:
-    """Refuse a report folder holding files other than an earlier report's: the report's
-    files (report.html, summary.json, ...) would overwrite theirs. A missing or empty
-    folder, or an earlier analysis's, is fine."""
-    if not out.is_dir() or _earlier_report(out):
-        return  # a file in its place is named by make_folder
-    shown = others_files(out)
-    if shown:
-        raise SweepError(f"{out} already holds other files ({shown}) and is not an earlier "
-                         f"design analysis: the report ({', '.join(REPORT_FILES)}) would "
-                         "overwrite or mix with them. Pick another --out (a new or empty "
-                         "folder)")
 
 
 class InterruptedAfterWriting(KeyboardInterrupt):
