@@ -102,3 +102,38 @@ def test_the_report_says_which_code_trained_the_trials(tmp_path, codes, words):
     md = (tmp_path / "r" / "summary.md").read_text(encoding="utf-8")
     assert f"| trained with | {words} |" in md
     assert html.escape(words) in (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
+
+
+def invoke(*args) -> object:
+    from cnnlab.cli.design import app
+
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def test_analyze_with_no_finished_trial_exits_1_writing_nothing(tmp_path):
+    # It wrote a full report saying "no finished trial" and exited 0: a script could not
+    # tell it from an analysis.
+    with TrialStore(tmp_path / "empty", create=True) as store:
+        store.init_sweep(shaped_spec(), 3)
+        store.mark_running(0)
+        store.record(0, "failed", message="out of memory")
+    result = invoke("analyze", tmp_path / "empty", "--resamples", "50")
+    said = " ".join(result.output.split())
+    assert result.exit_code == 1, result.output
+    assert (f"no trial has finished ({tmp_path / 'empty'}: 0 done, 1 failed, 2 pending, 0 "
+            "running): nothing to analyse, and nothing was written to") in said
+    assert f"cnnlab design run --resume {tmp_path / 'empty'} --retry-failed" in said
+    assert not (tmp_path / "empty" / "analysis").exists()
+    # A report already in --out (another sweep's) is left as it was.
+    sweep_trained_with(tmp_path / "done", [code("aaaa")] * 2)
+    assert invoke("analyze", tmp_path / "done", "--out", tmp_path / "r",
+                  "--resamples", "50").exit_code == 0
+    before = {p.name: p.read_bytes() for p in (tmp_path / "r").iterdir()}
+    assert invoke("analyze", tmp_path / "empty", "--out", tmp_path / "r").exit_code == 1
+    assert {p.name: p.read_bytes() for p in (tmp_path / "r").iterdir()} == before
+    # Beside a sweep with finished trials it is reported (its row says so), and warned of.
+    both = invoke("analyze", tmp_path / "done", tmp_path / "empty", "--out", tmp_path / "r2",
+                  "--resamples", "50")
+    assert both.exit_code == 0 and (tmp_path / "r2" / "edf.png").is_file()
+    assert (f"warning: {tmp_path / 'empty'} has no finished trial: the report counts its "
+            "trials, and draws and compares the other sweeps") in " ".join(both.output.split())

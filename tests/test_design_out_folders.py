@@ -151,7 +151,9 @@ def test_a_temporary_file_a_killed_creation_left_does_not_block_the_folder(tmp_p
     report = tmp_path / "report"
     report.mkdir()
     (report / ".summary.json.x9.tmp").write_text("{")
-    analyze([out], report)  # no trials done: the report says so, and is written
+    with TrialStore(out) as store:  # an analysis needs a finished trial
+        store.record(0, "done", error_pct=50.0, test_acc=0.5, train_time_s=1.0)
+    analyze([out], report)
     assert (report / "report.html").exists()
 
 

@@ -317,7 +317,7 @@ def analyze(
     seed: int = typer.Option(0, help="Seeds the bootstrap and the permutations."),
 ) -> None:
     """EDFs of error, complexity-normalised EDFs, KS tests, best-of-m; PNG, HTML, Markdown."""
-    from cnnlab.design.report import InterruptedAfterWriting
+    from cnnlab.design.report import InterruptedAfterWriting, NothingFinished
     from cnnlab.design.report import analyze as run_analysis
 
     if out is None:
@@ -332,12 +332,18 @@ def analyze(
         err.print(f"[yellow]interrupted[/]: nothing written to {escape(str(out))} (a report "
                   "already there is as it was); run the command again for the report")
         raise typer.Exit(interrupted_status()) from None
+    except NothingFinished as exc:  # a valid request with nothing to do, as `run`'s
+        fail(str(exc), code=1)  # "every trial failed: nothing to analyse"
     except _known_errors() as exc:
         _fail_known(exc)
     from cnnlab.design.report import markdown_summary
 
     console.print(markdown_summary(summary), highlight=False, markup=False, soft_wrap=True)
     console.print(f"report: {out / 'report.html'} (also summary.md, summary.json, plots)")
+    for space in summary["spaces"]:
+        if "best_error" not in space:  # in the tables as "no finished trial", unsaid here
+            messages.warning(f"{space['directory']} has no finished trial: the report "
+                             "counts its trials, and draws and compares the other sweeps")
 
 
 @app.command("sample")

@@ -44,10 +44,12 @@ def _earlier_report(out: Path) -> bool:
 
 def check_report_folder(out: Path) -> None:
     """Refuse a report folder holding files other than an earlier report's: the report's
-    files (report.html, summary.json, ...) would overwrite theirs. A missing or empty
-    folder, or an earlier analysis's, is fine."""
+    files (report.html, summary.json, ...) would overwrite theirs; and a file in its
+    place. A missing or empty folder, or an earlier analysis's, is fine."""
+    if out.exists() and not out.is_dir():  # before any other check (a sweep's state)
+        raise SweepError(f"{out} is a file, not a folder: pick another --out")
     if not out.is_dir() or _earlier_report(out):
-        return  # a file in its place is named by make_folder
+        return
     shown = others_files(out)
     if shown:
         raise SweepError(f"{out} already holds other files ({shown}) and is not an earlier "

@@ -338,6 +338,30 @@ img{{max-width:100%}}</style></head><body>
     return path
 
 
+class NothingFinished(SweepError):
+    """No sweep given to :func:`analyze` has a finished trial: there is nothing to
+    analyse, and nothing was written."""
+
+
+def check_finished(results: list[SpaceResult], out: Path) -> None:
+    """Refuse sweeps none of whose trials finished, naming each one's counts: their report
+    said "no finished trial" under a full setup, and `design analyze` ended as if it had
+    analysed them (exit 0), so a script could not tell. Nothing is written: a report
+    already in ``out`` stays as it was."""
+    if any(r.rows for r in results):
+        return
+    counts = "; ".join(f"{r.directory}: " + ", ".join(
+        f"{r.counts.get(k, 0)} {k}" for k in ("done", "failed", "pending", "running"))
+        for r in results)
+    sweep = results[0].directory if len(results) == 1 else "SWEEP"
+    failed = any(r.counts.get("failed") for r in results)
+    raise NothingFinished(
+        f"no trial has finished ({counts}): nothing to analyse, and nothing was written to "
+        f"{out}. Train some first (`cnnlab design status {sweep}` says how far it is and "
+        "how to finish it" + (f"; failed trials train again with `cnnlab design run "
+        f"--resume {sweep} --retry-failed`" if failed else "") + ")")
+
+
 class InterruptedAfterWriting(KeyboardInterrupt):
     """Ctrl-C came while the finished report's files were moved into ``out``: held back
     until all were, so ``out`` holds this analysis's report, whole."""
@@ -349,10 +373,12 @@ def analyze(directories: str | os.PathLike | Sequence[str | os.PathLike], out: s
     return the summary.
 
     ``out`` must be missing, empty or an earlier analysis's folder (:func:`check_report_folder`).
+    Raises :class:`NothingFinished`, writing nothing, when no sweep has a finished trial.
     """
     out = Path(out)
     results = load_sweeps(directories)  # first: a wrong folder is named before any is made
-    check_report_folder(out)
+    check_report_folder(out)  # a wrong --out is refused (exit 2) whatever the sweeps hold
+    check_finished(results, out)
     summary = summarize(results, bins=bins, resamples=resamples, seed=seed)  # the slow part
     make_folder(out, "--out")
     # Every file is drawn in a hidden folder inside ``out``, then all are moved in at once:
