@@ -1,6 +1,7 @@
-"""Session 28's follow-ups in `cnnlab design`: the help names a sweep's folder SWEEP,
-the error-against-MACs plot is labelled at both ends of a narrow band, the report says
-which code trained the trials, ..."""
+"""Session 28's follow-ups in `cnnlab design`: the help names a sweep's folder SWEEP;
+the error-against-MACs plot is labelled at both ends of a narrow band; the report says
+which code trained the trials; `analyze` of sweeps with no finished trial exits 1 writing
+nothing; `status` without locks says it cannot tell whether the sweep is being trained."""
 
 from __future__ import annotations
 
@@ -137,3 +138,40 @@ def test_analyze_with_no_finished_trial_exits_1_writing_nothing(tmp_path):
     assert both.exit_code == 0 and (tmp_path / "r2" / "edf.png").is_file()
     assert (f"warning: {tmp_path / 'empty'} has no finished trial: the report counts its "
             "trials, and draws and compares the other sweeps") in " ".join(both.output.split())
+
+
+@pytest.mark.parametrize("where", ["a mount without locks", "no flock (Windows)"])
+def test_status_without_locks_does_not_claim_the_sweep_is_stopped(tmp_path, monkeypatch,
+                                                                  where):
+    # On NFS mounted nolock a driver takes no lock, so status saw none and said "not
+    # running (2 left 'running' by a sweep that was stopped: none trains now)" of a sweep
+    # being trained: a user told so may start a second driver, training trials twice.
+    import errno
+    import fcntl
+
+    from cnnlab import file_lock
+    from cnnlab.design.runner import sweep_lock
+
+    folder = tmp_path / "s"
+    with TrialStore(folder, create=True) as store:
+        store.init_sweep(shaped_spec(), 3)
+    with sweep_lock(folder):  # its lock file, as a driver leaves it
+        pass
+    with TrialStore(folder) as store:
+        store.mark_running(0, "vm:101")
+    if where == "no flock (Windows)":
+        monkeypatch.setattr(file_lock, "fcntl", None)
+    else:
+        def no_locks(*args):
+            raise OSError(errno.ENOLCK, "No locks available")
+
+        monkeypatch.setattr(fcntl, "flock", no_locks)
+    said = " ".join(invoke("status", folder).output.split())
+    assert "not running" not in said and "stopped: none trains now" not in said, said
+    assert "cannot tell whether a `cnnlab design run` trains it now: no " in said, said
+    assert ("so a driver holds none" in said and "; 1 'running' may be training now, or left "
+            "so by a sweep that was stopped. If none does, finish it with: cnnlab design run "
+            f"--resume {folder}") in said, said
+    monkeypatch.undo()  # with locks: none held, so it is known to be stopped
+    said = " ".join(invoke("status", folder).output.split())
+    assert "not running (1 left 'running' by a sweep that was stopped: none trains now)" in said

@@ -417,20 +417,15 @@ def status(directory: Path = typer.Argument(..., metavar="SWEEP",
 
 
 def _say_who_trains(directory: Path, counts: dict) -> None:
-    """Whether a `design run` trains the sweep now; if none does and trials are left, the
-    command that finishes it. A killed sweep's trials still read 'running', as if some
-    process trained them."""
-    from cnnlab.design.runner import sweep_driver
+    """Whether a `design run` trains the sweep now, or the command that finishes it."""
+    from cnnlab.design.describe import who_trains
+    from cnnlab.design.runner import driver_unknown, sweep_driver
 
     driver = sweep_driver(directory)
-    left = counts["pending"] + counts["running"]
-    if driver is not None:
-        console.print(f"being trained by {escape(driver)}", highlight=False)
-    elif left:
-        stale = (f" ({counts['running']} left 'running' by a sweep that was stopped: none "
-                 "trains now)" if counts["running"] else "")
-        console.print(f"not running{stale}; finish it with: "
-                      f"{escape(_continue_command(directory))}", highlight=False)
+    words = who_trains(counts, driver, None if driver else driver_unknown(directory),
+                       _continue_command(directory))
+    if words:
+        console.print(escape(words), highlight=False)
 
 
 def _continue_command(directory: Path) -> str:

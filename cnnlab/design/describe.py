@@ -118,6 +118,27 @@ def sweep_setup(spec: dict, created: dict, planned: int, counts: dict,
     return out
 
 
+def who_trains(counts: dict, driver: str | None, unknown: str | None,
+               command: str) -> str | None:
+    """`design status`'s word on whether a `design run` trains the sweep now: ``driver``
+    the one that does (its lock's holder); else, with trials left, the ``command`` that
+    finishes it; ``unknown`` why whether one does cannot be told (no locks: a sweep being
+    trained was said to be stopped). A killed sweep's trials still read 'running'."""
+    running = counts.get("running", 0)
+    if driver is not None:
+        return f"being trained by {driver}"
+    if not running + counts.get("pending", 0):
+        return None
+    if unknown:
+        stale = (f"; {running} 'running' may be training now, or left so by a sweep that "
+                 "was stopped" if running else "")
+        return (f"cannot tell whether a `cnnlab design run` trains it now: {unknown}{stale}. "
+                f"If none does, finish it with: {command}")
+    stale = (f" ({running} left 'running' by a sweep that was stopped: none trains now)"
+             if running else "")
+    return f"not running{stale}; finish it with: {command}"
+
+
 SHOWN_CODES = 3  # the most fingerprints "trained with" names; the others are counted
 
 

@@ -199,6 +199,28 @@ def sweep_driver(directory) -> str | None:
     return None if holder is None else holder or "another process"
 
 
+def driver_unknown(directory) -> str | None:
+    """Why whether a `cnnlab design run` trains the sweep in ``directory`` cannot be known
+    (:func:`sweep_driver` then says None of a sweep being trained): no file locks here,
+    or none on its file system (NFS mounted nolock), so a driver there holds none. None
+    where it can be known. Reads only."""
+    path = Path(directory).resolve() / LOCK_NAME
+    if file_lock.fcntl is None:
+        return "no file locks on this platform, so a driver holds none"
+    if path in _HELD or not path.is_file():  # no lock file: no driver ever ran here
+        return None
+    try:
+        with open(path, "rb") as handle:  # a descriptor of its own, as held_by's
+            file_lock.fcntl.flock(handle, file_lock.fcntl.LOCK_SH | file_lock.fcntl.LOCK_NB)
+            file_lock.fcntl.flock(handle, file_lock.fcntl.LOCK_UN)
+    except BlockingIOError:  # held: known
+        return None
+    except OSError as exc:
+        return (f"no lock can be taken on {path} ({exc}: a mount without locks, NFS "
+                "nolock say), so a driver holds none there")
+    return None
+
+
 def run_sweep(directory, *, executor: str = "local", workers: int | None = None,
               threads: int | None = None, address: str | None = None,
               on_result: Callable[[dict], None] | None = None) -> dict[str, int]:
