@@ -236,37 +236,15 @@ def test_stopping_the_workers_ends_one_that_took_the_sigterm(tmp_path, monkeypat
     assert not any(p.is_alive() for p in processes)
 
 
-class _TermedPool:
-    """A 2-slot pool: while it waits on its first two trials the driver gets a SIGTERM."""
-
-    capacity, threads, gpus, name = 2, 1, 0, "fake x2"
-
-    def submit(self, task):
-        return task["id"]
-
-    def wait(self, handles):
-        import os
-        import signal
-        import time
-
-        os.kill(os.getpid(), signal.SIGTERM)
-        time.sleep(0.5)  # the handler runs here
-        return [(h, {"id": h, "status": "done", "error_pct": 50.0, "test_acc": 0.5,
-                     "best_test_acc": 0.5, "train_time_s": 1.0, "epochs": 1}) for h in handles]
-
-    def close(self, cancel=False):
-        pass
-
-
 def test_sigterm_stops_a_sweep_as_ctrl_c_does(tmp_path, monkeypatch):
     """`kill`/`timeout` ended a driver waiting on worker processes outright: its trials
     left 'running' and charged an attempt, nothing said."""
     import signal
 
     import pytest
-    from design_helpers import shaped_spec
+    from design_helpers import TermedPool, shaped_spec
 
-    monkeypatch.setattr(runner, "make_executor", lambda *a, **k: _TermedPool())
+    monkeypatch.setattr(runner, "make_executor", lambda *a, **k: TermedPool())
     monkeypatch.setattr(runner, "trial_data", lambda **k: None)
     with TrialStore(tmp_path, create=True) as store:
         store.init_sweep(shaped_spec(), 3)

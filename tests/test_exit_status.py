@@ -66,32 +66,13 @@ def test_a_bench_stopped_by_sigterm_exits_143(monkeypatch, at):
     assert "interrupted" in result.output
 
 
-class _TermedPool:
-    """A 2-slot pool: while it waits on its first two trials the driver gets a SIGTERM."""
-
-    capacity, threads, gpus, name = 2, 1, 0, "fake x2"
-
-    def submit(self, task):
-        return task["id"]
-
-    def wait(self, handles):
-        import time
-
-        os.kill(os.getpid(), signal.SIGTERM)
-        time.sleep(0.5)  # the handler runs here
-        return []
-
-    def close(self, cancel=False):
-        pass
-
-
 def test_a_sweep_stopped_by_sigterm_exits_143_and_says_how_to_go_on(tmp_path, monkeypatch):
-    from design_helpers import shaped_spec
+    from design_helpers import TermedPool, shaped_spec
 
     from cnnlab.design import runner
     from cnnlab.design.store import TrialStore
 
-    monkeypatch.setattr(runner, "make_executor", lambda *a, **k: _TermedPool())
+    monkeypatch.setattr(runner, "make_executor", lambda *a, **k: TermedPool(finish=False))
     monkeypatch.setattr(runner, "trial_data", lambda **k: None)
     with TrialStore(tmp_path, create=True) as store:
         store.init_sweep(shaped_spec(), 3)
