@@ -24,6 +24,8 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
         ("cnnlab train resnet18_small --data folder:~/photos --resize 64",
          "your own images, one folder per class"),
         ("cnnlab train --config runs/RUN/config.yaml", "a run's recipe again"),
+        ("cnnlab train tv:resnet18 --weights resnet18.pth --data folder:~/photos "
+         "--resize 96 --freeze-backbone", "fine-tune pretrained weights on your images"),
     ],
     "resume": [(f"cnnlab resume {RUN}", "on from its last checkpoint"),
                (f"cnnlab resume {RUN} --epochs 5", "5 epochs more than its plan")],
@@ -43,6 +45,7 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
                   'epochs=16" --confirm 10', "recipes raced, the best confirmed")],
     "data show": [("cnnlab data show fashion-mnist --out grid.png", "a grid of images")],
     "data info": [("cnnlab data info folder:~/photos", "your own images: classes, sizes")],
+    "data cache": [("cnnlab data cache --prune", "remove entries no run reads again")],
     "bench zoo": [('cnnlab bench zoo --preset book --models "lenet*"', "resumable"),
                   ('cnnlab bench zoo --preset fast --models "alexnet_d2l,vgg_d2l" '
                    "--epochs 10", "two models, cnnlab's recipe")],
