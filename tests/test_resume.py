@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 import cnnlab.train.run as run_module
 from cnnlab.cli import app
 from cnnlab.data.synthetic import make_synthetic
-from cnnlab.train import ConfigError, TrainConfig, resume, train
+from cnnlab.train import ConfigError, TrainConfig, resume, resume_checks, train
 from cnnlab.train import checkpoint as ckpt
 from cnnlab.train.runlog import MetricsLog
 from cnnlab.train.trainer import Trainer
@@ -230,7 +230,7 @@ def test_a_run_is_resumed_on_as_many_processes_as_trained_it(timed_out_run, monk
     from cnnlab.train.distributed import launch_command
 
     steps = count_steps(monkeypatch)
-    monkeypatch.setattr(run_module, "launched_world_size", lambda: 2)
+    monkeypatch.setattr(resume_checks, "launched_world_size", lambda: 2)
     with pytest.raises(ConfigError, match=r"trained on 1 process \(batch 32 each, 32 a step\)"
                                           r".*runs on 2.*as it was trained: cnnlab resume"):
         resume(timed_out_run, max_time=0)

@@ -8,7 +8,7 @@ import pytest
 from resume_helpers import count_steps, small_run
 
 import cnnlab.train.run as run_module
-from cnnlab.train import ConfigError, resume
+from cnnlab.train import ConfigError, resume, resume_checks
 from cnnlab.train import checkpoint as ckpt
 
 
@@ -158,7 +158,7 @@ def test_lost_outputs_are_written_only_on_as_many_processes_as_trained_the_run(t
     small_run(tmp_path, monkeypatch, epochs=1, run_name="run")
     run = tmp_path / "run"
     kill_while_the_outputs_are_written(run)
-    monkeypatch.setattr(run_module, "launched_world_size", lambda: 2)
+    monkeypatch.setattr(resume_checks, "launched_world_size", lambda: 2)
     with pytest.raises(ConfigError, match="was trained on 1 process .* this resume runs on 2"):
         resume(run)
     assert not (run / "summary.json").exists()

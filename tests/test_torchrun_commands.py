@@ -63,8 +63,8 @@ def test_a_refused_process_count_gives_the_command_with_the_options_typed(tmp_pa
     # option, and, run as said, that resume was refused next for its spent budget.
     from typer.testing import CliRunner
 
-    import cnnlab.train.run as run_module
     from cnnlab.cli import app
+    from cnnlab.train import resume_checks
 
     train = ["train", "lenet_modern", "--data", "synthetic", "--train-subset", "128",
              "--eval-subset", "32", "--batch-size", "32", "--device", "cpu", "--quiet",
@@ -74,7 +74,7 @@ def test_a_refused_process_count_gives_the_command_with_the_options_typed(tmp_pa
     run = tmp_path / "h"
     typed = ["resume", str(run), "--max-time", "0"]
     monkeypatch.setattr(sys, "argv", ["/usr/bin/cnnlab", *typed])
-    monkeypatch.setattr(run_module, "launched_world_size", lambda: 2)  # as under torchrun
+    monkeypatch.setattr(resume_checks, "launched_world_size", lambda: 2)  # under torchrun
     result = CliRunner().invoke(app, typed)
     said = " ".join(result.output.split())
     assert result.exit_code == 2, said

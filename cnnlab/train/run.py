@@ -9,7 +9,6 @@ summary.json, plots and report.html after the last.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import warnings
 from pathlib import Path
@@ -26,7 +25,6 @@ from cnnlab.train.distributed import (
     init_distributed,
     launched_as_main,
     launched_world_size,
-    relaunch_command,
 )
 from cnnlab.train.evaluate import Preprocess
 from cnnlab.train.loaded_run import CHECKPOINTS as CHECKPOINTS
@@ -38,6 +36,8 @@ from cnnlab.train.model_setup import warn_of_a_small_input
 from cnnlab.train.optim import lr_factor, warmup_step_count, warn_of_an_ema_decay_out_of_reach
 from cnnlab.train.outcome import run_folder
 from cnnlab.train.presets import check_preset, set_by_preset
+from cnnlab.train.resume_checks import RunFinished as RunFinished
+from cnnlab.train.resume_checks import check_work_left, current_summary, summary_file
 from cnnlab.train.run_data import (
     DATA_RECORD,
     check_same_data,
@@ -209,10 +209,6 @@ def _shared_run_dir(cfg: TrainConfig, is_main: bool) -> Path:
     return run_dir
 
 
-class RunFinished(ConfigError):
-    """The run has trained every epoch of its plan: resuming it would train nothing."""
-
-
 def resume(run_dir: str | Path, *, data: DatasetSplits | None = None, console=None,
            extra_epochs: int | None = None, max_time: float | None = None,
            data_root: str | None = None, device: str | None = None,
@@ -266,6 +262,7 @@ def _resume(run_dir: Path, data: DatasetSplits | None, console, extra_epochs: in
             "run stopped before its first checkpoint cannot be resumed; start it again)"
         )
     cfg = TrainConfig.load(cfg_path)
+    as_planned = dataclasses.replace(cfg)  # before this resume's --epochs and --max-time
     if extra_epochs is not None and extra_epochs < 1:
         raise ConfigError(f"--epochs {extra_epochs} (extra_epochs): resume adds epochs to the "
                           f"run's plan ({cfg.epochs}); give a number >= 1, or leave it out to "
@@ -281,7 +278,7 @@ def _resume(run_dir: Path, data: DatasetSplits | None, console, extra_epochs: in
         cfg = move_data(cfg, data_root)  # a folder's path is in its spec
     if device is not None:
         cfg.device = device
-    work_left = _check_work_left(cfg, last, run_dir)
+    work_left = check_work_left(cfg, last, run_dir, as_planned)
     check_output_names(run_dir)  # refused before training, not after it
     if not work_left and launched_as_main():
         warn_user(f"{run_dir} has trained all it will, but was stopped while its summary and "
@@ -354,7 +351,7 @@ def read_result(run_dir: str | Path) -> TrainResult:
     state = ckpt.read_state(last) if last.is_file() else {}
     if state:
         ckpt.require_state(state, ("best_test_acc", "train_time"), last)
-    summary = _current_summary(run_dir, state) if state else _summary_file(run_dir)
+    summary = current_summary(run_dir, state) if state else summary_file(run_dir)
     if summary is None and not state:
         raise ckpt.CheckpointError(f"{run_dir} has neither checkpoints/last.safetensors nor "
                                    "summary.json (stopped before its first epoch ended?): it "
@@ -377,70 +374,3 @@ def read_result(run_dir: str | Path) -> TrainResult:
         best_test_acc=state["best_test_acc"], train_time_s=state["train_time"],
         per_class_acc=record["per_class_acc"] if record else {},
         confusion=record["confusion"] if record else [], preprocess=preprocess)
-
-
-def _check_work_left(cfg: TrainConfig, last: Path, run_dir: Path) -> bool:
-    """Refuse to resume a run that would train nothing: one that has trained every
-    epoch of its plan (it would only rewrite its report), or whose training-time budget
-    is spent (the trainer would stop again after one step). Except where its summary
-    and report are not of its last checkpoint (killed while they were written): False,
-    for a resume that writes them. True when there is training left."""
-    state = ckpt.read_state(last)  # its header: the weights are read once, by the trainer
-    ckpt.require_state(state, ("epoch", "train_time"), last)
-    spent = cfg.max_time is not None and state["train_time"] >= cfg.max_time
-    if (state["epoch"] >= cfg.epochs or spent) and _outputs_behind(run_dir, state):
-        _check_world_size(cfg, state, run_dir)  # the summary records the process count
-        return False
-    if state["epoch"] >= cfg.epochs:
-        raise RunFinished(
-            f"{run_dir} has trained all {cfg.epochs} epochs of its plan, so resuming would "
-            f"train nothing. Train it for more with --epochs N (extra_epochs=N: N more "
-            f"epochs), or look at it with: cnnlab eval {run_dir} (evaluate_run)"
-        )
-    _check_world_size(cfg, state, run_dir)
-    if spent:
-        raise ConfigError(
-            f"this run has already trained for {state['train_time']:.3g} s of its "
-            f"{cfg.max_time:g} s budget (max_time), so resuming would train nothing. Give it "
-            "a larger total budget with --max-time S (S above the time spent), or "
-            "--max-time 0 for no limit"
-        )
-    return True
-
-
-def _check_world_size(cfg: TrainConfig, state: dict, run_dir: Path) -> None:
-    """Refuse to resume a run on another number of processes than trained it: its batch,
-    steps and schedule are per process (and its summary records the count)."""
-    trained_on, now = state.get("world_size"), launched_world_size()
-    if trained_on is not None and trained_on != now:  # None: saved before cnnlab recorded it
-        raise ConfigError(
-            f"{run_dir} was trained on {trained_on} process{'es' if trained_on > 1 else ''} "
-            f"(batch {cfg.batch_size} each, {cfg.batch_size * trained_on} a step), and this "
-            f"resume runs on {now}: the batch, the steps per epoch and the schedule would "
-            "change mid-run (and a mid-epoch resume would repeat images). Resume it as it "
-            f"was trained: {relaunch_command(f'resume {run_dir}', trained_on)}"
-        )
-
-
-def _summary_file(run_dir: Path) -> dict | None:
-    """summary.json's contents; None where it is missing or damaged."""
-    try:
-        summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return summary if isinstance(summary, dict) else None
-
-
-def _current_summary(run_dir: Path, state: dict) -> dict | None:
-    """summary.json where it is of the checkpoint whose ``state`` is given (it records the
-    training time that checkpoint holds); None where it is missing, damaged, or an
-    earlier stop's (before a resume added epochs)."""
-    summary = _summary_file(run_dir)
-    return summary if summary and summary.get("train_time_s") == state["train_time"] else None
-
-
-def _outputs_behind(run_dir: Path, state: dict) -> bool:
-    """Whether summary.json and report.html are missing, or not of the checkpoint whose
-    ``state`` is given: the summary is that checkpoint's, and the report is there (the
-    outputs remove an earlier one before they write the summary)."""
-    return _current_summary(run_dir, state) is None or not (run_dir / "report.html").is_file()

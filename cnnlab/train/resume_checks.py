@@ -1,0 +1,93 @@
+"""What a resume refuses before it trains: a run with nothing left to train (every epoch
+of its plan done, or its time budget spent; except one killed while its summary and
+report were written, which a resume writes), or one started on another number of
+processes. And the summary.json of a run's last checkpoint, which tells them apart."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from cnnlab.train import checkpoint as ckpt
+from cnnlab.train.config import ConfigError, TrainConfig
+from cnnlab.train.distributed import launched_world_size, relaunch_command
+
+
+class RunFinished(ConfigError):
+    """The run has trained every epoch of its plan: resuming it would train nothing."""
+
+
+def check_work_left(cfg: TrainConfig, last: Path, run_dir: Path,
+                    as_planned: TrainConfig) -> bool:
+    """Refuse to resume a run that would train nothing: one that has trained every
+    epoch of its plan (it would only rewrite its report), or whose training-time budget
+    is spent (the trainer would stop again after one step). Except where it ended as
+    it was planned (``as_planned``: config.yaml's) and its summary and report are not of
+    its last checkpoint (killed while they were written): False, for a resume that
+    writes them. True when there is training left."""
+    state = ckpt.read_state(last)  # its header: the weights are read once, by the trainer
+    ckpt.require_state(state, ("epoch", "train_time"), last)
+
+    def done(plan: TrainConfig) -> bool:
+        return state["epoch"] >= plan.epochs or (
+            plan.max_time is not None and state["train_time"] >= plan.max_time)
+
+    spent = cfg.max_time is not None and state["train_time"] >= cfg.max_time
+    # A run stopped by Ctrl-C has no summary either: a --max-time below what it trained
+    # is refused below, not taken for a run killed while writing its outputs.
+    if done(cfg) and done(as_planned) and outputs_behind(run_dir, state):
+        check_world_size(cfg, state, run_dir)  # the summary records the process count
+        return False
+    if state["epoch"] >= cfg.epochs:
+        raise RunFinished(
+            f"{run_dir} has trained all {cfg.epochs} epochs of its plan, so resuming would "
+            f"train nothing. Train it for more with --epochs N (extra_epochs=N: N more "
+            f"epochs), or look at it with: cnnlab eval {run_dir} (evaluate_run)"
+        )
+    check_world_size(cfg, state, run_dir)
+    if spent:
+        raise ConfigError(
+            f"this run has already trained for {state['train_time']:.3g} s of its "
+            f"{cfg.max_time:g} s budget (max_time), so resuming would train nothing. Give it "
+            "a larger total budget with --max-time S (S above the time spent), or "
+            "--max-time 0 for no limit"
+        )
+    return True
+
+
+def check_world_size(cfg: TrainConfig, state: dict, run_dir: Path) -> None:
+    """Refuse to resume a run on another number of processes than trained it: its batch,
+    steps and schedule are per process (and its summary records the count)."""
+    trained_on, now = state.get("world_size"), launched_world_size()
+    if trained_on is not None and trained_on != now:  # None: saved before cnnlab recorded it
+        raise ConfigError(
+            f"{run_dir} was trained on {trained_on} process{'es' if trained_on > 1 else ''} "
+            f"(batch {cfg.batch_size} each, {cfg.batch_size * trained_on} a step), and this "
+            f"resume runs on {now}: the batch, the steps per epoch and the schedule would "
+            "change mid-run (and a mid-epoch resume would repeat images). Resume it as it "
+            f"was trained: {relaunch_command(f'resume {run_dir}', trained_on)}"
+        )
+
+
+def summary_file(run_dir: Path) -> dict | None:
+    """summary.json's contents; None where it is missing or damaged."""
+    try:
+        summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return summary if isinstance(summary, dict) else None
+
+
+def current_summary(run_dir: Path, state: dict) -> dict | None:
+    """summary.json where it is of the checkpoint whose ``state`` is given (it records the
+    training time that checkpoint holds); None where it is missing, damaged, or an
+    earlier stop's (before a resume added epochs)."""
+    summary = summary_file(run_dir)
+    return summary if summary and summary.get("train_time_s") == state["train_time"] else None
+
+
+def outputs_behind(run_dir: Path, state: dict) -> bool:
+    """Whether summary.json and report.html are missing, or not of the checkpoint whose
+    ``state`` is given: the summary is that checkpoint's, and the report is there (the
+    outputs remove an earlier one before they write the summary)."""
+    return current_summary(run_dir, state) is None or not (run_dir / "report.html").is_file()
