@@ -104,8 +104,8 @@ def test_resuming_a_finished_run_is_refused_and_keeps_its_results(one_epoch_run,
 
     before = (one_epoch_run / "summary.json").read_text()
     steps = count_steps(monkeypatch)
-    with pytest.raises(RunFinished, match=r"all 1 epochs.*--epochs N \(extra_epochs=N"
-                                          r".*cnnlab eval"):
+    with pytest.raises(RunFinished, match=r"every epoch of its plan \(1\).*--epochs N "
+                                          r"\(extra_epochs=N.*cnnlab eval"):
         resume(one_epoch_run)
     assert steps["n"] == 0
     assert (one_epoch_run / "summary.json").read_text() == before  # confusion matrix kept

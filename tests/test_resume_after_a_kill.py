@@ -58,8 +58,8 @@ def test_a_run_killed_while_its_report_was_written_gets_it_from_resume(tmp_path,
     state.pop("rng")  # written for older versions; the readable copy leaves it out
     assert json.loads((run / "checkpoints" / "last.json").read_text(encoding="utf-8")) == state
     # Now whole: refused as any finished (or spent) run is.
-    with pytest.raises(ConfigError, match="trained all 2 epochs" if budget is None else
-                                          "budget"):
+    with pytest.raises(ConfigError, match=r"trained every epoch of its plan \(2\)"
+                       if budget is None else "budget"):
         resume(run)
 
 
@@ -147,7 +147,7 @@ def test_a_whole_run_copied_without_its_times_is_still_refused(tmp_path, monkeyp
     run = tmp_path / "run"
     report = (run / "report.html").stat().st_mtime_ns
     os.utime(run / "summary.json", ns=(report + 10**9, report + 10**9))
-    with pytest.raises(run_module.RunFinished, match="trained all 1 epochs"):
+    with pytest.raises(run_module.RunFinished, match=r"trained every epoch of its plan \(1\)"):
         resume(run)
 
 

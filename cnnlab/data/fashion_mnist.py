@@ -88,7 +88,7 @@ DOWNLOAD_TIMEOUT_S = 30.0
 
 HOW_TO_GET = (
     "Get it with one of:\n"
-    "  cnnlab data download fashion-mnist        (about 30 MB, md5-checked, into the cache)\n"
+    "  cnnlab data download fashion-mnist        (about 29 MiB, md5-checked, into the cache)\n"
     "  sudo apt-get install dataset-fashion-mnist (Debian and derivatives)\n"
     f"  export {ENV_VAR}=/directory/holding/the/four/files"
 )
@@ -103,7 +103,7 @@ def how_to_get(root: str | Path | None = None, downloaded: bool = False) -> str:
         if root.exists() and not root.is_dir():  # nothing can be put into a file
             return "Give a folder holding the four .gz files, not a file, or " + LEAVE_OUT_ROOT
         fetch = "" if downloaded else (  # just failed: not offered again
-            f"  cnnlab data download --root {root}  (about 30 MB, md5-checked)\n  or ")
+            f"  cnnlab data download --root {root}  (about 29 MiB, md5-checked)\n  or ")
         return (f"Put the four files there:\n{fetch or '  '}copy the four .gz files into it "
                 f"from a machine that has them\nor {LEAVE_OUT_ROOT}")
     if not downloaded:

@@ -40,7 +40,7 @@ def check_work_left(cfg: TrainConfig, last: Path, run_dir: Path,
         return False
     if state["epoch"] >= cfg.epochs:
         raise RunFinished(
-            f"{run_dir} has trained all {cfg.epochs} epochs of its plan, so resuming would "
+            f"{run_dir} has trained every epoch of its plan ({cfg.epochs}), so resuming would "
             f"train nothing. Train it for more with --epochs N (extra_epochs=N: N more "
             f"epochs), or look at it with: cnnlab eval {run_dir} (evaluate_run)"
         )
