@@ -260,10 +260,12 @@ def adaptive_avg_pool2d(x: torch.Tensor, output_size: int | tuple[int | None, in
     Output cell i along an axis of length n averages input positions
     ``floor(i * n / out)`` up to ``ceil((i + 1) * n / out)``; the bins may overlap
     and differ in size when ``out`` does not divide ``n``. Averaging over such bins
-    is separable: the mean over each row bin, then over each column bin. When ``out``
-    divides ``n`` the bins tile the axis (a reshape); otherwise each bin is gathered,
-    padded to the widest bin with zeros chosen by ``torch.where``, and summed. ``None``
-    keeps that axis's size.
+    is separable: the mean over each row bin, then over each column bin. Bins of a few
+    positions are summed tap by tap (tap t holds each bin's t-th position: a strided
+    slice, or an index_select of one position per bin); wider ones are one reduction,
+    over a reshape where ``out`` divides ``n``, otherwise over the bins gathered and
+    padded to the widest with zeros chosen by ``torch.where``. ``None`` keeps that
+    axis's size.
 
     An inf or NaN stays in the cells whose bins hold it, as in PyTorch's. (Through
     an averaging matrix product, as this was done before, ``0 * inf`` is NaN: a NaN
@@ -308,18 +310,55 @@ def _bin_means(x: torch.Tensor, dim: int, out: int) -> torch.Tensor:
     if out < 1:
         raise ValueError(f"adaptive pooling output size must be >= 1, got {out}")
     n = x.shape[dim]
-    if n % out == 0:  # equal bins that tile the axis: global pooling, 14 -> 7, ...
-        return x.unflatten(dim, (out, n // out)).mean(dim + 1)
-    # Bounds in Python: no device round trip to learn the widest bin.
-    starts = [i * n // out for i in range(out)]
-    counts = [-(-(i + 1) * n // out) - start for i, start in enumerate(starts)]
-    width = max(counts)
+    # Bounds in Python for the widest bin; on the device as arange (a tensor made from a
+    # list is a copy from the host, which on a GPU waits for the queued kernels).
+    counts = [-(-(i + 1) * n // out) - i * n // out for i in range(out)]
+    width, narrowest = max(counts), min(counts)
+    if width <= _MAX_TAPS:  # narrow bins: 14 -> 7, 13 -> 5, 6 -> 6, 1 -> 7 (upsampling)
+        return _bin_taps(x, dim, out, width, narrowest)
+    if n % out == 0:  # wide equal bins that tile the axis: global pooling, 56 -> 7
+        return x.unflatten(dim, (out, width)).mean(dim + 1)
     taps = torch.arange(width, device=x.device)
-    start = torch.tensor(starts, device=x.device)[:, None]
-    count = torch.tensor(counts, device=x.device)[:, None]
-    index = (start + taps).clamp(max=n - 1)  # (out, width); taps past a bin are masked
+    start, count = _bin_bounds(n, out, x.dim() - dim, x.device)
+    index = (start.view(out, 1) + taps).clamp(max=n - 1)  # (out, width); past a bin: masked
     bins = x.index_select(dim, index.flatten()).unflatten(dim, (out, width))
-    inside = (taps < count).view((out, width) + (1,) * (x.dim() - dim - 1))
+    inside = taps.view((1, width) + (1,) * (x.dim() - dim - 1)) < count.unsqueeze(1)
     # where, not a product with a 0/1 mask: the masked-off neighbour may be inf or NaN.
     total = torch.where(inside, bins, 0).sum(dim + 1)
-    return total / count.view((out,) + (1,) * (x.dim() - dim - 1)).to(x.dtype)
+    return total / count.to(x.dtype)
+
+
+# Bins of up to this many positions are summed tap by tap; wider ones by one reduction.
+# PyTorch's CPU reductions over a short axis are slow (64x256x14x14 -> 7: about 6 times
+# the taps' time), and each tap's backward writes a whole input-sized gradient (global
+# pooling of 7x7: the taps took 3 times the reduction). 2-core x86, one thread.
+_MAX_TAPS = 4
+
+
+def _bin_taps(x: torch.Tensor, dim: int, out: int, width: int, narrowest: int) -> torch.Tensor:
+    """:func:`_bin_means` as a sum of ``width`` taps: no reduction, no gathered copy of
+    every bin."""
+    n = x.shape[dim]
+    total = None
+    if n % out == 0:  # equal bins that tile the axis: tap t is every width-th position
+        before = (slice(None),) * dim
+        for t in range(width):
+            tap = x[before + (slice(t, None, width),)]
+            total = tap if total is None else total + tap
+        return total / width
+    start, count = _bin_bounds(n, out, x.dim() - dim, x.device)
+    for t in range(width):
+        tap = x.index_select(dim, (start + t).clamp(max=n - 1))
+        if t >= narrowest:  # past the end of the shorter bins: where, for inf and NaN
+            tap = torch.where(t < count, tap, 0)
+        total = tap if total is None else total + tap
+    return total / count.to(x.dtype)
+
+
+def _bin_bounds(n: int, out: int, trailing: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first position of each of ``out`` adaptive bins over ``n`` (shape (out,)) and
+    their lengths, shaped (out, 1, ...) to broadcast over the ``trailing - 1`` axes after."""
+    i = torch.arange(out, device=device)
+    start = i * n // out
+    count = -(-(i + 1) * n // out) - start  # ceil((i + 1) * n / out) - start
+    return start, count.view((out,) + (1,) * (trailing - 1))
