@@ -49,9 +49,10 @@ def draw(rng: random.Random, shape, dtype, specials: bool) -> torch.Tensor:
     return t.to(dtype)
 
 
-def check(case, ours, theirs, inputs, dtype, exact_specials=True):
+def check(case, ours, theirs, inputs, dtype, specials=False):
     """Values (NaN and inf where F has them), output dtype and layout, and in float64
-    the gradient of every input."""
+    the gradient of every input. With ``specials`` (an inf or NaN drawn into the input):
+    where each inf and NaN lands, and the finite values around them."""
     def leaves(ts, to=None):
         return [None if t is None else t.detach().to(to or t.dtype).requires_grad_()
                 for t in ts]
@@ -68,9 +69,13 @@ def check(case, ours, theirs, inputs, dtype, exact_specials=True):
             memory_format=torch.channels_last) and not inputs[0].is_contiguous():
         assert out.is_contiguous(memory_format=torch.channels_last), case
     atol, rtol = TOL[dtype]
-    if not exact_specials:  # inf and NaN: where they land, not the values
+    if specials:  # where inf and NaN land, and the finite values beside them
         for test in (torch.isnan, torch.isposinf, torch.isneginf):
             assert torch.equal(test(out.detach()), test(expected.detach())), (case, test)
+        finite = torch.isfinite(expected.detach())
+        torch.testing.assert_close(out.detach()[finite].double(),
+                                   expected.detach()[finite].double(), atol=atol, rtol=rtol,
+                                   msg=lambda m: f"{case}, finite values: {m}")
         return
     torch.testing.assert_close(out.detach().double(), expected.detach().double(), atol=atol,
                                rtol=rtol, msg=lambda m: f"{case}: {m}")
@@ -119,7 +124,7 @@ def conv_case(method, layout, seed):
     ours = (lambda *t: fft_conv2d(*t, **hyper)) if method == "fft" else (
         lambda *t: conv2d(*t, **hyper, method=method))
     check(case, ours, lambda *t: F.conv2d(*t, **hyper), [as_layout(x, layout), w, b],
-          dtype, not specials)
+          dtype, specials)
 
 
 def _touches_the_input(n, k, s, p, d, ceil_mode):
@@ -162,7 +167,7 @@ def pool_case(mode, layout, seed):
                                 count_include_pad)
         theirs = lambda t: F.avg_pool2d(t, kernel, stride, padding, ceil_mode,  # noqa: E731
                                         count_include_pad)
-    check(case, ours, theirs, [as_layout(x, layout)], dtype, not specials)
+    check(case, ours, theirs, [as_layout(x, layout)], dtype, specials)
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
@@ -179,11 +184,11 @@ def adaptive_and_fast_pool_case(layout, seed):
     x = as_layout(draw(rng, shape, dtype, specials), layout)
     check(("adaptive", seed, shape, size, dtype, layout),
           lambda t: adaptive_avg_pool2d(t, size), lambda t: F.adaptive_avg_pool2d(t, size),
-          [x], dtype, not specials)
+          [x], dtype, specials)
     even = (shape[0] or 1, shape[1], 2 * rng.randint(1, 4), 2 * rng.randint(1, 4))
     x = as_layout(draw(rng, even, dtype, specials), layout)
     check(("MaxPool2x2", seed, even, dtype, layout), MaxPool2x2(),
-          lambda t: F.max_pool2d(t, 2, 2), [x], dtype, not specials)
+          lambda t: F.max_pool2d(t, 2, 2), [x], dtype, specials)
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
@@ -213,7 +218,7 @@ def batch_norm_case(layout, seed):
         fs = tuple(t.double() for t in fs)
     check(case, lambda t, w, b: batch_norm(t, *mine, w, b, training, momentum, eps),
           lambda t, w, b: F.batch_norm(t, *fs, w, b, training, momentum, eps),
-          [x, weight, bias], dtype, not specials)
+          [x, weight, bias], dtype, specials)
     if not specials:  # the running statistics moved alike
         for a, b in zip(mine, fs, strict=True):
             torch.testing.assert_close(a.double(), b.double(), atol=1e-3, rtol=1e-3,
