@@ -48,7 +48,7 @@ def test_new_head_renews_a_classifier_whose_class_count_fits(weights):
         len(state) - renewed, renewed)
     assert weights_loaded_lines(record)[0] == (
         f"weights: {path}, {len(state) - renewed} of its {len(state)} tensors loaded; "
-        "a new classifier, as --new-head asks (the weights' left out)")
+        "a new classifier, as --new-head (new_head=True) asked (the weights' left out)")
     # Without it, the weights' classifier stays, as before.
     kept = build_model(TrainConfig(model="lenet_modern", weights=str(path)), 10, 1, 28)
     assert all(torch.equal(v, state[k]) for k, v in kept.state_dict().items())
@@ -80,7 +80,8 @@ def test_cnnlab_train_new_head(tmp_path, weights):
             "none", "--out-dir", str(tmp_path), "--new-head"]
     result = CliRunner().invoke(app, [*args, "--weights", str(path), "--run-name", "a"])
     assert result.exit_code == 0, result.output
-    assert "a new classifier, as --new-head asks" in " ".join(result.output.split())
+    said = " ".join(result.output.split())
+    assert "a new classifier, as --new-head (new_head=True) asked" in said
     assert "new_head: true" in (tmp_path / "a" / "config.yaml").read_text(encoding="utf-8")
     alone = CliRunner().invoke(app, [*args, "--run-name", "b"])
     assert alone.exit_code == 0, alone.output
@@ -100,7 +101,7 @@ def test_the_report_says_what_the_console_said_of_a_new_head(tmp_path, weights):
     assert result.exit_code == 0, result.output
     said = [line for line in result.output.splitlines()
             if line.startswith(("weights: ", "Backbone frozen"))]
-    assert len(said) == 2 and "as --new-head asks" in said[0]
+    assert len(said) == 2 and "as --new-head (new_head=True) asked" in said[0]
     page = html.unescape((tmp_path / "r" / "report.html").read_text(encoding="utf-8"))
     row = re.search(r"starting weights</th>\s*<td[^>]*>(.*?)</td>", page, re.S)
     assert row, "no starting weights row"

@@ -139,8 +139,8 @@ def test_a_run_from_weights_records_what_loading_did(tmp_path):
         assert loaded == {"source": str(weights), "new_head": False,
                           "input_channels": None}, session
         assert (f"starting weights {weights}, all {len(get_model('lenet_modern').state_dict())}"
-                " tensors loaded; its classifier kept (the class counts match; --new-head "
-                "renews it)") in html.unescape(text(
+                " tensors loaded; its classifier kept (the class counts match; --new-head, "
+                "new_head=True, renews it)") in html.unescape(text(
                     (tmp_path / "r" / "report.html").read_text(encoding="utf-8")))
         if session == 0:
             resume(tmp_path / "r", extra_epochs=1,

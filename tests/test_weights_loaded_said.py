@@ -57,7 +57,7 @@ def test_a_run_says_its_classifier_was_kept_and_what_froze(tmp_path, ten_class_w
     everything = sum(p.numel() for p in model.parameters())
     assert _said(tmp_path, path, classes=10, freeze_backbone=True) == [
         f"weights: {path}, all {tensors} tensors loaded; its classifier kept (the class "
-        "counts match; --new-head renews it)",
+        "counts match; --new-head, new_head=True, renews it)",
         f"Backbone frozen: {everything - head:,} values; the classifier's {head:,} train"]
 
 
@@ -83,8 +83,8 @@ def test_the_first_convs_channels_are_said():
     # A record from before the counts (a checkpoint of an earlier cnnlab, resumed).
     assert weights_loaded_lines({"source": "r18.pth", "new_head": False,
                                  "input_channels": None}) == [
-        "weights: r18.pth; its classifier kept (the class counts match; --new-head "
-        "renews it)"]
+        "weights: r18.pth; its classifier kept (the class counts match; --new-head, "
+        "new_head=True, renews it)"]
 
 
 def test_cnnlab_train_says_it_on_the_console(tmp_path, ten_class_weights):

@@ -132,9 +132,9 @@ def weights_loaded_words(record: dict | None) -> list[str]:
         else f", {loaded:,} of its {loaded + left_out:,} tensors loaded")
     classes = record.get("classes")
     if not record.get("new_head"):
-        head = "its classifier kept (the class counts match; --new-head renews it)"
+        head = "its classifier kept (the class counts match; --new-head, new_head=True, renews it)"
     elif record.get("head_asked"):
-        head = "a new classifier, as --new-head asks (the weights' left out)"
+        head = "a new classifier, as --new-head (new_head=True) asked (the weights' left out)"
     elif classes:
         head = (f"a new classifier for {classes[1]} classes (the weights' was for "
                 f"{classes[0]}: left out)")
