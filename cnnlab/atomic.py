@@ -38,8 +38,12 @@ def atomic_write_bytes(path: Path, write, mode: int | None = None) -> None:
         os.chmod(tmp, mode)  # whatever ``write`` did to the file (replaced it, say)
         fsync_file(tmp)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno and exc.filename in (None, tmp):
+            # A full disk's write or fsync names no file (or the temporary one): named
+            # by the file meant ("[Errno 28] No space left on device" said neither).
+            raise type(exc)(exc.errno, exc.strerror, str(path)) from exc
         raise
     fsync_folder(path.parent)
 

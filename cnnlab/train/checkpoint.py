@@ -19,12 +19,15 @@ checkpoint or the new one, never a half-written file under the real name.
 from __future__ import annotations
 
 import json
+import os
 import random
+import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load as safetensors_load
 from safetensors.torch import save_file
 
@@ -142,8 +145,25 @@ def save_checkpoint(
     # safetensors refuses shared or non-contiguous storage; copies are cheap here.
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
     text = json.dumps(state)
-    atomic_write_bytes(path, lambda tmp: save_file(tensors, tmp, metadata={STATE_KEY: text}))
+    atomic_write_bytes(path, lambda tmp: _save_file(tensors, tmp, text, path))
     atomic_write_text(path.with_suffix(".json"), json.dumps(_readable(state), indent=1))
+
+
+def _save_file(tensors: dict[str, torch.Tensor], tmp: str, text: str, path: Path) -> None:
+    """safetensors' ``save_file``, its I/O failures raised as the OSError they are: it
+    reports a full or failing disk as a SafetensorError ("I/O error: No space left on
+    device (os error 28)"), which no caller takes for an OSError (`cnnlab train` ended in
+    a traceback)."""
+    try:
+        save_file(tensors, tmp, metadata={STATE_KEY: text})
+    except SafetensorError as exc:
+        code = re.search(r"\(os error (\d+)\)", str(exc))
+        if code is not None:
+            number = int(code.group(1))
+            raise OSError(number, os.strerror(number), str(path)) from exc
+        if "I/O error" in str(exc):
+            raise OSError(f"{path}: {exc}") from exc
+        raise
 
 
 def _readable(state: dict) -> dict:

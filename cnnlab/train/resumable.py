@@ -10,6 +10,7 @@ the weights that were evaluated (the EMA when on). The file format is
 from __future__ import annotations
 
 import contextlib
+import errno
 import shutil
 from pathlib import Path
 
@@ -30,6 +31,8 @@ from cnnlab.train.distributed import (
 from cnnlab.train.outcome import TrainingInterrupted, TrainResult
 
 BEFORE_CUT = "best-before-cut"  # the best checkpoint's copy (Resumable.best_before_cut)
+# A full disk, or a user's quota spent: freeing space is the fix (run_outputs too).
+DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 _SIGNALS = ("SIGINT", "SIGTERM")  # the Trainer's stop signals (Trainer._on_signal)
 
 
@@ -219,6 +222,29 @@ class Resumable:
                 f"another process of this torchrun job ended (killed, or failed: its own "
                 f"output says why) {where}, and the others cannot train without it "
                 f"({backend_words(exc)}). {self._kept_words(started, ended)}") from exc
+
+    @contextlib.contextmanager
+    def _disk_full_said(self):
+        """A disk that fills while an epoch's row, class metrics or checkpoint are written
+        ends the run with an OSError naming the file, what is kept and how to go on: the
+        bare "[Errno 28] No space left on device" said none of them, and the run looked
+        lost (a checkpoint is written whole or not at all; a row cut short is dropped)."""
+        try:
+            yield
+        except OSError as exc:
+            if exc.errno not in DISK_FULL or not self.run_dir:
+                raise
+            last = self.run_dir / "checkpoints" / "last.safetensors"
+            if last.is_file():  # the one before this epoch's, or this epoch's
+                kept = (f"its last checkpoint stays whole ({last}): free some space on "
+                        "that disk, then continue with: "
+                        f"{launch_command(f'resume {self.run_dir}', self.dist.world_size)}")
+            else:
+                kept = ("no checkpoint had been written yet, so there is nothing to resume: "
+                        "free some space on that disk and start the run again")
+            why = (exc.strerror or "disk full").lower()
+            raise OSError(exc.errno, f"{exc.filename or self.run_dir} could not be written "
+                                     f"({why}), so training stopped; {kept}") from exc
 
     def _kept_words(self, started: int, ended: bool) -> str:
         """What a run ended by a lost rank keeps, ``started`` epochs checkpointed (or the

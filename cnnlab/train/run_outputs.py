@@ -23,6 +23,7 @@ from cnnlab.train.report_evaluation import (
 )
 from cnnlab.train.report_examples import first_misclassified, plot_examples
 from cnnlab.train.report_figures import planned_lr, plot_confusion, plot_curves
+from cnnlab.train.resumable import DISK_FULL
 from cnnlab.train.trainer import Trainer
 
 
@@ -40,11 +41,25 @@ def write_run_outputs(trainer: Trainer, result: TrainResult) -> None:
                 _write_outputs(trainer, result)
         except KeyboardInterrupt:
             late = "SIGINT"
+        except OSError as exc:
+            if exc.errno not in DISK_FULL:
+                raise
+            raise OSError(exc.errno, _disk_full_words(trainer.run_dir, exc)) from exc
     late = late or (sigterm and "SIGTERM")
     if late:
         raise TrainingInterrupted(f"stopped by {late} after the run ended; its report was "
                                   f"written first: {trainer.run_dir / 'report.html'}",
                                   run_dir=trainer.run_dir, signal_name=late)
+
+
+def _disk_full_words(run_dir: Path, exc: OSError) -> str:
+    """A full disk met while the outputs were written: the training is kept, and how to
+    get them (the bare "[Errno 28] No space left on device" named no file, and the run
+    looked lost)."""
+    why = (exc.strerror or "disk full").lower()
+    return (f"{exc.filename or run_dir} could not be written ({why}); the training is done "
+            "and kept in its checkpoints: free some space on that disk, then "
+            f"`cnnlab resume {run_dir}` writes the run's summary and report")
 
 
 @contextlib.contextmanager

@@ -210,7 +210,8 @@ class Trainer(Resumable):
                                silent=not self.dist.is_main) as bar:
                 self.loop_started = time.perf_counter()  # set-up, to a clock: ends here
                 while self.epoch < cfg.epochs and stopped is None:
-                    with self._rank_loss_said():  # a rank killed: what is kept, and how on
+                    # A rank killed, or a full disk: what is kept, and how to go on
+                    with self._rank_loss_said(), self._disk_full_said():
                         row, stopped = self._train_epoch(bar)
                     history.append(row)
                     bar.end_epoch(row, self.step_in_epoch or self.steps_per_epoch)
