@@ -139,7 +139,9 @@ class Resumable:
         forgotten, self.evaluated_off_schedule = self.evaluated_off_schedule, None
         if log is None:
             return
-        if self.epoch < len(log.rows):
+        # By epoch, not by count: a row lost (damaged, dropped) made a log with the killed
+        # epoch's row and class metrics look no longer than the checkpoint: logged twice.
+        if self.resumed_from is not None:
             log.truncate_after(self.epoch)
         if forgotten is not None:
             log.forget_evaluation(forgotten)

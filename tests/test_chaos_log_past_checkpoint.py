@@ -1,0 +1,50 @@
+"""A resume drops every metrics.csv row and class_metrics.jsonl line past its checkpoint,
+also where metrics.csv has lost a row (damaged, and dropped with a warning): counted by
+rows, the log looked no longer than the checkpoint and the killed epoch's lines stayed,
+so the epoch trained again was logged twice (found by killing runs at random points)."""
+
+import json
+
+import pytest
+from resume_helpers import small_run
+
+from cnnlab.train import resume
+from cnnlab.train.resumable import Resumable
+from cnnlab.train.runlog import RunLogWarning
+
+REAL_SAVE = Resumable._save
+
+
+class Killed(BaseException):
+    """Stands for a kill -9: nothing after it runs."""
+
+
+def killed_before_the_checkpoint_of(epoch: int, monkeypatch) -> None:
+    def save(self, tag, eval_weights=False):
+        if self.epoch == epoch:  # its row and class metrics written, its checkpoint not
+            raise Killed
+        REAL_SAVE(self, tag, eval_weights)
+
+    monkeypatch.setattr(Resumable, "_save", save)
+
+
+@pytest.mark.parametrize("damaged", [1, 2])
+def test_the_killed_epoch_is_logged_once_when_a_row_was_lost(tmp_path, monkeypatch, damaged):
+    reference = small_run(tmp_path / "ref", monkeypatch, epochs=3, run_name="run")
+    killed_before_the_checkpoint_of(2, monkeypatch)
+    with pytest.raises(Killed):
+        small_run(tmp_path, monkeypatch, epochs=3, run_name="run")
+    monkeypatch.setattr(Resumable, "_save", REAL_SAVE)
+    run = tmp_path / "run"
+    metrics = run / "metrics.csv"
+    lines = metrics.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[damaged] = "damaged" + lines[damaged][1:]  # its epoch no number: dropped
+    metrics.write_text("".join(lines), encoding="utf-8")
+
+    with pytest.warns(RunLogWarning, match="dropped a row whose epoch is not a whole number"):
+        result = resume(run)
+    assert [r["epoch"] for r in result.history] == ([2, 3] if damaged == 1 else [1, 2, 3])
+    logged = [json.loads(line)["epoch"] for line in
+              (run / "class_metrics.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert logged == [1, 2, 3]
+    assert result.final["train_loss"] == reference.final["train_loss"]
