@@ -16,6 +16,7 @@ from pathlib import Path
 from cnnlab.atomic import first_missing_folder, remove_leftover_temp_files
 from cnnlab.data import load_dataset, parse_spec
 from cnnlab.data.dataset import DatasetSplits
+from cnnlab.interrupts import sigterm_as_interrupt
 from cnnlab.models import model_info
 from cnnlab.notices import warn_user
 from cnnlab.train import checkpoint as ckpt
@@ -158,12 +159,17 @@ def _train(cfg: TrainConfig, data: DatasetSplits | str | None, console,
     if write_run_dir:
         created_from = first_missing_folder(cfg.out_dir) if is_main else None
         run_dir = _shared_run_dir(cfg, is_main)
+    # Building a large model takes seconds: a SIGTERM then (a scheduler's) stops it as
+    # Ctrl-C does, so the empty run folder goes too; it ended the process and left one.
+    put_back = sigterm_as_interrupt()
     try:
         trainer = Trainer(cfg, data, run_dir=run_dir, console=console)
     except BaseException:
         if run_dir is not None and is_main:  # nothing was written: leave no empty run
             remove_unused_run_dir(run_dir, created_from)
         raise
+    finally:
+        put_back()
     if is_main and not set_by_preset(cfg, "ema_decay"):  # its choice, not the user's
         steps = cfg.epochs * math.ceil(trainer.steps_per_epoch / cfg.accum_steps)
         warn_of_an_ema_decay_out_of_reach(cfg.ema_decay, steps)
