@@ -201,3 +201,17 @@ def test_threads_0_is_refused_by_the_flags_name(command, tmp_path, monkeypatch):
     result = CliRunner().invoke(app, [*command, "--threads", "0"])
     assert result.exit_code == 2, result.output
     assert "--threads" in result.output and "or None" not in result.output, result.output
+
+
+def test_placeholders_come_from_click_types_where_typer_records_no_annotation():
+    # typer 0.16 (the floor pyproject admits) has no type_descriptor: the help read it,
+    # and every command ended in an AttributeError there before printing anything.
+    from types import SimpleNamespace
+
+    from cnnlab.cli import _value_word
+
+    def old_typer_option(click_type_name):
+        return SimpleNamespace(type=SimpleNamespace(name=click_type_name))
+
+    assert [_value_word(old_typer_option(n)) for n in
+            ("integer range", "float", "path", "text")] == ["N", "FLOAT", "FILE", None]

@@ -138,11 +138,23 @@ def _placeholder(param) -> str | None:
     if param.is_flag:
         return None
     last_word = max(param.opts, key=len).lstrip("-").split("-")[-1]
-    kind = param.type_descriptor.annotation
-    kind = get_args(kind)[0] if param.type_descriptor.is_list else kind
     if last_word in ("root", "dir"):
         return "DIR"
-    return {int: "N", float: "FLOAT", Path: "FILE"}.get(kind, last_word.upper())
+    return _value_word(param) or last_word.upper()
+
+
+def _value_word(param) -> str | None:
+    """N, FLOAT or FILE by the type of one value (a list option's too); None for text.
+    typer 0.2x records the annotation (``type_descriptor``); older ones, back to 0.16,
+    only click's type, by its name."""
+    descriptor = getattr(param, "type_descriptor", None)
+    if descriptor is not None:
+        kind = get_args(descriptor.annotation)[0] if descriptor.is_list else \
+            descriptor.annotation
+        return {int: "N", float: "FLOAT", Path: "FILE"}.get(kind)
+    name = getattr(getattr(param, "type", None), "name", "")
+    return {"integer": "N", "integer range": "N", "float": "FLOAT", "float range": "FLOAT",
+            "path": "FILE"}.get(name)
 
 
 def _shown(argument) -> str:
