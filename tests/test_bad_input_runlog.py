@@ -54,6 +54,20 @@ def test_a_metrics_file_whose_header_is_damaged_keeps_its_rows_and_gets_the_head
     assert [r["epoch"] for r in MetricsLog.read(path)] == [1, 2, 3]
 
 
+def test_a_header_of_bytes_that_are_no_text_costs_no_row(tmp_path):
+    # The line that is no text went first; then epoch 1's row, now the first line, was
+    # taken for the damaged header and dropped (review-diff2 B1).
+    path = tmp_path / "metrics.csv"
+    path.write_bytes(b"\xff\xfe\x80damaged\n" + f"{_row(1)}\n{_row(2)}\n".encode())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # what was dropped is said (tested above)
+        log = MetricsLog(tmp_path, tensorboard=False)
+    assert [r["epoch"] for r in log.rows] == [1, 2]
+    log.append({"epoch": 3, "test_acc": 0.75})
+    assert path.read_text(encoding="utf-8").splitlines()[0] == HEADER
+    assert [r["epoch"] for r in MetricsLog.read(path)] == [1, 2, 3]
+
+
 def test_a_class_metrics_line_that_is_not_text_is_dropped_not_fatal(tmp_path):
     path = tmp_path / "class_metrics.jsonl"
     good = [json.dumps({"epoch": e, "per_class_acc": {"a": 0.5}, "confusion": [[1]]})

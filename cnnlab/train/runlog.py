@@ -242,10 +242,12 @@ class MetricsLog:
                           "cnnlab's columns", RunLogWarning)
             fh.seek(0)
             reader = csv.DictReader(fh, None if headed else METRIC_COLUMNS)
-            if not headed:
-                next(reader, None)  # the damaged line itself: said above, not again
             for row in reader:
                 row = {k: v for k, v in row.items() if k is not None}  # fields too many
+                if not headed and reader.line_num == 1 and not isinstance(
+                        _number(row.get("epoch")), int):
+                    continue  # the damaged header itself: said above, not again as a row
+                # (a first line that is a row, its header lost before it, is kept)
                 if any(_damaged(v) for v in row.values()):
                     dropped += 1
                     warn_user(f"{path} line {reader.line_num}: dropped a row that is not "
