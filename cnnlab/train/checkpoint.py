@@ -197,7 +197,7 @@ def _safetensors_metadata(data: bytes) -> dict[str, str]:
     length, then the JSON header."""
     size = int.from_bytes(data[:8], "little")
     if len(data) < 8 or size > len(data) - 8:
-        raise ValueError(_not_safetensors(data[:8], len(data)))
+        raise ValueError(_not_safetensors(data[:9], len(data)))
     header = json.loads(data[8:8 + size])
     if not isinstance(header, dict):
         raise ValueError("its header is not a JSON object: not a safetensors file")
@@ -212,11 +212,13 @@ _COPY = "a write or copy was cut short: copy it again from where it came from"
 
 
 def _not_safetensors(head: bytes, size: int) -> str:
-    """What a file whose first 8 bytes, ``head``, claim no safetensors header it holds
-    is instead, for the message refusing it (a .pth renamed was "truncated")."""
+    """What a file whose first 9 bytes, ``head``, claim no safetensors header it holds
+    is instead, for the message refusing it (a .pth renamed was "truncated"). A pickle
+    starts with 0x80, as does the length of a 640-byte safetensors header: that one's
+    JSON follows, "{" at byte 8 (a file cut short was called a pickle)."""
     if size == 0:
         return f"it is empty (0 bytes); {_COPY}"
-    if head.startswith(b"PK\x03\x04") or head.startswith(b"\x80"):
+    if head.startswith(b"PK\x03\x04") or (head.startswith(b"\x80") and head[8:9] != b"{"):
         return ("it is a PyTorch pickle (torch.save's .pth), not safetensors: a run's "
                 "checkpoints are safetensors, and cnnlab never unpickles them; to start a "
                 "run from that file's weights: cnnlab train MODEL --weights FILE.pth")
@@ -298,7 +300,7 @@ def _header_metadata(path: Path) -> dict[str, str]:
         head = fh.read(8)
         size = int.from_bytes(head, "little")
         if len(head) < 8 or size > Path(path).stat().st_size - 8:
-            raise ValueError(_not_safetensors(head, Path(path).stat().st_size))
+            raise ValueError(_not_safetensors(head + fh.read(1), Path(path).stat().st_size))
         return _safetensors_metadata(head + fh.read(size))
 
 
