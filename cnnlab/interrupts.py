@@ -30,6 +30,7 @@ class SigintRecorder:
         self.received = False
         self._deferring = False
         self._previous = None
+        self._on_held = None
 
     def __enter__(self) -> SigintRecorder:
         previous = signal.getsignal(signal.SIGINT)
@@ -46,9 +47,12 @@ class SigintRecorder:
             signal.signal(signal.SIGINT, self._previous)
 
     def _on_signal(self, signum, frame) -> None:
+        first = not self.received
         self.received = True
         if not self._deferring:
             self._previous(signum, frame)
+        elif first and self._on_held is not None:
+            self._on_held()
 
     def check(self, exc: BaseException | None = None) -> None:
         """Raise KeyboardInterrupt if Ctrl-C came, or ``exc`` comes from an interrupt."""
@@ -56,13 +60,14 @@ class SigintRecorder:
             raise KeyboardInterrupt from exc
 
     @contextlib.contextmanager
-    def deferred(self):
-        """Run the block to its end; a Ctrl-C during it is raised after it."""
-        self._deferring = True
+    def deferred(self, on_held: Callable[[], None] | None = None):
+        """Run the block to its end; a Ctrl-C during it is raised after it. ``on_held``
+        is called when the first one comes, to say why nothing stops yet."""
+        self._deferring, self._on_held = True, on_held
         try:
             yield
         finally:
-            self._deferring = False
+            self._deferring, self._on_held = False, None
         if self.received:
             raise KeyboardInterrupt
 

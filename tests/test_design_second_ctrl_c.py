@@ -72,12 +72,15 @@ def test_a_second_ctrl_c_as_trials_are_put_back_charges_none(tmp_path, monkeypat
 
 
 def test_a_second_ctrl_c_as_the_workers_stop_still_stops_them(tmp_path, monkeypatch,
-                                                              pythons_ctrl_c):
+                                                              pythons_ctrl_c, capsys):
     # It ended close() before the workers that outlive their SIGTERM were killed, and
     # the sweep ended in a bare KeyboardInterrupt, not "interrupted: ... Continue with".
     pool = _StoppedPool(on_close=ctrl_c)
     assert sweep(tmp_path, monkeypatch, pool) == [("pending", 0)] * 3
     assert pool.closed == [True]
+    # Held, and said so: a user who met silence could only kill it (review-diff2 U3).
+    assert "Ctrl-C: putting unfinished trials back and stopping the workers first" in \
+        capsys.readouterr().err
 
 
 def test_a_ctrl_c_as_a_write_commits_is_not_a_rollback_error(tmp_path, monkeypatch):

@@ -17,6 +17,7 @@ executors (:mod:`cnnlab.design.executors`: local processes, Ray) run
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
@@ -319,7 +320,7 @@ def run_sweep(directory, *, executor: str = "local", workers: int | None = None,
             # their SIGTERM unkilled, and a traceback for "interrupted". It takes at most
             # the pool's grace period; the sweep then ends as interrupted.
             with SigintRecorder() as sigint, contextlib.suppress(KeyboardInterrupt), \
-                    sigint.deferred():
+                    sigint.deferred(on_held=_say_cleanup_goes_on):
                 _clean_up(store, pool, cancel=bool(inflight) or interrupted)
         if interrupted:
             # How far it got, not "finished trials are stored" when none had finished.
@@ -329,6 +330,12 @@ def run_sweep(directory, *, executor: str = "local", workers: int | None = None,
                                    f"{c['failed']} failed), all stored. Continue with: "
                                    f"{resume_with}")
         return store.counts()
+
+
+def _say_cleanup_goes_on() -> None:
+    """Said to a Ctrl-C held during the cleanup, which it would otherwise meet in silence."""
+    print("Ctrl-C: putting unfinished trials back and stopping the workers first (a few "
+          "seconds at most); the sweep then stops", file=sys.stderr, flush=True)
 
 
 def _clean_up(store: TrialStore, pool, cancel: bool) -> None:
