@@ -175,3 +175,28 @@ def test_status_without_locks_does_not_claim_the_sweep_is_stopped(tmp_path, monk
     monkeypatch.undo()  # with locks: none held, so it is known to be stopped
     said = " ".join(invoke("status", folder).output.split())
     assert "not running (1 left 'running' by a sweep that was stopped: none trains now)" in said
+
+
+def test_status_says_a_lock_file_it_cannot_read_is_unreadable_not_a_mount_without_locks(
+        tmp_path, monkeypatch):
+    # A lock file this user may not open was said to be "a mount without locks".
+    import builtins
+
+    from cnnlab.design.runner import LOCK_NAME, driver_unknown, sweep_lock
+
+    folder = tmp_path / "s"
+    with TrialStore(folder, create=True) as store:
+        store.init_sweep(shaped_spec(), 3)
+    with sweep_lock(folder):
+        pass
+    real_open = builtins.open
+
+    def no_reading(path, *args, **kwargs):
+        if str(path).endswith(LOCK_NAME):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", no_reading)
+    said = driver_unknown(folder)
+    assert said.startswith("its lock file ") and "cannot be read" in said, said
+    assert "without locks" not in said

@@ -211,14 +211,18 @@ def driver_unknown(directory) -> str | None:
     if path in _HELD or not path.is_file():  # no lock file: no driver ever ran here
         return None
     try:
-        with open(path, "rb") as handle:  # a descriptor of its own, as held_by's
+        handle = open(path, "rb")  # a descriptor of its own, as held_by's
+    except OSError as exc:  # not a mount without locks: this user may not read it, say
+        return f"its lock file {path} cannot be read ({exc})"
+    with handle:
+        try:
             file_lock.fcntl.flock(handle, file_lock.fcntl.LOCK_SH | file_lock.fcntl.LOCK_NB)
             file_lock.fcntl.flock(handle, file_lock.fcntl.LOCK_UN)
-    except BlockingIOError:  # held: known
-        return None
-    except OSError as exc:
-        return (f"no lock can be taken on {path} ({exc}: a mount without locks, NFS "
-                "nolock say), so a driver holds none there")
+        except BlockingIOError:  # held: known
+            return None
+        except OSError as exc:
+            return (f"no lock can be taken on {path} ({exc}: a mount without locks, NFS "
+                    "nolock say), so a driver holds none there")
     return None
 
 
