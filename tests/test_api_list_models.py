@@ -17,6 +17,7 @@ def test_family_and_variant_keep_the_models_that_have_them():
     resnets = list_models(family="ResNet")  # in any case, as --family
     assert "resnet18" in resnets and all(model_info(n).family == "resnet" for n in resnets)
     assert list_models("*18*", family="resnet", variant="standard") == ["resnet18"]
+    assert list_models(variant="Book") == books  # in any case too (review-diff2 N8)
     assert list_models("vgg", family="resnet") == []  # a pattern matching none: as before
 
 

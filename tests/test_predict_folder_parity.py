@@ -35,7 +35,7 @@ def photos(data_env: Path) -> Path:
 
 def as_the_run_saw_it(run, path: Path, decoded: tuple[int, int]) -> list[float]:
     """The run's probabilities for ``path`` fed as training fed it: decoded at
-    ``decoded``, resized by the loader where the height differs, normalised."""
+    ``decoded``, resized by the loader where it is not the model's square, normalised."""
     pp = run.preprocess
     pixels = torch.from_numpy(decode_image(path, decoded, pp.channels)).unsqueeze(0)
     if tuple(pixels.shape[2:]) != (pp.image_size, pp.image_size):

@@ -341,11 +341,9 @@ def trained_threads(run_dir: Path) -> int | str:
     records them (the count in force: one per core unless set); "" where it does not say.
     Read from the run, not this process: a model resumed or finished elsewhere trained
     with that process's."""
-    try:
-        summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return ""
-    env = summary.get("environment") if isinstance(summary, dict) else None
+    from cnnlab.train.resume_checks import summary_file
+
+    env = (summary_file(run_dir) or {}).get("environment")
     return env.get("torch_threads", "") if isinstance(env, dict) else ""
 
 

@@ -13,6 +13,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from cnnlab.formatting import format_bytes
+
 from .messages import fail, fail_for, output_console, show_warning
 from .paths import check_output_file
 
@@ -142,18 +144,12 @@ def _cache_line() -> str:
 
     entries = cache_entries()
     total = sum(e.nbytes for e in entries)
-    return (f"cache: {escape(str(entries_folder()))} holds {_count(len(entries))} "
-            f"({_mib(total)}); see them with `cnnlab data cache`")
+    return (f"cache: {escape(str(entries_folder()))} holds {_entries(len(entries))} "
+            f"({format_bytes(total)}); see them with `cnnlab data cache`")
 
 
-def _count(n: int) -> str:
-    return f"{n} entr{'y' if n == 1 else 'ies'}"
-
-
-def _mib(nbytes: int) -> str:
-    from cnnlab.formatting import format_bytes
-
-    return format_bytes(nbytes)
+def _entries(n: int) -> str:
+    return f"{n} entr{'y' if n == 1 else 'ies'}"  # formatting.counted adds an s
 
 
 @app.command()
@@ -174,8 +170,8 @@ def cache(
         chosen = [e for e in entries if clear or e.state in ("folder gone", "unfinished")]
         removed = [e for e in chosen if remove_entry(e)]
         left = [e for e in chosen if e not in removed]
-        line = (f"removed {_count(len(removed))} ({_mib(sum(e.nbytes for e in removed))}) "
-                f"from {escape(str(where))}")
+        freed = format_bytes(sum(e.nbytes for e in removed))
+        line = f"removed {_entries(len(removed))} ({freed}) from {escape(str(where))}"
         if left:
             line += (f"; left {len(left)} being written by another process now, or not "
                      "yours to remove")
@@ -194,11 +190,11 @@ def cache(
         images = e.images() if e.sidecar is not None else None
         table.add_row(escape(e.folder or f"? ({e.stem.name})"), shape,
                       str(side.get("channels", "?")), "?" if images is None else f"{images:,}",
-                      _mib(e.nbytes), e.state)
+                      format_bytes(e.nbytes), e.state)
     out = _out()
     out.print(table)
-    out.print(f"{escape(str(where))}: {_count(len(entries))}, "
-              f"{_mib(sum(e.nbytes for e in entries))}. --prune removes those no run reads "
+    out.print(f"{escape(str(where))}: {_entries(len(entries))}, "
+              f"{format_bytes(sum(e.nbytes for e in entries))}. --prune removes those no run reads "
               "again, --clear all of them (a folder decodes again when next used)")
 
 

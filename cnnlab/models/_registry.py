@@ -208,9 +208,9 @@ def list_models(pattern: str | None = None, *, family: str | None = None,
     finds every VGG, and ``list_models("lenet")`` googlenet too; ``"lenet*"`` gives
     the LeNets alone. Case does not matter (the names are lower-case).
 
-    ``family`` (``"resnet"``, ``"densenet"``, ..., in any case) and ``variant``
-    (``"book"``: the d2l chapter's form, ``"standard"``: torchvision's or pycls's, or
-    ``"cnnlab"``) keep the models that have it, as ``cnnlab models --family F
+    ``family`` (``"resnet"``, ``"densenet"``, ...) and ``variant`` (``"book"``: the d2l
+    chapter's form, ``"standard"``: torchvision's or pycls's, or ``"cnnlab"``), each in
+    any case, keep the models that have it, as ``cnnlab models --family F
     --variant V`` does; one no model has is a :class:`ModelFilterError` (a ValueError)
     naming those there are.
     """
@@ -223,11 +223,11 @@ def list_models(pattern: str | None = None, *, family: str | None = None,
             raise ModelFilterError("family", family, families, close[0] if close else None)
         names = [n for n in names if _REGISTRY[n].family.lower() == family.lower()]
     if variant is not None:
-        if variant not in VARIANTS:
+        if str(variant).lower() not in VARIANTS:  # in any case, as family and names
             close = difflib.get_close_matches(str(variant).lower(), VARIANTS, n=1, cutoff=0.5)
             raise ModelFilterError("variant", variant, list(VARIANTS), close[0] if close
                                    else None)
-        names = [n for n in names if _REGISTRY[n].variant == variant]
+        names = [n for n in names if _REGISTRY[n].variant == str(variant).lower()]
     if not pattern:
         return names
     pattern = pattern.lower()

@@ -46,7 +46,7 @@ def _image_pixels(image, pp: Preprocess, fit: bool, background: str = "white",
     pixels), cut and resized as :func:`image_to_tensor` says; transparency on
     ``background``. ``decoded``: the (height, width) a folder's images were decoded at
     for the run, when not S x S; fitted to that, then resized to S as the training
-    loader resized them (only where the height differs from S, as it does)."""
+    loader resized them (where the height or the width differs from S, as it does)."""
     from PIL import Image
 
     size = pp.image_size
