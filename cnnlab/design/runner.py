@@ -416,9 +416,10 @@ def _warn_of_other_code(store: TrialStore, code: dict) -> None:
 
         was = "; ".join(f"{n} with {what}" for what, n in others.items())
         warn_user(f"{store.directory}: some of its done trials trained with other code than "
-                  f"this run's {describe(code)} ({was}); a trial's numbers depend on its "
-                  "code, so the sweep will mix them: run it with that code, or compare in a "
-                  "new sweep (another --out)", SetupWarning)
+                  f"this run's {describe(code)} ({was}); any change to cnnlab's sources "
+                  "counts (what changed is not told apart), and one to what trains changes "
+                  "a trial's numbers, which the sweep would then mix: run it with that "
+                  "code, or compare in a new sweep (another --out)", SetupWarning)
 
 
 def _store_outcome(store: TrialStore, trial_id: int, outcome,
