@@ -78,7 +78,7 @@ def test_a_full_disk_mid_run_is_one_line_naming_the_file_not_a_traceback(tmp_pat
                  "--epochs", "1", "--quiet", "--out-dir", str(tmp_path))
     assert result.exit_code == 1, result.output
     words = " ".join(result.output.split())
-    assert "No space left on device" in words and "best.safetensors" in words
+    assert "no space left on device" in words.lower() and "best.safetensors" in words
     assert "Traceback" not in result.output
 
 

@@ -37,7 +37,7 @@ def _said(tmp_path, weights, classes: int, **settings) -> list[str]:
     cfg = TrainConfig(model="lenet_modern", epochs=1, batch_size=32, device="cpu",
                       quiet=True, out_dir=str(tmp_path), weights=str(weights), **settings)
     train(cfg, data=make_synthetic(num_train=64, num_test=32, num_classes=classes),
-          console=Console(file=out, width=200), write_run_dir=False)
+          console=Console(file=out, width=200, soft_wrap=True), write_run_dir=False)
     return [line for line in out.getvalue().splitlines() if not line.startswith("epoch")]
 
 
