@@ -208,7 +208,7 @@ def test_placeholders_come_from_click_types_where_typer_records_no_annotation():
     # and every command ended in an AttributeError there before printing anything.
     from types import SimpleNamespace
 
-    from cnnlab.cli import _value_word
+    from cnnlab.cli.help_layout import _value_word
 
     def old_typer_option(click_type_name):
         return SimpleNamespace(type=SimpleNamespace(name=click_type_name))

@@ -364,7 +364,7 @@ def test_a_run_folder_that_does_not_exist_is_named_as_missing(tmp_path, command)
                                      ["bench", "zoo"], ["data", "locate"]])
 def test_data_root_is_shown_as_a_path_by_every_command(command):
     # train, eval and the benches showed <str>, `cnnlab data` <path>, for one thing; now
-    # each says DIR (cli._placeholder).
+    # each says DIR (cli.help_layout._placeholder).
     result = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     [line] = [x for x in result.output.splitlines() if "--data-root" in x]
