@@ -337,3 +337,16 @@ def test_a_yaml_alias_bomb_is_refused_before_anything_expands_it(tmp_path):
     merged = tmp_path / "merged.yaml"  # an alias or a merge of a few values stays fine
     merged.write_text("base: &b {lr: 0.1, epochs: 2}\nrun:\n  <<: *b\n  epochs: 3\n")
     assert read_mapping(merged)["run"] == {"lr": 0.1, "epochs": 3}
+
+
+def test_paths_given_as_path_objects_are_kept_as_the_text_config_yaml_holds(tmp_path):
+    # TrainConfig(data_root=Path(...)) was refused ("allowed: text ... or null"), and so
+    # was every --data-root under typer 0.16, whose Path options arrive as Path.
+    from pathlib import Path
+
+    cfg = TrainConfig(data_root=tmp_path / "data", out_dir=Path("runs"),
+                      weights=tmp_path / "w.pth").validate()
+    assert (cfg.data_root, cfg.out_dir, cfg.weights) == (
+        str(tmp_path / "data"), "runs", str(tmp_path / "w.pth"))
+    cfg.save(tmp_path / "c.yaml")
+    assert TrainConfig.load(tmp_path / "c.yaml").data_root == str(tmp_path / "data")

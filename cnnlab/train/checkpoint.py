@@ -248,7 +248,8 @@ def load_checkpoint(path: Path) -> tuple[dict[str, dict[str, torch.Tensor]], dic
         tensors = safetensors_load(data)
     except Exception as exc:
         why = str(exc)
-        if "not fully covered" in why:  # safetensors' words for tensors cut off
+        # safetensors' words for tensors cut off (0.4's: "MetadataIncompleteBuffer")
+        if "not fully covered" in why or "MetadataIncompleteBuffer" in why:
             why = f"cut short: its tensors need more than the file's {len(data):,} bytes; {_COPY}"
         raise CheckpointError(f"{path}: not a readable safetensors checkpoint ({why})") from exc
     if STATE_KEY not in meta:

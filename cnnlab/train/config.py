@@ -208,6 +208,9 @@ class TrainConfig:
             # The registry's names are lower case and looked up in any case: the run's
             # folder and config.yaml keep the registered spelling, not "LeNet_D2L".
             self.model = self.model.lower()
+        for name in ("data_root", "out_dir", "weights"):  # a Path (Python's, typer 0.16's
+            if hasattr(getattr(self, name), "__fspath__"):  # Path options) kept as text
+                setattr(self, name, getattr(self, name).__fspath__())
 
     def __repr__(self) -> str:
         """The model and the fields that differ from the defaults, in the field order: a
@@ -336,8 +339,7 @@ class TrainConfig:
             if not ok and all(k in _KIND_WORDS for k in kinds):
                 allowed = " or ".join(_KIND_WORDS[k] for k in kinds)
                 raise invalid_value(f.name, value, allowed)
-            # YAML reads .nan and .inf as numbers: NaN passes every `<` check (a NaN
-            # max_time never stops, a NaN clip norm clips nothing), inf diverges.
+            # YAML reads .nan and .inf as numbers: NaN passes every `<` check, inf diverges.
             if isinstance(value, float) and not math.isfinite(value):
                 raise invalid_value(f.name, value, "a finite number")
 
