@@ -1,10 +1,13 @@
-"""Small sweep specs the design tests share (synthetic data, one epoch, a tiny band), and a
-stand-in pool whose driver is sent SIGTERM."""
+"""Small sweep specs the design tests share (synthetic data, one epoch, a tiny band), a
+stand-in pool whose driver is sent SIGTERM, and a script on a real local Ray of its own."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import subprocess
+import sys
 import time
 
 from cnnlab.design.store import SweepSpec
@@ -44,3 +47,25 @@ class TermedPool:
 
     def close(self, cancel=False):
         pass
+
+
+def ray_script_result(script: str, *args: str, cwd, timeout: float, hung: str,
+                      env: dict | None = None) -> dict:
+    """Run ``script`` (which starts a local Ray of its own) in a child process and session,
+    so that a hang kills Ray's processes with it, not only Python; its last ``RESULT
+    {json}`` line, read. Past ``timeout`` seconds the test fails with ``hung``."""
+    import pytest
+
+    env = env or {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    child = subprocess.Popen([sys.executable, "-c", script, *args], cwd=cwd, text=True,
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             start_new_session=True)
+    try:
+        output, _ = child.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(child.pid, signal.SIGKILL)
+        output, _ = child.communicate()
+        pytest.fail(f"{hung}:\n{output[-3000:]}")
+    results = [line for line in output.splitlines() if line.startswith("RESULT ")]
+    assert results, output[-3000:]
+    return json.loads(results[-1].removeprefix("RESULT "))

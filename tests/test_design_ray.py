@@ -10,18 +10,16 @@ starts a real local Ray in a subprocess, so a hang fails it instead of the suite
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import signal
 import socket
-import subprocess
 import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from design_helpers import tiny_spec
+from design_helpers import ray_script_result, tiny_spec
 from typer.testing import CliRunner
 
 import cnnlab.design.executors as executors
@@ -408,20 +406,8 @@ print("RESULT " + json.dumps(seen))
 def test_a_real_local_ray_refuses_a_trial_larger_than_its_node_at_once():
     pytest.importorskip("ray")
     root = Path(__file__).resolve().parents[1]
-    # Its own session, so that a hang kills Ray's processes with it, not only Python.
-    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}  # a Ray of its own
-    child = subprocess.Popen([sys.executable, "-c", REAL_RAY], cwd=root, text=True, env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             start_new_session=True)
-    try:
-        output, _ = child.communicate(timeout=120)  # Ray starts in ~10 s; hanging: never
-    except subprocess.TimeoutExpired:
-        os.killpg(child.pid, signal.SIGKILL)
-        output, _ = child.communicate()
-        pytest.fail(f"a trial no node can run left the sweep waiting:\n{output[-2000:]}")
-    results = [line for line in output.splitlines() if line.startswith("RESULT ")]
-    assert results, output[-3000:]
-    seen = json.loads(results[-1].removeprefix("RESULT "))
+    seen = ray_script_result(REAL_RAY, cwd=root, timeout=120,  # Ray starts in ~10 s
+                             hung="a trial no node can run left the sweep waiting")
     assert all({"Alive", "Resources"} <= set(keys) for keys in seen["nodes"])
     assert seen["refused"] == ("a trial asks for 4 CPUs (--threads 4), but the largest alive "
                                "node of the Ray cluster has 2 CPUs: give --threads 2 or less")

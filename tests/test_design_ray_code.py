@@ -9,17 +9,13 @@ whose cnnlab predates the check.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from design_helpers import tiny_spec
+from design_helpers import ray_script_result, tiny_spec
 from test_design_ray import DONE, FakeRay, node
 
 import cnnlab
@@ -80,7 +76,7 @@ def test_a_node_that_cannot_load_the_trial_is_not_taken_for_a_lost_worker(
 
 REAL_RAY = r"""
 import json, os, sys, ray
-from design_helpers import tiny_spec
+from design_helpers import ray_script_result, tiny_spec
 from cnnlab.design.code_check import code_fingerprint
 from cnnlab.design.runner import create_sweep, run_sweep
 from cnnlab.design.store import SweepError, TrialStore
@@ -131,19 +127,9 @@ def test_a_real_ray_worker_with_another_cnnlab_trains_nothing(tmp_path):
     # checkout's cnnlab there would shadow the copy.
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
     env["PYTHONPATH"] = os.pathsep.join([str(root), str(root / "tests")])
-    child = subprocess.Popen([sys.executable, "-c", REAL_RAY, str(other), str(broken),
-                              str(tmp_path / "s")],
-                             cwd=tmp_path, text=True, env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        output, _ = child.communicate(timeout=300)  # three Rays started, two trials trained
-    except subprocess.TimeoutExpired:
-        os.killpg(child.pid, signal.SIGKILL)
-        output, _ = child.communicate()
-        pytest.fail(f"the sweep on Ray hung:\n{output[-3000:]}")
-    results = [line for line in output.splitlines() if line.startswith("RESULT ")]
-    assert results, output[-3000:]
-    seen = json.loads(results[-1].removeprefix("RESULT "))
+    seen = ray_script_result(REAL_RAY, str(other), str(broken), str(tmp_path / "s"),
+                             cwd=tmp_path, env=env, timeout=300,  # three Rays, two trials
+                             hung="the sweep on Ray hung")
     driver = seen["driver"]
     assert re.match(r"stopped: [\d.]+:\d+ could not run cnnlab's trial \(ModuleNotFoundError: "
                     r"No module named 'cnnlab\.design\.trial'\): its cnnlab is missing",
