@@ -123,15 +123,24 @@ def held_by(path: str | os.PathLike) -> str | None:
     except OSError:  # no lock file: never locked here, or not readable
         return None
     try:
+        return holder(fd) if probe(fd) is LockState.BUSY else None
+    finally:
+        os.close(fd)
+
+
+def probe(fd: int) -> LockState:
+    """Whether the lock of the lock file open as ``fd`` is held: BUSY, by another open
+    file; HELD, by none (this probe took it shared and let it go at once); NO_LOCKS, its
+    file system refuses locks. ``fd`` must be a descriptor of the prober's own (see
+    :func:`held_by`), and flock must exist (``fcntl`` not None)."""
+    try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         fcntl.flock(fd, fcntl.LOCK_UN)
     except BlockingIOError:
-        return holder(fd)
-    except OSError:  # a file system without locks
-        return None
-    finally:
-        os.close(fd)
-    return None
+        return LockState.BUSY
+    except OSError:  # ENOLCK and the like: a file system without locks
+        return LockState.NO_LOCKS
+    return LockState.HELD
 
 
 def name_holder(file: File, name: str) -> None:

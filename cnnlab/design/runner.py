@@ -215,15 +215,10 @@ def driver_unknown(directory) -> str | None:
     except OSError as exc:  # not a mount without locks: this user may not read it, say
         return f"its lock file {path} cannot be read ({exc})"
     with handle:
-        try:
-            file_lock.fcntl.flock(handle, file_lock.fcntl.LOCK_SH | file_lock.fcntl.LOCK_NB)
-            file_lock.fcntl.flock(handle, file_lock.fcntl.LOCK_UN)
-        except BlockingIOError:  # held: known
-            return None
-        except OSError as exc:
-            return (f"no lock can be taken on {path} ({exc}: a mount without locks, NFS "
-                    "nolock say), so a driver holds none there")
-    return None
+        if file_lock.probe(handle.fileno()) is LockState.NO_LOCKS:
+            return (f"no lock can be taken on {path} (a mount without locks, NFS nolock "
+                    "say), so a driver holds none there")
+    return None  # held, or free: known
 
 
 def run_sweep(directory, *, executor: str = "local", workers: int | None = None,
