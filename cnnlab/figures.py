@@ -15,6 +15,50 @@ from cnnlab.formatting import si
 
 DPI = 150
 
+# Series told apart by colour, line style and marker at once, so that a reader who sees
+# red and green alike (about 1 man in 12), or a page printed in grey, still tells them
+# apart. The colours are Okabe and Ito's colour-blind-safe set, those with at least 3:1
+# contrast on white first (WCAG's least for lines and marks); its yellow (1.1:1) is left
+# out. 7 colours, 4 line styles, 7 markers: no two of the first 49 series alike.
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#000000", "#E69F00", "#56B4E9")
+LINESTYLES = ("-", "--", ":", "-.")
+MARKERS = ("o", "s", "^", "D", "v", "P", "X")
+# Text in a series' colour (a value written beside its mark): darker tones of PALETTE's
+# first two with 4.5:1 on white, WCAG's least for small text (#D55E00 has 3.9:1).
+TEXT_COLOURS = ("#0072B2", "#B34700")
+
+
+def series_style(i: int, lines: bool = True) -> dict:
+    """Keyword arguments for ``ax.plot`` of the ``i``-th series (colour, line style,
+    marker); ``lines=False``: colour and marker alone, for ``ax.scatter``."""
+    # The marker moves on by one each round of colours: series 0 and 7 differ in it.
+    style = dict(color=PALETTE[i % len(PALETTE)],
+                 marker=MARKERS[(i + i // len(PALETTE)) % len(MARKERS)])
+    if lines:
+        style["linestyle"] = LINESTYLES[i % len(LINESTYLES)]
+    return style
+
+
+def relative_luminance(colour) -> float:
+    """WCAG's relative luminance of a matplotlib colour (0 black, 1 white)."""
+    from matplotlib.colors import to_rgb
+
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+              for c in to_rgb(colour)]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast_ratio(a, b) -> float:
+    """WCAG's contrast ratio of two colours, 1 to 21 (4.5 is its least for small text)."""
+    dark, light = sorted((relative_luminance(a), relative_luminance(b)))
+    return (light + 0.05) / (dark + 0.05)
+
+
+def text_colour_on(background) -> str:
+    """"black" or "white", whichever reads better on ``background``."""
+    return ("black" if contrast_ratio("black", background) >= contrast_ratio("white", background)
+            else "white")
+
 
 def subplots(*args, **kwargs):
     """``(figure, axes)`` as ``matplotlib.pyplot.subplots`` gives them, on a Figure of
@@ -39,13 +83,74 @@ def literal(text: str) -> str:
 def si_log_axis(axis, lo: float, hi: float) -> None:
     """Ticks labelled '300K', '1M' on a log axis from ``lo`` to ``hi``: 1-9 x 10^k under a
     decade, 1-2-5 under three, decades beyond."""
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+    from matplotlib.ticker import LogLocator, NullFormatter
 
     decades = math.log10(hi / lo)
     subs = tuple(range(1, 10)) if decades < 1 else (1, 2, 5) if decades < 3 else (1,)
     axis.set_major_locator(LogLocator(base=10, subs=subs, numticks=12))
-    axis.set_major_formatter(FuncFormatter(lambda v, _pos: si(v)))
+    spaced_si_labels(axis)
     axis.set_minor_formatter(NullFormatter())
+
+
+def spaced_si_labels(axis, gap_pt: float = 4.0) -> None:
+    """Label ``axis``'s major ticks as :func:`~cnnlab.formatting.si` writes them ('300K'),
+    leaving out those that would touch a label kept (``gap_pt`` points at least between
+    two): a log axis ticked 1-9 x 10^k across a decade on a narrow figure read
+    '600K700K800K900K1M'. The ends of the axis and the decades are kept first, then 5s,
+    then 2s, then the rest, as the room allows when the figure is drawn."""
+    from matplotlib.ticker import Formatter
+
+    class SpacedSI(Formatter):
+        def __call__(self, x, pos=None):
+            return si(x)
+
+        def format_ticks(self, values):
+            return _spaced(self.axis, list(values), [si(v) for v in values], gap_pt)
+
+    axis.set_major_formatter(SpacedSI())
+
+
+def _spaced(axis, values: list[float], labels: list[str], gap_pt: float) -> list[str]:
+    """``labels`` with "" for those :func:`spaced_si_labels` leaves out, measured where
+    ``axis`` draws them now (the figure laid out, at the dpi it is drawn at)."""
+    import numpy as np
+    from matplotlib.textpath import TextPath
+
+    ax = axis.axes
+    if not values or ax is None:
+        return labels
+    horizontal = axis.axis_name == "x"
+    other = ax.get_ylim()[0] if horizontal else ax.get_xlim()[0]
+    points = np.column_stack([values, np.full(len(values), other)] if horizontal
+                             else [np.full(len(values), other), values])
+    pixels = ax.transData.transform(points)[:, 0 if horizontal else 1]
+    low, high = sorted(ax.get_xlim() if horizontal else ax.get_ylim())
+    prop = axis.get_major_ticks(1)[0].label1.get_fontproperties()
+    per_point = ax.figure.dpi / 72
+
+    def half(label: str) -> float:  # half the label's room along the axis, in pixels
+        size = (TextPath((0, 0), label, prop=prop).get_extents().width if horizontal
+                else prop.get_size_in_points())
+        return (size + gap_pt) / 2 * per_point
+
+    slack = 1e-9 * (high - low)  # a tick at an end, rounded a hair outside
+    shown = [i for i, v in enumerate(values) if low - slack <= v <= high + slack]
+    if not shown:
+        return labels
+
+    def rank(i: int) -> tuple:
+        mantissa = float(f"{values[i]:.6e}".split("e")[0]) if values[i] > 0 else 0
+        end = i in (shown[0], shown[-1])
+        return (not end, {1.0: 0, 5.0: 1, 2.0: 2}.get(mantissa, 3), i)
+
+    kept: list[tuple[float, float]] = []
+    out = [""] * len(labels)
+    for i in sorted(shown, key=rank):
+        span = (pixels[i] - half(labels[i]), pixels[i] + half(labels[i]))
+        if all(span[1] <= a or span[0] >= b for a, b in kept):
+            kept.append(span)
+            out[i] = labels[i]
+    return out
 
 
 def save_figure(fig, path: str | Path, dpi: int = DPI, layout: bool = True) -> Path:
@@ -89,8 +194,17 @@ def image_grid(images, titles: Sequence[str], path: str | Path, title: str = "",
     return save_figure(fig, path, dpi=dpi, layout=False)
 
 
-def embed_png(path: str | Path) -> str:
-    """An ``<img>`` carrying the PNG inline, so an HTML report is one self-contained file."""
+def embed_png(path: str | Path, alt: str | None = None, caption: str | None = None) -> str:
+    """An ``<img>`` carrying the PNG inline, so an HTML report is one self-contained file.
+    ``alt``: what a screen reader says in place of the image (the file's name where none
+    is given); ``caption``: what the figure shows, under it for every reader, the image
+    in a ``<figure>`` with it and described by it."""
     path = Path(path)
     data = base64.b64encode(path.read_bytes()).decode()
-    return f'<img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}">'
+    alt = html.escape(alt if alt else path.stem)
+    if not caption:
+        return f'<img alt="{alt}" src="data:image/png;base64,{data}">'
+    name = "figure-" + "".join(c if c.isalnum() else "-" for c in path.stem)
+    return (f'<figure><img alt="{alt}" aria-describedby="{name}" '
+            f'src="data:image/png;base64,{data}">'
+            f'<figcaption id="{name}">{html.escape(caption)}</figcaption></figure>')

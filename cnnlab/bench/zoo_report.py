@@ -14,7 +14,7 @@ import math
 from pathlib import Path
 
 from cnnlab import formatting
-from cnnlab.figures import si_log_axis
+from cnnlab.figures import LINESTYLES, PALETTE, TEXT_COLOURS, si_log_axis
 from cnnlab.formatting import format_count, sig3
 from cnnlab.models import UnknownModelError, model_info
 
@@ -176,22 +176,22 @@ def accuracy_figure(rows: list[dict]):
             + (" (per model)" if several else ""))
     theirs = f"the book (D2L)\n{_epochs_phrase([e for e in map(book_epochs, rows) if e])}"
     up, down = 0.15, -0.15
-    ax.scatter(acc, [y + up for y in ys], marker="o", s=40, color="C0", zorder=3,
+    ax.scatter(acc, [y + up for y in ys], marker="o", s=40, color=PALETTE[0], zorder=3,
                label=ours)
     have = [(b, y) for b, y in zip(book, ys, strict=True) if b is not None]
     if have:
         ax.scatter([b for b, _ in have], [y + down for _, y in have], marker="D", s=32,
-                   facecolors="white", edgecolors="C1", linewidths=1.5, zorder=3,
+                   facecolors="white", edgecolors=PALETTE[1], linewidths=1.5, zorder=3,
                    label=theirs)
     for a, b, y, e in zip(acc, book, ys, epochs, strict=True):
         ax.annotate(f"{a:.1f}%" + (f" ({e} ep)" if several else ""), (a, y + up),
                     xytext=(7, 0), textcoords="offset points", va="center", fontsize=8)
         if b is None:
             ax.annotate("book: n/a", (a, y + down), xytext=(0, 0), textcoords="offset points",
-                        ha="center", va="center", fontsize=8, color="C1")
+                        ha="center", va="center", fontsize=8, color=TEXT_COLOURS[1])
         else:
             ax.annotate(f"{b:.1f}%", (b, y + down), xytext=(7, 0), textcoords="offset points",
-                        va="center", fontsize=8, color="C1")
+                        va="center", fontsize=8, color=TEXT_COLOURS[1])
     values = acc + [b for b in book if b is not None]
     lo, hi = min(values), max(values)
     span = max(hi - lo, 4.0)
@@ -241,12 +241,17 @@ def cost_figure(rows: list[dict], key: str):
     per_second = _BUBBLE_MAX_PT2 / max(max(times), 1e-9)  # area: points^2 per second
     sizes = [per_second * t for t in times]
     families = list(dict.fromkeys(str(r.get("family") or "?") for r in rows))
-    colour = {f: f"C{i % 10}" for i, f in enumerate(families)}
+    # Colours from a colour-blind-safe set (tab10's red and green families read alike to
+    # a colour-blind reader); round bubbles all, since their area is the training time,
+    # a family past the 7th told apart by its dashed edge.
+    look = {f: dict(color=PALETTE[i % len(PALETTE)],
+                    linestyle=LINESTYLES[i // len(PALETTE) % len(LINESTYLES)])
+            for i, f in enumerate(families)}
     for fam in families:
         mine = [i for i, r in enumerate(rows) if str(r.get("family") or "?") == fam]
         ax.scatter([xs[i] for i in mine], [acc[i] for i in mine], s=[sizes[i] for i in mine],
-                   color=colour[fam], alpha=0.45, edgecolors=colour[fam], linewidths=1,
-                   zorder=2)
+                   color=look[fam]["color"], alpha=0.45, edgecolors=look[fam]["color"],
+                   linewidths=1, linestyles=look[fam]["linestyle"], zorder=2)
     lo, hi = math.log10(min(xs)), math.log10(max(xs))
     pad = 0.15 * max(hi - lo, 0.6)
     ax.set_xscale("log")
@@ -262,8 +267,9 @@ def cost_figure(rows: list[dict], key: str):
            title=f"Test accuracy vs {label}\n{presets} preset, {_epochs_phrase(epochs)}; "
                  "bubble area = training time; input side in brackets")
     ax.grid(alpha=0.3, which="major")
-    fam_handles = [Line2D([], [], marker="o", linestyle="", markersize=8, color=colour[f],
-                          alpha=0.6, label=literal(f)) for f in families]
+    fam_handles = [Line2D([], [], marker="o", linestyle="", markersize=8,
+                          color=look[f]["color"], alpha=0.6, label=literal(f))
+                   for f in families]
     fam_legend = ax.legend(handles=fam_handles, title="family", loc="upper left",
                            bbox_to_anchor=(1.01, 1), fontsize=8, title_fontsize=8,
                            frameon=False)

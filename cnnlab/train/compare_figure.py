@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from cnnlab.figures import literal, subplots
+from cnnlab.figures import literal, series_style, subplots
 from cnnlab.formatting import HOURS_FROM, MINUTES_FROM
 from cnnlab.train.compared_run import ComparedRun, clock, finite
 from cnnlab.train.report_figures import accuracy_axis, epoch_ticks, loss_axis, wrapped
@@ -21,7 +21,8 @@ LEGEND_ROOM = 0.6  # inches
 def comparison_figure(runs: list[ComparedRun], labels: list[str], x: str = "epoch",
                       target: float | None = None, title: str = ""):
     """Test accuracy (left) and test loss (right) of each run against ``x`` ("epoch", or
-    "time": seconds of training and evaluation, from 0), one colour per run, the legend
+    "time": seconds of training and evaluation, from 0), one colour, line style and
+    marker per run, the legend
     below; ``target``, when given, drawn as a line on the accuracy panel. A run with no
     evaluation yet is left out (the table says why).
 
@@ -49,9 +50,9 @@ def comparison_figure(runs: list[ComparedRun], labels: list[str], x: str = "epoc
     for i, (run, rows, label) in enumerate(zip(runs, tested, labels, strict=True)):
         if not rows:
             continue
-        # Ten colours, solid, then the same ten dashed, then dotted.
-        style = dict(color=f"C{i % 10}", linestyle=("-", "--", ":")[i // 10 % 3], marker="o",
-                     markersize=3, label=literal(label))
+        # Colour, line style and marker all differ from run to run (series_style): by
+        # colour alone, ten solid lines had red beside green for a colour-blind reader.
+        style = dict(**series_style(i), markersize=4, label=literal(label))
         xs = [position(r, run) for r in rows]
         ax_acc.plot(xs, [100 * r["test_acc"] for r in rows], **style)
         ax_loss.plot(xs, [r["test_loss"] if finite(r.get("test_loss")) else math.nan

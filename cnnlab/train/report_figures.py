@@ -6,7 +6,15 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from cnnlab.figures import DPI, literal, save_figure, subplots
+from cnnlab.figures import (
+    DPI,
+    PALETTE,
+    literal,
+    save_figure,
+    series_style,
+    subplots,
+    text_colour_on,
+)
 from cnnlab.formatting import ordinal
 
 # A loss that spans more decades than this is drawn on a log axis: on a linear one a
@@ -45,7 +53,9 @@ def curves_figure(rows: list[dict], train_objective: str = "", *, title: str = "
     if train_objective:
         train_label += f" (the loss with {train_objective})"
     test_label = "test" + (f": {test_note}" if test_note else "")
-    style = dict(train=dict(marker="o", color="C0"), test=dict(marker="s", color="C1"))
+    # Told apart by line style and marker as well as colour (series_style), for a
+    # reader who cannot tell the hues apart.
+    style = dict(train=series_style(0), test=series_style(1))
     ax_loss.plot(epochs, [r["train_loss"] for r in rows], label=train_label, **style["train"])
     ax_loss.plot([r["epoch"] for r in tested], [r["test_loss"] for r in tested],
                  label=test_label, **style["test"])
@@ -62,7 +72,7 @@ def curves_figure(rows: list[dict], train_objective: str = "", *, title: str = "
         ax_lr = axes[2]
         if lr_plan is not None:
             ax_lr.plot(*lr_plan, color="0.55", linewidth=1.2, label="each step (planned)")
-        ax_lr.plot(epochs, lrs, "o", color="C2", label="at each epoch's last step")
+        ax_lr.plot(epochs, lrs, "o", color=PALETTE[2], label="at each epoch's last step")
         ax_lr.set(xlabel="epoch", ylabel="learning rate", title="Learning rate")
         ax_lr.set_ylim(bottom=0)
         ax_lr.legend(fontsize="small")
@@ -177,8 +187,11 @@ def plot_confusion(matrix: list[list[int]], classes: list[str], out: Path,
     if text_size is not None:
         for i in range(n):
             for j in range(n):
+                # Black or white by the cell's own colour: white from a share of 0.5 on
+                # sat at 2.6:1 on the mid blues (WCAG asks 4.5:1 of text this small).
                 ax.text(j, i, f"{int(counts[i, j])}", ha="center", va="center",
-                        fontsize=text_size, color="white" if share[i, j] > 0.5 else "black")
+                        fontsize=text_size,
+                        color=text_colour_on(im.cmap(im.norm(share[i, j]))))
     bar = fig.colorbar(im, ax=ax, fraction=0.046)
     bar.set_label("share of the true class")
     return save_figure(fig, out, dpi=min(DPI, int(MAX_PIXELS / max(figsize))), layout=False)
