@@ -56,6 +56,7 @@ from cnnlab.design.edf import (
 from cnnlab.design.folders import REPORT_FILES, REPORT_FORMAT, check_report_folder
 from cnnlab.design.macs_axis import label_macs_axis
 from cnnlab.design.report_text import (
+    FIGURE_WORDS,
     MIN_TRUSTED_N,
     markdown_summary,
     pair_table,
@@ -65,7 +66,14 @@ from cnnlab.design.report_text import (
 )
 from cnnlab.design.store import TrialStore, make_folder
 from cnnlab.design.sweep_spec import PAPER_RECIPE, SweepError, sweep_identity
-from cnnlab.figures import embed_png, literal, save_figure, subplots
+from cnnlab.figures import (
+    embed_png,
+    literal,
+    save_figure,
+    series_style,
+    spaced_si_labels,
+    subplots,
+)
 from cnnlab.formatting import counted
 from cnnlab.interrupts import SigintRecorder
 from cnnlab.train.report import html_table
@@ -243,6 +251,13 @@ def _subtitle(fig, context: str | None) -> None:
         fig.suptitle(literal(context), fontsize=9)
 
 
+def _legend_below(ax) -> None:
+    """``ax``'s legend under its x axis label, where it covers no curve or point (inside
+    the axes, at the lower right, it hid the tail of a space's EDF); the layout keeps
+    room for it."""
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=9, frameon=False)
+
+
 def plot_edfs(results: list[SpaceResult], edges, path: Path,
               caption: str | None = None, context: str | None = None) -> Path:
     """EDF of error per space, plain (left) and complexity-normalised (right), each
@@ -255,16 +270,20 @@ def plot_edfs(results: list[SpaceResult], edges, path: Path,
     # Over the bins every space holds, as the table's normalised test compares a pair:
     # each space over its own bins drew curves that could cross the other way.
     weights, shared = shared_bins_weights([r.macs for r in usable], edges)
-    for r, w in zip(usable, weights, strict=True):
+    for i, (r, w) in enumerate(zip(usable, weights, strict=True)):
+        # Colour and line style (series_style): three solid lines in blue, orange and
+        # green read as two to a reader who sees orange and green alike.
+        style = series_style(i)
+        style.pop("marker")  # a mark at every step of a few hundred models is noise
         x, y = edf_curve(r.errors)
-        axes[0].step(np.r_[x[0], x], np.r_[0.0, y], where="post",
+        axes[0].step(np.r_[x[0], x], np.r_[0.0, y], where="post", linewidth=1.6, **style,
                      label=literal(f"{r.label} (n={len(r.rows)})"))
         kept = w > 0
         if not kept.any():
             continue
         x, y = edf_curve(r.errors[kept], w[kept])
         n = f"{kept.sum()} of {len(r.rows)}" if not kept.all() else f"{len(r.rows)}"
-        axes[1].step(np.r_[x[0], x], np.r_[0.0, y], where="post",
+        axes[1].step(np.r_[x[0], x], np.r_[0.0, y], where="post", linewidth=1.6, **style,
                      label=literal(f"{r.label} (n={n})"))
     axes[0].set(xlabel=ERROR_AXIS, ylabel="fraction of models below this error\n"
                                          "(up is better)", title="EDF of error")
@@ -279,7 +298,7 @@ def plot_edfs(results: list[SpaceResult], edges, path: Path,
     for ax in axes:
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
-            ax.legend(loc="lower right", fontsize=9, framealpha=0.9)
+            _legend_below(ax)
     _caption(fig, caption)
     return save_figure(fig, path, layout=caption is None)
 
@@ -289,8 +308,8 @@ def plot_error_vs_macs(results: list[SpaceResult], path: Path,
     fig, ax = subplots(figsize=(6.5, 4.4))
     _subtitle(fig, context)
     drawn = [r for r in results if r.rows]
-    for r in drawn:
-        ax.scatter(r.macs, r.errors, s=12, alpha=0.7,
+    for i, r in enumerate(drawn):  # a marker of its own per space, not a colour alone
+        ax.scatter(r.macs, r.errors, s=16, alpha=0.8, **series_style(i, lines=False),
                    label=literal(f"{r.label} (n={len(r.rows)})"))
     ax.set(xscale="log", xlabel="MACs per image (log scale)",
            ylabel="top-1 test error (%): lower is better", title="Error against complexity")
@@ -298,8 +317,9 @@ def plot_error_vs_macs(results: list[SpaceResult], path: Path,
     # narrow band's from a labelled tick to another (its left end was bare)
     macs = np.concatenate([r.macs for r in drawn])
     label_macs_axis(ax, float(macs.min()), float(macs.max()))
+    spaced_si_labels(ax.xaxis)  # its ticks as it chose them, those that would touch unlabelled
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=9, framealpha=0.9)
+    _legend_below(ax)
     _caption(fig, caption)
     return save_figure(fig, path, layout=caption is None)
 
@@ -315,7 +335,8 @@ def write_html(summary: dict, images: list[Path], path: Path) -> Path:
         sections += [f"<h3>{html.escape(heading)}</h3>", html_table(header, rows)]
     sections += ["<h2>Spaces</h2>", html_table(*space_table(summary))]
     if images:  # the main result: before the tables of details, not after the notes
-        sections += ["<h2>Error distributions</h2>", *(embed_png(p) for p in images)]
+        sections += ["<h2>Error distributions</h2>",
+                     *(embed_png(p, *FIGURE_WORDS.get(p.name, (None, None))) for p in images)]
     if best:
         sections += ["<h2>Best networks (lowest error first)</h2>",
                      html_table(BEST_HEADER, best)]
@@ -325,11 +346,12 @@ def write_html(summary: dict, images: list[Path], path: Path) -> Path:
                  "<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in report_notes(summary))
                  + "</ul>"]
     page = f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>cnnlab design-space report</title>
+<html lang="en"><head><meta charset="utf-8"><title>cnnlab design-space report</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}
 table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:4px 8px}}
 .num{{text-align:right;font-variant-numeric:tabular-nums}}
-img{{max-width:100%}}</style></head><body>
+img{{max-width:100%}}figure{{margin:1em 0}}figcaption{{max-width:60em;color:#444}}
+</style></head><body>
 <h1>Design-space report</h1>
 {"".join(sections)}
 </body></html>

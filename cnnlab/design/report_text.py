@@ -44,6 +44,21 @@ def verdict_words(a: str, b: str, a_ahead: float, b_ahead: float, p: float,
     return words
 
 
+# Each figure's alt text (what it shows, for a screen reader) and caption (how to read it).
+FIGURE_WORDS = {
+    "edf.png": ("Empirical distribution functions of top-1 test error, one curve per space: "
+                "plain (left) and complexity-normalised (right)",
+                "Each curve is a space (its colour and line style in the legend under the "
+                "panel): the fraction of its models below each error. A curve further up "
+                "and to the left is the better space; the Comparisons table tests each "
+                "pair."),
+    "error_vs_macs.png": ("Top-1 test error of every finished model against its MACs per "
+                          "image, on a log scale, one marker shape per space",
+                          "One point per model, lower is better; each space's colour and "
+                          "marker shape are in the legend under the axes."),
+}
+
+
 # ---------------------------------------------------------------- tables
 
 

@@ -29,7 +29,8 @@ _STYLE = (
     "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ddd;padding:3px 8px;"
     "text-align:left;font-size:14px;vertical-align:top}th[scope=row]{font-weight:normal;"
     "background:#f6f6f6}.num{text-align:right;font-variant-numeric:tabular-nums}"
-    "img{max-width:100%}.muted{color:#777}.note{max-width:60em}"
+    "img{max-width:100%}.muted{color:#595959}.note{max-width:60em}figure{margin:1em 0}"
+    "figcaption{max-width:60em;font-size:14px;color:#444}"
 )
 
 # The figures a report embeds, from the run's plots/, in the order it shows them.
@@ -54,8 +55,10 @@ def write_report(run_dir: Path, summary: dict, model_summary: dict | None = None
         f"<p class=muted>{html.escape(str(run_dir.resolve()))}</p>",
         _facts(_headline(summary)),
     ]
-    if "curves.png" in embedded:
-        parts.append(embed_png(plots / "curves.png"))
+    if "curves.png" in embedded:  # under a heading, as every section: a screen reader's way
+        parts.append("<h2>Training curves</h2>")
+        parts.append(embed_png(plots / "curves.png",
+                               caption=figure_caption("curves.png", summary, shown)))
     parts += _class_results(summary, shown,
                             [plots / name for name in embedded if name != "curves.png"])
     if model_summary:
@@ -66,12 +69,49 @@ def write_report(run_dir: Path, summary: dict, model_summary: dict | None = None
     parts.append(_facts(_environment_rows(summary.get("environment") or {})))
     title = f"{run_dir.name} ({model}) - cnnlab report"
     page = (
-        f"<!doctype html><html><head><meta charset=utf-8><title>{html.escape(title)}</title>"
-        f"<style>{_STYLE}</style></head><body>" + "\n".join(parts) + "</body></html>"
+        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>"
+        + "\n".join(parts) + "</body></html>"
     )
     out = run_dir / "report.html"
     atomic_write_text(out, page)
     return out
+
+
+def figure_caption(name: str, summary: dict, shown: ShownEvaluation) -> str:
+    """What figure ``name`` (of FIGURES) shows, in words, for a reader who cannot see it
+    (a screen reader reads it with the image) and one who can."""
+    decimals = overall_decimals(summary.get("eval_images"))
+    if name == "curves.png":
+        final = summary.get("final") or {}
+        words = ("Loss, accuracy (%) and learning rate per epoch: train as a solid line "
+                 "with circles, test as a dashed line with squares.")
+        if final.get("test_acc") is not None:
+            words += (f" Test accuracy after the last epoch ({final.get('epoch')}): "
+                      f"{_pct(final['test_acc'], decimals)}")
+            best = summary.get("best_test_acc")
+            words += (f"; best {_pct(best, decimals)} at epoch {summary.get('best_epoch')}."
+                      if best is not None and summary.get("best_epoch") is not None else ".")
+        return words
+    if name == "confusion.png":
+        words = ("Confusion matrix: a row per true class, a column per predicted class; the "
+                 "colour is the share of the row's class, the cells count test images.")
+        return words + _most_confused(shown)
+    return ("The first misclassified test images of the same evaluation, each titled with "
+            "its true and its predicted class.")
+
+
+def _most_confused(shown: ShownEvaluation) -> str:
+    """" Most often confused: Shirt predicted as Pullover (21 images).", or ""."""
+    names, matrix = list(shown.per_class_acc), shown.confusion
+    if len(matrix) != len(names):
+        return ""
+    count, true, pred = max(((row[j], i, j) for i, row in enumerate(matrix)
+                             for j in range(len(row)) if i != j), default=(0, 0, 0))
+    if not count:
+        return " No test image was misclassified."
+    return (f" Most often confused: {names[true]} predicted as {names[pred]} "
+            f"({counted(count, 'image')}).")
 
 
 def _headline(summary: dict) -> list[list]:
@@ -182,7 +222,8 @@ def _class_results(summary: dict, shown: ShownEvaluation, figures: list[Path]) -
         return []
     parts = [f"<h2>Class by class: {html.escape(evaluation_words(summary, shown))}</h2>",
              f"<p class=note>{html.escape(_checkpoint_note(summary, shown))}</p>"]
-    parts += [embed_png(path) for path in figures]
+    parts += [embed_png(path, caption=figure_caption(path.name, summary, shown))
+              for path in figures]
     if shown.per_class_acc:
         parts.append(f"<h3>Per-class test accuracy, after epoch {shown.epoch}</h3>")
         parts.append(html_table(["class", "correct", "test images", "accuracy"],
