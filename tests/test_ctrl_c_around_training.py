@@ -51,8 +51,8 @@ def test_ctrl_c_while_the_metrics_log_opens_stops_at_a_resumable_checkpoint(tmp_
     # Opening the log (TensorBoard's import) came before the trainer listened: Ctrl-C then
     # left a folder holding config.yaml alone, which `cnnlab resume` refuses.
     monkeypatch.setattr(trainer_module, "MetricsLog", ctrl_c_before(trainer_module.MetricsLog))
-    with pytest.raises(TrainingInterrupted, match="stopped by SIGINT at epoch 1, step 1; "
-                                                  "checkpoint saved"):
+    with pytest.raises(TrainingInterrupted, match="stopped by SIGINT before epoch 1's first "
+                                                  "step; checkpoint saved"):
         train_tiny(tmp_path, epochs=3)
     assert (tmp_path / "run" / "checkpoints" / "last.safetensors").is_file()
 

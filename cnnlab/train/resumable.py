@@ -167,6 +167,16 @@ class Resumable:
                 _copy_or_remove(kept, best)
         self.best_before_cut = None
 
+    def _stop_if_signalled(self) -> None:
+        """Before an epoch's first step (or the step a resume starts at): a signal heard
+        since the last step (while an epoch was evaluated and checkpointed, or as the run
+        began) stops the run here, saving it as it stands, rather than after one more step
+        the user asked not to train. One process only: ranks under DDP stop together, at
+        a step they agree on (StopPoints)."""
+        if self._stop_signal is not None and not self.dist.enabled:
+            nothing = torch.zeros((), dtype=torch.float64)  # no step of this epoch summed
+            self._save_interrupted(nothing, nothing, nothing, 0.0)
+
     def _save_interrupted(self, loss_sum, correct, seen, elapsed: float) -> None:
         """Save the ``last`` checkpoint mid-epoch, then raise TrainingInterrupted."""
         # Every rank is here (they agreed to stop), so the checkpoint, written by rank 0,
@@ -192,9 +202,10 @@ class Resumable:
         if self.writes:
             self._save("last")
         whose = own or f"{others or 'a signal'} on another rank"
+        where = (f"at epoch {self.epoch + 1}, step {self.step_in_epoch}" if self.step_in_epoch
+                 else f"before epoch {self.epoch + 1}'s first step")
         raise TrainingInterrupted(
-            f"stopped by {whose} at epoch {self.epoch + 1}, step {self.step_in_epoch}; "
-            "checkpoint saved"
+            f"stopped by {whose} {where}; checkpoint saved"
             + (f". Resume with: {launch_command(f'resume {self.run_dir}', self.dist.world_size)}"
                if self.run_dir else ""),
             run_dir=self.run_dir, signal_name=stopped_by, epoch=self.epoch + 1,

@@ -229,6 +229,7 @@ class Trainer(Resumable):
         cfg, device = self.cfg, self.device
         epoch = self.epoch + 1
         resumed_at, stopped = self.step_in_epoch, None
+        self._stop_if_signalled()  # heard since the last step: no step more
         # Batch b of epoch e depends only on (seed, e, b): a mid-epoch resume replays
         # the rest of the epoch exactly as the uninterrupted run would have.
         self.train_loader.set_epoch(epoch, start_batch=resumed_at)
