@@ -89,5 +89,9 @@ def current_summary(run_dir: Path, state: dict) -> dict | None:
 def outputs_behind(run_dir: Path, state: dict) -> bool:
     """Whether summary.json and report.html are missing, or not of the checkpoint whose
     ``state`` is given: the summary is that checkpoint's, and the report is there (the
-    outputs remove an earlier one before they write the summary)."""
-    return current_summary(run_dir, state) is None or not (run_dir / "report.html").is_file()
+    outputs remove an earlier one before they write the summary). Or whether a figure
+    failed to draw (a matplotlib error, a full disk), as the summary records it: a
+    resume draws it again."""
+    summary = current_summary(run_dir, state)
+    return (summary is None or bool(summary.get("figures_not_drawn"))
+            or not (run_dir / "report.html").is_file())

@@ -98,8 +98,13 @@ def _write_outputs(trainer: Trainer, result: TrainResult) -> None:
             trainer, result, shown, title, out)
     # Every figure is drawn anew or not at all: one from an earlier call (before a resume)
     # would be shown as this one's. One that cannot be drawn costs that figure, never the
-    # report of a trained run.
-    drawn = [name for name in FIGURES if _draw(run_dir / "plots" / name, drawings.get(name))]
+    # report of a trained run: summary.json names it, so `cnnlab resume` draws it again.
+    failed: list[str] = []
+    drawn = [name for name in FIGURES
+             if _draw(run_dir / "plots" / name, drawings.get(name), failed)]
+    if failed:
+        summary["figures_not_drawn"] = failed  # read by resume_checks.outputs_behind
+        atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=1))
     write_report(run_dir, summary, _model_summary(trainer), shown=shown, figures=drawn)
 
 
@@ -276,15 +281,19 @@ def train_objective(trainer: Trainer) -> str:
     return ", ".join(terms)
 
 
-def _draw(out: Path, draw) -> bool:
+def _draw(out: Path, draw, failed: list[str]) -> bool:
     """Removes ``out``, then ``draw(out)`` (None: nothing to draw) writes it anew; if that
-    fails, a warning says so and the run goes on. Whether ``out`` is this call's figure."""
+    fails, a warning says so, its name goes into ``failed`` and the run goes on. Whether
+    ``out`` is this call's figure."""
     try:
         out.unlink(missing_ok=True)
         if draw is not None:
             draw(out)
     except Exception as exc:
+        failed.append(out.name)
+        run_dir = out.parent.parent
         warn_user(f"could not draw {out} ({type(exc).__name__}: {exc}); the report is "
-                  "written without it", FigureWarning)
+                  f"written without it. Once the cause is mended, `cnnlab resume {run_dir}` "
+                  "draws it and writes the report again (nothing is trained)", FigureWarning)
         return False
     return draw is not None and out.exists()
