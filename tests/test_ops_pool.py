@@ -149,6 +149,18 @@ def test_adaptive_avg_pool2d_matches_torch_for_any_sizes(h, w, out_h, out_w):
                    lambda x: F.adaptive_avg_pool2d(x, (out_h, out_w)), rand(2, 3, h, w))
 
 
+@pytest.mark.parametrize(("size", "output_size"), [
+    (14, 5), (14, 6), (28, 3), (40, 2), (3, 7)])  # uneven bins: narrow, wide, widest, upsampled
+def test_adaptive_avg_pool2d_uneven_bins_match_torch_to_the_second_derivative(size,
+                                                                             output_size):
+    # Uneven bins have their own backward (the bins from the output back to the input).
+    x = rand(2, 3, size, size - 1)
+    assert_same_op(lambda t: adaptive_avg_pool2d(t, output_size),
+                   lambda t: F.adaptive_avg_pool2d(t, output_size), x)
+    x = rand(1, 2, size, size + 1).requires_grad_()
+    torch.autograd.gradgradcheck(lambda t: adaptive_avg_pool2d(t, output_size), (x,))
+
+
 def test_adaptive_avg_pool2d_global_and_none_sizes():
     x = rand(2, 4, 7, 5)
     torch.testing.assert_close(adaptive_avg_pool2d(x, 1), x.mean((2, 3), keepdim=True))

@@ -90,7 +90,7 @@ class _MaxPool2x2(torch.autograd.Function):
         return grad_in
 
 
-def _traced() -> bool:
+def traced() -> bool:
     # torch.export (strict or not) counts as compiling, in every torch this supports.
     return torch.jit.is_scripting() or torch.jit.is_tracing() or torch.compiler.is_compiling()
 
@@ -104,7 +104,7 @@ class MaxPool2x2(nn.MaxPool2d):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if (x.device.type != "cpu" or x.dim() != 4 or not x.is_contiguous()
                 or x.shape[-1] % 2 or x.shape[-2] % 2 or not x.is_floating_point()
-                or _traced()):
+                or traced()):
             return F.max_pool2d(x, 2, 2)
         if torch.is_grad_enabled() and x.requires_grad:
             return _MaxPool2x2.apply(x)

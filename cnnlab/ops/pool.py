@@ -34,6 +34,7 @@ from cnnlab.ops.conv import (
     is_whole,
     one_axis_args,
 )
+from cnnlab.ops.fast_pool import traced
 
 MODES = ("max", "avg")
 
@@ -260,12 +261,12 @@ def adaptive_avg_pool2d(x: torch.Tensor, output_size: int | tuple[int | None, in
     Output cell i along an axis of length n averages input positions
     ``floor(i * n / out)`` up to ``ceil((i + 1) * n / out)``; the bins may overlap
     and differ in size when ``out`` does not divide ``n``. Averaging over such bins
-    is separable: the mean over each row bin, then over each column bin. Bins of a few
-    positions are summed tap by tap (tap t holds each bin's t-th position: a strided
-    slice, or an index_select of one position per bin); wider ones are one reduction,
-    over a reshape where ``out`` divides ``n``, otherwise over the bins gathered and
-    padded to the widest with zeros chosen by ``torch.where``. ``None`` keeps that
-    axis's size.
+    is separable: the mean over each row bin, then over each column bin. Bins are
+    summed tap by tap (tap t holds each bin's t-th position: a strided slice where
+    ``out`` divides ``n``, otherwise an index_select of one position per bin, a zero
+    past the end of the shorter bins); very wide ones by one reduction. Uneven bins'
+    backward is the same bin sum from the output back to the input. ``None`` keeps
+    that axis's size.
 
     An inf or NaN stays in the cells whose bins hold it, as in PyTorch's. (Through
     an averaging matrix product, as this was done before, ``0 * inf`` is NaN: a NaN
@@ -309,50 +310,79 @@ def _bin_means(x: torch.Tensor, dim: int, out: int) -> torch.Tensor:
     """The mean of each of ``out`` adaptive bins along ``dim``, which becomes ``out`` long."""
     if out < 1:
         raise ValueError(f"adaptive pooling output size must be >= 1, got {out}")
+    if x.shape[dim] % out and x.requires_grad and torch.is_grad_enabled() and not traced():
+        return _UnevenBinMeans.apply(x, dim, out)
+    total, count = _bin_sums(x, dim, out)
+    return total / count
+
+
+class _UnevenBinMeans(torch.autograd.Function):
+    """:func:`_bin_means` over bins that do not tile the axis, with its backward written
+    out. Autograd's own backward of the gathered taps writes an input-sized gradient per
+    tap (index_select's backward: zeros, then index_add): 64x14x14 -> 5, forward and
+    backward, took 2-5 times F.adaptive_avg_pool2d's time. The gradient of input position
+    j is the sum of ``grad / count`` over the bins holding j, and those are positions
+    ``floor(j * out / n)`` to ``ceil((j + 1) * out / n)`` of the output: the adaptive bins
+    from ``out`` back to ``n``. So the backward is the same bin sum, the other way."""
+
+    @staticmethod
+    def forward(x: torch.Tensor, dim: int, out: int) -> torch.Tensor:
+        total, count = _bin_sums(x, dim, out)
+        return total / count
+
+    @staticmethod
+    def setup_context(ctx, inputs, output) -> None:
+        x, ctx.dim, out = inputs
+        ctx.n = x.shape[ctx.dim]
+        ctx.count = _bin_bounds(ctx.n, out, x.dim() - ctx.dim, x.device)[1]
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        # Differentiable operations only, so a second derivative (create_graph) works.
+        return _bin_sums(grad / ctx.count.to(grad.dtype), ctx.dim, ctx.n)[0], None, None
+
+
+def _bin_sums(x: torch.Tensor, dim: int, out: int) -> tuple[torch.Tensor, torch.Tensor | int]:
+    """The sum over each of ``out`` adaptive bins along ``dim``, and the bins' lengths (an
+    int where all are equal, else shaped (out, 1, ...) to broadcast over the later axes)."""
     n = x.shape[dim]
-    # Bounds in Python for the widest bin; on the device as arange (a tensor made from a
-    # list is a copy from the host, which on a GPU waits for the queued kernels).
-    counts = [-(-(i + 1) * n // out) - i * n // out for i in range(out)]
-    width, narrowest = max(counts), min(counts)
-    if width <= _MAX_TAPS:  # narrow bins: 14 -> 7, 13 -> 5, 6 -> 6, 1 -> 7 (upsampling)
-        return _bin_taps(x, dim, out, width, narrowest)
-    if n % out == 0:  # wide equal bins that tile the axis: global pooling, 56 -> 7
-        return x.unflatten(dim, (out, width)).mean(dim + 1)
-    taps = torch.arange(width, device=x.device)
+    # The widest bin's length in Python; the bounds on the device as arange (a tensor made
+    # from a list is a copy from the host, which on a GPU waits for the queued kernels).
+    width = max(-(-(i + 1) * n // out) - i * n // out for i in range(out))
+    if n % out == 0:  # equal bins that tile the axis
+        if width > _MAX_TAPS:  # wide: global pooling, 56 -> 7
+            return x.unflatten(dim, (out, width)).sum(dim + 1), width
+        before = (slice(None),) * dim  # narrow, 14 -> 7: tap t is every width-th position
+        return _added(x[before + (slice(t, None, width),)] for t in range(width)), width
     start, count = _bin_bounds(n, out, x.dim() - dim, x.device)
-    index = (start.view(out, 1) + taps).clamp(max=n - 1)  # (out, width); past a bin: masked
-    bins = x.index_select(dim, index.flatten()).unflatten(dim, (out, width))
-    inside = taps.view((1, width) + (1,) * (x.dim() - dim - 1)) < count.unsqueeze(1)
-    # where, not a product with a 0/1 mask: the masked-off neighbour may be inf or NaN.
-    total = torch.where(inside, bins, 0).sum(dim + 1)
-    return total / count.to(x.dtype)
+    # A zero at position n stands for the positions past the end of the shorter bins. (A
+    # product with a 0/1 mask would turn a neighbour's inf into NaN; torch.where over the
+    # gathered bins took longer than the gathering.)
+    padded = torch.cat([x, x.new_zeros(x.shape[:dim] + (1,) + x.shape[dim + 1:])], dim)
+    taps = torch.arange(width, device=x.device).view(width, 1)
+    index = torch.where(taps < count.view(out), start + taps, n)  # (width, out)
+    if width <= _MAX_UNEVEN_TAPS:  # 14 -> 5, 13 -> 5, 1 -> 7 (upsampling), 28 -> 3
+        # Tap t holds each bin's t-th position: no reduction, no copy of every bin.
+        return _added(padded.index_select(dim, i) for i in index), count.to(x.dtype)
+    bins = padded.index_select(dim, index.t().flatten()).unflatten(dim, (out, width))
+    return bins.sum(dim + 1), count.to(x.dtype)
+
+
+def _added(taps) -> torch.Tensor:
+    total = None
+    for tap in taps:
+        total = tap if total is None else total + tap
+    return total
 
 
 # Bins of up to this many positions are summed tap by tap; wider ones by one reduction.
 # PyTorch's CPU reductions over a short axis are slow (64x256x14x14 -> 7: about 6 times
-# the taps' time), and each tap's backward writes a whole input-sized gradient (global
-# pooling of 7x7: the taps took 3 times the reduction). 2-core x86, one thread.
+# the taps' time). Where the bins tile the axis each tap is a strided view, whose backward
+# writes a whole input-sized gradient (global pooling of 7x7: the taps took 3 times the
+# reduction); uneven bins have _UnevenBinMeans's backward, which writes one, so they are
+# summed tap by tap further. 2-core x86, one thread.
 _MAX_TAPS = 4
-
-
-def _bin_taps(x: torch.Tensor, dim: int, out: int, width: int, narrowest: int) -> torch.Tensor:
-    """:func:`_bin_means` as a sum of ``width`` taps: no reduction, no gathered copy of
-    every bin."""
-    n = x.shape[dim]
-    total = None
-    if n % out == 0:  # equal bins that tile the axis: tap t is every width-th position
-        before = (slice(None),) * dim
-        for t in range(width):
-            tap = x[before + (slice(t, None, width),)]
-            total = tap if total is None else total + tap
-        return total / width
-    start, count = _bin_bounds(n, out, x.dim() - dim, x.device)
-    for t in range(width):
-        tap = x.index_select(dim, (start + t).clamp(max=n - 1))
-        if t >= narrowest:  # past the end of the shorter bins: where, for inf and NaN
-            tap = torch.where(t < count, tap, 0)
-        total = tap if total is None else total + tap
-    return total / count.to(x.dtype)
+_MAX_UNEVEN_TAPS = 16
 
 
 def _bin_bounds(n: int, out: int, trailing: int, device) -> tuple[torch.Tensor, torch.Tensor]:
