@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import json
 import os
 from pathlib import Path
@@ -72,15 +73,31 @@ def trained_on(run) -> tuple[str, tuple[int, int] | None]:
     run_dir = getattr(run, "run_dir", None)  # an .onnx file has none: its sidecar says
     if run_dir is None:
         return run.data, getattr(run, "decoded_size", None)
+    path = Path(run_dir) / DATA_RECORD
     try:
-        record = json.loads((Path(run_dir) / DATA_RECORD).read_text(encoding="utf-8"))
+        stat = path.stat()
+    except OSError:  # none: the data came from the config
+        return run.data, None
+    # predict_image asks once per image: the file is read again only once it changes.
+    recorded = _recorded_data(str(path), stat.st_dev, stat.st_ino, stat.st_mtime_ns,
+                              stat.st_size)
+    return recorded or (run.data, None)
+
+
+@functools.lru_cache(maxsize=16)
+def _recorded_data(path: str, *identity: int) -> tuple[str, tuple[int, int]] | None:
+    """The data name and the (height, width) of the images data.json at ``path`` records;
+    None where it cannot be read. ``identity`` (device, inode, modification time, size)
+    keys the cache, so a rewritten record is read anew."""
+    try:
+        record = json.loads(Path(path).read_text(encoding="utf-8"))
         name, shape = record["name"], record["train"]["shape"]
         if isinstance(name, str) and len(shape) == 3 and all(
                 type(n) is int and n > 0 for n in shape):
             return name, (shape[1], shape[2])
-    except (TypeError, OSError, ValueError, KeyError):  # none (data from the config), or
-        pass  # unreadable: `eval` and `resume` say so; predict goes by the config
-    return run.data, None
+    except (TypeError, OSError, ValueError, KeyError):  # unreadable: `eval` and `resume`
+        pass  # say so; predict goes by the config
+    return None
 
 
 def _model_input(pixels: torch.Tensor, pp: Preprocess, invert: bool) -> torch.Tensor:
