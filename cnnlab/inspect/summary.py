@@ -93,7 +93,8 @@ class LayerRow:
 class SummaryTotals:
     """A summary's totals: parameters (all, trainable), multiply-adds at the input size,
     and sizes in bytes of the parameters, the input and the activations (all layer
-    outputs; those autograd keeps for backward). :meth:`megabytes` gives them in MB."""
+    outputs; those autograd keeps for backward). :meth:`mebibytes` gives them in MiB,
+    :meth:`megabytes` in MB."""
 
     params: int
     trainable_params: int
@@ -108,8 +109,21 @@ class SummaryTotals:
 
     def megabytes(self) -> dict[str, float | None]:
         """The byte totals in MB (10^6 bytes, as torchinfo and most papers quote them)."""
-        return {k.replace("_bytes", "_mb"): None if v is None else v / 1e6
+        return self._in_units("_mb", 1e6)
+
+    def mebibytes(self) -> dict[str, float | None]:
+        """The byte totals in MiB (2^20 bytes), the binary units the table shows."""
+        return self._in_units("_mib", 2**20)
+
+    def _in_units(self, suffix: str, unit: float) -> dict[str, float | None]:
+        return {k.replace("_bytes", suffix): None if v is None else v / unit
                 for k, v in asdict(self).items() if k.endswith("_bytes")}
+
+
+# What the JSON's size fields count. The table's KiB/MiB are binary; *_mb, decimal MB,
+# stays for readers written before *_mib was (its name never said which MB it meant).
+SIZE_UNITS = {"*_bytes": "bytes", "*_mib": "MiB (2^20 bytes), as the table shows sizes",
+              "*_mb": "MB (10^6 bytes, as torchinfo and most papers quote them)"}
 
 
 @dataclass
@@ -252,7 +266,7 @@ class ModelSummary:
         return rich_as_text(self.renderable())
 
     def to_dict(self) -> dict:
-        totals = asdict(self.totals) | self.totals.megabytes()
+        totals = asdict(self.totals) | self.totals.mebibytes() | self.totals.megabytes()
         return {
             "model": self.model_name,
             "input_size": list(self.input_size),
@@ -264,6 +278,7 @@ class ModelSummary:
             "rows": [asdict(r) | {"output_shapes": [list(s) for s in r.output_shapes]}
                      for r in self.rows],
             "totals": totals,
+            "units": SIZE_UNITS,
             "totals_lines": [list(line) for line in self.totals_lines()],
             "source": self.source,
         }
