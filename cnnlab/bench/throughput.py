@@ -9,8 +9,12 @@ and the model retried, so one command sweeps models of any size.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import statistics
+import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
@@ -167,12 +171,43 @@ def _profile(step, device: torch.device, steps: int, rows: int = 25) -> str:
     activities = [ProfilerActivity.CPU]
     if device.type == "cuda":
         activities.append(ProfilerActivity.CUDA)
-    with profile(activities=activities) as prof:
-        for _ in range(steps):
-            step()
-        synchronize(device)
-    key = "self_cuda_time_total" if device.type == "cuda" else "self_cpu_time_total"
-    return prof.key_averages().table(sort_by=key, row_limit=rows)
+    with _kineto_chatter_dropped(cpu_only=device.type != "cuda"):
+        with profile(activities=activities) as prof:
+            for _ in range(steps):
+                step()
+            synchronize(device)
+        key = "self_cuda_time_total" if device.type == "cuda" else "self_cpu_time_total"
+        return prof.key_averages().table(sort_by=key, row_limit=rows)
+
+
+@contextlib.contextmanager
+def _kineto_chatter_dropped(cpu_only: bool):
+    """Standard error as it was, less the profiler library's (Kineto's) chatter: its
+    "USDT ... profiler_start/stop" markers, and on a CPU-only run its "gpuGetDeviceCount
+    failed" ERROR line, a CUDA build looking for a GPU that is not there although only
+    the CPU was asked for (torch 2.14). Kineto writes from C++ to file descriptor 2, so
+    that is caught and every other line written back, in order, once the block ends."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            caught.seek(0)
+            kept = [line for line in caught.read().splitlines(keepends=True)
+                    if not _kineto_chatter(line, cpu_only)]
+            if kept:
+                os.write(2, b"".join(kept))
+
+
+def _kineto_chatter(line: bytes, cpu_only: bool) -> bool:
+    if line.startswith(b"USDT:") and b"SyncActivityProfilerHandler" in line:
+        return True
+    return cpu_only and line.startswith(b"ERROR:") and b"gpuGetDeviceCount failed" in line
 
 
 def benchmark(models: list[str], batch_size: int = 64, image_size: int | None = None,
