@@ -47,7 +47,13 @@ from cnnlab.train.run_data import (
     warn_of_colour_read_as_grey,
     write_data_record,
 )
-from cnnlab.train.run_files import absolute_data_paths, check_run_data, check_run_folder, move_data
+from cnnlab.train.run_files import (
+    absolute_data_paths,
+    check_run_data,
+    check_run_folder,
+    move_data,
+    start_again,
+)
 from cnnlab.train.run_outputs import check_output_names, write_run_outputs
 from cnnlab.train.runlog import (
     MetricsLog,
@@ -160,28 +166,41 @@ def _train(cfg: TrainConfig, data: DatasetSplits | str | None, console,
         created_from = first_missing_folder(cfg.out_dir) if is_main else None
         run_dir = _shared_run_dir(cfg, is_main)
     # Building a large model takes seconds: a SIGTERM then (a scheduler's) stops it as
-    # Ctrl-C does, so the empty run folder goes too; it ended the process and left one.
+    # Ctrl-C does, and until the first step either leaves no run folder: one holding only
+    # config.yaml (a Ctrl-C as it was written) was no run any command could resume.
     put_back = sigterm_as_interrupt()
+    started = False
     try:
         trainer = Trainer(cfg, data, run_dir=run_dir, console=console)
+        if is_main and not set_by_preset(cfg, "ema_decay"):  # its choice, not the user's
+            steps = cfg.epochs * math.ceil(trainer.steps_per_epoch / cfg.accum_steps)
+            warn_of_an_ema_decay_out_of_reach(cfg.ema_decay, steps)
+        with run_lock(run_dir if is_main else None):  # `resume` of it meanwhile is refused
+            if run_dir is not None and is_main:
+                cfg.save(run_dir / "config.yaml")
+                if given:
+                    write_data_record(run_dir, data)
+            put_back()  # fit() hears signals its own way, from its first step
+            started = True
+            result = trainer.fit()
+            if run_dir is not None and is_main:
+                write_run_outputs(trainer, result)
     except BaseException:
-        if run_dir is not None and is_main:  # nothing was written: leave no empty run
-            remove_unused_run_dir(run_dir, created_from)
+        if not started and run_dir is not None and is_main:
+            _remove_unstarted_run(run_dir, created_from)
         raise
     finally:
         put_back()
-    if is_main and not set_by_preset(cfg, "ema_decay"):  # its choice, not the user's
-        steps = cfg.epochs * math.ceil(trainer.steps_per_epoch / cfg.accum_steps)
-        warn_of_an_ema_decay_out_of_reach(cfg.ema_decay, steps)
-    with run_lock(run_dir if is_main else None):  # `resume` of it meanwhile is refused
-        if run_dir is not None and is_main:
-            cfg.save(run_dir / "config.yaml")
-            if given:
-                write_data_record(run_dir, data)
-        result = trainer.fit()
-        if run_dir is not None and is_main:
-            write_run_outputs(trainer, result)
     return trainer, result
+
+
+def _remove_unstarted_run(run_dir: Path, created_from: Path | None) -> None:
+    """Remove what a run stopped before its first step wrote (config.yaml, data.json), then
+    the folder itself once empty; it held nothing a command could continue."""
+    for name in ("config.yaml", "data.json"):
+        (run_dir / name).unlink(missing_ok=True)
+    remove_leftover_temp_files(run_dir)
+    remove_unused_run_dir(run_dir, created_from)
 
 
 def _load_at_least_two_classes(cfg: TrainConfig) -> DatasetSplits:
@@ -265,7 +284,7 @@ def _resume(run_dir: Path, data: DatasetSplits | None, console, extra_epochs: in
     if not last.exists():
         raise ckpt.CheckpointError(
             f"{run_dir} is not a resumable run: it has no checkpoints/last.safetensors (a "
-            "run stopped before its first checkpoint cannot be resumed; start it again)"
+            f"run stopped before its first checkpoint cannot be resumed; {start_again(run_dir)})"
         )
     cfg = TrainConfig.load(cfg_path)
     as_planned = dataclasses.replace(cfg)  # before this resume's --epochs and --max-time
