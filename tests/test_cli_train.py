@@ -262,8 +262,13 @@ def test_eval_of_a_run_without_any_checkpoint_says_why(trained_run, tmp_path):
     shutil.copy(trained_run / "config.yaml", young / "config.yaml")
     result = runner.invoke(app, ["eval", str(young)])
     assert result.exit_code == 1
-    assert "has no checkpoint yet: the first is written at the end of its first epoch" in \
-        " ".join(result.output.split())
+    words = " ".join(result.output.split())
+    assert "has no checkpoint yet: the first is written at the end of its first epoch" in words
+    # The command that starts it again, from the settings it kept (was "start it again").
+    assert f"cnnlab train --config {young / 'config.yaml'}" in words
+    result = runner.invoke(app, ["resume", str(young)])
+    assert result.exit_code == 1
+    assert f"cnnlab train --config {young / 'config.yaml'}" in " ".join(result.output.split())
 
 
 def test_train_help_gives_each_settings_default():

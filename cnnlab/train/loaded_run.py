@@ -16,7 +16,7 @@ from cnnlab.train.config import ConfigError, TrainConfig
 from cnnlab.train.device import select_device
 from cnnlab.train.evaluate import Preprocess, check_tta_shift
 from cnnlab.train.outcome import TrainResult, run_folder
-from cnnlab.train.run_files import check_run_folder
+from cnnlab.train.run_files import check_run_folder, start_again
 
 
 def _check_same_data_kind(state: dict, cfg: TrainConfig, path: Path) -> None:
@@ -114,7 +114,7 @@ def load_run(run_dir: str | Path | TrainResult, which: str = "best", device: str
             raise ckpt.CheckpointError(
                 f"{run_dir} has no checkpoint yet: the first is written at the end of its "
                 "first epoch, so it is still in that epoch, or was stopped before it (then "
-                "start it again)")
+                f"{start_again(run_dir)})")
     groups, state = ckpt.load_checkpoint(path)
     ckpt.require_state(state, ("classes", "preprocess", *(
         key for key in ("epoch", "step_in_epoch") if key in state)), path)

@@ -29,6 +29,16 @@ class NotARunError(ConfigError, FileNotFoundError):
     FileNotFoundError for callers that catch that."""
 
 
+def start_again(run_dir: Path) -> str:
+    """How to start again a run stopped before its first checkpoint (a kill while it
+    began): the command that trains its config.yaml anew, where it has one."""
+    config = run_dir / "config.yaml"
+    if not config.is_file():
+        return "start it again"
+    return (f"start it again, in a new folder: cnnlab train --config {config} (this one "
+            "can then be deleted)")
+
+
 def check_run_folder(run_dir: Path) -> None:
     """Refuse a ``run_dir`` that is not a run's folder, naming what it is instead."""
     if not run_dir.exists():
