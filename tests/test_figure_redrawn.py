@@ -12,6 +12,7 @@ from resume_helpers import count_steps, small_run
 import cnnlab.train.run_outputs as outputs_module
 from cnnlab.notices import FigureWarning
 from cnnlab.train import resume
+from cnnlab.train.loaded_run import CheckpointWarning
 
 
 def test_a_figure_that_failed_to_draw_is_drawn_by_the_next_resume(tmp_path, monkeypatch):
@@ -30,7 +31,10 @@ def test_a_figure_that_failed_to_draw_is_drawn_by_the_next_resume(tmp_path, monk
     shown_before = figures_shown(run)
 
     steps = count_steps(monkeypatch)
-    resume(run)  # data: small_run's, which load_training_data now gives
+    # Was "was stopped while its summary and report were written": not what happened.
+    with pytest.warns(CheckpointWarning, match=r"but curves\.png could not be drawn when it "
+                                               r"ended: writing them now"):
+        resume(run)  # data: small_run's, which load_training_data now gives
     assert steps["n"] == 0
     assert (run / "plots" / "curves.png").is_file()
     assert "figures_not_drawn" not in json.loads((run / "summary.json").read_text(

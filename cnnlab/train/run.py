@@ -306,9 +306,12 @@ def _resume(run_dir: Path, data: DatasetSplits | None, console, extra_epochs: in
     work_left = check_work_left(cfg, last, run_dir, as_planned)
     check_output_names(run_dir)  # refused before training, not after it
     if not work_left and launched_as_main():
-        warn_user(f"{run_dir} has trained all it will, but was stopped while its summary and "
-                  "report were written (summary.json, plots/, report.html): writing them "
-                  "now, from its checkpoint and metrics; nothing is trained", CheckpointWarning)
+        undrawn = (summary_file(run_dir) or {}).get("figures_not_drawn")
+        why = (f"{', '.join(map(str, undrawn))} could not be drawn when it ended" if undrawn
+               else "was stopped while its summary and report were written (summary.json, "
+                    "plots/, report.html)")
+        warn_user(f"{run_dir} has trained all it will, but {why}: writing them now, from its "
+                  "checkpoint and metrics; nothing is trained", CheckpointWarning)
     if data_root is None and data is None:
         check_run_data(cfg, run_dir)  # its folder moved: name --data-root
     plan = dataclasses.replace(cfg)
