@@ -181,6 +181,23 @@ def test_markdown_table_says_na_for_a_model_the_book_never_trained():
     assert "| resnext_d2l | 91.00% | n/a |" in text
 
 
+def test_on_other_data_the_books_fashion_mnist_numbers_are_not_shown_beside_ours():
+    # `bench zoo --data synthetic` put the book's 72.8% beside a synthetic-data 10%, in
+    # the table and as diamonds on the figure: a comparison of two different tasks.
+    synthetic = [dict(r, setup=json.dumps({"data": "synthetic", "epochs": 1}))
+                 for r in LENETS]
+    text = zoo_report.markdown_table(synthetic)
+    assert "| lenet_d2l | 10.00% | - |" in text and "72.8%" not in text
+    assert "its numbers are on Fashion-MNIST, not on synthetic data" in text
+    fig = zoo_report.accuracy_figure(synthetic)
+    [ax] = fig.axes
+    [ours] = [c for c in ax.collections if isinstance(c, PathCollection)]  # no diamonds
+    assert not [t for t in texts(ax) if "book" in t or t == "72.8%"]
+    assert "the book (D2L)" not in " ".join(t.get_text() for t in ax.get_legend().get_texts())
+    # On Fashion-MNIST they still are.
+    assert "72.8% (10 ep)" in zoo_report.markdown_table(LENETS)
+
+
 def test_machine_names_the_cpu_model(tmp_path):
     info = tmp_path / "cpuinfo"
     info.write_text("processor\t: 0\nmodel name\t: Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz\n")

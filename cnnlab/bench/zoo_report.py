@@ -80,19 +80,32 @@ def _epochs_phrase(values: list[int]) -> str:
     return f"{values[0]}-{values[-1]} epochs"
 
 
-def _data_name(rows: list[dict]) -> str:
+def _data_specs(rows: list[dict]) -> set[str]:
+    """The data each row was trained on, as its setup records it ("" where none does)."""
     import json
 
-    names = set()
+    specs = set()
     for r in rows:
         try:
-            names.add(json.loads(r.get("setup") or "{}").get("data", ""))
-        except ValueError:
-            names.add("")
+            specs.add(str(json.loads(r.get("setup") or "{}").get("data", "")))
+        except (ValueError, AttributeError):
+            specs.add("")
+    return specs
+
+
+def _data_name(rows: list[dict]) -> str:
+    names = _data_specs(rows)
     if len(names) != 1 or not next(iter(names)):
         return ""
     data = names.pop()
     return _DATA_NAMES.get(data, data)
+
+
+def book_comparable(rows: list[dict]) -> bool:
+    """Whether the rows were trained on Fashion-MNIST, the data behind the book's numbers
+    (rows that do not record their data are taken to be, as the zoo's default): beside a
+    run on synthetic data or a folder of other images, the book's 72.8% means nothing."""
+    return _data_specs(rows) <= {"fashion-mnist", ""}
 
 
 # -- the Markdown table -------------------------------------------------------------
@@ -108,6 +121,7 @@ def markdown_table(rows: list[dict]) -> str:
     where they are measurements), with the notes that say how to read it."""
     cells = []
     warm, no_peak, any_peak = False, False, False
+    comparable = book_comparable(rows)
     for r in rows:
         if r.get("status") != "done":
             cells.append([r["model"], f"failed: {r.get('error', '')}",
@@ -116,6 +130,8 @@ def markdown_table(rows: list[dict]) -> str:
         book, ep = number(r.get("book_acc")), book_epochs(r)
         book_cell = f"{100 * book:.1f}% ({ep} ep)" if book is not None and ep else (
             f"{100 * book:.1f}%" if book is not None else "n/a")
+        if not comparable:  # other data: the book's number is not of this task
+            book_cell = "-"
         peak = number(r.get("peak_memory_mib"))
         no_peak, any_peak = no_peak or peak is None, any_peak or peak is not None
         first = _flag(r.get("first_in_process"))
@@ -128,10 +144,13 @@ def markdown_table(rows: list[dict]) -> str:
             f"{sig3(float(r['train_time_s']))} s" + (" †" if first else ""),
             str(r["epochs"]), r.get("machine", ""),
         ])
+    book_note = (
+        "The book: Dive into Deep Learning's accuracy after its own epochs, read off its "
+        "plots; n/a: the book does not train that model." if comparable else
+        f"The book: -, its numbers are on Fashion-MNIST, not on {_data_name(rows) or 'this data'}"
+        ", so none is shown beside these.")
     notes = [
-        "test acc: on the test split after the epochs given. The book: Dive into Deep "
-        "Learning's accuracy after its own epochs, read off its plots; n/a: the book does "
-        "not train that model.",
+        f"test acc: on the test split after the epochs given. {book_note}",
         "MACs: multiply-adds of one forward pass at the input size (convolutions and "
         "matrix products). train img/s: the last epoch's; train time: training seconds "
         "of all epochs, evaluation excluded.",
@@ -159,15 +178,16 @@ def markdown_table(rows: list[dict]) -> str:
 
 def accuracy_figure(rows: list[dict]):
     """A horizontal dot plot: per model, cnnlab's accuracy (filled dot) and the book's
-    (open diamond, or 'n/a'), each with its value; the legend says the recipe and the
-    epochs on both sides."""
+    (open diamond, or 'n/a'; on Fashion-MNIST only), each with its value; the legend
+    says the recipe and the epochs on both sides."""
     from cnnlab.figures import literal, subplots
 
     n = len(rows)
     fig, ax = subplots(figsize=(8.5, 1.8 + 0.45 * n))
     ys = list(range(n))[::-1]  # the table's first model at the top
     acc = [100 * float(r["test_acc"]) for r in rows]
-    book = [number(r.get("book_acc")) for r in rows]
+    comparable = book_comparable(rows)  # other data: no book values beside these
+    book = [number(r.get("book_acc")) if comparable else None for r in rows]
     book = [None if b is None else 100 * b for b in book]
     epochs = [int(float(r["epochs"])) for r in rows]
     several = len(set(epochs)) > 1
@@ -186,10 +206,10 @@ def accuracy_figure(rows: list[dict]):
     for a, b, y, e in zip(acc, book, ys, epochs, strict=True):
         ax.annotate(f"{a:.1f}%" + (f" ({e} ep)" if several else ""), (a, y + up),
                     xytext=(7, 0), textcoords="offset points", va="center", fontsize=8)
-        if b is None:
+        if b is None and comparable:
             ax.annotate("book: n/a", (a, y + down), xytext=(0, 0), textcoords="offset points",
                         ha="center", va="center", fontsize=8, color=TEXT_COLOURS[1])
-        else:
+        elif b is not None:
             ax.annotate(f"{b:.1f}%", (b, y + down), xytext=(7, 0), textcoords="offset points",
                         va="center", fontsize=8, color=TEXT_COLOURS[1])
     values = acc + [b for b in book if b is not None]
