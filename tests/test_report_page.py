@@ -220,7 +220,7 @@ def test_a_run_shows_its_first_misclassified_test_images(tmp_path, monkeypatch):
         assert int(data.test.labels[index]) == true and true != pred
         assert confusion[true][pred] > 0  # one of the matrix's own errors
     assert "after epoch 1 of 1" in seen["title"]
-    assert 'alt="misclassified"' in (run / "report.html").read_text()
+    assert 'id="figure-misclassified"' in (run / "report.html").read_text()
 
 
 def test_the_misclassified_images_of_an_earlier_best_epoch_use_its_weights(tmp_path,
@@ -272,8 +272,8 @@ def test_a_resumed_run_whose_figures_fail_shows_none_of_the_old_ones(tmp_path, m
     page = (run / "report.html").read_text()
     assert not (run / "plots" / "misclassified.png").exists()
     assert not (run / "plots" / "curves.png").exists()
-    assert 'alt="misclassified"' not in page and 'alt="curves"' not in page
-    assert 'alt="confusion"' in page  # drawn again by this call
+    assert 'id="figure-misclassified"' not in page and 'id="figure-curves"' not in page
+    assert 'id="figure-confusion"' in page  # drawn again by this call
 
 
 def test_the_report_embeds_only_the_figures_it_is_given(tmp_path):
@@ -283,9 +283,9 @@ def test_the_report_embeds_only_the_figures_it_is_given(tmp_path):
     for name in ("curves", "confusion", "misclassified"):
         save_figure(subplots()[0], tmp_path / "plots" / f"{name}.png")
     page = write_report(tmp_path, summary, figures=["confusion.png"]).read_text()
-    assert re.findall(r'alt="(\w+)"', page) == ["confusion"]
+    assert re.findall(r'id="figure-(\w+)"', page) == ["confusion"]
     page = write_report(tmp_path, summary).read_text()  # not said: whatever plots/ holds
-    assert re.findall(r'alt="(\w+)"', page) == ["curves", "confusion", "misclassified"]
+    assert re.findall(r'id="figure-(\w+)"', page) == ["curves", "confusion", "misclassified"]
 
 
 def test_a_best_checkpoint_of_no_recorded_epoch_is_named_without_an_epoch(tmp_path):

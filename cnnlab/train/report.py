@@ -35,6 +35,10 @@ _STYLE = (
 
 # The figures a report embeds, from the run's plots/, in the order it shows them.
 FIGURES = ("curves.png", "confusion.png", "misclassified.png")
+# Each figure's name for a screen reader (its alt text): short, as the caption beside it,
+# which the image points to (aria-describedby), says what it shows.
+FIGURE_NAMES = {"curves.png": "Training curves", "confusion.png": "Confusion matrix",
+                "misclassified.png": "Misclassified test images"}
 
 
 def write_report(run_dir: Path, summary: dict, model_summary: dict | None = None, *,
@@ -57,7 +61,7 @@ def write_report(run_dir: Path, summary: dict, model_summary: dict | None = None
     ]
     if "curves.png" in embedded:  # under a heading, as every section: a screen reader's way
         parts.append("<h2>Training curves</h2>")
-        parts.append(embed_png(plots / "curves.png",
+        parts.append(embed_png(plots / "curves.png", alt=FIGURE_NAMES["curves.png"],
                                caption=figure_caption("curves.png", summary, shown)))
     parts += _class_results(summary, shown,
                             [plots / name for name in embedded if name != "curves.png"])
@@ -222,7 +226,8 @@ def _class_results(summary: dict, shown: ShownEvaluation, figures: list[Path]) -
         return []
     parts = [f"<h2>Class by class: {html.escape(evaluation_words(summary, shown))}</h2>",
              f"<p class=note>{html.escape(_checkpoint_note(summary, shown))}</p>"]
-    parts += [embed_png(path, caption=figure_caption(path.name, summary, shown))
+    parts += [embed_png(path, alt=FIGURE_NAMES.get(path.name),
+                        caption=figure_caption(path.name, summary, shown))
               for path in figures]
     if shown.per_class_acc:
         parts.append(f"<h3>Per-class test accuracy, after epoch {shown.epoch}</h3>")
