@@ -112,7 +112,7 @@ def info(
     val_fraction: float | None = typer.Option(
         None, help="Folder: share of each class held out (default 0.2; a tree already split "
                    "into train/ and val/ keeps its own)."),
-    seed: int = typer.Option(0, help="Folder: seed of the train/validation split."),
+    seed: int = typer.Option(0, min=0, help="Folder: seed of the train/validation split."),
 ) -> None:
     """Where the data came from, its size, shapes and class balance."""
     _check_folder_options(image_size, channels, val_fraction)
@@ -210,7 +210,7 @@ def show(
     download: bool = typer.Option(True, help="Fashion-MNIST: download when not found."),
     image_size: int = typer.Option(64, help="Folder: decode images to this square size."),
     channels: int = typer.Option(3, help="Folder: 3 (RGB) or 1 (greyscale)."),
-    seed: int = typer.Option(0, help="Seeds which images are shown (and a folder's split)."),
+    seed: int = typer.Option(0, min=0, help="Seeds which images are shown (and a folder's split)."),
 ) -> None:
     """Write a grid of sample images, each titled with its class."""
     import torch

@@ -12,10 +12,15 @@ from rich.table import Table
 
 from cnnlab.formatting import format_count
 from cnnlab.interrupts import interrupted_status  # 130 Ctrl-C, 143 SIGTERM
+from cnnlab.train.config import MAX_THREADS
 
 from . import messages
 from .messages import err, output_console, print_table
 from .paths import as_text
+
+# A sweep's seed is stored in trials.sqlite, whose INTEGER is signed 64-bit (2**64 failed
+# there with a traceback; numpy's generators refuse a negative one, as a traceback too).
+SQLITE_MAX = 2**63 - 1
 
 app = typer.Typer(help="Design-space exploration: AnyNetX A-E and RegNet sweeps, EDFs, "
                        "KS tests.", no_args_is_help=True)
@@ -119,8 +124,9 @@ def run(
                              help="Sweep directory (holds trials.sqlite): new, empty, or this "
                                   "sweep's to extend it."),
     resume: Path = typer.Option(None, metavar="DIR", help="Finish the sweep in this directory."),
-    seed: int = typer.Option(None, help="Seeds the sampling; trial i trains with seed+i "
-                                        "(default 0)."),
+    seed: int = typer.Option(None, min=0, max=SQLITE_MAX,
+                             help="Seeds the sampling; trial i trains with seed+i "
+                                  "(default 0)."),
     lr: float = typer.Option(None, help="Learning rate (default 0.05, cosine)."),
     batch_size: int = typer.Option(None, help="Batch size (default 128)."),
     device: str = typer.Option(None, help="auto, cpu, cuda ... Checked before anything is "
@@ -141,9 +147,9 @@ def run(
     workers: int = typer.Option(None, min=1, help="Trials at once (default: local, one per "
                                                    "GPU, else 1; ray, as many as the nodes "
                                                    "hold at --threads each)."),
-    threads: int = typer.Option(None, min=1, help="torch CPU threads per trial (default: "
-                                                   "cores / workers, also for a Ray started "
-                                                   "here; 1 on a Ray cluster)."),
+    threads: int = typer.Option(None, min=1, max=MAX_THREADS,
+                                help="torch CPU threads per trial (default: cores / workers, "
+                                     "also for a Ray started here; 1 on a Ray cluster)."),
     address: str = typer.Option(None, help="Ray cluster address (default: $RAY_ADDRESS if "
                                            "set, else start Ray here)."),
 ) -> None:
@@ -314,7 +320,7 @@ def analyze(
     resamples: int = typer.Option(2000, min=19, help="Bootstrap resamples (the best of m) and "
                                   "permutations (the normalised test's p-value, which "
                                   "cannot go below 1/(1 + N): 19 or more to reach 0.05)."),
-    seed: int = typer.Option(0, help="Seeds the bootstrap and the permutations."),
+    seed: int = typer.Option(0, min=0, help="Seeds the bootstrap and the permutations."),
 ) -> None:
     """EDFs of error, complexity-normalised EDFs, KS tests, best-of-m; PNG, HTML, Markdown."""
     from cnnlab.design.report import InterruptedAfterWriting, NothingFinished
@@ -355,7 +361,7 @@ def sample(
     image_size: int = typer.Option(28, help="Input side the band refers to."),
     in_channels: int = typer.Option(1, min=1, help="Input channels the networks take."),
     num_classes: int = typer.Option(10, min=1, help="Outputs of their classifier."),
-    seed: int = typer.Option(0, help="Sampling seed: network i is the sweep's trial i."),
+    seed: int = typer.Option(0, min=0, help="Sampling seed: network i is the sweep's trial i."),
 ) -> None:
     """Draw networks from a space and show their complexity, without training anything."""
     from cnnlab.design.spaces import parse_band, sample_trial

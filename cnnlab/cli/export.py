@@ -32,6 +32,13 @@ def export(
     from cnnlab.extras import MissingExtraError
     from cnnlab.train.checkpoint import CheckpointError
 
+    # Blank text is no choice: --format '' exported ONNX as if left out, and --out ''
+    # failed after the run was read with "PosixPath('.') has an empty name".
+    if not fmt.strip():
+        fail(f"--format {fmt!r}: give onnx, or leave --format out", code=2)
+    if out is not None and not out.strip():
+        fail(f"--out {out!r}: give the .onnx file to write, or leave --out out for "
+             "RUN/export/model.onnx", code=2)
     try:
         with err.status(f"exporting {run} to {fmt} ..."):
             res = export_run(run, fmt, out=out, which=which, atol=atol, opset=opset,

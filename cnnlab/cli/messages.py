@@ -158,4 +158,8 @@ def by_flag(exc: BaseException, flag: str) -> str | None:
     if getattr(exc, "field", None) is None:
         return None
     allowed = re.sub(r", or None\b.*", f", or leave {flag} out", exc.allowed, flags=re.S)
-    return f"{flag} {number_as_typed(exc.value)}: allowed: {allowed}"
+    value = exc.value
+    # Text with nothing or spaces at an end quoted: "--optimizer 'sgd '", not "--optimizer sgd "
+    shown = repr(value) if isinstance(value, str) and value.strip() != value or value == "" \
+        else number_as_typed(value)
+    return f"{flag} {shown}: allowed: {allowed}"

@@ -9,6 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cnnlab.interrupts import interrupted_status  # 130 Ctrl-C, 143 SIGTERM
+from cnnlab.train.config import MAX_THREADS
 
 from .hints import hint_at_a_busy_cpu
 from .messages import by_flag, err, error, fail, fail_for, output_console
@@ -235,7 +236,8 @@ def resume(
                                         "run, the folder's new path)."),
     device: str = typer.Option(None, help="Train on this device from here on (e.g. cpu for "
                                           "a run begun on a GPU); default: the run's own."),
-    threads: int = typer.Option(None, min=1, help="torch CPU threads for this session (default: "
+    threads: int = typer.Option(None, min=1, max=MAX_THREADS,
+                                help="torch CPU threads for this session (default: "
                                                   "the run's own, one per core unless it set "
                                                   "one; 1 is steadiest on a busy CPU)."),
     quiet: bool = typer.Option(None, "--quiet/--no-quiet", help="Plain log lines, no bar "
@@ -270,13 +272,17 @@ def evaluate(
                                              "pixels; 0: none (default: as the run evaluated)."),
     eval_subset: int = typer.Option(None, help="The first N test images only (a run trained "
                                     "with --eval-subset N repeats its numbers so)."),
-    threads: int = typer.Option(None, min=1, help="torch CPU threads for this evaluation (default: "
+    threads: int = typer.Option(None, min=1, max=MAX_THREADS,
+                                help="torch CPU threads for this evaluation (default: "
                                            "one per core; 1 is steadiest on a busy CPU)."),
 ) -> None:
     """Evaluate a trained run on its test split: accuracy and per-class accuracy."""
     from cnnlab.train.distributed import launched_world_size
     from cnnlab.train.evaluate import evaluate_run
 
+    if data is not None and not data.strip():  # '' evaluated on the run's own data
+        fail(f"--data {data!r}: give a dataset (fashion-mnist, folder:PATH or synthetic), "
+             "or leave --data out for the run's own", code=2)
     try:
         processes = launched_world_size()
     except ValueError as exc:  # WORLD_SIZE that is no number

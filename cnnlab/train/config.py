@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from cnnlab.atomic import atomic_write_text
+from cnnlab.train.config_kinds import KIND_WORDS, as_number, has_kind
 
 OPTIMIZERS = ("sgd", "nesterov", "adamw", "muon")
 SCHEDULES = ("constant", "onecycle", "cosine")
@@ -26,6 +27,15 @@ AMP_MODES = ("auto", "off", "bf16", "fp16")
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 CUDA_GRAPH_MODES = ("reduce-overhead", "max-autotune")
 PRESETS = ("book", "fast")
+# Upper bounds past which a value cannot be what was meant, refused before anything is
+# built (each failed deep in torch with a traceback, or an "Overflow when unpacking long"):
+# an image side past 2**20 overflows torch's size arithmetic (a smaller one too large is
+# named as the model is built: what memory it lacks), a padded stem is for a few
+# channels (4 or 8 suit tensor cores), and torch's CPU threads past one per core only
+# compete (1024: more cores than a machine has).
+MAX_IMAGE_SIDE = 2**20
+MAX_PAD_STEM_CHANNELS = 64
+MAX_THREADS = 1024
 FLIP_MODES = ("random", "alternate")  # as cnnlab.data.augment.FLIP_MODES (a test checks)
 
 
@@ -275,16 +285,22 @@ class TrainConfig:
                 bad(name, f"a whole number from 0 to {2**64 - 1}")
         if self.threads is not None and self.threads < 1:
             bad("threads", "a whole number >= 1, or None")
+        if self.threads is not None and self.threads > MAX_THREADS:
+            bad("threads", f"at most {MAX_THREADS} (one per core is the most that helps), "
+                "or None")
         if not 0.0 < self.lookahead_alpha <= 1.0:
             bad("lookahead_alpha", "a number in (0, 1]")
         for name in ("crop_padding", "tta_shift", "pad_stem_channels", "lookahead_steps"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 bad(name, "a whole number >= 0")
+        if self.pad_stem_channels > MAX_PAD_STEM_CHANNELS:
+            bad("pad_stem_channels", f"a few channels (4 or 8), at most {MAX_PAD_STEM_CHANNELS}")
         if self.channels not in (None, 1, 3):
             bad("channels", "1 (greyscale) or 3 (RGB), or None: as the model takes them")
-        if self.resize is not None and self.resize < 8:
-            bad("resize", "a size in pixels >= 8, or None for the dataset's own size")
+        if self.resize is not None and not 8 <= self.resize <= MAX_IMAGE_SIDE:
+            bad("resize", f"a size in pixels from 8 to {MAX_IMAGE_SIDE}, or None for the "
+                "dataset's own size")
         if self.train_subset is not None and self.train_subset < 1:
             bad("train_subset", "a number of training images >= 1, or None for all of them")
         if self.eval_subset is not None and self.eval_subset < 1:
@@ -324,6 +340,14 @@ class TrainConfig:
             raise invalid_value("warmup_epochs", self.warmup_epochs, f"fewer than the "
                                 f"{self.epochs} epochs of the run (the warm-up would take "
                                 "all of it, and the learning rate never decay)")
+        # Blank text read as "not given": weights '' trained from random weights, and
+        # out_dir '' wrote the run into the current folder, each without a word.
+        for name, allowed in (("weights", "a weights file or a torchvision weights name, "
+                               "or None: randomly initialised"),
+                              ("out_dir", "a folder for the run folders (e.g. runs)")):
+            value = getattr(self, name)
+            if isinstance(value, str) and not value.strip():
+                raise invalid_value(name, value, allowed)
         return self
 
     def _check_types(self) -> None:
@@ -335,9 +359,9 @@ class TrainConfig:
             kinds = [k.strip() for k in str(f.type).split("|")]
             if value is None and "None" in kinds:
                 continue
-            ok = any(_has_kind(value, kind) for kind in kinds)
-            if not ok and all(k in _KIND_WORDS for k in kinds):
-                allowed = " or ".join(_KIND_WORDS[k] for k in kinds)
+            ok = any(has_kind(value, kind) for kind in kinds)
+            if not ok and all(k in KIND_WORDS for k in kinds):
+                allowed = " or ".join(KIND_WORDS[k] for k in kinds)
                 raise invalid_value(f.name, value, allowed)
             # YAML reads .nan and .inf as numbers: NaN passes every `<` check, inf diverges.
             if isinstance(value, float) and not math.isfinite(value):
@@ -369,7 +393,7 @@ class TrainConfig:
             values = {**values, "amp": "off"}
         # YAML 1.1 reads 5e-4 (no dot) as text; a number field takes it as the number.
         numbers = {f.name for f in fields(cls) if "float" in str(f.type)}
-        return {k: _as_number(v) if k in numbers else v for k, v in values.items()}
+        return {k: as_number(v) if k in numbers else v for k, v in values.items()}
 
     @classmethod
     def load(cls, path: str | Path) -> TrainConfig:
@@ -401,30 +425,6 @@ class TrainConfig:
             return cls._normalise(values)
         except ConfigError as exc:
             raise ConfigError(f"{path}: {exc}") from None
-
-
-# What each annotation of a TrainConfig field accepts, in words for the error message.
-_KIND_WORDS = {"float": "a number", "int": "a whole number", "bool": "true or false",
-               "str": "text (quote it if YAML reads it as something else)",
-               "None": "null", "dict[str, Any]": "a mapping {key: value, ...}"}
-
-
-def _as_number(value: Any) -> Any:
-    """``"5e-4"`` -> 5e-4; anything else as it is (a wrong type is named by validate)."""
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return value
-    return value
-
-
-def _has_kind(value: Any, kind: str) -> bool:
-    if isinstance(value, bool):  # a bool is an int to Python, never a number here
-        return kind == "bool"
-    return {"float": isinstance(value, (int, float)), "int": isinstance(value, int),
-            "str": isinstance(value, str), "None": value is None,
-            "dict[str, Any]": isinstance(value, dict)}.get(kind, False)
 
 
 def parse_assignments(items: list[str] | None, option: str = "--set",

@@ -121,19 +121,29 @@ def resolve_config(
     if config_file is not None:
         # Only what the file sets, validated once everything is merged below.
         file_values = TrainConfig.read_file(config_file)
-    preset = (overrides or {}).get("preset") or preset or file_values.get("preset")
+    # The first one given, blank text included: `--preset ''` trained with no preset, and
+    # MODEL '' took the file's model (or was named "None"), where both are mistakes.
+    preset = _first_given((overrides or {}).get("preset"), preset, file_values.get("preset"))
     preset = None if is_no_preset(preset) else preset
-    model = (overrides or {}).get("model") or model or file_values.get("model")
+    model = _first_given((overrides or {}).get("model"), model, file_values.get("model"))
     if isinstance(model, str):
         from cnnlab.models import model_info
 
+        if not model.strip():
+            raise ConfigError(f"model {model!r}: give a model's name, e.g. lenet_modern "
+                              "(`cnnlab models` lists them)")
         model_info(model)  # an unknown name: refused now, with the closest names
-    if preset:
+    if preset is not None:
         values.update(preset_values(preset, model))
     values.update(file_values)
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
     values.update(model=model, preset=preset)
     return absolute_data_paths(TrainConfig.from_dict(values).check_new_run())
+
+
+def _first_given(*values: Any) -> Any:
+    """The first of ``values`` that is not None (None: none given)."""
+    return next((v for v in values if v is not None), None)
 
 
 def check_preset(cfg: TrainConfig) -> None:
