@@ -21,6 +21,7 @@ import contextlib
 import inspect
 import io
 import logging
+import math
 import os
 import re
 import shutil
@@ -152,6 +153,9 @@ def export_onnx(run_dir: str | Path, out: str | Path | None = None, which: str =
         if not value >= 0:  # also refuses NaN
             raise ExportRequestError(f"{flag} {value:g}: a tolerance must be >= 0 (the "
                                      f"default is {default})")
+        if math.isinf(value):  # accepted, it made the onnxruntime check pass whatever it saw
+            raise ExportRequestError(f"{flag} {value:g}: a tolerance must be finite, or the "
+                                     f"check verifies nothing (the default is {default})")
     if out is not None and str(out).endswith(("/", os.sep)):  # Path(out) would drop it
         raise ExportRequestError(
             f"--out {out} ends in {str(out)[-1]!r}, so it names a folder, and an export is a "

@@ -56,6 +56,11 @@ def run_in(tmp_path, monkeypatch, args):
     (["eval", "RUN", "--data", ""], "--data '': give a dataset (fashion-mnist, folder:PATH "
                                     "or synthetic), or leave --data out"),
     (["export", "RUN", "--format", ""], "--format '': give onnx, or leave --format out"),
+    # multiprocessing's semaphores count in a C int: a traceback
+    (["design", "run", "--space", "anynetx_a", "--out", "sweep", "--workers", HUGE],
+     "Invalid value for '--workers'"),
+    # torch knows the device, cnnlab does not train there: a traceback in the data loader
+    (TRAIN + ["--device", "meta"], "device 'meta': cnnlab trains on auto, cpu, cuda"),
     (["export", "RUN", "--out", ""], "--out '': give the .onnx file to write, or leave "
                                      "--out out"),
 ], ids=lambda v: " ".join([v[0]] + [a or "''" for a in v[-2:]]) if isinstance(v, list)
@@ -76,3 +81,29 @@ def test_a_blank_model_does_not_take_the_config_files(tmp_path, monkeypatch):
     assert result.exit_code == 2, result.output
     assert "model '': give a model's name" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml"]
+
+
+def test_an_infinite_export_tolerance_is_refused(tmp_path):
+    # --atol inf was taken: the onnxruntime check then passed whatever it saw.
+    from cnnlab.export import ExportError, export_run
+
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "config.yaml").write_text("model: lenet_modern\n", encoding="utf-8")
+    for keyword in ("atol", "rtol"):
+        with pytest.raises(ExportError, match=rf"--{keyword} inf: a tolerance must be finite"):
+            export_run(tmp_path / "run", **{keyword: float("inf")})
+
+
+def test_a_folder_too_large_to_decode_says_how_large_and_what_to_give(tmp_path):
+    # numpy's "array is too big" came out as a traceback of `data info --image-size`.
+    from PIL import Image
+
+    from cnnlab.data import load_dataset
+    from cnnlab.data.folder import FolderDatasetError
+
+    for name in ("cat", "dog"):
+        (tmp_path / "photos" / name).mkdir(parents=True)
+        Image.new("RGB", (8, 8)).save(tmp_path / "photos" / name / "0.png")
+    with pytest.raises(FolderDatasetError, match=r"2 image\(s\) decoded at 1000000000000x"
+                                                 r"1000000000000 would take .* smaller image"):
+        load_dataset(f"folder:{tmp_path / 'photos'}", image_size=10**12, val_fraction=0.5)

@@ -21,6 +21,9 @@ from .paths import as_text
 # A sweep's seed is stored in trials.sqlite, whose INTEGER is signed 64-bit (2**64 failed
 # there with a traceback; numpy's generators refuse a negative one, as a traceback too).
 SQLITE_MAX = 2**63 - 1
+# Trials at once: more than any machine or cluster runs (10**12 failed with a traceback
+# from multiprocessing, whose semaphores count in a C int).
+MAX_WORKERS = 4096
 
 app = typer.Typer(help="Design-space exploration: AnyNetX A-E and RegNet sweeps, EDFs, "
                        "KS tests.", no_args_is_help=True)
@@ -144,9 +147,9 @@ def run(
                                    help="Start each X block as the identity (zero final BN "
                                         "gamma; default on): short sweeps need it."),
     executor: str = typer.Option("local", help="local (worker processes) or ray."),
-    workers: int = typer.Option(None, min=1, help="Trials at once (default: local, one per "
-                                                   "GPU, else 1; ray, as many as the nodes "
-                                                   "hold at --threads each)."),
+    workers: int = typer.Option(None, min=1, max=MAX_WORKERS,
+                                help="Trials at once (default: local, one per GPU, else 1; "
+                                     "ray, as many as the nodes hold at --threads each)."),
     threads: int = typer.Option(None, min=1, max=MAX_THREADS,
                                 help="torch CPU threads per trial (default: cores / workers, "
                                      "also for a Ray started here; 1 on a Ray cluster)."),

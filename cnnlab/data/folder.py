@@ -112,7 +112,16 @@ def _decode_tree(
     progress: bool,
 ) -> DecodedTree:
     total = sum(len(files) for files in per_class.values())
-    images = np.empty((total, channels, *size), np.uint8)
+    try:
+        images = np.empty((total, channels, *size), np.uint8)
+    except (MemoryError, ValueError):  # numpy's "array is too big", as a traceback
+        from cnnlab.formatting import format_bytes
+
+        need = format_bytes(float(total) * channels * size[0] * size[1])
+        raise FolderDatasetError(
+            f"{root}: {total} image(s) decoded at {size[0]}x{size[1]} would take {need} of "
+            "memory, more than this machine can hold: give a smaller image size "
+            "(--image-size; to train, --resize)") from None
     class_of = np.empty(total, np.int64)
     names, skipped, empty, n = [], [], [], 0
     console = Console(stderr=True)  # no bar into a log: its last frame left a blank line

@@ -47,6 +47,10 @@ def _checked_device(name: str) -> torch.device:
         if not mps_available():
             raise ConfigError(f"device {name!r}: Apple's MPS is not available here; "
                               "use --device cpu (or auto)")
+    elif device.type != "cpu":  # meta, xpu, ...: torch knows them, cnnlab does not train
+        # there ("meta" passed here and failed in the data loader with a traceback)
+        raise ConfigError(f"device {name!r}: cnnlab trains on auto, cpu, cuda, cuda:N or "
+                          "mps")
     return device
 
 
