@@ -248,6 +248,20 @@ class DeviceLoader:
             return per_rank // self.batch_size
         return math.ceil(per_rank / self.batch_size)
 
+    def real_samples(self, batch: int) -> tuple[int, int]:
+        """(this rank's, all ranks') images in batch ``batch`` of an epoch that are not
+        padding: the repeats that pad the permutation (``world_size > 1`` without
+        ``drop_last``) come last in a rank's last batch, so its first ``own`` images are
+        real. Known alike on every rank without a collective: rank r holds positions r,
+        r + world_size, ... of the padded permutation, and those from ``dataset_size``
+        on are the repeats. The trainer weighs the repeats 0 with these counts."""
+        lo = batch * self.batch_size
+        hi = min(lo + self.batch_size, self.num_samples)
+        own = len(range(self.rank + self.world_size * lo,
+                        min(self.dataset_size, self.world_size * hi), self.world_size))
+        total = max(0, min(self.dataset_size, self.world_size * hi) - self.world_size * lo)
+        return own, total
+
     def _per_rank(self) -> int:
         if self.drop_last:
             return self.dataset_size // self.world_size

@@ -184,6 +184,24 @@ def own_images(dataset_size: int, info: DistInfo) -> int:
     return len(range(info.rank, dataset_size, info.world_size))
 
 
+def real_rows(out, rows: int):
+    """A training forward's output (logits, or GoogLeNet's tuple of them) for its batch's
+    first ``rows`` images: the rest are the padding repeats a rank's last batch may end
+    in (DeviceLoader.real_samples), which another rank trains on already."""
+    if isinstance(out, tuple):
+        return out if len(out[0]) == rows else tuple(o if o is None else o[:rows] for o in out)
+    return out if len(out) == rows else out[:rows]
+
+
+def gradient_share(own: int, total: int, world_size: int) -> float:
+    """The factor for a rank's mean loss over its ``own`` real images of a step, so that
+    DDP's average of the ranks' gradients is the gradient of the mean over the step's
+    ``total`` real images on all ranks, as one process takes it on the same global batch.
+    1 for one process, and where every rank's batch is full; the images do not divide
+    among the ranks in the epoch's last step alone (0 for a rank left only a repeat)."""
+    return own * world_size / total
+
+
 def rank_rng_states(info: DistInfo) -> dict[str, torch.Tensor]:
     """Every other rank's global RNG state (dropout's masks), gathered on every rank: the
     checkpoint rank 0 writes must hold them for an exact resume. A collective."""

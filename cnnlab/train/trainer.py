@@ -29,9 +29,10 @@ from cnnlab.train.distributed import (
     DistInfo,
     StopPoints,
     all_reduce_sum,
+    gradient_share,
     init_distributed,
-    own_images,
     rank_rng_states,
+    real_rows,
     share_rank0_buffers,
 )
 from cnnlab.train.evaluate import (
@@ -128,9 +129,6 @@ class Trainer(Resumable):
         self.test_loader = self._loader(test_images, test_labels, train=False)
         self.stop_points = StopPoints(self.dist, self.device, cfg.log_every)
         self.steps_per_epoch = len(self.train_loader)
-        loader = self.train_loader  # the images of its epoch this rank's metrics count
-        self.own_images = (loader.num_samples if loader.drop_last
-                           else own_images(loader.dataset_size, self.dist))
         self.optimizer = build_optimizer(self.model, cfg)
         self.scheduler = build_scheduler(self.optimizer, cfg,
                                          math.ceil(self.steps_per_epoch / cfg.accum_steps))
@@ -250,23 +248,25 @@ class Trainer(Resumable):
             stepped = (step + 1) % cfg.accum_steps == 0 or last_of_epoch
             # The batches this step sums: accum_steps, fewer in a short last one of the epoch
             in_step = min(cfg.accum_steps, self.steps_per_epoch - step + step % cfg.accum_steps)
+            # DDP: the mean loss of this rank's real images (no padding repeat), as their share
+            own, total = self.train_loader.real_samples(step)
+            share = gradient_share(own, total, self.dist.world_size)
             # Under DDP, a batch whose gradients only accumulate skips the all-reduce
             # (the step's last batch reduces the sum); no_sync covers forward and backward.
             with self._gradient_sync(stepped):
                 with autocast_context(device, self.amp):
-                    logits, loss = self._forward_loss(x, y)
-                accumulated = loss / in_step if in_step > 1 else loss  # a mean over them
+                    logits, loss = self._forward_loss(x, y[:max(own, 1)])
+                accumulated = loss * share if share != 1 else loss
+                accumulated = accumulated / in_step if in_step > 1 else accumulated
                 self.scaler.scale(accumulated).backward()
             if stepped:
                 self._optimizer_step()
             with torch.no_grad():
-                # Each image once: not the repeats that pad a rank's last batch under DDP
-                # (the loss stays the batch's mean, which includes them, as the gradient).
-                n = max(0, min(y.numel(), self.own_images - step * cfg.batch_size))
-                loss_sum += loss.detach().to(loss_sum.dtype) * n
+                # Each image once: not the repeats that pad a rank's last batch under DDP.
+                loss_sum += loss.detach().to(loss_sum.dtype) * own
                 # In the sums' dtype: no int64 reduction (MPS before macOS 13.3 warns).
-                correct += (logits[:n].argmax(dim=1) == y[:n]).sum(dtype=correct.dtype)
-                seen += n
+                correct += (logits[:own].argmax(dim=1) == y[:own]).sum(dtype=correct.dtype)
+                seen += own
             self.step_in_epoch = step + 1
             elapsed = time.perf_counter() - start
             self.train_time = train_time_before + elapsed
@@ -361,7 +361,9 @@ class Trainer(Resumable):
                                      ev.confusion)
 
     def _forward_loss(self, x: torch.Tensor, y: torch.Tensor):
-        return training_loss(self.train_model(x), y, self.cfg.label_smoothing)
+        # y: the labels of x's real images, fewer than x's rows where padding ends it (DDP)
+        return training_loss(real_rows(self.train_model(x), len(y)), y,
+                             self.cfg.label_smoothing)
 
     def _optimizer_step(self) -> None:
         if self.cfg.clip_grad_norm > 0:
