@@ -35,8 +35,16 @@ class DistInfo:
         return self.rank == 0
 
 
-def init_distributed(device_type: str) -> DistInfo:
-    """Join the process group when launched by torchrun; a no-op otherwise."""
+# The folder of the run this process trains (None: one that writes nothing), as the last
+# Trainer built here said: end_distributed's message names it, ranks other than 0 too.
+_run_folder: Path | None = None
+
+
+def init_distributed(device_type: str, run_dir: Path | None = None) -> DistInfo:
+    """Join the process group when launched by torchrun; a no-op otherwise. ``run_dir``:
+    the folder of the run the process group trains, for end_distributed to name."""
+    global _run_folder
+    _run_folder = run_dir
     world_size = launched_world_size()
     if world_size <= 1:
         return DistInfo()
@@ -75,15 +83,35 @@ def end_distributed() -> None:
         except RuntimeError as exc:
             if not lost_a_rank(exc):
                 raise
-            resume = launch_command("resume RUN", dist.get_world_size())
+            run = shlex.quote(str(_run_folder)) if _run_folder else "RUN"
+            resume = launch_command(f"resume {run}", dist.get_world_size())
             raise RankLost(
                 "another process of this torchrun job ended (killed, or failed: its own "
                 "output says why) as the processes finished together "
                 f"({backend_words(exc)}). What was written stays; rank 0 writes a finished "
                 "run's summary.json and report.html last: a run left without them gets "
-                f"them, no training repeated, from: {resume} (RUN: the run's folder)"
-                ) from exc
+                f"them, no training repeated, from: {resume}"
+                + ("" if _run_folder else " (RUN: the run's folder)")) from exc
         dist.destroy_process_group()
+
+
+def data_parallel(model: torch.nn.Module, device: torch.device
+                  ) -> torch.nn.parallel.DistributedDataParallel:
+    """``model`` wrapped in DDP, which checks the ranks' parameters alike and gives them rank
+    0's: the job's first collectives with every rank. Another rank gone by then (killed
+    as the job started, or failed in its own set-up) is RankLost, one line, where gloo's
+    traceback ("Connection closed by peer") named neither what happened nor what to do."""
+    ids = [device.index] if device.type == "cuda" else None
+    try:
+        return torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
+    except RuntimeError as exc:
+        if not lost_a_rank(exc):
+            raise
+        raise RankLost(
+            "another process of this torchrun job ended (killed, or failed: its own output "
+            f"says why) as the job started, before any training ({backend_words(exc)}). "
+            "Nothing was trained, so nothing is lost: once that process can run, give the "
+            "same torchrun command again") from exc
 
 
 def all_reduce_sum(tensor: torch.Tensor, info: DistInfo) -> torch.Tensor:

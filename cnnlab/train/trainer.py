@@ -29,6 +29,7 @@ from cnnlab.train.distributed import (
     DistInfo,
     StopPoints,
     all_reduce_sum,
+    data_parallel,
     gradient_share,
     init_distributed,
     rank_rng_states,
@@ -75,7 +76,7 @@ class Trainer(Resumable):
         self.run_dir = Path(run_dir) if run_dir else None
         self.console = console
         self.device = select_device(cfg.device)
-        self.dist: DistInfo = init_distributed(self.device.type)
+        self.dist: DistInfo = init_distributed(self.device.type, self.run_dir)
         self.data = training_subset(data, cfg.train_subset, warn=self.dist.is_main)  # all seen
         if self.dist.enabled and self.device.type == "cuda":
             if self.device.index is not None and self.dist.is_main:  # cuda:K given
@@ -143,8 +144,7 @@ class Trainer(Resumable):
         self.train_model: nn.Module = self.model
         self.ddp_model: nn.parallel.DistributedDataParallel | None = None
         if self.dist.enabled:
-            ids = [self.device.index] if self.device.type == "cuda" else None
-            self.ddp_model = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
+            self.ddp_model = data_parallel(self.model, self.device)  # a lost rank said
             self.train_model = self.ddp_model
             # Built alike from one seed, the ranks now draw their own dropout masks (the
             # global generator's use in training; the loader has its own generators).
