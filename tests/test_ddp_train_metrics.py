@@ -9,18 +9,22 @@ import torch
 from ddp_helpers import launch_two_ranks, rank_script
 
 from cnnlab.data.loader import DeviceLoader
-from cnnlab.train.distributed import DistInfo, own_images
 
 
 @pytest.mark.parametrize("n, world_size", [(67, 2), (64, 2), (10, 3), (11, 4), (3, 4)])
-def test_the_ranks_own_images_are_every_image_once(n, world_size):
+def test_the_ranks_real_images_are_every_image_once(n, world_size):
     images = torch.zeros(n, 1, 2, 2, dtype=torch.uint8)
     labels = torch.arange(n)
     counted = []
     for rank in range(world_size):
         loader = DeviceLoader(images, labels, 4, rank=rank, world_size=world_size, seed=5)
-        own = own_images(n, DistInfo(rank=rank, world_size=world_size))
-        counted += loader.indices(3)[:own].tolist()  # each rank's own come first
+        order = loader.indices(3)
+        totals = 0
+        for batch in range(len(loader)):
+            own, total = loader.real_samples(batch)  # a batch's real images come first
+            counted += order[4 * batch:4 * batch + own].tolist()
+            totals += total
+        assert totals == n  # every rank knows the step's count on all ranks alike
     assert sorted(counted) == list(range(n))
 
 

@@ -43,7 +43,8 @@ def test_a_rank_lost_as_the_processes_finish_together_is_one_line(tmp_path):
     said = " ".join(stderr.split())
     assert said.count("error: another process of this torchrun job ended") == 1, said[-3000:]
     assert "as the processes finished together" in said
-    assert "from: torchrun --nproc_per_node=2 -m cnnlab resume RUN" in said
+    # The run's own folder, a command to paste (was "resume RUN (RUN: the run's folder)")
+    assert f"from: torchrun --nproc_per_node=2 -m cnnlab resume {tmp_path / 'run'}" in said
     assert (tmp_path / "run" / "report.html").is_file()  # rank 0's part, done
 
 

@@ -203,15 +203,6 @@ class StopPoints:
         return StopAt(any_signal > 0, rank0_late > 0, any_diverged > 0)
 
 
-def own_images(dataset_size: int, info: DistInfo) -> int:
-    """How many of the images a rank is dealt each epoch are its own share of the
-    ``dataset_size``: where they do not divide among the ranks, the loader pads the epoch's
-    permutation by wrapping to its start (DeviceLoader, without drop_last), so some ranks'
-    last batch ends in images another rank trains on too. Rank r holds the permutation's
-    positions r, r + world_size, ...; those from ``dataset_size`` on are the repeats."""
-    return len(range(info.rank, dataset_size, info.world_size))
-
-
 def real_rows(out, rows: int):
     """A training forward's output (logits, or GoogLeNet's tuple of them) for its batch's
     first ``rows`` images: the rest are the padding repeats a rank's last batch may end
