@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from cnnlab.models._registry import ModelOptionError, keyword_options
+from cnnlab.ops.conv import is_whole
 
 
 class Network(nn.Module):
@@ -158,6 +159,18 @@ def build_from_config(cfg, cls: type[nn.Module], num_classes: int, in_channels: 
                **{k: v for k, v in overrides.items() if k not in fields})
 
 
+def require_whole(owner: str, name: str, value, least: int = 1) -> None:
+    """A ValueError naming ``owner.name`` unless ``value`` (a number, or a sequence of them
+    such as one per stage) is whole numbers >= ``least``. Without it a builder took 1.5
+    blocks as 1 (int()), a depth of 0 as 1 (the first block is always built) and a width
+    of 0 or less failed deep in torch ("Trying to create tensor with negative dimension")."""
+    many = isinstance(value, (tuple, list))
+    if all(is_whole(v) and v >= least for v in (value if many else (value,))):
+        return
+    what = "whole numbers" if many else "a whole number"
+    raise ValueError(f"{owner}.{name} must be {what} >= {least}, got {value!r}")
+
+
 def adaptive_pool(pool: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
                   output_size: int | tuple[int | None, int | None] | None) -> torch.Tensor:
     """``pool(x)`` for an adaptive pool to ``output_size``. Apple's MPS refuses one whose
@@ -276,6 +289,12 @@ def plain_first_convolution(model: nn.Module, purpose: str) -> tuple[str, nn.Con
     return name, conv
 
 
+class InputTooSmallError(ValueError, RuntimeError):
+    """An image_size a network's poolings and kernels shrink to nothing. A ValueError (a
+    setting to change) and the RuntimeError torch raised for it before, for callers that
+    caught that."""
+
+
 @torch.no_grad()
 def probe_output_shape(module: nn.Module, input_shape: tuple[int, ...]) -> torch.Size:
     """Output shape of ``module`` for one input of ``input_shape`` (C, H, W).
@@ -286,6 +305,17 @@ def probe_output_shape(module: nn.Module, input_shape: tuple[int, ...]) -> torch
     """
     was_training = module.training
     module.eval()
-    out = module(torch.zeros(1, *input_shape))
-    module.train(was_training)
+    try:
+        out = module(torch.zeros(1, *input_shape))
+    except RuntimeError as exc:
+        # Too many poolings or too large a kernel for this size: torch names the layer's
+        # sizes ("Output size is too small"), not the image_size that was asked for.
+        if "too small" not in str(exc) and "Kernel size can't be greater" not in str(exc):
+            raise
+        raise InputTooSmallError(
+            f"image_size {input_shape[-2]}x{input_shape[-1]} is too small for this network: "
+            f"its convolutions and poolings shrink it to nothing ({exc}); build it for a "
+            "larger image_size, or with fewer poolings or smaller kernels") from exc
+    finally:
+        module.train(was_training)
     return out.shape[1:]

@@ -23,7 +23,12 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from cnnlab.models._base import FlattenClassifierNet, linear_head, probe_output_shape
+from cnnlab.models._base import (
+    FlattenClassifierNet,
+    linear_head,
+    probe_output_shape,
+    require_whole,
+)
 from cnnlab.models._registry import BookRecipe, register_model
 
 
@@ -71,6 +76,14 @@ class AlexNet(FlattenClassifierNet):
         image_size: int | tuple[int, int] = 224,
     ):
         super().__init__()
+        if len(cfg.widths) != 5:
+            raise ValueError(f"AlexNetCfg.widths needs one width per conv (5), got {cfg.widths}")
+        require_whole("AlexNetCfg", "widths", cfg.widths)
+        # hidden=0 built a classifier reading no features (the same logits for any image).
+        require_whole("AlexNetCfg", "hidden", cfg.hidden)
+        require_whole("AlexNetCfg", "stem_padding", cfg.stem_padding, least=0)
+        if cfg.pool_size is not None:
+            require_whole("AlexNetCfg", "pool_size", cfg.pool_size)  # None: flatten as is
         self.cfg = cfg
         self.features = _features(in_channels, cfg)
         self.avgpool = nn.AdaptiveAvgPool2d(cfg.pool_size) if cfg.pool_size else nn.Identity()

@@ -23,7 +23,13 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from cnnlab.models._base import PooledFcNet, build_from_config, kaiming_init, linear_head
+from cnnlab.models._base import (
+    PooledFcNet,
+    build_from_config,
+    kaiming_init,
+    linear_head,
+    require_whole,
+)
 from cnnlab.models._registry import BookRecipe, register_model
 
 NormLayer = Callable[[int], nn.Module]
@@ -137,6 +143,11 @@ class AnyNetConfig:
     def __post_init__(self):
         n = len(self.depths)
         strides = (2,) * n if self.strides is None else self.strides
+        # Checked before the int() below, which took a depth of 1.5 as 1 block.
+        for name, value in (("depths", self.depths), ("widths", self.widths),
+                            ("group_widths", self.group_widths), ("strides", strides),
+                            ("stem_width", self.stem_width)):
+            require_whole("AnyNetConfig", name, value)
         object.__setattr__(self, "depths", _tuple(self.depths, int))
         object.__setattr__(self, "widths", _tuple(self.widths, int))
         object.__setattr__(self, "bottleneck_ratios", _tuple(self.bottleneck_ratios, float))
@@ -146,19 +157,29 @@ class AnyNetConfig:
         lengths = {name: len(getattr(self, name)) for name in per_stage}
         if any(length != n for length in lengths.values()):
             raise ValueError(f"AnyNetConfig needs one value per stage: depths has {n}, {lengths}")
-        for i, (d, w, b, g, s) in enumerate(self.stages()):
-            if min(d, w, g, s) < 1 or b <= 0:
-                raise ValueError(f"stage {i + 1}: depth, width, group width, stride must be >= 1 "
-                                 f"and the bottleneck ratio > 0, got d={d} w={w} g={g} s={s} b={b}")
+        for i, (_, w, b, g, _) in enumerate(self.stages()):
+            if not b > 0:
+                raise ValueError(f"AnyNetConfig.bottleneck_ratios must be > 0, got {b} for "
+                                 f"stage {i + 1}")
             wb = round(w * b)
+            if wb < 1:
+                raise ValueError(f"stage {i + 1}: bottleneck width round({w} * {b}) = {wb}; "
+                                 "AnyNetConfig.bottleneck_ratios must leave at least one channel")
             if wb % g:
                 raise ValueError(
                     f"stage {i + 1}: bottleneck width round({w} * {b}) = {wb} is not a multiple of "
                     f"group width {g}; pick compatible values (regnet.generate_regnet adjusts "
                     "widths this way)")
-        if self.stem_width < 1 or self.se_ratio < 0:
-            raise ValueError(f"stem_width must be >= 1 and se_ratio >= 0, got {self.stem_width}, "
-                             f"{self.se_ratio}")
+        if not self.se_ratio >= 0:
+            raise ValueError(f"AnyNetConfig.se_ratio must be >= 0, got {self.se_ratio}")
+        # pycls sizes SE from each block's input width: a ratio that rounds one to no
+        # channel would build a block without SE, silently another network.
+        thin = next((spec.c_in for _, spec in block_plan(self)
+                     if self.se_ratio and not spec.se_width), None)
+        if thin is not None:
+            raise ValueError(f"AnyNetConfig.se_ratio {self.se_ratio} gives a {thin}-channel "
+                             f"block input round({thin} * {self.se_ratio}) = 0 SE channels; use "
+                             f"an se_ratio above {0.5 / thin:.3g}, or 0 (no SE)")
 
     def stages(self) -> list[tuple[int, int, float, int, int]]:
         """(depth, width, bottleneck ratio, group width, stride) per stage."""
@@ -315,7 +336,14 @@ BOOK_ANYNETS = {
 def regnetx32_d2l(num_classes: int = 10, in_channels: int = 1, **overrides) -> nn.Module:
     """The book's RegNetX32: AnyNet, stem 32, g=16, b=1, depths (4, 6), widths (32, 80)."""
     return build_from_config(BOOK_ANYNETS["regnetx32_d2l"], AnyNet, num_classes, in_channels,
-                             **overrides)
+                             **_own_stages(overrides))
+
+
+def _own_stages(overrides: dict) -> dict:
+    """``overrides`` with strides back at their default (2 per stage) where they give
+    their own depths but no strides: otherwise the named network's strides, one per its
+    stages, were kept, and depths=(1, 1) failed as "needs one value per stage ... strides 4"."""
+    return {"strides": None, **overrides} if "depths" in overrides else overrides
 
 
 # A default so that `get_model("anynetx")` alone builds something sensible; trials
@@ -338,4 +366,4 @@ def anynetx(num_classes: int = 10, in_channels: int = 1, zero_init_last_bn: bool
     # pycls initialises every AnyNet this way (He fan-out, BN 1/0, fc N(0, 0.01)).
     init = partial(kaiming_init, zero_init_last_bn=zero_init_last_bn, zero_conv_bias=False)
     return build_from_config(DEFAULT_ANYNETX, AnyNet, num_classes, in_channels,
-                             **overrides).initialise(init)
+                             **_own_stages(overrides)).initialise(init)

@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from cnnlab.models._base import Network, build_from_config, linear_head
+from cnnlab.models._base import Network, build_from_config, linear_head, require_whole
 from cnnlab.models._registry import BookRecipe, register_model
 
 NormLayer = Callable[[int], nn.Module]
@@ -164,6 +164,11 @@ class DenseNetConfig:
     memory_efficient: bool = False
 
     def __post_init__(self):
+        if self.bn_size is not None:  # None: no bottleneck; 0 failed in the first forward
+            require_whole("DenseNetConfig", "bn_size", self.bn_size)
+        # Before the int() below, which took 1.5 layers as 1.
+        require_whole("DenseNetConfig", "block_config", self.block_config)
+        require_whole("DenseNetConfig", "growth_rate", self.growth_rate)
         object.__setattr__(self, "block_config", tuple(int(n) for n in self.block_config))
         if self.growth_rate < 1 or self.num_init_features < 1 or not self.block_config or min(
                 self.block_config) < 1:

@@ -30,7 +30,13 @@ from functools import partial
 
 from torch import nn
 
-from cnnlab.models._base import FlattenClassifierNet, linear_head, probe_output_shape, xavier_init
+from cnnlab.models._base import (
+    FlattenClassifierNet,
+    linear_head,
+    probe_output_shape,
+    require_whole,
+    xavier_init,
+)
 from cnnlab.models._registry import BookRecipe, register_model
 from cnnlab.ops.fast_pool import MaxPool2x2
 from cnnlab.ops.norm import BatchNorm
@@ -103,6 +109,11 @@ class LeNet(FlattenClassifierNet):
                 f"LeNetCfg needs one padding per conv: channels={cfg.channels}, "
                 f"paddings={cfg.paddings}"
             )
+        require_whole("LeNetCfg", "channels", cfg.channels)
+        require_whole("LeNetCfg", "paddings", cfg.paddings, least=0)
+        require_whole("LeNetCfg", "kernel_size", cfg.kernel_size)
+        # A hidden layer of 0 features gave the same logits for any image.
+        require_whole("LeNetCfg", "hidden", cfg.hidden)
         self.cfg = cfg
         stages: list[nn.Module] = []
         width = in_channels

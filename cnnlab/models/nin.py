@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from cnnlab.models._base import Network, xavier_init
+from cnnlab.models._base import Network, require_whole, xavier_init
 from cnnlab.models._registry import BookRecipe, register_model
 
 
@@ -69,6 +69,16 @@ class NiN(Network):
 
     def __init__(self, cfg: NiNCfg, num_classes: int = 10, in_channels: int = 1):
         super().__init__()
+        # No stages built a network of the head alone; head_kernel_size 0 failed on a
+        # division, a negative stage value deep in torch.
+        if not cfg.stages or any(not isinstance(s, (tuple, list)) or len(s) != 4
+                                 for s in cfg.stages):
+            raise ValueError(f"NiNCfg.stages must be (out_channels, kernel_size, stride, "
+                             f"padding) per block, at least one, got {cfg.stages!r}")
+        for out_channels, kernel_size, stride, padding in cfg.stages:
+            require_whole("NiNCfg", "stages", (out_channels, kernel_size, stride))
+            require_whole("NiNCfg", "stages (padding)", padding, least=0)
+        require_whole("NiNCfg", "head_kernel_size", cfg.head_kernel_size)
         self.cfg = cfg
         layers: list[nn.Module] = []
         width = in_channels

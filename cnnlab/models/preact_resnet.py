@@ -19,7 +19,13 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from cnnlab.models._base import PooledFcNet, build_from_config, kaiming_init, linear_head
+from cnnlab.models._base import (
+    PooledFcNet,
+    build_from_config,
+    kaiming_init,
+    linear_head,
+    require_whole,
+)
 from cnnlab.models._registry import register_model
 from cnnlab.models.resnet import LayerFn, conv1x1, conv3x3, default_act
 
@@ -90,6 +96,11 @@ class PreActResNet(PooledFcNet):
         if len(cfg.depths) != len(cfg.widths) or not cfg.depths:
             raise ValueError(f"PreActCfg needs one width per stage depth, got depths "
                              f"{cfg.depths} and widths {cfg.widths}")
+        # A stage of depth 0 was left out silently (its downsampling too); a width of 0
+        # failed in the first forward.
+        require_whole("PreActCfg", "depths", cfg.depths)
+        require_whole("PreActCfg", "widths", cfg.widths)
+        require_whole("PreActCfg", "stem_width", cfg.stem_width)
         # No BN/ReLU after the stem: the first block starts with its own BN -> ReLU.
         self.conv1 = conv3x3(in_channels, cfg.stem_width)
         in_ch = cfg.stem_width

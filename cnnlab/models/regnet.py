@@ -30,7 +30,7 @@ from typing import NamedTuple
 
 from torch import nn
 
-from cnnlab.models._base import build_from_config, kaiming_init
+from cnnlab.models._base import build_from_config, kaiming_init, require_whole
 from cnnlab.models._registry import register_model
 from cnnlab.models.anynet import RELU, ActLayer, AnyNet, AnyNetConfig, NormLayer
 
@@ -100,6 +100,13 @@ def generate_regnet(w0: int, wa: float, wm: float, depth: int, group_width: int,
     """
     if convention not in CONVENTIONS:
         raise ValueError(f"convention must be one of {CONVENTIONS}, not {convention!r}")
+    # group_width 0, bottleneck 0 or quantum 0 failed as a ZeroDivisionError below.
+    for name, value in (("depth", depth), ("w0", w0), ("group_width", group_width),
+                        ("quantum", quantum)):
+        require_whole("RegNetConfig", name, value)
+    if not bottleneck > 0:
+        raise ValueError(f"RegNetConfig.bottleneck must be > 0 (1: none, 0.25: ResNet's), "
+                         f"got {bottleneck}")
     if wa < 0 or w0 <= 0 or wm <= 1 or depth < 1 or w0 % quantum:
         raise ValueError(f"invalid RegNet parameters: need wa >= 0, w0 > 0, wm > 1, depth >= 1 "
                          f"and w0 a multiple of {quantum}; got w0={w0}, wa={wa}, wm={wm}, "

@@ -23,7 +23,13 @@ from functools import partial
 import torch
 from torch import nn
 
-from cnnlab.models._base import PooledFcNet, build_from_config, kaiming_init, linear_head
+from cnnlab.models._base import (
+    PooledFcNet,
+    build_from_config,
+    kaiming_init,
+    linear_head,
+    require_whole,
+)
 from cnnlab.models._registry import register_model
 
 LayerFn = Callable[..., nn.Module]
@@ -142,6 +148,10 @@ class ResNet(PooledFcNet):
             raise ValueError(f"ResNetCfg.block must be one of {sorted(BLOCKS)}, not {cfg.block!r}")
         if len(cfg.depths) != 4:
             raise ValueError(f"ResNetCfg.depths needs 4 stage depths, got {cfg.depths}")
+        # A depth of 0 built one block all the same (make_stage always builds the first).
+        require_whole("ResNetCfg", "depths", cfg.depths)
+        require_whole("ResNetCfg", "groups", cfg.groups)
+        require_whole("ResNetCfg", "width_per_group", cfg.width_per_group)
         block = BLOCKS[cfg.block]
         if cfg.stem == "imagenet":
             self.conv1 = nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3,

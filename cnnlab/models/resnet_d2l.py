@@ -18,9 +18,16 @@ from functools import partial
 import torch
 from torch import nn
 
-from cnnlab.models._base import PooledFcNet, build_from_config, linear_head, xavier_init
+from cnnlab.models._base import (
+    PooledFcNet,
+    build_from_config,
+    linear_head,
+    require_whole,
+    xavier_init,
+)
 from cnnlab.models._registry import BookRecipe, register_model
 from cnnlab.models.resnet import LayerFn, conv1x1, conv3x3
+from cnnlab.ops.conv import is_whole
 
 # ---------------------------------------------------------------------------
 # Blocks and network. Convs keep PyTorch's default bias, as the book's LazyConv2d
@@ -65,7 +72,12 @@ class ResNeXtBlock(nn.Module):
                  use_1x1conv: bool = False, stride: int = 1,
                  norm_layer: LayerFn = nn.BatchNorm2d, act_layer: LayerFn = nn.ReLU):
         super().__init__()
+        require_whole("BookResNetCfg", "group_width", group_width)
         bot_channels = int(round(num_channels * bot_mul))
+        if not bot_mul > 0 or bot_channels < 1:
+            raise ValueError(f"BookResNetCfg.bot_mul must leave the bottleneck at least one "
+                             f"channel, got {bot_mul} ({num_channels} x {bot_mul} rounds to "
+                             f"{bot_channels})")
         if bot_channels % group_width:
             raise ValueError(
                 f"ResNeXtBlock: bottleneck width {bot_channels} (= {num_channels} x bot_mul "
@@ -115,6 +127,11 @@ class BookResNet(PooledFcNet):
     def __init__(self, cfg: BookResNetCfg, num_classes: int = 10, in_channels: int = 1,
                  norm_layer: LayerFn = nn.BatchNorm2d, act_layer: LayerFn = nn.ReLU):
         super().__init__()
+        # A stage of 0 residuals was left out silently, its downsampling with it.
+        if not cfg.arch or any(not isinstance(s, (tuple, list)) or len(s) != 2
+                               or not all(is_whole(v) and v >= 1 for v in s) for s in cfg.arch):
+            raise ValueError(f"BookResNetCfg.arch must be (num_residuals, num_channels) pairs of "
+                             f"whole numbers >= 1, one per stage, got {cfg.arch!r}")
         if cfg.block == "residual":
             block = Residual
         elif cfg.block == "resnext":

@@ -28,9 +28,11 @@ from cnnlab.models._base import (
     kaiming_init,
     linear_head,
     probe_output_shape,
+    require_whole,
     xavier_init,
 )
 from cnnlab.models._registry import BookRecipe, register_model
+from cnnlab.ops.conv import is_whole
 
 Arch = tuple[tuple[int, int], ...]
 
@@ -88,10 +90,14 @@ class VGG(FlattenClassifierNet):
         super().__init__()
         if cfg.init not in _INITS:
             raise ValueError(f"VGG init must be 'kaiming' or 'xavier', not {cfg.init!r}")
-        if not cfg.arch or any(n < 1 or c < 1 for n, c in cfg.arch):
-            raise ValueError(
-                f"VGG arch must be non-empty (num_convs, out_channels) pairs >= 1, got {cfg.arch}"
-            )
+        if not cfg.arch or any(not isinstance(s, (tuple, list)) or len(s) != 2
+                               or not all(is_whole(v) and v >= 1 for v in s) for s in cfg.arch):
+            raise ValueError(f"VGG arch must be non-empty (num_convs, out_channels) pairs of "
+                             f"whole numbers >= 1, got {cfg.arch!r}")
+        # hidden=0 built a classifier reading no features (the same logits for any image).
+        require_whole("VGGCfg", "hidden", cfg.hidden)
+        if cfg.pool_size is not None:
+            require_whole("VGGCfg", "pool_size", cfg.pool_size)  # None: flatten as is
         self.cfg = cfg
         layers: list[nn.Module] = []
         width = in_channels
