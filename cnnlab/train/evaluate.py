@@ -8,6 +8,7 @@ evaluation, ``cnnlab eval`` and ``cnnlab predict`` feed the model exactly the sa
 from __future__ import annotations
 
 import contextlib
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -157,7 +158,7 @@ def check_tta_shift(shift: int, image_size: int) -> None:
 class EvalResult:
     loss: float
     acc: float
-    per_class_acc: list[float]
+    per_class_acc: list[float]  # NaN for a class with no test images (no accuracy)
     confusion: list[list[int]]  # rows: true class, columns: predicted class
     count: int
 
@@ -206,7 +207,9 @@ def evaluate(
     matrix = confusion.view(num_classes, num_classes).cpu()
     count = int(matrix.sum())
     correct = int(matrix.diag().sum())
-    per_class = [hit / max(total, 1) for hit, total in zip(  # exact, in Python floats
+    # Exact, in Python floats. A class with no test image (a small split, an eval subset)
+    # has no accuracy: NaN (0.0 had read as "every image of it missed").
+    per_class = [hit / total if total else math.nan for hit, total in zip(
         matrix.diag().tolist(), matrix.sum(dim=1).tolist(), strict=True)]
     return EvalResult(
         loss=float(loss_sum) / max(count, 1),
@@ -265,11 +268,17 @@ class RunEvaluation:
         from cnnlab.train.report import html_table
 
         header = ["true class", "accuracy", *(f"as {name}" for name in self.classes)]
-        rows = [[name, f"{100 * acc:.2f}%", *(f"{n:,}" for n in counts)]
+        rows = [[name, accuracy_words(acc), *(f"{n:,}" for n in counts)]
                 for name, acc, counts in zip(self.classes, self.result.per_class_acc,
                                              self.result.confusion, strict=True)]
         return (f"<p>{html.escape(self.headline())}; test loss {self.result.loss:.4f}</p>"
                 + html_table(header, rows, inline_style=True))
+
+
+def accuracy_words(acc: float) -> str:
+    """A class's accuracy as a person reads it: "91.30%", or "n/a (no test images)" for
+    a class the test split (or the part scored) has no image of (NaN: see evaluate)."""
+    return "n/a (no test images)" if math.isnan(acc) else f"{100 * acc:.2f}%"
 
 
 def checkpoint_when(epoch: int | None, step_in_epoch: int, epochs: int) -> str:
@@ -371,7 +380,6 @@ def _evaluated_after(run_dir, epoch: int, step_in_epoch: int = 0) -> bool:
     cut mid-epoch and evaluated there, while its last checkpoint is that one). Its
     metrics.csv unreadable: assumed so, the cautious answer."""
     import csv
-    import math
 
     from cnnlab.train.report_evaluation import checkpoint_position
     from cnnlab.train.runlog import MetricsLog

@@ -22,7 +22,7 @@ class ShownEvaluation:
     matrix, and whether it is the best checkpoint's."""
 
     epoch: int | None
-    per_class_acc: dict[str, float]
+    per_class_acc: dict[str, float | None]  # None: a class the test images had none of
     confusion: list[list[int]]
     is_best: bool
 
@@ -69,10 +69,23 @@ def shown_evaluation(run_dir: Path, summary: dict) -> ShownEvaluation:
     if best is not None:
         record = class_metrics(Path(run_dir) / "class_metrics.jsonl", best, len(classes))
         if record is not None:
-            return ShownEvaluation(best, record["per_class_acc"], record["confusion"], True)
+            return ShownEvaluation(best, _scored_classes(record["per_class_acc"],
+                                                         record["confusion"]),
+                                   record["confusion"], True)
     last = (summary.get("final") or {}).get("epoch")
-    return ShownEvaluation(last, summary.get("per_class_acc") or {},
-                           summary.get("confusion") or [], best is not None and best == last)
+    confusion = summary.get("confusion") or []
+    return ShownEvaluation(last, _scored_classes(summary.get("per_class_acc") or {}, confusion),
+                           confusion, best is not None and best == last)
+
+
+def _scored_classes(per_class_acc: dict[str, float], confusion: list[list[int]]
+                    ) -> dict[str, float | None]:
+    """``per_class_acc`` with None for each class whose confusion row is empty (no test
+    image of it): no accuracy to show. Runs before cnnlab recorded NaN for one recorded
+    0.0, which read as every image of the class missed."""
+    rows = {name: row for name, row in zip(per_class_acc, confusion, strict=False)}
+    return {name: None if acc != acc or (name in rows and not sum(rows[name])) else acc
+            for name, acc in per_class_acc.items()}  # (acc != acc: NaN)
 
 
 def class_metrics(path: Path, epoch: int, n_classes: int) -> dict | None:
