@@ -115,7 +115,7 @@ def test_a_report_leaves_a_class_without_test_images_unscored(tmp_path):
 def test_eval_of_a_run_is_its_weights_on_the_first_n_images_by_hand(tmp_path, monkeypatch):
     # EMA weights, mirror test-time augmentation (logits averaged), label smoothing in
     # training only, an eval subset: cnnlab eval's numbers against the run's weights on
-    # those images, and the run's own.
+    # those images, and the run's own, and its headline says which images they were.
     import cnnlab.train.run as run_module
     from cnnlab.data.synthetic import make_synthetic
     from cnnlab.train import TrainConfig, evaluate_run, train
@@ -145,3 +145,6 @@ def test_eval_of_a_run_is_its_weights_on_the_first_n_images_by_hand(tmp_path, mo
         if subset:  # as the run itself scored these images (no label smoothing in it)
             assert (scored.result.acc, scored.result.loss) == (
                 result.history[-1]["test_acc"], result.history[-1]["test_loss"])
+            assert "on the first 37 of 45 test images" in scored.headline()
+        else:
+            assert "on 45 images" in scored.headline()

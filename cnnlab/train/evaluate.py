@@ -234,6 +234,7 @@ class RunEvaluation:
     # The "best" checkpoint of a run scored on its own test split, and picked over a later
     # evaluated epoch for scoring highest on these very images.
     picked_on_this_split: bool = False
+    test_images: int | None = None  # in the split scored (more than scored: eval_subset)
 
     @property
     def per_class_acc(self) -> dict[str, float]:
@@ -250,9 +251,18 @@ class RunEvaluation:
         picked = ("; picked as the epoch that scored highest on this test split, so "
                   "optimistic here: the last checkpoint (--which last) gives a number not "
                   "chosen on it" if self.picked_on_this_split else "")
-        return (f"test accuracy {100 * self.result.acc:.2f}% on {self.result.count:,} images "
+        return (f"test accuracy {100 * self.result.acc:.2f}% on {self.images()} "
                 f"(test-time augmentation: {describe_tta(*self.views)}; checkpoint "
                 f"{self.checkpoint.stem}, {self.when()}{picked})")
+
+    def images(self) -> str:
+        """The images scored: "10,000 images", or "the first 1,000 of 10,000 test
+        images" (eval_subset: a prefix of the split, the part a run with eval_subset
+        scored, not a sample of each class)."""
+        count, whole = self.result.count, self.test_images
+        if whole is not None and count < whole:
+            return f"the first {count:,} of {whole:,} test images"
+        return f"{count:,} images"
 
     def __repr__(self) -> str:
         # A notebook cell's last value: the numbers, not the whole confusion matrix.
@@ -370,7 +380,7 @@ def evaluate_run(run_dir, data: str | DatasetSplits | None = None,
     picked = (run.checkpoint.stem == "best" and not data and run.epoch is not None
               and _evaluated_after(run.run_dir, run.epoch, run.step_in_epoch))
     return RunEvaluation(result, run.classes, (tta_flip, tta_shift), run.checkpoint,
-                         run.epoch, run.step_in_epoch, cfg.epochs, picked)
+                         run.epoch, run.step_in_epoch, cfg.epochs, picked, len(splits.test))
 
 
 def _evaluated_after(run_dir, epoch: int, step_in_epoch: int = 0) -> bool:
