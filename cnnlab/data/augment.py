@@ -304,7 +304,8 @@ def random_erase(x: torch.Tensor, generator: torch.Generator, *, p: float = 0.5,
 def resize(x: torch.Tensor, size: int | Sequence[int]) -> torch.Tensor:
     """Bilinear resize of a batch to ``size`` (int: square), antialiased when shrinking.
 
-    uint8 in, uint8 out; float in, float out. On CPU a uint8 batch goes through
+    uint8 in, uint8 out; float in, float out (bfloat16 and float16 computed in
+    float32, then rounded once). On CPU a uint8 batch goes through
     PyTorch's uint8 antialiased kernel, which reproduces PIL's bilinear resize (what
     the book's ``transforms.Resize`` does to PIL images) pixel for pixel when
     enlarging. Elsewhere uint8 is resized in float and rounded back. When enlarging,
@@ -328,6 +329,10 @@ def resize(x: torch.Tensor, size: int | Sequence[int]) -> torch.Tensor:
         return y.round_().clamp_(0, 255).to(torch.uint8)
     if not x.is_floating_point():
         raise TypeError(f"resize needs a uint8 or floating batch, got {x.dtype}")
+    if x.dtype in (torch.bfloat16, torch.float16):
+        # PyTorch's antialiased CPU kernel has no half-precision version (it raised
+        # NotImplementedError); float32 and one rounding give the same on every device.
+        return resize(x.float(), (out_h, out_w)).to(x.dtype)
     return F.interpolate(x, size=(out_h, out_w), mode="bilinear", align_corners=False,
                          antialias=shrinking)
 
