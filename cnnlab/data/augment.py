@@ -229,30 +229,41 @@ def random_hflip(x: torch.Tensor, generator: torch.Generator, p: float = 0.5) ->
 # --------------------------------------------------------------------------- erase
 
 
+# torchvision's RandomErasing draws up to this many boxes per image, keeps the first
+# that fits strictly inside it, and leaves the image alone when none does.
+_ERASE_TRIES = 10
+
+
 def sample_erase_boxes(n: int, height: int, width: int, generator: torch.Generator, *,
                        p: float = 0.5, scale: tuple[float, float] = (0.02, 0.33),
                        ratio: tuple[float, float] = (0.3, 3.3),
                        device: torch.device | str | None = None) -> torch.Tensor:
     """Per-sample erasing rectangles ``(n, 4)`` int64: top, left, box height, box width.
 
-    A sample is erased with probability ``p``; otherwise its box is empty (height and
-    width 0). Area is uniform in ``scale`` (fraction of the image), aspect ratio
-    log-uniform in ``ratio``. Where torchvision retries up to 10 draws until a box
-    fits, here the box is clipped to the image in one draw (no data-dependent loop,
-    so no device sync); the effect is a slight excess of edge-to-edge boxes at
-    extreme ratios.
+    The distribution of torchvision's ``RandomErasing``: a sample is erased with
+    probability ``p``; its box has an area uniform in ``scale`` (fraction of the
+    image) and an aspect ratio (height / width) log-uniform in ``ratio``, redrawn up
+    to 10 times until it fits strictly inside the image, at a uniform position. A
+    sample not erased, or whose 10 boxes all failed to fit, gets an empty box (height
+    and width 0). All 10 tries are drawn at once and the first that fits is picked,
+    so there is no data-dependent loop (no device sync).
     """
     device = generator.device if device is None else torch.device(device)
-    u = torch.rand(n, 5, generator=generator, device=device)
-    area = (scale[0] + (scale[1] - scale[0]) * u[:, 0]) * (height * width)
+    u = torch.rand(n, _ERASE_TRIES, 4, generator=generator, device=device)
+    erased = torch.rand(n, generator=generator, device=device) < p
+    area = (scale[0] + (scale[1] - scale[0]) * u[..., 0]) * (height * width)
     log_lo, log_hi = math.log(ratio[0]), math.log(ratio[1])
-    aspect = torch.exp(log_lo + (log_hi - log_lo) * u[:, 1])
-    box_h = torch.sqrt(area * aspect).round().clamp(1, height).long()
-    box_w = torch.sqrt(area / aspect).round().clamp(1, width).long()
+    aspect = torch.exp(log_lo + (log_hi - log_lo) * u[..., 1])
+    tries_h = torch.sqrt(area * aspect).round().long()  # (n, tries)
+    tries_w = torch.sqrt(area / aspect).round().long()
+    fits = (tries_h < height) & (tries_w < width)
+    first = fits.long().argmax(1, keepdim=True)  # the first try that fits (0 if none)
+    box_h, box_w = tries_h.gather(1, first)[:, 0], tries_w.gather(1, first)[:, 0]
+    u_top, u_left = u[..., 2].gather(1, first)[:, 0], u[..., 3].gather(1, first)[:, 0]
     # Uniform position among the places the box fits: floor(u * (slots)).
-    top = (u[:, 2] * (height - box_h + 1)).long().clamp(max=height - 1)
-    left = (u[:, 3] * (width - box_w + 1)).long().clamp(max=width - 1)
-    keep = u[:, 4] < p
+    top = (u_top * (height - box_h + 1)).long().clamp(max=height - 1)
+    left = (u_left * (width - box_w + 1)).long().clamp(max=width - 1)
+    keep = erased & fits.any(1)
     box_h = torch.where(keep, box_h, 0)
     box_w = torch.where(keep, box_w, 0)
     return torch.stack([top, left, box_h, box_w], dim=1)
