@@ -228,6 +228,16 @@ def lr_factor(schedule: str, step: int, total_steps: int, warmup_steps: int) -> 
     - constant: 1 throughout (the book's recipe), after an optional linear warmup;
     - onecycle: linear warmup from 0.1 to 1, then linear decay to 0 (as airbench);
     - cosine: linear warmup, then half a cosine down to 0.
+
+    Neither end of a ramp is a step of its own: a step at lr 0 trains nothing. The
+    warm-up's first step is already one step up its ramp (``start + (1 - start) / W``
+    of ``W`` steps: 0.1 itself is never used) and its last reaches the peak; the decay
+    starts at the peak (held for two steps, the warm-up's last and the decay's first)
+    and ends one step short of 0: the last of ``T`` steps runs at ``1 / (T - W)`` of
+    the peak (onecycle) or ``(1 - cos(pi / (T - W))) / 2`` (cosine). Step for step
+    this is torch's ``SequentialLR`` of a ``LinearLR`` warm-up over ``W - 1`` steps
+    then ``LinearLR(1, 0, T - W)`` or ``CosineAnnealingLR(T - W)``
+    (tests/test_optim_schedules.py checks it).
     """
     if warmup_steps > 0 and step < warmup_steps:
         start = 0.1 if schedule == "onecycle" else 0.0
@@ -254,11 +264,32 @@ def warmup_step_count(warmup_epochs: float, steps_per_epoch: int) -> int:
 def build_scheduler(
     optimizer: torch.optim.Optimizer, cfg: TrainConfig, steps_per_epoch: int
 ) -> torch.optim.lr_scheduler.LambdaLR:
+    """The schedule of ``cfg`` over ``steps_per_epoch`` optimizer steps an epoch (not
+    batches: with gradient accumulation, fewer), advanced once per optimizer step."""
     total = cfg.epochs * steps_per_epoch
     warmup = warmup_step_count(cfg.warmup_epochs, steps_per_epoch)
-    return torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: lr_factor(cfg.schedule, step, total, warmup)
-    )
+    # A plain function, not a callable object: LambdaLR's state_dict would save an
+    # object's attributes and a resume would put the old plan's total back.
+    return PlannedLR(optimizer, lambda step: lr_factor(cfg.schedule, step, total, warmup))
+
+
+class PlannedLR(torch.optim.lr_scheduler.LambdaLR):
+    """LambdaLR whose restored state is put on the plan it was built with.
+
+    A checkpoint's optimizer holds the lr the saved plan had set for the coming step.
+    A resume that adds epochs stretches the plan, and that lr was the old plan's: the
+    first step after ``resume --epochs N`` of a finished run ran at lr 0 (its plan's
+    end), and only the second took up the stretched schedule. Loaded after the
+    optimizer (as torch asks), this sets every group's lr for the coming step from the
+    current plan; a resume of the same plan gets the very values saved.
+    """
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        super().load_state_dict(state_dict)
+        for group, base, factor in zip(self.optimizer.param_groups, self.base_lrs,
+                                       self.lr_lambdas, strict=True):
+            group["lr"] = base * factor(self.last_epoch)
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
 
 class Lookahead:
@@ -322,10 +353,15 @@ class Lookahead:
 
 
 class WeightEMA:
-    """Exponential moving average of the weights (and a copy of the buffers).
+    """Exponential moving average of the weights, and of the float buffers.
 
-    Evaluating the averaged weights smooths the last noisy SGD steps, worth a few
-    tenths of a point for short schedules. The decay is warmed up
+    Every floating-point entry of the state_dict is averaged alike: the parameters and
+    BatchNorm's running mean and variance (so the averaged weights are evaluated with
+    averaged statistics, not with the live network's latest, which belong to other
+    weights); integer buffers (BatchNorm's ``num_batches_tracked``) are copied.
+
+    Evaluating the averaged weights smooths the last noisy SGD steps, worth a few tenths
+    of a point for short schedules. The decay is warmed up
     (:func:`ema_decay_at`) so early averages are not dominated by the random initial
     weights: a run of fewer than about ``9 / (1 - decay)`` optimizer steps never reaches
     the decay given (:func:`warn_of_an_ema_decay_out_of_reach`).
