@@ -254,6 +254,16 @@ def test_an_accuracy_measured_on_part_of_the_test_split_says_which_part(tmp_path
     assert f"{100 * summary['best_test_acc']:.2f}%" in result.output
 
 
+def test_eval_of_a_few_images_says_which_and_na_for_a_class_not_among_them(trained_run):
+    # Ten classes, two images: eight read 0.00%, as if each of their images was missed.
+    result = runner.invoke(app, ["eval", str(trained_run), "--device", "cpu",
+                                 "--eval-subset", "2"])
+    assert result.exit_code == 0, result.output
+    words = " ".join(result.output.split())
+    assert "on the first 2 of" in words
+    assert words.count("n/a (no test images)") >= 8
+
+
 def test_eval_of_a_run_without_any_checkpoint_says_why(trained_run, tmp_path):
     import shutil
 

@@ -278,7 +278,7 @@ def evaluate(
 ) -> None:
     """Evaluate a trained run on its test split: accuracy and per-class accuracy."""
     from cnnlab.train.distributed import launched_world_size
-    from cnnlab.train.evaluate import evaluate_run
+    from cnnlab.train.evaluate import accuracy_words, evaluate_run
 
     if data is not None and not data.strip():  # '' evaluated on the run's own data
         fail(f"--data {data!r}: give a dataset (fashion-mnist, folder:PATH or synthetic), "
@@ -308,7 +308,8 @@ def evaluate(
     table.add_column("class")
     table.add_column("accuracy", justify="right")
     for name, acc in zip(classes, res.per_class_acc, strict=True):
-        table.add_row(escape(name), f"{100 * acc:.2f}%")  # a class "[red]x" is no markup
+        # A class "[red]x" is no markup; one with no test image scored has no accuracy.
+        table.add_row(escape(name), accuracy_words(acc))
     console.print(table)
     console.print(f"test loss {res.loss:.4f} (mean cross-entropy, without label smoothing)",
                   highlight=False)
