@@ -148,3 +148,28 @@ def test_eval_of_a_run_is_its_weights_on_the_first_n_images_by_hand(tmp_path, mo
             assert "on the first 37 of 45 test images" in scored.headline()
         else:
             assert "on 45 images" in scored.headline()
+
+
+def test_a_class_without_test_images_is_null_in_the_runs_json_and_nan_read_back(tmp_path):
+    # NaN, written as JSON's missing NaN, made summary.json and class_metrics.jsonl files
+    # that strict readers (jq, JSON.parse) refuse whole.
+    import json
+
+    from cnnlab.data.synthetic import make_synthetic
+    from cnnlab.train import TrainConfig, read_result, train
+
+    def strict(text):
+        return json.loads(text, parse_constant=lambda word: pytest.fail(f"{word} in JSON"))
+
+    cfg = TrainConfig(model="lenet_modern", data="synthetic", epochs=1, device="cpu",
+                      quiet=True, out_dir=str(tmp_path), run_name="r", eval_subset=2)
+    result = train(cfg, data=make_synthetic(num_train=64, num_test=16, seed=0), console=False)
+    summary = strict((result.run_dir / "summary.json").read_text(encoding="utf-8"))
+    assert list(summary["per_class_acc"].values()).count(None) >= 8
+    for line in (result.run_dir / "class_metrics.jsonl").read_text(
+            encoding="utf-8").splitlines():
+        assert list(strict(line)["per_class_acc"].values()).count(None) >= 8
+    read = read_result(result.run_dir).per_class_acc
+    assert sum(math.isnan(acc) for acc in read.values()) >= 8
+    assert [math.isnan(a) for a in read.values()] == [
+        math.isnan(a) for a in result.per_class_acc.values()]

@@ -15,6 +15,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from cnnlab.train.runlog import accuracies_from_json
+
 
 @dataclass
 class ShownEvaluation:
@@ -102,7 +104,7 @@ def class_metrics(path: Path, epoch: int, n_classes: int) -> dict | None:
             matrix, per_class = record["confusion"], record["per_class_acc"]
             if (record["epoch"] == epoch and len(matrix) == n_classes == len(per_class)
                     and all(len(row) == n_classes for row in matrix)):
-                return record
+                return {**record, "per_class_acc": accuracies_from_json(per_class)}
         except (ValueError, KeyError, TypeError):
             continue  # a line edited or torn by hand: the others still count
     return None

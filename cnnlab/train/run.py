@@ -57,6 +57,7 @@ from cnnlab.train.run_files import (
 from cnnlab.train.run_outputs import check_output_names, write_run_outputs
 from cnnlab.train.runlog import (
     MetricsLog,
+    accuracies_from_json,
     new_run_dir,
     remove_unused_run_dir,
     run_lock,
@@ -391,7 +392,7 @@ def read_result(run_dir: str | Path) -> TrainResult:
         return TrainResult(
             run_dir=run_dir, history=history, final=summary.get("final") or {},
             best_test_acc=summary["best_test_acc"], train_time_s=summary["train_time_s"],
-            per_class_acc=summary.get("per_class_acc") or {},
+            per_class_acc=accuracies_from_json(summary.get("per_class_acc") or {}),
             confusion=summary.get("confusion") or [], stopped=summary.get("stopped"),
             eval_images=summary.get("eval_images"), test_images=summary.get("test_images"),
             preprocess=preprocess)

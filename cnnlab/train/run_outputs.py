@@ -24,6 +24,7 @@ from cnnlab.train.report_evaluation import (
 from cnnlab.train.report_examples import first_misclassified, plot_examples
 from cnnlab.train.report_figures import planned_lr, plot_confusion, plot_curves
 from cnnlab.train.resumable import DISK_FULL
+from cnnlab.train.runlog import accuracies_as_json
 from cnnlab.train.trainer import Trainer
 
 
@@ -138,7 +139,7 @@ def _summary(trainer: Trainer, result: TrainResult) -> dict:
         "parameters": sum(p.numel() for p in trainer.model.parameters()),
         "weights_loaded": trainer.weights_loaded,  # None: trained from scratch
         # The last evaluation's (TrainResult's); class_metrics.jsonl has every epoch's.
-        "per_class_acc": result.per_class_acc,
+        "per_class_acc": accuracies_as_json(result.per_class_acc),
         "confusion": result.confusion,
         "classes": trainer.classes,
         "device": str(trainer.device),

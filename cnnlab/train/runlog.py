@@ -194,6 +194,18 @@ def training_pid(run_dir: Path) -> int | None:
     return int(pid) if pid.isdigit() else 0
 
 
+def accuracies_as_json(per_class_acc: dict[str, float]) -> dict[str, float | None]:
+    """Per-class accuracies for summary.json and class_metrics.jsonl: a class with no test
+    image scored (NaN, no accuracy) as null, since a bare NaN is no JSON and strict
+    readers (jq, a browser's JSON.parse) refuse the whole file over it."""
+    return {name: None if acc != acc else acc for name, acc in per_class_acc.items()}
+
+
+def accuracies_from_json(per_class_acc: dict) -> dict[str, float]:
+    """:func:`accuracies_as_json`'s inverse: null back to NaN, as evaluate gives it."""
+    return {name: math.nan if acc is None else acc for name, acc in per_class_acc.items()}
+
+
 class RunLogWarning(CnnlabWarning):
     """A line of a run's log (metrics.csv, class_metrics.jsonl) that is no record, edited
     or damaged by hand, was dropped: the checkpoint, not the log, is the run's state."""
@@ -328,8 +340,8 @@ class MetricsLog:
         (``class_metrics.jsonl``), plus per-class accuracy curves in TensorBoard."""
         import json
 
-        line = {"epoch": epoch, "per_class_acc": dict(zip(classes, per_class_acc, strict=True)),
-                "confusion": confusion}
+        line = {"epoch": epoch, "per_class_acc": accuracies_as_json(
+            dict(zip(classes, per_class_acc, strict=True))), "confusion": confusion}
         with open_to_append(self.path.with_name("class_metrics.jsonl"), encoding="utf-8",
                             newline="") as fh:  # "\n" on every OS, as its rewrite writes it
             fh.write(json.dumps(line) + "\n")
