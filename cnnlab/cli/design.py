@@ -21,9 +21,7 @@ from .paths import as_text
 # A sweep's seed is stored in trials.sqlite, whose INTEGER is signed 64-bit (2**64 failed
 # there with a traceback; numpy's generators refuse a negative one, as a traceback too).
 SQLITE_MAX = 2**63 - 1
-# Trials at once: more than any machine or cluster runs (10**12 failed with a traceback
-# from multiprocessing, whose semaphores count in a C int).
-MAX_WORKERS = 4096
+MAX_WORKERS = 4096  # trials at once; 10**12 failed in multiprocessing's C-int semaphores
 
 app = typer.Typer(help="Design-space exploration: AnyNetX A-E and RegNet sweeps, EDFs, "
                        "KS tests.", no_args_is_help=True)
