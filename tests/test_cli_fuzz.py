@@ -45,6 +45,9 @@ def run_in(tmp_path, monkeypatch, args):
      "Invalid value for '--seed'"),
     (["design", "run", "--space", "anynetx_a", "--out", "sweep", "--seed", str(2**64)],
      "Invalid value for '--seed'"),
+    # the last trial's seed + i past 2**63 - 1: the same traceback
+    (["design", "run", "--space", "anynetx_a", "--out", "sweep", "--seed", str(2**63 - 1),
+      "--n", "2"], "with 2 trials the seed must be from 0 to 9223372036854775806"),
     (["design", "sample", "--space", "anynetx_a", "--seed", "-1"], "Invalid value for '--seed'"),
     (["data", "info", "folder:photos", "--seed", "-1"], "Invalid value for '--seed'"),
     (TRAIN + ["--weights", ""], "--weights '': allowed: a weights file or a torchvision "

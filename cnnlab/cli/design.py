@@ -19,7 +19,8 @@ from .messages import err, output_console, print_table
 from .paths import as_text
 
 # A sweep's seed is stored in trials.sqlite, whose INTEGER is signed 64-bit (2**64 failed
-# there with a traceback; numpy's generators refuse a negative one, as a traceback too).
+# there with a traceback; numpy's generators refuse a negative one, as a traceback too);
+# create_sweep refuses one whose last trial's seed + i overflows.
 SQLITE_MAX = 2**63 - 1
 MAX_WORKERS = 4096  # trials at once; 10**12 failed in multiprocessing's C-int semaphores
 
