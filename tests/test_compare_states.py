@@ -70,14 +70,17 @@ def test_a_run_training_now_or_stopped_by_a_signal_says_so(tmp_path):
     stopped = make_run(tmp_path, "stopped", two, checkpoint={
         "epoch": 2, "step_in_epoch": 7, "device": "cpu", "parameters": 61706})
     first = make_run(tmp_path, "first", [], checkpoint={"epoch": 0, "step_in_epoch": 3})
+    # Ctrl-C as epoch 2 was evaluated: the checkpoint at step 0 of epoch 3, as a kill's
+    # is, says the signal (it was called "unfinished": killed, crashed or diverged).
+    between = make_run(tmp_path, "between", two, checkpoint={"epoch": 2, "stopped_by": "SIGINT"})
     try:
-        runs = compare_runs(live, killed, reused, stopped, first).runs
+        runs = compare_runs(live, killed, reused, stopped, first, between).runs
     finally:
         held.close()
     if os.name == "posix":  # no run locks on Windows
         assert (runs[0].state, runs[0].training_pid) == ("training", os.getpid())
     assert [r.state for r in runs[1:]] == ["unfinished", "finished", "interrupted",
-                                           "interrupted"]
+                                           "interrupted", "interrupted"]
     assert (runs[3].parameters, runs[3].device) == (61706, "cpu")
 
 

@@ -53,7 +53,10 @@ def test_ctrl_c_while_an_epoch_is_evaluated_trains_no_step_of_the_next(tmp_path,
     assert steps["n"] == STEPS_PER_EPOCH
     state = ckpt.read_state(tmp_path / "split" / "checkpoints" / "last.safetensors")
     assert (state["epoch"], state["step_in_epoch"]) == (1, 0)
+    assert state["stopped_by"] == "SIGINT"  # how compare tells it from a kill's checkpoint
     assert_resumes_exactly(tmp_path, monkeypatch)
+    resumed = ckpt.read_state(tmp_path / "split" / "checkpoints" / "last.safetensors")
+    assert resumed["stopped_by"] is None  # trained on to the end: no longer stopped
 
 
 def test_ctrl_c_as_the_run_begins_trains_no_step(tmp_path, monkeypatch):

@@ -107,13 +107,16 @@ class ComparedRun:
     def state(self) -> str:
         """"training" (its process, on this machine, is alive), "finished", "time budget"
         (max_time stopped it before its last planned epoch ended), "interrupted" (Ctrl-C
-        or SIGTERM: stopped mid-epoch with a checkpoint), "no epoch finished", or
+        or SIGTERM: stopped with a checkpoint), "no epoch finished", or
         "unfinished" (killed, crashed or diverged: its files cannot tell which)."""
         if self.training_pid is not None:
             return "training"
-        stopped_mid_epoch = bool(self.checkpoint.get("step_in_epoch"))
+        # A signal's checkpoint says so; one before that field was mid-epoch (a checkpoint
+        # at an epoch's end, step 0, is also a kill's, right after it was written).
+        signalled = bool(self.checkpoint.get("stopped_by")
+                         or self.checkpoint.get("step_in_epoch"))
         if not self.history:
-            return "interrupted" if stopped_mid_epoch else "no epoch finished"
+            return "interrupted" if signalled else "no epoch finished"
         last, planned = self.history[-1]["epoch"], self.config["epochs"]
         if self.summary.get("stopped") == "max_time" and (
                 last < planned or self._cut_epoch_share() is not None):
@@ -125,7 +128,7 @@ class ComparedRun:
         budget, spent = self.config.get("max_time"), self.checkpoint.get("train_time")
         if finite(budget) and finite(spent) and spent >= budget:
             return "time budget"  # its last checkpoint spent it: killed before its summary
-        return "interrupted" if stopped_mid_epoch else "unfinished"
+        return "interrupted" if signalled else "unfinished"
 
     def _tested(self) -> list[dict]:
         return [r for r in self.history if finite(r.get("test_acc"))]

@@ -58,6 +58,10 @@ class Resumable:
     # The epoch a time budget's stop evaluated at its end, off the eval_every schedule (None:
     # none did): a resume drops that evaluation from its row (MetricsLog.forget_evaluation).
     evaluated_off_schedule: int | None = None
+    # The signal that stopped the run ("SIGINT", "SIGTERM"), in the checkpoint it saved
+    # (None in every other): one stopped between epochs has step 0, as a kill's has, and
+    # `cnnlab compare` tells "interrupted" from "unfinished" by it.
+    stopped_by: str | None = None
 
     def _first_checkpoint_written(self) -> None:
         if self.after_first_checkpoint is not None:
@@ -73,6 +77,7 @@ class Resumable:
             "best_test_acc": self.best_test_acc,
             "best_before_cut": self.best_before_cut,
             "evaluated_off_schedule": self.evaluated_off_schedule,
+            "stopped_by": self.stopped_by,
             "weights_loaded": self.weights_loaded,
             "train_time": self.train_time,
             "wall_time": self.wall_time,
@@ -199,6 +204,7 @@ class Resumable:
             "time": carried["time"] + elapsed,
         }
         self.other_ranks_rng = rank_rng_states(self.dist)  # every rank: a collective
+        self.stopped_by = stopped_by
         if self.writes:
             self._save("last")
         whose = own or f"{others or 'a signal'} on another rank"
