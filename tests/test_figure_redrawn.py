@@ -21,8 +21,9 @@ def test_a_figure_that_failed_to_draw_is_drawn_by_the_next_resume(tmp_path, monk
 
     with monkeypatch.context() as m:
         m.setattr(outputs_module, "plot_curves", broken)
-        with pytest.warns(FigureWarning, match=r"could not draw .*curves\.png .*`cnnlab "
-                                               r"resume .*` draws it"):
+        # Data given to train(): resumed from Python (`cnnlab resume` refuses such a run).
+        with pytest.warns(FigureWarning, match=r"could not draw .*curves\.png .*resume\(.*"
+                                               r"data=\.\.\.\) from Python.* draws it"):
             small_run(tmp_path, monkeypatch, epochs=1, threads=1, run_name="run")
     run = tmp_path / "run"
     assert not (run / "plots" / "curves.png").exists()
@@ -42,5 +43,39 @@ def test_a_figure_that_failed_to_draw_is_drawn_by_the_next_resume(tmp_path, monk
     assert figures_shown(run) == shown_before + 1  # the report shows it now
 
 
+def test_a_resume_refused_its_data_does_not_first_say_it_writes_the_outputs(tmp_path,
+                                                                            monkeypatch):
+    # "writing them now" came, then the refusal: nothing was written.
+    import warnings
+
+    from cnnlab.data.synthetic import make_synthetic
+    from cnnlab.train.config import ConfigError
+
+    with monkeypatch.context() as m:
+        m.setattr(outputs_module, "plot_curves", lambda *a, **k: 1 / 0)
+        with pytest.warns(FigureWarning):
+            small_run(tmp_path, monkeypatch, epochs=1, threads=1, run_name="run")
+    other = make_synthetic(num_train=128, num_test=32, seed=2)
+    with warnings.catch_warnings(record=True) as said, pytest.raises(ConfigError, match="data"):
+        warnings.simplefilter("always")
+        resume(tmp_path / "run", data=other)
+    assert not [w for w in said if "writing them now" in str(w.message)]
+
+
 def figures_shown(run) -> int:
     return (run / "report.html").read_text(encoding="utf-8").count("data:image/png")
+
+
+def test_the_advice_to_resume_or_start_again_fits_where_the_data_came_from(tmp_path):
+    # `cnnlab resume RUN` was advised for a run of data given to train(), which it refuses;
+    # `cnnlab train --config` would train that one on the data its config names.
+    from cnnlab.train.run_files import resume_words, start_again
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.yaml").write_text("model: lenet_modern\n", encoding="utf-8")
+    assert resume_words(run) == f"`cnnlab resume {run}`"
+    assert f"cnnlab train --config {run / 'config.yaml'}" in start_again(run)
+    (run / "data.json").write_text("{}", encoding="utf-8")
+    assert resume_words(run).startswith(f"resume({str(run)!r}, data=...) from Python")
+    assert "train(TrainConfig.load(" in start_again(run) and "cnnlab train" not in start_again(run)

@@ -306,13 +306,6 @@ def _resume(run_dir: Path, data: DatasetSplits | None, console, extra_epochs: in
         cfg.device = device
     work_left = check_work_left(cfg, last, run_dir, as_planned)
     check_output_names(run_dir)  # refused before training, not after it
-    if not work_left and launched_as_main():
-        undrawn = (summary_file(run_dir) or {}).get("figures_not_drawn")
-        why = (f"{', '.join(map(str, undrawn))} could not be drawn when it ended" if undrawn
-               else "was stopped while its summary and report were written (summary.json, "
-                    "plots/, report.html)")
-        warn_user(f"{run_dir} has trained all it will, but {why}: writing them now, from its "
-                  "checkpoint and metrics; nothing is trained", CheckpointWarning)
     if data_root is None and data is None:
         check_run_data(cfg, run_dir)  # its folder moved: name --data-root
     plan = dataclasses.replace(cfg)
@@ -327,6 +320,13 @@ def _resume(run_dir: Path, data: DatasetSplits | None, console, extra_epochs: in
         f"Pass the data it trained on: resume({str(run_dir)!r}, data=...), from Python "
         "(`cnnlab resume` loads the data its config names)."))
     check_trained_on(last, data, cfg.train_subset)
+    if not work_left and launched_as_main():  # said once the data is known to be its own
+        undrawn = (summary_file(run_dir) or {}).get("figures_not_drawn")
+        why = (f"{', '.join(map(str, undrawn))} could not be drawn when it ended" if undrawn
+               else "was stopped while its summary and report were written (summary.json, "
+                    "plots/, report.html)")
+        warn_user(f"{run_dir} has trained all it will, but {why}: writing them now, from its "
+                  "checkpoint and metrics; nothing is trained", CheckpointWarning)
     trainer = Trainer(cfg, data, run_dir=run_dir, console=console)
     trainer.load_resume_state(last)
     if extra_epochs and trainer.dist.is_main:

@@ -31,12 +31,27 @@ class NotARunError(ConfigError, FileNotFoundError):
 
 def start_again(run_dir: Path) -> str:
     """How to start again a run stopped before its first checkpoint (a kill while it
-    began): the command that trains its config.yaml anew, where it has one."""
+    began): the command that trains its config.yaml anew, where it has one (from Python,
+    with its data, for a run of data given to train(): the command would train on what
+    its config names)."""
     config = run_dir / "config.yaml"
     if not config.is_file():
         return "start it again"
+    if (run_dir / DATA_RECORD).is_file():
+        return (f"start it again, in a new folder: train(TrainConfig.load({str(config)!r}), "
+                "data=...) from Python, with the data it was given (this one can then be "
+                "deleted)")
     return (f"start it again, in a new folder: cnnlab train --config {config} (this one "
             "can then be deleted)")
+
+
+def resume_words(run_dir: Path) -> str:
+    """How to resume ``run_dir``: `cnnlab resume RUN`, or from Python for a run of data
+    given to train() (data.json), which the command refuses (it loads the data its
+    config names)."""
+    if (run_dir / DATA_RECORD).is_file():
+        return f"resume({str(run_dir)!r}, data=...) from Python, with the data it trained on"
+    return f"`cnnlab resume {run_dir}`"
 
 
 def check_run_folder(run_dir: Path) -> None:

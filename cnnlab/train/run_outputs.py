@@ -24,6 +24,7 @@ from cnnlab.train.report_evaluation import (
 from cnnlab.train.report_examples import first_misclassified, plot_examples
 from cnnlab.train.report_figures import planned_lr, plot_confusion, plot_curves
 from cnnlab.train.resumable import DISK_FULL
+from cnnlab.train.run_files import resume_words
 from cnnlab.train.runlog import accuracies_as_json
 from cnnlab.train.trainer import Trainer
 
@@ -60,7 +61,7 @@ def _disk_full_words(run_dir: Path, exc: OSError) -> str:
     why = (exc.strerror or "disk full").lower()
     return (f"{exc.filename or run_dir} could not be written ({why}); the training is done "
             "and kept in its checkpoints: free some space on that disk, then "
-            f"`cnnlab resume {run_dir}` writes the run's summary and report")
+            f"{resume_words(run_dir)} writes the run's summary and report")
 
 
 @contextlib.contextmanager
@@ -117,7 +118,7 @@ def check_output_names(run_dir: Path) -> None:
         if (run_dir / name).is_dir():
             raise IsADirectoryError(
                 f"{run_dir / name} is a folder, so the run's summary and report cannot be "
-                f"written: move it away, then `cnnlab resume {run_dir}` writes them (what "
+                f"written: move it away, then {resume_words(run_dir)} writes them (what "
                 "was trained is kept in its checkpoints)")
 
 
@@ -294,7 +295,7 @@ def _draw(out: Path, draw, failed: list[str]) -> bool:
         failed.append(out.name)
         run_dir = out.parent.parent
         warn_user(f"could not draw {out} ({type(exc).__name__}: {exc}); the report is "
-                  f"written without it. Once the cause is mended, `cnnlab resume {run_dir}` "
+                  f"written without it. Once the cause is mended, {resume_words(run_dir)} "
                   "draws it and writes the report again (nothing is trained)", FigureWarning)
         return False
     return draw is not None and out.exists()
