@@ -88,8 +88,9 @@ def figure_caption(name: str, summary: dict, shown: ShownEvaluation) -> str:
     decimals = overall_decimals(summary.get("eval_images"))
     if name == "curves.png":
         final = summary.get("final") or {}
-        words = ("Loss, accuracy (%) and learning rate per epoch: train as a solid line "
-                 "with circles, test as a dashed line with squares.")
+        words = ("Loss and accuracy (%) per epoch (and the learning rate, where the run "
+                 "recorded it): train as a solid line with circles, test as a dashed line "
+                 "with squares.")
         if final.get("test_acc") is not None:
             words += (f" Test accuracy after the last epoch ({final.get('epoch')}): "
                       f"{_pct(final['test_acc'], decimals)}")

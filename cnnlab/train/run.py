@@ -181,7 +181,8 @@ def _train(cfg: TrainConfig, data: DatasetSplits | str | None, console,
                 cfg.save(run_dir / "config.yaml")
                 if given:
                     write_data_record(run_dir, data)
-            put_back()  # fit() hears signals its own way, from its first step
+            put_back()  # fit() hears signals its own way from its start (a signal
+            # in between: the rare microseconds a kill still leaves config.yaml alone)
             started = True
             result = trainer.fit()
             if run_dir is not None and is_main:
