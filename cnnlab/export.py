@@ -81,6 +81,7 @@ class ExportResult:
 
     @property
     def worst_diff(self) -> float:
+        """The largest of ``max_abs_diff``: the check's verdict, against ``tolerance``."""
         return max(self.max_abs_diff.values())
 
     @property
@@ -90,6 +91,7 @@ class ExportResult:
 
 
 def allowed_difference(atol: float, rtol: float, logit_scale: float) -> float:
+    """``atol + rtol * logit_scale``: the largest logit difference an export may have."""
     # Relative to the largest logit, not to each: float32 rounding in a network's sums
     # follows the size of what is summed, so a small logit of a model whose logits reach
     # 2e4 is off by as much as its large ones (2e4 x 3e-7 = 0.006, against atol 1e-4).
@@ -98,10 +100,11 @@ def allowed_difference(atol: float, rtol: float, logit_scale: float) -> float:
 
 def export_run(run_dir, format: str | None = None, *, fmt: str | None = None,
                **options) -> ExportResult:
-    """Export a run (its folder, or the TrainResult ``train()`` returned) in ``format``,
-    as ``cnnlab export --format`` does: only ``"onnx"`` so far, the default. The other
-    keywords are :func:`export_onnx`'s: ``out``, ``which``, ``atol``, ``rtol``, ``opset``,
-    ``batch_sizes``. ``fmt`` is ``format``'s earlier name, still taken."""
+    """Export a run (``run_dir``: its folder, or the TrainResult ``train()`` returned) in
+    ``format``, as ``cnnlab export --format`` does: only ``"onnx"`` so far, the default.
+    The other keywords (``options``) are :func:`export_onnx`'s: ``out``, ``which``,
+    ``atol``, ``rtol``, ``opset``, ``batch_sizes``. ``fmt`` is ``format``'s earlier name,
+    still taken. Returns the ExportResult; raises what export_onnx raises."""
     run_dir = run_folder(run_dir, "export_run")
     if format is not None and fmt is not None and format != fmt:
         raise ExportRequestError(f"format={format!r} and fmt={fmt!r}: fmt is format's earlier "
@@ -420,7 +423,8 @@ def _session(path: Path):
 @torch.no_grad()
 def logit_scale(model: nn.Module, shape: tuple[int, int, int],
                 batch_sizes: tuple[int, ...] = (1, 2, 3), seed: int = 0) -> float:
-    """The largest |logit| PyTorch gives the batches :func:`verify_onnx` checks."""
+    """The largest |logit| ``model`` gives the batches :func:`verify_onnx` checks (same
+    ``shape``, ``batch_sizes`` and ``seed``)."""
     gen = torch.Generator().manual_seed(seed)
     return max(float(model(torch.randn(n, *shape, generator=gen)).abs().max())
                for n in batch_sizes)
@@ -429,7 +433,9 @@ def logit_scale(model: nn.Module, shape: tuple[int, int, int],
 @torch.no_grad()
 def verify_onnx(path: str | Path, model: nn.Module, shape: tuple[int, int, int],
                 batch_sizes: tuple[int, ...] = (1, 2, 3), seed: int = 0) -> dict[int, float]:
-    """Max |onnxruntime - PyTorch| of the logits for a random batch of each size."""
+    """Batch size -> max |onnxruntime - PyTorch| of the logits of ``path``'s ONNX model
+    and ``model`` for a random batch (of ``shape`` (C, H, W) samples, drawn from
+    ``seed``) of each size in ``batch_sizes``."""
     session = _session(Path(path))
     gen = torch.Generator().manual_seed(seed)
     diffs = {}

@@ -37,7 +37,8 @@ def _check_options(spec: str, function, options: dict, positional: int = 0) -> N
 
 
 def parse_spec(spec: str) -> tuple[str, str | None]:
-    """("fashion-mnist", None), ("folder", "PATH") or ("synthetic", None); raises otherwise."""
+    """A dataset ``spec`` as ("fashion-mnist", None), ("folder", "PATH") or
+    ("synthetic", None); an UnknownDatasetError otherwise."""
     if spec.lower() in _FASHION_ALIASES:
         return "fashion-mnist", None
     if spec == "synthetic":

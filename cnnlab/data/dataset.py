@@ -38,7 +38,8 @@ class DataWarning(CnnlabWarning):
 
 @dataclass
 class ImageData:
-    """One split: images and their labels, index-aligned."""
+    """One split: ``images`` (uint8, (N, C, H, W)) and their ``labels`` (int64, (N,)),
+    index-aligned; other dtypes or shapes are a ValueError."""
 
     images: torch.Tensor  # uint8, (N, C, H, W), contiguous
     labels: torch.Tensor  # int64, (N,)
@@ -71,13 +72,17 @@ class ImageData:
         return f"ImageData({len(self)} images of {_describe_shape(self.images)})"
 
     def class_counts(self, num_classes: int) -> list[int]:
-        """How many samples each class has, in class-index order."""
+        """How many samples each class has, in class-index order: ``num_classes``
+        counts, zeros included."""
         return torch.bincount(self.labels, minlength=num_classes).tolist()
 
 
 @dataclass
 class DatasetSplits:
-    """A whole dataset: train and test splits plus what the labels mean."""
+    """A whole dataset: ``train`` and ``test`` splits (ImageData; a folder's ``test`` is
+    its seeded validation split), ``classes``: the name of each label, and the ``name``
+    (``"fashion-mnist"``, ``"folder:/abs/path"``, ``"synthetic"``) and ``source`` (where
+    it came from, for humans: a path, "downloaded from ...", "cache") it is shown with."""
 
     name: str  # "fashion-mnist" or "folder:/abs/path"
     train: ImageData
@@ -108,10 +113,12 @@ class DatasetSplits:
 
     @property
     def num_classes(self) -> int:
+        """How many classes: ``len(classes)``."""
         return len(self.classes)
 
     @property
     def channels(self) -> int:
+        """Channels of every image (1: grey, 3: RGB)."""
         return int(self.train.images.shape[1])
 
     @property

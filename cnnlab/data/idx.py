@@ -224,7 +224,8 @@ def encode_idx(array: np.ndarray) -> bytes:
 
 
 def write_idx(path: str | Path, array: np.ndarray) -> None:
-    """Write an array as an IDX file, gzip-compressed when the name ends in ``.gz``."""
+    """Write ``array`` as an IDX file at ``path``, gzip-compressed when the name ends in
+    ``.gz``."""
     path = Path(path)
     data = encode_idx(array)
     if path.suffix == ".gz":

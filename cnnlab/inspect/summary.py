@@ -67,45 +67,52 @@ class SummaryError(RuntimeError):
 
 @dataclass
 class LayerRow:
-    """One row of the table: a module, with its children rolled up when depth hides them.
+    """One row of the table: a module, with its children rolled up when depth hides them:
+    its qualified ``name`` ("layer1.0.conv1"; "" for the model itself), class ``type``,
+    ``depth`` (0 for the model, 1 for its children, ...), ``output_shapes`` (of its first
+    call, batch included; [] if never called), ``params`` (``trainable_params`` of them),
+    ``macs``, ``activation_bytes`` (the outputs of the leaf modules in the row) and how
+    many ``calls`` it had in one forward pass.
 
     ``own`` rows hold only what a container does itself, outside its children (a parameter
     it owns directly, a functional matmul in its ``forward``), so that rows always add up.
     """
 
-    name: str  # qualified module name ("layer1.0.conv1"); "" for the model itself
+    name: str
     type: str
-    depth: int  # 0 for the model, 1 for its children, ...
-    output_shapes: list[Shape]  # of the first call, batch included; [] if never called
+    depth: int
+    output_shapes: list[Shape]
     params: int
     trainable_params: int
     macs: int
-    activation_bytes: int  # bytes of the tensors output by the leaf modules in this row
+    activation_bytes: int
     calls: int
     own: bool = False
 
     @property
     def output_shape(self) -> Shape | None:
+        """The first output's shape; None if never called."""
         return self.output_shapes[0] if self.output_shapes else None
 
 
 @dataclass
 class SummaryTotals:
-    """A summary's totals: parameters (all, trainable), multiply-adds at the input size,
-    and sizes in bytes of the parameters, the input and the activations (all layer
-    outputs; those autograd keeps for backward). :meth:`mebibytes` gives them in MiB,
-    :meth:`megabytes` in MB."""
+    """A summary's totals: ``params`` (``trainable_params`` of them), ``macs`` (multiply-
+    adds at the input size and batch), and sizes in bytes: ``param_bytes``,
+    ``input_bytes``, ``forward_activation_bytes`` (every leaf module's output: simple, but
+    in-place outputs and views count too) and ``training_activation_bytes`` (what autograd
+    really keeps for backward at this batch size; None on the meta device, measured in
+    ``training_pass_mode``: "train", or "eval" when train mode could not run).
+    :meth:`mebibytes` gives the sizes in MiB, :meth:`megabytes` in MB."""
 
     params: int
     trainable_params: int
     macs: int
     param_bytes: int
     input_bytes: int
-    # Sum of every leaf module's output: simple, but counts in-place outputs and views too.
     forward_activation_bytes: int
-    # What autograd really keeps for backward at this batch size; None on the meta device.
     training_activation_bytes: int | None
-    training_pass_mode: str | None  # "train", or "eval" when train mode could not run
+    training_pass_mode: str | None
 
     def megabytes(self) -> dict[str, float | None]:
         """The byte totals in MB (10^6 bytes, as torchinfo and most papers quote them)."""
@@ -129,8 +136,10 @@ SIZE_UNITS = {"*_bytes": "bytes", "*_mib": "MiB (2^20 bytes), as the table shows
 @dataclass
 class ModelSummary:
     """What :func:`summary` returns: the layer table (``rows``), the ``totals``, the
-    ``flow`` of shapes through the network, and the input it was measured at. Printed
-    (``str``), in a notebook (HTML) or as JSON (:meth:`to_dict`) it shows as the table."""
+    ``flow`` of per-sample shapes where the resolution changes, and what it measured:
+    ``model_name``, ``input_size`` (one sample's), ``batch_size``, ``dtype``, the table's
+    ``depth``, and the ``source`` of a registered model (its paper; "" for any other).
+    Printed (``str``), in a notebook (HTML) or as JSON (:meth:`to_dict`): the table."""
 
     model_name: str
     input_size: Shape
@@ -139,15 +148,15 @@ class ModelSummary:
     depth: int | None
     rows: list[LayerRow]
     totals: SummaryTotals
-    flow: list[Shape]  # per-sample shapes where the resolution changes (see _measure.flow)
-    # Where a registered model comes from (its paper, or torchvision's recipe); "" for
-    # any other module.
+    flow: list[Shape]  # see _measure.flow
     source: str = ""
 
     def flow_str(self) -> str:
+        """The flow as text: "1x28x28 → 6x14x14 → ... → 10" (LeNet)."""
         return " → ".join("x".join(map(str, s)) for s in self.flow)
 
     def title(self) -> str:
+        """The table's title: model, input, batch and dtype."""
         return (f"{self.model_name}  ·  input {fmt_shape(self.input_size)}  ·  "
                 f"batch {self.batch_size}  ·  {self.dtype}")
 
@@ -222,6 +231,7 @@ class ModelSummary:
         ]
 
     def totals_table(self) -> Table:
+        """:meth:`totals_lines` as a rich table."""
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="bold")
         grid.add_column()
@@ -230,6 +240,7 @@ class ModelSummary:
         return grid
 
     def renderable(self, width: int | None = None) -> Group:
+        """The layer table (laid out for ``width`` columns) and the totals, for rich."""
         return Group(self.to_table(width), self.totals_table())
 
     def __rich_console__(self, console, options):
@@ -266,6 +277,7 @@ class ModelSummary:
         return rich_as_text(self.renderable())
 
     def to_dict(self) -> dict:
+        """Everything, as JSON types (``cnnlab summary --json``); sizes also in MiB, MB."""
         totals = asdict(self.totals) | self.totals.mebibytes() | self.totals.megabytes()
         return {
             "model": self.model_name,

@@ -31,20 +31,31 @@ from cnnlab.ops.conv import is_whole
 
 
 class Network(nn.Module):
-    """Base class: subclasses implement ``forward_features`` and the head members."""
+    """Base class: subclasses implement ``forward_features`` and the head members.
+
+    Every cnnlab model has this interface (timm's): ``model(x)`` is
+    ``forward_head(forward_features(x))``; ``num_features`` is the width of the
+    vector the classifier reads.
+    """
 
     num_features: int
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """The feature maps of the batch ``x`` (N, C, H, W), before the head."""
         raise NotImplementedError
 
     def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        """Logits (N, classes) from ``forward_features``' output ``x``; with
+        ``pre_logits``, the (N, num_features) vectors the classifier would read."""
         raise NotImplementedError
 
     def get_classifier(self) -> nn.Module:
+        """The final layer, which makes the logits."""
         raise NotImplementedError
 
     def reset_classifier(self, num_classes: int) -> None:
+        """Replace the classifier by a fresh one for ``num_classes`` classes, initialised
+        as the builder initialised the network (transfer to a new dataset)."""
         raise NotImplementedError
 
     # The initialisation the whole network got (kaiming_init, ...), which init_head gives
@@ -61,7 +72,8 @@ class Network(nn.Module):
         return self
 
     def init_head(self, head: nn.Module) -> nn.Module:
-        """A fresh classifier initialised as the builder initialised this network's."""
+        """``head``, a fresh classifier, initialised as the builder initialised this
+        network's; returned."""
         return head if self.head_init is None else self.head_init(head)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -24,7 +24,8 @@ from cnnlab.ops.conv import is_whole
 
 @dataclass(frozen=True)
 class BookRecipe:
-    """How Dive into Deep Learning trains this model (ANCHORS §1).
+    """How Dive into Deep Learning trains this model (ANCHORS §1): SGD at ``lr``, images
+    resized to ``resize`` pixels, ``batch_size`` images a step, for ``epochs`` epochs.
 
     ``init`` is "xavier" where the book calls ``apply_init`` and "default" where it
     keeps PyTorch's initialisation; ``book_accuracy`` is the validation accuracy
@@ -41,27 +42,41 @@ class BookRecipe:
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """Metadata carried by every registered model."""
+    """Metadata carried by every registered model (``model_info(name)``).
+
+    Attributes:
+        name: the registered name; ``builder``: the function ``get_model`` calls.
+        family, paper: the architecture family ("ResNet") and the paper it comes from.
+        input_size: (channels, height, width) the model is designed for; also the
+            default input.
+        num_classes: the default number of classes.
+        variant: "book" (the d2l chapter's form), "standard" (torchvision's / pycls's)
+            or "cnnlab" (cnnlab's own).
+        book_recipe: how the book trains it (a BookRecipe), for the book's models.
+        fast_overrides: what the ``fast`` preset changes for this model (measured; see
+            BENCHMARKS.md).
+        torchvision_name: the torchvision builder whose weights and logits this model
+            reproduces; ``torchvision_key_map`` maps a torchvision state_dict key to
+            ours, where the names differ.
+        sized_head: True when the classifier's input width depends on the image size
+            (book nets that flatten a feature map): the builder then takes an
+            ``image_size`` keyword.
+        min_input_size: the smallest square input (pixels) the network accepts; tests
+            build at this size.
+    """
 
     name: str
     builder: Callable[..., nn.Module] = field(repr=False)
     family: str
     paper: str
-    # (channels, height, width) the model is designed for; also the default input.
     input_size: tuple[int, int, int]
     num_classes: int
-    variant: str  # "book" (the d2l chapter's form), "standard" (torchvision/pycls), "cnnlab"
+    variant: str
     book_recipe: BookRecipe | None = None
-    # What the `fast` preset changes for this model (measured; see BENCHMARKS.md).
     fast_overrides: dict = field(default_factory=dict)
-    # torchvision builder name whose weights and logits this model reproduces.
     torchvision_name: str | None = None
-    # Maps a torchvision state_dict key to ours, where the names differ.
     torchvision_key_map: Callable[[str], str] | None = field(default=None, repr=False)
-    # True when the classifier's input width depends on the image size (book nets
-    # that flatten a feature map): the builder then takes an ``image_size`` keyword.
     sized_head: bool = False
-    # Smallest square input (pixels) the network accepts; tests build at this size.
     min_input_size: int = 32
 
 
@@ -88,6 +103,12 @@ def register_model(
     name: str | None = None,
 ) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
     """Decorator: register ``fn`` under ``name`` (default: the function's name).
+
+    The other keywords become the :class:`ModelInfo` fields of their names: ``family``,
+    ``paper``, ``input_size``, ``num_classes`` (default 10), ``variant`` (default
+    "cnnlab"; one of VARIANTS), ``book_recipe``, ``fast_overrides``,
+    ``torchvision_name``, ``torchvision_key_map``, ``sized_head`` and ``min_input_size``
+    (default 32), where ModelInfo says what each means.
 
     Refuses duplicate names, so two families can never silently shadow each other, and
     names with capitals, so that looking a name up in any case finds exactly one model.
@@ -250,8 +271,8 @@ def get_model(
     ``name`` is a registered name, in any case. ``num_classes`` and ``in_channels``
     default to the registry entry's values (10 classes, 1 channel for the book's
     Fashion-MNIST models; 1000 and 3 for the ImageNet-shaped standard variants).
-    Remaining keyword arguments go to the builder (``image_size=96``,
-    ``memory_efficient=True``, ...).
+    The remaining keyword arguments (``overrides``) go to the builder
+    (``image_size=96``, ``memory_efficient=True``, ...).
 
     ``name`` may also be ``"tv:NAME"`` (any torchvision classifier) or ``"timm:NAME"``
     (when timm is installed). ``weights`` starts the model from pretrained weights: a

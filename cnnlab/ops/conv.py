@@ -202,7 +202,7 @@ def corr2d(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
 
 
 def corr2d_multi_in(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
-    """(C, h, w) input, (C, kh, kw) kernel: correlate each channel, then sum them."""
+    """(C, h, w) input ``X``, (C, kh, kw) kernel ``K``: correlate each channel, sum them."""
     if X.dim() != 3 or K.dim() != 3 or len(X) != len(K):
         raise ValueError(f"corr2d_multi_in takes a (C, h, w) X and a (C, kh, kw) K with the "
                          f"same C, got shapes {tuple(X.shape)}, {tuple(K.shape)}"
@@ -211,7 +211,7 @@ def corr2d_multi_in(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
 
 
 def corr2d_multi_in_out(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
-    """(C_in, h, w) input, (C_out, C_in, kh, kw) kernel: one multi-input result per output."""
+    """(C_in, h, w) ``X``, (C_out, C_in, kh, kw) ``K``: one multi-input result per output."""
     return torch.stack([corr2d_multi_in(X, k) for k in K], 0)
 
 

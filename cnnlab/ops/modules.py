@@ -41,9 +41,12 @@ from cnnlab.ops.pool import adaptive_avg_pool2d, check_pool_args, pool2d
 class Conv2d(nn.Module):
     """A 2-D convolution layer on :func:`~cnnlab.ops.conv2d` (or ``fft_conv2d``).
 
-    Arguments, parameters (``weight`` (C_out, C_in / groups, kh, kw), ``bias``
-    (C_out,)) and initialisation are those of ``nn.Conv2d``; with the same seed
-    both draw the same weights. ``fft=True`` computes it by the convolution theorem.
+    Arguments (``in_channels``, ``out_channels``, ``kernel_size``, ``stride``,
+    ``padding``, ``dilation``, ``groups``, ``bias``, ``device``, ``dtype``), parameters
+    (``weight`` (C_out, C_in / groups, kh, kw), ``bias`` (C_out,)) and initialisation
+    are those of ``nn.Conv2d``; with the same seed both draw the same weights.
+    ``padding_mode`` is "zeros" only (others are a ValueError). ``fft=True`` computes it
+    by the convolution theorem.
     """
 
     def __init__(
@@ -86,8 +89,9 @@ class Conv2d(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
+        """Draw new weights as ``nn.Conv2d`` does: U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
         # nn.Conv2d's scheme, in its order (weight first), so a seed gives equal weights:
-        # kaiming-uniform with a=sqrt(5), i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+        # kaiming-uniform with a=sqrt(5).
         nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         if self.bias is not None:
             fan_in = self.weight.shape[1] * self.kernel_size[0] * self.kernel_size[1]
@@ -96,7 +100,8 @@ class Conv2d(nn.Module):
 
     @classmethod
     def from_torch(cls, conv: nn.Conv2d, fft: bool = False) -> Conv2d:
-        """A Conv2d holding ``conv``'s own parameter tensors (not copies)."""
+        """A Conv2d holding ``conv``'s own parameter tensors (not copies); ``fft`` as for
+        the constructor."""
         if conv.padding_mode != "zeros":
             raise ValueError(f"cannot convert {conv}: padding_mode={conv.padding_mode!r}")
         with torch.device("meta"):  # skip allocating and initialising throwaway weights
@@ -111,8 +116,9 @@ class Conv2d(nn.Module):
         return op(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
     def counted_flops(self, output: torch.Tensor) -> int:
-        """The FLOPs torch's counter counts for the ``nn.Conv2d`` this layer stands for
-        (2 per multiply-accumulate, the bias not counted), whichever method computed it:
+        """The FLOPs torch's counter counts for the ``nn.Conv2d`` this layer stands for,
+        given its ``output`` (2 per multiply-accumulate, the bias not counted), whichever
+        method computed it:
         the shift method's in-place products escape the counter, on a padded grid, and
         FFTs are not counted at all. ``cnnlab summary`` reports these."""
         return 2 * output.numel() * self.weight[0].numel()
@@ -130,7 +136,12 @@ class Conv2d(nn.Module):
 
 
 class Pool2d(nn.Module):
-    """Max or average pooling on :func:`~cnnlab.ops.pool2d`; no parameters."""
+    """Max or average pooling on :func:`~cnnlab.ops.pool2d`; no parameters.
+
+    ``mode`` is "max" or "avg"; ``kernel_size``, ``stride`` (None: the kernel size),
+    ``padding``, ``dilation``, ``ceil_mode`` and ``count_include_pad`` mean what they
+    mean for ``nn.MaxPool2d`` / ``nn.AvgPool2d`` (:func:`~cnnlab.ops.pool2d` checks them).
+    """
 
     def __init__(
         self,
@@ -153,7 +164,8 @@ class Pool2d(nn.Module):
                       self.ceil_mode, self.count_include_pad)
 
     def counted_flops(self, output: torch.Tensor) -> int:
-        """0: torch's counter counts no pooling (see :meth:`Conv2d.counted_flops`)."""
+        """0, whatever the ``output``: torch's counter counts no pooling (see
+        :meth:`Conv2d.counted_flops`)."""
         return 0
 
     def extra_repr(self) -> str:
@@ -162,7 +174,9 @@ class Pool2d(nn.Module):
 
 
 class MaxPool2d(Pool2d):
-    """``nn.MaxPool2d``'s arguments (without ``return_indices``), from scratch."""
+    """``nn.MaxPool2d``'s arguments (without ``return_indices``), from scratch: see
+    :class:`Pool2d` for ``kernel_size``, ``stride``, ``padding``, ``dilation``,
+    ``ceil_mode``."""
 
     def __init__(self, kernel_size: IntPair, stride: IntPair | None = None,
                  padding: IntPair = 0, dilation: IntPair = 1, ceil_mode: bool = False):
@@ -170,7 +184,9 @@ class MaxPool2d(Pool2d):
 
 
 class AvgPool2d(Pool2d):
-    """``nn.AvgPool2d``'s arguments (without ``divisor_override``), from scratch."""
+    """``nn.AvgPool2d``'s arguments (without ``divisor_override``), from scratch: see
+    :class:`Pool2d` for ``kernel_size``, ``stride``, ``padding``, ``ceil_mode``,
+    ``count_include_pad``."""
 
     def __init__(self, kernel_size: IntPair, stride: IntPair | None = None,
                  padding: IntPair = 0, ceil_mode: bool = False, count_include_pad: bool = True):
@@ -178,7 +194,8 @@ class AvgPool2d(Pool2d):
 
 
 class AdaptiveAvgPool2d(nn.Module):
-    """``nn.AdaptiveAvgPool2d`` on :func:`~cnnlab.ops.pool.adaptive_avg_pool2d`."""
+    """``nn.AdaptiveAvgPool2d`` on :func:`~cnnlab.ops.pool.adaptive_avg_pool2d`: an
+    ``output_size`` of S or (H, W) (None keeps that axis's size)."""
 
     def __init__(self, output_size: int | tuple[int | None, int | None]):
         super().__init__()
@@ -275,7 +292,8 @@ _SPATIAL_KINDS = (_ConvNd, _NormBase, nn.GroupNorm, nn.LayerNorm, nn.LocalRespon
 
 
 def unconverted_modules(model: nn.Module) -> dict[str, list[str]]:
-    """Convolution, pooling and normalisation layers still run by PyTorch, by type name.
+    """``model``'s convolution, pooling and normalisation layers still run by PyTorch:
+    type name -> the modules' qualified names ("<model>" for the model itself).
 
     Only modules are seen: an op called functionally inside a ``forward`` (say
     ``F.adaptive_avg_pool2d``) is invisible here and stays PyTorch's.

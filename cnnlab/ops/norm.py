@@ -205,12 +205,14 @@ class BatchNorm(nn.Module):
             self.register_buffer("num_batches_tracked", None)
 
     def reset_running_stats(self) -> None:
+        """Running mean 0, variance 1, no batches counted (if tracked)."""
         if self.track_running_stats:
             self.running_mean.zero_()
             self.running_var.fill_(1)
             self.num_batches_tracked.zero_()
 
     def reset_parameters(self) -> None:
+        """The running statistics reset, and ``weight`` 1, ``bias`` 0 (if affine)."""
         self.reset_running_stats()
         if self.affine:
             nn.init.ones_(self.weight)

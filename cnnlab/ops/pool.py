@@ -256,7 +256,8 @@ def _divisor(x, kernel, stride, pad, out_size, count_include_pad) -> torch.Tenso
 
 
 def adaptive_avg_pool2d(x: torch.Tensor, output_size: int | tuple[int | None, int | None]):
-    """Average over PyTorch's adaptive bins, like ``F.adaptive_avg_pool2d``.
+    """Average ``x`` over PyTorch's adaptive bins to ``output_size`` (S or (H, W)), like
+    ``F.adaptive_avg_pool2d``.
 
     Output cell i along an axis of length n averages input positions
     ``floor(i * n / out)`` up to ``ceil((i + 1) * n / out)``; the bins may overlap

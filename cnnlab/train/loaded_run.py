@@ -41,7 +41,14 @@ def _check_same_data_kind(state: dict, cfg: TrainConfig, path: Path) -> None:
 
 @dataclass(repr=False)
 class LoadedRun:
-    """A trained model read back from a run directory, ready for eval or predict."""
+    """A trained model read back from a run directory, ready for eval or predict.
+
+    ``run_dir``: the run's folder; ``config``: its TrainConfig (config.yaml); ``model``:
+    the network, in eval mode on the device asked for; ``classes``: the class names, in
+    label order; ``preprocess``: how an image becomes the model's input; ``checkpoint``:
+    the file the weights came from; ``epoch``, ``step_in_epoch``: how far training had
+    gone when it was written (epochs trained, then steps into the next).
+    """
 
     run_dir: Path
     config: TrainConfig
@@ -85,9 +92,9 @@ def check_which(which: str) -> None:
 
 def load_run(run_dir: str | Path | TrainResult, which: str = "best", device: str = "cpu",
              pytorch_ops: bool = False) -> LoadedRun:
-    """Model and preprocessing of a run (its folder, or the TrainResult ``train()``
-    returned): its ``best`` checkpoint (``last`` when there is no ``best`` yet) or its
-    ``last``.
+    """Model and preprocessing of a run (``run_dir``: its folder, or the TrainResult
+    ``train()`` returned). ``which``: its ``"best"`` checkpoint (``last`` when there is no
+    ``best`` yet) or its ``"last"``; anything else is a ConfigError.
 
     ``pytorch_ops`` builds the network from PyTorch's own layers even when the run
     trained on cnnlab's from-scratch ones (``scratch_ops``: the same weights under the

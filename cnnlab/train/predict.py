@@ -162,7 +162,7 @@ def open_for_prediction(run_dir, which: str = "best", device: str = "cpu"):
 @torch.no_grad()
 def predict_image(run, image, top_k: int = 3, invert: bool = False,
                   tta: bool = True) -> list[tuple[str, float]]:
-    """Top-k (class, probability) of one image for a run from ``load_run`` or
+    """The ``top_k`` (class, probability) of one image for a run from ``load_run`` or
     ``open_for_prediction`` (or a run's folder or .onnx file, or the TrainResult
     ``train()`` returned, opened here: its best checkpoint, on the CPU; open it once for
     many images): an image file's path, a PIL image or pixels (:func:`image_to_tensor`
@@ -174,7 +174,8 @@ def predict_image(run, image, top_k: int = 3, invert: bool = False,
     both (exports before 2026-12-06 do not: fitted at the model's size).
 
     With ``tta`` the logits are averaged over the test-time views the run evaluated with
-    (``run.tta``), as its reported accuracy was; without, the image alone.
+    (``run.tta``), as its reported accuracy was; without, the image alone. ``invert``:
+    grey levels inverted (255 - pixel) first, for a dark drawing on white.
     """
     check_top_k(top_k)
     run = _opened(run)
@@ -314,12 +315,13 @@ def _border_level(pixels: torch.Tensor) -> float:
 def predict_images(run_dir, paths: str | Path | list, top_k: int = 3, which: str = "best",
                    invert: bool = False, tta: bool = True, device: str = "cpu"
                    ) -> list[tuple[Path, list[tuple[str, float]]]]:
-    """Top-k classes per image, from a run directory (or the TrainResult ``train()``
-    returned) or an exported ``.onnx`` file.
+    """The ``top_k`` classes per image, from ``run_dir``: a run directory (or the
+    TrainResult ``train()`` returned) or an exported ``.onnx`` file.
 
     ``paths``: image files, or folders (every image below them, see :func:`image_paths`).
-    ``top_k`` above the number of classes shows them all; ``tta`` as in
-    :func:`predict_image`.
+    ``top_k`` above the number of classes shows them all; ``invert`` and ``tta`` as in
+    :func:`predict_image`. ``which`` checkpoint ("best" or "last") on ``device``, for a
+    run directory; an .onnx file runs on the CPU.
     """
     check_top_k(top_k)
     run_dir = run_folder(run_dir, "predict_images")  # before the files: the first argument

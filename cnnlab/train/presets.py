@@ -115,7 +115,9 @@ def resolve_config(
     and --preset), so they beat a ``model:`` or ``preset:`` in the file; the file's
     other fields still beat the preset's. A preset ``none`` (any case) is no preset,
     stored as null, and beats a file's. The data's paths (``folder:PATH``, ``data_root``)
-    come back absolute, as the run will store them."""
+    come back absolute, as the run will store them. ``config_file``: a YAML file of
+    TrainConfig fields (``cnnlab train --config``; a run's config.yaml is one);
+    ``overrides``: field -> value, as ``cnnlab train``'s options give them."""
     values: dict[str, Any] = {}
     file_values: dict[str, Any] = {}
     if config_file is not None:

@@ -243,6 +243,7 @@ def resume(run_dir: str | Path, *, data: DatasetSplits | None = None, console=No
     """Continue a run from ``checkpoints/last.safetensors`` exactly where it stopped.
 
     Args:
+        run_dir: the run's folder (or the TrainResult ``train()`` returned).
         data: the data to train on, for a run that ``train()`` was given its data (a
             subset, say): the same data again, which is checked against the run's
             data.json; a run without one trusts it. None: the data config.yaml names
@@ -364,7 +365,8 @@ def _warn_if_the_schedule_restarts(trainer: Trainer, extra_epochs: int) -> None:
 
 
 def read_result(run_dir: str | Path) -> TrainResult:
-    """A run's result read back from its folder, without its model or data: for a
+    """A run's result read back from its folder (``run_dir``, or a TrainResult),
+    without its model or data: for a
     notebook opened again later (``.curves()``, ``.history``, ``.per_class_acc``), or a
     caller that lost it. A finished or stopped run's is its summary.json's; one
     interrupted, or still training, is its last checkpoint's, with the metrics.csv rows
