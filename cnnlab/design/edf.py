@@ -100,7 +100,8 @@ def complexity_bin_edges(complexities: Sequence[float], bins: int = 10) -> np.nd
 def complexity_weights(complexities: Sequence[float], edges: Sequence[float]) -> np.ndarray:
     """w_i = 1 / (k' m_j(i)): each non-empty bin gets the same total weight 1/k'.
 
-    Values outside ``edges`` fall into the first or last bin.
+    ``complexities`` (one per model) are binned by ``edges``; values outside them fall
+    into the first or last bin.
     """
     bin_of = _bin_of(complexities, edges)
     counts = np.bincount(bin_of, minlength=len(edges) - 1)
@@ -136,7 +137,8 @@ def _bin_of(complexities: Sequence[float], edges: Sequence[float]) -> np.ndarray
 
 def normalized_edf(errors: Sequence[float], complexities: Sequence[float],
                    at: Sequence[float] | float, edges: Sequence[float]) -> np.ndarray:
-    """The complexity-normalised EDF at ``at`` (weights from :func:`complexity_weights`)."""
+    """The complexity-normalised EDF of ``errors`` at ``at``, each model weighted by its
+    ``complexities`` bin among ``edges`` (:func:`complexity_weights`)."""
     return edf(errors, at, complexity_weights(complexities, edges))
 
 
@@ -214,7 +216,9 @@ class KSResult:
 def ks_test(a: Sequence[float], b: Sequence[float],
             weights_a: Sequence[float] | None = None,
             weights_b: Sequence[float] | None = None) -> KSResult:
-    """Two-sample KS test: D and p = P(K > sqrt(n m / (n + m)) D), asymptotic.
+    """Two-sample KS test of samples ``a`` and ``b`` (weighted by ``weights_a``,
+    ``weights_b`` when given; n, m then their effective sizes): D and
+    p = P(K > sqrt(n m / (n + m)) D), asymptotic.
 
     The asymptotic p-value is slightly conservative for a few dozen samples per
     space and accurate for the hundreds a design-space study uses.
@@ -244,7 +248,9 @@ def compare_normalized(errors_a: Sequence[float], complexities_a: Sequence[float
                        errors_b: Sequence[float], complexities_b: Sequence[float], *,
                        bins: int = 10, permutations: int = 2000,
                        seed: int = 0) -> NormalizedComparison:
-    """Complexity-normalised KS comparison of two spaces, with a permutation p-value.
+    """Complexity-normalised KS comparison of two spaces, with a permutation p-value:
+    space A's models' ``errors_a`` and MACs ``complexities_a``, space B's ``errors_b``
+    and ``complexities_b``; ``permutations`` shuffles drawn from ``seed``.
 
     The pair's MACs range (theirs alone: another space analysed beside them changes
     nothing) is cut into ``bins`` log-spaced bins. Only bins holding models of both
@@ -312,7 +318,8 @@ class BestEstimate:
 
 def bootstrap_best(errors: Sequence[float], *, sample_size: int | None = None,
                    resamples: int = 2000, level: float = 0.95, seed: int = 0) -> BestEstimate:
-    """The best error and the bootstrap ``level`` range of the best of ``sample_size``.
+    """The best of ``errors`` and the bootstrap ``level`` range of the best of
+    ``sample_size``, from ``resamples`` resamples drawn from ``seed``.
 
     Each resample draws ``sample_size`` errors (default: all n) with replacement and
     keeps the minimum; the interval is the central ``level`` fraction of those minima.

@@ -24,7 +24,9 @@ import numpy as np
 
 @dataclass(frozen=True)
 class RegNetFit:
-    """The rule nearest a network's block widths, and how near (``fit_error``: e_fit)."""
+    """The rule nearest a network's block widths, and how near (``fit_error``: e_fit):
+    widths u_j = ``w0`` + ``wa`` * j for the ``depth`` blocks, quantised in powers of
+    ``wm`` (:func:`cnnlab.models.regnet.generate_regnet`)."""
 
     w0: int
     wa: float
@@ -42,7 +44,9 @@ def fit_regnet(depths: Sequence[int], widths: Sequence[int], quantum: int = 8,
     """The quantised linear rule whose per-block widths come nearest these stages'.
 
     ``depths`` and ``widths``: blocks and width per stage, as an AnyNet config holds
-    them. Ties in e_fit go to the smallest w0, then wa, then wm (the grid's order).
+    them. ``quantum``: the widths' multiple (and w0's step); ``wa_steps``, ``wm_steps``:
+    the coarse grid's log-spaced wa in [0.5, 256] and wm in [1.5, 3], refined around the
+    best. Ties in e_fit go to the smallest w0, then wa, then wm (the grid's order).
     """
     if len(depths) != len(widths) or not depths or min(depths) < 1 or min(widths) < 1:
         raise ValueError(f"need one depth >= 1 and one width >= 1 per stage, got depths "

@@ -391,8 +391,9 @@ class InterruptedAfterWriting(KeyboardInterrupt):
 
 def analyze(directories: str | os.PathLike | Sequence[str | os.PathLike], out: str | Path,
             bins: int = 10, resamples: int = 2000, seed: int = 0) -> dict:
-    """Write the report files for these sweeps (one folder, or several) into ``out``;
-    return the summary.
+    """Write the report files for the sweeps in ``directories`` (one folder, or several)
+    into ``out``; return the summary. ``bins``: log-spaced MACs bins of the normalised
+    EDFs; ``resamples``: bootstrap resamples and permutations, drawn from ``seed``.
 
     ``out`` must be missing, empty or an earlier analysis's folder (:func:`check_report_folder`).
     Raises :class:`NothingFinished`, writing nothing, when no sweep has a finished trial.

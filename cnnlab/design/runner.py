@@ -234,6 +234,11 @@ def run_sweep(directory, *, executor: str = "local", workers: int | None = None,
               on_result: Callable[[dict], None] | None = None) -> dict[str, int]:
     """Train every pending trial of the sweep in ``directory``; return status counts.
 
+    ``executor``: "local" (worker processes) or "ray" (at ``address``; default
+    $RAY_ADDRESS if set, else a Ray started here). ``workers``: trials at once (default:
+    local, one per GPU, else 1; ray, as many as the nodes hold). ``threads``: torch CPU
+    threads per trial (default: cores / workers; 1 on a Ray cluster).
+
     Trials left 'running' by a killed sweep start again; 'done' and 'failed' trials
     are not repeated (``TrialStore.retry_failed`` puts failed ones back). Each result is
     committed to the store as it arrives, then passed to ``on_result`` (the stored row).

@@ -60,19 +60,27 @@ def _multiple_of(value: float, quantum: int) -> int:
 
 @dataclass(frozen=True)
 class SpaceRanges:
-    """What each space samples from; :meth:`for_input` scales the paper's to a side."""
+    """What each space samples from; :meth:`for_input` scales the paper's to a side.
+
+    For the ``image_size`` it is meant for: a stem of ``stem_width`` channels, then
+    ``num_stages`` stages of up to ``max_depth`` blocks each (AnyNetX), widths from
+    ``min_width`` to ``max_width`` in multiples of ``width_quantum``, bottleneck ratios
+    (the paper's b: inner width = w / b) from ``bottlenecks`` and group widths from
+    ``group_widths``. RegNet draws d blocks in all from ``regnet_depth`` (four stages
+    need at least four), w0 from ``regnet_w0``, wa from ``regnet_wa`` and wm from
+    ``regnet_wm`` (the paper's d < 64, w0 and wa < 256, 1.5 <= wm <= 3 at 224x224).
+    """
 
     image_size: int = 224
     stem_width: int = 32
     num_stages: int = 4
-    max_depth: int = 16  # per stage (AnyNetX)
+    max_depth: int = 16
     min_width: int = 8
     max_width: int = 1024
     width_quantum: int = 8
-    bottlenecks: tuple[int, ...] = (1, 2, 4)  # the paper's b: inner width = w / b
+    bottlenecks: tuple[int, ...] = (1, 2, 4)
     group_widths: tuple[int, ...] = (1, 2, 4, 8, 16, 32)
-    # RegNet: d < 64 blocks in all, w0 and wa < 256, 1.5 <= wm <= 3 (at 224x224).
-    regnet_depth: tuple[int, int] = (4, 63)  # four stages need at least four blocks
+    regnet_depth: tuple[int, int] = (4, 63)
     regnet_w0: tuple[int, int] = (8, 256)
     regnet_wa: tuple[float, float] = (8.0, 256.0)
     regnet_wm: tuple[float, float] = (1.5, 3.0)
@@ -271,7 +279,8 @@ def check_space(space: str) -> str:
 
 
 def parse_band(text: str | None) -> tuple[float, float] | None:
-    """'5M-20M' -> (5e6, 2e7). Suffixes K, M, G (x1e3, 1e6, 1e9); plain numbers too."""
+    """A band's ``text`` as (low, high): '5M-20M' -> (5e6, 2e7); None or blank: None. Suffixes
+    K, M, G (x1e3, 1e6, 1e9); plain numbers too."""
     if text is None or not str(text).strip():
         return None
 
@@ -328,6 +337,11 @@ def sample(space: str, rng: np.random.Generator, *, image_size: int = 28,
            macs: tuple[float, float] | None = None, ranges: SpaceRanges | None = None,
            max_tries: int = 20_000) -> Sample:
     """A draw from ``space`` whose MACs at this input lie in ``macs`` (LOW, HIGH).
+
+    ``rng`` draws it; the input is ``in_channels`` x ``image_size`` x ``image_size``
+    and the head has ``num_classes`` outputs. ``ranges``: what to draw from (default
+    :meth:`SpaceRanges.for_input` at ``image_size``). A DesignSpaceError once
+    ``max_tries`` networks of the space fell outside the band.
 
     Rejection sampling: draws outside the band are discarded, as in the paper's
     360-400 MF sweeps. Complexity is analytic (no model is built).

@@ -82,7 +82,9 @@ def _unwritable(exc: sqlite3.OperationalError) -> bool:
 
 
 class TrialStore:
-    """A sweep's SQLite database. Use as a context manager, or call :meth:`close`."""
+    """A sweep's SQLite database in the folder ``directory``; ``create`` makes it there
+    if missing (otherwise a missing one is a SweepError). Use as a context manager, or
+    call :meth:`close`."""
 
     def __init__(self, directory: str | Path, *, create: bool = False):
         self.directory = Path(directory)
@@ -154,6 +156,7 @@ class TrialStore:
         self.close()
 
     def close(self) -> None:
+        """Close the database connection."""
         self.conn.close()
 
     def _create_whole(self) -> None:
@@ -217,6 +220,7 @@ class TrialStore:
 
     # meta ----------------------------------------------------------------------
     def meta(self) -> dict:
+        """The sweep's metadata: spec, planned n, where it was created and run, ..."""
         rows = self.conn.execute("SELECT key, value FROM meta").fetchall()
         return {r["key"]: self._decoded(r["value"], f"its {r['key']}") for r in rows}
 
@@ -232,11 +236,13 @@ class TrialStore:
                           "a hand-edited or corrupted store: restore it from a copy")
 
     def set_meta(self, values: dict) -> None:
+        """Store each key of ``values`` (as JSON) in the metadata, replacing it."""
         self._write("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
                     [(k, json.dumps(v)) for k, v in {"schema_version": SCHEMA_VERSION,
                                                      **values}.items()])
 
     def spec(self) -> SweepSpec:
+        """The SweepSpec the sweep was created with."""
         stored = self.meta().get("spec")
         if stored is None:
             raise SweepError(f"{self.directory} holds no sweep spec (its creation was "
@@ -257,7 +263,8 @@ class TrialStore:
         """Make this the sweep ``spec`` with at least ``n`` trials, drawing missing ones.
 
         A new store records the spec; an existing one must hold the same spec (a
-        different one is an error naming the differences). Returns status counts.
+        different one is an error naming the differences). ``created``: what to record
+        about where it was created (a new store only). Returns status counts.
         """
         stored = self.meta().get("spec")
         if stored is None:
@@ -311,19 +318,22 @@ class TrialStore:
         return self.count() - before
 
     def count(self, status: str | None = None) -> int:
+        """How many trials (with this ``status``, if given)."""
         if status is None:
             return self.conn.execute("SELECT COUNT(*) FROM trials").fetchone()[0]
         return self.conn.execute("SELECT COUNT(*) FROM trials WHERE status = ?",
                                  (status,)).fetchone()[0]
 
     def counts(self) -> dict[str, int]:
+        """Status -> number of trials, every status present (0 where none)."""
         rows = self.conn.execute("SELECT status, COUNT(*) AS n FROM trials GROUP BY status")
         out = dict.fromkeys(STATUSES, 0)
         out.update({r["status"]: r["n"] for r in rows})
         return out
 
     def trials(self, status: str | None = None) -> list[dict]:
-        """Rows as dicts, by id; ``sample`` and ``config`` decoded from JSON."""
+        """Rows as dicts, by id (those with this ``status``, if given); ``sample`` and
+        ``config`` decoded from JSON."""
         if status is None:
             cursor = self.conn.execute("SELECT * FROM trials ORDER BY id")
         else:
@@ -340,17 +350,20 @@ class TrialStore:
         return out
 
     def trial(self, trial_id: int) -> dict:
+        """Trial ``trial_id``'s row, as :meth:`trials` gives it; KeyError if none."""
         row = self.conn.execute("SELECT * FROM trials WHERE id = ?", (trial_id,)).fetchone()
         if row is None:
             raise KeyError(f"no trial {trial_id} in {self.path}")
         return self._row(row)
 
     def mark_running(self, trial_id: int, worker: str = "") -> None:
+        """Trial ``trial_id`` started on ``worker``: one more attempt counted."""
         self._write("UPDATE trials SET status = 'running', worker = ?, started_at = ?, "
                     "attempts = attempts + 1 WHERE id = ?", (worker, time.time(), trial_id))
 
     def put_back(self, trial_ids: Iterable[int]) -> None:
-        """Running trials stopped through no fault of their own (the sweep interrupted;
+        """Running trials (``trial_ids``) stopped through no fault of their own (the sweep
+        interrupted;
         another trial's worker died) back to ``pending``, the attempt ``mark_running``
         counted taken back. One write: a Ctrl-C between two left a trial 'running' and
         charged, or took its attempt back twice; done again, it changes nothing."""
@@ -358,6 +371,7 @@ class TrialStore:
                     "WHERE id = ? AND status = 'running'", [(i,) for i in trial_ids])
 
     def mark_pending(self, trial_ids: Iterable[int]) -> None:
+        """Trials ``trial_ids`` back to 'pending', attempts kept (see :meth:`put_back`)."""
         self._write("UPDATE trials SET status = 'pending' WHERE id = ?",
                     [(i,) for i in trial_ids])
 
@@ -380,7 +394,8 @@ class TrialStore:
         return ids
 
     def record(self, trial_id: int, status: str, **result) -> None:
-        """Store a finished trial: ``status`` 'done' or 'failed' plus result columns."""
+        """Store trial ``trial_id`` finished: ``status`` 'done' or 'failed' plus its
+        ``result`` columns."""
         if status not in ("done", "failed"):
             raise ValueError(f"a finished trial is 'done' or 'failed', not {status!r}")
         unknown = set(result) - set(_RESULT_COLUMNS)

@@ -47,6 +47,12 @@ def check_train_fields(train: dict) -> None:
 class SweepSpec:
     """Everything that decides which networks a sweep trains and how.
 
+    ``space``: the design space (one of :data:`~cnnlab.design.spaces.SPACES`); trial i is
+    drawn from its own generator (``seed``, i, space) and trained with seed ``seed + i``;
+    ``macs``: the (low, high) complexity band every draw lies in (None: any). ``data``,
+    ``data_root``, ``train_subset`` (the first N training images only: quick CPU sweeps)
+    as for TrainConfig. ``zero_init_last_bn`` starts every X block as the identity (zero
+    final BN gamma): at short budgets it decides the result (see the comment below).
     ``train`` holds TrainConfig fields (epochs, lr, batch_size, device, ...) laid over
     :data:`PAPER_RECIPE`. ``image_size``, ``in_channels``, ``num_classes`` describe the
     input the complexity band refers to (``runner.create_sweep`` reads them off the data).
@@ -59,23 +65,24 @@ class SweepSpec:
     data_root: str | None = None
     train_subset: int | None = None  # first N training images only (quick CPU sweeps)
     train: dict = field(default_factory=dict)
-    # Every trial's X blocks start as the identity (zero final BN gamma). pycls leaves
-    # this off for its 10-epoch ImageNet sweeps; at short budgets it decides the result:
-    # without it, 14 of 64 AnyNetX_E samples (19-44 blocks) ended one epoch on
-    # Fashion-MNIST at 80-89% error; four of them retrained with it: 24-28%
-    # (BENCHMARKS.md, issue 8).
+    # zero_init_last_bn: pycls leaves this off for its 10-epoch ImageNet sweeps; at
+    # short budgets it decides the result: without it, 14 of 64 AnyNetX_E samples
+    # (19-44 blocks) ended one epoch on Fashion-MNIST at 80-89% error; four of them
+    # retrained with it: 24-28% (BENCHMARKS.md, issue 8).
     zero_init_last_bn: bool = True
     image_size: int | None = None
     in_channels: int | None = None
     num_classes: int | None = None
 
     def to_dict(self) -> dict:
+        """The fields as JSON types (``macs`` a list), as the store keeps them."""
         out = asdict(self)
         out["macs"] = list(self.macs) if self.macs else None
         return out
 
     @classmethod
     def from_dict(cls, values: dict) -> SweepSpec:
+        """The spec :meth:`to_dict` gave ``values`` for (an older sweep's too)."""
         values = dict(values)
         values.setdefault("zero_init_last_bn", False)  # sweeps created before the field
         if values.get("macs"):
@@ -83,7 +90,8 @@ class SweepSpec:
         return cls(**values)
 
     def train_config(self, overrides: dict, seed: int) -> dict:
-        """The TrainConfig fields of one trial (plain values, validated by the worker)."""
+        """The TrainConfig fields of one trial (plain values, validated by the worker):
+        its sample's ``overrides`` for the ``anynetx`` model, trained with ``seed``."""
         overrides = {**overrides, "zero_init_last_bn": self.zero_init_last_bn}
         return {**PAPER_RECIPE, **self.train, "model": TRIAL_MODEL, "model_overrides": overrides,
                 "data": self.data, "data_root": self.data_root, "seed": seed, "quiet": True}
