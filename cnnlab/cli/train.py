@@ -202,7 +202,8 @@ def _guarded(fn):
     """Run training; divergence and interruption end with a message, not a traceback.
     Under torchrun the processes end their process group together where they all are at
     the same point: the run finished, or they agreed to stop (for a signal, or a loss
-    gone NaN/inf), and then rank 0 alone says why; before it lets the others go, so
+    gone NaN/inf; weights or a test loss found NaN/inf at an epoch's end, every rank
+    finds alike), and then rank 0 alone says why; before it lets the others go, so
     torchrun, which stops the rest once one has exited with an error, cannot cut it off."""
     from cnnlab.train import TrainingDiverged, TrainingInterrupted
     from cnnlab.train.distributed import end_distributed, launched_as_main

@@ -18,21 +18,30 @@ if TYPE_CHECKING:
 
 
 class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite; the last good checkpoint is kept."""
+    """The training loss, the weights or the test loss became NaN or infinite; the last
+    good checkpoint is kept."""
 
     @classmethod
-    def at(cls, epoch: int, step: int, lr: float, last: Path | None,
-           written: bool) -> TrainingDiverged:
-        """The error for a loss found NaN/inf at ``step`` (from 0) of ``epoch``, in a run
-        whose ``last`` checkpoint (None: the run writes none) was ``written`` or not."""
-        # Before the first epoch's end there is no checkpoint to keep: said so, not a
+    def at(cls, epoch: int, step: int | None, lr: float, last: Path | None,
+           written: bool, found: str = "") -> TrainingDiverged:
+        """The error for a training loss found NaN/inf at ``step`` (from 0) of ``epoch``,
+        or for what ``found`` says was at the epoch's end (the weights, the test loss;
+        ``step`` None), in a run whose ``last`` checkpoint (None: the run writes none)
+        was ``written`` or not."""
+        what = found or f"the loss became NaN/inf at epoch {epoch}, step {step + 1}"
+        # Before the first epoch's checkpoint there is none to keep: said so, not a
         # "last good checkpoint" that a look in the folder would not find.
-        kept = ("" if last is None else
-                f"The last good checkpoint stays ({last} is kept). " if written else
-                "No epoch had finished: no checkpoint was written. ")
-        return cls(f"the loss became NaN/inf at epoch {epoch}, step {step + 1}; stopping. "
-                   f"{kept}Try a lower --lr (now {lr}), gradient clipping "
-                   "(--clip-grad-norm 1.0), or --amp off.")
+        if last is None:
+            kept = ""
+        elif written:
+            kept = f"The last good checkpoint stays ({last} is kept). "
+        elif found:  # the epoch's steps were done, its checkpoint not written
+            kept = "No checkpoint was written: the first would have held these weights. "
+        else:
+            kept = "No epoch had finished: no checkpoint was written. "
+        return cls(f"{what}; stopping. {kept}Try a lower --lr (now {lr}), a (longer) "
+                   "warm-up (--warmup-epochs), gradient clipping (--clip-grad-norm 1.0), "
+                   "or --amp off.")
 
 
 class TrainingInterrupted(RuntimeError):

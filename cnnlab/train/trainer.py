@@ -3,9 +3,9 @@
 One ``Trainer`` owns one run: it builds the model and the device-resident loaders,
 steps, evaluates after every ``eval_every``-th epoch and the last, logs, and checkpoints
 into the run directory. The step never waits for the device except every ``log_every``
-steps (progress bar and NaN check), at the end of an epoch, and under DDP where the
-ranks agree whether to stop (StopPoints): losses and correct counts are summed on the
-device.
+steps (progress bar and NaN check), at the end of an epoch (where the weights and the
+test loss are checked for NaN/inf too: divergence.py), and under DDP where the ranks
+agree whether to stop (StopPoints): losses and correct counts are summed on the device.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from cnnlab.train.distributed import (
     real_rows,
     share_rank0_buffers,
 )
+from cnnlab.train.divergence import DivergenceChecks
 from cnnlab.train.evaluate import (
     Preprocess,
     autocast_context,
@@ -46,7 +47,7 @@ from cnnlab.train.evaluate import (
 from cnnlab.train.machine import command_entry
 from cnnlab.train.model_setup import adapt_stem, build_model, training_loss, weights_loaded
 from cnnlab.train.optim import Lookahead, WeightEMA, build_optimizer, build_scheduler
-from cnnlab.train.outcome import TrainingDiverged, TrainResult
+from cnnlab.train.outcome import TrainResult
 from cnnlab.train.presets import check_preset
 from cnnlab.train.resumable import Resumable
 from cnnlab.train.run_data import check_data, make_loader, split_fingerprints, training_subset
@@ -56,7 +57,7 @@ from cnnlab.train.train_progress import TrainProgress
 _DROPOUT_STREAM = 0x64726F70  # "drop": the ranks' dropout seeds, apart from the loader's
 
 
-class Trainer(Resumable):
+class Trainer(Resumable, DivergenceChecks):
     """One run's training loop, for code that needs its parts; ``train()`` is the usual
     way in (and writes the report besides; ``train_with_trainer`` returns both).
 
@@ -309,6 +310,7 @@ class Trainer(Resumable):
             ev = self.last_eval = self._evaluate()
             synchronize(device)
             eval_time = time.perf_counter() - eval_start
+        self._check_epoch_end(epoch, ev)  # before its row and checkpoints are written
         self.wall_time += epoch_time + eval_time
         row = {
             "epoch": epoch,
@@ -403,18 +405,6 @@ class Trainer(Resumable):
         if self.ddp_model is None or stepped:
             return contextlib.nullcontext()
         return self.ddp_model.no_sync()
-
-    def _check_finite(self, loss_sum: torch.Tensor, epoch: int, step: int) -> None:
-        if not bool(torch.isfinite(loss_sum)):
-            raise self._divergence(epoch, step)
-
-    def _divergence(self, epoch: int, step: int) -> TrainingDiverged:
-        # Alike on every rank, so from what every rank knows: rank 0 alone writes the
-        # checkpoints (on a disk the others may not see). One is written at each epoch's
-        # end; a resumed run began from one.
-        last = self.run_dir / "checkpoints" / "last.safetensors" if self.run_dir else None
-        return TrainingDiverged.at(epoch, step, self.cfg.lr, last,
-                                   written=self.epoch > 0 or self.resumed_from is not None)
 
     def _evaluation_model(self) -> nn.Module:
         if self.ema is None and self.lookahead is not None:
