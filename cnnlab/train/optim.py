@@ -9,6 +9,7 @@ from torch import nn
 
 from cnnlab.models.transfer import split_backbone_head
 from cnnlab.train.config import ConfigError, TrainConfig
+from cnnlab.train.lr_plan import lr_factor, warmup_step_count  # here too, as before
 
 
 def parameter_groups(model: nn.Module, weight_decay: float,
@@ -220,45 +221,6 @@ class Muon(torch.optim.Optimizer):
                 ortho = ortho.reshape(out, height, width, channels).permute(0, 3, 1, 2)
             results.append(ortho.reshape(param.shape))
         return results
-
-
-def lr_factor(schedule: str, step: int, total_steps: int, warmup_steps: int) -> float:
-    """Multiplier of the peak learning rate at ``step`` (0-based) of ``total_steps``.
-
-    - constant: 1 throughout (the book's recipe), after an optional linear warmup;
-    - onecycle: linear warmup from 0.1 to 1, then linear decay to 0 (as airbench);
-    - cosine: linear warmup, then half a cosine down to 0.
-
-    Neither end of a ramp is a step of its own: a step at lr 0 trains nothing. The
-    warm-up's first step is already one step up its ramp (``start + (1 - start) / W``
-    of ``W`` steps: 0.1 itself is never used) and its last reaches the peak; the decay
-    starts at the peak (held for two steps, the warm-up's last and the decay's first)
-    and ends one step short of 0: the last of ``T`` steps runs at ``1 / (T - W)`` of
-    the peak (onecycle) or ``(1 - cos(pi / (T - W))) / 2`` (cosine). Step for step
-    this is torch's ``SequentialLR`` of a ``LinearLR`` warm-up over ``W - 1`` steps
-    then ``LinearLR(1, 0, T - W)`` or ``CosineAnnealingLR(T - W)``
-    (tests/test_optim_schedules.py checks it).
-    """
-    if warmup_steps > 0 and step < warmup_steps:
-        start = 0.1 if schedule == "onecycle" else 0.0
-        return start + (1.0 - start) * (step + 1) / warmup_steps
-    if schedule == "constant":
-        return 1.0
-    remaining = max(total_steps - warmup_steps, 1)
-    progress = min((step - warmup_steps) / remaining, 1.0)
-    if schedule == "onecycle":
-        return max(1.0 - progress, 0.0)
-    return 0.5 * (1.0 + math.cos(math.pi * progress))
-
-
-def warmup_step_count(warmup_epochs: float, steps_per_epoch: int) -> int:
-    """The optimizer steps of a ``warmup_epochs`` warm-up: rounded to whole steps, and at
-    least two when asked for at all. A warm-up reaches the peak on its last step
-    (:func:`lr_factor`), so one step is no warm-up: 0.3 epochs of a 1-step epoch had
-    rounded to none, silently, and a single step would still start at the peak."""
-    if warmup_epochs <= 0:
-        return 0
-    return max(int(round(warmup_epochs * steps_per_epoch)), 2)
 
 
 def build_scheduler(

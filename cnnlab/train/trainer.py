@@ -44,6 +44,7 @@ from cnnlab.train.evaluate import (
     check_tta_shift,
     evaluate,
 )
+from cnnlab.train.lr_plan import warn_of_a_warmup_without_room
 from cnnlab.train.machine import command_entry
 from cnnlab.train.model_setup import adapt_stem, build_model, training_loss, weights_loaded
 from cnnlab.train.optim import Lookahead, WeightEMA, build_optimizer, build_scheduler
@@ -132,8 +133,10 @@ class Trainer(Resumable, DivergenceChecks):
         self.stop_points = StopPoints(self.dist, self.device, cfg.log_every)
         self.steps_per_epoch = len(self.train_loader)
         self.optimizer = build_optimizer(self.model, cfg)
-        self.scheduler = build_scheduler(self.optimizer, cfg,
-                                         math.ceil(self.steps_per_epoch / cfg.accum_steps))
+        steps = math.ceil(self.steps_per_epoch / cfg.accum_steps)  # optimizer steps an epoch
+        self.scheduler = build_scheduler(self.optimizer, cfg, steps)
+        if self.dist.is_main:  # in steps, where rounding can make it the whole run
+            warn_of_a_warmup_without_room(cfg.warmup_epochs, cfg.epochs, cfg.schedule, steps)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp == "fp16")
         self._scheduler_stepped = False  # in this session (see _optimizer_step)
         self.lookahead = (Lookahead(self.optimizer, cfg.lookahead_steps, cfg.lookahead_alpha)
