@@ -139,6 +139,11 @@ def read_weights_and_overrides(path: str | Path) -> tuple[dict[str, torch.Tensor
             f"with {head!r}, neither a zip archive nor a pickle). cnnlab reads .safetensors, "
             "or .pth/.pt files written by torch.save.")
     try:
+        if head.startswith(b"PK") and _is_torchscript(path):
+            # torch 2.4's torch.load hands such an archive to torch.jit.load even with
+            # weights_only=True (the code loaded, and the module it gave was refused as
+            # "expected a mapping"); newer torch refuses it. Refused here before either.
+            raise ValueError(_TORCHSCRIPT)
         with warnings.catch_warnings():  # torch's "looks like a TorchScript archive": said
             warnings.simplefilter("ignore", UserWarning)
             obj = torch.load(path, map_location="cpu", weights_only=True)
@@ -162,6 +167,18 @@ def read_weights_and_overrides(path: str | Path) -> tuple[dict[str, torch.Tensor
     return obj, None
 
 
+def _is_torchscript(path: Path) -> bool:
+    """Whether ``path``'s zip archive is TorchScript's (torch.jit.save): as torch.load
+    tells, by a ``constants.pkl`` in its top folder, which torch.save never writes."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any(name.split("/", 1)[-1] == "constants.pkl" for name in archive.namelist())
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+        return False  # damaged: torch.load's error says so
+
+
 def _zip_reads(path: Path) -> bool:
     """Whether ``path``'s zip archive (torch.save's format) opens and lists whole."""
     import zipfile
@@ -174,6 +191,9 @@ def _zip_reads(path: Path) -> bool:
         return False
 
 
+_TORCHSCRIPT = "a TorchScript archive (torch.jit.save): it holds code, which cnnlab never runs"
+
+
 def _why_torch_load_failed(exc: Exception, damaged: bool = False) -> str:
     """torch.load's reason in a few words. Its own message advises weights_only=False,
     which would run whatever code the file holds: never repeated here. ``damaged``: the
@@ -182,7 +202,7 @@ def _why_torch_load_failed(exc: Exception, damaged: bool = False) -> str:
     with a paragraph about miniz)."""
     text = str(exc)
     if "TorchScript" in text:
-        return "a TorchScript archive (torch.jit.save): it holds code, which cnnlab never runs"
+        return _TORCHSCRIPT
     if damaged:
         # An OSError's text ("[Errno 22] Invalid argument") says nothing of the file.
         detail = "" if isinstance(exc, OSError) or not text.strip() else \
