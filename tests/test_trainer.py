@@ -288,18 +288,32 @@ def test_gradient_accumulation_matches_the_large_batch(tmp_path, data, full_batc
 
 
 def test_fused_optimizer_takes_the_same_steps(tmp_path, data):
-    # Same arithmetic in one kernel per group: weights agree to rounding after a
-    # whole epoch of Nesterov SGD with weight decay on one group and none on the other.
+    # Same arithmetic in one kernel per group: fed the same gradients for a whole epoch
+    # of Nesterov SGD (weight decay on one group, none on the other; the one-cycle lr),
+    # the plain optimizer's weights agree with the fused one's to rounding. Two runs of
+    # their own are not compared: torch 2.4's fused CPU kernel rounds a tensor's last
+    # elements 1 ulp apart, which flips max-pool ties, and the runs' weights then drift
+    # 1e-4 apart in 5 steps (newer torch rounds alike, so such runs agreed there).
     common = dict(epochs=1, erase_prob=0.0, ema_decay=0.0)
     plain = Trainer(fast_cfg(tmp_path, run_name="plain", **common), data)
     fused = Trainer(fast_cfg(tmp_path, run_name="fused", fused_optimizer=True, **common), data)
     assert not plain.optimizer.defaults["fused"] and fused.optimizer.defaults["fused"]
     assert [g["weight_decay"] for g in fused.optimizer.param_groups] == [5e-4, 0.0]
-    plain.fit()
+    fused_step, steps = fused._optimizer_step, []
+
+    def step_both():
+        for p, q in zip(plain.model.parameters(), fused.model.parameters(), strict=True):
+            p.grad = q.grad.clone()
+        plain._optimizer_step()  # the trainer's own step: its scheduler advances too
+        fused_step()
+        steps.append(plain.last_lr)
+
+    fused._optimizer_step = step_both
     fused.fit()
-    a, b = plain.model.state_dict(), fused.model.state_dict()
+    assert len(steps) == 5 and len(set(steps)) > 1  # 320 images in batches of 64; lr moved
+    a, b = dict(plain.model.named_parameters()), dict(fused.model.named_parameters())
     for k in a:
-        assert torch.allclose(a[k].float(), b[k].float(), atol=1e-5, rtol=1e-4), k
+        assert torch.allclose(a[k], b[k], atol=1e-6, rtol=1e-5), k
 
 
 def test_scratch_ops_switch_trains_with_cnnlab_layers(tmp_path, data):
