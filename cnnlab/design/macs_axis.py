@@ -13,8 +13,7 @@ import math
 
 import numpy as np
 
-from cnnlab.figures import si_log_axis
-from cnnlab.formatting import si
+from cnnlab.figures import si_log_axis, spaced_si_labels
 
 PAD = 0.03  # room beyond the outermost points, a fraction of their value
 EVEN_BELOW = 2.5  # a range narrower than this factor is ticked at even steps
@@ -67,13 +66,13 @@ def _values(lo: float, hi: float, mantissas) -> list[float]:
 def label_macs_axis(ax, lo: float, hi: float) -> None:
     """Label ``ax``'s x axis (log scale) for MACs from ``lo`` to ``hi``: '300K', '1M';
     under a decade from one labelled tick to another (:func:`round_ends`)."""
-    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+    from matplotlib.ticker import FixedLocator, NullLocator
 
     ticks = round_ends(lo, hi)
     if ticks is None:
         si_log_axis(ax.xaxis, lo, hi)
         return
     ax.xaxis.set_major_locator(FixedLocator(ticks))
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: si(v)))
+    spaced_si_labels(ax.xaxis)  # '5M'; one that would touch its neighbour left unlabelled
     ax.xaxis.set_minor_locator(NullLocator())  # the log axis's own 1-9 x 10^k, between them
     ax.set_xlim(ticks[0], ticks[-1])

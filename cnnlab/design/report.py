@@ -71,7 +71,6 @@ from cnnlab.figures import (
     literal,
     save_figure,
     series_style,
-    spaced_si_labels,
     subplots,
 )
 from cnnlab.formatting import counted
@@ -317,7 +316,6 @@ def plot_error_vs_macs(results: list[SpaceResult], path: Path,
     # narrow band's from a labelled tick to another (its left end was bare)
     macs = np.concatenate([r.macs for r in drawn])
     label_macs_axis(ax, float(macs.min()), float(macs.max()))
-    spaced_si_labels(ax.xaxis)  # its ticks as it chose them, those that would touch unlabelled
     ax.grid(alpha=0.3, which="both")
     _legend_below(ax)
     _caption(fig, caption)
