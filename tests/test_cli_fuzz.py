@@ -63,7 +63,7 @@ def run_in(tmp_path, monkeypatch, args):
     (["design", "run", "--space", "anynetx_a", "--out", "sweep", "--workers", HUGE],
      "Invalid value for '--workers'"),
     # torch knows the device, cnnlab does not train there: a traceback in the data loader
-    (TRAIN + ["--device", "meta"], "device 'meta': cnnlab trains on auto, cpu, cuda"),
+    (TRAIN + ["--device", "meta"], "device 'meta': not a device this machine can train on"),
     (["export", "RUN", "--out", ""], "--out '': give the .onnx file to write, or leave "
                                      "--out out"),
 ], ids=lambda v: " ".join([v[0]] + [a or "''" for a in v[-2:]]) if isinstance(v, list)
@@ -110,3 +110,18 @@ def test_a_folder_too_large_to_decode_says_how_large_and_what_to_give(tmp_path):
     with pytest.raises(FolderDatasetError, match=r"2 image\(s\) decoded at 1000000000000x"
                                                  r"1000000000000 would take .* smaller image"):
         load_dataset(f"folder:{tmp_path / 'photos'}", image_size=10**12, val_fraction=0.5)
+
+
+def test_an_accelerator_torch_sees_here_is_let_through_and_meta_never(monkeypatch):
+    # Refusing every device but cpu, cuda and mps would also have refused an Intel GPU
+    # (xpu) where torch has one.
+    import torch
+
+    from cnnlab.train.config import ConfigError
+    from cnnlab.train.device import select_device
+
+    if hasattr(torch, "xpu"):
+        monkeypatch.setattr(torch.xpu, "is_available", lambda: True)
+        assert select_device("xpu").type == "xpu"
+    with pytest.raises(ConfigError, match="'meta': not a device this machine can train on"):
+        select_device("meta")

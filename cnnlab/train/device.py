@@ -47,11 +47,21 @@ def _checked_device(name: str) -> torch.device:
         if not mps_available():
             raise ConfigError(f"device {name!r}: Apple's MPS is not available here; "
                               "use --device cpu (or auto)")
-    elif device.type != "cpu":  # meta, xpu, ...: torch knows them, cnnlab does not train
-        # there ("meta" passed here and failed in the data loader with a traceback)
-        raise ConfigError(f"device {name!r}: cnnlab trains on auto, cpu, cuda, cuda:N or "
-                          "mps")
+    elif device.type != "cpu" and not _accelerator_here(device.type):
+        # "meta" (no data at all) passed here and failed in the data loader, a traceback;
+        # an accelerator torch has a backend for (Intel's xpu) is let through where present.
+        raise ConfigError(f"device {name!r}: not a device this machine can train on; "
+                          "cnnlab trains on auto, cpu, cuda, cuda:N or mps")
     return device
+
+
+def _accelerator_here(kind: str) -> bool:
+    """Whether torch has a backend ``torch.<kind>`` (xpu, ...) and it sees a device."""
+    available = getattr(getattr(torch, kind, None), "is_available", None)
+    try:
+        return callable(available) and bool(available())
+    except Exception:  # a backend that fails to ask is one not to train on
+        return False
 
 
 def resolve_amp(amp: str, device: torch.device) -> str:
