@@ -79,3 +79,8 @@ def test_the_advice_to_resume_or_start_again_fits_where_the_data_came_from(tmp_p
     (run / "data.json").write_text("{}", encoding="utf-8")
     assert resume_words(run).startswith(f"resume({str(run)!r}, data=...) from Python")
     assert "train(TrainConfig.load(" in start_again(run) and "cnnlab train" not in start_again(run)
+    spaced = tmp_path / "my run"  # pasted whole into a shell
+    spaced.mkdir()
+    (spaced / "config.yaml").write_text("model: lenet_modern\n", encoding="utf-8")
+    assert resume_words(spaced) == f"`cnnlab resume '{spaced}'`"
+    assert f"cnnlab train --config '{spaced / 'config.yaml'}'" in start_again(spaced)
