@@ -11,6 +11,7 @@ torch error in the first forward, and not silently another network.
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 import torch
@@ -210,3 +211,15 @@ INVALID = [
 def test_invalid_configuration_is_a_value_error_naming_the_option(name, overrides, option):
     with torch.device("meta"), pytest.raises(ValueError, match=option):
         get_model(name, **overrides)
+
+
+@pytest.mark.parametrize("name, options, said", [
+    ("speednet", dict(convs_per_stage=(0, 1, 1)), "SpeedNetCfg.convs_per_stage must be whole"),
+    ("speednet", dict(first_kernel=0), "SpeedNetCfg.first_kernel must be a whole number >= 1"),
+    ("notes_net", dict(hidden=(0,)), "NotesNetCfg.hidden must be the two hidden layers'"),
+    ("notes_net", dict(widths=(0, 64, 128, 128, 256)), "NotesNetCfg.widths must be whole"),
+])
+def test_speednet_and_notes_net_name_a_bad_option(name, options, said):
+    # A TypeError, a RuntimeError in forward, an unpacking error: none named the option.
+    with pytest.raises(ValueError, match=re.escape(said)):
+        get_model(name, **options)

@@ -26,7 +26,12 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from cnnlab.models._base import FlattenClassifierNet, linear_head, probe_output_shape
+from cnnlab.models._base import (
+    FlattenClassifierNet,
+    linear_head,
+    probe_output_shape,
+    require_whole,
+)
 from cnnlab.models._registry import register_model
 
 
@@ -42,6 +47,9 @@ class NotesNetCfg:
 
 
 def _conv_layers(in_channels: int, cfg: NotesNetCfg) -> list[nn.Module]:
+    # Checked here: a width of 0 failed deep in torch.
+    require_whole("NotesNetCfg", "widths", cfg.widths)
+    require_whole("NotesNetCfg", "strides", cfg.strides)
     if len(cfg.strides) != len(cfg.widths):
         raise ValueError(
             f"NotesNetCfg needs one stride per conv: widths={cfg.widths}, strides={cfg.strides}"
@@ -67,6 +75,11 @@ class NotesNet(FlattenClassifierNet):
         image_size: int | tuple[int, int] = 28,
     ):
         super().__init__()
+        if not (isinstance(cfg.hidden, (tuple, list)) and len(cfg.hidden) == 2):  # was an
+            # unpacking error after the convolutions were built
+            raise ValueError(f"NotesNetCfg.hidden must be the two hidden layers' widths, "
+                             f"e.g. (1024, 256), got {cfg.hidden!r}")
+        require_whole("NotesNetCfg", "hidden", cfg.hidden)
         self.cfg = cfg
         self.features = nn.Sequential(*_conv_layers(in_channels, cfg))
         size = (image_size, image_size) if isinstance(image_size, int) else image_size

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from cnnlab.models._base import Network, kaiming_init, linear_head
+from cnnlab.models._base import Network, kaiming_init, linear_head, require_whole
 from cnnlab.models._registry import register_model
 
 
@@ -45,6 +45,11 @@ class SpeedNet(Network):
         super().__init__()
         if len(cfg.widths) != len(cfg.convs_per_stage):
             raise ValueError("SpeedNetCfg: widths and convs_per_stage need the same length")
+        # Checked here: a stage of 0 convs or a first kernel of 0 failed in torch or in
+        # forward, a traceback.
+        require_whole("SpeedNetCfg", "widths", cfg.widths)
+        require_whole("SpeedNetCfg", "convs_per_stage", cfg.convs_per_stage)
+        require_whole("SpeedNetCfg", "first_kernel", cfg.first_kernel)
         if cfg.head_pool not in HEAD_POOLS:
             raise ValueError(f"SpeedNetCfg.head_pool must be one of {HEAD_POOLS}, "
                              f"got {cfg.head_pool!r}")
