@@ -51,7 +51,9 @@ def torchvision_boxes(n: int, height: int, width: int, scale, ratio) -> torch.Te
     erasing = v2.RandomErasing(p=1.0, scale=scale, ratio=ratio, value=0)
     boxes = []
     for _ in range(n):
-        params = erasing.make_params([image])
+        # make_params from torchvision 0.21; _get_params before (0.19, the floor)
+        draw = getattr(erasing, "make_params", None) or erasing._get_params
+        params = draw([image])
         top, left, h, w = (params[k] for k in ("i", "j", "h", "w"))
         gave_up = params["v"] is None  # (0, 0, H, W) and no value: image left alone
         boxes.append((0, 0, 0, 0) if gave_up else (top, left, h, w))

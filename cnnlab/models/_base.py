@@ -322,7 +322,9 @@ def probe_output_shape(module: nn.Module, input_shape: tuple[int, ...]) -> torch
     except RuntimeError as exc:
         # Too many poolings or too large a kernel for this size: torch names the layer's
         # sizes ("Output size is too small"), not the image_size that was asked for.
-        if "too small" not in str(exc) and "Kernel size can't be greater" not in str(exc):
+        # (Older torch, 2.4, says it as a layer's "negative dimension".)
+        if not any(words in str(exc) for words in (
+                "too small", "Kernel size can't be greater", "negative dimension")):
             raise
         raise InputTooSmallError(
             f"image_size {input_shape[-2]}x{input_shape[-1]} is too small for this network: "
