@@ -311,7 +311,9 @@ def _bin_means(x: torch.Tensor, dim: int, out: int) -> torch.Tensor:
     """The mean of each of ``out`` adaptive bins along ``dim``, which becomes ``out`` long."""
     if out < 1:
         raise ValueError(f"adaptive pooling output size must be >= 1, got {out}")
-    if x.shape[dim] % out and x.requires_grad and torch.is_grad_enabled() and not traced():
+    n = x.shape[dim]
+    if (n % out and x.requires_grad and torch.is_grad_enabled() and not traced()
+            and not _one_narrow_length(n, out)):
         return _UnevenBinMeans.apply(x, dim, out)
     total, count = _bin_sums(x, dim, out)
     return total / count
@@ -356,6 +358,8 @@ def _bin_sums(x: torch.Tensor, dim: int, out: int) -> tuple[torch.Tensor, torch.
         before = (slice(None),) * dim  # narrow, 14 -> 7: tap t is every width-th position
         return _added(x[before + (slice(t, None, width),)] for t in range(width)), width
     start, count = _bin_bounds(n, out, x.dim() - dim, x.device)
+    if _one_narrow_length(n, out):  # overlapping bins of one length, 14 -> 6: no padding
+        return _added(x.index_select(dim, start + t) for t in range(width)), width
     # A zero at position n stands for the positions past the end of the shorter bins. (A
     # product with a 0/1 mask would turn a neighbour's inf into NaN; torch.where over the
     # gathered bins took longer than the gathering.)
@@ -384,6 +388,16 @@ def _added(taps) -> torch.Tensor:
 # summed tap by tap further. 2-core x86, one thread.
 _MAX_TAPS = 4
 _MAX_UNEVEN_TAPS = 16
+
+
+def _one_narrow_length(n: int, out: int) -> bool:
+    """Whether the ``out`` adaptive bins over ``n`` all hold the same number of positions,
+    at most _MAX_TAPS (14 -> 6: 3 each, overlapping). Their taps need no zero padding, and
+    autograd's own backward of them is the faster one: 32x64x14x14 -> 6, forward and
+    backward, took 1.75 times as long padded and through _UnevenBinMeans (2-core x86,
+    one thread; the padding copies the whole input, and the backward pads again)."""
+    lengths = {-(-(i + 1) * n // out) - i * n // out for i in range(out)}
+    return len(lengths) == 1 and max(lengths) <= _MAX_TAPS
 
 
 def _bin_bounds(n: int, out: int, trailing: int, device) -> tuple[torch.Tensor, torch.Tensor]:
