@@ -177,7 +177,13 @@ def require_whole(owner: str, name: str, value, least: int = 1) -> None:
     blocks as 1 (int()), a depth of 0 as 1 (the first block is always built) and a width
     of 0 or less failed deep in torch ("Trying to create tensor with negative dimension")."""
     many = isinstance(value, (tuple, list))
-    if all(is_whole(v) and v >= least for v in (value if many else (value,))):
+    values = value if many else (value,)
+    # Plain ints first, without is_whole's ABC check: a design sweep validates thousands
+    # of drawn configs, and the check per value was a tenth of a RegNetX draw's time.
+    if all(type(v) is int for v in values):
+        if min(values, default=least) >= least:
+            return
+    elif all(is_whole(v) and v >= least for v in values):
         return
     what = "whole numbers" if many else "a whole number"
     raise ValueError(f"{owner}.{name} must be {what} >= {least}, got {value!r}")

@@ -173,9 +173,11 @@ class AnyNetConfig:
         if not self.se_ratio >= 0:
             raise ValueError(f"AnyNetConfig.se_ratio must be >= 0, got {self.se_ratio}")
         # pycls sizes SE from each block's input width: a ratio that rounds one to no
-        # channel would build a block without SE, silently another network.
-        thin = next((spec.c_in for _, spec in block_plan(self)
-                     if self.se_ratio and not spec.se_width), None)
+        # channel would build a block without SE, silently another network. Walked only
+        # with SE: a design sweep builds thousands of X configs, and the walk was most
+        # of their validation's time.
+        thin = next((spec.c_in for _, spec in block_plan(self) if not spec.se_width),
+                    None) if self.se_ratio else None
         if thin is not None:
             raise ValueError(f"AnyNetConfig.se_ratio {self.se_ratio} gives a {thin}-channel "
                              f"block input round({thin} * {self.se_ratio}) = 0 SE channels; use "
