@@ -58,3 +58,21 @@ def test_a_run_too_short_for_any_warmup_says_so():
     assert "warm-up of 2 optimizer steps (of 1 an epoch) and the run has 1" in message
     assert "give warmup_epochs 0 (no warm-up" in message
     assert said(0, 1, "onecycle", 1) == []
+
+
+def test_a_presets_own_warmup_is_its_choice_and_not_said():
+    # The fast preset's 0.3 epochs on a quick run of two batches: said in every test run
+    # and quick trial, about a value the user never gave (as the preset's EMA decay is not).
+    from cnnlab.train import resolve_config
+
+    cfg = resolve_config("lenet_modern", preset="fast", overrides={
+        "data": "synthetic", "epochs": 1, "batch_size": 32, "device": "cpu", "quiet": True})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        Trainer(cfg, make_synthetic(num_train=64, num_test=16))
+    assert not [w for w in caught if "warm-up" in str(w.message)]
+    given = resolve_config("lenet_modern", preset="fast", overrides={
+        "data": "synthetic", "epochs": 1, "batch_size": 32, "device": "cpu", "quiet": True,
+        "warmup_epochs": 0.5})
+    with pytest.warns(SetupWarning, match="warm-up of 2 optimizer steps"):
+        Trainer(given, make_synthetic(num_train=64, num_test=16))

@@ -49,7 +49,7 @@ from cnnlab.train.machine import command_entry
 from cnnlab.train.model_setup import adapt_stem, build_model, training_loss, weights_loaded
 from cnnlab.train.optim import Lookahead, WeightEMA, build_optimizer, build_scheduler
 from cnnlab.train.outcome import TrainResult
-from cnnlab.train.presets import check_preset
+from cnnlab.train.presets import check_preset, set_by_preset
 from cnnlab.train.resumable import Resumable
 from cnnlab.train.run_data import check_data, make_loader, split_fingerprints, training_subset
 from cnnlab.train.runlog import MetricsLog
@@ -135,7 +135,9 @@ class Trainer(Resumable, DivergenceChecks):
         self.optimizer = build_optimizer(self.model, cfg)
         steps = math.ceil(self.steps_per_epoch / cfg.accum_steps)  # optimizer steps an epoch
         self.scheduler = build_scheduler(self.optimizer, cfg, steps)
-        if self.dist.is_main:  # in steps, where rounding can make it the whole run
+        # In steps, where rounding can make it the whole run; a preset's warm-up is its
+        # choice (the fast preset's 0.3 epochs fill a quick run of a few batches), not said.
+        if self.dist.is_main and not set_by_preset(cfg, "warmup_epochs"):
             warn_of_a_warmup_without_room(cfg.warmup_epochs, cfg.epochs, cfg.schedule, steps)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp == "fp16")
         self._scheduler_stepped = False  # in this session (see _optimizer_step)
