@@ -17,6 +17,19 @@ from pathlib import Path
 
 LAUNCH_TIMEOUT_S = 300
 
+# The start of a rank script run as ``SCRIPT OUT`` (``out`` and ``rank`` set): its pid in
+# ``pid<rank>.txt``, for _kill_leftover_ranks to stop a rank that outlives torchrun.
+RANK_SCRIPT_HEAD = """
+import os
+import signal
+import sys
+
+out = sys.argv[1]
+rank = os.environ["RANK"]
+with open(f"{out}/pid{rank}.txt", "w", encoding="utf-8") as fh:
+    fh.write(str(os.getpid()))
+"""
+
 # The end of a rank script that runs the CLI (``main`` imported, ``out`` and ``rank`` set):
 # each rank's exit status in ``exit<rank>.txt`` (torchrun's own says only that one failed).
 MAIN_WITH_STATUS = """

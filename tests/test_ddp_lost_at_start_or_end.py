@@ -3,7 +3,7 @@ in one line that names what happened and the command to give next."""
 
 import pytest
 import torch
-from ddp_helpers import MAIN_WITH_STATUS, launch_two_ranks, rank_script
+from ddp_helpers import MAIN_WITH_STATUS, RANK_SCRIPT_HEAD, launch_two_ranks, rank_script
 
 import cnnlab.train.distributed as distributed
 from cnnlab.train.distributed import RankLost, data_parallel, end_distributed, init_distributed
@@ -76,15 +76,7 @@ def test_a_rank_killed_as_the_job_starts_is_one_line_on_the_other(tmp_path):
            "again" in said
 
 
-SCRIPT = r"""
-import os
-import signal
-import sys
-
-out = sys.argv[1]
-rank = os.environ["RANK"]
-with open(f"{out}/pid{rank}.txt", "w", encoding="utf-8") as fh:
-    fh.write(str(os.getpid()))
+SCRIPT = RANK_SCRIPT_HEAD + r"""
 
 import torch
 from cnnlab.cli import main

@@ -5,7 +5,7 @@ that says so and how to go on, not gloo's traceback."""
 from types import SimpleNamespace
 
 import pytest
-from ddp_helpers import MAIN_WITH_STATUS, launch_two_ranks, rank_script
+from ddp_helpers import MAIN_WITH_STATUS, RANK_SCRIPT_HEAD, launch_two_ranks, rank_script
 
 from cnnlab.train.distributed import RankLost
 from cnnlab.train.resumable import Resumable
@@ -43,15 +43,7 @@ def test_a_rank_killed_mid_epoch_leaves_a_resumable_run_and_says_so(tmp_path):
     assert (run / "checkpoints" / "last.safetensors").is_file()
 
 
-SCRIPT = r"""
-import os
-import signal
-import sys
-
-out = sys.argv[1]
-rank = os.environ["RANK"]
-with open(f"{out}/pid{rank}.txt", "w", encoding="utf-8") as fh:
-    fh.write(str(os.getpid()))
+SCRIPT = RANK_SCRIPT_HEAD + r"""
 
 import cnnlab.train.trainer as trainer
 from cnnlab.cli import main
