@@ -82,9 +82,6 @@ def check_sweep_folder(directory) -> None:
                          "--out (a new or empty folder), or --resume a sweep's folder")
 
 
-SEED_MAX = 2**63 - 1  # the largest seed trials.sqlite stores
-
-
 def create_sweep(directory, spec: SweepSpec, n: int) -> dict[str, int]:
     """Create the sweep in ``directory`` (or reopen the same one) with at least ``n`` trials.
 
@@ -102,9 +99,9 @@ def create_sweep(directory, spec: SweepSpec, n: int) -> dict[str, int]:
         raise SweepError(f"a sweep needs n >= 1 trials, got {n}")
     # Trial i trains with seed + i, stored in trials.sqlite as a signed 64-bit INTEGER: a
     # seed the last trial's overflows failed there with a traceback, the folder half made.
-    if not 0 <= spec.seed <= SEED_MAX - (n - 1):
+    if not 0 <= spec.seed <= 2**63 - n:
         raise SweepError(f"seed {spec.seed}: trial i trains with seed + i, so with {n} "
-                         f"trials the seed must be from 0 to {SEED_MAX - (n - 1)}")
+                         f"trials the seed must be from 0 to {2**63 - n}")
     if spec.train_subset is not None and spec.train_subset < 1:
         raise SweepError(f"train_subset must be >= 1 training images (or None for all of "
                          f"them), got {spec.train_subset}")
