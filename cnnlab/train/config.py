@@ -28,14 +28,11 @@ COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-
 CUDA_GRAPH_MODES = ("reduce-overhead", "max-autotune")
 PRESETS = ("book", "fast")
 # Upper bounds past which a value cannot be what was meant, refused before anything is
-# built (each failed deep in torch with a traceback, or an "Overflow when unpacking long"):
-# an image side past 2**20 overflows torch's size arithmetic (a smaller one too large is
-# named as the model is built: what memory it lacks), a padded stem is for a few
-# channels (4 or 8 suit tensor cores), and torch's CPU threads past one per core only
-# compete (1024: more cores than a machine has).
-MAX_IMAGE_SIDE = 2**20
-MAX_PAD_STEM_CHANNELS = 64
-MAX_THREADS = 1024
+# built (each failed deep in torch, or as "Overflow when unpacking long"): an image side
+# past 2**20 overflows torch's size arithmetic (a smaller one too large is named as the
+# model is built), a padded stem is for a few channels (4 or 8 suit tensor cores), and
+# CPU threads past one per core only compete (1024: more cores than a machine has).
+MAX_IMAGE_SIDE, MAX_PAD_STEM_CHANNELS, MAX_THREADS = 2**20, 64, 1024
 FLIP_MODES = ("random", "alternate")  # as cnnlab.data.augment.FLIP_MODES (a test checks)
 
 
@@ -234,6 +231,7 @@ class TrainConfig:
         return f"TrainConfig({', '.join(shown)})"
 
     def validate(self) -> TrainConfig:
+        """This config, once every field holds a value it allows (else a ConfigError)."""
         def bad(name: str, allowed: str) -> None:
             raise invalid_value(name, getattr(self, name), allowed)
 
@@ -375,10 +373,12 @@ class TrainConfig:
         return values
 
     def save(self, path: str | Path) -> None:
+        """Write it as YAML to ``path`` (atomically: a kill leaves the earlier file)."""
         atomic_write_text(Path(path), yaml.safe_dump(self.to_dict(), sort_keys=False))
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        """The config of the fields ``values`` sets (YAML's spellings read), validated."""
         return cls(**cls._normalise(values)).validate()
 
     @classmethod
@@ -397,8 +397,8 @@ class TrainConfig:
 
     @classmethod
     def load(cls, path: str | Path) -> TrainConfig:
-        """A run directory's config.yaml. (A settings file of one's own goes through
-        ``resolve_config(model, config_file=...)``, which applies the preset it names.)"""
+        """A run directory's config.yaml at ``path`` (a settings file of one's own goes
+        through ``resolve_config(model, config_file=...)``, which applies its preset)."""
         values = cls.read_file(path)
         if "model" not in values:  # an empty file would become every default, lenet_modern
             raise ConfigError(f"{path} names no model: it is empty or incomplete, not the "
@@ -415,7 +415,7 @@ class TrainConfig:
 
     @classmethod
     def read_file(cls, path: str | Path) -> dict[str, Any]:
-        """The fields a YAML file sets, normalised but not validated: a file meant to be
+        """The fields the YAML file at ``path`` sets, normalised, not validated: a file
         combined with a preset, a model and flags (``resolve_config``) may be incomplete
         on its own (``flip_mode: alternate`` relies on a preset's ``flip: true``)."""
         from cnnlab.train.yaml_file import read_mapping

@@ -282,7 +282,8 @@ class Resumable:
         return "No epoch had finished: no checkpoint was written; start the run again."
 
     def load_resume_state(self, path: Path) -> None:
-        """Restore everything from a ``last`` checkpoint for an exact continuation."""
+        """Restore everything from the ``last`` checkpoint at ``path``, for an exact
+        continuation."""
         groups, state = ckpt.load_checkpoint(path)
         self.resumed_from = Path(path)
         ckpt.require_state(state, ("optimizer", "scheduler", "scaler", "epoch",

@@ -196,6 +196,9 @@ class Trainer(Resumable, DivergenceChecks):
 
     # --- the loop ---------------------------------------------------------------
     def fit(self) -> TrainResult:
+        """Train the remaining epochs (all of them, or a resume's rest), evaluating and
+        checkpointing as the config says; the TrainResult. Raises TrainingInterrupted on
+        Ctrl-C/SIGTERM (checkpoint saved) and TrainingDiverged on NaN/inf."""
         cfg = self.cfg
         # Listening first: opening the log (TensorBoard's import) takes a moment, and Ctrl-C
         # then left a run folder holding only config.yaml, not resumable.
