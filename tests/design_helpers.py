@@ -69,3 +69,19 @@ def ray_script_result(script: str, *args: str, cwd, timeout: float, hung: str,
     results = [line for line in output.splitlines() if line.startswith("RESULT ")]
     assert results, output[-3000:]
     return json.loads(results[-1].removeprefix("RESULT "))
+
+
+def kept_figures(monkeypatch) -> dict:
+    """The design report's figures by file name, filled as ``analyze`` saves them (still
+    written to disk), for tests that read their axes rather than their pixels."""
+    import cnnlab.design.report as report
+
+    figures = {}
+    real = report.save_figure
+
+    def keep(fig, path, *args, **kwargs):
+        figures[path.name] = fig
+        return real(fig, path, *args, **kwargs)
+
+    monkeypatch.setattr(report, "save_figure", keep)
+    return figures

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from design_helpers import shaped_spec
+from design_helpers import kept_figures, shaped_spec
 
 import cnnlab.design.report as report
 from cnnlab.design.describe import format_count
@@ -139,14 +139,7 @@ def test_the_verdict_quotes_the_normalised_d_under_its_name(tmp_path):
 
 def test_plots_have_capitalised_titles_legends_in_both_panels_and_say_which_way_is_better(
         two_sweeps, tmp_path, monkeypatch):
-    figures = {}
-    real_save = report.save_figure
-
-    def keep(fig, path, *args, **kwargs):
-        figures[path.name] = fig
-        return real_save(fig, path, *args, **kwargs)
-
-    monkeypatch.setattr(report, "save_figure", keep)
+    figures = kept_figures(monkeypatch)
     analyze(list(two_sweeps), tmp_path / "r", resamples=50)
     plain, normalised = figures["edf.png"].axes
     assert plain.get_title() == "EDF of error"

@@ -9,6 +9,7 @@ import itertools
 import re
 
 import pytest
+from design_helpers import kept_figures
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from test_bench_zoo_report import ZOO
 from test_design_report import sweep
@@ -153,14 +154,7 @@ def test_zoo_values_in_a_series_colour_read_on_white_and_ticks_never_touch():
 @pytest.fixture
 def design_figures(tmp_path, monkeypatch):
     """The design report's figures by file name, and its page, for three sweeps."""
-    figures = {}
-    real = design_report.save_figure
-
-    def keep(fig, path, *args, **kwargs):
-        figures[path.name] = fig
-        return real(fig, path, *args, **kwargs)
-
-    monkeypatch.setattr(design_report, "save_figure", keep)
+    figures = kept_figures(monkeypatch)
     sweeps = [sweep(tmp_path / name, [base + k for k in range(4)])
               for name, base in (("a", 30.0), ("b", 20.0), ("c", 25.0))]
     design_report.analyze(sweeps, tmp_path / "r", resamples=50)
