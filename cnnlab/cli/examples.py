@@ -15,7 +15,9 @@ RUN = "runs/20261126-101500-resnet18_small"
 EXAMPLES: dict[str, list[tuple[str, str]]] = {
     "summary": [("cnnlab summary vgg11 --input 1x224x224", "layer by layer at that input"),
                 ("cnnlab summary resnet18_d2l --depth 1", "stages only")],
-    "models": [("cnnlab models resnet", "a pattern (substring or shell wildcard)")],
+    "models": [("cnnlab models resnet", "a pattern (substring or shell wildcard)"),
+               ("cnnlab models --variant book", "the book's networks, chapter by chapter"),
+               ("cnnlab models lenet_bn_d2l", "one model: what it is, its section, inputs")],
     "train": [
         ("cnnlab train lenet_bn_d2l --preset book", "the book's recipe for that model"),
         ("cnnlab train resnet18_small --preset fast", "cnnlab's modern recipe"),

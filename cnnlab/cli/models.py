@@ -97,7 +97,10 @@ def models_command(
                                 "pycls), or cnnlab."),
 ) -> None:
     """List registered models: parameters, MACs at each model's default input size (the
-    Input column) and, for the book's networks, the test accuracy the book reports."""
+    Input column) and, for the book's networks, the test accuracy the book reports.
+
+    Families come in the book's order, LeNet to RegNet. An exact name adds what the model
+    is, the book's section for it, the inputs it takes and how to build it."""
     from rich.markup import escape
 
     from cnnlab.bench.complexity import ComplexityCache
@@ -130,9 +133,9 @@ def models_command(
     header = ["Name", "Family", "Variant", "Params", "MACs at Input", "Input", "Book acc."]
     failures, rows, cache = [], [], ComplexityCache()
     with _counting(sum(not cache.has(info) for info in infos), cache) as counted:
-        # list_models gives natural order (resnet18 < resnet101); a stable sort keeps it
-        # per family
-        for info in sorted(infos, key=lambda i: i.family):
+        # Families in the book's order (LeNet first, RegNet last: a class follows the
+        # chapters); list_models' natural order (resnet18 < resnet101) kept within each.
+        for info in sorted(infos, key=_family_order):
             try:
                 params, macs = counted(cache, info)
                 counts = (format_count(params), format_count(macs))
@@ -158,6 +161,12 @@ def models_command(
         table.add_row(*(f"[red]{cell}[/]" if cell == "error" else escape(cell) for cell in row))
     cache.save()
     print_table(out, table, caption)
+    # An exact name (or a listing of one) says what the model is: the table alone had no
+    # word on what separates lenet_bn from lenet_bn_d2l, nor the book's section.
+    for info in infos:
+        if len(infos) == 1 or (pattern or "").lower() == info.name:
+            out.print()
+            _print_details(out, _details(info))
     for line in failures:
         warning(f"could not count {line}")
 
@@ -195,6 +204,103 @@ def _counting(missing: int, cache):
         yield counted
 
 
+# Dive into Deep Learning's sections (2nd edition, d2l.ai) that build each family's
+# network, for the listing's order and one model's details.
+BOOK_SECTIONS = {
+    "7.6": "Convolutional Neural Networks (LeNet)",
+    "8.1": "Deep Convolutional Neural Networks (AlexNet)",
+    "8.2": "Networks Using Blocks (VGG)",
+    "8.3": "Network in Network (NiN)",
+    "8.4": "Multi-Branch Networks (GoogLeNet)",
+    "8.5": "Batch Normalization",
+    "8.6": "Residual Networks (ResNet) and ResNeXt",
+    "8.7": "Densely Connected Networks (DenseNet)",
+    "8.8": "Designing Convolution Network Architectures (AnyNet, RegNet)",
+}
+_FAMILY_SECTION = {"lenet": "7.6", "alexnet": "8.1", "vgg": "8.2", "nin": "8.3",
+                   "googlenet": "8.4", "resnet": "8.6", "densenet": "8.7", "anynet": "8.8",
+                   "regnet": "8.8"}
+VARIANT_MEANINGS = {"book": "built as Dive into Deep Learning builds it",
+                    "cnnlab": "cnnlab's own, neither the book's nor torchvision's"}
+
+
+def book_section(info) -> str | None:
+    """The book's section for ``info``'s network ("8.6"), None for a family it lacks.
+    The BatchNorm LeNets are the batch-norm section's (8.5), not LeNet's."""
+    if info.family == "lenet" and "_bn" in info.name:
+        return "8.5"
+    return _FAMILY_SECTION.get(info.family)
+
+
+def _family_order(info) -> tuple:
+    # By the family's first section; families the book has none for go last, by name.
+    section = _FAMILY_SECTION.get(info.family)
+    return (section is None, tuple(map(int, section.split("."))) if section else (),
+            info.family)
+
+
+def _details(info) -> list[tuple[str, str]]:
+    """(label, text) rows: what one model is, where it comes from, what input it takes
+    and how to go on."""
+    import inspect
+
+    doc = (inspect.getdoc(info.builder) or "").split("\n\n")[0]
+    rows = [(info.name, " ".join(doc.replace("``", "`").split()))]
+    if info.variant != "standard":
+        rows.append(("variant", f"{info.variant}: {VARIANT_MEANINGS[info.variant]}"))
+    elif info.torchvision_name:
+        rows.append(("variant", f"standard: torchvision's {info.torchvision_name}, whose "
+                                "weights load into it (same logits)"))
+    else:  # the regnetx_* / regnety_* that follow pycls
+        rows.append(("variant", "standard: pycls's widths; its model zoo's .pyth "
+                                "checkpoints load into it"))
+    section = book_section(info)
+    if section:
+        rows.append(("book", f"Dive into Deep Learning {section}, {BOOK_SECTIONS[section]}"))
+    rows += [("paper", info.paper), ("input", _input_words(info))]
+    recipe = info.book_recipe
+    if recipe is not None:
+        rows.append(("book recipe", f"SGD lr {recipe.lr:g}, {recipe.epochs} epochs, batch "
+                                    f"{recipe.batch_size}, {recipe.resize}x{recipe.resize} "
+                                    f"images: cnnlab train {info.name} --preset book"))
+    shape = "x".join(map(str, info.input_size))
+    return rows + [
+        ("layers", f"cnnlab summary {info.name} (at {shape}; --input for another)"),
+        ("Python", f'from cnnlab import get_model; model = get_model("{info.name}")')]
+
+
+def _print_details(out, rows: list[tuple[str, str]]) -> None:
+    """Each row a label and its text, the text wrapped at words under itself in a
+    terminal (one grid per row: a shared one padded every line to the longest)."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    width = max(len(label) for label, _ in rows)
+    for label, text in rows:
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="bold", no_wrap=True, width=width)
+        grid.add_column()
+        grid.add_row(escape(label), escape(text))
+        out.print(grid)
+
+
+def _input_words(info) -> str:
+    """The input ``info``'s model is made for, and whether Fashion-MNIST's 28x28 fits."""
+    side, smallest = info.input_size[1], info.min_input_size
+    made = f"{'x'.join(map(str, info.input_size))} (made for)"
+    if side == 28:
+        return f"{made}: Fashion-MNIST as it is"
+    if smallest <= 28:
+        least = f" (at least {smallest}x{smallest})" if smallest > 1 else ""
+        fits = f"takes Fashion-MNIST's 28x28 too{least}, or resized with --resize {side}"
+    else:
+        fits = (f"needs at least {smallest}x{smallest}: Fashion-MNIST with --resize "
+                f"{smallest} or more ({side} as made)")
+    if info.input_size[0] == 3:
+        fits += "; greyscale data builds it with 1 input channel"
+    return f"{made}; {fits}"
+
+
 def _book_accuracy(info) -> str:
     """The book's test accuracy in %, with its input size where that is not the Input
     column's (:func:`_caption` says what the number is)."""
@@ -222,6 +328,11 @@ def _caption(infos) -> str:
                      f"reports for its own training: {shown}, plain SGD, batch 128, images "
                      f"resized to the Input size; read off the book's plots, not a cnnlab "
                      f"run.")
+    if len(infos) > 1:  # one model's listing is followed by its details
+        lines.append("Input: the size each is made for; those at 1x28x28 take Fashion-MNIST "
+                     "as it is, the others train on it resized (--resize). What one is, its "
+                     "book section and the smallest input it takes: cnnlab models NAME; "
+                     "its layers: cnnlab summary NAME.")
     return "\n".join(lines)
 
 
