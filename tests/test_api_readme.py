@@ -54,3 +54,24 @@ def test_readme_python_snippet_runs_as_written(tmp_path, tiny_fashion, code):
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
+
+
+def test_the_readmes_chapter_map_names_each_book_network_and_its_section():
+    # A teacher had no map from the book's sections to cnnlab's names; the README's must
+    # name every book network, with the section `cnnlab models NAME` gives it.
+    from cnnlab.cli.models import book_section
+    from cnnlab.models import list_models, model_info
+
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    paragraph = text[text.index("Chapter by chapter"):].split(" Those whose")[0]
+    said = dict(re.findall(r"`(\w+)` \((\d\.\d)", paragraph))
+    said.update({name: said[after] for name, after in (("resnet18_d2l", "resnext_d2l"),)})
+    assert set(said) == set(list_models(variant="book")), paragraph
+    assert all(book_section(model_info(n)) == s for n, s in said.items()), said
+
+
+def test_the_proofs_the_readme_names_are_there():
+    text = README.read_text(encoding="utf-8")
+    named = set(re.findall(r"(test_ops_\w+\.py)", text))
+    assert {"test_ops_conv.py", "test_ops_norm.py", "test_ops_fft.py"} <= named
+    assert all((README.parent / "tests" / name).is_file() for name in named), named
