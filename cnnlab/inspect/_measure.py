@@ -19,6 +19,7 @@ returned), so this module imports nothing from the package and cannot form a cyc
 from __future__ import annotations
 
 import itertools
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -188,25 +189,41 @@ def saved_activation_bytes(model: nn.Module, forward: Callable[[], Any],
 
     Every tensor an op (or a checkpoint, for its inputs) saves is seen, on any device.
     Each storage counts once: several ops often save views of one buffer (a ReLU's output
-    is also the next conv's input). Not counted: ``model``'s parameters and buffers,
-    which are not activations, and ``inputs``, where both callers pass the input batch:
-    the caller holds it whether autograd saves it or not, and ``summary`` shows it on its
-    own line ("Input size"). The output keeps its graph, so the caller can run backward.
+    is also the next conv's input). Counted are the storages still held for backward
+    when ``forward()`` returns: a branch computed and dropped (a probe, a head whose
+    output is not returned) frees what it saved, and counting it had made the number
+    larger than what a training step keeps. Not counted: ``model``'s parameters and
+    buffers, which are not activations; ``inputs``, where both callers pass the input
+    batch: the caller holds it whether autograd saves it or not, and ``summary`` shows it
+    on its own line ("Input size"); and what is kept for backward outside saved tensors,
+    such as the RNG state a ``torch.utils.checkpoint`` stores (5,056 bytes each on a
+    CPU). The output keeps its graph, so the caller can run backward.
     """
     exclude = {_storage_key(t) for t in (*model.parameters(), *model.buffers(), *inputs)}
-    saved: dict[tuple, int] = {}
+    # storage -> (its bytes, the saved tensors viewing it). Autograd holds what the pack
+    # hook returns for as long as the graph node that saved it lives, so a weak reference
+    # tells, at the end, which storages backward still needs.
+    saved: dict[tuple, tuple[int, list[weakref.ref]]] = {}
 
     def pack(t: torch.Tensor) -> torch.Tensor:
+        # Detached (same storage, no grad_fn; backward does not need it): an op's output
+        # returned as it is closes a loop, output -> grad_fn -> saved output, that no
+        # garbage collection breaks, so a graph never run backward (summary's) leaked.
+        t = t.detach()
         # Sparse and other non-strided tensors have no storage; an empty one holds nothing.
         if t.layout == torch.strided and t.untyped_storage().nbytes():
             key = _storage_key(t)
             if key not in exclude:
-                saved[key] = t.untyped_storage().nbytes()
+                nbytes, refs = saved.get(key, (0, []))
+                if not any(r() is not None for r in refs):  # new, or a freed one's address
+                    nbytes, refs = t.untyped_storage().nbytes(), []
+                saved[key] = (nbytes, [*refs, weakref.ref(t)])
         return t
 
     with saved_tensors_hooks(pack, lambda t: t):
         out = forward()
-    return sum(saved.values()), out
+    held = sum(nbytes for nbytes, refs in saved.values() if any(r() is not None for r in refs))
+    return held, out
 
 
 def training_memory(model: nn.Module, x: torch.Tensor) -> tuple[int, str]:
