@@ -18,7 +18,16 @@ regnetx     six numbers d, w0, wa, wm, b, g expanded by the quantised linear rul
 The paper's b divides: a stage's inner width is w / b, b in {1, 2, 4}. AnyNetConfig
 stores the multiplier ``bottleneck_ratios = 1 / b`` (pycls's ``bm``). Sampling is
 log-uniform (depths, widths, RegNet's w0/wa/wm), uniform over {1, 2, 4} for b and
-over the powers of two {1..32} for g (log-uniform on a power-of-two grid).
+over the powers of two {1..32} for g (log-uniform on a power-of-two grid); RegNet's d
+is uniform. Each as pycls's sampler draws it (log-uniform values rounded up onto their
+grid, the smallest as likely as the log-interval below it), except:
+
+- g in RegNetX. The paper writes g in {1, 2, ..., 32} and, for RegNet, "b and g as
+  before"; pycls's RegNet sampler (``power2_or_log_uniform``, quantum 8) also draws 24
+  (one draw in ten) and 32 less often (one in 14, not one in 6). Here RegNetX draws g as
+  AnyNetX does, so the spaces compared differ only in how widths and depths are drawn.
+- wa and wm are rounded to the nearest 0.1 and 0.001, not up: pycls's values are higher
+  by half a quantum on average (0.05 for wa) and its lowest wa about twice as likely.
 
 Scaling to the input: the paper samples widths up to 1024 at 224x224. At side s the
 top width here is ``1024 * (s / 224) ** (2/3)``, a multiple of 8: 256 at 28x28,
