@@ -87,7 +87,21 @@ def test_ops_bench_quick_run_gives_every_table():
     assert [r["groups"] for r in result["groups"]] == [1, 2, 4]
     assert result["groups"][0]["torch_speedup"] == 1.0
     assert all(r["torch_ms"] > 0 and r["scratch_ms"] > 0 for r in result["target"])
-    assert len(render_ops_bench(result)) == 4
+    assert all(r["torch_ms"] > 0 and r["scratch_train_ms"] > 0 for r in result["pooling"])
+    assert len(render_ops_bench(result)) == 5
+
+
+def test_ops_bench_pooling_times_ours_against_the_same_pytorch_op():
+    # A row's two callables must compute the same thing, or its ratio compares unlike work.
+    from cnnlab.bench.pooling import CASES
+
+    for what, shape, ours, theirs in CASES:
+        x = rand(2, 3, *shape[2:], seed=len(what)).requires_grad_()
+        mine, reference = ours(x), theirs(x)
+        torch.testing.assert_close(mine, reference, msg=what)
+        g = rand(*reference.shape, seed=1)
+        torch.testing.assert_close(torch.autograd.grad(mine, x, g)[0],
+                                   torch.autograd.grad(reference, x, g)[0], msg=what)
 
 
 def test_an_empty_batch_and_a_strided_output_behave_as_f_conv2d():

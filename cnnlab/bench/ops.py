@@ -1,7 +1,8 @@
-"""Op benchmark: the from-scratch convolutions against PyTorch's own, per call.
+"""Op benchmark: the from-scratch convolutions and pooling against PyTorch's, per call.
 
-Three questions, one table each (``run_ops_bench`` returns the rows,
-``render_ops_bench`` turns them into rich tables):
+Three questions about convolution, one table each (``run_ops_bench`` returns the
+rows, ``render_ops_bench`` turns them into rich tables), and a fourth table,
+pooling, from :mod:`cnnlab.bench.pooling`:
 
 1. **Kernel size.** Time per forward call of ``F.conv2d``, our ``conv2d`` (both
    of its methods; "auto" is the one it would pick) and ``fft_conv2d`` for square
@@ -23,13 +24,14 @@ under ``torch.no_grad``; float32 on the CPU with ``threads`` intra-op threads.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
 from rich.table import Table
 
+from cnnlab.bench.pooling import bench_pooling, pooling_table
+from cnnlab.bench.timing import time_calls
 from cnnlab.ops.conv import ConvGeometry, choose_method, conv2d
 from cnnlab.ops.fft import fft_conv2d
 from cnnlab.train.device import torch_threads
@@ -40,24 +42,6 @@ GROUPS = (1, 2, 4, 8, 16, 32)
 # Skip an unfold (im2col) timing whose column matrix would exceed this: it would
 # only measure the machine's memory bandwidth, slowly.
 MAX_UNFOLD_BYTES = 768 * 2**20
-
-
-def time_calls(calls: dict[str, Callable[[], object]], repeats: int = 5) -> dict[str, float]:
-    """Best wall time of each call, in seconds, over ``repeats`` interleaved rounds.
-
-    Each call runs once to warm up; then every round times each call once, in
-    turn, so a burst of load from another process slows one round of all of them
-    rather than every repeat of one of them.
-    """
-    for fn in calls.values():
-        fn()
-    best = dict.fromkeys(calls, float("inf"))
-    for _ in range(repeats):
-        for name, fn in calls.items():
-            start = time.perf_counter()
-            fn()
-            best[name] = min(best[name], time.perf_counter() - start)
-    return best
 
 
 def _inputs(batch, c_in, c_out, size, kernel, groups=1, seed=0):
@@ -183,7 +167,8 @@ def _training_call(op, x, w, b) -> Callable[[], None]:
 
 
 def run_ops_bench(threads: int | None = 2, quick: bool = False, repeats: int = 3) -> dict:
-    """All three benchmarks. ``quick`` uses fewer, smaller cases (a smoke run, not numbers)."""
+    """All four benchmarks (pooling is ``cnnlab/bench/pooling.py``). ``quick`` uses fewer,
+    smaller cases (a smoke run, not numbers)."""
     with torch_threads(threads) as n_threads:
         if quick:
             kernels = bench_kernel_sizes((1, 3, 7), (12,), batch=2, channels=4, repeats=1)
@@ -193,8 +178,9 @@ def run_ops_bench(threads: int | None = 2, quick: bool = False, repeats: int = 3
             kernels = bench_kernel_sizes(repeats=repeats)
             grouped = bench_groups(repeats=repeats)
             target = bench_target(repeats=repeats)
+        pooling = bench_pooling(repeats=1 if quick else repeats, quick=quick)
     return {"threads": n_threads, "kernels": kernels, "crossover": fft_crossover(kernels),
-            "groups": grouped, "target": target}
+            "groups": grouped, "target": target, "pooling": pooling}
 
 
 def _ms(value: float | None) -> str:
@@ -245,4 +231,4 @@ def render_ops_bench(result: dict) -> list[Table]:
                        _ms(r["torch_ms"]), _ms(r["scratch_ms"]), f"{r['ratio']:.2f}x",
                        _ms(r["torch_train_ms"]), _ms(r["scratch_train_ms"]),
                        f"{r['train_ratio']:.2f}x")
-    return [kernels, crossover, grouped, target]
+    return [kernels, crossover, grouped, target, pooling_table(result["pooling"], threads)]

@@ -1,5 +1,6 @@
 """Timing each step of work queued on a device, on the device's clock where it has one
-(the throughput bench). Waiting for a device is ``train.device.synchronize``."""
+(the throughput bench), and timing CPU calls against each other, interleaved (the op
+benches). Waiting for a device is ``train.device.synchronize``."""
 
 from __future__ import annotations
 
@@ -30,3 +31,21 @@ def step_seconds(fn: Callable[[], object], steps: int, device: torch.device) -> 
         synchronize(device)
         times.append(time.perf_counter() - start)
     return times
+
+
+def time_calls(calls: dict[str, Callable[[], object]], repeats: int = 5) -> dict[str, float]:
+    """Best wall time of each call, in seconds, over ``repeats`` interleaved rounds.
+
+    Each call runs once to warm up; then every round times each call once, in
+    turn, so a burst of load from another process slows one round of all of them
+    rather than every repeat of one of them.
+    """
+    for fn in calls.values():
+        fn()
+    best = dict.fromkeys(calls, float("inf"))
+    for _ in range(repeats):
+        for name, fn in calls.items():
+            start = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best
