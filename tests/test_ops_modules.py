@@ -145,6 +145,20 @@ def test_conversion_reports_what_stays_pytorch():
         convert_to_scratch(nn.Conv2d(1, 1, 1))
 
 
+def test_a_converted_model_prints_which_layers_are_from_scratch():
+    # Same arguments as torch.nn's layers: without a mark, printing the model could not
+    # show a class which layers now run on cnnlab's ops.
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.MaxPool2d(2), nn.AvgPool2d(2),
+                          nn.AdaptiveAvgPool2d(1), nn.ReLU())
+    before = [repr(layer) for layer in model]
+    convert_to_scratch(model)
+    after = [repr(layer) for layer in model]
+    assert after[0] == "scratch " + before[0]  # Conv2d's arguments print as torch's do
+    assert [text.split("(")[0] for text in after] == [
+        "scratch Conv2d", "scratch MaxPool2d", "scratch AvgPool2d",
+        "scratch AdaptiveAvgPool2d", "ReLU"]
+
+
 def test_subclasses_are_left_alone():
     class StdConv(nn.Conv2d):  # a different forward under the same base class
         pass

@@ -38,7 +38,16 @@ from cnnlab.ops.norm import BatchNorm
 from cnnlab.ops.pool import adaptive_avg_pool2d, check_pool_args, pool2d
 
 
-class Conv2d(nn.Module):
+class _FromScratch:
+    """Prints a layer as "scratch Conv2d(...)": its arguments and parameters are
+    ``torch.nn``'s, so without the word a converted model's printout could not show
+    which of its layers run on cnnlab's ops."""
+
+    def _get_name(self) -> str:  # what nn.Module's repr prints before the arguments
+        return f"scratch {type(self).__name__}"
+
+
+class Conv2d(_FromScratch, nn.Module):
     """A 2-D convolution layer on :func:`~cnnlab.ops.conv2d` (or ``fft_conv2d``).
 
     Arguments (``in_channels``, ``out_channels``, ``kernel_size``, ``stride``,
@@ -124,8 +133,11 @@ class Conv2d(nn.Module):
         return 2 * output.numel() * self.weight[0].numel()
 
     def extra_repr(self) -> str:
+        # nn.Conv2d's wording: its printout is the same but for the "scratch" mark
         text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}, padding={self.padding}")
+                f"stride={self.stride}")
+        if self.padding != (0, 0):
+            text += f", padding={self.padding}"
         if self.dilation != (1, 1):
             text += f", dilation={self.dilation}"
         if self.groups != 1:
@@ -135,7 +147,7 @@ class Conv2d(nn.Module):
         return text + (", fft=True" if self.fft else "")
 
 
-class Pool2d(nn.Module):
+class Pool2d(_FromScratch, nn.Module):
     """Max or average pooling on :func:`~cnnlab.ops.pool2d`; no parameters.
 
     ``mode`` is "max" or "avg"; ``kernel_size``, ``stride`` (None: the kernel size),
@@ -193,7 +205,7 @@ class AvgPool2d(Pool2d):
         super().__init__(kernel_size, stride, padding, "avg", 1, ceil_mode, count_include_pad)
 
 
-class AdaptiveAvgPool2d(nn.Module):
+class AdaptiveAvgPool2d(_FromScratch, nn.Module):
     """``nn.AdaptiveAvgPool2d`` on :func:`~cnnlab.ops.pool.adaptive_avg_pool2d`: an
     ``output_size`` of S or (H, W) (None keeps that axis's size)."""
 
