@@ -7,7 +7,8 @@ Layout of ``checkpoints/<tag>.safetensors`` (tag is ``last`` or ``best``):
   ``optim.<param index>.<key>`` (optimizer state tensors) and ``rng.*`` (generator
   states as uint8 tensors);
 - the header's metadata holds ``cnnlab_state``: JSON with the epoch, step, best
-  accuracy, optimizer hyper-parameters and scheduler state.
+  accuracy, optimizer hyper-parameters and scheduler state, and (``written_by``, since
+  2026-12-06) the code, torch and device that wrote it (:func:`written_by`).
 
 A readable copy of that JSON is written beside it as ``<tag>.json``; loading only
 trusts the safetensors file. Nothing here unpickles: safetensors and JSON only.
@@ -87,6 +88,29 @@ def _rng_record_for_older_versions() -> dict[str, Any]:
 
 def _as_lists(obj):
     return [_as_lists(o) for o in obj] if isinstance(obj, (tuple, list)) else obj
+
+
+# --- what wrote it ---------------------------------------------------------------
+
+def written_by(device: torch.device | str) -> dict[str, Any]:
+    """What decides whether a run resumed from a checkpoint written now continues bit for
+    bit as the uninterrupted run would: cnnlab's code (its version, 0.1.0 for every
+    commit, and the digest of its sources: design/code_check.py's fingerprint), torch's
+    version, the kind of device, and on a CPU the thread count (a sum split among other
+    threads differs in its last bits), on a GPU its model and cuDNN (other kernels).
+    Each is cheap: the digest is computed once per process (some 5 to 30 ms)."""
+    from cnnlab.design.code_check import code_fingerprint
+
+    code = code_fingerprint()  # its package path is left out: where, not which code
+    device = torch.device(device)
+    stamp: dict[str, Any] = {"cnnlab": code["cnnlab"], "sources": code["sources"],
+                             "torch": code["torch"], "device": device.type}
+    if device.type == "cpu":
+        stamp["torch_threads"] = torch.get_num_threads()
+    elif device.type == "cuda":
+        stamp["gpu"] = torch.cuda.get_device_name(device)
+        stamp["cudnn"] = torch.backends.cudnn.version()
+    return stamp
 
 
 # --- optimizer state -----------------------------------------------------------

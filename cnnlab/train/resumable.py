@@ -2,7 +2,9 @@
 
 ``last`` holds everything an exact continuation needs: weights, optimizer, EMA, the
 scheduler and gradient scaler, the epoch and step reached, the sums of a partial
-epoch, the clocks, RNG states, and every command that trained the run. ``best`` holds
+epoch, the clocks, RNG states, and every command that trained the run; and what wrote
+it (cnnlab's code, torch, the device): a resume by other ones says that the run goes on,
+but not necessarily bit for bit (resume_checks.other_code_notice). ``best`` holds
 the weights that were evaluated (the EMA when on). The file format is
 :mod:`cnnlab.train.checkpoint`'s.
 """
@@ -18,6 +20,7 @@ import torch
 
 from cnnlab.atomic import atomic_write_bytes
 from cnnlab.models.interop import load_state_dict_checked
+from cnnlab.notices import warn_user
 from cnnlab.train import checkpoint as ckpt
 from cnnlab.train.distributed import (
     RankLost,
@@ -28,7 +31,9 @@ from cnnlab.train.distributed import (
     rank_rng_states,
     restore_rank_rng_state,
 )
+from cnnlab.train.loaded_run import CheckpointWarning
 from cnnlab.train.outcome import TrainingInterrupted, TrainResult
+from cnnlab.train.resume_checks import other_code_notice, training_left
 
 BEFORE_CUT = "best-before-cut"  # the best checkpoint's copy (Resumable.best_before_cut)
 # A full disk, or a user's quota spent: freeing space is the fix (run_outputs too).
@@ -95,6 +100,8 @@ class Resumable:
             "world_size": self.dist.world_size,
             # For readers of its .json copy (compare) before the run has a summary.
             "device": str(self.device),
+            # What a resume compares with its own, to say when it may not be bit for bit.
+            "written_by": ckpt.written_by(self.device),
             "parameters": sum(p.numel() for p in self.model.parameters()),
         }
 
@@ -330,7 +337,12 @@ class Resumable:
             raise ckpt.CheckpointError(
                 f"{path}: its random generators' state cannot be restored "
                 f"({type(exc).__name__}: {exc}); a damaged or hand-made checkpoint") from None
-
+        # Said once (by rank 0), and only where something will be trained from here.
+        if self.dist.is_main and training_left(self.cfg, state):
+            notice = other_code_notice(path, state.get("written_by"),
+                                       ckpt.written_by(self.device))
+            if notice:
+                warn_user(notice, CheckpointWarning)
 
     def result_from_files(self) -> TrainResult:
         """The result of a run that has trained all it will (every planned epoch, or its

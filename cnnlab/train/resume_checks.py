@@ -1,13 +1,17 @@
 """What a resume refuses before it trains: a run with nothing left to train (every epoch
 of its plan done, or its time budget spent; except one killed while its summary and
 report were written, which a resume writes), or one started on another number of
-processes. And the summary.json of a run's last checkpoint, which tells them apart."""
+processes. What it says and goes on: a checkpoint written by other code, torch or device,
+from which it may not continue bit for bit. And the summary.json of a run's last
+checkpoint, which tells a finished run from one killed as it ended."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+from cnnlab.design.code_check import short
 from cnnlab.train import checkpoint as ckpt
 from cnnlab.train.config import ConfigError, TrainConfig
 from cnnlab.train.distributed import launched_world_size, relaunch_command
@@ -29,8 +33,7 @@ def check_work_left(cfg: TrainConfig, last: Path, run_dir: Path,
     ckpt.require_state(state, ("epoch", "train_time"), last)
 
     def done(plan: TrainConfig) -> bool:
-        return state["epoch"] >= plan.epochs or (
-            plan.max_time is not None and state["train_time"] >= plan.max_time)
+        return not training_left(plan, state)
 
     spent = cfg.max_time is not None and state["train_time"] >= cfg.max_time
     # A run stopped by Ctrl-C has no summary either: a --max-time below what it trained
@@ -53,6 +56,74 @@ def check_work_left(cfg: TrainConfig, last: Path, run_dir: Path,
             "--max-time 0 for no limit"
         )
     return True
+
+
+def training_left(cfg: TrainConfig, state: dict) -> bool:
+    """Whether a run whose checkpoint holds ``state`` has training left under the plan
+    ``cfg``: an epoch to train, and time left in its budget (max_time)."""
+    return state["epoch"] < cfg.epochs and (
+        cfg.max_time is None or state["train_time"] < cfg.max_time)
+
+
+# What a resume's own written_by (checkpoint.written_by) must match for a continuation
+# bit for bit, by kind of device: the code and torch everywhere, then the device's.
+_SAME_EVERYWHERE = ("cnnlab", "sources", "torch", "device")
+_SAME_ON = {"cpu": ("torch_threads",), "cuda": ("gpu", "cudnn")}
+
+
+_GOES_ON = ("Training continues, but the run may no longer be bit for bit what it would have "
+            "been uninterrupted")
+
+
+def other_code_notice(path: Path, then: Any, now: dict) -> str | None:
+    """What a resume says when the checkpoint at ``path`` was written by other code, torch
+    or device than this process's: training goes on, but from there it may not be bit
+    for bit the run an uninterrupted one would have been. ``then``: the checkpoint's
+    ``written_by`` (None: it predates them); ``now``: this process's. None where they
+    match."""
+    if not isinstance(then, dict):
+        return (f"{path} was written by an older cnnlab, from before checkpoints recorded the "
+                f"code and torch that wrote them; this resume runs {_words(now)}. {_GOES_ON}: "
+                "cnnlab may have changed how it trains since (its sums, random draws)")
+    keys = _SAME_EVERYWHERE + (_SAME_ON.get(now["device"], ()) if then.get("device")
+                               == now["device"] else ())
+    differ = [key for key in keys if then.get(key) != now.get(key)]
+    if not differ:
+        return None
+    options = [f"--device {then.get('device')}"] if "device" in differ else []
+    if "torch_threads" in differ:
+        options.append(f"--threads {then.get('torch_threads')}")
+    fixes = [f"with {' '.join(options)}"] if options else []
+    if {"gpu", "cudnn"} & set(differ):
+        fixes.append(f"on a {then.get('gpu')} with cuDNN {then.get('cudnn')}")
+    if {"cnnlab", "sources", "torch"} & set(differ):
+        fixes.append("under the cnnlab and torch that wrote it")
+    return (f"{path} was written by {_words(then)}; this resume runs {_words(now)} "
+            f"({_names(differ)} differ{'s' if len(differ) == 1 else ''}). {_GOES_ON}. To "
+            f"continue it exactly, resume it {', '.join(fixes)}")
+
+
+def _words(stamp: dict) -> str:
+    """A ``written_by`` in words: ``cnnlab 0.1.0 (sources 01e62c482dc7), torch 2.5.1, on
+    cpu with 4 threads``."""
+    device = stamp.get("device")
+    where = f"on {device}"
+    if device == "cpu" and stamp.get("torch_threads"):
+        threads = stamp["torch_threads"]
+        where += f" with {threads} thread{'s' if threads != 1 else ''}"
+    elif device == "cuda":
+        where += f" ({stamp.get('gpu')}, cuDNN {stamp.get('cudnn')})"
+    return f"{short(stamp)}, {where}"
+
+
+_NAMES = {"cnnlab": "cnnlab's version", "sources": "cnnlab's sources", "torch": "torch",
+          "device": "the device", "torch_threads": "the thread count", "gpu": "the GPU",
+          "cudnn": "cuDNN"}
+
+
+def _names(differ: list[str]) -> str:
+    names = [_NAMES[key] for key in differ]
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
 
 
 def check_world_size(cfg: TrainConfig, state: dict, run_dir: Path) -> None:

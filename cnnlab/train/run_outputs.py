@@ -157,8 +157,13 @@ def _summary(trainer: Trainer, result: TrainResult) -> dict:
 
 def _environment(trainer: Trainer) -> dict:
     """environment_info() (its torch_threads: cfg.threads holds until train() returns,
-    so still in force here) and the device trained on."""
+    so still in force here), the digest of cnnlab's sources (its version is 0.1.0 for
+    every commit: the digest tells which code wrote the summary, as the checkpoint's
+    ``written_by`` does) and the device trained on."""
+    from cnnlab.design.code_check import code_fingerprint
+
     env = environment_info()
+    env["cnnlab_sources"] = code_fingerprint()["sources"]
     env["device"] = str(trainer.device)
     return env
 
