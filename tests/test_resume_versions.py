@@ -14,7 +14,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 import cnnlab
-from cnnlab.design.code_check import code_fingerprint
+from cnnlab.code_version import code_fingerprint
 from cnnlab.train import checkpoint as ckpt
 from cnnlab.train import resume
 from cnnlab.train.loaded_run import CheckpointWarning

@@ -10,11 +10,15 @@ none). Each finished trial stores the fingerprint of the code that trained it.
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import json
 import re
-from pathlib import Path
+
+# Which code runs is told by cnnlab/code_version.py (training's checkpoints say it too);
+# these names stay importable from here.
+from cnnlab.code_version import code_fingerprint, short, sources_digest
+
+__all__ = ["checked", "code_fingerprint", "code_mismatch", "describe", "fix", "not_run",
+           "short", "sources_digest"]
 
 
 def fix(driver: dict) -> str:
@@ -29,48 +33,11 @@ def fix(driver: dict) -> str:
             "before run_sweep)")
 
 
-def sources_digest(package: Path) -> str:
-    """SHA-256 over the package's ``.py`` files: each one's path inside the package, then
-    its bytes (CRLF read as LF, so a Windows checkout of the same commit agrees). Its
-    version alone says nothing: it is 0.1.0 for every commit."""
-    digest = hashlib.sha256()
-    for path in sorted(package.rglob("*.py"), key=lambda p: p.relative_to(package).as_posix()):
-        if "__pycache__" in path.parts:
-            continue
-        digest.update(path.relative_to(package).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes().replace(b"\r\n", b"\n") + b"\0")
-    return digest.hexdigest()
-
-
-@functools.cache
-def code_fingerprint() -> dict:
-    """This process's cnnlab (version, and the digest of the sources of the package it
-    imported) and torch version, with where that package is (shown, not compared: nodes
-    may install it in different places). Computed once per process, when its first
-    trial starts or the driver sends its first: about 5 ms (135 files, 1.7 MB), then
-    1 us."""
-    import torch
-
-    import cnnlab
-
-    return {"cnnlab": cnnlab.__version__,
-            "sources": sources_digest(Path(cnnlab.__file__).resolve().parent),
-            "torch": torch.__version__,
-            "path": str(Path(cnnlab.__file__).resolve().parent)}
-
-
 def describe(code: dict) -> str:
     """One fingerprint in words: ``cnnlab 0.1.0 (sources 3f2a9c01b7de, /opt/cnnlab),
     torch 2.5.1``."""
     return (f"cnnlab {code.get('cnnlab')} (sources {str(code.get('sources'))[:12]}, "
             f"{code.get('path')}), torch {code.get('torch')}")
-
-
-def short(code: dict) -> str:
-    """One fingerprint as a report names it, without where the package was (nodes differ
-    there, not in their code): ``cnnlab 0.1.0 (sources 3f2a9c01b7de), torch 2.5.1``."""
-    return (f"cnnlab {code.get('cnnlab')} (sources {str(code.get('sources'))[:12]}), "
-            f"torch {code.get('torch')}")
 
 
 def _torch_release(version) -> str:

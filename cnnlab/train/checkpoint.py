@@ -95,11 +95,11 @@ def _as_lists(obj):
 def written_by(device: torch.device | str) -> dict[str, Any]:
     """What decides whether a run resumed from a checkpoint written now continues bit for
     bit as the uninterrupted run would: cnnlab's code (its version, 0.1.0 for every
-    commit, and the digest of its sources: design/code_check.py's fingerprint), torch's
+    commit, and the digest of its sources: cnnlab/code_version.py's fingerprint), torch's
     version, the kind of device, and on a CPU the thread count (a sum split among other
     threads differs in its last bits), on a GPU its model and cuDNN (other kernels).
     Each is cheap: the digest is computed once per process (some 5 to 30 ms)."""
-    from cnnlab.design.code_check import code_fingerprint
+    from cnnlab.code_version import code_fingerprint
 
     code = code_fingerprint()  # its package path is left out: where, not which code
     device = torch.device(device)

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from cnnlab.design.code_check import short
+from cnnlab.code_version import short
 from cnnlab.train import checkpoint as ckpt
 from cnnlab.train.config import ConfigError, TrainConfig
 from cnnlab.train.distributed import launched_world_size, relaunch_command

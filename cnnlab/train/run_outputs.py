@@ -160,7 +160,7 @@ def _environment(trainer: Trainer) -> dict:
     so still in force here), the digest of cnnlab's sources (its version is 0.1.0 for
     every commit: the digest tells which code wrote the summary, as the checkpoint's
     ``written_by`` does) and the device trained on."""
-    from cnnlab.design.code_check import code_fingerprint
+    from cnnlab.code_version import code_fingerprint
 
     env = environment_info()
     env["cnnlab_sources"] = code_fingerprint()["sources"]
