@@ -156,7 +156,7 @@ def test_html_escapes_what_runs_are_named(tmp_path):
     # style, text left (JupyterLab right-aligns every cell), parameters "-" where unknown.
     assert '<td style="text-align:left">plain</td>' in text and "class=num" not in text
     header = text[:text.index("</thead>")]
-    assert '<th style="text-align:right">params</th>' in header
+    assert '<th scope=col style="text-align:right">params</th>' in header
 
 
 def test_the_figure_leaves_out_runs_never_evaluated_and_cuts_a_high_accuracy_axis(tmp_path):

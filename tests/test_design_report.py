@@ -311,7 +311,7 @@ def test_figures_say_what_was_swept_and_come_first_in_the_page(two_sweeps, tmp_p
     subtitles, save_figure = {}, report.save_figure
 
     def keep(fig, path, **kwargs):
-        subtitles[path.name] = fig.get_suptitle()
+        subtitles[path.name] = " ".join(fig.get_suptitle().split())  # wrapped to fit
         return save_figure(fig, path, **kwargs)
 
     monkeypatch.setattr(report, "save_figure", keep)

@@ -75,7 +75,7 @@ from cnnlab.figures import (
 )
 from cnnlab.formatting import counted
 from cnnlab.interrupts import SigintRecorder
-from cnnlab.train.report import html_table
+from cnnlab.train.report import NARROW_STYLE, html_table, page_head
 
 
 @dataclass
@@ -246,8 +246,11 @@ def figure_context(spaces: list[dict]) -> str:
 
 
 def _subtitle(fig, context: str | None) -> None:
+    """``context`` above the axes, wrapped to the figure's width: on one line it ran past
+    both edges of the 6.5-inch error-vs-MACs figure and was cut off there."""
     if context:
-        fig.suptitle(literal(context), fontsize=9)
+        lines = textwrap.wrap(context, width=int(fig.get_figwidth() * 13))
+        fig.suptitle(literal("\n".join(lines)), fontsize=9)
 
 
 def _legend_below(ax) -> None:
@@ -325,6 +328,16 @@ def plot_error_vs_macs(results: list[SpaceResult], path: Path,
 # ---------------------------------------------------------------- the report
 
 
+_STYLE = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto}" + NARROW_STYLE
+          + "table{border-collapse:collapse;margin:1em 0}"
+          # Cells read from their top left, as the run report's: centred, a header
+          # stood apart from its column of text, and a short cell floated mid-way down
+          # a row that a long one (a verdict, wrapped on a phone) made tall.
+          "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}"
+          ".num{text-align:right;font-variant-numeric:tabular-nums}"
+          "img{max-width:100%}figure{margin:1em 0}figcaption{max-width:60em;color:#444}")
+
+
 def write_html(summary: dict, images: list[Path], path: Path) -> Path:
     spaces = summary["spaces"]
     best = best_trials_rows(spaces)
@@ -343,13 +356,7 @@ def write_html(summary: dict, images: list[Path], path: Path) -> Path:
     sections += ["<h2>Notes</h2>",
                  "<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in report_notes(summary))
                  + "</ul>"]
-    page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>cnnlab design-space report</title>
-<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}
-table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:4px 8px}}
-.num{{text-align:right;font-variant-numeric:tabular-nums}}
-img{{max-width:100%}}figure{{margin:1em 0}}figcaption{{max-width:60em;color:#444}}
-</style></head><body>
+    page = page_head("cnnlab design-space report", _STYLE) + f"""
 <h1>Design-space report</h1>
 {"".join(sections)}
 </body></html>

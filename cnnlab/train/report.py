@@ -24,8 +24,25 @@ from cnnlab.train.report_evaluation import (
     test_set_words,
 )
 
+# On a phone: the page laid out at the screen's width (without the viewport line a phone
+# lays it out 980 px wide and shrinks it, every word too small to read) and the text kept
+# off the screen's edges (margin:auto leaves none once the screen is narrower than the
+# page's max-width). A table too wide for the screen scrolls on its own (html_table),
+# its box holding its margin: inside a scrolling box the table's own margin no longer
+# merges with the heading's above, and the gap under the heading doubled.
+VIEWPORT = '<meta name=viewport content="width=device-width,initial-scale=1">'
+NARROW_STYLE = "body{padding:0 1em}div>table{margin:0}"
+
+
+def page_head(title: str, style: str) -> str:
+    """An HTML page's start, to <body>: its title, stylesheet and viewport line."""
+    return (f"<!doctype html><html lang=en><head><meta charset=utf-8>{VIEWPORT}"
+            f"<title>{html.escape(title)}</title><style>{style}</style></head><body>")
+
+
 _STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;color:#222}"
+    + NARROW_STYLE +
     "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ddd;padding:3px 8px;"
     "text-align:left;font-size:14px;vertical-align:top}th[scope=row]{font-weight:normal;"
     "background:#f6f6f6}.num{text-align:right;font-variant-numeric:tabular-nums}"
@@ -72,11 +89,7 @@ def write_report(run_dir: Path, summary: dict, model_summary: dict | None = None
     parts.append("<h2>Environment</h2>")
     parts.append(_facts(_environment_rows(summary.get("environment") or {})))
     title = f"{run_dir.name} ({model}) - cnnlab report"
-    page = (
-        "<!doctype html><html lang=en><head><meta charset=utf-8>"
-        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>"
-        + "\n".join(parts) + "</body></html>"
-    )
+    page = page_head(title, _STYLE) + "\n".join(parts) + "</body></html>"
     out = run_dir / "report.html"
     atomic_write_text(out, page)
     return out
@@ -349,12 +362,17 @@ def html_table(headers: list[str], rows: list[list], inline_style: bool = False)
                    for n in numeric]
     else:
         aligned = [" class=num" if n else "" for n in numeric]
-    head = "".join(f"<th{aligned[i]}>{html.escape(str(h))}</th>" for i, h in enumerate(headers))
+    # scope=col: a screen reader names each cell by its column's header.
+    head = "".join(f"<th scope=col{aligned[i]}>{html.escape(str(h))}</th>"
+                   for i, h in enumerate(headers))
     body = "".join(
         "<tr>" + "".join(f"<td{aligned[i]}>{html.escape(str(c))}</td>"
                          for i, c in enumerate(row)) + "</tr>" for row in rows
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    # In a box of its own that scrolls sideways: a table wider than a phone's screen
+    # otherwise made the whole page scroll sideways, its text running off the screen.
+    return (f'<div style="overflow-x:auto;margin:1em 0"><table><thead><tr>{head}</tr>'
+            f"</thead><tbody>{body}</tbody></table></div>")
 
 
 def _facts(rows: list[list]) -> str:
