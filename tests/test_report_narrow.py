@@ -8,6 +8,7 @@ page past the screen, and the error-vs-MACs figure's subtitle cut at both ends."
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from html.parser import HTMLParser
 
@@ -76,8 +77,11 @@ def test_a_run_report_lays_out_at_a_phones_width(tmp_path):
         '"confusion": [[70, 30], [10, 90]]}\n', encoding="utf-8")
     layers = {"rows": [{"name": "conv1", "type": "Conv2d", "output_shapes": [[1, 6, 28, 28]],
                         "params": 156, "macs": 117600}], "totals": {"Parameters": "156"}}
-    page = _Page(write_report(tmp_path, summary, layers).read_text(encoding="utf-8"))
+    written = write_report(tmp_path, summary, layers).read_text(encoding="utf-8")
+    page = _Page(written)
     assert _viewport(page) == "width=device-width,initial-scale=1"
+    # Printed, a table is whole: its scrolling box cut off its last columns on paper.
+    assert re.search(r"@media print\{div\[style\]\{overflow:visible!important\}", written)
     # the per-class table and the layer table
     assert _header_tables_scroll_and_name_their_columns(page) == 2
 

@@ -29,9 +29,13 @@ from cnnlab.train.report_evaluation import (
 # off the screen's edges (margin:auto leaves none once the screen is narrower than the
 # page's max-width). A table too wide for the screen scrolls on its own (html_table),
 # its box holding its margin: inside a scrolling box the table's own margin no longer
-# merges with the heading's above, and the gap under the heading doubled.
+# merges with the heading's above, and the gap under the heading doubled. On paper the
+# box is let go (it cut off a table's last columns, and a row split over two pages lost
+# its words), and a heading kept with what follows it, not left at a page's foot.
 VIEWPORT = '<meta name=viewport content="width=device-width,initial-scale=1">'
-NARROW_STYLE = "body{padding:0 1em}div>table{margin:0}"
+NARROW_STYLE = ("body{padding:0 1em}div>table{margin:0}"
+                "@media print{div[style]{overflow:visible!important}"
+                "h1,h2,h3,h4{break-after:avoid}figure{break-inside:avoid}}")
 
 
 def page_head(title: str, style: str) -> str:
