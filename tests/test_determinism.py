@@ -15,13 +15,17 @@ from fractions import Fraction
 import pytest
 import torch
 
+from cnnlab.data.augment import Augment
+from cnnlab.data.loader import DeviceLoader
 from cnnlab.data.synthetic import make_synthetic
-from cnnlab.train import TrainConfig
+from cnnlab.train import TrainConfig, TrainingInterrupted
 from cnnlab.train import evaluate as evaluation
 from cnnlab.train.device import torch_threads
 from cnnlab.train.trainer import Trainer
 
 AUGMENT = dict(crop_padding=2, flip=True, erase_prob=0.5, normalize=True)
+# A small network with dropout: training draws from torch's global generator every step.
+DROPOUT_NET = dict(model="speednet", model_overrides={"widths": [8, 8, 16], "dropout": 0.3})
 
 
 def grey_images(n: int = 200, seed: int = 0) -> torch.Tensor:
@@ -76,3 +80,100 @@ def test_a_trainer_on_one_or_two_threads_has_the_same_batches_and_first_weights(
     assert pre1 == pre2
     assert torch.equal(x1, x2) and torch.equal(y1, y2)
     assert all(torch.equal(w1[k], w2[k]) for k in w1)
+
+
+@pytest.mark.parametrize("augment", [None, Augment(crop_padding=1, flip=True, erase_prob=0.5)])
+def test_the_order_of_samples_does_not_depend_on_the_batch_size(augment):
+    images, labels = grey_images(103), torch.arange(103)  # y names the sample
+
+    def order(batch_size: int, seed: int = 5) -> torch.Tensor:
+        loader = DeviceLoader(images, labels, batch_size, seed=seed, augment=augment)
+        loader.set_epoch(2)
+        return torch.cat([y for _, y in loader])
+
+    assert torch.equal(order(8), order(50)) and torch.equal(order(8), order(103))
+    assert not torch.equal(order(8), order(8, seed=6))
+
+
+def small_cfg(**fields) -> TrainConfig:
+    values = dict(**DROPOUT_NET, **AUGMENT, data="synthetic", epochs=2, batch_size=32,
+                  device="cpu", threads=1, quiet=True, optimizer="nesterov",
+                  momentum=0.9, lr=0.05, ema_decay=0.3)
+    return TrainConfig(**{**values, **fields})
+
+
+def fit(cfg: TrainConfig, data, run_dir=None) -> tuple[list[list[str]], dict]:
+    """Train (a Trainer, as train() and resume() do, without their report): each
+    epoch's numbers and the final weights (the model's and the EMA's)."""
+    with torch_threads(None):  # the Trainer sets the process's count
+        trainer = Trainer(cfg, data, run_dir=run_dir)
+        last = run_dir / "checkpoints" / "last.safetensors" if run_dir else None
+        if last is not None and last.exists():
+            trainer.load_resume_state(last)
+        result = trainer.fit()
+    weights = {f"model.{k}": v for k, v in trainer.model.state_dict().items()}
+    weights.update({f"ema.{k}": v for k, v in trainer.ema.state_dict().items()})
+    return scores(result.history), weights
+
+
+def scores(history: list[dict]) -> list[list[str]]:
+    """Each epoch's losses, accuracies and lr as text (so NaN, an epoch not evaluated,
+    reads equal to NaN), the clocks left out."""
+    keys = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr")
+    return [[repr(row[k]) for k in keys] for row in history]
+
+
+def assert_same_weights(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_synthetic(num_train=96, num_test=40, seed=2)  # 3 steps an epoch
+
+
+def test_evaluation_and_the_progress_bar_draw_nothing_from_the_runs_randomness(data):
+    # Dropout draws every step: an evaluation (with test-time views) or a progress bar
+    # that drew from the same generator would change the next epoch's masks.
+    plain_scores, plain = fit(small_cfg(eval_every=2), data)
+    busy_scores, busy = fit(small_cfg(eval_every=1, tta_flip=True, tta_shift=1,
+                                      quiet=False, log_every=1), data)
+    assert [row[:3] for row in plain_scores] == [row[:3] for row in busy_scores]  # trained
+    assert_same_weights(plain, busy)
+    again_scores, again = fit(small_cfg(eval_every=2), data)
+    assert again_scores == plain_scores  # losses bit for bit, on the same thread count
+    assert_same_weights(plain, again)
+    seed_1_scores, _ = fit(small_cfg(eval_every=2, seed=1), data)
+    assert seed_1_scores[0] != plain_scores[0]
+
+
+def test_a_resume_after_an_epoch_not_evaluated_is_exact_with_dropout_ema_and_augmentation(
+        tmp_path, data, monkeypatch):
+    # Stopped at the end of epoch 1, which eval_every 2 leaves unevaluated: the resume
+    # must put back the generators (dropout's) as they were, and the EMA.
+    cfg = small_cfg(epochs=3, eval_every=2)
+    straight_scores, straight = fit(cfg, data)
+    original = Trainer._optimizer_step
+    steps = {"n": 0}
+
+    def count_steps(self):
+        original(self)
+        steps["n"] += 1
+
+    def signal_after_epoch_1(self):
+        count_steps(self)
+        if steps["n"] == 3:
+            self._stop_signal = "SIGINT"
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Trainer, "_optimizer_step", signal_after_epoch_1)
+        with pytest.raises(TrainingInterrupted):
+            fit(cfg, data, run_dir=tmp_path)
+    steps["n"] = 0
+    monkeypatch.setattr(Trainer, "_optimizer_step", count_steps)
+    resumed_scores, resumed = fit(cfg, data, run_dir=tmp_path)
+    assert steps["n"] == 6  # epochs 2 and 3 only
+    assert_same_weights(straight, resumed)
+    assert resumed_scores == straight_scores  # epoch 1's row read back from metrics.csv
