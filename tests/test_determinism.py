@@ -129,6 +129,23 @@ def assert_same_weights(a: dict, b: dict) -> None:
         assert torch.equal(a[key], b[key]), key
 
 
+def stopped_after_epoch_1(cfg: TrainConfig, data, run_dir, monkeypatch) -> None:
+    """Train ``cfg`` (3 steps an epoch) into ``run_dir``, Ctrl-C'd after epoch 1's last step."""
+    original = Trainer._optimizer_step
+    steps = {"n": 0}
+
+    def signal_after_epoch_1(self):
+        original(self)
+        steps["n"] += 1
+        if steps["n"] == 3:
+            self._stop_signal = "SIGINT"
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Trainer, "_optimizer_step", signal_after_epoch_1)
+        with pytest.raises(TrainingInterrupted):
+            fit(cfg, data, run_dir=run_dir)
+
+
 @pytest.fixture(scope="module")
 def data():
     return make_synthetic(num_train=96, num_test=40, seed=2)  # 3 steps an epoch
@@ -155,25 +172,25 @@ def test_a_resume_after_an_epoch_not_evaluated_is_exact_with_dropout_ema_and_aug
     # must put back the generators (dropout's) as they were, and the EMA.
     cfg = small_cfg(epochs=3, eval_every=2)
     straight_scores, straight = fit(cfg, data)
-    original = Trainer._optimizer_step
-    steps = {"n": 0}
+    stopped_after_epoch_1(cfg, data, tmp_path, monkeypatch)
+    original, steps = Trainer._optimizer_step, {"n": 0}
 
     def count_steps(self):
         original(self)
         steps["n"] += 1
 
-    def signal_after_epoch_1(self):
-        count_steps(self)
-        if steps["n"] == 3:
-            self._stop_signal = "SIGINT"
-
-    with monkeypatch.context() as patch:
-        patch.setattr(Trainer, "_optimizer_step", signal_after_epoch_1)
-        with pytest.raises(TrainingInterrupted):
-            fit(cfg, data, run_dir=tmp_path)
-    steps["n"] = 0
     monkeypatch.setattr(Trainer, "_optimizer_step", count_steps)
     resumed_scores, resumed = fit(cfg, data, run_dir=tmp_path)
     assert steps["n"] == 6  # epochs 2 and 3 only
     assert_same_weights(straight, resumed)
     assert resumed_scores == straight_scores  # epoch 1's row read back from metrics.csv
+
+
+def test_each_session_of_a_run_records_its_thread_count(tmp_path, data, monkeypatch):
+    # A resume on another --threads is not bit for bit on a CPU: the run's history of
+    # commands says which session trained on how many threads.
+    stopped_after_epoch_1(small_cfg(epochs=2, threads=1), data, tmp_path, monkeypatch)
+    with torch_threads(None):
+        resumed = Trainer(small_cfg(epochs=2, threads=2), data, run_dir=tmp_path)
+        resumed.load_resume_state(tmp_path / "checkpoints" / "last.safetensors")
+    assert [entry["torch_threads"] for entry in resumed.commands] == [1, 2]

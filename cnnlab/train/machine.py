@@ -29,10 +29,17 @@ def command_line() -> str:
 
 
 def command_entry() -> dict:
-    """This process's command line, when and where it ran: one entry of a run's history."""
+    """This process's command line, when and where it ran, and on how many torch CPU
+    threads: one entry of a run's history. The threads are there because a CPU's float
+    sums are split by them: a run resumed on another count (``--threads`` holds for one
+    session) is close to the uninterrupted one, not equal bit for bit, and summary.json's
+    machine record gives only the last session's count."""
+    import torch
+
     return {"command": command_line(),
             "date": dt.datetime.now().isoformat(timespec="seconds"),
-            "hostname": socket.gethostname()}
+            "hostname": socket.gethostname(),
+            "torch_threads": torch.get_num_threads()}
 
 
 def environment_info() -> dict:
