@@ -62,6 +62,11 @@ part_a() {
     $PY -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda,
 'cudnn', torch.backends.cudnn.version(), torch.cuda.get_device_name(0))"
     nproc
+    # The normalisation statistics are counted exactly (2026-12-06): the same on the GPU
+    # as on the CPU, or a run resumed on the other device normalises otherwise.
+    $PY -c "import torch; from cnnlab.train.evaluate import channel_stats
+imgs = torch.randint(0, 256, (4096, 3, 32, 32), dtype=torch.uint8)
+print('channel_stats on cuda == on cpu:', channel_stats(imgs, 'cuda') == channel_stats(imgs, 'cpu'))"
 
     step "A1. speedrun to 94%: candidates (2 runs each), then the best 10 more times"
     # The GPU net with two convs per stage (64-128-256, 116M MACs), its 3x3 first conv
