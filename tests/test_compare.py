@@ -127,6 +127,18 @@ def test_an_unreadable_summary_is_said_and_the_rest_compared(tmp_path):
     assert compare_runs([a, b]).runs[1].parameters is None
 
 
+def test_legend_labels_leave_out_the_rounding_error_arithmetic_leaves_in_a_float(tmp_path):
+    history = three_epochs(0.5, 0.6, 0.7)
+    # lr computed in Python (a sweep's 0.1 + 0.2) is stored with its rounding error.
+    a = make_run(tmp_path, "a", history, lr=0.1 + 0.2, weight_decay=0.0001 * 3)
+    b = make_run(tmp_path, "b", history, lr=0.1, weight_decay=0.0005)
+    assert compare_runs([a, b]).labels() == ["lr=0.3, weight_decay=0.0003",
+                                             "lr=0.1, weight_decay=0.0005"]
+    # Where two runs differ only in those last digits, every digit is kept for both.
+    c = make_run(tmp_path, "c", history, lr=0.3, weight_decay=0.0001 * 3)
+    assert compare_runs([a, c]).labels() == ["lr=0.30000000000000004", "lr=0.3"]
+
+
 def test_differences_come_in_config_order_and_compare_nested_values():
     configs = [TrainConfig(model="resnet18_small", model_overrides={"width": 32}).to_dict(),
                TrainConfig(model="resnet18_small", model_overrides={"width": 64}, lr=0.2,

@@ -120,7 +120,8 @@ class RunComparison:
             keys = [k for k in ("model", "data", TRAIN_IMAGES, "preset") if k in keys]
         if not keys:
             return self.names()
-        labels = [", ".join(_label_part(k, self.differences[k][i]) for k in keys)
+        shown = {k: label_values(self.differences[k]) for k in keys}
+        labels = [", ".join(_label_part(k, self.differences[k][i], shown[k][i]) for k in keys)
                   for i in range(len(self.runs))]
         if cut:
             return [f"{name}: {label}" for label, name in zip(labels, self.names(), strict=True)]
@@ -259,11 +260,26 @@ def differing_settings(configs: list[dict[str, Any]]) -> dict[str, list[Any]]:
             if any(c.get(k) != configs[0].get(k) for c in configs)}
 
 
-def _label_part(key: str, value: Any) -> str:
+def label_values(values: list[Any]) -> list[str]:
+    """One setting's values across the runs, as a legend shows them: a float to 15
+    significant digits, which drops the rounding error that arithmetic leaves in its last
+    digits (0.1 + 0.2 reads "0.3", not "0.30000000000000004"), unless two different
+    values would then read the same: those keep every digit. Anything else as the
+    differences table writes it."""
+    def short(value: Any) -> str:
+        return f"{value:.15g}" if isinstance(value, float) else setting_words(value)
+
+    texts = [short(v) for v in values]
+    return [repr(v) if isinstance(v, float) and any(
+        t == text and w != v for t, w in zip(texts, values, strict=True)) else text
+        for v, text in zip(values, texts, strict=True)]
+
+
+def _label_part(key: str, value: Any, shown: str) -> str:
     if key == "model":
         return setting_text(value)
     if key == "preset" and value is None:
         return "no preset"
     if key == "data" and str(value).startswith("folder:"):  # by its name, as in the title
         return f"data={Path(str(value)[7:]).name}"
-    return f"{key}={setting_words(value)}"
+    return f"{key}={shown}"
