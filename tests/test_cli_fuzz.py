@@ -5,8 +5,8 @@ Each of these failed otherwise: a traceback from deep in torch (--resize, a padd
 of 10**12 channels), "error: Overflow when unpacking long" with exit 1 (--threads), or
 a silent run of something else than asked (--weights '' trained from random weights,
 --preset '' with no preset, --out-dir '' into the current folder, MODEL '' the
---config file's model, eval --data '' on the run's own data, export --format '' as
-ONNX)."""
+--config file's model, eval --data '' on the run's own data, design run --data '' on
+Fashion-MNIST, export --format '' as ONNX)."""
 
 from __future__ import annotations
 
@@ -59,6 +59,14 @@ def run_in(tmp_path, monkeypatch, args):
     (["eval", "RUN", "--data", ""], "--data '': give a dataset (fashion-mnist, folder:PATH "
                                     "or synthetic), or leave --data out"),
     (["export", "RUN", "--format", ""], "--format '': give onnx, or leave --format out"),
+    # design run trained on Fashion-MNIST; bench zoo and data said "unknown dataset ''"
+    (["design", "run", "--space", "anynetx_a", "--out", "sweep", "--n", "1", "--epochs", "1",
+      "--train-subset", "32", "--data", ""], "--data '': give a dataset (fashion-mnist, "
+                                             "folder:PATH or synthetic), or leave --data out "
+                                             "for fashion-mnist"),
+    (["bench", "zoo", "--models", "lenet_modern", "--data", " "], "--data ' ': give a dataset"),
+    (["data", "info", ""], "DATASET '': give a dataset (fashion-mnist, folder:PATH or "
+                           "synthetic), or leave it out for fashion-mnist"),
     # multiprocessing's semaphores count in a C int: a traceback
     (["design", "run", "--space", "anynetx_a", "--out", "sweep", "--workers", HUGE],
      "Invalid value for '--workers'"),

@@ -19,7 +19,7 @@ from cnnlab.train.config import PRESETS  # torch-free: --help stays quick
 
 from .hints import hint_at_a_busy_cpu
 from .messages import fail, fail_for, output_console
-from .paths import as_text, output_file
+from .paths import as_text, dataset_name, output_file
 
 app = typer.Typer(help="Benchmarks: each prints a table and a ratio against a baseline.",
                   no_args_is_help=True)
@@ -232,7 +232,8 @@ def zoo(
                                     "(default: every model the book trains)."),
     epochs: int = typer.Option(None, min=1, help="Epochs per model (default: the preset's)."),
     device: str = typer.Option("auto", help="auto (CUDA, MPS, CPU), cpu, cuda, cuda:1, mps."),
-    data: str = typer.Option("fashion-mnist", help="fashion-mnist, folder:PATH or synthetic."),
+    data: str = typer.Option("fashion-mnist", callback=dataset_name(),
+                             help="fashion-mnist, folder:PATH or synthetic."),
     data_root: Path = typer.Option(None, callback=as_text,
                                    help="Folder holding the dataset files."),
     batch_size: int = typer.Option(None, min=1, help="Override the preset's batch size."),

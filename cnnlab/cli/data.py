@@ -16,7 +16,7 @@ from rich.table import Table
 from cnnlab.formatting import format_bytes
 
 from .messages import fail, fail_for, output_console, show_warning
-from .paths import check_output_file
+from .paths import check_output_file, dataset_name
 
 if TYPE_CHECKING:  # the data package (and torch) load in the commands, not for --help
     from cnnlab.data import DatasetSplits
@@ -104,7 +104,7 @@ def _split_row(name: str, split, data: DatasetSplits) -> list[str]:
 
 @app.command()
 def info(
-    dataset: str = typer.Argument("fashion-mnist", help=DATASET_HELP),
+    dataset: str = typer.Argument("fashion-mnist", callback=dataset_name(), help=DATASET_HELP),
     root: Path | None = typer.Option(None, "--root", "--data-root", help=ROOT_HELP),
     download: bool = typer.Option(True, help="Fashion-MNIST: download when not found."),
     image_size: int = typer.Option(64, help="Folder: decode images to this square size."),
@@ -200,7 +200,7 @@ def cache(
 
 @app.command()
 def show(
-    dataset: str = typer.Argument("fashion-mnist", help=DATASET_HELP),
+    dataset: str = typer.Argument("fashion-mnist", callback=dataset_name(), help=DATASET_HELP),
     out: Path = typer.Option(Path("grid.png"), "--out", "-o",
                              help="Image file to write: .png, .jpg, .pdf or .svg."),
     n: int = typer.Option(64, "--n", "-n", min=1, max=MAX_GRID,
@@ -261,7 +261,8 @@ def _check_grid_outside_the_images(dataset: str, out: Path) -> None:
 
 @app.command()
 def locate(
-    dataset: str = typer.Argument("fashion-mnist", help="Only fashion-mnist."),
+    dataset: str = typer.Argument("fashion-mnist", callback=dataset_name(),
+                                  help="Only fashion-mnist."),
     root: Path | None = typer.Option(None, "--root", "--data-root", help=ROOT_HELP),
 ) -> None:
     """Print the directory holding the data; exit 1 when there is none (nothing is downloaded)."""
@@ -278,7 +279,8 @@ def locate(
 
 @app.command()
 def download(
-    dataset: str = typer.Argument("fashion-mnist", help="Only fashion-mnist."),
+    dataset: str = typer.Argument("fashion-mnist", callback=dataset_name(),
+                                  help="Only fashion-mnist."),
     root: Path | None = typer.Option(None, "--root", "--data-root",
                                      help="Directory to download into (default: cache)."),
     force: bool = typer.Option(False, help="Download again even when valid files are there."),
@@ -294,7 +296,8 @@ def download(
 
 @app.command()
 def verify(
-    dataset: str = typer.Argument("fashion-mnist", help="Only fashion-mnist."),
+    dataset: str = typer.Argument("fashion-mnist", callback=dataset_name(),
+                                  help="Only fashion-mnist."),
     root: Path | None = typer.Option(None, "--root", "--data-root", help=ROOT_HELP),
 ) -> None:
     """Check the md5 of each file's content against the published one; exit 1 on a mismatch."""

@@ -16,7 +16,7 @@ from cnnlab.train.config import MAX_THREADS
 
 from . import messages
 from .messages import err, output_console, print_table
-from .paths import as_text
+from .paths import as_text, dataset_name
 
 # A sweep's seed is stored in trials.sqlite, whose INTEGER is signed 64-bit (2**64 failed
 # there with a traceback; numpy's generators refuse a negative one, as a traceback too);
@@ -113,10 +113,10 @@ def run(
     n: int = typer.Option(None, "--n", "-n", min=1, help="Trials in the sweep (default 100). With "
                                             "--resume, a larger N extends the sweep."),
     epochs: int = typer.Option(None, help="Epochs per trial (default 10, the paper's)."),
-    macs: str = typer.Option(None, metavar="LOW-HIGH",
-                             help="Complexity band LOW-HIGH in multiply-adds at the data's "
-                                  "size, e.g. 5M-20M."),
-    data: str = typer.Option(None, help="fashion-mnist (default), folder:PATH or synthetic."),
+    macs: str = typer.Option(None, metavar="LOW-HIGH", help="Complexity band LOW-HIGH in "
+                             "multiply-adds at the data's size, e.g. 5M-20M."),
+    data: str = typer.Option(None, callback=dataset_name(),
+                             help="fashion-mnist (default), folder:PATH or synthetic."),
     data_root: Path = typer.Option(None, callback=as_text,
                                    help="Folder holding the dataset files (with --resume: "
                                         "where they are now)."),
@@ -219,8 +219,8 @@ def run(
                                        ("device", device)) if v is not None}
             train.update(parse_assignments(set_))
             spec = SweepSpec(space=space, seed=seed or 0, macs=parse_band(macs),
-                             data=data or "fashion-mnist",
-                             data_root=data_root, train_subset=train_subset, train=train,
+                             data=data or "fashion-mnist", data_root=data_root,
+                             train_subset=train_subset, train=train,
                              zero_init_last_bn=zero_init is not False)
             with console.status("drawing trials ..."):
                 # Run again without --n, an existing sweep keeps its size (not 100).

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import typer
 
+from .messages import fail
+
 
 def check_output_file(path: Path, option: str, example: str = "result.json") -> None:
     """Raise ConfigError unless ``path`` can be written as a file: it is not a folder, no
@@ -72,3 +74,22 @@ def as_text(value: Path | None) -> str | None:
     as a path, so its help reads <path>, and arrives as text (a callback's value is the
     option's)."""
     return None if value is None else str(value)
+
+
+def dataset_name(left_out: str = "fashion-mnist"):
+    """A callback for a dataset option or argument (``--data``): its value in cnnlab's
+    spelling, whatever the case it was typed in (``dataset_spelling``: Fashion-MNIST,
+    Synthetic and Folder:PATH are accepted by every command alike, and stored as one
+    name); blank text refused, naming the option and ``left_out``, what the command
+    takes without it (design run trained on Fashion-MNIST for --data '' without a word)."""
+    def check(param: typer.CallbackParam, value: str | None) -> str | None:
+        from cnnlab.data.dataset import dataset_spelling
+
+        if value is not None and not value.strip():
+            option = param.param_type_name == "option"
+            name = "/".join(param.opts) if option else "DATASET"
+            fail(f"{name} {value!r}: give a dataset (fashion-mnist, folder:PATH or "
+                 f"synthetic), or leave {name if option else 'it'} out for {left_out}", code=2)
+        return None if value is None else dataset_spelling(value)
+
+    return check

@@ -13,7 +13,7 @@ from cnnlab.train.config import MAX_THREADS
 
 from .hints import hint_at_a_busy_cpu
 from .messages import by_flag, err, error, fail, fail_for, output_console
-from .paths import as_text
+from .paths import as_text, dataset_name
 from .train_notes import (
     hint_at_fp16_on_a_cpu,
     hint_at_the_presets,
@@ -45,7 +45,8 @@ def train(
     model: str = typer.Argument(None, help="Registered model name (see `cnnlab models`), "
                                 "or tv:NAME (torchvision) / timm:NAME (timm installed); "
                                 "may be left out where --config FILE names one (model:)."),
-    data: str = typer.Option(None, help="fashion-mnist, folder:PATH or synthetic."),
+    data: str = typer.Option(None, callback=dataset_name(),
+                             help="fashion-mnist, folder:PATH or synthetic."),
     data_root: Path = typer.Option(None, callback=as_text,
                                    help="Folder holding the dataset files."),
     channels: int = typer.Option(None, help="folder:PATH images decoded as 1 (greyscale) "
@@ -259,7 +260,8 @@ def resume(
 
 def evaluate(
     run: Path = typer.Argument(..., help="Run directory."),
-    data: str = typer.Option(None, help="Dataset to evaluate on (default: the run's)."),
+    data: str = typer.Option(None, callback=dataset_name("the run's own"),
+                             help="Dataset to evaluate on (default: the run's)."),
     data_root: Path = typer.Option(None, callback=as_text,
                                    help="Where the run's data is now, if it moved (for "
                                         "a folder:PATH run, the folder's new path)."),
@@ -281,9 +283,6 @@ def evaluate(
     from cnnlab.train.distributed import launched_world_size
     from cnnlab.train.evaluate import accuracy_words, evaluate_run
 
-    if data is not None and not data.strip():  # '' evaluated on the run's own data
-        fail(f"--data {data!r}: give a dataset (fashion-mnist, folder:PATH or synthetic), "
-             "or leave --data out for the run's own", code=2)
     try:
         processes = launched_world_size()
     except ValueError as exc:  # WORLD_SIZE that is no number
