@@ -6,7 +6,7 @@ of 10**12 channels), "error: Overflow when unpacking long" with exit 1 (--thread
 a silent run of something else than asked (--weights '' trained from random weights,
 --preset '' with no preset, --out-dir '' into the current folder, MODEL '' the
 --config file's model, eval --data '' on the run's own data, design run --data '' on
-Fashion-MNIST, export --format '' as ONNX)."""
+Fashion-MNIST, --data-root '' in the current folder, export --format '' as ONNX)."""
 
 from __future__ import annotations
 
@@ -64,9 +64,20 @@ def run_in(tmp_path, monkeypatch, args):
       "--train-subset", "32", "--data", ""], "--data '': give a dataset (fashion-mnist, "
                                              "folder:PATH or synthetic), or leave --data out "
                                              "for fashion-mnist"),
-    (["bench", "zoo", "--models", "lenet_modern", "--data", " "], "--data ' ': give a dataset"),
+    (["bench", "zoo", "--models", "lenet_d2l", "--data", " "], "--data ' ': give a dataset"),
     (["data", "info", ""], "DATASET '': give a dataset (fashion-mnist, folder:PATH or "
                            "synthetic), or leave it out for fashion-mnist"),
+    # '' was '.', the current folder: looked in, and downloaded into, without a word
+    (TRAIN + ["--data-root", ""], "--data-root '': give a folder (. for the current one), "
+                                  "or leave --data-root out"),
+    (["speedrun", "--device", "cpu", "--data-root", " "], "--data-root ' ': give a folder"),
+    (["design", "run", "--space", "anynetx_a", "--out", "sweep", "--data-root", ""],
+     "--data-root '': give a folder"),
+    (["bench", "zoo", "--models", "lenet_d2l", "--data-root", ""],
+     "--data-root '': give a folder"),
+    (["eval", "RUN", "--data-root", ""], "--data-root '': give a folder"),
+    (["data", "locate", "--data-root", ""], "--root/--data-root '': give a folder (. for the "
+                                            "current one), or leave --root/--data-root out"),
     # multiprocessing's semaphores count in a C int: a traceback
     (["design", "run", "--space", "anynetx_a", "--out", "sweep", "--workers", HUGE],
      "Invalid value for '--workers'"),

@@ -19,7 +19,7 @@ from cnnlab.train.config import PRESETS  # torch-free: --help stays quick
 
 from .hints import hint_at_a_busy_cpu
 from .messages import fail, fail_for, output_console
-from .paths import as_text, dataset_name, output_file
+from .paths import dataset_name, folder_text, output_file
 
 app = typer.Typer(help="Benchmarks: each prints a table and a ratio against a baseline.",
                   no_args_is_help=True)
@@ -173,8 +173,8 @@ def loader(
                                 "each row says the count."),
     augment: bool = typer.Option(True, "--augment/--no-augment",
                                  help="Also time per-sample crop + flip."),
-    data_root: Path = typer.Option(None, callback=as_text,
-                                   help="Folder holding Fashion-MNIST."),
+    data_root: str = typer.Option(None, callback=folder_text,
+                                  help="Folder holding Fashion-MNIST."),
     out: Path = typer.Option(None, help="Also write the rows as JSON here.",
                              callback=output_file(".json")),
 ) -> None:
@@ -234,8 +234,8 @@ def zoo(
     device: str = typer.Option("auto", help="auto (CUDA, MPS, CPU), cpu, cuda, cuda:1, mps."),
     data: str = typer.Option("fashion-mnist", callback=dataset_name(),
                              help="fashion-mnist, folder:PATH or synthetic."),
-    data_root: Path = typer.Option(None, callback=as_text,
-                                   help="Folder holding the dataset files."),
+    data_root: str = typer.Option(None, callback=folder_text,
+                                  help="Folder holding the dataset files."),
     batch_size: int = typer.Option(None, min=1, help="Override the preset's batch size."),
     out: Path = typer.Option(Path("results"), metavar="DIR",
                              help="Where the CSV, table and plots go.",

@@ -16,7 +16,7 @@ from rich.table import Table
 from cnnlab.formatting import format_bytes
 
 from .messages import fail, fail_for, output_console, show_warning
-from .paths import check_output_file, dataset_name
+from .paths import check_output_file, dataset_name, folder_text
 
 if TYPE_CHECKING:  # the data package (and torch) load in the commands, not for --help
     from cnnlab.data import DatasetSplits
@@ -61,7 +61,7 @@ def _user_errors() -> Iterator[None]:
         fail_for(exc)
 
 
-def _load(dataset: str, root: Path | None, download: bool, **folder_options) -> DatasetSplits:
+def _load(dataset: str, root: str | None, download: bool, **folder_options) -> DatasetSplits:
     from cnnlab.data import load_dataset, parse_spec
 
     kind, _ = parse_spec(dataset)
@@ -105,7 +105,8 @@ def _split_row(name: str, split, data: DatasetSplits) -> list[str]:
 @app.command()
 def info(
     dataset: str = typer.Argument("fashion-mnist", callback=dataset_name(), help=DATASET_HELP),
-    root: Path | None = typer.Option(None, "--root", "--data-root", help=ROOT_HELP),
+    root: str | None = typer.Option(None, "--root", "--data-root", callback=folder_text,
+                                    help=ROOT_HELP),
     download: bool = typer.Option(True, help="Fashion-MNIST: download when not found."),
     image_size: int = typer.Option(64, help="Folder: decode images to this square size."),
     channels: int = typer.Option(3, help="Folder: 3 (RGB) or 1 (greyscale)."),
@@ -206,7 +207,8 @@ def show(
     n: int = typer.Option(64, "--n", "-n", min=1, max=MAX_GRID,
                           help=f"How many images (at most {MAX_GRID}: a 16 x 16 grid)."),
     split: str = typer.Option("train", help='"train" or "test".'),
-    root: Path | None = typer.Option(None, "--root", "--data-root", help=ROOT_HELP),
+    root: str | None = typer.Option(None, "--root", "--data-root", callback=folder_text,
+                                    help=ROOT_HELP),
     download: bool = typer.Option(True, help="Fashion-MNIST: download when not found."),
     image_size: int = typer.Option(64, help="Folder: decode images to this square size."),
     channels: int = typer.Option(3, help="Folder: 3 (RGB) or 1 (greyscale)."),
@@ -263,7 +265,8 @@ def _check_grid_outside_the_images(dataset: str, out: Path) -> None:
 def locate(
     dataset: str = typer.Argument("fashion-mnist", callback=dataset_name(),
                                   help="Only fashion-mnist."),
-    root: Path | None = typer.Option(None, "--root", "--data-root", help=ROOT_HELP),
+    root: str | None = typer.Option(None, "--root", "--data-root", callback=folder_text,
+                                    help=ROOT_HELP),
 ) -> None:
     """Print the directory holding the data; exit 1 when there is none (nothing is downloaded)."""
     from cnnlab.data import fashion_mnist as fm
@@ -281,8 +284,8 @@ def locate(
 def download(
     dataset: str = typer.Argument("fashion-mnist", callback=dataset_name(),
                                   help="Only fashion-mnist."),
-    root: Path | None = typer.Option(None, "--root", "--data-root",
-                                     help="Directory to download into (default: cache)."),
+    root: str | None = typer.Option(None, "--root", "--data-root", callback=folder_text,
+                                    help="Directory to download into (default: cache)."),
     force: bool = typer.Option(False, help="Download again even when valid files are there."),
 ) -> None:
     """Download from the official mirrors, each file checked against its published md5."""
@@ -298,7 +301,8 @@ def download(
 def verify(
     dataset: str = typer.Argument("fashion-mnist", callback=dataset_name(),
                                   help="Only fashion-mnist."),
-    root: Path | None = typer.Option(None, "--root", "--data-root", help=ROOT_HELP),
+    root: str | None = typer.Option(None, "--root", "--data-root", callback=folder_text,
+                                    help=ROOT_HELP),
 ) -> None:
     """Check the md5 of each file's content against the published one; exit 1 on a mismatch."""
     from cnnlab.data import fashion_mnist as fm

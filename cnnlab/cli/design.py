@@ -16,7 +16,7 @@ from cnnlab.train.config import MAX_THREADS
 
 from . import messages
 from .messages import err, output_console, print_table
-from .paths import as_text, dataset_name
+from .paths import dataset_name, folder_text
 
 # A sweep's seed is stored in trials.sqlite, whose INTEGER is signed 64-bit (2**64 failed
 # there with a traceback; numpy's generators refuse a negative one, as a traceback too);
@@ -117,9 +117,9 @@ def run(
                              "multiply-adds at the data's size, e.g. 5M-20M."),
     data: str = typer.Option(None, callback=dataset_name(),
                              help="fashion-mnist (default), folder:PATH or synthetic."),
-    data_root: Path = typer.Option(None, callback=as_text,
-                                   help="Folder holding the dataset files (with --resume: "
-                                        "where they are now)."),
+    data_root: str = typer.Option(None, callback=folder_text,
+                                  help="Folder holding the dataset files (with --resume: "
+                                       "where they are now)."),
     train_subset: int = typer.Option(None, min=1,
                                      help="Train on the first N training images only."),
     out: Path = typer.Option(None, metavar="DIR",

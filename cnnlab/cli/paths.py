@@ -69,11 +69,19 @@ def output_file(*suffixes: str, what: str = "the rows"):
     return check
 
 
-def as_text(value: Path | None) -> str | None:
-    """A path option's value as the configs' text fields hold it: ``--data-root`` is typed
-    as a path, so its help reads <path>, and arrives as text (a callback's value is the
-    option's)."""
-    return None if value is None else str(value)
+def folder_text(param: typer.CallbackParam, value: str | None) -> str | None:
+    """A folder option (``--data-root``) as the configs' text fields hold it; blank text
+    refused, naming the option: typed as a path, '' arrived as '.', the current folder,
+    where Fashion-MNIST was then looked for, and downloaded into, without a word. (The
+    option is text, not a Path, for that: typer turns '' into '.' before a callback sees
+    it; --help still shows it as DIR, by its name.)"""
+    if value is None:
+        return None
+    if not value.strip():
+        name = "/".join(param.opts)
+        fail(f"{name} {value!r}: give a folder (. for the current one), or leave {name} "
+             "out", code=2)
+    return str(Path(value))  # "data/" as "data", as a Path option gave it
 
 
 def dataset_name(left_out: str = "fashion-mnist"):

@@ -16,7 +16,7 @@ from cnnlab.interrupts import interrupted_status  # 130 Ctrl-C, 143 SIGTERM
 
 from .hints import hint_at_a_busy_cpu
 from .messages import fail, output_console
-from .paths import as_text
+from .paths import folder_text
 from .speedrun_tables import (
     accuracy_words,
     print_ablation,
@@ -60,8 +60,8 @@ def speedrun(
                                 "per recipe first, so CUDA start-up, cuDNN autotuning and "
                                 "torch.compile's compilation (reused by the timed runs) are "
                                 "not charged to run 1 (default: on for GPUs)."),
-    data_root: Path = typer.Option(None, callback=as_text,
-                                   help="Folder holding Fashion-MNIST."),
+    data_root: str = typer.Option(None, callback=folder_text,
+                                  help="Folder holding Fashion-MNIST."),
     out: Path = typer.Option(None, help="Write every run and the summary as JSON here (with "
                                         "--ablate, also a PNG chart beside it), rewritten "
                                         "after each run. Run the same command again after "

@@ -13,7 +13,7 @@ from cnnlab.train.config import MAX_THREADS
 
 from .hints import hint_at_a_busy_cpu
 from .messages import by_flag, err, error, fail, fail_for, output_console
-from .paths import as_text, dataset_name
+from .paths import dataset_name, folder_text
 from .train_notes import (
     hint_at_fp16_on_a_cpu,
     hint_at_the_presets,
@@ -47,8 +47,8 @@ def train(
                                 "may be left out where --config FILE names one (model:)."),
     data: str = typer.Option(None, callback=dataset_name(),
                              help="fashion-mnist, folder:PATH or synthetic."),
-    data_root: Path = typer.Option(None, callback=as_text,
-                                   help="Folder holding the dataset files."),
+    data_root: str = typer.Option(None, callback=folder_text,
+                                  help="Folder holding the dataset files."),
     channels: int = typer.Option(None, help="folder:PATH images decoded as 1 (greyscale) "
                                  "or 3 (RGB) channels, the model built to take them (a "
                                  "pretrained first conv adapted)."),
@@ -232,10 +232,10 @@ def resume(
     max_time: float = typer.Option(None, help="New total training-time budget in seconds, "
                                               "time already trained included (0 = none); "
                                               "default: the run's own."),
-    data_root: Path = typer.Option(None, callback=as_text,
-                                   help="Where the dataset files are now, if they "
-                                        "moved since the run began (for a folder:PATH "
-                                        "run, the folder's new path)."),
+    data_root: str = typer.Option(None, callback=folder_text,
+                                  help="Where the dataset files are now, if they "
+                                       "moved since the run began (for a folder:PATH "
+                                       "run, the folder's new path)."),
     device: str = typer.Option(None, help="Train on this device from here on (e.g. cpu for "
                                           "a run begun on a GPU); default: the run's own."),
     threads: int = typer.Option(None, min=1, max=MAX_THREADS,
@@ -262,9 +262,9 @@ def evaluate(
     run: Path = typer.Argument(..., help="Run directory."),
     data: str = typer.Option(None, callback=dataset_name("the run's own"),
                              help="Dataset to evaluate on (default: the run's)."),
-    data_root: Path = typer.Option(None, callback=as_text,
-                                   help="Where the run's data is now, if it moved (for "
-                                        "a folder:PATH run, the folder's new path)."),
+    data_root: str = typer.Option(None, callback=folder_text,
+                                  help="Where the run's data is now, if it moved (for "
+                                       "a folder:PATH run, the folder's new path)."),
     which: str = typer.Option("best", metavar="CHECKPOINT",
                               help="best (the epoch that scored highest on the "
                               "test split: optimistic there) or last checkpoint."),
