@@ -52,6 +52,14 @@ def train_help() -> str:
 
 def test_the_help_says_where_each_warmup_starts_and_whose_pixels_crop_padding_counts():
     text = train_help()
-    assert "onecycle's rises from 0.1x the peak lr, cosine's and constant's from 0" in text
+    # It said onecycle's "rises from 0.1x the peak lr, cosine's and constant's from 0":
+    # where the ramps start, not a step that runs (lr_factor: none runs at 0.1 or 0).
+    assert ("Over its W steps the lr climbs evenly to the peak, reached on the last: the "
+            "first step runs at 0.1 + 0.9/W of the peak lr with onecycle, 1/W with cosine "
+            "and constant.") in text
+    for w in (2, 5):
+        assert lr_factor("onecycle", 0, 100, w) == pytest.approx(0.1 + 0.9 / w)
+        assert lr_factor("cosine", 0, 100, w) == lr_factor("constant", 0, 100, w) == 1 / w
+        assert all(lr_factor(s, w - 1, 100, w) == 1 for s in ("onecycle", "cosine", "constant"))
     assert "Random translation by up to N pixels of the stored image, before --resize" in text
     assert "2 at 28 -> 56 moves the model's input up to +-4 pixels" in text
