@@ -164,7 +164,9 @@ class InceptionBN(nn.Module):
 
 
 class InceptionAux(nn.Module):
-    """Auxiliary classifier: 4x4 average pool, 1x1 conv to 128, FC 1024, dropout, FC."""
+    """Auxiliary classifier: average pool to 4x4 (adaptive, as torchvision's: the paper's
+    5x5 stride-3 pool gives 4x4 at 224 pixels), 1x1 conv to 128, FC 1024, ReLU, dropout,
+    FC."""
 
     def __init__(self, in_channels: int, num_classes: int, conv_block: LayerFn = BasicConv2d,
                  dropout: float = 0.7):
@@ -229,8 +231,10 @@ class GoogLeNet(Network):
         else:
             self.aux1 = self.aux2 = None
         # For loading pretrained weights (cnnlab.models.pretrained): torchvision's release
-        # carries the auxiliary heads, which a model without them leaves out; a model with
-        # them renews their classifiers, like the main one, for another class count.
+        # carries auxiliary heads that were never trained (torchvision warns they are "NOT
+        # pretrained" when asked for them). A model without them leaves them out; a model
+        # with them loads them as they are, to be trained, and renews their classifiers,
+        # like the main one, for another class count.
         self.unused_weight_prefixes = () if aux_logits else ("aux1.", "aux2.")
         self.auxiliary_heads = ("aux1.fc2", "aux2.fc2") if aux_logits else ()
         self.num_features = NUM_FEATURES
@@ -305,5 +309,6 @@ def googlenet_d2l(num_classes: int, in_channels: int, **overrides) -> nn.Module:
 @register_model(family="googlenet", paper=_PAPER, input_size=(3, 224, 224), num_classes=1000,
                 variant="standard", torchvision_name="googlenet", min_input_size=15)
 def googlenet(num_classes: int, in_channels: int, **overrides) -> nn.Module:
-    """torchvision's GoogLeNet: BN, optional aux heads (aux_logits=True)."""
+    """torchvision's GoogLeNet: BN, and auxiliary heads with aux_logits=True (off by
+    default here; torchvision's builds them unless given aux_logits=False or its weights)."""
     return GoogLeNet(num_classes, in_channels, **overrides)
