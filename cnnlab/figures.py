@@ -39,6 +39,25 @@ def series_style(i: int, lines: bool = True) -> dict:
     return style
 
 
+def bubble_style(i: int) -> tuple[dict, dict]:
+    """Keyword arguments for ``ax.scatter`` of the ``i``-th group of bubbles, and for the
+    ``Line2D`` that stands for it in a legend. A bubble's area carries a value and its
+    shape stays round, so past PALETTE's colours the fill tells groups apart instead:
+    filled (the first 7), hollow rings (the next 7), filled with a black rim (white on
+    black: the next 7); 21 groups no two alike, in the legend as in the plot. (A dashed
+    rim told the 8th from the 1st in the plot, faintly, and not at all in a legend, whose
+    marks have no line style: a zoo of the book's 8 families keyed its 8th as its 1st.)"""
+    colour = PALETTE[i % len(PALETTE)]
+    fill = i // len(PALETTE) % 3
+    if fill == 1:
+        return (dict(facecolors="none", edgecolors=colour, linewidths=2),
+                dict(color=colour, markerfacecolor="none", markeredgewidth=2))
+    rim = colour if fill == 0 else "black" if colour != "#000000" else "white"
+    width = 1 if fill == 0 else 1.5
+    return (dict(color=colour, alpha=0.45, edgecolors=rim, linewidths=width),
+            dict(color=colour, alpha=0.6, markeredgecolor=rim, markeredgewidth=width))
+
+
 def relative_luminance(colour) -> float:
     """WCAG's relative luminance of a matplotlib colour (0 black, 1 white)."""
     from matplotlib.colors import to_rgb

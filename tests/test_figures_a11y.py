@@ -18,6 +18,8 @@ from test_report_page import run_with_epochs
 import cnnlab.design.report as design_report
 from cnnlab.bench import zoo_report
 from cnnlab.figures import (
+    PALETTE,
+    bubble_style,
     contrast_ratio,
     save_figure,
     series_style,
@@ -47,6 +49,26 @@ def test_the_first_series_differ_in_colour_line_style_and_marker_together():
         assert a["marker"] != b["marker"]
     assert len({(s["color"], s["marker"]) for s in (series_style(i, lines=False)
                                                     for i in range(49))}) == 49
+
+
+def test_groups_of_bubbles_past_the_palette_differ_in_the_plot_and_in_its_legend():
+    # Round bubbles whose area carries a value: past the 7 colours, only the fill can
+    # tell groups apart, and a legend's mark must show it (a dashed rim did not).
+    from matplotlib.colors import to_rgba
+    from matplotlib.lines import Line2D
+
+    fig, ax = subplots()
+    groups = 3 * len(PALETTE)
+    plotted, keyed = set(), set()
+    for i in range(groups):
+        scatter, handle = bubble_style(i)
+        dots = ax.scatter([1], [i], s=200, **scatter)
+        plotted.add((tuple(dots.get_facecolor().round(3).ravel()),
+                     tuple(dots.get_edgecolor().round(3).ravel())))
+        mark = Line2D([], [], marker="o", linestyle="", **handle)
+        keyed.add((to_rgba(mark.get_markerfacecolor(), mark.get_alpha()),
+                   to_rgba(mark.get_markeredgecolor(), mark.get_alpha())))
+    assert len(plotted) == len(keyed) == groups
 
 
 def test_train_and_test_curves_differ_in_line_style_and_every_axis_is_labelled(tmp_path):
