@@ -261,13 +261,14 @@ def differing_settings(configs: list[dict[str, Any]]) -> dict[str, list[Any]]:
 
 
 def label_values(values: list[Any]) -> list[str]:
-    """One setting's values across the runs, as a legend shows them: a float to 15
-    significant digits, which drops the rounding error that arithmetic leaves in its last
-    digits (0.1 + 0.2 reads "0.3", not "0.30000000000000004"), unless two different
-    values would then read the same: those keep every digit. Anything else as the
-    differences table writes it."""
+    """One setting's values across the runs, as a legend shows them: as the differences
+    table writes them, except a float whose last digits hold the rounding error arithmetic
+    leaves (0.1 + 0.2 is 0.30000000000000004): that one to 15 significant digits ("0.3"),
+    unless two different values would then read the same: those keep every digit."""
     def short(value: Any) -> str:
-        return f"{value:.15g}" if isinstance(value, float) else setting_words(value)
+        if not isinstance(value, float) or float(f"{value:.15g}") == value:
+            return setting_words(value)  # 60.0 stays "60.0", as in the table
+        return f"{value:.15g}"
 
     texts = [short(v) for v in values]
     return [repr(v) if isinstance(v, float) and any(
