@@ -231,3 +231,15 @@ def test_the_run_page_has_a_language_captions_and_readable_grey(tmp_path):
     assert page.index("<h2>Training curves</h2>") < page.index("figure-curves")
     for colour in re.findall(r"color:(#[0-9a-f]{3,6})", _STYLE):  # #777 was 4.48:1
         assert contrast_ratio(colour, "white") >= 4.5, colour
+
+
+def test_the_zoo_keys_a_family_past_the_palettes_colours_apart_from_the_first():
+    # The book's 8 families: the 8th's key was the 1st's (same colour, both filled).
+    families = ["lenet", "alexnet", "vgg", "nin", "googlenet", "resnet", "densenet", "regnet"]
+    rows = [{**ZOO[0], "model": f"{f}_d2l", "family": f, "macs": 10 ** (6 + i / 3)}
+            for i, f in enumerate(families)]
+    ax = zoo_report.cost_figure(rows, "macs").axes[0]
+    (key,) = [a for a in ax.artists if a.get_title().get_text() == "family"]
+    marks = {(h.get_color(), h.get_markerfacecolor(), h.get_markeredgecolor())
+             for h in key.legend_handles}
+    assert len(marks) == len(families)

@@ -14,7 +14,7 @@ import math
 from pathlib import Path
 
 from cnnlab import formatting
-from cnnlab.figures import LINESTYLES, PALETTE, TEXT_COLOURS, si_log_axis
+from cnnlab.figures import PALETTE, TEXT_COLOURS, bubble_style, si_log_axis
 from cnnlab.formatting import format_count, sig3
 from cnnlab.models import UnknownModelError, model_info
 
@@ -263,15 +263,12 @@ def cost_figure(rows: list[dict], key: str):
     families = list(dict.fromkeys(str(r.get("family") or "?") for r in rows))
     # Colours from a colour-blind-safe set (tab10's red and green families read alike to
     # a colour-blind reader); round bubbles all, since their area is the training time,
-    # a family past the 7th told apart by its dashed edge.
-    look = {f: dict(color=PALETTE[i % len(PALETTE)],
-                    linestyle=LINESTYLES[i // len(PALETTE) % len(LINESTYLES)])
-            for i, f in enumerate(families)}
+    # a family past the 7th told apart by its fill, in the legend too (bubble_style).
+    look = {f: bubble_style(i) for i, f in enumerate(families)}
     for fam in families:
         mine = [i for i, r in enumerate(rows) if str(r.get("family") or "?") == fam]
         ax.scatter([xs[i] for i in mine], [acc[i] for i in mine], s=[sizes[i] for i in mine],
-                   color=look[fam]["color"], alpha=0.45, edgecolors=look[fam]["color"],
-                   linewidths=1, linestyles=look[fam]["linestyle"], zorder=2)
+                   zorder=2, **look[fam][0])
     lo, hi = math.log10(min(xs)), math.log10(max(xs))
     pad = 0.15 * max(hi - lo, 0.6)
     ax.set_xscale("log")
@@ -287,9 +284,8 @@ def cost_figure(rows: list[dict], key: str):
            title=f"Test accuracy vs {label}\n{presets} preset, {_epochs_phrase(epochs)}; "
                  "bubble area = training time; input side in brackets")
     ax.grid(alpha=0.3, which="major")
-    fam_handles = [Line2D([], [], marker="o", linestyle="", markersize=8,
-                          color=look[f]["color"], alpha=0.6, label=literal(f))
-                   for f in families]
+    fam_handles = [Line2D([], [], marker="o", linestyle="", markersize=8, label=literal(f),
+                          **look[f][1]) for f in families]
     fam_legend = ax.legend(handles=fam_handles, title="family", loc="upper left",
                            bbox_to_anchor=(1.01, 1), fontsize=8, title_fontsize=8,
                            frameon=False)
