@@ -87,3 +87,14 @@ def test_sdist_holds_what_the_test_suite_reads(tmp_path):
               if "__pycache__" not in p.parts and p.suffix != ".pyc"}
     needed |= {"README.md", "BENCHMARKS.md", "Makefile", "pyproject.toml"}
     assert not sorted(needed - held), f"missing from the sdist: {sorted(needed - held)}"
+
+
+def test_python_classifiers_start_at_requires_python():
+    # PyPI shows both: a floor raised in one place and not the other tells pip users two
+    # different things about which Python they need.
+    project = _pyproject()["project"]
+    floor = project["requires-python"].removeprefix(">=")
+    prefix = "Programming Language :: Python :: 3."
+    listed = sorted(int(c.removeprefix(prefix)) for c in project["classifiers"]
+                    if c.startswith(prefix))
+    assert listed and f"3.{listed[0]}" == floor, (listed, project["requires-python"])
