@@ -113,3 +113,24 @@ def test_a_class_metrics_line_that_is_not_text_costs_that_line_not_the_report(tm
     path.write_bytes(json.dumps(record).encode() + b"\n" + bytes(range(128, 256)) + b"\n")
     # Read strictly, the report and read_result stopped on "'utf-8' codec can't decode".
     assert class_metrics(path, 1, 2) == record
+
+
+def test_a_last_row_cut_short_by_a_kill_is_not_read_as_numbers(tmp_path):
+    # A write cut mid-row (a kill, a full disk) ends the file without a line end: its
+    # test_acc "0.8" was read as epoch 3's accuracy (of 0.866) by read_result and the
+    # report, while a resume drops that line and trains epoch 3 again.
+    from cnnlab.train.run import read_result
+
+    path = tmp_path / "metrics.csv"
+    path.write_text(f"{HEADER}\n{_row(1)}\n{_row(2)}\n3,0.38,0.87,0.40,0.8",
+                    encoding="utf-8")
+    with pytest.warns(RunLogWarning, match=r"metrics\.csv line 4: left out a last line "
+                                           r"with no line end"):
+        rows = MetricsLog.read(path)
+    assert [r["epoch"] for r in rows] == [1, 2]
+    (tmp_path / "config.yaml").write_text("model: lenet_modern\n", encoding="utf-8")
+    (tmp_path / "summary.json").write_text(json.dumps(
+        {"final": {"epoch": 2}, "best_test_acc": 0.5, "train_time_s": 1.0}), encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RunLogWarning)  # said above
+        assert [r["epoch"] for r in read_result(tmp_path).history] == [1, 2]

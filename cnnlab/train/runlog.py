@@ -243,7 +243,8 @@ class MetricsLog:
 
         rows, dropped = [], 0
         # Bytes that are no UTF-8 (a damaged disk block) cost their row, not the file.
-        with open(path, encoding="utf-8", errors="surrogateescape", newline="") as fh:
+        with open(path, encoding="utf-8", errors="surrogateescape", newline="") as text:
+            fh = io.StringIO(_whole_lines(text.read(), path), newline="")
             first = fh.readline()
             # A first line that is no header (damaged): read with cnnlab's columns, it the
             # first row, so the rows are kept and the rewrite gives the header back.
@@ -367,6 +368,18 @@ def _epoch_of(line: str, path: Path) -> float:
         warn_user(f"{path}: dropped a line that is not a JSON record with an epoch: "
                   f"{line[:60]!r}", RunLogWarning)
         return math.inf
+
+
+def _whole_lines(text: str, path: Path) -> str:
+    """``text`` without a last line that has no line end: a write cut short (a kill, a
+    full disk) whose row reads as wrong numbers (0.8 of 0.866). Left out, as the next
+    resume drops it (:func:`_drop_torn_tail`), so every reader sees the same rows."""
+    if not text or text.endswith("\n"):
+        return text
+    number = text.count("\n") + 1
+    warn_user(f"{path} line {number}: left out a last line with no line end (a write cut "
+              "short)", RunLogWarning)
+    return text[: text.rfind("\n") + 1]
 
 
 def _drop_torn_tail(path: Path) -> None:
