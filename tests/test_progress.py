@@ -49,3 +49,24 @@ def test_a_notebook_without_ipywidgets_gets_plain_lines_not_a_bar(monkeypatch):
     assert not shows_live(notebook) and TrainProgress(2, 10, console=notebook).quiet
     widgets(True)
     assert shows_live(notebook) and not TrainProgress(2, 10, console=notebook).quiet
+
+
+def test_an_epoch_cut_short_is_said_in_the_optimizer_steps_the_report_counts():
+    # --accum-steps 2, a time budget at batch 12 of 60: the result table, summary.json's
+    # cut_epoch and the report say "step 6 of 30"; this line said "step 12 of 60".
+    import io
+
+    from rich.console import Console
+
+    from cnnlab.train.train_progress import TrainProgress
+
+    row = {"epoch": 2, "train_loss": 1.0, "train_acc": 0.5, "test_loss": 1.1, "test_acc": 0.4,
+           "images_per_s": 1000.0, "epoch_time_s": 2.0}
+    out = io.StringIO()
+    TrainProgress(2, 60, quiet=True, console=Console(file=out, width=200),
+                  accum_steps=2).end_epoch(row, steps_done=12)
+    assert "epoch 2/2 (stopped at step 6 of 30)" in out.getvalue()
+    odd = io.StringIO()  # 61 batches: the last optimizer step sums one batch
+    TrainProgress(2, 61, quiet=True, console=Console(file=odd, width=200),
+                  accum_steps=2).end_epoch(row, steps_done=12)
+    assert "(stopped at step 6 of 31)" in odd.getvalue()

@@ -29,14 +29,16 @@ class TrainProgress:
     """
 
     def __init__(self, total_epochs: int, steps_per_epoch: int, quiet: bool = False,
-                 console: Console | bool | None = None, silent: bool = False):
+                 console: Console | bool | None = None, silent: bool = False,
+                 accum_steps: int = 1):
         if console is False:  # train(console=False): nothing at all
             console, silent = None, True
         self.console = console or Console(stderr=True, soft_wrap=True)
         live = shows_live(self.console)
         self.quiet = quiet or silent or not live
         self.silent = silent  # other DDP ranks: rank 0 alone reports
-        self.steps_per_epoch = steps_per_epoch
+        self.steps_per_epoch = steps_per_epoch  # batches: the bar counts them
+        self.accum_steps = accum_steps  # batches an optimizer step sums
         self.total_epochs = total_epochs
         self.progress = None
         if not self.quiet:
@@ -84,11 +86,16 @@ class TrainProgress:
                                  acc=f"{acc:.3f}", ips=f"{ips:,.0f}")
 
     def end_epoch(self, row: dict, steps_done: int | None = None) -> None:
-        """``steps_done``: where the epoch ended, when short of its end (a time budget)."""
+        """``steps_done``: the batches where the epoch ended, when short of its end (a
+        time budget)."""
         test = (f"test loss {row['test_loss']:.4f} acc {row['test_acc']:.4f}"
                 if not math.isnan(row["test_acc"]) else "test: not evaluated")
         steps_done = self.steps_per_epoch if steps_done is None else steps_done
-        partial = (f" (stopped at step {steps_done:,} of {self.steps_per_epoch:,})"
+        # Said in optimizer steps, as the result table, summary.json's cut_epoch and the
+        # report count them: with --accum-steps 2 this line said "step 12 of 60" where
+        # they said "step 6 of 30".
+        stepped, of = steps_done // self.accum_steps, -(-self.steps_per_epoch // self.accum_steps)
+        partial = (f" (stopped at step {stepped:,} of {of:,})"
                    if steps_done < self.steps_per_epoch else "")
         line = (
             f"epoch {row['epoch']}/{self.total_epochs}{partial}  train loss "
