@@ -51,9 +51,10 @@ class TrainingInterrupted(RuntimeError):
         run_dir: the run's folder: ``resume(exc.run_dir)`` continues it. None when the
             run wrote no folder (``write_run_dir=False``): there is nothing to resume.
         signal_name: ``"SIGINT"`` or ``"SIGTERM"``.
-        epoch, step_in_epoch: where training stopped: ``step_in_epoch`` optimizer steps
-            into epoch ``epoch`` (counted from 1). None when the signal came after the
-            last epoch, while the report was written (the run is complete then).
+        epoch, step_in_epoch: where training stopped: ``step_in_epoch`` batches into
+            epoch ``epoch`` (counted from 1; with ``accum_steps`` N, N batches make one
+            optimizer step). None when the signal came after the last epoch, while the
+            report was written (the run is complete then).
     """
 
     def __init__(self, message: str, *, run_dir: Path | None = None,
