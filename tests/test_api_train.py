@@ -98,6 +98,28 @@ def test_an_interruption_says_where_to_resume_in_attributes(tmp_path, data, monk
     assert (exc.run_dir / "checkpoints" / "last.safetensors").exists()
 
 
+def test_where_a_run_stopped_is_said_in_optimizer_steps_with_accumulation(tmp_path, data,
+                                                                          monkeypatch):
+    # 4 batches an epoch, 2 to a step: stopped after the first step, 2 batches in. The
+    # message said "step 2" (batches) where the result table and report say step 1 of 2.
+    from cnnlab.train import TrainingInterrupted, train_progress
+
+    bars = []
+    monkeypatch.setattr(train_progress.TrainProgress, "__init__", _spy(
+        train_progress.TrainProgress.__init__, bars))
+    _signal_at_step(monkeypatch, 1)
+    with pytest.raises(TrainingInterrupted, match="at epoch 1, step 1 of 2;"):
+        train(tiny_cfg(tmp_path, epochs=2, batch_size=16, accum_steps=2), data=data)
+    assert [bar.accum_steps for bar in bars] == [2]  # its epoch lines count steps too
+
+
+def _spy(init, made: list):
+    def spied(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        made.append(self)
+    return spied
+
+
 def test_an_interruption_without_a_run_folder_has_nothing_to_resume(data, monkeypatch):
     from cnnlab.train import TrainingInterrupted
 

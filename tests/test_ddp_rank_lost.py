@@ -78,6 +78,7 @@ class _Lost(Resumable):
         self.run_dir, self.epoch, self.step_in_epoch = run_dir, epoch, 0
         self.steps_per_epoch, self.resumed_from = 8, resumed_from
         self.dist = SimpleNamespace(enabled=True, world_size=2)
+        self.cfg = SimpleNamespace(accum_steps=1)
 
     def said(self, at_epoch_end: bool) -> str:
         with pytest.raises(RankLost) as lost, self._rank_loss_said():

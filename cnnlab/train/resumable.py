@@ -215,7 +215,7 @@ class Resumable:
         if self.writes:
             self._save("last")
         whose = own or f"{others or 'a signal'} on another rank"
-        where = (f"at epoch {self.epoch + 1}, step {self.step_in_epoch}" if self.step_in_epoch
+        where = (f"at epoch {self.epoch + 1}, {self._step_of_epoch()}" if self.step_in_epoch
                  else f"before epoch {self.epoch + 1}'s first step")
         raise TrainingInterrupted(
             f"stopped by {whose} {where}; checkpoint saved"
@@ -224,6 +224,14 @@ class Resumable:
             run_dir=self.run_dir, signal_name=stopped_by, epoch=self.epoch + 1,
             step_in_epoch=self.step_in_epoch,
         )
+
+    def _step_of_epoch(self) -> str:
+        """"step 6 of 30": where in its epoch training is, in optimizer steps, as the
+        result table, summary.json and the report count them (``step_in_epoch`` and
+        ``steps_per_epoch`` count batches: with --accum-steps 2 this said step 12 of 60)."""
+        accum = self.cfg.accum_steps
+        return (f"step {self.step_in_epoch // accum:,} of "
+                f"{-(-self.steps_per_epoch // accum):,}")
 
     @contextlib.contextmanager
     def _rank_loss_said(self):
@@ -242,8 +250,7 @@ class Resumable:
                 raise
             ended = self.epoch > started  # counted done, its checkpoint not written
             where = (f"as epoch {self.epoch} ended, before its checkpoint" if ended else
-                     f"after step {self.step_in_epoch} of {self.steps_per_epoch} in epoch "
-                     f"{self.epoch + 1}")
+                     f"after {self._step_of_epoch()} in epoch {self.epoch + 1}")
             raise RankLost(
                 f"another process of this torchrun job ended (killed, or failed: its own "
                 f"output says why) {where}, and the others cannot train without it "

@@ -214,7 +214,8 @@ class Trainer(Resumable, DivergenceChecks):
             history = list(log.rows) if log is not None else []
             self.metrics_log = log  # each epoch's row goes in before its checkpoint
             with TrainProgress(cfg.epochs, self.steps_per_epoch, cfg.quiet, self.console,
-                               silent=not self.dist.is_main) as bar:
+                               silent=not self.dist.is_main,
+                               accum_steps=cfg.accum_steps) as bar:
                 self.loop_started = time.perf_counter()  # set-up, to a clock: ends here
                 while self.epoch < cfg.epochs and stopped is None:
                     # A rank killed, or a full disk: what is kept, and how to go on
