@@ -208,22 +208,47 @@ def best_trials(rows: list[dict], k: int = BEST_PER_SPACE) -> list[dict]:
     """The ``k`` finished trials of lowest error, each described as it was trained (its
     config, not the raw draw: group widths and widths adjusted to fit), with the RegNet
     rule nearest its widths (:func:`~cnnlab.design.regnet_fit.fit_regnet`: the paper
-    found the best AnyNetX_E networks fit it well, which is how RegNet was found)."""
+    found the best AnyNetX_E networks fit it well, which is how RegNet was found).
+
+    A RegNetX trial's fit is to the widths its rule made, before the group-width step
+    moved them (:func:`rule_widths`): fitting the trained widths gave e_fit 0.01 to 0.1
+    for networks a rule made exactly. ``regnet_fit["widths"]`` names the widths fitted
+    where they differ from the trained ones."""
     from cnnlab.design.regnet_fit import fit_regnet
 
     best = sorted(rows, key=lambda r: (r["error_pct"], r["id"]))[:k]
     out = []
     for r in best:
         c = r["config"]
-        fit = fit_regnet(c["depths"], c["widths"])
+        depths, widths = rule_widths(r) or (list(c["depths"]), list(c["widths"]))
+        fit = fit_regnet(depths, widths)
+        fitted = {"w0": fit.w0, "wa": round(fit.wa, 3), "wm": round(fit.wm, 3),
+                  "e_fit": round(fit.fit_error, 4)}
+        if widths != list(c["widths"]):
+            fitted["widths"] = widths
         out.append({"id": r["id"], "error_pct": r["error_pct"], "macs": r["macs"],
                      "params": r["params"], "acts": r["acts"], "stem_width": c.get("stem_width"),
                      "depths": list(c["depths"]), "widths": list(c["widths"]),
                      "bottleneck_ratios": [round(b, 3) for b in c["bottleneck_ratios"]],
-                     "group_widths": list(c["group_widths"]),
-                     "regnet_fit": {"w0": fit.w0, "wa": round(fit.wa, 3), "wm": round(fit.wm, 3),
-                                    "e_fit": round(fit.fit_error, 4)}})
+                     "group_widths": list(c["group_widths"]), "regnet_fit": fitted})
     return out
+
+
+def rule_widths(row: dict) -> tuple[list[int], list[int]] | None:
+    """(depths, widths) per stage as a RegNetX trial's rule made them, before the
+    group-width step (:func:`~cnnlab.models.regnet.generate_regnet` with group width 1
+    and no bottleneck moves no width); None for a trial of another space, or one whose
+    store holds no draw. An AnyNetX trial's widths were drawn, not made by a rule: it is
+    fitted as trained."""
+    from cnnlab.models.regnet import generate_regnet
+
+    p = row.get("sample") or {}
+    if not {"depth", "w0", "wa", "wm"} <= set(p):  # an AnyNetX draw: per-stage widths
+        return None
+    stages = generate_regnet(p["w0"], p["wa"], p["wm"], p["depth"], 1, 1.0)
+    if len(stages.depths) != len(row["config"]["depths"]):  # not this network's rule
+        return None
+    return stages.depths, stages.widths
 
 
 BEST_HEADER = ["space", "trial", "error %", "MACs", "params", "acts", "depths", "widths",
@@ -249,4 +274,7 @@ def _fit_text(fit: dict | None) -> str:
     """The fitted rule in a cell; "" for a summary written before fits were reported."""
     if not fit:
         return ""
-    return f"w0 {fit['w0']}, wa {fit['wa']:.3g}, wm {fit['wm']:.3g} ({fit['e_fit']:.3f})"
+    rule = f"w0 {fit['w0']}, wa {fit['wa']:.3g}, wm {fit['wm']:.3g} ({fit['e_fit']:.3f}"
+    if fit.get("widths"):  # not the widths column's: say which were fitted
+        return f"{rule} to widths {fit['widths']}, before the group-width step)"
+    return rule + ")"
