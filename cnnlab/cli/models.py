@@ -83,9 +83,17 @@ def summary_command(
         fail(f"cannot summarise {model} at input {'x'.join(map(str, size))}: {e}")
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))  # never wrapped by rich
-    else:  # its caption (the columns left out) below it, wrapped at words in a terminal
+    elif out.is_terminal:  # the caption (columns left out) and totals wrapped at words
         print_table(out, result.to_table(out.width))
         out.print(result.totals_table())
+    else:  # a file or a pipe: each line whole, and no longer than its text
+        with out.capture() as captured:
+            print_table(out, result.to_table(out.width))
+            out.print(result.totals_table())
+        # rich pads every line of the totals grid to its longest (the Flow line: VGG-11's
+        # 266 characters) and the table's to its edge; `awk '{print length}'` saw those.
+        text = "\n".join(line.rstrip() for line in captured.get().splitlines())
+        out.print(text, markup=False, highlight=False, emoji=False)
 
 
 def models_command(
