@@ -173,6 +173,16 @@ def test_vgg11_flow():
     assert summary(model, (1, 224, 224), depth=1).flow_str() == VGG11_FLOW
 
 
+def test_the_flow_line_says_it_shows_resolution_changes():
+    # LeNet's first conv keeps 28x28: its 6x28x28 is not in the flow, which the line's
+    # label ("Flow") did not say, so the line read as a shape sequence missing a step.
+    with torch.device("meta"):
+        model = get_model("lenet_d2l")
+    lines = dict(summary(model, (1, 28, 28)).totals_lines())
+    assert lines["Resolution flow"] == ("1x28x28 → 6x14x14 → 16x10x10 → 16x5x5 → 400 → 120 "
+                                        "→ 84 → 10")
+
+
 @pytest.mark.parametrize("name, flow", [
     ("densenet121", "3x32x32 → 64x16x16 → 64x8x8 → 256x8x8 → 128x4x4 → 512x4x4 → 256x2x2"
                     " → 1024x2x2 → 512x1x1 → 1024x1x1 → 1000"),
@@ -287,7 +297,7 @@ def test_cli_summary_of_a_registered_model():
         pytest.skip("no small model registered yet")
     result = runner.invoke(app, ["summary", name, "--depth", "1"], env=WIDE)
     assert result.exit_code == 0, result.output
-    assert "Flow" in result.output and "Training activations" in result.output
+    assert "Resolution flow" in result.output and "Training activations" in result.output
     result = runner.invoke(app, ["summary", name, "--json", "--num-classes", "7"], env=WIDE)
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)

@@ -34,4 +34,4 @@ def test_in_a_terminal_the_totals_wrap_at_its_width():
         result.totals_table())
     lines = buf.getvalue().splitlines()
     assert max(len(line.rstrip()) for line in lines) <= 80
-    assert any(line.startswith("Flow ") for line in lines), lines
+    assert any(line.startswith("Resolution flow ") for line in lines), lines

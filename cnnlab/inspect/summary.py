@@ -154,7 +154,8 @@ class ModelSummary:
     source: str = ""
 
     def flow_str(self) -> str:
-        """The flow as text: "1x28x28 → 6x14x14 → ... → 10" (LeNet)."""
+        """The flow as text: "1x28x28 → 6x14x14 → ... → 10" (LeNet: its first conv's
+        6x28x28 keeps the resolution, so the flow skips it), the "Resolution flow" line."""
         return " → ".join("x".join(map(str, s)) for s in self.flow)
 
     def title(self) -> str:
@@ -228,7 +229,8 @@ class ModelSummary:
              f"(saved for backward, {t.training_pass_mode} mode"
              + ("; train mode's BatchNorm needs a batch of 2 or more: --batch-size 2)"
                 if t.training_pass_mode == "eval" and self.batch_size == 1 else ")")),
-            ("Flow", self.flow_str()),
+            # Not every shape (LeNet's first conv keeps 28x28): the label says which.
+            ("Resolution flow", self.flow_str()),
             *([("Source", self.source)] if self.source else []),
         ]
 
