@@ -79,7 +79,9 @@ def test_a_module_run_more_than_once_says_so_beside_its_summed_activations():
 def test_a_registered_model_names_its_source_and_a_module_of_ones_own_does_not():
     # The registry has kept each network's paper since the first session; nothing showed it.
     s = summary(get_model("resnet18_d2l", in_channels=1), (1, 96, 96))
-    assert dict(s.totals_lines())["Source"] == "He et al. 2016, Deep Residual Learning (d2l 8.6)"
+    assert dict(s.totals_lines())["Source"] == ("He et al. 2016, Deep Residual Learning for "
+                                                "Image Recognition; as Dive into Deep Learning "
+                                                "8.6 builds it")
     assert s.to_dict()["source"] == s.source and "Deep Residual Learning" in s._repr_html_()
     plain = summary(torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3)), (1, 8, 8))
     assert "Source" not in dict(plain.totals_lines()) and plain.source == ""

@@ -225,24 +225,20 @@ BOOK_SECTIONS = {
     "8.7": "Densely Connected Networks (DenseNet)",
     "8.8": "Designing Convolution Network Architectures (AnyNet, RegNet)",
 }
-_FAMILY_SECTION = {"lenet": "7.6", "alexnet": "8.1", "vgg": "8.2", "nin": "8.3",
-                   "googlenet": "8.4", "resnet": "8.6", "densenet": "8.7", "anynet": "8.8",
-                   "regnet": "8.8"}
 VARIANT_MEANINGS = {"book": "built as Dive into Deep Learning builds it",
                     "cnnlab": "cnnlab's own, neither the book's nor torchvision's"}
 
 
 def book_section(info) -> str | None:
-    """The book's section for ``info``'s network ("8.6"), None for a family it lacks.
-    The BatchNorm LeNets are the batch-norm section's (8.5), not LeNet's."""
-    if info.family == "lenet" and "_bn" in info.name:
-        return "8.5"
-    return _FAMILY_SECTION.get(info.family)
+    """The book's section for ``info``'s network ("8.6"): ``ModelInfo.book_section``."""
+    return info.book_section
 
 
 def _family_order(info) -> tuple:
     # By the family's first section; families the book has none for go last, by name.
-    section = _FAMILY_SECTION.get(info.family)
+    from cnnlab.models._registry import BOOK_FAMILY_SECTIONS
+
+    section = BOOK_FAMILY_SECTIONS.get(info.family)
     return (section is None, tuple(map(int, section.split("."))) if section else (),
             info.family)
 

@@ -383,16 +383,18 @@ def summary(
 
 def _registered_source(model: nn.Module) -> str:
     """The paper (or library) a model built by ``get_model`` comes from, from the
-    registry; "" for a module of one's own."""
+    registry, and for the book's networks its section; "" for a module of one's own."""
     name = getattr(model, "cnnlab_name", None)
     if not isinstance(name, str):
         return ""
     from cnnlab.models import model_info
 
     try:
-        return model_info(name).paper
+        info = model_info(name)
     except Exception:  # a name the registry no longer resolves (timm gone): no source
         return ""
+    book = info.variant == "book" and info.book_section
+    return info.paper + (f"; as Dive into Deep Learning {book} builds it" if book else "")
 
 
 def count_macs(model: nn.Module | str, input_size: InputSize = None,

@@ -79,7 +79,20 @@ class ModelInfo:
     sized_head: bool = False
     min_input_size: int = 32
 
+    @property
+    def book_section(self) -> str | None:
+        """Dive into Deep Learning's section for this family ("8.6"), None for one the
+        book lacks; the BatchNorm LeNets are the batch-norm section's (8.5), not LeNet's.
+        ``paper`` names the paper alone, for the book's networks too."""
+        if self.family == "lenet" and "_bn" in self.name:
+            return "8.5"
+        return BOOK_FAMILY_SECTIONS.get(self.family)
 
+
+# The book's (2nd edition) section for each family it builds.
+BOOK_FAMILY_SECTIONS = {"lenet": "7.6", "alexnet": "8.1", "vgg": "8.2", "nin": "8.3",
+                        "googlenet": "8.4", "resnet": "8.6", "densenet": "8.7",
+                        "anynet": "8.8", "regnet": "8.8"}
 _REGISTRY: dict[str, ModelInfo] = {}
 # ModelInfo.variant's values: the d2l chapter's form, torchvision's / pycls's, cnnlab's own.
 VARIANTS = ("book", "standard", "cnnlab")

@@ -332,7 +332,7 @@ BOOK_ANYNETS = {
 
 
 @register_model(family="regnet", paper="Radosavovic et al. 2020, Designing Network Design "
-                "Spaces (as in Dive into Deep Learning, ch. 8.8)", input_size=(1, 96, 96),
+                "Spaces", input_size=(1, 96, 96),
                 variant="book", min_input_size=1,
                 book_recipe=BookRecipe(lr=0.05, resize=96, book_accuracy=0.908, init="default"))
 def regnetx32_d2l(num_classes: int = 10, in_channels: int = 1, **overrides) -> nn.Module:

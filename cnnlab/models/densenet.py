@@ -299,7 +299,7 @@ def _standard(name: str) -> Callable:
                           min_input_size=_MIN_INPUT)
 
 
-@register_model(family="densenet", paper=PAPER + " (as in Dive into Deep Learning, ch. 8.7)",
+@register_model(family="densenet", paper=PAPER,
                 input_size=(1, 96, 96), variant="book", min_input_size=_MIN_INPUT,
                 book_recipe=BookRecipe(lr=0.01, resize=96, book_accuracy=0.893, init="default"))
 def densenet_d2l(num_classes: int = 10, in_channels: int = 1, **overrides) -> nn.Module:

@@ -26,7 +26,7 @@ from cnnlab.models._base import (
     xavier_init,
 )
 from cnnlab.models._registry import BookRecipe, register_model
-from cnnlab.models.resnet import LayerFn, conv1x1, conv3x3
+from cnnlab.models.resnet import _RESNET, _RESNEXT, LayerFn, conv1x1, conv3x3
 from cnnlab.ops.conv import is_whole
 
 # ---------------------------------------------------------------------------
@@ -187,17 +187,17 @@ def _book(variant: str, num_classes: int, in_channels: int, **overrides) -> Book
 # ---------------------------------------------------------------------------
 # Registered builders.
 
-_BOOK = dict(family="resnet", input_size=(1, 96, 96), variant="book", min_input_size=1,
-             paper="He et al. 2016, Deep Residual Learning (d2l 8.6)")
+_BOOK = dict(family="resnet", input_size=(1, 96, 96), variant="book", min_input_size=1)
 
 
-@register_model(**_BOOK, book_recipe=BookRecipe(lr=0.01, resize=96, book_accuracy=0.903))
+@register_model(**_BOOK, paper=_RESNET,
+                book_recipe=BookRecipe(lr=0.01, resize=96, book_accuracy=0.903))
 def resnet18_d2l(num_classes: int, in_channels: int, **overrides) -> nn.Module:
     """The book's ResNet-18: biased convs, 1x1 shortcut conv without BN."""
     return _book("resnet18_d2l", num_classes, in_channels, **overrides)
 
 
-@register_model(**_BOOK)
+@register_model(**_BOOK, paper=_RESNEXT)  # its block is ResNeXt's, not ResNet's
 def resnext_d2l(num_classes: int, in_channels: int, **overrides) -> nn.Module:
     """The book's ResNeXt block (group width 16, bot_mul 1) on the book's ResNet-18 stages,
     with their Xavier init: built from the book's parts, but the book itself defines and
