@@ -48,9 +48,10 @@ def summary_command(
 
     MACs count one multiply-add per weight use in convolutions and linear layers (as
     torchvision's GFLOPS column); BatchNorm, bias, activation and pooling work is not
-    counted. Activations are each layer's output size, summed (views and in-place
-    outputs included, as torchinfo counts them); "Training activations" is what autograd
-    really keeps, measured."""
+    counted. Activations are each layer's output size, summed over every layer: those
+    without weights (activations, pooling), views and in-place outputs included
+    (torchinfo's "Forward/backward pass size" doubles the outputs of layers with weights
+    only); "Training activations" is what autograd really keeps, measured."""
     from cnnlab.extras import MissingExtraError
     from cnnlab.inspect._input import check_min_input
     from cnnlab.inspect.summary import summary
