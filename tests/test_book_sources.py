@@ -19,8 +19,6 @@ BOOK = list_models(variant="book")
 
 @pytest.mark.parametrize("name", BOOK)
 def test_a_book_networks_source_names_its_section_once(name):
-    if name == "googlenet_d2l":  # its paper string is another helper's file: see s30 notes
-        pytest.skip("googlenet.py's paper string still ends in (d2l 8.4)")
     info = model_info(name)
     with torch.device("meta"):
         source = _registered_source(get_model(name))

@@ -297,7 +297,7 @@ class GoogLeNet(Network):
 _PAPER = "Szegedy et al. 2015, Going Deeper with Convolutions"
 
 
-@register_model(family="googlenet", paper=_PAPER + " (d2l 8.4)", input_size=(1, 96, 96),
+@register_model(family="googlenet", paper=_PAPER, input_size=(1, 96, 96),
                 variant="book", min_input_size=1,
                 book_recipe=BookRecipe(lr=0.01, resize=96, book_accuracy=0.802))
 def googlenet_d2l(num_classes: int, in_channels: int, **overrides) -> nn.Module:
