@@ -136,9 +136,10 @@ def report_notes(summary: dict) -> list[str]:
         "activations per image, the output elements of every conv and of the head (the "
         "RegNet paper's third complexity measure). Nearest RegNet rule: the (w0, wa, wm) "
         "whose quantised linear widths come nearest the network's block widths, by grid "
-        "search as the paper fits them; e_fit = the mean |ln(rule's width / network's "
-        "width)| over the blocks (0: the rule makes these widths exactly; the paper found "
-        "good networks fit well).",
+        "search as the paper fits them (solved exactly where a rule makes them); e_fit = "
+        "the mean |ln(rule's width / network's width)| over the blocks (0: the rule makes "
+        "these widths exactly; the paper found good networks fit well). A RegNetX trial "
+        "is fitted on the widths its rule made, before the group-width step moved them.",
         f"Not recorded in a sweep: {NOT_RECORDED}.",
     ]
 
