@@ -21,3 +21,12 @@ def test_the_help_says_how_activations_are_counted_and_they_are():
     with_weights = [r.activation_bytes for r in s.rows if r.params > 0]
     assert s.totals.forward_activation_bytes == sum(weightless) + sum(with_weights) == 58_408
     assert 2 * sum(with_weights) == 52_144  # torchinfo's "Forward/backward pass size"
+
+
+def test_a_vast_class_count_is_refused_as_the_class_count_not_the_input():
+    # 10**12 classes asked 336 TB of the CPU, and the error said "cannot summarise
+    # lenet_d2l at input 1x28x28".
+    done = CliRunner().invoke(app, ["summary", "lenet_d2l", "--num-classes", str(10**12)],
+                              env={"COLUMNS": "200"})
+    assert done.exit_code == 2
+    assert "--num-classes" in done.output and "at input" not in done.output

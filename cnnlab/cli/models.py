@@ -15,6 +15,10 @@ from rich.table import Table
 
 from .messages import fail, fail_for, output_console, print_table, warning
 
+# A summary builds the model on the CPU: a head of 10**12 classes asked 336 TB, and the
+# error blamed the input size. ImageNet-21k has 21,843 classes; a million is ample.
+MAX_NUM_CLASSES = 10**6
+
 # torch and the model registry load inside the commands, so `cnnlab --help` (and any
 # other command) does not wait for them.
 
@@ -36,7 +40,7 @@ def summary_command(
         help="Show modules down to this depth, children rolled up (default: every leaf).",
     ),
     num_classes: int | None = typer.Option(
-        None, "--num-classes", min=0,
+        None, "--num-classes", min=0, max=MAX_NUM_CLASSES,
         help="Default: the registry's; 10 (Fashion-MNIST) when --input is greyscale "
              "for a model made for RGB; 0: no final linear layer (the features).",
     ),
@@ -77,8 +81,12 @@ def summary_command(
             fail(f"{model} sizes its classifier for square images; "
                  f"use --input {size[0]}x{size[1]}x{size[1]}", code=2)
         kwargs["image_size"] = size[1]
-    try:
+    try:  # built apart from the summary, so that a failure names what it comes from
         net = get_model(model, **kwargs)
+    except (RuntimeError, ValueError, TypeError) as e:  # out of memory for a vast head
+        fail(f"cannot build {model} with {num_classes} classes and {size[0]} input "
+             f"channel(s): {e}")
+    try:
         result = summary(net, size, depth=depth, batch_size=batch_size)
     except (RuntimeError, ValueError, TypeError) as e:  # SummaryError is a RuntimeError
         fail(f"cannot summarise {model} at input {'x'.join(map(str, size))}: {e}")
