@@ -269,6 +269,11 @@ class DeviceLoader:
 
     # ------------------------------------------------------------------ order
 
+    def set_normalisation(self, mean: Sequence[float] | None,
+                          std: Sequence[float] | None) -> None:
+        """Normalise batches by ``mean`` and ``std`` from here on (a resumed run's own)."""
+        self._scale, self._shift = pixel_affine(mean, std, self._data.shape[1], self.device)
+
     def set_epoch(self, epoch: int, start_batch: int = 0) -> None:
         """Make the next iteration play ``epoch``, starting at batch ``start_batch``.
 

@@ -12,6 +12,7 @@ the weights that were evaluated (the EMA when on). The file format is
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import shutil
 from pathlib import Path
@@ -333,6 +334,7 @@ class Resumable:
         off = state.get("evaluated_off_schedule")
         # Its epoch's row, or none: a checkpoint from before it was kept, or hand-made.
         self.evaluated_off_schedule = off if type(off) is int and off == self.epoch else None
+        self._normalise_as_before(state.get("preprocess"))
         self.train_time = state["train_time"]
         self.wall_time = state.get("wall_time", self.train_time)
         self.commands = [*state.get("commands", []), *self.commands]
@@ -350,6 +352,22 @@ class Resumable:
                                        ckpt.written_by(self.device))
             if notice:
                 warn_user(notice, CheckpointWarning)
+
+    def _normalise_as_before(self, stored) -> None:
+        """Batches normalised by the mean and std the run began with, as its checkpoint
+        holds them, not as computed again now: the same data gives the same statistics
+        today, exactly, but a run checkpointed before they were exact (2026-12-06: float
+        sums, which a thread count rounded otherwise) went on normalising otherwise."""
+        if not isinstance(stored, dict) or self.preprocess.mean is None:
+            return
+        mean, std = stored.get("mean"), stored.get("std")
+        if ((mean, std) == (self.preprocess.mean, self.preprocess.std) or not (
+                isinstance(mean, list) and isinstance(std, list)
+                and len(mean) == len(std) == self.preprocess.channels)):
+            return
+        self.preprocess = dataclasses.replace(self.preprocess, mean=mean, std=std)
+        for loader in (self.train_loader, self.test_loader):
+            loader.set_normalisation(mean, std)
 
     def result_from_files(self) -> TrainResult:
         """The result of a run that has trained all it will (every planned epoch, or its
