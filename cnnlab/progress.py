@@ -10,23 +10,46 @@ rich 13, so cnnlab's bars stop without a word when hidden.
 from __future__ import annotations
 
 import importlib.util
+import os
 
 from rich.console import Console
 from rich.progress import Progress
 
 
 def shows_live(console: Console) -> bool:
-    """Whether a live bar on ``console`` is watched and drawn: a terminal, or a Jupyter
-    notebook that has ipywidgets, which rich draws its live display with (without it,
-    rich warns 'install ipywidgets for Jupyter support' and draws no bar: plain lines
-    serve better there)."""
-    if console.is_terminal:
-        return True
-    return console.is_jupyter and importlib.util.find_spec("ipywidgets") is not None
+    """Whether a live bar on ``console`` is watched and drawn: an interactive terminal,
+    or a Jupyter notebook that has ipywidgets, which rich draws its live display with
+    (without it, rich warns 'install ipywidgets for Jupyter support' and draws no bar:
+    plain lines serve better there).
+
+    Not a terminal rich redraws nothing on (TERM=dumb, TTY_INTERACTIVE=0): the bar's
+    last frame came after the epoch lines. Nor a file or a pipe that FORCE_COLOR or
+    TTY_COMPATIBLE=1 has rich treat as a terminal: they ask for colour, and a CI log got
+    the bar redrawn ten times a second (some 2 KB a second of frames); TTY_INTERACTIVE=1
+    still asks for the bar there."""
+    if console.is_jupyter:
+        return importlib.util.find_spec("ipywidgets") is not None
+    if not console.is_interactive:  # a terminal, not dumb (rich 14: TTY_INTERACTIVE)
+        return False
+    asked = os.environ.get("FORCE_COLOR") or os.environ.get("TTY_COMPATIBLE") == "1"
+    return not asked or os.environ.get("TTY_INTERACTIVE") == "1" or _is_a_tty(console.file)
+
+
+def _is_a_tty(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no isatty, or closed
+        return False
 
 
 class ProgressBar(Progress):
-    """rich's Progress, which says nothing at all when ``disable`` is set."""
+    """rich's Progress, which says nothing at all when ``disable`` is set, nor where no
+    one watches it live (:func:`shows_live`: a log that FORCE_COLOR made rich take for
+    a terminal got the bar's frames ten times a second)."""
+
+    def __init__(self, *columns, disable: bool = False, **options):
+        super().__init__(*columns, disable=disable, **options)
+        self.disable = disable or not shows_live(self.console)
 
     def stop(self) -> None:
         if not self.disable:

@@ -308,7 +308,7 @@ def _sweep_bar():
 
     return ProgressBar(TextColumn("trials"), BarColumn(), MofNCompleteColumn(),
                        TimeElapsedColumn(), TimeRemainingColumn(), console=console,
-                       transient=True, disable=not console.is_terminal)
+                       transient=True)  # drawn where shows_live
 
 
 @app.command("analyze")

@@ -43,6 +43,7 @@ def predict(
     """Classify images with a trained run; prints the top-k classes of each."""
     from rich.progress import track
 
+    from cnnlab.progress import shows_live
     from cnnlab.train.evaluate import checkpoint_when, describe_tta
     from cnnlab.train.predict import (
         check_top_k,
@@ -83,7 +84,7 @@ def predict(
         err.print(f"test-time augmentation as the run evaluated: {describe_tta(*model.tta)} "
                   "(--no-tta for the image alone)")
     rows: list[tuple[Path, list[tuple[str, float]], str]] = []
-    live = err.is_terminal and len(files) >= BAR_FROM
+    live = shows_live(err) and len(files) >= BAR_FROM
     with light_backgrounds_told_once(len(files), model.data):
         for path, problem in track(items, description="classifying", console=err,
                                    transient=True, disable=not live):
