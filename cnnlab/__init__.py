@@ -26,7 +26,29 @@ the same name (``import cnnlab.train.run`` would then fail).
 
 __version__ = "0.1.0"
 
+from typing import TYPE_CHECKING  # noqa: E402
+
 from cnnlab.lazy_exports import lazy_exports  # noqa: E402
+
+if TYPE_CHECKING:
+    # What the lazy exports below are, for type checkers and IDEs, which cannot follow
+    # __getattr__ (every name was Any to them); never run, so torch still loads on first
+    # use. The `x as x` form marks a re-export (mypy --strict refuses a plain import).
+    # tests/test_api_types.py keeps these in step with _EXPORTS and _MODULES.
+    from cnnlab import bench as bench
+    from cnnlab import data as data
+    from cnnlab import design as design
+    from cnnlab import export as export
+    from cnnlab import inspect as inspect
+    from cnnlab import models as models
+    from cnnlab import ops as ops
+    from cnnlab import train as train
+    from cnnlab.data import load_dataset as load_dataset
+    from cnnlab.inspect import summary as summary
+    from cnnlab.models import get_model as get_model
+    from cnnlab.models import list_models as list_models
+    from cnnlab.train import TrainConfig as TrainConfig
+del TYPE_CHECKING  # not a name of the package's: dir(cnnlab), tab completion, list it
 
 _EXPORTS = {"TrainConfig": "cnnlab.train", "get_model": "cnnlab.models",
             "list_models": "cnnlab.models", "load_dataset": "cnnlab.data",

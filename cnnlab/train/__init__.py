@@ -11,7 +11,30 @@
   (``cnnlab compare``).
 """
 
+from typing import TYPE_CHECKING
+
 from cnnlab.lazy_exports import lazy_exports
+
+if TYPE_CHECKING:
+    # The exports below as type checkers and IDEs see them (they cannot follow
+    # __getattr__); never run. tests/test_api_types.py keeps this in step with _EXPORTS.
+    from cnnlab.train.compare import compare_runs as compare_runs
+    from cnnlab.train.config import ConfigError as ConfigError
+    from cnnlab.train.config import TrainConfig as TrainConfig
+    from cnnlab.train.evaluate import evaluate_run as evaluate_run
+    from cnnlab.train.outcome import TrainingDiverged as TrainingDiverged
+    from cnnlab.train.outcome import TrainingInterrupted as TrainingInterrupted
+    from cnnlab.train.outcome import TrainResult as TrainResult
+    from cnnlab.train.predict import predict_image as predict_image
+    from cnnlab.train.predict import predict_images as predict_images
+    from cnnlab.train.presets import resolve_config as resolve_config
+    from cnnlab.train.run import LoadedRun as LoadedRun
+    from cnnlab.train.run import load_run as load_run
+    from cnnlab.train.run import read_result as read_result
+    from cnnlab.train.run import resume as resume
+    from cnnlab.train.run import train as train
+    from cnnlab.train.trainer import Trainer as Trainer
+del TYPE_CHECKING  # not an export: dir(cnnlab.train), tab completion, list it
 
 # Imported on first use: the loop and the run folders load torch; the config does not.
 _EXPORTS = {
