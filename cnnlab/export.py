@@ -98,8 +98,8 @@ def allowed_difference(atol: float, rtol: float, logit_scale: float) -> float:
     return atol + rtol * logit_scale
 
 
-def export_run(run_dir, format: str | None = None, *, fmt: str | None = None,
-               **options) -> ExportResult:
+def export_run(run_dir: str | os.PathLike[str], format: str | None = None, *,
+               fmt: str | None = None, **options) -> ExportResult:
     """Export a run (``run_dir``: its folder, or the TrainResult ``train()`` returned) in
     ``format``, as ``cnnlab export --format`` does: only ``"onnx"`` so far, the default.
     The other keywords (``options``) are :func:`export_onnx`'s: ``out``, ``which``,

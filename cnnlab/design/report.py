@@ -33,6 +33,7 @@ import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -395,7 +396,7 @@ class InterruptedAfterWriting(KeyboardInterrupt):
 
 
 def analyze(directories: str | os.PathLike | Sequence[str | os.PathLike], out: str | Path,
-            bins: int = 10, resamples: int = 2000, seed: int = 0) -> dict:
+            bins: int = 10, resamples: int = 2000, seed: int = 0) -> dict[str, Any]:
     """Write the report files for the sweeps in ``directories`` (one folder, or several)
     into ``out``; return the summary. ``bins``: log-spaced MACs bins of the normalised
     EDFs; ``resamples``: bootstrap resamples and permutations, drawn from ``seed``.

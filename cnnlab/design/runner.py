@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from cnnlab import file_lock
 from cnnlab.atomic import open_to_append
@@ -82,7 +83,7 @@ def check_sweep_folder(directory) -> None:
                          "--out (a new or empty folder), or --resume a sweep's folder")
 
 
-def create_sweep(directory, spec: SweepSpec, n: int) -> dict[str, int]:
+def create_sweep(directory: str | Path, spec: SweepSpec, n: int) -> dict[str, int]:
     """Create the sweep in ``directory`` (or reopen the same one) with at least ``n`` trials.
 
     Every trial is drawn and stored before training starts. Reopening with a different
@@ -226,9 +227,9 @@ def driver_unknown(directory) -> str | None:
     return None  # held, or free: known
 
 
-def run_sweep(directory, *, executor: str = "local", workers: int | None = None,
+def run_sweep(directory: str | Path, *, executor: str = "local", workers: int | None = None,
               threads: int | None = None, address: str | None = None,
-              on_result: Callable[[dict], None] | None = None) -> dict[str, int]:
+              on_result: Callable[[dict[str, Any]], None] | None = None) -> dict[str, int]:
     """Train every pending trial of the sweep in ``directory``; return status counts.
 
     ``executor``: "local" (worker processes) or "ray" (at ``address``; default

@@ -12,11 +12,14 @@ import dataclasses
 import difflib
 import fnmatch
 import inspect
+import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
+import torch
 from torch import nn
 
 from cnnlab.ops.conv import is_whole
@@ -275,9 +278,9 @@ def get_model(
     num_classes: int | None = None,
     in_channels: int | None = None,
     *,
-    weights=None,
+    weights: str | os.PathLike[str] | Mapping[str, torch.Tensor] | None = None,
     scratch_ops: bool | str = False,
-    **overrides,
+    **overrides: Any,
 ) -> nn.Module:
     """Build a registered model, fully materialised and initialised.
 

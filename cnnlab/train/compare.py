@@ -16,10 +16,10 @@ from __future__ import annotations
 import csv
 import io
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cnnlab.formatting import setting_text
 from cnnlab.train.compare_files import (  # noqa: F401 (RunFilesError: importable from here too)
@@ -30,6 +30,10 @@ from cnnlab.train.compared_run import LEFT_TO_THE_RUN, ComparedRun
 from cnnlab.train.config import ConfigError, check_target_accuracy
 from cnnlab.train.outcome import run_folder
 from cnnlab.train.report import setting_words
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+    from rich.table import Table
 
 # Settings that say where a run was written and how it talked, not how it trained: every
 # run has its own, so listing them would bury the differences that matter.
@@ -177,14 +181,14 @@ class RunComparison:
             v, (dict, list, tuple, bool)) else v for k, v in row.items()} for row in rows])
         return text.getvalue()
 
-    def figure(self, x: str = "epoch"):
+    def figure(self, x: str = "epoch") -> Figure:
         """Test accuracy and test loss of every run, against ``x``: "epoch" or "time"
         (seconds of training and evaluation), as a matplotlib Figure."""
         from cnnlab.train.compare_figure import comparison_figure
 
         return comparison_figure(self.runs, self.labels(), x, self.target, self.title())
 
-    def to_tables(self, width: int | None = None) -> list:
+    def to_tables(self, width: int | None = None) -> list[Table]:
         """The results table, and the differences' when a setting differs, for rich; given
         a console's ``width``, the results table leaves out the columns that do not fit
         (its caption names them), and a settings table too wide comes in parts, each
@@ -208,7 +212,8 @@ class RunComparison:
         return f"<RunComparison of {len(self.runs)} runs: {self.title()}>"
 
 
-def compare_runs(*paths: str | os.PathLike | list[str | os.PathLike],
+# Sequence, not list: a list[Path] is no list[str | os.PathLike] to a type checker.
+def compare_runs(*paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
                  target: float | None = None) -> RunComparison:
     """The runs in ``paths`` side by side: ``compare_runs("runs/a", "runs/b")``, or a
     list of them. A path is a run's folder (or the TrainResult ``train()`` returned), or

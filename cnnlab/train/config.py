@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from cnnlab.atomic import atomic_write_text
-from cnnlab.train.config_kinds import KIND_WORDS, as_number, has_kind
+from cnnlab.train.config_kinds import KIND_WORDS, PathText, as_number, has_kind
 
 OPTIMIZERS = ("sgd", "nesterov", "adamw", "muon")
 SCHEDULES = ("constant", "onecycle", "cosine")
@@ -107,11 +107,11 @@ class TrainConfig:
     model: str = "lenet_modern"
     data: str = "fashion-mnist"  # or "folder:PATH" or "synthetic"
     channels: int | None = None  # folder images decoded as 1 (grey) or 3 (RGB); None: the model's
-    data_root: str | None = None
+    data_root: PathText | None = None
     preset: str | None = None
     # Start from these weights: safetensors / .pth file, or a torchvision weights name
     # ("DEFAULT"); adapted to the data's classes and channels (models/pretrained.py).
-    weights: str | None = None
+    weights: PathText | None = None
     model_overrides: dict[str, Any] = field(default_factory=dict)
     # Build the model with cnnlab's from-scratch ops (cnnlab.ops): False, True or "fft".
     scratch_ops: bool | str = False
@@ -187,7 +187,7 @@ class TrainConfig:
     split_seed: int = 0
     max_time: float | None = None  # seconds; stops at the end of the step that crosses it
     log_every: int = 50  # steps between progress updates (each one syncs the device)
-    out_dir: str = "runs"
+    out_dir: PathText = "runs"
     run_name: str | None = None
     quiet: bool = False
     train_subset: int | None = None  # train on the first N training images only (quick runs)

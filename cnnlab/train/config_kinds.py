@@ -3,12 +3,19 @@ None``), for TrainConfig's type check and its YAML reading (config.py)."""
 
 from __future__ import annotations
 
-from typing import Any
+import os
+from typing import Any, TypeAlias
+
+# A path field's annotation (data_root, out_dir, weights): a Path is taken, as text is,
+# and kept as text (TrainConfig.__post_init__), so only text reaches the type check;
+# annotated `str`, a Path was a type error to pyright and mypy.
+PathText: TypeAlias = str | os.PathLike[str]
 
 # What each annotation of a TrainConfig field accepts, in words for the error message.
 KIND_WORDS = {"float": "a number", "int": "a whole number", "bool": "true or false",
               "str": "text (quote it if YAML reads it as something else)",
               "None": "null", "dict[str, Any]": "a mapping {key: value, ...}"}
+KIND_WORDS["PathText"] = KIND_WORDS["str"]
 
 
 def as_number(value: Any) -> Any:
@@ -26,5 +33,6 @@ def has_kind(value: Any, kind: str) -> bool:
     if isinstance(value, bool):  # a bool is an int to Python, never a number here
         return kind == "bool"
     return {"float": isinstance(value, (int, float)), "int": isinstance(value, int),
-            "str": isinstance(value, str), "None": value is None,
+            "str": isinstance(value, str), "PathText": isinstance(value, str),
+            "None": value is None,
             "dict[str, Any]": isinstance(value, dict)}.get(kind, False)

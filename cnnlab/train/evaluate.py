@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -312,8 +313,9 @@ def checkpoint_when(epoch: int | None, step_in_epoch: int, epochs: int) -> str:
     return f"after epoch {epoch} of {epochs}"
 
 
-def evaluate_run(run_dir, data: str | DatasetSplits | None = None,
-                 data_root: str | None = None, which: str = "best", device: str = "auto",
+def evaluate_run(run_dir: str | os.PathLike[str], data: str | DatasetSplits | None = None,
+                 data_root: str | os.PathLike[str] | None = None, which: str = "best",
+                 device: str = "auto",
                  tta_flip: bool | None = None, tta_shift: int | None = None,
                  eval_subset: int | None = None, threads: int | None = None) -> RunEvaluation:
     """A run's model (``run_dir``: its folder, or the TrainResult ``train()`` returned) on

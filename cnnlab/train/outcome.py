@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
     from torch import nn
 
     from cnnlab.train.evaluate import Preprocess
@@ -122,8 +123,8 @@ class TrainResult:
     """
 
     run_dir: Path | None
-    history: list[dict]
-    final: dict
+    history: list[dict[str, float]]
+    final: dict[str, float]
     best_test_acc: float
     train_time_s: float
     per_class_acc: dict[str, float] = field(default_factory=dict)
@@ -133,9 +134,14 @@ class TrainResult:
     eval_images: int | None = None
     test_images: int | None = None
     preprocess: Preprocess | None = None
-    model: InitVar[nn.Module | None] = None
+    if TYPE_CHECKING:
+        # An attribute to type checkers (as an InitVar, `result.model` was an error to
+        # pyright and mypy); at run time the InitVar, so no field: see the docstring.
+        model: nn.Module | None = field(default=None, repr=False, compare=False)
+    else:
+        model: InitVar[nn.Module | None] = None
 
-    def __post_init__(self, model: nn.Module | None) -> None:
+    def __post_init__(self, model: nn.Module | None = None) -> None:
         self.model = model
 
     @property
@@ -145,7 +151,7 @@ class TrainResult:
             return ""
         return f"first {self.eval_images:,} of {self.test_images:,} test images"
 
-    def curves(self, title: str | None = None):
+    def curves(self, title: str | None = None) -> Figure:
         """Loss, accuracy and learning rate per epoch as a matplotlib Figure: a notebook
         shows it (no pyplot needed); ``.savefig(path)`` writes it. ``title`` defaults to
         the run's folder name. (The run's plots/curves.png says more: how each curve was

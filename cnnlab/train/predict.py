@@ -8,7 +8,9 @@ import contextvars
 import functools
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -21,6 +23,12 @@ from cnnlab.train.evaluate import Preprocess, tta_logits, tta_views
 from cnnlab.train.loaded_run import check_which, load_run
 from cnnlab.train.outcome import run_folder
 from cnnlab.train.run_files import NotARunError
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from cnnlab.onnx_run import OnnxRun
+    from cnnlab.train.loaded_run import LoadedRun
 
 
 def image_to_tensor(image, pp: Preprocess, invert: bool = False,
@@ -160,7 +168,9 @@ def open_for_prediction(run_dir, which: str = "best", device: str = "cpu"):
 
 
 @torch.no_grad()
-def predict_image(run, image, top_k: int = 3, invert: bool = False,
+def predict_image(run: LoadedRun | OnnxRun | str | os.PathLike[str],
+                  image: str | Path | Image.Image | torch.Tensor | np.ndarray,
+                  top_k: int = 3, invert: bool = False,
                   tta: bool = True) -> list[tuple[str, float]]:
     """The ``top_k`` (class, probability) of one image for a run from ``load_run`` or
     ``open_for_prediction`` (or a run's folder or .onnx file, or the TrainResult
@@ -312,7 +322,9 @@ def _border_level(pixels: torch.Tensor) -> float:
     return float(edge.mean()) / 255
 
 
-def predict_images(run_dir, paths: str | Path | list, top_k: int = 3, which: str = "best",
+def predict_images(run_dir: str | os.PathLike[str],
+                   paths: str | Path | Sequence[str | os.PathLike[str]],
+                   top_k: int = 3, which: str = "best",
                    invert: bool = False, tta: bool = True, device: str = "cpu"
                    ) -> list[tuple[Path, list[tuple[str, float]]]]:
     """The ``top_k`` classes per image, from ``run_dir``: a run directory (or the

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 from cnnlab.atomic import first_missing_folder, remove_leftover_temp_files
 from cnnlab.data import load_dataset, parse_spec
@@ -64,6 +66,9 @@ from cnnlab.train.runlog import (
 )
 from cnnlab.train.trainer import Trainer, TrainResult
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
 
 def load_training_data(cfg: TrainConfig, test_only: bool = False) -> DatasetSplits:
     """The dataset named by ``cfg.data``; image folders decode at the model's size.
@@ -93,7 +98,8 @@ def check_evaluated_data(run_dir: str | Path, splits: DatasetSplits) -> None:
         "(data=SPEC)."))
 
 
-def train(cfg: TrainConfig, *, data: DatasetSplits | str | None = None, console=None,
+def train(cfg: TrainConfig, *, data: DatasetSplits | str | None = None,
+          console: Console | Literal[False] | None = None,
           write_run_dir: bool = True) -> TrainResult:
     """Train ``cfg.model`` and leave a complete run directory (unless told not to).
 
@@ -236,9 +242,10 @@ def _shared_run_dir(cfg: TrainConfig, is_main: bool) -> Path:
     return run_dir
 
 
-def resume(run_dir: str | Path, *, data: DatasetSplits | None = None, console=None,
+def resume(run_dir: str | os.PathLike[str], *, data: DatasetSplits | None = None,
+           console: Console | Literal[False] | None = None,
            extra_epochs: int | None = None, max_time: float | None = None,
-           data_root: str | None = None, device: str | None = None,
+           data_root: str | os.PathLike[str] | None = None, device: str | None = None,
            quiet: bool | None = None, threads: int | None = None) -> TrainResult:
     """Continue a run from ``checkpoints/last.safetensors`` exactly where it stopped.
 
@@ -279,8 +286,8 @@ def resume(run_dir: str | Path, *, data: DatasetSplits | None = None, console=No
 
 
 def _resume(run_dir: Path, data: DatasetSplits | None, console, extra_epochs: int | None,
-            max_time: float | None, data_root: str | None, device: str | None,
-            session: dict) -> TrainResult:
+            max_time: float | None, data_root: str | os.PathLike[str] | None,
+            device: str | None, session: dict) -> TrainResult:
     cfg_path = run_dir / "config.yaml"
     last = run_dir / "checkpoints" / "last.safetensors"
     check_run_folder(run_dir)  # a path that is no run: exit 2, not 1
@@ -364,7 +371,7 @@ def _warn_if_the_schedule_restarts(trainer: Trainer, extra_epochs: int) -> None:
                   CheckpointWarning)
 
 
-def read_result(run_dir: str | Path) -> TrainResult:
+def read_result(run_dir: str | os.PathLike[str]) -> TrainResult:
     """A run's result read back from its folder (``run_dir``, or a TrainResult),
     without its model or data: for a
     notebook opened again later (``.curves()``, ``.history``, ``.per_class_acc``), or a
