@@ -50,3 +50,23 @@ def test_a_sweep_extends_whatever_case_its_data_was_named_in(tmp_path):
     result = invoke([*sweep, "--data", "synthetic", "--n", "2"])
     assert result.exit_code == 0, result.output
     assert "2 done, 0 failed" in result.output
+
+
+def test_a_config_file_or_the_python_api_names_a_dataset_in_any_case_too():
+    # --data Synthetic was taken, a config file's data: Synthetic refused ("unknown
+    # dataset"), as was TrainConfig(data="Synthetic") from Python.
+    from cnnlab.data import parse_spec
+
+    assert parse_spec("Synthetic") == ("synthetic", None)
+    assert parse_spec("Folder:~/Photos") == ("folder", "~/Photos")
+
+
+def test_a_sweep_stored_before_one_spelling_is_the_same_sweep_as_asked_now():
+    # A sweep created with --data Fashion-MNIST before the CLI stored one spelling holds
+    # "Fashion-MNIST"; run again with it (now read as fashion-mnist) it was "a different
+    # sweep".
+    from cnnlab.design.sweep_spec import SweepSpec, sweep_identity
+
+    stored = SweepSpec(space="anynetx_a", data="Fashion-MNIST").to_dict()
+    asked = SweepSpec(space="anynetx_a", data="fashion-mnist").to_dict()
+    assert sweep_identity(stored) == sweep_identity(asked)

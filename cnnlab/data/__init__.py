@@ -38,14 +38,17 @@ def _check_options(spec: str, function, options: dict, positional: int = 0) -> N
 
 def parse_spec(spec: str) -> tuple[str, str | None]:
     """A dataset ``spec`` as ("fashion-mnist", None), ("folder", "PATH") or
-    ("synthetic", None); an UnknownDatasetError otherwise."""
+    ("synthetic", None), its name in any case (a config file's ``data: Synthetic`` as
+    the CLI's ``--data Synthetic``; a folder's path as given); an UnknownDatasetError
+    otherwise."""
     if spec.lower() in _FASHION_ALIASES:
         return "fashion-mnist", None
-    if spec == "synthetic":
+    if spec.lower() == "synthetic":
         return "synthetic", None
-    if spec.startswith("folder:") and spec[len("folder:") :].strip():
+    folder = spec[:len("folder:")].lower() == "folder:"
+    if folder and spec[len("folder:") :].strip():
         return "folder", spec[len("folder:") :]
-    if spec.startswith("folder:"):
+    if folder:
         raise UnknownDatasetError(f"{spec!r} names no folder: give folder:PATH, PATH holding "
                                   "one folder of images per class")
     raise UnknownDatasetError(

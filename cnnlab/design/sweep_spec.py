@@ -122,6 +122,11 @@ def sweep_identity(spec: dict) -> dict:
     # be able to go on elsewhere) is the same.
     # The recipe as trials train it: --epochs 10 given or left to the default is one sweep.
     train = {k: v for k, v in {**PAPER_RECIPE, **spec["train"]}.items() if k != "device"}
-    data = "folder:" if spec["data"].startswith("folder:") else spec["data"]
+    from cnnlab.data.dataset import dataset_spelling  # torch: not at import
+
+    # A dataset's name in cnnlab's spelling: a sweep stored with "Fashion-MNIST" (before
+    # the CLI stored one spelling) is extended with --data fashion-mnist.
+    data = dataset_spelling(spec["data"])
+    data = "folder:" if data.startswith("folder:") else data
     return {**{k: v for k, v in spec.items() if k != "data_root"}, "data": data,
             "train": train}
