@@ -21,6 +21,7 @@ from cnnlab.data.synthetic import make_synthetic
 from cnnlab.train import TrainConfig, TrainingInterrupted
 from cnnlab.train import evaluate as evaluation
 from cnnlab.train.device import torch_threads
+from cnnlab.train.loaded_run import CheckpointWarning
 from cnnlab.train.trainer import Trainer
 
 AUGMENT = dict(crop_padding=2, flip=True, erase_prob=0.5, normalize=True)
@@ -192,5 +193,6 @@ def test_each_session_of_a_run_records_its_thread_count(tmp_path, data, monkeypa
     stopped_after_epoch_1(small_cfg(epochs=2, threads=1), data, tmp_path, monkeypatch)
     with torch_threads(None):
         resumed = Trainer(small_cfg(epochs=2, threads=2), data, run_dir=tmp_path)
-        resumed.load_resume_state(tmp_path / "checkpoints" / "last.safetensors")
+        with pytest.warns(CheckpointWarning, match="the thread count differs"):
+            resumed.load_resume_state(tmp_path / "checkpoints" / "last.safetensors")
     assert [entry["torch_threads"] for entry in resumed.commands] == [1, 2]

@@ -43,7 +43,7 @@ def test_a_training_run_stopped_by_a_signal_exits_with_its_status(tmp_path, monk
                     "--run-name", "run")
     assert result.exit_code == STATUS[sig], result.output
     said = " ".join(result.output.split())
-    assert f"stopped by {sig.name} at epoch 1, step 1; checkpoint saved" in said
+    assert f"stopped by {sig.name} at epoch 1, step 1 of 4; checkpoint saved" in said
     assert f"Resume with: cnnlab resume {tmp_path / 'run'}" in said
 
 

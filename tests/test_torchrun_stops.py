@@ -24,7 +24,7 @@ def test_a_sigterm_on_one_rank_is_named_and_exits_143_on_every_rank(tmp_path):
     codes = [(tmp_path / f"exit{rank}.txt").read_text(encoding="utf-8") for rank in (0, 1)]
     assert codes == ["143", "143"], stderr[-3000:]
     said = " ".join(stderr.split())
-    assert said.count("stopped by SIGTERM on another rank at epoch 1, step 1; checkpoint "
+    assert said.count("stopped by SIGTERM on another rank at epoch 1, step 1 of 4; checkpoint "
                       "saved") == 1, stderr[-3000:]
     assert (tmp_path / "run" / "checkpoints" / "last.safetensors").is_file()
 

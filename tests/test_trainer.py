@@ -140,7 +140,7 @@ def test_a_signal_between_accumulated_batches_waits_for_the_optimizer_step(tmp_p
 
     with monkeypatch.context() as m:
         m.setattr(Trainer, "_forward_loss", signal_with_batch_6)
-        with pytest.raises(TrainingInterrupted, match="epoch 2, step 2"):
+        with pytest.raises(TrainingInterrupted, match="epoch 2, step 1 of 3;"):
             train(fast_cfg(tmp_path, run_name="split", **extra), data=data)
     resume_split_and_compare(tmp_path, data, monkeypatch, straight)
 
