@@ -54,9 +54,9 @@ def test_the_help_says_where_each_warmup_starts_and_whose_pixels_crop_padding_co
     text = train_help()
     # It said onecycle's "rises from 0.1x the peak lr, cosine's and constant's from 0":
     # where the ramps start, not a step that runs (lr_factor: none runs at 0.1 or 0).
-    assert ("Over its W steps the lr climbs evenly to the peak, reached on the last: the "
-            "first step runs at 0.1 + 0.9/W of the peak lr with onecycle, 1/W with cosine "
-            "and constant.") in text
+    assert ("Over its W optimizer steps the lr climbs evenly to the peak, reached on the "
+            "last: the first runs at 0.1 + 0.9/W of the peak lr with onecycle, 1/W with "
+            "cosine and constant.") in text
     for w in (2, 5):
         assert lr_factor("onecycle", 0, 100, w) == pytest.approx(0.1 + 0.9 / w)
         assert lr_factor("cosine", 0, 100, w) == lr_factor("constant", 0, 100, w) == 1 / w

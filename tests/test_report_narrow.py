@@ -55,6 +55,7 @@ def _header_tables_scroll_and_name_their_columns(page: _Page) -> int:
     for table in with_header:
         tag, attrs = table["holder"]
         assert tag == "div" and "overflow-x:auto" in attrs.get("style", ""), table
+        assert attrs.get("tabindex") == "0", table  # scrolled from the keyboard too
         assert all(h.get("scope") == "col" for h in table["col_headers"]), table
     return len(with_header)
 
@@ -71,7 +72,7 @@ def test_a_run_report_lays_out_at_a_phones_width(tmp_path):
                "best_test_acc": 0.8, "best_epoch": 1, "eval_images": 1000,
                "per_class_acc": {"cat": 0.7, "dog": 0.9}, "confusion": [[70, 30], [10, 90]],
                "config": {"data": "fashion-mnist", "epochs": 1}, "device": "cpu",
-               "parameters": 62158}
+               "parameters": 62158, "environment": {"cnnlab_sources": "f3e7b851d43b" * 5}}
     (tmp_path / "class_metrics.jsonl").write_text(
         '{"epoch": 1, "per_class_acc": {"cat": 0.7, "dog": 0.9}, '
         '"confusion": [[70, 30], [10, 90]]}\n', encoding="utf-8")
@@ -84,6 +85,9 @@ def test_a_run_report_lays_out_at_a_phones_width(tmp_path):
     assert re.search(r"@media print\{div\[style\]\{overflow:visible!important\}", written)
     # the per-class table and the layer table
     assert _header_tables_scroll_and_name_their_columns(page) == 2
+    # 12 digits of the sources' digest, as cnnlab names code elsewhere: all 64, one
+    # unbreakable word, widened the page past a phone's screen.
+    assert ">f3e7b851d43b<" in written and "f3e7b851d43bf3e7" not in written
 
 
 def _sweep(folder, errors):

@@ -343,9 +343,9 @@ def _caption(infos) -> str:
                      f"run.")
     if len(infos) > 1:  # one model's listing is followed by its details
         lines.append("Input: the size each is made for; those at 1x28x28 take Fashion-MNIST "
-                     "as it is, the others train on it resized (--resize). What one is, its "
-                     "book section and the smallest input it takes: cnnlab models NAME; "
-                     "its layers: cnnlab summary NAME.")
+                     "as it is, and many others take its 28x28 too or train on it resized "
+                     "(--resize). Which, what one is, its book section and the smallest "
+                     "input it takes: cnnlab models NAME; its layers: cnnlab summary NAME.")
     return "\n".join(lines)
 
 

@@ -67,8 +67,8 @@ def train(
     schedule: str = typer.Option(None, help="constant, onecycle or cosine."),
     warmup_epochs: float = typer.Option(None, help="Epochs of linear lr warm-up (fractions "
                                         "allowed; at least 2 optimizer steps when > 0). "
-                                        "Over its W steps the lr climbs evenly to the peak, "
-                                        "reached on the last: the first step runs at 0.1 + "
+                                        "Over its W optimizer steps the lr climbs evenly to "
+                                        "the peak, reached on the last: the first runs at 0.1 + "
                                         "0.9/W of the peak lr with onecycle, 1/W with cosine "
                                         "and constant."),
     label_smoothing: float = typer.Option(None, help="Share of each target spread over all "

@@ -220,6 +220,7 @@ def _caption(fig, caption: str | None) -> None:
     most), with room kept for it."""
     if not caption:
         return
+    # About 15 characters of 8-point text to an inch of figure.
     lines = textwrap.wrap(caption, width=int(fig.get_figwidth() * 15), max_lines=3,
                           placeholder=" ... (the report's table has it all)")
     fig.text(0.5, 0.01, "\n".join(lines), ha="center", va="bottom", fontsize=8,
@@ -250,6 +251,7 @@ def _subtitle(fig, context: str | None) -> None:
     """``context`` above the axes, wrapped to the figure's width: on one line it ran past
     both edges of the 6.5-inch error-vs-MACs figure and was cut off there."""
     if context:
+        # About 13 characters of 9-point text to an inch, as _caption's 15 are of 8-point.
         lines = textwrap.wrap(context, width=int(fig.get_figwidth() * 13))
         fig.suptitle(literal("\n".join(lines)), fontsize=9)
 

@@ -338,7 +338,10 @@ def _weights_rows(loaded) -> list[list]:
 
 
 def _environment_rows(env: dict) -> list[list]:
-    return [[k, setting_words(v)] for k, v in env.items()]
+    # The sources' digest as cnnlab names code elsewhere (12 of its 64 hex digits): the
+    # whole one, unbreakable, widened the table past a phone's screen.
+    return [[k, str(v)[:12] if k == "cnnlab_sources" else setting_words(v)]
+            for k, v in env.items()]
 
 
 def setting_words(value) -> str:
@@ -375,8 +378,10 @@ def html_table(headers: list[str], rows: list[list], inline_style: bool = False)
     )
     # In a box of its own that scrolls sideways: a table wider than a phone's screen
     # otherwise made the whole page scroll sideways, its text running off the screen.
-    return (f'<div style="overflow-x:auto;margin:1em 0"><table><thead><tr>{head}</tr>'
-            f"</thead><tbody>{body}</tbody></table></div>")
+    # tabindex: a box that scrolls must take the keyboard's focus, or its hidden columns
+    # are out of reach of anyone without a mouse or a touch screen.
+    return (f'<div tabindex=0 style="overflow-x:auto;margin:1em 0"><table><thead><tr>'
+            f"{head}</tr></thead><tbody>{body}</tbody></table></div>")
 
 
 def _facts(rows: list[list]) -> str:
