@@ -9,7 +9,8 @@ data.train.images   # uint8 (N, C, H, W); data.train.labels: int64 (N,)
 from __future__ import annotations
 
 import inspect
-from pathlib import Path
+import os
+from typing import Any
 
 from cnnlab.data import fashion_mnist, folder
 from cnnlab.data.augment import Augment
@@ -58,7 +59,7 @@ def parse_spec(spec: str) -> tuple[str, str | None]:
 
 
 def load_dataset(
-    spec: str = "fashion-mnist", root: str | Path | None = None, **options
+    spec: str = "fashion-mnist", root: str | os.PathLike[str] | None = None, **options: Any
 ) -> DatasetSplits:
     """Load a dataset by spec: "fashion-mnist" or "folder:PATH".
 

@@ -384,7 +384,7 @@ def _load_split(files: dict[str, Path], prefix: str) -> ImageData:
 
 
 def load(
-    root: str | Path | None = None, *, download: bool = True, progress: bool = True,
+    root: str | os.PathLike[str] | None = None, *, download: bool = True, progress: bool = True,
     test_only: bool = False,
 ) -> DatasetSplits:
     """Fashion-MNIST as uint8 (N, 1, 28, 28) images and int64 labels.
