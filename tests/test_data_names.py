@@ -70,3 +70,17 @@ def test_a_sweep_stored_before_one_spelling_is_the_same_sweep_as_asked_now():
     stored = SweepSpec(space="anynetx_a", data="Fashion-MNIST").to_dict()
     asked = SweepSpec(space="anynetx_a", data="fashion-mnist").to_dict()
     assert sweep_identity(stored) == sweep_identity(asked)
+
+
+def test_a_folder_named_in_any_case_is_a_folder_to_every_check(tmp_path):
+    # parse_spec took "Folder:PATH" from a config file, but run.py and four other places
+    # ask startswith("folder:"): the images were decoded at 3x64x64, not as the folder's
+    # 1x28x28, and the held-out split was drawn without its seed.
+    from cnnlab.design.sweep_spec import SweepSpec
+    from cnnlab.train import TrainConfig
+
+    assert TrainConfig(model="lenet_modern", data="Folder:/data/Photos").data == (
+        "folder:/data/Photos")
+    assert TrainConfig(model="lenet_modern", data="Synthetic").data == "synthetic"
+    assert SweepSpec(space="anynetx_a", data="FOLDER:/data/Photos").data == (
+        "folder:/data/Photos")

@@ -74,6 +74,14 @@ class SweepSpec:
     in_channels: int | None = None
     num_classes: int | None = None
 
+    def __post_init__(self) -> None:
+        # The dataset's name as cnnlab spells it: a "Folder:PATH" from Python was taken by
+        # parse_spec but not seen as a folder by the store, which looks for "folder:".
+        if isinstance(self.data, str) and self.data.strip():
+            from cnnlab.data.dataset import dataset_spelling  # torch: not at import
+
+            self.data = dataset_spelling(self.data)
+
     def to_dict(self) -> dict:
         """The fields as JSON types (``macs`` a list), as the store keeps them."""
         out = asdict(self)

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from cnnlab.atomic import atomic_write_text
-from cnnlab.train.config_kinds import KIND_WORDS, PathText, as_number, has_kind
+from cnnlab.train.config_kinds import KIND_WORDS, PathText, as_number, has_kind, keep_given_forms
 
 OPTIMIZERS = ("sgd", "nesterov", "adamw", "muon")
 SCHEDULES = ("constant", "onecycle", "cosine")
@@ -215,9 +215,7 @@ class TrainConfig:
             # The registry's names are lower case and looked up in any case: the run's
             # folder and config.yaml keep the registered spelling, not "LeNet_D2L".
             self.model = self.model.lower()
-        for name in ("data_root", "out_dir", "weights"):  # a Path (Python's, typer 0.16's
-            if hasattr(getattr(self, name), "__fspath__"):  # Path options) kept as text
-                setattr(self, name, getattr(self, name).__fspath__())
+        keep_given_forms(self)  # paths as text, the dataset's name as cnnlab spells it
 
     def __repr__(self) -> str:
         """The model and the fields that differ from the defaults, in the field order: a

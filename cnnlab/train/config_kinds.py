@@ -1,5 +1,6 @@
 """What each annotation of a TrainConfig field accepts (``lr: float``, ``resize: int |
-None``), for TrainConfig's type check and its YAML reading (config.py)."""
+None``), for TrainConfig's type check and its YAML reading (config.py), and the forms
+its fields are kept in (:func:`keep_given_forms`)."""
 
 from __future__ import annotations
 
@@ -36,3 +37,18 @@ def has_kind(value: Any, kind: str) -> bool:
             "str": isinstance(value, str), "PathText": isinstance(value, str),
             "None": value is None,
             "dict[str, Any]": isinstance(value, dict)}.get(kind, False)
+
+
+def keep_given_forms(cfg) -> None:
+    """A TrainConfig's fields in the forms it keeps them in, whatever it was given: a path
+    field (data_root, out_dir, weights) as text, a Path (Python's, typer 0.16's Path
+    options) too; the dataset's name as cnnlab spells it (``dataset_spelling``): a config
+    file's "Folder:PATH", which parse_spec takes in any case, trained as another dataset
+    where the code asks whether the data is a folder ("folder:")."""
+    for name in ("data_root", "out_dir", "weights"):
+        if hasattr(getattr(cfg, name), "__fspath__"):
+            setattr(cfg, name, getattr(cfg, name).__fspath__())
+    if isinstance(cfg.data, str) and cfg.data.strip():
+        from cnnlab.data.dataset import dataset_spelling  # torch: once a config is made
+
+        cfg.data = dataset_spelling(cfg.data)
