@@ -56,4 +56,7 @@ _EXPORTS = {"TrainConfig": "cnnlab.train", "get_model": "cnnlab.models",
 # The subpackages (and ONNX export) a notebook reaches after `import cnnlab` alone.
 _MODULES = ("bench", "data", "design", "export", "inspect", "models", "ops", "train")
 __getattr__, __dir__ = lazy_exports(globals(), _EXPORTS, _MODULES)
-__all__ = [*sorted(_EXPORTS), "__version__"]
+# Written out, not computed from _EXPORTS: mypy reads a literal list only, and took
+# `from cnnlab import *` to bring __version__ alone (tests/test_api_types.py checks it).
+__all__ = ["TrainConfig", "get_model", "list_models", "load_dataset", "summary",
+           "__version__"]

@@ -53,6 +53,18 @@ def test_type_checkers_are_told_every_lazy_export_and_where_it_comes_from(packag
         assert getattr(importlib.import_module(module), name) is getattr(package, name)
 
 
+@pytest.mark.parametrize("package", [cnnlab, cnnlab.train], ids=lambda p: p.__name__)
+def test_star_imports_name_every_export_in_a_list_type_checkers_read(package):
+    # A computed __all__ (sorted(_EXPORTS)) is opaque to mypy: `from cnnlab import *`
+    # brought __version__ alone, and get_model was "not defined".
+    tree = ast.parse(Path(package.__file__).read_text(encoding="utf-8"))
+    [listed] = [node.value for node in tree.body if isinstance(node, ast.Assign)
+                and [ast.unparse(t) for t in node.targets] == ["__all__"]]
+    names = ast.literal_eval(listed)  # a literal list, or this raises
+    assert set(names) == set(package._EXPORTS) | ({"__version__"} if package is cnnlab
+                                                  else set())
+
+
 def test_the_package_is_marked_typed():
     # Without py.typed, mypy skips an installed cnnlab ("module is installed, but
     # missing library stubs or py.typed marker") and every type is Any.

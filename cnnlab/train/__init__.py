@@ -56,4 +56,8 @@ _EXPORTS = {
     "predict_images": "cnnlab.train.predict",
 }
 __getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)
-__all__ = sorted(_EXPORTS)
+# Written out, as in cnnlab/__init__.py: mypy reads a literal list only.
+__all__ = ["ConfigError", "LoadedRun", "TrainConfig", "TrainResult", "Trainer",
+           "TrainingDiverged", "TrainingInterrupted", "compare_runs", "evaluate_run",
+           "load_run", "predict_image", "predict_images", "read_result", "resolve_config",
+           "resume", "train"]
