@@ -11,11 +11,8 @@ DEMO_MODEL ?= lenet_modern
 
 setup: $(STAMP)
 
-# Re-installs only when pyproject.toml changes. editable_mode=compat: the editable install
-# is a path in a .pth file, which pyright, Pylance and mypy follow; setuptools' default
-# (an import hook) left `import cnnlab` unresolved to them, so an IDE showed no types.
-# setuptools prints that the mode is "transitional"; its "strict" mode, also static,
-# would hide a new module from the venv until the next install.
+# Re-installs only when pyproject.toml changes (whose package-dir makes the editable
+# install a path type checkers follow).
 # PyTorch's wheels (a CUDA build on x86_64 Linux) take about 6 GB in the venv: say so
 # up front when the disk is short, since pip's own words for it are "Errno 28".
 $(STAMP): pyproject.toml
@@ -23,7 +20,7 @@ $(STAMP): pyproject.toml
 	  echo "warning: $$((free_kb / 1024)) MB free on this disk; the venv with PyTorch needs about 6,000 MB" >&2
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]' --config-settings editable_mode=compat
+	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
 # Fashion-MNIST: Debian's package when we can install it (root on Debian),

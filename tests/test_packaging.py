@@ -98,3 +98,10 @@ def test_python_classifiers_start_at_requires_python():
     listed = sorted(int(c.removeprefix(prefix)) for c in project["classifiers"]
                     if c.startswith(prefix))
     assert listed and f"3.{listed[0]}" == floor, (listed, project["requires-python"])
+
+
+def test_the_editable_install_is_a_path_type_checkers_follow():
+    # Without package-dir naming the packages' root, setuptools made `pip install -e .`
+    # of this layout an import hook, which pyright, Pylance and mypy cannot follow: an
+    # IDE on make setup's venv resolved no `import cnnlab`.
+    assert _pyproject()["tool"]["setuptools"]["package-dir"] == {"": "."}
