@@ -11,11 +11,13 @@ import os
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 # Whether a bar is live follows these (cnnlab.progress.shows_live): a CI that colours its
-# log with FORCE_COLOR would otherwise turn off the bars the progress tests draw on
-# consoles they force to be terminals. tests/test_terminals.py sets them where it means to.
+# log with FORCE_COLOR, or a dumb terminal, would otherwise turn off the bars the progress
+# tests draw on consoles they force to be terminals. tests/test_terminals.py sets them
+# where it means to.
 os.environ.pop("FORCE_COLOR", None)
 os.environ.pop("TTY_COMPATIBLE", None)
 os.environ.pop("TTY_INTERACTIVE", None)
+os.environ.pop("TERM", None)  # TERM=dumb: no live bar either
 
 from collections.abc import Callable
 from dataclasses import dataclass

@@ -22,6 +22,10 @@ from cnnlab.ops import BatchNorm, Conv2d
 
 @pytest.mark.parametrize("name, fft", [("lenet_modern", False), ("lenet_bn", True)])
 def test_a_scratch_model_trains_as_the_pytorch_one(name, fft):
+    # The build compared really runs on cnnlab's layers (a scratch_ops that converted
+    # nothing would pass the comparison below trivially).
+    built = {type(m) for m in get_model_scratch(name, 28, fft).modules()}
+    assert Conv2d in built and BatchNorm in built and torch.nn.Conv2d not in built
     report = compare(name, fft=fft)
     assert not failures(report), failures(report)
 

@@ -84,7 +84,8 @@ def summary_command(
     try:  # built apart from the summary, so that a failure names what it comes from
         net = get_model(model, **kwargs)
     except (RuntimeError, ValueError, TypeError) as e:  # out of memory for a vast head
-        fail(f"cannot build {model} with {num_classes} classes and {size[0]} input "
+        classes = "its own number of" if num_classes is None else num_classes
+        fail(f"cannot build {model} with {classes} classes and {size[0]} input "
              f"channel(s): {e}")
     try:
         result = summary(net, size, depth=depth, batch_size=batch_size)

@@ -377,8 +377,8 @@ def _whole_lines(text: str, path: Path) -> str:
     if not text or text.endswith("\n"):
         return text
     number = text.count("\n") + 1
-    warn_user(f"{path} line {number}: left out a last line with no line end (a write cut "
-              "short)", RunLogWarning)
+    warn_user(f"{path} line {number}: left out a last line with no line end (cut short by "
+              "a kill or a full disk, or being written now)", RunLogWarning)
     return text[: text.rfind("\n") + 1]
 
 
