@@ -230,9 +230,15 @@ class Resumable:
         """"step 6 of 30": where in its epoch training is, in optimizer steps, as the
         result table, summary.json and the report count them (``step_in_epoch`` and
         ``steps_per_epoch`` count batches: with --accum-steps 2 this said step 12 of 60)."""
-        accum = self.cfg.accum_steps
-        return (f"step {self.step_in_epoch // accum:,} of "
-                f"{-(-self.steps_per_epoch // accum):,}")
+        return (f"step {self.step_in_epoch // self.cfg.accum_steps:,} of "
+                f"{self.optimizer_steps_per_epoch:,}")
+
+    @property
+    def optimizer_steps_per_epoch(self) -> int:
+        """An epoch's optimizer steps: its batches, ``accum_steps`` to a step (a last
+        shorter group steps too). The one count the schedule, the stop messages, the
+        summary and the report use."""
+        return -(-self.steps_per_epoch // self.cfg.accum_steps)
 
     @contextlib.contextmanager
     def _rank_loss_said(self):

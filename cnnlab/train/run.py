@@ -9,7 +9,6 @@ summary.json, plots and report.html after the last.
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import warnings
 from pathlib import Path
@@ -180,7 +179,7 @@ def _train(cfg: TrainConfig, data: DatasetSplits | str | None, console,
     try:
         trainer = Trainer(cfg, data, run_dir=run_dir, console=console)
         if is_main and not set_by_preset(cfg, "ema_decay"):  # its choice, not the user's
-            steps = cfg.epochs * math.ceil(trainer.steps_per_epoch / cfg.accum_steps)
+            steps = cfg.epochs * trainer.optimizer_steps_per_epoch
             warn_of_an_ema_decay_out_of_reach(cfg.ema_decay, steps)
         with run_lock(run_dir if is_main else None):  # `resume` of it meanwhile is refused
             if run_dir is not None and is_main:
@@ -359,7 +358,7 @@ def _warn_if_the_schedule_restarts(trainer: Trainer, extra_epochs: int) -> None:
     the learning rate jumps back up. Intended (an annealed lr would train nothing more),
     but the user should know."""
     cfg = trainer.cfg
-    steps = math.ceil(trainer.steps_per_epoch / cfg.accum_steps)
+    steps = trainer.optimizer_steps_per_epoch
     step, warmup = trainer.scheduler.last_epoch, warmup_step_count(cfg.warmup_epochs, steps)
     before = cfg.lr * lr_factor(cfg.schedule, step, (cfg.epochs - extra_epochs) * steps, warmup)
     after = cfg.lr * lr_factor(cfg.schedule, step, cfg.epochs * steps, warmup)

@@ -224,7 +224,7 @@ def _lr_plan(trainer: Trainer, history: list[dict]):
     from cnnlab.train.optim import lr_factor, warmup_step_count
 
     cfg = trainer.cfg
-    steps = math.ceil(trainer.steps_per_epoch / cfg.accum_steps)
+    steps = trainer.optimizer_steps_per_epoch
     plan = planned_lr(cfg.lr, cfg.schedule, cfg.epochs, cfg.warmup_epochs, steps)
     warmup = warmup_step_count(cfg.warmup_epochs, steps)
     for row in history:  # drawn where its last step was: an epoch's end, or a cut

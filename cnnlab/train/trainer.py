@@ -133,7 +133,7 @@ class Trainer(Resumable, DivergenceChecks):
         self.stop_points = StopPoints(self.dist, self.device, cfg.log_every)
         self.steps_per_epoch = len(self.train_loader)
         self.optimizer = build_optimizer(self.model, cfg)
-        steps = math.ceil(self.steps_per_epoch / cfg.accum_steps)  # optimizer steps an epoch
+        steps = self.optimizer_steps_per_epoch
         self.scheduler = build_scheduler(self.optimizer, cfg, steps)
         # In steps, where rounding can make it the whole run; a preset's warm-up is its
         # choice (the fast preset's 0.3 epochs fill a quick run of a few batches), not said.
