@@ -85,7 +85,7 @@ def test_sdist_holds_what_the_test_suite_reads(tmp_path):
     needed = {p.relative_to(tree).as_posix() for folder in ("cnnlab", "tests", "scripts")
               for p in (tree / folder).rglob("*") if p.is_file()
               if "__pycache__" not in p.parts and p.suffix != ".pyc"}
-    needed |= {"README.md", "BENCHMARKS.md", "Makefile", "pyproject.toml"}
+    needed |= {"README.md", "BENCHMARKS.md", "Makefile", "pyproject.toml", "LICENSE"}
     assert not sorted(needed - held), f"missing from the sdist: {sorted(needed - held)}"
 
 

@@ -246,7 +246,7 @@ def rule_widths(row: dict) -> tuple[list[int], list[int]] | None:
     if not {"depth", "w0", "wa", "wm"} <= set(p):  # an AnyNetX draw: per-stage widths
         return None
     stages = generate_regnet(p["w0"], p["wa"], p["wm"], p["depth"], 1, 1.0)
-    if len(stages.depths) != len(row["config"]["depths"]):  # not this network's rule
+    if list(stages.depths) != list(row["config"]["depths"]):  # not this network's rule
         return None
     return stages.depths, stages.widths
 

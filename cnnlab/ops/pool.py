@@ -266,8 +266,9 @@ def adaptive_avg_pool2d(x: torch.Tensor, output_size: int | tuple[int | None, in
     summed tap by tap (tap t holds each bin's t-th position: a strided slice where
     ``out`` divides ``n``, otherwise an index_select of one position per bin, a zero
     past the end of the shorter bins); very wide ones by one reduction. Uneven bins'
-    backward is the same bin sum from the output back to the input. ``None`` keeps
-    that axis's size.
+    backward is the same bin sum from the output back to the input. To 1x1 (global
+    pooling) it is one mean over H and W, PyTorch's own path. ``None`` keeps that axis's
+    size.
 
     An inf or NaN stays in the cells whose bins hold it, as in PyTorch's. (Through
     an averaging matrix product, as this was done before, ``0 * inf`` is NaN: a NaN

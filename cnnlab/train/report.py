@@ -380,7 +380,9 @@ def html_table(headers: list[str], rows: list[list], inline_style: bool = False)
     # otherwise made the whole page scroll sideways, its text running off the screen.
     # tabindex: a box that scrolls must take the keyboard's focus, or its hidden columns
     # are out of reach of anyone without a mouse or a touch screen.
-    return (f'<div tabindex=0 style="overflow-x:auto;margin:1em 0"><table><thead><tr>'
+    # role and label: a screen reader names the box it has focused, not "group".
+    return (f'<div tabindex=0 role=region aria-label="table, scrolls sideways" '
+            f'style="overflow-x:auto;margin:1em 0"><table><thead><tr>'
             f"{head}</tr></thead><tbody>{body}</tbody></table></div>")
 
 
