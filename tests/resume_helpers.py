@@ -19,6 +19,21 @@ def small_run(tmp_path, monkeypatch, **fields):
     return train(TrainConfig(**{**values, **fields}), data=data)
 
 
+def signal_after_steps(patch, n_steps: int, name: str = "SIGINT") -> None:
+    """Have the loop see signal ``name`` after ``n_steps`` optimizer steps in all, as a
+    Ctrl-C (or SIGTERM) heard then; ``patch``: a monkeypatch, or its context()."""
+    original = Trainer._optimizer_step
+    count = {"n": 0}
+
+    def step(self):
+        original(self)
+        count["n"] += 1
+        if count["n"] == n_steps:
+            self._stop_signal = name
+
+    patch.setattr(Trainer, "_optimizer_step", step)
+
+
 def count_steps(monkeypatch) -> dict:
     original = Trainer._optimizer_step
     count = {"n": 0}

@@ -8,6 +8,7 @@ import math
 
 import pytest
 import torch
+from resume_helpers import signal_after_steps
 
 from cnnlab.data.synthetic import make_synthetic
 from cnnlab.train import TrainConfig, load_run, train
@@ -72,24 +73,10 @@ def test_options_after_the_first_argument_are_keywords_only(tmp_path, data):
         resume(tmp_path / "r", 2)  # bound to console before, silently
 
 
-def _signal_at_step(monkeypatch, n_steps: int, name: str = "SIGINT"):
-    from cnnlab.train.trainer import Trainer
-
-    original, count = Trainer._optimizer_step, {"n": 0}
-
-    def step(self):
-        original(self)
-        count["n"] += 1
-        if count["n"] == n_steps:
-            self._stop_signal = name
-
-    monkeypatch.setattr(Trainer, "_optimizer_step", step)
-
-
 def test_an_interruption_says_where_to_resume_in_attributes(tmp_path, data, monkeypatch):
     from cnnlab.train import TrainingInterrupted
 
-    _signal_at_step(monkeypatch, 3, "SIGTERM")  # 2 steps an epoch: epoch 2, step 1
+    signal_after_steps(monkeypatch, 3, "SIGTERM")  # 2 steps an epoch: epoch 2, step 1
     with pytest.raises(TrainingInterrupted) as caught:
         train(tiny_cfg(tmp_path, epochs=3, batch_size=32), data=data)
     exc = caught.value
@@ -107,7 +94,7 @@ def test_where_a_run_stopped_is_said_in_optimizer_steps_with_accumulation(tmp_pa
     bars = []
     monkeypatch.setattr(train_progress.TrainProgress, "__init__", _spy(
         train_progress.TrainProgress.__init__, bars))
-    _signal_at_step(monkeypatch, 1)
+    signal_after_steps(monkeypatch, 1)
     with pytest.raises(TrainingInterrupted, match="at epoch 1, step 1 of 2;"):
         train(tiny_cfg(tmp_path, epochs=2, batch_size=16, accum_steps=2), data=data)
     assert [bar.accum_steps for bar in bars] == [2]  # its epoch lines count steps too
@@ -123,7 +110,7 @@ def _spy(init, made: list):
 def test_an_interruption_without_a_run_folder_has_nothing_to_resume(data, monkeypatch):
     from cnnlab.train import TrainingInterrupted
 
-    _signal_at_step(monkeypatch, 1)
+    signal_after_steps(monkeypatch, 1)
     with pytest.raises(TrainingInterrupted) as caught:
         train(tiny_cfg("unused", epochs=2), data=data, write_run_dir=False)
     assert caught.value.run_dir is None and caught.value.signal_name == "SIGINT"

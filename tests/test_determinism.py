@@ -14,6 +14,7 @@ from fractions import Fraction
 
 import pytest
 import torch
+from resume_helpers import signal_after_steps
 
 from cnnlab.data.augment import Augment
 from cnnlab.data.loader import DeviceLoader
@@ -132,17 +133,8 @@ def assert_same_weights(a: dict, b: dict) -> None:
 
 def stopped_after_epoch_1(cfg: TrainConfig, data, run_dir, monkeypatch) -> None:
     """Train ``cfg`` (3 steps an epoch) into ``run_dir``, Ctrl-C'd after epoch 1's last step."""
-    original = Trainer._optimizer_step
-    steps = {"n": 0}
-
-    def signal_after_epoch_1(self):
-        original(self)
-        steps["n"] += 1
-        if steps["n"] == 3:
-            self._stop_signal = "SIGINT"
-
     with monkeypatch.context() as patch:
-        patch.setattr(Trainer, "_optimizer_step", signal_after_epoch_1)
+        signal_after_steps(patch, 3)
         with pytest.raises(TrainingInterrupted):
             fit(cfg, data, run_dir=run_dir)
 

@@ -5,7 +5,7 @@ import json
 
 import pytest
 import torch
-from resume_helpers import STEPS_PER_EPOCH, count_steps, small_run
+from resume_helpers import STEPS_PER_EPOCH, count_steps, signal_after_steps, small_run
 from typer.testing import CliRunner
 
 import cnnlab.train.run as run_module
@@ -119,17 +119,8 @@ def test_a_second_resume_keeps_the_epochs_the_first_added(one_epoch_run, monkeyp
     # still 3 epochs (config.yaml says so), not the original 1.
     from cnnlab.train import TrainingInterrupted
 
-    original = Trainer._optimizer_step
-    count = {"n": 0}
-
-    def interrupt_once(self):
-        original(self)
-        count["n"] += 1
-        if count["n"] == 1:
-            self._stop_signal = "SIGINT"
-
     with monkeypatch.context() as m:
-        m.setattr(Trainer, "_optimizer_step", interrupt_once)
+        signal_after_steps(m, 1)
         with pytest.raises(TrainingInterrupted):
             resume(one_epoch_run, extra_epochs=2)
     assert TrainConfig.load(one_epoch_run / "config.yaml").epochs == 3

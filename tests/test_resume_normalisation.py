@@ -4,23 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-from resume_helpers import STEPS_PER_EPOCH, small_run
+from resume_helpers import STEPS_PER_EPOCH, signal_after_steps, small_run
 
 import cnnlab.train.trainer as trainer_module
 from cnnlab.train import TrainingInterrupted, resume
-from cnnlab.train.trainer import Trainer
-
-
-def _stop_after(monkeypatch, steps: int) -> None:
-    original, count = Trainer._optimizer_step, {"n": 0}
-
-    def step(self):
-        original(self)
-        count["n"] += 1
-        if count["n"] == steps:
-            self._stop_signal = "SIGINT"
-
-    monkeypatch.setattr(Trainer, "_optimizer_step", step)
 
 
 def test_a_resume_normalises_as_the_run_began_even_where_the_statistics_now_differ(
@@ -30,7 +17,7 @@ def test_a_resume_normalises_as_the_run_began_even_where_the_statistics_now_diff
     # otherwise: stood in for here by statistics 1% off once the run has stopped.
     fields = dict(epochs=2, normalize=True, schedule="constant", warmup_epochs=0)
     straight = small_run(tmp_path, monkeypatch, run_name="straight", **fields)
-    _stop_after(monkeypatch, STEPS_PER_EPOCH + 1)
+    signal_after_steps(monkeypatch, STEPS_PER_EPOCH + 1)
     with pytest.raises(TrainingInterrupted):
         small_run(tmp_path, monkeypatch, run_name="stopped", **fields)
     monkeypatch.undo()  # the stop; small_run's data patch is made again by resume's data=

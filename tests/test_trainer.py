@@ -4,6 +4,7 @@ import json
 
 import pytest
 import torch
+from resume_helpers import signal_after_steps
 
 from cnnlab.data.synthetic import make_synthetic
 from cnnlab.train import TrainConfig, TrainingDiverged, TrainingInterrupted, resume, train
@@ -74,20 +75,6 @@ def test_eval_every_skips_epochs_but_always_evaluates_the_last(tmp_path, data):
         fast_cfg(tmp_path, eval_every=0).validate()
 
 
-def _interrupt_after(monkeypatch, n_steps: int):
-    """Make the loop see a SIGINT after n_steps optimizer steps in total."""
-    original = Trainer._optimizer_step
-    count = {"n": 0}
-
-    def step(self):
-        original(self)
-        count["n"] += 1
-        if count["n"] == n_steps:
-            self._stop_signal = "SIGINT"
-
-    monkeypatch.setattr(Trainer, "_optimizer_step", step)
-
-
 def resume_split_and_compare(tmp_path, data, monkeypatch, straight):
     """Resume the interrupted run "split"; it must end exactly as "straight" did."""
     import cnnlab.train.run as run_module
@@ -112,7 +99,7 @@ def test_resume_is_exact(tmp_path, data, monkeypatch, stop_at_step, extra):
     # (and one step into a 3-step lookahead cycle, whose slow weights the checkpoint keeps).
     straight = train(fast_cfg(tmp_path, run_name="straight", **extra), data=data)
     with monkeypatch.context() as m:
-        _interrupt_after(m, stop_at_step)
+        signal_after_steps(m, stop_at_step)
         with pytest.raises(TrainingInterrupted, match="cnnlab resume"):
             train(fast_cfg(tmp_path, run_name="split", **extra), data=data)
     resumed = resume_split_and_compare(tmp_path, data, monkeypatch, straight)
