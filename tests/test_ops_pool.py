@@ -161,6 +161,27 @@ def test_adaptive_avg_pool2d_uneven_bins_match_torch_to_the_second_derivative(si
     torch.autograd.gradgradcheck(lambda t: adaptive_avg_pool2d(t, output_size), (x,))
 
 
+@pytest.mark.parametrize("args", [(3, 2, 1, 1), (2, 1, 0, 2), (3, 3, 1, 1)],
+                         ids=["resnet-stem", "dilated-overlapping", "tiling"])
+def test_max_pooling_routes_gradients_as_pytorch_to_the_second_derivative(args):
+    # Its backward is written out (each window's gradient to the tap that won it); a
+    # gradient holding inf or NaN must stay in its own window, as through PyTorch's.
+    kernel, stride, padding, dilation = args
+    x = rand(2, 3, 9, 8, seed=6).double()
+    x[0, 0, :3, :3] = 0.0  # ties, as after a ReLU: the first maximum takes the gradient
+    x.requires_grad_()
+    ours = pool2d(x, kernel, stride, padding, "max", dilation)
+    theirs = F.max_pool2d(x, kernel, stride, padding, dilation)
+    g = rand(*theirs.shape, seed=7).double()
+    g[0, 1, 0, 0], g[1, 2, 1, 1] = float("inf"), float("nan")
+    torch.testing.assert_close(torch.autograd.grad(ours, x, g)[0],
+                               torch.autograd.grad(theirs, x, g)[0], equal_nan=True)
+    # Away from ties (where a nudge changes the winner, and no derivative exists):
+    distinct = rand(2, 3, 9, 8, seed=8).double().requires_grad_()
+    torch.autograd.gradgradcheck(lambda t: pool2d(t, kernel, stride, padding, "max", dilation),
+                                 (distinct,))
+
+
 @pytest.mark.parametrize("shape", [(4, 64, 7, 7), (2, 3, 13, 5), (3, 8, 1, 1)])
 def test_global_adaptive_pooling_gives_pytorchs_very_values_and_gradients(shape):
     # One mean over both axes, as PyTorch's own: bins taken one axis after the other

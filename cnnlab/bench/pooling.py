@@ -24,8 +24,9 @@ import torch.nn.functional as F
 from rich.table import Table
 
 from cnnlab.bench.timing import time_calls
+from cnnlab.ops.adaptive_pool import adaptive_avg_pool2d
 from cnnlab.ops.fast_pool import MaxPool2x2
-from cnnlab.ops.pool import adaptive_avg_pool2d, pool2d
+from cnnlab.ops.pool import pool2d
 
 _fast_max_pool = MaxPool2x2()
 

@@ -9,6 +9,7 @@ Functional ops: :func:`corr2d` (the loop reference), :func:`conv2d`,
 them into any model.
 """
 
+from cnnlab.ops.adaptive_pool import adaptive_avg_pool2d
 from cnnlab.ops.conv import (
     conv2d,
     conv_output_size,
@@ -27,7 +28,7 @@ from cnnlab.ops.modules import (
     unconverted_modules,
 )
 from cnnlab.ops.norm import BatchNorm, batch_norm
-from cnnlab.ops.pool import adaptive_avg_pool2d, pool2d, pool_output_size
+from cnnlab.ops.pool import pool2d, pool_output_size
 
 __all__ = [
     "AdaptiveAvgPool2d",

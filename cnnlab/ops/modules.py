@@ -31,11 +31,12 @@ from torch.nn.modules.pooling import (
 )
 
 from cnnlab.notices import SetupWarning, warn_user
+from cnnlab.ops.adaptive_pool import adaptive_avg_pool2d
 from cnnlab.ops.conv import IntPair, Padding, as_pair, conv2d, is_whole, resolve_padding
 from cnnlab.ops.fast_pool import MaxPool2x2
 from cnnlab.ops.fft import fft_conv2d
 from cnnlab.ops.norm import BatchNorm
-from cnnlab.ops.pool import adaptive_avg_pool2d, check_pool_args, pool2d
+from cnnlab.ops.pool import check_pool_args, pool2d
 
 
 class _FromScratch:
@@ -206,7 +207,7 @@ class AvgPool2d(Pool2d):
 
 
 class AdaptiveAvgPool2d(_FromScratch, nn.Module):
-    """``nn.AdaptiveAvgPool2d`` on :func:`~cnnlab.ops.pool.adaptive_avg_pool2d`: an
+    """``nn.AdaptiveAvgPool2d`` on :func:`~cnnlab.ops.adaptive_pool.adaptive_avg_pool2d`: an
     ``output_size`` of S or (H, W) (None keeps that axis's size)."""
 
     def __init__(self, output_size: int | tuple[int | None, int | None]):
