@@ -46,7 +46,7 @@ from cnnlab.data.folder_files import (
 )
 from cnnlab.data.image_file import ImageFileError, decode_image
 from cnnlab.notices import warn_user
-from cnnlab.progress import ProgressBar, shows_live
+from cnnlab.progress import ProgressBar
 
 _SHOW_AT_MOST = 5  # names listed in a warning
 
@@ -124,9 +124,8 @@ def _decode_tree(
             "(--image-size; to train, --resize)") from None
     class_of = np.empty(total, np.int64)
     names, skipped, empty, n = [], [], [], 0
-    console = Console(stderr=True)  # no bar into a log: its last frame left a blank line
-    live = shows_live(console)
-    with ProgressBar(console=console, disable=not progress or not live, transient=True) as bar:
+    console = Console(stderr=True)  # no bar into a log: ProgressBar asks shows_live
+    with ProgressBar(console=console, disable=not progress, transient=True) as bar:
         task = bar.add_task(f"decoding {root.name}", total=total)
         for class_name, files in per_class.items():
             start = n

@@ -124,17 +124,15 @@ def plan_trials(spec: SweepSpec, start: int, stop: int) -> list[dict]:
 
 
 def sweep_identity(spec: dict) -> dict:
-    spec = SweepSpec.from_dict(spec).to_dict()  # fields added since it was stored, filled in
+    # Fields added since it was stored filled in, and the dataset's name in cnnlab's
+    # spelling (SweepSpec's own): a sweep stored with "Fashion-MNIST", before the CLI
+    # stored one spelling, is extended with --data fashion-mnist.
+    spec = SweepSpec.from_dict(spec).to_dict()
     # Where a sweep runs is not what it is: a moved dataset (data_root, or a folder:PATH
     # spec's path) or another device (a sweep created on a device it could not use must
     # be able to go on elsewhere) is the same.
     # The recipe as trials train it: --epochs 10 given or left to the default is one sweep.
     train = {k: v for k, v in {**PAPER_RECIPE, **spec["train"]}.items() if k != "device"}
-    from cnnlab.data.dataset import dataset_spelling  # torch: not at import
-
-    # A dataset's name in cnnlab's spelling: a sweep stored with "Fashion-MNIST" (before
-    # the CLI stored one spelling) is extended with --data fashion-mnist.
-    data = dataset_spelling(spec["data"])
-    data = "folder:" if data.startswith("folder:") else data
+    data = "folder:" if spec["data"].startswith("folder:") else spec["data"]
     return {**{k: v for k, v in spec.items() if k != "data_root"}, "data": data,
             "train": train}
