@@ -59,7 +59,6 @@ def test_readme_python_snippet_runs_as_written(tmp_path, tiny_fashion, code):
 def test_the_readmes_chapter_map_names_each_book_network_and_its_section():
     # A teacher had no map from the book's sections to cnnlab's names; the README's must
     # name every book network, with the section `cnnlab models NAME` gives it.
-    from cnnlab.cli.models import book_section
     from cnnlab.models import list_models, model_info
 
     text = " ".join(README.read_text(encoding="utf-8").split())
@@ -67,7 +66,7 @@ def test_the_readmes_chapter_map_names_each_book_network_and_its_section():
     said = dict(re.findall(r"`(\w+)` \((\d\.\d)", paragraph))
     said.update({name: said[after] for name, after in (("resnet18_d2l", "resnext_d2l"),)})
     assert set(said) == set(list_models(variant="book")), paragraph
-    assert all(book_section(model_info(n)) == s for n, s in said.items()), said
+    assert all(model_info(n).book_section == s for n, s in said.items()), said
 
 
 def test_the_proofs_the_readme_names_are_there():

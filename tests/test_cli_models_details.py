@@ -56,11 +56,11 @@ def test_the_details_say_what_a_model_needs_of_28x28_images(listing):
 
 
 def test_every_model_has_details_and_every_book_model_a_section():
-    from cnnlab.cli.models import BOOK_SECTIONS, _details, book_section
+    from cnnlab.cli.models import BOOK_SECTIONS, _details
 
     for name in list_models():
         info = model_info(name)
         rows = dict(_details(info))
         assert rows[name] and rows["input"], name
         if info.variant == "book":
-            assert book_section(info) in BOOK_SECTIONS, name
+            assert info.book_section in BOOK_SECTIONS, name

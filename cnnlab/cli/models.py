@@ -239,11 +239,6 @@ VARIANT_MEANINGS = {"book": "built as Dive into Deep Learning builds it",
                     "cnnlab": "cnnlab's own, neither the book's nor torchvision's"}
 
 
-def book_section(info) -> str | None:
-    """The book's section for ``info``'s network ("8.6"): ``ModelInfo.book_section``."""
-    return info.book_section
-
-
 def _family_order(info) -> tuple:
     # By the family's first section; families the book has none for go last, by name.
     from cnnlab.models._registry import BOOK_FAMILY_SECTIONS
@@ -268,7 +263,7 @@ def _details(info) -> list[tuple[str, str]]:
     else:  # the regnetx_* / regnety_* that follow pycls
         rows.append(("variant", "standard: pycls's widths; its model zoo's .pyth "
                                 "checkpoints load into it"))
-    section = book_section(info)
+    section = info.book_section
     if section:
         rows.append(("book", f"Dive into Deep Learning {section}, {BOOK_SECTIONS[section]}"))
     rows += [("paper", info.paper), ("input", _input_words(info))]
