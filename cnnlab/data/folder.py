@@ -19,6 +19,7 @@ class keeps its share in both parts and the same seed gives the same split.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,7 +27,14 @@ import numpy as np
 import torch
 from rich.console import Console
 
-from cnnlab.data.dataset import DataError, DatasetSplits, DataWarning, ImageData
+from cnnlab.data.dataset import (
+    DataError,
+    DatasetSplits,
+    DataWarning,
+    ImageData,
+    available_memory,
+    rows_reordered,
+)
 from cnnlab.data.folder_cache import (
     CACHE_FORMAT,
     DecodedTree,
@@ -255,13 +263,11 @@ def single_class_advice(root: Path, only_class: str) -> str:
             f"one class), and a classifier needs at least two: {fix}")
 
 
-def _decoded_tree(root: Path, size: tuple[int, int], channels: int, progress: bool,
-                  use_cache: bool) -> tuple[DecodedTree, str]:
-    """Every image under ``root/<class>/``, decoded (or read from the cache), with what
-    was skipped reported; and where it came from, in words."""
+def _scan_tree(root: Path) -> tuple[dict[str, list[Path]], list[Path]]:
+    """The image files of each class under ``root`` and the loose ones beside them, or
+    FolderDatasetError where there is none."""
     per_class, loose = _scan(root)
-    files = [p for fs in per_class.values() for p in fs]
-    if not files:
+    if not any(per_class.values()):
         exts = " ".join(sorted(IMAGE_EXTENSIONS))
         found = (f"{len(loose)} image(s) ({_some([p.name for p in loose])}) lie in it, "
                  "outside any class folder" if loose else "no images found")
@@ -269,6 +275,35 @@ def _decoded_tree(root: Path, size: tuple[int, int], channels: int, progress: bo
             f"{root}: {found}; expected one folder per class holding image files "
             f"({exts}), e.g. {root}/cats/001.jpg"
         )
+    return per_class, loose
+
+
+def _check_fits_in_memory(root: Path, count: int, size: tuple[int, int],
+                          channels: int) -> None:
+    """Refuse, before the decode, ``count`` images (both splits) the free memory cannot
+    hold: memory is promised lazily, so the array was filled for minutes, then killed."""
+    from cnnlab.formatting import format_bytes
+
+    need, free = count * channels * size[0] * size[1], available_memory("cpu")
+    if free is None or need <= free:
+        return
+    side = math.isqrt(free // (count * channels))  # the largest square size that fits
+    grey = " or read them in greyscale (--channels 1)," if channels == 3 else ""
+    raise FolderDatasetError(
+        f"{root}: {count:,} image(s) decoded at {size[0]}x{size[1]} with {channels} "
+        f"channel(s) take {format_bytes(need)} of memory, and this machine has "
+        f"{format_bytes(free)} free: decode them smaller (--resize {side} or less to "
+        f"train; --image-size for cnnlab data),{grey} train on a copy of the folder "
+        "with fewer images, or free memory (close other programs)")
+
+
+def _decoded_tree(root: Path, scanned: tuple[dict[str, list[Path]], list[Path]],
+                  size: tuple[int, int], channels: int, progress: bool,
+                  use_cache: bool) -> tuple[DecodedTree, str]:
+    """Every image under ``root/<class>/`` (``scanned``, by :func:`_scan_tree`), decoded (or
+    read from the cache), with what was skipped reported; and where it came from, in words."""
+    per_class, loose = scanned
+    files = [p for fs in per_class.values() for p in fs]
     stem = entries_folder() / cache_key(root, size, channels, files)
     decoded = load_cache(stem, (channels, *size)) if use_cache else None
     from_cache, waited = decoded is not None, False
@@ -353,16 +388,20 @@ def load_folder(
                       f"{presplit[1].name}/: val_fraction {val_fraction} is not used",
                       DataWarning)
         return _load_presplit(root, *presplit, size, channels, seed, progress, use_cache)
-    decoded, how = _decoded_tree(root, size, channels, progress, use_cache)
+    scanned = _scan_tree(root)
+    _check_fits_in_memory(root, sum(map(len, scanned[0].values())), size, channels)
+    decoded, how = _decoded_tree(root, scanned, size, channels, progress, use_cache)
     _warn_of_a_single_class(root, decoded.classes)
     train_idx, val_idx = split_indices(decoded.labels, 0.2 if val_fraction is None
                                        else val_fraction, seed)
-    images, labels = torch.from_numpy(decoded.images), torch.from_numpy(decoded.labels)
-    train_idx, val_idx = torch.from_numpy(train_idx), torch.from_numpy(val_idx)
+    # Both splits are views of one tensor, the training images first: no second copy.
+    order, cut = np.concatenate([train_idx, val_idx]), len(train_idx)
+    images = rows_reordered(decoded.images, order)
+    labels = torch.from_numpy(decoded.labels[order])
     return DatasetSplits(
         name=f"folder:{root}",
-        train=ImageData(images[train_idx], labels[train_idx]),
-        test=ImageData(images[val_idx], labels[val_idx]),
+        train=ImageData(images[:cut], labels[:cut]),
+        test=ImageData(images[cut:], labels[cut:]),
         classes=decoded.classes,
         source=f"{root} ({how})",
     )
@@ -375,9 +414,11 @@ def _load_presplit(root: Path, train_dir: Path, held_dir: Path, size: tuple[int,
     outputs = sorted(p for p in root.iterdir() if is_data_folder(p) and _holds_runs_alone(p))
     _report_runs(root, [run for p in outputs
                         for run in ([p] if is_run_folder(p) else sorted(p.iterdir()))])
-    train, train_how = _decoded_tree(train_dir, size, channels, progress, use_cache)
+    scanned = _scan_tree(train_dir), _scan_tree(held_dir)
+    _check_fits_in_memory(root, sum(len(f) for s in scanned for f in s[0].values()), size, channels)
+    train, train_how = _decoded_tree(train_dir, scanned[0], size, channels, progress, use_cache)
     _warn_of_a_single_class(train_dir, train.classes)
-    held, held_how = _decoded_tree(held_dir, size, channels, progress, use_cache)
+    held, held_how = _decoded_tree(held_dir, scanned[1], size, channels, progress, use_cache)
     unknown = [c for c in held.classes if c not in train.classes]
     if unknown:
         unreadable = [c for c in unknown if (train_dir / c).is_dir()]  # left out as empty
@@ -396,13 +437,13 @@ def _load_presplit(root: Path, train_dir: Path, held_dir: Path, size: tuple[int,
     # The held-out labels as indices into the training classes.
     to_train = np.array([train.classes.index(c) for c in held.classes], np.int64)
     rng = np.random.default_rng(seed)  # shuffled as a split's images are (split_indices)
-    order = [torch.from_numpy(rng.permutation(len(d.labels))) for d in (train, held)]
+    order = [rng.permutation(len(d.labels)) for d in (train, held)]
     return DatasetSplits(
         name=f"folder:{root}",
-        train=ImageData(torch.from_numpy(train.images)[order[0]],
-                        torch.from_numpy(train.labels)[order[0]]),
-        test=ImageData(torch.from_numpy(held.images)[order[1]],
-                       torch.from_numpy(to_train[held.labels])[order[1]]),
+        train=ImageData(rows_reordered(train.images, order[0]),
+                        torch.from_numpy(train.labels[order[0]])),
+        test=ImageData(rows_reordered(held.images, order[1]),
+                       torch.from_numpy(to_train[held.labels][order[1]])),
         classes=train.classes,
         source=f"{root}: train from {train_dir.name}/ ({train_how}), test from "
                f"{held_dir.name}/ ({held_how})",

@@ -1,0 +1,92 @@
+"""Data larger than the memory it is to be kept in: a folder refused before its decode, a
+split made without a second copy, a loader that resizes per batch or keeps its rows on
+the CPU where the device has no room. The free memory is faked: nothing large is made."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from cnnlab.data import folder as folder_mod
+from cnnlab.data.dataset import rows_reordered
+from cnnlab.data.folder import FolderDatasetError, load_folder
+
+
+def _tree(root: Path, per_class: int, split: str = "") -> Path:
+    for i in range(2 * per_class):
+        folder = root / split / f"c{i % 2}"
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (8, 8), (i * 20 % 256, 0, 0)).save(folder / f"{i:03d}.png")
+    return root
+
+
+def _no_decode(*args):
+    raise AssertionError("decoded a folder too large for the memory")
+
+
+@pytest.mark.parametrize("split", ["", "both"])
+def test_a_folder_too_large_for_the_free_memory_is_refused_before_its_decode(
+        data_env, monkeypatch, split):
+    if split == "both":  # a split tree counts both of its folders' images
+        _tree(data_env / "pets", 2, "train")
+        root = _tree(data_env / "pets", 1, "val")
+    else:
+        root = _tree(data_env / "pets", 3)
+    # 6 images at 3x64x64 take 72 KiB; 50,000 bytes are free.
+    monkeypatch.setattr(folder_mod, "available_memory", lambda device="cpu": 50_000)
+    monkeypatch.setattr(folder_mod, "decode_image", _no_decode)
+    with pytest.raises(FolderDatasetError) as caught:
+        load_folder(root, image_size=64, channels=3, progress=False)
+    message = str(caught.value)
+    for words in ("6 image(s) decoded at 64x64", "72.0 KiB", "48.8 KiB free",
+                  "--resize 52 or less", "--channels 1"):
+        assert words in message
+
+
+def test_a_folder_that_fits_loads_as_before(data_env, monkeypatch):
+    root = _tree(data_env / "pets", 3)
+    monkeypatch.setattr(folder_mod, "available_memory", lambda device="cpu": 6 * 3 * 64 * 64)
+    data = load_folder(root, image_size=64, channels=3, progress=False, use_cache=False)
+    assert len(data.train) + len(data.test) == 6
+
+
+@pytest.mark.parametrize("rows", [0, 1, 2, 7, 50])
+def test_rows_reordered_in_place_are_what_indexing_gives(rows):
+    rng = np.random.default_rng(rows)
+    images = rng.integers(0, 256, (rows, 2, 3, 3), dtype=np.uint8)
+    for order in (rng.permutation(rows), np.arange(rows)):
+        expected = images[order]
+        assert torch.equal(rows_reordered(images.copy(), order), torch.from_numpy(expected))
+
+
+def test_a_read_only_array_is_reordered_on_a_copy():
+    images = np.arange(24, dtype=np.uint8).reshape(4, 1, 2, 3)
+    images.flags.writeable = False
+    order = np.array([3, 0, 1, 2])
+    assert torch.equal(rows_reordered(images, order), torch.from_numpy(images[order]))
+
+
+def _peak_rss() -> int:
+    status = Path("/proc/self/status").read_text(encoding="utf-8")
+    return int(re.search(r"VmHWM:\s+(\d+) kB", status)[1]) * 1024
+
+
+def test_splitting_a_folder_holds_its_images_once(data_env):
+    """The split took a copy of every image while the decoded ones were held: twice the
+    dataset at the peak, which killed a run on a folder of half the machine's memory."""
+    try:  # 5 resets the process's peak resident memory (Linux 4.0 and later)
+        Path("/proc/self/clear_refs").write_text("5", encoding="utf-8")
+    except OSError:
+        pytest.skip("needs Linux's /proc/self/clear_refs")
+    root = _tree(data_env / "pets", 60)
+    before = _peak_rss()
+    data = load_folder(root, image_size=256, channels=3, progress=False, use_cache=False)
+    grew = _peak_rss() - before
+    dataset = 120 * 3 * 256 * 256  # 22.5 MiB
+    assert len(data.train) + len(data.test) == 120
+    assert grew < 1.5 * dataset, f"peak grew {grew / dataset:.2f} times the dataset"
