@@ -12,9 +12,11 @@ import pytest
 import torch
 from PIL import Image
 
+from cnnlab.data import DataWarning, loader
 from cnnlab.data import folder as folder_mod
 from cnnlab.data.dataset import rows_reordered
 from cnnlab.data.folder import FolderDatasetError, load_folder
+from cnnlab.data.loader import DeviceLoader
 
 
 def _tree(root: Path, per_class: int, split: str = "") -> Path:
@@ -90,3 +92,43 @@ def test_splitting_a_folder_holds_its_images_once(data_env):
     dataset = 120 * 3 * 256 * 256  # 22.5 MiB
     assert len(data.train) + len(data.test) == 120
     assert grew < 1.5 * dataset, f"peak grew {grew / dataset:.2f} times the dataset"
+
+
+def _images(n: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
+    gen = torch.Generator().manual_seed(0)
+    return (torch.randint(0, 256, (n, 1, 28, 28), dtype=torch.uint8, generator=gen),
+            torch.arange(n) % 10)
+
+
+def test_a_resize_with_no_room_to_keep_is_done_per_batch(monkeypatch):
+    images, labels = _images()
+    kept = DeviceLoader(images, labels, 16, shuffle=False, resize=56)
+    # 64 images at 56x56 take 196 KiB; the CPU "has" 100 KiB free.
+    monkeypatch.setattr("cnnlab.data.dataset.available_memory", lambda device: 100 * 1024)
+    with pytest.warns(DataWarning, match=r"64 images of 1x56x56 take 196 KiB, and cpu has "
+                                         r"100 KiB free.*resized as it is made"):
+        per_batch = DeviceLoader(images, labels, 16, shuffle=False, resize=56)
+    assert kept.cached_resize and not per_batch.cached_resize
+    for (x, y), (x_kept, y_kept) in zip(per_batch, kept, strict=True):
+        assert x.shape == (16, 1, 56, 56) and torch.equal(y, y_kept)
+        assert (x - x_kept).abs().max() <= 1 / 255 + 1e-6  # within one grey level
+
+
+def test_rows_a_gpu_has_no_room_for_stay_on_the_cpu(monkeypatch):
+    monkeypatch.setattr("cnnlab.data.dataset.available_memory", lambda device: 100_000)
+    with pytest.warns(DataWarning, match=r"cuda:0 has 97.7 KiB free.*stay in the CPU's memory"):
+        assert not loader._fits((64, 1, 56, 56), (torch.device("cuda:0"),),
+                                "they stay in the CPU's memory")
+    assert loader._fits((16, 1, 56, 56), (torch.device("cuda:0"),), "unused")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_a_cuda_loader_without_room_batches_from_the_cpu(monkeypatch):
+    images, labels = _images()
+    monkeypatch.setattr("cnnlab.data.dataset.available_memory", lambda device: 10_000)
+    with pytest.warns(DataWarning, match="stay in the CPU's memory"):
+        cuda = DeviceLoader(images, labels, 16, device="cuda", shuffle=False)
+    assert cuda._data.device.type == "cpu"
+    x, y = next(iter(cuda))
+    assert x.device.type == "cuda" and y.device.type == "cuda"
+    assert torch.equal(x.cpu(), next(iter(DeviceLoader(images, labels, 16, shuffle=False)))[0])

@@ -117,6 +117,31 @@ def resize_dataset(images: torch.Tensor, size: int | Sequence[int],
     return out
 
 
+# The share of a device's free memory the data may take: the rest is the model's (its
+# weights, activations and optimiser state) and the other split's.
+_DATA_SHARE = 0.75
+
+
+def _fits(shape: tuple[int, ...], devices: tuple[torch.device, ...], instead: str) -> bool:
+    """Whether uint8 images of ``shape`` fit in the free memory of each of ``devices``
+    (each that can tell); where one has no room, a warning says so and what is done
+    ``instead``. Filling a tensor larger than the CPU's free memory had the system kill
+    the process (memory is promised lazily); a GPU's raised OutOfMemoryError."""
+    from cnnlab.data.dataset import DataWarning, available_memory
+    from cnnlab.formatting import format_bytes
+    from cnnlab.notices import warn_user
+
+    need = math.prod(shape)
+    for device in dict.fromkeys(devices):
+        free = available_memory(device)
+        if free is not None and need > _DATA_SHARE * free:
+            warn_user(f"{shape[0]:,} images of {'x'.join(map(str, shape[1:]))} take "
+                      f"{format_bytes(need)}, and {device} has {format_bytes(free)} free, "
+                      f"which the model needs too: {instead}", DataWarning)
+            return False
+    return True
+
+
 def _indexed_wrongly_on(device: torch.device, data: torch.Tensor) -> bool:
     return device.type == "mps" and data.numel() >= _MPS_MAX_ELEMENTS
 
@@ -210,11 +235,19 @@ class DeviceLoader:
         needs_resize = self.output_size != (h, w)
         # The resize is deterministic unless a random crop precedes it (flip commutes).
         self.cached_resize = needs_resize and cache_resized and crop_padding == 0
+        if self.cached_resize:  # made where the images are, then moved to the device
+            self.cached_resize = _fits((n, c, *self.output_size), (images.device, self.device),
+                                       "not kept resized: each batch is resized as it is made "
+                                       "(slower). A smaller --resize keeps them resized")
         data = resize_dataset(images, self.output_size) if self.cached_resize else images
         # Apple's MPS reads rows past 2**31 elements of a tensor as zeros, silently,
         # before torch 2.14 (pytorch/pytorch#188756): Fashion-MNIST at 224 pixels is
         # 3.0e9. Such a dataset stays on the CPU; each batch is taken there, then moved.
-        self._rows_on_cpu = _indexed_wrongly_on(self.device, data)
+        # So does one the device has no room for (a GPU's memory is smaller than RAM).
+        moved = data.device.type == "cpu" and self.device.type != "cpu"
+        self._rows_on_cpu = _indexed_wrongly_on(self.device, data) or moved and not _fits(
+            tuple(data.shape), (self.device,), "they stay in the CPU's memory, each batch "
+            f"copied to {self.device} (slower). A smaller --resize keeps them on {self.device}")
         self._data = data.cpu() if self._rows_on_cpu else data.to(self.device)
         self._batch_resize = needs_resize and not self.cached_resize
         if self._batch_resize:
