@@ -88,7 +88,45 @@ def build_model(cfg: TrainConfig, num_classes: int, channels: int, image_size: i
         model.pretrained_load = renew_classifier(model, num_classes, loaded)
     if cfg.freeze_backbone:
         freeze_backbone(model)
+    if not info.builder.__module__.startswith("cnnlab."):  # cnnlab's own are tested
+        check_own_model(model, cfg.model, num_classes, channels, image_size)
     return model
+
+
+def check_own_model(model: nn.Module, name: str, num_classes: int, channels: int,
+                    image_size: int) -> None:
+    """A user's registered network run once on one blank image (eval mode, no gradient:
+    no state changes, no random numbers drawn), so that what cnnlab needs of it fails
+    now, named with the fix, rather than as a torch error deep in the first step or
+    evaluation: that it takes the data's channels and size, and returns the logits, one
+    per class, as a single tensor."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            out = model(torch.zeros(1, channels, image_size, image_size))
+    except Exception as exc:  # noqa: BLE001 - the user's code: any failure, named
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+        raise ConfigError(
+            f"{name} fails on the run's input, 1x{channels}x{image_size}x{image_size} "
+            f"({type(exc).__name__}: {first}). Its builder is given in_channels={channels} "
+            f"and num_classes={num_classes} (the data's): build the network for them; for "
+            "another size, resize the data (--resize, resize=)") from exc
+    finally:
+        model.train(was_training)
+    if not isinstance(out, torch.Tensor):
+        raise ConfigError(
+            f"{name}'s forward returns a {type(out).__name__}, not a tensor of logits: "
+            "cnnlab trains, evaluates and exports a network that returns its logits alone, "
+            "(N, classes) (in training mode a tuple (logits, auxiliary logits, ...) is "
+            "taken, as GoogLeNet's). Return them alone, or wrap it: a module whose forward "
+            "returns the logits part of what yours returns")
+    if tuple(out.shape) != (1, num_classes):
+        raise ConfigError(
+            f"{name} gives logits of shape {tuple(out.shape)} for one image; the data has "
+            f"{num_classes} classes, so (1, {num_classes}) is needed. Its builder is given "
+            f"num_classes={num_classes}: size its classifier with it (and flatten the "
+            "features before it)")
 
 
 def weights_loaded(model: nn.Module, console=False) -> dict | None:
@@ -189,11 +227,26 @@ def training_loss(out, y: torch.Tensor, label_smoothing: float
     if not isinstance(out, tuple):
         return out, F.cross_entropy(out, y, label_smoothing=label_smoothing)
     logits, *aux = out
+    for i, extra in enumerate(aux, 1):
+        if extra is not None and getattr(extra, "shape", None) != logits.shape:
+            # A network of the user's returning (logits, features), say: cross-entropy
+            # of its features failed as "Target 8 is out of bounds".
+            raise ConfigError(
+                f"the model's training forward returns a tuple whose item {i} is "
+                f"{_shape_words(extra)}, not logits shaped as item 0's {tuple(logits.shape)}"
+                ": cnnlab reads a tuple as (logits, auxiliary logits, ...), each weighted 0.3 "
+                "in the loss, as GoogLeNet's. Return the logits alone from forward (other "
+                "outputs from a method of their own)")
     loss = F.cross_entropy(logits, y, label_smoothing=label_smoothing)
     for aux_logits in aux:
         if aux_logits is not None:
             loss = loss + 0.3 * F.cross_entropy(aux_logits, y, label_smoothing=label_smoothing)
     return logits, loss
+
+
+def _shape_words(value) -> str:
+    shape = getattr(value, "shape", None)
+    return f"shaped {tuple(shape)}" if shape is not None else f"a {type(value).__name__}"
 
 
 def warn_of_a_small_input(name: str, image_size: int) -> None:

@@ -145,6 +145,8 @@ def train_with_trainer(cfg: TrainConfig, *, data: DatasetSplits | str | None = N
 
 def _train(cfg: TrainConfig, data: DatasetSplits | str | None, console,
            write_run_dir: bool) -> tuple[Trainer, TrainResult]:
+    if not isinstance(getattr(cfg, "model", ""), str):  # before validate()'s "allowed: text"
+        raise _not_a_model_name(cfg.model)
     cfg, data = train_arguments(cfg, data)
     # Checked as `cnnlab train` checks it (resolve_config): a plan only a new run must
     # hold. The data's paths as config.yaml keeps them: absolute, found from anywhere.
@@ -199,6 +201,19 @@ def _train(cfg: TrainConfig, data: DatasetSplits | str | None, console,
     finally:
         put_back()
     return trainer, result
+
+
+def _not_a_model_name(model) -> ConfigError:
+    """The error for a network (or its class, or builder) given as TrainConfig's model: a
+    run is rebuilt by name (resume, evaluate_run, export_run, another process), so the
+    network is registered under one, and that name is what a run takes."""
+    what = getattr(model, "__name__", None) or f"a {type(model).__name__}"  # class, builder
+    return ConfigError(
+        f"TrainConfig's model is a registered name, not {what}: a run rebuilds its network by "
+        "name to resume, evaluate and export it. Register a builder, @register_model(family="
+        "..., paper=..., input_size=(C, H, W)) on def my_net(num_classes=10, in_channels=1):"
+        " return MyNet(...) (from cnnlab.models), then TrainConfig(model=\"my_net\"); "
+        "$CNNLAB_MODELS=FILE.py lets a new process and the cnnlab command find it")
 
 
 def _remove_unstarted_run(run_dir: Path, created_from: Path | None) -> None:
