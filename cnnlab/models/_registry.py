@@ -22,6 +22,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from cnnlab.models._names import natural_key
+from cnnlab.models.own_models import HINT as OWN_MODELS_HINT
+from cnnlab.models.own_models import check_builder, import_own_models, same_definition
 from cnnlab.ops.conv import is_whole
 
 
@@ -126,8 +129,10 @@ def register_model(
     ``torchvision_name``, ``torchvision_key_map``, ``sized_head`` and ``min_input_size``
     (default 32), where ModelInfo says what each means.
 
-    Refuses duplicate names, so two families can never silently shadow each other, and
-    names with capitals, so that looking a name up in any case finds exactly one model.
+    Refuses duplicate names, so two families can never silently shadow each other (the
+    same function defined again, a notebook cell run twice, replaces its entry), names
+    with capitals, so that looking a name up in any case finds exactly one model, and a
+    builder without the ``num_classes`` and ``in_channels`` keywords get_model passes.
     """
     if variant not in VARIANTS:
         raise ValueError(f"variant must be 'book', 'standard' or 'cnnlab', not {variant!r}")
@@ -137,8 +142,11 @@ def register_model(
         if model_name != model_name.lower():
             raise ValueError(f"model names are lower-case; register {model_name!r} as "
                              f"{model_name.lower()!r}")
-        if model_name in _REGISTRY:
-            raise ValueError(f"model {model_name!r} is already registered")
+        check_builder(fn, model_name)
+        old = _REGISTRY.get(model_name)
+        if old is not None and not same_definition(old.builder, fn):  # a re-run replaces
+            raise ValueError(f"model {model_name!r} is already registered (by "
+                             f"{old.builder.__module__}); register yours under another name")
         _REGISTRY[model_name] = ModelInfo(
             name=model_name,
             builder=fn,
@@ -165,7 +173,7 @@ class UnknownModelError(KeyError, ValueError):
     (datasets, presets, design spaces) are: ``except ValueError`` catches them all."""
 
     def __init__(self, name: str, suggestions: list[str],
-                 where: str = "`cnnlab models` lists them all"):
+                 where: str = f"`cnnlab models` lists them all; {OWN_MODELS_HINT}"):
         self.name = name
         self.suggestions = suggestions
         hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
@@ -202,22 +210,6 @@ def model_info(name: str) -> ModelInfo:
         return _REGISTRY[name.lower()]
     except KeyError:
         raise UnknownModelError(name, closest_names(name)) from None
-
-
-def natural_key(name: str) -> tuple:
-    """Sort key reading the numbers in a name by value: resnet18 < resnet34 < resnet101,
-    and RegNet's sizes by their flops, '1_6gf' as 1.6 GF: regnet_x_400mf < regnet_x_800mf
-    < regnet_x_1_6gf < regnet_x_3_2gf < regnet_x_8gf < regnet_x_16gf."""
-    parts = re.split(r"(\d+(?:_\d+)?[mg]f(?![a-z])|\d+)", name.lower())
-    key = []
-    for i, part in enumerate(parts):
-        if i % 2 == 0:  # text between numbers (re.split puts the numbers at odd places)
-            key.append(part)
-        elif part.endswith("f"):  # 400mf, 1_6gf: flops in MF
-            key.append(float(part[:-2].replace("_", ".")) * (1000 if part[-2] == "g" else 1))
-        else:
-            key.append(int(part))
-    return tuple(key)
 
 
 class ModelFilterError(ValueError):
@@ -439,8 +431,15 @@ _families_loaded = False
 
 
 def _ensure_families_loaded() -> None:
-    # Importing cnnlab.models imports every family module, which registers them.
+    # Importing cnnlab.models imports every family module, which registers them; then
+    # the user's own modules ($CNNLAB_MODELS) register theirs.
     global _families_loaded
     if not _families_loaded:
         _families_loaded = True
         import cnnlab.models  # noqa: F401
+
+        try:
+            import_own_models()
+        except BaseException:
+            _families_loaded = False  # said again by the next lookup, not skipped
+            raise
