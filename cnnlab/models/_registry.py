@@ -118,7 +118,7 @@ def register_model(
     torchvision_name: str | None = None,
     torchvision_key_map: Callable[[str], str] | None = None,
     sized_head: bool = False,
-    min_input_size: int = 32,
+    min_input_size: int | None = None,
     name: str | None = None,
 ) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
     """Decorator: register ``fn`` under ``name`` (default: the function's name).
@@ -127,7 +127,8 @@ def register_model(
     ``paper``, ``input_size``, ``num_classes`` (default 10), ``variant`` (default
     "cnnlab"; one of VARIANTS), ``book_recipe``, ``fast_overrides``,
     ``torchvision_name``, ``torchvision_key_map``, ``sized_head`` and ``min_input_size``
-    (default 32), where ModelInfo says what each means.
+    (default: 32, or ``input_size``'s side where smaller), where ModelInfo says what each
+    means.
 
     Refuses duplicate names, so two families can never silently shadow each other (the
     same function defined again, a notebook cell run twice, replaces its entry), names
@@ -160,7 +161,9 @@ def register_model(
             torchvision_name=torchvision_name,
             torchvision_key_map=torchvision_key_map,
             sized_head=sized_head,
-            min_input_size=min_input_size,
+            # A network made for 28x28 was refused its own input by a default of 32.
+            min_input_size=(min(32, *input_size[1:]) if min_input_size is None
+                            else min_input_size),
         )
         return fn
 
