@@ -156,3 +156,44 @@ def test_a_good_own_model_builds_for_the_data(registry):
                    lambda num_classes, in_channels: SmallNet(num_classes, in_channels),
                    classes=4, channels=1, size=20)
     assert model.training and model.fc.out_features == 4
+
+
+def test_a_net_made_for_28_pixels_takes_its_own_input_by_default(registry):
+    # min_input_size defaulted to 32: a 28x28 network was refused its own input size
+    # ("needs inputs of at least 32x32 pixels") until its author set it.
+    registry(family="own", paper="-", input_size=(1, 28, 28), name="own_28")(
+        lambda num_classes=10, in_channels=1: SmallNet(num_classes, in_channels))
+    registry(family="own", paper="-", input_size=(3, 64, 64), name="own_64")(
+        lambda num_classes=10, in_channels=3: SmallNet(num_classes, in_channels))
+    assert model_info("own_28").min_input_size == 28
+    assert model_info("own_64").min_input_size == 32
+    assert get_model("own_28").fc.out_features == 10
+
+
+def test_own_counts_are_not_cached_and_its_details_name_its_file(registry, tmp_path,
+                                                                 monkeypatch):
+    # `cnnlab models` cached counts under a fingerprint of cnnlab's sources alone: an
+    # edited own network listed its first counts ever after. Its variant read "cnnlab's
+    # own, neither the book's nor torchvision's".
+    from typer.testing import CliRunner
+
+    from cnnlab.bench.complexity import ComplexityCache
+    from cnnlab.cli import app
+
+    monkeypatch.setenv("CNNLAB_CACHE", str(tmp_path))
+    width = [8]
+
+    def own_edited(num_classes=10, in_channels=1):
+        net = SmallNet(num_classes, in_channels)
+        net.fc = nn.Linear(8, num_classes, bias=width[0] == 8)
+        return net
+
+    _own(registry, "own_edited", own_edited)
+    cache = ComplexityCache(tmp_path / "complexity.json")
+    first = cache.get(model_info("own_edited"))
+    width[0] = 9  # the user edits the network: the bias goes
+    assert cache.get(model_info("own_edited"))[0] == first[0] - 10
+    assert not cache.entries
+    result = CliRunner().invoke(app, ["models", "own_edited"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert f"your own, registered by {__file__}" in " ".join(result.output.split())

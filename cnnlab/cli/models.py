@@ -8,6 +8,7 @@ counted without building the weights and cached between runs by
 from __future__ import annotations
 
 import json
+import sys
 from contextlib import contextmanager
 
 import typer
@@ -255,7 +256,11 @@ def _details(info) -> list[tuple[str, str]]:
 
     doc = (inspect.getdoc(info.builder) or "").split("\n\n")[0]
     rows = [(info.name, " ".join(doc.replace("``", "`").split()))]
-    if info.variant != "standard":
+    if not info.builder.__module__.startswith("cnnlab."):  # $CNNLAB_MODELS, a script
+        module = sys.modules.get(info.builder.__module__)
+        rows.append(("variant", "your own, registered by "
+                     f"{getattr(module, '__file__', None) or info.builder.__module__}"))
+    elif info.variant != "standard":
         rows.append(("variant", f"{info.variant}: {VARIANT_MEANINGS[info.variant]}"))
     elif info.torchvision_name:
         rows.append(("variant", f"standard: torchvision's {info.torchvision_name}, whose "
