@@ -420,3 +420,18 @@ def test_a_torchvision_model_shows_its_stages_in_the_flow_line():
     # tv:resnet18 showed "3x224x224 → 512 → 1000": its torchvision body was one unit.
     assert summary("tv:resnet18", 64).flow_str() == summary("resnet18", 64).flow_str() == (
         "3x64x64 → 64x32x32 → 64x16x16 → 128x8x8 → 256x4x4 → 512x2x2 → 512x1x1 → 1000")
+
+
+def test_cli_summary_refuses_weights_the_free_memory_cannot_hold(monkeypatch):
+    # Memory is promised lazily: VGG-11 with 10**6 classes (15.7 GiB of weights) was
+    # filled until the system killed the process. Counted on the meta device first.
+    from cnnlab.data import dataset
+
+    monkeypatch.setattr(dataset, "available_memory", lambda device="cpu": 100 * 2**20)
+    result = runner.invoke(app, ["summary", "vgg11", "--num-classes", "1000"], env=WIDE)
+    assert result.exit_code == 1, result.output
+    said = " ".join(result.output.split())
+    assert ("vgg11 with 1,000 classes holds 507 MiB of weights, and this machine has "
+            "100 MiB free: fewer --num-classes") in said, said
+    result = runner.invoke(app, ["summary", "lenet_modern"], env=WIDE)  # 0.2 MiB: shown
+    assert result.exit_code == 0, result.output

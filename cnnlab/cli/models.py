@@ -82,6 +82,7 @@ def summary_command(
             fail(f"{model} sizes its classifier for square images; "
                  f"use --input {size[0]}x{size[1]}x{size[1]}", code=2)
         kwargs["image_size"] = size[1]
+    _refuse_what_memory_cannot_hold(model, kwargs, num_classes)
     try:  # built apart from the summary, so that a failure names what it comes from
         net = get_model(model, **kwargs)
     except (RuntimeError, ValueError, TypeError) as e:  # out of memory for a vast head
@@ -105,6 +106,32 @@ def summary_command(
         # 266 characters) and the table's to its edge; `awk '{print length}'` saw those.
         text = "\n".join(line.rstrip() for line in captured.get().splitlines())
         out.print(text, markup=False, highlight=False, emoji=False)
+
+
+def _refuse_what_memory_cannot_hold(model: str, kwargs: dict, num_classes: int | None) -> None:
+    """Stop before building a network whose weights the free memory cannot hold: memory is
+    promised lazily, so VGG-11 with 10**6 classes (4.2G weights, 15.7 GiB) was filled
+    until the system killed the process. Counted on the meta device: nothing allocated."""
+    import torch
+
+    from cnnlab.data.dataset import available_memory
+    from cnnlab.formatting import format_bytes
+    from cnnlab.models import get_model
+
+    free = available_memory("cpu")
+    if free is None:
+        return
+    try:
+        with torch.device("meta"):
+            weights = get_model(model, **kwargs).parameters()
+            need = sum(w.numel() * w.element_size() for w in weights)
+    except Exception:  # noqa: BLE001 - the real build says what fails, naming it
+        return
+    if need > free:
+        classes = "" if num_classes is None else f" with {num_classes:,} classes"
+        fix = "fewer --num-classes" if num_classes else "a smaller model (cnnlab models)"
+        fail(f"{model}{classes} holds {format_bytes(need)} of weights, and this machine has "
+             f"{format_bytes(free)} free: {fix}, or free memory (close other programs)")
 
 
 def models_command(
