@@ -6,7 +6,8 @@ Functional ops: :func:`corr2d` (the loop reference), :func:`conv2d`,
 :func:`pool_output_size`. Layers with ``torch.nn``-compatible parameters:
 :class:`Conv2d`, :class:`MaxPool2d` / :class:`AvgPool2d` (:class:`Pool2d`),
 :class:`AdaptiveAvgPool2d`, :class:`BatchNorm`; :func:`convert_to_scratch` puts
-them into any model.
+them into any model, and :func:`unconverted_modules` / :func:`unconverted_calls` say
+what still runs on PyTorch's kernels (layers; calls a forward makes itself).
 """
 
 from cnnlab.ops.adaptive_pool import adaptive_avg_pool2d
@@ -29,6 +30,7 @@ from cnnlab.ops.modules import (
 )
 from cnnlab.ops.norm import BatchNorm, batch_norm
 from cnnlab.ops.pool import pool2d, pool_output_size
+from cnnlab.ops.scratch_check import unconverted_calls
 
 __all__ = [
     "AdaptiveAvgPool2d",
@@ -48,5 +50,6 @@ __all__ = [
     "fft_conv2d",
     "pool2d",
     "pool_output_size",
+    "unconverted_calls",
     "unconverted_modules",
 ]

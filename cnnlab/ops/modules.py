@@ -31,24 +31,17 @@ from torch.nn.modules.pooling import (
 )
 
 from cnnlab.notices import SetupWarning, warn_user
+from cnnlab.ops._from_scratch import FromScratch
 from cnnlab.ops.adaptive_pool import adaptive_avg_pool2d
 from cnnlab.ops.conv import IntPair, Padding, as_pair, conv2d, is_whole, resolve_padding
 from cnnlab.ops.fast_pool import MaxPool2x2
 from cnnlab.ops.fft import fft_conv2d
 from cnnlab.ops.norm import BatchNorm
 from cnnlab.ops.pool import check_pool_args, pool2d
+from cnnlab.ops.scratch_check import unconverted_calls
 
 
-class _FromScratch:
-    """Prints a layer as "scratch Conv2d(...)": its arguments and parameters are
-    ``torch.nn``'s, so without the word a converted model's printout could not show
-    which of its layers run on cnnlab's ops."""
-
-    def _get_name(self) -> str:  # what nn.Module's repr prints before the arguments
-        return f"scratch {type(self).__name__}"
-
-
-class Conv2d(_FromScratch, nn.Module):
+class Conv2d(FromScratch, nn.Module):
     """A 2-D convolution layer on :func:`~cnnlab.ops.conv2d` (or ``fft_conv2d``).
 
     Arguments (``in_channels``, ``out_channels``, ``kernel_size``, ``stride``,
@@ -148,7 +141,7 @@ class Conv2d(_FromScratch, nn.Module):
         return text + (", fft=True" if self.fft else "")
 
 
-class Pool2d(_FromScratch, nn.Module):
+class Pool2d(FromScratch, nn.Module):
     """Max or average pooling on :func:`~cnnlab.ops.pool2d`; no parameters.
 
     ``mode`` is "max" or "avg"; ``kernel_size``, ``stride`` (None: the kernel size),
@@ -206,7 +199,7 @@ class AvgPool2d(Pool2d):
         super().__init__(kernel_size, stride, padding, "avg", 1, ceil_mode, count_include_pad)
 
 
-class AdaptiveAvgPool2d(_FromScratch, nn.Module):
+class AdaptiveAvgPool2d(FromScratch, nn.Module):
     """``nn.AdaptiveAvgPool2d`` on :func:`~cnnlab.ops.adaptive_pool.adaptive_avg_pool2d`: an
     ``output_size`` of S or (H, W) (None keeps that axis's size)."""
 
@@ -258,7 +251,8 @@ def scratch_equivalent(module: nn.Module, fft: bool = False) -> nn.Module | None
     return _pool_from_torch(module) or _batch_norm_from_torch(module)
 
 
-def convert_to_scratch(model: nn.Module, fft: bool = False, strict: bool = False) -> nn.Module:
+def convert_to_scratch(model: nn.Module, fft: bool = False, strict: bool = False,
+                       input_size: tuple[int, ...] | None = None) -> nn.Module:
     """Replace, in place, every layer that has a from-scratch equivalent; returns ``model``.
 
     Swaps ``nn.Conv2d`` (zero padding), ``nn.MaxPool2d`` (without indices),
@@ -268,12 +262,21 @@ def convert_to_scratch(model: nn.Module, fft: bool = False, strict: bool = False
     gets one replacement, still shared. Hooks registered on replaced modules are
     not carried over.
 
+    What stays PyTorch's is then reported (a warning): the layers it could not swap
+    (:func:`unconverted_modules`) and, where the input size is known, the calls a
+    ``forward`` makes to PyTorch's convolution, pooling or normalisation functions
+    itself, named by layer and line (:func:`~cnnlab.ops.scratch_check.unconverted_calls`,
+    a forward on the meta device: no arithmetic, the model's tensors untouched).
+
     Args:
         model: converted in place (pass ``copy.deepcopy(model)`` to keep the original).
         fft: make the convolutions (also those already from scratch) use
             :func:`~cnnlab.ops.fft_conv2d`.
-        strict: raise instead of warning when a convolution, pooling or
-            normalisation layer is left as it is (see :func:`unconverted_modules`).
+        strict: raise a TypeError instead of warning when anything is left to PyTorch,
+            or when the forward's calls could not be checked.
+        input_size: one sample's (C, H, W), for checking the forward's calls; by default
+            the size a registered model is built for (``get_model`` records it), and
+            without either only the layers are checked.
     """
     if scratch_equivalent(model, fft) is not None:
         raise TypeError(f"convert_to_scratch converts a model's submodules in place, but the "
@@ -288,14 +291,35 @@ def convert_to_scratch(model: nn.Module, fft: bool = False, strict: bool = False
     for module in model.modules():
         if isinstance(module, Conv2d):  # converted now or earlier: all follow ``fft``
             module.fft = fft
+    problems = []
     left = unconverted_modules(model)
     if left:
         listing = "; ".join(f"{kind}: {', '.join(names)}" for kind, names in left.items())
-        message = f"convert_to_scratch left these layers to PyTorch: {listing}"
+        problems.append(f"left these layers to PyTorch: {listing}")
+    input_size = input_size or getattr(model, "cnnlab_input_size", None)
+    if input_size is not None:
+        problems.extend(_calls_left(model, tuple(input_size)))
+    if problems:
+        message = "convert_to_scratch " + "; and ".join(problems)
         if strict:
             raise TypeError(message)
         warn_user(message, SetupWarning)
     return model
+
+
+def _calls_left(model: nn.Module, input_size: tuple[int, ...]) -> list[str]:
+    """What :func:`convert_to_scratch` says of the forward's own calls to PyTorch."""
+    try:
+        calls = unconverted_calls(model, input_size)
+    except Exception as exc:  # noqa: BLE001 - any failure of the trial forward is reported
+        return [f"could not check which of PyTorch's functions the forward calls (a trial "
+                f"forward of a {'x'.join(map(str, input_size))} input on the meta device "
+                f"raised {type(exc).__name__}: {exc}); pass input_size= if the size is wrong"]
+    if not calls:
+        return []
+    listing = "; ".join(f"{func} in {', '.join(places)}" for func, places in calls.items())
+    return [f"left these calls in forward code to PyTorch's functions (only a layer can be "
+            f"swapped; make each call a layer, e.g. nn.AdaptiveAvgPool2d): {listing}"]
 
 
 # Layer families a "from-scratch" model would be expected to implement itself.
@@ -309,7 +333,8 @@ def unconverted_modules(model: nn.Module) -> dict[str, list[str]]:
     type name -> the modules' qualified names ("<model>" for the model itself).
 
     Only modules are seen: an op called functionally inside a ``forward`` (say
-    ``F.adaptive_avg_pool2d``) is invisible here and stays PyTorch's.
+    ``F.adaptive_avg_pool2d``) is invisible here and stays PyTorch's;
+    :func:`~cnnlab.ops.scratch_check.unconverted_calls` finds those.
     """
     left: dict[str, list[str]] = {}
     for name, module in model.named_modules():

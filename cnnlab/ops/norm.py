@@ -31,6 +31,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from cnnlab.ops._from_scratch import FromScratch
+
 
 def batch_norm(
     x: torch.Tensor,
@@ -151,7 +153,7 @@ def _update_running_stats(
     running_var.mul_(1 - momentum).add_(unbiased_var, alpha=momentum)
 
 
-class BatchNorm(nn.Module):
+class BatchNorm(FromScratch, nn.Module):
     """Batch normalisation from :func:`batch_norm`; a drop-in for ``nn.BatchNorm1d/2d``.
 
     Same parameters and buffers under the same names (``weight``, ``bias``,
