@@ -14,10 +14,18 @@ import warnings
 import pytest
 import torch
 import torch.nn.functional as F
+from scratch_compare import EXACT, measure, worst
 from torch import nn
 
+from cnnlab.models import get_model
 from cnnlab.models._registry import model_on_meta
-from cnnlab.ops import BatchNorm, convert_to_scratch, unconverted_calls, unconverted_modules
+from cnnlab.ops import (
+    AdaptiveAvgPool2d,
+    BatchNorm,
+    convert_to_scratch,
+    unconverted_calls,
+    unconverted_modules,
+)
 
 
 class PoolsInForward(nn.Module):
@@ -91,6 +99,7 @@ FAMILIES = ["lenet_bn_d2l", "lenet_modern", "alexnet_d2l", "vgg_d2l", "vgg11_bn"
 
 
 @pytest.mark.parametrize("name, options", [(n, {}) for n in FAMILIES] + [
+    ("googlenet", {"aux_logits": True}),  # the auxiliary heads' 4x4 pool
     ("densenet_d2l", {"memory_efficient": True}),  # its recomputed batch norm
 ])
 def test_registered_models_run_wholly_on_scratch_ops(name, options):
@@ -99,3 +108,24 @@ def test_registered_models_run_wholly_on_scratch_ops(name, options):
         model = model_on_meta(name, scratch_ops=True, **options)
     assert unconverted_modules(model) == {}
     assert unconverted_calls(model, model.cnnlab_input_size) == {}
+
+
+def test_googlenet_aux_heads_on_scratch_ops_compute_as_pytorchs():
+    torch.manual_seed(0)
+    plain = get_model("googlenet", num_classes=10, aux_logits=True).double()
+    torch.manual_seed(0)
+    scratch = get_model("googlenet", num_classes=10, aux_logits=True, scratch_ops=True)
+    scratch.double()
+    assert type(scratch.aux1.pool) is AdaptiveAvgPool2d
+    x = torch.randn(2, 3, 28, 28, dtype=torch.float64)
+    y = torch.tensor([3, 7])
+    torch.manual_seed(1)  # the heads' dropout: the same masks both ways
+    theirs = plain(x)
+    torch.manual_seed(1)
+    ours = scratch(x)
+    for a, b in zip(ours, theirs, strict=True):  # logits, aux_logits2, aux_logits1
+        torch.testing.assert_close(a, b, rtol=EXACT, atol=EXACT * b.abs().max().item())
+    # Gradients and running statistics, measured as tests/scratch_compare.py measures them.
+    report = worst(measure(scratch, x, y, None, steps=False),
+                   measure(plain, x, y, None, steps=False))
+    assert all(err <= EXACT for err, _ in report.values()), report
