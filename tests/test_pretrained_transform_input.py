@@ -175,3 +175,13 @@ def test_offline_advice_for_googlenet_gives_torchvisions_function(monkeypatch):
     with pytest.raises(WeightsUnavailableError) as caught:
         get_model("tv:resnet18", weights="DEFAULT")
     assert "transform_input" not in str(caught.value)
+
+
+@pytest.mark.parametrize("arch", ["googlenet", "inception_v3"])
+def test_torchvision_auxiliary_heads_are_refused_naming_cnnlabs_googlenet(arch):
+    # Built, then a training step failed: torchvision's training forward returns its
+    # outputs tuple, which the classifier cnnlab puts on it cannot take.
+    with pytest.raises(ValueError, match=rf"tv:{arch} is taken without its auxiliary heads.*"
+                                         "cnnlab's own googlenet takes aux_logits=True"):
+        get_model(f"tv:{arch}", aux_logits=True)
+    assert get_model("googlenet", aux_logits=True).aux1 is not None

@@ -136,6 +136,12 @@ class TorchvisionNet(Network):
         if slot is None:
             raise ValueError(f"torchvision's {arch} has no linear classifier cnnlab can adapt")
         kwargs = {**_TV_DEFAULTS.get(arch, {}), **overrides}
+        if kwargs.get("aux_logits"):  # a training forward returns torchvision's tuple type,
+            # which the head here cannot take ("linear(): argument 'input' must be Tensor")
+            raise ValueError(f"tv:{arch} is taken without its auxiliary heads (aux_logits="
+                             "False): its training outputs do not pass the classifier cnnlab "
+                             "puts on it. For GoogLeNet's auxiliary losses, cnnlab's own "
+                             "googlenet takes aux_logits=True")
         if num_classes:  # torchvision initialises its own head for this count
             kwargs["num_classes"] = num_classes
         body = torchvision.models.get_model(arch, weights=None, **kwargs)
