@@ -9,9 +9,9 @@ also where the interrupt reached typer's own 130 uncaught.
 
 from __future__ import annotations
 
-import codecs
 import sys
 
+from cnnlab.formatting import LOOKALIKE_ERRORS, lookalike_errors
 from cnnlab.interrupts import interrupted_status
 
 
@@ -31,45 +31,18 @@ def main() -> None:
         raise
 
 
-# What cnnlab's own tables and summaries print beyond ASCII, as the nearest ASCII.
-_ASCII_LOOKALIKES = {"→": "->", "−": "-", "Δ": "d", "α": "a", "≥": ">=", "≤": "<=",
-                     "σ": "s", "±": "+/-", "·": "-", "—": "-", "–": "-", "†": "*"}
-
-
-def _lookalike_else(fallback: str):
-    """An encoding error handler: a character the output cannot hold becomes its ASCII
-    look-alike, else whatever ``fallback`` (an error handler's name) makes of it."""
-    otherwise = codecs.lookup_error(fallback)
-
-    def handler(error: UnicodeError) -> tuple[str, int]:
-        if not isinstance(error, UnicodeEncodeError):
-            raise error
-        first = error.object[error.start]  # one at a time: the codec calls again for the rest
-        if first in _ASCII_LOOKALIKES:
-            return _ASCII_LOOKALIKES[first], error.start + 1
-        return otherwise(UnicodeEncodeError(error.encoding, error.object, error.start,
-                                            error.start + 1, error.reason))
-    return handler
-
-
 def _replace_what_output_cannot_encode() -> None:
     """Windows writes a pipe or a file (``cnnlab summary vgg11 > out.txt``) in its ANSI
     code page, cp1252, which has no "→", "Δ" or "α": one of them ended the command with a
     UnicodeEncodeError and an empty file. Where the output is not UTF-8, a character it
     cannot hold is written as its ASCII look-alike ("->" for "→"); any other as the stream
     wrote it before ("\\u4e2d" on stderr, escaped bytes of an undecodable file name), or,
-    where that was to fail, as "?"."""
+    where that was to fail, as "?". (The commands' consoles put the look-alikes in before
+    rich lays out a table, so that its borders line up: cnnlab.cli.messages.)"""
     for stream in (sys.stdout, sys.stderr):
         encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
         if encoding in ("utf8", "utf_8") or not hasattr(stream, "reconfigure"):
             continue
         before = getattr(stream, "errors", None) or "strict"
-        if before.startswith("cnnlab.lookalike."):
-            continue  # done already
-        fallback = "replace" if before == "strict" else before
-        name = f"cnnlab.lookalike.{fallback}"
-        try:
-            codecs.lookup_error(name)
-        except LookupError:
-            codecs.register_error(name, _lookalike_else(fallback))
-        stream.reconfigure(errors=name)
+        if not before.startswith(LOOKALIKE_ERRORS):  # else done already
+            stream.reconfigure(errors=lookalike_errors(before))

@@ -255,3 +255,58 @@ def markdown_table(header: list[str], rows: list[list[str]], right: tuple[str, .
 
     rule = "|" + "".join("---:|" if name in right else "---|" for name in header)
     return "\n".join([line(header), rule, *map(line, rows)]) + "\n"
+
+
+# What cnnlab's tables and messages print beyond ASCII, as the nearest ASCII, for an output
+# whose encoding lacks them (Windows' cp1252 has no "→", an ASCII locale not even "±").
+# "…" stays one character: rich adds it to a cut cell after it has measured the row.
+ASCII_LOOKALIKES = {"→": "->", "−": "-", "Δ": "d", "α": "a", "≥": ">=", "≤": "<=",
+                    "σ": "s", "±": "+/-", "·": "-", "—": "-", "–": "-", "†": "*", "…": "~"}
+LOOKALIKE_ERRORS = "cnnlab.lookalike."  # the error handlers' names: this, then the fallback
+
+
+def lookalike_errors(fallback: str) -> str:
+    """The name of an encoding error handler (registered on first use) that writes a
+    character the encoding cannot hold as its ASCII look-alike, else as ``fallback`` (an
+    error handler's name: "backslashreplace" writes "\\u4e2d") writes it, else as "?".
+    The last: under a C locale stdout's "surrogateescape" raised on "…", whose look-alike
+    there was none, and ended `cnnlab summary` in a narrow terminal."""
+    import codecs
+
+    name = LOOKALIKE_ERRORS + fallback
+    try:
+        codecs.lookup_error(name)
+        return name
+    except LookupError:
+        pass
+    otherwise = codecs.lookup_error(fallback)
+
+    def handler(error: UnicodeError) -> tuple[str | bytes, int]:
+        if not isinstance(error, UnicodeEncodeError):
+            raise error
+        first = error.object[error.start]  # one at a time: the codec calls again for the rest
+        if first in ASCII_LOOKALIKES:
+            return ASCII_LOOKALIKES[first], error.start + 1
+        one = UnicodeEncodeError(error.encoding, error.object, error.start, error.start + 1,
+                                 error.reason)
+        try:
+            return otherwise(one)
+        except UnicodeError:
+            return "?", error.start + 1
+    codecs.register_error(name, handler)
+    return name
+
+
+def as_written(text: str, encoding: str, errors: str = "strict") -> str:
+    """``text`` as a stream of ``encoding`` will write it, each character it cannot hold as
+    :func:`lookalike_errors` writes it (``errors``: the stream's own handler, the fallback;
+    "strict" falls back to "?"). rich lays a table out from this, not from ``text``: a
+    look-alike put in at the stream came after rich had measured the row, and "+/-" for
+    "±" pushed the borders out of line (as "?" for a two-column "猫" pulled them in)."""
+    if text.isascii() or encoding.lower().replace("-", "").startswith("utf"):
+        return text
+    try:
+        data = text.encode(encoding, lookalike_errors(errors.removeprefix(LOOKALIKE_ERRORS)))
+    except LookupError:  # an encoding or a handler Python does not know: leave it be
+        return text
+    return data.decode(encoding, "surrogateescape")

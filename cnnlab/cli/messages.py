@@ -30,15 +30,30 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from cnnlab.formatting import as_written
+
+
+class WrittenConsole(Console):
+    """A rich Console that lays text out as its output will write it: where the output
+    cannot encode a character (an ASCII locale, Windows' cp1252), its look-alike ("+/-"
+    for "±", "?" for "猫") is put in before rich measures a table's cells, so the borders
+    line up. (Every str rich renders, a cell, a header, a title or a line, passes here.)"""
+
+    def render_str(self, text: str, **options):
+        errors = getattr(self.file, "errors", None) or "strict"
+        return super().render_str(as_written(text, self.encoding, errors), **options)
+
+
 # Console resolves sys.stderr when it prints, so tests that swap it see the messages.
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+err = WrittenConsole(stderr=True, highlight=False, soft_wrap=True)
 
 
 def output_console(**options) -> Console:
     """A command's console for results: lines never cut at the width (a log's lines stay
     whole for grep), and tables, where the output is a file or a pipe, laid out in 160
-    columns rather than squeezed into 80."""
-    console = Console(soft_wrap=True, **options)
+    columns rather than squeezed into 80. Text goes in as the output will write it
+    (:class:`WrittenConsole`)."""
+    console = WrittenConsole(soft_wrap=True, **options)
     if not console.is_terminal:
         console.width = max(console.width, 160)
     return console
