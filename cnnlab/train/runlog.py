@@ -6,7 +6,7 @@ The run directory (``runs/<date>-<model>/``)::
     config.yaml        the resolved TrainConfig
     metrics.csv        one row per epoch (appended and flushed as each ends)
     class_metrics.jsonl  per-class accuracy and confusion matrix, one line per epoch
-    events.*           TensorBoard
+    events.*           TensorBoard: panels train, test, lr, time, memory, class_acc
     data.json          what train() was given as data, when it was (run_data)
     plots/             curves.png, confusion.png, misclassified.png (drawn by
                        run_outputs with report_figures and report_examples)
@@ -47,6 +47,14 @@ METRIC_COLUMNS = [
     "epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr",
     "images_per_s", "epoch_time_s", "elapsed_s", "eval_time_s", "wall_s", "peak_memory_mb",
 ]
+# Each column's TensorBoard tag, by epoch as metrics.csv: TensorBoard draws the tags that
+# share what comes before "/" in one panel, so a unit goes after it ("elapsed/s", "wall/s",
+# "peak/memory_mb" and four more had each made a panel of one chart, "wall" among them).
+TENSORBOARD_TAGS = {"train_loss": "train/loss", "train_acc": "train/acc", "lr": "lr/lr",
+                    "test_loss": "test/loss", "test_acc": "test/acc",
+                    "images_per_s": "time/images_per_s", "epoch_time_s": "time/epoch_s",
+                    "elapsed_s": "time/elapsed_s", "eval_time_s": "time/eval_s",
+                    "wall_s": "time/wall_s", "peak_memory_mb": "memory/peak_mib"}
 
 
 def file_name_for(model: str) -> str:
@@ -82,8 +90,6 @@ def new_run_dir(out_dir: str | Path, model: str, run_name: str | None = None) ->
                 n += 1
                 path = base / f"{name}-{n}"
     except OSError as exc:  # read-only, no permission, a full disk, a name too long
-        import errno
-
         from cnnlab.train.config import ConfigError
 
         fix = "a shorter --run-name" if exc.errno == errno.ENAMETOOLONG else "another --out-dir"
@@ -332,7 +338,7 @@ class MetricsLog:
             step = int(row["epoch"])
             for key in METRIC_COLUMNS[1:]:
                 if row[key] != "" and row[key] is not None and not math.isnan(float(row[key])):
-                    self.writer.add_scalar(key.replace("_", "/", 1), float(row[key]), step)
+                    self.writer.add_scalar(TENSORBOARD_TAGS[key], float(row[key]), step)
             self.writer.flush()
 
     def append_class_metrics(self, epoch: int, classes: list[str], per_class_acc: list[float],
