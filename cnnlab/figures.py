@@ -213,17 +213,48 @@ def image_grid(images, titles: Sequence[str], path: str | Path, title: str = "",
     return save_figure(fig, path, dpi=dpi, layout=False)
 
 
+# Figures in an HTML page are shown at the size they were drawn for (an inch of figure an
+# inch of screen, CSS's 96 px), so a point of text is a point, as on paper, and a figure
+# narrower than the page is not blown up past it (a 6.5-inch plot at its 975 pixels had
+# 20 px tick labels beside 14 px text). One wider than the column shrinks to fit it, down
+# to SMALLEST_SHOWN of its size: cnnlab draws no text under 9 pt, so none is under 9 px.
+# Narrower still (a phone), it scrolls sideways in its own box rather than shrink out of
+# reading (13.5 inches of curves on a 390 px phone had 3 px text). On paper it shrinks to
+# the page.
+SMALLEST_SHOWN = 0.75
+CSS_PX_PER_INCH = 96
+FIGURE_STYLE = (".figure-box{overflow-x:auto}"
+                "@media print{.figure-box img{min-width:0!important}}")
+
+
+def png_inches(data: bytes) -> float | None:
+    """A PNG's width in inches, from its pixel width and the pixels per metre its pHYs
+    chunk records (matplotlib writes the dpi it drew at); None where there is none."""
+    at = data.find(b"pHYs")
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or at < 0 or data[at + 12] != 1:  # 1: per metre
+        return None
+    per_metre = int.from_bytes(data[at + 4:at + 8], "big")
+    return int.from_bytes(data[16:20], "big") / per_metre / 0.0254 if per_metre else None
+
+
 def embed_png(path: str | Path, alt: str | None = None, caption: str | None = None) -> str:
-    """An ``<img>`` carrying the PNG inline, so an HTML report is one self-contained file.
-    ``alt``: what a screen reader says in place of the image (the file's name where none
-    is given); ``caption``: what the figure shows, under it for every reader, the image
-    in a ``<figure>`` with it and described by it."""
+    """An ``<img>`` carrying the PNG inline, so an HTML report is one self-contained file,
+    shown at the size it was drawn for, in a box that scrolls sideways where the page is
+    too narrow for SMALLEST_SHOWN of it (the page's style holds FIGURE_STYLE, and
+    ``img{max-width:100%}``). ``alt``: what a screen reader says in place of the image
+    (the file's name where none is given); ``caption``: what the figure shows, under it
+    for every reader, the image in a ``<figure>`` with it and described by it."""
     path = Path(path)
-    data = base64.b64encode(path.read_bytes()).decode()
+    data = path.read_bytes()
     alt = html.escape(alt if alt else path.stem)
-    if not caption:
-        return f'<img alt="{alt}" src="data:image/png;base64,{data}">'
     name = "figure-" + "".join(c if c.isalnum() else "-" for c in path.stem)
-    return (f'<figure><img alt="{alt}" aria-describedby="{name}" '
-            f'src="data:image/png;base64,{data}">'
-            f'<figcaption id="{name}">{html.escape(caption)}</figcaption></figure>')
+    described = f' aria-describedby="{name}"' if caption else ""
+    inches = png_inches(data)
+    size = (f' style="width:{round(inches * CSS_PX_PER_INCH)}px;'
+            f'min-width:{round(SMALLEST_SHOWN * inches * CSS_PX_PER_INCH)}px"'
+            if inches else "")
+    image = (f'<div class="figure-box"><img alt="{alt}"{described}{size} '
+             f'src="data:image/png;base64,{base64.b64encode(data).decode()}"></div>')
+    if not caption:
+        return image
+    return f'<figure>{image}<figcaption id="{name}">{html.escape(caption)}</figcaption></figure>'

@@ -29,7 +29,6 @@ import json
 import os
 import shutil
 import tempfile
-import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,12 +49,15 @@ from cnnlab.design.edf import (
     bootstrap_best,
     compare_normalized,
     complexity_bin_edges,
-    edf_curve,
     ks_test,
-    shared_bins_weights,
 )
 from cnnlab.design.folders import REPORT_FILES, REPORT_FORMAT, check_report_folder
-from cnnlab.design.macs_axis import label_macs_axis
+from cnnlab.design.report_figures import (
+    edf_figure,
+    error_vs_macs_figure,
+    figure_context,
+    not_comparable_caption,
+)
 from cnnlab.design.report_text import (
     FIGURE_WORDS,
     MIN_TRUSTED_N,
@@ -67,14 +69,7 @@ from cnnlab.design.report_text import (
 )
 from cnnlab.design.store import TrialStore, make_folder
 from cnnlab.design.sweep_spec import PAPER_RECIPE, SweepError, sweep_identity
-from cnnlab.figures import (
-    embed_png,
-    literal,
-    save_figure,
-    series_style,
-    subplots,
-)
-from cnnlab.formatting import counted
+from cnnlab.figures import FIGURE_STYLE, embed_png, save_figure
 from cnnlab.interrupts import SigintRecorder
 from cnnlab.train.report import NARROW_STYLE, html_table, page_head
 
@@ -200,132 +195,24 @@ def setup_differences(a: dict, b: dict) -> list[str]:
 
 
 # ---------------------------------------------------------------- plots
-
-ERROR_AXIS = "top-1 test error (%): left is better"
-
-
-def not_comparable_caption(pairs: list[dict]) -> str | None:
-    """What a figure of these sweeps must say when some were trained or sampled
-    differently: their curves overlaid look like a comparison that the report's table
-    calls "not comparable". None when every pair compares."""
-    differing = [f"{p['a']} vs {p['b']}: {'; '.join(p['differences'])}"
-                 for p in pairs if p["differences"]]
-    if not differing:
-        return None
-    return "Not comparable, trained or sampled differently (" + " | ".join(differing) + ")"
-
-
-def _caption(fig, caption: str | None) -> None:
-    """``caption`` under the axes in red, wrapped to the figure's width (three lines at
-    most), with room kept for it."""
-    if not caption:
-        return
-    # About 15 characters of 8-point text to an inch of figure.
-    lines = textwrap.wrap(caption, width=int(fig.get_figwidth() * 15), max_lines=3,
-                          placeholder=" ... (the report's table has it all)")
-    fig.text(0.5, 0.01, "\n".join(lines), ha="center", va="bottom", fontsize=8,
-             color="#b00020")
-    fig.tight_layout(rect=(0, 0.02 + 0.04 * len(lines), 1, 1))
-
-
-def figure_context(spaces: list[dict]) -> str:
-    """What the sweeps drawn were trained on, where they all agree, for the figures'
-    subtitle: copied onto a slide, "EDF of error" alone said nothing of what was swept.
-    ``spaces``: the summary's (only those with finished trials are drawn)."""
-    setups = [s["setup"] for s in spaces if "best_error" in s]
-    shared = {item: setups[0][item] for item in ("data", "training images", "epochs",
-                                                  "complexity band")
-              if setups and all(s.get(item) == setups[0].get(item) for s in setups)}
-    words = []
-    if "data" in shared:
-        images = shared.get("training images")
-        words.append(f"{shared['data']} ({images})" if images else shared["data"])
-    if "epochs" in shared:
-        words.append(counted(int(shared["epochs"]), "epoch"))
-    if "complexity band" in shared:
-        words.append(shared["complexity band"])
-    return "; ".join(words)
-
-
-def _subtitle(fig, context: str | None) -> None:
-    """``context`` above the axes, wrapped to the figure's width: on one line it ran past
-    both edges of the 6.5-inch error-vs-MACs figure and was cut off there."""
-    if context:
-        # About 13 characters of 9-point text to an inch, as _caption's 15 are of 8-point.
-        lines = textwrap.wrap(context, width=int(fig.get_figwidth() * 13))
-        fig.suptitle(literal("\n".join(lines)), fontsize=9)
-
-
-def _legend_below(ax) -> None:
-    """``ax``'s legend under its x axis label, where it covers no curve or point (inside
-    the axes, at the lower right, it hid the tail of a space's EDF); the layout keeps
-    room for it."""
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=9, frameon=False)
+# Drawn by design/report_figures.py, 4.6 inches wide: 9 pt text reads on a phone, on a
+# laptop and on paper (side by side, 11 inches of EDFs had 3 px text on a phone).
 
 
 def plot_edfs(results: list[SpaceResult], edges, path: Path,
               caption: str | None = None, context: str | None = None) -> Path:
-    """EDF of error per space, plain (left) and complexity-normalised (right), each
-    with its legend: a curve further up and to the left is the better space. A
-    ``caption`` (:func:`not_comparable_caption`) goes under them, ``context``
-    (:func:`figure_context`) above."""
-    fig, axes = subplots(1, 2, figsize=(11, 4.6), sharey=True)
-    _subtitle(fig, context)
-    usable = [r for r in results if r.rows]
-    # Over the bins every space holds, as the table's normalised test compares a pair:
-    # each space over its own bins drew curves that could cross the other way.
-    weights, shared = shared_bins_weights([r.macs for r in usable], edges)
-    for i, (r, w) in enumerate(zip(usable, weights, strict=True)):
-        # Colour and line style (series_style): three solid lines in blue, orange and
-        # green read as two to a reader who sees orange and green alike.
-        style = series_style(i)
-        style.pop("marker")  # a mark at every step of a few hundred models is noise
-        x, y = edf_curve(r.errors)
-        axes[0].step(np.r_[x[0], x], np.r_[0.0, y], where="post", linewidth=1.6, **style,
-                     label=literal(f"{r.label} (n={len(r.rows)})"))
-        kept = w > 0
-        if not kept.any():
-            continue
-        x, y = edf_curve(r.errors[kept], w[kept])
-        n = f"{kept.sum()} of {len(r.rows)}" if not kept.all() else f"{len(r.rows)}"
-        axes[1].step(np.r_[x[0], x], np.r_[0.0, y], where="post", linewidth=1.6, **style,
-                     label=literal(f"{r.label} (n={n})"))
-    axes[0].set(xlabel=ERROR_AXIS, ylabel="fraction of models below this error\n"
-                                         "(up is better)", title="EDF of error")
-    bins = len(edges) - 1
-    axes[1].set(xlabel=ERROR_AXIS, title="Complexity-normalised EDF" + (
-        f" ({bins} MACs bins)" if shared == bins
-        else f"\n({shared} of {bins} MACs bins: those every space holds)"))
-    if not shared:
-        axes[1].text(0.5, 0.5, "no MACs bin holds models of every space:\nthe table "
-                     "compares each pair\nover the bins both hold", ha="center",
-                     va="center", transform=axes[1].transAxes)
-    for ax in axes:
-        ax.grid(alpha=0.3)
-        if ax.get_legend_handles_labels()[0]:
-            _legend_below(ax)
-    _caption(fig, caption)
-    return save_figure(fig, path, layout=caption is None)
+    """EDF of error per space, plain and complexity-normalised (:func:`edf_figure`),
+    written to ``path``."""
+    return save_figure(edf_figure(results, edges, caption, context), path,
+                       layout=caption is None)
 
 
 def plot_error_vs_macs(results: list[SpaceResult], path: Path,
                        caption: str | None = None, context: str | None = None) -> Path:
-    fig, ax = subplots(figsize=(6.5, 4.4))
-    _subtitle(fig, context)
-    drawn = [r for r in results if r.rows]
-    for i, r in enumerate(drawn):  # a marker of its own per space, not a colour alone
-        ax.scatter(r.macs, r.errors, s=16, alpha=0.8, **series_style(i, lines=False),
-                   label=literal(f"{r.label} (n={len(r.rows)})"))
-    ax.set(xscale="log", xlabel="MACs per image (log scale)",
-           ylabel="top-1 test error (%): lower is better", title="Error against complexity")
-    # 300K, 1M, 2M (labelled minor ticks as well ran together: 0.60.70.80.91); a
-    # narrow band's from a labelled tick to another (its left end was bare)
-    macs = np.concatenate([r.macs for r in drawn])
-    label_macs_axis(ax, float(macs.min()), float(macs.max()))
-    ax.grid(alpha=0.3, which="both")
-    _legend_below(ax)
-    _caption(fig, caption)
-    return save_figure(fig, path, layout=caption is None)
+    """Every trial's error against its MACs (:func:`error_vs_macs_figure`), written to
+    ``path``."""
+    return save_figure(error_vs_macs_figure(results, caption, context), path,
+                       layout=caption is None)
 
 
 # ---------------------------------------------------------------- the report
@@ -338,7 +225,8 @@ _STYLE = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto}" + NARR
           # a row that a long one (a verdict, wrapped on a phone) made tall.
           "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}"
           ".num{text-align:right;font-variant-numeric:tabular-nums}"
-          "img{max-width:100%}figure{margin:1em 0}figcaption{max-width:60em;color:#444}")
+          "img{max-width:100%}figure{margin:1em 0}figcaption{max-width:60em;color:#444}"
+          + FIGURE_STYLE)
 
 
 def write_html(summary: dict, images: list[Path], path: Path) -> Path:

@@ -95,7 +95,7 @@ def _fitted_legend(fig, lines) -> None:
 
     def drawn(ncols: int, texts: list[str]):
         legend = fig.legend(handles=lines, labels=texts, loc="outside lower center",
-                            fontsize="small", ncols=ncols)
+                            fontsize=9, ncols=ncols)
         return legend, legend.get_window_extent(renderer)
 
     for ncols in range(min(3, len(lines)), 0, -1):

@@ -14,7 +14,7 @@ from collections.abc import Collection
 from pathlib import Path
 
 from cnnlab.atomic import atomic_write_text
-from cnnlab.figures import embed_png
+from cnnlab.figures import FIGURE_STYLE, embed_png
 from cnnlab.formatting import counted, seconds_text, setting_text
 from cnnlab.train.report_evaluation import (
     ShownEvaluation,
@@ -51,7 +51,7 @@ _STYLE = (
     "text-align:left;font-size:14px;vertical-align:top}th[scope=row]{font-weight:normal;"
     "background:#f6f6f6}.num{text-align:right;font-variant-numeric:tabular-nums}"
     "img{max-width:100%}.muted{color:#595959}.note{max-width:60em}figure{margin:1em 0}"
-    "figcaption{max-width:60em;font-size:14px;color:#444}"
+    "figcaption{max-width:60em;font-size:14px;color:#444}" + FIGURE_STYLE
 )
 
 # The figures a report embeds, from the run's plots/, in the order it shows them.

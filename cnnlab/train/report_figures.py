@@ -22,6 +22,12 @@ from cnnlab.formatting import ordinal
 LOG_LOSS_DECADES = 1.5
 
 
+# The curves' width, and their smallest text (the legends'), in points: 9 pt on 12 inches
+# stays 9 px and more on a laptop's 1000 px column (the legends were 8.3 pt on 13.5).
+WIDE_INCHES = 12.0
+LEGEND_PT = 9
+
+
 def plot_curves(rows: list[dict], out: Path, train_objective: str = "", **notes) -> Path:
     """:func:`curves_figure`, written to ``out``."""
     return save_figure(curves_figure(rows, train_objective, **notes), out, layout=False)
@@ -45,7 +51,8 @@ def curves_figure(rows: list[dict], train_objective: str = "", *, title: str = "
     tested = [r for r in rows if not math.isnan(r["test_acc"])]
     lrs = [r.get("lr") for r in rows]
     has_lr = all(isinstance(v, (int, float)) and math.isfinite(v) for v in lrs) and rows
-    fig, axes = subplots(1, 3 if has_lr else 2, figsize=(13.5 if has_lr else 10, 4.6),
+    panels = 3 if has_lr else 2
+    fig, axes = subplots(1, panels, figsize=(WIDE_INCHES if has_lr else 9, 4.6),
                          width_ratios=[1, 1, 0.7] if has_lr else [1, 1])
     fig.set_layout_engine("constrained")
     ax_loss, ax_acc = axes[0], axes[1]
@@ -75,16 +82,19 @@ def curves_figure(rows: list[dict], train_objective: str = "", *, title: str = "
         ax_lr.plot(epochs, lrs, "o", color=PALETTE[2], label="at each epoch's last step")
         ax_lr.set(xlabel="epoch", ylabel="learning rate", title="Learning rate")
         ax_lr.set_ylim(bottom=0)
-        ax_lr.legend(fontsize="small")
+        ax_lr.legend(fontsize=LEGEND_PT)
     for ax in axes:
         ax.xaxis.set_major_locator(epoch_ticks())
         if epochs and max(epochs) < 1:  # cut inside its first epoch: from 0 to where
             ax.set_xlim(left=0)
         ax.grid(alpha=0.3)
     # One legend for both panels (the same two curves), below them: it covers no data.
-    fig.legend(handles=ax_loss.lines, loc="outside lower center", fontsize="small")
+    inches = fig.get_figwidth()
+    fig.legend(handles=ax_loss.lines, loc="outside lower center", fontsize=LEGEND_PT,
+               labels=[wrapped(line.get_label(), inches - 0.8, LEGEND_PT, least=10)
+                       for line in ax_loss.lines])
     if title:
-        fig.suptitle(literal(title))
+        fig.suptitle(literal(wrapped(title, inches)))
     return fig
 
 
@@ -151,6 +161,12 @@ COUNTS_UP_TO = 30
 MAX_PIXELS = 2500
 # Tick labels are sized to their row, down to this; past it only every k-th class is named.
 SMALLEST_LABEL_PT = 6.0
+# Up to this many classes, and counts under 1,000, the matrix is drawn NARROW_INCHES wide,
+# to fit a phone's column whole at 9 px text and more (8.7 inches of Fashion-MNIST's had
+# 5 px class names on a phone); past it a row is too thin for a name at that width. A
+# wider one scrolls sideways there (cnnlab.figures.embed_png).
+NARROW_CONFUSION_UP_TO = 16
+NARROW_INCHES = 4.6
 
 
 def plot_confusion(matrix: list[list[int]], classes: list[str], out: Path,
@@ -158,14 +174,29 @@ def plot_confusion(matrix: list[list[int]], classes: list[str], out: Path,
     """Row-normalised confusion matrix (true class per row): the colour is the share of
     the true class, the cells give image counts (up to COUNTS_UP_TO classes; past that
     the colour alone, and the title says so). ``title`` says which evaluation it is
-    (test set, epoch, weights)."""
+    (test set, epoch, weights). Up to NARROW_CONFUSION_UP_TO classes of counts under
+    1,000 it is drawn NARROW_INCHES wide."""
+    n = len(classes)
+    size = min(CONFUSION_MAX_SIDE, max(5.0, 0.55 * n + 2))
+    dpi = min(DPI, int(MAX_PIXELS / (size + 1.2)))
+    # Four digits at 9 pt need wider cells than NARROW_INCHES leave: a full test set's.
+    narrow = n <= NARROW_CONFUSION_UP_TO and max(map(max, matrix), default=0) < 1000
+    return save_figure(confusion_figure(matrix, classes, title, size, narrow=narrow),
+                       out, dpi=dpi, layout=False)
+
+
+def confusion_figure(matrix: list[list[int]], classes: list[str], title: str, size: float,
+                     narrow: bool = False):
+    """:func:`plot_confusion`'s figure, its matrix ``size`` inches a side (the colour bar
+    and labels take 1.2 inches more across); ``narrow``: NARROW_INCHES wide, the matrix
+    about 2.8 inches, its text sized to that, the title wrapped to it."""
     import numpy as np
 
     counts = np.asarray(matrix, dtype=float)
     share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     n = len(classes)
-    size = min(CONFUSION_MAX_SIDE, max(5.0, 0.55 * n + 2))
-    figsize = (size + 1.2, size + 0.6)
+    figsize = (NARROW_INCHES, NARROW_INCHES + 1.3) if narrow else (size + 1.2, size + 0.6)
+    size = 2.8 / 0.7 if narrow else size  # what the text is sized by: 70% is the matrix
     fig, ax = subplots(figsize=figsize)
     fig.set_layout_engine("constrained")
     im = ax.imshow(share, cmap="Blues", vmin=0, vmax=1, interpolation="nearest")
@@ -175,7 +206,8 @@ def plot_confusion(matrix: list[list[int]], classes: list[str], out: Path,
     ax.set_xticks(ticks, names, rotation=45, ha="right", fontsize=label_pt)
     ax.set_yticks(ticks, names, fontsize=label_pt)
     named = "" if every == 1 else f" (every {ordinal(every)} class named)"
-    heading = wrapped("Confusion matrix" + (f": {literal(title)}" if title else ""), size + 1.2)
+    heading = wrapped("Confusion matrix" + (f": {literal(title)}" if title else ""),
+                      figsize[0] - 0.5)
     text_size = (_cell_font_size(size, n, int(counts.max()) if counts.size else 0)
                  if n <= COUNTS_UP_TO else None)
     if text_size is not None:
@@ -183,7 +215,7 @@ def plot_confusion(matrix: list[list[int]], classes: list[str], out: Path,
     else:
         legend = f"colour only, no counts ({n} classes): share of the true class"
     ax.set(xlabel="predicted class" + named, ylabel="true class" + named,
-           title=f"{heading}\n{legend}")
+           title=f"{heading}\n{wrapped(legend, figsize[0] - 0.5)}")
     if text_size is not None:
         for i in range(n):
             for j in range(n):
@@ -194,7 +226,7 @@ def plot_confusion(matrix: list[list[int]], classes: list[str], out: Path,
                         color=text_colour_on(im.cmap(im.norm(share[i, j]))))
     bar = fig.colorbar(im, ax=ax, fraction=0.046)
     bar.set_label("share of the true class")
-    return save_figure(fig, out, dpi=min(DPI, int(MAX_PIXELS / max(figsize))), layout=False)
+    return fig
 
 
 def _tick_labels(figure_side: float, n: int) -> tuple[float, int]:
@@ -209,11 +241,12 @@ def _tick_labels(figure_side: float, n: int) -> tuple[float, int]:
     return SMALLEST_LABEL_PT, math.ceil(SMALLEST_LABEL_PT / (0.9 * row_pt))
 
 
-def wrapped(text: str, inches: float, points: float = 12) -> str:
-    """``text`` broken into lines that fit a figure ``inches`` wide at ``points``."""
+def wrapped(text: str, inches: float, points: float = 12, least: int = 20) -> str:
+    """``text`` broken into lines that fit a figure ``inches`` wide at ``points`` (lines of
+    ``least`` characters at the least)."""
     import textwrap
 
-    return textwrap.fill(text, width=max(20, int(inches * 72 / (0.55 * points))))
+    return textwrap.fill(text, width=max(least, int(inches * 72 / (0.55 * points))))
 
 
 def _cell_font_size(figure_side: float, n: int, largest: int) -> float | None:
