@@ -435,3 +435,17 @@ def test_cli_summary_refuses_weights_the_free_memory_cannot_hold(monkeypatch):
             "100 MiB free: fewer --num-classes") in said, said
     result = runner.invoke(app, ["summary", "lenet_modern"], env=WIDE)  # 0.2 MiB: shown
     assert result.exit_code == 0, result.output
+
+
+def test_cli_summary_markdown_holds_every_column_and_the_totals():
+    # For notes and slides: a terminal's table leaves columns out at its width.
+    result = runner.invoke(app, ["summary", "lenet_modern", "--markdown"], env={"COLUMNS": "60"})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    header = lines.index("| Layer | Type | Output shape | Params | MACs | Activations |")
+    assert lines[header + 1] == "|---|---|---|---:|---:|---:|"
+    assert "| features.0 | Conv2d | [1, 6, 28, 28] | 156 | 118K | 18.4 KiB |" in lines
+    assert "| **Total** |  |  | **62.2K** | **417K** | **82.5 KiB** |" in lines
+    assert "| Parameters | 62,158 (62,158 trainable) |" in lines
+    result = runner.invoke(app, ["summary", "lenet_modern", "--markdown", "--json"])
+    assert result.exit_code == 2 and "give one of them" in result.output

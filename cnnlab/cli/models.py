@@ -48,6 +48,9 @@ def summary_command(
     batch_size: int = typer.Option(1, "--batch-size", "-b", min=1,
                                    help="Images per pass: memory and MACs are for the batch."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    as_markdown: bool = typer.Option(
+        False, "--markdown", help="Print the layer table and totals as Markdown tables "
+                                  "(for notes and slides: every column, whole names)."),
 ) -> None:
     """Per-layer output shape, parameters, MACs and activation memory of one model.
 
@@ -63,6 +66,8 @@ def summary_command(
     from cnnlab.models import UnknownModelError, get_model, model_info
 
     out = output_console()
+    if as_json and as_markdown:
+        fail("--json and --markdown each print the whole summary: give one of them", code=2)
     try:
         info = model_info(model)
     except (UnknownModelError, MissingExtraError, ValueError) as e:  # ValueError: a tv:
@@ -95,6 +100,8 @@ def summary_command(
         fail(f"cannot summarise {model} at input {'x'.join(map(str, size))}: {e}")
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))  # never wrapped by rich
+    elif as_markdown:
+        typer.echo(_markdown(result))
     elif out.is_terminal:  # the caption (columns left out) and totals wrapped at words
         print_table(out, result.to_table(out.width))
         out.print(result.totals_table())
@@ -106,6 +113,19 @@ def summary_command(
         # 266 characters) and the table's to its edge; `awk '{print length}'` saw those.
         text = "\n".join(line.rstrip() for line in captured.get().splitlines())
         out.print(text, markup=False, highlight=False, emoji=False)
+
+
+def _markdown(result) -> str:
+    """The summary as Markdown: its title, the layer table (every column; a layer's
+    qualified name says where it sits, as Markdown keeps no indent) and the totals."""
+    from cnnlab.formatting import markdown_table
+
+    header, rows, footer = result.table_cells()
+    numbers = tuple(h for h in header if h not in result.TEXT_COLUMNS)
+    bold_footer = [f"**{cell}**" if cell else "" for cell in footer]
+    layers = markdown_table(header, [cells for _, cells in rows] + [bold_footer], numbers)
+    totals = markdown_table(["Totals", ""], [list(line) for line in result.totals_lines()])
+    return f"**{result.title()}**\n\n{layers}\n{totals}"
 
 
 def _refuse_what_memory_cannot_hold(model: str, kwargs: dict, num_classes: int | None) -> None:
