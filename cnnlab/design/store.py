@@ -16,10 +16,11 @@ committed state. Nothing read from the file is ever executed (JSON and numbers o
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from cnnlab.design import spaces
@@ -64,6 +65,14 @@ _RESULT_COLUMNS = ("error_pct", "test_acc", "best_test_acc", "train_time_s", "wa
                    "epochs", "message", "worker", "code")
 # Columns added since the first schema: a store created before gets them when opened.
 _ADDED_COLUMNS = {"code": "TEXT"}
+_INSERT_TRIAL = ("INSERT OR IGNORE INTO trials (id, space, sample, config, macs, params, acts, "
+                 "seed) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+
+
+def _trial_row(t: dict) -> tuple:
+    """A planned trial (plan_trials' dict) as _INSERT_TRIAL's values."""
+    return (t["id"], t["space"], json.dumps(t["sample"]), json.dumps(t["config"]),
+            int(t["macs"]), int(t["params"]), int(t["acts"]), int(t["seed"]))
 
 
 def make_folder(path: Path, option: str) -> None:
@@ -165,7 +174,6 @@ class TrialStore:
         is written, and another process opening the sweep then (``design status``, a
         watcher) was told it "is empty: not a sweep". Now it finds no file, or a whole one.
         Two creators at once: the first link wins, and the other opens that file."""
-        import contextlib
         import os
 
         from cnnlab.atomic import new_temp_file
@@ -199,13 +207,20 @@ class TrialStore:
 
     def _write(self, sql: str, rows: Iterable[tuple] | tuple = ()) -> None:
         rows = list(rows) if not isinstance(rows, tuple) else [rows]
+        with self._transaction():
+            if len(rows) == 1:
+                self.conn.execute(sql, rows[0])
+            else:
+                self.conn.executemany(sql, rows)
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One write transaction (BEGIN IMMEDIATE: other writers wait, up to the
+        connection's timeout), committed when the block ends, rolled back if it raises."""
         try:
             self.conn.execute("BEGIN IMMEDIATE")
             try:
-                if len(rows) == 1:
-                    self.conn.execute(sql, rows[0])
-                else:
-                    self.conn.executemany(sql, rows)
+                yield
                 self.conn.execute("COMMIT")
             except BaseException:
                 # Not after a COMMIT that happened: a Ctrl-C during it is raised once it
@@ -270,11 +285,10 @@ class TrialStore:
         if stored is None:
             # Drawn before anything is stored: a band no network of the space falls in
             # must leave no sweep behind that a wider band would then be refused as.
-            first = plan_trials(spec, 0, n)
-            self.set_meta({"spec": spec.to_dict(), "created": created or {}, "n": n})
-            self.add_trials(first)
-            return self.counts()
-        elif (was := sweep_identity(self.spec().to_dict())) != (  # a damaged one: named
+            if self._create_sweep(spec, n, created, plan_trials(spec, 0, n)):
+                return self.counts()
+            stored = self.meta().get("spec")  # another command created it meanwhile
+        if (was := sweep_identity(self.spec().to_dict())) != (  # a damaged one: named
                 asked := sweep_identity(spec.to_dict())):
             def shown(key: str, value) -> str:  # None: a band or subset not given
                 return "none" if value is None else \
@@ -304,17 +318,30 @@ class TrialStore:
             self.add_trials(plan_trials(spec, have, n))
         return self.counts()
 
+    def _create_sweep(self, spec: SweepSpec, n: int, created: dict | None,
+                      first: list[dict]) -> bool:
+        """Store the spec and its first trials in one transaction, unless a spec is stored
+        by now (False): two `design run --out DIR` of one new folder both found no spec,
+        drew their trials, and the later one's spec replaced the first one's over the
+        first one's trials, which then trained under the other spec's name."""
+        values = {"schema_version": SCHEMA_VERSION, "spec": spec.to_dict(),
+                  "created": created or {}, "n": n}
+        with self._transaction():
+            if self.conn.execute("SELECT 1 FROM meta WHERE key = 'spec'").fetchone():
+                return False
+            self.conn.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                                  [(k, json.dumps(v)) for k, v in values.items()])
+            self.conn.executemany(_INSERT_TRIAL, [_trial_row(t) for t in first])
+        return True
+
     # trials --------------------------------------------------------------------
     def add_trials(self, trials: Iterable[dict]) -> int:
         """Insert planned trials (id, space, sample, config, macs, params, acts, seed);
         ids already present are left alone. Returns how many were new."""
         before = self.count()
-        rows = [(t["id"], t["space"], json.dumps(t["sample"]), json.dumps(t["config"]),
-                 int(t["macs"]), int(t["params"]), int(t["acts"]), int(t["seed"]))
-                for t in trials]
+        rows = [_trial_row(t) for t in trials]
         if rows:
-            self._write("INSERT OR IGNORE INTO trials (id, space, sample, config, macs, params, "
-                        "acts, seed) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            self._write(_INSERT_TRIAL, rows)
         return self.count() - before
 
     def count(self, status: str | None = None) -> int:
