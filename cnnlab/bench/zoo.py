@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,7 +25,9 @@ from cnnlab import file_lock
 from cnnlab.atomic import atomic_write_text, open_to_append
 from cnnlab.bench.results import machine_name, write_csv
 from cnnlab.data import parse_spec
+from cnnlab.file_lock import LockState
 from cnnlab.models import list_models, model_info
+from cnnlab.notices import SetupWarning, warn_user
 from cnnlab.train.config import TrainConfig
 from cnnlab.train.presets import resolve_config
 
@@ -215,65 +218,115 @@ def run_zoo(
         on_checked([n for n in models if rows.get(n, {}).get("status") == "done"])
     dev = str(select_device(device))
     first = True  # the first model this process trains pays its start-up
-    for position, name in enumerate(models, 1):
-        if rows.get(name, {}).get("status") == "done":
-            continue  # stored as soon as it finished: never trained twice
-        info = model_info(name)
-        size = values_for(name)["resize"] or zoo_input_size(name)  # an override's wins
-        channels = data.channels if data is not None else info.input_size[0]
-        book = info.book_recipe
-        row = {"model": name, "family": info.family, "preset": preset, "device": dev,
-               "machine": machine_name(dev), "input_size": f"{channels}x{size}x{size}",
-               "book_acc": book.book_accuracy if book else "",
-               "book_epochs": book.epochs if book else ""}
-        run_dir = runs_dir / file_name_for(name)  # the CSV keeps the model's own name
-        trained_here = True
-        last = run_dir / "checkpoints" / "last.safetensors"
-        if on_start:
-            on_start(name, position, len(models), last.exists())
-        try:
-            if last.exists():
-                trained_before = read_state(last).get("train_time")
-                try:
-                    result = resume(run_dir, threads=threads)  # interrupted: continue it
-                    # A resume that only wrote the outputs a kill cut off trained nothing.
-                    trained_here = result.train_time_s != trained_before
-                except RunFinished:  # trained in full, stopped before its row was stored
-                    result, trained_here = read_result(run_dir), False
-            else:
-                if run_dir.exists():  # started but never checkpointed: start again
-                    import shutil
+    mine = {}  # the rows this bench stored, by model
+    # Each model trained while this bench holds its claim: two benches sharing --out
+    # (the same models given to both) had both train it, one deleting the other's run.
+    claims = out / f".zoo-{preset}-claims"  # hidden: the table's folder stays the user's
+    with contextlib.closing(_claimed_models(models, claims, csv_path)) as claimed:
+        for position, name in claimed:
+            if rows.get(name, {}).get("status") == "done":
+                continue  # stored as soon as it finished: never trained twice
+            info = model_info(name)
+            size = values_for(name)["resize"] or zoo_input_size(name)  # an override's wins
+            channels = data.channels if data is not None else info.input_size[0]
+            book = info.book_recipe
+            row = {"model": name, "family": info.family, "preset": preset, "device": dev,
+                   "machine": machine_name(dev), "input_size": f"{channels}x{size}x{size}",
+                   "book_acc": book.book_accuracy if book else "",
+                   "book_epochs": book.epochs if book else ""}
+            run_dir = runs_dir / file_name_for(name)  # the CSV keeps the model's own name
+            trained_here = True
+            last = run_dir / "checkpoints" / "last.safetensors"
+            if on_start:
+                on_start(name, position, len(models), last.exists())
+            try:
+                if last.exists():
+                    trained_before = read_state(last).get("train_time")
+                    try:
+                        result = resume(run_dir, threads=threads)  # interrupted: continue it
+                        # A resume that only wrote the outputs a kill cut off trained nothing.
+                        trained_here = result.train_time_s != trained_before
+                    except RunFinished:  # trained in full, stopped before its row was stored
+                        result, trained_here = read_result(run_dir), False
+                else:
+                    if run_dir.exists():  # started but never checkpointed: start again
+                        import shutil
 
-                    shutil.rmtree(run_dir)
-                result = train(planned(name), data=data)
-            cfg_used = TrainConfig.load(run_dir / "config.yaml")
-            if result.preprocess is not None:  # what the model saw: a tv: model's stem
-                # takes the data's channels (1 for Fashion-MNIST), not its own 3
-                channels, size = result.preprocess.channels, result.preprocess.image_size
-            params, macs = _complexity(name, channels, size, cfg_used, run_dir)
-            row.update(input_size=f"{channels}x{size}x{size}")
-            row.update(
-                status="done", test_acc=result.final["test_acc"],
-                best_test_acc=result.best_test_acc, params=params, macs=macs,
-                images_per_s=result.final["images_per_s"],
-                peak_memory_mib=model_peak_mib(result.history, dev),
-                train_time_s=result.train_time_s, epochs=result.final["epoch"],
-                torch_threads=trained_threads(run_dir),
-                first_in_process=first if trained_here else "",  # "": not known
-                run_dir=str(run_dir), error="",
-                setup=json.dumps(zoo_setup(cfg_used, overrides)),  # what it really trained
-            )
-        except (KeyboardInterrupt, TrainingInterrupted):
-            raise  # Ctrl-C: stop the bench; the next run resumes this model
-        except Exception as exc:  # one broken model must not sink the whole bench
-            error = " ".join(f"{type(exc).__name__}: {exc}".split())  # one table line
-            row.update(status="failed", error=error[:300])
-        first = first and not trained_here
-        rows = store_row(out, preset, row)
-        if on_result:
-            on_result(row)
-    rows = refresh_outputs(out, preset) or rows
+                        shutil.rmtree(run_dir)
+                    result = train(planned(name), data=data)
+                cfg_used = TrainConfig.load(run_dir / "config.yaml")
+                if result.preprocess is not None:  # what the model saw: a tv: model's stem
+                    # takes the data's channels (1 for Fashion-MNIST), not its own 3
+                    channels, size = result.preprocess.channels, result.preprocess.image_size
+                params, macs = _complexity(name, channels, size, cfg_used, run_dir)
+                row.update(input_size=f"{channels}x{size}x{size}")
+                row.update(
+                    status="done", test_acc=result.final["test_acc"],
+                    best_test_acc=result.best_test_acc, params=params, macs=macs,
+                    images_per_s=result.final["images_per_s"],
+                    peak_memory_mib=model_peak_mib(result.history, dev),
+                    train_time_s=result.train_time_s, epochs=result.final["epoch"],
+                    torch_threads=trained_threads(run_dir),
+                    first_in_process=first if trained_here else "",  # "": not known
+                    run_dir=str(run_dir), error="",
+                    setup=json.dumps(zoo_setup(cfg_used, overrides)),  # what it really trained
+                )
+            except (KeyboardInterrupt, TrainingInterrupted):
+                raise  # Ctrl-C: stop the bench; the next run resumes this model
+            except Exception as exc:  # one broken model must not sink the whole bench
+                error = " ".join(f"{type(exc).__name__}: {exc}".split())  # one table line
+                row.update(status="failed", error=error[:300])
+            first = first and not trained_here
+            rows = store_row(out, preset, row)
+            mine[name] = row
+            if on_result:
+                on_result(row)
+    # Every stored row, those other benches stored meanwhile too; this bench's as trained.
+    rows = {**(refresh_outputs(out, preset) or {r["model"]: r for r in read_rows(csv_path)}),
+            **mine}
     return [rows[n] for n in models if n in rows]
+
+
+def _claimed_models(models: list[str], claims: Path, csv_path: Path):
+    """(position, name) of each model this bench is to train, yielded while it holds the
+    model's claim (``claims/NAME.lock``), so that benches sharing one --out train each
+    model once. A model another bench holds is put off to the end, then waited for; one
+    stored as done by then (by that bench) is passed over. No claim where there are no
+    locks (see :func:`_file_lock`)."""
+    from cnnlab.train.runlog import file_name_for
+
+    queue, put_off = list(enumerate(models, 1)), set()
+    for position, name in queue:  # grows while it is walked: the models put off
+        if _stored_done(csv_path, name):
+            continue  # stored as soon as it finished: never trained twice
+        if file_lock.fcntl is None:
+            yield position, name
+            continue
+        claims.mkdir(parents=True, exist_ok=True)
+        lock = claims / f"{file_name_for(name)}.lock"  # a+: its holder is read too
+        with open_to_append(lock, "a+", encoding="utf-8") as handle:
+            state = file_lock.try_lock(handle)
+            if state is LockState.BUSY and name not in put_off:
+                put_off.add(name)
+                queue.append((position, name))
+                continue
+            if state is LockState.BUSY:
+                warn_user(f"{name} is being trained by another bench into {csv_path.parent} "
+                          f"(pid {file_lock.holder(handle) or '?'}): waiting for it to "
+                          "finish, whose row this table then shows", SetupWarning)
+                state = file_lock.try_lock(handle, wait=None)
+            try:
+                if state is LockState.HELD:
+                    file_lock.name_holder(handle, str(os.getpid()))
+                if not _stored_done(csv_path, name):  # else by another bench meanwhile
+                    yield position, name
+            finally:
+                if state is LockState.HELD:
+                    file_lock.unlock(handle)
+
+
+def _stored_done(csv_path: Path, name: str) -> bool:
+    return any(r["model"] == name and r.get("status") == "done" for r in read_rows(csv_path))
 
 
 def store_row(out: Path, preset: str, row: dict) -> dict[str, dict]:
