@@ -78,6 +78,14 @@ def _what_it_holds(folder: Path) -> str:
     if (folder / "trials.sqlite").is_file():
         return ("; it holds a design sweep (trials.sqlite), whose trials keep no trained "
                 "weights: `cnnlab design analyze` reads it")
+    try:
+        empty = not any(folder.iterdir())
+    except OSError:
+        empty = False
+    if empty:  # `cnnlab train` makes its folder first, config.yaml once data and model load
+        return ("; it is empty: a run `cnnlab train` is starting in it now writes its "
+                "config.yaml once its data and model are ready (try again in a moment); "
+                f"otherwise {RUN_FOLDER_HINT}")
     return f": {RUN_FOLDER_HINT}"
 
 
