@@ -8,8 +8,10 @@ table and the plots are rewritten from the CSV.
 
 Several benches may share one output folder at once (say, one process per group of
 models on one large GPU): a row is stored under a file lock, re-reading the CSV
-first, so no process overwrites another's rows (where there are locks: Windows has no
-flock, nor has an NFS mount without locks, so there one bench per folder).
+first, so no process overwrites another's rows, and each model is trained under a claim
+of its own, so a model given to two benches is trained by one while the other waits for
+its row (where there are locks: Windows has no flock, nor has an NFS mount without
+locks, so there one bench per folder).
 """
 
 from __future__ import annotations
