@@ -1,20 +1,19 @@
 """A user's own images, one folder per class: ``PATH/<class>/<image>``.
 
-Every image is decoded once (``cnnlab.data.image_file``, as ``cnnlab predict`` decodes
-files: upright, scaled to cover the requested size, then centre-cropped) and stored as
-one uint8 tensor in the cache: ``<cache>/folders/<key>.safetensors`` plus a JSON sidecar
-with the class names and what was skipped. The key hashes the absolute path, the
-size, the channels and every file's name, size, mtime and ctime, so adding, removing or
-editing an image rebuilds the cache, and nothing else does. The cache holds only
-tensors and JSON: loading it never runs code. Entries of deleted folders, and those a
-new decode replaced, are removed when an entry is written (``folder_cache``);
-``cnnlab data cache`` lists them, ``--clear`` empties it.
+Every image is decoded once (``cnnlab.data.image_file``, as ``cnnlab predict`` decodes files:
+upright, scaled to cover the requested size, then centre-cropped) and stored as one uint8 tensor
+in the cache: ``<cache>/folders/<key>.safetensors`` plus a JSON sidecar with the class names and
+what was skipped. The key hashes the absolute path, the size, the channels and every file's name,
+size, mtime and ctime, so adding, removing or editing an image rebuilds the cache, and nothing
+else does. The cache holds only tensors and JSON: loading it never runs code. Entries of deleted
+folders, and those a new decode replaced, are removed when an entry is written
+(``folder_cache``); ``cnnlab data cache`` lists them, ``--clear`` empties it.
 
-Unreadable images and class folders without images are skipped with a
-:class:`DataWarning` that names a few of them; a tree without any image is an error,
-and one with a single class is warned about (no classifier trains on it).
-The train/validation split is drawn per class with a seeded generator, so each
-class keeps its share in both parts and the same seed gives the same split.
+Unreadable images and class folders without images are skipped with a :class:`DataWarning`
+that names a few of them; a tree without any image is an error, and one with a single
+class is warned about (no classifier trains on it). The train/validation split is drawn
+per class with a seeded generator, so each class keeps its share in both parts and the
+same seed gives the same split.
 """
 
 from __future__ import annotations
@@ -51,6 +50,7 @@ from cnnlab.data.folder_files import (
     is_data_folder,
     is_image_file,
     is_run_folder,
+    readable_name,
 )
 from cnnlab.data.image_file import ImageFileError, decode_image
 from cnnlab.notices import warn_user
@@ -78,10 +78,10 @@ def _scan(root: Path) -> tuple[dict[str, list[Path]], list[Path]]:
     alone (``runs/``) is no class."""
     per_class, passed_over = {}, PassedOver()
     for folder in sorted(p for p in root.iterdir() if is_data_folder(p)):
-        runs_before = len(passed_over.runs)
-        per_class[folder.name] = image_files_under(folder, passed_over)
-        if len(passed_over.runs) > runs_before and not per_class[folder.name]:
-            del per_class[folder.name]
+        runs_before, name = len(passed_over.runs), readable_name(folder.name)
+        per_class[name] = image_files_under(folder, passed_over)
+        if len(passed_over.runs) > runs_before and not per_class[name]:
+            del per_class[name]
     _report_runs(root, passed_over.runs)
     if passed_over.undecoded:
         kinds = sorted({p.suffix.lower() for p in passed_over.undecoded})
@@ -142,7 +142,7 @@ def _decode_tree(
                     images[n] = decode_image(path, size, channels)
                 except (ImageFileError, OSError) as exc:  # OSError: gone since the scan
                     reason = exc.reason if isinstance(exc, ImageFileError) else str(exc)
-                    skipped.append((str(path.relative_to(root)), reason))
+                    skipped.append((readable_name(str(path.relative_to(root))), reason))
                 else:
                     class_of[n] = len(names)
                     n += 1

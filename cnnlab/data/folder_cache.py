@@ -28,6 +28,7 @@ from safetensors.torch import load_file, save_file
 from cnnlab import file_lock
 from cnnlab.atomic import atomic_write_bytes, atomic_write_text, open_to_append
 from cnnlab.data.dataset import DataWarning, cache_root
+from cnnlab.data.folder_files import readable_name
 from cnnlab.file_lock import LockState
 from cnnlab.notices import warn_user
 
@@ -63,8 +64,10 @@ def cache_key(root: Path, size: tuple[int, int], channels: int, files: list[Path
         stat = path.stat()
         # ctime too: a copy that keeps size and mtime (cp -p, rsync -t, a BMP of the same
         # size) was served the old pixels; no program sets ctime, a write always moves it.
+        # A name's own bytes: one not in UTF-8 (a Latin-1 archive's "\xe9t\xe9.png") is
+        # held in surrogates, which a plain encode() refused, ending the load in a traceback.
         h.update(f"\n{path.relative_to(root)}\0{stat.st_size}\0{stat.st_mtime_ns}"
-                 f"\0{stat.st_ctime_ns}".encode())
+                 f"\0{stat.st_ctime_ns}".encode("utf-8", "surrogateescape"))
     return h.hexdigest()[:32]
 
 
@@ -267,9 +270,10 @@ def load_cache(stem: Path, shape: tuple[int, int, int]) -> DecodedTree | None:
         decoded = DecodedTree(
             tensors["images"].numpy(),
             tensors["labels"].numpy(),
-            list(sidecar["classes"]),
-            [(s["file"], s["reason"]) for s in sidecar["skipped"]],
-            list(sidecar["empty_classes"]),
+            # Names as text (readable_name): an entry decoded before kept surrogates.
+            [readable_name(c) for c in sidecar["classes"]],
+            [(readable_name(s["file"]), s["reason"]) for s in sidecar["skipped"]],
+            [readable_name(c) for c in sidecar["empty_classes"]],
         )
     except (OSError, ValueError, KeyError, TypeError, SafetensorError) as exc:
         if stem.with_suffix(".json").exists():

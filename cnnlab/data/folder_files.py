@@ -61,6 +61,14 @@ def is_image_file(path: Path, base: Path) -> bool:
 _RUN_CONTENTS = ("checkpoints", "metrics.csv", "summary.json", "plots")
 
 
+def readable_name(name: str) -> str:
+    """A file or folder name as text any file takes. A name not in UTF-8 (a Latin-1
+    archive's "d\\xf6g") keeps its bytes as \\xNN escapes: Python holds them in
+    surrogates, which no file can be written with, and a run on a class folder so named
+    ended at its first epoch's records."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def is_run_folder(path: Path) -> bool:
     """A cnnlab run's folder: its plots are PNGs, which a folder dataset would take for
     images (``cnnlab train`` in the dataset folder writes ``runs/`` there)."""
