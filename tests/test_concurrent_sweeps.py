@@ -59,3 +59,20 @@ def test_the_same_sweep_created_meanwhile_is_joined(tmp_path, monkeypatch):
         assert late.planned() == 4
         assert json.loads(json.dumps(late.spec().to_dict())) == late.meta()["spec"]
     other.close()
+
+
+def test_a_refused_command_removes_only_a_new_sweep_of_its_own(tmp_path):
+    """The command refused for asking another sweep went on to remove the untrained new
+    sweep it took for its own: the other command's, created a moment before that one
+    took its lock (the lock is free then)."""
+    from cnnlab.design.folders import remove_untrained_sweep
+
+    winner, loser = (tiny_spec("anynetx_a", seed=1, **SHAPE),
+                     tiny_spec("anynetx_e", seed=2, **SHAPE))
+    with TrialStore(tmp_path, create=True) as store:
+        store.init_sweep(winner, 3)
+    remove_untrained_sweep(tmp_path, None, loser)
+    with TrialStore(tmp_path) as kept:
+        assert kept.spec().space == "anynetx_a" and kept.count() == 3
+    remove_untrained_sweep(tmp_path, None, winner)  # its own: as if never made
+    assert not (tmp_path / "trials.sqlite").exists()

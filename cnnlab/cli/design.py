@@ -55,32 +55,6 @@ def _known_errors():
     return (DesignSpaceError, SweepError, ConfigError, DataError)
 
 
-def _remove_untrained_sweep(directory: Path, made_from: Path | None) -> None:
-    """Remove a sweep this command created where none of its trials finished (its store
-    and lock file, and the folders it made): a refusal leaves the folder as it found it.
-    Not while another driver holds its lock: a second `design run` started beside the
-    first into the same new folder also took the sweep for its own, and removed it from
-    under the driver training it."""
-    from cnnlab.atomic import remove_empty_folders_made
-    from cnnlab.design.runner import LOCK_NAME, sweep_lock
-    from cnnlab.design.store import DB_NAME, SweepError, TrialStore
-
-    if not (directory / DB_NAME).is_file():
-        return
-    with contextlib.ExitStack() as held:
-        try:
-            held.enter_context(sweep_lock(directory))
-        except SweepError:  # another driver's sweep now: its to train
-            return
-        with TrialStore(directory) as store:
-            if store.count("done") or store.count("failed"):
-                return
-        for name in (DB_NAME, f"{DB_NAME}-journal", f"{DB_NAME}-wal", f"{DB_NAME}-shm",
-                     LOCK_NAME):
-            (directory / name).unlink(missing_ok=True)
-    remove_empty_folders_made(directory, made_from)
-
-
 def _warn_of_no_band(directory) -> None:
     """A sweep without --macs draws networks of every complexity: the paper compares
     spaces inside one narrow band, and normalising EDFs over a wide range corrects for
@@ -167,6 +141,7 @@ def run(
     from cnnlab.atomic import first_missing_folder
     from cnnlab.design.describe import error_decimals
     from cnnlab.design.executors import check_executor
+    from cnnlab.design.folders import remove_untrained_sweep
     from cnnlab.design.runner import SweepInterrupted, create_sweep, run_sweep, sweep_lock
     from cnnlab.design.spaces import parse_band
     from cnnlab.design.store import DB_NAME, SweepSpec, TrialStore
@@ -192,6 +167,7 @@ def run(
     # (no node holds a trial, a cluster not joined), as if never made.
     new_sweep = None if resume is not None or (Path(out) / DB_NAME).exists() else (
         Path(out), first_missing_folder(out))
+    spec = None  # the sweep this command asks for, once made
     try:
         check_executor(executor, address, workers)
         # One driver per sweep, from reopening it (which may move its device or put its
@@ -263,8 +239,8 @@ def run(
         raise typer.Exit(interrupted_status()) from None
     except _known_errors() as exc:
         lock.close()
-        if new_sweep is not None:
-            _remove_untrained_sweep(*new_sweep)
+        if new_sweep is not None and spec is not None:
+            remove_untrained_sweep(*new_sweep, spec)
         _fail_known(_by_its_flag(exc, {"epochs": epochs, "lr": lr, "batch_size": batch_size}))
     finally:
         lock.close()

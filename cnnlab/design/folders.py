@@ -4,10 +4,12 @@ how an earlier design analysis is told from another tool's files, to be replaced
 
 from __future__ import annotations
 
+import contextlib
 import json
+from dataclasses import replace
 from pathlib import Path
 
-from cnnlab.design.sweep_spec import SweepError
+from cnnlab.design.sweep_spec import SweepError, SweepSpec, sweep_identity
 
 
 def others_files(folder: Path, own: tuple[str, ...] = ()) -> str:
@@ -56,3 +58,34 @@ def check_report_folder(out: Path) -> None:
                          f"design analysis: the report ({', '.join(REPORT_FILES)}) would "
                          "overwrite or mix with them. Pick another --out (a new or empty "
                          "folder)")
+
+
+def remove_untrained_sweep(directory: Path, made_from: Path | None, spec: SweepSpec) -> None:
+    """Remove the sweep a refused `design run` created where none of its trials finished
+    (its store and lock file, and the folders it made), leaving the folder as it found it.
+    Not while another driver holds its lock, nor a sweep of another spec: two commands
+    creating one folder at once, the one refused for asking another sweep removed the
+    other's new store before that one took its lock."""
+    from cnnlab.atomic import remove_empty_folders_made
+    from cnnlab.design.runner import LOCK_NAME, sweep_lock
+    from cnnlab.design.store import DB_NAME, TrialStore
+
+    if not (directory / DB_NAME).is_file():
+        return
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(sweep_lock(directory))
+        except SweepError:  # another driver's sweep now: its to train
+            return
+        with TrialStore(directory) as store:
+            stored = store.spec()  # with its data's shape, which ``spec`` may leave to it
+            asked = replace(spec, image_size=spec.image_size or stored.image_size,
+                            in_channels=spec.in_channels or stored.in_channels,
+                            num_classes=spec.num_classes or stored.num_classes)
+            if store.count("done") or store.count("failed") or sweep_identity(
+                    stored.to_dict()) != sweep_identity(asked.to_dict()):
+                return
+        for name in (DB_NAME, f"{DB_NAME}-journal", f"{DB_NAME}-wal", f"{DB_NAME}-shm",
+                     LOCK_NAME):
+            (directory / name).unlink(missing_ok=True)
+    remove_empty_folders_made(directory, made_from)
