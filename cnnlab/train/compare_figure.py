@@ -8,7 +8,13 @@ import math
 from cnnlab.figures import literal, series_style, subplots
 from cnnlab.formatting import HOURS_FROM, MINUTES_FROM
 from cnnlab.train.compared_run import ComparedRun, clock, finite
-from cnnlab.train.report_figures import accuracy_axis, epoch_ticks, loss_axis, wrapped
+from cnnlab.train.report_figures import (
+    accuracy_axis,
+    epoch_ticks,
+    loss_axis,
+    marker_every,
+    wrapped,
+)
 
 # What the figure's x axis can be.
 X_AXES = ("epoch", "time")
@@ -52,7 +58,10 @@ def comparison_figure(runs: list[ComparedRun], labels: list[str], x: str = "epoc
             continue
         # Colour, line style and marker all differ from run to run (series_style): by
         # colour alone, ten solid lines had red beside green for a colour-blind reader.
-        style = dict(**series_style(i), markersize=4, label=literal(label))
+        # A long run's markers every k-th evaluation, each run's a step further on: ten
+        # runs of 500 epochs marked at every one were a band of markers hiding the lines.
+        style = dict(**series_style(i), markersize=4, label=literal(label),
+                     markevery=marker_every(len(rows), i, len(runs)))
         xs = [position(r, run) for r in rows]
         ax_acc.plot(xs, [100 * r["test_acc"] for r in rows], **style)
         ax_loss.plot(xs, [r["test_loss"] if finite(r.get("test_loss")) else math.nan

@@ -27,6 +27,22 @@ LOG_LOSS_DECADES = 1.5
 WIDE_INCHES = 12.0
 LEGEND_PT = 9
 
+# A curve of up to MARKED_UP_TO points has a marker on each; a longer one every k-th
+# point, about MARKERS_SHOWN in all: 500 epochs marked one by one were a solid band of
+# circles and squares, hiding the lines, their dashes and where train and test crossed.
+MARKED_UP_TO = 40
+MARKERS_SHOWN = 20
+
+
+def marker_every(points: int, series: int = 0, of: int = 1) -> tuple[int, int] | None:
+    """matplotlib's ``markevery`` for a curve of ``points`` points: None (every point)
+    up to MARKED_UP_TO, else (first, k): every k-th point. ``series`` of ``of`` curves
+    on one axes start a share of k apart, so their markers do not fall on one another."""
+    if points <= MARKED_UP_TO:
+        return None
+    every = math.ceil(points / MARKERS_SHOWN)
+    return (series * every // max(of, 1)) % every, every
+
 
 def plot_curves(rows: list[dict], out: Path, train_objective: str = "", **notes) -> Path:
     """:func:`curves_figure`, written to ``out``."""
@@ -62,7 +78,8 @@ def curves_figure(rows: list[dict], train_objective: str = "", *, title: str = "
     test_label = "test" + (f": {test_note}" if test_note else "")
     # Told apart by line style and marker as well as colour (series_style), for a
     # reader who cannot tell the hues apart.
-    style = dict(train=series_style(0), test=series_style(1))
+    style = dict(train=dict(series_style(0), markevery=marker_every(len(rows), 0, 2)),
+                 test=dict(series_style(1), markevery=marker_every(len(tested), 1, 2)))
     ax_loss.plot(epochs, [r["train_loss"] for r in rows], label=train_label, **style["train"])
     ax_loss.plot([r["epoch"] for r in tested], [r["test_loss"] for r in tested],
                  label=test_label, **style["test"])
@@ -79,7 +96,10 @@ def curves_figure(rows: list[dict], train_objective: str = "", *, title: str = "
         ax_lr = axes[2]
         if lr_plan is not None:
             ax_lr.plot(*lr_plan, color="0.55", linewidth=1.2, label="each step (planned)")
-        ax_lr.plot(epochs, lrs, "o", color=PALETTE[2], label="at each epoch's last step")
+        # One dot per epoch, joined by a line once they are too many to mark one by one.
+        every = marker_every(len(epochs))
+        ax_lr.plot(epochs, lrs, marker="o", linestyle="none" if every is None else "-",
+                   markevery=every, color=PALETTE[2], label="at each epoch's last step")
         ax_lr.set(xlabel="epoch", ylabel="learning rate", title="Learning rate")
         ax_lr.set_ylim(bottom=0)
         ax_lr.legend(fontsize=LEGEND_PT)
