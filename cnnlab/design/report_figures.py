@@ -80,12 +80,12 @@ def _subtitle(fig, context: str | None) -> None:
         fig.suptitle(literal("\n".join(lines)), fontsize=TEXT_PT)
 
 
-def _legend_below(ax) -> None:
+def _legend_below(ax, markerscale: float = 1.0) -> None:
     """``ax``'s legend under its x axis label, where it covers no curve or point (inside
     the axes, at the lower right, it hid the tail of a space's EDF); the layout keeps
     room for it."""
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=TEXT_PT,
-              frameon=False)
+              frameon=False, markerscale=markerscale)
 
 
 def edf_figure(results, edges, caption: str | None = None, context: str | None = None):
@@ -134,13 +134,30 @@ def edf_figure(results, edges, caption: str | None = None, context: str | None =
     return fig
 
 
+# Up to SOLID_UP_TO trials a figure's points are drawn as they always were (16 pt^2, 80%
+# opaque); more get smaller and fainter, so that where they pile up reads as darker
+# (3,000 trials a space filled the plot with solid orange over solid blue: the space drawn
+# last hid the first, and a dense band looked no denser than a sparse one).
+SOLID_UP_TO = 300
+
+
+def dot_style(points: int) -> dict:
+    """``ax.scatter``'s size and opacity for a figure of ``points`` points in all."""
+    if points <= SOLID_UP_TO:
+        return dict(s=16, alpha=0.8)
+    crowd = SOLID_UP_TO / points  # 1 at SOLID_UP_TO, 0.05 at 6,000
+    return dict(s=max(4.0, 16 * crowd ** 0.5), alpha=max(0.15, 0.8 * crowd ** 0.5))
+
+
 def error_vs_macs_figure(results, caption: str | None = None, context: str | None = None):
-    """Every finished trial's error against its MACs, a marker and colour per space."""
+    """Every finished trial's error against its MACs, a marker and colour per space
+    (smaller and fainter past SOLID_UP_TO trials in all: :func:`dot_style`)."""
     fig, ax = subplots(figsize=(NARROW_INCHES, 4.6))
     _subtitle(fig, context)
     drawn = [r for r in results if r.rows]
+    dots = dot_style(sum(len(r.rows) for r in drawn))
     for i, r in enumerate(drawn):  # a marker of its own per space, not a colour alone
-        ax.scatter(r.macs, r.errors, s=16, alpha=0.8, **series_style(i, lines=False),
+        ax.scatter(r.macs, r.errors, **dots, **series_style(i, lines=False),
                    label=literal(f"{r.label} (n={len(r.rows)})"))
     ax.set(xscale="log", xlabel="MACs per image (log scale)",
            ylabel="top-1 test error (%): lower is better", title="Error against complexity")
@@ -149,6 +166,8 @@ def error_vs_macs_figure(results, caption: str | None = None, context: str | Non
     macs = np.concatenate([r.macs for r in drawn])
     label_macs_axis(ax, float(macs.min()), float(macs.max()))
     ax.grid(alpha=0.3, which="both")
-    _legend_below(ax)
+    _legend_below(ax, markerscale=(16 / dots["s"]) ** 0.5)
+    for handle in ax.get_legend().legend_handles:  # the key in full colour and size,
+        handle.set_alpha(1)                        # however faint the crowd's points
     _caption(fig, caption)
     return fig
