@@ -219,6 +219,7 @@ def show(
 
     from cnnlab.data import DataError
     from cnnlab.figures import image_grid
+    from cnnlab.train.report_examples import TITLE_POINTS, fitted
 
     _check_folder_options(image_size, channels)
     with _user_errors():
@@ -237,8 +238,10 @@ def show(
         generator = torch.Generator().manual_seed(seed)
         pick = torch.randperm(len(part), generator=generator)[: min(n, len(part))]
         title = f"{data.name} ({split}, {len(pick)} of {len(part):,})"
-        names = [data.classes[int(label)] for label in part.labels[pick]]
-        image_grid(part.images[pick], names, out, title, dpi=GRID_DPI)
+        # 9 pt, cnnlab's least (7 pt was 10 pixels at GRID_DPI), a long folder class name
+        # broken to its cell (1.3 inches: image_grid's) so as not to run into the next.
+        names = [fitted(data.classes[int(label)], 1.3 - 0.12) for label in part.labels[pick]]
+        image_grid(part.images[pick], names, out, title, dpi=GRID_DPI, fontsize=TITLE_POINTS)
     _out().print(f"wrote {escape(str(out))} ({len(pick)} images)")
 
 

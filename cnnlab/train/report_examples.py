@@ -8,15 +8,15 @@ off-diagonal counts.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import torch
 
 from cnnlab.figures import image_grid
 from cnnlab.train.evaluate import autocast_context, tta_logits, tta_views
-from cnnlab.train.report_figures import wrapped
 
-# As many as a slide shows legibly, in two rows.
+# As many as a report shows legibly: four rows of COLUMNS (below).
 EXAMPLES = 16
 
 
@@ -50,13 +50,51 @@ def first_misclassified(model, batches, *, device: torch.device, amp: str = "off
     return found[:limit]
 
 
+# The grid drawn for a phone's column: 4 images a row, 1.15 inches each (4.6 inches, as
+# the report's compact confusion matrix), shown whole at 75% on a 390 px phone
+# (figures.SMALLEST_SHOWN) and at its size on a laptop; titles at 9 pt, cnnlab's least.
+# (8 a row at 1.65 inches and 8 pt made 13.2 inches: 8 px titles on a laptop, 2 px on a
+# phone, and a long class name ran into its neighbours' titles.)
+COLUMNS = 4
+CELL_INCHES = 1.15
+TITLE_POINTS = 9
+
+
+def fitted(text: str, inches: float, points: float = TITLE_POINTS) -> str:
+    """``text`` broken into lines no wider than ``inches`` at ``points``, as the renderer
+    measures them: after a space, "_", "/" or "-" where it can (a folder's class name
+    such as golden_retriever_puppies), inside a word only where one is wider than a line."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextPath
+
+    prop = FontProperties(size=points)
+
+    def fits(line: str) -> bool:
+        line = line.rstrip()
+        return not line or TextPath((0, 0), line, prop=prop).get_extents().width <= 72 * inches
+
+    lines = [""]
+    for word in re.findall(r"[^\s_/-]+[\s_/-]*|[\s_/-]+", text):
+        for piece in [word] if fits(word) else list(word):  # a word too wide: by letters
+            if lines[-1] and not fits(lines[-1] + piece):
+                lines.append(piece.lstrip())
+            else:
+                lines[-1] += piece
+    return "\n".join(line.rstrip() for line in lines)
+
+
 def plot_examples(images: torch.Tensor, found: list[tuple[int, int, int]],
                   classes: list[str], out: Path, title: str = "") -> Path:
     """A grid of uint8 images (N x C x H x W; ``found`` holds (index, true, predicted)),
-    each titled with its true and predicted class."""
-    cols = min(8, len(found))
-    width = max(1.65 * cols, 6.0)
-    titles = [f"true: {classes[true]}\npred: {classes[pred]}" for _, true, pred in found]
-    return image_grid(images[[index for index, _, _ in found]], titles, out,
-                      wrapped(title, width, points=10), cols=cols, cell=(1.65, 1.95),
-                      min_width=6.0, title_inches=0.7, fontsize=8)
+    each titled with its true and predicted class, the names broken to the cell's width
+    (each cell as tall as the longest title needs)."""
+    room = CELL_INCHES - 0.12  # the gap between two neighbours' titles
+    titles = [fitted(f"true: {classes[true]}", room) + "\n"
+              + fitted(f"pred: {classes[pred]}", room) for _, true, pred in found]
+    lines = max((t.count("\n") + 1 for t in titles), default=2)
+    width = COLUMNS * CELL_INCHES
+    heading = fitted(title, width - 0.2, points=10)
+    return image_grid(images[[index for index, _, _ in found]], titles, out, heading,
+                      cols=COLUMNS, cell=(CELL_INCHES, CELL_INCHES + 0.16 * lines),
+                      min_width=width, title_inches=0.1 + 0.19 * (heading.count("\n") + 1),
+                      fontsize=TITLE_POINTS)
