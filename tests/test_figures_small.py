@@ -6,6 +6,7 @@ from font sizes and the renderer's boxes, not from pixels."""
 from __future__ import annotations
 
 import torch
+from matplotlib.text import Text
 from test_figures_narrow import (
     CLASSES,
     PHONE_COLUMN,
@@ -87,3 +88,24 @@ def test_data_show_titles_are_9pt_and_a_long_folder_name_stays_in_its_cell(monke
     renderer = drawn(fig)
     assert_apart_and_inside(fig, [ax.title.get_window_extent(renderer) for ax in fig.axes
                                   if ax.get_title()])
+
+
+def test_the_zoo_figures_text_is_9pt_and_the_footnote_clear_of_the_axis_label():
+    from test_bench_zoo_report import ZOO, row
+
+    from cnnlab.bench import zoo_report
+
+    rows = ZOO + [row("regnety_800mf_with_squeeze_excitation", "regnet", 0.915, None,
+                      6_000_000, 200_000_000, 96, 2000)]
+    fig = zoo_report.accuracy_figure(rows)
+    assert smallest_pt(fig) >= 9  # value labels and legend were 8 pt
+    for key in ("macs", "params"):
+        fig = zoo_report.cost_figure(rows, key)
+        assert smallest_pt(fig) >= 9  # names 8 pt, the start-up footnote 7 pt
+        renderer = drawn(fig)
+        ax = fig.axes[0]
+        (foot,) = [t for t in fig.texts if t.get_text().startswith("†")]
+        assert not foot.get_window_extent(renderer).overlaps(
+            ax.xaxis.label.get_window_extent(renderer))
+        # the names' text (an annotation's own box spans its leader line too)
+        assert_apart_and_inside(fig, [Text.get_window_extent(t, renderer) for t in ax.texts])

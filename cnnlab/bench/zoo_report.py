@@ -20,6 +20,10 @@ from cnnlab.models import UnknownModelError, model_info
 
 _DATA_NAMES = {"fashion-mnist": "Fashion-MNIST", "synthetic": "synthetic data"}
 _BUBBLE_MAX_PT2 = 1200  # the longest-training model's bubble area, in points squared
+# The least size of the figures' text (value labels, names, legends, the footnote): 9 pt,
+# cnnlab's least, read on a slide or in a Markdown page's ~830 px column (8.5 inches
+# shown at 816 px). It was 8 pt, and 7 pt for the footnote.
+LABEL_POINTS = 9
 
 
 # -- numbers as text ---------------------------------------------------------------
@@ -205,13 +209,13 @@ def accuracy_figure(rows: list[dict]):
                    label=theirs)
     for a, b, y, e in zip(acc, book, ys, epochs, strict=True):
         ax.annotate(f"{a:.1f}%" + (f" ({e} ep)" if several else ""), (a, y + up),
-                    xytext=(7, 0), textcoords="offset points", va="center", fontsize=8)
+                    xytext=(7, 0), textcoords="offset points", va="center", fontsize=LABEL_POINTS)
         if b is None and comparable:
             ax.annotate("book: n/a", (a, y + down), xytext=(0, 0), textcoords="offset points",
-                        ha="center", va="center", fontsize=8, color=TEXT_COLOURS[1])
+                        ha="center", va="center", fontsize=LABEL_POINTS, color=TEXT_COLOURS[1])
         elif b is not None:
             ax.annotate(f"{b:.1f}%", (b, y + down), xytext=(7, 0), textcoords="offset points",
-                        va="center", fontsize=8, color=TEXT_COLOURS[1])
+                        va="center", fontsize=LABEL_POINTS, color=TEXT_COLOURS[1])
     values = acc + [b for b in book if b is not None]
     lo, hi = min(values), max(values)
     span = max(hi - lo, 4.0)
@@ -223,8 +227,8 @@ def accuracy_figure(rows: list[dict]):
     ax.set(xlabel="test accuracy (%)",
            title=f"Test accuracy per model{' on ' + literal(data) if data else ''}")
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False,
-              labelspacing=1.2)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=LABEL_POINTS,
+              frameon=False, labelspacing=1.2)
     return fig
 
 
@@ -287,20 +291,21 @@ def cost_figure(rows: list[dict], key: str):
     fam_handles = [Line2D([], [], marker="o", linestyle="", markersize=8, label=literal(f),
                           **look[f][1]) for f in families]
     fam_legend = ax.legend(handles=fam_handles, title="family", loc="upper left",
-                           bbox_to_anchor=(1.01, 1), fontsize=8, title_fontsize=8,
-                           frameon=False)
+                           bbox_to_anchor=(1.01, 1), fontsize=LABEL_POINTS,
+                           title_fontsize=LABEL_POINTS, frameon=False)
     ax.add_artist(fam_legend)
     size_handles = [Line2D([], [], marker="o", linestyle="", color="0.5", alpha=0.45,
                            markersize=math.sqrt(per_second * t), label=f"{sig3(t)} s")
                     for t in reference_times(max(times))]
     ax.legend(handles=size_handles, title="training time", loc="lower left",
-              bbox_to_anchor=(1.01, 0), fontsize=8, title_fontsize=8, frameon=False,
-              labelspacing=1.6, borderpad=1.0, handletextpad=1.2)
+              bbox_to_anchor=(1.01, 0), fontsize=LABEL_POINTS, title_fontsize=LABEL_POINTS,
+              frameon=False, labelspacing=1.6, borderpad=1.0, handletextpad=1.2)
     warm = [_flag(r.get("first_in_process")) for r in rows]
     if any(warm):
         fig.text(0.01, 0.01, "† the first model its process trained: its time includes "
-                 "one-time start-up", fontsize=7, ha="left", va="bottom")
-    fig.tight_layout(rect=(0, 0.03 if any(warm) else 0, 1, 1))  # final before names go in
+                 "one-time start-up", fontsize=LABEL_POINTS, ha="left", va="bottom")
+    foot = 0.28 / fig.get_figheight() if any(warm) else 0  # a 9 pt line under the x label
+    fig.tight_layout(rect=(0, foot, 1, 1))  # final before names go in
     texts = [f"{literal(r['model'])} ({input_side(r)} px)" + (" †" if w else "")
              for r, w in zip(rows, warm, strict=True)]
     place_labels(fig, ax, list(zip(xs, acc, strict=True)), texts,
@@ -314,7 +319,7 @@ def _overlap(a, b) -> float:
     return max(w, 0.0) * max(h, 0.0)
 
 
-def place_labels(fig, ax, points, texts, radii_pt, fontsize: float = 8) -> list:
+def place_labels(fig, ax, points, texts, radii_pt, fontsize: float = LABEL_POINTS) -> list:
     """Each text beside its point: the first offset, round the bubble and then further
     out (with a leader line), whose box stays inside the axes and overlaps neither a
     label already placed nor another bubble; failing that, the one that overlaps least,
