@@ -109,3 +109,25 @@ def test_the_zoo_figures_text_is_9pt_and_the_footnote_clear_of_the_axis_label():
             ax.xaxis.label.get_window_extent(renderer))
         # the names' text (an annotation's own box spans its leader line too)
         assert_apart_and_inside(fig, [Text.get_window_extent(t, renderer) for t in ax.texts])
+
+
+def test_the_speedrun_charts_changed_recipe_lines_fit_its_width(tmp_path):
+    # Five changes from the recipe made one red line of 1.4 times the chart's width:
+    # both its ends were cut off.
+    from test_speedrun_ablation import runs
+
+    from cnnlab.bench.speedrun import FULL_RECIPE, ablation_rows, plot_ablation
+
+    changes = ["epochs 2 (recipe: 14)", "batch_size 256 (recipe: 512)", "lr 0.1 (recipe: 0.4)",
+               "label_smoothing 0.0 (recipe: 0.1)", "model resnet18_d2l (recipe: lenet_modern)"]
+    fig = plot_ablation(ablation_rows({FULL_RECIPE: runs(0.902), "no weight EMA": runs(0.897)}),
+                        tmp_path / "ab.png", {"model": "lenet_modern", "device": "cpu",
+                                              "epochs": 2, "changes": changes})
+    assert smallest_pt(fig) >= 9
+    renderer = drawn(fig)
+    header = [t.get_window_extent(renderer) for t in fig.texts]
+    assert_apart_and_inside(fig, header)
+    red = " ".join(t.get_text() for t in fig.texts if t.get_color() == "darkred")
+    assert red.startswith("Changed from the recipe: epochs 2") and "lenet_modern)" in red
+    lowest = min(box.y0 for box in header)
+    assert lowest > fig.axes[0].title.get_window_extent(renderer).y1  # above the panels

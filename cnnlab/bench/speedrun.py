@@ -348,13 +348,20 @@ def plot_ablation(rows: list[dict], path, setting: dict | None = None):
     device, epochs, changes: :func:`recipe_changes`), so a chart of a changed recipe
     says so. Returns the Figure, written to ``path``."""
     from cnnlab.figures import literal, save_figure, subplots
+    from cnnlab.train.report_examples import fitted
 
     setting = setting or {}
     base = next(r for r in rows if r["variant"] == FULL_RECIPE)
     groups = [(title, [r for r in rows if r.get("kind") == kind]) for kind, title in _GROUPS]
     groups = [(title, group) for title, group in groups if group] or [("No variant ran", [])]
     heights = [len(group) + 1.0 for _, group in groups]
-    header = _subtitle(base, setting)
+    # Each line broken to the figure's width: a study with several changes from the
+    # recipe had one red line running off both edges of the chart.
+    header, changed = [], None  # changed: where the red lines (a changed recipe) start
+    for line in _subtitle(base, setting):
+        if line.startswith("Changed"):
+            changed = len(header)
+        header += fitted(line, 8.5 - 0.4, points=9).split("\n")
     head_in = 0.3 + 0.2 * len(header)
     height = 0.4 * sum(heights) + 0.9 * len(groups) + 0.7 + head_in
     fig, axes = subplots(len(groups), 1, figsize=(8.5, height), sharex=True, squeeze=False,
@@ -393,7 +400,7 @@ def plot_ablation(rows: list[dict], path, setting: dict | None = None):
                  va="top")
     for i, line in enumerate(header):  # a changed recipe's line in red
         fig.text(0.5, 1 - (0.42 + 0.2 * i) / height, literal(line), ha="center", va="top",
-                 fontsize=9, color="darkred" if line.startswith("Changed") else "black")
+                 fontsize=9, color="darkred" if changed is not None and i >= changed else "black")
     fig.tight_layout(rect=(0, 0, 1, 1 - head_in / height))
     save_figure(fig, path, layout=False)
     return fig
