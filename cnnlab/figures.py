@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import html
 import math
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,6 +15,9 @@ from cnnlab.atomic import atomic_write_bytes
 from cnnlab.formatting import si
 
 DPI = 150
+# The least size of any text in a figure cnnlab draws: shown at the size drawn (embed_png),
+# 9 pt reads as 9 px and more on a screen.
+LEAST_POINTS = 9
 
 # Series told apart by colour, line style and marker at once, so that a reader who sees
 # red and green alike (about 1 man in 12), or a page printed in grey, still tells them
@@ -185,7 +189,8 @@ def save_figure(fig, path: str | Path, dpi: int = DPI, layout: bool = True) -> P
 
 def image_grid(images, titles: Sequence[str], path: str | Path, title: str = "", *,
                cols: int | None = None, cell: tuple[float, float] = (1.3, 1.45),
-               min_width: float = 0.0, title_inches: float = 0.4, fontsize: float = 7,
+               min_width: float = 0.0, title_inches: float = 0.4,
+               fontsize: float = LEAST_POINTS,
                dpi: int = DPI) -> Path:
     """uint8 images (N x C x H x W tensor) in a grid, each cell titled (class names go
     through :func:`literal`), written to ``path`` in its suffix's format by
@@ -258,3 +263,26 @@ def embed_png(path: str | Path, alt: str | None = None, caption: str | None = No
     if not caption:
         return image
     return f'<figure>{image}<figcaption id="{name}">{html.escape(caption)}</figcaption></figure>'
+
+
+def fitted(text: str, inches: float, points: float = LEAST_POINTS) -> str:
+    """``text`` broken into lines no wider than ``inches`` at ``points``, as the renderer
+    measures them: after a space, "_", "/" or "-" where it can (a folder's class name
+    such as golden_retriever_puppies), inside a word only where one is wider than a line."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextPath
+
+    prop = FontProperties(size=points)
+
+    def fits(line: str) -> bool:
+        line = line.rstrip()
+        return not line or TextPath((0, 0), line, prop=prop).get_extents().width <= 72 * inches
+
+    lines = [""]
+    for word in re.findall(r"[^\s_/-]+[\s_/-]*|[\s_/-]+", text):
+        for piece in [word] if fits(word) else list(word):  # a word too wide: by letters
+            if lines[-1] and not fits(lines[-1] + piece):
+                lines.append(piece.lstrip())
+            else:
+                lines[-1] += piece
+    return "\n".join(line.rstrip() for line in lines)

@@ -347,8 +347,7 @@ def plot_ablation(rows: list[dict], path, setting: dict | None = None):
     are two runs or more); the title block gives the baseline and ``setting`` (model,
     device, epochs, changes: :func:`recipe_changes`), so a chart of a changed recipe
     says so. Returns the Figure, written to ``path``."""
-    from cnnlab.figures import literal, save_figure, subplots
-    from cnnlab.train.report_examples import fitted
+    from cnnlab.figures import fitted, literal, save_figure, subplots
 
     setting = setting or {}
     base = next(r for r in rows if r["variant"] == FULL_RECIPE)

@@ -218,8 +218,7 @@ def show(
     import torch
 
     from cnnlab.data import DataError
-    from cnnlab.figures import image_grid
-    from cnnlab.train.report_examples import TITLE_POINTS, fitted
+    from cnnlab.figures import fitted, image_grid
 
     _check_folder_options(image_size, channels)
     with _user_errors():
@@ -241,7 +240,7 @@ def show(
         # 9 pt, cnnlab's least (7 pt was 10 pixels at GRID_DPI), a long folder class name
         # broken to its cell (1.3 inches: image_grid's) so as not to run into the next.
         names = [fitted(data.classes[int(label)], 1.3 - 0.12) for label in part.labels[pick]]
-        image_grid(part.images[pick], names, out, title, dpi=GRID_DPI, fontsize=TITLE_POINTS)
+        image_grid(part.images[pick], names, out, title, dpi=GRID_DPI)
     _out().print(f"wrote {escape(str(out))} ({len(pick)} images)")
 
 

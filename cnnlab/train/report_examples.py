@@ -8,12 +8,11 @@ off-diagonal counts.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import torch
 
-from cnnlab.figures import image_grid
+from cnnlab.figures import fitted, image_grid
 from cnnlab.train.evaluate import autocast_context, tta_logits, tta_views
 
 # As many as a report shows legibly: four rows of COLUMNS (below).
@@ -57,30 +56,6 @@ def first_misclassified(model, batches, *, device: torch.device, amp: str = "off
 # phone, and a long class name ran into its neighbours' titles.)
 COLUMNS = 4
 CELL_INCHES = 1.15
-TITLE_POINTS = 9
-
-
-def fitted(text: str, inches: float, points: float = TITLE_POINTS) -> str:
-    """``text`` broken into lines no wider than ``inches`` at ``points``, as the renderer
-    measures them: after a space, "_", "/" or "-" where it can (a folder's class name
-    such as golden_retriever_puppies), inside a word only where one is wider than a line."""
-    from matplotlib.font_manager import FontProperties
-    from matplotlib.textpath import TextPath
-
-    prop = FontProperties(size=points)
-
-    def fits(line: str) -> bool:
-        line = line.rstrip()
-        return not line or TextPath((0, 0), line, prop=prop).get_extents().width <= 72 * inches
-
-    lines = [""]
-    for word in re.findall(r"[^\s_/-]+[\s_/-]*|[\s_/-]+", text):
-        for piece in [word] if fits(word) else list(word):  # a word too wide: by letters
-            if lines[-1] and not fits(lines[-1] + piece):
-                lines.append(piece.lstrip())
-            else:
-                lines[-1] += piece
-    return "\n".join(line.rstrip() for line in lines)
 
 
 def plot_examples(images: torch.Tensor, found: list[tuple[int, int, int]],
@@ -96,5 +71,4 @@ def plot_examples(images: torch.Tensor, found: list[tuple[int, int, int]],
     heading = fitted(title, width - 0.2, points=10)
     return image_grid(images[[index for index, _, _ in found]], titles, out, heading,
                       cols=COLUMNS, cell=(CELL_INCHES, CELL_INCHES + 0.16 * lines),
-                      min_width=width, title_inches=0.1 + 0.19 * (heading.count("\n") + 1),
-                      fontsize=TITLE_POINTS)
+                      min_width=width, title_inches=0.1 + 0.19 * (heading.count("\n") + 1))
