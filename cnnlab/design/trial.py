@@ -3,7 +3,8 @@
 Both executors (:mod:`cnnlab.design.executors`) run :func:`run_trial` in their worker
 processes, so it lives apart from the driver (:mod:`cnnlab.design.runner`). It never
 raises: it returns 'done', 'failed' (with the error message), 'interrupted', or
-'refused' (untrained: this process's code is not the driver's).
+'refused' (untrained: this process's code is not the driver's, or it cannot load the
+sweep's data).
 """
 
 from __future__ import annotations
@@ -65,6 +66,31 @@ def _code_refused(task: dict, out: dict) -> bool:
     return refused is not None
 
 
+def _node_data(task: dict, out: dict):
+    """The sweep's data as this process loads it, or None with ``out`` 'refused' and why.
+
+    Every trial of a sweep trains on the same data, so a process that cannot load it is
+    not a trial's failure but its node's: on a Ray cluster each node reads the data from
+    its own disk, at the driver's path, and a node without it failed every trial it was
+    given, one after another (most of a sweep: it fails them fast), each stored 'failed'
+    as if its network were at fault. 'refused' puts the trial back and stops the sweep,
+    naming the node (cnnlab.design.runner)."""
+    try:
+        return trial_data(**task["data"])
+    except Exception as exc:  # whatever it is, it is the node's, not the network's
+        spec = task["data"]
+        where = (spec.get("data_root") or (spec["data"] if spec["data"].startswith("folder:")
+                 else "the places cnnlab looks by default ($CNNLAB_DATA, the cache, "
+                 "/usr/share/datasets)"))
+        out.update(status="refused", message=(
+            f"{out['worker']} cannot load the sweep's data, so it trained none of its "
+            f"trials: {type(exc).__name__}: {exc}\nEach node of a Ray cluster (each "
+            f"worker process here) reads the data itself, from {where}: put the same files "
+            "there on every node (or on a mount they share), or give --data-root a folder "
+            "that every node has (with --resume: where the data is now)")[:2000])
+        return None
+
+
 def run_trial(task: dict) -> dict:
     """Train one trial; never raises. ``task``: id, train (TrainConfig fields), data
     (trial_data arguments), threads, code (the driver's code fingerprint). Returns the
@@ -87,7 +113,10 @@ def run_trial(task: dict) -> dict:
             from cnnlab.train.run import train
 
             cfg = TrainConfig.from_dict(task["train"])
-            data = trial_data(**task["data"])
+            data = _node_data(task, out)
+            if data is None:  # this node cannot load the data: 'refused', said why
+                out["wall_time_s"] = time.perf_counter() - start
+                return out
             # Silent: with K workers, K interleaved per-epoch logs help nobody; the
             # store and the sweep's own progress line say what finished.
             result = train(cfg, data=data, console=Console(quiet=True), write_run_dir=False)

@@ -1,0 +1,81 @@
+"""A sweep on a Ray cluster of several nodes: what one node lacks stops the sweep, named.
+
+Each node reads the sweep's data from its own disk, at the driver's path; a node without
+it failed every trial it was given, one after another, each stored 'failed' as if its
+network were at fault. A fake Ray here runs each trial at once, as that node would.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from design_helpers import tiny_spec
+from test_design_ray import FakeRay, node
+
+import cnnlab.design.executors as executors
+import cnnlab.design.trial as trial
+from cnnlab.design.runner import _task, create_sweep, run_sweep
+from cnnlab.design.store import SweepError, TrialStore
+from cnnlab.notices import SetupWarning
+
+
+def _a_task(tmp_path, data: dict) -> dict:
+    create_sweep(tmp_path / "s", tiny_spec(), 1)
+    with TrialStore(tmp_path / "s") as store:
+        task = _task(store.trials()[0], store.spec(), 1)
+    return {**task, "data": data}
+
+
+def test_a_node_without_the_data_refuses_the_trial_naming_itself_and_the_place(tmp_path):
+    missing = str(tmp_path / "only-on-the-head")  # the driver's --data-root
+    task = _a_task(tmp_path, {"data": "fashion-mnist", "data_root": missing,
+                              "train_subset": None, "resize": None})
+    out = trial.run_trial(task)
+    assert out["status"] == "refused"  # untrained, not 'failed': the node's, not the net's
+    assert out["message"].startswith(f"{out['worker']} cannot load the sweep's data, so it "
+                                     "trained none of its trials: DatasetNotFoundError")
+    assert f"reads the data itself, from {missing}: put the same files there on every " \
+           "node" in out["message"]
+    assert "error_pct" not in out
+
+
+class _Ref:
+    def __init__(self, result):
+        self.result = result
+
+
+class _NodesRay(FakeRay):
+    """Ray as a cluster runs each trial: at once, on a node whose disk is its own."""
+
+    def remote(self, **options):
+        return lambda fn: SimpleNamespace(remote=lambda task: _Ref(fn(task)))
+
+    def wait(self, handles, num_returns=1, timeout=None):
+        return handles[:1], handles[1:]
+
+    def get(self, ref):
+        return ref.result
+
+
+def test_a_node_without_the_data_stops_the_sweep_with_its_trials_pending(
+        tmp_path, monkeypatch):
+    create_sweep(tmp_path / "s", tiny_spec(), 3)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    ray = _NodesRay([node(1), node(1)])
+    monkeypatch.setattr(executors, "_import_ray", lambda: ray)
+
+    def not_here(**data):  # the node's disk: the driver's data root is not there
+        raise FileNotFoundError("/data/fmnist (given path): does not exist")
+
+    monkeypatch.setattr(trial, "trial_data", not_here)
+    with pytest.warns(SetupWarning, match="cannot load the sweep's data"), \
+            pytest.raises(SweepError) as caught:
+        run_sweep(tmp_path / "s", executor="ray", address="auto", threads=1)
+    said = str(caught.value)
+    assert said.startswith("stopped: ") and "cannot load the sweep's data" in said
+    assert "FileNotFoundError: /data/fmnist (given path): does not exist" in said
+    assert said.endswith("continue with: cnnlab design run --resume "
+                         f"{tmp_path / 's'} --executor ray --address auto --threads 1")
+    with TrialStore(tmp_path / "s") as store:  # none failed, none charged
+        assert [(t["status"], t["attempts"]) for t in store.trials()] == [("pending", 0)] * 3
