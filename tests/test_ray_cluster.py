@@ -79,3 +79,29 @@ def test_a_node_without_the_data_stops_the_sweep_with_its_trials_pending(
                          f"{tmp_path / 's'} --executor ray --address auto --threads 1")
     with TrialStore(tmp_path / "s") as store:  # none failed, none charged
         assert [(t["status"], t["attempts"]) for t in store.trials()] == [("pending", 0)] * 3
+
+
+def test_joining_a_head_that_wants_a_token_names_ray_auth_mode(monkeypatch):
+    # `ray start --head` turns token authentication on: a driver without RAY_AUTH_MODE=token
+    # was refused after 20 s of "InvalidAuthToken" log lines, the message naming no fix.
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    ray = FakeRay([node(1), node(1)], initialized=False)
+    monkeypatch.setattr(executors, "_import_ray", lambda: ray)
+
+    def refused(address=None, **options):
+        raise ConnectionError("Failed to connect to Ray cluster at 10.0.0.1:6379.")
+
+    ray.init = refused
+    monkeypatch.setattr(executors, "_check_reachable", lambda *a, **kw: None)
+    monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
+    with pytest.raises(SweepError) as caught:
+        executors.RayExecutor(address="10.0.0.1:6379")
+    said = str(caught.value)
+    assert said.startswith("could not join the Ray cluster at 10.0.0.1:6379: Failed to "
+                           "connect to Ray cluster at 10.0.0.1:6379. Is its head node running")
+    assert "joined with RAY_AUTH_MODE=token set here (and on every node) and its token in " \
+           "~/.ray/auth_token or $RAY_AUTH_TOKEN" in said
+    monkeypatch.setenv("RAY_AUTH_MODE", "token")  # set already: not the reason, not said
+    with pytest.raises(SweepError) as caught:
+        executors.RayExecutor(address="10.0.0.1:6379")
+    assert "RAY_AUTH_MODE" not in str(caught.value)

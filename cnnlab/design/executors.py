@@ -362,9 +362,18 @@ def _join_failed(address: str, named_by: str, exc: Exception) -> str:
     where = "" if named_by == "--address" else f" (set in {named_by})"
     undo = "leave out --address" if named_by == "--address" else f"unset {named_by}"
     first = (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(".")
-    return (f"could not join the Ray cluster at {address}{where}: {first}. Is its head node "
+    said = (f"could not join the Ray cluster at {address}{where}: {first}. Is its head node "
             "running (ray start --head), this its GCS address (not the dashboard's), and its "
             f"auth token here if it uses one? Or {undo} to start Ray here")
+    if os.environ.get("RAY_AUTH_MODE", "").strip().lower() != "token":
+        # Ray's `ray start --head` turns token authentication on by default; a driver
+        # without RAY_AUTH_MODE=token then retried for 20 s, its only clue a log line a
+        # second ("InvalidAuthToken") above this message, which named no fix.
+        said += (". A head that says \"Token authentication is enabled\" as it starts is "
+                 "joined with RAY_AUTH_MODE=token set here (and on every node) and its token "
+                 "in ~/.ray/auth_token or $RAY_AUTH_TOKEN (`ray get-auth-token` prints it "
+                 "on the head)")
+    return said
 
 
 EXECUTORS = ("local", "ray")
