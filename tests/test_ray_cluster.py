@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 from design_helpers import tiny_spec
-from test_design_ray import FakeRay, node
+from test_design_ray import DONE, FakeRay, node
 
 import cnnlab.design.executors as executors
 import cnnlab.design.trial as trial
@@ -105,3 +105,55 @@ def test_joining_a_head_that_wants_a_token_names_ray_auth_mode(monkeypatch):
     with pytest.raises(SweepError) as caught:
         executors.RayExecutor(address="10.0.0.1:6379")
     assert "RAY_AUTH_MODE" not in str(caught.value)
+
+
+class _NodeDied(RuntimeError):  # as Ray's NodeDiedError: a RayError, not a RayTaskError
+    pass
+
+
+def test_a_trial_whose_node_died_goes_out_again_uncharged(tmp_path, monkeypatch):
+    # A node preempted or scaled down under a trial: charged an attempt each time, the
+    # trial was stored 'failed' ("worker process died 2 times") at the second loss.
+    create_sweep(tmp_path / "s", tiny_spec(), 1)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    ray = _NodesRay([node(1), node(1)])
+    ray.exceptions = SimpleNamespace(RayError=RuntimeError, NodeDiedError=_NodeDied,
+                                     RayTaskError=type("RayTaskError", (RuntimeError,), {}))
+    monkeypatch.setattr(executors, "_import_ray", lambda: ray)
+    losses = iter(range(4))  # how many times the node under it dies, in all
+
+    def run(task):  # this trial's node dies twice, then it trains on one that lives
+        if next(losses) < 2:
+            return _NodeDied("Task failed because the node it was running on is dead or "
+                             "unavailable. Node IP: 10.0.0.7, node ID: 3f2a. This can happen "
+                             "if the node was preempted ... use `ray list nodes ...`")
+        return {**DONE, "id": task["id"], "worker": "node2:7", "code": task["code"]}
+
+    monkeypatch.setattr(ray, "remote", lambda **o: lambda fn: SimpleNamespace(
+        remote=lambda task: _Ref(run(task))))
+    monkeypatch.setattr(ray, "get", lambda ref: _raise_or(ref.result))
+    with pytest.warns(SetupWarning, match=r"^trial 0: its Ray node was lost \(Task failed "
+                                          r"because the node it was running on is dead or "
+                                          r"unavailable, node 10\.0\.0\.7\); it starts again "
+                                          r"on a node that is alive, not charged a failure$"):
+        counts = run_sweep(tmp_path / "s", executor="ray", address="auto", threads=1)
+    assert counts["done"] == 1
+    with TrialStore(tmp_path / "s") as store:
+        assert store.trial(0)["attempts"] == 1  # the node's losses were not charged to it
+
+    # A node that dies under it every time: after node_resends, the sweep's own retry,
+    # then 'failed', as a lost worker is (a trial may be what brings its node down).
+    losses = iter(range(-100, 0))
+    create_sweep(tmp_path / "t", tiny_spec(), 1)
+    with pytest.warns(SetupWarning, match="starts again"):
+        run_sweep(tmp_path / "t", executor="ray", address="auto", threads=1)
+    with TrialStore(tmp_path / "t") as store:
+        t = store.trial(0)
+        assert (t["status"], t["attempts"]) == ("failed", 2)
+        assert "_NodeDied: Task failed because the node" in t["message"]
+
+
+def _raise_or(result):
+    if isinstance(result, BaseException):
+        raise result
+    return result

@@ -20,6 +20,8 @@ import time
 from concurrent.futures.process import BrokenProcessPool
 
 from cnnlab.design.code_check import checked, not_run
+from cnnlab.design.ray_nodes import Sent as _Sent
+from cnnlab.design.ray_nodes import say_resent as _say_resent
 from cnnlab.design.ray_nodes import trial_slots as _slots
 from cnnlab.design.ray_nodes import unfit_reason as _unfit
 from cnnlab.design.store import SweepError
@@ -220,12 +222,14 @@ class RayExecutor:
 
     Each task asks for ``threads`` CPUs and, when the cluster has GPUs (and the device
     is not cpu), one GPU. Ray does not retry tasks itself: a lost worker comes back
-    as an exception and the sweep decides (retry once, then 'failed'). Every node
+    as an exception and the sweep decides (retry once, then 'failed'); a lost node is
+    not the trial's doing, and it goes out again first (``node_resends``). Every node
     needs this same cnnlab and torch installed: a trial sent to one with other code
     comes back 'refused', untrained, naming it (design/code_check.py).
     """
 
     poll_s = 10.0  # how often a wait with nothing finished looks at the cluster's nodes
+    node_resends = 2  # times a trial whose node died goes out again before it is charged
     grace_s = 300.0  # how long no node may fit a trial before the sweep stops
 
     def __init__(self, address: str | None = None, workers: int | None = None,
@@ -242,7 +246,7 @@ class RayExecutor:
         # ray.init installs its own SIGTERM handler (sys.exit) and shutdown leaves it: the
         # caller's is put back on close.
         self._sigterm = signal.getsignal(signal.SIGTERM) if self._owned else None
-        self._outstanding: dict = {}  # task -> the code fingerprint it was sent with
+        self._outstanding: dict = {}  # _Sent -> the code fingerprint it was sent with
         if self._owned:
             # Ray's own lines reached the user's terminal ("Started a local Ray instance.",
             # a token-authentication WARNING): a local one says errors, a cluster warnings.
@@ -289,19 +293,26 @@ class RayExecutor:
                                   max_retries=0)(run_trial)
 
     def submit(self, task: dict):
-        ref = self._remote.remote(task)
-        self._outstanding[ref] = task.get("code")
-        return ref
+        sent = _Sent(task, self._remote.remote(task))
+        self._outstanding[sent] = task.get("code")
+        return sent
 
     def wait(self, handles: list) -> list[tuple]:
+        while True:
+            out = self._wait_once(handles)
+            if out:  # else every finished trial had lost its node, and went out again
+                return out
+
+    def _wait_once(self, handles: list) -> list[tuple]:
         ray = self._ray
         unfit_since = None
+        by_ref = {h.ref: h for h in handles}
         while True:
             # No overall timeout: a trial may train for hours. What never comes is a trial
             # no alive node can hold any more (the nodes that could have left): Ray keeps
             # it pending, silently. Asking the GCS for the nodes once per poll_s is cheap;
             # a node being restarted or replaced gets grace_s to come back.
-            ready, _ = ray.wait(handles, num_returns=1, timeout=self.poll_s)
+            ready, _ = ray.wait(list(by_ref), num_returns=1, timeout=self.poll_s)
             if ready:
                 break
             unfit = _unfit(ray.nodes(), self.threads, self.gpus)
@@ -313,20 +324,34 @@ class RayExecutor:
                                  f"sweep's trials ({len(handles)} waiting, none placeable "
                                  f"for {now - unfit_since:.0f} s): {unfit}")
         out = []
+        # Absent from an older Ray (or a stand-in): nothing is caught as a node's loss then.
+        node_died = getattr(ray.exceptions, "NodeDiedError", ())
         for ref in ready:
-            sent = self._outstanding.pop(ref, None)
+            handle = by_ref[ref]
+            sent = self._outstanding.pop(handle, None)
             try:
-                out.append((ref, checked(ray.get(ref), sent)))
+                out.append((handle, checked(ray.get(ref), sent)))
             except ray.exceptions.RayTaskError as exc:  # it raised: it is not our run_trial
-                out.append((ref, exc if sent is None else not_run(exc, sent)))
-            except ray.exceptions.RayError as exc:  # worker or node lost
-                out.append((ref, exc))
+                out.append((handle, exc if sent is None else not_run(exc, sent)))
+            except node_died as exc:
+                if handle.node_losses >= self.node_resends:
+                    out.append((handle, exc))  # the sweep's retry, then 'failed'
+                    continue
+                # A node preempted, scaled down or restarted: the trial's network did
+                # nothing wrong. It was charged an attempt, and failed at the second loss,
+                # however good it was; sent again, uncharged, to a node that is alive.
+                handle.node_losses += 1
+                handle.ref = self._remote.remote(handle.task)
+                self._outstanding[handle] = sent
+                _say_resent(handle, exc)
+            except ray.exceptions.RayError as exc:  # worker lost (killed, out of memory)
+                out.append((handle, exc))
         return out
 
     def close(self, cancel: bool = False) -> None:
         if cancel:
-            for ref in self._outstanding:
-                self._ray.cancel(ref, force=True)
+            for handle in self._outstanding:
+                self._ray.cancel(handle.ref, force=True)
         self._outstanding.clear()
         if self._owned and self._ray.is_initialized():
             self._ray.shutdown()

@@ -1,10 +1,13 @@
 """Where on a Ray cluster a sweep's trials fit: each asks one node for its CPUs (and a
 GPU), so the cluster's totals say nothing; :class:`~cnnlab.design.executors.RayExecutor`
 refuses a request no alive node holds, and counts the trials the nodes run at once.
-``nodes`` are as ``ray.nodes()`` gives them (Alive, Resources with float counts).
+``nodes`` are as ``ray.nodes()`` gives them (Alive, Resources with float counts). A
+trial whose node dies under it goes out again (:class:`Sent`).
 """
 
 from __future__ import annotations
+
+import re
 
 from cnnlab.formatting import counted
 
@@ -54,3 +57,25 @@ def trial_slots(nodes: list[dict], cpus: int, gpus: int) -> int:
             each = int(r.get("CPU", 0) // cpus)
             total += min(each, int(r.get("GPU", 0) // gpus)) if gpus else each
     return max(1, total)
+
+
+class Sent:
+    """One trial on Ray: its task, and the Ray task running it now (another once its node
+    died and it went out again: RayExecutor.node_resends)."""
+
+    def __init__(self, task: dict, ref) -> None:
+        self.task, self.ref, self.node_losses = task, ref, 0
+
+
+def say_resent(handle: Sent, exc: Exception) -> None:
+    """Said as a trial goes out again: Ray's own line names a node ID, not the trial."""
+    from cnnlab.notices import SetupWarning, warn_user
+
+    # Ray's message runs to 500 characters of where to look; its first sentence and the
+    # node's address say what happened.
+    text = str(exc).strip() or type(exc).__name__
+    said = text.split(". ")[0].rstrip(".")[:200]
+    at = re.search(r"Node IP: ([^,\s]+)", text)
+    where = f", node {at[1]}" if at else ""
+    warn_user(f"trial {handle.task.get('id')}: its Ray node was lost ({said}{where}); it "
+              "starts again on a node that is alive, not charged a failure", SetupWarning)
