@@ -157,3 +157,26 @@ def _raise_or(result):
     if isinstance(result, BaseException):
         raise result
     return result
+
+
+def test_a_node_that_joins_mid_sweep_is_given_trials(monkeypatch):
+    # Trials at once were counted once, at the start: a node that joined later (the head
+    # up first, workers after; a node back from a restart) stayed idle for the sweep.
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.setattr(executors.RayExecutor, "poll_s", 0.0)  # nodes asked at every look
+    ray = FakeRay([node(1)])
+    monkeypatch.setattr(executors, "_import_ray", lambda: ray)
+
+    def wait(handles, num_returns=1, timeout=None):  # a second node joins meanwhile
+        ray.cluster, ray.waits = [node(1), node(1)], ray.waits + 1
+        return (handles, []) if ray.waits >= 3 else ([], handles)
+
+    ray.wait, ray.get = wait, lambda ref: dict(DONE)
+    pool = executors.RayExecutor(address="auto", threads=1)
+    assert pool.capacity == 1
+    running = pool.submit({"id": 0, "code": None})
+    assert pool.wait([running]) == []  # at once: the driver may start a trial there
+    assert pool.capacity == 2 and ray.waits == 1
+    monkeypatch.setattr(ray, "nodes", lambda: [node(1)])  # and it leaves again
+    assert pool.capacity == 1
+    pool.close()

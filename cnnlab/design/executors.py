@@ -20,7 +20,9 @@ import time
 from concurrent.futures.process import BrokenProcessPool
 
 from cnnlab.design.code_check import checked, not_run
+from cnnlab.design.ray_nodes import LiveSlots
 from cnnlab.design.ray_nodes import Sent as _Sent
+from cnnlab.design.ray_nodes import join_failed as _join_failed
 from cnnlab.design.ray_nodes import say_resent as _say_resent
 from cnnlab.design.ray_nodes import trial_slots as _slots
 from cnnlab.design.ray_nodes import unfit_reason as _unfit
@@ -285,12 +287,19 @@ class RayExecutor:
         # A local instance never grows: trials beyond its slots would only queue in Ray,
         # shown 'running' in the sweep. A cluster may (autoscaling): --workers is kept.
         local = self._owned and address is None
-        self.capacity = min(workers, slots) if workers and local else workers or slots
+        self._fixed = min(workers, slots) if workers and local else workers or local and slots
+        self._live = LiveSlots(ray, self.threads, self.gpus, every_s=self.poll_s)
         # Stored with each running trial: says which cluster, and that the environment chose it.
         from_env = " (RAY_ADDRESS)" if named_by == "RAY_ADDRESS" else ""
         self.name = f"ray {address or 'local'}{from_env}"
         self._remote = ray.remote(num_cpus=self.threads, num_gpus=self.gpus,
                                   max_retries=0)(run_trial)
+
+    @property
+    def capacity(self) -> int:
+        # A cluster's nodes come and go, and trials at once follow them: a node that joined
+        # mid-sweep was left idle, and a lost one kept a trial queued in Ray, shown running.
+        return self._fixed or self._live()
 
     def submit(self, task: dict):
         sent = _Sent(task, self._remote.remote(task))
@@ -298,12 +307,13 @@ class RayExecutor:
         return sent
 
     def wait(self, handles: list) -> list[tuple]:
+        """What finished, as LocalExecutor.wait; none (at once) where nodes joined."""
         while True:
-            out = self._wait_once(handles)
-            if out:  # else every finished trial had lost its node, and went out again
+            out = self._wait_once(handles, self.capacity)
+            if out is not None:  # else every finished trial lost its node, and went again
                 return out
 
-    def _wait_once(self, handles: list) -> list[tuple]:
+    def _wait_once(self, handles: list, slots: int) -> list[tuple] | None:
         ray = self._ray
         unfit_since = None
         by_ref = {h.ref: h for h in handles}
@@ -315,6 +325,8 @@ class RayExecutor:
             ready, _ = ray.wait(list(by_ref), num_returns=1, timeout=self.poll_s)
             if ready:
                 break
+            if self.capacity > slots:  # nodes joined: the sweep may start more trials
+                return []
             unfit = _unfit(ray.nodes(), self.threads, self.gpus)
             now = time.monotonic()
             if not unfit or unfit_since is None:
@@ -346,7 +358,7 @@ class RayExecutor:
                 _say_resent(handle, exc)
             except ray.exceptions.RayError as exc:  # worker lost (killed, out of memory)
                 out.append((handle, exc))
-        return out
+        return out or None
 
     def close(self, cancel: bool = False) -> None:
         if cancel:
@@ -378,27 +390,6 @@ def _check_reachable(address: str, timeout_s: float = 10.0,
         raise SweepFailure(f"cannot reach the Ray cluster at {address}{where} ({exc}): is its "
                            "head node running (ray start --head) and this address its GCS "
                            f"or client port? Or {undo} to start Ray here") from None
-
-
-def _join_failed(address: str, named_by: str, exc: Exception) -> str:
-    """ray.init's ConnectionError (a traceback, after retrying for a while), as one line:
-    the port answered but no Ray cluster joined (another service, no auth token, "auto"
-    with no cluster running here)."""
-    where = "" if named_by == "--address" else f" (set in {named_by})"
-    undo = "leave out --address" if named_by == "--address" else f"unset {named_by}"
-    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(".")
-    said = (f"could not join the Ray cluster at {address}{where}: {first}. Is its head node "
-            "running (ray start --head), this its GCS address (not the dashboard's), and its "
-            f"auth token here if it uses one? Or {undo} to start Ray here")
-    if os.environ.get("RAY_AUTH_MODE", "").strip().lower() != "token":
-        # Ray's `ray start --head` turns token authentication on by default; a driver
-        # without RAY_AUTH_MODE=token then retried for 20 s, its only clue a log line a
-        # second ("InvalidAuthToken") above this message, which named no fix.
-        said += (". A head that says \"Token authentication is enabled\" as it starts is "
-                 "joined with RAY_AUTH_MODE=token set here (and on every node) and its token "
-                 "in ~/.ray/auth_token or $RAY_AUTH_TOKEN (`ray get-auth-token` prints it "
-                 "on the head)")
-    return said
 
 
 EXECUTORS = ("local", "ray")

@@ -7,7 +7,9 @@ trial whose node dies under it goes out again (:class:`Sent`).
 
 from __future__ import annotations
 
+import os
 import re
+import time
 
 from cnnlab.formatting import counted
 
@@ -79,3 +81,39 @@ def say_resent(handle: Sent, exc: Exception) -> None:
     where = f", node {at[1]}" if at else ""
     warn_user(f"trial {handle.task.get('id')}: its Ray node was lost ({said}{where}); it "
               "starts again on a node that is alive, not charged a failure", SetupWarning)
+
+
+class LiveSlots:
+    """:func:`trial_slots` of the cluster's alive nodes now, asked of Ray (``ray``) at most
+    once per ``every_s``: the sweep's driver asks before each trial it starts."""
+
+    def __init__(self, ray, cpus: int, gpus: int, every_s: float = 10.0) -> None:
+        self.ray, self.cpus, self.gpus, self.every_s = ray, cpus, gpus, every_s
+        self._slots, self._at = 1, None
+
+    def __call__(self) -> int:
+        now = time.monotonic()
+        if self._at is None or now - self._at >= self.every_s:
+            self._slots, self._at = trial_slots(self.ray.nodes(), self.cpus, self.gpus), now
+        return self._slots
+
+
+def join_failed(address: str, named_by: str, exc: Exception) -> str:
+    """ray.init's ConnectionError (a traceback, after retrying for a while), as one line:
+    the port answered but no Ray cluster joined (another service, no auth token, "auto"
+    with no cluster running here)."""
+    where = "" if named_by == "--address" else f" (set in {named_by})"
+    undo = "leave out --address" if named_by == "--address" else f"unset {named_by}"
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(".")
+    said = (f"could not join the Ray cluster at {address}{where}: {first}. Is its head node "
+            "running (ray start --head), this its GCS address (not the dashboard's), and its "
+            f"auth token here if it uses one? Or {undo} to start Ray here")
+    if os.environ.get("RAY_AUTH_MODE", "").strip().lower() != "token":
+        # Ray's `ray start --head` turns token authentication on by default; a driver
+        # without RAY_AUTH_MODE=token then retried for 20 s, its only clue a log line a
+        # second ("InvalidAuthToken") above this message, which named no fix.
+        said += (". A head that says \"Token authentication is enabled\" as it starts is "
+                 "joined with RAY_AUTH_MODE=token set here (and on every node) and its token "
+                 "in ~/.ray/auth_token or $RAY_AUTH_TOKEN (`ray get-auth-token` prints it "
+                 "on the head)")
+    return said
