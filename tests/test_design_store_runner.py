@@ -189,7 +189,7 @@ def test_a_dead_worker_is_retried_then_failed(tmp_path):
             retry, stop = _store_outcome(store, 0, OSError("killed"), None)
             assert not stop and retry == (attempt < MAX_ATTEMPTS)
         row = store.trial(0)
-    assert row["status"] == "failed" and "worker process died 2 times" in row["message"]
+    assert row["status"] == "failed" and "worker process or its node lost 2 times" in row["message"]
 
 
 def test_executor_errors_say_what_to_do(monkeypatch):

@@ -436,8 +436,8 @@ def _store_outcome(store: TrialStore, trial_id: int, outcome,
         if attempts < MAX_ATTEMPTS:
             store.mark_pending([trial_id])
             return True, False
-        store.record(trial_id, "failed", message=f"worker process died {attempts} times "
-                     f"(out of memory?): {type(outcome).__name__}: {outcome}"[:2000])
+        store.record(trial_id, "failed", message=f"worker process or its node lost {attempts} "
+                     f"times (out of memory?): {type(outcome).__name__}: {outcome}"[:2000])
     elif outcome["status"] == "interrupted":
         store.put_back([trial_id])  # stopped, not failed
         return False, True
