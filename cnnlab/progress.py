@@ -45,11 +45,15 @@ def _is_a_tty(stream) -> bool:
 class ProgressBar(Progress):
     """rich's Progress, which says nothing at all when ``disable`` is set, nor where no
     one watches it live (:func:`shows_live`: a log that FORCE_COLOR made rich take for
-    a terminal got the bar's frames ten times a second)."""
+    a terminal got the bar's frames ten times a second): there ``in_a_log``, a line
+    saying what the bar would have shown, is printed once instead (None: nothing)."""
 
-    def __init__(self, *columns, disable: bool = False, **options):
+    def __init__(self, *columns, disable: bool = False, in_a_log: str | None = None,
+                 **options):
         super().__init__(*columns, disable=disable, **options)
         self.disable = disable or not shows_live(self.console)
+        if in_a_log and self.disable and not disable:
+            self.console.print(in_a_log, markup=False, highlight=False, soft_wrap=True)
 
     def stop(self) -> None:
         if not self.disable:

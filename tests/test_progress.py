@@ -70,3 +70,28 @@ def test_an_epoch_cut_short_is_said_in_the_optimizer_steps_the_report_counts():
     TrainProgress(2, 61, quiet=True, console=Console(file=odd, width=200),
                   accum_steps=2).end_epoch(row, steps_done=12)
     assert "(stopped at step 6 of 31)" in odd.getvalue()
+
+
+def test_a_long_folder_decode_says_one_line_in_a_log_unless_progress_is_off(
+        data_env, monkeypatch, capsys):
+    # A log got nothing while a large folder decoded (minutes for 100k images): the bar
+    # is drawn only where someone watches it live.
+    from PIL import Image
+
+    from cnnlab.data import folder
+
+    root = data_env / "pets"
+    for i in range(4):
+        (root / f"c{i % 2}").mkdir(parents=True, exist_ok=True)
+        Image.new("L", (6, 6), 40 * i).save(root / f"c{i % 2}" / f"{i}.png")
+    monkeypatch.setattr(folder, "DECODE_SAID_FROM", 4)
+    folder.load_folder(root, image_size=8, channels=1, use_cache=False)
+    said = capsys.readouterr().err
+    assert f"decoding 4 images of {root} at 8x8 (once: the next run reads them from the " \
+           "cache)" in " ".join(said.split())
+    assert said.count("decoding") == 1
+    folder.load_folder(root, image_size=8, channels=1, use_cache=False, progress=False)
+    assert "decoding" not in capsys.readouterr().err  # asked for no progress: nothing
+    monkeypatch.setattr(folder, "DECODE_SAID_FROM", 5)
+    folder.load_folder(root, image_size=8, channels=1, use_cache=False)
+    assert "decoding" not in capsys.readouterr().err  # a quick decode: nothing
