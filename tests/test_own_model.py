@@ -125,14 +125,14 @@ def _built(register, name, build, classes=10, channels=1, size=28):
 def test_a_builder_ignoring_in_channels_fails_when_built_naming_it(registry):
     # A three-channel net on grey Fashion-MNIST: before, the first training step failed
     # with torch's "expected input[...] to have 3 channels, but got 1".
-    with pytest.raises(ConfigError, match=r"own_rgb fails on the run's input, 1x1x28x28 .*"
+    with pytest.raises(ConfigError, match=r"own_rgb fails on the run's input, 2x1x28x28 .*"
                                           r"given in_channels=1"):
         _built(registry, "own_rgb", lambda num_classes, in_channels: SmallNet(num_classes, 3))
 
 
 def test_a_builder_ignoring_num_classes_fails_when_built_naming_it(registry):
     # Before, 3 classes trained silently on 10 logits (7 of them for no class).
-    with pytest.raises(ConfigError, match=r"logits of shape \(1, 10\).*3 classes.*"
+    with pytest.raises(ConfigError, match=r"logits of shape \(2, 10\).*3 classes.*"
                                           r"num_classes=3"):
         _built(registry, "own_ten", lambda num_classes, in_channels: SmallNet(10, in_channels),
                classes=3)
@@ -197,3 +197,38 @@ def test_own_counts_are_not_cached_and_its_details_name_its_file(registry, tmp_p
     result = CliRunner().invoke(app, ["models", "own_edited"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert f"your own, registered by {__file__}" in " ".join(result.output.split())
+
+
+def test_a_file_imported_by_name_and_named_in_the_environment_registers_once(
+        registry, tmp_path, monkeypatch):
+    # README's CNNLAB_MODELS=my_nets.py with `import my_nets` in a script ran the file a
+    # second time under another module name: "model 'own_twice' is already registered".
+    (tmp_path / "own_twice_nets.py").write_text(textwrap.dedent("""
+        from torch import nn
+        from cnnlab.models import register_model
+        RUNS = []
+        RUNS.append(1)
+
+        @register_model(family="own", paper="-", input_size=(1, 28, 28))
+        def own_twice(num_classes=10, in_channels=1):
+            return nn.Sequential(nn.Flatten(), nn.Linear(in_channels * 28 * 28, num_classes))
+    """), encoding="utf-8")
+    monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path])
+    monkeypatch.delitem(sys.modules, "own_twice_nets", raising=False)
+    import own_twice_nets
+
+    monkeypatch.setenv("CNNLAB_MODELS", str(tmp_path / "own_twice_nets.py"))
+    _registry._families_loaded = False  # the registry's first lookup imports the file
+    assert get_model("own_twice").__class__ is nn.Sequential
+    assert own_twice_nets.RUNS == [1]  # its code ran once
+
+
+def test_a_net_normalising_by_the_batch_is_checked_on_two_images(registry):
+    # One blank image failed BatchNorm1d without running statistics ("Expected more than
+    # 1 value per channel"), which trains at any batch of two or more.
+    def own_bn(num_classes=10, in_channels=1):
+        return nn.Sequential(nn.Flatten(), nn.Linear(in_channels * 28 * 28, 32),
+                             nn.BatchNorm1d(32, track_running_stats=False),
+                             nn.Linear(32, num_classes))
+
+    assert _built(registry, "own_bn", own_bn).training

@@ -51,10 +51,17 @@ def check_builder(fn: Callable[..., nn.Module], name: str) -> None:
 
 def same_definition(old: Callable, new: Callable) -> bool:
     """Whether ``new`` is ``old`` defined again (a notebook cell or a script run twice
-    in one session): the same module and qualified name, which then replaces it rather
-    than being refused as a second model of that name."""
-    return (getattr(old, "__module__", None), getattr(old, "__qualname__", None)) == (
-        getattr(new, "__module__", None), getattr(new, "__qualname__", None))
+    in one session, a file imported by name and run as ``$CNNLAB_MODELS`` or as
+    ``__main__``): the same source file, else module, and qualified name, which then
+    replaces it rather than being refused as a second model of that name."""
+    return _defined_where(old) == _defined_where(new)
+
+
+def _defined_where(fn: Callable) -> tuple:
+    code = getattr(fn, "__code__", None)
+    where = (os.path.realpath(code.co_filename) if code is not None
+             and not code.co_filename.startswith("<") else getattr(fn, "__module__", None))
+    return where, getattr(fn, "__qualname__", None)
 
 
 def import_own_models() -> None:
@@ -76,8 +83,8 @@ def _import_file(path: Path) -> None:
                   "or a module name", SetupWarning)
         return
     name = f"cnnlab_own_models.{path.resolve().with_suffix('').as_posix().strip('/')}"
-    if name in sys.modules:
-        return
+    if name in sys.modules or _loaded_already(path):
+        return  # its models are registered: run again, a script's own code runs twice
     # As `python FILE.py` does: the modules beside it import as they do there.
     if str(path.resolve().parent) not in sys.path:
         sys.path.append(str(path.resolve().parent))
@@ -89,6 +96,14 @@ def _import_file(path: Path) -> None:
     except BaseException:
         del sys.modules[name]
         raise
+
+
+def _loaded_already(path: Path) -> bool:
+    """Whether a module of this process was loaded from ``path`` (``import my_nets`` in a
+    script, or ``python my_nets.py``, its ``__main__``)."""
+    target = os.path.realpath(path)
+    return any(os.path.realpath(file) == target for module in list(sys.modules.values())
+               if isinstance(file := getattr(module, "__file__", None), str))
 
 
 def _import_module(name: str) -> None:

@@ -95,7 +95,7 @@ def build_model(cfg: TrainConfig, num_classes: int, channels: int, image_size: i
 
 def check_own_model(model: nn.Module, name: str, num_classes: int, channels: int,
                     image_size: int) -> None:
-    """A user's registered network run once on one blank image (eval mode, no gradient:
+    """A user's registered network run once on two blank images (eval mode, no gradient:
     no state changes, no random numbers drawn), so that what cnnlab needs of it fails
     now, named with the fix, rather than as a torch error deep in the first step or
     evaluation: that it takes the data's channels and size, and returns the logits, one
@@ -104,11 +104,13 @@ def check_own_model(model: nn.Module, name: str, num_classes: int, channels: int
     model.eval()
     try:
         with torch.no_grad():
-            out = model(torch.zeros(1, channels, image_size, image_size))
+            # Two: a layer that normalises by the batch (BatchNorm1d without running
+            # statistics) cannot take one, and the run's batches are larger.
+            out = model(torch.zeros(2, channels, image_size, image_size))
     except Exception as exc:  # noqa: BLE001 - the user's code: any failure, named
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
         raise ConfigError(
-            f"{name} fails on the run's input, 1x{channels}x{image_size}x{image_size} "
+            f"{name} fails on the run's input, 2x{channels}x{image_size}x{image_size} on the CPU "
             f"({type(exc).__name__}: {first}). Its builder is given in_channels={channels} "
             f"and num_classes={num_classes} (the data's): build the network for them; for "
             "another size, resize the data (--resize, resize=)") from exc
@@ -121,10 +123,10 @@ def check_own_model(model: nn.Module, name: str, num_classes: int, channels: int
             "(N, classes) (in training mode a tuple (logits, auxiliary logits, ...) is "
             "taken, as GoogLeNet's). Return them alone, or wrap it: a module whose forward "
             "returns the logits part of what yours returns")
-    if tuple(out.shape) != (1, num_classes):
+    if tuple(out.shape) != (2, num_classes):
         raise ConfigError(
-            f"{name} gives logits of shape {tuple(out.shape)} for one image; the data has "
-            f"{num_classes} classes, so (1, {num_classes}) is needed. Its builder is given "
+            f"{name} gives logits of shape {tuple(out.shape)} for two images; the data has "
+            f"{num_classes} classes, so (2, {num_classes}) is needed. Its builder is given "
             f"num_classes={num_classes}: size its classifier with it (and flatten the "
             "features before it)")
 

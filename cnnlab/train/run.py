@@ -145,8 +145,8 @@ def train_with_trainer(cfg: TrainConfig, *, data: DatasetSplits | str | None = N
 
 def _train(cfg: TrainConfig, data: DatasetSplits | str | None, console,
            write_run_dir: bool) -> tuple[Trainer, TrainResult]:
-    if not isinstance(getattr(cfg, "model", ""), str):  # before validate()'s "allowed: text"
-        raise _not_a_model_name(cfg.model)
+    if callable(getattr(cfg, "model", "")):  # a network, its class or its builder
+        raise _not_a_model_name(cfg.model)  # (validate() said "allowed: text")
     cfg, data = train_arguments(cfg, data)
     # Checked as `cnnlab train` checks it (resolve_config): a plan only a new run must
     # hold. The data's paths as config.yaml keeps them: absolute, found from anywhere.
