@@ -272,8 +272,8 @@ def convert_to_scratch(model: nn.Module, fft: bool = False, strict: bool = False
         model: converted in place (pass ``copy.deepcopy(model)`` to keep the original).
         fft: make the convolutions (also those already from scratch) use
             :func:`~cnnlab.ops.fft_conv2d`.
-        strict: raise a TypeError instead of warning when anything is left to PyTorch,
-            or when the forward's calls could not be checked.
+        strict: raise a TypeError instead of warning when anything is left to PyTorch
+            (a forward the check cannot run is warned of: its layers are converted).
         input_size: one sample's (C, H, W), for checking the forward's calls; by default
             the size a registered model is built for (``get_model`` records it), and
             without either only the layers are checked.
@@ -308,13 +308,19 @@ def convert_to_scratch(model: nn.Module, fft: bool = False, strict: bool = False
 
 
 def _calls_left(model: nn.Module, input_size: tuple[int, ...]) -> list[str]:
-    """What :func:`convert_to_scratch` says of the forward's own calls to PyTorch."""
+    """What :func:`convert_to_scratch` says of the forward's own calls to PyTorch. A
+    forward the check cannot run is warned of, never refused (``strict`` is about what
+    is left, and the converted layers are not in doubt)."""
     try:
         calls = unconverted_calls(model, input_size)
     except Exception as exc:  # noqa: BLE001 - any failure of the trial forward is reported
-        return [f"could not check which of PyTorch's functions the forward calls (a trial "
-                f"forward of a {'x'.join(map(str, input_size))} input on the meta device "
-                f"raised {type(exc).__name__}: {exc}); pass input_size= if the size is wrong"]
+        warn_user(f"convert_to_scratch converted the layers but could not check the calls a "
+                  f"forward makes itself: its trial forward of a {'x'.join(map(str, input_size))}"
+                  f" input on the meta device (shapes, no values) raised {type(exc).__name__}: "
+                  f"{exc}. The forward reads a value (.item(), float(), an if on a tensor), "
+                  "keeps a tensor outside its parameters and buffers (register_buffer puts it "
+                  "in), or takes another input size (input_size=)", SetupWarning)
+        return []
     if not calls:
         return []
     listing = "; ".join(f"{func} in {', '.join(places)}" for func, places in calls.items())
