@@ -104,8 +104,9 @@ def interrupt_wins():
 
 
 class Terminated(KeyboardInterrupt):
-    """The KeyboardInterrupt SIGTERM raises under :func:`sigterm_as_interrupt`: caught
-    wherever Ctrl-C's is, and told from it by :func:`interrupted_status`."""
+    """The KeyboardInterrupt SIGTERM (on Windows SIGBREAK too) raises under
+    :func:`sigterm_as_interrupt`, status 143 either way: caught wherever Ctrl-C's is,
+    and told from it by :func:`interrupted_status`."""
 
 
 # Whether SIGTERM stopped the latest sigterm_as_interrupt() block: for a command that
@@ -122,22 +123,35 @@ def _raise_interrupt(signum, frame) -> None:
     raise Terminated
 
 
+def termination_signals() -> list[signal.Signals]:
+    """The signals that ask a program to end, as SIGTERM does: SIGTERM, and on Windows
+    SIGBREAK too. Windows delivers no SIGTERM from outside (`taskkill /F` ends a process
+    at once); it asks a console program to stop with Ctrl-Break, or with CTRL_BREAK_EVENT
+    sent to its process group (Python's own advice for stopping a child gracefully), whose
+    default ended cnnlab on the spot: a sweep's trials left 'running', nothing said."""
+    return [signal.SIGTERM, *([signal.SIGBREAK] if hasattr(signal, "SIGBREAK") else [])]
+
+
 def sigterm_as_interrupt() -> Callable[[], None]:
-    """SIGTERM (`kill`, `timeout`, a job scheduler) raises KeyboardInterrupt (a
-    :class:`Terminated`) from here on, so work stops as on Ctrl-C: what is finished kept
-    and said, not the process just ending. Returns the call that puts the previous
-    handler back (nothing to put back off the main thread, where signals cannot be set,
-    or where it was set outside Python)."""
+    """SIGTERM (`kill`, `timeout`, a job scheduler; on Windows Ctrl-Break, see
+    :func:`termination_signals`) raises KeyboardInterrupt (a :class:`Terminated`) from
+    here on, so work stops as on Ctrl-C: what is finished kept and said, not the process
+    just ending. Returns the call that puts the previous handlers back (nothing to put
+    back off the main thread, where signals cannot be set, or where it was set outside
+    Python)."""
     global _terminated
+    previous = {}
     try:
-        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+        for sig in termination_signals():
+            previous[sig] = signal.signal(sig, _raise_interrupt)
     except ValueError:  # not the main thread: signals stay as they are
         return lambda: None
     _terminated = False
 
     def put_back() -> None:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            if handler is not None:
+                signal.signal(sig, handler)
 
     return put_back
 
