@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
 
 import pytest
@@ -39,3 +40,21 @@ def test_ctrl_break_stops_a_sweep_as_sigterm_does(monkeypatch):
 def test_no_sigbreak_where_the_platform_has_none(monkeypatch):
     monkeypatch.delattr(signal, "SIGBREAK", raising=False)
     assert interrupts.termination_signals() == [signal.SIGTERM]
+
+
+def test_sweep_workers_ignore_ctrl_c_on_windows(monkeypatch):
+    # POSIX workers inherit SIGINT ignored from the driver (_children_ignore_sigint); a
+    # Windows child does not, so the worker's initializer must ignore it itself.
+    import torch
+
+    from cnnlab.design import executors
+
+    monkeypatch.setattr(sys, "platform", "win32")
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    threads = torch.get_num_threads()
+    try:
+        executors._init_worker(threads, None)  # as a spawned worker runs it, first
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)
+        torch.set_num_threads(threads)

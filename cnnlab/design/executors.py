@@ -57,6 +57,11 @@ def _cores() -> int:
 def _init_worker(threads: int, gpu_queue) -> None:
     # Runs first in every worker process, before any CUDA call: pin one GPU, size the
     # thread pool, and make sure a worker never outlives its sweep.
+    if sys.platform == "win32":
+        # Windows starts a child with Python's Ctrl-C handler, not the SIG_IGN of
+        # _children_ignore_sigint (kept across exec on POSIX only), and a console's Ctrl-C
+        # reaches every process attached to it: each idle worker printed a traceback.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     if gpu_queue is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu_queue.get())
     import threading
