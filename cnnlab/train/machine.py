@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import platform
+import re
 import shlex
 import socket
 import sys
@@ -18,7 +19,7 @@ def command_line() -> str:
     cnnlab ...`` for a torchrun job's processes, arguments with spaces quoted
     (``--override 'convs_per_stage=[2, 2, 2]'`` had lost its quotes)."""
     program = Path(sys.argv[0])
-    arguments = " ".join(map(shlex.quote, sys.argv[1:]))
+    arguments = " ".join(map(shell_quote, sys.argv[1:]))
     if program.name == "__main__.py" and program.parent.name == "cnnlab":
         from cnnlab.train.distributed import launch_command, launched_world_size
 
@@ -26,6 +27,25 @@ def command_line() -> str:
         return (launch_command(arguments, world_size) if world_size > 1
                 else f"python -m cnnlab {arguments}")
     return f"{program.name} {arguments}".rstrip()
+
+
+# What cmd.exe or PowerShell would read otherwise than as a plain argument's text.
+_WINDOWS_SPECIAL = re.compile(r"""[\s"&|<>^%;,()'`$@{}#]""")
+
+
+def shell_quote(arg: str) -> str:
+    """``arg`` as one argument to type in this platform's shell. POSIX: shlex.quote's
+    single quotes. Windows: double quotes, read alike by cmd.exe and PowerShell, escaped
+    by the C runtime's rules (as subprocess.list2cmdline's): cmd.exe keeps single quotes
+    as part of the argument, and shlex.quote put them around any path with a backslash,
+    which is every Windows path (`cnnlab resume 'runs\\x'` named no run there)."""
+    if sys.platform != "win32":
+        return shlex.quote(arg)
+    if arg and not _WINDOWS_SPECIAL.search(arg):
+        return arg
+    # Backslashes are doubled only before a quote (an escaped one, or the closing one).
+    return '"' + re.sub(r'(\\*)("|$)', lambda m: m[1] * 2 + ('\\"' if m[2] else ""),
+                        arg) + '"'
 
 
 def command_entry() -> dict:
