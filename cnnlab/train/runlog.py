@@ -24,8 +24,8 @@ import errno
 import io
 import math
 import os
-import re
 import stat
+import sys
 from pathlib import Path
 
 from cnnlab import file_lock
@@ -38,6 +38,8 @@ from cnnlab.atomic import (
 )
 from cnnlab.file_lock import LockState
 from cnnlab.notices import CnnlabWarning, warn_user
+from cnnlab.train.machine import shell_quote
+from cnnlab.train.run_names import check_windows_run_dir, file_name_for
 
 # Columns of metrics.csv, in order. Per-class accuracy and the confusion matrix
 # go to summary.json and the plots, not to the CSV. peak_memory_mb is in MiB
@@ -57,13 +59,6 @@ TENSORBOARD_TAGS = {"train_loss": "train/loss", "train_acc": "train/acc", "lr": 
                     "wall_s": "time/wall_s", "peak_memory_mb": "memory/peak_mib"}
 
 
-def file_name_for(model: str) -> str:
-    """``model`` as part of a file or folder name: "tv:resnet18" -> "tv_resnet18". Windows
-    allows none of ``<>:"/\\|?*`` in a name (NTFS would take "tv:x" for a stream "x" of a
-    file "tv")."""
-    return re.sub(r'[<>:"/\\|?*]', "_", model)
-
-
 def new_run_dir(out_dir: str | Path, model: str, run_name: str | None = None) -> Path:
     """``out_dir/<YYYYmmdd-HHMMSS>-<model>``, never reusing an existing folder."""
     base = Path(out_dir)
@@ -75,6 +70,8 @@ def new_run_dir(out_dir: str | Path, model: str, run_name: str | None = None) ->
                           "written to folders under out_dir (--out-dir)")
     name = run_name or f"{dt.datetime.now():%Y%m%d-%H%M%S}-{file_name_for(model)}"
     path, n = base / name, 1
+    if sys.platform == "win32":  # else refused by mkdir, or a name made another's
+        check_windows_run_dir(path, run_name)
     try:
         base.mkdir(parents=True, exist_ok=True)
         while True:
@@ -84,7 +81,8 @@ def new_run_dir(out_dir: str | Path, model: str, run_name: str | None = None) ->
                     from cnnlab.notices import SetupWarning
 
                     warn_user(f"{base / name} exists: this run is {path} (`cnnlab resume "
-                              f"{base / name}` continues that one)", SetupWarning)
+                              f"{shell_quote(str(base / name))}` continues that one)",
+                              SetupWarning)
                 return path
             except FileExistsError:
                 n += 1

@@ -1,0 +1,83 @@
+"""Run folder names that Windows can create too, and tell apart as they were meant.
+
+Windows refuses some names outright (a ``:`` in ``tv:resnet18``), makes others into
+another folder's name (its file system drops trailing dots and spaces: ``exp.`` is
+``exp``), and reads some as devices (``CON``, ``NUL``, ``COM1``, with any extension). And
+unless long paths are enabled it refuses a path of 260 characters or more (MAX_PATH),
+which a run folder deep in a user's folders (OneDrive's, say) reaches only when a
+checkpoint is written inside it, an epoch in.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+_FORBIDDEN = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
+_DEVICES = {"CON", "PRN", "AUX", "NUL",
+            *(f"{port}{n}" for port in ("COM", "LPT") for n in "0123456789\u00b9\u00b2\u00b3")}
+MAX_PATH = 260
+# How long a path inside a run folder gets, beyond the folder's own: the temporary file
+# of checkpoints/best-before-cut.safetensors (55 characters), TensorBoard's events file
+# (its name holds the time, the host's name and the pid), with room to spare.
+LONGEST_INSIDE = 64
+
+
+def file_name_for(model: str) -> str:
+    """``model`` as part of a file or folder name: "tv:resnet18" -> "tv_resnet18". Windows
+    allows none of ``<>:"/\\|?*`` in a name (NTFS would take "tv:x" for a stream "x" of a
+    file "tv")."""
+    return _FORBIDDEN.sub("_", model)
+
+
+def windows_name_problem(name: str) -> str | None:
+    """Why Windows cannot have a folder named ``name`` as it is (None: it can)."""
+    forbidden = sorted(set(_FORBIDDEN.findall(name)))
+    if forbidden:
+        return f"Windows allows no {' '.join(map(repr, forbidden))} in a folder's name"
+    if name.endswith((".", " ")):
+        return (f"Windows drops a name's trailing dots and spaces, so {name!r} would be the "
+                f"folder {name.rstrip('. ')!r}")
+    device = name.split(".")[0].rstrip(" ")
+    if device.upper() in _DEVICES:
+        return f"{device} is the name of a device on Windows (as CON, NUL, COM1), no folder's"
+    return None
+
+
+def windows_path_problem(path: Path) -> str | None:
+    """Why the files of a run folder at ``path`` would be too long a path for Windows
+    (None: they are not, or long paths are enabled)."""
+    length = len(str(Path(path).absolute()))
+    if length + LONGEST_INSIDE < MAX_PATH or _long_paths_enabled():
+        return None
+    return (f"its path is {length} characters, and the files in it take up to "
+            f"{LONGEST_INSIDE} more: Windows refuses a path of {MAX_PATH} or more unless long "
+            "paths are enabled (LongPathsEnabled in the registry)")
+
+
+def _long_paths_enabled() -> bool:
+    try:
+        import winreg
+    except ImportError:  # not Windows
+        return False
+    try:
+        with winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE,
+                            r"SYSTEM\CurrentControlSet\Control\FileSystem") as key:
+            return winreg.QueryValueEx(key, "LongPathsEnabled")[0] == 1
+    except OSError:
+        return False
+
+
+def check_windows_run_dir(path: Path, run_name: str | None) -> None:
+    """Refuse, before it is made, a run folder at ``path`` (named ``run_name``, or None:
+    cnnlab's own name) that Windows cannot create, would confuse with another, or whose
+    files it would refuse as too long: a ConfigError that says which option to change."""
+    problem = run_name and windows_name_problem(run_name)
+    fix = "another --run-name"
+    if not problem:
+        problem = windows_path_problem(path)
+        fix = "a shorter --out-dir" + (" or --run-name" if run_name else "")
+    if problem:
+        from cnnlab.train.config import ConfigError
+
+        raise ConfigError(f"cannot create the run folder {path}: {problem}; choose {fix}")
