@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -60,3 +61,16 @@ def test_windows_quoting_agrees_with_subprocess(monkeypatch, arg):
 def test_posix_quoting_unchanged(monkeypatch):
     monkeypatch.setattr(sys, "platform", "linux")
     assert machine.shell_quote("a b") == "'a b'"
+
+
+def test_the_resume_commands_cnnlab_prints_are_quoted_for_the_shell(monkeypatch, tmp_path):
+    # A sweep folder with a space was printed bare (`--resume my sweeps/a` ran no sweep),
+    # and a run's resume hint in POSIX quotes on Windows.
+    from cnnlab.design.runner import resume_command
+    from cnnlab.train.run_files import resume_words
+
+    assert resume_command("my sweeps/a", "local", None) == \
+        "cnnlab design run --resume 'my sweeps/a'"
+    monkeypatch.setattr(sys, "platform", "win32")
+    assert resume_words(Path(r"C:\Users\Ana Maria\runs\x")) == \
+        r'`cnnlab resume "C:\Users\Ana Maria\runs\x"`'

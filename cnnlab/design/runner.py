@@ -35,6 +35,7 @@ from cnnlab.design.sweep_spec import SweepError, SweepSpec, check_train_fields, 
 from cnnlab.design.trial import forget_data, trial_data, worker_name
 from cnnlab.file_lock import LockState
 from cnnlab.interrupts import SigintRecorder, sigterm_as_interrupt
+from cnnlab.train.machine import shell_quote  # a folder with spaces pasted whole
 
 MAX_ATTEMPTS = 2  # a trial whose worker process dies is retried once, then 'failed'
 
@@ -386,7 +387,7 @@ def resume_command(directory, executor: str, address: str | None,
     trained with."""
     on = "" if executor == "local" else f" --executor {executor}" + (
         f" --address {address}" if address else "")
-    return f"cnnlab design run --resume {directory}{on}" + (
+    return f"cnnlab design run --resume {shell_quote(str(directory))}{on}" + (
         f" --workers {workers}" if workers else "") + (
         f" --threads {threads}" if threads else "")
 

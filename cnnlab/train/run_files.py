@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shlex
 from pathlib import Path
 
 from cnnlab.train.config import ConfigError, TrainConfig
+from cnnlab.train.machine import shell_quote
 
 FOLDER = "folder:"
 # Written beside config.yaml when train() is given its data (a subset, data made in a
@@ -42,7 +42,7 @@ def start_again(run_dir: Path) -> str:
         return (f"start it again, in a new folder: train(TrainConfig.load({str(config)!r}), "
                 "data=...) from Python, with the data it was given (this one can then be "
                 "deleted)")
-    return (f"start it again, in a new folder: cnnlab train --config {shlex.quote(str(config))}"
+    return (f"start it again, in a new folder: cnnlab train --config {shell_quote(str(config))}"
             " (this one can then be deleted)")
 
 
@@ -52,7 +52,7 @@ def resume_words(run_dir: Path) -> str:
     config names)."""
     if (run_dir / DATA_RECORD).is_file():
         return f"resume({str(run_dir)!r}, data=...) from Python, with the data it trained on"
-    return f"`cnnlab resume {shlex.quote(str(run_dir))}`"  # a path with spaces, pasted whole
+    return f"`cnnlab resume {shell_quote(str(run_dir))}`"  # a path with spaces, pasted whole
 
 
 def check_run_folder(run_dir: Path) -> None:
