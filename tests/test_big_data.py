@@ -104,7 +104,7 @@ def test_a_resize_with_no_room_to_keep_is_done_per_batch(monkeypatch):
     images, labels = _images()
     kept = DeviceLoader(images, labels, 16, shuffle=False, resize=56)
     # 64 images at 56x56 take 196 KiB; the CPU "has" 100 KiB free.
-    monkeypatch.setattr("cnnlab.data.dataset.available_memory", lambda device: 100 * 1024)
+    monkeypatch.setattr("cnnlab.data.memory.available_memory", lambda device: 100 * 1024)
     with pytest.warns(DataWarning, match=r"64 images of 1x56x56 take 196 KiB, and cpu has "
                                          r"100 KiB free.*resized as it is made"):
         per_batch = DeviceLoader(images, labels, 16, shuffle=False, resize=56)
@@ -115,7 +115,7 @@ def test_a_resize_with_no_room_to_keep_is_done_per_batch(monkeypatch):
 
 
 def test_rows_a_gpu_has_no_room_for_stay_on_the_cpu(monkeypatch):
-    monkeypatch.setattr("cnnlab.data.dataset.available_memory", lambda device: 100_000)
+    monkeypatch.setattr("cnnlab.data.memory.available_memory", lambda device: 100_000)
     with pytest.warns(DataWarning, match=r"cuda:0 has 97.7 KiB free.*stay in the CPU's memory"):
         assert not loader._fits((64, 1, 56, 56), (torch.device("cuda:0"),),
                                 "they stay in the CPU's memory")
@@ -125,10 +125,43 @@ def test_rows_a_gpu_has_no_room_for_stay_on_the_cpu(monkeypatch):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_a_cuda_loader_without_room_batches_from_the_cpu(monkeypatch):
     images, labels = _images()
-    monkeypatch.setattr("cnnlab.data.dataset.available_memory", lambda device: 10_000)
+    monkeypatch.setattr("cnnlab.data.memory.available_memory", lambda device: 10_000)
     with pytest.warns(DataWarning, match="stay in the CPU's memory"):
         cuda = DeviceLoader(images, labels, 16, device="cuda", shuffle=False)
     assert cuda._data.device.type == "cpu"
     x, y = next(iter(cuda))
     assert x.device.type == "cuda" and y.device.type == "cuda"
     assert torch.equal(x.cpu(), next(iter(DeviceLoader(images, labels, 16, shuffle=False)))[0])
+
+
+def test_the_refusal_offers_no_useless_size_and_can_be_overridden(monkeypatch):
+    from cnnlab.data.memory import NO_MEMORY_CHECK, too_large_to_decode
+
+    said = too_large_to_decode(1000, (28, 28), 1, free=500)
+    assert "--resize" not in said and "--channels" not in said  # "--resize 0" was offered
+    assert f"or set {NO_MEMORY_CHECK}=1 to decode them anyway (into swap, slowly)" in said
+    monkeypatch.setenv(NO_MEMORY_CHECK, "1")
+    assert too_large_to_decode(1000, (28, 28), 1, free=500) is None
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_the_free_memory_counts_the_processs_own_cgroup_and_those_above(tmp_path, version):
+    # Only the root's limit was read: a Slurm job's or a systemd scope's, set on the
+    # process's own group, was missed.
+    from cnnlab.data.memory import cgroup_memory_left
+
+    base = tmp_path / ("memory" if version == 1 else "")
+    names = (("memory.limit_in_bytes", "memory.usage_in_bytes") if version == 1
+             else ("memory.max", "memory.current"))
+    for folder, limit, usage in ((base, "max" if version == 2 else str(2**62), 0),
+                                 (base / "job", 5000, 1000), (base / "job" / "step", 9000, 500)):
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / names[0]).write_text(str(limit), encoding="utf-8")
+        (folder / names[1]).write_text(str(usage), encoding="utf-8")
+        (folder / "memory.stat").write_text("inactive_file 200\n", encoding="utf-8")
+    proc = tmp_path / "cgroup"
+    proc.write_text("4:memory:/job/step\n" if version == 1 else "0::/job/step\n",
+                    encoding="utf-8")
+    assert cgroup_memory_left(proc, tmp_path) == 5000 - 1000 + 200  # the job's, the least
+    proc.write_text("4:memory:/\n" if version == 1 else "0::/\n", encoding="utf-8")
+    assert cgroup_memory_left(proc, tmp_path) is None  # the root: no limit

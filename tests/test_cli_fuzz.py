@@ -126,8 +126,9 @@ def test_a_folder_too_large_to_decode_says_how_large_and_what_to_give(tmp_path):
     for name in ("cat", "dog"):
         (tmp_path / "photos" / name).mkdir(parents=True)
         Image.new("RGB", (8, 8)).save(tmp_path / "photos" / name / "0.png")
+    # Refused before the decode where the free memory is known (Linux), else by numpy.
     with pytest.raises(FolderDatasetError, match=r"2 image\(s\) decoded at 1000000000000x"
-                                                 r"1000000000000 would take .* smaller image"):
+                                                 r"1000000000000 .*take .* smaller"):
         load_dataset(f"folder:{tmp_path / 'photos'}", image_size=10**12, val_fraction=0.5)
 
 

@@ -425,9 +425,7 @@ def test_a_torchvision_model_shows_its_stages_in_the_flow_line():
 def test_cli_summary_refuses_weights_the_free_memory_cannot_hold(monkeypatch):
     # Memory is promised lazily: VGG-11 with 10**6 classes (15.7 GiB of weights) was
     # filled until the system killed the process. Counted on the meta device first.
-    from cnnlab.data import dataset
-
-    monkeypatch.setattr(dataset, "available_memory", lambda device="cpu": 100 * 2**20)
+    monkeypatch.setattr("cnnlab.data.memory.available_memory", lambda device: 100 * 2**20)
     result = runner.invoke(app, ["summary", "vgg11", "--num-classes", "1000"], env=WIDE)
     assert result.exit_code == 1, result.output
     said = " ".join(result.output.split())

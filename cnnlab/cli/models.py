@@ -134,7 +134,7 @@ def _refuse_what_memory_cannot_hold(model: str, kwargs: dict, num_classes: int |
     until the system killed the process. Counted on the meta device: nothing allocated."""
     import torch
 
-    from cnnlab.data.dataset import available_memory
+    from cnnlab.data.memory import available_memory
     from cnnlab.formatting import format_bytes
     from cnnlab.models import get_model
 

@@ -146,45 +146,6 @@ def dataset_spelling(spec: str) -> str:
         return spec
 
 
-def available_memory(device: torch.device | str = "cpu") -> int | None:
-    """Bytes ``device`` can still hold, or None where cnnlab cannot tell (then nothing is
-    refused for its size). The CPU: Linux's MemAvailable (free, or freed without swapping),
-    or less where the process's cgroup (a container's, a job scheduler's) allows less; a
-    CUDA device: its free memory. The decoded data lives there whole, and one that does not
-    fit was found out only when the system killed the process, after the decode."""
-    device = torch.device(device)
-    if device.type == "cuda":
-        return int(torch.cuda.mem_get_info(device)[0])
-    if device.type != "cpu":  # MPS shares the CPU's memory, and says nothing of it
-        return None
-    try:
-        meminfo = Path("/proc/meminfo").read_text(encoding="utf-8")
-        free = int(meminfo.split("MemAvailable:")[1].split()[0]) * 1024
-    except (OSError, IndexError, ValueError):  # not Linux, or a kernel before 3.14
-        return None
-    left = _cgroup_memory_left()
-    return free if left is None else min(free, left)
-
-
-def _cgroup_memory_left() -> int | None:
-    """What the process's memory cgroup lets it allocate still, or None (no limit, or
-    unreadable): the limit less the usage, the page cache it could drop not counted."""
-    for limit_name, usage_name, base in (("memory.max", "memory.current", "/sys/fs/cgroup"), (
-            "memory.limit_in_bytes", "memory.usage_in_bytes", "/sys/fs/cgroup/memory")):
-        folder = Path(base)
-        try:
-            limit = (folder / limit_name).read_text(encoding="utf-8").strip()
-            if limit == "max" or int(limit) >= 2**60:  # no limit (v1 says so in a number)
-                return None
-            stat = (folder / "memory.stat").read_text(encoding="utf-8").split()
-            cache = int(stat[stat.index("inactive_file") + 1]) if "inactive_file" in stat else 0
-            usage = int((folder / usage_name).read_text(encoding="utf-8"))
-            return max(0, int(limit) - usage + cache)
-        except (OSError, ValueError):
-            continue
-    return None
-
-
 def rows_reordered(images: np.ndarray, order: np.ndarray) -> torch.Tensor:
     """``images[order]`` (``order`` a permutation of the rows), made in place: a row at a
     time along each cycle of the permutation, one row held aside. Indexing made a copy of

@@ -18,7 +18,6 @@ same seed gives the same split.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -31,7 +30,6 @@ from cnnlab.data.dataset import (
     DatasetSplits,
     DataWarning,
     ImageData,
-    available_memory,
     rows_reordered,
 )
 from cnnlab.data.folder_cache import (
@@ -53,6 +51,7 @@ from cnnlab.data.folder_files import (
     readable_name,
 )
 from cnnlab.data.image_file import ImageFileError, decode_image
+from cnnlab.data.memory import available_memory, too_large_to_decode
 from cnnlab.notices import warn_user
 from cnnlab.progress import ProgressBar
 
@@ -282,19 +281,9 @@ def _check_fits_in_memory(root: Path, count: int, size: tuple[int, int],
                           channels: int) -> None:
     """Refuse, before the decode, ``count`` images (both splits) the free memory cannot
     hold: memory is promised lazily, so the array was filled for minutes, then killed."""
-    from cnnlab.formatting import format_bytes
-
-    need, free = count * channels * size[0] * size[1], available_memory("cpu")
-    if free is None or need <= free:
-        return
-    side = math.isqrt(free // (count * channels))  # the largest square size that fits
-    grey = " or read them in greyscale (--channels 1)," if channels == 3 else ""
-    raise FolderDatasetError(
-        f"{root}: {count:,} image(s) decoded at {size[0]}x{size[1]} with {channels} "
-        f"channel(s) take {format_bytes(need)} of memory, and this machine has "
-        f"{format_bytes(free)} free: decode them smaller (--resize {side} or less to "
-        f"train; --image-size for cnnlab data),{grey} train on a copy of the folder "
-        "with fewer images, or free memory (close other programs)")
+    problem = too_large_to_decode(count, size, channels, available_memory("cpu"))
+    if problem:
+        raise FolderDatasetError(f"{root}: {problem}")
 
 
 def _decoded_tree(root: Path, scanned: tuple[dict[str, list[Path]], list[Path]],

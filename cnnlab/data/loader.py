@@ -127,7 +127,8 @@ def _fits(shape: tuple[int, ...], devices: tuple[torch.device, ...], instead: st
     (each that can tell); where one has no room, a warning says so and what is done
     ``instead``. Filling a tensor larger than the CPU's free memory had the system kill
     the process (memory is promised lazily); a GPU's raised OutOfMemoryError."""
-    from cnnlab.data.dataset import DataWarning, available_memory
+    from cnnlab.data.dataset import DataWarning
+    from cnnlab.data.memory import available_memory
     from cnnlab.formatting import format_bytes
     from cnnlab.notices import warn_user
 
