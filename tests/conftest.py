@@ -18,6 +18,10 @@ os.environ.pop("FORCE_COLOR", None)
 os.environ.pop("TTY_COMPATIBLE", None)
 os.environ.pop("TTY_INTERACTIVE", None)
 os.environ.pop("TERM", None)  # TERM=dumb: no live bar either
+# A developer's own models ($CNNLAB_MODELS) would join the registry the tests list.
+os.environ.pop("CNNLAB_MODELS", None)
+# The free memory is the tests' to fake where they mean to (tests/test_big_data.py).
+os.environ.pop("CNNLAB_NO_MEMORY_CHECK", None)
 
 from collections.abc import Callable
 from dataclasses import dataclass
