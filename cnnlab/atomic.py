@@ -65,6 +65,17 @@ def new_temp_file(path: Path, mode: int = 0o666) -> str:
     raise FileExistsError(f"no free temporary name beside {path}")
 
 
+def write_problem(folder: Path) -> str | None:
+    """Why a new file cannot be made in ``folder`` ("permission denied", "read-only file
+    system"), tried with one made and removed at once; None where it can. The folder
+    must exist."""
+    try:
+        os.unlink(new_temp_file(Path(folder) / ".cnnlab-write-check"))
+    except OSError as exc:
+        return (exc.strerror or str(exc)).lower()
+    return None
+
+
 def remove_leftover_temp_files(folder: Path) -> int:
     """Delete the temporary files in ``folder`` that writes killed before their rename
     left (``.NAME.XXXXXXXX.tmp``, new_temp_file's names; a checkpoint's is as large as

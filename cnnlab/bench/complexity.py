@@ -50,11 +50,12 @@ class ComplexityCache:
     docstring). ``get`` counts what is missing; ``save`` writes the file if it changed."""
 
     def __init__(self, path: Path | None = None) -> None:
-        self.path = path or _cache_dir() / "complexity.json"
+        self.path: Path | None = None
         self.fingerprint = sources_fingerprint()
         self.entries: dict[str, list[int]] = {}
         self.dirty = False
-        try:
+        try:  # no cache folder at all (no home: CacheLocationError, an OSError) counts anew
+            self.path = path or _cache_dir() / "complexity.json"
             data = json.loads(self.path.read_text(encoding="utf-8"))
             if data.get("fingerprint") == self.fingerprint:
                 self.entries = {k: v for k, v in data["entries"].items()
@@ -84,7 +85,7 @@ class ComplexityCache:
         return params, macs
 
     def save(self) -> None:
-        if not self.dirty:
+        if not self.dirty or self.path is None:
             return
         data = json.dumps({"fingerprint": self.fingerprint, "entries": self.entries})
         try:  # a crash never leaves half a file, nor its temporary one

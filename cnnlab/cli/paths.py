@@ -3,7 +3,6 @@ should not end in IsADirectoryError when it saves its result."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import typer
@@ -31,7 +30,7 @@ def check_writable_place(path: Path, option: str, shown: Path | None = None) -> 
     folder is a folder, and takes a new file, tried with one made and removed at once.
     ``shown``: the path the message names (the folder a command was given, where ``path``
     is a file it will write there)."""
-    from cnnlab.atomic import new_temp_file
+    from cnnlab.atomic import write_problem
     from cnnlab.train import ConfigError
 
     shown = path if shown is None else shown
@@ -39,12 +38,10 @@ def check_writable_place(path: Path, option: str, shown: Path | None = None) -> 
     folder = next(p for p in (*Path(path).absolute().parents, Path("/")) if p.exists())
     if not folder.is_dir():
         raise ConfigError(f"{option} {shown}: {folder} is a file, not a folder")
-    try:
-        os.unlink(new_temp_file(folder / ".cnnlab-write-check"))
-    except OSError as exc:
-        raise ConfigError(f"{option} {shown}: cannot write in {folder} "
-                          f"({(exc.strerror or str(exc)).lower()}); choose another place") \
-            from None
+    problem = write_problem(folder)
+    if problem:
+        raise ConfigError(f"{option} {shown}: cannot write in {folder} ({problem}); "
+                          "choose another place")
 
 
 def output_file(*suffixes: str, what: str = "the rows"):

@@ -169,15 +169,33 @@ def rows_reordered(images: np.ndarray, order: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(images)
 
 
+class CacheLocationError(DataError, OSError):
+    """No folder can be named for cnnlab's caches: neither ``$CNNLAB_CACHE`` nor
+    ``$XDG_CACHE_HOME`` is set, and this user has no home folder. An OSError too, so that
+    a cache kept only for speed (the complexity counts) goes on without it."""
+
+
 def cache_root() -> Path:
     """Where cnnlab keeps downloads and decoded caches.
 
     ``$CNNLAB_CACHE`` when set (tests point it at a temporary directory), otherwise
-    ``$XDG_CACHE_HOME/cnnlab``, which is ``~/.cache/cnnlab`` on most systems.
+    ``$XDG_CACHE_HOME/cnnlab``, which is ``~/.cache/cnnlab`` on most systems. A relative
+    ``$XDG_CACHE_HOME`` is ignored, as the XDG spec says (the cache moved with the
+    current folder). Raises CacheLocationError where none of them can be told: a
+    container's user id with no home, HOME unset (pathlib's RuntimeError was a traceback
+    in every command that reads Fashion-MNIST).
     """
     explicit = os.environ.get("CNNLAB_CACHE")
     if explicit:
         return Path(explicit).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / "cnnlab"
+    xdg = os.path.expanduser(os.environ.get("XDG_CACHE_HOME", ""))  # never raises
+    if os.path.isabs(xdg):
+        return Path(xdg) / "cnnlab"
+    home = os.path.expanduser("~")  # "~" as it was where no home can be found
+    if not os.path.isabs(home):
+        why = (f"HOME={os.environ['HOME']!r} is no absolute path" if os.environ.get("HOME")
+               else "HOME is not set, and this user id has no home folder")
+        raise CacheLocationError(
+            f"cnnlab cannot tell where to keep its cache: {why}; set CNNLAB_CACHE to a "
+            "folder this user can write (export CNNLAB_CACHE=/path/to/cache)")
+    return Path(home) / ".cache" / "cnnlab"

@@ -43,8 +43,17 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from cnnlab.atomic import atomic_write_bytes
-from cnnlab.data.dataset import DataError, DatasetSplits, DataWarning, ImageData, cache_root
+from cnnlab.atomic import atomic_write_bytes, write_problem
+from cnnlab.data.access import file_state, owner
+from cnnlab.data.dataset import (
+    CacheLocationError,
+    DataError,
+    DatasetSplits,
+    DataWarning,
+    ImageData,
+    cache_root,
+)
+from cnnlab.data.fashion_files import FILES, find_files, why_not
 from cnnlab.data.idx import IdxFormatError, read_idx_pair
 from cnnlab.notices import warn_user
 from cnnlab.progress import ProgressBar
@@ -55,12 +64,6 @@ CLASSES = (
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 )  # fmt: skip
 IMAGE_SHAPE = (28, 28)
-FILES = (
-    "train-images-idx3-ubyte",
-    "train-labels-idx1-ubyte",
-    "t10k-images-idx3-ubyte",
-    "t10k-labels-idx1-ubyte",
-)
 # md5 of the published .gz archives (zalandoresearch/fashion-mnist README).
 ARCHIVE_MD5 = {
     "train-images-idx3-ubyte": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
@@ -109,7 +112,7 @@ def how_to_get(root: str | Path | None = None, downloaded: bool = False) -> str:
     if not downloaded:
         return HOW_TO_GET
     for place in candidates():  # a copy every command reads, not the cache being filled
-        if place.path != default_cache_dir() and find_files(place.path) is not None:
+        if place.origin != "cnnlab cache" and find_files(place.path) is not None:
             where = (f"Debian's dataset-fashion-mnist is installed in {SYSTEM_DIR}"
                      if place.path == SYSTEM_DIR else f"{place.origin} ({place.path}) holds "
                      "the four files")
@@ -155,6 +158,13 @@ def default_cache_dir() -> Path:
     return cache_root() / NAME
 
 
+def _cache_text() -> str:
+    try:
+        return str(default_cache_dir())
+    except CacheLocationError:
+        return "the cache (none here: no home folder; set CNNLAB_CACHE)"
+
+
 def candidates(root: str | Path | None = None) -> list[Location]:
     """The places searched, in order; ``$CNNLAB_DATA`` is skipped when unset. A given
     ``root`` is the only one: the user named the folder they mean."""
@@ -163,34 +173,12 @@ def candidates(root: str | Path | None = None) -> list[Location]:
     places = []
     if os.environ.get(ENV_VAR):
         places.append(Location(Path(os.environ[ENV_VAR]).expanduser(), f"${ENV_VAR}"))
-    places.append(Location(default_cache_dir(), "cnnlab cache"))
+    try:
+        places.append(Location(default_cache_dir(), "cnnlab cache"))
+    except CacheLocationError:  # no home: the cache is skipped; a download says why
+        pass
     places.append(Location(SYSTEM_DIR, "system copy"))
     return places
-
-
-def _file_in(directory: Path, name: str) -> Path | None:
-    # The raw file first: it loads without decompressing.
-    for candidate in (directory / name, directory / f"{name}.gz"):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def find_files(directory: str | Path) -> dict[str, Path] | None:
-    """The four files in ``directory`` (or its ``FashionMNIST/raw``), or None if any is missing."""
-    directory = Path(directory)
-    for folder in (directory, directory / "FashionMNIST" / "raw"):
-        found = {name: _file_in(folder, name) for name in FILES}
-        if all(found.values()):
-            return found  # type: ignore[return-value]
-    return None
-
-
-def _why_not(location: Location) -> str:
-    if not location.path.is_dir():
-        return "does not exist" if not location.path.exists() else "not a directory"
-    missing = [n for n in FILES if _file_in(location.path, n) is None]
-    return "missing " + ", ".join(f"{n}[.gz]" for n in missing)
 
 
 def locate(root: str | Path | None = None) -> Location | None:
@@ -205,10 +193,10 @@ def not_found_message(root: str | Path | None = None, advice: bool = True) -> st
     lines = ["Fashion-MNIST not found. Looked in:"]
     if not os.environ.get(ENV_VAR) and root is None:
         lines.append(f"  ${ENV_VAR}: not set")
-    lines += [f"  {loc.path} ({loc.origin}): {_why_not(loc)}" for loc in candidates(root)]
+    lines += [f"  {loc.path} ({loc.origin}): {why_not(loc.path)}" for loc in candidates(root)]
     if root is not None:
         lines.append("  (only there: it was given; without it cnnlab looks in "
-                     f"${ENV_VAR}, {default_cache_dir()} and {SYSTEM_DIR})")
+                     f"${ENV_VAR}, {_cache_text()} and {SYSTEM_DIR})")
     return "\n".join(lines) + ("\n" + how_to_get(root) if advice else "")
 
 
@@ -255,7 +243,7 @@ def _fetch(url: str, dest: Path, md5: str, progress: Progress) -> None:
 def _archive_is_valid(path: Path, name: str) -> bool:
     """The published archive, or another gzip of the same content (Debian's package
     recompresses them; `verify` accepts those, so a download keeps them too)."""
-    return path.is_file() and _check_file(name, path).ok
+    return file_state(path) == "file" and _check_file(name, path).ok
 
 
 def download(
@@ -278,9 +266,13 @@ def download(
     try:
         target.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise DownloadError(
-            f"cannot create {target}: {exc}; choose another directory with --root"
-        ) from exc
+        raise DownloadError(f"cannot create {target}: {exc}; {_elsewhere(root)}") from exc
+    needed = [name for name in FILES if force or not _archive_is_valid(
+        target / f"{name}.gz", name)]
+    problem = write_problem(target) if needed else None
+    if problem:  # each mirror's line said "Permission denied", as if the mirror refused
+        who = f"; it belongs to {owner(target)}" if owner(target) else ""
+        raise DownloadError(f"cannot write in {target} ({problem}{who}); {_elsewhere(root)}")
     columns = (
         TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
         TransferSpeedColumn(), TimeRemainingColumn(),
@@ -288,7 +280,7 @@ def download(
     with ProgressBar(*columns, console=Console(stderr=True), disable=not progress) as bar:
         for name in FILES:
             dest = target / f"{name}.gz"
-            if force or not _archive_is_valid(dest, name):
+            if name in needed:
                 try:
                     _fetch_from_mirrors(name, dest, mirrors or MIRRORS, bar)
                 except DownloadError as exc:
@@ -298,11 +290,19 @@ def download(
     return target
 
 
+def _elsewhere(root: str | Path | None) -> str:
+    """Where else a download can go, for a folder this user cannot write in."""
+    if root is not None:
+        return "choose a folder of your own with --root (--data-root), or " + LEAVE_OUT_ROOT
+    return ("set CNNLAB_CACHE to a folder this user can write (it moves every cache of "
+            "cnnlab), or download into one with --root (--data-root)")
+
+
 def _move_aside_damaged_raw_copy(raw: Path) -> None:
     """An uncompressed copy is read before the .gz beside it (it loads faster), so a
     damaged one would make a good download fail to load. It is renamed, not deleted
     (it may be someone's own variant), and only once the good .gz is in place."""
-    if raw.is_file() and _md5(raw.read_bytes()) != CONTENT_MD5[raw.name]:
+    if file_state(raw) == "file" and _md5(raw.read_bytes()) != CONTENT_MD5[raw.name]:
         aside = raw.with_name(f"{raw.name}.damaged")
         os.replace(raw, aside)
         warn_user(f"moved {raw} to {aside.name}: an uncompressed copy that is not "

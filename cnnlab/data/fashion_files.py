@@ -1,0 +1,58 @@
+"""Fashion-MNIST's four files: which are in a folder, and why a folder does not count.
+Only what this user can read counts: on a shared machine a folder may hold another
+user's private copy, which ended a command in a PermissionError where a readable copy
+was found further on (the system copy, say)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cnnlab.data.access import file_state, owner
+
+FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+
+
+def file_in(directory: Path, name: str) -> Path | None:
+    # The raw file first: it loads without decompressing. One this user may not read
+    # (another's private copy in a shared folder) is passed over, as a missing one.
+    for candidate in (directory / name, directory / f"{name}.gz"):
+        if file_state(candidate) == "file":
+            return candidate
+    return None
+
+
+def find_files(directory: str | Path) -> dict[str, Path] | None:
+    """The four files in ``directory`` (or its ``FashionMNIST/raw``), or None if any is missing."""
+    directory = Path(directory)
+    for folder in (directory, directory / "FashionMNIST" / "raw"):
+        found = {name: file_in(folder, name) for name in FILES}
+        if all(found.values()):
+            return found  # type: ignore[return-value]
+    return None
+
+
+def why_not(path: Path) -> str:
+    """Why ``path`` does not count as a copy of Fashion-MNIST, in words."""
+    if not os.path.isdir(path):
+        return "does not exist" if not os.path.lexists(path) else "not a directory"
+    missing = [n for n in FILES if file_in(path, n) is None]
+    locked = [n for n in missing if "unreadable" in (file_state(path / n),
+                                                     file_state(path / f"{n}.gz"))]
+    reasons = []
+    if len(locked) < len(missing):
+        reasons.append(f"missing {_names(n for n in missing if n not in locked)}")
+    if locked:  # another user's private copy, in a shared folder
+        who = owner(path) or "their owner"
+        reasons.append(f"{_names(locked)} not readable by this user: {who} can share them "
+                       "(chmod a+r)")
+    return "; ".join(reasons)
+
+
+def _names(names) -> str:
+    return ", ".join(f"{n}[.gz]" for n in names)
