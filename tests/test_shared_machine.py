@@ -9,13 +9,16 @@ file is faked: os.access answers for it as it would for that user.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from cnnlab.atomic import write_problem
 from cnnlab.bench.complexity import ComplexityCache
 from cnnlab.data import fashion_mnist as fm
+from cnnlab.data import folder_cache
 from cnnlab.data.dataset import CacheLocationError, cache_root
 
 AS_ROOT = os.geteuid() == 0
@@ -128,3 +131,25 @@ def test_write_problem_says_why(tmp_path) -> None:
         tmp_path.chmod(0o755)
     assert write_problem(tmp_path) is None and not list(tmp_path.iterdir())
 
+
+def test_another_users_folder_cache_entry_is_told_once_with_the_fix(
+        tmp_path, monkeypatch) -> None:
+    stem = tmp_path / "folders" / ("0" * 32)
+    decoded = folder_cache.DecodedTree(np.zeros((2, 1, 4, 4), np.uint8),
+                                       np.array([0, 1], np.int64), ["a", "b"], [], [])
+    folder_cache.save_cache(stem, decoded, {"path": "/x", "size": [4, 4], "channels": 1})
+    real_read_text = Path.read_text
+
+    def read_text(path, *args, **kwargs):  # the sidecar is another user's 0600 file
+        if path == stem.with_suffix(".json"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_read_text(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", read_text)
+    monkeypatch.setattr(folder_cache, "_told_not_readable", set())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert folder_cache.load_cache(stem, (1, 4, 4)) is None
+        assert folder_cache.load_cache(stem, (1, 4, 4)) is None  # a load looks twice
+    assert len(caught) == 1
+    assert "CNNLAB_CACHE" in str(caught[0].message) and str(stem) in str(caught[0].message)

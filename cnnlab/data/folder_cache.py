@@ -27,6 +27,7 @@ from safetensors.torch import load_file, save_file
 
 from cnnlab import file_lock
 from cnnlab.atomic import atomic_write_bytes, atomic_write_text, open_to_append
+from cnnlab.data.access import owner
 from cnnlab.data.dataset import DataWarning, cache_root
 from cnnlab.data.folder_files import readable_name
 from cnnlab.file_lock import LockState
@@ -262,6 +263,25 @@ def remove_entry(entry: CacheEntry) -> bool:
     return True
 
 
+# The entries told of already: a load looks twice (before and after taking the lock).
+_told_not_readable: set[Path] = set()
+
+
+def _warn_not_readable(stem: Path, exc: PermissionError) -> None:
+    """Say once that ``stem`` is an entry this user may not read: another user's, in a
+    cache shared between users (entries are private, 0600), decoded anew on each run."""
+    if stem in _told_not_readable:
+        return
+    _told_not_readable.add(stem)
+    why = (exc.strerror or str(exc)).lower()
+    if who := owner(stem.with_suffix(".json")):
+        why += f"; it belongs to {who}"
+    warn_user(f"the cached decode {stem} is not readable by this user ({why}), so the "
+              "folder is decoded anew on every run: entries are private to the user who "
+              "wrote them; set CNNLAB_CACHE to a folder of your own to keep yours",
+              DataWarning)
+
+
 def load_cache(stem: Path, shape: tuple[int, int, int]) -> DecodedTree | None:
     """The cached entry, or None when absent or not what ``stem`` should hold."""
     try:
@@ -275,6 +295,9 @@ def load_cache(stem: Path, shape: tuple[int, int, int]) -> DecodedTree | None:
             [(readable_name(s["file"]), s["reason"]) for s in sidecar["skipped"]],
             [readable_name(c) for c in sidecar["empty_classes"]],
         )
+    except PermissionError as exc:
+        _warn_not_readable(stem, exc)
+        return None
     except (OSError, ValueError, KeyError, TypeError, SafetensorError) as exc:
         if stem.with_suffix(".json").exists():
             warn_user(f"ignoring unreadable cache {stem}: {exc}", DataWarning)
