@@ -153,3 +153,24 @@ def test_another_users_folder_cache_entry_is_told_once_with_the_fix(
         assert folder_cache.load_cache(stem, (1, 4, 4)) is None  # a load looks twice
     assert len(caught) == 1
     assert "CNNLAB_CACHE" in str(caught[0].message) and str(stem) in str(caught[0].message)
+
+
+def test_no_home_decodes_a_folder_without_its_cache(data_env, monkeypatch) -> None:
+    # A folder dataset stopped on the cache's location, with use_cache=False too.
+    from PIL import Image
+
+    from cnnlab.data import DataWarning
+    from cnnlab.data.folder import load_folder
+
+    for i in range(4):
+        (data_env / "pets" / f"c{i % 2}").mkdir(parents=True, exist_ok=True)
+        Image.new("L", (6, 6), 40 * i).save(data_env / "pets" / f"c{i % 2}" / f"{i}.png")
+    no_home(monkeypatch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        data = load_folder(data_env / "pets", image_size=6, channels=1, use_cache=False,
+                           progress=False, val_fraction=0.5)
+    assert len(data.train) + len(data.test) == 4
+    with pytest.warns(DataWarning, match="decoded without its cache: .*set CNNLAB_CACHE"):
+        load_folder(data_env / "pets", image_size=6, channels=1, progress=False,
+                    val_fraction=0.5)

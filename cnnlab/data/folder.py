@@ -26,6 +26,7 @@ import torch
 from rich.console import Console
 
 from cnnlab.data.dataset import (
+    CacheLocationError,
     DataError,
     DatasetSplits,
     DataWarning,
@@ -293,7 +294,12 @@ def _decoded_tree(root: Path, scanned: tuple[dict[str, list[Path]], list[Path]],
     read from the cache), with what was skipped reported; and where it came from, in words."""
     per_class, loose = scanned
     files = [p for fs in per_class.values() for p in fs]
-    stem = entries_folder() / cache_key(root, size, channels, files)
+    if use_cache:
+        try:
+            stem = entries_folder() / cache_key(root, size, channels, files)
+        except CacheLocationError as exc:  # no home, no $CNNLAB_CACHE: decoded each time
+            warn_user(f"{root}: decoded without its cache: {exc}", DataWarning)
+            use_cache = False
     decoded = load_cache(stem, (channels, *size)) if use_cache else None
     from_cache, waited = decoded is not None, False
     if decoded is None and use_cache:
