@@ -232,3 +232,17 @@ def test_a_net_normalising_by_the_batch_is_checked_on_two_images(registry):
                              nn.Linear(32, num_classes))
 
     assert _built(registry, "own_bn", own_bn).training
+
+
+def test_an_edited_notebook_cell_replaces_its_model(registry):
+    # Jupyter names each cell's code file by a hash of its text: an edited cell run again
+    # was refused as another model ("already registered") once files were compared.
+    for cell in ("<ipython-input-1>", "/tmp/ipykernel_1/2901.py"):
+        for width in (8, 16):
+            source = (f"def own_cell(num_classes=10, in_channels=1):\n"
+                      f"    return nn.Sequential(nn.Flatten(), nn.Linear(in_channels * 784, "
+                      f"{width}), nn.Linear({width}, num_classes))\n")
+            scope = {"nn": nn, "__name__": "__main__"}
+            exec(compile(source, f"{cell}-{width}", "exec"), scope)
+            _own(registry, "own_cell", scope["own_cell"])
+        assert get_model("own_cell")[1].out_features == 16  # the edited cell's

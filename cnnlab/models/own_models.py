@@ -50,18 +50,22 @@ def check_builder(fn: Callable[..., nn.Module], name: str) -> None:
 
 
 def same_definition(old: Callable, new: Callable) -> bool:
-    """Whether ``new`` is ``old`` defined again (a notebook cell or a script run twice
-    in one session, a file imported by name and run as ``$CNNLAB_MODELS`` or as
-    ``__main__``): the same source file, else module, and qualified name, which then
-    replaces it rather than being refused as a second model of that name."""
-    return _defined_where(old) == _defined_where(new)
+    """Whether ``new`` is ``old`` defined again, which then replaces it rather than being
+    refused as a second model of that name: the same module and qualified name (a
+    notebook cell run again, edited or not, a script run twice in one session), or the
+    same source file and qualified name (a file imported by name and also run as
+    ``$CNNLAB_MODELS`` or as ``__main__``)."""
+    def module_name(fn: Callable) -> tuple:
+        return getattr(fn, "__module__", None), getattr(fn, "__qualname__", None)
 
+    def source_file(fn: Callable) -> tuple | None:
+        code = getattr(fn, "__code__", None)
+        if code is None or not os.path.isfile(code.co_filename):
+            return None
+        return os.path.realpath(code.co_filename), getattr(fn, "__qualname__", None)
 
-def _defined_where(fn: Callable) -> tuple:
-    code = getattr(fn, "__code__", None)
-    where = (os.path.realpath(code.co_filename) if code is not None
-             and not code.co_filename.startswith("<") else getattr(fn, "__module__", None))
-    return where, getattr(fn, "__qualname__", None)
+    return module_name(old) == module_name(new) or (
+        source_file(old) is not None and source_file(old) == source_file(new))
 
 
 def import_own_models() -> None:
