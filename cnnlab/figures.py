@@ -276,7 +276,9 @@ def fitted(text: str, inches: float, points: float = LEAST_POINTS) -> str:
 
     def fits(line: str) -> bool:
         line = line.rstrip()
-        return not line or TextPath((0, 0), line, prop=prop).get_extents().width <= 72 * inches
+        # As drawn: literal's \\$ (two $ were read as a formula, and raised).
+        width = TextPath((0, 0), literal(line), prop=prop).get_extents().width
+        return not line or width <= 72 * inches
 
     lines = [""]
     for word in re.findall(r"[^\s_/-]+[\s_/-]*|[\s_/-]+", text):

@@ -131,3 +131,11 @@ def test_the_speedrun_charts_changed_recipe_lines_fit_its_width(tmp_path):
     assert red.startswith("Changed from the recipe: epochs 2") and "lenet_modern)" in red
     lowest = min(box.y0 for box in header)
     assert lowest > fig.axes[0].title.get_window_extent(renderer).y1  # above the panels
+
+
+def test_a_name_with_two_dollar_signs_is_broken_as_drawn():
+    # Measured as a formula: "cost_$5_to_$10" raised matplotlib's ParseSyntaxException in
+    # `cnnlab data show` and the misclassified grid.
+    from cnnlab.figures import fitted
+
+    assert fitted("cost_$5_to_$10", 0.5).replace("\n", "") == "cost_$5_to_$10"
