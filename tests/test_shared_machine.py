@@ -174,3 +174,15 @@ def test_no_home_decodes_a_folder_without_its_cache(data_env, monkeypatch) -> No
     with pytest.warns(DataWarning, match="decoded without its cache: .*set CNNLAB_CACHE"):
         load_folder(data_env / "pets", image_size=6, channels=1, progress=False,
                     val_fraction=0.5)
+
+
+def test_no_home_data_cache_names_cnnlab_cache(monkeypatch) -> None:
+    # `cnnlab data cache` still ended in the CacheLocationError's traceback.
+    from typer.testing import CliRunner
+
+    from cnnlab.cli import app
+
+    no_home(monkeypatch)
+    result = CliRunner().invoke(app, ["data", "cache"])
+    assert result.exit_code == 1 and "set CNNLAB_CACHE" in result.output, result.output
+    assert not isinstance(result.exception, CacheLocationError)

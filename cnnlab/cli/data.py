@@ -166,7 +166,8 @@ def cache(
 
     if clear and prune:
         fail("--clear removes every entry, --prune those no run reads again: give one", code=2)
-    where, entries = entries_folder(), cache_entries()
+    with _user_errors():  # no home, no $CNNLAB_CACHE: said, not a traceback
+        where, entries = entries_folder(), cache_entries()
     if clear or prune:
         chosen = [e for e in entries if clear or e.state in ("folder gone", "unfinished")]
         removed = [e for e in chosen if remove_entry(e)]
