@@ -130,8 +130,8 @@ def _decode_tree(root: Path, per_class: dict[str, list[Path]], size: tuple[int, 
     names, skipped, empty, n = [], [], [], 0
     console = Console(stderr=True)  # no bar into a log: ProgressBar asks shows_live
     # ... where a long decode says one line instead, or minutes passed without a word.
-    said = (f"decoding {total:,} images of {root} at {size[0]}x{size[1]} (once: the next run "
-            "reads them from the cache)") if total >= DECODE_SAID_FROM else None
+    said = (f"decoding {total:,} images of {root} at {size[0]}x{size[1]}"
+            if total >= DECODE_SAID_FROM else None)
     with ProgressBar(console=console, disable=not progress, transient=True,
                      in_a_log=said) as bar:
         task = bar.add_task(f"decoding {root.name}", total=total)
