@@ -91,13 +91,13 @@ def test_a_folder_with_a_log_s_name_is_named_with_the_fix(tmp_path, name):
 
 def test_a_run_folder_that_cannot_be_written_is_refused_before_tensorboard_starts(
         tmp_path, monkeypatch):
-    import cnnlab.train.runlog as runlog
+    import cnnlab.atomic as atomic
 
     def read_only(path, mode=0o666):
         raise OSError(errno.EROFS, "Read-only file system", str(path))
 
     # TensorBoard's writer thread failed first, its traceback printed, then the error.
-    monkeypatch.setattr(runlog, "new_temp_file", read_only, raising=False)
+    monkeypatch.setattr(atomic, "new_temp_file", read_only)
     with pytest.raises(OSError, match=r"cannot write in the run folder .*\(read-only file "
                                       r"system\).*copy the run"):
         MetricsLog(tmp_path, tensorboard=True)

@@ -32,9 +32,9 @@ from cnnlab import file_lock
 from cnnlab.atomic import (
     atomic_write_bytes,
     atomic_write_text,
-    new_temp_file,
     open_to_append,
     remove_empty_folders_made,
+    write_problem,
 )
 from cnnlab.file_lock import LockState
 from cnnlab.notices import CnnlabWarning, warn_user
@@ -428,13 +428,11 @@ def _check_writable(run_dir: Path) -> None:
     with a traceback."""
     if not run_dir.is_dir():
         return  # made by the writes that follow
-    try:
-        os.unlink(new_temp_file(run_dir / ".cnnlab-write-check"))
-    except OSError as exc:
-        raise type(exc)(f"cannot write in the run folder {run_dir} ("
-                        f"{(exc.strerror or str(exc)).lower()}): training writes its "
-                        "metrics and checkpoints there; copy the run to a place you may "
-                        "write in (cp -r) and resume the copy") from None
+    problem = write_problem(run_dir)
+    if problem:
+        raise PermissionError(f"cannot write in the run folder {run_dir} ({problem}): "
+                              "training writes its metrics and checkpoints there; copy the "
+                              "run to a place you may write in (cp -r) and resume the copy")
 
 
 def _check_log_file(path: Path) -> None:
