@@ -48,7 +48,7 @@ def why_not(path: Path) -> str:
     if len(locked) < len(missing):
         reasons.append(f"missing {_names(n for n in missing if n not in locked)}")
     if locked:  # another user's private copy, in a shared folder
-        who = owner(path) or "their owner"
+        who = owner(path / locked[0]) or owner(path / f"{locked[0]}.gz") or "their owner"
         reasons.append(f"{_names(locked)} not readable by this user: {who} can share them "
                        "(chmod a+r)")
     return "; ".join(reasons)

@@ -38,7 +38,9 @@ def shell_quote(arg: str) -> str:
     single quotes. Windows: double quotes, read alike by cmd.exe and PowerShell, escaped
     by the C runtime's rules (as subprocess.list2cmdline's): cmd.exe keeps single quotes
     as part of the argument, and shlex.quote put them around any path with a backslash,
-    which is every Windows path (`cnnlab resume 'runs\\x'` named no run there)."""
+    which is every Windows path (`cnnlab resume 'runs\\x'` named no run there). Inside
+    them cmd.exe still expands %VAR% and PowerShell $name and backticks: no one quoting
+    holds for both, and the paths and options cnnlab prints rarely hold those."""
     if sys.platform != "win32":
         return shlex.quote(arg)
     if arg and not _WINDOWS_SPECIAL.search(arg):
