@@ -63,8 +63,10 @@ def test_a_rank_killed_as_the_job_starts_is_one_line_on_the_other(tmp_path):
     # Rank 1 dies (SIGKILL) as DDP checks the ranks' parameters, the job's first
     # collective with it: rank 0 ended with gloo's RuntimeError traceback.
     script = rank_script(tmp_path, "ddp_lost_at_start.py", SCRIPT)
-    # --monitor-interval 5: torchrun stops rank 0 only after it has said its error
-    code, stderr = launch_two_ranks(tmp_path, "--monitor-interval", "5", str(script),
+    # --monitor-interval 15: torchrun stops rank 0 only after it has said its error. Rank 0
+    # reaches DDP later than rank 1 (it makes the run folder and TensorBoard's writer
+    # first): at 5 s a CI busy with the suite's other process had torchrun stop it first.
+    code, stderr = launch_two_ranks(tmp_path, "--monitor-interval", "15", str(script),
                                     str(tmp_path))
     assert code != 0
     assert (tmp_path / "exit0.txt").read_text(encoding="utf-8") == "1", stderr[-3000:]
