@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 import sys
 import time
 from dataclasses import dataclass
@@ -18,6 +17,8 @@ from typing import NamedTuple
 
 import torch
 import torch.distributed as dist
+
+from cnnlab.train.machine import shell_quote
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ def end_distributed() -> None:
         except RuntimeError as exc:
             if not lost_a_rank(exc):
                 raise
-            run = shlex.quote(str(_run_folder)) if _run_folder else "RUN"
+            run = shell_quote(str(_run_folder)) if _run_folder else "RUN"
             resume = launch_command(f"resume {run}", dist.get_world_size())
             raise RankLost(
                 "another process of this torchrun job ended (killed, or failed: its own "
@@ -297,7 +298,7 @@ def relaunch_command(command: str, world_size: int) -> str:
     is_cnnlab = program.stem == "cnnlab" or (program.name == "__main__.py"
                                              and program.parent.name == "cnnlab")
     if is_cnnlab and typed[:1] == command.split()[:1]:
-        command = " ".join(map(shlex.quote, typed))
+        command = " ".join(map(shell_quote, typed))
     return launch_command(command, world_size)
 
 
