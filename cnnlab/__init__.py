@@ -20,6 +20,17 @@ Where the rest is (each reached after ``import cnnlab`` alone, as ``cnnlab.ops.c
 - ``cnnlab.design``: sample, parse_band, create_sweep, run_sweep, analyze
 - ``cnnlab.export``: export_run (ONNX, checked with onnxruntime)
 
+Shared by all of them, beside the subpackages (``cnnlab.cli`` is the command):
+
+- files: ``atomic`` (writes a crash cannot leave half done), ``file_lock`` (what must not
+  run twice at once), ``code_version`` (which code wrote a result);
+- the user: ``notices`` (warnings for people), ``progress`` (bars), ``interrupts``
+  (Ctrl-C through code that catches it), ``formatting`` (numbers and tables as people
+  read them), ``figures`` and ``shown_figure`` (figures for files, reports, notebooks);
+- ``export``, ``export_files`` and ``onnx_run`` (ONNX out, and read back by predict);
+- ``extras`` (optional dependencies), ``lazy_exports`` (names imported on first use),
+  ``command_line`` (the program's entry point).
+
 ``train`` stays in ``cnnlab.train``: re-exported here it would shadow the subpackage of
 the same name (``import cnnlab.train.run`` would then fail).
 """

@@ -4,9 +4,10 @@
   recipe, accuracy beside cost (``cnnlab bench zoo``);
 - :mod:`~cnnlab.bench.throughput`: training and inference speed per model
   (``cnnlab bench throughput``; :mod:`~cnnlab.bench.timing` times the steps);
-- :mod:`~cnnlab.bench.ops`, :mod:`~cnnlab.bench.loader`, :mod:`~cnnlab.bench.memory`: the
-  from-scratch convolutions, the DeviceLoader and DenseNet's checkpointing against
-  PyTorch's, the book's DataLoader and the plain DenseNet;
+- :mod:`~cnnlab.bench.ops`, :mod:`~cnnlab.bench.pooling`, :mod:`~cnnlab.bench.loader`,
+  :mod:`~cnnlab.bench.memory`: the from-scratch convolutions and pooling, the DeviceLoader
+  and DenseNet's checkpointing against PyTorch's, the book's DataLoader and the plain
+  DenseNet;
 - :mod:`~cnnlab.bench.speedrun` (:mod:`~cnnlab.bench.speedrun_study`): time to a target
   Fashion-MNIST accuracy (``cnnlab speedrun``);
 - :mod:`~cnnlab.bench.results`: how the rows are stored, with the machine;

@@ -1,9 +1,21 @@
-"""Datasets as uint8 tensors: Fashion-MNIST and a user's class-per-folder images.
+"""Datasets as uint8 tensors: Fashion-MNIST and a user's class-per-folder images::
 
-from cnnlab.data import load_dataset
-data = load_dataset("fashion-mnist")                      # found, or downloaded
-data = load_dataset("folder:~/photos", image_size=96, channels=3, seed=1)
-data.train.images   # uint8 (N, C, H, W); data.train.labels: int64 (N,)
+    from cnnlab.data import load_dataset
+    data = load_dataset("fashion-mnist")                      # found, or downloaded
+    data = load_dataset("folder:~/photos", image_size=96, channels=3, seed=1)
+    data.train.images   # uint8 (N, C, H, W); data.train.labels: int64 (N,)
+
+Where each part lives:
+
+- the sources: ``fashion_mnist`` (found, downloaded, verified; its four files:
+  ``fashion_files``, read by ``idx``), ``folder`` (a user's images, one folder per class;
+  which files count: ``folder_files``; decoded once and kept: ``folder_cache``),
+  ``synthetic`` (tests and smoke runs);
+- what they share: ``dataset`` (ImageData, DatasetSplits, DataError, the cache folder),
+  ``image_file`` (one image file as pixels, for training and prediction alike),
+  ``access`` (may this user read it, write there) and ``memory`` (does it fit);
+- the data as training feeds it: ``loader`` (DeviceLoader, the whole split on the
+  device), ``augment`` (batched augmentation there) and ``pixels`` (resize, normalise).
 """
 
 from __future__ import annotations

@@ -3,15 +3,21 @@
 - :mod:`~cnnlab.design.spaces`: AnyNetX A..E and RegNet, seeded sampling under a
   complexity band, and analytic complexity; trials train the samples as the
   ``anynetx`` model (registered in :mod:`cnnlab.models.anynet`).
-- :mod:`~cnnlab.design.store`: a sweep on disk (SQLite), written as trials finish.
+- :mod:`~cnnlab.design.sweep_spec`: what a sweep is (space, seed, band, data, recipe) and
+  its trials as drawn; :mod:`~cnnlab.design.store`: a sweep on disk (SQLite), written as
+  trials finish; :mod:`~cnnlab.design.folders`: what a folder holds before a design
+  command writes into it.
 - :mod:`~cnnlab.design.runner`: creating and running sweeps (the driver);
   :mod:`~cnnlab.design.executors` runs their trials (:mod:`~cnnlab.design.trial`) in
-  local processes or on Ray.
+  local processes or on Ray (where they fit: :mod:`~cnnlab.design.ray_nodes`), all on
+  the same code (:mod:`~cnnlab.design.code_check`).
 - :mod:`~cnnlab.design.edf`: EDFs, complexity-normalised EDFs, KS tests (the normalised
   one by permutation: ``compare_normalized``), bootstrap.
 - :mod:`~cnnlab.design.regnet_fit`: the RegNet rule nearest a network's widths (e_fit).
 - :mod:`~cnnlab.design.report`: plots, one HTML report, a Markdown table (its words in
-  :mod:`~cnnlab.design.report_text`).
+  :mod:`~cnnlab.design.report_text` and :mod:`~cnnlab.design.describe`, its figures in
+  :mod:`~cnnlab.design.report_figures`, their MACs axis in
+  :mod:`~cnnlab.design.macs_axis`).
 
 The ``edf`` function is not re-exported here: the name would hide the module.
 """

@@ -4,6 +4,16 @@ small-input ResNets, ``notes_net``, ``anynetx`` for design sweeps).
 
 Importing this package imports each family module, and each module registers its
 builders with :func:`register_model`.
+
+- the families: ``lenet``, ``alexnet``, ``vgg``, ``nin``, ``googlenet``, ``resnet_d2l``
+  (the book's ResNet and ResNeXt), ``resnet`` (torchvision's, and small-input forms),
+  ``preact_resnet``, ``densenet``, ``anynet`` and ``regnet``, ``speednet``, ``notes_net``;
+- the registry: ``_registry`` (names, builders, metadata), ``_names`` (the reading
+  order), ``_base`` (the interface every model shares); a user's own networks:
+  ``own_models``;
+- weights: ``interop`` (torchvision's weights in and out, checked state_dict loading),
+  ``pretrained`` and ``transfer`` (pretrained backbones, fine-tuning);
+- first convolutions a run may swap in: ``whitened_stem``, ``padded_stem``.
 """
 
 from cnnlab.models import (  # noqa: F401  (imported to register their models)

@@ -8,6 +8,12 @@ Functional ops: :func:`corr2d` (the loop reference), :func:`conv2d`,
 :class:`AdaptiveAvgPool2d`, :class:`BatchNorm`; :func:`convert_to_scratch` puts
 them into any model, and :func:`unconverted_modules` / :func:`unconverted_calls` say
 what still runs on PyTorch's kernels (layers; calls a forward makes itself).
+
+Modules: ``conv`` (cross-correlation, padding, stride, channels; its fast GEMM route:
+``shift``), ``fft``, ``pool`` and ``adaptive_pool`` (with ``fast_pool``, the CPU's
+2 x 2 max pool), ``norm`` (batch norm), ``modules`` (the layers and the switch),
+``scratch_check`` (what a forward still leaves to PyTorch), ``_from_scratch`` (the mark
+the layers print with).
 """
 
 from cnnlab.ops.adaptive_pool import adaptive_avg_pool2d

@@ -1,14 +1,19 @@
 """Training, and everything done with a run's folder afterwards.
 
-- settings: ``config`` (TrainConfig, its YAML: ``yaml_file``), ``presets``;
-- the loop: ``trainer``, with ``optim``, ``device``, ``distributed``, ``model_setup`` and
-  ``run_data`` (the model and the data as a run feeds them), ``resumable`` and
-  ``checkpoint``;
-- the run folder: ``run`` (train, resume, load_run; ``run_files``, ``loaded_run``),
-  ``runlog`` and ``train_progress`` (metrics.csv, TensorBoard, the terminal),
-  ``run_outputs`` (summary.json, plots, report.html: ``report*``), ``outcome``, ``machine``;
-- a finished run used: ``evaluate`` (``cnnlab eval``), ``predict``, ``compare*``
-  (``cnnlab compare``).
+- settings: ``config`` (TrainConfig; what each field's annotation accepts:
+  ``config_kinds``; its YAML: ``yaml_file``), ``presets``;
+- the loop: ``trainer``, with ``optim`` and ``lr_plan`` (the optimiser, the learning
+  rate's plan), ``device``, ``distributed``, ``model_setup`` and ``run_data`` (the model
+  and the data as a run feeds them), ``divergence`` (when a run has diverged),
+  ``resumable`` and ``checkpoint``;
+- the run folder: ``run`` (train, resume, load_run; ``run_files``, ``run_names``,
+  ``resume_checks``, ``loaded_run``), ``runlog`` and ``train_progress`` (metrics.csv,
+  TensorBoard, the terminal), ``run_outputs`` (summary.json, plots, report.html:
+  ``report``, ``report_figures``, ``report_evaluation``, ``report_examples``),
+  ``outcome``, ``machine``;
+- a finished run used: ``evaluate`` (``cnnlab eval``), ``predict``, ``compare``
+  (``cnnlab compare``: ``compare_files`` read, ``compared_run`` per run,
+  ``compare_tables`` and ``compare_figure`` show them).
 """
 
 from typing import TYPE_CHECKING
