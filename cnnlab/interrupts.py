@@ -7,8 +7,9 @@ error would then carry on after Ctrl-C. :class:`SigintRecorder` records the sign
 the duration of a block, so the caller can tell an interrupt from a failure, and can
 hold it back over steps that must finish together (renaming a pair of files);
 :func:`interrupt_wins` makes such a block end as KeyboardInterrupt. And SIGTERM made to
-stop work as Ctrl-C does (:func:`sigterm_as_interrupt`), and the exit status that tells the
-two apart (:func:`interrupted_status`).
+stop work as Ctrl-C does (:func:`sigterm_as_interrupt`), the exit status that tells the
+two apart (:func:`interrupted_status`), and one handler set for every signal that asks a
+loop to stop, Windows' Ctrl-Break included (:func:`hear_stop_signals`).
 """
 
 from __future__ import annotations
@@ -130,6 +131,30 @@ def termination_signals() -> list[signal.Signals]:
     sent to its process group (Python's own advice for stopping a child gracefully), whose
     default ended cnnlab on the spot: a sweep's trials left 'running', nothing said."""
     return [signal.SIGTERM, *([signal.SIGBREAK] if hasattr(signal, "SIGBREAK") else [])]
+
+
+def hear_stop_signals(handler: Callable[[int, object], None]) -> dict:
+    """Set ``handler(signum, frame)`` for every signal that asks work to stop: Ctrl-C
+    (SIGINT) and :func:`termination_signals`. Windows' Ctrl-Break reaches it as SIGTERM,
+    which it stands for (the status 143 and what is said, as :class:`Terminated` has
+    them). Returns the handlers replaced, signal to handler, for ``signal.signal`` to put
+    back; off the main thread, where signals cannot be set, none is set and none returned.
+
+    A loop listing SIGINT and SIGTERM itself missed SIGBREAK, whose default ends the
+    process on the spot: Ctrl-Break during training lost the work since the last
+    checkpoint, and saved none."""
+
+    def as_sigterm(signum, frame) -> None:
+        handler(int(signal.SIGTERM), frame)
+
+    previous = {}
+    for sig in (signal.SIGINT, *termination_signals()):
+        try:
+            previous[sig] = signal.signal(
+                sig, handler if sig in (signal.SIGINT, signal.SIGTERM) else as_sigterm)
+        except ValueError:  # not the main thread: signals stay as they are
+            break
+    return previous
 
 
 def sigterm_as_interrupt() -> Callable[[], None]:
