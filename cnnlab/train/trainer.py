@@ -23,6 +23,7 @@ from torch import nn
 
 from cnnlab.data.dataset import DatasetSplits
 from cnnlab.data.loader import DeviceLoader, mix_seed
+from cnnlab.interrupts import hear_stop_signals
 from cnnlab.train.config import CUDA_GRAPH_MODES, TrainConfig
 from cnnlab.train.device import peak_memory_mb, resolve_amp, select_device, sum_dtype, synchronize
 from cnnlab.train.distributed import (
@@ -186,13 +187,7 @@ class Trainer(Resumable, DivergenceChecks):
         return self._stop_signal
 
     def _install_signal_handlers(self):
-        previous = {}
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
-                previous[sig] = signal.signal(sig, self._on_signal)
-            except ValueError:  # not the main thread: leave signals alone
-                pass
-        return previous
+        return hear_stop_signals(self._on_signal)  # Windows' Ctrl-Break too, as SIGTERM
 
     # --- the loop ---------------------------------------------------------------
     def fit(self) -> TrainResult:
