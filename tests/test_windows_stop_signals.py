@@ -64,8 +64,6 @@ def test_nothing_is_set_off_the_main_thread():
     assert got == [{}]
 
 
-@pytest.mark.xfail(strict=True, reason="Trainer._install_signal_handlers lists SIGINT and "
-                   "SIGTERM itself; it is to call interrupts.hear_stop_signals")
 def test_ctrl_break_during_training_saves_the_checkpoint(tmp_path, sigbreak, monkeypatch):
     from cnnlab.data.synthetic import make_synthetic
     from cnnlab.train import TrainConfig, TrainingInterrupted, train
@@ -86,3 +84,25 @@ def test_ctrl_break_during_training_saves_the_checkpoint(tmp_path, sigbreak, mon
     assert stopped.value.signal_name == "SIGTERM"
     assert interrupts.interrupted_status(stopped.value) == 143
     assert (tmp_path / "r" / "checkpoints" / "last.safetensors").exists()
+
+
+def test_ctrl_break_while_the_report_is_written_waits_for_the_report(tmp_path, sigbreak,
+                                                                     monkeypatch):
+    # Training had heard Ctrl-Break, but the summary and report after it listened for
+    # SIGTERM alone: Ctrl-Break there ended the process, the trained run left with no report.
+    from cnnlab.data.synthetic import make_synthetic
+    from cnnlab.train import TrainConfig, TrainingInterrupted, run_outputs, train
+
+    write_report = run_outputs.write_report
+
+    def ctrl_break_first(*args, **kwargs):
+        _deliver(signal.SIGUSR1)
+        return write_report(*args, **kwargs)
+
+    monkeypatch.setattr(run_outputs, "write_report", ctrl_break_first)
+    cfg = TrainConfig(model="lenet_modern", data="synthetic", epochs=1, batch_size=32,
+                      device="cpu", quiet=True, out_dir=str(tmp_path), run_name="r")
+    with pytest.raises(TrainingInterrupted, match="stopped by SIGTERM after the run ended"):
+        train(cfg, data=make_synthetic(num_train=64, num_test=32, seed=3))
+    assert sigbreak == []  # recorded, not left to the default that ends the process
+    assert (tmp_path / "r" / "report.html").is_file()

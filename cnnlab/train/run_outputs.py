@@ -9,7 +9,7 @@ import signal
 from pathlib import Path
 
 from cnnlab.atomic import atomic_write_text
-from cnnlab.interrupts import SigintRecorder
+from cnnlab.interrupts import SigintRecorder, termination_signals
 from cnnlab.notices import FigureWarning, warn_user
 from cnnlab.train.machine import environment_info
 from cnnlab.train.outcome import TrainingInterrupted, TrainResult
@@ -66,18 +66,21 @@ def _disk_full_words(run_dir: Path, exc: OSError) -> str:
 
 @contextlib.contextmanager
 def _sigterm_recorded():
-    """SIGTERM (`timeout`, a scheduler) recorded, not obeyed, over the block: its default
-    ends the process at once, and the report with it. Yields a list it fills."""
+    """SIGTERM (`timeout`, a scheduler; Windows' Ctrl-Break, which stands for it)
+    recorded, not obeyed, over the block: its default ends the process at once, and the
+    report with it. Yields a list it fills."""
     received: list[int] = []
-    try:
-        previous = signal.signal(signal.SIGTERM, lambda signum, frame: received.append(signum))
-    except ValueError:  # not the main thread: not ours to set
-        previous = None
+    previous = {}
+    for sig in termination_signals():
+        try:
+            previous[sig] = signal.signal(sig, lambda signum, frame: received.append(signum))
+        except ValueError:  # not the main thread: not ours to set
+            break
     try:
         yield received
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _write_outputs(trainer: Trainer, result: TrainResult) -> None:
