@@ -33,6 +33,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from cnnlab import atomic
 from cnnlab.atomic import first_missing_folder, fsync_file, fsync_folder, remove_empty_folders_made
 from cnnlab.export_files import (
     INPUT_NAME,
@@ -317,20 +318,20 @@ def _kept(path: Path) -> str:
 
 
 def _replace(staged: Path, path: Path) -> None:
-    """Move a checked export (file, sidecar, external weights) over the target's names.
-    Each file is on disk before its rename, so a crash leaves whole files (the sidecar's
-    checksums name a pair from two exports). The sidecar goes first: files a crash leaves
-    beside it are an export's, which the next export may replace (see _check_out)."""
+    """Move a checked export (file, sidecar, external weights) over the target's names,
+    each on disk first: a crash leaves whole files (the sidecar's checksums name a pair
+    from two exports). The sidecar goes first: what a crash leaves beside it is an
+    export's, which the next may replace (_check_out). Netron holding one: atomic.replace."""
     data = data_file(staged)
     for staged_file in (data, staged, staged.with_suffix(".json")):
         if staged_file.exists():
             fsync_file(staged_file)
-    os.replace(staged.with_suffix(".json"), path.with_suffix(".json"))
+    atomic.replace(staged.with_suffix(".json"), path.with_suffix(".json"))
     if data.exists():
-        os.replace(data, data_file(path))
+        atomic.replace(data, data_file(path))
     else:  # weights of an earlier, larger export: no longer referenced
         data_file(path).unlink(missing_ok=True)
-    os.replace(staged, path)
+    atomic.replace(staged, path)
     fsync_folder(path.parent)
 
 
@@ -423,8 +424,7 @@ def _session(path: Path):
 @torch.no_grad()
 def logit_scale(model: nn.Module, shape: tuple[int, int, int],
                 batch_sizes: tuple[int, ...] = (1, 2, 3), seed: int = 0) -> float:
-    """The largest |logit| ``model`` gives the batches :func:`verify_onnx` checks (same
-    ``shape``, ``batch_sizes`` and ``seed``)."""
+    """The largest |logit| ``model`` gives the batches verify_onnx checks, same arguments."""
     gen = torch.Generator().manual_seed(seed)
     return max(float(model(torch.randn(n, *shape, generator=gen)).abs().max())
                for n in batch_sizes)

@@ -105,3 +105,18 @@ def test_posix_raises_a_refusal_at_once(tmp_path, monkeypatch, waits):
     assert len(tries) == 1 and waits == []
     assert target.read_text(encoding="utf-8") == "old"
     assert _leftovers(tmp_path) == []
+
+
+def test_an_export_over_one_a_viewer_holds_waits_for_it(tmp_path, monkeypatch, waits):
+    # Netron (or a running onnxruntime session) holding model.onnx ended a re-export with a
+    # bare PermissionError, though the viewer lets go of it within a moment.
+    from cnnlab.export import _replace
+
+    monkeypatch.setattr(sys, "platform", "win32")
+    staged, target = tmp_path / ".model.onnx.tmp", tmp_path / "model.onnx"
+    for path, text in ((staged, "new"), (staged.with_suffix(".json"), "{}"), (target, "old")):
+        path.write_text(text, encoding="utf-8")
+    _replace_refused(monkeypatch, times=2)
+    _replace(staged, target)
+    assert target.read_text(encoding="utf-8") == "new"
+    assert target.with_suffix(".json").exists() and not staged.exists()
