@@ -33,6 +33,29 @@ def owner(path: Path) -> str | None:
         import pwd  # POSIX only
 
         uid = os.stat(path).st_uid
-        return None if uid == os.getuid() else pwd.getpwuid(uid).pw_name
+        return None if uid == user_id() else pwd.getpwuid(uid).pw_name
     except (ImportError, OSError, KeyError):
         return None
+
+
+def user_id() -> int | None:
+    """This user's id, as files they make are owned; None off POSIX (Windows), where
+    every file counts as this user's."""
+    return os.geteuid() if hasattr(os, "geteuid") else None
+
+
+def others_files(paths: list[Path]) -> list[Path]:
+    """Those of ``paths`` that belong to another user (a link by its own owner; a file
+    not there belongs to no one). In a folder users share, another user's file may hold
+    anything, and is theirs to replace or remove."""
+    uid = user_id()
+    if uid is None:
+        return []
+    others = []
+    for path in paths:
+        try:
+            if os.lstat(path).st_uid != uid:
+                others.append(path)
+        except OSError:
+            pass
+    return others

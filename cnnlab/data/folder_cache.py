@@ -7,7 +7,14 @@ The cache does not grow for ever: when an entry is written, the entries no run w
 again are removed (:func:`_remove_stale_entries`): the same folder's older one at that size
 and channels, those of folders deleted since, and pieces a killed write left. An entry
 another process holds the lock of (decoding it now) is left alone. ``cnnlab data cache``
-lists the entries and clears them (:func:`cache_entries`, :func:`remove_entry`)."""
+lists the entries and clears them (:func:`cache_entries`, :func:`remove_entry`).
+
+Every write holds its entry's lock from before its first piece to after its last
+(:func:`decoding_lock`), so pieces beside a lock no one holds are a killed write's, gone
+at once; only where that cannot be told (no lock file, a mount without locks) do they wait
+``UNFINISHED_AFTER_S``. In a cache users share, another user's entry is never read (its
+pixels and labels could be anything), waited on, written over or removed: this user
+keeps an entry of their own beside it (:func:`cache_key`)."""
 
 from __future__ import annotations
 
@@ -27,7 +34,7 @@ from safetensors.torch import load_file, save_file
 
 from cnnlab import file_lock
 from cnnlab.atomic import atomic_write_bytes, atomic_write_text, open_to_append
-from cnnlab.data.access import owner
+from cnnlab.data.access import others_files, owner, user_id
 from cnnlab.data.dataset import DataWarning, cache_root
 from cnnlab.data.folder_files import readable_name
 from cnnlab.file_lock import LockState
@@ -69,7 +76,16 @@ def cache_key(root: Path, size: tuple[int, int], channels: int, files: list[Path
         # held in surrogates, which a plain encode() refused, ending the load in a traceback.
         h.update(f"\n{path.relative_to(root)}\0{stat.st_size}\0{stat.st_mtime_ns}"
                  f"\0{stat.st_ctime_ns}".encode("utf-8", "surrogateescape"))
-    return h.hexdigest()[:32]
+    key = h.hexdigest()[:32]
+    # Another user decoded the same folder into a cache both share: their entry is not
+    # read (nor replaced, nor its lock waited on), so this user's goes under a key of
+    # their own. A private cache holds none, and keeps the keys it had.
+    if others_files([entries_folder() / f"{key}{suffix}" for suffix in _PARTS]):
+        key = hashlib.sha256(f"{key}\0uid {user_id()}".encode()).hexdigest()[:32]
+    return key
+
+
+_PARTS = (".json", ".safetensors", ".lock")  # an entry's files, temporary ones aside
 
 
 @contextlib.contextmanager
@@ -78,25 +94,67 @@ def decoding_lock(stem: Path) -> Iterator[bool]:
     written (every rank of a torchrun job, runs started together) decode it once, the
     others wait and then read the cache (each had decoded the whole folder). Yields
     whether it waited for another process. No lock off POSIX (Windows): each decodes."""
-    if file_lock.fcntl is None:  # no lock file to leave in the cache
+    handle, state, waited = _take_decoding_lock(stem) if file_lock.fcntl else (None, None, False)
+    if handle is None:  # no lock file to leave in the cache (Windows), or none to take
         yield False
         return
-    try:
-        stem.parent.mkdir(parents=True, exist_ok=True)
-        handle = open_to_append(stem.with_suffix(".lock"), "a", encoding="utf-8")
-    except OSError:  # a cache folder it may not write: no lock (nor cache) to share
-        yield False
-        return
-    with handle:  # no word where a mount refuses locks (no `unguarded`): each process
-        state = file_lock.try_lock(handle)  # decodes, which costs time and loses nothing
-        waited = state is LockState.BUSY  # another process decodes it now
-        if waited:
-            state = file_lock.try_lock(handle, wait=None)  # until it has written it
+    with handle:
         try:  # unlocked (LockState.NO_LOCKS) on a mount without locks: each decodes
+            if state is LockState.HELD:
+                _remove_killed_writes(stem)
             yield waited
         finally:
             if state is LockState.HELD:
                 file_lock.unlock(handle)
+
+
+def _take_decoding_lock(stem: Path):
+    """The entry's lock file, open, and what locking it came to, once no other process
+    of this user holds it; and whether it waited. (None, None, False) where there is
+    none to take: a cache folder it may not write, or a lock file another user made
+    (not waited on: nothing bounds how long they hold it)."""
+    lock, waited = stem.with_suffix(".lock"), False
+    while True:
+        try:
+            stem.parent.mkdir(parents=True, exist_ok=True)
+            handle = open_to_append(lock, "a", encoding="utf-8")
+        except OSError:  # a cache folder it may not write: no lock (nor cache) to share
+            return None, None, False
+        if others_files([lock]):
+            handle.close()
+            return None, None, False
+        # No word where a mount refuses locks (no `unguarded`): each process decodes,
+        # which costs time and loses nothing.
+        state = file_lock.try_lock(handle)
+        if state is LockState.BUSY:  # another process decodes it now
+            waited = True
+            state = file_lock.try_lock(handle, wait=None)  # until it has written it
+        if state is not LockState.HELD or _same_file(handle, lock):
+            return handle, state, waited
+        # A prune removed the lock file while this waited on it: the next process would
+        # make a new one, and decode beside this one. Lock the file at the name now.
+        file_lock.unlock(handle)
+        handle.close()
+
+
+def _same_file(handle, path: Path) -> bool:
+    try:
+        here, there = os.fstat(handle.fileno()), os.stat(path)
+    except OSError:
+        return False
+    return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
+
+
+def _remove_killed_writes(stem: Path) -> None:
+    """Delete the temporary files of ``stem``'s writes, whose lock this process holds
+    now: every write holds it, so they are the leftovers of one killed midway (each up
+    to a whole decoded copy of the folder). Another user's are left to them."""
+    leftovers = list(stem.parent.glob(f".{stem.name}.*.tmp"))
+    others = others_files(leftovers)
+    for path in leftovers:
+        if path not in others:
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
 
 
 def save_cache(stem: Path, decoded: DecodedTree, meta: dict) -> None:
@@ -165,7 +223,9 @@ class CacheEntry:
     stem: Path
     files: list[Path]
     sidecar: dict | None  # None: none yet (being written, or a write killed), or unreadable
-    state: str  # "ok", "folder gone", "being written", "unfinished" (a write killed), "unreadable"
+    # "ok", "folder gone", "being written", "unfinished" (a write killed), "unreadable",
+    # "another user's" (in a cache users share: never read nor removed by this user)
+    state: str
     nbytes: int
 
     @property
@@ -199,6 +259,8 @@ def _entry(stem: Path, files: list[Path]) -> CacheEntry:
     sidecar, state = None, "ok"
     if _locked_elsewhere(stem):
         state = "being written"
+    elif others_files(files):
+        state = "another user's"
     try:
         sidecar = json.loads(stem.with_suffix(".json").read_text(encoding="utf-8"))
         if not isinstance(sidecar, dict):
@@ -207,7 +269,7 @@ def _entry(stem: Path, files: list[Path]) -> CacheEntry:
         sidecar = None
         if state == "ok":  # no sidecar: a write in progress, or killed before its end
             old = time.time() - newest > UNFINISHED_AFTER_S
-            state = "unfinished" if old else "being written"
+            state = "unfinished" if old or _lock_free(stem) else "being written"
     except (OSError, ValueError):  # another user's entry (0600), or damaged
         sidecar, state = None, "unreadable" if state == "ok" else state
     if state == "ok" and sidecar is not None and _folder_gone(sidecar):
@@ -218,6 +280,23 @@ def _entry(stem: Path, files: list[Path]) -> CacheEntry:
 def _locked_elsewhere(stem: Path) -> bool:
     """Whether another process holds the entry's lock now (decoding it)."""
     return file_lock.held_by(stem.with_suffix(".lock")) is not None
+
+
+def _lock_free(stem: Path) -> bool:
+    """Whether the entry's lock file is this user's and no process holds its lock, so
+    that no write of it is going on (each holds it throughout). Not where that cannot be
+    told: no lock file (a write that could not make one), a mount without locks."""
+    lock = stem.with_suffix(".lock")
+    if file_lock.fcntl is None or others_files([lock]):
+        return False
+    try:
+        fd = os.open(lock, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return False
+    try:
+        return file_lock.probe(fd) is LockState.HELD
+    finally:
+        os.close(fd)
 
 
 def _folder_gone(sidecar: dict) -> bool:
@@ -250,40 +329,69 @@ def _folder_gone(sidecar: dict) -> bool:
 
 
 def remove_entry(entry: CacheEntry) -> bool:
-    """Delete ``entry``'s files, unless another process decodes it now; whether it did
-    (a file this user may not delete, in a shared cache, keeps the rest). The sidecar
-    goes first: an entry without one is never read."""
-    if _locked_elsewhere(entry.stem):
+    """Delete ``entry``'s files, unless another process decodes it now or one of them is
+    another user's (in a cache users share); whether it did (a file this user may not
+    delete keeps the rest). The sidecar goes first: an entry without one is never read;
+    the lock last, held meanwhile, so that no write starts on what is being removed."""
+    if others_files(entry.files):
         return False
-    try:
-        for path in sorted(entry.files, key=lambda p: p.suffix != ".json"):
-            path.unlink(missing_ok=True)
-    except OSError:
-        return False
+    with _removal_lock(entry.stem) as free:
+        if not free:
+            return False
+        try:
+            for path in sorted(entry.files, key=lambda p: (p.suffix != ".json",
+                                                           p.suffix == ".lock")):
+                path.unlink(missing_ok=True)
+        except OSError:
+            return False
     return True
+
+
+@contextlib.contextmanager
+def _removal_lock(stem: Path) -> Iterator[bool]:
+    """Hold the entry's lock while its files are removed; yields False where another
+    process holds it (decoding it now). Where it cannot be taken (no lock file, none
+    this user may open, a mount without locks), whether another process holds it."""
+    try:  # read-write: NFS takes an exclusive flock only through a file open to write
+        fd = os.open(stem.with_suffix(".lock"), os.O_RDWR | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        yield not _locked_elsewhere(stem)
+        return
+    try:
+        state = file_lock.try_lock(fd)
+        try:
+            yield state is not LockState.BUSY
+        finally:
+            if state is LockState.HELD:
+                file_lock.unlock(fd)
+    finally:
+        os.close(fd)
 
 
 # The entries told of already: a load looks twice (before and after taking the lock).
 _told_not_readable: set[Path] = set()
 
 
-def _warn_not_readable(stem: Path, exc: PermissionError) -> None:
-    """Say once that ``stem`` is an entry this user may not read: another user's, in a
-    cache shared between users (entries are private, 0600), decoded anew on each run."""
+def _warn_not_read(stem: Path, why: str) -> None:
+    """Say once that ``stem`` is an entry this user does not read (``why``): another
+    user's, in a cache shared between users, so the folder is decoded anew each run."""
     if stem in _told_not_readable:
         return
     _told_not_readable.add(stem)
-    why = (exc.strerror or str(exc)).lower()
-    if who := owner(stem.with_suffix(".json")):
-        why += f"; it belongs to {who}"
-    warn_user(f"the cached decode {stem} is not readable by this user ({why}), so the "
-              "folder is decoded anew on every run: entries are private to the user who "
-              "wrote them; set CNNLAB_CACHE to a folder of your own to keep yours",
-              DataWarning)
+    warn_user(f"the cached decode {stem} is {why}, so the folder is decoded anew on every "
+              "run: entries are private to the user who wrote them; set CNNLAB_CACHE to a "
+              "folder of your own to keep yours", DataWarning)
 
 
 def load_cache(stem: Path, shape: tuple[int, int, int]) -> DecodedTree | None:
-    """The cached entry, or None when absent or not what ``stem`` should hold."""
+    """The cached entry, or None when absent or not what ``stem`` should hold, or
+    another user's: anyone who may write in a shared cache could have put any pixels
+    and labels there (safetensors and JSON, so reading one never runs code)."""
+    if theirs := others_files([stem.with_suffix(".json"), stem.with_suffix(".safetensors")]):
+        who = owner(theirs[0]) or "another user"
+        _warn_not_read(stem, f"{who}'s, not this user's, and not read (it could hold "
+                             "any images and labels)")
+        return None
     try:
         sidecar = json.loads(stem.with_suffix(".json").read_text(encoding="utf-8"))
         tensors = load_file(stem.with_suffix(".safetensors"))
@@ -296,7 +404,10 @@ def load_cache(stem: Path, shape: tuple[int, int, int]) -> DecodedTree | None:
             [readable_name(c) for c in sidecar["empty_classes"]],
         )
     except PermissionError as exc:
-        _warn_not_readable(stem, exc)
+        why = (exc.strerror or str(exc)).lower()
+        if who := owner(stem.with_suffix(".json")):
+            why += f"; it belongs to {who}"
+        _warn_not_read(stem, f"not readable by this user ({why})")
         return None
     except (OSError, ValueError, KeyError, TypeError, SafetensorError) as exc:
         if stem.with_suffix(".json").exists():

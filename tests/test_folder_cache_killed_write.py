@@ -1,0 +1,140 @@
+"""A decode killed midway (kill -9, a power cut) leaves pieces of a cache entry with no
+sidecar. Every write holds the entry's lock throughout, and a dead process holds no lock,
+so pieces beside a lock none holds are garbage at once: `cnnlab data cache` says so and
+removes them, as does the next decode. A live writer's lock keeps its pieces."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from cnnlab.cli import app
+from cnnlab.data import folder_cache
+from cnnlab.data.folder import load_folder
+
+pytest.importorskip("fcntl")
+
+# A writer as decoding_lock runs one: the lock taken, then a temporary piece written; it
+# says "ready" and waits to be killed. Plain Python (no torch to import): starts fast.
+WRITER = """
+import fcntl, sys, time
+folder, key = sys.argv[1:]
+lock = open(f"{folder}/{key}.lock", "a")
+fcntl.flock(lock, fcntl.LOCK_EX)
+with open(f"{folder}/.{key}.safetensors.0123abcd.tmp", "wb") as piece:
+    piece.write(bytes(4096))
+print("ready", flush=True)
+time.sleep(60)
+"""
+
+
+def start_writer(folder: Path, key: str) -> subprocess.Popen:
+    folder.mkdir(parents=True, exist_ok=True)
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(folder), key],
+                              stdout=subprocess.PIPE, text=True)
+    assert writer.stdout.readline().strip() == "ready"
+    return writer
+
+
+def kill(writer: subprocess.Popen) -> None:
+    writer.send_signal(signal.SIGKILL)
+    writer.wait(timeout=10)
+
+
+def pieces(folder: Path, key: str) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if key in p.name)
+
+
+def make_tree(root: Path) -> Path:
+    for name, level in (("cat", 30), ("dog", 220)):
+        (root / name).mkdir(parents=True)
+        for i in range(2):
+            Image.new("L", (8, 8), level + i).save(root / name / f"{i}.png")
+    return root
+
+
+def load(root: Path):
+    return load_folder(root, image_size=8, channels=1, progress=False, val_fraction=0.5)
+
+
+def cache(*args: str) -> str:
+    result = CliRunner().invoke(app, ["data", "cache", *args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_data_cache_removes_a_killed_writes_pieces_and_keeps_a_live_ones(data_env: Path):
+    folder = data_env / "cache" / "folders"
+    dead, live = "d" * 32, "e" * 32
+    kill(start_writer(folder, dead))
+    writer = start_writer(folder, live)
+    try:
+        listing = cache()
+        assert "unfinished" in listing and "being written" in listing  # one row each
+        assert "removed 1 entry" in cache("--prune")
+        assert pieces(folder, dead) == []  # it waited an hour: "being written" till then
+        assert pieces(folder, live) == [f".{live}.safetensors.0123abcd.tmp", f"{live}.lock"]
+        assert "left 1" in cache("--clear")  # nor does --clear take a live writer's
+        assert pieces(folder, live)
+    finally:
+        kill(writer)
+    assert "removed 1 entry" in cache("--prune")  # dead now
+    assert pieces(folder, live) == []
+
+
+def test_the_next_decode_removes_what_its_own_killed_decode_left(data_env: Path):
+    # The run started again after the kill decodes the same folder, under the same key:
+    # the killed write's temporary file stayed beside the new entry for good.
+    pets = make_tree(data_env / "pets")
+    load(pets)
+    folder = data_env / "cache" / "folders"
+    (sidecar,) = folder.glob("*.json")
+    key = sidecar.stem
+    for path in folder.glob(f"{key}.*"):
+        if path.suffix != ".lock":
+            path.unlink()  # as before the killed decode's end
+    kill(start_writer(folder, key))
+    load(pets)
+    assert pieces(folder, key) == [f"{key}.json", f"{key}.lock", f"{key}.safetensors"]
+
+
+def test_the_next_decode_of_another_folder_removes_a_killed_writes_pieces(data_env: Path):
+    folder = data_env / "cache" / "folders"
+    dead, live = "d" * 32, "e" * 32
+    kill(start_writer(folder, dead))
+    writer = start_writer(folder, live)
+    try:
+        load(make_tree(data_env / "pets"))
+        assert pieces(folder, dead) == [] and pieces(folder, live)
+    finally:
+        kill(writer)
+
+
+def test_a_decode_that_waited_on_a_lock_a_prune_removed_locks_the_new_one(data_env: Path):
+    # The prune removes the lock file last; a decode that waited on it would hold a lock
+    # on a file no longer there, unseen by the next process, which would decode too.
+    stem = data_env / "cache" / "folders" / ("f" * 32)
+    writer = start_writer(stem.parent, stem.name)
+    lock, held = stem.with_suffix(".lock"), []
+
+    def decode() -> None:
+        with folder_cache.decoding_lock(stem) as waited:
+            held.append((waited, folder_cache.file_lock.held_by(lock) is not None))
+
+    waiting = threading.Thread(target=decode)
+    waiting.start()
+    time.sleep(0.5)  # it has opened the lock file, and waits on it
+    os.unlink(lock)
+    lock.touch()  # as the next process to come makes it anew
+    kill(writer)
+    waiting.join(timeout=10)
+    assert held == [(True, True)]

@@ -1,0 +1,101 @@
+"""A folder cache users share (a group-writable CNNLAB_CACHE on a lab server): the key is
+the folder's content, the same for every user, so one user's entry was read as another's
+(any pixels and labels its owner put there), replaced by theirs, and removed by their
+`cnnlab data cache --clear`. Now another user's entry is never read, replaced, waited on
+or removed, and each user keeps their own beside it. A private cache keeps its keys.
+
+"Another user" is played by changing whose the process is (os.geteuid), where that user
+only reads, lists or clears; where the other user writes too, their entry is handed to
+another user id (chown: root only)."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from cnnlab.cli import app
+from cnnlab.data import folder_cache
+from cnnlab.data.folder import load_folder
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "geteuid"), reason="POSIX owners")
+
+
+def make_tree(root: Path) -> Path:
+    for name, level in (("cat", 30), ("dog", 220)):
+        (root / name).mkdir(parents=True)
+        for i in range(2):
+            Image.new("L", (8, 8), level + i).save(root / name / f"{i}.png")
+    return root
+
+
+def load(root: Path):
+    return load_folder(root, image_size=8, channels=1, progress=False, val_fraction=0.5)
+
+
+def entries(data_env: Path) -> list[str]:
+    return sorted(p.stem for p in (data_env / "cache" / "folders").glob("*.json"))
+
+
+def as_another_user(monkeypatch) -> None:
+    other = os.geteuid() + 4242
+    monkeypatch.setattr(os, "geteuid", lambda: other)
+    monkeypatch.setattr(folder_cache, "_told_not_readable", set())
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="chown: root")
+def test_another_users_entry_is_not_read_and_each_keeps_their_own(data_env):
+    pets = make_tree(data_env / "pets")
+    load(pets)
+    (theirs,) = entries(data_env)
+    # What its owner may put there: pixels that are none of the folder's.
+    path = data_env / "cache" / "folders" / f"{theirs}.safetensors"
+    tensors = folder_cache.load_file(path)
+    tensors["images"].fill_(7)
+    folder_cache.save_file(tensors, path)
+    for theirs_file in path.parent.iterdir():
+        os.chown(theirs_file, 4242, 4242)
+        theirs_file.chmod(0o644)  # readable: as if shared on purpose, or planted
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        data = load(pets)
+        assert 7 not in data.train.images  # decoded from the folder, not read
+        mine = sorted(set(entries(data_env)) - {theirs})
+        assert len(mine) == 1  # beside theirs, not over it
+        load(pets)  # and read from the cache next time: nothing said, nothing decoded
+    assert not caught, [str(w.message) for w in caught]
+    assert entries(data_env) == sorted([theirs, *mine])
+
+
+def test_a_private_cache_keeps_its_keys(data_env):
+    pets = make_tree(data_env / "pets")
+    load(pets)
+    files = sorted(pets.rglob("*.png"))
+    key = folder_cache.cache_key(pets, (8, 8), 1, files)
+    assert entries(data_env) == [key]
+
+
+def test_another_users_entry_under_ones_own_key_is_told_and_not_read(tmp_path, monkeypatch):
+    stem = tmp_path / "folders" / ("0" * 32)
+    decoded = folder_cache.DecodedTree(np.full((2, 1, 4, 4), 7, np.uint8),
+                                       np.array([0, 1], np.int64), ["a", "b"], [], [])
+    folder_cache.save_cache(stem, decoded, {"path": "/x", "size": [4, 4], "channels": 1})
+    as_another_user(monkeypatch)
+    with pytest.warns(UserWarning, match="not this user's, and not read") as caught:
+        assert folder_cache.load_cache(stem, (1, 4, 4)) is None
+    assert "CNNLAB_CACHE" in str(caught[0].message)
+
+
+def test_data_cache_clear_leaves_another_users_entries(data_env, monkeypatch):
+    load(make_tree(data_env / "pets"))
+    (theirs,) = entries(data_env)
+    as_another_user(monkeypatch)
+    result = CliRunner().invoke(app, ["data", "cache", "--clear"])
+    assert result.exit_code == 0, result.output
+    assert "removed 0 entries" in result.output and "another user's" in result.output
+    assert entries(data_env) == [theirs]
