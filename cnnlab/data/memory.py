@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import math
 import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import torch
@@ -22,14 +25,18 @@ CGROUP_ROOT = Path("/sys/fs/cgroup")
 def available_memory(device: torch.device | str = "cpu") -> int | None:
     """Bytes ``device`` can still hold, or None where cnnlab cannot tell (then nothing is
     refused for its size). The CPU: Linux's MemAvailable (free, or freed without swapping),
-    or less where the process's cgroup (a container's, a job scheduler's) allows less; a
-    CUDA device: its free memory. The decoded data lives there whole, and one that does not
-    fit was found out only when the system killed the process, after the decode."""
+    or less where the process's cgroup (a container's, a job scheduler's) allows less;
+    macOS's free and reclaimable pages (:func:`macos_available_memory`); a CUDA device: its
+    free memory. The decoded data lives there whole, and one that does not fit was found
+    out only when the system killed the process (on macOS: swapped it out), after the
+    decode."""
     device = torch.device(device)
     if device.type == "cuda":
         return int(torch.cuda.mem_get_info(device)[0])
     if device.type != "cpu":  # MPS shares the CPU's memory, and says nothing of it
         return None
+    if sys.platform == "darwin":  # no /proc, no cgroups
+        return macos_available_memory()
     try:
         meminfo = Path("/proc/meminfo").read_text(encoding="utf-8")
         free = int(meminfo.split("MemAvailable:")[1].split()[0]) * 1024
@@ -37,6 +44,32 @@ def available_memory(device: torch.device | str = "cpu") -> int | None:
         return None
     left = cgroup_memory_left()
     return free if left is None else min(free, left)
+
+
+# The vm_stat counts macOS can hand out without compressing or swapping anything: free
+# pages, read-ahead ones (speculative: vm_stat counts them apart from free), inactive ones
+# (cached files, memory not touched lately) and purgeable ones (caches apps let go of).
+# Inactive pages that are a program's own data are compressed, not dropped, so this can
+# overstate the room a little: a check that errs that way refuses nothing that fits.
+_MACOS_RECLAIMABLE = ("free", "speculative", "inactive", "purgeable")
+
+
+def macos_available_memory(vm_stat: str | None = None) -> int | None:
+    """Bytes macOS can give the process without swapping, read from ``vm_stat`` (its
+    output; None: run the program, there on every Mac), or None where it cannot be read.
+    Python's os.sysconf has no SC_AVPHYS_PAGES on macOS, and its SC_PHYS_PAGES is the
+    installed memory, not what is free."""
+    if vm_stat is None:
+        try:
+            vm_stat = subprocess.run(["vm_stat"], capture_output=True, text=True, timeout=5,
+                                     check=True).stdout
+        except (OSError, subprocess.SubprocessError):
+            return None
+    page = re.search(r"page size of (\d+) bytes", vm_stat)
+    counts = dict(re.findall(r"^Pages (\w+):\s+(\d+)\.?$", vm_stat, re.MULTILINE))
+    if page is None or "free" not in counts:  # not the output it was written for
+        return None
+    return int(page[1]) * sum(int(counts.get(kind, 0)) for kind in _MACOS_RECLAIMABLE)
 
 
 def cgroup_memory_left(proc_cgroup: Path = Path("/proc/self/cgroup"),
