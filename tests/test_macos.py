@@ -64,3 +64,49 @@ def test_macos_free_memory_unknown_refuses_nothing(macos, monkeypatch, vm_stat):
     monkeypatch.setattr(subprocess, "run", run)
     assert memory.available_memory("cpu") is None
     assert memory.too_large_to_decode(10**9, (224, 224), 3, None) is None
+
+
+# What sysctl answers on a Mac with Apple silicon (an M1 Pro's 8 + 2 cores), or an
+# Intel Mac's (one kind of core: no hw.nperflevels).
+APPLE_SILICON = {"machdep.cpu.brand_string": "Apple M1 Pro", "hw.nperflevels": "2",
+                 "hw.perflevel0.logicalcpu": "8", "hw.perflevel0.name": "Performance",
+                 "hw.perflevel1.logicalcpu": "2", "hw.perflevel1.name": "Efficiency"}
+INTEL_MAC = {"machdep.cpu.brand_string": "Intel(R) Core(TM) i7-9750H CPU @ 2.60GHz"}
+
+
+def _on_a_mac(monkeypatch, sysctl: dict[str, str] | None, processor: str, machine: str):
+    """platform and sysctl as on a Mac (sysctl None: there is none)."""
+    import platform
+
+    monkeypatch.setattr(platform, "system", lambda: "Darwin")
+    monkeypatch.setattr(platform, "processor", lambda: processor)
+    monkeypatch.setattr(platform, "machine", lambda: machine)
+
+    def run(command, *args, **kwargs):
+        if sysctl is None or command[0] != "sysctl":
+            raise FileNotFoundError(2, "No such file or directory", command[0])
+        names = [n for n in command[1:] if n != "-n"]
+        lines = [sysctl[n] if "-n" in command else f"{n}: {sysctl[n]}"
+                 for n in names if n in sysctl]
+        return _completed("".join(f"{line}\n" for line in lines))
+
+    monkeypatch.setattr(subprocess, "run", run)
+
+
+@pytest.mark.parametrize(("sysctl", "processor", "machine", "model", "arch", "cores"), [
+    (APPLE_SILICON, "arm", "arm64", "Apple M1 Pro", "arm64", "8 performance + 2 efficiency"),
+    (INTEL_MAC, "i386", "x86_64", "Intel Core i7-9750H CPU @ 2.60GHz", "x86_64", None),
+    # Python for Intel under Rosetta 2: slower, and no MPS; it had read as an Intel Mac.
+    ({**APPLE_SILICON, "sysctl.proc_translated": "1"}, "i386", "x86_64", "Apple M1 Pro",
+     "x86_64 (Rosetta 2 on an arm64 Mac)", "8 performance + 2 efficiency"),
+    # No sysctl: the architecture, not platform.processor()'s "i386" for a 64-bit Mac.
+    (None, "i386", "x86_64", "x86_64", "x86_64", None),
+])
+def test_a_macs_cpu_is_described_as_it_is(macos, monkeypatch, sysctl, processor, machine, model,
+                                          arch, cores):
+    from cnnlab.train import machine as machine_info
+
+    _on_a_mac(monkeypatch, sysctl, processor, machine)
+    info = machine_info.environment_info()
+    assert (info["cpu_model"], info["processor"], info.get("cpu_cores")) == (model, arch, cores)
+    assert machine_info.cpu_model("/no/proc/cpuinfo") == model

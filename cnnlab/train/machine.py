@@ -74,7 +74,7 @@ def environment_info() -> dict:
         "torch": torch.__version__,
         "numpy": numpy.__version__,
         "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
+        "processor": processor(),
         "cpu_model": cpu_model(),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
@@ -89,6 +89,9 @@ def environment_info() -> dict:
     from cnnlab import __version__
 
     info["cnnlab"] = __version__
+    cores = cpu_core_kinds()
+    if cores:
+        info["cpu_cores"] = cores
     if torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)
         info["cuda"] = torch.version.cuda
@@ -107,15 +110,10 @@ def cpu_model(cpuinfo: str | Path = "/proc/cpuinfo") -> str:
     except OSError:  # not Linux
         pass
     if platform.system() == "Darwin":
-        import subprocess
-
-        try:
-            brand = subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"],
-                                   capture_output=True, text=True, timeout=5).stdout.strip()
-            if brand:
-                return _without_marks(brand)  # an Intel Mac's says "Intel(R) Core(TM)"
-        except (OSError, subprocess.SubprocessError):
-            pass
+        brand = _sysctl("machdep.cpu.brand_string").get("machdep.cpu.brand_string")
+        if brand:
+            return _without_marks(brand)  # an Intel Mac's says "Intel(R) Core(TM)"
+        return processor()
     if platform.system() == "Windows":  # platform.processor() says "Intel64 Family 6 ..."
         try:
             import winreg
@@ -134,3 +132,48 @@ def _without_marks(name: str) -> str:
     for mark in ("(R)", "(TM)", "(tm)"):
         name = name.replace(mark, "")
     return " ".join(name.split())
+
+
+def processor() -> str:
+    """The CPU's architecture as Python runs on it ("x86_64", "arm64"). On macOS
+    platform.processor() says "i386" for every Intel Mac, 64-bit as they all are, and
+    "arm" on Apple silicon, so the machine's is given; and a Python for Intel run by
+    Rosetta 2 on Apple silicon (slower, and without MPS) is said to be."""
+    if platform.system() != "Darwin":
+        return platform.processor() or platform.machine()
+    machine = platform.machine()
+    if _sysctl("sysctl.proc_translated").get("sysctl.proc_translated") == "1":
+        return f"{machine} (Rosetta 2 on an arm64 Mac)"
+    return machine
+
+
+def cpu_core_kinds() -> str | None:
+    """The cores of each kind where a Mac has two ("8 performance + 2 efficiency"), else
+    None. os.cpu_count() counts both alike, and an efficiency core does a fraction of a
+    performance core's work: a thread count or a speed reads otherwise without this."""
+    if platform.system() != "Darwin":
+        return None
+    names = [f"hw.perflevel{i}.{key}" for i in (0, 1) for key in ("logicalcpu", "name")]
+    values = _sysctl("hw.nperflevels", *names)
+    if values.get("hw.nperflevels") != "2" or len(values) < 5:  # an Intel Mac's: one kind
+        return None
+    return " + ".join(f"{values[f'hw.perflevel{i}.logicalcpu']} "
+                      f"{values[f'hw.perflevel{i}.name'].lower()}" for i in (0, 1))
+
+
+def _sysctl(*names: str) -> dict[str, str]:
+    """The values macOS's sysctl gives for ``names``, of those it has ({} where there is
+    no sysctl). Each line it prints is "name: value"; an unknown name is said on stderr."""
+    import subprocess
+
+    try:
+        out = subprocess.run(["sysctl", *names], capture_output=True, text=True,
+                             timeout=5).stdout
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    values = {}
+    for line in out.splitlines():
+        name, _, value = line.partition(": ")
+        if name in names and value.strip():
+            values[name] = value.strip()
+    return values
