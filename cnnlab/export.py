@@ -424,7 +424,7 @@ def _session(path: Path):
 @torch.no_grad()
 def logit_scale(model: nn.Module, shape: tuple[int, int, int],
                 batch_sizes: tuple[int, ...] = (1, 2, 3), seed: int = 0) -> float:
-    """The largest |logit| ``model`` gives the batches verify_onnx checks, same arguments."""
+    """The largest |logit| ``model`` gives verify_onnx's ``shape``/``batch_sizes``/``seed``."""
     gen = torch.Generator().manual_seed(seed)
     return max(float(model(torch.randn(n, *shape, generator=gen)).abs().max())
                for n in batch_sizes)

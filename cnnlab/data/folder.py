@@ -45,10 +45,12 @@ from cnnlab.data.folder_cache import (
 from cnnlab.data.folder_files import (
     IMAGE_EXTENSIONS,
     PassedOver,
+    class_name,
     image_files_under,
     is_data_folder,
     is_image_file,
     is_run_folder,
+    names_alike,
     readable_name,
 )
 from cnnlab.data.image_file import ImageFileError, decode_image
@@ -78,8 +80,12 @@ def _scan(root: Path) -> tuple[dict[str, list[Path]], list[Path]]:
     ``root``. cnnlab run folders below it are left out and warned of; a folder of runs
     alone (``runs/``) is no class."""
     per_class, passed_over = {}, PassedOver()
-    for folder in sorted(p for p in root.iterdir() if is_data_folder(p)):
-        runs_before, name = len(passed_over.runs), readable_name(folder.name)
+    # By the class's name as typed (class_name): a copy from a Mac had other names, in
+    # another order, so its labels meant other classes.
+    folders = sorted((class_name(p.name), p) for p in root.iterdir() if is_data_folder(p))
+    _refuse_names_alike(root, [p.name for _, p in folders])
+    for name, folder in folders:
+        runs_before = len(passed_over.runs)
         per_class[name] = image_files_under(folder, passed_over)
         if len(passed_over.runs) > runs_before and not per_class[name]:
             del per_class[name]
@@ -92,6 +98,18 @@ def _scan(root: Path) -> tuple[dict[str, list[Path]], list[Path]]:
                   + "; convert them to PNG or JPEG to train on them", DataWarning)
     loose = sorted(p for p in root.iterdir() if is_image_file(p, root))
     return per_class, loose
+
+
+def _refuse_names_alike(root: Path, names: list[str]) -> None:
+    """Refuse folders one on macOS and Windows ("Cat" and "cat"): two classes (or splits,
+    one silently unused) here, a merged one there."""
+    alike = names_alike(names)
+    if alike:
+        shown = "; ".join(" and ".join(f"{readable_name(n)}/" for n in group) for group in alike)
+        raise FolderDatasetError(
+            f"{root}: the folders {shown} differ only in case or in how an accent is "
+            "encoded, so macOS and Windows hold each such pair as one folder: merge them if "
+            "they hold the same class, else rename one")
 
 
 def _holds_runs_alone(folder: Path) -> bool:
@@ -217,8 +235,9 @@ HELD_OUT_NAMES = ("val", "valid", "validation", "test", "testing")  # in order o
 def _presplit(root: Path) -> tuple[Path, Path] | None:
     """(train folder, held-out folder) when ``root`` holds splits, not classes: its folders
     are all split names, one of them a training one and one a held-out one."""
-    folders = {p.name.lower(): p for p in root.iterdir()
-               if is_data_folder(p) and not _holds_runs_alone(p)}
+    found = [p for p in root.iterdir() if is_data_folder(p) and not _holds_runs_alone(p)]
+    _refuse_names_alike(root, [p.name for p in found])  # train/ and Train/: one was unused
+    folders = {p.name.lower(): p for p in found}
     if not folders or not set(folders) <= set(TRAIN_NAMES + HELD_OUT_NAMES):
         return None
     train = next((folders[n] for n in TRAIN_NAMES if n in folders), None)
