@@ -50,7 +50,7 @@ from cnnlab.data.folder_files import (
     is_data_folder,
     is_image_file,
     is_run_folder,
-    names_alike,
+    names_alike_problem,
     readable_name,
 )
 from cnnlab.data.image_file import ImageFileError, decode_image
@@ -69,9 +69,8 @@ class FolderDatasetError(DataError, ValueError):
 def _as_size(image_size: int | Sequence[int]) -> tuple[int, int]:
     size = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
     if len(size) != 2 or not all(isinstance(s, int) and s > 0 for s in size):
-        raise FolderDatasetError(
-            f"image_size must be a positive int or (height, width), got {image_size!r}"
-        )
+        raise FolderDatasetError("image_size must be a positive int or (height, width), "
+                                 f"got {image_size!r}")
     return size  # type: ignore[return-value]
 
 
@@ -80,10 +79,10 @@ def _scan(root: Path) -> tuple[dict[str, list[Path]], list[Path]]:
     ``root``. cnnlab run folders below it are left out and warned of; a folder of runs
     alone (``runs/``) is no class."""
     per_class, passed_over = {}, PassedOver()
-    # By the class's name as typed (class_name): a copy from a Mac had other names, in
-    # another order, so its labels meant other classes.
+    # Named and sorted as typed (class_name): a Mac's copy named them, so ordered them, apart.
     folders = sorted((class_name(p.name), p) for p in root.iterdir() if is_data_folder(p))
-    _refuse_names_alike(root, [p.name for _, p in folders])
+    if problem := names_alike_problem(root, [p for _, p in folders]):
+        raise FolderDatasetError(problem)
     for name, folder in folders:
         runs_before = len(passed_over.runs)
         per_class[name] = image_files_under(folder, passed_over)
@@ -98,18 +97,6 @@ def _scan(root: Path) -> tuple[dict[str, list[Path]], list[Path]]:
                   + "; convert them to PNG or JPEG to train on them", DataWarning)
     loose = sorted(p for p in root.iterdir() if is_image_file(p, root))
     return per_class, loose
-
-
-def _refuse_names_alike(root: Path, names: list[str]) -> None:
-    """Refuse folders one on macOS and Windows ("Cat" and "cat"): two classes (or splits,
-    one silently unused) here, a merged one there."""
-    alike = names_alike(names)
-    if alike:
-        shown = "; ".join(" and ".join(f"{readable_name(n)}/" for n in group) for group in alike)
-        raise FolderDatasetError(
-            f"{root}: the folders {shown} differ only in case or in how an accent is "
-            "encoded, so macOS and Windows hold each such pair as one folder: merge them if "
-            "they hold the same class, else rename one")
 
 
 def _holds_runs_alone(folder: Path) -> bool:
@@ -179,17 +166,11 @@ def _some(names: list[str]) -> str:
 
 def _report(root: Path, decoded: DecodedTree, loose: list[Path]) -> None:
     if decoded.skipped:
-        warn_user(
-            f"{root}: skipped {len(decoded.skipped)} unreadable image(s): "
-            + _some([f"{f} ({r})" for f, r in decoded.skipped]),
-            DataWarning,
-        )
+        warn_user(f"{root}: skipped {len(decoded.skipped)} unreadable image(s): "
+                  + _some([f"{f} ({r})" for f, r in decoded.skipped]), DataWarning)
     if decoded.empty_classes:
-        warn_user(
-            f"{root}: left out {len(decoded.empty_classes)} class folder(s) "
-            "without readable images: " + _some(decoded.empty_classes),
-            DataWarning,
-        )
+        warn_user(f"{root}: left out {len(decoded.empty_classes)} class folder(s) "
+                  "without readable images: " + _some(decoded.empty_classes), DataWarning)
     _report_loose(root, loose, f"{root}/<class>/<image>")
 
 
@@ -236,7 +217,8 @@ def _presplit(root: Path) -> tuple[Path, Path] | None:
     """(train folder, held-out folder) when ``root`` holds splits, not classes: its folders
     are all split names, one of them a training one and one a held-out one."""
     found = [p for p in root.iterdir() if is_data_folder(p) and not _holds_runs_alone(p)]
-    _refuse_names_alike(root, [p.name for p in found])  # train/ and Train/: one was unused
+    if problem := names_alike_problem(root, found):  # train/ and Train/: one was unused
+        raise FolderDatasetError(problem)
     folders = {p.name.lower(): p for p in found}
     if not folders or not set(folders) <= set(TRAIN_NAMES + HELD_OUT_NAMES):
         return None

@@ -90,6 +90,19 @@ def names_alike(names: Iterable[str]) -> list[list[str]]:
     return [group for group in groups.values() if len(group) > 1]
 
 
+def names_alike_problem(root: Path, folders: Iterable[Path]) -> str | None:
+    """What is wrong with ``folders``, below ``root``, that macOS and Windows hold as one
+    ("Cat" and "cat": two classes here, or two splits of which one went unused; a merged
+    one there), with the fix; None where no two are so."""
+    alike = names_alike(p.name for p in folders)
+    if not alike:
+        return None
+    shown = "; ".join(" and ".join(f"{readable_name(n)}/" for n in group) for group in alike)
+    return (f"{root}: the folders {shown} differ only in case or in how an accent is "
+            "encoded, so macOS and Windows hold each such pair as one folder: merge them if "
+            "they hold the same class, else rename one")
+
+
 def is_run_folder(path: Path) -> bool:
     """A cnnlab run's folder: its plots are PNGs, which a folder dataset would take for
     images (``cnnlab train`` in the dataset folder writes ``runs/`` there)."""
