@@ -130,3 +130,28 @@ def test_folder_names_one_on_macos_and_windows_are_found():
     assert names_alike(names) == [["Cat", "cat"], ["Caf\u00e9", "cafe\u0301"],
                                   ["train", "Train"]]
     assert names_alike(["cat", "dog", "Strasse", "Straße"]) == []
+
+
+def test_a_run_name_taken_in_another_case_names_the_folder_as_listed(tmp_path, monkeypatch):
+    # On a Mac's disk runs/ResNet takes "resnet": the run went to resnet-2, as it should,
+    # but the warning named runs/resnet, which `ls runs` does not show.
+    import warnings
+
+    from cnnlab.train.runlog import new_run_dir
+
+    (tmp_path / "ResNet").mkdir()
+    mkdir = Path.mkdir
+
+    def case_blind_mkdir(self, *args, **kwargs):  # as APFS's default matches names
+        if self.parent == tmp_path and self.name.lower() == "resnet":
+            raise FileExistsError(17, "File exists", str(self))
+        return mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", case_blind_mkdir)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        path = new_run_dir(tmp_path, "resnet18", "resnet")
+    assert path == tmp_path / "resnet-2"
+    [told] = [str(w.message) for w in caught]
+    assert told.startswith(f"{tmp_path / 'ResNet'} exists: this run is {path} ")
+    assert f"`cnnlab resume {tmp_path / 'ResNet'}`" in told

@@ -10,6 +10,7 @@ checkpoint is written inside it, an epoch in.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -81,3 +82,19 @@ def check_windows_run_dir(path: Path, run_name: str | None) -> None:
         from cnnlab.train.config import ConfigError
 
         raise ConfigError(f"cannot create the run folder {path}: {problem}; choose {fix}")
+
+
+def as_listed(folder: Path) -> Path:
+    """``folder`` as its parent lists it. A Mac's or Windows' disk matches names whatever
+    their case and accent encoding: "runs/resnet" is taken there by "runs/ResNet", and a
+    message naming the former named a folder `ls` does not show."""
+    from cnnlab.data.folder_files import names_alike
+
+    try:
+        listed = os.listdir(folder.parent)
+    except OSError:
+        return folder
+    if folder.name in listed:
+        return folder
+    return next((folder.parent / entry for entry in listed
+                 if names_alike([entry, folder.name])), folder)

@@ -39,7 +39,7 @@ from cnnlab.atomic import (
 from cnnlab.file_lock import LockState
 from cnnlab.notices import CnnlabWarning, warn_user
 from cnnlab.train.machine import shell_quote
-from cnnlab.train.run_names import check_windows_run_dir, file_name_for
+from cnnlab.train.run_names import as_listed, check_windows_run_dir, file_name_for
 
 # Columns of metrics.csv, in order. Per-class accuracy and the confusion matrix
 # go to summary.json and the plots, not to the CSV. peak_memory_mb is in MiB
@@ -80,9 +80,9 @@ def new_run_dir(out_dir: str | Path, model: str, run_name: str | None = None) ->
                 if run_name and n > 1:  # a name asked for and taken: say where it went
                     from cnnlab.notices import SetupWarning
 
-                    warn_user(f"{base / name} exists: this run is {path} (`cnnlab resume "
-                              f"{shell_quote(str(base / name))}` continues that one)",
-                              SetupWarning)
+                    taken = as_listed(base / name)  # "ResNet" where "resnet" was asked
+                    warn_user(f"{taken} exists: this run is {path} (`cnnlab resume "
+                              f"{shell_quote(str(taken))}` continues that one)", SetupWarning)
                 return path
             except FileExistsError:
                 n += 1
