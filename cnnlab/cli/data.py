@@ -156,9 +156,11 @@ def _entries(n: int) -> str:
 @app.command()
 def cache(
     clear: bool = typer.Option(False, "--clear", help="Remove every entry (those being "
-                               "written by another process now are left)."),
+                               "written by another process now, and other users' in a shared "
+                               "cache, are left)."),
     prune: bool = typer.Option(False, "--prune", help="Remove the entries no run reads again: "
-                               "of folders deleted since, and writes cut short."),
+                               "of folders deleted since, and writes cut short (a killed one's "
+                               "at once)."),
 ) -> None:
     """The image folders kept decoded (one entry per folder, size and channels): each
     entry's folder, size and disk space. A folder decodes again when next used."""

@@ -7,7 +7,8 @@ what was skipped. The key hashes the absolute path, the size, the channels and e
 size, mtime and ctime, so adding, removing or editing an image rebuilds the cache, and nothing
 else does. The cache holds only tensors and JSON: loading it never runs code. Entries of deleted
 folders, and those a new decode replaced, are removed when an entry is written
-(``folder_cache``); ``cnnlab data cache`` lists them, ``--clear`` empties it.
+(``folder_cache``); ``cnnlab data cache`` lists them, ``--clear`` empties it. In a cache users
+share, an entry is read, replaced and removed only by the user who wrote it.
 
 Unreadable images and class folders without images are skipped with a :class:`DataWarning`
 that names a few of them; a tree without any image is an error, and one with a single
