@@ -14,7 +14,9 @@ RUN = "runs/20261126-101500-resnet18_small"
 # README has the rest.
 EXAMPLES: dict[str, list[tuple[str, str]]] = {
     "summary": [("cnnlab summary vgg11 --input 1x224x224", "layer by layer at that input"),
-                ("cnnlab summary resnet18_d2l --depth 1", "stages only")],
+                # --depth 1 would roll resnet18_d2l's stages into one "stages" row
+                ("cnnlab summary resnet18_d2l --depth 2",
+                 "one row per stage: fits a slide")],
     "models": [("cnnlab models resnet", "a pattern (substring or shell wildcard)"),
                ("cnnlab models --variant book", "the book's networks, chapter by chapter"),
                ("cnnlab models lenet_bn_d2l", "one model: what it is, its section, inputs")],
