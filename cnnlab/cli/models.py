@@ -288,10 +288,9 @@ VARIANT_MEANINGS = {"book": "built as Dive into Deep Learning builds it",
 
 
 def _family_order(info) -> tuple:
-    # By the family's first section; families the book has none for go last, by name.
-    from cnnlab.models._registry import BOOK_FAMILY_SECTIONS
-
-    section = BOOK_FAMILY_SECTIONS.get(info.family)
+    # By the model's section (the BatchNorm LeNets are 8.5's, after GoogLeNet, not beside
+    # LeNet's 7.6); families the book has none for go last, by name.
+    section = info.book_section
     return (section is None, tuple(map(int, section.split("."))) if section else (),
             info.family)
 
