@@ -192,3 +192,19 @@ def test_per_class_accuracy_is_keyed_by_class_as_the_training_result_is(tmp_path
     assert scored.per_class_acc == result.per_class_acc
     assert list(scored.per_class_acc) == scored.classes
     assert list(scored.per_class_acc.values()) == scored.result.per_class_acc  # kept
+
+
+def test_a_script_is_told_when_the_run_scored_part_of_the_split(tmp_path, monkeypatch):
+    # `cnnlab eval` said so; evaluate_run in a script gave 45.6% beside the run's 49.2%
+    # and no word of why.
+    import warnings
+
+    from cnnlab.notices import SetupWarning
+
+    run_dir, _ = _train_tiny(tmp_path, monkeypatch, 40, batch_size=16, eval_subset=24)
+    with pytest.warns(SetupWarning, match="the run itself measured its accuracy on its first "
+                      "24 test images .* of all 40; eval_subset=24 .* repeats them"):
+        assert evaluate_run(run_dir, device="cpu").result.count == 40
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SetupWarning)  # asked as the run scored: nothing said
+        assert evaluate_run(run_dir, device="cpu", eval_subset=24).result.count == 24

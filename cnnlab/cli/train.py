@@ -301,11 +301,6 @@ def evaluate(
         fail_for(exc)
     res, classes = scored.result, scored.classes
     console.print(scored.headline(), highlight=False)
-    subset = _run_eval_subset(run)
-    if subset is not None and subset < res.count:
-        err.print(f"note: the run itself measured its accuracy on its first {subset:,} "
-                  f"test images (eval_subset), so its numbers differ from these; "
-                  f"--eval-subset {subset} repeats them", highlight=False)
     table = Table()
     table.add_column("class")
     table.add_column("accuracy", justify="right")
@@ -315,15 +310,6 @@ def evaluate(
     console.print(table)
     console.print(f"test loss {res.loss:.4f} (mean cross-entropy, without label smoothing)",
                   highlight=False)
-
-
-def _run_eval_subset(run: Path) -> int | None:
-    from cnnlab.train import TrainConfig
-
-    try:
-        return TrainConfig.load(Path(run) / "config.yaml").eval_subset
-    except Exception:  # noqa: BLE001 - an ONNX file or a bare checkpoint folder: no note
-        return None
 
 
 def _show_config_defaults(command) -> None:
