@@ -33,15 +33,41 @@ from rich.markup import escape
 from cnnlab.formatting import as_written
 
 
+class _NoSpinner:
+    """What :meth:`WrittenConsole.status` gives where no one watches a spinner: a
+    ``with`` block (and a Status's ``update``) that draws nothing."""
+
+    def __enter__(self) -> _NoSpinner:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        return None
+
+    def update(self, *args, **kwargs) -> None:
+        return None
+
+
 class WrittenConsole(Console):
     """A rich Console that lays text out as its output will write it: where the output
     cannot encode a character (an ASCII locale, Windows' cp1252), its look-alike ("+/-"
     for "±", "?" for "猫") is put in before rich measures a table's cells, so the borders
-    line up. (Every str rich renders, a cell, a header, a title or a line, passes here.)"""
+    line up. (Every str rich renders, a cell, a header, a title or a line, passes here.)
+    Its spinners (:meth:`status`) spin only where someone watches them."""
 
     def render_str(self, text: str, **options):
         errors = getattr(self.file, "errors", None) or "strict"
         return super().render_str(as_written(text, self.encoding, errors), **options)
+
+    def status(self, status, **options):
+        """rich's spinner ("timing convolutions ..."), drawn where a progress bar would be
+        (:func:`cnnlab.progress.shows_live`), else nothing: a log that FORCE_COLOR has rich
+        take for a terminal got a frame of it ten times a second, "\r\x1b[2K⠙ timing
+        convolutions ...", as the bars once did."""
+        from cnnlab.progress import shows_live  # rich.progress: loaded where a spinner is
+
+        if not shows_live(self):
+            return _NoSpinner()
+        return super().status(status, **options)
 
 
 # Console resolves sys.stderr when it prints, so tests that swap it see the messages.

@@ -1,0 +1,57 @@
+"""cnnlab's output where it is read in other ways than in a wide colour terminal: a log
+that FORCE_COLOR colours, a 40-column terminal (a split pane, a large font, a screen
+magnifier). In-process, without torch: a few milliseconds each."""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+
+from cnnlab.cli.messages import output_console
+
+
+def _clean_env(monkeypatch) -> None:
+    for name in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "NO_COLOR", "TERM"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_a_spinner_stays_out_of_a_log_that_asks_for_colour(monkeypatch):
+    # `cnnlab bench ops 2>&1 | tee log` under FORCE_COLOR=1 (as CI sets it): rich took
+    # the pipe for a terminal and wrote "\r\x1b[2K⠙ timing convolutions ..." into the
+    # log ten times a second, until the bench ended.
+    _clean_env(monkeypatch)
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    log = io.StringIO()
+    console = output_console(file=log)
+    with console.status("timing convolutions ...") as status:
+        status.update("still timing ...")
+        time.sleep(0.2)  # rich redraws 12.5 times a second
+    console.print("done")
+    assert log.getvalue().endswith("done\n") and "timing" not in log.getvalue()
+
+
+def test_a_spinner_still_spins_in_a_terminal(monkeypatch):
+    _clean_env(monkeypatch)
+    screen = io.StringIO()
+    with output_console(file=screen, force_terminal=True).status("timing convolutions ..."):
+        time.sleep(0.1)
+    assert "timing convolutions" in screen.getvalue()
+
+
+def test_no_colour_leaves_the_words_that_say_what_a_colour_said(monkeypatch):
+    # NO_COLOR (https://no-color.org): the error's "error:" and the warning's "warning:"
+    # carry the meaning; red and yellow only repeat it.
+    from cnnlab.cli import messages
+
+    _clean_env(monkeypatch)
+    monkeypatch.setenv("NO_COLOR", "1")
+    screen = io.StringIO()
+    monkeypatch.setattr(messages, "err", messages.WrittenConsole(
+        file=screen, force_terminal=True, highlight=False, soft_wrap=True))
+    messages.error("unknown model 'x'")
+    messages.warning("skipped 1 image")
+    text = screen.getvalue()
+    assert not re.search(r"\x1b\[[0-9;]*3[0-9]", text)  # no foreground colour
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", text)
+    assert "error: unknown model 'x'" in plain and "warning: skipped 1 image" in plain
