@@ -8,6 +8,12 @@ import io
 import re
 import time
 
+import click
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from cnnlab.cli import app
 from cnnlab.cli.messages import output_console
 
 
@@ -37,6 +43,41 @@ def test_a_spinner_still_spins_in_a_terminal(monkeypatch):
     with output_console(file=screen, force_terminal=True).status("timing convolutions ..."):
         time.sleep(0.1)
     assert "timing convolutions" in screen.getvalue()
+
+
+def _help(path: list[str], width: int) -> str:
+    result = CliRunner().invoke(app, [*path, "--help"], terminal_width=width)
+    assert result.exit_code == 0, result.output
+    return result.output.split("Examples:")[0]  # the examples keep 80 columns (examples.py)
+
+
+@pytest.mark.parametrize("path", [["train"], ["bench", "throughput"], ["design", "run"]])
+def test_help_fits_a_40_column_terminal(path):
+    # The options' text began at column 34 and ran to 44: the terminal broke every line
+    # again, a word or two on a row of its own. A long option name may still stand
+    # alone on its line, wider than the terminal.
+    for line in _help(path, 40).splitlines():
+        name_alone = line.lstrip().startswith("-") and "  " not in line.strip()
+        assert len(line) <= 40 or name_alone, (path, line)
+
+
+def test_a_value_too_long_for_a_narrow_help_is_broken_at_a_hyphen_not_mid_letter():
+    # "max-autotune-no-cudagraphs" was cut "m" / "ax-autotune-no-c" / "udagraphs".
+    said = _help(["train"], 40)
+    assert "max-autotune-no-cudagraphs" in re.sub(r"-\n\s+", "-", said)
+
+
+def test_help_in_a_terminal_narrower_than_50_columns_is_as_wide_as_the_terminal(monkeypatch):
+    # click's help is never narrower than 50 columns: at 40 every line ran past the edge.
+    # (CliRunner fixes the width at 80, so the help is asked for as the terminal asks.)
+    monkeypatch.setenv("COLUMNS", "40")
+    monkeypatch.setattr(click.formatting, "FORCED_WIDTH", None)
+    command = typer.main.get_command(app).commands["train"]
+    ctx = command.context_class(command, info_name="train", max_content_width=120)
+    said = command.get_help(ctx).split("Examples:")[0]
+    assert "--data DATA" in said
+    assert max(len(line) for line in said.splitlines()
+               if "  " in line.strip()) <= 40
 
 
 def test_no_colour_leaves_the_words_that_say_what_a_colour_said(monkeypatch):

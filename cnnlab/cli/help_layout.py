@@ -7,26 +7,63 @@ are registered (:func:`layout_help`), so a new command needs nothing of its own.
 from __future__ import annotations
 
 import inspect
+import re
+import shutil
 from pathlib import Path
 from typing import get_args
 
+import click
 import typer
+from click.formatting import measure_table
 from typer.core import TyperCommand, TyperGroup
 
 _HYPHEN = "\u2011"  # a non-breaking hyphen: textwrap breaks a line at none of them
+
+# Help is never written narrower than this, whatever the terminal. click's own floor is
+# 50, wider than a 40-column terminal, which then broke every line a second time.
+NARROWEST_HELP = 30
+# In a narrow terminal an option's description keeps at least this many columns, and
+# room for its longest word where half the width allows; a longer option name goes on a
+# line of its own instead (click gave the text 10 columns at 40, and at 60 broke
+# "max-autotune-no-cudagraphs" mid-word).
+NARROWEST_OPTION_TEXT = 24
+
+
+def _unbroken(text: str, width: int) -> str:
+    """``text`` with the hyphens of each word that fits ``width`` made non-breaking. A
+    longer word keeps its hyphens: broken there, not mid-letter ("max-autotune-no-" /
+    "cudagraphs", where textwrap had cut "m" / "ax-autotune-no-c" / "udagraphs")."""
+    return re.sub(r"\S+", lambda word: word[0] if len(word[0]) > width else
+                  word[0].replace("-", _HYPHEN), text)
 
 
 class _HelpFormatter(typer.Context.formatter_class):
     """click's help formatter, but a word is never broken at its hyphen: click wrapped
     "[default: no-quick]", "max-autotune" and "fashion-mnist" after the hyphen, values
-    a user types. The text is wrapped with non-breaking hyphens, written back as "-"."""
+    a user types. The text is wrapped with non-breaking hyphens, written back as "-".
+    And the help fits a narrow terminal (:data:`NARROWEST_HELP`,
+    :data:`NARROWEST_OPTION_TEXT`)."""
+
+    def __init__(self, indent_increment: int = 2, width: int | None = None,
+                 max_width: int | None = None) -> None:
+        if width is None and click.formatting.FORCED_WIDTH is None:
+            columns = shutil.get_terminal_size().columns  # $COLUMNS first, as click reads
+            width = max(min(columns, max_width or 80) - 2, NARROWEST_HELP)
+        super().__init__(indent_increment, width, max_width)
 
     def write_text(self, text: str) -> None:
-        super().write_text(text.replace("-", _HYPHEN))
+        super().write_text(_unbroken(text, self.width - self.current_indent))
 
-    def write_dl(self, rows, *args, **kwargs) -> None:
-        super().write_dl([(term, text.replace("-", _HYPHEN)) for term, text in rows],
-                         *args, **kwargs)
+    def write_dl(self, rows, col_max: int = 30, col_spacing: int = 2) -> None:
+        rows = list(rows)
+        longest_word = max((len(w) for _, text in rows for w in text.split()), default=0)
+        wanted = max(NARROWEST_OPTION_TEXT, min(longest_word, self.width // 2))
+        col_max = min(col_max, max(self.width - col_spacing - 2 - wanted, 8))
+        # As click lays it out: the names' column, then the text's, to the width.
+        first_col = min(measure_table(rows)[0], col_max) + col_spacing if rows else 0
+        text_width = max(self.width - first_col - 2, 10)
+        super().write_dl([(term, _unbroken(text, text_width)) for term, text in rows],
+                         col_max, col_spacing)
 
     def getvalue(self) -> str:
         return super().getvalue().replace(_HYPHEN, "-")
