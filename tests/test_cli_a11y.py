@@ -5,6 +5,7 @@ magnifier). In-process, without torch: a few milliseconds each."""
 from __future__ import annotations
 
 import io
+import math
 import re
 import time
 
@@ -78,6 +79,44 @@ def test_help_in_a_terminal_narrower_than_50_columns_is_as_wide_as_the_terminal(
     assert "--data DATA" in said
     assert max(len(line) for line in said.splitlines()
                if "  " in line.strip()) <= 40
+
+
+def _speedrun_tables(monkeypatch, width: int, capsys) -> str:
+    from cnnlab.bench.speedrun import FULL_RECIPE, SpeedrunResult, ablation_rows, summarize
+    from cnnlab.cli import speedrun_tables
+
+    def run(seed, seconds, acc):
+        return SpeedrunResult(seed, seconds, acc, acc, 12.0, 14)
+
+    full = summarize([run(0, 10.0, 0.93), run(1, 12.0, 0.95)], 0.92)
+    half = summarize([run(0, 11.0, 0.93), SpeedrunResult(1, None, 0.91, 0.91, 12.0, 14)], 0.92)
+    diverged = SpeedrunResult(1, None, math.nan, math.nan, 3.0, 0, diverged=True)
+    monkeypatch.setattr(speedrun_tables.console, "width", width)
+    speedrun_tables.print_candidates({"the recipe": full, "lr=0.2 ema_decay=0.99": half},
+                                     0.92, 2)
+    speedrun_tables.print_ablation(ablation_rows({
+        FULL_RECIPE: full, "no label smoothing": half,
+        "no weight decay": summarize([run(0, 9.0, 0.94), diverged], 0.92)}), 0.92, 2)
+    return capsys.readouterr().out
+
+
+def test_a_speedrun_candidate_is_named_whole_at_80_columns(monkeypatch, capsys):
+    # rich squeezed the candidates' column and cut the recipe to "ema_decay=0.…": which
+    # candidate the row was could not be told.
+    out = _speedrun_tables(monkeypatch, 80, capsys)
+    assert "…" not in out and "ema_decay=0.99" in out
+    assert all(len(line) <= 80 for line in out.splitlines() if "│" in line)
+
+
+def test_speedrun_tables_at_40_columns_cut_no_number(monkeypatch, capsys):
+    # Every accuracy read "9…" and every delta "+0…"; now the columns that do not fit
+    # are left out, and the caption names them.
+    out = _speedrun_tables(monkeypatch, 40, capsys)
+    assert "…" not in out
+    rows = [line for line in out.splitlines() if "│" in line]
+    assert all(len(line) <= 40 for line in rows)
+    assert "94.00" in out and "1.41%" in out and "+2.00" in out  # final acc, worth
+    assert "not shown at 40 columns" in " ".join(out.split())
 
 
 def test_no_colour_leaves_the_words_that_say_what_a_colour_said(monkeypatch):

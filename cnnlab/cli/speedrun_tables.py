@@ -7,6 +7,8 @@ from __future__ import annotations
 from rich.markup import escape
 from rich.table import Table
 
+from cnnlab.formatting import columns_left_out, fitted_widths, left_out_caption, without_columns
+
 from .messages import output_console, print_table
 
 console = output_console()
@@ -62,34 +64,62 @@ def time_to_target_words(s: dict) -> str:
     return words
 
 
+# Columns whose text may wrap at its spaces (a recipe's KEY=VALUE pairs, "11.0 s (reached
+# runs)", "94.00 ± 1.41%"): the others keep each value on one line where the width allows.
+_WRAPS = ("candidate", "variant", "time to target", "final acc")
+
+
+def _fitted_table(title: str, header: list[str], rows: list[list[str]], leave_out_first: list[str],
+                  caption: str | None = None) -> Table:
+    """A table that fits the console's width with every cell folded, never cut: rich's
+    own squeezing cut a candidate to "ema_decay=0.…" at 80 columns and the accuracies to
+    "9…" at 40, values lost with nothing to say so. Where even folded it would not fit,
+    it goes without the columns ``leave_out_first`` (as few as fit, in order), and its
+    caption names them. The first column left-aligned."""
+    width = console.width
+    left_out = columns_left_out(header, rows, width, leave_out_first, _WRAPS)
+    header, rows = without_columns(header, rows, left_out)
+    caption = "\n".join(filter(None, [caption, left_out_caption(left_out, width, "--out FILE")]))
+    table = Table(title=title, caption=caption or None)
+    for i, (name, column_width) in enumerate(zip(header, fitted_widths(header, rows, width, _WRAPS),
+                                                 strict=True)):
+        table.add_column(name, justify="left" if i == 0 else "right", width=column_width,
+                         overflow="fold")
+    for row in rows:
+        table.add_row(*map(escape, row))  # a recipe's "[2, 2]" is no markup
+    return table
+
+
 def print_candidates(summaries: dict[str, dict], target: float, runs: int) -> None:
-    table = Table(title=f"Candidates ({runs} run(s) each)")
-    for col in ("candidate", f"reached {100 * target:.1f}%", "time to target", "final acc",
-                "total per run"):
-        table.add_column(col, justify="left" if col == "candidate" else "right")
+    header = ["candidate", f"reached {100 * target:.1f}%", "time to target", "final acc",
+              "total per run"]
+    rows = []
     for name, s in summaries.items():
         ttt = ("-" if not s["reached"] else _time_words(s, digits=2)
                + ("" if s["reached"] == s["runs"] else " (reached runs)"))
-        table.add_row(escape(name), f"{s['reached']}/{s['runs']}", ttt, accuracy_words(s),
-                      f"{s['total_time_mean_s']:.1f} s")
-    console.print(table)
+        rows.append([name, f"{s['reached']}/{s['runs']}", ttt, accuracy_words(s),
+                     f"{s['total_time_mean_s']:.1f} s"])
+    print_table(console, _fitted_table(f"Candidates ({runs} run(s) each)", header, rows,
+                                       ["total per run", header[1]]))
 
 
 def print_ablation(rows: list[dict], target: float, runs: int) -> None:
     # Δ: the variant against the full recipe. Worth: what the ingredient gives, one way
     # for all (full - without for the recipe's own, with - full for an addition).
-    table = Table(title=f"What each ingredient is worth ({runs} run(s) each)",
-                  caption="Δ acc: variant - full recipe. Worth: what the ingredient gives, "
-                          "> 0 where it helps (full - without for one the recipe has, "
-                          "with - full for one it adds)")
-    for col in ("variant", "final acc", "Δ acc (points)", "worth (points)",
-                f"reached {100 * target:.1f}%", "time to target", "Δ time"):
-        table.add_column(col, justify="left" if col == "variant" else "right")
+    header = ["variant", "final acc", "Δ acc (points)", "worth (points)",
+              f"reached {100 * target:.1f}%", "time to target", "Δ time"]
+    cells = []
     for r in rows:
         worth = "" if r["kind"] == "full" else f"{r['effect_acc_points']:+.2f}"
         dt = "" if r["delta_time_s"] is None else f"{r['delta_time_s']:+.1f} s"
         ttt = ("-" if not r["reached"] else _time_words(r, digits=1)
                + ("" if r["reached"] == r["runs"] else " (reached runs)"))
-        table.add_row(r["variant"], accuracy_words(r), f"{r['delta_acc_points']:+.2f}",
-                      worth, f"{r['reached']}/{r['runs']}", ttt, dt)
-    print_table(console, table)
+        cells.append([r["variant"], accuracy_words(r), f"{r['delta_acc_points']:+.2f}",
+                      worth, f"{r['reached']}/{r['runs']}", ttt, dt])
+    # A narrow terminal goes without these first: the accuracy and its worth stay.
+    leave_out_first = ["Δ time", header[4], "Δ acc (points)", "time to target"]
+    print_table(console, _fitted_table(
+        f"What each ingredient is worth ({runs} run(s) each)", header, cells, leave_out_first,
+        caption="Δ acc: variant - full recipe. Worth: what the ingredient gives, "
+                "> 0 where it helps (full - without for one the recipe has, "
+                "with - full for one it adds)"))
