@@ -135,3 +135,19 @@ def test_no_colour_leaves_the_words_that_say_what_a_colour_said(monkeypatch):
     assert not re.search(r"\x1b\[[0-9;]*3[0-9]", text)  # no foreground colour
     plain = re.sub(r"\x1b\[[0-9;]*m", "", text)
     assert "error: unknown model 'x'" in plain and "warning: skipped 1 image" in plain
+
+
+@pytest.mark.parametrize("width", [80, 40])
+def test_a_narrow_compare_table_keeps_its_title_on_one_line(tmp_path, width):
+    # Two runs differing in lr alone: a table 13 columns wide, its title wrapped to it,
+    # "Settings that" over "differ" (read aloud as two headings).
+    from compare_helpers import FINISHED, make_run, three_epochs
+
+    from cnnlab.formatting import rich_as_text
+    from cnnlab.train import compare_runs
+    from cnnlab.train.compare_tables import rich_tables
+
+    runs = [make_run(tmp_path, name, three_epochs(0.5, 0.8, 0.7), FINISHED, lr=lr)
+            for name, lr in (("a", 0.1), ("b", 0.05))]
+    text = rich_as_text(*rich_tables(compare_runs(runs), width), width=width)
+    assert "Settings that differ" in text.splitlines()

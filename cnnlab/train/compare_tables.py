@@ -113,10 +113,15 @@ _LEFT_OUT_FIRST = ["device", "images/s", "at epoch", "params", "last test acc", 
 
 def _rich_table(title: str, header: list[str], rows: list[list[str]], width: int | None,
                 right: set[str], caption: str | None = None):
+    from rich.cells import cell_len
     from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left", caption_justify="left", caption=caption)
+    # At least as wide as its title, where the width allows: rich wraps a title to its
+    # table's width, and two runs' one setting had "Settings that" over "differ".
+    title_width = cell_len(title) if width is None else min(cell_len(title), width)
+    table = Table(title=title, title_justify="left", caption_justify="left", caption=caption,
+                  min_width=title_width)
     for name, column_width in zip(header, fitted_widths(header, rows, width), strict=True):
         table.add_column(escape(name), overflow="fold", width=column_width,
                          justify="right" if name in right else "left")
