@@ -243,7 +243,9 @@ class ComparedRun:
         """Decimals its accuracies deserve (1 on a few hundred test images, 2 on 10,000)."""
         from cnnlab.train.report import overall_decimals
 
-        images = self.summary.get("eval_images")
+        images = self.test_images
+        if images is None:  # a run from before summary.json counted them (cnnlab of
+            images = self.config.get("eval_subset")  # 2026-11): its subset bounds them
         return overall_decimals(images) if isinstance(images, int) else 2
 
 
