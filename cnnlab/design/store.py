@@ -139,9 +139,22 @@ class TrialStore:
                              "damaged or not a cnnlab sweep. Restore it from a copy, or start "
                              "a new sweep with another --out") from None
         if version is not None and version != SCHEMA_VERSION:
-            raise SweepError(f"{self.path} has schema version {version!r}; this cnnlab reads "
-                             f"{SCHEMA_VERSION}")
+            raise self._other_schema(version)
         self._add_columns()
+
+    def _other_schema(self, version) -> SweepError:
+        """The refusal of another schema version (every cnnlab so far writes 1), the store
+        closed. Its creator's date is named: its version is 0.1.0 for every commit so far."""
+        created = c if isinstance(c := self.meta().get("created"), dict) else {}
+        by, when = created.get("cnnlab"), str(created.get("date") or "")[:10]
+        written = f" (created by cnnlab {by}{f' on {when}' if when else ''})" if by else ""
+        has = f"{self.path} has sweep schema version {version!r}{written}"
+        self.conn.close()
+        if isinstance(version, int) and version > SCHEMA_VERSION:
+            return SweepError(f"{has}, newer than this cnnlab's {SCHEMA_VERSION}: upgrade "
+                              "cnnlab (pip install -U cnnlab, or git pull in a checkout)")
+        return SweepError(f"{has}, which no cnnlab writes (this one reads {SCHEMA_VERSION}): "
+                          "damaged? Restore it from a copy, or use another --out")
 
     def _add_columns(self) -> None:
         """Give a store made by an older cnnlab the columns added since (NULL in its rows;
