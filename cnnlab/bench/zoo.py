@@ -75,26 +75,39 @@ def _differences(stored: dict, asked: dict) -> list[str]:
 
 def _check_setup(rows: dict[str, dict], setup_of: Callable[[str], dict],
                  csv_path: Path) -> None:
-    """Each finished row against what this command would train its model with. Rows
-    written before the column existed (or carried from another session) have none."""
+    """Each finished row against what this command would train its model with."""
     for row in rows.values():
-        if not row.get("setup") or row.get("status") != "done":
+        if row.get("status") != "done":
             continue
         try:
             asked = setup_of(row["model"])
         except Exception:  # a model this cnnlab lacks, or the preset cannot train: kept
             continue
-        try:
-            stored = json.loads(row["setup"])
-        except ValueError:
-            raise ZooSetupError(f"{csv_path}: {row['model']}'s setup column is not JSON "
-                                f"({row['setup'][:40]!r}); was the table edited?") from None
-        differs = _differences(stored, asked)
+        differs = _differences(_stored_setup(row, asked, csv_path), asked)
         if differs:
             raise ZooSetupError(
                 f"{csv_path} holds {row['model']} trained with other settings "
                 f"({', '.join(differs)} asked): give another --out (or run it as it "
                 "was), so the table compares like with like")
+
+
+def _stored_setup(row: dict, asked: dict, csv_path: Path) -> dict:
+    """A finished row's settings. A table from before the setup column (cnnlab of
+    2026-11) has none: its run's config.yaml says them (such a row, trained on synthetic
+    data, was kept as done and shown beside the book's Fashion-MNIST accuracy)."""
+    from cnnlab.train.config import ConfigError
+
+    try:
+        if row.get("setup"):
+            return json.loads(row["setup"])
+        if not row.get("run_dir"):
+            raise ConfigError("no run folder is named")
+        return zoo_setup(TrainConfig.load(Path(row["run_dir"]) / "config.yaml"), asked)
+    except ValueError as exc:  # ConfigError is one
+        why = (f"its setup column is not JSON ({row['setup'][:40]!r}); was the table edited?"
+               if row.get("setup") else f"it kept no settings, and its run cannot say ({exc})")
+        raise ZooSetupError(f"{csv_path}: {row['model']}: {why}. Give another --out, so the "
+                            "table compares like with like") from None
 
 
 def _check_run_plan(run_dir: Path, asked: dict) -> None:
