@@ -8,7 +8,8 @@
   ``resumable`` and ``checkpoint``;
 - the run folder: ``run`` (train, resume, load_run; ``run_files``, ``run_names``,
   ``resume_checks``, ``loaded_run``), ``runlog`` and ``train_progress`` (metrics.csv,
-  TensorBoard, the terminal), ``run_outputs`` (summary.json, plots, report.html:
+  TensorBoard, the terminal; ``log_appends``: a log's lines kept while another program
+  holds it), ``run_outputs`` (summary.json, plots, report.html:
   ``report``, ``report_figures``, ``report_evaluation``, ``report_examples``),
   ``outcome``, ``machine``;
 - a finished run used: ``evaluate`` (``cnnlab eval``), ``predict``, ``compare``

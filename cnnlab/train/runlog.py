@@ -6,6 +6,7 @@ The run directory (``runs/<date>-<model>/``)::
     config.yaml        the resolved TrainConfig
     metrics.csv        one row per epoch (appended and flushed as each ends)
     class_metrics.jsonl  per-class accuracy and confusion matrix, one line per epoch
+    *.pending          a log's lines another program held it against (Windows; log_appends)
     events.*           TensorBoard: panels train, test, lr, time, memory, class_acc
     data.json          what train() was given as data, when it was (run_data)
     plots/             curves.png, confusion.png, misclassified.png (drawn by
@@ -26,18 +27,25 @@ import math
 import os
 import stat
 import sys
+from operator import itemgetter
 from pathlib import Path
 
 from cnnlab import file_lock
 from cnnlab.atomic import (
-    atomic_write_bytes,
     atomic_write_text,
-    open_to_append,
     remove_empty_folders_made,
     write_problem,
 )
 from cnnlab.file_lock import LockState
 from cnnlab.notices import CnnlabWarning, warn_user
+from cnnlab.train.log_appends import (
+    LogAppends,
+    drop_kept,
+    drop_torn_tail,
+    kept_file,
+    take_in_kept_lines,
+    with_kept,
+)
 from cnnlab.train.machine import shell_quote
 from cnnlab.train.run_names import as_listed, check_windows_run_dir, file_name_for
 
@@ -212,7 +220,8 @@ def accuracies_from_json(per_class_acc: dict) -> dict[str, float]:
 
 class RunLogWarning(CnnlabWarning):
     """A line of a run's log (metrics.csv, class_metrics.jsonl) that is no record, edited
-    or damaged by hand, was dropped: the checkpoint, not the log, is the run's state."""
+    or damaged by hand, was dropped: the checkpoint, not the log, is the run's state. Or
+    a log another program held (Windows): its lines waited (log_appends)."""
 
 
 class MetricsLog:
@@ -223,10 +232,19 @@ class MetricsLog:
         _check_writable(Path(run_dir))  # before TensorBoard's thread fails on its own
         for path in (self.path, self.path.with_name("class_metrics.jsonl")):
             _check_log_file(path)
-            _drop_torn_tail(path)
+            drop_torn_tail(path, RunLogWarning)
         self.rows, dropped = self._read_rows(self.path) if self.path.exists() else ([], 0)
-        if dropped:  # the file holds records only, or the next row could join a bad one
+        kept = _kept_rows(self.path)  # what a held file kept out (log_appends): moved in
+        self.rows = with_kept(self.rows, kept, itemgetter("epoch"))
+        if dropped or kept:  # the file holds records only, or the next row could join a bad one
             self._rewrite()
+            drop_kept(self.path)
+        classes = self.path.with_name("class_metrics.jsonl")
+        take_in_kept_lines(classes, lambda line: _epoch_of(line, classes))
+        header = io.StringIO(newline="")
+        csv.DictWriter(header, METRIC_COLUMNS).writeheader()
+        self.appends = LogAppends(self.path, header.getvalue(), "row", RunLogWarning)
+        self.class_appends = LogAppends(classes, "", "line", RunLogWarning)
         self.writer = None
         if tensorboard:
             try:
@@ -238,9 +256,10 @@ class MetricsLog:
 
     @staticmethod
     def read(path: Path) -> list[dict]:
-        """The rows, numbers as numbers. A row whose epoch is not a whole number is dropped
-        with a warning (a resume compares epochs; it failed with a TypeError there)."""
-        return MetricsLog._read_rows(path)[0]
+        """The rows, numbers as numbers, with those a held file kept out of it (in
+        ``metrics.csv.pending``). A row whose epoch is not a whole number is dropped with a
+        warning (a resume compares epochs; it failed with a TypeError there)."""
+        return with_kept(MetricsLog._read_rows(path)[0], _kept_rows(path), itemgetter("epoch"))
 
     @staticmethod
     def _read_rows(path: Path) -> tuple[list[dict], int]:
@@ -320,14 +339,9 @@ class MetricsLog:
     def append(self, row: dict) -> None:
         row = {k: row.get(k, "") for k in METRIC_COLUMNS}
         self.rows.append(row)
-        new_file = not self.path.exists() or self.path.stat().st_size == 0
-        with open_to_append(self.path, encoding="utf-8", newline="") as fh:
-            writer = csv.DictWriter(fh, METRIC_COLUMNS)
-            if new_file:
-                writer.writeheader()
-            writer.writerow(row)
-            fh.flush()
-            os.fsync(fh.fileno())
+        line = io.StringIO(newline="")
+        csv.DictWriter(line, METRIC_COLUMNS).writerow(row)
+        self.appends.append(row["epoch"], line.getvalue())  # kept while held (Windows)
         self._add_scalars(row)
 
     def _add_scalars(self, row: dict) -> None:
@@ -347,18 +361,21 @@ class MetricsLog:
 
         line = {"epoch": epoch, "per_class_acc": accuracies_as_json(
             dict(zip(classes, per_class_acc, strict=True))), "confusion": confusion}
-        with open_to_append(self.path.with_name("class_metrics.jsonl"), encoding="utf-8",
-                            newline="") as fh:  # "\n" on every OS, as its rewrite writes it
-            fh.write(json.dumps(line) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+        # "\n" on every OS, as its rewrite writes it
+        self.class_appends.append(epoch, json.dumps(line) + "\n")
         if self.writer is not None:
             for name, acc in zip(classes, per_class_acc, strict=True):
                 self.writer.add_scalar(f"class_acc/{name}", acc, epoch)
 
     def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
+        """The lines a held file kept waiting written (or kept aside, said), then
+        TensorBoard's events."""
+        try:
+            self.appends.finish()
+            self.class_appends.finish()
+        finally:
+            if self.writer is not None:
+                self.writer.close()
 
 
 def _epoch_of(line: str, path: Path) -> float:
@@ -374,39 +391,22 @@ def _epoch_of(line: str, path: Path) -> float:
         return math.inf
 
 
+def _kept_rows(path: Path) -> list[dict]:
+    """The rows a held metrics.csv kept out of it, in ``metrics.csv.pending``."""
+    kept = kept_file(path)
+    return MetricsLog._read_rows(kept)[0] if kept.is_file() else []
+
+
 def _whole_lines(text: str, path: Path) -> str:
     """``text`` without a last line that has no line end: a write cut short (a kill, a
     full disk) whose row reads as wrong numbers (0.8 of 0.866). Left out, as the next
-    resume drops it (:func:`_drop_torn_tail`), so every reader sees the same rows."""
+    resume drops it (log_appends.drop_torn_tail), so every reader sees the same rows."""
     if not text or text.endswith("\n"):
         return text
     number = text.count("\n") + 1
     warn_user(f"{path} line {number}: left out a last line with no line end (cut short by "
               "a kill or a full disk, or being written now)", RunLogWarning)
     return text[: text.rfind("\n") + 1]
-
-
-def _drop_torn_tail(path: Path) -> None:
-    """Cut a line that a kill (or a full disk) left half-written at the end of an
-    append-only log: the next append would otherwise continue it, gluing two rows into
-    one that parses as wrong numbers (or not at all). A line that is no UTF-8 (a damaged
-    disk block) goes too, said: the rewrites read the log as text, and failed on it."""
-    if not path.is_file():
-        return
-    data = path.read_bytes()
-    lines = data[: data.rfind(b"\n") + 1].splitlines(keepends=True)
-    kept = []
-    for number, line in enumerate(lines, 1):
-        try:
-            line.decode("utf-8")
-        except UnicodeDecodeError:
-            warn_user(f"{path} line {number}: dropped a line that is not text (damaged)",
-                      RunLogWarning)
-            continue
-        kept.append(line)
-    whole = b"".join(kept)
-    if whole != data:
-        atomic_write_bytes(path, lambda tmp: Path(tmp).write_bytes(whole))
 
 
 def _number(text: str):
