@@ -40,7 +40,7 @@ def atomic_write_bytes(path: Path, write, mode: int | None = None) -> None:
         write(tmp)
         os.chmod(tmp, mode)  # whatever ``write`` did to the file (replaced it, say)
         fsync_file(tmp)
-        replace(tmp, path)
+        replace_file(tmp, path)
     except BaseException as exc:
         _remove_temp_file(tmp)
         if isinstance(exc, OSError) and exc.errno and exc.filename in (None, tmp):
@@ -55,29 +55,29 @@ def atomic_write_bytes(path: Path, write, mode: int | None = None) -> None:
 # of the file just written, a viewer, TensorBoard, a OneDrive sync) with PermissionError,
 # WinError 32 or 5, until that program lets go: often within a second. Waits before each
 # new try, growing: 1.55 s in all, short beside a checkpoint's save.
-_WINDOWS_WAITS = (0.05, 0.1, 0.2, 0.4, 0.8)
+WINDOWS_WAITS = (0.05, 0.1, 0.2, 0.4, 0.8)
 
 
-def replace(src: Path | str, dst: Path | str) -> None:
+def replace_file(src: Path | str, dst: Path | str) -> None:
     """``os.replace(src, dst)``; on Windows tried again for a moment while another program
-    holds either file (see _WINDOWS_WAITS), then refused with that program and the fix
+    holds either file (see WINDOWS_WAITS), then refused with that program and the fix
     said. ``dst`` is unchanged whenever it fails. Elsewhere a refusal is a real one (a
     folder's permissions) and is raised at once."""
     if sys.platform != "win32":
         os.replace(src, dst)
         return
-    for wait in (*_WINDOWS_WAITS, None):
+    for wait in (*WINDOWS_WAITS, None):
         try:
             os.replace(src, dst)
             return
         except PermissionError as exc:
             # A read-only file is refused just the same, and stays refused: no waiting.
-            if wait is None or _read_only(dst):
+            if wait is None or read_only(dst):
                 raise PermissionError(exc.errno, _held_words(dst), str(dst)) from exc
             time.sleep(wait)
 
 
-def _read_only(path: Path | str) -> bool:
+def read_only(path: Path | str) -> bool:
     """Whether ``path`` is a file Windows' read-only attribute keeps from being replaced."""
     try:
         return not os.stat(path).st_mode & stat.S_IWRITE
@@ -86,12 +86,12 @@ def _read_only(path: Path | str) -> bool:
 
 
 def _held_words(path: Path | str) -> str:
-    if _read_only(path):
+    if read_only(path):
         return ("the file is read-only, so it cannot be replaced; clear that (its "
                 f"Properties, or attrib -r \"{path}\"), then run the command again")
     # WinError 5 also means a folder that denies writing: said second, as less likely
     # for a file cnnlab wrote there before.
-    return (f"another program kept the file open for over {sum(_WINDOWS_WAITS):.1f} s (an "
+    return (f"another program kept the file open for over {sum(WINDOWS_WAITS):.1f} s (an "
             "antivirus scan, a viewer or TensorBoard reading it, a OneDrive or other sync "
             "client), so it could not be replaced and keeps its previous content; close "
             "that program or pause its sync of this folder, then run the command again "
@@ -101,13 +101,13 @@ def _held_words(path: Path | str) -> str:
 def _remove_temp_file(tmp: str) -> None:
     """Delete a write's temporary file after a failure, without hiding that failure: on
     Windows a file with no write permission (the old file's mode, copied) is refused
-    deletion, and so is one another program holds, for a moment (see replace)."""
+    deletion, and so is one another program holds, for a moment (see replace_file)."""
     if sys.platform != "win32":
         Path(tmp).unlink(missing_ok=True)
         return
-    for wait in (*_WINDOWS_WAITS, None):
+    for wait in (*WINDOWS_WAITS, None):
         try:
-            if _read_only(tmp):
+            if read_only(tmp):
                 os.chmod(tmp, stat.S_IREAD | stat.S_IWRITE)
             Path(tmp).unlink(missing_ok=True)
             return

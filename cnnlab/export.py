@@ -321,17 +321,17 @@ def _replace(staged: Path, path: Path) -> None:
     """Move a checked export (file, sidecar, external weights) over the target's names,
     each on disk first: a crash leaves whole files (the sidecar's checksums name a pair
     from two exports). The sidecar goes first: what a crash leaves beside it is an
-    export's, which the next may replace (_check_out). Netron holding one: atomic.replace."""
+    export's, which the next may replace (_check_out). Netron holding one: atomic.replace_file."""
     data = data_file(staged)
     for staged_file in (data, staged, staged.with_suffix(".json")):
         if staged_file.exists():
             fsync_file(staged_file)
-    atomic.replace(staged.with_suffix(".json"), path.with_suffix(".json"))
+    atomic.replace_file(staged.with_suffix(".json"), path.with_suffix(".json"))
     if data.exists():
-        atomic.replace(data, data_file(path))
+        atomic.replace_file(data, data_file(path))
     else:  # weights of an earlier, larger export: no longer referenced
         data_file(path).unlink(missing_ok=True)
-    atomic.replace(staged, path)
+    atomic.replace_file(staged, path)
     fsync_folder(path.parent)
 
 

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from cnnlab.atomic import atomic_write_text, replace
+from cnnlab.atomic import atomic_write_text, replace_file
 from cnnlab.design.describe import (
     BEST_HEADER,
     best_trials,
@@ -324,7 +324,7 @@ def analyze(directories: str | os.PathLike | Sequence[str | os.PathLike], out: s
         try:
             with SigintRecorder() as sigint, sigint.deferred():
                 for name in written:
-                    replace(staging / name, out / name)  # an image viewer may hold one
+                    replace_file(staging / name, out / name)  # an image viewer may hold one
                 for name in set(REPORT_FILES) - set(written):  # an earlier report's figures
                     (out / name).unlink(missing_ok=True)
         except KeyboardInterrupt:

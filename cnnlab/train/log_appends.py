@@ -5,7 +5,7 @@ hold the file open.
 On Windows a file another program holds refuses every write: Excel showing metrics.csv
 as training goes on holds it until it is closed, a sync client for a moment. The append
 came before the epoch's checkpoint, so the refusal ended training and cost that epoch's
-work too. Here a held log is tried again for a moment (the waits cnnlab.atomic.replace
+work too. Here a held log is tried again for a moment (the waits cnnlab.atomic.replace_file
 uses); still held, the run goes on: the lines wait in memory and in a file beside the
 log, ``NAME.pending`` (so a kill keeps them too; not a name Excel opens on a double
 click, so not held in turn), and go into the log at the next append that finds it free,
@@ -25,11 +25,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from cnnlab.atomic import (
-    _WINDOWS_WAITS,
-    _read_only,
+    WINDOWS_WAITS,
     atomic_write_bytes,
     atomic_write_text,
     open_to_append,
+    read_only,
 )
 from cnnlab.notices import warn_user
 
@@ -83,13 +83,13 @@ class LogAppends:
         """``lines`` (whole, "\\n"-ended) to the log, after any still waiting."""
         self.waiting.append((epoch, lines))
         # Known held (Excel open): one try an epoch, not seconds of waiting each time.
-        self._write(() if self.held else _WINDOWS_WAITS, last=False)
+        self._write(() if self.held else WINDOWS_WAITS, last=False)
 
     def finish(self) -> None:
         """At the run's end: the lines still waiting written, the file waited for once
         more; where it is still held, said where they are (or that they are lost)."""
         if self.waiting:
-            self._write(_WINDOWS_WAITS, last=True)
+            self._write(WINDOWS_WAITS, last=True)
 
     def _write(self, waits: tuple[float, ...], last: bool) -> None:
         for wait in (*waits, None):
@@ -97,7 +97,7 @@ class LogAppends:
                 self._append_waiting()
                 break
             except PermissionError:
-                if sys.platform != "win32" or _read_only(self.path):
+                if sys.platform != "win32" or read_only(self.path):
                     self.waiting.clear()  # the run ends on it, as it always did
                     raise
                 if wait is None:
