@@ -116,8 +116,11 @@ def figure_caption(name: str, summary: dict, shown: ShownEvaluation) -> str:
                       if best is not None and summary.get("best_epoch") is not None else ".")
         return words
     if name == "confusion.png":
-        words = ("Confusion matrix: a row per true class, a column per predicted class; the "
-                 "colour is the share of the row's class, the cells count test images.")
+        # The figure's own title is short (a third of it, on a slide, was the whole
+        # description): the caption says in full which evaluation it is.
+        words = (f"Confusion matrix of the {evaluation_words(summary, shown)}: a row per "
+                 "true class, a column per predicted class; the colour is the share of the "
+                 "row's class, the cells count test images.")
         return words + _most_confused(shown)
     return ("The first misclassified test images of the same evaluation, each titled with "
             "its true and its predicted class.")

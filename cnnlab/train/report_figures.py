@@ -190,32 +190,70 @@ NARROW_INCHES = 4.6
 
 
 def plot_confusion(matrix: list[list[int]], classes: list[str], out: Path,
-                   title: str = "") -> Path:
+                   title: str = "", heading: str = "") -> Path:
     """Row-normalised confusion matrix (true class per row): the colour is the share of
     the true class, the cells give image counts (up to COUNTS_UP_TO classes; past that
-    the colour alone, and the title says so). ``title`` says which evaluation it is
-    (test set, epoch, weights). Up to NARROW_CONFUSION_UP_TO classes of counts under
-    1,000 it is drawn NARROW_INCHES wide."""
+    the colour alone, and the figure says so). ``heading`` says which evaluation it is in
+    a few words, at the title's size ("best checkpoint (epoch 9), 1,000 test images");
+    ``title`` the rest, smaller, under it (the weights; or the whole description where
+    no heading is given): :func:`confusion_titles` makes both for a run. Up to
+    NARROW_CONFUSION_UP_TO classes of counts under 1,000 it is drawn NARROW_INCHES wide."""
     n = len(classes)
     size = min(CONFUSION_MAX_SIDE, max(5.0, 0.55 * n + 2))
     dpi = min(DPI, int(MAX_PIXELS / (size + 1.2)))
     # Four digits at 9 pt need wider cells than NARROW_INCHES leave: a full test set's.
     narrow = n <= NARROW_CONFUSION_UP_TO and max(map(max, matrix), default=0) < 1000
-    return save_figure(confusion_figure(matrix, classes, title, size, narrow=narrow),
-                       out, dpi=dpi, layout=False)
+    return save_figure(confusion_figure(matrix, classes, title, size, narrow=narrow,
+                                        heading=heading), out, dpi=dpi, layout=False)
+
+
+def confusion_titles(summary: dict, shown) -> dict[str, str]:
+    """:func:`plot_confusion`'s ``heading`` and ``title`` for the evaluation ``shown``
+    (a ShownEvaluation) of the run ``summary`` describes. The whole description ("test
+    set (first 1,000 of 10,000 test images), after epoch 9 of 10, EMA weights (decay
+    0.999), the best checkpoint") took six lines at the title's size, a third of the
+    figure on a slide: the figure keeps what it needs said alone, and the report's
+    heading and caption give the rest."""
+    from cnnlab.train.report_evaluation import evaluated_weights
+
+    if shown.epoch is None:
+        which = "last evaluation"
+    else:
+        which = f"{'best checkpoint' if shown.is_best else 'last epoch'} (epoch {shown.epoch})"
+    images = summary.get("eval_images")
+    heading = which + (f", {images:,} test images" if isinstance(images, int) else "")
+    return {"heading": heading, "title": evaluated_weights(summary.get("config") or {})}
 
 
 def confusion_figure(matrix: list[list[int]], classes: list[str], title: str, size: float,
-                     narrow: bool = False):
+                     narrow: bool = False, heading: str = ""):
     """:func:`plot_confusion`'s figure, its matrix ``size`` inches a side (the colour bar
     and labels take 1.2 inches more across); ``narrow``: NARROW_INCHES wide, the matrix
-    about 2.8 inches, its text sized to that, the title wrapped to it."""
+    about 2.8 inches, its text sized to that, the titles wrapped to it."""
     import numpy as np
 
     counts = np.asarray(matrix, dtype=float)
     share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     n = len(classes)
-    figsize = (NARROW_INCHES, NARROW_INCHES + 1.3) if narrow else (size + 1.2, size + 0.6)
+    text_size = (_cell_font_size(2.8 / 0.7 if narrow else size, n,
+                                 int(counts.max()) if counts.size else 0)
+                 if n <= COUNTS_UP_TO else None)
+    if text_size is not None:
+        legend = "cells: image counts; colour: share of the true class"
+    else:
+        legend = f"colour only, no counts ({n} classes): share of the true class"
+    width = NARROW_INCHES if narrow else size + 1.2
+    # The heading at a title's size, one or two lines; the rest of ``title`` and what the
+    # cells are, smaller under it (the legends' size: still read on a phone).
+    heading = wrapped("Confusion matrix" + (f": {literal(heading)}" if heading else ""),
+                      width - 0.5)
+    details = "\n".join(wrapped(line, width - 0.5, LEGEND_PT)
+                        for line in ([literal(title)] if title else []) + [legend])
+    # A narrow figure is as tall as its titles need: the square matrix is centred in the
+    # height they leave, so at a fixed height a short title left an inch of blank above it.
+    titles = (heading.count("\n") + 1) * 12 + (details.count("\n") + 1) * LEGEND_PT
+    figsize = ((width, NARROW_INCHES - 0.7 + 1.3 * titles / 72) if narrow
+               else (width, size + 0.6))
     size = 2.8 / 0.7 if narrow else size  # what the text is sized by: 70% is the matrix
     fig, ax = subplots(figsize=figsize)
     fig.set_layout_engine("constrained")
@@ -226,16 +264,9 @@ def confusion_figure(matrix: list[list[int]], classes: list[str], title: str, si
     ax.set_xticks(ticks, names, rotation=45, ha="right", fontsize=label_pt)
     ax.set_yticks(ticks, names, fontsize=label_pt)
     named = "" if every == 1 else f" (every {ordinal(every)} class named)"
-    heading = wrapped("Confusion matrix" + (f": {literal(title)}" if title else ""),
-                      figsize[0] - 0.5)
-    text_size = (_cell_font_size(size, n, int(counts.max()) if counts.size else 0)
-                 if n <= COUNTS_UP_TO else None)
-    if text_size is not None:
-        legend = "cells: image counts; colour: share of the true class"
-    else:
-        legend = f"colour only, no counts ({n} classes): share of the true class"
-    ax.set(xlabel="predicted class" + named, ylabel="true class" + named,
-           title=f"{heading}\n{wrapped(legend, figsize[0] - 0.5)}")
+    ax.set(xlabel="predicted class" + named, ylabel="true class" + named)
+    fig.suptitle(heading)
+    ax.set_title(details, fontsize=LEGEND_PT)
     if text_size is not None:
         for i in range(n):
             for j in range(n):
