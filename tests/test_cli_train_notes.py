@@ -155,3 +155,22 @@ def test_fp16_on_a_cpu_is_said_to_be_slow(tmp_path, monkeypatch):
     said = " ".join(runner.invoke(app, [*args, "--amp", "fp16"]).stderr.split())
     assert "note: --amp fp16 on a CPU trains many times slower than full precision" in said
     assert "fp16" not in runner.invoke(app, [*args, "--amp", "off"]).stderr
+
+
+def test_label_smoothing_in_the_train_loss_is_said_once_before_the_run(capsys):
+    # --preset fast printed "train loss 0.7933 ... test loss 0.4372" with no word that the
+    # train loss is smoothed and the test loss is not: students read it as a bug.
+    from cnnlab.cli.train_notes import note_what_the_train_loss_holds
+    from cnnlab.train.presets import resolve_config
+
+    note_what_the_train_loss_holds(resolve_config("lenet_modern", preset="fast"))
+    words = " ".join(capsys.readouterr().err.split())
+    assert words.count("note:") == 1
+    assert ("note: the train loss includes label smoothing 0.1; the test loss is plain "
+            "cross-entropy") in words
+    for quiet_or_plain in (resolve_config("lenet_modern", preset="fast",
+                                          overrides={"quiet": True}),
+                           resolve_config("lenet_d2l", preset="book"),
+                           resolve_config("lenet_modern")):
+        note_what_the_train_loss_holds(quiet_or_plain)
+        assert "label smoothing" not in capsys.readouterr().err

@@ -1,6 +1,7 @@
 """What `cnnlab train` says before a run starts: the notes that name a better choice
-(a preset, full precision on a CPU), what replaces a config file's choices, and the
-settings that will have no effect in the run."""
+(a preset, full precision on a CPU), what replaces a config file's choices, what the
+train loss holds that the test loss does not, and the settings that will have no effect
+in the run."""
 
 from __future__ import annotations
 
@@ -60,6 +61,19 @@ def hint_at_fp16_on_a_cpu(cfg) -> None:
         err.print("note: --amp fp16 on a CPU trains many times slower than full precision "
                   "(no fast fp16 kernels; 20x on a 2-core x86 machine); --amp off (or auto) "
                   "is faster")
+
+
+def note_what_the_train_loss_holds(cfg) -> None:
+    """With label smoothing the epoch lines' train loss is the smoothed cross-entropy and
+    the test loss the plain one: a lesson's --preset fast run printed "train loss 0.7933
+    ... test loss 0.4372", read by students as a bug (the report's curves say it; the
+    lines did not). Said once, before the run; not with --quiet, whose lines are a log."""
+    from cnnlab.train.distributed import launched_as_main
+
+    if cfg.label_smoothing > 0 and not cfg.quiet and launched_as_main():
+        err.print(f"note: the train loss includes label smoothing {cfg.label_smoothing:g}; "
+                  "the test loss is plain cross-entropy, so the train loss can stay above "
+                  "the test loss", highlight=False)
 
 
 def warn_about_settings_without_effect(cfg, overrides: dict, config_file) -> None:
