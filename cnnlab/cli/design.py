@@ -320,10 +320,18 @@ def analyze(
         fail(str(exc), code=1)  # "every trial failed: nothing to analyse"
     except _known_errors() as exc:
         _fail_known(exc)
-    from cnnlab.design.report import markdown_summary
+    from cnnlab.design.report_text import brief_tables, verdict_lines
 
-    console.print(markdown_summary(summary), highlight=False, markup=False, soft_wrap=True)
-    console.print(f"report: {out / 'report.html'} (also summary.md, summary.json, plots)")
+    # The tables that fit a terminal and the verdicts; the rest is in the files named last.
+    for title, header, rows in brief_tables(summary):
+        table = Table(*header, title=title, title_justify="left", highlight=False)
+        for row in rows:
+            table.add_row(*map(escape, row))
+        print_table(console, table)
+    for line in [*verdict_lines(summary), f"report: {out / 'report.html'} (the setup, best "
+                 "networks, figures and notes; also summary.md, summary.json, plots)"]:
+        # wrapped at words in a terminal, whole in a file or a pipe
+        console.print(line, markup=False, highlight=False, soft_wrap=not console.is_terminal)
     for space in summary["spaces"]:
         if "best_error" not in space:  # in the tables as "no finished trial", unsaid here
             messages.warning(f"{space['directory']} has no finished trial: the report "

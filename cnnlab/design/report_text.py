@@ -91,6 +91,35 @@ def pair_table(summary: dict) -> tuple[list[str], list[list[str]]]:
                      p["verdict"]] for p in summary["pairs"]]
 
 
+# `design analyze`'s terminal: the columns of the two tables that fit 80 columns. The
+# whole Markdown summary printed there had lines of 250+ columns (the setup quotes each
+# sweep's command), unreadable on a projector; summary.md and report.html keep it all.
+BRIEF_SPACE_COLUMNS = ("space", "done", "failed", "best error %", "median error %",
+                       "MACs range")
+BRIEF_PAIR_COLUMNS = ("A", "B", "KS D (normalised EDFs)", "p (normalised, permutation)")
+
+
+def brief_tables(summary: dict) -> list[tuple[str, list[str], list[list[str]]]]:
+    """(title, header, rows) of the spaces and, where there are pairs, the comparisons:
+    :func:`space_table` and :func:`pair_table`'s columns that fit a terminal."""
+    tables = [("Spaces", *_columns(space_table(summary), BRIEF_SPACE_COLUMNS))]
+    if summary["pairs"]:
+        tables.append(("Comparisons", *_columns(pair_table(summary), BRIEF_PAIR_COLUMNS)))
+    return tables
+
+
+def verdict_lines(summary: dict) -> list[str]:
+    """Each pair's verdict, as a line of its own ("anynetx_a vs anynetx_e: ...")."""
+    return [f"{p['a']} vs {p['b']}: {p['verdict']}" for p in summary["pairs"]]
+
+
+def _columns(table: tuple[list[str], list[list]], names: tuple[str, ...]
+             ) -> tuple[list[str], list[list[str]]]:
+    header, rows = table
+    keep = [header.index(name) for name in names]
+    return list(names), [[str(row[i]) for i in keep] for row in rows]
+
+
 def _number(value: float, spec: str) -> str:
     return "-" if value != value else format(value, spec)  # NaN: nothing to compare
 
