@@ -139,7 +139,7 @@ def run(
     from dataclasses import replace
 
     from cnnlab.atomic import first_missing_folder
-    from cnnlab.design.describe import error_decimals
+    from cnnlab.design.describe import at_chance_note, error_decimals, few_steps_note
     from cnnlab.design.executors import check_executor
     from cnnlab.design.folders import remove_untrained_sweep
     from cnnlab.design.runner import SweepInterrupted, create_sweep, run_sweep, sweep_lock
@@ -213,9 +213,12 @@ def run(
             counts, total = store.counts(), store.count()
             # As many as the test images hold, as the report gives them (error_decimals)
             decimals = error_decimals(store.spec().to_dict())
+            few_steps = few_steps_note(store.spec().to_dict())
         console.print(f"sweep {directory}: {total} trials, {counts['done']} done, "
                       f"{counts['failed']} failed, {total - counts['done'] - counts['failed']} "
                       f"to train ({executor})")
+        if few_steps and total > counts["done"] + counts["failed"]:  # before it trains them
+            err.print(f"note: {escape(few_steps)}")
         progress = {"finished": counts["done"] + counts["failed"]}
         bar = _sweep_bar()
         task = bar.add_task("trials", total=total, completed=progress["finished"])
@@ -247,6 +250,11 @@ def run(
     # Nothing done: "Analyse with" led to an analysis that has nothing to show.
     console.print(f"{counts['done']} done, {counts['failed']} failed." + (
         f" Analyse with: cnnlab design analyze {directory}" if counts["done"] else ""))
+    with TrialStore(directory) as store:  # all at chance: a sweep too short to learn
+        at_chance = at_chance_note([r["error_pct"] for r in store.trials("done")],
+                                   store.spec().num_classes)
+    if at_chance:
+        err.print(f"note: {escape(at_chance)}")
     if counts["failed"]:
         console.print(f"failed trials are kept as they are; train them again with: "
                       f"{escape(_continue_command(directory))} --retry-failed",
