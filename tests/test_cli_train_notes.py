@@ -174,3 +174,15 @@ def test_label_smoothing_in_the_train_loss_is_said_once_before_the_run(capsys):
                            resolve_config("lenet_modern")):
         note_what_the_train_loss_holds(quiet_or_plain)
         assert "label smoothing" not in capsys.readouterr().err
+
+
+def test_cnnlab_train_says_the_label_smoothing_note(tmp_path, monkeypatch):
+    from cnnlab.cli import train as cli_train
+
+    monkeypatch.setattr(cli_train, "_guarded", lambda fn: None)  # the note, not the run
+    monkeypatch.setattr(cli_train, "_print_result", lambda result: None)
+    args = ["train", "lenet_modern", "--data", "synthetic", "--device", "cpu", "--preset",
+            "fast", "--epochs", "1", "--out-dir", str(tmp_path)]
+    said = " ".join(runner.invoke(app, args).stderr.split())
+    assert said.count("the train loss includes label smoothing 0.1") == 1
+    assert "label smoothing" not in runner.invoke(app, [*args, "--quiet"]).stderr

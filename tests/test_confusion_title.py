@@ -61,3 +61,20 @@ def test_the_reports_caption_says_in_full_which_evaluation_the_matrix_is(tmp_pat
     words = text(write_report(tmp_path, summary).read_text(encoding="utf-8"))
     assert ("Confusion matrix of the test set (1,000 images), after epoch 2 of 3, EMA "
             "weights (decay 0.999), the best checkpoint: a row per true class") in words
+
+
+def test_a_runs_confusion_figure_gets_the_few_word_heading(tmp_path, monkeypatch):
+    # run_outputs passed the whole description as the title: the heading never reached it.
+    from cnnlab.data.synthetic import make_synthetic
+    from cnnlab.train import TrainConfig, run_outputs, train
+
+    asked = []
+    real = run_outputs.plot_confusion
+    monkeypatch.setattr(run_outputs, "plot_confusion",
+                        lambda *args, **kwargs: asked.append(kwargs) or real(*args, **kwargs))
+    train(TrainConfig(model="lenet_modern", data="synthetic", epochs=1, batch_size=32,
+                      device="cpu", quiet=True, out_dir=str(tmp_path), run_name="r"),
+          data=make_synthetic(num_train=64, num_test=32, seed=3))
+    [kwargs] = asked
+    assert kwargs["heading"] == "best checkpoint (epoch 1), 32 test images"
+    assert (tmp_path / "r" / "plots" / "confusion.png").is_file()

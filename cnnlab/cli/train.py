@@ -18,6 +18,7 @@ from .train_notes import (
     hint_at_fp16_on_a_cpu,
     hint_at_the_presets,
     note_what_replaces_the_config_files_choices,
+    note_what_the_train_loss_holds,
     warn_about_settings_without_effect,
 )
 from .train_result import print_result as _print_result
@@ -169,6 +170,7 @@ def train(
         note_what_replaces_the_config_files_choices(cfg, config)
         hint_at_a_busy_cpu(cfg.threads, cfg.device)
         hint_at_fp16_on_a_cpu(cfg)
+        note_what_the_train_loss_holds(cfg)
         warn_about_settings_without_effect(cfg, overrides, config)
         result = _guarded(lambda: run_training(cfg, console=training_log))
     except run_errors() as exc:

@@ -22,7 +22,12 @@ from cnnlab.train.report_evaluation import (
     shown_evaluation,
 )
 from cnnlab.train.report_examples import first_misclassified, plot_examples
-from cnnlab.train.report_figures import planned_lr, plot_confusion, plot_curves
+from cnnlab.train.report_figures import (
+    confusion_titles,
+    planned_lr,
+    plot_confusion,
+    plot_curves,
+)
 from cnnlab.train.resumable import DISK_FULL
 from cnnlab.train.run_files import resume_words
 from cnnlab.train.runlog import accuracies_as_json
@@ -98,7 +103,7 @@ def _write_outputs(trainer: Trainer, result: TrainResult) -> None:
         drawings["curves.png"] = lambda out: _plot_curves(trainer, result, out)
     if shown.confusion:
         drawings["confusion.png"] = lambda out: plot_confusion(
-            shown.confusion, trainer.classes, out, title=title)
+            shown.confusion, trainer.classes, out, **confusion_titles(summary, shown))
         drawings["misclassified.png"] = lambda out: _plot_misclassified(
             trainer, result, shown, title, out)
     # Every figure is drawn anew or not at all: one from an earlier call (before a resume)
