@@ -112,19 +112,8 @@ def test_a_macs_cpu_is_described_as_it_is(macos, monkeypatch, sysctl, processor,
     assert machine_info.cpu_model("/no/proc/cpuinfo") == model
 
 
-def test_a_class_folders_name_is_the_same_class_however_macos_encoded_it():
-    from cnnlab.data.folder_files import class_name
-
-    typed = "Caf\u00e9"  # as typed: é is one character (NFC)
-    from_a_mac = "Cafe\u0301"  # as an HFS+ disk (and a zip made from it) lists it (NFD)
-    assert class_name(from_a_mac) == class_name(typed) == typed
-    # Sorted as typed, wherever the copy was made: "\u00e9clair" after "fries", not before.
-    assert sorted(map(class_name, ["e\u0301clair", "fries"])) == ["fries", "\u00e9clair"]
-    assert class_name("d\udcf6g") == "d\\xf6g"  # a name not in UTF-8 still reads as text
-
-
 def test_folder_names_one_on_macos_and_windows_are_found():
-    from cnnlab.data.folder_files import names_alike
+    from cnnlab.data.folder_names import names_alike
 
     names = ["Cat", "cat", "dog", "Caf\u00e9", "cafe\u0301", "train", "Train", "Straße"]
     assert names_alike(names) == [["Cat", "cat"], ["Caf\u00e9", "cafe\u0301"],

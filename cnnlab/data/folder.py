@@ -46,14 +46,13 @@ from cnnlab.data.folder_cache import (
 from cnnlab.data.folder_files import (
     IMAGE_EXTENSIONS,
     PassedOver,
-    class_name,
     image_files_under,
     is_data_folder,
     is_image_file,
     is_run_folder,
-    names_alike_problem,
     readable_name,
 )
+from cnnlab.data.folder_names import names_alike_problem
 from cnnlab.data.image_file import ImageFileError, decode_image
 from cnnlab.data.memory import available_memory, too_large_to_decode
 from cnnlab.notices import warn_user
@@ -80,12 +79,11 @@ def _scan(root: Path) -> tuple[dict[str, list[Path]], list[Path]]:
     ``root``. cnnlab run folders below it are left out and warned of; a folder of runs
     alone (``runs/``) is no class."""
     per_class, passed_over = {}, PassedOver()
-    # Named and sorted as typed (class_name): a Mac's copy named them, so ordered them, apart.
-    folders = sorted((class_name(p.name), p) for p in root.iterdir() if is_data_folder(p))
-    if problem := names_alike_problem(root, [p for _, p in folders]):
+    folders = sorted(p for p in root.iterdir() if is_data_folder(p))  # labels: this order
+    if problem := names_alike_problem(root, folders, classes=True):
         raise FolderDatasetError(problem)
-    for name, folder in folders:
-        runs_before = len(passed_over.runs)
+    for folder in folders:
+        runs_before, name = len(passed_over.runs), readable_name(folder.name)
         per_class[name] = image_files_under(folder, passed_over)
         if len(passed_over.runs) > runs_before and not per_class[name]:
             del per_class[name]
@@ -218,7 +216,8 @@ def _presplit(root: Path) -> tuple[Path, Path] | None:
     """(train folder, held-out folder) when ``root`` holds splits, not classes: its folders
     are all split names, one of them a training one and one a held-out one."""
     found = [p for p in root.iterdir() if is_data_folder(p) and not _holds_runs_alone(p)]
-    if problem := names_alike_problem(root, found):  # train/ and Train/: one was unused
+    splits = [p for p in found if p.name.lower() in TRAIN_NAMES + HELD_OUT_NAMES]
+    if problem := names_alike_problem(root, splits):  # train/ and Train/: one was unused
         raise FolderDatasetError(problem)
     folders = {p.name.lower(): p for p in found}
     if not folders or not set(folders) <= set(TRAIN_NAMES + HELD_OUT_NAMES):

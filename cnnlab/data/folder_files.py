@@ -5,9 +5,6 @@ in formats cnnlab cannot decode (HEIC from a phone, camera RAW, SVG)."""
 from __future__ import annotations
 
 import os
-import unicodedata
-from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,37 +67,6 @@ def readable_name(name: str) -> str:
     surrogates, which no file can be written with, and a run on a class folder so named
     ended at its first epoch's records."""
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-
-
-def class_name(folder_name: str) -> str:
-    """The class a folder named ``folder_name`` holds: its :func:`readable_name`, composed
-    (NFC), as typed on any keyboard. macOS's HFS+ disks, and archives made from them, hold
-    "Caf\u00e9" decomposed ("Cafe" and a combining accent): the same class read another
-    name, sorted elsewhere, on a copy of the folder made on a Mac than on Linux."""
-    return unicodedata.normalize("NFC", readable_name(folder_name))
-
-
-def names_alike(names: Iterable[str]) -> list[list[str]]:
-    """The groups of ``names`` that differ only in case or in how an accent is encoded:
-    two folders on Linux, one on macOS and Windows, whose file systems match names so
-    (copied there, one folder's files go into the other)."""
-    groups = defaultdict(list)
-    for name in names:
-        groups[unicodedata.normalize("NFC", name).lower()].append(name)
-    return [group for group in groups.values() if len(group) > 1]
-
-
-def names_alike_problem(root: Path, folders: Iterable[Path]) -> str | None:
-    """What is wrong with ``folders``, below ``root``, that macOS and Windows hold as one
-    ("Cat" and "cat": two classes here, or two splits of which one went unused; a merged
-    one there), with the fix; None where no two are so."""
-    alike = names_alike(p.name for p in folders)
-    if not alike:
-        return None
-    shown = "; ".join(" and ".join(f"{readable_name(n)}/" for n in group) for group in alike)
-    return (f"{root}: the folders {shown} differ only in case or in how an accent is "
-            "encoded, so macOS and Windows hold each such pair as one folder: merge them if "
-            "they hold the same class, else rename one")
 
 
 def is_run_folder(path: Path) -> bool:

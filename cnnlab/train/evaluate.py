@@ -19,6 +19,7 @@ from torch import nn
 
 from cnnlab.data.augment import translate
 from cnnlab.data.dataset import DatasetSplits
+from cnnlab.data.folder_names import reencoded_names_problem, same_names
 from cnnlab.notices import SetupWarning, warn_user
 from cnnlab.train.config import ConfigError
 from cnnlab.train.device import (
@@ -366,14 +367,15 @@ def evaluate_run(run_dir: str | os.PathLike[str], data: str | DatasetSplits | No
         if not data:  # its own data: the data train() was given, if it was
             training_runs.check_evaluated_data(run.run_dir, splits)
             warn_of_a_changed_test_split(run.checkpoint, splits)
-    if list(splits.classes) != list(run.classes):
+    if not same_names(splits.classes, run.classes):  # accents encoded otherwise: the same
         # Same count is not enough: scores for another dataset's classes, reported under
         # the run's names, would be meaningless.
+        if reencoded := reencoded_names_problem(splits.classes, run.classes):
+            raise ValueError(f"{splits.name}: {reencoded}")
         raise ValueError(
             f"{splits.name} has the classes {_listed(splits.classes)}, but the run was trained "
             f"on {_listed(run.classes)}; evaluate it on data with the same classes, in "
-            "the same order"
-        )
+            "the same order")
     pp = run.preprocess
     if splits.test.images.shape[1] != pp.channels:  # given from Python: a conv's error
         raise ValueError(

@@ -15,6 +15,7 @@ import torch
 
 from cnnlab.atomic import atomic_write_text
 from cnnlab.data.dataset import DataError, DatasetSplits, DataWarning, ImageData
+from cnnlab.data.folder_names import reencoded_names_problem, same_names
 from cnnlab.data.loader import DeviceLoader
 from cnnlab.train.config import ConfigError, TrainConfig
 from cnnlab.train.distributed import DistInfo
@@ -184,8 +185,10 @@ def _check_same_classes(checkpoint: Path, state: dict, data: DatasetSplits) -> N
     folder names) would have the run go on learning other labels, or fail later on the
     output layer's shape."""
     saved = state.get("classes")
-    if not isinstance(saved, list) or list(saved) == list(data.classes):
+    if not isinstance(saved, list) or same_names(data.classes, saved):  # Mac-encoded: same
         return
+    if reencoded := reencoded_names_problem(data.classes, saved):
+        raise DataError(f"{data.name} cannot resume {checkpoint.parent.parent}: {reencoded}")
     gone = [c for c in saved if c not in data.classes]
     new = [c for c in data.classes if c not in saved]
     what = "; ".join(f"{how}: {', '.join(names[:5])}{' ...' if len(names) > 5 else ''}"

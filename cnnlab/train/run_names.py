@@ -88,7 +88,7 @@ def as_listed(folder: Path) -> Path:
     """``folder`` as its parent lists it. A Mac's or Windows' disk matches names whatever
     their case and accent encoding: "runs/resnet" is taken there by "runs/ResNet", and a
     message naming the former named a folder `ls` does not show."""
-    from cnnlab.data.folder_files import names_alike
+    from cnnlab.data.folder_names import names_alike
 
     try:
         listed = os.listdir(folder.parent)
