@@ -202,6 +202,16 @@ def test_notes_warn_where_the_numbers_do_not_compare(tmp_path):
     running = make_run(tmp_path, "running", history[:1], device="auto")
     assert compare_runs([running, make_run(tmp_path, "c", history, FINISHED)]).notes() == []
     assert compare_runs([running, a]).table_cells()[1][0][-1] == "?"
+    # A run from before summary.json named the CPU ("cpu") beside one that names it: the
+    # same machine, as far as the files say; two named CPUs are two machines.
+    epyc = {**FINISHED, "environment": {"cpu_model": "AMD EPYC 7B13"}}
+    old, new = (make_run(tmp_path, name, history, summary) for name, summary in (
+        ("old", FINISHED), ("new", epyc)))
+    assert compare_runs([old, new]).notes() == []
+    xeon = make_run(tmp_path, "xeon", history, {**FINISHED, "environment": {
+        "cpu_model": "Intel Xeon"}})
+    assert compare_runs([new, xeon]).notes() == [
+        "the runs trained on different devices or processors: their speeds do not compare"]
     text = compare_runs([a, b])._repr_html_()
     assert text.count("<table>") == 2 and "Settings that differ" in text
     assert "Note: the runs trained on different data" in str(compare_runs([a, b]))

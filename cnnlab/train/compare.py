@@ -48,6 +48,16 @@ TRAIN_IMAGES, TEST_IMAGES = "train_images", "test_images"
 LABEL_SETTINGS = 3
 
 
+def _machines_differ(machines: list[str]) -> bool:
+    """Whether ``machines`` ("cpu AMD EPYC 7B13", "cuda NVIDIA H100", "cpu") name more
+    than one kind of device, or two processors. One that names none is not another: a run
+    from before summary.json named its CPU ("cpu") beside one from the same machine since
+    was said to be from another."""
+    kinds = {m.split(" ", 1)[0] for m in machines}
+    chips = {m.split(" ", 1)[1] for m in machines if " " in m}
+    return len(kinds) > 1 or len(chips) > 1
+
+
 @dataclass(frozen=True)
 class RunComparison:
     """Runs side by side. ``differences``: each setting whose value is not the same in
@@ -68,7 +78,7 @@ class RunComparison:
         if self._other_images("test"):
             notes.append("the runs were scored on different test images (eval_subset, a "
                          "folder's split_seed, or data given to train() from Python)")
-        if len({r.machine for r in self.runs if r.machine}) > 1:
+        if _machines_differ([r.machine for r in self.runs if r.machine]):
             notes.append("the runs trained on different devices or processors: their speeds "
                          "do not compare")
         return notes
