@@ -260,6 +260,20 @@ def test_an_unfinished_study_from_another_machine_is_refused(tmp_path, monkeypat
     assert "Resume it where it ran, or give another --out" in said
 
 
+def test_an_unfinished_study_that_recorded_less_of_its_machine_resumes(tmp_path, monkeypatch):
+    # An older cnnlab's session named no cpu_model or torch_threads: "None there" refused it.
+    out = tmp_path / "s.json"
+    _fake_runs(monkeypatch, stop_at=3)
+    _speedrun(out, "--runs", "4")
+    body = json.loads(out.read_text())
+    for key in ("cpu_model", "torch_threads"):
+        body["sessions"][-1].pop(key, None)
+    out.write_text(json.dumps(body))
+    calls = _fake_runs(monkeypatch)
+    result = _speedrun(out, "--runs", "4")
+    assert result.exit_code == 0 and len(calls) == 2, _said(result)
+
+
 def test_a_resume_stopped_before_its_first_run_adds_no_session(tmp_path, monkeypatch):
     # It rewrote the file with an empty session, and its environment as the file's.
     out = tmp_path / "s.json"

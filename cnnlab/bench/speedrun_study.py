@@ -103,8 +103,10 @@ def keep_unfinished(body: dict, out: Path, settings: dict, configs: dict[str, di
                           f"(an older cnnlab wrote it), so it cannot be resumed: {fresh}")
     sessions = body.get("sessions")
     last = sessions[-1] if isinstance(sessions, list) and sessions else {}
+    # A key the session did not record (an older cnnlab's) tells no machine apart: it
+    # was refused as "cpu_model None there".
     elsewhere = [f"{key} {last.get(key)} there, {environment.get(key)} here"
-                 for key in MACHINE_KEYS if isinstance(last, dict)
+                 for key in MACHINE_KEYS if isinstance(last, dict) and key in last
                  and last.get(key) != environment.get(key)]
     if elsewhere:
         raise ConfigError(f"{out} holds an unfinished speedrun run on another machine or "
