@@ -45,8 +45,10 @@ LOG="$OUT/gpu-bench-$PART.log"
 END=$((SECONDS + BUDGET))
 
 step() { echo; echo "=== $* (t=${SECONDS}s, $(date +%T))"; }
-# limit CAP: seconds a step may take, never past the part's end (15 s kept for packing)
-limit() { local left=$((END - SECONDS - 15)); (( left < $1 )) && echo $((left > 1 ? left : 1)) || echo "$1"; }
+# limit CAP: seconds a step may take, never past the part's end: 15 s kept for packing
+# and 20 for `timeout -k 20`'s grace (without it the last step could end ~8 s past the
+# budget, and a device call limited to the budget was cut before its only pack)
+limit() { local left=$((END - SECONDS - 35)); (( left < $1 )) && echo $((left > 1 ? left : 1)) || echo "$1"; }
 pack() {
     # Numbers and logs only: the device tool returns no file over 16 MiB, and a run
     # folder's report.html and plots (PNGs do not compress) are ~0.6 MB each, 20+ a part.
