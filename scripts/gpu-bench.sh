@@ -80,8 +80,7 @@ print('channel_stats on cuda == on cpu:', channel_stats(imgs, 'cuda') == channel
     # this net may do ~60k, i.e. ~1 s per epoch; batch 512 (half the steps, so a larger
     # muon_lr: Muon's step has a fixed size) is the faster candidate if it learns as much
     # per epoch. Alternating flips added 0.10 points on the narrow CPU proxy.
-    local vgg="'model_overrides={convs_per_stage: [2, 2, 2]}'"
-    local base="crop_padding=0 whiten_stem=true $vgg"
+    local base="crop_padding=0 whiten_stem=true"  # on speednet_gpu, the recipe's net
     local b256="batch_size=256 lr=0.1 optimizer=muon muon_lr=0.08"
     local b512="batch_size=512 lr=0.2 optimizer=muon muon_lr=0.15"
     timeout -k 20 "$(limit 200)" $PY -m cnnlab speedrun --target 0.94 --runs 2 --confirm 10 \

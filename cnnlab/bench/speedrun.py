@@ -45,7 +45,7 @@ RECIPES = {
     # Nesterov SGD reached 92.97%, 94.39/94.25% after 4 (seeds 0, 1), 94.03/94.09% on a
     # 3-epoch schedule: 4 epochs keep a margin over 94%. Not yet run on a GPU:
     # `scripts/gpu-bench.sh` part A1 times it beside shorter and larger-batch schedules.
-    "cuda": dict(model="speednet_wide", model_overrides={"convs_per_stage": [2, 2, 2]},
+    "cuda": dict(model="speednet_gpu",
                  epochs=4, batch_size=256, lr=0.1, warmup_epochs=0.5, crop_padding=0,
                  whiten_stem=True, optimizer="muon", muon_lr=0.08,
                  amp="bf16", channels_last=True),
