@@ -47,11 +47,12 @@ def available_memory(device: torch.device | str = "cpu") -> int | None:
 
 
 # The vm_stat counts macOS can hand out without compressing or swapping anything: free
-# pages, read-ahead ones (speculative: vm_stat counts them apart from free), inactive ones
-# (cached files, memory not touched lately) and purgeable ones (caches apps let go of).
+# pages, read-ahead ones (speculative: vm_stat counts them apart from free) and inactive
+# ones (cached files, memory not touched lately). Not "purgeable": those pages (caches apps
+# let go of) sit on the active and inactive queues too, so adding them counted some twice.
 # Inactive pages that are a program's own data are compressed, not dropped, so this can
-# overstate the room a little: a check that errs that way refuses nothing that fits.
-_MACOS_RECLAIMABLE = ("free", "speculative", "inactive", "purgeable")
+# still overstate the room a little: a check that errs that way refuses nothing that fits.
+_MACOS_RECLAIMABLE = ("free", "speculative", "inactive")
 
 
 def macos_available_memory(vm_stat: str | None = None) -> int | None:
