@@ -143,6 +143,25 @@ def probe(fd: int) -> LockState:
     return LockState.HELD
 
 
+# How many times a caller locks the file at its lock's name again, when the file it locked
+# is no longer there (its holder removed it on finishing, as a run's does): that is rare,
+# so a few tries. Where inode numbers never match (some network mounts) every try finds
+# another file, and the caller goes on with what it has rather than loop for ever.
+RELOCK_TRIES = 20
+
+
+def is_at(file: File, path: str | os.PathLike) -> bool:
+    """Whether the open ``file`` is still the file named ``path``: not once the name is
+    removed or given to another file (a lock file its holder removed on finishing, then
+    made anew), nor where either cannot be looked at, nor on the network mounts whose
+    inode numbers never match (bound the tries: :data:`RELOCK_TRIES`)."""
+    try:
+        here, there = os.fstat(_descriptor(file)), os.stat(path)
+    except OSError:
+        return False
+    return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
+
+
 def name_holder(file: File, name: str) -> None:
     """Write ``name`` (a pid, host:pid) in the lock file ``file``, in place of what the
     last holder wrote, so that whoever finds it held can say who holds it: from the file's

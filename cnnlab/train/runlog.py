@@ -146,7 +146,7 @@ def _take_run_lock(path: Path, run_dir) -> int | None:
         "(cnnlab resume) is not refused, and both would append the same epochs. Train each "
         "run from one command at a time, or give --out-dir a file system with locks"))
     replaced = False  # once only: on some network mounts every file counts as linked
-    for _ in range(20):  # a file taken over between open and lock: rare, so a few tries
+    for _ in range(file_lock.RELOCK_TRIES):  # a file taken over between open and lock
         try:  # never through a link: the pid written below would replace another file
             fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
         except OSError as exc:
@@ -165,11 +165,7 @@ def _take_run_lock(path: Path, run_dir) -> int | None:
         if state is LockState.NO_LOCKS:  # ENOLCK, ENOSYS, EOPNOTSUPP: a mount without locks
             os.close(fd)
             return None
-        try:
-            held, named = os.fstat(fd), os.stat(path)
-            same = (held.st_dev, held.st_ino) == (named.st_dev, named.st_ino)
-        except FileNotFoundError:
-            same = False
+        same, held = file_lock.is_at(fd, path), os.fstat(fd)
         if same and (not stat.S_ISREG(held.st_mode) or held.st_nlink != 1):
             os.close(fd)  # a hard link to another file (or no file): never truncated
             if not replaced and _replace_foreign_lock(path):
