@@ -14,7 +14,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from cnnlab.cli import app
-from cnnlab.data import folder_cache
+from cnnlab.data import cache_lock, folder_cache
 from cnnlab.data.folder import load_folder
 
 
@@ -94,28 +94,31 @@ def test_a_newer_cnnlabs_entry_of_the_folder_is_not_taken_for_a_replaced_one(dat
 
 
 def test_what_a_killed_write_left_goes_unless_a_process_holds_its_lock(data_env: Path):
-    # Every write holds its entry's lock: beside a lock none holds, pieces are a killed
-    # write's, however new. Without a lock file that cannot be told: kept an hour.
+    # Every write holds its entry's lock: beside a lock none holds, pieces untouched for
+    # WRITING_GRACE_S are a killed write's (younger ones may be another host's, where
+    # flock is local to each host). Without a lock file that cannot be told: an hour.
     fcntl = pytest.importorskip("fcntl")
     folder = data_env / "cache" / "folders"
     folder.mkdir(parents=True)
     long_ago = time.time() - 2 * folder_cache.UNFINISHED_AFTER_S
-    killed, busy, fresh, unlocked = "a" * 32, "b" * 32, "c" * 32, "d" * 32
-    for key in (killed, busy, fresh, unlocked):
+    lately = time.time() - cache_lock.WRITING_GRACE_S - 60
+    killed, busy, recent, fresh, unlocked = (c * 32 for c in "abcde")
+    for key in (killed, busy, recent, fresh, unlocked):
         (folder / f"{key}.safetensors").write_bytes(b"x" * 1000)  # no sidecar
         (folder / f".{key}.json.0123abcd.tmp").write_text("{")
         if key != unlocked:
             (folder / f"{key}.lock").touch()
-        if key in (killed, busy):
-            for path in folder.glob(f"*{key}*"):
-                os.utime(path, (long_ago, long_ago))
+        when = {killed: long_ago, busy: long_ago, recent: lately}.get(key)
+        for path in folder.glob(f"*{key}*") if when else ():
+            os.utime(path, (when, when))
     (folder / "README").write_text("not cnnlab's: left alone")
     with open(folder / f"{busy}.lock", "a", encoding="utf-8") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
         load(make_tree(data_env / "pets"))
     names = {p.name for p in folder.iterdir()}
-    assert not any(killed in name or fresh in name for name in names)
+    assert not any(killed in name or recent in name for name in names)
     assert f"{busy}.safetensors" in names and f"{unlocked}.safetensors" in names
+    assert f"{fresh}.safetensors" in names
     assert "README" in names
 
 
@@ -170,3 +173,12 @@ def test_data_info_on_a_folder_says_what_its_cache_takes(data_env: Path):
                                       "--channels", "1"])
     assert result.exit_code == 0, result.output
     assert "cache:" in result.output and "cnnlab data cache" in result.output
+
+
+def test_an_error_while_removing_is_not_told_as_raised_handling_a_missing_lock(tmp_path):
+    # Yielded inside `except OSError:`, an error of the removal itself read in its
+    # traceback "During handling of the above exception (FileNotFoundError: KEY.lock)".
+    with pytest.raises(ValueError, match="the removal's own") as caught:
+        with cache_lock.removal_lock(tmp_path / ("0" * 32)):
+            raise ValueError("the removal's own")
+    assert caught.value.__context__ is None

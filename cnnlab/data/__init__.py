@@ -10,7 +10,8 @@ Where each part lives:
 - the sources: ``fashion_mnist`` (found, downloaded, verified; its four files:
   ``fashion_files``, read by ``idx``), ``folder`` (a user's images, one folder per class;
   which files count: ``folder_files``; names macOS or Windows match otherwise:
-  ``folder_names``; decoded once and kept: ``folder_cache``),
+  ``folder_names``; decoded once and kept: ``folder_cache``, each entry's lock:
+  ``cache_lock``),
   ``synthetic`` (tests and smoke runs);
 - what they share: ``dataset`` (ImageData, DatasetSplits, DataError, the cache folder),
   ``image_file`` (one image file as pixels, for training and prediction alike),

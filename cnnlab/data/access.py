@@ -6,7 +6,10 @@ command in a bare PermissionError, where a readable copy of the data was found f
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
+import secrets
 import stat
 from pathlib import Path
 
@@ -39,23 +42,68 @@ def owner(path: Path) -> str | None:
 
 
 def user_id() -> int | None:
-    """This user's id, as files they make are owned; None off POSIX (Windows), where
-    every file counts as this user's."""
+    """This user's id, as the system knows them; None off POSIX (Windows), where every
+    file counts as this user's. The owner of the files they make is :func:`own_uid`."""
     return os.geteuid() if hasattr(os, "geteuid") else None
+
+
+# own_uid's answers, by folder: one file made and removed per folder and process.
+_OWN_UIDS: dict[str, int] = {}
+
+
+def own_uid(folder: Path) -> int | None:
+    """The owner a file this process makes in ``folder`` gets: :func:`user_id`, except on
+    a mount that maps owners (NFS all_squash or anonuid, CIFS or exFAT mounted with
+    ``uid=``), where every file made there is the mapped user's, and this user's own
+    entries looked like another's. Found once per folder from an empty file made there
+    and removed; :func:`user_id` where none can be made (no such folder yet, a folder
+    this user may not write)."""
+    uid = user_id()
+    if uid is None or str(folder) in _OWN_UIDS:
+        return _OWN_UIDS.get(str(folder), uid)
+    probe = Path(folder) / f".cnnlab-owner.{secrets.token_hex(4)}.tmp"
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError:
+        return uid
+    try:  # the open file's owner: no other file can be renamed over it in between
+        _OWN_UIDS[str(folder)] = os.fstat(fd).st_uid
+    finally:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            probe.unlink()
+    return _OWN_UIDS[str(folder)]
 
 
 def others_files(paths: list[Path]) -> list[Path]:
     """Those of ``paths`` that belong to another user (a link by its own owner; a file
-    not there belongs to no one). In a folder users share, another user's file may hold
-    anything, and is theirs to replace or remove."""
-    uid = user_id()
-    if uid is None:
-        return []
+    not there belongs to no one): owned by another than :func:`own_uid` of its folder.
+    In a folder users share, another user's file may hold anything, and is theirs to
+    replace or remove."""
     others = []
     for path in paths:
         try:
-            if os.lstat(path).st_uid != uid:
-                others.append(path)
+            uid = os.lstat(path).st_uid
         except OSError:
-            pass
+            continue
+        own = own_uid(Path(path).parent)
+        if own is not None and uid != own:
+            others.append(path)
     return others
+
+
+class OthersFile(PermissionError):
+    """A file another user owns, opened where only this user's own are read."""
+
+
+def open_own(path: Path) -> int:
+    """``path`` opened to read (never through a link), where it is this user's file (see
+    :func:`others_files`); :class:`OthersFile` where it is another's. Checked on the open
+    file, not on the name: in a shared folder another user could rename a file of theirs
+    to that name between a check and the read."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0))
+    own = own_uid(Path(path).parent)
+    if own is not None and os.fstat(fd).st_uid != own:
+        os.close(fd)
+        raise OthersFile(errno.EACCES, "another user's file", str(path))
+    return fd

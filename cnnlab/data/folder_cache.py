@@ -10,11 +10,14 @@ another process holds the lock of (decoding it now) is left alone. ``cnnlab data
 lists the entries and clears them (:func:`cache_entries`, :func:`remove_entry`).
 
 Every write holds its entry's lock from before its first piece to after its last
-(:func:`decoding_lock`), so pieces beside a lock no one holds are a killed write's, gone
-at once; only where that cannot be told (no lock file, a mount without locks) do they wait
+(``cache_lock``), so pieces beside a lock no one holds, untouched for ten minutes
+(``WRITING_GRACE_S``: another host's write, where flock is local to each host), are a
+killed write's; where that cannot be told (no lock file, a mount without locks) they wait
 ``UNFINISHED_AFTER_S``. In a cache users share, another user's entry is never read (its
 pixels and labels could be anything), waited on, written over or removed: this user
-keeps an entry of their own beside it (:func:`cache_key`)."""
+keeps an entry of their own beside it (:func:`cache_key`). "This user's" files are those
+owned as the files this process makes there are (``access.own_uid``): on a mount that maps
+every owner to one user, all of them."""
 
 from __future__ import annotations
 
@@ -23,21 +26,25 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load, load_file, save_file
 
-from cnnlab import file_lock
-from cnnlab.atomic import atomic_write_bytes, atomic_write_text, open_to_append
-from cnnlab.data.access import others_files, owner, user_id
+from cnnlab.atomic import atomic_write_bytes, atomic_write_text
+from cnnlab.data.access import OthersFile, open_own, others_files, owner, user_id
+from cnnlab.data.cache_lock import (
+    WRITING_GRACE_S,
+    decoding_lock,  # noqa: F401 (folder.py takes it from here)
+    lock_free,
+    locked_elsewhere,
+    removal_lock,
+)
 from cnnlab.data.dataset import DataWarning, cache_root
 from cnnlab.data.folder_files import readable_name
-from cnnlab.file_lock import LockState
 from cnnlab.notices import warn_user
 
 CACHE_FORMAT = 4  # bump when the cached layout or the decoding changes (2: 32-bit, float;
@@ -65,7 +72,9 @@ class DecodedTree:
 
 
 def cache_key(root: Path, size: tuple[int, int], channels: int, files: list[Path]) -> str:
-    """The entry's name: the decoding, the folder, the size and every file's stat."""
+    """The entry's name: from the decoding, the folder, the size and every file's stat;
+    and from who owns the files already at that name: where another user's entry is
+    there (a cache users share), a name of this user's own (its files never mix)."""
     h = hashlib.sha256()
     h.update(json.dumps([CACHE_FORMAT, str(root), size, channels]).encode())
     for path in files:
@@ -86,75 +95,6 @@ def cache_key(root: Path, size: tuple[int, int], channels: int, files: list[Path
 
 
 _PARTS = (".json", ".safetensors", ".lock")  # an entry's files, temporary ones aside
-
-
-@contextlib.contextmanager
-def decoding_lock(stem: Path) -> Iterator[bool]:
-    """Hold the entry's lock while decoding it: the processes that want an entry not yet
-    written (every rank of a torchrun job, runs started together) decode it once, the
-    others wait and then read the cache (each had decoded the whole folder). Yields
-    whether it waited for another process. No lock off POSIX (Windows): each decodes."""
-    handle, state, waited = _take_decoding_lock(stem) if file_lock.fcntl else (None, None, False)
-    if handle is None:  # no lock file to leave in the cache (Windows), or none to take
-        yield False
-        return
-    with handle:
-        try:  # unlocked (LockState.NO_LOCKS) on a mount without locks: each decodes
-            if state is LockState.HELD:
-                _remove_killed_writes(stem)
-            yield waited
-        finally:
-            if state is LockState.HELD:
-                file_lock.unlock(handle)
-
-
-def _take_decoding_lock(stem: Path):
-    """The entry's lock file, open, and what locking it came to, once no other process
-    of this user holds it; and whether it waited. (None, None, False) where there is
-    none to take: a cache folder it may not write, or a lock file another user made
-    (not waited on: nothing bounds how long they hold it)."""
-    lock, waited = stem.with_suffix(".lock"), False
-    while True:
-        try:
-            stem.parent.mkdir(parents=True, exist_ok=True)
-            handle = open_to_append(lock, "a", encoding="utf-8")
-        except OSError:  # a cache folder it may not write: no lock (nor cache) to share
-            return None, None, False
-        if others_files([lock]):
-            handle.close()
-            return None, None, False
-        # No word where a mount refuses locks (no `unguarded`): each process decodes,
-        # which costs time and loses nothing.
-        state = file_lock.try_lock(handle)
-        if state is LockState.BUSY:  # another process decodes it now
-            waited = True
-            state = file_lock.try_lock(handle, wait=None)  # until it has written it
-        if state is not LockState.HELD or _same_file(handle, lock):
-            return handle, state, waited
-        # A prune removed the lock file while this waited on it: the next process would
-        # make a new one, and decode beside this one. Lock the file at the name now.
-        file_lock.unlock(handle)
-        handle.close()
-
-
-def _same_file(handle, path: Path) -> bool:
-    try:
-        here, there = os.fstat(handle.fileno()), os.stat(path)
-    except OSError:
-        return False
-    return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
-
-
-def _remove_killed_writes(stem: Path) -> None:
-    """Delete the temporary files of ``stem``'s writes, whose lock this process holds
-    now: every write holds it, so they are the leftovers of one killed midway (each up
-    to a whole decoded copy of the folder). Another user's are left to them."""
-    leftovers = list(stem.parent.glob(f".{stem.name}.*.tmp"))
-    others = others_files(leftovers)
-    for path in leftovers:
-        if path not in others:
-            with contextlib.suppress(OSError):
-                path.unlink(missing_ok=True)
 
 
 def save_cache(stem: Path, decoded: DecodedTree, meta: dict) -> None:
@@ -257,7 +197,7 @@ def _entry(stem: Path, files: list[Path]) -> CacheEntry:
             stat = path.stat()
             nbytes, newest = nbytes + stat.st_size, max(newest, stat.st_mtime)
     sidecar, state = None, "ok"
-    if _locked_elsewhere(stem):
+    if locked_elsewhere(stem):
         state = "being written"
     elif others_files(files):
         state = "another user's"
@@ -268,35 +208,14 @@ def _entry(stem: Path, files: list[Path]) -> CacheEntry:
     except FileNotFoundError:
         sidecar = None
         if state == "ok":  # no sidecar: a write in progress, or killed before its end
-            old = time.time() - newest > UNFINISHED_AFTER_S
-            state = "unfinished" if old or _lock_free(stem) else "being written"
+            age = time.time() - newest
+            killed = age > UNFINISHED_AFTER_S or (age > WRITING_GRACE_S and lock_free(stem))
+            state = "unfinished" if killed else "being written"
     except (OSError, ValueError):  # another user's entry (0600), or damaged
         sidecar, state = None, "unreadable" if state == "ok" else state
     if state == "ok" and sidecar is not None and _folder_gone(sidecar):
         state = "folder gone"
     return CacheEntry(stem, files, sidecar, state, nbytes)
-
-
-def _locked_elsewhere(stem: Path) -> bool:
-    """Whether another process holds the entry's lock now (decoding it)."""
-    return file_lock.held_by(stem.with_suffix(".lock")) is not None
-
-
-def _lock_free(stem: Path) -> bool:
-    """Whether the entry's lock file is this user's and no process holds its lock, so
-    that no write of it is going on (each holds it throughout). Not where that cannot be
-    told: no lock file (a write that could not make one), a mount without locks."""
-    lock = stem.with_suffix(".lock")
-    if file_lock.fcntl is None or others_files([lock]):
-        return False
-    try:
-        fd = os.open(lock, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    except OSError:
-        return False
-    try:
-        return file_lock.probe(fd) is LockState.HELD
-    finally:
-        os.close(fd)
 
 
 def _folder_gone(sidecar: dict) -> bool:
@@ -335,7 +254,7 @@ def remove_entry(entry: CacheEntry) -> bool:
     the lock last, held meanwhile, so that no write starts on what is being removed."""
     if others_files(entry.files):
         return False
-    with _removal_lock(entry.stem) as free:
+    with removal_lock(entry.stem) as free:
         if not free:
             return False
         try:
@@ -345,27 +264,6 @@ def remove_entry(entry: CacheEntry) -> bool:
         except OSError:
             return False
     return True
-
-
-@contextlib.contextmanager
-def _removal_lock(stem: Path) -> Iterator[bool]:
-    """Hold the entry's lock while its files are removed; yields False where another
-    process holds it (decoding it now). Where it cannot be taken (no lock file, none
-    this user may open, a mount without locks), whether another process holds it."""
-    try:  # read-write: NFS takes an exclusive flock only through a file open to write
-        fd = os.open(stem.with_suffix(".lock"), os.O_RDWR | getattr(os, "O_NOFOLLOW", 0))
-    except OSError:
-        yield not _locked_elsewhere(stem)
-        return
-    try:
-        state = file_lock.try_lock(fd)
-        try:
-            yield state is not LockState.BUSY
-        finally:
-            if state is LockState.HELD:
-                file_lock.unlock(fd)
-    finally:
-        os.close(fd)
 
 
 # The entries told of already: a load looks twice (before and after taking the lock).
@@ -387,14 +285,9 @@ def load_cache(stem: Path, shape: tuple[int, int, int]) -> DecodedTree | None:
     """The cached entry, or None when absent or not what ``stem`` should hold, or
     another user's: anyone who may write in a shared cache could have put any pixels
     and labels there (safetensors and JSON, so reading one never runs code)."""
-    if theirs := others_files([stem.with_suffix(".json"), stem.with_suffix(".safetensors")]):
-        who = owner(theirs[0]) or "another user"
-        _warn_not_read(stem, f"{who}'s, not this user's, and not read (it could hold "
-                             "any images and labels)")
-        return None
     try:
-        sidecar = json.loads(stem.with_suffix(".json").read_text(encoding="utf-8"))
-        tensors = load_file(stem.with_suffix(".safetensors"))
+        sidecar = json.loads(_read_own(stem.with_suffix(".json")))
+        tensors = _load_own_tensors(stem.with_suffix(".safetensors"))
         decoded = DecodedTree(
             tensors["images"].numpy(),
             tensors["labels"].numpy(),
@@ -403,6 +296,11 @@ def load_cache(stem: Path, shape: tuple[int, int, int]) -> DecodedTree | None:
             [(readable_name(s["file"]), s["reason"]) for s in sidecar["skipped"]],
             [readable_name(c) for c in sidecar["empty_classes"]],
         )
+    except OthersFile as exc:
+        who = owner(Path(exc.filename)) or "another user"
+        _warn_not_read(stem, f"{who}'s, not this user's, and not read (it could hold "
+                             "any images and labels)")
+        return None
     except PermissionError as exc:
         why = (exc.strerror or str(exc)).lower()
         if who := owner(stem.with_suffix(".json")):
@@ -425,3 +323,25 @@ def load_cache(stem: Path, shape: tuple[int, int, int]) -> DecodedTree | None:
         warn_user(f"ignoring inconsistent cache {stem}", DataWarning)
         return None
     return decoded
+
+
+# Both read through a descriptor whose owner was checked (access.open_own): in a shared
+# folder, a check by name and then a read by name could read a file renamed over it.
+def _read_own(path: Path) -> str:
+    with open(open_own(path), encoding="utf-8") as file:
+        return file.read()
+
+
+def _load_own_tensors(path: Path) -> dict[str, torch.Tensor]:
+    if user_id() is None:  # no owners (Windows): nothing to check
+        return load_file(path)
+    fd = open_own(path)
+    try:
+        # /dev/fd/N opens that very file (Linux, macOS), mapped as load_file maps any;
+        # elsewhere its bytes, which take twice the entry's memory for a moment.
+        if os.path.exists(f"/dev/fd/{fd}"):
+            return load_file(f"/dev/fd/{fd}")
+        with open(os.dup(fd), "rb") as file:
+            return load(file.read())
+    finally:
+        os.close(fd)
