@@ -138,14 +138,14 @@ def test_another_users_folder_cache_entry_is_told_once_with_the_fix(
     decoded = folder_cache.DecodedTree(np.zeros((2, 1, 4, 4), np.uint8),
                                        np.array([0, 1], np.int64), ["a", "b"], [], [])
     folder_cache.save_cache(stem, decoded, {"path": "/x", "size": [4, 4], "channels": 1})
-    real_read_text = Path.read_text
+    real_open = os.open
 
-    def read_text(path, *args, **kwargs):  # the sidecar is another user's 0600 file
-        if path == stem.with_suffix(".json"):
+    def open_file(path, *args, **kwargs):  # the sidecar is another user's 0600 file
+        if Path(path) == stem.with_suffix(".json"):
             raise PermissionError(13, "Permission denied", str(path))
-        return real_read_text(path, *args, **kwargs)
+        return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_text", read_text)
+    monkeypatch.setattr(os, "open", open_file)  # the cache reads through a descriptor
     monkeypatch.setattr(folder_cache, "_told_not_readable", set())
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
