@@ -90,8 +90,9 @@ def test_a_runs_confusion_matrix_is_the_best_epochs_and_titled_so(tmp_path, monk
     lines = [json.loads(line) for line in (run / "class_metrics.jsonl").read_text()
              .splitlines()]
     assert drawn["matrix"] == next(r["confusion"] for r in lines if r["epoch"] == best)
-    assert (f"test set (64 images), after epoch {best} of 3, EMA weights (decay 0.9), the "
-            "best checkpoint") == drawn["title"]
+    # Which evaluation, in a few words at the title's size; the weights under it.
+    assert drawn["heading"] == f"best checkpoint (epoch {best}), 64 test images"
+    assert drawn["title"] == "EMA weights (decay 0.9)"
 
 
 def test_the_headline_names_the_data_the_test_set_the_machine_and_the_dates(tmp_path):
