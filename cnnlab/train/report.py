@@ -17,9 +17,12 @@ from cnnlab.atomic import atomic_write_text
 from cnnlab.figures import FIGURE_STYLE, embed_png
 from cnnlab.formatting import counted, seconds_text, setting_text
 from cnnlab.train.report_evaluation import (
+    CLASSES_AT_EACH_END,
     ShownEvaluation,
+    confused_pairs,
     evaluated_weights,
     evaluation_words,
+    ranked_classes,
     shown_evaluation,
     test_set_words,
 )
@@ -128,13 +131,13 @@ def figure_caption(name: str, summary: dict, shown: ShownEvaluation) -> str:
 
 def _most_confused(shown: ShownEvaluation) -> str:
     """" Most often confused: Shirt predicted as Pullover (21 images).", or ""."""
-    names, matrix = list(shown.per_class_acc), shown.confusion
-    if len(matrix) != len(names):
+    names = list(shown.per_class_acc)
+    if len(shown.confusion) != len(names):
         return ""
-    count, true, pred = max(((row[j], i, j) for i, row in enumerate(matrix)
-                             for j in range(len(row)) if i != j), default=(0, 0, 0))
-    if not count:
+    pairs = confused_pairs(shown.confusion, 1)
+    if not pairs:
         return " No test image was misclassified."
+    count, true, pred = pairs[0]
     return (f" Most often confused: {names[true]} predicted as {names[pred]} "
             f"({counted(count, 'image')}).")
 
@@ -252,8 +255,38 @@ def _class_results(summary: dict, shown: ShownEvaluation, figures: list[Path]) -
               for path in figures]
     if shown.per_class_acc:
         parts.append(f"<h3>Per-class test accuracy, after epoch {shown.epoch}</h3>")
-        parts.append(html_table(["class", "correct", "test images", "accuracy"],
-                                _per_class_rows(shown)))
+        parts += _per_class_tables(shown)
+    return parts
+
+
+def _per_class_tables(shown: ShownEvaluation) -> list[str]:
+    """A row per class; past CLASSES_LISTED_WHOLE classes the lowest and highest
+    accuracies, the pairs most often confused (the figure's cells are a pixel or two
+    there), and every class in a table collapsed under them."""
+    header = ["class", "correct", "test images", "accuracy"]
+    rows = _per_class_rows(shown)
+    ranked = ranked_classes(shown.per_class_acc)
+    if ranked is None:
+        return [html_table(header, rows)]
+    row_of = dict(zip(shown.per_class_acc, rows, strict=True))
+    none = len(ranked.unscored)
+    unscored = f" {none} class{'es' if none > 1 else ''} had no test image." if none else ""
+    parts = [f"<p class=note>{ranked.total:,} classes: the {len(ranked.lowest)} of lowest "
+             f"and the {len(ranked.highest)} of highest accuracy, then the pairs most often "
+             f"confused. Every class is in the table under them (click to open).{unscored}"
+             "</p>",
+             "<h4>Lowest accuracy</h4>", html_table(header, [row_of[c] for c in ranked.lowest]),
+             "<h4>Highest accuracy</h4>",
+             html_table(header, [row_of[c] for c in ranked.highest])]
+    names, matrix = list(shown.per_class_acc), shown.confusion
+    pairs = confused_pairs(matrix, CLASSES_AT_EACH_END) if len(matrix) == len(names) else []
+    if pairs:
+        parts += ["<h4>Most often confused</h4>", html_table(
+            ["true class", "predicted as", "images", "of the true class"],
+            [[names[i], names[j], f"{count:,}", _pct(count / sum(matrix[i]), 1)]
+             for count, i, j in pairs])]
+    parts.append(f"<details><summary>Every class ({ranked.total:,}), in the data's order"
+                 f"</summary>{html_table(header, rows)}</details>")
     return parts
 
 
@@ -288,13 +321,9 @@ def _checkpoint_note(summary: dict, shown: ShownEvaluation) -> str:
 
 def _per_class_rows(shown: ShownEvaluation) -> list[list]:
     matrix = shown.confusion
-    rows = []
-    for i, (name, acc) in enumerate(shown.per_class_acc.items()):
-        if i < len(matrix):
-            rows.append([name, f"{matrix[i][i]:,}", f"{sum(matrix[i]):,}", _pct(acc, 1)])
-        else:
-            rows.append([name, "", "", _pct(acc, 1)])
-    return rows
+    return [[name, *([f"{matrix[i][i]:,}", f"{sum(matrix[i]):,}"] if i < len(matrix)
+                     else ["", ""]), _pct(acc, 1)]
+            for i, (name, acc) in enumerate(shown.per_class_acc.items())]
 
 
 def _model_section(model_summary: dict) -> list[str]:

@@ -12,6 +12,7 @@ best epoch is not known: no row of the history has the best accuracy.)
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,23 +94,43 @@ def _scored_classes(per_class_acc: dict[str, float], confusion: list[list[int]]
 
 def class_metrics(path: Path, epoch: int, n_classes: int) -> dict | None:
     """The last well-formed line of ``epoch`` in class_metrics.jsonl, or None."""
-    found = None
     try:
-        # Line by line, and only the lines of ``epoch`` parsed (by the epoch each starts
-        # with, as cnnlab writes it): the whole file read and every line parsed from the
-        # end took seconds and the file's size in memory on a long run of many classes
-        # (500 epochs of 100 classes are 16 MB, of 1,000 classes 1.5 GB). A torn line's
-        # bytes that are no text spoil that line alone (it fails to parse below): read
-        # strictly, they stopped the report and read_result.
-        with open(path, encoding="utf-8", errors="replace") as lines:
-            for line in lines:
-                if _line_epoch(line) not in (None, epoch):
+        # From the end, and only the lines of ``epoch`` parsed (by the epoch each starts
+        # with, as cnnlab writes it): the epoch asked for is mostly the last or near it,
+        # and a run of 1,000 classes writes 3 MB a line (500 epochs are 1.5 GB), which
+        # read from the start took seconds. A torn line's bytes that are no text spoil
+        # that line alone (it fails to parse below): read strictly, they stopped the
+        # report and read_result.
+        with open(path, "rb") as lines:
+            for line in _lines_from_the_end(lines):
+                start = line[:_START_BYTES].decode("utf-8", errors="replace")
+                if _line_epoch(start) not in (None, epoch):
                     continue
-                record = _well_formed(line, epoch, n_classes)
-                found = record if record is not None else found
+                record = _well_formed(line.decode("utf-8", errors="replace"), epoch,
+                                      n_classes)
+                if record is not None:
+                    return record
     except OSError:
         return None
-    return found
+    return None
+
+
+def _lines_from_the_end(file, block: int = 1 << 20):
+    """The lines of the binary ``file``, the last first, without their line ends (and
+    without empty ones, which are no record), read ``block`` bytes at a time."""
+    end = file.seek(0, os.SEEK_END)
+    tail = b""  # a line's end whose start is in a block not read yet
+    while end > 0:
+        start = max(0, end - block)
+        file.seek(start)
+        lines = (file.read(end - start) + tail).split(b"\n")
+        end = start
+        tail = lines.pop(0) if start else b""  # the file's first line is whole
+        yield from (line for line in reversed(lines) if line)
+
+
+# Enough of a line's start to hold the epoch it begins with (see _EPOCH_START).
+_START_BYTES = 64
 
 
 # How cnnlab writes a line: json.dumps of a dict whose first key is the epoch.
@@ -146,6 +167,53 @@ def last_class_metrics(run_dir: Path, history: list[dict],
     record = class_metrics(Path(run_dir) / "class_metrics.jsonl", tested[-1]["epoch"],
                            n_classes)
     return None if record is None else (tested[-1], record)
+
+
+# Past CLASSES_LISTED_WHOLE classes a per-class table (the report's, `cnnlab eval`'s, a
+# notebook's) shows its two ends, the CLASSES_AT_EACH_END classes of lowest and of highest
+# accuracy, and says where every class is: a folder of 1,000 classes printed 1,000 rows
+# in name order, the run's configuration a long scroll below, and which classes fail,
+# the question such a table answers, was nowhere to be seen.
+CLASSES_LISTED_WHOLE = 30
+CLASSES_AT_EACH_END = 10
+
+
+@dataclass
+class RankedClasses:
+    """The classes a cut per-class table shows, by name."""
+
+    lowest: list[str]  # the lowest accuracy first
+    highest: list[str]  # the highest first
+    unscored: list[str]  # no test image scored: no accuracy to rank
+    total: int  # every class, shown or not
+
+
+def ranked_classes(per_class_acc: dict[str, float | None],
+                   at_each_end: int = CLASSES_AT_EACH_END) -> RankedClasses | None:
+    """The ends of ``per_class_acc`` (NaN or None: a class with no test image) by
+    accuracy, ties in the classes' own order; None where every class is to be listed
+    (CLASSES_LISTED_WHOLE or fewer)."""
+    if len(per_class_acc) <= CLASSES_LISTED_WHOLE:
+        return None
+    scored = [(acc, i, name) for i, (name, acc) in enumerate(per_class_acc.items())
+              if acc is not None and acc == acc]  # (acc == acc: not NaN)
+    ordered = sorted(scored)
+    lowest = ordered[:at_each_end]
+    highest = sorted(ordered[at_each_end:], key=lambda s: (-s[0], s[1]))[:at_each_end]
+    unscored = [name for name, acc in per_class_acc.items() if acc is None or acc != acc]
+    return RankedClasses([name for *_, name in lowest], [name for *_, name in highest],
+                         unscored, len(per_class_acc))
+
+
+def confused_pairs(matrix: list[list[int]], most: int) -> list[tuple[int, int, int]]:
+    """The ``most`` largest off-diagonal cells as (images, true, predicted), the largest
+    first, ties in the matrix's order. Only cells that count an image are compared: of a
+    1,000-class matrix's million cells, a few thousand."""
+    import heapq
+
+    cells = ((count, -i, -j) for i, row in enumerate(matrix)
+             for j, count in enumerate(row) if count and i != j)
+    return [(count, -i, -j) for count, i, j in heapq.nlargest(most, cells)]
 
 
 def evaluated_weights(config: dict) -> str:
