@@ -100,3 +100,36 @@ def test_the_last_epochs_metrics_are_found_without_reading_the_earlier_epochs(
     looked_at.clear()
     assert class_metrics(path, 18, 40)["epoch"] == 18
     assert len(looked_at) == 3  # from the end to epoch 18's line
+
+
+def scored_of(n: int):
+    from pathlib import Path
+
+    from cnnlab.train.evaluate import EvalResult, RunEvaluation
+
+    names, matrix = classes_and_matrix(n)
+    acc = [row[i] / sum(row) if sum(row) else float("nan") for i, row in enumerate(matrix)]
+    return RunEvaluation(EvalResult(1.0, 0.4, acc, matrix, 10 * (n - 1)), names,
+                         (False, 0), Path("best.safetensors"), 3, 0, 3)
+
+
+def test_a_notebook_shows_the_ends_of_many_classes_not_the_whole_matrix():
+    # 1,000 classes: a row of 1,000 "as ..." cells per class, 33 MB of HTML.
+    page = scored_of(300)._repr_html_()
+    assert page.count("<tr>") == 2 + 2 * CLASSES_AT_EACH_END  # two header rows
+    assert "species0000</td>" in page and "species0001 (10)" in page  # taken for, counted
+    assert ".per_class_acc" in page and ".result.confusion" in page
+    assert len(page) < 20_000
+
+
+def test_eval_lists_the_ends_of_many_classes_or_every_one_when_asked():
+    scored = scored_of(300)
+    groups = scored.class_table()
+    assert [heading for heading, _ in groups] == ["lowest accuracy", "highest accuracy"]
+    assert groups[0][1][0] == ("species0000", "0.00%")
+    assert all(len(rows) == CLASSES_AT_EACH_END for _, rows in groups)
+    (heading, rows), = scored.class_table(every=True)
+    assert heading == "" and len(rows) == 300 and rows[7] == ("species0007",
+                                                              "n/a (no test images)")
+    (_, few), = scored_of(10).class_table()
+    assert len(few) == 10

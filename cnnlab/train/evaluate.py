@@ -286,17 +286,21 @@ class RunEvaluation:
 
     def _repr_html_(self) -> str:
         """In a notebook: the headline, then per true class its accuracy and where its
-        images went (the confusion matrix's row: a column per predicted class)."""
-        import html
+        images went (report_evaluation.evaluation_html)."""
+        from cnnlab.train.report_evaluation import evaluation_html
 
-        from cnnlab.train.report import html_table
+        return evaluation_html(self)
 
-        header = ["true class", "accuracy", *(f"as {name}" for name in self.classes)]
-        rows = [[name, accuracy_words(acc), *(f"{n:,}" for n in counts)]
-                for name, acc, counts in zip(self.classes, self.result.per_class_acc,
-                                             self.result.confusion, strict=True)]
-        return (f"<p>{html.escape(self.headline())}; test loss {self.result.loss:.4f}</p>"
-                + html_table(header, rows, inline_style=True))
+    def class_table(self, every: bool = False) -> list[tuple[str, list[tuple[str, str]]]]:
+        """``cnnlab eval``'s per-class rows, (class, accuracy in words), as (heading,
+        rows) groups: every class under no heading (``every``, or 30 classes or fewer),
+        else those of lowest and of highest accuracy (report_evaluation.listed_classes)."""
+        from cnnlab.train.report_evaluation import listed_classes
+
+        words = dict(zip(self.classes, map(accuracy_words, self.result.per_class_acc),
+                         strict=True))
+        return [(heading, [(name, words[name]) for name in names])
+                for heading, names in listed_classes(self.per_class_acc, every)]
 
 
 def accuracy_words(acc: float) -> str:

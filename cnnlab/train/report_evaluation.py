@@ -205,14 +205,61 @@ def ranked_classes(per_class_acc: dict[str, float | None],
                          unscored, len(per_class_acc))
 
 
-def confused_pairs(matrix: list[list[int]], most: int) -> list[tuple[int, int, int]]:
+def listed_classes(per_class_acc: dict[str, float | None], every: bool = False
+                   ) -> list[tuple[str, list[str]]]:
+    """The classes a per-class table lists, as (heading, names) groups: every class in
+    its order under no heading (``every``, or CLASSES_LISTED_WHOLE or fewer), else
+    "lowest accuracy" and "highest accuracy" (:func:`ranked_classes`)."""
+    ranked = None if every else ranked_classes(per_class_acc)
+    if ranked is None:
+        return [("", list(per_class_acc))]
+    return [("lowest accuracy", ranked.lowest), ("highest accuracy", ranked.highest)]
+
+
+def evaluation_html(scored) -> str:
+    """A RunEvaluation in a notebook: its headline, then per true class its accuracy and
+    where its images went. Up to CLASSES_LISTED_WHOLE classes the confusion matrix's
+    rows, a column per predicted class; past them the classes of lowest and highest
+    accuracy, each with the classes it was most often taken for (1,000 classes' rows
+    of 1,000 columns were 33 MB of HTML, which the notebook had to hold and draw)."""
+    import html
+
+    from cnnlab.train.evaluate import accuracy_words
+    from cnnlab.train.report import html_table
+
+    res, names = scored.result, scored.classes
+    page = f"<p>{html.escape(scored.headline())}; test loss {res.loss:.4f}</p>"
+    groups = listed_classes(scored.per_class_acc)
+    if len(groups) == 1:
+        header = ["true class", "accuracy", *(f"as {name}" for name in names)]
+        rows = [[name, accuracy_words(acc), *(f"{n:,}" for n in counts)]
+                for name, acc, counts in zip(names, res.per_class_acc, res.confusion,
+                                             strict=True)]
+        return page + html_table(header, rows, inline_style=True)
+    page += (f"<p>{len(names):,} classes: the lowest and highest accuracies. Every "
+             "class's accuracy is in .per_class_acc, the whole confusion matrix in "
+             ".result.confusion (a row per true class).</p>")
+    index = {name: i for i, name in enumerate(names)}
+    header = ["true class", "accuracy", "test images", "most often taken for"]
+    for heading, shown in groups:
+        rows = [[name, accuracy_words(res.per_class_acc[i]), f"{sum(res.confusion[i]):,}",
+                 ", ".join(f"{names[j]} ({n:,})" for n, _, j in confused_pairs(
+                     [res.confusion[i]], 3, row=i))]
+                for name in shown for i in [index[name]]]
+        page += f"<p>{html.escape(heading)}</p>" + html_table(header, rows, inline_style=True)
+    return page
+
+
+def confused_pairs(matrix: list[list[int]], most: int, row: int = 0
+                   ) -> list[tuple[int, int, int]]:
     """The ``most`` largest off-diagonal cells as (images, true, predicted), the largest
-    first, ties in the matrix's order. Only cells that count an image are compared: of a
+    first, ties in the matrix's order; ``matrix`` may be rows of a larger one, the first
+    of which is its row ``row``. Only cells that count an image are compared: of a
     1,000-class matrix's million cells, a few thousand."""
     import heapq
 
-    cells = ((count, -i, -j) for i, row in enumerate(matrix)
-             for j, count in enumerate(row) if count and i != j)
+    cells = ((count, -i, -j) for i, counts in enumerate(matrix, start=row)
+             for j, count in enumerate(counts) if count and i != j)
     return [(count, -i, -j) for count, i, j in heapq.nlargest(most, cells)]
 
 
