@@ -101,13 +101,15 @@ def class_metrics(path: Path, epoch: int, n_classes: int) -> dict | None:
         # read from the start took seconds. A torn line's bytes that are no text spoil
         # that line alone (it fails to parse below): read strictly, they stopped the
         # report and read_result.
-        with open(path, "rb") as lines:
-            for line in _lines_from_the_end(lines):
-                start = line[:_START_BYTES].decode("utf-8", errors="replace")
-                if _line_epoch(start) not in (None, epoch):
+        with open(path, "rb") as file:
+            for start, end in _lines_from_the_end(file):
+                file.seek(start)
+                head = file.read(min(end - start, _START_BYTES))
+                if _line_epoch(head.decode("utf-8", errors="replace")) not in (None, epoch):
                     continue
-                record = _well_formed(line.decode("utf-8", errors="replace"), epoch,
-                                      n_classes)
+                file.seek(start)
+                line = file.read(end - start).decode("utf-8", errors="replace")
+                record = _well_formed(line, epoch, n_classes)
                 if record is not None:
                     return record
     except OSError:
@@ -116,17 +118,22 @@ def class_metrics(path: Path, epoch: int, n_classes: int) -> dict | None:
 
 
 def _lines_from_the_end(file, block: int = 1 << 20):
-    """The lines of the binary ``file``, the last first, without their line ends (and
-    without empty ones, which are no record), read ``block`` bytes at a time."""
-    end = file.seek(0, os.SEEK_END)
-    tail = b""  # a line's end whose start is in a block not read yet
+    """Where the lines of the binary ``file`` are, the last first: (first byte, line
+    end) of each but empty ones (no record). Only their places: a line is read where
+    its start names the epoch looked for."""
+    end = line_end = file.seek(0, os.SEEK_END)
     while end > 0:
         start = max(0, end - block)
-        file.seek(start)
-        lines = (file.read(end - start) + tail).split(b"\n")
+        file.seek(start)  # each time: the caller reads the file between lines
+        chunk = file.read(end - start)
+        cut = len(chunk)
+        while (cut := chunk.rfind(b"\n", 0, cut)) >= 0:
+            if start + cut + 1 < line_end:
+                yield start + cut + 1, line_end
+            line_end = start + cut
         end = start
-        tail = lines.pop(0) if start else b""  # the file's first line is whole
-        yield from (line for line in reversed(lines) if line)
+    if line_end > 0:  # the first line
+        yield 0, line_end
 
 
 # Enough of a line's start to hold the epoch it begins with (see _EPOCH_START).
