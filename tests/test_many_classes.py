@@ -133,3 +133,31 @@ def test_eval_lists_the_ends_of_many_classes_or_every_one_when_asked():
                                                               "n/a (no test images)")
     (_, few), = scored_of(10).class_table()
     assert len(few) == 10
+
+
+def test_cnnlab_eval_of_many_classes_prints_the_two_ends_and_how_to_see_all(tmp_path,
+                                                                            monkeypatch):
+    # 1,000 classes printed 1,000 rows in name order: which fail, the table's question,
+    # was a long scroll to find.
+    from typer.testing import CliRunner
+
+    import cnnlab.train.run as run_module
+    from cnnlab.cli import app
+    from cnnlab.data.synthetic import make_synthetic
+    from cnnlab.train import TrainConfig, train
+
+    data = make_synthetic(num_train=120, num_test=80, num_classes=40, seed=3)
+    monkeypatch.setattr(run_module, "load_training_data", lambda cfg, test_only=False: data)
+    train(TrainConfig(model="lenet_modern", data="synthetic", epochs=1, batch_size=40,
+                      device="cpu", quiet=True, out_dir=str(tmp_path), run_name="r"))
+    args = ["eval", str(tmp_path / "r"), "--device", "cpu"]
+    shown = CliRunner().invoke(app, args, env={"COLUMNS": "120"})
+    assert shown.exit_code == 0, shown.output
+    rows = [line for line in shown.stdout.splitlines() if re.search(r"│ class\d+ ", line)]
+    assert len(rows) == 2 * CLASSES_AT_EACH_END
+    assert "lowest accuracy" in shown.stdout and "highest accuracy" in shown.stdout
+    assert "40 classes: the 10 of lowest and of highest accuracy; cnnlab eval " in shown.stdout
+    every = CliRunner().invoke(app, [*args, "--all-classes"], env={"COLUMNS": "120"})
+    assert every.exit_code == 0, every.output
+    assert len([line for line in every.stdout.splitlines()
+                if re.search(r"│ class\d+ ", line)]) == 40

@@ -282,10 +282,14 @@ def evaluate(
     threads: int = typer.Option(None, min=1, max=MAX_THREADS,
                                 help="torch CPU threads for this evaluation (default: "
                                            "one per core; 1 is steadiest on a busy CPU)."),
+    all_classes: bool = typer.Option(False, "--all-classes", help="List every class's "
+                                     "accuracy (past 30 classes: the 10 lowest and the 10 "
+                                     "highest)."),
 ) -> None:
     """Evaluate a trained run on its test split: accuracy and per-class accuracy."""
     from cnnlab.train.distributed import launched_world_size
-    from cnnlab.train.evaluate import accuracy_words, evaluate_run
+    from cnnlab.train.evaluate import evaluate_run
+    from cnnlab.train.machine import shell_quote
 
     try:
         processes = launched_world_size()
@@ -303,13 +307,20 @@ def evaluate(
         fail_for(exc)
     res, classes = scored.result, scored.classes
     console.print(scored.headline(), highlight=False)
-    table = Table()
-    table.add_column("class")
-    table.add_column("accuracy", justify="right")
-    for name, acc in zip(classes, res.per_class_acc, strict=True):
-        # A class "[red]x" is no markup; one with no test image scored has no accuracy.
-        table.add_row(escape(name), accuracy_words(acc))
-    console.print(table)
+    groups = scored.class_table(every=all_classes)  # past 30 classes: the two ends
+    for heading, rows in groups:
+        table = Table(title=heading or None)
+        table.add_column("class")
+        table.add_column("accuracy", justify="right")
+        for name, words in rows:
+            # A class "[red]x" is no markup; one with no test image scored has no accuracy.
+            table.add_row(escape(name), words)
+        console.print(table)
+    if len(groups) > 1:
+        ends = len(groups[0][1])
+        console.print(f"{len(classes):,} classes: the {ends} of lowest and of highest "
+                      f"accuracy; cnnlab eval {shell_quote(str(run))} --all-classes lists "
+                      "every one", highlight=False)
     console.print(f"test loss {res.loss:.4f} (mean cross-entropy, without label smoothing)",
                   highlight=False)
 
