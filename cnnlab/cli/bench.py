@@ -14,11 +14,12 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from cnnlab.formatting import columns_left_out, fitted_widths, left_out_caption, without_columns
 from cnnlab.interrupts import interrupted_status  # 130 Ctrl-C, 143 SIGTERM
 from cnnlab.train.config import PRESETS  # torch-free: --help stays quick
 
 from .hints import hint_at_a_busy_cpu
-from .messages import fail, fail_for, output_console
+from .messages import fail, fail_for, output_console, print_table
 from .paths import dataset_name, folder_text, output_file
 
 app = typer.Typer(help="Benchmarks: each prints a table and a ratio against a baseline.",
@@ -346,5 +347,37 @@ def ops(
     with console.status("timing convolutions ..."):
         result = run_ops_bench(threads=threads, quick=quick, repeats=repeats)
     for table in render_ops_bench(result):
-        console.print(table)
+        print_table(console, _fitted_ops_table(table, console.width))
     write_json_if_asked(result, out, threads=result["threads"])
+
+
+# The ops tables' columns a narrow terminal goes without, the first first, whichever of
+# the five tables has them: the timings that a ratio or a speedup sums up go before it, and
+# each table keeps what names its rows. "scratch (method)" and an op's name wrap at spaces.
+_OPS_LEAVE_OUT_FIRST = ["shift", "unfold", "fft / torch", "scratch / torch", "fft speedup", "fft",
+                        "MMACs", "torch", "scratch (method)", "torch fwd+bwd",
+                        "scratch fwd+bwd", "torch fwd", "scratch fwd", "input"]
+_OPS_WRAPS = ("scratch (method)", "op")
+# The target and pooling tables have two columns headed "ratio": named apart here, so
+# that a narrow terminal can go without one and the caption says which.
+_RATIOS = ("fwd ratio", "fwd+bwd ratio")
+
+
+def _fitted_ops_table(table: Table, width: int) -> Table:
+    """One of render_ops_bench's tables fitted to ``width``, with every cell folded, never
+    cut: left to rich, "0.15 (unfold)" read "0.15 (unfol…" at 80 columns and every time
+    "0…" at 40. Where even folded it would not fit, it goes without columns (in the order
+    of :data:`_OPS_LEAVE_OUT_FIRST`, as few as fit), and its caption names them."""
+    ratios = iter(_RATIOS)
+    header = [next(ratios) if str(c.header) == "ratio" else str(c.header) for c in table.columns]
+    justify = dict(zip(header, (c.justify for c in table.columns), strict=True))
+    rows = [list(map(str, cells)) for cells in zip(*(c.cells for c in table.columns), strict=True)]
+    left_out = columns_left_out(header, rows, width, _OPS_LEAVE_OUT_FIRST, _OPS_WRAPS)
+    header, rows = without_columns(header, rows, left_out)
+    fitted = Table(title=table.title, caption=left_out_caption(left_out, width, "--out FILE"))
+    for name, column_width in zip(header, fitted_widths(header, rows, width, _OPS_WRAPS),
+                                  strict=True):
+        fitted.add_column(name, justify=justify[name], width=column_width, overflow="fold")
+    for row in rows:
+        fitted.add_row(*map(escape, row))
+    return fitted

@@ -1,0 +1,66 @@
+"""Commands' tables and lines in a narrow terminal (40 columns: a split pane, a large
+font, a screen magnifier; some at 80): no number or name cut to "…" with nothing to say
+so. A cell folds, a column a table goes without is named in its caption, a bar shows
+fewer fields. The consoles are made as wide as a terminal COLUMNS says would be."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from cnnlab.cli import app
+
+WIDTHS = [40, 80, 200]
+
+
+def _invoke(monkeypatch, console, width: int, args: list[str]) -> str:
+    """``cnnlab ARGS`` with ``console`` as wide as a ``width``-column terminal: the
+    command's console is made once, at import, so COLUMNS alone would come too late."""
+    monkeypatch.setattr(console, "width", width)
+    result = CliRunner().invoke(app, args, env={"COLUMNS": str(width)})
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _table_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line[:1] in "┏┃┡│└"]
+
+
+def _ops_result() -> dict:
+    kernel = {"image": 28, "kernel": 3, "batch": 8, "channels": 16, "torch_ms": 0.15,
+              "scratch_ms": 0.153, "scratch_method": "unfold", "shift_ms": 0.43,
+              "unfold_ms": 0.153, "fft_ms": 0.41}
+    group = {"groups": 4, "macs_m": 0.0184, "ideal_speedup": 4.0, "torch_ms": 0.13,
+             "scratch_ms": 0.17, "scratch_method": "unfold", "fft_ms": 0.32,
+             "torch_speedup": 3.46, "scratch_speedup": 2.95, "fft_speedup": 1.31}
+    target = {"image": 28, "batch": 64, "channels": 64, "torch_ms": 3.25, "scratch_ms": 4.0,
+              "scratch_method": "unfold", "shift_ms": 9.0, "unfold_ms": 4.0, "ratio": 1.23,
+              "torch_train_ms": 9.51, "scratch_train_ms": 13.6, "train_ratio": 1.43}
+    pool = {"op": "adaptive avg 14 -> 7", "input": "64x64x14x14", "torch_ms": 0.02,
+            "scratch_ms": 0.1, "ratio": 5.76, "torch_train_ms": 0.28, "scratch_train_ms": 0.75,
+            "train_ratio": 2.67}
+    return {"threads": 2, "kernels": [kernel], "crossover": [{"image": 28, "vs_torch": 13,
+                                                               "vs_scratch": None}],
+            "groups": [group], "target": [target], "pooling": [pool]}
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_bench_ops_cuts_no_number(monkeypatch, width):
+    # At 80 columns the method read "0.15 (unfol…" and the input "64x64x28…"; at 40 every
+    # time read "0…". Now the cells fold, and a table too wide goes without its
+    # timings first, its caption naming them: the ratios, what each table is about, stay.
+    from cnnlab.cli import bench
+
+    monkeypatch.setattr("cnnlab.bench.ops.run_ops_bench", lambda **kw: _ops_result())
+    out = _invoke(monkeypatch, bench.console, width, ["bench", "ops"])
+    assert "…" not in out, out
+    assert all(len(line) <= width for line in _table_lines(out)), out
+    for ratio in ("1.23x", "1.43x", "5.76x", "2.67x"):  # target and pooling, fwd and fwd+bwd
+        assert re.search(rf"\b{re.escape(ratio)}", out), (ratio, out)
+    assert "(unfold)" in out or "not shown at 40 columns" in out
+    if width < 200:
+        assert f"not shown at {width} columns" in out and "--out FILE" in out
+    else:
+        assert "not shown" not in out
