@@ -12,10 +12,17 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
-from cnnlab.formatting import format_bytes
+from cnnlab.formatting import (
+    columns_left_out,
+    fitted_widths,
+    format_bytes,
+    left_out_caption,
+    without_columns,
+)
 
-from .messages import fail, fail_for, output_console, show_warning
+from .messages import fail, fail_for, output_console, print_table, show_warning
 from .paths import check_output_file, dataset_name, folder_text
 
 if TYPE_CHECKING:  # the data package (and torch) load in the commands, not for --help
@@ -42,6 +49,28 @@ ROOT_HELP = ("Fashion-MNIST: the directory holding the four files; the only plac
 def _out() -> Console:
     # Made per call, so output goes to whatever sys.stdout is now (tests swap it).
     return output_console(highlight=False)
+
+
+def _print_fitted(out: Console, header: list[str], rows: list[list[str | Text]],
+                  leave_out_first: tuple[str, ...] = (), wraps: tuple[str, ...] = (),
+                  title: str | None = None) -> None:
+    """A table fitted to ``out``'s width with every cell folded, never cut: left to rich,
+    `data info` in 40 columns read "60,0…" for 60,000 images and `data verify`
+    "train-image…". Where even folded it would not fit, it goes without the columns
+    ``leave_out_first`` (as few as fit, in order), and its caption names them (a pipe
+    lays tables out in 160 columns). ``wraps``: columns whose text may wrap at spaces.
+    A cell is plain text, or a coloured Text measured as its words."""
+    plain = [[str(cell) for cell in row] for row in rows]
+    left_out = columns_left_out(header, plain, out.width, list(leave_out_first), wraps)
+    rows = without_columns(header, rows, left_out)[1]
+    header, plain = without_columns(header, plain, left_out)
+    table = Table(title=title and escape(title),
+                  caption=left_out_caption(left_out, out.width, "pipe the output to `less -S`"))
+    for name, width in zip(header, fitted_widths(header, plain, out.width, wraps), strict=True):
+        table.add_column(name, width=width, overflow="fold")
+    for row in rows:
+        table.add_row(*(escape(cell) if isinstance(cell, str) else cell for cell in row))
+    print_table(out, table)
 
 
 @contextlib.contextmanager
@@ -124,17 +153,16 @@ def info(
         )  # fmt: skip
     out = _out()
     out.print(f"[bold]{escape(data.name)}[/bold]: {escape(data.source)}")
-    splits = Table("split", "images", "shape", "dtype", "memory")
     test_name = "test (validation)" if data.name.startswith("folder:") else "test"
-    splits.add_row(*_split_row("train", data.train, data))
-    splits.add_row(*_split_row(test_name, data.test, data))
-    out.print(splits)
-    balance = Table("label", "class", "train", "test", title="Class balance")
+    # A narrow terminal goes without the dtype (always uint8) first; the counts stay.
+    _print_fitted(out, ["split", "images", "shape", "dtype", "memory"],
+                  [_split_row("train", data.train, data), _split_row(test_name, data.test, data)],
+                  ("dtype", "memory", "shape"), wraps=("split", "shape", "memory"))
     train_counts = data.train.class_counts(data.num_classes)
     test_counts = data.test.class_counts(data.num_classes)
-    for i, name in enumerate(data.classes):
-        balance.add_row(str(i), escape(name), f"{train_counts[i]:,}", f"{test_counts[i]:,}")
-    out.print(balance)
+    _print_fitted(out, ["label", "class", "train", "test"],
+                  [[str(i), name, f"{train_counts[i]:,}", f"{test_counts[i]:,}"]
+                   for i, name in enumerate(data.classes)], wraps=("class",), title="Class balance")
     if data.name.startswith("folder:"):
         out.print(_cache_line())
 
@@ -147,6 +175,31 @@ def _cache_line() -> str:
     total = sum(e.nbytes for e in entries)
     return (f"cache: {escape(str(entries_folder()))} holds {_entries(len(entries))} "
             f"({format_bytes(total)}); see them with `cnnlab data cache`")
+
+
+def _why_left(entry) -> str:
+    """Why ``--clear`` or ``--prune`` left ``entry``, and the way out: whose it is, or who
+    writes it now (the line had said only "being written by another process now, or not
+    yours to remove", and "another user's" without the user)."""
+    from cnnlab.data.access import others_files, owner
+    from cnnlab.file_lock import held_by
+
+    # An entry's files: KEY.json, KEY.safetensors, KEY.lock, and .KEY.json.XXXXXXXX.tmp
+    # while a write goes on (folder_cache._files_by_entry).
+    folder, key = entry.stem.parent, entry.stem.name
+    names = [f"{folder / key}.*", *([f"{folder}/.{key}.*"] if any(
+        p.name.startswith(".") for p in entry.files) else [])]
+    others = others_files(entry.files)
+    if others:
+        who = owner(others[0])  # None where the name cannot be told
+        return (f"another user's{f' ({who})' if who else ''}: ask them to remove it "
+                f"(rm {' '.join(names)})")
+    writer = held_by(entry.stem.with_suffix(".lock"))
+    if writer is not None:
+        return (f"being written now by {writer or 'another process'}: run this again once "
+                "it has finished")
+    return (f"{entry.state}, and not removed: check that you may delete files in {folder}, "
+            f"then rm {' '.join(names)}")
 
 
 def _entries(n: int) -> str:
@@ -177,26 +230,27 @@ def cache(
         freed = format_bytes(sum(e.nbytes for e in removed))
         line = f"removed {_entries(len(removed))} ({freed}) from {escape(str(where))}"
         if left:
-            line += (f"; left {len(left)} being written by another process now, or not "
-                     "yours to remove")
+            line += f"; left {len(left)}, each below with why and what would remove it"
         _out().print(line)
         for entry in left:
-            _out().print(f"  left: {escape(entry.folder or entry.stem.name)} ({entry.state})")
+            _out().print(f"  left: {escape(entry.folder or f'? ({entry.stem.name})')}: "
+                         f"{escape(_why_left(entry))}")
         return
     if not entries:
         _out().print(f"the folder cache {escape(str(where))} is empty")
         return
-    table = Table("folder", "size", "channels", "images", "disk", "state")
+    rows = []
     for e in entries:
         side = e.sidecar or {}
         size = side.get("size")
         shape = f"{size[0]}x{size[1]}" if isinstance(size, list) and len(size) == 2 else "?"
         images = e.images() if e.sidecar is not None else None
-        table.add_row(escape(e.folder or f"? ({e.stem.name})"), shape,
-                      str(side.get("channels", "?")), "?" if images is None else f"{images:,}",
-                      format_bytes(e.nbytes), e.state)
+        rows.append([e.folder or f"? ({e.stem.name})", shape, str(side.get("channels", "?")),
+                     "?" if images is None else f"{images:,}", format_bytes(e.nbytes), e.state])
     out = _out()
-    out.print(table)
+    # The size (and the channels) tell a folder's entries apart: the image count goes first.
+    _print_fitted(out, ["folder", "size", "channels", "images", "disk", "state"], rows,
+                  ("images", "channels"), wraps=("disk", "state"))
     out.print(f"{escape(str(where))}: {_entries(len(entries))}, "
               f"{format_bytes(sum(e.nbytes for e in entries))}. --prune removes those no run reads "
               "again, --clear all of them (a folder decodes again when next used)")
@@ -315,10 +369,10 @@ def verify(
     with _user_errors():
         _require_fashion(dataset, "verify")
         location, checks = fm.verify(root)
-    table = Table("file", "status", "detail", title=f"{location.path} ({location.origin})")
-    for check in checks:
-        status = "[green]ok[/green]" if check.ok else "[red]BAD[/red]"
-        table.add_row(escape(check.path.name if check.path else check.name), status, check.detail)
-    _out().print(table)
+    rows = [[check.path.name if check.path else check.name,
+             Text("ok", "green") if check.ok else Text("BAD", "red"), check.detail]
+            for check in checks]
+    _print_fitted(_out(), ["file", "status", "detail"], rows, wraps=("detail",),
+                  title=f"{location.path} ({location.origin})")
     if not all(check.ok for check in checks):
         fail("some files do not match; delete them and download again")
