@@ -64,3 +64,22 @@ def test_bench_ops_cuts_no_number(monkeypatch, width):
         assert f"not shown at {width} columns" in out and "--out FILE" in out
     else:
         assert "not shown" not in out
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_design_sample_cuts_no_count(monkeypatch, width):
+    # At 40 columns the MACs, params and acts read "2…", "9…", "1…" and the headers a
+    # letter each: now the stage lists wrap, and the ratios, group widths and acts go
+    # first, named under the table.
+    from cnnlab.cli import design
+
+    out = _invoke(monkeypatch, design.console, width,
+                  ["design", "sample", "--space", "anynetx_a", "-n", "3"])
+    assert "…" not in out, out
+    assert all(len(line) <= width for line in _table_lines(out)), out
+    cells = re.findall(r"[^\s│┃]+", out)
+    for word in ("21.8M", "4.52M", "1.33M", "902K", "depths", "widths", "MACs", "params"):
+        assert word in cells, (word, out)
+    caption = " ".join(out.split())
+    assert ("not shown at 40 columns: bottleneck ratios, group widths, acts" in caption) == \
+        (width == 40), out

@@ -360,32 +360,17 @@ def sample(
     """Draw networks from a space and show their complexity, without training anything."""
     from cnnlab.design.spaces import parse_band, sample_trial
 
-    # acts had no unit: the caption says what each count is (three significant figures).
-    table = Table(title=f"{space} at {in_channels}x{image_size}x{image_size}",
-                  caption=f"MACs: multiply-adds per image at {image_size}x{image_size}. "
-                          "params: parameters. acts: activations per image, the output "
-                          "elements of every conv and of the head (the RegNet paper's "
-                          "third complexity measure, beside flops and params). Bottleneck "
-                          "ratio: inner width / block width, 1/b for the paper's b "
-                          "(0.25: b = 4).",
-                  caption_justify="left")
-    for col in ("#", "depths", "widths", "bottleneck ratios", "group widths", "MACs", "params",
-                "acts"):
-        table.add_column(col, justify="right")
+    from .design_sample import sample_row, sample_table
+
     try:
         band = parse_band(macs)
-        for i in range(n):
-            s = sample_trial(space, seed, i, image_size=image_size, in_channels=in_channels,
-                             num_classes=num_classes, macs=band)
-            c = s.config
-            table.add_row(str(i), str(list(c.depths)), str(list(c.widths)),
-                          str([round(b, 3) for b in c.bottleneck_ratios]),
-                          str(list(c.group_widths)), format_count(s.macs),
-                          format_count(s.complexity["params"]),
-                          format_count(s.complexity["acts"]))
+        rows = [sample_row(i, sample_trial(space, seed, i, image_size=image_size,
+                                           in_channels=in_channels, num_classes=num_classes,
+                                           macs=band)) for i in range(n)]
     except _known_errors() as exc:
         _fail_known(exc)
-    print_table(console, table)
+    print_table(console, sample_table(f"{space} at {in_channels}x{image_size}x{image_size}",
+                                      rows, image_size, console.width))
 
 
 @app.command("status")
