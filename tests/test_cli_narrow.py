@@ -83,3 +83,37 @@ def test_design_sample_cuts_no_count(monkeypatch, width):
     caption = " ".join(out.split())
     assert ("not shown at 40 columns: bottleneck ratios, group widths, acts" in caption) == \
         (width == 40), out
+
+
+def _bar_frame(width: int) -> str:
+    """The live training bar's last frame in a ``width``-column terminal: epoch 10 of
+    10, step 123 of 469, a loss of 12.3456 and 123,456 img/s."""
+    import io
+
+    from rich.console import Console
+
+    from cnnlab.train.train_progress import TrainProgress
+
+    screen = io.StringIO()
+    console = Console(file=screen, width=width, force_terminal=True, color_system=None,
+                      soft_wrap=True)
+    bar = TrainProgress(10, 469, console=console)
+    with bar:
+        bar.start_epoch(10)
+        bar.update(123, 12.3456, 0.51234, 123456.0)
+        bar.progress.refresh()
+        frames = re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", screen.getvalue()).replace("\r", "\n")
+    return [line for line in frames.splitlines() if "loss" in line][-1]
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_training_bar_shows_fewer_fields_rather_than_cut_ones(width):
+    # At 40 columns it read "epoch 1… loss 12.3456  acc … 123,456 i…", at 80 the time
+    # "0:00:…": the epoch and the accuracy were lost, every frame.
+    frame = _bar_frame(width)
+    assert "…" not in frame and len(frame) <= width, frame
+    assert "epoch 10/10" in frame and "loss 12.3456  acc 0.512" in frame, frame
+    if width >= 80:
+        assert "123/469" in frame and "123,456 img/s" in frame, frame
+    if width == 200:
+        assert "━" in frame and frame.count(":") == 4, frame  # the bar, both times

@@ -11,12 +11,49 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.table import Column
 
 from cnnlab.progress import shows_live
+
+_BAR_LEAST, _BAR_MOST = 10, 40  # a bar narrower than 10 says little the step count does not
+# The bar's fields, the first kept longest in a narrow terminal: (its widest text, made
+# from the epochs and the steps per epoch, and the column). Its order on the line is
+# _ON_THE_LINE's. Every field fits whole or is left out: at 40 columns rich had cut
+# the line to "epoch 1… loss 1.8300  acc 0.5… 784 img…", every frame.
+_FOLD = {"table_column": Column(overflow="fold")}  # a loss past 999 wraps, never cut
+_FIELDS = {
+    "epoch": (lambda e, s: f"epoch {e}/{e}",
+              lambda: TextColumn("[bold]epoch {task.fields[epoch]}/{task.fields[epochs]}",
+                                 **_FOLD)),
+    "loss": (lambda e, s: "loss 123.4567  acc 0.123",
+             lambda: TextColumn("loss {task.fields[loss]}  acc {task.fields[acc]}", **_FOLD)),
+    "steps": (lambda e, s: f"{s}/{s}", MofNCompleteColumn),
+    "remaining": (lambda e, s: "0:00:00", TimeRemainingColumn),
+    "ips": (lambda e, s: "123,456 img/s", lambda: TextColumn("{task.fields[ips]} img/s", **_FOLD)),
+    "bar": (lambda e, s: " " * _BAR_LEAST, None),
+    "elapsed": (lambda e, s: "0:00:00", TimeElapsedColumn),
+}
+_ON_THE_LINE = ["epoch", "bar", "steps", "loss", "ips", "elapsed", "remaining"]
+
+
+def bar_columns(width: int, epochs: int, steps: int) -> list[ProgressColumn]:
+    """The progress bar's columns for a ``width``-column terminal: the fields of
+    :data:`_FIELDS` in turn while each fits whole (with a space between), and the bar as
+    wide as the room left, up to 40 columns."""
+    kept, used = [], -1  # no space before the first
+    for name, (widest, _) in _FIELDS.items():
+        need = len(widest(epochs, steps)) + 1
+        if used + need <= width:
+            kept.append(name)
+            used += need
+    bar = min(_BAR_MOST, _BAR_LEAST + width - used)
+    return [BarColumn(bar_width=bar) if name == "bar" else _FIELDS[name][1]()
+            for name in _ON_THE_LINE if name in kept]
 
 
 class TrainProgress:
@@ -42,17 +79,9 @@ class TrainProgress:
         self.total_epochs = total_epochs
         self.progress = None
         if not self.quiet:
-            self.progress = Progress(
-                TextColumn("[bold]epoch {task.fields[epoch]}/{task.fields[epochs]}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("loss {task.fields[loss]}  acc {task.fields[acc]}"),
-                TextColumn("{task.fields[ips]} img/s"),
-                TimeElapsedColumn(),
-                TimeRemainingColumn(),
-                console=self.console,
-                transient=False,
-            )
+            self.progress = Progress(*bar_columns(self.console.width, total_epochs,
+                                                  steps_per_epoch),
+                                     console=self.console, transient=False)
             self.task = None
 
     @property
