@@ -117,3 +117,17 @@ def test_the_training_bar_shows_fewer_fields_rather_than_cut_ones(width):
         assert "123/469" in frame and "123,456 img/s" in frame, frame
     if width == 200:
         assert "━" in frame and frame.count(":") == 4, frame  # the bar, both times
+
+
+def test_summary_at_40_columns_keeps_each_layer_name_told_apart():
+    # rich cut every name's end: "feature…" six times and "classif…" five, features.0 to
+    # .5 not told apart, and the caption said nothing of it. Now each keeps its end, the
+    # "…" in front, and the caption says so.
+    result = CliRunner().invoke(app, ["summary", "lenet_d2l"], env={
+        "FORCE_COLOR": "1", "NO_COLOR": "1", "COLUMNS": "40"})
+    assert result.exit_code == 0, result.output
+    out = re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", result.output)
+    names = [word for word in out.split() if "…" in word and word != "(…),"]  # the caption's
+    assert all(name.startswith("…") for name in names), names  # no number cut
+    assert len(names) == len(set(names)) == 11, names  # features.0-5, classifier.0-4
+    assert "long layer names shortened to their end" in " ".join(out.split())

@@ -19,7 +19,7 @@ def fmt_shapes(shapes: list[Shape]) -> str:
     return ", ".join(f"[{', '.join(map(str, s))}]" for s in shapes) if shapes else "-"
 
 
-# A Layer column narrower than this is no help: rich's own squeezing is left to do its best.
+# The Layer column gives up room down to this width before any other column folds.
 NARROWEST_LAYER_COLUMN = 12
 
 
@@ -29,16 +29,25 @@ def shorten_layer_names(header: list[str], cells: list[list[str]], widths: list[
     where the narrowest table is still too wide (DenseNet-121's leaves, named
     "features.denseblock4.denselayer16.conv2", at 80 columns), the Layer column alone gives
     up the difference, its longest names keeping their end. Otherwise rich narrowed every
-    column alike and cut the counts ("9.4…" params). Also says whether a name was cut."""
+    column alike and cut the counts ("9.4…" params). Where even that leaves the Layer
+    column under :data:`NARROWEST_LAYER_COLUMN`, the other columns fold (``widths``, as
+    :func:`~cnnlab.formatting.fitted_widths` gave them) and the names still keep their end
+    in the width left to them: cut by rich, LeNet's at 40 columns read "feature…" six
+    times over, features.0 to .5 not told apart, and the caption said nothing of it.
+    Also says whether a name was shortened."""
     if width is None:
         return cells, widths, False
     narrowest = narrowest_widths(header, cells)
     room = narrowest[0] - (table_width(narrowest) - width)
-    if room >= narrowest[0] or room < NARROWEST_LAYER_COLUMN:
+    if room >= narrowest[0]:
         return cells, widths, False
+    if room >= NARROWEST_LAYER_COLUMN:
+        widths = [room, *narrowest[1:]]
+    elif widths[0] is not None:
+        room = widths[0]
     fitted = [[name_end(row[0], room), *row[1:]] for row in cells]
     shortened = any(new[0] != old[0] for new, old in zip(fitted, cells, strict=True))
-    return fitted, [room, *narrowest[1:]], shortened
+    return fitted, widths, shortened
 
 
 def name_end(cell: str, room: int) -> str:
