@@ -131,3 +131,30 @@ def test_summary_at_40_columns_keeps_each_layer_name_told_apart():
     assert all(name.startswith("…") for name in names), names  # no number cut
     assert len(names) == len(set(names)) == 11, names  # features.0-5, classifier.0-4
     assert "long layer names shortened to their end" in " ".join(out.split())
+
+
+@pytest.mark.parametrize("width", [40, 60])
+def test_help_examples_wrap_at_the_help_width(width):
+    # Wrapped once at 80 columns, an example ran past a 40- or 60-column terminal, which
+    # folded it mid-word ("--data folder:~/ph" / "otos"). Now each wraps at the help's
+    # width, and joined again it is still the example.
+    from cnnlab.cli.examples import EXAMPLES
+
+    for path, examples in EXAMPLES.items():
+        result = CliRunner().invoke(app, [*path.split(), "--help"], env={"COLUMNS": str(width)})
+        assert result.exit_code == 0, result.output
+        said = result.output[result.output.index("Examples:"):]
+        long = [line for line in said.splitlines()
+                if len(line) > width and len(line.split()) > 2]  # a long word may stand alone
+        assert not long, (path, long)
+        commands, continued = [], False
+        for line in (line.strip() for line in said.splitlines()[1:]):
+            if not line or line.startswith("#"):
+                continue
+            text = line.removesuffix(" \\")
+            if continued:
+                commands[-1] += " " + text
+            else:
+                commands.append(text)
+            continued = line.endswith(" \\")
+        assert commands == [command for command, _ in examples], (path, said)

@@ -6,7 +6,10 @@ A test checks that every flag an example uses is one its command takes.
 
 from __future__ import annotations
 
+import textwrap
+
 import typer
+from typer.core import TyperCommand
 
 RUN = "runs/20261126-101500-resnet18_small"
 
@@ -66,10 +69,25 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
 }
 
 
-# Columns an example may take, click's indent of the epilog included: 80, the width
-# most terminals open at (a wider one has room to spare).
+# Columns an example may take, click's indent of the epilog included, where no help is
+# being written (a help wraps them at its own width, :func:`add_examples`): 80, the width
+# most terminals open at.
 WIDTH = 80
 _INDENT = 4  # click indents the epilog by 2, and each example is 2 further in
+
+
+def _wrapped_at_help_width(command_class: type[TyperCommand],
+                           examples: list[tuple[str, str]]) -> type[TyperCommand]:
+    """``command_class`` whose help ends with ``examples`` wrapped at the width the rest
+    of the help is (the terminal's, up to 120 columns): wrapped once, at 80, an example
+    ran past a 40- or 60-column terminal, which folded it mid-word."""
+    class WithExamples(command_class):
+        def format_epilog(self, ctx, formatter) -> None:
+            formatter.write_paragraph()
+            with formatter.indentation():  # click's, as it writes an epilog
+                formatter.write_text(epilog(examples, formatter.width))
+
+    return WithExamples
 
 
 def _words(command: str) -> list[str]:
@@ -87,14 +105,14 @@ def _words(command: str) -> list[str]:
     return [*words, word]
 
 
-def _lines(command: str) -> list[str]:
-    """``command`` in lines that fit :data:`WIDTH`, each but the last ending in a shell
+def _lines(command: str, width: int = WIDTH) -> list[str]:
+    """``command`` in lines that fit ``width``, each but the last ending in a shell
     line continuation (" \\") and the next indented 2 further, so that it pastes as one
     command. A line breaks before an option, so that each flag keeps its value on its
     line; an option too long for a line of its own breaks between its words."""
-    if _INDENT + len(command) <= WIDTH:
+    if _INDENT + len(command) <= width:
         return [command]
-    room = WIDTH - _INDENT - len(" \\")  # the first line's; the others' is 2 less
+    room = width - _INDENT - len(" \\")  # the first line's; the others' is 2 less
     units: list[list[str]] = []  # the command and its arguments, then each option's
     for word in _words(command):
         if not units or word.startswith("-"):
@@ -114,19 +132,23 @@ def _lines(command: str) -> list[str]:
     return [f"{line} \\" for line in lines[:-1]] + lines[-1:]
 
 
-def epilog(examples: list[tuple[str, str]]) -> str:
+def epilog(examples: list[tuple[str, str]], width: int = WIDTH) -> str:
     # "\b": click's help keeps the paragraph's lines as they are, where it would join them
     # and wrap a command mid-way; _lines wraps a long one as a shell would read it. What
-    # each does is on a line above it, which leaves the command the whole width.
+    # each does is on a line above it, which leaves the command the whole width, and
+    # wraps in comment lines of its own.
     return "Examples:\n\n\b\n" + "\n".join(
-        f"  # {what}\n  " + "\n    ".join(_lines(command)) for command, what in examples)
+        "\n".join(f"  # {line}" for line in textwrap.wrap(what, width - _INDENT - len("# ")))
+        + "\n  " + "\n    ".join(_lines(command, width)) for command, what in examples)
 
 
 def add_examples(app: typer.Typer, prefix: str = "") -> None:
-    """Give each registered command of ``app`` (and its groups') its examples' epilog."""
+    """Give each registered command of ``app`` (and its groups') its examples' epilog,
+    wrapped at the width its help is written in (:func:`_wrapped_at_help_width`)."""
     for command in app.registered_commands:
         name = prefix + (command.name or command.callback.__name__)
         if name in EXAMPLES and command.epilog is None:
             command.epilog = epilog(EXAMPLES[name])
+            command.cls = _wrapped_at_help_width(command.cls or TyperCommand, EXAMPLES[name])
     for group in app.registered_groups:
         add_examples(group.typer_instance, f"{prefix}{group.name} ")
