@@ -158,3 +158,29 @@ def test_help_examples_wrap_at_the_help_width(width):
                 commands.append(text)
             continued = line.endswith(" \\")
         assert commands == [command for command, _ in examples], (path, said)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_failed_throughput_row_says_failed_at_any_width(width):
+    # At 40 columns the note column was left out first: the failed row read
+    # "densenet121 │ - │ -", told apart only by its red (none under NO_COLOR).
+    import math
+
+    from rich.console import Console
+    from throughput_helpers import throughput_row
+
+    from cnnlab.cli.throughput import throughput_table
+
+    nan = math.nan
+    rows = [throughput_row(model="resnet18_d2l", input_size="1x96x96"),
+            throughput_row(model="densenet121", train_samples_per_s=nan, train_step_ms=nan,
+                           train_step_ms_min=nan, train_step_ms_max=nan,
+                           infer_samples_per_s=nan, train_tflops=nan,
+                           note="failed: RuntimeError: out of memory")]
+    console = Console(record=True, width=width, no_color=True)
+    console.print(throughput_table(rows, "cpu", 5, width=width))
+    table = console.export_text().split("Median of")[0]
+    assert "…" not in table, table
+    failed_row = table[table.index("densenet121"):]
+    assert "failed:" in failed_row.split("\n")[0], table  # on the row's own line
+    assert "9,500" in table, table

@@ -277,18 +277,22 @@ def throughput_table(rows: list[dict], dev: str, steps: int,
     # so that the numbers and the names stay whole (train img/s had read "1…" at 80
     # columns, the optimizer header "optim…" at 60).
     wraps = ("setting", "train speed", "note")
+    # A failed row's note ("failed: ...") stays: without it the row was told apart only
+    # by its red and its "-" cells, and under NO_COLOR by the "-" alone.
+    failed = any(r["note"].startswith("failed") for r in rows)
     left_out = columns_left_out(
         columns, [[row[c] for c in columns] for row in cells], width,
-        [*empty, "train step ms", f"train {unit}", "input", "peak MiB", "note"], wraps)
+        [*empty, "train step ms", f"train {unit}", "input", "peak MiB",
+         "infer img/s" if failed else "note"], wraps)
     columns = [c for c in columns if c not in left_out]
     if left_out:
         caption += " " + left_out_caption(left_out, width, "--out FILE.csv")
     table = Table(title=title, caption=caption)
     for col, column_width in zip(columns, fitted_widths(
             columns, [[row[c] for c in columns] for row in cells], width, wraps), strict=True):
-        table.add_column(col, width=column_width,
-                         overflow="fold" if col in wraps else "ellipsis", justify="left" if col in (
-                             "model", "setting", "optimizer", "train speed", "note") else "right")
+        # fold, never cut: a number too wide for its column goes on the next line
+        table.add_column(col, width=column_width, overflow="fold", justify="left" if col in (
+            "model", "setting", "optimizer", "train speed", "note") else "right")
     for r, row in zip(rows, cells, strict=True):
         table.add_row(*(row[c] for c in columns),
                       style="red" if r["note"].startswith("failed") else None)
