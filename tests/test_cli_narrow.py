@@ -184,3 +184,25 @@ def test_a_failed_throughput_row_says_failed_at_any_width(width):
     failed_row = table[table.index("densenet121"):]
     assert "failed:" in failed_row.split("\n")[0], table  # on the row's own line
     assert "9,500" in table, table
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_bench_memory_keeps_its_two_ratios_whole(monkeypatch, width):
+    # Its seven columns at 40 cut every number; its two "vs plain" columns (memory, time)
+    # are the goals, kept while the step times and the differences go.
+    from cnnlab.cli import bench
+
+    def rows(**kw):
+        return [{"variant": name, "saved_mib": mib, "memory_vs_plain": mib / 40.25,
+                 "step_s": s, "time_vs_plain": s / 0.512, "max_abs_logit_diff": 0.0,
+                 "max_abs_grad_diff": diff}
+                for name, mib, s, diff in (("plain", 40.25, 0.512, 0.0),
+                                           ("memory_efficient", 14.5, 0.604, 1.2e-7))]
+
+    monkeypatch.setattr("cnnlab.bench.memory.run_densenet_memory_bench", rows)
+    out = _invoke(monkeypatch, bench.console, width, ["bench", "memory"])
+    assert "…" not in out, out
+    assert all(len(line) <= width for line in _table_lines(out)), out
+    cells = re.findall(r"[^\s│┃]+", out)
+    for word in ("memory_efficient", "0.360", "1.180"):  # memory and time vs plain
+        assert word in cells, (word, out)

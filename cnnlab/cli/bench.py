@@ -151,7 +151,10 @@ def memory(
         table.add_row(r["variant"], f"{r['saved_mib']:.1f}", f"{r['memory_vs_plain']:.3f}",
                       f"{1000 * r['step_s']:.0f}", f"{r['time_vs_plain']:.3f}",
                       f"{r['max_abs_logit_diff']:.1e}", f"{r['max_abs_grad_diff']:.1e}")
-    console.print(table)
+    # A narrow terminal keeps the two ratios the goals are about.
+    print_table(console, _fitted(table, ["max |grad diff|", "max |logit diff|", "step ms",
+                                         "saved activations MiB"],
+                                 renamed={"vs plain": ("memory vs plain", "time vs plain")}))
     eff = rows[1]
     console.print(
         f"memory-efficient: {100 * (1 - eff['memory_vs_plain']):.0f}% fewer saved bytes "
@@ -205,7 +208,8 @@ def loader(
             f"{r['images_per_s']:,.0f}" if r["images_per_s"] else "",
             f"{r['speedup']:.1f}x" if r["speedup"] else "",
         )
-    console.print(table)
+    print_table(console, _fitted(table, ["seconds", "runs on", "images/s"],
+                                 ("pipeline", "runs on")))
     cached = [r for r in rows if r["pipeline"].startswith("DeviceLoader (resident, resize cache")
               and r["speedup"]]
     if cached:
@@ -347,7 +351,8 @@ def ops(
     with console.status("timing convolutions ..."):
         result = run_ops_bench(threads=threads, quick=quick, repeats=repeats)
     for table in render_ops_bench(result):
-        print_table(console, _fitted_ops_table(table, console.width))
+        print_table(console, _fitted(table, _OPS_LEAVE_OUT_FIRST, ("scratch (method)", "op"),
+                                     {"ratio": ("fwd ratio", "fwd+bwd ratio")}))
     write_json_if_asked(result, out, threads=result["threads"])
 
 
@@ -357,25 +362,28 @@ def ops(
 _OPS_LEAVE_OUT_FIRST = ["shift", "unfold", "fft / torch", "scratch / torch", "fft speedup", "fft",
                         "MMACs", "torch", "scratch (method)", "torch fwd+bwd",
                         "scratch fwd+bwd", "torch fwd", "scratch fwd", "input"]
-_OPS_WRAPS = ("scratch (method)", "op")
-# The target and pooling tables have two columns headed "ratio": named apart here, so
-# that a narrow terminal can go without one and the caption says which.
-_RATIOS = ("fwd ratio", "fwd+bwd ratio")
 
 
-def _fitted_ops_table(table: Table, width: int) -> Table:
-    """One of render_ops_bench's tables fitted to ``width``, with every cell folded, never
-    cut: left to rich, "0.15 (unfold)" read "0.15 (unfol…" at 80 columns and every time
-    "0…" at 40. Where even folded it would not fit, it goes without columns (in the order
-    of :data:`_OPS_LEAVE_OUT_FIRST`, as few as fit), and its caption names them."""
-    ratios = iter(_RATIOS)
-    header = [next(ratios) if str(c.header) == "ratio" else str(c.header) for c in table.columns]
+def _fitted(table: Table, leave_out_first: list[str], wraps: tuple[str, ...] = (),
+            renamed: dict[str, tuple[str, ...]] | None = None) -> Table:
+    """``table`` (a bench's, as rich would print it) fitted to the console's width, with
+    every cell folded, never cut: left to rich, `bench ops`' "0.15 (unfold)" read
+    "0.15 (unfol…" at 80 columns and every time "0…" at 40. Where even folded it would not
+    fit, it goes without the columns ``leave_out_first`` (as few as fit, in order), and
+    its caption names them. ``wraps``: columns whose text may wrap at spaces.
+    ``renamed``: a header the table has twice ("ratio": forward, then forward+backward),
+    and the names the columns are headed by here, in order, so that one can be left out
+    and named."""
+    names = {old: iter(new) for old, new in (renamed or {}).items()}
+    header = [next(names[str(c.header)]) if str(c.header) in names else str(c.header)
+              for c in table.columns]
+    width = console.width
     justify = dict(zip(header, (c.justify for c in table.columns), strict=True))
     rows = [list(map(str, cells)) for cells in zip(*(c.cells for c in table.columns), strict=True)]
-    left_out = columns_left_out(header, rows, width, _OPS_LEAVE_OUT_FIRST, _OPS_WRAPS)
+    left_out = columns_left_out(header, rows, width, leave_out_first, wraps)
     header, rows = without_columns(header, rows, left_out)
     fitted = Table(title=table.title, caption=left_out_caption(left_out, width, "--out FILE"))
-    for name, column_width in zip(header, fitted_widths(header, rows, width, _OPS_WRAPS),
+    for name, column_width in zip(header, fitted_widths(header, rows, width, wraps),
                                   strict=True):
         fitted.add_column(name, justify=justify[name], width=column_width, overflow="fold")
     for row in rows:
