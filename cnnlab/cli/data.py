@@ -213,7 +213,7 @@ def cache(
                                "cache, are left)."),
     prune: bool = typer.Option(False, "--prune", help="Remove the entries no run reads again: "
                                "of folders deleted since, and writes cut short (a killed one's "
-                               "at once)."),
+                               "after ten minutes, an hour where locks cannot tell)."),
 ) -> None:
     """The image folders kept decoded (one entry per folder, size and channels): each
     entry's folder, size and disk space. A folder decodes again when next used."""
