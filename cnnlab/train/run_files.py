@@ -30,20 +30,39 @@ class NotARunError(ConfigError, FileNotFoundError):
     FileNotFoundError for callers that catch that."""
 
 
+# What a run stopped before its first checkpoint can hold: cnnlab's own files (the
+# folder, TensorBoard's events files aside, as new_run_dir made it and train began it).
+_UNSTARTED_RUN_FILES = {"config.yaml", DATA_RECORD, "metrics.csv", "class_metrics.jsonl",
+                        "checkpoints", "plots", ".lock"}
+
+
 def start_again(run_dir: Path) -> str:
     """How to start again a run stopped before its first checkpoint (a kill while it
     began): the command that trains its config.yaml anew, where it has one (from Python,
     with its data, for a run of data given to train(): the command would train on what
-    its config names)."""
+    its config names). The folder is called deletable only where it holds nothing but
+    such a run's files: a folder given by mistake with a config.yaml of its own (a
+    project's) was advised deleted, with everything else in it."""
     config = run_dir / "config.yaml"
     if not config.is_file():
         return "start it again"
+    deletable = " (this one can then be deleted)" if _only_run_files(run_dir) else ""
     if (run_dir / DATA_RECORD).is_file():
         return (f"start it again, in a new folder: train(TrainConfig.load({str(config)!r}), "
-                "data=...) from Python, with the data it was given (this one can then be "
-                "deleted)")
+                f"data=...) from Python, with the data it was given{deletable}")
     return (f"start it again, in a new folder: cnnlab train --config {shell_quote(str(config))}"
-            " (this one can then be deleted)")
+            + deletable)
+
+
+def _only_run_files(run_dir: Path) -> bool:
+    """Whether ``run_dir`` holds nothing but what a run writes before its first checkpoint
+    (a write's leftover temporary file, ``.NAME.XXXXXXXX.tmp``, included)."""
+    try:
+        names = [p.name for p in run_dir.iterdir()]
+    except OSError:
+        return False
+    return all(name in _UNSTARTED_RUN_FILES or name.startswith("events.out.tfevents.")
+               or (name.startswith(".") and name.endswith(".tmp")) for name in names)
 
 
 def resume_words(run_dir: Path) -> str:
@@ -55,8 +74,10 @@ def resume_words(run_dir: Path) -> str:
     return f"`cnnlab resume {shell_quote(str(run_dir))}`"  # a path with spaces, pasted whole
 
 
-def check_run_folder(run_dir: Path) -> None:
-    """Refuse a ``run_dir`` that is not a run's folder, naming what it is instead."""
+def check_run_folder(run_dir: Path, writing: bool = False) -> None:
+    """Refuse a ``run_dir`` that is not a run's folder, naming what it is instead.
+    ``writing``: the command will write in it (resume; export to its default place), so
+    a folder of it that leads elsewhere is refused too (:func:`check_run_links`)."""
     if not run_dir.exists():
         raise NotARunError(f"{run_dir} does not exist: {RUN_FOLDER_HINT}")
     if not run_dir.is_dir():
@@ -64,6 +85,42 @@ def check_run_folder(run_dir: Path) -> None:
     if not (run_dir / "config.yaml").is_file():
         raise NotARunError(f"{run_dir} is not a cnnlab run directory (no config.yaml)"
                            + _what_it_holds(run_dir))
+    if writing:
+        check_run_links(run_dir)
+
+
+# The folders in a run that cnnlab writes files in and removes files from: checkpoints
+# (and their leftover temporary files), plots, an export's default place.
+WRITTEN_FOLDERS = ("checkpoints", "plots", "export")
+
+
+def link_leaving(folder: Path, run_dir: Path) -> Path | None:
+    """Where ``folder`` (one of ``run_dir``'s) leads when it is a link (or a Windows
+    junction) to a place outside ``run_dir``; None when it is none. A run folder that
+    is itself a link (runs/a -> /big-disk/a) is the run, wherever it lies."""
+    is_junction = getattr(folder, "is_junction", lambda: False)  # Python 3.12+
+    if not (folder.is_symlink() or is_junction()):
+        return None
+    target, home = folder.resolve(), Path(run_dir).resolve()
+    return None if target == home or home in target.parents else target
+
+
+def check_run_links(run_dir: Path, names: tuple[str, ...] = WRITTEN_FOLDERS) -> None:
+    """Refuse a run where a folder cnnlab writes in (WRITTEN_FOLDERS) is a link leading
+    out of it: a run copied or unpacked with its links (a tar archive keeps them) had its
+    plots and checkpoints written into, and its old files deleted from, whatever folder
+    the link named. Its files may be links: a write replaces the link, never the file it
+    leads to. Reading through links is left to the commands that only read."""
+    for name in names:
+        link = Path(run_dir) / name
+        target = link_leaving(link, run_dir)
+        if target is not None:
+            raise ConfigError(
+                f"{link} is a link to {target}, outside the run: cnnlab writes and removes "
+                "a run's files only in its own folder, never through a link. Make it a "
+                f"folder of the run (rm {shell_quote(str(link))} && cp -r "
+                f"{shell_quote(str(target))} {shell_quote(str(link))}), or use a copy of "
+                f"the run made without links (cp -rL {shell_quote(str(run_dir))} NEW)")
 
 
 def _what_it_holds(folder: Path) -> str:
