@@ -12,6 +12,7 @@ import torch
 from cnnlab.train.checkpoint import load_checkpoint, mend_readable_copy, save_checkpoint
 from cnnlab.train.config import ConfigError
 from cnnlab.train.run_files import check_run_folder, start_again
+from cnnlab.train.run_names import run_name_problem
 
 
 def _link(target, link):
@@ -88,3 +89,14 @@ def test_a_checkpoint_file_that_is_a_link_is_replaced_not_its_target(tmp_path):
                     {"epoch": 1})
     assert victim.read_bytes() == b"not yours"
     assert not (run / "checkpoints" / "last.safetensors").is_symlink()
+
+
+@pytest.mark.parametrize("name", ["../escape", "/abs/path", "a/b", ".", "..", "", " ",
+                                  "a\nb", "a\x00b", "tab\there"])
+def test_run_names_that_are_no_folder_name_are_refused(name):
+    assert run_name_problem(name)
+
+
+@pytest.mark.parametrize("name", ["lenet-lr0.1", "-x", "~", "$HOME", "Résumé run"])
+def test_plain_run_names_are_taken(name):
+    assert run_name_problem(name) is None

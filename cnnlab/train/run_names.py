@@ -31,6 +31,23 @@ def file_name_for(model: str) -> str:
     return _FORBIDDEN.sub("_", model)
 
 
+def run_name_problem(name: str) -> str | None:
+    """Why ``name`` (``--run-name``) cannot name a run folder directly under out_dir, on
+    any system (None: it can): blank, a path ("../x", "a/b", "/abs" would put the run
+    elsewhere), "." or "..", or a control character (a newline split the printed `run:`
+    line and the resume command pasted from it; NUL ended in "embedded null byte")."""
+    if not name.strip():
+        return "it is blank"
+    separators = {"/", os.sep, os.altsep} - {None}
+    if any(sep in name for sep in separators) or name in (".", ".."):
+        return "it is a path, not a folder's name"
+    control = sorted({c for c in name if ord(c) < 0x20 or ord(c) == 0x7F})
+    if control:
+        return f"it holds the control character{'s' if len(control) > 1 else ''} " + \
+            " ".join(repr(c) for c in control)
+    return None
+
+
 def windows_name_problem(name: str) -> str | None:
     """Why Windows cannot have a folder named ``name`` as it is (None: it can)."""
     forbidden = sorted(set(_FORBIDDEN.findall(name)))
