@@ -169,20 +169,8 @@ def save_checkpoint(
     # safetensors refuses shared or non-contiguous storage; copies are cheap here.
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
     text = json.dumps(state)
-    _check_own_folder(path)
     atomic_write_bytes(path, lambda tmp: _save_file(tensors, tmp, text, path))
     atomic_write_text(path.with_suffix(".json"), json.dumps(_readable(state), indent=1))
-
-
-def _check_own_folder(path: Path) -> None:
-    """Refuse to write the checkpoint ``path`` (RUN/checkpoints/NAME) through a
-    checkpoints folder that is a link out of the run: the file would be written, and an
-    older one replaced, in the folder it leads to. A resume refuses such a run before it
-    trains (run_files.check_run_links); this guards every other way to a save."""
-    from cnnlab.train.run_files import check_run_links
-
-    if path.parent.name == "checkpoints":
-        check_run_links(path.parent.parent, ("checkpoints",))
 
 
 def _save_file(tensors: dict[str, torch.Tensor], tmp: str, text: str, path: Path) -> None:
@@ -221,7 +209,6 @@ def mend_readable_copy(path: Path) -> None:
             return
     except (OSError, ValueError):
         pass  # missing or torn: written below
-    _check_own_folder(path)
     atomic_write_text(copy, json.dumps(state, indent=1))
 
 

@@ -74,10 +74,8 @@ def resume_words(run_dir: Path) -> str:
     return f"`cnnlab resume {shell_quote(str(run_dir))}`"  # a path with spaces, pasted whole
 
 
-def check_run_folder(run_dir: Path, writing: bool = False) -> None:
-    """Refuse a ``run_dir`` that is not a run's folder, naming what it is instead.
-    ``writing``: the command will write in it (resume; export to its default place), so
-    a folder of it that leads elsewhere is refused too (:func:`check_run_links`)."""
+def check_run_folder(run_dir: Path) -> None:
+    """Refuse a ``run_dir`` that is not a run's folder, naming what it is instead."""
     if not run_dir.exists():
         raise NotARunError(f"{run_dir} does not exist: {RUN_FOLDER_HINT}")
     if not run_dir.is_dir():
@@ -85,42 +83,6 @@ def check_run_folder(run_dir: Path, writing: bool = False) -> None:
     if not (run_dir / "config.yaml").is_file():
         raise NotARunError(f"{run_dir} is not a cnnlab run directory (no config.yaml)"
                            + _what_it_holds(run_dir))
-    if writing:
-        check_run_links(run_dir)
-
-
-# The folders in a run that cnnlab writes files in and removes files from: checkpoints
-# (and their leftover temporary files), plots, an export's default place.
-WRITTEN_FOLDERS = ("checkpoints", "plots", "export")
-
-
-def link_leaving(folder: Path, run_dir: Path) -> Path | None:
-    """Where ``folder`` (one of ``run_dir``'s) leads when it is a link (or a Windows
-    junction) to a place outside ``run_dir``; None when it is none. A run folder that
-    is itself a link (runs/a -> /big-disk/a) is the run, wherever it lies."""
-    is_junction = getattr(folder, "is_junction", lambda: False)  # Python 3.12+
-    if not (folder.is_symlink() or is_junction()):
-        return None
-    target, home = folder.resolve(), Path(run_dir).resolve()
-    return None if target == home or home in target.parents else target
-
-
-def check_run_links(run_dir: Path, names: tuple[str, ...] = WRITTEN_FOLDERS) -> None:
-    """Refuse a run where a folder cnnlab writes in (WRITTEN_FOLDERS) is a link leading
-    out of it: a run copied or unpacked with its links (a tar archive keeps them) had its
-    plots and checkpoints written into, and its old files deleted from, whatever folder
-    the link named. Its files may be links: a write replaces the link, never the file it
-    leads to. Reading through links is left to the commands that only read."""
-    for name in names:
-        link = Path(run_dir) / name
-        target = link_leaving(link, run_dir)
-        if target is not None:
-            raise ConfigError(
-                f"{link} is a link to {target}, outside the run: cnnlab writes and removes "
-                "a run's files only in its own folder, never through a link. Make it a "
-                f"folder of the run (rm {shell_quote(str(link))} && cp -r "
-                f"{shell_quote(str(target))} {shell_quote(str(link))}), or use a copy of "
-                f"the run made without links (cp -rL {shell_quote(str(run_dir))} NEW)")
 
 
 def _what_it_holds(folder: Path) -> str:
