@@ -62,6 +62,7 @@ from cnnlab.train.runlog import (
     new_run_dir,
     remove_unused_run_dir,
     run_lock,
+    training_pid,
 )
 from cnnlab.train.trainer import Trainer, TrainResult
 
@@ -287,6 +288,11 @@ def resume(run_dir: str | os.PathLike[str], *, data: DatasetSplits | None = None
             last bits of the sums, so the continuation is close rather than exact.
     """
     run_dir, is_main = run_folder(run_dir, "resume"), launched_as_main()
+    if is_main and training_pid(run_dir) is None:  # (a run training now: RunInUse below)
+        # Before the lock and the clean-up below write and remove files in it: a folder
+        # given by mistake (a home folder; one with a config.yaml of its own) lost its
+        # .lock and .NAME.XXXXXXXX.tmp files.
+        _check_resumable(run_dir)
     # Held from the first look at the run to its last file: a run still training (even
     # one that has not written its first checkpoint yet) is named as such.
     with run_lock(run_dir if is_main and run_dir.is_dir() else None) as locked, \
@@ -299,17 +305,23 @@ def resume(run_dir: str | os.PathLike[str], *, data: DatasetSplits | None = None
                        {"quiet": quiet, "threads": threads})
 
 
+def _check_resumable(run_dir: Path) -> None:
+    """Refuse a folder that is no run (exit 2, not 1), or one with no checkpoint to
+    continue."""
+    check_run_folder(run_dir)
+    if not (run_dir / "checkpoints" / "last.safetensors").exists():
+        raise ckpt.CheckpointError(
+            f"{run_dir} is not a resumable run: it has no checkpoints/last.safetensors (a "
+            f"run stopped before its first checkpoint cannot be resumed; {start_again(run_dir)})"
+        )
+
+
 def _resume(run_dir: Path, data: DatasetSplits | None, console, extra_epochs: int | None,
             max_time: float | None, data_root: str | os.PathLike[str] | None,
             device: str | None, session: dict) -> TrainResult:
     cfg_path = run_dir / "config.yaml"
     last = run_dir / "checkpoints" / "last.safetensors"
-    check_run_folder(run_dir)  # a path that is no run: exit 2, not 1
-    if not last.exists():
-        raise ckpt.CheckpointError(
-            f"{run_dir} is not a resumable run: it has no checkpoints/last.safetensors (a "
-            f"run stopped before its first checkpoint cannot be resumed; {start_again(run_dir)})"
-        )
+    _check_resumable(run_dir)
     cfg = TrainConfig.load(cfg_path)
     as_planned = dataclasses.replace(cfg)  # before this resume's --epochs and --max-time
     if extra_epochs is not None and extra_epochs < 1:
