@@ -1,6 +1,6 @@
 """What cnnlab writes and deletes where a run folder holds links, or a folder given as a
-run is not one: nothing outside the run is written or removed through a link, and a
-folder that is not only a run's is never advised deleted."""
+run is not one: a file that is a link is replaced, never the file it leads to; a folder
+that is not only a run's is never advised deleted; a run name is a folder's name."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ import os
 import pytest
 import torch
 
-from cnnlab.train.checkpoint import load_checkpoint, mend_readable_copy, save_checkpoint
-from cnnlab.train.config import ConfigError
-from cnnlab.train.run_files import check_run_folder, start_again
+from cnnlab.train.checkpoint import save_checkpoint
+from cnnlab.train.run_files import start_again
 from cnnlab.train.run_names import run_name_problem
 
 
@@ -38,48 +37,6 @@ def test_a_folder_with_other_files_is_not_advised_deleted(tmp_path):
     assert "deleted" not in words
 
 
-def test_a_writing_command_refuses_a_run_folder_linked_outside(tmp_path):
-    run, outside = _run(tmp_path), tmp_path / "elsewhere"
-    outside.mkdir()
-    _link(outside, run / "plots")
-    check_run_folder(run)  # reading through it is fine (eval, predict)
-    with pytest.raises(ConfigError) as caught:
-        check_run_folder(run, writing=True)
-    message = str(caught.value)
-    assert f"{run / 'plots'} is a link to {outside.resolve()}" in message
-    assert "cp -rL" in message
-
-
-def test_links_that_stay_in_the_run_or_are_the_run_are_fine(tmp_path):
-    run = _run(tmp_path)
-    (run / "figures").mkdir()
-    _link(run / "figures", run / "plots")  # leads to the run's own folder
-    check_run_folder(run, writing=True)
-    _link(run, tmp_path / "alias")  # the run folder itself a link: runs/a -> /disk/a
-    check_run_folder(tmp_path / "alias", writing=True)
-
-
-def test_a_checkpoint_is_never_written_through_a_linked_folder(tmp_path):
-    run, outside = _run(tmp_path), tmp_path / "elsewhere"
-    outside.mkdir()
-    _link(outside, run / "checkpoints")
-    with pytest.raises(ConfigError, match="is a link to"):
-        save_checkpoint(run / "checkpoints" / "last.safetensors", {"w": torch.zeros(2)},
-                        {"epoch": 1})
-    assert list(outside.iterdir()) == []
-
-
-def test_a_readable_copy_is_never_mended_through_a_linked_folder(tmp_path):
-    run, outside = _run(tmp_path), tmp_path / "elsewhere"
-    save_checkpoint(outside / "last.safetensors", {"w": torch.zeros(2)}, {"epoch": 1})
-    (outside / "last.json").unlink()
-    _link(outside, run / "checkpoints")
-    load_checkpoint(run / "checkpoints" / "last.safetensors")  # read through it: fine
-    with pytest.raises(ConfigError, match="is a link to"):
-        mend_readable_copy(run / "checkpoints" / "last.safetensors")
-    assert not (outside / "last.json").exists()
-
-
 def test_a_checkpoint_file_that_is_a_link_is_replaced_not_its_target(tmp_path):
     run, victim = _run(tmp_path), tmp_path / "victim.bin"
     victim.write_bytes(b"not yours")
@@ -100,3 +57,19 @@ def test_run_names_that_are_no_folder_name_are_refused(name):
 @pytest.mark.parametrize("name", ["lenet-lr0.1", "-x", "~", "$HOME", "Résumé run"])
 def test_plain_run_names_are_taken(name):
     assert run_name_problem(name) is None
+
+
+def test_resume_of_a_folder_that_is_no_resumable_run_removes_nothing(tmp_path):
+    # It took its lock and cleared "leftover" temporary files before it looked: a folder
+    # given by mistake with a config.yaml of its own lost its .lock and .NAME.XXXX.tmp.
+    from cnnlab.train import resume
+    from cnnlab.train.checkpoint import CheckpointError
+
+    folder = _run(tmp_path)
+    for name in (".lock", ".draft.1a2b3c4d.tmp", ".notes.txt.99aa88bb.tmp"):
+        (folder / name).write_text("theirs", encoding="utf-8")
+    before = sorted(p.name for p in folder.iterdir())
+    with pytest.raises(CheckpointError, match="not a resumable run"):
+        resume(folder)
+    assert sorted(p.name for p in folder.iterdir()) == before
+    assert (folder / ".lock").read_text(encoding="utf-8") == "theirs"

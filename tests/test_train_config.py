@@ -181,7 +181,8 @@ def test_a_config_file_is_validated_with_what_it_is_combined_with(tmp_path, file
         resolve_config(model, config_file=tmp_path / "bad.yaml")
 
 
-@pytest.mark.parametrize("name", ["../../escape", "/tmp/abs", "a/b", "..", ".", " "])
+@pytest.mark.parametrize("name", ["../../escape", "/tmp/abs", "a/b", "..", ".", " ", "a\nb",
+                                  "a\x00b"])
 def test_a_run_name_must_stay_under_out_dir(name):
     with pytest.raises(ConfigError, match="run_name.*without '/' or '..'"):
         TrainConfig(run_name=name).validate()

@@ -18,6 +18,7 @@ import yaml
 
 from cnnlab.atomic import atomic_write_text
 from cnnlab.train.config_kinds import KIND_WORDS, PathText, as_number, has_kind, keep_given_forms
+from cnnlab.train.run_names import run_name_problem
 
 OPTIMIZERS = ("sgd", "nesterov", "adamw", "muon")
 SCHEDULES = ("constant", "onecycle", "cosine")
@@ -301,12 +302,9 @@ class TrainConfig:
             bad("train_subset", "a number of training images >= 1, or None for all of them")
         if self.eval_subset is not None and self.eval_subset < 1:
             bad("eval_subset", "a number of test images >= 1, or None for all of them")
-        if self.run_name is not None and (
-            not self.run_name.strip() or Path(self.run_name).name != self.run_name
-            or self.run_name in (".", "..")
-        ):
-            bad("run_name", "a folder name under out_dir, without '/' or '..' (e.g. "
-                "lenet-lr0.1)")
+        if self.run_name is not None and (why := run_name_problem(self.run_name)):
+            bad("run_name", f"a folder name under out_dir, without '/' or '..' (e.g. "
+                f"lenet-lr0.1); {why}")
         if self.max_time is not None and self.max_time <= 0:
             bad("max_time", "seconds > 0")
         if not self.backbone_lr_scale > 0:
