@@ -134,3 +134,23 @@ def test_a_last_row_cut_short_by_a_kill_is_not_read_as_numbers(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RunLogWarning)  # said above
         assert [r["epoch"] for r in read_result(tmp_path).history] == [1, 2]
+
+
+def test_a_resume_drops_later_class_metrics_without_parsing_every_line(tmp_path, monkeypatch):
+    # A run of 1,000 classes writes 3 MB a line: a resume read the file whole and parsed
+    # every line to learn its epoch (seconds, and the file's size in memory).
+    path = tmp_path / "class_metrics.jsonl"
+    lines = [json.dumps({"epoch": e, "per_class_acc": {"a": 0.5}, "confusion": [[1]]})
+             for e in (1, 2, 3)]
+    path.write_text("".join(f"{line}\n" for line in [*lines, '{"by": "hand", "epoch": 2}']),
+                    encoding="utf-8")
+    (tmp_path / "metrics.csv").write_text(f"{HEADER}\n{_row(1)}\n{_row(2)}\n{_row(3)}\n",
+                                          encoding="utf-8")
+    log = MetricsLog(tmp_path, tensorboard=False)
+    parsed = []
+    loads = json.loads
+    monkeypatch.setattr(json, "loads", lambda text, **kw: parsed.append(text) or loads(text))
+    log.truncate_after(2)
+    assert path.read_text(encoding="utf-8") == f"{lines[0]}\n{lines[1]}\n" + \
+        '{"by": "hand", "epoch": 2}\n'
+    assert parsed == ['{"by": "hand", "epoch": 2}']  # only the line not written as cnnlab does

@@ -105,7 +105,7 @@ def class_metrics(path: Path, epoch: int, n_classes: int) -> dict | None:
             for start, end in _lines_from_the_end(file):
                 file.seek(start)
                 head = file.read(min(end - start, _START_BYTES))
-                if _line_epoch(head.decode("utf-8", errors="replace")) not in (None, epoch):
+                if line_epoch(head.decode("utf-8", errors="replace")) not in (None, epoch):
                     continue
                 file.seek(start)
                 line = file.read(end - start).decode("utf-8", errors="replace")
@@ -144,7 +144,7 @@ _START_BYTES = 64
 _EPOCH_START = re.compile(r'\{"epoch": (\d+),')
 
 
-def _line_epoch(line: str) -> int | None:
+def line_epoch(line: str) -> int | None:
     """The epoch a class_metrics.jsonl line starts with; None where it starts otherwise
     (written by hand, or by other code): that line is parsed whole to tell."""
     match = _EPOCH_START.match(line)
