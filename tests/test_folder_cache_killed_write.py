@@ -16,13 +16,12 @@ import time
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from folder_cache_helpers import load, make_tree
 from typer.testing import CliRunner
 
 from cnnlab import file_lock
 from cnnlab.cli import app
 from cnnlab.data import cache_lock, folder_cache
-from cnnlab.data.folder import load_folder
 
 pytest.importorskip("fcntl")
 
@@ -63,18 +62,6 @@ def age(folder: Path, key: str) -> None:
 
 def pieces(folder: Path, key: str) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if key in p.name)
-
-
-def make_tree(root: Path) -> Path:
-    for name, level in (("cat", 30), ("dog", 220)):
-        (root / name).mkdir(parents=True)
-        for i in range(2):
-            Image.new("L", (8, 8), level + i).save(root / name / f"{i}.png")
-    return root
-
-
-def load(root: Path):
-    return load_folder(root, image_size=8, channels=1, progress=False, val_fraction=0.5)
 
 
 def cache(*args: str) -> str:

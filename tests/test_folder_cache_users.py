@@ -18,27 +18,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from folder_cache_helpers import load, make_tree
 from typer.testing import CliRunner
 
 from cnnlab.cli import app
 from cnnlab.data import access, folder_cache
 from cnnlab.data import folder as folder_mod
-from cnnlab.data.folder import load_folder
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "geteuid"), reason="POSIX owners")
-
-
-def make_tree(root: Path) -> Path:
-    for name, level in (("cat", 30), ("dog", 220)):
-        (root / name).mkdir(parents=True)
-        for i in range(2):
-            Image.new("L", (8, 8), level + i).save(root / name / f"{i}.png")
-    return root
-
-
-def load(root: Path):
-    return load_folder(root, image_size=8, channels=1, progress=False, val_fraction=0.5)
 
 
 def entries(data_env: Path) -> list[str]:
