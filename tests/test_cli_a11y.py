@@ -49,7 +49,7 @@ def test_a_spinner_still_spins_in_a_terminal(monkeypatch):
 def _help(path: list[str], width: int) -> str:
     result = CliRunner().invoke(app, [*path, "--help"], terminal_width=width)
     assert result.exit_code == 0, result.output
-    return result.output.split("Examples:")[0]  # the examples keep 80 columns (examples.py)
+    return result.output.split("Examples:")[0]  # the options: the examples are test_cli_narrow.py's
 
 
 @pytest.mark.parametrize("path", [["train"], ["bench", "throughput"], ["design", "run"]])
