@@ -19,6 +19,8 @@ def _as_an_older_cnnlab_wrote_it(table) -> None:
     with open(table, encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
     columns = [c for c in rows[0] if c != "setup"]
+    for row in rows:  # as a bench run with a relative --out from another folder wrote it
+        row["run_dir"] = f"out/zoo-book-runs/{row['model']}"
     with open(table, "w", encoding="utf-8", newline="") as fh:
         writer = csv.DictWriter(fh, columns, extrasaction="ignore")
         writer.writeheader()

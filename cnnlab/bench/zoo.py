@@ -30,8 +30,9 @@ from cnnlab.data import parse_spec
 from cnnlab.file_lock import LockState
 from cnnlab.models import list_models, model_info
 from cnnlab.notices import SetupWarning, warn_user
-from cnnlab.train.config import TrainConfig
+from cnnlab.train.config import ConfigError, TrainConfig
 from cnnlab.train.presets import resolve_config
+from cnnlab.train.run_names import file_name_for
 
 COLUMNS = [
     "model", "family", "preset", "status", "test_acc", "best_test_acc", "book_acc",
@@ -92,17 +93,16 @@ def _check_setup(rows: dict[str, dict], setup_of: Callable[[str], dict],
 
 
 def _stored_setup(row: dict, asked: dict, csv_path: Path) -> dict:
-    """A finished row's settings. A table from before the setup column (cnnlab of
-    2026-11) has none: its run's config.yaml says them (such a row, trained on synthetic
-    data, was kept as done and shown beside the book's Fashion-MNIST accuracy)."""
-    from cnnlab.train.config import ConfigError
-
+    """A finished row's settings; a table from before the setup column (2026-11) has none:
+    its run's config.yaml says them (a synthetic-data row was kept for Fashion-MNIST's)."""
+    runs = csv_path.with_name(f"{csv_path.stem}-runs")  # where run_zoo keeps them
     try:
         if row.get("setup"):
             return json.loads(row["setup"])
-        if not row.get("run_dir"):
-            raise ConfigError("no run folder is named")
-        return zoo_setup(TrainConfig.load(Path(row["run_dir"]) / "config.yaml"), asked)
+        for run in (runs / file_name_for(row["model"]), runs / row["model"]):  # (tv:NAME)
+            if (run / "config.yaml").is_file():  # (not the row's run_dir: maybe relative)
+                return zoo_setup(TrainConfig.load(run / "config.yaml"), asked)
+        raise ConfigError(f"{runs / file_name_for(row['model'])} has no config.yaml")
     except ValueError as exc:  # ConfigError is one
         why = (f"its setup column is not JSON ({row['setup'][:40]!r}); was the table edited?"
                if row.get("setup") else f"it kept no settings, and its run cannot say ({exc})")
@@ -113,8 +113,6 @@ def _stored_setup(row: dict, asked: dict, csv_path: Path) -> dict:
 def _check_run_plan(run_dir: Path, asked: dict) -> None:
     """An interrupted model resumes its own plan: refuse it if this command asks for
     another (resuming would store a row that says the new settings)."""
-    from cnnlab.train.config import ConfigError
-
     try:
         run_cfg = TrainConfig.load(run_dir / "config.yaml")
     except ConfigError as exc:
@@ -199,7 +197,6 @@ def run_zoo(
     from cnnlab.train.checkpoint import read_state
     from cnnlab.train.device import select_device
     from cnnlab.train.run import RunFinished, read_result
-    from cnnlab.train.runlog import file_name_for
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -308,7 +305,6 @@ def _claimed_models(models: list[str], claims: Path, csv_path: Path):
     model once. A model another bench holds is put off to the end, then waited for; one
     stored as done by then (by that bench) is passed over. No claim where there are no
     locks (see :func:`_file_lock`)."""
-    from cnnlab.train.runlog import file_name_for
 
     queue, put_off = list(enumerate(models, 1)), set()
     for position, name in queue:  # grows while it is walked: the models put off
