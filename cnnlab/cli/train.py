@@ -289,7 +289,6 @@ def evaluate(
     """Evaluate a trained run on its test split: accuracy and per-class accuracy."""
     from cnnlab.train.distributed import launched_world_size
     from cnnlab.train.evaluate import evaluate_run
-    from cnnlab.train.machine import shell_quote
 
     try:
         processes = launched_world_size()
@@ -316,11 +315,11 @@ def evaluate(
             # A class "[red]x" is no markup; one with no test image scored has no accuracy.
             table.add_row(escape(name), words)
         console.print(table)
-    if len(groups) > 1:
-        ends = len(groups[0][1])
-        console.print(f"{len(classes):,} classes: the {ends} of lowest and of highest "
-                      f"accuracy; cnnlab eval {shell_quote(str(run))} --all-classes lists "
-                      "every one", highlight=False)
+    if len(groups) > 1:  # the command again with --all-classes: its other options kept
+        (_, lowest), (_, highest) = groups
+        console.print(f"{len(classes):,} classes: the {len(lowest)} of lowest and the "
+                      f"{len(highest)} of highest accuracy; add --all-classes to list every "
+                      "one", highlight=False)
     console.print(f"test loss {res.loss:.4f} (mean cross-entropy, without label smoothing)",
                   highlight=False)
 
