@@ -85,9 +85,9 @@ def test_design_sample_cuts_no_count(monkeypatch, width):
         (width == 40), out
 
 
-def _bar_frame(width: int) -> str:
-    """The live training bar's last frame in a ``width``-column terminal: epoch 10 of
-    10, step 123 of 469, a loss of 12.3456 and 123,456 img/s."""
+def _bar_frame(width: int, epochs: int = 10, steps: int = 469, done: int = 123) -> str:
+    """The live training bar's last frame in a ``width``-column terminal: the last of
+    ``epochs`` epochs, step ``done`` of ``steps``, a loss of 12.3456 and 123,456 img/s."""
     import io
 
     from rich.console import Console
@@ -97,26 +97,34 @@ def _bar_frame(width: int) -> str:
     screen = io.StringIO()
     console = Console(file=screen, width=width, force_terminal=True, color_system=None,
                       soft_wrap=True)
-    bar = TrainProgress(10, 469, console=console)
+    bar = TrainProgress(epochs, steps, console=console)
     with bar:
-        bar.start_epoch(10)
-        bar.update(123, 12.3456, 0.51234, 123456.0)
+        bar.start_epoch(epochs)
+        bar.update(done, 12.3456, 0.51234, 123456.0)
         bar.progress.refresh()
         frames = re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", screen.getvalue()).replace("\r", "\n")
-    return [line for line in frames.splitlines() if "loss" in line][-1]
+    return [line for line in frames.splitlines() if "epoch" in line][-1]
 
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_the_training_bar_shows_fewer_fields_rather_than_cut_ones(width):
     # At 40 columns it read "epoch 1… loss 12.3456  acc … 123,456 i…", at 80 the time
-    # "0:00:…": the epoch and the accuracy were lost, every frame.
+    # "0:00:…": the epoch and the accuracy were lost, every frame. Progress goes first
+    # (each epoch's loss and accuracy get a line of their own as it ends).
     frame = _bar_frame(width)
     assert "…" not in frame and len(frame) <= width, frame
-    assert "epoch 10/10" in frame and "loss 12.3456  acc 0.512" in frame, frame
+    assert "epoch 10/10" in frame and "123/469" in frame and "━" in frame, frame
     if width >= 80:
-        assert "123/469" in frame and "123,456 img/s" in frame, frame
+        assert "loss 12.3456  acc 0.512" in frame and "123,456 img/s" in frame, frame
     if width == 200:
-        assert "━" in frame and frame.count(":") == 4, frame  # the bar, both times
+        assert frame.count(":") == 4, frame  # both times
+
+
+def test_a_long_runs_bar_keeps_its_bar_at_80_columns():
+    # 100 epochs of 10,000 steps: the speed went before the bar, which was left out.
+    frame = _bar_frame(80, epochs=100, steps=10_000, done=5_000)
+    assert "epoch 100/100" in frame and "5000/10000" in frame and "━" in frame, frame
+    assert "loss 12.3456  acc 0.512" in frame and len(frame) <= 80, frame
 
 
 def test_summary_at_40_columns_keeps_each_layer_name_told_apart():
