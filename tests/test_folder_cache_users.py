@@ -132,3 +132,16 @@ def test_an_entry_is_checked_as_opened_not_by_its_name(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "lstat", checked_by_name)
     with pytest.warns(UserWarning, match="not this user's, and not read"):
         assert folder_cache.load_cache(stem, (1, 4, 4)) is None
+
+
+def test_an_owner_probe_a_killed_process_left_is_removed_by_the_next(tmp_path, monkeypatch):
+    # own_uid makes and removes a file in the cache folder; a kill between the two left
+    # it, and nothing listed or removed it.
+    monkeypatch.setattr(access, "_OWN_UIDS", {})
+    lost, probing = tmp_path / ".cnnlab-owner.0a1b2c3d.tmp", tmp_path / ".cnnlab-owner.9.tmp"
+    lost.touch()
+    probing.touch()
+    os.utime(lost, (1_000_000, 1_000_000))  # long ago
+    assert access.own_uid(tmp_path) == os.geteuid()
+    assert not lost.exists() and probing.exists()  # one probing now keeps its file
+    assert sorted(p.name for p in tmp_path.iterdir()) == [probing.name]

@@ -11,6 +11,7 @@ import errno
 import os
 import secrets
 import stat
+import time
 from pathlib import Path
 
 
@@ -72,7 +73,19 @@ def own_uid(folder: Path) -> int | None:
         os.close(fd)
         with contextlib.suppress(OSError):
             probe.unlink()
+    _remove_lost_probes(Path(folder), _OWN_UIDS[str(folder)])
     return _OWN_UIDS[str(folder)]
+
+
+def _remove_lost_probes(folder: Path, own: int) -> None:
+    """Remove the probes of :func:`own_uid` a killed process left (a kill between the
+    file's making and its removal): nothing else lists or removes them. Only this
+    user's, a minute old: another process may be probing now."""
+    for lost in folder.glob(".cnnlab-owner.*.tmp"):
+        with contextlib.suppress(OSError):
+            found = lost.lstat()
+            if found.st_uid == own and found.st_mtime < time.time() - 60:
+                lost.unlink()
 
 
 def others_files(paths: list[Path]) -> list[Path]:
