@@ -49,7 +49,7 @@ def test_a_checkpoint_file_that_is_a_link_is_replaced_not_its_target(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["../escape", "/abs/path", "a/b", ".", "..", "", " ",
-                                  "a\nb", "a\x00b", "tab\there"])
+                                  "a\nb", "a\x00b", "tab\there", "nel\x85", "ls\u2028"])
 def test_run_names_that_are_no_folder_name_are_refused(name):
     assert run_name_problem(name)
 

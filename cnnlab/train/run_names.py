@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from pathlib import Path
 
 _FORBIDDEN = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
@@ -32,16 +33,17 @@ def file_name_for(model: str) -> str:
 
 
 def run_name_problem(name: str) -> str | None:
-    """Why ``name`` (``--run-name``) cannot name a run folder directly under out_dir, on
-    any system (None: it can): blank, a path ("../x", "a/b", "/abs" would put the run
-    elsewhere), "." or "..", or a control character (a newline split the printed `run:`
-    line and the resume command pasted from it; NUL ended in "embedded null byte")."""
+    """Why ``name`` (``--run-name``) cannot name a run folder directly under out_dir
+    (None: it can): blank, a path here ("../x", "a/b", "/abs" would put the run
+    elsewhere), "." or "..", or a control character or line break (a newline split the
+    printed `run:` line and the resume command pasted from it; NUL ended in "embedded
+    null byte"). Windows' own rules: :func:`windows_name_problem`."""
     if not name.strip():
         return "it is blank"
     separators = {"/", os.sep, os.altsep} - {None}
     if any(sep in name for sep in separators) or name in (".", ".."):
         return "it is a path, not a folder's name"
-    control = sorted({c for c in name if ord(c) < 0x20 or ord(c) == 0x7F})
+    control = sorted({c for c in name if unicodedata.category(c) in ("Cc", "Zl", "Zp")})
     if control:
         return f"it holds the control character{'s' if len(control) > 1 else ''} " + \
             " ".join(repr(c) for c in control)
