@@ -118,8 +118,9 @@ def held_by(path: str | os.PathLike) -> str | None:
                         "probed through the holder's own open file, the lock is let go")
     if fcntl is None:
         return None
-    try:
-        fd = os.open(path, os.O_RDONLY)
+    try:  # never through a link, nor held up by a FIFO (a folder given as a run by mistake)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+                     | getattr(os, "O_NONBLOCK", 0))
     except OSError:  # no lock file: never locked here, or not readable
         return None
     try:

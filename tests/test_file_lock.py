@@ -223,3 +223,18 @@ def test_without_fcntl_each_lock_goes_on_unlocked_leaving_no_lock_file(tmp_path)
                           encoding="utf-8", timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split("\n")[-2] == "['trials.sqlite']"
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="POSIX FIFOs")
+def test_who_holds_a_lock_file_that_is_a_fifo_is_asked_without_waiting(tmp_path):
+    # resume asks it of a folder before it knows the folder is a run: a .lock that is a
+    # FIFO (or a link to one) held the command in open() for ever.
+    import os
+
+    os.mkfifo(tmp_path / ".lock")
+    answers = []
+    asking = threading.Thread(target=lambda: answers.append(file_lock.held_by(tmp_path / ".lock")),
+                              daemon=True)
+    asking.start()
+    asking.join(timeout=10)
+    assert answers == [None]
