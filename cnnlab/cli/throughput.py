@@ -62,7 +62,7 @@ def throughput(
     override: list[str] = typer.Option(
         None, metavar="KEY=VALUE",
         help="A model option KEY=VALUE (training's model_overrides), repeatable: "
-             "'convs_per_stage=[2, 2, 2]' times the speedrun's GPU net. Not "
+             "'convs_per_stage=[1, 1, 1]' times a shallower speednet_gpu. Not "
              "num_classes, in_channels, weights, scratch_ops or image_size (use "
              "--image-size): the bench sets those itself."),
     baseline: bool = typer.Option(
