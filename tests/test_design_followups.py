@@ -28,7 +28,7 @@ def help_of(*command: str) -> str:
 def test_the_help_names_the_sweep_folder_as_its_default_report_folder_does():
     # "Usage: ... analyze [OPTIONS] DIRECTORY..." beside "(default: DIR/analysis ...)":
     # which DIR? --out's own placeholder is DIR, the report folder itself.
-    analyze = help_of("analyze")
+    analyze = " ".join(help_of("analyze").split())  # wherever the lines break
     assert "[OPTIONS] SWEEP..." in analyze and "SWEEP/analysis for one sweep" in analyze
     assert "DIRECTORY" not in analyze and "DIR/analysis" not in analyze
     status = help_of("status")

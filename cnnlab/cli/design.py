@@ -336,10 +336,12 @@ def analyze(
         for row in rows:
             table.add_row(*map(escape, row))
         print_table(console, table)
-    for line in [*verdict_lines(summary), f"report: {out / 'report.html'} (the setup, best "
-                 "networks, figures and notes; also summary.md, summary.json, plots)"]:
+    for line in [*verdict_lines(summary), "the setup, best networks, figures and notes are "
+                 "in the report (also summary.md, summary.json, plots):"]:
         # wrapped at words in a terminal, whole in a file or a pipe
         console.print(line, markup=False, highlight=False, soft_wrap=not console.is_terminal)
+    # A path is never broken by a wrap: pasted, a part of it named nothing.
+    console.print(f"report: {out / 'report.html'}", markup=False, highlight=False, soft_wrap=True)
     for space in summary["spaces"]:
         if "best_error" not in space:  # in the tables as "no finished trial", unsaid here
             messages.warning(f"{space['directory']} has no finished trial: the report "

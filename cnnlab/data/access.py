@@ -14,6 +14,8 @@ import stat
 import time
 from pathlib import Path
 
+from cnnlab.data.dataset import DataError
+
 
 def file_state(path: Path) -> str:
     """"file": a file this user can read; "missing": nothing there, or no file;
@@ -105,7 +107,7 @@ def others_files(paths: list[Path]) -> list[Path]:
     return others
 
 
-class OthersFile(PermissionError):
+class OthersFile(DataError, PermissionError):
     """A file another user owns, opened where only this user's own are read."""
 
 
