@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from cnnlab.data.loader import DeviceLoader
+from cnnlab.notices import SetupWarning
 from cnnlab.train.evaluate import evaluate
 
 MEAN, STD = 0.4, 0.3
@@ -129,7 +130,11 @@ def test_eval_of_a_run_is_its_weights_on_the_first_n_images_by_hand(tmp_path, mo
         tta_flip=True, label_smoothing=0.2, eval_subset=37))
     run_dir = tmp_path / "tiny"
     for subset in (37, None):
-        scored = evaluate_run(run_dir, device="cpu", eval_subset=subset)
+        if subset is None:  # all 45, where the run scored its first 37: said
+            with pytest.warns(SetupWarning, match="its first 37 test images"):
+                scored = evaluate_run(run_dir, device="cpu")
+        else:
+            scored = evaluate_run(run_dir, device="cpu", eval_subset=subset)
         n = subset or 45
         run = load_run(run_dir)  # the EMA's weights: what training evaluated
         pp, x = run.preprocess, data.test.images[:n].float() / 255

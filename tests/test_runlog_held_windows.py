@@ -201,8 +201,11 @@ def test_training_goes_on_past_a_held_metrics_file_to_its_checkpoint_and_report(
         real_append(self, row)
 
     monkeypatch.setattr(MetricsLog, "append", append)
-    with pytest.warns(RunLogWarning, match="held open by another program"):
+    with pytest.warns(RunLogWarning) as said:
         result = small_run(tmp_path, monkeypatch, epochs=2, run_name="run")
+    said = [str(w.message) for w in said]
+    assert any("held open by another program" in words for words in said), said
+    assert any("still held by another program as the run ends" in words for words in said)
     run = tmp_path / "run"
     # It stopped at epoch 2's row, before its checkpoint: that epoch's work was lost.
     assert json.loads((run / "checkpoints" / "last.json").read_text(encoding="utf-8"))[
