@@ -70,13 +70,20 @@ def cache(*args: str) -> str:
     return result.output
 
 
-def test_data_cache_removes_a_killed_writes_pieces_and_keeps_a_live_ones(data_env: Path):
-    folder = data_env / "cache" / "folders"
-    dead, live = "d" * 32, "e" * 32
+def dead_and_live_writers(folder: Path, dead: str, live: str) -> subprocess.Popen:
+    """A writer of entry ``dead`` killed, one of ``live`` still writing (returned), the
+    pieces of both made old (a lock held keeps pieces however old)."""
     kill(start_writer(folder, dead))
     writer = start_writer(folder, live)
     age(folder, dead)
-    age(folder, live)  # a lock held keeps pieces however old
+    age(folder, live)
+    return writer
+
+
+def test_data_cache_removes_a_killed_writes_pieces_and_keeps_a_live_ones(data_env: Path):
+    folder = data_env / "cache" / "folders"
+    dead, live = "d" * 32, "e" * 32
+    writer = dead_and_live_writers(folder, dead, live)
     try:
         listing = cache()
         assert "unfinished" in listing and "being written" in listing  # one row each
@@ -126,10 +133,7 @@ def test_pieces_written_lately_beside_a_free_lock_are_kept_a_while(data_env: Pat
 def test_the_next_decode_of_another_folder_removes_a_killed_writes_pieces(data_env: Path):
     folder = data_env / "cache" / "folders"
     dead, live = "d" * 32, "e" * 32
-    kill(start_writer(folder, dead))
-    writer = start_writer(folder, live)
-    age(folder, dead)
-    age(folder, live)
+    writer = dead_and_live_writers(folder, dead, live)
     try:
         load(make_tree(data_env / "pets"))
         assert pieces(folder, dead) == [] and pieces(folder, live)
