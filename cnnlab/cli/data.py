@@ -181,7 +181,7 @@ def _why_left(entry) -> str:
     """Why ``--clear`` or ``--prune`` left ``entry``, and the way out: whose it is, or who
     writes it now (the line had said only "being written by another process now, or not
     yours to remove", and "another user's" without the user)."""
-    from cnnlab.data.access import others_files, owner
+    from cnnlab.data.access import other_users_files, owner
     from cnnlab.file_lock import held_by
 
     # An entry's files: KEY.json, KEY.safetensors, KEY.lock, and .KEY.json.XXXXXXXX.tmp
@@ -189,7 +189,7 @@ def _why_left(entry) -> str:
     folder, key = entry.stem.parent, entry.stem.name
     names = [f"{folder / key}.*", *([f"{folder}/.{key}.*"] if any(
         p.name.startswith(".") for p in entry.files) else [])]
-    others = others_files(entry.files)
+    others = other_users_files(entry.files)
     if others:
         who = owner(others[0])  # None where the name cannot be told
         return (f"another user's{f' ({who})' if who else ''}: ask them to remove it "

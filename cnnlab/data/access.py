@@ -90,7 +90,7 @@ def _remove_lost_probes(folder: Path, own: int) -> None:
                 lost.unlink()
 
 
-def others_files(paths: list[Path]) -> list[Path]:
+def other_users_files(paths: list[Path]) -> list[Path]:
     """Those of ``paths`` that belong to another user (a link by its own owner; a file
     not there belongs to no one): owned by another than :func:`own_uid` of its folder.
     In a folder users share, another user's file may hold anything, and is theirs to
@@ -113,7 +113,7 @@ class OthersFile(DataError, PermissionError):
 
 def open_own(path: Path) -> int:
     """``path`` opened to read (never through a link), where it is this user's file (see
-    :func:`others_files`); :class:`OthersFile` where it is another's. Checked on the open
+    :func:`other_users_files`); :class:`OthersFile` where it is another's. Checked on the open
     file, not on the name: in a shared folder another user could rename a file of theirs
     to that name between a check and the read."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from cnnlab import file_lock
 from cnnlab.atomic import open_to_append
-from cnnlab.data.access import others_files, own_uid
+from cnnlab.data.access import other_users_files, own_uid
 from cnnlab.file_lock import LockState
 
 # Every write holds its entry's lock from before its first piece to after its last, so
@@ -97,7 +97,7 @@ def _remove_killed_writes(stem: Path) -> None:
     are the leftovers of one killed midway (each up to a whole decoded copy of the
     folder). Another user's are left to them."""
     leftovers = list(stem.parent.glob(f".{stem.name}.*.tmp"))
-    others = others_files(leftovers)
+    others = other_users_files(leftovers)
     for path in leftovers:
         if path not in others and _untouched_for(path, WRITING_GRACE_S):
             with contextlib.suppress(OSError):
@@ -115,7 +115,7 @@ def lock_free(stem: Path) -> bool:
     :data:`WRITING_GRACE_S` for other hosts). Not where that cannot be told: no lock
     file (a write that could not make one), a mount without locks."""
     lock = stem.with_suffix(".lock")
-    if file_lock.fcntl is None or others_files([lock]):
+    if file_lock.fcntl is None or other_users_files([lock]):
         return False
     try:
         fd = os.open(lock, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))

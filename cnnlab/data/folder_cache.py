@@ -35,7 +35,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load, load_file, save_file
 
 from cnnlab.atomic import atomic_write_bytes, atomic_write_text
-from cnnlab.data.access import OthersFile, open_own, others_files, owner, user_id
+from cnnlab.data.access import OthersFile, open_own, other_users_files, owner, user_id
 from cnnlab.data.cache_lock import (
     WRITING_GRACE_S,
     decoding_lock,  # noqa: F401 (folder.py takes it from here)
@@ -89,7 +89,7 @@ def cache_key(root: Path, size: tuple[int, int], channels: int, files: list[Path
     # Another user decoded the same folder into a cache both share: their entry is not
     # read (nor replaced, nor its lock waited on), so this user's goes under a key of
     # their own. A private cache holds none, and keeps the keys it had.
-    if others_files([entries_folder() / f"{key}{suffix}" for suffix in _PARTS]):
+    if other_users_files([entries_folder() / f"{key}{suffix}" for suffix in _PARTS]):
         key = hashlib.sha256(f"{key}\0uid {user_id()}".encode()).hexdigest()[:32]
     return key
 
@@ -199,7 +199,7 @@ def _entry(stem: Path, files: list[Path]) -> CacheEntry:
     sidecar, state = None, "ok"
     if locked_elsewhere(stem):
         state = "being written"
-    elif others_files(files):
+    elif other_users_files(files):
         state = "another user's"
     try:
         sidecar = json.loads(stem.with_suffix(".json").read_text(encoding="utf-8"))
@@ -252,7 +252,7 @@ def remove_entry(entry: CacheEntry) -> bool:
     another user's (in a cache users share); whether it did (a file this user may not
     delete keeps the rest). The sidecar goes first: an entry without one is never read;
     the lock last, held meanwhile, so that no write starts on what is being removed."""
-    if others_files(entry.files):
+    if other_users_files(entry.files):
         return False
     with removal_lock(entry.stem) as free:
         if not free:
