@@ -7,9 +7,11 @@
   and the data as a run feeds them), ``divergence`` (when a run has diverged),
   ``resumable`` and ``checkpoint``;
 - the run folder: ``run`` (train, resume, load_run; ``run_files``, ``run_names``,
-  ``resume_checks``, ``loaded_run``), ``runlog`` and ``train_progress`` (metrics.csv,
-  TensorBoard, the terminal; ``log_appends``: a log's lines kept while another program
-  holds it), ``run_outputs`` (summary.json, plots, report.html:
+  ``resume_checks``, ``loaded_run``), ``runlog``, ``tensorboard_log`` and
+  ``train_progress`` (metrics.csv, TensorBoard, the terminal; ``log_appends``: a log's
+  lines kept while another program holds it; ``class_metrics_file``: an epoch's line of
+  class_metrics.jsonl read back), ``run_outputs`` (summary.json, written by
+  ``summary_json``, plots, report.html:
   ``report``, ``report_figures``, ``report_evaluation``, ``report_examples``),
   ``outcome``, ``machine``;
 - a finished run used: ``evaluate`` (``cnnlab eval``), ``predict``, ``compare``

@@ -8,6 +8,7 @@ The run directory (``runs/<date>-<model>/``)::
     class_metrics.jsonl  per-class accuracy and confusion matrix, one line per epoch
     *.pending          a log's lines another program held it against (Windows; log_appends)
     events.*           TensorBoard: panels train, test, lr, time, memory, class_acc
+                       (written by tensorboard_log)
     data.json          what train() was given as data, when it was (run_data)
     plots/             curves.png, confusion.png, misclassified.png (drawn by
                        run_outputs with report_figures and report_examples)
@@ -49,6 +50,7 @@ from cnnlab.train.log_appends import (
 )
 from cnnlab.train.machine import shell_quote
 from cnnlab.train.run_names import as_listed, check_windows_run_dir, file_name_for
+from cnnlab.train.tensorboard_log import TensorBoardLog
 
 # Columns of metrics.csv, in order. Per-class accuracy and the confusion matrix
 # go to summary.json and the plots, not to the CSV. peak_memory_mb is in MiB
@@ -58,14 +60,6 @@ METRIC_COLUMNS = [
     "epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr",
     "images_per_s", "epoch_time_s", "elapsed_s", "eval_time_s", "wall_s", "peak_memory_mb",
 ]
-# Each column's TensorBoard tag, by epoch as metrics.csv: TensorBoard draws the tags that
-# share what comes before "/" in one panel, so a unit goes after it ("elapsed/s", "wall/s",
-# "peak/memory_mb" and four more had each made a panel of one chart, "wall" among them).
-TENSORBOARD_TAGS = {"train_loss": "train/loss", "train_acc": "train/acc", "lr": "lr/lr",
-                    "test_loss": "test/loss", "test_acc": "test/acc",
-                    "images_per_s": "time/images_per_s", "epoch_time_s": "time/epoch_s",
-                    "elapsed_s": "time/elapsed_s", "eval_time_s": "time/eval_s",
-                    "wall_s": "time/wall_s", "peak_memory_mb": "memory/peak_mib"}
 
 
 def new_run_dir(out_dir: str | Path, model: str, run_name: str | None = None) -> Path:
@@ -242,14 +236,7 @@ class MetricsLog:
         csv.DictWriter(header, METRIC_COLUMNS).writeheader()
         self.appends = LogAppends(self.path, header.getvalue(), "row", RunLogWarning)
         self.class_appends = LogAppends(classes, "", "line", RunLogWarning)
-        self.writer = None
-        if tensorboard:
-            try:
-                from torch.utils.tensorboard import SummaryWriter
-
-                self.writer = SummaryWriter(log_dir=str(run_dir), purge_step=purge_step)
-            except ImportError:  # tensorboard is a dependency, but stay usable without
-                self.writer = None
+        self.tensorboard = TensorBoardLog.open(run_dir, purge_step) if tensorboard else None
 
     @staticmethod
     def read(path: Path) -> list[dict]:
@@ -309,7 +296,7 @@ class MetricsLog:
         for row in self.rows:
             if row["epoch"] == epoch:
                 row["test_loss"] = row["test_acc"] = math.nan
-                self._add_scalars(row)
+                self._add_to_tensorboard(row)
         self._rewrite()
         self._drop_class_metrics(lambda e: e == epoch)
 
@@ -344,30 +331,25 @@ class MetricsLog:
         line = io.StringIO(newline="")
         csv.DictWriter(line, METRIC_COLUMNS).writerow(row)
         self.appends.append(row["epoch"], line.getvalue())  # kept while held (Windows)
-        self._add_scalars(row)
+        self._add_to_tensorboard(row)
 
-    def _add_scalars(self, row: dict) -> None:
-        """The row's numbers to TensorBoard (a NaN, not evaluated, left out)."""
-        if self.writer is not None:
-            step = int(row["epoch"])
-            for key in METRIC_COLUMNS[1:]:
-                if row[key] != "" and row[key] is not None and not math.isnan(float(row[key])):
-                    self.writer.add_scalar(TENSORBOARD_TAGS[key], float(row[key]), step)
-            self.writer.flush()
+    def _add_to_tensorboard(self, row: dict) -> None:
+        if self.tensorboard is not None:
+            self.tensorboard.add_row(row)
 
     def append_class_metrics(self, epoch: int, classes: list[str], per_class_acc: list[float],
                              confusion: list[list[int]]) -> None:
         """Per-class accuracy and the confusion matrix of one epoch, as a JSON line
-        (``class_metrics.jsonl``), plus per-class accuracy curves in TensorBoard."""
+        (``class_metrics.jsonl``), plus per-class accuracy in TensorBoard (tensorboard_log:
+        past 30 classes their spread, lowest and mean, not a curve each)."""
         import json
 
         line = {"epoch": epoch, "per_class_acc": accuracies_as_json(
             dict(zip(classes, per_class_acc, strict=True))), "confusion": confusion}
         # "\n" on every OS, as its rewrite writes it
         self.class_appends.append(epoch, json.dumps(line) + "\n")
-        if self.writer is not None:
-            for name, acc in zip(classes, per_class_acc, strict=True):
-                self.writer.add_scalar(f"class_acc/{name}", acc, epoch)
+        if self.tensorboard is not None:
+            self.tensorboard.add_class_accuracies(epoch, classes, per_class_acc)
 
     def close(self) -> None:
         """The lines a held file kept waiting written (or kept aside, said), then
@@ -376,8 +358,8 @@ class MetricsLog:
             self.appends.finish()
             self.class_appends.finish()
         finally:
-            if self.writer is not None:
-                self.writer.close()
+            if self.tensorboard is not None:
+                self.tensorboard.close()
 
 
 def _epoch_of(line: str, path: Path) -> float:
@@ -385,7 +367,7 @@ def _epoch_of(line: str, path: Path) -> float:
     dropped with a warning rather than making the run impossible to resume."""
     import json
 
-    from cnnlab.train.report_evaluation import line_epoch
+    from cnnlab.train.class_metrics_file import line_epoch
 
     if (epoch := line_epoch(line)) is not None:
         return epoch  # as cnnlab writes it: the line not parsed whole
