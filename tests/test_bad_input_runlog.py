@@ -105,7 +105,7 @@ def test_a_run_folder_that_cannot_be_written_is_refused_before_tensorboard_start
 
 
 def test_a_class_metrics_line_that_is_not_text_costs_that_line_not_the_report(tmp_path):
-    from cnnlab.train.report_evaluation import class_metrics
+    from cnnlab.train.class_metrics_file import class_metrics
 
     record = {"epoch": 1, "per_class_acc": {"a": 1.0, "b": 0.5},
               "confusion": [[1, 0], [1, 1]]}

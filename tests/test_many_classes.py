@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 
-from cnnlab.train import report_evaluation
+from cnnlab.train import class_metrics_file
 from cnnlab.train.report import figure_caption, write_report
 from cnnlab.train.report_evaluation import (
     CLASSES_AT_EACH_END,
@@ -91,8 +91,8 @@ def test_the_last_epochs_metrics_are_found_without_reading_the_earlier_epochs(
             fh.write(json.dumps({"epoch": epoch, "per_class_acc": dict.fromkeys(names, 0.5),
                                  "confusion": matrix}) + "\n")
     looked_at = []
-    real = report_evaluation.line_epoch
-    monkeypatch.setattr(report_evaluation, "line_epoch",
+    real = class_metrics_file.line_epoch
+    monkeypatch.setattr(class_metrics_file, "line_epoch",
                         lambda line: looked_at.append(line) or real(line))
     record = class_metrics(path, 20, 40)
     assert record is not None and record["epoch"] == 20

@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 
 from cnnlab.train import report_evaluation
-from cnnlab.train.report_evaluation import class_metrics, shown_evaluation
+from cnnlab.train.class_metrics_file import class_metrics
+from cnnlab.train.report_evaluation import shown_evaluation
 
 
 def record(epoch: int, classes: int = 3) -> dict:

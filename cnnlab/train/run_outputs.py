@@ -4,7 +4,6 @@ and report.html, written whole even when a signal comes meanwhile."""
 from __future__ import annotations
 
 import contextlib
-import json
 import signal
 from pathlib import Path
 
@@ -31,6 +30,7 @@ from cnnlab.train.report_figures import (
 from cnnlab.train.resumable import DISK_FULL
 from cnnlab.train.run_files import resume_words
 from cnnlab.train.runlog import accuracies_as_json
+from cnnlab.train.summary_json import summary_json
 from cnnlab.train.trainer import Trainer
 
 
@@ -95,7 +95,7 @@ def _write_outputs(trainer: Trainer, result: TrainResult) -> None:
     # An earlier report goes first: a summary.json of this checkpoint without a report.html
     # beside it then says the outputs were cut short (resume writes them again).
     (run_dir / "report.html").unlink(missing_ok=True)
-    atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=1))
+    atomic_write_text(run_dir / "summary.json", summary_json(summary))
     shown = shown_evaluation(run_dir, summary)
     title = evaluation_words(summary, shown)
     drawings = {}  # name in plots/: what draws it to the path it is given
@@ -114,7 +114,7 @@ def _write_outputs(trainer: Trainer, result: TrainResult) -> None:
              if _draw(run_dir / "plots" / name, drawings.get(name), failed)]
     if failed:
         summary["figures_not_drawn"] = failed  # read by resume_checks.outputs_behind
-        atomic_write_text(run_dir / "summary.json", json.dumps(summary, indent=1))
+        atomic_write_text(run_dir / "summary.json", summary_json(summary))
     write_report(run_dir, summary, _model_summary(trainer), shown=shown, figures=drawn)
 
 
