@@ -5,6 +5,7 @@ the work queued on it."""
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 
 import torch
@@ -174,6 +175,23 @@ def is_out_of_memory(exc: BaseException) -> bool:
     text = str(exc).lower()
     return any(words in text for words in ("out of memory", "defaultcpuallocator",
                                            "can't allocate memory", "not enough memory"))
+
+
+# The one cuBLAS workspace size torch's deterministic mode asks for: unset, torch warns
+# on the first matrix product (every Linear layer) that cuBLAS may not repeat itself.
+CUBLAS_DETERMINISTIC = ":4096:8"
+
+
+def use_deterministic_kernels(device: torch.device) -> None:
+    """``--deterministic``: torch's deterministic kernels (an op that has none warns,
+    naming itself, and runs), no cuDNN autotuning (it may pick another algorithm per
+    run), and on CUDA the cuBLAS workspace torch needs for repeatable products; a
+    CUBLAS_WORKSPACE_CONFIG the user set is kept. Set before the run's first product,
+    as cuBLAS reads it when it starts."""
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.backends.cudnn.benchmark = False
+    if device.type == "cuda":
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", CUBLAS_DETERMINISTIC)
 
 
 @contextlib.contextmanager

@@ -25,7 +25,14 @@ from cnnlab.data.dataset import DatasetSplits
 from cnnlab.data.loader import DeviceLoader, mix_seed
 from cnnlab.interrupts import hear_stop_signals
 from cnnlab.train.config import CUDA_GRAPH_MODES, TrainConfig
-from cnnlab.train.device import peak_memory_mb, resolve_amp, select_device, sum_dtype, synchronize
+from cnnlab.train.device import (
+    peak_memory_mb,
+    resolve_amp,
+    select_device,
+    sum_dtype,
+    synchronize,
+    use_deterministic_kernels,
+)
 from cnnlab.train.distributed import (
     DistInfo,
     StopPoints,
@@ -103,8 +110,7 @@ class Trainer(Resumable, DivergenceChecks):
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         if cfg.deterministic:
-            torch.use_deterministic_algorithms(True, warn_only=True)
-            torch.backends.cudnn.benchmark = False
+            use_deterministic_kernels(self.device)
         elif self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # autotune conv algorithms per shape
         self.classes = list(data.classes)
