@@ -30,7 +30,22 @@
 # killed 20 s later, within the slack between the budget and the device call's limit),
 # and the results are packed after each step into $OUT/results-<part>.tar.gz (run
 # folders without checkpoints, reports or plots), so whatever finished comes back even if
-# the call is cut.
+# the call is cut. Rows carried in .zoo-carry/ travel only when the call's carry names it
+# too (it is git-ignored): carry [".data", ".zoo-carry"].
+#
+# Before any step each part checks that the data is there and that cnnlab imports with
+# the machine's python3 (its typer, rich, matplotlib, ... are the image's): without the
+# data every step would try to download it on a machine with no network.
+#
+# Dry run, on any machine without a GPU: CNNLAB_GPU_DRYRUN=1 bash scripts/gpu-bench.sh D 900
+# runs every step of the part on the CPU with tiny settings appended to each command
+# (the last of a repeated flag wins): 1 epoch, a few images, small inputs, the zoo on
+# two LeNets and synthetic data, torch.compile off (TORCH_COMPILE_DISABLE: a CPU
+# compile takes minutes). Each part took 1-4 minutes on two busy cores; it shows that
+# every command still runs and writes what the packing takes, not that the GPU's
+# settings fit the card.
+# $PY, $rn and $TINY_* are split into words on purpose (several arguments each):
+# shellcheck disable=SC2086
 set -uo pipefail
 PART=${1:-A}
 BUDGET=${2:-560}
@@ -43,6 +58,15 @@ mkdir -p "$OUT" "$WORK"
 PY=${PY:-python3}
 LOG="$OUT/gpu-bench-$PART.log"
 END=$((SECONDS + BUDGET))
+# Appended to each kind of command: empty on the GPU, tiny settings in a dry run.
+TINY_SPEEDRUN="" TINY_THROUGHPUT="" TINY_TRAIN="" TINY_ZOO=""
+if [[ -n ${CNNLAB_GPU_DRYRUN:-} ]]; then
+    export TORCH_COMPILE_DISABLE=1
+    TINY_SPEEDRUN="--device cpu --threads 1 --no-warmup --set train_subset=256 --set eval_subset=128"
+    TINY_THROUGHPUT="--device cpu --threads 1 --image-size 96 --batch-size 2 --steps 1"
+    TINY_TRAIN="--device cpu --threads 1 --epochs 1 --resize 32 --batch-size 16 --train-subset 64 --eval-subset 64"
+    TINY_ZOO="--device cpu --threads 1 --epochs 1 --data synthetic --batch-size 32 --models lenet_d2l,lenet_bn"
+fi
 
 step() { echo; echo "=== $* (t=${SECONDS}s, $(date +%T))"; }
 # limit CAP: seconds a step may take, never past the part's end: 15 s kept for packing
@@ -58,17 +82,42 @@ pack() {
         && mv "$OUT/results-$PART.tar.gz.tmp" "$OUT/results-$PART.tar.gz"
 }
 
+# What every part needs before its first step; says what to carry when it is missing.
+ready() {
+    local name missing=()
+    for name in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte \
+                t10k-labels-idx1-ubyte; do
+        [[ -f $CNNLAB_DATA/$name.gz || -f $CNNLAB_DATA/$name ]] || missing+=("$name")
+    done
+    if (( ${#missing[@]} )); then
+        echo "error: Fashion-MNIST is not in $CNNLAB_DATA (missing ${missing[*]}): copy the"
+        echo "four .gz files into .data/fashion-mnist and carry .data (top of this script)"
+        return 1
+    fi
+    $PY -c "import cnnlab.cli, click, typer, rich, matplotlib, safetensors, yaml, PIL
+import tensorboard, torch, torchvision
+print('cnnlab imports; torch', torch.__version__, 'torchvision', torchvision.__version__,
+      'typer', typer.__version__, 'click', click.__version__)" && return 0
+    echo "error: cnnlab does not import with $PY (above: the missing package); carry its"
+    echo "wheels (.whl, as /work/.library/device/README.md says) and install them first"
+    return 1
+}
+
 part_a() {
     step "machine"
-    nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv
+    if [[ -z ${CNNLAB_GPU_DRYRUN:-} ]]; then
+        nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv
+    fi
+    local dev=cuda
+    [[ -n ${CNNLAB_GPU_DRYRUN:-} ]] && dev=cpu
     $PY -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda,
-'cudnn', torch.backends.cudnn.version(), torch.cuda.get_device_name(0))"
+'cudnn', torch.backends.cudnn.version(), torch.cuda.is_available() and torch.cuda.get_device_name(0))"
     nproc
     # The normalisation statistics are counted exactly (2026-12-06): the same on the GPU
     # as on the CPU, or a run resumed on the other device normalises otherwise.
     $PY -c "import torch; from cnnlab.train.evaluate import channel_stats
 imgs = torch.randint(0, 256, (4096, 3, 32, 32), dtype=torch.uint8)
-print('channel_stats on cuda == on cpu:', channel_stats(imgs, 'cuda') == channel_stats(imgs, 'cpu'))"
+print('channel_stats on $dev == on cpu:', channel_stats(imgs, '$dev') == channel_stats(imgs, 'cpu'))"
 
     step "A1. speedrun to 94%: candidates (2 runs each), then the best 10 more times"
     # The GPU net with two convs per stage (64-128-256, 116M MACs), its 3x3 first conv
@@ -89,7 +138,7 @@ print('channel_stats on cuda == on cpu:', channel_stats(imgs, 'cuda') == channel
         --candidate "epochs=4 $b256 $base flip_mode=alternate" \
         --candidate "epochs=4 $b512 $base" \
         --candidate "epochs=5 $b512 $base" \
-        --out "$WORK/speedrun-94.json"
+        --out "$WORK/speedrun-94.json" $TINY_SPEEDRUN
     pack
 
     step "A2a. the throughput goal's step: book ResNet-18, 96 px, batch 1000, bf16, compiled"
@@ -97,14 +146,14 @@ print('channel_stats on cuda == on cpu:', channel_stats(imgs, 'cuda') == channel
     # for 10 epochs (the goal: 100k img/s at the same 10-epoch accuracy).
     timeout -k 20 "$(limit 70)" $PY -m cnnlab bench throughput --models resnet18_d2l \
         --image-size 96 --batch-size 1000 --amp bf16 --channels-last --compile --no-infer \
-        --steps 50 --no-baseline --out "$WORK/throughput-rn18-goal.json"
+        --steps 50 --no-baseline --out "$WORK/throughput-rn18-goal.json" $TINY_THROUGHPUT
     pack
 
     # lr 0.4 (2026-11-26) made epoch 1's loss rise to 2.86 and ended at 89.4% < 90.3%.
     step "A2. book ResNet-18 at 96 px, fast preset, compiled, batch 1000, 10 epochs"
     timeout -k 20 "$(limit 150)" $PY -m cnnlab train resnet18_d2l --preset fast --resize 96 \
         --epochs 10 --batch-size 1000 --lr 0.2 --compile --quiet \
-        --out-dir "$WORK/runs" --run-name resnet18-fast-compiled
+        --out-dir "$WORK/runs" --run-name resnet18-fast-compiled $TINY_TRAIN
     pack
 
     step "A3. zoo, both presets, 10 epochs: six benches sharing the GPU"
@@ -123,7 +172,7 @@ zoo_all() {
                      "nin_d2l,densenet_d2l,regnetx32_d2l,lenet_bn_d2l,lenet_bn" \
                      "vgg_d2l,resnet18_d2l"; do
             timeout -k 20 "$1" $PY -m cnnlab bench zoo --preset "$preset" --models "$group" \
-                --epochs 10 --out "$WORK/zoo" >> "$WORK/zoo-$preset-${group%%,*}.log" 2>&1 &
+                --epochs 10 --out "$WORK/zoo" $TINY_ZOO >> "$WORK/zoo-$preset-${group%%,*}.log" 2>&1 &
             pids+=($!)
         done
     done
@@ -146,7 +195,7 @@ part_b() {
     timeout -k 20 "$(limit 280)" $PY -m cnnlab speedrun --target 0.95 --runs 2 --confirm 10 \
         --candidate "epochs=10 crop_padding=1" \
         --candidate "epochs=12 crop_padding=1" \
-        --out "$WORK/speedrun-95.json"
+        --out "$WORK/speedrun-95.json" $TINY_SPEEDRUN
     pack
 
     step "B2. the zoo, continued where part A stopped (nothing if it finished)"
@@ -154,10 +203,10 @@ part_b() {
 
     step "B3. throughput of every zoo model alone: the book's fp32 batch 128, then bf16 256"
     timeout -k 20 "$(limit 40)" $PY -m cnnlab bench throughput --models "*_d2l" --batch-size 128 \
-        --steps 10 --out "$WORK/throughput-fp32-b128.json"
+        --steps 10 --out "$WORK/throughput-fp32-b128.json" $TINY_THROUGHPUT
     timeout -k 20 "$(limit 40)" $PY -m cnnlab bench throughput --models "*_d2l" --batch-size 256 \
         --amp bf16 --channels-last --steps 10 --no-baseline \
-        --out "$WORK/throughput-bf16-b256.json"  # its baseline: the fp32 sweep just before
+        --out "$WORK/throughput-bf16-b256.json" $TINY_THROUGHPUT  # its baseline: the fp32 sweep just before
     pack
 }
 
@@ -168,10 +217,10 @@ part_c() {
     step "C1. profile: book ResNet-18 at 96 px (batch 1000) and speednet_wide (batch 512)"
     timeout -k 20 "$(limit 40)" $PY -m cnnlab bench throughput --models resnet18_d2l --image-size 96 \
         --batch-size 1000 --amp bf16 --channels-last --steps 10 --profile 5 \
-        --out "$WORK/throughput-resnet18.json"
+        --out "$WORK/throughput-resnet18.json" $TINY_THROUGHPUT
     timeout -k 20 "$(limit 30)" $PY -m cnnlab bench throughput --models speednet_wide \
         --batch-size 512 --amp bf16 --channels-last --steps 10 --profile 5 \
-        --out "$WORK/throughput-speednet.json"
+        --out "$WORK/throughput-speednet.json" $TINY_THROUGHPUT
     pack
 
     step "C2. fast preset, 4 epochs, the four book networks without normalisation (lr 0.01)"
@@ -180,7 +229,7 @@ part_c() {
         local model=${model_size%%:*}
         timeout -k 20 "$(limit 90)" $PY -m cnnlab train "$model" --preset fast --epochs 4 --quiet \
             --resize "${model_size##*:}" --out-dir "$WORK/fast-check" --run-name "$model" \
-            > "$WORK/fast-check-$model.log" 2>&1 &
+            $TINY_TRAIN > "$WORK/fast-check-$model.log" 2>&1 &
         pids+=($!)
     done
     for pid in "${pids[@]}"; do wait "$pid"; done
@@ -193,7 +242,7 @@ part_c() {
     timeout -k 20 "$(limit 120)" $PY -m cnnlab speedrun --target 0.94 --runs 1 \
         --candidate "lr=0.05" --candidate "lr=0.1" --candidate "lr=0.1 crop_padding=1" \
         --candidate "lr=0.1 epochs=16" --candidate "lr=0.1 compile=true" \
-        --out "$WORK/speedrun-lr.json"
+        --out "$WORK/speedrun-lr.json" $TINY_SPEEDRUN
     pack
 }
 
@@ -214,7 +263,7 @@ part_d() {
     timeout -k 20 "$(limit 40)" $PY -m cnnlab bench throughput --models speednet_wide \
         --override "convs_per_stage=[2, 2, 2]" --batch-size 256 --amp bf16 --channels-last \
         --steps 30 \
-        --optimizer nesterov --optimizer muon --no-baseline --out "$WORK/throughput-muon.json"
+        --optimizer nesterov --optimizer muon --no-baseline --out "$WORK/throughput-muon.json" $TINY_THROUGHPUT
     pack
 
     # D2 before D1: after part A (540 s) a session has ~180 s left, and the throughput
@@ -226,15 +275,15 @@ part_d() {
     # The last command also times the plain fp32 eager step (its baseline, as the book's
     # loop runs); the others leave it out for time.
     timeout -k 20 "$(limit 60)" $PY -m cnnlab bench throughput $rn --channels-last --compile \
-        --no-infer --steps 20 --no-baseline --out "$WORK/throughput-rn18-cl-compiled.json"
+        --no-infer --steps 20 --no-baseline --out "$WORK/throughput-rn18-cl-compiled.json" $TINY_THROUGHPUT
     timeout -k 20 "$(limit 60)" $PY -m cnnlab bench throughput $rn --channels-last --compile \
         --no-infer --pad-stem 4 --steps 20 --profile 5 --no-baseline \
-        --out "$WORK/throughput-rn18-cl-compiled-pad4.json"
+        --out "$WORK/throughput-rn18-cl-compiled-pad4.json" $TINY_THROUGHPUT
     pack
     timeout -k 20 "$(limit 60)" $PY -m cnnlab bench throughput $rn --compile --no-infer \
-        --steps 20 --no-baseline --out "$WORK/throughput-rn18-nchw-compiled.json"
+        --steps 20 --no-baseline --out "$WORK/throughput-rn18-nchw-compiled.json" $TINY_THROUGHPUT
     timeout -k 20 "$(limit 45)" $PY -m cnnlab bench throughput $rn --steps 10 \
-        --out "$WORK/throughput-rn18-nchw-eager.json"
+        --out "$WORK/throughput-rn18-nchw-eager.json" $TINY_THROUGHPUT
     pack
 
     step "D1. the speedrun eager and compiled (bf16, fp32, CUDA graphs); fused SGD beside Muon"
@@ -246,11 +295,12 @@ part_d() {
         --candidate "optimizer=nesterov fused_optimizer=true" \
         --candidate "compile=true" --candidate "compile=true amp=off" \
         --candidate "compile=true compile_mode=reduce-overhead" \
-        --out "$WORK/speedrun-compile.json"
+        --out "$WORK/speedrun-compile.json" $TINY_SPEEDRUN
     pack
 }
 
 {
+    ready || exit 1
     case "$PART" in
         A) part_a ;;
         B) part_b ;;

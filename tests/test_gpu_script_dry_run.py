@@ -43,6 +43,10 @@ def test_each_part_runs_every_step_and_packs_its_results(part, tmp_path):
         (bin_dir / name).write_text(text, encoding="utf-8")
         (bin_dir / name).chmod(0o755)
     calls, out, work = tmp_path / "calls.txt", tmp_path / "out", tmp_path / "work"
+    data = tmp_path / ".data" / "fashion-mnist"  # the script checks the files are there
+    data.mkdir(parents=True)
+    for name in ("train-images", "train-labels", "t10k-images", "t10k-labels"):
+        (data / f"{name}-idx{3 if 'images' in name else 1}-ubyte.gz").touch()
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
            "PY": str(bin_dir / "python"), "OUT": str(out), "WORK": str(work),
            "CALLS": str(calls)}
