@@ -73,12 +73,25 @@ class _Context(typer.Context):
     formatter_class = _HelpFormatter
 
 
+def _help_flag_off(option):
+    """``option`` (a command's --help) with False, not None, as its value when not given.
+    typer 0.2x passes a flag's None through pydantic, and so imported pydantic (0.3 s and
+    more) before ``cnnlab compare --help`` printed anything, for the program's --help flag
+    that was not given; a flag that is False it takes as it is. Shown and acted on the
+    same: the flag prints help only when given."""
+    if option is not None and option.default is None:
+        option.default = False
+    return option
+
+
 class HelpGroup(TyperGroup):
     """Every cnnlab command group, and the program itself: help as :class:`_HelpFormatter`
-    writes it."""
+    writes it; its --help flag off when not given (:func:`_help_flag_off`)."""
 
     context_class = _Context
 
+    def get_help_option(self, ctx):
+        return _help_flag_off(super().get_help_option(ctx))
 
 
 def _reflowed(doc: str) -> str:
@@ -140,7 +153,7 @@ class _Command(TyperCommand):
     :func:`_placeholder` where it has none of its own, and an argument is shown by it
     alone, as click shows one: "MODEL" and "[PATTERN]" in the usage line, where typer
     writes "{model}", and "IMAGE..." in the list, where it writes "images...
-    <list[Path]>"."""
+    <list[Path]>". Its --help flag is off when not given, as a group's."""
 
     context_class = _Context  # its help as _HelpFormatter writes it
 
@@ -149,6 +162,9 @@ class _Command(TyperCommand):
         for param in self.params:
             if param.metavar is None:
                 param.metavar = _placeholder(param)
+
+    def get_help_option(self, ctx):
+        return _help_flag_off(super().get_help_option(ctx))
 
     def collect_usage_pieces(self, ctx) -> list[str]:
         pieces = [self.options_metavar] if self.options_metavar else []
