@@ -10,7 +10,7 @@ import yaml
 from typer.testing import CliRunner
 
 from cnnlab.cli import app
-from cnnlab.data.dataset import dataset_spelling
+from cnnlab.dataset_names import dataset_spelling
 
 TINY = ["--device", "cpu", "--epochs", "1", "--train-subset", "32", "--threads", "1"]
 

@@ -22,6 +22,7 @@ with its rank (see :func:`fail`).
 from __future__ import annotations
 
 import os
+import sys
 import time
 import warnings
 from typing import NoReturn
@@ -147,27 +148,36 @@ def fail(message: str, code: int = 1, at_once: bool = False) -> NoReturn:
     raise typer.Exit(code)
 
 
+# The errors that refuse a request as given (exit 2): (module, class).
+_INVALID_REQUESTS = (("cnnlab.train.config", "ConfigError"),
+                     ("cnnlab.models._registry", "UnknownModelError"),
+                     ("cnnlab.models._registry", "ModelOptionError"),
+                     ("cnnlab.data", "UnknownDatasetError"))
+
+
+def _loaded_class(module: str, name: str) -> type | None:
+    """``module``'s class ``name`` where the module is loaded already, else None: an
+    exception of a class not loaded cannot have been raised, and importing these loaded
+    torch (5 s) before `cnnlab compare`, which reads text files only, could say that a
+    run folder was missing."""
+    loaded = sys.modules.get(module)
+    return getattr(loaded, name, None) if loaded is not None else None
+
+
 def invalid_request(exc: BaseException) -> bool:
     """Whether ``exc`` refuses the request as given (exit 2), rather than reporting work
-    that could not be done (exit 1). Imported here, on an error only: the classes' modules
-    load torch, and the command that raised them has loaded it already."""
-    from cnnlab.data import UnknownDatasetError
-    from cnnlab.models import UnknownModelError
-    from cnnlab.models._registry import ModelOptionError
-    from cnnlab.train.config import ConfigError
-
-    return isinstance(exc, (ConfigError, UnknownModelError, ModelOptionError,
-                            UnknownDatasetError))
+    that could not be done (exit 1)."""
+    return any(isinstance(exc, kind) for kind in (
+        _loaded_class(module, name) for module, name in _INVALID_REQUESTS) if kind)
 
 
 def fail_for(exc: BaseException, prefix: str = "") -> NoReturn:
     """End the command with ``exc``'s message and the exit status its kind calls for.
     Another process of the job lost (RankLost) is said at once on every rank: rank 0 may
     be the one lost, and torchrun stopped a survivor in its pause, so none said it."""
-    from cnnlab.train.distributed import RankLost
-
+    rank_lost = _loaded_class("cnnlab.train.distributed", "RankLost")
     fail(prefix + str(exc), code=2 if invalid_request(exc) else 1,
-         at_once=isinstance(exc, RankLost))
+         at_once=rank_lost is not None and isinstance(exc, rank_lost))
 
 
 _PYTHON_SHOWWARNING = warnings.showwarning

@@ -88,7 +88,7 @@ def dataset_name(left_out: str = "fashion-mnist"):
     name); blank text refused, naming the option and ``left_out``, what the command
     takes without it (design run trained on Fashion-MNIST for --data '' without a word)."""
     def check(param: typer.CallbackParam, value: str | None) -> str | None:
-        from cnnlab.data.dataset import dataset_spelling
+        from cnnlab.dataset_names import dataset_spelling
 
         if value is not None and not value.strip():
             option = param.param_type_name == "option"

@@ -31,9 +31,9 @@ from cnnlab.data.augment import Augment
 from cnnlab.data.dataset import DataError, DatasetSplits, DataWarning, ImageData, cache_root
 from cnnlab.data.idx import IdxFormatError, read_idx, write_idx
 from cnnlab.data.loader import DeviceLoader
+from cnnlab.dataset_names import FASHION_ALIASES
 
 DATASET_SPECS = ("fashion-mnist", "folder:PATH", "synthetic")
-_FASHION_ALIASES = {"fashion-mnist", "fashion_mnist", "fashionmnist"}
 
 
 class UnknownDatasetError(DataError, ValueError):
@@ -56,7 +56,7 @@ def parse_spec(spec: str) -> tuple[str, str | None]:
     ("synthetic", None), its name in any case (a config file's ``data: Synthetic`` as
     the CLI's ``--data Synthetic``; a folder's path as given); an UnknownDatasetError
     otherwise."""
-    if spec.lower() in _FASHION_ALIASES:
+    if spec.lower() in FASHION_ALIASES:
         return "fashion-mnist", None
     if spec.lower() == "synthetic":
         return "synthetic", None

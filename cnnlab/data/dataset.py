@@ -128,24 +128,6 @@ class DatasetSplits:
         return int(self.train.images.shape[2]), int(self.train.images.shape[3])
 
 
-def dataset_spelling(spec: str) -> str:
-    """``spec`` spelled as cnnlab names its datasets, in whatever case it was typed:
-    "Fashion-MNIST" and "FashionMNIST" -> "fashion-mnist", "Synthetic" -> "synthetic",
-    "Folder:~/photos" -> "folder:~/photos" (the path as given: a file system may tell its
-    case apart). One dataset then has one name in config.yaml, a sweep's spec and a
-    comparison, where "Fashion-MNIST" and "fashion-mnist" read as two. A spec that names
-    nothing comes back as given, for ``parse_spec`` to refuse."""
-    from cnnlab.data import UnknownDatasetError, parse_spec  # that package imports this one
-
-    prefix, colon, path = spec.partition(":")
-    if colon and prefix.lower() == "folder":
-        return f"folder:{path}"
-    try:
-        return parse_spec(spec.lower())[0]  # the kind is the name: "fashion-mnist", ...
-    except UnknownDatasetError:
-        return spec
-
-
 def rows_reordered(images: np.ndarray, order: np.ndarray) -> torch.Tensor:
     """``images[order]`` (``order`` a permutation of the rows), made in place: a row at a
     time along each cycle of the permutation, one row held aside. Indexing made a copy of

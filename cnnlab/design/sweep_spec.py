@@ -78,7 +78,7 @@ class SweepSpec:
         # The dataset's name as cnnlab spells it: a "Folder:PATH" from Python was taken by
         # parse_spec but not seen as a folder by the store, which looks for "folder:".
         if isinstance(self.data, str) and self.data.strip():
-            from cnnlab.data.dataset import dataset_spelling  # torch: not at import
+            from cnnlab.dataset_names import dataset_spelling
 
             self.data = dataset_spelling(self.data)
 

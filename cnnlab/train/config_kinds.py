@@ -49,6 +49,6 @@ def keep_given_forms(cfg) -> None:
         if hasattr(getattr(cfg, name), "__fspath__"):
             setattr(cfg, name, getattr(cfg, name).__fspath__())
     if isinstance(cfg.data, str) and cfg.data.strip():
-        from cnnlab.data.dataset import dataset_spelling  # torch: once a config is made
+        from cnnlab.dataset_names import dataset_spelling  # torch-free: compare reads configs
 
         cfg.data = dataset_spelling(cfg.data)
