@@ -9,11 +9,11 @@ from .messages import err
 
 def hint_at_a_busy_cpu(threads: int | None, device: str | None) -> None:
     """On a CPU already busy with other work, torch's one-thread-per-core pool competes
-    with it, and a training step can take several times longer than with one thread
-    (measured on a shared 2-core machine: 0.34 s vs 9 s for the same epoch of loading; a
-    CPU speedrun at load 2.8 took 281 s to 92% against about a minute idle). Not where
-    the pool has one thread already: torchrun's processes (it sets OMP_NUM_THREADS=1),
-    or OMP_NUM_THREADS=1 set by the user, where --threads 1 would change nothing."""
+    with it, and a training step can take many times longer than with one thread
+    (BENCHMARKS.md, "Threads on a busy CPU": at load 5.5 on 2 cores the LeNets trained
+    20-89x slower with two threads than with one). Not where the pool has one thread
+    already: torchrun's processes (it sets OMP_NUM_THREADS=1), or OMP_NUM_THREADS=1 set
+    by the user, where --threads 1 would change nothing."""
     import torch
 
     from cnnlab.train.device import select_device
