@@ -58,13 +58,49 @@ def bar_columns(width: int, epochs: int, steps: int) -> list[ProgressColumn]:
             for name in _ON_THE_LINE if name in kept]
 
 
+class NotebookLine:
+    """One line of a notebook cell's output, redrawn in place (an IPython display handle).
+
+    A notebook without ipywidgets gets no live bar (:func:`~cnnlab.progress.shows_live`),
+    and its cell showed nothing until the first epoch ended: minutes of a blank cell for
+    a ResNet on a CPU, as if hung. This line shows the epoch's steps as they go and
+    becomes the epoch's line when it ends, so each epoch leaves one line, no frames."""
+
+    def __init__(self, display):
+        self._display = display  # IPython.display.display
+        self._handle = None
+
+    def show(self, text: str) -> None:
+        data = {"text/plain": text}
+        if self._handle is None:
+            self._handle = self._display(data, raw=True, display_id=True)
+        else:
+            self._handle.update(data, raw=True)
+
+    def end(self) -> None:
+        """Leave the line as it is: the next :meth:`show` starts a new one."""
+        self._handle = None
+
+    @classmethod
+    def in_notebook(cls, console: Console) -> NotebookLine | None:
+        """A line for ``console`` in a Jupyter notebook; None elsewhere, or without IPython."""
+        if not console.is_jupyter:
+            return None
+        try:
+            from IPython.display import display
+        except ImportError:
+            return None
+        return cls(display)
+
+
 class TrainProgress:
     """A rich progress bar: epoch, step, loss, accuracy, images/s, ETA.
 
     With ``quiet``, or when the console is no terminal (a log file, a pipe: a bar there
     is one last frame of it, nothing to follow; a Jupyter notebook with ipywidgets does
     show the bar: :func:`~cnnlab.progress.shows_live`), it prints one plain log line per
-    epoch. ``console=False``, or ``silent``: nothing.
+    epoch; in a notebook without ipywidgets that line shows the epoch's steps as they
+    go (:class:`NotebookLine`). ``console=False``, or ``silent``: nothing.
     """
 
     def __init__(self, total_epochs: int, steps_per_epoch: int, quiet: bool = False,
@@ -80,6 +116,10 @@ class TrainProgress:
         self.accum_steps = accum_steps  # batches an optimizer step sums
         self.total_epochs = total_epochs
         self.progress = None
+        # Not for quiet=True (asked for one line an epoch) nor other ranks
+        self.line = (NotebookLine.in_notebook(self.console)
+                     if not (quiet or silent or live) else None)
+        self.epoch = 0
         if not self.quiet:
             self.progress = Progress(*bar_columns(self.console.width, total_epochs,
                                                   steps_per_epoch),
@@ -89,7 +129,7 @@ class TrainProgress:
     @property
     def shows_steps(self) -> bool:
         """Whether :meth:`update` shows anything (not with ``quiet``, nor on other ranks)."""
-        return self.progress is not None
+        return self.progress is not None or self.line is not None
 
     def __enter__(self):
         if self.progress is not None:
@@ -101,6 +141,10 @@ class TrainProgress:
             self.progress.__exit__(*exc)
 
     def start_epoch(self, epoch: int, completed: int = 0) -> None:
+        self.epoch = epoch
+        if self.line is not None:  # at once: the cell is seen to have started
+            self.line.show(f"epoch {epoch}/{self.total_epochs}  "
+                           f"{completed:,}/{self.steps_per_epoch:,}")
         if self.progress is None:
             return
         # Nothing measured yet (the first update comes after log_every steps): a dash,
@@ -112,6 +156,10 @@ class TrainProgress:
                                            completed=completed, **fields)
 
     def update(self, step_in_epoch: int, loss: float, acc: float, ips: float) -> None:
+        if self.line is not None:  # the terminal bar's fields, as text
+            self.line.show(f"epoch {self.epoch}/{self.total_epochs}  {step_in_epoch:,}/"
+                           f"{self.steps_per_epoch:,}  loss {loss:.4f}  acc {acc:.3f}  "
+                           f"{ips:,.0f} img/s")
         if self.progress is not None:
             self.progress.update(self.task, completed=step_in_epoch, loss=f"{loss:.4f}",
                                  acc=f"{acc:.3f}", ips=f"{ips:,.0f}")
@@ -135,7 +183,10 @@ class TrainProgress:
         )
         if self.silent:
             return
-        if self.progress is not None:
+        if self.line is not None:
+            self.line.show(line)  # the steps' line becomes the epoch's
+            self.line.end()
+        elif self.progress is not None:
             self.progress.update(self.task, completed=steps_done)
             self.progress.console.print(line)
         else:
