@@ -59,6 +59,42 @@ def first_conv_channels(model: nn.Module) -> int | None:
     return conv.channels if conv else None
 
 
+def failure_hint(model: nn.Module, sample: Sample) -> str:
+    """What to try when ``model`` failed on one ``sample`` (C, H, W): the channels its
+    first convolution takes, or, for a model built by ``get_model`` (its ``cnnlab_name``),
+    the smallest side it takes (``summary(get_model("alexnet_d2l"), (1, 28, 28))`` ended
+    in torch's "Output size is too small", with nothing to say what size would do)."""
+    channels = first_conv_channels(model)
+    if channels is not None and channels != sample[0]:
+        return (f". Its first convolution takes {channels} channels: try input_size "
+                f"({channels}, {', '.join(map(str, sample[1:]))})")
+    name = getattr(model, "cnnlab_name", None)
+    info = _registered(name)
+    if info is None or len(sample) != 3 or min(sample[1:]) >= info.min_input_size:
+        return ""
+    least = info.min_input_size
+    said = f". {name} takes inputs of at least {least}x{least} pixels"
+    built = getattr(model, "cnnlab_input_size", None)
+    if info.sized_head and built is not None:  # its classifier reads one size only
+        return (f"{said}, and this one was built for {'x'.join(map(str, built))} (what "
+                f"summary(model) alone uses); summary({name!r}, ({sample[0]}, {least}, "
+                f"{least})) builds one for that size")
+    return f"{said}: try input_size ({sample[0]}, {least}, {least})"
+
+
+def _registered(name):
+    """The registry's entry for a model's ``cnnlab_name``; None for a model of one's own,
+    or a name the registry no longer resolves (timm gone)."""
+    if not isinstance(name, str):
+        return None
+    from cnnlab.models import model_info
+
+    try:
+        return model_info(name)
+    except Exception:
+        return None
+
+
 def resolve(model: nn.Module | str, input_size, batch_size: int | None
             ) -> tuple[nn.Module, Sample, int]:
     """The model to run, one sample's shape and the batch size, from summary's arguments."""

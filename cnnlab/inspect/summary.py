@@ -48,7 +48,7 @@ from cnnlab.formatting import (
     rich_as_text,
     without_columns,
 )
-from cnnlab.inspect._input import first_conv_channels, resolve
+from cnnlab.inspect._input import failure_hint, resolve
 from cnnlab.inspect._layout import fmt_shape, fmt_shapes, shorten_layer_names
 from cnnlab.inspect._measure import (
     ForwardFailed,
@@ -433,12 +433,8 @@ def _failure_message(model: nn.Module, x: torch.Tensor, failure: ForwardFailed) 
     place = f" in module {where.name or '<model>'!r} ({type(where.module).__name__})" \
         if where else ""
     sample = x.shape[1:]
-    message = f"forward pass on input {fmt_shape(sample)} failed{place}: {failure.__cause__}"
-    channels = first_conv_channels(model)
-    if channels is not None and channels != sample[0]:
-        message += (f". Its first convolution takes {channels} channels: try input_size "
-                    f"({channels}, {', '.join(map(str, sample[1:]))})")
-    return message
+    return (f"forward pass on input {fmt_shape(sample)} failed{place}: {failure.__cause__}"
+            + failure_hint(model, sample))
 
 
 def _layer_row(c: RowCounts) -> LayerRow:
