@@ -97,7 +97,9 @@ class TrainResult:
               process's peak resident memory (Windows: peak working set) since it
               began; NaN where the system does not say.
         final: ``history[-1]``, the last epoch's row (``{}`` if none).
-        best_test_acc: the highest ``test_acc`` of any epoch (the ``best`` checkpoint's).
+        best_test_acc: the highest ``test_acc`` of any epoch (the ``best`` checkpoint's);
+            NaN for a run :func:`~cnnlab.train.read_result` read back before its first
+            evaluation (stopped in its first epoch).
         train_time_s: training seconds in all (``elapsed_s`` of the last epoch).
         per_class_acc: class name -> accuracy, at the last evaluation.
         confusion: at the last evaluation, ``confusion[i][j]`` test images of class i

@@ -434,8 +434,11 @@ def read_result(run_dir: str | os.PathLike[str]) -> TrainResult:
             preprocess=preprocess)
     last = last_class_metrics(run_dir, history, len(state.get("classes") or []))
     record = last[1] if last else None
+    # Before its first evaluation a checkpoint holds the trainer's -1: NaN, as test_acc
+    # is then (a stopped run's result read "best_test_acc=-1.0000" in a notebook)
+    best = state["best_test_acc"] if state["best_test_acc"] >= 0 else float("nan")
     return TrainResult(
         run_dir=run_dir, history=history, final=history[-1] if history else {},
-        best_test_acc=state["best_test_acc"], train_time_s=state["train_time"],
+        best_test_acc=best, train_time_s=state["train_time"],
         per_class_acc=record["per_class_acc"] if record else {},
         confusion=record["confusion"] if record else [], preprocess=preprocess)

@@ -137,8 +137,20 @@ class TrainProgress:
         return self
 
     def __exit__(self, *exc):
+        stopped = exc[1]
+        if getattr(stopped, "step_in_epoch", None) is not None:  # TrainingInterrupted:
+            # the bar where the steps stopped, not at its last update (in a notebook, often
+            # "0/47" of an epoch cut at step 30, as if it had never started)
+            self.stopped_at(stopped.epoch, stopped.step_in_epoch)
         if self.progress is not None:
             self.progress.__exit__(*exc)
+
+    def stopped_at(self, epoch: int, step_in_epoch: int) -> None:
+        if self.line is not None:
+            self.line.show(f"epoch {epoch}/{self.total_epochs}  {step_in_epoch:,}/"
+                           f"{self.steps_per_epoch:,}  stopped here")
+        elif self.progress is not None and self.task is not None:
+            self.progress.update(self.task, completed=step_in_epoch)
 
     def start_epoch(self, epoch: int, completed: int = 0) -> None:
         self.epoch = epoch
