@@ -65,6 +65,7 @@ from cnnlab.train.runlog import (
     training_pid,
 )
 from cnnlab.train.trainer import Trainer, TrainResult
+from cnnlab.train.whole_imports import import_whole
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -140,6 +141,7 @@ def train(cfg: TrainConfig, *, data: DatasetSplits | str | None = None,
 def train_with_trainer(cfg: TrainConfig, *, data: DatasetSplits | str | None = None,
                        console=None, write_run_dir: bool = True) -> tuple[Trainer, TrainResult]:
     """As :func:`train`, also returning the Trainer (its model, optimizer, loaders)."""
+    import_whole()  # before the optimizer imports it, where a Ctrl-C would cut it off
     with torch_settings_kept():
         return _train(cfg, data, console, write_run_dir)
 
@@ -288,6 +290,7 @@ def resume(run_dir: str | os.PathLike[str], *, data: DatasetSplits | None = None
             last bits of the sums, so the continuation is close rather than exact.
     """
     run_dir, is_main = run_folder(run_dir, "resume"), launched_as_main()
+    import_whole()  # as train() does
     if is_main and training_pid(run_dir) is None:  # (a run training now: RunInUse below)
         # Before the lock and the clean-up below write and remove files in it: a folder
         # given by mistake (a home folder; one with a config.yaml of its own) lost its

@@ -1,0 +1,47 @@
+"""A Ctrl-C while training's first cell imports torch's compiler leaves it whole."""
+
+import signal
+import sys
+
+import pytest
+
+
+def test_a_ctrl_c_mid_import_stops_after_the_import_has_finished(tmp_path, monkeypatch,
+                                                                 capsys):
+    # Cut off inside torch._dynamo's import (the stop button pressed in a notebook cell's
+    # first seconds of training), triton stayed half imported: every later train() in
+    # that kernel failed with "module 'triton.language' has no attribute 'core'".
+    from cnnlab.train.whole_imports import import_whole
+
+    (tmp_path / "slow_compiler.py").write_text(
+        "import os, signal\n"
+        "os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C, mid-import\n"
+        "FINISHED = True\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "slow_compiler", raising=False)
+    before = signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt):
+        import_whole(("slow_compiler",))
+    assert sys.modules["slow_compiler"].FINISHED  # whole: the Ctrl-C came after it
+    assert signal.getsignal(signal.SIGINT) is before
+    assert "Ctrl-C: stopping once torch has finished importing" in capsys.readouterr().err
+    import_whole(("slow_compiler",))  # imported: nothing to do, no signal handler touched
+
+
+def test_train_and_resume_import_the_compiler_before_anything_else(monkeypatch):
+    from cnnlab.train import run
+    from cnnlab.train.whole_imports import COMPILER_MODULES
+
+    assert COMPILER_MODULES == ("torch._dynamo", "torch._inductor")
+
+    class Imported(Exception):
+        pass
+
+    def import_whole():
+        raise Imported
+
+    monkeypatch.setattr(run, "import_whole", import_whole)
+    with pytest.raises(Imported):
+        run.train_with_trainer(run.TrainConfig(data="synthetic"))
+    with pytest.raises(Imported):
+        run.resume("no-such-run")  # before the folder is even looked at
