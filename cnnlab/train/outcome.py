@@ -67,6 +67,17 @@ class TrainingInterrupted(RuntimeError):
         self.epoch = epoch
         self.step_in_epoch = step_in_epoch
 
+    def _render_traceback_(self) -> list[str]:
+        """What IPython (a notebook cell) shows for it, in place of a traceback: the
+        message and how to go on from Python. A notebook's stop button is the usual way
+        a run ends early, not a fault: the ten frames of cnnlab's loop it showed said
+        nothing, and its message named only the command line's `cnnlab resume`."""
+        lines = [f"{type(self).__name__}: {self}"]
+        if self.run_dir is not None:
+            lines.append(f"From Python: resume({str(self.run_dir)!r}) continues it "
+                         "(resume from cnnlab.train)")
+        return lines
+
 
 @dataclass(repr=False)
 class TrainResult:
