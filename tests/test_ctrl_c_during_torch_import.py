@@ -11,7 +11,7 @@ def test_a_ctrl_c_mid_import_stops_after_the_import_has_finished(tmp_path, monke
     # Cut off inside torch._dynamo's import (the stop button pressed in a notebook cell's
     # first seconds of training), triton stayed half imported: every later train() in
     # that kernel failed with "module 'triton.language' has no attribute 'core'".
-    from cnnlab.train.whole_imports import import_whole
+    from cnnlab.whole_imports import import_whole
 
     (tmp_path / "slow_compiler.py").write_text(
         "import os, signal\n"
@@ -28,11 +28,14 @@ def test_a_ctrl_c_mid_import_stops_after_the_import_has_finished(tmp_path, monke
     import_whole(("slow_compiler",))  # imported: nothing to do, no signal handler touched
 
 
-def test_train_and_resume_import_the_compiler_before_anything_else(monkeypatch):
-    from cnnlab.train import run
-    from cnnlab.train.whole_imports import COMPILER_MODULES
+def test_train_resume_load_run_and_summary_import_the_compiler_first(monkeypatch):
+    import importlib
+
+    from cnnlab.train import loaded_run, run
+    from cnnlab.whole_imports import COMPILER_MODULES
 
     assert COMPILER_MODULES == ("torch._dynamo", "torch._inductor")
+    summaries = importlib.import_module("cnnlab.inspect.summary")  # the package's is a function
 
     class Imported(Exception):
         pass
@@ -40,8 +43,11 @@ def test_train_and_resume_import_the_compiler_before_anything_else(monkeypatch):
     def import_whole():
         raise Imported
 
-    monkeypatch.setattr(run, "import_whole", import_whole)
-    with pytest.raises(Imported):
-        run.train_with_trainer(run.TrainConfig(data="synthetic"))
-    with pytest.raises(Imported):
-        run.resume("no-such-run")  # before the folder is even looked at
+    for module in (run, loaded_run, summaries):
+        monkeypatch.setattr(module, "import_whole", import_whole)
+    for start in (lambda: run.train_with_trainer(run.TrainConfig(data="synthetic")),
+                  lambda: run.resume("no-such-run"),  # before the folder is looked at
+                  lambda: loaded_run.load_run("no-such-run"),
+                  lambda: summaries.summary("lenet_modern")):
+        with pytest.raises(Imported):
+            start()

@@ -61,6 +61,7 @@ from cnnlab.inspect._measure import (
     shape_pass,
     training_memory,
 )
+from cnnlab.whole_imports import import_whole
 
 
 class SummaryError(RuntimeError):
@@ -342,6 +343,7 @@ def summary(
         raise ValueError(f"depth must be None or >= 0, not {depth}")
     if batch_size is not None and batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, not {batch_size}")
+    import_whole()  # the flop counter imports torch's compiler: Ctrl-C must not cut it
     named = isinstance(model, str)
     model, input_size, batch_size = resolve(model, input_size, batch_size)
     if named and (device is not None or dtype is not None):

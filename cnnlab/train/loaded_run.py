@@ -17,6 +17,7 @@ from cnnlab.train.device import select_device
 from cnnlab.train.evaluate import Preprocess, check_tta_shift
 from cnnlab.train.outcome import TrainResult, run_folder
 from cnnlab.train.run_files import check_run_folder, start_again
+from cnnlab.whole_imports import import_whole
 
 
 def _check_same_data_kind(state: dict, cfg: TrainConfig, path: Path) -> None:
@@ -103,6 +104,7 @@ def load_run(run_dir: str | Path | TrainResult, which: str = "best", device: str
     checked first.
     """
     check_which(which)
+    import_whole()  # building it imports torch's compiler: Ctrl-C must not cut that off
     dev = select_device(str(device))  # a torch error ("Expected one of cpu, cuda, ...") before
     run_dir = run_folder(run_dir, "load_run")
     check_run_folder(run_dir)

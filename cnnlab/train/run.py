@@ -65,7 +65,7 @@ from cnnlab.train.runlog import (
     training_pid,
 )
 from cnnlab.train.trainer import Trainer, TrainResult
-from cnnlab.train.whole_imports import import_whole
+from cnnlab.whole_imports import import_whole
 
 if TYPE_CHECKING:
     from rich.console import Console

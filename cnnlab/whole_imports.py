@@ -1,13 +1,15 @@
-"""torch's compiler modules, imported whole before training, Ctrl-C or not.
+"""torch's compiler modules, imported whole, Ctrl-C or not.
 
-A first optimizer (torch.optim's constructor) and the end of a run (restoring
-``use_deterministic_algorithms``) import torch._dynamo and torch._inductor, and with them
+A first optimizer (torch.optim's constructor), the end of a run (restoring
+``use_deterministic_algorithms``), a model built on the meta device (``load_run``) and
+torch's flop counter (``summary``) import torch._dynamo and torch._inductor, and with them
 triton where it is installed: seconds, once per process. A Ctrl-C in those seconds (the
 stop button pressed just after a notebook cell began training) left the import half
 done, and every later training cell in that kernel failed with "module
 'triton.language' has no attribute 'core'" until the kernel was restarted. Imported here
-with the Ctrl-C held back to the import's end, they are whole, and the Ctrl-C still
-stops the cell, as KeyboardInterrupt, a moment later.
+first (by train, resume, load_run and summary), with the Ctrl-C held back to the
+import's end, they are whole, and the Ctrl-C still stops the cell, as KeyboardInterrupt,
+a moment later.
 """
 
 from __future__ import annotations
