@@ -25,7 +25,8 @@ Shared by all of them, beside the subpackages (``cnnlab.cli`` is the command):
 - files: ``atomic`` (writes a crash cannot leave half done), ``file_lock`` (what must not
   run twice at once), ``code_version`` (which code wrote a result);
 - the user: ``notices`` (warnings for people), ``progress`` (bars), ``interrupts``
-  (Ctrl-C through code that catches it), ``formatting`` (numbers and tables as people
+  (Ctrl-C through code that catches it; ``whole_imports``: torch's compiler imported
+  whole, a Ctrl-C held back to its end), ``formatting`` (numbers and tables as people
   read them), ``figures`` and ``shown_figure`` (figures for files, reports, notebooks);
 - ``export``, ``export_files`` and ``onnx_run`` (ONNX out, and read back by predict);
 - ``extras`` (optional dependencies), ``lazy_exports`` (names imported on first use),

@@ -26,6 +26,7 @@ from cnnlab.models._names import natural_key
 from cnnlab.models.own_models import HINT as OWN_MODELS_HINT
 from cnnlab.models.own_models import check_builder, import_own_models, same_definition
 from cnnlab.ops.conv import is_whole
+from cnnlab.whole_imports import import_whole
 
 
 @dataclass(frozen=True)
@@ -349,8 +350,7 @@ def model_on_meta(name: str, **kwargs) -> nn.Module:
     tensor values while it builds, which a meta tensor has none of (torchvision's RegNets
     turn their widths into a list: NotImplementedError). Check ``on_meta(model)``
     before relying on the device."""
-    import torch
-
+    import_whole()  # the meta device imports torch's compiler: a Ctrl-C must not cut it
     try:
         with torch.device("meta"):
             return get_model(name, **kwargs)
