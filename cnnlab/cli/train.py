@@ -115,8 +115,11 @@ def train(
     pad_stem_channels: int = typer.Option(None, help="Compute the first convolution on this "
                                           "many channels, zeros added (e.g. 4; 0 = off)."),
     deterministic: bool = typer.Option(None, "--deterministic/--no-deterministic",
-                                       help="Deterministic kernels: bit-identical reruns "
-                                            "(slower on GPUs)."),
+                                       help="Deterministic kernels, no cuDNN autotuning: "
+                                            "bit-identical GPU reruns where torch has such "
+                                            "kernels (it warns of an op without); slower on "
+                                            "GPUs. CPU runs repeat without it (same "
+                                            "--threads)."),
     threads: int = typer.Option(None, help="torch CPU threads (default: one per core; 1 "
                                            "is steadiest on a busy CPU)."),
     scratch_ops: str = typer.Option(None, help="Build the model from cnnlab's from-scratch "
@@ -253,7 +256,8 @@ def resume(
     from cnnlab.train import resume as resume_run
 
     try:
-        hint_at_a_busy_cpu(threads, device or "auto")  # as train says it
+        # as train says it, of the threads the session will use: the run's own unless given
+        hint_at_a_busy_cpu(threads or _recorded_threads(run), device or "auto")
         result = _guarded(lambda: resume_run(run, console=training_log, extra_epochs=epochs,
                                              max_time=max_time, data_root=data_root,
                                              device=device, quiet=quiet, threads=threads))
@@ -370,3 +374,16 @@ def register(app: typer.Typer) -> None:
     app.command("train")(train)
     app.command("resume")(resume)
     app.command("eval")(evaluate)
+
+
+def _recorded_threads(run: str) -> int | None:
+    """The CPU threads ``run``'s config.yaml asks for (None: one per core, or no config
+    to read, which resume itself then says): a run trained with --threads 1 and resumed
+    without it trains on one, and was told "--threads 1 is often steadier"."""
+    from cnnlab.train.yaml_file import read_mapping
+
+    try:
+        threads = read_mapping(Path(run) / "config.yaml").get("threads")
+    except Exception:  # unreadable, or no mapping: resume refuses it, naming the cause
+        return None
+    return threads if isinstance(threads, int) and threads > 0 else None
