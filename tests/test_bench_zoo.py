@@ -18,9 +18,31 @@ def small_zoo(tmp_path, **kw):
                        data_spec="synthetic", overrides={"eval_subset": 64}, **kw)
 
 
-def test_rows_tables_and_plots(tmp_path):
-    started = []
-    rows = small_zoo(tmp_path, on_start=lambda *a: started.append(a))
+# The tests that start from a finished small zoo share one: each zoo trains two models and
+# draws their reports and the zoo's figures (~10 s of CPU, most of it matplotlib), and four
+# tests ran one alike. One xdist group, so that one worker builds it once; the others read it
+# (test_rows_tables_and_plots) or change a copy.
+FINISHED_ZOO = pytest.mark.xdist_group("finished_zoo")
+
+
+@pytest.fixture(scope="module")
+def finished_zoo(tmp_path_factory):
+    """(folder, rows, on_start calls) of small_zoo run once in a fresh folder."""
+    folder, started = tmp_path_factory.mktemp("finished_zoo"), []
+    rows = small_zoo(folder, on_start=lambda *a: started.append(a))
+    return folder, rows, started
+
+
+def copied_zoo(finished_zoo, tmp_path):
+    """A copy of the finished zoo's folder, to change."""
+    import shutil
+
+    return shutil.copytree(finished_zoo[0], tmp_path / "zoo")
+
+
+@FINISHED_ZOO
+def test_rows_tables_and_plots(finished_zoo):
+    tmp_path, rows, started = finished_zoo
     assert started == [("lenet_d2l", 1, 2, False), ("lenet_bn_d2l", 2, 2, False)]
     assert [r["model"] for r in rows] == MODELS
     assert all(r["status"] == "done" for r in rows), rows
@@ -64,11 +86,12 @@ def test_interrupted_bench_resumes_without_retraining(tmp_path, monkeypatch):
     assert [r["status"] for r in rows] == ["done", "done"]
 
 
-def test_a_table_and_plots_left_behind_by_a_kill_are_redrawn_by_the_next_run(tmp_path,
-                                                                           monkeypatch):
+@FINISHED_ZOO
+def test_a_table_and_plots_left_behind_by_a_kill_are_redrawn_by_the_next_run(
+        finished_zoo, tmp_path, monkeypatch):
     # Killed after the last row reached the CSV, before the table and plots were drawn:
     # they held one model of two. The same command again trains nothing, yet redraws them.
-    small_zoo(tmp_path)
+    tmp_path = copied_zoo(finished_zoo, tmp_path)
     table, plot = tmp_path / "zoo-book.md", tmp_path / "zoo-book-acc-vs-macs.png"
     table.write_text("| model |\n| lenet_d2l |\n", encoding="utf-8")
     plot.unlink()
@@ -83,12 +106,18 @@ def test_a_table_and_plots_left_behind_by_a_kill_are_redrawn_by_the_next_run(tmp
     assert table.stat().st_mtime_ns == drawn
 
 
-def test_a_model_whose_report_a_kill_cut_off_is_not_the_processs_first_trained(tmp_path):
+@FINISHED_ZOO
+def test_a_model_whose_report_a_kill_cut_off_is_not_the_processs_first_trained(
+        finished_zoo, tmp_path):
     # Killed after lenet_d2l's last checkpoint, before its summary, report and row: the
     # rerun's resume writes them, training nothing, so lenet_bn_d2l, trained next, is the
-    # one that pays the process's start-up.
-    zoo.run_zoo(["lenet_d2l"], preset="book", epochs=1, device="cpu", out_dir=tmp_path,
-                data_spec="synthetic", overrides={"eval_subset": 64})  # small_zoo's setup
+    # one that pays the process's start-up. (The finished zoo less lenet_bn_d2l's run is
+    # what `run_zoo(["lenet_d2l"], ...)` with small_zoo's setup leaves: lenet_d2l trains
+    # first there, alike.)
+    import shutil
+
+    tmp_path = copied_zoo(finished_zoo, tmp_path)
+    shutil.rmtree(tmp_path / "zoo-book-runs" / "lenet_bn_d2l")
     (tmp_path / "zoo-book.csv").unlink()
     run = tmp_path / "zoo-book-runs" / "lenet_d2l"
     (run / "summary.json").unlink()
@@ -154,9 +183,10 @@ def test_model_interrupted_mid_training_is_resumed(tmp_path, monkeypatch):
     assert started == [("lenet_d2l", 1, 1, True)]
 
 
-def test_a_zoo_folder_holds_one_setup(tmp_path, monkeypatch):
+@FINISHED_ZOO
+def test_a_zoo_folder_holds_one_setup(finished_zoo, tmp_path, monkeypatch):
     # Rows of a 1-epoch synthetic smoke test must never stand beside real ones.
-    small_zoo(tmp_path)
+    tmp_path = copied_zoo(finished_zoo, tmp_path)
     before = (tmp_path / "zoo-book.csv").read_text()
     monkeypatch.setattr("cnnlab.train.train", lambda *a, **k: pytest.fail("trained"))
     with pytest.raises(zoo.ZooSetupError, match=r"lenet_d2l trained with other settings "
