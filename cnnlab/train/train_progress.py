@@ -5,6 +5,7 @@ its folder is :mod:`cnnlab.train.runlog`'s."""
 from __future__ import annotations
 
 import math
+import time
 
 from rich.console import Console
 from rich.progress import (
@@ -66,11 +67,24 @@ class NotebookLine:
     a ResNet on a CPU, as if hung. This line shows the epoch's steps as they go and
     becomes the epoch's line when it ends, so each epoch leaves one line, no frames."""
 
+    # The least time between two step updates: each is a message to the notebook's
+    # front end, and log_every=1 on a GPU would send hundreds a second (rich's bar
+    # redraws at most 10 times a second, whatever the updates).
+    MIN_INTERVAL_S = 0.2
+
     def __init__(self, display):
         self._display = display  # IPython.display.display
         self._handle = None
+        self._passed_at = -math.inf  # when the last step update was drawn
 
-    def show(self, text: str) -> None:
+    def show(self, text: str, passing: bool = False) -> None:
+        """Draw ``text``; a ``passing`` one (a step's update) is left out if the last one
+        was drawn less than MIN_INTERVAL_S ago. An epoch's start, end and stop always show."""
+        if passing:
+            now = time.monotonic()
+            if now - self._passed_at < self.MIN_INTERVAL_S:
+                return
+            self._passed_at = now
         data = {"text/plain": text}
         if self._handle is None:
             self._handle = self._display(data, raw=True, display_id=True)
@@ -80,6 +94,7 @@ class NotebookLine:
     def end(self) -> None:
         """Leave the line as it is: the next :meth:`show` starts a new one."""
         self._handle = None
+        self._passed_at = -math.inf
 
     @classmethod
     def in_notebook(cls, console: Console) -> NotebookLine | None:
@@ -149,7 +164,9 @@ class TrainProgress:
         if self.line is not None:
             self.line.show(f"epoch {epoch}/{self.total_epochs}  {step_in_epoch:,}/"
                            f"{self.steps_per_epoch:,}  stopped here")
-        elif self.progress is not None and self.task is not None:
+        elif self.progress is not None and self.task is not None and epoch == self.epoch:
+            # (stopped before ``epoch`` began, in the last one's evaluation: the bar is that
+            # epoch's, finished, and stays as it ended)
             self.progress.update(self.task, completed=step_in_epoch)
 
     def start_epoch(self, epoch: int, completed: int = 0) -> None:
@@ -171,7 +188,7 @@ class TrainProgress:
         if self.line is not None:  # the terminal bar's fields, as text
             self.line.show(f"epoch {self.epoch}/{self.total_epochs}  {step_in_epoch:,}/"
                            f"{self.steps_per_epoch:,}  loss {loss:.4f}  acc {acc:.3f}  "
-                           f"{ips:,.0f} img/s")
+                           f"{ips:,.0f} img/s", passing=True)
         if self.progress is not None:
             self.progress.update(self.task, completed=step_in_epoch, loss=f"{loss:.4f}",
                                  acc=f"{acc:.3f}", ips=f"{ips:,.0f}")
