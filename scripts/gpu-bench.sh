@@ -37,7 +37,8 @@
 # the machine's python3 (its typer, rich, matplotlib, ... are the image's): without the
 # data every step would try to download it on a machine with no network.
 #
-# Dry run, on any machine without a GPU: CNNLAB_GPU_DRYRUN=1 bash scripts/gpu-bench.sh D 900
+# Dry run, on any machine without a GPU (CNNLAB_DATA=DIR where the data is not in .data):
+#   CNNLAB_GPU_DRYRUN=1 bash scripts/gpu-bench.sh D 900
 # runs every step of the part on the CPU with tiny settings appended to each command
 # (the last of a repeated flag wins): 1 epoch, a few images, small inputs, the zoo on
 # two LeNets and synthetic data, torch.compile off (TORCH_COMPILE_DISABLE: a CPU
@@ -76,8 +77,9 @@ step() { echo; echo "=== $* (t=${SECONDS}s, $(date +%T))"; }
 # the GPU (D0 and D2's pad-4 step were cut at their 40 and 60 s).
 limit() {
     local left=$((END - SECONDS - 35)) cap=$1
+    (( left < 1 )) && left=1  # never 0 (timeout 0: no limit) nor below (an invalid option)
     [[ -n ${CNNLAB_GPU_DRYRUN:-} ]] && cap=$left
-    (( left < cap )) && echo $((left > 1 ? left : 1)) || echo "$cap"
+    (( left < cap )) && echo "$left" || echo "$cap"
 }
 pack() {
     # Numbers and logs only: the device tool returns no file over 16 MiB, and a run
@@ -97,7 +99,8 @@ ready() {
     done
     if (( ${#missing[@]} )); then
         echo "error: Fashion-MNIST is not in $CNNLAB_DATA (missing ${missing[*]}): copy the"
-        echo "four .gz files into .data/fashion-mnist and carry .data (top of this script)"
+        echo "four .gz files into .data/fashion-mnist and carry .data (top of this script),"
+        echo "or name the folder that holds them: CNNLAB_DATA=DIR bash $0 ..."
         return 1
     fi
     $PY -c "import cnnlab.cli, click, typer, rich, matplotlib, safetensors, yaml, PIL
@@ -307,7 +310,10 @@ part_d() {
 }
 
 {
-    ready || exit 1
+    case "$PART" in
+        A|B|C|D|Z) ready || exit 1 ;;
+        *) echo "usage: $0 A|B|C|D|Z [budget seconds]"; exit 2 ;;
+    esac
     case "$PART" in
         A) part_a ;;
         B) part_b ;;

@@ -83,3 +83,15 @@ def test_the_gpu_script_stops_before_any_step_without_the_data(tmp_path):
     assert done.returncode == 1, done.stdout + done.stderr
     assert "Fashion-MNIST is not in" in done.stdout and "carry .data" in done.stdout
     assert not calls.exists(), calls.read_text(encoding="utf-8")  # no cnnlab step ran
+
+
+@pytest.mark.skipif(not shutil.which("bash"), reason="needs bash")
+def test_a_step_started_at_the_budgets_end_still_gets_a_limit_of_a_second():
+    # `timeout -k 20 -5` is an invalid option (the step never ran) and `timeout 0` no
+    # limit at all: a dry run's step began within 35 s of the end got one or the other.
+    limit = SCRIPT.read_text(encoding="utf-8").split("\nlimit() {", 1)[1].split("\n}\n")[0]
+    for dry in ("", "1"):
+        probe = f"limit() {{{limit}\n}}\nEND=$((SECONDS + 30)); limit 60; limit 100000"
+        done = subprocess.run(["bash", "-c", probe], capture_output=True, text=True,
+                              env={**os.environ, "CNNLAB_GPU_DRYRUN": dry}, timeout=30)
+        assert done.stdout.split() == ["1", "1"], (dry, done.stdout, done.stderr)
