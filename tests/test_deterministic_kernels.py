@@ -43,3 +43,22 @@ def test_on_a_cpu_the_environment_is_left_alone(monkeypatch):
     use_deterministic_kernels(torch.device("cpu"))
     assert VARIABLE not in os.environ
     assert torch.are_deterministic_algorithms_enabled()
+
+
+def test_the_workspace_variable_is_put_back_when_the_run_ends(monkeypatch):
+    # Left set, a notebook's later runs and the processes it starts (sweep workers)
+    # inherited the small workspace.
+    monkeypatch.delenv(VARIABLE, raising=False)
+    with torch_settings_kept():
+        use_deterministic_kernels(torch.device("cuda"))
+        assert os.environ[VARIABLE] == CUBLAS_DETERMINISTIC
+    assert VARIABLE not in os.environ
+
+
+def test_after_cuda_work_in_the_process_the_variable_is_not_set(monkeypatch):
+    # torch reads it at the process's first CUDA work: set later it changes nothing and
+    # only silences torch's warning, which says to set it before that work.
+    monkeypatch.delenv(VARIABLE, raising=False)
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+    use_deterministic_kernels(torch.device("cuda"))
+    assert VARIABLE not in os.environ

@@ -186,26 +186,33 @@ def use_deterministic_kernels(device: torch.device) -> None:
     """``--deterministic``: torch's deterministic kernels (an op that has none warns,
     naming itself, and runs), no cuDNN autotuning (it may pick another algorithm per
     run), and on CUDA the cuBLAS workspace torch needs for repeatable products; a
-    CUBLAS_WORKSPACE_CONFIG the user set is kept. Set before the run's first product,
-    as cuBLAS reads it when it starts."""
+    CUBLAS_WORKSPACE_CONFIG the user set is kept. torch reads it once, at a process's
+    first CUDA work: where that has been (a notebook's earlier cell), setting it now
+    would change nothing and silence torch's warning, which then says what to do."""
     torch.use_deterministic_algorithms(True, warn_only=True)
     torch.backends.cudnn.benchmark = False
-    if device.type == "cuda":
+    if device.type == "cuda" and not torch.cuda.is_initialized():
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", CUBLAS_DETERMINISTIC)
 
 
 @contextlib.contextmanager
 def torch_settings_kept():
     """torch's process-wide settings that a Trainer sets from its config (CPU threads,
-    deterministic algorithms, cuDNN autotuning) back as they were once the block ends,
-    however it ends: a notebook's next cells run as they did before training. (The
-    global RNG stays as the run's seed left it: seeding it is what makes runs repeat.)"""
+    deterministic algorithms, cuDNN autotuning, the cuBLAS workspace variable) back as
+    they were once the block ends, however it ends: a notebook's next cells, and the
+    processes it starts, run as they did before training. (The global RNG stays as the
+    run's seed left it: seeding it is what makes runs repeat.)"""
     deterministic = torch.are_deterministic_algorithms_enabled()
     warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
     benchmark = torch.backends.cudnn.benchmark
+    workspace = os.environ.get("CUBLAS_WORKSPACE_CONFIG")
     try:
         with torch_threads(None):  # the Trainer sets cfg.threads
             yield
     finally:
         torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
         torch.backends.cudnn.benchmark = benchmark
+        if workspace is None:
+            os.environ.pop("CUBLAS_WORKSPACE_CONFIG", None)
+        else:
+            os.environ["CUBLAS_WORKSPACE_CONFIG"] = workspace
