@@ -31,7 +31,7 @@ from cnnlab.data.augment import Augment
 from cnnlab.data.dataset import DataError, DatasetSplits, DataWarning, ImageData, cache_root
 from cnnlab.data.idx import IdxFormatError, read_idx, write_idx
 from cnnlab.data.loader import DeviceLoader
-from cnnlab.dataset_names import FASHION_ALIASES
+from cnnlab.dataset_names import FOLDER, dataset_spelling
 
 DATASET_SPECS = ("fashion-mnist", "folder:PATH", "synthetic")
 
@@ -56,14 +56,12 @@ def parse_spec(spec: str) -> tuple[str, str | None]:
     ("synthetic", None), its name in any case (a config file's ``data: Synthetic`` as
     the CLI's ``--data Synthetic``; a folder's path as given); an UnknownDatasetError
     otherwise."""
-    if spec.lower() in FASHION_ALIASES:
-        return "fashion-mnist", None
-    if spec.lower() == "synthetic":
-        return "synthetic", None
-    folder = spec[:len("folder:")].lower() == "folder:"
-    if folder and spec[len("folder:") :].strip():
-        return "folder", spec[len("folder:") :]
-    if folder:
+    name = dataset_spelling(spec)  # the names and their spellings are kept there
+    if name in ("fashion-mnist", "synthetic"):
+        return name, None
+    if name.startswith(FOLDER) and name[len(FOLDER):].strip():
+        return "folder", name[len(FOLDER):]
+    if name.startswith(FOLDER):
         raise UnknownDatasetError(f"{spec!r} names no folder: give folder:PATH, PATH holding "
                                   "one folder of images per class")
     raise UnknownDatasetError(
