@@ -6,27 +6,55 @@ from __future__ import annotations
 
 import os
 
+import pytest
 import torch
 from typer.testing import CliRunner
 
+import cnnlab.cli.train as cli_train
 from cnnlab.cli import app
 
 runner = CliRunner()
-TRAIN = ["train", "lenet_modern", "--data", "synthetic", "--device", "cpu", "--quiet",
-         "--train-subset", "64", "--eval-subset", "32", "--batch-size", "32", "--epochs", "1"]
 
 
-def test_a_run_trained_on_one_thread_is_not_told_to_use_one(tmp_path, monkeypatch):
-    threads = torch.get_num_threads()
-    monkeypatch.setattr(os, "getloadavg", lambda: (9.0, 9.0, 9.0))
+@pytest.fixture
+def busy_two_cores(monkeypatch):
+    """A loaded 2-core machine, and resume's work stood in for (only its note is looked
+    at): what `cnnlab resume RUN` says before it trains."""
+    monkeypatch.setattr(os, "getloadavg", lambda: (9.0, 9.0, 9.0), raising=False)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
-    try:
-        trained = runner.invoke(app, [*TRAIN, "--threads", "1", "--out-dir", str(tmp_path)])
-        assert trained.exit_code == 0, trained.output
-        run = next(p for p in tmp_path.iterdir() if (p / "config.yaml").is_file())
-        torch.set_num_threads(2)  # a fresh process's pool on 2 cores
-        resumed = runner.invoke(app, ["resume", str(run), "--epochs", "1"])
-    finally:
-        torch.set_num_threads(threads)
-    assert resumed.exit_code == 0, resumed.output
-    assert "this CPU is busy" not in resumed.stderr
+    monkeypatch.setattr(cli_train, "_guarded", lambda fn: None)
+    monkeypatch.setattr(cli_train, "_print_result", lambda result: None)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)  # a fresh process's pool on 2 cores
+    yield
+    torch.set_num_threads(threads)
+
+
+def said_on_resume(run_dir, config: str) -> str:
+    run_dir.mkdir()
+    (run_dir / "config.yaml").write_text(config, encoding="utf-8")
+    result = runner.invoke(app, ["resume", str(run_dir)])
+    assert result.exit_code == 0, result.output
+    return " ".join(result.stderr.split())
+
+
+@pytest.mark.skipif(not hasattr(os, "getloadavg"), reason="no load average (Windows)")
+def test_a_run_trained_on_one_thread_is_not_told_to_use_one(tmp_path, busy_two_cores):
+    one = said_on_resume(tmp_path / "one", "model: lenet_d2l\nthreads: 1\ndevice: cpu\n")
+    every_core = said_on_resume(tmp_path / "all", "model: lenet_d2l\nthreads: null\n"
+                                                  "device: cpu\n")
+    assert "this CPU is busy" not in one
+    assert "this CPU is busy (load 9.0" in every_core  # the note itself still said
+
+
+@pytest.mark.skipif(not hasattr(os, "getloadavg"), reason="no load average (Windows)")
+def test_the_runs_device_decides_not_auto(tmp_path, busy_two_cores, monkeypatch):
+    # On a GPU machine "auto" is CUDA, where the note says nothing; a run trained on the
+    # CPU resumes there.
+    import cnnlab.train.device as device
+
+    real = device.select_device
+    monkeypatch.setattr(device, "select_device", lambda name=None: real(
+        "cpu" if name == "cpu" else "meta"))  # "auto" stands for a GPU: not a CPU
+    said = said_on_resume(tmp_path / "run", "model: lenet_d2l\nthreads: null\ndevice: cpu\n")
+    assert "this CPU is busy (load 9.0" in said

@@ -256,8 +256,11 @@ def resume(
     from cnnlab.train import resume as resume_run
 
     try:
-        # as train says it, of the threads the session will use: the run's own unless given
-        hint_at_a_busy_cpu(threads or _recorded_threads(run), device or "auto")
+        # as train says it, of the threads and device the session will use: the run's own
+        # unless given
+        recorded = _recorded_settings(run)
+        hint_at_a_busy_cpu(threads or recorded.get("threads"),
+                           device or recorded.get("device") or "auto")
         result = _guarded(lambda: resume_run(run, console=training_log, extra_epochs=epochs,
                                              max_time=max_time, data_root=data_root,
                                              device=device, quiet=quiet, threads=threads))
@@ -376,14 +379,16 @@ def register(app: typer.Typer) -> None:
     app.command("eval")(evaluate)
 
 
-def _recorded_threads(run: str) -> int | None:
-    """The CPU threads ``run``'s config.yaml asks for (None: one per core, or no config
-    to read, which resume itself then says): a run trained with --threads 1 and resumed
-    without it trains on one, and was told "--threads 1 is often steadier"."""
+def _recorded_settings(run: str) -> dict:
+    """The ``threads`` and ``device`` of ``run``'s config.yaml ({} where it cannot be read,
+    which resume itself then says): a run trained with --threads 1 and resumed without
+    it trains on one, and was told "--threads 1 is often steadier"."""
     from cnnlab.train.yaml_file import read_mapping
 
     try:
-        threads = read_mapping(Path(run) / "config.yaml").get("threads")
+        config = read_mapping(Path(run) / "config.yaml")
     except Exception:  # unreadable, or no mapping: resume refuses it, naming the cause
-        return None
-    return threads if isinstance(threads, int) and threads > 0 else None
+        return {}
+    threads, device = config.get("threads"), config.get("device")
+    return {"threads": threads if isinstance(threads, int) and threads > 0 else None,
+            "device": device if isinstance(device, str) else None}
