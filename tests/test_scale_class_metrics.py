@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from cnnlab.train import report_evaluation
+from cnnlab.train import class_metrics_file
 from cnnlab.train.class_metrics_file import class_metrics
 from cnnlab.train.report_evaluation import shown_evaluation
 
@@ -22,14 +22,14 @@ def write(path, records, raw: list[str] = ()) -> None:
 
 
 def counting_loads(monkeypatch) -> list[str]:
-    """The lines report_evaluation parses as JSON, as it parses them."""
+    """The lines class_metrics_file parses as JSON (for the report), as it parses them."""
     parsed, real = [], json.loads
 
     def loads(text, *args, **kwargs):
         parsed.append(text)
         return real(text, *args, **kwargs)
 
-    monkeypatch.setattr(report_evaluation.json, "loads", loads)
+    monkeypatch.setattr(class_metrics_file.json, "loads", loads)
     return parsed
 
 

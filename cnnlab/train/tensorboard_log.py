@@ -36,8 +36,7 @@ MANY_CLASSES_TAGS = {"histogram": f"{CLASS_PANEL}/all_classes",
 
 
 class TensorBoardLog:
-    """The run's event writer; ``purge_step``: the first epoch this process writes (a
-    resume: TensorBoard drops what an earlier process wrote from there on)."""
+    """The run's event ``writer`` (torch's SummaryWriter), as :meth:`open` makes it."""
 
     def __init__(self, writer):
         self.writer = writer
@@ -45,7 +44,9 @@ class TensorBoardLog:
     @classmethod
     def open(cls, run_dir: Path, purge_step: int | None = None) -> TensorBoardLog | None:
         """The log of ``run_dir``; None where tensorboard is not installed (it is a
-        dependency, but cnnlab stays usable without it)."""
+        dependency, but cnnlab stays usable without it). ``purge_step``: the first epoch
+        this process writes (a resume: TensorBoard drops what an earlier process wrote
+        from there on)."""
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:
