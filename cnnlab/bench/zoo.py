@@ -283,8 +283,11 @@ def run_zoo(
                     run_dir=str(run_dir), error="",
                     setup=json.dumps(zoo_setup(cfg_used, overrides)),  # what it really trained
                 )
-            except (KeyboardInterrupt, TrainingInterrupted):
-                raise  # Ctrl-C: stop the bench; the next run resumes this model
+            except TrainingInterrupted as exc:  # stop the bench; its next run resumes this model
+                exc.way_on = "run_zoo(...) again, as before, continues the zoo"
+                raise
+            except KeyboardInterrupt:
+                raise
             except Exception as exc:  # one broken model must not sink the whole bench
                 error = " ".join(f"{type(exc).__name__}: {exc}".split())  # one table line
                 row.update(status="failed", error=error[:300])

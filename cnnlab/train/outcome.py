@@ -66,6 +66,9 @@ class TrainingInterrupted(RuntimeError):
         self.signal_name = signal_name
         self.epoch = epoch
         self.step_in_epoch = step_in_epoch
+        # How to go on from Python, where the caller that owns the run knows better than
+        # resume() (a zoo: run it again); None: resume(run_dir).
+        self.way_on: str | None = None
 
     def _render_traceback_(self) -> list[str]:
         """What IPython (a notebook cell) shows for it, in place of a traceback: the
@@ -73,7 +76,9 @@ class TrainingInterrupted(RuntimeError):
         a run ends early, not a fault: the ten frames of cnnlab's loop it showed said
         nothing, and its message named only the command line's `cnnlab resume`."""
         lines = [f"{type(self).__name__}: {self}"]
-        if self.run_dir is not None:
+        if self.way_on is not None:
+            lines.append(f"From Python: {self.way_on}")
+        elif self.run_dir is not None:
             lines.append(f"From Python: resume({str(self.run_dir)!r}) continues it "
                          "(resume from cnnlab.train)")
         return lines
