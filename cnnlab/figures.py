@@ -5,8 +5,10 @@ how a PNG is embedded, shared by run reports, the zoo, the speedrun and design s
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import math
+import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -176,14 +178,55 @@ def _spaced(axis, values: list[float], labels: list[str], gap_pt: float) -> list
     return out
 
 
+# Where cnnlab picks the file (a run's plots/, a design analysis, the zoo, the speedrun's
+# chart) it writes a PNG, which its HTML reports embed. Slides and papers want vector
+# figures: CNNLAB_FIGURE_FORMATS="svg,pdf" writes each figure in those formats too, beside
+# it (plots/curves.svg, plots/curves.pdf). A PNG at another dpi is any of them rasterised.
+FORMATS_VARIABLE = "CNNLAB_FIGURE_FORMATS"
+EXTRA_FORMATS = ("svg", "pdf", "eps", "ps", "png")
+# Text in a PDF or PostScript file as TrueType (Type 42) fonts, not matplotlib's default
+# Type 3: journals' checkers (IEEE PDF eXpress, ACM's) refuse Type 3 fonts, and a PDF
+# viewer's search and copy read Type 42 text as text.
+VECTOR_FONTS = {"pdf.fonttype": 42, "ps.fonttype": 42}
+
+
+@functools.lru_cache(maxsize=8)  # one warning per value, not one per figure
+def _formats_asked(value: str) -> tuple[str, ...]:
+    asked = [f.strip().lstrip(".").lower() for f in re.split(r"[,\s]+", value)]
+    known = tuple(dict.fromkeys(f for f in asked if f in EXTRA_FORMATS))
+    unknown = [f for f in asked if f and f not in EXTRA_FORMATS]
+    if unknown:
+        from cnnlab.notices import FigureWarning, warn_user
+
+        warn_user(f"{FORMATS_VARIABLE}={value!r}: {', '.join(unknown)} left out (give any "
+                  f"of {', '.join(EXTRA_FORMATS)}, separated by commas, e.g. svg,pdf)",
+                  FigureWarning)
+    return known
+
+
+def extra_formats() -> tuple[str, ...]:
+    """The formats :data:`FORMATS_VARIABLE` asks every figure to be written in as well
+    (lower case, no dot; those it names that cnnlab does not write are warned of)."""
+    return _formats_asked(os.environ.get(FORMATS_VARIABLE, ""))
+
+
 def save_figure(fig, path: str | Path, dpi: int = DPI, layout: bool = True) -> Path:
     """Lay out ``fig``, write it to ``path`` (folders made as needed, atomically: a kill
-    mid-draw leaves the previous figure, not half of one)."""
+    mid-draw leaves the previous figure, not half of one) in its suffix's format, and
+    beside it in each of :func:`extra_formats` (``path`` with that suffix). Returns
+    ``path``."""
+    from matplotlib import rc_context
+
     path = Path(path)
     if layout:
         fig.tight_layout()
     fmt = path.suffix.lstrip(".").lower() or "png"  # the temporary name ends in .tmp
-    atomic_write_bytes(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format=fmt))
+    with rc_context(VECTOR_FONTS):
+        atomic_write_bytes(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format=fmt))
+        for extra in extra_formats():
+            if extra != fmt:
+                atomic_write_bytes(path.with_suffix(f".{extra}"),
+                                   lambda tmp, f=extra: fig.savefig(tmp, dpi=dpi, format=f))
     return path
 
 
