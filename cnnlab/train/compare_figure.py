@@ -86,7 +86,8 @@ def comparison_figure(runs: list[ComparedRun], labels: list[str], x: str = "epoc
     if ax_acc.lines:
         _fitted_legend(fig, ax_acc.lines)
     if title:
-        fig.suptitle(literal(wrapped(title, FIGURE_SIZE[0])))
+        # wrap: wrapped again when drawn narrower (fig.set_size_inches, for a slide)
+        fig.suptitle(literal(wrapped(title, FIGURE_SIZE[0])), wrap=True)
     return fig
 
 

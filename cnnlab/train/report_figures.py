@@ -114,7 +114,9 @@ def curves_figure(rows: list[dict], train_objective: str = "", *, title: str = "
                labels=[wrapped(line.get_label(), inches - 0.8, LEGEND_PT, least=10)
                        for line in ax_loss.lines])
     if title:
-        fig.suptitle(literal(wrapped(title, inches)))
+        # Wrapped for this width, and again by matplotlib (wrap) when drawn narrower: a
+        # figure resized for a slide (fig.set_size_inches) lost both ends of its title.
+        fig.suptitle(literal(wrapped(title, inches)), wrap=True)
     return fig
 
 
