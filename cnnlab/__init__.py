@@ -27,7 +27,8 @@ Shared by all of them, beside the subpackages (``cnnlab.cli`` is the command):
 - the user: ``notices`` (warnings for people), ``progress`` (bars), ``interrupts``
   (Ctrl-C through code that catches it; ``whole_imports``: torch's compiler imported
   whole, a Ctrl-C held back to its end), ``formatting`` (numbers and tables as people
-  read them), ``figures`` and ``shown_figure`` (figures for files, reports, notebooks);
+  read them; ``latex_tables``: those tables as LaTeX), ``figures`` and ``shown_figure``
+  (figures for files, reports, notebooks);
 - ``export``, ``export_files`` and ``onnx_run`` (ONNX out, and read back by predict);
 - ``extras`` (optional dependencies), ``lazy_exports`` (names imported on first use),
   ``command_line`` (the program's entry point), ``dataset_names`` (a dataset's name as
