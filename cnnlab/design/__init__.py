@@ -7,7 +7,8 @@
   its trials as drawn; :mod:`~cnnlab.design.store`: a sweep on disk (SQLite), written as
   trials finish; :mod:`~cnnlab.design.folders`: what a folder holds before a design
   command writes into it.
-- :mod:`~cnnlab.design.runner`: creating and running sweeps (the driver);
+- :mod:`~cnnlab.design.runner`: creating and running sweeps (the driver; its lock,
+  one driver a sweep, in :mod:`~cnnlab.design.sweep_lock`);
   :mod:`~cnnlab.design.executors` runs their trials (:mod:`~cnnlab.design.trial`) in
   local processes or on Ray (where they fit: :mod:`~cnnlab.design.ray_nodes`), all on
   the same code (:mod:`~cnnlab.design.code_check`).
