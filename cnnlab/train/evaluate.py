@@ -168,13 +168,27 @@ def check_tta_shift(shift: int, image_size: int) -> None:
                           "input: use a shift of a few pixels (1 or 2), or 0 for none")
 
 
-@dataclass
+@dataclass(repr=False)
 class EvalResult:
     loss: float
     acc: float
     per_class_acc: list[float]  # NaN for a class with no test images (no accuracy)
     confusion: list[list[int]]  # rows: true class, columns: predicted class
     count: int
+
+    def __repr__(self) -> str:
+        # A notebook cell's last value (``evaluate_run(...).result``): it printed ten
+        # accuracies to 16 digits and the whole matrix on one line. Labelled and short,
+        # as TrainResult's; the fields hold every digit.
+        shown = ", ".join(f"{a:.3f}" for a in self.per_class_acc[:_CLASSES_SHOWN])
+        more = ", ..." if len(self.per_class_acc) > _CLASSES_SHOWN else ""
+        n = len(self.confusion)
+        return (f"EvalResult(acc={self.acc:.4f}, loss={self.loss:.4f}, count={self.count}, "
+                f"per_class_acc=[{shown}{more}] ({n} classes), confusion={n}x{n} "
+                "(confusion[i][j]: images of class i predicted as j))")
+
+
+_CLASSES_SHOWN = 10  # per-class accuracies a repr lists (Fashion-MNIST's all)
 
 
 @torch.no_grad()
