@@ -17,7 +17,10 @@ def command_line() -> str:
     """This process's command, as one could type it again: ``python -m cnnlab ...`` for
     the module (it read "__main__.py design run ..."), ``torchrun --nproc_per_node=N -m
     cnnlab ...`` for a torchrun job's processes, arguments with spaces quoted
-    (``--override 'convs_per_stage=[2, 2, 2]'`` had lost its quotes)."""
+    (``--override 'convs_per_stage=[2, 2, 2]'`` had lost its quotes). Python with no
+    command to type again says where it ran: a Jupyter kernel (it read
+    "ipykernel_launcher.py -f /tmp/tmpkopmyzeh.json ...", a file gone with the kernel),
+    ``python -c``, an interactive interpreter."""
     program = Path(sys.argv[0])
     arguments = " ".join(map(shell_quote, sys.argv[1:]))
     if program.name == "__main__.py" and program.parent.name == "cnnlab":
@@ -26,7 +29,40 @@ def command_line() -> str:
         world_size = launched_world_size()  # torchrun's processes: its command, not python's
         return (launch_command(arguments, world_size) if world_size > 1
                 else f"python -m cnnlab {arguments}")
+    if in_jupyter_kernel():
+        notebook = notebook_path()
+        return f"Python (Jupyter kernel{f', notebook {notebook}' if notebook else ''})"
+    if sys.argv[0] == "-c":  # its code is not in sys.argv
+        return f"python -c (its code is not recorded) {arguments}".rstrip()
+    if sys.argv[0] in ("", "-"):
+        return "Python (interactive)" if sys.argv[0] == "" else "Python (a script from stdin)"
     return f"{program.name} {arguments}".rstrip()
+
+
+def cnnlab_program() -> bool:
+    """Whether this process is the ``cnnlab`` program (its script, ``python -m cnnlab``,
+    torchrun's ``-m cnnlab``), not Python calling cnnlab: what a message names to go on
+    with, ``cnnlab resume RUN`` or ``resume('RUN')``, --lr or ``lr=``, depends on it.
+    (A sweep's local workers are started with their driver's sys.argv.)"""
+    program = Path(sys.argv[0])
+    return program.stem == "cnnlab" or (program.name == "__main__.py"
+                                        and program.parent.name == "cnnlab")
+
+
+def in_jupyter_kernel() -> bool:
+    """Whether this process is a Jupyter kernel (ipykernel: a notebook, VS Code's too)."""
+    program = Path(sys.argv[0])
+    return program.name == "ipykernel_launcher.py" or (program.name == "__main__.py"
+                                                       and program.parent.name == "ipykernel")
+
+
+def notebook_path() -> str | None:
+    """The notebook a Jupyter kernel runs, where it is told: Jupyter Server sets
+    JPY_SESSION_NAME to it, VS Code puts ``__vsc_ipynb_file__`` among the notebook's
+    variables (IPython's __main__). None where neither does (nbclient, a console)."""
+    named = os.environ.get("JPY_SESSION_NAME") or getattr(
+        sys.modules.get("__main__"), "__vsc_ipynb_file__", None)
+    return str(named) if named else None
 
 
 # What cmd.exe or PowerShell would read otherwise than as a plain argument's text.
