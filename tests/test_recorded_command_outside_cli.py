@@ -19,6 +19,7 @@ KERNEL = ["/venv/lib/python3.11/site-packages/ipykernel_launcher.py", "-f",
 @pytest.fixture
 def no_notebook_named(monkeypatch):
     monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    monkeypatch.delitem(sys.modules, "cnnlab.cli", raising=False)  # loaded by CLI tests
     monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
 
 

@@ -16,6 +16,7 @@ import math
 import torch
 from torch import nn
 
+from cnnlab.train.machine import cnnlab_program
 from cnnlab.train.outcome import TrainingDiverged
 
 
@@ -76,4 +77,5 @@ class DivergenceChecks:
         # end, after these checks; a resumed run began from one.
         last = self.run_dir / "checkpoints" / "last.safetensors" if self.run_dir else None
         return TrainingDiverged.at(epoch, step, self.cfg.lr, last, found=found,
-                                   written=self.epoch > 0 or self.resumed_from is not None)
+                                   written=self.epoch > 0 or self.resumed_from is not None,
+                                   cli=cnnlab_program())  # --lr, or TrainConfig's lr

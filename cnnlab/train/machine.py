@@ -40,13 +40,27 @@ def command_line() -> str:
 
 
 def cnnlab_program() -> bool:
-    """Whether this process is the ``cnnlab`` program (its script, ``python -m cnnlab``,
-    torchrun's ``-m cnnlab``), not Python calling cnnlab: what a message names to go on
-    with, ``cnnlab resume RUN`` or ``resume('RUN')``, --lr or ``lr=``, depends on it.
-    (A sweep's local workers are started with their driver's sys.argv.)"""
+    """Whether cnnlab runs as its command line, not called from Python (a notebook, a
+    script): what a message names to go on with, ``cnnlab resume RUN`` or
+    ``resume('RUN')``, ``--lr`` or ``lr=``, depends on it. The command's package,
+    cnnlab.cli, is loaded by the command alone (also where its app is invoked in this
+    process, as tests do), never by the library; the program itself (its script, ``python
+    -m cnnlab``, torchrun's ``-m cnnlab``) is told as relaunch_command tells it."""
     program = Path(sys.argv[0])
-    return program.stem == "cnnlab" or (program.name == "__main__.py"
-                                        and program.parent.name == "cnnlab")
+    return "cnnlab.cli" in sys.modules or program.stem == "cnnlab" or (
+        program.name == "__main__.py" and program.parent.name == "cnnlab")
+
+
+def python_resume(run_dir) -> str | None:
+    """``resume('RUN')`` (with ``data=...`` for a run of data given to train(): its
+    data.json), how a caller from Python goes on with ``run_dir``; None for the command
+    line, whose messages name ``cnnlab resume RUN`` (and named only that to Python)."""
+    if cnnlab_program():
+        return None
+    from cnnlab.train.run_files import DATA_RECORD  # it imports this module
+
+    data = ", data=..." if (Path(run_dir) / DATA_RECORD).is_file() else ""
+    return f"resume({str(run_dir)!r}{data})"
 
 
 def in_jupyter_kernel() -> bool:

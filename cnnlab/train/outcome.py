@@ -24,11 +24,12 @@ class TrainingDiverged(RuntimeError):
 
     @classmethod
     def at(cls, epoch: int, step: int | None, lr: float, last: Path | None,
-           written: bool, found: str = "") -> TrainingDiverged:
+           written: bool, found: str = "", cli: bool = True) -> TrainingDiverged:
         """The error for a training loss found NaN/inf at ``step`` (from 0) of ``epoch``,
         or for what ``found`` says was at the epoch's end (the weights, the test loss;
         ``step`` None), in a run whose ``last`` checkpoint (None: the run writes none)
-        was ``written`` or not."""
+        was ``written`` or not. Its advice names the command's options (``cli``), or
+        TrainConfig's fields for a run trained from Python."""
         what = found or f"the loss became NaN/inf at epoch {epoch}, step {step + 1}"
         # Before the first epoch's checkpoint there is none to keep: said so, not a
         # "last good checkpoint" that a look in the folder would not find.
@@ -40,9 +41,16 @@ class TrainingDiverged(RuntimeError):
             kept = "No checkpoint was written: the first would have held these weights. "
         else:
             kept = "No epoch had finished: no checkpoint was written. "
-        return cls(f"{what}; stopping. {kept}Try a lower --lr (now {lr}), a (longer) "
-                   "warm-up (--warmup-epochs), gradient clipping (--clip-grad-norm 1.0), "
-                   "or --amp off.")
+        advice = (f"Try a lower --lr (now {lr}), a (longer) warm-up (--warmup-epochs), "
+                  "gradient clipping (--clip-grad-norm 1.0), or --amp off." if cli else
+                  f"Try a lower lr (now {lr}), a (longer) warm-up (warmup_epochs), gradient "
+                  "clipping (clip_grad_norm=1.0), or amp='off' (TrainConfig's fields).")
+        return cls(f"{what}; stopping. {kept}{advice}")
+
+    def _render_traceback_(self) -> list[str]:
+        """What IPython (a notebook cell) shows for it: its message, not the frames of
+        cnnlab's training loop (as :meth:`TrainingInterrupted._render_traceback_`)."""
+        return [f"{type(self).__name__}: {self}"]
 
 
 class TrainingInterrupted(RuntimeError):
@@ -78,7 +86,7 @@ class TrainingInterrupted(RuntimeError):
         lines = [f"{type(self).__name__}: {self}"]
         if self.way_on is not None:
             lines.append(f"From Python: {self.way_on}")
-        elif self.run_dir is not None:
+        elif self.run_dir is not None and "resume(" not in str(self):  # said once, not twice
             lines.append(f"From Python: resume({str(self.run_dir)!r}) continues it "
                          "(resume from cnnlab.train)")
         return lines

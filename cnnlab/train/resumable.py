@@ -33,6 +33,7 @@ from cnnlab.train.distributed import (
     restore_rank_rng_state,
 )
 from cnnlab.train.loaded_run import CheckpointWarning
+from cnnlab.train.machine import python_resume
 from cnnlab.train.outcome import TrainingInterrupted, TrainResult
 from cnnlab.train.resume_checks import other_code_notice, training_left
 
@@ -218,10 +219,12 @@ class Resumable:
         whose = own or f"{others or 'a signal'} on another rank"
         where = (f"at epoch {self.epoch + 1}, {self._step_of_epoch()}" if self.step_in_epoch
                  else f"before epoch {self.epoch + 1}'s first step")
+        command = launch_command(f"resume {self.run_dir}", self.dist.world_size)
+        from_python = python_resume(self.run_dir) if self.run_dir else None  # not the CLI's
         raise TrainingInterrupted(
             f"stopped by {whose} {where}; checkpoint saved"
-            + (f". Resume with: {launch_command(f'resume {self.run_dir}', self.dist.world_size)}"
-               if self.run_dir else ""),
+            + (f". Resume with: {command}" if self.run_dir else "")
+            + (f" (from Python: {from_python})" if from_python else ""),
             run_dir=self.run_dir, signal_name=stopped_by, epoch=self.epoch + 1,
             step_in_epoch=self.step_in_epoch,
         )
