@@ -8,14 +8,16 @@
   trials finish; :mod:`~cnnlab.design.folders`: what a folder holds before a design
   command writes into it.
 - :mod:`~cnnlab.design.runner`: creating and running sweeps (the driver; its lock,
-  one driver a sweep, in :mod:`~cnnlab.design.sweep_lock`);
+  one driver a sweep, in :mod:`~cnnlab.design.sweep_lock`; its line in a notebook in
+  :mod:`~cnnlab.design.sweep_progress`);
   :mod:`~cnnlab.design.executors` runs their trials (:mod:`~cnnlab.design.trial`) in
   local processes or on Ray (where they fit: :mod:`~cnnlab.design.ray_nodes`), all on
   the same code (:mod:`~cnnlab.design.code_check`).
 - :mod:`~cnnlab.design.edf`: EDFs, complexity-normalised EDFs, KS tests (the normalised
   one by permutation: ``compare_normalized``), bootstrap.
 - :mod:`~cnnlab.design.regnet_fit`: the RegNet rule nearest a network's widths (e_fit).
-- :mod:`~cnnlab.design.report`: plots, one HTML report, a Markdown table (its words in
+- :mod:`~cnnlab.design.report`: plots, one HTML report, a Markdown table, the summary
+  ``analyze`` returns (:mod:`~cnnlab.design.analysis`: a dict shown as tables; its words in
   :mod:`~cnnlab.design.report_text` and :mod:`~cnnlab.design.describe`, its figures in
   :mod:`~cnnlab.design.report_figures`, their MACs axis in
   :mod:`~cnnlab.design.macs_axis`).

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from cnnlab.atomic import atomic_write_text, replace_file
+from cnnlab.design.analysis import Analysis
 from cnnlab.design.describe import (
     BEST_HEADER,
     best_trials,
@@ -288,7 +289,8 @@ class InterruptedAfterWriting(KeyboardInterrupt):
 def analyze(directories: str | os.PathLike | Sequence[str | os.PathLike], out: str | Path,
             bins: int = 10, resamples: int = 2000, seed: int = 0) -> dict[str, Any]:
     """Write the report files for the sweeps in ``directories`` (one folder, or several)
-    into ``out``; return the summary. ``bins``: log-spaced MACs bins of the normalised
+    into ``out``; return the summary (an :class:`~cnnlab.design.analysis.Analysis`: a
+    dict, shown as the report's tables). ``bins``: log-spaced MACs bins of the normalised
     EDFs; ``resamples``: bootstrap resamples and permutations, drawn from ``seed``.
 
     ``out`` must be missing, empty or an earlier analysis's folder (:func:`check_report_folder`).
@@ -332,4 +334,4 @@ def analyze(directories: str | os.PathLike | Sequence[str | os.PathLike], out: s
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     summary["files"] = [str(out / name) for name in REPORT_FILES if name in written]
-    return summary
+    return Analysis(summary)  # a dict, shown as the report's tables

@@ -35,6 +35,7 @@ from cnnlab.design.sweep_lock import (  # noqa: F401 (the CLI and callers import
     sweep_driver,
     sweep_lock,
 )
+from cnnlab.design.sweep_progress import notebook_progress
 from cnnlab.design.sweep_spec import SweepError, SweepSpec, check_train_fields, plan_trials
 from cnnlab.design.trial import forget_data, trial_data
 from cnnlab.interrupts import SigintRecorder, sigterm_as_interrupt
@@ -153,7 +154,8 @@ def run_sweep(directory: str | Path, *, executor: str = "local", workers: int | 
 
     Trials left 'running' by a killed sweep start again; 'done' and 'failed' trials
     are not repeated (``TrialStore.retry_failed`` puts failed ones back). Each result is
-    committed to the store as it arrives, then passed to ``on_result`` (the stored row).
+    committed to the store as it arrives, then passed to ``on_result`` (the stored row;
+    without one, a notebook shows a line of the trials finished).
     Raises :class:`SweepInterrupted` on Ctrl-C, after putting unfinished trials back to
     'pending', and :class:`SweepError` for a device this machine cannot train on or an
     executor that gives up mid-sweep. Trials a stopped sweep leaves unfinished are not
@@ -190,6 +192,8 @@ def run_sweep(directory: str | Path, *, executor: str = "local", workers: int | 
                                      "workers": workers}})
         resume_with = resume_command(directory, executor, address, None if pool.gpus or chosen
                                       else store.meta().get("threads"), workers)
+        if on_result is None:  # a notebook's cell shows the trials as they finish
+            on_result = notebook_progress(directory, store.counts(), pool.capacity)
         inflight: dict = {}
         alone: set[int] = set()  # trials to run with nothing beside them (see below)
         interrupted = False
