@@ -8,6 +8,7 @@ import signal
 from pathlib import Path
 
 from cnnlab.atomic import atomic_write_text
+from cnnlab.figures import EXTRA_FORMATS
 from cnnlab.interrupts import SigintRecorder, termination_signals
 from cnnlab.notices import FigureWarning, warn_user
 from cnnlab.train.machine import environment_info
@@ -302,6 +303,9 @@ def _draw(out: Path, draw, failed: list[str]) -> bool:
     ``out`` is this call's figure."""
     try:
         out.unlink(missing_ok=True)
+        for extra in EXTRA_FORMATS:  # an earlier draw's SVG/PDF copies would not match it
+            if f".{extra}" != out.suffix:
+                out.with_suffix(f".{extra}").unlink(missing_ok=True)
         if draw is not None:
             draw(out)
     except Exception as exc:
