@@ -47,10 +47,10 @@ def predict(
     from cnnlab.train.evaluate import checkpoint_when, describe_tta
     from cnnlab.train.predict import (
         check_top_k,
+        classify_files,
         image_paths,
         light_backgrounds_told_once,
         open_for_prediction,
-        predict_image,
     )
 
     is_onnx = Path(run).suffix == ".onnx"
@@ -85,6 +85,8 @@ def predict(
                   "(--no-tta for the image alone)")
     rows: list[tuple[Path, list[tuple[str, float]], str]] = []
     live = shows_live(err) and len(files) >= BAR_FROM
+    # In batches, in the order of the files; one unreadable file costs the others nothing.
+    answers = classify_files(model, files, top_k, invert, tta)
     with light_backgrounds_told_once(len(files), model.data):
         for path, problem in track(items, description="classifying", console=err,
                                    transient=True, disable=not live):
@@ -92,11 +94,10 @@ def predict(
                 error(problem)
                 rows.append((path, [], problem))
                 continue
-            try:  # one unreadable file must not cost the others their answer
-                rows.append((path, predict_image(model, path, top_k, invert, tta), ""))
-            except (FileNotFoundError, ValueError) as exc:
-                error(str(exc))
-                rows.append((path, [], str(exc)))
+            _, ranked, unreadable = next(answers)
+            if unreadable is not None:
+                error(str(unreadable))
+            rows.append((path, ranked, "" if unreadable is None else str(unreadable)))
     if not (quiet and out is not None):
         console.print(_table(rows, shown))  # first: a file it cannot write costs no answer
     if out is not None:

@@ -8,7 +8,7 @@ import contextvars
 import functools
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -189,6 +189,14 @@ def predict_image(run: LoadedRun | OnnxRun | str | os.PathLike[str],
     """
     check_top_k(top_k)
     run = _opened(run)
+    return _ranked(run, prepared_input(run, image, invert), top_k, tta)[0]
+
+
+def prepared_input(run, image, invert: bool = False) -> torch.Tensor:
+    """``image`` as the opened ``run``'s model takes it (1 x C x S x S), prepared as
+    :func:`predict_image` says; an image drawn dark on light for light-on-dark data is
+    told of (once per :func:`light_backgrounds_told_once` block). Raises as
+    :func:`cnnlab.data.image_file.read_image` for a file it cannot read."""
     pp = run.preprocess
     data, decoded = trained_on(run)
     light_on_dark = _light_on_dark_data(data)
@@ -198,7 +206,6 @@ def predict_image(run: LoadedRun | OnnxRun | str | os.PathLike[str],
     pixels = _image_pixels(image, pp, fit=data.startswith("folder:"),
                            background="contrast" if light_on_dark else "white",
                            decoded=decoded)
-    x = _model_input(pixels, pp, invert)
     if not invert and light_on_dark and _border_level(pixels) > 0.6:
         name = Path(image).name if isinstance(image, str | Path) else "the image"
         told = _light_backgrounds.get()
@@ -206,13 +213,20 @@ def predict_image(run: LoadedRun | OnnxRun | str | os.PathLike[str],
             told.append(name)
         else:
             _tell_light_backgrounds([name], 1, data)
+    return _model_input(pixels, pp, invert)
+
+
+@torch.no_grad()
+def _ranked(run, x: torch.Tensor, top_k: int, tta: bool) -> list[list[tuple[str, float]]]:
+    """The ``top_k`` (class, probability) of each image of the batch ``x``."""
     views = tta_views(*run.tta) if tta else tta_views(False)
     device = _input_device(run.model)
     x = x.to(device)
-    border = torch.tensor(pp.black_level(), device=device).view(1, -1, 1, 1)
-    probs = tta_logits(run.model, x, views, border).softmax(dim=1)[0]
-    top = probs.topk(min(top_k, probs.numel()))
-    return [(run.classes[i], float(p)) for p, i in zip(top.values, top.indices, strict=True)]
+    border = torch.tensor(run.preprocess.black_level(), device=device).view(1, -1, 1, 1)
+    probs = tta_logits(run.model, x, views, border).softmax(dim=1)
+    top = probs.topk(min(top_k, probs.shape[1]))
+    return [[(run.classes[i], p) for p, i in zip(values, indices, strict=True)]
+            for values, indices in zip(top.values.tolist(), top.indices.tolist(), strict=True)]
 
 
 def _opened(run):
@@ -339,8 +353,43 @@ def predict_images(run_dir: str | os.PathLike[str],
     run_dir = run_folder(run_dir, "predict_images")  # before the files: the first argument
     files = image_paths(paths)
     run = open_for_prediction(run_dir, which, device)
+    answers = []
     with light_backgrounds_told_once(len(files), run.data):
-        return [(path, predict_image(run, path, top_k, invert, tta)) for path in files]
+        for path, ranked, problem in classify_files(run, files, top_k, invert, tta):
+            if problem is not None:
+                raise problem
+            answers.append((path, ranked))
+    return answers
+
+
+# Images per forward when classifying many: one at a time, a small network spent
+# nearly all its time in per-call overhead (and, on a busy CPU, waiting on its threads):
+# 20,000 28x28 files took 400 s, in batches 40 s.
+PREDICT_BATCH = 64
+
+
+def classify_files(run, files: Sequence[Path], top_k: int = 3, invert: bool = False,
+                   tta: bool = True, batch_size: int = PREDICT_BATCH
+                   ) -> Iterator[tuple[Path, list[tuple[str, float]], Exception | None]]:
+    """``(path, top classes, None)`` for each of ``files``, in order, for an opened
+    ``run``; ``(path, [], error)`` for one that cannot be read (FileNotFoundError or
+    ValueError: it costs the others nothing). Each file is prepared as
+    :func:`predict_image` prepares it; ``batch_size`` of them go through the model at
+    once (each image's logits do not depend on the others' in eval mode, up to float
+    rounding: a probability's 7th digit)."""
+    for start in range(0, len(files), batch_size):
+        chunk = files[start:start + batch_size]
+        inputs: list[torch.Tensor] = []
+        problems: list[Exception | None] = []
+        for path in chunk:
+            try:
+                inputs.append(prepared_input(run, path, invert))
+                problems.append(None)
+            except (FileNotFoundError, ValueError) as exc:
+                problems.append(exc)
+        ranked = iter(_ranked(run, torch.cat(inputs), top_k, tta) if inputs else [])
+        for path, problem in zip(chunk, problems, strict=True):
+            yield (path, [], problem) if problem is not None else (path, next(ranked), None)
 
 
 def check_top_k(top_k: int) -> None:
