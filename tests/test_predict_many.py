@@ -1,7 +1,9 @@
 """`cnnlab predict` on a folder of many images: batched, in order, one bad file skipped
-and named."""
+and named; file names not in UTF-8."""
 
 import csv
+import os
+import sys
 
 import numpy as np
 import pytest
@@ -56,3 +58,18 @@ def test_a_folder_goes_through_the_model_in_batches_in_order_past_a_bad_file(
         assert [r for r, _ in alone] == [row[f"class_{k}"] for k in (1, 2, 3)]
         assert [p for _, p in alone] == pytest.approx(
             [float(row[f"probability_{k}"]) for k in (1, 2, 3)], abs=2e-6)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="names in any bytes: Linux file systems")
+def test_a_file_name_not_in_utf8_is_written_to_the_csv_escaped(tiny_run, tmp_path):
+    # The CSV of a whole folder was lost to a UnicodeEncodeError after classifying it.
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    with open(os.path.join(os.fsencode(photos), b"d\xf6g.png"), "wb") as file:
+        Image.new("L", (28, 28), 200).save(file, format="PNG")
+    out = tmp_path / "p.csv"
+    result = runner.invoke(app, ["predict", str(tiny_run), str(photos), "--out", str(out)])
+    assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+    [row] = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert row["image"] == str(photos / "d\\xf6g.png") and row["class_1"]
+    assert "d\\xf6g.png" in result.stdout

@@ -135,6 +135,8 @@ def _items(arguments: list[Path], image_paths) -> list[tuple[Path, str]]:
 
 def _table(rows, shown: int) -> Table:
     """One row per image, its ``shown`` classes most likely first ("Coat 91.2%")."""
+    from cnnlab.data.folder_files import readable_name
+
     table = Table()
     table.add_column("image", overflow="fold")
     for rank in range(1, shown + 1):
@@ -143,12 +145,13 @@ def _table(rows, shown: int) -> Table:
         cells = [f"{escape(name)} {100 * prob:.1f}%" for name, prob in ranked]
         if problem:
             cells = ["[red]no images[/]" if path.is_dir() else "[red]unreadable[/]"]
-        table.add_row(escape(str(path)), *cells, *[""] * (shown - len(cells)))
+        table.add_row(escape(readable_name(str(path))), *cells, *[""] * (shown - len(cells)))
     return table
 
 
 def _write_csv(out: Path, rows, shown: int) -> None:
     from cnnlab.atomic import atomic_write_text
+    from cnnlab.data.folder_files import readable_name
 
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
@@ -157,11 +160,14 @@ def _write_csv(out: Path, rows, shown: int) -> None:
         header += [f"class_{rank}", f"probability_{rank}"]
     writer.writerow([*header, "error"])
     for path, ranked, problem in rows:
-        cells = [str(path)]
+        # A file name not in UTF-8 (a Latin-1 archive's "d\xf6g.png") as its bytes'
+        # \xNN escapes: the name as Python holds it cannot be written, and the whole
+        # file was lost to a UnicodeEncodeError after every image was classified.
+        cells = [readable_name(str(path))]
         for name, prob in ranked:
             cells += [name, f"{prob:.6f}"]
         cells += [""] * (2 * (shown - len(ranked)))
-        writer.writerow([*cells, problem])
+        writer.writerow([*cells, readable_name(problem)])
     atomic_write_text(out, text.getvalue())
 
 
