@@ -1,5 +1,5 @@
 """`cnnlab predict` on a folder of many images: batched, in order, one bad file skipped
-and named; file names not in UTF-8."""
+and named; file names not in UTF-8; a URL or "-" given for a file."""
 
 import csv
 import os
@@ -11,6 +11,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from cnnlab.cli import app
+from cnnlab.data.image_file import read_image
 from cnnlab.train import predict as predict_module
 from cnnlab.train.predict import open_for_prediction, predict_image
 
@@ -73,3 +74,17 @@ def test_a_file_name_not_in_utf8_is_written_to_the_csv_escaped(tiny_run, tmp_pat
     [row] = list(csv.DictReader(out.open(encoding="utf-8")))
     assert row["image"] == str(photos / "d\\xf6g.png") and row["class_1"]
     assert "d\\xf6g.png" in result.stdout
+
+
+@pytest.mark.parametrize(("given", "said"), [
+    ("https://example.com/shirt.jpg", "not URLs: download it first"),
+    ("-", "not standard input: save the image to a file")])
+def test_a_url_or_standard_input_is_said_to_be_no_file(given, said):
+    with pytest.raises(FileNotFoundError, match=f"image not found: .*; cnnlab reads image "
+                                                f"files, {said}"):
+        read_image(given, 1)
+
+
+def test_a_missing_file_or_windows_path_gets_no_hint(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"image not found: [^;]*$"):
+        read_image("C:/photos/missing.png", 1)

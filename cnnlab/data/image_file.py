@@ -11,6 +11,7 @@ training loader does.
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
@@ -104,6 +105,17 @@ def _warn_if_very_large(path: Path, image: Image.Image) -> None:
                   "it down first", DataWarning)
 
 
+def _not_a_file(path: Path) -> str:
+    """Why a path that names no file may have been given, for a URL or "-" (standard
+    input), which other tools take: cnnlab reads neither ("image not found:
+    https:/example.com/a.jpg" read as if the file had gone)."""
+    if re.match(r"[A-Za-z][A-Za-z0-9+.-]+:/", str(path)):  # Path keeps one "/" of "//"
+        return "; cnnlab reads image files, not URLs: download it first (curl -O URL)"
+    if str(path) == "-":
+        return "; cnnlab reads image files, not standard input: save the image to a file"
+    return ""
+
+
 def read_image(path: str | Path, channels: int, background: str = "white") -> Image.Image:
     """The image at ``path``, decoded, upright, as "L" (``channels`` 1) or "RGB" (3),
     transparent pixels on ``background``.
@@ -124,7 +136,7 @@ def read_image(path: str | Path, channels: int, background: str = "white") -> Im
                 image.load()  # decode now, so a truncated file fails here
                 return to_mode(image, channels, background)
     except FileNotFoundError:
-        raise FileNotFoundError(f"image not found: {path}") from None
+        raise FileNotFoundError(f"image not found: {path}{_not_a_file(path)}") from None
     except (IsADirectoryError, PermissionError) as exc:  # Windows: a folder is EACCES
         if not path.is_dir():
             raise ImageFileError(path, f"not a readable image ({type(exc).__name__}: "
