@@ -52,14 +52,15 @@ def note_what_replaces_the_config_files_choices(cfg, config_file) -> None:
 
 
 def hint_at_fp16_on_a_cpu(cfg) -> None:
-    """fp16 autocast on a CPU has no fast kernels: a review measured lenet_d2l at 388
-    images/s against 7,600 in full precision on a 2-core x86 machine."""
+    """fp16 autocast on a CPU has no fast kernels: lenet_d2l trained at 1,440 images/s
+    against 6,660 in full precision, and inferred at 3,050 against 20,100, on an idle
+    2-core x86 machine (BENCHMARKS.md, "Measurements of 2026-12-06, late night")."""
     from cnnlab.train.device import select_device
     from cnnlab.train.distributed import launched_as_main
 
     if cfg.amp == "fp16" and launched_as_main() and select_device(cfg.device).type == "cpu":
         err.print("note: --amp fp16 on a CPU trains many times slower than full precision "
-                  "(no fast fp16 kernels; 20x on a 2-core x86 machine); --amp off (or auto) "
+                  "(no fast fp16 kernels: 4-5x on a 2-core x86 machine); --amp off (or auto) "
                   "is faster")
 
 
