@@ -190,8 +190,9 @@ def run_sweep(directory: str | Path, *, executor: str = "local", workers: int | 
         # How it runs, for `design status` to say how to continue it once stopped.
         store.set_meta({"run_with": {"executor": executor, "address": address,
                                      "workers": workers}})
-        resume_with = resume_command(directory, executor, address, None if pool.gpus or chosen
-                                      else store.meta().get("threads"), workers)
+        threads_kept = None if pool.gpus or chosen else store.meta().get("threads")
+        resume_with = resume_command(directory, executor, address, threads_kept, workers)
+        from_python = python_resume_words(directory, executor, address, threads_kept, workers)
         if on_result is None:  # a notebook's cell shows the trials as they finish
             on_result = notebook_progress(directory, store.counts(), pool.capacity)
         inflight: dict = {}
@@ -256,7 +257,7 @@ def run_sweep(directory: str | Path, *, executor: str = "local", workers: int | 
             raise SweepInterrupted(f"sweep stopped with {c['done'] + c['failed']} of "
                                    f"{sum(c.values())} trials finished ({c['done']} done, "
                                    f"{c['failed']} failed), all stored. Continue with: "
-                                   f"{resume_with}")
+                                   f"{resume_with}{from_python}")
         return store.counts()
 
 
@@ -307,6 +308,22 @@ def resume_command(directory, executor: str, address: str | None,
     return f"cnnlab design run --resume {shell_quote(str(directory))}{on}" + (
         f" --workers {workers}" if workers else "") + (
         f" --threads {threads}" if threads else "")
+
+
+def python_resume_words(directory, executor: str, address: str | None,
+                        threads: int | None = None, workers: int | None = None) -> str:
+    """How a caller from Python (a notebook) continues the sweep, as " (from Python:
+    run_sweep(...))", with what :func:`resume_command` gives the command; "" for the
+    command line, whose words are that command's."""
+    from cnnlab.train.machine import cnnlab_program
+
+    if cnnlab_program():
+        return ""
+    given = [repr(str(directory))] + [
+        f"{name}={value!r}" for name, value in (
+            ("executor", None if executor == "local" else executor), ("address", address),
+            ("workers", workers), ("threads", threads)) if value]
+    return f" (from Python: run_sweep({', '.join(given)}))"
 
 
 def _other_code(outcome) -> str | None:
