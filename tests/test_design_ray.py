@@ -28,11 +28,10 @@ from cnnlab.design.code_check import code_fingerprint
 from cnnlab.design.executors import (
     LocalExecutor,
     RayExecutor,
-    _slots,
-    _unfit,
     check_executor,
     ray_address,
 )
+from cnnlab.design.ray_nodes import trial_slots, unfit_reason
 from cnnlab.design.runner import create_sweep, run_sweep
 from cnnlab.design.store import SweepError, TrialStore
 
@@ -52,38 +51,38 @@ FOUR_BY_FOUR = [node(4) for _ in range(4)]  # 16 CPUs in all, 4 on any node
 
 
 def test_a_request_no_single_node_holds_is_named_with_the_largest_node_and_the_fix():
-    assert _unfit(FOUR_BY_FOUR, 4, 0) is None
-    assert _unfit(FOUR_BY_FOUR, 8, 0) == (
+    assert unfit_reason(FOUR_BY_FOUR, 4, 0) is None
+    assert unfit_reason(FOUR_BY_FOUR, 8, 0) == (
         "a trial asks for 8 CPUs (--threads 8), but the largest alive node of the Ray "
         "cluster has 4 CPUs: give --threads 4 or less")
     # A dead node counts for nothing, however large it was.
-    assert "has 2 CPUs: give --threads 2 or less" in _unfit(
+    assert "has 2 CPUs: give --threads 2 or less" in unfit_reason(
         [node(32, alive=False), node(2)], 8, 0)
-    assert _unfit([node(0)], 1, 0) == (  # a head started with --num-cpus 0, no workers
+    assert unfit_reason([node(0)], 1, 0) == (  # a head started with --num-cpus 0, no workers
         "a trial asks for 1 CPU (--threads 1), but no alive node of the Ray cluster has a "
         "CPU: start worker nodes (ray start --address HEAD)")
-    assert "no alive node" in _unfit([], 1, 0)
+    assert "no alive node" in unfit_reason([], 1, 0)
 
 
 def test_a_gpu_trial_needs_its_cpus_on_a_gpu_node():
     mixed = [node(2, gpus=1), node(16)]  # the CPUs are where the GPU is not
-    assert _unfit(mixed, 4, 0) is None
-    assert _unfit(mixed, 4, 1) == (
+    assert unfit_reason(mixed, 4, 0) is None
+    assert unfit_reason(mixed, 4, 1) == (
         "a trial asks for 4 CPUs (--threads 4) and 1 GPU, but the GPU node with the most "
         "CPUs has 2 CPUs and 1 GPU: give --threads 2 or less, or --device cpu")
-    assert _unfit(mixed, 2, 1) is None
-    assert "give that node CPUs (ray start --num-cpus), or --device cpu" in _unfit(
+    assert unfit_reason(mixed, 2, 1) is None
+    assert "give that node CPUs (ray start --num-cpus), or --device cpu" in unfit_reason(
         [node(0, gpus=4), node(16)], 1, 1)
-    assert _unfit([node(16), node(8, gpus=2, alive=False)], 1, 1) == (
+    assert unfit_reason([node(16), node(8, gpus=2, alive=False)], 1, 1) == (
         "a trial asks for 1 CPU (--threads 1) and 1 GPU, but no alive node of the Ray "
         "cluster has a GPU: add GPU nodes, or give --device cpu")
 
 
 def test_slots_are_counted_node_by_node():
-    assert _slots(FOUR_BY_FOUR, 3, 0) == 4  # the cluster's 16 CPUs // 3 would say 5
-    assert _slots(FOUR_BY_FOUR + [node(64, alive=False)], 2, 0) == 8
-    assert _slots([node(8, gpus=4), node(2, gpus=2), node(32)], 2, 1) == 4 + 1
-    assert _slots(FOUR_BY_FOUR, 8, 0) == 1  # never 0 (refused before it matters)
+    assert trial_slots(FOUR_BY_FOUR, 3, 0) == 4  # the cluster's 16 CPUs // 3 would say 5
+    assert trial_slots(FOUR_BY_FOUR + [node(64, alive=False)], 2, 0) == 8
+    assert trial_slots([node(8, gpus=4), node(2, gpus=2), node(32)], 2, 1) == 4 + 1
+    assert trial_slots(FOUR_BY_FOUR, 8, 0) == 1  # never 0 (refused before it matters)
 
 
 # ------------------------------------------------------------ a fake Ray

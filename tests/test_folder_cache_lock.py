@@ -21,14 +21,14 @@ def test_two_loads_of_a_cold_cache_decode_the_folder_once(data_env: Path, monkey
         (root / name).mkdir(parents=True)
         for i in range(3):
             Image.new("RGB", (12, 12), colour).save(root / name / f"{i}.png")
-    decodes, decode = [], folder_mod._decode_tree
+    decodes, decode = [], folder_mod._decode_images
 
     def slow_decode(*args, **kwargs):  # long enough for the other load to arrive
         decodes.append(threading.get_ident())
         time.sleep(0.5)
         return decode(*args, **kwargs)
 
-    monkeypatch.setattr(folder_mod, "_decode_tree", slow_decode)
+    monkeypatch.setattr(folder_mod, "_decode_images", slow_decode)
     results, errors = [], []
 
     def load():

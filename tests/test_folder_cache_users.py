@@ -101,8 +101,8 @@ def test_on_a_mount_that_maps_owners_ones_own_entry_is_read(data_env, monkeypatc
     # wrote a second entry, warned that its own was "another user's", and could not prune.
     pets = make_tree(data_env / "pets")
     monkeypatch.setattr(os, "geteuid", lambda: os.getuid() + 4242)  # files: getuid's
-    decodes, decode = [], folder_mod._decode_tree
-    monkeypatch.setattr(folder_mod, "_decode_tree",
+    decodes, decode = [], folder_mod._decode_images
+    monkeypatch.setattr(folder_mod, "_decode_images",
                         lambda *a, **k: decodes.append(1) or decode(*a, **k))
     with warnings.catch_warnings():
         warnings.simplefilter("error")

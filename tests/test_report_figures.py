@@ -169,9 +169,9 @@ def test_past_the_room_for_every_class_every_kth_is_named():
 
 def test_the_test_curve_says_when_and_on_which_weights_it_was_measured(tmp_path, monkeypatch):
     # eval_every 2: the test curve has epochs 2 and 3 only, and its legend said "after each
-    # epoch"; its weights were named by a copy of evaluated_weights that left out TTA.
+    # epoch"; its weights were named by a copy of evaluated_weights_words that left out TTA.
     from cnnlab.train import run_outputs
-    from cnnlab.train.report_evaluation import evaluated_weights
+    from cnnlab.train.report_evaluation import evaluated_weights_words
 
     notes = []
     real = run_outputs.plot_curves
@@ -181,7 +181,7 @@ def test_the_test_curve_says_when_and_on_which_weights_it_was_measured(tmp_path,
                       device="cpu", quiet=True, out_dir=str(tmp_path), run_name="r",
                       eval_every=2, tta_flip=True)
     train(cfg, data=make_synthetic(num_train=64, num_test=32))
-    weights = evaluated_weights(cfg.to_dict())
+    weights = evaluated_weights_words(cfg.to_dict())
     assert "test-time views: mirror" in weights
     assert notes == [f"every 2 epochs and at the last, {weights}"]
     assert run_outputs._test_epochs(1, rows([0.5])) == "after each epoch"

@@ -244,7 +244,9 @@ def run(
         lock.close()
         if new_sweep is not None and spec is not None:
             remove_untrained_sweep(*new_sweep, spec)
-        _fail_known(_by_its_flag(exc, {"epochs": epochs, "lr": lr, "batch_size": batch_size}))
+        typed = {"epochs": epochs, "lr": lr, "batch_size": batch_size}  # None: not given
+        _fail_known(messages.named_by_its_flag(
+            exc, {field: value for field, value in typed.items() if value is not None}))
     finally:
         lock.close()
     # Nothing done: "Analyse with" led to an analysis that has nothing to show.
@@ -263,18 +265,6 @@ def run(
         # Nothing to analyse: a script must see it (it exited 0, as for a good sweep).
         fail(f"every trial of {directory} failed (each one's error is printed above, and "
              "kept in its trials.sqlite): nothing to analyse", code=1)
-
-
-def _by_its_flag(exc: Exception, given: dict) -> Exception:
-    """A recipe value given by its own flag, named by it ("--epochs 0: allowed: a whole
-    number >= 1"), as `cnnlab train` names it; the recipe's field name otherwise (--set)."""
-    from cnnlab.train import ConfigError
-
-    field = getattr(exc, "field", None)
-    if given.get(field) is None:
-        return exc
-    words = messages.by_flag(exc, "--" + field.replace("_", "-"))
-    return exc if words is None else ConfigError(words)
 
 
 def _sweep_bar():

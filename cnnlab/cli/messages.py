@@ -198,6 +198,20 @@ def show_warning(message, category, filename, lineno, file=None, line=None) -> N
         _PYTHON_SHOWWARNING(message, category, filename, lineno, file, line)
 
 
+def named_by_its_flag(exc: BaseException, flags_given: dict) -> BaseException:
+    """A bad value given by a flag (``flags_given``: each typed flag's config field ->
+    its value), named by the flag (``--max-time -1: allowed: seconds > 0, or leave
+    --max-time out``), not by the config's field and its "or None"; one from a --config
+    file, a preset or --set keeps the field's name, as the file spells it."""
+    from cnnlab.train import ConfigError
+
+    field = getattr(exc, "field", None)
+    if field not in flags_given:
+        return exc
+    words = by_flag(exc, "--" + field.replace("_", "-"))
+    return exc if words is None else ConfigError(words)
+
+
 def by_flag(exc: BaseException, flag: str) -> str | None:
     """A config's invalid value (``invalid_value``: "invalid value for max_time: -1.0;
     allowed: seconds > 0, or None") reworded for the flag a user typed: "--time-budget -1:

@@ -12,7 +12,7 @@ from cnnlab.interrupts import interrupted_status  # 130 Ctrl-C, 143 SIGTERM
 from cnnlab.train.config import MAX_THREADS
 
 from .hints import hint_at_a_busy_cpu
-from .messages import by_flag, err, error, fail, fail_for, output_console
+from .messages import err, error, fail, fail_for, named_by_its_flag, output_console
 from .paths import dataset_name, folder_text
 from .train_notes import (
     hint_at_fp16_on_a_cpu,
@@ -177,21 +177,8 @@ def train(
         warn_about_settings_without_effect(cfg, overrides, config)
         result = _guarded(lambda: run_training(cfg, console=training_log))
     except run_errors() as exc:
-        fail_for(_by_its_flag(exc, overrides))
+        fail_for(named_by_its_flag(exc, overrides))
     _print_result(result)
-
-
-def _by_its_flag(exc: BaseException, flags_given: dict) -> BaseException:
-    """A bad value given by a flag, named by the flag (``--max-time -1: allowed: seconds
-    > 0, or leave --max-time out``), not by the config's field and its "or None"; one
-    from a --config file or a preset keeps the field's name, as the file spells it."""
-    from cnnlab.train import ConfigError
-
-    field = getattr(exc, "field", None)
-    if field not in flags_given:
-        return exc
-    words = by_flag(exc, "--" + field.replace("_", "-"))
-    return exc if words is None else ConfigError(words)
 
 
 def _require_a_model(config_file) -> None:

@@ -117,8 +117,9 @@ def _report_runs(root: Path, runs: list[Path]) -> None:
                   DataWarning)
 
 
-def _decode_tree(root: Path, per_class: dict[str, list[Path]], size: tuple[int, int],
-                 channels: int, progress: bool) -> DecodedTree:
+def _decode_images(root: Path, per_class: dict[str, list[Path]], size: tuple[int, int],
+                   channels: int, progress: bool) -> DecodedTree:
+    """Every file of ``per_class`` decoded at ``size`` (no cache: _cached_or_decoded)."""
     total = sum(len(files) for files in per_class.values())
     try:
         images = np.empty((total, channels, *size), np.uint8)
@@ -288,9 +289,9 @@ def _check_fits_in_memory(root: Path, count: int, size: tuple[int, int],
         raise FolderDatasetError(f"{root}: {problem}")
 
 
-def _decoded_tree(root: Path, scanned: tuple[dict[str, list[Path]], list[Path]],
-                  size: tuple[int, int], channels: int, progress: bool,
-                  use_cache: bool) -> tuple[DecodedTree, str]:
+def _cached_or_decoded(root: Path, scanned: tuple[dict[str, list[Path]], list[Path]],
+                       size: tuple[int, int], channels: int, progress: bool,
+                       use_cache: bool) -> tuple[DecodedTree, str]:
     """Every image under ``root/<class>/`` (``scanned``, by :func:`_scan_tree`), decoded (or
     read from the cache), with what was skipped reported; and where it came from, in words."""
     per_class, loose = scanned
@@ -310,7 +311,7 @@ def _decoded_tree(root: Path, scanned: tuple[dict[str, list[Path]], list[Path]],
             if decoded is None:
                 decoded = _decode_and_cache(root, per_class, size, channels, progress, stem)
     elif decoded is None:
-        decoded = _decode_tree(root, per_class, size, channels, progress)
+        decoded = _decode_images(root, per_class, size, channels, progress)
     _report(root, decoded, loose)
     if not len(decoded.labels):
         raise FolderDatasetError(f"{root}: none of the {len(files)} image files could be decoded")
@@ -322,7 +323,7 @@ def _decoded_tree(root: Path, scanned: tuple[dict[str, list[Path]], list[Path]],
 
 def _decode_and_cache(root: Path, per_class: dict[str, list[Path]], size: tuple[int, int],
                       channels: int, progress: bool, stem: Path) -> DecodedTree:
-    decoded = _decode_tree(root, per_class, size, channels, progress)
+    decoded = _decode_images(root, per_class, size, channels, progress)
     if len(decoded.labels):
         try:  # the device tells a folder deleted from one not mounted now (folder_cache)
             meta = {"format": CACHE_FORMAT, "path": str(root), "size": size,
@@ -386,7 +387,7 @@ def load_folder(
         return _load_presplit(root, *presplit, size, channels, seed, progress, use_cache)
     scanned = _scan_tree(root)
     _check_fits_in_memory(root, sum(map(len, scanned[0].values())), size, channels)
-    decoded, how = _decoded_tree(root, scanned, size, channels, progress, use_cache)
+    decoded, how = _cached_or_decoded(root, scanned, size, channels, progress, use_cache)
     _warn_of_a_single_class(root, decoded.classes)
     train_idx, val_idx = split_indices(decoded.labels, 0.2 if val_fraction is None
                                        else val_fraction, seed)
@@ -412,9 +413,10 @@ def _load_presplit(root: Path, train_dir: Path, held_dir: Path, size: tuple[int,
                         for run in ([p] if is_run_folder(p) else sorted(p.iterdir()))])
     scanned = _scan_tree(train_dir), _scan_tree(held_dir)
     _check_fits_in_memory(root, sum(len(f) for s in scanned for f in s[0].values()), size, channels)
-    train, train_how = _decoded_tree(train_dir, scanned[0], size, channels, progress, use_cache)
+    train, train_how = _cached_or_decoded(train_dir, scanned[0], size, channels, progress,
+                                          use_cache)
     _warn_of_a_single_class(train_dir, train.classes)
-    held, held_how = _decoded_tree(held_dir, scanned[1], size, channels, progress, use_cache)
+    held, held_how = _cached_or_decoded(held_dir, scanned[1], size, channels, progress, use_cache)
     unknown = [c for c in held.classes if c not in train.classes]
     if unknown:
         unreadable = [c for c in unknown if (train_dir / c).is_dir()]  # left out as empty

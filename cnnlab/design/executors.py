@@ -20,12 +20,14 @@ import time
 from concurrent.futures.process import BrokenProcessPool
 
 from cnnlab.design.code_check import checked, not_run
-from cnnlab.design.ray_nodes import LiveSlots
-from cnnlab.design.ray_nodes import Sent as _Sent
-from cnnlab.design.ray_nodes import join_failed as _join_failed
-from cnnlab.design.ray_nodes import say_resent as _say_resent
-from cnnlab.design.ray_nodes import trial_slots as _slots
-from cnnlab.design.ray_nodes import unfit_reason as _unfit
+from cnnlab.design.ray_nodes import (
+    LiveSlots,
+    Sent,
+    join_failed,
+    say_resent,
+    trial_slots,
+    unfit_reason,
+)
 from cnnlab.design.store import SweepError
 from cnnlab.design.trial import run_trial
 
@@ -253,7 +255,7 @@ class RayExecutor:
         # ray.init installs its own SIGTERM handler (sys.exit) and shutdown leaves it: the
         # caller's is put back on close.
         self._sigterm = signal.getsignal(signal.SIGTERM) if self._owned else None
-        self._outstanding: dict = {}  # _Sent -> the code fingerprint it was sent with
+        self._outstanding: dict = {}  # Sent -> the code fingerprint it was sent with
         if self._owned:
             # Ray's own lines reached the user's terminal ("Started a local Ray instance.",
             # a token-authentication WARNING): a local one says errors, a cluster warnings.
@@ -274,7 +276,7 @@ class RayExecutor:
                 try:
                     ray.init(address=address or "local", **options)
                 except ConnectionError as exc:  # no Ray there (a port that answers, "auto")
-                    raise SweepFailure(_join_failed(address or "local", named_by, exc)) from None
+                    raise SweepFailure(join_failed(address or "local", named_by, exc)) from None
             resources = ray.cluster_resources()
             # Per trial: one GPU where the cluster has any (LocalExecutor.gpus counts them;
             # either is 0 for trials on CPUs).
@@ -282,13 +284,13 @@ class RayExecutor:
             # Ray keeps a task no node can hold pending forever, saying so only in a log
             # the driver does not show: refused here, before any trial is marked running.
             nodes = ray.nodes()
-            unfit = _unfit(nodes, self.threads, self.gpus)
+            unfit = unfit_reason(nodes, self.threads, self.gpus)
             if unfit:
                 raise SweepError(unfit)
         except BaseException:
             self.close()  # Ray shut down if ours, its SIGTERM handler taken out
             raise
-        slots = _slots(nodes, self.threads, self.gpus)
+        slots = trial_slots(nodes, self.threads, self.gpus)
         # A local instance never grows: trials beyond its slots would only queue in Ray,
         # shown 'running' in the sweep. A cluster may (autoscaling): --workers is kept.
         local = self._owned and address is None
@@ -307,7 +309,7 @@ class RayExecutor:
         return self._fixed or self._live()
 
     def submit(self, task: dict):
-        sent = _Sent(task, self._remote.remote(task))
+        sent = Sent(task, self._remote.remote(task))
         self._outstanding[sent] = task.get("code")
         return sent
 
@@ -332,7 +334,7 @@ class RayExecutor:
                 break
             if self.capacity > slots:  # nodes joined: the sweep may start more trials
                 return []
-            unfit = _unfit(ray.nodes(), self.threads, self.gpus)
+            unfit = unfit_reason(ray.nodes(), self.threads, self.gpus)
             now = time.monotonic()
             if not unfit or unfit_since is None:
                 unfit_since = now if unfit else None
@@ -360,7 +362,7 @@ class RayExecutor:
                 handle.node_losses += 1
                 handle.ref = self._remote.remote(handle.task)
                 self._outstanding[handle] = sent
-                _say_resent(handle, exc)
+                say_resent(handle, exc)
             except ray.exceptions.RayError as exc:  # worker lost (killed, out of memory)
                 out.append((handle, exc))
         return out or None

@@ -198,7 +198,7 @@ def confused_pairs(matrix: list[list[int]], most: int, row: int = 0
     return [(count, -i, -j) for count, i, j in heapq.nlargest(most, cells)]
 
 
-def evaluated_weights(config: dict) -> str:
+def evaluated_weights_words(config: dict) -> str:
     """Which weights the run's evaluations scored, in words."""
     if config.get("ema_decay"):
         weights = f"EMA weights (decay {config['ema_decay']:g})"
@@ -228,4 +228,4 @@ def evaluation_words(summary: dict, shown: ShownEvaluation) -> str:
             if shown.epoch is not None else "at the last evaluation")
     which = "the best checkpoint" if shown.is_best else "the last epoch"
     return (f"{test_set_words(summary)}, {when}, "
-            f"{evaluated_weights(summary.get('config') or {})}, {which}")
+            f"{evaluated_weights_words(summary.get('config') or {})}, {which}")

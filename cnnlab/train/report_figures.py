@@ -216,7 +216,7 @@ def confusion_titles(summary: dict, shown) -> dict[str, str]:
     0.999), the best checkpoint") took six lines at the title's size, a third of the
     figure on a slide: the figure keeps what it needs said alone, and the report's
     heading and caption give the rest."""
-    from cnnlab.train.report_evaluation import evaluated_weights
+    from cnnlab.train.report_evaluation import evaluated_weights_words
 
     if shown.epoch is None:
         which = "last evaluation"
@@ -224,7 +224,7 @@ def confusion_titles(summary: dict, shown) -> dict[str, str]:
         which = f"{'best checkpoint' if shown.is_best else 'last epoch'} (epoch {shown.epoch})"
     images = summary.get("eval_images")
     heading = which + (f", {images:,} test images" if isinstance(images, int) else "")
-    return {"heading": heading, "title": evaluated_weights(summary.get("config") or {})}
+    return {"heading": heading, "title": evaluated_weights_words(summary.get("config") or {})}
 
 
 def confusion_figure(matrix: list[list[int]], classes: list[str], title: str, size: float,

@@ -17,7 +17,7 @@ from cnnlab.train.report import FIGURES, write_report
 from cnnlab.train.report_evaluation import (
     ShownEvaluation,
     best_epoch,
-    evaluated_weights,
+    evaluated_weights_words,
     evaluation_words,
     shown_evaluation,
 )
@@ -186,7 +186,7 @@ def _plot_curves(trainer: Trainer, result: TrainResult, out: Path) -> None:
     train_note = ("mean over each epoch's " + ("augmented " if augmented else "")
                   + "batches, as the weights changed")
     test_note = (f"{_test_epochs(cfg.eval_every, result.history)}, "
-                 f"{evaluated_weights(cfg.to_dict())}")
+                 f"{evaluated_weights_words(cfg.to_dict())}")
     history = _drawn_history(trainer, result)
     plot_curves(history, out, train_objective(trainer), title=title,
                 train_note=train_note, test_note=test_note,
