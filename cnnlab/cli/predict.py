@@ -44,7 +44,7 @@ def predict(
     from rich.progress import track
 
     from cnnlab.progress import shows_live
-    from cnnlab.train.evaluate import checkpoint_when, describe_tta
+    from cnnlab.train.evaluate import checkpoint_when
     from cnnlab.train.predict import (
         check_top_k,
         classify_files,
@@ -52,6 +52,7 @@ def predict(
         light_backgrounds_told_once,
         open_for_prediction,
     )
+    from cnnlab.train.report_evaluation import describe_tta
 
     is_onnx = Path(run).suffix == ".onnx"
     try:

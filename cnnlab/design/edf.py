@@ -90,7 +90,8 @@ def complexity_bin_edges(complexities: Sequence[float], bins: int = 10) -> np.nd
     if bins < 1:
         raise ValueError(f"bins must be >= 1, got {bins}")
     if np.any(c <= 0):
-        raise ValueError("complexities must be > 0 (log-spaced bins)")
+        raise ValueError(f"complexities must be > 0 for log-spaced bins, got {c.min():g}: "
+                         "leave out the networks whose complexity is unknown or 0")
     lo, hi = float(c.min()), float(c.max())
     if lo == hi:
         return np.array([lo, hi])
@@ -266,7 +267,9 @@ def compare_normalized(errors_a: Sequence[float], complexities_a: Sequence[float
     ea, eb = _array(errors_a, "errors_a"), _array(errors_b, "errors_b")
     ca, cb = _array(complexities_a, "complexities_a"), _array(complexities_b, "complexities_b")
     if ea.shape != ca.shape or eb.shape != cb.shape:
-        raise ValueError("each space needs one complexity per error")
+        raise ValueError(f"each space needs one complexity per error: got {ea.size} errors "
+                         f"and {ca.size} complexities (space a), {eb.size} and {cb.size} "
+                         "(space b)")
     edges = complexity_bin_edges(np.concatenate([ca, cb]), bins)
     (weights_a, weights_b), shared = shared_bins_weights([ca, cb], edges)
     keep_a, keep_b = weights_a > 0, weights_b > 0

@@ -49,7 +49,7 @@ def adaptive_avg_pool2d(x: torch.Tensor, output_size: int | tuple[int | None, in
                         f"one (x.float()); F.adaptive_avg_pool2d takes no integers or bools "
                         f"either")
     h, w = x.shape[2:]
-    if not h or not w:  # every bin would be empty (this gave zeros)
+    if not h or not w:  # every bin would be empty: no mean to take
         raise ValueError(f"adaptive_avg_pool2d input {tuple(x.shape)} has no pixels to "
                          f"average (H and W must be >= 1, as F.adaptive_avg_pool2d requires)")
     out_h = h if output_size[0] is None else int(output_size[0])

@@ -115,7 +115,7 @@ def one_axis_args(func: str, k, p, s, d, kernel_size, padding, stride, dilation
     s = stride if stride is not None else s
     d = dilation if dilation is not None else d
     for name, value in (("k", k), ("p", p), ("s", s), ("d", d)):
-        if not is_whole(value):  # 5.0 gave a float length (24.0)
+        if not is_whole(value):  # 5.0 would make every size a float
             raise TypeError(f"{func}: {name} must be a whole number, got {value!r}")
     if padding is None:
         return k, p, s, d

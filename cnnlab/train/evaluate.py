@@ -30,6 +30,7 @@ from cnnlab.train.device import (
     torch_threads,
 )
 from cnnlab.train.distributed import DistInfo, all_reduce_sum
+from cnnlab.train.report_evaluation import describe_tta
 
 
 @dataclass
@@ -152,12 +153,6 @@ def tta_logits(model, x: torch.Tensor, views: list[tuple[int, int, bool, float]]
 # Input elements up to which all views of a batch are stacked into one forward: 2^24
 # floats (64 MB), e.g. 512 Fashion-MNIST images x 6 views is 2.4M.
 _ONE_BATCH_ELEMENTS = 1 << 24
-
-
-def describe_tta(flip: bool, shift: int) -> str:
-    """How a person reads a test-time augmentation setting."""
-    parts = (["mirror"] if flip else []) + ([f"shifts of {shift} px"] if shift else [])
-    return " + ".join(parts) if parts else "none"
 
 
 def check_tta_shift(shift: int, image_size: int) -> None:

@@ -22,7 +22,7 @@ from cnnlab.train.config import ConfigError
 from cnnlab.train.evaluate import Preprocess, tta_logits, tta_views
 from cnnlab.train.loaded_run import check_which, load_run
 from cnnlab.train.outcome import run_folder
-from cnnlab.train.run_files import NotARunError
+from cnnlab.train.run_files import RUN_FOLDER_HINT, NotARunError
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -154,16 +154,14 @@ def open_for_prediction(run_dir, which: str = "best", device: str = "cpu"):
     ``.onnx`` file (run by onnxruntime on the CPU), with its classes and preprocessing."""
     check_which(which)  # an .onnx file has no checkpoints, but a typo is still refused
     path = run_folder(run_dir, "open_for_prediction")  # a TrainResult: its run_dir
-    if path.suffix == ".onnx" and not path.exists():
-        raise NotARunError(f"ONNX file not found: {path}")
     if path.is_file() and path.suffix != ".onnx":
         raise NotARunError(f"{path} is a file, not a run's folder or an .onnx file from "
-                           "`cnnlab export`: give a run's folder (the `run:` line `cnnlab "
-                           "train` printed, e.g. runs/<time>-<model>)")
+                           f"`cnnlab export`: {RUN_FOLDER_HINT}")
     if path.suffix == ".onnx":
         from cnnlab.onnx_run import load_onnx
 
-        return load_onnx(path)  # its JSON sidecar holds the classes and preprocessing
+        # a missing one said there; its JSON sidecar holds the classes and preprocessing
+        return load_onnx(path)
     return load_run(path, which=which, device=device)  # which checks the device
 
 

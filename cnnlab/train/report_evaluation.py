@@ -206,9 +206,16 @@ def evaluated_weights_words(config: dict) -> str:
         weights = "Lookahead's weights"
     else:
         weights = "trained weights"
-    views = (["mirror"] if config.get("tta_flip") else []) + (
-        [f"shifts of {config['tta_shift']} px"] if config.get("tta_shift") else [])
-    return weights + (f", test-time views: {' + '.join(views)}" if views else "")
+    views = describe_tta(bool(config.get("tta_flip")), config.get("tta_shift") or 0)
+    return weights + (f", test-time views: {views}" if views != "none" else "")
+
+
+def describe_tta(flip: bool, shift: int) -> str:
+    """How a person reads a test-time augmentation setting ("mirror + shifts of 2 px",
+    "none"): the report, `cnnlab eval` and `cnnlab predict` say it alike. Here, not in
+    evaluate (torch), as the report reads it without torch."""
+    parts = (["mirror"] if flip else []) + ([f"shifts of {shift} px"] if shift else [])
+    return " + ".join(parts) if parts else "none"
 
 
 def test_set_words(summary: dict) -> str:
