@@ -54,6 +54,14 @@ def build(name: str, in_channels: int, num_classes: int, side: int, **kw) -> nn.
     return get_model(name, num_classes=num_classes, in_channels=in_channels, **kw)
 
 
+def _all_finite(t: torch.Tensor) -> bool:
+    """Whether every value of ``t`` is finite. A sum with a NaN or inf among its terms is
+    never finite, so a finite sum answers in one pass, with no bool copy of the tensor
+    (VGG-16's gradients: 1 s of CPU for isfinite(t).all(), 0.03 s summed). A sum that is
+    not finite (finite values over 3e38 also make one) is looked at value by value."""
+    return bool(torch.isfinite(t.sum())) or bool(torch.isfinite(t).all())
+
+
 def _cases(n: str) -> list:
     """(name, in_channels) cases of one model. A heavy one is checked on grey input only:
     the 3-channel build runs the same code, only its first layer wider (each build of
@@ -104,7 +112,7 @@ def test_model_contract(name, in_channels):
                if p.requires_grad and p.grad is None and n not in allowed]
     assert not missing, f"{name}: no gradient reaches {missing}"
     bad = [n for n, p in model.named_parameters()
-           if p.grad is not None and not torch.isfinite(p.grad).all()]
+           if p.grad is not None and not _all_finite(p.grad)]
     assert not bad, f"{name}: non-finite gradient in {bad}"
 
     # The head interface, in eval mode so both paths compute the same function.
