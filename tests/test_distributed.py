@@ -1,33 +1,53 @@
 """DDP through torchrun: 2 CPU processes (gloo) end with identical weights."""
 
-import os
 import re
 
 import pytest
 from ddp_helpers import launch_two_ranks, rank_script
 from safetensors.torch import load_file
 
+# The modes of DDP_SCRIPT's plain two-epoch run. One launch trains them all, one after the
+# other (plain_runs): each launch of torchrun, two interpreters, torch and a process group
+# costs about 8 s, as much as a run. "plain" comes first: its run_dir check is of a
+# process's first run. "ema" comes last: what guards it is a hang, which a later run's
+# collectives could have answered. One xdist group: one worker launches it, once.
+PLAIN_MODES = ("plain", "rank0-out-of-time", "rank1-out-of-time", "accumulating",
+               "accumulating-reductions", "ema")
+PLAIN = pytest.mark.xdist_group("ddp_plain_runs")
 
-def _run_two_ranks(tmp_path, *args: str, same_weights: bool = True) -> str:
+
+def _run_two_ranks(tmp_path, *args: str) -> str:
     """Run DDP_SCRIPT in mode ``args[0]`` on two CPU ranks; their stderr, once passed."""
     script = rank_script(tmp_path, "ddp_train.py", DDP_SCRIPT)
     code, stderr = launch_two_ranks(tmp_path, str(script), str(tmp_path), *args)
     assert code == 0 or _torch_teardown_abort(tmp_path, stderr), stderr[-3000:]
-    if not same_weights:
-        return stderr
-    w0 = load_file(tmp_path / "rank0.safetensors")
-    w1 = load_file(tmp_path / "rank1.safetensors")
-    assert w0.keys() == w1.keys()
-    for k in w0:
-        assert (w0[k] == w1[k]).all(), k
     return stderr
 
 
+@pytest.fixture(scope="module")
+def plain_runs(tmp_path_factory):
+    """``run(mode)``: the folder of the plain run in ``mode``, its ranks' weights identical."""
+    launched = tmp_path_factory.mktemp("ddp_plain")
+    code, stderr = launch_two_ranks(launched, str(rank_script(
+        launched, "ddp_train.py", DDP_SCRIPT)), str(launched), *PLAIN_MODES)
+
+    def run(mode: str):
+        assert code == 0 or _torch_teardown_abort(launched, stderr), stderr[-3000:]
+        w0, w1 = (load_file(launched / mode / f"rank{rank}.safetensors") for rank in (0, 1))
+        assert w0.keys() == w1.keys()
+        for k in w0:
+            assert (w0[k] == w1[k]).all(), k
+        return launched / mode
+
+    return run
+
+
 @pytest.mark.slow
-def test_two_cpu_ranks_end_with_identical_weights(tmp_path):
-    _run_two_ranks(tmp_path)
+@PLAIN
+def test_two_cpu_ranks_end_with_identical_weights(plain_runs):
+    folder = plain_runs("plain")
     # Only rank 0 wrote a run directory, and it is complete.
-    runs = [p for p in tmp_path.iterdir() if p.is_dir()]
+    runs = [p for p in folder.iterdir() if p.is_dir()]
     assert [p.name for p in runs] == ["ddp"]
     assert (runs[0] / "checkpoints" / "last.safetensors").exists()
     # Metrics were all-reduced: the test accuracy covers all 64 test images.
@@ -37,38 +57,41 @@ def test_two_cpu_ranks_end_with_identical_weights(tmp_path):
     assert sum(map(sum, summary["confusion"])) == 64
     # Every rank's result names the run (rank 1's first run_dir was None: the group it
     # was to be told the folder's name over was joined only later, by the Trainer).
-    assert [(tmp_path / f"run_dir{rank}.txt").read_text() for rank in (0, 1)] == [
+    assert [(folder / f"run_dir{rank}.txt").read_text() for rank in (0, 1)] == [
         str(runs[0])] * 2
 
 
 @pytest.mark.slow
-def test_a_time_budget_running_out_on_one_rank_stops_both_at_the_same_step(tmp_path):
+@PLAIN
+def test_a_time_budget_running_out_on_one_rank_stops_both_at_the_same_step(plain_runs):
     # Each rank has its own clock. Here rank 0's budget is over at once and rank 1's
     # never is: a rank stopping alone would leave the other in a collective that never
     # completes (a hang); agreeing, both stop after the same step.
-    _run_two_ranks(tmp_path, "rank0-out-of-time")
-    stopped = [(tmp_path / f"stopped{rank}.txt").read_text() for rank in (0, 1)]
+    folder = plain_runs("rank0-out-of-time")
+    stopped = [(folder / f"stopped{rank}.txt").read_text() for rank in (0, 1)]
     assert stopped == ["max_time at step 1", "max_time at step 1"]  # the first agreement
 
 
 @pytest.mark.slow
-def test_the_time_budget_is_kept_by_rank_0s_clock_the_one_the_run_records(tmp_path):
+@PLAIN
+def test_the_time_budget_is_kept_by_rank_0s_clock_the_one_the_run_records(plain_runs):
     # Rank 1's clock runs ahead of rank 0's (it also counts its waits while rank 0 writes
     # checkpoints and opens its log): a 3 s budget stopped at 2.3 s of recorded training,
     # and a resume with the same budget was not refused. Here rank 1's budget alone is
     # over at once: rank 0's clock, the recorded one, decides, and the run trains on.
-    _run_two_ranks(tmp_path, "rank1-out-of-time")
-    stopped = [(tmp_path / f"stopped{rank}.txt").read_text() for rank in (0, 1)]
+    folder = plain_runs("rank1-out-of-time")
+    stopped = [(folder / f"stopped{rank}.txt").read_text() for rank in (0, 1)]
     assert stopped == ["None at step 0", "None at step 0"]  # both epochs trained
 
 
 @pytest.mark.slow
-def test_accumulating_ranks_agree_to_stop_at_an_optimizer_step(tmp_path):
+@PLAIN
+def test_accumulating_ranks_agree_to_stop_at_an_optimizer_step(plain_runs):
     # Optimizer steps every 3 batches, log points every 5: the ranks agree at the first
     # optimizer step (step 3), never mid-accumulation. At log points alone that were
     # also optimizer steps, the first chance had been step 15.
-    _run_two_ranks(tmp_path, "accumulating")
-    stopped = [(tmp_path / f"stopped{rank}.txt").read_text() for rank in (0, 1)]
+    folder = plain_runs("accumulating")
+    stopped = [(folder / f"stopped{rank}.txt").read_text() for rank in (0, 1)]
     assert stopped == ["max_time at step 3", "max_time at step 3"]
 
 
@@ -108,7 +131,7 @@ def test_a_loss_diverging_on_one_rank_stops_every_rank_with_the_same_error(tmp_p
     # peer", torchrun's exit 1. Agreed on, both raise TrainingDiverged at the same step,
     # with the same words (rank 1's had left out "no checkpoint was written": rank 0
     # alone looked for one).
-    _run_two_ranks(tmp_path, "rank1-diverges", same_weights=False)
+    _run_two_ranks(tmp_path, "rank1-diverges")
     said = [(tmp_path / f"diverged{rank}.txt").read_text() for rank in (0, 1)]
     assert said[0] == said[1]
     # Agreed at step 3 (steps 1 and 3: log_every 2), or at 4 where the first step took
@@ -118,12 +141,13 @@ def test_a_loss_diverging_on_one_rank_stops_every_rank_with_the_same_error(tmp_p
 
 
 @pytest.mark.slow
-def test_the_weight_ema_under_two_ranks_saves_its_best_checkpoint(tmp_path):
+@PLAIN
+def test_the_weight_ema_under_two_ranks_saves_its_best_checkpoint(plain_runs):
     # The "best" checkpoint holds the EMA weights whose BN buffers the ranks averaged
     # for the evaluation. Rank 0 alone writes it: averaging them again there was a
     # collective the other rank never joined, and the run hung.
-    _run_two_ranks(tmp_path, "ema")
-    best = load_file(tmp_path / "ddp" / "checkpoints" / "best.safetensors")
+    folder = plain_runs("ema")
+    best = load_file(folder / "ddp" / "checkpoints" / "best.safetensors")
     assert any(k.endswith("running_mean") for k in best)
 
 
@@ -138,7 +162,7 @@ def test_a_run_stopped_mid_epoch_under_two_ranks_resumes_bit_for_bit(tmp_path, s
     # With dropout, each rank's own RNG state is in the checkpoint too.
     import json
 
-    _run_two_ranks(tmp_path, stop, same_weights=False)
+    _run_two_ranks(tmp_path, stop)
     metrics = json.loads((tmp_path / "train_metrics.json").read_text())
     straight, resumed = metrics["straight"], metrics["resumed"]
     assert [r["epoch"] for r in resumed] == [1, 2]
@@ -158,7 +182,7 @@ def test_the_train_command_under_two_ranks_ends_the_process_group_together(tmp_p
     # processes: whether the run finishes or a signal stops it, the CLI leaves the process
     # group on every rank (a barrier, then destroyed). A rank that exits while the other
     # still writes its report can die in gloo's teardown (SIGABRT, about 1 run in 10 here).
-    stderr = _run_two_ranks(tmp_path, f"cli-{how}", same_weights=False)
+    stderr = _run_two_ranks(tmp_path, f"cli-{how}")
     codes = [(tmp_path / f"exit{rank}.txt").read_text() for rank in (0, 1)]
     assert codes == (["0", "0"] if how == "finished" else ["130", "130"])
     # Said once, by rank 0 (rank 1 had added "stopped by a signal on another rank").
@@ -172,7 +196,7 @@ def test_the_train_command_under_two_ranks_ends_the_process_group_together(tmp_p
 def test_the_train_command_says_a_divergence_the_ranks_agreed_on_once(tmp_path):
     # Both ranks raise it (they agreed: StopPoints); rank 0 says it, and they leave the
     # process group together, so torchrun cannot stop rank 0 before it has said it.
-    stderr = _run_two_ranks(tmp_path, "cli-diverged", same_weights=False)
+    stderr = _run_two_ranks(tmp_path, "cli-diverged")
     assert [(tmp_path / f"exit{rank}.txt").read_text() for rank in (0, 1)] == ["3", "3"]
     assert stderr.count("error: the loss became NaN/inf") == 1, stderr[-3000:]
 
@@ -193,11 +217,12 @@ def test_a_request_every_rank_refuses_is_said_once(tmp_path):
 
 
 @pytest.mark.slow
-def test_accumulated_batches_skip_the_gradient_all_reduce(tmp_path):
+@PLAIN
+def test_accumulated_batches_skip_the_gradient_all_reduce(plain_runs):
     # 16 batches a rank and epoch, an optimizer step every 3 (and at the epoch's end):
     # 6 steps, so 6 all-reduces an epoch, not 16; the ranks still end identical.
-    _run_two_ranks(tmp_path, "accumulating-reductions")
-    assert [(tmp_path / f"reductions{rank}.txt").read_text() for rank in (0, 1)] == ["12"] * 2
+    folder = plain_runs("accumulating-reductions")
+    assert [(folder / f"reductions{rank}.txt").read_text() for rank in (0, 1)] == ["12"] * 2
 
 
 def _torch_teardown_abort(tmp_path, stderr: str) -> bool:
@@ -306,38 +331,58 @@ if mode.startswith("cli-"):  # the train command, as torchrun runs it
     with open(f"{out}/exit{os.environ['RANK']}.txt", "w") as fh:
         fh.write(str(code))
     finished()
-budget, ema_decay, batch, accum, log_every = None, 0.0, 32, 1, 2
-if mode in ("rank0-out-of-time", "accumulating"):
-    budget = 1e-9 if os.environ["RANK"] == "0" else 1e9  # over at once on rank 0 only
-if mode == "rank1-out-of-time":
-    budget = 1e-9 if os.environ["RANK"] == "1" else 1e9  # over at once on rank 1 only
-if mode == "accumulating":  # log points (every 5 batches) are not optimizer steps
-    batch, accum, log_every = 8, 3, 5
-if mode == "ema":
-    ema_decay = 0.9
-reductions = []  # the gradient all-reduces DDP ran (one bucket: this net is small)
-if mode == "accumulating-reductions":  # 256 images / 2 ranks / batch 8: 16 batches a rank
-    batch, accum = 8, 3
+def configured(mode, out):  # the config, and where DDP's gradient all-reduces are counted
+    budget, ema_decay, batch, accum, log_every = None, 0.0, 32, 1, 2
+    if mode in ("rank0-out-of-time", "accumulating"):
+        budget = 1e-9 if os.environ["RANK"] == "0" else 1e9  # over at once on rank 0 only
+    if mode == "rank1-out-of-time":
+        budget = 1e-9 if os.environ["RANK"] == "1" else 1e9  # over at once on rank 1 only
+    if mode == "accumulating":  # log points (every 5 batches) are not optimizer steps
+        batch, accum, log_every = 8, 3, 5
+    if mode == "ema":
+        ema_decay = 0.9
+    reductions = []
+    if mode == "accumulating-reductions":  # 256 images / 2 ranks / batch 8: 16 batches a rank
+        batch, accum = 8, 3
+        import torch.nn as nn
+
+        class CountingDDP(nn.parallel.DistributedDataParallel):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+
+                def hook(state, bucket):
+                    reductions.append(1)
+                    return dist.all_reduce(bucket.buffer(), async_op=True).get_future().then(
+                        lambda fut: fut.value()[0] / dist.get_world_size())
+
+                self.register_comm_hook(None, hook)
+
+        nn.parallel.DistributedDataParallel = CountingDDP
+    cfg = TrainConfig(model="lenet_modern", data="synthetic", epochs=2, batch_size=batch,
+                      lr=0.05, optimizer="nesterov", momentum=0.9, device="cpu", quiet=True,
+                      out_dir=out, run_name="ddp", log_every=log_every, crop_padding=2,
+                      flip=True, max_time=budget, ema_decay=ema_decay, accum_steps=accum)
+    return cfg, reductions
+
+
+def train_plain(mode, out):  # one run in ``mode``; what the tests read, in files in ``out``
     import torch.nn as nn
 
-    class CountingDDP(nn.parallel.DistributedDataParallel):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
+    ddp = nn.parallel.DistributedDataParallel
+    cfg, reductions = configured(mode, out)
+    trainer, result = train_with_trainer(cfg, data=data)
+    nn.parallel.DistributedDataParallel = ddp  # as it was for the next mode
+    state = {k: v.detach().contiguous().clone() for k, v in trainer.model.state_dict().items()}
+    save_file(state, f"{out}/rank{dist.get_rank()}.safetensors")
+    for name, text in (("stopped", f"{result.stopped} at step {trainer.step_in_epoch}"),
+                       ("reductions", str(len(reductions))), ("run_dir", str(result.run_dir))):
+        with open(f"{out}/{name}{dist.get_rank()}.txt", "w") as fh:  # files, not a collective
+            fh.write(text)
 
-            def hook(state, bucket):
-                reductions.append(1)
-                return dist.all_reduce(bucket.buffer(), async_op=True).get_future().then(
-                    lambda fut: fut.value()[0] / dist.get_world_size())
 
-            self.register_comm_hook(None, hook)
-
-    nn.parallel.DistributedDataParallel = CountingDDP
-cfg = TrainConfig(model="lenet_modern", data="synthetic", epochs=2, batch_size=batch, lr=0.05,
-                  optimizer="nesterov", momentum=0.9, device="cpu", quiet=True, out_dir=out,
-                  run_name="ddp", log_every=log_every, crop_padding=2, flip=True,
-                  max_time=budget, ema_decay=ema_decay, accum_steps=accum)
 data = make_synthetic(num_train=256, num_test=64, seed=3)
 if mode in ("interrupt", "out-of-time", "interrupt-dropout"):  # stopped mid-epoch 1, resumed
+    cfg = configured(mode, out)[0]
     import dataclasses
     import json
 
@@ -389,35 +434,10 @@ if mode in ("interrupt", "out-of-time", "interrupt-dropout"):  # stopped mid-epo
                        "differing_tensors": differing}, fh)
     end_distributed()
     finished()
-trainer, result = train_with_trainer(cfg, data=data)
-state = {k: v.detach().contiguous().clone() for k, v in trainer.model.state_dict().items()}
-save_file(state, f"{out}/rank{dist.get_rank()}.safetensors")
-with open(f"{out}/stopped{dist.get_rank()}.txt", "w") as fh:  # files, not one more collective
-    fh.write(f"{result.stopped} at step {trainer.step_in_epoch}")
-with open(f"{out}/reductions{dist.get_rank()}.txt", "w") as fh:
-    fh.write(str(len(reductions)))
-with open(f"{out}/run_dir{dist.get_rank()}.txt", "w") as fh:
-    fh.write(str(result.run_dir))
+for plain in sys.argv[2:]:  # PLAIN_MODES, one after the other, each in a folder of its own
+    os.makedirs(f"{out}/{plain}", exist_ok=True)  # by both ranks
+    train_plain(plain, f"{out}/{plain}")
 end_distributed()
 finished()
 """
 
-
-def test_a_rank_left_running_is_killed_not_waited_for(tmp_path):
-    # A rank hung in gloo outlived torchrun holding its output pipes: the suite waited
-    # forever. Now the harness kills it by the pid it wrote, if that pid is its script's.
-    import subprocess
-    import sys
-
-    from ddp_helpers import _kill_leftover_ranks
-
-    if not os.path.exists("/proc/self/cmdline"):
-        pytest.skip("no /proc to tell a rank's pid from a reused one")
-    hung = subprocess.Popen([sys.executable, "-c", "import time; print('up', flush=True); "
-                             "time.sleep(600)", str(tmp_path)], stdout=subprocess.PIPE)
-    hung.stdout.readline()  # running its own command line, not still the forked pytest's
-    (tmp_path / "pid0.txt").write_text(str(hung.pid))
-    (tmp_path / "pid1.txt").write_text(str(os.getpid()))  # a pid reused by another process
-    assert _kill_leftover_ranks(tmp_path) == [0]
-    assert hung.wait(timeout=10) == -9
-    hung.stdout.close()
