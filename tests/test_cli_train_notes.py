@@ -4,8 +4,10 @@ images, a busy CPU, fp16 on a CPU."""
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
+import cnnlab.cli.train as cli_train
 from cnnlab.cli import app
 
 runner = CliRunner()
@@ -13,7 +15,16 @@ TRAIN = ["train", "lenet_modern", "--data", "synthetic", "--device", "cpu", "--q
          "--batch-size", "64", "--log-every", "2"]
 
 
-def test_a_book_network_without_a_preset_is_pointed_at_its_recipe(tmp_path):
+@pytest.fixture
+def notes_only(monkeypatch):
+    """`cnnlab train` and `resume` say their notes, and train nothing: the notes come
+    before the run, which took most of these tests' time (a run under a faked load and a
+    two-thread pool took 7 s on a busy CPU)."""
+    monkeypatch.setattr(cli_train, "_guarded", lambda fn: None)
+    monkeypatch.setattr(cli_train, "_print_result", lambda result: None)
+
+
+def test_a_book_network_without_a_preset_is_pointed_at_its_recipe(tmp_path, notes_only):
     args = ["train", "lenet_d2l", "--data", "synthetic", "--device", "cpu", "--quiet",
             "--epochs", "1", "--out-dir", str(tmp_path)]
     result = runner.invoke(app, args)
@@ -26,7 +37,7 @@ def test_a_book_network_without_a_preset_is_pointed_at_its_recipe(tmp_path):
     assert result.exit_code == 0 and "note: no --preset" not in result.stderr
 
 
-def test_every_network_without_a_preset_is_pointed_at_the_fast_one(tmp_path):
+def test_every_network_without_a_preset_is_pointed_at_the_fast_one(tmp_path, notes_only):
     # No preset is SGD without momentum at a constant lr 0.1: lenet_modern's test accuracy
     # fell from 84.8% to 39.9% at its last epoch, and only book networks got a note.
     args = [*TRAIN, "--epochs", "1", "--max-time", "0.01", "--out-dir", str(tmp_path)]
@@ -93,13 +104,13 @@ def test_a_224_pixel_network_on_28_pixel_images_is_pointed_at_a_small_one(tmp_pa
     assert "designed for" not in result.output  # refused: no advice contradicting it
 
 
-def test_a_busy_cpu_suggests_one_thread(tmp_path, monkeypatch):
+def test_a_busy_cpu_suggests_one_thread(tmp_path, monkeypatch, notes_only):
     import os
 
     import torch
 
-    if torch.get_num_threads() == 1:  # a pool of one is not told to use one (below)
-        torch.set_num_threads(2)
+    if torch.get_num_threads() == 1:  # a pool of one is not told to use one (below); the
+        torch.set_num_threads(2)  # pool is put back after each test (conftest)
     monkeypatch.setattr(os, "getloadavg", lambda: (9.0, 9.0, 9.0))
     monkeypatch.setattr(os, "cpu_count", lambda: 2)  # whatever machine runs the test
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
@@ -107,19 +118,16 @@ def test_a_busy_cpu_suggests_one_thread(tmp_path, monkeypatch):
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "this CPU is busy (load 9.0" in " ".join(result.stderr.split())
-    import torch
-
-    threads = torch.get_num_threads()
-    result = runner.invoke(app, [*args, "--threads", "1"])
-    torch.set_num_threads(threads)  # the run set the process's pool: the next tests use all
-    assert "this CPU is busy" not in result.stderr
+    assert "this CPU is busy" not in runner.invoke(app, [*args, "--threads", "1"]).stderr
     monkeypatch.setattr(os, "getloadavg", lambda: (0.1, 0.1, 0.1))
     assert "this CPU is busy" not in runner.invoke(app, args).stderr
-    # resume too (it takes --threads as train does)
+    # resume too (it takes --threads as train does), of a run trained without --threads
     monkeypatch.setattr(os, "getloadavg", lambda: (9.0, 9.0, 9.0))
-    run = next(p for p in tmp_path.iterdir() if (p / "config.yaml").is_file())
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.yaml").write_text("model: lenet_modern\nthreads: null\ndevice: cpu\n",
+                                     encoding="utf-8")
     result = runner.invoke(app, ["resume", str(run), "--epochs", "1"])
-    torch.set_num_threads(threads)
     assert result.exit_code == 0 and "this CPU is busy (load 9.0" in " ".join(
         result.stderr.split()), result.output
 
