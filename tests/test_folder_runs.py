@@ -4,6 +4,7 @@ a move (--data-root), and a path of the wrong kind refused as an invalid request
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -30,17 +31,37 @@ def image_folder(root: Path) -> Path:
     return root
 
 
-@pytest.fixture
-def folder_run(data_env: Path, monkeypatch) -> tuple[Path, Path]:
-    """(run, its data folder): one epoch on ``photos``, trained with `cnnlab train` from
-    data_env as the working directory, the folder given relatively."""
-    image_folder(data_env / "photos")
-    monkeypatch.chdir(data_env)
-    result = runner.invoke(app, ["train", "lenet_modern", "--data", "folder:photos",
-                                 "--epochs", "1", "--batch-size", "4", "--device", "cpu",
-                                 "--quiet", "--out-dir", "runs", "--run-name", "f"])
+@pytest.fixture(scope="module")
+def trained_folder_run(tmp_path_factory) -> Path:
+    """A folder holding ``photos`` and ``runs/f``: one epoch on ``photos``, trained with
+    `cnnlab train` from that folder as the working directory, the folder given relatively;
+    and a copy of it as trained (``pristine``). Trained once a module (and xdist worker):
+    each of the ten tests that start from it had trained it alike (7-10 s in a busy
+    suite), where copying it back takes milliseconds."""
+    base = tmp_path_factory.mktemp("folder_run")
+    home = base / "home"
+    image_folder(home / "photos")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(home)
+        patch.setenv("CNNLAB_CACHE", str(base / "cache"))
+        result = runner.invoke(app, ["train", "lenet_modern", "--data", "folder:photos",
+                                     "--epochs", "1", "--batch-size", "4", "--device", "cpu",
+                                     "--quiet", "--out-dir", "runs", "--run-name", "f"])
     assert result.exit_code == 0, result.output
-    return data_env / "runs" / "f", data_env / "photos"
+    shutil.copytree(home, base / "pristine")
+    return home
+
+
+@pytest.fixture
+def folder_run(trained_folder_run: Path, data_env: Path, monkeypatch) -> tuple[Path, Path]:
+    """(run, its data folder) as trained_folder_run trained them, put back in the place
+    they were trained in (their config names it), each test's changes undone; data_env is
+    the working directory."""
+    home = trained_folder_run
+    shutil.rmtree(home)
+    shutil.copytree(home.parent / "pristine", home)  # mtimes too, as training left them
+    monkeypatch.chdir(data_env)
+    return home / "runs" / "f", home / "photos"
 
 
 def test_a_relative_folder_is_stored_absolute_and_found_from_anywhere(folder_run, data_env,
@@ -121,16 +142,16 @@ def test_a_run_whose_folder_moved_names_the_fix(folder_run, data_env, command):
 
 
 def test_an_old_runs_relative_folder_is_named_as_relative(folder_run, data_env, monkeypatch):
-    run, _ = folder_run
+    run, photos = folder_run
     config = run / "config.yaml"  # as runs wrote it before paths were made absolute
-    config.write_text(config.read_text().replace(f"folder:{data_env / 'photos'}",
+    config.write_text(config.read_text().replace(f"folder:{photos}",
                                                  "folder:photos"))
     monkeypatch.chdir(run)
     result = runner.invoke(app, ["eval", str(run), "--device", "cpu"])
     assert result.exit_code == 1, result.output
     assert f"(a relative path, looked for under the working directory {run})" in words(result)
     result = runner.invoke(app, ["eval", str(run), "--device", "cpu", "--data-root",
-                                 str(data_env / "photos")])
+                                 str(photos)])
     assert result.exit_code == 0, result.output
 
 
