@@ -34,13 +34,25 @@ def test_sweeps_set_up_differently_get_no_verdict(tmp_path):
     assert pair["differences"] == ["epochs 1 vs 2"]
 
 
-def test_a_band_no_network_falls_in_leaves_no_file_behind(tmp_path):
+@pytest.fixture
+def quick_to_give_up(monkeypatch):
+    """The sampler gives a band up after 500 networks, not 20,000: what is left behind
+    after it has is the same, and each of 20,000 is an analytic MAC count (30 s of a
+    busy suite's time for each test below)."""
+    from cnnlab.design import spaces
+
+    sample = spaces.sample
+    monkeypatch.setattr(spaces, "sample", lambda *args, **kw: sample(*args, **kw,
+                                                                       max_tries=500))
+
+
+def test_a_band_no_network_falls_in_leaves_no_file_behind(tmp_path, quick_to_give_up):
     with pytest.raises(DesignSpaceError, match="widen the band"):
         create_sweep(tmp_path / "s", replace(tiny_spec(), macs=(1.0, 2.0)), 2)
     assert not (tmp_path / "s").exists()
 
 
-def test_a_band_no_network_falls_in_leaves_no_sweep_behind(tmp_path):
+def test_a_band_no_network_falls_in_leaves_no_sweep_behind(tmp_path, quick_to_give_up):
     impossible = replace(shaped_spec(), macs=(1.0, 2.0))
     with TrialStore(tmp_path, create=True) as store:
         with pytest.raises(DesignSpaceError, match="widen the band"):
