@@ -6,6 +6,7 @@ import sys
 import pytest
 
 
+@pytest.mark.usefixtures("pythons_ctrl_c")  # (a session started in the background has none)
 def test_a_ctrl_c_mid_import_stops_after_the_import_has_finished(tmp_path, monkeypatch,
                                                                  capsys):
     # Cut off inside torch._dynamo's import (the stop button pressed in a notebook cell's
