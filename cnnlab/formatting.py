@@ -217,24 +217,32 @@ def column_groups(header: list[str], rows: list[list[str]], width: int | None) -
     """A table too wide for ``width`` as several: the indices of each part's columns,
     every part starting with the first column (what each row is) and taking as many of
     the next as fit at their narrowest (one at least), the parts as even as that allows
-    (9 runs as 3, 3 and 3, not 4, 4 and 1). One part, all columns, where it fits."""
+    (9 runs as 3, 3 and 3, not 4, 4 and 1; 7 as 3, 2 and 2). One part, all columns,
+    where it fits."""
     narrowest = narrowest_widths(header, rows)
     others = list(range(1, len(header)))
 
-    def split(most: int) -> list[list[int]]:
+    def fits(group: list[int]) -> bool:
+        return table_width([narrowest[j] for j in [0, *group]]) <= width
+
+    def split(parts: int | None) -> list[list[int]]:
+        """Each part filled in turn, up to its share of the columns left (as many as fit,
+        where ``parts`` is None)."""
         groups: list[list[int]] = []
-        for i in others:
-            if groups and len(groups[-1]) <= most and table_width(
-                    [narrowest[j] for j in [0, *groups[-1], i]]) <= width:
-                groups[-1].append(i)
-            else:
-                groups.append([i])
+        left = others
+        while left:
+            share = len(left) if parts is None else -(-len(left) // max(1, parts - len(groups)))
+            size = 1  # one at least, fitting or not
+            while size < min(share, len(left)) and fits(left[:size + 1]):
+                size += 1
+            groups.append(left[:size])
+            left = left[size:]
         return [[0, *group] for group in groups]
 
     if width is None or table_width(narrowest) <= width or not others:
         return [list(range(len(header)))]
-    greedy = split(len(others))
-    even = split(-(-len(others) // len(greedy)) - 1)
+    greedy = split(None)
+    even = split(len(greedy))  # 7 columns in three parts: 3, 2 and 2, not 3, 3 and 1
     return even if len(even) == len(greedy) else greedy
 
 

@@ -69,3 +69,14 @@ def test_each_character_an_encoding_lacks_is_one_question_mark_or_its_lookalike(
     # rich measures the row from this text: "猫猫" as one "?" would shift the borders.
     assert as_written("a猫猫b", "ascii") == "a??b"
     assert as_written("±3 →", "ascii") == "+/-3 ->"
+
+
+def test_a_wide_tables_parts_are_as_even_as_the_width_allows():
+    # 7 columns that fit 3 a part came as 3, 3 and 1: the last part a lone column.
+    from cnnlab.formatting import column_groups
+
+    header = ["runname", *[f"c{i}" for i in range(7)]]
+    parts = column_groups(header, [["runname", *["x" * 6] * 7]], 38)
+    assert [len(part) - 1 for part in parts] == [3, 2, 2]
+    assert all(part[0] == 0 for part in parts)
+    assert sorted(j for part in parts for j in part[1:]) == list(range(1, 8))
