@@ -19,3 +19,11 @@ def test_a_notebook_shows_a_stopped_run_as_its_message_and_the_python_way_on():
     unsaved = TrainingInterrupted("stopped by SIGINT; checkpoint saved")  # no folder
     assert unsaved._render_traceback_() == [
         "TrainingInterrupted: stopped by SIGINT; checkpoint saved"]
+
+
+def test_a_stop_after_the_run_ended_offers_no_resume():
+    # The report was being written: every epoch trained, nothing to continue.
+    late = TrainingInterrupted("stopped by SIGINT after the run ended; its report was "
+                               "written first: runs/x/report.html", run_dir=Path("runs/x"),
+                               signal_name="SIGINT")
+    assert late._render_traceback_() == [f"TrainingInterrupted: {late}"]

@@ -28,7 +28,7 @@ class Analysis(dict):
     def _repr_html_(self) -> str:
         from cnnlab.train.report import html_table  # as the report's page draws them
 
-        parts = [f"<h4>{html.escape(title)}</h4>{html_table(header, rows)}"
+        parts = [f"<h4>{html.escape(title)}</h4>{html_table(header, rows, inline_style=True)}"
                  for title, header, rows in brief_tables(self)]
         verdicts = verdict_lines(self)
         if verdicts:

@@ -33,7 +33,9 @@ class SweepLine:
         """A trial's stored row (``run_sweep``'s ``on_result``)."""
         if row.get("status") == "done":
             self.done += 1
-            last = f"trial {row['id']}: {row.get('error_pct', float('nan')):.1f}% error"
+            error = row.get("error_pct")  # None: a NaN stored (SQLite reads it back so)
+            last = f"trial {row['id']}: " + (f"{error:.1f}% error" if error is not None
+                                             else "no error measured")
         else:
             self.failed += 1
             last = f"trial {row['id']}: {row.get('status')}"

@@ -186,12 +186,12 @@ def use_deterministic_kernels(device: torch.device) -> None:
     """``--deterministic``: torch's deterministic kernels (an op that has none warns,
     naming itself, and runs), no cuDNN autotuning (it may pick another algorithm per
     run), and on CUDA the cuBLAS workspace torch needs for repeatable products; a
-    CUBLAS_WORKSPACE_CONFIG the user set is kept. torch reads it once, at a process's
-    first CUDA work: where that has been (a notebook's earlier cell), setting it now
-    would change nothing and silence torch's warning, which then says what to do."""
+    CUBLAS_WORKSPACE_CONFIG the user set is kept. cuBLAS reads it at a process's first
+    matrix product, after CUDA has started (torchrun's set_device starts it before the
+    Trainer gets here), so it is set whenever it is not."""
     torch.use_deterministic_algorithms(True, warn_only=True)
     torch.backends.cudnn.benchmark = False
-    if device.type == "cuda" and not torch.cuda.is_initialized():
+    if device.type == "cuda":
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", CUBLAS_DETERMINISTIC)
 
 

@@ -64,19 +64,24 @@ class TrainingInterrupted(RuntimeError):
             epoch ``epoch`` (counted from 1; with ``accum_steps`` N, N batches make one
             optimizer step). None when the signal came after the last epoch, while the
             report was written (the run is complete then).
+        way_on: how a caller from Python goes on (``resume('RUN')``), said after the
+            message; a caller that owns the run and knows better replaces it (a zoo: run
+            it again). None from the command line, whose message names its command.
     """
 
     def __init__(self, message: str, *, run_dir: Path | None = None,
                  signal_name: str | None = None, epoch: int | None = None,
-                 step_in_epoch: int | None = None):
+                 step_in_epoch: int | None = None, way_on: str | None = None):
         super().__init__(message)
         self.run_dir = run_dir
         self.signal_name = signal_name
         self.epoch = epoch
         self.step_in_epoch = step_in_epoch
-        # How to go on from Python, where the caller that owns the run knows better than
-        # resume() (a zoo: run it again); None: resume(run_dir).
-        self.way_on: str | None = None
+        self.way_on = way_on
+
+    def __str__(self) -> str:
+        said = super().__str__()
+        return f"{said} (from Python: {self.way_on})" if self.way_on else said
 
     def _render_traceback_(self) -> list[str]:
         """What IPython (a notebook cell) shows for it, in place of a traceback: the
@@ -84,9 +89,8 @@ class TrainingInterrupted(RuntimeError):
         a run ends early, not a fault: the ten frames of cnnlab's loop it showed said
         nothing, and its message named only the command line's `cnnlab resume`."""
         lines = [f"{type(self).__name__}: {self}"]
-        if self.way_on is not None:
-            lines.append(f"From Python: {self.way_on}")
-        elif self.run_dir is not None and "resume(" not in str(self):  # said once, not twice
+        # Only where training stopped (not once it had ended) and not said already
+        if self.way_on is None and self.run_dir is not None and self.epoch is not None:
             lines.append(f"From Python: resume({str(self.run_dir)!r}) continues it "
                          "(resume from cnnlab.train)")
         return lines

@@ -223,10 +223,9 @@ class Resumable:
         from_python = python_resume(self.run_dir) if self.run_dir else None  # not the CLI's
         raise TrainingInterrupted(
             f"stopped by {whose} {where}; checkpoint saved"
-            + (f". Resume with: {command}" if self.run_dir else "")
-            + (f" (from Python: {from_python})" if from_python else ""),
+            + (f". Resume with: {command}" if self.run_dir else ""),
             run_dir=self.run_dir, signal_name=stopped_by, epoch=self.epoch + 1,
-            step_in_epoch=self.step_in_epoch,
+            step_in_epoch=self.step_in_epoch, way_on=from_python,
         )
 
     def _step_of_epoch(self) -> str:

@@ -99,7 +99,7 @@ class NotebookLine:
     @classmethod
     def in_notebook(cls, console: Console) -> NotebookLine | None:
         """A line for ``console`` in a Jupyter notebook; None elsewhere, or without IPython."""
-        if not console.is_jupyter:
+        if not console.is_jupyter or console.quiet:  # (rich's quiet: print nothing)
             return None
         try:
             from IPython.display import display
