@@ -110,21 +110,28 @@ def markdown_to_latex(text: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m cnnlab.latex_tables [FILE.md]``: the file (standard input without
-    one) as LaTeX, on standard output."""
+    one, or for "-") as LaTeX, on standard output. cnnlab writes its tables in UTF-8, and
+    they are read so on every system (a Windows pipe's default is its code page)."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) > 1 or args and args[0] in ("-h", "--help"):
         print("usage: python -m cnnlab.latex_tables [FILE.md]  (standard input without "
               "FILE): a Markdown table cnnlab wrote, as LaTeX (\\usepackage{booktabs})",
               file=sys.stderr)
         return 0 if args and args[0] in ("-h", "--help") else 2
+    name = args[0] if args and args[0] != "-" else None
     try:
-        if args:
-            with open(args[0], encoding="utf-8") as f:
+        if name is not None:
+            with open(name, encoding="utf-8") as f:
                 text = f.read()
         else:
-            text = sys.stdin.read()
+            text = sys.stdin.buffer.read().decode("utf-8")
     except OSError as exc:
-        print(f"error: cannot read {args[0]}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"error: cannot read {name}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except UnicodeDecodeError as exc:
+        print(f"error: {name or 'standard input'} is not UTF-8 text (byte {exc.start}): "
+              "give a Markdown table cnnlab wrote, or save the file as UTF-8",
+              file=sys.stderr)
         return 1
     sys.stdout.write(markdown_to_latex(text))
     return 0

@@ -69,3 +69,20 @@ def test_the_module_runs_on_a_file_and_on_standard_input(tmp_path):
     missing = subprocess.run([*command, str(tmp_path / "none.md")], capture_output=True,
                              text=True, encoding="utf-8")
     assert missing.returncode == 1 and "cannot read" in missing.stderr
+
+
+def test_a_file_not_in_utf8_and_a_dash_for_standard_input(tmp_path, monkeypatch, capsys):
+    # A Latin-1 file ended in a traceback, and "-" was opened as a file named "-".
+    import io
+    import sys
+
+    from cnnlab.latex_tables import main
+
+    latin = tmp_path / "t.md"
+    latin.write_bytes("| a | b |\n|---|---|\n| caf\xe9 | 1 |\n".encode("latin-1"))
+    assert main([str(latin)]) == 1
+    assert "is not UTF-8 text" in capsys.readouterr().err
+    piped = io.TextIOWrapper(io.BytesIO(b"| a | b |\n|---|---|\n| x | 1 |\n"), encoding="ascii")
+    monkeypatch.setattr(sys, "stdin", piped)
+    assert main(["-"]) == 0
+    assert "\\toprule" in capsys.readouterr().out
