@@ -210,6 +210,14 @@ def extra_formats() -> tuple[str, ...]:
     return _formats_asked(os.environ.get(FORMATS_VARIABLE, ""))
 
 
+def figure_copies(path: str | Path) -> list[Path]:
+    """Where copies of the figure at ``path`` in the other formats cnnlab writes would
+    be (plots/curves.svg, .pdf, ... beside plots/curves.png): an earlier draw's, asked
+    for then, no longer match a figure drawn again."""
+    path = Path(path)
+    return [path.with_suffix(f".{fmt}") for fmt in EXTRA_FORMATS if f".{fmt}" != path.suffix]
+
+
 def save_figure(fig, path: str | Path, dpi: int = DPI, layout: bool = True) -> Path:
     """Lay out ``fig``, write it to ``path`` (folders made as needed, atomically: a kill
     mid-draw leaves the previous figure, not half of one) in its suffix's format, and

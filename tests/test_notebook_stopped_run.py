@@ -2,11 +2,10 @@
 result read back."""
 
 import math
-import sys
-import types
 
 import pytest
 from resume_helpers import signal_after_steps, small_run
+from test_notebook_progress import notebook  # noqa: F401 (the fixture: IPython stood in)
 
 from cnnlab.train import TrainingInterrupted, read_result
 
@@ -21,37 +20,14 @@ def test_a_run_stopped_before_its_first_evaluation_reads_back_with_no_best_accur
     assert math.isnan(result.best_test_acc) and "best_test_acc=nan" in repr(result)
 
 
-def test_a_notebook_line_says_where_the_steps_stopped(monkeypatch):
+def test_a_notebook_line_says_where_the_steps_stopped(notebook):  # noqa: F811
     # The line showed its last update, "0/47" for an epoch cut at step 30 (log_every 50),
     # as if the run had never started.
-    import importlib.util
-    import io
-
-    import rich.console
-    from rich.console import Console
-
     from cnnlab.train.train_progress import TrainProgress
 
-    shown = []
-
-    class Handle:
-        def update(self, data, raw=False):
-            shown[-1] = data["text/plain"]
-
-    def display(data, raw=False, display_id=False):
-        shown.append(data["text/plain"])
-        return Handle()
-
-    ipython = types.ModuleType("IPython.display")
-    ipython.display = display
-    monkeypatch.setitem(sys.modules, "IPython", types.ModuleType("IPython"))
-    monkeypatch.setitem(sys.modules, "IPython.display", ipython)
-    monkeypatch.setattr(rich.console, "_is_jupyter", lambda: True)
-    real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "ipywidgets" else real(name, *a))
+    console, shown = notebook
     with pytest.raises(TrainingInterrupted):
-        with TrainProgress(2, 47, console=Console(file=io.StringIO())) as bar:
+        with TrainProgress(2, 47, console=console) as bar:
             bar.start_epoch(1)
             raise TrainingInterrupted("stopped", epoch=1, step_in_epoch=30)
     assert shown == ["epoch 1/2  30/47  stopped here"]

@@ -329,8 +329,9 @@ def analyze(directories: str | os.PathLike | Sequence[str | os.PathLike], out: s
                     replace_file(staging / name, out / name)  # an image viewer may hold one
                 for name in set(REPORT_FILES) - set(written):  # an earlier report's figures
                     (out / name).unlink(missing_ok=True)
-                for name in set(_figure_copies()) - set(written):  # and their SVG/PDF copies
-                    (out / name).unlink(missing_ok=True)
+                for copy in figure_copies_of(out):  # and their SVG/PDF copies
+                    if copy.name not in written:
+                        copy.unlink(missing_ok=True)
         except KeyboardInterrupt:
             raise InterruptedAfterWriting(str(out)) from None
     finally:
@@ -339,10 +340,11 @@ def analyze(directories: str | os.PathLike | Sequence[str | os.PathLike], out: s
     return Analysis(summary)  # a dict, shown as the report's tables
 
 
-def _figure_copies() -> list[str]:
-    """The names an earlier report's figures had in CNNLAB_FIGURE_FORMATS's formats
-    (edf.svg, error_vs_macs.pdf, ...): this report's, if asked, are among those written."""
-    from cnnlab.figures import EXTRA_FORMATS
+def figure_copies_of(out: Path) -> list[Path]:
+    """Where an earlier report's figures in ``out`` had copies in CNNLAB_FIGURE_FORMATS's
+    formats (edf.svg, error_vs_macs.pdf, ...): this report's, if asked, are among those
+    written."""
+    from cnnlab.figures import figure_copies
 
-    return [f"{Path(name).stem}.{extra}" for name in REPORT_FILES if name.endswith(".png")
-            for extra in EXTRA_FORMATS if extra != "png"]
+    return [copy for name in REPORT_FILES if name.endswith(".png")
+            for copy in figure_copies(out / name)]

@@ -8,7 +8,7 @@ import signal
 from pathlib import Path
 
 from cnnlab.atomic import atomic_write_text
-from cnnlab.figures import EXTRA_FORMATS
+from cnnlab.figures import figure_copies
 from cnnlab.interrupts import SigintRecorder, termination_signals
 from cnnlab.notices import FigureWarning, warn_user
 from cnnlab.train.machine import environment_info
@@ -303,9 +303,8 @@ def _draw(out: Path, draw, failed: list[str]) -> bool:
     ``out`` is this call's figure."""
     try:
         out.unlink(missing_ok=True)
-        for extra in EXTRA_FORMATS:  # an earlier draw's SVG/PDF copies would not match it
-            if f".{extra}" != out.suffix:
-                out.with_suffix(f".{extra}").unlink(missing_ok=True)
+        for copy in figure_copies(out):  # an earlier draw's SVG/PDF would not match it
+            copy.unlink(missing_ok=True)
         if draw is not None:
             draw(out)
     except Exception as exc:
