@@ -6,6 +6,7 @@ them without the training loop; ``cnnlab.train`` re-exports all three.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import InitVar, dataclass, field
 from pathlib import Path
@@ -126,8 +127,8 @@ class TrainResult:
               began; NaN where the system does not say.
         final: ``history[-1]``, the last epoch's row (``{}`` if none).
         best_test_acc: the highest ``test_acc`` of any epoch (the ``best`` checkpoint's);
-            NaN for a run :func:`~cnnlab.train.read_result` read back before its first
-            evaluation (stopped in its first epoch).
+            NaN for a run not evaluated yet (one :func:`~cnnlab.train.read_result` read
+            back after a stop in its first epoch, say): summary.json has null there.
         train_time_s: training seconds in all (``elapsed_s`` of the last epoch).
         per_class_acc: class name -> accuracy, at the last evaluation.
         confusion: at the last evaluation, ``confusion[i][j]`` test images of class i
@@ -216,6 +217,16 @@ class TrainResult:
         if self.eval_scope:
             parts.append(f"eval_scope={self.eval_scope!r}")
         return f"TrainResult({', '.join(parts)})"
+
+
+def best_accuracy(value) -> float:
+    """A run's best test accuracy as a result says it, from what the trainer, a checkpoint
+    or summary.json holds: NaN for a run not evaluated yet. They hold that as the
+    trainer's start value, -1 (checkpoints, and summary.json files written before it said
+    null), or null (summary.json now); a user was shown -1 ("-100.00%") as an accuracy."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+        return float(value)
+    return math.nan  # -1, None, NaN, or what no run writes
 
 
 def run_folder(run, taker: str) -> Path:

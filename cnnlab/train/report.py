@@ -16,12 +16,14 @@ from pathlib import Path
 from cnnlab.atomic import atomic_write_text
 from cnnlab.figures import FIGURE_STYLE, embed_png
 from cnnlab.formatting import counted, seconds_text, setting_text
+from cnnlab.train.outcome import best_accuracy
 from cnnlab.train.report_evaluation import (
     CLASSES_AT_EACH_END,
     ShownEvaluation,
     confused_pairs,
     evaluated_weights_words,
     evaluation_words,
+    percent,
     ranked_classes,
     shown_evaluation,
     test_set_words,
@@ -113,9 +115,9 @@ def figure_caption(name: str, summary: dict, shown: ShownEvaluation) -> str:
                  "with squares.")
         if final.get("test_acc") is not None:
             words += (f" Test accuracy after the last epoch ({final.get('epoch')}): "
-                      f"{_pct(final['test_acc'], decimals)}")
+                      f"{percent(final['test_acc'], decimals)}")
             best = summary.get("best_test_acc")
-            words += (f"; best {_pct(best, decimals)} at epoch {summary.get('best_epoch')}."
+            words += (f"; best {percent(best, decimals)} at epoch {summary.get('best_epoch')}."
                       if best is not None and summary.get("best_epoch") is not None else ".")
         return words
     if name == "confusion.png":
@@ -153,7 +155,7 @@ def _headline(summary: dict) -> list[list]:
         ["epochs", epochs_words(final.get("epoch"), config.get("epochs"),
                                  summary.get("cut_epoch"))],
         ["stopped", _stopped_words(summary)],
-        ["test accuracy, last epoch" + _scope(summary), _pct(final.get("test_acc"), decimals)],
+        ["test accuracy, last epoch" + _scope(summary), percent(final.get("test_acc"), decimals)],
         ["best test accuracy" + _scope(summary), _best_words(summary, decimals)],
         ["measured on", f"the {test_set_words(summary)}, {evaluated_weights_words(config)}"],
         ["parameters", f"{summary.get('parameters', 0):,}"],
@@ -210,7 +212,7 @@ def epochs_words(done, plan, cut: dict | None = None) -> str:
 
 
 def _best_words(summary: dict, decimals: int) -> str:
-    best = _pct(summary.get("best_test_acc"), decimals)
+    best = percent(best_accuracy(summary.get("best_test_acc")), decimals)  # -1, null: NaN
     epoch = summary.get("best_epoch")
     if not best or epoch is None:
         return best
@@ -283,7 +285,7 @@ def _per_class_tables(shown: ShownEvaluation) -> list[str]:
     if pairs:
         parts += ["<h4>Most often confused</h4>", html_table(
             ["true class", "predicted as", "images", "of the true class"],
-            [[names[i], names[j], f"{count:,}", _pct(count / sum(matrix[i]), 1)]
+            [[names[i], names[j], f"{count:,}", percent(count / sum(matrix[i]), 1)]
              for count, i, j in pairs])]
     parts.append(f"<details><summary>Every class ({ranked.total:,}), in the data's order"
                  f"</summary>{html_table(header, rows)}</details>")
@@ -292,28 +294,28 @@ def _per_class_tables(shown: ShownEvaluation) -> list[str]:
 
 def _checkpoint_note(summary: dict, shown: ShownEvaluation) -> str:
     decimals = overall_decimals(summary.get("eval_images"))
-    best, best_epoch = summary.get("best_test_acc"), summary.get("best_epoch")
+    best, best_epoch = best_accuracy(summary.get("best_test_acc")), summary.get("best_epoch")
     final = summary.get("final") or {}
     last_epoch, last_acc = final.get("epoch"), final.get("test_acc")
     if shown.is_best and best_epoch == last_epoch:
         return (f"Epoch {best_epoch} is both the last epoch and the best one "
-                f"({_pct(best, decimals)}): its weights are the best checkpoint, which "
+                f"({percent(best, decimals)}): its weights are the best checkpoint, which "
                 "cnnlab eval and cnnlab predict use.")
     if shown.is_best:
         return (f"These are the best checkpoint's results (epoch {best_epoch}, "
-                f"{_pct(best, decimals)}), the weights cnnlab eval and cnnlab predict use. "
-                f"The last epoch ({last_epoch}) scored {_pct(last_acc, decimals)}; its "
+                f"{percent(best, decimals)}), the weights cnnlab eval and cnnlab predict use. "
+                f"The last epoch ({last_epoch}) scored {percent(last_acc, decimals)}; its "
                 "weights are the last checkpoint (cnnlab eval --which last).")
     if best_epoch is not None:
         return (f"These are the last epoch's results ({last_epoch}, "
-                f"{_pct(last_acc, decimals)}): class_metrics.jsonl lacks the best epoch's. "
-                f"The best checkpoint (epoch {best_epoch}, {_pct(best, decimals)}) is what "
+                f"{percent(last_acc, decimals)}): class_metrics.jsonl lacks the best epoch's. "
+                f"The best checkpoint (epoch {best_epoch}, {percent(best, decimals)}) is what "
                 "cnnlab eval and cnnlab predict use.")
     # No row of the history is the best checkpoint's evaluation (a resume trains a
     # time-boxed epoch again and replaces the row of its mid-epoch evaluation, which may
     # have been the best, and a later row may tie it): no epoch is named for it.
     return (f"These are the last evaluation's results (epoch {last_epoch}, "
-            f"{_pct(last_acc, decimals)}). The best checkpoint ({_pct(best, decimals)}) "
+            f"{percent(last_acc, decimals)}). The best checkpoint ({percent(best, decimals)}) "
             "is what cnnlab eval and cnnlab predict use; no row of the run's history "
             "(metrics.csv) is its evaluation (a time budget's, mid-epoch, whose epoch a "
             "resume trained again), so its results class by class are not known here.")
@@ -322,7 +324,7 @@ def _checkpoint_note(summary: dict, shown: ShownEvaluation) -> str:
 def _per_class_rows(shown: ShownEvaluation) -> list[list]:
     matrix = shown.confusion
     return [[name, *([f"{matrix[i][i]:,}", f"{sum(matrix[i]):,}"] if i < len(matrix)
-                     else ["", ""]), _pct(acc, 1)]
+                     else ["", ""]), percent(acc, 1)]
             for i, (name, acc) in enumerate(shown.per_class_acc.items())]
 
 
@@ -444,6 +446,3 @@ def overall_decimals(images: int | None) -> int:
     else 1 (128 images move it by 0.8% each; a second decimal is noise)."""
     return 2 if isinstance(images, int) and images >= 10_000 else 1
 
-
-def _pct(value, decimals: int = 2) -> str:
-    return "" if value is None or value == "" else f"{100 * float(value):.{decimals}f}%"

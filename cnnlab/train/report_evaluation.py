@@ -12,6 +12,7 @@ best epoch is not known: no row of the history has the best accuracy.)
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -196,6 +197,15 @@ def confused_pairs(matrix: list[list[int]], most: int, row: int = 0
     cells = ((count, -i, -j) for i, counts in enumerate(matrix, start=row)
              for j, count in enumerate(counts) if count and i != j)
     return [(count, -i, -j) for count, i, j in heapq.nlargest(most, cells)]
+
+
+def percent(value, decimals: int = 2) -> str:
+    """A share (an accuracy) as a report shows it, "91.23%"; "not evaluated" for NaN (an
+    epoch eval_every skipped, a best accuracy before the first evaluation: it showed as
+    "nan%"); "" where there is none."""
+    if value is None or value == "":
+        return ""
+    return "not evaluated" if math.isnan(float(value)) else f"{100 * float(value):.{decimals}f}%"
 
 
 def evaluated_weights_words(config: dict) -> str:

@@ -36,7 +36,7 @@ from cnnlab.train.loaded_run import check_which as check_which
 from cnnlab.train.loaded_run import load_run as load_run
 from cnnlab.train.model_setup import warn_of_a_small_input
 from cnnlab.train.optim import lr_factor, warmup_step_count, warn_of_an_ema_decay_out_of_reach
-from cnnlab.train.outcome import run_folder
+from cnnlab.train.outcome import best_accuracy, run_folder
 from cnnlab.train.presets import check_preset, set_by_preset
 from cnnlab.train.resume_checks import RunFinished as RunFinished
 from cnnlab.train.resume_checks import check_work_left, current_summary, summary_file
@@ -430,18 +430,17 @@ def read_result(run_dir: str | os.PathLike[str]) -> TrainResult:
     if summary is not None:
         return TrainResult(
             run_dir=run_dir, history=history, final=summary.get("final") or {},
-            best_test_acc=summary["best_test_acc"], train_time_s=summary["train_time_s"],
+            # null (not evaluated yet), or -1 in a summary.json from before it said null
+            best_test_acc=best_accuracy(summary.get("best_test_acc")),
+            train_time_s=summary["train_time_s"],
             per_class_acc=accuracies_from_json(summary.get("per_class_acc") or {}),
             confusion=summary.get("confusion") or [], stopped=summary.get("stopped"),
             eval_images=summary.get("eval_images"), test_images=summary.get("test_images"),
             preprocess=preprocess)
     last = last_class_metrics(run_dir, history, len(state.get("classes") or []))
     record = last[1] if last else None
-    # Before its first evaluation a checkpoint holds the trainer's -1: NaN, as test_acc
-    # is then (a stopped run's result read "best_test_acc=-1.0000" in a notebook)
-    best = state["best_test_acc"] if state["best_test_acc"] >= 0 else float("nan")
     return TrainResult(
         run_dir=run_dir, history=history, final=history[-1] if history else {},
-        best_test_acc=best, train_time_s=state["train_time"],
+        best_test_acc=best_accuracy(state["best_test_acc"]), train_time_s=state["train_time"],
         per_class_acc=record["per_class_acc"] if record else {},
         confusion=record["confusion"] if record else [], preprocess=preprocess)

@@ -56,7 +56,7 @@ from cnnlab.train.lr_plan import warn_of_a_warmup_without_room
 from cnnlab.train.machine import command_entry
 from cnnlab.train.model_setup import adapt_stem, build_model, training_loss, weights_loaded
 from cnnlab.train.optim import Lookahead, WeightEMA, build_optimizer, build_scheduler
-from cnnlab.train.outcome import TrainResult
+from cnnlab.train.outcome import TrainResult, best_accuracy
 from cnnlab.train.presets import check_preset, set_by_preset
 from cnnlab.train.resumable import Resumable
 from cnnlab.train.run_data import check_data, make_loader, split_fingerprints, training_subset
@@ -170,7 +170,7 @@ class Trainer(Resumable, DivergenceChecks):
         self.epoch = 0  # epochs completed
         self.step_in_epoch = 0  # steps of the current epoch already done (mid-epoch resume)
         self.partial = {"loss_sum": 0.0, "correct": 0.0, "seen": 0.0, "time": 0.0}
-        self.best_test_acc = -1.0
+        self.best_test_acc = -1.0  # none yet (checkpoints keep it; a result says NaN)
         # Every command that trained this run, first to last (a resume adds itself to
         # the checkpoint's list): how the run began survives any number of resumes.
         self.commands = [command_entry()]
@@ -438,7 +438,7 @@ class Trainer(Resumable, DivergenceChecks):
         per_class = dict(zip(self.classes, ev.per_class_acc, strict=True)) if ev else {}
         return TrainResult(
             run_dir=self.run_dir, history=history, final=history[-1] if history else {},
-            best_test_acc=self.best_test_acc, train_time_s=self.train_time,
+            best_test_acc=best_accuracy(self.best_test_acc), train_time_s=self.train_time,
             per_class_acc=per_class, confusion=ev.confusion if ev else [], stopped=stopped,
             eval_images=self.eval_images, test_images=len(self.data.test),
             preprocess=self.preprocess, model=self._evaluated_model().eval(),
