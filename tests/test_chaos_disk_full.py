@@ -46,7 +46,8 @@ def test_a_full_disk_at_a_checkpoint_says_what_is_kept_and_the_resume_is_exact(
     said = str(caught.value)
     assert caught.value.errno == errno.ENOSPC
     assert str(run / "checkpoints" / "best.safetensors") in said
-    assert "no space left on device" in said and f"cnnlab resume {run}" in said
+    # Data given to train(): only resume() from Python, with it, continues the run
+    assert "no space left on device" in said and f"resume({str(run)!r}, data=...)" in said
     assert "its last checkpoint stays whole" in said
     assert not list(run.rglob("*.tmp"))  # the part written is gone
     assert ckpt.read_state(run / "checkpoints" / "last.safetensors")["epoch"] == 1

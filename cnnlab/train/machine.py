@@ -57,10 +57,9 @@ def python_resume(run_dir) -> str | None:
     line, whose messages name ``cnnlab resume RUN`` (and named only that to Python)."""
     if cnnlab_program():
         return None
-    from cnnlab.train.run_files import DATA_RECORD  # it imports this module
+    from cnnlab.train.run_files import python_resume_call  # it imports this module
 
-    data = ", data=..." if (Path(run_dir) / DATA_RECORD).is_file() else ""
-    return f"resume({str(run_dir)!r}{data})"
+    return python_resume_call(run_dir)
 
 
 def in_jupyter_kernel() -> bool:

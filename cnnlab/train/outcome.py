@@ -58,8 +58,10 @@ class TrainingInterrupted(RuntimeError):
     """SIGINT/SIGTERM stopped the run; a checkpoint was saved and the run can be resumed.
 
     Attributes (None where not known):
-        run_dir: the run's folder: ``resume(exc.run_dir)`` continues it. None when the
-            run wrote no folder (``write_run_dir=False``): there is nothing to resume.
+        run_dir: the run's folder: ``resume(exc.run_dir)`` continues it (with
+            ``data=`` the data it was given, for a run of data given to ``train()``).
+            None when the run wrote no folder (``write_run_dir=False``): there is nothing
+            to resume.
         signal_name: ``"SIGINT"`` or ``"SIGTERM"``.
         epoch, step_in_epoch: where training stopped: ``step_in_epoch`` batches into
             epoch ``epoch`` (counted from 1; with ``accum_steps`` N, N batches make one
@@ -67,7 +69,8 @@ class TrainingInterrupted(RuntimeError):
             report was written (the run is complete then).
         way_on: how a caller from Python goes on (``resume('RUN')``), said after the
             message; a caller that owns the run and knows better replaces it (a zoo: run
-            it again). None from the command line, whose message names its command.
+            it again). None from the command line, whose message names its command, and
+            where the message names the call already (a run of data given to train()).
     """
 
     def __init__(self, message: str, *, run_dir: Path | None = None,
@@ -92,8 +95,11 @@ class TrainingInterrupted(RuntimeError):
         lines = [f"{type(self).__name__}: {self}"]
         # Only where training stopped (not once it had ended) and not said already
         if self.way_on is None and self.run_dir is not None and self.epoch is not None:
-            lines.append(f"From Python: resume({str(self.run_dir)!r}) continues it "
-                         "(resume from cnnlab.train)")
+            from cnnlab.train.run_files import python_resume_call
+
+            call = python_resume_call(self.run_dir)  # with data=... where a run needs it
+            if call not in lines[0]:
+                lines.append(f"From Python: {call} continues it (resume from cnnlab.train)")
         return lines
 
 

@@ -27,7 +27,6 @@ from cnnlab.train.distributed import (
     RankLost,
     all_reduce_sum,
     backend_words,
-    launch_command,
     lost_a_rank,
     rank_rng_states,
     restore_rank_rng_state,
@@ -36,6 +35,7 @@ from cnnlab.train.loaded_run import CheckpointWarning
 from cnnlab.train.machine import python_resume
 from cnnlab.train.outcome import TrainingInterrupted, TrainResult
 from cnnlab.train.resume_checks import other_code_notice, training_left
+from cnnlab.train.run_files import resume_words
 
 BEFORE_CUT = "best-before-cut"  # the best checkpoint's copy (Resumable.best_before_cut)
 # A full disk, or a user's quota spent: freeing space is the fix (run_outputs too).
@@ -219,14 +219,22 @@ class Resumable:
         whose = own or f"{others or 'a signal'} on another rank"
         where = (f"at epoch {self.epoch + 1}, {self._step_of_epoch()}" if self.step_in_epoch
                  else f"before epoch {self.epoch + 1}'s first step")
-        command = launch_command(f"resume {self.run_dir}", self.dist.world_size)
+        how = self._resume_words()
         from_python = python_resume(self.run_dir) if self.run_dir else None  # not the CLI's
+        if from_python and from_python in how:  # a run of data given to train(): said
+            from_python = None
         raise TrainingInterrupted(
             f"stopped by {whose} {where}; checkpoint saved"
-            + (f". Resume with: {command}" if self.run_dir else ""),
+            + (f". Resume with: {how}" if self.run_dir else ""),
             run_dir=self.run_dir, signal_name=stopped_by, epoch=self.epoch + 1,
             step_in_epoch=self.step_in_epoch, way_on=from_python,
         )
+
+    def _resume_words(self) -> str:
+        """How to go on with this run, for its stop messages: the command (torchrun's for
+        several processes), or from Python, with its data, for a run of data given to
+        train(), which the command cannot continue."""
+        return resume_words(self.run_dir, self.dist.world_size, backticks=False)
 
     def _step_of_epoch(self) -> str:
         """"step 6 of 30": where in its epoch training is, in optimizer steps, as the
@@ -279,8 +287,7 @@ class Resumable:
             last = self.run_dir / "checkpoints" / "last.safetensors"
             if last.is_file():  # the one before this epoch's, or this epoch's
                 kept = (f"its last checkpoint stays whole ({last}): free some space on "
-                        "that disk, then continue with: "
-                        f"{launch_command(f'resume {self.run_dir}', self.dist.world_size)}")
+                        f"that disk, then continue with: {self._resume_words()}")
             else:
                 kept = ("no checkpoint had been written yet, so there is nothing to resume: "
                         "free some space on that disk and start the run again")
@@ -297,8 +304,7 @@ class Resumable:
         if started > 0 or self.resumed_from is not None:
             kept = (f"Epoch {self.epoch}'s checkpoint was not written; the last one stays"
                     if ended else "Its last checkpoint stays")
-            return (f"{kept} ({last}). Resume with: "
-                    f"{launch_command(f'resume {self.run_dir}', self.dist.world_size)}")
+            return f"{kept} ({last}). Resume with: {self._resume_words()}"
         if ended:
             return (f"Epoch {self.epoch}'s checkpoint, the run's first, was not written: "
                     "there is no checkpoint to resume from; start the run again.")

@@ -65,13 +65,27 @@ def _only_run_files(run_dir: Path) -> bool:
                or (name.startswith(".") and name.endswith(".tmp")) for name in names)
 
 
-def resume_words(run_dir: Path) -> str:
-    """How to resume ``run_dir``: `cnnlab resume RUN`, or from Python for a run of data
-    given to train() (data.json), which the command refuses (it loads the data its
-    config names)."""
-    if (run_dir / DATA_RECORD).is_file():
-        return f"resume({str(run_dir)!r}, data=...) from Python, with the data it trained on"
-    return f"`cnnlab resume {shell_quote(str(run_dir))}`"  # a path with spaces, pasted whole
+def python_resume_call(run_dir) -> str:
+    """``resume('RUN')``, as a caller from Python continues ``run_dir``; with ``data=...``
+    for a run of data given to train() (its data.json), which no command can continue
+    (`cnnlab resume` loads the data its config names). The one place this call is
+    written: resume_words, machine.python_resume and TrainingInterrupted use it."""
+    data = ", data=..." if (Path(run_dir) / DATA_RECORD).is_file() else ""
+    return f"resume({str(run_dir)!r}{data})"
+
+
+def resume_words(run_dir: Path, world_size: int = 1, *, backticks: bool = True) -> str:
+    """How to resume ``run_dir``, as a message says it: the command (`cnnlab resume RUN`;
+    torchrun's, for a run of ``world_size`` processes), or for a run of data given to
+    train() (data.json), which the command refuses, the call from Python.
+    ``backticks``: the command between them, apart from the words around it."""
+    if (Path(run_dir) / DATA_RECORD).is_file():
+        return f"{python_resume_call(run_dir)} from Python, with the data it trained on"
+    from cnnlab.train.distributed import launch_command  # torch: said after a run alone
+
+    # A path with spaces, quoted: pasted whole
+    command = launch_command(f"resume {shell_quote(str(run_dir))}", world_size)
+    return f"`{command}`" if backticks else command
 
 
 def check_run_folder(run_dir: Path) -> None:
