@@ -255,7 +255,7 @@ def run_zoo(
                 if last.exists():
                     trained_before = read_state(last).get("train_time")
                     try:
-                        result = resume(run_dir, threads=threads)  # interrupted: continue it
+                        result = resume(run_dir, data=data, threads=threads)  # continue it
                         # A resume that only wrote the outputs a kill cut off trained nothing.
                         trained_here = result.train_time_s != trained_before
                     except RunFinished:  # trained in full, stopped before its row was stored

@@ -15,6 +15,7 @@ from cnnlab.code_version import short
 from cnnlab.train import checkpoint as ckpt
 from cnnlab.train.config import ConfigError, TrainConfig
 from cnnlab.train.distributed import launched_world_size, relaunch_command
+from cnnlab.train.run_files import DATA_RECORD
 
 
 class RunFinished(ConfigError):
@@ -45,7 +46,7 @@ def check_work_left(cfg: TrainConfig, last: Path, run_dir: Path,
         raise RunFinished(
             f"{run_dir} has trained every epoch of its plan ({cfg.epochs}), so resuming would "
             f"train nothing. Train it for more with --epochs N (extra_epochs=N: N more "
-            f"epochs), or look at it with: cnnlab eval {run_dir} (evaluate_run)"
+            f"epochs), or look at it with: {_evaluate_words(run_dir)}"
         )
     check_world_size(cfg, state, run_dir)
     if spent:
@@ -124,6 +125,15 @@ _NAMES = {"cnnlab": "cnnlab's version", "sources": "cnnlab's sources", "torch": 
 def _names(differ: list[str]) -> str:
     names = [_NAMES[key] for key in differ]
     return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+
+
+def _evaluate_words(run_dir: Path) -> str:
+    """How to evaluate a finished run: `cnnlab eval RUN`, or for a run of data given to
+    train() (which the command refuses: it loads the data its config names) the call
+    from Python with that data."""
+    if (run_dir / DATA_RECORD).is_file():
+        return f"evaluate_run({str(run_dir)!r}, data=...) from Python, with the data it trained on"
+    return f"cnnlab eval {run_dir} (evaluate_run)"
 
 
 def check_world_size(cfg: TrainConfig, state: dict, run_dir: Path) -> None:

@@ -48,7 +48,7 @@ from cnnlab.train.log_appends import (
     take_in_kept_lines,
     with_kept,
 )
-from cnnlab.train.machine import python_resume, shell_quote
+from cnnlab.train.machine import python_resume
 from cnnlab.train.run_names import as_listed, check_windows_run_dir, file_name_for
 from cnnlab.train.tensorboard_log import TensorBoardLog
 
@@ -84,11 +84,16 @@ def new_run_dir(out_dir: str | Path, model: str, run_name: str | None = None) ->
                     from cnnlab.notices import SetupWarning
 
                     taken = as_listed(base / name)  # "ResNet" where "resnet" was asked
-                    from_python = python_resume(taken)  # a notebook's way, beside the CLI's
-                    also = f"; from Python: {from_python}" if from_python else ""
-                    warn_user(f"{taken} exists: this run is {path} (`cnnlab resume "
-                              f"{shell_quote(str(taken))}` continues that one{also})",
-                              SetupWarning)
+                    from cnnlab.train.run_files import resume_words
+
+                    # The command, or for a run of data given to train() (which the
+                    # command refuses) the call with data=...; a notebook's way beside
+                    how = resume_words(taken)
+                    from_python = python_resume(taken)
+                    also = (f"; from Python: {from_python}"
+                            if from_python and from_python not in how else "")
+                    warn_user(f"{taken} exists: this run is {path} ({how} continues that "
+                              f"one{also})", SetupWarning)
                 return path
             except FileExistsError:
                 n += 1
