@@ -116,9 +116,15 @@ def _not_a_file(path: Path) -> str:
     return ""
 
 
-def read_image(path: str | Path, channels: int, background: str = "white") -> Image.Image:
+def read_image(path: str | Path, channels: int, background: str = "white",
+               at_least: tuple[int, int] | None = None) -> Image.Image:
     """The image at ``path``, decoded, upright, as "L" (``channels`` 1) or "RGB" (3),
     transparent pixels on ``background``.
+
+    ``at_least``: the (height, width) the image is to be resized to next. A much larger
+    image is then decoded smaller or shrunk first (:func:`shrunk`), never to less than
+    ``SHRINK_MARGIN`` times that size: a 100-megapixel JPEG classified at 28x28 took 1.3
+    GB of memory. None: at full size.
 
     Raises:
         FileNotFoundError: there is no such file.
@@ -132,9 +138,17 @@ def read_image(path: str | Path, channels: int, background: str = "white") -> Im
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path, formats=PIL_FORMATS) as image:
-                _warn_if_very_large(path, image)
+                if at_least is not None:  # a JPEG decodes at 1/2, 1/4 or 1/8 of its size
+                    side = SHRINK_MARGIN * max(at_least)
+                    image.draft(image.mode, (side, side))  # other formats: no effect
+                _warn_if_very_large(path, image)  # the size it is decoded at
                 image.load()  # decode now, so a truncated file fails here
-                return to_mode(image, channels, background)
+                if at_least is None:
+                    return to_mode(image, channels, background)
+                # Shrunk before to_mode's copies where averaging pixels is exact (not a
+                # palette's indices); the rest once they are "L" or "RGB".
+                return shrunk(to_mode(shrunk(image, at_least), channels, background),
+                              at_least)
     except FileNotFoundError:
         raise FileNotFoundError(f"image not found: {path}{_not_a_file(path)}") from None
     except (IsADirectoryError, PermissionError) as exc:  # Windows: a folder is EACCES
@@ -163,6 +177,43 @@ def read_image(path: str | Path, channels: int, background: str = "white") -> Im
                                    "damaged; re-save it as PNG, or delete it") from None
 
 
+# A large image is shrunk by a whole factor before it is resampled to the model's size,
+# to no less than this many times that size. Pillow calls it a reducing gap: from 3 on,
+# it finds the result indistinguishable from resampling the full image in most cases.
+SHRINK_MARGIN = 4
+
+# The modes whose pixels Image.reduce averages as colours (LA and RGBA weighted by their
+# alpha), which to_mode then converts as it would have converted the full image.
+_AVERAGED_MODES = ("L", "LA", "RGB", "RGBA")
+_ORIENTATION = 0x0112  # the EXIF tag (ExifTags.Base.Orientation)
+
+
+def shrunk(image: Image.Image, at_least: tuple[int, int]) -> Image.Image:
+    """The centred part of ``image`` shaped as ``at_least`` (a height and width), as large
+    as fits: what :func:`centre_square` or :func:`fit_image` keeps of it next; reduced
+    (each box of pixels averaged) by the largest whole factor that keeps its shorter
+    side at least ``SHRINK_MARGIN`` times the longer side of ``at_least``. ``image`` as
+    it is where that factor is 1, or its pixels are no colours to average (a palette's
+    indices, a colour that stands for transparent)."""
+    height, width = at_least
+    if image.getexif().get(_ORIENTATION, 1) in (5, 6, 7, 8):  # to be turned a quarter
+        height, width = width, height
+    part_w, part_h = image.size
+    if part_w * height > part_h * width:  # wider than the shape: its sides are cut off
+        part_w = round(part_h * width / height)
+    else:
+        part_h = round(part_w * height / width)
+    factor = min(part_w, part_h) // (SHRINK_MARGIN * max(at_least))
+    if factor < 2 or image.mode not in _AVERAGED_MODES or "transparency" in image.info:
+        return image
+    # Whole boxes only, centred: the picture's centre moves by half a pixel at most (a
+    # part box at one edge, or a crop rounded a reduced pixel off, moved it by up to
+    # factor / 2 pixels, which changed a probability in its third digit).
+    part_w, part_h = part_w // factor * factor, part_h // factor * factor
+    left, top = (image.width - part_w) // 2, (image.height - part_h) // 2
+    return image.reduce(factor, (left, top, left + part_w, top + part_h))
+
+
 def centre_square(image: Image.Image) -> Image.Image:
     """The largest centred square of ``image``, cut out without resampling."""
     side = min(image.size)
@@ -183,5 +234,6 @@ def fit_image(image: Image.Image, size: tuple[int, int]) -> np.ndarray:
 
 
 def decode_image(path: str | Path, size: tuple[int, int], channels: int) -> np.ndarray:
-    """The image at ``path`` as :func:`fit_image` gives it. Raises as :func:`read_image`."""
-    return fit_image(read_image(path, channels), size)
+    """The image at ``path`` as :func:`fit_image` gives it (a large one decoded smaller
+    first, as :func:`read_image` says). Raises as :func:`read_image`."""
+    return fit_image(read_image(path, channels, at_least=size), size)

@@ -8,15 +8,22 @@ import contextvars
 import functools
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import torch
 
 from cnnlab.data.augment import resize, to_float
-from cnnlab.data.image_file import centre_square, chw_array, fit_image, read_image, to_mode
+from cnnlab.data.image_file import (
+    centre_square,
+    chw_array,
+    fit_image,
+    read_image,
+    shrunk,
+    to_mode,
+)
 from cnnlab.notices import SetupWarning, warn_user
 from cnnlab.train.config import ConfigError
 from cnnlab.train.evaluate import Preprocess, tta_logits, tta_views
@@ -61,8 +68,12 @@ def _image_pixels(image, pp: Preprocess, fit: bool, background: str = "white",
     size = pp.image_size
     if isinstance(image, torch.Tensor | np.ndarray):
         return resize(_pixels(image, pp.channels).unsqueeze(0), size)
-    picture = to_mode(image, pp.channels, background) if isinstance(image, Image.Image) \
-        else read_image(image, pp.channels, background)
+    # A large picture is shrunk as it is read (a JPEG decoded at a fraction of its size),
+    # to a few times the size it is resized to next: as a folder's images were decoded.
+    at_least = (decoded or (size, size)) if fit else (size, size)
+    picture = shrunk(to_mode(image, pp.channels, background), at_least) \
+        if isinstance(image, Image.Image) \
+        else read_image(image, pp.channels, background, at_least=at_least)
     if fit:
         pixels = torch.from_numpy(fit_image(picture, decoded or (size, size))).unsqueeze(0)
         return resize(pixels, size) if tuple(pixels.shape[2:]) != (size, size) else pixels
