@@ -41,9 +41,9 @@ def predict(
     quiet: bool = typer.Option(False, help="With --out: write the file, print no table."),
 ) -> None:
     """Classify images with a trained run; prints the top-k classes of each."""
-    from rich.progress import track
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 
-    from cnnlab.progress import shows_live
+    from cnnlab.progress import ProgressBar, shows_live
     from cnnlab.train.evaluate import checkpoint_when
     from cnnlab.train.predict import (
         check_top_k,
@@ -86,14 +86,21 @@ def predict(
                   "(--no-tta for the image alone)")
     rows: list[tuple[Path, list[tuple[str, float]], str]] = []
     live = shows_live(err) and len(files) >= BAR_FROM
+    bar = ProgressBar(TextColumn("classifying"), BarColumn(), MofNCompleteColumn(),
+                      TextColumn("images"), TimeRemainingColumn(), console=err,
+                      transient=True, disable=not live)
+    task = bar.add_task("classifying", total=len(items))
     # In batches, in the order of the files; one unreadable file costs the others nothing.
-    answers = classify_files(model, files, top_k, invert, tta)
-    with light_backgrounds_told_once(len(files), model.data):
-        for path, problem in track(items, description="classifying", console=err,
-                                   transient=True, disable=not live):
+    # The bar counts each image as it is read (most of the time, for photos), not each
+    # batch's answers: it moved 64 images at a time.
+    answers = classify_files(model, files, top_k, invert, tta,
+                             read=lambda: bar.advance(task))
+    with light_backgrounds_told_once(len(files), model.data), bar:
+        for path, problem in items:
             if problem:  # a folder without images: said as an unreadable file is
                 error(problem)
                 rows.append((path, [], problem))
+                bar.advance(task)
                 continue
             _, ranked, unreadable = next(answers)
             if unreadable is not None:

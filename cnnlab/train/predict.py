@@ -345,11 +345,24 @@ def _border_level(pixels: torch.Tensor) -> float:
     return float(edge.mean()) / 255
 
 
+class Predictions(list[tuple[Path, list[tuple[str, float]]]]):
+    """:func:`predict_images`'s answer: a list of ``(path, top classes)``, and in
+    ``skipped`` the ``(path, error)`` of each file left out as unreadable."""
+
+    def __init__(self, answers=(), skipped=()):
+        super().__init__(answers)
+        self.skipped: list[tuple[Path, Exception]] = list(skipped)
+
+
+class UnreadableImagesWarning(SetupWarning):
+    """Files ``predict_images(..., errors="skip")`` left out: it names them and why."""
+
+
 def predict_images(run_dir: str | os.PathLike[str],
                    paths: str | Path | Sequence[str | os.PathLike[str]],
                    top_k: int = 3, which: str = "best",
-                   invert: bool = False, tta: bool = True, device: str = "cpu"
-                   ) -> list[tuple[Path, list[tuple[str, float]]]]:
+                   invert: bool = False, tta: bool = True, device: str = "cpu",
+                   errors: Literal["raise", "skip"] = "raise") -> Predictions:
     """The ``top_k`` classes per image, from ``run_dir``: a run directory (or the
     TrainResult ``train()`` returned) or an exported ``.onnx`` file.
 
@@ -357,17 +370,36 @@ def predict_images(run_dir: str | os.PathLike[str],
     ``top_k`` above the number of classes shows them all; ``invert`` and ``tta`` as in
     :func:`predict_image`. ``which`` checkpoint ("best" or "last") on ``device``, for a
     run directory; an .onnx file runs on the CPU.
+
+    ``errors``: what a file that cannot be read (missing, damaged, not an image) does.
+    "raise" (the default): its FileNotFoundError or ValueError (``ImageFileError``,
+    naming the file and why) is raised, and no answer is returned. "skip": it is left
+    out of the answer, which lists the files left out, each with its error, in its
+    ``skipped`` (``[(path, error), ...]``); one ``UnreadableImagesWarning`` names them.
+    ``cnnlab predict`` skips them too, then exits 1.
     """
+    if errors not in ("raise", "skip"):
+        raise ConfigError(f'errors={errors!r}: "raise" (stop at a file that cannot be '
+                          'read) or "skip" (leave it out, listed in the answer\'s skipped)')
     check_top_k(top_k)
     run_dir = run_folder(run_dir, "predict_images")  # before the files: the first argument
     files = image_paths(paths)
     run = open_for_prediction(run_dir, which, device)
-    answers = []
+    answers = Predictions()
     with light_backgrounds_told_once(len(files), run.data):
         for path, ranked, problem in classify_files(run, files, top_k, invert, tta):
-            if problem is not None:
+            if problem is None:
+                answers.append((path, ranked))
+            elif errors == "skip":
+                answers.skipped.append((path, problem))
+            else:
                 raise problem
-            answers.append((path, ranked))
+    if answers.skipped:
+        shown = "; ".join(str(error) for _, error in answers.skipped[:3])
+        more = f"; and {len(answers.skipped) - 3} more" if len(answers.skipped) > 3 else ""
+        warn_user(f"{len(answers.skipped)} of {len(files)} images could not be read and "
+                  f"were skipped (listed in the answer's .skipped): {shown}{more}",
+                  UnreadableImagesWarning)
     return answers
 
 
@@ -378,14 +410,16 @@ PREDICT_BATCH = 64
 
 
 def classify_files(run, files: Sequence[Path], top_k: int = 3, invert: bool = False,
-                   tta: bool = True, batch_size: int = PREDICT_BATCH
+                   tta: bool = True, batch_size: int = PREDICT_BATCH,
+                   read: Callable[[], object] | None = None
                    ) -> Iterator[tuple[Path, list[tuple[str, float]], Exception | None]]:
     """``(path, top classes, None)`` for each of ``files``, in order, for an opened
     ``run``; ``(path, [], error)`` for one that cannot be read (FileNotFoundError or
     ValueError: it costs the others nothing). Each file is prepared as
     :func:`predict_image` prepares it; ``batch_size`` of them go through the model at
     once (each image's logits do not depend on the others' in eval mode, up to float
-    rounding: a probability's 7th digit)."""
+    rounding: a probability's 7th digit). ``read`` is called as each file has been read
+    (or found unreadable), before its batch's answers come: a progress bar's step."""
     for start in range(0, len(files), batch_size):
         chunk = files[start:start + batch_size]
         inputs: list[torch.Tensor] = []
@@ -396,6 +430,8 @@ def classify_files(run, files: Sequence[Path], top_k: int = 3, invert: bool = Fa
                 problems.append(None)
             except (FileNotFoundError, ValueError) as exc:
                 problems.append(exc)
+            if read is not None:
+                read()
         ranked = iter(_ranked(run, torch.cat(inputs), top_k, tta) if inputs else [])
         for path, problem in zip(chunk, problems, strict=True):
             yield (path, [], problem) if problem is not None else (path, next(ranked), None)
