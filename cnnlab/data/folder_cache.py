@@ -47,9 +47,10 @@ from cnnlab.data.dataset import DataWarning, cache_root
 from cnnlab.data.folder_files import readable_name
 from cnnlab.notices import warn_user
 
-CACHE_FORMAT = 4  # bump when the cached layout or the decoding changes (2: 32-bit, float;
+CACHE_FORMAT = 5  # bump when the cached layout or the decoding changes (2: 32-bit, float;
 #                  3: 16-bit PNGs of 8- or 12-bit values kept, not black; 4: LAB TIFFs
-#                  read in greyscale, once skipped as unreadable)
+#                  read in greyscale, once skipped as unreadable; 5: a large photo decoded
+#                  smaller first, image_file.shrunk, as predict decodes it)
 # A cache folder's file that is no sidecar, tensors or lock of an entry none is writing:
 # a write killed midway (or on a mount without locks, still going) once this old.
 UNFINISHED_AFTER_S = 3600
