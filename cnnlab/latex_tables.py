@@ -62,18 +62,27 @@ def table(lines: list[str]) -> str:
     """A Markdown table (header, rule, rows) as a booktabs ``tabular``: columns aligned as
     its rule says (``---:`` right, ``:---:`` centre, else left)."""
     header, rule, *rows = (_cells(line) for line in lines)
-    align = "".join("c" if c.startswith(":") and c.endswith(":") else
-                    "r" if c.endswith(":") else "l" for c in rule)
+    align = ["c" if c.startswith(":") and c.endswith(":") else
+             "r" if c.endswith(":") else "l" for c in rule]
+    return tabular(header, rows, align)
 
+
+def tabular(header: list[str], rows: list[list[str]], align: list[str],
+            footer: list[str] | None = None) -> str:
+    """A booktabs ``tabular`` of text cells (escaped here, **bold** kept): ``align`` one
+    column spec each ("l", "r", "c", or "p{0.6\\linewidth}" for words that wrap), and a
+    ``footer`` row (totals) under a rule of its own."""
     def row(cells: list[str]) -> str:
-        cells = (cells + [""] * len(rule))[:len(rule)]  # a short row filled, as Markdown
+        cells = (cells + [""] * len(align))[:len(align)]  # a short row filled, as Markdown
         line = " & ".join(escape(c) for c in cells) + r" \\"
         # After the previous row's \\, a "[" would be read as its spacing argument
         # ("[1, 6, 28, 28]", a shape): "{}" ends that argument's search.
         return "{}" + line if line.startswith("[") else line
 
-    return "\n".join([rf"\begin{{tabular}}{{{align}}}", r"\toprule", row(header),
-                      r"\midrule", *map(row, rows), r"\bottomrule", r"\end{tabular}"])
+    last = [r"\midrule", row(footer)] if footer is not None else []
+    return "\n".join([rf"\begin{{tabular}}{{{''.join(align)}}}", r"\toprule", row(header),
+                      r"\midrule", *map(row, rows), *last, r"\bottomrule",
+                      r"\end{tabular}"])
 
 
 def markdown_to_latex(text: str) -> str:

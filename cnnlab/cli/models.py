@@ -51,6 +51,9 @@ def summary_command(
     as_markdown: bool = typer.Option(
         False, "--markdown", help="Print the layer table and totals as Markdown tables "
                                   "(for notes and slides: every column, whole names)."),
+    as_latex: bool = typer.Option(
+        False, "--latex", help="Print the layer table and totals as LaTeX tables "
+                               "(booktabs), for slides and papers."),
 ) -> None:
     """Per-layer output shape, parameters, MACs and activation memory of one model.
 
@@ -66,8 +69,11 @@ def summary_command(
     from cnnlab.models import UnknownModelError, get_model, model_info
 
     out = output_console()
-    if as_json and as_markdown:
-        fail("--json and --markdown each print the whole summary: give one of them", code=2)
+    formats = [name for name, asked in (("--json", as_json), ("--markdown", as_markdown),
+                                         ("--latex", as_latex)) if asked]
+    if len(formats) > 1:
+        fail(f"{' and '.join(formats)} each print the whole summary: give one of them",
+             code=2)
     try:
         info = model_info(model)
     except (UnknownModelError, MissingExtraError, ValueError) as e:  # ValueError: a tv:
@@ -102,6 +108,8 @@ def summary_command(
         typer.echo(json.dumps(result.to_dict(), indent=2))  # never wrapped by rich
     elif as_markdown:
         typer.echo(_markdown(result))
+    elif as_latex:
+        typer.echo(_latex(result), nl=False)
     elif out.is_terminal:  # the caption (columns left out) and totals wrapped at words
         print_table(out, result.to_table(out.width))
         out.print(result.totals_table())
@@ -126,6 +134,24 @@ def _markdown(result) -> str:
     layers = markdown_table(header, [cells for _, cells in rows] + [bold_footer], numbers)
     totals = markdown_table(["Totals", ""], [list(line) for line in result.totals_lines()])
     return f"**{result.title()}**\n\n{layers}\n{totals}"
+
+
+def _latex(result) -> str:
+    """The summary as LaTeX: what ``--markdown`` piped into ``python -m
+    cnnlab.latex_tables`` gives, with the Total row under a rule of its own and the
+    totals' words wrapped in a column of fixed width (GoogLeNet's resolution flow runs
+    to 250 characters, and had run off the slide on one line)."""
+    from cnnlab.latex_tables import escape, tabular
+
+    header, rows, footer = result.table_cells()
+    align = ["l" if h in result.TEXT_COLUMNS else "r" for h in header]
+    bold_footer = [f"**{cell}**" if cell else "" for cell in footer]
+    layers = tabular(header, [cells for _, cells in rows], align, bold_footer)
+    totals = tabular(["Totals", ""], [list(line) for line in result.totals_lines()],
+                     ["l", r"p{0.62\linewidth}"])
+    # A comment first (TeX reads nothing after "%" on its line: the name stays as it is).
+    return (f"% cnnlab summary {result.model_name}: needs \\usepackage{{booktabs}}\n"
+            f"\\textbf{{{escape(result.title())}}}\n\n{layers}\n\n{totals}\n")
 
 
 def _refuse_what_memory_cannot_hold(model: str, kwargs: dict, num_classes: int | None) -> None:
