@@ -62,7 +62,8 @@ def summary_command(
     counted. Activations are each layer's output size, summed over every layer: those
     without weights (activations, pooling), views and in-place outputs included
     (torchinfo's "Forward/backward pass size" doubles the outputs of layers with weights
-    only); "Training activations" is what autograd really keeps, measured."""
+    only); ops a block's forward calls itself (F.relu, torch.cat, a residual add) are
+    no layer and not counted. "Training activations" is what autograd really keeps."""
     from cnnlab.extras import MissingExtraError
     from cnnlab.inspect._input import check_min_input
     from cnnlab.inspect.summary import summary

@@ -215,15 +215,18 @@ class ModelSummary:
         return table
 
     def totals_lines(self) -> list[tuple[str, str]]:
-        """The totals as (label, words), as the terminal and a run's report show them."""
+        """The totals as (label, words), as the terminal, a slide and a report show them."""
         t = self.totals
         return [
             ("Parameters", f"{t.params:,} ({t.trainable_params:,} trainable)"),
-            ("MACs", f"{format_count(t.macs)} ({t.macs:,}) at batch {self.batch_size}"),
+            ("MACs", f"{format_count(t.macs)} ({t.macs:,}) at batch {self.batch_size}: conv "
+                     "and matmul only (BatchNorm, pooling, activations, adds not counted)"),
             ("Parameter size", format_bytes(t.param_bytes)),
             ("Input size", format_bytes(t.input_bytes)),
+            # googlenet_d2l's F.relu and torch.cat write 8.37 MiB; its modules' outputs 5.52.
             ("Forward activations",
-             f"{format_bytes(t.forward_activation_bytes)} (sum of layer outputs)"),
+             f"{format_bytes(t.forward_activation_bytes)} (sum of module outputs; "
+             "functional ops in a forward, such as F.relu or torch.cat, not counted)"),
             ("Training activations", "not measured on the meta device"
              if t.training_activation_bytes is None else
              f"{format_bytes(t.training_activation_bytes)} "
