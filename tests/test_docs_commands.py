@@ -46,8 +46,14 @@ def _words_after_cnnlab(text: str) -> list[str] | None:
     for i, word in enumerate(words):
         after_env = all(re.match(r"[A-Z_]+=", w) for w in words[:i])  # VAR=x cnnlab
         if word.split("/")[-1] == "cnnlab" and (after_env or words[i - 1] == "-m"):
-            return words[i + 1:]
+            rest = words[i + 1:]
+            # Up to the shell's own: a redirection or pipe ("> lenet.tex", "| less")
+            ends = [j for j, w in enumerate(rest) if w in SHELL_OPERATORS]
+            return rest[:ends[0]] if ends else rest
     return None
+
+
+SHELL_OPERATORS = {">", ">>", "2>", "2>&1", "<", "|", "&&", "||", ";"}
 
 
 def block_commands(text: str) -> list[str]:
