@@ -38,6 +38,7 @@ upper limits (256 in the paper) scale by the same factor; depths, b and g do not
 
 from __future__ import annotations
 
+import functools
 import math
 import zlib
 from dataclasses import asdict, dataclass, field
@@ -128,9 +129,23 @@ def log_uniform_pmf(low: int, high: int, quantum: int = 1) -> tuple[np.ndarray, 
     return values.astype(np.int64), mass / mass.sum()
 
 
-def _log_uniform_int(rng: np.random.Generator, low: int, high: int, quantum: int = 1) -> int:
+@functools.lru_cache(maxsize=64)
+def _log_uniform_cdf(low: int, high: int, quantum: int) -> tuple[np.ndarray, np.ndarray]:
+    # Kept between draws: an A/B/C draw asks for the same two grids eight times, and
+    # building them each time was a third of a draw's cost. Read-only, being shared.
     values, p = log_uniform_pmf(low, high, quantum)
-    return int(rng.choice(values, p=p))
+    cdf = p.cumsum()
+    cdf /= cdf[-1]
+    values.setflags(write=False)
+    cdf.setflags(write=False)
+    return values, cdf
+
+
+def _log_uniform_int(rng: np.random.Generator, low: int, high: int, quantum: int = 1) -> int:
+    values, cdf = _log_uniform_cdf(low, high, quantum)
+    # What rng.choice(values, p=pmf) does (one rng.random(), the same cdf), so a seed
+    # draws the networks it drew before; without choice's checks of p on every call.
+    return int(values[cdf.searchsorted(rng.random(), side="right")])
 
 
 def _log_uniform_float(rng: np.random.Generator, low: float, high: float,
