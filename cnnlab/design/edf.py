@@ -243,6 +243,10 @@ class NormalizedComparison:
     compared_a: int  # models in the shared bins; the others are left out
     compared_b: int
     permutations: int
+    # The D that one shuffle in 20 reaches (the null's 95th percentile; NaN as above): a
+    # gap below it is within chance for these models, so "no significant difference"
+    # with a large one here means too few models to tell, not spaces alike.
+    chance_gap: float = float("nan")
 
 
 def compare_normalized(errors_a: Sequence[float], complexities_a: Sequence[float],
@@ -260,7 +264,8 @@ def compare_normalized(errors_a: Sequence[float], complexities_a: Sequence[float
     same total. The p-value asks how often D is at least this large when, in every bin,
     which of its models belong to which space is shuffled:
     (1 + #{D* >= D}) / (1 + permutations), exact under the hypothesis that within a bin
-    the spaces' errors are alike, for any number of models.
+    the spaces' errors are alike, for any number of models. ``chance_gap``, the D one
+    shuffle in 20 reaches, is the smallest gap these models could show as significant.
     """
     if permutations < 1:
         raise ValueError(f"permutations must be >= 1, got {permutations}")
@@ -293,6 +298,7 @@ def compare_normalized(errors_a: Sequence[float], complexities_a: Sequence[float
     rng = np.random.default_rng(seed)
     by_bin = np.argsort(bin_of, kind="stable")
     at_least = 0  # permutations whose D reaches the observed one
+    nulls = []
     for start in range(0, permutations, 256):  # in blocks: ~100 MB at most for 10k models
         block = min(256, permutations - start)
         # A random key per model, sorted within bins: a shuffle of each bin.
@@ -302,8 +308,11 @@ def compare_normalized(errors_a: Sequence[float], complexities_a: Sequence[float
         null = np.abs(np.cumsum(signed[shuffled][:, order], axis=1)[:, run_ends]).max(axis=1)
         # A tolerance for the sums' rounding: a D equal to the observed one counts.
         at_least += int(np.count_nonzero(null >= statistic - 1e-12))
+        nulls.append(null)
     pvalue = (1 + at_least) / (1 + permutations)
-    return NormalizedComparison(statistic, pvalue, a_ahead, b_ahead, **sizes)
+    chance_gap = float(np.quantile(np.concatenate(nulls), 0.95, method="inverted_cdf"))
+    return NormalizedComparison(statistic, pvalue, a_ahead, b_ahead, **sizes,
+                                chance_gap=chance_gap)
 
 
 # ---------------------------------------------------------------- best of n

@@ -21,14 +21,25 @@ MIN_TRUSTED_N = 30
 
 
 def verdict_words(a: str, b: str, a_ahead: float, b_ahead: float, p: float,
-                  level: float = 0.05, sizes: tuple[int, int] | None = None) -> str:
+                  level: float = 0.05, sizes: tuple[int, int] | None = None,
+                  chance_gap: float | None = None) -> str:
     """Which space is better, judged on the complexity-normalised EDFs as the paper does.
 
     The gap quoted is the winner's lead, which is the normalised KS D (said so, beside
-    the table's plain D). ``sizes``: the models of ``a`` and ``b``; a space with fewer than
-    :data:`MIN_TRUSTED_N` is named as too few to conclude from."""
+    the table's plain D). ``sizes``: the models of ``a`` and ``b`` the test compared; a
+    space with fewer than :data:`MIN_TRUSTED_N` is named as too few to conclude from.
+    ``chance_gap``: the D chance reaches at ``level`` with these models
+    (:class:`~cnnlab.design.edf.NormalizedComparison`), quoted when no difference shows:
+    a gap smaller than it could not have shown, so the words say what was ruled out."""
+    few = [f"{name} {n}" for name, n in zip((a, b), sizes or (), strict=False)
+           if n < MIN_TRUSTED_N]
     if p >= level:
         words = f"no significant difference (p >= {level:g})"
+        if not few and chance_gap is not None and chance_gap == chance_gap:  # not NaN
+            # A reader takes "no difference" for "alike"; with 40 models a space, a gap
+            # of 0.3 (a third of the models ahead) could hide in it.
+            words += (f", which does not make them alike: with these models a gap under "
+                      f"{chance_gap:.2f} is within chance and could not show")
     else:
         winner, ahead, behind = ((a, a_ahead, b_ahead) if a_ahead >= b_ahead
                                  else (b, b_ahead, a_ahead))
@@ -36,8 +47,6 @@ def verdict_words(a: str, b: str, a_ahead: float, b_ahead: float, p: float,
         where = "never below" if behind < 1e-9 else f"below by up to {behind:.3f} elsewhere"
         words = (f"{winner} better: its normalised EDF is above by up to {ahead:.3f} "
                  f"(the normalised KS D), {where}")
-    few = [f"{name} {n}" for name, n in zip((a, b), sizes or (), strict=False)
-           if n < MIN_TRUSTED_N]
     if few:
         words += (f"; but too few models to conclude from (under {MIN_TRUSTED_N} per "
                   f"space: {', '.join(few)}): sample more")
