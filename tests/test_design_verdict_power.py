@@ -38,3 +38,17 @@ def test_the_gap_is_left_out_when_unknown_or_the_models_too_few(sizes, gap):
 def test_a_significant_difference_quotes_no_chance_gap():
     words = verdict_words("A", "E", 0.0, 0.5, 1e-4, sizes=(40, 40), chance_gap=0.3)
     assert words.startswith("E better") and "within chance" not in words
+
+
+def _summary(pairs: int) -> dict:
+    return {"spaces": [], "pairs": [{}] * pairs, "resamples": 200, "bins": 10}
+
+
+def test_several_pairs_say_their_p_values_are_each_for_one_pair():
+    from cnnlab.design.report_text import report_notes
+
+    notes = " ".join(report_notes(_summary(15)))
+    assert "of 15 pairs of spaces that do not differ, about 0.75 would still read p < 0.05" \
+        in notes
+    assert "ask p < 0.0033 (0.05 / 15, Bonferroni)" in notes
+    assert "Bonferroni" not in " ".join(report_notes(_summary(1)))

@@ -153,6 +153,14 @@ def report_notes(summary: dict) -> list[str]:
         p_note += (f". Here {', '.join(small)} finished too few models (under "
                    f"{MIN_TRUSTED_N}) to conclude from: only a large difference can show; "
                    "read D and the EDFs, and sample more before concluding")
+    tests = len(summary["pairs"])
+    if tests > 1:
+        # Six spaces make 15 pairs: at 0.05 each, one "better" in 15 pairs of alike spaces
+        # is what chance gives; each verdict alone does not say so.
+        p_note += (f". Each p is for its pair alone: of {tests} pairs of spaces that do not "
+                   f"differ, about {0.05 * tests:.2g} would still read p < 0.05 by chance; "
+                   f"for all {tests} at once ask p < {0.05 / tests:.2g} (0.05 / {tests}, "
+                   "Bonferroni)")
     return [
         "Error: top-1 test error after the last epoch, on the test images the setup "
         "names; lower is better.",
