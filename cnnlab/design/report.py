@@ -160,7 +160,9 @@ def summarize(results: list[SpaceResult], bins: int = 10, resamples: int = 2000,
         norm = compare_normalized(a.errors, a.macs, b.errors, b.macs, bins=bins,
                                   permutations=resamples, seed=seed)
         differences = setup_differences(a.spec, b.spec)
-        sizes = (len(a.rows), len(b.rows))
+        # The models the normalised test compared (those in MACs bins both spaces hold):
+        # 3 of 60 in a shared bin is too few, however many the sweep finished.
+        sizes = (norm.compared_a, norm.compared_b)
         if differences:
             verdict = "not comparable, trained or sampled differently: " + "; ".join(differences)
         elif not norm.shared_bins:
@@ -168,13 +170,14 @@ def summarize(results: list[SpaceResult], bins: int = 10, resamples: int = 2000,
                        "do not overlap)")
         else:
             verdict = verdict_words(a.label, b.label, norm.a_ahead, norm.b_ahead, norm.pvalue,
-                                    sizes=sizes)
+                                    sizes=sizes, chance_gap=norm.chance_gap)
         pairs.append({"a": a.label, "b": b.label, "ks": plain.statistic, "p": plain.pvalue,
                       "ks_normalized": norm.statistic, "p_normalized": norm.pvalue,
                       "permutations": norm.permutations, "shared_bins": norm.shared_bins,
                       "pair_bins": norm.bins, "compared_a": norm.compared_a,
                       "compared_b": norm.compared_b,
                       "a_ahead_normalized": norm.a_ahead, "b_ahead_normalized": norm.b_ahead,
+                      "chance_gap_normalized": norm.chance_gap,
                       "too_few_for_p": min(sizes) < MIN_TRUSTED_N,
                       "differences": differences, "verdict": verdict})
     return {"spaces": spaces, "pairs": pairs, "bins": bins, "bin_edges": edges.tolist(),
