@@ -6,7 +6,8 @@ library and renders the result with rich:
 - ``models`` (``cnnlab models``, ``summary``), ``train`` (``train``, ``resume``, ``eval``;
   what it says before a run: ``train_notes``, after: ``train_result``), ``predict``,
   ``compare``, ``export``, ``data``, ``design`` (its sample table: ``design_sample``),
-  ``speedrun`` (its tables: ``speedrun_tables``), ``bench`` (with ``throughput``);
+  ``speedrun`` (its options checked and planned: ``speedrun_plan``; its tables:
+  ``speedrun_tables``), ``bench`` (with ``throughput``);
 - shared by them: ``messages`` (how every error reaches the user), ``paths`` (what a
   command will write, checked first), ``hints`` (notes about the machine before long
   work), ``help_layout`` and ``examples`` (every ``--help``: its layout, its examples).

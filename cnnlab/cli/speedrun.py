@@ -1,4 +1,11 @@
-"""`cnnlab speedrun`: the fastest route to a target Fashion-MNIST accuracy."""
+"""`cnnlab speedrun`: the fastest route to a target Fashion-MNIST accuracy.
+
+:func:`speedrun` reads top-down: the options become a study (checked and planned in
+:mod:`~cnnlab.cli.speedrun_plan`, all before the data loads), the runs an interrupted
+study at --out holds are kept, each variant runs (:func:`_run_study`,
+:func:`_run_variant`; :class:`_StudyFile` rewrites --out after every run), and the
+finished study is written; its tables are drawn by :mod:`~cnnlab.cli.speedrun_tables`.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +24,7 @@ from cnnlab.interrupts import interrupted_status  # 130 Ctrl-C, 143 SIGTERM
 from .hints import hint_at_a_busy_cpu
 from .messages import fail, output_console
 from .paths import folder_text
+from .speedrun_plan import WARMUP_SEED, SpeedrunStudy
 from .speedrun_tables import (
     accuracy_words,
     print_ablation,
@@ -74,257 +82,207 @@ def speedrun(
     The clock covers everything after the data is loaded: model build, data to the
     device, training and every evaluation.
     """
-    from cnnlab.atomic import atomic_write_text
-    from cnnlab.bench.results import json_safe
-    from cnnlab.bench.speedrun import (
-        ABLATIONS,
-        FLAGS,
-        FULL_RECIPE,
-        ablation_rows,
-        parse_candidate,
-        pick_best,
-        plot_ablation,
-        recipe_changes,
-        speedrun_config,
-        summarize,
-    )
+    from cnnlab.data import load_dataset
+    from cnnlab.data.dataset import DataError
+    from cnnlab.models import UnknownModelError
+    from cnnlab.train import ConfigError, TrainingInterrupted
+
+    from .speedrun_plan import plan_study
+
+    # 1. Options to a study, and the runs an interrupted one at --out already holds: all
+    # refused in a moment, before the data loads (and before any run takes minutes).
+    try:
+        study = plan_study(
+            target=target, runs=runs, device=device, time_budget=time_budget, model=model,
+            epochs=epochs, batch_size=batch_size, lr=lr, compile=compile, threads=threads,
+            set_=set_, ablate=ablate, candidate=candidate, confirm=confirm, warmup=warmup,
+            out=out)
+        kept = _kept_at_out(study)
+        data = load_dataset("fashion-mnist", root=data_root)
+        hint_at_a_busy_cpu(study.recipe.get("threads"), study.device)  # a time is what it measures
+    except (ConfigError, UnknownModelError) as exc:
+        fail(str(exc), code=2)  # asked for something invalid
+    except DataError as exc:
+        fail(str(exc))  # the data is missing or damaged, as `cnnlab train` says it
+    # 2. The runs, each written to --out as it finishes.
+    study_file = _StudyFile(study, kept)
+    try:
+        _run_study(study, data, kept, study_file)
+    except (KeyboardInterrupt, TrainingInterrupted):
+        _say_interrupted(study_file, study.out)
+        raise typer.Exit(interrupted_status()) from None
+    # 3. The finished study: its JSON marked complete, and an ablation's chart.
+    _write_finished(study, study_file)
+
+
+def _kept_at_out(study: SpeedrunStudy):
+    """The runs an interrupted study at --out holds (a KeptStudy, empty for none), said;
+    a finished study there is said to be replaced. Raises ConfigError where the study at
+    --out is not this one (other settings, another machine)."""
     from cnnlab.bench.speedrun_study import (
-        CONFIRM_SEEDS,
         KeptStudy,
         comparable,
         finished_runs,
         keep_unfinished,
         read_study,
-        study_settings,
     )
-    from cnnlab.data import load_dataset
-    from cnnlab.data.dataset import DataError
-    from cnnlab.models import UnknownModelError, model_info
-    from cnnlab.train import ConfigError, TrainingInterrupted
-    from cnnlab.train.config import check_target_accuracy, parse_assignments
-    from cnnlab.train.device import select_device
-    from cnnlab.train.machine import environment_info
 
-    from .paths import check_output_file
+    out = study.out
+    stored = read_study(out) if out is not None else None
+    if stored is None:
+        return KeptStudy()
+    if stored["complete"]:
+        console.print(f"{escape(str(out))} holds a finished speedrun "
+                      f"({finished_runs(stored)} runs): this study replaces it once "
+                      "its first run finishes (give another --out to keep it)")
+        return KeptStudy()
+    # interrupted: resume it, if it is this study
+    kept = keep_unfinished(stored, out, study.settings,
+                           {n: comparable(c.to_dict()) for n, c in study.plan.items()},
+                           study.environment)
+    total = len(study.plan) * study.runs + (study.confirm if study.candidates else 0)
+    console.print(f"resuming: {kept.count} of {total} runs already in "
+                  f"{escape(str(out))} (kept, not run again)")
+    return kept
 
-    try:
-        dev = select_device(device)
-        if ablate and candidate:
-            raise ConfigError("--ablate and --candidate are two different studies: pick one")
-        if runs < 1 or confirm < 0:
-            raise ConfigError("--runs takes a number of runs >= 1, --confirm one >= 0")
-        if confirm and not candidate:
-            raise ConfigError("--confirm N re-runs the best of the --candidate recipes: "
-                              "give candidates, or use --runs N for more runs of the recipe")
-        check_target_accuracy(target, "--target")
-        if out is not None:
-            check_output_file(out, "--out")
-            if ablate and out.suffix.lower() == ".png":  # the chart's own name
-                raise ConfigError(f"--out {out} is the JSON of the runs; the --ablate chart "
-                                  f"goes beside it as {out.stem}.png: give {out.stem}.json")
-            if out.suffix.lower() != ".json":  # a .csv name holding JSON would mislead
-                raise ConfigError(f"--out {out}: the runs are written as JSON; give "
-                                  f"{out.with_suffix('.json')}")
-        recipe = dict(model=model, epochs=epochs, batch_size=batch_size, lr=lr,
-                      max_time=time_budget, compile=compile or None, device=str(dev),
-                      threads=threads)
-        assigned = parse_assignments(set_)
-        # The speedrun is Fashion-MNIST's; where its files lie and which device runs it
-        # have options of their own, so that the JSON records what really ran.
-        for fixed, instead in (("data", "the speedrun is on Fashion-MNIST"),
-                               ("data_root", "use --data-root"), ("device", "use --device")):
-            if fixed in assigned:
-                raise ConfigError(f"--set {fixed}=... is not for the speedrun: {instead}")
-        for key, value in assigned.items():  # one wins silently otherwise (--set did)
-            if recipe.get(key) is not None and recipe[key] != value:
-                flag = FLAGS.get(key, f"--{key.replace('_', '-')}")
-                raise ConfigError(f"{key} given twice: {flag} {recipe[key]} and --set "
-                                  f"{key}={value}; keep one")
-        recipe.update(assigned)
-        # `--set seed=S` is the first run's seed; each run after it takes the next one.
-        first_seed = recipe.pop("seed", 0)
-        if not isinstance(first_seed, int) or isinstance(first_seed, bool):
-            raise ConfigError(f"seed must be a whole number (the first run's seed), "
-                              f"got {first_seed!r}")
-        target = target if target is not None else (0.94 if dev.type == "cuda" else 0.92)
-        warm = warmup if warmup is not None else dev.type == "cuda"
-        _check_flag_values(dev.type, recipe, assigned)
-        full = speedrun_config(dev.type, seed=0, **recipe)  # a bad --set fails here, early
-        model_info(full.model)  # ... and an unknown --model, with the closest names
-        # Every seed the study takes, not only run 1's: a bad one failed mid-study, after
-        # the data had loaded, with a traceback (the config is checked with seed 0).
-        # The warm-up run before the confirming runs takes their first seed's warm-up seed.
-        last_seed = first_seed + max(
-            runs - 1, WARMUP_SEED if warm else 0,
-            CONFIRM_SEEDS + max(confirm - 1, WARMUP_SEED if warm else 0) if confirm else 0)
-        for seed in (first_seed, last_seed):
-            try:
-                speedrun_config(dev.type, seed=seed, **recipe)
-            except ConfigError as exc:
-                raise ConfigError(f"--set seed={first_seed}: this study's runs take seeds "
-                                  f"{first_seed} to {last_seed} ({exc})") from None
-        if candidate:
-            names = [c.strip() or "the recipe" for c in candidate]
-            twice = sorted({n for n in names if names.count(n) > 1})
-            if twice:  # one would silently replace the other
-                raise ConfigError(f"--candidate {twice[0]!r} is given twice; give each "
-                                  "once (--runs sets how often each runs)")
-            variants = {c.strip() or "the recipe": parse_candidate(c) for c in candidate}
-            for name, change in variants.items():  # ... and so does a bad candidate
-                if "seed" in change:
-                    raise ConfigError(f"candidate {name!r} sets seed: every candidate runs "
-                                      "the same seeds, chosen with --set seed=S")
-                try:
-                    speedrun_config(dev.type, seed=0, **{**recipe, **change})
-                except ConfigError as exc:  # which of the candidates it is
-                    raise ConfigError(f"--candidate {name!r}: {exc}") from None
+
+class _StudyFile:
+    """The study's results as its JSON at --out holds them, rewritten after every run, so
+    that a study cut off keeps its finished runs (and the same command resumes it)."""
+
+    def __init__(self, study: SpeedrunStudy, kept) -> None:
+        self.study, self.kept = study, kept
+        self.records: dict[str, dict] = {}  # each variant's (or candidate's) runs
+        self.outcome: dict = {}  # the ablation's rows, or the best candidate and its confirm
+        # Whether this process has finished a run: only then is it one of the sessions.
+        self.ran_here = False
+        for name, done in kept.runs.items():  # in the file again whenever it is rewritten
+            self.records[name] = self.kept_entry(done, name)
+
+    def entry(self, results: list, cfg) -> dict:
+        from cnnlab.bench.speedrun import summarize
+
+        return {"summary": summarize(results, self.study.target),
+                "runs": [asdict(r) for r in results], "config": cfg.to_dict()}
+
+    def kept_entry(self, done: list, name: str) -> dict:
+        """A recipe's runs kept from the interrupted study, as record() writes them."""
+        return self.entry(done, self.study.config(name, seed=done[-1].seed))
+
+    def record(self, key: str, name: str, results: list, cfg) -> None:
+        """``results``, the runs of ``name`` so far (``key``: "variant", or "confirm" for
+        the best candidate's confirming runs), into the file."""
+        self.ran_here = True
+        if key == "confirm":
+            self.outcome["confirm"] = {"candidate": name, **self.entry(results, cfg)}
         else:
-            variants = ABLATIONS if ablate else {FULL_RECIPE: {}}
-        # What runs: an ablation skips a variant the device's recipe already is.
-        plan = {name: speedrun_config(dev.type, seed=0, **{**recipe, **change})
-                for name, change in variants.items()}
-        plan = {name: cfg for name, cfg in plan.items()
-                if not (ablate and variants[name] and cfg == full)}
-        environment = environment_info()  # this process's: a resume's must match
-        settings = study_settings("candidates" if candidate else "ablation" if ablate
-                                  else "runs", target, runs, first_seed, warm, confirm,
-                                  list(plan))
-        kept, stored = KeptStudy(), read_study(out) if out is not None else None
-        if stored is not None and stored["complete"]:
-            console.print(f"{escape(str(out))} holds a finished speedrun "
-                          f"({finished_runs(stored)} runs): this study replaces it once "
-                          "its first run finishes (give another --out to keep it)")
-        elif stored is not None:  # interrupted: resume it, if it is this study
-            kept = keep_unfinished(stored, out, settings,
-                                   {n: comparable(c.to_dict()) for n, c in plan.items()},
-                                   environment)
-            total = len(plan) * runs + (confirm if candidate else 0)
-            console.print(f"resuming: {kept.count} of {total} runs already in "
-                          f"{escape(str(out))} (kept, not run again)")
-        data = load_dataset("fashion-mnist", root=data_root)
-        hint_at_a_busy_cpu(recipe.get("threads"), str(dev))  # a time is what it measures
-    except (ConfigError, UnknownModelError) as exc:
-        fail(str(exc), code=2)  # asked for something invalid
-    except DataError as exc:
-        fail(str(exc))  # the data is missing or damaged, as `cnnlab train` says it
-    summaries, records, outcome = {}, {}, {}
-    session = len(kept.sessions)  # a run's "session" indexes the sessions
-    ran_here = False  # whether this process has finished a run: only then is it a session
+            self.records[name] = self.entry(results, cfg)
+        self.save(complete=False)
 
-    def save(complete: bool) -> None:
-        """The JSON so far: rewritten after every run, so a cut-off study keeps its runs."""
+    def save(self, complete: bool) -> None:
+        """The JSON so far (nothing without --out)."""
+        from cnnlab.atomic import atomic_write_text
+        from cnnlab.bench.results import json_safe
+        from cnnlab.bench.speedrun import FULL_RECIPE
+
+        study, out = self.study, self.study.out
         if out is None:
             return
-        if candidate:
-            body = {"candidates": records, **outcome}
-        elif ablate:
-            body = {"ablation": outcome.get("ablation"), "variants": records}
+        if study.candidates:
+            body = {"candidates": self.records, **self.outcome}
+        elif study.ablate:
+            body = {"ablation": self.outcome.get("ablation"), "variants": self.records}
         else:
-            body = records.get(FULL_RECIPE, {})
+            body = self.records.get(FULL_RECIPE, {})
         # NaN (a mean over no runs) is written as null: bare NaN is not JSON.
         # environment: the last process's to run runs; sessions: every such process's.
-        sessions = [*kept.sessions, environment] if ran_here else kept.sessions
+        sessions = ([*self.kept.sessions, study.environment] if self.ran_here
+                    else self.kept.sessions)
         atomic_write_text(out, json.dumps(json_safe({
-            **body, "complete": complete, "study": settings, "environment": sessions[-1],
-            "sessions": sessions}), indent=1, allow_nan=False))
-
-    def entry(results: list, cfg) -> dict:
-        return {"summary": summarize(results, target), "runs": [asdict(r) for r in results],
-                "config": cfg.to_dict()}
-
-    def record(key: str, name: str, results: list, cfg) -> None:
-        nonlocal ran_here
-        ran_here = True
-        if key == "confirm":
-            outcome["confirm"] = {"candidate": name, **entry(results, cfg)}
-        else:
-            records[name] = entry(results, cfg)
-        save(complete=False)
-
-    def kept_entry(done: list, name: str) -> dict:
-        """A recipe's runs kept from the interrupted study, as record() writes them."""
-        return entry(done, speedrun_config(dev.type, seed=done[-1].seed,
-                                           **{**recipe, **variants[name]}))
-
-    for name, done in kept.runs.items():  # in the file again whenever it is rewritten
-        records[name] = kept_entry(done, name)
-
-    labelled, warmed = ablate or bool(candidate), set()
-    try:
-        for name, change in variants.items():
-            if name not in plan:
-                console.print(f"{name}: skipped, the {dev.type} recipe already does this")
-                continue
-            done = kept.runs.get(name, [])
-            warmed.update([name] if warm and len(done) < runs else [])
-            results, _ = _run_variant(
-                name if labelled else None, {**recipe, **change}, runs, dev.type, data,
-                target, warm, first_seed=first_seed,
-                on_run=lambda rs, cfg, name=name: record("variant", name, rs, cfg),
-                kept=done, session=session)
-            summaries[name] = summarize(results, target)
-        if ablate:
-            outcome["ablation"] = ablation_rows(summaries)
-            print_ablation(outcome["ablation"], target, runs)
-        if candidate:
-            print_candidates(summaries, target, runs)
-            best, why = pick_best(summaries)
-            outcome.update(best=best, why=why, confirm=None)
-            console.print(f"best candidate: [bold]{escape(best)}[/] ({why})")
-            if confirm > 0:
-                done = kept.confirm if kept.confirm_candidate == best else []
-                if done:
-                    outcome["confirm"] = {"candidate": best, **kept_entry(done, best)}
-                # Fresh seeds, so the pick is not judged on the runs that picked it; the
-                # warm-up only where this process has not run the recipe (a resume).
-                _run_variant(f"confirm {best}", {**recipe, **variants[best]}, confirm,
-                             dev.type, data, target, warm and best not in warmed,
-                             first_seed=first_seed + CONFIRM_SEEDS,
-                             on_run=lambda rs, cfg: record("confirm", best, rs, cfg),
-                             kept=done, session=session)
-    except (KeyboardInterrupt, TrainingInterrupted):
-        if records:  # a finished run is in the file (it was rewritten after each)
-            if ran_here:
-                save(complete=False)
-            where = (f": the finished runs are in {out}; the same command resumes the "
-                     "study" if out is not None else "")
-        else:  # nothing to keep: a file already at --out stays as it was
-            where = ", before any run finished" + (
-                f"; {out} was not written" if out is not None else "")
-        console.print(f"[yellow]interrupted[/]{escape(where)}")
-        raise typer.Exit(interrupted_status()) from None
-    save(complete=True)
-    if out is not None:
-        console.print(f"written to {out}")
-        if ablate:
-            setting = {"model": full.model, "device": dev.type, "epochs": full.epochs,
-                       "changes": recipe_changes(dev.type, full)}
-            plot_ablation(outcome["ablation"], out.with_suffix(".png"), setting)
-            console.print(f"chart: {out.with_suffix('.png')}")
+            **body, "complete": complete, "study": study.settings,
+            "environment": sessions[-1], "sessions": sessions}), indent=1, allow_nan=False))
 
 
-WARMUP_SEED = 99_999  # the warm-up run's seed, after the first run's: timed runs never take it
+def _run_study(study: SpeedrunStudy, data, kept, study_file: _StudyFile) -> None:
+    """Every variant's runs (those an interrupted study kept are not run again), then
+    the ablation's table, or the best candidate and its confirming runs."""
+    from cnnlab.bench.speedrun import ablation_rows, summarize
 
-def _check_flag_values(device_kind: str, recipe: dict, assigned: dict) -> None:
-    """A bad value given by a flag is named by the flag, as typed (``--time-budget -1``),
-    not by the field it sets (``max_time``, "or None"). Each is checked alone by the
-    config's own rules (a --set value is named by its field: the user typed that)."""
-    from cnnlab.bench.speedrun import FLAGS, speedrun_config
-    from cnnlab.train import ConfigError
+    session = len(kept.sessions)  # a run's "session" indexes the sessions
+    labelled, warmed, summaries = study.ablate or study.candidates, set(), {}
+    for name, change in study.variants.items():
+        if name not in study.plan:
+            console.print(f"{name}: skipped, the {study.device_kind} recipe already does "
+                          "this")
+            continue
+        done = kept.runs.get(name, [])
+        warmed.update([name] if study.warm and len(done) < study.runs else [])
+        results, _ = _run_variant(
+            name if labelled else None, {**study.recipe, **change}, study.runs,
+            study.device_kind, data, study.target, study.warm, first_seed=study.first_seed,
+            on_run=lambda rs, cfg, name=name: study_file.record("variant", name, rs, cfg),
+            kept=done, session=session)
+        summaries[name] = summarize(results, study.target)
+    if study.ablate:
+        study_file.outcome["ablation"] = ablation_rows(summaries)
+        print_ablation(study_file.outcome["ablation"], study.target, study.runs)
+    if study.candidates:
+        _pick_and_confirm(study, data, kept, study_file, summaries, warmed, session)
 
-    from .messages import by_flag
 
-    for key, flag in FLAGS.items():
-        value = recipe.get(key)
-        if value is None or key in assigned or key in ("model", "compile"):
-            continue  # a model is named as it is; compile is on or off
-        try:
-            speedrun_config(device_kind, seed=0, **{key: value})
-        except ConfigError as exc:
-            words = by_flag(exc, flag) if getattr(exc, "field", None) == key else None
-            if words is None:  # another rule's words: as they are
-                raise
-            raise ConfigError(words) from None
+def _pick_and_confirm(study: SpeedrunStudy, data, kept, study_file: _StudyFile,
+                      summaries: dict, warmed: set, session: int) -> None:
+    """The candidates compared, the best named, and with --confirm N, N more runs of it."""
+    from cnnlab.bench.speedrun import pick_best
+    from cnnlab.bench.speedrun_study import CONFIRM_SEEDS
+
+    print_candidates(summaries, study.target, study.runs)
+    best, why = pick_best(summaries)
+    study_file.outcome.update(best=best, why=why, confirm=None)
+    console.print(f"best candidate: [bold]{escape(best)}[/] ({why})")
+    if study.confirm <= 0:
+        return
+    done = kept.confirm if kept.confirm_candidate == best else []
+    if done:
+        study_file.outcome["confirm"] = {"candidate": best,
+                                         **study_file.kept_entry(done, best)}
+    # Fresh seeds, so the pick is not judged on the runs that picked it; the warm-up only
+    # where this process has not run the recipe (a resume).
+    _run_variant(f"confirm {best}", {**study.recipe, **study.variants[best]}, study.confirm,
+                 study.device_kind, data, study.target, study.warm and best not in warmed,
+                 first_seed=study.first_seed + CONFIRM_SEEDS,
+                 on_run=lambda rs, cfg: study_file.record("confirm", best, rs, cfg),
+                 kept=done, session=session)
+
+
+def _say_interrupted(study_file: _StudyFile, out: Path | None) -> None:
+    """Ctrl-C or SIGTERM: what of the study is kept, and where."""
+    if study_file.records:  # a finished run is in the file (it was rewritten after each)
+        if study_file.ran_here:
+            study_file.save(complete=False)
+        where = (f": the finished runs are in {out}; the same command resumes the "
+                 "study" if out is not None else "")
+    else:  # nothing to keep: a file already at --out stays as it was
+        where = ", before any run finished" + (
+            f"; {out} was not written" if out is not None else "")
+    console.print(f"[yellow]interrupted[/]{escape(where)}")
+
+
+def _write_finished(study: SpeedrunStudy, study_file: _StudyFile) -> None:
+    """The study's JSON, marked complete, and with --ablate its chart beside it."""
+    from cnnlab.bench.speedrun import plot_ablation, recipe_changes
+
+    study_file.save(complete=True)
+    out = study.out
+    if out is None:
+        return
+    console.print(f"written to {out}")
+    if study.ablate:
+        full = study.full
+        setting = {"model": full.model, "device": study.device_kind, "epochs": full.epochs,
+                   "changes": recipe_changes(study.device_kind, full)}
+        plot_ablation(study_file.outcome["ablation"], out.with_suffix(".png"), setting)
+        console.print(f"chart: {out.with_suffix('.png')}")
 
 
 def _run_variant(name: str | None, overrides: dict, runs: int, device_kind: str, data,
