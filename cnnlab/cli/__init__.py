@@ -5,7 +5,8 @@ library and renders the result with rich:
 
 - ``models`` (``cnnlab models``, ``summary``), ``train`` (``train``, ``resume``, ``eval``;
   what it says before a run: ``train_notes``, after: ``train_result``), ``predict``,
-  ``compare``, ``export``, ``data``, ``design`` (its sample table: ``design_sample``),
+  ``compare``, ``export``, ``data``, ``design`` (``design run``'s steps:
+  ``design_run``; its sample table: ``design_sample``),
   ``speedrun`` (its options checked and planned: ``speedrun_plan``; its tables:
   ``speedrun_tables``), ``bench`` (with ``throughput``);
 - shared by them: ``messages`` (how every error reaches the user), ``paths`` (what a

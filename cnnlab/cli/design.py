@@ -15,6 +15,9 @@ from cnnlab.interrupts import interrupted_status  # 130 Ctrl-C, 143 SIGTERM
 from cnnlab.train.config import MAX_THREADS
 
 from . import messages
+
+# Its old name here, where tests/test_design_cli_errors.py calls it.
+from .design_run import warn_of_no_band as _warn_of_no_band  # noqa: F401
 from .messages import err, output_console, print_table
 from .paths import dataset_name, folder_text
 
@@ -53,32 +56,6 @@ def _known_errors():
     from cnnlab.train import ConfigError
 
     return (DesignSpaceError, SweepError, ConfigError, DataError)
-
-
-def _warn_of_no_band(directory) -> None:
-    """A sweep without --macs draws networks of every complexity: the paper compares
-    spaces inside one narrow band, and normalising EDFs over a wide range corrects for
-    complexity only in part (bins of very different networks)."""
-    from cnnlab.design.store import TrialStore
-
-    with TrialStore(directory) as store:
-        macs = sorted(t["macs"] for t in store.trials())
-    low, high = macs[len(macs) // 10], macs[-1 - len(macs) // 10]
-    messages.warning(f"no --macs band: these {len(macs)} networks range over every complexity "
-                     f"(80% of them from {format_count(low)} to {format_count(high)} MACs). "
-                     "The RegNet paper compares spaces inside one narrow band; give one "
-                     f"(e.g. --macs {format_count(low)}-{format_count(low * 4)}) for EDFs that "
-                     "compare spaces rather than sizes")
-
-
-def _planned(directory: Path) -> int:
-    """How many trials the sweep in ``directory`` plans; 0 when there is none."""
-    from cnnlab.design.store import DB_NAME, TrialStore
-
-    if not (directory / DB_NAME).is_file():
-        return 0
-    with TrialStore(directory) as store:
-        return store.planned()
 
 
 @app.command("run")
@@ -136,153 +113,59 @@ def run(
     Failed trials are kept as failed unless --retry-failed is given; --resume DIR
     --device cpu moves a sweep whose device failed it.
     """
-    from dataclasses import replace
-
-    from cnnlab.atomic import first_missing_folder
-    from cnnlab.design.describe import at_chance_note, error_decimals, few_steps_note
     from cnnlab.design.executors import check_executor
     from cnnlab.design.folders import remove_untrained_sweep
-    from cnnlab.design.runner import SweepInterrupted, create_sweep, run_sweep, sweep_lock
-    from cnnlab.design.spaces import parse_band
-    from cnnlab.design.store import DB_NAME, SweepSpec, TrialStore
-    from cnnlab.train.config import parse_assignments
-    from cnnlab.train.run_files import move_data
+    from cnnlab.design.runner import SweepInterrupted, sweep_lock
 
-    # What the options alone decide is refused first: once the sweep is created, a
-    # refusal would leave behind a sweep that never trained (or a lock file in a folder).
-    if resume is not None:
-        given = {"--space": space, "--epochs": epochs, "--macs": macs, "--lr": lr,
-                 "--batch-size": batch_size, "--train-subset": train_subset,
-                 "--set": set_ or None, "--zero-init/--no-zero-init": zero_init,
-                 "--data": data, "--seed": seed}
-        extra = [k for k, v in given.items() if v is not None]
-        if extra:
-            fail(f"--resume continues the sweep as it was created; drop {', '.join(extra)}")
-        if out is not None and out != resume:
-            fail("give either --resume DIR or --out DIR, not both")
-    elif space is None or out is None:
-        fail("a new sweep needs --space and --out (or --resume DIR)")
+    from . import design_run as step
+
+    # 1. What the options alone decide is refused before anything is made.
+    step.check_run_options(space, out, resume, {
+        "--space": space, "--epochs": epochs, "--macs": macs, "--lr": lr,
+        "--batch-size": batch_size, "--train-subset": train_subset, "--set": set_ or None,
+        "--zero-init/--no-zero-init": zero_init, "--data": data, "--seed": seed})
+    directory = resume if resume is not None else out
     lock = contextlib.ExitStack()
-    # A sweep this command creates: removed again if nothing trained before a refusal
-    # (no node holds a trial, a cluster not joined), as if never made.
-    new_sweep = None if resume is not None or (Path(out) / DB_NAME).exists() else (
-        Path(out), first_missing_folder(out))
+    new_folder = step.folder_made_here(out, resume)  # removed again after a refusal
     spec = None  # the sweep this command asks for, once made
     try:
         check_executor(executor, address, workers)
         # One driver per sweep, from reopening it (which may move its device or put its
         # failed trials back) to its last trial.
-        lock.enter_context(sweep_lock(resume if resume is not None else out))
-        planned = _planned(resume if resume is not None else out)
-        if n is not None and n < planned:  # all `planned` train, which went unsaid
-            # Not refused: the command that created a sweep, run again, finishes it.
-            messages.warning(f"--n {n} is below the {planned} trials "
-                             f"{resume if resume is not None else out} already plans: a sweep "
-                             f"does not shrink, all {planned} train (stop it with Ctrl-C; "
-                             "finished trials are kept)")
+        lock.enter_context(sweep_lock(directory))
+        # 2. The sweep reopened, or created with every trial drawn.
+        step.warn_if_n_is_below(n, directory)
         if resume is not None:
-            directory = resume
-            with TrialStore(directory) as store:
-                spec, planned = store.spec(), store.planned()
-            if device is not None:  # where it trains, not what: the sweep stays the same
-                spec = replace(spec, train={**spec.train, "device": device})
-            if data_root is not None:  # where its data is now (a folder's is its spec)
-                spec = move_data(spec, data_root)
-            # Checks the device and draws trials not drawn yet, or more with --n.
-            create_sweep(directory, spec, max(n or 0, planned, 1))
+            spec = step.reopen_sweep(directory, n, device, data_root)
         else:
-            train = {k: v for k, v in (("epochs", epochs), ("lr", lr), ("batch_size", batch_size),
-                                       ("device", device)) if v is not None}
-            train.update(parse_assignments(set_))
-            spec = SweepSpec(space=space, seed=seed or 0, macs=parse_band(macs),
-                             data=data or "fashion-mnist", data_root=data_root,
-                             train_subset=train_subset, train=train,
-                             zero_init_last_bn=zero_init is not False)
-            with console.status("drawing trials ..."):
-                # Run again without --n, an existing sweep keeps its size (not 100).
-                create_sweep(out, spec, n or _planned(out) or 100)
-            directory = out
-            if spec.macs is None:
-                _warn_of_no_band(directory)
+            spec = step.new_sweep_spec(
+                space=space, seed=seed, macs=macs, data=data, data_root=data_root,
+                train_subset=train_subset, epochs=epochs, lr=lr, batch_size=batch_size,
+                device=device, set_=set_, zero_init=zero_init)
+            step.create_new_sweep(directory, spec, n, console)
         # A new sweep's lock is taken once it exists (none before: see sweep_lock); a
         # second run started beside this one is refused here, before it says anything.
         lock.enter_context(sweep_lock(directory))
-        with TrialStore(directory) as store:
-            if retry_failed:
-                store.retry_failed()
-            counts, total = store.counts(), store.count()
-            # As many as the test images hold, as the report gives them (error_decimals)
-            decimals = error_decimals(store.spec().to_dict())
-            few_steps = few_steps_note(store.spec().to_dict())
-        console.print(f"sweep {directory}: {total} trials, {counts['done']} done, "
-                      f"{counts['failed']} failed, {total - counts['done'] - counts['failed']} "
-                      f"to train ({executor})")
-        if few_steps and total > counts["done"] + counts["failed"]:  # before it trains them
-            err.print(f"note: {escape(few_steps)}")
-        progress = {"finished": counts["done"] + counts["failed"]}
-        bar = _sweep_bar()
-        task = bar.add_task("trials", total=total, completed=progress["finished"])
-
-        def report(row: dict) -> None:
-            progress["finished"] += 1
-            bar.advance(task)
-            head = f"[{progress['finished']}/{total}] trial {row['id']}"
-            if row["status"] == "done":
-                console.print(f"{head}: error {row['error_pct']:.{decimals}f}% "
-                              f"({format_count(row['macs'])} MACs, "
-                              f"{row['train_time_s']:.1f} s)", highlight=False)
-            else:
-                console.print(f"{head}: [red]failed[/] {escape(row['message'] or '')}")
-
-        with bar:
-            counts = run_sweep(directory, executor=executor, workers=workers, threads=threads,
-                               address=address, on_result=report)
+        # 3. Its pending trials trained, a line each.
+        counts, total, decimals = step.say_sweep_so_far(directory, retry_failed, executor,
+                                                        console)
+        counts = step.train_pending(directory, counts, total, decimals, console,
+                                    executor=executor, workers=workers, threads=threads,
+                                    address=address)
     except SweepInterrupted as exc:
         err.print(f"[yellow]interrupted[/]: {escape(str(exc))}")
         raise typer.Exit(interrupted_status()) from None
     except _known_errors() as exc:
         lock.close()
-        if new_sweep is not None and spec is not None:
-            remove_untrained_sweep(*new_sweep, spec)
+        if new_folder is not None and spec is not None:  # nothing of it trained
+            remove_untrained_sweep(*new_folder, spec)
         typed = {"epochs": epochs, "lr": lr, "batch_size": batch_size}  # None: not given
         _fail_known(messages.named_by_its_flag(
             exc, {field: value for field, value in typed.items() if value is not None}))
     finally:
         lock.close()
-    # Nothing done: "Analyse with" led to an analysis that has nothing to show.
-    console.print(f"{counts['done']} done, {counts['failed']} failed." + (
-        f" Analyse with: cnnlab design analyze {directory}" if counts["done"] else ""))
-    with TrialStore(directory) as store:  # all at chance: a sweep too short to learn
-        at_chance = at_chance_note([r["error_pct"] for r in store.trials("done")],
-                                   store.spec().num_classes)
-    if at_chance:
-        err.print(f"note: {escape(at_chance)}")
-    if counts["failed"]:
-        console.print(f"failed trials are kept as they are; train them again with: "
-                      f"{escape(_continue_command(directory))} --retry-failed",
-                      highlight=False)
-    if counts["failed"] and not counts["done"]:
-        # Nothing to analyse: a script must see it (it exited 0, as for a good sweep).
-        fail(f"every trial of {directory} failed (each one's error is printed above, and "
-             "kept in its trials.sqlite): nothing to analyse", code=1)
-
-
-def _sweep_bar():
-    """Trials done, time so far and left, kept below the result lines in a terminal: a
-    trial trains for minutes with nothing else printed (a log file gets the lines alone)."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    from cnnlab.progress import ProgressBar
-
-    return ProgressBar(TextColumn("trials"), BarColumn(), MofNCompleteColumn(),
-                       TimeElapsedColumn(), TimeRemainingColumn(), console=console,
-                       transient=True)  # drawn where shows_live
+    # 4. What to do next: analyse it, or train its failed trials again.
+    step.say_how_it_ended(directory, counts, console)
 
 
 @app.command("analyze")
@@ -398,22 +281,10 @@ def _say_who_trains(directory: Path, counts: dict) -> None:
     from cnnlab.design.describe import who_trains
     from cnnlab.design.runner import driver_unknown, sweep_driver
 
+    from .design_run import continue_command
+
     driver = sweep_driver(directory)
     words = who_trains(counts, driver, None if driver else driver_unknown(directory),
-                       _continue_command(directory))
+                       continue_command(directory))
     if words:
         console.print(escape(words), highlight=False)
-
-
-def _continue_command(directory: Path) -> str:
-    """`design run --resume DIR` as the sweep's last run ran it: its executor, --workers,
-    and the thread count its CPU trials used (without it, they train with another and
-    the run is warned that its numbers will not match)."""
-    from cnnlab.design.runner import resume_command
-    from cnnlab.design.store import TrialStore
-
-    with TrialStore(directory) as store:
-        threads = None if store.spec().train.get("threads") else store.meta().get("threads")
-        ran = store.meta().get("run_with") or {}
-    return resume_command(directory, ran.get("executor") or "local", ran.get("address"),
-                          threads, ran.get("workers"))
