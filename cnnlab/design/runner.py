@@ -158,8 +158,9 @@ def run_sweep(directory: str | Path, *, executor: str = "local", workers: int | 
     without one, a notebook shows a line of the trials finished).
     Raises :class:`SweepInterrupted` on Ctrl-C, after putting unfinished trials back to
     'pending', and :class:`SweepError` for a device this machine cannot train on or an
-    executor that gives up mid-sweep. Trials a stopped sweep leaves unfinished are not
-    charged the attempt: they go back to 'pending' as they were.
+    executor that gives up mid-sweep. Trials a stopped
+    sweep leaves unfinished are not charged the attempt: they go back to 'pending' as
+    they were.
 
     A worker whose code is not this process's (another cnnlab or torch on a Ray node, or
     a cnnlab too old to say) trains nothing: its trial goes back to 'pending', no more
@@ -172,76 +173,31 @@ def run_sweep(directory: str | Path, *, executor: str = "local", workers: int | 
         todo = store.trials("pending")
         if not todo:
             return store.counts()
-        check_device(spec.train.get("device", "auto"))
-        if executor == "local" or ray_address(address)[0] is None:
-            # The data the trials train on loads here first: missing, every trial would
-            # fail on it one by one (a remote cluster's nodes may hold it where this
-            # machine does not).
-            trial_data(**_data_args(spec))
-        code = code_fingerprint()  # sent with every trial, and checked in every result
-        _warn_of_other_code(store, code)
-        pool = make_executor(executor, workers=workers, threads=threads, address=address,
-                             device=spec.train.get("device", "auto"))
-        if not (executor == "local" and pool.capacity == 1):
-            forget_data()  # trials load it in their own processes: not kept here
+        pool, code = _start_executor(store, spec, executor, workers, threads, address)
+        # How to go on once stopped, said whenever the sweep stops before its end: the
+        # command, and from Python (a notebook) run_sweep(...) too.
         chosen = spec.train.get("threads")  # --set threads=N: what the trials' Trainer uses
-        if not pool.gpus:
-            _keep_thread_count(store, chosen or pool.threads)
-        # How it runs, for `design status` to say how to continue it once stopped.
-        store.set_meta({"run_with": {"executor": executor, "address": address,
-                                     "workers": workers}})
         threads_kept = None if pool.gpus or chosen else store.meta().get("threads")
         resume_with = resume_command(directory, executor, address, threads_kept, workers)
-        from_python = python_resume_words(directory, executor, address, threads_kept, workers)
+        go_on = resume_with + python_resume_words(directory, executor, address,
+                                                  threads_kept, workers)
         if on_result is None:  # a notebook's cell shows the trials as they finish
             on_result = notebook_progress(directory, store.counts(), pool.capacity)
-        inflight: dict = {}
-        alone: set[int] = set()  # trials to run with nothing beside them (see below)
-        interrupted = False
-        refused = None  # why a worker's code may not train this sweep: no trial starts
+        driver = _Driver(store, pool, spec, code, todo, on_result)
         # SIGTERM (`kill`, `timeout`, a scheduler) stops a sweep as Ctrl-C does: its
         # unfinished trials back to 'pending' and the resume command said. It killed a
         # driver waiting on worker processes outright, leaving their trials 'running', an
         # attempt charged to each, and nothing said.
         put_back_sigterm = sigterm_as_interrupt()
         try:
-            while inflight or (todo and not interrupted and not refused):
-                while todo and not (interrupted or refused) and len(inflight) < pool.capacity:
-                    if alone & set(inflight.values()) or (todo[0]["id"] in alone and inflight):
-                        break  # a suspect runs by itself, so its death is its own
-                    trial = todo.pop(0)
-                    store.mark_running(trial["id"], pool.name)
-                    inflight[pool.submit(_task(trial, spec, pool.threads, code))] = trial["id"]
-                finished = [(inflight.pop(h), o) for h, o in pool.wait(list(inflight))]
-                lost = [i for i, o in finished if isinstance(o, BrokenProcessPool)]
-                if len(lost) > 1:
-                    # One dead worker process breaks the local pool and loses every trial
-                    # in it: which one killed it is unknown. None is charged an attempt;
-                    # each runs again by itself, where a death is its own.
-                    store.put_back(lost)
-                    alone.update(lost)
-                    todo[:0] = [store.trial(i) for i in lost]
-                    finished = [(i, o) for i, o in finished if i not in lost]
-                for trial_id, outcome in finished:
-                    why = _other_code(outcome)
-                    if why:  # untrained, or trained by other code: not stored, not charged
-                        store.put_back([trial_id])
-                        if not refused and inflight:
-                            _say_stopping(why, len(inflight))
-                        refused = refused or why
-                        continue
-                    retry, stop = _store_outcome(store, trial_id, outcome, on_result)
-                    interrupted = interrupted or stop
-                    if retry:
-                        todo.append(store.trial(trial_id))
-            if refused and not interrupted:
-                raise SweepFailure(f"stopped: {refused}")
+            driver.run()
+            if driver.refused and not driver.interrupted:
+                raise SweepFailure(f"stopped: {driver.refused}")
         except KeyboardInterrupt:
-            interrupted = True
+            driver.interrupted = True
         except SweepError as exc:  # the executor gave up mid-sweep (a Ray cluster's nodes gone)
             raise type(exc)(f"{exc}. Finished trials are stored; once that is fixed, "
-                             f"continue with: {resume_with}"
-                             ) from None
+                            f"continue with: {resume_with}") from None
         finally:
             put_back_sigterm()  # a second one ends the cleanup: the default again
             # A second Ctrl-C (pressed twice, impatient) is held until the cleanup is done:
@@ -250,15 +206,103 @@ def run_sweep(directory: str | Path, *, executor: str = "local", workers: int | 
             # the pool's grace period; the sweep then ends as interrupted.
             with SigintRecorder() as sigint, contextlib.suppress(KeyboardInterrupt), \
                     sigint.deferred(on_held=_say_cleanup_goes_on):
-                _clean_up(store, pool, cancel=bool(inflight) or interrupted)
-        if interrupted:
+                _clean_up(store, pool, cancel=bool(driver.inflight) or driver.interrupted)
+        if driver.interrupted:
             # How far it got, not "finished trials are stored" when none had finished.
             c = store.counts()
             raise SweepInterrupted(f"sweep stopped with {c['done'] + c['failed']} of "
                                    f"{sum(c.values())} trials finished ({c['done']} done, "
                                    f"{c['failed']} failed), all stored. Continue with: "
-                                   f"{resume_with}{from_python}")
+                                   f"{go_on}")
         return store.counts()
+
+
+def _start_executor(store: TrialStore, spec: SweepSpec, executor: str, workers: int | None,
+                    threads: int | None, address: str | None) -> tuple[Any, dict]:
+    """What would fail every trial alike refused first (the device, the data), then the
+    executor started, its thread count and how it runs recorded in the sweep. Returns
+    the executor and this code's fingerprint, which every trial is sent with."""
+    check_device(spec.train.get("device", "auto"))
+    if executor == "local" or ray_address(address)[0] is None:
+        # The data the trials train on loads here first: missing, every trial would
+        # fail on it one by one (a remote cluster's nodes may hold it where this
+        # machine does not).
+        trial_data(**_data_args(spec))
+    code = code_fingerprint()  # sent with every trial, and checked in every result
+    _warn_of_other_code(store, code)
+    pool = make_executor(executor, workers=workers, threads=threads, address=address,
+                         device=spec.train.get("device", "auto"))
+    if not (executor == "local" and pool.capacity == 1):
+        forget_data()  # trials load it in their own processes: not kept here
+    chosen = spec.train.get("threads")  # --set threads=N: what the trials' Trainer uses
+    if not pool.gpus:
+        _keep_thread_count(store, chosen or pool.threads)
+    # How it runs, for `design status` to say how to continue it once stopped.
+    store.set_meta({"run_with": {"executor": executor, "address": address,
+                                 "workers": workers}})
+    return pool, code
+
+
+class _Driver:
+    """Keeps the executor's slots full of pending trials and stores each outcome as it
+    comes back. Its state is kept on it, not in a function's locals, so that after a
+    Ctrl-C anywhere in :meth:`run` the cleanup still knows what was in flight."""
+
+    def __init__(self, store: TrialStore, pool, spec: SweepSpec, code: dict,
+                 todo: list[dict], on_result) -> None:
+        self.store, self.pool, self.spec, self.code = store, pool, spec, code
+        self.todo = todo  # trials to start, in order
+        self.on_result = on_result
+        self.inflight: dict = {}  # executor handle -> trial id
+        self.alone: set[int] = set()  # trials to run with nothing beside them (_collect)
+        self.interrupted = False  # a trial stopped by Ctrl-C, or Ctrl-C here: no new trial
+        self.refused: str | None = None  # why a worker's code may not train it: no new trial
+
+    def run(self) -> None:
+        """Until every trial is stored, or none may start and the running ones are."""
+        while self.inflight or (self.todo and not self.interrupted and not self.refused):
+            self._start_trials()
+            self._store(self._collect())
+
+    def _start_trials(self) -> None:
+        pool, inflight = self.pool, self.inflight
+        while self.todo and not (self.interrupted or self.refused) \
+                and len(inflight) < pool.capacity:
+            if self.alone & set(inflight.values()) or (
+                    self.todo[0]["id"] in self.alone and inflight):
+                break  # a suspect runs by itself, so its death is its own
+            trial = self.todo.pop(0)
+            self.store.mark_running(trial["id"], pool.name)
+            inflight[pool.submit(_task(trial, self.spec, pool.threads, self.code))] = \
+                trial["id"]
+
+    def _collect(self) -> list[tuple[int, Any]]:
+        """(trial id, outcome) of the trials that came back, once some have."""
+        finished = [(self.inflight.pop(h), o) for h, o in self.pool.wait(list(self.inflight))]
+        lost = [i for i, o in finished if isinstance(o, BrokenProcessPool)]
+        if len(lost) > 1:
+            # One dead worker process breaks the local pool and loses every trial
+            # in it: which one killed it is unknown. None is charged an attempt;
+            # each runs again by itself, where a death is its own.
+            self.store.put_back(lost)
+            self.alone.update(lost)
+            self.todo[:0] = [self.store.trial(i) for i in lost]
+            finished = [(i, o) for i, o in finished if i not in lost]
+        return finished
+
+    def _store(self, finished: list[tuple[int, Any]]) -> None:
+        for trial_id, outcome in finished:
+            why = _other_code(outcome)
+            if why:  # untrained, or trained by other code: not stored, not charged
+                self.store.put_back([trial_id])
+                if not self.refused and self.inflight:
+                    _say_stopping(why, len(self.inflight))
+                self.refused = self.refused or why
+                continue
+            retry, stop = _store_outcome(self.store, trial_id, outcome, self.on_result)
+            self.interrupted = self.interrupted or stop
+            if retry:
+                self.todo.append(self.store.trial(trial_id))
 
 
 def _say_cleanup_goes_on() -> None:
