@@ -158,7 +158,8 @@ def run_sweep(directory: str | Path, *, executor: str = "local", workers: int | 
     without one, a notebook shows a line of the trials finished).
     Raises :class:`SweepInterrupted` on Ctrl-C, after putting unfinished trials back to
     'pending', and :class:`SweepError` for a device this machine cannot train on or an
-    executor that gives up mid-sweep. Trials a stopped
+    executor that gives up mid-sweep (saying how to continue: the command, and called
+    from Python, ``run_sweep(...)`` too, as the Ctrl-C message does). Trials a stopped
     sweep leaves unfinished are not charged the attempt: they go back to 'pending' as
     they were.
 
@@ -178,9 +179,8 @@ def run_sweep(directory: str | Path, *, executor: str = "local", workers: int | 
         # command, and from Python (a notebook) run_sweep(...) too.
         chosen = spec.train.get("threads")  # --set threads=N: what the trials' Trainer uses
         threads_kept = None if pool.gpus or chosen else store.meta().get("threads")
-        resume_with = resume_command(directory, executor, address, threads_kept, workers)
-        go_on = resume_with + python_resume_words(directory, executor, address,
-                                                  threads_kept, workers)
+        go_on = resume_command(directory, executor, address, threads_kept, workers) + \
+            python_resume_words(directory, executor, address, threads_kept, workers)
         if on_result is None:  # a notebook's cell shows the trials as they finish
             on_result = notebook_progress(directory, store.counts(), pool.capacity)
         driver = _Driver(store, pool, spec, code, todo, on_result)
@@ -197,7 +197,7 @@ def run_sweep(directory: str | Path, *, executor: str = "local", workers: int | 
             driver.interrupted = True
         except SweepError as exc:  # the executor gave up mid-sweep (a Ray cluster's nodes gone)
             raise type(exc)(f"{exc}. Finished trials are stored; once that is fixed, "
-                            f"continue with: {resume_with}") from None
+                            f"continue with: {go_on}") from None
         finally:
             put_back_sigterm()  # a second one ends the cleanup: the default again
             # A second Ctrl-C (pressed twice, impatient) is held until the cleanup is done:
