@@ -23,6 +23,7 @@ from cnnlab.design.code_check import checked, not_run
 from cnnlab.design.ray_nodes import (
     LiveSlots,
     Sent,
+    address_undone,
     join_failed,
     say_resent,
     trial_slots,
@@ -203,8 +204,14 @@ class LocalExecutor:
         self._pool = None
 
 
-RAY_MISSING = ("the Ray executor needs Ray, which is not installed: pip install 'cnnlab[ray]' "
-               "(or pip install 'ray[default]'), or use --executor local")
+def ray_missing() -> str:
+    """Ray not installed: how to install it, or train here (the flag, or from Python the
+    argument a run_sweep caller gave)."""
+    from cnnlab.train.machine import cnnlab_program
+
+    local = "--executor local" if cnnlab_program() else "executor='local'"
+    return ("the Ray executor needs Ray, which is not installed: pip install 'cnnlab[ray]' "
+            f"(or pip install 'ray[default]'), or use {local}")
 
 
 def ray_address(address: str | None) -> tuple[str | None, str]:
@@ -221,7 +228,7 @@ def _import_ray():
     try:
         import ray
     except ImportError:
-        raise SweepFailure(RAY_MISSING) from None
+        raise SweepFailure(ray_missing()) from None
     return ray
 
 
@@ -391,9 +398,8 @@ def _check_reachable(address: str, timeout_s: float = 10.0,
     try:
         socket.create_connection((host, int(port)), timeout=timeout_s).close()
     except OSError as exc:
-        by_flag = named_by == "--address"
-        where = "" if by_flag else f" (set in {named_by})"
-        undo = "leave out --address" if by_flag else f"unset {named_by}"
+        where = "" if named_by == "--address" else f" (set in {named_by})"
+        undo = address_undone(named_by)
         raise SweepFailure(f"cannot reach the Ray cluster at {address}{where} ({exc}): is its "
                            "head node running (ray start --head) and this address its GCS "
                            f"or client port? Or {undo} to start Ray here") from None
@@ -428,7 +434,7 @@ def check_executor(kind: str, address: str | None = None, workers: int | None = 
         except (ImportError, ValueError):  # a broken or half-removed install
             found = False
         if not found:
-            raise SweepFailure(RAY_MISSING)
+            raise SweepFailure(ray_missing())
         address, named_by = ray_address(address)
         if address is not None:
             _check_reachable(address, named_by=named_by)

@@ -98,12 +98,23 @@ class LiveSlots:
         return self._slots
 
 
+def address_undone(named_by: str) -> str:
+    """How to start Ray here instead of joining the cluster ``named_by`` gave: "leave out
+    --address" on the command line; from Python (run_sweep, a notebook), whose caller
+    typed no flag, "leave out address="; "unset RAY_ADDRESS" for the environment's."""
+    from cnnlab.train.machine import cnnlab_program
+
+    if named_by != "--address":
+        return f"unset {named_by}"
+    return "leave out --address" if cnnlab_program() else "leave out address= (run_sweep's)"
+
+
 def join_failed(address: str, named_by: str, exc: Exception) -> str:
     """ray.init's ConnectionError (a traceback, after retrying for a while), as one line:
     the port answered but no Ray cluster joined (another service, no auth token, "auto"
     with no cluster running here)."""
     where = "" if named_by == "--address" else f" (set in {named_by})"
-    undo = "leave out --address" if named_by == "--address" else f"unset {named_by}"
+    undo = address_undone(named_by)
     first = (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(".")
     said = (f"could not join the Ray cluster at {address}{where}: {first}. Is its head node "
             "running (ray start --head), this its GCS address (not the dashboard's), and its "
