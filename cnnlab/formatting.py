@@ -1,6 +1,7 @@
 """Numbers as people read them in tables, figures and messages: significant figures,
-decimal prefixes, byte sizes (binary: KiB, MiB), ordinals, settings as config.yaml writes them, rich
-tables as plain text, and tables narrowed to fit a terminal. One room, so the zoo, the
+decimal prefixes, byte sizes (binary: KiB, MiB), ordinals, lists cut short
+("a, b and 3 more"), settings as config.yaml writes them, rich tables as plain text, and
+tables narrowed to fit a terminal. One room, so the zoo, the
 throughput table, the design report, `cnnlab models`, `cnnlab summary`, `cnnlab compare`
 and the run report write a count (and a size in bytes) the same way."""
 
@@ -90,6 +91,14 @@ def number_as_typed(value) -> str:
         return str(value)
     short = f"{value:g}"
     return short if float(short) == value else repr(value)
+
+
+def first_few(names: list[str], most: int = 5) -> str:
+    """The first ``most`` of ``names`` and a count of the rest, as a message lists what
+    it found: "a, b, c, d, e and 3 more"; all of them where that is ``most`` or fewer,
+    "" for none. ``most=1``: "conv1.weight and 2 more"."""
+    left = len(names) - most
+    return ", ".join(names[:most]) + (f" and {left} more" if left > 0 else "")
 
 
 def counted(n, noun: str) -> str:

@@ -55,10 +55,10 @@ from cnnlab.data.folder_files import (
 from cnnlab.data.folder_names import names_alike_problem
 from cnnlab.data.image_file import ImageFileError, decode_image
 from cnnlab.data.memory import available_memory, too_large_to_decode
+from cnnlab.formatting import first_few
 from cnnlab.notices import warn_user
 from cnnlab.progress import ProgressBar
 
-_SHOW_AT_MOST = 5  # names listed in a warning
 DECODE_SAID_FROM = 1000  # images: seconds to decode (1.4-2 s per 1,000 small PNGs)
 
 
@@ -92,7 +92,7 @@ def _scan(root: Path) -> tuple[dict[str, list[Path]], list[Path]]:
         kinds = sorted({p.suffix.lower() for p in passed_over.undecoded})
         warn_user(f"{root}: passed over {len(passed_over.undecoded)} picture(s) in a format "
                   f"cnnlab does not decode ({' '.join(kinds)}): "
-                  + _some([str(p.relative_to(root)) for p in passed_over.undecoded])
+                  + first_few([str(p.relative_to(root)) for p in passed_over.undecoded])
                   + "; convert them to PNG or JPEG to train on them", DataWarning)
     loose = sorted(p for p in root.iterdir() if is_image_file(p, root))
     return per_class, loose
@@ -110,7 +110,7 @@ def _holds_runs_alone(folder: Path) -> bool:
 
 def _report_runs(root: Path, runs: list[Path]) -> None:
     if runs:
-        names = _some([str(p.relative_to(root)) for p in runs])
+        names = first_few([str(p.relative_to(root)) for p in runs])
         warn_user(f"{root}: left out {len(runs)} cnnlab run folder(s) inside it ({names}): "
                   "their plots are not data. Keep runs outside the dataset folder: "
                   f"--out-dir {root.parent / 'runs'} (out_dir=...), and move these out",
@@ -159,18 +159,13 @@ def _decode_images(root: Path, per_class: dict[str, list[Path]], size: tuple[int
     return DecodedTree(images[:n], class_of[:n], names, skipped, empty)
 
 
-def _some(names: list[str]) -> str:
-    more = len(names) - _SHOW_AT_MOST
-    return ", ".join(names[:_SHOW_AT_MOST]) + (f" and {more} more" if more > 0 else "")
-
-
 def _report(root: Path, decoded: DecodedTree, loose: list[Path]) -> None:
     if decoded.skipped:
         warn_user(f"{root}: skipped {len(decoded.skipped)} unreadable image(s): "
-                  + _some([f"{f} ({r})" for f, r in decoded.skipped]), DataWarning)
+                  + first_few([f"{f} ({r})" for f, r in decoded.skipped]), DataWarning)
     if decoded.empty_classes:
         warn_user(f"{root}: left out {len(decoded.empty_classes)} class folder(s) "
-                  "without readable images: " + _some(decoded.empty_classes), DataWarning)
+                  "without readable images: " + first_few(decoded.empty_classes), DataWarning)
     _report_loose(root, loose, f"{root}/<class>/<image>")
 
 
@@ -178,7 +173,7 @@ def _report_loose(root: Path, loose: list[Path], expected: str) -> None:
     if loose:
         warn_user(
             f"{root}: ignored {len(loose)} image(s) outside any class folder "
-            f"(expected {expected}): " + _some([p.name for p in loose]),
+            f"(expected {expected}): " + first_few([p.name for p in loose]),
             DataWarning,
         )
 
@@ -259,7 +254,7 @@ def single_class_advice(root: Path, only_class: str) -> str:
         nested = sorted(p.name for p in only.iterdir() if is_data_folder(p))
     except OSError:
         nested = []
-    fix = (f"its subfolders ({_some(nested)}) look like the classes: give folder:{only}"
+    fix = (f"its subfolders ({first_few(nested)}) look like the classes: give folder:{only}"
            if len(nested) >= 2 else "add a folder of images for each other class beside it")
     return (f"{root} {SINGLE_CLASS}, {only_class}/ (its images, subfolders included, are "
             f"one class), and a classifier needs at least two: {fix}")
@@ -271,7 +266,7 @@ def _scan_tree(root: Path) -> tuple[dict[str, list[Path]], list[Path]]:
     per_class, loose = _scan(root)
     if not any(per_class.values()):
         exts = " ".join(sorted(IMAGE_EXTENSIONS))
-        found = (f"{len(loose)} image(s) ({_some([p.name for p in loose])}) lie in it, "
+        found = (f"{len(loose)} image(s) ({first_few([p.name for p in loose])}) lie in it, "
                  "outside any class folder" if loose else "no images found")
         raise FolderDatasetError(
             f"{root}: {found}; expected one folder per class holding image files "
@@ -429,7 +424,7 @@ def _load_presplit(root: Path, train_dir: Path, held_dir: Path, size: tuple[int,
             f"{held_dir}")
     untested = [c for c in train.classes if c not in held.classes]
     if untested:  # trained, never scored: its accuracy in the report is n/a
-        warn_user(f"{held_dir} has no images of {_some(untested)}, which {train_dir} trains "
+        warn_user(f"{held_dir} has no images of {first_few(untested)}, which {train_dir} trains "
                   "on: the test accuracy leaves them out, and their per-class accuracy is "
                   "n/a", DataWarning)
     # The held-out labels as indices into the training classes.

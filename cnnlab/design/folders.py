@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from cnnlab.design.sweep_spec import SweepError, SweepSpec, sweep_identity
+from cnnlab.formatting import first_few
 
 
 def others_files(folder: Path, own: tuple[str, ...] = ()) -> str:
@@ -18,7 +19,7 @@ def others_files(folder: Path, own: tuple[str, ...] = ()) -> str:
     files a killed atomic write or store creation leaves (they belong to no one)."""
     names = sorted(p.name for p in folder.iterdir() if p.name not in own
                    and not (p.name.startswith(".") and p.name.endswith(".tmp")))
-    return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return first_few(names)
 
 
 # Written into summary.json: how a later analysis knows the folder as an earlier one's

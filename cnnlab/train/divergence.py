@@ -16,6 +16,7 @@ import math
 import torch
 from torch import nn
 
+from cnnlab.formatting import first_few
 from cnnlab.train.machine import cnnlab_program
 from cnnlab.train.outcome import TrainingDiverged
 
@@ -43,9 +44,9 @@ def epoch_end_divergence(epoch: int, live: nn.Module, evaluated: nn.Module | Non
     for model in models:
         bad = nonfinite_tensors(model)
         if bad:
-            more = f" and {len(bad) - 1} more" if len(bad) > 1 else ""
-            return (f"the weights became NaN/inf at the end of epoch {epoch} ({bad[0]}{more}; "
-                    "the training loss, taken before each step, was finite)")
+            return (f"the weights became NaN/inf at the end of epoch {epoch} "
+                    f"({first_few(bad, 1)}; the training loss, taken before each step, "
+                    "was finite)")
     if test_loss is not None and not math.isfinite(test_loss):
         # Finite weights whose outputs are not: logits past the range of the evaluation's
         # dtype (65504 in fp16), a model whose predictions mean nothing.
