@@ -1,5 +1,5 @@
 """Numbers as people read them in tables, figures and messages: significant figures,
-decimal prefixes, byte sizes (binary: KiB, MiB), ordinals, lists cut short
+decimal prefixes, byte sizes (binary: KiB, MiB), percentages, ordinals, lists cut short
 ("a, b and 3 more"), settings as config.yaml writes them, rich tables as plain text, and
 tables narrowed to fit a terminal. One room, so the zoo, the
 throughput table, the design report, `cnnlab models`, `cnnlab summary`, `cnnlab compare`
@@ -99,6 +99,14 @@ def first_few(names: list[str], most: int = 5) -> str:
     "" for none. ``most=1``: "conv1.weight and 2 more"."""
     left = len(names) - most
     return ", ".join(names[:most]) + (f" and {left} more" if left > 0 else "")
+
+
+def percent_text(share: float | None, decimals: int = 2) -> str:
+    """A share (an accuracy) as a percentage: 0.91234 -> "91.23%"; "-" where it is not
+    known (None, NaN), as :func:`seconds_text` writes an unknown duration in a table."""
+    if share is None or not math.isfinite(share):
+        return "-"
+    return f"{100 * share:.{decimals}f}%"
 
 
 def counted(n, noun: str) -> str:

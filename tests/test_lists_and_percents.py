@@ -1,6 +1,6 @@
-"""A list cut short ("a, b, c, d, e and 3 more"), the helper of cnnlab/formatting.py
-that several messages share. Each caller's words stay as they were before they shared
-it (checked byte for byte here)."""
+"""The two helpers of cnnlab/formatting.py that several messages and tables share: a
+list cut short ("a, b, c, d, e and 3 more") and a share as a percentage. Each caller's
+words stay as they were before they shared them (checked byte for byte here)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import pytest
 import torch
 
 from cnnlab.design.folders import others_files
-from cnnlab.formatting import first_few
+from cnnlab.formatting import first_few, percent_text
 from cnnlab.train.divergence import epoch_end_divergence
+from cnnlab.train.report_evaluation import percent
 
 
 @pytest.mark.parametrize("count, text", [
@@ -42,3 +43,16 @@ def test_wrecked_weights_name_the_first_tensor_and_count_the_rest():
     assert epoch_end_divergence(4, model, None, None) == (
         "the weights became NaN/inf at the end of epoch 4 (weight and 1 more; the "
         "training loss, taken before each step, was finite)")
+
+
+@pytest.mark.parametrize("share, decimals, text", [
+    (0.91234, 2, "91.23%"), (0.1640625, 1, "16.4%"), (0.0, 2, "0.00%"), (1, 2, "100.00%"),
+    (None, 2, "-"), (math.nan, 2, "-")])
+def test_percent_text_as_a_table_cell(share, decimals, text):
+    assert percent_text(share, decimals) == text
+
+
+@pytest.mark.parametrize("value, text", [
+    (0.91234, "91.23%"), ("0.5", "50.00%"), (math.nan, "not evaluated"), (None, ""), ("", "")])
+def test_the_reports_percent_says_not_evaluated_and_leaves_none_blank(value, text):
+    assert percent(value) == text

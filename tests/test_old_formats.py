@@ -11,8 +11,8 @@ import pytest
 from compare_helpers import FINISHED, make_run, three_epochs
 
 from cnnlab.design.store import SweepError, TrialStore
+from cnnlab.formatting import percent_text
 from cnnlab.train import compare_runs
-from cnnlab.train.compare_tables import _percent
 
 
 def test_an_old_run_without_eval_images_shows_its_accuracy_as_a_new_one_does(tmp_path):
@@ -24,7 +24,7 @@ def test_an_old_run_without_eval_images_shows_its_accuracy_as_a_new_one_does(tmp
                    eval_subset=256)
     runs = compare_runs([old, new]).runs
     assert [r.decimals for r in runs] == [1, 1]
-    assert {_percent(r.last_test_acc, r.decimals) for r in runs} == {"16.4%"}
+    assert {percent_text(r.last_test_acc, r.decimals) for r in runs} == {"16.4%"}
     # Without a subset nothing bounds the count: two decimals, as before.
     full = make_run(tmp_path, "full", history, FINISHED)
     assert compare_runs([full, new]).runs[0].decimals == 2

@@ -14,6 +14,7 @@ from cnnlab.formatting import (
     format_count,
     left_out_caption,
     narrowest_widths,
+    percent_text,
     rich_as_text,
     seconds_text,
     table_width,
@@ -33,10 +34,6 @@ def _epochs_text(epochs: float) -> str:
     return str(epochs) if isinstance(epochs, int) else f"{math.floor(10 * epochs) / 10:.1f}"
 
 
-def _percent(value: float | None, decimals: int = 2) -> str:
-    return f"{100 * value:.{decimals}f}%" if value is not None else "-"
-
-
 def _count(value: float | None) -> str:
     return format_count(value) if finite(value) else "-"
 
@@ -51,9 +48,9 @@ COLUMNS: list[Column] = [
     ("model", False, lambda r: str(r.config["model"])),
     ("epochs", True, lambda r: f"{_epochs_text(r.epochs_done)}/{r.config['epochs']}"),
     ("state", False, lambda r: r.state),
-    ("best test acc", True, lambda r: _percent(r.best and r.best[0], r.decimals)),
+    ("best test acc", True, lambda r: percent_text(r.best and r.best[0], r.decimals)),
     ("at epoch", True, lambda r: str(r.best[1]) if r.best else "-"),
-    ("last test acc", True, lambda r: _percent(r.last_test_acc, r.decimals)),
+    ("last test acc", True, lambda r: percent_text(r.last_test_acc, r.decimals)),
     ("params", True, lambda r: _count(r.parameters)),
     ("train+eval time", True, lambda r: seconds_text(r.wall_s)),
     ("images/s", True, lambda r: _count(r.images_per_s)),

@@ -16,6 +16,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from cnnlab.formatting import percent_text
+
 # class_metrics.jsonl's lines are read back there (with the .pending lines a held file
 # kept, a torn last line passed over).
 from cnnlab.train.class_metrics_file import class_metrics
@@ -202,10 +204,15 @@ def confused_pairs(matrix: list[list[int]], most: int, row: int = 0
 def percent(value, decimals: int = 2) -> str:
     """A share (an accuracy) as a report shows it, "91.23%"; "not evaluated" for NaN (an
     epoch eval_every skipped, a best accuracy before the first evaluation: it showed as
-    "nan%"); "" where there is none."""
+    "nan%"); "" where there is none.
+
+    Not percent_text's "-" for both, as compare's table has it: the report writes these
+    into sentences, where a NaN is an evaluation not made and says so, and "" is no value
+    at all, which the callers test for (a blank cell; no "at epoch" after a best of "")."""
     if value is None or value == "":
         return ""
-    return "not evaluated" if math.isnan(float(value)) else f"{100 * float(value):.{decimals}f}%"
+    value = float(value)
+    return "not evaluated" if math.isnan(value) else percent_text(value, decimals)
 
 
 def evaluated_weights_words(config: dict) -> str:
