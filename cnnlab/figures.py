@@ -210,6 +210,24 @@ def extra_formats() -> tuple[str, ...]:
     return _formats_asked(os.environ.get(FORMATS_VARIABLE, ""))
 
 
+# CNNLAB_NO_FIGURES=1 (what `cnnlab train/resume --no-figures` sets): a run's report is
+# written without its figures (plots/), saying so, and its summary.json names them as not
+# drawn, so a later `cnnlab resume RUN` draws them (nothing trained). Drawing them was
+# ~90% of a tiny run's time (the misclassified grid alone ~2.7 s of 3.4), paid by
+# scripted sweeps and test suites that never look at them. An environment variable, as
+# CNNLAB_FIGURE_FORMATS, not a TrainConfig field: it is how one command's outputs are
+# written, not the run's recipe, so config.yaml keeps no trace of it and a later resume
+# without it draws the figures.
+NO_FIGURES_VARIABLE = "CNNLAB_NO_FIGURES"
+_OFF_WORDS = ("", "0", "false", "no", "off")
+
+
+def figures_skipped() -> bool:
+    """Whether :data:`NO_FIGURES_VARIABLE` asks for a run's figures to be left undrawn
+    (set to anything but empty, 0, false, no or off)."""
+    return os.environ.get(NO_FIGURES_VARIABLE, "").strip().lower() not in _OFF_WORDS
+
+
 def figure_copies(path: str | Path) -> list[Path]:
     """Where copies of the figure at ``path`` in the other formats cnnlab writes would
     be (plots/curves.svg, .pdf, ... beside plots/curves.png): an earlier draw's, asked

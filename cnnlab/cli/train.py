@@ -26,6 +26,10 @@ from .train_result import print_result as _print_result
 console = output_console()
 training_log = output_console(stderr=True)  # the progress bar and epoch lines
 
+FIGURES_HELP = ("--no-figures: write the report without its figures (plots/), ~90% of a "
+                "tiny run's time; `cnnlab resume RUN` draws them later. As $CNNLAB_NO_FIGURES"
+                "=1; --figures draws them where that is set.")
+
 
 def run_errors():
     from cnnlab.data.dataset import DataError
@@ -151,14 +155,17 @@ def train(
     eval_subset: int = typer.Option(None, help="Evaluate on the first N test images only."),
     eval_every: int = typer.Option(None, help="Evaluate after every N-th epoch (and the last)."),
     quiet: bool = typer.Option(None, "--quiet/--no-quiet", help="Plain log lines, no bar."),
+    figures: bool = typer.Option(None, "--figures/--no-figures", help=FIGURES_HELP),
 ) -> None:
     """Train MODEL (or the model --config FILE names) and write a run directory (config,
     metrics, checkpoints, report)."""
     from cnnlab.train import resolve_config
     from cnnlab.train import train as run_training
 
+    _choose_figures(figures)  # how this command writes its outputs, not the run's recipe
     overrides = {k: v for k, v in locals().items()
-                 if k not in ("model", "config", "preset", "run_training", "resolve_config")}
+                 if k not in ("model", "config", "preset", "run_training", "resolve_config",
+                              "figures")}
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if "scratch_ops" in overrides:  # the flag's words to the config's values
         words = {"on": True, "true": True, "fft": "fft", "off": False, "false": False}
@@ -179,6 +186,19 @@ def train(
     except run_errors() as exc:
         fail_for(named_by_its_flag(exc, overrides))
     _print_result(result)
+
+
+def _choose_figures(figures: bool | None) -> None:
+    """--no-figures and --figures as $CNNLAB_NO_FIGURES, which the run's outputs read
+    (run_outputs); neither leaves it as the environment set it."""
+    import os
+
+    from cnnlab.figures import NO_FIGURES_VARIABLE
+
+    if figures is False:
+        os.environ[NO_FIGURES_VARIABLE] = "1"
+    elif figures:
+        os.environ.pop(NO_FIGURES_VARIABLE, None)
 
 
 def _require_a_model(config_file) -> None:
@@ -238,10 +258,13 @@ def resume(
                                                   "one; 1 is steadiest on a busy CPU)."),
     quiet: bool = typer.Option(None, "--quiet/--no-quiet", help="Plain log lines, no bar "
                                                                 "(this session)."),
+    figures: bool = typer.Option(None, "--figures/--no-figures", help=FIGURES_HELP),
 ) -> None:
-    """Continue a run exactly where its last checkpoint stopped."""
+    """Continue a run exactly where its last checkpoint stopped. A finished run whose
+    figures were skipped (--no-figures) or failed to draw: draw them, training nothing."""
     from cnnlab.train import resume as resume_run
 
+    _choose_figures(figures)
     try:
         # as train says it, of the threads and device the session will use: the run's own
         # unless given

@@ -34,6 +34,7 @@ def print_result(result) -> None:
         console.print(f"run:    {escape(str(result.run_dir))}", soft_wrap=True, highlight=False)
         console.print(f"report: {escape(str(result.run_dir / 'report.html'))}", soft_wrap=True,
                       highlight=False)
+        _say_figures_skipped(result.run_dir)
 
 
 # Points the last epoch's test accuracy may fall under the best before the result says
@@ -68,3 +69,15 @@ def _epochs_trained(result) -> str:
     config = summary.get("config") if isinstance(summary.get("config"), dict) else {}
     cut = summary.get("cut_epoch") if isinstance(summary.get("cut_epoch"), dict) else None
     return epochs_words(result.final.get("epoch"), config.get("epochs"), cut)
+
+
+def _say_figures_skipped(run_dir) -> None:
+    """Under the paths, where --no-figures (CNNLAB_NO_FIGURES) left the figures undrawn:
+    that the report has none, and the command that draws them."""
+    from cnnlab.train.compare_files import read_summary
+    from cnnlab.train.run_files import resume_words
+
+    skipped = read_summary(run_dir).get("figures_skipped")
+    if skipped:
+        err.print(f"note: figures skipped (--no-figures); {escape(resume_words(run_dir))} "
+                  "draws them, training nothing", soft_wrap=True, highlight=False)

@@ -1,14 +1,16 @@
 """What a finished (or stopped) run leaves beside its checkpoints: summary.json, plots/
-and report.html, written whole even when a signal comes meanwhile."""
+(unless CNNLAB_NO_FIGURES skips them) and report.html, written whole even when a signal
+comes meanwhile."""
 
 from __future__ import annotations
 
 import contextlib
+import html
 import signal
 from pathlib import Path
 
 from cnnlab.atomic import atomic_write_text
-from cnnlab.figures import figure_copies
+from cnnlab.figures import NO_FIGURES_VARIABLE, figure_copies, figures_skipped
 from cnnlab.interrupts import SigintRecorder, termination_signals
 from cnnlab.notices import FigureWarning, warn_user
 from cnnlab.train.machine import environment_info
@@ -107,16 +109,23 @@ def _write_outputs(trainer: Trainer, result: TrainResult) -> None:
             shown.confusion, trainer.classes, out, **confusion_titles(summary, shown))
         drawings["misclassified.png"] = lambda out: _plot_misclassified(
             trainer, result, shown, title, out)
+    # CNNLAB_NO_FIGURES (--no-figures): none is drawn, and an earlier one is still removed.
+    skipped = [name for name in FIGURES if name in drawings] if figures_skipped() else []
     # Every figure is drawn anew or not at all: one from an earlier call (before a resume)
     # would be shown as this one's. One that cannot be drawn costs that figure, never the
     # report of a trained run: summary.json names it, so `cnnlab resume` draws it again.
     failed: list[str] = []
-    drawn = [name for name in FIGURES
-             if _draw(run_dir / "plots" / name, drawings.get(name), failed)]
-    if failed:
-        summary["figures_not_drawn"] = failed  # read by resume_checks.outputs_behind
+    drawn = [name for name in FIGURES if _draw(
+        run_dir / "plots" / name, None if name in skipped else drawings.get(name), failed)]
+    if failed or skipped:
+        # read by resume_checks.outputs_behind: a later resume draws them, training nothing
+        summary["figures_not_drawn"] = [name for name in FIGURES if name in failed + skipped]
+        if skipped:
+            summary["figures_skipped"] = skipped  # not drawn by choice, not for a fault
         atomic_write_text(run_dir / "summary.json", summary_json(summary))
     write_report(run_dir, summary, _model_summary(trainer), shown=shown, figures=drawn)
+    if skipped:
+        say_figures_skipped(run_dir / "report.html", skipped, resume_words(run_dir))
 
 
 def check_output_names(run_dir: Path) -> None:
@@ -315,3 +324,27 @@ def _draw(out: Path, draw, failed: list[str]) -> bool:
                   "draws it and writes the report again (nothing is trained)", FigureWarning)
         return False
     return draw is not None and out.exists()
+
+
+def skipped_words(skipped: list[str], how_to_draw: str) -> str:
+    """One sentence or two: the figures left undrawn, why, and ``how_to_draw``
+    (:func:`~cnnlab.train.run_files.resume_words`: `cnnlab resume RUN`, or from Python
+    for a run of data given to train())."""
+    names = ", ".join(skipped[:-1]) + " and " + skipped[-1] if len(skipped) > 1 else skipped[0]
+    return (f"The figures ({names}) were not drawn: {NO_FIGURES_VARIABLE} was set (as "
+            f"--no-figures sets it). To draw them into plots/ and write this report again "
+            f"with them, training nothing, run {how_to_draw} (with {NO_FIGURES_VARIABLE} "
+            "unset, and without --no-figures).")
+
+
+def say_figures_skipped(report: Path, skipped: list[str], how_to_draw: str) -> None:
+    """Add :func:`skipped_words` to ``report`` (a run's report.html) under its headline
+    table, where the training curves would have been: a reader looking for the figures
+    learns why they are missing and how to have them. (report.py writes no such section
+    itself; this inserts it into the page it wrote.)"""
+    page = report.read_text(encoding="utf-8")
+    note = (f"<h2>Figures</h2><p class=note>{html.escape(skipped_words(skipped, how_to_draw))}"
+            "</p>")
+    at = page.find("</table>")  # the end of the headline facts, the page's first table
+    at = at + len("</table>") if at >= 0 else page.rfind("</body>")
+    atomic_write_text(report, page[:at] + note + page[at:])
