@@ -62,6 +62,28 @@ def _torch_process_settings():
     torch.use_deterministic_algorithms(before[1], warn_only=before[2])
 
 
+@pytest.fixture(autouse=True)
+def _no_figures(monkeypatch):
+    """Runs trained in a test write their report without figures (CNNLAB_NO_FIGURES, as
+    `--no-figures` sets it; inherited by the CLI and torchrun the test starts): drawing
+    them was ~85% of a tiny run's time (4.0 s against 0.7 s), in a suite that trains
+    hundreds and looks at few. A test that looks at a run's figures (plots/, the
+    report's images) asks for :func:`figures_drawn`. Module- and session-scoped fixtures
+    (tiny_run) are set up outside it, and draw theirs as before."""
+    from cnnlab.figures import NO_FIGURES_VARIABLE
+
+    monkeypatch.setenv(NO_FIGURES_VARIABLE, "1")
+
+
+@pytest.fixture
+def figures_drawn(monkeypatch):
+    """A run's figures drawn, as a user's run draws them: for the tests that look at them
+    (``@pytest.mark.usefixtures("figures_drawn")``, or a module's ``pytestmark``)."""
+    from cnnlab.figures import NO_FIGURES_VARIABLE
+
+    monkeypatch.delenv(NO_FIGURES_VARIABLE, raising=False)
+
+
 @dataclass
 class TinyFashion:
     """What was written, to compare the loaded tensors against."""

@@ -3,6 +3,7 @@ on its own, and the report's caption gives the whole description the title left 
 
 from __future__ import annotations
 
+import pytest
 from test_report_page import run_with_epochs, text
 
 from cnnlab.train import report_figures
@@ -63,6 +64,7 @@ def test_the_reports_caption_says_in_full_which_evaluation_the_matrix_is(tmp_pat
             "weights (decay 0.999), the best checkpoint: a row per true class") in words
 
 
+@pytest.mark.usefixtures("figures_drawn")  # its runs draw their figures (conftest)
 def test_a_runs_confusion_figure_gets_the_few_word_heading(tmp_path, monkeypatch):
     # run_outputs passed the whole description as the title: the heading never reached it.
     from cnnlab.data.synthetic import make_synthetic

@@ -32,6 +32,7 @@ def ctrl_c_before(function):
     return wrapped
 
 
+@pytest.mark.usefixtures("figures_drawn")  # its runs draw their figures (conftest)
 def test_ctrl_c_while_the_report_is_written_waits_for_the_report(tmp_path, monkeypatch):
     # It came after the loop stopped listening: the run was trained, its report never
     # written (nothing writes it later), and the command ended without a word.

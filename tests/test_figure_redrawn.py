@@ -15,6 +15,7 @@ from cnnlab.train import resume
 from cnnlab.train.loaded_run import CheckpointWarning
 
 
+@pytest.mark.usefixtures("figures_drawn")  # its runs draw their figures (conftest)
 def test_a_figure_that_failed_to_draw_is_drawn_by_the_next_resume(tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("matplotlib failed")
@@ -43,6 +44,7 @@ def test_a_figure_that_failed_to_draw_is_drawn_by_the_next_resume(tmp_path, monk
     assert figures_shown(run) == shown_before + 1  # the report shows it now
 
 
+@pytest.mark.usefixtures("figures_drawn")  # its runs draw their figures (conftest)
 def test_a_resume_refused_its_data_does_not_first_say_it_writes_the_outputs(tmp_path,
                                                                             monkeypatch):
     # "writing them now" came, then the refusal: nothing was written.

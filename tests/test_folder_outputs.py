@@ -60,6 +60,7 @@ def test_a_split_tree_with_runs_beside_its_splits_stays_split(data_env: Path) ->
     assert (len(data.train), len(data.test), data.classes) == (8, 4, ["dark", "light"])
 
 
+@pytest.mark.usefixtures("figures_drawn")  # its runs draw their figures (conftest)
 def test_training_twice_from_inside_the_folder_keeps_its_classes(data_env: Path,
                                                                   monkeypatch) -> None:
     """`cnnlab train --data folder:.` writes runs/ into the data: the second run had a

@@ -18,6 +18,7 @@ def tiny_cfg(tmp_path, **kw) -> TrainConfig:
     return TrainConfig(**{**values, **kw})
 
 
+@pytest.mark.usefixtures("figures_drawn")  # its runs draw their figures (conftest)
 def test_class_names_with_dollar_signs_are_drawn_as_written(tmp_path, monkeypatch):
     from cnnlab.train import report_figures
 
@@ -44,6 +45,7 @@ def test_class_names_with_dollar_signs_are_drawn_as_written(tmp_path, monkeypatc
     assert "price $\\foo$" in (tmp_path / "r" / "report.html").read_text()
 
 
+@pytest.mark.usefixtures("figures_drawn")  # its runs draw their figures (conftest)
 def test_a_run_leaves_pyplot_and_the_callers_backend_as_they_were(tmp_path):
     # A notebook's inline backend stands in as svg: the run's figures are drawn without
     # switching it (they switched it to Agg, and the notebook's plt.show() went blank).
@@ -60,6 +62,7 @@ def test_a_run_leaves_pyplot_and_the_callers_backend_as_they_were(tmp_path):
         matplotlib.use(before)
 
 
+@pytest.mark.usefixtures("figures_drawn")  # its runs draw their figures (conftest)
 def test_a_figure_that_fails_costs_only_that_figure(tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise ValueError("no such font")
@@ -72,6 +75,7 @@ def test_a_figure_that_fails_costs_only_that_figure(tmp_path, monkeypatch):
     assert not (run / "plots" / "curves.png").exists()
 
 
+@pytest.mark.usefixtures("figures_drawn")  # its runs draw their figures (conftest)
 def test_the_train_loss_curve_says_what_it_adds_to_the_test_loss(tmp_path, monkeypatch):
     # With label smoothing the train loss cannot fall below ~0.5 on 10 classes while the
     # test loss (plain cross-entropy) can: the legend says so.

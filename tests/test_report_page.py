@@ -74,6 +74,7 @@ def test_without_the_best_epochs_line_the_last_evaluation_is_shown_as_such(tmp_p
         in words
 
 
+@pytest.mark.usefixtures("figures_drawn")  # its runs draw their figures (conftest)
 @pytest.mark.filterwarnings("ignore:ema_decay .* is never reached")  # a tiny run, on purpose
 def test_a_runs_confusion_matrix_is_the_best_epochs_and_titled_so(tmp_path, monkeypatch):
     from cnnlab.train import run_outputs
@@ -198,6 +199,7 @@ def test_a_run_records_its_cpu_model_threads_and_training_images(tmp_path):
     assert "1 torch thread)" in (tmp_path / "r" / "report.html").read_text()
 
 
+@pytest.mark.usefixtures("figures_drawn")  # its runs draw their figures (conftest)
 def test_a_run_shows_its_first_misclassified_test_images(tmp_path, monkeypatch):
     from cnnlab.train import run_outputs
 
@@ -249,6 +251,7 @@ def test_the_misclassified_images_of_an_earlier_best_epoch_use_its_weights(tmp_p
         assert torch.equal(value, best[name]), name
 
 
+@pytest.mark.usefixtures("figures_drawn")  # its runs draw their figures (conftest)
 def test_a_resumed_run_whose_figures_fail_shows_none_of_the_old_ones(tmp_path, monkeypatch):
     # The first call's curves and misclassified grid stayed in plots/ when the resumed
     # run could not draw them, and report.html embedded them as this run's.

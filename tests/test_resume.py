@@ -27,6 +27,7 @@ def timed_out_run(tmp_path, monkeypatch):
     return tmp_path / "mt"
 
 
+@pytest.mark.usefixtures("figures_drawn")  # its runs draw their figures (conftest)
 def test_resume_with_the_budget_spent_is_refused(timed_out_run, monkeypatch):
     steps = count_steps(monkeypatch)
     with pytest.raises(ConfigError, match=r"of its 1e-06 s budget.*--max-time S.*--max-time 0"):
@@ -74,6 +75,7 @@ def test_a_budgeted_run_resumed_trains_as_one_without_a_budget(tmp_path, monkeyp
         assert torch.equal(value, b["model"][key]), key
 
 
+@pytest.mark.usefixtures("figures_drawn")  # its runs draw their figures (conftest)
 def test_resume_command_names_the_option(timed_out_run):
     result = runner.invoke(app, ["resume", str(timed_out_run)])
     assert result.exit_code == 2, result.output
@@ -99,6 +101,7 @@ def one_epoch_run(tmp_path, monkeypatch):
     return tmp_path / "one"
 
 
+@pytest.mark.usefixtures("figures_drawn")  # its runs draw their figures (conftest)
 def test_resuming_a_finished_run_is_refused_and_keeps_its_results(one_epoch_run, monkeypatch):
     from cnnlab.train.run import RunFinished
 

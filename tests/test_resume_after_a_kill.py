@@ -35,6 +35,7 @@ def kill_while_the_outputs_are_written(run):
     (run / "checkpoints" / "last.json").unlink()
 
 
+@pytest.mark.usefixtures("figures_drawn")  # its runs draw their figures (conftest)
 @pytest.mark.parametrize("budget", [None, 1e-6])
 def test_a_run_killed_while_its_report_was_written_gets_it_from_resume(tmp_path, monkeypatch,
                                                                          budget):
@@ -137,6 +138,7 @@ def test_a_runs_result_is_read_back_from_its_folder(tmp_path, monkeypatch):
         read_result(run)
 
 
+@pytest.mark.usefixtures("figures_drawn")  # its runs draw their figures (conftest)
 def test_a_whole_run_copied_without_its_times_is_still_refused(tmp_path, monkeypatch):
     # A copy that does not keep timestamps (shutil.copyfile, rsync without -t) wrote the
     # report before the summary: an mtime test took such a finished run for one killed
@@ -151,6 +153,7 @@ def test_a_whole_run_copied_without_its_times_is_still_refused(tmp_path, monkeyp
         resume(run)
 
 
+@pytest.mark.usefixtures("figures_drawn")  # its runs draw their figures (conftest)
 def test_lost_outputs_are_written_only_on_as_many_processes_as_trained_the_run(tmp_path,
                                                                               monkeypatch):
     # The summary records the process count: written by one process for a run two trained,
@@ -164,6 +167,7 @@ def test_lost_outputs_are_written_only_on_as_many_processes_as_trained_the_run(t
     assert not (run / "summary.json").exists()
 
 
+@pytest.mark.usefixtures("figures_drawn")  # its runs draw their figures (conftest)
 def test_a_budget_spent_on_the_last_step_is_still_said_when_the_outputs_are_rebuilt(
         tmp_path, monkeypatch):
     # One step an epoch and a budget of a microsecond: out of time on the plan's last step.

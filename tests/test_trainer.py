@@ -38,6 +38,7 @@ def assert_same(a: dict, b: dict):
         assert torch.equal(a[k], b[k]), k
 
 
+@pytest.mark.usefixtures("figures_drawn")  # its runs draw their figures (conftest)
 def test_run_directory_has_everything(tmp_path, data):
     result = train(fast_cfg(tmp_path, epochs=2, run_name="r"), data=data)
     run = tmp_path / "r"
@@ -54,6 +55,7 @@ def test_run_directory_has_everything(tmp_path, data):
     assert "data:image/png;base64" in html and "lenet_modern" in html
 
 
+@pytest.mark.usefixtures("figures_drawn")  # its runs draw their figures (conftest)
 def test_eval_every_skips_epochs_but_always_evaluates_the_last(tmp_path, data):
     import math
 
