@@ -129,6 +129,7 @@ def test_a_model_whose_report_a_kill_cut_off_is_not_the_processs_first_trained(
     assert (run / "report.html").is_file()
 
 
+@pytest.mark.usefixtures("figures_drawn")  # its runs draw their figures (conftest)
 def test_a_model_trained_but_not_stored_is_read_back_not_retrained(tmp_path, monkeypatch):
     # Killed after lenet_d2l's run finished, before its row reached the CSV.
     first = zoo.run_zoo(["lenet_d2l"], preset="book", epochs=1, device="cpu",

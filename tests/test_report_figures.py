@@ -90,6 +90,7 @@ def test_the_learning_rate_has_its_panel_and_the_plan_meets_the_logged_values(
     assert list(ax_lr.lines[1].get_ydata()) == [r["lr"] for r in history]
 
 
+@pytest.mark.usefixtures("figures_drawn")  # its runs draw their figures (conftest)
 @pytest.mark.filterwarnings("ignore:ema_decay .* is never reached")  # a tiny run, on purpose
 def test_a_run_draws_its_curves_labelled_and_with_the_schedule_it_logged(tmp_path, drawn,
                                                                          curves_drawn):
@@ -167,6 +168,7 @@ def test_past_the_room_for_every_class_every_kth_is_named():
     assert _tick_labels(CONFUSION_MAX_SIDE, 1000) == (6.0, 9)
 
 
+@pytest.mark.usefixtures("figures_drawn")  # its runs draw their figures (conftest)
 def test_the_test_curve_says_when_and_on_which_weights_it_was_measured(tmp_path, monkeypatch):
     # eval_every 2: the test curve has epochs 2 and 3 only, and its legend said "after each
     # epoch"; its weights were named by a copy of evaluated_weights_words that left out TTA.
@@ -200,6 +202,7 @@ def test_a_single_epoch_is_labelled_1_not_0_945_0_960(tmp_path, drawn):
         assert shown and all(float(t).is_integer() for t in shown), (ax.get_title(), shown)
 
 
+@pytest.mark.usefixtures("figures_drawn")  # its runs draw their figures (conftest)
 @pytest.mark.filterwarnings("ignore:ema_decay .* is never reached")
 def test_an_epoch_cut_by_max_time_is_drawn_where_it_stopped_beside_its_schedule(
         tmp_path, drawn, curves_drawn):
