@@ -3,6 +3,8 @@ where the last accuracy fell far under the best, and the run's paths."""
 
 from __future__ import annotations
 
+import math
+
 from rich.markup import escape
 from rich.table import Table
 
@@ -15,14 +17,16 @@ def print_result(result) -> None:
     """The result table of `cnnlab train` and `resume`, the notes it calls for, and
     the run's paths (in the main process alone under torchrun)."""
     from cnnlab.train.distributed import launched_as_main
+    from cnnlab.train.report_evaluation import percent
 
     if not launched_as_main():
         return
     table = Table(title="Result", show_header=False)
     final = result.final
     scope = f" ({result.eval_scope})" if result.eval_scope else ""
-    table.add_row("test accuracy" + scope, f"{100 * final.get('test_acc', 0):.2f}%")
-    table.add_row("best test accuracy" + scope, f"{100 * result.best_test_acc:.2f}%")
+    # "not evaluated" for NaN, as the report says it (it printed "nan%")
+    table.add_row("test accuracy" + scope, percent(final.get("test_acc", math.nan)))
+    table.add_row("best test accuracy" + scope, percent(result.best_test_acc))
     table.add_row("epochs", _epochs_trained(result))
     table.add_row("train time", f"{result.train_time_s:.1f} s")
     table.add_row("images/s (last epoch)", f"{final.get('images_per_s', 0):,.0f}")
