@@ -69,11 +69,12 @@ FIGURE_NAMES = {"curves.png": "Training curves", "confusion.png": "Confusion mat
 
 def write_report(run_dir: Path, summary: dict, model_summary: dict | None = None, *,
                  shown: ShownEvaluation | None = None,
-                 figures: Collection[str] | None = None) -> Path:
+                 figures: Collection[str] | None = None, figures_note: str = "") -> Path:
     """A self-contained report.html: numbers, plots (embedded) and the model's layers.
     ``shown``: the evaluation the confusion matrix and per-class table are of (the
     best epoch's, from class_metrics.jsonl, unless given). ``figures``: which of FIGURES
-    to embed, those drawn for this report (None: whichever plots/ holds)."""
+    to embed, those drawn for this report (None: whichever plots/ holds).
+    ``figures_note``: why there are none (skipped), said where the curves would be."""
     run_dir = Path(run_dir)
     shown = shown if shown is not None else shown_evaluation(run_dir, summary)
     plots = run_dir / "plots"
@@ -84,7 +85,7 @@ def write_report(run_dir: Path, summary: dict, model_summary: dict | None = None
         f"<h1>cnnlab run {html.escape(run_dir.name)}: {html.escape(model)}</h1>",
         f"<p class=muted>{html.escape(str(run_dir.resolve()))}</p>",
         _facts(_headline(summary)),
-    ]
+    ] + ([f"<h2>Figures</h2><p class=note>{html.escape(figures_note)}</p>"] if figures_note else [])
     if "curves.png" in embedded:  # under a heading, as every section: a screen reader's way
         parts.append("<h2>Training curves</h2>")
         parts.append(embed_png(plots / "curves.png", alt=FIGURE_NAMES["curves.png"],

@@ -359,8 +359,11 @@ def _resume(run_dir: Path, data: DatasetSplits | None, console, extra_epochs: in
         "(`cnnlab resume` loads the data its config names)."))
     check_trained_on(last, data, cfg.train_subset)
     if not work_left and launched_as_main():  # said once the data is known to be its own
-        undrawn = (summary_file(run_dir) or {}).get("figures_not_drawn")
-        why = (f"{', '.join(map(str, undrawn))} could not be drawn when it ended" if undrawn
+        written = summary_file(run_dir) or {}
+        undrawn, skipped = written.get("figures_not_drawn"), written.get("figures_skipped")
+        why = ("its figures were skipped when it ended (--no-figures, CNNLAB_NO_FIGURES)"
+               if skipped and set(undrawn or ()) <= set(skipped) else
+               f"{', '.join(map(str, undrawn))} could not be drawn when it ended" if undrawn
                else "was stopped while its summary and report were written (summary.json, "
                     "plots/, report.html)")
         warn_user(f"{run_dir} has trained all it will, but {why}: writing them now, from its "

@@ -5,7 +5,6 @@ comes meanwhile."""
 from __future__ import annotations
 
 import contextlib
-import html
 import signal
 from pathlib import Path
 
@@ -123,9 +122,8 @@ def _write_outputs(trainer: Trainer, result: TrainResult) -> None:
         if skipped:
             summary["figures_skipped"] = skipped  # not drawn by choice, not for a fault
         atomic_write_text(run_dir / "summary.json", summary_json(summary))
-    write_report(run_dir, summary, _model_summary(trainer), shown=shown, figures=drawn)
-    if skipped:
-        say_figures_skipped(run_dir / "report.html", skipped, resume_words(run_dir))
+    write_report(run_dir, summary, _model_summary(trainer), shown=shown, figures=drawn,
+                 figures_note=skipped_words(skipped, resume_words(run_dir)) if skipped else "")
 
 
 def check_output_names(run_dir: Path) -> None:
@@ -335,16 +333,3 @@ def skipped_words(skipped: list[str], how_to_draw: str) -> str:
             f"--no-figures sets it). To draw them into plots/ and write this report again "
             f"with them, training nothing, run {how_to_draw} (with {NO_FIGURES_VARIABLE} "
             "unset, and without --no-figures).")
-
-
-def say_figures_skipped(report: Path, skipped: list[str], how_to_draw: str) -> None:
-    """Add :func:`skipped_words` to ``report`` (a run's report.html) under its headline
-    table, where the training curves would have been: a reader looking for the figures
-    learns why they are missing and how to have them. (report.py writes no such section
-    itself; this inserts it into the page it wrote.)"""
-    page = report.read_text(encoding="utf-8")
-    note = (f"<h2>Figures</h2><p class=note>{html.escape(skipped_words(skipped, how_to_draw))}"
-            "</p>")
-    at = page.find("</table>")  # the end of the headline facts, the page's first table
-    at = at + len("</table>") if at >= 0 else page.rfind("</body>")
-    atomic_write_text(report, page[:at] + note + page[at:])
