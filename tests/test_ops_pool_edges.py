@@ -37,3 +37,21 @@ def test_a_nan_after_the_first_tap_wins_its_window_as_in_torch(kwargs):
     x[0, 0, 1, 1] = x[0, 0, 3, 4] = float("nan")  # the last tap of a 2x2 window, and more
     torch.testing.assert_close(pool2d(x, 2, **kwargs), F.max_pool2d(x, 2, **kwargs),
                                equal_nan=True)
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.int32])
+def test_max_pooling_of_negative_integers_never_picks_the_padding(dtype):
+    # The padding must be the type's least value: padded with 0, every window on the
+    # border of an all-negative image came out 0.
+    x = -torch.arange(1, 17, dtype=dtype).reshape(1, 1, 4, 4)
+    assert torch.equal(pool2d(x, 3, stride=2, padding=1),
+                       F.max_pool2d(x, 3, stride=2, padding=1))
+
+
+def test_average_pooling_counts_each_axis_own_padding_under_ceil_mode():
+    # Different padding per axis and a window hanging over the bottom: the divisor's mask
+    # of padded pixels takes each axis's own padding.
+    x = torch.arange(25.0).reshape(1, 1, 5, 5)
+    kw = dict(stride=2, padding=(0, 1), ceil_mode=True)
+    torch.testing.assert_close(pool2d(x, (2, 3), mode="avg", **kw),
+                               F.avg_pool2d(x, (2, 3), **kw))
