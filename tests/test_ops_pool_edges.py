@@ -55,3 +55,17 @@ def test_average_pooling_counts_each_axis_own_padding_under_ceil_mode():
     kw = dict(stride=2, padding=(0, 1), ceil_mode=True)
     torch.testing.assert_close(pool2d(x, (2, 3), mode="avg", **kw),
                                F.avg_pool2d(x, (2, 3), **kw))
+
+
+def test_max_pooling_second_derivative_with_unequal_strides_and_kernel():
+    # The create_graph backward scatters rows and columns separately; the second-
+    # derivative tests used square strides and kernels only, so a row stride or a
+    # kernel width in the column's place passed them.
+    x = torch.randn(1, 2, 7, 9, dtype=torch.float64,
+                    generator=torch.Generator().manual_seed(3)).requires_grad_()
+    g = torch.randn(F.max_pool2d(x, (2, 3), (1, 2)).shape, dtype=torch.float64,
+                    generator=torch.Generator().manual_seed(4))
+    ours = torch.autograd.grad(pool2d(x, (2, 3), (1, 2)), x, g, create_graph=True)[0]
+    theirs = torch.autograd.grad(F.max_pool2d(x, (2, 3), (1, 2)), x, g, create_graph=True)[0]
+    torch.testing.assert_close(ours, theirs)
+    torch.autograd.gradgradcheck(lambda t: pool2d(t, (2, 3), (1, 2)), (x,))
