@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 
 import typer
@@ -162,7 +164,6 @@ def train(
     from cnnlab.train import resolve_config
     from cnnlab.train import train as run_training
 
-    _choose_figures(figures)  # how this command writes its outputs, not the run's recipe
     overrides = {k: v for k, v in locals().items()
                  if k not in ("model", "config", "preset", "run_training", "resolve_config",
                               "figures")}
@@ -182,23 +183,34 @@ def train(
         hint_at_fp16_on_a_cpu(cfg)
         note_what_the_train_loss_holds(cfg)
         warn_about_settings_without_effect(cfg, overrides, config)
-        result = _guarded(lambda: run_training(cfg, console=training_log))
+        # How this command writes its outputs, not the run's recipe: for this run alone
+        with _figures_as_chosen(figures):
+            result = _guarded(lambda: run_training(cfg, console=training_log))
     except run_errors() as exc:
         fail_for(named_by_its_flag(exc, overrides))
     _print_result(result)
 
 
-def _choose_figures(figures: bool | None) -> None:
+@contextlib.contextmanager
+def _figures_as_chosen(figures: bool | None):
     """--no-figures and --figures as $CNNLAB_NO_FIGURES, which the run's outputs read
-    (run_outputs); neither leaves it as the environment set it."""
-    import os
-
+    (run_outputs), while the run trains; neither leaves it as the environment set it.
+    Put back after: a later train in the same process (a notebook's, a test's) had its
+    figures skipped by an earlier command's flag."""
     from cnnlab.figures import NO_FIGURES_VARIABLE
 
+    before = os.environ.get(NO_FIGURES_VARIABLE)
     if figures is False:
         os.environ[NO_FIGURES_VARIABLE] = "1"
     elif figures:
         os.environ.pop(NO_FIGURES_VARIABLE, None)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(NO_FIGURES_VARIABLE, None)
+        else:
+            os.environ[NO_FIGURES_VARIABLE] = before
 
 
 def _require_a_model(config_file) -> None:
@@ -264,16 +276,16 @@ def resume(
     figures were skipped (--no-figures) or failed to draw: draw them, training nothing."""
     from cnnlab.train import resume as resume_run
 
-    _choose_figures(figures)
     try:
         # as train says it, of the threads and device the session will use: the run's own
         # unless given
         recorded = _recorded_settings(run)
         hint_at_a_busy_cpu(threads or recorded.get("threads"),
                            device or recorded.get("device") or "auto")
-        result = _guarded(lambda: resume_run(run, console=training_log, extra_epochs=epochs,
-                                             max_time=max_time, data_root=data_root,
-                                             device=device, quiet=quiet, threads=threads))
+        with _figures_as_chosen(figures):
+            result = _guarded(lambda: resume_run(
+                run, console=training_log, extra_epochs=epochs, max_time=max_time,
+                data_root=data_root, device=device, quiet=quiet, threads=threads))
     except run_errors() as exc:
         fail_for(exc)
     _print_result(result)

@@ -78,10 +78,14 @@ def _epochs_trained(result) -> str:
 def _say_figures_skipped(run_dir) -> None:
     """Under the paths, where --no-figures (CNNLAB_NO_FIGURES) left the figures undrawn:
     that the report has none, and the command that draws them."""
+    from cnnlab.figures import figures_skipped
     from cnnlab.train.compare_files import read_summary
     from cnnlab.train.run_files import resume_words
 
     skipped = read_summary(run_dir).get("figures_skipped")
     if skipped:
-        err.print(f"note: figures skipped (--no-figures); {escape(resume_words(run_dir))} "
-                  "draws them, training nothing", soft_wrap=True, highlight=False)
+        how = resume_words(run_dir)
+        if figures_skipped() and how.startswith("`"):  # exported: a plain resume skips again
+            how = how[:-1] + " --figures`"
+        err.print(f"note: figures skipped (--no-figures); {escape(how)} draws them, training "
+                  "nothing", soft_wrap=True, highlight=False)

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from cnnlab.code_version import short
+from cnnlab.figures import figures_skipped
 from cnnlab.train import checkpoint as ckpt
 from cnnlab.train.config import ConfigError, TrainConfig
 from cnnlab.train.distributed import launched_world_size, relaunch_command
-from cnnlab.train.run_files import DATA_RECORD
+from cnnlab.train.run_files import DATA_RECORD, python_resume_call
 
 
 class RunFinished(ConfigError):
@@ -47,15 +48,14 @@ def check_work_left(cfg: TrainConfig, last: Path, run_dir: Path,
             f"{run_dir} has trained every epoch of its plan ({cfg.epochs}), so resuming would "
             f"train nothing. Train it for more with --epochs N (extra_epochs=N: N more "
             f"epochs), or look at it with: {_evaluate_words(run_dir)}"
-        )
+            + _skipped_figures_words(run_dir, state))
     check_world_size(cfg, state, run_dir)
     if spent:
         raise ConfigError(
             f"this run has already trained for {state['train_time']:.3g} s of its "
             f"{cfg.max_time:g} s budget (max_time), so resuming would train nothing. Give it "
             "a larger total budget with --max-time S (S above the time spent), or "
-            "--max-time 0 for no limit"
-        )
+            "--max-time 0 for no limit" + _skipped_figures_words(run_dir, state))
     return True
 
 
@@ -127,6 +127,19 @@ def _names(differ: list[str]) -> str:
     return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
 
 
+def _skipped_figures_words(run_dir: Path, state: dict) -> str:
+    """For a run whose figures --no-figures skipped, where CNNLAB_NO_FIGURES is set here
+    too (a resume would skip them again): how to draw them, or "" for any other run."""
+    if not figures_skipped() or not (current_summary(run_dir, state) or {}).get(
+            "figures_skipped"):
+        return ""
+    call = python_resume_call(run_dir)
+    how = (f"{call} from Python" if (run_dir / DATA_RECORD).is_file() else
+           f"`cnnlab resume {run_dir} --figures` (from Python: {call})")
+    return (f". Its figures were skipped (--no-figures), and CNNLAB_NO_FIGURES is set here: "
+            f"{how} with it unset draws them, training nothing")
+
+
 def _evaluate_words(run_dir: Path) -> str:
     """How to evaluate a finished run: `cnnlab eval RUN`, or for a run of data given to
     train() (which the command refuses: it loads the data its config names) the call
@@ -174,5 +187,10 @@ def outputs_behind(run_dir: Path, state: dict) -> bool:
     failed to draw (a matplotlib error, a full disk), as the summary records it: a
     resume draws it again."""
     summary = current_summary(run_dir, state)
-    return (summary is None or bool(summary.get("figures_not_drawn"))
-            or not (run_dir / "report.html").is_file())
+    if summary is None or not (run_dir / "report.html").is_file():
+        return True
+    undrawn = summary.get("figures_not_drawn") or []
+    # Skipped by --no-figures, and skipped here too: writing them "now" drew nothing and
+    # said to resume again. Such a run is finished; its refusal says how to draw them.
+    skipped = set(summary.get("figures_skipped") or ())
+    return bool(undrawn) and not (figures_skipped() and set(undrawn) <= skipped)

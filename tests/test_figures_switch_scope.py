@@ -1,0 +1,67 @@
+"""--no-figures holds for its own command: a later train in the same process (a notebook,
+a script calling the CLI twice) drew no figures though it never asked. And a finished run
+whose figures were skipped, resumed where CNNLAB_NO_FIGURES is still set, is refused with
+the way to draw them: the resume said "writing them now", drew nothing, and said to
+resume again."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from resume_helpers import small_run
+from test_figures_skipped import TRAIN, images_in, summary_of
+from typer.testing import CliRunner
+
+from cnnlab.cli import app
+from cnnlab.figures import NO_FIGURES_VARIABLE
+from cnnlab.train import resume
+from cnnlab.train.report import FIGURES
+from cnnlab.train.run import RunFinished
+
+runner = CliRunner()
+
+
+def test_the_flag_is_put_back_when_its_command_ends(tmp_path, monkeypatch):
+    monkeypatch.delenv(NO_FIGURES_VARIABLE, raising=False)
+    first = runner.invoke(app, [*TRAIN, "--out-dir", str(tmp_path), "--run-name", "a",
+                                "--no-figures"])
+    assert first.exit_code == 0, first.output
+    assert NO_FIGURES_VARIABLE not in os.environ
+    second = runner.invoke(app, [*TRAIN, "--out-dir", str(tmp_path), "--run-name", "b"])
+    assert second.exit_code == 0, second.output
+    assert images_in(tmp_path / "b") == len(FIGURES)
+    monkeypatch.setenv(NO_FIGURES_VARIABLE, "1")  # --figures, where it is set: set again after
+    third = runner.invoke(app, [*TRAIN, "--out-dir", str(tmp_path), "--run-name", "c",
+                                "--figures"])
+    assert third.exit_code == 0, third.output
+    assert images_in(tmp_path / "c") == len(FIGURES)
+    assert os.environ[NO_FIGURES_VARIABLE] == "1"
+
+
+def test_a_finished_run_resumed_with_figures_still_skipped_is_told_how_to_draw_them(
+        tmp_path, monkeypatch):
+    monkeypatch.setenv(NO_FIGURES_VARIABLE, "1")
+    result = runner.invoke(app, [*TRAIN, "--out-dir", str(tmp_path), "--run-name", "run"])
+    assert result.exit_code == 0, result.output
+    run = tmp_path / "run"
+    # Exported here, so the note names the flag a plain resume would need
+    assert f"`cnnlab resume {run} --figures` draws them" in " ".join(result.output.split())
+    refused = runner.invoke(app, ["resume", str(run)])
+    assert refused.exit_code != 0
+    said = " ".join(refused.output.split())
+    assert "writing them now" not in said
+    assert (f"Its figures were skipped (--no-figures), and CNNLAB_NO_FIGURES is set here: "
+            f"`cnnlab resume {run} --figures` (from Python: resume({str(run)!r})) with it "
+            "unset draws them, training nothing") in said
+    drawn = runner.invoke(app, ["resume", str(run), "--figures"])
+    assert drawn.exit_code == 0, drawn.output
+    assert images_in(run) == len(FIGURES) and "figures_skipped" not in summary_of(run)
+
+
+def test_a_given_data_run_is_told_the_python_call(tmp_path, monkeypatch):
+    monkeypatch.setenv(NO_FIGURES_VARIABLE, "1")
+    run = small_run(tmp_path, monkeypatch, epochs=1, threads=1, run_name="run").run_dir
+    with pytest.raises(RunFinished, match=r"set here: resume\('.*', data=\.\.\.\) from "
+                                          "Python with it unset draws them"):
+        resume(run)
