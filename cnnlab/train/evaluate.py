@@ -30,6 +30,7 @@ from cnnlab.train.device import (
     torch_threads,
 )
 from cnnlab.train.distributed import DistInfo, all_reduce_sum
+from cnnlab.train.report_evaluation import accuracy_words as accuracy_words
 from cnnlab.train.report_evaluation import describe_tta
 
 
@@ -310,12 +311,6 @@ class RunEvaluation:
                          strict=True))
         return [(heading, [(name, words[name]) for name in names])
                 for heading, names in listed_classes(self.per_class_acc, every)]
-
-
-def accuracy_words(acc: float) -> str:
-    """A class's accuracy as a person reads it: "91.30%", or "n/a (no test images)" for
-    a class the test split (or the part scored) has no image of (NaN: see evaluate)."""
-    return "n/a (no test images)" if math.isnan(acc) else f"{100 * acc:.2f}%"
 
 
 def checkpoint_when(epoch: int | None, step_in_epoch: int, epochs: int) -> str:

@@ -20,6 +20,7 @@ from cnnlab.train.outcome import best_accuracy
 from cnnlab.train.report_evaluation import (
     CLASSES_AT_EACH_END,
     ShownEvaluation,
+    accuracy_words,
     confused_pairs,
     evaluated_weights_words,
     evaluation_words,
@@ -325,7 +326,7 @@ def _checkpoint_note(summary: dict, shown: ShownEvaluation) -> str:
 def _per_class_rows(shown: ShownEvaluation) -> list[list]:
     matrix = shown.confusion
     return [[name, *([f"{matrix[i][i]:,}", f"{sum(matrix[i]):,}"] if i < len(matrix)
-                     else ["", ""]), percent(acc, 1)]
+                     else ["", ""]), accuracy_words(acc, 1)]
             for i, (name, acc) in enumerate(shown.per_class_acc.items())]
 
 

@@ -162,7 +162,6 @@ def evaluation_html(scored) -> str:
     of 1,000 columns were 33 MB of HTML, which the notebook had to hold and draw)."""
     import html
 
-    from cnnlab.train.evaluate import accuracy_words
     from cnnlab.train.report import html_table
 
     res, names = scored.result, scored.classes
@@ -199,6 +198,13 @@ def confused_pairs(matrix: list[list[int]], most: int, row: int = 0
     cells = ((count, -i, -j) for i, counts in enumerate(matrix, start=row)
              for j, count in enumerate(counts) if count and i != j)
     return [(count, -i, -j) for count, i, j in heapq.nlargest(most, cells)]
+
+
+def accuracy_words(acc: float | None, decimals: int = 2) -> str:
+    """A class's accuracy as a person reads it: "91.30%", or "n/a (no test images)" for
+    a class the test split (or the part scored) has no image of (NaN: see evaluate)."""
+    no_images = acc is None or math.isnan(acc)  # None: a summary.json's null
+    return "n/a (no test images)" if no_images else percent_text(acc, decimals)
 
 
 def percent(value, decimals: int = 2) -> str:
