@@ -23,7 +23,9 @@ _ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": 
             "−": r"$-$", "≥": r"$\geq$", "≤": r"$\leq$", "Δ": r"$\Delta$",
             "α": r"$\alpha$", "σ": r"$\sigma$", "—": "---", "–": "--", "²": r"$^2$",
             "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}"}
-_SPECIAL = re.compile("|".join(map(re.escape, _ESCAPES)))
+# And a hyphen before another, as "-{}": "--batch-size" kept as two hyphens, where TeX
+# joins "--" into an en dash (the "–" typed as such is written "--" on purpose).
+_SPECIAL = re.compile("-(?=-)|" + "|".join(map(re.escape, _ESCAPES)))
 # Markdown's inline marks cnnlab writes: **bold** and `code`.
 _INLINE = re.compile(r"\*\*(.+?)\*\*|`([^`]+)`")
 _HEADINGS = {1: "section", 2: "subsection", 3: "subsubsection"}
@@ -32,7 +34,7 @@ _HEADINGS = {1: "section", 2: "subsection", 3: "subsubsection"}
 def escape(text: str) -> str:
     """``text`` as LaTeX prints it, **bold** and `code` kept as bold and typewriter."""
     def plain(part: str) -> str:
-        return _SPECIAL.sub(lambda m: _ESCAPES[m.group()], part)
+        return _SPECIAL.sub(lambda m: _ESCAPES.get(m.group(), "-{}"), part)
 
     out, at = [], 0
     for match in _INLINE.finditer(text):
