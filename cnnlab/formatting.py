@@ -101,6 +101,11 @@ def first_few(names: list[str], most: int = 5) -> str:
     return ", ".join(names[:most]) + (f" and {left} more" if left > 0 else "")
 
 
+def and_list(names: list[str]) -> str:
+    """Names as a sentence lists them: "a", "a and b", "a, b and c" ("" for none)."""
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
+
+
 def percent_text(share: float | None, decimals: int = 2) -> str:
     """A share (an accuracy) as a percentage: 0.91234 -> "91.23%"; "-" where it is not
     known (None, NaN), as :func:`seconds_text` writes an unknown duration in a table."""

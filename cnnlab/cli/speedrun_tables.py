@@ -7,7 +7,13 @@ from __future__ import annotations
 from rich.markup import escape
 from rich.table import Table
 
-from cnnlab.formatting import columns_left_out, fitted_widths, left_out_caption, without_columns
+from cnnlab.formatting import (
+    columns_left_out,
+    fitted_widths,
+    left_out_caption,
+    percent_text,
+    without_columns,
+)
 
 from .messages import output_console, print_table
 
@@ -22,8 +28,9 @@ def time_to_target_text(r) -> str:
 
 def run_row(i: int, r, with_session: bool) -> list[str]:
     """Run ``i``'s row of a recipe's table (``session``: the process that ran it)."""
-    return [str(i + 1), str(r.seed), time_to_target_text(r), f"{100 * r.final_acc:.2f}%",
-            f"{100 * r.best_acc:.2f}%", str(r.epochs), f"{r.total_time_s:.1f} s",
+    # A diverged run's NaN accuracies read "-", as an unknown in the other tables (not "nan%")
+    return [str(i + 1), str(r.seed), time_to_target_text(r), percent_text(r.final_acc),
+            percent_text(r.best_acc), str(r.epochs), f"{r.total_time_s:.1f} s",
             *([str(r.session)] if with_session else [])]
 
 

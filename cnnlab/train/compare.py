@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cnnlab.formatting import setting_text
+from cnnlab.formatting import and_list, setting_text
 from cnnlab.train.compare_files import (  # noqa: F401 (RunFilesError: importable from here too)
     RunFilesError,
     run_folders,
@@ -155,8 +155,7 @@ class RunComparison:
         keys = list(self.differences)
         if keys:
             listed = keys if len(keys) <= 4 else [*keys[:3], f"{len(keys) - 3} more settings"]
-            words += ", differing in " + (listed[0] if len(listed) == 1 else
-                                          f"{', '.join(listed[:-1])} and {listed[-1]}")
+            words += ", differing in " + and_list(listed)
         return words
 
     def to_rows(self) -> list[dict]:

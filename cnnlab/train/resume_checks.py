@@ -13,6 +13,7 @@ from typing import Any
 
 from cnnlab.code_version import short
 from cnnlab.figures import figures_skipped
+from cnnlab.formatting import and_list
 from cnnlab.train import checkpoint as ckpt
 from cnnlab.train.config import ConfigError, TrainConfig
 from cnnlab.train.distributed import launched_world_size, relaunch_command
@@ -123,8 +124,7 @@ _NAMES = {"cnnlab": "cnnlab's version", "sources": "cnnlab's sources", "torch": 
 
 
 def _names(differ: list[str]) -> str:
-    names = [_NAMES[key] for key in differ]
-    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+    return and_list([_NAMES[key] for key in differ])
 
 
 def _skipped_figures_words(run_dir: Path, state: dict) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from cnnlab.atomic import atomic_write_text
 from cnnlab.figures import NO_FIGURES_VARIABLE, figure_copies, figures_skipped
+from cnnlab.formatting import and_list
 from cnnlab.interrupts import SigintRecorder, termination_signals
 from cnnlab.notices import FigureWarning, warn_user
 from cnnlab.train.machine import environment_info
@@ -328,8 +329,7 @@ def skipped_words(skipped: list[str], how_to_draw: str) -> str:
     """One sentence or two: the figures left undrawn, why, and ``how_to_draw``
     (:func:`~cnnlab.train.run_files.resume_words`: `cnnlab resume RUN`, or from Python
     for a run of data given to train())."""
-    names = ", ".join(skipped[:-1]) + " and " + skipped[-1] if len(skipped) > 1 else skipped[0]
-    return (f"The figures ({names}) were not drawn: {NO_FIGURES_VARIABLE} was set (as "
+    return (f"The figures ({and_list(skipped)}) were not drawn: {NO_FIGURES_VARIABLE} was set (as "
             f"--no-figures sets it). To draw them into plots/ and write this report again "
             f"with them, training nothing, run {how_to_draw} (with {NO_FIGURES_VARIABLE} "
             "unset, and without --no-figures).")
