@@ -40,15 +40,30 @@ def test_a_significant_difference_quotes_no_chance_gap():
     assert words.startswith("E better") and "within chance" not in words
 
 
-def _summary(pairs: int) -> dict:
-    return {"spaces": [], "pairs": [{}] * pairs, "resamples": 200, "bins": 10}
+def _summary(pairs: int, untested: int = 0, resamples: int = 2000) -> dict:
+    tested = [{"shared_bins": 3, "differences": []}] * pairs
+    refused = [{"shared_bins": 0, "differences": []}, {"shared_bins": 2, "differences": ["lr"]}]
+    return {"spaces": [], "pairs": tested + (refused * untested)[:untested],
+            "resamples": resamples, "bins": 10}
 
 
 def test_several_pairs_say_their_p_values_are_each_for_one_pair():
     from cnnlab.design.report_text import report_notes
 
     notes = " ".join(report_notes(_summary(15)))
-    assert "of 15 pairs of spaces that do not differ, about 0.75 would still read p < 0.05" \
-        in notes
+    assert ("15 pairs of spaces that do not differ would give an expected 0.75 false "
+            "'better' verdicts at p < 0.05") in notes
     assert "ask p < 0.0033 (0.05 / 15, Bonferroni)" in notes
+    assert "cannot reach" not in notes  # 2,000 shuffles reach 1/2001
     assert "Bonferroni" not in " ".join(report_notes(_summary(1)))
+    # Pairs refused as not comparable (no shared bin, other training) have no p: not counted
+    assert "Bonferroni" not in " ".join(report_notes(_summary(1, untested=2)))
+    assert "for all 2 at once" in " ".join(report_notes(_summary(2, untested=2)))
+
+
+def test_too_few_shuffles_for_the_corrected_bar_are_named():
+    from cnnlab.design.report_text import report_notes
+
+    notes = " ".join(report_notes(_summary(15, resamples=200)))
+    assert ("which 200 shuffles cannot reach (no p below 0.005): give --resamples 299 or "
+            "more") in notes

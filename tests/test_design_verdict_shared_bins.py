@@ -19,5 +19,6 @@ def test_too_few_counts_the_models_in_shared_bins(tmp_path):
     [pair] = summarize([ra, rb], resamples=100)["pairs"]
     assert (pair["compared_a"], pair["compared_b"]) == (3, 40)
     assert pair["too_few_for_p"]
-    assert "too few models to conclude from (under 30 per space: anynetx_b (a) 3)" \
-        in pair["verdict"]
+    # Said which count it is: the spaces table beside it says 40 finished
+    assert ("too few models to conclude from (under 30 per space in the MACs bins both "
+            "spaces hold: anynetx_b (a) 3 of 40)") in pair["verdict"]

@@ -170,7 +170,8 @@ def summarize(results: list[SpaceResult], bins: int = 10, resamples: int = 2000,
                        "do not overlap)")
         else:
             verdict = verdict_words(a.label, b.label, norm.a_ahead, norm.b_ahead, norm.pvalue,
-                                    sizes=sizes, chance_gap=norm.chance_gap)
+                                    sizes=sizes, chance_gap=norm.chance_gap,
+                                    finished=(len(a.rows), len(b.rows)))
         pairs.append({"a": a.label, "b": b.label, "ks": plain.statistic, "p": plain.pvalue,
                       "ks_normalized": norm.statistic, "p_normalized": norm.pvalue,
                       "permutations": norm.permutations, "shared_bins": norm.shared_bins,

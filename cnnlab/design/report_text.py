@@ -22,20 +22,28 @@ MIN_TRUSTED_N = 30
 
 def verdict_words(a: str, b: str, a_ahead: float, b_ahead: float, p: float,
                   level: float = 0.05, sizes: tuple[int, int] | None = None,
-                  chance_gap: float | None = None) -> str:
+                  chance_gap: float | None = None,
+                  finished: tuple[int, int] | None = None) -> str:
     """Which space is better, judged on the complexity-normalised EDFs as the paper does.
 
     The gap quoted is the winner's lead, which is the normalised KS D (said so, beside
     the table's plain D). ``sizes``: the models of ``a`` and ``b`` the test compared; a
     space with fewer than :data:`MIN_TRUSTED_N` is named as too few to conclude from.
-    ``chance_gap``: the D chance reaches at ``level`` with these models
-    (:class:`~cnnlab.design.edf.NormalizedComparison`), quoted when no difference shows:
-    a gap smaller than it could not have shown, so the words say what was ruled out."""
-    few = [f"{name} {n}" for name, n in zip((a, b), sizes or (), strict=False)
-           if n < MIN_TRUSTED_N]
+    ``finished``: the models each space finished, said beside a smaller count compared.
+    ``chance_gap``: the D one shuffle in 20 reaches with these models
+    (:class:`~cnnlab.design.edf.NormalizedComparison`), quoted when no difference shows at
+    level 0.05: a gap smaller than it could not have shown, so the words say what was
+    ruled out."""
+    counts = [(name, n, done) for name, n, done in
+              zip((a, b), sizes or (), finished or sizes or (), strict=False)
+              if n < MIN_TRUSTED_N]
+    few = [f"{name} {n}" + (f" of {done}" if done > n else "") for name, n, done in counts]
+    # Compared fewer than finished (some outside the MACs bins both hold): said which count
+    in_bins = (" in the MACs bins both spaces hold"
+               if any(done > n for _, n, done in counts) else "")
     if p >= level:
         words = f"no significant difference (p >= {level:g})"
-        if not few and chance_gap is not None and chance_gap == chance_gap:  # not NaN
+        if not few and level == 0.05 and chance_gap is not None and chance_gap == chance_gap:
             # A reader takes "no difference" for "alike"; with 40 models a space, a gap
             # of 0.3 (a third of the models ahead) could hide in it.
             words += (f", which does not make them alike: with these models a gap under "
@@ -49,7 +57,7 @@ def verdict_words(a: str, b: str, a_ahead: float, b_ahead: float, p: float,
                  f"(the normalised KS D), {where}")
     if few:
         words += (f"; but too few models to conclude from (under {MIN_TRUSTED_N} per "
-                  f"space: {', '.join(few)}): sample more")
+                  f"space{in_bins}: {', '.join(few)}): sample more")
     return words
 
 
@@ -153,14 +161,21 @@ def report_notes(summary: dict) -> list[str]:
         p_note += (f". Here {', '.join(small)} finished too few models (under "
                    f"{MIN_TRUSTED_N}) to conclude from: only a large difference can show; "
                    "read D and the EDFs, and sample more before concluding")
-    tests = len(summary["pairs"])
+    # The pairs tested: not those refused as not comparable (no p to read)
+    tests = sum(1 for pair in summary["pairs"]
+                if pair.get("shared_bins") and not pair.get("differences"))
     if tests > 1:
         # Six spaces make 15 pairs: at 0.05 each, one "better" in 15 pairs of alike spaces
         # is what chance gives; each verdict alone does not say so.
-        p_note += (f". Each p is for its pair alone: of {tests} pairs of spaces that do not "
-                   f"differ, about {0.05 * tests:.2g} would still read p < 0.05 by chance; "
-                   f"for all {tests} at once ask p < {0.05 / tests:.2g} (0.05 / {tests}, "
-                   "Bonferroni)")
+        p_note += (f". Each p is for its pair alone: {tests} pairs of spaces that do not "
+                   f"differ would give an expected {0.05 * tests:.2g} false 'better' "
+                   f"verdicts at p < 0.05; for all {tests} at once ask p < "
+                   f"{0.05 / tests:.2g} (0.05 / {tests}, Bonferroni)")
+        floor = 1 / (summary["resamples"] + 1)  # the least p a permutation test gives
+        if floor > 0.05 / tests:
+            p_note += (f", which {summary['resamples']} shuffles cannot reach (no p below "
+                       f"{floor:.2g}): give --resamples {20 * tests - 1} or more "
+                       "(resamples= from Python)")
     return [
         "Error: top-1 test error after the last epoch, on the test images the setup "
         "names; lower is better.",
