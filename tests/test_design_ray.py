@@ -408,8 +408,9 @@ def test_a_real_local_ray_refuses_a_trial_larger_than_its_node_at_once():
     seen = ray_script_result(REAL_RAY, cwd=root, timeout=120,  # Ray starts in ~10 s
                              hung="a trial no node can run left the sweep waiting")
     assert all({"Alive", "Resources"} <= set(keys) for keys in seen["nodes"])
-    assert seen["refused"] == ("a trial asks for 4 CPUs (--threads 4), but the largest alive "
-                               "node of the Ray cluster has 2 CPUs: give --threads 2 or less")
+    # A script's sweep (run_sweep): the argument it gives, not the command's flag
+    assert seen["refused"] == ("a trial asks for 4 CPUs (threads=4), but the largest alive "
+                               "node of the Ray cluster has 2 CPUs: give threads=2 or less")
     assert seen["capacity"] == [2, 1] and seen["still_up"]
 
 

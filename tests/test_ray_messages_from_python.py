@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from cnnlab.design.executors import _check_reachable, ray_missing
-from cnnlab.design.ray_nodes import join_failed
+from cnnlab.design.executors import LocalExecutor, _check_reachable, check_executor
+from cnnlab.design.ray_nodes import join_failed, ray_missing, unfit_reason
 from cnnlab.design.runner import SweepError
 
 
@@ -47,3 +47,18 @@ def test_the_command_line_keeps_its_flags(monkeypatch):
     with s, pytest.raises(SweepError, match="Or leave out --address to start Ray here"):
         _check_reachable(f"127.0.0.1:{port}", timeout_s=2)
     assert "unset RAY_ADDRESS" in join_failed("auto", "RAY_ADDRESS", ConnectionError("x"))
+
+
+def test_other_executor_settings_are_named_as_arguments_from_python(from_python):
+    with pytest.raises(SweepError, match=r"unknown executor 'slurm'; choose "
+                                         r"executor='local' or 'ray'$"):
+        check_executor("slurm")
+    with pytest.raises(SweepError, match=r"^address= names a Ray cluster: use it with "
+                                         r"executor='ray'$"):
+        check_executor("local", address="head:6379")
+    with pytest.raises(SweepError, match="^workers must be >= 1, got -1"):
+        LocalExecutor(workers=-1)
+    node = [{"Alive": True, "Resources": {"CPU": 2.0}}]
+    assert unfit_reason(node, 4, 0) == ("a trial asks for 4 CPUs (threads=4), but the largest "
+                                        "alive node of the Ray cluster has 2 CPUs: give "
+                                        "threads=2 or less")

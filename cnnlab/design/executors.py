@@ -25,12 +25,14 @@ from cnnlab.design.ray_nodes import (
     Sent,
     address_undone,
     join_failed,
+    ray_missing,
     say_resent,
     trial_slots,
     unfit_reason,
 )
 from cnnlab.design.store import SweepError
 from cnnlab.design.trial import run_trial
+from cnnlab.train.machine import as_given
 
 # ProcessPoolExecutor's limit on Windows (concurrent.futures' documentation).
 WINDOWS_MAX_WORKERS = 61
@@ -122,7 +124,7 @@ class LocalExecutor:
         self.gpus = _gpu_count(device)
         self.capacity = workers or max(1, self.gpus)
         if self.capacity < 1:
-            raise SweepError(f"--workers must be >= 1, got {workers}")
+            raise SweepError(f"{as_given('--workers', 'workers')} must be >= 1, got {workers}")
         _check_windows_workers(self.capacity)
         self.threads = threads or max(1, _cores() // self.capacity)
         self.name = f"local x{self.capacity}"
@@ -202,16 +204,6 @@ class LocalExecutor:
                     p.kill()
                     p.join()  # SIGKILL cannot be refused: it ends (slowly under load)
         self._pool = None
-
-
-def ray_missing() -> str:
-    """Ray not installed: how to install it, or train here (the flag, or from Python the
-    argument a run_sweep caller gave)."""
-    from cnnlab.train.machine import cnnlab_program
-
-    local = "--executor local" if cnnlab_program() else "executor='local'"
-    return ("the Ray executor needs Ray, which is not installed: pip install 'cnnlab[ray]' "
-            f"(or pip install 'ray[default]'), or use {local}")
 
 
 def ray_address(address: str | None) -> tuple[str | None, str]:
@@ -411,8 +403,11 @@ EXECUTORS = ("local", "ray")
 def _check_windows_workers(workers: int | None) -> None:
     # Python's own limit there; its ValueError came only at the first trial.
     if sys.platform == "win32" and workers is not None and workers > WINDOWS_MAX_WORKERS:
-        raise SweepError(f"--workers {workers}: Windows runs at most {WINDOWS_MAX_WORKERS} "
-                         f"worker processes; use --workers {WINDOWS_MAX_WORKERS} or fewer")
+        def asked(n: int) -> str:
+            return as_given(f"--workers {n}", f"workers={n}")
+
+        raise SweepError(f"{asked(workers)}: Windows runs at most {WINDOWS_MAX_WORKERS} worker "
+                         f"processes; use {asked(WINDOWS_MAX_WORKERS)} or fewer")
 
 
 def check_executor(kind: str, address: str | None = None, workers: int | None = None) -> None:
@@ -422,10 +417,12 @@ def check_executor(kind: str, address: str | None = None, workers: int | None = 
     import importlib.util
 
     if kind not in EXECUTORS:
-        raise SweepError(f"unknown executor {kind!r}; choose --executor "
-                         f"{' or '.join(EXECUTORS)}")
+        cli, python = " or ".join(EXECUTORS), " or ".join(map(repr, EXECUTORS))
+        raise SweepError(f"unknown executor {kind!r}; choose "
+                         f"{as_given(f'--executor {cli}', f'executor={python}')}")
     if kind == "local" and address:
-        raise SweepError("--address names a Ray cluster: use it with --executor ray")
+        raise SweepError(f"{as_given('--address', 'address=')} names a Ray cluster: use it "
+                         f"with {as_given('--executor ray', 'executor=' + repr('ray'))}")
     if kind == "local":
         _check_windows_workers(workers)
     if kind == "ray":

@@ -2,7 +2,9 @@
 GPU), so the cluster's totals say nothing; :class:`~cnnlab.design.executors.RayExecutor`
 refuses a request no alive node holds, and counts the trials the nodes run at once.
 ``nodes`` are as ``ray.nodes()`` gives them (Alive, Resources with float counts). A
-trial whose node dies under it goes out again (:class:`Sent`).
+trial whose node dies under it goes out again (:class:`Sent`). And what is said when
+Ray is missing or its cluster cannot be joined, in the words its caller gave the settings
+in: the command's flags, or run_sweep's arguments.
 """
 
 from __future__ import annotations
@@ -28,23 +30,29 @@ def unfit_reason(nodes: list[dict], cpus: int, gpus: int) -> str | None:
     if any(fits(r, cpus, gpus) for r in alive):
         return None
     # int(): Ray reports its counts as floats (4.0 CPUs)
-    asks = f"a trial asks for {counted(int(cpus), 'CPU')} (--threads {cpus})"
+    from cnnlab.train.machine import as_given  # what its caller gave: a flag, or run_sweep's
+
+    def threads(n) -> str:
+        return as_given(f"--threads {n}", f"threads={n}")
+
+    cpu_device = as_given("--device cpu", "the sweep's device 'cpu'")
+    asks = f"a trial asks for {counted(int(cpus), 'CPU')} ({threads(cpus)})"
     if gpus:
         asks += f" and {counted(int(gpus), 'GPU')}"
         alive = [r for r in alive if r.get("GPU", 0) >= gpus]  # where it can go
         if not alive:
             return (f"{asks}, but no alive node of the Ray cluster has a GPU: add GPU nodes, "
-                    "or give --device cpu")
+                    f"or give {cpu_device}")
     best = max(alive, key=lambda r: r.get("CPU", 0), default={})
     most = int(best.get("CPU", 0))
     if gpus:
         has = f"the GPU node with the most CPUs has {counted(int(most), 'CPU')}"
         return (f"{asks}, but {has} and {counted(int(best['GPU']), 'GPU')}: give "
-                + (f"--threads {most} or less" if most else "that node CPUs (ray start "
-                   "--num-cpus)") + ", or --device cpu")
+                + (f"{threads(most)} or less" if most else "that node CPUs (ray start "
+                   "--num-cpus)") + f", or {cpu_device}")
     if most:
         return (f"{asks}, but the largest alive node of the Ray cluster has "
-                f"{counted(int(most), 'CPU')}: give --threads {most} or less")
+                f"{counted(int(most), 'CPU')}: give {threads(most)} or less")
     return (f"{asks}, but no alive node of the Ray cluster has a CPU: start worker nodes "
             "(ray start --address HEAD)")
 
@@ -96,6 +104,16 @@ class LiveSlots:
         if self._at is None or now - self._at >= self.every_s:
             self._slots, self._at = trial_slots(self.ray.nodes(), self.cpus, self.gpus), now
         return self._slots
+
+
+def ray_missing() -> str:
+    """Ray not installed: how to install it, or train here (the flag, or from Python the
+    argument a run_sweep caller gave)."""
+    from cnnlab.train.machine import as_given
+
+    local = as_given("--executor local", "executor='local'")
+    return ("the Ray executor needs Ray, which is not installed: pip install 'cnnlab[ray]' "
+            f"(or pip install 'ray[default]'), or use {local}")
 
 
 def address_undone(named_by: str) -> str:

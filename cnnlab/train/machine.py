@@ -51,6 +51,13 @@ def cnnlab_program() -> bool:
         program.name == "__main__.py" and program.parent.name == "cnnlab")
 
 
+def as_given(flag: str, argument: str) -> str:
+    """What a message names to change: ``flag`` (the command line's words, "--workers 4")
+    for the command, ``argument`` (a call's, "workers=4") from Python, whose caller typed
+    no flag."""
+    return flag if cnnlab_program() else argument
+
+
 def python_resume(run_dir) -> str | None:
     """``resume('RUN')`` (with ``data=...`` for a run of data given to train(): its
     data.json), how a caller from Python goes on with ``run_dir``; None for the command
