@@ -4,8 +4,9 @@
   ``config_kinds``; its YAML: ``yaml_file``), ``presets``;
 - the loop: ``trainer``, with ``optim`` and ``lr_plan`` (the optimiser, the learning
   rate's plan), ``device``, ``distributed``, ``model_setup`` and ``run_data`` (the model
-  and the data as a run feeds them), ``divergence`` (when a run has diverged),
-  ``resumable`` and ``checkpoint``;
+  and the data as a run feeds them), ``epoch_record`` (an epoch's sums and metrics row),
+  ``evaluated_weights`` (which weights are scored; the TrainResult), ``divergence``
+  (when a run has diverged), ``resumable`` and ``checkpoint``;
 - the run folder: ``run`` (train, resume, load_run; ``run_files``, ``run_names``,
   ``resume_checks``, ``loaded_run``), ``runlog``, ``tensorboard_log`` and
   ``train_progress`` (metrics.csv, TensorBoard, the terminal; ``log_appends``: a log's

@@ -105,6 +105,21 @@ def make_loader(cfg: TrainConfig, pp: Preprocess, images: torch.Tensor,
     )
 
 
+def evaluation_share(test: ImageData, eval_subset: int | None,
+                     dist: DistInfo) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """(images, labels) of ``test`` that this process evaluates, and how many the run
+    evaluates in all: the split's first ``eval_subset`` (all of it where None); under
+    DDP (``dist``) each rank a disjoint slice of those, whose sums are all-reduced."""
+    images, labels = test.images, test.labels
+    if eval_subset:
+        images, labels = images[:eval_subset], labels[:eval_subset]
+    evaluated = len(labels)
+    if dist.enabled:
+        share = slice(dist.rank, None, dist.world_size)
+        images, labels = images[share], labels[share]
+    return images, labels, evaluated
+
+
 _SAMPLED_IMAGES = 256
 
 

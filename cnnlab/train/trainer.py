@@ -6,13 +6,20 @@ into the run directory. The step never waits for the device except every ``log_e
 steps (progress bar and NaN check), at the end of an epoch (where the weights and the
 test loss are checked for NaN/inf too: divergence.py), and under DDP where the ranks
 agree whether to stop (StopPoints): losses and correct counts are summed on the device.
+
+A step, in reading order: ``fit`` runs epochs; ``_train_epoch`` runs an epoch's batches,
+each one ``_train_batch`` (forward, loss, backward; where gradient accumulation ends,
+``_optimizer_step``: clipping, the step, the schedule, Lookahead, the EMA) then
+``_after_step`` (a log point's bar and NaN check; a signal, the time budget); and
+``_end_epoch`` evaluates, writes the row and checkpoints. Kept apart: the sums and the
+row (epoch_record), which weights are evaluated and the result (evaluated_weights),
+checkpoints and resuming (resumable), when a run has diverged (divergence).
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
-import math
 import signal
 import time
 import warnings
@@ -26,7 +33,6 @@ from cnnlab.data.loader import DeviceLoader, mix_seed
 from cnnlab.interrupts import hear_stop_signals
 from cnnlab.train.config import CUDA_GRAPH_MODES, TrainConfig
 from cnnlab.train.device import (
-    peak_memory_mb,
     resolve_amp,
     select_device,
     sum_dtype,
@@ -36,7 +42,6 @@ from cnnlab.train.device import (
 from cnnlab.train.distributed import (
     DistInfo,
     StopPoints,
-    all_reduce_sum,
     data_parallel,
     gradient_share,
     init_distributed,
@@ -45,6 +50,7 @@ from cnnlab.train.distributed import (
     share_rank0_buffers,
 )
 from cnnlab.train.divergence import DivergenceChecks
+from cnnlab.train.epoch_record import RunningSums, epoch_row, no_partial_epoch
 from cnnlab.train.evaluate import (
     Preprocess,
     autocast_context,
@@ -52,21 +58,28 @@ from cnnlab.train.evaluate import (
     check_tta_shift,
     evaluate,
 )
+from cnnlab.train.evaluated_weights import EvaluatedWeights
 from cnnlab.train.lr_plan import warn_of_a_warmup_without_room
 from cnnlab.train.machine import command_entry
 from cnnlab.train.model_setup import adapt_stem, build_model, training_loss, weights_loaded
 from cnnlab.train.optim import Lookahead, WeightEMA, build_optimizer, build_scheduler
-from cnnlab.train.outcome import TrainResult, best_accuracy
+from cnnlab.train.outcome import TrainResult
 from cnnlab.train.presets import check_preset, set_by_preset
 from cnnlab.train.resumable import Resumable
-from cnnlab.train.run_data import check_data, make_loader, split_fingerprints, training_subset
+from cnnlab.train.run_data import (
+    check_data,
+    evaluation_share,
+    make_loader,
+    split_fingerprints,
+    training_subset,
+)
 from cnnlab.train.runlog import MetricsLog
 from cnnlab.train.train_progress import TrainProgress
 
 _DROPOUT_STREAM = 0x64726F70  # "drop": the ranks' dropout seeds, apart from the loader's
 
 
-class Trainer(Resumable, DivergenceChecks):
+class Trainer(Resumable, DivergenceChecks, EvaluatedWeights):
     """One run's training loop, for code that needs its parts; ``train()`` is the usual
     way in (and writes the report besides; ``train_with_trainer`` returns both).
 
@@ -129,13 +142,8 @@ class Trainer(Resumable, DivergenceChecks):
         adapt_stem(self.model, cfg, self.channels_last, data.train,
                    lambda images, labels: self._loader(images, labels, train=False))
         self.train_loader = self._loader(data.train.images, data.train.labels, train=True)
-        test_images, test_labels = data.test.images, data.test.labels
-        if cfg.eval_subset:
-            test_images, test_labels = test_images[:cfg.eval_subset], test_labels[:cfg.eval_subset]
-        self.eval_images = len(test_labels)
-        if self.dist.enabled:  # each rank evaluates a disjoint slice; sums are all-reduced
-            sl = slice(self.dist.rank, None, self.dist.world_size)
-            test_images, test_labels = test_images[sl], test_labels[sl]
+        test_images, test_labels, self.eval_images = evaluation_share(
+            data.test, cfg.eval_subset, self.dist)
         self.test_loader = self._loader(test_images, test_labels, train=False)
         self.stop_points = StopPoints(self.dist, self.device, cfg.log_every)
         self.steps_per_epoch = len(self.train_loader)
@@ -169,7 +177,7 @@ class Trainer(Resumable, DivergenceChecks):
             self.train_model = torch.compile(self.train_model, mode=cfg.compile_mode)
         self.epoch = 0  # epochs completed
         self.step_in_epoch = 0  # steps of the current epoch already done (mid-epoch resume)
-        self.partial = {"loss_sum": 0.0, "correct": 0.0, "seen": 0.0, "time": 0.0}
+        self.partial = no_partial_epoch()  # sums a resumed partial epoch carries over
         self.best_test_acc = -1.0  # none yet (checkpoints keep it; a result says NaN)
         # Every command that trained this run, first to last (a resume adds itself to
         # the checkpoint's list): how the run began survives any number of resumes.
@@ -235,7 +243,9 @@ class Trainer(Resumable, DivergenceChecks):
         return result
 
     def _train_epoch(self, bar: TrainProgress) -> tuple[dict, str | None]:
-        cfg, device = self.cfg, self.device
+        """Train one epoch (or the rest of one a resume starts inside) and end it: its
+        metrics row, and "max_time" where the time budget stopped it (else None)."""
+        cfg = self.cfg
         epoch = self.epoch + 1
         resumed_at, stopped = self.step_in_epoch, None
         self._stop_if_signalled()  # heard since the last step: no step more
@@ -243,105 +253,103 @@ class Trainer(Resumable, DivergenceChecks):
         # the rest of the epoch exactly as the uninterrupted run would have.
         self.train_loader.set_epoch(epoch, start_batch=resumed_at)
         self.train_model.train()
-        loss_sum = torch.zeros((), device=device, dtype=sum_dtype(device))
-        correct = torch.zeros_like(loss_sum)
-        seen = torch.zeros_like(loss_sum)
+        sums = RunningSums(self.device, sum_dtype(self.device))
         bar.start_epoch(epoch, completed=resumed_at)
         if self.device.type == "cuda":
-            torch.cuda.reset_peak_memory_stats(device)
+            torch.cuda.reset_peak_memory_stats(self.device)
         start = time.perf_counter()
         train_time_before = self.train_time
         step = -1
         for step, (x, y) in enumerate(self.train_loader, start=resumed_at):
-            if self.cuda_graphs:
-                torch.compiler.cudagraph_mark_step_begin()
             last_of_epoch = step + 1 == self.steps_per_epoch
+            # Gradients of accum_steps batches add up to one optimizer step
             stepped = (step + 1) % cfg.accum_steps == 0 or last_of_epoch
-            # The batches this step sums: accum_steps, fewer in a short last one of the epoch
-            in_step = min(cfg.accum_steps, self.steps_per_epoch - step + step % cfg.accum_steps)
-            # DDP: the mean loss of this rank's real images (no padding repeat), as their share
-            own, total = self.train_loader.real_samples(step)
-            share = gradient_share(own, total, self.dist.world_size)
-            # Under DDP, a batch whose gradients only accumulate skips the all-reduce
-            # (the step's last batch reduces the sum); no_sync covers forward and backward.
-            with self._gradient_sync(stepped):
-                with autocast_context(device, self.amp):
-                    logits, loss = self._forward_loss(x, y[:max(own, 1)])
-                accumulated = loss * share if share != 1 else loss
-                accumulated = accumulated / in_step if in_step > 1 else accumulated
-                self.scaler.scale(accumulated).backward()
-            if stepped:
-                self._optimizer_step()
-            with torch.no_grad():
-                # Each image once: not the repeats that pad a rank's last batch under DDP.
-                loss_sum += loss.detach().to(loss_sum.dtype) * own
-                # In the sums' dtype: no int64 reduction (MPS before macOS 13.3 warns).
-                correct += (logits[:own].argmax(dim=1) == y[:own]).sum(dtype=correct.dtype)
-                seen += own
+            self._train_batch(x, y, step, stepped, sums)
             self.step_in_epoch = step + 1
             elapsed = time.perf_counter() - start
             self.train_time = train_time_before + elapsed
-            if (step + 1) % cfg.log_every == 0 or last_of_epoch:
-                if not self.dist.enabled:  # the ranks agree on it instead (StopPoints)
-                    self._check_finite(loss_sum, epoch, step)
-                if bar.shows_steps:  # three more device reads, for the bar alone
-                    bar.update(step + 1, float(loss_sum / seen), float(correct / seen),
-                               float(seen) * self.dist.world_size / max(elapsed, 1e-9))
-            stop = self.stop_points.check(  # see StopPoints
-                stepped, last_of_epoch, self._stop_signal is not None,
-                cfg.max_time is not None and self.train_time >= cfg.max_time, loss_sum)
-            if stop.diverged:
-                raise self._divergence(epoch, step)
-            if stop.signal:
-                self._save_interrupted(loss_sum, correct, seen, elapsed)
-            if stop.out_of_time:
+            if self._after_step(bar, epoch, step, stepped, sums, elapsed):
                 stopped = "max_time"
                 break
         if not self.dist.enabled:  # the ranks' last agreement has looked (StopPoints)
-            self._check_finite(loss_sum, epoch, step)
-        synchronize(device)  # the epoch's time counts work done, not work queued
+            self._check_finite(sums.loss_sum, epoch, step)
+        synchronize(self.device)  # the epoch's time counts work done, not work queued
         epoch_time = time.perf_counter() - start
         self.train_time = train_time_before + epoch_time  # the queued work's end included
-        # A resumed partial epoch's sums carry over from the checkpoint, all ranks' already:
-        # one rank adds them, or the all-reduce would count them world_size times.
-        sums = torch.stack([loss_sum, correct, seen])
-        if self.dist.is_main:
-            sums += torch.tensor([self.partial["loss_sum"], self.partial["correct"],
-                                  self.partial["seen"]], dtype=sums.dtype, device=device)
-        all_reduce_sum(sums, self.dist)
-        loss_total, correct_total, seen_total = sums.tolist()
+        return self._end_epoch(epoch, sums, epoch_time, stopped), stopped
+
+    def _train_batch(self, x: torch.Tensor, y: torch.Tensor, step: int, stepped: bool,
+                     sums: RunningSums) -> None:
+        """Batch ``step`` of the epoch: forward, loss, backward (its gradients added to
+        the step's), the optimizer step where ``stepped``, and its loss into ``sums``."""
+        cfg = self.cfg
+        if self.cuda_graphs:
+            torch.compiler.cudagraph_mark_step_begin()
+        # The batches this step sums: accum_steps, fewer in a short last one of the epoch
+        in_step = min(cfg.accum_steps, self.steps_per_epoch - step + step % cfg.accum_steps)
+        # DDP: the mean loss of this rank's real images (no padding repeat), as their share
+        own, total = self.train_loader.real_samples(step)
+        share = gradient_share(own, total, self.dist.world_size)
+        # Under DDP, a batch whose gradients only accumulate skips the all-reduce
+        # (the step's last batch reduces the sum); no_sync covers forward and backward.
+        with self._gradient_sync(stepped):
+            with autocast_context(self.device, self.amp):
+                logits, loss = self._forward_loss(x, y[:max(own, 1)])
+            # Divided by the step's batches: their summed gradients are then a mean, not a
+            # sum that would scale the learning rate with accum_steps.
+            accumulated = loss * share if share != 1 else loss
+            accumulated = accumulated / in_step if in_step > 1 else accumulated
+            self.scaler.scale(accumulated).backward()
+        if stepped:
+            self._optimizer_step()
+        sums.add(loss, logits, y, own)
+
+    def _after_step(self, bar: TrainProgress, epoch: int, step: int, stepped: bool,
+                    sums: RunningSums, elapsed: float) -> bool:
+        """After batch ``step``: at a log point, the NaN check and the progress bar; then
+        whether to stop (StopPoints: under DDP the ranks agree where). Divergence raises
+        TrainingDiverged, a signal saves and raises TrainingInterrupted; True: out of the
+        time budget, the epoch ends here."""
+        cfg = self.cfg
+        last_of_epoch = step + 1 == self.steps_per_epoch
+        if (step + 1) % cfg.log_every == 0 or last_of_epoch:
+            if not self.dist.enabled:  # the ranks agree on it instead (StopPoints)
+                self._check_finite(sums.loss_sum, epoch, step)
+            if bar.shows_steps:  # three more device reads, for the bar alone
+                loss, acc = sums.means()
+                bar.update(step + 1, loss, acc,
+                           float(sums.seen) * self.dist.world_size / max(elapsed, 1e-9))
+        stop = self.stop_points.check(  # see StopPoints
+            stepped, last_of_epoch, self._stop_signal is not None,
+            cfg.max_time is not None and self.train_time >= cfg.max_time, sums.loss_sum)
+        if stop.diverged:
+            raise self._divergence(epoch, step)
+        if stop.signal:
+            self._save_interrupted(sums.loss_sum, sums.correct, sums.seen, elapsed)
+        return stop.out_of_time
+
+    def _end_epoch(self, epoch: int, sums: RunningSums, epoch_time: float,
+                   stopped: str | None) -> dict:
+        """All ranks' sums, the evaluation (when eval_every says, or the run stops), the
+        divergence checks, the row and the checkpoints: the epoch's metrics row."""
+        totals = sums.totals(self.partial, self.dist)  # a resumed partial epoch's added
         epoch_time += self.partial["time"]
-        self.partial = {"loss_sum": 0.0, "correct": 0.0, "seen": 0.0, "time": 0.0}
+        self.partial = no_partial_epoch()
         share_rank0_buffers(self.model, self.dist)
-        ev, eval_time = None, 0.0
-        scheduled = epoch % cfg.eval_every == 0 or epoch == cfg.epochs
-        if scheduled or stopped is not None:
-            eval_start = time.perf_counter()
-            ev = self.last_eval = self._evaluate()
-            synchronize(device)
-            eval_time = time.perf_counter() - eval_start
+        scheduled = epoch % self.cfg.eval_every == 0 or epoch == self.cfg.epochs
+        evaluates = scheduled or stopped is not None  # a budget's stop: the run as it stands
+        ev, eval_time = self._timed_evaluation() if evaluates else (None, 0.0)
         self._check_epoch_end(epoch, ev)  # before its row and checkpoints are written
         self.wall_time += epoch_time + eval_time
-        row = {
-            "epoch": epoch,
-            "train_loss": loss_total / max(seen_total, 1),
-            "train_acc": correct_total / max(seen_total, 1),
-            "test_loss": ev.loss if ev else math.nan,  # NaN: not evaluated (eval_every)
-            "test_acc": ev.acc if ev else math.nan,
-            "lr": self.last_lr,
-            "images_per_s": seen_total / max(epoch_time, 1e-9),
-            "epoch_time_s": epoch_time,
-            "elapsed_s": self.train_time,
-            "eval_time_s": eval_time,
-            # Training plus evaluation so far: the clock a time-to-accuracy result uses.
-            "wall_s": self.wall_time,
-            "peak_memory_mb": peak_memory_mb(device),
-        }
+        row = epoch_row(epoch, totals, ev, lr=self.last_lr, epoch_time=epoch_time,
+                        eval_time=eval_time, train_time=self.train_time,
+                        wall_time=self.wall_time, device=self.device)
         cut = stopped == "max_time" and self.step_in_epoch < self.steps_per_epoch
         if cut:
             # Out of time mid-epoch: the row reports the run as it stands, but the
             # checkpoint keeps the epoch open, so a resume with a larger budget trains
             # the rest of it (and replaces this row) instead of skipping it.
+            loss_total, correct_total, seen_total = totals
             self.partial = {"loss_sum": loss_total, "correct": correct_total,
                             "seen": seen_total, "time": epoch_time}
             self.wall_time -= epoch_time  # counted again, from partial, when it completes
@@ -361,7 +369,14 @@ class Trainer(Resumable, DivergenceChecks):
             if improved:
                 self._save("best", eval_weights=True)
             self._save("last")
-        return row, stopped
+        return row
+
+    def _timed_evaluation(self):
+        """(the evaluation, its seconds): waited for, as an epoch's training is."""
+        eval_start = time.perf_counter()
+        ev = self.last_eval = self._evaluate()
+        synchronize(self.device)
+        return ev, time.perf_counter() - eval_start
 
     def _log_epoch(self, row: dict, ev) -> None:
         log = getattr(self, "metrics_log", None)  # None: another rank, or not writing
@@ -416,35 +431,11 @@ class Trainer(Resumable, DivergenceChecks):
             return contextlib.nullcontext()
         return self.ddp_model.no_sync()
 
-    def _evaluation_model(self) -> nn.Module:
-        if self.ema is None and self.lookahead is not None:
-            return self.lookahead.evaluated_weights(self.model, self.eval_model)
-        if self.ema is None:
-            return self.model
-        self.eval_model.load_state_dict(self.ema.state_dict())
-        share_rank0_buffers(self.eval_model, self.dist)  # ranks' EMA BN statistics differ
-        return self.eval_model
-
     def _evaluate(self):
+        # Which weights: EvaluatedWeights (the live ones, the EMA's or Lookahead's).
         # Kept for the "best" checkpoint: building the evaluation model again there would
         # share its BN buffers again, a collective that only the writing rank would join.
         self.evaluated_model = self._evaluation_model()
         return evaluate(self.evaluated_model, self.test_loader, len(self.classes),
                         self.device, self.amp, self.cfg.tta_flip, self.dist,
                         tta_shift=self.cfg.tta_shift, fill=self.preprocess.black_level())
-
-    def _finish(self, history: list[dict], stopped: str | None) -> TrainResult:
-        ev = getattr(self, "last_eval", None)
-        per_class = dict(zip(self.classes, ev.per_class_acc, strict=True)) if ev else {}
-        return TrainResult(
-            run_dir=self.run_dir, history=history, final=history[-1] if history else {},
-            best_test_acc=best_accuracy(self.best_test_acc), train_time_s=self.train_time,
-            per_class_acc=per_class, confusion=ev.confusion if ev else [], stopped=stopped,
-            eval_images=self.eval_images, test_images=len(self.data.test),
-            preprocess=self.preprocess, model=self._evaluated_model().eval(),
-        )
-
-    def _evaluated_model(self) -> nn.Module:
-        """The weights the last evaluation scored (the last epoch always evaluates)."""
-        evaluated = getattr(self, "evaluated_model", None)
-        return evaluated if evaluated is not None else self._evaluation_model()
