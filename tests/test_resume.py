@@ -107,8 +107,10 @@ def test_resuming_a_finished_run_is_refused_and_keeps_its_results(one_epoch_run,
 
     before = (one_epoch_run / "summary.json").read_text()
     steps = count_steps(monkeypatch)
+    # A run of data given to train(): evaluated from Python with that data (the command
+    # `cnnlab eval`, which loads the data its config names, refuses it)
     with pytest.raises(RunFinished, match=r"every epoch of its plan \(1\).*--epochs N "
-                                          r"\(extra_epochs=N.*cnnlab eval"):
+                                          r"\(extra_epochs=N.*evaluate_run\(.*data=\.\.\.\)"):
         resume(one_epoch_run)
     assert steps["n"] == 0
     assert (one_epoch_run / "summary.json").read_text() == before  # confusion matrix kept

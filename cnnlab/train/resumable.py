@@ -219,7 +219,7 @@ class Resumable:
         whose = own or f"{others or 'a signal'} on another rank"
         where = (f"at epoch {self.epoch + 1}, {self._step_of_epoch()}" if self.step_in_epoch
                  else f"before epoch {self.epoch + 1}'s first step")
-        how = self._resume_words()
+        how = self._resume_words() if self.run_dir else ""  # no folder: nothing to resume
         from_python = python_resume(self.run_dir) if self.run_dir else None  # not the CLI's
         if from_python and from_python in how:  # a run of data given to train(): said
             from_python = None
