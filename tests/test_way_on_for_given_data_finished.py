@@ -22,8 +22,8 @@ def test_a_finished_run_of_given_data_is_evaluated_from_python(tmp_path, monkeyp
         resume(run, data=data)
     said = str(caught.value)
     assert "cnnlab eval" not in said
-    assert said.endswith(f"look at it with: evaluate_run({str(run)!r}, data=...) from Python, "
-                         "with the data it trained on")
+    assert (f"look at it with: evaluate_run({str(run)!r}, data=...) from Python, with the data "
+            "it trained on") in said
 
 
 def test_a_taken_name_of_a_given_data_run_names_its_python_resume(tmp_path, monkeypatch):
