@@ -17,6 +17,7 @@ from cnnlab.atomic import atomic_write_text
 from cnnlab.data.dataset import DataError, DatasetSplits, DataWarning, ImageData
 from cnnlab.data.folder_names import reencoded_names_problem, same_names
 from cnnlab.data.loader import DeviceLoader
+from cnnlab.formatting import first_few
 from cnnlab.train.config import ConfigError, TrainConfig
 from cnnlab.train.distributed import DistInfo
 from cnnlab.train.evaluate import Preprocess
@@ -206,7 +207,7 @@ def _check_same_classes(checkpoint: Path, state: dict, data: DatasetSplits) -> N
         raise DataError(f"{data.name} cannot resume {checkpoint.parent.parent}: {reencoded}")
     gone = [c for c in saved if c not in data.classes]
     new = [c for c in data.classes if c not in saved]
-    what = "; ".join(f"{how}: {', '.join(names[:5])}{' ...' if len(names) > 5 else ''}"
+    what = "; ".join(f"{how}: {first_few(names)}"  # "a, b, c, d, e and 3 more"
                      for how, names in (("not there now", gone), ("new", new)) if names)
     raise DataError(
         f"{data.name} has other classes than {checkpoint.parent.parent} trained on "
