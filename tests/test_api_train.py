@@ -114,6 +114,9 @@ def test_an_interruption_without_a_run_folder_has_nothing_to_resume(data, monkey
     with pytest.raises(TrainingInterrupted) as caught:
         train(tiny_cfg("unused", epochs=2), data=data, write_run_dir=False)
     assert caught.value.run_dir is None and caught.value.signal_name == "SIGINT"
+    # Not "checkpoint saved": none was written
+    assert str(caught.value).endswith("; nothing saved (write_run_dir=False: no run folder, "
+                                      "nothing to resume)")
 
 
 def test_a_signal_while_the_report_is_written_names_the_run_too(tmp_path, data, monkeypatch):

@@ -65,5 +65,8 @@ def test_too_few_shuffles_for_the_corrected_bar_are_named():
     from cnnlab.design.report_text import report_notes
 
     notes = " ".join(report_notes(_summary(15, resamples=200)))
-    assert ("which 200 shuffles cannot reach (no p below 0.005): give --resamples 299 or "
-            "more") in notes
+    assert ("which 200 shuffles cannot go under (their least p is 1/201): give --resamples "
+            "300 or more") in notes
+    # 299 shuffles reach 1/300, which is 0.05/15 and not under it: still said
+    assert "give --resamples 300" in " ".join(report_notes(_summary(15, resamples=299)))
+    assert "cannot go under" not in " ".join(report_notes(_summary(15, resamples=300)))

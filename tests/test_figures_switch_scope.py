@@ -6,6 +6,7 @@ resume again."""
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -51,9 +52,10 @@ def test_a_finished_run_resumed_with_figures_still_skipped_is_told_how_to_draw_t
     assert refused.exit_code != 0
     said = " ".join(refused.output.split())
     assert "writing them now" not in said
-    assert (f"Its figures were skipped (--no-figures), and CNNLAB_NO_FIGURES is set here: "
-            f"`cnnlab resume {run} --figures` (from Python: resume({str(run)!r})) with it "
-            "unset draws them, training nothing") in said
+    assert ("Its figures are not drawn (curves.png, confusion.png and misclassified.png), "
+            "and figures are skipped here too (--no-figures, or CNNLAB_NO_FIGURES set): "
+            f"`cnnlab resume {run} --figures` (from Python: resume({str(run)!r}) with "
+            "CNNLAB_NO_FIGURES unset) draws them, training nothing") in said
     drawn = runner.invoke(app, ["resume", str(run), "--figures"])
     assert drawn.exit_code == 0, drawn.output
     assert images_in(run) == len(FIGURES) and "figures_skipped" not in summary_of(run)
@@ -62,6 +64,28 @@ def test_a_finished_run_resumed_with_figures_still_skipped_is_told_how_to_draw_t
 def test_a_given_data_run_is_told_the_python_call(tmp_path, monkeypatch):
     monkeypatch.setenv(NO_FIGURES_VARIABLE, "1")
     run = small_run(tmp_path, monkeypatch, epochs=1, threads=1, run_name="run").run_dir
-    with pytest.raises(RunFinished, match=r"set here: resume\('.*', data=\.\.\.\) from "
-                                          "Python with it unset draws them"):
+    with pytest.raises(RunFinished, match=r"set\): resume\('.*', data=\.\.\.\) with "
+                                          "CNNLAB_NO_FIGURES unset, from Python draws them"):
         resume(run)
+
+
+def test_a_folder_with_a_space_is_quoted_and_a_failed_figure_is_not_drawn_again(
+        tmp_path, monkeypatch):
+    # The command pasted whole ("my run" split in two); and a figure that failed to draw,
+    # resumed where figures are skipped, is refused too: it said "writing them now",
+    # drew nothing, and said to resume again.
+    monkeypatch.setenv(NO_FIGURES_VARIABLE, "1")
+    result = runner.invoke(app, [*TRAIN, "--out-dir", str(tmp_path), "--run-name", "my run"])
+    assert result.exit_code == 0, result.output
+    run = tmp_path / "my run"
+    summary = summary_of(run)
+    summary["figures_not_drawn"] = ["curves.png"]  # as a figure that failed leaves it
+    del summary["figures_skipped"]
+    (run / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    refused = runner.invoke(app, ["resume", str(run), "--no-figures"])
+    assert refused.exit_code != 0
+    said = " ".join(refused.output.split())
+    assert "writing them now" not in said
+    assert (f"Its figures are not drawn (curves.png), and figures are skipped here too "
+            f"(--no-figures, or CNNLAB_NO_FIGURES set): `cnnlab resume '{run}' --figures`") \
+        in said

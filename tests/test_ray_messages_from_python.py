@@ -62,3 +62,10 @@ def test_other_executor_settings_are_named_as_arguments_from_python(from_python)
     assert unfit_reason(node, 4, 0) == ("a trial asks for 4 CPUs (threads=4), but the largest "
                                         "alive node of the Ray cluster has 2 CPUs: give "
                                         "threads=2 or less")
+
+
+def test_a_gpu_trial_no_node_holds_is_told_how_to_move_the_sweep_from_python(from_python):
+    gpu_node = [{"Alive": True, "Resources": {"CPU": 2.0, "GPU": 1.0}}]
+    said = unfit_reason(gpu_node, 4, 1)
+    assert said.endswith("give threads=2 or less, or the CPU (cnnlab design run --resume DIR "
+                         "--device cpu moves the sweep there)")

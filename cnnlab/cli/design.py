@@ -178,7 +178,8 @@ def analyze(
     bins: int = typer.Option(10, min=1, help="Log-spaced MACs bins of the normalised EDF."),
     resamples: int = typer.Option(2000, min=19, help="Bootstrap resamples (the best of m) and "
                                   "permutations (the normalised test's p-value, which "
-                                  "cannot go below 1/(1 + N): 19 or more to reach 0.05)."),
+                                  "cannot go below 1/(1 + N): 20 or more for a p under "
+                                  "0.05)."),
     seed: int = typer.Option(0, min=0, help="Seeds the bootstrap and the permutations."),
 ) -> None:
     """EDFs of error, complexity-normalised EDFs, KS tests, best-of-m; PNG, HTML, Markdown."""

@@ -35,7 +35,9 @@ def unfit_reason(nodes: list[dict], cpus: int, gpus: int) -> str | None:
     def threads(n) -> str:
         return as_given(f"--threads {n}", f"threads={n}")
 
-    cpu_device = as_given("--device cpu", "the sweep's device 'cpu'")
+    # run_sweep takes no device: the sweep's own, which the command moves
+    cpu_device = as_given("--device cpu", "the CPU (cnnlab design run --resume DIR --device cpu "
+                                          "moves the sweep there)")
     asks = f"a trial asks for {counted(int(cpus), 'CPU')} ({threads(cpus)})"
     if gpus:
         asks += f" and {counted(int(gpus), 'GPU')}"
@@ -120,11 +122,11 @@ def address_undone(named_by: str) -> str:
     """How to start Ray here instead of joining the cluster ``named_by`` gave: "leave out
     --address" on the command line; from Python (run_sweep, a notebook), whose caller
     typed no flag, "leave out address="; "unset RAY_ADDRESS" for the environment's."""
-    from cnnlab.train.machine import cnnlab_program
+    from cnnlab.train.machine import as_given
 
     if named_by != "--address":
         return f"unset {named_by}"
-    return "leave out --address" if cnnlab_program() else "leave out address= (run_sweep's)"
+    return as_given("leave out --address", "leave out address= (run_sweep's)")
 
 
 def join_failed(address: str, named_by: str, exc: Exception) -> str:

@@ -171,10 +171,11 @@ def report_notes(summary: dict) -> list[str]:
                    f"differ would give an expected {0.05 * tests:.2g} false 'better' "
                    f"verdicts at p < 0.05; for all {tests} at once ask p < "
                    f"{0.05 / tests:.2g} (0.05 / {tests}, Bonferroni)")
-        floor = 1 / (summary["resamples"] + 1)  # the least p a permutation test gives
-        if floor > 0.05 / tests:
-            p_note += (f", which {summary['resamples']} shuffles cannot reach (no p below "
-                       f"{floor:.2g}): give --resamples {20 * tests - 1} or more "
+        # The least p N shuffles give is 1/(N + 1): under 0.05/k needs N >= 20k
+        resamples = summary["resamples"]
+        if 1 / (resamples + 1) >= 0.05 / tests:
+            p_note += (f", which {resamples} shuffles cannot go under (their least p is "
+                       f"1/{resamples + 1}): give --resamples {20 * tests} or more "
                        "(resamples= from Python)")
     return [
         "Error: top-1 test error after the last epoch, on the test images the setup "

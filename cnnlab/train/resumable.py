@@ -224,8 +224,9 @@ class Resumable:
         if from_python and from_python in how:  # a run of data given to train(): said
             from_python = None
         raise TrainingInterrupted(
-            f"stopped by {whose} {where}; checkpoint saved"
-            + (f". Resume with: {how}" if self.run_dir else ""),
+            f"stopped by {whose} {where}; "
+            + (f"checkpoint saved. Resume with: {how}" if self.run_dir else
+               "nothing saved (write_run_dir=False: no run folder, nothing to resume)"),
             run_dir=self.run_dir, signal_name=stopped_by, epoch=self.epoch + 1,
             step_in_epoch=self.step_in_epoch, way_on=from_python,
         )

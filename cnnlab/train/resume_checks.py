@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from cnnlab.code_version import short
-from cnnlab.figures import figures_skipped
+from cnnlab.figures import NO_FIGURES_VARIABLE, figures_skipped
 from cnnlab.formatting import and_list
 from cnnlab.train import checkpoint as ckpt
 from cnnlab.train.config import ConfigError, TrainConfig
 from cnnlab.train.distributed import launched_world_size, relaunch_command
-from cnnlab.train.run_files import DATA_RECORD, python_resume_call
+from cnnlab.train.run_files import DATA_RECORD, python_resume_call, resume_words
 
 
 class RunFinished(ConfigError):
@@ -128,16 +128,20 @@ def _names(differ: list[str]) -> str:
 
 
 def _skipped_figures_words(run_dir: Path, state: dict) -> str:
-    """For a run whose figures --no-figures skipped, where CNNLAB_NO_FIGURES is set here
-    too (a resume would skip them again): how to draw them, or "" for any other run."""
-    if not figures_skipped() or not (current_summary(run_dir, state) or {}).get(
-            "figures_skipped"):
+    """For a run with figures not drawn (skipped by --no-figures, or failed), where
+    figures are skipped now too (a resume would leave them undrawn): how to draw them,
+    or "" for any other run."""
+    undrawn = (current_summary(run_dir, state) or {}).get("figures_not_drawn")
+    if not figures_skipped() or not undrawn:
         return ""
-    call = python_resume_call(run_dir)
-    how = (f"{call} from Python" if (run_dir / DATA_RECORD).is_file() else
-           f"`cnnlab resume {run_dir} --figures` (from Python: {call})")
-    return (f". Its figures were skipped (--no-figures), and CNNLAB_NO_FIGURES is set here: "
-            f"{how} with it unset draws them, training nothing")
+    call = f"{python_resume_call(run_dir)} with {NO_FIGURES_VARIABLE} unset"
+    how = resume_words(run_dir, state.get("world_size") or 1)  # quoted; torchrun's
+    # The command with --figures, or only from Python (a run of data given to train())
+    how = (f"{how[:-1]} --figures` (from Python: {call})" if how.startswith("`")
+           else f"{call}, from Python")
+    return (f". Its figures are not drawn ({and_list(list(map(str, undrawn)))}), and figures "
+            f"are skipped here too (--no-figures, or {NO_FIGURES_VARIABLE} set): {how} draws "
+            "them, training nothing")
 
 
 def _evaluate_words(run_dir: Path) -> str:
@@ -189,8 +193,7 @@ def outputs_behind(run_dir: Path, state: dict) -> bool:
     summary = current_summary(run_dir, state)
     if summary is None or not (run_dir / "report.html").is_file():
         return True
-    undrawn = summary.get("figures_not_drawn") or []
-    # Skipped by --no-figures, and skipped here too: writing them "now" drew nothing and
-    # said to resume again. Such a run is finished; its refusal says how to draw them.
-    skipped = set(summary.get("figures_skipped") or ())
-    return bool(undrawn) and not (figures_skipped() and set(undrawn) <= skipped)
+    # Figures not drawn (skipped, or failed) are behind, unless figures are skipped now
+    # too: writing them "now" drew nothing and said to resume again. Such a run is
+    # finished; its refusal says how to draw them (_skipped_figures_words).
+    return bool(summary.get("figures_not_drawn")) and not figures_skipped()
