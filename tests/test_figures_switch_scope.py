@@ -40,18 +40,29 @@ def test_the_flag_is_put_back_when_its_command_ends(tmp_path, monkeypatch):
     assert os.environ[NO_FIGURES_VARIABLE] == "1"
 
 
-def test_a_finished_run_resumed_with_figures_still_skipped_is_told_how_to_draw_them(
-        tmp_path, monkeypatch):
+def trained_without_figures(tmp_path, monkeypatch, name: str):
+    """A finished CLI run, CNNLAB_NO_FIGURES set (and left set); its folder and output."""
     monkeypatch.setenv(NO_FIGURES_VARIABLE, "1")
-    result = runner.invoke(app, [*TRAIN, "--out-dir", str(tmp_path), "--run-name", "run"])
+    result = runner.invoke(app, [*TRAIN, "--out-dir", str(tmp_path), "--run-name", name])
     assert result.exit_code == 0, result.output
-    run = tmp_path / "run"
-    # Exported here, so the note names the flag a plain resume would need
-    assert f"`cnnlab resume {run} --figures` draws them" in " ".join(result.output.split())
-    refused = runner.invoke(app, ["resume", str(run)])
+    return tmp_path / name, " ".join(result.output.split())
+
+
+def refused_resume(run, *flags: str) -> str:
+    """What `cnnlab resume RUN` says refusing a finished run, which it leaves alone."""
+    refused = runner.invoke(app, ["resume", str(run), *flags])
     assert refused.exit_code != 0
     said = " ".join(refused.output.split())
     assert "writing them now" not in said
+    return said
+
+
+def test_a_finished_run_resumed_with_figures_still_skipped_is_told_how_to_draw_them(
+        tmp_path, monkeypatch):
+    run, told = trained_without_figures(tmp_path, monkeypatch, "run")
+    # Exported here, so the note names the flag a plain resume would need
+    assert f"`cnnlab resume {run} --figures` draws them" in told
+    said = refused_resume(run)
     assert ("Its figures are not drawn (curves.png, confusion.png and misclassified.png), "
             "and figures are skipped here too (--no-figures, or CNNLAB_NO_FIGURES set): "
             f"`cnnlab resume {run} --figures` (from Python: resume({str(run)!r}) with "
@@ -74,18 +85,12 @@ def test_a_folder_with_a_space_is_quoted_and_a_failed_figure_is_not_drawn_again(
     # The command pasted whole ("my run" split in two); and a figure that failed to draw,
     # resumed where figures are skipped, is refused too: it said "writing them now",
     # drew nothing, and said to resume again.
-    monkeypatch.setenv(NO_FIGURES_VARIABLE, "1")
-    result = runner.invoke(app, [*TRAIN, "--out-dir", str(tmp_path), "--run-name", "my run"])
-    assert result.exit_code == 0, result.output
-    run = tmp_path / "my run"
+    run, _ = trained_without_figures(tmp_path, monkeypatch, "my run")
     summary = summary_of(run)
     summary["figures_not_drawn"] = ["curves.png"]  # as a figure that failed leaves it
     del summary["figures_skipped"]
     (run / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
-    refused = runner.invoke(app, ["resume", str(run), "--no-figures"])
-    assert refused.exit_code != 0
-    said = " ".join(refused.output.split())
-    assert "writing them now" not in said
+    said = refused_resume(run, "--no-figures")
     assert (f"Its figures are not drawn (curves.png), and figures are skipped here too "
             f"(--no-figures, or CNNLAB_NO_FIGURES set): `cnnlab resume '{run}' --figures`") \
         in said
