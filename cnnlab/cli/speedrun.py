@@ -26,7 +26,7 @@ from .messages import fail, output_console
 from .paths import folder_text
 from .speedrun_plan import WARMUP_SEED, SpeedrunStudy
 from .speedrun_tables import (
-    accuracy_words,
+    mean_accuracy_words,
     print_ablation,
     print_candidates,
     run_row,
@@ -345,7 +345,7 @@ def _run_variant(name: str | None, overrides: dict, runs: int, device_kind: str,
     console.print(
         f"{label}reached {s['reached']}/{s['runs']}; time to {100 * target:.1f}%: "
         f"{time_to_target}; "
-        f"final accuracy {accuracy_words(s)}"
+        f"final accuracy {mean_accuracy_words(s)}"
     )
     return results, cfg
 

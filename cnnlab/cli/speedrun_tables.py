@@ -43,7 +43,7 @@ def _mean_std(mean: float, std: float, measured: int, digits: int = 2,
     return f"{mean:.{digits}f} ± {std:.{digits}f}{unit}"
 
 
-def accuracy_words(s: dict) -> str:
+def mean_accuracy_words(s: dict) -> str:
     """A summary's final accuracy in percent; its spread is over the runs that finished
     (a diverged run has no accuracy, so it is not one of the values); none: "-"."""
     if s["runs"] == s["diverged"]:
@@ -104,7 +104,7 @@ def print_candidates(summaries: dict[str, dict], target: float, runs: int) -> No
     for name, s in summaries.items():
         ttt = ("-" if not s["reached"] else _time_words(s, digits=2)
                + ("" if s["reached"] == s["runs"] else " (reached runs)"))
-        rows.append([name, f"{s['reached']}/{s['runs']}", ttt, accuracy_words(s),
+        rows.append([name, f"{s['reached']}/{s['runs']}", ttt, mean_accuracy_words(s),
                      f"{s['total_time_mean_s']:.1f} s"])
     print_table(console, _fitted_table(f"Candidates ({runs} run(s) each)", header, rows,
                                        ["total per run", header[1]]))
@@ -121,7 +121,7 @@ def print_ablation(rows: list[dict], target: float, runs: int) -> None:
         dt = "" if r["delta_time_s"] is None else f"{r['delta_time_s']:+.1f} s"
         ttt = ("-" if not r["reached"] else _time_words(r, digits=1)
                + ("" if r["reached"] == r["runs"] else " (reached runs)"))
-        cells.append([r["variant"], accuracy_words(r), f"{r['delta_acc_points']:+.2f}",
+        cells.append([r["variant"], mean_accuracy_words(r), f"{r['delta_acc_points']:+.2f}",
                       worth, f"{r['reached']}/{r['runs']}", ttt, dt])
     # A narrow terminal goes without these first: the accuracy and its worth stay.
     leave_out_first = ["Δ time", header[4], "Δ acc (points)", "time to target"]
