@@ -60,8 +60,9 @@ def refused_resume(run, *flags: str) -> str:
 def test_a_finished_run_resumed_with_figures_still_skipped_is_told_how_to_draw_them(
         tmp_path, monkeypatch):
     run, told = trained_without_figures(tmp_path, monkeypatch, "run")
-    # Exported here, so the note names the flag a plain resume would need
-    assert f"`cnnlab resume {run} --figures` draws them" in told
+    # Exported here, so the note names it and the flag a plain resume would need
+    assert (f"note: figures skipped (CNNLAB_NO_FIGURES set); `cnnlab resume {run} --figures` "
+            "draws them") in told
     said = refused_resume(run)
     assert ("Its figures are not drawn (curves.png, confusion.png and misclassified.png), "
             "and figures are skipped here too (--no-figures, or CNNLAB_NO_FIGURES set): "

@@ -1,7 +1,8 @@
 """Benchmarks, each measured against its baseline in the same process.
 
-- :mod:`~cnnlab.bench.zoo` (:mod:`~cnnlab.bench.zoo_report`): every model trained with one
-  recipe, accuracy beside cost (``cnnlab bench zoo``);
+- :mod:`~cnnlab.bench.zoo` (:mod:`~cnnlab.bench.zoo_report`,
+  :mod:`~cnnlab.bench.zoo_setup`): every model trained with one recipe, accuracy beside
+  cost (``cnnlab bench zoo``), one setup an output folder;
 - :mod:`~cnnlab.bench.throughput`: training and inference speed per model
   (``cnnlab bench throughput``; :mod:`~cnnlab.bench.timing` times the steps);
 - :mod:`~cnnlab.bench.ops`, :mod:`~cnnlab.bench.pooling`, :mod:`~cnnlab.bench.loader`,

@@ -26,11 +26,12 @@ from pathlib import Path
 from cnnlab import file_lock
 from cnnlab.atomic import atomic_write_text, open_to_append
 from cnnlab.bench.results import machine_name, write_csv
-from cnnlab.data import parse_spec
+from cnnlab.bench.zoo_setup import ZooSetupError as ZooSetupError
+from cnnlab.bench.zoo_setup import check_run_plan, check_setup, zoo_setup
 from cnnlab.file_lock import LockState
 from cnnlab.models import list_models, model_info
 from cnnlab.notices import SetupWarning, warn_user
-from cnnlab.train.config import ConfigError, TrainConfig
+from cnnlab.train.config import TrainConfig
 from cnnlab.train.presets import resolve_config
 from cnnlab.train.run_names import file_name_for
 
@@ -51,79 +52,6 @@ COLUMNS = [
 # first_in_process: the first model a bench process trains pays its one-time start-up
 # (on 2 CPUs, lenet_bn_d2l first took 18 s, its twin lenet_bn next 3 s; in the other
 # order 49 s and 33 s), so its time is flagged; "" when another process trained it.
-
-
-class ZooSetupError(ValueError):
-    """The output folder holds a zoo trained otherwise (other data, epochs or settings):
-    its rows would be shown beside the new ones as if comparable."""
-
-
-def zoo_setup(cfg: TrainConfig, overrides: dict | None) -> dict:
-    """What makes a model's row comparable with the others, from the config that trains
-    it (the preset's epochs when none were asked for, so both say 10): the data, the
-    epochs, the batch size and any other setting the command gave. Where the data lives,
-    and the device, may change."""
-    kind, path = parse_spec(cfg.data)  # fashion_mnist and fashion-mnist are one dataset
-    data = f"folder:{Path(path).expanduser().resolve()}" if kind == "folder" else kind
-    fields = {"epochs", "batch_size", *(overrides or {})} - {"data"}  # data: normalised
-    return {"data": data, **{k: getattr(cfg, k) for k in sorted(fields)}}
-
-
-def _differences(stored: dict, asked: dict) -> list[str]:
-    return [f"{k} {stored.get(k)!r} vs {asked.get(k)!r}"
-            for k in sorted(set(stored) | set(asked)) if stored.get(k) != asked.get(k)]
-
-
-def _check_setup(rows: dict[str, dict], setup_of: Callable[[str], dict],
-                 csv_path: Path) -> None:
-    """Each finished row against what this command would train its model with."""
-    for row in rows.values():
-        if row.get("status") != "done":
-            continue
-        try:
-            asked = setup_of(row["model"])
-        except Exception:  # a model this cnnlab lacks, or the preset cannot train: kept
-            continue
-        differs = _differences(_stored_setup(row, asked, csv_path), asked)
-        if differs:
-            raise ZooSetupError(
-                f"{csv_path} holds {row['model']} trained with other settings "
-                f"({', '.join(differs)} asked): give another --out (or run it as it "
-                "was), so the table compares like with like")
-
-
-def _stored_setup(row: dict, asked: dict, csv_path: Path) -> dict:
-    """A finished row's settings; a table from before the setup column (2026-11) has none:
-    its run's config.yaml says them (a synthetic-data row was kept for Fashion-MNIST's)."""
-    runs = csv_path.with_name(f"{csv_path.stem}-runs")  # where run_zoo keeps them
-    try:
-        if row.get("setup"):
-            return json.loads(row["setup"])
-        for run in (runs / file_name_for(row["model"]), runs / row["model"]):  # (tv:NAME)
-            if (run / "config.yaml").is_file():  # (not the row's run_dir: maybe relative)
-                return zoo_setup(TrainConfig.load(run / "config.yaml"), asked)
-        raise ConfigError(f"{runs / file_name_for(row['model'])} has no config.yaml")
-    except ValueError as exc:  # ConfigError is one
-        why = (f"its setup column is not JSON ({row['setup'][:40]!r}); was the table edited?"
-               if row.get("setup") else f"it kept no settings, and its run cannot say ({exc})")
-        raise ZooSetupError(f"{csv_path}: {row['model']}: {why}. Give another --out, so the "
-                            "table compares like with like") from None
-
-
-def _check_run_plan(run_dir: Path, asked: dict) -> None:
-    """An interrupted model resumes its own plan: refuse it if this command asks for
-    another (resuming would store a row that says the new settings)."""
-    try:
-        run_cfg = TrainConfig.load(run_dir / "config.yaml")
-    except ConfigError as exc:
-        raise ZooSetupError(f"{run_dir} (interrupted) cannot be resumed: {exc}. Delete that "
-                            "folder to train the model again") from None
-    stored = zoo_setup(run_cfg, asked)  # the same settings, as that run has them
-    differs = _differences(stored, asked)
-    if differs:
-        raise ZooSetupError(
-            f"{run_dir} (interrupted) was started with other settings ({', '.join(differs)} "
-            "asked): give another --out, run it as it was, or delete that folder")
 
 
 def default_models() -> list[str]:
@@ -214,10 +142,12 @@ def run_zoo(
         return resolve_config(name, preset=preset if preset != "none" else None,
                               overrides=values_for(name))
 
-    def setup_of(name: str) -> dict:
-        return zoo_setup(planned(name), overrides)
+    given = data.name if data is not None else None  # data of its own, whatever data_spec says
 
-    _check_setup(rows, setup_of, csv_path)
+    def setup_of(name: str) -> dict:
+        return zoo_setup(planned(name), overrides, given)
+
+    check_setup(rows, setup_of, csv_path)
     for name in models:  # before any model trains: refused whole, not halfway
         run_dir = runs_dir / file_name_for(name)
         earlier = runs_dir / name  # before 2026-12: "tv:NAME" as it is (POSIX only)
@@ -225,7 +155,7 @@ def run_zoo(
             earlier.rename(run_dir)  # so an interrupted model resumes, not starts again
         if rows.get(name, {}).get("status") != "done" \
                 and (run_dir / "checkpoints" / "last.safetensors").exists():
-            _check_run_plan(run_dir, setup_of(name))
+            check_run_plan(run_dir, setup_of(name))
     if on_checked:
         on_checked([n for n in models if rows.get(n, {}).get("status") == "done"])
     dev = str(select_device(device))
@@ -281,7 +211,7 @@ def run_zoo(
                     torch_threads=trained_threads(run_dir),
                     first_in_process=first if trained_here else "",  # "": not known
                     run_dir=str(run_dir), error="",
-                    setup=json.dumps(zoo_setup(cfg_used, overrides)),  # what it really trained
+                    setup=json.dumps(zoo_setup(cfg_used, overrides, given)),  # as trained
                 )
             except TrainingInterrupted as exc:  # stop the bench; its next run resumes this model
                 exc.way_on = "run_zoo(...) again, as before, continues the zoo"

@@ -176,7 +176,7 @@ def analyze(
                              help="Report folder: new, empty, or an earlier report's (default: "
                                   "SWEEP/analysis for one sweep, ./design-analysis for several)."),
     bins: int = typer.Option(10, min=1, help="Log-spaced MACs bins of the normalised EDF."),
-    resamples: int = typer.Option(2000, min=19, help="Bootstrap resamples (the best of m) and "
+    resamples: int = typer.Option(2000, min=20, help="Bootstrap resamples (the best of m) and "
                                   "permutations (the normalised test's p-value, which "
                                   "cannot go below 1/(1 + N): 20 or more for a p under "
                                   "0.05)."),

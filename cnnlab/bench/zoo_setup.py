@@ -1,0 +1,100 @@
+"""Whether a zoo's output folder holds one setup: each stored row, and each interrupted
+model's run, against what this command would train (the data, the epochs, the batch size
+and any other setting given), so a table never shows rows of other data or recipes beside
+each other as comparable. Data given to run_zoo from Python counts as data of its own."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from cnnlab.data import parse_spec
+from cnnlab.train.config import ConfigError, TrainConfig
+from cnnlab.train.run_files import DATA_RECORD
+from cnnlab.train.run_names import file_name_for
+
+
+class ZooSetupError(ValueError):
+    """The output folder holds a zoo trained otherwise (other data, epochs or settings):
+    its rows would be shown beside the new ones as if comparable."""
+
+
+def zoo_setup(cfg: TrainConfig, overrides: dict | None, given: str | None = None) -> dict:
+    """What makes a model's row comparable with the others, from the config that trains
+    it (the preset's epochs when none were asked for, so both say 10): the data, the
+    epochs, the batch size and any other setting the command gave. Where the data lives,
+    and the device, may change. ``given``: the name of data given to run_zoo from Python,
+    which the config does not name (it keeps a spec a run can be built from)."""
+    kind, path = parse_spec(cfg.data)  # fashion_mnist and fashion-mnist are one dataset
+    data = f"folder:{Path(path).expanduser().resolve()}" if kind == "folder" else kind
+    if given is not None:  # recorded as the config's spec, it passed for that dataset
+        data = f"data given to run_zoo: {given}"
+    fields = {"epochs", "batch_size", *(overrides or {})} - {"data"}  # data: normalised
+    return {"data": data, **{k: getattr(cfg, k) for k in sorted(fields)}}
+
+
+def _differences(stored: dict, asked: dict) -> list[str]:
+    return [f"{k} {stored.get(k)!r} vs {asked.get(k)!r}"
+            for k in sorted(set(stored) | set(asked)) if stored.get(k) != asked.get(k)]
+
+
+def given_name(run_dir: Path) -> str | None:
+    """The name of the data a run of run_zoo(data=...) was given (its data.json); None for
+    a run of the data its config names (or a record that cannot be read)."""
+    try:
+        return json.loads((run_dir / DATA_RECORD).read_text(encoding="utf-8"))["name"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def check_setup(rows: dict[str, dict], setup_of: Callable[[str], dict],
+                 csv_path: Path) -> None:
+    """Each finished row against what this command would train its model with."""
+    for row in rows.values():
+        if row.get("status") != "done":
+            continue
+        try:
+            asked = setup_of(row["model"])
+        except Exception:  # a model this cnnlab lacks, or the preset cannot train: kept
+            continue
+        differs = _differences(_stored_setup(row, asked, csv_path), asked)
+        if differs:
+            raise ZooSetupError(
+                f"{csv_path} holds {row['model']} trained with other settings "
+                f"({', '.join(differs)} asked): give another --out (or run it as it "
+                "was), so the table compares like with like")
+
+
+def _stored_setup(row: dict, asked: dict, csv_path: Path) -> dict:
+    """A finished row's settings; a table from before the setup column (2026-11) has none:
+    its run's config.yaml says them (a synthetic-data row was kept for Fashion-MNIST's)."""
+    runs = csv_path.with_name(f"{csv_path.stem}-runs")  # where run_zoo keeps them
+    try:
+        if row.get("setup"):
+            return json.loads(row["setup"])
+        for run in (runs / file_name_for(row["model"]), runs / row["model"]):  # (tv:NAME)
+            if (run / "config.yaml").is_file():  # (not the row's run_dir: maybe relative)
+                return zoo_setup(TrainConfig.load(run / "config.yaml"), asked, given_name(run))
+        raise ConfigError(f"{runs / file_name_for(row['model'])} has no config.yaml")
+    except ValueError as exc:  # ConfigError is one
+        why = (f"its setup column is not JSON ({row['setup'][:40]!r}); was the table edited?"
+               if row.get("setup") else f"it kept no settings, and its run cannot say ({exc})")
+        raise ZooSetupError(f"{csv_path}: {row['model']}: {why}. Give another --out, so the "
+                            "table compares like with like") from None
+
+
+def check_run_plan(run_dir: Path, asked: dict) -> None:
+    """An interrupted model resumes its own plan: refuse it if this command asks for
+    another (resuming would store a row that says the new settings)."""
+    try:
+        run_cfg = TrainConfig.load(run_dir / "config.yaml")
+    except ConfigError as exc:
+        raise ZooSetupError(f"{run_dir} (interrupted) cannot be resumed: {exc}. Delete that "
+                            "folder to train the model again") from None
+    stored = zoo_setup(run_cfg, asked, given_name(run_dir))  # as that run has them
+    differs = _differences(stored, asked)
+    if differs:
+        raise ZooSetupError(
+            f"{run_dir} (interrupted) was started with other settings ({', '.join(differs)} "
+            "asked): give another --out, run it as it was, or delete that folder")
