@@ -3,7 +3,8 @@
 Each test here kills a hand-made mutant of fast_pool.py that the rest of the suite let
 through (session 34's mutation test): a NaN in one window changing the gradient of the
 others, and an odd width, which must take PyTorch's own path as an odd height does. The
-xfail test is a bug found beside them: MaxPool2x2 could not be scripted.
+xfail test is a bug found beside them: MaxPool2x2 could not be scripted. A traced pool
+must record torch's max_pool2d (it ran the strided maxima, which fail on an odd size).
 """
 
 from __future__ import annotations
@@ -59,3 +60,12 @@ def test_it_scripts_as_nn_maxpool2d_does():
     scripted = torch.jit.script(MaxPool2x2())
     x = torch.randn(2, 3, 8, 7, generator=torch.Generator().manual_seed(3))
     assert torch.equal(scripted(x), F.max_pool2d(x, 2, 2))
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning", "ignore::torch.jit.TracerWarning")
+def test_a_traced_pool_runs_on_other_sizes_as_a_traced_nn_maxpool2d():
+    # Under tracing it must record PyTorch's max_pool2d, not the strided maxima of the
+    # size it was traced at: those failed on an odd size ("shape ... is invalid").
+    traced = torch.jit.trace(MaxPool2x2(), torch.randn(1, 2, 8, 8))
+    x = torch.randn(2, 2, 7, 9, generator=torch.Generator().manual_seed(4))
+    assert torch.equal(traced(x), F.max_pool2d(x, 2, 2))
