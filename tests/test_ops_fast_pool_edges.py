@@ -2,8 +2,9 @@
 
 Each test here kills a hand-made mutant of fast_pool.py that the rest of the suite let
 through (session 34's mutation test): a NaN in one window changing the gradient of the
-others, and an odd width, which must take PyTorch's own path as an odd height does. The
-xfail test is a bug found beside them: MaxPool2x2 could not be scripted. A traced pool
+others, and an odd width, which must take PyTorch's own path as an odd height does. And a bug
+found beside them: MaxPool2x2 could not be scripted (now it scripts as nn.MaxPool2d's own
+forward, as its docstring says). A traced pool
 must record torch's max_pool2d (it ran the strided maxima, which fail on an odd size).
 """
 
@@ -50,8 +51,6 @@ def test_an_odd_width_pools_as_torch_drops_the_last_column(shape):
         assert torch.equal(MaxPool2x2()(x), expected)
 
 
-@pytest.mark.xfail(strict=True, reason="TorchScript cannot compile the autograd.Function "
-                   "branch of forward; fix: /work/notes/s34/mutation3-script.patch")
 @pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated")
 def test_it_scripts_as_nn_maxpool2d_does():
     # The docstring sends scripting to nn.MaxPool2d's own forward (traced() checks

@@ -102,6 +102,15 @@ class MaxPool2x2(nn.MaxPool2d):
         super().__init__(kernel_size=2, stride=2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # TorchScript compiles every branch of a method it scripts, and cannot compile an
+        # autograd.Function's apply; it skips the other branch of this very check, and
+        # leaves the @torch.jit.unused method uncompiled.
+        if torch.jit.is_scripting():
+            return F.max_pool2d(x, 2, 2)
+        return self._fast(x)
+
+    @torch.jit.unused
+    def _fast(self, x: torch.Tensor) -> torch.Tensor:
         if (x.device.type != "cpu" or x.dim() != 4 or not x.is_contiguous()
                 or x.shape[-1] % 2 or x.shape[-2] % 2 or not x.is_floating_point()
                 or traced()):
