@@ -84,10 +84,10 @@ def _say_figures_skipped(run_dir) -> None:
 
     skipped = read_summary(run_dir).get("figures_skipped")
     if skipped:
-        how, why = resume_words(run_dir), "--no-figures"
-        if figures_skipped():  # exported (the flag's own setting has ended): said so
-            why = "CNNLAB_NO_FIGURES set"
-            if how.startswith("`"):  # a plain resume would skip them again
-                how = how[:-1] + " --figures`"
+        # Exported (the flag's own setting has ended): said so, and a plain resume would
+        # skip them again
+        exported = figures_skipped()
+        why = "CNNLAB_NO_FIGURES set" if exported else "--no-figures"
+        how = resume_words(run_dir, flags="--figures" if exported else "")
         err.print(f"note: figures skipped ({why}); {escape(how)} draws them, training "
                   "nothing", soft_wrap=True, highlight=False)

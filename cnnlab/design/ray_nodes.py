@@ -14,6 +14,7 @@ import re
 import time
 
 from cnnlab.formatting import counted
+from cnnlab.train.machine import as_given  # what a caller gave: a flag, or run_sweep's
 
 
 def fits(resources: dict, cpus: int, gpus: int) -> bool:
@@ -30,8 +31,6 @@ def unfit_reason(nodes: list[dict], cpus: int, gpus: int) -> str | None:
     if any(fits(r, cpus, gpus) for r in alive):
         return None
     # int(): Ray reports its counts as floats (4.0 CPUs)
-    from cnnlab.train.machine import as_given  # what its caller gave: a flag, or run_sweep's
-
     def threads(n) -> str:
         return as_given(f"--threads {n}", f"threads={n}")
 
@@ -111,8 +110,6 @@ class LiveSlots:
 def ray_missing() -> str:
     """Ray not installed: how to install it, or train here (the flag, or from Python the
     argument a run_sweep caller gave)."""
-    from cnnlab.train.machine import as_given
-
     local = as_given("--executor local", "executor='local'")
     return ("the Ray executor needs Ray, which is not installed: pip install 'cnnlab[ray]' "
             f"(or pip install 'ray[default]'), or use {local}")
@@ -122,8 +119,6 @@ def address_undone(named_by: str) -> str:
     """How to start Ray here instead of joining the cluster ``named_by`` gave: "leave out
     --address" on the command line; from Python (run_sweep, a notebook), whose caller
     typed no flag, "leave out address="; "unset RAY_ADDRESS" for the environment's."""
-    from cnnlab.train.machine import as_given
-
     if named_by != "--address":
         return f"unset {named_by}"
     return as_given("leave out --address", "leave out address= (run_sweep's)")

@@ -135,10 +135,11 @@ def _skipped_figures_words(run_dir: Path, state: dict) -> str:
     if not figures_skipped() or not undrawn:
         return ""
     call = f"{python_resume_call(run_dir)} with {NO_FIGURES_VARIABLE} unset"
-    how = resume_words(run_dir, state.get("world_size") or 1)  # quoted; torchrun's
-    # The command with --figures, or only from Python (a run of data given to train())
-    how = (f"{how[:-1]} --figures` (from Python: {call})" if how.startswith("`")
-           else f"{call}, from Python")
+    # The command with --figures (quoted; torchrun's), or only from Python (a run of data
+    # given to train())
+    how = (f"{call}, from Python" if (run_dir / DATA_RECORD).is_file() else
+           f"{resume_words(run_dir, state.get('world_size') or 1, flags='--figures')} "
+           f"(from Python: {call})")
     return (f". Its figures are not drawn ({and_list(list(map(str, undrawn)))}), and figures "
             f"are skipped here too (--no-figures, or {NO_FIGURES_VARIABLE} set): {how} draws "
             "them, training nothing")

@@ -74,17 +74,20 @@ def python_resume_call(run_dir) -> str:
     return f"resume({str(run_dir)!r}{data})"
 
 
-def resume_words(run_dir: Path, world_size: int = 1, *, backticks: bool = True) -> str:
+def resume_words(run_dir: Path, world_size: int = 1, *, backticks: bool = True,
+                 flags: str = "") -> str:
     """How to resume ``run_dir``, as a message says it: the command (`cnnlab resume RUN`;
     torchrun's, for a run of ``world_size`` processes), or for a run of data given to
     train() (data.json), which the command refuses, the call from Python.
-    ``backticks``: the command between them, apart from the words around it."""
+    ``backticks``: the command between them, apart from the words around it; ``flags``:
+    the command's own ("--figures"), after the run."""
     if (Path(run_dir) / DATA_RECORD).is_file():
         return f"{python_resume_call(run_dir)} from Python, with the data it trained on"
     from cnnlab.train.distributed import launch_command  # torch: said after a run alone
 
     # A path with spaces, quoted: pasted whole
-    command = launch_command(f"resume {shell_quote(str(run_dir))}", world_size)
+    words = f"resume {shell_quote(str(run_dir))}" + (f" {flags}" if flags else "")
+    command = launch_command(words, world_size)
     return f"`{command}`" if backticks else command
 
 
