@@ -27,18 +27,25 @@ def si(x: float, digits: int = 3) -> str:
     r = _round_sig(x, digits)
     if r == 0:
         return "0"
-    for scale, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
+    for scale, prefix in ((1e18, "E"), (1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"),
+                          (1e3, "K")):
         if abs(r) >= scale:
             return f"{r / scale:.{digits}g}{prefix}"
     return f"{r:.{digits}g}"
 
 
+# The prefixes of a count and the units of a size, a power of 1000 (1024) apart: up to
+# exa, as 1e18 MACs (a large model at a large batch) is still 1.00E, not 1000000000G.
+COUNT_PREFIXES = ("", "K", "M", "G", "T", "P", "E")
+BYTE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
+
+
 def _three_figures(n: float, base: int = 1000) -> tuple[str, int]:
     """``n`` over the largest power of ``base`` it reaches, to three significant figures
-    with zeros kept (so a column lines up): ``(text, power)``, power 0 to 3. A value that
+    with zeros kept (so a column lines up): ``(text, power)``, power 0 to 6. A value that
     would take four digits of a power is written in the next (999,600 is 1.00 of
     thousands', not 1000 of ones; with base 1024, 1,000 is 0.977 of 1024s, not 1000)."""
-    for power in (3, 2, 1):
+    for power in range(len(COUNT_PREFIXES) - 1, 0, -1):
         scale = float(base)**power
         if abs(n) >= scale / base * 999.5:  # 1000 of the power below, once rounded
             value = n / scale
@@ -54,20 +61,26 @@ def _three_figures(n: float, base: int = 1000) -> tuple[str, int]:
 def format_count(n: float) -> str:
     """A count in three significant figures with a decimal prefix, zeros kept so a
     column's values line up: 2.41M, 1.80G, 290K, 45.3K, 999, and 999,999 is 1.00M, not
-    1000K (the same precision for MACs, parameters and activations)."""
+    1000K (the same precision for MACs, parameters and activations); 1.52T, not 1522G
+    (VGG-11's MACs at 224 x 224 and batch 200). "-" for NaN or infinity, as a table
+    writes a number it does not know."""
+    if not math.isfinite(n):
+        return "-"
     text, power = _three_figures(float(n))
-    return text + ("", "K", "M", "G")[power]
+    return text + COUNT_PREFIXES[power]
 
 
 def format_bytes(n: float) -> str:
     """Bytes in binary units, as every memory number cnnlab measures is given (the CUDA
     allocator's and the process's peak, `bench memory`, `data info`, BENCHMARKS.md):
     '999 B', '0.977 KiB' (1000 B: never four digits of a unit), '1.46 KiB', '45.3 KiB',
-    '2.38 MiB', '2.79 GiB'. `cnnlab summary` had
-    written decimal kB and MB, so its training activations (the counter `bench memory`
-    reads) differed from that bench's MiB for one model and input."""
+    '2.38 MiB', '2.79 GiB', '1.50 TiB' (not '1536 GiB'); "-" for NaN or infinity.
+    `cnnlab summary` had written decimal kB and MB, so its training activations (the
+    counter `bench memory` reads) differed from that bench's MiB for one model and input."""
+    if not math.isfinite(n):
+        return "-"
     text, power = _three_figures(float(n), base=1024)
-    return f"{text} {('B', 'KiB', 'MiB', 'GiB')[power]}"
+    return f"{text} {BYTE_UNITS[power]}"
 
 
 # A duration past this many seconds is given in minutes, past the next in hours (the
@@ -79,9 +92,13 @@ def seconds_text(value: float | None) -> str:
     """Seconds as a table shows a duration: "37.0 s", "12.5 min", "3.2 h"; "-" unknown."""
     if value is None or not math.isfinite(value):
         return "-"
-    if value < MINUTES_FROM:
-        return f"{value:.1f} s"
-    return f"{value / 60:.1f} min" if value < HOURS_FROM else f"{value / 3600:.1f} h"
+    # The unit by the number as written: 599.96 s is "10.0 min", not "600.0 s" (nor
+    # 35,999 s "600.0 min"), as a count of 999,999 is 1.00M, not 1000K.
+    for scale, unit, upto in ((1, "s", MINUTES_FROM), (60, "min", HOURS_FROM)):
+        text = f"{value / scale:.1f}"
+        if float(text) < upto / scale:
+            return f"{text} {unit}"
+    return f"{value / 3600:.1f} h"
 
 
 def number_as_typed(value) -> str:

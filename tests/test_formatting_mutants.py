@@ -26,7 +26,8 @@ def test_sig3_separates_thousands_and_never_writes_an_exponent(x, text):
 
 
 @pytest.mark.parametrize("seconds, text", [(37.0, "37.0 s"), (599.9, "599.9 s"),
-                                           (600, "10.0 min"), (35_999, "600.0 min"),
+                                           (600, "10.0 min"), (35_996, "599.9 min"),
+                                           (35_997, "10.0 h"),
                                            (36_000, "10.0 h"), (None, "-"),
                                            (float("nan"), "-"), (float("inf"), "-")])
 def test_a_duration_changes_unit_at_ten_minutes_and_ten_hours(seconds, text):
