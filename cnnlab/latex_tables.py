@@ -23,9 +23,12 @@ _ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": 
             "−": r"$-$", "≥": r"$\geq$", "≤": r"$\leq$", "Δ": r"$\Delta$",
             "α": r"$\alpha$", "σ": r"$\sigma$", "—": "---", "–": "--", "²": r"$^2$",
             "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}"}
-# And a hyphen before another, as "-{}": "--batch-size" kept as two hyphens, where TeX
-# joins "--" into an en dash (the "–" typed as such is written "--" on purpose).
-_SPECIAL = re.compile("-(?=-)|" + "|".join(map(re.escape, _ESCAPES)))
+# And a dash before another, with "{}" after it: "--batch-size" kept as two hyphens, where
+# TeX joins "--" into an en dash (the "–" typed as such is written "--" on purpose). So
+# for "–" and "—" too: "––" (two en dashes) had been "----", an em dash and a hyphen, and
+# "-–" (a hyphen, an en dash) "---", an em dash.
+_DASHES = "-–—"
+_SPECIAL = re.compile(f"[{_DASHES}](?=[{_DASHES}])|" + "|".join(map(re.escape, _ESCAPES)))
 # Markdown's inline marks cnnlab writes: **bold** and `code`.
 _INLINE = re.compile(r"\*\*(.+?)\*\*|`([^`]+)`")
 _HEADINGS = {1: "section", 2: "subsection", 3: "subsubsection"}
@@ -34,7 +37,12 @@ _HEADINGS = {1: "section", 2: "subsection", 3: "subsubsection"}
 def escape(text: str) -> str:
     """``text`` as LaTeX prints it, **bold** and `code` kept as bold and typewriter."""
     def plain(part: str) -> str:
-        return _SPECIAL.sub(lambda m: _ESCAPES.get(m.group(), "-{}"), part)
+        def one(match: re.Match) -> str:
+            after = part[match.end():match.end() + 1]
+            apart = match.group() in _DASHES and after != "" and after in _DASHES
+            return _ESCAPES.get(match.group(), "-") + ("{}" if apart else "")
+
+        return _SPECIAL.sub(one, part)
 
     out, at = [], 0
     for match in _INLINE.finditer(text):
