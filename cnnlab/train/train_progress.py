@@ -19,6 +19,7 @@ from rich.progress import (
 )
 from rich.table import Column
 
+from cnnlab.formatting import seconds_text
 from cnnlab.progress import shows_live
 
 _BAR_LEAST, _BAR_MOST = 10, 40  # a bar narrower than 10 says little the step count does not
@@ -205,10 +206,12 @@ class TrainProgress:
         stepped, of = steps_done // self.accum_steps, -(-self.steps_per_epoch // self.accum_steps)
         partial = (f" (stopped at step {stepped:,} of {of:,})"
                    if steps_done < self.steps_per_epoch else "")
+        # The epoch's time as the run report and `cnnlab compare` write a duration: a
+        # ResNet epoch on a CPU read "2712.4 s" here and "45.2 min" there.
         line = (
             f"epoch {row['epoch']}/{self.total_epochs}{partial}  train loss "
             f"{row['train_loss']:.4f} acc {row['train_acc']:.4f}  {test}  "
-            f"{row['images_per_s']:,.0f} img/s  {row['epoch_time_s']:.1f} s"
+            f"{row['images_per_s']:,.0f} img/s  {seconds_text(row['epoch_time_s'])}"
         )
         if self.silent:
             return
