@@ -16,6 +16,7 @@ console = output_console()
 def print_result(result) -> None:
     """The result table of `cnnlab train` and `resume`, the notes it calls for, and
     the run's paths (in the main process alone under torchrun)."""
+    from cnnlab.formatting import seconds_text
     from cnnlab.train.distributed import launched_as_main
     from cnnlab.train.report_evaluation import percent
 
@@ -28,7 +29,8 @@ def print_result(result) -> None:
     table.add_row("test accuracy" + scope, percent(final.get("test_acc", math.nan)))
     table.add_row("best test accuracy" + scope, percent(result.best_test_acc))
     table.add_row("epochs", _epochs_trained(result))
-    table.add_row("train time", f"{result.train_time_s:.1f} s")
+    # As report.html and `cnnlab compare` write it: "75.4 min", where this read "4523.7 s"
+    table.add_row("train time", seconds_text(result.train_time_s))
     table.add_row("images/s (last epoch)", f"{final.get('images_per_s', 0):,.0f}")
     if result.stopped:
         table.add_row("stopped", result.stopped)

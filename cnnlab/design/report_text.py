@@ -11,7 +11,7 @@ from cnnlab.design.describe import (
     best_trials_rows,
     setup_tables,
 )
-from cnnlab.formatting import markdown_table
+from cnnlab.formatting import format_count, markdown_table, seconds_text
 
 # Below this many models in a space a verdict says so: the plain test's asymptotic
 # p-value is for large samples, and the normalised test (exact, by permutation) can then
@@ -93,8 +93,10 @@ def space_table(summary: dict) -> tuple[list[str], list[list[str]]]:
               f"{s['best_low']:.{d}f}-{s['best_high']:.{d}f}")
         rows.append([s["label"], s["done"], s["failed"], f"{s['best_error']:.{d}f}", ci,
                      f"{s['median_error']:.{d}f}",
-                     f"{s['macs_min'] / 1e6:.2f}M-{s['macs_max'] / 1e6:.2f}M",
-                     f"{s['mean_train_time_s']:.1f} s"])
+                     # as the trials' MACs read elsewhere: 1.23G, not 1234.57M; 900K,
+                     # not 0.90M
+                     f"{format_count(s['macs_min'])}-{format_count(s['macs_max'])}",
+                     seconds_text(s["mean_train_time_s"])])
     return header, rows
 
 

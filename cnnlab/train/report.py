@@ -388,9 +388,9 @@ def setting_words(value) -> str:
     return "none" if value is None else setting_text(value)
 
 
-# A number as a table shows it: 1,234 | 0.0005 | 89.2% | 3.1 s | 416.52K | 1e-05 | 2.38 MiB
-# (format_bytes) | 2.05 kB (a run's summary written before byte sizes were binary)
-_NUMBER = re.compile(r"^[-+]?[\d,]*\.?\d+(e[-+]?\d+)?\s?(%|s|[KMG]B?|[KMG]iB|kB|B)?$")
+# A number as a table shows it: 1,234 | 0.0005 | 89.2% | 3.1 s | 12.5 min | 3.2 h | 1.52T
+# | 1e-05 | 2.38 MiB (up to EiB) | 2.05 kB (a summary written before sizes were binary)
+_NUMBER = re.compile(r"^[-+]?[\d,]*\.?\d+(e[-+]?\d+)?\s?(%|s|min|h|[KMGTPE]B?|[KMGTPE]iB|kB|B)?$")
 
 
 def html_table(headers: list[str], rows: list[list], inline_style: bool = False) -> str:
