@@ -314,13 +314,17 @@ class InputTooSmallError(ValueError, RuntimeError):
 
 
 @torch.no_grad()
-def probe_output_shape(module: nn.Module, input_shape: tuple[int, ...]) -> torch.Size:
-    """Output shape of ``module`` for one input of ``input_shape`` (C, H, W).
+def flattened_size(module: nn.Module, in_channels: int,
+                   image_size: int | tuple[int, int]) -> int:
+    """How many features ``module`` gives one ``in_channels`` x ``image_size`` image, once
+    flattened (``image_size``: H and W, or one int for both).
 
     Book variants whose classifier flattens a feature map use this at construction
     to size their first Linear layer, instead of the book's LazyLinear: the model is
     then complete (parameter count, init) before it ever sees data.
     """
+    size = (image_size, image_size) if isinstance(image_size, int) else image_size
+    input_shape = (in_channels, *size)
     was_training = module.training
     module.eval()
     try:
@@ -338,4 +342,4 @@ def probe_output_shape(module: nn.Module, input_shape: tuple[int, ...]) -> torch
             "larger image_size, or with fewer poolings or smaller kernels") from exc
     finally:
         module.train(was_training)
-    return out.shape[1:]
+    return out[0].numel()

@@ -25,8 +25,8 @@ from torch import nn
 
 from cnnlab.models._base import (
     FlattenClassifierNet,
+    flattened_size,
     linear_head,
-    probe_output_shape,
     require_whole,
 )
 from cnnlab.models._registry import BookRecipe, register_model
@@ -90,8 +90,7 @@ class AlexNet(FlattenClassifierNet):
         if cfg.pool_size:
             flat = cfg.widths[-1] * cfg.pool_size**2
         else:
-            size = (image_size, image_size) if isinstance(image_size, int) else image_size
-            flat = probe_output_shape(self.features, (in_channels, *size)).numel()
+            flat = flattened_size(self.features, in_channels, image_size)
         self.num_features = cfg.hidden
         self.classifier = nn.Sequential(
             *_hidden_layer(flat, cfg),

@@ -32,8 +32,8 @@ from torch import nn
 
 from cnnlab.models._base import (
     FlattenClassifierNet,
+    flattened_size,
     linear_head,
-    probe_output_shape,
     require_whole,
     xavier_init,
 )
@@ -122,8 +122,7 @@ class LeNet(FlattenClassifierNet):
             width = out_ch
         self.features = nn.Sequential(*stages)
 
-        size = (image_size, image_size) if isinstance(image_size, int) else image_size
-        flat = probe_output_shape(self.features, (in_channels, *size)).numel()
+        flat = flattened_size(self.features, in_channels, image_size)
         dense: list[nn.Module] = []
         for out_features in cfg.hidden:
             dense += _dense_stage(flat, out_features, cfg)

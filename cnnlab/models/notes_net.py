@@ -28,8 +28,8 @@ from torch import nn
 
 from cnnlab.models._base import (
     FlattenClassifierNet,
+    flattened_size,
     linear_head,
-    probe_output_shape,
     require_whole,
 )
 from cnnlab.models._registry import register_model
@@ -82,8 +82,7 @@ class NotesNet(FlattenClassifierNet):
         require_whole("NotesNetCfg", "hidden", cfg.hidden)
         self.cfg = cfg
         self.features = nn.Sequential(*_conv_layers(in_channels, cfg))
-        size = (image_size, image_size) if isinstance(image_size, int) else image_size
-        flat = probe_output_shape(self.features, (in_channels, *size)).numel()
+        flat = flattened_size(self.features, in_channels, image_size)
         h1, h2 = cfg.hidden
         self.num_features = h2
         self.classifier = nn.Sequential(

@@ -25,9 +25,9 @@ from torch import nn
 
 from cnnlab.models._base import (
     FlattenClassifierNet,
+    flattened_size,
     kaiming_init,
     linear_head,
-    probe_output_shape,
     require_whole,
     xavier_init,
 )
@@ -109,8 +109,7 @@ class VGG(FlattenClassifierNet):
         if cfg.pool_size:
             flat = width * cfg.pool_size**2
         else:
-            size = (image_size, image_size) if isinstance(image_size, int) else image_size
-            flat = probe_output_shape(self.features, (in_channels, *size)).numel()
+            flat = flattened_size(self.features, in_channels, image_size)
         self.num_features = cfg.hidden
         self.classifier = nn.Sequential(
             nn.Linear(flat, cfg.hidden),
