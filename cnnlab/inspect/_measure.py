@@ -81,6 +81,8 @@ def random_input(input_size, batch_size, device, dtype) -> torch.Tensor:
     if not input_size or any(s < 1 for s in input_size):
         raise ValueError(f"input_size must be positive sizes such as (1, 28, 28), "
                          f"not {input_size}")
+    if torch.device(device).type == "meta":  # shapes alone: no values drawn on the CPU
+        return torch.empty(batch_size, *input_size, device="meta", dtype=dtype)
     # A private generator leaves the global RNG stream untouched.
     gen = torch.Generator().manual_seed(0)
     return torch.randn(batch_size, *input_size, generator=gen).to(device=device, dtype=dtype)
