@@ -3,13 +3,12 @@
 The command loaded the data once and handed it to run_zoo as data "given from Python",
 so every row's setup read "data given to run_zoo: fashion-mnist": the table's book
 column was "-" with a note that the book's numbers are "not on" that data, and each
-run got a data.json as if trained on a subset (patch: notes/s35/fresh-user-zoo-book.patch).
+run got a data.json as if trained on a subset.
 """
 from __future__ import annotations
 
 import json
 
-import pytest
 from typer.testing import CliRunner
 
 from cnnlab.bench import zoo
@@ -17,7 +16,6 @@ from cnnlab.cli import app
 from cnnlab.data import fashion_mnist as fm
 
 
-@pytest.mark.xfail(strict=True, reason="patch notes/s35/fresh-user-zoo-book.patch not applied")
 def test_cli_zoo_on_fashion_mnist_shows_the_books_accuracy(tiny_fashion, tmp_path,
                                                            monkeypatch):
     data = tiny_fashion(tmp_path / "fm", n_train=20, n_test=10)

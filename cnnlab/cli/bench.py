@@ -272,7 +272,10 @@ def zoo(
                  "those it does", code=2)
     resolve_device(device)  # before any folder is made: a bad device would fail every model
     hint_at_a_busy_cpu(threads, device)  # its images/s are what the CPU is up against
-    loaded = _zoo_data(data, data_root)
+    # Checked once here (missing or damaged data: one error, not one failure per model),
+    # then named by its spec: data handed over as loaded is recorded as data given from
+    # Python, which left the book's column empty and gave every run a data.json.
+    _zoo_data(data, data_root)
     console.print(f"{len(names)} model(s): {', '.join(names)}")
 
     def kept(done: list[str]) -> None:
@@ -300,7 +303,7 @@ def zoo(
     overrides = {"batch_size": batch_size} if batch_size else None
     try:
         rows = run_zoo(names, preset=preset, epochs=epochs, device=device, out_dir=out,
-                       data=loaded, data_spec=data, data_root=data_root,
+                       data_spec=data, data_root=data_root,
                        overrides=overrides, on_result=report, quiet=False,
                        on_checked=kept, threads=threads, on_start=starting)
     except (KeyboardInterrupt, TrainingInterrupted):
@@ -318,9 +321,9 @@ def zoo(
 
 
 def _zoo_data(spec: str, root: str | None):
-    """Fashion-MNIST (or the synthetic set) loaded once for every model, so missing or
-    damaged data is one error before any model, not one failure per model. A folder is
-    decoded per model, at its input size, as training does (None here)."""
+    """Fashion-MNIST (or the synthetic set) checked once before any model, so missing or
+    damaged data is one error, not one failure per model (each model's run then loads it
+    by its spec). A folder is decoded per model, at its input size, as training does."""
     from cnnlab.data import DataError, load_dataset, parse_spec
     from cnnlab.data.folder import folder_root
 

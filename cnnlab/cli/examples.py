@@ -28,8 +28,8 @@ EXAMPLES: dict[str, list[tuple[str, str]]] = {
         ("cnnlab train resnet18_small --preset fast", "cnnlab's modern recipe"),
         ("cnnlab train lenet_modern --preset fast --train-subset 5000 --eval-subset 1000 "
          "--threads 1", "in seconds, on a subset"),
-        ("cnnlab train resnet18_small --data folder:~/photos --resize 64",
-         "your own images, one folder per class"),
+        ("cnnlab train resnet18 --data folder:~/photos --resize 64",
+         "your own photos, one folder per class, in colour"),
         ("cnnlab train --config runs/RUN/config.yaml", "a run's recipe again"),
         ("cnnlab train tv:resnet18 --weights resnet18.pth --data folder:~/photos "
          "--resize 96 --freeze-backbone", "fine-tune pretrained weights on your images"),
