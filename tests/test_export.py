@@ -62,6 +62,7 @@ def test_export_command_verifies_against_pytorch(exported, run_dir):
     diffs = [float(d) for d in re.findall(r"batch \d: ([0-9.e+-]+)", output)]
     assert len(diffs) == 3 and max(diffs) < 1e-4, output
     assert "verified with onnxruntime" in output
+    assert re.search(r"max \|diff\| vs PyTorch \d\.\d\de-\d\d <= \d\.\d\de-\d\d ", output), output
     meta = json.loads(path.with_suffix(".json").read_text())
     run = load_run(run_dir)
     assert meta["classes"] == run.classes and meta["model"] == "lenet_modern"
