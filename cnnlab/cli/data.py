@@ -140,7 +140,7 @@ def info(
     image_size: int = typer.Option(64, help="Folder: decode images to this square size."),
     channels: int = typer.Option(3, help="Folder: 3 (RGB) or 1 (greyscale)."),
     val_fraction: float | None = typer.Option(
-        None, help="Folder: share of each class held out (default 0.2; a tree already split "
+        None, help="Folder: share of each class held out (default: 0.2; a tree already split "
                    "into train/ and val/ keeps its own)."),
     seed: int = typer.Option(0, min=0, help="Folder: seed of the train/validation split."),
 ) -> None:

@@ -61,9 +61,9 @@ def _known_errors():
 @app.command("run")
 def run(
     space: str = typer.Option(None, help=SPACES_HELP),
-    n: int = typer.Option(None, "--n", "-n", min=1, help="Trials in the sweep (default 100). With "
+    n: int = typer.Option(None, "--n", "-n", min=1, help="Trials in the sweep (default: 100). With "
                                             "--resume, a larger N extends the sweep."),
-    epochs: int = typer.Option(None, help="Epochs per trial (default 10, the paper's)."),
+    epochs: int = typer.Option(None, help="Epochs per trial (default: 10, the paper's)."),
     macs: str = typer.Option(None, metavar="LOW-HIGH", help="Complexity band LOW-HIGH in "
                              "multiply-adds at the data's size, e.g. 5M-20M."),
     data: str = typer.Option(None, callback=dataset_name(),
@@ -79,9 +79,9 @@ def run(
     resume: Path = typer.Option(None, metavar="DIR", help="Finish the sweep in this directory."),
     seed: int = typer.Option(None, min=0, max=SQLITE_MAX,
                              help="Seeds the sampling; trial i trains with seed+i "
-                                  "(default 0)."),
-    lr: float = typer.Option(None, help="Learning rate (default 0.05, cosine)."),
-    batch_size: int = typer.Option(None, help="Batch size (default 128)."),
+                                  "(default: 0)."),
+    lr: float = typer.Option(None, help="Learning rate (default: 0.05, cosine)."),
+    batch_size: int = typer.Option(None, help="Batch size (default: 128)."),
     device: str = typer.Option(None, help="auto, cpu, cuda ... Checked before anything is "
                                           "created. With --resume, the rest of the sweep "
                                           "trains there."),

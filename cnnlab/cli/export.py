@@ -19,7 +19,7 @@ def export(
     fmt: str = typer.Option("onnx", "--format", help="Export format: onnx."),
     # str, not Path: pathlib drops the trailing slash of a folder meant (`--out x.onnx/`)
     out: str = typer.Option(None, metavar="FILE",
-                            help="Output file (default RUN/export/model.onnx)."),
+                            help="Output file (default: RUN/export/model.onnx)."),
     which: str = typer.Option("best", metavar="CHECKPOINT", help="best or last checkpoint."),
     opset: int = typer.Option(None, help="ONNX opset (default: the exporter's choice)."),
     atol: float = typer.Option(1e-4, help="Largest max |onnxruntime - PyTorch| of the "

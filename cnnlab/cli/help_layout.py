@@ -37,6 +37,32 @@ def _unbroken(text: str, width: int) -> str:
                   word[0].replace("-", _HYPHEN), text)
 
 
+# click's own note at the end of an option's text: "[default: 5; x>=1]", "[x>=0]".
+_CLICK_EXTRA = re.compile(r"\s*\[([^\[\]]*)\]$")
+_BIG_BOUND = re.compile(r"(?<=<=)(\d{10,})")  # 9223372036854775807, a seed's SQLite bound
+
+
+def _defaults_as_words(text: str) -> str:
+    """An option's text with click's "[default: X]" written "(default: X)", as cnnlab's
+    own help texts give theirs (--help read both ways, option by option), and a range's
+    bound of 2^k - 1 so ("[0<=x<=9223372036854775807]" is "[0<=x<=2^63-1]")."""
+    extra = _CLICK_EXTRA.search(text)
+    if not extra:
+        return text
+    notes = extra[1].split("; ")
+    default = [n[len("default: "):] for n in notes if n.startswith("default: ")]
+    ranges = [_BIG_BOUND.sub(lambda m: _power_of_two_less_one(int(m[1])), n)
+              for n in notes if "x" in n and not n.startswith("default: ")]
+    if len(default) + len(ranges) != len(notes):  # not click's note: a text's own brackets
+        return text
+    words = text[:extra.start()] + "".join(f" (default: {d})" for d in default)
+    return (words + "".join(f"  [{r}]" for r in ranges)).lstrip()
+
+
+def _power_of_two_less_one(n: int) -> str:
+    return f"2^{n.bit_length()}-1" if n & (n + 1) == 0 else str(n)
+
+
 class _HelpFormatter(typer.Context.formatter_class):
     """click's help formatter, but a word is never broken at its hyphen: click wrapped
     "[default: no-quick]", "max-autotune" and "fashion-mnist" after the hyphen, values
@@ -62,8 +88,8 @@ class _HelpFormatter(typer.Context.formatter_class):
         # As click lays it out: the names' column, then the text's, to the width.
         first_col = min(measure_table(rows)[0], col_max) + col_spacing if rows else 0
         text_width = max(self.width - first_col - 2, 10)
-        super().write_dl([(term, _unbroken(text, text_width)) for term, text in rows],
-                         col_max, col_spacing)
+        super().write_dl([(term, _unbroken(_defaults_as_words(text), text_width))
+                          for term, text in rows], col_max, col_spacing)
 
     def getvalue(self) -> str:
         return super().getvalue().replace(_HYPHEN, "-")

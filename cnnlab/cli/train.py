@@ -150,8 +150,8 @@ def train(
     whiten_stem: bool = typer.Option(None, "--whiten-stem/--no-whiten-stem",
                                      help="Set the first convolution's filters to whiten "
                                           "the training images' patches, held fixed."),
-    out_dir: str = typer.Option(None, help="Where run directories go (default runs/)."),
-    run_name: str = typer.Option(None, help="Run directory name (default <date>-<model>)."),
+    out_dir: str = typer.Option(None, help="Where run directories go (default: runs/)."),
+    run_name: str = typer.Option(None, help="Run directory name (default: <date>-<model>)."),
     train_subset: int = typer.Option(None, help="Train on the first N training images only "
                                                 "(quick runs; the split is in random order)."),
     eval_subset: int = typer.Option(None, help="Evaluate on the first N test images only."),
