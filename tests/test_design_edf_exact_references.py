@@ -140,3 +140,9 @@ def test_weighted_ks_test_uses_kishs_effective_sizes():
     assert r.statistic == 1.0
     assert r.pvalue > ks_test([1.0, 2.0], [3.0, 4.0, 5.0]).pvalue
     assert math.isfinite(r.pvalue)
+
+
+def test_a_bootstrap_of_the_best_of_none_is_refused():
+    # sample_size=0 had been read as "all n" (`or`), where the message says >= 1.
+    with pytest.raises(ValueError, match="sample_size >= 1"):
+        bootstrap_best([1.0, 2.0, 3.0], sample_size=0)

@@ -339,7 +339,7 @@ def bootstrap_best(errors: Sequence[float], *, sample_size: int | None = None,
     compares spaces sampled with different n fairly.
     """
     e = _array(errors, "errors")
-    k = int(sample_size or e.size)
+    k = e.size if sample_size is None else int(sample_size)  # 0 refused, not read as all
     if k < 1 or resamples < 1 or not 0 < level < 1:
         raise ValueError("need sample_size >= 1, resamples >= 1 and 0 < level < 1")
     rng = np.random.default_rng(seed)
