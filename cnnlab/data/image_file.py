@@ -148,7 +148,7 @@ def read_image(path: str | Path, channels: int, background: str = "white",
                 # Shrunk before to_mode's copies where averaging pixels is exact (not a
                 # palette's indices); the rest once they are "L" or "RGB".
                 return shrunk(to_mode(shrunk(image, at_least), channels, background),
-                              at_least)
+                              at_least, upright=True)
     except FileNotFoundError:
         raise FileNotFoundError(f"image not found: {path}{_not_a_file(path)}") from None
     except (IsADirectoryError, PermissionError) as exc:  # Windows: a folder is EACCES
@@ -188,15 +188,19 @@ _AVERAGED_MODES = ("L", "LA", "RGB", "RGBA")
 _ORIENTATION = 0x0112  # the EXIF tag (ExifTags.Base.Orientation)
 
 
-def shrunk(image: Image.Image, at_least: tuple[int, int]) -> Image.Image:
+def shrunk(image: Image.Image, at_least: tuple[int, int], upright: bool = False
+           ) -> Image.Image:
     """The centred part of ``image`` shaped as ``at_least`` (a height and width), as large
     as fits: what :func:`centre_square` or :func:`fit_image` keeps of it next; reduced
     (each box of pixels averaged) by the largest whole factor that keeps its shorter
     side at least ``SHRINK_MARGIN`` times the longer side of ``at_least``. ``image`` as
     it is where that factor is 1, or its pixels are no colours to average (a palette's
-    indices, a colour that stands for transparent)."""
+    indices, a colour that stands for transparent). ``upright``: ``image`` is turned
+    already (to_mode's), so its EXIF is not asked: Pillow 9.4 (our floor) left the
+    orientation of a PNG that holds it twice (EXIF and XMP) in the turned image, which
+    then read as turned a quarter still, and its part was cut the wrong way round."""
     height, width = at_least
-    if image.getexif().get(_ORIENTATION, 1) in (5, 6, 7, 8):  # to be turned a quarter
+    if not upright and image.getexif().get(_ORIENTATION, 1) in (5, 6, 7, 8):  # a quarter
         height, width = width, height
     part_w, part_h = image.size
     if part_w * height > part_h * width:  # wider than the shape: its sides are cut off

@@ -71,7 +71,7 @@ def _image_pixels(image, pp: Preprocess, fit: bool, background: str = "white",
     # A large picture is shrunk as it is read (a JPEG decoded at a fraction of its size),
     # to a few times the size it is resized to next: as a folder's images were decoded.
     at_least = (decoded or (size, size)) if fit else (size, size)
-    picture = shrunk(to_mode(image, pp.channels, background), at_least) \
+    picture = shrunk(to_mode(image, pp.channels, background), at_least, upright=True) \
         if isinstance(image, Image.Image) \
         else read_image(image, pp.channels, background, at_least=at_least)
     if fit:
