@@ -209,10 +209,13 @@ def say_how_it_ended(directory: Path, counts: dict, console) -> None:
     chance, train failed trials again. Every trial failed: exit 1."""
     from cnnlab.design.describe import at_chance_note
     from cnnlab.design.store import TrialStore
+    from cnnlab.train.machine import shell_quote
 
     # Nothing done: "Analyse with" led to an analysis that has nothing to show.
+    # The folder quoted for this platform's shell (a space in it, a Windows path)
+    analyse = f"cnnlab design analyze {shell_quote(str(directory))}"
     console.print(f"{counts['done']} done, {counts['failed']} failed." + (
-        f" Analyse with: cnnlab design analyze {directory}" if counts["done"] else ""))
+        f" Analyse with: {escape(analyse)}" if counts["done"] else ""))
     with TrialStore(directory) as store:  # all at chance: a sweep too short to learn
         at_chance = at_chance_note([r["error_pct"] for r in store.trials("done")],
                                    store.spec().num_classes)

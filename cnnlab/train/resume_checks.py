@@ -17,6 +17,7 @@ from cnnlab.formatting import and_list
 from cnnlab.train import checkpoint as ckpt
 from cnnlab.train.config import ConfigError, TrainConfig
 from cnnlab.train.distributed import launched_world_size, relaunch_command
+from cnnlab.train.machine import shell_quote
 from cnnlab.train.run_files import DATA_RECORD, python_resume_call, resume_words
 
 
@@ -151,7 +152,8 @@ def _evaluate_words(run_dir: Path) -> str:
     from Python with that data."""
     if (run_dir / DATA_RECORD).is_file():
         return f"evaluate_run({str(run_dir)!r}, data=...) from Python, with the data it trained on"
-    return f"cnnlab eval {run_dir} (evaluate_run)"
+    # Quoted as resume_words quotes its run: a path with spaces, or Windows', pasted whole
+    return f"cnnlab eval {shell_quote(str(run_dir))} (evaluate_run)"
 
 
 def check_world_size(cfg: TrainConfig, state: dict, run_dir: Path) -> None:
