@@ -166,7 +166,7 @@ def check_world_size(cfg: TrainConfig, state: dict, run_dir: Path) -> None:
             f"(batch {cfg.batch_size} each, {cfg.batch_size * trained_on} a step), and this "
             f"resume runs on {now}: the batch, the steps per epoch and the schedule would "
             "change mid-run (and a mid-epoch resume would repeat images). Resume it as it "
-            f"was trained: {relaunch_command(f'resume {run_dir}', trained_on)}"
+            f"was trained: {relaunch_command(f'resume {shell_quote(str(run_dir))}', trained_on)}"
         )
 
 
