@@ -156,7 +156,7 @@ def test_a_damaged_store_is_named_and_left_alone(tmp_path):
     db.write_bytes(junk)
     for args in (["status", tmp_path], ["analyze", tmp_path], ["run", "--resume", tmp_path]):
         result = invoke(*args)
-        assert result.exit_code == 2 and "trials.sqlite" in result.output, args
+        assert result.exit_code == 1 and "trials.sqlite" in result.output, args
         assert "damaged" in result.output
     assert db.read_bytes() == junk
 
@@ -187,7 +187,7 @@ def test_a_store_holding_what_no_sweep_writes_is_named_not_a_traceback(tmp_path,
         for args in (["status", tmp_path / "s"], ["analyze", tmp_path / "s"]):
             result = invoke(*args)
             words = " ".join(result.output.split())
-            assert result.exit_code == 2 and f"{what} is damaged" in words, result.output
+            assert result.exit_code == 1 and f"{what} is damaged" in words, result.output
             assert "restore it from a copy" in words
 
 
@@ -228,7 +228,7 @@ def test_a_store_that_cannot_be_written_is_not_called_damaged(tmp_path, monkeypa
     assert invoke("status", tmp_path).exit_code == 0  # reading it is fine
     result = invoke("run", "--resume", tmp_path, "-n", "2")  # draws one more trial
     words = " ".join(result.output.split())
-    assert result.exit_code == 2 and "trials.sqlite cannot be opened for writing" in words
+    assert result.exit_code == 1 and "trials.sqlite cannot be opened for writing" in words
     assert "permissions" in words and "damaged" not in words
     assert (tmp_path / "trials.sqlite").read_bytes() == before
 
@@ -241,7 +241,7 @@ def test_a_store_that_is_a_folder_or_empty_is_named_and_left_alone(tmp_path):
         for args in (["status", tmp_path / folder], ["analyze", tmp_path / folder],
                      ["run", *TINY, "--out", tmp_path / folder]):  # not a new sweep either
             result = invoke(*args)
-            assert result.exit_code == 2 and words in result.output, (args, result.output)
+            assert result.exit_code == 1 and words in result.output, (args, result.output)
     assert (tmp_path / "b" / "trials.sqlite").read_bytes() == b""  # no schema written in
 
 

@@ -47,7 +47,7 @@ def test_a_second_run_refused_by_the_first_leaves_the_first_ones_new_sweep_alone
     monkeypatch.setattr(runner, "create_sweep", created_then_taken)
     try:
         result = invoke("run", *COMMON, "--out", out)
-        assert result.exit_code == 2 and "being trained by otherhost:99" in result.output
+        assert result.exit_code == 1 and "being trained by otherhost:99" in result.output
         assert (out / DB_NAME).is_file() and (out / runner.LOCK_NAME).is_file()
     finally:
         for handle in held:

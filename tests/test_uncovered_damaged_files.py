@@ -72,7 +72,7 @@ def test_design_status_of_a_sweep_whose_creation_was_cut_short_says_to_run_it_ag
     TrialStore(tmp_path / "sweep", create=True).close()  # the store made, no spec yet
     result = CliRunner().invoke(app, ["design", "status", str(tmp_path / "sweep")])
     said = " ".join(result.output.split())
-    assert result.exit_code == 2, said  # as every damaged store (test_design_cli_errors)
+    assert result.exit_code == 1, said  # as every damaged store (test_design_cli_errors)
     assert "holds no sweep spec (its creation was interrupted): run the command that " \
            "created it again" in said, said
 

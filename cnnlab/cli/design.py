@@ -37,16 +37,18 @@ SPACES_HELP = ("anynetx_a (free), _b (shared b), _c (shared g), _d (widths up), 
 
 def fail(message: str, code: int = 2) -> NoReturn:
     # Exit 2 for a refusal (messages.py has the rule for every command); 1 where a valid
-    # sweep could not be done: its data missing or damaged, Ray absent or out of reach.
+    # sweep could not be done: its data or store missing or damaged, Ray out of reach.
     messages.fail(message, code=code)
 
 
 def _fail_known(exc: Exception) -> NoReturn:
     from cnnlab.data.dataset import DataError
     from cnnlab.design.executors import SweepFailure
+    from cnnlab.design.sweep_spec import StoreError
 
     missing_or_damaged = isinstance(exc, DataError) and not messages.invalid_request(exc)
-    fail(str(exc), code=1 if missing_or_damaged or isinstance(exc, SweepFailure) else 2)
+    could_not = isinstance(exc, (SweepFailure, StoreError))  # a store damaged, locked, busy
+    fail(str(exc), code=1 if missing_or_damaged or could_not else 2)
 
 
 def _known_errors():

@@ -37,7 +37,7 @@ from cnnlab.design.regnet_fit import RegNetFit, fit_regnet
 from cnnlab.design.report import analyze
 from cnnlab.design.runner import SweepInterrupted, create_sweep, run_sweep
 from cnnlab.design.spaces import SPACES, DesignSpaceError, SpaceRanges, parse_band, sample
-from cnnlab.design.store import SweepError, TrialStore
+from cnnlab.design.store import StoreError, SweepError, TrialStore
 from cnnlab.design.sweep_spec import SweepSpec
 
 __all__ = [
@@ -45,6 +45,7 @@ __all__ = [
     "DesignSpaceError",
     "RegNetFit",
     "SpaceRanges",
+    "StoreError",
     "SweepError",
     "SweepInterrupted",
     "SweepSpec",

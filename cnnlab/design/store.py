@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from cnnlab.design import spaces
-from cnnlab.design.sweep_spec import SweepError, SweepSpec, plan_trials, sweep_identity
+from cnnlab.design.sweep_spec import StoreError, SweepError, SweepSpec, plan_trials, sweep_identity
 
 DB_NAME = "trials.sqlite"
 SCHEMA_VERSION = 1
@@ -82,7 +82,7 @@ def make_folder(path: Path, option: str) -> None:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:  # a file further up, no permission, read-only disk
-        raise SweepError(f"cannot create the folder {path}: {exc.strerror or exc}; pick "
+        raise StoreError(f"cannot create the folder {path}: {exc.strerror or exc}; pick "
                          f"another {option}") from None
 
 
@@ -107,10 +107,10 @@ class TrialStore:
             raise SweepError(f"{self.directory} {what}; start one with `cnnlab design run "
                              "--space ... --out DIR`")
         if self.path.exists() and not self.path.is_file():
-            raise SweepError(f"{self.path} is not a file: a sweep's store is one SQLite file; "
+            raise StoreError(f"{self.path} is not a file: a sweep's store is one SQLite file; "
                              "move that away")
         if self.path.exists() and self.path.stat().st_size == 0:  # never given a schema here
-            raise SweepError(f"{self.path} is empty: not a sweep (a copy cut short?). "
+            raise StoreError(f"{self.path} is empty: not a sweep (a copy cut short?). "
                              "Restore it from a copy, or start a new sweep with another --out")
         make_folder(self.directory, "--out")
         if not self.path.exists():
@@ -127,15 +127,15 @@ class TrialStore:
             if _unwritable(exc):
                 raise self._unwritable_error(exc) from None
             if "locked" not in str(exc):
-                raise SweepError(f"{self.path} cannot be read as a sweep store ({exc}): it is "
+                raise StoreError(f"{self.path} cannot be read as a sweep store ({exc}): it is "
                                  "damaged or not a cnnlab sweep. Restore it from a copy, or "
                                  "start a new sweep with another --out") from None
-            raise SweepError(f"{self.path} is locked by another process writing it (a sweep "
+            raise StoreError(f"{self.path} is locked by another process writing it (a sweep "
                              "or analysis still running?); try again when it is done") from None
         except (sqlite3.DatabaseError, ValueError) as exc:  # ValueError: a value not JSON
             self.conn.close()
             # Never rewritten here: whatever it still holds is the user's to recover.
-            raise SweepError(f"{self.path} cannot be read as a sweep store ({exc}): it is "
+            raise StoreError(f"{self.path} cannot be read as a sweep store ({exc}): it is "
                              "damaged or not a cnnlab sweep. Restore it from a copy, or start "
                              "a new sweep with another --out") from None
         if version is not None and version != SCHEMA_VERSION:
@@ -212,9 +212,9 @@ class TrialStore:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
 
-    def _unwritable_error(self, exc: Exception) -> SweepError:
+    def _unwritable_error(self, exc: Exception) -> StoreError:
         # Permissions or a read-only disk: the store may well be whole, so not "damaged".
-        return SweepError(f"{self.path} cannot be opened for writing ({exc}): check that you "
+        return StoreError(f"{self.path} cannot be opened for writing ({exc}): check that you "
                           "may write it and its folder (permissions, a read-only disk), or "
                           "copy the sweep somewhere you can")
 
@@ -259,8 +259,8 @@ class TrialStore:
         except (TypeError, ValueError) as exc:
             raise self._damaged(what, exc) from None
 
-    def _damaged(self, what: str, exc: Exception) -> SweepError:
-        return SweepError(f"{self.path}: {what} is damaged ({type(exc).__name__}: {exc}); "
+    def _damaged(self, what: str, exc: Exception) -> StoreError:
+        return StoreError(f"{self.path}: {what} is damaged ({type(exc).__name__}: {exc}); "
                           "a hand-edited or corrupted store: restore it from a copy")
 
     def set_meta(self, values: dict) -> None:
@@ -273,7 +273,7 @@ class TrialStore:
         """The SweepSpec the sweep was created with."""
         stored = self.meta().get("spec")
         if stored is None:
-            raise SweepError(f"{self.directory} holds no sweep spec (its creation was "
+            raise StoreError(f"{self.directory} holds no sweep spec (its creation was "
                              "interrupted): run the command that created it again")
         try:
             return SweepSpec.from_dict(stored)

@@ -11,7 +11,7 @@ from pathlib import Path
 from cnnlab import file_lock
 from cnnlab.atomic import open_to_append
 from cnnlab.design.store import DB_NAME
-from cnnlab.design.sweep_spec import SweepError
+from cnnlab.design.sweep_spec import StoreError
 from cnnlab.design.trial import worker_name
 from cnnlab.file_lock import LockState
 
@@ -60,7 +60,7 @@ def sweep_lock(directory) -> Iterator[None]:
             return
         if state is LockState.BUSY:
             holder = file_lock.holder(handle) or "another process"
-            raise SweepError(f"{directory} is being trained by {holder}: one `cnnlab design "
+            raise StoreError(f"{directory} is being trained by {holder}: one `cnnlab design "
                              "run` per sweep (wait for it, or stop it; then run this again "
                              "to finish the sweep)") from None
         file_lock.name_holder(handle, worker_name())  # host:pid

@@ -19,6 +19,12 @@ class SweepError(ValueError):
     """A sweep that cannot be created, opened or resumed as asked; the message says why."""
 
 
+class StoreError(SweepError):
+    """A sweep's store that cannot be used as it stands (damaged, locked, being trained,
+    not writable): a valid request that could not be done, which the CLI ends with exit
+    status 1 (a SweepError is a request to change, 2)."""
+
+
 # TrainConfig fields a sweep decides itself (train_config below, run_trial's silent
 # trainer without a run folder): a value given for one would be overridden without a
 # word, so a new sweep refuses it and says what to use instead.
