@@ -14,6 +14,10 @@ from cnnlab.train.config import ConfigError, TrainConfig
 from cnnlab.train.run_files import DATA_RECORD
 from cnnlab.train.run_names import file_name_for
 
+# How a row's setup names data given to run_zoo from Python: a setup of its own, apart
+# from a run of the same dataset by its spec (zoo_report reads the dataset after it).
+GIVEN_DATA = "data given to run_zoo: "
+
 
 class ZooSetupError(ValueError):
     """The output folder holds a zoo trained otherwise (other data, epochs or settings):
@@ -29,7 +33,7 @@ def zoo_setup(cfg: TrainConfig, overrides: dict | None, given: str | None = None
     kind, path = parse_spec(cfg.data)  # fashion_mnist and fashion-mnist are one dataset
     data = f"folder:{Path(path).expanduser().resolve()}" if kind == "folder" else kind
     if given is not None:  # recorded as the config's spec, it passed for that dataset
-        data = f"data given to run_zoo: {given}"
+        data = f"{GIVEN_DATA}{given}"
     fields = {"epochs", "batch_size", *(overrides or {})} - {"data"}  # data: normalised
     return {"data": data, **{k: getattr(cfg, k) for k in sorted(fields)}}
 
