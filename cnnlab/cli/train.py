@@ -280,8 +280,9 @@ def resume(
         # as train says it, of the threads and device the session will use: the run's own
         # unless given
         recorded = _recorded_settings(run)
-        hint_at_a_busy_cpu(threads or recorded.get("threads"),
-                           device or recorded.get("device") or "auto")
+        if Path(run).is_dir():  # else the error alone, not a note on threads before it
+            hint_at_a_busy_cpu(threads or recorded.get("threads"),
+                               device or recorded.get("device") or "auto")
         with _figures_as_chosen(figures):
             result = _guarded(lambda: resume_run(
                 run, console=training_log, extra_epochs=epochs, max_time=max_time,
@@ -318,6 +319,7 @@ def evaluate(
     """Evaluate a trained run on its test split: accuracy and per-class accuracy."""
     from cnnlab.train.distributed import launched_world_size
     from cnnlab.train.evaluate import evaluate_run
+    from cnnlab.train.machine import shell_quote
 
     try:
         processes = launched_world_size()
@@ -326,9 +328,10 @@ def evaluate(
     if processes > 1:  # each process would score the whole split, and print it
         fail(f"eval runs in one process: under torchrun each of the {processes} "
              f"would evaluate the whole test split. Run it without torchrun: cnnlab eval "
-             f"{run}", code=2)
+             f"{shell_quote(str(run))}", code=2)
     try:
-        hint_at_a_busy_cpu(threads, device)  # as train and resume say it
+        if Path(run).is_dir():  # as train and resume say it
+            hint_at_a_busy_cpu(threads, device)
         scored = evaluate_run(run, data, data_root, which, device, tta_flip, tta_shift,
                               eval_subset, threads=threads)
     except run_errors() as exc:
