@@ -14,7 +14,13 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from cnnlab.formatting import columns_left_out, fitted_widths, left_out_caption, without_columns
+from cnnlab.formatting import (
+    columns_left_out,
+    fitted_widths,
+    left_out_caption,
+    seconds_text,
+    without_columns,
+)
 from cnnlab.interrupts import interrupted_status  # 130 Ctrl-C, 143 SIGTERM
 from cnnlab.train.config import PRESETS  # torch-free: --help stays quick
 
@@ -275,7 +281,7 @@ def zoo(
     # Checked once here (missing or damaged data: one error, not one failure per model),
     # then named by its spec: data handed over as loaded is recorded as data given from
     # Python, which left the book's column empty and gave every run a data.json.
-    _zoo_data(data, data_root)
+    _check_zoo_data(data, data_root)
     console.print(f"{len(names)} model(s): {', '.join(names)}")
 
     def kept(done: list[str]) -> None:
@@ -286,7 +292,7 @@ def zoo(
     def report(row: dict) -> None:
         if row["status"] == "done":
             console.print(f"[green]{escape(row['model'])}[/]: {100 * float(row['test_acc']):.2f}% "
-                          f"in {float(row['train_time_s']):.0f} s")
+                          f"in {seconds_text(float(row['train_time_s']))}")
         else:
             # escape: an error may hold brackets ("[/data/x]" read as a closing tag)
             console.print(f"[red]{escape(row['model'])} failed[/]: {escape(row['error'])}")
@@ -320,10 +326,11 @@ def zoo(
              "table; run the same command again to retry them")
 
 
-def _zoo_data(spec: str, root: str | None):
+def _check_zoo_data(spec: str, root: str | None) -> None:
     """Fashion-MNIST (or the synthetic set) checked once before any model, so missing or
-    damaged data is one error, not one failure per model (each model's run then loads it
-    by its spec). A folder is decoded per model, at its input size, as training does."""
+    damaged data is one error, not one failure per model. What it loads is dropped: each
+    model's run loads the data by its spec (given to run_zoo, the rows were recorded as
+    data given from Python). A folder is decoded per model, at its size, as training does."""
     from cnnlab.data import DataError, load_dataset, parse_spec
     from cnnlab.data.folder import folder_root
 
@@ -331,8 +338,8 @@ def _zoo_data(spec: str, root: str | None):
         kind, path = parse_spec(spec)
         if kind == "folder":  # a mistyped path: one error, not a failed row per model
             folder_root(path)
-            return None
-        return load_dataset(spec, root=root)
+        else:
+            load_dataset(spec, root=root)
     except DataError as exc:
         fail_for(exc)
 

@@ -37,7 +37,8 @@ SPACES_HELP = ("anynetx_a (free), _b (shared b), _c (shared g), _d (widths up), 
 
 def fail(message: str, code: int = 2) -> NoReturn:
     # Exit 2 for a refusal (messages.py has the rule for every command); 1 where a valid
-    # sweep could not be done: its data or store missing or damaged, Ray out of reach.
+    # sweep could not be done: its data or store missing or damaged, Ray absent or out of
+    # reach.
     messages.fail(message, code=code)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rich.markup import escape
 
-from cnnlab.formatting import format_count
+from cnnlab.formatting import format_count, seconds_text
 
 from . import messages
 from .messages import err
@@ -177,7 +177,7 @@ def train_pending(directory: Path, counts: dict, total: int, decimals: int, cons
         if row["status"] == "done":
             console.print(f"{head}: error {row['error_pct']:.{decimals}f}% "
                           f"({format_count(row['macs'])} MACs, "
-                          f"{row['train_time_s']:.1f} s)", highlight=False)
+                          f"{seconds_text(row['train_time_s'])})", highlight=False)
         else:
             console.print(f"{head}: [red]failed[/] {escape(row['message'] or '')}")
 

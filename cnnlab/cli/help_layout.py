@@ -44,8 +44,8 @@ _BIG_BOUND = re.compile(r"(?<=<=)(\d{10,})")  # 9223372036854775807, a seed's SQ
 
 def _defaults_as_words(text: str) -> str:
     """An option's text with click's "[default: X]" written "(default: X)", as cnnlab's
-    own help texts give theirs (--help read both ways, option by option), and a range's
-    bound of 2^k - 1 so ("[0<=x<=9223372036854775807]" is "[0<=x<=2^63-1]")."""
+    own help texts give theirs (--help read both ways, option by option); and a range's
+    bound of 2^k - 1 written so: "[0<=x<=2^63-1]", not "[0<=x<=9223372036854775807]"."""
     extra = _CLICK_EXTRA.search(text)
     if not extra:
         return text

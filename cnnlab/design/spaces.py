@@ -304,13 +304,14 @@ def check_space(space: str) -> str:
 
 def parse_band(text: str | None) -> tuple[float, float] | None:
     """A band's ``text`` as (low, high): '5M-20M' -> (5e6, 2e7); None or blank: None. Suffixes
-    K, M, G (x1e3, 1e6, 1e9); plain numbers too."""
+    K, M, G, T (x1e3 to 1e12: as counts are written, a band suggested may read 300G-1.20T);
+    plain numbers too."""
     if text is None or not str(text).strip():
         return None
 
     def number(part: str) -> float:
         part = part.strip().upper()
-        scale = {"K": 1e3, "M": 1e6, "G": 1e9}.get(part[-1:], 1.0)
+        scale = {"K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12}.get(part[-1:], 1.0)
         try:
             return float(part[:-1] if scale != 1.0 else part) * scale
         except ValueError:

@@ -82,7 +82,7 @@ def make_folder(path: Path, option: str) -> None:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:  # a file further up, no permission, read-only disk
-        raise StoreError(f"cannot create the folder {path}: {exc.strerror or exc}; pick "
+        raise SweepError(f"cannot create the folder {path}: {exc.strerror or exc}; pick "
                          f"another {option}") from None
 
 
@@ -153,7 +153,7 @@ class TrialStore:
         if isinstance(version, int) and version > SCHEMA_VERSION:
             return SweepError(f"{has}, newer than this cnnlab's {SCHEMA_VERSION}: upgrade "
                               "cnnlab (pip install -U cnnlab, or git pull in a checkout)")
-        return SweepError(f"{has}, which no cnnlab writes (this one reads {SCHEMA_VERSION}): "
+        return StoreError(f"{has}, which no cnnlab writes (this one reads {SCHEMA_VERSION}): "
                           "damaged? Restore it from a copy, or use another --out")
 
     def _add_columns(self) -> None:
