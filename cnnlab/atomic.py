@@ -32,14 +32,18 @@ def atomic_write_bytes(path: Path, write, mode: int | None = None) -> None:
     if mode is None and path.exists():
         mode = path.stat().st_mode & 0o7777
     # Made no more open than its final mode while ``write`` fills it (a private file is
-    # never readable by others, even as a temporary one).
-    tmp = new_temp_file(path, 0o666 if mode is None else mode)
+    # never readable by others, even as a temporary one), but writable by its owner: a
+    # read-only old file's mode (0444) made the temporary one refuse ``write`` and the
+    # fsync, so a user other than root could not replace it (a resume ended at its first
+    # checkpoint, its epoch trained for nothing); root, whom modes never stop, could.
+    tmp = new_temp_file(path, 0o666 if mode is None else mode | stat.S_IWUSR)
     try:
         if mode is None:  # a plain write's, as the new file was made
             mode = os.stat(tmp).st_mode & 0o7777
         write(tmp)
-        os.chmod(tmp, mode)  # whatever ``write`` did to the file (replaced it, say)
+        os.chmod(tmp, mode | stat.S_IWUSR)  # whatever ``write`` did (replaced it, say)
         fsync_file(tmp)
+        os.chmod(tmp, mode)  # the final mode once written: read-only stays read-only
         replace_file(tmp, path)
     except BaseException as exc:
         _remove_temp_file(tmp)
