@@ -9,11 +9,17 @@ import builtins
 import io
 import os
 import stat
+import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
+import cnnlab.data.folder_cache as folder_cache
 from cnnlab.atomic import atomic_write_text
+from cnnlab.data import DataWarning
+from cnnlab.data.folder import load_folder
 
 
 def _writes(flags_or_mode) -> bool:
@@ -55,3 +61,56 @@ def test_a_read_only_file_is_replaced_keeping_its_mode(tmp_path, as_a_user):
     assert target.read_text(encoding="utf-8") == "new"
     assert stat.S_IMODE(target.stat().st_mode) == 0o444
     assert [p.name for p in tmp_path.iterdir()] == ["last.json"]  # no temporary file left
+
+
+def _images(folder: Path, n: int) -> None:
+    folder.mkdir(parents=True)
+    for i in range(n):
+        Image.fromarray(np.full((8, 8), 40 * i, np.uint8)).save(folder / f"{i}.png")
+
+
+def test_a_folder_that_cannot_be_listed_is_named_with_the_fix(tmp_path, monkeypatch):
+    # os.walk passes over a folder it may not list: its images were left out unsaid.
+    root = tmp_path / "photos"
+    _images(root / "cat", 3)
+    _images(root / "cat" / "more", 2)
+    _images(root / "dog", 3)
+    private = root / "cat" / "more"
+    real_scandir = os.scandir
+
+    def user_scandir(path="."):
+        if os.fspath(path) == os.fspath(private):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", user_scandir)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load_folder(root, image_size=8, channels=1, use_cache=False, progress=False)
+    said = [str(w.message) for w in caught if issubclass(w.category, DataWarning)]
+    assert any("cat/more (permission denied)" in m and f"chmod -R a+rX {private}" in m
+               for m in said), said
+
+
+def test_an_unreadable_cache_folder_is_said_to_be_the_users_own(tmp_path, monkeypatch):
+    # The warning said the entry was "private to the user who wrote them" (another
+    # user's), when it was this user's own cache folder that could not be read.
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("CNNLAB_CACHE", str(cache))
+    stem = folder_cache.entries_folder() / ("0" * 32)
+    stem.parent.mkdir(parents=True)
+    real_access = os.access
+
+    def denied_open(path):  # what reading an entry in a folder one may not search raises
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(folder_cache, "open_own", denied_open)
+    monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p) == stem.parent
+                        else real_access(p, mode))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert folder_cache.load_cache(stem, (1, 8, 8)) is None
+    said = " ".join(str(w.message) for w in caught)
+    assert f"the cache folder {stem.parent} is not readable by this user" in said
+    assert "private to the user who wrote them" not in said
+    assert "CNNLAB_CACHE" in said

@@ -42,6 +42,7 @@ from cnnlab.data.folder_cache import (
     entries_folder,
     load_cache,
     save_cache,
+    warn_not_written,
 )
 from cnnlab.data.folder_files import (
     IMAGE_EXTENSIONS,
@@ -51,6 +52,7 @@ from cnnlab.data.folder_files import (
     is_image_file,
     is_run_folder,
     readable_name,
+    unlisted_words,
 )
 from cnnlab.data.folder_names import names_alike_problem
 from cnnlab.data.image_file import ImageFileError, decode_image
@@ -94,6 +96,10 @@ def _scan(root: Path) -> tuple[dict[str, list[Path]], list[Path]]:
                   f"cnnlab does not decode ({' '.join(kinds)}): "
                   + first_few([str(p.relative_to(root)) for p in passed_over.undecoded])
                   + "; convert them to PNG or JPEG to train on them", DataWarning)
+    if passed_over.unlisted:
+        warn_user(f"{root}: could not read {len(passed_over.unlisted)} folder(s), so the "
+                  "images in them are left out: " + unlisted_words(root, passed_over.unlisted),
+                  DataWarning)
     loose = sorted(p for p in root.iterdir() if is_image_file(p, root))
     return per_class, loose
 
@@ -324,8 +330,8 @@ def _decode_and_cache(root: Path, per_class: dict[str, list[Path]], size: tuple[
             meta = {"format": CACHE_FORMAT, "path": str(root), "size": size,
                     "channels": channels, "device": root.stat().st_dev}
             save_cache(stem, decoded, meta)
-        except OSError as exc:  # a read-only or full cache only costs speed
-            warn_user(f"could not write the cache {stem}: {exc}", DataWarning)
+        except OSError as exc:  # a read-only or full cache only costs speed: said how
+            warn_not_written(stem, exc)
     return decoded
 
 

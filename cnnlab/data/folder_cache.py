@@ -282,6 +282,41 @@ def _warn_not_read(stem: Path, why: str) -> None:
               "folder of your own to keep yours", DataWarning)
 
 
+def _warn_unusable(stem: Path, what: str) -> None:
+    """Say once that the cache cannot keep ``stem``'s folder (``what``: why), and the fix:
+    the words for another user's entry (private to them) misled about one's own folder."""
+    if stem not in _told_not_readable:
+        _told_not_readable.add(stem)
+        warn_user(cache_not_kept(stem.parent, what), DataWarning)
+
+
+def warn_not_written(stem: Path, exc: OSError) -> None:
+    """Say that ``stem`` could not be written (``exc``), unless the folder was already
+    said to be unreadable (a second warning on it only repeated the first)."""
+    if stem not in _told_not_readable:
+        warn_user(cache_not_kept(stem.parent, f"could not write the cache {stem}", exc),
+                  DataWarning)
+
+
+def cache_not_kept(folder: Path, what: str, exc: OSError | None = None) -> str:
+    """That the cache ``folder`` cannot keep a decode (``what``, and ``exc``: why), and
+    the fix: for a refusal, who may lift it; for any other failure (a full disk), the
+    other place."""
+    if exc is not None and not isinstance(exc, PermissionError):
+        return (f"{what}: {exc}, so the folder is decoded anew on every run: make room, "
+                "or set CNNLAB_CACHE to a folder on another disk")
+    if exc is not None:
+        what += f" ({(exc.strerror or str(exc)).lower()})"
+    # The nearest folder there: a home this user may not write in refused the cache's
+    # own folders, so they are not there to be made writable.
+    folder = next(p for p in (folder, *folder.parents) if os.path.lexists(p))
+    who = owner(folder)
+    return (f"{what}, so the folder is decoded anew on every run: "
+            + (f"ask {who} to let you write in it, " if who else
+               f"let this user read and write in it (chmod u+rwx {folder}), ")
+            + "or set CNNLAB_CACHE to a folder of your own")
+
+
 def load_cache(stem: Path, shape: tuple[int, int, int]) -> DecodedTree | None:
     """The cached entry, or None when absent or not what ``stem`` should hold, or
     another user's: anyone who may write in a shared cache could have put any pixels
@@ -304,6 +339,10 @@ def load_cache(stem: Path, shape: tuple[int, int, int]) -> DecodedTree | None:
         return None
     except PermissionError as exc:
         why = (exc.strerror or str(exc)).lower()
+        if not os.access(stem.parent, os.R_OK | os.X_OK):  # the folder, not an entry
+            _warn_unusable(stem, f"the cache folder {stem.parent} is not readable by "
+                                 f"this user ({why})")
+            return None
         if who := owner(stem.with_suffix(".json")):
             why += f"; it belongs to {who}"
         _warn_not_read(stem, f"not readable by this user ({why})")

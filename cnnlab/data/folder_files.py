@@ -39,6 +39,9 @@ class PassedOver:
 
     runs: list[Path] = field(default_factory=list)
     undecoded: list[Path] = field(default_factory=list)
+    # Folders this user may not list (another's private folder, a chmod 700 one): their
+    # images were left out without a word, os.walk passing over what it cannot read.
+    unlisted: list[Path] = field(default_factory=list)
 
 
 def is_data_folder(path: Path) -> bool:
@@ -75,13 +78,19 @@ def is_run_folder(path: Path) -> bool:
     return (path / "config.yaml").is_file() and any((path / n).exists() for n in _RUN_CONTENTS)
 
 
-def _files_under(folder: Path, runs: list[Path]) -> list[tuple[Path, str]]:
+def _files_under(folder: Path, passed_over: PassedOver) -> list[tuple[Path, str]]:
     """Every file below ``folder`` with its real path, following symlinked folders (a
     class assembled from links to where the images live; Path.rglob does not follow
     them), each real folder once (a link back up the tree would loop). cnnlab run
-    folders are passed over, and added to ``runs``."""
+    folders are passed over, and added to ``passed_over.runs``; folders that cannot be
+    listed to ``passed_over.unlisted``."""
     seen, files = set(), []
-    for here, dirs, names in os.walk(folder, followlinks=True):
+
+    def unlisted(exc: OSError) -> None:
+        passed_over.unlisted.append(Path(exc.filename))
+
+    runs = passed_over.runs
+    for here, dirs, names in os.walk(folder, onerror=unlisted, followlinks=True):
         real = os.path.realpath(here)
         if real in seen or is_run_folder(Path(here)):
             if real not in seen:
@@ -96,16 +105,29 @@ def _files_under(folder: Path, runs: list[Path]) -> list[tuple[Path, str]]:
     return files
 
 
+def unlisted_words(base: Path, folders: list[Path]) -> str:
+    """``folders`` (that could not be listed) named below ``base``, and the fix."""
+    from cnnlab.data.access import owner
+    from cnnlab.formatting import first_few
+
+    names = first_few([readable_name(str(p.relative_to(base))) if p.is_relative_to(base)
+                       else readable_name(str(p)) for p in folders])
+    who = owner(folders[0])
+    return (f"{names} (permission denied); to use them, let this user read them (chmod -R "
+            f"a+rX {folders[0]}{f', as {who}' if who else ''}), or move them out")
+
+
 def image_files_under(folder: Path, passed_over: PassedOver | None = None) -> list[Path]:
     """The image files below ``folder`` (searched recursively, links followed), sorted,
     each real file once: a link beside the image it names had been a second image, which
     a split could hold out for testing while training on the first. The image's own path
     is kept over a link's; hidden ones are left out, as a folder dataset leaves them, and
-    so are cnnlab run folders' plots; those and undecoded pictures go to ``passed_over``."""
+    so are cnnlab run folders' plots; those, undecoded pictures and folders this user
+    may not list go to ``passed_over``."""
     folder = Path(folder)
     passed_over = PassedOver() if passed_over is None else passed_over
     chosen: dict[str, Path] = {}
-    for path, real in _files_under(folder, passed_over.runs):
+    for path, real in _files_under(folder, passed_over):
         if not is_image_file(path, folder):
             if path.suffix.lower() in UNDECODED_EXTENSIONS and not _hidden(path, folder):
                 passed_over.undecoded.append(path)
