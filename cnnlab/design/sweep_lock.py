@@ -53,8 +53,14 @@ def sweep_lock(directory) -> Iterator[None]:
         "meanwhile is not refused, and would take the same pending trials and reset the "
         "running ones, training them twice. Drive each sweep from one command at a time, "
         "or keep sweeps on a file system with locks"))
-    with open_to_append(path, "a+", encoding="utf-8") as handle, \
-            file_lock.exclusive(handle, wait=0.5, unguarded=unguarded) as state:
+    try:
+        handle = open_to_append(path, "a+", encoding="utf-8")
+    except PermissionError as exc:  # a sweep this user may not write in: a traceback was
+        raise StoreError(f"cannot write in the sweep {directory} ({exc.strerror.lower()}): "
+                         "`design run` records each trial there; copy it to a place you may "
+                         "write in (cp -r) and run the copy (`design status` and `design "
+                         "analyze --out DIR` read it where it is)") from None
+    with handle, file_lock.exclusive(handle, wait=0.5, unguarded=unguarded) as state:
         if state is LockState.NO_LOCKS:  # a mount without locks (NFS nolock): unguarded,
             yield  # as a run is (every run failed there: ENOLCK)
             return

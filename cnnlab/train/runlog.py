@@ -48,7 +48,7 @@ from cnnlab.train.log_appends import (
     take_in_kept_lines,
     with_kept,
 )
-from cnnlab.train.machine import python_resume
+from cnnlab.train.machine import python_resume, shell_quote
 from cnnlab.train.run_names import as_listed, check_windows_run_dir, file_name_for
 from cnnlab.train.tensorboard_log import TensorBoardLog
 
@@ -429,6 +429,15 @@ def _check_writable(run_dir: Path) -> None:
         raise PermissionError(f"cannot write in the run folder {run_dir} ({problem}): "
                               "training writes its metrics and checkpoints there; copy the "
                               "run to a place you may write in (cp -r) and resume the copy")
+    # Its logs are appended to, which takes their own write permission: a read-only one
+    # (a run copied from a read-only tree keeps its modes) failed after an epoch's training.
+    for name in ("metrics.csv", "class_metrics.jsonl"):
+        log = run_dir / name
+        if log.is_file() and not os.access(log, os.W_OK):
+            raise PermissionError(f"cannot add to {log} (read-only to this user): training "
+                                  "adds a line to it each epoch; make the run's files "
+                                  f"writable (chmod -R u+w {shell_quote(str(run_dir))}), "
+                                  "then run this again")
 
 
 def _check_log_file(path: Path) -> None:
