@@ -299,7 +299,12 @@ def image_paths(paths) -> list[Path]:
     below it (sorted). A folder with none is a FileNotFoundError naming it. One path
     alone (not in a list) is taken as one, not as the characters of its name."""
     from cnnlab.data import DataWarning
-    from cnnlab.data.folder_files import IMAGE_EXTENSIONS, PassedOver, image_files_under
+    from cnnlab.data.folder_files import (
+        IMAGE_EXTENSIONS,
+        PassedOver,
+        image_files_under,
+        unlisted_words,
+    )
 
     if isinstance(paths, str | Path):
         paths = [paths]
@@ -323,6 +328,9 @@ def image_paths(paths) -> list[Path]:
                                     + (f"; it holds {undecoded}" if undecoded else ""))
         if undecoded:
             warn_user(f"{path}: not classified: {undecoded}", DataWarning)
+        if passed_over.unlisted:  # as a folder dataset says it: they were left out unsaid
+            warn_user(f"{path}: not classified: the images in "
+                      + unlisted_words(path, passed_over.unlisted), DataWarning)
         files += found
     return files
 
