@@ -151,10 +151,11 @@ def read_image(path: str | Path, channels: int, background: str = "white",
                               at_least, upright=True)
     except FileNotFoundError:
         raise FileNotFoundError(f"image not found: {path}{_not_a_file(path)}") from None
-    except (IsADirectoryError, PermissionError) as exc:  # Windows: a folder is EACCES
-        if not path.is_dir():
-            raise ImageFileError(path, f"not a readable image ({type(exc).__name__}: "
-                                       f"{exc})") from None
+    except (IsADirectoryError, PermissionError):  # Windows: a folder is EACCES
+        if not path.is_dir():  # a file this user may not read, not a damaged image
+            raise ImageFileError(path, "this user may not read it (permission denied): "
+                                       "let it be read (chmod a+r, or ask its owner), or "
+                                       "move it out") from None
         raise ImageFileError(path, f"a folder, not an image file; pass the image files "
                                    f"(e.g. {path}/*.png)") from None
     except Image.DecompressionBombError as exc:
