@@ -27,10 +27,14 @@ def busy_two_cores(monkeypatch):
 
 @pytest.mark.usefixtures("busy_two_cores")
 @pytest.mark.parametrize("command", ["resume", "eval"])
-def test_a_missing_run_gets_its_error_alone(tmp_path, command):
-    result = runner.invoke(app, [command, str(tmp_path / "no such run"), "--device", "cpu"])
+@pytest.mark.parametrize("made", [False, True])  # no folder; a folder that is no run
+def test_a_missing_run_gets_its_error_alone(tmp_path, command, made):
+    run = tmp_path / "no such run"
+    if made:
+        run.mkdir()
+    result = runner.invoke(app, [command, str(run), "--device", "cpu"])
     said = " ".join(result.stderr.split())
-    assert result.exit_code != 0 and "does not exist" in said, said
+    assert result.exit_code != 0 and str(run) in said, said
     assert "busy" not in said and "--threads" not in said, said
 
 

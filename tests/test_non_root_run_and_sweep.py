@@ -4,7 +4,9 @@ simulated (os.access answering no, an open raising PermissionError)."""
 
 from __future__ import annotations
 
+import errno
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -24,7 +26,7 @@ def test_a_read_only_metrics_log_is_refused_before_training(tmp_path, monkeypatc
     monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p).name == "metrics.csv"
                         else real_access(p, mode))
     with pytest.raises(PermissionError, match=r"metrics\.csv \(read-only to this user\).*"
-                                              rf"chmod -R u\+w {tmp_path}"):
+                                              rf"chmod -R u\+w {re.escape(str(tmp_path))}"):
         MetricsLog(tmp_path, tensorboard=False)
 
 
@@ -36,7 +38,20 @@ def test_a_sweep_this_user_may_not_write_in_is_a_store_error(tmp_path, monkeypat
         raise PermissionError(13, "Permission denied", str(path))
 
     monkeypatch.setattr(sweep_lock_module, "open_to_append", refused)
-    with pytest.raises(StoreError, match=rf"cannot write in the sweep {tmp_path} "
+    with pytest.raises(StoreError, match=rf"cannot write in the sweep {re.escape(str(tmp_path))} "
                                          r"\(permission denied\).*cp -r"):
+        with sweep_lock(tmp_path):
+            pass
+
+
+def test_a_sweep_on_a_read_only_disk_is_a_store_error(tmp_path, monkeypatch):
+    # Not only PermissionError: EROFS (a read-only mount) escaped as a traceback.
+    (tmp_path / DB_NAME).write_bytes(b"")
+
+    def refused(path, *args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system", str(path))
+
+    monkeypatch.setattr(sweep_lock_module, "open_to_append", refused)
+    with pytest.raises(StoreError, match=r"\(read-only file system\).*cp -r"):
         with sweep_lock(tmp_path):
             pass

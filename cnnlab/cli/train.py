@@ -280,7 +280,7 @@ def resume(
         # as train says it, of the threads and device the session will use: the run's own
         # unless given
         recorded = _recorded_settings(run)
-        if Path(run).is_dir():  # else the error alone, not a note on threads before it
+        if (Path(run) / "config.yaml").is_file():  # else its error alone, no note before it
             hint_at_a_busy_cpu(threads or recorded.get("threads"),
                                device or recorded.get("device") or "auto")
         with _figures_as_chosen(figures):
@@ -330,7 +330,7 @@ def evaluate(
              f"would evaluate the whole test split. Run it without torchrun: cnnlab eval "
              f"{shell_quote(str(run))}", code=2)
     try:
-        if Path(run).is_dir():  # as train and resume say it
+        if (Path(run) / "config.yaml").is_file():  # a run: as train and resume say it
             hint_at_a_busy_cpu(threads, device)
         scored = evaluate_run(run, data, data_root, which, device, tta_flip, tta_shift,
                               eval_subset, threads=threads)

@@ -151,7 +151,7 @@ class TrialStore:
         has = f"{self.path} has sweep schema version {version!r}{written}"
         self.conn.close()
         if isinstance(version, int) and version > SCHEMA_VERSION:
-            return SweepError(f"{has}, newer than this cnnlab's {SCHEMA_VERSION}: upgrade "
+            return StoreError(f"{has}, newer than this cnnlab's {SCHEMA_VERSION}: upgrade "
                               "cnnlab (pip install -U cnnlab, or git pull in a checkout)")
         return StoreError(f"{has}, which no cnnlab writes (this one reads {SCHEMA_VERSION}): "
                           "damaged? Restore it from a copy, or use another --out")

@@ -55,8 +55,9 @@ def sweep_lock(directory) -> Iterator[None]:
         "or keep sweeps on a file system with locks"))
     try:
         handle = open_to_append(path, "a+", encoding="utf-8")
-    except PermissionError as exc:  # a sweep this user may not write in: a traceback was
-        raise StoreError(f"cannot write in the sweep {directory} ({exc.strerror.lower()}): "
+    except OSError as exc:  # may not write in it, a read-only disk, a link: a traceback was
+        why = (exc.strerror or str(exc)).lower()
+        raise StoreError(f"cannot write in the sweep {directory} ({why}): "
                          "`design run` records each trial there; copy it to a place you may "
                          "write in (cp -r) and run the copy (`design status` and `design "
                          "analyze --out DIR` read it where it is)") from None
