@@ -184,7 +184,7 @@ def test_a_folder_given_as_a_file_is_named_as_one_where_opening_it_is_eacces(
         read_image(tmp_path, channels=1)
     with pytest.raises(ConfigError, match="cannot be read .Permission denied"):
         read_mapping(locked)
-    with pytest.raises(ImageFileError, match="not a readable image .PermissionError"):
+    with pytest.raises(ImageFileError, match="may not read it .permission denied.: let it be read"):
         read_image(locked, channels=1)
 
 
