@@ -69,13 +69,8 @@ def _images(folder: Path, n: int) -> None:
         Image.fromarray(np.full((8, 8), 40 * i, np.uint8)).save(folder / f"{i}.png")
 
 
-def test_a_folder_that_cannot_be_listed_is_named_with_the_fix(tmp_path, monkeypatch):
-    # os.walk passes over a folder it may not list: its images were left out unsaid.
-    root = tmp_path / "photos"
-    _images(root / "cat", 3)
-    _images(root / "cat" / "more", 2)
-    _images(root / "dog", 3)
-    private = root / "cat" / "more"
+def deny_listing(monkeypatch, private: Path) -> None:
+    """Listing ``private`` raises PermissionError, as for a user without its read bit."""
     real_scandir = os.scandir
 
     def user_scandir(path="."):
@@ -84,6 +79,16 @@ def test_a_folder_that_cannot_be_listed_is_named_with_the_fix(tmp_path, monkeypa
         return real_scandir(path)
 
     monkeypatch.setattr(os, "scandir", user_scandir)
+
+
+def test_a_folder_that_cannot_be_listed_is_named_with_the_fix(tmp_path, monkeypatch):
+    # os.walk passes over a folder it may not list: its images were left out unsaid.
+    root = tmp_path / "photos"
+    _images(root / "cat", 3)
+    _images(root / "cat" / "more", 2)
+    _images(root / "dog", 3)
+    private = root / "cat" / "more"
+    deny_listing(monkeypatch, private)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         load_folder(root, image_size=8, channels=1, use_cache=False, progress=False)

@@ -3,11 +3,11 @@ folder dataset does: its images were left out unsaid."""
 
 from __future__ import annotations
 
-import os
 import warnings
 
 import numpy as np
 from PIL import Image
+from test_non_root_permissions import deny_listing
 
 from cnnlab.data import DataWarning
 from cnnlab.train.predict import image_paths
@@ -18,15 +18,7 @@ def test_an_unlisted_subfolder_is_named_with_the_fix(tmp_path, monkeypatch):
     for folder in (root, root / "private"):
         folder.mkdir(parents=True)
         Image.fromarray(np.zeros((8, 8), np.uint8)).save(folder / "a.png")
-    private = root / "private"
-    real_scandir = os.scandir
-
-    def user_scandir(path="."):
-        if os.fspath(path) == os.fspath(private):
-            raise PermissionError(13, "Permission denied", os.fspath(path))
-        return real_scandir(path)
-
-    monkeypatch.setattr(os, "scandir", user_scandir)
+    deny_listing(monkeypatch, root / "private")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         assert image_paths(root) == [root / "a.png"]
