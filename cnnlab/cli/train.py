@@ -280,9 +280,8 @@ def resume(
         # as train says it, of the threads and device the session will use: the run's own
         # unless given
         recorded = _recorded_settings(run)
-        if (Path(run) / "config.yaml").is_file():  # else its error alone, no note before it
-            hint_at_a_busy_cpu(threads or recorded.get("threads"),
-                               device or recorded.get("device") or "auto")
+        _busy_cpu_note_for(run, threads or recorded.get("threads"),
+                           device or recorded.get("device") or "auto")
         with _figures_as_chosen(figures):
             result = _guarded(lambda: resume_run(
                 run, console=training_log, extra_epochs=epochs, max_time=max_time,
@@ -330,8 +329,7 @@ def evaluate(
              f"would evaluate the whole test split. Run it without torchrun: cnnlab eval "
              f"{shell_quote(str(run))}", code=2)
     try:
-        if (Path(run) / "config.yaml").is_file():  # a run: as train and resume say it
-            hint_at_a_busy_cpu(threads, device)
+        _busy_cpu_note_for(run, threads, device)  # as train and resume say it
         scored = evaluate_run(run, data, data_root, which, device, tta_flip, tta_shift,
                               eval_subset, threads=threads)
     except run_errors() as exc:
@@ -402,6 +400,13 @@ def register(app: typer.Typer) -> None:
     app.command("train")(train)
     app.command("resume")(resume)
     app.command("eval")(evaluate)
+
+
+def _busy_cpu_note_for(run, threads: int | None, device: str | None) -> None:
+    """hint_at_a_busy_cpu for a session on ``run``, where it is a run (its config.yaml is
+    there); else its error comes alone, without a note on threads before it."""
+    if (Path(run) / "config.yaml").is_file():
+        hint_at_a_busy_cpu(threads, device)
 
 
 def _recorded_settings(run: str) -> dict:
