@@ -127,6 +127,20 @@ def test_help_never_breaks_a_word_at_its_hyphen(width):
         assert not [line for line in lines if re.search(r"\w-$", line)], path
 
 
+@pytest.mark.parametrize("width", [40, 60])
+def test_a_default_is_on_the_line_of_its_value(width):
+    # At 40 columns lines ended in "(default:" and the value stood on the next line,
+    # alone. Only a value too long to share a line with it may stand below it.
+    for path in _command_paths():
+        said = _help(path, width)
+        assert "\u00a0" not in said, path  # the glue is written back as a space
+        lines = said.splitlines()
+        for line, below in zip(lines, lines[1:], strict=False):
+            if line.endswith("(default:"):
+                text_column = width - 2 - (len(below) - len(below.lstrip()))
+                assert len("(default: " + below.split()[0]) > text_column, (path, line, below)
+
+
 def test_a_wrapped_example_is_still_the_example_when_its_lines_are_joined():
     # A long example is split at a space between arguments, with a shell line
     # continuation (" \\"), so it can still be pasted whole; joined again, it is the

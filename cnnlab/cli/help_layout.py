@@ -18,6 +18,7 @@ from click.formatting import measure_table
 from typer.core import TyperCommand, TyperGroup
 
 _HYPHEN = "\u2011"  # a non-breaking hyphen: textwrap breaks a line at none of them
+_GLUE = "\u00a0"  # a no-break space: textwrap breaks lines at ASCII whitespace only
 
 # Help is never written narrower than this, whatever the terminal. click's own floor is
 # 50, wider than a 40-column terminal, which then broke every line a second time.
@@ -59,6 +60,13 @@ def _defaults_as_words(text: str) -> str:
     return (words + "".join(f"  [{r}]" for r in ranges)).lstrip()
 
 
+def _default_beside_its_value(text: str, width: int) -> str:
+    """``text`` with each "(default:" kept on the line of its value's first word, where the
+    two fit a line: help at 40 columns ended lines in "(default:", the value below it."""
+    return re.sub(r"\(default: \S+", lambda said: said[0] if len(said[0]) > width else
+                  said[0].replace(" ", _GLUE), text)
+
+
 def _power_of_two_less_one(n: int) -> str:
     return f"2^{n.bit_length()}-1" if n & (n + 1) == 0 else str(n)
 
@@ -88,11 +96,12 @@ class _HelpFormatter(typer.Context.formatter_class):
         # As click lays it out: the names' column, then the text's, to the width.
         first_col = min(measure_table(rows)[0], col_max) + col_spacing if rows else 0
         text_width = max(self.width - first_col - 2, 10)
-        super().write_dl([(term, _unbroken(_defaults_as_words(text), text_width))
-                          for term, text in rows], col_max, col_spacing)
+        super().write_dl([(term, _default_beside_its_value(
+            _unbroken(_defaults_as_words(text), text_width), text_width))
+            for term, text in rows], col_max, col_spacing)
 
     def getvalue(self) -> str:
-        return super().getvalue().replace(_HYPHEN, "-")
+        return super().getvalue().replace(_HYPHEN, "-").replace(_GLUE, " ")
 
 
 class _Context(typer.Context):
