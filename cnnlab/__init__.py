@@ -32,7 +32,7 @@ Shared by all of them, beside the subpackages (``cnnlab.cli`` is the command):
 - ``export``, ``export_files`` and ``onnx_run`` (ONNX out, and read back by predict);
 - ``extras`` (optional dependencies), ``lazy_exports`` (names imported on first use),
   ``command_line`` (the program's entry point), ``dataset_names`` (a dataset's name as
-  cnnlab spells it, read without loading torch).
+  cnnlab spells it, read without loading torch), ``shell_words`` (paths as typed in a shell).
 
 ``train`` stays in ``cnnlab.train``: re-exported here it would shadow the subpackage of
 the same name (``import cnnlab.train.run`` would then fail).

@@ -39,9 +39,10 @@ class PassedOver:
 
     runs: list[Path] = field(default_factory=list)
     undecoded: list[Path] = field(default_factory=list)
-    # Folders this user may not list (another's private folder, a chmod 700 one): their
+    # Folders that could not be listed, as os.walk's errors (the folder is the filename):
+    # another's private folder, a chmod 700 one, one removed while it was read. Their
     # images were left out without a word, os.walk passing over what it cannot read.
-    unlisted: list[Path] = field(default_factory=list)
+    unlisted: list[OSError] = field(default_factory=list)
 
 
 def is_data_folder(path: Path) -> bool:
@@ -86,11 +87,9 @@ def _files_under(folder: Path, passed_over: PassedOver) -> list[tuple[Path, str]
     listed to ``passed_over.unlisted``."""
     seen, files = set(), []
 
-    def unlisted(exc: OSError) -> None:
-        passed_over.unlisted.append(Path(exc.filename))
-
     runs = passed_over.runs
-    for here, dirs, names in os.walk(folder, onerror=unlisted, followlinks=True):
+    for here, dirs, names in os.walk(folder, onerror=passed_over.unlisted.append,
+                                     followlinks=True):
         real = os.path.realpath(here)
         if real in seen or is_run_folder(Path(here)):
             if real not in seen:
@@ -105,16 +104,38 @@ def _files_under(folder: Path, passed_over: PassedOver) -> list[tuple[Path, str]
     return files
 
 
-def unlisted_words(base: Path, folders: list[Path]) -> str:
-    """``folders`` (that could not be listed) named below ``base``, and the fix."""
+def unlisted_words(base: Path, unlisted: list[OSError]) -> str:
+    """The folders of ``unlisted`` (os.walk's errors) named below ``base``, each with
+    why it could not be listed, and the fix. Every one read "(permission denied)": a
+    folder removed while it was read was sent to chmod."""
     from cnnlab.data.access import owner
     from cnnlab.formatting import first_few
+    from cnnlab.shell_words import shell_quote
 
-    names = first_few([readable_name(str(p.relative_to(base))) if p.is_relative_to(base)
-                       else readable_name(str(p)) for p in folders])
-    who = owner(folders[0])
-    return (f"{names} (permission denied); to use them, let this user read them (chmod -R "
-            f"a+rX {folders[0]}{f', as {who}' if who else ''}), or move them out")
+    by_why: dict[str, list[Path]] = {}
+    for exc in unlisted:
+        by_why.setdefault(_why_unlisted(exc), []).append(Path(exc.filename))
+    named = "; ".join(
+        first_few([readable_name(str(p.relative_to(base))) if p.is_relative_to(base)
+                   else readable_name(str(p)) for p in folders]) + f" ({why})"
+        for why, folders in by_why.items())
+    if denied := by_why.get(_DENIED):
+        who = owner(denied[0])
+        return (f"{named}; to use them, let this user read them (chmod -R a+rX "
+                f"{shell_quote(str(denied[0]))}{f', as {who}' if who else ''}), or move "
+                "them out")
+    return f"{named}; run this again once they stay put and can be read"
+
+
+_DENIED = "permission denied"
+
+
+def _why_unlisted(exc: OSError) -> str:
+    if isinstance(exc, PermissionError):
+        return _DENIED
+    if isinstance(exc, FileNotFoundError | NotADirectoryError):  # changed meanwhile
+        return "removed or renamed while it was read"
+    return (exc.strerror or str(exc)).lower()
 
 
 def image_files_under(folder: Path, passed_over: PassedOver | None = None) -> list[Path]:

@@ -6,11 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import os
 import platform
-import re
-import shlex
 import socket
 import sys
 from pathlib import Path
+
+# Kept importable from here (runs, sweeps and the CLI import it so); it lives where the
+# data package, which must not import train, can reach it too.
+from cnnlab.shell_words import shell_quote
 
 
 def command_line() -> str:
@@ -83,27 +85,6 @@ def notebook_path() -> str | None:
     named = os.environ.get("JPY_SESSION_NAME") or getattr(
         sys.modules.get("__main__"), "__vsc_ipynb_file__", None)
     return str(named) if named else None
-
-
-# What cmd.exe or PowerShell would read otherwise than as a plain argument's text.
-_WINDOWS_SPECIAL = re.compile(r"""[\s"&|<>^%;,()'`$@{}#]""")
-
-
-def shell_quote(arg: str) -> str:
-    """``arg`` as one argument to type in this platform's shell. POSIX: shlex.quote's
-    single quotes. Windows: double quotes, read alike by cmd.exe and PowerShell, escaped
-    by the C runtime's rules (as subprocess.list2cmdline's): cmd.exe keeps single quotes
-    as part of the argument, and shlex.quote put them around any path with a backslash,
-    which is every Windows path (`cnnlab resume 'runs\\x'` named no run there). Inside
-    them cmd.exe still expands %VAR% and PowerShell $name and backticks: no one quoting
-    holds for both, and the paths and options cnnlab prints rarely hold those."""
-    if sys.platform != "win32":
-        return shlex.quote(arg)
-    if arg and not _WINDOWS_SPECIAL.search(arg):
-        return arg
-    # Backslashes are doubled only before a quote (an escaped one, or the closing one).
-    return '"' + re.sub(r'(\\*)("|$)', lambda m: m[1] * 2 + ('\\"' if m[2] else ""),
-                        arg) + '"'
 
 
 def command_entry() -> dict:
