@@ -169,9 +169,12 @@ def info(
 
 def _cache_line() -> str:
     """What the decoded folders kept take, and where to see them."""
-    from cnnlab.data.folder_cache import cache_entries, entries_folder
+    from cnnlab.data.folder_cache import CacheFolderError, cache_entries, entries_folder
 
-    entries = cache_entries()
+    try:
+        entries = cache_entries()
+    except CacheFolderError as exc:  # it read "holds 0 entries": it could not be read
+        return f"cache: {escape(str(exc))}"
     total = sum(e.nbytes for e in entries)
     return (f"cache: {escape(str(entries_folder()))} holds {_entries(len(entries))} "
             f"({format_bytes(total)}); see them with `cnnlab data cache`")

@@ -22,6 +22,7 @@ every owner to one user, all of them."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -43,14 +44,20 @@ from cnnlab.data.cache_lock import (
     locked_elsewhere,
     removal_lock,
 )
-from cnnlab.data.dataset import DataWarning, cache_root
+from cnnlab.data.dataset import DataError, DataWarning, cache_root
 from cnnlab.data.folder_files import readable_name
 from cnnlab.notices import warn_user
+from cnnlab.shell_words import shell_quote
 
-CACHE_FORMAT = 5  # bump when the cached layout or the decoding changes (2: 32-bit, float;
+CACHE_FORMAT = 6  # bump when the cached layout or the decoding changes (2: 32-bit, float;
 #                  3: 16-bit PNGs of 8- or 12-bit values kept, not black; 4: LAB TIFFs
 #                  read in greyscale, once skipped as unreadable; 5: a large photo decoded
-#                  smaller first, image_file.shrunk, as predict decodes it)
+#                  smaller first, image_file.shrunk, as predict decodes it; 6: a PNG turned
+#                  by both EXIF and XMP cut the right way round on Pillow 9.4, f7f732d)
+# The format square sizes are keyed with: 6 changed only a non-square size's cut (a square
+# is the same turned or not), so a square entry of format 5 is still right, and read; its
+# folder is not decoded again. Set it to CACHE_FORMAT at the next bump.
+SQUARE_FORMAT = 5
 # A cache folder's file that is no sidecar, tensors or lock of an entry none is writing:
 # a write killed midway (or on a mount without locks, still going) once this old.
 UNFINISHED_AFTER_S = 3600
@@ -77,7 +84,8 @@ def cache_key(root: Path, size: tuple[int, int], channels: int, files: list[Path
     and from who owns the files already at that name: where another user's entry is
     there (a cache users share), a name of this user's own (its files never mix)."""
     h = hashlib.sha256()
-    h.update(json.dumps([CACHE_FORMAT, str(root), size, channels]).encode())
+    decoding = SQUARE_FORMAT if size[0] == size[1] else CACHE_FORMAT
+    h.update(json.dumps([decoding, str(root), size, channels]).encode())
     for path in files:
         stat = path.stat()
         # ctime too: a copy that keeps size and mtime (cp -p, rsync -t, a BMP of the same
@@ -140,14 +148,26 @@ def _remove_stale_entries(stem: Path, meta: dict) -> None:
 _KEY_CHARS = frozenset("0123456789abcdef")
 
 
-def _files_by_entry(folder: Path) -> dict[str, list[Path]]:
+class CacheFolderError(DataError):
+    """The cache folder is there, and this user may not list it (or it is no folder)."""
+
+
+def _files_by_entry(folder: Path, listed: bool = False) -> dict[str, list[Path]]:
     """The cache folder's files by the entry (key) they belong to: its sidecar, tensors,
     lock, and the temporary files of its writes (``.KEY.json.XXXXXXXX.tmp``). Files of
-    other names are nobody's entry, and left alone."""
+    other names are nobody's entry, and left alone. ``listed``: a folder there that
+    cannot be listed is a CacheFolderError (`data cache` said it was empty)."""
     by_key: dict[str, list[Path]] = {}
     try:
         names = sorted(os.listdir(folder))
-    except OSError:  # no cache yet, or one this user may not read
+        if listed and not os.access(folder, os.R_OK | os.X_OK):  # names, and no entry
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(folder))
+    except FileNotFoundError:  # no cache yet
+        return by_key
+    except OSError as exc:  # one this user may not read: a write just made says why
+        if listed:
+            raise CacheFolderError(cache_not_kept(folder, "cannot list the folder cache "
+                                                  f"{folder}", exc, decoded=False)) from None
         return by_key
     for name in names:
         key = (name[1:] if name.startswith(".") and name.endswith(".tmp") else name)
@@ -187,7 +207,8 @@ def cache_entries(folder: Path | None = None) -> list[CacheEntry]:
     """Every entry in the cache folder (default: :func:`entries_folder`), sorted by the
     folder each decoded."""
     folder = entries_folder() if folder is None else folder
-    entries = [_entry(folder / key, files) for key, files in _files_by_entry(folder).items()]
+    entries = [_entry(folder / key, files)
+               for key, files in _files_by_entry(folder, listed=True).items()]
     return sorted(entries, key=lambda e: (e.folder or "", str(e.stem)))
 
 
@@ -298,23 +319,35 @@ def warn_not_written(stem: Path, exc: OSError) -> None:
                   DataWarning)
 
 
-def cache_not_kept(folder: Path, what: str, exc: OSError | None = None) -> str:
+def cache_not_kept(folder: Path, what: str, exc: OSError | None = None,
+                   decoded: bool = True) -> str:
     """That the cache ``folder`` cannot keep a decode (``what``, and ``exc``: why), and
     the fix: for a refusal, who may lift it; for any other failure (a full disk), the
-    other place."""
+    other place. ``decoded``: say that the folder is decoded anew on every run."""
+    anew = ", so the folder is decoded anew on every run" if decoded else ""
     if exc is not None and not isinstance(exc, PermissionError):
-        return (f"{what}: {exc}, so the folder is decoded anew on every run: make room, "
-                "or set CNNLAB_CACHE to a folder on another disk")
+        return (f"{what}: {exc}{anew}: make room, or set CNNLAB_CACHE to a folder on "
+                "another disk")
     if exc is not None:
         what += f" ({(exc.strerror or str(exc)).lower()})"
     # The nearest folder there: a home this user may not write in refused the cache's
     # own folders, so they are not there to be made writable.
     folder = next(p for p in (folder, *folder.parents) if os.path.lexists(p))
-    who = owner(folder)
-    return (f"{what}, so the folder is decoded anew on every run: "
-            + (f"ask {who} to let you write in it, " if who else
-               f"let this user read and write in it (chmod u+rwx {folder}), ")
-            + "or set CNNLAB_CACHE to a folder of your own")
+    who, quoted = owner(folder), shell_quote(str(folder))
+    if who and _in_home(folder):  # made by `sudo cnnlab ...` in this user's own home
+        fix = f'give it back to this user (sudo chown -R "$USER" {quoted}), '
+    else:
+        fix = (f"ask {who} to let you write in it, " if who else
+               f"let this user read and write in it (chmod u+rwx {quoted}), ")
+    return f"{what}{anew}: {fix}or set CNNLAB_CACHE to a folder of your own"
+
+
+def _in_home(folder: Path) -> bool:
+    """Below this user's home (not the home itself, which is not cnnlab's to give)."""
+    try:
+        return folder != Path.home() and folder.is_relative_to(Path.home())
+    except (RuntimeError, KeyError):  # no home
+        return False
 
 
 def load_cache(stem: Path, shape: tuple[int, int, int]) -> DecodedTree | None:
