@@ -86,7 +86,8 @@ def test_another_users_private_copy_is_passed_over(data_env, tiny_fashion, monke
     tiny_fashion(system, n_test=7, seed=2)
     monkeypatch.setenv(fm.ENV_VAR, str(shared))
     deny_reading(monkeypatch, shared)
-    data = fm.load(download=False)
+    with pytest.warns(UserWarning, match=r"\$CNNLAB_DATA .* is passed over"):  # and said
+        data = fm.load(download=False)
     assert str(system) in data.source and len(data.test) == 7
     # Given as the only place: named as unreadable, with who can share it.
     message = fm.not_found_message(shared)

@@ -1,7 +1,8 @@
 """Fashion-MNIST's four files: which are in a folder, and why a folder does not count.
 Only what this user can read counts: on a shared machine a folder may hold another
 user's private copy, which ended a command in a PermissionError where a readable copy
-was found further on (the system copy, say)."""
+was found further on (the system copy, say). Such a copy is passed over, and a
+``$CNNLAB_DATA`` passed over so is said (:func:`say_passed_over`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import os
 from pathlib import Path
 
 from cnnlab.data.access import file_state, owner
+from cnnlab.data.dataset import DataWarning
+from cnnlab.notices import warn_user
 
 FILES = (
     "train-images-idx3-ubyte",
@@ -56,3 +59,21 @@ def why_not(path: Path) -> str:
 
 def _names(names) -> str:
     return ", ".join(f"{n}[.gz]" for n in names)
+
+
+# The $CNNLAB_DATA folders said to be passed over: a command may look for the data twice.
+_told_passed_over: set[Path] = set()
+
+
+def say_passed_over(places: list, found) -> None:
+    """Warn, once, where ``$CNNLAB_DATA`` is among ``places`` (fashion_mnist.Location's:
+    a path and an origin), does not count, and another copy (``found``) is used: which
+    files, why, and the fix. A copy with one archive this user may not read was passed
+    over unsaid for the system copy, and the user who set the variable was not told."""
+    env = next((p for p in places if p.origin == "$CNNLAB_DATA"), None)
+    if env is None or found is None or found == env or env.path in _told_passed_over:
+        return
+    _told_passed_over.add(env.path)
+    warn_user(f"$CNNLAB_DATA ({env.path}) is passed over: {why_not(env.path)}; using "
+              f"{found.path} ({found.origin}) instead (unset CNNLAB_DATA to use that copy "
+              "without this warning)", DataWarning)

@@ -53,7 +53,7 @@ from cnnlab.data.dataset import (
     ImageData,
     cache_root,
 )
-from cnnlab.data.fashion_files import FILES, find_files, why_not
+from cnnlab.data.fashion_files import FILES, find_files, say_passed_over, why_not
 from cnnlab.data.idx import IdxFormatError, read_idx_pair
 from cnnlab.notices import warn_user
 from cnnlab.progress import ProgressBar
@@ -182,11 +182,11 @@ def candidates(root: str | Path | None = None) -> list[Location]:
 
 
 def locate(root: str | Path | None = None) -> Location | None:
-    """The first location holding all four files, or None."""
-    for location in candidates(root):
-        if find_files(location.path) is not None:
-            return location
-    return None
+    """The first location holding all four files, or None; a $CNNLAB_DATA passed over is said."""
+    places = candidates(root)
+    found = next((p for p in places if find_files(p.path) is not None), None)
+    say_passed_over(places, found)
+    return found
 
 
 def not_found_message(root: str | Path | None = None, advice: bool = True) -> str:
