@@ -132,3 +132,27 @@ def test_only_non_square_entries_are_decoded_again(tmp_path, monkeypatch, size, 
     monkeypatch.setenv("CNNLAB_CACHE", str(tmp_path))
     key = folder_cache.cache_key(PurePosixPath("/photos"), size, 3, [])
     assert (key == key_before) == (size[0] == size[1])
+
+
+def test_a_class_folder_holding_an_unsearchable_folder_loads(tmp_path, monkeypatch):
+    # Asking whether a folder one may not search (chmod 000) was a run's ended the load
+    # in "Permission denied: .../config.yaml" (Path.is_file raises EACCES).
+    root = tmp_path / "photos"
+    _images(root / "cat", 2)
+    _images(root / "dog", 2)
+    private = root / "cat" / "more"
+    private.mkdir()
+    deny_listing(monkeypatch, private)
+    real_stat = os.stat
+
+    def user_stat(path, *args, **kwargs):
+        if Path(path).parent == private:
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", user_stat)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        data = load_folder(root, image_size=8, channels=1, use_cache=False, progress=False)
+    assert data.classes == ["cat", "dog"]
+    assert any("cat/more (permission denied)" in m for m in _said(caught)), _said(caught)

@@ -12,6 +12,7 @@ from pathlib import Path
 from cnnlab.data.access import file_state, owner
 from cnnlab.data.dataset import DataWarning
 from cnnlab.notices import warn_user
+from cnnlab.shell_words import shell_quote
 
 FILES = (
     "train-images-idx3-ubyte",
@@ -51,9 +52,11 @@ def why_not(path: Path) -> str:
     if len(locked) < len(missing):
         reasons.append(f"missing {_names(n for n in missing if n not in locked)}")
     if locked:  # another user's private copy, in a shared folder
-        who = owner(path / locked[0]) or owner(path / f"{locked[0]}.gz") or "their owner"
-        reasons.append(f"{_names(locked)} not readable by this user: {who} can share them "
-                       "(chmod a+r)")
+        who = owner(path / locked[0]) or owner(path / f"{locked[0]}.gz")
+        # This user's own (a copy they made, then chmod'ed): "their owner" was themselves.
+        reasons.append(f"{_names(locked)} not readable by this user: " + (
+            f"{who} can share them (chmod a+r)" if who else
+            f"let this user read them (chmod a+r {shell_quote(str(path))}/*)"))
     return "; ".join(reasons)
 
 

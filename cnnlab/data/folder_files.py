@@ -76,7 +76,11 @@ def readable_name(name: str) -> str:
 def is_run_folder(path: Path) -> bool:
     """A cnnlab run's folder: its plots are PNGs, which a folder dataset would take for
     images (``cnnlab train`` in the dataset folder writes ``runs/`` there)."""
-    return (path / "config.yaml").is_file() and any((path / n).exists() for n in _RUN_CONTENTS)
+    try:
+        return (path / "config.yaml").is_file() and any((path / n).exists()
+                                                         for n in _RUN_CONTENTS)
+    except OSError:  # a folder this user may not search (its scan names it): no run seen
+        return False
 
 
 def _files_under(folder: Path, passed_over: PassedOver) -> list[tuple[Path, str]]:
