@@ -49,15 +49,15 @@ from cnnlab.data.folder_files import readable_name
 from cnnlab.notices import warn_user
 from cnnlab.shell_words import shell_quote
 
-CACHE_FORMAT = 6  # bump when the cached layout or the decoding changes (2: 32-bit, float;
+CACHE_FORMAT = 5  # bump when the cached layout or the decoding changes (2: 32-bit, float;
 #                  3: 16-bit PNGs of 8- or 12-bit values kept, not black; 4: LAB TIFFs
 #                  read in greyscale, once skipped as unreadable; 5: a large photo decoded
-#                  smaller first, image_file.shrunk, as predict decodes it; 6: a PNG turned
-#                  by both EXIF and XMP cut the right way round on Pillow 9.4, f7f732d)
-# The format square sizes are keyed with: 6 changed only a non-square size's cut (a square
-# is the same turned or not), so a square entry of format 5 is still right, and read; its
-# folder is not decoded again. Set it to CACHE_FORMAT at the next bump.
-SQUARE_FORMAT = 5
+#                  smaller first, image_file.shrunk, as predict decodes it)
+# In a non-square size's key too (f7f732d): Pillow 9.4 cut a PNG turned by both EXIF and
+# XMP the wrong way round. Only a non-square cut is changed by a turn, so only such
+# entries are decoded again; a square one keeps its key (a bump re-decodes every folder
+# of every user). Drop it at the next bump of CACHE_FORMAT.
+NON_SQUARE_CUT = "turned-once"
 # A cache folder's file that is no sidecar, tensors or lock of an entry none is writing:
 # a write killed midway (or on a mount without locks, still going) once this old.
 UNFINISHED_AFTER_S = 3600
@@ -84,8 +84,8 @@ def cache_key(root: Path, size: tuple[int, int], channels: int, files: list[Path
     and from who owns the files already at that name: where another user's entry is
     there (a cache users share), a name of this user's own (its files never mix)."""
     h = hashlib.sha256()
-    decoding = SQUARE_FORMAT if size[0] == size[1] else CACHE_FORMAT
-    h.update(json.dumps([decoding, str(root), size, channels]).encode())
+    cut = [] if size[0] == size[1] else [NON_SQUARE_CUT]
+    h.update(json.dumps([CACHE_FORMAT, str(root), size, channels, *cut]).encode())
     for path in files:
         stat = path.stat()
         # ctime too: a copy that keeps size and mtime (cp -p, rsync -t, a BMP of the same
