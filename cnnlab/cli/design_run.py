@@ -209,7 +209,7 @@ def say_how_it_ended(directory: Path, counts: dict, console) -> None:
     chance, train failed trials again. Every trial failed: exit 1."""
     from cnnlab.design.describe import at_chance_note
     from cnnlab.design.store import TrialStore
-    from cnnlab.train.machine import shell_quote
+    from cnnlab.shell_words import shell_quote
 
     # Nothing done: "Analyse with" led to an analysis that has nothing to show.
     # The folder quoted for this platform's shell (a space in it, a Windows path)

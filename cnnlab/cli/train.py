@@ -316,9 +316,9 @@ def evaluate(
                                      "highest)."),
 ) -> None:
     """Evaluate a trained run on its test split: accuracy and per-class accuracy."""
+    from cnnlab.shell_words import shell_quote
     from cnnlab.train.distributed import launched_world_size
     from cnnlab.train.evaluate import evaluate_run
-    from cnnlab.train.machine import shell_quote
 
     try:
         processes = launched_world_size()

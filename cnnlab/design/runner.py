@@ -39,7 +39,7 @@ from cnnlab.design.sweep_progress import notebook_progress
 from cnnlab.design.sweep_spec import SweepError, SweepSpec, check_train_fields, plan_trials
 from cnnlab.design.trial import forget_data, trial_data
 from cnnlab.interrupts import SigintRecorder, sigterm_as_interrupt
-from cnnlab.train.machine import shell_quote  # a folder with spaces pasted whole
+from cnnlab.shell_words import shell_quote  # a folder with spaces pasted whole
 
 MAX_ATTEMPTS = 2  # a trial whose worker process dies is retried once, then 'failed'
 

@@ -18,7 +18,7 @@ from typing import NamedTuple
 import torch
 import torch.distributed as dist
 
-from cnnlab.train.machine import shell_quote
+from cnnlab.shell_words import shell_quote
 
 
 @dataclass(frozen=True)

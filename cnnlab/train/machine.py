@@ -10,8 +10,8 @@ import socket
 import sys
 from pathlib import Path
 
-# Kept importable from here (runs, sweeps and the CLI import it so); it lives where the
-# data package, which must not import train, can reach it too.
+# Its home is shell_words, where the data package (which must not import train) reaches
+# it; kept importable from here for code that imported it so.
 from cnnlab.shell_words import shell_quote
 
 

@@ -14,10 +14,10 @@ from typing import Any
 from cnnlab.code_version import short
 from cnnlab.figures import NO_FIGURES_VARIABLE, figures_skipped
 from cnnlab.formatting import and_list
+from cnnlab.shell_words import shell_quote
 from cnnlab.train import checkpoint as ckpt
 from cnnlab.train.config import ConfigError, TrainConfig
 from cnnlab.train.distributed import launched_world_size, relaunch_command
-from cnnlab.train.machine import shell_quote
 from cnnlab.train.run_files import DATA_RECORD, python_resume_call, resume_words
 
 

@@ -13,8 +13,8 @@ import dataclasses
 import os
 from pathlib import Path
 
+from cnnlab.shell_words import shell_quote
 from cnnlab.train.config import ConfigError, TrainConfig
-from cnnlab.train.machine import shell_quote
 
 FOLDER = "folder:"
 # Written beside config.yaml when train() is given its data (a subset, data made in a

@@ -40,6 +40,7 @@ from cnnlab.atomic import (
 )
 from cnnlab.file_lock import LockState
 from cnnlab.notices import CnnlabWarning, warn_user
+from cnnlab.shell_words import shell_quote
 from cnnlab.train.log_appends import (
     LogAppends,
     drop_kept,
@@ -48,7 +49,7 @@ from cnnlab.train.log_appends import (
     take_in_kept_lines,
     with_kept,
 )
-from cnnlab.train.machine import python_resume, shell_quote
+from cnnlab.train.machine import python_resume
 from cnnlab.train.run_names import as_listed, check_windows_run_dir, file_name_for
 from cnnlab.train.tensorboard_log import TensorBoardLog
 
