@@ -5,8 +5,9 @@
   ``anynetx`` model (registered in :mod:`cnnlab.models.anynet`).
 - :mod:`~cnnlab.design.sweep_spec`: what a sweep is (space, seed, band, data, recipe) and
   its trials as drawn; :mod:`~cnnlab.design.store`: a sweep on disk (SQLite), written as
-  trials finish; :mod:`~cnnlab.design.folders`: what a folder holds before a design
-  command writes into it.
+  trials finish (what its SQLite errors mean to a user: :mod:`~cnnlab.design.store_errors`);
+  :mod:`~cnnlab.design.folders`: what a folder holds before a design command writes into
+  it.
 - :mod:`~cnnlab.design.runner`: creating and running sweeps (the driver; its lock,
   one driver a sweep, in :mod:`~cnnlab.design.sweep_lock`; its line in a notebook in
   :mod:`~cnnlab.design.sweep_progress`);

@@ -24,11 +24,22 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from cnnlab.design import spaces
+from cnnlab.design.store_errors import (
+    StoreConnection,
+    damaged_error,
+    damaged_value_error,
+    other_schema_error,
+    store_error,
+    unwritable,
+)
 from cnnlab.design.sweep_spec import StoreError, SweepError, SweepSpec, plan_trials, sweep_identity
 
 DB_NAME = "trials.sqlite"
 SCHEMA_VERSION = 1
 STATUSES = ("pending", "running", "done", "failed")
+# Seconds a statement waits for another process's lock on the store before it ends in
+# "locked" (a StoreError): the driver holds its write lock for milliseconds per trial.
+LOCK_TIMEOUT_S = 30.0
 
 # error_pct: top-1 test error in percent (100 x (1 - final test accuracy)), the paper's
 # unit. message: why a trial failed. macs/params/acts: the analytic complexity.
@@ -86,10 +97,6 @@ def make_folder(path: Path, option: str) -> None:
                          f"another {option}") from None
 
 
-def _unwritable(exc: sqlite3.OperationalError) -> bool:
-    return "readonly" in str(exc) or "unable to open" in str(exc)
-
-
 class TrialStore:
     """A sweep's SQLite database in the folder ``directory``; ``create`` makes it there
     if missing (otherwise a missing one is a SweepError). Use as a context manager, or
@@ -116,45 +123,32 @@ class TrialStore:
         if not self.path.exists():
             self._create_whole()
         # isolation_level=None: autocommit, with explicit BEGIN/COMMIT below, so a
-        # write is on disk when the method returns.
-        self.conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        self.conn.row_factory = sqlite3.Row
+        # write is on disk when the method returns. Every statement goes through
+        # StoreConnection: its sqlite3 errors (locked, disk full, ...) read as StoreErrors.
+        try:
+            raw = sqlite3.connect(self.path, timeout=LOCK_TIMEOUT_S, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise store_error(self.path, exc) from None
+        raw.row_factory = sqlite3.Row
+        self.conn = StoreConnection(raw, self.path, LOCK_TIMEOUT_S)
         try:
             self.conn.executescript(_SCHEMA)
             version = self.meta().get("schema_version")
-        except sqlite3.OperationalError as exc:
+        except StoreError:
             self.conn.close()
-            if _unwritable(exc):
-                raise self._unwritable_error(exc) from None
-            if "locked" not in str(exc):
-                raise StoreError(f"{self.path} cannot be read as a sweep store ({exc}): it is "
-                                 "damaged or not a cnnlab sweep. Restore it from a copy, or "
-                                 "start a new sweep with another --out") from None
-            raise StoreError(f"{self.path} is locked by another process writing it (a sweep "
-                             "or analysis still running?); try again when it is done") from None
-        except (sqlite3.DatabaseError, ValueError) as exc:  # ValueError: a value not JSON
+            raise
+        except ValueError as exc:  # a value sqlite3 cannot hand back to Python
             self.conn.close()
-            # Never rewritten here: whatever it still holds is the user's to recover.
-            raise StoreError(f"{self.path} cannot be read as a sweep store ({exc}): it is "
-                             "damaged or not a cnnlab sweep. Restore it from a copy, or start "
-                             "a new sweep with another --out") from None
+            raise damaged_error(self.path, exc) from None
         if version is not None and version != SCHEMA_VERSION:
             raise self._other_schema(version)
         self._add_columns()
 
     def _other_schema(self, version) -> SweepError:
-        """The refusal of another schema version (every cnnlab so far writes 1), the store
-        closed. Its creator's date is named: its version is 0.1.0 for every commit so far."""
-        created = c if isinstance(c := self.meta().get("created"), dict) else {}
-        by, when = created.get("cnnlab"), str(created.get("date") or "")[:10]
-        written = f" (created by cnnlab {by}{f' on {when}' if when else ''})" if by else ""
-        has = f"{self.path} has sweep schema version {version!r}{written}"
+        """The refusal of another schema version, the store closed."""
+        created = self.meta().get("created")
         self.conn.close()
-        if isinstance(version, int) and version > SCHEMA_VERSION:
-            return StoreError(f"{has}, newer than this cnnlab's {SCHEMA_VERSION}: upgrade "
-                              "cnnlab (pip install -U cnnlab, or git pull in a checkout)")
-        return StoreError(f"{has}, which no cnnlab writes (this one reads {SCHEMA_VERSION}): "
-                          "damaged? Restore it from a copy, or use another --out")
+        return other_schema_error(self.path, version, created, SCHEMA_VERSION)
 
     def _add_columns(self) -> None:
         """Give a store made by an older cnnlab the columns added since (NULL in its rows;
@@ -163,12 +157,13 @@ class TrialStore:
         have = {r["name"] for r in self.conn.execute("PRAGMA table_info(trials)")}
         for name, kind in _ADDED_COLUMNS.items():
             if name not in have:
-                try:
-                    self.conn.execute(f"ALTER TABLE trials ADD COLUMN {name} {kind}")
-                except sqlite3.OperationalError as exc:
+                try:  # raw: two of its errors are no error here
+                    self.conn.raw.execute(f"ALTER TABLE trials ADD COLUMN {name} {kind}")
+                except sqlite3.Error as exc:
                     # Another process added it first; or read-only: read as NULL.
-                    if "duplicate column" not in str(exc) and not _unwritable(exc):
-                        raise
+                    if "duplicate column" not in str(exc) and not unwritable(exc):
+                        self.conn.close()
+                        raise store_error(self.path, exc, LOCK_TIMEOUT_S) from None
 
     # context manager -----------------------------------------------------------
     def __enter__(self) -> TrialStore:
@@ -193,12 +188,14 @@ class TrialStore:
 
         try:  # a plain write's permissions (not mkstemp's 0600): others may read the sweep
             tmp = new_temp_file(self.path)
-        except OSError as exc:  # an unwritable folder: as sqlite3 would have said it
-            raise self._unwritable_error(exc) from None
+        except OSError as exc:  # an unwritable folder, a full disk: as sqlite3 would say
+            raise store_error(self.path, exc) from None
         try:
             conn = sqlite3.connect(tmp, isolation_level=None)
             try:
                 conn.executescript(_SCHEMA)
+            except sqlite3.Error as exc:  # a full disk
+                raise store_error(self.path, exc) from None
             finally:
                 conn.close()
             try:
@@ -212,12 +209,6 @@ class TrialStore:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
 
-    def _unwritable_error(self, exc: Exception) -> StoreError:
-        # Permissions or a read-only disk: the store may well be whole, so not "damaged".
-        return StoreError(f"{self.path} cannot be opened for writing ({exc}): check that you "
-                          "may write it and its folder (permissions, a read-only disk), or "
-                          "copy the sweep somewhere you can")
-
     def _write(self, sql: str, rows: Iterable[tuple] | tuple = ()) -> None:
         rows = list(rows) if not isinstance(rows, tuple) else [rows]
         with self._transaction():
@@ -229,21 +220,17 @@ class TrialStore:
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
         """One write transaction (BEGIN IMMEDIATE: other writers wait, up to the
-        connection's timeout), committed when the block ends, rolled back if it raises."""
+        connection's timeout, then a StoreError), committed when the block ends, rolled
+        back if it raises."""
+        self.conn.execute("BEGIN IMMEDIATE")
         try:
-            self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield
-                self.conn.execute("COMMIT")
-            except BaseException:
-                # Not after a COMMIT that happened: a Ctrl-C during it is raised once it
-                # returns, and "cannot rollback - no transaction is active" replaced it.
-                if self.conn.in_transaction:
-                    self.conn.execute("ROLLBACK")
-                raise
-        except sqlite3.OperationalError as exc:
-            if _unwritable(exc):
-                raise self._unwritable_error(exc) from None
+            yield
+            self.conn.execute("COMMIT")
+        except BaseException:
+            # Not after a COMMIT that happened: a Ctrl-C during it is raised once it
+            # returns, and "cannot rollback - no transaction is active" replaced it.
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
             raise
 
     # meta ----------------------------------------------------------------------
@@ -260,8 +247,7 @@ class TrialStore:
             raise self._damaged(what, exc) from None
 
     def _damaged(self, what: str, exc: Exception) -> StoreError:
-        return StoreError(f"{self.path}: {what} is damaged ({type(exc).__name__}: {exc}); "
-                          "a hand-edited or corrupted store: restore it from a copy")
+        return damaged_value_error(self.path, what, exc)
 
     def set_meta(self, values: dict) -> None:
         """Store each key of ``values`` (as JSON) in the metadata, replacing it."""
