@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from cnnlab.design.sweep_spec import StoreError
+from cnnlab.shell_words import shell_quote
 
 # What sqlite3 says of each kind, in its own words (matched in lower case).
 _LOCKED = ("database is locked", "database table is locked", "database schema is locked",
@@ -29,8 +30,6 @@ def unwritable(exc: Exception) -> bool:
 
 
 def locked_error(path: Path, waited: float | None) -> StoreError:
-    from cnnlab.train.machine import shell_quote  # lazily: cnnlab.train imports torch
-
     how_long = f" in {waited:g} s" if waited else ""
     return StoreError(f"{path} is locked by another process writing it (a sweep still "
                       f"running? `cnnlab design status {shell_quote(str(path.parent))}` "
