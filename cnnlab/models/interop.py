@@ -9,6 +9,7 @@ through it. Loading never unpickles code: safetensors, or ``torch.load`` with
 
 from __future__ import annotations
 
+import copy
 import warnings
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -17,7 +18,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from cnnlab.models._base import first_conv
+from cnnlab.models._base import first_conv, replace_submodule
 from cnnlab.models._registry import get_model, list_models, model_info, model_on_meta, on_meta
 
 
@@ -273,19 +274,88 @@ def cnnlab_to_torchvision(name: str, state_dict: Mapping[str, torch.Tensor]) -> 
     The inverse is computed from torchvision's own key list rather than written by
     hand, so the two directions cannot drift apart.
     """
-    import torchvision
-
     info = model_info(name)
     if info.torchvision_key_map is None:
         return dict(state_dict)
-    tv_name = torchvision_builder_name(name)
-    try:
-        with torch.device("meta"):  # keys only: no need to allocate or initialise weights
-            tv_keys = torchvision.models.get_model(tv_name).state_dict()
-    except NotImplementedError:  # a builder that computes with tensors while constructing
-        tv_keys = torchvision.models.get_model(tv_name).state_dict()
+    tv_keys = _torchvision_probe(torchvision_builder_name(name)).state_dict()
     inverse = {info.torchvision_key_map(k): k for k in tv_keys}
     return {inverse.get(k, k): v for k, v in state_dict.items()}
+
+
+def to_torchvision(source: nn.Module | Mapping[str, torch.Tensor] | str | Path,
+                   name: str | None = None) -> nn.Module:
+    """A torchvision model carrying cnnlab weights: :func:`from_torchvision`'s way back.
+
+    ``source`` is a cnnlab model (``get_model``, ``load_run(RUN).model``), a run's folder
+    (its best checkpoint), a cnnlab checkpoint or weights file, or a state_dict; ``name``
+    (``"resnet18"``) is needed only for a state_dict or a plain weights file. The model is
+    ``torchvision.models.get_model`` of the counterpart, built for the weights' number of
+    classes; weights for other than 3 input channels (a Fashion-MNIST run's 1) get a first
+    convolution of that many, as cnnlab's ``in_channels`` builds it. Every value is
+    loaded strictly: keys that differ are named (:class:`WeightsMismatchError`); the model
+    is returned in eval mode."""
+    import torchvision
+
+    transform_input = False
+    from cnnlab.models.pretrained import TorchvisionNet, torchvision_classifier
+
+    if isinstance(source, TorchvisionNet):  # tv:NAME is torchvision's, its classifier taken
+        model = copy.deepcopy(source.body)  # out (an Identity in its place): put back
+        replace_submodule(model, torchvision_classifier(source.cnnlab_name[3:]),
+                          copy.deepcopy(source.head))
+        return model.eval()
+    if isinstance(source, nn.Module):
+        name = name or getattr(source, "cnnlab_name", None)
+        transform_input = bool(getattr(source, "transform_input", False))
+        state, label = source.state_dict(), f"cnnlab {name}"
+    elif isinstance(source, (str, Path)) and Path(source).is_dir():
+        from cnnlab.train.run import load_run  # train is not loaded by models otherwise
+
+        return to_torchvision(load_run(source, device="cpu").model)
+    elif isinstance(source, (str, Path)):
+        from cnnlab.train import checkpoint as ckpt
+
+        if ckpt.is_checkpoint(Path(source)):  # it names its model
+            name = name or ckpt.read_state(Path(source)).get("model_name")
+        state, label = read_weights_file(source), str(source)
+    else:
+        state, label = dict(source), "the given state_dict"
+    if name is None:
+        raise ValueError("to_torchvision: give name= (the cnnlab model the weights are "
+                         "of, e.g. name='resnet18'): a state_dict or weights file does not "
+                         "say which it is")
+    tv_name = torchvision_builder_name(name)
+    state = cnnlab_to_torchvision(name, state)
+    probe = _torchvision_probe(tv_name)
+    extra = {"aux_logits": any(k.startswith("aux1.") for k in state),
+             "init_weights": False} if tv_name == "googlenet" else {}
+    shapes = _classes_and_channels(probe, state)
+    with warnings.catch_warnings():  # googlenet's note on its weight initialisation
+        warnings.simplefilter("ignore", UserWarning)
+        model = torchvision.models.get_model(
+            tv_name, num_classes=shapes.get("num_classes", 1000), **extra)
+    conv = first_conv(model)
+    if conv is not None and shapes.get("in_channels", 3) != conv[1].in_channels:
+        old = conv[1]
+        replace_submodule(model, conv[0], nn.Conv2d(
+            shapes["in_channels"], old.out_channels, old.kernel_size, old.stride,
+            old.padding, old.dilation, old.groups, bias=old.bias is not None))
+    if transform_input:
+        model.transform_input = True
+    return load_state_dict_checked(model, state, source=label).eval()
+
+
+def _torchvision_probe(tv_name: str) -> nn.Module:
+    """torchvision's ``tv_name`` for its names and shapes: on the meta device (no weights
+    allocated or drawn) where its builder allows."""
+    import torchvision
+
+    try:
+        with torch.device("meta"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # googlenet's on its initialisation
+            return torchvision.models.get_model(tv_name)
+    except NotImplementedError:  # a builder that computes with tensors while constructing
+        return torchvision.models.get_model(tv_name)
 
 
 def from_torchvision(
