@@ -59,6 +59,16 @@ def test_lookaheads_evaluated_weights_are_kept_and_are_the_ones_read_back_as_eva
                        torch.full((2,), 3.0))
 
 
+def test_a_tensor_named_without_its_part_is_refused_by_name(tmp_path):
+    from safetensors.torch import save_file
+
+    path = tmp_path / "last.safetensors"
+    save_file({"model": torch.zeros(1)}, str(path),
+              metadata={ckpt.STATE_KEY: json.dumps({"epoch": 1})})
+    with pytest.raises(ckpt.CheckpointError, match="a tensor named 'model' is in none of"):
+        ckpt.load_checkpoint(path)
+
+
 KEYS = ("epoch", "step_in_epoch", "best_test_acc", "train_time", "preprocess")
 STATE = {"epoch": 3, "step_in_epoch": 7, "best_test_acc": 0.5, "train_time": 1.0,
          "preprocess": {"channels": 1, "image_size": 28, "mean": None, "std": None}}
