@@ -103,6 +103,15 @@ class ComparedRun:
         share = round(speed * seconds) / train_images
         return share if 0 < share < 0.995 else None
 
+    def _checkpoint_inside_last_epoch(self) -> bool:
+        """Whether a run whose summary.json predates cut_epoch and train_images (cnnlab
+        before 2026-12-05) kept its last checkpoint inside its last row's epoch: max_time
+        cut that epoch short (its share not known), as resume, which trains the rest, reads it."""
+        if "cut_epoch" in self.summary:
+            return False
+        epoch, step = self.checkpoint.get("epoch"), self.checkpoint.get("step_in_epoch")
+        return isinstance(step, int) and step > 0 and epoch == self.history[-1]["epoch"] - 1
+
     @property
     def state(self) -> str:
         """"training" (its process, on this machine, is alive), "finished", "time budget"
@@ -119,7 +128,8 @@ class ComparedRun:
             return "interrupted" if signalled else "no epoch finished"
         last, planned = self.history[-1]["epoch"], self.config["epochs"]
         if self.summary.get("stopped") == "max_time" and (
-                last < planned or self._cut_epoch_share() is not None):
+                last < planned or self._cut_epoch_share() is not None
+                or self._checkpoint_inside_last_epoch()):
             final = self.summary.get("final")
             if isinstance(final, dict) and final.get("epoch") == last:
                 return "time budget"
