@@ -361,3 +361,13 @@ def test_a_budget_that_ran_out_on_the_last_step_finished_the_run(tmp_path):
     runs = compare_runs([done, almost])
     assert [r.state for r in runs.runs] == ["finished", "time budget"]
     assert [row[2] for row in runs.table_cells()[1]] == ["3/3", "2.9/3"]
+
+
+def test_a_few_steps_of_a_first_epoch_are_not_shown_as_none(tmp_path):
+    # 3 of 60 steps read "0.0/1": rounded down, as if nothing had trained.
+    cut = {**FINISHED, "stopped": "max_time", "final": {"epoch": 1},
+           "cut_epoch": {"steps": 3, "of": 60}}
+    run = make_run(tmp_path, "cut", three_epochs(0.5, speeds=(500.0,)), cut, epochs=1)
+    whole = make_run(tmp_path, "whole", three_epochs(0.5, speeds=(500.0,)), FINISHED, epochs=1)
+    cells = compare_runs([run, whole]).table_cells()[1]
+    assert [row[2] for row in cells] == ["<0.1/1", "1/1"]

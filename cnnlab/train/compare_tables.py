@@ -30,8 +30,11 @@ Column = tuple[str, bool, Callable[[ComparedRun], str]]
 
 
 def _epochs_text(epochs: float) -> str:
-    """2, or 2.9 for a run cut short in its third epoch: rounded down, never to 3.0."""
-    return str(epochs) if isinstance(epochs, int) else f"{math.floor(10 * epochs) / 10:.1f}"
+    """2, or 2.9 for a run cut short in its third epoch: rounded down, never to 3.0; and
+    "<0.1" for a few steps of its first (rounded down, "0.0" read as nothing trained)."""
+    if isinstance(epochs, int):
+        return str(epochs)
+    return "<0.1" if 0 < epochs < 0.1 else f"{math.floor(10 * epochs) / 10:.1f}"
 
 
 def _count(value: float | None) -> str:
