@@ -62,12 +62,26 @@ def check_setup(rows: dict[str, dict], setup_of: Callable[[str], dict],
             asked = setup_of(row["model"])
         except Exception:  # a model this cnnlab lacks, or the preset cannot train: kept
             continue
-        differs = _differences(_stored_setup(row, asked, csv_path), asked)
+        stored = _stored_setup(row, asked, csv_path)
+        differs = _differences(stored, asked)
         if differs:
+            way = _to_add_to_it(stored, asked)
             raise ZooSetupError(
                 f"{csv_path} holds {row['model']} trained with other settings "
-                f"({', '.join(differs)} asked): give another --out (or run it as it "
-                "was), so the table compares like with like")
+                f"({', '.join(differs)} asked): give another --out ({way}), so the table "
+                "compares like with like")
+
+
+def _to_add_to_it(stored: dict, asked: dict) -> str:
+    """How to train into the folder as its rows were: "run it as it was" read as the
+    same command, which data given from Python cannot be (nor, then, a table that
+    cnnlab bench zoo wrote between f67a0af and 1a2f14d, its data recorded as given)."""
+    data = str(stored.get("data", ""))
+    if data.startswith(GIVEN_DATA) and data != asked.get("data"):
+        return ("or, to add to it, give that data from Python as it was: run_zoo(models, "
+                f"data=cnnlab.load_dataset({data.removeprefix(GIVEN_DATA)!r}), ...), "
+                "run_zoo from cnnlab.bench.zoo")
+    return "or ask for the settings it holds"
 
 
 def _stored_setup(row: dict, asked: dict, csv_path: Path) -> dict:
@@ -101,4 +115,5 @@ def check_run_plan(run_dir: Path, asked: dict) -> None:
     if differs:
         raise ZooSetupError(
             f"{run_dir} (interrupted) was started with other settings ({', '.join(differs)} "
-            "asked): give another --out, run it as it was, or delete that folder")
+            f"asked): give another --out ({_to_add_to_it(stored, asked)}), or delete that "
+            "folder")
