@@ -127,8 +127,10 @@ def _require_fashion(dataset: str, command: str) -> None:
 
 def _split_row(name: str, split, data: DatasetSplits) -> list[str]:
     c, h, w = data.channels, *data.image_size
-    mib = split.images.numel() / 2**20
-    return [name, f"{len(split):,}", f"{c} x {h} x {w}", "uint8", f"{mib:.1f} MiB"]
+    # One byte a value (uint8), written as every size is ("392 KiB"): "0.4 MiB" read
+    # "0.0 MiB" for a small folder's split
+    return [name, f"{len(split):,}", f"{c} x {h} x {w}", "uint8",
+            format_bytes(split.images.numel() * split.images.element_size())]
 
 
 @app.command()

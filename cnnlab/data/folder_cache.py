@@ -326,8 +326,12 @@ def cache_not_kept(folder: Path, what: str, exc: OSError | None = None,
     other place. ``decoded``: say that the folder is decoded anew on every run."""
     anew = ", so the folder is decoded anew on every run" if decoded else ""
     if exc is not None and not isinstance(exc, PermissionError):
-        return (f"{what}: {exc}{anew}: make room, or set CNNLAB_CACHE to a folder on "
-                "another disk")
+        # "make room" for a full disk or quota alone: CNNLAB_CACHE naming a file (ENOTDIR)
+        # or a read-only disk (EROFS) has room, and was told to make it
+        full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+        return f"{what}: {exc}{anew}: " + (
+            "make room, or set CNNLAB_CACHE to a folder on another disk" if full else
+            "set CNNLAB_CACHE to a folder this user may write in")
     if exc is not None:
         what += f" ({(exc.strerror or str(exc)).lower()})"
     # The nearest folder there: a home this user may not write in refused the cache's

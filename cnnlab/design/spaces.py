@@ -45,6 +45,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from cnnlab.formatting import format_count
 from cnnlab.models.anynet import AnyNetConfig, anynet_complexity
 
 # pycls's group-width compatibility step (shared with generate_regnet, so AnyNetX and
@@ -339,7 +340,9 @@ def format_band(band: tuple[float, float] | list | None) -> str:
         return "any"
 
     def short(v: float) -> str:
-        scale, suffix = next(((x, u) for x, u in ((1e9, "G"), (1e6, "M"), (1e3, "K"))
+        # T as parse_band reads it: a band of 1.2e12 read "1200G"
+        scale, suffix = next(((x, u) for x, u in ((1e12, "T"), (1e9, "G"), (1e6, "M"),
+                                                   (1e3, "K"))
                               if abs(v) >= x), (1.0, ""))
         return f"{v / scale:g}{suffix}"
 
@@ -389,10 +392,12 @@ def sample(space: str, rng: np.random.Generator, *, image_size: int = 28,
                 break
     hint = ""
     if seen:
-        q = np.percentile(seen, [10, 50, 90]) / 1e6
-        hint = (f"; this space's MACs at {image_size}x{image_size}: 10% {q[0]:.2f}M, "
-                f"median {q[1]:.2f}M, 90% {q[2]:.2f}M")
-    raise DesignSpaceError(f"no {space} network with MACs in [{macs[0]:.3g}, {macs[1]:.3g}] "
+        # As every count of MACs is written (380K, 12.1M; not 0.38M, 12.05M), and the
+        # band as --macs takes it (1T-2T, not [1e+12, 2e+12])
+        q = [format_count(v) for v in np.percentile(seen, [10, 50, 90])]
+        hint = (f"; this space's MACs at {image_size}x{image_size}: 10% {q[0]}, "
+                f"median {q[1]}, 90% {q[2]}")
+    raise DesignSpaceError(f"no {space} network with MACs in {format_band(macs)} "
                            f"among {len(seen)} networks of the space ({raw} draws): widen "
                            f"the band{hint}")
 
