@@ -54,3 +54,12 @@ def test_a_file_a_byte_or_two_short_says_how_many_items_it_holds(tmp_path: Path,
     with pytest.raises(IdxFormatError, match=f"train-labels-idx1-ubyte: truncated: header says "
                                              f"5 items, file holds {5 - cut}$"):
         read_idx_labels(path)
+
+
+@pytest.mark.parametrize("name", ["x-idx1", "x-idx1.gz"])
+def test_an_unknown_type_code_is_refused_by_name_raw_or_gzip(tmp_path: Path, name):
+    data = bytes([0, 0, 0x0A, 1]) + struct.pack(">I", 2) + b"\x01\x02"
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    with pytest.raises(IdxFormatError, match=f"{name}: unknown data type code 0x0A"):
+        read_idx(path)
