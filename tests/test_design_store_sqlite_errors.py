@@ -146,3 +146,18 @@ def test_a_damaged_page_met_after_opening_is_a_damaged_store(tmp_path):
             store.trials()
     code, said = invoke("status", tmp_path)
     assert code == 1 and "cannot be read as a sweep store" in said, said
+
+
+def test_a_folder_where_the_sweep_lock_goes_is_named_not_the_sweep(tmp_path):
+    # It read "cannot write in the sweep DIR (is a directory)... copy it to a place you
+    # may write in": the sweep was writable, its lock's name was taken by a folder.
+    from cnnlab.design.store import DB_NAME
+    from cnnlab.design.sweep_lock import sweep_lock
+
+    (tmp_path / DB_NAME).write_bytes(b"")
+    (tmp_path / ".lock").mkdir()
+    with pytest.raises(StoreError, match=r"\.lock, where a sweep keeps its lock file, is a "
+                                         r"folder: move or remove it") as caught:
+        with sweep_lock(tmp_path):
+            pass
+    assert "cannot write in the sweep" not in str(caught.value)

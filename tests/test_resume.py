@@ -30,7 +30,9 @@ def timed_out_run(tmp_path, monkeypatch):
 @pytest.mark.usefixtures("figures_drawn")  # its runs draw their figures (conftest)
 def test_resume_with_the_budget_spent_is_refused(timed_out_run, monkeypatch):
     steps = count_steps(monkeypatch)
-    with pytest.raises(ConfigError, match=r"of its 1e-06 s budget.*--max-time S.*--max-time 0"):
+    # Seconds as --max-time takes them, never "4.52e+03 s" (its .3g)
+    with pytest.raises(ConfigError, match=r"trained for \d+\.\d s of its 1e-06 s budget.*"
+                                          r"--max-time S.*--max-time 0"):
         resume(timed_out_run)
     with pytest.raises(ConfigError, match="budget"):  # a new budget below the time spent
         resume(timed_out_run, max_time=1e-9)
@@ -109,8 +111,9 @@ def test_resuming_a_finished_run_is_refused_and_keeps_its_results(one_epoch_run,
     steps = count_steps(monkeypatch)
     # A run of data given to train(): evaluated from Python with that data (the command
     # `cnnlab eval`, which loads the data its config names, refuses it)
-    with pytest.raises(RunFinished, match=r"every epoch of its plan \(1\).*--epochs N "
-                                          r"\(extra_epochs=N.*evaluate_run\(.*data=\.\.\.\)"):
+    with pytest.raises(RunFinished, match=r"every epoch of its plan \(1\).*--epochs N \(from "
+                                          r"Python: resume\(\.\.\., extra_epochs=N\)\).*"
+                                          r"evaluate_run\(.*data=\.\.\.\)"):
         resume(one_epoch_run)
     assert steps["n"] == 0
     assert (one_epoch_run / "summary.json").read_text() == before  # confusion matrix kept

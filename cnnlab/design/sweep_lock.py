@@ -56,6 +56,9 @@ def sweep_lock(directory) -> Iterator[None]:
     try:
         handle = open_to_append(path, "a+", encoding="utf-8")
     except OSError as exc:  # may not write in it, a read-only disk, a link: a traceback was
+        if path.is_dir():  # the sweep may well be writable: its lock's name is taken
+            raise StoreError(f"{path}, where a sweep keeps its lock file, is a folder: move "
+                             "or remove it, then run this again") from None
         why = (exc.strerror or str(exc)).lower()
         raise StoreError(f"cannot write in the sweep {directory} ({why}): "
                          "`design run` records each trial there; copy it to a place you may "

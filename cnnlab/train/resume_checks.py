@@ -48,13 +48,13 @@ def check_work_left(cfg: TrainConfig, last: Path, run_dir: Path,
     if state["epoch"] >= cfg.epochs:
         raise RunFinished(
             f"{run_dir} has trained every epoch of its plan ({cfg.epochs}), so resuming would "
-            f"train nothing. Train it for more with --epochs N (extra_epochs=N: N more "
-            f"epochs), or look at it with: {_evaluate_words(run_dir)}"
+            f"train nothing. Train it N epochs more with --epochs N (from Python: "
+            f"resume(..., extra_epochs=N)), or look at it with: {_evaluate_words(run_dir)}"
             + _skipped_figures_words(run_dir, state))
     check_world_size(cfg, state, run_dir)
     if spent:
         raise ConfigError(
-            f"this run has already trained for {state['train_time']:.3g} s of its "
+            f"this run has already trained for {state['train_time']:.1f} s of its "
             f"{cfg.max_time:g} s budget (max_time), so resuming would train nothing. Give it "
             "a larger total budget with --max-time S (S above the time spent), or "
             "--max-time 0 for no limit" + _skipped_figures_words(run_dir, state))
