@@ -3,7 +3,8 @@
 Each command group lives in its own module and only parses arguments, calls the
 library and renders the result with rich:
 
-- ``models`` (``cnnlab models``, ``summary``), ``train`` (``train``, ``resume``, ``eval``;
+- ``models`` (``cnnlab models``, ``summary``; what summary asks of memory:
+  ``summary_memory``), ``train`` (``train``, ``resume``, ``eval``;
   what it says before a run: ``train_notes``, after: ``train_result``), ``predict``,
   ``compare``, ``export``, ``data``, ``design`` (``design run``'s steps:
   ``design_run``; its sample table: ``design_sample``),

@@ -14,7 +14,8 @@ from contextlib import contextmanager
 import typer
 from rich.table import Table
 
-from .messages import fail, fail_for, output_console, print_table, warning
+from .messages import err, fail, fail_for, output_console, print_table, warning
+from .summary_memory import batch_too_big, refuse_what_memory_cannot_hold
 
 # A summary builds the model on the CPU: a head of 10**12 classes asked 336 TB, and the
 # error blamed the input size. ImageNet-21k has 21,843 classes; a million is ample.
@@ -64,10 +65,11 @@ def summary_command(
     (torchinfo's "Forward/backward pass size" doubles the outputs of layers with weights
     only); ops a block's forward calls itself (F.relu, torch.cat, a residual add) are
     no layer and not counted. "Training activations" is what autograd really keeps."""
+    from rich.markup import escape
+
     from cnnlab.extras import MissingExtraError
     from cnnlab.inspect._input import check_min_input
-    from cnnlab.inspect.summary import summary
-    from cnnlab.models import UnknownModelError, get_model, model_info
+    from cnnlab.models import UnknownModelError, model_info
 
     out = output_console()
     formats = [name for name, asked in (("--json", as_json), ("--markdown", as_markdown),
@@ -94,17 +96,12 @@ def summary_command(
             fail(f"{model} sizes its classifier for square images; "
                  f"use --input {size[0]}x{size[1]}x{size[1]}", code=2)
         kwargs["image_size"] = size[1]
-    _refuse_what_memory_cannot_hold(model, kwargs, num_classes)
-    try:  # built apart from the summary, so that a failure names what it comes from
-        net = get_model(model, **kwargs)
-    except (RuntimeError, ValueError, TypeError) as e:  # out of memory for a vast head
-        classes = "its own number of" if num_classes is None else num_classes
-        fail(f"cannot build {model} with {classes} classes and {size[0]} input "
-             f"channel(s): {e}")
-    try:
-        result = summary(net, size, depth=depth, batch_size=batch_size)
-    except (RuntimeError, ValueError, TypeError) as e:  # SummaryError is a RuntimeError
-        fail(f"cannot summarise {model} at input {'x'.join(map(str, size))}: {e}")
+    refuse_what_memory_cannot_hold(model, kwargs, num_classes)
+    if too_big := batch_too_big(model, kwargs, size, batch_size, depth):
+        result, why = too_big
+        err.print(f"note: {escape(why)}")
+    else:
+        result = _summary_run(model, kwargs, size, depth, batch_size, num_classes)
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))  # never wrapped by rich
     elif as_markdown:
@@ -122,6 +119,23 @@ def summary_command(
         # 266 characters) and the table's to its edge; `awk '{print length}'` saw those.
         text = "\n".join(line.rstrip() for line in captured.get().splitlines())
         out.print(text, markup=False, highlight=False, emoji=False)
+
+
+def _summary_run(model: str, kwargs: dict, size: tuple[int, int, int], depth: int,
+                 batch_size: int, num_classes: int | None):
+    from cnnlab.inspect.summary import summary
+    from cnnlab.models import get_model
+
+    try:  # built apart from the summary, so that a failure names what it comes from
+        net = get_model(model, **kwargs)
+    except (RuntimeError, ValueError, TypeError) as e:  # out of memory for a vast head
+        classes = "its own number of" if num_classes is None else num_classes
+        fail(f"cannot build {model} with {classes} classes and {size[0]} input "
+             f"channel(s): {e}")
+    try:
+        return summary(net, size, depth=depth, batch_size=batch_size)
+    except (RuntimeError, ValueError, TypeError) as e:  # SummaryError is a RuntimeError
+        fail(f"cannot summarise {model} at input {'x'.join(map(str, size))}: {e}")
 
 
 def _markdown(result) -> str:
@@ -153,32 +167,6 @@ def _latex(result) -> str:
     # A comment first (TeX reads nothing after "%" on its line: the name stays as it is).
     return (f"% cnnlab summary {result.model_name}: needs \\usepackage{{booktabs}}\n"
             f"\\textbf{{{escape(result.title())}}}\n\n{layers}\n\n{totals}\n")
-
-
-def _refuse_what_memory_cannot_hold(model: str, kwargs: dict, num_classes: int | None) -> None:
-    """Stop before building a network whose weights the free memory cannot hold: memory is
-    promised lazily, so VGG-11 with 10**6 classes (4.2G weights, 15.7 GiB) was filled
-    until the system killed the process. Counted on the meta device: nothing allocated."""
-    import torch
-
-    from cnnlab.data.memory import available_memory
-    from cnnlab.formatting import format_bytes
-    from cnnlab.models import get_model
-
-    free = available_memory("cpu")
-    if free is None:
-        return
-    try:
-        with torch.device("meta"):
-            weights = get_model(model, **kwargs).parameters()
-            need = sum(w.numel() * w.element_size() for w in weights)
-    except Exception:  # noqa: BLE001 - the real build says what fails, naming it
-        return
-    if need > free:
-        classes = "" if num_classes is None else f" with {num_classes:,} classes"
-        fix = "fewer --num-classes" if num_classes else "a smaller model (cnnlab models)"
-        fail(f"{model}{classes} holds {format_bytes(need)} of weights, and this machine has "
-             f"{format_bytes(free)} free: {fix}, or free memory (close other programs)")
 
 
 def models_command(
