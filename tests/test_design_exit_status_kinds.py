@@ -53,9 +53,7 @@ def test_a_store_locked_by_another_process_could_not_be_read(tmp_path, monkeypat
     TrialStore(tmp_path, create=True).close()
     holder = sqlite3.connect(tmp_path / store_module.DB_NAME, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")  # another process writing it
-    connect = sqlite3.connect
-    monkeypatch.setattr(store_module.sqlite3, "connect",  # not the store's 30 s wait
-                        lambda *a, **k: connect(*a, **{**k, "timeout": 0.05}))
+    monkeypatch.setattr(store_module, "LOCK_TIMEOUT_S", 0.05)  # not the store's 30 s wait
     try:
         code, said = invoke("status", tmp_path)
     finally:

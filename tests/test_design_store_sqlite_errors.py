@@ -110,6 +110,8 @@ def test_a_full_disk_says_so_and_keeps_what_was_recorded(tmp_path):
     said = str(caught.value)
     assert f"{tmp_path / store_module.DB_NAME} could not be written: the disk holding it " \
            "is full" in said and "Free some space there" in said, said
+    # pasted as printed: --resume takes the sweep's folder (it named none)
+    assert f"`cnnlab design run --resume {tmp_path}` goes on" in said, said
     with TrialStore(tmp_path) as store:
         assert store.counts() == {"pending": 1, "running": 0, "done": 1, "failed": 0}
 
@@ -161,3 +163,22 @@ def test_a_folder_where_the_sweep_lock_goes_is_named_not_the_sweep(tmp_path):
         with sweep_lock(tmp_path):
             pass
     assert "cannot write in the sweep" not in str(caught.value)
+
+
+def test_the_calling_code_s_mistakes_are_not_a_damaged_store(tmp_path):
+    # A store used after close() read "damaged or not a cnnlab sweep. Restore it from a
+    # copy": the file was whole, the mistake the caller's (sqlite3's ProgrammingError).
+    new_sweep(tmp_path)
+    with TrialStore(tmp_path) as store:
+        pass
+    with pytest.raises(sqlite3.ProgrammingError):
+        store.counts()
+
+
+def test_the_store_s_connection_is_still_sqlite3_s_beyond_its_errors(tmp_path):
+    new_sweep(tmp_path, n=3)
+    with TrialStore(tmp_path) as store:
+        assert store.conn.execute("UPDATE trials SET attempts = 0").rowcount == 3
+        assert store.conn.total_changes >= 3
+        with store.conn:  # a transaction, as sqlite3's connection gives one
+            store.conn.execute("UPDATE trials SET attempts = 1 WHERE id = 0")

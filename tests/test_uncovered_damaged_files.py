@@ -84,10 +84,7 @@ def test_a_sweep_store_locked_by_another_process_says_to_try_again(tmp_path, mon
     TrialStore(tmp_path / "sweep", create=True).close()
     holder = sqlite3.connect(tmp_path / "sweep" / store.DB_NAME, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")  # another process writing it
-    connect = sqlite3.connect
-    # The store waits 30 s for a lock; a test need not.
-    monkeypatch.setattr(store.sqlite3, "connect",
-                        lambda *a, **k: connect(*a, **{**k, "timeout": 0.05}))
+    monkeypatch.setattr(store, "LOCK_TIMEOUT_S", 0.05)  # the store waits 30 s; a test need not
     try:
         with pytest.raises(SweepError, match=r"trials.sqlite is locked by another process "
                                               r"writing it .*try again when it is done"):

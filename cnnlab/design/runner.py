@@ -28,7 +28,7 @@ from cnnlab.design import spaces
 from cnnlab.design.code_check import code_fingerprint, code_mismatch, describe
 from cnnlab.design.executors import SweepFailure, make_executor, ray_address
 from cnnlab.design.folders import others_files
-from cnnlab.design.store import DB_NAME, TrialStore
+from cnnlab.design.store import DB_NAME, StoreError, TrialStore
 from cnnlab.design.sweep_lock import (  # noqa: F401 (the CLI and callers import these here)
     LOCK_NAME,
     driver_unknown,
@@ -189,13 +189,16 @@ def run_sweep(directory: str | Path, *, executor: str = "local", workers: int | 
         # driver waiting on worker processes outright, leaving their trials 'running', an
         # attempt charged to each, and nothing said.
         put_back_sigterm = sigterm_as_interrupt()
+        store_failed = False
         try:
             driver.run()
             if driver.refused and not driver.interrupted:
                 raise SweepFailure(f"stopped: {driver.refused}")
         except KeyboardInterrupt:
             driver.interrupted = True
-        except SweepError as exc:  # the executor gave up mid-sweep (a Ray cluster's nodes gone)
+        except SweepError as exc:  # the executor gave up mid-sweep (a Ray cluster's nodes
+            # gone), or the store could not be written (locked, a full disk)
+            store_failed = isinstance(exc, StoreError)
             raise type(exc)(f"{exc}. Finished trials are stored; once that is fixed, "
                             f"continue with: {go_on}") from None
         finally:
@@ -206,7 +209,8 @@ def run_sweep(directory: str | Path, *, executor: str = "local", workers: int | 
             # the pool's grace period; the sweep then ends as interrupted.
             with SigintRecorder() as sigint, contextlib.suppress(KeyboardInterrupt), \
                     sigint.deferred(on_held=_say_cleanup_goes_on):
-                _clean_up(store, pool, cancel=bool(driver.inflight) or driver.interrupted)
+                _clean_up(store, pool, cancel=bool(driver.inflight) or driver.interrupted,
+                          store_failed=store_failed)
         if driver.interrupted:
             # How far it got, not "finished trials are stored" when none had finished.
             c = store.counts()
@@ -311,15 +315,18 @@ def _say_cleanup_goes_on() -> None:
           "seconds at most); the sweep then stops", file=sys.stderr, flush=True)
 
 
-def _clean_up(store: TrialStore, pool, cancel: bool) -> None:
+def _clean_up(store: TrialStore, pool, cancel: bool, store_failed: bool = False) -> None:
     """Trials marked 'running' with no outcome stored (in flight, or finished but not yet
     stored) were abandoned by a loop that ended early (Ctrl-C, the executor giving up, an
     error here), not lost by their own worker: back to pending with their attempt given
     back, so a resumed sweep still gives each its retry. (A driver killed outright cannot
     do this: the next run's reset_running keeps their attempts, as one of them may have
-    been what killed it.) Then the workers are stopped."""
+    been what killed it.) Then the workers are stopped. Not after the store itself
+    failed (``store_failed``): its error again (a lock waited out twice) replaced the
+    sweep's, which says how to go on; the next run puts those trials back."""
     try:
-        store.put_back([t["id"] for t in store.trials("running")])
+        if not store_failed:
+            store.put_back([t["id"] for t in store.trials("running")])
     finally:  # a store that cannot be written (disk full) must not keep workers alive
         pool.close(cancel=cancel)
 

@@ -29,8 +29,8 @@ def unwritable(exc: Exception) -> bool:
     return any(words in str(exc).lower() for words in _UNWRITABLE)
 
 
-def locked_error(path: Path, waited: float | None) -> StoreError:
-    how_long = f" in {waited:g} s" if waited else ""
+def locked_error(path: Path, lock_timeout_s: float | None) -> StoreError:
+    how_long = f" in {lock_timeout_s:g} s" if lock_timeout_s else ""
     return StoreError(f"{path} is locked by another process writing it (a sweep still "
                       f"running? `cnnlab design status {shell_quote(str(path.parent))}` "
                       f"says), which did not let go{how_long}: try again when it is done, "
@@ -72,20 +72,21 @@ def other_schema_error(path: Path, version, created, readable: int) -> StoreErro
                       "damaged? Restore it from a copy, or use another --out")
 
 
-def store_error(path: Path, exc: Exception, waited: float | None = None) -> StoreError:
+def store_error(path: Path, exc: Exception, lock_timeout_s: float | None = None) -> StoreError:
     """The StoreError a user reads for ``exc``, an sqlite3 error met using the store
-    ``path`` (or the OSError of making its file). ``waited``: seconds SQLite waited for
+    ``path`` (or the OSError of making its file). ``lock_timeout_s``: seconds SQLite waits for
     a lock."""
     said = str(exc).lower()
     full = any(words in said for words in _FULL) or getattr(exc, "errno", 0) == errno.ENOSPC
     if isinstance(exc, OSError) and not full:  # the folder may not be written in
         return unwritable_error(path, exc)
     if any(words in said for words in _LOCKED):
-        return locked_error(path, waited)
+        return locked_error(path, lock_timeout_s)
     if full:
         return StoreError(f"{path} could not be written: the disk holding it is full "
                           f"({exc}). Free some space there and run this again; the trials "
-                          "recorded so far are kept (`cnnlab design run --resume` goes on)")
+                          "recorded so far are kept (`cnnlab design run --resume "
+                          f"{shell_quote(str(path.parent))}` goes on)")
     if not path.exists():  # SQLite's word for a file unlinked under it is "readonly"
         gone = "is gone" if not path.parent.exists() else f"no longer holds {path.name}"
         return StoreError(f"{path} was removed or moved while in use (its folder {gone}; "
@@ -106,6 +107,9 @@ class _Rows:
     def __init__(self, cursor: sqlite3.Cursor, conn: StoreConnection):
         self._cursor, self._conn = cursor, conn
 
+    def __getattr__(self, name: str):  # rowcount, description, lastrowid: the cursor's
+        return getattr(self._cursor, name)
+
     def fetchone(self):
         with self._conn.translated():
             return self._cursor.fetchone()
@@ -120,18 +124,32 @@ class _Rows:
 
 class StoreConnection:
     """The store's sqlite3 connection (``raw``), its errors translated by
-    :func:`store_error`; ``waited``: the connection's lock timeout, for the message."""
+    :func:`store_error`; ``lock_timeout_s``: the connection's, for the message. What
+    else a sqlite3 connection or cursor has (``rowcount``, ``commit``, ``with conn:``)
+    is theirs, untranslated."""
 
-    def __init__(self, raw: sqlite3.Connection, path: Path, waited: float | None):
-        self.raw, self.path, self.waited = raw, path, waited
+    def __init__(self, raw: sqlite3.Connection, path: Path, lock_timeout_s: float | None):
+        self.raw, self.path, self.lock_timeout_s = raw, path, lock_timeout_s
+
+    def __getattr__(self, name: str):
+        return getattr(self.raw, name)
+
+    def __enter__(self):
+        return self.raw.__enter__()
+
+    def __exit__(self, *exc_info):
+        return self.raw.__exit__(*exc_info)
 
     @contextlib.contextmanager
     def translated(self) -> Iterator[None]:
         """An sqlite3 error raised in the block is raised as its StoreError."""
         try:
             yield
+        except (sqlite3.ProgrammingError, sqlite3.InterfaceError):
+            raise  # the calling code's mistake (a closed store, a value sqlite3 cannot
+            #        bind), not the file's: "damaged" sent the user to restore a whole file
         except sqlite3.Error as exc:
-            raise store_error(self.path, exc, self.waited) from None
+            raise store_error(self.path, exc, self.lock_timeout_s) from None
 
     def execute(self, sql: str, params=()) -> _Rows:
         with self.translated():
