@@ -149,13 +149,14 @@ def write_problem(folder: Path) -> str | None:
     return None
 
 
-def remove_leftover_temp_files(folder: Path) -> int:
+def remove_leftover_temp_files(folder: Path, name: str = "*") -> int:
     """Delete the temporary files in ``folder`` that writes killed before their rename
     left (``.NAME.XXXXXXXX.tmp``, new_temp_file's names; a checkpoint's is as large as
-    the checkpoint); returns how many. Only for a folder no one else is writing to now:
-    a live write's temporary file looks the same."""
+    the checkpoint); returns how many. ``name``: only those of the file of that name
+    (default: every file's). Only for files no one else is writing to now: a live
+    write's temporary file looks the same."""
     removed = 0
-    for leftover in Path(folder).glob(".*.*.tmp"):
+    for leftover in Path(folder).glob(f".{name}.*.tmp"):
         stem = leftover.name[1:-len(".tmp")]
         token = stem.rpartition(".")[2]
         if len(token) == 8 and all(c in "0123456789abcdef" for c in token):

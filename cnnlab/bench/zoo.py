@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from cnnlab import file_lock
-from cnnlab.atomic import atomic_write_text, open_to_append
+from cnnlab.atomic import atomic_write_text, open_to_append, remove_leftover_temp_files
 from cnnlab.bench.results import machine_name, write_csv
 from cnnlab.bench.zoo_setup import ZooSetupError as ZooSetupError
 from cnnlab.bench.zoo_setup import check_run_plan, check_setup, zoo_setup
@@ -370,9 +370,16 @@ def _trained_classes(run_dir: Path) -> int:
 
 
 def write_outputs(out: Path, preset: str, rows: list[dict]) -> None:
-    """zoo-<preset>.md and the three plots, from the stored rows."""
-    from cnnlab.bench.zoo_report import markdown_table, plot_zoo
+    """zoo-<preset>.md and the three plots, from the stored rows. Called under the
+    preset's lock (store_row, refresh_outputs)."""
+    from cnnlab.bench.zoo_report import FIGURE_SUFFIXES, markdown_table, plot_zoo
 
+    # A bench killed while writing these left its temporary files (a plot's is as large
+    # as the plot), which no later bench removed. Only this preset's: the lock held is
+    # this preset's, and a bench of another may be writing its own now.
+    for name in (f"zoo-{preset}.csv", f"zoo-{preset}.md",
+                 *(f"zoo-{preset}{suffix}" for suffix in FIGURE_SUFFIXES)):
+        remove_leftover_temp_files(out, name)
     atomic_write_text(out / f"zoo-{preset}.md", markdown_table(rows))
     done = [r for r in rows if r.get("status") == "done"]
     if done:
