@@ -53,6 +53,7 @@ from cnnlab.train.run_files import (
     check_run_data,
     check_run_folder,
     move_data,
+    no_checkpoint_words,
     start_again,
 )
 from cnnlab.train.run_outputs import check_output_names, write_run_outputs
@@ -314,8 +315,8 @@ def _check_resumable(run_dir: Path) -> None:
     check_run_folder(run_dir)
     if not (run_dir / "checkpoints" / "last.safetensors").exists():
         raise ckpt.CheckpointError(
-            f"{run_dir} is not a resumable run: it has no checkpoints/last.safetensors (a "
-            f"run stopped before its first checkpoint cannot be resumed; {start_again(run_dir)})"
+            f"{run_dir} is not a resumable run: it has no checkpoints/last.safetensors "
+            f"({no_checkpoint_words(run_dir)}; {start_again(run_dir)})"
         )
 
 

@@ -36,6 +36,19 @@ _UNSTARTED_RUN_FILES = {"config.yaml", DATA_RECORD, "metrics.csv", "class_metric
                         "checkpoints", "plots", ".lock"}
 
 
+def no_checkpoint_words(run_dir: Path) -> str:
+    """Why a run without checkpoints/last.safetensors cannot be resumed. Killed between
+    its first epoch's two saves (best first, so that a resume re-saves a best its last
+    checkpoint reaches), it holds best.safetensors alone: the weights it evaluated, not
+    the optimizer or data order a resume needs. "Stopped before its first checkpoint"
+    there read as false, beside that file."""
+    if (run_dir / "checkpoints" / "best.safetensors").is_file():
+        return ("killed while its first epoch's checkpoints were written: best.safetensors "
+                "holds the weights that epoch evaluated, which `cnnlab eval` reads, but not "
+                "the optimizer and data order a resume needs")
+    return "a run stopped before its first checkpoint cannot be resumed"
+
+
 def start_again(run_dir: Path) -> str:
     """How to start again a run stopped before its first checkpoint (a kill while it
     began): the command that trains its config.yaml anew, where it has one (from Python,
