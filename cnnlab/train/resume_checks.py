@@ -7,6 +7,7 @@ checkpoint, which tells a finished run from one killed as it ended."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,36 @@ def check_work_left(cfg: TrainConfig, last: Path, run_dir: Path,
             "a larger total budget with --max-time S (S above the time spent), or "
             "--max-time 0 for no limit" + _skipped_figures_words(run_dir, state))
     return True
+
+
+def load_plan(cfg_path: Path, last: Path) -> TrainConfig:
+    """The run's config.yaml, its plan (epochs, time budget) caught up with the ``last``
+    checkpoint where that trained past it. A resume writes a new plan (--epochs,
+    --max-time) there just after its first checkpoint trained under it; a kill between
+    the two left a checkpoint past config.yaml's epochs, or past a budget the resume had
+    lifted, and a plain resume then called the run finished ("5 of 4" epochs; "stopped:
+    max_time" at epoch 3 of 4). The checkpoint records the plan it trained under."""
+    cfg = TrainConfig.load(cfg_path)
+    try:
+        state = ckpt.read_state(last)
+    except ckpt.CheckpointError:  # said by check_work_left, after the arguments' checks
+        return cfg
+    trained = state.get("config")
+    if not isinstance(trained, dict):  # a hand-made checkpoint: its own checks say so
+        return cfg
+    caught_up = {}
+    epoch, epochs = state.get("epoch"), trained.get("epochs")
+    if isinstance(epoch, int) and isinstance(epochs, int) and cfg.epochs < epoch <= epochs:
+        caught_up["epochs"] = epochs
+    budget, used = trained.get("max_time", cfg.max_time), state.get("train_time")
+    if (cfg.max_time is not None and isinstance(used, (int, float)) and used >= cfg.max_time
+            and (budget is None or isinstance(budget, (int, float)) and budget > used)):
+        caught_up["max_time"] = budget
+    if not caught_up:
+        return cfg
+    cfg = dataclasses.replace(cfg, **caught_up)
+    cfg.save(cfg_path)
+    return cfg
 
 
 def training_left(cfg: TrainConfig, state: dict) -> bool:

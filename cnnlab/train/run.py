@@ -39,7 +39,7 @@ from cnnlab.train.optim import lr_factor, warmup_step_count, warn_of_an_ema_deca
 from cnnlab.train.outcome import best_accuracy, run_folder
 from cnnlab.train.presets import check_preset, set_by_preset
 from cnnlab.train.resume_checks import RunFinished as RunFinished
-from cnnlab.train.resume_checks import check_work_left, current_summary, summary_file
+from cnnlab.train.resume_checks import check_work_left, current_summary, load_plan, summary_file
 from cnnlab.train.run_data import (
     DATA_RECORD,
     check_same_data,
@@ -326,7 +326,7 @@ def _resume(run_dir: Path, data: DatasetSplits | None, console, extra_epochs: in
     cfg_path = run_dir / "config.yaml"
     last = run_dir / "checkpoints" / "last.safetensors"
     _check_resumable(run_dir)
-    cfg = TrainConfig.load(cfg_path)
+    cfg = load_plan(cfg_path, last)  # caught up where a kill left it behind
     as_planned = dataclasses.replace(cfg)  # before this resume's --epochs and --max-time
     if extra_epochs is not None and extra_epochs < 1:
         raise ConfigError(f"--epochs {extra_epochs} (extra_epochs): resume adds epochs to the "
