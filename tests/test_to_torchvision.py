@@ -62,3 +62,20 @@ def test_weights_alone_need_their_name_and_must_fit_it():
     assert to_torchvision(state, name="resnet18").fc.out_features == 10
     with pytest.raises(WeightsMismatchError, match="layer1.2.conv1.weight"):
         to_torchvision(get_model("resnet34").state_dict(), name="resnet18")
+
+
+def test_a_checkpoint_keeps_its_runs_transform_input(tmp_path, monkeypatch):
+    # GoogLeNet started from ImageNet weights normalises its input itself; its run's
+    # checkpoint records that (model_overrides). Read from the checkpoint file, it was
+    # dropped: the logits then differed by thousands, silently.
+    import cnnlab.models.interop as interop
+
+    torch.manual_seed(0)
+    ours = get_model("googlenet", num_classes=10, transform_input=True).eval()
+    checkpoint = tmp_path / "best.safetensors"
+    checkpoint.write_bytes(b"")
+    monkeypatch.setattr(interop, "read_weights_and_overrides",
+                        lambda path: (ours.state_dict(), {"transform_input": True}))
+    theirs = to_torchvision(checkpoint, name="googlenet")
+    assert theirs.transform_input
+    _same_logits(ours, theirs, channels=3)

@@ -296,8 +296,9 @@ def to_torchvision(source: nn.Module | Mapping[str, torch.Tensor] | str | Path,
     is returned in eval mode."""
     import torchvision
 
-    transform_input = False
     from cnnlab.models.pretrained import TorchvisionNet, torchvision_classifier
+
+    transform_input = False  # a model option weights alone do not carry (a run's do)
 
     if isinstance(source, TorchvisionNet):  # tv:NAME is torchvision's, its classifier taken
         model = copy.deepcopy(source.body)  # out (an Identity in its place): put back
@@ -317,7 +318,11 @@ def to_torchvision(source: nn.Module | Mapping[str, torch.Tensor] | str | Path,
 
         if ckpt.is_checkpoint(Path(source)):  # it names its model
             name = name or ckpt.read_state(Path(source)).get("model_name")
-        state, label = read_weights_file(source), str(source)
+        # A run's checkpoint keeps its model options: GoogLeNet from ImageNet weights
+        # normalises its input itself (transform_input), or the logits differ by thousands
+        state, overrides = read_weights_and_overrides(source)
+        transform_input = bool((overrides or {}).get("transform_input", False))
+        label = str(source)
     else:
         state, label = dict(source), "the given state_dict"
     if name is None:
