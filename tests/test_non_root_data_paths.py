@@ -9,10 +9,8 @@ import os
 import warnings
 from pathlib import Path, PurePosixPath
 
-import numpy as np
 import pytest
-from PIL import Image
-from test_non_root_permissions import deny_listing
+from test_non_root_permissions import _images, deny_listing
 from test_shared_machine import deny_reading
 from typer.testing import CliRunner
 
@@ -29,26 +27,13 @@ def _said(caught) -> list[str]:
     return [str(w.message) for w in caught if issubclass(w.category, DataWarning)]
 
 
-def _images(folder: Path, n: int) -> None:
-    folder.mkdir(parents=True)
-    for i in range(n):
-        Image.fromarray(np.full((8, 8), 40 * i, np.uint8)).save(folder / f"{i}.png")
-
-
 def test_a_cache_folder_that_cannot_be_listed_is_said_not_empty(tmp_path, monkeypatch):
     # `data cache` said "the folder cache ... is empty" and `data info` "holds 0 entries":
     # the folder (mode 000, or another user's) could not be read at all.
     monkeypatch.setenv("CNNLAB_CACHE", str(tmp_path / "my cache"))
     folder = folder_cache.entries_folder()
     folder.mkdir(parents=True)
-    real_listdir = os.listdir
-
-    def user_listdir(path="."):
-        if os.fspath(path) == os.fspath(folder):
-            raise PermissionError(13, "Permission denied", os.fspath(path))
-        return real_listdir(path)
-
-    monkeypatch.setattr(os, "listdir", user_listdir)
+    deny_listing(monkeypatch, folder, call="listdir")
     result = runner.invoke(data_app, ["cache"])
     assert result.exit_code == 1, result.output
     said = " ".join(result.output.split())
@@ -156,3 +141,77 @@ def test_a_class_folder_holding_an_unsearchable_folder_loads(tmp_path, monkeypat
         data = load_folder(root, image_size=8, channels=1, use_cache=False, progress=False)
     assert data.classes == ["cat", "dog"]
     assert any("cat/more (permission denied)" in m for m in _said(caught)), _said(caught)
+
+
+def test_an_empty_data_folder_passed_over_says_how_to_fill_it(data_env, tiny_fashion,
+                                                                monkeypatch):
+    # Said, not only for an unreadable copy: a $CNNLAB_DATA set for downloads stayed
+    # empty (they go to the cache), and the user trained on another copy unawares.
+    empty = data_env / "my data"
+    empty.mkdir()
+    tiny_fashion(fm.SYSTEM_DIR, seed=2)
+    monkeypatch.setenv(fm.ENV_VAR, str(empty))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fm.locate()
+    said = [m for m in _said(caught) if "$CNNLAB_DATA" in m]
+    assert len(said) == 1 and "missing train-images-idx3-ubyte[.gz]" in said[0], said
+    assert f"cnnlab data download --root '{empty}'" in said[0], said
+
+
+def test_unreadable_files_of_an_owner_without_a_name_are_not_this_users_to_chmod(
+        tmp_path, monkeypatch):
+    # An owner whose id has no name here (NFS, a container's) read as this user's own,
+    # and the fix given was a chmod this user may not run.
+    from cnnlab.data import access, fashion_files
+
+    copy = tmp_path / "fm copy"
+    copy.mkdir()
+    for name in fashion_files.FILES:
+        (copy / f"{name}.gz").write_bytes(b"")
+    monkeypatch.setattr(fashion_files, "file_state",
+                        lambda path: "unreadable" if path.name.endswith(".gz") else "missing")
+    monkeypatch.setattr(access, "user_id", lambda: os.stat(copy).st_uid + 54321)
+    pwd = pytest.importorskip("pwd")  # POSIX: an id without a name
+
+    def no_name(uid):
+        raise KeyError(uid)
+
+    monkeypatch.setattr(pwd, "getpwuid", no_name)
+    said = fashion_files.why_not(copy)
+    assert "their owner can share them (chmod a+r)" in said, said
+    monkeypatch.setattr(access, "user_id", lambda: os.stat(copy).st_uid)  # this user's
+    said = fashion_files.why_not(copy)
+    assert f"let this user read them (chmod a+r '{copy}'/*)" in said, said
+
+
+def test_a_cache_folder_listed_but_not_searchable_is_said(tmp_path, monkeypatch):
+    # Mode r-- (no x): its names list, its entries cannot be opened; "0 entries" again.
+    monkeypatch.setenv("CNNLAB_CACHE", str(tmp_path / "cache"))
+    folder = folder_cache.entries_folder()
+    folder.mkdir(parents=True)
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if os.fspath(p) ==
+                        os.fspath(folder) else real_access(p, mode))
+    with pytest.raises(folder_cache.CacheFolderError, match="permission denied"):
+        folder_cache.cache_entries()
+
+
+def test_a_cache_root_made_in_this_users_home_is_given_back(tmp_path, monkeypatch):
+    # `sudo cnnlab ...` made the cache in the user's own home: asking root to let them
+    # write is not the fix; taking it back is.
+    from cnnlab.data import folder_cache as cache
+
+    home = tmp_path / "home"
+    made = home / ".cache" / "cnnlab"
+    made.mkdir(parents=True)
+    monkeypatch.setattr(Path, "home", classmethod(lambda cls: home))
+    monkeypatch.setattr(cache, "owner", lambda path: "root")
+    said = cache.cache_not_kept(made, "could not write the cache",
+                                PermissionError(13, "Permission denied"))
+    assert f'sudo chown -R "$USER" {made}' in said, said
+    elsewhere = tmp_path / "shared" / "cache"
+    elsewhere.mkdir(parents=True)
+    said = cache.cache_not_kept(elsewhere, "could not write the cache",
+                                PermissionError(13, "Permission denied"))
+    assert "ask root to let you write in it" in said and "chown" not in said, said

@@ -69,16 +69,17 @@ def _images(folder: Path, n: int) -> None:
         Image.fromarray(np.full((8, 8), 40 * i, np.uint8)).save(folder / f"{i}.png")
 
 
-def deny_listing(monkeypatch, private: Path) -> None:
-    """Listing ``private`` raises PermissionError, as for a user without its read bit."""
-    real_scandir = os.scandir
+def deny_listing(monkeypatch, private: Path, call: str = "scandir") -> None:
+    """Listing ``private`` raises PermissionError, as for a user without its read bit:
+    through ``os.<call>`` (os.walk lists with scandir; a cache's entries with listdir)."""
+    real = getattr(os, call)
 
-    def user_scandir(path="."):
+    def as_the_user(path="."):
         if os.fspath(path) == os.fspath(private):
             raise PermissionError(13, "Permission denied", os.fspath(path))
-        return real_scandir(path)
+        return real(path)
 
-    monkeypatch.setattr(os, "scandir", user_scandir)
+    monkeypatch.setattr(os, call, as_the_user)
 
 
 def test_a_folder_that_cannot_be_listed_is_named_with_the_fix(tmp_path, monkeypatch):

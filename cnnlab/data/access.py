@@ -44,6 +44,17 @@ def owner(path: Path) -> str | None:
         return None
 
 
+def is_own(path: Path) -> bool:
+    """Whether ``path`` is this user's (every file is, off POSIX); False where it cannot
+    be told (a folder on the way this user may not search). :func:`owner` is None for a
+    file of an owner without a name here (NFS, a container's id) too: not this user's."""
+    uid = user_id()
+    try:
+        return uid is None or os.stat(path).st_uid == uid
+    except OSError:
+        return False
+
+
 def user_id() -> int | None:
     """This user's id, as the system knows them; None off POSIX (Windows), where every
     file counts as this user's. The owner of the files they make is :func:`own_uid`."""

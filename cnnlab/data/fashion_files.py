@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from cnnlab.data.access import file_state, owner
+from cnnlab.data.access import file_state, is_own, owner
 from cnnlab.data.dataset import DataWarning
 from cnnlab.notices import warn_user
 from cnnlab.shell_words import shell_quote
@@ -52,11 +52,12 @@ def why_not(path: Path) -> str:
     if len(locked) < len(missing):
         reasons.append(f"missing {_names(n for n in missing if n not in locked)}")
     if locked:  # another user's private copy, in a shared folder
-        who = owner(path / locked[0]) or owner(path / f"{locked[0]}.gz")
+        files = (path / locked[0], path / f"{locked[0]}.gz")
+        who = owner(files[0]) or owner(files[1]) or "their owner"
         # This user's own (a copy they made, then chmod'ed): "their owner" was themselves.
         reasons.append(f"{_names(locked)} not readable by this user: " + (
-            f"{who} can share them (chmod a+r)" if who else
-            f"let this user read them (chmod a+r {shell_quote(str(path))}/*)"))
+            f"let this user read them (chmod a+r {shell_quote(str(path))}/*)"
+            if any(map(is_own, files)) else f"{who} can share them (chmod a+r)"))
     return "; ".join(reasons)
 
 
@@ -77,6 +78,10 @@ def say_passed_over(places: list, found) -> None:
     if env is None or found is None or found == env or env.path in _told_passed_over:
         return
     _told_passed_over.add(env.path)
-    warn_user(f"$CNNLAB_DATA ({env.path}) is passed over: {why_not(env.path)}; using "
-              f"{found.path} ({found.origin}) instead (unset CNNLAB_DATA to use that copy "
-              "without this warning)", DataWarning)
+    why = why_not(env.path)
+    # Downloads go to the cache, not there: a folder set for them stayed empty
+    fill = (f", or put the files there (cnnlab data download --root "
+            f"{shell_quote(str(env.path))})" if "missing" in why or "exist" in why else "")
+    warn_user(f"$CNNLAB_DATA ({env.path}) is passed over: {why}; using {found.path} "
+              f"({found.origin}) instead (unset CNNLAB_DATA to use that copy without this "
+              f"warning{fill})", DataWarning)

@@ -152,20 +152,20 @@ class CacheFolderError(DataError):
     """The cache folder is there, and this user may not list it (or it is no folder)."""
 
 
-def _files_by_entry(folder: Path, listed: bool = False) -> dict[str, list[Path]]:
+def _files_by_entry(folder: Path, must_list: bool = False) -> dict[str, list[Path]]:
     """The cache folder's files by the entry (key) they belong to: its sidecar, tensors,
     lock, and the temporary files of its writes (``.KEY.json.XXXXXXXX.tmp``). Files of
-    other names are nobody's entry, and left alone. ``listed``: a folder there that
+    other names are nobody's entry, and left alone. ``must_list``: a folder there that
     cannot be listed is a CacheFolderError (`data cache` said it was empty)."""
     by_key: dict[str, list[Path]] = {}
     try:
         names = sorted(os.listdir(folder))
-        if listed and not os.access(folder, os.R_OK | os.X_OK):  # names, and no entry
+        if must_list and not os.access(folder, os.R_OK | os.X_OK):  # names, and no entry
             raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(folder))
     except FileNotFoundError:  # no cache yet
         return by_key
     except OSError as exc:  # one this user may not read: a write just made says why
-        if listed:
+        if must_list:
             raise CacheFolderError(cache_not_kept(folder, "cannot list the folder cache "
                                                   f"{folder}", exc, decoded=False)) from None
         return by_key
@@ -208,7 +208,7 @@ def cache_entries(folder: Path | None = None) -> list[CacheEntry]:
     folder each decoded."""
     folder = entries_folder() if folder is None else folder
     entries = [_entry(folder / key, files)
-               for key, files in _files_by_entry(folder, listed=True).items()]
+               for key, files in _files_by_entry(folder, must_list=True).items()]
     return sorted(entries, key=lambda e: (e.folder or "", str(e.stem)))
 
 
