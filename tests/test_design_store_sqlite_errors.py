@@ -182,3 +182,14 @@ def test_the_store_s_connection_is_still_sqlite3_s_beyond_its_errors(tmp_path):
         assert store.conn.total_changes >= 3
         with store.conn:  # a transaction, as sqlite3's connection gives one
             store.conn.execute("UPDATE trials SET attempts = 1 WHERE id = 0")
+
+
+def test_a_disk_that_fails_is_not_called_a_damaged_store(tmp_path):
+    # SQLite's "disk I/O error" (a network mount gone, a failing disk): the file may be
+    # whole, so not "restore it from a copy".
+    from cnnlab.design.store_errors import store_error
+
+    new_sweep(tmp_path)
+    said = str(store_error(tmp_path / store_module.DB_NAME,
+                           sqlite3.OperationalError("disk I/O error")))
+    assert "its disk or file system failed" in said and "Restore" not in said, said
