@@ -77,7 +77,7 @@ def test_a_resume_by_another_torch_and_cnnlab_says_so_once_naming_both(one_epoch
     now = code_fingerprint()
     assert "torch 2.4.1+cpu" in notice and f"torch {torch.__version__}" in notice
     assert "sources 0123456789ab" in notice and f"sources {now['sources'][:12]}" in notice
-    assert "cnnlab's sources and torch differ" in notice
+    assert "cnnlab's source code and torch differ" in notice
     assert notice.endswith("resume it under the cnnlab and torch that wrote it")
     # The checkpoint the resume wrote is stamped with this process's code from then on.
     assert ckpt.read_state(_last(one_epoch_run))["written_by"]["torch"] == torch.__version__
@@ -134,3 +134,12 @@ def test_the_version_is_the_one_pyproject_installs():
     text = (Path(cnnlab.__file__).parent.parent / "pyproject.toml").read_text(encoding="utf-8")
     project = text.partition("[project]")[2]
     assert re.search(r'^version = "([^"]+)"', project, re.M)[1] == cnnlab.__version__
+
+
+def test_one_thing_that_differs_is_said_in_the_singular():
+    # "(cnnlab's sources differs)": a plural name with a singular verb.
+    from cnnlab.train.resume_checks import other_code_notice
+
+    now = ckpt.written_by("cpu")
+    notice = other_code_notice(Path("last.safetensors"), {**now, "sources": "0" * 64}, now)
+    assert "(cnnlab's source code differs)" in notice, notice

@@ -150,7 +150,7 @@ def _words(stamp: dict) -> str:
     return f"{short(stamp)}, {where}"
 
 
-_NAMES = {"cnnlab": "cnnlab's version", "sources": "cnnlab's sources", "torch": "torch",
+_NAMES = {"cnnlab": "cnnlab's version", "sources": "cnnlab's source code", "torch": "torch",
           "device": "the device", "torch_threads": "the thread count", "gpu": "the GPU",
           "cudnn": "cuDNN"}
 
