@@ -150,7 +150,8 @@ def say_sweep_so_far(directory: Path, retry_failed: bool, executor: str,
         # As many as the test images hold, as the report gives them (error_decimals)
         decimals = error_decimals(store.spec().to_dict())
         few_steps = few_steps_note(store.spec().to_dict())
-    console.print(f"sweep {directory}: {total} trials, {counts['done']} done, "
+    # Escaped: a folder named "sw [b]" read "sw " (rich took "[b]" for bold)
+    console.print(f"sweep {escape(str(directory))}: {total} trials, {counts['done']} done, "
                   f"{counts['failed']} failed, {total - counts['done'] - counts['failed']} "
                   f"to train ({executor})")
     if few_steps and total > counts["done"] + counts["failed"]:  # before it trains them

@@ -8,6 +8,7 @@ import typer
 from rich.markup import escape
 
 from cnnlab.interrupts import interrupted_status  # 130 Ctrl-C, 143 SIGTERM
+from cnnlab.shell_words import shell_quote
 
 from .messages import err, fail, fail_for, output_console, warning
 
@@ -59,7 +60,7 @@ def export(
         f"verified with onnxruntime: max |diff| vs PyTorch {res.worst_diff:.2e} "
         f"<= {res.tolerance:.2e} ({per_batch})",  # as the diff: 1.91e-06 <= 1.47e-04
         f"sidecar {res.sidecar} ({len(res.classes)} classes, preprocessing)",
-        f"predict with: cnnlab predict {res.path} IMAGE ...",
+        f"predict with: cnnlab predict {shell_quote(str(res.path))} IMAGE ...",
     ):
         console.print(line, highlight=False, soft_wrap=True)
     if res.replaced:  # another run's export was there: said, the files being the same names

@@ -6,6 +6,8 @@ killed the process, or ended in the allocator's own words."""
 
 from __future__ import annotations
 
+import math
+
 from cnnlab.cli.messages import fail
 
 
@@ -58,6 +60,13 @@ def batch_too_big(model: str, kwargs: dict, size: tuple[int, int, int],
             net = get_model(model, **kwargs)
         counted = summary(net, size, depth=depth, batch_size=batch_size, device="meta")
     except Exception:  # noqa: BLE001 - the real summary says what fails, naming it
+        # Past what PyTorch can size (batch 10**15: a layer's storage overflows), the
+        # real summary asked the allocator for the input, and ended in its words.
+        input_bytes = batch_size * math.prod(size) * 4  # float32
+        if input_bytes > free:
+            fail(f"at batch {batch_size:,} the input alone takes {format_bytes(input_bytes)}, "
+                 f"and this machine has {format_bytes(free)} free: give a smaller "
+                 "--batch-size (MACs and activations grow with it)")
         return None
     need = counted.totals.input_bytes + counted.totals.forward_activation_bytes
     if need <= free:

@@ -61,6 +61,12 @@ def why_not(path: Path) -> str:
     return "; ".join(reasons)
 
 
+def root_option(path: str | Path) -> str:
+    """``--root PATH`` as typed in this platform's shell, for the commands the data's
+    messages print: `cnnlab data download --root /tmp/x y` fetched into /tmp/x."""
+    return f"--root {shell_quote(str(path))}"
+
+
 def _names(names) -> str:
     return ", ".join(f"{n}[.gz]" for n in names)
 

@@ -53,7 +53,7 @@ from cnnlab.data.dataset import (
     ImageData,
     cache_root,
 )
-from cnnlab.data.fashion_files import FILES, find_files, say_passed_over, why_not
+from cnnlab.data.fashion_files import FILES, find_files, root_option, say_passed_over, why_not
 from cnnlab.data.idx import IdxFormatError, read_idx_pair
 from cnnlab.notices import warn_user
 from cnnlab.progress import ProgressBar
@@ -106,7 +106,7 @@ def how_to_get(root: str | Path | None = None, downloaded: bool = False) -> str:
         if root.exists() and not root.is_dir():  # nothing can be put into a file
             return "Give a folder holding the four .gz files, not a file, or " + LEAVE_OUT_ROOT
         fetch = "" if downloaded else (  # just failed: not offered again
-            f"  cnnlab data download --root {root}  (about 29 MiB, md5-checked)\n  or ")
+            f"  cnnlab data download {root_option(root)}  (about 29 MiB, md5-checked)\n  or ")
         return (f"Put the four files there:\n{fetch or '  '}copy the four .gz files into it "
                 f"from a machine that has them\nor {LEAVE_OUT_ROOT}")
     if not downloaded:
@@ -439,8 +439,8 @@ def _how_to_mend(location: Location) -> str:
     if location.path == SYSTEM_DIR:
         return ("The system copy is damaged: reinstall it (sudo apt-get install --reinstall "
                 "dataset-fashion-mnist), or `cnnlab data download` a copy into the cache")
-    return (f"`cnnlab data verify --root {location.path}` checks all four files; "
-            f"`cnnlab data download --force --root {location.path}` fetches them again "
+    return (f"`cnnlab data verify {root_option(location.path)}` checks all four files; "
+            f"`cnnlab data download --force {root_option(location.path)}` fetches them again "
             "(an uncompressed copy beside a .gz is read first: a damaged one is moved "
             "aside once its good .gz is there)")
 

@@ -72,6 +72,7 @@ from cnnlab.design.store import TrialStore, make_folder
 from cnnlab.design.sweep_spec import PAPER_RECIPE, SweepError, sweep_identity
 from cnnlab.figures import FIGURE_STYLE, embed_png, save_figure
 from cnnlab.interrupts import SigintRecorder
+from cnnlab.shell_words import shell_quote
 from cnnlab.train.report import NARROW_STYLE, html_table, page_head
 
 
@@ -276,7 +277,7 @@ def check_finished(results: list[SpaceResult], out: Path) -> None:
     counts = "; ".join(f"{r.directory}: " + ", ".join(
         f"{r.counts.get(k, 0)} {k}" for k in ("done", "failed", "pending", "running"))
         for r in results)
-    sweep = results[0].directory if len(results) == 1 else "SWEEP"
+    sweep = shell_quote(str(results[0].directory)) if len(results) == 1 else "SWEEP"
     failed = any(r.counts.get("failed") for r in results)
     raise NothingFinished(
         f"no trial has finished ({counts}): nothing to analyse, and nothing was written to "

@@ -33,6 +33,7 @@ from cnnlab.design.store_errors import (
     unwritable,
 )
 from cnnlab.design.sweep_spec import StoreError, SweepError, SweepSpec, plan_trials, sweep_identity
+from cnnlab.shell_words import shell_quote
 
 DB_NAME = "trials.sqlite"
 SCHEMA_VERSION = 1
@@ -298,7 +299,8 @@ class TrialStore:
             diffs = [f"{k}: stored {shown(k, was.get(k))}, asked {shown(k, asked.get(k))}"
                      for k in sorted(set(was) | set(asked)) if was.get(k) != asked.get(k)]
             raise SweepError(f"{self.directory} holds a different sweep ({'; '.join(diffs)}); "
-                             f"resume it with `cnnlab design run --resume {self.directory}` "
+                             "resume it with `cnnlab design run --resume "
+                             f"{shell_quote(str(self.directory))}` "
                              "or pick a new --out")
         else:  # the same sweep; where its data lives and where it trains may change
             moved = dict(stored)

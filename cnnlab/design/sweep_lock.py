@@ -5,6 +5,7 @@ the driver, :mod:`cnnlab.design.runner`, which re-exports these names."""
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -56,8 +57,11 @@ def sweep_lock(directory) -> Iterator[None]:
     try:
         handle = open_to_append(path, "a+", encoding="utf-8")
     except OSError as exc:  # may not write in it, a read-only disk, a link: a traceback was
-        if path.is_dir():  # the sweep may well be writable: its lock's name is taken
-            raise StoreError(f"{path}, where a sweep keeps its lock file, is a folder: move "
+        # The sweep may well be writable: its lock's name is taken (a link was told to
+        # copy the sweep elsewhere, beside open_to_append's "remove the link")
+        if path.is_symlink() or path.is_dir():
+            what = f"a link to {os.readlink(path)}" if path.is_symlink() else "a folder"
+            raise StoreError(f"{path}, where a sweep keeps its lock file, is {what}: move "
                              "or remove it, then run this again") from None
         why = (exc.strerror or str(exc)).lower()
         raise StoreError(f"cannot write in the sweep {directory} ({why}): "
