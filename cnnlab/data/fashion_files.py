@@ -86,8 +86,8 @@ def say_passed_over(places: list, found) -> None:
     _told_passed_over.add(env.path)
     why = why_not(env.path)
     # Downloads go to the cache, not there: a folder set for them stayed empty
-    fill = (f", or put the files there (cnnlab data download --root "
-            f"{shell_quote(str(env.path))})" if "missing" in why or "exist" in why else "")
+    fill = (f", or put the files there (cnnlab data download {root_option(env.path)})"
+            if "missing" in why or "exist" in why else "")
     warn_user(f"$CNNLAB_DATA ({env.path}) is passed over: {why}; using {found.path} "
               f"({found.origin}) instead (unset CNNLAB_DATA to use that copy without this "
               f"warning{fill})", DataWarning)
