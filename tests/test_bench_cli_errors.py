@@ -171,6 +171,13 @@ def test_a_zoo_on_a_missing_folder_is_one_error_before_any_model(tmp_path, monke
     assert result.exit_code == 1, result.output  # as a missing Fashion-MNIST is
     assert f"{missing}: no such directory" in " ".join(result.output.split())
     assert not (out / "zoo-book.csv").exists()
+    empty = tmp_path / "empty"  # there, and no image in it: the same, once
+    (empty / "cats").mkdir(parents=True)
+    result = invoke("zoo", "--models", "lenet_d2l", "--data", f"folder:{empty}",
+                    "--out", out)
+    assert result.exit_code == 1, result.output
+    assert f"{empty}: no images found" in " ".join(result.output.split())
+    assert not (out / "zoo-book.csv").exists()
 
 
 def test_a_failed_models_error_in_brackets_is_printed_as_it_is(tmp_path, monkeypatch):

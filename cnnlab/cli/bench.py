@@ -332,12 +332,17 @@ def _check_zoo_data(spec: str, root: str | None) -> None:
     model's run loads the data by its spec (given to run_zoo, the rows were recorded as
     data given from Python). A folder is decoded per model, at its size, as training does."""
     from cnnlab.data import DataError, load_dataset, parse_spec
-    from cnnlab.data.folder import folder_root
+    from cnnlab.data.folder import FolderDatasetError, folder_root
+    from cnnlab.data.folder_files import image_files_under
 
     try:
         kind, path = parse_spec(spec)
-        if kind == "folder":  # a mistyped path: one error, not a failed row per model
-            folder_root(path)
+        if kind == "folder":  # a mistyped path or an empty folder: one error, not a
+            root = folder_root(path)  # failed row per model (and a table of failures)
+            if not image_files_under(root):
+                raise FolderDatasetError(f"{root}: no images found; expected one folder "
+                                         f"per class holding image files, e.g. "
+                                         f"{root / 'cats' / '001.jpg'}")
         else:
             load_dataset(spec, root=root)
     except DataError as exc:
