@@ -63,7 +63,8 @@ def invoke(*args):
 def test_the_command_prints_both_tables_and_writes_the_csv_and_figure(tmp_path):
     a = make_run(tmp_path / "runs", "[a]", three_epochs(0.5, 0.8, 0.7), FINISHED, lr=0.1)
     make_run(tmp_path / "runs", "b", three_epochs(0.6, 0.6, 0.9), FINISHED, lr=0.05)
-    out_csv, out_png = tmp_path / "out" / "c.csv", tmp_path / "out" / "c.png"
+    # An output folder holding "[b]": rich took it for markup, and "written to" lost it
+    out_csv, out_png = tmp_path / "out [b]" / "c.csv", tmp_path / "out [b]" / "c.png"
     result = invoke(tmp_path / "runs", "--target", 0.75, "--csv", out_csv, "--plot", out_png,
                     "--x", "time")
     assert result.exit_code == 0, result.output
@@ -74,6 +75,8 @@ def test_the_command_prints_both_tables_and_writes_the_csv_and_figure(tmp_path):
     assert rows[1]["best_test_acc"] == "0.9" and rows[1]["time_to_0.75_s"] == "6.0"
     assert rows[0]["lr"] == "0.1" and rows[1]["lr"] == "0.05"
     assert out_png.read_bytes()[:4] == b"\x89PNG"
+    said = " ".join(result.output.split())
+    assert f"table written to {out_csv}" in said and f"figure written to {out_png}" in said
 
 
 def test_runs_alike_are_said_to_be_alike(tmp_path):

@@ -110,7 +110,7 @@ def write_json_if_asked(rows, out: Path | None, device: str = "cpu",
     from cnnlab.bench.results import write_json
 
     write_json(out, rows, device, threads)
-    console.print(f"rows written to {out}")
+    console.print(f"rows written to {escape(str(out))}")
 
 
 @app.command("memory")
@@ -286,7 +286,7 @@ def zoo(
 
     def kept(done: list[str]) -> None:
         if done:
-            console.print(f"already done in {out} (kept, not trained again): "
+            console.print(f"already done in {escape(str(out))} (kept, not trained again): "
                           f"{', '.join(done)}", highlight=False)
 
     def report(row: dict) -> None:
@@ -319,7 +319,7 @@ def zoo(
     except ZooSetupError as exc:
         fail(str(exc), code=2)
     console.print(markdown_table(rows), markup=False)
-    console.print(f"results: {out}/zoo-{preset}.csv, .md and plots")
+    console.print(f"results: {escape(str(out))}/zoo-{preset}.csv, .md and plots")
     failed = [r["model"] for r in rows if r.get("status") != "done"]
     if failed:
         fail(f"{len(failed)} of {len(rows)} models failed ({', '.join(failed)}): see the "

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from .messages import err, fail, fail_for, output_console, print_table, warning
 from .paths import output_file
@@ -57,12 +58,12 @@ def compare(
         from cnnlab.atomic import atomic_write_text
 
         atomic_write_text(csv_out, comparison.to_csv())
-        err.print(f"table written to {csv_out}", highlight=False)
+        err.print(f"table written to {escape(str(csv_out))}", highlight=False)
     if plot is not None:
         from cnnlab.figures import save_figure
 
         save_figure(comparison.figure(x), plot, layout=False)
-        err.print(f"figure written to {plot}", highlight=False)
+        err.print(f"figure written to {escape(str(plot))}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

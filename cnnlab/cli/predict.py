@@ -116,7 +116,7 @@ def predict(
                 console.print(_table(rows, shown))
             fail(f"cannot write {out}: {(exc.strerror or str(exc)).lower()}; choose another "
                  "--out")
-        err.print(f"predictions written to {out}", highlight=False)
+        err.print(f"predictions written to {escape(str(out))}", highlight=False)
     empty = sum(1 for _, problem in items if problem)
     unreadable = sum(1 for *_, problem in rows if problem) - empty
     said = [f"{unreadable} of {len(files)} images could not be read"] if unreadable else []

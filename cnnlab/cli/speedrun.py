@@ -276,13 +276,13 @@ def _write_finished(study: SpeedrunStudy, study_file: _StudyFile) -> None:
     out = study.out
     if out is None:
         return
-    console.print(f"written to {out}")
+    console.print(f"written to {escape(str(out))}")
     if study.ablate:
         full = study.full
         setting = {"model": full.model, "device": study.device_kind, "epochs": full.epochs,
                    "changes": recipe_changes(study.device_kind, full)}
         plot_ablation(study_file.outcome["ablation"], out.with_suffix(".png"), setting)
-        console.print(f"chart: {out.with_suffix('.png')}")
+        console.print(f"chart: {escape(str(out.with_suffix('.png')))}")
 
 
 def _run_variant(name: str | None, overrides: dict, runs: int, device_kind: str, data,

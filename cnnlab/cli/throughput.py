@@ -10,6 +10,7 @@ import math
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from cnnlab.atomic import atomic_write_text
@@ -137,7 +138,7 @@ def throughput(
     table = throughput_table(rows, dev, steps, console.width, measured_threads)
     print_table(console, table)  # its ~600-character caption wrapped at words in a terminal
     if out is not None:
-        console.print(f"rows written to {out}")
+        console.print(f"rows written to {escape(str(out))}")
     failed = [r["model"] for r in rows if r["note"].startswith("failed")]
     if interrupted:
         console.print(f"[yellow]interrupted[/]: {len(rows)} of {total} rows measured "
@@ -359,7 +360,7 @@ def _report_throughput_row(r: dict, done: int, total: int, several_optimizers: b
             path = out.with_name(f"{out.stem}-profile-{file_name_for(which)}.txt")
             path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_text(path, r["profile"])
-            console.print(f"profile written to {path}")
+            console.print(f"profile written to {escape(str(path))}")
 
 
 def _store(rows: list[dict], out: Path | None, device: str, threads: int) -> None:

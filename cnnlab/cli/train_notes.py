@@ -5,6 +5,8 @@ in the run."""
 
 from __future__ import annotations
 
+from rich.markup import escape
+
 from .messages import err, warning
 
 
@@ -46,8 +48,9 @@ def note_what_replaces_the_config_files_choices(cfg, config_file) -> None:
         written["preset"] = None
     for field, chosen, flag in (("model", cfg.model, "MODEL"), ("preset", cfg.preset, "--preset")):
         if written.get(field) is not None and written[field] != chosen:
-            err.print(f"note: {config_file} says {field}: {written[field]}; {flag} replaces it "
-                      f"({chosen or 'none'}), and the file's other fields still apply",
+            err.print(f"note: {escape(str(config_file))} says {field}: {written[field]}; "
+                      f"{flag} replaces it ({chosen or 'none'}), and the file's other "
+                      "fields still apply",
                       highlight=False)
 
 
