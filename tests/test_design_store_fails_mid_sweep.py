@@ -11,7 +11,6 @@ from design_helpers import shaped_spec
 
 import cnnlab.design.runner as runner_module
 from cnnlab.design import store as store_module
-from cnnlab.design import store_errors
 from cnnlab.design.store import StoreError, TrialStore
 
 
@@ -47,15 +46,20 @@ def test_a_store_locked_mid_sweep_says_how_to_go_on_once(tmp_path, monkeypatch):
     monkeypatch.setattr(store_module, "LOCK_TIMEOUT_S", 0.05)
     monkeypatch.setattr(runner_module, "make_executor", lambda *a, **k: pool)
     monkeypatch.setattr(runner_module, "trial_data", lambda **k: None)
-    waits = []  # each lock waited out ends in one locked_error
-    real_locked_error = store_errors.locked_error
-    monkeypatch.setattr(store_errors, "locked_error",
-                        lambda *a: waits.append(a) or real_locked_error(*a))
+    put_back_waits = []  # the lock wait (ms) the cleanup's put_back runs with
+    real_put_back = TrialStore.put_back
+
+    def put_back(store, ids):
+        put_back_waits.append(store.conn.execute("PRAGMA busy_timeout").fetchone()[0])
+        return real_put_back(store, ids)
+
+    monkeypatch.setattr(TrialStore, "put_back", put_back)
     with pytest.raises(StoreError) as caught:
         runner_module.run_sweep(directory)
     said = str(caught.value)
     assert "is locked by another process writing it" in said, said
     assert "continue with: cnnlab design run --resume" in said, said
-    assert len(waits) == 1  # the lock waited out once: not again by the cleanup
+    # tried again without waiting: the lock was waited out once, the sweep's error kept
+    assert put_back_waits == [0]
     assert pool.closed is not None  # the workers stopped all the same
     pool.holder.execute("ROLLBACK")

@@ -173,6 +173,9 @@ def test_the_calling_code_s_mistakes_are_not_a_damaged_store(tmp_path):
         pass
     with pytest.raises(sqlite3.ProgrammingError):
         store.counts()
+    with TrialStore(tmp_path) as store, pytest.raises(sqlite3.InterfaceError):
+        with store.conn.translated():  # a value sqlite3 cannot bind: the caller's too
+            raise sqlite3.InterfaceError("Error binding parameter 1")
 
 
 def test_the_store_s_connection_is_still_sqlite3_s_beyond_its_errors(tmp_path):

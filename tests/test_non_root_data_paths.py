@@ -62,6 +62,7 @@ def test_a_data_copy_passed_over_for_another_is_said(data_env, tiny_fashion, mon
     assert f"$CNNLAB_DATA ({mine}) is passed over" in said[0]
     assert "not readable by this user" in said[0] and "chmod a+r" in said[0]
     assert f"using {system} (system copy) instead" in said[0]
+    assert "data download" not in said[0]  # its files are there: only their modes differ
 
 
 def test_a_data_copy_that_counts_is_not_warned_of(data_env, tiny_fashion, monkeypatch):

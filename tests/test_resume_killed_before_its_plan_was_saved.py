@@ -53,3 +53,37 @@ def test_a_lifted_budget_killed_after_its_first_checkpoint(tmp_path, monkeypatch
     assert result.stopped is None
     assert [row["epoch"] for row in result.history] == [1, 2, 3]
     assert TrainConfig.load(run / "config.yaml").max_time is None
+
+
+def _caught_up(tmp_path, monkeypatch, config: dict, state: dict) -> TrainConfig:
+    from cnnlab.train import checkpoint as ckpt
+    from cnnlab.train.resume_checks import load_plan
+
+    TrainConfig(model="lenet_modern", data="synthetic", **config).save(tmp_path / "config.yaml")
+    monkeypatch.setattr(ckpt, "read_state", lambda path: state)
+    return load_plan(tmp_path / "config.yaml", tmp_path / "last.safetensors")
+
+
+def test_more_epochs_whose_first_checkpoint_was_mid_epoch(tmp_path, monkeypatch):
+    # `resume --epochs 2` of a 1-epoch run, Ctrl-C'd (or cut) inside epoch 2, then killed
+    # before config.yaml took the plan: a plain resume called the run finished.
+    cfg = _caught_up(tmp_path, monkeypatch, {"epochs": 1},
+                     {"epoch": 1, "step_in_epoch": 3, "train_time": 2.0,
+                      "config": {"epochs": 3, "max_time": None}})
+    assert cfg.epochs == 3 and TrainConfig.load(tmp_path / "config.yaml").epochs == 3
+
+
+def test_a_budget_set_where_there_was_none(tmp_path, monkeypatch):
+    # `resume --max-time 1000` of a run without one, killed in the same window: the
+    # next resume trained without a budget.
+    cfg = _caught_up(tmp_path, monkeypatch, {"epochs": 5},
+                     {"epoch": 2, "step_in_epoch": 0, "train_time": 2.0,
+                      "config": {"epochs": 5, "max_time": 1000.0}})
+    assert cfg.max_time == 1000.0
+
+
+def test_a_plan_as_the_checkpoint_has_it_is_not_rewritten(tmp_path, monkeypatch):
+    state = {"epoch": 2, "step_in_epoch": 0, "train_time": 2.0,
+             "config": {"epochs": 5, "max_time": None}}
+    cfg = _caught_up(tmp_path, monkeypatch, {"epochs": 5}, state)
+    assert cfg.epochs == 5 and cfg.max_time is None

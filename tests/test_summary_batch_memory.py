@@ -35,3 +35,10 @@ def test_a_batch_that_fits_is_run_as_before(monkeypatch):
     assert result.exit_code == 0, result.output
     assert "note:" not in result.stderr
     assert "saved for backward, train mode" in result.stdout
+
+
+def test_the_layer_outputs_count_not_the_input_alone(monkeypatch):
+    # lenet_d2l at batch 1,000: 3.0 MiB of input, ~56 MiB of layer outputs; 20 MiB free
+    result = _summary(monkeypatch, 20 * 2**20, "--batch-size", "1000")
+    assert result.exit_code == 0, result.output
+    assert "counted without running it" in result.stderr, result.stderr

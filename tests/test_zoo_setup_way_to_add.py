@@ -19,7 +19,8 @@ def _refusal(stored_data: str, asked_data: str, tmp_path) -> str:
 
 def test_rows_of_given_data_name_the_python_call_that_adds_to_them(tmp_path):
     said = _refusal(f"{GIVEN_DATA}fashion-mnist", "fashion-mnist", tmp_path)
-    assert "run_zoo(models, data=cnnlab.load_dataset('fashion-mnist'), ...)" in said, said
+    assert "run_zoo(models, data=..., ...) from cnnlab.bench.zoo (all of fashion-mnist: " \
+           "data=cnnlab.load_dataset('fashion-mnist'))" in said, said
     assert "run it as it was" not in said
 
 

@@ -78,9 +78,11 @@ def _to_add_to_it(stored: dict, asked: dict) -> str:
     cnnlab bench zoo wrote between f67a0af and 1a2f14d, its data recorded as given)."""
     data = str(stored.get("data", ""))
     if data.startswith(GIVEN_DATA) and data != asked.get("data"):
-        return ("or, to add to it, give that data from Python as it was: run_zoo(models, "
-                f"data=cnnlab.load_dataset({data.removeprefix(GIVEN_DATA)!r}), ...), "
-                "run_zoo from cnnlab.bench.zoo")
+        # Its rows name the data, not which part of it (a subset keeps its name)
+        name = data.removeprefix(GIVEN_DATA)
+        return ("or, to add to it, give the data its rows trained on from Python: "
+                "run_zoo(models, data=..., ...) from cnnlab.bench.zoo (all of "
+                f"{name}: data=cnnlab.load_dataset({name!r}))")
     return "or ask for the settings it holds"
 
 

@@ -239,7 +239,7 @@ def _guarded(fn):
         result = fn()
     except TrainingInterrupted as exc:
         if launched_as_main():
-            err.print(f"[yellow]{exc}[/]")
+            err.print(f"[yellow]{escape(str(exc))}[/]")  # a folder's "[/b]" is no markup
         end_distributed()
         raise typer.Exit(interrupted_status()) from None
     except TrainingDiverged as exc:

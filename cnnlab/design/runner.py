@@ -321,12 +321,17 @@ def _clean_up(store: TrialStore, pool, cancel: bool, store_failed: bool = False)
     error here), not lost by their own worker: back to pending with their attempt given
     back, so a resumed sweep still gives each its retry. (A driver killed outright cannot
     do this: the next run's reset_running keeps their attempts, as one of them may have
-    been what killed it.) Then the workers are stopped. Not after the store itself
-    failed (``store_failed``): its error again (a lock waited out twice) replaced the
-    sweep's, which says how to go on; the next run puts those trials back."""
+    been what killed it.) Then the workers are stopped. After the store itself failed
+    (``store_failed``), tried once without waiting on its lock, and its error let go: the
+    same error again (a lock waited out twice) replaced the sweep's, which says how to go
+    on."""
     try:
         if not store_failed:
             store.put_back([t["id"] for t in store.trials("running")])
+        else:
+            with contextlib.suppress(StoreError):
+                store.conn.execute("PRAGMA busy_timeout = 0")
+                store.put_back([t["id"] for t in store.trials("running")])
     finally:  # a store that cannot be written (disk full) must not keep workers alive
         pool.close(cancel=cancel)
 

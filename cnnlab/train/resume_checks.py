@@ -78,12 +78,20 @@ def load_plan(cfg_path: Path, last: Path) -> TrainConfig:
     if not isinstance(trained, dict):  # a hand-made checkpoint: its own checks say so
         return cfg
     caught_up = {}
-    epoch, epochs = state.get("epoch"), trained.get("epochs")
-    if isinstance(epoch, int) and isinstance(epochs, int) and cfg.epochs < epoch <= epochs:
-        caught_up["epochs"] = epochs
+    epoch, epochs, step = state.get("epoch"), trained.get("epochs"), state.get("step_in_epoch")
+    if isinstance(epoch, int) and isinstance(epochs, int):
+        # The epoch it is in: a first checkpoint mid-epoch (Ctrl-C, a budget) is past
+        # the old plan's last epoch too
+        inside = epoch + (1 if isinstance(step, int) and step > 0 else 0)
+        if cfg.epochs < inside <= epochs:
+            caught_up["epochs"] = epochs
     budget, used = trained.get("max_time", cfg.max_time), state.get("train_time")
-    if (cfg.max_time is not None and isinstance(used, (int, float)) and used >= cfg.max_time
-            and (budget is None or isinstance(budget, (int, float)) and budget > used)):
+    number = isinstance(budget, (int, float))
+    if cfg.max_time is None:  # a budget the resume set where there was none
+        if number:
+            caught_up["max_time"] = budget
+    elif isinstance(used, (int, float)) and used >= cfg.max_time and (
+            budget is None or number and budget > used):  # a spent one it lifted
         caught_up["max_time"] = budget
     if not caught_up:
         return cfg
