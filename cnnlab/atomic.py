@@ -20,6 +20,8 @@ import sys
 import time
 from pathlib import Path
 
+# A full disk, or a user's quota spent: freeing space is the fix. (Windows has no EDQUOT.)
+DISK_FULL = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})
 
 def atomic_write_bytes(path: Path, write, mode: int | None = None) -> None:
     """Call ``write(tmp_path)`` then move the result over ``path`` atomically. ``mode``:

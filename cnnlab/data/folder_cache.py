@@ -35,7 +35,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load, load_file, save_file
 
-from cnnlab.atomic import atomic_write_bytes, atomic_write_text
+from cnnlab.atomic import DISK_FULL, atomic_write_bytes, atomic_write_text
 from cnnlab.data.access import OthersFile, open_own, other_users_files, owner, user_id
 from cnnlab.data.cache_lock import (
     WRITING_GRACE_S,
@@ -328,7 +328,7 @@ def cache_not_kept(folder: Path, what: str, exc: OSError | None = None,
     if exc is not None and not isinstance(exc, PermissionError):
         # "make room" for a full disk or quota alone: CNNLAB_CACHE naming a file (ENOTDIR)
         # or a read-only disk (EROFS) has room, and was told to make it
-        full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+        full = exc.errno in DISK_FULL
         return f"{what}: {exc}{anew}: " + (
             "make room, or set CNNLAB_CACHE to a folder on another disk" if full else
             "set CNNLAB_CACHE to a folder this user may write in")

@@ -8,11 +8,11 @@ ends with it and exit status 1, and Python callers catch one class, not sqlite3'
 from __future__ import annotations
 
 import contextlib
-import errno
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
+from cnnlab.atomic import DISK_FULL
 from cnnlab.design.sweep_spec import StoreError
 from cnnlab.shell_words import shell_quote
 
@@ -77,7 +77,7 @@ def store_error(path: Path, exc: Exception, lock_timeout_s: float | None = None)
     ``path`` (or the OSError of making its file). ``lock_timeout_s``: seconds SQLite waits for
     a lock."""
     said = str(exc).lower()
-    full = any(words in said for words in _FULL) or getattr(exc, "errno", 0) == errno.ENOSPC
+    full = any(words in said for words in _FULL) or getattr(exc, "errno", 0) in DISK_FULL
     if isinstance(exc, OSError) and not full:  # the folder may not be written in
         return unwritable_error(path, exc)
     if any(words in said for words in _LOCKED):

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import errno
 import shutil
 from pathlib import Path
 
 import torch
 
-from cnnlab.atomic import atomic_write_bytes
+from cnnlab.atomic import DISK_FULL, atomic_write_bytes
 from cnnlab.models.interop import load_state_dict_checked
 from cnnlab.notices import warn_user
 from cnnlab.train import checkpoint as ckpt
@@ -38,8 +37,6 @@ from cnnlab.train.resume_checks import other_code_notice, training_left
 from cnnlab.train.run_files import resume_words
 
 BEFORE_CUT = "best-before-cut"  # the best checkpoint's copy (Resumable.best_before_cut)
-# A full disk, or a user's quota spent: freeing space is the fix (run_outputs too).
-DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 _SIGNALS = ("SIGINT", "SIGTERM")  # the Trainer's stop signals (Trainer._on_signal)
 
 

@@ -8,7 +8,7 @@ import contextlib
 import signal
 from pathlib import Path
 
-from cnnlab.atomic import atomic_write_text
+from cnnlab.atomic import DISK_FULL, atomic_write_text
 from cnnlab.figures import NO_FIGURES_VARIABLE, figure_copies, figures_skipped
 from cnnlab.formatting import and_list
 from cnnlab.interrupts import SigintRecorder, termination_signals
@@ -30,7 +30,6 @@ from cnnlab.train.report_figures import (
     plot_confusion,
     plot_curves,
 )
-from cnnlab.train.resumable import DISK_FULL
 from cnnlab.train.run_files import resume_words
 from cnnlab.train.runlog import accuracies_as_json
 from cnnlab.train.summary_json import summary_json
