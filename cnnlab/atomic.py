@@ -20,8 +20,10 @@ import sys
 import time
 from pathlib import Path
 
-# A full disk, or a user's quota spent: freeing space is the fix. (Windows has no EDQUOT.)
+# A full disk, or a user's quota spent (EDQUOT, where the platform defines it): freeing
+# space is the fix, not the permissions or another folder.
 DISK_FULL = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})
+
 
 def atomic_write_bytes(path: Path, write, mode: int | None = None) -> None:
     """Call ``write(tmp_path)`` then move the result over ``path`` atomically. ``mode``:

@@ -66,9 +66,10 @@ def load_plan(cfg_path: Path, last: Path) -> TrainConfig:
     """The run's config.yaml, its plan (epochs, time budget) caught up with the ``last``
     checkpoint where that trained past it. A resume writes a new plan (--epochs,
     --max-time) there just after its first checkpoint trained under it; a kill between
-    the two left a checkpoint past config.yaml's epochs, or past a budget the resume had
-    lifted, and a plain resume then called the run finished ("5 of 4" epochs; "stopped:
-    max_time" at epoch 3 of 4). The checkpoint records the plan it trained under."""
+    the two left a checkpoint past config.yaml's epochs (or inside the epoch after
+    them), or under a budget the resume had lifted or set, and a plain resume then called
+    the run finished ("5 of 4" epochs; "stopped: max_time" at epoch 3 of 4) or trained
+    without its budget. The checkpoint records the plan it trained under."""
     cfg = TrainConfig.load(cfg_path)
     try:
         state = ckpt.read_state(last)
