@@ -326,12 +326,10 @@ def _clean_up(store: TrialStore, pool, cancel: bool, store_failed: bool = False)
     same error again (a lock waited out twice) replaced the sweep's, which says how to go
     on."""
     try:
-        if not store_failed:
-            store.put_back([t["id"] for t in store.trials("running")])
-        else:
-            with contextlib.suppress(StoreError):
+        with contextlib.suppress(StoreError) if store_failed else contextlib.nullcontext():
+            if store_failed:
                 store.conn.execute("PRAGMA busy_timeout = 0")
-                store.put_back([t["id"] for t in store.trials("running")])
+            store.put_back([t["id"] for t in store.trials("running")])
     finally:  # a store that cannot be written (disk full) must not keep workers alive
         pool.close(cancel=cancel)
 
