@@ -333,16 +333,14 @@ def _check_zoo_data(spec: str, root: str | None) -> None:
     data given from Python). A folder is decoded per model, at its size, as training does."""
     from cnnlab.data import DataError, load_dataset, parse_spec
     from cnnlab.data.folder import FolderDatasetError, folder_root
-    from cnnlab.data.folder_files import image_files_under
+    from cnnlab.data.folder_files import expected_layout, image_files_under
 
     try:
         kind, path = parse_spec(spec)
         if kind == "folder":  # a mistyped path or an empty folder: one error, not a
             root = folder_root(path)  # failed row per model (and a table of failures)
             if not image_files_under(root):
-                raise FolderDatasetError(f"{root}: no images found; expected one folder "
-                                         f"per class holding image files, e.g. "
-                                         f"{root / 'cats' / '001.jpg'}")
+                raise FolderDatasetError(f"{root}: no images found; {expected_layout(root)}")
         else:
             load_dataset(spec, root=root)
     except DataError as exc:

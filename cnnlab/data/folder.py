@@ -45,8 +45,8 @@ from cnnlab.data.folder_cache import (
     warn_not_written,
 )
 from cnnlab.data.folder_files import (
-    IMAGE_EXTENSIONS,
     PassedOver,
+    expected_layout,
     image_files_under,
     is_data_folder,
     is_image_file,
@@ -271,13 +271,9 @@ def _scan_tree(root: Path) -> tuple[dict[str, list[Path]], list[Path]]:
     FolderDatasetError where there is none."""
     per_class, loose = _scan(root)
     if not any(per_class.values()):
-        exts = " ".join(sorted(IMAGE_EXTENSIONS))
         found = (f"{len(loose)} image(s) ({first_few([p.name for p in loose])}) lie in it, "
                  "outside any class folder" if loose else "no images found")
-        raise FolderDatasetError(
-            f"{root}: {found}; expected one folder per class holding image files "
-            f"({exts}), e.g. {root}/cats/001.jpg"
-        )
+        raise FolderDatasetError(f"{root}: {found}; {expected_layout(root)}")
     return per_class, loose
 
 

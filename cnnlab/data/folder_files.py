@@ -142,6 +142,12 @@ def _why_unlisted(exc: OSError) -> str:
     return (exc.strerror or str(exc)).lower()
 
 
+def expected_layout(root: Path) -> str:
+    """What a folder dataset at ``root`` should hold, for a refusal of one that holds none."""
+    exts = " ".join(sorted(IMAGE_EXTENSIONS))
+    return f"expected one folder per class holding image files ({exts}), e.g. {root}/cats/001.jpg"
+
+
 def image_files_under(folder: Path, passed_over: PassedOver | None = None) -> list[Path]:
     """The image files below ``folder`` (searched recursively, links followed), sorted,
     each real file once: a link beside the image it names had been a second image, which
