@@ -8,8 +8,10 @@ builders with :func:`register_model`.
 - the families: ``lenet``, ``alexnet``, ``vgg``, ``nin``, ``googlenet``, ``resnet_d2l``
   (the book's ResNet and ResNeXt), ``resnet`` (torchvision's, and small-input forms),
   ``preact_resnet``, ``densenet``, ``anynet`` and ``regnet``, ``speednet``, ``notes_net``;
-- the registry: ``_registry`` (names, builders, metadata), ``_names`` (the reading
-  order), ``_base`` (the interface every model shares); a user's own networks:
+- the registry: ``_registry`` (names, builders, metadata), ``_errors`` (its errors for
+  a name, filter or option it does not know), ``_names`` (the reading order), ``_base``
+  (the interface every model shares, and ``ModelInputError`` for an input a model cannot
+  take: uint8 pixels, channels last, no batch dim); a user's own networks:
   ``own_models``;
 - weights: ``interop`` (torchvision's weights in and out, checked state_dict loading),
   ``pretrained`` and ``transfer`` (pretrained backbones, fine-tuning);
@@ -31,7 +33,7 @@ from cnnlab.models import (  # noqa: F401  (imported to register their models)
     speednet,
     vgg,
 )
-from cnnlab.models._base import Network
+from cnnlab.models._base import ModelInputError, Network
 from cnnlab.models._registry import (
     VARIANTS,
     BookRecipe,
@@ -49,6 +51,7 @@ __all__ = [
     "BookRecipe",
     "ModelFilterError",
     "ModelInfo",
+    "ModelInputError",
     "Network",
     "UnknownModelError",
     "get_model",

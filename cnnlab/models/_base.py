@@ -26,7 +26,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from cnnlab.models._registry import ModelOptionError, keyword_options
+from cnnlab.models._registry import _REGISTRY, ModelOptionError, keyword_options
 from cnnlab.ops.conv import is_whole
 
 
@@ -77,7 +77,71 @@ class Network(nn.Module):
         return head if self.head_init is None else self.head_init(head)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_head(self.forward_features(x))
+        if isinstance(x, torch.fx.Proxy) or torch.compiler.is_compiling():
+            return self.forward_head(self.forward_features(x))  # no try under a tracer
+        try:
+            return self.forward_head(self.forward_features(x))
+        except (RuntimeError, ValueError) as exc:
+            # A notebook's model(images[:8]) on a dataset's uint8 pixels, one image without
+            # its batch dim or a channels-last array failed deep in torch ("Input type
+            # (unsigned char) and bias type (float) should be the same"). Only a failed
+            # forward is looked at, so a working one costs nothing.
+            hint = input_hint(self, x)
+            if hint is None:
+                raise
+            raise ModelInputError(f"{type(self).__name__} cannot take this input, "
+                                  f"{_described(x)}: {hint}") from exc
+
+
+class ModelInputError(ValueError, RuntimeError):
+    """An input a model cannot take (shape, dtype, device, channels), saying how to make
+    one it can. A ValueError, and the RuntimeError torch raised for it before."""
+
+
+def _described(x: torch.Tensor) -> str:
+    return f"shape {tuple(x.shape)}, {str(x.dtype).removeprefix('torch.')} on {x.device}"
+
+
+def input_hint(model: nn.Module, x: object) -> str | None:
+    """How to turn ``x``, which ``model`` failed on, into the (N, C, H, W) float batch on
+    the model's device that it takes; None where ``x`` looks right (the failure is
+    elsewhere: say an image too small, which the model's own error names)."""
+    if not isinstance(x, torch.Tensor):
+        return None
+    param = next(model.parameters(), None)
+    found = first_conv(model)
+    channels = found[1].in_channels if found is not None and found[1].in_channels else None
+    if x.dim() in (2, 3):
+        one = "x[None, None]" if x.dim() == 2 else "x.unsqueeze(0)"
+        return f"a model takes a batch (N, C, H, W); for one image give {one}"
+    if x.dim() != 4:
+        return f"a model takes a batch (N, C, H, W), not {x.dim()} dimensions"
+    if not x.is_floating_point():
+        return ("pixels as a dataset holds them (0..255) are converted first: x.float() / "
+                "255, then normalised as the model trained (a run's preprocess does both)")
+    if channels is not None and x.shape[1] != channels:
+        if x.shape[-1] == channels:
+            return (f"it takes {channels} channel(s) first, (N, C, H, W), and this looks "
+                    "channels-last (N, H, W, C): give x.permute(0, 3, 1, 2)")
+        return (f"its first convolution takes {channels} channel(s), this input has "
+                f"{x.shape[1]}: build the model for them (get_model(name, "
+                f"in_channels={x.shape[1]})) or convert the images")
+    least = _least_side(model)
+    if least is not None and min(x.shape[-2:]) < least:
+        return (f"{model.cnnlab_name} takes images of at least {least}x{least} pixels: "
+                "resize them (torch.nn.functional.interpolate, or a run's --resize)")
+    if param is not None and x.device != param.device:
+        return f"the model is on {param.device}: move the input, x.to({str(param.device)!r})"
+    if param is not None and param.is_floating_point() and x.dtype != param.dtype:
+        return (f"the model's parameters are {str(param.dtype).removeprefix('torch.')}: "
+                f"give x.to({param.dtype}) or convert the model")
+    return None
+
+
+def _least_side(model: nn.Module) -> int | None:
+    """The smallest side the registry says ``model`` (built by ``get_model``) takes."""
+    info = _REGISTRY.get(getattr(model, "cnnlab_name", None) or "")
+    return info.min_input_size if info is not None else None
 
 
 class PooledFcNet(Network):

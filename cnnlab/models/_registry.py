@@ -22,8 +22,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from cnnlab.models._errors import ModelFilterError, ModelOptionError, UnknownModelError
 from cnnlab.models._names import natural_key
-from cnnlab.models.own_models import HINT as OWN_MODELS_HINT
 from cnnlab.models.own_models import check_builder, import_own_models, same_definition
 from cnnlab.ops.conv import is_whole
 from cnnlab.whole_imports import import_whole
@@ -171,22 +171,6 @@ def register_model(
     return decorate
 
 
-class UnknownModelError(KeyError, ValueError):
-    """Raised for a model name that is not registered; lists the closest names. A
-    KeyError (a lookup that failed) and a ValueError, as cnnlab's other unknown names
-    (datasets, presets, design spaces) are: ``except ValueError`` catches them all."""
-
-    def __init__(self, name: str, suggestions: list[str],
-                 where: str = f"`cnnlab models` lists them all; {OWN_MODELS_HINT}"):
-        self.name = name
-        self.suggestions = suggestions
-        hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
-        super().__init__(f"unknown model {name!r}.{hint} ({where})")
-
-    def __str__(self) -> str:  # KeyError would quote the whole message
-        return self.args[0]
-
-
 def closest_names(name: str, limit: int = 5) -> list[str]:
     """Registered names close to ``name`` (in any case), best first."""
     name = name.lower()
@@ -204,7 +188,14 @@ def closest_names(name: str, limit: int = 5) -> list[str]:
 
 
 def model_info(name: str) -> ModelInfo:
-    """The registry entry of ``name``, in any case ("LeNet_D2L" is lenet_d2l)."""
+    """The registry entry of ``name``, in any case ("LeNet_D2L" is lenet_d2l): family,
+    paper, ``input_size``, ``num_classes``, ``variant`` and, for the book's, its recipe.
+
+    Example::
+
+        >>> model_info("lenet_d2l").input_size, model_info("lenet_d2l").variant
+        ((1, 28, 28), 'book')
+    """
     if name.startswith(EXTERNAL_PREFIXES):
         from cnnlab.models.pretrained import external_model_info
 
@@ -214,22 +205,6 @@ def model_info(name: str) -> ModelInfo:
         return _REGISTRY[name.lower()]
     except KeyError:
         raise UnknownModelError(name, closest_names(name)) from None
-
-
-class ModelFilterError(ValueError):
-    """A family or variant no registered model has (``list_models``, ``cnnlab models``):
-    ``option`` ("family" or "variant"), the ``value`` asked, the ``choices`` there are
-    and the ``closest`` to it (None if none is close)."""
-
-    def __init__(self, option: str, value: str, choices: list[str], closest: str | None):
-        self.option, self.value, self.choices, self.closest = option, value, choices, closest
-        hint = f" Did you mean {option}={closest!r}?" if closest else ""
-        super().__init__(f"no model has {option} {value!r}.{hint} {self.listed()}")
-
-    def listed(self) -> str:
-        """The choices there are, as "Families: alexnet, ..." or "Variants: book, ..."."""
-        label = "Families" if self.option == "family" else "Variants"
-        return f"{label}: {', '.join(self.choices)}"
 
 
 def list_models(pattern: str | None = None, *, family: str | None = None,
@@ -246,6 +221,13 @@ def list_models(pattern: str | None = None, *, family: str | None = None,
     any case, keep the models that have it, as ``cnnlab models --family F
     --variant V`` does; one no model has is a :class:`ModelFilterError` (a ValueError)
     naming those there are.
+
+    Example::
+
+        >>> list_models("lenet*")
+        ['lenet_bn', 'lenet_bn_d2l', 'lenet_d2l', 'lenet_modern']
+        >>> len(list_models(variant="book")), list_models("resnet*", variant="book")
+        (11, ['resnet18_d2l'])
     """
     _ensure_families_loaded()
     names = sorted(_REGISTRY, key=natural_key)
@@ -296,6 +278,14 @@ def get_model(
     ``scratch_ops=True`` builds the model with cnnlab's from-scratch convolution,
     pooling and batch norm (:mod:`cnnlab.ops`) in place of PyTorch's layers, same
     parameters and state_dict keys; ``scratch_ops="fft"`` uses FFT convolution.
+
+    Example::
+
+        >>> from cnnlab import get_model
+        >>> book = get_model("resnet18_d2l")                    # the book's: 10 classes, 1x96x96
+        >>> std = get_model("resnet18", num_classes=10, in_channels=1)  # torchvision's form
+        >>> book(torch.rand(8, 1, 96, 96)).shape                # a float (N, C, H, W) batch
+        torch.Size([8, 10])
     """
     info = model_info(name)
     for arg, value, least in (("num_classes", num_classes, 0), ("in_channels", in_channels, 1)):
@@ -362,24 +352,6 @@ def on_meta(model: nn.Module) -> bool:
     """Whether ``model``'s tensors are all on the meta device (no values yet)."""
     tensors = [*model.parameters(), *model.buffers()]
     return bool(tensors) and all(t.device.type == "meta" for t in tensors)
-
-
-class ModelOptionError(TypeError, ValueError):
-    """A keyword (``model_overrides``) that neither get_model nor the model's builder
-    takes; lists the closest of those they do. A TypeError, as Python's own is, and a
-    ValueError, as a bad setting is.
-
-    Families raise it with the options they know of (``build_from_config``: the config's
-    fields and the model's keywords); get_model raises it again under the model's name,
-    with its own keywords added, so every model reports a wrong option alike.
-    """
-
-    def __init__(self, model: str, option: str, accepted: list[str]):
-        self.model, self.option, self.accepted = model, option, list(accepted)
-        close = difflib.get_close_matches(option, accepted, n=3, cutoff=0.5)
-        hint = f" Did you mean: {', '.join(close)}?" if close else ""
-        listed = f" It takes: {', '.join(accepted)}." if accepted else ""
-        super().__init__(f"{model} has no option {option!r}.{hint}{listed}")
 
 
 def _get_model_keywords() -> list[str]:
