@@ -70,6 +70,10 @@ _EXPORTS = {"TrainConfig": "cnnlab.train", "get_model": "cnnlab.models",
 # The subpackages (and ONNX export) a notebook reaches after `import cnnlab` alone.
 _MODULES = ("bench", "data", "design", "export", "inspect", "models", "ops", "train")
 __getattr__, __dir__ = lazy_exports(globals(), _EXPORTS, _MODULES)
+# The function's name hid the module of the same name: `import cnnlab.lazy_exports as m`
+# gave the function, and dir(cnnlab) offered it as if it were the package's. Without it
+# __getattr__ finds the module, as it finds every other.
+del lazy_exports
 # Written out, not computed from _EXPORTS: mypy reads a literal list only, and took
 # `from cnnlab import *` to bring __version__ alone (tests/test_api_types.py checks it).
 __all__ = ["TrainConfig", "get_model", "list_models", "load_dataset", "summary",

@@ -3,7 +3,13 @@ form, and cnnlab's own (``lenet_modern``, ``speednet``, the pre-activation and
 small-input ResNets, ``notes_net``, ``anynetx`` for design sweeps).
 
 Importing this package imports each family module, and each module registers its
-builders with :func:`register_model`.
+builders with :func:`register_model`. In a notebook::
+
+    from cnnlab.models import get_model, list_models, model_info
+    list_models("resnet*", variant="book")      # ['resnet18_d2l']
+    model = get_model("resnet18", num_classes=10, in_channels=1)   # torchvision's form
+    model(torch.rand(8, 1, 64, 64)).shape       # a float (N, C, H, W) batch -> (8, 10)
+    model_info("lenet_d2l").input_size          # (1, 28, 28)
 
 - the families: ``lenet``, ``alexnet``, ``vgg``, ``nin``, ``googlenet``, ``resnet_d2l``
   (the book's ResNet and ResNeXt), ``resnet`` (torchvision's, and small-input forms),

@@ -7,7 +7,13 @@ Functional ops: :func:`corr2d` (the loop reference), :func:`conv2d`,
 :class:`Conv2d`, :class:`MaxPool2d` / :class:`AvgPool2d` (:class:`Pool2d`),
 :class:`AdaptiveAvgPool2d`, :class:`BatchNorm`; :func:`convert_to_scratch` puts
 them into any model, and :func:`unconverted_modules` / :func:`unconverted_calls` say
-what still runs on PyTorch's kernels (layers; calls a forward makes itself).
+what still runs on PyTorch's kernels (layers; calls a forward makes itself). Each
+takes ``torch.nn.functional``'s arguments in its order, so checking one is a line::
+
+    x, w = torch.randn(2, 3, 28, 28), torch.randn(6, 3, 5, 5)
+    (conv2d(x, w, padding=2) - F.conv2d(x, w, padding=2)).abs().max()   # ~1e-5
+    corr2d(torch.arange(9.0).reshape(3, 3), torch.arange(4.0).reshape(2, 2))
+    # the book's tensor([[19., 25.], [37., 43.]])
 
 Modules: ``conv`` (cross-correlation, padding, stride, channels; its fast GEMM route:
 ``shift``), ``fft``, ``pool`` and ``adaptive_pool`` (with ``fast_pool``, the CPU's
