@@ -196,6 +196,10 @@ def model_info(name: str) -> ModelInfo:
         >>> model_info("lenet_d2l").input_size, model_info("lenet_d2l").variant
         ((1, 28, 28), 'book')
     """
+    if not isinstance(name, str):  # None, a built model: failed on .startswith before
+        built = ": a model already built is used as it is" if isinstance(name, nn.Module) else ""
+        raise TypeError(f"a model is named by a str such as 'resnet18' (list_models() lists "
+                        f"them), not {'None' if name is None else type(name).__name__}{built}")
     if name.startswith(EXTERNAL_PREFIXES):
         from cnnlab.models.pretrained import external_model_info
 
@@ -245,6 +249,8 @@ def list_models(pattern: str | None = None, *, family: str | None = None,
         names = [n for n in names if _REGISTRY[n].variant == str(variant).lower()]
     if not pattern:
         return names
+    if not isinstance(pattern, str):
+        raise TypeError(f"list_models' pattern is a str such as 'resnet*', not {pattern!r}")
     pattern = pattern.lower()
     if not any(ch in pattern for ch in "*?["):
         pattern = f"*{pattern}*"
@@ -296,6 +302,11 @@ def get_model(
     if scratch_ops not in (False, True, "fft"):
         raise ValueError(f"scratch_ops must be False, True or 'fft', got {scratch_ops!r}")
     size = overrides.get("image_size")
+    if size is not None and not all(is_whole(n) and n >= 1 for n in _pair(size)):
+        raise ValueError(f"image_size is a whole number of pixels S (S x S) or (H, W), got "
+                         f"{size!r}")
+    if size is not None and not isinstance(size, (tuple, list)):
+        overrides["image_size"] = size = int(size)  # numpy's int64: builders test for int
     if size is not None and min(_pair(size)) < info.min_input_size:
         raise ValueError(
             f"{name} needs inputs of at least {info.min_input_size}x{info.min_input_size} "
@@ -398,8 +409,9 @@ def _unknown_option(info: ModelInfo, exc: TypeError, overrides: dict
     return unexpected.group(2), keyword_options(refusing)
 
 
-def _pair(size) -> tuple[int, int]:
-    return (size, size) if isinstance(size, int) else tuple(size)
+def _pair(size) -> tuple:
+    # A str is one value too: tuple("32") would be ("3", "2").
+    return tuple(size) if isinstance(size, (tuple, list)) else (size, size)
 
 
 _families_loaded = False
