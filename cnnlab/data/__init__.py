@@ -56,6 +56,8 @@ def parse_spec(spec: str) -> tuple[str, str | None]:
     ("synthetic", None), its name in any case (a config file's ``data: Synthetic`` as
     the CLI's ``--data Synthetic``; a folder's path as given); an UnknownDatasetError
     otherwise."""
+    if isinstance(spec, os.PathLike):  # load_dataset(Path("photos")): a folder
+        spec = FOLDER + os.fspath(spec)
     name = dataset_spelling(spec)  # the names and their spellings are kept there
     if name in ("fashion-mnist", "synthetic"):
         return name, None
@@ -64,9 +66,11 @@ def parse_spec(spec: str) -> tuple[str, str | None]:
     if name.startswith(FOLDER):
         raise UnknownDatasetError(f"{spec!r} names no folder: give folder:PATH, PATH holding "
                                   "one folder of images per class")
+    folder = (f"; for the folder {spec!r}, give 'folder:{spec}'"
+              if os.path.isdir(os.path.expanduser(spec)) else "")
     raise UnknownDatasetError(
         f"unknown dataset {spec!r}; accepted: {', '.join(DATASET_SPECS)} "
-        "(PATH holds one folder of images per class)"
+        f"(PATH holds one folder of images per class){folder}"
     )
 
 
