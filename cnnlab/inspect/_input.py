@@ -65,6 +65,11 @@ def failure_hint(model: nn.Module, sample: Sample) -> str:
     the smallest side it takes (``summary(get_model("alexnet_d2l"), (1, 28, 28))`` ended
     in torch's "Output size is too small", with nothing to say what size would do)."""
     channels = first_conv_channels(model)
+    if channels is not None and channels != sample[0] and sample[-1] == channels:
+        # (28, 28, 1) is channels last: "try (1, 28, 1)" kept the mistake in it.
+        return (f". Its first convolution takes {channels} channels, and this shape looks "
+                f"channels-last (H, W, C): try input_size ({channels}, "
+                f"{', '.join(map(str, sample[:-1]))})")
     if channels is not None and channels != sample[0]:
         return (f". Its first convolution takes {channels} channels: try input_size "
                 f"({channels}, {', '.join(map(str, sample[1:]))})")
