@@ -333,14 +333,25 @@ def _check_zoo_data(spec: str, root: str | None) -> None:
     data given from Python). A folder is decoded per model, at its size, as training does."""
     from cnnlab.data import DataError, load_dataset, parse_spec
     from cnnlab.data.folder import FolderDatasetError, folder_root
-    from cnnlab.data.folder_files import expected_layout, image_files_under
+    from cnnlab.data.folder_files import (
+        PassedOver,
+        expected_layout,
+        image_files_under,
+        unlisted_words,
+    )
 
     try:
         kind, path = parse_spec(spec)
         if kind == "folder":  # a mistyped path or an empty folder: one error, not a
             root = folder_root(path)  # failed row per model (and a table of failures)
-            if not image_files_under(root):
-                raise FolderDatasetError(f"{root}: no images found; {expected_layout(root)}")
+            passed_over = PassedOver()
+            if not image_files_under(root, passed_over):
+                # Class folders this user may not read: "expected one folder per class"
+                # sent them to make the folders they have, the loader's chmod unsaid
+                why = (f"could not read {len(passed_over.unlisted)} folder(s): "
+                       + unlisted_words(root, passed_over.unlisted) if passed_over.unlisted
+                       else expected_layout(root))
+                raise FolderDatasetError(f"{root}: no images found; {why}")
         else:
             load_dataset(spec, root=root)
     except DataError as exc:
