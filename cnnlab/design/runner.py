@@ -150,7 +150,8 @@ def run_sweep(directory: str | Path, *, executor: str = "local", workers: int | 
     ``executor``: "local" (worker processes) or "ray" (at ``address``; default
     $RAY_ADDRESS if set, else a Ray started here). ``workers``: trials at once (default:
     local, one per GPU, else 1; ray, as many as the nodes hold). ``threads``: torch CPU
-    threads per trial (default: cores / workers; 1 on a Ray cluster).
+    threads per trial (default: what the sweep's trials trained with; for a new sweep,
+    cores / workers, 1 on a Ray cluster).
 
     Trials left 'running' by a killed sweep start again; 'done' and 'failed' trials
     are not repeated (``TrialStore.retry_failed`` puts failed ones back). Each result is
@@ -234,6 +235,11 @@ def _start_executor(store: TrialStore, spec: SweepSpec, executor: str, workers: 
         trial_data(**_data_args(spec))
     code = code_fingerprint()  # sent with every trial, and checked in every result
     _warn_of_other_code(store, code)
+    if threads is None and not spec.train.get("threads"):
+        # Not told: as many as its trials trained with (a CPU's numbers depend on it), so
+        # a bare `--resume DIR`, which the help offers, repeats them; cores / workers gave
+        # another count and a warning that the trials would no longer match.
+        threads = store.meta().get("threads")
     pool = make_executor(executor, workers=workers, threads=threads, address=address,
                          device=spec.train.get("device", "auto"))
     if not (executor == "local" and pool.capacity == 1):

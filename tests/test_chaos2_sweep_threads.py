@@ -1,0 +1,39 @@
+"""A sweep resumed without --threads trains with the thread count its trials trained
+with: `design run --resume DIR`, as the help gives it, repeats an uninterrupted sweep's
+numbers on a CPU (they depend on the count)."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+from design_helpers import tiny_spec
+
+import cnnlab.design.executors as executors
+import cnnlab.train.run as train_run
+from cnnlab.design.runner import SweepInterrupted, create_sweep, run_sweep
+from cnnlab.design.store import TrialStore
+
+
+def test_a_bare_resume_keeps_the_sweeps_thread_count(tmp_path, monkeypatch):
+    real, threads_seen = train_run.train, []
+
+    def stopped_at_trial_1(cfg, **kw):
+        threads_seen.append(torch.get_num_threads())
+        if cfg.seed == 1 and len(threads_seen) == 2:
+            raise KeyboardInterrupt  # the first try at trial 1: Ctrl-C
+        return real(cfg, **kw)
+
+    monkeypatch.setattr(train_run, "train", stopped_at_trial_1)
+    # Cores / workers would give 3: not the sweep's 1, whatever this machine has.
+    monkeypatch.setattr(executors, "_cores", lambda: 3)
+    create_sweep(tmp_path, tiny_spec(), 2)
+    with pytest.raises(SweepInterrupted):
+        run_sweep(tmp_path, threads=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "these will with 3" warning
+        assert run_sweep(tmp_path)["done"] == 2
+    assert threads_seen == [1, 1, 1]
+    with TrialStore(tmp_path) as store:
+        assert store.meta()["threads"] == 1
