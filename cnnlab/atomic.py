@@ -166,6 +166,14 @@ def remove_leftover_temp_files(folder: Path, name: str = "*") -> int:
         if len(token) == 8 and all(c in "0123456789abcdef" for c in token):
             leftover.unlink(missing_ok=True)
             removed += 1
+    if name == "*":
+        # safetensors (0.5+, Rust) writes a checkpoint to ``.tmpXXXXXX`` beside the path it
+        # is given, then renames it there: a kill during that write left a checkpoint-sized
+        # file per kill that the names above do not match.
+        for leftover in Path(folder).glob(".tmp??????"):
+            if leftover.name[4:].isalnum() and leftover.is_file():
+                leftover.unlink(missing_ok=True)
+                removed += 1
     return removed
 
 
