@@ -63,8 +63,12 @@ def start_again(run_dir: Path) -> str:
     if (run_dir / DATA_RECORD).is_file():
         return (f"start it again, in a new folder: train(TrainConfig.load({str(config)!r}), "
                 f"data=...) from Python, with the data it was given{deletable}")
-    return (f"start it again, in a new folder: cnnlab train --config {shell_quote(str(config))}"
-            + deletable)
+    from cnnlab.train.distributed import launch_command, launched_world_size
+
+    # Under torchrun (a `torchrun ... resume` refused), on as many processes again
+    command = launch_command(f"train --config {shell_quote(str(config))}",
+                             launched_world_size())
+    return f"start it again, in a new folder: {command}{deletable}"
 
 
 def _only_run_files(run_dir: Path) -> bool:
