@@ -104,8 +104,9 @@ def run(
                                 help="Trials at once (default: local, one per GPU, else 1; "
                                      "ray, as many as the nodes hold at --threads each)."),
     threads: int = typer.Option(None, min=1, max=MAX_THREADS,
-                                help="torch CPU threads per trial (default: cores / workers, "
-                                     "also for a Ray started here; 1 on a Ray cluster)."),
+                                help="torch CPU threads per trial (default: with --resume, "
+                                     "the sweep's; else cores / workers, also for a Ray "
+                                     "started here; 1 on a Ray cluster)."),
     address: str = typer.Option(None, help="Ray cluster address (default: $RAY_ADDRESS if "
                                            "set, else start Ray here)."),
 ) -> None:
