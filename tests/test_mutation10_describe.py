@@ -24,3 +24,15 @@ def test_a_subset_as_large_as_the_split_is_all_of_it():
 def test_p_equal_to_the_level_is_not_significant():
     words = verdict_words("a", "b", 0.3, 0.0, 0.05, sizes=(100, 100))
     assert words.startswith("no significant difference"), words
+
+
+def test_best_trials_break_ties_in_error_by_the_lower_id():
+    from cnnlab.design.describe import best_trials
+
+    def row(i, error):
+        return {"id": i, "error_pct": error, "macs": 1, "params": 1, "acts": 1,
+                "sample": {}, "config": {"depths": [1, 1], "widths": [16, 32],
+                                         "bottleneck_ratios": [1.0, 1.0],
+                                         "group_widths": [8, 8]}}
+    best = best_trials([row(5, 10.0), row(2, 10.0), row(9, 9.0), row(7, 10.0)], k=3)
+    assert [b["id"] for b in best] == [9, 2, 5]
