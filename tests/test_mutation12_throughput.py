@@ -6,6 +6,7 @@ range across batch sizes."""
 import math
 
 import pytest
+import torch
 from throughput_helpers import throughput_row as _row
 
 from cnnlab.bench import throughput as tp
@@ -87,3 +88,39 @@ def test_the_flops_unit_changes_at_exactly_one_tflop_per_second():
     assert _flops_unit([_row(train_tflops=0.5), _row(train_tflops=2.0)]) == ("TFLOP/s", 1e12)
     assert _flops_unit([_row(train_tflops=math.nan), _row(train_tflops=0.002)]) == \
         ("GFLOP/s", 1e9)
+
+
+def test_out_of_memory_halves_the_batch_each_time(monkeypatch):
+    tried = []
+
+    def fake(name, batch_size, image_size=None, **kw):
+        tried.append(batch_size)
+        if batch_size > 4:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate ...")
+        return tp.ThroughputRow(name, "1x28x28", batch_size, 1.0, 1.0, 1.0, 1.0, None, 0.0,
+                                "off", False, False, "cpu")
+
+    monkeypatch.setattr(tp, "measure", fake)
+    [row] = tp.benchmark(["lenet_d2l"], batch_size=12, device="cpu")
+    assert tried == [12, 6, 3] and row["batch_size"] == 3
+    assert row["note"] == "out of memory at batch 6; halved"
+
+
+def test_each_cpu_step_waits_for_the_device_before_its_clock_stops(monkeypatch):
+    from cnnlab.bench import timing
+
+    events = []
+    clock = iter(range(100))
+    monkeypatch.setattr(timing.time, "perf_counter", lambda: events.append("t") or next(clock))
+    monkeypatch.setattr(timing, "synchronize", lambda device: events.append("sync"))
+    times = timing.step_seconds(lambda: events.append("step"), 2, torch.device("cpu"))
+    assert events == ["t", "step", "sync", "t"] * 2 and times == [1, 1]
+
+
+def test_a_padded_stem_counts_the_models_macs_not_the_zero_channels(monkeypatch):
+    monkeypatch.setattr(tp, "step_seconds", lambda fn, n, device: [0.025] * n)
+    plain = tp.measure("resnet18_d2l", 2, 32, device="cpu", steps=1, warmup=0, infer=False)
+    padded = tp.measure("resnet18_d2l", 2, 32, device="cpu", steps=1, warmup=0,
+                        infer=False, pad_stem=4)
+    assert padded.pad_stem == 4 and padded.note == ""
+    assert padded.train_tflops == pytest.approx(plain.train_tflops, rel=1e-12)
