@@ -124,3 +124,16 @@ def test_a_padded_stem_counts_the_models_macs_not_the_zero_channels(monkeypatch)
                         infer=False, pad_stem=4)
     assert padded.pad_stem == 4 and padded.note == ""
     assert padded.train_tflops == pytest.approx(plain.train_tflops, rel=1e-12)
+
+
+def test_each_model_is_compared_with_its_own_baseline():
+    from cnnlab.cli.throughput import _compare
+
+    rows = []
+    for r in (_row(model="lenet_bn", baseline=True, train_samples_per_s=1000.0),
+              _row(model="lenet_bn", amp="bf16", train_samples_per_s=2000.0),
+              _row(model="resnet18_d2l", baseline=True, train_samples_per_s=100.0),
+              _row(model="resnet18_d2l", amp="bf16", train_samples_per_s=300.0)):
+        _compare(r, rows, "sgd")
+        rows.append(r)
+    assert [r["train_speed_ratio"] for r in rows] == pytest.approx([None, 2.0, None, 3.0])
