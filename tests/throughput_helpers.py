@@ -11,5 +11,5 @@ def throughput_row(**kw) -> dict:
                infer_step_ms_min=1.5, infer_step_ms_max=1.7, timed_steps=5,
                peak_memory_mib=None, train_tflops=0.018244, amp="off", channels_last=False,
                compile=False, device="cpu", pad_stem=0, optimizer="sgd", model_overrides="",
-               note="", profile="", baseline=False)
+               note="", profile="", baseline=False, peak_tflops=None, peak_of="")
     return {**row, **kw}

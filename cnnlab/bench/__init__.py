@@ -4,7 +4,8 @@
   :mod:`~cnnlab.bench.zoo_setup`): every model trained with one recipe, accuracy beside
   cost (``cnnlab bench zoo``), one setup an output folder;
 - :mod:`~cnnlab.bench.throughput`: training and inference speed per model
-  (``cnnlab bench throughput``; :mod:`~cnnlab.bench.timing` times the steps);
+  (``cnnlab bench throughput``; :mod:`~cnnlab.bench.timing` times the steps,
+  :mod:`~cnnlab.bench.peaks` holds the GPUs' data-sheet peaks its share of peak is of);
 - :mod:`~cnnlab.bench.ops`, :mod:`~cnnlab.bench.pooling`, :mod:`~cnnlab.bench.loader`,
   :mod:`~cnnlab.bench.memory`: the from-scratch convolutions and pooling, the DeviceLoader
   and DenseNet's checkpointing against PyTorch's, the book's DataLoader and the plain

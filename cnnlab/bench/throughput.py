@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 import torch
 import torch.nn.functional as F
 
+from cnnlab.bench.peaks import device_peak
 from cnnlab.bench.timing import step_seconds
 from cnnlab.models import get_model, model_info
 from cnnlab.models.padded_stem import pad_stem_channels, plain_stems
@@ -65,6 +66,11 @@ class ThroughputRow:
     model_overrides: str = ""  # the model's options, as JSON ("" = its defaults)
     note: str = ""
     profile: str = ""  # the profiler's table, when asked for (not written to CSV)
+    # The card's dense peak TFLOP/s for the step's math, and which ("H100 80GB HBM3, bf16
+    # dense"): train_tflops over it is the share of the card used. None off CUDA and for
+    # a card bench/peaks does not list.
+    peak_tflops: float | None = None
+    peak_of: str = ""
 
 
 def peak_memory_mib(device: torch.device) -> float | None:
@@ -149,6 +155,7 @@ def measure(name: str, batch_size: int, image_size: int | None = None, *, device
         macs = count_macs(model, (channels, size, size))
     train, infer = (statistics.median(timings[k]) for k in ("train", "infer"))
     train_rate = batch_size / train
+    peak, peak_of = device_peak(dev, amp)
     return ThroughputRow(
         model=name, input_size=f"{channels}x{size}x{size}", batch_size=batch_size,
         train_samples_per_s=train_rate, train_step_ms=1000 * train,
@@ -161,7 +168,7 @@ def measure(name: str, batch_size: int, image_size: int | None = None, *, device
         amp=amp, channels_last=channels_last, compile=compile,
         device=str(dev), pad_stem=pad_stem, optimizer=optimizer,
         model_overrides=json.dumps(model_overrides) if model_overrides else "", note=note,
-        profile=profile,
+        profile=profile, peak_tflops=peak, peak_of=peak_of,
     )
 
 

@@ -71,6 +71,10 @@ def throughput(
         help="With --amp, --channels-last, --compile or --pad-stem: also time each model's "
              "plain step (fp32, NCHW, eager, same batch and optimizer) first, and give "
              "each row's training speed as a multiple of it."),
+    peak_tflops: float = typer.Option(
+        None, min=0.001, metavar="TFLOPS",
+        help="The card's dense peak TFLOP/s for the step's math, for the 'of peak' column "
+             "on a card cnnlab does not know (it knows the H100, H200 and A100)."),
     out: Path = typer.Option(None, help="Write rows here (.csv or .json).",
                              callback=output_file(".csv", ".json")),
     threads: int = typer.Option(None, min=1, help="torch CPU threads (default: one per core; "
@@ -85,7 +89,9 @@ def throughput(
     Each step is timed: rows give the median and the fastest and slowest step. Training
     FLOP/s count 6 x forward MACs per image (2 FLOPs per multiply-add, backward taken as
     twice the forward; convolutions and matrix products only). Peak memory is the CUDA
-    allocator's, per model; a CPU has no per-model counter, so it is left empty there."""
+    allocator's, per model; a CPU has no per-model counter, so it is left empty there.
+    On a GPU whose data sheet cnnlab knows (or given --peak-tflops), 'of peak' is the
+    training FLOP/s over the card's dense peak for the step's math."""
     from cnnlab.bench.throughput import benchmark_rows
     from cnnlab.models import model_info
 
@@ -124,6 +130,8 @@ def throughput(
                     options = {"optimizer": opt, **common, **({} if is_baseline else asked)}
                     [r] = benchmark_rows([name], batch_size, image_size, **options)
                     r["baseline"] = is_baseline
+                    if peak_tflops is not None:
+                        r["peak_tflops"], r["peak_of"] = peak_tflops, "--peak-tflops"
                     _compare(r, rows, optimizer[0])
                     rows.append(r)
                     _report_throughput_row(r, len(rows), total, len(optimizer) > 1, profile,
@@ -195,6 +203,15 @@ def _compare(row: dict, rows: list[dict], first: str) -> None:
                ratio_vs=vs if ratio is not None else "")
 
 
+def _share_of_peak(row: dict) -> str:
+    """'41.3%': the row's training FLOP/s over its card's peak; "-" where there is none."""
+    if not row.get("peak_tflops") or not math.isfinite(row["train_tflops"]):
+        return "-"
+    from cnnlab.formatting import sig3
+
+    return f"{sig3(100 * row['train_tflops'] / row['peak_tflops'])}%"
+
+
 def setting_text(row: dict) -> str:
     """'bf16, NHWC, compiled, stem 4 ch' or 'fp32, NCHW, eager': what was timed. The
     layout is named as a pair, NCHW or NHWC (--channels-last), not "channels_last", a
@@ -253,13 +270,20 @@ def throughput_table(rows: list[dict], dev: str, steps: int,
                "fastest and slowest step. Repeated runs on a shared machine differ more "
                f"than that. {FLOPS_RULE[0].upper() + FLOPS_RULE[1:]}. peak MiB: the CUDA "
                "allocator's peak for the model; n/a off CUDA (no per-model counter).")
+    peaks = list(dict.fromkeys((r["peak_of"], r["peak_tflops"]) for r in rows
+                               if r.get("peak_tflops")))
+    if peaks:
+        caption += (" of peak: training FLOP/s over the card's dense peak for the step's "
+                    "math (" + "; ".join(f"{of}: {sig3(peak)} TFLOP/s" for of, peak in peaks)
+                    + "; data sheets' boost clock, without sparsity).")
     if compared:
         caption += (" train speed: training img/s over the baseline's (or the first "
                     "optimizer's), above 1 faster; in brackets the range the steps allow.")
     columns = ["model"] + (["setting"] if len(settings) > 1 else []) \
         + (["optimizer"] if len(optimizers) > 1 else []) \
         + ["input"] + (["batch"] if len(batches) > 1 else []) \
-        + ["train img/s", "train step ms", f"train {unit}", "infer img/s", "peak MiB"] \
+        + ["train img/s", "train step ms", f"train {unit}"] + (["of peak"] if peaks else []) \
+        + ["infer img/s", "peak MiB"] \
         + (["train speed"] if compared else []) + ["note"]
     cells = [{
         "model": r["model"], "setting": setting_text(r), "optimizer": r["optimizer"],
@@ -267,6 +291,7 @@ def throughput_table(rows: list[dict], dev: str, steps: int,
         "train img/s": _rate(r["train_samples_per_s"]),
         "train step ms": _step(r, "train"),
         f"train {unit}": _finite_text(r["train_tflops"], lambda v: sig3(v * 1e12 / scale)),
+        "of peak": _share_of_peak(r),
         "infer img/s": _rate(r["infer_samples_per_s"]),
         "peak MiB": _finite_text(r.get("peak_memory_mib"), sig3, missing="n/a"),
         "train speed": _speed(r), "note": r["note"],
@@ -283,7 +308,7 @@ def throughput_table(rows: list[dict], dev: str, steps: int,
     failed = any(r["note"].startswith("failed") for r in rows)
     left_out = columns_left_out(
         columns, [[row[c] for c in columns] for row in cells], width,
-        [*empty, "train step ms", f"train {unit}", "input", "peak MiB",
+        [*empty, "train step ms", "of peak", f"train {unit}", "input", "peak MiB",
          "infer img/s" if failed else "note"], wraps)
     columns = [c for c in columns if c not in left_out]
     if left_out:
