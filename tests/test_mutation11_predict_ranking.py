@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 from cnnlab.train.evaluate import Preprocess
-from cnnlab.train.predict import classify_files, predict_image
+from cnnlab.train.predict import classify_files, image_to_tensor, predict_image
 
 CLASSES = ["zebra", "apple", "mango"]  # label 0 is "zebra": sorted, it would be "apple"
 
@@ -66,3 +66,13 @@ def test_files_across_batch_boundaries_each_get_their_own_answer(tmp_path):
     for (_, ranked, problem), level in zip(answers, levels, strict=True):
         assert problem is None
         assert ranked == _approx(_by_hand(level / 255))
+
+
+def test_pixels_are_cut_to_the_same_centre_square_as_a_picture_of_them():
+    # A difference of one pixel: the floor of half, as a file's centre_square cuts it
+    pixels = torch.arange(5 * 6, dtype=torch.uint8).reshape(5, 6) * 8
+    pp = Preprocess(1, 5, None, None)
+    as_pixels = image_to_tensor(pixels, pp)
+    as_picture = image_to_tensor(Image.fromarray(pixels.numpy()), pp)
+    assert torch.equal(as_pixels, as_picture)
+    assert torch.equal(as_pixels[0, 0], pixels[:, :5].float() / 255)
