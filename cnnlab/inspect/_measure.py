@@ -19,6 +19,7 @@ returned), so this module imports nothing from the package and cannot form a cyc
 from __future__ import annotations
 
 import itertools
+import sys
 import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -108,7 +109,9 @@ def shape_pass(model: nn.Module, x: torch.Tensor) -> tuple[list[Node], list[Even
         finally:
             model.train(was_training)
     nodes = _make_nodes(model)
-    stack: list[list] = []  # [node, flops at entry, flops taken by child calls, input shape]
+    # [node, flops at entry, flops taken by child calls, input shape, error being handled]
+    stack: list[list] = []
+    failed: tuple[BaseException, Node] | None = None  # an error and where it was raised
     events: list[Event] = []
     counter, first_calls = FlopCounterMode(display=False), itertools.count()
     # A from-scratch layer (cnnlab.ops) says what torch counts for the layer it stands
@@ -123,17 +126,24 @@ def shape_pass(model: nn.Module, x: torch.Tensor) -> tuple[list[Node], list[Even
             if node.order is None:
                 node.order = next(first_calls)
             shape = _first_shape((args, kwargs))
-            stack.append([node, total(), 0, shape])
+            # The error being handled as it starts: another one at its end is its own.
+            stack.append([node, total(), 0, shape, sys.exc_info()[1]])
         return hook
 
     def post_hook(node):
         def hook(module, args, kwargs, output):
-            # Frames above ours belong to children that raised and were caught by the model;
-            # their ops stay inside our inclusive count and become our own.
+            # A child that raised left its frame as it raised (below); none stays above ours.
             while stack and stack[-1][0] is not node:
                 stack.pop()
-            nonlocal correction
-            _, start, children, in_shape = stack.pop()
+            nonlocal correction, failed
+            _, start, children, in_shape, handling = stack.pop()
+            raised = sys.exc_info()[1]
+            if raised is not None and raised is not handling:
+                # Called as it raises (always_call): its ops become its caller's, and a
+                # sibling run after the caller catches it counts with the caller, not here.
+                if failed is None or failed[0] is not raised:
+                    failed = (raised, node)  # the innermost module the error left
+                return None
             inclusive = total() - start
             if hasattr(module, "counted_flops") and isinstance(output, torch.Tensor):
                 counted = module.counted_flops(output)
@@ -153,14 +163,15 @@ def shape_pass(model: nn.Module, x: torch.Tensor) -> tuple[list[Node], list[Even
     handles = []
     for node in nodes:
         handles.append(node.module.register_forward_pre_hook(pre_hook(node), with_kwargs=True))
-        handles.append(node.module.register_forward_hook(post_hook(node), with_kwargs=True))
+        handles.append(node.module.register_forward_hook(post_hook(node), with_kwargs=True,
+                                                         always_call=True))
     was_training = model.training
     model.eval()
     try:
         with torch.no_grad(), counter:
             model(x)
     except Exception as e:
-        raise ForwardFailed(stack[-1][0] if stack else None) from e
+        raise ForwardFailed(failed[1] if failed and failed[0] is e else None) from e
     finally:
         model.train(was_training)
         for h in handles:
