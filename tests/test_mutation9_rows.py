@@ -196,3 +196,32 @@ def test_a_vector_tensor_is_one_sample_for_a_model_without_convolutions():
 def test_a_size_that_is_not_whole_is_refused():
     with pytest.raises(TypeError, match="got"):
         summary(nn.Conv2d(1, 1, 1), (1, 2.5, 3))
+
+
+class _Split(nn.Module):
+    """A block with two outputs: the map the network goes on with, then a side vector."""
+
+    def __init__(self):
+        super().__init__()
+        self.pool = nn.MaxPool2d(2)
+
+    def forward(self, x):
+        return self.pool(x), x.mean((2, 3))[:, :3]
+
+
+class _TwoOutputs(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.split = _Split()
+        self.fc = nn.Linear(64, 2)
+
+    def forward(self, x):
+        features, _ = self.split(x)
+        return self.fc(features.flatten(1))
+
+
+def test_the_flow_follows_a_blocks_first_output():
+    s = summary(_TwoOutputs(), (4, 8, 8))
+    assert s.flow == [(4, 8, 8), (4, 4, 4), (64,), (2,)]
+    rows = _rows(summary(_TwoOutputs(), (4, 8, 8), depth=1))
+    assert rows["split"].output_shapes == [(1, 4, 4, 4), (1, 3)]
