@@ -155,7 +155,7 @@ def test_markdown_table_aligns_numbers_and_says_what_it_compares():
     text = zoo_report.markdown_table(LENETS + [{"model": "nin_d2l", "status": "failed",
                                                 "error": "RuntimeError: boom | bang"}])
     lines = text.splitlines()
-    assert lines[1] == "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+    assert lines[1] == "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
     # A "|" in an error message is escaped, not one cell too many.
     assert all(len(re.findall(r"(?<!\\)\|", line)) == lines[0].count("|") for line in lines[:6])
     first, second, third = lines[2:5]
