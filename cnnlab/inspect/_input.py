@@ -59,32 +59,67 @@ def first_conv_channels(model: nn.Module) -> int | None:
     return conv.channels if conv else None
 
 
+@dataclass(frozen=True)
+class ShapeProblem:
+    """Why one sample's (C, H, W) does not suit a model, read off the model alone:
+    ``kind`` "channels-last" (an (H, W, C) whose last dim is the channels the first
+    convolution takes), "channels" (another count), "too small" (a side below the
+    registry's least) or "built for" (below it, for a model whose classifier reads the
+    one size it was built for, ``built``)."""
+
+    kind: str
+    channels: int | None = None
+    least: int | None = None
+    built: tuple[int, ...] | None = None
+
+
+def shape_problem(model: nn.Module, sample: Sample) -> ShapeProblem | None:
+    """What is wrong with ``sample`` for ``model``, for the two places that say it with
+    their own fix: summary's input_size (:func:`failure_hint`) and a model's forward on a
+    tensor (:func:`cnnlab.models._base.input_hint`). None where the shape looks right."""
+    channels = first_conv_channels(model)
+    if channels is not None and channels != sample[0]:
+        kind = "channels-last" if sample[-1] == channels else "channels"
+        return ShapeProblem(kind, channels=channels)
+    info = _registered(getattr(model, "cnnlab_name", None))
+    if info is None or len(sample) != 3 or min(sample[1:]) >= info.min_input_size:
+        return None
+    built = getattr(model, "cnnlab_input_size", None)
+    if info.sized_head and built is not None:  # its classifier reads one size only
+        return ShapeProblem("built for", least=info.min_input_size, built=tuple(built))
+    return ShapeProblem("too small", least=info.min_input_size)
+
+
 def failure_hint(model: nn.Module, sample: Sample) -> str:
     """What to try when ``model`` failed on one ``sample`` (C, H, W): the channels its
     first convolution takes, or, for a model built by ``get_model`` (its ``cnnlab_name``),
     the smallest side it takes (``summary(get_model("alexnet_d2l"), (1, 28, 28))`` ended
     in torch's "Output size is too small", with nothing to say what size would do)."""
-    channels = first_conv_channels(model)
-    if channels is not None and channels != sample[0] and sample[-1] == channels:
-        # (28, 28, 1) is channels last: "try (1, 28, 1)" kept the mistake in it.
-        return (f". Its first convolution takes {channels} channels, and this shape looks "
-                f"channels-last (H, W, C): try input_size ({channels}, "
-                f"{', '.join(map(str, sample[:-1]))})")
-    if channels is not None and channels != sample[0]:
-        return (f". Its first convolution takes {channels} channels: try input_size "
-                f"({channels}, {', '.join(map(str, sample[1:]))})")
-    name = getattr(model, "cnnlab_name", None)
-    info = _registered(name)
-    if info is None or len(sample) != 3 or min(sample[1:]) >= info.min_input_size:
+    problem = shape_problem(model, sample)
+    if problem is None:
         return ""
-    least = info.min_input_size
+    if problem.kind == "channels-last":  # "try (1, 28, 1)" kept the mistake in it
+        return (f". Its first convolution takes {problem.channels} channels, and this shape "
+                f"looks channels-last (H, W, C): try input_size ({problem.channels}, "
+                f"{', '.join(map(str, sample[:-1]))})")
+    if problem.kind == "channels":
+        return (f". Its first convolution takes {problem.channels} channels: try input_size "
+                f"({problem.channels}, {', '.join(map(str, sample[1:]))})")
+    name, least = model.cnnlab_name, problem.least
     said = f". {name} takes inputs of at least {least}x{least} pixels"
-    built = getattr(model, "cnnlab_input_size", None)
-    if info.sized_head and built is not None:  # its classifier reads one size only
-        return (f"{said}, and this one was built for {'x'.join(map(str, built))} (what "
-                f"summary(model) alone uses); summary({name!r}, ({sample[0]}, {least}, "
+    if problem.kind == "built for":
+        return (f"{said}, and this one was built for {'x'.join(map(str, problem.built))} "
+                f"(what summary(model) alone uses); summary({name!r}, ({sample[0]}, {least}, "
                 f"{least})) builds one for that size")
     return f"{said}: try input_size ({sample[0]}, {least}, {least})"
+
+
+def torch_error(cause: BaseException) -> BaseException:
+    """The error a forward met: torch's own, not the ModelInputError a cnnlab model turns
+    it into (whose fix is for a tensor x; summary says its own, for input_size)."""
+    from cnnlab.models import ModelInputError
+
+    return cause.__cause__ if isinstance(cause, ModelInputError) and cause.__cause__ else cause
 
 
 def _registered(name):

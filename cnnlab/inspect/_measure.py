@@ -141,8 +141,10 @@ def shape_pass(model: nn.Module, x: torch.Tensor) -> tuple[list[Node], list[Even
             if raised is not None and raised is not handling:
                 # Called as it raises (always_call): its ops become its caller's, and a
                 # sibling run after the caller catches it counts with the caller, not here.
-                if failed is None or failed[0] is not raised:
-                    failed = (raised, node)  # the innermost module the error left
+                if failed is None or not _caused_by(raised, failed[0]):
+                    # the innermost module the error left (a model that raises it again
+                    # in its own words, as a cnnlab Network's ModelInputError, is not it)
+                    failed = (raised, node)
                 return None
             inclusive = total() - start
             if hasattr(module, "counted_flops") and isinstance(output, torch.Tensor):
@@ -171,12 +173,21 @@ def shape_pass(model: nn.Module, x: torch.Tensor) -> tuple[list[Node], list[Even
         with torch.no_grad(), counter:
             model(x)
     except Exception as e:
-        raise ForwardFailed(failed[1] if failed and failed[0] is e else None) from e
+        raise ForwardFailed(failed[1] if failed and _caused_by(e, failed[0]) else None) from e
     finally:
         model.train(was_training)
         for h in handles:
             h.remove()
     return nodes, events, total()
+
+
+def _caused_by(error: BaseException, raised: BaseException) -> bool:
+    """Whether ``error`` is ``raised``, or was raised from it (``raise ... from``)."""
+    while error is not None:
+        if error is raised:
+            return True
+        error = error.__cause__
+    return False
 
 
 def _make_nodes(model: nn.Module) -> list[Node]:

@@ -48,7 +48,7 @@ from cnnlab.formatting import (
     rich_as_text,
     without_columns,
 )
-from cnnlab.inspect._input import failure_hint, resolve
+from cnnlab.inspect._input import failure_hint, resolve, torch_error
 from cnnlab.inspect._layout import fmt_shape, fmt_shapes, shorten_layer_names
 from cnnlab.inspect._measure import (
     ForwardFailed,
@@ -414,7 +414,7 @@ def count_macs(model: nn.Module | str, input_size: InputSize = None,
     try:
         return shape_pass(model, x)[2] // 2  # a from-scratch layer counted as torch's
     except ForwardFailed as failure:
-        error = failure.__cause__
+        error = torch_error(failure.__cause__)
     raise error  # the model's own error, as its forward raised it (its own cause kept)
 
 
@@ -438,8 +438,9 @@ def _failure_message(model: nn.Module, x: torch.Tensor, failure: ForwardFailed) 
     place = f" in module {where.name or '<model>'!r} ({type(where.module).__name__})" \
         if where else ""
     sample = x.shape[1:]
-    return (f"forward pass on input {fmt_shape(sample)} failed{place}: {failure.__cause__}"
-            + failure_hint(model, sample))
+    return (f"forward pass on input {fmt_shape(sample)} failed{place}: "
+            f"{torch_error(failure.__cause__)}" + failure_hint(model, sample))
+
 
 
 def _layer_row(c: RowCounts) -> LayerRow:

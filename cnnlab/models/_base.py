@@ -26,8 +26,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from cnnlab.models._registry import _REGISTRY, ModelOptionError, keyword_options
-from cnnlab.ops.conv import is_whole
+from cnnlab.models._registry import ModelOptionError, keyword_options
+from cnnlab.ops.conv import autocast_on, is_whole
 
 
 class Network(nn.Module):
@@ -82,6 +82,8 @@ class Network(nn.Module):
         try:
             return self.forward_head(self.forward_features(x))
         except (RuntimeError, ValueError) as exc:
+            if isinstance(exc, (ModelInputError, torch.OutOfMemoryError)):
+                raise  # an inner model's own words; memory, whatever the input
             # A notebook's model(images[:8]) on a dataset's uint8 pixels, one image without
             # its batch dim or a channels-last array failed deep in torch ("Input type
             # (unsigned char) and bias type (float) should be the same"). Only a failed
@@ -105,12 +107,9 @@ def _described(x: torch.Tensor) -> str:
 def input_hint(model: nn.Module, x: object) -> str | None:
     """How to turn ``x``, which ``model`` failed on, into the (N, C, H, W) float batch on
     the model's device that it takes; None where ``x`` looks right (the failure is
-    elsewhere: say an image too small, which the model's own error names)."""
+    elsewhere, and the model's own error says it)."""
     if not isinstance(x, torch.Tensor):
         return None
-    param = next(model.parameters(), None)
-    found = first_conv(model)
-    channels = found[1].in_channels if found is not None and found[1].in_channels else None
     if x.dim() in (2, 3):
         one = "x[None, None]" if x.dim() == 2 else "x.unsqueeze(0)"
         return f"a model takes a batch (N, C, H, W); for one image give {one}"
@@ -119,29 +118,38 @@ def input_hint(model: nn.Module, x: object) -> str | None:
     if not x.is_floating_point():
         return ("pixels as a dataset holds them (0..255) are converted first: x.float() / "
                 "255, then normalised as the model trained (a run's preprocess does both)")
-    if channels is not None and x.shape[1] != channels:
-        if x.shape[-1] == channels:
-            return (f"it takes {channels} channel(s) first, (N, C, H, W), and this looks "
-                    "channels-last (N, H, W, C): give x.permute(0, 3, 1, 2)")
-        return (f"its first convolution takes {channels} channel(s), this input has "
-                f"{x.shape[1]}: build the model for them (get_model(name, "
-                f"in_channels={x.shape[1]})) or convert the images")
-    least = _least_side(model)
-    if least is not None and min(x.shape[-2:]) < least:
-        return (f"{model.cnnlab_name} takes images of at least {least}x{least} pixels: "
-                "resize them (torch.nn.functional.interpolate, or a run's --resize)")
+    from cnnlab.inspect._input import shape_problem  # (inspect imports the models)
+
+    problem = shape_problem(model, tuple(x.shape[1:]))
+    if problem is not None:
+        return _shape_fix(model, problem, x)
+    param = next(model.parameters(), None)
     if param is not None and x.device != param.device:
         return f"the model is on {param.device}: move the input, x.to({str(param.device)!r})"
-    if param is not None and param.is_floating_point() and x.dtype != param.dtype:
+    if (param is not None and param.is_floating_point() and x.dtype != param.dtype
+            and not autocast_on(x)):  # autocast takes a half input to float32 weights
         return (f"the model's parameters are {str(param.dtype).removeprefix('torch.')}: "
                 f"give x.to({param.dtype}) or convert the model")
     return None
 
 
-def _least_side(model: nn.Module) -> int | None:
-    """The smallest side the registry says ``model`` (built by ``get_model``) takes."""
-    info = _REGISTRY.get(getattr(model, "cnnlab_name", None) or "")
-    return info.min_input_size if info is not None else None
+def _shape_fix(model: nn.Module, problem, x: torch.Tensor) -> str:
+    """A :class:`cnnlab.inspect._input.ShapeProblem` of a batch ``x``, and its fix."""
+    if problem.kind == "channels-last":
+        return (f"it takes {problem.channels} channel(s) first, (N, C, H, W), and this looks "
+                "channels-last (N, H, W, C): give x.permute(0, 3, 1, 2)")
+    if problem.kind == "channels":
+        return (f"its first convolution takes {problem.channels} channel(s), this input has "
+                f"{x.shape[1]}: build the model for them (get_model(name, "
+                f"in_channels={x.shape[1]})) or convert the images")
+    name, least = model.cnnlab_name, problem.least
+    if problem.kind == "built for":  # resizing to the least would fail in its classifier
+        size = "x".join(map(str, problem.built[1:]))
+        return (f"{name} takes images of at least {least}x{least} pixels, and this one was "
+                f"built for {size} (its classifier reads that size only): resize them to "
+                f"{size}, or build one for theirs: get_model({name!r}, image_size=S)")
+    return (f"{name} takes images of at least {least}x{least} pixels: resize them "
+            "(torch.nn.functional.interpolate, or a run's --resize)")
 
 
 class PooledFcNet(Network):
