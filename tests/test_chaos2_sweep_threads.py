@@ -37,3 +37,25 @@ def test_a_bare_resume_keeps_the_sweeps_thread_count(tmp_path, monkeypatch):
     assert threads_seen == [1, 1, 1]
     with TrialStore(tmp_path) as store:
         assert store.meta()["threads"] == 1
+
+
+def test_a_resume_keeps_the_count_only_where_the_cores_hold_it(tmp_path, monkeypatch):
+    # Recorded 2 threads; resumed where 1 core is there: cores / workers (1), and the
+    # warning that names the sweep's count, not 2 threads on 1 core unsaid.
+    real, threads_seen = train_run.train, []
+
+    def stopped_at_trial_1(cfg, **kw):
+        threads_seen.append(torch.get_num_threads())
+        if cfg.seed == 1 and len(threads_seen) == 2:
+            raise KeyboardInterrupt
+        return real(cfg, **kw)
+
+    monkeypatch.setattr(train_run, "train", stopped_at_trial_1)
+    create_sweep(tmp_path, tiny_spec(), 2)
+    with pytest.raises(SweepInterrupted):
+        run_sweep(tmp_path, threads=2)
+    monkeypatch.setattr(executors, "_cores", lambda: 1)
+    assert not executors.fits_the_cores(2, None) and executors.fits_the_cores(1, None)
+    with pytest.warns(UserWarning, match=r"trained with 2 torch thread\(s\)"):
+        assert run_sweep(tmp_path)["done"] == 2
+    assert threads_seen == [2, 2, 1]

@@ -59,6 +59,11 @@ def _cores() -> int:
     return os.cpu_count() or 1
 
 
+def fits_the_cores(threads: int, workers: int | None) -> bool:
+    """Whether ``workers`` trials (None: one) of ``threads`` threads each fit the cores."""
+    return threads * (workers or 1) <= _cores()
+
+
 def _init_worker(threads: int, gpu_queue) -> None:
     # Runs first in every worker process, before any CUDA call: pin one GPU, size the
     # thread pool, and make sure a worker never outlives its sweep.
@@ -112,10 +117,9 @@ def _children_ignore_sigint():
 class LocalExecutor:
     """K worker processes (``spawn``), one per GPU or CPU slot; K = 1 trains in-process.
 
-    Each worker loads the dataset once (the first trial it runs) and uses
-    ``threads`` torch threads (default: cores / K); with GPUs, worker k owns GPU
-    k mod (number of GPUs) through CUDA_VISIBLE_DEVICES.
-    """
+    Each worker loads the dataset once (the first trial it runs) and uses ``threads``
+    torch threads (default: cores / K); with GPUs, worker k owns GPU k mod (number of
+    GPUs) through CUDA_VISIBLE_DEVICES."""
 
     grace_s = 5.0  # how long close(cancel=True) lets stopped workers exit before killing
 
@@ -233,8 +237,7 @@ class RayExecutor:
     as an exception and the sweep decides (retry once, then 'failed'); a lost node is
     not the trial's doing, and it goes out again first (``node_resends``). Every node
     needs this same cnnlab and torch installed: a trial sent to one with other code
-    comes back 'refused', untrained, naming it (design/code_check.py).
-    """
+    comes back 'refused', untrained, naming it (design/code_check.py)."""
 
     poll_s = 10.0  # how often a wait with nothing finished looks at the cluster's nodes
     node_resends = 2  # times a trial whose node died goes out again before it is charged

@@ -26,7 +26,7 @@ from typing import Any
 
 from cnnlab.design import spaces
 from cnnlab.design.code_check import code_fingerprint, code_mismatch, describe
-from cnnlab.design.executors import SweepFailure, make_executor, ray_address
+from cnnlab.design.executors import SweepFailure, fits_the_cores, make_executor, ray_address
 from cnnlab.design.folders import others_files
 from cnnlab.design.store import DB_NAME, StoreError, TrialStore
 from cnnlab.design.sweep_lock import (  # noqa: F401 (the CLI and callers import these here)
@@ -235,11 +235,15 @@ def _start_executor(store: TrialStore, spec: SweepSpec, executor: str, workers: 
         trial_data(**_data_args(spec))
     code = code_fingerprint()  # sent with every trial, and checked in every result
     _warn_of_other_code(store, code)
-    if threads is None and not spec.train.get("threads"):
+    recorded = store.meta().get("threads")
+    if threads is None and not spec.train.get("threads") and recorded \
+            and fits_the_cores(recorded, workers):
         # Not told: as many as its trials trained with (a CPU's numbers depend on it), so
         # a bare `--resume DIR`, which the help offers, repeats them; cores / workers gave
-        # another count and a warning that the trials would no longer match.
-        threads = store.meta().get("threads")
+        # another count and a warning that the trials would no longer match. Not where
+        # the workers would then ask more threads than there are cores (4 x 16 on 16):
+        # cores / workers there, and the warning names --threads.
+        threads = recorded
     pool = make_executor(executor, workers=workers, threads=threads, address=address,
                          device=spec.train.get("device", "auto"))
     if not (executor == "local" and pool.capacity == 1):
