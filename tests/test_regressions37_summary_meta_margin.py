@@ -31,4 +31,4 @@ def test_less_room_than_that_is_counted_on_the_meta_device(monkeypatch):
     monkeypatch.setattr(memory, "available_memory", lambda device: int(1.4 * need))
     counted, why = batch_too_big("lenet_d2l", {}, (1, 28, 28), 256, 0)
     assert counted.totals.training_activation_bytes is None
-    assert "(a summary up to 1.5 times that)" in why, why
+    assert "(a summary up to 1.5 times that, and 241 KiB of weights)" in why, why

@@ -76,12 +76,14 @@ def batch_too_big(model: str, kwargs: dict, size: tuple[int, int, int],
     # layer outputs where they take 0.3-1.4 GiB (11 models; in-place and view outputs are
     # counted but hold no memory of their own), up to 1.5x only below 150 MiB (the
     # allocator's own). "Twice them must fit" sent resnet152 at batch 32 (7.9 GiB; the
-    # process's peak 7.5 GiB) to the meta device on a machine with 15.8 GiB free.
-    if need * _PEAK_OVER_OUTPUTS <= free:
+    # process's peak 7.5 GiB) to the meta device on a machine with 15.8 GiB free. The
+    # weights are not built yet, so they must fit too (VGG-16's 0.52 GiB at batch 8).
+    if need * _PEAK_OVER_OUTPUTS + counted.totals.param_bytes <= free:
         return None
     return counted, (f"at batch {batch_size:,} the input and layer outputs take "
                      f"{format_bytes(need)} (a summary up to {_PEAK_OVER_OUTPUTS:g} times "
-                     "that), and this machine "
+                     f"that, and {format_bytes(counted.totals.param_bytes)} of weights), "
+                     "and this machine "
                      f"has {format_bytes(free)} free: "
                      "counted without running it (on the meta device); training "
                      "activations not measured")
