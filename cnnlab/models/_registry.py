@@ -228,10 +228,10 @@ def list_models(pattern: str | None = None, *, family: str | None = None,
 
     Example::
 
-        >>> list_models("lenet*")
-        ['lenet_bn', 'lenet_bn_d2l', 'lenet_d2l', 'lenet_modern']
-        >>> len(list_models(variant="book")), list_models("resnet*", variant="book")
-        (11, ['resnet18_d2l'])
+        >>> "lenet_d2l" in list_models("lenet*")
+        True
+        >>> "resnet18_d2l" in list_models("resnet*", variant="book")
+        True
     """
     _ensure_families_loaded()
     names = sorted(_REGISTRY, key=natural_key)
@@ -305,8 +305,9 @@ def get_model(
     if size is not None and not all(is_whole(n) and n >= 1 for n in _pair(size)):
         raise ValueError(f"image_size is a whole number of pixels S (S x S) or (H, W), got "
                          f"{size!r}")
-    if size is not None and not isinstance(size, (tuple, list)):
-        overrides["image_size"] = size = int(size)  # numpy's int64: builders test for int
+    if size is not None:  # numpy's int64 (alone or in a pair): builders test for int
+        overrides["image_size"] = size = (tuple(map(int, size))
+                                          if isinstance(size, (tuple, list)) else int(size))
     if size is not None and min(_pair(size)) < info.min_input_size:
         raise ValueError(
             f"{name} needs inputs of at least {info.min_input_size}x{info.min_input_size} "

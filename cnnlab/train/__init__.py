@@ -65,6 +65,7 @@ _EXPORTS = {
     "predict_images": "cnnlab.train.predict",
 }
 __getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)
+del lazy_exports  # not this package's to offer (dir(cnnlab.train) listed it)
 # Written out, as in cnnlab/__init__.py: mypy reads a literal list only.
 __all__ = ["ConfigError", "LoadedRun", "TrainConfig", "TrainResult", "Trainer",
            "TrainingDiverged", "TrainingInterrupted", "compare_runs", "evaluate_run",

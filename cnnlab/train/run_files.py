@@ -65,9 +65,11 @@ def start_again(run_dir: Path) -> str:
                 f"data=...) from Python, with the data it was given{deletable}")
     from cnnlab.train.distributed import launch_command, launched_world_size
 
-    # Under torchrun (a `torchrun ... resume` refused), on as many processes again
-    command = launch_command(f"train --config {shell_quote(str(config))}",
-                             launched_world_size())
+    try:  # under torchrun (a `torchrun ... resume` refused), on as many processes again
+        processes = launched_world_size()
+    except ValueError:  # a WORLD_SIZE no torchrun set: its error is not this message's
+        processes = 1
+    command = launch_command(f"train --config {shell_quote(str(config))}", processes)
     return f"start it again, in a new folder: {command}{deletable}"
 
 
