@@ -333,12 +333,7 @@ def _check_zoo_data(spec: str, root: str | None) -> None:
     data given from Python). A folder is decoded per model, at its size, as training does."""
     from cnnlab.data import DataError, load_dataset, parse_spec
     from cnnlab.data.folder import FolderDatasetError, folder_root
-    from cnnlab.data.folder_files import (
-        PassedOver,
-        expected_layout,
-        image_files_under,
-        unlisted_words,
-    )
+    from cnnlab.data.folder_files import PassedOver, image_files_under, no_images_words
 
     try:
         kind, path = parse_spec(spec)
@@ -346,12 +341,8 @@ def _check_zoo_data(spec: str, root: str | None) -> None:
             root = folder_root(path)  # failed row per model (and a table of failures)
             passed_over = PassedOver()
             if not image_files_under(root, passed_over):
-                # Class folders this user may not read: "expected one folder per class"
-                # sent them to make the folders they have, the loader's chmod unsaid
-                why = (f"could not read {len(passed_over.unlisted)} folder(s): "
-                       + unlisted_words(root, passed_over.unlisted) if passed_over.unlisted
-                       else expected_layout(root))
-                raise FolderDatasetError(f"{root}: no images found; {why}")
+                raise FolderDatasetError(f"{root}: no images found; "
+                                         f"{no_images_words(root, passed_over)}")
         else:
             load_dataset(spec, root=root)
     except DataError as exc:

@@ -46,11 +46,11 @@ from cnnlab.data.folder_cache import (
 )
 from cnnlab.data.folder_files import (
     PassedOver,
-    expected_layout,
     image_files_under,
     is_data_folder,
     is_image_file,
     is_run_folder,
+    no_images_words,
     readable_name,
     unlisted_words,
 )
@@ -76,10 +76,10 @@ def _as_size(image_size: int | Sequence[int]) -> tuple[int, int]:
     return size  # type: ignore[return-value]
 
 
-def _scan(root: Path) -> tuple[dict[str, list[Path]], list[Path]]:
-    """Image files per class folder (sorted, searched recursively), and loose ones in
-    ``root``. cnnlab run folders below it are left out and warned of; a folder of runs
-    alone (``runs/``) is no class."""
+def _scan(root: Path) -> tuple[dict[str, list[Path]], list[Path], PassedOver]:
+    """Image files per class folder (sorted, searched recursively), loose ones in
+    ``root``, and what was passed over. cnnlab run folders below it are left out and
+    warned of; a folder of runs alone (``runs/``) is no class."""
     per_class, passed_over = {}, PassedOver()
     folders = sorted(p for p in root.iterdir() if is_data_folder(p))  # labels: this order
     if problem := names_alike_problem(root, folders, classes=True):
@@ -96,12 +96,12 @@ def _scan(root: Path) -> tuple[dict[str, list[Path]], list[Path]]:
                   f"cnnlab does not decode ({' '.join(kinds)}): "
                   + first_few([str(p.relative_to(root)) for p in passed_over.undecoded])
                   + "; convert them to PNG or JPEG to train on them", DataWarning)
-    if passed_over.unlisted:
+    if passed_over.unlisted and any(per_class.values()):  # with none, the error says it
         warn_user(f"{root}: could not read {len(passed_over.unlisted)} folder(s), so the "
                   "images in them are left out: " + unlisted_words(root, passed_over.unlisted),
                   DataWarning)
     loose = sorted(p for p in root.iterdir() if is_image_file(p, root))
-    return per_class, loose
+    return per_class, loose, passed_over
 
 
 def _holds_runs_alone(folder: Path) -> bool:
@@ -269,11 +269,11 @@ def single_class_advice(root: Path, only_class: str) -> str:
 def _scan_tree(root: Path) -> tuple[dict[str, list[Path]], list[Path]]:
     """The image files of each class under ``root`` and the loose ones beside them, or
     FolderDatasetError where there is none."""
-    per_class, loose = _scan(root)
+    per_class, loose, passed_over = _scan(root)
     if not any(per_class.values()):
         found = (f"{len(loose)} image(s) ({first_few([p.name for p in loose])}) lie in it, "
                  "outside any class folder" if loose else "no images found")
-        raise FolderDatasetError(f"{root}: {found}; {expected_layout(root)}")
+        raise FolderDatasetError(f"{root}: {found}; {no_images_words(root, passed_over)}")
     return per_class, loose
 
 

@@ -108,6 +108,16 @@ def _files_under(folder: Path, passed_over: PassedOver) -> list[tuple[Path, str]
     return files
 
 
+def no_images_words(root: Path, passed_over: PassedOver) -> str:
+    """Why a tree held no image to train on, and the fix: the folders this user could not
+    read where there are any (the expected layout sent them to make the folders they
+    have), else the layout expected. The loader and `bench zoo`'s check both say it."""
+    if passed_over.unlisted:
+        return (f"could not read {len(passed_over.unlisted)} folder(s): "
+                + unlisted_words(root, passed_over.unlisted))
+    return expected_layout(root)
+
+
 def unlisted_words(base: Path, unlisted: list[OSError]) -> str:
     """The folders of ``unlisted`` (os.walk's errors) named below ``base``, each with
     why it could not be listed, and the fix. Every one read "(permission denied)": a
