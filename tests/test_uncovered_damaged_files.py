@@ -87,7 +87,7 @@ def test_a_sweep_store_locked_by_another_process_says_to_try_again(tmp_path, mon
     monkeypatch.setattr(store, "LOCK_TIMEOUT_S", 0.05)  # the store waits 30 s; a test need not
     try:
         with pytest.raises(SweepError, match=r"trials.sqlite is locked by another process "
-                                              r"writing it .*try again when it is done"):
+                                              r"writing it, .*try again when it is done"):
             TrialStore(tmp_path / "sweep")
     finally:
         holder.execute("ROLLBACK")
