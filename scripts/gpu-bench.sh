@@ -157,6 +157,13 @@ print('channel_stats on $dev == on cpu:', channel_stats(imgs, '$dev') == channel
     timeout -k 20 "$(limit 70)" $PY -m cnnlab bench throughput --models resnet18_d2l \
         --image-size 96 --batch-size 1000 --amp bf16 --channels-last --compile --no-infer \
         --steps 50 --no-baseline --out "$WORK/throughput-rn18-goal.json" $TINY_THROUGHPUT
+    # Issue 6 asks for the goal's ratio to the book's step on the same card (the anchor's
+    # 11,685 img/s is an H200's) and its TFLOP/s as a share of the card's peak: the
+    # book's setting (fp32, NCHW, eager, batch 128) timed here, then both said.
+    timeout -k 20 "$(limit 30)" $PY -m cnnlab bench throughput --models resnet18_d2l \
+        --image-size 96 --batch-size 128 --no-infer --steps 10 --no-baseline \
+        --out "$WORK/throughput-rn18-book-step.json" $TINY_THROUGHPUT
+    share_of_peak "$WORK/throughput-rn18-goal.json" "$WORK/throughput-rn18-book-step.json"
     pack
 
     # lr 0.4 (2026-11-26) made epoch 1's loss rise to 2.86 and ended at 89.4% < 90.3%.
@@ -168,6 +175,25 @@ print('channel_stats on $dev == on cpu:', channel_stats(imgs, '$dev') == channel
 
     step "A3. zoo, both presets, 10 epochs: six benches sharing the GPU"
     zoo_all "$(limit 400)"
+}
+
+# The goal row's images/s and TFLOP/s with its share of the card's peak (the bench's
+# "of peak": its data-sheet dense peak for the step's math, cnnlab/bench/peaks.py), and
+# its images/s over the book step's (2nd file) on this card.
+share_of_peak() {
+    $PY - "$@" <<'PYEOF'
+import json, sys
+rows = [json.load(open(f, encoding="utf-8"))["rows"][0] for f in sys.argv[1:]]
+goal, book = rows[0], rows[1] if len(rows) > 1 else None
+share = (f"{100 * goal['train_tflops'] / goal['peak_tflops']:.1f}% of {goal['peak_of']} "
+         f"{goal['peak_tflops']} TFLOP/s" if goal.get("peak_tflops") else "no peak known")
+print(f"goal step: {goal['train_samples_per_s']:,.0f} img/s, "
+      f"{goal['train_tflops']:.1f} TFLOP/s ({goal['amp']}) = {share}")
+if book:
+    print(f"book step (fp32, eager, batch {book['batch_size']}): "
+          f"{book['train_samples_per_s']:,.0f} img/s; goal / book = "
+          f"{goal['train_samples_per_s'] / book['train_samples_per_s']:.2f}x on this card")
+PYEOF
 }
 
 # The zoo as six benches at once into one folder (rows are stored under a lock);
@@ -188,6 +214,8 @@ zoo_all() {
     done
     for pid in "${pids[@]}"; do wait "$pid"; done
     cat "$WORK"/zoo/zoo-book.md "$WORK"/zoo/zoo-fast.md 2>/dev/null
+    echo "note: six benches shared the GPU: these tables' img/s and train times are not"
+    echo "each model's speed alone (part B3 times them alone); their accuracies stand."
     grep -h "failed\|Error" "$WORK"/zoo-*.log | head -20
     pack
 }
