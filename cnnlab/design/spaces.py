@@ -360,13 +360,15 @@ def _rejoin_exponents(parts: list[str]) -> list[str]:
     return out
 
 
-def sample(space: str, rng: np.random.Generator, *, image_size: int = 28,
+def sample(space: str, rng: np.random.Generator | int, *, image_size: int = 28,
            in_channels: int = 1, num_classes: int = 10,
            macs: tuple[float, float] | None = None, ranges: SpaceRanges | None = None,
            max_tries: int = 20_000) -> Sample:
     """A draw from ``space`` whose MACs at this input lie in ``macs`` (LOW, HIGH).
 
-    ``rng`` draws it; the input is ``in_channels`` x ``image_size`` x ``image_size``
+    ``rng`` draws it (a seed is taken for ``np.random.default_rng(seed)``: a notebook's
+    ``sample("anynetx_e", 0)`` failed on ``int.choice``); the input is ``in_channels`` x
+    ``image_size`` x ``image_size``
     and the head has ``num_classes`` outputs. ``ranges``: what to draw from (default
     :meth:`SpaceRanges.for_input` at ``image_size``). A DesignSpaceError once
     ``max_tries`` networks of the space fell outside the band.
@@ -376,6 +378,8 @@ def sample(space: str, rng: np.random.Generator, *, image_size: int = 28,
     """
     ranges = ranges or SpaceRanges.for_input(image_size)
     check_space(space)
+    if not isinstance(rng, np.random.Generator):
+        rng = np.random.default_rng(rng)
     seen: list[int] = []
     # ``max_tries`` counts networks of the space tried against the band; draws outside
     # the space itself (about 199 of 200 for AnyNetX_E) are cheap and counted apart.
