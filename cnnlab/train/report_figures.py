@@ -12,6 +12,7 @@ from cnnlab.figures import (
     literal,
     save_figure,
     series_style,
+    si_log_axis,
     subplots,
     text_colour_on,
 )
@@ -20,6 +21,9 @@ from cnnlab.formatting import ordinal
 # A loss that spans more decades than this is drawn on a log axis: on a linear one a
 # fall from 2 to 1e-4 is a cliff and then a flat line at zero.
 LOG_LOSS_DECADES = 1.5
+# From this many decades on, a log loss axis keeps matplotlib's labels at each decade
+# (10^-4, 10^-3, ...): enough of them to read a curve by.
+LABELLED_DECADES_FROM = 3
 
 
 # The curves' width, and their smallest text (the legends'), in points: 9 pt on 12 inches
@@ -131,11 +135,15 @@ def epoch_ticks():
 
 def loss_axis(ax, losses: list[float], label: str) -> None:
     """A log y axis where the positive finite ``losses`` span more than LOG_LOSS_DECADES,
-    its label (``label``) saying so."""
+    its label (``label``) saying so; under LABELLED_DECADES_FROM decades ticked 1-2-5 x
+    10^k (:func:`~cnnlab.figures.si_log_axis`): labelled at the decades alone, losses
+    from 1.6 to 196 had 10 and 100 to read the whole train curve (1.6 to 3.4) by."""
     positive = [v for v in losses if math.isfinite(v) and v > 0]
     log = bool(positive) and math.log10(max(positive) / min(positive)) > LOG_LOSS_DECADES
     if log:
         ax.set_yscale("log")
+        if math.log10(max(positive) / min(positive)) < LABELLED_DECADES_FROM:
+            si_log_axis(ax.yaxis, min(positive), max(positive))
     ax.set_ylabel(label + (" (log scale)" if log else ""))
 
 

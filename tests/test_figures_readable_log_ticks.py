@@ -1,0 +1,63 @@
+"""A log axis has values to read its points by: labelled ticks inside the view, not one
+tick for a whole bubble plot, nor decades alone for a curve between two of them. Read
+from the tick labels matplotlib draws, not from pixels."""
+
+import math
+
+from test_bench_zoo_report import row
+
+from cnnlab.bench import zoo_report
+from cnnlab.figures import si_log_axis, subplots
+from cnnlab.train.report_figures import curves_figure
+
+
+def labelled(axis) -> dict[float, str]:
+    """The labelled ticks of ``axis`` inside its view, as drawn: value -> text."""
+    axis.axes.figure.draw_without_rendering()
+    lo, hi = sorted(axis.get_view_interval())
+    values = axis.get_majorticklocs()
+    return {v: t.get_text() for v, t in zip(values, axis.get_majorticklabels(), strict=True)
+            if lo <= v <= hi and t.get_text()}
+
+
+def test_a_narrow_log_axis_is_labelled_at_even_steps():
+    # 9.1M to 13.7M: of 1-9 x 10^k only 10M lies inside; the axis read '10M' and no more.
+    fig, ax = subplots(figsize=(6.5, 4.4))
+    ax.scatter([10e6, 12e6], [1, 2])
+    ax.set_xscale("log")
+    ax.set_xlim(9.1e6, 13.7e6)
+    si_log_axis(ax.xaxis, 9.1e6, 13.7e6)
+    ticks = labelled(ax.xaxis)
+    assert list(ticks.values()) == ["10M", "11M", "12M", "13M"]
+    assert not ax.xaxis.get_minor_locator()()  # no bare 1-9 x 10^k between them
+
+
+def test_a_zoo_of_one_model_has_its_cost_axis_labelled_around_it():
+    one = [row("resnet18_d2l", "resnet", 0.912, 0.903, 11_171_146, 318_700_000, 96, 3100)]
+    for key, value in (("params", 11_171_146), ("macs", 318_700_000)):
+        ticks = labelled(zoo_report.cost_figure(one, key).axes[0].xaxis)
+        assert len(ticks) >= 2, ticks
+        assert min(ticks) < value < max(ticks)  # the bubble lies between two labels
+
+
+def test_a_loss_of_two_decades_is_labelled_between_the_decades():
+    # Test loss 196 -> 4.5, train 3.4 -> 1.6 (lr 3): a log axis labelled 10 and 100 only
+    # left the whole train curve with nothing to read it by.
+    rows = [dict(epoch=e, train_loss=tr, test_loss=te, train_acc=a, test_acc=a, lr=3.0)
+            for e, tr, te, a in ((1, 3.45, 195.8, 0.09), (2, 3.44, 4.98, 0.16),
+                                 (3, 1.57, 4.50, 0.47))]
+    ax = curves_figure(rows).axes[0]
+    assert ax.get_yscale() == "log" and "log scale" in ax.get_ylabel()
+    ticks = labelled(ax.yaxis)
+    assert len(ticks) >= 5, ticks
+    assert [v for v in ticks if 1.5 <= v <= 3.5]  # a value on the train curve's span
+    assert "2" in ticks.values() and "100" in ticks.values()
+
+
+def test_a_loss_of_many_decades_keeps_its_decade_labels():
+    rows = [dict(epoch=e, train_loss=2.3 * 10 ** -e, test_loss=2.3, train_acc=0.5,
+                 test_acc=0.5, lr=0.1) for e in range(1, 7)]
+    ax = curves_figure(rows).axes[0]
+    ticks = labelled(ax.yaxis)
+    assert ax.get_yscale() == "log" and len(ticks) >= 4
+    assert all(abs(v - 10 ** round(math.log10(v))) < 1e-9 * v for v in ticks)  # decades
