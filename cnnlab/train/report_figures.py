@@ -252,13 +252,15 @@ def confusion_figure(matrix: list[list[int]], classes: list[str], title: str, si
         legend = "cells: image counts; colour: share of the true class"
     else:
         legend = f"colour only, no counts ({n} classes): share of the true class"
+    shown_names = short_names(classes)
+    cut = ["long class names cut (…)"] if shown_names != list(classes) else []
     width = NARROW_INCHES if narrow else size + 1.2
     # The heading at a title's size, one or two lines; the rest of ``title`` and what the
     # cells are, smaller under it (the legends' size: still read on a phone).
     heading = wrapped("Confusion matrix" + (f": {literal(heading)}" if heading else ""),
                       width - 0.5)
     details = "\n".join(wrapped(line, width - 0.5, LEGEND_PT)
-                        for line in ([literal(title)] if title else []) + [legend])
+                        for line in ([literal(title)] if title else []) + [legend] + cut)
     # A narrow figure is as tall as its titles need: the square matrix is centred in the
     # height they leave, so at a fixed height a short title left an inch of blank above it.
     titles = (heading.count("\n") + 1) * 12 + (details.count("\n") + 1) * LEGEND_PT
@@ -270,7 +272,7 @@ def confusion_figure(matrix: list[list[int]], classes: list[str], title: str, si
     im = ax.imshow(share, cmap="Blues", vmin=0, vmax=1, interpolation="nearest")
     label_pt, every = _tick_labels(size, n)
     ticks = range(0, n, every)
-    names = [literal(classes[i]) for i in ticks]  # folder names, drawn as written
+    names = [literal(shown_names[i]) for i in ticks]  # folder names, drawn as written
     ax.set_xticks(ticks, names, rotation=45, ha="right", fontsize=label_pt)
     ax.set_yticks(ticks, names, fontsize=label_pt)
     named = "" if every == 1 else f" (every {ordinal(every)} class named)"
@@ -288,6 +290,29 @@ def confusion_figure(matrix: list[list[int]], classes: list[str], title: str, si
     bar = fig.colorbar(im, ax=ax, fraction=0.046)
     bar.set_label("share of the true class")
     return fig
+
+
+# Class names on the matrix's axes are cut to NAME_CHARS characters, the middle taken out
+# ("golden_retr…e_snow"): six folder names of up to 40 characters took the figure's
+# width and height, and left the matrix half an inch a side, its counts drawn on top of
+# each other. The report's per-class table gives the names whole.
+NAME_CHARS = 18
+
+
+def short_names(names: list[str], chars: int = NAME_CHARS) -> list[str]:
+    """``names`` of more than ``chars`` characters cut to ``chars``, "…" in the middle
+    (two thirds of what is kept from the start); longer where two would read alike."""
+
+    def cut(name: str, width: int) -> str:
+        if len(name) <= width:
+            return name
+        head = (width - 1) * 2 // 3
+        return name[:head] + "…" + name[len(name) - (width - 1 - head):]
+
+    width, longest = chars, max(map(len, names), default=0)
+    while width < longest and len({cut(x, width) for x in names}) < len(set(names)):
+        width += 1
+    return [cut(x, width) for x in names]
 
 
 def _tick_labels(figure_side: float, n: int) -> tuple[float, int]:

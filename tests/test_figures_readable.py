@@ -1,6 +1,7 @@
-"""A log axis has values to read its points by: labelled ticks inside the view, not one
-tick for a whole bubble plot, nor decades alone for a curve between two of them. Read
-from the tick labels matplotlib draws, not from pixels."""
+"""Figures read at a glance: a log axis has values to read its points by (labelled ticks
+inside the view, not one tick for a whole bubble plot, nor decades alone for a curve
+between two of them), and long class names leave a confusion matrix its room. Read from
+the artists matplotlib draws, not from pixels."""
 
 import math
 
@@ -61,3 +62,35 @@ def test_a_loss_of_many_decades_keeps_its_decade_labels():
     ticks = labelled(ax.yaxis)
     assert ax.get_yscale() == "log" and len(ticks) >= 4
     assert all(abs(v - 10 ** round(math.log10(v))) < 1e-9 * v for v in ticks)  # decades
+
+
+LONG_CLASSES = ["golden_retriever_puppies_in_the_snow", "tabby cat",
+                "a_very_very_long_class_folder_name_here", "dog", "x" * 40, "bird"]
+
+
+def test_long_class_names_leave_the_confusion_matrix_its_room():
+    # Six folder names of up to 40 characters: the matrix was drawn a quarter of an inch
+    # a side, its counts on top of each other, the names filling the figure.
+    from cnnlab.train.report_figures import confusion_figure
+
+    matrix = [[80 if i == j else 5 for j in range(6)] for i in range(6)]
+    fig = confusion_figure(matrix, LONG_CLASSES, "trained weights", 5.3, narrow=True)
+    fig.draw_without_rendering()
+    ax = fig.axes[0]
+    side = ax.get_position().width * fig.get_figwidth()
+    assert side > 2.0  # inches of matrix
+    for labels in (ax.get_xticklabels(), ax.get_yticklabels()):
+        names = [t.get_text() for t in labels]
+        assert len(set(names)) == 6 and max(map(len, names)) <= 18
+        assert "tabby cat" in names and "golden_retr…e_snow" in names
+    assert "long class names cut" in ax.get_title()
+
+
+def test_short_names_stay_apart_and_short_ones_whole():
+    from cnnlab.train.report_figures import short_names
+
+    names = ["class_0001_" + "a" * 14 + "_dogs", "class_0001_" + "a" * 14 + "_cats", "cat"]
+    short = short_names(names)
+    assert len(set(short)) == 3 and short[2] == "cat" and short[0].endswith("_dogs")
+    assert short_names(["a" * 20, "a" * 21]) != ["a" * 20] * 2  # cut alike: longer
+    assert short_names(["x" * 19, "y"], chars=19) == ["x" * 19, "y"]
