@@ -94,3 +94,21 @@ def test_short_names_stay_apart_and_short_ones_whole():
     assert len(set(short)) == 3 and short[2] == "cat" and short[0].endswith("_dogs")
     assert short_names(["a" * 20, "a" * 21]) != ["a" * 20] * 2  # cut alike: longer
     assert short_names(["x" * 19, "y"], chars=19) == ["x" * 19, "y"]
+
+
+def test_a_sweep_analysed_alone_is_not_said_to_share_bins_with_others():
+    import numpy as np
+
+    from cnnlab.design.report import SpaceResult
+    from cnnlab.design.report_figures import edf_figure
+
+    def space(name, macs):
+        return SpaceResult(name, name, {"space": name}, {},
+                           [{"error_pct": 30 + i, "macs": m} for i, m in enumerate(macs)])
+
+    edges = np.geomspace(1e5, 4e6, 5)  # 4 bins; the models fall in the first 2, one each
+    alone = edf_figure([space("regnetx", [1.2e5, 3e5])], edges).axes[1]
+    assert "every space" not in alone.get_title()
+    assert "2 of 4 MACs bins: those its models fall in" in alone.get_title()
+    two = edf_figure([space("a", [1.2e5, 3e5]), space("b", [1.5e5, 4e5])], edges).axes[1]
+    assert "those every space holds" in two.get_title()

@@ -119,9 +119,11 @@ def edf_figure(results, edges, caption: str | None = None, context: str | None =
     axes[0].set(xlabel=ERROR_AXIS, ylabel=fraction, title="EDF of error")
     axes[1].set_ylabel(fraction)
     bins = len(edges) - 1
+    # A sweep analysed alone read "those every space holds", of one space.
+    held = "those every space holds" if len(usable) > 1 else "those its models fall in"
     axes[1].set(xlabel=ERROR_AXIS, title="Complexity-normalised EDF" + (
         f" ({bins} MACs bins)" if shared == bins
-        else f"\n({shared} of {bins} MACs bins: those every space holds)"))
+        else f"\n({shared} of {bins} MACs bins: {held})"))
     if not shared:
         axes[1].text(0.5, 0.5, "no MACs bin holds models of every space:\nthe table "
                      "compares each pair\nover the bins both hold", ha="center",
