@@ -120,7 +120,10 @@ def shared_bins_weights(complexities: Sequence[Sequence[float]],
     show the gap its verdict quotes (per-space weights over each one's own bins need not).
     """
     bins = [_bin_of(c, edges) for c in complexities]
-    shared = functools.reduce(np.intersect1d, bins) if bins else np.array([], dtype=int)
+    # From the first space's distinct bins: reduce() over one space returned its bin of
+    # each model, and a sweep analysed alone counted its 8 models as "8 of 10 MACs bins".
+    shared = (functools.reduce(np.intersect1d, bins[1:], np.unique(bins[0])) if bins
+              else np.array([], dtype=int))
     weights = []
     for bin_of in bins:
         kept = np.isin(bin_of, shared)
