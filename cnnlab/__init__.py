@@ -20,7 +20,8 @@ Where the rest is (each reached after ``import cnnlab`` alone, as ``cnnlab.ops.c
 - ``cnnlab.design``: sample, parse_band, create_sweep, run_sweep, analyze
 - ``cnnlab.export``: export_run (ONNX, checked with onnxruntime)
 
-Shared by all of them, beside the subpackages (``cnnlab.cli`` is the command):
+Shared by all of them, beside the subpackages (``cnnlab.cli`` is the command,
+``cnnlab.bench`` the benchmarks behind ``cnnlab bench`` and ``cnnlab speedrun``):
 
 - files: ``atomic`` (writes a crash cannot leave half done), ``file_lock`` (what must not
   run twice at once), ``code_version`` (which code wrote a result);
