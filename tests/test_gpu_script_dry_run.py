@@ -59,7 +59,9 @@ def test_each_part_runs_every_step_and_packs_its_results(part, tmp_path):
         assert bash_error not in log, log
     assert "=== done" in log and (out / f"gpu-bench-{part}.log").is_file()
     made = calls.read_text(encoding="utf-8").splitlines()
-    assert made and all(line.startswith("-m cnnlab ") for line in made), made
+    # cnnlab's commands, and in part A the goal's summary read from stdin (share_of_peak)
+    assert made and all(line.startswith(("-m cnnlab ", "- ")) for line in made), made
+    assert any(line.startswith("- ") for line in made) == (part == "A"), made
     with tarfile.open(out / f"results-{part}.tar.gz") as packed:
         assert any(name.endswith(".json") or name.endswith(".log")
                    for name in packed.getnames()), packed.getnames()

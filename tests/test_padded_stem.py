@@ -104,5 +104,8 @@ def test_costs_are_counted_without_the_zero_channels():
 def test_a_wrong_number_of_input_channels_is_named():
     model = get_model("lenet_modern")
     pad_stem_channels(model)
-    with pytest.raises(ValueError, match="expects 1 input channels .*got 2"):
+    # The model names it for its input (ModelInputError, a ValueError), the stem's own
+    # words its cause
+    with pytest.raises(ValueError, match=r"takes 1 channel\(s\), this input has 2") as caught:
         model(torch.randn(1, 2, 28, 28))
+    assert "expects 1 input channels (padded to 4); got 2" in str(caught.value.__cause__)
