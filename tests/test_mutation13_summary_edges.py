@@ -38,3 +38,13 @@ def test_table_rows_are_indented_one_level_per_depth_below_the_first():
 
     assert column("Total") == column("1 ") == column("2 ")  # depth 1: not indented
     assert column("0.0 ") == column("0.1 ") == column("Total") + 2  # depth 2: one level
+
+
+@pytest.mark.parametrize("training", [False, True])
+def test_summary_leaves_the_model_in_the_mode_it_found(training):
+    # the training-memory pass runs the model in train mode, then puts the mode back
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.Flatten(),
+                          nn.Linear(72, 2)).train(training)
+    assert summary(model, (1, 8, 8), batch_size=2).totals.training_activation_bytes
+    assert model.training is training
+    assert all(m.training is training for m in model.modules())
