@@ -35,3 +35,19 @@ def test_lookahead_refuses_k_and_alpha_outside_their_range(k, alpha):
     _, opt = _sgd(torch.zeros(2))
     with pytest.raises(ValueError, match=r"k >= 1 and 0 < alpha <= 1"):
         Lookahead(opt, k=k, alpha=alpha)
+
+
+def test_a_loaded_weight_ema_continues_its_warm_up_from_the_updates_given():
+    # A resumed run's EMA goes on at update 21 with decay (1 + 21) / (10 + 21), not back
+    # at the first update's 2/11, which would pull it almost all the way to the live weights
+    from cnnlab.train.optim import WeightEMA
+
+    model = torch.nn.Linear(3, 2)
+    saved = {k: torch.zeros_like(v) for k, v in model.state_dict().items()}
+    ema = WeightEMA(model, decay=0.999)
+    ema.load_state_dict(saved, updates=20)
+    ema.update(model)
+    d = (1 + 21) / (10 + 21)
+    assert ema.updates == 21
+    for k, live in model.state_dict().items():
+        torch.testing.assert_close(ema.state_dict()[k], (1 - d) * live, msg=k)

@@ -48,3 +48,24 @@ def test_summary_leaves_the_model_in_the_mode_it_found(training):
     assert summary(model, (1, 8, 8), batch_size=2).totals.training_activation_bytes
     assert model.training is training
     assert all(m.training is training for m in model.modules())
+
+
+class _FallbackNet(nn.Module):
+    """Runs its convolution inside an except block, as a fallback path does."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 2, 3)
+
+    def forward(self, x):
+        try:
+            raise RuntimeError("the fast path is not available")
+        except RuntimeError:
+            return self.conv(x)  # called while an error is being handled, not raising
+
+
+def test_a_layer_run_inside_an_except_block_gets_its_own_row_and_macs():
+    rows = {r.name: r for r in summary(_FallbackNet(), (1, 8, 8)).rows}
+    assert rows["conv"].macs == 2 * 6 * 6 * 9  # 72 outputs of 3x3 over one channel
+    assert rows["conv"].output_shapes == [(1, 2, 6, 6)]
+    assert not any(r.own for r in rows.values())
