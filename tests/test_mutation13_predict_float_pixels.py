@@ -33,3 +33,17 @@ def test_the_border_level_reads_all_four_edges():
     # the left and right columns end in it too: 10 white of 32
     assert _border_level(pixels) == pytest.approx(10 / 32)
     assert _border_level(pixels.transpose(1, 2)) == pytest.approx(10 / 32)  # right column
+
+
+def test_an_image_inverted_as_asked_is_not_told_to_try_invert(monkeypatch):
+    import warnings
+
+    import cnnlab.train.predict as predict_module
+
+    monkeypatch.setattr(predict_module, "_light_on_dark_data", lambda spec: True)
+    paper = torch.full((1, 8, 8), 250, dtype=torch.uint8)  # dark on light: a light border
+    with pytest.warns(UserWarning, match="light background"):
+        predict_image(_run(), paper, top_k=1, tta=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # --invert given: nothing more to tell
+        predict_image(_run(), paper, top_k=1, tta=False, invert=True)
