@@ -47,3 +47,16 @@ def test_an_image_inverted_as_asked_is_not_told_to_try_invert(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # --invert given: nothing more to tell
         predict_image(_run(), paper, top_k=1, tta=False, invert=True)
+
+
+def test_a_folders_pictures_in_an_undecoded_format_are_told_of(tmp_path):
+    from PIL import Image
+
+    from cnnlab.data import DataWarning
+    from cnnlab.train.predict import image_paths
+
+    Image.new("L", (8, 8)).save(tmp_path / "a.png")
+    (tmp_path / "IMG_0001.heic").write_bytes(b"ftypheic")  # a phone's photo
+    with pytest.warns(DataWarning, match=r"not classified: 1 picture\(s\) in a format "
+                                         r"cnnlab does not decode \(.heic\)"):
+        assert image_paths(tmp_path) == [tmp_path / "a.png"]

@@ -69,3 +69,16 @@ def test_a_layer_run_inside_an_except_block_gets_its_own_row_and_macs():
     assert rows["conv"].macs == 2 * 6 * 6 * 9  # 72 outputs of 3x3 over one channel
     assert rows["conv"].output_shapes == [(1, 2, 6, 6)]
     assert not any(r.own for r in rows.values())
+
+
+class _Refuses(nn.Module):
+    def forward(self, x):
+        raise ValueError("this model takes no input")
+
+
+def test_a_failure_in_the_models_own_forward_is_placed_in_the_model():
+    from cnnlab.inspect.summary import SummaryError
+
+    with pytest.raises(SummaryError, match=r"failed in module '<model>' \(_Refuses\): "
+                                           r"this model takes no input"):
+        summary(_Refuses(), (1, 8, 8))
