@@ -60,3 +60,14 @@ def test_a_folders_pictures_in_an_undecoded_format_are_told_of(tmp_path):
     with pytest.warns(DataWarning, match=r"not classified: 1 picture\(s\) in a format "
                                          r"cnnlab does not decode \(.heic\)"):
         assert image_paths(tmp_path) == [tmp_path / "a.png"]
+
+
+@pytest.mark.parametrize(("spec", "light_on_dark"), [
+    ("fashion-mnist", True), ("Fashion-MNIST", True), ("fashion_mnist", True),
+    ("synthetic", False), ("folder:/photos", False)])
+def test_fashion_mnist_is_light_on_dark_in_any_spelling_the_data_option_takes(spec,
+                                                                              light_on_dark):
+    # a config's data: Fashion-MNIST trains on the same images as --data fashion-mnist
+    from cnnlab.train.predict import _light_on_dark_data
+
+    assert _light_on_dark_data(spec) is light_on_dark
