@@ -51,3 +51,12 @@ def test_a_loaded_weight_ema_continues_its_warm_up_from_the_updates_given():
     assert ema.updates == 21
     for k, live in model.state_dict().items():
         torch.testing.assert_close(ema.state_dict()[k], (1 - d) * live, msg=k)
+
+
+@pytest.mark.parametrize(("epochs", "steps", "count"), [(0.25, 15, 4), (0.2, 15, 3),
+                                                        (0.1, 5, 2), (0.0, 100, 0)])
+def test_a_warm_up_is_rounded_to_the_nearest_whole_step_and_at_least_two(epochs, steps,
+                                                                          count):
+    from cnnlab.train.lr_plan import warmup_step_count
+
+    assert warmup_step_count(epochs, steps) == count  # 3.75 -> 4, 3.0 -> 3, 0.5 -> 2
