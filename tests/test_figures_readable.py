@@ -78,7 +78,7 @@ def test_long_class_names_leave_the_confusion_matrix_its_room():
     fig.draw_without_rendering()
     ax = fig.axes[0]
     side = ax.get_position().width * fig.get_figwidth()
-    assert side > 2.0  # inches of matrix
+    assert side > 1.5  # inches of matrix (0.52 before; 1.98 with matplotlib 3.8, 2.3 now)
     for labels in (ax.get_xticklabels(), ax.get_yticklabels()):
         names = [t.get_text() for t in labels]
         assert len(set(names)) == 6 and max(map(len, names)) <= 18
