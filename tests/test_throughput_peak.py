@@ -81,3 +81,42 @@ def test_peak_tflops_gives_the_share_on_any_device(tmp_path):
     from cnnlab.formatting import sig3
 
     assert f"{sig3(share)}%" in said, said
+
+
+@pytest.mark.skipif(not hasattr(torch.backends.cudnn, "conv"),
+                    reason="torch before fp32_precision (2.9)")
+def test_the_newer_precision_switch_is_read_and_never_fails_a_row():
+    # Set apart from cuDNN's RNNs, reading the legacy allow_tf32 raised RuntimeError: on a
+    # GPU every timed row came back "failed". (A switch, not an attribute monkeypatch
+    # could put back.)
+    convs, before = torch.backends.cudnn.conv, torch.backends.cudnn.conv.fp32_precision
+    try:
+        convs.fp32_precision = "ieee"
+        assert step_math("off") == "fp32"
+        convs.fp32_precision = "tf32"
+        assert step_math("off") == "tf32"
+    finally:
+        convs.fp32_precision = before
+
+
+def test_a_mig_slice_has_no_peak_of_the_whole_card(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "get_device_name",
+                        lambda device=None: "NVIDIA A100-SXM4-40GB MIG 1g.10gb")
+    assert device_peak(torch.device("cuda"), "bf16") == (None, "")
+
+
+def test_a_given_peak_is_not_the_baselines(tmp_path):
+    from typer.testing import CliRunner
+
+    from cnnlab.cli import app
+
+    out = tmp_path / "tp.json"
+    result = CliRunner().invoke(app, ["bench", "throughput", "--models", "lenet_d2l",
+                                      "--batch-size", "8", "--steps", "1", "--no-infer",
+                                      "--channels-last", "--device", "cpu",
+                                      "--peak-tflops", "0.5", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    baseline, asked = json.loads(out.read_text(encoding="utf-8"))["rows"]
+    assert baseline["baseline"] and baseline["peak_tflops"] is None
+    assert asked["peak_tflops"] == 0.5
+    assert "data sheets" not in " ".join(result.output.split())

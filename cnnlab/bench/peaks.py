@@ -4,9 +4,10 @@ training step runs in, so that a throughput row can say what share of the card i
 The numbers are NVIDIA's data sheets' (boost clock, tensor cores, without the 2:4
 sparsity those sheets quote first: half of it). A step's math is taken from its
 autocast dtype: bf16 and fp16 run on the tensor cores at the same peak; an fp32 step's
-convolutions run in TF32 where cuDNN is allowed it (PyTorch's default,
-``torch.backends.cudnn.allow_tf32``), else on the plain FP32 units. A card not listed
-has no peak here: ``cnnlab bench throughput --peak-tflops X`` gives one.
+convolutions (nearly all of a CNN's MACs; its Linear layers stay FP32 by default) run in
+TF32 where cuDNN is allowed it (PyTorch's default), else on the plain FP32 units. A card
+not listed, or a MIG slice of one (a part of the card), has no peak here: ``cnnlab
+bench throughput --peak-tflops X`` gives one.
 """
 
 from __future__ import annotations
@@ -32,8 +33,23 @@ def step_math(amp: str, cudnn_tf32: bool | None = None) -> str:
     if amp in ("bf16", "fp16"):
         return amp
     if cudnn_tf32 is None:
-        cudnn_tf32 = torch.backends.cudnn.allow_tf32
+        cudnn_tf32 = cudnn_convs_in_tf32()
     return "tf32" if cudnn_tf32 else "fp32"
+
+
+def cudnn_convs_in_tf32() -> bool:
+    """Whether cuDNN may run fp32 convolutions in TF32: the newer ``fp32_precision`` where
+    set (the convolutions', else cuDNN's, else the backends'), else ``allow_tf32``, which
+    raises once the newer switches were set apart (a row timed, then lost to it)."""
+    for switches in (getattr(torch.backends.cudnn, "conv", None), torch.backends.cudnn,
+                     torch.backends):
+        precision = getattr(switches, "fp32_precision", "none")
+        if precision != "none":
+            return precision == "tf32"
+    try:
+        return bool(torch.backends.cudnn.allow_tf32)
+    except RuntimeError:
+        return False
 
 
 def data_sheet_peak(device_name: str, math: str) -> float | None:
@@ -47,10 +63,13 @@ def data_sheet_peak(device_name: str, math: str) -> float | None:
 
 def device_peak(device: torch.device, amp: str) -> tuple[float | None, str]:
     """The peak a step on ``device`` with ``amp`` is measured against, and what it is
-    ("H100 80GB HBM3, bf16 dense"); (None, "") off CUDA or for a card not listed."""
+    ("H100 80GB HBM3, bf16 dense"); (None, "") off CUDA, for a card not listed and for a
+    MIG slice ("A100-SXM4-40GB MIG 1g.10gb": a seventh of the card, not its peak)."""
     if device.type != "cuda":
         return None, ""
     name = torch.cuda.get_device_name(device).removeprefix("NVIDIA ")
+    if "MIG" in name.split():
+        return None, ""
     math = step_math(amp)
     peak = data_sheet_peak(name, math)
     return (peak, f"{name}, {math} dense") if peak is not None else (None, "")

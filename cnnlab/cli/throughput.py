@@ -71,10 +71,9 @@ def throughput(
         help="With --amp, --channels-last, --compile or --pad-stem: also time each model's "
              "plain step (fp32, NCHW, eager, same batch and optimizer) first, and give "
              "each row's training speed as a multiple of it."),
-    peak_tflops: float = typer.Option(
-        None, min=0.001, metavar="TFLOPS",
-        help="The card's dense peak TFLOP/s for the step's math, for the 'of peak' column "
-             "on a card cnnlab does not know (it knows the H100, H200 and A100)."),
+    peak_tflops: float = typer.Option(None, min=0.001, metavar="TFLOPS", help=(
+        "The card's dense peak TFLOP/s for the step's math, for the 'of peak' column on a "
+        "card cnnlab does not know (it knows the H100, H200 and A100).")),
     out: Path = typer.Option(None, help="Write rows here (.csv or .json).",
                              callback=output_file(".csv", ".json")),
     threads: int = typer.Option(None, min=1, help="torch CPU threads (default: one per core; "
@@ -130,7 +129,7 @@ def throughput(
                     options = {"optimizer": opt, **common, **({} if is_baseline else asked)}
                     [r] = benchmark_rows([name], batch_size, image_size, **options)
                     r["baseline"] = is_baseline
-                    if peak_tflops is not None:
+                    if peak_tflops is not None and not is_baseline:  # its math's peak
                         r["peak_tflops"], r["peak_of"] = peak_tflops, "--peak-tflops"
                     _compare(r, rows, optimizer[0])
                     rows.append(r)
@@ -273,9 +272,10 @@ def throughput_table(rows: list[dict], dev: str, steps: int,
     peaks = list(dict.fromkeys((r["peak_of"], r["peak_tflops"]) for r in rows
                                if r.get("peak_tflops")))
     if peaks:
+        sheets = any(of != "--peak-tflops" for of, _ in peaks)  # a given one is no sheet's
         caption += (" of peak: training FLOP/s over the card's dense peak for the step's "
                     "math (" + "; ".join(f"{of}: {sig3(peak)} TFLOP/s" for of, peak in peaks)
-                    + "; data sheets' boost clock, without sparsity).")
+                    + ("; data sheets' boost clock, without sparsity)." if sheets else ")."))
     if compared:
         caption += (" train speed: training img/s over the baseline's (or the first "
                     "optimizer's), above 1 faster; in brackets the range the steps allow.")
