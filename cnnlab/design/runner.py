@@ -9,10 +9,9 @@
 Trial ``i`` is drawn from its own generator (seed, i, space) and trained with seed
 ``seed + i``, so a killed sweep resumes with exactly the trials it planned, a sweep
 can be extended to more trials, and every executor gives the same results (on CPUs,
-for the same torch thread count: the sweep records its count). Both
-executors (:mod:`cnnlab.design.executors`: local processes, Ray) run
-:func:`cnnlab.design.trial.run_trial`; this module is the driver.
-"""
+for the same torch thread count: the sweep records its count). Both executors
+(:mod:`cnnlab.design.executors`: local processes, Ray) run
+:func:`cnnlab.design.trial.run_trial`; this module is the driver."""
 
 from __future__ import annotations
 
@@ -250,7 +249,7 @@ def _start_executor(store: TrialStore, spec: SweepSpec, executor: str, workers: 
         forget_data()  # trials load it in their own processes: not kept here
     chosen = spec.train.get("threads")  # --set threads=N: what the trials' Trainer uses
     if not pool.gpus:
-        _keep_thread_count(store, chosen or pool.threads)
+        _keep_thread_count(store, chosen or pool.threads, pool.capacity)
     # How it runs, for `design status` to say how to continue it once stopped.
     store.set_meta({"run_with": {"executor": executor, "address": address,
                                  "workers": workers}})
@@ -344,21 +343,24 @@ def _clean_up(store: TrialStore, pool, cancel: bool, store_failed: bool = False)
         pool.close(cancel=cancel)
 
 
-def _keep_thread_count(store: TrialStore, threads: int) -> None:
-    """Record the torch threads a sweep's CPU trials train with, and warn a run that
-    trains them with another count: a CPU's sums are split by the thread count, so a
-    trial's numbers depend on it (the review's two trials: 44.2% and 49.2% error with 2
-    threads, 40.0% and 47.9% with 1), and a sweep would mix trials a rerun cannot repeat."""
+def _keep_thread_count(store: TrialStore, threads: int, at_once: int) -> None:
+    """Record the torch threads a sweep's CPU trials train with, and warn a run that trains
+    them with another count: a CPU's sums are split by it, so a trial's numbers depend on
+    it (44.2%, 49.2% error with 2 threads; 40.0%, 47.9% with 1), and a sweep would mix
+    trials a rerun cannot repeat. ``at_once``: the trials run at once."""
     recorded = store.meta().get("threads")
     if recorded is None:
         store.set_meta({"threads": threads})
     elif recorded != threads:
         from cnnlab.notices import SetupWarning, warn_user
 
+        fewer = "" if fits_the_cores(recorded, at_once) else (
+            f", with fewer --workers than {at_once} (more threads than cores)" if at_once > 1
+            else " (more threads than this machine has cores: slower, the numbers alike)")
         warn_user(f"{store.directory}: its trials trained with {recorded} torch thread(s) "
                   f"each, these will with {threads}; on a CPU a trial's numbers depend on "
                   f"the count, so they are not what it gives with {recorded}: --threads "
-                  f"{recorded} keeps them alike", SetupWarning)
+                  f"{recorded} keeps them alike{fewer}", SetupWarning)
 
 
 def resume_command(directory, executor: str, address: str | None,
