@@ -43,3 +43,11 @@ def test_no_difference_on_other_data():
     text = zoo_report.markdown_table(synthetic)
     assert _cells(text, "lenet_d2l")[2:4] == ["-", "-"]
     assert "vs the book:" not in text
+
+
+def test_two_points_that_float_sums_put_a_hair_under_count():
+    # 100 x (0.813 - 0.793) is 1.99999...: shown "+2.0", and counted as 2 points
+    row = dict(ZOO[2], epochs="10", test_acc="0.813", book_acc="0.793")
+    text = zoo_report.markdown_table([row])
+    assert _cells(text, "lenet_bn_d2l")[3] == "+2.0"
+    assert "1 of 1 model(s) beat it by 2 points or more" in " ".join(text.split())

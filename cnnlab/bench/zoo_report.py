@@ -198,7 +198,8 @@ def markdown_table(rows: list[dict]) -> str:
 def _gain_note(gains: list[float]) -> str:
     """What the 'vs the book' column holds, and how many models beat the book by the 2
     points the fast preset aims at (issue 6), counted where the epochs are the book's."""
-    counted = (f" At the book's epochs, {sum(g >= 2 for g in gains)} of {len(gains)} "
+    # (a hair under 2 is 2: 100 x (0.896 - 0.876) is 1.99999...)
+    counted = (f" At the book's epochs, {sum(g >= 2 - 1e-9 for g in gains)} of {len(gains)} "
                "model(s) beat it by 2 points or more." if gains else "")
     return ("vs the book: test acc minus the book's, in points; in brackets where the "
             f"epochs are not the book's (not like for like).{counted}")
