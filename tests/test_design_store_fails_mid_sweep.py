@@ -57,7 +57,7 @@ def test_a_store_locked_mid_sweep_says_how_to_go_on_once(tmp_path, monkeypatch):
     with pytest.raises(StoreError) as caught:
         runner_module.run_sweep(directory)
     said = str(caught.value)
-    assert "is locked by another process writing it" in said, said
+    assert "is locked by another process" in said, said
     assert "continue with: cnnlab design run --resume" in said, said
     # tried again without waiting: the lock was waited out once, the sweep's error kept
     assert put_back_waits == [0]

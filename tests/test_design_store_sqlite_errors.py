@@ -52,11 +52,11 @@ def invoke(*args) -> tuple[int, str]:
 
 
 def assert_locked(said: str, directory) -> None:
-    assert f"{directory / store_module.DB_NAME} is locked by another process writing it" \
+    assert f"{directory / store_module.DB_NAME} is locked by another process" \
         in said, said
     # the program that holds it named as a sweep's own writes cannot, not `design status`
     # (refused the same way), and the command that names it
-    assert "likely another program holds it mid-transaction" in said, said
+    assert "likely another program holds it in a transaction" in said, said
     assert f"`lsof {directory / store_module.DB_NAME}`" in said and "try again when it is " \
         "done" in said and "design status" not in said, said
 

@@ -86,8 +86,8 @@ def test_a_sweep_store_locked_by_another_process_says_to_try_again(tmp_path, mon
     holder.execute("BEGIN EXCLUSIVE")  # another process writing it
     monkeypatch.setattr(store, "LOCK_TIMEOUT_S", 0.05)  # the store waits 30 s; a test need not
     try:
-        with pytest.raises(SweepError, match=r"trials.sqlite is locked by another process "
-                                              r"writing it, .*try again when it is done"):
+        with pytest.raises(SweepError, match=r"trials.sqlite is locked by another process, "
+                                              r"which did not let go.*try again when it is done"):
             TrialStore(tmp_path / "sweep")
     finally:
         holder.execute("ROLLBACK")

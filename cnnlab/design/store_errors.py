@@ -33,11 +33,12 @@ def locked_error(path: Path, lock_timeout_s: float | None) -> StoreError:
     # A sweep's own writes hold the lock for milliseconds: what holds it this long is
     # another program (the hint named `design status`, itself refused the same way).
     how_long = f" in {lock_timeout_s:g} s" if lock_timeout_s else ""
-    return StoreError(f"{path} is locked by another process writing it, which did not let "
-                      f"go{how_long}. A sweep's own writes take milliseconds: likely another "
-                      "program holds it mid-transaction (a sqlite3 shell or database "
-                      f"browser, a backup copying it; `lsof {shell_quote(str(path))}` names "
-                      "it). Close that program, or try again when it is done")
+    return StoreError(f"{path} is locked by another process, which did not let go"
+                      f"{how_long}. A sweep's own writes take milliseconds: likely another "
+                      "program holds it in a transaction (a sqlite3 shell, a database "
+                      "browser, a backup reading it through SQLite; on Linux and macOS "
+                      f"`lsof {shell_quote(str(path))}` names it). Close that program, or "
+                      "try again when it is done")
 
 
 def unwritable_error(path: Path, exc: Exception) -> StoreError:
