@@ -51,4 +51,5 @@ def test_a_model_built_for_one_size_names_that_size():
         get_model("lenet_d2l")(torch.rand(1, 1, 8, 8))
     said = str(caught.value)
     assert "this one was built for 28x28" in said and "resize them to 28x28" in said, said
-    assert "get_model('lenet_d2l', image_size=S)" in said, said
+    assert "to a side S of at least 12 and build one for it: get_model('lenet_d2l', " \
+        "image_size=S)" in said, said

@@ -147,7 +147,8 @@ def _shape_fix(model: nn.Module, problem, x: torch.Tensor) -> str:
         size = "x".join(map(str, problem.built[1:]))
         return (f"{name} takes images of at least {least}x{least} pixels, and this one was "
                 f"built for {size} (its classifier reads that size only): resize them to "
-                f"{size}, or build one for theirs: get_model({name!r}, image_size=S)")
+                f"{size}, or to a side S of at least {least} and build one for it: "
+                f"get_model({name!r}, image_size=S)")
     return (f"{name} takes images of at least {least}x{least} pixels: resize them "
             "(torch.nn.functional.interpolate, or a run's --resize)")
 
