@@ -154,6 +154,8 @@ print('channel_stats on $dev == on cpu:', channel_stats(imgs, '$dev') == channel
     step "A2a. the throughput goal's step: book ResNet-18, 96 px, batch 1000, bf16, compiled"
     # The step alone (training only: no second, eval-mode compilation), then A2 trains it
     # for 10 epochs (the goal: 100k img/s at the same 10-epoch accuracy).
+    # (no file of an earlier call may stand for this one's in share_of_peak)
+    rm -f "$WORK/throughput-rn18-goal.json" "$WORK/throughput-rn18-book-step.json"
     timeout -k 20 "$(limit 70)" $PY -m cnnlab bench throughput --models resnet18_d2l \
         --image-size 96 --batch-size 1000 --amp bf16 --channels-last --compile --no-infer \
         --steps 50 --no-baseline --out "$WORK/throughput-rn18-goal.json" $TINY_THROUGHPUT
@@ -182,9 +184,16 @@ print('channel_stats on $dev == on cpu:', channel_stats(imgs, '$dev') == channel
 # its images/s over the book step's (2nd file) on this card.
 share_of_peak() {
     $PY - "$@" <<'PYEOF'
-import json, sys
-rows = [json.load(open(f, encoding="utf-8"))["rows"][0] for f in sys.argv[1:]]
-goal, book = rows[0], rows[1] if len(rows) > 1 else None
+import json, math, sys
+def first_row(path):  # None for a step cut short (no file, no row, a failed row)
+    try:
+        row = json.load(open(path, encoding="utf-8"))["rows"][0]
+    except (OSError, ValueError, KeyError, IndexError):
+        return None
+    return row if math.isfinite(row.get("train_samples_per_s", math.nan)) else None
+goal, book = (first_row(f) for f in sys.argv[1:3])
+if goal is None:
+    sys.exit(print("goal step: no result (see its log above)"))
 share = (f"{100 * goal['train_tflops'] / goal['peak_tflops']:.1f}% of {goal['peak_of']} "
          f"{goal['peak_tflops']} TFLOP/s" if goal.get("peak_tflops") else "no peak known")
 print(f"goal step: {goal['train_samples_per_s']:,.0f} img/s, "
