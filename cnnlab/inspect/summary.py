@@ -442,7 +442,6 @@ def _failure_message(model: nn.Module, x: torch.Tensor, failure: ForwardFailed) 
             f"{torch_error(failure.__cause__)}" + failure_hint(model, sample))
 
 
-
 def _layer_row(c: RowCounts) -> LayerRow:
     n = c.node
     return LayerRow(name=n.name, type=type(n.module).__name__, depth=n.depth,
