@@ -25,6 +25,12 @@ def _describe_shape(images: torch.Tensor) -> str:
     return "x".join(map(str, images.shape[1:])) + " " + str(images.dtype).removeprefix("torch.")
 
 
+def _looks_channels_last(shape: torch.Size) -> bool:
+    """(N, H, W, C): more than four "channels" while the last dim is 1, 3 or 4 (grey,
+    RGB, RGBA). No image format cnnlab reads has more than four channels."""
+    return shape[1] > 4 and shape[3] in (1, 3, 4)
+
+
 class DataError(Exception):
     """Base of every error the data layer raises on purpose.
 
@@ -48,11 +54,24 @@ class ImageData:
     def __post_init__(self) -> None:
         # Check the contract here so a wrong tensor fails where it is made, not
         # deep inside a training step.
+        for field, value in (("images", self.images), ("labels", self.labels)):
+            if not isinstance(value, torch.Tensor):  # a numpy array read "got uint8 ..."
+                raise TypeError(
+                    f"ImageData.{field} must be a torch tensor, got {type(value).__name__}"
+                    + (f": pass torch.from_numpy({field})" if isinstance(value, np.ndarray)
+                       else ""))
         if self.images.dtype != torch.uint8 or self.images.dim() != 4:
             raise ValueError(
                 "ImageData.images must be a uint8 tensor of shape (N, C, H, W), got "
                 f"{self.images.dtype} with shape {tuple(self.images.shape)}"
             )
+        if _looks_channels_last(self.images.shape):
+            # (N, H, W, C) from numpy or PIL passed the checks above and then trained a
+            # model of H input channels on images C pixels wide.
+            raise ValueError(
+                f"ImageData.images of shape {tuple(self.images.shape)} look channels-last "
+                "(N, H, W, C); cnnlab keeps images as (N, C, H, W): pass "
+                "images.permute(0, 3, 1, 2)")
         if self.labels.dtype != torch.int64 or self.labels.dim() != 1:
             raise ValueError(
                 "ImageData.labels must be an int64 tensor of shape (N,), got "
