@@ -144,9 +144,19 @@ def spaced_si_labels(axis, gap_pt: float = 4.0) -> None:
             return si(x)
 
         def format_ticks(self, values):
-            return _spaced(self.axis, list(values), [si(v) for v in values], gap_pt)
+            return _spaced(self.axis, list(values), _distinct_si(list(values)), gap_pt)
 
     axis.set_major_formatter(SpacedSI())
+
+
+def _distinct_si(values: list[float]) -> list[str]:
+    """:func:`~cnnlab.formatting.si` labels with as many figures as tell the ticks apart:
+    ticks at 99.5K, 100K and 100.5K read '99.5K', '100K', '100K' at three."""
+    for digits in range(3, 7):
+        labels = [si(v, digits) for v in values]
+        if len(set(labels)) == len(set(values)):
+            break
+    return labels
 
 
 def _spaced(axis, values: list[float], labels: list[str], gap_pt: float) -> list[str]:

@@ -5,6 +5,7 @@ the artists matplotlib draws, not from pixels."""
 
 import math
 
+import pytest
 from test_bench_zoo_report import row
 
 from cnnlab.bench import zoo_report
@@ -31,6 +32,18 @@ def test_a_narrow_log_axis_is_labelled_at_even_steps():
     ticks = labelled(ax.xaxis)
     assert list(ticks.values()) == ["10M", "11M", "12M", "13M"]
     assert not ax.xaxis.get_minor_locator()()  # no bare 1-9 x 10^k between them
+
+
+@pytest.mark.parametrize("lo, hi", [(99e3, 101e3), (99.8e3, 100.3e3), (9.96e6, 10.04e6)])
+def test_ticks_close_together_never_share_a_label(lo, hi):
+    # 99.5K, 100K and 100.5K read '99.5K', '100K', '100K' at three figures.
+    fig, ax = subplots(figsize=(6.5, 4.4))
+    ax.set_xscale("log")
+    ax.set_xlim(lo, hi)
+    si_log_axis(ax.xaxis, lo, hi)
+    ticks = labelled(ax.xaxis)
+    assert len(ticks) >= 3, ticks
+    assert len(set(ticks.values())) == len(ticks), ticks
 
 
 def test_a_zoo_of_one_model_has_its_cost_axis_labelled_around_it():
