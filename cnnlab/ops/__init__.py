@@ -15,7 +15,8 @@ takes ``torch.nn.functional``'s arguments in its order, so checking one is a lin
     corr2d(torch.arange(9.0).reshape(3, 3), torch.arange(4.0).reshape(2, 2))
     # the book's tensor([[19., 25.], [37., 43.]])
 
-Modules: ``conv`` (cross-correlation, padding, stride, channels; its fast GEMM route:
+Modules: ``corr`` (the book's loops: cross-correlation, one and many channels),
+``conv`` (the same vectorised: padding, stride, channels, groups; its fast GEMM route:
 ``shift``), ``fft``, ``pool`` and ``adaptive_pool`` (with ``fast_pool``, the CPU's
 2 x 2 max pool), ``norm`` (batch norm), ``modules`` (the layers and the switch),
 ``scratch_check`` (what a forward still leaves to PyTorch), ``_from_scratch`` (the mark
@@ -23,13 +24,8 @@ the layers print with).
 """
 
 from cnnlab.ops.adaptive_pool import adaptive_avg_pool2d
-from cnnlab.ops.conv import (
-    conv2d,
-    conv_output_size,
-    corr2d,
-    corr2d_multi_in,
-    corr2d_multi_in_out,
-)
+from cnnlab.ops.conv import conv2d, conv_output_size
+from cnnlab.ops.corr import corr2d, corr2d_multi_in, corr2d_multi_in_out
 from cnnlab.ops.fft import fft_conv2d
 from cnnlab.ops.modules import (
     AdaptiveAvgPool2d,

@@ -1,8 +1,8 @@
-"""Two-dimensional cross-correlation ("convolution") from scratch.
+"""Two-dimensional cross-correlation ("convolution") from scratch, vectorised.
 
-- :func:`corr2d` (and its multi-channel forms) is the readable reference, the
-  Dive into Deep Learning loop over output positions; slow, and kept as the
-  definition the fast version is tested against.
+- :func:`~cnnlab.ops.corr.corr2d` (and its multi-channel forms, in :mod:`cnnlab.ops.corr`)
+  is the readable reference, the Dive into Deep Learning loop over output positions;
+  slow, and kept as the definition the fast version is tested against.
 - :func:`conv2d` is the vectorised drop-in for ``torch.nn.functional.conv2d``:
   batched, multi-channel, padding (int, pair, ``"same"``, ``"valid"``), stride,
   dilation, groups.
@@ -30,6 +30,8 @@ import numbers
 
 import torch
 
+# The loop reference lived here first: cnnlab.ops.conv.corr2d still works.
+from cnnlab.ops.corr import corr2d, corr2d_multi_in, corr2d_multi_in_out  # noqa: F401
 from cnnlab.ops.shift import conv_shift
 
 IntPair = int | tuple[int, int]
@@ -171,48 +173,6 @@ def resolve_padding(
     if ph < 0 or pw < 0:
         raise ValueError(f"padding must be non-negative, got {padding!r}")
     return (ph, ph), (pw, pw)
-
-
-# ---------------------------------------------------------------- the loop reference
-
-
-def corr2d(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
-    """Two-dimensional cross-correlation of one (h, w) array with one kernel, by loops.
-
-    ``Y[i, j] = sum(X[i:i + kh, j:j + kw] * K)`` with no padding and stride 1, the
-    definition the book starts from. Differentiable (autograd records each sum). NumPy
-    arrays and nested lists are taken as the tensors they hold.
-    """
-    # A book reader's numpy array or list failed with "no attribute 'dim'".
-    X, K = torch.as_tensor(X), torch.as_tensor(K)
-    if X.dim() != 2 or K.dim() != 2:
-        raise ValueError(f"corr2d takes 2-D X and K, got shapes {tuple(X.shape)}, {tuple(K.shape)}")
-    h, w = K.shape
-    if h > X.shape[0] or w > X.shape[1] or not X.numel():  # no padding to speak of here
-        raise ValueError(f"corr2d: the kernel is {h}x{w}, X only {X.shape[0]}x{X.shape[1]}: "
-                         "no position where the kernel fits")
-    # In the dtype X * K has: integer pixels and a float kernel give floats (and a
-    # gradient), not sums truncated to integers.
-    Y = torch.zeros((conv_output_size(X.shape[0], h), conv_output_size(X.shape[1], w)),
-                    dtype=torch.result_type(X, K), device=X.device)
-    for i in range(Y.shape[0]):
-        for j in range(Y.shape[1]):
-            Y[i, j] = (X[i : i + h, j : j + w] * K).sum()
-    return Y
-
-
-def corr2d_multi_in(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
-    """(C, h, w) input ``X``, (C, kh, kw) kernel ``K``: correlate each channel, sum them."""
-    if X.dim() != 3 or K.dim() != 3 or len(X) != len(K):
-        raise ValueError(f"corr2d_multi_in takes a (C, h, w) X and a (C, kh, kw) K with the "
-                         f"same C, got shapes {tuple(X.shape)}, {tuple(K.shape)}"
-                         + ("; for one channel, use corr2d" if X.dim() == K.dim() == 2 else ""))
-    return sum(corr2d(x, k) for x, k in zip(X, K, strict=True))
-
-
-def corr2d_multi_in_out(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
-    """(C_in, h, w) ``X``, (C_out, C_in, kh, kw) ``K``: one multi-input result per output."""
-    return torch.stack([corr2d_multi_in(X, k) for k in K], 0)
 
 
 # ---------------------------------------------------------------- vectorised

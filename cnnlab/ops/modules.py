@@ -160,10 +160,12 @@ class Pool2d(FromScratch, nn.Module):
         count_include_pad: bool = True,
     ):
         super().__init__()
+        check_pool_args(kernel_size, stride, padding, mode, dilation)  # fail now, not in forward
+        # As nn's pooling keeps it: no stride means the window (it printed "stride=None").
+        stride = kernel_size if stride is None else stride
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self.mode, self.dilation, self.ceil_mode = mode, dilation, ceil_mode
         self.count_include_pad = count_include_pad
-        check_pool_args(kernel_size, stride, padding, mode, dilation)  # fail now, not in forward
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return pool2d(x, self.kernel_size, self.stride, self.padding, self.mode, self.dilation,
@@ -175,8 +177,18 @@ class Pool2d(FromScratch, nn.Module):
         return 0
 
     def extra_repr(self) -> str:
-        return (f"mode={self.mode!r}, kernel_size={self.kernel_size}, stride={self.stride}, "
-                f"padding={self.padding}, dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+        # nn.MaxPool2d's and nn.AvgPool2d's wording, as Conv2d's, so a converted model
+        # prints as the original but for the "scratch" mark; an average pool's settings
+        # beyond nn's three are added where they differ from the default (its printout
+        # had shown a dilation it cannot have and hidden count_include_pad=False).
+        text = f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+        if type(self) is Pool2d:  # the class name does not say which pooling
+            text = f"mode={self.mode!r}, {text}"
+        if self.mode == "max":
+            return text + f", dilation={self.dilation}, ceil_mode={self.ceil_mode}"
+        if self.ceil_mode:
+            text += ", ceil_mode=True"
+        return text + ("" if self.count_include_pad else ", count_include_pad=False")
 
 
 class MaxPool2d(Pool2d):
