@@ -29,7 +29,6 @@ the bias adds of its linear layers, so its RegNet numbers are a few thousand hig
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
@@ -61,6 +60,7 @@ from cnnlab.inspect._measure import (
     shape_pass,
     training_memory,
 )
+from cnnlab.inspect._render import summary_html, summary_latex, summary_markdown
 from cnnlab.whole_imports import import_whole
 
 
@@ -142,7 +142,8 @@ class ModelSummary:
     ``flow`` of per-sample shapes where the resolution changes, and what it measured:
     ``model_name``, ``input_size`` (one sample's), ``batch_size``, ``dtype``, the table's
     ``depth``, and the ``source`` of a registered model (its paper; "" for any other).
-    Printed (``str``), in a notebook (HTML) or as JSON (:meth:`to_dict`): the table."""
+    Printed (``str``), in a notebook (HTML), for slides (:meth:`to_markdown`,
+    :meth:`to_latex`) or as JSON (:meth:`to_dict`): the table."""
 
     model_name: str
     input_size: Shape
@@ -257,24 +258,16 @@ class ModelSummary:
 
     def _repr_html_(self) -> str:
         """The table and totals as HTML, which Jupyter shows for a cell's last value."""
-        header, rows, footer = self.table_cells()
+        return summary_html(self)
 
-        def html_row(tag: str, cells: list[str], indent: int = 0) -> str:
-            out = []
-            for i, cell in enumerate(cells):
-                style = (f"text-align:left;padding-left:{indent + 0.5}em" if i == 0 else
-                         "text-align:left" if i < 3 else "text-align:right")
-                out.append(f'<{tag} style="{style}">{html.escape(cell)}</{tag}>')
-            return "<tr>" + "".join(out) + "</tr>"
+    def to_markdown(self) -> str:
+        """The title, layer table and totals as Markdown (``cnnlab summary --markdown``)."""
+        return summary_markdown(self)
 
-        totals = "".join(f'<tr><th style="text-align:left">{html.escape(label)}</th>'
-                         f'<td style="text-align:left">{html.escape(words)}</td></tr>'
-                         for label, words in self.totals_lines())
-        return (f"<table><caption>{html.escape(self.title())}</caption>"
-                f"<thead>{html_row('th', header)}</thead><tbody>"
-                + "".join(html_row("td", cells, indent) for indent, cells in rows)
-                + f"</tbody><tfoot>{html_row('th', footer)}</tfoot></table>"
-                f"<table>{totals}</table>")
+    def to_latex(self) -> str:
+        """The title, layer table and totals as LaTeX booktabs tables (``cnnlab summary
+        --latex``): in a notebook as at the command line, for slides and papers."""
+        return summary_latex(self)
 
     def __repr__(self) -> str:
         # The table, not the dataclass fields: as a notebook cell's last value (plain-text
