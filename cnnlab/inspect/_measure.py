@@ -253,10 +253,16 @@ def saved_activation_bytes(model: nn.Module, forward: Callable[[], Any],
 def training_memory(model: nn.Module, x: torch.Tensor) -> tuple[int, str]:
     """:func:`saved_activation_bytes` of ``model(x)`` (the input not counted), and the
     mode used: train, or eval where train mode cannot run (BatchNorm over a single value
-    per channel at batch 1). BatchNorm buffers and the RNG state are restored afterwards.
+    per channel at batch 1). BatchNorm buffers (or the tensors a from-scratch BatchNorm
+    keeps as plain attributes) and the RNG state are restored afterwards.
     """
     buffers = {k: b.detach().clone() for k, b in model.state_dict(keep_vars=True).items()
                if not isinstance(b, nn.Parameter)}
+    # Tensors kept as plain attributes, not buffers: the book's from-scratch BatchNorm
+    # (and the chapter notes' copy of it) rebinds its moving_mean and moving_var there.
+    # Rebound or changed in place: both undone (the reference, then its values).
+    attributes = [(m, name, value, value.detach().clone()) for m in model.modules()
+                  for name, value in list(vars(m).items()) if isinstance(value, torch.Tensor)]
     was_training = model.training
     devices = [x.device] if x.device.type == "cuda" else []
     try:
@@ -276,6 +282,9 @@ def training_memory(model: nn.Module, x: torch.Tensor) -> tuple[int, str]:
             for k, v in model.state_dict(keep_vars=True).items():
                 if k in buffers:
                     v.copy_(buffers[k])
+            for module, name, value, saved in attributes:
+                setattr(module, name, value)
+                value.copy_(saved)
     raise AssertionError("unreachable")
 
 

@@ -12,10 +12,10 @@
    :func:`torch.autograd.graph.saved_tensors_hooks`, summing the unique storages autograd
    still holds for backward when the forward returns (parameters and the input are
    excluded: "Parameter size" and "Input size" count them; buffers, BatchNorm's running
-   statistics, are in no total). BatchNorm buffers and the RNG state are restored
-   afterwards, so a summary has no side effects. Where train mode cannot run (BatchNorm
-   over a single value per channel at batch 1), the pass falls back to eval mode and says
-   so.
+   statistics, are in no total). BatchNorm buffers (a from-scratch BatchNorm's plain
+   tensor attributes too) and the RNG state are restored afterwards, so a summary has
+   no side effects. Where train mode cannot run (BatchNorm over a single value per
+   channel at batch 1), the pass falls back to eval mode and says so.
 
 The passes, the roll-up into rows and the flow line live in :mod:`cnnlab.inspect._measure`;
 this module holds the public result types, :func:`summary` and the rendering.
