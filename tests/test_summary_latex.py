@@ -10,7 +10,6 @@ from torch import nn
 from typer.testing import CliRunner
 
 from cnnlab.cli import app
-from cnnlab.cli.models import _latex
 from cnnlab.inspect import summary
 
 runner = CliRunner()
@@ -52,7 +51,7 @@ def test_cli_summary_latex_gives_booktabs_tables_with_the_total_under_a_rule():
 def test_latex_escapes_what_layer_names_may_hold():
     net = nn.Sequential(OrderedDict([("conv_1", nn.Conv2d(1, 2, 3)), ("50%", nn.ReLU()),
                                      ("a&b", nn.Flatten()), ("#3", nn.Linear(8, 2))]))
-    latex = _latex(summary(net, (1, 4, 4)))
+    latex = summary(net, (1, 4, 4)).to_latex()
     _compiles(latex)
     for escaped in (r"conv\_1 & Conv2d", r"50\% & ReLU", r"a\&b & Flatten", r"\#3 & Linear"):
         assert escaped in latex

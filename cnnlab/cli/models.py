@@ -105,9 +105,9 @@ def summary_command(
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))  # never wrapped by rich
     elif as_markdown:
-        typer.echo(_markdown(result))
+        typer.echo(result.to_markdown())
     elif as_latex:
-        typer.echo(_latex(result), nl=False)
+        typer.echo(result.to_latex(), nl=False)
     elif out.is_terminal:  # the caption (columns left out) and totals wrapped at words
         print_table(out, result.to_table(out.width))
         out.print(result.totals_table())
@@ -136,37 +136,6 @@ def _summary_run(model: str, kwargs: dict, size: tuple[int, int, int], depth: in
         return summary(net, size, depth=depth, batch_size=batch_size)
     except (RuntimeError, ValueError, TypeError) as e:  # SummaryError is a RuntimeError
         fail(f"cannot summarise {model} at input {'x'.join(map(str, size))}: {e}")
-
-
-def _markdown(result) -> str:
-    """The summary as Markdown: its title, the layer table (every column; a layer's
-    qualified name says where it sits, as Markdown keeps no indent) and the totals."""
-    from cnnlab.formatting import markdown_table
-
-    header, rows, footer = result.table_cells()
-    numbers = tuple(h for h in header if h not in result.TEXT_COLUMNS)
-    bold_footer = [f"**{cell}**" if cell else "" for cell in footer]
-    layers = markdown_table(header, [cells for _, cells in rows] + [bold_footer], numbers)
-    totals = markdown_table(["Totals", ""], [list(line) for line in result.totals_lines()])
-    return f"**{result.title()}**\n\n{layers}\n{totals}"
-
-
-def _latex(result) -> str:
-    """The summary as LaTeX: what ``--markdown`` piped into ``python -m
-    cnnlab.latex_tables`` gives, with the Total row under a rule of its own and the
-    totals' words wrapped in a column of fixed width (GoogLeNet's resolution flow runs
-    to 250 characters, and had run off the slide on one line)."""
-    from cnnlab.latex_tables import escape, tabular
-
-    header, rows, footer = result.table_cells()
-    align = ["l" if h in result.TEXT_COLUMNS else "r" for h in header]
-    bold_footer = [f"**{cell}**" if cell else "" for cell in footer]
-    layers = tabular(header, [cells for _, cells in rows], align, bold_footer)
-    totals = tabular(["Totals", ""], [list(line) for line in result.totals_lines()],
-                     ["l", r"p{0.62\linewidth}"])
-    # A comment first (TeX reads nothing after "%" on its line: the name stays as it is).
-    return (f"% cnnlab summary {result.model_name}: needs \\usepackage{{booktabs}}\n"
-            f"\\textbf{{{escape(result.title())}}}\n\n{layers}\n\n{totals}\n")
 
 
 def models_command(
