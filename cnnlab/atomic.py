@@ -171,10 +171,22 @@ def remove_leftover_temp_files(folder: Path, name: str = "*") -> int:
         # is given, then renames it there: a kill during that write left a checkpoint-sized
         # file per kill that the names above do not match.
         for leftover in Path(folder).glob(".tmp??????"):
-            if leftover.name[4:].isalnum() and leftover.is_file():
+            if leftover.name[4:].isalnum() and _begins_as_safetensors(leftover):
                 leftover.unlink(missing_ok=True)
                 removed += 1
     return removed
+
+
+def _begins_as_safetensors(path: Path) -> bool:
+    """Whether ``path`` is a file a safetensors write may have left: empty, or its 8-byte
+    header length then the header's "{" (it writes the header first), so that a user's
+    own ``.tmpbackup`` beside a run's files is kept."""
+    try:
+        with open(path, "rb") as fh:
+            start = fh.read(9)
+    except OSError:  # a folder of that name, or no longer there
+        return False
+    return len(start) < 9 or start[8:9] == b"{"
 
 
 def fsync_file(path: Path | str) -> None:

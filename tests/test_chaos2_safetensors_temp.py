@@ -4,11 +4,24 @@ with cnnlab's own leftovers, and leaves other files alone."""
 
 from __future__ import annotations
 
+import torch
+from safetensors.torch import save
+
 from cnnlab.atomic import remove_leftover_temp_files
+
+SAFETENSORS_START = save({"w": torch.zeros(4)})[:40]  # a write cut short
+
+
+def test_a_users_own_tmp_file_and_an_empty_leftover(tmp_path):
+    (tmp_path / ".tmpbackup").write_text("my notes, not a checkpoint", encoding="utf-8")
+    (tmp_path / ".tmpa1b2c3").write_bytes(b"")  # killed before safetensors wrote a byte
+    (tmp_path / ".tmpfolder").mkdir()
+    assert remove_leftover_temp_files(tmp_path) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".tmpbackup", ".tmpfolder"]
 
 
 def test_safetensors_leftover_temp_file_is_removed(tmp_path):
-    (tmp_path / ".tmpq1buqu").write_bytes(b"x" * 100)  # as a SIGKILL left one
+    (tmp_path / ".tmpq1buqu").write_bytes(SAFETENSORS_START + b"x" * 100)  # as a SIGKILL left one
     (tmp_path / ".last.safetensors.0123abcd.tmp").write_bytes(b"y")
     kept = [".tmp", ".tmp1234567", "tmpq1buqu", "last.safetensors", ".tmp-a_b!c"]
     for name in kept:
