@@ -210,8 +210,13 @@ def check_min_input(name: str, sample: Sample, least: int, option: str = "input"
     """Refuse a (C, H, W) ``sample`` smaller than model ``name``'s ``least`` side, before
     it is built (a pooling layer's "output size is too small" otherwise)."""
     if len(sample) == 3 and min(sample[1:]) < least:
-        raise ValueError(f"{option} {'x'.join(map(str, sample))} is too small for {name} (at "
-                         f"least {least}x{least} pixels)")
+        said = f"{option} {'x'.join(map(str, sample))}"
+        if sample[-1] <= 4 < min(sample[:-1]):  # (28, 28, 1): "too small" alone misled
+            turned = (sample[-1], *sample[:-1])
+            meant = "x".join(map(str, turned)) if option.startswith("--") else str(turned)
+            said += f" reads as C x H x W, {sample[0]} channels of {sample[1]}x{sample[2]}: " \
+                    f"for {sample[-1]} channel(s) give {meant}. As given it"
+        raise ValueError(f"{said} is too small for {name} (at least {least}x{least} pixels)")
 
 
 def _build_named(name: str, input_size, batch_size: int | None

@@ -78,10 +78,11 @@ class Network(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if isinstance(x, torch.fx.Proxy) or torch.compiler.is_compiling():
-            return self.forward_head(self.forward_features(x))  # no try under a tracer
+            return self.forward_unchecked(x)  # no try under a tracer
         try:
-            return self.forward_head(self.forward_features(x))
-        except (RuntimeError, ValueError) as exc:
+            return self.forward_unchecked(x)
+        # IndexError: torchvision's transform_input reads x[:, 1] and x[:, 2] of one channel
+        except (RuntimeError, ValueError, IndexError) as exc:
             if isinstance(exc, (ModelInputError, torch.OutOfMemoryError)):
                 raise  # an inner model's own words; memory, whatever the input
             # A notebook's model(images[:8]) on a dataset's uint8 pixels, one image without
@@ -91,8 +92,16 @@ class Network(nn.Module):
             hint = input_hint(self, x)
             if hint is None:
                 raise
-            raise ModelInputError(f"{type(self).__name__} cannot take this input, "
-                                  f"{_described(x)}: {hint}") from exc
+            name = getattr(self, "cnnlab_name", None) or type(self).__name__
+            raise ModelInputError(f"{name} cannot take this input, {_described(x)}: "
+                                  f"{hint}") from exc
+
+    def forward_unchecked(self, x: torch.Tensor):
+        """What ``forward`` computes, ``forward_head(forward_features(x))``; ``forward``
+        runs it and, where it fails, names what is wrong with ``x``. A family whose forward
+        returns more (GoogLeNet's auxiliary logits in training) overrides this, so its
+        inputs are checked as every model's are."""
+        return self.forward_head(self.forward_features(x))
 
 
 class ModelInputError(ValueError, RuntimeError):
@@ -139,8 +148,10 @@ def _shape_fix(model: nn.Module, problem, x: torch.Tensor) -> str:
         return (f"it takes {problem.channels} channel(s) first, (N, C, H, W), and this looks "
                 "channels-last (N, H, W, C): give x.permute(0, 3, 1, 2)")
     if problem.kind == "channels":
+        own = getattr(model, "cnnlab_name", None)
+        named = repr(own) if own else "name"
         return (f"its first convolution takes {problem.channels} channel(s), this input has "
-                f"{x.shape[1]}: build the model for them (get_model(name, "
+                f"{x.shape[1]}: build the model for them (get_model({named}, "
                 f"in_channels={x.shape[1]})) or convert the images")
     name, least = model.cnnlab_name, problem.least
     if problem.kind == "built for":  # resizing to the least would fail in its classifier

@@ -142,6 +142,11 @@ class TorchvisionNet(Network):
                              "False): its training outputs do not pass the classifier cnnlab "
                              "puts on it. For GoogLeNet's auxiliary losses, cnnlab's own "
                              "googlenet takes aux_logits=True")
+        if kwargs.get("transform_input") and in_channels != 3:
+            # torchvision's forward reads x[:, 1] and x[:, 2]: every forward was an IndexError
+            raise ValueError(f"tv:{arch}'s transform_input re-maps 3 ImageNet-normalised "
+                             "channels; use transform_input=False for "
+                             f"in_channels={in_channels}")
         if num_classes:  # torchvision initialises its own head for this count
             kwargs["num_classes"] = num_classes
         body = torchvision.models.get_model(arch, weights=None, **kwargs)
@@ -166,6 +171,11 @@ class TorchvisionNet(Network):
     flow_looks_through = ("body",)  # summary's flow line shows torchvision's stages
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        if getattr(self.body, "transform_input", False) and isinstance(x, torch.Tensor) \
+                and not x.is_floating_point():  # (an fx Proxy, traced, has no dtype to ask)
+            # Its arithmetic makes floats of 0..255 pixels, and logits of nonsense: refused,
+            # so that forward names the conversion (ModelInputError).
+            raise ValueError("transform_input takes float input")
         return self.body(x)
 
     def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
