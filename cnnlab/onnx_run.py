@@ -30,8 +30,38 @@ class OnnxModel:
         self.input_name = self.session.get_inputs()[0].name
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        # Asked first: the float32 conversion took uint8 pixels (0..255) as they were, into
+        # logits of nonsense, where a PyTorch model refuses them (ModelInputError).
+        if x.dim() != 4 or not x.is_floating_point():
+            self._refuse(x, None)
         array = x.detach().to("cpu", torch.float32).contiguous().numpy()
-        return torch.from_numpy(self.session.run(None, {self.input_name: array})[0])
+        try:
+            return torch.from_numpy(self.session.run(None, {self.input_name: array})[0])
+        except Exception:  # onnxruntime's InvalidArgument: "Got invalid dimensions ..."
+            self._refuse(x, self._shape_hint(tuple(x.shape[1:])))
+            raise
+
+    def _refuse(self, x: torch.Tensor, hint: str | None) -> None:
+        """A ModelInputError naming ``x`` and ``hint`` (or the batch's own fix), if any."""
+        # (cnnlab.models loads every family: not for a prediction that goes well)
+        from cnnlab.models._base import ModelInputError, described, layout_hint
+
+        hint = layout_hint(x) or hint
+        if hint is not None:  # onnxruntime's words add nothing to it
+            raise ModelInputError(f"{self.path.name} cannot take this input, {described(x)}: "
+                                  f"{hint}") from None
+
+    def _shape_hint(self, sample: tuple[int, ...]) -> str | None:
+        """What differs between one sample's (C, H, W) and the export's; None if nothing."""
+        takes = tuple(self.session.get_inputs()[0].shape[1:])  # fixed by cnnlab export
+        if sample == takes or not all(isinstance(n, int) for n in takes):
+            return None
+        size = "x".join(map(str, takes))
+        if sample == (*takes[1:], takes[0]):
+            return (f"it takes {size} (C, H, W), and this looks channels-last (N, H, W, C): "
+                    "give x.permute(0, 3, 1, 2)")
+        return (f"it takes {size} (C, H, W) images, as the run it was exported from did: "
+                "prepare them as predict_image does (open_for_prediction(...).preprocess)")
 
 
 @dataclass

@@ -58,3 +58,46 @@ def test_the_summary_command_names_a_channels_last_input_in_its_own_form():
     assert result.exit_code == 2
     assert "for 1 channel(s) give 1x28x28" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.fixture(scope="module")
+def onnx_model(tmp_path_factory):
+    pytest.importorskip("onnxruntime")
+    import warnings
+
+    from cnnlab.onnx_run import OnnxModel
+
+    path = tmp_path_factory.mktemp("onnx") / "tiny.onnx"
+    net = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.Flatten(),
+                              torch.nn.Linear(4 * 6 * 6, 10)).eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the older exporter's deprecation notice
+        torch.onnx.export(net, (torch.rand(2, 1, 8, 8),), str(path), dynamo=False,
+                          input_names=["images"], dynamic_axes={"images": {0: "batch"}})
+    return OnnxModel(path)
+
+
+@pytest.mark.parametrize(("x", "fix"), [
+    # Before: logits, of 0..255 taken as floats.
+    (torch.randint(0, 256, (2, 1, 8, 8), dtype=torch.uint8), r"x\.float\(\) / 255"),
+    # Before: onnxruntime's "[ONNXRuntimeError] : 2 : INVALID_ARGUMENT : Got invalid ...".
+    (torch.rand(2, 8, 8, 1), r"takes 1x8x8 .*channels-last.*x\.permute\(0, 3, 1, 2\)"),
+    (torch.rand(2, 1, 9, 9), r"takes 1x8x8 \(C, H, W\) images.*predict_image"),
+    (torch.rand(1, 8, 8), r"x\.unsqueeze\(0\)"),
+])
+def test_an_exported_model_names_an_input_it_cannot_take(onnx_model, x, fix):
+    with pytest.raises(ModelInputError, match=r"^tiny\.onnx cannot take this input.*" + fix):
+        onnx_model(x)
+    assert onnx_model(torch.rand(3, 1, 8, 8)).shape == (3, 10)
+
+
+def test_a_batch_evaluate_cannot_score_leaves_the_model_in_its_training_mode():
+    from cnnlab.train.evaluate import evaluate
+
+    # A notebook's own loop, scoring raw pixels: before, the model stayed in eval mode
+    # after the error, and trained on with dropout off and batch norm frozen.
+    model = get_model("lenet_d2l").train()
+    pixels = torch.randint(0, 256, (4, 1, 28, 28), dtype=torch.uint8)
+    with pytest.raises(ModelInputError, match=r"x\.float\(\) / 255"):
+        evaluate(model, [(pixels, torch.zeros(4, dtype=torch.long))], 10, torch.device("cpu"))
+    assert model.training

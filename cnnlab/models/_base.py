@@ -93,7 +93,7 @@ class Network(nn.Module):
             if hint is None:
                 raise
             name = getattr(self, "cnnlab_name", None) or type(self).__name__
-            raise ModelInputError(f"{name} cannot take this input, {_described(x)}: "
+            raise ModelInputError(f"{name} cannot take this input, {described(x)}: "
                                   f"{hint}") from exc
 
     def forward_unchecked(self, x: torch.Tensor):
@@ -109,24 +109,15 @@ class ModelInputError(ValueError, RuntimeError):
     one it can. A ValueError, and the RuntimeError torch raised for it before."""
 
 
-def _described(x: torch.Tensor) -> str:
-    return f"shape {tuple(x.shape)}, {str(x.dtype).removeprefix('torch.')} on {x.device}"
-
-
 def input_hint(model: nn.Module, x: object) -> str | None:
     """How to turn ``x``, which ``model`` failed on, into the (N, C, H, W) float batch on
     the model's device that it takes; None where ``x`` looks right (the failure is
     elsewhere, and the model's own error says it)."""
     if not isinstance(x, torch.Tensor):
         return None
-    if x.dim() in (2, 3):
-        one = "x[None, None]" if x.dim() == 2 else "x.unsqueeze(0)"
-        return f"a model takes a batch (N, C, H, W); for one image give {one}"
-    if x.dim() != 4:
-        return f"a model takes a batch (N, C, H, W), not {x.dim()} dimensions"
-    if not x.is_floating_point():
-        return ("pixels as a dataset holds them (0..255) are converted first: x.float() / "
-                "255, then normalised as the model trained (a run's preprocess does both)")
+    hint = layout_hint(x)
+    if hint is not None:
+        return hint
     from cnnlab.inspect._input import shape_problem  # (inspect imports the models)
 
     problem = shape_problem(model, tuple(x.shape[1:]))
@@ -140,6 +131,25 @@ def input_hint(model: nn.Module, x: object) -> str | None:
         return (f"the model's parameters are {str(param.dtype).removeprefix('torch.')}: "
                 f"give x.to({param.dtype}) or convert the model")
     return None
+
+
+def layout_hint(x: torch.Tensor) -> str | None:
+    """The fix for an ``x`` that is no float (N, C, H, W) batch, which no model takes (an
+    exported one either: :class:`cnnlab.onnx_run.OnnxModel`); None for one that is."""
+    if x.dim() in (2, 3):
+        one = "x[None, None]" if x.dim() == 2 else "x.unsqueeze(0)"
+        return f"a model takes a batch (N, C, H, W); for one image give {one}"
+    if x.dim() != 4:
+        return f"a model takes a batch (N, C, H, W), not {x.dim()} dimensions"
+    if not x.is_floating_point():
+        return ("pixels as a dataset holds them (0..255) are converted first: x.float() / "
+                "255, then normalised as the model trained (a run's preprocess does both)")
+    return None
+
+
+def described(x: torch.Tensor) -> str:
+    """``x`` as a ModelInputError names it: shape, dtype and device."""
+    return f"shape {tuple(x.shape)}, {str(x.dtype).removeprefix('torch.')} on {x.device}"
 
 
 def _shape_fix(model: nn.Module, problem, x: torch.Tensor) -> str:

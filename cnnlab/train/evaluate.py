@@ -214,17 +214,19 @@ def evaluate(
     confusion = torch.zeros(num_classes * num_classes, device=device, dtype=count_dtype(device))
     border = torch.tensor(fill if fill is not None else [0.0], device=device).view(1, -1, 1, 1)
     ones = torch.ones(0, device=device, dtype=confusion.dtype)
-    for x, y in loader:
-        with autocast_context(device, amp):
-            logits = tta_logits(model, x, views, border)
-        loss_sum += F.cross_entropy(logits, y, reduction="sum").to(loss_sum.dtype)
-        pred = logits.argmax(dim=1)
-        # index_add_ into the fixed-size matrix: bincount on a GPU reads its input's
-        # maximum back to the host (a sync per batch) to size its output.
-        if len(ones) < len(y):  # once, at the first (largest) batch
-            ones = torch.ones(len(y), device=device, dtype=confusion.dtype)
-        confusion.index_add_(0, y * num_classes + pred, ones[: len(y)])
-    model.train(was_training)
+    try:  # a batch the model cannot take (ModelInputError) leaves it in its mode too
+        for x, y in loader:
+            with autocast_context(device, amp):
+                logits = tta_logits(model, x, views, border)
+            loss_sum += F.cross_entropy(logits, y, reduction="sum").to(loss_sum.dtype)
+            pred = logits.argmax(dim=1)
+            # index_add_ into the fixed-size matrix: bincount on a GPU reads its input's
+            # maximum back to the host (a sync per batch) to size its output.
+            if len(ones) < len(y):  # once, at the first (largest) batch
+                ones = torch.ones(len(y), device=device, dtype=confusion.dtype)
+            confusion.index_add_(0, y * num_classes + pred, ones[: len(y)])
+    finally:
+        model.train(was_training)
     if dist_info is not None:
         all_reduce_sum(loss_sum, dist_info)
         all_reduce_sum(confusion, dist_info)
