@@ -95,6 +95,7 @@ def predict(
     # batch's answers: it moved 64 images at a time.
     answers = classify_files(model, files, top_k, invert, tta,
                              read=lambda: bar.advance(task))
+    stopped = None  # the model's failure on a batch (out of memory, an input it refuses)
     with light_backgrounds_told_once(len(files), model.data), bar:
         for path, problem in items:
             if problem:  # a folder without images: said as an unreadable file is
@@ -102,10 +103,19 @@ def predict(
                 rows.append((path, [], problem))
                 bar.advance(task)
                 continue
-            _, ranked, unreadable = next(answers)
+            try:
+                _, ranked, unreadable = next(answers)
+            except (RuntimeError, ValueError) as exc:  # ModelInputError is both
+                stopped = (path, exc)
+                break
             if unreadable is not None:
                 error(str(unreadable))
             rows.append((path, ranked, "" if unreadable is None else str(unreadable)))
+    if stopped is not None:  # the answers so far are shown, not lost to a traceback
+        console.print(_table(rows, shown))
+        unwritten = f"; {out} was not written" if out is not None else ""
+        fail(f"classifying stopped at {stopped[0]}: {stopped[1]} ({len(rows)} of "
+             f"{len(items)} images above{unwritten})")
     if not (quiet and out is not None):
         console.print(_table(rows, shown))  # first: a file it cannot write costs no answer
     if out is not None:
