@@ -247,6 +247,12 @@ class GoogLeNet(Network):
     def _transform(self, x: torch.Tensor) -> torch.Tensor:
         if not self.transform_input:
             return x
+        if isinstance(x, torch.Tensor) and not (  # (an fx Proxy has no dtype to ask)
+                x.is_floating_point() and x.dim() == 4 and x.shape[1] == 3):
+            # Its broadcasts made floats of 0..255 pixels, three channels of one, a batch
+            # of a lone image, and logits of them (torchvision's fails on each): refused,
+            # so that forward names the input's fix (ModelInputError).
+            raise ValueError("transform_input takes a float batch of 3 channels")
         # x_c * std_c / 0.5 + (mean_c - 0.5) / 0.5, per ImageNet channel statistics
         mean = x.new_tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
         std = x.new_tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
@@ -270,7 +276,7 @@ class GoogLeNet(Network):
         x = self.dropout(torch.flatten(self.avgpool(x), 1))
         return x if pre_logits else self.fc(x)
 
-    def forward(self, x: torch.Tensor):
+    def forward_unchecked(self, x: torch.Tensor):  # forward runs it, checking x if it fails
         with_aux = self.training and self.aux_logits
         features, aux2, aux1 = self._body(x, with_aux)
         logits = self.forward_head(features)

@@ -108,10 +108,15 @@ def check_own_model(model: nn.Module, name: str, num_classes: int, channels: int
             # statistics) cannot take one, and the run's batches are larger.
             out = model(torch.zeros(2, channels, image_size, image_size))
     except Exception as exc:  # noqa: BLE001 - the user's code: any failure, named
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+        from cnnlab.inspect._input import torch_error  # (inspect builds on the models)
+
+        # torch's own words, not a cnnlab Network's ModelInputError: its fix (get_model(...,
+        # in_channels=1)) is what was done already, and the builder's is said here.
+        cause = torch_error(exc)
+        first = (str(cause).strip().splitlines() or [type(cause).__name__])[0][:300]
         raise ConfigError(
             f"{name} fails on the run's input, 2x{channels}x{image_size}x{image_size} on the CPU "
-            f"({type(exc).__name__}: {first}). Its builder is given in_channels={channels} "
+            f"({type(cause).__name__}: {first}). Its builder is given in_channels={channels} "
             f"and num_classes={num_classes} (the data's): build the network for them; for "
             "another size, resize the data (--resize, resize=)") from exc
     finally:
