@@ -59,6 +59,26 @@ def first_conv_channels(model: nn.Module) -> int | None:
     return conv.channels if conv else None
 
 
+def unbatched_fix(shape: tuple[int, ...], channels: int | None, name: str | None) -> str:
+    """The fix for a model's input of 3 dimensions ``shape``, told apart by the
+    ``channels`` its first convolution takes: one image, one channels-last image, or a
+    batch of one-channel images without their channel dim (torchvision's
+    FashionMNIST.data[:8] is (8, 28, 28): "x.unsqueeze(0)" made it (1, 8, 28, 28), and
+    the next error asked for a model of 8 channels). ``name``: the model's registered one."""
+    batch = "a model takes a batch (N, C, H, W)"
+    if channels is None or shape[0] == channels:
+        return f"{batch}; for one image give x.unsqueeze(0)"
+    if shape[-1] == channels:
+        return (f"{batch}; for one channels-last image (H, W, C) give "
+                "x.permute(2, 0, 1).unsqueeze(0)")
+    images = f"{shape[0]} one-channel images (N, H, W)"
+    if channels == 1:
+        return f"{batch}; for {images} give x.unsqueeze(1)"
+    return (f"{batch}, and its first convolution takes {channels} channels: for {images} "
+            f"give x.unsqueeze(1) to a model built for them (get_model({name or 'name'!r}, "
+            "in_channels=1))")
+
+
 @dataclass(frozen=True)
 class ShapeProblem:
     """Why one sample's (C, H, W) does not suit a model, read off the model alone:

@@ -115,10 +115,15 @@ def input_hint(model: nn.Module, x: object) -> str | None:
     elsewhere, and the model's own error says it)."""
     if not isinstance(x, torch.Tensor):
         return None
+    # (inspect imports the models)
+    from cnnlab.inspect._input import first_conv_channels, shape_problem, unbatched_fix
+
+    if x.dim() == 3:  # one image, or a batch without its channel dim: the model tells
+        return unbatched_fix(tuple(x.shape), first_conv_channels(model),
+                             getattr(model, "cnnlab_name", None))
     hint = layout_hint(x)
     if hint is not None:
         return hint
-    from cnnlab.inspect._input import shape_problem  # (inspect imports the models)
 
     problem = shape_problem(model, tuple(x.shape[1:]))
     if problem is not None:
