@@ -220,8 +220,9 @@ def cache(
                                "of folders deleted since, and writes cut short (a killed one's "
                                "after ten minutes, an hour where locks cannot tell)."),
 ) -> None:
-    """The image folders kept decoded (one entry per folder, size and channels): each
-    entry's folder, size and disk space. A folder decodes again when next used."""
+    """List the image folders kept decoded, an entry per folder, image size and channels:
+    its folder, image size and disk space. --prune and --clear remove entries; a folder
+    decodes again when next used."""
     from cnnlab.data.folder_cache import cache_entries, entries_folder, remove_entry
 
     if clear and prune:

@@ -63,22 +63,26 @@ def _known_errors():
 
 @app.command("run")
 def run(
-    space: str = typer.Option(None, help=SPACES_HELP),
+    space: str = typer.Option(None, help=SPACES_HELP + " Needed for a new sweep."),
     n: int = typer.Option(None, "--n", "-n", min=1, help="Trials in the sweep (default: 100). With "
                                             "--resume, a larger N extends the sweep."),
     epochs: int = typer.Option(None, help="Epochs per trial (default: 10, the paper's)."),
     macs: str = typer.Option(None, metavar="LOW-HIGH", help="Complexity band LOW-HIGH in "
-                             "multiply-adds at the data's size, e.g. 5M-20M."),
+                             "multiply-adds at the data's size, e.g. 5M-20M (default: "
+                             "none, every complexity: a warning says what it drew)."),
     data: str = typer.Option(None, callback=dataset_name(),
-                             help="fashion-mnist (default), folder:PATH or synthetic."),
+                             help="fashion-mnist, folder:PATH or synthetic. "
+                                  "(default: fashion-mnist)"),
     data_root: str = typer.Option(None, callback=folder_text,
                                   help="Folder holding the dataset files (with --resume: "
-                                       "where they are now)."),
+                                       "where they are now; default: $CNNLAB_DATA, the "
+                                       "cache, then the system copy)."),
     train_subset: int = typer.Option(None, min=1,
-                                     help="Train on the first N training images only."),
+                                     help="Train on the first N training images only "
+                                          "(default: all of them)."),
     out: Path = typer.Option(None, metavar="DIR",
                              help="Sweep directory (holds trials.sqlite): new, empty, or this "
-                                  "sweep's to extend it."),
+                                  "sweep's to extend it. Needed for a new sweep."),
     resume: Path = typer.Option(None, metavar="DIR", help="Finish the sweep in this directory."),
     seed: int = typer.Option(None, min=0, max=SQLITE_MAX,
                              help="Seeds the sampling; trial i trains with seed+i "
@@ -87,7 +91,8 @@ def run(
     batch_size: int = typer.Option(None, help="Batch size (default: 128)."),
     device: str = typer.Option(None, help="auto, cpu, cuda ... Checked before anything is "
                                           "created. With --resume, the rest of the sweep "
-                                          "trains there."),
+                                          "trains there. (default: auto; with --resume, "
+                                          "the sweep's)"),
     set_: list[str] = typer.Option(None, "--set", metavar="KEY=VALUE",
                                    help="A TrainConfig field, KEY=VALUE (repeatable), e.g. "
                                         "--set eval_subset=2000. Fields the sweep sets "
@@ -231,7 +236,8 @@ def sample(
     space: str = typer.Option(..., help=SPACES_HELP),
     n: int = typer.Option(5, "--n", "-n", min=1, help="How many networks to draw."),
     macs: str = typer.Option(None, metavar="LOW-HIGH",
-                             help="Complexity band LOW-HIGH, e.g. 5M-20M."),
+                             help="Complexity band LOW-HIGH, e.g. 5M-20M (default: none, "
+                                  "every complexity)."),
     image_size: int = typer.Option(28, help="Input side the band refers to."),
     in_channels: int = typer.Option(1, min=1, help="Input channels the networks take."),
     num_classes: int = typer.Option(10, min=1, help="Outputs of their classifier."),

@@ -6,6 +6,7 @@ are registered (:func:`layout_help`), so a new command needs nothing of its own.
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import re
 import shutil
@@ -16,6 +17,11 @@ import click
 import typer
 from click.formatting import measure_table
 from typer.core import TyperCommand, TyperGroup
+
+try:  # typer 0.2x parses with a click of its own, and raises its own errors
+    from typer._click.exceptions import NoSuchOption
+except ImportError:  # older typer, on click itself
+    from click.exceptions import NoSuchOption
 
 _HYPHEN = "\u2011"  # a non-breaking hyphen: textwrap breaks a line at none of them
 _GLUE = "\u00a0"  # a no-break space: textwrap breaks lines at ASCII whitespace only
@@ -60,6 +66,21 @@ def _defaults_as_words(text: str) -> str:
     return (words + "".join(f"  [{r}]" for r in ranges)).lstrip()
 
 
+_FLAG_PAIR = re.compile(r"--([\w-]+) / --no-\1$")  # "--quick / --no-quick"
+
+
+def _flag_default_as_on_off(term: str, text: str) -> str:
+    """An on/off flag's default as "on" or "off", as cnnlab's own help texts say one
+    (train's "--flip / --no-flip ... (default: off)"), not as click names it by the flag
+    that is in effect: "(default: no-quick)", "(default: tta)", "(default: download)"
+    beside it read as values to type."""
+    pair = _FLAG_PAIR.search(term)
+    if not pair:
+        return text
+    return text.replace(f"(default: no-{pair[1]})", "(default: off)").replace(
+        f"(default: {pair[1]})", "(default: on)")
+
+
 def _default_beside_its_value(text: str, width: int) -> str:
     """``text`` with each "(default:" kept on the line of its value's first word, where the
     two fit a line: help at 40 columns ended lines in "(default:", the value below it."""
@@ -96,8 +117,8 @@ class _HelpFormatter(typer.Context.formatter_class):
         # As click lays it out: the names' column, then the text's, to the width.
         first_col = min(measure_table(rows)[0], col_max) + col_spacing if rows else 0
         text_width = max(self.width - first_col - 2, 10)
-        super().write_dl([(term, _default_beside_its_value(
-            _unbroken(_defaults_as_words(text), text_width), text_width))
+        super().write_dl([(term, _default_beside_its_value(_unbroken(
+            _flag_default_as_on_off(term, _defaults_as_words(text)), text_width), text_width))
             for term, text in rows], col_max, col_spacing)
 
     def getvalue(self) -> str:
@@ -183,6 +204,26 @@ def _shown(argument) -> str:
     return argument.metavar + ("..." if argument.nargs != 1 else "")
 
 
+class _ClosestFirst(NoSuchOption):
+    """A mistyped option, answered with the closest name first: click lists the close
+    ones alphabetically, so `cnnlab speedrun --run 2` offered "--lr, --runs, --warmup",
+    --lr first, and `bench zoo --model` offered --help before --models."""
+
+    def __init__(self, exc: NoSuchOption) -> None:
+        typed, names = exc.option_name, list(exc.possibilities or [])
+        names.sort(key=lambda name: -difflib.SequenceMatcher(None, typed, name).ratio())
+        if names[:1] != ["--help"]:  # "--model": --models was meant, not --help
+            names = [name for name in names if name != "--help"]
+        super().__init__(typed, exc.message, names, exc.ctx)
+
+    def format_message(self) -> str:
+        if not self.possibilities:
+            return self.message
+        best, *others = self.possibilities
+        also = f" (or {', '.join(others)})" if others else ""
+        return f"{self.message}. Did you mean {best}?{also}"
+
+
 class _Command(TyperCommand):
     """Every cnnlab command: each parameter that takes a value gets its
     :func:`_placeholder` where it has none of its own, and an argument is shown by it
@@ -200,6 +241,12 @@ class _Command(TyperCommand):
 
     def get_help_option(self, ctx):
         return _help_flag_off(super().get_help_option(ctx))
+
+    def parse_args(self, ctx, args):
+        try:
+            return super().parse_args(ctx, args)
+        except NoSuchOption as exc:
+            raise _ClosestFirst(exc) from None
 
     def collect_usage_pieces(self, ctx) -> list[str]:
         pieces = [self.options_metavar] if self.options_metavar else []

@@ -34,8 +34,8 @@ def summary_command(
     model: str = typer.Argument(..., help="Registered model name, e.g. resnet18_d2l."),
     input: str | None = typer.Option(
         None, "--input", "-i", metavar="SHAPE",
-        help="One sample's shape CxHxW (e.g. 1x96x96), or just a side (96). "
-             "Default: the model's own input size.",
+        help="One sample's shape CxHxW (e.g. 1x96x96), or just a side (96) (default: "
+             "the model's own input size).",
     ),
     depth: int | None = typer.Option(
         None, "--depth", "-d", min=0,
@@ -43,8 +43,9 @@ def summary_command(
     ),
     num_classes: int | None = typer.Option(
         None, "--num-classes", min=0, max=MAX_NUM_CLASSES,
-        help="Default: the registry's; 10 (Fashion-MNIST) when --input is greyscale "
-             "for a model made for RGB; 0: no final linear layer (the features).",
+        help="Classes the final layer scores; 0: no final linear layer (the features). "
+             "(default: the registry's; 10, Fashion-MNIST's, where --input is greyscale "
+             "for a model made for RGB)",
     ),
     batch_size: int = typer.Option(1, "--batch-size", "-b", min=1,
                                    help="Images per pass: memory and MACs are for the batch."),
@@ -141,10 +142,11 @@ def _summary_run(model: str, kwargs: dict, size: tuple[int, int, int], depth: in
 def models_command(
     pattern: str | None = typer.Argument(
         None, help="Shell wildcard (resnet*) or substring (vgg) of the names to list."),
-    family: str | None = typer.Option(None, "--family", "-f", help="e.g. resnet, densenet."),
+    family: str | None = typer.Option(None, "--family", "-f",
+                                      help="Only this family's models, e.g. resnet, densenet."),
     variant: str | None = typer.Option(
-        None, "--variant", help="book (the d2l chapter's form), standard (torchvision / "
-                                "pycls), or cnnlab."),
+        None, "--variant", help="Only this variant's models: book (the d2l chapter's "
+                                "form), standard (torchvision / pycls), or cnnlab."),
 ) -> None:
     """List registered models: parameters, MACs at each model's default input size (the
     Input column) and, for the book's networks, the test accuracy the book reports.

@@ -37,6 +37,18 @@ from .speedrun_tables import (
 console = output_console()
 
 
+def _recipe_default(field: str) -> str:
+    """The recipe's ``field`` on each device, as its option's help says it, read from the
+    recipes themselves: help that said "Override the recipe's epochs" told no one that
+    they are 14 on a CPU and 4 on a GPU."""
+    from cnnlab.bench.speedrun import RECIPES  # no torch: --help stays quick
+
+    cpu, gpu = RECIPES["cpu"][field], RECIPES["cuda"][field]
+    if cpu == gpu:
+        return f"(default: the recipe's, {cpu})"
+    return f"(default: the recipe's, {cpu} on a CPU, {gpu} on a GPU)"
+
+
 def speedrun(
     target: float = typer.Option(None, help="Test accuracy to reach (default: 0.94 on a "
                                             "GPU, 0.92 on a CPU)."),
@@ -44,17 +56,18 @@ def speedrun(
                                      "default 0); mean and std are reported."),
     device: str = typer.Option("auto", help="auto, cpu, cuda, ..."),
     time_budget: float = typer.Option(None, "--time-budget", "--max-time",
-                                      help="Stop each run's training after S seconds."),
-    model: str = typer.Option(None, help="Override the recipe's network."),
-    epochs: int = typer.Option(None, help="Override the recipe's epochs."),
-    batch_size: int = typer.Option(None, help="Override the recipe's batch size."),
-    lr: float = typer.Option(None, help="Override the recipe's peak learning rate."),
+                                      help="Stop each run's training after this many "
+                                           "seconds. (default: no limit)"),
+    model: str = typer.Option(None, help="The network. " + _recipe_default("model")),
+    epochs: int = typer.Option(None, help="Epochs per run. " + _recipe_default("epochs")),
+    batch_size: int = typer.Option(None, help="Batch size. " + _recipe_default("batch_size")),
+    lr: float = typer.Option(None, help="Peak learning rate. " + _recipe_default("lr")),
     compile: bool = typer.Option(False, "--compile/--no-compile", help="torch.compile (GPU)."),
     threads: int = typer.Option(None, help="torch CPU threads (default: one per core; 1 is "
                                            "steadiest on a busy CPU)."),
     set_: list[str] = typer.Option(None, "--set", metavar="KEY=VALUE",
                                    help="Any TrainConfig field, KEY=VALUE (repeatable), "
-                                        "e.g. --set ema_decay=0"),
+                                        "e.g. --set ema_decay=0."),
     ablate: bool = typer.Option(False, "--ablate", help="Also run the recipe with each "
                                 "ingredient taken out, and show what each is worth."),
     candidate: list[str] = typer.Option(None, "--candidate", metavar="RECIPE",
@@ -69,7 +82,8 @@ def speedrun(
                                 "torch.compile's compilation (reused by the timed runs) are "
                                 "not charged to run 1 (default: on for GPUs)."),
     data_root: str = typer.Option(None, callback=folder_text,
-                                  help="Folder holding Fashion-MNIST."),
+                                  help="Folder holding Fashion-MNIST (default: "
+                                       "$CNNLAB_DATA, the cache, then the system copy)."),
     out: Path = typer.Option(None, help="Write every run and the summary as JSON here (with "
                                         "--ablate, also a PNG chart beside it), rewritten "
                                         "after each run. Run the same command again after "

@@ -29,8 +29,8 @@ console = output_console()
 training_log = output_console(stderr=True)  # the progress bar and epoch lines
 
 FIGURES_HELP = ("--no-figures: write the report without its figures (plots/), ~90% of a "
-                "tiny run's time; `cnnlab resume RUN` draws them later. As $CNNLAB_NO_FIGURES"
-                "=1; --figures draws them where that is set.")
+                "tiny run's time; `cnnlab resume RUN` draws them later. (default: on; off "
+                "where $CNNLAB_NO_FIGURES=1, which --figures overrides)")
 
 
 def run_errors():
@@ -151,7 +151,7 @@ def train(
                                      help="Set the first convolution's filters to whiten "
                                           "the training images' patches, held fixed."),
     out_dir: str = typer.Option(None, help="Where run directories go (default: runs/)."),
-    run_name: str = typer.Option(None, help="Run directory name (default: <date>-<model>)."),
+    run_name: str = typer.Option(None, help="Run directory name (default: <date>-<time>-<model>)."),
     train_subset: int = typer.Option(None, help="Train on the first N training images only "
                                                 "(quick runs; the split is in random order)."),
     eval_subset: int = typer.Option(None, help="Evaluate on the first N test images only."),
@@ -254,14 +254,15 @@ def _guarded(fn):
 def resume(
     run: Path = typer.Argument(..., help="Run directory to continue."),
     epochs: int = typer.Option(None, help="Train this many epochs beyond the run's plan "
-                                          "(config.yaml, which earlier resumes updated)."),
+                                          "(config.yaml, which earlier resumes updated; "
+                                          "default: 0, the plan as it is)."),
     max_time: float = typer.Option(None, help="New total training-time budget in seconds, "
                                               "time already trained included (0 = none); "
                                               "default: the run's own."),
     data_root: str = typer.Option(None, callback=folder_text,
                                   help="Where the dataset files are now, if they "
                                        "moved since the run began (for a folder:PATH "
-                                       "run, the folder's new path)."),
+                                       "run, the folder's new path; default: the run's)."),
     device: str = typer.Option(None, help="Train on this device from here on (e.g. cpu for "
                                           "a run begun on a GPU); default: the run's own."),
     threads: int = typer.Option(None, min=1, max=MAX_THREADS,
@@ -269,7 +270,7 @@ def resume(
                                                   "the run's own, one per core unless it set "
                                                   "one; 1 is steadiest on a busy CPU)."),
     quiet: bool = typer.Option(None, "--quiet/--no-quiet", help="Plain log lines, no bar "
-                                                                "(this session)."),
+                                  "(this session; default: the run's own)."),
     figures: bool = typer.Option(None, "--figures/--no-figures", help=FIGURES_HELP),
 ) -> None:
     """Continue a run exactly where its last checkpoint stopped. A finished run whose
@@ -297,7 +298,8 @@ def evaluate(
                              help="Dataset to evaluate on (default: the run's)."),
     data_root: str = typer.Option(None, callback=folder_text,
                                   help="Where the run's data is now, if it moved (for "
-                                       "a folder:PATH run, the folder's new path)."),
+                                       "a folder:PATH run, the folder's new path; "
+                                       "default: the run's)."),
     which: str = typer.Option("best", metavar="CHECKPOINT",
                               help="best (the epoch that scored highest on the "
                               "test split: optimistic there) or last checkpoint."),
@@ -307,7 +309,8 @@ def evaluate(
     tta_shift: int = typer.Option(None, help="Also on copies shifted diagonally by +-N "
                                              "pixels; 0: none (default: as the run evaluated)."),
     eval_subset: int = typer.Option(None, help="The first N test images only (a run trained "
-                                    "with --eval-subset N repeats its numbers so)."),
+                                    "with --eval-subset N repeats its numbers so; default: "
+                                    "the whole test split)."),
     threads: int = typer.Option(None, min=1, max=MAX_THREADS,
                                 help="torch CPU threads for this evaluation (default: "
                                            "one per core; 1 is steadiest on a busy CPU)."),
