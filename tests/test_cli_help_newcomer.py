@@ -92,3 +92,18 @@ def test_a_mistyped_option_is_answered_with_the_closest_name_first():
     assert error.endswith("No such option: --model. Did you mean --models?"), error
     result = CliRunner().invoke(app, ["train", "lenet_modern", "--hlep"])
     assert "Did you mean --help?" in result.output
+
+
+def test_each_commands_line_in_the_programs_help_takes_two_lines_at_most():
+    # models' and resume's ran to three lines at 80 columns, the details of their help
+    # crowding the list a newcomer reads first.
+    said = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "80"}).output
+    listed = said[said.index("Commands:"):].splitlines()[1:]
+    starts = [i for i, line in enumerate(listed) if re.match(r"  \S", line)] + [len(listed)]
+    lengths = {listed[a].split()[0]: b - a for a, b in zip(starts, starts[1:], strict=False)}
+    assert lengths and max(lengths.values()) <= 2, lengths
+
+
+def test_compare_names_its_axis_option_by_what_it_takes():
+    said = CliRunner().invoke(app, ["compare", "--help"], env={"COLUMNS": "200"}).output
+    assert "--x AXIS" in said and "--x X " not in said

@@ -24,8 +24,9 @@ def compare(
     plot: Path = typer.Option(None, help="Write the runs' test accuracy and test loss curves "
                               "to this figure (.png, .svg or .pdf).",
                               callback=output_file(*FIGURE_SUFFIXES, what="the figure")),
-    x: str = typer.Option("epoch", help="The figure's x axis: epoch, or time (seconds of "
-                          "training and evaluation: which run got there first)."),
+    x: str = typer.Option("epoch", metavar="AXIS",  # not "X", the placeholder of --x
+                          help="The figure's x axis: epoch, or time (seconds of training "
+                               "and evaluation: which run got there first)."),
     csv_out: Path = typer.Option(None, "--csv", help="Write the table to this CSV file, "
                                  "one column per differing setting too.",
                                  callback=output_file(".csv", what="the table")),

@@ -148,8 +148,10 @@ def models_command(
         None, "--variant", help="Only this variant's models: book (the d2l chapter's "
                                 "form), standard (torchvision / pycls), or cnnlab."),
 ) -> None:
-    """List registered models: parameters, MACs at each model's default input size (the
-    Input column) and, for the book's networks, the test accuracy the book reports.
+    """List registered models: parameters, MACs and the accuracy the book reports.
+
+    MACs are at each model's default input size (the Input column); the book's test
+    accuracy is given for the book's networks.
 
     Families come in the book's order, LeNet to RegNet. An exact name adds what the model
     is, the book's section for it, the inputs it takes and how to build it."""

@@ -273,8 +273,10 @@ def resume(
                                   "(this session; default: the run's own)."),
     figures: bool = typer.Option(None, "--figures/--no-figures", help=FIGURES_HELP),
 ) -> None:
-    """Continue a run exactly where its last checkpoint stopped. A finished run whose
-    figures were skipped (--no-figures) or failed to draw: draw them, training nothing."""
+    """Continue a run exactly where its last checkpoint stopped.
+
+    A finished run whose figures were skipped (--no-figures) or failed to draw: draw
+    them, training nothing."""
     from cnnlab.train import resume as resume_run
 
     try:
