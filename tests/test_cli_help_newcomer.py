@@ -107,3 +107,10 @@ def test_each_commands_line_in_the_programs_help_takes_two_lines_at_most():
 def test_compare_names_its_axis_option_by_what_it_takes():
     said = CliRunner().invoke(app, ["compare", "--help"], env={"COLUMNS": "200"}).output
     assert "--x AXIS" in said and "--x X " not in said
+
+
+def test_data_download_names_the_folder_it_writes_by_default():
+    # "(default: cache)": which? Its example says ~/.cache/cnnlab/fashion-mnist.
+    said = " ".join(CliRunner().invoke(app, ["data", "download", "--help"],
+                                       env={"COLUMNS": "200"}).output.split())
+    assert "(default: fashion-mnist/ in cnnlab's cache, ~/.cache/cnnlab" in said, said

@@ -350,7 +350,9 @@ def download(
     dataset: str = typer.Argument("fashion-mnist", callback=dataset_name(),
                                   help="Only fashion-mnist."),
     root: str | None = typer.Option(None, "--root", "--data-root", callback=folder_text,
-                                    help="Directory to download into (default: cache)."),
+                                    help="Directory to download into (default: "
+                                         "fashion-mnist/ in cnnlab's cache, ~/.cache/cnnlab "
+                                         "or $CNNLAB_CACHE)."),
     force: bool = typer.Option(False, help="Download again even when valid files are there."),
 ) -> None:
     """Download from the official mirrors, each file checked against its published md5."""
