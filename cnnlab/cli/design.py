@@ -27,8 +27,8 @@ from .paths import dataset_name, folder_text
 SQLITE_MAX = 2**63 - 1
 MAX_WORKERS = 4096  # trials at once; 10**12 failed in multiprocessing's C-int semaphores
 
-app = typer.Typer(help="Design-space exploration: AnyNetX A-E and RegNet sweeps, EDFs, "
-                       "KS tests.", no_args_is_help=True)
+app = typer.Typer(help="Design-space sweeps (AnyNetX A-E, RegNet), EDFs, KS tests.",
+                  no_args_is_help=True)
 console = output_console()
 
 SPACES_HELP = ("anynetx_a (free), _b (shared b), _c (shared g), _d (widths up), _e (depths up), "

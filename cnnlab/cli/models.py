@@ -57,7 +57,7 @@ def summary_command(
         False, "--latex", help="Print the layer table and totals as LaTeX tables "
                                "(booktabs), for slides and papers."),
 ) -> None:
-    """Per-layer output shape, parameters, MACs and activation memory of one model.
+    """Per-layer shapes, parameters, MACs and activations of one model.
 
     MACs count one multiply-add per weight use in convolutions and linear layers (as
     torchvision's GFLOPS column); BatchNorm, bias, activation and pooling work is not
@@ -148,7 +148,7 @@ def models_command(
         None, "--variant", help="Only this variant's models: book (the d2l chapter's "
                                 "form), standard (torchvision / pycls), or cnnlab."),
 ) -> None:
-    """List registered models: parameters, MACs and the accuracy the book reports.
+    """List models: parameters, MACs and the accuracy the book reports.
 
     MACs are at each model's default input size (the Input column); the book's test
     accuracy is given for the book's networks.

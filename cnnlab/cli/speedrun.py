@@ -91,7 +91,7 @@ def speedrun(
                                         "and only the missing seeds run (other settings "
                                         "are refused). A finished study there is replaced."),
 ) -> None:
-    """Time to a target test accuracy on Fashion-MNIST, over N seeded runs.
+    """Time to a target test accuracy on Fashion-MNIST, over seeded runs.
 
     The clock covers everything after the data is loaded: model build, data to the
     device, training and every evaluation.

@@ -320,7 +320,7 @@ def evaluate(
                                      "accuracy (past 30 classes: the 10 lowest and the 10 "
                                      "highest)."),
 ) -> None:
-    """Evaluate a trained run on its test split: accuracy and per-class accuracy."""
+    """Evaluate a run on its test split: overall and per-class accuracy."""
     from cnnlab.shell_words import shell_quote
     from cnnlab.train.distributed import launched_world_size
     from cnnlab.train.evaluate import evaluate_run
