@@ -114,3 +114,37 @@ def test_data_download_names_the_folder_it_writes_by_default():
     said = " ".join(CliRunner().invoke(app, ["data", "download", "--help"],
                                        env={"COLUMNS": "200"}).output.split())
     assert "(default: fashion-mnist/ in cnnlab's cache, ~/.cache/cnnlab" in said, said
+
+
+def _option_text(path: list[str], option: str) -> str:
+    command = typer.main.get_command(app)
+    for name in path:
+        command = command.commands[name]
+    [param] = [p for p in command.params if option in p.opts]
+    return param.help
+
+
+def test_each_choice_an_option_accepts_is_one_its_help_lists():
+    # The help texts list the choices in words; the code keeps them in tuples. A value
+    # added to a tuple (a new optimizer) must reach --help.
+    from cnnlab.design.executors import EXECUTORS
+    from cnnlab.design.spaces import SPACES
+    from cnnlab.train.compare_figure import X_AXES
+    from cnnlab.train.config import (
+        AMP_MODES,
+        COMPILE_MODES,
+        FLIP_MODES,
+        OPTIMIZERS,
+        PRESETS,
+        SCHEDULES,
+    )
+
+    listed = {("train", "--optimizer"): OPTIMIZERS, ("train", "--schedule"): SCHEDULES,
+              ("train", "--amp"): AMP_MODES, ("train", "--compile-mode"): COMPILE_MODES,
+              ("train", "--flip-mode"): FLIP_MODES, ("train", "--preset"): (*PRESETS, "none"),
+              ("compare", "--x"): X_AXES, ("design run", "--executor"): EXECUTORS}
+    for (path, option), choices in listed.items():
+        words = re.findall(r"[\w-]+", _option_text(path.split(), option))
+        assert set(choices) <= set(words), (path, option, set(choices) - set(words))
+    spaces = _option_text(["design", "sample"], "--space")  # "anynetx_a (free), _b ..."
+    assert all(f"_{space[-1]} " in spaces or space in spaces for space in SPACES), spaces
