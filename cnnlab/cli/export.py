@@ -28,7 +28,8 @@ def export(
     rtol: float = typer.Option(1e-5, help="Also accepted: this times the largest |logit| "
                                           "(float32 rounding grows with the logits; >= 0)."),
 ) -> None:
-    """Export a trained run (dynamic batch) and check it with onnxruntime against PyTorch."""
+    """Export a trained run to ONNX (dynamic batch) and check it with onnxruntime against
+    PyTorch."""
     from cnnlab.export import ExportError, export_run
     from cnnlab.extras import MissingExtraError
     from cnnlab.train.checkpoint import CheckpointError
