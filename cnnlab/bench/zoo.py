@@ -27,7 +27,7 @@ from cnnlab import file_lock
 from cnnlab.atomic import atomic_write_text, open_to_append, remove_leftover_temp_files
 from cnnlab.bench.results import machine_name, write_csv
 from cnnlab.bench.zoo_setup import ZooSetupError as ZooSetupError
-from cnnlab.bench.zoo_setup import check_run_plan, check_setup, zoo_setup
+from cnnlab.bench.zoo_setup import check_run_plan, check_setup, run_data, zoo_setup
 from cnnlab.file_lock import LockState
 from cnnlab.models import list_models, model_info
 from cnnlab.notices import SetupWarning, warn_user
@@ -82,6 +82,9 @@ def read_rows(path: Path) -> list[dict]:
     if rows and "model" not in rows[0]:
         raise ZooSetupError(f"{path} has no model column: not a zoo table. Move it away, or "
                             "give another --out")
+    for r in rows:  # (not a column: recovered on each read, never written back)
+        if not r.get("setup") and r.get("status") == "done" and r.get("model"):
+            r["run_data"] = run_data(path, r["model"])
     return [_upgraded(r) for r in rows]
 
 
@@ -155,7 +158,7 @@ def run_zoo(
             earlier.rename(run_dir)  # so an interrupted model resumes, not starts again
         if rows.get(name, {}).get("status") != "done" \
                 and (run_dir / "checkpoints" / "last.safetensors").exists():
-            check_run_plan(run_dir, setup_of(name))
+            check_run_plan(run_dir, setup_of(name), data_root)
     if on_checked:
         on_checked([n for n in models if rows.get(n, {}).get("status") == "done"])
     dev = str(select_device(device))

@@ -85,13 +85,15 @@ def _epochs_phrase(values: list[int]) -> str:
 
 
 def _data_specs(rows: list[dict]) -> set[str]:
-    """The data each row was trained on, as its setup records it ("" where none does)."""
+    """The data each row was trained on, as its setup records it, or a row from before
+    the setup its run (read_rows' run_data); "" where neither says."""
     import json
 
     specs = set()
     for r in rows:
         try:
-            specs.add(str(json.loads(r.get("setup") or "{}").get("data", "")))
+            specs.add(str(json.loads(r.get("setup") or "{}").get("data", "")
+                          or r.get("run_data", "")))
         except (ValueError, AttributeError):
             specs.add("")
     return specs

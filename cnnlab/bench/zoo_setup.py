@@ -86,16 +86,37 @@ def _to_add_to_it(stored: dict, asked: dict) -> str:
     return "or ask for the settings it holds"
 
 
+def stored_run(csv_path: Path, model: str) -> Path | None:
+    """The run folder of a model's row in the table ``csv_path``, where run_zoo keeps it
+    (not the row's run_dir: maybe relative to where the bench ran); None without one."""
+    runs = csv_path.with_name(f"{csv_path.stem}-runs")
+    for run in (runs / file_name_for(model), runs / model):  # (tv:NAME before 2026-12)
+        if (run / "config.yaml").is_file():
+            return run
+    return None
+
+
+def run_data(csv_path: Path, model: str) -> str:
+    """The data a row without a setup (a table from 2026-11) trained on, as its run's
+    config.yaml names it ("" where its run is gone or cannot say): a synthetic zoo read as
+    the default Fashion-MNIST showed the book's 72.8% beside a 10% and their difference."""
+    run = stored_run(csv_path, model)
+    try:
+        return zoo_setup(TrainConfig.load(run / "config.yaml"), None)["data"] if run else ""
+    except ValueError:  # ConfigError is one: an old config today's cannot read
+        return ""
+
+
 def _stored_setup(row: dict, asked: dict, csv_path: Path) -> dict:
     """A finished row's settings; a table from before the setup column (2026-11) has none:
     its run's config.yaml says them (a synthetic-data row was kept for Fashion-MNIST's)."""
-    runs = csv_path.with_name(f"{csv_path.stem}-runs")  # where run_zoo keeps them
     try:
         if row.get("setup"):
             return json.loads(row["setup"])
-        for run in (runs / file_name_for(row["model"]), runs / row["model"]):  # (tv:NAME)
-            if (run / "config.yaml").is_file():  # (not the row's run_dir: maybe relative)
-                return zoo_setup(TrainConfig.load(run / "config.yaml"), asked, given_name(run))
+        run = stored_run(csv_path, row["model"])
+        if run is not None:
+            return zoo_setup(TrainConfig.load(run / "config.yaml"), asked, given_name(run))
+        runs = csv_path.with_name(f"{csv_path.stem}-runs")
         raise ConfigError(f"{runs / file_name_for(row['model'])} has no config.yaml")
     except ValueError as exc:  # ConfigError is one
         why = (f"its setup column is not JSON ({row['setup'][:40]!r}); was the table edited?"
@@ -104,18 +125,46 @@ def _stored_setup(row: dict, asked: dict, csv_path: Path) -> dict:
                             "table compares like with like") from None
 
 
-def check_run_plan(run_dir: Path, asked: dict) -> None:
+def check_run_plan(run_dir: Path, asked: dict, data_root: str | None = None) -> None:
     """An interrupted model resumes its own plan: refuse it if this command asks for
-    another (resuming would store a row that says the new settings)."""
+    another (resuming would store a row that says the new settings). ``data_root``: the
+    command's, where its data is now."""
     try:
         run_cfg = TrainConfig.load(run_dir / "config.yaml")
     except ConfigError as exc:
         raise ZooSetupError(f"{run_dir} (interrupted) cannot be resumed: {exc}. Delete that "
                             "folder to train the model again") from None
-    stored = zoo_setup(run_cfg, asked, given_name(run_dir))  # as that run has them
+    given = given_name(run_dir)
+    if given is not None and not str(asked.get("data", "")).startswith(GIVEN_DATA) \
+            and _loaded_by_the_command(run_dir, run_cfg, data_root):
+        given = None
+    stored = zoo_setup(run_cfg, asked, given)  # as that run has them
     differs = _differences(stored, asked)
     if differs:
         raise ZooSetupError(
             f"{run_dir} (interrupted) was started with other settings ({', '.join(differs)} "
             f"asked): give another --out ({_to_add_to_it(stored, asked)}), or delete that "
             "folder")
+
+
+def _loaded_by_the_command(run_dir: Path, cfg: TrainConfig, data_root: str | None) -> bool:
+    """Whether the run's data.json records the very data its config names. `cnnlab bench
+    zoo` from c0e697b to 1a2f14d (2026-12-04 to 12-07) loaded its --data once and handed
+    it to each run, which recorded it as data given from Python: a model it left
+    interrupted was refused as "data 'data given to run_zoo: synthetic' vs 'synthetic'",
+    with no way on but retraining. Data given from Python that is not the spec's (a
+    subset, other images) keeps a record of its own, so it stays apart."""
+    from cnnlab.data import DataError, load_dataset
+    from cnnlab.train.run_data import data_record
+
+    kind = parse_spec(cfg.data)[0]
+    if kind == "folder":  # the command never handed a folder over
+        return False
+    fashion = kind == "fashion-mnist"  # found where it is now, never downloaded for this
+    options = {"root": data_root or cfg.data_root, "download": False} if fashion else {}
+    try:
+        recorded = json.loads((run_dir / DATA_RECORD).read_text(encoding="utf-8"))
+        data = load_dataset(cfg.data, **options)
+    except (OSError, ValueError, DataError):  # unreadable, or no data here: not known
+        return False
+    return json.loads(json.dumps(data_record(data))) == recorded
