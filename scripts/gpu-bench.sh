@@ -190,7 +190,8 @@ def first_row(path):  # None for a step cut short (no file, no row, a failed row
         row = json.load(open(path, encoding="utf-8"))["rows"][0]
     except (OSError, ValueError, KeyError, IndexError):
         return None
-    return row if math.isfinite(row.get("train_samples_per_s", math.nan)) else None
+    rate = row.get("train_samples_per_s")  # a failed row's NaN, written as null
+    return row if isinstance(rate, (int, float)) and math.isfinite(rate) else None
 goal, book = (first_row(f) for f in sys.argv[1:3])
 if goal is None:
     sys.exit(print("goal step: no result (see its log above)"))
