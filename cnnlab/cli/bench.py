@@ -184,7 +184,8 @@ def loader(
     augment: bool = typer.Option(True, "--augment/--no-augment",
                                  help="Also time per-sample crop + flip."),
     data_root: str = typer.Option(None, callback=folder_text,
-                                  help="Folder holding Fashion-MNIST."),
+                                  help="Folder holding Fashion-MNIST (default: "
+                                       "$CNNLAB_DATA, the cache, then the system copy)."),
     out: Path = typer.Option(None, help="Also write the rows as JSON here.",
                              callback=output_file(".json")),
 ) -> None:
@@ -246,8 +247,9 @@ def zoo(
     data: str = typer.Option("fashion-mnist", callback=dataset_name(),
                              help="fashion-mnist, folder:PATH or synthetic."),
     data_root: str = typer.Option(None, callback=folder_text,
-                                  help="Folder holding the dataset files."),
-    batch_size: int = typer.Option(None, min=1, help="Override the preset's batch size."),
+                                  help="Folder holding the dataset files (default: "
+                                       "$CNNLAB_DATA, the cache, then the system copy)."),
+    batch_size: int = typer.Option(None, min=1, help="Batch size (default: the preset's)."),
     out: Path = typer.Option(Path("results"), metavar="DIR",
                              help="Where the CSV, table and plots go.",
                              callback=_output_folder),
@@ -360,7 +362,8 @@ def ops(
     out: Path = typer.Option(None, help="Also write the rows as JSON here.",
                              callback=output_file(".json")),
 ) -> None:
-    """From-scratch conv2d (direct and FFT) vs PyTorch: kernel sizes, groups, 3x3 target."""
+    """From-scratch conv2d (direct and FFT) and pooling vs PyTorch: kernel sizes, groups,
+    3x3 target."""
     from cnnlab.bench.ops import render_ops_bench, run_ops_bench
 
     with console.status("timing convolutions ..."):
