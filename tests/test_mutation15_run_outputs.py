@@ -74,3 +74,27 @@ def test_the_epoch_max_time_cut_counts_its_optimizer_steps():
     # 10 batches, 3 to an optimizer step: 4 steps (the last of one batch), 2 taken
     assert _cut(7, accum=3) == {"steps": 2, "of": 4}
     assert _cut(2, accum=3) is None  # no optimizer step taken yet in it: nothing trained
+
+
+def test_a_run_and_its_resume_give_back_the_callers_sigterm_handler(tiny_run, tmp_path):
+    import signal
+
+    from cnnlab.train import TrainConfig, resume, train
+
+    def callers(signum, frame):
+        raise SystemExit(143)
+
+    before = signal.signal(signal.SIGTERM, callers)
+    try:
+        cfg = TrainConfig(model="lenet_modern", data="synthetic", epochs=1, batch_size=64,
+                          device="cpu", quiet=True, out_dir=str(tmp_path), run_name="r",
+                          threads=1)
+        train(cfg, console=False)
+        # the outputs are written with SIGTERM recorded, not obeyed: afterwards the
+        # caller's handler is back, or a later SIGTERM to the process was ignored
+        assert signal.getsignal(signal.SIGTERM) is callers
+        with pytest.warns(UserWarning, match="writing them now"):
+            resume(_outputs_to_write(tiny_run, tmp_path), threads=1, quiet=True)
+        assert signal.getsignal(signal.SIGTERM) is callers
+    finally:
+        signal.signal(signal.SIGTERM, before)
