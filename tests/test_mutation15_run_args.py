@@ -36,3 +36,20 @@ def test_resume_refuses_zero_extra_epochs_before_it_trains(two_epoch_run, tmp_pa
     with pytest.raises(ConfigError, match=r"--epochs 0 \(extra_epochs\): resume adds epochs"):
         resume(run, extra_epochs=0, threads=1, quiet=True)
     assert (run / "metrics.csv").read_bytes() == metrics
+
+
+def test_a_summary_of_an_earlier_stop_is_not_read_back_as_the_runs_result(two_epoch_run,
+                                                                           tmp_path):
+    import json
+
+    from cnnlab.train import read_result
+
+    run = shutil.copytree(two_epoch_run, tmp_path / "run")
+    summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
+    # as the summary an earlier stop (after epoch 1) left, before a resume trained on and
+    # was killed before writing its own
+    earlier = {**summary, "final": {**summary["final"], "epoch": 1},
+               "train_time_s": summary["train_time_s"] / 2}
+    (run / "summary.json").write_text(json.dumps(earlier), encoding="utf-8")
+    result = read_result(run)
+    assert result.final["epoch"] == 2 and result.train_time_s == summary["train_time_s"]
