@@ -12,3 +12,17 @@ def test_a_run_killed_between_its_first_two_checkpoints_is_said_to_hold_the_best
     words = no_checkpoint_words(tmp_path)
     assert words.startswith("killed while its first epoch's checkpoints were written")
     assert "`cnnlab eval` reads" in words
+
+
+def test_a_new_runs_data_root_is_stored_absolute(tmp_path, monkeypatch):
+    import os
+
+    from cnnlab.train.config import TrainConfig
+    from cnnlab.train.run_files import absolute_data_paths
+
+    monkeypatch.chdir(tmp_path)
+    cfg = absolute_data_paths(TrainConfig(data="fashion-mnist", data_root="datasets/fm"))
+    # config.yaml keeps it: `cnnlab eval` run from another folder finds the data
+    assert cfg.data_root == os.path.join(str(tmp_path), "datasets", "fm")
+    cfg = absolute_data_paths(TrainConfig(data="folder:photos"))
+    assert cfg.data == "folder:" + os.path.join(str(tmp_path), "photos")
