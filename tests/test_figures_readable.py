@@ -109,6 +109,17 @@ def test_short_names_stay_apart_and_short_ones_whole():
     assert short_names(["x" * 19, "y"], chars=19) == ["x" * 19, "y"]
 
 
+def test_two_names_alike_when_cut_grow_and_the_others_stay_short():
+    from cnnlab.train.report_figures import short_names
+
+    twins = ["category_alpha_with_a_long_common_tail", "category_omega_with_a_long_common_tail"]
+    other = "an_unrelated_and_rather_long_class_name"
+    short = short_names([*twins, other, twins[0]])
+    assert len(set(short[:3])) == 3 and short[3] == short[0]
+    assert len(short[2]) == 18  # not made whole by the twins
+    assert all(len(s) < len(n) for s, n in zip(short[:2], twins, strict=True))
+
+
 def test_a_sweep_analysed_alone_is_not_said_to_share_bins_with_others():
     import numpy as np
 

@@ -301,7 +301,8 @@ NAME_CHARS = 18
 
 def short_names(names: list[str], chars: int = NAME_CHARS) -> list[str]:
     """``names`` of more than ``chars`` characters cut to ``chars``, "…" in the middle
-    (two thirds of what is kept from the start); longer where two would read alike."""
+    (two thirds of what is kept from the start); longer where two would read alike, those
+    two only (two names differing mid-name made every name whole)."""
 
     def cut(name: str, width: int) -> str:
         if len(name) <= width:
@@ -309,10 +310,17 @@ def short_names(names: list[str], chars: int = NAME_CHARS) -> list[str]:
         head = (width - 1) * 2 // 3
         return name[:head] + "…" + name[len(name) - (width - 1 - head):]
 
-    width, longest = chars, max(map(len, names), default=0)
-    while width < longest and len({cut(x, width) for x in names}) < len(set(names)):
-        width += 1
-    return [cut(x, width) for x in names]
+    width = dict.fromkeys(names, chars)
+    while True:
+        shown: dict[str, list[str]] = {}
+        for name in width:
+            shown.setdefault(cut(name, width[name]), []).append(name)
+        alike = [name for same in shown.values() if len(same) > 1 for name in same
+                 if width[name] < len(name)]  # (whole names differ: one of two is cut)
+        if not alike:
+            return [cut(name, width[name]) for name in names]
+        for name in alike:
+            width[name] += 1
 
 
 def _tick_labels(figure_side: float, n: int) -> tuple[float, int]:
