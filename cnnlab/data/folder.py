@@ -46,6 +46,7 @@ from cnnlab.data.folder_cache import (
 )
 from cnnlab.data.folder_files import (
     PassedOver,
+    holds_an_image,
     image_files_under,
     is_data_folder,
     is_image_file,
@@ -216,12 +217,14 @@ HELD_OUT_NAMES = ("val", "valid", "validation", "test", "testing")  # in order o
 
 def _presplit(root: Path) -> tuple[Path, Path] | None:
     """(train folder, held-out folder) when ``root`` holds splits, not classes: its folders
-    are all split names, one of them a training one and one a held-out one."""
+    holding images are all split names, one a training one and one a held-out one."""
     found = [p for p in root.iterdir() if is_data_folder(p) and not _holds_runs_alone(p)]
     splits = [p for p in found if p.name.lower() in TRAIN_NAMES + HELD_OUT_NAMES]
     if problem := names_alike_problem(root, splits):  # train/ and Train/: one was unused
         raise FolderDatasetError(problem)
-    folders = {p.name.lower(): p for p in found}
+    # Beside split folders, one without images (an empty runs/, notes) is no class: it
+    # made train/ and val/ two classes, and a model learnt which split an image was in.
+    folders = {p.name.lower(): p for p in found if p in splits or not splits or holds_an_image(p)}
     if not folders or not set(folders) <= set(TRAIN_NAMES + HELD_OUT_NAMES):
         return None
     train = next((folders[n] for n in TRAIN_NAMES if n in folders), None)

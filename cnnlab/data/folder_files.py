@@ -60,6 +60,23 @@ def is_image_file(path: Path, base: Path) -> bool:
         and path.is_file()
 
 
+def holds_an_image(folder: Path) -> bool:
+    """Whether an image file lies below ``folder`` (links followed, each real folder
+    once, hidden ones left out), looked for only until the first is found."""
+    seen = set()
+    for here, dirs, names in os.walk(folder, followlinks=True):
+        real = os.path.realpath(here)
+        if real in seen:  # a link back up the tree
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        if any(Path(n).suffix.lower() in IMAGE_EXTENSIONS and not n.startswith(".")
+               for n in names):
+            return True
+    return False
+
+
 # What a cnnlab run's folder holds beside its config.yaml (one is enough: a run being
 # written may have only some of them).
 _RUN_CONTENTS = ("checkpoints", "metrics.csv", "summary.json", "plots")
