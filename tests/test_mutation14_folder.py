@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from cnnlab.data import folder_files
-from cnnlab.data.folder import load_folder, split_indices
+from cnnlab.data.folder import FolderDatasetError, load_folder, split_indices
 from cnnlab.data.folder_cache import cache_key
 
 RED, BLUE = (255, 0, 0), (0, 0, 255)
@@ -63,6 +63,14 @@ def test_a_class_of_two_images_gives_one_to_the_test_split() -> None:
     train, val = split_indices(labels, 0.2, seed=0)
     assert np.bincount(labels[val], minlength=3).tolist() == [1, 1, 2]
     assert np.bincount(labels[train], minlength=3).tolist() == [1, 1, 8]
+
+
+def test_a_large_fraction_never_holds_out_a_whole_class() -> None:
+    # round(2 * 0.8) is 2: a class must keep one image to train on, whatever the fraction.
+    labels = np.repeat(np.arange(2), [2, 5])
+    train, val = split_indices(labels, 0.8, seed=0)
+    assert np.bincount(labels[train], minlength=2).tolist() == [1, 1]
+    assert np.bincount(labels[val], minlength=2).tolist() == [1, 4]
 
 
 def test_a_folder_in_grey_and_in_colour_keeps_a_cache_entry_for_each(data_env: Path) -> None:
@@ -141,3 +149,32 @@ def test_an_image_and_a_link_to_it_give_the_images_own_path(data_env: Path) -> N
     Image.new("RGB", (6, 6), RED).save(cat / "b.png")
     (cat / "a-link.png").symlink_to(cat / "b.png")
     assert folder_files.image_files_under(cat) == [cat / "b.png"]
+
+
+@pytest.mark.parametrize(("only", "add"), [("train", "a val or test folder"),
+                                           ("val", "a train folder")])
+def test_a_tree_of_one_split_says_which_split_to_add(data_env: Path, only: str,
+                                                     add: str) -> None:
+    root = data_env / "photos"
+    (root / only / "cat").mkdir(parents=True)
+    Image.new("RGB", (6, 6), RED).save(root / only / "cat" / "0.png")
+    with pytest.raises(FolderDatasetError, match=f"or add {add} beside it"):
+        load_folder(root, image_size=4, progress=False)
+
+
+def test_a_folder_holds_out_a_fifth_of_each_class_by_default(data_env: Path) -> None:
+    root = data_env / "photos"
+    for name, colour in (("cat", RED), ("dog", BLUE)):
+        (root / name).mkdir(parents=True)
+        for i in range(12):
+            Image.new("RGB", (4, 4), colour).save(root / name / f"{i}.png")
+    data = load_folder(root, image_size=4, progress=False)
+    assert data.test.class_counts(2) == [2, 2]  # round(12 * 0.2), as documented
+
+
+def test_a_file_given_as_the_folder_is_said_to_be_no_directory(data_env: Path) -> None:
+    # A file there (a zip not yet unpacked) went on to a traceback listing it.
+    archive = data_env / "photos.zip"
+    archive.write_bytes(b"PK")
+    with pytest.raises(FolderDatasetError, match="no such directory"):
+        load_folder(archive, image_size=4, progress=False)

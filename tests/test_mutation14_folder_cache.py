@@ -3,6 +3,7 @@ untested (session 38, mutation14)."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -72,6 +73,28 @@ def test_a_cache_entry_of_another_image_size_is_not_used(data_env: Path) -> None
     (tensors,) = (data_env / "cache" / "folders").glob("*.safetensors")
     stored = folder_cache.load_file(tensors)
     stored["images"] = stored["images"][:, :, :4, :4].contiguous()
+    folder_cache.save_file(stored, tensors)
+    with pytest.warns(DataWarning, match="ignoring inconsistent cache"):
+        assert folder_cache.load_cache(tensors.with_suffix(""), (1, 8, 8)) is None
+
+
+def test_a_cache_entry_with_labels_past_its_classes_is_not_used(data_env: Path) -> None:
+    # A label must name one of the sidecar's classes: the last label equal to the number of
+    # classes is one past them (a damaged or planted entry).
+    load(make_tree(data_env / "pets"))
+    (sidecar,) = (data_env / "cache" / "folders").glob("*.json")
+    meta = json.loads(sidecar.read_text(encoding="utf-8"))
+    meta["classes"] = meta["classes"][:-1]
+    sidecar.write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.warns(DataWarning, match="ignoring inconsistent cache"):
+        assert folder_cache.load_cache(sidecar.with_suffix(""), (1, 8, 8)) is None
+
+
+def test_a_cache_entry_with_fewer_labels_than_images_is_not_used(data_env: Path) -> None:
+    load(make_tree(data_env / "pets"))
+    (tensors,) = (data_env / "cache" / "folders").glob("*.safetensors")
+    stored = folder_cache.load_file(tensors)
+    stored["labels"] = stored["labels"][1:].contiguous()
     folder_cache.save_file(stored, tensors)
     with pytest.warns(DataWarning, match="ignoring inconsistent cache"):
         assert folder_cache.load_cache(tensors.with_suffix(""), (1, 8, 8)) is None

@@ -49,3 +49,12 @@ def test_a_url_given_as_an_image_is_said_to_be_one():
     # Path("https://example.com/a.jpg") keeps one slash of the two: the check must too.
     with pytest.raises(FileNotFoundError, match="not URLs: download it first"):
         read_image("https://example.com/a.jpg", 3)
+
+
+def test_a_16_bit_image_of_8_bit_values_up_to_255_keeps_them(tmp_path):
+    # 255 is still an 8-bit value: shifted as 12-bit, the picture came out 16 times darker.
+    array = np.full((4, 4), 255, np.uint16)
+    array[0, 0] = 0
+    Image.fromarray(array).save(tmp_path / "grey16.png")  # uint16: mode I;16
+    pixels = decode_image(tmp_path / "grey16.png", (4, 4), 1)
+    assert pixels[0, 0, 0] == 0 and pixels[0, 3, 3] == 255
