@@ -261,8 +261,11 @@ def training_memory(model: nn.Module, x: torch.Tensor) -> tuple[int, str]:
     # Tensors kept as plain attributes, not buffers: the book's from-scratch BatchNorm
     # (and the chapter notes' copy of it) rebinds its moving_mean and moving_var there.
     # Rebound or changed in place: both undone (the reference, then its values).
-    attributes = [(m, name, value, value.detach().clone()) for m in model.modules()
-                  for name, value in list(vars(m).items()) if isinstance(value, torch.Tensor)]
+    # Only one changed in place is written back: an unchanged one may refuse a write (an
+    # expanded view, an inference tensor), and summarising such a model had failed.
+    attributes = [(m, name, value, value.detach().clone(), _version(value))
+                  for m in model.modules() for name, value in list(vars(m).items())
+                  if isinstance(value, torch.Tensor)]
     was_training = model.training
     devices = [x.device] if x.device.type == "cuda" else []
     try:
@@ -282,10 +285,20 @@ def training_memory(model: nn.Module, x: torch.Tensor) -> tuple[int, str]:
             for k, v in model.state_dict(keep_vars=True).items():
                 if k in buffers:
                     v.copy_(buffers[k])
-            for module, name, value, saved in attributes:
+            for module, name, value, saved, version in attributes:
                 setattr(module, name, value)
-                value.copy_(saved)
+                if _version(value) != version:
+                    value.copy_(saved)
     raise AssertionError("unreachable")
+
+
+def _version(t: torch.Tensor) -> int | None:
+    """``t``'s count of in-place changes; None for an inference tensor, which keeps none
+    (and cannot be changed outside inference mode)."""
+    try:
+        return t._version
+    except RuntimeError:
+        return None
 
 
 def _storage_key(t: torch.Tensor) -> tuple:
