@@ -32,6 +32,12 @@ class OnnxModel:
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         # Asked first: the float32 conversion took uint8 pixels (0..255) as they were, into
         # logits of nonsense, where a PyTorch model refuses them (ModelInputError).
+        if x.dim() == 3:  # told apart by the channels it takes, as a PyTorch model's is
+            from cnnlab.inspect._input import unbatched_fix  # (loads the models: not here)
+
+            takes = self.session.get_inputs()[0].shape[1]
+            self._refuse(x, unbatched_fix(tuple(x.shape), takes if isinstance(takes, int)
+                                          else None, None))
         if x.dim() != 4 or not x.is_floating_point():
             self._refuse(x, None)
         array = x.detach().to("cpu", torch.float32).contiguous().numpy()
@@ -46,7 +52,7 @@ class OnnxModel:
         # (cnnlab.models loads every family: not for a prediction that goes well)
         from cnnlab.models._base import ModelInputError, described, layout_hint
 
-        hint = layout_hint(x) or hint
+        hint = hint or layout_hint(x)
         if hint is not None:  # onnxruntime's words add nothing to it
             raise ModelInputError(f"{self.path.name} cannot take this input, {described(x)}: "
                                   f"{hint}") from None
