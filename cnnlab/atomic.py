@@ -186,7 +186,7 @@ def _begins_as_safetensors(path: Path) -> bool:
             start = fh.read(9)
     except OSError:  # a folder of that name, or no longer there
         return False
-    return len(start) < 9 or start[8:9] == b"{"
+    return not start or start[8:9] == b"{"
 
 
 def fsync_file(path: Path | str) -> None:

@@ -14,10 +14,12 @@ SAFETENSORS_START = save({"w": torch.zeros(4)})[:40]  # a write cut short
 
 def test_a_users_own_tmp_file_and_an_empty_leftover(tmp_path):
     (tmp_path / ".tmpbackup").write_text("my notes, not a checkpoint", encoding="utf-8")
+    (tmp_path / ".tmpnote01").write_text("short", encoding="utf-8")  # under 9 bytes
     (tmp_path / ".tmpa1b2c3").write_bytes(b"")  # killed before safetensors wrote a byte
     (tmp_path / ".tmpfolder").mkdir()
     assert remove_leftover_temp_files(tmp_path) == 1
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".tmpbackup", ".tmpfolder"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".tmpbackup", ".tmpfolder",
+                                                             ".tmpnote01"]
 
 
 def test_safetensors_leftover_temp_file_is_removed(tmp_path):
