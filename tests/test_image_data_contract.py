@@ -34,3 +34,9 @@ def test_numpy_labels_name_torch_from_numpy():
 def test_a_list_is_named_without_numpy_advice():
     with pytest.raises(TypeError, match=r"got list$"):
         ImageData(torch.zeros(2, 1, 28, 28, dtype=torch.uint8), [0, 0])
+
+
+def test_grey_images_without_their_channel_dim_name_unsqueeze():
+    # torchvision's FashionMNIST.data is (N, 28, 28)
+    with pytest.raises(ValueError, match=r"\(2, 28, 28\): pass images\.unsqueeze\(1\)$"):
+        ImageData(torch.zeros(2, 28, 28, dtype=torch.uint8), LABELS)

@@ -61,9 +61,11 @@ class ImageData:
                     + (f": pass torch.from_numpy({field})" if isinstance(value, np.ndarray)
                        else ""))
         if self.images.dtype != torch.uint8 or self.images.dim() != 4:
+            # (N, H, W): torchvision's FashionMNIST.data, grey images without their channel
+            fix = ": pass images.unsqueeze(1)" if self.images.dim() == 3 else ""
             raise ValueError(
                 "ImageData.images must be a uint8 tensor of shape (N, C, H, W), got "
-                f"{self.images.dtype} with shape {tuple(self.images.shape)}"
+                f"{self.images.dtype} with shape {tuple(self.images.shape)}{fix}"
             )
         if _looks_channels_last(self.images.shape):
             # (N, H, W, C) from numpy or PIL passed the checks above and then trained a
