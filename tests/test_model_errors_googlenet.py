@@ -41,3 +41,16 @@ def test_training_still_returns_the_auxiliary_logits():
     out = model(torch.rand(2, 3, 64, 64))
     assert type(out).__name__ == "GoogLeNetOutputs"
     assert out.logits.shape == out.aux_logits1.shape == (2, 10)
+
+
+def test_googlenet_with_transform_input_traces_without_a_tracer_warning():
+    # cnnlab export's fallback exporter traces: the input check must not warn there.
+    import warnings
+
+    model = get_model("googlenet", num_classes=10, transform_input=True).eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", torch.jit.TracerWarning)
+        warnings.simplefilter("ignore", FutureWarning)  # jit.trace's own deprecation
+        traced = torch.jit.trace(model, torch.rand(1, 3, 96, 96))
+    x = torch.rand(2, 3, 96, 96)
+    torch.testing.assert_close(traced(x), model(x))

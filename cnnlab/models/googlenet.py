@@ -247,7 +247,8 @@ class GoogLeNet(Network):
     def _transform(self, x: torch.Tensor) -> torch.Tensor:
         if not self.transform_input:
             return x
-        if isinstance(x, torch.Tensor) and not (  # (an fx Proxy has no dtype to ask)
+        # (an fx Proxy has no dtype to ask; under jit.trace the test is a TracerWarning)
+        if isinstance(x, torch.Tensor) and not torch.jit.is_tracing() and not (
                 x.is_floating_point() and x.dim() == 4 and x.shape[1] == 3):
             # Its broadcasts made floats of 0..255 pixels, three channels of one, a batch
             # of a lone image, and logits of them (torchvision's fails on each): refused,
