@@ -68,3 +68,24 @@ def test_an_old_table_whose_runs_are_gone_is_read_as_fashion_mnist(tmp_path):
     rows = read_rows(tmp_path / "zoo-fast.csv")
     assert book_comparable(rows)
     assert "(-62.64)" in markdown_table(rows)
+
+
+def test_an_old_tables_run_configs_are_read_once_for_many_reads(tmp_path, monkeypatch):
+    # read_rows runs several times for each model a bench stores, under the table's lock
+    from cnnlab.bench import zoo_setup
+    from cnnlab.bench.results import write_csv
+    from cnnlab.bench.zoo import read_rows
+
+    run = tmp_path / "zoo-fast-runs" / "lenet_d2l"
+    run.mkdir(parents=True)
+    TrainConfig(model="lenet_d2l", data="synthetic", epochs=1).save(run / "config.yaml")
+    write_csv(tmp_path / "zoo-fast.csv", [_OLD_ROW])
+    loads = []
+    real_load = TrainConfig.load
+    monkeypatch.setattr(zoo_setup.TrainConfig, "load",
+                        lambda path: loads.append(path) or real_load(path))
+    for _ in range(3):
+        assert read_rows(tmp_path / "zoo-fast.csv")[0]["run_data"] == "synthetic"
+    assert len(loads) == 1
+    TrainConfig(model="lenet_d2l", data="fashion-mnist", epochs=10).save(run / "config.yaml")
+    assert read_rows(tmp_path / "zoo-fast.csv")[0]["run_data"] == "fashion-mnist"  # changed

@@ -96,15 +96,30 @@ def stored_run(csv_path: Path, model: str) -> Path | None:
     return None
 
 
+# run_data's answers by (config.yaml, its mtime and size): a table is read several times
+# for each model a bench stores, under its lock, and reading every row's config each
+# time took 2 s for a table of 300 rows.
+_RUN_DATA: dict[tuple[str, int, int], str] = {}
+
+
 def run_data(csv_path: Path, model: str) -> str:
     """The data a row without a setup (a table from 2026-11) trained on, as its run's
     config.yaml names it ("" where its run is gone or cannot say): a synthetic zoo read as
     the default Fashion-MNIST showed the book's 72.8% beside a 10% and their difference."""
     run = stored_run(csv_path, model)
     try:
-        return zoo_setup(TrainConfig.load(run / "config.yaml"), None)["data"] if run else ""
-    except ValueError:  # ConfigError is one: an old config today's cannot read
+        stat = (run / "config.yaml").stat() if run else None
+    except OSError:
+        stat = None
+    if stat is None:
         return ""
+    key = (str((run / "config.yaml").absolute()), stat.st_mtime_ns, stat.st_size)
+    if key not in _RUN_DATA:
+        try:
+            _RUN_DATA[key] = zoo_setup(TrainConfig.load(run / "config.yaml"), None)["data"]
+        except ValueError:  # ConfigError is one: an old config today's cannot read
+            _RUN_DATA[key] = ""
+    return _RUN_DATA[key]
 
 
 def _stored_setup(row: dict, asked: dict, csv_path: Path) -> dict:
