@@ -53,6 +53,15 @@ def test_a_size_given_channels_last_to_summary_is_named_so(size, fix):
         summary("lenet_d2l", size)
 
 
+@pytest.mark.parametrize("size", ["28x28x1", "96x96x3"])
+def test_a_channels_last_input_large_enough_is_refused_too(size):
+    # resnet18_d2l takes 28x1: a network of 28 input channels was summarised as asked
+    result = CliRunner().invoke(app, ["summary", "resnet18_d2l", "--input", size])
+    assert result.exit_code == 2
+    turned = "x".join([size[-1], *size.split("x")[:2]])
+    assert f"give {turned}" in result.output
+
+
 def test_the_summary_command_names_a_channels_last_input_in_its_own_form():
     result = CliRunner().invoke(app, ["summary", "lenet_d2l", "--input", "28x28x1"])
     assert result.exit_code == 2

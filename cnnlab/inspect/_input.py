@@ -227,15 +227,20 @@ def _batch(input_size, from_size: int | None, batch_size: int | None) -> int:
 
 
 def check_min_input(name: str, sample: Sample, least: int, option: str = "input") -> None:
-    """Refuse a (C, H, W) ``sample`` smaller than model ``name``'s ``least`` side, before
-    it is built (a pooling layer's "output size is too small" otherwise)."""
-    if len(sample) == 3 and min(sample[1:]) < least:
-        said = f"{option} {'x'.join(map(str, sample))}"
-        if sample[-1] <= 4 < min(sample[:-1]):  # (28, 28, 1): "too small" alone misled
-            turned = (sample[-1], *sample[:-1])
-            meant = "x".join(map(str, turned)) if option.startswith("--") else str(turned)
-            said += f" reads as C x H x W, {sample[0]} channels of {sample[1]}x{sample[2]}: " \
-                    f"for {sample[-1]} channel(s) give {meant}. As given it"
+    """Refuse a (C, H, W) ``sample`` for registered model ``name`` that reads as
+    channels-last (no image has more than 4 channels), or is smaller than its ``least``
+    side, before it is built (a pooling layer's "output size is too small" otherwise)."""
+    if len(sample) != 3:
+        return
+    said = f"{option} {'x'.join(map(str, sample))}"
+    if sample[-1] <= 4 < min(sample[:-1]):
+        # (28, 28, 1): "too small" alone misled, and where the model could take 28x1 a
+        # network of 28 input channels was summarised as asked
+        turned = (sample[-1], *sample[:-1])
+        meant = "x".join(map(str, turned)) if option.startswith("--") else str(turned)
+        raise ValueError(f"{said} reads as C x H x W, {sample[0]} channels of "
+                         f"{sample[1]}x{sample[2]}: for {sample[-1]} channel(s) give {meant}")
+    if min(sample[1:]) < least:
         raise ValueError(f"{said} is too small for {name} (at least {least}x{least} pixels)")
 
 
