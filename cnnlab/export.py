@@ -40,6 +40,7 @@ from cnnlab.export_files import (
     OUTPUT_NAME,
     data_file,
     export_source,
+    opset_range,
     read_sidecar,
     write_sidecar,
 )
@@ -68,6 +69,12 @@ class ExportInterrupted(KeyboardInterrupt):
 
 @dataclass
 class ExportResult:
+    """What :func:`export_onnx` wrote and measured: the ``.onnx`` file at ``path``, its JSON
+    ``sidecar``, the ``exporter`` and ``opset`` that made it, and ``max_abs_diff`` (batch
+    size -> max |onnxruntime - PyTorch| logit), accepted up to :attr:`tolerance`, made of
+    ``atol``, ``rtol`` and ``logit_scale``; the ``input_shape`` (C, H, W) and ``classes``
+    the sidecar records; ``replaced``: the source of another export replaced (else None)."""
+
     path: Path
     sidecar: Path
     exporter: str  # "torch.export" (dynamo) or "torchscript"
@@ -124,10 +131,10 @@ def export_run(run_dir: str | os.PathLike[str], format: str | None = None, *,
     return export_onnx(run_dir, **options)
 
 
-def export_onnx(run_dir: str | Path, out: str | Path | None = None, which: str = "best",
+def export_onnx(run_dir: str | os.PathLike[str], out: str | Path | None = None, which: str = "best",
                 atol: float = 1e-4, opset: int | None = None,
                 batch_sizes: tuple[int, ...] = (1, 2, 3), rtol: float = 1e-5) -> ExportResult:
-    """Export a run's model to ONNX and verify it with onnxruntime.
+    """Export a run's model to ONNX, verify it with onnxruntime; the ExportResult.
 
     Args:
         run_dir: a run directory written by ``cnnlab train`` (or the TrainResult
@@ -263,23 +270,12 @@ def _check_opset(opset: int | None) -> None:
     log a traceback and fall back to its own (a file at another opset than requested)."""
     if opset is None:
         return
-    low, high = _opset_range()
+    low, high = opset_range()
     if not low <= opset <= high:
         raise ExportRequestError(
             f"--opset {opset} is not supported by the installed exporter (torch "
             f"{torch.__version__}): choose an opset from {low} to {high}, or leave --opset "
             "out for its default")
-
-
-def _opset_range() -> tuple[int, int]:
-    try:  # torch's own bounds (a private module: absent from some versions)
-        from torch.onnx._constants import ONNX_MAX_OPSET, ONNX_MIN_OPSET
-
-        return ONNX_MIN_OPSET, ONNX_MAX_OPSET
-    except ImportError:
-        import onnx
-
-        return 7, onnx.defs.onnx_opset_version()
 
 
 def _check_out(path: Path) -> None:

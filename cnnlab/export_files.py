@@ -3,7 +3,8 @@
 An export is a graph file (``model.onnx``), its weights beside it when the model is too
 large for one protobuf file (``model.onnx.data``), and a JSON sidecar (``model.json``)
 with the classes, the input preprocessing, the test-time views and checksums of the
-other two. :mod:`cnnlab.export` writes them; :mod:`cnnlab.onnx_run` reads them back.
+other two. :mod:`cnnlab.export` writes them (at an opset in :func:`opset_range`);
+:mod:`cnnlab.onnx_run` reads them back.
 """
 
 from __future__ import annotations
@@ -92,3 +93,15 @@ def write_sidecar(result, run, onnx_file: Path) -> None:
     }
     sidecar = onnx_file.with_suffix(".json")
     sidecar.write_text(json.dumps(meta, indent=1), encoding="utf-8")
+
+
+def opset_range() -> tuple[int, int]:
+    """The lowest and highest ONNX opset the installed exporter writes a file at."""
+    try:  # torch's own bounds (a private module: absent from some versions)
+        from torch.onnx._constants import ONNX_MAX_OPSET, ONNX_MIN_OPSET
+
+        return ONNX_MIN_OPSET, ONNX_MAX_OPSET
+    except ImportError:
+        import onnx
+
+        return 7, onnx.defs.onnx_opset_version()

@@ -211,6 +211,10 @@ def effective_size(weights: Sequence[float] | None, n: int) -> float:
 
 @dataclass(frozen=True)
 class KSResult:
+    """What :func:`ks_test` found: the ``statistic`` D (the largest gap between the two
+    EDFs), its two-sided asymptotic ``pvalue``, and the (effective) sample sizes ``n_a``,
+    ``n_b`` the p-value was computed for."""
+
     statistic: float  # D
     pvalue: float  # asymptotic, two-sided
     n_a: float  # (effective) sample sizes used for the p-value
@@ -323,6 +327,10 @@ def compare_normalized(errors_a: Sequence[float], complexities_a: Sequence[float
 
 @dataclass(frozen=True)
 class BestEstimate:
+    """What :func:`bootstrap_best` found: the ``best`` (smallest) error observed, and the
+    central ``level`` range [``low``, ``high``] of the best of ``sample_size`` models
+    over ``resamples`` bootstrap resamples (a spread, not a confidence interval)."""
+
     best: float  # the smallest observed error
     low: float  # bootstrap range of the best of ``sample_size`` models (not a CI)
     high: float

@@ -34,6 +34,9 @@ from cnnlab.models._registry import BookRecipe, register_model
 
 @dataclass(frozen=True)
 class AlexNetCfg:
+    """The architecture's settings, each registered model's own; ``get_model(NAME,
+    **overrides)`` replaces any of these fields (``get_model("alexnet_d2l", hidden=1024)``)."""
+
     widths: tuple[int, int, int, int, int] = (96, 256, 384, 384, 256)
     stem_padding: int = 1
     pool_size: int | None = None  # adaptive average pool before the MLP; None: flatten as is
@@ -68,6 +71,11 @@ def _hidden_layer(in_features: int, cfg: AlexNetCfg) -> list[nn.Module]:
 
 
 class AlexNet(FlattenClassifierNet):
+    """``features`` (five convs, three max-pools) -> ``avgpool`` -> flatten ->
+    ``classifier`` (two hidden linears, then the final one), shaped by ``cfg``; see the
+    module docstring for the book's and torchvision's forms. ``image_size`` sizes the
+    first hidden linear where ``cfg.pool_size`` is None (the book's flatten)."""
+
     def __init__(
         self,
         cfg: AlexNetCfg,

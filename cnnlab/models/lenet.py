@@ -59,6 +59,9 @@ def scratch_batch_norm(num_features: int, num_dims: int, momentum: float = 0.1) 
 
 @dataclass(frozen=True)
 class LeNetCfg:
+    """The architecture's settings, each registered model's own; ``get_model(NAME,
+    **overrides)`` replaces any of these fields (``get_model("lenet_d2l", channels=(8, 16))``)."""
+
     channels: tuple[int, ...] = (6, 16)
     paddings: tuple[int, ...] = (2, 0)  # one per conv; the book pads only the first
     kernel_size: int = 5

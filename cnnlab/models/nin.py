@@ -40,6 +40,9 @@ from cnnlab.models._registry import BookRecipe, register_model
 
 @dataclass(frozen=True)
 class NiNCfg:
+    """The architecture's settings, each registered model's own; ``get_model(NAME,
+    **overrides)`` replaces any of these fields (``get_model("nin_d2l", dropout=0.3)``)."""
+
     # One (out_channels, kernel_size, stride, padding) per NiN block before the head.
     stages: tuple[tuple[int, int, int, int], ...] = ((96, 11, 4, 0), (256, 5, 1, 2), (384, 3, 1, 1))
     head_kernel_size: int = 3

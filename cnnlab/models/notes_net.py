@@ -37,6 +37,9 @@ from cnnlab.models._registry import register_model
 
 @dataclass(frozen=True)
 class NotesNetCfg:
+    """The architecture's settings, each registered model's own; ``get_model(NAME,
+    **overrides)`` replaces any of these fields (``get_model("notes_net", dropout=0.5)``)."""
+
     widths: tuple[int, ...] = (16, 64, 128, 128, 256)  # one 3x3 conv each
     strides: tuple[int, ...] = (1, 1, 1, 2, 1)
     norm_from: int = 2  # index of the first conv followed by batch norm

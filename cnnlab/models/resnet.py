@@ -52,6 +52,9 @@ def conv1x1(in_ch: int, out_ch: int, stride: int = 1, bias: bool = False) -> nn.
 
 
 class BasicBlock(nn.Module):
+    """3x3 -> 3x3, the stride in the first, plus the shortcut (``downsample`` where the
+    shape changes): ResNet-18/34's block; ``expansion`` 1 (out width = ``planes``)."""
+
     expansion = 1
 
     def __init__(self, in_ch: int, planes: int, stride: int = 1,
@@ -113,6 +116,9 @@ BLOCKS = {"basic": BasicBlock, "bottleneck": Bottleneck}
 
 @dataclass(frozen=True)
 class ResNetCfg:
+    """The architecture's settings, each registered model's own; ``get_model(NAME,
+    **overrides)`` replaces any of these fields (``get_model("resnet18", stem="small")``)."""
+
     block: str  # "basic" or "bottleneck"
     depths: tuple[int, int, int, int]
     groups: int = 1

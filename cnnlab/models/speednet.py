@@ -24,6 +24,9 @@ from cnnlab.models._registry import register_model
 
 @dataclass(frozen=True)
 class SpeedNetCfg:
+    """The architecture's settings, each registered model's own; ``get_model(NAME,
+    **overrides)`` replaces any of these fields (``get_model("speednet", dropout=0.1)``)."""
+
     widths: tuple[int, ...] = (24, 48, 96)
     convs_per_stage: tuple[int, ...] = (1, 1, 1)
     first_kernel: int = 5
@@ -41,6 +44,10 @@ def conv_bn_relu(cin: int, cout: int, kernel: int = 3) -> list[nn.Module]:
 
 
 class SpeedNet(Network):
+    """``features`` (``cfg.convs_per_stage`` conv-BN-ReLUs of each of ``cfg.widths``,
+    max-pooled between stages) -> global pooling (``cfg.head_pool``) -> ``dropout`` ->
+    ``fc``; see the module docstring."""
+
     def __init__(self, cfg: SpeedNetCfg, num_classes: int = 10, in_channels: int = 1):
         super().__init__()
         if len(cfg.widths) != len(cfg.convs_per_stage):

@@ -51,7 +51,7 @@ def load_pretrained(model: nn.Module, weights, info: ModelInfo,
     model better; the classifier is kept fresh where the weights' one has another
     shape (a new class count); the first convolution is adapted where the channel
     count differs (:func:`adapt_input_conv`). Anything else that does not fit is a
-    :class:`WeightsMismatchError` listing the keys.
+    :class:`~cnnlab.models.interop.WeightsMismatchError` listing the keys.
     """
     loaded = read_pretrained(info, weights)
     source = loaded.source

@@ -47,6 +47,9 @@ VGG_ARCHS: dict[str, Arch] = {
 
 @dataclass(frozen=True)
 class VGGCfg:
+    """The architecture's settings, each registered model's own; ``get_model(NAME,
+    **overrides)`` replaces any of these fields (``get_model("vgg11", hidden=512)``)."""
+
     arch: Arch
     batch_norm: bool = False
     pool_size: int | None = 7  # adaptive average pool before the MLP; None: flatten as is
@@ -80,6 +83,10 @@ _INITS = {"kaiming": kaiming_init, "xavier": xavier_init}
 
 
 class VGG(FlattenClassifierNet):
+    """``features`` (one VGG block per ``cfg.arch`` entry) -> ``avgpool`` -> flatten ->
+    ``classifier`` (two hidden linears, then the final one). ``image_size`` sizes the
+    first hidden linear where ``cfg.pool_size`` is None (the book's flatten)."""
+
     def __init__(
         self,
         cfg: VGGCfg,

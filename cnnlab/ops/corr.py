@@ -9,10 +9,18 @@ book's readers hold them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
 import torch
 
+# What each takes (torch.as_tensor reads it): hinted as a tensor alone, an IDE flagged
+# the book's lists and a reader's NumPy arrays, which the docstrings invite.
+ArrayLike = torch.Tensor | np.ndarray | Sequence[Any]
 
-def corr2d(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
+
+def corr2d(X: ArrayLike, K: ArrayLike) -> torch.Tensor:
     """Two-dimensional cross-correlation of one (h, w) array with one kernel, by loops.
 
     ``Y[i, j] = sum(X[i:i + kh, j:j + kw] * K)`` with no padding and stride 1, the
@@ -38,7 +46,7 @@ def corr2d(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
     return Y
 
 
-def corr2d_multi_in(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
+def corr2d_multi_in(X: ArrayLike, K: ArrayLike) -> torch.Tensor:
     """(C, h, w) input ``X``, (C, kh, kw) kernel ``K``: correlate each channel, sum them.
     NumPy arrays and nested lists are taken as the tensors they hold, as by :func:`corr2d`."""
     X, K = torch.as_tensor(X), torch.as_tensor(K)
@@ -49,7 +57,7 @@ def corr2d_multi_in(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
     return sum(corr2d(x, k) for x, k in zip(X, K, strict=True))
 
 
-def corr2d_multi_in_out(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
+def corr2d_multi_in_out(X: ArrayLike, K: ArrayLike) -> torch.Tensor:
     """(C_in, h, w) ``X``, (C_out, C_in, kh, kw) ``K``: one multi-input result per output,
     stacked into (C_out, h - kh + 1, w - kw + 1). NumPy arrays and nested lists are taken
     as the tensors they hold."""

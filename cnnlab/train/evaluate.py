@@ -36,6 +36,10 @@ from cnnlab.train.report_evaluation import describe_tta
 
 @dataclass
 class Preprocess:
+    """How an image becomes a run's model input: ``channels`` (1 or 3), scaled to
+    [0, 1], resized to ``image_size`` square, then normalised per channel by ``mean`` and
+    ``std`` (on the 0..1 scale; None: not), in ``channels_last`` memory format or not."""
+
     channels: int
     image_size: int  # square side the model sees
     mean: list[float] | None  # per channel, on the 0..1 scale; None: no normalisation
@@ -166,6 +170,10 @@ def check_tta_shift(shift: int, image_size: int) -> None:
 
 @dataclass(repr=False)
 class EvalResult:
+    """One evaluation: mean cross-entropy ``loss`` and ``acc`` (a fraction) over ``count``
+    images, ``per_class_acc`` in label order, and ``confusion[i][j]``: images of class i
+    predicted as class j."""
+
     loss: float
     acc: float
     per_class_acc: list[float]  # NaN for a class with no test images (no accuracy)

@@ -109,7 +109,8 @@ def resolve_config(
     config_file: str | Path | None = None,
     overrides: dict[str, Any] | None = None,
 ) -> TrainConfig:
-    """defaults < preset < config file < explicit overrides (``None`` values ignored).
+    """The TrainConfig of ``model``, validated, each field from the last of: TrainConfig's
+    defaults < preset < config file < explicit overrides (``None`` values ignored).
 
     ``model`` and ``preset`` are the caller's explicit choices (the command line's MODEL
     and --preset), so they beat a ``model:`` or ``preset:`` in the file; the file's

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import os
 import signal
 import time
 import warnings
@@ -92,8 +93,8 @@ class Trainer(Resumable, DivergenceChecks, EvaluatedWeights):
     ``load_resume_state(path)`` first restores a ``last`` checkpoint, to continue a run.
     """
 
-    def __init__(self, cfg: TrainConfig, data: DatasetSplits, run_dir: Path | None = None,
-                 console=None):
+    def __init__(self, cfg: TrainConfig, data: DatasetSplits,
+                 run_dir: str | os.PathLike[str] | None = None, console=None):
         self.cfg = cfg.validate()
         check_preset(self.cfg)  # named but never applied: the run would mislabel itself
         self.run_dir = Path(run_dir) if run_dir else None
