@@ -4,7 +4,9 @@ names test_api_docs checks:
 - the classes a public function returns (or a public result holds) have a docstring of
   their own: a dataclass without one shows ``help()`` its generated signature, which says
   what the fields are called and nothing of what they hold (ExportResult, KSResult,
-  BestEstimate, EvalResult, Preprocess did);
+  BestEstimate, EvalResult, Preprocess did), and it describes each field, property and
+  method, as test_api_docs has it for the exported classes (RunEvaluation's fields,
+  NormalizedComparison's and ``Sample.macs`` were not);
 - so do the network classes ``get_model`` returns, and the settings its overrides change;
 - an ``Args:`` section names only parameters the signature has (a renamed or removed
   one cannot stay described);
@@ -26,7 +28,7 @@ import textwrap
 
 import pytest
 import torch
-from test_api_docs import _public_objects
+from test_api_docs import _class_gaps, _public_objects
 from torch import nn
 
 import cnnlab
@@ -93,6 +95,13 @@ def test_classes_the_api_returns_have_their_own_docstring():
                 "cnnlab.train.evaluate.EvalResult", "cnnlab.train.evaluate.Preprocess"):
         assert key in reached  # the walk reaches what it is meant to
     assert not [key for key, cls in reached.items() if not _own_doc(cls)]
+
+
+def test_the_members_of_classes_the_api_returns_are_described():
+    public = _public_objects()
+    gaps = [gap for key, cls in _reached_classes().items() if key not in public
+            for gap in _class_gaps(key, cls)]
+    assert not gaps
 
 
 def test_network_classes_and_their_settings_have_docstrings():

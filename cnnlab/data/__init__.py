@@ -77,7 +77,7 @@ def parse_spec(spec: str) -> tuple[str, str | None]:
 def load_dataset(
     spec: str = "fashion-mnist", root: str | os.PathLike[str] | None = None, **options: Any
 ) -> DatasetSplits:
-    """Load a dataset by spec: "fashion-mnist" or "folder:PATH".
+    """The DatasetSplits of a dataset spec: "fashion-mnist" or "folder:PATH".
 
     Args:
         spec: which dataset; "synthetic" is a small generated set for smoke runs.

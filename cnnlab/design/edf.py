@@ -239,7 +239,12 @@ def ks_test(a: Sequence[float], b: Sequence[float],
 
 @dataclass(frozen=True)
 class NormalizedComparison:
-    """Two spaces' complexity-normalised EDFs compared over the bins both hold."""
+    """Two spaces' complexity-normalised EDFs compared over the bins both hold
+    (:func:`compare_normalized`): the normalised KS ``statistic`` D and its permutation
+    ``pvalue`` (both NaN where no bin holds models of both), the one-sided gaps
+    ``a_ahead`` and ``b_ahead`` (:func:`edf_gaps`), the ``shared_bins`` of the pair's
+    ``bins``, the models in them (``compared_a``, ``compared_b``: the others are left out),
+    the ``permutations`` drawn, and ``chance_gap``: the D one shuffle in 20 reaches."""
 
     statistic: float  # the normalised KS D (NaN: no bin holds models of both)
     pvalue: float  # permutation p-value (NaN as above)

@@ -180,6 +180,7 @@ class Sample:
 
     @property
     def macs(self) -> int:
+        """The network's multiply-adds at the input it was drawn for (``complexity["flops"]``)."""
         return self.complexity["flops"]
 
 

@@ -415,7 +415,7 @@ class TrialStore:
         return ids
 
     def reset_running(self) -> list[int]:
-        """Trials left ``running`` by a sweep that was killed go back to ``pending``."""
+        """Trials left ``running`` by a sweep that was killed go back to ``pending``; their ids."""
         ids = [r[0] for r in self.conn.execute("SELECT id FROM trials WHERE status = 'running'")]
         if ids:
             self.mark_pending(ids)

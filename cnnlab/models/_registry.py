@@ -122,7 +122,8 @@ def register_model(
     min_input_size: int | None = None,
     name: str | None = None,
 ) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
-    """Decorator: register ``fn`` under ``name`` (default: the function's name).
+    """Decorator: register ``fn`` under ``name`` (default: the function's name); ``fn`` is
+    returned unchanged.
 
     The other keywords become the :class:`ModelInfo` fields of their names: ``family``,
     ``paper``, ``input_size``, ``num_classes`` (default 10), ``variant`` (default

@@ -122,7 +122,9 @@ def _tuple(values, kind):
 
 @dataclass(frozen=True)
 class AnyNetConfig:
-    """One AnyNet: stem width plus, per stage, depth, width, bottleneck ratio, group width.
+    """One AnyNet: ``stem_width`` plus, per stage, ``depths``, ``widths``,
+    ``bottleneck_ratios``, ``group_widths`` and ``strides`` (None: 2 each); ``se_ratio``:
+    0 for X blocks, 0.25 for RegNetY's Y blocks (squeeze-excitation).
 
     A stage's inner (bottleneck) width is ``round(width * ratio)`` (pycls's ``bm``:
     ratio 1 means no bottleneck, 0.25 the classic ResNet 4x squeeze). ``group_widths``
@@ -190,6 +192,7 @@ class AnyNetConfig:
 
     @property
     def num_features(self) -> int:
+        """The width the classifier reads: the last stage's (the stem's without stages)."""
         return self.widths[-1] if self.widths else self.stem_width
 
 

@@ -12,7 +12,8 @@ from cnnlab.ops.conv import autocast_on, in_layout_of, is_whole
 from cnnlab.ops.fast_pool import traced
 
 
-def adaptive_avg_pool2d(x: torch.Tensor, output_size: int | tuple[int | None, int | None]):
+def adaptive_avg_pool2d(x: torch.Tensor,
+                        output_size: int | tuple[int | None, int | None]) -> torch.Tensor:
     """Average ``x`` over PyTorch's adaptive bins to ``output_size`` (S or (H, W)), like
     ``F.adaptive_avg_pool2d``.
 

@@ -60,11 +60,12 @@ def _machines_differ(machines: list[str]) -> bool:
 
 @dataclass(frozen=True)
 class RunComparison:
-    """Runs side by side. ``differences``: each setting whose value is not the same in
-    every run (config.yaml's fields, those left to the run, an "auto" amp or device and
-    no resize, as it resolved them, then the counts of processes, training images and
-    test images scored), with its value in each, in config order; ``target``: the test
-    accuracy whose time-to is a column."""
+    """Runs side by side: ``runs``, a ComparedRun each, in the order given.
+    ``differences``: each setting whose value is not the same in every run (config.yaml's
+    fields, those left to the run, an "auto" amp or device and no resize, as it resolved
+    them, then the counts of processes, training images and test images scored), with its
+    value in each, in config order; ``target``: the test accuracy whose time-to is a
+    column."""
 
     runs: list[ComparedRun]
     differences: dict[str, list[Any]]

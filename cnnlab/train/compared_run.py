@@ -37,7 +37,8 @@ def clock(row: dict) -> float | None:
 
 @dataclass(frozen=True)
 class ComparedRun:
-    """One run as its files hold it. ``history``: metrics.csv's rows (numbers as numbers,
+    """One run as its files hold it: its folder ``run_dir``, and ``config``, config.yaml's
+    fields. ``history``: metrics.csv's rows (numbers as numbers,
     NaN test columns in epochs that eval_every skipped); ``summary``: summary.json, ``{}``
     until the run has finished or stopped; ``data_record``: data.json, the data given to
     ``train()`` from Python (``{}`` for a run on its config's data); ``checkpoint``: the
@@ -69,6 +70,7 @@ class ComparedRun:
 
     @property
     def name(self) -> str:
+        """The run's folder name."""
         return self.run_dir.name
 
     @property
@@ -154,6 +156,7 @@ class ComparedRun:
 
     @property
     def last_test_acc(self) -> float | None:
+        """The test accuracy of its last evaluated epoch; None before the first."""
         tested = self._tested()
         return tested[-1]["test_acc"] if tested else None
 
@@ -181,6 +184,7 @@ class ComparedRun:
 
     @property
     def parameters(self) -> int | None:
+        """Its network's parameter count, as its summary or checkpoint says; None if neither."""
         value = self.summary.get("parameters", self.checkpoint.get("parameters"))
         # A count, or not known: a hand-edited -5 was shown as -5 parameters.
         return value if isinstance(value, int) and not isinstance(value, bool) \

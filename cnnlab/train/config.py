@@ -328,8 +328,9 @@ class TrainConfig:
         return self
 
     def check_new_run(self) -> TrainConfig:
-        """What a new run's plan must also hold, beyond :meth:`validate` (which reads
-        back every run ever written, so it stays as lenient as they were)."""
+        """This config, once it holds what a new run's plan must beyond :meth:`validate`
+        (which reads back every run ever written, so it stays as lenient as they were);
+        else a ConfigError."""
         if self.warmup_epochs and self.warmup_epochs >= self.epochs:
             raise invalid_value("warmup_epochs", self.warmup_epochs, f"fewer than the "
                                 f"{self.epochs} epochs of the run (the warm-up would take "

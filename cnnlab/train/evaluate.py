@@ -47,10 +47,12 @@ class Preprocess:
     channels_last: bool = False
 
     def to_dict(self) -> dict:
+        """The fields as JSON types, as a checkpoint and an export's sidecar keep them."""
         return asdict(self)
 
     @classmethod
     def from_dict(cls, values: dict) -> Preprocess:
+        """The Preprocess :meth:`to_dict` gave ``values`` for."""
         return cls(**values)
 
     def black_level(self) -> list[float]:
@@ -256,7 +258,13 @@ def evaluate(
 
 @dataclass
 class RunEvaluation:
-    """A run's model scored on a test split, and which of its checkpoints it was."""
+    """A run's model scored on a test split (:func:`evaluate_run`): the ``result`` (an
+    EvalResult), the ``classes`` in label order, the test-time ``views`` averaged (flip,
+    shift), the ``checkpoint`` file scored, written after ``epoch`` epochs and
+    ``step_in_epoch`` steps into the next, of the run's planned ``epochs`` (None where
+    not recorded); ``picked_on_this_split``: a ``best`` checkpoint scored on the split it
+    was picked on over a later evaluated epoch (its accuracy flatters it), and
+    ``test_images``: the split's size (more than scored with ``eval_subset``)."""
 
     result: EvalResult
     classes: list[str]
@@ -265,8 +273,6 @@ class RunEvaluation:
     epoch: int | None  # epochs trained when that checkpoint was written ...
     step_in_epoch: int  # ... and steps into the next
     epochs: int  # the run's plan
-    # The "best" checkpoint of a run scored on its own test split, and picked over a later
-    # evaluated epoch for scoring highest on these very images.
     picked_on_this_split: bool = False
     test_images: int | None = None  # in the split scored (more than scored: eval_subset)
 
@@ -354,7 +360,7 @@ def evaluate_run(run_dir: str | os.PathLike[str], data: str | DatasetSplits | No
     evaluates (None: as they are; put back after, as ``resume(threads=...)`` does)."""
     # Imported here: these modules build on this one (Preprocess, evaluate).
     from cnnlab.train import run as training_runs  # by module: tests patch its loader
-    from cnnlab.train.loaded_run import load_run
+    from cnnlab.train.loaded_run import evaluated_after, load_run
     from cnnlab.train.outcome import run_folder
     from cnnlab.train.run_data import make_loader, warn_of_a_changed_test_split
     from cnnlab.train.run_files import check_run_data, move_data
@@ -419,30 +425,9 @@ def evaluate_run(run_dir: str | os.PathLike[str], data: str | DatasetSplits | No
                   f"these, of all {len(images):,}; eval_subset={cfg.eval_subset} (cnnlab eval "
                   f"--eval-subset {cfg.eval_subset}) repeats them", SetupWarning)
     picked = (run.checkpoint.stem == "best" and not data and run.epoch is not None
-              and _evaluated_after(run.run_dir, run.epoch, run.step_in_epoch))
+              and evaluated_after(run.run_dir, run.epoch, run.step_in_epoch))
     return RunEvaluation(result, run.classes, (tta_flip, tta_shift), run.checkpoint,
                          run.epoch, run.step_in_epoch, cfg.epochs, picked, len(splits.test))
-
-
-def _evaluated_after(run_dir, epoch: int, step_in_epoch: int = 0) -> bool:
-    """Whether the run evaluated its test split after ``epoch`` (and ``step_in_epoch``
-    steps into the next): only then was the best checkpoint picked over a later one (a
-    run stopped after its best epoch, or ending on it, was not; nor one a time budget
-    cut mid-epoch and evaluated there, while its last checkpoint is that one). Its
-    metrics.csv unreadable: assumed so, the cautious answer."""
-    import csv
-
-    from cnnlab.train.report_evaluation import checkpoint_position
-    from cnnlab.train.runlog import MetricsLog
-
-    if step_in_epoch and checkpoint_position(run_dir, "last") == (epoch, step_in_epoch):
-        return False  # (resumed past it, the cut epoch's row is of a later evaluation)
-    try:
-        rows = MetricsLog.read(Path(run_dir) / "metrics.csv")
-    except (OSError, UnicodeDecodeError, csv.Error):
-        return True
-    return any(r["epoch"] > epoch and isinstance(r.get("test_acc"), (int, float))
-               and math.isfinite(r["test_acc"]) for r in rows)
 
 
 def _listed(names: list[str], most: int = 5) -> str:

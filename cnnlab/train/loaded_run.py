@@ -1,8 +1,10 @@
 """A finished run read back: the model of one of its checkpoints, with the preprocessing
-it trained with, for eval, predict and export. (``cnnlab.train.run`` re-exports it.)"""
+it trained with, for eval, predict and export (``cnnlab.train.run`` re-exports it); and
+whether a run evaluated after a checkpoint, which says if its ``best`` was picked."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -149,3 +151,24 @@ def load_run(run_dir: str | Path | TrainResult, which: str = "best", device: str
     model.to(dev).eval()
     return LoadedRun(run_dir, cfg, model, list(state["classes"]), pp, path, state.get("epoch"),
                      state.get("step_in_epoch") or 0)
+
+
+def evaluated_after(run_dir, epoch: int, step_in_epoch: int = 0) -> bool:
+    """Whether the run evaluated its test split after ``epoch`` (and ``step_in_epoch``
+    steps into the next): only then was the best checkpoint picked over a later one (a
+    run stopped after its best epoch, or ending on it, was not; nor one a time budget
+    cut mid-epoch and evaluated there, while its last checkpoint is that one). Its
+    metrics.csv unreadable: assumed so, the cautious answer."""
+    import csv
+
+    from cnnlab.train.report_evaluation import checkpoint_position
+    from cnnlab.train.runlog import MetricsLog
+
+    if step_in_epoch and checkpoint_position(run_dir, "last") == (epoch, step_in_epoch):
+        return False  # (resumed past it, the cut epoch's row is of a later evaluation)
+    try:
+        rows = MetricsLog.read(Path(run_dir) / "metrics.csv")
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return True
+    return any(r["epoch"] > epoch and isinstance(r.get("test_acc"), (int, float))
+               and math.isfinite(r["test_acc"]) for r in rows)

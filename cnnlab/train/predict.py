@@ -354,8 +354,8 @@ def _border_level(pixels: torch.Tensor) -> float:
 
 
 class Predictions(list[tuple[Path, list[tuple[str, float]]]]):
-    """:func:`predict_images`'s answer: a list of ``(path, top classes)``, and in
-    ``skipped`` the ``(path, error)`` of each file left out as unreadable."""
+    """:func:`predict_images`'s answer: a list of its ``answers``, ``(path, top classes)``,
+    and in ``skipped`` the ``(path, error)`` of each file left out as unreadable."""
 
     def __init__(self, answers=(), skipped=()):
         super().__init__(answers)
