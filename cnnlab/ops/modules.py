@@ -295,7 +295,11 @@ def convert_to_scratch(model: nn.Module, fft: bool = False, strict: bool = False
                         f"model itself is a {type(model).__name__}; wrap it in nn.Sequential")
     replaced: dict[int, nn.Module] = {}
     for parent in list(model.modules()):
-        for name, child in list(parent.named_children()):
+        # _modules, not named_children(), which yields a module registered under two
+        # names once: the second name kept PyTorch's layer (and strict refused the model).
+        for name, child in list(parent._modules.items()):
+            if child is None:  # a slot registered empty (nn.Module allows it)
+                continue
             if id(child) not in replaced:
                 replaced[id(child)] = scratch_equivalent(child, fft) or child
             if replaced[id(child)] is not child:
