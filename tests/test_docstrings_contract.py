@@ -7,6 +7,8 @@ names test_api_docs checks:
   BestEstimate, EvalResult, Preprocess did), and it describes each field, property and
   method, as test_api_docs has it for the exported classes (RunEvaluation's fields,
   NormalizedComparison's and ``Sample.macs`` were not);
+- ``run_zoo``, which README.md calls from Python though ``cnnlab.bench`` exports
+  nothing, names each of its parameters (it named 4 of 14);
 - so do the network classes ``get_model`` returns, and the settings its overrides change;
 - an ``Args:`` section names only parameters the signature has (a renamed or removed
   one cannot stay described);
@@ -25,10 +27,11 @@ import inspect
 import pkgutil
 import re
 import textwrap
+from pathlib import Path
 
 import pytest
 import torch
-from test_api_docs import _class_gaps, _public_objects
+from test_api_docs import _class_gaps, _public_objects, _unnamed
 from torch import nn
 
 import cnnlab
@@ -102,6 +105,14 @@ def test_the_members_of_classes_the_api_returns_are_described():
     gaps = [gap for key, cls in _reached_classes().items() if key not in public
             for gap in _class_gaps(key, cls)]
     assert not gaps
+
+
+def test_run_zoo_which_the_readme_calls_from_python_names_each_parameter():
+    from cnnlab.bench.zoo import run_zoo
+
+    assert "run_zoo(models, data=splits)" in " ".join(
+        (Path(cnnlab.__file__).parents[1] / "README.md").read_text(encoding="utf-8").split())
+    assert not _unnamed(inspect.getdoc(run_zoo), run_zoo, "run_zoo")
 
 
 def test_network_classes_and_their_settings_have_docstrings():

@@ -117,13 +117,23 @@ def run_zoo(
     threads: int | None = None,
     on_start: Callable[[str, int, int, bool], None] | None = None,
 ) -> list[dict]:
-    """Train every model in ``models`` (skipping finished ones); return all rows.
+    """Train every model in ``models`` (skipping finished ones) with one recipe, as
+    ``cnnlab bench zoo`` does; return all rows of the table (``out_dir``/zoo-PRESET.csv).
+
+    ``preset``: the recipe (``"book"``; ``"none"``: TrainConfig's defaults) with
+    ``epochs`` in place of its own (None: the preset's) and ``overrides`` (TrainConfig
+    fields) over it; ``device`` as for ``train``. The data: ``data``, splits loaded in
+    Python (a setup of their own: ``data_spec`` is not read then), or else ``data_spec``
+    and ``data_root`` as TrainConfig's ``data`` and ``data_root``. Each run goes under
+    ``out_dir``/zoo-PRESET-runs/ (``quiet``: its log lines without a progress bar); a
+    model stopped halfway resumes there. ``on_result`` is given each row as it is stored.
     ``on_start(name, position, of, resuming)`` is called before each model trains
     (``resuming``: it continues an interrupted run from its checkpoint).
     ``on_checked`` is given the finished models kept, once the stored rows' setups are
     known to match this command's (before that, "kept" could turn out false).
     ``threads``: torch's CPU threads (None: one per core), like the device not part of a
-    row's setup: it changes how fast, not what is trained."""
+    row's setup: it changes how fast, not what is trained. An ``out_dir`` holding another
+    setup's rows is refused (a ZooSetupError) before anything trains."""
     from cnnlab.train import TrainingInterrupted, resume, train
     from cnnlab.train.checkpoint import read_state
     from cnnlab.train.device import select_device
