@@ -4,6 +4,7 @@ drawn from the spec. (Where it is kept: :mod:`cnnlab.design.store`.)"""
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, field
 
 from cnnlab.design import spaces
@@ -68,7 +69,7 @@ class SweepSpec:
     seed: int = 0
     macs: tuple[float, float] | None = None
     data: str = "fashion-mnist"
-    data_root: str | None = None
+    data_root: str | os.PathLike[str] | None = None  # kept as text (the store's JSON)
     train_subset: int | None = None  # first N training images only (quick CPU sweeps)
     train: dict = field(default_factory=dict)
     # zero_init_last_bn: pycls leaves this off for its 10-epoch ImageNet sweeps; at
@@ -81,6 +82,10 @@ class SweepSpec:
     num_classes: int | None = None
 
     def __post_init__(self) -> None:
+        # A Path, as TrainConfig takes it ("as for TrainConfig"), failed create_sweep with
+        # "Object of type PosixPath is not JSON serializable".
+        if isinstance(self.data_root, os.PathLike):
+            self.data_root = os.fspath(self.data_root)
         # The dataset's name as cnnlab spells it: a "Folder:PATH" from Python was taken by
         # parse_spec but not seen as a folder by the store, which looks for "folder:".
         if isinstance(self.data, str) and self.data.strip():
