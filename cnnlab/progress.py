@@ -2,7 +2,7 @@
 silent when hidden.
 
 A bar is hidden where no one watches it live (a log file, a test's captured stderr, the
-user's ``--no-progress``). rich before 15 still printed an empty line when a hidden bar
+user's ``--quiet``). rich before 15 still printed an empty line when a hidden bar
 stopped on a console that is not a terminal, a blank line in every log; pyproject admits
 rich 13, so cnnlab's bars stop without a word when hidden.
 """
