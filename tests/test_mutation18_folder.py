@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from cnnlab.data import DataWarning
 from cnnlab.data.folder import load_folder
 from cnnlab.data.folder_files import PassedOver, image_files_under
 from cnnlab.train.predict import image_paths
@@ -88,3 +89,28 @@ def test_a_real_runs_plots_are_still_left_out(tmp_path):
     passed_over = PassedOver()
     assert len(image_files_under(root / "cats", passed_over)) == 3
     assert passed_over.runs == [run]
+
+
+@pytest.mark.parametrize("hidden", [".thumbnails", ".ipynb_checkpoints"])
+def test_a_hidden_folder_of_images_beside_the_classes_is_no_class(tmp_path, hidden):
+    # A file manager's .thumbnails/ (or Jupyter's checkpoints) at the top of the tree
+    # holds PNGs: read as a class, a model would learn to tell thumbnails apart.
+    root = _classes(tmp_path / "photos", names=("cats", "dogs", hidden))
+    data = load_folder(root, image_size=8, progress=False, use_cache=False)
+    assert data.classes == ["cats", "dogs"]
+    assert len(data.train) + len(data.test) == 6
+
+
+def test_macos_hidden_twins_of_undecoded_photos_are_not_counted(tmp_path):
+    # A Mac copying to a USB stick writes "._IMG_1.heic" beside IMG_1.heic (its
+    # metadata): the warning counted each photo twice, and named the hidden twins.
+    root = _classes(tmp_path / "photos", names=("cats", "dogs"))
+    (root / "cats" / "IMG_1.heic").write_bytes(b"\0" * 16)
+    (root / "cats" / "._IMG_1.heic").write_bytes(b"\0" * 16)
+    with pytest.warns(DataWarning) as caught:
+        load_folder(root, image_size=8, progress=False, use_cache=False)
+    said = " | ".join(str(w.message) for w in caught)
+    assert "passed over 1 picture(s)" in said and "._IMG_1" not in said
+    passed_over = PassedOver()
+    image_files_under(root / "cats", passed_over)
+    assert passed_over.undecoded == [root / "cats" / "IMG_1.heic"]
