@@ -76,6 +76,19 @@ def _no_figures(monkeypatch):
 
 
 @pytest.fixture
+def registry():
+    """register_model, for the test alone: the names it registers, and the $CNNLAB_MODELS
+    state, go after it."""
+    from cnnlab.models import _registry
+
+    before = dict(_registry._REGISTRY)
+    yield _registry.register_model
+    _registry._REGISTRY.clear()
+    _registry._REGISTRY.update(before)
+    _registry._families_loaded = False
+
+
+@pytest.fixture
 def figures_drawn(monkeypatch):
     """A run's figures drawn, as a user's run draws them: for the tests that look at them
     (``@pytest.mark.usefixtures("figures_drawn")``, or a module's ``pytestmark``)."""

@@ -4,7 +4,6 @@ its build says torch's error and the builder's fix, once."""
 import pytest
 from torch import nn
 
-from cnnlab.models import _registry, register_model
 from cnnlab.models._base import PooledFcNet
 from cnnlab.train.config import ConfigError, TrainConfig
 from cnnlab.train.model_setup import build_model
@@ -19,15 +18,6 @@ class RgbNet(PooledFcNet):
 
     def forward_features(self, x):
         return self.conv(x)
-
-
-@pytest.fixture
-def registry():
-    before = dict(_registry._REGISTRY)
-    yield register_model
-    _registry._REGISTRY.clear()
-    _registry._REGISTRY.update(before)
-    _registry._families_loaded = False
 
 
 def test_a_network_ignoring_in_channels_is_told_the_builders_fix_alone(registry):

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnlab.models import _registry, get_model, model_info, register_model
+from cnnlab.models import _registry, get_model, model_info
 from cnnlab.notices import SetupWarning
 from cnnlab.train.config import ConfigError, TrainConfig
 from cnnlab.train.model_setup import build_model, training_loss
@@ -30,16 +30,6 @@ class SmallNet(nn.Module):
     def forward(self, x):
         features = F.adaptive_avg_pool2d(F.relu(self.conv(x)), 1).flatten(1)
         return (self.fc(features), features) if self.extra else self.fc(features)
-
-
-@pytest.fixture
-def registry():
-    """Registers for the test alone: its names, and the $CNNLAB_MODELS state, go after."""
-    before = dict(_registry._REGISTRY)
-    yield register_model
-    _registry._REGISTRY.clear()
-    _registry._REGISTRY.update(before)
-    _registry._families_loaded = False
 
 
 def _own(register, name: str, build, input_size=(1, 28, 28)):
