@@ -52,3 +52,13 @@ def test_the_dataset_callback_gives_cnnlabs_spelling():
     assert [check(None, v) for v in ("Fashion-MNIST", "SYNTHETIC", "Folder:/x/Y")] == [
         "fashion-mnist", "synthetic", "folder:/x/Y"]
     assert check(None, None) is None
+
+
+def test_a_file_where_a_folder_would_be_is_named_as_such(tmp_path):
+    from cnnlab.cli.paths import check_output_file
+    from cnnlab.train import ConfigError
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("x", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"notes\.txt is a file, not a folder"):
+        check_output_file(notes / "sub" / "rows.csv", "--out")
