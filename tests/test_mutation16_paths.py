@@ -22,6 +22,7 @@ def test_a_blank_data_root_is_refused_naming_the_option(tmp_path, command, blank
     result = runner.invoke(app, [command, str(tmp_path / "run"), "--data-root", blank])
     assert result.exit_code == 2, result.output
     assert f"--data-root {blank!r}: give a folder" in result.stderr
+    assert result.stdout == ""  # errors go to stderr: a script reading stdout gets none
 
 
 def test_an_upper_case_suffix_is_the_same_kind_of_file(tmp_path, monkeypatch):
