@@ -41,3 +41,13 @@ def test_quiet_leaves_the_table_out_only_where_a_file_holds_it(tiny_run, image, 
     assert quiet_with_file.exit_code == 0 and "%" not in quiet_with_file.stdout
     quiet_alone = runner.invoke(app, ["predict", str(tiny_run), str(image), "--quiet"])
     assert quiet_alone.exit_code == 0 and quiet_alone.stdout.count("%") == 3
+
+
+def test_a_top_k_past_the_classes_gets_a_column_per_class_not_more(tiny_run, image, tmp_path):
+    out = tmp_path / "p.csv"
+    result = runner.invoke(app, ["predict", str(tiny_run), str(image), "--top-k", "12",
+                                 "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    header = out.read_text(encoding="utf-8").splitlines()[0].split(",")
+    assert header[-3:] == ["class_10", "probability_10", "error"]
+    assert "12th" not in result.stdout and "10th" in result.stdout
