@@ -11,9 +11,11 @@ from __future__ import annotations
 import pytest
 from resume_helpers import signal_after_steps
 from test_determinism import assert_same_weights, fit, small_cfg
+from test_resume_versions import _edit_state
 
 from cnnlab.data.synthetic import make_synthetic
 from cnnlab.train import TrainingInterrupted
+from cnnlab.train.checkpoint import read_state
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +35,14 @@ def test_two_stops_inside_one_epoch_resume_to_the_uninterrupted_run(tmp_path, da
     cfg = small_cfg(epochs=3, eval_every=1, schedule="cosine", warmup_epochs=1)
     straight_scores, straight = fit(cfg, data)
     stop_after(cfg, data, tmp_path, monkeypatch, 4)  # epoch 2, after its first step
+    last = tmp_path / "checkpoints" / "last.safetensors"
+    first = read_state(last)["partial"]
+    # A first part of the epoch that took long: the clock the second part must add to
+    _edit_state(last, lambda state: state["partial"].update(time=1000.0))
     stop_after(cfg, data, tmp_path, monkeypatch, 1)  # and after its second
+    second = read_state(last)["partial"]
+    # The epoch's sums and clock carry both sessions' steps (its row's images/s and time)
+    assert second["seen"] == 2 * first["seen"] and second["time"] > 1000.0
     resumed_scores, resumed = fit(cfg, data, run_dir=tmp_path)
     assert_same_weights(straight, resumed)
     assert resumed_scores == straight_scores
