@@ -19,9 +19,9 @@ import cnnlab.train.run as train_run
 from cnnlab.design.executors import LocalExecutor, SweepFailure, fits_the_cores
 from cnnlab.design.runner import SweepInterrupted, create_sweep, resume_command, run_sweep
 from cnnlab.design.store import SweepError, SweepSpec, TrialStore
-from cnnlab.design.sweep_lock import sweep_driver
+from cnnlab.design.sweep_lock import sweep_driver, sweep_lock
 from cnnlab.design.sweep_progress import SweepLine
-from cnnlab.design.sweep_spec import sweep_identity
+from cnnlab.design.sweep_spec import check_train_fields, plan_trials, sweep_identity
 from cnnlab.design.trial import run_trial, trial_data, worker_name
 
 
@@ -152,6 +152,16 @@ def test_the_sweeps_lock_is_held_while_its_trials_train(tmp_path, monkeypatch):
     assert holders == [worker_name()] and sweep_driver(tmp_path) is None
 
 
+def test_the_lock_is_taken_again_by_its_holder(tmp_path, monkeypatch):
+    # The CLI holds it around reopening and running the sweep; run_sweep takes it too.
+    monkeypatch.setattr(train_run, "train", _fake_train([]))
+    _sweep(tmp_path, monkeypatch, n=1)
+    with sweep_lock(tmp_path):
+        assert run_sweep(tmp_path, threads=1)["done"] == 1
+        assert sweep_driver(tmp_path) == worker_name()
+    assert sweep_driver(tmp_path) is None
+
+
 def test_workers_share_the_cores_and_the_resume_command_keeps_them(monkeypatch):
     monkeypatch.setattr(executors, "_cores", lambda: 8)
     pool = LocalExecutor(workers=2, device="cpu")
@@ -196,3 +206,14 @@ def test_the_progress_line_counts_finished_trials():
     assert "3/4 trials finished (1 done, 2 failed); last trial 2: failed" in shown[-1]
     sweep({"id": 3, "status": "done", "error_pct": 12.5})
     assert "4/4 trials finished (2 done, 2 failed); last trial 3: 12.5% error" in shown[-1]
+
+
+def test_trials_are_drawn_apart_and_train_with_the_sweeps_recipe():
+    spec = SweepSpec(space="anynetx_a", data="synthetic", image_size=28, in_channels=1,
+                     num_classes=10, train={"lr": 0.2, "epochs": 1})
+    rows = plan_trials(spec, 0, 4)
+    assert len({repr(r["sample"]) for r in rows}) == 4  # each its own draw, not trial 0's
+    cfg = spec.train_config(rows[1]["config"], rows[1]["seed"])
+    assert (cfg["lr"], cfg["epochs"], cfg["momentum"], cfg["seed"]) == (0.2, 1, 0.9, 1)
+    with pytest.raises(SweepError, match="seed .trial i trains with seed"):
+        check_train_fields({"lr": 0.1, "seed": 3})
