@@ -3,7 +3,7 @@ cnnlab.models.interop's loaders return them) still trains in training mode: drop
 BatchNorm on the batch's statistics (mutation13: dropping the trainer's .train() at the
 start of each epoch passed every other test)."""
 import torch
-from test_own_model import SmallNet, _own, registry  # noqa: F401 - the fixture
+from test_own_model import SmallNet, _own
 from torch import nn
 
 from cnnlab.data.synthetic import make_synthetic
