@@ -26,7 +26,7 @@ from cnnlab.train.config import PRESETS  # torch-free: --help stays quick
 
 from .hints import hint_at_a_busy_cpu
 from .messages import fail, fail_for, output_console, print_table
-from .paths import dataset_name, folder_text, output_file
+from .paths import DATA_ROOT_DEFAULT, dataset_name, folder_text, output_file
 
 app = typer.Typer(help="Benchmarks: each prints a table and a ratio against a baseline.",
                   no_args_is_help=True)
@@ -184,8 +184,8 @@ def loader(
     augment: bool = typer.Option(True, "--augment/--no-augment",
                                  help="Also time per-sample crop + flip."),
     data_root: str = typer.Option(None, callback=folder_text,
-                                  help="Folder holding Fashion-MNIST (default: "
-                                       "$CNNLAB_DATA, the cache, then the system copy)."),
+                                  help=f"Folder holding Fashion-MNIST (default: "
+                                       f"{DATA_ROOT_DEFAULT})."),
     out: Path = typer.Option(None, help="Also write the rows as JSON here.",
                              callback=output_file(".json")),
 ) -> None:
@@ -247,8 +247,8 @@ def zoo(
     data: str = typer.Option("fashion-mnist", callback=dataset_name(),
                              help="fashion-mnist, folder:PATH or synthetic."),
     data_root: str = typer.Option(None, callback=folder_text,
-                                  help="Folder holding the dataset files (default: "
-                                       "$CNNLAB_DATA, the cache, then the system copy)."),
+                                  help=f"Folder holding the dataset files (default: "
+                                       f"{DATA_ROOT_DEFAULT})."),
     batch_size: int = typer.Option(None, min=1, help="Batch size (default: the preset's)."),
     out: Path = typer.Option(Path("results"), metavar="DIR",
                              help="Where the CSV, table and plots go.",

@@ -19,7 +19,7 @@ from . import messages
 # Its old name here, where tests/test_design_cli_errors.py calls it.
 from .design_run import warn_of_no_band as _warn_of_no_band  # noqa: F401
 from .messages import err, output_console, print_table
-from .paths import dataset_name, folder_text
+from .paths import DATA_ROOT_DEFAULT, dataset_name, folder_text
 
 # A sweep's seed is stored in trials.sqlite, whose INTEGER is signed 64-bit (2**64 failed
 # there with a traceback; numpy's generators refuse a negative one, as a traceback too);
@@ -75,8 +75,7 @@ def run(
                                   "(default: fashion-mnist)"),
     data_root: str = typer.Option(None, callback=folder_text,
                                   help="Folder holding the dataset files (with --resume: "
-                                       "where they are now; default: $CNNLAB_DATA, the "
-                                       "cache, then the system copy)."),
+                                       f"where they are now; default: {DATA_ROOT_DEFAULT})."),
     train_subset: int = typer.Option(None, min=1,
                                      help="Train on the first N training images only "
                                           "(default: all of them)."),

@@ -66,6 +66,10 @@ def output_file(*suffixes: str, what: str = "the rows"):
     return check
 
 
+# Where a command looks for Fashion-MNIST when --data-root is not given, as each help says.
+DATA_ROOT_DEFAULT = "$CNNLAB_DATA, the cache, then the system copy"
+
+
 def folder_text(param: typer.CallbackParam, value: str | None) -> str | None:
     """A folder option (``--data-root``) as the configs' text fields hold it; blank text
     refused, naming the option: typed as a path, '' arrived as '.', the current folder,

@@ -23,7 +23,7 @@ from cnnlab.interrupts import interrupted_status  # 130 Ctrl-C, 143 SIGTERM
 
 from .hints import hint_at_a_busy_cpu
 from .messages import fail, output_console
-from .paths import folder_text
+from .paths import DATA_ROOT_DEFAULT, folder_text
 from .speedrun_plan import WARMUP_SEED, SpeedrunStudy
 from .speedrun_tables import (
     mean_accuracy_words,
@@ -82,8 +82,8 @@ def speedrun(
                                 "torch.compile's compilation (reused by the timed runs) are "
                                 "not charged to run 1 (default: on for GPUs)."),
     data_root: str = typer.Option(None, callback=folder_text,
-                                  help="Folder holding Fashion-MNIST (default: "
-                                       "$CNNLAB_DATA, the cache, then the system copy)."),
+                                  help=f"Folder holding Fashion-MNIST (default: "
+                                       f"{DATA_ROOT_DEFAULT})."),
     out: Path = typer.Option(None, help="Write every run and the summary as JSON here (with "
                                         "--ablate, also a PNG chart beside it), rewritten "
                                         "after each run. Run the same command again after "

@@ -15,7 +15,7 @@ from cnnlab.train.config import MAX_THREADS
 
 from .hints import hint_at_a_busy_cpu
 from .messages import err, error, fail, fail_for, named_by_its_flag, output_console
-from .paths import dataset_name, folder_text
+from .paths import DATA_ROOT_DEFAULT, dataset_name, folder_text
 from .train_notes import (
     hint_at_fp16_on_a_cpu,
     hint_at_the_presets,
@@ -384,7 +384,7 @@ def _show_config_defaults(command) -> None:
 
 # Defaults whose value (None, False) would not say what happens.
 _DEFAULT_IN_WORDS = {
-    "data_root": "$CNNLAB_DATA, the cache, then the system copy",
+    "data_root": DATA_ROOT_DEFAULT,
     "resize": "the data's own size",
     "channels": "as the model takes them, see `cnnlab models`",
     "amp": "auto: bf16 on CUDA, off elsewhere",
