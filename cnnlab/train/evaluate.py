@@ -276,6 +276,18 @@ class RunEvaluation:
     picked_on_this_split: bool = False
     test_images: int | None = None  # in the split scored (more than scored: eval_subset)
 
+    # The repr shows acc= and loss=, so a user reads them here first (they were only at
+    # .result.acc, an AttributeError otherwise).
+    @property
+    def acc(self) -> float:
+        """Top-1 accuracy on the images scored, a fraction (``.result.acc``)."""
+        return self.result.acc
+
+    @property
+    def loss(self) -> float:
+        """Mean cross-entropy on the images scored (``.result.loss``)."""
+        return self.result.loss
+
     @property
     def per_class_acc(self) -> dict[str, float]:
         """Class name -> accuracy, as ``TrainResult.per_class_acc`` and summary.json give
