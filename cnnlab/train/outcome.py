@@ -131,7 +131,8 @@ class TrainResult:
               the GPU's peak allocated memory in the epoch; on a CPU or MPS the
               process's peak resident memory (Windows: peak working set) since it
               began; NaN where the system does not say.
-        final: ``history[-1]``, the last epoch's row (``{}`` if none).
+        final: ``history[-1]``, the last epoch's row (``{}`` if none); its epoch and
+            test accuracy are also :attr:`epochs` and :attr:`test_acc`.
         best_test_acc: the highest ``test_acc`` of any epoch (the ``best`` checkpoint's);
             NaN for a run not evaluated yet (one :func:`~cnnlab.train.read_result` read
             back after a stop in its first epoch, say): summary.json has null there.
@@ -181,6 +182,19 @@ class TrainResult:
     def __post_init__(self, model: nn.Module | None = None) -> None:
         self.model = model
 
+    # The repr shows epochs= and test_acc=; both read off the result by those names too.
+    @property
+    def epochs(self) -> int:
+        """Epochs trained (a resumed run's earlier ones included): ``final["epoch"]``."""
+        return int(self.final.get("epoch", 0))
+
+    @property
+    def test_acc(self) -> float:
+        """The last epoch's test accuracy (``final["test_acc"]``); NaN where that epoch
+        was not evaluated (``eval_every``) or none finished. The best is
+        :attr:`best_test_acc`."""
+        return float(self.final.get("test_acc", float("nan")))
+
     @property
     def eval_scope(self) -> str:
         """'' when the whole test split was evaluated, else which part of it."""
@@ -214,8 +228,8 @@ class TrainResult:
         # A notebook shows this after every training cell: the numbers that say how the
         # run went, not every history row and the whole confusion matrix.
         run_dir = str(self.run_dir) if self.run_dir is not None else None
-        parts = [f"run_dir={run_dir!r}", f"epochs={self.final.get('epoch', 0)}",
-                 f"test_acc={self.final.get('test_acc', float('nan')):.4f}",
+        parts = [f"run_dir={run_dir!r}", f"epochs={self.epochs}",
+                 f"test_acc={self.test_acc:.4f}",
                  f"best_test_acc={self.best_test_acc:.4f}",
                  f"train_time_s={self.train_time_s:.1f}"]
         if self.stopped:
