@@ -76,7 +76,7 @@ def test_a_side_without_a_convolution_asks_for_the_channels():
 
 
 def test_wrong_channels_name_the_first_convolutions(lenet):
-    with pytest.raises(SummaryError, match=r"first convolution takes 1 channels: try input_size "
+    with pytest.raises(SummaryError, match=r"first convolution takes 1 channel: try input_size "
                                            r"\(1, 28, 28\)"):
         summary(lenet, (3, 28, 28))
 

@@ -71,12 +71,28 @@ def unbatched_fix(shape: tuple[int, ...], channels: int | None, name: str | None
     if shape[-1] == channels:
         return (f"{batch}; for one channels-last image (H, W, C) give "
                 "x.permute(2, 0, 1).unsqueeze(0)")
+    takes = f"{batch}, and its first convolution takes {_channels(channels)}"
+    if shape[-1] in (1, 3, 4) and min(shape[:-1]) > 4:
+        # (H, W, C) of another channel count: an RGB photo for a grey model was told to
+        # be 28 one-channel images of 28x3 pixels
+        return (f"{takes}: for one channels-last image of {_channels(shape[-1])} (H, W, C), "
+                f"convert it to {_channels(channels)}, then give "
+                "x.permute(2, 0, 1).unsqueeze(0)")
     images = f"{shape[0]} one-channel images (N, H, W)"
+    # (3, H, W) or (4, H, W) reads as one RGB(A) image as well: told only "x.unsqueeze(1)",
+    # a grey model gave 3 answers for one photo, without a word
+    one = (f"for one image of {shape[0]} channels (C, H, W), convert it to "
+           f"{_channels(channels)}, then give x.unsqueeze(0)" if shape[0] in (3, 4) else "")
     if channels == 1:
-        return f"{batch}; for {images} give x.unsqueeze(1)"
-    return (f"{batch}, and its first convolution takes {channels} channels: for {images} "
-            f"give x.unsqueeze(1) to a model built for them (get_model({name or 'name'!r}, "
-            "in_channels=1))")
+        return f"{batch}; " + (f"{one}; " if one else "") + f"for {images} give x.unsqueeze(1)"
+    if one:
+        return f"{takes}: {one}"
+    return (f"{takes}: for {images} give x.unsqueeze(1) to a model built for them "
+            f"(get_model({name or 'name'!r}, in_channels=1))")
+
+
+def _channels(count: int) -> str:
+    return "1 channel" if count == 1 else f"{count} channels"
 
 
 @dataclass(frozen=True)
@@ -119,11 +135,11 @@ def failure_hint(model: nn.Module, sample: Sample) -> str:
     if problem is None:
         return ""
     if problem.kind == "channels-last":  # "try (1, 28, 1)" kept the mistake in it
-        return (f". Its first convolution takes {problem.channels} channels, and this shape "
+        return (f". Its first convolution takes {_channels(problem.channels)}, and this shape "
                 f"looks channels-last (H, W, C): try input_size ({problem.channels}, "
                 f"{', '.join(map(str, sample[:-1]))})")
     if problem.kind == "channels":
-        return (f". Its first convolution takes {problem.channels} channels: try input_size "
+        return (f". Its first convolution takes {_channels(problem.channels)}: try input_size "
                 f"({problem.channels}, {', '.join(map(str, sample[1:]))})")
     name, least = model.cnnlab_name, problem.least
     said = f". {name} takes inputs of at least {least}x{least} pixels"
