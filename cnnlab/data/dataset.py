@@ -26,9 +26,11 @@ def _describe_shape(images: torch.Tensor) -> str:
 
 
 def _looks_channels_last(shape: torch.Size) -> bool:
-    """(N, H, W, C): more than four "channels" while the last dim is 1, 3 or 4 (grey,
-    RGB, RGBA). No image format cnnlab reads has more than four channels."""
-    return shape[1] > 4 and shape[3] in (1, 3, 4)
+    """(N, H, W, C): more than four "channels" and rows while the last dim is 1, 3 or 4
+    (grey, RGB, RGBA). No image format cnnlab reads has more than four channels; a
+    tensor of more, of 4 pixels or fewer a side (make_synthetic(channels=8,
+    image_size=4)), is (N, C, H, W) as given, as summary's --input reads 8x4x4."""
+    return min(shape[1], shape[2]) > 4 and shape[3] in (1, 3, 4)
 
 
 class DataError(Exception):
