@@ -75,7 +75,8 @@ def run(
                                   "(default: fashion-mnist)"),
     data_root: str = typer.Option(None, callback=folder_text,
                                   help="Folder holding the dataset files (with --resume: "
-                                       f"where they are now; default: {DATA_ROOT_DEFAULT})."),
+                                       f"where they are now). (default: {DATA_ROOT_DEFAULT}; "
+                                       "with --resume, the sweep's)"),
     train_subset: int = typer.Option(None, min=1,
                                      help="Train on the first N training images only "
                                           "(default: all of them)."),
