@@ -8,6 +8,7 @@ test of it: the class was left out as a run, its images with it.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pytest
@@ -39,3 +40,15 @@ def test_a_config_yaml_alone_does_not_make_a_folder_a_run(tmp_path: Path) -> Non
     assert not is_run_folder(tmp_path)
     (tmp_path / "metrics.csv").write_text("epoch\n", encoding="utf-8")
     assert is_run_folder(tmp_path)  # config and a run's contents: a run
+
+
+def test_a_hidden_folder_of_images_beside_the_classes_is_no_class(data_env: Path) -> None:
+    # Mutant D02 (session 38: hidden folders counted as data folders) survived the folder
+    # tests: a notebook's .ipynb_checkpoints/ beside cat/ and dog/ would be a class.
+    root = _split_tree(data_env / "photos") / "train"
+    (root / ".ipynb_checkpoints").mkdir()
+    Image.new("RGB", (6, 6)).save(root / ".ipynb_checkpoints" / "0.png")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nor a class folder said to be left out
+        data = load_folder(root, image_size=4, val_fraction=0.0, progress=False)
+    assert data.classes == ["cat", "dog"]
