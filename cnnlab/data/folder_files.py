@@ -95,13 +95,12 @@ def is_run_folder(path: Path) -> bool:
     images (``cnnlab train`` in the dataset folder writes ``runs/`` there). A run's only
     images are in plots/: a dataset keeping its own config.yaml (and a summary.json, or
     a class named plots/ or checkpoints/) beside class folders of images was taken for a
-    run, and `cnnlab predict` on it found no image, a split of it was no split. Nor has a
-    run an image beside its config.yaml: a class folder keeping one was left out."""
+    run, and `cnnlab predict` on it found no image, a split of it was no split."""
     try:
         return (path / "config.yaml").is_file() and any(
             (path / n).exists() for n in _RUN_CONTENTS) and not any(
-            is_image_file(p, path) or p.name != "plots" and is_data_folder(p)
-            and holds_an_image(p) for p in path.iterdir())
+            p.name != "plots" and is_data_folder(p) and holds_an_image(p)
+            for p in path.iterdir())
     except OSError:  # a folder this user may not search (its scan names it): no run seen
         return False
 
