@@ -12,16 +12,20 @@ bench throughput --peak-tflops X`` gives one.
 
 from __future__ import annotations
 
+import re
+
 import torch
 
 # Dense TFLOP/s by math, per card. Listed most specific first: "H100 NVL" and "H100 PCIe"
-# before "H100" (the SXM card's name is "NVIDIA H100 80GB HBM3"); likewise the H200's.
+# before "H100" (the SXM card's name is "NVIDIA H100 80GB HBM3"); likewise the H200's. A
+# name is matched whole (data_sheet_peak): the GH200's GPU is named apart, with its sheet.
 DATA_SHEET_PEAKS: tuple[tuple[str, dict[str, float]], ...] = (
     ("H100 PCIe", {"bf16": 756.5, "fp16": 756.5, "tf32": 378.0, "fp32": 51.0}),
     ("H100 NVL", {"bf16": 835.5, "fp16": 835.5, "tf32": 417.5, "fp32": 60.0}),
     ("H200 NVL", {"bf16": 835.5, "fp16": 835.5, "tf32": 417.5, "fp32": 60.0}),
     ("H100", {"bf16": 989.4, "fp16": 989.4, "tf32": 494.7, "fp32": 67.0}),
     ("H200", {"bf16": 989.4, "fp16": 989.4, "tf32": 494.7, "fp32": 67.0}),
+    ("GH200", {"bf16": 989.4, "fp16": 989.4, "tf32": 494.7, "fp32": 67.0}),
     ("A100", {"bf16": 312.0, "fp16": 312.0, "tf32": 156.0, "fp32": 19.5}),
 )
 
@@ -54,9 +58,10 @@ def cudnn_convs_in_tf32() -> bool:
 
 def data_sheet_peak(device_name: str, math: str) -> float | None:
     """The dense peak TFLOP/s of the card named ``device_name`` (as
-    ``torch.cuda.get_device_name`` gives it) in ``math``; None for a card not listed."""
+    ``torch.cuda.get_device_name`` gives it) in ``math``; None for a card not listed. A
+    listed name counts only whole: "A100" is in "RTX A1000", a far smaller card."""
     for key, peaks in DATA_SHEET_PEAKS:
-        if key in device_name:
+        if re.search(rf"(?<![A-Za-z0-9]){re.escape(key)}(?![A-Za-z0-9])", device_name):
             return peaks.get(math)
     return None
 
