@@ -41,7 +41,7 @@ COLUMNS = [
     "train_time_s", "epochs", "first_in_process", "device", "machine", "torch_threads",
     "run_dir", "error", "setup",
 ]
-# peak_memory_mib: the CUDA allocator's peak (MiB) in the last epoch, its evaluation and
+# peak_memory_mib: the highest of the CUDA allocator's per-epoch peaks (MiB), evaluation and
 # the device-resident dataset included (see the report's note), blank on other devices. A
 # CPU has no per-model counter: the process's peak resident set only grows, so each model
 # would inherit the ones before it, the dataset and torch itself.
