@@ -35,7 +35,7 @@ def clock(row: dict) -> float | None:
     return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ComparedRun:
     """One run as its files hold it: its folder ``run_dir``, and ``config``, config.yaml's
     fields. ``history``: metrics.csv's rows (numbers as numbers,
@@ -155,6 +155,13 @@ class ComparedRun:
         return top, next(r["epoch"] for r in tested if r["test_acc"] == top)
 
     @property
+    def best_test_acc(self) -> float | None:
+        """The highest test accuracy (``best[0]``), by the name TrainResult and
+        ``RunComparison.to_rows`` give it; None before any evaluation."""
+        best = self.best
+        return best[0] if best else None
+
+    @property
     def last_test_acc(self) -> float | None:
         """The test accuracy of its last evaluated epoch; None before the first."""
         tested = self._tested()
@@ -164,6 +171,17 @@ class ComparedRun:
     def wall_s(self) -> float | None:
         """Seconds of training and evaluation in all (:func:`clock`)."""
         return clock(self.history[-1]) if self.history else None
+
+    def __repr__(self) -> str:
+        # `comparison.runs[0]` in a notebook: the dataclass's own repr printed the whole
+        # config, history, summary and checkpoint state (thousands of characters).
+        def short(value: float | None) -> str:
+            return "None" if value is None else f"{value:.4g}"
+
+        return (f"ComparedRun(run_dir={str(self.run_dir)!r}, state={self.state!r}, "
+                f"epochs_done={short(self.epochs_done)}, "
+                f"best_test_acc={short(self.best_test_acc)}, "
+                f"last_test_acc={short(self.last_test_acc)}, wall_s={short(self.wall_s)})")
 
     def time_to(self, target: float) -> float | None:
         """Seconds of training and evaluation (setup not counted) until the first test

@@ -30,6 +30,7 @@ from cnnlab.train.device import (
     torch_threads,
 )
 from cnnlab.train.distributed import DistInfo, all_reduce_sum
+from cnnlab.train.outcome import checkpoint_when as checkpoint_when  # its home until now
 from cnnlab.train.report_evaluation import accuracy_words as accuracy_words
 from cnnlab.train.report_evaluation import describe_tta
 
@@ -276,12 +277,22 @@ class RunEvaluation:
     picked_on_this_split: bool = False
     test_images: int | None = None  # in the split scored (more than scored: eval_subset)
 
-    # The repr shows acc= and loss=, so a user reads them here first (they were only at
-    # .result.acc, an AttributeError otherwise).
+    # The repr shows acc=, loss= and count=, so a user reads them here first (they were
+    # only at .result.acc, an AttributeError otherwise).
     @property
     def acc(self) -> float:
         """Top-1 accuracy on the images scored, a fraction (``.result.acc``)."""
         return self.result.acc
+
+    @property
+    def test_acc(self) -> float:
+        """:attr:`acc`, by the name TrainResult (and summary.json) give a test accuracy."""
+        return self.result.acc
+
+    @property
+    def count(self) -> int:
+        """Images scored (``.result.count``; :meth:`images` says it in words)."""
+        return self.result.count
 
     @property
     def loss(self) -> float:
@@ -317,10 +328,12 @@ class RunEvaluation:
         return f"{count:,} images"
 
     def __repr__(self) -> str:
-        # A notebook cell's last value: the numbers, not the whole confusion matrix.
-        return (f"RunEvaluation(acc={self.result.acc:.4f}, loss={self.result.loss:.4f}, "
-                f"images={self.result.count}, checkpoint={str(self.checkpoint)!r}, "
-                f"when={self.when()!r}, views={describe_tta(*self.views)!r})")
+        # print()'s line (a notebook shows _repr_html_): the numbers, not the confusion
+        # matrix, each under a name it reads back by (images= and when= were methods).
+        step = f"step_in_epoch={self.step_in_epoch}, " if self.step_in_epoch else ""
+        return (f"RunEvaluation(acc={self.acc:.4f}, loss={self.loss:.4f}, "
+                f"count={self.count}, checkpoint={str(self.checkpoint)!r}, "
+                f"epoch={self.epoch}, {step}epochs={self.epochs}, views={self.views})")
 
     def _repr_html_(self) -> str:
         """In a notebook: the headline, then per true class its accuracy and where its
@@ -339,16 +352,6 @@ class RunEvaluation:
                          strict=True))
         return [(heading, [(name, words[name]) for name in names])
                 for heading, names in listed_classes(self.per_class_acc, every)]
-
-
-def checkpoint_when(epoch: int | None, step_in_epoch: int, epochs: int) -> str:
-    """How far a run had trained when a checkpoint was written, in words ("after epoch 7
-    of 10", "at step 40 of epoch 3 of 10")."""
-    if epoch is None:  # a checkpoint from before cnnlab recorded it
-        return "when is not recorded"
-    if step_in_epoch:
-        return f"at step {step_in_epoch} of epoch {epoch + 1} of {epochs}"
-    return f"after epoch {epoch} of {epochs}"
 
 
 def evaluate_run(run_dir: str | os.PathLike[str], data: str | DatasetSplits | None = None,

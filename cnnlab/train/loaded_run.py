@@ -47,10 +47,11 @@ class LoadedRun:
     """A trained model read back from a run directory, ready for eval or predict.
 
     ``run_dir``: the run's folder; ``config``: its TrainConfig (config.yaml); ``model``:
-    the network, in eval mode on the device asked for; ``classes``: the class names, in
-    label order; ``preprocess``: how an image becomes the model's input; ``checkpoint``:
-    the file the weights came from; ``epoch``, ``step_in_epoch``: how far training had
-    gone when it was written (epochs trained, then steps into the next).
+    the network, in eval mode on the device asked for (its name: :attr:`model_name`);
+    ``classes``: the class names, in label order (:attr:`num_classes` of them);
+    ``preprocess``: how an image becomes the model's input (:attr:`input_shape`);
+    ``checkpoint``: the file the weights came from; ``epoch``, ``step_in_epoch``: how far
+    training had gone when it was written (epochs trained, then steps into the next).
     """
 
     run_dir: Path
@@ -72,12 +73,30 @@ class LoadedRun:
         """The dataset the run trained on (``folder:...`` images were decoded by fitting)."""
         return self.config.data
 
+    @property
+    def model_name(self) -> str:
+        """The registered name of the run's network (``config.model``), as
+        ``ModelSummary.model_name`` names it; :attr:`model` is the network itself."""
+        return self.config.model
+
+    @property
+    def num_classes(self) -> int:
+        """How many classes the model tells apart: ``len(classes)``."""
+        return len(self.classes)
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        """(C, H, W) of one image as the model takes it, after the run's resize (as
+        ``ExportResult.input_shape``)."""
+        pp = self.preprocess
+        return pp.channels, pp.image_size, pp.image_size
+
     def __repr__(self) -> str:
-        # What a notebook needs to see, not the whole TrainConfig and network.
-        return (f"LoadedRun(run_dir={str(self.run_dir)!r}, model={self.config.model!r}, "
+        # What a notebook needs to see, not the whole TrainConfig and network; each name
+        # reads back off the run (model= showed a name where .model is the network).
+        return (f"LoadedRun(run_dir={str(self.run_dir)!r}, model_name={self.model_name!r}, "
                 f"checkpoint={self.checkpoint.name!r}, epoch={self.epoch}, "
-                f"classes={len(self.classes)}, input={self.preprocess.channels}x"
-                f"{self.preprocess.image_size}x{self.preprocess.image_size})")
+                f"num_classes={self.num_classes}, input_shape={self.input_shape})")
 
 
 CHECKPOINTS = ("best", "last")

@@ -249,6 +249,16 @@ def best_accuracy(value) -> float:
     return math.nan  # -1, None, NaN, or what no run writes
 
 
+def checkpoint_when(epoch: int | None, step_in_epoch: int, epochs: int) -> str:
+    """How far a run had trained when a checkpoint was written, in words ("after epoch 7
+    of 10", "at step 40 of epoch 3 of 10")."""
+    if epoch is None:  # a checkpoint from before cnnlab recorded it
+        return "when is not recorded"
+    if step_in_epoch:
+        return f"at step {step_in_epoch} of epoch {epoch + 1} of {epochs}"
+    return f"after epoch {epoch} of {epochs}"
+
+
 def run_folder(run, taker: str) -> Path:
     """``run`` as a run folder's path, for ``taker`` (the function's name, for the
     message): a str, a Path (any ``os.PathLike``), or a :class:`TrainResult`. Anything
