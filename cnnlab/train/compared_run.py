@@ -232,7 +232,8 @@ class ComparedRun:
 
     @property
     def test_images(self) -> int | None:
-        """Test images its evaluations scored, as far as its files say."""
+        """Test images its evaluations scored, as far as its files say: what TrainResult
+        calls ``eval_images`` (its ``test_images`` is the whole split's count)."""
         counted = self.summary.get("eval_images")
         if isinstance(counted, int):
             return counted
