@@ -76,7 +76,7 @@ class LoadedRun:
     @property
     def model_name(self) -> str:
         """The registered name of the run's network (``config.model``), as
-        ``ModelSummary.model_name`` names it; :attr:`model` is the network itself."""
+        ``ModelSummary.model_name`` names it; ``model`` is the network itself."""
         return self.config.model
 
     @property
