@@ -200,8 +200,9 @@ def test_console_false_prints_nothing_and_quiet_keeps_its_epoch_lines(tmp_path, 
 def test_a_loaded_run_shows_in_one_short_line(tmp_path, data):
     run = load_run(train(tiny_cfg(tmp_path), data=data).run_dir)
     text = repr(run)
-    assert text == (f"LoadedRun(run_dir={str(tmp_path / 'r')!r}, model='lenet_modern', "
-                    "checkpoint='best.safetensors', epoch=1, classes=10, input=1x28x28)")
+    assert text == (f"LoadedRun(run_dir={str(tmp_path / 'r')!r}, model_name='lenet_modern', "
+                    "checkpoint='best.safetensors', epoch=1, num_classes=10, "
+                    "input_shape=(1, 28, 28))")
 
 
 def test_every_history_key_is_documented(data):
