@@ -357,3 +357,28 @@ def as_written(text: str, encoding: str, errors: str = "strict") -> str:
     except LookupError:  # an encoding or a handler Python does not know: leave it be
         return text
     return data.decode(encoding, "surrogateescape")
+
+
+def rounded_repr(obj) -> str:
+    """A dataclass's repr with every float to 4 significant figures (inside dicts, lists
+    and tuples too) and paths as text: as ``__repr__ = rounded_repr``, for results a
+    notebook shows, whose default repr printed 0.21055163272601085 and 1.4901161193847656e-08.
+    The attributes keep every digit."""
+    from dataclasses import fields
+    from pathlib import PurePath
+
+    def short(value) -> str:
+        if isinstance(value, float):
+            return f"{value:.4g}"
+        if isinstance(value, PurePath):
+            return repr(str(value))
+        if isinstance(value, dict):
+            return "{" + ", ".join(f"{short(k)}: {short(v)}" for k, v in value.items()) + "}"
+        if isinstance(value, list):
+            return "[" + ", ".join(map(short, value)) + "]"
+        if isinstance(value, tuple):
+            return "(" + ", ".join(map(short, value)) + ("," if len(value) == 1 else "") + ")"
+        return repr(value)
+
+    shown = ", ".join(f"{f.name}={short(getattr(obj, f.name))}" for f in fields(obj) if f.repr)
+    return f"{type(obj).__name__}({shown})"

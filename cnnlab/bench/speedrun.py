@@ -25,7 +25,7 @@ import time
 import warnings
 from dataclasses import dataclass
 
-from cnnlab.formatting import counted
+from cnnlab.formatting import counted, rounded_repr
 from cnnlab.train.config import TrainConfig
 from cnnlab.train.outcome import TrainingInterrupted
 from cnnlab.train.presets import preset_values
@@ -132,7 +132,7 @@ VARIANTS: dict[str, Variant] = {
 ABLATIONS: dict[str, dict] = {FULL_RECIPE: {}, **{n: v.change for n, v in VARIANTS.items()}}
 
 
-@dataclass
+@dataclass(repr=False)
 class SpeedrunResult:
     seed: int
     time_to_target_s: float | None  # None: target not reached
@@ -142,6 +142,8 @@ class SpeedrunResult:
     epochs: int
     diverged: bool = False  # the loss went NaN/inf: no accuracy, and never the target
     session: int = 0  # the process that ran it, of a resumed study's (speedrun_study.py)
+
+    __repr__ = rounded_repr  # a notebook's list of them: seconds to 4 figures, not 17
 
 
 class StoppedAfterRun(TrainingInterrupted):

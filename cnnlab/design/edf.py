@@ -36,6 +36,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cnnlab.formatting import rounded_repr
+
 
 def _array(values: Sequence[float], name: str) -> np.ndarray:
     a = np.asarray(values, dtype=np.float64).ravel()
@@ -209,7 +211,7 @@ def effective_size(weights: Sequence[float] | None, n: int) -> float:
     return float(1.0 / np.sum(w * w))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class KSResult:
     """What :func:`ks_test` found: the ``statistic`` D (the largest gap between the two
     EDFs), its two-sided asymptotic ``pvalue``, and the (effective) sample sizes ``n_a``,
@@ -219,6 +221,8 @@ class KSResult:
     pvalue: float  # asymptotic, two-sided
     n_a: float  # (effective) sample sizes used for the p-value
     n_b: float
+
+    __repr__ = rounded_repr  # a p-value of 0.21055163272601085: to 4 figures
 
 
 def ks_test(a: Sequence[float], b: Sequence[float],
@@ -237,7 +241,7 @@ def ks_test(a: Sequence[float], b: Sequence[float],
     return KSResult(d, kolmogorov_sf(math.sqrt(n * m / (n + m)) * d), n, m)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class NormalizedComparison:
     """Two spaces' complexity-normalised EDFs compared over the bins both hold
     (:func:`compare_normalized`): the normalised KS ``statistic`` D and its permutation
@@ -259,6 +263,8 @@ class NormalizedComparison:
     # gap below it is within chance for these models, so "no significant difference"
     # with a large one here means too few models to tell, not spaces alike.
     chance_gap: float = float("nan")
+
+    __repr__ = rounded_repr
 
 
 def compare_normalized(errors_a: Sequence[float], complexities_a: Sequence[float],
@@ -330,7 +336,7 @@ def compare_normalized(errors_a: Sequence[float], complexities_a: Sequence[float
 # ---------------------------------------------------------------- best of n
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class BestEstimate:
     """What :func:`bootstrap_best` found: the ``best`` (smallest) error observed, and the
     central ``level`` range [``low``, ``high``] of the best of ``sample_size`` models
@@ -342,6 +348,8 @@ class BestEstimate:
     level: float
     sample_size: int
     resamples: int
+
+    __repr__ = rounded_repr
 
 
 def bootstrap_best(errors: Sequence[float], *, sample_size: int | None = None,
