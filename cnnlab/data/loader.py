@@ -409,9 +409,11 @@ class DeviceLoader:
         return x
 
     def __repr__(self) -> str:
-        c = self._data.shape[1]
-        return (f"DeviceLoader(n={self.dataset_size}, batch_size={self.batch_size}, "
-                f"batches={len(self)}, out={c}x{self.output_size[0]}x{self.output_size[1]} "
-                f"{str(self.dtype).removeprefix('torch.')}, device={self.device}, "
-                f"shuffle={self.shuffle}, augment={self.augment}, "
-                f"rank={self.rank}/{self.world_size}, cached_resize={self.cached_resize})")
+        # The words first, then attributes by their names (n=, batches= and out= were
+        # none: loader.n raised AttributeError).
+        c, (h, w) = self._data.shape[1], self.output_size
+        return (f"DeviceLoader({len(self)} batches of {c}x{h}x{w} "
+                f"{str(self.dtype).removeprefix('torch.')}: dataset_size={self.dataset_size}, "
+                f"batch_size={self.batch_size}, device={self.device}, shuffle={self.shuffle}, "
+                f"augment={self.augment}, rank={self.rank}, world_size={self.world_size}, "
+                f"cached_resize={self.cached_resize})")
