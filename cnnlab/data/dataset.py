@@ -90,6 +90,16 @@ class ImageData:
     def __len__(self) -> int:
         return len(self.labels)
 
+    def __eq__(self, other: object) -> bool:
+        # The dataclass's own compared the tensors with ==, and bool() of that raised
+        # "Boolean value of Tensor with more than one value is ambiguous" (a split read
+        # back from a pickle, or two DatasetSplits, compared).
+        if not isinstance(other, ImageData):
+            return NotImplemented
+        return (self.images.shape == other.images.shape and torch.equal(
+            self.images.cpu(), other.images.cpu()) and torch.equal(self.labels.cpu(),
+                                                                   other.labels.cpu()))
+
     def __repr__(self) -> str:
         # The default dataclass repr prints the image tensors: thousands of characters
         # as the last line of a notebook cell.
