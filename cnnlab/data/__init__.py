@@ -129,3 +129,12 @@ __all__ = [
     "read_idx",
     "write_idx",
 ]
+
+
+def __dir__() -> list[str]:
+    # What tab completion offers: the names above and the package's modules imported so
+    # far, not what this file imports to work (`cnnlab.data.inspect` was the standard
+    # library's inspect, beside os, Any and annotations). Those still work as attributes.
+    here = globals()
+    return sorted({*__all__, *(name for name, value in here.items()
+                               if getattr(value, "__name__", "") == f"{__name__}.{name}")})
