@@ -14,8 +14,8 @@ from cnnlab.design.describe import (
     best_trials_rows,
     error_decimals,
     few_steps_note,
-    steps_per_trial,
     setup_tables,
+    steps_per_trial,
     sweep_setup,
     trained_with,
     who_trains,
@@ -68,10 +68,10 @@ def best(i: int, error: float) -> dict:
 
 
 def test_best_networks_rank_lowest_error_first_over_every_space_ties_in_space_order():
-    spaces = [{"label": "A", "best_trials": [best(1, 10.0), best(4, 30.0)]},
+    spaces = [{"label": "A", "best_trials": [best(3, 10.0), best(4, 30.0)]},
               {"label": "B", "best_trials": [best(0, 5.0), best(2, 10.0)]}]
     rows = best_trials_rows(spaces)
-    assert [(r[0], r[1]) for r in rows] == [("B", "0"), ("A", "1"), ("B", "2"), ("A", "4")]
+    assert [(r[0], r[1]) for r in rows] == [("B", "0"), ("A", "3"), ("B", "2"), ("A", "4")]
     assert rows[0][-1] == "w0 8, wa 1.5, wm 2.25 (0.000)"
     assert _fit_text({"w0": 8, "wa": 1.5, "wm": 2.25, "e_fit": 0.0, "widths": [8]}) == (
         "w0 8, wa 1.5, wm 2.25 (0.000 to widths [8], before the group-width step)")
@@ -123,3 +123,18 @@ def test_a_sweep_with_only_trials_left_running_is_not_finished():
     assert said == ("not running (2 left 'running' by a sweep that was stopped: none trains "
                     "now); finish it with: cnnlab design run --resume s")
     assert who_trains({"done": 3}, None, None, "x") is None
+
+
+def test_a_best_network_carries_its_fitted_rule_each_parameter_its_own():
+    from cnnlab.design.describe import best_trials
+    from cnnlab.design.regnet_fit import fit_regnet
+
+    config = {"depths": [1, 2, 3], "widths": [24, 56, 152], "bottleneck_ratios": [1.0] * 3,
+              "group_widths": [8] * 3}
+    row = {"id": 0, "error_pct": 9.0, "macs": 1, "params": 1, "acts": 1, "sample": {},
+           "config": config}
+    fit = fit_regnet([1, 2, 3], [24, 56, 152])
+    assert round(fit.wa, 3) != round(fit.wm, 3)
+    assert best_trials([row])[0]["regnet_fit"] == {
+        "w0": fit.w0, "wa": round(fit.wa, 3), "wm": round(fit.wm, 3),
+        "e_fit": round(fit.fit_error, 4)}
