@@ -20,6 +20,7 @@ from cnnlab.models.interop import (
 
 
 def test_a_googlenet_trained_with_auxiliary_heads_keeps_them_in_torchvisions_model():
+    # ~4 s the first time in a process (torchvision's probe), 0.2 s after.
     ours = get_model("googlenet", num_classes=10, in_channels=1, aux_logits=True)
     theirs = to_torchvision(ours)
     assert theirs.aux_logits
@@ -103,3 +104,16 @@ def test_a_grouped_first_conv_is_not_remade_for_other_channels():
     conv = nn.Conv2d(4, 4, 3, groups=2)
     with pytest.raises(ValueError, match="grouped first convolution"):
         conv_with_weight(conv, torch.zeros(4, 1, 3, 3))
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit:FutureWarning")  # its deprecation, newer torch
+def test_a_torchscript_archive_is_refused_before_torch_load_sees_it(tmp_path, monkeypatch):
+    # torch 2.4 (which cnnlab supports) hands such an archive to torch.jit.load even
+    # with weights_only=True: the archive's code would run before any refusal.
+    path = tmp_path / "scripted.pt"
+    torch.jit.save(torch.jit.script(nn.Linear(2, 2)), path)
+    calls = []
+    monkeypatch.setattr(torch, "load", lambda *args, **kwargs: calls.append(args) or {})
+    with pytest.raises(ValueError, match="a TorchScript archive"):
+        read_weights_file(path)
+    assert calls == []
