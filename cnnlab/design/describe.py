@@ -136,11 +136,12 @@ def steps_per_trial(spec: dict) -> int | None:
     images = min(subset, size) if subset and size else subset or size
     if not images:
         return None
+    from cnnlab.train.run_data import drops_a_lone_last_image  # torch: imported when asked
+
     batch = train["batch_size"]
-    # Training drops a last batch of one image that is not the whole epoch (train/
-    # run_data.py: batch norm cannot normalise it): 129 images in batches of 128 are 1 step.
-    dropped = images % batch == 1 and images > batch
-    return train["epochs"] * (-(-images // batch) - dropped)
+    # Training drops a last batch of one image (batch norm cannot normalise it): 129
+    # images in batches of 128 are 1 step.
+    return train["epochs"] * (-(-images // batch) - drops_a_lone_last_image(images, batch))
 
 
 def few_steps_note(spec: dict) -> str | None:

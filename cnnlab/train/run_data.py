@@ -77,6 +77,13 @@ def training_subset(data: DatasetSplits, train_subset: int | None,
     return dataclasses.replace(data, train=part)
 
 
+def drops_a_lone_last_image(images: int, batch_size: int) -> bool:
+    """Whether an epoch of ``images`` in batches of ``batch_size`` drops its last batch:
+    one of a single image that is not the whole epoch (make_loader says why). The
+    steps a design sweep counts (design/describe.py) follow it."""
+    return images % batch_size == 1 and images > batch_size
+
+
 def make_loader(cfg: TrainConfig, pp: Preprocess, images: torch.Tensor,
                 labels: torch.Tensor, train: bool, device: torch.device,
                 dist: DistInfo) -> DeviceLoader:
@@ -95,7 +102,7 @@ def make_loader(cfg: TrainConfig, pp: Preprocess, images: torch.Tensor,
     # image's gradient at the full lr is mostly noise. Every other batch size is kept,
     # and so is a lone image that is the whole epoch.
     per_rank = math.ceil(len(labels) / dist.world_size)
-    drop_last = train and per_rank % cfg.batch_size == 1 and per_rank > cfg.batch_size
+    drop_last = train and drops_a_lone_last_image(per_rank, cfg.batch_size)
     return DeviceLoader(
         images, labels, cfg.batch_size if train else max(cfg.batch_size, 512),
         device=device, shuffle=train, drop_last=drop_last, seed=cfg.seed,
