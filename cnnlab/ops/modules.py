@@ -232,15 +232,19 @@ class AdaptiveAvgPool2d(FromScratch, nn.Module):
 
 
 def _pool_from_torch(pool: nn.Module) -> nn.Module | None:
+    # In the pool's own mode, as the conv and norm swaps are: a model converted after
+    # .eval() had its pools alone back in training mode.
     if type(pool) in (nn.MaxPool2d, MaxPool2x2) and not pool.return_indices:
-        return MaxPool2d(pool.kernel_size, pool.stride, pool.padding, pool.dilation,
-                         pool.ceil_mode)
-    if type(pool) is nn.AvgPool2d and pool.divisor_override is None:
-        return AvgPool2d(pool.kernel_size, pool.stride, pool.padding, pool.ceil_mode,
-                         pool.count_include_pad)
-    if type(pool) is nn.AdaptiveAvgPool2d:
-        return AdaptiveAvgPool2d(pool.output_size)
-    return None
+        new = MaxPool2d(pool.kernel_size, pool.stride, pool.padding, pool.dilation,
+                        pool.ceil_mode)
+    elif type(pool) is nn.AvgPool2d and pool.divisor_override is None:
+        new = AvgPool2d(pool.kernel_size, pool.stride, pool.padding, pool.ceil_mode,
+                        pool.count_include_pad)
+    elif type(pool) is nn.AdaptiveAvgPool2d:
+        new = AdaptiveAvgPool2d(pool.output_size)
+    else:
+        return None
+    return new.train(pool.training)
 
 
 def _batch_norm_from_torch(bn: nn.Module) -> BatchNorm | None:
