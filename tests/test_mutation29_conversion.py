@@ -1,9 +1,9 @@
 """convert_to_scratch keeps every option of the layers it swaps, and what unconverted_calls
 records. Written against mutants (session 39) that the suite let through: a max pool's
 ceil_mode and an average pool's count_include_pad dropped on conversion (other outputs
-than PyTorch's), a converted conv left in training mode (the pools were: fixed), a BatchNorm2d taking (N, C)
-input once converted, the eval-mode pass of the call check skipped, and a call listed
-once per pass."""
+than PyTorch's), a converted conv left in training mode (the pools were: fixed), a
+BatchNorm2d taking (N, C) input once converted, the eval-mode pass of the call check
+skipped, and a call listed once per pass."""
 
 from __future__ import annotations
 
