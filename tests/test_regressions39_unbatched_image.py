@@ -27,8 +27,6 @@ def test_one_colour_image_for_a_grey_model_is_named_beside_a_batch(x):
      "one channels-last image of 3 channels (H, W, C), convert it to 1 channel"),
     ("resnet18_small", {"in_channels": 3}, torch.rand(32, 32, 1),
      "one channels-last image of 1 channel (H, W, C), convert it to 3 channels"),
-    ("resnet18_small", {"in_channels": 3}, torch.rand(4, 32, 32),
-     "for one image of 4 channels (C, H, W), convert it to 3 channels"),
 ])
 def test_an_image_of_other_channels_is_told_to_be_converted(name, kw, x, fix):
     said = _message(get_model(name, num_classes=10, **kw).eval(), x)

@@ -78,17 +78,17 @@ def unbatched_fix(shape: tuple[int, ...], channels: int | None, name: str | None
         return (f"{takes}: for one channels-last image of {_channels(shape[-1])} (H, W, C), "
                 f"convert it to {_channels(channels)}, then give "
                 "x.permute(2, 0, 1).unsqueeze(0)")
-    images = f"{shape[0]} one-channel images (N, H, W)"
-    # (3, H, W) or (4, H, W) reads as one RGB(A) image as well: told only "x.unsqueeze(1)",
-    # a grey model gave 3 answers for one photo, without a word
-    one = (f"for one image of {shape[0]} channels (C, H, W), convert it to "
-           f"{_channels(channels)}, then give x.unsqueeze(0)" if shape[0] in (3, 4) else "")
-    if channels == 1:
-        return f"{batch}; " + (f"{one}; " if one else "") + f"for {images} give x.unsqueeze(1)"
-    if one:
-        return f"{takes}: {one}"
-    return (f"{takes}: for {images} give x.unsqueeze(1) to a model built for them "
-            f"(get_model({name or 'name'!r}, in_channels=1))")
+    # (1, H, W), (3, H, W) or (4, H, W) reads as one grey or RGB(A) image as well: told only
+    # "x.unsqueeze(1)", a grey model gave 3 answers for one photo, without a word
+    fixes = [f"for one image of {_channels(shape[0])} (C, H, W), convert it to "
+             f"{_channels(channels)}, then give x.unsqueeze(0)"] if shape[0] in (1, 3, 4) else []
+    if shape[0] > 1:  # and a batch of grey images, FashionMNIST.data[:4] say
+        images = f"for {shape[0]} one-channel images (N, H, W) give x.unsqueeze(1)"
+        # (an exported model or a user's own module has no registered name to rebuild by)
+        built = (f" (get_model({name!r}, in_channels=1))" if name else
+                 f", or convert them to {_channels(channels)}")
+        fixes.append(images if channels == 1 else f"{images} to a model built for them{built}")
+    return (f"{batch}; " if channels == 1 else f"{takes}: ") + "; ".join(fixes)
 
 
 def _channels(count: int) -> str:
