@@ -135,6 +135,9 @@ def __dir__() -> list[str]:
     # What tab completion offers: the names above and the package's modules imported so
     # far, not what this file imports to work (`cnnlab.data.inspect` was the standard
     # library's inspect, beside os, Any and annotations). Those still work as attributes.
+    # A module's own dunders stay, as dir(cnnlab) and dir(cnnlab.train) keep them
+    # (pydoc's DATA section read __all__ off it).
     here = globals()
     return sorted({*__all__, *(name for name, value in here.items()
-                               if getattr(value, "__name__", "") == f"{__name__}.{name}")})
+                               if getattr(value, "__name__", "") == f"{__name__}.{name}"),
+                   *(name for name in here if name.startswith("__"))})
