@@ -359,6 +359,12 @@ def as_written(text: str, encoding: str, errors: str = "strict") -> str:
     return data.decode(encoding, "surrogateescape")
 
 
+def four_figures(value: float) -> str:
+    """``value`` to 4 significant figures, as a repr shows a result's number; one of 10,000
+    or more whole (a run's 12345.6 seconds read "1.235e+04"). NaN and inf as Python says."""
+    return f"{value:.0f}" if 1e4 <= abs(value) < 1e15 else f"{value:.4g}"
+
+
 def rounded_repr(obj) -> str:
     """A dataclass's repr with every float to 4 significant figures (inside dicts, lists
     and tuples too) and paths as text: as ``__repr__ = rounded_repr``, for results a
@@ -369,7 +375,7 @@ def rounded_repr(obj) -> str:
 
     def short(value) -> str:
         if isinstance(value, float):
-            return f"{value:.4g}"
+            return four_figures(value)
         if isinstance(value, PurePath):
             return repr(str(value))
         if isinstance(value, dict):

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cnnlab.formatting import four_figures
 from cnnlab.train.compare_files import (
     read_checkpoint_state,
     read_config,
@@ -176,7 +177,7 @@ class ComparedRun:
         # `comparison.runs[0]` in a notebook: the dataclass's own repr printed the whole
         # config, history, summary and checkpoint state (thousands of characters).
         def short(value: float | None) -> str:
-            return "None" if value is None else f"{value:.4g}"
+            return "None" if value is None else four_figures(value)
 
         return (f"ComparedRun(run_dir={str(self.run_dir)!r}, state={self.state!r}, "
                 f"epochs_done={short(self.epochs_done)}, "
