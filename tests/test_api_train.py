@@ -57,7 +57,7 @@ def test_without_a_run_folder_the_model_is_still_returned(data):
 def test_the_model_stays_out_of_repr_equality_and_asdict(tmp_path, data):
     result = train(tiny_cfg(tmp_path, epochs=2), data=data, write_run_dir=False)
     text = repr(result)
-    assert text.startswith("TrainResult(run_dir=None, epochs=2, test_acc=")
+    assert text.startswith("TrainResult(run_dir=None, epochs_done=2, test_acc=")
     assert "best_test_acc=" in text and "train_time_s=" in text
     assert len(text) < 200 and "history" not in text and "Conv" not in text
     assert "model" not in dataclasses.asdict(result)

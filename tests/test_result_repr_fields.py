@@ -22,12 +22,12 @@ def test_a_train_results_epochs_and_test_acc_are_attributes():
     history = [{"epoch": 1, "test_acc": 0.8}, {"epoch": 2, "test_acc": 0.85}]
     result = TrainResult(run_dir=None, history=history, final=history[-1],
                          best_test_acc=0.85, train_time_s=3.0)
-    shown = dict(re.findall(r"(epochs|test_acc)=([0-9.]+)", repr(result)))
-    assert result.epochs == int(shown["epochs"]) == 2
+    shown = dict(re.findall(r"(epochs_done|test_acc)=([0-9.]+)", repr(result)))
+    assert result.epochs_done == int(shown["epochs_done"]) == 2
     assert result.test_acc == float(shown["test_acc"]) == 0.85
     # A last epoch not evaluated (eval_every) and a run with none finished.
     skipped = TrainResult(None, [{"epoch": 3, "test_acc": float("nan")}],
                           {"epoch": 3, "test_acc": float("nan")}, 0.85, 4.0)
-    assert math.isnan(skipped.test_acc) and skipped.epochs == 3
+    assert math.isnan(skipped.test_acc) and skipped.epochs_done == 3
     empty = TrainResult(None, [], {}, float("nan"), 0.0)
-    assert empty.epochs == 0 and math.isnan(empty.test_acc)
+    assert empty.epochs_done == 0 and math.isnan(empty.test_acc)

@@ -132,7 +132,7 @@ class TrainResult:
               process's peak resident memory (Windows: peak working set) since it
               began; NaN where the system does not say.
         final: ``history[-1]``, the last epoch's row (``{}`` if none); its epoch and
-            test accuracy are also :attr:`epochs` and :attr:`test_acc`.
+            test accuracy are also :attr:`epochs_done` and :attr:`test_acc`.
         best_test_acc: the highest ``test_acc`` of any epoch (the ``best`` checkpoint's);
             NaN for a run not evaluated yet (one :func:`~cnnlab.train.read_result` read
             back after a stop in its first epoch, say): summary.json has null there.
@@ -182,9 +182,9 @@ class TrainResult:
     def __post_init__(self, model: nn.Module | None = None) -> None:
         self.model = model
 
-    # The repr shows epochs= and test_acc=; both read off the result by those names too.
+    # The repr shows epochs_done= and test_acc=; both read off the result by those names too.
     @property
-    def epochs(self) -> int:
+    def epochs_done(self) -> int:
         """Epochs trained (a resumed run's earlier ones included): ``final["epoch"]``."""
         return int(self.final.get("epoch", 0))
 
@@ -228,7 +228,7 @@ class TrainResult:
         # A notebook shows this after every training cell: the numbers that say how the
         # run went, not every history row and the whole confusion matrix.
         run_dir = str(self.run_dir) if self.run_dir is not None else None
-        parts = [f"run_dir={run_dir!r}", f"epochs={self.epochs}",
+        parts = [f"run_dir={run_dir!r}", f"epochs_done={self.epochs_done}",
                  f"test_acc={self.test_acc:.4f}",
                  f"best_test_acc={self.best_test_acc:.4f}",
                  f"train_time_s={self.train_time_s:.1f}"]
