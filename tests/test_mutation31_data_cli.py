@@ -7,10 +7,11 @@ import os
 import time
 
 import pytest
+import typer
 from test_data_cli import show
 from test_folder_cache_prune import cli
 
-from cnnlab.cli.paths import check_output_file
+from cnnlab.cli.paths import check_output_file, output_file
 from cnnlab.data import folder_cache
 from cnnlab.train import ConfigError
 
@@ -39,3 +40,10 @@ def test_an_output_path_that_is_a_folder_is_refused_with_a_file_name_to_give(tmp
     with pytest.raises(ConfigError, match="is a folder; give a file name") as info:
         check_output_file(tmp_path, "--out", example="rows.csv")
     assert str(tmp_path / "rows.csv") in str(info.value)
+
+
+def test_a_folder_given_as_out_is_answered_with_a_name_of_the_commands_kind(tmp_path):
+    # compare --csv suggests result.csv inside it, not the result.json of other commands.
+    with pytest.raises(typer.BadParameter) as info:
+        output_file(".csv", what="the table")(tmp_path)
+    assert str(tmp_path / "result.csv") in str(info.value)
