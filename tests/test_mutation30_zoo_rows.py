@@ -1,6 +1,6 @@
-"""The zoo's pieces that need no training (cnnlab.bench.zoo): which models and sizes it
-takes, an old row read in today's columns, the parameters counted as the run built its
-model, and the table redrawn where a kill left it older than the CSV."""
+"""The zoo's pieces (cnnlab.bench.zoo): which models and sizes it takes, the parameters
+counted as the run built its model, the table redrawn where a kill left it older than the
+CSV (none of these trains), and a resize asked for (one tiny run)."""
 
 from __future__ import annotations
 
@@ -28,18 +28,6 @@ def _write_table(path, rows):
         writer.writerows(rows)
 
 
-def test_an_old_rows_peak_is_kept_on_cuda_and_dropped_on_a_cpu(tmp_path):
-    # Before peak_memory_mib, a CPU row's peak_memory_mb was the process's lifetime peak.
-    path = tmp_path / "zoo-book.csv"
-    _write_table(path, [
-        {"model": "lenet_d2l", "status": "failed", "device": "cuda:0", "peak_memory_mb": "812.5"},
-        {"model": "alexnet_d2l", "status": "failed", "device": "cpu", "peak_memory_mb": "3000"}])
-    rows = {r["model"]: r for r in zoo.read_rows(path)}
-    assert rows["lenet_d2l"]["peak_memory_mib"] == "812.5"
-    assert rows["alexnet_d2l"]["peak_memory_mib"] == ""
-    assert "peak_memory_mb" not in rows["lenet_d2l"]
-
-
 def test_the_counts_are_of_the_model_as_its_run_built_it(tmp_path):
     # lenet_modern's head is sized for its input: at 32x32 and 3 classes it has other
     # parameters than at its own 28x28 and 10 classes.
@@ -64,3 +52,17 @@ def test_a_table_older_than_its_csv_is_redrawn(tmp_path):
     assert rows is not None and "lenet_d2l" in rows
     assert "lenet_d2l" in table.read_text(encoding="utf-8")
     assert zoo.refresh_outputs(tmp_path, "book") is None  # now up to date
+
+
+def test_a_resize_asked_for_is_the_size_its_row_and_counts_are_of(tmp_path):
+    # lenet_modern has no tv: stem to report its size: the row took the book's 28 pixels
+    # while the model trained at the 32 asked for, its MACs counted at 28.
+    [row] = zoo.run_zoo(["lenet_modern"], preset="none", epochs=1, device="cpu",
+                        out_dir=tmp_path, data_spec="synthetic",
+                        overrides={"eval_subset": 64, "train_subset": 128, "resize": 32})
+    assert row["status"] == "done", row["error"]
+    assert row["input_size"] == "1x32x32"
+    from cnnlab.bench.complexity import complexity
+
+    assert int(row["macs"]) == complexity("lenet_modern", (1, 32, 32), num_classes=10,
+                                          in_channels=1, image_size=32)[1]
