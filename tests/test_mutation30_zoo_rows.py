@@ -1,6 +1,6 @@
 """The zoo's pieces (cnnlab.bench.zoo): which models and sizes it takes, the parameters
 counted as the run built its model, the table redrawn where a kill left it older than the
-CSV (none of these trains), and a resize asked for (one tiny run)."""
+CSV, and the size a failed row shows (none of these trains)."""
 
 from __future__ import annotations
 
@@ -54,15 +54,16 @@ def test_a_table_older_than_its_csv_is_redrawn(tmp_path):
     assert zoo.refresh_outputs(tmp_path, "book") is None  # now up to date
 
 
-def test_a_resize_asked_for_is_the_size_its_row_and_counts_are_of(tmp_path):
-    # lenet_modern has no tv: stem to report its size: the row took the book's 28 pixels
-    # while the model trained at the 32 asked for, its MACs counted at 28.
-    [row] = zoo.run_zoo(["lenet_modern"], preset="none", epochs=1, device="cpu",
-                        out_dir=tmp_path, data_spec="synthetic",
-                        overrides={"eval_subset": 64, "train_subset": 128, "resize": 32})
-    assert row["status"] == "done", row["error"]
-    assert row["input_size"] == "1x32x32"
-    from cnnlab.bench.complexity import complexity
+def test_a_model_that_fails_at_a_resize_asked_for_shows_that_size(tmp_path, monkeypatch):
+    # A trained row takes its size from the run; a failed one keeps the size asked for,
+    # not the book's 28 pixels it never tried.
+    import cnnlab.train
 
-    assert int(row["macs"]) == complexity("lenet_modern", (1, 32, 32), num_classes=10,
-                                          in_channels=1, image_size=32)[1]
+    def broken(cfg, data=None):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(cnnlab.train, "train", broken)
+    [row] = zoo.run_zoo(["lenet_modern"], preset="none", epochs=1, device="cpu",
+                        out_dir=tmp_path, data_spec="synthetic", overrides={"resize": 32})
+    assert row["status"] == "failed" and "out of memory" in row["error"]
+    assert row["input_size"] == "1x32x32"
