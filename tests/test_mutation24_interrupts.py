@@ -14,7 +14,7 @@ def ctrl_c() -> None:
     os.kill(os.getpid(), signal.SIGINT)  # delivered before the next bytecode
 
 
-def test_the_handler_before_is_put_back_however_the_block_ends():
+def test_the_handler_before_is_put_back_however_the_block_ends(pythons_ctrl_c):
     before = signal.getsignal(signal.SIGINT)
     with pytest.raises(KeyboardInterrupt), SigintRecorder() as sigint:
         assert signal.getsignal(signal.SIGINT) is not before
@@ -23,7 +23,7 @@ def test_the_handler_before_is_put_back_however_the_block_ends():
     assert signal.getsignal(signal.SIGINT) is before
 
 
-def test_a_ctrl_c_in_a_deferred_block_is_raised_once_the_block_ends():
+def test_a_ctrl_c_in_a_deferred_block_is_raised_once_the_block_ends(pythons_ctrl_c):
     held, done = [], []
     with pytest.raises(KeyboardInterrupt), SigintRecorder() as sigint, \
             sigint.deferred(on_held=lambda: held.append(1)):
@@ -33,7 +33,7 @@ def test_a_ctrl_c_in_a_deferred_block_is_raised_once_the_block_ends():
     assert done == [1] and held == [1]
 
 
-def test_an_error_a_ctrl_c_became_ends_the_block_as_an_interrupt():
+def test_an_error_a_ctrl_c_became_ends_the_block_as_an_interrupt(pythons_ctrl_c):
     # As the torch.export-based exporter does: the KeyboardInterrupt is only the context.
     def exporter():
         try:
