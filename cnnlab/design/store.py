@@ -177,6 +177,14 @@ class TrialStore:
         """Close the database connection."""
         self.conn.close()
 
+    def __repr__(self) -> str:
+        # A notebook's last value: the sweep's folder and how far it is, not an address.
+        try:
+            shown = ", ".join(f"{n} {status}" for status, n in self.counts().items() if n)
+        except (StoreError, sqlite3.Error):  # closed, or the file gone: a repr never raises
+            shown = "closed"
+        return f"TrialStore({str(self.directory)!r}: {shown or 'no trials'})"
+
     def _create_whole(self) -> None:
         """Create the store file with its schema under a temporary name, then link it into
         place. sqlite3.connect leaves a 0-byte file for a few milliseconds until the schema
