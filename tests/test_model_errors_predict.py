@@ -37,3 +37,18 @@ def test_a_batch_the_model_fails_on_keeps_the_answers_before_it(tiny_run, tmp_pa
             f"input: a stand-in ({PREDICT_BATCH} of {PREDICT_BATCH + 2} images above; "
             f"{tmp_path / 'p.csv'} was not written)") in " ".join(result.output.split())
     assert not (tmp_path / "p.csv").exists()
+
+
+def test_a_first_batch_the_model_fails_on_prints_no_empty_table(tiny_run, tmp_path,
+                                                                 monkeypatch):
+    Image.fromarray(np.zeros((28, 28), dtype=np.uint8)).save(tmp_path / "0.png")
+
+    def fails(*args, **kwargs):
+        raise ModelInputError("lenet_modern cannot take this input: a stand-in")
+
+    monkeypatch.setattr(predict, "_ranked", fails)
+    result = CliRunner().invoke(app, ["predict", str(tiny_run), str(tmp_path / "0.png")])
+    assert result.exit_code == 1, result.output
+    before = result.output.split("error:")[0]
+    assert "1st" not in before, result.output  # no empty table (its header: image, 1st)
+    assert "(none of 1 images classified)" in " ".join(result.output.split())

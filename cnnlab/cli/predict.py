@@ -112,10 +112,12 @@ def predict(
                 error(str(unreadable))
             rows.append((path, ranked, "" if unreadable is None else str(unreadable)))
     if stopped is not None:  # the answers so far are shown, not lost to a traceback
-        console.print(_table(rows, shown))
+        if rows:  # (stopped at the first batch: no table of no rows above the error)
+            console.print(_table(rows, shown))
+        done = (f"{len(rows)} of {len(items)} images above" if rows else
+                f"none of {len(items)} images classified")
         unwritten = f"; {out} was not written" if out is not None else ""
-        fail(f"classifying stopped at {stopped[0]}: {stopped[1]} ({len(rows)} of "
-             f"{len(items)} images above{unwritten})")
+        fail(f"classifying stopped at {stopped[0]}: {stopped[1]} ({done}{unwritten})")
     if not (quiet and out is not None):
         console.print(_table(rows, shown))  # first: a file it cannot write costs no answer
     if out is not None:
