@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from cnnlab.formatting import counted
 from cnnlab.ops.conv import is_whole
 
 Sample = tuple[int, ...]
@@ -92,7 +93,7 @@ def unbatched_fix(shape: tuple[int, ...], channels: int | None, name: str | None
 
 
 def _channels(count: int) -> str:
-    return "1 channel" if count == 1 else f"{count} channels"
+    return counted(count, "channel")
 
 
 @dataclass(frozen=True)
