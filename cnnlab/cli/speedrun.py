@@ -46,12 +46,13 @@ def _recipe_default(field: str) -> str:
     cpu, gpu = RECIPES["cpu"][field], RECIPES["cuda"][field]
     if cpu == gpu:
         return f"(default: the recipe's, {cpu})"
-    return f"(default: the recipe's, {cpu} on a CPU, {gpu} on a GPU)"
+    # (the recipes key on CUDA: an Apple GPU, mps, runs the CPU's)
+    return f"(default: the recipe's, {cpu} on a CPU or Apple GPU (mps), {gpu} on a CUDA GPU)"
 
 
 def speedrun(
     target: float = typer.Option(None, help="Test accuracy to reach (default: 0.94 on a "
-                                            "GPU, 0.92 on a CPU)."),
+                                            "CUDA GPU, else 0.92)."),
     runs: int = typer.Option(1, help="Seeded runs (seeds S, S+1, ... with --set seed=S, "
                                      "default 0); mean and std are reported."),
     device: str = typer.Option("auto", help="auto, cpu, cuda, ..."),
@@ -80,7 +81,7 @@ def speedrun(
     warmup: bool = typer.Option(None, "--warmup/--no-warmup", help="One untimed 1-epoch run "
                                 "per recipe first, so CUDA start-up, cuDNN autotuning and "
                                 "torch.compile's compilation (reused by the timed runs) are "
-                                "not charged to run 1 (default: on for GPUs)."),
+                                "not charged to run 1 (default: on for CUDA GPUs)."),
     data_root: str = typer.Option(None, callback=folder_text,
                                   help=f"Folder holding Fashion-MNIST (default: "
                                        f"{DATA_ROOT_DEFAULT})."),
