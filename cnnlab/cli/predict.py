@@ -44,7 +44,7 @@ def predict(
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 
     from cnnlab.progress import ProgressBar, shows_live
-    from cnnlab.train.evaluate import checkpoint_when
+    from cnnlab.train.outcome import checkpoint_when
     from cnnlab.train.predict import (
         check_top_k,
         classify_files,

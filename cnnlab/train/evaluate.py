@@ -30,7 +30,7 @@ from cnnlab.train.device import (
     torch_threads,
 )
 from cnnlab.train.distributed import DistInfo, all_reduce_sum
-from cnnlab.train.outcome import checkpoint_when as checkpoint_when  # its home until now
+from cnnlab.train.outcome import checkpoint_when
 from cnnlab.train.report_evaluation import accuracy_words as accuracy_words
 from cnnlab.train.report_evaluation import describe_tta
 
