@@ -362,7 +362,9 @@ def as_written(text: str, encoding: str, errors: str = "strict") -> str:
 def four_figures(value: float) -> str:
     """``value`` to 4 significant figures, as a repr shows a result's number; one of 10,000
     or more whole (a run's 12345.6 seconds read "1.235e+04"). NaN and inf as Python says."""
-    return f"{value:.0f}" if 1e4 <= abs(value) < 1e15 else f"{value:.4g}"
+    short = f"{value:.4g}"
+    # Whether it is 10,000 or more as rounded: 9999.95 is 10,000 to 4 figures ("1e+04")
+    return f"{value:.0f}" if 1e4 <= abs(float(short)) < 1e15 else short
 
 
 def rounded_repr(obj) -> str:
@@ -378,11 +380,13 @@ def rounded_repr(obj) -> str:
             return four_figures(value)
         if isinstance(value, PurePath):
             return repr(str(value))
-        if isinstance(value, dict):
+        # The built-in containers only: a subclass's repr says more than braces would (a
+        # named tuple's field names, a defaultdict's factory), so it is shown as it is.
+        if type(value) is dict:
             return "{" + ", ".join(f"{short(k)}: {short(v)}" for k, v in value.items()) + "}"
-        if isinstance(value, list):
+        if type(value) is list:
             return "[" + ", ".join(map(short, value)) + "]"
-        if isinstance(value, tuple):
+        if type(value) is tuple:
             return "(" + ", ".join(map(short, value)) + ("," if len(value) == 1 else "") + ")"
         return repr(value)
 

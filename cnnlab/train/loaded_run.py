@@ -93,9 +93,12 @@ class LoadedRun:
 
     def __repr__(self) -> str:
         # What a notebook needs to see, not the whole TrainConfig and network; each name
-        # reads back off the run (model= showed a name where .model is the network).
+        # reads back off the run (model= showed a name where .model is the network). A
+        # checkpoint inside an epoch (Ctrl-C) says its step, as RunEvaluation's repr does:
+        # epoch= alone read as the end of that epoch.
+        step = f"step_in_epoch={self.step_in_epoch}, " if self.step_in_epoch else ""
         return (f"LoadedRun(run_dir={str(self.run_dir)!r}, model_name={self.model_name!r}, "
-                f"checkpoint={self.checkpoint.name!r}, epoch={self.epoch}, "
+                f"checkpoint={self.checkpoint.name!r}, epoch={self.epoch}, {step}"
                 f"num_classes={self.num_classes}, input_shape={self.input_shape})")
 
 
