@@ -116,8 +116,11 @@ def shape_problem(model: nn.Module, sample: Sample) -> ShapeProblem | None:
     tensor (:func:`cnnlab.models._base.input_hint`). None where the shape looks right."""
     channels = first_conv_channels(model)
     if channels is not None and channels != sample[0]:
-        kind = "channels-last" if sample[-1] == channels else "channels"
-        return ShapeProblem(kind, channels=channels)
+        # Channels-last also where they are another count than the model's (an RGB photo
+        # for a grey model): told it had 28 channels, a user was asked to build a model of
+        # 28 (the rule check_min_input and unbatched_fix read (H, W, C) by)
+        last = sample[-1] == channels or (len(sample) == 3 and sample[-1] <= 4 < min(sample[:-1]))
+        return ShapeProblem("channels-last" if last else "channels", channels=channels)
     info = _registered(getattr(model, "cnnlab_name", None))
     if info is None or len(sample) != 3 or min(sample[1:]) >= info.min_input_size:
         return None
