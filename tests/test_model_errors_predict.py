@@ -51,4 +51,4 @@ def test_a_first_batch_the_model_fails_on_prints_no_empty_table(tiny_run, tmp_pa
     assert result.exit_code == 1, result.output
     before = result.output.split("error:")[0]
     assert "1st" not in before, result.output  # no empty table (its header: image, 1st)
-    assert "(none of 1 images classified)" in " ".join(result.output.split())
+    assert "(the image was not classified)" in " ".join(result.output.split())  # not "1 images"

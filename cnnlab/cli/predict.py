@@ -115,6 +115,7 @@ def predict(
         if rows:  # (stopped at the first batch: no table of no rows above the error)
             console.print(_table(rows, shown))
         done = (f"{len(rows)} of {len(items)} images above" if rows else
+                "the image was not classified" if len(items) == 1 else
                 f"none of {len(items)} images classified")
         unwritten = f"; {out} was not written" if out is not None else ""
         fail(f"classifying stopped at {stopped[0]}: {stopped[1]} ({done}{unwritten})")

@@ -160,8 +160,11 @@ def described(x: torch.Tensor) -> str:
 def _shape_fix(model: nn.Module, problem, x: torch.Tensor) -> str:
     """A :class:`cnnlab.inspect._input.ShapeProblem` of a batch ``x``, and its fix."""
     if problem.kind == "channels-last":
+        # (an RGB batch for a grey model: permuted alone, it still has 3 channels)
+        convert = (f", its {x.shape[-1]} channel(s) converted to {problem.channels}"
+                   if x.shape[-1] != problem.channels else "")
         return (f"it takes {problem.channels} channel(s) first, (N, C, H, W), and this looks "
-                "channels-last (N, H, W, C): give x.permute(0, 3, 1, 2)")
+                f"channels-last (N, H, W, C): give x.permute(0, 3, 1, 2){convert}")
     if problem.kind == "channels":
         own = getattr(model, "cnnlab_name", None)
         named = repr(own) if own else "name"
