@@ -1,0 +1,82 @@
+"""What a comparison tells a reader that the other compare tests left unpinned (found by
+hand-mutating cnnlab.train.compare*, session 40): which notes are said, how far runs got,
+the numbers and words in the table, and the figure's axes."""
+
+from __future__ import annotations
+
+from compare_helpers import FINISHED, make_run, three_epochs
+
+from cnnlab.train import compare_runs
+
+TEST_IMAGES_NOTE = ("the runs were scored on different test images (eval_subset, a folder's "
+                    "split_seed, or data given to train() from Python)")
+
+
+def test_a_folders_split_seed_changes_the_test_images_and_is_said_so(tmp_path):
+    # A folder of images is split into train and test by split_seed: another seed scores
+    # the runs on other images. On a dataset with its own test split, the seed is unused.
+    history = three_epochs(0.5, 0.6, 0.7)
+    photos = f"folder:{tmp_path / 'photos'}"
+    a = make_run(tmp_path, "a", history, FINISHED, data=photos, split_seed=0)
+    b = make_run(tmp_path, "b", history, FINISHED, data=photos, split_seed=1)
+    assert TEST_IMAGES_NOTE in compare_runs([a, b]).notes()
+    assert not compare_runs([a, b]).same_data
+    c = make_run(tmp_path, "c", history, FINISHED, split_seed=0)
+    d = make_run(tmp_path, "d", history, FINISHED, split_seed=1)
+    assert compare_runs([c, d]).notes() == [] and compare_runs([c, d]).same_data
+
+
+def test_three_differing_settings_still_name_each_run_by_its_settings(tmp_path):
+    # LABEL_SETTINGS is 3: three settings fit a legend; the fourth turns it to folder names.
+    history = three_epochs(0.5, 0.6, 0.7)
+    a = make_run(tmp_path, "a", history, lr=0.1)
+    b = make_run(tmp_path, "b", history, lr=0.2, seed=1, batch_size=64)
+    assert compare_runs([a, b]).labels() == ["batch_size=128, lr=0.1, seed=0",
+                                             "batch_size=64, lr=0.2, seed=1"]
+
+
+def test_rows_hold_the_best_accuracy_with_the_first_epoch_that_reached_it(tmp_path):
+    # For CSV and pandas: best_epoch is an epoch number, the first to reach the best.
+    a = make_run(tmp_path, "a", three_epochs(0.5, 0.8, 0.8), FINISHED, lr=0.1)
+    b = make_run(tmp_path, "b", three_epochs(0.6, 0.6, 0.9), FINISHED, lr=0.05)
+    rows = compare_runs([a, b], target=0.8).to_rows()
+    assert [(r["best_test_acc"], r["best_epoch"], r["last_test_acc"]) for r in rows] == [
+        (0.8, 2, 0.8), (0.9, 3, 0.9)]
+    # A run that reached the target exactly has reached it.
+    assert [r["time_to_0.8_s"] for r in rows] == [4.0, 6.0]
+    assert [(r["epochs_done"], r["epochs"], r["state"]) for r in rows] == [
+        (3, 3, "finished"), (3, 3, "finished")]
+
+
+def test_a_target_reached_in_a_row_without_a_clock_is_reached_not_missed(tmp_path):
+    # A hand-mended metrics.csv with no clock in the row that reached the target: the run
+    # did reach it, at a time not known ("not reached" would say the opposite).
+    history = three_epochs(0.5, 0.8, 0.9)
+    history[1]["wall_s"] = history[1]["elapsed_s"] = ""
+    a = make_run(tmp_path, "a", history, FINISHED, lr=0.1)
+    b = make_run(tmp_path, "b", three_epochs(0.5, 0.6, 0.7), FINISHED, lr=0.2)
+    header, rows = compare_runs([a, b], target=0.75).table_cells()
+    at = header.index("time to 75%")
+    assert [r[at] for r in rows] == ["reached (no clock)", "not reached"]
+
+
+def test_a_title_names_the_model_and_data_only_where_the_runs_share_them(tmp_path):
+    history = three_epochs(0.5, 0.6, 0.7)
+    a = make_run(tmp_path, "a", history)
+    bn = make_run(tmp_path, "bn", history, model="lenet_bn")
+    assert compare_runs([a, bn]).title() == "2 runs on synthetic, differing in model"
+    fashion = make_run(tmp_path, "fashion", history, data="fashion-mnist")
+    assert compare_runs([a, fashion]).title() == "2 runs of lenet_modern, differing in data"
+
+
+def test_a_budget_cut_that_counts_every_step_of_the_epoch_finished_it(tmp_path):
+    # cut_epoch {"steps": 60, "of": 60}: the budget ran out on the epoch's last step, so
+    # nothing was cut: 3/3 and finished, not "3.0/3" and "time budget".
+    whole = {**FINISHED, "stopped": "max_time", "final": {"epoch": 3},
+             "cut_epoch": {"steps": 60, "of": 60}}
+    done = make_run(tmp_path, "done", three_epochs(0.5, 0.6, 0.7), whole)
+    cut = make_run(tmp_path, "cut", three_epochs(0.5, 0.6, 0.7),
+                   {**whole, "cut_epoch": {"steps": 59, "of": 60}})
+    comparison = compare_runs([done, cut])
+    assert [r.state for r in comparison.runs] == ["finished", "time budget"]
+    assert [row[2] for row in comparison.table_cells()[1]] == ["3/3", "2.9/3"]
