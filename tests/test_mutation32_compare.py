@@ -80,3 +80,40 @@ def test_a_budget_cut_that_counts_every_step_of_the_epoch_finished_it(tmp_path):
     comparison = compare_runs([done, cut])
     assert [r.state for r in comparison.runs] == ["finished", "time budget"]
     assert [row[2] for row in comparison.table_cells()[1]] == ["3/3", "2.9/3"]
+
+
+def test_a_checkpoint_that_spent_exactly_the_budget_is_time_budget(tmp_path):
+    # The trainer stops once train_time >= max_time; killed before its summary was
+    # written, the run's checkpoint says so: its budget ran out, not "interrupted".
+    history = three_epochs(0.5, 0.6, 0.7)[:1]
+    spent = make_run(tmp_path, "spent", history, max_time=5.0,
+                     checkpoint={"epoch": 0, "step_in_epoch": 3, "train_time": 5.0})
+    left = make_run(tmp_path, "left", history, max_time=5.0,
+                    checkpoint={"epoch": 0, "step_in_epoch": 3, "train_time": 4.9})
+    assert [r.state for r in compare_runs([spent, left]).runs] == ["time budget",
+                                                                  "interrupted"]
+
+
+def test_accuracies_get_the_decimals_their_test_images_deserve(tmp_path):
+    # 10,000 test images: 2 decimals; a run scored on 300 (eval_subset, from before
+    # summary.json counted them, or as counted): 1, a second decimal being noise.
+    history = three_epochs(0.5, 0.6, 0.7)
+    full = make_run(tmp_path, "full", history, {**FINISHED, "eval_images": 10_000})
+    subset = make_run(tmp_path, "subset", history, eval_subset=300)
+    counted = make_run(tmp_path, "counted", history, {**FINISHED, "eval_images": 300})
+    rows = compare_runs([full, subset, counted]).table_cells()[1]
+    assert [r[4] for r in rows] == ["70.00%", "70.0%", "70.0%"]
+
+
+def test_data_given_from_python_counts_only_the_subsets_images(tmp_path):
+    # data.json counts the data given; train_subset and eval_subset took fewer of it.
+    from compare_helpers import data_json
+
+    history = three_epochs(0.5, 0.6, 0.7)
+    a = make_run(tmp_path, "a", history, data_json=data_json(1000, 500), train_subset=64,
+                 eval_subset=32)
+    b = make_run(tmp_path, "b", history, data_json=data_json(1000, 500), train_subset=128,
+                 eval_subset=32)
+    comparison = compare_runs([a, b])
+    assert [(r.train_images, r.test_images) for r in comparison.runs] == [(64, 32), (128, 32)]
+    assert comparison.differences["train_images"] == [64, 128]
