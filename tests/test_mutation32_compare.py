@@ -102,7 +102,8 @@ def test_accuracies_get_the_decimals_their_test_images_deserve(tmp_path):
     subset = make_run(tmp_path, "subset", history, eval_subset=300)
     counted = make_run(tmp_path, "counted", history, {**FINISHED, "eval_images": 300})
     rows = compare_runs([full, subset, counted]).table_cells()[1]
-    assert [r[4] for r in rows] == ["70.00%", "70.0%", "70.0%"]
+    assert [(r[4], r[6]) for r in rows] == [("70.00%", "70.00%"), ("70.0%", "70.0%"),
+                                            ("70.0%", "70.0%")]
 
 
 def test_data_given_from_python_counts_only_the_subsets_images(tmp_path):
@@ -117,3 +118,17 @@ def test_data_given_from_python_counts_only_the_subsets_images(tmp_path):
     comparison = compare_runs([a, b])
     assert [(r.train_images, r.test_images) for r in comparison.runs] == [(64, 32), (128, 32)]
     assert comparison.differences["train_images"] == [64, 128]
+
+
+def test_a_gpu_run_still_training_beside_a_cpu_run_is_said_to_differ_in_device(tmp_path):
+    # No summary.json yet (training, or killed), but its checkpoint says where it trains:
+    # its images/s do not compare with a CPU run's, and the notes said nothing.
+    history = three_epochs(0.5, 0.6, 0.7)
+    gpu = make_run(tmp_path, "gpu", history[:1], device="auto", checkpoint={"device": "cuda"})
+    cpu = make_run(tmp_path, "cpu", history, {**FINISHED, "environment": {
+        "cpu_model": "AMD EPYC 7B13"}}, device="auto")
+    assert compare_runs([gpu, cpu]).notes() == [
+        "the runs trained on different devices or processors: their speeds do not compare"]
+    # Its CPU not named until its summary: not another machine than the finished one's.
+    slow = make_run(tmp_path, "slow", history[:1], device="auto", checkpoint={"device": "cpu"})
+    assert compare_runs([slow, cpu]).notes() == []

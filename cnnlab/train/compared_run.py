@@ -263,9 +263,10 @@ class ComparedRun:
     @property
     def machine(self) -> str:
         """The kind of device and the processor behind it, as far as the files say ("" if
-        they do not): two CPU runs on a laptop and a server differ here."""
-        if not self.summary:  # not known yet: "cpu" alone would differ from "cpu <its
-            return ""         # model>" of a finished run on the same machine
+        they do not): two CPU runs on a laptop and a server differ here. A run with no
+        summary.json yet is known by its device alone ("cuda", from its checkpoint): a
+        kind with no processor named is no other machine (compare's notes), yet a GPU
+        run still training beside a finished CPU run is said to differ."""
         env = self.summary.get("environment")
         env = env if isinstance(env, dict) else {}
         kind = self.device.split(":")[0]
