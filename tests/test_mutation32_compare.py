@@ -132,3 +132,23 @@ def test_a_gpu_run_still_training_beside_a_cpu_run_is_said_to_differ_in_device(t
     # Its CPU not named until its summary: not another machine than the finished one's.
     slow = make_run(tmp_path, "slow", history[:1], device="auto", checkpoint={"device": "cpu"})
     assert compare_runs([slow, cpu]).notes() == []
+
+
+def test_runs_on_subsets_of_the_same_data_are_not_said_not_to_compare(tmp_path):
+    # A study of how far 64 or 128 training images go: the same data, the same test
+    # images. Said "do not compare" once finished (counted in summary.json), not before.
+    history = three_epochs(0.5, 0.6, 0.7)
+    small, large = (make_run(tmp_path, f"s{n}", history, {
+        **FINISHED, "train_images": n, "eval_images": 10_000}, data="fashion-mnist",
+        train_subset=n) for n in (64, 128))
+    comparison = compare_runs([small, large])
+    assert comparison.differences == {"train_subset": [64, 128], "train_images": [64, 128]}
+    assert comparison.notes() == []
+    # Other data given from Python still is, subset or not.
+    from compare_helpers import data_json
+
+    a = make_run(tmp_path, "a", history, data_json=data_json(1000, 500), train_subset=64)
+    b = make_run(tmp_path, "b", history, data_json=data_json(1000, 500, "other"),
+                 train_subset=128)
+    assert "the runs trained on different data: their accuracies do not compare" in \
+        compare_runs([a, b]).notes()

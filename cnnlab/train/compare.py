@@ -95,7 +95,10 @@ class RunComparison:
         """Whether the runs' ``split`` ("train" or "test") differ: by the data named, the
         images counted, or the fingerprint data.json records of data given from Python."""
         if split == "train":
-            named = {"data", TRAIN_IMAGES} & self.differences.keys()
+            # A train_subset set apart is the setting compared (64 images or 128 of the
+            # same data, scored alike), not other data: the counts then follow from it.
+            counted = [] if "train_subset" in self.differences else [TRAIN_IMAGES]
+            named = {"data", *counted} & self.differences.keys()
         else:
             folder = any(str(r.config.get("data", "")).startswith("folder:") for r in self.runs)
             named = {"eval_subset", TEST_IMAGES, *(["split_seed"] if folder else [])} & \
