@@ -152,3 +152,12 @@ def test_runs_on_subsets_of_the_same_data_are_not_said_not_to_compare(tmp_path):
                  train_subset=128)
     assert "the runs trained on different data: their accuracies do not compare" in \
         compare_runs([a, b]).notes()
+
+
+def test_a_notebook_shows_the_notes_under_the_tables(tmp_path):
+    history = three_epochs(0.5, 0.6, 0.7)
+    a = make_run(tmp_path, "a", history, FINISHED)
+    b = make_run(tmp_path, "b", history, FINISHED, eval_subset=100)
+    from html import escape
+
+    assert f"<p>Note: {escape(TEST_IMAGES_NOTE)}</p>" in compare_runs([a, b])._repr_html_()
