@@ -1,7 +1,8 @@
 """The Trainer as rank 1 of a torchrun job (in a process group of one, told it is rank 1
 of 2), and the epoch it gives its loader: mutants of cnnlab/train/trainer.py that let
 every rank write, gave every rank rank 0's dropout seed, or showed every epoch the first
-epoch's batches passed the suite (session 40, mutation33)."""
+epoch's batches passed the suite, as did one that let a tie replace the "best"
+checkpoint (session 40, mutation33)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ from cnnlab.train.trainer import Trainer
 
 
 def _config(**kw) -> TrainConfig:
-    return TrainConfig(model="lenet_modern", data="synthetic", batch_size=8, device="cpu",
-                       quiet=True, **kw)
+    return TrainConfig(**{"model": "lenet_modern", "data": "synthetic", "batch_size": 8,
+                          "device": "cpu", "quiet": True, **kw})
 
 
 @pytest.fixture
@@ -64,3 +65,15 @@ def test_each_epoch_gives_its_number_to_the_loader():
                                                       set_epoch(epoch, **kw))
     run.fit()
     assert asked == [1, 2, 3]
+
+
+def test_a_later_epoch_that_only_ties_the_best_keeps_the_first_best(tmp_path):
+    # lr ~0 on a network without BN: every epoch scores the same; "best" stays epoch 1's
+    # checkpoint (a tie is no improvement), written once.
+    run = Trainer(_config(model="lenet_d2l", epochs=3, lr=1e-12),
+                  make_synthetic(num_train=16, num_test=8, seed=5), run_dir=tmp_path)
+    saved, save = [], run._save
+    run._save = lambda tag, **kw: (saved.append(tag), save(tag, **kw))
+    result = run.fit()
+    assert len({row["test_acc"] for row in result.history}) == 1
+    assert saved == ["best", "last", "last", "last"]
