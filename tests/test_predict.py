@@ -296,7 +296,8 @@ def test_many_images_with_a_light_background_are_told_of_in_one_warning(run_and_
         predict_images(run, papers)
     assert [str(w.message) for w in told] == [
         "5 of 5 images (p0.png, p1.png, p2.png, ...) have a light background, and "
-        "synthetic's images are light on black: if the classes look wrong, try --invert"]
+        "synthetic's images are light on black: if the classes look wrong, try --invert "
+        "(from Python, invert=True)"]
     result = runner.invoke(app, ["predict", str(run), str(papers)])
     said = " ".join(result.stderr.split())
     assert result.exit_code == 0 and said.count("light background") == 1, said

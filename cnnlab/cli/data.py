@@ -220,8 +220,8 @@ def cache(
                                "of folders deleted since, and writes cut short (a killed one's "
                                "after ten minutes, an hour where locks cannot tell)."),
 ) -> None:
-    """List the image folders kept decoded, an entry per folder, image size and channels:
-    its folder, image size and disk space. --prune and --clear remove entries; a folder
+    """List the image folders kept decoded: one entry per folder, image size and channels,
+    with its images, disk space and state. --prune and --clear remove entries; a folder
     decodes again when next used."""
     from cnnlab.data.folder_cache import cache_entries, entries_folder, remove_entry
 

@@ -277,7 +277,7 @@ def light_backgrounds_told_once(images: int, data: str):
 def _tell_light_backgrounds(names: list[str], images: int, data: str) -> None:
     """The one warning for the images ``names`` (of ``images``) drawn dark on light."""
     advice = (f"light background, and {data}'s images are light on black: if the classes "
-              "look wrong, try --invert")
+              "look wrong, try --invert (from Python, invert=True)")
     if len(names) == 1:
         warn_user(f"{names[0]} has a {advice}", LightBackgroundWarning)
     else:
