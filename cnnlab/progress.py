@@ -9,8 +9,10 @@ rich 13, so cnnlab's bars stop without a word when hidden.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
+from collections.abc import Callable, Iterator
 
 from rich.console import Console
 from rich.progress import Progress
@@ -58,3 +60,18 @@ class ProgressBar(Progress):
     def stop(self) -> None:
         if not self.disable:
             super().stop()
+
+
+@contextlib.contextmanager
+def counting_bar(what: str, total: int, shown: bool = True) -> Iterator[Callable[[int], None]]:
+    """A bar on stderr saying ``what`` ("scoring 10,000 test images") and counting to
+    ``total``, gone when done; gives the function that moves it on by n. Nothing where
+    ``shown`` is False or no one watches live (:class:`ProgressBar`)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+
+    with ProgressBar(TextColumn(what), BarColumn(), MofNCompleteColumn(),
+                     TimeRemainingColumn(), console=Console(stderr=True), transient=True,
+                     disable=not shown) as bar:
+        task = bar.add_task(what, total=total)
+        yield lambda n: bar.advance(task, n)

@@ -26,8 +26,7 @@ from cnnlab.bench.timing import step_seconds
 from cnnlab.models import get_model, model_info
 from cnnlab.models.padded_stem import pad_stem_channels, plain_stems
 from cnnlab.train.config import TrainConfig
-from cnnlab.train.device import is_out_of_memory, synchronize
-from cnnlab.train.evaluate import autocast_context
+from cnnlab.train.device import autocast_context, is_out_of_memory, synchronize
 from cnnlab.train.optim import build_optimizer
 
 # How a row's FLOP/s are counted, for tables and help texts to say.

@@ -335,8 +335,9 @@ def evaluate(
              f"{shell_quote(str(run))}", code=2)
     try:
         _busy_cpu_note_for(run, threads, device)  # as train and resume say it
+        # A bar as it scores: 10,000 test images take a CPU minutes, in silence before.
         scored = evaluate_run(run, data, data_root, which, device, tta_flip, tta_shift,
-                              eval_subset, threads=threads)
+                              eval_subset, threads=threads, progress=True)
     except run_errors() as exc:
         fail_for(exc)
     res, classes = scored.result, scored.classes

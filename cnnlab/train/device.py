@@ -72,6 +72,14 @@ def resolve_amp(amp: str, device: torch.device) -> str:
     return amp
 
 
+def autocast_context(device: torch.device, amp: str):
+    """A block run in ``amp`` ("bf16", "fp16": autocast to it; else as it is)."""
+    if amp in ("bf16", "fp16"):
+        dtype = torch.bfloat16 if amp == "bf16" else torch.float16
+        return torch.autocast(device_type=device.type, dtype=dtype)
+    return contextlib.nullcontext()
+
+
 @contextlib.contextmanager
 def torch_threads(threads: int | None) -> Iterator[int]:
     """Run a block with torch's intra-op CPU threads set to ``threads`` (None: as they

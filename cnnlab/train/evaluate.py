@@ -7,9 +7,9 @@ evaluation, ``cnnlab eval`` and ``cnnlab predict`` feed the model exactly the sa
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -20,9 +20,12 @@ from torch import nn
 from cnnlab.data.augment import translate
 from cnnlab.data.dataset import DatasetSplits
 from cnnlab.data.folder_names import reencoded_names_problem, same_names
+from cnnlab.formatting import first_few
 from cnnlab.notices import SetupWarning, warn_user
+from cnnlab.progress import counting_bar
 from cnnlab.train.config import ConfigError
 from cnnlab.train.device import (
+    autocast_context,
     count_dtype,
     resolve_amp,
     select_device,
@@ -108,13 +111,6 @@ def channel_stats(images: torch.Tensor, device: torch.device | str | None = None
         var = (n * squares - total * total) / (255 ** 2 * n * max(n - 1, 1))
         std.append(math.sqrt(var) if var > 0 else 1.0)
     return mean, std
-
-
-def autocast_context(device: torch.device, amp: str):
-    if amp in ("bf16", "fp16"):
-        dtype = torch.bfloat16 if amp == "bf16" else torch.float16
-        return torch.autocast(device_type=device.type, dtype=dtype)
-    return contextlib.nullcontext()
 
 
 def tta_views(flip: bool, shift: int = 0) -> list[tuple[int, int, bool, float]]:
@@ -209,6 +205,7 @@ def evaluate(
     dist_info: DistInfo | None = None,
     tta_shift: int = 0,
     fill: list[float] | None = None,
+    on_batch: Callable[[int], None] | None = None,
 ) -> EvalResult:
     """One pass over ``loader`` in eval mode; sums are kept on the device until the end.
 
@@ -216,7 +213,8 @@ def evaluate(
     (:func:`tta_views`): with ``tta_flip`` the image and its horizontal mirror, with
     ``tta_shift`` also copies moved diagonally by that many pixels, their border
     filled with ``fill`` (per channel; :meth:`Preprocess.black_level`, 0 if None).
-    Under DDP each rank evaluates its shard and the sums are all-reduced.
+    Under DDP each rank evaluates its shard and the sums are all-reduced. ``on_batch``:
+    told each batch's image count as it is queued (a progress bar).
     """
     views = tta_views(tta_flip, tta_shift)
     was_training = model.training
@@ -236,6 +234,8 @@ def evaluate(
             if len(ones) < len(y):  # once, at the first (largest) batch
                 ones = torch.ones(len(y), device=device, dtype=confusion.dtype)
             confusion.index_add_(0, y * num_classes + pred, ones[: len(y)])
+            if on_batch is not None:
+                on_batch(len(y))
     finally:
         model.train(was_training)
     if dist_info is not None:
@@ -358,7 +358,8 @@ def evaluate_run(run_dir: str | os.PathLike[str], data: str | DatasetSplits | No
                  data_root: str | os.PathLike[str] | None = None, which: str = "best",
                  device: str = "auto",
                  tta_flip: bool | None = None, tta_shift: int | None = None,
-                 eval_subset: int | None = None, threads: int | None = None) -> RunEvaluation:
+                 eval_subset: int | None = None, threads: int | None = None,
+                 progress: bool = False) -> RunEvaluation:
     """A run's model (``run_dir``: its folder, or the TrainResult ``train()`` returned) on
     the test split of its data (or of ``data``: a spec such as "fashion-mnist", or splits
     loaded in Python, as ``train(cfg, data=...)`` takes them): the result, the class
@@ -372,7 +373,8 @@ def evaluate_run(run_dir: str | os.PathLike[str], data: str | DatasetSplits | No
     ``folder:PATH`` run, the folder's new place); the run's config.yaml is not changed.
     ``eval_subset``: the first N test images only, as a run with ``eval_subset`` N scored
     itself (its reported numbers then repeat). ``threads``: torch's CPU threads while it
-    evaluates (None: as they are; put back after, as ``resume(threads=...)`` does)."""
+    evaluates (None: as they are; put back after, as ``resume(threads=...)`` does).
+    ``progress``: a bar of the images scored (on a terminal; 10,000 take minutes on a CPU)."""
     # Imported here: these modules build on this one (Preprocess, evaluate).
     from cnnlab.train import run as training_runs  # by module: tests patch its loader
     from cnnlab.train.loaded_run import evaluated_after, load_run
@@ -412,8 +414,8 @@ def evaluate_run(run_dir: str | os.PathLike[str], data: str | DatasetSplits | No
         if reencoded := reencoded_names_problem(splits.classes, run.classes):
             raise ValueError(f"{splits.name}: {reencoded}")
         raise ValueError(
-            f"{splits.name} has the classes {_listed(splits.classes)}, but the run was trained "
-            f"on {_listed(run.classes)}; evaluate it on data with the same classes, in "
+            f"{splits.name} has the classes [{first_few(splits.classes)}], but the run was "
+            f"trained on [{first_few(run.classes)}]; evaluate it on data with the same classes, in "
             "the same order")
     pp = run.preprocess
     if splits.test.images.shape[1] != pp.channels:  # given from Python: a conv's error
@@ -429,9 +431,11 @@ def evaluate_run(run_dir: str | os.PathLike[str], data: str | DatasetSplits | No
         raise ConfigError(f"eval_subset {eval_subset}: give a number of test images, 1 or more")
     images, labels = splits.test.images[:eval_subset], splits.test.labels[:eval_subset]
     loader = make_loader(cfg, pp, images, labels, train=False, device=dev, dist=DistInfo())
-    with torch_threads(threads):
+    with torch_threads(threads), counting_bar("scoring test images", len(images),
+                                              progress) as scored:
         result = evaluate(model, loader, len(run.classes), dev, resolve_amp(cfg.amp, dev),
-                          tta_flip=tta_flip, tta_shift=tta_shift, fill=pp.black_level())
+                          tta_flip=tta_flip, tta_shift=tta_shift, fill=pp.black_level(),
+                          on_batch=scored)
     if eval_subset is None and not data and cfg.eval_subset and cfg.eval_subset < len(images):
         # As `cnnlab eval` said, a script says it too: 45.6% here beside the 49.2% the
         # run reported, with no word of why, read as a bug.
@@ -444,7 +448,3 @@ def evaluate_run(run_dir: str | os.PathLike[str], data: str | DatasetSplits | No
     return RunEvaluation(result, run.classes, (tta_flip, tta_shift), run.checkpoint,
                          run.epoch, run.step_in_epoch, cfg.epochs, picked, len(splits.test))
 
-
-def _listed(names: list[str], most: int = 5) -> str:
-    shown = ", ".join(names[:most]) + (f", ... ({len(names)} in all)" if len(names) > most else "")
-    return f"[{shown}]"

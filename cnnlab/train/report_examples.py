@@ -13,7 +13,8 @@ from pathlib import Path
 import torch
 
 from cnnlab.figures import fitted, image_grid
-from cnnlab.train.evaluate import autocast_context, tta_logits, tta_views
+from cnnlab.train.device import autocast_context
+from cnnlab.train.evaluate import tta_logits, tta_views
 
 # As many as a report shows legibly: four rows of COLUMNS (below).
 EXAMPLES = 16

@@ -34,6 +34,7 @@ from cnnlab.data.loader import DeviceLoader, mix_seed
 from cnnlab.interrupts import hear_stop_signals
 from cnnlab.train.config import CUDA_GRAPH_MODES, TrainConfig
 from cnnlab.train.device import (
+    autocast_context,
     resolve_amp,
     select_device,
     sum_dtype,
@@ -54,7 +55,6 @@ from cnnlab.train.divergence import DivergenceChecks
 from cnnlab.train.epoch_record import RunningSums, epoch_row, no_partial_epoch
 from cnnlab.train.evaluate import (
     Preprocess,
-    autocast_context,
     channel_stats,
     check_tta_shift,
     evaluate,
