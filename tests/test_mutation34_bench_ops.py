@@ -61,3 +61,20 @@ def test_the_scratch_time_is_the_method_conv2d_would_pick(monkeypatch):
         torch.is_grad_enabled()) or dict.fromkeys(calls, 0.001))
     ops._forward_times(x, w, b, 1, 1, repeats=1)
     assert seen == [False]
+
+
+def test_a_training_call_backpropagates_to_input_weight_and_bias():
+    import torch
+
+    from cnnlab.bench import ops
+
+    grads = []
+
+    def op(x, w, b, padding):
+        for t in (x, w, b):
+            t.register_hook(grads.append)  # runs when backward reaches it
+        return torch.nn.functional.conv2d(x, w, b, padding=padding)
+
+    x, w, b = ops._inputs(1, 2, 2, 4, 3)
+    ops._training_call(op, x, w, b)()
+    assert len(grads) == 3
