@@ -30,3 +30,9 @@ def test_a_seed_whose_later_runs_overflow_is_refused_before_any_run():
 def test_an_ablations_chart_name_given_as_out_is_refused_by_name(tmp_path):
     with pytest.raises(ConfigError, match="the --ablate chart goes beside it"):
         plan_study(runs=1, set_=None, ablate=True, out=tmp_path / "study.png", **_OPTIONS)
+
+
+def test_a_negative_confirm_is_refused():
+    with pytest.raises(ConfigError, match="--confirm one >= 0"):
+        plan_study(runs=1, set_=None, ablate=False, out=None,
+                   **{**_OPTIONS, "candidate": ["epochs=2"], "confirm": -1})
