@@ -61,3 +61,15 @@ def test_a_run_that_heard_ctrl_c_at_its_end_is_kept_and_stops_the_study(monkeypa
     assert caught.value.signal_name == "SIGINT"
     assert caught.value.result.time_to_target_s == pytest.approx(5.0)
     assert caught.value.result.seed == 4 and caught.value.result.total_time_s == 10.0
+
+
+def test_a_study_begun_on_another_gpu_is_not_resumed(tmp_path):
+    # An H100's times averaged with an H200's would compare nothing.
+    from cnnlab.bench.speedrun_study import keep_unfinished
+    from cnnlab.train.config import ConfigError
+
+    body = {"complete": False, "study": {"kind": "runs"}, "runs": [],
+            "sessions": [{"gpu": "NVIDIA H100 80GB HBM3"}]}
+    with pytest.raises(ConfigError, match="gpu NVIDIA H100 80GB HBM3 there, NVIDIA H200 here"):
+        keep_unfinished(body, tmp_path / "s.json", {"kind": "runs"}, {},
+                        {"gpu": "NVIDIA H200"})
