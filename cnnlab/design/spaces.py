@@ -33,7 +33,8 @@ Scaling to the input: the paper samples widths up to 1024 at 224x224. At side s 
 top width here is ``1024 * (s / 224) ** (2/3)``, a multiple of 8: 256 at 28x28,
 1024 at 224. (Cost goes as width^2 x pixels; this keeps the largest networks of the
 space affordable at 28x28 without making every one of them tiny.) RegNet's w0 and wa
-upper limits (256 in the paper) scale by the same factor; depths, b and g do not.
+limits (256 in the paper) scale by the same factor; depths, b and g do not. Above
+224x224 nothing grows: the ranges are the paper's.
 """
 
 from __future__ import annotations
@@ -101,11 +102,13 @@ class SpaceRanges:
         """The paper's ranges scaled to ``image_size`` (see the module docstring)."""
         if image_size < 1:
             raise DesignSpaceError(f"image_size must be >= 1, got {image_size}")
-        scale = (image_size / 224) ** (2 / 3)
+        # Never above the paper's: past 224 the widths and w0 stopped at 1024 and 256
+        # while wa went on growing (to 406 at 448x448), outside the RegNet space.
+        scale = min(1.0, (image_size / 224) ** (2 / 3))
         return cls(
             image_size=image_size,
-            max_width=min(1024, _multiple_of(1024 * scale, 8)),
-            regnet_w0=(8, min(256, _multiple_of(256 * scale, 8))),
+            max_width=_multiple_of(1024 * scale, 8),
+            regnet_w0=(8, _multiple_of(256 * scale, 8)),
             regnet_wa=(8.0 * scale, 256.0 * scale),
         )
 
