@@ -40,6 +40,7 @@ from cnnlab.export_files import (
     OUTPUT_NAME,
     data_file,
     export_source,
+    onnx_session,
     opset_range,
     read_sidecar,
     write_sidecar,
@@ -415,11 +416,6 @@ def _opset_of(path: Path) -> int | None:
     return next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), None)
 
 
-def _session(path: Path):
-    ort = require_extra("onnxruntime", "onnx", "running an ONNX model")
-    return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-
-
 @torch.no_grad()
 def logit_scale(model: nn.Module, shape: tuple[int, int, int],
                 batch_sizes: tuple[int, ...] = (1, 2, 3), seed: int = 0) -> float:
@@ -435,7 +431,7 @@ def verify_onnx(path: str | Path, model: nn.Module, shape: tuple[int, int, int],
     """Batch size -> max |onnxruntime - PyTorch| of the logits of ``path``'s ONNX model
     and ``model`` for a random batch (of ``shape`` (C, H, W) samples, drawn from
     ``seed``) of each size in ``batch_sizes``."""
-    session = _session(Path(path))
+    session = onnx_session(Path(path))
     gen = torch.Generator().manual_seed(seed)
     diffs = {}
     for n in batch_sizes:

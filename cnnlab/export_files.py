@@ -15,6 +15,8 @@ from pathlib import Path
 
 import torch
 
+from cnnlab.extras import require_extra
+
 INPUT_NAME, OUTPUT_NAME = "images", "logits"
 SIDECAR_FORMAT = "cnnlab-onnx"
 SIDECAR_VERSION = 2  # 2: test-time augmentation (absent in 1: none)
@@ -23,6 +25,16 @@ SIDECAR_VERSION = 2  # 2: test-time augmentation (absent in 1: none)
 def data_file(onnx_file: Path) -> Path:
     """Where the weights of a large export lie, beside its graph."""
     return onnx_file.with_name(onnx_file.name + ".data")
+
+
+def onnx_session(path: Path, threads: int | None = None):
+    """onnxruntime's CPU session of the graph at ``path``, on ``threads`` threads (None:
+    onnxruntime's own choice, one per core)."""
+    ort = require_extra("onnxruntime", "onnx", "running an ONNX model")
+    options = ort.SessionOptions()
+    if threads is not None:  # as torch's --threads: 1 is steadiest on a busy CPU
+        options.intra_op_num_threads = threads
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 def sha256(path: Path) -> str:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import torch
 
-from cnnlab.export import ExportError, _session
-from cnnlab.export_files import SIDECAR_FORMAT, data_file, sha256
+from cnnlab.export import ExportError
+from cnnlab.export_files import SIDECAR_FORMAT, data_file, onnx_session, sha256
 from cnnlab.extras import MissingExtraError
 from cnnlab.interrupts import interrupt_wins
 from cnnlab.train.evaluate import Preprocess, check_tta_shift
@@ -24,9 +24,9 @@ from cnnlab.train.run_files import NotARunError
 class OnnxModel:
     """Calls an ONNX classifier like a module: float tensor N x C x H x W -> logits."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, threads: int | None = None):
         self.path = Path(path)
-        self.session = _session(self.path)
+        self.session = onnx_session(self.path, threads)
         self.input_name = self.session.get_inputs()[0].name
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
@@ -102,8 +102,9 @@ class OnnxRun:
         return None
 
 
-def load_onnx(path: str | Path) -> OnnxRun:
-    """An exported ``.onnx`` file and its JSON sidecar (classes, preprocessing)."""
+def load_onnx(path: str | Path, threads: int | None = None) -> OnnxRun:
+    """An exported ``.onnx`` file and its JSON sidecar (classes, preprocessing), run on
+    ``threads`` CPU threads (None: onnxruntime's choice)."""
     # Either missing, the path given is no cnnlab export: a request to change (exit 2),
     # as `predict` says of a path that is no run's folder. (A FileNotFoundError too.)
     path = Path(path)
@@ -142,7 +143,7 @@ def load_onnx(path: str | Path) -> OnnxRun:
                           "exports. Export the run again (it writes both)")
     with interrupt_wins():  # onnx and onnxruntime load here: seconds, the first time
         _check_external_data(path)
-        model = _open(path)
+        model = _open(path, threads)
     takes = model.session.get_inputs()[0].shape[1:]  # (C, H, W); a name where dynamic
     wants = [pp.channels, pp.image_size, pp.image_size]
     if any(isinstance(t, int) and t != w for t, w in zip(takes, wants, strict=False)):
@@ -157,9 +158,9 @@ def load_onnx(path: str | Path) -> OnnxRun:
     return OnnxRun(path, model, classes, pp, meta)
 
 
-def _open(path: Path) -> OnnxModel:
+def _open(path: Path, threads: int | None) -> OnnxModel:
     try:
-        return OnnxModel(path)
+        return OnnxModel(path, threads)
     except MissingExtraError:
         raise
     except Exception as exc:  # onnxruntime's own errors (InvalidProtobuf, Fail, ...)

@@ -75,7 +75,7 @@ def test_every_threads_option_says_its_default_one_way():
                 assert "fixed so that runs on different machines compare" in param.help, path
                 assert "1 is steadiest on a busy CPU" in param.help, path
                 assert "say the count" in param.help, path
-    assert {"train", "resume", "eval", "speedrun", "design run", "bench memory",
+    assert {"train", "resume", "eval", "predict", "speedrun", "design run", "bench memory",
             "bench ops", "bench loader", "bench zoo", "bench throughput"} <= set(seen)
 
 

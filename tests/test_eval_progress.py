@@ -3,13 +3,13 @@ on a CPU take minutes, and it printed nothing until the end."""
 
 import contextlib
 
+from test_eval_run import _train_tiny
 from typer.testing import CliRunner
 
 import cnnlab.train.evaluate as evaluation
 from cnnlab.cli import app
 from cnnlab.progress import counting_bar
 from cnnlab.train import evaluate_run
-from test_eval_run import _train_tiny
 
 
 def _recording_bars(monkeypatch):

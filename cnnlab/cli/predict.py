@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cnnlab.formatting import ordinal
+from cnnlab.train.config import MAX_THREADS
 
 from .messages import err, error, fail, fail_for, output_console, warning
 from .paths import output_file
@@ -39,11 +40,16 @@ def predict(
                                         "image, class_1, probability_1, ..., error).",
                              callback=output_file(".csv")),
     quiet: bool = typer.Option(False, help="With --out: write the file, print no table."),
+    threads: int = typer.Option(None, min=1, max=MAX_THREADS,
+                                help="torch CPU threads for reading and classifying, "
+                                     "onnxruntime's for an .onnx file (default: one per "
+                                     "core; 1 is steadiest on a busy CPU)."),
 ) -> None:
     """Classify images with a trained run; prints the top-k classes of each."""
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 
     from cnnlab.progress import ProgressBar, shows_live
+    from cnnlab.train.device import torch_threads
     from cnnlab.train.outcome import checkpoint_when
     from cnnlab.train.predict import (
         check_top_k,
@@ -62,7 +68,8 @@ def predict(
             for _, problem in items[:-1]:
                 error(problem)
             raise FileNotFoundError(items[-1][1])
-        model = open_for_prediction(run, which or "best", "cpu" if is_onnx else device)
+        model = open_for_prediction(run, which or "best", "cpu" if is_onnx else device,
+                                    threads)
     except run_errors() as exc:
         fail_for(exc)
     files = [path for path, problem in items if not problem]
@@ -96,7 +103,9 @@ def predict(
     answers = classify_files(model, files, top_k, invert, tta,
                              read=lambda: bar.advance(task))
     stopped = None  # the model's failure on a batch (out of memory, an input it refuses)
-    with light_backgrounds_told_once(len(files), model.data), bar:
+    # (torch's threads for a PyTorch model and for reading every image; onnxruntime's
+    # session has its own, set as it opened)
+    with light_backgrounds_told_once(len(files), model.data), bar, torch_threads(threads):
         for path, problem in items:
             if problem:  # a folder without images: said as an unreadable file is
                 error(problem)

@@ -160,19 +160,19 @@ def _pixels(image, channels: int) -> torch.Tensor:
     return x[:, top:top + side, left:left + side]
 
 
-def open_for_prediction(run_dir, which: str = "best", device: str = "cpu"):
+def open_for_prediction(run_dir, which: str = "best", device: str = "cpu", threads=None):
     """A run directory's model (its ``which`` checkpoint, on ``device``) or an exported
-    ``.onnx`` file (run by onnxruntime on the CPU), with its classes and preprocessing."""
-    check_which(which)  # an .onnx file has no checkpoints, but a typo is still refused
+    ``.onnx`` file (onnxruntime on the CPU, on ``threads`` threads or one per core), with
+    its classes and preprocessing. check_which: a typo is refused for an .onnx file too."""
+    check_which(which)
     path = run_folder(run_dir, "open_for_prediction")  # a TrainResult: its run_dir
     if path.is_file() and path.suffix != ".onnx":
         raise NotARunError(f"{path} is a file, not a run's folder or an .onnx file from "
                            f"`cnnlab export`: {RUN_FOLDER_HINT}")
     if path.suffix == ".onnx":
-        from cnnlab.onnx_run import load_onnx
+        from cnnlab.onnx_run import load_onnx  # a missing one said there
 
-        # a missing one said there; its JSON sidecar holds the classes and preprocessing
-        return load_onnx(path)
+        return load_onnx(path, threads)  # its JSON sidecar: the classes, preprocessing
     return load_run(path, which=which, device=device)  # which checks the device
 
 
