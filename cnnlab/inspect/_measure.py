@@ -256,8 +256,8 @@ def training_memory(model: nn.Module, x: torch.Tensor) -> tuple[int, str]:
     per channel at batch 1). BatchNorm buffers (or the tensors a from-scratch BatchNorm
     keeps as plain attributes) and the RNG state are restored afterwards.
     """
-    buffers = {k: b.detach().clone() for k, b in model.state_dict(keep_vars=True).items()
-               if not isinstance(b, nn.Parameter)}
+    # Every buffer, the non-persistent ones (absent from the state_dict) too
+    buffers = {k: b.detach().clone() for k, b in model.named_buffers()}
     # Tensors kept as plain attributes, not buffers: the book's from-scratch BatchNorm
     # (and the chapter notes' copy of it) rebinds its moving_mean and moving_var there.
     # Rebound or changed in place: both undone (the reference, then its values).
@@ -282,7 +282,7 @@ def training_memory(model: nn.Module, x: torch.Tensor) -> tuple[int, str]:
     finally:
         model.train(was_training)
         with torch.no_grad():  # undo running-statistics updates of the train-mode pass
-            for k, v in model.state_dict(keep_vars=True).items():
+            for k, v in model.named_buffers():
                 if k in buffers:
                     v.copy_(buffers[k])
             for module, name, value, saved, version in attributes:

@@ -1,0 +1,56 @@
+"""cnnlab.inspect.summary: side effects, memory modes and counts that hand-made mutants of
+cnnlab/inspect/summary.py and cnnlab/inspect/_measure.py had changed unseen."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from cnnlab.inspect import summary
+
+
+class CountsImages(nn.Module):
+    """Keeps statistics in train mode: one buffer saved with the weights, one not."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 2, 3)
+        self.register_buffer("seen", torch.zeros(()), persistent=False)
+        self.register_buffer("mean", torch.zeros(2))
+
+    def forward(self, x):
+        y = self.conv(x)
+        if self.training:
+            with torch.no_grad():
+                self.seen += x.shape[0]
+                self.mean.mul_(0.9).add_(0.1 * y.mean((0, 2, 3)))
+        return y
+
+
+def test_the_training_pass_leaves_non_persistent_buffers_as_they_were():
+    # A buffer registered with persistent=False is in no state_dict; the train-mode pass
+    # had left it counting the summary's batch.
+    m = CountsImages()
+    summary(m, (1, 8, 8), batch_size=2)
+    assert m.seen.item() == 0 and torch.equal(m.mean, torch.zeros(2))
+    assert m.training
+
+
+class TrainModeRefuses(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 2, 3)
+
+    def forward(self, x):
+        if self.training:
+            raise ValueError("no train mode here")
+        return self.conv(x)
+
+
+def test_an_eval_mode_memory_pass_asks_for_a_batch_of_two_only_at_batch_one():
+    at_one, at_two = (summary(TrainModeRefuses(), (1, 8, 8), batch_size=b) for b in (1, 2))
+    assert at_one.totals.training_pass_mode == at_two.totals.training_pass_mode == "eval"
+    line = dict(at_one.totals_lines())["Training activations"]
+    assert "--batch-size 2" in line and "eval mode" in line
+    line = dict(at_two.totals_lines())["Training activations"]
+    assert "--batch-size" not in line and "eval mode" in line
