@@ -26,7 +26,7 @@ def test_a_shape_in_either_case_or_a_side_is_one_28px_grey_image(text):
 
 
 def test_a_side_keeps_the_models_own_channels():
-    # resnet18_d2l is made for 1 channel; an RGB model keeps its 3 (no 10-class grey head)
+    # an RGB model keeps its 3 channels, and so its ImageNet head (no 10-class grey one)
     assert summary_json("lenet_d2l", "--input", "32")["input_size"] == [1, 32, 32]
     d = summary_json("resnet18", "--input", "32")
     assert d["input_size"] == [3, 32, 32]

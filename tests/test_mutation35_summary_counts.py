@@ -3,10 +3,11 @@ cnnlab/inspect/summary.py and cnnlab/inspect/_measure.py had changed unseen."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch import nn
 
-from cnnlab.inspect import summary
+from cnnlab.inspect import SummaryError, summary
 
 
 class CountsImages(nn.Module):
@@ -54,3 +55,24 @@ def test_an_eval_mode_memory_pass_asks_for_a_batch_of_two_only_at_batch_one():
     assert "--batch-size 2" in line and "eval mode" in line
     line = dict(at_two.totals_lines())["Training activations"]
     assert "--batch-size" not in line and "eval mode" in line
+
+
+class TriesALinearFirst(nn.Module):
+    """Catches its first layer's error, then fails in its second: the second is to blame."""
+
+    def __init__(self):
+        super().__init__()
+        self.probe = nn.Linear(3, 4)
+        self.conv = nn.Conv2d(5, 2, 1)
+
+    def forward(self, x):
+        try:
+            self.probe(x)  # 8 features, not 3: raises, and is caught here
+        except RuntimeError:
+            pass
+        return self.conv(x)  # 1 channel, not 5
+
+
+def test_a_failure_after_a_caught_one_names_the_module_that_failed():
+    with pytest.raises(SummaryError, match=r"in module 'conv' \(Conv2d\)"):
+        summary(TriesALinearFirst(), (1, 8, 8))
