@@ -76,3 +76,19 @@ class TriesALinearFirst(nn.Module):
 def test_a_failure_after_a_caught_one_names_the_module_that_failed():
     with pytest.raises(SummaryError, match=r"in module 'conv' \(Conv2d\)"):
         summary(TriesALinearFirst(), (1, 8, 8))
+
+
+class Hourglass(nn.Sequential):
+    """A Sequential with a forward of its own (a residual around its layers): one unit."""
+
+    def forward(self, x):
+        return x + super().forward(x)
+
+
+def test_a_sequential_with_its_own_forward_is_one_unit_of_the_flow():
+    model = nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1),
+        Hourglass(nn.Conv2d(4, 4, 3, stride=2, padding=1), nn.Upsample(scale_factor=2)),
+        nn.Flatten(), nn.Linear(4 * 8 * 8, 10))
+    # Its inside's 4x4x4 is no stage of the network: the block keeps 8x8.
+    assert summary(model, (1, 8, 8)).flow_str() == "1x8x8 → 4x8x8 → 256 → 10"
