@@ -92,3 +92,12 @@ def test_a_sequential_with_its_own_forward_is_one_unit_of_the_flow():
         nn.Flatten(), nn.Linear(4 * 8 * 8, 10))
     # Its inside's 4x4x4 is no stage of the network: the block keeps 8x8.
     assert summary(model, (1, 8, 8)).flow_str() == "1x8x8 → 4x8x8 → 256 → 10"
+
+
+def test_dropout_in_the_training_pass_leaves_the_global_rng_stream_as_it_was():
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Dropout(0.5))
+    torch.manual_seed(0)
+    expected = torch.rand(3)
+    torch.manual_seed(0)
+    summary(model, (1, 8, 8))
+    assert torch.equal(torch.rand(3), expected)
