@@ -64,10 +64,9 @@ class ProgressBar(Progress):
 
 @contextlib.contextmanager
 def counting_bar(what: str, total: int, shown: bool = True) -> Iterator[Callable[[int], None]]:
-    """A bar on stderr saying ``what`` ("scoring 10,000 test images") and counting to
+    """A bar on stderr saying ``what`` ("scoring test images") and counting to
     ``total``, gone when done; gives the function that moves it on by n. Nothing where
     ``shown`` is False or no one watches live (:class:`ProgressBar`)."""
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 
     with ProgressBar(TextColumn(what), BarColumn(), MofNCompleteColumn(),

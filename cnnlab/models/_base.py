@@ -160,9 +160,12 @@ def described(x: torch.Tensor) -> str:
 def _shape_fix(model: nn.Module, problem, x: torch.Tensor) -> str:
     """A :class:`cnnlab.inspect._input.ShapeProblem` of a batch ``x``, and its fix."""
     if problem.kind == "channels-last":
-        # (an RGB batch for a grey model: permuted alone, it still has 3 channels)
-        convert = (f", its {x.shape[-1]} channel(s) converted to {problem.channels}"
-                   if x.shape[-1] != problem.channels else "")
+        # RGB for a grey model, permuted alone, still has 3 channels: the usual
+        # conversions as code to paste (grey to RGB, RGB to grey, RGBA to RGB)
+        has, wants = x.shape[-1], problem.channels
+        pasted = {(3, 1): ".mean(1, keepdim=True)", (4, 3): "[:, :3]"}
+        convert = ("" if has == wants else f".expand(-1, {wants}, -1, -1)" if has == 1
+                   else pasted.get((has, wants), f", its {has} channels converted to {wants}"))
         return (f"it takes {problem.channels} channel(s) first, (N, C, H, W), and this looks "
                 f"channels-last (N, H, W, C): give x.permute(0, 3, 1, 2){convert}")
     if problem.kind == "channels":

@@ -447,4 +447,3 @@ def evaluate_run(run_dir: str | os.PathLike[str], data: str | DatasetSplits | No
               and evaluated_after(run.run_dir, run.epoch, run.step_in_epoch))
     return RunEvaluation(result, run.classes, (tta_flip, tta_shift), run.checkpoint,
                          run.epoch, run.step_in_epoch, cfg.epochs, picked, len(splits.test))
-
