@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from typer.testing import CliRunner
 
@@ -13,18 +15,28 @@ from cnnlab.models._registry import natural_key
 WIDE = {"COLUMNS": "250"}
 
 
+def models_output(monkeypatch, cache: Path, *args: str, code: int = 0,
+                  broken: str = "") -> str:
+    """`cnnlab models ARGS`'s output, where it exits with ``code``, with made-up counts (no
+    model is built) and an empty cache at ``cache``; counting ``broken`` raises, as a
+    builder broken by an edit would."""
+    monkeypatch.setenv("CNNLAB_CACHE", str(cache))
+
+    def counts(info):
+        if info.name == broken:
+            raise RuntimeError("shapes do not match")
+        return 1000, 2000
+
+    monkeypatch.setattr(complexity, "default_complexity", counts)
+    result = CliRunner().invoke(app, ["models", *args], env=WIDE)
+    assert result.exit_code == code, result.output
+    return result.output
+
+
 @pytest.fixture
 def listing(tmp_path, monkeypatch):
-    """`cnnlab models ARGS` with made-up counts (no model is built) and an empty cache."""
-    monkeypatch.setenv("CNNLAB_CACHE", str(tmp_path))
-    monkeypatch.setattr(complexity, "default_complexity", lambda info: (1000, 2000))
-
-    def run(*args: str) -> str:
-        result = CliRunner().invoke(app, ["models", *args], env=WIDE)
-        assert result.exit_code == 0, result.output
-        return result.output
-
-    return run
+    """`cnnlab models ARGS`'s output (exit 0), as :func:`models_output` gives it."""
+    return lambda *args, **kwargs: models_output(monkeypatch, tmp_path, *args, **kwargs)
 
 
 def names_in(output: str) -> list[str]:

@@ -4,27 +4,20 @@ of cnnlab/cli/models.py had passed the tests."""
 from __future__ import annotations
 
 import pytest
-from typer.testing import CliRunner
+from test_cli_models import models_output, names_in
 
-from cnnlab.bench import complexity
-from cnnlab.cli import app
 from cnnlab.formatting import format_count
-
-WIDE = {"COLUMNS": "250"}
 
 
 @pytest.fixture
 def refused(tmp_path, monkeypatch):
     """The words of a refused `cnnlab models ARGS` (exit 2), its lines joined."""
-    monkeypatch.setenv("CNNLAB_CACHE", str(tmp_path))
-    monkeypatch.setattr(complexity, "default_complexity", lambda info: (1000, 2000))
+    return lambda *args: " ".join(models_output(monkeypatch, tmp_path, *args, code=2).split())
 
-    def run(*args: str) -> str:
-        result = CliRunner().invoke(app, ["models", *args], env=WIDE)
-        assert result.exit_code == 2, result.output
-        return " ".join(result.output.split())
 
-    return run
+@pytest.fixture
+def listing(tmp_path, monkeypatch):
+    return lambda *args, **kwargs: models_output(monkeypatch, tmp_path, *args, **kwargs)
 
 
 def test_a_mistyped_pattern_gets_the_closest_names(refused):
@@ -45,46 +38,21 @@ def test_a_mistyped_family_or_variant_gets_the_closest_one(refused, option, typo
     assert f"Did you mean {option} {meant}?" in words
 
 
-@pytest.fixture
-def listed(tmp_path, monkeypatch):
-    """`cnnlab models ARGS`'s output (exit 0), with made-up counts and an empty cache;
-    counting ``broken`` raises, as a builder broken by an edit would."""
-    monkeypatch.setenv("CNNLAB_CACHE", str(tmp_path))
-
-    def run(*args: str, broken: str = "") -> str:
-        def counts(info):
-            if info.name == broken:
-                raise RuntimeError("shapes do not match")
-            return 1000, 2000
-
-        monkeypatch.setattr(complexity, "default_complexity", counts)
-        result = CliRunner().invoke(app, ["models", *args], env=WIDE)
-        assert result.exit_code == 0, result.output
-        return result.output
-
-    return run
-
-
-def names_in(output: str) -> list[str]:
-    return [line.split("│")[1].strip() for line in output.splitlines()
-            if line.startswith("│")]
-
-
-def test_the_families_the_book_has_no_section_for_come_last(listed):
-    names = names_in(listed())
-    assert names[0] == "lenet_d2l" or names[0].startswith("lenet")
+def test_the_families_the_book_has_no_section_for_come_last(listing):
+    names = names_in(listing())
+    assert names[0].startswith("lenet")
     assert {n.split("_")[0] for n in names[-4:]} <= {"notes", "speednet"}
 
 
-def test_the_book_accuracy_names_no_size_where_the_input_column_gives_it(listed):
-    row = next(line for line in listed("lenet_d2l").splitlines()
+def test_the_book_accuracy_names_no_size_where_the_input_column_gives_it(listing):
+    row = next(line for line in listing("lenet_d2l").splitlines()
                if line.startswith("│") and "lenet_d2l" in line)
     acc = row.split("│")[-2].strip()
     assert acc.endswith("%") and " at " not in acc, row
 
 
-def test_a_model_that_cannot_be_counted_is_an_error_row_and_a_warning(listed):
-    out = listed("lenet*", broken="lenet_bn")
+def test_a_model_that_cannot_be_counted_is_an_error_row_and_a_warning(listing):
+    out = listing("lenet*", broken="lenet_bn")
     row = next(line for line in out.splitlines() if line.startswith("│ lenet_bn "))
     assert row.count("error") == 2
     other = next(line for line in out.splitlines() if line.startswith("│ lenet_d2l "))
