@@ -125,10 +125,14 @@ def and_list(names: list[str]) -> str:
 
 def percent_text(share: float | None, decimals: int = 2) -> str:
     """A share (an accuracy) as a percentage: 0.91234 -> "91.23%"; "-" where it is not
-    known (None, NaN), as :func:`seconds_text` writes an unknown duration in a table."""
+    known (None, NaN), as :func:`seconds_text` writes an unknown duration in a table.
+    A share short of 1 never reads 100% (0.99998 -> "99.99%"), one above 0 never 0%."""
     if share is None or not math.isfinite(share):
         return "-"
-    return f"{100 * share:.{decimals}f}%"
+    percent, step = 100 * share, 10.0 ** -decimals
+    if 0 < share < 1:  # 100% only for a perfect score (not 49,999 of 50,000), 0% for none
+        percent = min(max(percent, step), 100 - step)
+    return f"{percent:.{decimals}f}%"
 
 
 def counted(n, noun: str) -> str:

@@ -20,7 +20,7 @@ from torch import nn
 from cnnlab.data.augment import translate
 from cnnlab.data.dataset import DatasetSplits
 from cnnlab.data.folder_names import reencoded_names_problem, same_names
-from cnnlab.formatting import first_few
+from cnnlab.formatting import first_few, percent_text
 from cnnlab.notices import SetupWarning, warn_user
 from cnnlab.progress import counting_bar
 from cnnlab.train.config import ConfigError
@@ -314,7 +314,7 @@ class RunEvaluation:
         picked = ("; picked as the epoch that scored highest on this test split, so "
                   "optimistic here: the last checkpoint (--which last) gives a number not "
                   "chosen on it" if self.picked_on_this_split else "")
-        return (f"test accuracy {100 * self.result.acc:.2f}% on {self.images()} "
+        return (f"test accuracy {percent_text(self.result.acc)} on {self.images()} "
                 f"(test-time augmentation: {describe_tta(*self.views)}; checkpoint "
                 f"{self.checkpoint.stem}, {self.when()}{picked})")
 
