@@ -66,3 +66,10 @@ def test_no_ranges_for_an_empty_input():
         SpaceRanges.for_input(0)
     with pytest.raises(DesignSpaceError, match="multiples of 8"):
         spaces.log_uniform_pmf(12, 64, 8)
+
+
+def test_a_space_drawn_in_batches_tries_max_tries_networks_before_it_gives_up():
+    # About 1 AnyNetX_E draw in 200 is in the space: a stop at 100 draws per try ended
+    # this search after 1052 networks.
+    with pytest.raises(DesignSpaceError, match="among 2000 networks of the space"):
+        sample("anynetx_e", 0, macs=(1, 2), max_tries=2000)

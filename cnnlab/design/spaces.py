@@ -386,11 +386,13 @@ def sample(space: str, rng: np.random.Generator | int, *, image_size: int = 28,
         rng = np.random.default_rng(rng)
     seen: list[int] = []
     # ``max_tries`` counts networks of the space tried against the band; draws outside
-    # the space itself (about 199 of 200 for AnyNetX_E) are cheap and counted apart.
-    raw = 0
-    while len(seen) < max_tries and raw < 100 * max_tries:
+    # the space itself (about 199 of 200 for AnyNetX_E) are cheap and counted apart. The
+    # stop for ranges giving no network counts calls, not draws: at 100 draws per try
+    # AnyNetX_E (1024 a call) gave up after about half its max_tries networks.
+    raw = calls = 0
+    while len(seen) < max_tries and calls < 100 * max_tries:
         batch, drawn = _draws(space, rng, ranges)
-        raw += drawn
+        raw, calls = raw + drawn, calls + 1
         for s in batch:
             cx = anynet_complexity(s.config, image_size, in_channels, num_classes)
             if macs is None or macs[0] <= cx["flops"] <= macs[1]:
