@@ -400,6 +400,9 @@ def sample(space: str, rng: np.random.Generator | int, *, image_size: int = 28,
             seen.append(cx["flops"])
             if len(seen) >= max_tries:
                 break
+    if raw and not seen:  # not the band's doing: ``ranges`` (a caller's) allow no network
+        raise DesignSpaceError(f"no {space} network in {raw} draws from these ranges: "
+                               "none meets the space's rules; widen them")
     hint = ""
     if seen:
         # As every count of MACs is written (380K, 12.1M; not 0.38M, 12.05M), and the
