@@ -106,3 +106,12 @@ def test_a_recorded_trial_keeps_its_times_code_and_counts(tmp_path):
         assert json.loads(store.conn.execute("SELECT code FROM trials WHERE id = 0")
                           .fetchone()[0]) == {"cnnlab": "x"}
         assert store.counts() == {"pending": 1, "running": 1, "done": 1, "failed": 0}
+
+
+def test_a_trial_trains_the_drawn_network_with_its_own_seed_whatever_the_recipe_holds():
+    # A sweep stored before check_train_fields refused them may hold such fields.
+    spec = SweepSpec(space="anynetx_a", data="synthetic", zero_init_last_bn=False,
+                     train={"seed": 3, "model": "resnet18", "quiet": False, "lr": 0.2})
+    cfg = spec.train_config({"depths": [1]}, 7)
+    assert (cfg["seed"], cfg["model"], cfg["quiet"], cfg["lr"]) == (7, "anynetx", True, 0.2)
+    assert cfg["model_overrides"] == {"depths": [1], "zero_init_last_bn": False}
