@@ -115,3 +115,13 @@ def test_a_trial_trains_the_drawn_network_with_its_own_seed_whatever_the_recipe_
     cfg = spec.train_config({"depths": [1]}, 7)
     assert (cfg["seed"], cfg["model"], cfg["quiet"], cfg["lr"]) == (7, "anynetx", True, 0.2)
     assert cfg["model_overrides"] == {"depths": [1], "zero_init_last_bn": False}
+
+
+def test_a_second_creator_finding_a_spec_stored_meanwhile_stores_nothing(tmp_path):
+    # Two `design run --out DIR` of one new folder: both drew their trials before either
+    # stored; the later one's spec must not replace the first one's over its trials.
+    first, later = shaped_spec(seed=1), shaped_spec(seed=2)
+    with _store(tmp_path, first, 2) as store:
+        rows = store.trials()
+        assert store._create_sweep(later, 3, None, plan_trials(later, 0, 3)) is False
+        assert store.spec() == first and store.planned() == 2 and store.trials() == rows
