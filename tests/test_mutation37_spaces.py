@@ -76,3 +76,14 @@ def test_a_space_drawn_in_batches_tries_max_tries_networks_before_it_gives_up():
     # this search after 1052 networks.
     with pytest.raises(DesignSpaceError, match="among 2000 networks of the space"):
         sample("anynetx_e", 0, macs=(1, 2), max_tries=2000)
+
+
+def test_a_batched_space_whose_ranges_give_no_network_stops_at_its_raw_draws(monkeypatch):
+    # The stop for ranges that give nothing counts draws, batched or not: counted in
+    # calls, AnyNetX_E's 20000 tries would have drawn two billion networks in vain.
+    calls = []
+    monkeypatch.setattr(spaces, "_draws", lambda space, rng, ranges: (
+        calls.append(1), ([], spaces.ORDERED_BATCH))[1])
+    with pytest.raises(DesignSpaceError, match=f"in {spaces.ORDERED_BATCH} draws"):
+        sample("anynetx_e", 0, max_tries=5)
+    assert len(calls) == 1

@@ -387,12 +387,12 @@ def sample(space: str, rng: np.random.Generator | int, *, image_size: int = 28,
     seen: list[int] = []
     # ``max_tries`` counts networks of the space tried against the band; draws outside
     # the space itself (about 199 of 200 for AnyNetX_E) are cheap and counted apart. The
-    # stop for ranges giving no network counts calls, not draws: at 100 draws per try
-    # AnyNetX_E (1024 a call) gave up after about half its max_tries networks.
-    raw = calls = 0
-    while len(seen) < max_tries and calls < 100 * max_tries:
+    # stop at 100 draws per try is for ranges that give no network at all: once some
+    # come, max_tries of them are tried (AnyNetX_E had given up after about half).
+    raw = 0
+    while len(seen) < max_tries and (seen or raw < 100 * max_tries):
         batch, drawn = _draws(space, rng, ranges)
-        raw, calls = raw + drawn, calls + 1
+        raw += drawn
         for s in batch:
             cx = anynet_complexity(s.config, image_size, in_channels, num_classes)
             if macs is None or macs[0] <= cx["flops"] <= macs[1]:
