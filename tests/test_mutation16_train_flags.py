@@ -29,10 +29,10 @@ def calls(monkeypatch):
         raise Stop("stood in")
 
     def evaluate_run(run, data, data_root, which, device, tta_flip, tta_shift,
-                     eval_subset, threads=None):
+                     eval_subset, threads=None, progress=False):
         got["eval"] = dict(run=run, data=data, data_root=data_root, which=which,
                            device=device, tta_flip=tta_flip, tta_shift=tta_shift,
-                           eval_subset=eval_subset, threads=threads)
+                           eval_subset=eval_subset, threads=threads, progress=progress)
         raise Stop("stood in")
 
     monkeypatch.setattr(cnnlab.train, "resume", resume)
@@ -67,8 +67,8 @@ def test_eval_passes_each_option_on(tmp_path, calls):
     assert result.exit_code == 1, result.output
     got = calls["eval"]
     assert (got["data"], got["data_root"], got["which"], got["device"], got["tta_flip"],
-            got["tta_shift"], got["eval_subset"], got["threads"]) == (
-        "synthetic", str(data), "last", "cpu", True, 2, 50, 1)
+            got["tta_shift"], got["eval_subset"], got["threads"], got["progress"]) == (
+        "synthetic", str(data), "last", "cpu", True, 2, 50, 1, True)
 
 
 def test_eval_defaults_are_the_best_checkpoint_and_the_runs_own_settings(tmp_path, calls):
