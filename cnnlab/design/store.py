@@ -324,7 +324,8 @@ class TrialStore:
             self.set_meta({"n": n})
         have = self.count()
         if n > have:
-            self.add_trials(plan_trials(spec, have, n))
+            # drawn as its first trials were, or not at all
+            self.add_trials(plan_trials(spec, have, n, self.trial(0) if have else None))
         return self.counts()
 
     def _create_sweep(self, spec: SweepSpec, n: int, created: dict | None,

@@ -4,6 +4,7 @@ drawn from the spec. (Where it is kept: :mod:`cnnlab.design.store`.)"""
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import asdict, dataclass, field
 
@@ -116,9 +117,17 @@ class SweepSpec:
                 "data": self.data, "data_root": self.data_root, "seed": seed, "quiet": True}
 
 
-def plan_trials(spec: SweepSpec, start: int, stop: int) -> list[dict]:
+def plan_trials(spec: SweepSpec, start: int, stop: int, first: dict | None = None) -> list[dict]:
     """Trials ``start .. stop-1``: trial i is drawn by ``spaces.sample_trial(space, seed,
-    i)`` under the band and trains with seed ``seed + i``."""
+    i)`` under the band and trains with seed ``seed + i``. ``first``: the sweep's first
+    trial as stored, refused (SweepError) where this cnnlab draws it otherwise: the sweep
+    would mix two samplers' networks (RegNet's wa above 224x224 changed in 2026-12)."""
+    if first is not None and first["config"] != json.loads(json.dumps(
+            plan_trials(spec, first["id"], first["id"] + 1)[0]["config"])):  # as stored
+        raise SweepError(f"this cnnlab draws the {spec.space} networks of this sweep "
+                         "otherwise than the one that drew its trials: more would come "
+                         "from another distribution. Train the trials it has (--resume "
+                         "without a larger --n), or start a new sweep with another --out")
     if None in (spec.image_size, spec.in_channels, spec.num_classes):
         raise SweepError("SweepSpec needs image_size, in_channels and num_classes to draw "
                          "trials under a complexity band (runner.create_sweep fills them)")
