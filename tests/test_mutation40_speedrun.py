@@ -1,0 +1,14 @@
+"""The speedrun's numbers as the ablation chart states them (mutation40): each test
+pinned a hand-made mutant that every other test let pass."""
+
+from cnnlab.bench.speedrun import _subtitle
+
+
+def test_the_charts_baseline_has_no_spread_when_one_run_finished():
+    # Two runs, one diverged: one accuracy, whose std of 0.00 is no measured spread.
+    base = {"runs": 2, "diverged": 1, "reached": 1, "target": 0.92, "final_acc_mean": 0.925,
+            "final_acc_std": 0.0, "time_to_target_mean_s": 30.0}
+    first = _subtitle(base, {"model": "lenet_modern", "device": "cpu"})[0]
+    assert "final test accuracy 92.50%;" in first and "±" not in first, first
+    two = _subtitle({**base, "diverged": 0, "final_acc_std": 0.001}, {})[0]
+    assert "final test accuracy 92.50% ± 0.10;" in two, two

@@ -1,0 +1,56 @@
+"""Resuming a speedrun study (mutation40): what a resumed study must refuse, and that it
+counts every kept run once. Each test here pinned a hand-made mutant that every other
+test let pass."""
+
+import json
+
+from test_speedrun_resume import _fake_runs, _said, _speedrun
+
+
+def test_a_study_begun_without_the_warm_up_is_not_resumed_with_it(tmp_path, monkeypatch):
+    # Runs timed after an untimed warm-up and runs charged CUDA's start-up and cuDNN's
+    # autotuning are not the same measurement: averaged together they mean neither.
+    out = tmp_path / "s.json"
+    _fake_runs(monkeypatch, stop_at=3)
+    assert _speedrun(out, "--runs", "4").exit_code == 130
+    before = out.read_text(encoding="utf-8")
+    calls = _fake_runs(monkeypatch)
+    result = _speedrun(out, "--runs", "4", "--warmup")
+    said = _said(result)
+    assert result.exit_code == 2 and calls == [], said
+    assert "other settings" in said and "--warmup" in said, said
+    assert out.read_text(encoding="utf-8") == before
+
+
+def test_a_finished_study_it_replaces_is_counted_with_its_confirming_runs(tmp_path,
+                                                                          monkeypatch):
+    # "holds a finished speedrun (N runs)": N is what the replacement throws away.
+    out = tmp_path / "c.json"
+    args = ["--runs", "1", "--candidate", "epochs=1", "--candidate", "epochs=2",
+            "--confirm", "2"]
+    _fake_runs(monkeypatch)
+    assert _speedrun(out, *args).exit_code == 0
+    _fake_runs(monkeypatch)
+    result = _speedrun(out, *args)
+    assert result.exit_code == 0, result.output
+    assert f"{out} holds a finished speedrun (4 runs)" in _said(result), _said(result)
+
+
+def test_a_resume_with_every_run_kept_adds_no_session(tmp_path, monkeypatch):
+    # Ctrl-C in the last run's last evaluation leaves every run in an unfinished file;
+    # the resume runs nothing, so it is no session, and the environment stays the one
+    # of the process that ran the runs.
+    out = tmp_path / "s.json"
+    _fake_runs(monkeypatch)
+    assert _speedrun(out, "--runs", "2").exit_code == 0
+    body = json.loads(out.read_text(encoding="utf-8"))
+    body["sessions"][0]["date"] = body["environment"]["date"] = "then"
+    out.write_text(json.dumps({**body, "complete": False}), encoding="utf-8")
+    calls = _fake_runs(monkeypatch)
+    result = _speedrun(out, "--runs", "2")
+    assert result.exit_code == 0 and calls == [], result.output
+    assert "resuming: 2 of 2 runs already in" in _said(result), _said(result)
+    body = json.loads(out.read_text(encoding="utf-8"))
+    assert body["complete"] is True and body["summary"]["runs"] == 2
+    assert [s["date"] for s in body["sessions"]] == ["then"]
+    assert body["environment"]["date"] == "then"
