@@ -54,3 +54,18 @@ def test_a_resume_with_every_run_kept_adds_no_session(tmp_path, monkeypatch):
     assert body["complete"] is True and body["summary"]["runs"] == 2
     assert [s["date"] for s in body["sessions"]] == ["then"]
     assert body["environment"]["date"] == "then"
+
+
+def test_a_resume_naming_other_candidates_says_which_not_that_the_file_is_damaged(
+        tmp_path, monkeypatch):
+    # Runs of a candidate this command does not name: other settings, said as such.
+    out = tmp_path / "c.json"
+    args = ["--runs", "2", "--candidate", "epochs=1", "--candidate", "epochs=2"]
+    _fake_runs(monkeypatch, stop_at=4)  # both candidates have runs in the file
+    assert _speedrun(out, *args).exit_code == 130
+    calls = _fake_runs(monkeypatch)
+    result = _speedrun(out, *args[:-1], "epochs=3")
+    said = _said(result)
+    assert result.exit_code == 2 and calls == [], said
+    assert "other settings (recipes [epochs=1, epochs=2] vs [epochs=1, epochs=3]" in said, said
+    assert "cannot be read back" not in said, said
