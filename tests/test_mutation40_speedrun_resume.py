@@ -4,6 +4,7 @@ test let pass."""
 
 import json
 
+import pytest
 from test_speedrun_resume import _fake_runs, _said, _speedrun
 
 
@@ -69,3 +70,21 @@ def test_a_resume_naming_other_candidates_says_which_not_that_the_file_is_damage
     assert result.exit_code == 2 and calls == [], said
     assert "other settings (recipes [epochs=1, epochs=2] vs [epochs=1, epochs=3]" in said, said
     assert "cannot be read back" not in said, said
+
+
+@pytest.mark.parametrize("key", ["gpu", "cpu_model", "cpu_count", "torch_threads", "torch",
+                                 "cnnlab"])
+def test_runs_of_another_card_cpu_thread_count_or_software_are_not_averaged_in(
+        tmp_path, monkeypatch, key):
+    # Each of these changes a run's time: an H100's and an H200's, 2 threads' and 16's.
+    out = tmp_path / "s.json"
+    _fake_runs(monkeypatch, stop_at=2)
+    assert _speedrun(out, "--runs", "2").exit_code == 130
+    body = json.loads(out.read_text(encoding="utf-8"))
+    body["sessions"][-1][key] = "elsewhere"
+    out.write_text(json.dumps(body), encoding="utf-8")
+    calls = _fake_runs(monkeypatch)
+    result = _speedrun(out, "--runs", "2")
+    said = _said(result)
+    assert result.exit_code == 2 and calls == [], said
+    assert f"another machine or software ({key} elsewhere there, " in said, said
