@@ -88,3 +88,14 @@ def test_runs_of_another_card_cpu_thread_count_or_software_are_not_averaged_in(
     said = _said(result)
     assert result.exit_code == 2 and calls == [], said
     assert f"another machine or software ({key} elsewhere there, " in said, said
+
+
+def test_a_candidate_study_without_confirm_runs_and_says_no_confirmation(tmp_path,
+                                                                          monkeypatch):
+    calls = _fake_runs(monkeypatch)
+    out = tmp_path / "c.json"
+    result = _speedrun(out, "--runs", "1", "--candidate", "epochs=1", "--candidate",
+                       "epochs=2")
+    assert result.exit_code == 0 and calls == [(1, 0), (2, 0)], result.output
+    assert "confirm" not in result.output, result.output
+    assert json.loads(out.read_text(encoding="utf-8"))["confirm"] is None
