@@ -99,3 +99,15 @@ def test_a_candidate_study_without_confirm_runs_and_says_no_confirmation(tmp_pat
     assert result.exit_code == 0 and calls == [(1, 0), (2, 0)], result.output
     assert "confirm" not in result.output, result.output
     assert json.loads(out.read_text(encoding="utf-8"))["confirm"] is None
+
+
+def test_a_resumed_recipe_is_warmed_up_again_in_the_new_process(tmp_path, monkeypatch):
+    # Its kept runs were warmed in the process that ran them; without a warm-up here,
+    # the first new run is charged CUDA's start-up and cuDNN's autotuning.
+    out = tmp_path / "s.json"
+    first = _fake_runs(monkeypatch, stop_at=3)
+    assert _speedrun(out, "--runs", "3", "--warmup").exit_code == 130
+    assert first == [(1, 99_999), (14, 0), (14, 1)]
+    calls = _fake_runs(monkeypatch)
+    assert _speedrun(out, "--runs", "3", "--warmup").exit_code == 0
+    assert calls == [(1, 99_999), (14, 1), (14, 2)]
