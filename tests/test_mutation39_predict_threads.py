@@ -1,0 +1,41 @@
+"""`cnnlab predict RUN.onnx --threads N` opens onnxruntime's session on N threads (the
+threads test saw open_for_prediction take them, and the command exit 0, but not that the
+command hands them on), and leaves the session its own choice without --threads."""
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from cnnlab.cli import app
+
+pytest.importorskip("onnxruntime")
+from test_mutation27_onnx import _graph, _meta, _with_sidecar  # noqa: E402
+
+from cnnlab import onnx_run  # noqa: E402
+
+
+@pytest.mark.parametrize(("flag", "threads"), [(["--threads", "1"], 1), ([], 0)])
+def test_predict_opens_the_onnx_session_on_the_threads_asked(tmp_path, monkeypatch,
+                                                              flag, threads):
+    model = tmp_path / "graph.onnx"
+    model.write_bytes(_graph().SerializeToString())
+    onnx = _with_sidecar(model, tmp_path, _meta(model))
+    photo = tmp_path / "dot.png"
+    Image.fromarray(np.full((4, 4), 9, np.uint8)).save(photo)
+    opened, load = [], onnx_run.load_onnx
+    monkeypatch.setattr(onnx_run, "load_onnx", lambda *a, **k: (
+        opened.append(load(*a, **k)), opened[-1])[1])
+    result = CliRunner().invoke(app, ["predict", str(onnx), str(photo), *flag])
+    assert result.exit_code == 0 and "dot.png" in result.output, result.output
+    options = opened[0].model.session.get_session_options()
+    assert options.intra_op_num_threads == threads  # 0: onnxruntime's own choice
+
+
+def test_predict_refuses_more_threads_than_a_machine_has(tmp_path):
+    """As train's config refuses them (torch would start them all: 10,000 threads)."""
+    from cnnlab.train.config import MAX_THREADS
+
+    result = CliRunner().invoke(app, ["predict", str(tmp_path), str(tmp_path),
+                                      "--threads", str(MAX_THREADS + 1)])
+    assert result.exit_code == 2 and "--threads" in result.output, result.output
