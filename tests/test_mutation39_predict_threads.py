@@ -39,3 +39,31 @@ def test_predict_refuses_more_threads_than_a_machine_has(tmp_path):
     result = CliRunner().invoke(app, ["predict", str(tmp_path), str(tmp_path),
                                       "--threads", str(MAX_THREADS + 1)])
     assert result.exit_code == 2 and "--threads" in result.output, result.output
+
+
+def test_which_and_device_given_for_an_onnx_file_are_said_to_do_nothing(tmp_path):
+    model = tmp_path / "graph.onnx"
+    model.write_bytes(_graph().SerializeToString())
+    onnx = _with_sidecar(model, tmp_path, _meta(model))
+    photo = tmp_path / "dot.png"
+    Image.fromarray(np.full((4, 4), 9, np.uint8)).save(photo)
+    result = CliRunner().invoke(app, ["predict", str(onnx), str(photo), "--which", "last",
+                                      "--device", "cuda"])
+    assert result.exit_code == 0 and "dot.png" in result.output, result.output
+    said = " ".join(result.output.split())
+    assert "--which last has no effect on an .onnx file" in said, said
+    assert "--device cuda has no effect on an .onnx file" in said, said
+    plain = CliRunner().invoke(app, ["predict", str(onnx), str(photo)])
+    assert plain.exit_code == 0 and "no effect" not in plain.output, plain.output
+
+
+def test_the_table_shows_each_class_with_its_probability_in_percent(tmp_path):
+    """(The hand-made graph scores its three classes alike: a third each.)"""
+    model = tmp_path / "graph.onnx"
+    model.write_bytes(_graph().SerializeToString())
+    onnx = _with_sidecar(model, tmp_path, _meta(model))
+    photo = tmp_path / "dot.png"
+    Image.fromarray(np.full((4, 4), 9, np.uint8)).save(photo)
+    result = CliRunner().invoke(app, ["predict", str(onnx), str(photo), "--no-tta"])
+    assert result.exit_code == 0, result.output
+    assert all(f"{name} 33.3%" in result.output for name in "abc"), result.output
