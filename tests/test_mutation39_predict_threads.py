@@ -1,6 +1,7 @@
-"""`cnnlab predict RUN.onnx --threads N` opens onnxruntime's session on N threads (the
-threads test saw open_for_prediction take them, and the command exit 0, but not that the
-command hands them on), and leaves the session its own choice without --threads."""
+"""`cnnlab predict RUN.onnx` on a hand-made graph: --threads N opens onnxruntime's
+session on N threads (the threads test saw open_for_prediction take them, not the
+command hand them on) and none past MAX_THREADS; --which and --device are said to
+do nothing for an .onnx file; the table shows probabilities in percent."""
 
 import numpy as np
 import pytest
