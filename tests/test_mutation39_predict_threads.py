@@ -16,14 +16,21 @@ from test_mutation27_onnx import _graph, _meta, _with_sidecar  # noqa: E402
 from cnnlab import onnx_run  # noqa: E402
 
 
-@pytest.mark.parametrize(("flag", "threads"), [(["--threads", "1"], 1), ([], 0)])
-def test_predict_opens_the_onnx_session_on_the_threads_asked(tmp_path, monkeypatch,
-                                                              flag, threads):
+@pytest.fixture
+def graph_and_photo(tmp_path):
+    """A hand-made .onnx graph with its sidecar, and a 4x4 grey image to classify."""
     model = tmp_path / "graph.onnx"
     model.write_bytes(_graph().SerializeToString())
     onnx = _with_sidecar(model, tmp_path, _meta(model))
     photo = tmp_path / "dot.png"
     Image.fromarray(np.full((4, 4), 9, np.uint8)).save(photo)
+    return onnx, photo
+
+
+@pytest.mark.parametrize(("flag", "threads"), [(["--threads", "1"], 1), ([], 0)])
+def test_predict_opens_the_onnx_session_on_the_threads_asked(graph_and_photo, monkeypatch,
+                                                              flag, threads):
+    onnx, photo = graph_and_photo
     opened, load = [], onnx_run.load_onnx
     monkeypatch.setattr(onnx_run, "load_onnx", lambda *a, **k: (
         opened.append(load(*a, **k)), opened[-1])[1])
@@ -42,12 +49,8 @@ def test_predict_refuses_more_threads_than_a_machine_has(tmp_path):
     assert result.exit_code == 2 and "--threads" in result.output, result.output
 
 
-def test_which_and_device_given_for_an_onnx_file_are_said_to_do_nothing(tmp_path):
-    model = tmp_path / "graph.onnx"
-    model.write_bytes(_graph().SerializeToString())
-    onnx = _with_sidecar(model, tmp_path, _meta(model))
-    photo = tmp_path / "dot.png"
-    Image.fromarray(np.full((4, 4), 9, np.uint8)).save(photo)
+def test_which_and_device_given_for_an_onnx_file_are_said_to_do_nothing(graph_and_photo):
+    onnx, photo = graph_and_photo
     result = CliRunner().invoke(app, ["predict", str(onnx), str(photo), "--which", "last",
                                       "--device", "cuda"])
     assert result.exit_code == 0 and "dot.png" in result.output, result.output
@@ -58,13 +61,9 @@ def test_which_and_device_given_for_an_onnx_file_are_said_to_do_nothing(tmp_path
     assert plain.exit_code == 0 and "no effect" not in plain.output, plain.output
 
 
-def test_the_table_shows_each_class_with_its_probability_in_percent(tmp_path):
+def test_the_table_shows_each_class_with_its_probability_in_percent(graph_and_photo):
     """(The hand-made graph scores its three classes alike: a third each.)"""
-    model = tmp_path / "graph.onnx"
-    model.write_bytes(_graph().SerializeToString())
-    onnx = _with_sidecar(model, tmp_path, _meta(model))
-    photo = tmp_path / "dot.png"
-    Image.fromarray(np.full((4, 4), 9, np.uint8)).save(photo)
+    onnx, photo = graph_and_photo
     result = CliRunner().invoke(app, ["predict", str(onnx), str(photo), "--no-tta"])
     assert result.exit_code == 0, result.output
     assert all(f"{name} 33.3%" in result.output for name in "abc"), result.output
