@@ -110,8 +110,8 @@ def _check_folder_options(image_size: int, channels: int,
     if channels not in (1, 3):
         fail(f"--channels {channels}: 1 (greyscale) or 3 (RGB)", code=2)
     if val_fraction is not None and not 0 < val_fraction < 1:
-        fail(f"--val-fraction {val_fraction:g}: a share of each class, between 0 and 1 "
-             "(0.2 holds out a fifth)", code=2)
+        fail(f"--val-fraction {val_fraction:g}: a share of each class, more than 0 and "
+             "less than 1 (0.2 holds out a fifth)", code=2)
 
 
 def _require_fashion(dataset: str, command: str) -> None:

@@ -51,6 +51,7 @@ from cnnlab.data.folder_files import (
     is_data_folder,
     is_image_file,
     is_run_folder,
+    no_folder_words,
     no_images_words,
     readable_name,
     unlisted_words,
@@ -339,7 +340,7 @@ def folder_root(path: str | Path) -> Path:
     before any work that would decode it (the zoo, which decodes it per model)."""
     root = Path(path).expanduser().resolve()
     if not root.is_dir():
-        raise FolderDatasetError(f"{root}: no such directory (expected {root}/<class>/<image>)")
+        raise FolderDatasetError(no_folder_words(root))
     return root
 
 

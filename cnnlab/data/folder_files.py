@@ -45,6 +45,23 @@ class PassedOver:
     unlisted: list[OSError] = field(default_factory=list)
 
 
+ARCHIVE_SUFFIXES = (".zip", ".tar", ".tgz", ".gz", ".bz2", ".xz", ".7z", ".rar")
+
+
+def no_folder_words(root: Path) -> str:
+    """Why ``root`` cannot be a folder dataset: missing, or a file (a downloaded
+    archive not unpacked yet, or an image), each said with what to pass instead."""
+    missing = f"{root}: no such directory (expected {root}/<class>/<image>)"
+    if not root.exists():
+        return missing
+    if root.name.lower().endswith(ARCHIVE_SUFFIXES):
+        return f"{missing}; it is an archive: unpack it, and pass the folder it makes"
+    if root.suffix.lower() in IMAGE_EXTENSIONS:
+        return (f"{missing}; it is an image file: pass the folder holding one folder of "
+                "images per class")
+    return f"{missing}; it is a file"
+
+
 def is_data_folder(path: Path) -> bool:
     # Hidden folders and the __MACOSX folder macOS puts in every zip hold no data.
     return path.is_dir() and not path.name.startswith(".") and path.name != "__MACOSX"

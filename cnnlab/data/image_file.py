@@ -106,13 +106,20 @@ def _warn_if_very_large(path: Path, image: Image.Image) -> None:
 
 
 def _not_a_file(path: Path) -> str:
-    """Why a path that names no file may have been given, for a URL or "-" (standard
-    input), which other tools take: cnnlab reads neither ("image not found:
-    https:/example.com/a.jpg" read as if the file had gone)."""
+    """Why a path that names no file may have been given, for a URL, "-" (standard
+    input) or a pattern ("photos/*.jpg" quoted, or on Windows), which other tools
+    take: cnnlab reads none ("image not found: https:/example.com/a.jpg" read as if
+    the file had gone)."""
     if re.match(r"[A-Za-z][A-Za-z0-9+.-]+:/", str(path)):  # Path keeps one "/" of "//"
         return "; cnnlab reads image files, not URLs: download it first (curl -O URL)"
     if str(path) == "-":
         return "; cnnlab reads image files, not standard input: save the image to a file"
+    pattern = [i for i, part in enumerate(path.parts) if any(c in part for c in "*?[")]
+    if pattern:  # a quoted shell pattern, or one that matched nothing
+        folder = Path(*path.parts[:pattern[0]])  # "." for a pattern at the start
+        return ("; cnnlab does not expand patterns (a shell expands an unquoted one that "
+                f"matches files): pass the files, or their folder ({folder}: every image "
+                "file below it)")
     return ""
 
 
