@@ -101,6 +101,14 @@ def _load(dataset: str, root: str | None, download: bool, **folder_options) -> D
     return load_dataset(dataset, root, **folder_options)
 
 
+# `cnnlab train` has no --image-size: it decodes a folder at the model's input, so the
+# size and channels to look at a run's images with were a guess.
+IMAGE_SIZE_HELP = ("Folder: decode images to this square size (`cnnlab train` decodes at "
+                   "its --resize, else the model's input size: see `cnnlab models`).")
+CHANNELS_HELP = ("Folder: 3 (RGB) or 1 (greyscale) (`cnnlab train`: its --channels, else "
+                 "the model's: see `cnnlab models`).")
+
+
 def _check_folder_options(image_size: int, channels: int,
                           val_fraction: float | None = None) -> None:
     """The folder options' ranges, as a request refused (exit 2, naming the flag) before
@@ -139,11 +147,12 @@ def info(
     root: str | None = typer.Option(None, "--root", "--data-root", callback=folder_text,
                                     help=ROOT_HELP),
     download: bool = typer.Option(True, help="Fashion-MNIST: download when not found."),
-    image_size: int = typer.Option(64, help="Folder: decode images to this square size."),
-    channels: int = typer.Option(3, help="Folder: 3 (RGB) or 1 (greyscale)."),
+    image_size: int = typer.Option(64, help=IMAGE_SIZE_HELP),
+    channels: int = typer.Option(3, help=CHANNELS_HELP),
     val_fraction: float | None = typer.Option(
-        None, help="Folder: share of each class held out (default: 0.2; a tree already split "
-                   "into train/ and val/ keeps its own)."),
+        None, help="Folder: share of each class held out (default: 0.2, the share `cnnlab "
+                   "train` holds out; a tree already split into train/ and val/ keeps its "
+                   "own)."),
     seed: int = typer.Option(0, min=0, help="Folder: seed of the train/validation split."),
 ) -> None:
     """Where the data came from, its size, shapes and class balance."""
@@ -273,8 +282,8 @@ def show(
     root: str | None = typer.Option(None, "--root", "--data-root", callback=folder_text,
                                     help=ROOT_HELP),
     download: bool = typer.Option(True, help="Fashion-MNIST: download when not found."),
-    image_size: int = typer.Option(64, help="Folder: decode images to this square size."),
-    channels: int = typer.Option(3, help="Folder: 3 (RGB) or 1 (greyscale)."),
+    image_size: int = typer.Option(64, help=IMAGE_SIZE_HELP),
+    channels: int = typer.Option(3, help=CHANNELS_HELP),
     seed: int = typer.Option(0, min=0, help="Seeds which images are shown (and a folder's split)."),
 ) -> None:
     """Write a grid of sample images, each titled with its class."""
