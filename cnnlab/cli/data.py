@@ -175,11 +175,14 @@ def info(
                   [[str(i), name, f"{train_counts[i]:,}", f"{test_counts[i]:,}"]
                    for i, name in enumerate(data.classes)], wraps=("class",), title="Class balance")
     if data.name.startswith("folder:"):
-        out.print(_cache_line())
+        from cnnlab.data import parse_spec
+
+        out.print(_cache_line(Path(parse_spec(dataset)[1]).expanduser().resolve()))
 
 
-def _cache_line() -> str:
-    """What the decoded folders kept take, and where to see them."""
+def _cache_line(root: Path | None = None) -> str:
+    """What the decoded folders kept take (``root``'s entries first: the line gave only
+    the whole cache's, every folder's and user's), and where to see them."""
     from cnnlab.data.folder_cache import CacheFolderError, cache_entries, entries_folder
 
     try:
@@ -187,8 +190,14 @@ def _cache_line() -> str:
     except CacheFolderError as exc:  # it read "holds 0 entries": it could not be read
         return f"cache: {escape(str(exc))}"
     total = sum(e.nbytes for e in entries)
-    return (f"cache: {escape(str(entries_folder()))} holds {_entries(len(entries))} "
+    line = (f"{escape(str(entries_folder()))} holds {_entries(len(entries))} "
             f"({format_bytes(total)}); see them with `cnnlab data cache`")
+    if root is None:
+        return f"cache: {line}"
+    # A split tree's entries are its train/ and val/ folders': below root.
+    own = [e for e in entries if e.folder and Path(e.folder).is_relative_to(root)]
+    return (f"cache: this folder's {_entries(len(own))} take "
+            f"{format_bytes(sum(e.nbytes for e in own))}; in all, {line}")
 
 
 def _why_left(entry) -> str:
