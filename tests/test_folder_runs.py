@@ -227,7 +227,7 @@ def test_colour_photos_read_as_grey_for_a_one_channel_model_are_said_to_be(data_
             "--quiet", "--out-dir", "runs"]
     result = runner.invoke(app, [*args, "--data", "folder:colour", "--run-name", "c"])
     assert result.exit_code == 0, result.output
-    assert "folder:" in words(result) and "holds colour images (0.png, for one), and " \
+    assert "folder:" in words(result) and "holds colour images (green/0.png, for one), and " \
         "lenet_modern takes one channel: they are read as greyscale" in words(result)
     result = runner.invoke(app, ["eval", "runs/c"])  # told when training, not each eval
     assert result.exit_code == 0 and "colour" not in result.output, result.output

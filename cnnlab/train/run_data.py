@@ -302,9 +302,11 @@ def warn_of_colour_read_as_grey(cfg: TrainConfig) -> None:
 
     if cfg.channels == 1:
         return
-    example = _a_colour_image(Path(parse_spec(cfg.data)[1]).expanduser())
-    if example is not None:
-        warn_user(f"{cfg.data} holds colour images ({example.name}, for one), and "
+    root = Path(parse_spec(cfg.data)[1]).expanduser()
+    example = _a_colour_image(root)
+    if example is not None:  # named below root: its class folder says which one it is
+        warn_user(f"{cfg.data} holds colour images ({example.relative_to(root).as_posix()}, "
+                  "for one), and "
                   f"{cfg.model} takes one channel: they are read as greyscale. For colour, "
                   "pass --channels 3 (channels=3): the model is then built to take three",
                   DataWarning)
