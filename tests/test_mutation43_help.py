@@ -1,0 +1,48 @@
+"""What --help and a mistyped command show, pinned where hand-made mutants of the help's
+code went unnoticed (session 41, mutation43)."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from cnnlab.cli import app
+from cnnlab.cli.examples import EXAMPLES, _lines
+
+
+def test_an_example_that_fills_the_width_exactly_is_left_on_one_line():
+    # 4 columns of indent and a 76-character command fill 80 columns: no continuation.
+    command = "cnnlab train lenet_modern --preset fast --epochs 3 --train-subset 5000 --x 1"
+    command += "0" * (76 - len(command))
+    assert _lines(command, 80) == [command]
+    assert len(_lines(command + "0", 80)) == 2
+
+
+@pytest.mark.parametrize("width", [40, 60, 80])
+def test_a_wrapped_example_keeps_each_flag_beside_its_value(width):
+    # A line of a wrapped example ends in a flag only where the next line begins with
+    # another: "--models" at a line's end and "resnet18_d2l" under it reads as two.
+    wrapped = 0
+    for examples in EXAMPLES.values():
+        for command, _ in examples:
+            lines = [line.removesuffix(" \\").split() for line in _lines(command, width)]
+            wrapped += len(lines) > 1
+            for line, below in zip(lines, lines[1:], strict=False):
+                assert not line[-1].startswith("--") or below[0].startswith("-"), (
+                    width, command, lines)
+    assert wrapped
+
+
+@pytest.mark.parametrize("typed, meant", [(["trian"], "'train'"),
+                                          (["bench", "zo"], "'zoo'")])
+def test_a_mistyped_command_is_a_usage_error_that_names_the_command_meant(typed, meant):
+    result = CliRunner().invoke(app, typed)
+    assert result.exit_code == 2
+    assert f"No such command '{typed[-1]}'. Did you mean {meant}?" in result.output
+
+
+def test_a_quote_of_the_other_kind_inside_quotes_does_not_end_them():
+    from cnnlab.cli.examples import _words
+
+    assert _words('cnnlab x --note "it\'s a b" --y 1') == [
+        "cnnlab", "x", "--note", '"it\'s a b"', "--y", "1"]
