@@ -46,3 +46,35 @@ def test_a_quote_of_the_other_kind_inside_quotes_does_not_end_them():
 
     assert _words('cnnlab x --note "it\'s a b" --y 1') == [
         "cnnlab", "x", "--note", '"it\'s a b"', "--y", "1"]
+
+
+@pytest.mark.parametrize("width", [40, 60, 80])
+def test_each_line_of_a_wrapped_example_fits_the_width_with_its_indent(width):
+    # The first line is indented 4 columns, each continuation 6; a line of one long word
+    # (a path, a quoted value) may stand alone past the width.
+    for examples in EXAMPLES.values():
+        for command, _ in examples:
+            for i, line in enumerate(_lines(command, width)):
+                indent = 4 if i == 0 else 6
+                assert len(line.split()) <= 2 or indent + len(line) <= width, (
+                    width, command, line)
+
+
+def test_each_train_example_starts_a_run(monkeypatch):
+    # The flags' values are checked where the run's config is resolved, not by the
+    # parser: "--preset fats" parses, and fails only as the run starts. Each example
+    # reaches training (stood in for); the one that names a run's config.yaml needs it.
+    import shlex
+
+    import cnnlab.train
+
+    started = []
+    monkeypatch.setattr(cnnlab.train, "train", lambda cfg, console=None: started.append(cfg))
+    monkeypatch.setattr("cnnlab.cli.train._print_result", lambda result: None)
+    for command, _ in EXAMPLES["train"]:
+        if "--config" in command:
+            continue
+        result = CliRunner().invoke(app, shlex.split(command)[1:])
+        assert result.exit_code == 0, (command, result.output)
+    assert len(started) == len(EXAMPLES["train"]) - 1
+    assert [cfg.preset for cfg in started[:3]] == ["book", "fast", "fast"]

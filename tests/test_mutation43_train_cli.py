@@ -16,3 +16,19 @@ def test_eval_under_torchrun_prints_a_run_path_with_a_space_quoted(tmp_path, mon
     result = CliRunner().invoke(app, ["eval", str(run)])
     assert result.exit_code == 2
     assert f"Run it without torchrun: cnnlab eval '{run}'" in " ".join(result.stderr.split())
+
+
+def test_the_note_on_a_last_epoch_far_under_the_best_names_the_best_epoch(monkeypatch,
+                                                                          capsys):
+    from types import SimpleNamespace
+
+    from cnnlab.cli import train_result
+
+    monkeypatch.setattr(train_result, "_epochs_trained", lambda result: "3")
+    history = [{"epoch": 1, "test_acc": 0.5}, {"epoch": 2, "test_acc": 0.85},
+               {"epoch": 3, "test_acc": 0.6}]
+    train_result.print_result(SimpleNamespace(
+        final={"test_acc": 0.6, "images_per_s": 100.0}, eval_scope="", best_test_acc=0.85,
+        train_time_s=1.0, stopped=None, run_dir=None, history=history))
+    said = " ".join(capsys.readouterr().err.split())
+    assert "25.0 points under the best (85.00%, epoch 2)" in said
