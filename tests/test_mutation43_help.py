@@ -78,3 +78,17 @@ def test_each_train_example_starts_a_run(monkeypatch):
         assert result.exit_code == 0, (command, result.output)
     assert len(started) == len(EXAMPLES["train"]) - 1
     assert [cfg.preset for cfg in started[:3]] == ["book", "fast", "fast"]
+
+
+def test_each_input_shape_an_example_gives_is_one_summary_takes():
+    # --input is read as the command runs, not as it parses: "1x224" parsed, then failed.
+    import shlex
+
+    from cnnlab.cli.models import _parse_input
+
+    given = [words[words.index("--input") + 1]
+             for words in (shlex.split(c) for e in EXAMPLES.values() for c, _ in e)
+             if "--input" in words]
+    assert given
+    for shape in given:
+        assert len(_parse_input(shape, (1, 28, 28))) == 3
