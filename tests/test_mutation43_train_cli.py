@@ -32,3 +32,16 @@ def test_the_note_on_a_last_epoch_far_under_the_best_names_the_best_epoch(monkey
         train_time_s=1.0, stopped=None, run_dir=None, history=history))
     said = " ".join(capsys.readouterr().err.split())
     assert "25.0 points under the best (85.00%, epoch 2)" in said
+
+
+def test_a_run_stopped_by_its_time_budget_says_so_in_the_result(monkeypatch, capsys):
+    from types import SimpleNamespace
+
+    from cnnlab.cli import train_result
+
+    monkeypatch.setattr(train_result, "_epochs_trained", lambda result: "0.5 of 3")
+    train_result.print_result(SimpleNamespace(
+        final={"test_acc": 0.6, "images_per_s": 100.0}, eval_scope="", best_test_acc=0.6,
+        train_time_s=1.0, stopped="max_time", run_dir=None, history=[]))
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()]
+    assert ["│", "stopped", "│", "max_time", "│"] in rows
