@@ -45,3 +45,21 @@ def test_a_run_stopped_by_its_time_budget_says_so_in_the_result(monkeypatch, cap
         train_time_s=1.0, stopped="max_time", run_dir=None, history=[]))
     rows = [line.split() for line in capsys.readouterr().out.splitlines()]
     assert ["│", "stopped", "│", "max_time", "│"] in rows
+
+
+def test_a_config_file_without_a_preset_gets_no_note_on_the_defaults(tmp_path, monkeypatch):
+    # The file chose the recipe (a run's config.yaml, a teacher's file): "trains with the
+    # defaults and the flags given" would be untrue.
+    import cnnlab.cli.train as cli_train
+
+    monkeypatch.setattr(cli_train, "_guarded", lambda fn: None)
+    monkeypatch.setattr(cli_train, "_print_result", lambda result: None)
+    config = tmp_path / "recipe.yaml"
+    config.write_text("model: lenet_modern\nlr: 0.05\nmomentum: 0.9\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["train", "--config", str(config), "--data", "synthetic",
+                                      "--device", "cpu", "--out-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "no --preset" not in result.stderr
+    without = CliRunner().invoke(app, ["train", "lenet_modern", "--data", "synthetic",
+                                       "--device", "cpu", "--out-dir", str(tmp_path)])
+    assert "no --preset" in without.stderr  # the note itself still comes
