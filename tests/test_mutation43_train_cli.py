@@ -63,3 +63,24 @@ def test_a_config_file_without_a_preset_gets_no_note_on_the_defaults(tmp_path, m
     without = CliRunner().invoke(app, ["train", "lenet_modern", "--data", "synthetic",
                                        "--device", "cpu", "--out-dir", str(tmp_path)])
     assert "no --preset" in without.stderr  # the note itself still comes
+
+
+def test_the_notes_before_a_run_say_what_was_chosen(tmp_path, monkeypatch):
+    import cnnlab.cli.train as cli_train
+
+    monkeypatch.setattr(cli_train, "_guarded", lambda fn: None)
+    monkeypatch.setattr(cli_train, "_print_result", lambda result: None)
+
+    def notes(*args):
+        result = CliRunner().invoke(app, ["train", *args, "--data", "synthetic", "--device",
+                                          "cpu", "--out-dir", str(tmp_path)])
+        assert result.exit_code == 0, result.output
+        return " ".join(result.stderr.split())
+
+    # SGD given momentum is not "SGD without momentum".
+    said = notes("lenet_modern", "--momentum", "0.9")
+    assert "(sgd, constant lr 0.1)" in said and "without momentum" not in said
+    # A file's `preset: none` is no preset, as the run has it: nothing replaced it.
+    config = tmp_path / "none.yaml"
+    config.write_text("model: lenet_modern\npreset: none\n", encoding="utf-8")
+    assert "replaces it" not in notes("--config", str(config))
