@@ -84,3 +84,25 @@ def test_the_notes_before_a_run_say_what_was_chosen(tmp_path, monkeypatch):
     config = tmp_path / "none.yaml"
     config.write_text("model: lenet_modern\npreset: none\n", encoding="utf-8")
     assert "replaces it" not in notes("--config", str(config))
+
+
+def test_channels_for_a_folder_and_fp16_on_a_gpu_are_not_warned_of(monkeypatch, capsys):
+    from types import SimpleNamespace
+
+    import torch
+
+    from cnnlab.cli import train_notes
+
+    cfg = SimpleNamespace(optimizer="sgd", momentum=0.0, lookahead_steps=0, channels=3,
+                          data="folder:/photos", new_head=False, weights=None, amp="fp16",
+                          device="cuda")
+    assert train_notes.settings_without_effect(cfg, {"channels"}) == []
+    cfg.data = "synthetic"
+    assert "has no effect" in train_notes.settings_without_effect(cfg, {"channels"})[0]
+    monkeypatch.setattr("cnnlab.train.device.select_device",
+                        lambda device: torch.device(device))
+    train_notes.hint_at_fp16_on_a_cpu(cfg)
+    assert "--amp fp16" not in capsys.readouterr().err
+    cfg.device = "cpu"
+    train_notes.hint_at_fp16_on_a_cpu(cfg)
+    assert "--amp fp16 on a CPU" in " ".join(capsys.readouterr().err.split())
