@@ -106,3 +106,14 @@ def test_channels_for_a_folder_and_fp16_on_a_gpu_are_not_warned_of(monkeypatch, 
     cfg.device = "cpu"
     train_notes.hint_at_fp16_on_a_cpu(cfg)
     assert "--amp fp16 on a CPU" in " ".join(capsys.readouterr().err.split())
+
+
+def test_momentum_with_muon_and_no_new_head_are_warned_of_as_they_act():
+    from types import SimpleNamespace
+
+    from cnnlab.cli.train_notes import settings_without_effect
+
+    cfg = SimpleNamespace(optimizer="muon", momentum=0.0, lookahead_steps=0, channels=None,
+                          data="synthetic", new_head=False, weights=None)
+    [note] = settings_without_effect(cfg, {"momentum", "new_head"})  # --no-new-head: none
+    assert note.startswith("momentum 0 with optimizer=muon means 0.9")
