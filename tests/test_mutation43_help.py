@@ -92,3 +92,8 @@ def test_each_input_shape_an_example_gives_is_one_summary_takes():
     assert given
     for shape in given:
         assert len(_parse_input(shape, (1, 28, 28))) == 3
+
+
+def test_a_commands_help_lists_its_arguments_before_its_options():
+    said = CliRunner().invoke(app, ["predict", "--help"], env={"COLUMNS": "100"}).output
+    assert 0 < said.index("Arguments:") < said.index("Options:") < said.index("Examples:")

@@ -117,3 +117,29 @@ def test_momentum_with_muon_and_no_new_head_are_warned_of_as_they_act():
                           data="synthetic", new_head=False, weights=None)
     [note] = settings_without_effect(cfg, {"momentum", "new_head"})  # --no-new-head: none
     assert note.startswith("momentum 0 with optimizer=muon means 0.9")
+
+
+def test_the_busy_cpu_note_counts_the_cores_it_may_use_and_skips_a_gpu(monkeypatch, capsys):
+    import os
+
+    import torch
+
+    from cnnlab.cli.hints import hint_at_a_busy_cpu
+
+    if torch.get_num_threads() == 1:  # a pool of one is told nothing (conftest puts it back)
+        torch.set_num_threads(2)
+    monkeypatch.setattr(os, "getloadavg", lambda: (3.0, 3.0, 3.0))
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)  # the host's, not this process's
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    hint_at_a_busy_cpu(None, "cpu")
+    assert "(load 3.0 on 2 cores)" in " ".join(capsys.readouterr().err.split())
+    monkeypatch.setattr("cnnlab.train.device.select_device",
+                        lambda device: torch.device("cuda"))
+    hint_at_a_busy_cpu(None, "cuda")
+    assert capsys.readouterr().err == ""
+
+
+def test_an_unknown_dataset_is_a_usage_error():
+    result = CliRunner().invoke(app, ["train", "lenet_modern", "--data", "cifar-11"])
+    assert result.exit_code == 2, result.output
+    assert "error:" in result.stderr
