@@ -97,3 +97,15 @@ def test_each_input_shape_an_example_gives_is_one_summary_takes():
 def test_a_commands_help_lists_its_arguments_before_its_options():
     said = CliRunner().invoke(app, ["predict", "--help"], env={"COLUMNS": "100"}).output
     assert 0 < said.index("Arguments:") < said.index("Options:") < said.index("Examples:")
+
+
+def test_a_windows_argument_with_a_single_quote_is_double_quoted(monkeypatch):
+    # PowerShell reads ' as the start of a string: "it's" unquoted ran on past the word.
+    import sys
+
+    from cnnlab.shell_words import shell_quote
+
+    monkeypatch.setattr(sys, "platform", "win32")
+    assert shell_quote(r"C:\runs\Ana's run") == '"C:\\runs\\Ana\'s run"'
+    assert shell_quote(r"C:\runs\it's") == '"C:\\runs\\it\'s"'
+    assert shell_quote(r"C:\runs\x") == r"C:\runs\x"
