@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from pathlib import Path
 
 import typer
@@ -81,6 +82,10 @@ def predict(
     if is_onnx and device != "cpu":
         warning(f"--device {device} has no effect on an .onnx file: onnxruntime runs it on "
                 "the CPU here")
+    if is_onnx and threads is not None and threads > (cores := _cores()):
+        # onnxruntime's threads spin while they wait: 32 on 2 cores classified 27x slower
+        warning(f"--threads {threads}, but this machine gives it {cores} cores: onnxruntime "
+                f"then runs many times slower; --threads {cores} or fewer")
     shown = min(top_k, len(model.classes))  # columns, whether any image is read or none
     if top_k > len(model.classes):  # not 20 columns of which 10 stay empty
         err.print(f"note: --top-k {top_k}, but the model knows {len(model.classes)} classes: "
@@ -146,6 +151,12 @@ def predict(
         said.append(f"{empty} folder{'s' if empty > 1 else ''} held no images")
     if said:
         fail(f"{' and '.join(said)} (above)")
+
+
+def _cores() -> int:
+    """The cores this process may run on (a container's or taskset's), not the host's."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+        os.cpu_count() or 1)
 
 
 def _items(arguments: list[Path], image_paths) -> list[tuple[Path, str]]:
