@@ -58,6 +58,23 @@ def _machines_differ(machines: list[str]) -> bool:
     return len(kinds) > 1 or len(chips) > 1
 
 
+def _whole_splits_differ(runs: list[ComparedRun]) -> bool:
+    """Whether runs of differing train_subsets cannot have drawn them from one training
+    split: one that trained fewer images than its subset (or had none) trained the whole
+    split, so those counts must agree, and no other run's subset can exceed it (a folder
+    of 450 images, then of 4,500: subsets 1,000 and 2,000 trained 450 and 2,000)."""
+    whole, used = set(), []
+    for run in runs:
+        trained, subset = run.train_images, run.config.get("train_subset")
+        if not isinstance(trained, int):
+            continue
+        if isinstance(subset, int) and trained >= subset:
+            used.append(subset)
+        else:
+            whole.add(trained)
+    return len(whole) > 1 or bool(whole and used and max(used) > min(whole))
+
+
 @dataclass(frozen=True)
 class RunComparison:
     """Runs side by side: ``runs``, a ComparedRun each, in the order given.
@@ -97,8 +114,11 @@ class RunComparison:
         if split == "train":
             # A train_subset set apart is the setting compared (64 images or 128 of the
             # same data, scored alike), not other data: the counts then follow from it.
-            counted = [] if "train_subset" in self.differences else [TRAIN_IMAGES]
+            subsets = "train_subset" in self.differences
+            counted = [] if subsets else [TRAIN_IMAGES]
             named = {"data", *counted} & self.differences.keys()
+            if subsets and _whole_splits_differ(self.runs):
+                return True
         else:
             folder = any(str(r.config.get("data", "")).startswith("folder:") for r in self.runs)
             named = {"eval_subset", TEST_IMAGES, *(["split_seed"] if folder else [])} & \
