@@ -256,8 +256,11 @@ def training_memory(model: nn.Module, x: torch.Tensor) -> tuple[int, str]:
     per channel at batch 1). BatchNorm buffers (or the tensors a from-scratch BatchNorm
     keeps as plain attributes) and the RNG state are restored afterwards.
     """
-    # Every buffer, the non-persistent ones (absent from the state_dict) too
-    buffers = {k: b.detach().clone() for k, b in model.named_buffers()}
+    # Every buffer, the non-persistent ones (absent from the state_dict) too. One rebound
+    # in forward is put back; only one whose values changed is written to (BatchNorm's
+    # kernel counts no version): an expanded view or inference tensor refuses a write.
+    buffers = [(m, name, b, b.detach().clone()) for m in model.modules()
+               for name, b in m._buffers.items() if b is not None]
     # Tensors kept as plain attributes, not buffers: the book's from-scratch BatchNorm
     # (and the chapter notes' copy of it) rebinds its moving_mean and moving_var there.
     # Rebound or changed in place: both undone (the reference, then its values).
@@ -282,9 +285,10 @@ def training_memory(model: nn.Module, x: torch.Tensor) -> tuple[int, str]:
     finally:
         model.train(was_training)
         with torch.no_grad():  # undo running-statistics updates of the train-mode pass
-            for k, v in model.named_buffers():
-                if k in buffers:
-                    v.copy_(buffers[k])
+            for module, name, value, saved in buffers:
+                module._buffers[name] = value
+                if not torch.equal(value, saved):
+                    value.copy_(saved)
             for module, name, value, saved, version in attributes:
                 setattr(module, name, value)
                 if _version(value) != version:
