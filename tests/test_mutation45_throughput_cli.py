@@ -147,3 +147,26 @@ def test_an_override_value_the_model_refuses_is_refused_before_timing(monkeypatc
     result, said = _run("--models", "speednet_wide", "--override", "widths=[8, 16]")
     assert result.exit_code == 2, result.output
     assert "--override widths=[8, 16]: speednet_wide:" in said, said
+
+
+def test_a_row_whose_write_a_ctrl_c_cut_is_written_once_more(monkeypatch, tmp_path):
+    # Ctrl-C inside the second row's write (an atomic write: the file keeps the first row
+    # alone): the rows are written again on the way out, the second one included.
+    from cnnlab.bench import results
+
+    real, writes = results.write_rows, []
+
+    def write_rows(*args, **kw):
+        writes.append(1)
+        if len(writes) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kw)
+
+    _fake(monkeypatch)
+    monkeypatch.setattr(results, "write_rows", write_rows)
+    out = tmp_path / "tp.json"
+    result, said = _run("--models", "lenet_d2l,lenet_bn,lenet_modern", "--out", str(out))
+    assert result.exit_code == 130, result.output
+    rows = json.loads(out.read_text(encoding="utf-8"))["rows"]
+    assert [r["model"] for r in rows] == ["lenet_d2l", "lenet_bn"]
+    assert "2 of 3 rows measured" in said
