@@ -105,6 +105,10 @@ class OnnxRun:
 def load_onnx(path: str | Path, threads: int | None = None) -> OnnxRun:
     """An exported ``.onnx`` file and its JSON sidecar (classes, preprocessing), run on
     ``threads`` CPU threads (None: onnxruntime's choice)."""
+    if threads is not None and (type(threads) is not int or threads < 1):
+        # onnxruntime's own refusal of 2.5 was read below as a damaged file
+        raise ValueError(f"threads={threads!r}: a whole number of CPU threads, 1 or more "
+                         "(None: onnxruntime's choice, one per core)")
     # Either missing, the path given is no cnnlab export: a request to change (exit 2),
     # as `predict` says of a path that is no run's folder. (A FileNotFoundError too.)
     path = Path(path)

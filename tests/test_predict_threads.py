@@ -43,3 +43,11 @@ def test_an_onnx_session_runs_on_the_threads_asked(tiny_run, photo, tmp_path):
     assert opened.model.session.get_session_options().intra_op_num_threads == 1
     result = CliRunner().invoke(app, ["predict", str(onnx), str(photo), "--threads", "1"])
     assert result.exit_code == 0 and "shirt.png" in result.output, result.output
+
+
+@pytest.mark.parametrize("threads", [2.5, 0, -1, True, "2"])
+def test_threads_not_a_count_are_refused_as_the_callers_not_blamed_on_the_file(tmp_path,
+                                                                                threads):
+    # onnxruntime refused 2.5 inside the loader, read as "cannot load it ... export again"
+    with pytest.raises(ValueError, match=rf"threads={threads!r}: a whole number"):
+        open_for_prediction(tmp_path / "m.onnx", threads=threads)
