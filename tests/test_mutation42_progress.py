@@ -104,3 +104,13 @@ def test_without_tensorboard_a_run_has_no_events_log_and_no_error(tmp_path, monk
     monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # import fails
     assert TensorBoardLog.open(tmp_path) is None
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_lowest_classes_text_keeps_a_class_name_in_one_code_span():
+    from cnnlab.train.report_evaluation import ranked_classes
+    from cnnlab.train.tensorboard_log import _lowest_words
+
+    accuracies = {f"c{i:02d}": 0.5 + i / 100 for i in range(40)}
+    accuracies["odd`name"] = 0.0  # a backtick would end the span early
+    words = _lowest_words(ranked_classes(accuracies), accuracies)
+    assert words.startswith("10 lowest of 41 classes: `oddname` 0.0%, `c00` 50.0%, ")
