@@ -63,3 +63,37 @@ def test_two_merge_keys_in_one_mapping_are_no_key_set_twice(tmp_path):
     (tmp_path / "c.yaml").write_text("a: &a {lr: 0.3}\nb: &b {epochs: 2}\n"
                                      "run:\n  <<: *a\n  <<: *b\n", encoding="utf-8")
     assert read_mapping(tmp_path / "c.yaml")["run"] == {"lr": 0.3, "epochs": 2}
+
+
+@pytest.mark.parametrize("key", ["in_channels", "num_classes"])
+def test_model_overrides_cannot_set_what_the_data_decides(key):
+    from cnnlab.train.model_setup import check_model_overrides
+
+    # Passed twice when the model is built ("got multiple values for keyword argument").
+    with pytest.raises(ConfigError, match=f"model_overrides cannot set {key}: it comes from "
+                                          "the data's"):
+        check_model_overrides("lenet_modern", {key: 3})
+
+
+def test_an_input_one_pixel_short_of_the_models_least_is_refused_with_the_resize_to_give():
+    from cnnlab.models import model_info
+    from cnnlab.train.model_setup import build_model
+
+    least = model_info("lenet_modern").min_input_size
+    with pytest.raises(ConfigError, match=f"needs inputs of at least {least} pixels; the data "
+                                          f"is {least - 1}x{least - 1}: pass --resize {least}"):
+        build_model(TrainConfig(model="lenet_modern"), 10, 1, least - 1)
+    assert build_model(TrainConfig(model="lenet_modern"), 10, 1, least) is not None
+
+
+def test_each_auxiliary_classifier_weighs_0_3_in_the_training_loss():
+    import torch
+    import torch.nn.functional as F
+
+    from cnnlab.train.model_setup import training_loss
+
+    logits, aux = torch.tensor([[2.0, 0.0, -1.0]]), torch.tensor([[0.0, 1.0, 0.0]])
+    y = torch.tensor([0])
+    out, loss = training_loss((logits, aux, None), y, 0.0)
+    assert out is logits
+    assert torch.allclose(loss, F.cross_entropy(logits, y) + 0.3 * F.cross_entropy(aux, y))
