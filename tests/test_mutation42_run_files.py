@@ -62,3 +62,12 @@ def test_a_folder_of_runs_given_as_one_names_its_newest_run(tmp_path):
     with pytest.raises(NotARunError, match=r"holds 2 run folders: give one of them, e\.g\. "
                                            r".*20261207-180000-resnet18_small$"):
         check_run_folder(tmp_path)
+
+
+def test_a_loaded_run_is_in_eval_mode_and_says_where_its_checkpoint_stopped(tiny_run):
+    from cnnlab.train.loaded_run import load_run
+
+    run = load_run(tiny_run, which="last")
+    # Dropout and batch statistics off: a prediction is the same for an image alone.
+    assert not run.model.training and not any(m.training for m in run.model.modules())
+    assert (run.epoch, run.step_in_epoch, run.input_shape) == (1, 0, (1, 28, 28))
