@@ -71,3 +71,11 @@ def test_a_loaded_run_is_in_eval_mode_and_says_where_its_checkpoint_stopped(tiny
     # Dropout and batch statistics off: a prediction is the same for an image alone.
     assert not run.model.training and not any(m.training for m in run.model.modules())
     assert (run.epoch, run.step_in_epoch, run.input_shape) == (1, 0, (1, 28, 28))
+
+
+def test_a_run_whose_metrics_cannot_be_read_is_assumed_evaluated_after(tmp_path):
+    from cnnlab.train.loaded_run import evaluated_after
+
+    # The cautious answer: its best checkpoint may have been picked over a later one.
+    (tmp_path / "metrics.csv").mkdir()  # unreadable as a file
+    assert evaluated_after(tmp_path, 1) is True
