@@ -1,0 +1,66 @@
+"""The data layer's shared pieces, where the other tests leave them unpinned: class
+counts of a split missing classes, a non-contiguous image tensor, an IDX file written
+over on a disk that fills, and a container's memory limit below the machine's."""
+
+from __future__ import annotations
+
+import errno
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from cnnlab.data import memory
+from cnnlab.data.dataset import ImageData
+from cnnlab.data.idx import read_idx, write_idx
+
+
+def test_class_counts_has_a_zero_for_each_class_the_split_lacks() -> None:
+    # A subset of the first images may miss the last classes; `cnnlab data info` and the
+    # warning of a subset missing classes read the counts by class index.
+    split = ImageData(torch.zeros(5, 1, 4, 4, dtype=torch.uint8),
+                      torch.tensor([0, 2, 2, 1, 0]))
+    assert split.class_counts(5) == [2, 1, 2, 0, 0]
+
+
+def test_images_given_as_a_view_are_kept_contiguous() -> None:
+    # A crop or a transposed view: the loader's batches index and view it flat.
+    images = torch.zeros(3, 1, 8, 6, dtype=torch.uint8).transpose(2, 3)
+    assert not images.is_contiguous()
+    split = ImageData(images, torch.zeros(3, dtype=torch.long))
+    assert split.images.is_contiguous() and split.images.shape == (3, 1, 6, 8)
+
+
+def test_an_idx_file_written_over_on_a_full_disk_keeps_its_old_content(tmp_path,
+                                                                       monkeypatch) -> None:
+    path = tmp_path / "labels-idx1-ubyte.gz"
+    write_idx(path, np.arange(10, dtype=np.uint8))
+    before = path.read_bytes()
+    real_write = Path.write_bytes
+
+    def half_then_full(self, data):  # the disk fills halfway through the file
+        real_write(self, data[: len(data) // 2])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", half_then_full)
+    with pytest.raises(OSError, match="No space left"):
+        write_idx(path, np.arange(20, dtype=np.uint8))
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]  # no temporary file
+    assert list(read_idx(path)) == list(range(10))
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc/meminfo")
+def test_the_free_memory_is_the_cgroups_room_where_it_is_less(monkeypatch) -> None:
+    # A container or a Slurm job allowed 1 GiB on a machine with more free: decoding a
+    # folder that fits the machine but not the job was killed by the OOM killer.
+    free = memory.available_memory("cpu")
+    if free is None or free < 2 << 30:
+        pytest.skip("no MemAvailable, or under 2 GiB free")
+    monkeypatch.setattr(memory, "cgroup_memory_left", lambda: 1 << 30)
+    assert memory.available_memory("cpu") == 1 << 30
+    monkeypatch.setattr(memory, "cgroup_memory_left", lambda: None)
+    assert memory.available_memory("cpu") > 1 << 30
