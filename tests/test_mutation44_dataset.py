@@ -1,6 +1,7 @@
 """The data layer's shared pieces, where the other tests leave them unpinned: class
 counts of a split missing classes, a non-contiguous image tensor, an IDX file written
-over on a disk that fills, and a container's memory limit below the machine's."""
+over on a disk that fills, a container's memory limit below the machine's, the
+synthetic set's pixels at their bounds, and a folder spec naming no path."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ import numpy as np
 import pytest
 import torch
 
-from cnnlab.data import memory
+from cnnlab.data import UnknownDatasetError, memory, parse_spec
 from cnnlab.data.dataset import ImageData
 from cnnlab.data.idx import read_idx, write_idx
+from cnnlab.data.synthetic import make_synthetic
 
 
 def test_class_counts_has_a_zero_for_each_class_the_split_lacks() -> None:
@@ -64,3 +66,18 @@ def test_the_free_memory_is_the_cgroups_room_where_it_is_less(monkeypatch) -> No
     assert memory.available_memory("cpu") == 1 << 30
     monkeypatch.setattr(memory, "cgroup_memory_left", lambda: None)
     assert memory.available_memory("cpu") > 1 << 30
+
+
+def test_synthetic_pixels_past_black_or_white_are_clamped_not_wrapped() -> None:
+    # Noise past 0 or 255 wrapped round as uint8: a dark pixel turned white.
+    data = make_synthetic(num_train=40, num_test=10, image_size=8, noise=2000.0)
+    pixels = data.train.images
+    at_bounds = ((pixels == 0) | (pixels == 255)).float().mean().item()
+    assert at_bounds > 0.8
+
+
+@pytest.mark.parametrize("spec", ["folder:", "folder:   ", "Folder: \t"])
+def test_a_folder_spec_of_blanks_names_no_folder(spec) -> None:
+    # Not the folder "   " looked for in the current folder, with its own error.
+    with pytest.raises(UnknownDatasetError, match="names no folder: give folder:PATH"):
+        parse_spec(spec)
