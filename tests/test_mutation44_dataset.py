@@ -81,3 +81,16 @@ def test_a_folder_spec_of_blanks_names_no_folder(spec) -> None:
     # Not the folder "   " looked for in the current folder, with its own error.
     with pytest.raises(UnknownDatasetError, match="names no folder: give folder:PATH"):
         parse_spec(spec)
+
+
+@pytest.mark.parametrize(("labels", "said"), [([0, -1, 1], -1), ([0, 1, 2], 2)])
+def test_a_label_without_a_class_name_is_refused_where_the_splits_are_made(labels,
+                                                                          said) -> None:
+    # -1 ("unlabelled") ended training's first step in the loss (a CUDA assert on a GPU).
+    from cnnlab.data import DatasetSplits
+
+    good = ImageData(torch.zeros(2, 1, 4, 4, dtype=torch.uint8), torch.tensor([0, 1]))
+    bad = ImageData(torch.zeros(3, 1, 4, 4, dtype=torch.uint8), torch.tensor(labels))
+    with pytest.raises(ValueError, match=rf"test label {said} has no class name "
+                                         r"\(2 classes: labels 0..1\)"):
+        DatasetSplits("mine", good, bad, ["a", "b"], "made here")

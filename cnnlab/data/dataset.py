@@ -131,11 +131,14 @@ class DatasetSplits:
                 f"but test images are {tuple(self.test.images.shape[1:])}"
             )
         for split_name, split in (("train", self.train), ("test", self.test)):
-            if len(split) and int(split.labels.max()) >= len(self.classes):
-                raise ValueError(
-                    f"{self.name}: {split_name} label {int(split.labels.max())} has no class "
-                    f"name ({len(self.classes)} classes)"
-                )
+            # A negative label (-1 for "unlabelled", say) passed this and ended training's
+            # first step in the loss: "Target -1 is out of bounds", or a CUDA assert.
+            for label in (int(split.labels.min()), int(split.labels.max())) if len(split) else ():
+                if not 0 <= label < len(self.classes):
+                    raise ValueError(
+                        f"{self.name}: {split_name} label {label} has no class name "
+                        f"({len(self.classes)} classes: labels 0..{len(self.classes) - 1})"
+                    )
 
     def __repr__(self) -> str:
         classes = ", ".join(self.classes[:_MAX_CLASSES_SHOWN])
