@@ -78,3 +78,13 @@ def test_a_cache_under_the_home_folder_is_written_with_a_tilde(monkeypatch, tmp_
     monkeypatch.setenv("CNNLAB_CACHE", "~/scratch/cnnlab")
     assert cache_root() == tmp_path / "scratch" / "cnnlab"
 
+
+
+@pytest.mark.parametrize(("spec", "fix"), [("synthetic", "it is generated, from no files"),
+                                           ("folder:photos", "its folder is in the spec")])
+def test_a_data_root_for_another_dataset_is_refused_not_ignored(spec, fix) -> None:
+    from cnnlab.data import UnknownDatasetError, load_dataset
+
+    with pytest.raises(UnknownDatasetError, match=f"a data root applies to fashion-mnist "
+                                                  f"only; {fix}"):
+        load_dataset(spec, root="/data")
