@@ -3,7 +3,8 @@ evaluation the class-by-class results are, the model's layers, config and machin
 
 The figures themselves are drawn by report_figures.py (curves, confusion matrix) and
 report_examples.py (misclassified test images); which evaluation the confusion matrix
-and per-class table show is decided in report_evaluation.py.
+and per-class table show, and the per-class table's rows, are decided in
+report_evaluation.py.
 """
 
 from __future__ import annotations
@@ -18,14 +19,13 @@ from cnnlab.figures import FIGURE_STYLE, embed_png
 from cnnlab.formatting import counted, seconds_text, setting_text
 from cnnlab.train.outcome import best_accuracy
 from cnnlab.train.report_evaluation import (
-    CLASSES_AT_EACH_END,
     ShownEvaluation,
     accuracy_words,
     confused_pairs,
     evaluated_weights_words,
     evaluation_words,
+    per_class_tables,
     percent,
-    ranked_classes,
     shown_evaluation,
     test_set_words,
 )
@@ -259,38 +259,7 @@ def _class_results(summary: dict, shown: ShownEvaluation, figures: list[Path]) -
               for path in figures]
     if shown.per_class_acc:
         parts.append(f"<h3>Per-class test accuracy, after epoch {shown.epoch}</h3>")
-        parts += _per_class_tables(shown)
-    return parts
-
-
-def _per_class_tables(shown: ShownEvaluation) -> list[str]:
-    """A row per class; past CLASSES_LISTED_WHOLE classes the lowest and highest
-    accuracies, the pairs most often confused (the figure's cells are a pixel or two
-    there), and every class in a table collapsed under them."""
-    header = ["class", "correct", "test images", "accuracy"]
-    rows = _per_class_rows(shown)
-    ranked = ranked_classes(shown.per_class_acc)
-    if ranked is None:
-        return [html_table(header, rows)]
-    row_of = dict(zip(shown.per_class_acc, rows, strict=True))
-    none = len(ranked.unscored)
-    unscored = f" {none} class{'es' if none > 1 else ''} had no test image." if none else ""
-    parts = [f"<p class=note>{ranked.total:,} classes: the {len(ranked.lowest)} of lowest "
-             f"and the {len(ranked.highest)} of highest accuracy, then the pairs most often "
-             f"confused. Every class is in the table under them (click to open).{unscored}"
-             "</p>",
-             "<h4>Lowest accuracy</h4>", html_table(header, [row_of[c] for c in ranked.lowest]),
-             "<h4>Highest accuracy</h4>",
-             html_table(header, [row_of[c] for c in ranked.highest])]
-    names, matrix = list(shown.per_class_acc), shown.confusion
-    pairs = confused_pairs(matrix, CLASSES_AT_EACH_END) if len(matrix) == len(names) else []
-    if pairs:
-        parts += ["<h4>Most often confused</h4>", html_table(
-            ["true class", "predicted as", "images", "of the true class"],
-            [[names[i], names[j], f"{count:,}", percent(count / sum(matrix[i]), 1)]
-             for count, i, j in pairs])]
-    parts.append(f"<details><summary>Every class ({ranked.total:,}), in the data's order"
-                 f"</summary>{html_table(header, rows)}</details>")
+        parts += per_class_tables(shown, _per_class_rows(shown))
     return parts
 
 

@@ -11,6 +11,7 @@ best epoch is not known: no row of the history has the best accuracy.)
 
 from __future__ import annotations
 
+import html
 import json
 import math
 from dataclasses import dataclass
@@ -124,6 +125,14 @@ class RankedClasses:
     highest: list[str]  # the highest first
     unscored: list[str]  # no test image scored: no accuracy to rank
     total: int  # every class, shown or not
+    scored: list[str]  # every class with an accuracy, in the classes' own order
+
+    @property
+    def ends_filled(self) -> bool:
+        """Whether the scored classes fill both ends. A subset of the test set (an
+        eval_subset of 20 images of 100 classes) scores few classes: the highest end was
+        then empty, a heading over no row, or held what the lowest left over."""
+        return bool(self.highest) and len(self.highest) == len(self.lowest)
 
 
 def ranked_classes(per_class_acc: dict[str, float | None],
@@ -140,17 +149,27 @@ def ranked_classes(per_class_acc: dict[str, float | None],
     highest = sorted(ordered[at_each_end:], key=lambda s: (-s[0], s[1]))[:at_each_end]
     unscored = [name for name, acc in per_class_acc.items() if acc is None or acc != acc]
     return RankedClasses([name for *_, name in lowest], [name for *_, name in highest],
-                         unscored, len(per_class_acc))
+                         unscored, len(per_class_acc), [name for *_, name in scored])
+
+
+def scored_words(ranked: RankedClasses) -> str:
+    """The heading of the one table of a cut per-class table's scored classes (too few
+    to fill both ends)."""
+    return (f"the {len(ranked.scored)} of {ranked.total:,} classes that had test images "
+            "scored")
 
 
 def listed_classes(per_class_acc: dict[str, float | None], every: bool = False
                    ) -> list[tuple[str, list[str]]]:
     """The classes a per-class table lists, as (heading, names) groups: every class in
-    its order under no heading (``every``, or CLASSES_LISTED_WHOLE or fewer), else
-    "lowest accuracy" and "highest accuracy" (:func:`ranked_classes`)."""
+    its order under no heading (``every``, or CLASSES_LISTED_WHOLE or fewer), the scored
+    ones in their order where too few fill both ends, else "lowest accuracy" and
+    "highest accuracy" (:func:`ranked_classes`)."""
     ranked = None if every else ranked_classes(per_class_acc)
     if ranked is None:
         return [("", list(per_class_acc))]
+    if not ranked.ends_filled:
+        return [(scored_words(ranked), ranked.scored)]
     return [("lowest accuracy", ranked.lowest), ("highest accuracy", ranked.highest)]
 
 
@@ -160,22 +179,22 @@ def evaluation_html(scored) -> str:
     rows, a column per predicted class; past them the classes of lowest and highest
     accuracy, each with the classes it was most often taken for (1,000 classes' rows
     of 1,000 columns were 33 MB of HTML, which the notebook had to hold and draw)."""
-    import html
-
     from cnnlab.train.report import html_table
 
     res, names = scored.result, scored.classes
     page = f"<p>{html.escape(scored.headline())}; test loss {res.loss:.4f}</p>"
     groups = listed_classes(scored.per_class_acc)
-    if len(groups) == 1:
+    if groups[0][0] == "":  # every class: the confusion matrix's rows
         header = ["true class", "accuracy", *(f"as {name}" for name in names)]
         rows = [[name, accuracy_words(acc), *(f"{n:,}" for n in counts)]
                 for name, acc, counts in zip(names, res.per_class_acc, res.confusion,
                                              strict=True)]
         return page + html_table(header, rows, inline_style=True)
-    page += (f"<p>{len(names):,} classes: the lowest and highest accuracies. Every "
-             "class's accuracy is in .per_class_acc, the whole confusion matrix in "
-             ".result.confusion (a row per true class).</p>")
+    which = ("the lowest and highest accuracies" if len(groups) > 1
+             else "those that had test images scored")
+    page += (f"<p>{len(names):,} classes: {which}. Every class's accuracy is in "
+             ".per_class_acc, the whole confusion matrix in .result.confusion (a row per "
+             "true class).</p>")
     index = {name: i for i, name in enumerate(names)}
     header = ["true class", "accuracy", "test images", "most often taken for"]
     for heading, shown in groups:
@@ -185,6 +204,46 @@ def evaluation_html(scored) -> str:
                 for name in shown for i in [index[name]]]
         page += f"<p>{html.escape(heading)}</p>" + html_table(header, rows, inline_style=True)
     return page
+
+
+def per_class_tables(shown: ShownEvaluation, rows: list[list]) -> list[str]:
+    """The report's per-class table, ``rows`` a row per class: past
+    CLASSES_LISTED_WHOLE classes the lowest and highest accuracies (or the scored
+    classes, too few to fill both), the pairs most often confused (the figure's cells
+    are a pixel or two there), and every class in a table collapsed under them."""
+    from cnnlab.train.report import html_table
+
+    header = ["class", "correct", "test images", "accuracy"]
+    ranked = ranked_classes(shown.per_class_acc)
+    if ranked is None:
+        return [html_table(header, rows)]
+    row_of = dict(zip(shown.per_class_acc, rows, strict=True))
+    none = len(ranked.unscored)
+    unscored = f" {none} class{'es' if none > 1 else ''} had no test image." if none else ""
+    if ranked.ends_filled:
+        shown_words = (f"the {len(ranked.lowest)} of lowest and the {len(ranked.highest)} "
+                       "of highest accuracy")
+        tables = ["<h4>Lowest accuracy</h4>",
+                  html_table(header, [row_of[c] for c in ranked.lowest]),
+                  "<h4>Highest accuracy</h4>",
+                  html_table(header, [row_of[c] for c in ranked.highest])]
+    else:
+        shown_words = scored_words(ranked)
+        tables = [f"<h4>{html.escape(shown_words.capitalize())}</h4>",
+                  html_table(header, [row_of[c] for c in ranked.scored])]
+    parts = [f"<p class=note>{ranked.total:,} classes: {shown_words}, then the pairs most "
+             f"often confused. Every class is in the table under them (click to open)."
+             f"{unscored}</p>", *tables]
+    names, matrix = list(shown.per_class_acc), shown.confusion
+    pairs = confused_pairs(matrix, CLASSES_AT_EACH_END) if len(matrix) == len(names) else []
+    if pairs:
+        parts += ["<h4>Most often confused</h4>", html_table(
+            ["true class", "predicted as", "images", "of the true class"],
+            [[names[i], names[j], f"{count:,}", percent(count / sum(matrix[i]), 1)]
+             for count, i, j in pairs])]
+    parts.append(f"<details><summary>Every class ({ranked.total:,}), in the data's order"
+                 f"</summary>{html_table(header, rows)}</details>")
+    return parts
 
 
 def confused_pairs(matrix: list[list[int]], most: int, row: int = 0
