@@ -65,3 +65,17 @@ def test_cnnlab_eval_prints_one_table_of_the_few_scored_classes(tmp_path, monkey
     assert shown.exit_code == 0, shown.output
     assert "highest accuracy" not in shown.stdout
     assert "8 of 100 classes" in " ".join(shown.stdout.split())
+
+
+def test_fifteen_scored_of_many_are_one_table_not_ten_and_five():
+    # 15 scored: the "highest" end held the 5 the lowest left over, under a heading that
+    # named them the highest of 100.
+    from cnnlab.train.report_evaluation import listed_classes, per_class_tables
+
+    names = [f"kind{i:03d}" for i in range(100)]
+    acc = {name: (i / 15 if i < 15 else None) for i, name in enumerate(names)}
+    (heading, listed), = listed_classes(acc)
+    assert listed == names[:15] and heading.startswith("the 15 of 100 classes")
+    shown = ShownEvaluation(1, acc, [], True)
+    page = "".join(per_class_tables(shown, [[name, "", "", ""] for name in names]))
+    assert "Highest accuracy" not in page and page.count("<table>") == 2  # + every class
