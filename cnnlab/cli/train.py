@@ -356,6 +356,9 @@ def evaluate(
         console.print(f"{len(classes):,} classes: the {len(lowest)} of lowest and the "
                       f"{len(highest)} of highest accuracy; add --all-classes to list every "
                       "one", highlight=False)
+    elif groups[0][0]:  # too few scored for two ends: the others have no accuracy
+        console.print(f"add --all-classes to list all {len(classes):,} classes",
+                      highlight=False)
     console.print(f"test loss {res.loss:.4f} (mean cross-entropy, without label smoothing)",
                   highlight=False)
 
