@@ -1,5 +1,5 @@
 """The book's networks layer by layer, as Dive into Deep Learning (PyTorch) writes them
-(LeNet 7.6, NiN 8.3), with its lazy layers given their sizes: same layers, same settings,
+(LeNet 7.6, NiN 8.3, ResNet 8.6), with its lazy layers given their sizes: same layers, same settings,
 same order. Parameter counts miss a pooling swapped for another, a padding that leaves
 the size unchanged at the book's input, or a dropout rate."""
 
@@ -46,3 +46,13 @@ def _layers(model):
 def test_the_books_layers_in_the_books_order(name, book):
     with torch.device("meta"):
         assert _layers(get_model(name)) == _layers(book())
+
+
+def test_the_book_resnets_first_block():
+    """d2l 8.6's b1: 7x7/2 conv (biased), BN, ReLU, 3x3/2 max-pool padded by 1. Unpadded,
+    a 96-px image still ends at 3x3 and the counts stay, so only this shows it."""
+    book_b1 = nn.Sequential(nn.Conv2d(1, 64, kernel_size=7, stride=2, padding=3),
+                            nn.BatchNorm2d(64), nn.ReLU(),
+                            nn.MaxPool2d(kernel_size=3, stride=2, padding=1))
+    with torch.device("meta"):
+        assert _layers(get_model("resnet18_d2l").b1) == _layers(book_b1)
