@@ -1,7 +1,7 @@
 """The book's networks layer by layer, as Dive into Deep Learning (PyTorch) writes them
-(LeNet 7.6, NiN 8.3, ResNet 8.6), with its lazy layers given their sizes: same layers, same settings,
-same order. Parameter counts miss a pooling swapped for another, a padding that leaves
-the size unchanged at the book's input, or a dropout rate."""
+(LeNet 7.6, NiN 8.3, ResNet 8.6), with its lazy layers given their sizes: same layers,
+same settings, same order. Parameter counts miss a pooling swapped for another, a padding
+that leaves the size unchanged at the book's input, or a dropout rate."""
 
 import pytest
 import torch
