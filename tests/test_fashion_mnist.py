@@ -150,6 +150,9 @@ def test_unknown_spec_and_option_are_named() -> None:
         load_dataset("folder: ")
     with pytest.raises(UnknownDatasetError, match="unknown option.*image_size.*download"):
         load_dataset("fashion-mnist", image_size=32)
+    with pytest.raises(UnknownDatasetError, match="synthetic: unknown option.*size; "
+                                                  "accepted: .*image_size"):
+        load_dataset("synthetic", size=8)  # not Python's bare TypeError
 
 
 def test_synthetic_spec_passes_options_through() -> None:
