@@ -256,9 +256,9 @@ def training_memory(model: nn.Module, x: torch.Tensor) -> tuple[int, str]:
     per channel at batch 1). BatchNorm buffers (or the tensors a from-scratch BatchNorm
     keeps as plain attributes) and the RNG state are restored afterwards.
     """
-    # Every buffer, the non-persistent ones (absent from the state_dict) too. One rebound
-    # in forward is put back; only one whose values changed is written to (BatchNorm's
-    # kernel counts no version): an expanded view or inference tensor refuses a write.
+    # Every buffer, the non-persistent ones too. One rebound in forward is put back; only
+    # one whose values changed (NaN as NaN; BatchNorm's kernel counts no version) is
+    # written to: an expanded view or inference tensor refuses a write. Meta: no values.
     buffers = [(m, name, b, b.detach().clone()) for m in model.modules()
                for name, b in m._buffers.items() if b is not None]
     # Tensors kept as plain attributes, not buffers: the book's from-scratch BatchNorm
@@ -287,7 +287,7 @@ def training_memory(model: nn.Module, x: torch.Tensor) -> tuple[int, str]:
         with torch.no_grad():  # undo running-statistics updates of the train-mode pass
             for module, name, value, saved in buffers:
                 module._buffers[name] = value
-                if not torch.equal(value, saved):
+                if not (value.is_meta or value.isclose(saved, 0, 0, True).all()):
                     value.copy_(saved)
             for module, name, value, saved, version in attributes:
                 setattr(module, name, value)
