@@ -196,7 +196,7 @@ def _cache_line(root: Path | None = None) -> str:
         return f"cache: {line}"
     # A split tree's entries are its train/ and val/ folders': below root.
     own = [e for e in entries if e.folder and Path(e.folder).is_relative_to(root)]
-    return (f"cache: this folder's {_entries(len(own))} take "
+    return (f"cache: this folder's {_entries(len(own))} take{'s' if len(own) == 1 else ''} "
             f"{format_bytes(sum(e.nbytes for e in own))}; in all, {line}")
 
 
