@@ -11,6 +11,7 @@ training loader does.
 
 from __future__ import annotations
 
+import glob
 import re
 import warnings
 from pathlib import Path
@@ -114,7 +115,11 @@ def _not_a_file(path: Path) -> str:
         return "; cnnlab reads image files, not URLs: download it first (curl -O URL)"
     if str(path) == "-":
         return "; cnnlab reads image files, not standard input: save the image to a file"
-    pattern = [i for i, part in enumerate(path.parts) if any(c in part for c in "*?[")]
+    # "[" alone is no sign: "photo [1].jpg" names a file more often than a pattern does,
+    # so it counts only where, read as a pattern, it matches files (a shell would have).
+    bracket = "[" in str(path) and bool(glob.glob(str(path)))
+    pattern = [i for i, part in enumerate(path.parts)
+               if any(c in part for c in "*?") or bracket and "[" in part]
     if pattern:  # a quoted shell pattern, or one that matched nothing
         folder = Path(*path.parts[:pattern[0]])  # "." for a pattern at the start
         return ("; cnnlab does not expand patterns (a shell expands an unquoted one that "
