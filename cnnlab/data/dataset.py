@@ -135,10 +135,12 @@ class DatasetSplits:
             # first step in the loss: "Target -1 is out of bounds", or a CUDA assert.
             for label in (int(split.labels.min()), int(split.labels.max())) if len(split) else ():
                 if not 0 <= label < len(self.classes):
+                    n = len(self.classes)
+                    fix = "; leave out the images that have no class" if label < 0 else ""
                     raise ValueError(
                         f"{self.name}: {split_name} label {label} has no class name "
-                        f"({len(self.classes)} classes: labels 0..{len(self.classes) - 1})"
-                    )
+                        f"({f'{n} classes: labels 0..{n - 1}' if n else 'no classes given'})"
+                        f"{fix}")
 
     def __repr__(self) -> str:
         classes = ", ".join(self.classes[:_MAX_CLASSES_SHOWN])
