@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from cnnlab.formatting import ordinal
+from cnnlab.formatting import counted, ordinal
 from cnnlab.train.config import MAX_THREADS
 
 from .messages import err, error, fail, fail_for, output_console, warning
@@ -84,8 +84,9 @@ def predict(
                 "the CPU here")
     if is_onnx and threads is not None and threads > (cores := _cores()):
         # onnxruntime's threads spin while they wait: 32 on 2 cores classified 27x slower
-        warning(f"--threads {threads}, but this machine gives it {cores} cores: onnxruntime "
-                f"then runs many times slower; --threads {cores} or fewer")
+        warning(f"--threads {threads}, but this machine gives it "
+                f"{counted(cores, 'core')}: onnxruntime then runs many times slower; "
+                f"--threads {cores}{' or fewer' if cores > 1 else ''}")
     shown = min(top_k, len(model.classes))  # columns, whether any image is read or none
     if top_k > len(model.classes):  # not 20 columns of which 10 stay empty
         err.print(f"note: --top-k {top_k}, but the model knows {len(model.classes)} classes: "
