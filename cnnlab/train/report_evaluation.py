@@ -221,21 +221,22 @@ def per_class_tables(shown: ShownEvaluation, rows: list[list]) -> list[str]:
     none = len(ranked.unscored)
     unscored = f" {none} class{'es' if none > 1 else ''} had no test image." if none else ""
     if ranked.ends_filled:
-        shown_words = (f"the {len(ranked.lowest)} of lowest and the {len(ranked.highest)} "
-                       "of highest accuracy")
+        shown_words = (f"{ranked.total:,} classes: the {len(ranked.lowest)} of lowest and "
+                       f"the {len(ranked.highest)} of highest accuracy")
         tables = ["<h4>Lowest accuracy</h4>",
                   html_table(header, [row_of[c] for c in ranked.lowest]),
                   "<h4>Highest accuracy</h4>",
                   html_table(header, [row_of[c] for c in ranked.highest])]
-    else:
-        shown_words = scored_words(ranked)
-        tables = [f"<h4>{html.escape(shown_words.capitalize())}</h4>",
+    else:  # (its heading counts the classes: "100 classes: the 8 of 100" said it twice)
+        shown_words = scored_words(ranked).capitalize()
+        tables = [f"<h4>{html.escape(shown_words)}</h4>",
                   html_table(header, [row_of[c] for c in ranked.scored])]
-    parts = [f"<p class=note>{ranked.total:,} classes: {shown_words}, then the pairs most "
-             f"often confused. Every class is in the table under them (click to open)."
-             f"{unscored}</p>", *tables]
     names, matrix = list(shown.per_class_acc), shown.confusion
     pairs = confused_pairs(matrix, CLASSES_AT_EACH_END) if len(matrix) == len(names) else []
+    # Only where there are any: a matrix of no confusions (or none kept) shows no pairs.
+    then = ", then the pairs most often confused" if pairs else ""
+    parts = [f"<p class=note>{shown_words}{then}. Every class is in the table under them "
+             f"(click to open).{unscored}</p>", *tables]
     if pairs:
         parts += ["<h4>Most often confused</h4>", html_table(
             ["true class", "predicted as", "images", "of the true class"],
