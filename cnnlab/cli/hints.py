@@ -25,10 +25,14 @@ def hint_at_a_busy_cpu(threads: int | None, device: str | None) -> None:
         load = os.getloadavg()[0]
     except (AttributeError, OSError):  # no load average (Windows)
         return
-    # The cores this process may run on (a container's or taskset's), not the host's.
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
-        os.cpu_count() or 1)
+    cores = usable_cores()
     if load > cores and select_device(device).type == "cpu":
         err.print(f"note: this CPU is busy (load {load:.1f} on {cores} cores), so torch's "
                   "threads compete with other work; --threads 1 is often steadier and "
                   "faster here")
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (a container's or taskset's), not the host's."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+        os.cpu_count() or 1)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from pathlib import Path
 
 import typer
@@ -14,6 +13,7 @@ from rich.table import Table
 from cnnlab.formatting import counted, ordinal
 from cnnlab.train.config import MAX_THREADS
 
+from .hints import usable_cores as _cores  # a name tests replace
 from .messages import err, error, fail, fail_for, output_console, warning
 from .paths import output_file
 from .train import run_errors
@@ -152,12 +152,6 @@ def predict(
         said.append(f"{empty} folder{'s' if empty > 1 else ''} held no images")
     if said:
         fail(f"{' and '.join(said)} (above)")
-
-
-def _cores() -> int:
-    """The cores this process may run on (a container's or taskset's), not the host's."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
-        os.cpu_count() or 1)
 
 
 def _items(arguments: list[Path], image_paths) -> list[tuple[Path, str]]:
