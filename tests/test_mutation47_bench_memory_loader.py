@@ -153,3 +153,18 @@ def test_loader_without_its_data_is_a_failure_not_a_misuse(monkeypatch, tmp_path
     result = invoke(monkeypatch, "loader", "--data-root", tmp_path / "nowhere")
     assert result.exit_code == 1, result.output
     assert "nowhere" in result.output and "Traceback" not in result.output
+
+
+def test_memory_on_a_library_model_without_its_package_says_what_to_install(monkeypatch):
+    # `bench memory --model timm:densenet121` without timm ended in a traceback; the other
+    # benches' --models said the pip line.
+    from cnnlab.extras import MissingExtraError
+
+    def missing(name):
+        raise MissingExtraError(f"{name} needs the optional package 'timm': "
+                                "pip install 'cnnlab[timm]'")
+
+    monkeypatch.setattr("cnnlab.models.model_info", missing)
+    result = invoke(monkeypatch, "memory", "--model", "timm:densenet121")
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert "pip install 'cnnlab[timm]'" in result.output

@@ -128,11 +128,13 @@ def memory(
 ) -> None:
     """Memory-efficient DenseNet: saved activation bytes and time per step vs plain."""
     from cnnlab.bench.memory import run_densenet_memory_bench
+    from cnnlab.extras import MissingExtraError
     from cnnlab.models import UnknownModelError, list_models, model_info
 
     try:
         family = model_info(model).family
-    except UnknownModelError as exc:  # its message lists the closest names
+    # its message lists the closest names, or the pip line (timm:NAME without timm)
+    except (UnknownModelError, MissingExtraError) as exc:
         fail_for(exc)
     if family != "densenet":  # only DenseNets have the option this bench compares
         fail(f"{model} has no memory_efficient option to compare; use a DenseNet: "
