@@ -168,3 +168,15 @@ def test_memory_on_a_library_model_without_its_package_says_what_to_install(monk
     result = invoke(monkeypatch, "memory", "--model", "timm:densenet121")
     assert result.exit_code == 1 and "Traceback" not in result.output, result.output
     assert "pip install 'cnnlab[timm]'" in result.output
+
+
+def test_a_table_too_wide_even_without_its_columns_folds_its_cells_not_cuts_them(
+        monkeypatch):
+    from cnnlab.cli import bench
+
+    fake_memory(monkeypatch)
+    monkeypatch.setattr(bench.console, "width", 24)  # under the three columns kept
+    result = CliRunner().invoke(app, ["bench", "memory"], env={"COLUMNS": "24"})
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.output, result.output
+    assert "1.180" in "".join(c for line in cells(result.output) for c in line), result.output

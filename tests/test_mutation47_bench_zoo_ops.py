@@ -132,3 +132,19 @@ def test_ops_times_what_was_asked_and_writes_the_threads_it_ran_on(monkeypatch, 
     assert written["environment"]["torch_threads"] == 3
     assert written["rows"]["pooling"][0]["op"] == "adaptive avg 14 -> 7"
     assert "adaptive avg 14 -> 7" in " ".join(result.output.split())  # the pooling table
+
+
+def test_the_ops_ratio_columns_are_named_forward_then_training(monkeypatch):
+    # Both are headed "ratio" by the bench; the first is the forward pass's.
+    from test_cli_narrow import _ops_result
+
+    monkeypatch.setattr("cnnlab.bench.ops.run_ops_bench", lambda **kw: _ops_result())
+    lines = invoke(monkeypatch, "ops").output.splitlines()
+    under = {}
+    for i, line in enumerate(lines):
+        if "fwd ratio" in line:  # the header; its first row two lines below
+            header = [c.strip() for c in line.strip("┃").split("┃")]
+            row = [c.strip() for c in lines[i + 2].strip("│").split("│")]
+            under[row[0]] = dict(zip(header, row, strict=True))
+    assert {k: (v["fwd ratio"], v["fwd+bwd ratio"]) for k, v in under.items()} == {
+        "64x64x28x28": ("1.23x", "1.43x"), "adaptive avg 14 -> 7": ("5.76x", "2.67x")}
