@@ -50,3 +50,18 @@ def test_cnnlab_without_a_command_prints_its_help_not_an_error():
     assert "Classic and modern CNNs" in words
     assert "train" in words and "Commands" in words
     assert "Missing command" not in words
+
+
+def test_each_train_option_says_its_default_once():
+    # An option whose own help names its default (--preset, --figures) gets no second
+    # "(default: ...)" from TrainConfig's field of the same name.
+    import inspect
+
+    from cnnlab.cli.train import train
+
+    helps = {name: p.default.help for name, p in inspect.signature(train).parameters.items()
+             if isinstance(p.default, typer.models.OptionInfo)}
+    assert "(default: on;" in helps["figures"] and "(default: the defaults" in helps["preset"]
+    twice = [name for name, text in helps.items() if (text or "").count("(default") > 1]
+    assert twice == []
+    assert helps["epochs"].endswith("(default: 10)")  # one TrainConfig gives
