@@ -65,3 +65,22 @@ def test_each_train_option_says_its_default_once():
     twice = [name for name, text in helps.items() if (text or "").count("(default") > 1]
     assert twice == []
     assert helps["epochs"].endswith("(default: 10)")  # one TrainConfig gives
+
+
+def test_a_cnnlab_warning_in_a_command_is_one_line_without_python_s_source(monkeypatch,
+                                                                           capsys):
+    # Any command first puts cnnlab's warning printer in place: a skipped image file is
+    # "warning: ..." for the user, not Python's file name, line number and source line.
+    import warnings
+
+    from cnnlab.data import DataWarning
+
+    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)  # put back after
+    result = CliRunner().invoke(app, ["models", "lenet*"])
+    assert result.exit_code == 0, result.output
+    capsys.readouterr()
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.warn(DataWarning("skipped 1 unreadable image(s)"), stacklevel=1)
+    said = capsys.readouterr().err
+    assert "warning: skipped 1 unreadable image(s)" in said and "warnings.warn" not in said
