@@ -19,9 +19,9 @@ from click.formatting import measure_table
 from typer.core import TyperCommand, TyperGroup
 
 try:  # typer 0.2x parses with a click of its own, and raises its own errors
-    from typer._click.exceptions import NoSuchOption
+    from typer._click.exceptions import NoSuchOption, UsageError
 except ImportError:  # older typer, on click itself
-    from click.exceptions import NoSuchOption
+    from click.exceptions import NoSuchOption, UsageError
 
 _HYPHEN = "\u2011"  # a non-breaking hyphen: textwrap breaks a line at none of them
 _GLUE = "\u00a0"  # a no-break space: textwrap breaks lines at ASCII whitespace only
@@ -148,6 +148,18 @@ class HelpGroup(TyperGroup):
 
     def get_help_option(self, ctx):
         return _help_flag_off(super().get_help_option(ctx))
+
+    def resolve_command(self, ctx, args):
+        """A mistyped command with the closest ones named: typer does so since 0.20 or
+        so; the oldest one cnnlab takes (0.16) said only "No such command 'trian'."."""
+        try:
+            return super().resolve_command(ctx, args)
+        except UsageError as exc:
+            close = difflib.get_close_matches(args[0], list(self.commands)) if args else []
+            if close and "Did you mean" not in exc.message:
+                exc.message = (f"{exc.message.rstrip('.')}. Did you mean "
+                               f"{', '.join(map(repr, close))}?")
+            raise
 
 
 def _reflowed(doc: str) -> str:
