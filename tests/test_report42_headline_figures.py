@@ -1,0 +1,40 @@
+"""The report's device row names the hardware that ran it (the GPU for a GPU run, the CPU
+and its threads for a CPU run, never the other's), and the figures' axes say which way
+a confusion matrix reads."""
+
+from __future__ import annotations
+
+from test_report42_perfect_model import perfect_summary, words
+
+from cnnlab.train.report import write_report
+from cnnlab.train.report_figures import confusion_figure
+
+ENVIRONMENT = {"gpu": "NVIDIA H100 80GB HBM3", "cpu_model": "AMD EPYC 9654",
+               "torch_threads": 4}
+
+
+def device_row(tmp_path, device: str, **environment) -> str:
+    summary = {**perfect_summary(), "device": device, "environment": environment}
+    text = words(write_report(tmp_path, summary).read_text(encoding="utf-8"))
+    return text[text.index(" device ") + 1:text.index(" Class by class")]
+
+
+def test_a_cpu_run_names_its_cpu_not_a_gpu_the_machine_had(tmp_path):
+    assert device_row(tmp_path, "cpu", **ENVIRONMENT) == \
+        "device cpu (AMD EPYC 9654, 4 torch threads)"
+
+
+def test_a_gpu_run_names_its_gpu_and_not_the_cpu(tmp_path):
+    assert device_row(tmp_path, "cuda:0", **ENVIRONMENT) == \
+        "device cuda:0 (NVIDIA H100 80GB HBM3)"
+    # No GPU name recorded: the device alone, not the CPU it did not train on.
+    assert device_row(tmp_path, "cuda:0", cpu_model="AMD EPYC 9654", torch_threads=4) == \
+        "device cuda:0"
+
+
+def test_the_confusion_matrix_reads_true_class_by_row_predicted_by_column():
+    fig = confusion_figure([[3, 1], [0, 4]], ["cat", "dog"], "", 2.0)
+    ax = fig.axes[0]
+    assert ax.get_ylabel() == "true class" and ax.get_xlabel() == "predicted class"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["cat", "dog"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["cat", "dog"]
