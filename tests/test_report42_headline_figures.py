@@ -38,3 +38,10 @@ def test_the_confusion_matrix_reads_true_class_by_row_predicted_by_column():
     assert ax.get_ylabel() == "true class" and ax.get_xlabel() == "predicted class"
     assert [t.get_text() for t in ax.get_xticklabels()] == ["cat", "dog"]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["cat", "dog"]
+
+
+def test_a_time_budget_of_a_summary_without_its_cut_says_possibly_mid_epoch(tmp_path):
+    # Summaries written before cnnlab recorded cut_epoch cannot tell where it stopped.
+    summary = {**perfect_summary(), "stopped": "max_time"}
+    text = words(write_report(tmp_path, summary).read_text(encoding="utf-8"))
+    assert "stopped at its time budget (max_time), possibly mid-epoch " in text
