@@ -45,3 +45,9 @@ def test_a_time_budget_of_a_summary_without_its_cut_says_possibly_mid_epoch(tmp_
     summary = {**perfect_summary(), "stopped": "max_time"}
     text = words(write_report(tmp_path, summary).read_text(encoding="utf-8"))
     assert "stopped at its time budget (max_time), possibly mid-epoch " in text
+
+
+def test_a_table_of_no_rows_sets_no_column_as_numbers():
+    from cnnlab.train.report import html_table
+
+    assert "class=num" not in html_table(["class", "accuracy"], [])
