@@ -51,3 +51,27 @@ def test_a_table_of_no_rows_sets_no_column_as_numbers():
     from cnnlab.train.report import html_table
 
     assert "class=num" not in html_table(["class", "accuracy"], [])
+
+
+class HalfDrawn:
+    """A figure whose drawing stops halfway (a kill, a full disk): half a file written."""
+
+    def savefig(self, path, **kwargs):
+        with open(path, "wb") as fh:
+            fh.write(b"\x89PNG half")
+        raise OSError("stopped mid-draw")
+
+
+def test_a_figure_stopped_mid_draw_leaves_the_previous_one_whole(tmp_path, monkeypatch):
+    import pytest
+
+    from cnnlab.figures import FORMATS_VARIABLE, save_figure
+
+    monkeypatch.delenv(FORMATS_VARIABLE, raising=False)
+    out = tmp_path / "plots" / "curves.png"
+    out.parent.mkdir()
+    out.write_bytes(b"the previous figure")
+    with pytest.raises(OSError, match="mid-draw"):
+        save_figure(HalfDrawn(), out, layout=False)
+    assert out.read_bytes() == b"the previous figure"
+    assert [p.name for p in out.parent.iterdir()] == ["curves.png"]  # no temporary left
