@@ -75,3 +75,23 @@ def test_a_figure_stopped_mid_draw_leaves_the_previous_one_whole(tmp_path, monke
         save_figure(HalfDrawn(), out, layout=False)
     assert out.read_bytes() == b"the previous figure"
     assert [p.name for p in out.parent.iterdir()] == ["curves.png"]  # no temporary left
+
+
+def test_the_accuracy_axis_is_cut_only_above_20_percent_a_step_below_the_lowest():
+    from cnnlab.train.report_figures import accuracy_floor
+
+    assert accuracy_floor([15.0, 90.0]) == 0.0  # low: the whole axis
+    assert accuracy_floor([0.5, 60.0]) == 0.0  # not -10%
+    assert accuracy_floor([30.0, 90.0]) == 20.0  # the lowest point not on the axis' edge
+    assert accuracy_floor([87.3, 99.0]) == 80.0
+
+
+def test_a_loss_over_many_decades_is_drawn_on_a_log_axis_labelled_so():
+    from cnnlab.figures import subplots
+    from cnnlab.train.report_figures import loss_axis
+
+    _, (wide, narrow) = subplots(1, 2)
+    loss_axis(wide, [2.3, 0.4, 1e-4], "loss")
+    loss_axis(narrow, [2.3, 0.4], "loss")
+    assert (wide.get_yscale(), wide.get_ylabel()) == ("log", "loss (log scale)")
+    assert (narrow.get_yscale(), narrow.get_ylabel()) == ("linear", "loss")
