@@ -95,3 +95,17 @@ def test_a_loss_over_many_decades_is_drawn_on_a_log_axis_labelled_so():
     loss_axis(narrow, [2.3, 0.4], "loss")
     assert (wide.get_yscale(), wide.get_ylabel()) == ("log", "loss (log scale)")
     assert (narrow.get_yscale(), narrow.get_ylabel()) == ("linear", "loss")
+
+
+def test_the_curves_say_what_the_train_loss_adds_and_plot_percents_and_lr_from_zero():
+    from cnnlab.train.report_figures import curves_figure
+
+    rows = [{"epoch": e, "train_loss": 1.0 / e, "test_loss": 1.1 / e, "train_acc": 0.8,
+             "test_acc": acc, "lr": 0.1 * e} for e, acc in ((1, 0.9), (2, 0.95))]
+    fig = curves_figure(rows, "label smoothing 0.1")
+    loss, accuracy, lr = fig.axes[:3]
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend[0].replace("\n", " ") == "train (the loss with label smoothing 0.1)"
+    assert list(accuracy.lines[1].get_ydata()) == [90.0, 95.0]  # test, in percent
+    assert accuracy.get_ylabel() == "accuracy (%)" and loss.get_xlabel() == "epoch"
+    assert lr.get_ylim()[0] == 0  # a learning rate's fall read from zero
