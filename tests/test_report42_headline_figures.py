@@ -109,3 +109,15 @@ def test_the_curves_say_what_the_train_loss_adds_and_plot_percents_and_lr_from_z
     assert list(accuracy.lines[1].get_ydata()) == [90.0, 95.0]  # test, in percent
     assert accuracy.get_ylabel() == "accuracy (%)" and loss.get_xlabel() == "epoch"
     assert lr.get_ylim()[0] == 0  # a learning rate's fall read from zero
+
+
+def test_the_accuracy_axis_ends_past_100_percent_so_a_perfect_score_is_seen():
+    import pytest
+
+    from cnnlab.figures import subplots
+    from cnnlab.train.report_figures import accuracy_axis
+
+    _, ax = subplots()
+    accuracy_axis(ax, [50.0, 100.0], "Accuracy")
+    assert ax.get_ylim() == pytest.approx((40.0, 101.8))
+    assert ax.get_title() == "Accuracy (axis starts at 40%)"
