@@ -121,3 +121,25 @@ def test_the_accuracy_axis_ends_past_100_percent_so_a_perfect_score_is_seen():
     accuracy_axis(ax, [50.0, 100.0], "Accuracy")
     assert ax.get_ylim() == pytest.approx((40.0, 101.8))
     assert ax.get_title() == "Accuracy (axis starts at 40%)"
+
+
+class Recorded:
+    """A figure that records the format each file is written in."""
+
+    def __init__(self):
+        self.formats = []
+
+    def savefig(self, path, **kwargs):
+        self.formats.append(kwargs["format"])
+        with open(path, "wb") as fh:
+            fh.write(b"drawn")
+
+
+def test_a_figure_is_written_in_its_suffixs_format_and_each_extra_one(tmp_path, monkeypatch):
+    from cnnlab.figures import FORMATS_VARIABLE, save_figure
+
+    monkeypatch.setenv(FORMATS_VARIABLE, "pdf, svg")
+    fig = Recorded()
+    save_figure(fig, tmp_path / "chart.SVG", layout=False)
+    assert fig.formats == ["svg", "pdf"]  # the svg asked for once, as the path's own
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["chart.SVG", "chart.pdf"]
