@@ -143,3 +143,17 @@ def test_a_figure_is_written_in_its_suffixs_format_and_each_extra_one(tmp_path, 
     save_figure(fig, tmp_path / "chart.SVG", layout=False)
     assert fig.formats == ["svg", "pdf"]  # the svg asked for once, as the path's own
     assert sorted(p.name for p in tmp_path.iterdir()) == ["chart.SVG", "chart.pdf"]
+
+
+def test_a_grids_class_names_are_drawn_as_written_not_as_formulas(tmp_path, monkeypatch):
+    import torch
+
+    from cnnlab import figures
+
+    drawn = []
+    monkeypatch.setattr(figures, "save_figure", lambda fig, path, **kw: drawn.append(fig))
+    figures.image_grid(torch.zeros(1, 1, 2, 2, dtype=torch.uint8), ["$5 bill $10"],
+                       tmp_path / "grid.png", "first $ images")
+    ax = drawn[0].axes[0]
+    assert ax.get_title() == r"\$5 bill \$10"  # matplotlib reads \$ as a dollar sign
+    assert drawn[0].get_suptitle() == r"first \$ images"
