@@ -157,3 +157,5 @@ def test_a_grids_class_names_are_drawn_as_written_not_as_formulas(tmp_path, monk
     ax = drawn[0].axes[0]
     assert ax.get_title() == r"\$5 bill \$10"  # matplotlib reads \$ as a dollar sign
     assert drawn[0].get_suptitle() == r"first \$ images"
+    # Grey as stored, black 0 and white 255: a dark image is not stretched to look bright.
+    assert ax.images[0].get_clim() == (0, 255)
