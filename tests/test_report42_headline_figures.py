@@ -159,3 +159,22 @@ def test_a_grids_class_names_are_drawn_as_written_not_as_formulas(tmp_path, monk
     assert drawn[0].get_suptitle() == r"first \$ images"
     # Grey as stored, black 0 and white 255: a dark image is not stretched to look bright.
     assert ax.images[0].get_clim() == (0, 255)
+
+
+def png_of(width_px: int, dpi: int) -> bytes:
+    """A PNG's header and pHYs chunk alone (what embed_png reads of its size)."""
+    per_metre = round(dpi / 0.0254).to_bytes(4, "big")
+    return (b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\x0dIHDR" + width_px.to_bytes(4, "big")
+            + (1).to_bytes(4, "big") + b"\x08\x06\x00\x00\x00" + b"crc!"
+            + b"\x00\x00\x00\x09pHYs" + per_metre + per_metre + b"\x01" + b"crc!")
+
+
+def test_an_embedded_figure_is_shown_at_its_drawn_size_and_shrinks_to_three_quarters(
+        tmp_path):
+    from cnnlab.figures import embed_png
+
+    path = tmp_path / "curves.png"
+    path.write_bytes(png_of(300, 150))  # 2 inches: 192 CSS px
+    page = embed_png(path)
+    assert 'style="width:192px;min-width:144px"' in page
+    assert 'alt="curves"' in page  # no name given: the file's
