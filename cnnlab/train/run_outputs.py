@@ -19,6 +19,7 @@ from cnnlab.train.report import FIGURES, write_report
 from cnnlab.train.report_evaluation import (
     ShownEvaluation,
     best_epoch,
+    confused_pairs,
     evaluated_weights_words,
     evaluation_words,
     shown_evaluation,
@@ -106,6 +107,9 @@ def _write_outputs(trainer: Trainer, result: TrainResult) -> None:
     if shown.confusion:
         drawings["confusion.png"] = lambda out: plot_confusion(
             shown.confusion, trainer.classes, out, **confusion_titles(summary, shown))
+    # A matrix with no image off its diagonal has none to show (a model that got every
+    # test image right): not a figure skipped, which a resume was said to draw.
+    if confused_pairs(shown.confusion, 1):
         drawings["misclassified.png"] = lambda out: _plot_misclassified(
             trainer, result, shown, title, out)
     # CNNLAB_NO_FIGURES (--no-figures): none is drawn, and an earlier one is still removed.
