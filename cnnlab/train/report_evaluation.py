@@ -233,8 +233,10 @@ def per_class_tables(shown: ShownEvaluation, rows: list[list]) -> list[str]:
                   html_table(header, [row_of[c] for c in ranked.scored])]
     names, matrix = list(shown.per_class_acc), shown.confusion
     pairs = confused_pairs(matrix, CLASSES_AT_EACH_END) if len(matrix) == len(names) else []
-    # Only where there are any: a matrix of no confusions (or none kept) shows no pairs.
-    then = ", then the pairs most often confused" if pairs else ""
+    # Only where there are any: a matrix of no confusions (a model that got every test
+    # image right) says so; one not kept says nothing of them.
+    then = (", then the pairs most often confused" if pairs else
+            "; no test image was misclassified" if len(matrix) == len(names) else "")
     parts = [f"<p class=note>{shown_words}{then}. Every class is in the table under them "
              f"(click to open).{unscored}</p>", *tables]
     if pairs:
