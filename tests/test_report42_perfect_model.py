@@ -21,6 +21,17 @@ def words(page: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
 
 
+def perfect_run(tmp_path):
+    """A run of a tiny model that got every one of its 16 test images right."""
+    cfg = TrainConfig(model="lenet_modern", data="synthetic", epochs=1, batch_size=16,
+                      device="cpu", quiet=True, out_dir=str(tmp_path), run_name="r")
+    # Two classes of little noise: learned in one epoch, every test image right.
+    result = train(cfg, data=make_synthetic(num_train=64, num_test=16, num_classes=2,
+                                            noise=5.0))
+    assert result.confusion == [[8, 0], [0, 8]]
+    return tmp_path / "r"
+
+
 def perfect_summary() -> dict:
     return {"model": "lenet_modern", "classes": ["cat", "dog"],
             "final": {"epoch": 1, "test_acc": 1.0, "images_per_s": 100.0},
@@ -53,13 +64,7 @@ def test_a_run_that_gets_every_test_image_right_writes_its_report(tmp_path, monk
 
     monkeypatch.setattr(run_outputs, "plot_curves", tiny)
     monkeypatch.setattr(run_outputs, "plot_confusion", tiny)
-    cfg = TrainConfig(model="lenet_modern", data="synthetic", epochs=1, batch_size=16,
-                      device="cpu", quiet=True, out_dir=str(tmp_path), run_name="r")
-    # Two classes of little noise: learned in one epoch, every test image right.
-    result = train(cfg, data=make_synthetic(num_train=64, num_test=16, num_classes=2,
-                                            noise=5.0))
-    assert result.confusion == [[8, 0], [0, 8]]
-    run = tmp_path / "r"
+    run = perfect_run(tmp_path)
     assert sorted(p.name for p in (run / "plots").iterdir()) == ["confusion.png", "curves.png"]
     summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
     assert "figures_not_drawn" not in summary  # nothing failed, nothing left to draw
