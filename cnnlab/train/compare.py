@@ -158,7 +158,7 @@ class RunComparison:
             keys = [k for k in ("model", "data", TRAIN_IMAGES, "preset") if k in keys]
         if not keys:
             return self.names()
-        shown = {k: label_values(self.differences[k]) for k in keys}
+        shown = {k: label_values(self.differences[k], k) for k in keys}
         labels = [", ".join(_label_part(k, self.differences[k][i], shown[k][i]) for k in keys)
                   for i in range(len(self.runs))]
         if cut:
@@ -298,14 +298,14 @@ def differing_settings(configs: list[dict[str, Any]]) -> dict[str, list[Any]]:
             if any(c.get(k) != configs[0].get(k) for c in configs)}
 
 
-def label_values(values: list[Any]) -> list[str]:
+def label_values(values: list[Any], key: str | None = None) -> list[str]:
     """One setting's values across the runs, as a legend shows them: as the differences
     table writes them, except a float whose last digits hold the rounding error arithmetic
     leaves (0.1 + 0.2 is 0.30000000000000004): that one to 15 significant digits ("0.3"),
     unless two different values would then read the same: those keep every digit."""
     def short(value: Any) -> str:
         if not isinstance(value, float) or float(f"{value:.15g}") == value:
-            return setting_words(value)  # 60.0 stays "60.0", as in the table
+            return setting_words(value, key)  # 60.0 stays "60.0", as in the table
         return f"{value:.15g}"
 
     texts = [short(v) for v in values]

@@ -89,9 +89,10 @@ def differences_cells(comparison: RunComparison,
     if by_run is None:
         by_run = len(names) > len(differences)
     if not by_run:
-        return (["setting", *names], [[key, *map(setting_words, values)]
+        return (["setting", *names], [[key, *(setting_words(v, key) for v in values)]
                                       for key, values in differences.items()])
-    return (["run", *differences], [[name, *(setting_words(v[i]) for v in differences.values())]
+    return (["run", *differences], [[name, *(setting_words(v[i], k)
+                                             for k, v in differences.items())]
                                     for i, name in enumerate(names)])
 
 

@@ -96,7 +96,8 @@ def write_report(run_dir: Path, summary: dict, model_summary: dict | None = None
     if model_summary:
         parts += _model_section(model_summary)
     parts.append("<h2>Configuration</h2>")
-    parts.append(_facts([[k, setting_words(v)] for k, v in summary.get("config", {}).items()]))
+    parts.append(_facts([[k, setting_words(v, k)]
+                                for k, v in summary.get("config", {}).items()]))
     parts.append("<h2>Environment</h2>")
     parts.append(_facts(_environment_rows(summary.get("environment") or {})))
     title = f"{run_dir.name} ({model}) - cnnlab report"
@@ -349,12 +350,21 @@ def _environment_rows(env: dict) -> list[list]:
             for k, v in env.items()]
 
 
-def setting_words(value) -> str:
+# What a setting left unset (None) does, where "none" would read as none at all:
+# `cnnlab compare` of a grey folder run beside --channels 3 showed "channels none".
+UNSET_SETTING_WORDS = {"channels": "the model's", "resize": "the data's size",
+                       "channels_last": "auto (CUDA only)", "threads": "one per core",
+                       "train_subset": "all", "eval_subset": "all"}
+
+
+def setting_words(value, key: str | None = None) -> str:
     """A setting as the report's tables and `cnnlab compare` show it: as config.yaml
     writes it (true/false, [...] and {...} as JSON), except a setting not set, which reads
-    "none" as in the headline's preset row (config.yaml's "null" there had a reader see
-    two words for one thing)."""
-    return "none" if value is None else setting_text(value)
+    as what it then does (UNSET_SETTING_WORDS), else "none" as in the headline's preset
+    row (config.yaml's "null" there had a reader see two words for one thing)."""
+    if value is None:
+        return UNSET_SETTING_WORDS.get(key, "none")
+    return setting_text(value)
 
 
 # A number as a table shows it: 1,234 | 0.0005 | 89.2% | 3.1 s | 12.5 min | 3.2 h | 1.52T
