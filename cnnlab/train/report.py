@@ -352,9 +352,9 @@ def _environment_rows(env: dict) -> list[list]:
 
 # What a setting left unset (None) does, where "none" would read as none at all:
 # `cnnlab compare` of a grey folder run beside --channels 3 showed "channels none".
-UNSET_SETTING_WORDS = {"channels": "the model's", "resize": "the data's size",
-                       "channels_last": "auto (CUDA only)", "threads": "one per core",
-                       "train_subset": "all", "eval_subset": "all"}
+# (resize stays "none": no resize for Fashion-MNIST, the model's size for a folder.)
+UNSET_SETTING_WORDS = {"channels": "the model's", "channels_last": "on for CUDA only",
+                       "threads": "one per core", "train_subset": "all", "eval_subset": "all"}
 
 
 def setting_words(value, key: str | None = None) -> str:
