@@ -96,8 +96,8 @@ def write_report(run_dir: Path, summary: dict, model_summary: dict | None = None
     if model_summary:
         parts += _model_section(model_summary)
     parts.append("<h2>Configuration</h2>")
-    parts.append(_facts([[k, setting_words(v, k)]
-                                for k, v in summary.get("config", {}).items()]))
+    config = summary.get("config", {})
+    parts.append(_facts([[k, setting_words(v, k)] for k, v in config.items()]))
     parts.append("<h2>Environment</h2>")
     parts.append(_facts(_environment_rows(summary.get("environment") or {})))
     title = f"{run_dir.name} ({model}) - cnnlab report"
