@@ -10,16 +10,14 @@ either way alike.
 from __future__ import annotations
 
 import re
-import warnings
+
+from warning_helpers import warned
 
 from cnnlab.train.optim import ema_decay_at, warn_of_an_ema_decay_out_of_reach
 
 
 def said(decay: float, steps: int) -> list[str]:
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        warn_of_an_ema_decay_out_of_reach(decay, steps)
-    return [str(w.message) for w in caught]
+    return warned(warn_of_an_ema_decay_out_of_reach, decay, steps)
 
 
 def test_the_advised_decay_is_reached_by_runs_of_every_length_to_2000_steps():

@@ -3,10 +3,10 @@ testing (session 41, mutation42) found unpinned."""
 
 from __future__ import annotations
 
-import warnings
 from types import SimpleNamespace
 
 import torch
+from warning_helpers import warned
 
 from cnnlab.train.config import TrainConfig
 
@@ -14,10 +14,7 @@ from cnnlab.train.config import TrainConfig
 def _small_input_warnings(name: str, size: int) -> list[str]:
     from cnnlab.train.model_setup import warn_of_a_small_input
 
-    with warnings.catch_warnings(record=True) as seen:
-        warnings.simplefilter("always")
-        warn_of_a_small_input(name, size)
-    return [str(w.message) for w in seen]
+    return warned(warn_of_a_small_input, name, size)
 
 
 def test_an_imagenet_network_is_warned_of_inputs_a_quarter_of_its_design_size_or_less():

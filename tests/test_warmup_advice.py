@@ -9,18 +9,16 @@ makes 2.
 from __future__ import annotations
 
 import re
-import warnings
 
 import pytest
+from warning_helpers import warned
 
 from cnnlab.train.lr_plan import warmup_step_count, warn_of_a_warmup_without_room
 
 
 def said(warmup_epochs, epochs, schedule, steps_per_epoch) -> list[str]:
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        warn_of_a_warmup_without_room(warmup_epochs, epochs, schedule, steps_per_epoch)
-    return [str(w.message) for w in caught]
+    return warned(warn_of_a_warmup_without_room, warmup_epochs, epochs, schedule,
+                  steps_per_epoch)
 
 
 @pytest.mark.parametrize("warmup_epochs, epochs, schedule, steps_per_epoch, advice", [

@@ -10,16 +10,15 @@ cases never met a half.
 from __future__ import annotations
 
 import re
-import warnings
+
+from warning_helpers import warned
 
 from cnnlab.train.lr_plan import warn_of_a_warmup_without_room
 
 
 def said(warmup_epochs, epochs, schedule, steps_per_epoch) -> list[str]:
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        warn_of_a_warmup_without_room(warmup_epochs, epochs, schedule, steps_per_epoch)
-    return [str(w.message) for w in caught]
+    return warned(warn_of_a_warmup_without_room, warmup_epochs, epochs, schedule,
+                  steps_per_epoch)
 
 
 def test_the_advice_fits_every_run_of_up_to_5_epochs_of_up_to_40_steps():
