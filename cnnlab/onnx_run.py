@@ -106,13 +106,14 @@ class OnnxRun:
 def load_onnx(path: str | Path, threads: int | None = None) -> OnnxRun:
     """An exported ``.onnx`` file and its JSON sidecar (classes, preprocessing), run on
     ``threads`` CPU threads (None: onnxruntime's choice)."""
-    # onnxruntime's own refusal of 2.5 was read below as a damaged file. A NumPy integer
-    # (a count worked out with NumPy) is a whole number too; True is no count.
-    if threads is not None and (isinstance(threads, bool) or threads < 1
-                                if isinstance(threads, numbers.Integral) else True):
-        raise ValueError(f"threads={threads!r}: a whole number of CPU threads, 1 or more "
-                         "(None: onnxruntime's choice, one per core)")
-    threads = None if threads is None else int(threads)
+    if threads is not None:
+        # onnxruntime's own refusal of 2.5 was read below as a damaged file. A NumPy
+        # integer (a count worked out with NumPy) is a whole number too; True is no count.
+        if isinstance(threads, bool) or not isinstance(threads, numbers.Integral) \
+                or threads < 1:
+            raise ValueError(f"threads={threads!r}: a whole number of CPU threads, 1 or "
+                             "more (None: onnxruntime's choice, one per core)")
+        threads = int(threads)
     # Either missing, the path given is no cnnlab export: a request to change (exit 2),
     # as `predict` says of a path that is no run's folder. (A FileNotFoundError too.)
     path = Path(path)
