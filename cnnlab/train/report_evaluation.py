@@ -220,17 +220,14 @@ def per_class_tables(shown: ShownEvaluation, rows: list[list]) -> list[str]:
     row_of = dict(zip(shown.per_class_acc, rows, strict=True))
     none = len(ranked.unscored)
     unscored = f" {none} class{'es' if none > 1 else ''} had no test image." if none else ""
-    if ranked.ends_filled:
-        shown_words = (f"{ranked.total:,} classes: the {len(ranked.lowest)} of lowest and "
-                       f"the {len(ranked.highest)} of highest accuracy")
-        tables = ["<h4>Lowest accuracy</h4>",
-                  html_table(header, [row_of[c] for c in ranked.lowest]),
-                  "<h4>Highest accuracy</h4>",
-                  html_table(header, [row_of[c] for c in ranked.highest])]
-    else:  # (its heading counts the classes: "100 classes: the 8 of 100" said it twice)
-        shown_words = scored_words(ranked).capitalize()
-        tables = [f"<h4>{html.escape(shown_words)}</h4>",
-                  html_table(header, [row_of[c] for c in ranked.scored])]
+    # The groups `cnnlab eval` and the notebook list: both ends, or the few scored
+    # (whose heading counts the classes: "100 classes: the 8 of 100" said it twice).
+    shown_words = (f"{ranked.total:,} classes: the {len(ranked.lowest)} of lowest and the "
+                   f"{len(ranked.highest)} of highest accuracy" if ranked.ends_filled
+                   else scored_words(ranked).capitalize())
+    tables = [part for heading, names in listed_classes(shown.per_class_acc)
+              for part in (f"<h4>{html.escape(heading.capitalize())}</h4>",
+                           html_table(header, [row_of[c] for c in names]))]
     names, matrix = list(shown.per_class_acc), shown.confusion
     pairs = confused_pairs(matrix, CLASSES_AT_EACH_END) if len(matrix) == len(names) else []
     # Only where there are any: a matrix of no confusions (a model that got every test
