@@ -10,6 +10,7 @@ from cnnlab.models import get_model
 
 @pytest.mark.parametrize(("name", "has", "expected"), [
     ("lenet_modern", 3, "x.permute(0, 3, 1, 2).mean(1, keepdim=True)"),
+    ("lenet_modern", 4, "x.permute(0, 3, 1, 2)[:, :3].mean(1, keepdim=True)"),
     ("lenet_modern", 1, "x.permute(0, 3, 1, 2)"),
     ("resnet18_small", 1, "x.permute(0, 3, 1, 2).expand(-1, 3, -1, -1)"),
     ("resnet18_small", 4, "x.permute(0, 3, 1, 2)[:, :3]"),

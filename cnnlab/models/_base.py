@@ -160,10 +160,10 @@ def described(x: torch.Tensor) -> str:
 def _shape_fix(model: nn.Module, problem, x: torch.Tensor) -> str:
     """A :class:`cnnlab.inspect._input.ShapeProblem` of a batch ``x``, and its fix."""
     if problem.kind == "channels-last":
-        # RGB for a grey model, permuted alone, still has 3 channels: the usual
-        # conversions as code to paste (grey to RGB, RGB to grey, RGBA to RGB)
+        # Permuted alone, RGB for a grey model still has 3 channels: conversions to paste
         has, wants = x.shape[-1], problem.channels
-        pasted = {(3, 1): ".mean(1, keepdim=True)", (4, 3): "[:, :3]"}
+        pasted = {(3, 1): ".mean(1, keepdim=True)", (4, 1): "[:, :3].mean(1, keepdim=True)",
+                  (4, 3): "[:, :3]"}
         convert = ("" if has == wants else f".expand(-1, {wants}, -1, -1)" if has == 1
                    else pasted.get((has, wants), f", its {has} channels converted to {wants}"))
         return (f"it takes {problem.channels} channel(s) first, (N, C, H, W), and this looks "
