@@ -24,11 +24,19 @@ def test_one_colour_image_for_a_grey_model_is_named_beside_a_batch(x):
 
 @pytest.mark.parametrize(("name", "kw", "x", "fix"), [
     ("lenet_d2l", {}, torch.rand(28, 28, 3),
-     "one channels-last image of 3 channels (H, W, C), convert it to 1 channel"),
+     "one channels-last image of 3 channels (H, W, C) give "
+     "x.permute(2, 0, 1).mean(0, keepdim=True).unsqueeze(0)"),
+    ("lenet_d2l", {}, torch.rand(28, 28, 4),
+     "one channels-last image of 4 channels (H, W, C) give "
+     "x.permute(2, 0, 1)[:3].mean(0, keepdim=True).unsqueeze(0)"),
     ("resnet18_small", {"in_channels": 3}, torch.rand(32, 32, 1),
-     "one channels-last image of 1 channel (H, W, C), convert it to 3 channels"),
+     "one channels-last image of 1 channel (H, W, C) give "
+     "x.permute(2, 0, 1).expand(3, -1, -1).unsqueeze(0)"),
 ])
 def test_an_image_of_other_channels_is_told_to_be_converted(name, kw, x, fix):
-    said = _message(get_model(name, num_classes=10, **kw).eval(), x)
+    model = get_model(name, num_classes=10, **kw).eval()
+    said = _message(model, x)
     assert fix in said
     assert "one-channel images" not in said
+    with torch.no_grad():  # the code given, pasted, classifies the one image
+        assert model(eval(fix.split(" give ")[1], {"x": x})).shape == (1, 10)

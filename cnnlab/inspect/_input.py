@@ -76,8 +76,11 @@ def unbatched_fix(shape: tuple[int, ...], channels: int | None, name: str | None
     if shape[-1] in (1, 3, 4) and min(shape[:-1]) > 4:
         # (H, W, C) of another channel count: an RGB photo for a grey model was told to
         # be 28 one-channel images of 28x3 pixels
-        return (f"{takes}: for one channels-last image of {_channels(shape[-1])} (H, W, C), "
-                f"convert it to {_channels(channels)}, then give "
+        code = channels_converted(shape[-1], channels, batched=False)
+        image = f"for one channels-last image of {_channels(shape[-1])} (H, W, C)"
+        if code is not None:
+            return f"{takes}: {image} give x.permute(2, 0, 1){code}.unsqueeze(0)"
+        return (f"{takes}: {image}, convert it to {_channels(channels)}, then give "
                 "x.permute(2, 0, 1).unsqueeze(0)")
     # (1, H, W), (3, H, W) or (4, H, W) reads as one grey or RGB(A) image as well: told only
     # "x.unsqueeze(1)", a grey model gave 3 answers for one photo, without a word
@@ -94,6 +97,21 @@ def unbatched_fix(shape: tuple[int, ...], channels: int | None, name: str | None
 
 def _channels(count: int) -> str:
     return counted(count, "channel")
+
+
+def channels_converted(has: int, wants: int, batched: bool) -> str | None:
+    """Code to paste after a tensor of images of ``has`` channels first ((N, C, H, W)
+    where ``batched``, else (C, H, W)) that makes them ``wants`` channels: grey to RGB,
+    RGB or RGBA to grey, RGBA to RGB; "" for as many; None for a count without a usual
+    conversion. (Permuted alone, RGB for a grey model still has 3 channels.)"""
+    if has == wants:
+        return ""
+    if has == 1:
+        return f".expand({'-1, ' if batched else ''}{wants}, -1, -1)"
+    first_three, to_grey = ("[:, :3]", ".mean(1, keepdim=True)") if batched else \
+        ("[:3]", ".mean(0, keepdim=True)")
+    return {(3, 1): to_grey, (4, 1): first_three + to_grey, (4, 3): first_three}.get(
+        (has, wants))
 
 
 @dataclass(frozen=True)

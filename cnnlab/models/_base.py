@@ -160,12 +160,12 @@ def described(x: torch.Tensor) -> str:
 def _shape_fix(model: nn.Module, problem, x: torch.Tensor) -> str:
     """A :class:`cnnlab.inspect._input.ShapeProblem` of a batch ``x``, and its fix."""
     if problem.kind == "channels-last":
-        # Permuted alone, RGB for a grey model still has 3 channels: conversions to paste
+        from cnnlab.inspect._input import channels_converted
+
         has, wants = x.shape[-1], problem.channels
-        pasted = {(3, 1): ".mean(1, keepdim=True)", (4, 1): "[:, :3].mean(1, keepdim=True)",
-                  (4, 3): "[:, :3]"}
-        convert = ("" if has == wants else f".expand(-1, {wants}, -1, -1)" if has == 1
-                   else pasted.get((has, wants), f", its {has} channels converted to {wants}"))
+        convert = channels_converted(has, wants, batched=True)
+        if convert is None:
+            convert = f", its {has} channels converted to {wants}"
         return (f"it takes {problem.channels} channel(s) first, (N, C, H, W), and this looks "
                 f"channels-last (N, H, W, C): give x.permute(0, 3, 1, 2){convert}")
     if problem.kind == "channels":
