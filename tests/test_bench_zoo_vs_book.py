@@ -51,3 +51,9 @@ def test_two_points_that_float_sums_put_a_hair_under_count():
     text = zoo_report.markdown_table([row])
     assert _cells(text, "lenet_bn_d2l")[3] == "+2.00"
     assert "1 of 1 model(s) beat it by 2 points or more" in " ".join(text.split())
+
+
+def test_an_accuracy_short_of_perfect_never_reads_100_percent():
+    # 9,999 of 10,000 right read "100.00%" in the zoo's table (percent_text's rule)
+    row = dict(ZOO[2], epochs="10", test_acc="0.99999")
+    assert _cells(zoo_report.markdown_table([row]), "lenet_bn_d2l")[1] == "99.99%"

@@ -25,7 +25,7 @@ import time
 import warnings
 from dataclasses import dataclass
 
-from cnnlab.formatting import counted, rounded_repr
+from cnnlab.formatting import counted, percent_text, rounded_repr
 from cnnlab.train.config import TrainConfig
 from cnnlab.train.outcome import TrainingInterrupted
 from cnnlab.train.presets import preset_values
@@ -322,7 +322,7 @@ def _subtitle(base: dict, setting: dict) -> list[str]:
     """The baseline and the settings, so that the chart cannot pass for the recipe's
     when the study changed it (fewer epochs, another network)."""
     runs = base["runs"]
-    acc = f"{100 * base['final_acc_mean']:.2f}%"
+    acc = percent_text(base["final_acc_mean"])
     if runs - base["diverged"] >= 2:
         acc += f" ± {100 * base['final_acc_std']:.2f}"
     where = ", ".join(str(setting[k]) for k in ("model", "device") if setting.get(k))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from cnnlab import formatting
 from cnnlab.figures import PALETTE, TEXT_COLOURS, bubble_style, si_log_axis
-from cnnlab.formatting import format_count, sig3
+from cnnlab.formatting import format_count, percent_text, sig3
 from cnnlab.models import UnknownModelError, model_info
 
 _DATA_NAMES = {"fashion-mnist": "Fashion-MNIST", "synthetic": "synthetic data"}
@@ -161,7 +161,7 @@ def markdown_table(rows: list[dict]) -> str:
         first = _flag(r.get("first_in_process"))
         warm = warm or first
         cells.append([
-            r["model"], f"{100 * float(r['test_acc']):.2f}%", book_cell, gain_cell,
+            r["model"], percent_text(float(r["test_acc"])), book_cell, gain_cell,
             f"{int(float(r['params'])):,}", format_count(float(r["macs"])), input_text(r),
             sig3(float(r["images_per_s"])) + (" †" if first else ""),
             sig3(peak) if peak is not None else "n/a",

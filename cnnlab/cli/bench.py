@@ -18,6 +18,7 @@ from cnnlab.formatting import (
     columns_left_out,
     fitted_widths,
     left_out_caption,
+    percent_text,
     seconds_text,
     without_columns,
 )
@@ -295,7 +296,8 @@ def zoo(
 
     def report(row: dict) -> None:
         if row["status"] == "done":
-            console.print(f"[green]{escape(row['model'])}[/]: {100 * float(row['test_acc']):.2f}% "
+            acc = percent_text(float(row["test_acc"]))
+            console.print(f"[green]{escape(row['model'])}[/]: {acc} "
                           f"in {seconds_text(float(row['train_time_s']))}")
         else:
             # escape: an error may hold brackets ("[/data/x]" read as a closing tag)

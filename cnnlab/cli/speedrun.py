@@ -18,7 +18,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from cnnlab.formatting import counted
+from cnnlab.formatting import counted, percent_text
 from cnnlab.interrupts import interrupted_status  # 130 Ctrl-C, 143 SIGTERM
 
 from .hints import hint_at_a_busy_cpu
@@ -349,7 +349,7 @@ def _run_variant(name: str | None, overrides: dict, runs: int, device_kind: str,
         # The time is the target's, not the run's (it read as the run's).
         reached = "diverged" if r.diverged else f"{100 * target:.1f}% " + (
             "not reached" if r.time_to_target_s is None else f"at {ttt}")
-        console.print(f"{label}run {i + 1}: {reached}, final {100 * r.final_acc:.2f}% after "
+        console.print(f"{label}run {i + 1}: {reached}, final {percent_text(r.final_acc)} after "
                       f"{r.total_time_s:.1f} s")
         table.add_row(*run_row(i, r, with_session=bool(kept)))
         if stop is not None:
