@@ -222,6 +222,25 @@ def gradient_share(own: int, total: int, world_size: int) -> float:
     return own * world_size / total
 
 
+def one_image_batch_error(exc: ValueError, batch_size: int, images: int,
+                          world_size: int) -> ValueError | None:
+    """What to do where batch norm refused a training batch of one image (torch's "Expected
+    more than 1 value per channel when training"), as a ValueError; None for another
+    ValueError. A batch of one comes from ``--batch-size 1``, or an epoch of one image a
+    process (``images`` training images over ``world_size`` of them: 2 over 2 processes
+    gives each one, which one process at the same global batch trains as a batch of 2);
+    a lone last batch of a longer epoch is dropped (run_data.drops_a_lone_last_image)."""
+    if "more than 1 value per channel" not in str(exc):
+        return None
+    why = "the model's batch norm cannot normalise a training batch of one image"
+    if batch_size == 1:
+        return ValueError(f"--batch-size 1: {why}; give --batch-size 2 or more")
+    each = "" if world_size == 1 else f" over {world_size} processes, one each"
+    fewer = "" if world_size == 1 else ", or run fewer processes"
+    return ValueError(f"{images} training image{'s' if images > 1 else ''}{each}: {why}; "
+                      f"train on at least {2 * world_size} images" + fewer)
+
+
 def rank_rng_states(info: DistInfo) -> dict[str, torch.Tensor]:
     """Every other rank's global RNG state (dropout's masks), gathered on every rank: the
     checkpoint rank 0 writes must hold them for an exact resume. A collective."""

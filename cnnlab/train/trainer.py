@@ -47,6 +47,7 @@ from cnnlab.train.distributed import (
     data_parallel,
     gradient_share,
     init_distributed,
+    one_image_batch_error,
     rank_rng_states,
     real_rows,
     share_rank0_buffers,
@@ -390,8 +391,15 @@ class Trainer(Resumable, DivergenceChecks, EvaluatedWeights):
 
     def _forward_loss(self, x: torch.Tensor, y: torch.Tensor):
         # y: the labels of x's real images, fewer than x's rows where padding ends it (DDP)
-        return training_loss(real_rows(self.train_model(x), len(y)), y,
-                             self.cfg.label_smoothing)
+        try:
+            out = self.train_model(x)
+        except ValueError as exc:  # torch's words named neither the cause nor the fix
+            said = one_image_batch_error(exc, self.cfg.batch_size,
+                                         self.train_loader.dataset_size, self.dist.world_size)
+            if said is None:
+                raise
+            raise said from exc
+        return training_loss(real_rows(out, len(y)), y, self.cfg.label_smoothing)
 
     def _optimizer_step(self) -> None:
         if self.cfg.clip_grad_norm > 0:
