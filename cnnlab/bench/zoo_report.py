@@ -174,7 +174,8 @@ def markdown_table(rows: list[dict]) -> str:
         f"The book: -, its numbers are on Fashion-MNIST, not on {_data_name(rows) or 'this data'}"
         ", so none is shown beside these.")
     notes = [
-        f"test acc: on the test split after the epochs given. {book_note}",
+        f"test acc: on the test split after the epochs given, {_recipe_words(rows)}. "
+        f"{book_note}",
         *([_gain_note(gains)] if comparable else []),
         "MACs: multiply-adds of one forward pass at the input size (convolutions and "
         "matrix products). train img/s: the last epoch's; train time: training seconds "
@@ -197,6 +198,15 @@ def markdown_table(rows: list[dict]) -> str:
     table = formatting.markdown_table([h for h, _ in _HEAD], cells,
                                       right=tuple(h for h, a in _HEAD if a == "---:"))
     return table + "\n" + "\n".join(f"- {n}" for n in notes) + "\n"
+
+
+def _recipe_words(rows: list[dict]) -> str:
+    """Which recipe trained the rows: zoo-book.md and zoo-fast.md had the same columns and
+    notes, told apart by nothing inside them once pasted (or printed one after the other)."""
+    presets = sorted({str(r.get("preset", "")) for r in rows} - {""})
+    if not presets:
+        return "recipe not recorded"
+    return f"trained with the {'/'.join(presets)} preset" + ("s" if len(presets) > 1 else "")
 
 
 def _gain_note(gains: list[float]) -> str:
