@@ -250,8 +250,10 @@ def accuracy_figure(rows: list[dict]):
                    facecolors="white", edgecolors=PALETTE[1], linewidths=1.5, zorder=3,
                    label=theirs)
     for a, b, y, e in zip(acc, book, ys, epochs, strict=True):
-        ax.annotate(f"{a:.1f}%" + (f" ({e} ep)" if several else ""), (a, y + up),
-                    xytext=(7, 0), textcoords="offset points", va="center", fontsize=LABEL_POINTS)
+        # percent_text, as the table: 99.96% is not written 100.0% beside a perfect run
+        ax.annotate(percent_text(a / 100, decimals=1) + (f" ({e} ep)" if several else ""),
+                    (a, y + up), xytext=(7, 0), textcoords="offset points", va="center",
+                    fontsize=LABEL_POINTS)
         if b is None and comparable:
             ax.annotate("book: n/a", (a, y + down), xytext=(0, 0), textcoords="offset points",
                         ha="center", va="center", fontsize=LABEL_POINTS, color=TEXT_COLOURS[1])
