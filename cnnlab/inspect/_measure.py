@@ -256,16 +256,13 @@ def training_memory(model: nn.Module, x: torch.Tensor) -> tuple[int, str]:
     per channel at batch 1). BatchNorm buffers (or the tensors a from-scratch BatchNorm
     keeps as plain attributes) and the RNG state are restored afterwards.
     """
-    # Every buffer, the non-persistent ones too. One rebound in forward is put back; only
-    # one whose values changed (NaN as NaN; BatchNorm's kernel counts no version) is
-    # written to: an expanded view or inference tensor refuses a write. Meta: no values.
+    # Every buffer (non-persistent ones too) and tensor kept as a plain attribute (the book's
+    # from-scratch BatchNorm rebinds its moving_mean and moving_var there): one rebound is put
+    # back; only a changed one is written to (an unchanged expanded view or inference tensor
+    # refuses a write): a buffer by value (NaN as NaN, meta: none; BatchNorm bumps no version;
+    # quantized or sparse, which isclose cannot compare, written back), an attribute by version.
     buffers = [(m, name, b, b.detach().clone()) for m in model.modules()
                for name, b in m._buffers.items() if b is not None]
-    # Tensors kept as plain attributes, not buffers: the book's from-scratch BatchNorm
-    # (and the chapter notes' copy of it) rebinds its moving_mean and moving_var there.
-    # Rebound or changed in place: both undone (the reference, then its values).
-    # Only one changed in place is written back: an unchanged one may refuse a write (an
-    # expanded view, an inference tensor), and summarising such a model had failed.
     attributes = [(m, name, value, value.detach().clone(), _version(value))
                   for m in model.modules() for name, value in list(vars(m).items())
                   if isinstance(value, torch.Tensor)]
@@ -287,7 +284,11 @@ def training_memory(model: nn.Module, x: torch.Tensor) -> tuple[int, str]:
         with torch.no_grad():  # undo running-statistics updates of the train-mode pass
             for module, name, value, saved in buffers:
                 module._buffers[name] = value
-                if not (value.is_meta or value.isclose(saved, 0, 0, True).all()):
+                try:
+                    same = value.is_meta or bool(value.isclose(saved, 0, 0, True).all())
+                except (RuntimeError, NotImplementedError):
+                    same = False
+                if not same:
                     value.copy_(saved)
             for module, name, value, saved, version in attributes:
                 setattr(module, name, value)
@@ -305,9 +306,9 @@ def _version(t: torch.Tensor) -> int | None:
         return None
 
 
-def _storage_key(t: torch.Tensor) -> tuple:
-    """One storage, whichever view of it ``t`` is."""
-    return (t.device, t.untyped_storage().data_ptr())
+def _storage_key(t: torch.Tensor) -> tuple | None:
+    """One storage, whichever view of it ``t`` is; None for a sparse one, which has none."""
+    return (t.device, t.untyped_storage().data_ptr()) if t.layout == torch.strided else None
 
 
 def _tensors(obj) -> list[torch.Tensor]:
