@@ -151,11 +151,13 @@ class HelpGroup(TyperGroup):
 
     def resolve_command(self, ctx, args):
         """A mistyped command with the closest ones named: typer does so since 0.20 or
-        so; the oldest one cnnlab takes (0.16) said only "No such command 'trian'."."""
+        so; the oldest one cnnlab takes (0.16) said only "No such command 'trian'.".
+        Compared in lower case: "TRAIN" (Caps Lock) was told of no command."""
         try:
             return super().resolve_command(ctx, args)
         except UsageError as exc:
-            close = difflib.get_close_matches(args[0], list(self.commands)) if args else []
+            close = difflib.get_close_matches(args[0].lower(), list(self.commands)) \
+                if args else []
             if close and "Did you mean" not in exc.message:
                 exc.message = (f"{exc.message.rstrip('.')}. Did you mean "
                                f"{', '.join(map(repr, close))}?")
