@@ -158,7 +158,8 @@ class RunComparison:
             keys = [k for k in ("model", "data", TRAIN_IMAGES, "preset") if k in keys]
         if not keys:
             return self.names()
-        shown = {k: label_values(self.differences[k], k) for k in keys}
+        data = [run.config.get("data") for run in self.runs]
+        shown = {k: label_values(self.differences[k], k, data) for k in keys}
         labels = [", ".join(_label_part(k, self.differences[k][i], shown[k][i]) for k in keys)
                   for i in range(len(self.runs))]
         if cut:
@@ -298,17 +299,19 @@ def differing_settings(configs: list[dict[str, Any]]) -> dict[str, list[Any]]:
             if any(c.get(k) != configs[0].get(k) for c in configs)}
 
 
-def label_values(values: list[Any], key: str | None = None) -> list[str]:
+def label_values(values: list[Any], key: str | None = None,
+                 data: list[str | None] | None = None) -> list[str]:
     """One setting's values across the runs, as a legend shows them: as the differences
     table writes them, except a float whose last digits hold the rounding error arithmetic
     leaves (0.1 + 0.2 is 0.30000000000000004): that one to 15 significant digits ("0.3"),
-    unless two different values would then read the same: those keep every digit."""
-    def short(value: Any) -> str:
+    unless two different values would then read the same: those keep every digit.
+    ``data``: each run's, which an unset setting's words may depend on (setting_words)."""
+    def short(value: Any, data: str | None) -> str:
         if not isinstance(value, float) or float(f"{value:.15g}") == value:
-            return setting_words(value, key)  # 60.0 stays "60.0", as in the table
+            return setting_words(value, key, data)  # 60.0 stays "60.0", as in the table
         return f"{value:.15g}"
 
-    texts = [short(v) for v in values]
+    texts = [short(v, d) for v, d in zip(values, data or [None] * len(values), strict=True)]
     return [repr(v) if isinstance(v, float) and any(
         t == text and w != v for t, w in zip(texts, values, strict=True)) else text
         for v, text in zip(values, texts, strict=True)]

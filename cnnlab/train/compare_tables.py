@@ -86,12 +86,13 @@ def differences_cells(comparison: RunComparison,
     runs outnumber the settings, a row per run (the table stays narrow); ``by_run`` picks
     one of the two."""
     names, differences = comparison.names(), comparison.differences
+    data = [run.config.get("data") for run in comparison.runs]
     if by_run is None:
         by_run = len(names) > len(differences)
     if not by_run:
-        return (["setting", *names], [[key, *(setting_words(v, key) for v in values)]
-                                      for key, values in differences.items()])
-    return (["run", *differences], [[name, *(setting_words(v[i], k)
+        return (["setting", *names], [[key, *(setting_words(v, key, d) for v, d in zip(
+            values, data, strict=True))] for key, values in differences.items()])
+    return (["run", *differences], [[name, *(setting_words(v[i], k, data[i])
                                              for k, v in differences.items())]
                                     for i, name in enumerate(names)])
 

@@ -97,7 +97,8 @@ def write_report(run_dir: Path, summary: dict, model_summary: dict | None = None
         parts += _model_section(model_summary)
     parts.append("<h2>Configuration</h2>")
     config = summary.get("config", {})
-    parts.append(_facts([[k, setting_words(v, k)] for k, v in config.items()]))
+    parts.append(_facts([[k, setting_words(v, k, config.get("data"))]
+                         for k, v in config.items()]))
     parts.append("<h2>Environment</h2>")
     parts.append(_facts(_environment_rows(summary.get("environment") or {})))
     title = f"{run_dir.name} ({model}) - cnnlab report"
@@ -357,12 +358,17 @@ UNSET_SETTING_WORDS = {"channels": "the model's", "channels_last": "on for CUDA 
                        "threads": "one per core", "train_subset": "all", "eval_subset": "all"}
 
 
-def setting_words(value, key: str | None = None) -> str:
+def setting_words(value, key: str | None = None, data: str | None = None) -> str:
     """A setting as the report's tables and `cnnlab compare` show it: as config.yaml
     writes it (true/false, [...] and {...} as JSON), except a setting not set, which reads
-    as what it then does (UNSET_SETTING_WORDS), else "none" as in the headline's preset
-    row (config.yaml's "null" there had a reader see two words for one thing)."""
+    as what it then does (UNSET_SETTING_WORDS; channels of ``data`` that is no folder: the
+    data's), else "none" as in the headline's preset row (config.yaml's "null" there had a
+    reader see two words for one thing)."""
     if value is None:
+        # channels decodes a folder; Fashion-MNIST keeps its one channel whatever the model
+        # (every such report read "channels the model's", a 3 for resnet18's reader)
+        if key == "channels" and data is not None and not str(data).startswith("folder:"):
+            return "the data's"
         return UNSET_SETTING_WORDS.get(key, "none")
     return setting_text(value)
 
