@@ -219,7 +219,9 @@ def per_class_tables(shown: ShownEvaluation, rows: list[list]) -> list[str]:
         return [html_table(header, rows)]
     row_of = dict(zip(shown.per_class_acc, rows, strict=True))
     none = len(ranked.unscored)
-    unscored = f" {none} class{'es' if none > 1 else ''} had no test image." if none else ""
+    # "scored": under an eval_subset the others had test images, only none of them scored
+    unscored = (f" {none} class{'es' if none > 1 else ''} had no test image scored."
+                if none else "")
     # The groups `cnnlab eval` and the notebook list: both ends, or the few scored
     # (whose heading counts the classes: "100 classes: the 8 of 100" said it twice).
     shown_words = (f"{ranked.total:,} classes: the {len(ranked.lowest)} of lowest and the "
