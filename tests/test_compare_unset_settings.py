@@ -14,8 +14,9 @@ from cnnlab.train.report import setting_words
 
 
 def test_unset_channels_and_subset_read_as_what_they_do(tmp_path):
-    make_run(tmp_path, "grey", three_epochs(0.5, 0.8, 0.7), FINISHED)
-    make_run(tmp_path, "rgb", three_epochs(0.6, 0.6, 0.9), FINISHED, channels=3,
+    folder = f"folder:{tmp_path / 'photos'}"  # channels decodes a folder's images
+    make_run(tmp_path, "grey", three_epochs(0.5, 0.8, 0.7), FINISHED, data=folder)
+    make_run(tmp_path, "rgb", three_epochs(0.6, 0.6, 0.9), FINISHED, data=folder, channels=3,
              train_subset=64)
     comparison = compare_runs(tmp_path / "grey", tmp_path / "rgb")
     assert comparison.labels() == ["channels=the model's, train_subset=all",
