@@ -125,6 +125,8 @@ def read_weights_and_overrides(path: str | Path) -> tuple[dict[str, torch.Tensor
             raise ValueError(
                 f"{path}: not a readable .safetensors file ({exc}); a damaged or "
                 "truncated copy, or another format named .safetensors") from None
+    from cnnlab.models.pretrained import TORCHSCRIPT, why_torch_load_failed
+
     try:
         with path.open("rb") as f:
             head = f.read(4)
@@ -144,13 +146,13 @@ def read_weights_and_overrides(path: str | Path) -> tuple[dict[str, torch.Tensor
             # torch 2.4's torch.load hands such an archive to torch.jit.load even with
             # weights_only=True (the code loaded, and the module it gave was refused as
             # "expected a mapping"); newer torch refuses it. Refused here before either.
-            raise ValueError(_TORCHSCRIPT)
+            raise ValueError(TORCHSCRIPT)
         with warnings.catch_warnings():  # torch's "looks like a TorchScript archive": said
             warnings.simplefilter("ignore", UserWarning)
             obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # unpickling refused or corrupt file
         damaged = head.startswith(b"PK") and not _zip_reads(path)
-        why = _why_torch_load_failed(exc, damaged=damaged)
+        why = why_torch_load_failed(exc, damaged=damaged)
         fix = (" A model saved whole (torch.save(model)), as TorchScript (torch.jit.save) or "
                "beside other objects holds code to run: where it was made, save its tensors "
                "alone with torch.save(model.state_dict(), PATH) and pass that file."
@@ -163,9 +165,35 @@ def read_weights_and_overrides(path: str | Path) -> tuple[dict[str, torch.Tensor
     for wrapper in ("state_dict", "model", "model_state_dict", "model_state"):  # last: pycls
         if isinstance(obj, dict) and isinstance(obj.get(wrapper), dict):
             obj = obj[wrapper]
-    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise ValueError(f"{path}: expected a mapping of parameter names to tensors")
-    return obj, None
+    return _tensors_in(obj, path), None
+
+
+def _tensors_in(obj, path: Path) -> dict[str, torch.Tensor]:
+    """``obj``'s mapping of names to tensors: itself, or the one such mapping it holds
+    beside plain values, under a name of its owner's choosing (pytorch-cifar saves
+    ``{"net": ..., "acc": ..., "epoch": ...}``). Else an error saying what it holds."""
+    def is_weights(value) -> bool:
+        return isinstance(value, dict) and all(isinstance(v, torch.Tensor)
+                                               for v in value.values())
+
+    if is_weights(obj):
+        return obj
+    if not isinstance(obj, dict):
+        raise ValueError(f"{path}: expected a mapping of parameter names to tensors; it "
+                         f"holds a {type(obj).__name__}, not a mapping")
+    sets = [k for k, v in obj.items() if is_weights(v) and v]
+    if len(sets) == 1 and not any(isinstance(v, torch.Tensor) for v in obj.values()):
+        return obj[sets[0]]
+    if len(sets) > 1 and not any(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise ValueError(
+            f"{path}: it holds {len(sets)} sets of weights ({', '.join(map(repr, sets[:-1]))} "
+            f"and {sets[-1]!r}), and cnnlab cannot tell which is meant: save that one alone, "
+            f"e.g. torch.save(torch.load({str(path)!r}, weights_only=True)[{sets[0]!r}], "
+            "'weights.pth'), and pass that file")
+    held = ", ".join(f"{k!r} ({type(v).__name__})" for k, v in list(obj.items())[:6])
+    more = f" and {len(obj) - 6} more" if len(obj) > 6 else ""
+    raise ValueError(f"{path}: expected a mapping of parameter names to tensors; it holds "
+                     f"{held}{more}")
 
 
 def _is_torchscript(path: Path) -> bool:
@@ -190,41 +218,6 @@ def _zip_reads(path: Path) -> bool:
         return True
     except (zipfile.BadZipFile, OSError, EOFError, ValueError):
         return False
-
-
-_TORCHSCRIPT = "a TorchScript archive (torch.jit.save): it holds code, which cnnlab never runs"
-
-
-def _why_torch_load_failed(exc: Exception, damaged: bool = False) -> str:
-    """torch.load's reason in a few words. Its own message advises weights_only=False,
-    which would run whatever code the file holds: never repeated here. ``damaged``: the
-    file begins as torch.save's zip archive does but the archive does not open, a
-    cut-short copy (torch says "Invalid argument", or "failed finding central directory"
-    with a paragraph about miniz)."""
-    text = str(exc)
-    if "TorchScript" in text:
-        return _TORCHSCRIPT
-    if damaged:
-        # An OSError's text ("[Errno 22] Invalid argument") says nothing of the file.
-        detail = "" if isinstance(exc, OSError) or not text.strip() else \
-            text.strip().splitlines()[0].split(". ")[0]
-        detail = detail.removeprefix("PytorchStreamReader failed reading zip archive: ")
-        return ("it is damaged or cut short (a download or copy that stopped part way?): "
-                f"its zip archive cannot be read{f' ({detail})' if detail else ''}")
-    if "Weights only load failed" not in text:
-        first = text.strip().splitlines()[0] if text.strip() else ""
-        return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
-    # The reason follows "WeightsUnpickler error:" (on its line or the next), or is a
-    # line of its own between torch's numbered advice and its pointer to the docs.
-    after = text.split("WeightsUnpickler error:", 1)[1] if "WeightsUnpickler error:" in text \
-        else "\n".join(text.splitlines()[1:])
-    advice = ("Weights only load failed", "(1)", "(2)", "Please file", "Check the ")
-    reasons = [line.strip() for line in after.splitlines()
-               if line.strip() and not line.strip().startswith(advice)]
-    reason = reasons[0].split(" was not an allowed")[0] if reasons else ""
-    if not reason or reason.startswith("Unsupported operand") or "invalid load key" in reason:
-        return "it is not a PyTorch file (damaged, or another kind of file)"
-    return f"it holds more than tensors ({reason})"
 
 
 def best_named(state: Mapping[str, torch.Tensor], own_keys, key_maps=()) -> dict:
