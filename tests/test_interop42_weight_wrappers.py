@@ -63,3 +63,34 @@ def test_tensors_beside_a_nested_set_are_not_unwrapped(tmp_path):
     torch.save({"fc.weight": torch.ones(2), "extra": _state()}, path)
     with pytest.raises(ValueError, match="expected a mapping of parameter names to tensors"):
         read_weights_file(path)
+
+
+def test_offline_advice_names_where_torchvisions_download_is_found(monkeypatch, tmp_path):
+    # Offline, the message said only to save a state_dict elsewhere and pass the file;
+    # torchvision's own download (copied from another machine's cache) also serves, by
+    # name, when it lies in torch.hub's folder: the message names the file and the folder.
+    import urllib.error
+
+    import torchvision
+
+    from cnnlab.models.pretrained import WeightsUnavailableError
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    real = torch.hub.load_state_dict_from_url
+
+    def offline(url, **kwargs):
+        cached = tmp_path / "torch" / "hub" / "checkpoints" / url.rsplit("/", 1)[-1]
+        if cached.exists():  # torch.hub reads a cached download without the network
+            return real(url, **kwargs)
+        raise urllib.error.URLError("Temporary failure in name resolution")
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", offline)
+    with pytest.raises(WeightsUnavailableError) as caught:
+        get_model("tv:resnet18", num_classes=10, in_channels=1, weights="DEFAULT")
+    folder = tmp_path / "torch" / "hub" / "checkpoints"
+    assert f"resnet18-f37072fd.pth, in {folder}, where weights='DEFAULT' finds it" in str(
+        caught.value)
+    folder.mkdir(parents=True)
+    torch.save(torchvision.models.resnet18().state_dict(), folder / "resnet18-f37072fd.pth")
+    model = get_model("tv:resnet18", num_classes=10, in_channels=1, weights="DEFAULT")
+    assert model.pretrained_load.input_channels == (3, 1)

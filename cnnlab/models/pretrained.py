@@ -306,7 +306,9 @@ def _torchvision_weights(info: ModelInfo, tag: str) -> tuple[dict, str, str]:
             f"machine with network save it with `python -c \"import torch, torchvision; "
             f"torch.save(torchvision.models.{arch}(weights='{member}').state_dict(), "
             f"'{arch}.pth')\"`, copy {arch}.pth here and pass weights='{arch}.pth' "
-            f"(--weights {arch}.pth){_release_setting_advice(arch, entry.url)}"
+            f"(--weights {arch}.pth){_release_setting_advice(arch, entry.url)}. Or put "
+            f"torchvision's own download, {entry.url.rsplit('/', 1)[-1]}, in "
+            f"{Path(torch.hub.get_dir()) / 'checkpoints'}, where weights={tag!r} finds it"
         ) from exc
     return state, f"torchvision {entry}", str(entry)
 
