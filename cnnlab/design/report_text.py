@@ -179,9 +179,19 @@ def report_notes(summary: dict) -> list[str]:
             p_note += (f", which {resamples} shuffles cannot go under (their least p is "
                        f"1/{resamples + 1}): give --resamples {20 * tests} or more "
                        "(resamples= from Python)")
+    # A diverged trial is a sampled network too: the paper's F(e) counts every one, and
+    # leaving it out silently makes a space that diverges more often look no worse.
+    failed = [f"{s['label']} {s['failed']} of {s['done'] + s['failed']}"
+              for s in summary["spaces"] if s.get("failed")]
+    failed_note = ([f"Failed trials (diverged, or broken) are left out of the EDFs, KS tests, "
+                    f"best and median errors: {', '.join(failed)}. Each EDF is that of the "
+                    "trials that finished, so a space whose networks fail more often under "
+                    "this recipe looks better than it is; their errors are in each sweep's "
+                    "trials.sqlite"] if failed else [])
     return [
         "Error: top-1 test error after the last epoch, on the test images the setup "
         "names; lower is better.",
+        *failed_note,
         f"Best of m: the range of the best of m models resampled with replacement "
         f"({summary['resamples']} resamples), m the fewest any space finished, so spaces "
         "that finished more are not favoured; it shows how much the best owes to the "

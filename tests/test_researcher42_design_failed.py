@@ -1,0 +1,33 @@
+"""A design report says when failed trials (a network the recipe diverges on) are left out
+of its EDFs: the paper's F(e) counts every sampled network, so a space whose networks
+diverge more often would otherwise look no worse, and nothing said so."""
+
+from __future__ import annotations
+
+from test_design_report import sweep
+
+from cnnlab.design.report import analyze
+from cnnlab.design.store import TrialStore
+
+
+def test_the_notes_say_failed_trials_are_left_out_of_the_edfs(tmp_path):
+    a = sweep(tmp_path / "a", [30.0, 31.0, 32.0, 40.0])
+    b = sweep(tmp_path / "b", [20.0, 21.0])
+    with TrialStore(b) as store:  # two more of b's networks diverged
+        store.init_sweep(store.spec(), 4)
+        for i in (2, 3):
+            store.mark_running(i, "lab-pc:101")
+            store.record(i, "failed", message="TrainingDiverged: the loss became NaN/inf",
+                         worker="lab-pc:101")
+    analyze([a, b], tmp_path / "r", resamples=50)
+    text = (tmp_path / "r" / "summary.md").read_text(encoding="utf-8")
+    assert ("Failed trials (diverged, or broken) are left out of the EDFs, KS tests, best "
+            "and median errors: anynetx_b (b) 2 of 4.") in text
+    assert "looks better than it is" in text
+    assert "Failed trials" in (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
+
+
+def test_no_such_note_when_every_trial_finished(tmp_path):
+    a = sweep(tmp_path / "a", [30.0, 31.0])
+    analyze([a], tmp_path / "r", resamples=50)
+    assert "Failed trials" not in (tmp_path / "r" / "summary.md").read_text(encoding="utf-8")
