@@ -220,9 +220,18 @@ def say_how_it_ended(directory: Path, counts: dict, console) -> None:
     with TrialStore(directory) as store:  # all at chance: a sweep too short to learn
         at_chance = at_chance_note([r["error_pct"] for r in store.trials("done")],
                                    store.spec().num_classes)
+        diverged = all(str(r.get("message") or "").startswith("TrainingDiverged")
+                       for r in store.trials("failed"))
     if at_chance:
         err.print(f"note: {escape(at_chance)}")
-    if counts["failed"]:
+    if counts["failed"] and diverged:
+        # --retry-failed trains them with the same recipe: each trial's own message says
+        # they would diverge again, and pointing at it sent users round that loop.
+        console.print("failed trials are kept as they are: each diverged under this "
+                      "sweep's recipe, which --retry-failed would train again unchanged; a "
+                      "new sweep (another --out) with a lower --lr, or with --set "
+                      "clip_grad_norm=1.0, trains these networks", highlight=False)
+    elif counts["failed"]:
         console.print(f"failed trials are kept as they are; train them again with: "
                       f"{escape(continue_command(directory))} --retry-failed",
                       highlight=False)
