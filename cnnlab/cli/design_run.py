@@ -220,8 +220,9 @@ def say_how_it_ended(directory: Path, counts: dict, console) -> None:
     with TrialStore(directory) as store:  # all at chance: a sweep too short to learn
         at_chance = at_chance_note([r["error_pct"] for r in store.trials("done")],
                                    store.spec().num_classes)
-        diverged = all(str(r.get("message") or "").startswith("TrainingDiverged")
-                       for r in store.trials("failed"))
+        failed = store.trials("failed")
+        diverged = bool(failed) and all(str(r.get("message") or "").startswith(
+            "TrainingDiverged") for r in failed)
     if at_chance:
         err.print(f"note: {escape(at_chance)}")
     if counts["failed"] and diverged:
