@@ -83,3 +83,12 @@ def test_book_densenet_convs_keep_their_bias_and_end_in_relu():
     assert all(m.bias is not None for m in model.modules() if isinstance(m, nn.Conv2d))
     with torch.no_grad():
         assert (model.forward_features(torch.randn(2, 1, 96, 96)) >= 0).all()
+
+
+def test_whitening_raises_near_noise_variances_to_a_hundredth_of_the_largest():
+    from cnnlab.models.whitened_stem import whitening_filters
+
+    # Variances 4 and 1e-6: the second is floored at 0.04, so scaled by 5, not by 1000.
+    filters = whitening_filters(torch.diag(torch.tensor([1e-6, 4.0], dtype=torch.float64)), 2)
+    torch.testing.assert_close(filters.abs(), torch.tensor([[0.0, 0.5], [5.0, 0.0]],
+                                                           dtype=torch.float64))

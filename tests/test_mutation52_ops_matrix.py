@@ -153,3 +153,30 @@ def test_batch_norm_in_evaluation_takes_eps_zero_as_torchs_does():
     stats = torch.zeros(3), torch.full((3,), 2.0)
     torch.testing.assert_close(batch_norm(x, *stats, eps=0.0),
                                F.batch_norm(x, *stats, None, None, False, 0.1, 0.0))
+
+
+@pytest.mark.parametrize("conv", [conv2d, fft_conv2d], ids=["conv2d", "fft_conv2d"])
+def test_an_empty_batch_gives_zero_gradients_to_weight_and_bias_as_torch(conv):
+    # An optimizer step on the last, empty batch of a split reads bias.grad: None
+    # there (the bias left out of the graph) would differ from PyTorch's zeros.
+    leaves = [torch.randn(0, 3, 5, 5), torch.randn(4, 3, 3, 3), torch.randn(4)]
+    leaves = [t.requires_grad_() for t in leaves]
+    out = conv(*leaves)
+    assert out.shape == (0, 4, 3, 3)
+    out.sum().backward()
+    for t in leaves:
+        torch.testing.assert_close(t.grad, torch.zeros_like(t))
+
+
+def test_batch_norm_defaults_and_a_negative_scale_are_torchs():
+    gen = torch.Generator().manual_seed(6)
+    x = torch.randn(5, 3, 2, 2, generator=gen, dtype=torch.float64)
+    weight = torch.tensor([-2.0, 0.5, -0.25], dtype=torch.float64)  # a learned gamma < 0
+    bias = torch.randn(3, generator=gen, dtype=torch.float64)
+    ours = torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64)
+    theirs = tuple(t.clone() for t in ours)
+    # Neither momentum nor eps given: both functions' defaults (0.1, 1e-5).
+    torch.testing.assert_close(batch_norm(x, *ours, weight, bias, True),
+                               F.batch_norm(x, *theirs, weight, bias, True))
+    for a, b in zip(ours, theirs, strict=True):
+        torch.testing.assert_close(a, b)
