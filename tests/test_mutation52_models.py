@@ -92,3 +92,11 @@ def test_whitening_raises_near_noise_variances_to_a_hundredth_of_the_largest():
     filters = whitening_filters(torch.diag(torch.tensor([1e-6, 4.0], dtype=torch.float64)), 2)
     torch.testing.assert_close(filters.abs(), torch.tensor([[0.0, 0.5], [5.0, 0.0]],
                                                            dtype=torch.float64))
+
+
+@pytest.mark.parametrize("name", ["densenet_d2l", "densenet121"])
+def test_densenet_activations_run_in_place_as_torchvisions(name):
+    # Out of place, each dense layer's activation would keep one more map alive: the
+    # memory that bench memory and the memory-efficient form are measured against.
+    relus = [m for m in get_model(name).modules() if isinstance(m, nn.ReLU)]
+    assert relus and all(m.inplace for m in relus)
