@@ -180,3 +180,24 @@ def test_batch_norm_defaults_and_a_negative_scale_are_torchs():
                                F.batch_norm(x, *theirs, weight, bias, True))
     for a, b in zip(ours, theirs, strict=True):
         torch.testing.assert_close(a, b)
+
+
+def test_conversion_keeps_dilations_eps_momentum_and_untracked_statistics():
+    from torch import nn
+
+    from cnnlab.ops import convert_to_scratch
+
+    torch.manual_seed(7)
+    torch_model = nn.Sequential(nn.Conv2d(3, 3, 3, dilation=(2, 1)),
+                                nn.MaxPool2d(3, stride=1, dilation=2),
+                                nn.BatchNorm2d(3, track_running_stats=False, eps=0.5),
+                                nn.BatchNorm2d(3, eps=0.25, momentum=0.7))
+    x = torch.randn(4, 3, 13, 13)
+    with torch.no_grad():
+        expected = [torch_model.train(mode)(x) for mode in (True, False)]
+        model = convert_to_scratch(torch_model)
+        assert not model[2].track_running_stats
+        # Converted tensors are shared: reset the tracked statistics to their start.
+        model[3].reset_running_stats()
+        for mode, want in zip((True, False), expected, strict=True):
+            torch.testing.assert_close(model.train(mode)(x), want)
