@@ -29,10 +29,10 @@ def test_a_ctrl_c_mid_import_stops_after_the_import_has_finished(tmp_path, monke
     import_whole(("slow_compiler",))  # imported: nothing to do, no signal handler touched
 
 
-def test_train_resume_load_run_and_summary_import_the_compiler_first(monkeypatch):
+def test_train_resume_and_summary_import_the_compiler_first(monkeypatch):
     import importlib
 
-    from cnnlab.train import loaded_run, run
+    from cnnlab.train import run
     from cnnlab.whole_imports import COMPILER_MODULES
 
     assert COMPILER_MODULES == ("torch._dynamo", "torch._inductor")
@@ -44,11 +44,11 @@ def test_train_resume_load_run_and_summary_import_the_compiler_first(monkeypatch
     def import_whole():
         raise Imported
 
-    for module in (run, loaded_run, summaries):
+    # (load_run: tests/test_perf42_load_run_compiler.py, where a large checkpoint does)
+    for module in (run, summaries):
         monkeypatch.setattr(module, "import_whole", import_whole)
     for start in (lambda: run.train_with_trainer(run.TrainConfig(data="synthetic")),
                   lambda: run.resume("no-such-run"),  # before the folder is looked at
-                  lambda: loaded_run.load_run("no-such-run"),
                   lambda: summaries.summary("lenet_modern")):
         with pytest.raises(Imported):
             start()

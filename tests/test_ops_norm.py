@@ -57,7 +57,7 @@ def test_functional_matches_torch_forward_backward_and_running_stats(shape, trai
 def test_functional_running_var_is_unbiased_and_normalisation_biased():
     x = torch.tensor([[1.0], [2.0], [3.0], [6.0]], dtype=torch.float64)  # one channel
     mean, var = _fresh_stats(1)
-    y = batch_norm(x, mean, var, training=True, momentum=1.0, eps=0.0)
+    y = batch_norm(x, mean, var, training=True, momentum=1.0, eps=1e-12)
     assert mean.item() == pytest.approx(3.0)
     assert var.item() == pytest.approx(14 / 3)  # sum of squares 14 over n - 1 = 3
     assert y.pow(2).mean().item() == pytest.approx(1.0)  # divided by the biased std
@@ -224,3 +224,14 @@ def test_half_precision_input_keeps_its_dtype_with_float32_statistics(dtype):
         assert y.dtype == dtype, mode
         torch.testing.assert_close(y, theirs(x))
     torch.testing.assert_close(ours.running_var, theirs.running_var)
+
+
+@pytest.mark.parametrize("eps, training", [(0.0, True), (-1e-3, True), (-1e-3, False)])
+def test_functional_refuses_the_eps_torch_refuses(eps, training):
+    x = torch.zeros(4, 3, 2, 2)  # a constant channel: eps 0 would give 0/0
+    with pytest.raises(ValueError, match="batch_norm eps must be") as ours:
+        batch_norm(x, torch.zeros(3), torch.ones(3), training=training, eps=eps)
+    try:  # newer torch refuses it in the same words; torch 2.4 took it (and gave NaN)
+        F.batch_norm(x, torch.zeros(3), torch.ones(3), None, None, training, 0.1, eps)
+    except ValueError as torchs:
+        assert str(ours.value).split(",")[0] == str(torchs).split(",")[0]

@@ -71,6 +71,11 @@ def batch_norm(
     if x.dim() < 2:
         raise ValueError(f"batch_norm expects (N, C, ...) input, got shape {tuple(x.shape)}")
     _check_arguments(x.shape[1], running_mean, running_var, weight, bias, training)
+    # As F.batch_norm refuses: with eps 0 a constant channel's batch variance is 0 and
+    # its output 0/0 (NaN), where PyTorch's names the argument.
+    if eps < 0 or (training and eps <= 0):
+        need = "positive during training" if training else "non-negative"
+        raise ValueError(f"batch_norm eps must be {need}, but got {eps}")
     if x.dtype in (torch.float16, torch.bfloat16):
         # As F.batch_norm does under autocast: statistics in float32, the result in x's
         # dtype (float32 statistics and weights would otherwise promote it).
