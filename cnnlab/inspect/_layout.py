@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cnnlab.formatting import narrowest_widths, table_width
-from cnnlab.inspect._measure import Shape
+from cnnlab.inspect._measure import Event, Shape
 
 
 def fmt_shape(shape: Sequence[int]) -> str:
@@ -17,6 +17,37 @@ def fmt_shape(shape: Sequence[int]) -> str:
 def fmt_shapes(shapes: list[Shape]) -> str:
     """A row's output shapes, batch included: '[1, 6, 28, 28]'; '-' for a module never run."""
     return ", ".join(f"[{', '.join(map(str, s))}]" for s in shapes) if shapes else "-"
+
+
+def shapes_by_call(events: list[Event]) -> dict[int, list[Shape]]:
+    """Each module's (by its node's id) first output shape of every call, in order."""
+    shapes: dict[int, list[Shape]] = {}
+    for node, _, out_shape in events:
+        if out_shape is not None:
+            shapes.setdefault(id(node), []).append(out_shape)
+    return shapes
+
+
+def fmt_row_shapes(output_shapes: list[Shape], call_shapes: list[Shape]) -> str:
+    """A row's Output shape cell: its first call's outputs, or every call's shape where
+    calls differ (its bytes count all of them: the first shape alone read as each's)."""
+    return fmt_shapes(output_shapes) if len(set(call_shapes)) < 2 \
+        else fmt_call_shapes(call_shapes)
+
+
+def fmt_call_shapes(shapes: list[Shape]) -> str:
+    """The different output shapes of a module's calls, in the order first seen: where
+    they differ in one dim alone, one shape with its values there: "[1, 64|256, 56, 56]"
+    (torchvision's bottleneck ReLU); else each: "[1, 2, 4, 4] / [1, 3, 2, 2]"."""
+    distinct = list(dict.fromkeys(shapes))
+    varying = {i for s in distinct[1:] if len(s) == len(distinct[0])
+               for i, (a, b) in enumerate(zip(s, distinct[0], strict=True)) if a != b}
+    if len(varying) == 1 and len({len(s) for s in distinct}) == 1:
+        (at,) = varying
+        dims = [str(d) for d in distinct[0]]
+        dims[at] = "|".join(dict.fromkeys(str(s[at]) for s in distinct))
+        return f"[{', '.join(dims)}]"
+    return " / ".join(fmt_shapes([s]) for s in distinct)
 
 
 # The Layer column gives up room down to this width before any other column folds.
