@@ -1,6 +1,7 @@
 """A module run several times on different shapes (torchvision's one ReLU per bottleneck,
 the book's Inception ReLU shared by its four branches) shows every shape it output in the
-Output shape column, not its first call's alone beside the bytes of all of them."""
+Output shape column (each dim's values), not its first call's alone beside the bytes of all
+of them."""
 
 import torch
 from torch import nn
@@ -47,12 +48,12 @@ def test_calls_of_one_shape_read_as_before():
     assert "[1, 2, 3, 3]" in next(c for _, c in s.table_cells()[1] if "2 calls" in c[1])
 
 
-def test_shapes_differing_in_more_than_one_dim_are_listed():
+def test_shapes_differing_in_several_dims_stay_one_narrow_shape():
     pool = nn.MaxPool2d(2)
     net = nn.Sequential(nn.Conv2d(1, 2, 1), pool, nn.Conv2d(2, 3, 1), pool)
     s = summary(net, (1, 8, 8))
     row = next(r for r in s.rows if r.calls == 2)
     shown = next(c for _, c in s.table_cells()[1] if "2 calls" in c[1])[2]
-    assert shown == "[1, 2, 4, 4] / [1, 3, 2, 2]"
+    assert shown == "[1, 2|3, 4|2, 4|2]"  # each dim's values in call order
     assert row.call_shapes == [(1, 2, 4, 4), (1, 3, 2, 2)]
     assert torch.Size(row.output_shape) == (1, 2, 4, 4)

@@ -36,18 +36,14 @@ def fmt_row_shapes(output_shapes: list[Shape], call_shapes: list[Shape]) -> str:
 
 
 def fmt_call_shapes(shapes: list[Shape]) -> str:
-    """The different output shapes of a module's calls, in the order first seen: where
-    they differ in one dim alone, one shape with its values there: "[1, 64|256, 56, 56]"
-    (torchvision's bottleneck ReLU); else each: "[1, 2, 4, 4] / [1, 3, 2, 2]"."""
-    distinct = list(dict.fromkeys(shapes))
-    varying = {i for s in distinct[1:] if len(s) == len(distinct[0])
-               for i, (a, b) in enumerate(zip(s, distinct[0], strict=True)) if a != b}
-    if len(varying) == 1 and len({len(s) for s in distinct}) == 1:
-        (at,) = varying
-        dims = [str(d) for d in distinct[0]]
-        dims[at] = "|".join(dict.fromkeys(str(s[at]) for s in distinct))
-        return f"[{', '.join(dims)}]"
-    return " / ".join(fmt_shapes([s]) for s in distinct)
+    """The output shapes of a module's calls as one: each dim's values in the order first
+    seen, "[1, 64|256, 56, 56]" (torchvision's bottleneck ReLU). As narrow as a shape can
+    be: each call's written out ("[1, 128, 56, 56] / [1, 128, 28, 28] / ...") pushed the
+    Type column out of a 100-column table. Shapes of different ranks are each written."""
+    if len({len(s) for s in shapes}) > 1:
+        return " / ".join(fmt_shapes([s]) for s in dict.fromkeys(shapes))
+    dims = ("|".join(dict.fromkeys(str(d) for d in values)) for values in zip(*shapes, strict=True))
+    return f"[{', '.join(dims)}]"
 
 
 # The Layer column gives up room down to this width before any other column folds.
