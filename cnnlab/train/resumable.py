@@ -33,7 +33,7 @@ from cnnlab.train.distributed import (
 from cnnlab.train.loaded_run import CheckpointWarning
 from cnnlab.train.machine import python_resume
 from cnnlab.train.outcome import TrainingInterrupted, TrainResult
-from cnnlab.train.resume_checks import other_code_notice, training_left
+from cnnlab.train.resume_checks import check_same_settings, other_code_notice, training_left
 from cnnlab.train.run_files import resume_words
 
 BEFORE_CUT = "best-before-cut"  # the best checkpoint's copy (Resumable.best_before_cut)
@@ -321,6 +321,8 @@ class Resumable:
                 f"{path} was saved from {state.get('model_name')!r}, but config.yaml says "
                 f"{self.cfg.model!r}: config.yaml was edited (set model: back to "
                 f"{state.get('model_name')}) or the file was copied from another run")
+        check_same_settings(self.cfg, state, path, str(self.run_dir / "config.yaml")
+                            if self.run_dir else "the config given")
         load_state_dict_checked(self.model, groups["model"], source=str(path))
         try:  # torch's own messages name neither the file nor what to do
             opt_state = ckpt.join_optimizer_state(groups["optim"], state["optimizer"])

@@ -101,6 +101,40 @@ def load_plan(cfg_path: Path, last: Path) -> TrainConfig:
     return cfg
 
 
+# What a resume sets anew (its options; --data-root moves a folder's spec), what holds
+# for one session, and what changes nothing a run trains: config.yaml may differ from the
+# checkpoint's record there, and nowhere else.
+_RESUME_MAY_CHANGE = frozenset({"epochs", "max_time", "data", "data_root", "device", "threads",
+                                "quiet", "weights", "out_dir", "run_name", "log_every"})
+
+
+def check_same_settings(cfg: TrainConfig, state: dict, path: Path, config_file: str) -> None:
+    """Refuse to resume under settings other than those the checkpoint at ``path`` (whose
+    ``state`` is given) trained under: ``cfg`` is read from ``config_file``, edited by hand
+    since (a learning rate changed), or one of the two was copied from another run of the
+    same model. The resume went on under the edited settings, no word said, and the run's
+    summary and report gave them as the whole run's. A checkpoint recording no config
+    (hand-made), or a setting only one of the two knows (another cnnlab version), is let be."""
+    trained = state.get("config")
+    if not isinstance(trained, dict):
+        return
+    now = json.loads(json.dumps(cfg.to_dict()))  # as the checkpoint's record went through JSON
+    differ = [k for k in now if k in trained and k not in _RESUME_MAY_CHANGE
+              and now[k] != trained[k]]
+    if not differ:
+        return
+
+    def shown(values: dict) -> str:
+        return ", ".join(f"{k}: {json.dumps(values[k])[:60]}" for k in differ)
+
+    raise ckpt.CheckpointError(
+        f"{config_file} differs from the settings {path} was trained under ({shown(now)} "
+        f"there; {shown(trained)} in the checkpoint): it was edited since, or one of the two "
+        "was copied from another run. A resume continues a run as it trained: set "
+        f"{'it' if len(differ) == 1 else 'them'} back in {config_file}, or train the new "
+        "settings as a new run (cnnlab train --config FILE --run-name NEW)")
+
+
 def training_left(cfg: TrainConfig, state: dict) -> bool:
     """Whether a run whose checkpoint holds ``state`` has training left under the plan
     ``cfg``: an epoch to train, and time left in its budget (max_time)."""
