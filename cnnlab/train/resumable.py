@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 
 from cnnlab.atomic import DISK_FULL, atomic_write_bytes
+from cnnlab.formatting import and_list
 from cnnlab.models.interop import load_state_dict_checked
 from cnnlab.notices import warn_user
 from cnnlab.train import checkpoint as ckpt
@@ -154,6 +155,7 @@ class Resumable:
         # epoch's row and class metrics look no longer than the checkpoint: logged twice.
         if self.resumed_from is not None:
             log.truncate_after(self.epoch)
+            _say_lost_rows(log, self.epoch)
         if forgotten is not None:
             log.forget_evaluation(forgotten)
 
@@ -416,3 +418,20 @@ def _copy_or_remove(source: Path, target: Path) -> None:
         atomic_write_bytes(target, lambda tmp: shutil.copyfile(source, tmp))
     else:
         target.unlink(missing_ok=True)
+
+
+def _say_lost_rows(log, epoch: int) -> None:
+    """Say which of the ``epoch`` epochs a resume's checkpoint trained have no row in
+    ``log`` (a MetricsLog): its metrics.csv cut short, emptied or removed by hand, which a
+    kill never does (the row is written before its checkpoint). The resume wrote the
+    following rows after the gap without a word, and the history began there."""
+    logged = {row["epoch"] for row in log.rows}
+    lost = [e for e in range(1, epoch + 1) if e not in logged]
+    if lost:
+        from cnnlab.train.runlog import RunLogWarning
+
+        which = f"epoch {lost[0]}" if len(lost) == 1 else f"epochs {and_list(list(map(str, lost)))}"
+        warn_user(f"{log.path} has no row for {which}, which its checkpoint trained (the file "
+                  "was cut short, emptied or edited): their numbers are lost from the run's "
+                  "history, curves and report; the weights and the training go on as they "
+                  "were", RunLogWarning)
