@@ -271,6 +271,10 @@ BOOK_SECTIONS = {
     "8.7": "Densely Connected Networks (DenseNet)",
     "8.8": "Designing Convolution Network Architectures (AnyNet, RegNet)",
 }
+# BookRecipe.init in words: which networks the book Xavier-initialises differs by section
+# (ANCHORS §1), and only some builders' descriptions said which they were.
+BOOK_INITS = {"xavier": "Xavier-uniform init (the book's init_cnn)",
+              "default": "PyTorch's default init (the book applies none)"}
 VARIANT_MEANINGS = {"book": "built as Dive into Deep Learning builds it",
                     "cnnlab": "cnnlab's own, neither the book's nor torchvision's"}
 
@@ -310,7 +314,8 @@ def _details(info) -> list[tuple[str, str]]:
     if recipe is not None:
         rows.append(("book recipe", f"SGD lr {recipe.lr:g}, {recipe.epochs} epochs, batch "
                                     f"{recipe.batch_size}, {recipe.resize}x{recipe.resize} "
-                                    f"images: cnnlab train {info.name} --preset book"))
+                                    f"images, {BOOK_INITS[recipe.init]}: "
+                                    f"cnnlab train {info.name} --preset book"))
     shape = "x".join(map(str, info.input_size))
     return rows + [
         ("layers", f"cnnlab summary {info.name} (at {shape}; --input for another)"),

@@ -149,7 +149,13 @@ _PAPER_BN = _PAPER + "; with batch norm (Ioffe & Szegedy, 2015) as in torchvisio
     min_input_size=32,
 )
 def vgg_d2l(num_classes=10, in_channels=1, image_size=224, **overrides) -> VGG:
-    """The book's VGG: arch ((1,16),(1,32),(2,64),(2,128),(2,128)), flatten, Xavier init."""
+    """The book's VGG as the book trains it: arch ((1,16),(1,32),(2,64),(2,128),(2,128)),
+    flatten, Xavier init. The layer shapes its section prints (64x112x112 ... 512x7x7,
+    25088 -> 4096) are of VGG-11's widths: ``summary(get_model("vgg_d2l", arch=((1, 64),
+    (1, 128), (2, 256), (2, 512), (2, 512))))``, 128,806,154 parameters.
+    """
+    # The first paragraph is `cnnlab models vgg_d2l`'s description: `cnnlab summary vgg_d2l`
+    # shows 128x7x7 and 6272 where the book's printed table shows 512x7x7 and 25088.
     book = VGGCfg(arch=VGG_ARCHS["d2l"], pool_size=None, init="xavier")
     cfg = dataclasses.replace(book, **overrides)
     return VGG(cfg, num_classes=num_classes, in_channels=in_channels, image_size=image_size)
