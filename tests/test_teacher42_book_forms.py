@@ -10,8 +10,10 @@ import pytest
 import torch
 from test_cli_models_details import listing  # noqa: F401  (the fixture)
 from torch import nn
+from typer.testing import CliRunner
 
 import cnnlab
+from cnnlab.cli import app
 from cnnlab.models import list_models, model_info
 from cnnlab.models._registry import model_on_meta
 
@@ -75,3 +77,13 @@ def test_the_meta_builds_of_the_224_book_models_keep_the_books_shapes():
     nin = cnnlab.summary(model_on_meta("nin_d2l"))
     assert nin.flow_str() == ("1x224x224 → 96x54x54 → 96x26x26 → 256x12x12 → 384x5x5 → "
                               "10x1x1 → 10")
+
+
+def test_models_show_name_is_answered_with_the_command_that_shows_it():
+    # `cnnlab data show NAME` exists, so a class types `cnnlab models show vgg_d2l`; click
+    # said only "Got unexpected extra argument(s) (vgg_d2l)".
+    result = CliRunner().invoke(app, ["models", "show", "vgg_d2l"], env={"COLUMNS": "200"})
+    assert result.exit_code == 2
+    out = " ".join(result.output.split())
+    assert "not 'show vgg_d2l'" in out and "cnnlab models vgg_d2l" in out, out
+    assert "unexpected extra argument" not in out

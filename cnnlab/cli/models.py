@@ -27,7 +27,8 @@ MAX_NUM_CLASSES = 10**6
 
 def register(app: typer.Typer) -> None:
     app.command("summary")(summary_command)
-    app.command("models")(models_command)
+    # Words after the pattern are kept for models_command to answer (see there).
+    app.command("models", context_settings={"allow_extra_args": True})(models_command)
 
 
 def summary_command(
@@ -140,6 +141,7 @@ def _summary_run(model: str, kwargs: dict, size: tuple[int, int, int], depth: in
 
 
 def models_command(
+    ctx: typer.Context,
     pattern: str | None = typer.Argument(
         None, help="Shell wildcard (resnet*) or substring (vgg) of the names to list."),
     family: str | None = typer.Option(None, "--family", "-f",
@@ -167,6 +169,10 @@ def models_command(
     )
     from cnnlab.models import ModelFilterError, list_models, model_info
 
+    if ctx.args:  # `cnnlab models show vgg_d2l`, as `cnnlab data show NAME` is typed: click
+        # said only "Got unexpected extra argument(s) (vgg_d2l)".
+        fail(f"cnnlab models takes one name or pattern, not {' '.join([pattern, *ctx.args])!r};"
+             f" one model's details: cnnlab models {ctx.args[-1]}", code=2)
     out = output_console()
     try:  # filtered as list_models(family=, variant=) filters from Python
         infos = [model_info(n) for n in list_models(pattern, family=family, variant=variant)]
