@@ -9,10 +9,12 @@ import re
 import pytest
 import torch
 from test_cli_models_details import listing  # noqa: F401  (the fixture)
+from test_summary_latex import _compiles
 from torch import nn
 from typer.testing import CliRunner
 
 import cnnlab
+from cnnlab.bench import complexity
 from cnnlab.cli import app
 from cnnlab.models import list_models, model_info
 from cnnlab.models._registry import model_on_meta
@@ -87,3 +89,41 @@ def test_models_show_name_is_answered_with_the_command_that_shows_it():
     out = " ".join(result.output.split())
     assert "not 'show vgg_d2l'" in out and "cnnlab models vgg_d2l" in out, out
     assert "unexpected extra argument" not in out
+
+
+@pytest.fixture
+def listed(tmp_path, monkeypatch):
+    """`cnnlab models ARGS`'s output as printed, with made-up counts (nothing built)."""
+    monkeypatch.setenv("CNNLAB_CACHE", str(tmp_path))
+    monkeypatch.setattr(complexity, "default_complexity", lambda info: (61706, 416520))
+
+    def run(*args: str) -> str:
+        result = CliRunner().invoke(app, ["models", *args], env={"COLUMNS": "80"})
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    return run
+
+
+def test_the_models_listing_prints_as_markdown_for_a_slide(listed):
+    # `cnnlab summary` had --markdown/--latex; the listing of the book's networks with
+    # their sizes and the book's accuracies (a chapter's overview slide) only a rich table.
+    out = listed("--variant", "book", "--markdown")
+    table = [line for line in out.splitlines() if line.startswith("|")]
+    assert table[0] == "| Name | Family | Variant | Params | MACs at Input | Input | Book acc. |"
+    assert table[1] == "|---|---|---|---:|---:|---|---:|"
+    assert "| lenet_d2l | lenet | book | 61.7K | 417K | 1x28x28 | 72.8% |" in table
+    assert len(table) == 2 + len(list_models(variant="book"))
+    assert {line.count("|") for line in table} == {8}  # every column, a narrow terminal or not
+    assert "Book acc.: Fashion-MNIST test accuracy" in out  # the notes come along
+
+
+def test_one_models_details_print_as_latex_that_compiles(listed):
+    out = listed("vgg_d2l", "--latex")
+    _compiles(out)
+    assert out.startswith("% cnnlab models: needs \\usepackage{booktabs}")
+    assert r"vgg\_d2l & vgg & book & 61.7K & 417K & 1x224x224 & 89.6\% \\" in out
+    assert r"\begin{tabular}{lp{0.75\linewidth}}" in out  # the details' words wrap
+    assert r"book recipe & SGD lr 0.01, 10 epochs, batch 128, 224x224 images" in out
+    both = CliRunner().invoke(app, ["models", "--markdown", "--latex"])
+    assert both.exit_code == 2 and "give one of them" in both.output

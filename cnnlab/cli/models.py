@@ -149,6 +149,11 @@ def models_command(
     variant: str | None = typer.Option(
         None, "--variant", help="Only this variant's models: book (the d2l chapter's "
                                 "form), standard (torchvision / pycls), or cnnlab."),
+    as_markdown: bool = typer.Option(
+        False, "--markdown", help="Print the table (every column) and its notes as "
+                                  "Markdown, for notes and slides."),
+    as_latex: bool = typer.Option(
+        False, "--latex", help="Print the table and its notes as LaTeX (booktabs)."),
 ) -> None:
     """List models: parameters, MACs and the accuracy the book reports.
 
@@ -169,6 +174,8 @@ def models_command(
     )
     from cnnlab.models import ModelFilterError, list_models, model_info
 
+    if as_markdown and as_latex:
+        fail("--markdown and --latex each print the whole listing: give one of them", code=2)
     if ctx.args:  # `cnnlab models show vgg_d2l`, as `cnnlab data show NAME` is typed: click
         # said only "Got unexpected extra argument(s) (vgg_d2l)".
         fail(f"cnnlab models takes one name or pattern, not {' '.join([pattern, *ctx.args])!r};"
@@ -204,6 +211,13 @@ def models_command(
                 counts = ("error", "error")
             rows.append([info.name, info.family, info.variant, *counts,
                          "x".join(map(str, info.input_size)), _book_accuracy(info)])
+    if as_markdown or as_latex:  # the summary's tables could go on a slide, this one not
+        shown = [i for i in infos if len(infos) == 1 or (pattern or "").lower() == i.name]
+        cache.save()
+        typer.echo(_as_text(as_latex, header, rows, _caption(infos),
+                            [_details(i) for i in shown]), nl=False)
+        _warn_failures(failures)
+        return
     # A narrow terminal goes without the family (the name says it), then the variant.
     left_out = columns_left_out(header, rows, out.width, ["Family", "Variant"])
     header, rows = without_columns(header, rows, left_out)
@@ -227,8 +241,33 @@ def models_command(
         if len(infos) == 1 or (pattern or "").lower() == info.name:
             out.print()
             _print_details(out, _details(info))
+    _warn_failures(failures)
+
+
+def _warn_failures(failures: list[str]) -> None:
     for line in failures:
         warning(f"could not count {line}")
+
+
+def _as_text(latex: bool, header: list[str], rows: list[list[str]], caption: str,
+             details: list[list[tuple[str, str]]]) -> str:
+    """The listing as Markdown (or LaTeX, booktabs): its table, the caption's notes as
+    paragraphs, and each exact name's details as a two-column table of their own (in
+    LaTeX the text column wraps: a description runs to 200 characters)."""
+    from cnnlab.formatting import markdown_table
+    from cnnlab.latex_tables import escape, tabular
+
+    numbers = ("Params", "MACs at Input", "Book acc.")
+    notes = caption.splitlines()
+    tables = [(["Model", name], [["what it is", text], *map(list, more)])
+              for (name, text), *more in details]
+    if not latex:
+        return "\n".join([markdown_table(header, rows, numbers), *(n + "\n" for n in notes),
+                          *(markdown_table(head, body) for head, body in tables)])
+    align = ["r" if h in numbers else "l" for h in header]
+    parts = [tabular(header, rows, align), *map(escape, notes),
+             *(tabular(head, body, ["l", r"p{0.75\linewidth}"]) for head, body in tables)]
+    return "% cnnlab models: needs \\usepackage{booktabs}\n" + "\n\n".join(parts) + "\n"
 
 
 @contextmanager
