@@ -405,7 +405,7 @@ def test_summary_help_says_what_it_counts_in_lines_the_terminal_wraps():
     # Wrapped to the terminal (help stops at 120 columns), not at the docstring's own
     # line ends: its "(as" ends a source line.
     assert ("MACs count one multiply-add per weight use in convolutions and linear layers "
-            "(as torchvision's GFLOPS column)") in result.output
+            "(as torchvision's GFLOPS column), so FLOPs are twice the MACs") in result.output
 
 
 def test_cli_summary_refuses_an_input_too_small_as_an_invalid_request():

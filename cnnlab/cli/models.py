@@ -61,8 +61,8 @@ def summary_command(
     """Per-layer shapes, parameters, MACs and activations of one model.
 
     MACs count one multiply-add per weight use in convolutions and linear layers (as
-    torchvision's GFLOPS column); BatchNorm, bias, activation and pooling work is not
-    counted. Activations are each layer's output size, summed over every layer: those
+    torchvision's GFLOPS column), so FLOPs are twice the MACs; BatchNorm, bias, activation
+    and pooling work is not counted. Activations are each layer's output size, summed over every layer: those
     without weights (activations, pooling), views and in-place outputs included
     (torchinfo's "Forward/backward pass size" doubles the outputs of layers with weights
     only); ops a block's forward calls itself (F.relu, torch.cat, a residual add) are
