@@ -182,9 +182,12 @@ def _tensors_in(obj, path: Path) -> dict[str, torch.Tensor]:
         raise ValueError(f"{path}: expected a mapping of parameter names to tensors; it "
                          f"holds a {type(obj).__name__}, not a mapping")
     sets = [k for k, v in obj.items() if is_weights(v) and v]
-    if len(sets) == 1 and not any(isinstance(v, torch.Tensor) for v in obj.values()):
+    # A number kept as a 0-dim tensor beside them (an accuracy computed on tensors) is no
+    # weight; a larger tensor may be one, and then no set is picked.
+    loose = any(isinstance(v, torch.Tensor) and v.dim() for v in obj.values())
+    if len(sets) == 1 and not loose:
         return obj[sets[0]]
-    if len(sets) > 1 and not any(isinstance(v, torch.Tensor) for v in obj.values()):
+    if len(sets) > 1 and not loose:
         raise ValueError(
             f"{path}: it holds {len(sets)} sets of weights ({', '.join(map(repr, sets[:-1]))} "
             f"and {sets[-1]!r}), and cnnlab cannot tell which is meant: save that one alone, "
