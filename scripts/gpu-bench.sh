@@ -234,9 +234,16 @@ from cnnlab.models import model_info
 info = model_info(model)
 side = cfg.get("resize") or info.input_size[1]
 channels = cfg.get("channels") or info.input_size[0]
-macs = complexity(model, (channels, side, side), in_channels=channels)[1]
+# Built as the run built it: its options, and a head sized for its input where the model's is
+build = {**(cfg.get("model_overrides") or {}), "in_channels": channels}
+if info.sized_head:
+    build.setdefault("image_size", side)
+if summary.get("classes"):
+    build["num_classes"] = len(summary["classes"])
+macs = complexity(model, (channels, side, side), **build)[1]
 timed = rates[1:] or rates  # epoch 1 compiles; a 1-epoch run has only it
-which = f"epochs 2-{len(rates)}" if len(rates) > 1 else "epoch 1 only (compiling)"
+which = f"epochs 2-{len(rates)}" if len(rates) > 1 else \
+    "epoch 1 only" + (" (compiling)" if cfg.get("compile") else "")
 rate = statistics.fmean(timed)
 tflops = 6 * macs * rate / 1e12
 gpu = str(summary.get("environment", {}).get("gpu", "")).removeprefix("NVIDIA ")
