@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from cnnlab.models import get_model, model_info
+from cnnlab.models._registry import EXTERNAL_PREFIXES
 from cnnlab.models.interop import load_state_dict_checked, model_to_load
 from cnnlab.notices import CnnlabWarning, warn_user
 from cnnlab.train import checkpoint as ckpt
@@ -171,8 +172,13 @@ def load_run(run_dir: str | Path | TrainResult, which: str = "best", device: str
         overrides.setdefault("image_size", pp.image_size)
     build = dict(num_classes=len(state["classes"]), in_channels=pp.channels,
                  scratch_ops=False if pytorch_ops else cfg.scratch_ops, **overrides)
-    if path.stat().st_size > _DRAWN_AT_MOST:
-        import_whole()  # building it imports torch's compiler: Ctrl-C must not cut that off
+    large = path.stat().st_size > _DRAWN_AT_MOST
+    if large or build["scratch_ops"] or cfg.model.startswith(EXTERNAL_PREFIXES):
+        # Building it imports torch's compiler (the meta device's shape probe; the scratch
+        # ops' check of what stayed unconverted; torchvision's own import): a Ctrl-C must
+        # not cut that off.
+        import_whole()
+    if large:
         # Built without drawing weights: the checkpoint sets them all (over a second for
         # a VGG).
         model = model_to_load(cfg.model, **build)
