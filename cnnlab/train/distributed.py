@@ -230,7 +230,8 @@ def one_image_batch_error(exc: ValueError, batch_size: int, images: int,
     process (``images`` training images over ``world_size`` of them: 2 over 2 processes
     gives each one, which one process at the same global batch trains as a batch of 2);
     a lone last batch of a longer epoch is dropped (run_data.drops_a_lone_last_image)."""
-    if "more than 1 value per channel" not in str(exc):
+    # torch's words, and cnnlab's scratch batch_norm's ("more than one value per channel")
+    if not any(f"more than {n} value per channel" in str(exc) for n in ("1", "one")):
         return None
     why = "the model's batch norm cannot normalise a training batch of one image"
     if batch_size == 1:
