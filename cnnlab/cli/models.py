@@ -62,11 +62,11 @@ def summary_command(
 
     MACs count one multiply-add per weight use in convolutions and linear layers (as
     torchvision's GFLOPS column), so FLOPs are twice the MACs; BatchNorm, bias, activation
-    and pooling work is not counted. Activations are each layer's output size, summed over every layer: those
-    without weights (activations, pooling), views and in-place outputs included
-    (torchinfo's "Forward/backward pass size" doubles the outputs of layers with weights
-    only); ops a block's forward calls itself (F.relu, torch.cat, a residual add) are
-    no layer and not counted. "Training activations" is what autograd really keeps."""
+    and pooling work is not counted. Activations are each layer's output size, summed over
+    every layer: those without weights (activations, pooling), views and in-place outputs
+    included (torchinfo's "Forward/backward pass size" doubles the outputs of layers with
+    weights only); ops a block's forward calls itself (F.relu, torch.cat, a residual add)
+    are no layer and not counted. "Training activations" is what autograd really keeps."""
     from rich.markup import escape
 
     from cnnlab.extras import MissingExtraError
