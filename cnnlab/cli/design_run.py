@@ -210,6 +210,7 @@ def say_how_it_ended(directory: Path, counts: dict, console) -> None:
     chance, train failed trials again. Every trial failed: exit 1."""
     from cnnlab.design.describe import at_chance_note
     from cnnlab.design.store import TrialStore
+    from cnnlab.design.trial import all_diverged
     from cnnlab.shell_words import shell_quote
 
     # Nothing done: "Analyse with" led to an analysis that has nothing to show.
@@ -220,9 +221,7 @@ def say_how_it_ended(directory: Path, counts: dict, console) -> None:
     with TrialStore(directory) as store:  # all at chance: a sweep too short to learn
         at_chance = at_chance_note([r["error_pct"] for r in store.trials("done")],
                                    store.spec().num_classes)
-        failed = store.trials("failed")
-        diverged = bool(failed) and all(str(r.get("message") or "").startswith(
-            "TrainingDiverged") for r in failed)
+        diverged = all_diverged(store.trials("failed"))
     if at_chance:
         err.print(f"note: {escape(at_chance)}")
     if counts["failed"] and diverged:

@@ -278,12 +278,22 @@ def check_finished(results: list[SpaceResult], out: Path) -> None:
         f"{r.counts.get(k, 0)} {k}" for k in ("done", "failed", "pending", "running"))
         for r in results)
     sweep = shell_quote(str(results[0].directory)) if len(results) == 1 else "SWEEP"
-    failed = any(r.counts.get("failed") for r in results)
+    failed = any(r.counts.get("failed") and not _failures_all_diverged(r.directory)
+                 for r in results)
     raise NothingFinished(
         f"no trial has finished ({counts}): nothing to analyse, and nothing was written to "
         f"{out}. Train some first (`cnnlab design status {sweep}` says how far it is and "
         "how to finish it" + (f"; failed trials train again with `cnnlab design run "
         f"--resume {sweep} --retry-failed`" if failed else "") + ")")
+
+
+def _failures_all_diverged(directory: str) -> bool:
+    """Whether every failed trial of the sweep diverged: --retry-failed trains those with
+    the same recipe, and each one's message says it would diverge again."""
+    from cnnlab.design.trial import all_diverged
+
+    with TrialStore(directory) as store:
+        return all_diverged(store.trials("failed"))
 
 
 class InterruptedAfterWriting(KeyboardInterrupt):

@@ -131,7 +131,7 @@ def run_trial(task: dict) -> dict:
         # whose recipe --resume cannot change; --retry-failed trains it the same way again.
         where = str(exc).split("; stopping")[0]
         out.update(status="failed", message=(
-            f"TrainingDiverged: {where} (lr {task['train'].get('lr')}): the sweep's recipe "
+            f"{DIVERGED}: {where} (lr {task['train'].get('lr')}): the sweep's recipe "
             "diverges on this network; trained the same way again (--retry-failed) it would "
             "again. Try a new sweep (another --out) with a lower --lr, or with --set "
             "clip_grad_norm=1.0"
@@ -144,3 +144,12 @@ def run_trial(task: dict) -> dict:
     return out
 
 
+# How a diverged trial's message begins (run_trial): --retry-failed would train it the same
+# way and see it diverge again, which `design run` and `design analyze` tell apart.
+DIVERGED = "TrainingDiverged"
+
+
+def all_diverged(failed: list[dict]) -> bool:
+    """Whether every one of these failed trials (a store's rows) diverged, and there is one."""
+    return bool(failed) and all(str(r.get("message") or "").startswith(DIVERGED)
+                                for r in failed)
