@@ -117,6 +117,7 @@ def settings_without_effect(cfg, given: set[str]) -> list[str]:
     if "new_head" in given and cfg.new_head and not cfg.weights:
         notes.append("new_head has no effect without weights (--weights): the whole model, "
                      "its classifier with it, starts from random values")
+    notes += _beyond_the_training_subset(cfg, given)
     if "momentum" in given:
         if cfg.optimizer == "adamw":
             notes.append("momentum has no effect with optimizer=adamw (its betas are "
@@ -124,4 +125,28 @@ def settings_without_effect(cfg, given: set[str]) -> list[str]:
         elif cfg.optimizer in ("nesterov", "muon") and cfg.momentum == 0:
             notes.append(f"momentum 0 with optimizer={cfg.optimizer} means 0.9 (Nesterov's "
                          "step needs momentum); for SGD without momentum use optimizer=sgd")
+    return notes
+
+
+def _beyond_the_training_subset(cfg, given: set[str]) -> list[str]:
+    """A batch or a Lookahead period larger than --train-subset allows: `--batch-size
+    1000 --train-subset 64` trained on batches of 64 and `--lookahead-steps 1000` never
+    synced, each without a word. The subset bounds the images (a smaller dataset has
+    fewer), so what is said holds whatever the data; without it nothing is known yet."""
+    if not given & {"batch_size", "lookahead_steps"} or cfg.train_subset is None:
+        return []
+    notes = []
+    if "batch_size" in given and cfg.batch_size > cfg.train_subset:
+        notes.append(f"batch_size {cfg.batch_size:,} is more than the {cfg.train_subset:,} "
+                     f"training images of train_subset, so each epoch is one batch of at "
+                     f"most {cfg.train_subset:,}: give --batch-size {cfg.train_subset:,} "
+                     "or less, or a larger --train-subset")
+    batches = -(-cfg.train_subset // cfg.batch_size)
+    most_steps = -(-batches // cfg.accum_steps) * cfg.epochs
+    if "lookahead_steps" in given and cfg.lookahead_steps > most_steps:
+        notes.append(f"lookahead_steps {cfg.lookahead_steps:,} is more than the run's "
+                     f"{most_steps:,} optimizer steps at most (train_subset "
+                     f"{cfg.train_subset:,}, batch_size {cfg.batch_size:,}, {cfg.epochs} "
+                     f"epoch{'s' if cfg.epochs != 1 else ''}), so the slow weights never "
+                     f"move: give --lookahead-steps {most_steps:,} or less")
     return notes
