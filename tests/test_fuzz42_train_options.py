@@ -49,3 +49,21 @@ def test_a_lookahead_period_beyond_the_runs_steps_is_said():
     assert notes({"lookahead_steps"}, lookahead_steps=7, **{**fields, "train_subset": None}) == ""
     assert "1 epoch)" in notes({"lookahead_steps"}, lookahead_steps=10**12, train_subset=64,
                                   epochs=1)
+
+
+def test_a_run_folder_given_as_out_dir_is_refused_before_anything_is_written(tmp_path):
+    runner = CliRunner()
+    runs = tmp_path / "runs"
+    result = runner.invoke(app, [*TRAIN, "--out-dir", str(runs), "--run-name", "done"])
+    assert result.exit_code == 0, result.output
+    before = sorted(p.name for p in (runs / "done").rglob("*"))
+    for out_dir, where in ((runs / "done", "is a run's folder,"),
+                           (runs / "done" / "checkpoints",
+                            f"is inside the run folder {runs / 'done'},")):
+        result = runner.invoke(app, [*TRAIN, "--out-dir", str(out_dir)])
+        assert result.exit_code == 2, result.output
+        assert (f"error: --out-dir {out_dir} {where} and --out-dir is the folder the run "
+                f"folders go in: give {runs} (and --run-name NAME to name the run), or "
+                "another folder") in " ".join(result.stderr.split())
+        assert "epoch" not in result.stderr
+    assert sorted(p.name for p in (runs / "done").rglob("*")) == before

@@ -21,6 +21,7 @@ from .train_notes import (
     hint_at_the_presets,
     note_what_replaces_the_config_files_choices,
     note_what_the_train_loss_holds,
+    refuse_a_run_folder_as_out_dir,
     warn_about_settings_without_effect,
 )
 from .train_result import print_result as _print_result
@@ -177,6 +178,7 @@ def train(
         if model is None:
             _require_a_model(config)
         cfg = resolve_config(model, preset=preset, config_file=config, overrides=overrides)
+        refuse_a_run_folder_as_out_dir(cfg)
         hint_at_the_presets(cfg, preset, config)
         note_what_replaces_the_config_files_choices(cfg, config)
         hint_at_a_busy_cpu(cfg.threads, cfg.device)

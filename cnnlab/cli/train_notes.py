@@ -1,13 +1,32 @@
-"""What `cnnlab train` says before a run starts: the notes that name a better choice
-(a preset, full precision on a CPU), what replaces a config file's choices, what the
-train loss holds that the test loss does not, and the settings that will have no effect
-in the run."""
+"""What `cnnlab train` says before a run starts: an --out-dir that is a run's folder
+refused, the notes that name a better choice (a preset, full precision on a CPU), what
+replaces a config file's choices, what the train loss holds that the test loss does
+not, and the settings that will have no effect in the run."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from rich.markup import escape
 
 from .messages import err, warning
+
+
+def refuse_a_run_folder_as_out_dir(cfg) -> None:
+    """--out-dir names the folder that run folders go in; `--out-dir runs/RUN` (read as
+    the run's own folder) or `runs/RUN/checkpoints` wrote a new run inside an old one,
+    without a word. Refused before anything is written, naming the folder to give."""
+    from cnnlab.data.folder_files import is_run_folder
+    from cnnlab.train import ConfigError
+
+    out_dir = Path(cfg.out_dir).expanduser()
+    run = next((p for p in (out_dir, *out_dir.parents) if is_run_folder(p)), None)
+    if run is None:
+        return
+    where = "is a run's folder," if run == out_dir else f"is inside the run folder {run},"
+    raise ConfigError(f"--out-dir {out_dir} {where} and --out-dir is the folder the run "
+                      f"folders go in: give {run.parent} (and --run-name NAME to name the "
+                      "run), or another folder")
 
 
 def hint_at_the_presets(cfg, preset_flag, config_file) -> None:
