@@ -335,7 +335,7 @@ def _resume(run_dir: Path, data: DatasetSplits | None, console, extra_epochs: in
     if extra_epochs:
         cfg.epochs += extra_epochs
     if max_time is not None:
-        if not max_time >= 0:
+        if not 0 <= max_time < float("inf"):  # inf: named by the flag too
             raise ConfigError(f"--max-time {max_time:g}: give a total training time in "
                               "seconds > 0, or 0 for no time limit")
         cfg.max_time = max_time or None
