@@ -1,9 +1,10 @@
 """What a resume refuses before it trains: a run with nothing left to train (every epoch
 of its plan done, or its time budget spent; except one killed while its summary and
-report were written, which a resume writes), or one started on another number of
-processes. What it says and goes on: a checkpoint written by other code, torch or device,
-from which it may not continue bit for bit. And the summary.json of a run's last
-checkpoint, which tells a finished run from one killed as it ended."""
+report were written, which a resume writes), one started on another number of
+processes, or one whose config.yaml differs from the settings its checkpoint trained
+under (check_same_settings). What it says and goes on: a checkpoint written by other
+code, torch or device, from which it may not continue bit for bit. And the summary.json
+of a run's last checkpoint, which tells a finished run from one killed as it ended."""
 
 from __future__ import annotations
 
@@ -103,9 +104,12 @@ def load_plan(cfg_path: Path, last: Path) -> TrainConfig:
 
 # What a resume sets anew (its options; --data-root moves a folder's spec), what holds
 # for one session, and what changes nothing a run trains: config.yaml may differ from the
-# checkpoint's record there, and nowhere else.
+# checkpoint's record there, and nowhere else. compile wraps only the training forward
+# (the weights and optimizer state are the plain model's): a GPU run continued with
+# --device cpu where torch.compile finds no C++ compiler goes on with compile: false.
 _RESUME_MAY_CHANGE = frozenset({"epochs", "max_time", "data", "data_root", "device", "threads",
-                                "quiet", "weights", "out_dir", "run_name", "log_every"})
+                                "quiet", "weights", "out_dir", "run_name", "log_every",
+                                "compile", "compile_mode"})
 
 
 def check_same_settings(cfg: TrainConfig, state: dict, path: Path, config_file: str) -> None:
