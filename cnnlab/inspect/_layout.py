@@ -40,10 +40,18 @@ def fmt_call_shapes(shapes: list[Shape]) -> str:
     seen, "[1, 64|256, 56, 56]" (torchvision's bottleneck ReLU). As narrow as a shape can
     be: each call's written out ("[1, 128, 56, 56] / [1, 128, 28, 28] / ...") pushed the
     Type column out of a 100-column table. Shapes of different ranks are each written."""
-    if len({len(s) for s in shapes}) > 1:
+    dims = each_dims_values(shapes)
+    if dims is None:
         return " / ".join(fmt_shapes([s]) for s in dict.fromkeys(shapes))
-    dims = ("|".join(dict.fromkeys(str(d) for d in values)) for values in zip(*shapes, strict=True))
     return f"[{', '.join(dims)}]"
+
+
+def each_dims_values(shapes: Sequence[Sequence[int]]) -> list[str] | None:
+    """Each dim's values over several shapes, in the order first seen ("64|256"); None
+    for shapes of different ranks, which have no dims in common."""
+    if len({len(s) for s in shapes}) > 1:
+        return None
+    return ["|".join(dict.fromkeys(map(str, values))) for values in zip(*shapes, strict=True)]
 
 
 # The Layer column gives up room down to this width before any other column folds.

@@ -17,6 +17,7 @@ from pathlib import Path
 from cnnlab.atomic import atomic_write_text
 from cnnlab.figures import FIGURE_STYLE, embed_png
 from cnnlab.formatting import counted, seconds_text, setting_text
+from cnnlab.inspect._layout import each_dims_values
 from cnnlab.train.outcome import best_accuracy
 from cnnlab.train.report_evaluation import (
     ShownEvaluation,
@@ -306,9 +307,9 @@ def _model_section(model_summary: dict) -> list[str]:
     if model_summary.get("flow_str"):
         parts.append(f"<p><code>{html.escape(model_summary['flow_str'])}</code></p>")
     layer_rows = [
-        [r["name"] or "(model)", r["type"],
-         ", ".join("x".join(map(str, shape[1:])) for shape in r.get("output_shapes", [])),
-         f"{r['params']:,}", f"{r['macs']:,}"]
+        [r["name"] or "(model)",
+         r["type"] + (f" ({r['calls']} calls)" if r.get("calls", 1) > 1 else ""),
+         _output_cell(r), f"{r['params']:,}", f"{r['macs']:,}"]
         for r in model_summary.get("rows", [])
     ]
     parts.append(html_table(["layer", "type", "output", "params", "MACs"], layer_rows))
@@ -317,6 +318,20 @@ def _model_section(model_summary: dict) -> list[str]:
     parts.append(_facts([_fact_not_advice(label, words, model_summary)
                          for label, words in lines]))
     return parts
+
+
+def _output_cell(row: dict) -> str:
+    """A layer's output shapes, batch left out: its first call's, or where a module run
+    several times output different shapes (torchvision's bottleneck ReLU) each dim's
+    values, "64|256x56x56", as the terminal's table gives them (inspect._layout
+    .fmt_call_shapes): the first call's alone read as every call's."""
+    calls = [tuple(shape[1:]) for shape in row.get("call_shapes") or []]
+    if len(set(calls)) < 2:
+        return ", ".join("x".join(map(str, shape[1:])) for shape in row.get("output_shapes", []))
+    dims = each_dims_values(calls)
+    if dims is None:  # of different ranks: each written out
+        return " / ".join("x".join(map(str, shape)) for shape in dict.fromkeys(calls))
+    return "x".join(dims)
 
 
 def _fact_not_advice(label: str, words: str, model_summary: dict) -> list[str]:
