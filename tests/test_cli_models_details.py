@@ -11,18 +11,25 @@ from cnnlab.cli import app
 from cnnlab.models import list_models, model_info
 
 
-@pytest.fixture
-def listing(tmp_path, monkeypatch):
-    """`cnnlab models ARGS` with made-up counts (no model is built) and an empty cache."""
+def models_printer(tmp_path, monkeypatch, counts=(1000, 2000), columns=250):
+    """`cnnlab models ARGS`'s output as printed, with made-up ``counts`` (params, MACs:
+    no model is built) and an empty cache."""
     monkeypatch.setenv("CNNLAB_CACHE", str(tmp_path))
-    monkeypatch.setattr(complexity, "default_complexity", lambda info: (1000, 2000))
+    monkeypatch.setattr(complexity, "default_complexity", lambda info: counts)
 
     def run(*args: str) -> str:
-        result = CliRunner().invoke(app, ["models", *args], env={"COLUMNS": "250"})
+        result = CliRunner().invoke(app, ["models", *args], env={"COLUMNS": str(columns)})
         assert result.exit_code == 0, result.output
-        return " ".join(result.output.split())
+        return result.output
 
     return run
+
+
+@pytest.fixture
+def listing(tmp_path, monkeypatch):
+    """`cnnlab models ARGS`'s words, however the table wrapped them."""
+    printed = models_printer(tmp_path, monkeypatch)
+    return lambda *args: " ".join(printed(*args).split())
 
 
 def test_the_books_networks_are_listed_in_its_chapters_order(listing):

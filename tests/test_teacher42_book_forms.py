@@ -8,13 +8,12 @@ import re
 
 import pytest
 import torch
-from test_cli_models_details import listing  # noqa: F401  (the fixture)
+from test_cli_models_details import listing, models_printer  # noqa: F401  (listing: a fixture)
 from test_summary_latex import _compiles
 from torch import nn
 from typer.testing import CliRunner
 
 import cnnlab
-from cnnlab.bench import complexity
 from cnnlab.cli import app
 from cnnlab.models import list_models, model_info
 from cnnlab.models._registry import model_on_meta
@@ -93,16 +92,9 @@ def test_models_show_name_is_answered_with_the_command_that_shows_it():
 
 @pytest.fixture
 def listed(tmp_path, monkeypatch):
-    """`cnnlab models ARGS`'s output as printed, with made-up counts (nothing built)."""
-    monkeypatch.setenv("CNNLAB_CACHE", str(tmp_path))
-    monkeypatch.setattr(complexity, "default_complexity", lambda info: (61706, 416520))
-
-    def run(*args: str) -> str:
-        result = CliRunner().invoke(app, ["models", *args], env={"COLUMNS": "80"})
-        assert result.exit_code == 0, result.output
-        return result.output
-
-    return run
+    """`cnnlab models ARGS`'s output as printed at 80 columns, every model counted as
+    lenet_d2l is (nothing built)."""
+    return models_printer(tmp_path, monkeypatch, (61706, 416520), columns=80)
 
 
 def test_the_models_listing_prints_as_markdown_for_a_slide(listed):
