@@ -5,6 +5,7 @@ not, and the settings that will have no effect in the run."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from rich.markup import escape
@@ -16,17 +17,37 @@ def refuse_a_run_folder_as_out_dir(cfg) -> None:
     """--out-dir names the folder that run folders go in; `--out-dir runs/RUN` (read as
     the run's own folder) or `runs/RUN/checkpoints` wrote a new run inside an old one,
     without a word. Refused before anything is written, naming the folder to give."""
-    from cnnlab.data.folder_files import is_run_folder
     from cnnlab.train import ConfigError
 
-    out_dir = Path(cfg.out_dir).expanduser()
-    run = next((p for p in (out_dir, *out_dir.parents) if is_run_folder(p)), None)
+    given = Path(cfg.out_dir).expanduser()
+    # Absolute with ".." folded: Path("..").parents is only ".", which is below it, and a
+    # run "." has no parent to name.
+    out_dir = Path(os.path.abspath(given))
+    run = next((p for p in (out_dir, *out_dir.parents) if _is_a_cnnlab_run(p)), None)
     if run is None:
         return
+    named = f"{given}" if given == out_dir else f"{given} ({out_dir})"
     where = "is a run's folder," if run == out_dir else f"is inside the run folder {run},"
-    raise ConfigError(f"--out-dir {out_dir} {where} and --out-dir is the folder the run "
+    raise ConfigError(f"--out-dir {named} {where} and --out-dir is the folder the run "
                       f"folders go in: give {run.parent} (and --run-name NAME to name the "
                       "run), or another folder")
+
+
+def _is_a_cnnlab_run(folder: Path) -> bool:
+    """A run folder whose config.yaml is a TrainConfig's: another project's folder holding
+    a config.yaml and checkpoints/ (a common layout) looks like a run to is_run_folder,
+    and `cnnlab train` there, or with an --out-dir below it, was refused."""
+    from cnnlab.data.folder_files import is_run_folder
+    from cnnlab.train import ConfigError
+    from cnnlab.train.yaml_file import read_mapping
+
+    if not is_run_folder(folder):
+        return False
+    try:
+        values = read_mapping(folder / "config.yaml")
+    except (ConfigError, OSError, UnicodeDecodeError):  # not a file cnnlab wrote
+        return False
+    return isinstance(values, dict) and {"model", "out_dir", "run_name"} <= values.keys()
 
 
 def hint_at_the_presets(cfg, preset_flag, config_file) -> None:
