@@ -10,6 +10,7 @@ invalid as given (:class:`NotARunError`, exit 2), not data that could not be rea
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from pathlib import Path
 
@@ -117,8 +118,54 @@ def check_run_folder(run_dir: Path) -> None:
     if not run_dir.is_dir():
         raise NotARunError(f"{run_dir} is a file, not a run's folder: {RUN_FOLDER_HINT}")
     if not (run_dir / "config.yaml").is_file():
+        recorded = _recorded_config(run_dir)
+        if recorded is not None:
+            code = ("from cnnlab.train.run_files import restore_config; "
+                    f"restore_config({json.dumps(str(run_dir))})")
+            raise NotARunError(
+                f"{run_dir} has lost its config.yaml (deleted or moved?), which every run "
+                f"command reads; {recorded[0]} records the settings the run trained under: "
+                f"write them back with `python -c {shell_quote(code)}`, then run the "
+                "command again")
         raise NotARunError(f"{run_dir} is not a cnnlab run directory (no config.yaml)"
                            + _what_it_holds(run_dir))
+
+
+def _recorded_config(run_dir: Path) -> tuple[Path, dict] | None:
+    """(the checkpoint, the config it records) of a run folder: last.safetensors's, else
+    best.safetensors's; None where neither is a readable cnnlab checkpoint."""
+    from cnnlab.train import checkpoint as ckpt  # torch: only for a folder without config
+
+    for tag in ("last", "best"):
+        path = run_dir / "checkpoints" / f"{tag}.safetensors"
+        if not path.is_file():
+            continue
+        try:
+            config = ckpt.read_state(path).get("config")
+        except ckpt.CheckpointError:
+            continue
+        if isinstance(config, dict) and "model" in config:
+            return path, config
+    return None
+
+
+def restore_config(run_dir) -> Path:
+    """Write back the config.yaml a run folder has lost, from the settings its checkpoint
+    records (the same ``TrainConfig.to_dict()`` config.yaml holds, validated on the way).
+    Not done by itself when a command finds it missing: eval and predict write nothing in
+    a run's folder (it may be read-only, or another run's copy), and the file's loss may
+    be a mistake worth seeing. The plan (epochs, max_time) is the checkpoint's: a resume
+    killed after it wrote a new --epochs, before its first checkpoint, needs it again."""
+    run_dir = Path(run_dir)
+    config = run_dir / "config.yaml"
+    if config.exists():
+        raise FileExistsError(f"{config} exists: nothing to restore")
+    recorded = _recorded_config(run_dir)
+    if recorded is None:
+        raise NotARunError(f"{run_dir / 'checkpoints'} holds no readable cnnlab checkpoint "
+                           "recording the run's settings: no config.yaml can be restored")
+    TrainConfig.from_dict(recorded[1]).save(config)
+    return config
 
 
 def _what_it_holds(folder: Path) -> str:
