@@ -111,6 +111,26 @@ def resume_words(run_dir: Path, world_size: int = 1, *, backticks: bool = True,
     return f"`{command}`" if backticks else command
 
 
+def name_taken_words(taken: Path, path: Path) -> str:
+    """The warning for a run whose ``--run-name`` is taken by ``taken``, the run going to
+    ``path`` instead: how to continue ``taken`` where it is a run (the command, and from
+    Python the call); what it is otherwise. "`cnnlab resume runs/x` continues that one"
+    was said of a plain file, and of a folder holding no run, which the command refuses."""
+    if not taken.is_dir():
+        return f"{taken} exists, a file: this run is {path}"
+    if not ((taken / "config.yaml").is_file() or (taken / "checkpoints").is_dir()
+            or _empty(taken)):  # empty: a run `cnnlab train` is starting there now
+        return f"{taken} exists, a folder holding no run: this run is {path}"
+    from cnnlab.train.machine import python_resume  # it imports this module
+
+    # The command, or for a run of data given to train() (which the command refuses)
+    # the call with data=...; a notebook's way beside
+    how = resume_words(taken)
+    from_python = python_resume(taken)
+    also = f"; from Python: {from_python}" if from_python and from_python not in how else ""
+    return f"{taken} exists: this run is {path} ({how} continues that one{also})"
+
+
 def check_run_folder(run_dir: Path) -> None:
     """Refuse a ``run_dir`` that is not a run's folder, naming what it is instead."""
     if not run_dir.exists():
@@ -180,15 +200,19 @@ def _what_it_holds(folder: Path) -> str:
     if (folder / "trials.sqlite").is_file():
         return ("; it holds a design sweep (trials.sqlite), whose trials keep no trained "
                 "weights: `cnnlab design analyze` reads it")
-    try:
-        empty = not any(folder.iterdir())
-    except OSError:
-        empty = False
-    if empty:  # `cnnlab train` makes its folder first, config.yaml once data and model load
+    # `cnnlab train` makes its folder first, config.yaml once data and model load
+    if _empty(folder):
         return ("; it is empty: a run `cnnlab train` is starting in it now writes its "
                 "config.yaml once its data and model are ready (try again in a moment); "
                 f"otherwise {RUN_FOLDER_HINT}")
     return f": {RUN_FOLDER_HINT}"
+
+
+def _empty(folder: Path) -> bool:
+    try:
+        return not any(folder.iterdir())
+    except OSError:
+        return False
 
 
 def absolute_path(path: str) -> str:
