@@ -114,6 +114,7 @@ def load_onnx(path: str | Path, threads: int | None = None) -> OnnxRun:
             raise ValueError(f"threads={threads!r}: a whole number of CPU threads, 1 or "
                              "more (None: onnxruntime's choice, one per core)")
         threads = int(threads)
+        _say_too_many_threads(threads)
     # Either missing, the path given is no cnnlab export: a request to change (exit 2),
     # as `predict` says of a path that is no run's folder. (A FileNotFoundError too.)
     path = Path(path)
@@ -165,6 +166,30 @@ def load_onnx(path: str | Path, threads: int | None = None) -> OnnxRun:
                           f"{len(classes)} classes: they come from different exports. "
                           "Export the run again (it writes both)")
     return OnnxRun(path, model, classes, pp, meta)
+
+
+def _usable_cores() -> int:
+    """The cores this process may run on (a container's or taskset's), not the host's."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+        os.cpu_count() or 1)
+
+
+def _say_too_many_threads(threads: int) -> None:
+    """Warn a caller from Python (open_for_prediction, load_onnx) of more threads than the
+    process's cores: onnxruntime's threads spin while they wait, and 32 on 2 cores
+    classified 27x slower; `cnnlab predict` said so, a script was told nothing. The
+    command says it in its own words (--threads), once."""
+    from cnnlab.train.machine import cnnlab_program
+
+    cores = _usable_cores()
+    if threads <= cores or cnnlab_program():
+        return
+    from cnnlab.formatting import counted
+    from cnnlab.notices import SetupWarning, warn_user
+
+    warn_user(f"threads={threads}, but this machine gives this process "
+              f"{counted(cores, 'core')}: onnxruntime then runs many times slower; "
+              f"threads={cores}{' or fewer' if cores > 1 else ''}", SetupWarning)
 
 
 def _open(path: Path, threads: int | None) -> OnnxModel:
