@@ -20,11 +20,11 @@ from __future__ import annotations
 import contextlib
 import inspect
 import io
-import logging
 import math
 import os
 import re
 import shutil
+import sys
 import tempfile
 import warnings
 from dataclasses import dataclass, field
@@ -42,6 +42,7 @@ from cnnlab.export_files import (
     export_source,
     onnx_session,
     opset_range,
+    quiet_exporter,
     read_sidecar,
     write_sidecar,
 )
@@ -347,11 +348,9 @@ def _export(model: nn.Module, shape: tuple[int, int, int], path: Path,
     misses the asked opset (not if it failed because it was interrupted)."""
     example = torch.randn(2, *shape)
     size = sum(p.numel() * p.element_size() for p in model.parameters())
-    failures = []
+    failures, printed = [], io.StringIO()  # what its failure printed (see quiet_exporter)
     try:
-        # The exporter reports progress on stdout; the CLI prints its own summary.
-        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(), \
-                _quiet_loggers():
+        with quiet_exporter(printed), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             torch.onnx.export(
                 model, (example,), str(path), dynamo=True, input_names=[INPUT_NAME],
@@ -381,22 +380,8 @@ def _export(model: nn.Module, shape: tuple[int, int, int], path: Path,
         sigint.check(exc)
         failures.append(f"TorchScript-based exporter: {_first_line(exc)}")
     _remove(path)
+    sys.stderr.write(printed.getvalue())  # both failed: torch's account, as it printed it
     raise ExportError("could not export to ONNX:\n  " + "\n  ".join(failures))
-
-
-@contextlib.contextmanager
-def _quiet_loggers():
-    """Hush the exporter's log records: a failed opset conversion is logged with a
-    traceback and the export goes on at another opset, which export_onnx reports itself."""
-    loggers = [logging.getLogger(name) for name in ("onnxscript", "torch.onnx")]
-    levels = [lg.level for lg in loggers]
-    for lg in loggers:
-        lg.setLevel(logging.CRITICAL)
-    try:
-        yield
-    finally:
-        for lg, level in zip(loggers, levels, strict=True):
-            lg.setLevel(level)
 
 
 def _first_line(exc: Exception) -> str:

@@ -4,13 +4,17 @@ An export is a graph file (``model.onnx``), its weights beside it when the model
 large for one protobuf file (``model.onnx.data``), and a JSON sidecar (``model.json``)
 with the classes, the input preprocessing, the test-time views and checksums of the
 other two. :mod:`cnnlab.export` writes them (at an opset in :func:`opset_range`);
-:mod:`cnnlab.onnx_run` reads them back.
+:mod:`cnnlab.onnx_run` reads them back. While the exporter writes them,
+:func:`quiet_exporter` keeps its chatter from the user.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
+import logging
 from pathlib import Path
 
 import torch
@@ -117,3 +121,30 @@ def opset_range() -> tuple[int, int]:
         import onnx
 
         return 7, onnx.defs.onnx_opset_version()
+
+
+# The exporter's loggers, and those of the torch.export machinery it runs first: a failed
+# opset conversion is logged with a traceback (export_onnx reports the opset itself), and
+# a model torch.export cannot trace (a data-dependent `if`) logs symbolic-shape warnings.
+_EXPORTER_LOGGERS = ("onnxscript", "torch.onnx", "torch.export", "torch._export",
+                     "torch._dynamo", "torch.fx", "torch._subclasses")
+
+
+@contextlib.contextmanager
+def quiet_exporter(printed):
+    """Run the torch.export-based exporter without its chatter: its progress on stdout
+    (the CLI prints its own summary), its log records, and what it prints to stderr as it
+    fails, kept in ``printed`` (a text stream). torch prints each failed trace's partial
+    graph there, ~60 lines before cnnlab's summary for a model the TorchScript exporter
+    then wrote well; the caller shows them where that one fails too. (The CLI's spinner
+    keeps the real stderr: cli/export.py pins it.)"""
+    loggers = [logging.getLogger(name) for name in _EXPORTER_LOGGERS]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(printed):
+            yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)

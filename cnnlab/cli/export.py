@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from pathlib import Path
 
 import typer
@@ -42,7 +44,7 @@ def export(
         fail(f"--out {out!r}: give the .onnx file to write, or leave --out out for "
              "RUN/export/model.onnx", code=2)
     try:
-        with err.status(f"exporting {run} to {fmt} ..."):
+        with _stderr_pinned(), err.status(f"exporting {run} to {fmt} ..."):
             res = export_run(run, fmt, out=out, which=which, atol=atol, opset=opset,
                              rtol=rtol)
     except KeyboardInterrupt as exc:  # export_run's says what is left at the output path
@@ -67,6 +69,18 @@ def export(
     if res.replaced:  # another run's export was there: said, the files being the same names
         warning(f"{res.path} held the export of {res.replaced.get('run')} (checkpoint "
                 f"{res.replaced.get('checkpoint')}); it is replaced by this one")
+
+
+@contextlib.contextmanager
+def _stderr_pinned():
+    """``err`` writes to the stderr of now for the block. The torch.export attempt swaps
+    sys.stderr to keep torch's prints (cnnlab.export_files.quiet_exporter), and the
+    spinner, drawn where sys.stderr is at each frame, stood still for its whole length."""
+    err.file = sys.stderr
+    try:
+        yield
+    finally:
+        err.file = None  # made without a file (messages.err): sys.stderr at each print
 
 
 def register(app: typer.Typer) -> None:
