@@ -72,7 +72,8 @@ class WrittenConsole(Console):
 
 
 # Console resolves sys.stderr when it prints, so tests that swap it see the messages.
-err = WrittenConsole(stderr=True, highlight=False, soft_wrap=True)
+# No emoji codes: a path or value with colons (runs/a:ok: ...) printed an emoji for ":ok:".
+err = WrittenConsole(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 def output_console(**options) -> Console:

@@ -18,7 +18,7 @@ import yaml
 
 from cnnlab.atomic import atomic_write_text
 from cnnlab.train.config_kinds import KIND_WORDS, PathText, as_number, has_kind, keep_given_forms
-from cnnlab.train.run_names import run_name_problem
+from cnnlab.train.run_names import new_run_name_problem, run_name_problem
 
 OPTIMIZERS = ("sgd", "nesterov", "adamw", "muon")
 SCHEDULES = ("constant", "onecycle", "cosine")
@@ -343,6 +343,8 @@ class TrainConfig:
             value = getattr(self, name)
             if isinstance(value, str) and not value.strip():
                 raise invalid_value(name, value, allowed)
+        if self.run_name is not None and (why := new_run_name_problem(self.run_name)):
+            raise invalid_value("run_name", self.run_name, f"a folder name under out_dir; {why}")
         return self
 
     def _check_types(self) -> None:

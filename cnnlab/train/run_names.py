@@ -54,14 +54,11 @@ def new_run_name_problem(name: str) -> str | None:
     """Why a new run cannot be named ``name``, on any system, beyond
     :func:`run_name_problem` (which validate() applies to every run read back, so it stays
     as lenient as the runs written before): a trailing space, which the printed `run:`
-    line does not show ("trail " was listed as runs/trail, a folder not there), or a ':',
-    which Windows allows in no folder's name (the run could not be copied there) and which
-    reads as a prefix where cnnlab takes one (tv:resnet18, folder:PATH). None: it can."""
+    line does not show ("trail " was listed as runs/trail, a folder not there). A ':' is
+    kept where the system allows it (Linux, macOS: "exp: lr=0.1"); on Windows
+    check_windows_run_dir refuses it. None: it can."""
     if name != name.rstrip():
         return f"it ends in a space, which the `run:` line does not show: {name.rstrip()!r}?"
-    if ":" in name:
-        return (f"Windows allows no ':' in a folder's name, and 'NAME:' reads as a prefix "
-                f"(tv:, folder:): {file_name_for(name)!r}?")
     return None
 
 

@@ -49,7 +49,6 @@ from cnnlab.train.log_appends import (
     take_in_kept_lines,
     with_kept,
 )
-from cnnlab.train.machine import python_resume
 from cnnlab.train.run_names import as_listed, check_windows_run_dir, file_name_for
 from cnnlab.train.tensorboard_log import TensorBoardLog
 
@@ -83,18 +82,10 @@ def new_run_dir(out_dir: str | Path, model: str, run_name: str | None = None) ->
                 path.mkdir()  # the claim itself: two runs starting at once get two folders
                 if run_name and n > 1:  # a name asked for and taken: say where it went
                     from cnnlab.notices import SetupWarning
+                    from cnnlab.train.run_files import name_taken_words
 
                     taken = as_listed(base / name)  # "ResNet" where "resnet" was asked
-                    from cnnlab.train.run_files import resume_words
-
-                    # The command, or for a run of data given to train() (which the
-                    # command refuses) the call with data=...; a notebook's way beside
-                    how = resume_words(taken)
-                    from_python = python_resume(taken)
-                    also = (f"; from Python: {from_python}"
-                            if from_python and from_python not in how else "")
-                    warn_user(f"{taken} exists: this run is {path} ({how} continues that "
-                              f"one{also})", SetupWarning)
+                    warn_user(name_taken_words(taken, path), SetupWarning)
                 return path
             except FileExistsError:
                 n += 1
