@@ -181,7 +181,11 @@ def _beyond_the_training_subset(cfg, given: set[str]) -> list[str]:
                      f"training images of train_subset, so each epoch is one batch of at "
                      f"most {cfg.train_subset:,}: give --batch-size {cfg.train_subset:,} "
                      "or less, or a larger --train-subset")
-    batches = -(-cfg.train_subset // cfg.batch_size)
+    from cnnlab.train.run_data import drops_a_lone_last_image
+
+    # a last batch of one image is dropped (run_data.make_loader): no optimizer step
+    batches = -(-cfg.train_subset // cfg.batch_size) - drops_a_lone_last_image(
+        cfg.train_subset, cfg.batch_size)
     most_steps = -(-batches // cfg.accum_steps) * cfg.epochs
     if "lookahead_steps" in given and cfg.lookahead_steps > most_steps:
         notes.append(f"lookahead_steps {cfg.lookahead_steps:,} is more than the run's "
