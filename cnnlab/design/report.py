@@ -70,6 +70,7 @@ from cnnlab.design.report_text import (
 )
 from cnnlab.design.store import TrialStore, make_folder
 from cnnlab.design.sweep_spec import PAPER_RECIPE, SweepError, sweep_identity
+from cnnlab.design.trial import all_diverged
 from cnnlab.figures import FIGURE_STYLE, embed_png, save_figure
 from cnnlab.interrupts import SigintRecorder
 from cnnlab.shell_words import shell_quote
@@ -88,6 +89,8 @@ class SpaceResult:
     created: dict = field(default_factory=dict)  # the store's record: date, machine, ...
     planned: int = 0
     threads: int | None = None  # torch threads per CPU trial, as the store recorded them
+    # Every failed trial diverged: --retry-failed trains them the same way (no advice there)
+    failures_diverged: bool = False
 
     @property
     def errors(self) -> np.ndarray:
@@ -115,7 +118,8 @@ def load_sweeps(directories: str | os.PathLike | Sequence[str | os.PathLike]
             spec = store.spec().to_dict()  # one whose creation was cut off: named
             results.append(SpaceResult(spec["space"], str(d), spec, store.counts(),
                                        store.trials("done"), store.meta().get("created", {}),
-                                       store.planned(), store.meta().get("threads")))
+                                       store.planned(), store.meta().get("threads"),
+                                       all_diverged(store.trials("failed"))))
     names = [r.label for r in results]
     for r in results:
         if names.count(r.label) > 1:
@@ -278,22 +282,12 @@ def check_finished(results: list[SpaceResult], out: Path) -> None:
         f"{r.counts.get(k, 0)} {k}" for k in ("done", "failed", "pending", "running"))
         for r in results)
     sweep = shell_quote(str(results[0].directory)) if len(results) == 1 else "SWEEP"
-    failed = any(r.counts.get("failed") and not _failures_all_diverged(r.directory)
-                 for r in results)
+    failed = any(r.counts.get("failed") and not r.failures_diverged for r in results)
     raise NothingFinished(
         f"no trial has finished ({counts}): nothing to analyse, and nothing was written to "
         f"{out}. Train some first (`cnnlab design status {sweep}` says how far it is and "
         "how to finish it" + (f"; failed trials train again with `cnnlab design run "
         f"--resume {sweep} --retry-failed`" if failed else "") + ")")
-
-
-def _failures_all_diverged(directory: str) -> bool:
-    """Whether every failed trial of the sweep diverged: --retry-failed trains those with
-    the same recipe, and each one's message says it would diverge again."""
-    from cnnlab.design.trial import all_diverged
-
-    with TrialStore(directory) as store:
-        return all_diverged(store.trials("failed"))
 
 
 class InterruptedAfterWriting(KeyboardInterrupt):

@@ -17,7 +17,6 @@ from pathlib import Path
 from cnnlab.atomic import atomic_write_text
 from cnnlab.figures import FIGURE_STYLE, embed_png
 from cnnlab.formatting import counted, seconds_text, setting_text
-from cnnlab.inspect._layout import each_dims_values
 from cnnlab.train.outcome import best_accuracy
 from cnnlab.train.report_evaluation import (
     ShownEvaluation,
@@ -323,8 +322,9 @@ def _model_section(model_summary: dict) -> list[str]:
 def _output_cell(row: dict) -> str:
     """A layer's output shapes, batch left out: its first call's, or where a module run
     several times output different shapes (torchvision's bottleneck ReLU) each dim's
-    values, "64|256x56x56", as the terminal's table gives them (inspect._layout
-    .fmt_call_shapes): the first call's alone read as every call's."""
+    values, "64|256x56x56", as `cnnlab summary` gives them: the first alone read as all."""
+    from cnnlab.inspect._layout import each_dims_values  # torch: compare reads this module
+
     calls = [tuple(shape[1:]) for shape in row.get("call_shapes") or []]
     if len(set(calls)) < 2:
         return ", ".join("x".join(map(str, shape[1:])) for shape in row.get("output_shapes", []))
