@@ -80,8 +80,10 @@ def output_console(**options) -> Console:
     """A command's console for results: lines never cut at the width (a log's lines stay
     whole for grep), and tables, where the output is a file or a pipe, laid out in 160
     columns rather than squeezed into 80. Text goes in as the output will write it
-    (:class:`WrittenConsole`)."""
-    console = WrittenConsole(soft_wrap=True, **options)
+    (:class:`WrittenConsole`), and without emoji codes, as ``err``: a run named "r:ok:2"
+    was printed `run: runs/r🆗2`, a folder not there, and so in predict's and compare's
+    tables."""
+    console = WrittenConsole(soft_wrap=True, emoji=False, **options)
     if not console.is_terminal:
         console.width = max(console.width, 160)
     return console
