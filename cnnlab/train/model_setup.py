@@ -223,7 +223,7 @@ def say_weights_loaded(record: dict | None, console=None) -> None:
 
     out = console or Console(stderr=True, soft_wrap=True)
     for line in weights_loaded_lines(record):
-        out.print(line, highlight=False, markup=False)
+        out.print(line, highlight=False, markup=False, emoji=False)  # "w:ok:.pt" as written
 
 
 def training_loss(out, y: torch.Tensor, label_smoothing: float
