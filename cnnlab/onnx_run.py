@@ -19,6 +19,7 @@ from cnnlab.export_files import SIDECAR_FORMAT, data_file, onnx_session, sha256
 from cnnlab.extras import MissingExtraError
 from cnnlab.interrupts import interrupt_wins
 from cnnlab.train.evaluate import Preprocess, check_tta_shift
+from cnnlab.train.machine import usable_cores as _usable_cores
 from cnnlab.train.run_files import NotARunError
 
 
@@ -167,11 +168,6 @@ def load_onnx(path: str | Path, threads: int | None = None) -> OnnxRun:
                           "Export the run again (it writes both)")
     return OnnxRun(path, model, classes, pp, meta)
 
-
-def _usable_cores() -> int:
-    """The cores this process may run on (a container's or taskset's), not the host's."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
-        os.cpu_count() or 1)
 
 
 def _say_too_many_threads(threads: int) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+from cnnlab.train.machine import usable_cores
+
 from .messages import err
 
 
@@ -31,8 +33,3 @@ def hint_at_a_busy_cpu(threads: int | None, device: str | None) -> None:
                   "threads compete with other work; --threads 1 is often steadier and "
                   "faster here")
 
-
-def usable_cores() -> int:
-    """The cores this process may run on (a container's or taskset's), not the host's."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
-        os.cpu_count() or 1)

@@ -33,6 +33,7 @@ from cnnlab.design.ray_nodes import (
 from cnnlab.design.store import SweepError
 from cnnlab.design.trial import run_trial
 from cnnlab.train.machine import as_given
+from cnnlab.train.machine import usable_cores as _cores
 
 # ProcessPoolExecutor's limit on Windows (concurrent.futures' documentation).
 WINDOWS_MAX_WORKERS = 61
@@ -51,12 +52,6 @@ def _gpu_count(device: str) -> int:
         return 0
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
-
-def _cores() -> int:
-    """The cores this process may run on (a container's or taskset's), not the host's."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
 
 
 def fits_the_cores(threads: int, workers: int | None) -> bool:

@@ -214,3 +214,10 @@ def _sysctl(*names: str) -> dict[str, str]:
         if name in names and value.strip():
             values[name] = value.strip()
     return values
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (a container's or taskset's), not the host's:
+    what thread counts are checked against (predict, onnxruntime, design sweeps)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+        os.cpu_count() or 1)
