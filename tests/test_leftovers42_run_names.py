@@ -25,20 +25,6 @@ def test_other_names_are_not(name):
     assert new_run_name_problem(name) is None
 
 
-@pytest.mark.parametrize("kind", ["file", "folder"])
-def test_a_name_taken_by_no_run_names_no_resume(tmp_path, kind):
-    # "`cnnlab resume runs/x` continues that one" was said of a plain file runs/x.
-    taken = tmp_path / "x"
-    if kind == "file":
-        taken.write_text("notes", encoding="utf-8")
-    else:
-        taken.mkdir()
-        (taken / "notes.txt").write_text("notes", encoding="utf-8")
-    what = "a file" if kind == "file" else "a folder holding no run"
-    assert (name_taken_words(taken, tmp_path / "x-2")
-            == f"{taken} exists, {what}: this run is {tmp_path / 'x-2'}")
-
-
 def test_a_name_taken_by_a_run_or_a_run_starting_says_how_to_resume_it(tiny_run, tmp_path):
     starting = tmp_path / "starting"  # `cnnlab train` makes the folder, config.yaml later
     starting.mkdir()

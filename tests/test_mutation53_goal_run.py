@@ -5,34 +5,16 @@ run built (its channels and classes)."""
 
 from __future__ import annotations
 
-import csv
-import json
-
-from test_speedrun42_gpu_goal_run import _run
+from test_speedrun42_gpu_goal_run import _fake_run, _run
 
 from cnnlab.bench.complexity import complexity
 from cnnlab.models import model_info
 
 
-def _run_folder(tmp_path, model, rates, acc, gpu, config, classes=None):
-    run = tmp_path / "run"
-    run.mkdir()
-    with open(run / "metrics.csv", "w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["epoch", "test_acc", "images_per_s"])
-        writer.writerows([i + 1, acc, r] for i, r in enumerate(rates))
-    (run / "summary.json").write_text(json.dumps({
-        "model": model, "amp": "bf16", "config": config, **(
-            {"classes": [str(i) for i in range(classes)]} if classes else {}),
-        "final": {"epoch": len(rates), "test_acc": acc},
-        "environment": {"gpu": gpu}}), encoding="utf-8")
-    return run
-
-
 def test_the_goal_and_the_books_accuracy_met_exactly_and_a_mig_slice(tmp_path):
     book = model_info("resnet18_d2l").book_recipe.book_accuracy
-    run = _run_folder(tmp_path, "resnet18_d2l", [20_000.0] + [100_000.0] * 9, book,
-                      "NVIDIA H100 80GB HBM3 MIG 3g.40gb", {"resize": 96, "channels": None})
+    run = _fake_run(tmp_path, [20_000.0] + [100_000.0] * 9, book,
+                    "NVIDIA H100 80GB HBM3 MIG 3g.40gb")
     out = _run(run)
     assert "goal 100,000 img/s: met (1.00x)" in out, out
     assert "as good or better" in out
@@ -41,8 +23,8 @@ def test_the_goal_and_the_books_accuracy_met_exactly_and_a_mig_slice(tmp_path):
 
 
 def test_the_macs_are_those_of_the_runs_channels_and_classes(tmp_path):
-    run = _run_folder(tmp_path, "lenet_modern", [1e9], 0.5, "NVIDIA H100 80GB HBM3",
-                      {"resize": None, "channels": 3, "compile": False}, classes=5)
+    run = _fake_run(tmp_path, [1e9], 0.5, "NVIDIA H100 80GB HBM3", model="lenet_modern",
+                    config={"resize": None, "channels": 3, "compile": False}, classes=5)
     macs = complexity("lenet_modern", (3, 28, 28), in_channels=3, num_classes=5)[1]
     other = {complexity("lenet_modern", (c, 28, 28), in_channels=c, num_classes=n)[1]
              for c, n in ((1, 5), (3, 10))}

@@ -32,7 +32,11 @@ def _run(run_dir: Path) -> str:
     return done.stdout + done.stderr
 
 
-def _fake_run(tmp_path: Path, rates: list[float], acc: float, gpu: str) -> Path:
+def _fake_run(tmp_path: Path, rates: list[float], acc: float, gpu: str,
+              model: str = "resnet18_d2l", config: dict | None = None,
+              classes: int | None = None) -> Path:
+    """A run folder as A2 leaves it: its epochs' rates, summary.json's model, settings,
+    classes (None: not recorded) and card."""
     run = tmp_path / "resnet18-fast-compiled"
     run.mkdir()
     with open(run / "metrics.csv", "w", encoding="utf-8", newline="") as fh:
@@ -40,7 +44,9 @@ def _fake_run(tmp_path: Path, rates: list[float], acc: float, gpu: str) -> Path:
         writer.writerow(["epoch", "test_acc", "images_per_s"])
         writer.writerows([i + 1, acc, r] for i, r in enumerate(rates))
     (run / "summary.json").write_text(json.dumps({
-        "model": "resnet18_d2l", "amp": "bf16", "config": {"resize": 96, "channels": None},
+        "model": model, "amp": "bf16",
+        "config": {"resize": 96, "channels": None} if config is None else config,
+        **({"classes": [str(i) for i in range(classes)]} if classes else {}),
         "final": {"epoch": len(rates), "test_acc": acc},
         "eval_scope": "all 10,000 test images",
         "environment": {"gpu": gpu}}), encoding="utf-8")
