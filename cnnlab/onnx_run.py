@@ -169,7 +169,6 @@ def load_onnx(path: str | Path, threads: int | None = None) -> OnnxRun:
     return OnnxRun(path, model, classes, pp, meta)
 
 
-
 def _say_too_many_threads(threads: int) -> None:
     """Warn a caller from Python (open_for_prediction, load_onnx) of more threads than the
     process's cores: onnxruntime's threads spin while they wait, and 32 on 2 cores

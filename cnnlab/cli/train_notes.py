@@ -5,7 +5,6 @@ not, and the settings that will have no effect in the run."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from rich.markup import escape
@@ -18,11 +17,12 @@ def refuse_a_run_folder_as_out_dir(cfg) -> None:
     the run's own folder) or `runs/RUN/checkpoints` wrote a new run inside an old one,
     without a word. Refused before anything is written, naming the folder to give."""
     from cnnlab.train import ConfigError
+    from cnnlab.train.run_files import absolute_path
 
     given = Path(cfg.out_dir).expanduser()
     # Absolute with ".." folded: Path("..").parents is only ".", which is below it, and a
     # run "." has no parent to name.
-    out_dir = Path(os.path.abspath(given))
+    out_dir = Path(absolute_path(cfg.out_dir))
     run = next((p for p in (out_dir, *out_dir.parents) if _is_a_cnnlab_run(p)), None)
     if run is None:
         return
