@@ -108,6 +108,11 @@ class RunComparison:
         machine set them apart)."""
         return not (self._other_images("train") or self._other_images("test"))
 
+    @property
+    def data(self) -> list[str | None]:
+        """Each run's data spec, on which an unset setting's words depend (setting_words)."""
+        return [run.config.get("data") for run in self.runs]
+
     def _other_images(self, split: str) -> bool:
         """Whether the runs' ``split`` ("train" or "test") differ: by the data named, the
         images counted, or the fingerprint data.json records of data given from Python."""
@@ -158,8 +163,7 @@ class RunComparison:
             keys = [k for k in ("model", "data", TRAIN_IMAGES, "preset") if k in keys]
         if not keys:
             return self.names()
-        data = [run.config.get("data") for run in self.runs]
-        shown = {k: label_values(self.differences[k], k, data) for k in keys}
+        shown = {k: label_values(self.differences[k], k, self.data) for k in keys}
         labels = [", ".join(_label_part(k, self.differences[k][i], shown[k][i]) for k in keys)
                   for i in range(len(self.runs))]
         if cut:

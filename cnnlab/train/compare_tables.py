@@ -85,8 +85,7 @@ def differences_cells(comparison: RunComparison,
     """The settings that differ: a row per setting and a column per run, or, where the
     runs outnumber the settings, a row per run (the table stays narrow); ``by_run`` picks
     one of the two."""
-    names, differences = comparison.names(), comparison.differences
-    data = [run.config.get("data") for run in comparison.runs]
+    names, differences, data = comparison.names(), comparison.differences, comparison.data
     if by_run is None:
         by_run = len(names) > len(differences)
     if not by_run:
