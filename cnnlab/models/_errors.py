@@ -1,6 +1,7 @@
 """The errors the model registry raises for a name, a filter or an option it does not
 know, each naming the closest it does (kept apart from ``_registry``, which re-exports
-them)."""
+them); and what a weights file's failed ``torch.load`` means, in a few words
+(:func:`why_torch_load_failed`, for :mod:`cnnlab.models.interop`)."""
 
 from __future__ import annotations
 
@@ -57,3 +58,38 @@ class ModelOptionError(TypeError, ValueError):
         hint = f" Did you mean: {', '.join(close)}?" if close else ""
         listed = f" It takes: {', '.join(accepted)}." if accepted else ""
         super().__init__(f"{model} has no option {option!r}.{hint}{listed}")
+
+
+TORCHSCRIPT = "a TorchScript archive (torch.jit.save): it holds code, which cnnlab never runs"
+
+
+def why_torch_load_failed(exc: Exception, damaged: bool = False) -> str:
+    """torch.load's reason in a few words. Its own message advises weights_only=False,
+    which would run whatever code the file holds: never repeated here. ``damaged``: the
+    file begins as torch.save's zip archive does but the archive does not open, a
+    cut-short copy (torch says "Invalid argument", or "failed finding central directory"
+    with a paragraph about miniz)."""
+    text = str(exc)
+    if "TorchScript" in text:
+        return TORCHSCRIPT
+    if damaged:
+        # An OSError's text ("[Errno 22] Invalid argument") says nothing of the file.
+        detail = "" if isinstance(exc, OSError) or not text.strip() else \
+            text.strip().splitlines()[0].split(". ")[0]
+        detail = detail.removeprefix("PytorchStreamReader failed reading zip archive: ")
+        return ("it is damaged or cut short (a download or copy that stopped part way?): "
+                f"its zip archive cannot be read{f' ({detail})' if detail else ''}")
+    if "Weights only load failed" not in text:
+        first = text.strip().splitlines()[0] if text.strip() else ""
+        return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    # The reason follows "WeightsUnpickler error:" (on its line or the next), or is a
+    # line of its own between torch's numbered advice and its pointer to the docs.
+    after = text.split("WeightsUnpickler error:", 1)[1] if "WeightsUnpickler error:" in text \
+        else "\n".join(text.splitlines()[1:])
+    advice = ("Weights only load failed", "(1)", "(2)", "Please file", "Check the ")
+    reasons = [line.strip() for line in after.splitlines()
+               if line.strip() and not line.strip().startswith(advice)]
+    reason = reasons[0].split(" was not an allowed")[0] if reasons else ""
+    if not reason or reason.startswith("Unsupported operand") or "invalid load key" in reason:
+        return "it is not a PyTorch file (damaged, or another kind of file)"
+    return f"it holds more than tensors ({reason})"

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from cnnlab.models._base import first_conv, replace_submodule
+from cnnlab.models._errors import TORCHSCRIPT, why_torch_load_failed
 from cnnlab.models._registry import get_model, list_models, model_info, model_on_meta, on_meta
 
 
@@ -125,8 +126,6 @@ def read_weights_and_overrides(path: str | Path) -> tuple[dict[str, torch.Tensor
             raise ValueError(
                 f"{path}: not a readable .safetensors file ({exc}); a damaged or "
                 "truncated copy, or another format named .safetensors") from None
-    from cnnlab.models.pretrained import TORCHSCRIPT, why_torch_load_failed
-
     try:
         with path.open("rb") as f:
             head = f.read(4)
